@@ -1,0 +1,289 @@
+/**
+ * tlschat terminal client: joins a room over TLS.
+ *
+ * ```sh
+ * deno task client                                   # localhost:7443, certs/ca.pem
+ * deno run --allow-net=chat.example:7443 --allow-read=ca.pem client.ts \
+ *   --host chat.example --ca ca.pem --alias alice
+ * printf 'hello\n' | deno task client --alias bot    # scripts: stdin in, stdout out
+ * ```
+ *
+ * On a terminal it asks for an alias when `--alias` is missing, keeps the
+ * half-typed line intact while messages arrive, colours aliases (unless
+ * `NO_COLOR` is set) and leaves on `/quit`, Ctrl-C or Ctrl-D. Without a
+ * terminal it sends each stdin line and prints each received line, and exits
+ * once stdin ends and the server has confirmed the last line. Exit codes:
+ * 0 after a normal quit, 1 on a connection or server error, 2 on bad usage.
+ *
+ * @module
+ */
+// deno-lint-ignore-file no-console
+
+import process from "node:process";
+import * as readline from "node:readline";
+import {
+  CLIENT_FLAGS,
+  type ClientConfig,
+  formatFlags,
+  parseClientArgs,
+} from "./lib/config.ts";
+import {
+  ClientError,
+  connectToServer,
+  MAX_SERVER_LINE_BYTES,
+  type ServerConnection,
+} from "./lib/client_connection.ts";
+import { formatForDisplay } from "./lib/display.ts";
+import { LINE_TOO_LONG, LineFramer } from "./lib/framing.ts";
+import { parseServerLine, type ServerLine } from "./lib/protocol.ts";
+
+const USAGE = `Usage: client.ts [options]
+
+Joins a TLS chat room. Type lines to chat; /help lists the commands.
+
+Options:
+${formatFlags(CLIENT_FLAGS)}`;
+
+/** How long to wait for the server to confirm /quit before closing anyway. */
+const QUIT_WAIT_MS = 3000;
+
+/** Runs the client; resolves to the process exit code. */
+export async function main(args: readonly string[]): Promise<number> {
+  let config: ClientConfig;
+  try {
+    config = parseClientArgs(args);
+  } catch (e) {
+    console.error(`${(e as Error).message}\nRun with --help for usage.`);
+    return 2;
+  }
+  if (config.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const interactive = Deno.stdin.isTerminal();
+  if (!interactive && config.alias === null) {
+    console.error(
+      "Missing --alias: it is required when stdin is not a terminal",
+    );
+    return 2;
+  }
+  const color = Deno.stdout.isTerminal() && !Deno.noColor;
+  let server: ServerConnection;
+  try {
+    server = await connectToServer(config);
+  } catch (e) {
+    if (!(e instanceof ClientError)) throw e;
+    console.error(e.message);
+    return 1;
+  }
+  try {
+    const hello = await readServerLine(server);
+    if (hello?.type !== "HELLO") {
+      console.error(
+        `Cannot chat: ${config.hostname}:${config.port} is not a tlschat server (no greeting)`,
+      );
+      return 1;
+    }
+    return interactive
+      ? await runTerminal(server, config, hello, color)
+      : await runPipe(server, config.alias!, hello, color);
+  } finally {
+    server.close();
+  }
+}
+
+/** Non-terminal mode: stdin lines out, server lines to stdout. */
+async function runPipe(
+  server: ServerConnection,
+  alias: string,
+  hello: ServerLine,
+  color: boolean,
+): Promise<number> {
+  const print = (line: ServerLine | string) => {
+    const text = formatForDisplay(line, { color });
+    if (text !== null) console.log(text);
+  };
+  print(hello);
+  await server.send(alias);
+  const joined = await awaitWelcome(server, print);
+  if (joined !== "joined") return 1;
+  const reading = pumpServer(server, print);
+  try {
+    for await (const line of stdinLines()) await server.send(line);
+    await server.send("/quit");
+  } catch {
+    // The server closed while we were sending; pumpServer tells why.
+  }
+  return exitCode(await reading);
+}
+
+/** Terminal mode: a prompt that incoming lines never overwrite. */
+async function runTerminal(
+  server: ServerConnection,
+  config: ClientConfig,
+  hello: ServerLine,
+  color: boolean,
+): Promise<number> {
+  const { stdout } = process;
+  const rl = readline.createInterface({
+    input: process.stdin,
+    output: stdout,
+    terminal: true,
+    historySize: 200,
+  });
+  let prompting = false;
+  const print = (line: ServerLine | string) => {
+    const text = formatForDisplay(line, { color, time: new Date() });
+    if (text === null) return;
+    readline.clearLine(stdout, 0);
+    readline.cursorTo(stdout, 0);
+    stdout.write(text + "\n");
+    // Redraw the prompt and whatever was typed, cursor where it was.
+    if (prompting) rl.prompt(true);
+  };
+  const quit = Promise.withResolvers<void>();
+  rl.on("SIGINT", () => quit.resolve());
+  rl.on("close", () => {
+    prompting = false;
+    quit.resolve();
+  });
+  try {
+    print(hello);
+    let alias = config.alias;
+    while (true) {
+      alias ??= await ask(rl, "Alias: ", quit.promise);
+      if (alias === null) return 0;
+      await server.send(alias);
+      const result = await awaitWelcome(server, print);
+      if (result === "joined") break;
+      if (result === "closed") return 1;
+      alias = null; // rejected: ask again
+    }
+    let self = alias;
+    rl.setPrompt(`${self}> `);
+    prompting = true;
+    rl.prompt();
+    rl.on("line", (line: string) => {
+      // Replace the typed line by the server's echo, as chat clients do.
+      readline.moveCursor(stdout, 0, -1);
+      readline.clearLine(stdout, 0);
+      if (line.trim() !== "") {
+        server.send(line).catch(() => {});
+      }
+      rl.prompt();
+    });
+    const reading = pumpServer(server, (line) => {
+      if (
+        typeof line !== "string" && line.type === "NICK" && line.alias === self
+      ) {
+        self = line.newAlias;
+        rl.setPrompt(`${self}> `);
+      }
+      print(line);
+    });
+    const ended = await Promise.race([reading, quit.promise.then(() => null)]);
+    if (ended !== null) return exitCode(ended);
+    await server.send("/quit").catch(() => {});
+    const timer = Promise.withResolvers<null>();
+    const id = setTimeout(() => timer.resolve(null), QUIT_WAIT_MS);
+    await Promise.race([reading, timer.promise]);
+    clearTimeout(id);
+    return 0;
+  } finally {
+    prompting = false;
+    rl.close();
+  }
+}
+
+type Ending = { bye: ServerLine<"BYE"> | null };
+
+/** Prints server lines until the connection ends; answers PING. */
+async function pumpServer(
+  server: ServerConnection,
+  print: (line: ServerLine | string) => void,
+): Promise<Ending> {
+  let bye: ServerLine<"BYE"> | null = null;
+  while (true) {
+    const text = await server.readLine();
+    if (text === null) return { bye };
+    const line = parseServerLine(text);
+    if (line?.type === "PING") {
+      server.send(`/pong ${line.token}`).catch(() => {});
+    }
+    if (line?.type === "BYE") bye = line;
+    print(line ?? text);
+  }
+}
+
+function exitCode(ending: Ending): number {
+  if (ending.bye?.reason === "quit") return 0;
+  if (ending.bye === null) console.error("Server closed the connection");
+  return 1;
+}
+
+/**
+ * Reads replies to an alias until it is accepted (`joined`), refused
+ * (`rejected`, after printing why) or the connection ends (`closed`).
+ */
+async function awaitWelcome(
+  server: ServerConnection,
+  print: (line: ServerLine | string) => void,
+): Promise<"joined" | "rejected" | "closed"> {
+  while (true) {
+    const text = await server.readLine();
+    if (text === null) {
+      console.error("Server closed the connection");
+      return "closed";
+    }
+    const line = parseServerLine(text);
+    print(line ?? text);
+    if (line?.type === "WELCOME") return "joined";
+    if (line?.type === "ERR") return "rejected";
+    if (line?.type === "BYE") return "closed";
+  }
+}
+
+async function readServerLine(
+  server: ServerConnection,
+): Promise<ServerLine | undefined> {
+  const text = await server.readLine();
+  return text === null ? undefined : parseServerLine(text);
+}
+
+/** Asks a question; resolves to null when the user quits instead. */
+async function ask(
+  rl: readline.Interface,
+  question: string,
+  quit: Promise<void>,
+): Promise<string | null> {
+  while (true) {
+    const answer = await Promise.race([
+      new Promise<string>((resolve) => rl.question(question, resolve)),
+      quit.then(() => null),
+    ]);
+    if (answer === null) return null;
+    if (answer.trim() !== "") return answer.trim();
+  }
+}
+
+/** Lines of stdin, decoded; over-long lines are reported and skipped. */
+async function* stdinLines(): AsyncGenerator<string> {
+  const framer = new LineFramer(MAX_SERVER_LINE_BYTES);
+  const decoder = new TextDecoder();
+  for await (const chunk of Deno.stdin.readable) {
+    for (const line of framer.push(chunk)) {
+      if (line === LINE_TOO_LONG) {
+        console.error("Skipped a line of stdin: longer than 1 MiB");
+        continue;
+      }
+      yield decoder.decode(line);
+    }
+  }
+  const last = framer.flush();
+  if (last !== null && last !== LINE_TOO_LONG) yield decoder.decode(last);
+}
+
+if (import.meta.main) {
+  // Exit explicitly: a pending stdin read must not keep the process alive.
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,230 @@
+/**
+ * The client's side of a connection: connect with `Deno.connectTls`, trusting
+ * the CA file (or the system roots), complete the handshake at once so that
+ * certificate problems surface here, and turn every failure into a
+ * {@linkcode ClientError} whose message says what to do. Then read server
+ * lines (bounded) and send lines, one write at a time.
+ *
+ * @module
+ */
+
+import { LINE_TOO_LONG, LineFramer } from "./framing.ts";
+import { writeAll } from "./outbox.ts";
+
+/** Longest server line the client accepts. */
+export const MAX_SERVER_LINE_BYTES = 1 << 20;
+
+/** An error shown to the user as it is: it says what went wrong and what to do. */
+export class ClientError extends Error {
+  /** Creates an error with a user-facing message. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ClientError";
+  }
+}
+
+/** Options of {@linkcode connectToServer}. */
+export interface ConnectOptions {
+  readonly hostname: string;
+  readonly port: number;
+  /** CA file to trust; null means the system roots. */
+  readonly caFile: string | null;
+  /** When false, a CA file that is missing or unreadable means system roots. */
+  readonly caExplicit: boolean;
+  /** @default {10000} */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Connects and completes the TLS handshake. Throws {@linkcode ClientError}
+ * for a refused connection, an unknown host, an untrusted certificate, a
+ * hostname mismatch or a timeout.
+ */
+export async function connectToServer(
+  options: ConnectOptions,
+): Promise<ServerConnection> {
+  const { hostname, port } = options;
+  const where = `${hostname}:${port}`;
+  const ca = await loadCa(options);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut = false;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(
+        new ClientError(
+          `Cannot connect to ${where}: no answer within ${timeoutMs / 1000} s`,
+        ),
+      );
+    }, timeoutMs);
+  });
+  const connecting = Deno.connectTls({
+    hostname,
+    port,
+    ...(ca.pem ? { caCerts: [ca.pem] } : {}),
+  });
+  // A connection that completes after the timeout is closed, not leaked.
+  connecting.then((c) => timedOut && c.close(), () => {});
+  let conn: Deno.TlsConn | undefined;
+  try {
+    conn = await Promise.race([connecting, timeout]);
+    await Promise.race([conn.handshake(), timeout]);
+  } catch (error) {
+    conn?.close();
+    if (error instanceof ClientError) throw error;
+    throw explainConnectError(error, where, hostname, ca.file);
+  } finally {
+    clearTimeout(timer);
+  }
+  return new ServerConnection(conn);
+}
+
+/** The CA to trust: its file and PEM, or null for the system roots. */
+async function loadCa(
+  options: ConnectOptions,
+): Promise<{ file: string | null; pem: string | null }> {
+  if (options.caFile === null) return { file: null, pem: null };
+  let pem: string;
+  try {
+    pem = await Deno.readTextFile(options.caFile);
+  } catch (error) {
+    const missing = error instanceof Deno.errors.NotFound ||
+      error instanceof Deno.errors.NotCapable;
+    if (missing && !options.caExplicit) return { file: null, pem: null };
+    throw new ClientError(
+      `Cannot read CA file "${options.caFile}": ${(error as Error).message}` +
+        (error instanceof Deno.errors.NotCapable
+          ? `. Run with --allow-read=${options.caFile}`
+          : ""),
+      { cause: error },
+    );
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new ClientError(
+      `Cannot use CA file "${options.caFile}": it holds no PEM certificate`,
+    );
+  }
+  return { file: options.caFile, pem };
+}
+
+/** Turns a connect or handshake failure into an actionable message. */
+export function explainConnectError(
+  error: unknown,
+  where: string,
+  hostname: string,
+  caFile: string | null,
+): ClientError {
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = { cause: error };
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    return new ClientError(
+      `Cannot connect to ${where}: connection refused. Is the server running, on this host and port?`,
+      cause,
+    );
+  }
+  if (error instanceof Deno.errors.NotCapable) {
+    return new ClientError(
+      `Cannot connect to ${where}: no network permission. Run with --allow-net=${where}`,
+      cause,
+    );
+  }
+  if (
+    /lookup address|Name or service not known|nodename nor servname/.test(
+      message,
+    )
+  ) {
+    return new ClientError(
+      `Cannot connect to ${where}: cannot resolve the host name "${hostname}"`,
+      cause,
+    );
+  }
+  if (message.includes("UnknownIssuer")) {
+    return new ClientError(
+      caFile === null
+        ? `Cannot verify the server's certificate: no CA the system trusts signed it. ` +
+          `If the server uses its own CA, get its CA file (the server prints its path and SHA-256 fingerprint at start, by default certs/ca.pem) and pass it with --ca FILE`
+        : `Cannot verify the server's certificate: it is not signed by the CA in "${caFile}". ` +
+          `Get the server's CA file (the server prints its path and SHA-256 fingerprint at start, by default certs/ca.pem on the server host), compare the fingerprint, and pass it with --ca FILE`,
+      cause,
+    );
+  }
+  if (/not valid for name|NotValidForName/.test(message)) {
+    const names = [
+      ...message.matchAll(/DnsName\("([^"]+)"\)|IpAddress\(([^)]+)\)/g),
+    ]
+      .map((m) => m[1] ?? m[2]);
+    const valid = names.length > 0
+      ? ` (it is valid for ${names.join(", ")})`
+      : "";
+    return new ClientError(
+      `Cannot verify the server's certificate: it is not valid for "${hostname}"${valid}. ` +
+        `Connect with a name it is valid for, or have the server issue one with: deno task certs --san ${hostname}`,
+      cause,
+    );
+  }
+  if (message.includes("invalid peer certificate")) {
+    return new ClientError(
+      `Cannot verify the server's certificate: ${message}`,
+      cause,
+    );
+  }
+  return new ClientError(`Cannot connect to ${where}: ${message}`, cause);
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** A connected, handshaken line connection to a chat server. */
+export class ServerConnection {
+  #conn: Deno.TlsConn;
+  #framer = new LineFramer(MAX_SERVER_LINE_BYTES);
+  #buffer = new Uint8Array(16 * 1024);
+  #lines: string[] = [];
+  #sending: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  /** Wraps a handshaken TLS connection. */
+  constructor(conn: Deno.TlsConn) {
+    this.#conn = conn;
+  }
+
+  /**
+   * Reads the next server line, or null when the server closed the
+   * connection (or it was reset).
+   */
+  async readLine(): Promise<string | null> {
+    while (this.#lines.length === 0) {
+      let n: number | null;
+      try {
+        n = await this.#conn.read(this.#buffer);
+      } catch {
+        // A reset or a local close: the connection is over either way.
+        n = null;
+      }
+      if (n === null) return null;
+      for (const line of this.#framer.push(this.#buffer.subarray(0, n))) {
+        if (line !== LINE_TOO_LONG) this.#lines.push(decoder.decode(line));
+      }
+    }
+    return this.#lines.shift()!;
+  }
+
+  /** Sends one line; sends are written in call order, never concurrently. */
+  send(line: string): Promise<void> {
+    const data = encoder.encode(line + "\n");
+    this.#sending = this.#sending.then(() => writeAll(this.#conn, data));
+    return this.#sending;
+  }
+
+  /** Closes the connection (idempotent). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the peer's reset.
+    }
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * How the terminal client shows server lines: pure functions from a parsed
+ * line to one display string. Aliases get stable colours, system and error
+ * lines their own styles, and every field is sanitised again so a hostile
+ * server cannot drive the user's terminal. Colour and timestamps are
+ * options, so pipes get plain text.
+ *
+ * @module
+ */
+
+import { styleText } from "node:util";
+import {
+  aliasKey,
+  sanitizeText as clean,
+  type ServerLine,
+} from "./protocol.ts";
+
+/** Options of {@linkcode formatForDisplay}. */
+export interface DisplayOptions {
+  /** Use ANSI colours. */
+  readonly color: boolean;
+  /** Local time to show before the line; none when absent. */
+  readonly time?: Date;
+}
+
+type Style = Parameters<typeof styleText>[0];
+
+const ALIAS_COLORS = [
+  "red",
+  "green",
+  "yellow",
+  "blue",
+  "magenta",
+  "cyan",
+  "redBright",
+  "greenBright",
+  "yellowBright",
+  "blueBright",
+  "magentaBright",
+  "cyanBright",
+] as const;
+
+/** The colour an alias is always shown in (case-insensitive, stable). */
+export function aliasColor(alias: string): (typeof ALIAS_COLORS)[number] {
+  let hash = 0x811c9dc5; // FNV-1a
+  for (const char of aliasKey(alias)) {
+    hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193);
+  }
+  return ALIAS_COLORS[(hash >>> 0) % ALIAS_COLORS.length]!;
+}
+
+const LEAVE_REASONS: Record<string, string> = {
+  quit: "quit",
+  disconnect: "disconnected",
+  timeout: "timed out",
+  flood: "kicked for flooding",
+  slow: "disconnected, too slow to keep up",
+  shutdown: "server shutdown",
+};
+
+/**
+ * Formats a server line for the terminal, or returns null for lines that are
+ * not shown (`PING`). A string is an unparsed line, shown as it is.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatForDisplay } from "./display.ts";
+ *
+ * const line = { type: "MSG", alias: "bob", text: "hi" } as const;
+ * assert.equal(formatForDisplay(line, { color: false }), "<bob> hi");
+ * ```
+ */
+export function formatForDisplay(
+  line: ServerLine | string,
+  options: DisplayOptions,
+): string | null {
+  const paint = (style: Style, text: string) =>
+    options.color ? styleText(style, text, { validateStream: false }) : text;
+  const who = (alias: string) => paint(aliasColor(alias), clean(alias));
+  const system = (text: string) => paint("dim", "* ") + text;
+  let body: string;
+  if (typeof line === "string") {
+    body = clean(line);
+  } else {
+    switch (line.type) {
+      case "HELLO":
+        body = system(
+          `Connected to ${clean(line.server)} (${clean(line.protocol)})`,
+        );
+        break;
+      case "WELCOME":
+        body = system(
+          `Welcome, ${who(line.alias)}! ${clean(line.online)} online. ${
+            clean(line.text)
+          }`,
+        );
+        break;
+      case "MSG":
+        body = `<${who(line.alias)}> ${clean(line.text)}`;
+        break;
+      case "ME":
+        body = paint("italic", `* ${who(line.alias)} ${clean(line.text)}`);
+        break;
+      case "PRIV":
+        body = `${paint("bold", "[private]")} <${who(line.alias)}> ${
+          clean(line.text)
+        }`;
+        break;
+      case "SENT":
+        body = `${paint("bold", "[private]")} to ${who(line.alias)}: ${
+          clean(line.text)
+        }`;
+        break;
+      case "JOIN":
+        body = system(
+          `${who(line.alias)} joined (${clean(line.online)} online)`,
+        );
+        break;
+      case "LEAVE": {
+        const why = LEAVE_REASONS[line.reason] ?? clean(line.reason);
+        const text = line.text ? `: ${clean(line.text)}` : "";
+        body = system(
+          `${who(line.alias)} left (${why}${text}, ${
+            clean(line.online)
+          } online)`,
+        );
+        break;
+      }
+      case "NICK":
+        body = system(
+          `${who(line.alias)} is now known as ${who(line.newAlias)}`,
+        );
+        break;
+      case "PRESENCE":
+        body = system(
+          `${clean(line.joined)} joined, ${clean(line.left)} left (${
+            clean(line.online)
+          } online)`,
+        );
+        break;
+      case "WHO": {
+        const aliases = line.aliases.split(" ").filter((a) => a !== "");
+        const more = Number(line.online) - aliases.length;
+        body = system(
+          `${clean(line.online)} online: ${aliases.map(who).join(", ")}` +
+            (more > 0 ? ` and ${more} more` : ""),
+        );
+        break;
+      }
+      case "INFO":
+        body = system(clean(line.text));
+        break;
+      case "ERR":
+        body = paint(["red", "bold"], `! ${clean(line.text)}`);
+        break;
+      case "BYE":
+        body = paint(
+          line.reason === "quit" ? "dim" : ["red", "bold"],
+          `* Disconnected: ${clean(line.text)}`,
+        );
+        break;
+      case "PING":
+        return null;
+    }
+  }
+  if (options.time === undefined) return body;
+  return paint("dim", formatTime(options.time)) + " " + body;
+}
+
+/** Local `HH:MM` of a time. */
+export function formatTime(time: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${pad(time.getHours())}:${pad(time.getMinutes())}`;
+}

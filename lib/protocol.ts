@@ -1,0 +1,342 @@
+/**
+ * The tlschat wire protocol, implemented once: alias rules, text sanitising,
+ * client command parsing and the server line format. `docs/protocol.md` is
+ * its written form; the two must agree. Everything here is pure (no I/O), and
+ * works on decoded lines: framing bytes into lines is `framing.ts`'s job.
+ *
+ * @module
+ */
+
+/** Protocol name and version sent in the greeting. */
+export const PROTOCOL = "tlschat/1";
+
+/** Longest alias, in characters. */
+export const MAX_ALIAS_LENGTH = 32;
+
+/** Aliases nobody may take (compared case-insensitively). */
+export const RESERVED_ALIASES: ReadonlySet<string> = new Set([
+  "admin",
+  "everyone",
+  "nobody",
+  "operator",
+  "root",
+  "server",
+  "system",
+]);
+
+/** At most this many aliases are listed in one `WHO` line. */
+export const WHO_LIST_LIMIT = 100;
+
+const ALIAS_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/**
+ * Complete terminal escape sequences: CSI (`ESC [ ... final`), OSC, DCS, SOS,
+ * PM and APC strings ended by BEL or `ESC \`, and two-byte escapes.
+ */
+// deno-lint-ignore no-control-regex -- matching controls is the point
+const ESCAPE_SEQUENCES =
+  /\x1b(?:\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|[\x20-\x2f]*[\x30-\x7e])/g;
+
+/**
+ * Characters never forwarded raw: C0 controls except TAB, DEL, C1 controls,
+ * Unicode bidi embeddings, overrides and isolates, and the Unicode line and
+ * paragraph separators.
+ */
+// deno-lint-ignore no-control-regex -- matching controls is the point
+const UNSAFE_CHARACTERS =
+  /[\u0000-\u0008\u000A-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g;
+
+/** An error the peer should see as an `ERR <code> <text>` line. */
+export class ProtocolError extends Error {
+  /** Machine-readable error code, a single token such as `alias-taken`. */
+  readonly code: string;
+
+  /** Creates an error with a code and a message shown to the peer. */
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ProtocolError";
+    this.code = code;
+  }
+}
+
+/**
+ * Makes text safe to show on anyone's terminal: terminal escape sequences are
+ * removed and any other control or bidi-override character is replaced by
+ * U+FFFD.
+ *
+ * @example Escape sequences and controls never pass through
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sanitizeText } from "./protocol.ts";
+ *
+ * assert.deepEqual(sanitizeText("\x1b[31mred\x1b[0m\x07"), "red\uFFFD");
+ * ```
+ */
+export function sanitizeText(text: string): string {
+  return text.replace(ESCAPE_SEQUENCES, "").replace(
+    UNSAFE_CHARACTERS,
+    "\uFFFD",
+  );
+}
+
+/** Returns the key under which an alias is unique (case-insensitive). */
+export function aliasKey(alias: string): string {
+  return alias.toLowerCase();
+}
+
+/**
+ * Checks an alias against the rules: 1 to 32 characters, ASCII letters,
+ * digits, `_`, `.` and `-`, not starting with `.` or `-`, not reserved.
+ * Returns the alias or throws a {@linkcode ProtocolError}.
+ */
+export function validateAlias(alias: string): string {
+  if (alias.length === 0) {
+    throw new ProtocolError("alias-invalid", "Alias is empty");
+  }
+  if (alias.length > MAX_ALIAS_LENGTH) {
+    throw new ProtocolError(
+      "alias-invalid",
+      `Alias is too long: at most ${MAX_ALIAS_LENGTH} characters`,
+    );
+  }
+  if (!ALIAS_PATTERN.test(alias)) {
+    throw new ProtocolError(
+      "alias-invalid",
+      `Alias "${
+        sanitizeText(alias)
+      }" is not allowed: use letters, digits, "_", "." and "-", starting with a letter, digit or "_"`,
+    );
+  }
+  if (RESERVED_ALIASES.has(aliasKey(alias))) {
+    throw new ProtocolError(
+      "alias-reserved",
+      `Alias "${alias}" is reserved`,
+    );
+  }
+  return alias;
+}
+
+/** A line from a joined client, parsed. Text fields are already sanitised. */
+export type Command =
+  | { readonly kind: "say"; readonly text: string }
+  | { readonly kind: "me"; readonly text: string }
+  | { readonly kind: "msg"; readonly to: string; readonly text: string }
+  | { readonly kind: "nick"; readonly alias: string }
+  | { readonly kind: "who" }
+  | { readonly kind: "help" }
+  | { readonly kind: "pong" }
+  | { readonly kind: "quit"; readonly reason: string };
+
+/** The commands and their one-line help, in the order `/help` lists them. */
+export const COMMAND_HELP: readonly string[] = [
+  "/nick NEW: change your alias",
+  "/who: list who is online",
+  "/me ACTION: say that you do something",
+  "/msg ALIAS TEXT: send TEXT to ALIAS only",
+  "/quit [REASON]: leave the room",
+  "/help: show this help",
+  "Any other line is a message to everyone; start it with // to send a line that begins with /",
+];
+
+/**
+ * Parses one line from a joined client. A line that does not start with `/`
+ * (or starts with `//`) is a chat message; otherwise it is a command. Throws
+ * a {@linkcode ProtocolError} for an unknown command or a missing argument.
+ *
+ * @example Chat lines, commands and escaping
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCommand } from "./protocol.ts";
+ *
+ * assert.deepEqual(parseCommand("hello"), { kind: "say", text: "hello" });
+ * assert.deepEqual(parseCommand("//etc"), { kind: "say", text: "/etc" });
+ * assert.deepEqual(parseCommand("/msg bob hi there"), {
+ *   kind: "msg",
+ *   to: "bob",
+ *   text: "hi there",
+ * });
+ * ```
+ */
+export function parseCommand(line: string): Command {
+  if (!line.startsWith("/") || line.startsWith("//")) {
+    const text = line.startsWith("//") ? line.slice(1) : line;
+    return { kind: "say", text: sanitizeText(text) };
+  }
+  const space = line.indexOf(" ");
+  const name = (space === -1 ? line.slice(1) : line.slice(1, space))
+    .toLowerCase();
+  const rest = space === -1 ? "" : sanitizeText(line.slice(space + 1).trim());
+  switch (name) {
+    case "me":
+      return { kind: "me", text: required(rest, "/me ACTION") };
+    case "msg": {
+      const [to = "", ...words] = rest.split(" ");
+      const text = words.join(" ").trim();
+      if (to === "" || text === "") throw usage("/msg ALIAS TEXT");
+      return { kind: "msg", to, text };
+    }
+    case "nick":
+      return { kind: "nick", alias: required(rest, "/nick NEW") };
+    case "who":
+      return { kind: "who" };
+    case "help":
+      return { kind: "help" };
+    case "pong":
+      return { kind: "pong" };
+    case "quit":
+      return { kind: "quit", reason: rest };
+    default:
+      throw new ProtocolError(
+        "unknown-command",
+        `Unknown command "/${
+          sanitizeText(name)
+        }": type /help for the list, or start the line with // to send it as text`,
+      );
+  }
+}
+
+function required(value: string, form: string): string {
+  if (value === "") throw usage(form);
+  return value;
+}
+
+function usage(form: string): ProtocolError {
+  return new ProtocolError("usage", `Usage: ${form}`);
+}
+
+/**
+ * Every line the server sends, by type: its fields in wire order. The last
+ * field of a type (`text` or `aliases`) takes the rest of the line and may
+ * hold spaces; every other field is a single token.
+ */
+export const SERVER_LINE_FIELDS = {
+  HELLO: ["protocol", "server", "text"],
+  WELCOME: ["alias", "online", "text"],
+  MSG: ["alias", "text"],
+  ME: ["alias", "text"],
+  PRIV: ["alias", "text"],
+  SENT: ["alias", "text"],
+  JOIN: ["alias", "online"],
+  LEAVE: ["alias", "online", "reason", "text"],
+  NICK: ["alias", "newAlias", "online"],
+  PRESENCE: ["joined", "left", "online"],
+  WHO: ["online", "aliases"],
+  INFO: ["text"],
+  ERR: ["code", "text"],
+  PING: ["token"],
+  BYE: ["reason", "text"],
+} as const;
+
+/** The type token that starts a server line. */
+export type ServerLineType = keyof typeof SERVER_LINE_FIELDS;
+
+/** One server line as fields; numbers travel as decimal strings. */
+export type ServerLine<T extends ServerLineType = ServerLineType> = T extends
+  ServerLineType ?
+    & { readonly type: T }
+    & {
+      readonly [F in (typeof SERVER_LINE_FIELDS)[T][number]]: string;
+    }
+  : never;
+
+/** Why a member left, as sent in `LEAVE` lines. */
+export type LeaveReason =
+  | "quit"
+  | "disconnect"
+  | "timeout"
+  | "flood"
+  | "slow"
+  | "shutdown";
+
+/** Why the server closes a connection, as sent in `BYE` lines. */
+export type ByeReason =
+  | "quit"
+  | "timeout"
+  | "flood"
+  | "slow"
+  | "shutdown"
+  | "server-full"
+  | "ip-limit";
+
+/**
+ * Formats a server line (without the line feed). Trailing empty fields are
+ * left out.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatServerLine } from "./protocol.ts";
+ *
+ * assert.deepEqual(
+ *   formatServerLine({ type: "MSG", alias: "alice", text: "hi all" }),
+ *   "MSG alice hi all",
+ * );
+ * ```
+ */
+export function formatServerLine(line: ServerLine): string {
+  const fields: readonly string[] = SERVER_LINE_FIELDS[line.type];
+  const values = line as unknown as Record<string, string>;
+  let out: string = line.type;
+  let pending = "";
+  for (const field of fields) {
+    const value = values[field] ?? "";
+    if (value === "") {
+      pending += " ";
+      continue;
+    }
+    out += pending + " " + value;
+    pending = "";
+  }
+  return out;
+}
+
+const encoder = new TextEncoder();
+
+/** Encodes a server line as UTF-8 bytes ending in LF, ready to queue. */
+export function encodeServerLine(line: ServerLine): Uint8Array {
+  return encoder.encode(formatServerLine(line) + "\n");
+}
+
+/**
+ * Parses a line received from the server, or returns `undefined` when its
+ * type is unknown (a newer server) so that the caller can show it raw.
+ */
+export function parseServerLine(text: string): ServerLine | undefined {
+  const space = text.indexOf(" ");
+  const type = space === -1 ? text : text.slice(0, space);
+  if (!Object.hasOwn(SERVER_LINE_FIELDS, type)) return undefined;
+  const fields: readonly string[] = SERVER_LINE_FIELDS[type as ServerLineType];
+  const line: Record<string, string> = { type };
+  let rest = space === -1 ? "" : text.slice(space + 1);
+  fields.forEach((field, i) => {
+    if (i === fields.length - 1) {
+      line[field] = rest;
+      return;
+    }
+    const end = rest.indexOf(" ");
+    line[field] = end === -1 ? rest : rest.slice(0, end);
+    rest = end === -1 ? "" : rest.slice(end + 1);
+  });
+  return line as unknown as ServerLine;
+}
+
+const strictDecoder = new TextDecoder("utf-8", {
+  fatal: true,
+  ignoreBOM: true,
+});
+
+/**
+ * Decodes one received line as UTF-8, rejecting invalid bytes with a
+ * {@linkcode ProtocolError} so the sender learns the line was dropped.
+ */
+export function decodeLine(bytes: Uint8Array): string {
+  try {
+    return strictDecoder.decode(bytes);
+  } catch (e) {
+    throw new ProtocolError(
+      "bad-utf8",
+      "Line dropped: it is not valid UTF-8",
+      { cause: e },
+    );
+  }
+}

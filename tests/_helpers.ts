@@ -1,0 +1,436 @@
+/**
+ * Test helpers: certificates generated once per test module, an in-process
+ * server on a real TLS listener (port 0, either engine), a line-oriented TLS
+ * test client, and child-process runners for `server.ts` and `client.ts`
+ * that attach the child's output to a failing assertion.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { type ChatServer, serveChat } from "../lib/chat_server.ts";
+import {
+  type CertificatePair,
+  generateCa,
+  issueServerCertificate,
+} from "../lib/certs.ts";
+import {
+  parseServerArgs,
+  type ServerConfig,
+  type TlsEngine,
+} from "../lib/config.ts";
+import { LINE_TOO_LONG, LineFramer } from "../lib/framing.ts";
+import { createLogger } from "../lib/log.ts";
+import { listenTls } from "../lib/transport.ts";
+
+/** Both TLS engines: server tests run once per engine. */
+export const ENGINES: readonly TlsEngine[] = ["deno", "node"];
+
+/** Root of the repository. */
+export const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/** How long a test waits for an expected event before failing. */
+export const WAIT_MS = 5000;
+
+/** A test CA and a server certificate for localhost, 127.0.0.1 and ::1. */
+export interface TestCertificates {
+  readonly ca: CertificatePair;
+  readonly server: CertificatePair;
+}
+
+let certificates: Promise<TestCertificates> | undefined;
+
+/** Certificates generated once per test module (per process). */
+export function testCertificates(): Promise<TestCertificates> {
+  certificates ??= (async () => {
+    const ca = await generateCa("tlschat test CA");
+    const server = await issueServerCertificate(ca, [
+      "localhost",
+      "127.0.0.1",
+      "::1",
+    ]);
+    return { ca, server };
+  })();
+  return certificates;
+}
+
+/** Writes the test certificates into `dir` in the server's layout. */
+export async function writeTestCertificates(dir: string): Promise<void> {
+  const { ca, server } = await testCertificates();
+  await Deno.writeTextFile(`${dir}/ca.pem`, ca.cert);
+  await Deno.writeTextFile(`${dir}/server.pem`, server.cert);
+  await Deno.writeTextFile(`${dir}/server-key.pem`, server.key, {
+    mode: 0o600,
+  });
+}
+
+/** An in-process server with its captured log lines. */
+export interface TestServer extends AsyncDisposable {
+  readonly server: ChatServer;
+  readonly port: number;
+  readonly hostname: string;
+  readonly logs: LineLog;
+  readonly config: ServerConfig;
+}
+
+/**
+ * Starts a server on 127.0.0.1 port 0 with the given extra flags (flood
+ * control and the per-IP cap are off unless flags turn them on).
+ */
+export async function startServer(
+  engine: TlsEngine,
+  flags: string[] = [],
+  overrides: Partial<ServerConfig> = {},
+): Promise<TestServer> {
+  const { server: pair } = await testCertificates();
+  const config: ServerConfig = {
+    ...parseServerArgs([
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--flood-rate",
+      "0",
+      "--max-per-ip",
+      "0",
+      "--log-level",
+      "debug",
+      "--tls-engine",
+      engine,
+      ...flags,
+    ]),
+    shutdownGraceMs: 1000,
+    ...overrides,
+  };
+  const listener = await listenTls({
+    hostname: config.hostname,
+    port: config.port,
+    cert: pair.cert,
+    key: pair.key,
+    engine,
+  });
+  const logs = new LineLog();
+  const server = serveChat(listener, {
+    config,
+    log: createLogger(config.logLevel, (line) => logs.push(line)),
+  });
+  return {
+    server,
+    logs,
+    config,
+    port: server.addr.port,
+    hostname: config.hostname,
+    [Symbol.asyncDispose]: () => server.close(),
+  };
+}
+
+/**
+ * Lines that arrive over time (a server's log, a child's output), with
+ * waiting for a line that matches: each new line wakes the waiters, so
+ * nothing polls or sleeps.
+ */
+export class LineLog {
+  readonly lines: string[] = [];
+  #waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
+
+  /** Adds a line and wakes the waiters it matches. */
+  push(line: string): void {
+    this.lines.push(line);
+    for (const waiter of this.#waiters) {
+      if (waiter.pattern.test(line)) {
+        this.#waiters.delete(waiter);
+        waiter.resolve(line);
+      }
+    }
+  }
+
+  /** Resolves with the first line (past or future) matching `pattern`. */
+  async waitFor(pattern: RegExp, timeoutMs = WAIT_MS): Promise<string> {
+    const found = this.lines.find((line) => pattern.test(line));
+    if (found !== undefined) return found;
+    const { promise, resolve, reject } = Promise.withResolvers<string>();
+    const waiter = { pattern, resolve };
+    this.#waiters.add(waiter);
+    const timer = setTimeout(() => {
+      this.#waiters.delete(waiter);
+      reject(
+        new Error(
+          `No line matching ${pattern} within ${timeoutMs} ms:\n${
+            this.lines.join("\n")
+          }`,
+        ),
+      );
+    }, timeoutMs);
+    try {
+      return await promise;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Every line, newline-separated. */
+  toString(): string {
+    return this.lines.join("\n");
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A TLS chat connection that reads lines with deadlines. */
+export class TestClient implements Disposable {
+  readonly conn: Deno.TlsConn;
+  /** Every line received so far, in order. */
+  readonly received: string[] = [];
+  #framer = new LineFramer(1 << 20);
+  #buffer = new Uint8Array(64 * 1024);
+  #unread: string[] = [];
+  #pending: Promise<number | null> | null = null;
+  #ended = false;
+  #closed = false;
+
+  private constructor(conn: Deno.TlsConn) {
+    this.conn = conn;
+  }
+
+  /** Connects to a test server and completes the handshake. */
+  static async connect(
+    port: number,
+    hostname = "127.0.0.1",
+  ): Promise<TestClient> {
+    const { ca } = await testCertificates();
+    const conn = await Deno.connectTls({ hostname, port, caCerts: [ca.cert] });
+    await conn.handshake();
+    return new TestClient(conn);
+  }
+
+  /** Connects, reads the greeting and joins as `alias`. */
+  static async join(port: number, alias: string): Promise<TestClient> {
+    const client = await TestClient.connect(port);
+    await client.expect(/^HELLO /);
+    await client.send(alias);
+    await client.expect(new RegExp(`^WELCOME ${alias} `));
+    return client;
+  }
+
+  /** Sends one line (LF appended) or raw bytes. */
+  async send(line: string | Uint8Array): Promise<void> {
+    let data = typeof line === "string" ? encoder.encode(line + "\n") : line;
+    while (data.length > 0) data = data.subarray(await this.conn.write(data));
+  }
+
+  /** Next line, or null at the end of the stream; fails after `timeoutMs`. */
+  async readLine(timeoutMs = WAIT_MS): Promise<string | null> {
+    while (this.#unread.length === 0) {
+      if (this.#ended) return null;
+      this.#pending ??= this.conn.read(this.#buffer).catch(() => null);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      });
+      const n = await Promise.race([this.#pending, timeout]);
+      clearTimeout(timer);
+      if (n === "timeout") {
+        assert.fail(
+          `No line within ${timeoutMs} ms; received so far:\n${
+            this.received.join("\n")
+          }`,
+        );
+      }
+      this.#pending = null;
+      if (n === null) {
+        this.#ended = true;
+        return null;
+      }
+      for (const line of this.#framer.push(this.#buffer.subarray(0, n))) {
+        if (line === LINE_TOO_LONG) {
+          throw new Error("Test client got an over-long line");
+        }
+        const text = decoder.decode(line);
+        this.received.push(text);
+        this.#unread.push(text);
+      }
+    }
+    return this.#unread.shift()!;
+  }
+
+  /** Reads lines until one matches; returns it. Fails at the end of stream. */
+  async expect(pattern: RegExp, timeoutMs = WAIT_MS): Promise<string> {
+    while (true) {
+      const line = await this.readLine(timeoutMs);
+      if (line === null) {
+        assert.fail(
+          `Connection ended before a line matching ${pattern}; received:\n${
+            this.received.join("\n")
+          }`,
+        );
+      }
+      if (pattern.test(line)) return line;
+    }
+  }
+
+  /** Reads until the server closes the connection; returns the rest. */
+  async readToEnd(timeoutMs = WAIT_MS): Promise<string[]> {
+    const rest: string[] = [];
+    while (true) {
+      const line = await this.readLine(timeoutMs);
+      if (line === null) return rest;
+      rest.push(line);
+    }
+  }
+
+  [Symbol.dispose](): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // Closed already.
+    }
+  }
+}
+
+/** Output of a finished child process. */
+export interface ProcessResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `deno run` arguments for a role script with the given permissions. */
+export function denoRun(
+  script: string,
+  permissions: string[],
+  args: string[],
+): string[] {
+  return ["run", "--quiet", ...permissions, `${ROOT}${script}`, ...args];
+}
+
+/**
+ * A running `server.ts` child: resolves once it logged "listening". Its
+ * output is collected; {@linkcode ServerProcess.annotate} attaches it to an
+ * error.
+ */
+export class ServerProcess implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  port = 0;
+  /** Everything the server printed, line by line (stdout and stderr). */
+  readonly output = new LineLog();
+  #reading: Promise<void>;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.child = child;
+    this.#reading = this.#collect();
+  }
+
+  /** Starts `server.ts` with the permissions and arguments given. */
+  static async start(
+    permissions: string[],
+    args: string[],
+    options: { cwd?: string } = {},
+  ): Promise<ServerProcess> {
+    const child = new Deno.Command("deno", {
+      args: denoRun("server.ts", permissions, args),
+      cwd: options.cwd ?? ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const server = new ServerProcess(child);
+    try {
+      const exited = child.status.then(() => {
+        throw new Error("Server exited before listening");
+      });
+      exited.catch(() => {}); // Only matters while starting.
+      const line = await Promise.race([
+        server.output.waitFor(/INFO listening /, 15_000),
+        exited,
+      ]);
+      server.port = Number(/port=(\d+)/.exec(line)![1]);
+    } catch (e) {
+      await server[Symbol.asyncDispose]();
+      throw server.annotate(e);
+    }
+    return server;
+  }
+
+  /** Adds the server's output to an error's message. */
+  annotate(error: unknown): unknown {
+    if (error instanceof Error) {
+      error.message += `\n--- server output ---\n${this.output}`;
+    }
+    return error;
+  }
+
+  async #collect(): Promise<void> {
+    const read = async (stream: ReadableStream<Uint8Array>) => {
+      let partial = "";
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        const lines = (partial + chunk).split("\n");
+        partial = lines.pop()!;
+        for (const line of lines) this.output.push(line);
+      }
+      if (partial !== "") this.output.push(partial);
+    };
+    await Promise.all([read(this.child.stdout), read(this.child.stderr)]);
+  }
+
+  /** Waits for the process to exit; returns its status. */
+  async exited(): Promise<Deno.CommandStatus> {
+    const status = await this.child.status;
+    await this.#reading;
+    return status;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // Exited already.
+    }
+    await this.exited();
+  }
+}
+
+/** Runs a server process for the body; on failure, shows its output. */
+export async function withServerProcess(
+  permissions: string[],
+  args: string[],
+  body: (server: ServerProcess) => Promise<void>,
+  options: { cwd?: string } = {},
+): Promise<void> {
+  await using server = await ServerProcess.start(permissions, args, options);
+  try {
+    await body(server);
+  } catch (e) {
+    throw server.annotate(e);
+  }
+}
+
+/** Runs `client.ts` to completion with stdin text; returns its output. */
+export async function runClient(
+  permissions: string[],
+  args: string[],
+  stdin: string,
+  env: Record<string, string> = { NO_COLOR: "1" },
+): Promise<ProcessResult> {
+  const child = new Deno.Command("deno", {
+    args: denoRun("client.ts", permissions, args),
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env,
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(encoder.encode(stdin));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  return {
+    code,
+    stdout: decoder.decode(stdout),
+    stderr: decoder.decode(stderr),
+  };
+}
