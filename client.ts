@@ -108,12 +108,12 @@ async function runPipe(
   const joined = await awaitWelcome(server, print);
   if (joined !== "joined") return 1;
   const reading = pumpServer(server, print);
-  try {
+  // Sends stdin, then /quit; the server's BYE and close end the reading.
+  // The server may also close first (kicked, shutdown): reading ends anyway.
+  (async () => {
     for await (const line of stdinLines()) await server.send(line);
     await server.send("/quit");
-  } catch {
-    // The server closed while we were sending; pumpServer tells why.
-  }
+  })().catch(() => {});
   return exitCode(await reading);
 }
 

@@ -33,8 +33,8 @@ const ALIAS_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
  * Complete terminal escape sequences: CSI (`ESC [ ... final`), OSC, DCS, SOS,
  * PM and APC strings ended by BEL or `ESC \`, and two-byte escapes.
  */
-// deno-lint-ignore no-control-regex -- matching controls is the point
 const ESCAPE_SEQUENCES =
+  // deno-lint-ignore no-control-regex -- matching controls is the point
   /\x1b(?:\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|[\x20-\x2f]*[\x30-\x7e])/g;
 
 /**
@@ -42,8 +42,8 @@ const ESCAPE_SEQUENCES =
  * Unicode bidi embeddings, overrides and isolates, and the Unicode line and
  * paragraph separators.
  */
-// deno-lint-ignore no-control-regex -- matching controls is the point
 const UNSAFE_CHARACTERS =
+  // deno-lint-ignore no-control-regex -- matching controls is the point
   /[\u0000-\u0008\u000A-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g;
 
 /** An error the peer should see as an `ERR <code> <text>` line. */

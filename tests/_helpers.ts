@@ -194,20 +194,28 @@ export class TestClient implements Disposable {
     this.conn = conn;
   }
 
-  /** Connects to a test server and completes the handshake. */
+  /**
+   * Connects to a test server and completes the handshake, trusting `ca`
+   * (default: the test CA).
+   */
   static async connect(
     port: number,
     hostname = "127.0.0.1",
+    ca?: string,
   ): Promise<TestClient> {
-    const { ca } = await testCertificates();
-    const conn = await Deno.connectTls({ hostname, port, caCerts: [ca.cert] });
+    const caCert = ca ?? (await testCertificates()).ca.cert;
+    const conn = await Deno.connectTls({ hostname, port, caCerts: [caCert] });
     await conn.handshake();
     return new TestClient(conn);
   }
 
   /** Connects, reads the greeting and joins as `alias`. */
-  static async join(port: number, alias: string): Promise<TestClient> {
-    const client = await TestClient.connect(port);
+  static async join(
+    port: number,
+    alias: string,
+    options: { hostname?: string; ca?: string } = {},
+  ): Promise<TestClient> {
+    const client = await TestClient.connect(port, options.hostname, options.ca);
     await client.expect(/^HELLO /);
     await client.send(alias);
     await client.expect(new RegExp(`^WELCOME ${alias} `));
@@ -433,4 +441,106 @@ export async function runClient(
     stdout: decoder.decode(stdout),
     stderr: decoder.decode(stderr),
   };
+}
+
+// deno-lint-ignore no-control-regex -- removing terminal codes is the point
+const TERMINAL_CODES = /\x1b\[[0-9;?]*[A-Za-z]|\r/g;
+
+/**
+ * `client.ts` on a real pseudo-terminal (util-linux `script`), driven by
+ * writing keystrokes and waiting for output.
+ */
+export class TerminalClient implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  /** Raw terminal output, escape codes included. */
+  raw = "";
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #changed = Promise.withResolvers<void>();
+  #reading: Promise<void>;
+
+  /** Starts the client in a 100x30 terminal; `env` is prefixed to its command. */
+  constructor(permissions: string[], args: string[], env = "NO_COLOR=1") {
+    const command = ["deno", ...denoRun("client.ts", permissions, args)]
+      .map((word) => `'${word}'`).join(" ");
+    const child = new Deno.Command("script", {
+      args: [
+        "-qfec",
+        `stty cols 100 rows 30; exec env ${env} TERM=xterm ${command}`,
+        "/dev/null",
+      ],
+      cwd: ROOT,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.child = child;
+    this.#writer = child.stdin.getWriter();
+    this.#reading = (async () => {
+      for await (
+        const chunk of child.stdout.pipeThrough(new TextDecoderStream())
+      ) {
+        this.raw += chunk;
+        this.#changed.resolve();
+        this.#changed = Promise.withResolvers();
+      }
+      this.#changed.resolve();
+    })();
+    child.stderr.cancel();
+  }
+
+  /** Output with cursor and colour codes removed. */
+  get text(): string {
+    return this.raw.replace(TERMINAL_CODES, "");
+  }
+
+  /** Types keys into the terminal. */
+  async type(keys: string): Promise<void> {
+    await this.#writer.write(encoder.encode(keys));
+  }
+
+  /**
+   * Waits until the visible text after offset `from` matches; returns the
+   * offset after the match, to wait for what comes next.
+   */
+  async waitFor(
+    pattern: RegExp,
+    from = 0,
+    timeoutMs = WAIT_MS,
+  ): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const rest = this.text.slice(from);
+      const match = pattern.exec(rest);
+      if (match) return from + match.index + match[0].length;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        assert.fail(
+          `Terminal never showed ${pattern}; it shows:\n${this.text}`,
+        );
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#changed.promise,
+        new Promise((resolve) => timer = setTimeout(resolve, left)),
+      ]);
+      clearTimeout(timer);
+    }
+  }
+
+  /** Waits for the client to exit; returns its exit code. */
+  async exited(): Promise<number> {
+    const { code } = await this.child.status;
+    await this.#reading;
+    return code;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#writer.close().catch(() => {});
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // Exited already.
+    }
+    await this.exited();
+  }
 }

@@ -1,0 +1,330 @@
+// deno-lint-ignore-file no-control-regex -- these tests look for terminal codes
+/**
+ * End-to-end tests of `client.ts` as a real process against a real TLS
+ * server: script (pipe) mode, every connection error, and terminal mode on a
+ * pseudo-terminal.
+ */
+
+import assert from "node:assert/strict";
+import { generateCa, issueServerCertificate } from "../lib/certs.ts";
+import {
+  runClient,
+  startServer,
+  TerminalClient,
+  testCertificates,
+  TestClient,
+} from "./_helpers.ts";
+
+/** A temp dir holding the test CA as `ca.pem`; removed after the body. */
+async function withCaFile(
+  body: (caFile: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const caFile = `${dir}/ca.pem`;
+    await Deno.writeTextFile(caFile, (await testCertificates()).ca.cert);
+    await body(caFile);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const permissions = (port: number, caFile: string) => [
+  `--allow-net=127.0.0.1:${port}`,
+  `--allow-read=${caFile}`,
+];
+const target = (port: number, caFile: string) => [
+  "--host",
+  "127.0.0.1",
+  "--port",
+  String(port),
+  "--ca",
+  caFile,
+];
+
+Deno.test("client.ts sends stdin lines and prints what the room says (pipe mode)", async () => {
+  await using s = await startServer("deno");
+  using alice = await TestClient.join(s.port, "alice");
+  await withCaFile(async (caFile) => {
+    const result = await runClient(
+      permissions(s.port, caFile),
+      [...target(s.port, caFile), "--alias", "bot"],
+      "hello from a script\n/me beeps\nno newline at the end",
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.stdout.trim().split("\n"), [
+      "* Connected to tlschat (tlschat/1)",
+      "* Welcome, bot! 2 online. Type /help for commands",
+      "<bot> hello from a script",
+      "* bot beeps",
+      "<bot> no newline at the end",
+      "* Disconnected: Goodbye",
+    ]);
+    assert.equal(result.stderr, "");
+  });
+  assert.equal(await alice.readLine(), "JOIN bot 2");
+  assert.equal(await alice.readLine(), "MSG bot hello from a script");
+  assert.equal(await alice.readLine(), "ME bot beeps");
+  assert.equal(await alice.readLine(), "MSG bot no newline at the end");
+  assert.equal(await alice.readLine(), "LEAVE bot 1 quit");
+});
+
+Deno.test("client.ts explains a refused connection", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  await withCaFile(async (caFile) => {
+    const result = await runClient(permissions(port, caFile), [
+      ...target(port, caFile),
+      "--alias",
+      "x",
+    ], "");
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr.trim(),
+      `Cannot connect to 127.0.0.1:${port}: connection refused. Is the server running, on this host and port?`,
+    );
+  });
+});
+
+Deno.test("client.ts explains an untrusted server certificate and names the CA file", async () => {
+  await using s = await startServer("deno");
+  const otherCa = await generateCa("some other CA");
+  const dir = await Deno.makeTempDir();
+  try {
+    const caFile = `${dir}/wrong-ca.pem`;
+    await Deno.writeTextFile(caFile, otherCa.cert);
+    const result = await runClient(permissions(s.port, caFile), [
+      ...target(s.port, caFile),
+      "--alias",
+      "x",
+    ], "");
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `^Cannot verify the server's certificate: it is not signed by the CA in "${caFile}"\\. ` +
+          "Get the server's CA file \\(the server prints its path and SHA-256 fingerprint at start, by default certs/ca.pem on the server host\\)",
+      ),
+    );
+    // Without --ca and no readable certs/ca.pem, the system roots are used.
+    const system = await runClient(
+      [`--allow-net=127.0.0.1:${s.port}`],
+      ["--host", "127.0.0.1", "--port", String(s.port), "--alias", "x"],
+      "",
+    );
+    assert.equal(system.code, 1);
+    assert.match(
+      system.stderr,
+      /^Cannot verify the server's certificate: no CA the system trusts signed it\. .* pass it with --ca FILE/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("client.ts explains a hostname that the certificate does not cover", async () => {
+  const { ca } = await testCertificates();
+  const other = await issueServerCertificate(ca, ["chat.example"]);
+  using listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, ...other });
+  const accepting = listener.accept().then(async (conn) => {
+    await conn.handshake().catch(() => {});
+    conn.close();
+  });
+  await withCaFile(async (caFile) => {
+    const port = listener.addr.port;
+    const result = await runClient(permissions(port, caFile), [
+      ...target(port, caFile),
+      "--alias",
+      "x",
+    ], "");
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr.trim(),
+      `Cannot verify the server's certificate: it is not valid for "127.0.0.1" (it is valid for chat.example). ` +
+        "Connect with a name it is valid for, or have the server issue one with: deno task certs --san 127.0.0.1",
+    );
+  });
+  await accepting;
+});
+
+Deno.test("client.ts reports a refused alias and exits 1 when not on a terminal", async () => {
+  await using s = await startServer("deno");
+  using _alice = await TestClient.join(s.port, "alice");
+  await withCaFile(async (caFile) => {
+    const result = await runClient(permissions(s.port, caFile), [
+      ...target(s.port, caFile),
+      "--alias",
+      "ALICE",
+    ], "hi\n");
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stdout,
+      /^! Cannot join room: alias "ALICE" is taken$/m,
+    );
+    const missing = await runClient(
+      permissions(s.port, caFile),
+      target(s.port, caFile),
+      "",
+    );
+    assert.equal(missing.code, 2);
+    assert.equal(
+      missing.stderr.trim(),
+      "Missing --alias: it is required when stdin is not a terminal",
+    );
+  });
+});
+
+Deno.test("client.ts reports a server that closes the connection, with or without BYE", async () => {
+  await withCaFile(async (caFile) => {
+    // A server that shuts down while the client is in the room.
+    {
+      const s = await startServer("deno");
+      const child = new Deno.Command("deno", {
+        args: [
+          "run",
+          ...permissions(s.port, caFile),
+          new URL("../client.ts", import.meta.url).pathname,
+          ...target(s.port, caFile),
+          "--alias",
+          "stay",
+        ],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).spawn();
+      await s.logs.waitFor(/INFO join alias=stay/);
+      await s.server.close();
+      const { code, stdout, stderr } = await child.output();
+      await child.stdin.close();
+      assert.equal(code, 1, new TextDecoder().decode(stderr));
+      assert.match(
+        new TextDecoder().decode(stdout),
+        /^\* Disconnected: Server is shutting down$/m,
+      );
+    }
+    // A TLS server that greets and hangs up without a word.
+    const { server } = await testCertificates();
+    using listener = Deno.listenTls({
+      hostname: "127.0.0.1",
+      port: 0,
+      ...server,
+    });
+    const serving = listener.accept().then(async (conn) => {
+      await conn.write(
+        new TextEncoder().encode("HELLO tlschat/1 flaky Send your alias\n"),
+      );
+      await conn.read(new Uint8Array(100));
+      conn.close();
+    });
+    const port = listener.addr.port;
+    const result = await runClient(permissions(port, caFile), [
+      ...target(port, caFile),
+      "--alias",
+      "x",
+    ], "");
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr.trim(), "Server closed the connection");
+    await serving;
+  });
+});
+
+Deno.test("client.ts refuses a TLS server that does not speak tlschat", async () => {
+  const { server } = await testCertificates();
+  using listener = Deno.listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    ...server,
+  });
+  const serving = listener.accept().then(async (conn) => {
+    await conn.write(
+      new TextEncoder().encode("HTTP/1.1 400 Bad Request\r\n\r\n"),
+    );
+    conn.close();
+  });
+  await withCaFile(async (caFile) => {
+    const port = listener.addr.port;
+    const result = await runClient(permissions(port, caFile), [
+      ...target(port, caFile),
+      "--alias",
+      "x",
+    ], "");
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr.trim(),
+      `Cannot chat: 127.0.0.1:${port} is not a tlschat server (no greeting)`,
+    );
+  });
+  await serving;
+});
+
+Deno.test("client.ts on a terminal keeps the half-typed line while messages arrive", async () => {
+  await using s = await startServer("deno");
+  using bob = await TestClient.join(s.port, "bob");
+  await withCaFile(async (caFile) => {
+    await using term = new TerminalClient(
+      permissions(s.port, caFile),
+      target(s.port, caFile),
+    );
+    let at = await term.waitFor(/Alias: /);
+    await term.type("bob\r"); // taken: asked again
+    at = await term.waitFor(/! Cannot join room: alias "bob" is taken\n/, at);
+    at = await term.waitFor(/Alias: /, at);
+    await term.type("alice\r");
+    at = await term.waitFor(/Welcome, alice! 2 online/, at);
+    at = await term.waitFor(/alice> /, at);
+    await term.type("hel");
+    at = await term.waitFor(/hel/, at);
+    await bob.send("a message arrives");
+    // The message is printed above the prompt, then prompt and text redrawn.
+    at = await term.waitFor(
+      /\d\d:\d\d <bob> a message arrives\nalice> hel/,
+      at,
+    );
+    await term.type("lo\r");
+    await bob.expect(/^MSG alice hello$/);
+    at = await term.waitFor(/\d\d:\d\d <alice> hello\nalice> /, at);
+    assert.doesNotMatch(
+      term.raw,
+      /\x1b\[3\dm|\x1b\[9\dm/,
+      "NO_COLOR means no colours",
+    );
+    await term.type("/quit\r");
+    assert.equal(await term.exited(), 0);
+  });
+  await bob.expect(/^LEAVE alice 1 quit$/);
+});
+
+Deno.test("client.ts on a terminal colours aliases unless NO_COLOR is set", async () => {
+  await using s = await startServer("deno");
+  await withCaFile(async (caFile) => {
+    await using term = new TerminalClient(
+      permissions(s.port, caFile),
+      [...target(s.port, caFile), "--alias", "carol"],
+      "-u NO_COLOR",
+    );
+    const at = await term.waitFor(/carol> /);
+    await term.type("colourful\r");
+    await term.waitFor(/<carol> colourful/, at);
+    assert.match(term.raw, /<\x1b\[\d+mcarol\x1b\[39m> colourful/);
+    await term.type("\x04"); // Ctrl-D
+    assert.equal(await term.exited(), 0);
+  });
+});
+
+Deno.test("client.ts on a terminal leaves cleanly on Ctrl-C", async () => {
+  await using s = await startServer("deno");
+  using bob = await TestClient.join(s.port, "bob");
+  await withCaFile(async (caFile) => {
+    await using term = new TerminalClient(permissions(s.port, caFile), [
+      ...target(s.port, caFile),
+      "--alias",
+      "dave",
+    ]);
+    await term.waitFor(/dave> /);
+    await term.type("half typed\x03"); // Ctrl-C
+    assert.equal(await term.exited(), 0);
+  });
+  assert.equal(await bob.expect(/^LEAVE /), "LEAVE dave 1 quit");
+});

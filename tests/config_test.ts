@@ -1,0 +1,173 @@
+/** Tests of command-line parsing into resolved configs. */
+
+import assert from "node:assert/strict";
+import { parseClientArgs, parseServerArgs } from "../lib/config.ts";
+
+Deno.test("parseServerArgs() resolves the documented defaults", () => {
+  const config = parseServerArgs([]);
+  assert.deepEqual(
+    { ...config },
+    {
+      command: "serve",
+      help: false,
+      hostname: "0.0.0.0",
+      port: 7443,
+      certFile: null,
+      keyFile: null,
+      certsDir: "certs",
+      sans: [],
+      newCa: false,
+      name: "tlschat",
+      maxLineBytes: 4096,
+      maxClients: 10_000,
+      maxPerIp: 20,
+      floodRate: 5,
+      floodBurst: 10,
+      queueBytes: 262_144,
+      handshakeTimeoutMs: 10_000,
+      aliasTimeoutMs: 60_000,
+      idleTimeoutMs: 300_000,
+      announceLimit: 100,
+      logLevel: "info",
+      tlsEngine: "deno",
+      shutdownGraceMs: 3000,
+    },
+  );
+});
+
+Deno.test("parseServerArgs() reads every flag", () => {
+  const config = parseServerArgs([
+    "certs",
+    "--host",
+    "::1",
+    "--port",
+    "0",
+    "--cert",
+    "c.pem",
+    "--key",
+    "k.pem",
+    "--certs-dir",
+    "/tmp/x",
+    "--san",
+    "a.example",
+    "--san",
+    "10.0.0.1",
+    "--new-ca",
+    "--name",
+    "room-1",
+    "--max-line-bytes",
+    "100",
+    "--max-clients",
+    "5",
+    "--max-per-ip",
+    "0",
+    "--flood-rate",
+    "0.5",
+    "--flood-burst",
+    "3",
+    "--queue-bytes",
+    "1000",
+    "--handshake-timeout",
+    "0.25",
+    "--alias-timeout",
+    "2",
+    "--idle-timeout",
+    "0",
+    "--announce-limit",
+    "7",
+    "--log-level",
+    "debug",
+    "--tls-engine",
+    "node",
+  ]);
+  assert.equal(config.command, "certs");
+  assert.equal(config.hostname, "::1");
+  assert.equal(config.port, 0);
+  assert.equal(config.certFile, "c.pem");
+  assert.equal(config.keyFile, "k.pem");
+  assert.equal(config.certsDir, "/tmp/x");
+  assert.deepEqual(config.sans, ["a.example", "10.0.0.1"]);
+  assert.equal(config.newCa, true);
+  assert.equal(config.name, "room-1");
+  assert.equal(config.maxLineBytes, 100);
+  assert.equal(config.maxClients, 5);
+  assert.equal(config.maxPerIp, 0);
+  assert.equal(config.floodRate, 0.5);
+  assert.equal(config.floodBurst, 3);
+  assert.equal(config.queueBytes, 1000);
+  assert.equal(config.handshakeTimeoutMs, 250);
+  assert.equal(config.aliasTimeoutMs, 2000);
+  assert.equal(config.idleTimeoutMs, 0);
+  assert.equal(config.announceLimit, 7);
+  assert.equal(config.logLevel, "debug");
+  assert.equal(config.tlsEngine, "node");
+});
+
+Deno.test("parseServerArgs() rejects bad values with clear errors", () => {
+  const cases: [string[], ErrorConstructor, RegExp][] = [
+    [
+      ["--port", "65536"],
+      RangeError,
+      /--port: 65536 is out of range \(0 to 65535\)/,
+    ],
+    [["--port", "http"], TypeError, /--port: "http" is not a number/],
+    [["--max-clients", "0"], RangeError, /--max-clients/],
+    [["--max-line-bytes", "10"], RangeError, /--max-line-bytes/],
+    [
+      ["--queue-bytes", "100"],
+      RangeError,
+      /--queue-bytes: 100 is out of range \(8192/,
+    ],
+    [["--flood-burst", "1.5"], TypeError, /not a whole number/],
+    [
+      ["--handshake-timeout", "0"],
+      RangeError,
+      /silent connections would pile up/,
+    ],
+    [
+      ["--log-level", "loud"],
+      TypeError,
+      /"loud" is not one of debug, info, warn, error/,
+    ],
+    [["--tls-engine", "openssl"], TypeError, /--tls-engine/],
+    [["--cert", "c.pem"], TypeError, /--cert without --key/],
+    [["--name", "two words"], TypeError, /--name/],
+    [["--bogus"], TypeError, /Cannot parse arguments: .*bogus/],
+    [["serve", "extra"], TypeError, /unexpected "serve extra"/],
+  ];
+  for (const [args, kind, message] of cases) {
+    assert.throws(
+      () => parseServerArgs(args),
+      (e) => e instanceof kind && message.test((e as Error).message),
+      args.join(" "),
+    );
+  }
+});
+
+Deno.test("parseClientArgs() resolves defaults and flags", () => {
+  assert.deepEqual({ ...parseClientArgs([]) }, {
+    help: false,
+    hostname: "localhost",
+    port: 7443,
+    caFile: "certs/ca.pem",
+    caExplicit: false,
+    alias: null,
+  });
+  const config = parseClientArgs([
+    "--host",
+    "chat.example",
+    "--port",
+    "8443",
+    "--ca",
+    "x.pem",
+    "--alias",
+    "bob",
+  ]);
+  assert.equal(config.hostname, "chat.example");
+  assert.equal(config.port, 8443);
+  assert.equal(config.caFile, "x.pem");
+  assert.equal(config.caExplicit, true);
+  assert.equal(config.alias, "bob");
+  assert.throws(() => parseClientArgs(["--port", "0"]), RangeError);
+  assert.throws(() => parseClientArgs(["stray"]), TypeError);
+});

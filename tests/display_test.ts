@@ -1,0 +1,79 @@
+// deno-lint-ignore-file no-control-regex -- these tests look for terminal codes
+/** Tests of how the client shows server lines. */
+
+import assert from "node:assert/strict";
+import { aliasColor, formatForDisplay, formatTime } from "../lib/display.ts";
+import { parseServerLine } from "../lib/protocol.ts";
+
+const plain = (text: string) =>
+  formatForDisplay(parseServerLine(text) ?? text, { color: false });
+
+Deno.test("formatForDisplay() shows each line type plainly", () => {
+  const cases: [string, string | null][] = [
+    ["HELLO tlschat/1 room Send your alias", "* Connected to room (tlschat/1)"],
+    [
+      "WELCOME bob 3 Type /help for commands",
+      "* Welcome, bob! 3 online. Type /help for commands",
+    ],
+    ["MSG bob hello there", "<bob> hello there"],
+    ["ME bob waves", "* bob waves"],
+    ["PRIV amy psst", "[private] <amy> psst"],
+    ["SENT amy psst", "[private] to amy: psst"],
+    ["JOIN amy 4", "* amy joined (4 online)"],
+    ["LEAVE amy 3 quit off to bed", "* amy left (quit: off to bed, 3 online)"],
+    [
+      "LEAVE amy 3 flood kicked for flooding",
+      "* amy left (kicked for flooding: kicked for flooding, 3 online)",
+    ],
+    ["LEAVE amy 3 disconnect", "* amy left (disconnected, 3 online)"],
+    ["NICK amy amelia 3", "* amy is now known as amelia"],
+    ["PRESENCE 12 3 140", "* 12 joined, 3 left (140 online)"],
+    ["WHO 3 amy bob", "* 3 online: amy, bob and 1 more"],
+    ["INFO /who: list who is online", "* /who: list who is online"],
+    ["ERR usage Usage: /me ACTION", "! Usage: /me ACTION"],
+    ["BYE quit Goodbye", "* Disconnected: Goodbye"],
+    ["PING 123", null],
+    ["SOMETHING new", "SOMETHING new"],
+  ];
+  for (const [line, shown] of cases) assert.equal(plain(line), shown, line);
+});
+
+Deno.test("formatForDisplay() sanitises what a hostile server sends", () => {
+  assert.equal(
+    plain("MSG bob \x1b[2J\x1b]0;owned\x07hi\x07"),
+    "<bob> hi\uFFFD",
+  );
+  assert.equal(plain("RAW \x1b[31mtext\x00"), "RAW text\uFFFD");
+});
+
+Deno.test("formatForDisplay() colours aliases and errors, and adds the time", () => {
+  const line = parseServerLine("MSG bob hi")!;
+  const shown = formatForDisplay(line, {
+    color: true,
+    time: new Date(2026, 0, 2, 9, 5),
+  })!;
+  assert.match(shown, /\x1b\[2m09:05\x1b\[22m <\x1b\[\d+mbob\x1b\[39m> hi/);
+  assert.match(
+    formatForDisplay(parseServerLine("ERR x boom")!, { color: true })!,
+    /\x1b\[31m/,
+  );
+  assert.doesNotMatch(
+    formatForDisplay(line, { color: false, time: new Date() })!,
+    /\x1b/,
+  );
+});
+
+Deno.test("aliasColor() is stable, case-insensitive and spreads aliases", () => {
+  assert.equal(aliasColor("Alice"), aliasColor("alice"));
+  assert.equal(aliasColor("bob"), aliasColor("bob"));
+  const colors = new Set(
+    ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"].map(
+      aliasColor,
+    ),
+  );
+  assert.ok(colors.size >= 4, [...colors].join());
+});
+
+Deno.test("formatTime() shows local hours and minutes", () => {
+  assert.equal(formatTime(new Date(2026, 10, 26, 7, 3)), "07:03");
+});

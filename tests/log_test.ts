@@ -1,0 +1,31 @@
+/** Tests of log formatting and level filtering. */
+
+import assert from "node:assert/strict";
+import { createLogger, formatLogLine } from "../lib/log.ts";
+
+Deno.test("createLogger() writes lines at its level and above only", () => {
+  const lines: string[] = [];
+  const log = createLogger("info", (line) => lines.push(line), () => 0);
+  log.debug("hidden");
+  log.info("join", { alias: "bob", online: 2 });
+  log.warn("odd");
+  log.error("bad", { error: "Error: x y" });
+  assert.deepEqual(lines, [
+    "1970-01-01T00:00:00.000Z INFO join alias=bob online=2",
+    "1970-01-01T00:00:00.000Z WARN odd",
+    '1970-01-01T00:00:00.000Z ERROR bad error="Error: x y"',
+  ]);
+});
+
+Deno.test("formatLogLine() quotes values that would break key=value parsing", () => {
+  assert.equal(
+    formatLogLine(0, "debug", "e", {
+      a: 'x"y',
+      b: "k=v",
+      c: "",
+      d: undefined,
+      e: true,
+    }),
+    '1970-01-01T00:00:00.000Z DEBUG e a="x\\"y" b="k=v" c="" e=true',
+  );
+});

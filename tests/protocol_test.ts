@@ -1,0 +1,234 @@
+/** Tests of the wire protocol functions: aliases, sanitising, commands, lines. */
+
+import assert from "node:assert/strict";
+import {
+  decodeLine,
+  encodeServerLine,
+  formatServerLine,
+  parseCommand,
+  parseServerLine,
+  ProtocolError,
+  sanitizeText,
+  SERVER_LINE_FIELDS,
+  type ServerLine,
+  validateAlias,
+} from "../lib/protocol.ts";
+
+const code = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof ProtocolError, String(e));
+    return e.code;
+  }
+  assert.fail("expected a ProtocolError");
+};
+
+Deno.test("sanitizeText() keeps text and TAB and removes escape sequences", () => {
+  assert.equal(sanitizeText("héllo\twörld 🎉 ١٢٣"), "héllo\twörld 🎉 ١٢٣");
+  assert.equal(sanitizeText("\x1b[1;31mred\x1b[0m"), "red");
+  assert.equal(sanitizeText("\x1b]0;pwned\x07title"), "title");
+  assert.equal(
+    sanitizeText("\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"),
+    "link",
+  );
+  assert.equal(sanitizeText("a\x1b[2Jb\x07c"), "ab\uFFFDc");
+});
+
+Deno.test("sanitizeText() replaces C0, DEL, C1, bidi overrides and separators", () => {
+  const unsafe = [
+    "\x00",
+    "\x07",
+    "\x08",
+    "\n",
+    "\r",
+    "\x7f",
+    "\u0085",
+    "\u009b",
+    "\u202a",
+    "\u202e",
+    "\u2066",
+    "\u2069",
+    "\u2028",
+    "\u2029",
+  ];
+  for (const char of unsafe) {
+    assert.equal(sanitizeText(`a${char}b`), "a\uFFFDb", JSON.stringify(char));
+  }
+  // ESC followed by a letter is itself an escape sequence; a lone ESC is not.
+  assert.equal(sanitizeText("a\x1bMb"), "ab");
+  assert.equal(sanitizeText("a\x1b"), "a\uFFFD");
+});
+
+Deno.test("validateAlias() accepts 1 to 32 safe characters", () => {
+  for (
+    const alias of [
+      "a",
+      "Z",
+      "_",
+      "bob",
+      "Bob_1",
+      "j.doe",
+      "x-y",
+      "9lives",
+      "a".repeat(32),
+    ]
+  ) {
+    assert.equal(validateAlias(alias), alias);
+  }
+});
+
+Deno.test("validateAlias() refuses empty, long, unsafe and reserved aliases", () => {
+  assert.equal(code(() => validateAlias("")), "alias-invalid");
+  assert.equal(code(() => validateAlias("a".repeat(33))), "alias-invalid");
+  for (
+    const alias of ["a b", "-x", ".x", "é", "a/b", "a\tb", "<b>", "a\u202eb"]
+  ) {
+    assert.equal(code(() => validateAlias(alias)), "alias-invalid", alias);
+  }
+  for (
+    const alias of [
+      "server",
+      "SYSTEM",
+      "Admin",
+      "root",
+      "operator",
+      "everyone",
+      "nobody",
+    ]
+  ) {
+    assert.equal(code(() => validateAlias(alias)), "alias-reserved", alias);
+  }
+});
+
+Deno.test("parseCommand() parses every command, case-insensitively", () => {
+  assert.deepEqual(parseCommand("/nick Bob2"), { kind: "nick", alias: "Bob2" });
+  assert.deepEqual(parseCommand("/WHO"), { kind: "who" });
+  assert.deepEqual(parseCommand("/me waves  slowly"), {
+    kind: "me",
+    text: "waves  slowly",
+  });
+  assert.deepEqual(parseCommand("/msg bob  hi  there "), {
+    kind: "msg",
+    to: "bob",
+    text: "hi  there",
+  });
+  assert.deepEqual(parseCommand("/quit"), { kind: "quit", reason: "" });
+  assert.deepEqual(parseCommand("/quit see you"), {
+    kind: "quit",
+    reason: "see you",
+  });
+  assert.deepEqual(parseCommand("/help"), { kind: "help" });
+  assert.deepEqual(parseCommand("/pong 123"), { kind: "pong" });
+});
+
+Deno.test("parseCommand() treats other lines as chat, // as an escaped /", () => {
+  assert.deepEqual(parseCommand("hello /nick"), {
+    kind: "say",
+    text: "hello /nick",
+  });
+  assert.deepEqual(parseCommand("//nick is a command"), {
+    kind: "say",
+    text: "/nick is a command",
+  });
+  assert.deepEqual(parseCommand(""), { kind: "say", text: "" });
+  assert.deepEqual(parseCommand("bad\x1b[31m"), { kind: "say", text: "bad" });
+});
+
+Deno.test("parseCommand() rejects unknown commands and missing arguments", () => {
+  assert.equal(code(() => parseCommand("/")), "unknown-command");
+  assert.equal(code(() => parseCommand("/kick bob")), "unknown-command");
+  assert.equal(code(() => parseCommand("/nick")), "usage");
+  assert.equal(code(() => parseCommand("/me  ")), "usage");
+  assert.equal(code(() => parseCommand("/msg")), "usage");
+  assert.equal(code(() => parseCommand("/msg bob")), "usage");
+});
+
+Deno.test("formatServerLine() and parseServerLine() round-trip every line type", () => {
+  const samples: ServerLine[] = [
+    {
+      type: "HELLO",
+      protocol: "tlschat/1",
+      server: "room",
+      text: "Send your alias",
+    },
+    { type: "WELCOME", alias: "bob", online: "3", text: "Type /help" },
+    {
+      type: "MSG",
+      alias: "bob",
+      text: "MSG alice forged? no: still bob's text",
+    },
+    { type: "ME", alias: "bob", text: "waves" },
+    { type: "PRIV", alias: "bob", text: "psst" },
+    { type: "SENT", alias: "amy", text: "psst" },
+    { type: "JOIN", alias: "bob", online: "2" },
+    {
+      type: "LEAVE",
+      alias: "bob",
+      online: "1",
+      reason: "quit",
+      text: "bye all",
+    },
+    { type: "NICK", alias: "bob", newAlias: "rob", online: "2" },
+    { type: "PRESENCE", joined: "5", left: "2", online: "103" },
+    { type: "WHO", online: "2", aliases: "amy bob" },
+    { type: "INFO", text: "a b c" },
+    { type: "ERR", code: "usage", text: "Usage: /me ACTION" },
+    { type: "PING", token: "42" },
+    { type: "BYE", reason: "quit", text: "Goodbye" },
+  ];
+  assert.deepEqual(
+    samples.map((l) => l.type).sort(),
+    Object.keys(SERVER_LINE_FIELDS).sort(),
+  );
+  for (const line of samples) {
+    const text = formatServerLine(line);
+    assert.deepEqual(parseServerLine(text), line, text);
+    assert.deepEqual(
+      encodeServerLine(line),
+      new TextEncoder().encode(text + "\n"),
+    );
+  }
+});
+
+Deno.test("formatServerLine() leaves out empty trailing fields only", () => {
+  assert.equal(
+    formatServerLine({
+      type: "LEAVE",
+      alias: "bob",
+      online: "1",
+      reason: "disconnect",
+      text: "",
+    }),
+    "LEAVE bob 1 disconnect",
+  );
+  assert.equal(
+    formatServerLine({ type: "WHO", online: "0", aliases: "" }),
+    "WHO 0",
+  );
+  assert.deepEqual(parseServerLine("LEAVE bob 1 disconnect"), {
+    type: "LEAVE",
+    alias: "bob",
+    online: "1",
+    reason: "disconnect",
+    text: "",
+  });
+});
+
+Deno.test("parseServerLine() returns undefined for an unknown type", () => {
+  assert.equal(parseServerLine("FUTURE thing"), undefined);
+  assert.equal(parseServerLine("msg lowercase"), undefined);
+  assert.equal(parseServerLine("constructor x"), undefined);
+});
+
+Deno.test("decodeLine() decodes UTF-8 and rejects invalid bytes", () => {
+  assert.equal(decodeLine(new TextEncoder().encode("żółw")), "żółw");
+  for (
+    const bad of [[0xff], [0xc3], [0xe2, 0x82], [0xed, 0xa0, 0x80], [
+      0xc0,
+      0xaf,
+    ]]
+  ) {
+    assert.equal(code(() => decodeLine(Uint8Array.from(bad))), "bad-utf8");
+  }
+});

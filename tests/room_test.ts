@@ -1,0 +1,166 @@
+/** Tests of the room with fake members: no sockets, no bytes on a wire. */
+
+import assert from "node:assert/strict";
+import { type LeaveReason, ProtocolError } from "../lib/protocol.ts";
+import { type Member, Room } from "../lib/room.ts";
+
+/** A member that records what it receives and can be made to overflow. */
+class FakeMember implements Member {
+  alias = "";
+  inbox: string[] = [];
+  full = false;
+  deliver(line: Uint8Array): boolean {
+    if (this.full) return false;
+    this.inbox.push(new TextDecoder().decode(line).replace(/\n$/, ""));
+    return true;
+  }
+  take(): string[] {
+    return this.inbox.splice(0);
+  }
+}
+
+function roomWith(aliases: string[], options = {}) {
+  const left: [string, LeaveReason][] = [];
+  const room = new Room<FakeMember>({
+    ...options,
+    onLeave: (member, reason) => left.push([member.alias, reason]),
+  });
+  const members = aliases.map((alias) => {
+    const member = new FakeMember();
+    room.join(member, alias);
+    return member;
+  });
+  for (const member of members) member.take();
+  return { room, members, left };
+}
+
+Deno.test("Room.say() delivers to every member, the sender included, the same bytes", () => {
+  const { room, members } = roomWith(["a", "b", "c"]);
+  const seen: Uint8Array[] = [];
+  for (const member of members) {
+    const deliver = member.deliver.bind(member);
+    member.deliver = (line) => (seen.push(line), deliver(line));
+  }
+  room.say(members[1]!, "hello");
+  for (const member of members) {
+    assert.deepEqual(member.take(), ["MSG b hello"]);
+  }
+  assert.ok(seen.every((line) => line === seen[0]), "encoded once, shared");
+  assert.equal(room.stats.messages, 1);
+});
+
+Deno.test("Room.join() welcomes, announces, and refuses taken aliases case-insensitively", () => {
+  const { room, members: [a] } = roomWith(["Ann"]);
+  const b = new FakeMember();
+  assert.throws(
+    () => room.join(b, "ANN"),
+    (e) => e instanceof ProtocolError && e.code === "alias-taken",
+  );
+  assert.throws(
+    () => room.join(b, "root"),
+    (e) => e instanceof ProtocolError && e.code === "alias-reserved",
+  );
+  room.join(b, "Bo");
+  assert.deepEqual(b.take(), ["WELCOME Bo 2 Type /help for commands"]);
+  assert.deepEqual(a!.take(), ["JOIN Bo 2"]);
+  assert.equal(room.stats.peakMembers, 2);
+});
+
+Deno.test("Room.leave() announces the reason and count once, and is idempotent", () => {
+  const { room, members: [a, b], left } = roomWith(["a", "b"]);
+  room.leave(b!, "quit", "bye");
+  room.leave(b!, "disconnect");
+  assert.deepEqual(a!.take(), ["LEAVE b 1 quit bye"]);
+  assert.deepEqual(left, [["b", "quit"]]);
+  assert.equal(room.has(b!), false);
+  assert.equal(room.size, 1);
+});
+
+Deno.test("Room.leave() does not announce a shutdown", () => {
+  const { room, members: [a, b] } = roomWith(["a", "b"]);
+  room.leave(b!, "shutdown");
+  assert.deepEqual(a!.take(), []);
+});
+
+Deno.test("Room.whisper() reaches the target only and confirms to the sender", () => {
+  const { room, members: [a, b, c] } = roomWith(["a", "Bee", "c"]);
+  room.whisper(a!, "bee", "psst");
+  assert.deepEqual(b!.take(), ["PRIV a psst"]);
+  assert.deepEqual(a!.take(), ["SENT Bee psst"]);
+  assert.deepEqual(c!.take(), []);
+  assert.throws(() => room.whisper(a!, "zed", "x"), /nobody is called "zed"/);
+});
+
+Deno.test("Room.rename() changes the alias, frees the old one and announces it", () => {
+  const { room, members: [a, b] } = roomWith(["a", "b"]);
+  room.rename(a!, "A"); // a case change of one's own alias is allowed
+  room.rename(a!, "alpha");
+  assert.deepEqual(b!.take(), ["NICK a A 2", "NICK A alpha 2"]);
+  assert.throws(() => room.rename(b!, "ALPHA"), /taken/);
+  const c = new FakeMember();
+  room.join(c, "a");
+  assert.equal(c.alias, "a");
+});
+
+Deno.test("Room.who() lists aliases alphabetically, at most 100", () => {
+  const { room, members } = roomWith(["zed", "Amy", "bob"]);
+  room.who(members[0]!);
+  assert.deepEqual(members[0]!.take(), ["WHO 3 Amy bob zed"]);
+  const big = roomWith(
+    Array.from({ length: 150 }, (_, i) => `u${String(i).padStart(3, "0")}`),
+  );
+  big.room.who(big.members[0]!);
+  const [line] = big.members[0]!.take();
+  const [, online, ...aliases] = line!.split(" ");
+  assert.equal(online, "150");
+  assert.equal(aliases.length, 100);
+  assert.equal(aliases[99], "u099");
+});
+
+Deno.test("Room removes a member whose queue overflows, after everyone got the line", () => {
+  const { room, members: [a, slow, c], left } = roomWith(["a", "slow", "c"]);
+  slow!.full = true;
+  room.say(a!, "one");
+  assert.deepEqual(a!.take(), ["MSG a one", "LEAVE slow 2 slow"]);
+  assert.deepEqual(c!.take(), ["MSG a one", "LEAVE slow 2 slow"]);
+  assert.deepEqual(left, [["slow", "slow"]]);
+  room.say(c!, "two");
+  assert.deepEqual(a!.take(), ["MSG c two"]);
+});
+
+Deno.test("Room keeps one order when removals cascade during a broadcast", () => {
+  const { room, members } = roomWith(["a", "b", "c", "d"]);
+  const [a, b, c, d] = members as [
+    FakeMember,
+    FakeMember,
+    FakeMember,
+    FakeMember,
+  ];
+  // b overflows on the message, c on the announcement of b leaving.
+  b.full = true;
+  const deliver = c.deliver.bind(c);
+  c.deliver = (line) =>
+    !new TextDecoder().decode(line).startsWith("LEAVE") && deliver(line);
+  room.say(a, "x");
+  assert.deepEqual(a.take(), ["MSG a x", "LEAVE b 3 slow", "LEAVE c 2 slow"]);
+  assert.deepEqual(d.take(), ["MSG a x", "LEAVE b 3 slow", "LEAVE c 2 slow"]);
+});
+
+Deno.test("Room summarises joins and leaves above announceLimit before the next line", () => {
+  const { room, members: [a, b] } = roomWith(["a", "b"], { announceLimit: 2 });
+  const c = new FakeMember();
+  const d = new FakeMember();
+  room.join(c, "c");
+  room.join(d, "d");
+  room.leave(c, "quit");
+  assert.deepEqual(a!.take(), []);
+  room.say(b!, "hi");
+  for (const member of [a!, b!, d]) {
+    assert.deepEqual(member.take().filter((l) => !l.startsWith("WELCOME")), [
+      "PRESENCE 2 1 3",
+      "MSG b hi",
+    ]);
+  }
+  room.say(b!, "again");
+  assert.deepEqual(a!.take(), ["MSG b again"]);
+});

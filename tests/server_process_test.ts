@@ -1,0 +1,419 @@
+/**
+ * End-to-end tests of `server.ts` as a real process with narrow permissions:
+ * first-run certificates, the `certs` command, `--cert`/`--key`, logs,
+ * signals, startup errors, and joining by hand with openssl and ncat.
+ */
+
+import assert from "node:assert/strict";
+import { certificatePaths } from "../lib/certs.ts";
+import {
+  denoRun,
+  ENGINES,
+  ROOT,
+  ServerProcess,
+  testCertificates,
+  TestClient,
+  withServerProcess,
+  writeTestCertificates,
+} from "./_helpers.ts";
+
+const decoder = new TextDecoder();
+
+/** Permissions of `deno task server`, for a certs dir and loopback. */
+const serverPermissions = (dir: string) => [
+  "--allow-net=127.0.0.1",
+  `--allow-read=${dir}`,
+  `--allow-write=${dir}`,
+];
+
+async function withTempDir(
+  body: (dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function run(
+  command: string,
+  args: string[],
+  stdin = "",
+): Promise<{ code: number; out: string }> {
+  const child = new Deno.Command(command, {
+    args,
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(stdin));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  return { code, out: decoder.decode(stdout) + decoder.decode(stderr) };
+}
+
+Deno.test("server.ts generates a dev CA and certificate on first run and prints the fingerprint", async () => {
+  await withTempDir(async (dir) => {
+    await withServerProcess(
+      serverPermissions(dir),
+      ["--host", "127.0.0.1", "--port", "0", "--certs-dir", dir],
+      async (server) => {
+        const paths = certificatePaths(dir);
+        const line = await server.output.waitFor(/INFO ca file=/);
+        const { out } = await run("openssl", [
+          "x509",
+          "-in",
+          paths.caCert,
+          "-noout",
+          "-fingerprint",
+          "-sha256",
+        ]);
+        const fingerprint = out.trim().split("=")[1];
+        assert.match(
+          line,
+          new RegExp(`INFO ca file=${paths.caCert} sha256=${fingerprint} `),
+        );
+        await server.output.waitFor(
+          /INFO certificates-generated .*names=localhost,127\.0\.0\.1,::1 newCa=true/,
+        );
+        for (const key of [paths.caKey, paths.key]) {
+          assert.equal((await Deno.stat(key)).mode! & 0o777, 0o600);
+        }
+        using client = await TestClient.join(server.port, "first", {
+          hostname: "localhost",
+          ca: await Deno.readTextFile(paths.caCert),
+        });
+        await client.send("it works");
+        assert.equal(await client.readLine(), "MSG first it works");
+      },
+    );
+  });
+});
+
+Deno.test("server.ts certs reissues the server certificate with --san, keeping the CA", async () => {
+  await withTempDir(async (dir) => {
+    const paths = certificatePaths(dir);
+    const perms = [`--allow-read=${dir}`, `--allow-write=${dir}`];
+    const first = await run(
+      "deno",
+      denoRun("server.ts", perms, ["certs", "--certs-dir", dir]),
+    );
+    assert.equal(first.code, 0, first.out);
+    const ca = await Deno.readTextFile(paths.caCert);
+    const again = await run(
+      "deno",
+      denoRun("server.ts", perms, [
+        "certs",
+        "--certs-dir",
+        dir,
+        "--san",
+        "chat.example",
+      ]),
+    );
+    assert.equal(again.code, 0, again.out);
+    assert.match(
+      again.out,
+      /INFO certificates-generated .*names=localhost,127\.0\.0\.1,::1,chat\.example newCa=false/,
+    );
+    assert.equal(await Deno.readTextFile(paths.caCert), ca);
+    const text = await run("openssl", [
+      "x509",
+      "-in",
+      paths.cert,
+      "-noout",
+      "-ext",
+      "subjectAltName",
+    ]);
+    assert.match(text.out, /DNS:chat\.example/);
+    const verify = await run("openssl", [
+      "verify",
+      "-CAfile",
+      paths.caCert,
+      paths.cert,
+    ]);
+    assert.match(verify.out, /: OK/);
+  });
+});
+
+Deno.test("server.ts serves a certificate given with --cert and --key", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const { ca } = await testCertificates();
+    await withServerProcess(
+      ["--allow-net=127.0.0.1", `--allow-read=${dir}`],
+      [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--cert",
+        `${dir}/server.pem`,
+        "--key",
+        `${dir}/server-key.pem`,
+      ],
+      async (server) => {
+        await server.output.waitFor(
+          new RegExp(
+            `INFO certificate file=${dir}/server.pem sha256=[0-9A-F:]{95}$`,
+          ),
+        );
+        using client = await TestClient.join(server.port, "own", {
+          hostname: "localhost",
+          ca: ca.cert,
+        });
+        await client.send("/quit");
+        assert.equal(await client.readLine(), "BYE quit Goodbye");
+      },
+    );
+  });
+});
+
+for (const engine of ENGINES) {
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.test(`[${engine}] server.ts on ${signal} says goodbye to everyone and exits 0 within 5 s`, async () => {
+      await withTempDir(async (dir) => {
+        await writeTestCertificates(dir);
+        const { ca } = await testCertificates();
+        await withServerProcess(
+          serverPermissions(dir),
+          [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--certs-dir",
+            dir,
+            "--tls-engine",
+            engine,
+          ],
+          async (server) => {
+            using alice = await TestClient.join(server.port, "alice", {
+              ca: ca.cert,
+            });
+            using bob = await TestClient.join(server.port, "bob", {
+              ca: ca.cert,
+            });
+            assert.equal(await alice.readLine(), "JOIN bob 2");
+            await server.output.waitFor(
+              /INFO join alias=bob addr=127\.0\.0\.1:\d+ online=2$/,
+            );
+            const started = Date.now();
+            server.child.kill(signal);
+            for (const member of [alice, bob]) {
+              assert.equal(
+                await member.readLine(),
+                "BYE shutdown Server is shutting down",
+              );
+              assert.equal(await member.readLine(), null);
+              member.conn.close();
+            }
+            const status = await server.exited();
+            assert.equal(status.code, 0);
+            assert.ok(
+              Date.now() - started < 5000,
+              `took ${Date.now() - started} ms`,
+            );
+            await server.output.waitFor(
+              /^\S+Z INFO shutdown uptimeS=[\d.]+ connections=2 joins=2 peak=2 messages=0 refused=0 handshakeFailures=0$/,
+            );
+          },
+        );
+      });
+    });
+  }
+}
+
+Deno.test("server.ts logs joins, leaves, refusals and, at debug level, failed handshakes", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const { ca } = await testCertificates();
+    for (const level of ["info", "debug"]) {
+      await withServerProcess(
+        serverPermissions(dir),
+        [
+          "--host",
+          "127.0.0.1",
+          "--port",
+          "0",
+          "--certs-dir",
+          dir,
+          "--max-clients",
+          "1",
+          "--log-level",
+          level,
+        ],
+        async (server) => {
+          const garbage = await Deno.connect({
+            hostname: "127.0.0.1",
+            port: server.port,
+          });
+          await garbage.write(new TextEncoder().encode("not TLS\r\n\r\n"));
+          await garbage.read(new Uint8Array(64)).catch(() => null);
+          garbage.close();
+          const solo = await TestClient.join(server.port, "solo", {
+            ca: ca.cert,
+          });
+          {
+            using refused = await TestClient.connect(
+              server.port,
+              "localhost",
+              ca.cert,
+            );
+            assert.deepEqual(await refused.readToEnd(), [
+              "BYE server-full Server is full: 1 connections",
+            ]);
+          }
+          solo[Symbol.dispose]();
+          await server.output.waitFor(
+            /^\S+Z INFO join alias=solo addr=127\.0\.0\.1:\d+ online=1$/,
+          );
+          await server.output.waitFor(
+            /^\S+Z INFO refused addr=127\.0\.0\.1:\d+ reason=server-full$/,
+          );
+          await server.output.waitFor(
+            /^\S+Z INFO leave alias=solo addr=127\.0\.0\.1:\d+ reason=disconnect online=0$/,
+          );
+          const debug = server.output.lines.filter((line) =>
+            / DEBUG handshake-failed addr=127\.0\.0\.1:\d+ /.test(line)
+          );
+          assert.equal(
+            debug.length,
+            level === "debug" ? 1 : 0,
+            server.output.toString(),
+          );
+        },
+      );
+    }
+  });
+});
+
+Deno.test("server.ts can be joined by hand with openssl s_client and ncat --ssl", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const caFile = `${dir}/ca.pem`;
+    await withServerProcess(
+      serverPermissions(dir),
+      ["--host", "127.0.0.1", "--port", "0", "--certs-dir", dir],
+      async (server) => {
+        const port = String(server.port);
+        const openssl = await run(
+          "openssl",
+          [
+            "s_client",
+            "-quiet",
+            "-verify_return_error",
+            "-connect",
+            `localhost:${port}`,
+            "-CAfile",
+            caFile,
+          ],
+          "by-openssl\nhello over openssl\n/quit\n",
+        );
+        assert.equal(openssl.code, 0, openssl.out);
+        assert.match(
+          openssl.out,
+          /^WELCOME by-openssl 1 .*\nMSG by-openssl hello over openssl\nBYE quit Goodbye$/m,
+        );
+        const ncat = await run(
+          "ncat",
+          [
+            "--ssl",
+            "--ssl-verify",
+            "--ssl-trustfile",
+            caFile,
+            "localhost",
+            port,
+          ],
+          "by-ncat\nhello over ncat\n/quit\n",
+        );
+        assert.equal(ncat.code, 0, ncat.out);
+        assert.match(
+          ncat.out,
+          /^WELCOME by-ncat 1 .*\nMSG by-ncat hello over ncat\nBYE quit Goodbye$/m,
+        );
+      },
+    );
+  });
+});
+
+Deno.test("server.ts explains startup errors and bad flags", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const busy = await run(
+      "deno",
+      denoRun("server.ts", serverPermissions(dir), [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(taken.addr.port),
+        "--certs-dir",
+        dir,
+      ]),
+    );
+    assert.equal(busy.code, 1);
+    assert.match(
+      busy.out,
+      new RegExp(
+        `Cannot listen on 127\\.0\\.0\\.1:${taken.addr.port}: the address is in use`,
+      ),
+    );
+    const bad = await run(
+      "deno",
+      denoRun("server.ts", [], ["--flood-rate=-1"]),
+    );
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.out,
+      /Cannot use --flood-rate: -1 is out of range \(0 to 1000000\)\nRun with --help for usage\./,
+    );
+    const help = await run("deno", denoRun("server.ts", [], ["--help"]));
+    assert.equal(help.code, 0);
+    for (
+      const flag of [
+        "--max-line-bytes",
+        "--max-clients",
+        "--max-per-ip",
+        "--flood-rate",
+        "--flood-burst",
+        "--queue-bytes",
+        "--handshake-timeout",
+        "--alias-timeout",
+      ]
+    ) {
+      assert.match(help.out, new RegExp(`  ${flag} `));
+    }
+  });
+});
+
+Deno.test("server.ts keeps running when a client sends garbage instead of TLS (process)", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const { ca } = await testCertificates();
+    await using server = await ServerProcess.start(serverPermissions(dir), [
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--certs-dir",
+      dir,
+    ]);
+    for (let i = 0; i < 5; i++) {
+      const raw = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+      });
+      await raw.write(crypto.getRandomValues(new Uint8Array(512)));
+      await raw.read(new Uint8Array(64)).catch(() => null);
+      raw.close();
+    }
+    using client = await TestClient.join(server.port, "after", { ca: ca.cert });
+    await client.send("alive");
+    assert.equal(await client.readLine(), "MSG after alive");
+  });
+});
