@@ -84,7 +84,10 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     log.error("unhandled-rejection", { error: describe(event.reason) });
   };
   globalThis.addEventListener("unhandledrejection", onRejection);
+  let stopping = false;
   const stop = () => {
+    if (stopping) return;
+    stopping = true;
     log.info("stopping", { connections: server.connections });
     server.close();
   };

@@ -1,0 +1,478 @@
+/**
+ * `deno task bench`: measures the real server over TLS on loopback.
+ *
+ * ```sh
+ * deno task bench                    # every scenario, both TLS engines
+ * deno task bench --quick            # small versions, for CI (correctness)
+ * deno task bench --compare ncat     # also run each scenario on ncat --chat --ssl
+ * deno task bench --engine node --only c
+ * ```
+ *
+ * Each scenario starts a fresh server process (its own certificates, port 0,
+ * flood control and the per-IP cap off, permissions as narrow as
+ * `deno task server`) and one load process (`bench/load.ts`). On Linux with
+ * `taskset`, the server runs on CPU 0 and the load on CPU 1. Prints a table
+ * and one JSON line per scenario; exits 1 when any scenario lost, reordered
+ * or disconnected anything.
+ *
+ * @module
+ */
+// deno-lint-ignore-file no-console
+
+import { parseArgs } from "node:util";
+import { writeDevCertificates } from "../lib/certs.ts";
+import type { LoadJob, LoadResult } from "./load.ts";
+import { cpuSeconds, memory, readProc } from "./stats.ts";
+
+interface Scenario {
+  readonly id: string;
+  readonly title: string;
+  readonly members: number;
+  readonly senders: number;
+  readonly inflight: number;
+  readonly rate: number;
+  readonly durationMs: number;
+  readonly liveness: boolean;
+}
+
+type Target = "deno" | "node" | "ncat";
+
+function scenarios(quick: boolean): Scenario[] {
+  const run = quick ? 1000 : 5000;
+  const base = { inflight: 0, rate: 0, durationMs: run, liveness: false };
+  return [
+    {
+      ...base,
+      id: "a",
+      title: "N=10, all send, 1 in flight",
+      members: 10,
+      senders: 10,
+      inflight: 1,
+    },
+    {
+      ...base,
+      id: "b",
+      title: "N=10, all send, 8 in flight",
+      members: 10,
+      senders: 10,
+      inflight: 8,
+    },
+    {
+      ...base,
+      id: "c",
+      title: "N=100, 10 senders, 8 in flight",
+      members: 100,
+      senders: 10,
+      inflight: 8,
+    },
+    {
+      ...base,
+      id: "d",
+      title: `N=${quick ? 200 : 1000}, 10 senders at 10/s`,
+      members: quick ? 200 : 1000,
+      senders: 10,
+      rate: 10,
+    },
+    {
+      ...base,
+      id: "e1",
+      title: `idle N=${quick ? 200 : 1000}`,
+      members: quick ? 200 : 1000,
+      senders: 1,
+      liveness: true,
+    },
+    {
+      ...base,
+      id: "e2",
+      title: `idle N=${quick ? 1000 : 10000}`,
+      members: quick ? 1000 : 10000,
+      senders: 1,
+      liveness: true,
+    },
+  ];
+}
+
+/** One scenario's measured outcome. */
+interface Row {
+  scenario: string;
+  title: string;
+  target: Target;
+  members: number;
+  deliveriesPerS: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  expected: number;
+  received: number;
+  lost: number;
+  orderViolations: number;
+  disconnected: number;
+  serverCpuPct: number;
+  loadCpuPct: number;
+  serverPeakRssMb: number;
+  joinsPerS: number;
+  rssPerMemberKb: number;
+  ratioVsNcat?: number;
+  note?: string;
+}
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** Spawns a command, pinned to a CPU when taskset is available. */
+function spawn(
+  cpu: number | null,
+  command: string,
+  args: string[],
+): Deno.ChildProcess {
+  const [cmd, argv] = cpu === null
+    ? [command, args]
+    : ["taskset", ["-c", String(cpu), command, ...args]];
+  return new Deno.Command(cmd, {
+    args: argv,
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Line reader over a child's stdout, with the lines kept for errors. */
+function lines(child: Deno.ChildProcess) {
+  const iterator = child.stdout.pipeThrough(new TextDecoderStream()).values();
+  let buffer = "";
+  const seen: string[] = [];
+  return {
+    seen,
+    async next(): Promise<string | null> {
+      while (!buffer.includes("\n")) {
+        const { value, done } = await iterator.next();
+        if (done) return null;
+        buffer += value;
+      }
+      const end = buffer.indexOf("\n");
+      const line = buffer.slice(0, end);
+      buffer = buffer.slice(end + 1);
+      seen.push(line);
+      return line;
+    },
+    async until(pattern: RegExp): Promise<string> {
+      while (true) {
+        const line = await this.next();
+        if (line === null) {
+          throw new Error(
+            `Process ended before ${pattern}:\n${seen.join("\n")}`,
+          );
+        }
+        if (pattern.test(line)) return line;
+      }
+    },
+    /** Keeps reading so the child never blocks on a full pipe. */
+    async drain(): Promise<void> {
+      while (await this.next() !== null) { /* discard */ }
+    },
+  };
+}
+
+function freePort(): number {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return listener.addr.port;
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  throw new Error(`Nothing listens on port ${port}`);
+}
+
+/** Starts the target server on CPU 0; resolves to its process and port. */
+async function startServer(target: Target, dir: string, pin: boolean) {
+  if (target === "ncat") {
+    const port = freePort();
+    const child = spawn(pin ? 0 : null, "ncat", [
+      "--ssl",
+      "--chat",
+      "--listen",
+      "--max-conns",
+      "20000",
+      "--ssl-cert",
+      `${dir}/server.pem`,
+      "--ssl-key",
+      `${dir}/server-key.pem`,
+      "127.0.0.1",
+      String(port),
+    ]);
+    child.stdin.close();
+    lines(child).drain();
+    child.stderr.cancel();
+    await waitForPort(port);
+    return { child, port };
+  }
+  const child = spawn(pin ? 0 : null, "deno", [
+    "run",
+    "--allow-net=127.0.0.1",
+    `--allow-read=${dir}`,
+    "server.ts",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--cert",
+    `${dir}/server.pem`,
+    "--key",
+    `${dir}/server-key.pem`,
+    "--flood-rate",
+    "0",
+    "--max-per-ip",
+    "0",
+    "--max-clients",
+    "20000",
+    "--tls-engine",
+    target,
+  ]);
+  child.stdin.close();
+  child.stderr.cancel();
+  const out = lines(child);
+  const listening = await out.until(/ INFO listening .*port=\d+/);
+  out.drain();
+  return { child, port: Number(/port=(\d+)/.exec(listening)![1]) };
+}
+
+async function stop(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    // Exited already.
+  }
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Exited meanwhile.
+    }
+  }, 6000);
+  await child.status;
+  clearTimeout(timer);
+}
+
+async function runScenario(
+  scenario: Scenario,
+  target: Target,
+  dir: string,
+  ca: string,
+  pin: boolean,
+): Promise<Row> {
+  const server = await startServer(target, dir, pin);
+  try {
+    const pid = server.child.pid;
+    const baseline = memory(pid).rss;
+    const job: LoadJob = {
+      host: "127.0.0.1",
+      port: server.port,
+      ca,
+      mode: target === "ncat" ? "ncat" : "tlschat",
+      members: scenario.members,
+      senders: scenario.senders,
+      inflight: scenario.inflight,
+      rate: scenario.rate,
+      durationMs: scenario.durationMs,
+      joinConcurrency: 100,
+      liveness: scenario.liveness,
+      drainMs: 10_000,
+    };
+    const load = spawn(pin ? 1 : null, "deno", [
+      "run",
+      "--allow-net=127.0.0.1",
+      "bench/load.ts",
+      JSON.stringify(job),
+    ]);
+    const errors = new Response(load.stderr).text();
+    const out = lines(load);
+    const { joinMs } = JSON.parse(await out.until(/^\{"joined"/)) as {
+      joinMs: number;
+    };
+    const afterJoin = memory(pid).rss;
+    const serverCpu0 = cpuSeconds(pid);
+    const loadCpu0 = cpuSeconds(load.pid);
+    const wall0 = performance.now();
+    const writer = load.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("go\n"));
+    const resultLine = await out.until(/^\{"result"/);
+    const wall = (performance.now() - wall0) / 1000;
+    const serverCpu = cpuSeconds(pid) - serverCpu0;
+    const loadCpu = cpuSeconds(load.pid) - loadCpu0;
+    const peak = memory(pid).peak;
+    await writer.close().catch(() => {});
+    const status = await load.status;
+    if (!status.success) {
+      throw new Error(`Load process failed:\n${await errors}`);
+    }
+    const { result } = JSON.parse(resultLine) as { result: LoadResult };
+    const lost = result.expected - result.received;
+    return {
+      scenario: scenario.id,
+      title: scenario.title,
+      target,
+      members: scenario.members,
+      deliveriesPerS: Math.round(result.received / (result.runMs / 1000)),
+      p50Ms: result.latency.p50Ms,
+      p99Ms: result.latency.p99Ms,
+      maxMs: result.latency.maxMs,
+      expected: result.expected,
+      received: result.received,
+      lost,
+      orderViolations: result.orderViolations,
+      disconnected: result.disconnected,
+      serverCpuPct: Math.round(serverCpu / wall * 100),
+      loadCpuPct: Math.round(loadCpu / wall * 100),
+      serverPeakRssMb: Math.round(peak / 1048576 * 10) / 10,
+      joinsPerS: Math.round(scenario.members / (joinMs / 1000)),
+      rssPerMemberKb:
+        Math.round((afterJoin - baseline) / scenario.members / 1024 * 10) / 10,
+    };
+  } finally {
+    await stop(server.child);
+  }
+}
+
+function table(rows: Row[]): string {
+  const header = [
+    "scn",
+    "target",
+    "N",
+    "deliv/s",
+    "p50 ms",
+    "p99 ms",
+    "max ms",
+    "expected",
+    "received",
+    "lost",
+    "order",
+    "disc",
+    "srv CPU",
+    "load CPU",
+    "peak MB",
+    "joins/s",
+    "KB/member",
+    "vs ncat",
+  ];
+  const body = rows.map((r) => [
+    r.scenario,
+    r.target,
+    String(r.members),
+    r.deliveriesPerS.toLocaleString("en-US"),
+    r.p50Ms.toFixed(2),
+    r.p99Ms.toFixed(2),
+    r.maxMs.toFixed(2),
+    String(r.expected),
+    String(r.received),
+    String(r.lost),
+    String(r.orderViolations),
+    String(r.disconnected),
+    `${r.serverCpuPct}%`,
+    `${r.loadCpuPct}%`,
+    String(r.serverPeakRssMb),
+    r.scenario.startsWith("e") ? r.joinsPerS.toLocaleString("en-US") : "",
+    r.scenario.startsWith("e") ? String(r.rssPerMemberKb) : "",
+    r.ratioVsNcat === undefined
+      ? (r.note ?? "")
+      : `${r.ratioVsNcat.toFixed(1)}x`,
+  ]);
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...body.map((row) => row[i]!.length))
+  );
+  const format = (row: string[]) =>
+    row.map((cell, i) => cell.padStart(widths[i]!)).join("  ");
+  return [format(header), ...body.map(format)].join("\n");
+}
+
+/** Runs the benchmark; resolves to the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      quick: { type: "boolean", default: false },
+      compare: { type: "string" },
+      engine: { type: "string", multiple: true },
+      only: { type: "string", multiple: true },
+    },
+  });
+  if (values.compare !== undefined && values.compare !== "ncat") {
+    console.error(
+      `Cannot compare with "${values.compare}": only ncat is supported`,
+    );
+    return 2;
+  }
+  const engines = (values.engine ?? ["deno", "node"]) as Target[];
+  const pin = await new Deno.Command("taskset", { args: ["-c", "0", "true"] })
+    .output()
+    .then((o) => o.success, () => false);
+  const cpu =
+    /model name\s*:\s*(.*)/.exec(readProc("/proc/cpuinfo")[0]!)?.[1] ??
+      "unknown CPU";
+  console.log(
+    `tlschat bench ${
+      new Date().toISOString()
+    } | ${navigator.hardwareConcurrency} x ${cpu} | deno ${Deno.version.deno}` +
+      ` | ${
+        pin
+          ? "server pinned to CPU 0, load to CPU 1 (taskset)"
+          : "not pinned (no taskset)"
+      }` +
+      (values.quick ? " | quick" : ""),
+  );
+  await Deno.mkdir(`${ROOT}bench/.run`, { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: `${ROOT}bench/.run` });
+  const rows: Row[] = [];
+  try {
+    await writeDevCertificates(dir);
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    for (const scenario of scenarios(values.quick)) {
+      if (
+        values.only && !values.only.some((id) => scenario.id.startsWith(id))
+      ) continue;
+      let ncat: Row | undefined;
+      if (values.compare === "ncat") {
+        if (scenario.members > 1000) {
+          console.log(
+            `${scenario.id} ncat: skipped, ncat uses select() and cannot hold ${scenario.members} connections`,
+          );
+        } else {
+          ncat = await runScenario(scenario, "ncat", dir, ca, pin);
+          rows.push(ncat);
+          console.log(JSON.stringify(ncat));
+        }
+      }
+      for (const engine of engines) {
+        const row = await runScenario(scenario, engine, dir, ca, pin);
+        if (ncat && ncat.deliveriesPerS > 0) {
+          row.ratioVsNcat = row.deliveriesPerS / ncat.deliveriesPerS;
+        }
+        rows.push(row);
+        console.log(JSON.stringify(row));
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  console.log(`\n${table(rows)}`);
+  const bad = rows.filter((r) =>
+    r.lost !== 0 || r.orderViolations !== 0 || r.disconnected !== 0
+  );
+  for (const row of bad) {
+    console.log(
+      `FAIL ${row.scenario} ${row.target}: lost ${row.lost}, reordered ${row.orderViolations}, disconnected ${row.disconnected}`,
+    );
+  }
+  return bad.length === 0 ? 0 : 1;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

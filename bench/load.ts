@@ -1,0 +1,276 @@
+/**
+ * Benchmark load generator: one process holding many chat members over TLS.
+ * Started by `bench/bench.ts`, it reads a JSON job from its arguments, joins
+ * every member, prints `{"joined":...}`, waits for a `go` line on stdin, runs
+ * the senders, and prints one JSON result line. It never shares a process
+ * with the server.
+ *
+ * Each message carries `#SENDER:SEQ:MICROS` so that any receiver can count
+ * it, check per-sender order and measure latency on this process's clock.
+ *
+ * @module
+ */
+// deno-lint-ignore-file no-console
+
+import { LatencyHistogram } from "./stats.ts";
+
+/** What one load process does. */
+export interface LoadJob {
+  readonly host: string;
+  readonly port: number;
+  readonly ca: string;
+  /** `tlschat` (alias line, echo to sender) or `ncat` (no alias, no echo). */
+  readonly mode: "tlschat" | "ncat";
+  readonly members: number;
+  readonly senders: number;
+  /** Own messages in flight per sender (closed loop); 0 with `rate`. */
+  readonly inflight: number;
+  /** Messages per second per sender (open loop); 0 with `inflight`. */
+  readonly rate: number;
+  readonly durationMs: number;
+  /** Connections opened at once while joining. */
+  readonly joinConcurrency: number;
+  /** Send one message from member 0 after joining, instead of a run. */
+  readonly liveness: boolean;
+  readonly drainMs: number;
+}
+
+/** What one load process reports. */
+export interface LoadResult {
+  readonly sent: number;
+  readonly expected: number;
+  readonly received: number;
+  readonly orderViolations: number;
+  readonly disconnected: number;
+  readonly latency: ReturnType<LatencyHistogram["summary"]>;
+  readonly runMs: number;
+}
+
+const HASH = 0x23; // '#'
+const COLON = 0x3a;
+const LF = 0x0a;
+const encoder = new TextEncoder();
+const nowMicros = () => Math.round(performance.now() * 1000);
+
+class Member {
+  readonly index: number;
+  conn!: Deno.TlsConn;
+  /** Next expected sequence number per sender. */
+  readonly nextSeq: Int32Array;
+  #buffer = new Uint8Array(64 * 1024);
+  #partial: Uint8Array | null = null;
+
+  constructor(index: number, senders: number) {
+    this.index = index;
+    this.nextSeq = new Int32Array(senders);
+  }
+
+  async connect(job: LoadJob): Promise<void> {
+    const tcp = await Deno.connect({ hostname: job.host, port: job.port });
+    tcp.setNoDelay(true);
+    this.conn = await Deno.startTls(tcp, {
+      hostname: "localhost",
+      caCerts: [job.ca],
+    });
+    await this.conn.handshake();
+    if (job.mode === "tlschat") {
+      await this.write(`m${this.index}\n`);
+      await this.#until((line) => line.startsWith("WELCOME "));
+    }
+  }
+
+  async write(text: string): Promise<void> {
+    let data = encoder.encode(text);
+    while (data.length > 0) data = data.subarray(await this.conn.write(data));
+  }
+
+  /** Reads text lines until one satisfies `done` (joining only). */
+  async #until(done: (line: string) => boolean): Promise<void> {
+    let text = "";
+    const decoder = new TextDecoder();
+    while (true) {
+      const n = await this.conn.read(this.#buffer);
+      if (n === null) {
+        throw new Error(`member ${this.index}: closed while joining`);
+      }
+      text += decoder.decode(this.#buffer.subarray(0, n));
+      const lines = text.split("\n");
+      text = lines.pop()!;
+      if (lines.some(done)) {
+        if (text !== "") this.#partial = encoder.encode(text);
+        return;
+      }
+    }
+  }
+
+  /** Reads until closed, handing each `#S:Q:T` payload to `onMessage`. */
+  async receive(
+    onMessage: (
+      sender: number,
+      seq: number,
+      sentMicros: number,
+      nowMicros: number,
+    ) => void,
+  ): Promise<void> {
+    let carry = this.#partial ?? new Uint8Array(0);
+    while (true) {
+      const n = await this.conn.read(this.#buffer);
+      if (n === null) return;
+      const now = nowMicros();
+      let chunk = this.#buffer.subarray(0, n);
+      if (carry.length > 0) {
+        const joined = new Uint8Array(carry.length + n);
+        joined.set(carry);
+        joined.set(chunk, carry.length);
+        chunk = joined;
+      }
+      let start = 0;
+      while (true) {
+        const end = chunk.indexOf(LF, start);
+        if (end === -1) break;
+        const hash = chunk.indexOf(HASH, start);
+        if (hash !== -1 && hash < end) {
+          let i = hash + 1;
+          let sender = 0;
+          while (chunk[i] !== COLON) sender = sender * 10 + chunk[i++]! - 48;
+          i++;
+          let seq = 0;
+          while (chunk[i] !== COLON) seq = seq * 10 + chunk[i++]! - 48;
+          i++;
+          let sent = 0;
+          while (i < end) sent = sent * 10 + chunk[i++]! - 48;
+          onMessage(sender, seq, sent, now);
+        }
+        start = end + 1;
+      }
+      carry = start < chunk.length ? chunk.slice(start) : new Uint8Array(0);
+    }
+  }
+}
+
+/** Runs a job; resolves to its result. */
+export async function runLoad(
+  job: LoadJob,
+  waitForGo: () => Promise<void>,
+  report: (data: unknown) => void,
+): Promise<LoadResult> {
+  const members = Array.from(
+    { length: job.members },
+    (_, i) => new Member(i, job.senders),
+  );
+  const joinStart = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from(
+      { length: Math.min(job.joinConcurrency, job.members) },
+      async () => {
+        while (next < members.length) await members[next++]!.connect(job);
+      },
+    ),
+  );
+  report({ joined: members.length, joinMs: performance.now() - joinStart });
+  await waitForGo();
+
+  const histogram = new LatencyHistogram();
+  const perMessage = job.mode === "tlschat" ? job.members : job.members - 1;
+  const sentBy = new Int32Array(job.senders);
+  let received = 0;
+  let orderViolations = 0;
+  let disconnected = 0;
+  let sending = true;
+  let closing = false;
+  const allDelivered = Promise.withResolvers<void>();
+  const expected = () => {
+    let sent = 0;
+    for (const count of sentBy) sent += count;
+    return sent * perMessage;
+  };
+  const send = (sender: number) => {
+    const seq = sentBy[sender]!++;
+    members[sender]!.write(`#${sender}:${seq}:${nowMicros()}\n`).catch(
+      () => {},
+    );
+  };
+  // The member whose receipt moves a sender's window: itself (echo), or the
+  // next member where the server does not echo (ncat).
+  const acker = (sender: number) =>
+    job.mode === "tlschat" ? sender : (sender + 1) % job.members;
+
+  const runStart = performance.now();
+  const receiving = members.map((member) =>
+    member.receive((sender, seq, sent, now) => {
+      received++;
+      histogram.add(now - sent);
+      const expectedSeq = member.nextSeq[sender]!;
+      if (seq !== expectedSeq) orderViolations++;
+      member.nextSeq[sender] = seq + 1;
+      if (sending && job.inflight > 0 && member.index === acker(sender)) {
+        send(sender);
+      }
+      if (!sending && received >= expected()) allDelivered.resolve();
+    }).then(
+      () => closing || disconnected++,
+      () => closing || disconnected++,
+    )
+  );
+
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  if (job.liveness) {
+    send(0);
+  } else if (job.inflight > 0) {
+    for (let s = 0; s < job.senders; s++) {
+      for (let k = 0; k < job.inflight; k++) {
+        send(s);
+      }
+    }
+  } else {
+    const periodMs = 1000 / job.rate;
+    for (let s = 0; s < job.senders; s++) {
+      // Stagger the senders across the period.
+      const offset = (periodMs / job.senders) * s;
+      timers.push(setTimeout(() => {
+        send(s);
+        timers.push(setInterval(() => send(s), periodMs));
+      }, offset));
+    }
+  }
+  if (!job.liveness) {
+    await new Promise((resolve) => setTimeout(resolve, job.durationMs));
+  }
+  sending = false;
+  for (const timer of timers) clearInterval(timer);
+  const runMs = performance.now() - runStart;
+  if (received >= expected()) allDelivered.resolve();
+  const drainTimer = setTimeout(() => allDelivered.resolve(), job.drainMs);
+  await allDelivered.promise;
+  clearTimeout(drainTimer);
+  closing = true;
+  for (const member of members) member.conn.close();
+  await Promise.allSettled(receiving);
+  let sent = 0;
+  for (const count of sentBy) sent += count;
+  return {
+    sent,
+    expected: expected(),
+    received,
+    orderViolations,
+    disconnected,
+    latency: histogram.summary(),
+    runMs,
+  };
+}
+
+if (import.meta.main) {
+  const job = JSON.parse(Deno.args[0]!) as LoadJob;
+  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream())
+    .values();
+  const result = await runLoad(
+    job,
+    async () => {
+      await lines.next();
+    },
+    (data) => console.log(JSON.stringify(data)),
+  );
+  console.log(JSON.stringify({ result }));
+  Deno.exit(0);
+}

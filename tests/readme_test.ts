@@ -1,0 +1,71 @@
+/**
+ * Tests that the README stays true: its openssl recipe makes certificates
+ * the server can serve, and its permission table matches `deno.json`.
+ */
+
+import assert from "node:assert/strict";
+import { ROOT } from "./_helpers.ts";
+
+const readme = await Deno.readTextFile(`${ROOT}README.md`);
+const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
+  tasks: Record<string, string>;
+};
+
+Deno.test("README openssl recipe makes certificates that Deno serves and trusts", async () => {
+  const block = /<!-- openssl-dev-certs -->\s*```sh\n([\s\S]*?)```/.exec(
+    readme,
+  );
+  assert.ok(block, "the README has the openssl recipe");
+  const dir = await Deno.makeTempDir();
+  try {
+    const { code, stderr } = await new Deno.Command("bash", {
+      args: ["-euo", "pipefail", "-c", block[1]!],
+      cwd: dir,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const read = (name: string) => Deno.readTextFile(`${dir}/certs/${name}`);
+    const ca = await read("ca.pem");
+    using listener = Deno.listenTls({
+      hostname: "127.0.0.1",
+      port: 0,
+      cert: await read("server.pem"),
+      key: await read("server-key.pem"),
+    });
+    for (const hostname of ["localhost", "127.0.0.1"]) {
+      const accepted = listener.accept();
+      using client = await Deno.connectTls({
+        hostname,
+        port: listener.addr.port,
+        caCerts: [ca],
+      });
+      using server = await accepted;
+      await Promise.all([client.handshake(), server.handshake()]);
+    }
+    for (const key of ["ca-key.pem", "server-key.pem"]) {
+      assert.equal(
+        (await Deno.stat(`${dir}/certs/${key}`)).mode! & 0o777,
+        0o600,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("README permission table matches the tasks, and no task uses -A", () => {
+  for (const [name, command] of Object.entries(config.tasks)) {
+    assert.doesNotMatch(command, /(^|\s)(-A|--allow-all)(\s|$)/, name);
+  }
+  const rows = [...readme.matchAll(/^\| `deno task (\w+)`\s*\| `([^`]+)`/gm)];
+  assert.ok(rows.length >= 5, "the README lists the tasks' permissions");
+  for (const [, task, flags] of rows) {
+    const command = config.tasks[task!];
+    assert.ok(command, `deno.json has task ${task}`);
+    for (const flag of flags!.split(" ")) {
+      assert.ok(command.includes(flag), `${task}: ${flag}`);
+    }
+  }
+  assert.match(readme, /^deno task test /m, "the README's test command");
+});
