@@ -198,6 +198,7 @@ async function startServer(target: Target, dir: string, pin: boolean) {
     const child = spawn(pin ? 0 : null, "ncat", [
       "--ssl",
       "--chat",
+      "--keep-open",
       "--listen",
       "--max-conns",
       "20000",
@@ -282,7 +283,8 @@ async function runScenario(
       inflight: scenario.inflight,
       rate: scenario.rate,
       durationMs: scenario.durationMs,
-      joinConcurrency: 100,
+      // ncat accepts and handshakes slowly; many connects at once time out.
+      joinConcurrency: target === "ncat" ? 10 : 100,
       liveness: scenario.liveness,
       drainMs: 10_000,
     };
@@ -294,9 +296,10 @@ async function runScenario(
     ]);
     const errors = new Response(load.stderr).text();
     const out = lines(load);
-    const { joinMs } = JSON.parse(await out.until(/^\{"joined"/)) as {
-      joinMs: number;
-    };
+    const joinedLine = await out.until(/^\{"joined"/).catch(async (e) => {
+      throw new Error(`${e.message}\n${await errors}`);
+    });
+    const { joinMs } = JSON.parse(joinedLine) as { joinMs: number };
     const afterJoin = memory(pid).rss;
     const serverCpu0 = cpuSeconds(pid);
     const loadCpu0 = cpuSeconds(load.pid);
@@ -444,9 +447,17 @@ export async function main(args: string[]): Promise<number> {
             `${scenario.id} ncat: skipped, ncat uses select() and cannot hold ${scenario.members} connections`,
           );
         } else {
-          ncat = await runScenario(scenario, "ncat", dir, ca, pin);
-          rows.push(ncat);
-          console.log(JSON.stringify(ncat));
+          try {
+            ncat = await runScenario(scenario, "ncat", dir, ca, pin);
+            rows.push(ncat);
+            console.log(JSON.stringify(ncat));
+          } catch (e) {
+            console.log(
+              `${scenario.id} ncat: failed: ${
+                (e as Error).message.split("\n").slice(0, 3).join(" ")
+              }`,
+            );
+          }
         }
       }
       for (const engine of engines) {

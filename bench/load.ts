@@ -160,7 +160,7 @@ export async function runLoad(
   );
   const joinStart = performance.now();
   let next = 0;
-  await Promise.all(
+  const joining = Promise.all(
     Array.from(
       { length: Math.min(job.joinConcurrency, job.members) },
       async () => {
@@ -168,6 +168,17 @@ export async function runLoad(
       },
     ),
   );
+  // A server that stops accepting must not hang the benchmark.
+  let joinTimer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    joinTimer = setTimeout(
+      () =>
+        reject(new Error(`Not all ${job.members} members joined within 60 s`)),
+      60_000,
+    );
+  });
+  await Promise.race([joining, timeout]);
+  clearTimeout(joinTimer);
   report({ joined: members.length, joinMs: performance.now() - joinStart });
   await waitForGo();
 

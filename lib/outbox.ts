@@ -6,8 +6,56 @@
  * flight): {@linkcode Outbox.push} refuses the line instead, and the owner
  * disconnects the slow consumer.
  *
+ * Broadcast lines are encoded by a {@linkcode LineArena} into shared chunks,
+ * one after another; the outbox merges lines that are adjacent in memory into
+ * one range, so a batch of broadcasts is written straight from the shared
+ * chunk, without a copy per member.
+ *
  * @module
  */
+
+const encoder = new TextEncoder();
+
+/** Size of an arena chunk; a longer line gets a chunk of its own size. */
+const ARENA_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Encodes lines (adding the LF) into large shared chunks, so that lines
+ * encoded one after another are adjacent in memory. Chunks are never
+ * rewritten; a full one is left to the garbage collector once no queue
+ * refers to it.
+ *
+ * @example Consecutive lines share a buffer
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LineArena } from "./outbox.ts";
+ *
+ * const arena = new LineArena();
+ * const a = arena.encode("MSG bob hi");
+ * const b = arena.encode("MSG amy hey");
+ * assert.equal(new TextDecoder().decode(b), "MSG amy hey\n");
+ * assert.equal(a.buffer, b.buffer);
+ * assert.equal(a.byteOffset + a.length, b.byteOffset);
+ * ```
+ */
+export class LineArena {
+  #chunk = new Uint8Array(ARENA_CHUNK_BYTES);
+  #used = 0;
+
+  /** Encodes `text` plus LF; returns a view into the current chunk. */
+  encode(text: string): Uint8Array {
+    const worst = text.length * 3 + 1; // UTF-8 bytes per UTF-16 unit, and LF
+    if (this.#used + worst > this.#chunk.length) {
+      this.#chunk = new Uint8Array(Math.max(ARENA_CHUNK_BYTES, worst));
+      this.#used = 0;
+    }
+    const start = this.#used;
+    const { written } = encoder.encodeInto(text, this.#chunk.subarray(start));
+    this.#chunk[start + written] = 0x0a;
+    this.#used = start + written + 1;
+    return this.#chunk.subarray(start, this.#used);
+  }
+}
 
 /** Where an outbox writes: `write` may write only part of the buffer. */
 export interface ByteWriter {
@@ -18,7 +66,12 @@ export interface ByteWriter {
 export class Outbox {
   readonly limitBytes: number;
   #writer: ByteWriter;
+  /** Queued ranges, oldest first, not counting the open tail below. */
   #queue: Uint8Array[] = [];
+  /** The newest range, still growing while adjacent lines arrive. */
+  #tailBuffer: ArrayBufferLike | null = null;
+  #tailStart = 0;
+  #tailEnd = 0;
   #bytes = 0;
   #writing = false;
   #failed = false;
@@ -65,7 +118,14 @@ export class Outbox {
     if (!options.force && this.#bytes + line.length > this.limitBytes) {
       return false;
     }
-    this.#queue.push(line);
+    if (line.buffer === this.#tailBuffer && line.byteOffset === this.#tailEnd) {
+      this.#tailEnd += line.length;
+    } else {
+      this.#sealTail();
+      this.#tailBuffer = line.buffer;
+      this.#tailStart = line.byteOffset;
+      this.#tailEnd = line.byteOffset + line.length;
+    }
     this.#bytes += line.length;
     if (!this.#writing) {
       this.#writing = true;
@@ -77,8 +137,18 @@ export class Outbox {
 
   /** Drops everything queued that is not yet being written. */
   clear(): void {
+    this.#sealTail();
     for (const line of this.#queue) this.#bytes -= line.length;
     this.#queue = [];
+  }
+
+  /** Moves the open tail range into the queue. */
+  #sealTail(): void {
+    if (this.#tailBuffer === null) return;
+    this.#queue.push(
+      new Uint8Array(this.#tailBuffer, this.#tailStart, this.#tailEnd - this.#tailStart),
+    );
+    this.#tailBuffer = null;
   }
 
   /** Resolves once everything queued has been written or a write failed. */
@@ -90,7 +160,9 @@ export class Outbox {
 
   async #run(): Promise<void> {
     try {
-      while (this.#queue.length > 0) {
+      while (true) {
+        this.#sealTail();
+        if (this.#queue.length === 0) break;
         const batch = this.#queue;
         this.#queue = [];
         const data = batch.length === 1 ? batch[0]! : concat(batch);
@@ -100,6 +172,7 @@ export class Outbox {
     } catch (error) {
       this.#failed = true;
       this.#queue = [];
+      this.#tailBuffer = null;
       this.#bytes = 0;
       this.#onError(error);
     } finally {

@@ -10,10 +10,11 @@
  * @module
  */
 
+import { LineArena } from "./outbox.ts";
 import {
   aliasKey,
   COMMAND_HELP,
-  encodeServerLine,
+  formatServerLine,
   type LeaveReason,
   ProtocolError,
   type ServerLine,
@@ -58,6 +59,7 @@ export class Room<M extends Member = Member> {
   readonly announceLimit: number;
   readonly stats: RoomStats = { joins: 0, messages: 0, peakMembers: 0 };
   #members = new Map<string, M>();
+  #arena = new LineArena();
   #unannouncedJoins = 0;
   #unannouncedLeaves = 0;
   #onLeave: (member: M, reason: LeaveReason) => void;
@@ -228,9 +230,14 @@ export class Room<M extends Member = Member> {
     for (const text of COMMAND_HELP) this.#send(member, { type: "INFO", text });
   }
 
+  /** Encodes a line once, next to the previous one (see LineArena). */
+  #encode(line: ServerLine): Uint8Array {
+    return this.#arena.encode(formatServerLine(line));
+  }
+
   /** Sends one line to one member. */
   #send(member: M, line: ServerLine): void {
-    if (!member.deliver(encodeServerLine(line))) this.leave(member, "slow");
+    if (!member.deliver(this.#encode(line))) this.leave(member, "slow");
   }
 
   /**
@@ -253,7 +260,7 @@ export class Room<M extends Member = Member> {
       this.#unannouncedLeaves = 0;
       this.#publish(summary, except);
     }
-    const bytes = encodeServerLine(line);
+    const bytes = this.#encode(line);
     let slow: M[] | undefined;
     for (const member of this.#members.values()) {
       if (member !== except && !member.deliver(bytes)) {

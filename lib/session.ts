@@ -31,6 +31,12 @@ import type { ChatConn } from "./transport.ts";
 /** How long a closing connection may take to flush its `BYE` line. */
 export const CLOSE_GRACE_MS = 2000;
 
+/**
+ * Bytes read at once. An idle member holds this buffer in its pending read,
+ * so it is small; longer lines span reads and the framer joins them.
+ */
+export const READ_BUFFER_BYTES = 1024;
+
 /** Counters shared by all sessions of a server. */
 export interface ServerStats {
   accepted: number;
@@ -86,7 +92,8 @@ export class Session implements Member {
   #pinged = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #released: Promise<void> | null = null;
-  #closing = new AbortController();
+  /** Aborts a throttling delay on close; made on first use (memory). */
+  #closing: AbortController | null = null;
   /** Resolves when the connection is closed and the member has left. */
   readonly finished: Promise<void>;
 
@@ -139,7 +146,7 @@ export class Session implements Member {
     this.#phase = "closing";
     this.#leaveReason = leave;
     this.#leaveText = options.leaveText ?? "";
-    this.#closing.abort();
+    this.#closing?.abort();
     if (wasHandshaking) {
       this.#closeConn();
       return;
@@ -201,7 +208,7 @@ export class Session implements Member {
       }
     } finally {
       clearTimeout(this.#timer);
-      this.#closing.abort();
+      this.#closing?.abort();
       room.leave(this, this.#leaveReason, this.#leaveText);
       this.#closeConn();
       await this.#released;
@@ -211,7 +218,9 @@ export class Session implements Member {
 
   async #readLoop(): Promise<void> {
     const { config, now } = this.#ctx;
-    const buffer = new Uint8Array(config.maxLineBytes + 2);
+    const buffer = new Uint8Array(
+      Math.min(READ_BUFFER_BYTES, config.maxLineBytes + 2),
+    );
     while (true) {
       const n = await this.conn.read(buffer);
       if (n === null) break;
@@ -255,6 +264,7 @@ export class Session implements Member {
         ),
       );
     }
+    this.#closing ??= new AbortController();
     const waited = await delay(waitMs, this.#closing.signal);
     return waited && this.#phase !== "closing";
   }

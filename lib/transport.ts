@@ -91,7 +91,9 @@ export async function listenTls(
 class DenoConn implements ChatConn {
   readonly remoteAddr: NetAddress;
   #conn: Deno.TlsConn;
-  #blocking = new Set<Promise<unknown>>();
+  /** Handshake, writes and closeWrite not yet settled. */
+  #pending = 0;
+  #settled: PromiseWithResolvers<void> | null = null;
   #closed = false;
 
   constructor(conn: Deno.TlsConn) {
@@ -99,10 +101,14 @@ class DenoConn implements ChatConn {
     this.remoteAddr = conn.remoteAddr;
   }
 
-  /** Remembers an operation that must end before the socket is released. */
+  /** Counts an operation that must end before the socket is released. */
   #track<T>(operation: Promise<T>): Promise<T> {
-    this.#blocking.add(operation);
-    const done = () => this.#blocking.delete(operation);
+    this.#pending++;
+    const done = () => {
+      if (--this.#pending > 0) return;
+      this.#settled?.resolve();
+      this.#settled = null;
+    };
     operation.then(done, done);
     return operation;
   }
@@ -124,8 +130,9 @@ class DenoConn implements ChatConn {
   }
 
   async close(): Promise<void> {
-    while (this.#blocking.size > 0) {
-      await Promise.allSettled(this.#blocking);
+    while (this.#pending > 0) {
+      this.#settled ??= Promise.withResolvers();
+      await this.#settled.promise;
     }
     this.abort();
   }
