@@ -6,6 +6,7 @@
  * deno task bench --quick            # small versions, for CI (correctness)
  * deno task bench --compare ncat     # also run each scenario on ncat --chat --ssl
  * deno task bench --engine node --only c
+ * deno task bench --only e1 --server-arg=--announce-limit=100000
  * ```
  *
  * Each scenario starts a fresh server process (its own certificates, port 0,
@@ -192,7 +193,20 @@ async function waitForPort(port: number): Promise<void> {
 }
 
 /** Starts the target server on CPU 0; resolves to its process and port. */
-async function startServer(target: Target, dir: string, pin: boolean) {
+/** What every scenario run shares. */
+interface RunOptions {
+  /** Directory with the certificates. */
+  readonly dir: string;
+  /** The CA certificate (PEM) the load trusts. */
+  readonly ca: string;
+  /** Pin server and load to CPUs 0 and 1. */
+  readonly pin: boolean;
+  /** Extra flags for our server (experiments, e.g. --announce-limit). */
+  readonly serverArgs: readonly string[];
+}
+
+async function startServer(target: Target, options: RunOptions) {
+  const { dir, pin } = options;
   if (target === "ncat") {
     const port = freePort();
     const child = spawn(pin ? 0 : null, "ncat", [
@@ -236,6 +250,7 @@ async function startServer(target: Target, dir: string, pin: boolean) {
     "20000",
     "--tls-engine",
     target,
+    ...options.serverArgs,
   ]);
   child.stdin.close();
   child.stderr.cancel();
@@ -265,11 +280,10 @@ async function stop(child: Deno.ChildProcess): Promise<void> {
 async function runScenario(
   scenario: Scenario,
   target: Target,
-  dir: string,
-  ca: string,
-  pin: boolean,
+  options: RunOptions,
 ): Promise<Row> {
-  const server = await startServer(target, dir, pin);
+  const { ca, pin } = options;
+  const server = await startServer(target, options);
   try {
     const pid = server.child.pid;
     const baseline = memory(pid).rss;
@@ -369,7 +383,8 @@ function table(rows: Row[]): string {
     r.scenario,
     r.target,
     String(r.members),
-    r.deliveriesPerS.toLocaleString("en-US"),
+    // Idle scenarios send one message: a rate means nothing there.
+    r.scenario.startsWith("e") ? "" : r.deliveriesPerS.toLocaleString("en-US"),
     r.p50Ms.toFixed(2),
     r.p99Ms.toFixed(2),
     r.maxMs.toFixed(2),
@@ -404,6 +419,7 @@ export async function main(args: string[]): Promise<number> {
       compare: { type: "string" },
       engine: { type: "string", multiple: true },
       only: { type: "string", multiple: true },
+      "server-arg": { type: "string", multiple: true },
     },
   });
   if (values.compare !== undefined && values.compare !== "ncat") {
@@ -435,7 +451,12 @@ export async function main(args: string[]): Promise<number> {
   const rows: Row[] = [];
   try {
     await writeDevCertificates(dir);
-    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    const options: RunOptions = {
+      dir,
+      ca: await Deno.readTextFile(`${dir}/ca.pem`),
+      pin,
+      serverArgs: values["server-arg"] ?? [],
+    };
     for (const scenario of scenarios(values.quick)) {
       if (
         values.only && !values.only.some((id) => scenario.id.startsWith(id))
@@ -448,7 +469,7 @@ export async function main(args: string[]): Promise<number> {
           );
         } else {
           try {
-            ncat = await runScenario(scenario, "ncat", dir, ca, pin);
+            ncat = await runScenario(scenario, "ncat", options);
             rows.push(ncat);
             console.log(JSON.stringify(ncat));
           } catch (e) {
@@ -461,7 +482,7 @@ export async function main(args: string[]): Promise<number> {
         }
       }
       for (const engine of engines) {
-        const row = await runScenario(scenario, engine, dir, ca, pin);
+        const row = await runScenario(scenario, engine, options);
         if (ncat && ncat.deliveriesPerS > 0) {
           row.ratioVsNcat = row.deliveriesPerS / ncat.deliveriesPerS;
         }

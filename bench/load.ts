@@ -283,5 +283,7 @@ if (import.meta.main) {
     (data) => console.log(JSON.stringify(data)),
   );
   console.log(JSON.stringify({ result }));
+  // Stay until the orchestrator has read this process's CPU time.
+  await lines.next();
   Deno.exit(0);
 }

@@ -201,11 +201,7 @@ export class Session implements Member {
       this.#arm(config.aliasTimeoutMs);
       await this.#readLoop();
     } catch (error) {
-      if (isDisconnect(error)) {
-        log.debug("disconnect", { addr: this.address, error: describe(error) });
-      } else {
-        this.#logError("read", error);
-      }
+      this.#logError("read", error);
     } finally {
       clearTimeout(this.#timer);
       this.#closing?.abort();
