@@ -22,7 +22,12 @@ import {
   Session,
   type SessionContext,
 } from "./session.ts";
-import type { ChatConn, ChatListener, NetAddress } from "./transport.ts";
+import {
+  type ChatConn,
+  type ChatListener,
+  formatAddress,
+  type NetAddress,
+} from "./transport.ts";
 
 /** Refusals answered with a `BYE` line at once; beyond it, plain closes. */
 const MAX_PENDING_REFUSALS = 64;
@@ -51,7 +56,8 @@ export class ChatServer implements AsyncDisposable {
   #context: SessionContext;
   #sessions = new Set<Session>();
   #perAddress = new Map<string, number>();
-  #pendingRefusals = 0;
+  /** Refused connections still getting their BYE line, and their tasks. */
+  #refusals = new Map<ChatConn, Promise<void>>();
   #stopping = new AbortController();
   #startedMs: number;
 
@@ -113,7 +119,8 @@ export class ChatServer implements AsyncDisposable {
     await Promise.race([all, timer.promise]);
     clearTimeout(id);
     for (const session of this.#sessions) session.abort();
-    await all;
+    for (const conn of this.#refusals.keys()) conn.abort();
+    await Promise.all([all, ...this.#refusals.values()]);
     const { log, now, room } = this.#context;
     log.info("shutdown", {
       uptimeS: ((now() - this.#startedMs) / 1000).toFixed(1),
@@ -187,16 +194,17 @@ export class ChatServer implements AsyncDisposable {
   #refuse(conn: ChatConn, reason: ByeReason, text: string): void {
     const { log, config } = this.#context;
     this.stats.refused++;
-    const { hostname, port } = conn.remoteAddr;
-    log.info("refused", { addr: `${hostname}:${port}`, reason });
-    if (this.#pendingRefusals >= MAX_PENDING_REFUSALS) {
+    log.info("refused", { addr: formatAddress(conn.remoteAddr), reason });
+    if (this.#refusals.size >= MAX_PENDING_REFUSALS) {
       conn.abort();
       return;
     }
-    this.#pendingRefusals++;
     const line = encodeServerLine({ type: "BYE", reason, text });
-    refuse(conn, line, config.handshakeTimeoutMs)
-      .finally(() => this.#pendingRefusals--);
+    this.#refusals.set(
+      conn,
+      refuse(conn, line, config.handshakeTimeoutMs)
+        .finally(() => this.#refusals.delete(conn)),
+    );
   }
 }
 

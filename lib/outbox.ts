@@ -146,7 +146,11 @@ export class Outbox {
   #sealTail(): void {
     if (this.#tailBuffer === null) return;
     this.#queue.push(
-      new Uint8Array(this.#tailBuffer, this.#tailStart, this.#tailEnd - this.#tailStart),
+      new Uint8Array(
+        this.#tailBuffer,
+        this.#tailStart,
+        this.#tailEnd - this.#tailStart,
+      ),
     );
     this.#tailBuffer = null;
   }

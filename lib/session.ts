@@ -26,7 +26,7 @@ import {
   type ServerLine,
 } from "./protocol.ts";
 import type { Member, Room } from "./room.ts";
-import type { ChatConn } from "./transport.ts";
+import { type ChatConn, formatAddress } from "./transport.ts";
 
 /** How long a closing connection may take to flush its `BYE` line. */
 export const CLOSE_GRACE_MS = 2000;
@@ -102,10 +102,7 @@ export class Session implements Member {
     const { config, now } = context;
     this.conn = conn;
     this.#ctx = context;
-    const { hostname, port } = conn.remoteAddr;
-    this.address = hostname.includes(":")
-      ? `[${hostname}]:${port}`
-      : `${hostname}:${port}`;
+    this.address = formatAddress(conn.remoteAddr);
     this.#outbox = new Outbox(conn, config.queueBytes, (error) => {
       this.#logError("write", error);
       this.#closeConn();

@@ -28,6 +28,13 @@ export interface NetAddress {
   readonly port: number;
 }
 
+/** `host:port`, with brackets around an IPv6 host (`[::1]:7443`). */
+export function formatAddress({ hostname, port }: NetAddress): string {
+  return hostname.includes(":")
+    ? `[${hostname}]:${port}`
+    : `${hostname}:${port}`;
+}
+
 /**
  * A server-side TLS connection as a session sees it. `Deno.TlsConn` already
  * has this shape; the node engine adapts its sockets to it.
