@@ -544,3 +544,77 @@ export class TerminalClient implements AsyncDisposable {
     await this.exited();
   }
 }
+
+/** Runs `body` with a fresh temporary directory, removed afterwards. */
+export async function withTempDir<T>(
+  body: (dir: string) => Promise<T>,
+): Promise<T> {
+  const dir = await Deno.makeTempDir();
+  try {
+    return await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Runs a command to completion with `stdin`; returns its exit code and output. */
+export async function runCommand(
+  command: string,
+  args: string[],
+  stdin = "",
+): Promise<{ code: number; out: string }> {
+  const child = new Deno.Command(command, {
+    args,
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(encoder.encode(stdin));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  return { code, out: decoder.decode(stdout) + decoder.decode(stderr) };
+}
+
+/** Runs openssl, fails the test if it fails, and returns its output. */
+export async function openssl(...args: string[]): Promise<string> {
+  const { code, out } = await runCommand("openssl", args);
+  assert.equal(code, 0, out);
+  return out;
+}
+
+/** The SHA-256 fingerprint of a certificate file, as openssl prints it. */
+export async function opensslFingerprint(file: string): Promise<string> {
+  const out = await openssl(
+    "x509",
+    "-in",
+    file,
+    "-noout",
+    "-fingerprint",
+    "-sha256",
+  );
+  return out.trim().split("=")[1]!;
+}
+
+/**
+ * Serves TLS with `pair` on 127.0.0.1 and completes handshakes as
+ * `localhost` and as `127.0.0.1`, trusting `ca`: fails if rustls refuses.
+ */
+export async function assertServesTls(
+  pair: { cert: string; key: string },
+  ca: string,
+): Promise<void> {
+  using listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, ...pair });
+  for (const hostname of ["localhost", "127.0.0.1"]) {
+    const accepted = listener.accept();
+    using client = await Deno.connectTls({
+      hostname,
+      port: listener.addr.port,
+      caCerts: [ca],
+    });
+    using server = await accepted;
+    await Promise.all([client.handshake(), server.handshake()]);
+  }
+}

@@ -10,19 +10,15 @@ import {
   isIpAddress,
   writeDevCertificates,
 } from "../lib/certs.ts";
-
-async function openssl(...args: string[]): Promise<string> {
-  const { code, stdout, stderr } = await new Deno.Command("openssl", { args })
-    .output();
-  const text = new TextDecoder().decode(stdout) +
-    new TextDecoder().decode(stderr);
-  assert.equal(code, 0, text);
-  return text;
-}
+import {
+  assertServesTls,
+  openssl,
+  opensslFingerprint,
+  withTempDir,
+} from "./_helpers.ts";
 
 Deno.test("writeDevCertificates() makes a CA and a leaf that openssl verifies", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const written = await writeDevCertificates(dir, {
       sans: ["chat.example", "10.1.2.3"],
     });
@@ -47,19 +43,18 @@ Deno.test("writeDevCertificates() makes a CA and a leaf that openssl verifies", 
       /DNS:localhost, IP Address:127\.0\.0\.1, IP Address:0:0:0:0:0:0:0:1, DNS:chat\.example, IP Address:10\.1\.2\.3/,
     );
     assert.match(leaf, /ecdsa-with-SHA256/);
-    const ca = await openssl("x509", "-in", paths.caCert, "-noout", "-text");
-    assert.match(ca, /CA:TRUE/);
+    assert.match(
+      await openssl("x509", "-in", paths.caCert, "-noout", "-text"),
+      /CA:TRUE/,
+    );
     for (const key of [paths.caKey, paths.key]) {
       assert.equal((await Deno.stat(key)).mode! & 0o777, 0o600, key);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("writeDevCertificates() reuses the CA unless asked for a new one", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const paths = certificatePaths(dir);
     await writeDevCertificates(dir);
     const ca1 = await Deno.readTextFile(paths.caCert);
@@ -75,62 +70,34 @@ Deno.test("writeDevCertificates() reuses the CA unless asked for a new one", asy
     const fresh = await writeDevCertificates(dir, { newCa: true });
     assert.equal(fresh.newCa, true);
     assert.notEqual(await Deno.readTextFile(paths.caCert), ca1);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("writeDevCertificates() output serves TLS that Deno.connectTls trusts", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const paths = certificatePaths(dir);
     await writeDevCertificates(dir);
-    const cert = await Deno.readTextFile(paths.cert);
-    const key = await Deno.readTextFile(paths.key);
-    const ca = await Deno.readTextFile(paths.caCert);
-    using listener = Deno.listenTls({
-      hostname: "127.0.0.1",
-      port: 0,
-      cert,
-      key,
-    });
-    for (const hostname of ["localhost", "127.0.0.1"]) {
-      const accepted = listener.accept();
-      using client = await Deno.connectTls({
-        hostname,
-        port: listener.addr.port,
-        caCerts: [ca],
-      });
-      using server = await accepted;
-      await Promise.all([client.handshake(), server.handshake()]);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    await assertServesTls(
+      {
+        cert: await Deno.readTextFile(paths.cert),
+        key: await Deno.readTextFile(paths.key),
+      },
+      await Deno.readTextFile(paths.caCert),
+    );
+  });
 });
 
 Deno.test("fingerprintSha256() matches openssl's SHA-256 fingerprint", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const paths = certificatePaths(dir);
     await writeDevCertificates(dir);
     const ours = await fingerprintSha256(await Deno.readTextFile(paths.caCert));
-    const theirs = await openssl(
-      "x509",
-      "-in",
-      paths.caCert,
-      "-noout",
-      "-fingerprint",
-      "-sha256",
-    );
-    assert.equal(theirs.trim().split("=")[1], ours);
+    assert.equal(ours, await opensslFingerprint(paths.caCert));
     await assert.rejects(
       () => fingerprintSha256("not a certificate"),
       TypeError,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("isIpAddress() tells IP addresses from DNS names", () => {

@@ -13,26 +13,29 @@ import {
   TerminalClient,
   testCertificates,
   TestClient,
+  withTempDir,
 } from "./_helpers.ts";
 
-/** A temp dir holding the test CA as `ca.pem`; removed after the body. */
-async function withCaFile(
-  body: (caFile: string) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
+/** Runs the body with the test CA written to a temporary `ca.pem`. */
+function withCaFile(body: (caFile: string) => Promise<void>): Promise<void> {
+  return withTempDir(async (dir) => {
     const caFile = `${dir}/ca.pem`;
     await Deno.writeTextFile(caFile, (await testCertificates()).ca.cert);
     await body(caFile);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 const permissions = (port: number, caFile: string) => [
   `--allow-net=127.0.0.1:${port}`,
   `--allow-read=${caFile}`,
 ];
+/** Runs client.ts against 127.0.0.1:port, trusting caFile, as `alias`. */
+const runClientAt = (port: number, caFile: string, alias: string, stdin = "") =>
+  runClient(permissions(port, caFile), [
+    ...target(port, caFile),
+    "--alias",
+    alias,
+  ], stdin);
 const target = (port: number, caFile: string) => [
   "--host",
   "127.0.0.1",
@@ -74,11 +77,7 @@ Deno.test("client.ts explains a refused connection", async () => {
   const port = listener.addr.port;
   listener.close();
   await withCaFile(async (caFile) => {
-    const result = await runClient(permissions(port, caFile), [
-      ...target(port, caFile),
-      "--alias",
-      "x",
-    ], "");
+    const result = await runClientAt(port, caFile, "x", "");
     assert.equal(result.code, 1);
     assert.equal(
       result.stderr.trim(),
@@ -94,11 +93,7 @@ Deno.test("client.ts explains an untrusted server certificate and names the CA f
   try {
     const caFile = `${dir}/wrong-ca.pem`;
     await Deno.writeTextFile(caFile, otherCa.cert);
-    const result = await runClient(permissions(s.port, caFile), [
-      ...target(s.port, caFile),
-      "--alias",
-      "x",
-    ], "");
+    const result = await runClientAt(s.port, caFile, "x", "");
     assert.equal(result.code, 1);
     assert.match(
       result.stderr,
@@ -133,11 +128,7 @@ Deno.test("client.ts explains a hostname that the certificate does not cover", a
   });
   await withCaFile(async (caFile) => {
     const port = listener.addr.port;
-    const result = await runClient(permissions(port, caFile), [
-      ...target(port, caFile),
-      "--alias",
-      "x",
-    ], "");
+    const result = await runClientAt(port, caFile, "x", "");
     assert.equal(result.code, 1);
     assert.equal(
       result.stderr.trim(),
@@ -152,11 +143,7 @@ Deno.test("client.ts reports a refused alias and exits 1 when not on a terminal"
   await using s = await startServer("deno");
   using _alice = await TestClient.join(s.port, "alice");
   await withCaFile(async (caFile) => {
-    const result = await runClient(permissions(s.port, caFile), [
-      ...target(s.port, caFile),
-      "--alias",
-      "ALICE",
-    ], "hi\n");
+    const result = await runClientAt(s.port, caFile, "ALICE", "hi\n");
     assert.equal(result.code, 1);
     assert.match(
       result.stdout,
@@ -219,11 +206,7 @@ Deno.test("client.ts reports a server that closes the connection, with or withou
       conn.close();
     });
     const port = listener.addr.port;
-    const result = await runClient(permissions(port, caFile), [
-      ...target(port, caFile),
-      "--alias",
-      "x",
-    ], "");
+    const result = await runClientAt(port, caFile, "x", "");
     assert.equal(result.code, 1);
     assert.equal(result.stderr.trim(), "Server closed the connection");
     await serving;
@@ -245,11 +228,7 @@ Deno.test("client.ts refuses a TLS server that does not speak tlschat", async ()
   });
   await withCaFile(async (caFile) => {
     const port = listener.addr.port;
-    const result = await runClient(permissions(port, caFile), [
-      ...target(port, caFile),
-      "--alias",
-      "x",
-    ], "");
+    const result = await runClientAt(port, caFile, "x", "");
     assert.equal(result.code, 1);
     assert.equal(
       result.stderr.trim(),

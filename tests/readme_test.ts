@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ROOT } from "./_helpers.ts";
+import { assertServesTls, ROOT, withTempDir } from "./_helpers.ts";
 
 const readme = await Deno.readTextFile(`${ROOT}README.md`);
 const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
@@ -16,8 +16,7 @@ Deno.test("README openssl recipe makes certificates that Deno serves and trusts"
     readme,
   );
   assert.ok(block, "the README has the openssl recipe");
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const { code, stderr } = await new Deno.Command("bash", {
       args: ["-euo", "pipefail", "-c", block[1]!],
       cwd: dir,
@@ -26,32 +25,17 @@ Deno.test("README openssl recipe makes certificates that Deno serves and trusts"
     }).output();
     assert.equal(code, 0, new TextDecoder().decode(stderr));
     const read = (name: string) => Deno.readTextFile(`${dir}/certs/${name}`);
-    const ca = await read("ca.pem");
-    using listener = Deno.listenTls({
-      hostname: "127.0.0.1",
-      port: 0,
-      cert: await read("server.pem"),
-      key: await read("server-key.pem"),
-    });
-    for (const hostname of ["localhost", "127.0.0.1"]) {
-      const accepted = listener.accept();
-      using client = await Deno.connectTls({
-        hostname,
-        port: listener.addr.port,
-        caCerts: [ca],
-      });
-      using server = await accepted;
-      await Promise.all([client.handshake(), server.handshake()]);
-    }
+    await assertServesTls(
+      { cert: await read("server.pem"), key: await read("server-key.pem") },
+      await read("ca.pem"),
+    );
     for (const key of ["ca-key.pem", "server-key.pem"]) {
       assert.equal(
         (await Deno.stat(`${dir}/certs/${key}`)).mode! & 0o777,
         0o600,
       );
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("README permission table matches the tasks, and no task uses -A", () => {

@@ -9,15 +9,17 @@ import { certificatePaths } from "../lib/certs.ts";
 import {
   denoRun,
   ENGINES,
+  openssl,
+  opensslFingerprint,
   ROOT,
+  runCommand,
   ServerProcess,
   testCertificates,
   TestClient,
   withServerProcess,
+  withTempDir,
   writeTestCertificates,
 } from "./_helpers.ts";
-
-const decoder = new TextDecoder();
 
 /** Permissions of `deno task server`, for a certs dir and loopback. */
 const serverPermissions = (dir: string) => [
@@ -25,37 +27,6 @@ const serverPermissions = (dir: string) => [
   `--allow-read=${dir}`,
   `--allow-write=${dir}`,
 ];
-
-async function withTempDir(
-  body: (dir: string) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function run(
-  command: string,
-  args: string[],
-  stdin = "",
-): Promise<{ code: number; out: string }> {
-  const child = new Deno.Command(command, {
-    args,
-    cwd: ROOT,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(stdin));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  return { code, out: decoder.decode(stdout) + decoder.decode(stderr) };
-}
 
 Deno.test("server.ts generates a dev CA and certificate on first run and prints the fingerprint", async () => {
   await withTempDir(async (dir) => {
@@ -65,15 +36,7 @@ Deno.test("server.ts generates a dev CA and certificate on first run and prints 
       async (server) => {
         const paths = certificatePaths(dir);
         const line = await server.output.waitFor(/INFO ca file=/);
-        const { out } = await run("openssl", [
-          "x509",
-          "-in",
-          paths.caCert,
-          "-noout",
-          "-fingerprint",
-          "-sha256",
-        ]);
-        const fingerprint = out.trim().split("=")[1];
+        const fingerprint = await opensslFingerprint(paths.caCert);
         assert.match(
           line,
           new RegExp(`INFO ca file=${paths.caCert} sha256=${fingerprint} `),
@@ -99,13 +62,13 @@ Deno.test("server.ts certs reissues the server certificate with --san, keeping t
   await withTempDir(async (dir) => {
     const paths = certificatePaths(dir);
     const perms = [`--allow-read=${dir}`, `--allow-write=${dir}`];
-    const first = await run(
+    const first = await runCommand(
       "deno",
       denoRun("server.ts", perms, ["certs", "--certs-dir", dir]),
     );
     assert.equal(first.code, 0, first.out);
     const ca = await Deno.readTextFile(paths.caCert);
-    const again = await run(
+    const again = await runCommand(
       "deno",
       denoRun("server.ts", perms, [
         "certs",
@@ -121,22 +84,21 @@ Deno.test("server.ts certs reissues the server certificate with --san, keeping t
       /INFO certificates-generated .*names=localhost,127\.0\.0\.1,::1,chat\.example newCa=false/,
     );
     assert.equal(await Deno.readTextFile(paths.caCert), ca);
-    const text = await run("openssl", [
-      "x509",
-      "-in",
-      paths.cert,
-      "-noout",
-      "-ext",
-      "subjectAltName",
-    ]);
-    assert.match(text.out, /DNS:chat\.example/);
-    const verify = await run("openssl", [
-      "verify",
-      "-CAfile",
-      paths.caCert,
-      paths.cert,
-    ]);
-    assert.match(verify.out, /: OK/);
+    assert.match(
+      await openssl(
+        "x509",
+        "-in",
+        paths.cert,
+        "-noout",
+        "-ext",
+        "subjectAltName",
+      ),
+      /DNS:chat\.example/,
+    );
+    assert.match(
+      await openssl("verify", "-CAfile", paths.caCert, paths.cert),
+      /: OK/,
+    );
   });
 });
 
@@ -301,7 +263,7 @@ Deno.test("server.ts can be joined by hand with openssl s_client and ncat --ssl"
       ["--host", "127.0.0.1", "--port", "0", "--certs-dir", dir],
       async (server) => {
         const port = String(server.port);
-        const openssl = await run(
+        const openssl = await runCommand(
           "openssl",
           [
             "s_client",
@@ -319,7 +281,7 @@ Deno.test("server.ts can be joined by hand with openssl s_client and ncat --ssl"
           openssl.out,
           /^WELCOME by-openssl 1 .*\nMSG by-openssl hello over openssl\nBYE quit Goodbye$/m,
         );
-        const ncat = await run(
+        const ncat = await runCommand(
           "ncat",
           [
             "--ssl",
@@ -345,7 +307,7 @@ Deno.test("server.ts explains startup errors and bad flags", async () => {
   await withTempDir(async (dir) => {
     await writeTestCertificates(dir);
     using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const busy = await run(
+    const busy = await runCommand(
       "deno",
       denoRun("server.ts", serverPermissions(dir), [
         "--host",
@@ -363,7 +325,7 @@ Deno.test("server.ts explains startup errors and bad flags", async () => {
         `Cannot listen on 127\\.0\\.0\\.1:${taken.addr.port}: the address is in use`,
       ),
     );
-    const bad = await run(
+    const bad = await runCommand(
       "deno",
       denoRun("server.ts", [], ["--flood-rate=-1"]),
     );
@@ -372,7 +334,7 @@ Deno.test("server.ts explains startup errors and bad flags", async () => {
       bad.out,
       /Cannot use --flood-rate: -1 is out of range \(0 to 1000000\)\nRun with --help for usage\./,
     );
-    const help = await run("deno", denoRun("server.ts", [], ["--help"]));
+    const help = await runCommand("deno", denoRun("server.ts", [], ["--help"]));
     assert.equal(help.code, 0);
     for (
       const flag of [
