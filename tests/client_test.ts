@@ -16,6 +16,31 @@ import {
   withTempDir,
 } from "./_helpers.ts";
 
+/**
+ * A TLS server (test certificate) that answers one connection with `reply`,
+ * reads whatever comes back once, and hangs up.
+ */
+async function serveOnce(reply: string) {
+  const { server } = await testCertificates();
+  const listener = Deno.listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    ...server,
+  });
+  const serving = listener.accept().then(async (conn) => {
+    await conn.write(new TextEncoder().encode(reply));
+    await conn.read(new Uint8Array(100)).catch(() => null);
+    conn.close();
+  });
+  return {
+    port: listener.addr.port,
+    async [Symbol.asyncDispose]() {
+      await serving;
+      listener.close();
+    },
+  };
+}
+
 /** Runs the body with the test CA written to a temporary `ca.pem`. */
 function withCaFile(body: (caFile: string) => Promise<void>): Promise<void> {
   return withTempDir(async (dir) => {
@@ -192,50 +217,25 @@ Deno.test("client.ts reports a server that closes the connection, with or withou
       );
     }
     // A TLS server that greets and hangs up without a word.
-    const { server } = await testCertificates();
-    using listener = Deno.listenTls({
-      hostname: "127.0.0.1",
-      port: 0,
-      ...server,
-    });
-    const serving = listener.accept().then(async (conn) => {
-      await conn.write(
-        new TextEncoder().encode("HELLO tlschat/1 flaky Send your alias\n"),
-      );
-      await conn.read(new Uint8Array(100));
-      conn.close();
-    });
-    const port = listener.addr.port;
-    const result = await runClientAt(port, caFile, "x", "");
+    await using listener = await serveOnce(
+      "HELLO tlschat/1 flaky Send your alias\n",
+    );
+    const result = await runClientAt(listener.port, caFile, "x", "");
     assert.equal(result.code, 1);
     assert.equal(result.stderr.trim(), "Server closed the connection");
-    await serving;
   });
 });
 
 Deno.test("client.ts refuses a TLS server that does not speak tlschat", async () => {
-  const { server } = await testCertificates();
-  using listener = Deno.listenTls({
-    hostname: "127.0.0.1",
-    port: 0,
-    ...server,
-  });
-  const serving = listener.accept().then(async (conn) => {
-    await conn.write(
-      new TextEncoder().encode("HTTP/1.1 400 Bad Request\r\n\r\n"),
-    );
-    conn.close();
-  });
+  await using listener = await serveOnce("HTTP/1.1 400 Bad Request\r\n\r\n");
   await withCaFile(async (caFile) => {
-    const port = listener.addr.port;
-    const result = await runClientAt(port, caFile, "x", "");
+    const result = await runClientAt(listener.port, caFile, "x", "");
     assert.equal(result.code, 1);
     assert.equal(
       result.stderr.trim(),
-      `Cannot chat: 127.0.0.1:${port} is not a tlschat server (no greeting)`,
+      `Cannot chat: 127.0.0.1:${listener.port} is not a tlschat server (no greeting)`,
     );
   });
-  await serving;
 });
 
 Deno.test("client.ts on a terminal keeps the half-typed line while messages arrive", async () => {

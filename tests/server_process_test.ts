@@ -21,6 +21,11 @@ import {
   writeTestCertificates,
 } from "./_helpers.ts";
 
+/** Server flags for 127.0.0.1, port 0, certificates in `dir`. */
+const onLoopback = (
+  dir: string,
+) => ["--host", "127.0.0.1", "--port", "0", "--certs-dir", dir];
+
 /** Permissions of `deno task server`, for a certs dir and loopback. */
 const serverPermissions = (dir: string) => [
   "--allow-net=127.0.0.1",
@@ -32,7 +37,7 @@ Deno.test("server.ts generates a dev CA and certificate on first run and prints 
   await withTempDir(async (dir) => {
     await withServerProcess(
       serverPermissions(dir),
-      ["--host", "127.0.0.1", "--port", "0", "--certs-dir", dir],
+      onLoopback(dir),
       async (server) => {
         const paths = certificatePaths(dir);
         const line = await server.output.waitFor(/INFO ca file=/);
@@ -144,12 +149,7 @@ for (const engine of ENGINES) {
         await withServerProcess(
           serverPermissions(dir),
           [
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--certs-dir",
-            dir,
+            ...onLoopback(dir),
             "--tls-engine",
             engine,
           ],
@@ -198,12 +198,7 @@ Deno.test("server.ts logs joins, leaves, refusals and, at debug level, failed ha
       await withServerProcess(
         serverPermissions(dir),
         [
-          "--host",
-          "127.0.0.1",
-          "--port",
-          "0",
-          "--certs-dir",
-          dir,
+          ...onLoopback(dir),
           "--max-clients",
           "1",
           "--log-level",
@@ -260,12 +255,11 @@ Deno.test("server.ts can be joined by hand with openssl s_client and ncat --ssl"
     const caFile = `${dir}/ca.pem`;
     await withServerProcess(
       serverPermissions(dir),
-      ["--host", "127.0.0.1", "--port", "0", "--certs-dir", dir],
+      onLoopback(dir),
       async (server) => {
         const port = String(server.port);
-        const openssl = await runCommand(
-          "openssl",
-          [
+        const tools: [string, string[]][] = [
+          ["openssl", [
             "s_client",
             "-quiet",
             "-verify_return_error",
@@ -273,31 +267,32 @@ Deno.test("server.ts can be joined by hand with openssl s_client and ncat --ssl"
             `localhost:${port}`,
             "-CAfile",
             caFile,
-          ],
-          "by-openssl\nhello over openssl\n/quit\n",
-        );
-        assert.equal(openssl.code, 0, openssl.out);
-        assert.match(
-          openssl.out,
-          /^WELCOME by-openssl 1 .*\nMSG by-openssl hello over openssl\nBYE quit Goodbye$/m,
-        );
-        const ncat = await runCommand(
-          "ncat",
-          [
+          ]],
+          ["ncat", [
             "--ssl",
             "--ssl-verify",
             "--ssl-trustfile",
             caFile,
             "localhost",
             port,
-          ],
-          "by-ncat\nhello over ncat\n/quit\n",
-        );
-        assert.equal(ncat.code, 0, ncat.out);
-        assert.match(
-          ncat.out,
-          /^WELCOME by-ncat 1 .*\nMSG by-ncat hello over ncat\nBYE quit Goodbye$/m,
-        );
+          ]],
+        ];
+        for (const [tool, args] of tools) {
+          const alias = `by-${tool}`;
+          const { code, out } = await runCommand(
+            tool,
+            args,
+            `${alias}\nhello over ${tool}\n/quit\n`,
+          );
+          assert.equal(code, 0, out);
+          assert.match(
+            out,
+            new RegExp(
+              `^WELCOME ${alias} 1 .*\\nMSG ${alias} hello over ${tool}\\nBYE quit Goodbye$`,
+              "m",
+            ),
+          );
+        }
       },
     );
   });
@@ -358,12 +353,7 @@ Deno.test("server.ts keeps running when a client sends garbage instead of TLS (p
     await writeTestCertificates(dir);
     const { ca } = await testCertificates();
     await using server = await ServerProcess.start(serverPermissions(dir), [
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--certs-dir",
-      dir,
+      ...onLoopback(dir),
     ]);
     for (let i = 0; i < 5; i++) {
       const raw = await Deno.connect({
