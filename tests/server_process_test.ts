@@ -11,7 +11,6 @@ import {
   ENGINES,
   openssl,
   opensslFingerprint,
-  ROOT,
   runCommand,
   ServerProcess,
   testCertificates,
