@@ -152,7 +152,7 @@ async function runTerminal(
     let alias = config.alias;
     while (true) {
       alias ??= await ask(rl, "Alias: ", quit.promise);
-      if (alias === null) return 0;
+      if (alias === null || /^\/quit\b/.test(alias)) return 0;
       await server.send(alias);
       const result = await awaitWelcome(server, print);
       if (result === "joined") break;
