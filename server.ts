@@ -78,12 +78,18 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     engine: config.tlsEngine,
   });
   const server = serveChat(listener, { config, log });
-  // A safety net, not flow control: every task catches its own errors.
+  // Safety nets, not flow control: every task catches its own errors, and
+  // one that slips through must not end the room for everyone.
   const onRejection = (event: PromiseRejectionEvent) => {
     event.preventDefault();
     log.error("unhandled-rejection", { error: describe(event.reason) });
   };
+  const onError = (event: ErrorEvent) => {
+    event.preventDefault();
+    log.error("uncaught-error", { error: describe(event.error) });
+  };
   globalThis.addEventListener("unhandledrejection", onRejection);
+  globalThis.addEventListener("error", onError);
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -103,6 +109,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
   globalThis.removeEventListener("unhandledrejection", onRejection);
+  globalThis.removeEventListener("error", onError);
   return 0;
 }
 

@@ -231,6 +231,9 @@ class NodeConn implements ChatConn {
 
   constructor(raw: net.Socket, context: tls.SecureContext) {
     raw.setNoDelay(true);
+    // The TLS socket reports the raw socket's errors; an "error" event with
+    // no listener would throw.
+    raw.on("error", () => {});
     this.remoteAddr = {
       hostname: raw.remoteAddress ?? "",
       port: raw.remotePort ?? 0,
