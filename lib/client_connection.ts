@@ -109,7 +109,7 @@ async function loadCa(
 }
 
 /** Turns a connect or handshake failure into an actionable message. */
-export function explainConnectError(
+function explainConnectError(
   error: unknown,
   where: string,
   hostname: string,

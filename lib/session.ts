@@ -68,7 +68,7 @@ const DISCONNECT_ERRORS = [
 const DISCONNECT_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 
 /** Whether an error from a read or write only means the peer is gone. */
-export function isDisconnect(error: unknown): boolean {
+function isDisconnect(error: unknown): boolean {
   if (DISCONNECT_ERRORS.some((kind) => error instanceof kind)) return true;
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && DISCONNECT_CODES.has(code);
