@@ -24,18 +24,24 @@ import * as readline from "node:readline";
 import {
   CLIENT_FLAGS,
   type ClientConfig,
-  formatFlags,
   parseClientArgs,
-} from "./lib/config.ts";
+} from "./lib/client/config.ts";
 import {
   ClientError,
   connectToServer,
+  loadCa,
   MAX_SERVER_LINE_BYTES,
   type ServerConnection,
-} from "./lib/client_connection.ts";
-import { formatForDisplay } from "./lib/display.ts";
-import { LINE_TOO_LONG, LineFramer } from "./lib/framing.ts";
-import { parseServerLine, type ServerLine } from "./lib/protocol.ts";
+} from "./lib/client/connection.ts";
+import { formatForDisplay } from "./lib/client/display.ts";
+import { formatFlags } from "./lib/flags.ts";
+import { LineFramer } from "./lib/framing.ts";
+import {
+  isWellFormedAlias,
+  parseHelloParams,
+  parseServerLine,
+  type ServerLine,
+} from "./lib/protocol.ts";
 
 const USAGE = `Usage: client.ts [options]
 
@@ -70,7 +76,7 @@ export async function main(args: readonly string[]): Promise<number> {
   const color = Deno.stdout.isTerminal() && !Deno.noColor;
   let server: ServerConnection;
   try {
-    server = await connectToServer(config);
+    server = await connectToServer({ ...config, ca: await loadCa(config) });
   } catch (e) {
     if (!(e instanceof ClientError)) throw e;
     console.error(e.message);
@@ -84,6 +90,9 @@ export async function main(args: readonly string[]): Promise<number> {
       );
       return 1;
     }
+    // Send no faster than the server accepts: a client never gets itself
+    // throttled or kicked for flooding, however much is piped into it.
+    server.paceTo(parseHelloParams(hello.params));
     return interactive
       ? await runTerminal(server, config, hello, color)
       : await runPipe(server, config.alias!, hello, color);
@@ -106,7 +115,7 @@ async function runPipe(
   print(hello);
   await server.send(alias);
   const joined = await awaitWelcome(server, print);
-  if (joined !== "joined") return 1;
+  if (joined === "closed" || joined === "rejected") return 1;
   const reading = pumpServer(server, print);
   // Sends stdin, then /quit; the server's BYE and close end the reading.
   // The server may also close first (kicked, shutdown): reading ends anyway.
@@ -150,17 +159,25 @@ async function runTerminal(
   try {
     print(hello);
     let alias = config.alias;
+    let self: string;
     while (true) {
       alias ??= await ask(rl, "Alias: ", quit.promise);
-      if (alias === null || /^\/quit\b/.test(alias)) return 0;
+      if (alias === null || /^\/quit\b/i.test(alias)) return 0;
       await server.send(alias);
       const result = await awaitWelcome(server, print);
-      if (result === "joined") break;
       if (result === "closed") return 1;
+      if (result !== "rejected") {
+        self = result.alias;
+        break;
+      }
       alias = null; // rejected: ask again
     }
-    let self = alias;
-    rl.setPrompt(`${self}> `);
+    // Only a well-formed alias from the server ever reaches the prompt.
+    const setPrompt = (name: string) => {
+      if (isWellFormedAlias(name)) rl.setPrompt(`${name}> `);
+    };
+    rl.setPrompt("> ");
+    setPrompt(self);
     prompting = true;
     rl.prompt();
     rl.on("line", (line: string) => {
@@ -177,7 +194,7 @@ async function runTerminal(
         typeof line !== "string" && line.type === "NICK" && line.alias === self
       ) {
         self = line.newAlias;
-        rl.setPrompt(`${self}> `);
+        setPrompt(self);
       }
       print(line);
     });
@@ -210,6 +227,7 @@ async function pumpServer(
     if (line?.type === "PING") {
       server.send(`/pong ${line.token}`).catch(() => {});
     }
+    if (line?.type === "ERR" && line.code === "flood") server.backOff();
     if (line?.type === "BYE") bye = line;
     print(line ?? text);
   }
@@ -222,13 +240,14 @@ function exitCode(ending: Ending): number {
 }
 
 /**
- * Reads replies to an alias until it is accepted (`joined`), refused
- * (`rejected`, after printing why) or the connection ends (`closed`).
+ * Reads replies to an alias until it is accepted (the `WELCOME` line),
+ * refused (`rejected`, after printing why) or the connection ends
+ * (`closed`).
  */
 async function awaitWelcome(
   server: ServerConnection,
   print: (line: ServerLine | string) => void,
-): Promise<"joined" | "rejected" | "closed"> {
+): Promise<ServerLine<"WELCOME"> | "rejected" | "closed"> {
   while (true) {
     const text = await server.readLine();
     if (text === null) {
@@ -237,7 +256,7 @@ async function awaitWelcome(
     }
     const line = parseServerLine(text);
     print(line ?? text);
-    if (line?.type === "WELCOME") return "joined";
+    if (line?.type === "WELCOME") return line;
     if (line?.type === "ERR") return "rejected";
     if (line?.type === "BYE") return "closed";
   }
@@ -272,7 +291,7 @@ async function* stdinLines(): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   for await (const chunk of Deno.stdin.readable) {
     for (const line of framer.push(chunk)) {
-      if (line === LINE_TOO_LONG) {
+      if (typeof line === "symbol") {
         console.error("Skipped a line of stdin: longer than 1 MiB");
         continue;
       }
@@ -280,7 +299,7 @@ async function* stdinLines(): AsyncGenerator<string> {
     }
   }
   const last = framer.flush();
-  if (last !== null && last !== LINE_TOO_LONG) yield decoder.decode(last);
+  if (last !== null && typeof last !== "symbol") yield decoder.decode(last);
 }
 
 if (import.meta.main) {

@@ -17,22 +17,28 @@
  */
 // deno-lint-ignore-file no-console
 
-import { serveChat } from "./lib/chat_server.ts";
 import {
-  formatFlags,
+  certificateFacts,
+  certificatePaths,
+  daysLeft,
+  fingerprintSha256,
+  readPair,
+  RENEW_BEFORE_DAYS,
+  renewDevCertificate,
+  writeDevCertificates,
+} from "./lib/certs.ts";
+import { formatFlags, missingPermission } from "./lib/flags.ts";
+import { createLogger, describeError, type Logger } from "./lib/log.ts";
+import { serveChat } from "./lib/server/chat_server.ts";
+import {
   parseServerArgs,
   SERVER_FLAGS,
   type ServerConfig,
-} from "./lib/config.ts";
-import {
-  certificatePaths,
-  fingerprintSha256,
-  readPair,
-  writeDevCertificates,
-} from "./lib/certs.ts";
-import { createLogger, type Logger } from "./lib/log.ts";
-import { describe } from "./lib/session.ts";
-import { listenTls } from "./lib/transport.ts";
+} from "./lib/server/config.ts";
+import { listenTls } from "./lib/server/transport.ts";
+
+/** How often a running server checks how long its certificate has left. */
+const EXPIRY_CHECK_MS = 86_400_000;
 
 const USAGE = `Usage: server.ts [certs] [options]
 
@@ -69,24 +75,32 @@ export async function main(args: readonly string[]): Promise<number> {
 }
 
 async function serve(config: ServerConfig, log: Logger): Promise<number> {
-  const { cert, key } = await loadCertificate(config, log);
+  const { cert, key, file } = await loadCertificate(config, log);
   const listener = await listenTls({
     hostname: config.hostname,
     port: config.port,
     cert,
     key,
     engine: config.tlsEngine,
+    maxInputBytes: config.maxInputBytes,
   });
+  // A long-running server warns ahead of its certificate's end; a dev
+  // certificate is renewed at the next start.
+  const { notAfter } = await certificateFacts(cert);
+  const expiryCheck = setInterval(
+    () => warnIfExpiring(file, notAfter, log),
+    EXPIRY_CHECK_MS,
+  );
   const server = serveChat(listener, { config, log });
   // Safety nets, not flow control: every task catches its own errors, and
   // one that slips through must not end the room for everyone.
   const onRejection = (event: PromiseRejectionEvent) => {
     event.preventDefault();
-    log.error("unhandled-rejection", { error: describe(event.reason) });
+    log.error("unhandled-rejection", { error: describeError(event.reason) });
   };
   const onError = (event: ErrorEvent) => {
     event.preventDefault();
-    log.error("uncaught-error", { error: describe(event.error) });
+    log.error("uncaught-error", { error: describeError(event.error) });
   };
   globalThis.addEventListener("unhandledrejection", onRejection);
   globalThis.addEventListener("error", onError);
@@ -106,6 +120,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     name: config.name,
   });
   await server.finished;
+  clearInterval(expiryCheck);
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
   globalThis.removeEventListener("unhandledrejection", onRejection);
@@ -115,12 +130,14 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
 
 /**
  * Reads `--cert`/`--key`, or the dev certificate in `--certs-dir`,
- * generating it on a first run. Logs which CA clients must trust.
+ * generating it on a first run and renewing it when it is close to its end.
+ * Refuses a certificate that has already expired; warns about one that soon
+ * will. Logs which CA clients must trust.
  */
 async function loadCertificate(
   config: ServerConfig,
   log: Logger,
-): Promise<{ cert: string; key: string }> {
+): Promise<{ cert: string; key: string; file: string }> {
   if (config.certFile !== null && config.keyFile !== null) {
     const pair = await readPair(config.certFile, config.keyFile);
     if (pair === null) {
@@ -128,21 +145,47 @@ async function loadCertificate(
         `Cannot read certificate: "${config.certFile}" or "${config.keyFile}" does not exist`,
       );
     }
+    const { notAfter } = await certificateFacts(pair.cert);
+    if (daysLeft(notAfter, Date.now()) < 0) {
+      throw new Error(
+        `Cannot serve "${config.certFile}": it expired on ${notAfter.toISOString()}`,
+      );
+    }
     log.info("certificate", {
       file: config.certFile,
       sha256: await fingerprintSha256(pair.cert),
     });
-    return pair;
+    warnIfExpiring(config.certFile, notAfter, log);
+    return { ...pair, file: config.certFile };
   }
   const paths = certificatePaths(config.certsDir);
   let pair = await readPair(paths.cert, paths.key);
   if (pair === null) {
     await generate(config, log);
-    pair = await readPair(paths.cert, paths.key);
   } else {
+    const check = await renewDevCertificate(config.certsDir, Date.now());
+    if (check.renewed) {
+      log.info("certificate-renewed", {
+        cert: paths.cert,
+        notAfter: check.notAfter.toISOString(),
+      });
+    }
     await logCa(paths.caCert, log);
   }
-  return pair!;
+  pair = await readPair(paths.cert, paths.key);
+  return { ...pair!, file: paths.cert };
+}
+
+/** Logs a warning when a certificate ends within {@linkcode RENEW_BEFORE_DAYS}. */
+function warnIfExpiring(file: string, notAfter: Date, log: Logger): void {
+  const days = daysLeft(notAfter, Date.now());
+  if (days >= RENEW_BEFORE_DAYS) return;
+  log.warn("certificate-expiring", {
+    file,
+    days,
+    notAfter: notAfter.toISOString(),
+    hint: "renew it (a dev certificate is renewed at the next start)",
+  });
 }
 
 async function generate(config: ServerConfig, log: Logger): Promise<void> {
@@ -166,6 +209,7 @@ async function logCa(caFile: string, log: Logger): Promise<void> {
       sha256: await fingerprintSha256(pem),
       hint: `clients trust this file: --ca ${caFile}`,
     });
+    warnIfExpiring(caFile, (await certificateFacts(pem)).notAfter, log);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
     log.warn("ca-missing", { file: caFile });
@@ -174,19 +218,19 @@ async function logCa(caFile: string, log: Logger): Promise<void> {
 
 function startupError(e: unknown, config: ServerConfig): string {
   const where = `${config.hostname}:${config.port}`;
-  if (e instanceof Deno.errors.AddrInUse) {
+  if (
+    e instanceof Deno.errors.AddrInUse ||
+    (e as { code?: unknown } | null)?.code === "EADDRINUSE"
+  ) {
     return `Cannot listen on ${where}: the address is in use (is another server running?)`;
   }
-  if (
-    e instanceof Deno.errors.NotCapable ||
-    e instanceof Deno.errors.PermissionDenied
-  ) {
+  const flag = missingPermission(e);
+  if (flag !== null) {
     return `Cannot start: ${
       (e as Error).message
-    }. Run with --allow-net=${where} ` +
-      `--allow-read=${config.certsDir} --allow-write=${config.certsDir} (see README)`;
+    }. Run with ${flag} (see README)`;
   }
-  return `Cannot start: ${describe(e)}`;
+  return `Cannot start: ${describeError(e)}`;
 }
 
 if (import.meta.main) {

@@ -5,7 +5,8 @@
  * signs (`server.pem`, `server-key.pem`) for `localhost`, `127.0.0.1`, `::1`
  * and any extra names. The server certificate is a leaf (`CA:FALSE`, EKU
  * serverAuth), as rustls refuses a CA certificate used as a server's. Keys
- * are written with mode 0600.
+ * are created with mode 0600 (never briefly readable by others), and a dev
+ * certificate close to its expiry is renewed with the same names.
  *
  * @module
  */
@@ -19,9 +20,16 @@ export const DEFAULT_SANS: readonly string[] = [
   "::1",
 ];
 
-/** Validity of a generated CA and server certificate, in days. */
+/** Validity of a generated CA, in days. */
 export const CA_VALIDITY_DAYS = 3650;
+
+/** Validity of a generated server certificate, in days. */
 export const SERVER_VALIDITY_DAYS = 365;
+
+/** A certificate this close to its end is renewed (dev) or warned about. */
+export const RENEW_BEFORE_DAYS = 30;
+
+const DAY_MS = 86_400_000;
 
 /** A certificate and its private key, both PEM. */
 export interface CertificatePair {
@@ -112,11 +120,12 @@ export async function generateCa(
 
 /**
  * Issues a server certificate signed by `ca` for the given names (DNS names
- * or IP addresses).
+ * or IP addresses), valid for `days` days.
  */
 export async function issueServerCertificate(
   ca: CertificatePair,
   names: readonly string[],
+  days: number = SERVER_VALIDITY_DAYS,
 ): Promise<CertificatePair> {
   const x509 = await x509Library();
   const caCert = new x509.X509Certificate(ca.cert);
@@ -135,7 +144,7 @@ export async function issueServerCertificate(
     serialNumber: serialNumber(),
     subject: `CN=${names[0] ?? "localhost"}`,
     issuer: caCert.subject,
-    ...validity(SERVER_VALIDITY_DAYS),
+    ...validity(days),
     signingKey: caKey,
     publicKey: keys.publicKey,
     signingAlgorithm: ALGORITHM,
@@ -161,6 +170,70 @@ export async function issueServerCertificate(
 /** Whether a SAN entry is an IPv4 or IPv6 address rather than a DNS name. */
 export function isIpAddress(name: string): boolean {
   return name.includes(":") || /^\d{1,3}(\.\d{1,3}){3}$/.test(name);
+}
+
+const DNS_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * Checks a name for a certificate's subject alternative names: a DNS name
+ * or an IPv4 or IPv6 address. Throws `TypeError` for anything else (empty,
+ * spaces, stray characters).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkSubjectName } from "./certs.ts";
+ *
+ * assert.equal(checkSubjectName("chat.example"), "chat.example");
+ * assert.equal(checkSubjectName("::1"), "::1");
+ * assert.throws(() => checkSubjectName(""), TypeError);
+ * assert.throws(() => checkSubjectName("chat example"), TypeError);
+ * ```
+ */
+export function checkSubjectName(name: string): string {
+  const valid = isIpAddress(name) ? isValidIp(name) : DNS_NAME.test(name);
+  if (!valid) {
+    throw new TypeError(
+      `"${name}" is not a DNS name or an IP address`,
+    );
+  }
+  return name;
+}
+
+function isValidIp(name: string): boolean {
+  if (!name.includes(":")) {
+    return name.split(".").every((part) => Number(part) <= 255);
+  }
+  try {
+    new URL(`http://[${name}]/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What a certificate says about itself, as far as the server cares. */
+export interface CertificateFacts {
+  readonly notAfter: Date;
+  /** DNS names and IP addresses of its subject alternative names. */
+  readonly names: readonly string[];
+}
+
+/** Reads the end of validity and the names of the first certificate in a PEM. */
+export async function certificateFacts(pem: string): Promise<CertificateFacts> {
+  const x509 = await x509Library();
+  const cert = new x509.X509Certificate(pem);
+  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  return {
+    notAfter: cert.notAfter,
+    names: san?.names.items.map((item) => item.value) ?? [],
+  };
+}
+
+/** Whole days left before `notAfter` (negative once expired). */
+export function daysLeft(notAfter: Date, nowMs: number): number {
+  return Math.floor((notAfter.getTime() - nowMs) / DAY_MS);
 }
 
 /** Options of {@linkcode writeDevCertificates}. */
@@ -222,10 +295,51 @@ export async function readPair(
   }
 }
 
-async function writeKey(path: string, pem: string): Promise<void> {
-  await Deno.writeTextFile(path, pem, { mode: 0o600 });
-  // The mode above applies only when the file is created.
-  await Deno.chmod(path, 0o600);
+/**
+ * Writes a private key: into a new file created with mode 0600, renamed over
+ * the old one, so that the key is never readable by others, not even
+ * briefly, and never half-written.
+ */
+export async function writeKey(path: string, pem: string): Promise<void> {
+  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+  try {
+    await Deno.writeTextFile(temporary, pem, { mode: 0o600, createNew: true });
+    await Deno.rename(temporary, path);
+  } catch (e) {
+    await Deno.remove(temporary).catch(() => {});
+    throw e;
+  }
+}
+
+/** What {@linkcode renewDevCertificate} found and did. */
+export interface DevCertificateCheck {
+  readonly notAfter: Date;
+  /** The certificate was close to its end and has been reissued. */
+  readonly renewed: boolean;
+}
+
+/**
+ * Renews the dev server certificate in `dir` with the same names when it
+ * ends within {@linkcode RENEW_BEFORE_DAYS} days (or already ended), using
+ * the dev CA in the same directory.
+ */
+export async function renewDevCertificate(
+  dir: string,
+  nowMs: number,
+): Promise<DevCertificateCheck> {
+  const paths = certificatePaths(dir);
+  const facts = await certificateFacts(await Deno.readTextFile(paths.cert));
+  if (daysLeft(facts.notAfter, nowMs) >= RENEW_BEFORE_DAYS) {
+    return { notAfter: facts.notAfter, renewed: false };
+  }
+  const ca = await readPair(paths.caCert, paths.caKey);
+  if (ca === null) return { notAfter: facts.notAfter, renewed: false };
+  const names = facts.names.length > 0 ? facts.names : DEFAULT_SANS;
+  const server = await issueServerCertificate(ca, names);
+  await writeKey(paths.key, server.key);
+  await Deno.writeTextFile(paths.cert, server.cert);
+  const renewed = await certificateFacts(server.cert);
+  return { notAfter: renewed.notAfter, renewed: true };
 }
 
 /**

@@ -72,3 +72,10 @@ export function createLogger(
     error: method("error"),
   };
 }
+
+/** One-line description of an error for logs: `Name: message`. */
+export function describeError(error: unknown): string {
+  return error instanceof Error
+    ? `${error.name}: ${error.message}`
+    : String(error);
+}

@@ -1,11 +1,14 @@
 /**
- * The tlschat wire protocol, implemented once: alias rules, text sanitising,
- * client command parsing and the server line format. `docs/protocol.md` is
- * its written form; the two must agree. Everything here is pure (no I/O), and
- * works on decoded lines: framing bytes into lines is `framing.ts`'s job.
+ * The tlschat wire protocol, implemented once: alias rules, client command
+ * parsing, the greeting's parameters and the server line format.
+ * `docs/protocol.md` is its written form; the two must agree. Everything here
+ * is pure (no I/O) and works on decoded lines: framing bytes into lines is
+ * `framing.ts`'s job, making text safe is `text.ts`'s.
  *
  * @module
  */
+
+import { sanitizeText } from "./text.ts";
 
 /** Protocol name and version sent in the greeting. */
 export const PROTOCOL = "tlschat/1";
@@ -29,23 +32,6 @@ export const WHO_LIST_LIMIT = 100;
 
 const ALIAS_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
-/**
- * Complete terminal escape sequences: CSI (`ESC [ ... final`), OSC, DCS, SOS,
- * PM and APC strings ended by BEL or `ESC \`, and two-byte escapes.
- */
-const ESCAPE_SEQUENCES =
-  // deno-lint-ignore no-control-regex -- matching controls is the point
-  /\x1b(?:\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|[\x20-\x2f]*[\x30-\x7e])/g;
-
-/**
- * Characters never forwarded raw: C0 controls except TAB, DEL, C1 controls,
- * Unicode bidi embeddings, overrides and isolates, and the Unicode line and
- * paragraph separators.
- */
-const UNSAFE_CHARACTERS =
-  // deno-lint-ignore no-control-regex -- matching controls is the point
-  /[\u0000-\u0008\u000A-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g;
-
 /** An error the peer should see as an `ERR <code> <text>` line. */
 export class ProtocolError extends Error {
   /** Machine-readable error code, a single token such as `alias-taken`. */
@@ -59,29 +45,18 @@ export class ProtocolError extends Error {
   }
 }
 
-/**
- * Makes text safe to show on anyone's terminal: terminal escape sequences are
- * removed and any other control or bidi-override character is replaced by
- * U+FFFD.
- *
- * @example Escape sequences and controls never pass through
- * ```ts
- * import assert from "node:assert/strict";
- * import { sanitizeText } from "./protocol.ts";
- *
- * assert.deepEqual(sanitizeText("\x1b[31mred\x1b[0m\x07"), "red\uFFFD");
- * ```
- */
-export function sanitizeText(text: string): string {
-  return text.replace(ESCAPE_SEQUENCES, "").replace(
-    UNSAFE_CHARACTERS,
-    "\uFFFD",
-  );
-}
-
 /** Returns the key under which an alias is unique (case-insensitive). */
 export function aliasKey(alias: string): string {
   return alias.toLowerCase();
+}
+
+/**
+ * Whether an alias follows the character rules (1 to 32 ASCII letters,
+ * digits, `_`, `.` and `-`, not starting with `.` or `-`). Clients use it on
+ * aliases a server sends before showing them anywhere.
+ */
+export function isWellFormedAlias(alias: string): boolean {
+  return alias.length <= MAX_ALIAS_LENGTH && ALIAS_PATTERN.test(alias);
 }
 
 /**
@@ -210,7 +185,7 @@ function usage(form: string): ProtocolError {
  * hold spaces; every other field is a single token.
  */
 export const SERVER_LINE_FIELDS = {
-  HELLO: ["protocol", "server", "text"],
+  HELLO: ["protocol", "server", "params", "text"],
   WELCOME: ["alias", "online", "text"],
   MSG: ["alias", "text"],
   ME: ["alias", "text"],
@@ -246,7 +221,8 @@ export type LeaveReason =
   | "timeout"
   | "flood"
   | "slow"
-  | "shutdown";
+  | "shutdown"
+  | "line-too-long";
 
 /** Why the server closes a connection, as sent in `BYE` lines. */
 export type ByeReason =
@@ -256,7 +232,63 @@ export type ByeReason =
   | "slow"
   | "shutdown"
   | "server-full"
-  | "ip-limit";
+  | "ip-limit"
+  | "line-too-long";
+
+/**
+ * What the greeting tells a client about the server's limits, so that a
+ * client can pace itself instead of being throttled or kicked.
+ */
+export interface HelloParams {
+  /** Lines per second allowed on average; 0 when flood control is off. */
+  readonly rate: number;
+  /** Lines allowed at once (the token bucket's size). */
+  readonly burst: number;
+  /** Longest accepted line, in bytes. */
+  readonly lineBytes: number;
+}
+
+/**
+ * Formats the greeting's PARAMS field: comma-separated `key=value` pairs in
+ * one token (`rate=5,burst=10,line=4096`).
+ */
+export function formatHelloParams(params: HelloParams): string {
+  return `rate=${params.rate},burst=${params.burst},line=${params.lineBytes}`;
+}
+
+/**
+ * Parses the greeting's PARAMS field. Unknown keys are ignored (newer
+ * servers may add some); missing or malformed ones are left out.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseHelloParams } from "./protocol.ts";
+ *
+ * assert.deepEqual(parseHelloParams("rate=5,burst=10,line=4096,new=x"), {
+ *   rate: 5,
+ *   burst: 10,
+ *   lineBytes: 4096,
+ * });
+ * assert.deepEqual(parseHelloParams("rate=oops"), {});
+ * ```
+ */
+export function parseHelloParams(field: string): Partial<HelloParams> {
+  const keys: Record<string, keyof HelloParams> = {
+    rate: "rate",
+    burst: "burst",
+    line: "lineBytes",
+  };
+  const params: { -readonly [K in keyof HelloParams]?: number } = {};
+  for (const pair of field.split(",")) {
+    const [key = "", value = ""] = pair.split("=");
+    const number = Number(value);
+    if (Object.hasOwn(keys, key) && value !== "" && Number.isFinite(number)) {
+      params[keys[key]!] = number;
+    }
+  }
+  return params;
+}
 
 /**
  * Formats a server line (without the line feed). Trailing empty fields are

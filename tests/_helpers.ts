@@ -9,23 +9,26 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { type ChatServer, serveChat } from "../lib/chat_server.ts";
 import {
   type CertificatePair,
   generateCa,
   issueServerCertificate,
 } from "../lib/certs.ts";
 import {
-  parseServerArgs,
-  type ServerConfig,
-  type TlsEngine,
-} from "../lib/config.ts";
-import { LINE_TOO_LONG, LineFramer } from "../lib/framing.ts";
+  connectToServer,
+  type ServerConnection,
+} from "../lib/client/connection.ts";
 import { createLogger } from "../lib/log.ts";
-import { listenTls } from "../lib/transport.ts";
+import { type ChatServer, serveChat } from "../lib/server/chat_server.ts";
+import { parseServerArgs, type ServerConfig } from "../lib/server/config.ts";
+import {
+  listenTls,
+  TLS_ENGINES,
+  type TlsEngine,
+} from "../lib/server/transport.ts";
 
 /** Both TLS engines: server tests run once per engine. */
-export const ENGINES: readonly TlsEngine[] = ["deno", "node"];
+export const ENGINES: readonly TlsEngine[] = TLS_ENGINES;
 
 /** Root of the repository. */
 export const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -98,9 +101,10 @@ export async function startServer(
       "debug",
       "--tls-engine",
       engine,
+      "--shutdown-grace",
+      "1",
       ...flags,
     ]),
-    shutdownGraceMs: 1000,
     ...overrides,
   };
   const listener = await listenTls({
@@ -109,6 +113,7 @@ export async function startServer(
     cert: pair.cert,
     key: pair.key,
     engine,
+    maxInputBytes: config.maxInputBytes,
   });
   const logs = new LineLog();
   const server = serveChat(listener, {
@@ -178,20 +183,24 @@ export class LineLog {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A TLS chat connection that reads lines with deadlines. */
+/**
+ * A chat connection for tests: the client's own {@linkcode ServerConnection}
+ * (unpaced), with reading under deadlines and a record of every line.
+ */
 export class TestClient implements Disposable {
-  readonly conn: Deno.TlsConn;
+  readonly server: ServerConnection;
   /** Every line received so far, in order. */
   readonly received: string[] = [];
-  #framer = new LineFramer(1 << 20);
-  #buffer = new Uint8Array(64 * 1024);
-  #unread: string[] = [];
-  #pending: Promise<number | null> | null = null;
+  #pending: Promise<string | null> | null = null;
   #ended = false;
-  #closed = false;
 
-  private constructor(conn: Deno.TlsConn) {
-    this.conn = conn;
+  private constructor(server: ServerConnection) {
+    this.server = server;
+  }
+
+  /** The TLS connection under it (to close it abruptly). */
+  get conn(): Deno.TlsConn {
+    return this.server.conn;
   }
 
   /**
@@ -203,10 +212,10 @@ export class TestClient implements Disposable {
     hostname = "127.0.0.1",
     ca?: string,
   ): Promise<TestClient> {
-    const caCert = ca ?? (await testCertificates()).ca.cert;
-    const conn = await Deno.connectTls({ hostname, port, caCerts: [caCert] });
-    await conn.handshake();
-    return new TestClient(conn);
+    const pem = ca ?? (await testCertificates()).ca.cert;
+    return new TestClient(
+      await connectToServer({ hostname, port, ca: { file: null, pem } }),
+    );
   }
 
   /** Connects, reads the greeting and joins as `alias`. */
@@ -223,44 +232,34 @@ export class TestClient implements Disposable {
   }
 
   /** Sends one line (LF appended) or raw bytes. */
-  async send(line: string | Uint8Array): Promise<void> {
-    let data = typeof line === "string" ? encoder.encode(line + "\n") : line;
-    while (data.length > 0) data = data.subarray(await this.conn.write(data));
+  send(line: string | Uint8Array): Promise<void> {
+    return this.server.send(line);
   }
 
   /** Next line, or null at the end of the stream; fails after `timeoutMs`. */
   async readLine(timeoutMs = WAIT_MS): Promise<string | null> {
-    while (this.#unread.length === 0) {
-      if (this.#ended) return null;
-      this.#pending ??= this.conn.read(this.#buffer).catch(() => null);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), timeoutMs);
-      });
-      const n = await Promise.race([this.#pending, timeout]);
-      clearTimeout(timer);
-      if (n === "timeout") {
-        assert.fail(
-          `No line within ${timeoutMs} ms; received so far:\n${
-            this.received.join("\n")
-          }`,
-        );
-      }
-      this.#pending = null;
-      if (n === null) {
-        this.#ended = true;
-        return null;
-      }
-      for (const line of this.#framer.push(this.#buffer.subarray(0, n))) {
-        if (line === LINE_TOO_LONG) {
-          throw new Error("Test client got an over-long line");
-        }
-        const text = decoder.decode(line);
-        this.received.push(text);
-        this.#unread.push(text);
-      }
+    if (this.#ended) return null;
+    this.#pending ??= this.server.readLine();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    const line = await Promise.race([this.#pending, timeout]);
+    clearTimeout(timer);
+    if (line === "timeout") {
+      assert.fail(
+        `No line within ${timeoutMs} ms; received so far:\n${
+          this.received.join("\n")
+        }`,
+      );
     }
-    return this.#unread.shift()!;
+    this.#pending = null;
+    if (line === null) {
+      this.#ended = true;
+      return null;
+    }
+    this.received.push(line);
+    return line;
   }
 
   /** Reads lines until one matches; returns it. Fails at the end of stream. */
@@ -289,13 +288,7 @@ export class TestClient implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.conn.close();
-    } catch {
-      // Closed already.
-    }
+    this.server.close();
   }
 }
 

@@ -1,7 +1,8 @@
 /** Tests of command-line parsing into resolved configs. */
 
 import assert from "node:assert/strict";
-import { parseClientArgs, parseServerArgs } from "../lib/config.ts";
+import { parseClientArgs } from "../lib/client/config.ts";
+import { parseServerArgs } from "../lib/server/config.ts";
 
 Deno.test("parseServerArgs() resolves the documented defaults", () => {
   const config = parseServerArgs([]);
@@ -19,18 +20,23 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       newCa: false,
       name: "tlschat",
       maxLineBytes: 4096,
+      maxSkipBytes: 65_536,
+      maxInputBytes: 65_536,
       maxClients: 10_000,
       maxPerIp: 20,
+      maxRefusals: 64,
+      maxUnreleased: 256,
       floodRate: 5,
       floodBurst: 10,
       queueBytes: 262_144,
       handshakeTimeoutMs: 10_000,
       aliasTimeoutMs: 60_000,
       idleTimeoutMs: 300_000,
+      closeGraceMs: 2000,
+      shutdownGraceMs: 3000,
       announceLimit: 100,
       logLevel: "info",
-      tlsEngine: "deno",
-      shutdownGraceMs: 3000,
+      tlsEngine: "node",
     },
   );
 });
@@ -57,10 +63,18 @@ Deno.test("parseServerArgs() reads every flag", () => {
     "room-1",
     "--max-line-bytes",
     "100",
+    "--max-skip-bytes",
+    "1000",
+    "--max-input-bytes",
+    "2000",
     "--max-clients",
     "5",
     "--max-per-ip",
     "0",
+    "--max-refusals",
+    "3",
+    "--max-unreleased",
+    "9",
     "--flood-rate",
     "0.5",
     "--flood-burst",
@@ -73,12 +87,16 @@ Deno.test("parseServerArgs() reads every flag", () => {
     "2",
     "--idle-timeout",
     "0",
+    "--close-grace",
+    "0.5",
+    "--shutdown-grace",
+    "4",
     "--announce-limit",
     "7",
     "--log-level",
     "debug",
     "--tls-engine",
-    "node",
+    "deno",
   ]);
   assert.equal(config.command, "certs");
   assert.equal(config.hostname, "::1");
@@ -90,17 +108,23 @@ Deno.test("parseServerArgs() reads every flag", () => {
   assert.equal(config.newCa, true);
   assert.equal(config.name, "room-1");
   assert.equal(config.maxLineBytes, 100);
+  assert.equal(config.maxSkipBytes, 1000);
+  assert.equal(config.maxInputBytes, 2000);
   assert.equal(config.maxClients, 5);
   assert.equal(config.maxPerIp, 0);
+  assert.equal(config.maxRefusals, 3);
+  assert.equal(config.maxUnreleased, 9);
   assert.equal(config.floodRate, 0.5);
   assert.equal(config.floodBurst, 3);
   assert.equal(config.queueBytes, 1000);
   assert.equal(config.handshakeTimeoutMs, 250);
   assert.equal(config.aliasTimeoutMs, 2000);
   assert.equal(config.idleTimeoutMs, 0);
+  assert.equal(config.closeGraceMs, 500);
+  assert.equal(config.shutdownGraceMs, 4000);
   assert.equal(config.announceLimit, 7);
   assert.equal(config.logLevel, "debug");
-  assert.equal(config.tlsEngine, "node");
+  assert.equal(config.tlsEngine, "deno");
 });
 
 Deno.test("parseServerArgs() rejects bad values with clear errors", () => {
@@ -132,6 +156,14 @@ Deno.test("parseServerArgs() rejects bad values with clear errors", () => {
     [["--tls-engine", "openssl"], TypeError, /--tls-engine/],
     [["--cert", "c.pem"], TypeError, /--cert without --key/],
     [["--name", "two words"], TypeError, /--name/],
+    [["--san", ""], TypeError, /--san: "" is not a DNS name or an IP address/],
+    [
+      ["--san", "chat example"],
+      TypeError,
+      /--san: "chat example" is not a DNS name/,
+    ],
+    [["--san", "300.1.1.1"], TypeError, /--san/],
+    [["--max-skip-bytes", "10"], RangeError, /--max-skip-bytes/],
     [["--bogus"], TypeError, /Cannot parse arguments: .*bogus/],
     [["serve", "extra"], TypeError, /unexpected "serve extra"/],
   ];
@@ -169,5 +201,10 @@ Deno.test("parseClientArgs() resolves defaults and flags", () => {
   assert.equal(config.caExplicit, true);
   assert.equal(config.alias, "bob");
   assert.throws(() => parseClientArgs(["--port", "0"]), RangeError);
+  // The dev CA is for the loopback names a dev certificate covers only.
+  for (const host of ["localhost", "127.0.0.1", "::1"]) {
+    assert.equal(parseClientArgs(["--host", host]).caFile, "certs/ca.pem");
+  }
+  assert.equal(parseClientArgs(["--host", "chat.example"]).caFile, null);
   assert.throws(() => parseClientArgs(["stray"]), TypeError);
 });

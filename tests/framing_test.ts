@@ -1,12 +1,14 @@
 /** Tests of the bounded line splitter, without sockets. */
 
 import assert from "node:assert/strict";
-import { LINE_TOO_LONG, LineFramer } from "../lib/framing.ts";
+import { LINE_ENDLESS, LINE_TOO_LONG, LineFramer } from "../lib/framing.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
+/** Pushes text; decodes each line before the next is framed, as required. */
 const lines = (framer: LineFramer, text: string) =>
-  [...framer.push(bytes(text))].map((line) =>
-    line === LINE_TOO_LONG ? line : new TextDecoder().decode(line)
+  Array.from(
+    framer.push(bytes(text)),
+    (line) => typeof line === "symbol" ? line : new TextDecoder().decode(line),
   );
 
 Deno.test("LineFramer.push() splits lines across chunk boundaries", () => {
@@ -66,4 +68,34 @@ Deno.test("LineFramer.flush() returns an unfinished last line once", () => {
 Deno.test("LineFramer() refuses a limit that is not a positive integer", () => {
   assert.throws(() => new LineFramer(0), RangeError);
   assert.throws(() => new LineFramer(1.5), RangeError);
+});
+
+Deno.test("LineFramer.push() reports an endless line once past maxSkipBytes", () => {
+  const framer = new LineFramer(10, { maxSkipBytes: 100 });
+  assert.deepEqual(lines(framer, "x".repeat(50)), [LINE_TOO_LONG]);
+  assert.deepEqual(lines(framer, "x".repeat(50)), []);
+  assert.deepEqual(lines(framer, "x".repeat(10)), [LINE_ENDLESS]);
+  assert.deepEqual(lines(framer, "x".repeat(1000)), []);
+  assert.deepEqual(lines(framer, "end\nok\n"), ["ok"]);
+  // One chunk that holds a whole endless line, and the next line.
+  assert.deepEqual(lines(framer, "y".repeat(200) + "\nfine\n"), [
+    LINE_TOO_LONG,
+    LINE_ENDLESS,
+    "fine",
+  ]);
+});
+
+Deno.test("LineFramer.push() reuses its buffer for lines that straddle chunks", () => {
+  const framer = new LineFramer(1 << 20);
+  const buffers = new Set<ArrayBufferLike>();
+  for (let i = 0; i < 100; i++) {
+    lines(framer, `line ${i} starts`);
+    const [line] = [...framer.push(bytes(" and ends\n"))];
+    assert.ok(line instanceof Uint8Array);
+    assert.equal(new TextDecoder().decode(line), `line ${i} starts and ends`);
+    buffers.add(line.buffer);
+  }
+  // One small buffer for all of them, not a fresh 1 MiB one per line.
+  assert.equal(buffers.size, 1);
+  assert.ok([...buffers][0]!.byteLength <= 4096);
 });

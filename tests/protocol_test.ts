@@ -4,11 +4,13 @@ import assert from "node:assert/strict";
 import {
   decodeLine,
   encodeServerLine,
+  formatHelloParams,
   formatServerLine,
+  isWellFormedAlias,
   parseCommand,
+  parseHelloParams,
   parseServerLine,
   ProtocolError,
-  sanitizeText,
   SERVER_LINE_FIELDS,
   type ServerLine,
   validateAlias,
@@ -23,42 +25,6 @@ const code = (fn: () => unknown) => {
   }
   assert.fail("expected a ProtocolError");
 };
-
-Deno.test("sanitizeText() keeps text and TAB and removes escape sequences", () => {
-  assert.equal(sanitizeText("héllo\twörld 🎉 ١٢٣"), "héllo\twörld 🎉 ١٢٣");
-  assert.equal(sanitizeText("\x1b[1;31mred\x1b[0m"), "red");
-  assert.equal(sanitizeText("\x1b]0;pwned\x07title"), "title");
-  assert.equal(
-    sanitizeText("\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"),
-    "link",
-  );
-  assert.equal(sanitizeText("a\x1b[2Jb\x07c"), "ab\uFFFDc");
-});
-
-Deno.test("sanitizeText() replaces C0, DEL, C1, bidi overrides and separators", () => {
-  const unsafe = [
-    "\x00",
-    "\x07",
-    "\x08",
-    "\n",
-    "\r",
-    "\x7f",
-    "\u0085",
-    "\u009b",
-    "\u202a",
-    "\u202e",
-    "\u2066",
-    "\u2069",
-    "\u2028",
-    "\u2029",
-  ];
-  for (const char of unsafe) {
-    assert.equal(sanitizeText(`a${char}b`), "a\uFFFDb", JSON.stringify(char));
-  }
-  // ESC followed by a letter is itself an escape sequence; a lone ESC is not.
-  assert.equal(sanitizeText("a\x1bMb"), "ab");
-  assert.equal(sanitizeText("a\x1b"), "a\uFFFD");
-});
 
 Deno.test("validateAlias() accepts 1 to 32 safe characters", () => {
   for (
@@ -99,6 +65,25 @@ Deno.test("validateAlias() refuses empty, long, unsafe and reserved aliases", ()
   ) {
     assert.equal(code(() => validateAlias(alias)), "alias-reserved", alias);
   }
+});
+
+Deno.test("isWellFormedAlias() checks the characters of an alias from a server", () => {
+  assert.equal(isWellFormedAlias("alice"), true);
+  assert.equal(isWellFormedAlias("a".repeat(33)), false);
+  assert.equal(isWellFormedAlias("alice \x1b]0;title\x07"), false);
+  assert.equal(isWellFormedAlias(""), false);
+});
+
+Deno.test("formatHelloParams() and parseHelloParams() carry the flood limits", () => {
+  const text = formatHelloParams({ rate: 2.5, burst: 10, lineBytes: 4096 });
+  assert.equal(text, "rate=2.5,burst=10,line=4096");
+  assert.deepEqual(parseHelloParams(text), {
+    rate: 2.5,
+    burst: 10,
+    lineBytes: 4096,
+  });
+  assert.deepEqual(parseHelloParams(""), {});
+  assert.deepEqual(parseHelloParams("Send your alias"), {});
 });
 
 Deno.test("parseCommand() parses every command, case-insensitively", () => {
@@ -150,6 +135,7 @@ Deno.test("formatServerLine() and parseServerLine() round-trip every line type",
       type: "HELLO",
       protocol: "tlschat/1",
       server: "room",
+      params: "rate=5,burst=10,line=4096",
       text: "Send your alias",
     },
     { type: "WELCOME", alias: "bob", online: "3", text: "Type /help" },

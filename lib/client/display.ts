@@ -1,19 +1,22 @@
 /**
  * How the terminal client shows server lines: pure functions from a parsed
- * line to one display string. Aliases get stable colours, system and error
- * lines their own styles, and every field is sanitised again so a hostile
- * server cannot drive the user's terminal. Colour and timestamps are
- * options, so pipes get plain text.
+ * line to one display string. Every kind of line starts differently, in
+ * every output mode, so that nobody can pass off a message as something
+ * else: `<alias> text` for messages, `* alias text` for actions, `-!- ` for
+ * what the server itself says, `! ` for errors. Aliases get stable colours,
+ * and every field is sanitised again so a hostile server cannot drive the
+ * user's terminal. Colour and timestamps are options, so pipes get plain
+ * text.
  *
  * @module
  */
 
 import { styleText } from "node:util";
-import {
-  aliasKey,
-  sanitizeText as clean,
-  type ServerLine,
-} from "./protocol.ts";
+import { aliasKey, type ServerLine } from "../protocol.ts";
+import { sanitizeText as clean } from "../text.ts";
+
+/** What starts every line the server itself says (joins, notices, ...). */
+export const SYSTEM_PREFIX = "-!- ";
 
 /** Options of {@linkcode formatForDisplay}. */
 export interface DisplayOptions {
@@ -56,6 +59,7 @@ const LEAVE_REASONS: Record<string, string> = {
   flood: "kicked for flooding",
   slow: "disconnected, too slow to keep up",
   shutdown: "server shutdown",
+  "line-too-long": "disconnected for sending an endless line",
 };
 
 /**
@@ -78,7 +82,7 @@ export function formatForDisplay(
   const paint = (style: Style, text: string) =>
     options.color ? styleText(style, text, { validateStream: false }) : text;
   const who = (alias: string) => paint(aliasColor(alias), clean(alias));
-  const system = (text: string) => paint("dim", "* ") + text;
+  const system = (text: string) => paint("dim", SYSTEM_PREFIX) + text;
   let body: string;
   if (typeof line === "string") {
     body = clean(line);
@@ -157,7 +161,7 @@ export function formatForDisplay(
       case "BYE":
         body = paint(
           line.reason === "quit" ? "dim" : ["red", "bold"],
-          `* Disconnected: ${clean(line.text)}`,
+          `${SYSTEM_PREFIX}Disconnected: ${clean(line.text)}`,
         );
         break;
       case "PING":

@@ -3,13 +3,16 @@
  * the CA file (or the system roots), complete the handshake at once so that
  * certificate problems surface here, and turn every failure into a
  * {@linkcode ClientError} whose message says what to do. Then read server
- * lines (bounded) and send lines, one write at a time.
+ * lines (bounded) and send lines, one write at a time, paced to the rate the
+ * server announces so that a client never gets itself throttled or kicked.
  *
  * @module
  */
 
-import { LINE_TOO_LONG, LineFramer } from "./framing.ts";
-import { writeAll } from "./outbox.ts";
+import { LineFramer } from "../framing.ts";
+import { TokenBucket } from "../flood.ts";
+import { writeAll } from "../io.ts";
+import type { HelloParams } from "../protocol.ts";
 
 /** Longest server line the client accepts. */
 export const MAX_SERVER_LINE_BYTES = 1 << 20;
@@ -23,14 +26,20 @@ export class ClientError extends Error {
   }
 }
 
+/** Where a CA to trust comes from, and the CA itself. */
+export interface TrustedCa {
+  /** The file it was read from (named in errors), if any. */
+  readonly file: string | null;
+  /** PEM certificate(s); null means the system roots. */
+  readonly pem: string | null;
+}
+
 /** Options of {@linkcode connectToServer}. */
 export interface ConnectOptions {
   readonly hostname: string;
   readonly port: number;
-  /** CA file to trust; null means the system roots. */
-  readonly caFile: string | null;
-  /** When false, a CA file that is missing or unreadable means system roots. */
-  readonly caExplicit: boolean;
+  /** What to trust; see {@linkcode loadCa}. */
+  readonly ca: TrustedCa;
   /** @default {10000} */
   readonly timeoutMs?: number;
 }
@@ -43,9 +52,8 @@ export interface ConnectOptions {
 export async function connectToServer(
   options: ConnectOptions,
 ): Promise<ServerConnection> {
-  const { hostname, port } = options;
+  const { hostname, port, ca } = options;
   const where = `${hostname}:${port}`;
-  const ca = await loadCa(options);
   const timeoutMs = options.timeoutMs ?? 10_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let timedOut = false;
@@ -80,10 +88,14 @@ export async function connectToServer(
   return new ServerConnection(conn);
 }
 
-/** The CA to trust: its file and PEM, or null for the system roots. */
-async function loadCa(
-  options: ConnectOptions,
-): Promise<{ file: string | null; pem: string | null }> {
+/**
+ * Reads the CA to trust from `caFile`. A missing file that was not asked for
+ * explicitly means the system roots; a file that is not a PEM certificate is
+ * an error.
+ */
+export async function loadCa(
+  options: { readonly caFile: string | null; readonly caExplicit: boolean },
+): Promise<TrustedCa> {
   if (options.caFile === null) return { file: null, pem: null };
   let pem: string;
   try {
@@ -177,44 +189,80 @@ const encoder = new TextEncoder();
 
 /** A connected, handshaken line connection to a chat server. */
 export class ServerConnection {
-  #conn: Deno.TlsConn;
+  readonly conn: Deno.TlsConn;
   #framer = new LineFramer(MAX_SERVER_LINE_BYTES);
   #buffer = new Uint8Array(16 * 1024);
   #lines: string[] = [];
   #sending: Promise<void> = Promise.resolve();
+  #pace: TokenBucket | null = null;
+  #holdUntilMs = 0;
   #closed = false;
 
   /** Wraps a handshaken TLS connection. */
   constructor(conn: Deno.TlsConn) {
-    this.#conn = conn;
+    this.conn = conn;
+  }
+
+  /**
+   * From now on, sends at most `burst` lines at once and `rate` per second
+   * on average: the server's own flood limits, from its greeting. A rate of
+   * 0 (flood control off) sends at once.
+   */
+  paceTo(params: Partial<HelloParams>): void {
+    const { rate = 0, burst = 1 } = params;
+    this.#pace = rate > 0 ? new TokenBucket(rate, burst, Date.now) : null;
+  }
+
+  /**
+   * Holds back lines not yet sent for one token's time and more: the server
+   * said it throttled us (`ERR flood`), so our pace and its clock disagree.
+   */
+  backOff(): void {
+    const rate = this.#pace?.ratePerSecond ?? 0;
+    if (rate > 0) {
+      this.#holdUntilMs = Date.now() + this.#pace!.burst / rate * 1000;
+    }
   }
 
   /**
    * Reads the next server line, or null when the server closed the
-   * connection (or it was reset).
+   * connection (or it was reset). Over-long lines are skipped.
    */
   async readLine(): Promise<string | null> {
     while (this.#lines.length === 0) {
       let n: number | null;
       try {
-        n = await this.#conn.read(this.#buffer);
+        n = await this.conn.read(this.#buffer);
       } catch {
         // A reset or a local close: the connection is over either way.
         n = null;
       }
       if (n === null) return null;
       for (const line of this.#framer.push(this.#buffer.subarray(0, n))) {
-        if (line !== LINE_TOO_LONG) this.#lines.push(decoder.decode(line));
+        if (typeof line !== "symbol") this.#lines.push(decoder.decode(line));
       }
     }
     return this.#lines.shift()!;
   }
 
-  /** Sends one line; sends are written in call order, never concurrently. */
-  send(line: string): Promise<void> {
-    const data = encoder.encode(line + "\n");
-    this.#sending = this.#sending.then(() => writeAll(this.#conn, data));
+  /**
+   * Sends one line (LF appended) or raw bytes. Sends are written in call
+   * order, never concurrently, each one when the pace allows.
+   */
+  send(line: string | Uint8Array): Promise<void> {
+    const data = typeof line === "string" ? encoder.encode(line + "\n") : line;
+    this.#sending = this.#sending.then(async () => {
+      await this.#waitForTurn();
+      await writeAll(this.conn, data);
+    });
     return this.#sending;
+  }
+
+  async #waitForTurn(): Promise<void> {
+    const held = this.#holdUntilMs - Date.now();
+    if (held > 0) await new Promise((resolve) => setTimeout(resolve, held));
+    const waitMs = this.#pace?.take() ?? 0;
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
 
   /** Closes the connection (idempotent). */
@@ -222,7 +270,7 @@ export class ServerConnection {
     if (this.#closed) return;
     this.#closed = true;
     try {
-      this.#conn.close();
+      this.conn.close();
     } catch {
       // Already closed by the peer's reset.
     }

@@ -13,7 +13,7 @@ import {
   startServer,
   testCertificates,
   TestClient,
-} from "./_helpers.ts";
+} from "../_helpers.ts";
 
 for (const engine of ENGINES) {
   const test = (name: string, fn: () => Promise<void>) =>
@@ -24,7 +24,7 @@ for (const engine of ENGINES) {
     using alice = await TestClient.connect(s.port);
     assert.equal(
       await alice.readLine(),
-      "HELLO tlschat/1 testroom Send your alias (1 to 32 letters, digits, _ . -)",
+      "HELLO tlschat/1 testroom rate=0,burst=10,line=4096 Send your alias (1 to 32 letters, digits, _ . -)",
     );
     await alice.send("alice");
     assert.equal(
@@ -259,9 +259,9 @@ for (const engine of ENGINES) {
     await alice.send("x".repeat(100));
     assert.equal(await alice.readLine(), `MSG alice ${"x".repeat(100)}`);
     assert.equal(await bob.readLine(), `MSG alice ${"x".repeat(100)}`);
-    // 1 MiB without a line feed, in pieces: rejected once, never buffered.
-    const piece = new TextEncoder().encode("y".repeat(64 * 1024));
-    for (let i = 0; i < 16; i++) await alice.send(piece);
+    // 60 KiB without a line feed, in pieces: rejected once, never buffered.
+    const piece = new TextEncoder().encode("y".repeat(6 * 1024));
+    for (let i = 0; i < 10; i++) await alice.send(piece);
     await alice.send("\nafter");
     assert.equal(
       await alice.readLine(),
@@ -269,6 +269,58 @@ for (const engine of ENGINES) {
     );
     assert.equal(await alice.readLine(), "MSG alice after");
     assert.equal(await bob.readLine(), "MSG alice after");
+  });
+
+  test("serveChat() ends the connection of a line that goes on past --max-skip-bytes", async () => {
+    await using s = await startServer(engine, [
+      "--max-line-bytes",
+      "100",
+      "--max-skip-bytes",
+      "10000",
+    ]);
+    using alice = await TestClient.join(s.port, "alice");
+    using bob = await TestClient.join(s.port, "bob");
+    await alice.expect(/^JOIN bob/);
+    // 16 MiB with no line feed; the server stops reading it early.
+    const piece = new TextEncoder().encode("y".repeat(64 * 1024));
+    const sending = (async () => {
+      for (let i = 0; i < 256; i++) await alice.send(piece);
+    })().catch(() => "stopped");
+    const rest = await alice.readToEnd();
+    // The BYE is sent, though a reset may overtake it: the sender is abusive.
+    for (const line of rest) {
+      assert.match(
+        line,
+        /^(ERR line-too-long|BYE line-too-long Disconnected: a line went on past 10000 bytes)/,
+      );
+    }
+    assert.equal(await sending, "stopped", "the server stopped reading");
+    assert.equal(await bob.expect(/^LEAVE /), "LEAVE alice 1 line-too-long");
+    await s.logs.waitFor(/INFO leave alias=alice .*reason=line-too-long/);
+    await bob.send("unharmed");
+    assert.equal(await bob.readLine(), "MSG bob unharmed");
+  });
+
+  test("serveChat() answers everything a client sent before it ended its side", async () => {
+    await using s = await startServer(engine);
+    const { ca } = await testCertificates();
+    for (let i = 0; i < 10; i++) {
+      using conn = await Deno.connectTls({
+        hostname: "127.0.0.1",
+        port: s.port,
+        caCerts: [ca.cert],
+      });
+      await conn.write(new TextEncoder().encode(`n${i}\n/who\nhi\n/quit\n`));
+      await conn.closeWrite();
+      const text = await new Response(conn.readable).text();
+      assert.match(
+        text,
+        new RegExp(
+          `^HELLO .*\nWELCOME n${i} 1 .*\nWHO 1 n${i}\nMSG n${i} hi\nBYE quit Goodbye\n$`,
+        ),
+        `run ${i}`,
+      );
+    }
   });
 
   test("serveChat() sends BYE timeout to a client that never picks an alias", async () => {
@@ -494,6 +546,40 @@ for (const engine of ENGINES) {
     assert.equal(await d.readLine(), "MSG bob hi");
   });
 }
+
+Deno.test("[node] serveChat() holds no more than --max-input-bytes for a throttled client", async () => {
+  // The node engine reads whatever arrives (Deno's node:tls cannot pause);
+  // the deno engine reads only when asked, so TCP pushes back instead.
+  await using s = await startServer("node", [
+    "--flood-rate",
+    "1",
+    "--flood-burst",
+    "1000",
+    "--max-input-bytes",
+    "65536",
+  ]);
+  using alice = await TestClient.join(s.port, "alice");
+  using flooder = await TestClient.join(s.port, "flooder");
+  await alice.expect(/^JOIN flooder/);
+  // 4 MiB of short lines: the first ones go through, the rest wait for
+  // tokens, and what waits beyond 64 KiB ends the connection (flood
+  // control alone would take 1,000 s to kick this client).
+  const lines = new TextEncoder().encode("spam\n".repeat(64 * 1024 / 5));
+  const sending = (async () => {
+    for (let i = 0; i < 64; i++) await flooder.send(lines);
+  })().catch(() => "stopped");
+  const bye = (await flooder.readToEnd()).find((l) => l.startsWith("BYE"));
+  if (bye !== undefined) {
+    assert.equal(
+      bye,
+      "BYE flood Disconnected for flooding: sending much faster than the server reads",
+    );
+  }
+  assert.equal(await sending, "stopped");
+  assert.equal(await alice.expect(/^LEAVE /), "LEAVE flooder 1 flood");
+  await alice.send("calm");
+  assert.equal(await alice.expect(/^MSG /), "MSG alice calm");
+});
 
 Deno.test("serveChat() listens on IPv6 loopback too", async () => {
   await using s = await startServer("deno", ["--host", "::1"]);

@@ -2,36 +2,46 @@
 /** Tests of how the client shows server lines. */
 
 import assert from "node:assert/strict";
-import { aliasColor, formatForDisplay, formatTime } from "../lib/display.ts";
-import { parseServerLine } from "../lib/protocol.ts";
+import {
+  aliasColor,
+  formatForDisplay,
+  formatTime,
+} from "../../lib/client/display.ts";
+import { parseServerLine } from "../../lib/protocol.ts";
 
 const plain = (text: string) =>
   formatForDisplay(parseServerLine(text) ?? text, { color: false });
 
 Deno.test("formatForDisplay() shows each line type plainly", () => {
   const cases: [string, string | null][] = [
-    ["HELLO tlschat/1 room Send your alias", "* Connected to room (tlschat/1)"],
+    [
+      "HELLO tlschat/1 room Send your alias",
+      "-!- Connected to room (tlschat/1)",
+    ],
     [
       "WELCOME bob 3 Type /help for commands",
-      "* Welcome, bob! 3 online. Type /help for commands",
+      "-!- Welcome, bob! 3 online. Type /help for commands",
     ],
     ["MSG bob hello there", "<bob> hello there"],
     ["ME bob waves", "* bob waves"],
     ["PRIV amy psst", "[private] <amy> psst"],
     ["SENT amy psst", "[private] to amy: psst"],
-    ["JOIN amy 4", "* amy joined (4 online)"],
-    ["LEAVE amy 3 quit off to bed", "* amy left (quit: off to bed, 3 online)"],
+    ["JOIN amy 4", "-!- amy joined (4 online)"],
+    [
+      "LEAVE amy 3 quit off to bed",
+      "-!- amy left (quit: off to bed, 3 online)",
+    ],
     [
       "LEAVE amy 3 flood kicked for flooding",
-      "* amy left (kicked for flooding: kicked for flooding, 3 online)",
+      "-!- amy left (kicked for flooding: kicked for flooding, 3 online)",
     ],
-    ["LEAVE amy 3 disconnect", "* amy left (disconnected, 3 online)"],
-    ["NICK amy amelia 3", "* amy is now known as amelia"],
-    ["PRESENCE 12 3 140", "* 12 joined, 3 left (140 online)"],
-    ["WHO 3 amy bob", "* 3 online: amy, bob and 1 more"],
-    ["INFO /who: list who is online", "* /who: list who is online"],
+    ["LEAVE amy 3 disconnect", "-!- amy left (disconnected, 3 online)"],
+    ["NICK amy amelia 3", "-!- amy is now known as amelia"],
+    ["PRESENCE 12 3 140", "-!- 12 joined, 3 left (140 online)"],
+    ["WHO 3 amy bob", "-!- 3 online: amy, bob and 1 more"],
+    ["INFO /who: list who is online", "-!- /who: list who is online"],
     ["ERR usage Usage: /me ACTION", "! Usage: /me ACTION"],
-    ["BYE quit Goodbye", "* Disconnected: Goodbye"],
+    ["BYE quit Goodbye", "-!- Disconnected: Goodbye"],
     ["PING 123", null],
     ["SOMETHING new", "SOMETHING new"],
   ];

@@ -1,18 +1,31 @@
 /** Tests of the room with fake members: no sockets, no bytes on a wire. */
 
 import assert from "node:assert/strict";
-import { type LeaveReason, ProtocolError } from "../lib/protocol.ts";
-import { type Member, Room } from "../lib/room.ts";
+import { systemClock } from "../../lib/clock.ts";
+import {
+  type ByeReason,
+  type LeaveReason,
+  ProtocolError,
+} from "../../lib/protocol.ts";
+import { type Member, Room } from "../../lib/server/room.ts";
+import { MemoryLog } from "../../lib/server/room_log.ts";
+
+let ids = 0;
 
 /** A member that records what it receives and can be made to overflow. */
 class FakeMember implements Member {
+  readonly id = String(++ids);
   alias = "";
   inbox: string[] = [];
   full = false;
+  closed: [ByeReason, string][] = [];
   deliver(line: Uint8Array): boolean {
     if (this.full) return false;
     this.inbox.push(new TextDecoder().decode(line).replace(/\n$/, ""));
     return true;
+  }
+  close(reason: ByeReason, text: string): void {
+    this.closed.push([reason, text]);
   }
   take(): string[] {
     return this.inbox.splice(0);
@@ -22,6 +35,7 @@ class FakeMember implements Member {
 function roomWith(aliases: string[], options = {}) {
   const left: [string, LeaveReason][] = [];
   const room = new Room<FakeMember>({
+    log: new MemoryLog(systemClock),
     ...options,
     onLeave: (member, reason) => left.push([member.alias, reason]),
   });
@@ -91,6 +105,51 @@ Deno.test("Room.whisper() reaches the target only and confirms to the sender", (
   assert.throws(() => room.whisper(a!, "zed", "x"), /nobody is called "zed"/);
 });
 
+Deno.test("Room.join() refuses an alias that looks like a present member's", () => {
+  const { room, members: [alice] } = roomWith(["Alice"]);
+  for (const alias of ["AIice", "A1ice"]) {
+    assert.throws(
+      () => room.join(new FakeMember(), alias),
+      (e) =>
+        e instanceof ProtocolError && e.code === "alias-taken" &&
+        /looks like "Alice"/.test(e.message),
+      alias,
+    );
+  }
+  room.leave(alice!, "quit");
+  room.join(new FakeMember(), "AIice"); // free once Alice has gone
+});
+
+Deno.test("Room.join() never adds a member whose queue cannot take its welcome", () => {
+  const { room, members: [a], left } = roomWith(["a"]);
+  const ghost = new FakeMember();
+  ghost.full = true;
+  room.join(ghost, "ghost");
+  assert.equal(room.has(ghost), false);
+  assert.equal(room.size, 1);
+  assert.deepEqual(ghost.closed.map(([reason]) => reason), ["slow"]);
+  assert.deepEqual(a!.take(), [], "no JOIN for a member that never joined");
+  assert.deepEqual(left, []);
+  // The alias is free for someone else.
+  const real = new FakeMember();
+  room.join(real, "ghost");
+  assert.equal(room.has(real), true);
+});
+
+Deno.test("Room.rename() removes only the renamer's own entry", () => {
+  const { room, members: [a, b] } = roomWith(["a", "b"]);
+  // A member object under b's alias that is not in the room (a ghost).
+  const ghost = new FakeMember();
+  ghost.alias = "b";
+  assert.throws(() => room.rename(ghost, "c"), /not in the room/);
+  assert.equal(room.has(b!), true, "b is still there");
+  assert.equal(room.size, 2);
+  room.rename(a!, "c");
+  assert.equal(room.has(b!), true);
+  assert.equal(room.has(a!), true);
+  assert.equal(a!.alias, "c");
+});
+
 Deno.test("Room.rename() changes the alias, frees the old one and announces it", () => {
   const { room, members: [a, b] } = roomWith(["a", "b"]);
   room.rename(a!, "A"); // a case change of one's own alias is allowed
@@ -100,6 +159,26 @@ Deno.test("Room.rename() changes the alias, frees the old one and announces it",
   const c = new FakeMember();
   room.join(c, "a");
   assert.equal(c.alias, "a");
+});
+
+Deno.test("Room.who() lists the first 100 members alphabetically, in bounded time", () => {
+  const { room, members } = roomWith(["zed", "Amy", "bob"]);
+  room.who(members[0]!);
+  assert.deepEqual(members[0]!.take(), ["WHO 3 Amy bob zed"]);
+  // Later joiners beyond the first 100 are counted, not listed.
+  const big = roomWith(
+    Array.from(
+      { length: 150 },
+      (_, i) => `u${String(149 - i).padStart(3, "0")}`,
+    ),
+  );
+  big.room.who(big.members[0]!);
+  const [line] = big.members[0]!.take();
+  const [, online, ...aliases] = line!.split(" ");
+  assert.equal(online, "150");
+  assert.equal(aliases.length, 100);
+  assert.equal(aliases[0], "u050");
+  assert.equal(aliases[99], "u149");
 });
 
 Deno.test("Room.who() lists aliases alphabetically, at most 100", () => {
@@ -124,6 +203,8 @@ Deno.test("Room removes a member whose queue overflows, after everyone got the l
   assert.deepEqual(a!.take(), ["MSG a one", "LEAVE slow 2 slow"]);
   assert.deepEqual(c!.take(), ["MSG a one", "LEAVE slow 2 slow"]);
   assert.deepEqual(left, [["slow", "slow"]]);
+  // The room alone decided, and told the member to close, once.
+  assert.deepEqual(slow!.closed.map(([reason]) => reason), ["slow"]);
   room.say(c!, "two");
   assert.deepEqual(a!.take(), ["MSG c two"]);
 });
@@ -163,4 +244,13 @@ Deno.test("Room summarises joins and leaves above announceLimit before the next 
   }
   room.say(b!, "again");
   assert.deepEqual(a!.take(), ["MSG b again"]);
+});
+
+Deno.test("Room summaries count who was online before the line that follows", () => {
+  const { room, members: [a, b] } = roomWith(["a", "b"], { announceLimit: 2 });
+  const c = new FakeMember();
+  room.join(c, "c"); // 3 online, over the limit: counted
+  room.leave(b!, "quit"); // from 3 to 2 online: counted too
+  room.leave(c, "quit"); // from 2 to 1: announced, after the summary
+  assert.deepEqual(a!.take(), ["PRESENCE 1 1 2", "LEAVE c 1 quit"]);
 });

@@ -1,7 +1,8 @@
 /** Tests of the bounded, coalescing outbound queue, with a fake writer. */
 
 import assert from "node:assert/strict";
-import { LineArena, Outbox, writeAll } from "../lib/outbox.ts";
+import { LineArena } from "../../lib/server/line_arena.ts";
+import { Outbox } from "../../lib/server/outbox.ts";
 
 /**
  * A writer that records each write and completes it only when told to, so
@@ -61,12 +62,12 @@ Deno.test("Outbox.push() sends lines queued in one turn as one write", async () 
   assert.equal(await writer.nextWrite(), "d\ne\n");
   writer.complete();
   await outbox.drained();
-  assert.equal(outbox.bufferedBytes, 0);
+  assert.equal(outbox.heldBytes, 0);
   assert.equal(writer.count, 2);
 });
 
 Deno.test("Outbox writes adjacent arena lines as one range, without copying", async () => {
-  const arena = new LineArena();
+  const arena = new LineArena(256);
   const written: Uint8Array[] = [];
   const outbox = new Outbox(
     {
@@ -107,12 +108,54 @@ Deno.test("Outbox.push() refuses a line over the limit, counting the write in fl
   assert.equal(await writer.nextWrite(), "12345"); // now in flight
   assert.equal(outbox.push(line("1234")), true);
   assert.equal(outbox.push(line("12")), false);
-  assert.equal(outbox.bufferedBytes, 9);
+  assert.equal(outbox.heldBytes, 9);
   assert.equal(outbox.push(line("BYE"), { force: true }), true);
   writer.complete();
   assert.equal(await writer.nextWrite(), "1234BYE");
   writer.complete();
   await outbox.drained();
+});
+
+Deno.test("Outbox counts the arena chunks its lines pin, not only their bytes", () => {
+  // A member that reads nothing gets one small line in each chunk, the rest
+  // of which holds lines for others: each line keeps a whole chunk alive.
+  const arena = new LineArena(1024);
+  const never = { write: () => new Promise<number>(() => {}) };
+  const slow = new Outbox(never, 8 * 1024, () => {});
+  let accepted = 0;
+  while (slow.push(arena.encode("MSG x hi"))) {
+    accepted++;
+    assert.ok(accepted < 1000, "the outbox never refused a line");
+    for (let i = 0; i < 20; i++) arena.encode(`PRIV y ${"z".repeat(40)}`);
+  }
+  // 8 KiB of memory is 8 chunks of 1 KiB, however small the lines in them.
+  assert.ok(accepted <= 8, `accepted ${accepted} lines`);
+  assert.ok(slow.heldBytes <= 8 * 1024, `holds ${slow.heldBytes} bytes`);
+});
+
+Deno.test("Outbox releases the chunks of a batch once it is written", async () => {
+  const arena = new LineArena(1024);
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 4096, () => {});
+  outbox.push(arena.encode("MSG a one"));
+  assert.equal(outbox.heldBytes, 1024);
+  await writer.nextWrite();
+  writer.complete();
+  await outbox.drained();
+  assert.equal(outbox.heldBytes, 0);
+  // Lines from several chunks are copied into one write, which releases
+  // the chunks at once: only the copy is held while it is written.
+  outbox.push(arena.encode("MSG a two"));
+  outbox.push(new TextEncoder().encode("ERR x private\n"));
+  outbox.push(arena.encode("MSG a three"));
+  assert.equal(
+    await writer.nextWrite(),
+    "MSG a two\nERR x private\nMSG a three\n",
+  );
+  assert.equal(outbox.heldBytes, 36);
+  writer.complete();
+  await outbox.drained();
+  assert.equal(outbox.heldBytes, 0);
 });
 
 Deno.test("Outbox.clear() drops queued lines but not the write in flight", async () => {
@@ -122,7 +165,7 @@ Deno.test("Outbox.clear() drops queued lines but not the write in flight", async
   assert.equal(await writer.nextWrite(), "sent");
   outbox.push(line("dropped"));
   outbox.clear();
-  assert.equal(outbox.bufferedBytes, 4);
+  assert.equal(outbox.heldBytes, 4);
   writer.complete();
   await outbox.drained();
   assert.equal(writer.count, 1);
@@ -136,18 +179,7 @@ Deno.test("Outbox reports a failed write once and accepts nothing after", async 
   await outbox.drained();
   assert.equal(errors.length, 1);
   assert.equal(outbox.push(line("y")), true);
-  assert.equal(outbox.bufferedBytes, 0);
+  assert.equal(outbox.heldBytes, 0);
   await turn(); // nothing may be written or reported any more
   assert.equal(errors.length, 1);
-});
-
-Deno.test("writeAll() loops over partial writes", async () => {
-  const writer = new FakeWriter();
-  writer.maxBytes = 3;
-  const done = writeAll(writer, line("abcdefgh"));
-  for (const expected of ["abc", "def", "gh"]) {
-    assert.equal(await writer.nextWrite(), expected);
-    writer.complete();
-  }
-  await done;
 });

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { certificatePaths } from "../lib/certs.ts";
+import { certificatePaths } from "../../lib/certs.ts";
 import {
   denoRun,
   ENGINES,
@@ -18,7 +18,7 @@ import {
   withServerProcess,
   withTempDir,
   writeTestCertificates,
-} from "./_helpers.ts";
+} from "../_helpers.ts";
 
 /** Server flags for 127.0.0.1, port 0, certificates in `dir`. */
 const onLoopback = (

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { generateCa, issueServerCertificate } from "../lib/certs.ts";
+import { generateCa, issueServerCertificate } from "../../lib/certs.ts";
 import {
   runClient,
   startServer,
@@ -14,7 +14,7 @@ import {
   testCertificates,
   TestClient,
   withTempDir,
-} from "./_helpers.ts";
+} from "../_helpers.ts";
 
 /**
  * A TLS server (test certificate) that answers one connection with `reply`,
@@ -81,12 +81,12 @@ Deno.test("client.ts sends stdin lines and prints what the room says (pipe mode)
     );
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(result.stdout.trim().split("\n"), [
-      "* Connected to tlschat (tlschat/1)",
-      "* Welcome, bot! 2 online. Type /help for commands",
+      "-!- Connected to tlschat (tlschat/1)",
+      "-!- Welcome, bot! 2 online. Type /help for commands",
       "<bot> hello from a script",
       "* bot beeps",
       "<bot> no newline at the end",
-      "* Disconnected: Goodbye",
+      "-!- Disconnected: Goodbye",
     ]);
     assert.equal(result.stderr, "");
   });
@@ -196,7 +196,7 @@ Deno.test("client.ts reports a server that closes the connection, with or withou
         args: [
           "run",
           ...permissions(s.port, caFile),
-          new URL("../client.ts", import.meta.url).pathname,
+          new URL("../../client.ts", import.meta.url).pathname,
           ...target(s.port, caFile),
           "--alias",
           "stay",
@@ -213,7 +213,7 @@ Deno.test("client.ts reports a server that closes the connection, with or withou
       assert.equal(code, 1, new TextDecoder().decode(stderr));
       assert.match(
         new TextDecoder().decode(stdout),
-        /^\* Disconnected: Server is shutting down$/m,
+        /^-!- Disconnected: Server is shutting down$/m,
       );
     }
     // A TLS server that greets and hangs up without a word.

@@ -1,0 +1,92 @@
+/**
+ * The client's configuration: its flag table and one readonly, resolved
+ * {@linkcode ClientConfig}. Pure: it never reads `Deno.args` itself.
+ *
+ * @module
+ */
+
+import { DEFAULT_SANS } from "../certs.ts";
+import {
+  type FlagTable,
+  noPositionals,
+  parseFlags,
+  toNumber,
+} from "../flags.ts";
+
+/** Port of a room when none is given. */
+export const DEFAULT_PORT = 7443;
+
+/**
+ * CA file the client trusts when `--ca` is not given, for the names every
+ * dev server certificate covers (localhost and the loopback addresses).
+ */
+export const DEFAULT_CA_FILE = "certs/ca.pem";
+
+/** Client flags. */
+export const CLIENT_FLAGS = {
+  host: {
+    type: "string",
+    value: "HOST",
+    default: "localhost",
+    help: "Server to connect to",
+  },
+  port: {
+    type: "string",
+    value: "N",
+    default: String(DEFAULT_PORT),
+    help: "Server port",
+  },
+  ca: {
+    type: "string",
+    value: "FILE",
+    help:
+      `CA certificate that signed the server's (default: ${DEFAULT_CA_FILE} for localhost if readable, else the system roots)`,
+  },
+  alias: {
+    type: "string",
+    value: "NAME",
+    help: "Alias to join with (asked for when missing on a terminal)",
+  },
+  help: { type: "boolean", help: "Show this help" },
+} as const satisfies FlagTable;
+
+/** The resolved client configuration. */
+export interface ClientConfig {
+  readonly help: boolean;
+  readonly hostname: string;
+  readonly port: number;
+  /** CA file to trust; null means the system roots. */
+  readonly caFile: string | null;
+  /** Whether `caFile` was given explicitly (a missing file is then an error). */
+  readonly caExplicit: boolean;
+  readonly alias: string | null;
+}
+
+/**
+ * Parses client arguments into a complete {@linkcode ClientConfig}. Without
+ * `--ca`, the dev CA file is trusted only for the loopback names a dev
+ * certificate covers; any other host is checked against the system roots.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseClientArgs } from "./config.ts";
+ *
+ * assert.equal(parseClientArgs([]).caFile, "certs/ca.pem");
+ * assert.equal(parseClientArgs(["--host", "chat.example"]).caFile, null);
+ * ```
+ */
+export function parseClientArgs(args: readonly string[]): ClientConfig {
+  const { values, positionals } = parseFlags(CLIENT_FLAGS, args);
+  noPositionals(positionals);
+  const hostname = values.host;
+  return {
+    help: values.help ?? false,
+    hostname,
+    port: toNumber("port", values.port, 1, 65_535),
+    caFile: values.ca ??
+      (DEFAULT_SANS.includes(hostname) ? DEFAULT_CA_FILE : null),
+    caExplicit: values.ca !== undefined,
+    alias: values.alias ?? null,
+  };
+}

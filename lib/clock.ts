@@ -1,0 +1,63 @@
+/**
+ * Time as a dependency: a {@linkcode Clock} gives the current time and
+ * one-shot timers, so that code with deadlines (sessions, flood control,
+ * goodbyes) can be driven by a fake clock in tests, instantly and
+ * deterministically. {@linkcode systemClock} is the real one. Timers left
+ * behind are the caller's to clear; {@linkcode sleep} clears its own.
+ *
+ * @module
+ */
+
+/** Handle of a timer started by a {@linkcode Clock}. */
+export type TimerId = number;
+
+/** The current time and one-shot timers. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Calls `fn` once after `ms` milliseconds. */
+  setTimeout(fn: () => void, ms: number): TimerId;
+  /** Cancels a timer; ignores `undefined` and timers that already ran. */
+  clearTimeout(id: TimerId | undefined): void;
+}
+
+/** The real clock: `Date.now` and the global timers. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  // Deno's timers are numbers (node typings, when loaded, say otherwise).
+  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as TimerId,
+  clearTimeout: (id) => clearTimeout(id),
+};
+
+/**
+ * Waits `ms` milliseconds on `clock`. Resolves to true when the time passed,
+ * or to false as soon as `signal` aborts (at once if it already has). Leaves
+ * no timer behind once settled.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sleep, systemClock } from "./clock.ts";
+ *
+ * assert.equal(await sleep(systemClock, 1), true);
+ * assert.equal(await sleep(systemClock, 60_000, AbortSignal.abort()), false);
+ * ```
+ */
+export function sleep(
+  clock: Clock,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clock.clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = clock.setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

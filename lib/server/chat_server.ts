@@ -1,0 +1,338 @@
+/**
+ * The server around the room, and its TLS door: an accept loop over an
+ * already-bound {@linkcode ByteListener} that never awaits a client, the
+ * connection caps (total and per remote address), the TLS handshake
+ * deadline, one {@linkcode Session} per connection, and graceful shutdown
+ * (every member gets `BYE shutdown`, queues are flushed, then everything
+ * closes). Only the listener being closed ends the accept loop; any other
+ * accept error is logged and retried with a backoff. Accepting pauses while
+ * `maxUnreleased` closed sockets wait for the TLS engine to release them, so
+ * that they can never use up the process's descriptors.
+ *
+ * @module
+ */
+
+import { type Clock, sleep, systemClock } from "../clock.ts";
+import { describeError, type Logger } from "../log.ts";
+import { type ByeReason, encodeServerLine } from "../protocol.ts";
+import type { ServerConfig } from "./config.ts";
+import { chunkBytesFor, LineArena } from "./line_arena.ts";
+import { Room } from "./room.ts";
+import { MemoryLog } from "./room_log.ts";
+import { Session, type SessionContext } from "./session.ts";
+import { TlsConnection } from "./tls_connection.ts";
+import {
+  type ByteConn,
+  type ByteListener,
+  formatAddress,
+  type NetAddress,
+} from "./transport.ts";
+
+/** Options of {@linkcode serveChat}. */
+export interface ServeChatOptions {
+  readonly config: ServerConfig;
+  readonly log: Logger;
+  /** @default {systemClock} */
+  readonly clock?: Clock;
+}
+
+/** Counters a server reports in its logs. */
+export interface ServerStats {
+  accepted: number;
+  refused: number;
+  handshakeFailures: number;
+}
+
+/** A running chat server. Disposing it shuts it down gracefully. */
+export class ChatServer implements AsyncDisposable {
+  /** The address the listener is bound to. */
+  readonly addr: NetAddress;
+  readonly room: Room<Session>;
+  readonly stats: ServerStats = {
+    accepted: 0,
+    refused: 0,
+    handshakeFailures: 0,
+  };
+  /** Resolves once the server has shut down and every connection is closed. */
+  readonly finished: Promise<void>;
+  #listener: ByteListener;
+  #config: ServerConfig;
+  #log: Logger;
+  #clock: Clock;
+  #context: SessionContext;
+  /** Accepted connections not yet released, with their session once made. */
+  #live = new Map<ByteConn, Session | null>();
+  #tasks = new Set<Promise<void>>();
+  #perAddress = new Map<string, number>();
+  /** Refused connections still getting their BYE line, and their tasks. */
+  #refusals = new Map<ByteConn, Promise<void>>();
+  #stopping = new AbortController();
+  #startedMs: number;
+  #ids = 0;
+
+  /** Starts serving; use {@linkcode serveChat}. */
+  constructor(listener: ByteListener, options: ServeChatOptions) {
+    const { config, log } = options;
+    this.#listener = listener;
+    this.#config = config;
+    this.#log = log;
+    this.#clock = options.clock ?? systemClock;
+    this.addr = listener.addr;
+    this.room = new Room<Session>({
+      log: new MemoryLog(this.#clock),
+      announceLimit: config.announceLimit,
+      arena: new LineArena(chunkBytesFor(config.queueBytes)),
+      onLeave: (session, reason) =>
+        log.info("leave", {
+          alias: session.alias,
+          addr: session.address,
+          reason,
+          online: this.room.size,
+        }),
+    });
+    this.#context = {
+      config,
+      log,
+      clock: this.#clock,
+      room: this.room,
+      nextId: () => String(++this.#ids),
+    };
+    this.#startedMs = this.#clock.now();
+    this.finished = this.#serve();
+  }
+
+  /** Number of open connections (handshaking, joined or closing). */
+  get connections(): number {
+    return this.#live.size;
+  }
+
+  /**
+   * Shuts down: stops accepting, sends every client `BYE shutdown`, waits
+   * for queues to flush (at most `config.shutdownGraceMs`), closes the rest.
+   */
+  close(): Promise<void> {
+    if (!this.#stopping.signal.aborted) {
+      this.#stopping.abort();
+      try {
+        this.#listener.close();
+      } catch {
+        // Already closed: the accept loop has ended anyway.
+      }
+    }
+    return this.finished;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #serve(): Promise<void> {
+    await this.#acceptLoop();
+    for (const [conn, session] of this.#live) {
+      if (session) session.close("shutdown", "Server is shutting down");
+      else conn.abort();
+    }
+    const all = Promise.all(this.#tasks);
+    const timer = Promise.withResolvers<void>();
+    const id = this.#clock.setTimeout(
+      timer.resolve,
+      this.#config.shutdownGraceMs,
+    );
+    await Promise.race([all, timer.promise]);
+    this.#clock.clearTimeout(id);
+    for (const [conn, session] of this.#live) {
+      if (session) session.abort();
+      else conn.abort();
+    }
+    for (const conn of this.#refusals.keys()) conn.abort();
+    await Promise.all([all, ...this.#refusals.values()]);
+    const { room } = this;
+    this.#log.info("shutdown", {
+      uptimeS: ((this.#clock.now() - this.#startedMs) / 1000).toFixed(1),
+      connections: this.stats.accepted,
+      joins: room.stats.joins,
+      peak: room.stats.peakMembers,
+      messages: room.stats.messages,
+      refused: this.stats.refused,
+      handshakeFailures: this.stats.handshakeFailures,
+    });
+  }
+
+  async #acceptLoop(): Promise<void> {
+    const { signal } = this.#stopping;
+    const stopped = new Promise<void>((resolve) =>
+      signal.addEventListener("abort", () => resolve(), { once: true })
+    );
+    let backoffMs = 5;
+    while (!signal.aborted) {
+      if (this.#listener.unreleased >= this.#config.maxUnreleased) {
+        await this.#pauseAccepting(stopped);
+        continue;
+      }
+      let conn: ByteConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (signal.aborted || error instanceof Deno.errors.BadResource) break;
+        this.#log.error("accept-failed", {
+          error: describeError(error),
+          retryMs: backoffMs,
+        });
+        await sleep(this.#clock, backoffMs, signal);
+        backoffMs = Math.min(backoffMs * 2, 1000);
+        continue;
+      }
+      backoffMs = 5;
+      this.#admit(conn);
+    }
+  }
+
+  /** Waits, not accepting, until the engine has released enough sockets. */
+  async #pauseAccepting(stopped: Promise<void>): Promise<void> {
+    const limit = this.#config.maxUnreleased;
+    this.#log.warn("accept-paused", {
+      unreleased: this.#listener.unreleased,
+      limit,
+    });
+    while (
+      !this.#stopping.signal.aborted && this.#listener.unreleased >= limit
+    ) {
+      await Promise.race([this.#listener.released(), stopped]);
+    }
+    this.#log.info("accept-resumed", { unreleased: this.#listener.unreleased });
+  }
+
+  /** Serves the connection, or refuses it over a cap. */
+  #admit(conn: ByteConn): void {
+    const config = this.#config;
+    const host = conn.remoteAddr.hostname;
+    const fromHost = this.#perAddress.get(host) ?? 0;
+    this.stats.accepted++;
+    if (this.#live.size >= config.maxClients) {
+      this.#refuse(
+        conn,
+        "server-full",
+        `Server is full: ${config.maxClients} connections`,
+      );
+      return;
+    }
+    if (config.maxPerIp > 0 && fromHost >= config.maxPerIp) {
+      this.#refuse(
+        conn,
+        "ip-limit",
+        `Too many connections from ${host}: at most ${config.maxPerIp}`,
+      );
+      return;
+    }
+    this.#live.set(conn, null);
+    this.#perAddress.set(host, fromHost + 1);
+    const task = this.#run(conn).finally(() => {
+      this.#live.delete(conn);
+      this.#tasks.delete(task);
+      const left = (this.#perAddress.get(host) ?? 1) - 1;
+      if (left === 0) this.#perAddress.delete(host);
+      else this.#perAddress.set(host, left);
+    });
+    this.#tasks.add(task);
+  }
+
+  /** Handshake within the deadline, then a session until it ends. */
+  async #run(conn: ByteConn): Promise<void> {
+    const address = formatAddress(conn.remoteAddr);
+    const tls = this.#connection(conn);
+    if (await this.#handshake(conn, tls) && !this.#stopping.signal.aborted) {
+      const session = new Session(tls, this.#context);
+      this.#live.set(conn, session);
+      await session.finished;
+    } else {
+      await conn.close();
+    }
+    this.#log.debug("closed", { addr: address });
+  }
+
+  #connection(conn: ByteConn): TlsConnection {
+    const config = this.#config;
+    return new TlsConnection(conn, {
+      maxLineBytes: config.maxLineBytes,
+      maxSkipBytes: config.maxSkipBytes,
+      queueBytes: config.queueBytes,
+      closeGraceMs: config.closeGraceMs,
+      clock: this.#clock,
+    });
+  }
+
+  /**
+   * Runs the TLS handshake within `handshakeTimeoutMs`; true when it
+   * succeeded in time. A failure is counted and logged at debug level.
+   */
+  async #handshake(conn: ByteConn, tls: TlsConnection): Promise<boolean> {
+    const fail = (error: string) => {
+      this.stats.handshakeFailures++;
+      this.#log.debug("handshake-failed", {
+        addr: formatAddress(conn.remoteAddr),
+        error,
+      });
+    };
+    let late = false;
+    const timer = this.#clock.setTimeout(() => {
+      late = true;
+      fail("timeout");
+      // Ends the handshake (node engine at once, deno when the peer acts).
+      void conn.close();
+    }, this.#config.handshakeTimeoutMs);
+    try {
+      await tls.handshake();
+      return !late;
+    } catch (error) {
+      if (!late) fail(describeError(error));
+      return false;
+    } finally {
+      this.#clock.clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Completes the handshake, sends one `BYE` line and closes through the
+   * same goodbye as a session; beyond `maxRefusals` at once, just closes.
+   */
+  #refuse(conn: ByteConn, reason: ByeReason, text: string): void {
+    this.stats.refused++;
+    this.#log.info("refused", { addr: formatAddress(conn.remoteAddr), reason });
+    if (this.#refusals.size >= this.#config.maxRefusals) {
+      conn.abort();
+      return;
+    }
+    const tls = this.#connection(conn);
+    const task = (async () => {
+      const timer = this.#clock.setTimeout(
+        () => void conn.close(),
+        this.#config.handshakeTimeoutMs,
+      );
+      const handshaken = await tls.handshake().then(() => true, () => false);
+      this.#clock.clearTimeout(timer);
+      if (handshaken) {
+        await tls.close(encodeServerLine({ type: "BYE", reason, text }));
+      } else {
+        await conn.close();
+      }
+    })().finally(() => this.#refusals.delete(conn));
+    this.#refusals.set(conn, task);
+  }
+}
+
+/**
+ * Serves a chat room on an already-bound listener.
+ *
+ * @example Serve on port 0 and shut down
+ * ```ts ignore
+ * const listener = await listenTls({ hostname: "127.0.0.1", port: 0, cert, key });
+ * await using server = serveChat(listener, { config, log });
+ * console.log(server.addr.port);
+ * ```
+ */
+export function serveChat(
+  listener: ByteListener,
+  options: ServeChatOptions,
+): ChatServer {
+  return new ChatServer(listener, options);
+}

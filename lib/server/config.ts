@@ -1,0 +1,312 @@
+/**
+ * The server's configuration: one table of flags (name, default, help) and
+ * one readonly, fully resolved {@linkcode ServerConfig} holding every limit
+ * under the same name from flag to field to use (`--queue-bytes` is
+ * `queueBytes` everywhere). Pure: it never reads `Deno.args` itself.
+ *
+ * @module
+ */
+
+import { checkSubjectName } from "../certs.ts";
+import {
+  type FlagTable,
+  oneOf,
+  parseFlags,
+  toMilliseconds,
+  toNumber,
+  toToken,
+} from "../flags.ts";
+import { LOG_LEVELS, type LogLevel } from "../log.ts";
+import { TLS_ENGINES, type TlsEngine } from "./transport.ts";
+
+/** Port of a room when none is given. */
+export const DEFAULT_PORT = 7443;
+
+/** Server flags; outside tools rely on these names. */
+export const SERVER_FLAGS = {
+  host: {
+    type: "string",
+    value: "HOST",
+    default: "0.0.0.0",
+    help: "Address to listen on",
+  },
+  port: {
+    type: "string",
+    value: "N",
+    default: String(DEFAULT_PORT),
+    help: "Port to listen on (0 picks a free one)",
+  },
+  cert: {
+    type: "string",
+    value: "FILE",
+    help:
+      "PEM certificate chain to serve (with --key); default: the dev certificate in --certs-dir",
+  },
+  key: { type: "string", value: "FILE", help: "PEM private key of --cert" },
+  "certs-dir": {
+    type: "string",
+    value: "DIR",
+    default: "certs",
+    help:
+      "Where the dev CA and server certificate live (generated when missing)",
+  },
+  san: {
+    type: "string",
+    value: "NAME",
+    multiple: true,
+    help:
+      "Extra DNS name or IP for a generated server certificate (repeatable)",
+  },
+  "new-ca": {
+    type: "boolean",
+    help: "With 'certs': make a new CA too (clients must fetch the new ca.pem)",
+  },
+  name: {
+    type: "string",
+    value: "NAME",
+    default: "tlschat",
+    help: "Server name sent in the greeting",
+  },
+  "max-line-bytes": {
+    type: "string",
+    value: "N",
+    default: "4096",
+    help: "Longest accepted line in bytes; longer lines are rejected",
+  },
+  "max-skip-bytes": {
+    type: "string",
+    value: "N",
+    default: "65536",
+    help:
+      "Length at which an over-long line ends the connection instead of being skipped",
+  },
+  "max-input-bytes": {
+    type: "string",
+    value: "N",
+    default: "65536",
+    help:
+      "Received bytes held for a client not yet reading them (node engine) before it is disconnected",
+  },
+  "max-clients": {
+    type: "string",
+    value: "N",
+    default: "10000",
+    help: "Most connections at once",
+  },
+  "max-per-ip": {
+    type: "string",
+    value: "N",
+    default: "20",
+    help: "Most connections from one remote address (0: no cap)",
+  },
+  "max-refusals": {
+    type: "string",
+    value: "N",
+    default: "64",
+    help:
+      "Refused connections told why at once (BYE line); more are closed without a word",
+  },
+  "max-unreleased": {
+    type: "string",
+    value: "N",
+    default: "256",
+    help:
+      "Closed sockets not yet released by the TLS engine before accepting pauses",
+  },
+  "flood-rate": {
+    type: "string",
+    value: "N",
+    default: "5",
+    help:
+      "Lines per second a client may send on average (0: flood control off)",
+  },
+  "flood-burst": {
+    type: "string",
+    value: "N",
+    default: "10",
+    help: "Lines a client may send at once before being throttled",
+  },
+  "queue-bytes": {
+    type: "string",
+    value: "N",
+    default: "262144",
+    help:
+      "Outbound bytes held for a member (counting shared buffers it pins) before it is dropped as too slow",
+  },
+  "handshake-timeout": {
+    type: "string",
+    value: "S",
+    default: "10",
+    help: "Seconds allowed for the TLS handshake",
+  },
+  "alias-timeout": {
+    type: "string",
+    value: "S",
+    default: "60",
+    help: "Seconds allowed to choose an alias",
+  },
+  "idle-timeout": {
+    type: "string",
+    value: "S",
+    default: "300",
+    help:
+      "Seconds of silence before a member is disconnected; PING at half (0: off)",
+  },
+  "close-grace": {
+    type: "string",
+    value: "S",
+    default: "2",
+    help: "Seconds a closing connection has to flush its last lines",
+  },
+  "shutdown-grace": {
+    type: "string",
+    value: "S",
+    default: "3",
+    help: "Seconds shutdown waits for every queue to flush",
+  },
+  "announce-limit": {
+    type: "string",
+    value: "N",
+    default: "100",
+    help:
+      "Largest room size at which joins and leaves are announced one by one",
+  },
+  "log-level": {
+    type: "string",
+    value: "LEVEL",
+    default: "info",
+    help: `Log detail: ${LOG_LEVELS.join(", ")}`,
+  },
+  "tls-engine": {
+    type: "string",
+    value: "ENGINE",
+    default: "node",
+    help: `TLS listener: ${
+      TLS_ENGINES.join(", ")
+    } (deno must not face untrusted networks; see README)`,
+  },
+  help: { type: "boolean", help: "Show this help" },
+} as const satisfies FlagTable;
+
+/** The resolved server configuration; the only config passed around. */
+export interface ServerConfig {
+  /** `serve` runs the room; `certs` only (re)generates dev certificates. */
+  readonly command: "serve" | "certs";
+  readonly help: boolean;
+  readonly hostname: string;
+  readonly port: number;
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
+  readonly certsDir: string;
+  readonly sans: readonly string[];
+  readonly newCa: boolean;
+  readonly name: string;
+  readonly maxLineBytes: number;
+  readonly maxSkipBytes: number;
+  readonly maxInputBytes: number;
+  readonly maxClients: number;
+  readonly maxPerIp: number;
+  readonly maxRefusals: number;
+  readonly maxUnreleased: number;
+  readonly floodRate: number;
+  readonly floodBurst: number;
+  readonly queueBytes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly aliasTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly closeGraceMs: number;
+  readonly shutdownGraceMs: number;
+  readonly announceLimit: number;
+  readonly logLevel: LogLevel;
+  readonly tlsEngine: TlsEngine;
+}
+
+/**
+ * Parses server arguments into a complete {@linkcode ServerConfig}. Throws
+ * `TypeError` for unknown flags or bad values and `RangeError` for values out
+ * of range.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseServerArgs } from "./config.ts";
+ *
+ * const config = parseServerArgs(["--port", "0", "--flood-rate", "0"]);
+ * assert.equal(config.port, 0);
+ * assert.equal(config.floodRate, 0);
+ * assert.equal(config.maxLineBytes, 4096);
+ * assert.equal(config.tlsEngine, "node");
+ * assert.throws(() => parseServerArgs(["--port", "70000"]), RangeError);
+ * ```
+ */
+export function parseServerArgs(args: readonly string[]): ServerConfig {
+  const { values, positionals } = parseFlags(SERVER_FLAGS, args);
+  const command = positionals[0] ?? "serve";
+  if (command !== "serve" && command !== "certs" || positionals.length > 1) {
+    throw new TypeError(
+      `Cannot parse arguments: unexpected "${
+        positionals.join(" ")
+      }" (the only command is "certs")`,
+    );
+  }
+  type Flag = keyof typeof SERVER_FLAGS;
+  const number = (flag: Flag, min: number, max: number) =>
+    toNumber(flag, values[flag] as string, min, max);
+  const ms = (flag: Flag) => toMilliseconds(flag, values[flag] as string);
+  const certFile = values.cert ?? null;
+  const keyFile = values.key ?? null;
+  if ((certFile === null) !== (keyFile === null)) {
+    throw new TypeError(
+      "Cannot use --cert without --key, or --key without --cert",
+    );
+  }
+  const maxLineBytes = number("max-line-bytes", 64, 1_048_576);
+  const config: ServerConfig = {
+    command,
+    help: values.help ?? false,
+    hostname: values.host,
+    port: number("port", 0, 65_535),
+    certFile,
+    keyFile,
+    certsDir: values["certs-dir"],
+    sans: (values.san ?? []).map((name) => {
+      try {
+        return checkSubjectName(name);
+      } catch (e) {
+        throw new TypeError(`Cannot use --san: ${(e as Error).message}`);
+      }
+    }),
+    newCa: values["new-ca"] ?? false,
+    name: toToken("name", values.name),
+    maxLineBytes,
+    maxSkipBytes: number("max-skip-bytes", maxLineBytes, 1 << 30),
+    maxInputBytes: number("max-input-bytes", maxLineBytes, 1 << 30),
+    maxClients: number("max-clients", 1, 1_000_000),
+    maxPerIp: number("max-per-ip", 0, 1_000_000),
+    maxRefusals: number("max-refusals", 0, 1_000_000),
+    maxUnreleased: number("max-unreleased", 1, 1_000_000),
+    floodRate: toNumber(
+      "flood-rate",
+      values["flood-rate"],
+      0,
+      1_000_000,
+      false,
+    ),
+    floodBurst: number("flood-burst", 1, 1_000_000),
+    queueBytes: number("queue-bytes", maxLineBytes * 2, 1 << 30),
+    handshakeTimeoutMs: ms("handshake-timeout"),
+    aliasTimeoutMs: ms("alias-timeout"),
+    idleTimeoutMs: ms("idle-timeout"),
+    closeGraceMs: ms("close-grace"),
+    shutdownGraceMs: ms("shutdown-grace"),
+    announceLimit: number("announce-limit", 0, 1_000_000),
+    logLevel: oneOf("log-level", values["log-level"], LOG_LEVELS),
+    tlsEngine: oneOf("tls-engine", values["tls-engine"], TLS_ENGINES),
+  };
+  if (config.handshakeTimeoutMs <= 0 || config.aliasTimeoutMs <= 0) {
+    throw new RangeError(
+      "Cannot use a zero --handshake-timeout or --alias-timeout: silent connections would pile up",
+    );
+  }
+  return config;
+}

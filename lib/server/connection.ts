@@ -1,0 +1,59 @@
+/**
+ * The seam between a door (TLS today, WebSocket next) and a session: a
+ * {@linkcode Connection} hands over whole inbound lines and takes whole
+ * encoded outbound lines into a bounded queue. It owns framing, queueing and
+ * the goodbye, and nothing about the chat: sessions and the room never see
+ * sockets or bytes on a wire. Transport facts (which door, the remote
+ * address) are read-only {@linkcode ConnectionInfo}.
+ *
+ * @module
+ */
+
+import type { LINE_ENDLESS, LINE_TOO_LONG } from "../framing.ts";
+
+/**
+ * One inbound line: bytes not yet decoded (TLS), text (WebSocket), or a
+ * marker for a line over the length limit ({@linkcode LINE_TOO_LONG}) or one
+ * that went on far past it ({@linkcode LINE_ENDLESS}).
+ */
+export type InboundLine =
+  | Uint8Array
+  | string
+  | typeof LINE_TOO_LONG
+  | typeof LINE_ENDLESS;
+
+/** What a session may know about the transport under it. */
+export interface ConnectionInfo {
+  /** Which door the connection came through. */
+  readonly door: "tls" | "websocket";
+  /** Remote host (address without port), for caps and logs. */
+  readonly host: string;
+  /** Remote `host:port`, for logs. */
+  readonly address: string;
+}
+
+/** A line-oriented client connection with a bounded outbound queue. */
+export interface Connection {
+  readonly info: ConnectionInfo;
+  /**
+   * Inbound lines in order, for one consumer. Pulling slowly pushes back on
+   * the peer. Ends when the peer closes its side or once closing has begun;
+   * throws when the connection fails.
+   */
+  lines(): AsyncIterable<InboundLine>;
+  /**
+   * Queues an encoded line (ending in LF) without waiting. Returns false,
+   * queuing nothing, when the queue is full: the caller decides what a slow
+   * consumer deserves. Once closing, lines are dropped and true is returned.
+   */
+  send(line: Uint8Array): boolean;
+  /**
+   * The goodbye: stops taking lines, queues `last` (if any) whatever the
+   * queue's limit, flushes, ends the output, waits for the peer to close (all
+   * within the close grace), then releases the connection. Idempotent;
+   * resolves once released.
+   */
+  close(last?: Uint8Array): Promise<void>;
+  /** Drops the connection at once, queued lines included. */
+  abort(): void;
+}

@@ -1,0 +1,70 @@
+/**
+ * Encoding of server lines into shared chunks: lines encoded one after
+ * another sit next to each other in memory, so a member's outbox can merge
+ * and write a run of broadcast lines straight from the chunk, without a copy
+ * per member. A chunk is never rewritten; it is left to the garbage
+ * collector once no queue refers to it (each outbox counts the chunks it
+ * pins against its limit).
+ *
+ * @module
+ */
+
+const encoder = new TextEncoder();
+
+/** Default size of an arena chunk. */
+export const DEFAULT_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * The chunk size that suits an outbound queue limit: small enough that a
+ * member keeping up (one chunk being written, one filling) stays far below
+ * the limit, since a queue counts every chunk it pins.
+ */
+export function chunkBytesFor(queueBytes: number): number {
+  return Math.min(
+    DEFAULT_CHUNK_BYTES,
+    Math.max(1024, Math.floor(queueBytes / 8)),
+  );
+}
+
+/**
+ * Encodes lines (adding the LF) into shared chunks of `chunkBytes`; a line
+ * longer than a chunk gets a chunk of its own size.
+ *
+ * @example Consecutive lines share a buffer
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LineArena } from "./line_arena.ts";
+ *
+ * const arena = new LineArena();
+ * const a = arena.encode("MSG bob hi");
+ * const b = arena.encode("MSG amy hey");
+ * assert.equal(new TextDecoder().decode(b), "MSG amy hey\n");
+ * assert.equal(a.buffer, b.buffer);
+ * assert.equal(a.byteOffset + a.length, b.byteOffset);
+ * ```
+ */
+export class LineArena {
+  readonly chunkBytes: number;
+  #chunk: Uint8Array;
+  #used = 0;
+
+  /** Creates an arena of chunks of `chunkBytes` bytes. */
+  constructor(chunkBytes: number = DEFAULT_CHUNK_BYTES) {
+    this.chunkBytes = chunkBytes;
+    this.#chunk = new Uint8Array(chunkBytes);
+  }
+
+  /** Encodes `text` plus LF; returns a view into the current chunk. */
+  encode(text: string): Uint8Array {
+    const worst = text.length * 3 + 1; // UTF-8 bytes per UTF-16 unit, and LF
+    if (this.#used + worst > this.#chunk.length) {
+      this.#chunk = new Uint8Array(Math.max(this.chunkBytes, worst));
+      this.#used = 0;
+    }
+    const start = this.#used;
+    const { written } = encoder.encodeInto(text, this.#chunk.subarray(start));
+    this.#chunk[start + written] = 0x0a;
+    this.#used = start + written + 1;
+    return this.#chunk.subarray(start, this.#used);
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * A member's bounded outbound queue and its single writer. Lines are queued
+ * without waiting; the writer sends everything queued since its last write
+ * as one write, so a busy member costs one TLS record per batch, not per
+ * line. Lines that are adjacent in memory (broadcasts encoded one after
+ * another by a `LineArena`) are merged into one range and written
+ * straight from their shared chunk.
+ *
+ * The limit is on memory, not on line bytes: the queue counts the whole size
+ * of every buffer it refers to (a queued line pins its arena chunk), from
+ * the moment a line is queued until it is written, and
+ * {@linkcode Outbox.push} refuses a line that would take that over
+ * `queueBytes`. The owner then drops the slow consumer.
+ *
+ * @module
+ */
+
+import { type ByteWriter, writeAll } from "../io.ts";
+
+/** Bounded queue of encoded lines with one coalescing writer. */
+export class Outbox {
+  readonly queueBytes: number;
+  #writer: ByteWriter;
+  /** Queued ranges, oldest first, not counting the open tail below. */
+  #queue: Uint8Array[] = [];
+  /** The newest range, still growing while adjacent lines arrive. */
+  #tailBuffer: ArrayBufferLike | null = null;
+  #tailStart = 0;
+  #tailEnd = 0;
+  /** Ranges (queued, open or being written) per buffer they refer to. */
+  #pins = new Map<ArrayBufferLike, number>();
+  /** Total size of the pinned buffers: what this queue keeps in memory. */
+  #heldBytes = 0;
+  #writing = false;
+  #failed = false;
+  #drained: PromiseWithResolvers<void> | null = null;
+  #onError: (error: unknown) => void;
+
+  /**
+   * Creates an outbox over a writer. `onError` is called once when a write
+   * fails; the outbox then drops everything queued and accepts nothing more.
+   */
+  constructor(
+    writer: ByteWriter,
+    queueBytes: number,
+    onError: (error: unknown) => void,
+  ) {
+    this.#writer = writer;
+    this.queueBytes = queueBytes;
+    this.#onError = onError;
+  }
+
+  /**
+   * Memory held for this queue: the whole size of every buffer a queued or
+   * in-flight line refers to.
+   */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
+  /**
+   * Queues a line. Returns false, queuing nothing, when the buffer it lives
+   * in would take the memory held over `queueBytes` (`force` queues it
+   * anyway: a last line). After a write failure lines are dropped and true
+   * is returned: the owner is already closing.
+   *
+   * @example The limit counts the buffers lines live in
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Outbox } from "./outbox.ts";
+   *
+   * const never = { write: () => new Promise<number>(() => {}) };
+   * const outbox = new Outbox(never, 10, () => {});
+   * assert.equal(outbox.push(new Uint8Array(6)), true);
+   * assert.equal(outbox.push(new Uint8Array(6)), false);
+   * const shared = new Uint8Array(64);
+   * const fresh = new Outbox(never, 32, () => {});
+   * assert.equal(fresh.push(shared.subarray(0, 4)), false);
+   * ```
+   */
+  push(line: Uint8Array, options: { force?: boolean } = {}): boolean {
+    if (this.#failed) return true;
+    const buffer = line.buffer;
+    if (buffer === this.#tailBuffer && line.byteOffset === this.#tailEnd) {
+      this.#tailEnd += line.length;
+    } else {
+      const pinned = this.#pins.has(buffer);
+      if (
+        !pinned && !options.force &&
+        this.#heldBytes + buffer.byteLength > this.queueBytes
+      ) {
+        return false;
+      }
+      this.#sealTail();
+      this.#pin(buffer);
+      this.#tailBuffer = buffer;
+      this.#tailStart = line.byteOffset;
+      this.#tailEnd = line.byteOffset + line.length;
+    }
+    if (!this.#writing) {
+      this.#writing = true;
+      // Start on a microtask: lines queued in the same turn share one write.
+      queueMicrotask(() => this.#run());
+    }
+    return true;
+  }
+
+  /** Drops everything queued that is not yet being written. */
+  clear(): void {
+    this.#sealTail();
+    this.#unpin(this.#queue);
+    this.#queue = [];
+  }
+
+  /** Resolves once everything queued has been written or a write failed. */
+  drained(): Promise<void> {
+    if (!this.#writing) return Promise.resolve();
+    this.#drained ??= Promise.withResolvers();
+    return this.#drained.promise;
+  }
+
+  #pin(buffer: ArrayBufferLike): void {
+    const ranges = this.#pins.get(buffer) ?? 0;
+    if (ranges === 0) this.#heldBytes += buffer.byteLength;
+    this.#pins.set(buffer, ranges + 1);
+  }
+
+  #unpin(ranges: readonly Uint8Array[]): void {
+    for (const { buffer } of ranges) {
+      const left = this.#pins.get(buffer)! - 1;
+      if (left > 0) {
+        this.#pins.set(buffer, left);
+      } else {
+        this.#pins.delete(buffer);
+        this.#heldBytes -= buffer.byteLength;
+      }
+    }
+  }
+
+  /** Moves the open tail range into the queue. */
+  #sealTail(): void {
+    if (this.#tailBuffer === null) return;
+    this.#queue.push(
+      new Uint8Array(
+        this.#tailBuffer,
+        this.#tailStart,
+        this.#tailEnd - this.#tailStart,
+      ),
+    );
+    this.#tailBuffer = null;
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (true) {
+        this.#sealTail();
+        if (this.#queue.length === 0) break;
+        const batch = this.#queue;
+        this.#queue = [];
+        let data = batch[0]!;
+        if (batch.length > 1) {
+          // One copy for the batch releases the chunks it came from now.
+          data = concat(batch);
+          this.#pin(data.buffer);
+          this.#unpin(batch);
+        }
+        await writeAll(this.#writer, data);
+        this.#unpin([data]);
+      }
+    } catch (error) {
+      this.#failed = true;
+      this.#queue = [];
+      this.#tailBuffer = null;
+      this.#pins.clear();
+      this.#heldBytes = 0;
+      this.#onError(error);
+    } finally {
+      this.#writing = false;
+      this.#drained?.resolve();
+      this.#drained = null;
+    }
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}

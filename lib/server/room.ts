@@ -1,0 +1,364 @@
+/**
+ * The chat room: who is in it under which alias, and what each of them
+ * receives. Room events go through the {@linkcode RoomLog}, which orders
+ * them; the room fans each committed event out by encoding it once and
+ * handing the same bytes to every member's {@linkcode Member.deliver} in one
+ * synchronous loop, so every member sees one order and the room never waits
+ * on anyone's socket. Members are reached only through the small
+ * {@linkcode Member} interface. The room alone removes a member: `deliver`
+ * only reports a full queue, and the room then drops that member and tells
+ * it to close.
+ *
+ * @module
+ */
+
+import {
+  aliasKey,
+  type ByeReason,
+  COMMAND_HELP,
+  formatServerLine,
+  type LeaveReason,
+  ProtocolError,
+  type ServerLine,
+  validateAlias,
+  WHO_LIST_LIMIT,
+} from "../protocol.ts";
+import { aliasSkeleton } from "../text.ts";
+import { LineArena } from "./line_arena.ts";
+import type { RoomEvent, RoomLine, RoomLog } from "./room_log.ts";
+
+/** What the room needs from a member. */
+export interface Member {
+  /** Unique among the room's members, for as long as it is connected. */
+  readonly id: string;
+  /** The member's alias; set by the room on join and rename. */
+  alias: string;
+  /**
+   * Queues one encoded line for the member without waiting. Returns false
+   * when the member cannot keep up (its queue is full); the room then
+   * removes it as a slow consumer. Never removes or closes anything itself.
+   */
+  deliver(line: Uint8Array): boolean;
+  /** Says goodbye (`BYE reason text`) and closes; the room calls it. */
+  close(reason: ByeReason, text: string): void;
+}
+
+/** Options of {@linkcode Room}. */
+export interface RoomOptions<M extends Member = Member> {
+  /** Where room events are ordered. */
+  log: RoomLog;
+  /**
+   * Largest room size at which joins and leaves are announced one by one.
+   * Above it they are counted and announced as one `PRESENCE` summary just
+   * before the next line that everyone receives.
+   * @default {100}
+   */
+  announceLimit?: number;
+  /** Encodes fanned-out lines; its chunk size bounds what a queue pins. */
+  arena?: LineArena;
+  /** Called after a member has left, whatever the reason (for logs). */
+  onLeave?: (member: M, reason: LeaveReason) => void;
+}
+
+/** Counters a server reports in its logs. */
+export interface RoomStats {
+  joins: number;
+  messages: number;
+  peakMembers: number;
+}
+
+/** One chat room: a set of members with unique, distinct-looking aliases. */
+export class Room<M extends Member = Member> {
+  readonly announceLimit: number;
+  readonly stats: RoomStats = { joins: 0, messages: 0, peakMembers: 0 };
+  #log: RoomLog;
+  /** Members by alias key (case-insensitive), in join or rename order. */
+  #members = new Map<string, M>();
+  /** Members by the confusable skeleton of their alias. */
+  #skeletons = new Map<string, M>();
+  #arena: LineArena;
+  #unannouncedJoins = 0;
+  #unannouncedLeaves = 0;
+  /** Online count after the last unannounced join or leave. */
+  #unannouncedOnline = 0;
+  #onLeave: (member: M, reason: LeaveReason) => void;
+
+  /** Creates an empty room that orders its events in `options.log`. */
+  constructor(options: RoomOptions<M>) {
+    this.announceLimit = options.announceLimit ?? 100;
+    this.#arena = options.arena ?? new LineArena();
+    this.#onLeave = options.onLeave ?? (() => {});
+    this.#log = options.log;
+    this.#log.subscribe((event) => this.#fanOut(event));
+  }
+
+  /** Number of members. */
+  get size(): number {
+    return this.#members.size;
+  }
+
+  /** Whether the member is in the room. */
+  has(member: M): boolean {
+    return this.#members.get(aliasKey(member.alias)) === member;
+  }
+
+  /**
+   * Adds a member under an alias, sends it `WELCOME` and announces it. Throws
+   * a {@linkcode ProtocolError} when the alias is invalid, reserved, taken,
+   * or looks like a present member's. A member whose queue cannot take its
+   * `WELCOME` is not added: it is told to close as too slow.
+   *
+   * @example Aliases are unique regardless of case, and distinct-looking
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { systemClock } from "../clock.ts";
+   * import { Room } from "./room.ts";
+   * import { MemoryLog } from "./room_log.ts";
+   *
+   * const room = new Room({ log: new MemoryLog(systemClock) });
+   * const inbox: string[] = [];
+   * const member = (id: string) => ({
+   *   id,
+   *   alias: "",
+   *   deliver: (line: Uint8Array) => {
+   *     inbox.push(`${id}: ${new TextDecoder().decode(line).trim()}`);
+   *     return true;
+   *   },
+   *   close: () => {},
+   * });
+   * room.join(member("a"), "Alice");
+   * assert.throws(() => room.join(member("b"), "alice"), /taken/);
+   * assert.throws(() => room.join(member("b"), "AIice"), /looks like/);
+   * room.join(member("b"), "Bob");
+   * assert.deepEqual(inbox, [
+   *   "a: WELCOME Alice 1 Type /help for commands",
+   *   "b: WELCOME Bob 2 Type /help for commands",
+   *   "a: JOIN Bob 2",
+   * ]);
+   * ```
+   */
+  join(member: M, alias: string): void {
+    this.#checkFree(alias, member, "Cannot join room");
+    member.alias = alias;
+    this.#add(member);
+    const online = String(this.size);
+    const welcome: ServerLine = {
+      type: "WELCOME",
+      alias,
+      online,
+      text: "Type /help for commands",
+    };
+    if (!member.deliver(this.#encode(welcome))) {
+      // Not even the welcome fits: the member never was in the room.
+      this.#remove(member);
+      member.close("slow", slowText());
+      return;
+    }
+    this.stats.joins++;
+    this.stats.peakMembers = Math.max(this.stats.peakMembers, this.size);
+    this.#log.append({ type: "JOIN", alias, online }, member.id);
+  }
+
+  /**
+   * Removes a member and announces why (not at shutdown). Does nothing when
+   * the member is not in the room, so it is safe to call from every exit
+   * path. It does not close the member: whoever decided it leaves does.
+   */
+  leave(member: M, reason: LeaveReason, text = ""): void {
+    if (!this.has(member)) return;
+    this.#remove(member);
+    this.#onLeave(member, reason);
+    if (reason === "shutdown") return;
+    this.#log.append({
+      type: "LEAVE",
+      alias: member.alias,
+      online: String(this.size),
+      reason,
+      text,
+    }, member.id);
+  }
+
+  /** Sends a chat message from a member to everyone, the sender included. */
+  say(member: M, text: string): void {
+    this.stats.messages++;
+    this.#log.append({ type: "MSG", alias: member.alias, text }, member.id);
+  }
+
+  /** Sends a `/me` action from a member to everyone. */
+  act(member: M, text: string): void {
+    this.stats.messages++;
+    this.#log.append({ type: "ME", alias: member.alias, text }, member.id);
+  }
+
+  /**
+   * Sends a private message: only the target receives `PRIV`; the sender gets
+   * `SENT` as confirmation. Throws when no member has that alias.
+   */
+  whisper(member: M, to: string, text: string): void {
+    const target = this.#members.get(aliasKey(to));
+    if (target === undefined) {
+      throw new ProtocolError(
+        "no-such-alias",
+        `Cannot send private message: nobody is called "${to}"`,
+      );
+    }
+    this.stats.messages++;
+    this.#send(target, { type: "PRIV", alias: member.alias, text });
+    this.#send(member, { type: "SENT", alias: target.alias, text });
+  }
+
+  /**
+   * Changes a member's alias and announces it to everyone. Only a member of
+   * the room can be renamed, and only its own entry is replaced.
+   */
+  rename(member: M, alias: string): void {
+    if (!this.has(member)) {
+      throw new Error(`Cannot rename "${member.alias}": not in the room`);
+    }
+    this.#checkFree(alias, member, "Cannot change alias");
+    const old = member.alias;
+    this.#remove(member);
+    member.alias = alias;
+    this.#add(member);
+    this.#log.append({
+      type: "NICK",
+      alias: old,
+      newAlias: alias,
+      online: String(this.size),
+    }, member.id);
+  }
+
+  /**
+   * Sends the member a `WHO` line: the online count and, in alphabetical
+   * order, the aliases of the {@linkcode WHO_LIST_LIMIT} members who joined
+   * (or last renamed) first. Its cost does not grow with the room.
+   */
+  who(member: M): void {
+    const aliases: string[] = [];
+    for (const other of this.#members.values()) {
+      if (aliases.length === WHO_LIST_LIMIT) break;
+      aliases.push(other.alias);
+    }
+    aliases.sort((a, b) => aliasKey(a) < aliasKey(b) ? -1 : 1);
+    this.#send(member, {
+      type: "WHO",
+      online: String(this.size),
+      aliases: aliases.join(" "),
+    });
+  }
+
+  /** Sends the member the command list as `INFO` lines. */
+  help(member: M): void {
+    for (const text of COMMAND_HELP) this.#send(member, { type: "INFO", text });
+  }
+
+  /** Throws unless `alias` is valid and free for `member` to take. */
+  #checkFree(alias: string, member: M, action: string): void {
+    const holder = this.#members.get(aliasKey(validateAlias(alias)));
+    if (holder !== undefined && holder !== member) {
+      throw new ProtocolError(
+        "alias-taken",
+        `${action}: alias "${alias}" is taken`,
+      );
+    }
+    const lookalike = this.#skeletons.get(aliasSkeleton(alias));
+    if (lookalike !== undefined && lookalike !== member) {
+      throw new ProtocolError(
+        "alias-taken",
+        `${action}: alias "${alias}" looks like "${lookalike.alias}", who is here`,
+      );
+    }
+  }
+
+  #add(member: M): void {
+    this.#members.set(aliasKey(member.alias), member);
+    this.#skeletons.set(aliasSkeleton(member.alias), member);
+  }
+
+  /** Forgets a member's entries, and only its own. */
+  #remove(member: M): void {
+    const key = aliasKey(member.alias);
+    if (this.#members.get(key) === member) this.#members.delete(key);
+    const skeleton = aliasSkeleton(member.alias);
+    if (this.#skeletons.get(skeleton) === member) {
+      this.#skeletons.delete(skeleton);
+    }
+  }
+
+  /** Encodes a line once, next to the previous one (see LineArena). */
+  #encode(line: ServerLine): Uint8Array {
+    return this.#arena.encode(formatServerLine(line));
+  }
+
+  /** Sends one line to one member; drops the member if it cannot take it. */
+  #send(member: M, line: ServerLine): void {
+    if (!member.deliver(this.#encode(line))) this.#dropSlow([member]);
+  }
+
+  /**
+   * Delivers a committed event to every member (a joiner does not get its
+   * own JOIN). Joins and leaves in a room above the announce limit are
+   * counted instead, and summed up in one `PRESENCE` line just before the
+   * next line that is delivered. Members whose queue overflows are dropped
+   * after the loop, so every member sees the same order of lines.
+   */
+  #fanOut(event: RoomEvent): void {
+    const { line } = event;
+    if (this.#countsAsPresence(line)) return;
+    let slow: M[] | undefined;
+    if (this.#unannouncedJoins > 0 || this.#unannouncedLeaves > 0) {
+      slow = this.#deliverToAll({
+        type: "PRESENCE",
+        joined: String(this.#unannouncedJoins),
+        left: String(this.#unannouncedLeaves),
+        online: String(this.#unannouncedOnline),
+      });
+      this.#unannouncedJoins = 0;
+      this.#unannouncedLeaves = 0;
+    }
+    const skip = line.type === "JOIN" ? event.origin : undefined;
+    const more = this.#deliverToAll(line, skip);
+    if (more) (slow ??= []).push(...more);
+    if (slow) this.#dropSlow(slow);
+  }
+
+  /** Counts a join or leave that is not announced one by one; true if so. */
+  #countsAsPresence(line: RoomLine): boolean {
+    if (line.type === "JOIN" && Number(line.online) > this.announceLimit) {
+      this.#unannouncedJoins++;
+    } else if (
+      line.type === "LEAVE" && Number(line.online) + 1 > this.announceLimit
+    ) {
+      this.#unannouncedLeaves++;
+    } else {
+      return false;
+    }
+    this.#unannouncedOnline = Number(line.online);
+    return true;
+  }
+
+  /** Encodes once, delivers to every member; returns those who are full. */
+  #deliverToAll(line: ServerLine, skipId?: string): M[] | undefined {
+    const bytes = this.#encode(line);
+    let slow: M[] | undefined;
+    for (const member of this.#members.values()) {
+      if (member.id !== skipId && !member.deliver(bytes)) {
+        (slow ??= []).push(member);
+      }
+    }
+    return slow;
+  }
+
+  /** The room's one decision about slow members: out, then closed. */
+  #dropSlow(members: readonly M[]): void {
+    for (const member of members) {
+      if (!this.has(member)) continue;
+      this.leave(member, "slow");
+      member.close("slow", slowText());
+    }
+  }
+}
+
+function slowText(): string {
+  return "Disconnected: too many lines were waiting for you to read them";
+}

@@ -1,0 +1,153 @@
+/**
+ * The TLS door's {@linkcode Connection}: a byte connection from either TLS
+ * engine, framed into lines by a bounded {@linkcode LineFramer} and written
+ * through one {@linkcode Outbox}. It reads only when its consumer asks, so a
+ * throttled client is pushed back by TCP (on the node engine, by the
+ * engine's own input cap). Its goodbye is the only one the server has:
+ * sessions and refused connections both end through {@linkcode
+ * TlsConnection.close}, and it never takes longer than the close grace.
+ *
+ * @module
+ */
+
+import type { Clock } from "../clock.ts";
+import { LineFramer } from "../framing.ts";
+import type { Connection, ConnectionInfo, InboundLine } from "./connection.ts";
+import { Outbox } from "./outbox.ts";
+import { type ByteConn, formatAddress } from "./transport.ts";
+
+/** Options of {@linkcode TlsConnection}. */
+export interface TlsConnectionOptions {
+  readonly maxLineBytes: number;
+  /** A line running past this many bytes yields `LINE_ENDLESS`. */
+  readonly maxSkipBytes: number;
+  /** Memory the outbound queue may hold (see {@linkcode Outbox}). */
+  readonly queueBytes: number;
+  /** Longest a goodbye may take before the connection is dropped. */
+  readonly closeGraceMs: number;
+  readonly clock: Clock;
+}
+
+/** A TLS connection, handshaken or not, as whole lines. */
+export class TlsConnection implements Connection {
+  readonly info: ConnectionInfo;
+  #conn: ByteConn;
+  #options: TlsConnectionOptions;
+  #framer: LineFramer;
+  #outbox: Outbox;
+  /** The read in progress; the line reader and the goodbye share it. */
+  #reading: Promise<Uint8Array | null> | null = null;
+  #closing = false;
+  #closed: Promise<void> | null = null;
+  #failure: unknown = null;
+
+  /** Wraps a byte connection from a TLS listener. */
+  constructor(conn: ByteConn, options: TlsConnectionOptions) {
+    this.#conn = conn;
+    this.#options = options;
+    this.info = {
+      door: "tls",
+      host: conn.remoteAddr.hostname,
+      address: formatAddress(conn.remoteAddr),
+    };
+    this.#framer = new LineFramer(options.maxLineBytes, {
+      maxSkipBytes: options.maxSkipBytes,
+    });
+    this.#outbox = new Outbox(conn, options.queueBytes, (error) => {
+      // The reader learns of it: its next read fails with this error.
+      this.#failure = error;
+      conn.abort();
+    });
+  }
+
+  /** Completes the TLS handshake; rejects when it fails. */
+  handshake(): Promise<void> {
+    return this.#conn.handshake();
+  }
+
+  async *lines(): AsyncGenerator<InboundLine> {
+    while (!this.#closing) {
+      let chunk: Uint8Array | null;
+      try {
+        chunk = await this.#read();
+      } catch (error) {
+        throw this.#failure ?? error;
+      }
+      if (chunk === null) {
+        if (this.#failure !== null) throw this.#failure;
+        return;
+      }
+      for (const line of this.#framer.push(chunk)) {
+        if (this.#closing) return;
+        // Lines already received are still served after the peer ends its
+        // side, but not after the connection failed.
+        if (this.#conn.failure) throw this.#conn.failure;
+        yield line;
+      }
+    }
+  }
+
+  send(line: Uint8Array): boolean {
+    return this.#closing || this.#outbox.push(line);
+  }
+
+  close(last?: Uint8Array): Promise<void> {
+    this.#closed ??= this.#goodbye(last);
+    return this.#closed;
+  }
+
+  abort(): void {
+    this.#closing = true;
+    this.#conn.abort();
+  }
+
+  /** One read at a time: a second caller gets the read in progress. */
+  #read(): Promise<Uint8Array | null> {
+    if (this.#reading === null) {
+      const reading = this.#conn.read();
+      const done = () => {
+        this.#reading = null;
+      };
+      reading.then(done, done);
+      this.#reading = reading;
+    }
+    return this.#reading;
+  }
+
+  async #goodbye(last?: Uint8Array): Promise<void> {
+    this.#closing = true;
+    if (last) this.#outbox.push(last, { force: true });
+    const { clock, closeGraceMs } = this.#options;
+    const grace = Promise.withResolvers<"late">();
+    const timer = clock.setTimeout(() => grace.resolve("late"), closeGraceMs);
+    try {
+      const flushed = await Promise.race([
+        this.#outbox.drained(),
+        grace.promise,
+      ]);
+      if (flushed !== "late") {
+        const ended = this.#conn.closeWrite().catch(() => {});
+        if (await Promise.race([ended, grace.promise]) !== "late") {
+          await Promise.race([this.#drainInput(), grace.promise]);
+        }
+      }
+    } finally {
+      clock.clearTimeout(timer);
+    }
+    await this.#conn.close();
+  }
+
+  /**
+   * Reads and drops input until the peer closes, so that closing does not
+   * reset the connection before the peer has read our last lines; gives up
+   * after a line's worth of junk.
+   */
+  async #drainInput(): Promise<void> {
+    let dropped = 0;
+    while (dropped <= this.#options.maxSkipBytes) {
+      const chunk = await this.#read().catch(() => null);
+      if (chunk === null) return;
+      dropped += chunk.length;
+    }
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Text safety, pure: what may reach a terminal or a page, and which aliases
+ * look alike. {@linkcode sanitizeText} removes terminal escape sequences,
+ * replaces controls and bidi overrides by U+FFFD and drops invisible format
+ * characters (keeping a zero-width joiner inside an emoji sequence);
+ * {@linkcode aliasSkeleton} is the Unicode TR39 confusable skeleton of an
+ * alias, so that `AIice` and `Alice` are known to look the same.
+ *
+ * @module
+ */
+
+/**
+ * Complete terminal escape sequences: CSI (`ESC [ ... final`), OSC, DCS, SOS,
+ * PM and APC strings ended by BEL or `ESC \`, and two-byte escapes.
+ */
+const ESCAPE_SEQUENCES =
+  // deno-lint-ignore no-control-regex -- matching controls is the point
+  /\x1b(?:\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|[\x20-\x2f]*[\x30-\x7e])/g;
+
+/**
+ * Characters never forwarded as they are. Replaced by U+FFFD: C0 controls
+ * except TAB, DEL, C1 controls, bidi embeddings, overrides and isolates, and
+ * the Unicode line and paragraph separators. Dropped: the invisible format
+ * characters U+200B–U+200F, U+2060–U+2064, U+FEFF and the tag characters
+ * U+E0000–U+E007F (a zero-width joiner between two emoji is kept).
+ */
+const UNSAFE_CHARACTERS =
+  // deno-lint-ignore no-control-regex -- matching controls is the point
+  /[\u0000-\u0008\u000A-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]|[\u200B-\u200F\u2060-\u2064\uFEFF\u{E0000}-\u{E007F}]/gu;
+
+const INVISIBLE = /^[\u200B-\u200F\u2060-\u2064\uFEFF\u{E0000}-\u{E007F}]$/u;
+const EMOJI = /^\p{Extended_Pictographic}$/u;
+/** What may follow an emoji before a joiner: VS16 or a skin tone. */
+const EMOJI_SUFFIX = /^[\uFE0F\u{1F3FB}-\u{1F3FF}]$/u;
+
+function replaceUnsafe(char: string, offset: number, text: string): string {
+  if (!INVISIBLE.test(char)) return "\uFFFD";
+  return char === "\u200D" && joinsEmoji(text, offset) ? char : "";
+}
+
+/** Whether the joiner at `offset` stands between two emoji. */
+function joinsEmoji(text: string, offset: number): boolean {
+  const before = [...text.slice(Math.max(0, offset - 4), offset)];
+  let last = before.pop();
+  if (last !== undefined && EMOJI_SUFFIX.test(last)) last = before.pop();
+  const next = String.fromCodePoint(text.codePointAt(offset + 1) ?? 0);
+  return last !== undefined && EMOJI.test(last) && EMOJI.test(next);
+}
+
+/**
+ * Makes text safe to show on anyone's terminal or page: terminal escape
+ * sequences are removed, other controls and bidi overrides become U+FFFD,
+ * and invisible format characters are dropped, except a zero-width joiner
+ * inside an emoji sequence.
+ *
+ * @example Escape sequences, controls and invisible characters
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sanitizeText } from "./text.ts";
+ *
+ * assert.equal(sanitizeText("\x1b[31mred\x1b[0m\x07"), "red\uFFFD");
+ * assert.equal(sanitizeText("pay\u200Bpal"), "paypal");
+ * assert.equal(sanitizeText("👩\u200D💻"), "👩\u200D💻");
+ * ```
+ */
+export function sanitizeText(text: string): string {
+  return text.replace(ESCAPE_SEQUENCES, "").replace(
+    UNSAFE_CHARACTERS,
+    replaceUnsafe,
+  );
+}
+
+/**
+ * Prototypes of the alias characters that Unicode's confusables.txt (TR39)
+ * maps to something else; every other alias character is its own prototype.
+ */
+const CONFUSABLE_PROTOTYPES: Readonly<Record<string, string>> = {
+  "0": "O",
+  "1": "l",
+  "I": "l",
+  "m": "rn",
+};
+
+/**
+ * The TR39 confusable skeleton of an alias (ASCII letters, digits, `_ . -`):
+ * two aliases that look alike have the same skeleton.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { aliasSkeleton } from "./text.ts";
+ *
+ * assert.equal(aliasSkeleton("AIice"), aliasSkeleton("Alice"));
+ * assert.equal(aliasSkeleton("rnallory"), aliasSkeleton("mallory"));
+ * assert.notEqual(aliasSkeleton("bob"), aliasSkeleton("b0b"));
+ * ```
+ */
+export function aliasSkeleton(alias: string): string {
+  return alias.replace(/[01Im]/g, (char) => CONFUSABLE_PROTOTYPES[char]!);
+}

@@ -1,0 +1,84 @@
+/** Tests of text safety and look-alike aliases, without I/O. */
+
+import assert from "node:assert/strict";
+import { aliasSkeleton, sanitizeText } from "../lib/text.ts";
+
+Deno.test("sanitizeText() keeps text and TAB and removes escape sequences", () => {
+  assert.equal(sanitizeText("héllo\twörld 🎉 ١٢٣"), "héllo\twörld 🎉 ١٢٣");
+  assert.equal(sanitizeText("\x1b[1;31mred\x1b[0m"), "red");
+  assert.equal(sanitizeText("\x1b]0;pwned\x07title"), "title");
+  assert.equal(
+    sanitizeText("\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"),
+    "link",
+  );
+  assert.equal(sanitizeText("a\x1b[2Jb\x07c"), "ab\uFFFDc");
+});
+
+Deno.test("sanitizeText() replaces C0, DEL, C1, bidi overrides and separators", () => {
+  const unsafe = [
+    "\x00",
+    "\x07",
+    "\x08",
+    "\n",
+    "\r",
+    "\x7f",
+    "\u0085",
+    "\u009b",
+    "\u202a",
+    "\u202e",
+    "\u2066",
+    "\u2069",
+    "\u2028",
+    "\u2029",
+  ];
+  for (const char of unsafe) {
+    assert.equal(sanitizeText(`a${char}b`), "a\uFFFDb", JSON.stringify(char));
+  }
+  // ESC followed by a letter is itself an escape sequence; a lone ESC is not.
+  assert.equal(sanitizeText("a\x1bMb"), "ab");
+  assert.equal(sanitizeText("a\x1b"), "a\uFFFD");
+});
+
+Deno.test("sanitizeText() drops invisible format characters but keeps emoji joiners", () => {
+  const invisible = [
+    "\u200B",
+    "\u200C",
+    "\u200D",
+    "\u200E",
+    "\u200F",
+    "\u2060",
+    "\u2061",
+    "\u2064",
+    "\uFEFF",
+    "\u{E0001}",
+    "\u{E0041}",
+    "\u{E007F}",
+  ];
+  for (const char of invisible) {
+    assert.equal(sanitizeText(`pay${char}pal`), "paypal", JSON.stringify(char));
+  }
+  for (const emoji of ["👩\u200D💻", "❤️\u200D🔥", "👨🏽\u200D🚀"]) {
+    assert.equal(sanitizeText(`a ${emoji} b`), `a ${emoji} b`);
+  }
+  assert.equal(sanitizeText("👍\u200D x"), "👍 x");
+  assert.equal(sanitizeText("\u200D💻"), "💻");
+});
+
+Deno.test("aliasSkeleton() maps the ASCII confusables of TR39", () => {
+  const alike: [string, string][] = [
+    ["AIice", "Alice"],
+    ["A1ice", "Alice"],
+    ["rnallory", "mallory"],
+    ["B0B", "BOB"],
+    ["l1I", "lll"],
+  ];
+  for (const [a, b] of alike) assert.equal(aliasSkeleton(a), aliasSkeleton(b));
+  const distinct: [string, string][] = [
+    ["alice", "allce"],
+    ["bob", "b0b"],
+    ["alice", "Alice"],
+  ];
+  for (const [a, b] of distinct) {
+    assert.notEqual(aliasSkeleton(a), aliasSkeleton(b), `${a} ${b}`);
+  }
+});
