@@ -34,13 +34,24 @@ interface Scenario {
   readonly rate: number;
   readonly durationMs: number;
   readonly liveness: boolean;
+  /** Extra members that never read (f). */
+  readonly silent: number;
+  /** Bytes of one endless line member 0 sends (g). */
+  readonly junkBytes: number;
 }
 
 type Target = "deno" | "node" | "ncat";
 
 function scenarios(quick: boolean): Scenario[] {
   const run = quick ? 1000 : 5000;
-  const base = { inflight: 0, rate: 0, durationMs: run, liveness: false };
+  const base = {
+    inflight: 0,
+    rate: 0,
+    durationMs: run,
+    liveness: false,
+    silent: 0,
+    junkBytes: 0,
+  };
   return [
     {
       ...base,
@@ -65,6 +76,23 @@ function scenarios(quick: boolean): Scenario[] {
       members: 100,
       senders: 10,
       inflight: 8,
+    },
+    {
+      ...base,
+      id: "f",
+      title: "c + 1 member that never reads",
+      members: 100,
+      senders: 10,
+      inflight: 8,
+      silent: 1,
+    },
+    {
+      ...base,
+      id: "g",
+      title: "one 16 MiB line without LF",
+      members: 2,
+      senders: 1,
+      junkBytes: 16 * 1024 * 1024,
     },
     {
       ...base,
@@ -111,8 +139,12 @@ interface Row {
   serverCpuPct: number;
   loadCpuPct: number;
   serverPeakRssMb: number;
+  /** Server RSS at the end minus RSS after the joins. */
+  rssGrowthMb: number;
   joinsPerS: number;
   rssPerMemberKb: number;
+  silentDropped: number;
+  junkSentMb: number;
   ratioVsNcat?: number;
   note?: string;
 }
@@ -300,6 +332,8 @@ async function runScenario(
       // ncat accepts and handshakes slowly; many connects at once time out.
       joinConcurrency: target === "ncat" ? 10 : 100,
       liveness: scenario.liveness,
+      silent: scenario.silent,
+      junkBytes: scenario.junkBytes,
       drainMs: 10_000,
     };
     const load = spawn(pin ? 1 : null, "deno", [
@@ -320,11 +354,13 @@ async function runScenario(
     const wall0 = performance.now();
     const writer = load.stdin.getWriter();
     await writer.write(new TextEncoder().encode("go\n"));
-    const resultLine = await out.until(/^\{"result"/);
+    // Measured when the run ends, before silent members are drained.
+    await out.until(/^\{"ran"/);
     const wall = (performance.now() - wall0) / 1000;
     const serverCpu = cpuSeconds(pid) - serverCpu0;
     const loadCpu = cpuSeconds(load.pid) - loadCpu0;
-    const peak = memory(pid).peak;
+    const { peak, rss: end } = memory(pid);
+    const resultLine = await out.until(/^\{"result"/);
     await writer.close().catch(() => {});
     const status = await load.status;
     if (!status.success) {
@@ -349,6 +385,9 @@ async function runScenario(
       serverCpuPct: Math.round(serverCpu / wall * 100),
       loadCpuPct: Math.round(loadCpu / wall * 100),
       serverPeakRssMb: Math.round(peak / 1048576 * 10) / 10,
+      rssGrowthMb: Math.round((end - afterJoin) / 1048576 * 10) / 10,
+      silentDropped: result.silentDropped,
+      junkSentMb: Math.round(result.junkSent / 1048576 * 10) / 10,
       joinsPerS: Math.round(scenario.members / (joinMs / 1000)),
       rssPerMemberKb:
         Math.round((afterJoin - baseline) / scenario.members / 1024 * 10) / 10,
@@ -375,6 +414,7 @@ function table(rows: Row[]): string {
     "srv CPU",
     "load CPU",
     "peak MB",
+    "growth MB",
     "joins/s",
     "KB/member",
     "vs ncat",
@@ -384,7 +424,7 @@ function table(rows: Row[]): string {
     r.target,
     String(r.members),
     // Idle scenarios send one message: a rate means nothing there.
-    r.scenario.startsWith("e") ? "" : r.deliveriesPerS.toLocaleString("en-US"),
+    /^[eg]/.test(r.scenario) ? "" : r.deliveriesPerS.toLocaleString("en-US"),
     r.p50Ms.toFixed(2),
     r.p99Ms.toFixed(2),
     r.maxMs.toFixed(2),
@@ -396,6 +436,9 @@ function table(rows: Row[]): string {
     `${r.serverCpuPct}%`,
     `${r.loadCpuPct}%`,
     String(r.serverPeakRssMb),
+    String(r.rssGrowthMb) +
+    (r.scenario === "f" ? ` (${r.silentDropped} dropped)` : "") +
+    (r.scenario === "g" ? ` (${r.junkSentMb} MB sent)` : ""),
     r.scenario.startsWith("e") ? r.joinsPerS.toLocaleString("en-US") : "",
     r.scenario.startsWith("e") ? String(r.rssPerMemberKb) : "",
     r.ratioVsNcat === undefined
@@ -462,7 +505,8 @@ export async function main(args: string[]): Promise<number> {
         values.only && !values.only.some((id) => scenario.id.startsWith(id))
       ) continue;
       let ncat: Row | undefined;
-      if (values.compare === "ncat") {
+      const ncatCan = scenario.silent === 0 && scenario.junkBytes === 0;
+      if (values.compare === "ncat" && ncatCan) {
         if (scenario.members > 1000) {
           console.log(
             `${scenario.id} ncat: skipped, ncat uses select() and cannot hold ${scenario.members} connections`,

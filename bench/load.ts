@@ -32,6 +32,10 @@ export interface LoadJob {
   readonly joinConcurrency: number;
   /** Send one message from member 0 after joining, instead of a run. */
   readonly liveness: boolean;
+  /** Extra members that join and then never read (slow consumers). */
+  readonly silent: number;
+  /** Bytes member 0 sends without a line feed after `go`, instead of a run. */
+  readonly junkBytes: number;
   readonly drainMs: number;
 }
 
@@ -44,6 +48,10 @@ export interface LoadResult {
   readonly disconnected: number;
   readonly latency: ReturnType<LatencyHistogram["summary"]>;
   readonly runMs: number;
+  /** Silent members the server disconnected (as too slow). */
+  readonly silentDropped: number;
+  /** Junk bytes written before the server stopped reading them. */
+  readonly junkSent: number;
 }
 
 const HASH = 0x23; // '#'
@@ -101,6 +109,28 @@ class Member {
         return;
       }
     }
+  }
+
+  /**
+   * Reads and drops everything until the server closes the connection;
+   * false if it is still open after `timeoutMs`.
+   */
+  async drainUntilClosed(timeoutMs: number): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const drained = (async () => {
+      try {
+        while (await this.conn.read(this.#buffer) !== null) { /* drop */ }
+      } catch {
+        // A reset: closed too.
+      }
+      return true;
+    })();
+    const closed = await Promise.race([drained, late]);
+    clearTimeout(timer);
+    return closed;
   }
 
   /** Reads until closed, handing each `#S:Q:T` payload to `onMessage`. */
@@ -179,8 +209,32 @@ export async function runLoad(
   });
   await Promise.race([joining, timeout]);
   clearTimeout(joinTimer);
-  report({ joined: members.length, joinMs: performance.now() - joinStart });
+  const joinMs = performance.now() - joinStart;
+  // Silent members join last and never read again: the server must drop
+  // them without holding more than --queue-bytes for each.
+  const silent = Array.from(
+    { length: job.silent },
+    (_, i) => new Member(job.members + i, job.senders),
+  );
+  for (const member of silent) await member.connect(job);
+  report({ joined: members.length, joinMs });
   await waitForGo();
+  if (job.junkBytes > 0) {
+    const junkSent = await sendJunk(members[0]!, job.junkBytes);
+    for (const member of members) member.conn.close();
+    report({ ran: true });
+    return {
+      sent: 0,
+      expected: 0,
+      received: 0,
+      orderViolations: 0,
+      disconnected: 0,
+      latency: new LatencyHistogram().summary(),
+      runMs: 0,
+      silentDropped: 0,
+      junkSent,
+    };
+  }
 
   const histogram = new LatencyHistogram();
   const perMessage = job.mode === "tlschat" ? job.members : job.members - 1;
@@ -258,6 +312,12 @@ export async function runLoad(
   closing = true;
   for (const member of members) member.conn.close();
   await Promise.allSettled(receiving);
+  report({ ran: true });
+  let silentDropped = 0;
+  for (const member of silent) {
+    if (await member.drainUntilClosed(job.drainMs)) silentDropped++;
+    member.conn.close();
+  }
   let sent = 0;
   for (const count of sentBy) sent += count;
   return {
@@ -268,7 +328,21 @@ export async function runLoad(
     disconnected,
     latency: histogram.summary(),
     runMs,
+    silentDropped,
+    junkSent: 0,
   };
+}
+
+/** Writes `bytes` with no line feed; returns how many went out. */
+async function sendJunk(member: Member, bytes: number): Promise<number> {
+  const piece = encoder.encode("y".repeat(64 * 1024));
+  let sent = 0;
+  try {
+    while (sent < bytes) sent += await member.conn.write(piece);
+  } catch {
+    // The server ended the connection: it stopped reading the junk.
+  }
+  return sent;
 }
 
 if (import.meta.main) {

@@ -87,7 +87,7 @@ export class FakeConnection implements Connection {
   /** The last line given to `close`, once closed (null: none). */
   closedWith: string | null | undefined = undefined;
   aborted = false;
-  #inbound: (InboundLine | null)[] = [];
+  #inbound: (InboundLine[] | null)[] = [];
   #wakeReader: (() => void) | null = null;
   #read = 0;
   #changed = Promise.withResolvers<void>();
@@ -97,13 +97,13 @@ export class FakeConnection implements Connection {
     this.info = { door: "tls", host, address };
   }
 
-  /** Feeds lines as the peer sending them (text or markers). */
+  /** Feeds lines as the peer sending them at once (text or markers). */
   receive(...lines: (string | InboundLine)[]): void {
-    for (const line of lines) {
-      this.#inbound.push(
-        typeof line === "string" ? encoder.encode(line) : line,
-      );
-    }
+    this.#inbound.push(
+      lines.map((line) =>
+        typeof line === "string" ? encoder.encode(line) : line
+      ),
+    );
     this.#wakeReader?.();
   }
 
@@ -113,15 +113,23 @@ export class FakeConnection implements Connection {
     this.#wakeReader?.();
   }
 
-  async *lines(): AsyncGenerator<InboundLine> {
+  async *lines(): AsyncGenerator<Iterable<InboundLine>> {
     while (this.closedWith === undefined && !this.aborted) {
-      const line = this.#inbound.shift();
-      if (line === null) return;
-      if (line === undefined) {
+      const batch = this.#inbound.shift();
+      if (batch === null) return;
+      if (batch === undefined) {
         await new Promise<void>((resolve) => this.#wakeReader = resolve);
         this.#wakeReader = null;
         continue;
       }
+      yield this.#live(batch);
+    }
+  }
+
+  /** A batch's lines, while the connection is open (as a real one does). */
+  *#live(batch: InboundLine[]): Generator<InboundLine> {
+    for (const line of batch) {
+      if (this.closedWith !== undefined || this.aborted) return;
       yield line;
     }
   }

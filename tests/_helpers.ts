@@ -137,31 +137,43 @@ export async function startServer(
  */
 export class LineLog {
   readonly lines: string[] = [];
-  #waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
+  #waiters = new Set<() => boolean>();
 
-  /** Adds a line and wakes the waiters it matches. */
+  /** Adds a line and wakes the waiters it satisfies. */
   push(line: string): void {
     this.lines.push(line);
     for (const waiter of this.#waiters) {
-      if (waiter.pattern.test(line)) {
-        this.#waiters.delete(waiter);
-        waiter.resolve(line);
-      }
+      if (waiter()) this.#waiters.delete(waiter);
     }
   }
 
-  /** Resolves with the first line (past or future) matching `pattern`. */
-  async waitFor(pattern: RegExp, timeoutMs = WAIT_MS): Promise<string> {
-    const found = this.lines.find((line) => pattern.test(line));
-    if (found !== undefined) return found;
+  /**
+   * Resolves with the first line (past or future) matching `pattern`, or
+   * with the `count`th one.
+   */
+  async waitFor(
+    pattern: RegExp,
+    options: { count?: number; timeoutMs?: number } = {},
+  ): Promise<string> {
+    const { count = 1, timeoutMs = WAIT_MS } = options;
+    const found = () =>
+      this.lines.filter((line) => pattern.test(line))[count - 1];
+    const now = found();
+    if (now !== undefined) return now;
     const { promise, resolve, reject } = Promise.withResolvers<string>();
-    const waiter = { pattern, resolve };
+    const waiter = () => {
+      const line = found();
+      if (line !== undefined) resolve(line);
+      return line !== undefined;
+    };
     this.#waiters.add(waiter);
     const timer = setTimeout(() => {
       this.#waiters.delete(waiter);
       reject(
         new Error(
-          `No line matching ${pattern} within ${timeoutMs} ms:\n${
+          `No ${
+            count === 1 ? "line" : `${count} lines`
+          } matching ${pattern} within ${timeoutMs} ms:\n${
             this.lines.join("\n")
           }`,
         ),
@@ -299,13 +311,17 @@ export interface ProcessResult {
   readonly stderr: string;
 }
 
-/** `deno run` arguments for a role script with the given permissions. */
+/**
+ * `deno run` arguments for a role script (relative to the repository, or an
+ * absolute path) with the given permissions.
+ */
 export function denoRun(
   script: string,
   permissions: string[],
   args: string[],
 ): string[] {
-  return ["run", "--quiet", ...permissions, `${ROOT}${script}`, ...args];
+  const path = script.startsWith("/") ? script : `${ROOT}${script}`;
+  return ["run", "--quiet", ...permissions, path, ...args];
 }
 
 /**
@@ -329,10 +345,10 @@ export class ServerProcess implements AsyncDisposable {
   static async start(
     permissions: string[],
     args: string[],
-    options: { cwd?: string } = {},
+    options: { cwd?: string; script?: string } = {},
   ): Promise<ServerProcess> {
     const child = new Deno.Command("deno", {
-      args: denoRun("server.ts", permissions, args),
+      args: denoRun(options.script ?? "server.ts", permissions, args),
       cwd: options.cwd ?? ROOT,
       stdin: "null",
       stdout: "piped",
@@ -346,7 +362,7 @@ export class ServerProcess implements AsyncDisposable {
       });
       exited.catch(() => {}); // Only matters while starting.
       const line = await Promise.race([
-        server.output.waitFor(/INFO listening /, 15_000),
+        server.output.waitFor(/INFO listening /, { timeoutMs: 15_000 }),
         exited,
       ]);
       server.port = Number(/port=(\d+)/.exec(line)![1]);
@@ -416,9 +432,10 @@ export async function runClient(
   args: string[],
   stdin: string,
   env: Record<string, string> = { NO_COLOR: "1" },
+  script = "client.ts",
 ): Promise<ProcessResult> {
   const child = new Deno.Command("deno", {
-    args: denoRun("client.ts", permissions, args),
+    args: denoRun(script, permissions, args),
     cwd: ROOT,
     stdin: "piped",
     stdout: "piped",

@@ -5,10 +5,16 @@
 
 import assert from "node:assert/strict";
 import {
+  certificateFacts,
   certificatePaths,
+  daysLeft,
   fingerprintSha256,
   isIpAddress,
+  issueServerCertificate,
+  readPair,
+  renewDevCertificate,
   writeDevCertificates,
+  writeKey,
 } from "../lib/certs.ts";
 import {
   assertServesTls,
@@ -107,4 +113,50 @@ Deno.test("isIpAddress() tells IP addresses from DNS names", () => {
     ),
     [true, true, true, false, false, false],
   );
+});
+
+Deno.test("writeKey() replaces a key with a new file created 0600, never rewriting in place", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/key.pem`;
+    await Deno.writeTextFile(path, "old, world-readable\n", { mode: 0o644 });
+    await Deno.chmod(path, 0o644);
+    const before = await Deno.stat(path);
+    await writeKey(path, "new key\n");
+    const after = await Deno.stat(path);
+    assert.equal(await Deno.readTextFile(path), "new key\n");
+    assert.equal(after.mode! & 0o777, 0o600);
+    // A new file (created with its mode) took the old one's place, so the
+    // key was never in a file that others could read.
+    assert.notEqual(after.ino, before.ino);
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((entry) => entry.name),
+      ["key.pem"],
+    );
+  });
+});
+
+Deno.test("renewDevCertificate() reissues a dev certificate close to its end, same names", async () => {
+  await withTempDir(async (dir) => {
+    await writeDevCertificates(dir, { sans: ["chat.example"] });
+    const paths = certificatePaths(dir);
+    assert.equal((await renewDevCertificate(dir, Date.now())).renewed, false);
+    // Replace the leaf by one that ends in 5 days.
+    const ca = (await readPair(paths.caCert, paths.caKey))!;
+    const soon = await issueServerCertificate(
+      ca,
+      ["localhost", "chat.example"],
+      5,
+    );
+    await Deno.writeTextFile(paths.cert, soon.cert);
+    await writeKey(paths.key, soon.key);
+    const check = await renewDevCertificate(dir, Date.now());
+    assert.equal(check.renewed, true);
+    const facts = await certificateFacts(await Deno.readTextFile(paths.cert));
+    assert.ok(daysLeft(facts.notAfter, Date.now()) >= 364);
+    assert.deepEqual(facts.names, ["localhost", "chat.example"]);
+    assert.match(
+      await openssl("verify", "-CAfile", paths.caCert, paths.cert),
+      /: OK/,
+    );
+  });
 });

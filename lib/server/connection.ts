@@ -36,11 +36,14 @@ export interface ConnectionInfo {
 export interface Connection {
   readonly info: ConnectionInfo;
   /**
-   * Inbound lines in order, for one consumer. Pulling slowly pushes back on
-   * the peer. Ends when the peer closes its side or once closing has begun;
+   * Inbound lines in order, for one consumer, in batches of lines that
+   * arrived together. Handle each batch synchronously where possible (its
+   * lines may be views into a buffer the next batch reuses): replies to a
+   * whole batch then go out in one write. Pulling slowly pushes back on the
+   * peer. Ends when the peer closes its side or once closing has begun;
    * throws when the connection fails.
    */
-  lines(): AsyncIterable<InboundLine>;
+  lines(): AsyncIterable<Iterable<InboundLine>>;
   /**
    * Queues an encoded line (ending in LF) without waiting. Returns false,
    * queuing nothing, when the queue is full: the caller decides what a slow

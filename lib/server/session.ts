@@ -148,9 +148,7 @@ export class Session implements Member {
         text: "Send your alias (1 to 32 letters, digits, _ . -)",
       });
       this.#arm(config.aliasTimeoutMs);
-      for await (const line of this.conn.lines()) {
-        if (!await this.#take(line)) break;
-      }
+      await this.#readLines();
     } catch (error) {
       if (error instanceof InputOverflowError) {
         this.close(
@@ -171,10 +169,35 @@ export class Session implements Member {
     }
   }
 
-  /** Handles one inbound line; false once the session is closing. */
-  async #take(line: InboundLine): Promise<boolean> {
+  /**
+   * Handles lines as they come, a batch at a time: synchronously unless a
+   * line must wait for flood control, so that the replies to a whole batch
+   * leave in one write.
+   */
+  async #readLines(): Promise<void> {
+    for await (const batch of this.conn.lines()) {
+      for (const line of batch) {
+        const waitMs = this.#arrive(line);
+        if (waitMs < 0) return;
+        if (waitMs > 0) {
+          this.#strikes++;
+          if (!await this.#throttle(waitMs)) return;
+        } else {
+          this.#strikes = 0;
+        }
+        this.#handle(line as Exclude<InboundLine, typeof LINE_ENDLESS>);
+        if (this.#isClosing()) return;
+      }
+    }
+  }
+
+  /**
+   * Notes a line's arrival and takes its flood token: returns how long it
+   * must wait (0: none), or -1 when the session is over.
+   */
+  #arrive(line: InboundLine): number {
     const { config, clock } = this.#ctx;
-    if (this.#phase === "closing") return false;
+    if (this.#isClosing()) return -1;
     this.#lastSeenMs = clock.now();
     this.#pinged = false;
     if (line === LINE_ENDLESS) {
@@ -182,13 +205,9 @@ export class Session implements Member {
         "line-too-long",
         `Disconnected: a line went on past ${config.maxSkipBytes} bytes`,
       );
-      return false;
+      return -1;
     }
-    const waitMs = this.#bucket.take();
-    if (waitMs === 0) this.#strikes = 0;
-    else if (!await this.#throttle(waitMs)) return false;
-    this.#handle(line);
-    return !this.#isClosing();
+    return this.#bucket.take();
   }
 
   /** Whether the session is ending (a method, so that checks are not narrowed). */
@@ -202,7 +221,6 @@ export class Session implements Member {
    */
   async #throttle(waitMs: number): Promise<boolean> {
     const { config, clock } = this.#ctx;
-    this.#strikes++;
     if (this.#strikes > config.floodBurst) {
       this.#ctx.room.leave(this, "flood", "kicked for flooding");
       this.close(

@@ -65,7 +65,7 @@ export class TlsConnection implements Connection {
     return this.#conn.handshake();
   }
 
-  async *lines(): AsyncGenerator<InboundLine> {
+  async *lines(): AsyncGenerator<Iterable<InboundLine>> {
     while (!this.#closing) {
       let chunk: Uint8Array | null;
       try {
@@ -77,13 +77,18 @@ export class TlsConnection implements Connection {
         if (this.#failure !== null) throw this.#failure;
         return;
       }
-      for (const line of this.#framer.push(chunk)) {
-        if (this.#closing) return;
-        // Lines already received are still served after the peer ends its
-        // side, but not after the connection failed.
-        if (this.#conn.failure) throw this.#conn.failure;
-        yield line;
-      }
+      yield this.#frame(chunk);
+    }
+  }
+
+  /** The lines of one received chunk, for as long as the connection lasts. */
+  *#frame(chunk: Uint8Array): Generator<InboundLine> {
+    for (const line of this.#framer.push(chunk)) {
+      if (this.#closing) return;
+      // Lines already received are still served after the peer ends its
+      // side, but not after the connection failed.
+      if (this.#conn.failure) throw this.#conn.failure;
+      yield line;
     }
   }
 

@@ -97,6 +97,55 @@ Deno.test("client.ts sends stdin lines and prints what the room says (pipe mode)
   assert.equal(await alice.readLine(), "LEAVE bot 1 quit");
 });
 
+Deno.test("client.ts paces piped lines to the server's flood limits and is never kicked", async () => {
+  await using s = await startServer("node", [
+    "--flood-rate",
+    "20",
+    "--flood-burst",
+    "5",
+  ]);
+  using alice = await TestClient.join(s.port, "alice");
+  const lines = Array.from({ length: 30 }, (_, i) => String(i + 1));
+  await withCaFile(async (caFile) => {
+    const result = await runClientAt(
+      s.port,
+      caFile,
+      "ci-bot",
+      lines.join("\n") + "\n",
+    );
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.doesNotMatch(result.stdout, /Slow down|flood/);
+  });
+  await alice.expect(/^JOIN ci-bot/);
+  for (const line of lines) {
+    assert.equal(await alice.expect(/^MSG /), `MSG ci-bot ${line}`);
+  }
+  assert.equal(await alice.expect(/^LEAVE /), "LEAVE ci-bot 1 quit");
+});
+
+Deno.test("client.ts lets nothing a hostile server sends drive the terminal", async () => {
+  const evil = "\x1b]0;pwned\x07\x1b[2J\x1b]52;c;c2VjcmV0\x07";
+  await using listener = await serveOnce(
+    "HELLO tlschat/1 evil rate=0 hi\n" +
+      "WELCOME alice 1 welcome\n" +
+      `NICK alice alice${evil} 1\n` +
+      `MSG bob${evil} text${evil}\n` +
+      `UNKNOWN ${evil}\n`,
+  );
+  await withCaFile(async (caFile) => {
+    await using term = new TerminalClient(
+      permissions(listener.port, caFile),
+      [...target(listener.port, caFile), "--alias", "alice"],
+    );
+    await term.exited();
+    await term.waitFor(/<bob> text/);
+    // No OSC (title, clipboard) and no screen clearing, prompt included.
+    assert.doesNotMatch(term.raw, /\x1b\]|\x1b\[2J|pwned|c2VjcmV0/);
+    // The prompt kept the last well-formed alias the server sent.
+    assert.match(term.text, /<bob> text\nalice> /);
+  });
+});
+
 Deno.test("client.ts explains a refused connection", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;

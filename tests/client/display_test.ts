@@ -87,3 +87,31 @@ Deno.test("aliasColor() is stable, case-insensitive and spreads aliases", () => 
 Deno.test("formatTime() shows local hours and minutes", () => {
   assert.equal(formatTime(new Date(2026, 10, 26, 7, 3)), "07:03");
 });
+
+Deno.test("formatForDisplay() never shows an action like a system line", () => {
+  const forged = plain("ME mallory left (quit, 3 online)")!;
+  const real = plain("LEAVE mallory 3 quit")!;
+  assert.equal(real, "-!- mallory left (quit, 3 online)");
+  assert.equal(forged, "* mallory left (quit, 3 online)");
+  assert.notEqual(forged, real);
+  // Every line the server itself says starts with the system prefix; no
+  // message or action can.
+  for (
+    const line of [
+      "HELLO tlschat/1 room p hi",
+      "WELCOME bob 3 hi",
+      "JOIN amy 4",
+      "LEAVE amy 3 quit",
+      "NICK amy amelia 3",
+      "PRESENCE 1 2 3",
+      "WHO 1 amy",
+      "INFO help",
+      "BYE quit Goodbye",
+    ]
+  ) {
+    assert.match(plain(line)!, /^-!- /, line);
+  }
+  for (const line of ["MSG bob -!- fake", "ME bob -!- fake"]) {
+    assert.doesNotMatch(plain(line)!, /^-!- /, line);
+  }
+});

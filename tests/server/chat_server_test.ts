@@ -581,6 +581,38 @@ Deno.test("[node] serveChat() holds no more than --max-input-bytes for a throttl
   assert.equal(await alice.expect(/^MSG /), "MSG alice calm");
 });
 
+Deno.test("[deno] serveChat() stops accepting while --max-unreleased sockets wait to be released", async () => {
+  // Deno.listenTls cannot abort a pending handshake: a silent peer keeps
+  // its socket after the server closed it. Such sockets are counted, and
+  // accepting pauses before they can use up the process's descriptors.
+  await using s = await startServer("deno", [
+    "--handshake-timeout",
+    "0.2",
+    "--max-unreleased",
+    "10",
+  ]);
+  const silent: Deno.TcpConn[] = [];
+  const connect = () => Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  try {
+    for (let i = 0; i < 10; i++) silent.push(await connect());
+    await s.logs.waitFor(/handshake-failed .*error=timeout/, { count: 10 });
+    // The next connection is accepted, and then accepting pauses.
+    silent.push(await connect());
+    await s.logs.waitFor(/WARN accept-paused unreleased=10 limit=10/);
+    for (let i = 0; i < 5; i++) silent.push(await connect());
+    const joining = TestClient.join(s.port, "patient");
+    // Its TCP connection waits in the kernel's queue, unaccepted.
+    assert.equal(s.server.stats.accepted, 11);
+    for (const conn of silent.splice(0, 11)) conn.close();
+    await s.logs.waitFor(/INFO accept-resumed/);
+    using patient = await joining;
+    await patient.send("in at last");
+    assert.equal(await patient.expect(/^MSG /), "MSG patient in at last");
+  } finally {
+    for (const conn of silent) conn.close();
+  }
+});
+
 Deno.test("serveChat() listens on IPv6 loopback too", async () => {
   await using s = await startServer("deno", ["--host", "::1"]);
   using alice = await TestClient.connect(s.port, "::1");

@@ -5,7 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { certificatePaths } from "../../lib/certs.ts";
+import {
+  certificatePaths,
+  issueServerCertificate,
+  writeKey,
+} from "../../lib/certs.ts";
 import {
   denoRun,
   ENGINES,
@@ -366,5 +370,108 @@ Deno.test("server.ts keeps running when a client sends garbage instead of TLS (p
     using client = await TestClient.join(server.port, "after", { ca: ca.cert });
     await client.send("alive");
     assert.equal(await client.readLine(), "MSG after alive");
+  });
+});
+
+Deno.test("server.ts listens with the node engine by default", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    await withServerProcess(
+      serverPermissions(dir),
+      onLoopback(dir),
+      async (server) => {
+        await server.output.waitFor(/INFO listening .*engine=node /);
+      },
+    );
+  });
+});
+
+Deno.test("server.ts names the exact path in a missing-permission hint", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const result = await runCommand(
+      "deno",
+      denoRun("server.ts", ["--allow-net=127.0.0.1", "--allow-read=certs"], [
+        ...onLoopback("certs"),
+        "--cert",
+        `${dir}/server.pem`,
+        "--key",
+        `${dir}/server-key.pem`,
+      ]),
+    );
+    assert.equal(result.code, 1);
+    assert.match(
+      result.out,
+      new RegExp(`Run with --allow-read=${dir}/server\\.pem \\(see README\\)`),
+    );
+  });
+});
+
+/** Writes a server certificate for loopback that ends in `days` days. */
+async function writeLeafEnding(dir: string, days: number): Promise<void> {
+  const { ca } = await testCertificates();
+  const leaf = await issueServerCertificate(
+    ca,
+    ["localhost", "127.0.0.1", "::1"],
+    days,
+  );
+  await Deno.writeTextFile(`${dir}/server.pem`, leaf.cert);
+  await writeKey(`${dir}/server-key.pem`, leaf.key);
+}
+
+Deno.test("server.ts refuses an expired --cert and warns about one ending soon", async () => {
+  await withTempDir(async (dir) => {
+    const args = [
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--cert",
+      `${dir}/server.pem`,
+      "--key",
+      `${dir}/server-key.pem`,
+    ];
+    const permissions = ["--allow-net=127.0.0.1", `--allow-read=${dir}`];
+    await writeLeafEnding(dir, -1);
+    const expired = await runCommand(
+      "deno",
+      denoRun("server.ts", permissions, args),
+    );
+    assert.equal(expired.code, 1);
+    assert.match(
+      expired.out,
+      new RegExp(`Cannot serve "${dir}/server.pem": it expired on \\d{4}-`),
+    );
+    await writeLeafEnding(dir, 10);
+    await withServerProcess(permissions, args, async (server) => {
+      await server.output.waitFor(
+        new RegExp(`WARN certificate-expiring file=${dir}/server.pem days=9 `),
+      );
+    });
+  });
+});
+
+Deno.test("server.ts renews its own dev certificate before it ends", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const { ca } = await testCertificates();
+    await Deno.writeTextFile(`${dir}/ca-key.pem`, ca.key, { mode: 0o600 });
+    await writeLeafEnding(dir, 5);
+    await withServerProcess(
+      serverPermissions(dir),
+      onLoopback(dir),
+      async (server) => {
+        await server.output.waitFor(
+          new RegExp(
+            `INFO certificate-renewed cert=${dir}/server.pem notAfter=`,
+          ),
+        );
+        using client = await TestClient.join(server.port, "renewed", {
+          ca: ca.cert,
+        });
+        await client.send("fresh");
+        assert.equal(await client.readLine(), "MSG renewed fresh");
+      },
+    );
   });
 });
