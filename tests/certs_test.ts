@@ -129,7 +129,7 @@ Deno.test("writeKey() replaces a key with a new file created 0600, never rewriti
     // key was never in a file that others could read.
     assert.notEqual(after.ino, before.ino);
     assert.deepEqual(
-      [...Deno.readDirSync(dir)].map((entry) => entry.name),
+      (await Array.fromAsync(Deno.readDir(dir))).map((entry) => entry.name),
       ["key.pem"],
     );
   });

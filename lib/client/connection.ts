@@ -17,6 +17,9 @@ import type { HelloParams } from "../protocol.ts";
 /** Longest server line the client accepts. */
 export const MAX_SERVER_LINE_BYTES = 1 << 20;
 
+/** Share of the server's line rate the client uses. */
+const PACE_MARGIN = 0.9;
+
 /** An error shown to the user as it is: it says what went wrong and what to do. */
 export class ClientError extends Error {
   /** Creates an error with a user-facing message. */
@@ -204,13 +207,16 @@ export class ServerConnection {
   }
 
   /**
-   * From now on, sends at most `burst` lines at once and `rate` per second
-   * on average: the server's own flood limits, from its greeting. A rate of
+   * From now on, sends no faster than the server's own flood limits from
+   * its greeting, with a margin (one token of the burst, a tenth of the
+   * rate) for delays that differ between two lines on their way. A rate of
    * 0 (flood control off) sends at once.
    */
   paceTo(params: Partial<HelloParams>): void {
     const { rate = 0, burst = 1 } = params;
-    this.#pace = rate > 0 ? new TokenBucket(rate, burst, Date.now) : null;
+    this.#pace = rate > 0
+      ? new TokenBucket(rate * PACE_MARGIN, Math.max(1, burst - 1), Date.now)
+      : null;
   }
 
   /**
