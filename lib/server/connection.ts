@@ -32,6 +32,15 @@ export interface ConnectionInfo {
   readonly address: string;
 }
 
+/** Options of {@linkcode Connection.close}. */
+export interface CloseOptions {
+  /**
+   * Wait for the peer to close its side before releasing.
+   * @default {true}
+   */
+  readonly linger?: boolean;
+}
+
 /** A line-oriented client connection with a bounded outbound queue. */
 export interface Connection {
   readonly info: ConnectionInfo;
@@ -53,10 +62,11 @@ export interface Connection {
   /**
    * The goodbye: stops taking lines, queues `last` (if any) whatever the
    * queue's limit, flushes, ends the output, waits for the peer to close (all
-   * within the close grace), then releases the connection. Idempotent;
-   * resolves once released.
+   * within the close grace), then releases the connection. With `linger:
+   * false` (a peer that is still pouring junk in) it releases the connection
+   * as soon as `last` is written. Idempotent; resolves once released.
    */
-  close(last?: Uint8Array): Promise<void>;
+  close(last?: Uint8Array, options?: CloseOptions): Promise<void>;
   /** Drops the connection at once, queued lines included. */
   abort(): void;
 }

@@ -27,8 +27,15 @@ export class Outbox {
   #tailBuffer: ArrayBufferLike | null = null;
   #tailStart = 0;
   #tailEnd = 0;
-  /** Ranges (queued, open or being written) per buffer they refer to. */
-  #pins = new Map<ArrayBufferLike, number>();
+  /**
+   * Shared buffers (arena chunks) that queued, open or in-flight ranges
+   * refer to, newest last, with how many ranges refer to each. A member
+   * pins few of them at a time (`queueBytes` over the chunk size), so the
+   * lists are searched from the end. A buffer that holds just one line is
+   * its range's alone and is not listed.
+   */
+  #shared: ArrayBufferLike[] = [];
+  #sharedRanges: number[] = [];
   /** Total size of the pinned buffers: what this queue keeps in memory. */
   #heldBytes = 0;
   #writing = false;
@@ -84,15 +91,25 @@ export class Outbox {
     if (buffer === this.#tailBuffer && line.byteOffset === this.#tailEnd) {
       this.#tailEnd += line.length;
     } else {
-      const pinned = this.#pins.has(buffer);
-      if (
-        !pinned && !options.force &&
-        this.#heldBytes + buffer.byteLength > this.queueBytes
-      ) {
-        return false;
+      const at = buffer.byteLength > line.length
+        ? this.#findShared(buffer)
+        : -1;
+      if (at >= 0) {
+        this.#sharedRanges[at]!++;
+      } else {
+        if (
+          !options.force &&
+          this.#heldBytes + buffer.byteLength > this.queueBytes
+        ) {
+          return false;
+        }
+        this.#heldBytes += buffer.byteLength;
+        if (buffer.byteLength > line.length) {
+          this.#shared.push(buffer);
+          this.#sharedRanges.push(1);
+        }
       }
       this.#sealTail();
-      this.#pin(buffer);
       this.#tailBuffer = buffer;
       this.#tailStart = line.byteOffset;
       this.#tailEnd = line.byteOffset + line.length;
@@ -108,7 +125,7 @@ export class Outbox {
   /** Drops everything queued that is not yet being written. */
   clear(): void {
     this.#sealTail();
-    this.#unpin(this.#queue);
+    for (const range of this.#queue) this.#unpin(range.buffer);
     this.#queue = [];
   }
 
@@ -119,22 +136,22 @@ export class Outbox {
     return this.#drained.promise;
   }
 
-  #pin(buffer: ArrayBufferLike): void {
-    const ranges = this.#pins.get(buffer) ?? 0;
-    if (ranges === 0) this.#heldBytes += buffer.byteLength;
-    this.#pins.set(buffer, ranges + 1);
+  #findShared(buffer: ArrayBufferLike): number {
+    for (let i = this.#shared.length - 1; i >= 0; i--) {
+      if (this.#shared[i] === buffer) return i;
+    }
+    return -1;
   }
 
-  #unpin(ranges: readonly Uint8Array[]): void {
-    for (const { buffer } of ranges) {
-      const left = this.#pins.get(buffer)! - 1;
-      if (left > 0) {
-        this.#pins.set(buffer, left);
-      } else {
-        this.#pins.delete(buffer);
-        this.#heldBytes -= buffer.byteLength;
-      }
+  /** Releases one range's hold on its buffer. */
+  #unpin(buffer: ArrayBufferLike): void {
+    const at = this.#findShared(buffer);
+    if (at >= 0 && --this.#sharedRanges[at]! > 0) return;
+    if (at >= 0) {
+      this.#shared.splice(at, 1);
+      this.#sharedRanges.splice(at, 1);
     }
+    this.#heldBytes -= buffer.byteLength;
   }
 
   /** Moves the open tail range into the queue. */
@@ -161,17 +178,18 @@ export class Outbox {
         if (batch.length > 1) {
           // One copy for the batch releases the chunks it came from now.
           data = concat(batch);
-          this.#pin(data.buffer);
-          this.#unpin(batch);
+          this.#heldBytes += data.buffer.byteLength;
+          for (const range of batch) this.#unpin(range.buffer);
         }
         await writeAll(this.#writer, data);
-        this.#unpin([data]);
+        this.#unpin(data.buffer);
       }
     } catch (error) {
       this.#failed = true;
       this.#queue = [];
       this.#tailBuffer = null;
-      this.#pins.clear();
+      this.#shared = [];
+      this.#sharedRanges = [];
       this.#heldBytes = 0;
       this.#onError(error);
     } finally {

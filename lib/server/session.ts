@@ -119,11 +119,21 @@ export class Session implements Member {
    * closes the connection within the close grace. Idempotent.
    */
   close(reason: ByeReason, text: string): void {
+    this.#end(reason, text, true);
+  }
+
+  /**
+   * Ends the session; `linger` false for a peer still pouring junk in, whose
+   * connection is released as soon as the `BYE` is written.
+   */
+  #end(reason: ByeReason, text: string, linger: boolean): void {
     if (this.#phase === "closing") return;
     this.#stop();
     const leave = LEAVE_FOR_BYE[reason];
     if (leave) this.#ctx.room.leave(this, leave);
-    this.conn.close(encodeServerLine({ type: "BYE", reason, text }));
+    this.conn.close(encodeServerLine({ type: "BYE", reason, text }), {
+      linger,
+    });
   }
 
   /** Closes the connection at once, without a goodbye (end of shutdown). */
@@ -151,9 +161,10 @@ export class Session implements Member {
       await this.#readLines();
     } catch (error) {
       if (error instanceof InputOverflowError) {
-        this.close(
+        this.#end(
           "flood",
           "Disconnected for flooding: sending much faster than the server reads",
+          false,
         );
       } else {
         this.#logError(error);
@@ -201,9 +212,10 @@ export class Session implements Member {
     this.#lastSeenMs = clock.now();
     this.#pinged = false;
     if (line === LINE_ENDLESS) {
-      this.close(
+      this.#end(
         "line-too-long",
         `Disconnected: a line went on past ${config.maxSkipBytes} bytes`,
+        false,
       );
       return -1;
     }

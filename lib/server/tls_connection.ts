@@ -12,7 +12,12 @@
 
 import type { Clock } from "../clock.ts";
 import { LineFramer } from "../framing.ts";
-import type { Connection, ConnectionInfo, InboundLine } from "./connection.ts";
+import type {
+  CloseOptions,
+  Connection,
+  ConnectionInfo,
+  InboundLine,
+} from "./connection.ts";
 import { Outbox } from "./outbox.ts";
 import { type ByteConn, formatAddress } from "./transport.ts";
 
@@ -96,8 +101,8 @@ export class TlsConnection implements Connection {
     return this.#closing || this.#outbox.push(line);
   }
 
-  close(last?: Uint8Array): Promise<void> {
-    this.#closed ??= this.#goodbye(last);
+  close(last?: Uint8Array, options: CloseOptions = {}): Promise<void> {
+    this.#closed ??= this.#goodbye(last, options.linger ?? true);
     return this.#closed;
   }
 
@@ -108,18 +113,19 @@ export class TlsConnection implements Connection {
 
   /** One read at a time: a second caller gets the read in progress. */
   #read(): Promise<Uint8Array | null> {
-    if (this.#reading === null) {
-      const reading = this.#conn.read();
-      const done = () => {
-        this.#reading = null;
-      };
-      reading.then(done, done);
-      this.#reading = reading;
-    }
+    this.#reading ??= this.#readOnce();
     return this.#reading;
   }
 
-  async #goodbye(last?: Uint8Array): Promise<void> {
+  async #readOnce(): Promise<Uint8Array | null> {
+    try {
+      return await this.#conn.read();
+    } finally {
+      this.#reading = null;
+    }
+  }
+
+  async #goodbye(last: Uint8Array | undefined, linger: boolean): Promise<void> {
     this.#closing = true;
     if (last) this.#outbox.push(last, { force: true });
     const { clock, closeGraceMs } = this.#options;
@@ -130,7 +136,7 @@ export class TlsConnection implements Connection {
         this.#outbox.drained(),
         grace.promise,
       ]);
-      if (flushed !== "late") {
+      if (flushed !== "late" && linger) {
         const ended = this.#conn.closeWrite().catch(() => {});
         if (await Promise.race([ended, grace.promise]) !== "late") {
           await Promise.race([this.#drainInput(), grace.promise]);

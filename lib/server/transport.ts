@@ -133,12 +133,27 @@ export async function listenTls(
   return await NodeListener.listen(options);
 }
 
+/** How a connection tells its listener about closing and releasing. */
+interface ReleaseReport {
+  closed(): void;
+  released(): void;
+}
+
 /** `Deno.listenTls`, counting sockets closed but not yet released. */
 class DenoListener implements ByteListener {
   readonly addr: NetAddress;
   unreleased = 0;
   #listener: Deno.TlsListener;
   #release: PromiseWithResolvers<void> | null = null;
+  /** Shared by every connection (one object, not two closures each). */
+  #report: ReleaseReport = {
+    closed: () => this.unreleased++,
+    released: () => {
+      this.unreleased--;
+      this.#release?.resolve();
+      this.#release = null;
+    },
+  };
 
   constructor(listener: Deno.TlsListener) {
     this.#listener = listener;
@@ -151,14 +166,7 @@ class DenoListener implements ByteListener {
   }
 
   async accept(): Promise<ByteConn> {
-    return new DenoConn(await this.#listener.accept(), {
-      closed: () => this.unreleased++,
-      released: () => {
-        this.unreleased--;
-        this.#release?.resolve();
-        this.#release = null;
-      },
-    });
+    return new DenoConn(await this.#listener.accept(), this.#report);
   }
 
   close(): void {
@@ -176,7 +184,7 @@ class DenoConn implements ByteConn {
   readonly failure = null;
   #conn: Deno.TlsConn;
   #buffer = new Uint8Array(READ_BUFFER_BYTES);
-  #report: { closed(): void; released(): void };
+  #report: ReleaseReport;
   /** Handshake, writes and closeWrite not yet settled. */
   #pending = 0;
   #settled: PromiseWithResolvers<void> | null = null;
@@ -184,10 +192,7 @@ class DenoConn implements ByteConn {
   #closed = false;
   #wasReleased = false;
 
-  constructor(
-    conn: Deno.TlsConn,
-    report: { closed(): void; released(): void },
-  ) {
+  constructor(conn: Deno.TlsConn, report: ReleaseReport) {
     this.#conn = conn;
     this.remoteAddr = conn.remoteAddr;
     this.#report = report;
