@@ -86,7 +86,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   });
   // A long-running server warns ahead of its certificate's end; a dev
   // certificate is renewed at the next start.
-  const { notAfter } = await certificateFacts(cert);
+  const { notAfter } = certificateFacts(cert);
   const expiryCheck = setInterval(
     () => warnIfExpiring(file, notAfter, log),
     EXPIRY_CHECK_MS,
@@ -145,7 +145,7 @@ async function loadCertificate(
         `Cannot read certificate: "${config.certFile}" or "${config.keyFile}" does not exist`,
       );
     }
-    const { notAfter } = await certificateFacts(pair.cert);
+    const { notAfter } = certificateFacts(pair.cert);
     if (daysLeft(notAfter, Date.now()) < 0) {
       throw new Error(
         `Cannot serve "${config.certFile}": it expired on ${notAfter.toISOString()}`,
@@ -209,7 +209,7 @@ async function logCa(caFile: string, log: Logger): Promise<void> {
       sha256: await fingerprintSha256(pem),
       hint: `clients trust this file: --ca ${caFile}`,
     });
-    warnIfExpiring(caFile, (await certificateFacts(pem)).notAfter, log);
+    warnIfExpiring(caFile, (certificateFacts(pem)).notAfter, log);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
     log.warn("ca-missing", { file: caFile });

@@ -142,7 +142,10 @@ interface Row {
   /** Server RSS at the end minus RSS after the joins. */
   rssGrowthMb: number;
   joinsPerS: number;
+  /** Server RSS growth over all joins, per member. */
   rssPerMemberKb: number;
+  /** Server RSS growth over the second half of the joins, per member. */
+  marginalKb: number;
   silentDropped: number;
   junkSentMb: number;
   ratioVsNcat?: number;
@@ -344,15 +347,20 @@ async function runScenario(
     ]);
     const errors = new Response(load.stderr).text();
     const out = lines(load);
-    const joinedLine = await out.until(/^\{"joined"/).catch(async (e) => {
+    const writer = load.stdin.getWriter();
+    const failed = async (e: Error) => {
       throw new Error(`${e.message}\n${await errors}`);
-    });
+    };
+    const halfLine = await out.until(/^\{"half"/).catch(failed);
+    const { half } = JSON.parse(halfLine) as { half: number };
+    const atHalf = memory(pid).rss;
+    await writer.write(new TextEncoder().encode("next\n"));
+    const joinedLine = await out.until(/^\{"joined"/).catch(failed);
     const { joinMs } = JSON.parse(joinedLine) as { joinMs: number };
     const afterJoin = memory(pid).rss;
     const serverCpu0 = cpuSeconds(pid);
     const loadCpu0 = cpuSeconds(load.pid);
     const wall0 = performance.now();
-    const writer = load.stdin.getWriter();
     await writer.write(new TextEncoder().encode("go\n"));
     // Measured when the run ends, before silent members are drained.
     await out.until(/^\{"ran"/);
@@ -391,6 +399,9 @@ async function runScenario(
       joinsPerS: Math.round(scenario.members / (joinMs / 1000)),
       rssPerMemberKb:
         Math.round((afterJoin - baseline) / scenario.members / 1024 * 10) / 10,
+      marginalKb: Math.round(
+        (afterJoin - atHalf) / (scenario.members - half) / 1024 * 10,
+      ) / 10,
     };
   } finally {
     await stop(server.child);
@@ -417,6 +428,7 @@ function table(rows: Row[]): string {
     "growth MB",
     "joins/s",
     "KB/member",
+    "2nd half",
     "vs ncat",
   ];
   const body = rows.map((r) => [
@@ -441,6 +453,7 @@ function table(rows: Row[]): string {
     (r.scenario === "g" ? ` (${r.junkSentMb} MB sent)` : ""),
     r.scenario.startsWith("e") ? r.joinsPerS.toLocaleString("en-US") : "",
     r.scenario.startsWith("e") ? String(r.rssPerMemberKb) : "",
+    r.scenario.startsWith("e") ? String(r.marginalKb) : "",
     r.ratioVsNcat === undefined
       ? (r.note ?? "")
       : `${r.ratioVsNcat.toFixed(1)}x`,

@@ -178,6 +178,37 @@ class Member {
   }
 }
 
+/** Joins members `from` to `to` (not included); resolves to the time taken. */
+async function joinRange(
+  members: Member[],
+  from: number,
+  to: number,
+  job: LoadJob,
+): Promise<number> {
+  const start = performance.now();
+  let next = from;
+  const joining = Promise.all(
+    Array.from(
+      { length: Math.min(job.joinConcurrency, to - from) },
+      async () => {
+        while (next < to) await members[next++]!.connect(job);
+      },
+    ),
+  );
+  // A server that stops accepting must not hang the benchmark.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new Error(`Not all ${to - from} members joined within 60 s`)),
+      60_000,
+    );
+  });
+  await Promise.race([joining, timeout]);
+  clearTimeout(timer);
+  return performance.now() - start;
+}
+
 /** Runs a job; resolves to its result. */
 export async function runLoad(
   job: LoadJob,
@@ -188,28 +219,14 @@ export async function runLoad(
     { length: job.members },
     (_, i) => new Member(i, job.senders),
   );
-  const joinStart = performance.now();
-  let next = 0;
-  const joining = Promise.all(
-    Array.from(
-      { length: Math.min(job.joinConcurrency, job.members) },
-      async () => {
-        while (next < members.length) await members[next++]!.connect(job);
-      },
-    ),
-  );
-  // A server that stops accepting must not hang the benchmark.
-  let joinTimer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    joinTimer = setTimeout(
-      () =>
-        reject(new Error(`Not all ${job.members} members joined within 60 s`)),
-      60_000,
-    );
-  });
-  await Promise.race([joining, timeout]);
-  clearTimeout(joinTimer);
-  const joinMs = performance.now() - joinStart;
+  // Members join in two halves, so that the orchestrator can measure the
+  // server's memory in between: the second half's cost is per member, free
+  // of one-time growth.
+  const half = Math.floor(job.members / 2);
+  let joinMs = await joinRange(members, 0, half, job);
+  report({ half });
+  await waitForGo();
+  joinMs += await joinRange(members, half, job.members, job);
   // Silent members join last and never read again: the server must drop
   // them without holding more than --queue-bytes for each.
   const silent = Array.from(

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 
 /** Names every generated server certificate covers. */
@@ -220,15 +221,16 @@ export interface CertificateFacts {
   readonly names: readonly string[];
 }
 
-/** Reads the end of validity and the names of the first certificate in a PEM. */
-export async function certificateFacts(pem: string): Promise<CertificateFacts> {
-  const x509 = await x509Library();
-  const cert = new x509.X509Certificate(pem);
-  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  return {
-    notAfter: cert.notAfter,
-    names: san?.names.items.map((item) => item.value) ?? [],
-  };
+/**
+ * Reads the end of validity and the names of the first certificate in a
+ * PEM (with `node:crypto`, so a plain start never loads the X.509 generator).
+ */
+export function certificateFacts(pem: string): CertificateFacts {
+  const cert = new X509Certificate(pem);
+  const names = (cert.subjectAltName ?? "").split(", ")
+    .map((entry) => entry.replace(/^(DNS|IP Address):/, ""))
+    .filter((name) => name !== "");
+  return { notAfter: cert.validToDate, names };
 }
 
 /** Whole days left before `notAfter` (negative once expired). */
@@ -328,7 +330,7 @@ export async function renewDevCertificate(
   nowMs: number,
 ): Promise<DevCertificateCheck> {
   const paths = certificatePaths(dir);
-  const facts = await certificateFacts(await Deno.readTextFile(paths.cert));
+  const facts = certificateFacts(await Deno.readTextFile(paths.cert));
   if (daysLeft(facts.notAfter, nowMs) >= RENEW_BEFORE_DAYS) {
     return { notAfter: facts.notAfter, renewed: false };
   }
@@ -338,7 +340,7 @@ export async function renewDevCertificate(
   const server = await issueServerCertificate(ca, names);
   await writeKey(paths.key, server.key);
   await Deno.writeTextFile(paths.cert, server.cert);
-  const renewed = await certificateFacts(server.cert);
+  const renewed = certificateFacts(server.cert);
   return { notAfter: renewed.notAfter, renewed: true };
 }
 

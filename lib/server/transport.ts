@@ -460,6 +460,8 @@ class NodeConn implements ByteConn {
   abort(): void {
     clearTimeout(this.#check);
     this.#check = undefined;
+    this.#chunks = [];
+    this.#unreadBytes = 0;
     this.#socket.destroy();
     this.#end();
   }
