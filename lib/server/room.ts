@@ -48,12 +48,11 @@ export interface RoomOptions<M extends Member = Member> {
   /** Where room events are ordered. */
   log: RoomLog;
   /**
-   * Largest room size at which joins and leaves are announced one by one.
-   * Above it they are counted and announced as one `PRESENCE` summary just
-   * before the next line that everyone receives.
-   * @default {100}
+   * Largest room size at which joins and leaves are announced one by one
+   * (`--announce-limit`). Above it they are counted and announced as one
+   * `PRESENCE` summary just before the next line that everyone receives.
    */
-  announceLimit?: number;
+  announceLimit: number;
   /** Encodes fanned-out lines; its chunk size bounds what a queue pins. */
   arena?: LineArena;
   /** Called after a member has left, whatever the reason (for logs). */
@@ -85,7 +84,7 @@ export class Room<M extends Member = Member> {
 
   /** Creates an empty room that orders its events in `options.log`. */
   constructor(options: RoomOptions<M>) {
-    this.announceLimit = options.announceLimit ?? 100;
+    this.announceLimit = options.announceLimit;
     this.#arena = options.arena ?? new LineArena();
     this.#onLeave = options.onLeave ?? (() => {});
     this.#log = options.log;
@@ -115,7 +114,7 @@ export class Room<M extends Member = Member> {
    * import { Room } from "./room.ts";
    * import { MemoryLog } from "./room_log.ts";
    *
-   * const room = new Room({ log: new MemoryLog(systemClock) });
+   * const room = new Room({ log: new MemoryLog(systemClock), announceLimit: 100 });
    * const inbox: string[] = [];
    * const member = (id: string) => ({
    *   id,

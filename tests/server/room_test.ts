@@ -36,6 +36,7 @@ function roomWith(aliases: string[], options = {}) {
   const left: [string, LeaveReason][] = [];
   const room = new Room<FakeMember>({
     log: new MemoryLog(systemClock),
+    announceLimit: 100,
     ...options,
     onLeave: (member, reason) => left.push([member.alias, reason]),
   });
