@@ -29,6 +29,18 @@ const onLoopback = (
   dir: string,
 ) => ["--host", "127.0.0.1", "--port", "0", "--certs-dir", dir];
 
+/** Server flags for 127.0.0.1, port 0, serving `dir`'s certificate as --cert. */
+const ownCertificate = (dir: string) => [
+  "--host",
+  "127.0.0.1",
+  "--port",
+  "0",
+  "--cert",
+  `${dir}/server.pem`,
+  "--key",
+  `${dir}/server-key.pem`,
+];
+
 /** Permissions of `deno task server`, for a certs dir and loopback. */
 const serverPermissions = (dir: string) => [
   "--allow-net=127.0.0.1",
@@ -116,16 +128,7 @@ Deno.test("server.ts serves a certificate given with --cert and --key", async ()
     const { ca } = await testCertificates();
     await withServerProcess(
       ["--allow-net=127.0.0.1", `--allow-read=${dir}`],
-      [
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--cert",
-        `${dir}/server.pem`,
-        "--key",
-        `${dir}/server-key.pem`,
-      ],
+      ownCertificate(dir),
       async (server) => {
         await server.output.waitFor(
           new RegExp(
@@ -421,16 +424,7 @@ async function writeLeafEnding(dir: string, days: number): Promise<void> {
 
 Deno.test("server.ts refuses an expired --cert and warns about one ending soon", async () => {
   await withTempDir(async (dir) => {
-    const args = [
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--cert",
-      `${dir}/server.pem`,
-      "--key",
-      `${dir}/server-key.pem`,
-    ];
+    const args = ownCertificate(dir);
     const permissions = ["--allow-net=127.0.0.1", `--allow-read=${dir}`];
     await writeLeafEnding(dir, -1);
     const expired = await runCommand(
