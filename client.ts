@@ -21,6 +21,7 @@
 
 import process from "node:process";
 import * as readline from "node:readline";
+import { Writable } from "node:stream";
 import {
   CLIENT_FLAGS,
   type ClientConfig,
@@ -75,8 +76,14 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   const color = Deno.stdout.isTerminal() && !Deno.noColor;
   let server: ServerConnection;
+  let password: string | null;
   try {
-    server = await connectToServer({ ...config, ca: await loadCa(config) });
+    password = await readPasswordFile(config.passwordFile);
+    server = await connectToServer({
+      ...config,
+      ca: await loadCa(config),
+      identity: await readIdentity(config),
+    });
   } catch (e) {
     if (!(e instanceof ClientError)) throw e;
     console.error(e.message);
@@ -94,29 +101,49 @@ export async function main(args: readonly string[]): Promise<number> {
     // throttled or kicked for flooding, however much is piped into it.
     server.paceTo(parseHelloParams(hello.params));
     return interactive
-      ? await runTerminal(server, config, hello, color)
-      : await runPipe(server, config.alias!, hello, color);
+      ? await runTerminal(server, config, { hello, color, password })
+      : await runPipe(server, config.alias!, { hello, color, password });
   } finally {
     server.close();
   }
 }
 
+/** What both modes start with. */
+interface Start {
+  readonly hello: ServerLine;
+  readonly color: boolean;
+  /** From --password-file; null: ask (terminal) or fail (pipe). */
+  readonly password: string | null;
+}
+
+/** Answers a server's PASSWORD line; false when there is none to give. */
+type PasswordAnswer = (line: ServerLine<"PASSWORD">) => Promise<boolean>;
+
 /** Non-terminal mode: stdin lines out, server lines to stdout. */
 async function runPipe(
   server: ServerConnection,
   alias: string,
-  hello: ServerLine,
-  color: boolean,
+  { hello, color, password }: Start,
 ): Promise<number> {
   const print = (line: ServerLine | string) => {
     const text = formatForDisplay(line, { color });
     if (text !== null) console.log(text);
   };
+  const answer: PasswordAnswer = async () => {
+    if (password === null) {
+      console.error(
+        "The server asks for a password: give it with --password-file FILE",
+      );
+      return false;
+    }
+    await server.send(password);
+    return true;
+  };
   print(hello);
   await server.send(alias);
-  const joined = await awaitWelcome(server, print);
+  const joined = await awaitWelcome(server, print, answer);
   if (joined === "closed" || joined === "rejected") return 1;
-  const reading = pumpServer(server, print);
+  const reading = pumpServer(server, print, answer);
   // Sends stdin, then /quit; the server's BYE and close end the reading.
   // The server may also close first (kicked, shutdown): reading ends anyway.
   (async () => {
@@ -130,13 +157,15 @@ async function runPipe(
 async function runTerminal(
   server: ServerConnection,
   config: ClientConfig,
-  hello: ServerLine,
-  color: boolean,
+  { hello, color, password }: Start,
 ): Promise<number> {
   const { stdout } = process;
+  // Readline echoes what is typed through this output; muted, it echoes
+  // nothing (passwords).
+  const output = new MutableOutput();
   const rl = readline.createInterface({
     input: process.stdin,
-    output: stdout,
+    output,
     terminal: true,
     historySize: 200,
   });
@@ -156,6 +185,13 @@ async function runTerminal(
     prompting = false;
     quit.resolve();
   });
+  const answer: PasswordAnswer = async () => {
+    const given = password ??
+      await askSecret(rl, output, "Password: ", quit.promise);
+    if (given === null) return false;
+    await server.send(given);
+    return true;
+  };
   try {
     print(hello);
     let alias = config.alias;
@@ -164,7 +200,7 @@ async function runTerminal(
       alias ??= await ask(rl, "Alias: ", quit.promise);
       if (alias === null || /^\/quit\b/i.test(alias)) return 0;
       await server.send(alias);
-      const result = await awaitWelcome(server, print);
+      const result = await awaitWelcome(server, print, answer);
       if (result === "closed") return 1;
       if (result !== "rejected") {
         self = result.alias;
@@ -197,7 +233,7 @@ async function runTerminal(
         setPrompt(self);
       }
       print(line);
-    });
+    }, answer);
     const ended = await Promise.race([reading, quit.promise.then(() => null)]);
     if (ended !== null) return exitCode(ended);
     await server.send("/quit").catch(() => {});
@@ -214,10 +250,14 @@ async function runTerminal(
 
 type Ending = { bye: ServerLine<"BYE"> | null };
 
-/** Prints server lines until the connection ends; answers PING. */
+/**
+ * Prints server lines until the connection ends; answers PING, and PASSWORD
+ * (asked for by a /nick to a registered alias).
+ */
 async function pumpServer(
   server: ServerConnection,
   print: (line: ServerLine | string) => void,
+  answer: PasswordAnswer,
 ): Promise<Ending> {
   let bye: ServerLine<"BYE"> | null = null;
   while (true) {
@@ -226,6 +266,15 @@ async function pumpServer(
     const line = parseServerLine(text);
     if (line?.type === "PING") {
       server.send(`/pong ${line.token}`).catch(() => {});
+    }
+    if (line?.type === "PASSWORD") {
+      print(line);
+      // Not given: the server takes the next line as the password anyway,
+      // so send an empty one rather than a chat line.
+      answer(line).then(async (ok) => {
+        if (!ok) await server.send("");
+      }).catch(() => {});
+      continue;
     }
     if (line?.type === "ERR" && line.code === "flood") server.backOff();
     if (line?.type === "BYE") bye = line;
@@ -242,11 +291,12 @@ function exitCode(ending: Ending): number {
 /**
  * Reads replies to an alias until it is accepted (the `WELCOME` line),
  * refused (`rejected`, after printing why) or the connection ends
- * (`closed`).
+ * (`closed`), answering the passwords asked for on the way.
  */
 async function awaitWelcome(
   server: ServerConnection,
   print: (line: ServerLine | string) => void,
+  answer: PasswordAnswer,
 ): Promise<ServerLine<"WELCOME"> | "rejected" | "closed"> {
   while (true) {
     const text = await server.readLine();
@@ -257,7 +307,11 @@ async function awaitWelcome(
     const line = parseServerLine(text);
     print(line ?? text);
     if (line?.type === "WELCOME") return line;
-    if (line?.type === "ERR") return "rejected";
+    if (line?.type === "PASSWORD" && !await answer(line)) return "closed";
+    // A wrong room password is asked again; anything else is a refusal.
+    if (line?.type === "ERR" && line.code !== "password-wrong") {
+      return "rejected";
+    }
     if (line?.type === "BYE") return "closed";
   }
 }
@@ -267,6 +321,88 @@ async function readServerLine(
 ): Promise<ServerLine | undefined> {
   const text = await server.readLine();
   return text === null ? undefined : parseServerLine(text);
+}
+
+/**
+ * Readline's output: the terminal, or nothing while muted (so that what is
+ * typed at a password prompt is not echoed).
+ */
+class MutableOutput extends Writable {
+  muted = false;
+  readonly isTTY = true;
+
+  constructor() {
+    super();
+    process.stdout.on("resize", () => this.emit("resize"));
+  }
+
+  get columns(): number {
+    return process.stdout.columns;
+  }
+
+  get rows(): number {
+    return process.stdout.rows;
+  }
+
+  override _write(
+    chunk: Uint8Array | string,
+    _encoding: string,
+    done: () => void,
+  ): void {
+    if (!this.muted) process.stdout.write(chunk);
+    done();
+  }
+}
+
+/** Asks for a secret without echo; null when the user quits instead. */
+async function askSecret(
+  rl: readline.Interface,
+  output: MutableOutput,
+  question: string,
+  quit: Promise<void>,
+): Promise<string | null> {
+  process.stdout.write(question);
+  output.muted = true;
+  try {
+    return await Promise.race([
+      new Promise<string>((resolve) => rl.question("", resolve)),
+      quit.then(() => null),
+    ]);
+  } finally {
+    output.muted = false;
+    process.stdout.write("\n");
+  }
+}
+
+/** Reads the password to give from --password-file (its first line). */
+async function readPasswordFile(file: string | null): Promise<string | null> {
+  if (file === null) return null;
+  try {
+    return (await Deno.readTextFile(file)).split(/\r?\n/)[0] ?? "";
+  } catch (e) {
+    throw new ClientError(
+      `Cannot read --password-file "${file}": ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+}
+
+/** Reads --cert and --key, for mutual TLS. */
+async function readIdentity(
+  config: ClientConfig,
+): Promise<{ cert: string; key: string } | null> {
+  if (config.certFile === null || config.keyFile === null) return null;
+  try {
+    return {
+      cert: await Deno.readTextFile(config.certFile),
+      key: await Deno.readTextFile(config.keyFile),
+    };
+  } catch (e) {
+    throw new ClientError(
+      `Cannot read the client certificate: ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
 }
 
 /** Asks a question; resolves to null when the user quits instead. */

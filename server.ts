@@ -25,16 +25,19 @@ import {
   readPair,
   RENEW_BEFORE_DAYS,
   renewDevCertificate,
+  writeClientCertificate,
   writeDevCertificates,
 } from "./lib/certs.ts";
 import { formatFlags, missingPermission } from "./lib/flags.ts";
 import { createLogger, describeError, type Logger } from "./lib/log.ts";
+import { validateAlias } from "./lib/protocol.ts";
 import { serveChat } from "./lib/server/chat_server.ts";
 import {
   parseServerArgs,
   SERVER_FLAGS,
   type ServerConfig,
 } from "./lib/server/config.ts";
+import { openStore } from "./lib/server/store.ts";
 import { listenTls } from "./lib/server/transport.ts";
 
 /** How often a running server checks how long its certificate has left. */
@@ -64,7 +67,11 @@ export async function main(args: readonly string[]): Promise<number> {
   const log = createLogger(config.logLevel, (line) => console.log(line));
   try {
     if (config.command === "certs") {
-      await generate(config, log);
+      if (config.clientCertFor !== null) {
+        await issueClient(config, config.clientCertFor);
+      } else {
+        await generate(config, log);
+      }
       return 0;
     }
     return await serve(config, log);
@@ -75,6 +82,14 @@ export async function main(args: readonly string[]): Promise<number> {
 }
 
 async function serve(config: ServerConfig, log: Logger): Promise<number> {
+  const roomPassword = config.passwordFile === null
+    ? null
+    : await readPasswordFile(config.passwordFile);
+  const clientCa = config.clientCa === null ? null : {
+    ca: await Deno.readTextFile(config.clientCa),
+    require: config.clientCert === "require",
+  };
+  using store = openStore(config.dataDir);
   const { cert, key, file } = await loadCertificate(config, log);
   const listener = await listenTls({
     hostname: config.hostname,
@@ -83,6 +98,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     key,
     engine: config.tlsEngine,
     maxInputBytes: config.maxInputBytes,
+    clientCa,
   });
   // A long-running server warns ahead of its certificate's end; a dev
   // certificate is renewed at the next start.
@@ -91,7 +107,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     () => warnIfExpiring(file, notAfter, log),
     EXPIRY_CHECK_MS,
   );
-  const server = serveChat(listener, { config, log });
+  const server = serveChat(listener, { config, log, store, roomPassword });
   // Safety nets, not flow control: every task catches its own errors, and
   // one that slips through must not end the room for everyone.
   const onRejection = (event: PromiseRejectionEvent) => {
@@ -118,6 +134,12 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     port: server.addr.port,
     engine: config.tlsEngine,
     name: config.name,
+    data: config.dataDir,
+    auth: [
+      roomPassword === null ? "" : "room-password",
+      config.accountsOnly ? "accounts-only" : "",
+      clientCa === null ? "" : `client-cert-${config.clientCert}`,
+    ].filter((a) => a !== "").join(",") || "open",
   });
   await server.finished;
   clearInterval(expiryCheck);
@@ -176,6 +198,20 @@ async function loadCertificate(
   return { ...pair!, file: paths.cert };
 }
 
+/**
+ * Reads the room password: the first line of a file (a password never goes
+ * on the command line, where `ps` shows it).
+ */
+async function readPasswordFile(file: string): Promise<string> {
+  const password = (await Deno.readTextFile(file)).split(/\r?\n/)[0] ?? "";
+  if (password === "") {
+    throw new Error(
+      `Cannot use --password-file "${file}": its first line is empty`,
+    );
+  }
+  return password;
+}
+
 /** Logs a warning when a certificate ends within {@linkcode RENEW_BEFORE_DAYS}. */
 function warnIfExpiring(file: string, notAfter: Date, log: Logger): void {
   const days = daysLeft(notAfter, Date.now());
@@ -186,6 +222,22 @@ function warnIfExpiring(file: string, notAfter: Date, log: Logger): void {
     notAfter: notAfter.toISOString(),
     hint: "renew it (a dev certificate is renewed at the next start)",
   });
+}
+
+/**
+ * `certs client ALIAS`: a client certificate for ALIAS signed by the dev CA,
+ * and the command that uses it.
+ */
+async function issueClient(config: ServerConfig, alias: string): Promise<void> {
+  validateAlias(alias);
+  const written = await writeClientCertificate(config.certsDir, alias);
+  console.log(`Client certificate for "${alias}": ${written.cert}
+Key (keep it secret, mode 0600): ${written.key}
+
+The server trusts it when run with --client-ca ${written.ca} (node engine).
+Join with:
+  deno run --allow-net=localhost:7443 --allow-read=${written.ca},${written.cert},${written.key} client.ts \\
+    --cert ${written.cert} --key ${written.key} --alias ${alias}`);
 }
 
 async function generate(config: ServerConfig, log: Logger): Promise<void> {

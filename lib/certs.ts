@@ -168,6 +168,50 @@ export async function issueServerCertificate(
   };
 }
 
+/**
+ * Issues a client certificate signed by `ca` whose subject CN is `name` (an
+ * account alias), for mutual TLS: a leaf with EKU clientAuth, valid for
+ * `days` days.
+ */
+export async function issueClientCertificate(
+  ca: CertificatePair,
+  name: string,
+  days: number = SERVER_VALIDITY_DAYS,
+): Promise<CertificatePair> {
+  const x509 = await x509Library();
+  const caCert = new x509.X509Certificate(ca.cert);
+  const caKey = await crypto.subtle.importKey(
+    "pkcs8",
+    x509.PemConverter.decodeFirst(ca.key),
+    ALGORITHM,
+    false,
+    ["sign"],
+  );
+  const keys = await crypto.subtle.generateKey(ALGORITHM, true, [
+    "sign",
+    "verify",
+  ]);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serialNumber(),
+    subject: `CN=${name}`,
+    issuer: caCert.subject,
+    ...validity(days),
+    signingKey: caKey,
+    publicKey: keys.publicKey,
+    signingAlgorithm: ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert),
+    ],
+  });
+  return {
+    cert: cert.toString("pem") + "\n",
+    key: await exportKey(keys.privateKey),
+  };
+}
+
 /** Whether a SAN entry is an IPv4 or IPv6 address rather than a DNS name. */
 export function isIpAddress(name: string): boolean {
   return name.includes(":") || /^\d{1,3}(\.\d{1,3}){3}$/.test(name);
@@ -279,6 +323,37 @@ export async function writeDevCertificates(
   await writeKey(paths.key, server.key);
   await Deno.writeTextFile(paths.cert, server.cert);
   return { paths, newCa, names };
+}
+
+/** Where {@linkcode writeClientCertificate} put a client certificate. */
+export interface WrittenClientCertificate {
+  readonly cert: string;
+  readonly key: string;
+  /** The CA that signed it: the server's `--client-ca`. */
+  readonly ca: string;
+}
+
+/**
+ * Issues a client certificate for `alias`, signed by the dev CA in `dir`,
+ * into `dir/client-ALIAS.pem` and `dir/client-ALIAS-key.pem` (mode 0600).
+ */
+export async function writeClientCertificate(
+  dir: string,
+  alias: string,
+): Promise<WrittenClientCertificate> {
+  const paths = certificatePaths(dir);
+  const ca = await readPair(paths.caCert, paths.caKey);
+  if (ca === null) {
+    throw new Error(
+      `Cannot issue a client certificate: no dev CA in "${dir}" (run deno task certs first)`,
+    );
+  }
+  const pair = await issueClientCertificate(ca, alias);
+  const cert = join(dir, `client-${alias}.pem`);
+  const key = join(dir, `client-${alias}-key.pem`);
+  await writeKey(key, pair.key);
+  await Deno.writeTextFile(cert, pair.cert);
+  return { cert, key, ca: paths.caCert };
 }
 
 /** Reads a certificate and key, or returns null when either is missing. */

@@ -100,7 +100,18 @@ export type Command =
   | { readonly kind: "who" }
   | { readonly kind: "help" }
   | { readonly kind: "pong" }
-  | { readonly kind: "quit"; readonly reason: string };
+  | { readonly kind: "quit"; readonly reason: string }
+  | { readonly kind: "topic"; readonly text: string }
+  | { readonly kind: "kick"; readonly target: string; readonly reason: string }
+  | {
+    readonly kind: "ban" | "mute";
+    readonly target: string;
+    /** How long; null: until lifted. */
+    readonly durationMs: number | null;
+    readonly reason: string;
+  }
+  | { readonly kind: "unban" | "unmute"; readonly target: string }
+  | { readonly kind: "bans" };
 
 /** The commands and their one-line help, in the order `/help` lists them. */
 export const COMMAND_HELP: readonly string[] = [
@@ -109,9 +120,37 @@ export const COMMAND_HELP: readonly string[] = [
   "/me ACTION: say that you do something",
   "/msg ALIAS TEXT: send TEXT to ALIAS only",
   "/quit [REASON]: leave the room",
+  "/topic: show the topic",
   "/help: show this help",
   "Any other line is a message to everyone; start it with // to send a line that begins with /",
+  "Operators: /kick ALIAS [REASON], /ban ALIAS|ADDRESS[/PREFIX] [DURATION] [REASON], /unban ALIAS|ADDRESS[/PREFIX], /bans, /mute ALIAS [DURATION] [REASON], /unmute ALIAS, /topic TEXT (DURATION: 30s, 10m, 2h, 7d, 4w; none: until lifted)",
 ];
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/**
+ * Parses a duration such as `30s`, `10m`, `2h`, `7d` or `4w` into
+ * milliseconds; null when `text` is not one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseDuration } from "./protocol.ts";
+ *
+ * assert.equal(parseDuration("10m"), 600_000);
+ * assert.equal(parseDuration("spam"), null);
+ * ```
+ */
+export function parseDuration(text: string): number | null {
+  const match = /^(\d{1,6})([smhdw])$/.exec(text);
+  return match ? Number(match[1]) * DURATION_UNITS_MS[match[2]!]! : null;
+}
 
 /**
  * Parses one line from a joined client. A line that does not start with `/`
@@ -160,6 +199,39 @@ export function parseCommand(line: string): Command {
       return { kind: "pong" };
     case "quit":
       return { kind: "quit", reason: rest };
+    case "topic":
+      return { kind: "topic", text: rest };
+    case "kick": {
+      const [target = "", ...words] = rest.split(" ");
+      if (target === "") throw usage("/kick ALIAS [REASON]");
+      return { kind: "kick", target, reason: words.join(" ").trim() };
+    }
+    case "ban":
+    case "mute": {
+      const [target = "", first = "", ...words] = rest.split(" ");
+      if (target === "") {
+        throw usage(
+          `/${name} ${
+            name === "ban" ? "ALIAS|ADDRESS[/PREFIX]" : "ALIAS"
+          } [DURATION] [REASON]`,
+        );
+      }
+      const durationMs = parseDuration(first);
+      const reason = (durationMs === null ? [first, ...words] : words)
+        .join(" ").trim();
+      return { kind: name, target, durationMs, reason };
+    }
+    case "unban":
+    case "unmute":
+      return {
+        kind: name,
+        target: required(
+          rest.split(" ")[0] ?? "",
+          `/${name} ${name === "unban" ? "ALIAS|ADDRESS[/PREFIX]" : "ALIAS"}`,
+        ),
+      };
+    case "bans":
+      return { kind: "bans" };
     default:
       throw new ProtocolError(
         "unknown-command",
@@ -186,6 +258,7 @@ function usage(form: string): ProtocolError {
  */
 export const SERVER_LINE_FIELDS = {
   HELLO: ["protocol", "server", "params", "text"],
+  PASSWORD: ["kind", "text"],
   WELCOME: ["alias", "online", "text"],
   MSG: ["alias", "text"],
   ME: ["alias", "text"],
@@ -196,6 +269,9 @@ export const SERVER_LINE_FIELDS = {
   NICK: ["alias", "newAlias", "online"],
   PRESENCE: ["joined", "left", "online"],
   WHO: ["online", "aliases"],
+  TOPIC: ["alias", "text"],
+  MOD: ["action", "alias", "by", "text"],
+  BAN: ["kind", "target", "until", "by", "text"],
   INFO: ["text"],
   ERR: ["code", "text"],
   PING: ["token"],
@@ -222,7 +298,10 @@ export type LeaveReason =
   | "flood"
   | "slow"
   | "shutdown"
-  | "line-too-long";
+  | "line-too-long"
+  | "kicked"
+  | "banned"
+  | "replaced";
 
 /** Why the server closes a connection, as sent in `BYE` lines. */
 export type ByeReason =
@@ -233,7 +312,11 @@ export type ByeReason =
   | "shutdown"
   | "server-full"
   | "ip-limit"
-  | "line-too-long";
+  | "line-too-long"
+  | "kicked"
+  | "banned"
+  | "replaced"
+  | "auth-failed";
 
 /**
  * What the greeting tells a client about the server's limits, so that a
@@ -246,6 +329,11 @@ export interface HelloParams {
   readonly burst: number;
   /** Longest accepted line, in bytes. */
   readonly lineBytes: number;
+  /**
+   * Who may join: `room` (guests need the room password), `accounts` (only
+   * account holders), or absent (anyone; accounts optional).
+   */
+  readonly auth?: "room" | "accounts";
 }
 
 /**
@@ -253,7 +341,8 @@ export interface HelloParams {
  * one token (`rate=5,burst=10,line=4096`).
  */
 export function formatHelloParams(params: HelloParams): string {
-  return `rate=${params.rate},burst=${params.burst},line=${params.lineBytes}`;
+  const auth = params.auth ? `,auth=${params.auth}` : "";
+  return `rate=${params.rate},burst=${params.burst},line=${params.lineBytes}${auth}`;
 }
 
 /**
@@ -274,17 +363,21 @@ export function formatHelloParams(params: HelloParams): string {
  * ```
  */
 export function parseHelloParams(field: string): Partial<HelloParams> {
-  const keys: Record<string, keyof HelloParams> = {
+  const keys: Record<string, "rate" | "burst" | "lineBytes"> = {
     rate: "rate",
     burst: "burst",
     line: "lineBytes",
   };
-  const params: { -readonly [K in keyof HelloParams]?: number } = {};
+  const params: {
+    -readonly [K in keyof HelloParams]?: HelloParams[K];
+  } = {};
   for (const pair of field.split(",")) {
     const [key = "", value = ""] = pair.split("=");
     const number = Number(value);
     if (Object.hasOwn(keys, key) && value !== "" && Number.isFinite(number)) {
       params[keys[key]!] = number;
+    } else if (key === "auth" && (value === "room" || value === "accounts")) {
+      params.auth = value;
     }
   }
   return params;

@@ -82,19 +82,22 @@ const CONFUSABLE_PROTOTYPES: Readonly<Record<string, string>> = {
 };
 
 /**
- * The TR39 confusable skeleton of an alias (ASCII letters, digits, `_ . -`):
- * two aliases that look alike have the same skeleton.
+ * The TR39 confusable skeleton of an alias (ASCII letters, digits, `_ . -`),
+ * in lower case, since aliases ignore case: two aliases that look alike, in
+ * any of their case variants, have the same skeleton.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { aliasSkeleton } from "./text.ts";
  *
- * assert.equal(aliasSkeleton("AIice"), aliasSkeleton("Alice"));
+ * assert.equal(aliasSkeleton("AIice"), aliasSkeleton("alice"));
  * assert.equal(aliasSkeleton("rnallory"), aliasSkeleton("mallory"));
- * assert.notEqual(aliasSkeleton("bob"), aliasSkeleton("b0b"));
+ * assert.equal(aliasSkeleton("b0b"), aliasSkeleton("bob"));
+ * assert.notEqual(aliasSkeleton("alice"), aliasSkeleton("allce"));
  * ```
  */
 export function aliasSkeleton(alias: string): string {
-  return alias.replace(/[01Im]/g, (char) => CONFUSABLE_PROTOTYPES[char]!);
+  return alias.replace(/[01Im]/g, (char) => CONFUSABLE_PROTOTYPES[char]!)
+    .toLowerCase();
 }

@@ -12,7 +12,15 @@ import type {
   Connection,
   ConnectionInfo,
   InboundLine,
+  PeerCertificate,
 } from "../lib/server/connection.ts";
+import { Accounts } from "../lib/server/accounts.ts";
+import type { ServerConfig } from "../lib/server/config.ts";
+import { Gate } from "../lib/server/gate.ts";
+import { LoginLimiter } from "../lib/server/login_limiter.ts";
+import { Moderation } from "../lib/server/moderation.ts";
+import { PasswordChecker } from "../lib/server/passwords.ts";
+import { openStore } from "../lib/server/store.ts";
 
 /** A clock that stands still until {@linkcode FakeClock.advance}. */
 export class FakeClock implements Clock {
@@ -92,9 +100,12 @@ export class FakeConnection implements Connection {
   #read = 0;
   #changed = Promise.withResolvers<void>();
 
-  constructor(address = "127.0.0.1:5000") {
+  constructor(
+    address = "127.0.0.1:5000",
+    certificate: PeerCertificate | null = null,
+  ) {
     const host = address.slice(0, address.lastIndexOf(":"));
-    this.info = { door: "tls", host, address };
+    this.info = { door: "tls", host, address, certificate };
   }
 
   /** Feeds lines as the peer sending them at once (text or markers). */
@@ -196,4 +207,27 @@ export class FakeConnection implements Connection {
       assert.fail(`Waited in vain for ${what}; sent:\n${this.sent.join("\n")}`);
     }
   }
+}
+
+/**
+ * A gate over a fresh database in memory (accounts, bans, topic), on
+ * `clock`, with the config's login limits.
+ */
+export function testGate(
+  clock: Clock,
+  config: ServerConfig,
+  roomPassword: string | null = null,
+): Gate {
+  const { db } = openStore(null);
+  return new Gate({
+    accounts: new Accounts(db),
+    moderation: new Moderation(db, clock),
+    limiter: new LoginLimiter(clock, {
+      burst: config.loginAttempts,
+      refillMs: config.loginRefillMs,
+    }),
+    checker: new PasswordChecker(),
+    roomPassword,
+    accountsOnly: config.accountsOnly,
+  });
 }

@@ -21,6 +21,7 @@ import {
 import { createLogger } from "../lib/log.ts";
 import { type ChatServer, serveChat } from "../lib/server/chat_server.ts";
 import { parseServerArgs, type ServerConfig } from "../lib/server/config.ts";
+import type { Store } from "../lib/server/store.ts";
 import {
   listenTls,
   TLS_ENGINES,
@@ -77,6 +78,16 @@ export interface TestServer extends AsyncDisposable {
   readonly config: ServerConfig;
 }
 
+/** Options of {@linkcode startServer} that are not flags. */
+export interface StartServerOptions {
+  /** The room password (the role reads it from --password-file). */
+  readonly roomPassword?: string | null;
+  /** Ask for client certificates signed by this CA (node engine). */
+  readonly clientCa?: { readonly ca: string; readonly require: boolean };
+  /** A data directory's store; default: a fresh one in memory. */
+  readonly store?: Store;
+}
+
 /**
  * Starts a server on 127.0.0.1 port 0 with the given extra flags (flood
  * control and the per-IP cap are off unless flags turn them on).
@@ -84,7 +95,7 @@ export interface TestServer extends AsyncDisposable {
 export async function startServer(
   engine: TlsEngine,
   flags: string[] = [],
-  overrides: Partial<ServerConfig> = {},
+  options: StartServerOptions = {},
 ): Promise<TestServer> {
   const { server: pair } = await testCertificates();
   const config: ServerConfig = {
@@ -105,7 +116,6 @@ export async function startServer(
       "1",
       ...flags,
     ]),
-    ...overrides,
   };
   const listener = await listenTls({
     hostname: config.hostname,
@@ -114,11 +124,14 @@ export async function startServer(
     key: pair.key,
     engine,
     maxInputBytes: config.maxInputBytes,
+    clientCa: options.clientCa ?? null,
   });
   const logs = new LineLog();
   const server = serveChat(listener, {
     config,
     log: createLogger(config.logLevel, (line) => logs.push(line)),
+    roomPassword: options.roomPassword ?? null,
+    store: options.store,
   });
   return {
     server,
@@ -223,22 +236,45 @@ export class TestClient implements Disposable {
     port: number,
     hostname = "127.0.0.1",
     ca?: string,
+    identity?: { cert: string; key: string },
   ): Promise<TestClient> {
     const pem = ca ?? (await testCertificates()).ca.cert;
     return new TestClient(
-      await connectToServer({ hostname, port, ca: { file: null, pem } }),
+      await connectToServer({
+        hostname,
+        port,
+        ca: { file: null, pem },
+        identity: identity ?? null,
+      }),
     );
   }
 
-  /** Connects, reads the greeting and joins as `alias`. */
+  /**
+   * Connects, reads the greeting and joins as `alias`, giving `password`
+   * when the server asks for one.
+   */
   static async join(
     port: number,
     alias: string,
-    options: { hostname?: string; ca?: string } = {},
+    options: {
+      hostname?: string;
+      ca?: string;
+      password?: string;
+      identity?: { cert: string; key: string };
+    } = {},
   ): Promise<TestClient> {
-    const client = await TestClient.connect(port, options.hostname, options.ca);
+    const client = await TestClient.connect(
+      port,
+      options.hostname,
+      options.ca,
+      options.identity,
+    );
     await client.expect(/^HELLO /);
     await client.send(alias);
+    if (options.password !== undefined) {
+      await client.expect(/^PASSWORD /);
+      await client.send(options.password);
+    }
     await client.expect(new RegExp(`^WELCOME ${alias} `));
     return client;
   }

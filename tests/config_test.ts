@@ -10,6 +10,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
     { ...config },
     {
       command: "serve",
+      clientCertFor: null,
       help: false,
       hostname: "0.0.0.0",
       port: 7443,
@@ -19,6 +20,13 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       sans: [],
       newCa: false,
       name: "tlschat",
+      dataDir: "data",
+      passwordFile: null,
+      accountsOnly: false,
+      clientCa: null,
+      clientCert: "optional",
+      loginAttempts: 5,
+      loginRefillMs: 60_000,
       maxLineBytes: 4096,
       maxSkipBytes: 65_536,
       maxInputBytes: 65_536,
@@ -99,6 +107,10 @@ Deno.test("parseServerArgs() reads every flag", () => {
     "deno",
   ]);
   assert.equal(config.command, "certs");
+  assert.equal(
+    parseServerArgs(["certs", "client", "alice"]).clientCertFor,
+    "alice",
+  );
   assert.equal(config.hostname, "::1");
   assert.equal(config.port, 0);
   assert.equal(config.certFile, "c.pem");
@@ -164,6 +176,13 @@ Deno.test("parseServerArgs() rejects bad values with clear errors", () => {
     ],
     [["--san", "300.1.1.1"], TypeError, /--san/],
     [["--max-skip-bytes", "10"], RangeError, /--max-skip-bytes/],
+    [["--client-cert", "maybe"], TypeError, /--client-cert/],
+    [
+      ["--client-ca", "ca.pem", "--tls-engine", "deno"],
+      TypeError,
+      /Cannot use --client-ca with --tls-engine deno: Deno\.listenTls cannot ask for client certificates/,
+    ],
+    [["certs", "client"], TypeError, /certs client ALIAS/],
     [["--bogus"], TypeError, /Cannot parse arguments: .*bogus/],
     [["serve", "extra"], TypeError, /unexpected "serve extra"/],
   ];
@@ -184,6 +203,9 @@ Deno.test("parseClientArgs() resolves defaults and flags", () => {
     caFile: "certs/ca.pem",
     caExplicit: false,
     alias: null,
+    passwordFile: null,
+    certFile: null,
+    keyFile: null,
   });
   const config = parseClientArgs([
     "--host",
@@ -207,4 +229,17 @@ Deno.test("parseClientArgs() resolves defaults and flags", () => {
   }
   assert.equal(parseClientArgs(["--host", "chat.example"]).caFile, null);
   assert.throws(() => parseClientArgs(["stray"]), TypeError);
+  assert.throws(() => parseClientArgs(["--cert", "c.pem"]), TypeError);
+  const mtls = parseClientArgs([
+    "--cert",
+    "c.pem",
+    "--key",
+    "k.pem",
+    "--password-file",
+    "pw",
+  ]);
+  assert.deepEqual(
+    [mtls.certFile, mtls.keyFile, mtls.passwordFile],
+    ["c.pem", "k.pem", "pw"],
+  );
 });

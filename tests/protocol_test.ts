@@ -8,6 +8,7 @@ import {
   formatServerLine,
   isWellFormedAlias,
   parseCommand,
+  parseDuration,
   parseHelloParams,
   parseServerLine,
   ProtocolError,
@@ -83,6 +84,12 @@ Deno.test("formatHelloParams() and parseHelloParams() carry the flood limits", (
     lineBytes: 4096,
   });
   assert.deepEqual(parseHelloParams(""), {});
+  assert.equal(
+    formatHelloParams({ rate: 5, burst: 10, lineBytes: 4096, auth: "room" }),
+    "rate=5,burst=10,line=4096,auth=room",
+  );
+  assert.equal(parseHelloParams("rate=5,auth=accounts").auth, "accounts");
+  assert.equal(parseHelloParams("auth=sometimes").auth, undefined);
   assert.deepEqual(parseHelloParams("Send your alias"), {});
 });
 
@@ -107,6 +114,56 @@ Deno.test("parseCommand() parses every command, case-insensitively", () => {
   assert.deepEqual(parseCommand("/pong 123"), { kind: "pong" });
 });
 
+Deno.test("parseCommand() parses operator commands, durations included", () => {
+  assert.deepEqual(parseCommand("/kick bob  stop it"), {
+    kind: "kick",
+    target: "bob",
+    reason: "stop it",
+  });
+  assert.deepEqual(parseCommand("/ban 10.0.0.0/8 2h spam bots"), {
+    kind: "ban",
+    target: "10.0.0.0/8",
+    durationMs: 7_200_000,
+    reason: "spam bots",
+  });
+  assert.deepEqual(parseCommand("/ban bob rude"), {
+    kind: "ban",
+    target: "bob",
+    durationMs: null,
+    reason: "rude",
+  });
+  assert.deepEqual(parseCommand("/mute bob 10m"), {
+    kind: "mute",
+    target: "bob",
+    durationMs: 600_000,
+    reason: "",
+  });
+  assert.deepEqual(parseCommand("/unban bob"), {
+    kind: "unban",
+    target: "bob",
+  });
+  assert.deepEqual(parseCommand("/unmute Bob"), {
+    kind: "unmute",
+    target: "Bob",
+  });
+  assert.deepEqual(parseCommand("/bans"), { kind: "bans" });
+  assert.deepEqual(parseCommand("/topic Release day"), {
+    kind: "topic",
+    text: "Release day",
+  });
+  assert.deepEqual(parseCommand("/topic"), { kind: "topic", text: "" });
+});
+
+Deno.test("parseDuration() reads s, m, h, d and w", () => {
+  assert.equal(parseDuration("30s"), 30_000);
+  assert.equal(parseDuration("2h"), 7_200_000);
+  assert.equal(parseDuration("7d"), 604_800_000);
+  assert.equal(parseDuration("1w"), 604_800_000);
+  for (const bad of ["", "10", "m", "1y", "-1m", "1.5h"]) {
+    assert.equal(parseDuration(bad), null, bad);
+  }
+});
+
 Deno.test("parseCommand() treats other lines as chat, // as an escaped /", () => {
   assert.deepEqual(parseCommand("hello /nick"), {
     kind: "say",
@@ -122,7 +179,10 @@ Deno.test("parseCommand() treats other lines as chat, // as an escaped /", () =>
 
 Deno.test("parseCommand() rejects unknown commands and missing arguments", () => {
   assert.equal(code(() => parseCommand("/")), "unknown-command");
-  assert.equal(code(() => parseCommand("/kick bob")), "unknown-command");
+  assert.equal(code(() => parseCommand("/frob bob")), "unknown-command");
+  assert.equal(code(() => parseCommand("/kick")), "usage");
+  assert.equal(code(() => parseCommand("/ban")), "usage");
+  assert.equal(code(() => parseCommand("/unmute")), "usage");
   assert.equal(code(() => parseCommand("/nick")), "usage");
   assert.equal(code(() => parseCommand("/me  ")), "usage");
   assert.equal(code(() => parseCommand("/msg")), "usage");
@@ -157,7 +217,18 @@ Deno.test("formatServerLine() and parseServerLine() round-trip every line type",
     },
     { type: "NICK", alias: "bob", newAlias: "rob", online: "2" },
     { type: "PRESENCE", joined: "5", left: "2", online: "103" },
-    { type: "WHO", online: "2", aliases: "amy bob" },
+    { type: "WHO", online: "2", aliases: "@amy bob" },
+    { type: "PASSWORD", kind: "room", text: "This room has a password" },
+    { type: "TOPIC", alias: "amy", text: "Release day" },
+    { type: "MOD", action: "kick", alias: "bob", by: "amy", text: "spam" },
+    {
+      type: "BAN",
+      kind: "account",
+      target: "bob",
+      until: "2026-12-01T00:00:00.000Z",
+      by: "amy",
+      text: "spam",
+    },
     { type: "INFO", text: "a b c" },
     { type: "ERR", code: "usage", text: "Usage: /me ACTION" },
     { type: "PING", token: "42" },

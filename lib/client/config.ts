@@ -47,6 +47,18 @@ export const CLIENT_FLAGS = {
     value: "NAME",
     help: "Alias to join with (asked for when missing on a terminal)",
   },
+  "password-file": {
+    type: "string",
+    value: "FILE",
+    help:
+      "Password to give when the server asks (first line); asked on a terminal otherwise",
+  },
+  cert: {
+    type: "string",
+    value: "FILE",
+    help: "Client certificate (PEM) to present, with --key",
+  },
+  key: { type: "string", value: "FILE", help: "Private key of --cert" },
   help: { type: "boolean", help: "Show this help" },
 } as const satisfies FlagTable;
 
@@ -60,6 +72,11 @@ export interface ClientConfig {
   /** Whether `caFile` was given explicitly (a missing file is then an error). */
   readonly caExplicit: boolean;
   readonly alias: string | null;
+  /** File whose first line is the password to give; null: ask. */
+  readonly passwordFile: string | null;
+  /** Client certificate and key files (mutual TLS); null: none. */
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
 }
 
 /**
@@ -80,6 +97,13 @@ export function parseClientArgs(args: readonly string[]): ClientConfig {
   const { values, positionals } = parseFlags(CLIENT_FLAGS, args);
   noPositionals(positionals);
   const hostname = values.host;
+  const certFile = values.cert ?? null;
+  const keyFile = values.key ?? null;
+  if ((certFile === null) !== (keyFile === null)) {
+    throw new TypeError(
+      "Cannot use --cert without --key, or --key without --cert",
+    );
+  }
   return {
     help: values.help ?? false,
     hostname,
@@ -88,5 +112,8 @@ export function parseClientArgs(args: readonly string[]): ClientConfig {
       (DEFAULT_SANS.includes(hostname) ? DEFAULT_CA_FILE : null),
     caExplicit: values.ca !== undefined,
     alias: values.alias ?? null,
+    passwordFile: values["password-file"] ?? null,
+    certFile,
+    keyFile,
   };
 }

@@ -43,6 +43,8 @@ export interface ConnectOptions {
   readonly port: number;
   /** What to trust; see {@linkcode loadCa}. */
   readonly ca: TrustedCa;
+  /** A client certificate and key (PEM) to present, for mutual TLS. */
+  readonly identity?: { readonly cert: string; readonly key: string } | null;
   /** @default {10000} */
   readonly timeoutMs?: number;
 }
@@ -74,6 +76,7 @@ export async function connectToServer(
     hostname,
     port,
     ...(ca.pem ? { caCerts: [ca.pem] } : {}),
+    ...(options.identity ?? {}),
   });
   // A connection that completes after the timeout is closed, not leaked.
   connecting.then((c) => timedOut && c.close(), () => {});

@@ -52,6 +52,14 @@ export function aliasColor(alias: string): (typeof ALIAS_COLORS)[number] {
   return ALIAS_COLORS[(hash >>> 0) % ALIAS_COLORS.length]!;
 }
 
+const MOD_ACTIONS: Record<string, string> = {
+  kick: "was kicked",
+  ban: "was banned",
+  unban: "was unbanned",
+  mute: "was muted",
+  unmute: "was unmuted",
+};
+
 const LEAVE_REASONS: Record<string, string> = {
   quit: "quit",
   disconnect: "disconnected",
@@ -60,6 +68,9 @@ const LEAVE_REASONS: Record<string, string> = {
   slow: "disconnected, too slow to keep up",
   shutdown: "server shutdown",
   "line-too-long": "disconnected for sending an endless line",
+  kicked: "kicked",
+  banned: "banned",
+  replaced: "logged in elsewhere",
 };
 
 /**
@@ -146,12 +157,39 @@ export function formatForDisplay(
       case "WHO": {
         const aliases = line.aliases.split(" ").filter((a) => a !== "");
         const more = Number(line.online) - aliases.length;
+        // Operators are marked with @.
+        const shown = aliases.map((a) =>
+          a.startsWith("@") ? `@${who(a.slice(1))}` : who(a)
+        );
         body = system(
-          `${clean(line.online)} online: ${aliases.map(who).join(", ")}` +
+          `${clean(line.online)} online: ${shown.join(", ")}` +
             (more > 0 ? ` and ${more} more` : ""),
         );
         break;
       }
+      case "PASSWORD":
+        body = system(clean(line.text));
+        break;
+      case "TOPIC":
+        body = system(`Topic: ${clean(line.text)} (set by ${who(line.alias)})`);
+        break;
+      case "MOD": {
+        const done = MOD_ACTIONS[line.action] ?? clean(line.action);
+        const text = line.text ? ` ${clean(line.text)}` : "";
+        body = system(
+          `${who(line.alias)} ${done} by ${who(line.by)}${text}`,
+        );
+        break;
+      }
+      case "BAN":
+        body = system(
+          `Ban on ${clean(line.kind)} ${clean(line.target)} by ${
+            who(line.by)
+          }, ${
+            line.until === "-" ? "until lifted" : `until ${clean(line.until)}`
+          }${line.text ? `: ${clean(line.text)}` : ""}`,
+        );
+        break;
       case "INFO":
         body = system(clean(line.text));
         break;

@@ -15,11 +15,17 @@
 import { type Clock, sleep, systemClock } from "../clock.ts";
 import { describeError, type Logger } from "../log.ts";
 import { type ByeReason, encodeServerLine } from "../protocol.ts";
+import { Accounts } from "./accounts.ts";
 import type { ServerConfig } from "./config.ts";
+import { Gate } from "./gate.ts";
 import { chunkBytesFor, LineArena } from "./line_arena.ts";
+import { LoginLimiter } from "./login_limiter.ts";
+import { Moderation } from "./moderation.ts";
+import { PasswordChecker } from "./passwords.ts";
 import { Room } from "./room.ts";
 import { MemoryLog } from "./room_log.ts";
 import { Session, type SessionContext } from "./session.ts";
+import { openStore, type Store } from "./store.ts";
 import { TlsConnection } from "./tls_connection.ts";
 import {
   type ByteConn,
@@ -34,6 +40,14 @@ export interface ServeChatOptions {
   readonly log: Logger;
   /** @default {systemClock} */
   readonly clock?: Clock;
+  /**
+   * The data directory's database: accounts, bans, mutes, the topic. The
+   * server does not close it.
+   * @default {a fresh database in memory}
+   */
+  readonly store?: Store;
+  /** The room password guests must give; null (default): an open room. */
+  readonly roomPassword?: string | null;
 }
 
 /** Counters a server reports in its logs. */
@@ -48,6 +62,8 @@ export class ChatServer implements AsyncDisposable {
   /** The address the listener is bound to. */
   readonly addr: NetAddress;
   readonly room: Room<Session>;
+  /** Who may join: accounts, bans and mutes, the topic. */
+  readonly gate: Gate;
   readonly stats: ServerStats = {
     accepted: 0,
     refused: 0,
@@ -69,6 +85,7 @@ export class ChatServer implements AsyncDisposable {
   #stopping = new AbortController();
   #startedMs: number;
   #ids = 0;
+  #ownStore: Store | null = null;
 
   /** Starts serving; use {@linkcode serveChat}. */
   constructor(listener: ByteListener, options: ServeChatOptions) {
@@ -90,11 +107,24 @@ export class ChatServer implements AsyncDisposable {
           online: this.room.size,
         }),
     });
+    const store = options.store ?? (this.#ownStore = openStore(null));
+    const gate = this.gate = new Gate({
+      accounts: new Accounts(store.db),
+      moderation: new Moderation(store.db, this.#clock),
+      limiter: new LoginLimiter(this.#clock, {
+        burst: config.loginAttempts,
+        refillMs: config.loginRefillMs,
+      }),
+      checker: new PasswordChecker(),
+      roomPassword: options.roomPassword ?? null,
+      accountsOnly: config.accountsOnly,
+    });
     this.#context = {
       config,
       log,
       clock: this.#clock,
       room: this.room,
+      gate,
       nextId: () => String(++this.#ids),
     };
     this.#startedMs = this.#clock.now();
@@ -146,6 +176,7 @@ export class ChatServer implements AsyncDisposable {
     }
     for (const conn of this.#refusals.keys()) conn.abort();
     await Promise.all([all, ...this.#refusals.values()]);
+    this.#ownStore?.close();
     const { room } = this;
     this.#log.info("shutdown", {
       uptimeS: ((this.#clock.now() - this.#startedMs) / 1000).toFixed(1),

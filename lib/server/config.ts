@@ -67,6 +67,46 @@ export const SERVER_FLAGS = {
     default: "tlschat",
     help: "Server name sent in the greeting",
   },
+  "data-dir": {
+    type: "string",
+    value: "DIR",
+    default: "data",
+    help: "Where the database lives (accounts, bans, topic); created mode 0700",
+  },
+  "password-file": {
+    type: "string",
+    value: "FILE",
+    help: "Room password guests must give (the file's first line)",
+  },
+  "accounts-only": {
+    type: "boolean",
+    help: "Only registered aliases (accounts) may join",
+  },
+  "client-ca": {
+    type: "string",
+    value: "FILE",
+    help:
+      "Ask clients for a certificate signed by this CA (PEM); node engine only",
+  },
+  "client-cert": {
+    type: "string",
+    value: "MODE",
+    default: "optional",
+    help:
+      "With --client-ca: require (no valid certificate, no handshake) or optional",
+  },
+  "login-attempts": {
+    type: "string",
+    value: "N",
+    default: "5",
+    help: "Failed logins allowed per address and per account before waiting",
+  },
+  "login-refill": {
+    type: "string",
+    value: "S",
+    default: "60",
+    help: "Seconds until one more failed login is allowed",
+  },
   "max-line-bytes": {
     type: "string",
     value: "N",
@@ -192,6 +232,8 @@ export const SERVER_FLAGS = {
 export interface ServerConfig {
   /** `serve` runs the room; `certs` only (re)generates dev certificates. */
   readonly command: "serve" | "certs";
+  /** With `certs client ALIAS`: issue a client certificate for ALIAS. */
+  readonly clientCertFor: string | null;
   readonly help: boolean;
   readonly hostname: string;
   readonly port: number;
@@ -201,6 +243,16 @@ export interface ServerConfig {
   readonly sans: readonly string[];
   readonly newCa: boolean;
   readonly name: string;
+  readonly dataDir: string;
+  /** File whose first line is the room password; null: an open room. */
+  readonly passwordFile: string | null;
+  readonly accountsOnly: boolean;
+  /** CA file for client certificates (mutual TLS); null: none asked. */
+  readonly clientCa: string | null;
+  /** Whether a client must present a valid certificate (with clientCa). */
+  readonly clientCert: "require" | "optional";
+  readonly loginAttempts: number;
+  readonly loginRefillMs: number;
   readonly maxLineBytes: number;
   readonly maxSkipBytes: number;
   readonly maxInputBytes: number;
@@ -242,11 +294,16 @@ export interface ServerConfig {
 export function parseServerArgs(args: readonly string[]): ServerConfig {
   const { values, positionals } = parseFlags(SERVER_FLAGS, args);
   const command = positionals[0] ?? "serve";
-  if (command !== "serve" && command !== "certs" || positionals.length > 1) {
+  const clientCert = command === "certs" && positionals[1] === "client" &&
+    positionals.length === 3;
+  if (
+    command !== "serve" && command !== "certs" ||
+    positionals.length > 1 && !clientCert
+  ) {
     throw new TypeError(
       `Cannot parse arguments: unexpected "${
         positionals.join(" ")
-      }" (the only command is "certs")`,
+      }" (the commands are "certs" and "certs client ALIAS")`,
     );
   }
   type Flag = keyof typeof SERVER_FLAGS;
@@ -263,6 +320,7 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
   const maxLineBytes = number("max-line-bytes", 64, 1_048_576);
   const config: ServerConfig = {
     command,
+    clientCertFor: clientCert ? positionals[2]! : null,
     help: values.help ?? false,
     hostname: values.host,
     port: number("port", 0, 65_535),
@@ -278,6 +336,20 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     }),
     newCa: values["new-ca"] ?? false,
     name: toToken("name", values.name),
+    dataDir: values["data-dir"],
+    passwordFile: values["password-file"] ?? null,
+    accountsOnly: values["accounts-only"] ?? false,
+    clientCa: values["client-ca"] ?? null,
+    clientCert: oneOf(
+      "client-cert",
+      values["client-cert"],
+      [
+        "require",
+        "optional",
+      ] as const,
+    ),
+    loginAttempts: number("login-attempts", 1, 1000),
+    loginRefillMs: ms("login-refill"),
     maxLineBytes,
     maxSkipBytes: number("max-skip-bytes", maxLineBytes, 1 << 30),
     maxInputBytes: number("max-input-bytes", maxLineBytes, 1 << 30),
@@ -303,6 +375,11 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     logLevel: oneOf("log-level", values["log-level"], LOG_LEVELS),
     tlsEngine: oneOf("tls-engine", values["tls-engine"], TLS_ENGINES),
   };
+  if (config.clientCa !== null && config.tlsEngine === "deno") {
+    throw new TypeError(
+      "Cannot use --client-ca with --tls-engine deno: Deno.listenTls cannot ask for client certificates; use --tls-engine node",
+    );
+  }
   if (config.handshakeTimeoutMs <= 0 || config.aliasTimeoutMs <= 0) {
     throw new RangeError(
       "Cannot use a zero --handshake-timeout or --alias-timeout: silent connections would pile up",

@@ -22,6 +22,18 @@ export type InboundLine =
   | typeof LINE_TOO_LONG
   | typeof LINE_ENDLESS;
 
+/** What a client's certificate says, when the server asked for one. */
+export interface PeerCertificate {
+  /** Subject common name (an account alias for our client certificates). */
+  readonly subject: string;
+  /** SHA-256 fingerprint, colon-separated upper-case hex. */
+  readonly fingerprint: string;
+  /** Whether it chains to the client CA and is valid now. */
+  readonly verified: boolean;
+  /** Why it is not verified (`CERT_HAS_EXPIRED`, ...); null when it is. */
+  readonly error: string | null;
+}
+
 /** What a session may know about the transport under it. */
 export interface ConnectionInfo {
   /** Which door the connection came through. */
@@ -30,6 +42,11 @@ export interface ConnectionInfo {
   readonly host: string;
   /** Remote `host:port`, for logs. */
   readonly address: string;
+  /**
+   * The client's certificate, when the server asked for one (mutual TLS)
+   * and the client sent one; null otherwise.
+   */
+  readonly certificate: PeerCertificate | null;
 }
 
 /** Options of {@linkcode Connection.close}. */

@@ -33,6 +33,8 @@ export interface Member {
   readonly id: string;
   /** The member's alias; set by the room on join and rename. */
   alias: string;
+  /** Whether it is an operator (marked in `WHO`). */
+  readonly operator: boolean;
   /**
    * Queues one encoded line for the member without waiting. Returns false
    * when the member cannot keep up (its queue is full); the room then
@@ -41,6 +43,16 @@ export interface Member {
   deliver(line: Uint8Array): boolean;
   /** Says goodbye (`BYE reason text`) and closes; the room calls it. */
   close(reason: ByeReason, text: string): void;
+}
+
+/** Options of {@linkcode Room.join} and {@linkcode Room.rename}. */
+export interface JoinOptions {
+  /**
+   * The alias is the member's own account: whoever else holds it is
+   * dismissed (`BYE replaced`), and look-alikes do not stand in the way.
+   * @default {false}
+   */
+  readonly replace?: boolean;
 }
 
 /** Options of {@linkcode Room}. */
@@ -119,6 +131,7 @@ export class Room<M extends Member = Member> {
    * const member = (id: string) => ({
    *   id,
    *   alias: "",
+   *   operator: false,
    *   deliver: (line: Uint8Array) => {
    *     inbox.push(`${id}: ${new TextDecoder().decode(line).trim()}`);
    *     return true;
@@ -136,8 +149,9 @@ export class Room<M extends Member = Member> {
    * ]);
    * ```
    */
-  join(member: M, alias: string): void {
-    this.#checkFree(alias, member, "Cannot join room");
+  join(member: M, alias: string, options: JoinOptions = {}): void {
+    if (options.replace) this.#evict(alias, member);
+    this.#checkFree(alias, member, "Cannot join room", options.replace);
     member.alias = alias;
     this.#add(member);
     const online = String(this.size);
@@ -210,11 +224,12 @@ export class Room<M extends Member = Member> {
    * Changes a member's alias and announces it to everyone. Only a member of
    * the room can be renamed, and only its own entry is replaced.
    */
-  rename(member: M, alias: string): void {
+  rename(member: M, alias: string, options: JoinOptions = {}): void {
     if (!this.has(member)) {
       throw new Error(`Cannot rename "${member.alias}": not in the room`);
     }
-    this.#checkFree(alias, member, "Cannot change alias");
+    if (options.replace) this.#evict(alias, member);
+    this.#checkFree(alias, member, "Cannot change alias", options.replace);
     const old = member.alias;
     this.#remove(member);
     member.alias = alias;
@@ -230,15 +245,17 @@ export class Room<M extends Member = Member> {
   /**
    * Sends the member a `WHO` line: the online count and, in alphabetical
    * order, the aliases of the {@linkcode WHO_LIST_LIMIT} members who joined
-   * (or last renamed) first. Its cost does not grow with the room.
+   * (or last renamed) first, operators marked with `@`. Its cost does not
+   * grow with the room.
    */
   who(member: M): void {
-    const aliases: string[] = [];
+    const listed: M[] = [];
     for (const other of this.#members.values()) {
-      if (aliases.length === WHO_LIST_LIMIT) break;
-      aliases.push(other.alias);
+      if (listed.length === WHO_LIST_LIMIT) break;
+      listed.push(other);
     }
-    aliases.sort((a, b) => aliasKey(a) < aliasKey(b) ? -1 : 1);
+    listed.sort((a, b) => aliasKey(a.alias) < aliasKey(b.alias) ? -1 : 1);
+    const aliases = listed.map((m) => m.operator ? `@${m.alias}` : m.alias);
     this.#send(member, {
       type: "WHO",
       online: String(this.size),
@@ -251,8 +268,60 @@ export class Room<M extends Member = Member> {
     for (const text of COMMAND_HELP) this.#send(member, { type: "INFO", text });
   }
 
-  /** Throws unless `alias` is valid and free for `member` to take. */
-  #checkFree(alias: string, member: M, action: string): void {
+  /** Sends one line to one member (the room drops it if it cannot take it). */
+  tell(member: M, line: ServerLine): void {
+    this.#send(member, line);
+  }
+
+  /** The member under `alias` (any case), if any. */
+  find(alias: string): M | undefined {
+    return this.#members.get(aliasKey(alias));
+  }
+
+  /** Every member. */
+  members(): IterableIterator<M> {
+    return this.#members.values();
+  }
+
+  /**
+   * Announces a room event that is not a member's own line (the topic,
+   * moderation) to everyone, in the room's order.
+   */
+  announce(line: ServerLine<"TOPIC" | "MOD">, by: M): void {
+    this.#log.append(line, by.id);
+  }
+
+  /**
+   * Takes a member out: it leaves (announced with `reason`) and is told to
+   * close with `BYE reason text`. Used for kicks, bans and replacements.
+   */
+  dismiss(
+    member: M,
+    reason: "kicked" | "banned" | "replaced",
+    text: string,
+  ): void {
+    if (!this.has(member)) return;
+    this.leave(member, reason);
+    member.close(reason, text);
+  }
+
+  /** Dismisses whoever else holds `alias`: an account holder takes it back. */
+  #evict(alias: string, member: M): void {
+    const holder = this.#members.get(aliasKey(alias));
+    if (holder !== undefined && holder !== member) {
+      this.dismiss(
+        holder,
+        "replaced",
+        `Disconnected: "${alias}" logged in from another connection`,
+      );
+    }
+  }
+
+  /**
+   * Throws unless `alias` is valid and free for `member` to take; an account
+   * holder (`owner`) may take an alias that only looks like another's.
+   */
+  #checkFree(alias: string, member: M, action: string, owner = false): void {
     const holder = this.#members.get(aliasKey(validateAlias(alias)));
     if (holder !== undefined && holder !== member) {
       throw new ProtocolError(
@@ -260,6 +329,7 @@ export class Room<M extends Member = Member> {
         `${action}: alias "${alias}" is taken`,
       );
     }
+    if (owner) return;
     const lookalike = this.#skeletons.get(aliasSkeleton(alias));
     if (lookalike !== undefined && lookalike !== member) {
       throw new ProtocolError(

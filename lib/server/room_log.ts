@@ -1,7 +1,7 @@
 /**
  * The room log: the one place where room events get their order. The room
  * appends every line that everyone receives (messages, actions, joins,
- * leaves, renames); the log numbers it, keeps it as its kind of log keeps
+ * leaves, renames, the topic, moderation); the log numbers it, keeps it as its kind of log keeps
  * things, and hands committed events, in order, to its one subscriber, which
  * fans them out. Nothing else assigns order, so whatever the log is (memory
  * today; a database or a Redis stream later), every member sees one order.
@@ -13,7 +13,14 @@ import type { Clock } from "../clock.ts";
 import type { ServerLine } from "../protocol.ts";
 
 /** The line types that are room events (everyone receives them). */
-export type RoomLineType = "MSG" | "ME" | "JOIN" | "LEAVE" | "NICK";
+export type RoomLineType =
+  | "MSG"
+  | "ME"
+  | "JOIN"
+  | "LEAVE"
+  | "NICK"
+  | "TOPIC"
+  | "MOD";
 
 /** A line everyone in the room receives. */
 export type RoomLine = ServerLine<RoomLineType>;

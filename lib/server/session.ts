@@ -1,6 +1,7 @@
 /**
  * One client, as a protocol state machine over a {@linkcode Connection}:
- * the greeting, the alias exchange, then one line at a time (flood control,
+ * the greeting, the alias exchange (with a password when the
+ * {@linkcode Gate} asks for one), then one line at a time (flood control,
  * commands) until it ends. It knows nothing of TLS or sockets, and time
  * comes from an injected {@linkcode Clock}, so it can be tested with a fake
  * connection and a fake clock. Every phase has a deadline (alias, idle), so
@@ -15,6 +16,7 @@ import { LINE_ENDLESS, LINE_TOO_LONG } from "../framing.ts";
 import { TokenBucket } from "../flood.ts";
 import { describeError, type Logger } from "../log.ts";
 import {
+  aliasKey,
   type ByeReason,
   decodeLine,
   encodeServerLine,
@@ -25,15 +27,21 @@ import {
   ProtocolError,
   type ServerLine,
 } from "../protocol.ts";
+import type { Account } from "./accounts.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Connection, InboundLine } from "./connection.ts";
-import type { Member, Room } from "./room.ts";
+import type { Applicant, Claim, Gate } from "./gate.ts";
+import { describeSanction, type Sanction } from "./moderation.ts";
+import { moderate, type Moderated } from "./moderator.ts";
+import type { Room } from "./room.ts";
 import { InputOverflowError } from "./transport.ts";
 
 /** What a session needs from its server. */
 export interface SessionContext {
   readonly config: ServerConfig;
   readonly room: Room<Session>;
+  /** Who may join as whom; bans, mutes and the topic. */
+  readonly gate: Gate;
   readonly log: Logger;
   readonly clock: Clock;
   /** A fresh id, unique among the server's sessions. */
@@ -41,6 +49,23 @@ export interface SessionContext {
 }
 
 type Phase = "alias" | "joined" | "closing";
+
+/** A password the session waits for: its next line. */
+interface PendingPassword {
+  readonly kind: "room" | "account";
+  /** The alias it is for. */
+  readonly alias: string;
+  /** Asked for by `/nick` (a rename), not at join. */
+  readonly rename: boolean;
+  /** Wrong room passwords so far. */
+  tries: number;
+}
+
+/** Wrong room passwords a connection may send before `BYE auth-failed`. */
+const ROOM_PASSWORD_TRIES = 2;
+
+/** Failed account logins a connection may have before `BYE auth-failed`. */
+const LOGIN_FAILURES = 3;
 
 /** Errors that mean the peer went away: logged at debug level only. */
 const DISCONNECT_ERRORS = [
@@ -69,10 +94,13 @@ const LEAVE_FOR_BYE: Partial<Record<ByeReason, LeaveReason>> = {
   slow: "slow",
   shutdown: "shutdown",
   "line-too-long": "line-too-long",
+  kicked: "kicked",
+  banned: "banned",
+  replaced: "replaced",
 };
 
-/** One client connection; a {@linkcode Member} of the room once joined. */
-export class Session implements Member {
+/** One client connection; a member of the room once joined. */
+export class Session implements Moderated {
   readonly id: string;
   alias = "";
   readonly conn: Connection;
@@ -81,6 +109,11 @@ export class Session implements Member {
   #ctx: SessionContext;
   #bucket: TokenBucket;
   #phase: Phase = "alias";
+  #account: Account | null = null;
+  #roomPasswordGiven = false;
+  #pending: PendingPassword | null = null;
+  #loginFailures = 0;
+  #mute: Sanction | null = null;
   #strikes = 0;
   #lastSeenMs: number;
   #pinged = false;
@@ -106,6 +139,26 @@ export class Session implements Member {
   /** Remote `host:port`, for logs. */
   get address(): string {
     return this.conn.info.address;
+  }
+
+  /** Remote host, for bans. */
+  get host(): string {
+    return this.conn.info.host;
+  }
+
+  /** The account logged into (its alias), or null for a guest. */
+  get account(): string | null {
+    return this.#account?.alias ?? null;
+  }
+
+  /** Whether the account logged into is an operator (as of the login). */
+  get operator(): boolean {
+    return this.#account?.operator ?? false;
+  }
+
+  /** Silences this member (`ERR muted`) until the sanction ends, or not. */
+  mute(sanction: Sanction | null): void {
+    this.#mute = sanction;
   }
 
   /** Queues a line; false means the queue is full (the room decides). */
@@ -144,8 +197,14 @@ export class Session implements Member {
 
   /** Serves the connection until it closes. Never rejects. */
   async #run(): Promise<void> {
-    const { config, room } = this.#ctx;
+    const { config, room, gate } = this.#ctx;
     try {
+      const ban = gate.banFor({ account: null, host: this.host });
+      if (ban) {
+        this.#ctx.log.info("refused", { addr: this.address, reason: "banned" });
+        this.close("banned", `Banned ${describeSanction(ban)}`);
+        return;
+      }
       this.#send({
         type: "HELLO",
         protocol: PROTOCOL,
@@ -154,6 +213,7 @@ export class Session implements Member {
           rate: config.floodRate,
           burst: config.floodBurst,
           lineBytes: config.maxLineBytes,
+          auth: gate.auth,
         }),
         text: "Send your alias (1 to 32 letters, digits, _ . -)",
       });
@@ -196,7 +256,10 @@ export class Session implements Member {
         } else {
           this.#strikes = 0;
         }
-        this.#handle(line as Exclude<InboundLine, typeof LINE_ENDLESS>);
+        const handled = this.#handle(
+          line as Exclude<InboundLine, typeof LINE_ENDLESS>,
+        );
+        if (handled) await handled;
         if (this.#isClosing()) return;
       }
     }
@@ -254,7 +317,13 @@ export class Session implements Member {
     return waited && !this.#isClosing();
   }
 
-  #handle(line: Exclude<InboundLine, typeof LINE_ENDLESS>): void {
+  /**
+   * Handles one line; returns a promise only when the line must be waited
+   * for (a password being checked), so that other lines stay synchronous.
+   */
+  #handle(
+    line: Exclude<InboundLine, typeof LINE_ENDLESS>,
+  ): Promise<void> | void {
     try {
       if (line === LINE_TOO_LONG) {
         throw new ProtocolError(
@@ -263,12 +332,27 @@ export class Session implements Member {
         );
       }
       const text = typeof line === "string" ? line : decodeLine(line);
+      if (this.#pending) return this.#password(this.#pending, text);
       if (this.#phase === "alias") this.#chooseAlias(text);
       else this.#command(text);
     } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      this.#sendError(error);
+      this.#refuse(error);
     }
+  }
+
+  /** Sends a protocol error back; anything else is a bug and propagates. */
+  #refuse(error: unknown): void {
+    if (!(error instanceof ProtocolError)) throw error;
+    this.#sendError(error);
+  }
+
+  #applicant(): Applicant {
+    return {
+      host: this.host,
+      certificate: this.conn.info.certificate,
+      account: this.#account,
+      roomPasswordGiven: this.#roomPasswordGiven,
+    };
   }
 
   #chooseAlias(text: string): void {
@@ -283,31 +367,135 @@ export class Session implements Member {
         "Choose an alias first: send it as a line of its own",
       );
     }
-    const { room, log, config } = this.#ctx;
-    room.join(this, alias);
+    this.#proceed(alias, this.#ctx.gate.claim(alias, this.#applicant()), false);
+  }
+
+  /** Takes the alias, or asks for the password the gate wants first. */
+  #proceed(alias: string, claim: Claim, rename: boolean): void {
+    if (claim.need === "nothing") {
+      this.#enter(alias, claim.account, rename);
+      return;
+    }
+    this.#pending = { kind: claim.need, alias, rename, tries: 0 };
+    this.#askPassword(this.#pending);
+  }
+
+  #askPassword(pending: PendingPassword): void {
+    this.#send({
+      type: "PASSWORD",
+      kind: pending.kind,
+      text: pending.kind === "room"
+        ? "This room has a password: send it as the next line"
+        : `"${pending.alias}" is a registered alias: send its password as the next line`,
+    });
+  }
+
+  /** A line while a password is expected: the password. */
+  async #password(pending: PendingPassword, password: string): Promise<void> {
+    const { gate, log } = this.#ctx;
+    if (pending.kind === "room") {
+      if (gate.checkRoomPassword(password, this.host)) {
+        this.#pending = null;
+        this.#roomPasswordGiven = true;
+        return this.#enter(pending.alias, null, pending.rename);
+      }
+      pending.tries++;
+      log.warn("auth-failed", { addr: this.address, kind: "room" });
+      if (pending.tries >= ROOM_PASSWORD_TRIES) {
+        return this.close("auth-failed", "Wrong room password");
+      }
+      this.#sendError(
+        new ProtocolError(
+          "password-wrong",
+          "Wrong room password: one more try",
+        ),
+      );
+      return this.#askPassword(pending);
+    }
+    this.#pending = null;
+    let account: Account | null;
+    try {
+      account = await gate.login(pending.alias, password, this.host);
+    } catch (error) {
+      return this.#refuse(error);
+    }
+    if (this.#isClosing()) return;
+    if (account === null) {
+      log.warn("login-failed", { alias: pending.alias, addr: this.address });
+      if (++this.#loginFailures >= LOGIN_FAILURES) {
+        return this.close("auth-failed", "Too many failed logins");
+      }
+      return this.#sendError(
+        new ProtocolError("login-failed", "Wrong alias or password"),
+      );
+    }
+    log.info("login", { alias: account.alias, addr: this.address });
+    this.#enter(pending.alias, account, pending.rename);
+  }
+
+  /**
+   * Takes an alias the gate allowed, logged into `account` (or as a guest),
+   * joining the room or renaming in it; banned accounts are turned away.
+   */
+  #enter(alias: string, account: Account | null, rename: boolean): void {
+    const { room, log, config, gate } = this.#ctx;
+    const ban = gate.banFor({
+      account: account?.alias ?? null,
+      host: this.host,
+    });
+    if (ban) {
+      log.info("refused", { addr: this.address, reason: "banned", alias });
+      room.dismiss(this, "banned", `Banned ${describeSanction(ban)}`);
+      return this.close("banned", `Banned ${describeSanction(ban)}`);
+    }
+    if (account !== null) this.#account = account;
+    const own = account !== null && aliasKey(account.alias) === aliasKey(alias);
+    if (rename) {
+      const old = this.alias;
+      room.rename(this, alias, { replace: own });
+      log.info("rename", { alias: old, to: this.alias, addr: this.address });
+      return;
+    }
+    room.join(this, alias, { replace: own });
     if (this.#isClosing()) return; // dropped while joining
     this.#phase = "joined";
-    log.info("join", { alias, addr: this.address, online: room.size });
+    log.info("join", {
+      alias,
+      addr: this.address,
+      account: this.account ?? undefined,
+      online: room.size,
+    });
+    const topic = gate.moderation.topic;
+    if (topic) {
+      room.tell(this, { type: "TOPIC", alias: topic.by, text: topic.text });
+    }
+    this.#mute = gate.moderation.find("mute", {
+      account: this.account,
+      host: this.host,
+    });
     this.#arm(config.idleTimeoutMs / 2);
   }
 
   #command(text: string): void {
-    const { room, log } = this.#ctx;
+    const { room, gate } = this.#ctx;
     const command = parseCommand(text);
     switch (command.kind) {
       case "say":
-        if (command.text.trim() !== "") room.say(this, command.text);
-        return;
+        if (command.text.trim() === "") return;
+        this.#checkMute();
+        return room.say(this, command.text);
       case "me":
+        this.#checkMute();
         return room.act(this, command.text);
       case "msg":
+        this.#checkMute();
         return room.whisper(this, command.to, command.text);
-      case "nick": {
-        const old = this.alias;
-        room.rename(this, command.alias);
-        log.info("rename", { alias: old, to: this.alias, addr: this.address });
-        return;
-      }
+      case "nick":
+        return this.#proceed(
+          command.alias,
+          gate.claim(command.alias, this.#applicant()),
+          true,
+        );
       case "who":
         return room.who(this);
       case "help":
@@ -317,7 +505,29 @@ export class Session implements Member {
       case "quit":
         room.leave(this, "quit", command.reason);
         return this.close("quit", "Goodbye");
+      default:
+        return moderate(
+          {
+            room,
+            moderation: gate.moderation,
+            accounts: gate.accounts,
+            clock: this.#ctx.clock,
+          },
+          this,
+          command,
+        );
     }
+  }
+
+  /** Throws `ERR muted` while a mute applies. */
+  #checkMute(): void {
+    const mute = this.#mute;
+    if (mute === null) return;
+    if (mute.until !== null && mute.until <= this.#ctx.clock.now()) {
+      this.#mute = null;
+      return;
+    }
+    throw new ProtocolError("muted", `You are muted ${describeSanction(mute)}`);
   }
 
   #send(line: ServerLine): void {

@@ -54,6 +54,10 @@ export class TlsConnection implements Connection {
       door: "tls",
       host: conn.remoteAddr.hostname,
       address: formatAddress(conn.remoteAddr),
+      // Known once the handshake has ended.
+      get certificate() {
+        return conn.peer;
+      },
     };
     this.#framer = new LineFramer(options.maxLineBytes, {
       maxSkipBytes: options.maxSkipBytes,

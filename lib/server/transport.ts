@@ -27,6 +27,7 @@
 
 import * as net from "node:net";
 import * as tls from "node:tls";
+import type { PeerCertificate } from "./connection.ts";
 
 /** TLS engines a server can listen with. */
 export const TLS_ENGINES = ["node", "deno"] as const;
@@ -70,6 +71,11 @@ export interface ByteConn {
    * outside a read); null while it has not.
    */
   readonly failure: Error | null;
+  /**
+   * The client's certificate, once the handshake has ended, if the server
+   * asked for one and the client sent one; otherwise null.
+   */
+  readonly peer: PeerCertificate | null;
   /** Completes the TLS handshake; rejects when it fails. */
   handshake(): Promise<void>;
   /**
@@ -120,6 +126,11 @@ export interface ListenTlsOptions {
    * @default {65536}
    */
   maxInputBytes?: number;
+  /**
+   * Ask clients for a certificate signed by `ca` (PEM); with `require`, a
+   * client without a valid one fails its handshake. Node engine only.
+   */
+  clientCa?: { readonly ca: string; readonly require: boolean } | null;
 }
 
 /** Binds a TLS listener with the chosen engine. */
@@ -128,6 +139,11 @@ export async function listenTls(
 ): Promise<ByteListener> {
   const { hostname, port, cert, key } = options;
   if (options.engine === "deno") {
+    if (options.clientCa) {
+      throw new TypeError(
+        "Cannot ask for client certificates with the deno engine: Deno.listenTls cannot request them; use --tls-engine node",
+      );
+    }
     return new DenoListener(Deno.listenTls({ hostname, port, cert, key }));
   }
   return await NodeListener.listen(options);
@@ -182,6 +198,8 @@ class DenoConn implements ByteConn {
   readonly remoteAddr: NetAddress;
   /** Failures surface in reads and writes. */
   readonly failure = null;
+  /** `Deno.listenTls` never asks for client certificates. */
+  readonly peer = null;
   #conn: Deno.TlsConn;
   #buffer = new Uint8Array(READ_BUFFER_BYTES);
   #report: ReleaseReport;
@@ -264,30 +282,46 @@ class DenoConn implements ByteConn {
   }
 }
 
-/** A `node:net` server whose sockets are wrapped in server-side TLS. */
+/**
+ * A `node:tls` server. Its raw TCP connections are handed out at once (so
+ * caps count them before any handshake) and matched with their TLS sockets
+ * by remote address and port once the handshake ends. (`tls.createServer`
+ * is what verifies client certificates under Deno; a `TLSSocket` wrapped by
+ * hand accepts any.)
+ */
 class NodeListener implements ByteListener {
   readonly addr: NetAddress;
   /** Node sockets are released as soon as they are destroyed. */
   readonly unreleased = 0;
-  #server: net.Server;
+  #server: tls.Server;
   #ready: ByteConn[] = [];
   #waiting: PromiseWithResolvers<ByteConn> | null = null;
+  /** Connections whose handshake has not ended, by `address:port`. */
+  #handshaking = new Map<string, NodeConn>();
   #closed = false;
 
-  private constructor(server: net.Server, addr: NetAddress) {
+  private constructor(server: tls.Server, addr: NetAddress) {
     this.#server = server;
     this.addr = addr;
   }
 
   static async listen(options: ListenTlsOptions): Promise<NodeListener> {
-    const context = tls.createSecureContext({
+    const maxInputBytes = options.maxInputBytes ?? 65_536;
+    const clientCa = options.clientCa ?? null;
+    const server = tls.createServer({
       cert: options.cert,
       key: options.key,
+      // Half-open: a client that ends its side (stdin done) still gets
+      // everything queued for it, and the BYE line.
+      allowHalfOpen: true,
+      // The chat server keeps its own handshake deadline.
+      handshakeTimeout: 0,
+      ...(clientCa === null ? {} : {
+        ca: clientCa.ca,
+        requestCert: true,
+        rejectUnauthorized: clientCa.require,
+      }),
     });
-    const maxInputBytes = options.maxInputBytes ?? 65_536;
-    // Half-open: a client that ends its side (stdin done) still gets
-    // everything queued for it, and the BYE line.
-    const server = net.createServer({ noDelay: true, allowHalfOpen: true });
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     server.once("error", reject);
     server.listen({ host: options.hostname, port: options.port }, resolve);
@@ -298,8 +332,26 @@ class NodeListener implements ByteListener {
       hostname: address.address,
       port: address.port,
     });
-    server.on("connection", (socket: net.Socket) => {
-      listener.#deliver(new NodeConn(socket, context, maxInputBytes));
+    server.on("connection", (raw: net.Socket) => {
+      const conn = new NodeConn(raw, maxInputBytes);
+      const key = socketKey(raw);
+      listener.#handshaking.set(key, conn);
+      raw.once("close", () => {
+        if (listener.#handshaking.get(key) === conn) {
+          listener.#handshaking.delete(key);
+        }
+      });
+      listener.#deliver(conn);
+    });
+    server.on("secureConnection", (socket: tls.TLSSocket) => {
+      const key = socketKey(socket);
+      const conn = listener.#handshaking.get(key);
+      listener.#handshaking.delete(key);
+      if (conn) conn.secured(socket, clientCa !== null);
+      else socket.destroy();
+    });
+    server.on("tlsClientError", (error: Error, socket: tls.TLSSocket) => {
+      listener.#handshaking.get(socketKey(socket))?.failed(error);
     });
     return listener;
   }
@@ -335,15 +387,22 @@ class NodeListener implements ByteListener {
   }
 }
 
+function socketKey(socket: net.Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
+}
+
 /**
- * A server-side `tls.TLSSocket` adapted to {@linkcode ByteConn}. It takes
- * every chunk as it arrives (pausing would not stop the engine from reading
- * ahead) and holds at most `maxInputBytes` of them unread.
+ * A connection of the node engine adapted to {@linkcode ByteConn}: the raw
+ * socket until the handshake ends, then its `tls.TLSSocket`. It takes every
+ * chunk as it arrives (pausing would not stop the engine from reading ahead)
+ * and holds at most `maxInputBytes` of them for a reader that falls behind.
  */
 class NodeConn implements ByteConn {
   readonly remoteAddr: NetAddress;
-  #socket: tls.TLSSocket;
-  #secure: Promise<void>;
+  peer: PeerCertificate | null = null;
+  #raw: net.Socket;
+  #socket: tls.TLSSocket | null = null;
+  #secure = Promise.withResolvers<void>();
   #chunks: Uint8Array[] = [];
   #unreadBytes = 0;
   #maxInputBytes: number;
@@ -352,36 +411,33 @@ class NodeConn implements ByteConn {
   #wake: (() => void) | null = null;
   #check: ReturnType<typeof setTimeout> | undefined;
 
-  get failure(): Error | null {
-    return this.#error;
-  }
-
-  constructor(
-    raw: net.Socket,
-    context: tls.SecureContext,
-    maxInputBytes: number,
-  ) {
+  constructor(raw: net.Socket, maxInputBytes: number) {
     raw.setNoDelay(true);
-    // The TLS socket reports the raw socket's errors; an "error" event with
-    // no listener would throw.
+    // Errors surface through the TLS socket or the handshake; an "error"
+    // event with no listener would throw.
     raw.on("error", () => {});
+    raw.once("close", () => {
+      this.#secure.reject(new Deno.errors.UnexpectedEof());
+      this.#end();
+    });
+    this.#raw = raw;
     this.remoteAddr = {
       hostname: raw.remoteAddress ?? "",
       port: raw.remotePort ?? 0,
     };
     this.#maxInputBytes = maxInputBytes;
-    const socket = new tls.TLSSocket(raw, {
-      isServer: true,
-      secureContext: context,
-    });
-    this.#socket = socket;
-    this.#secure = new Promise((resolve, reject) => {
-      socket.once("secure", resolve);
-      socket.once("error", reject);
-      socket.once("close", () => reject(new Deno.errors.UnexpectedEof()));
-    });
     // Handled here; a failed handshake is reported by handshake().
-    this.#secure.catch(() => {});
+    this.#secure.promise.catch(() => {});
+  }
+
+  get failure(): Error | null {
+    return this.#error;
+  }
+
+  /** The handshake ended: from now on the TLS socket carries the data. */
+  secured(socket: tls.TLSSocket, askedForCertificate: boolean): void {
+    this.#socket = socket;
+    if (askedForCertificate) this.peer = peerCertificate(socket);
     socket.on("data", (chunk: Uint8Array) => this.#receive(chunk));
     socket.on("end", () => this.#end());
     socket.on("close", () => this.#end());
@@ -389,6 +445,12 @@ class NodeConn implements ByteConn {
       this.#error ??= error;
       this.#notify();
     });
+    this.#secure.resolve();
+  }
+
+  /** The handshake failed. */
+  failed(error: Error): void {
+    this.#secure.reject(error);
   }
 
   #receive(chunk: Uint8Array): void {
@@ -411,7 +473,7 @@ class NodeConn implements ByteConn {
     this.#error = new InputOverflowError(this.#maxInputBytes);
     this.#chunks = [];
     this.#unreadBytes = 0;
-    this.#socket.destroy();
+    this.#destroy();
     this.#notify();
   }
 
@@ -421,7 +483,7 @@ class NodeConn implements ByteConn {
   }
 
   handshake(): Promise<void> {
-    return this.#secure;
+    return this.#secure.promise;
   }
 
   async read(): Promise<Uint8Array | null> {
@@ -440,8 +502,10 @@ class NodeConn implements ByteConn {
   }
 
   write(data: Uint8Array): Promise<number> {
+    const socket = this.#socket;
+    if (socket === null) return Promise.reject(new Deno.errors.NotConnected());
     return new Promise((resolve, reject) => {
-      this.#socket.write(
+      socket.write(
         data,
         (error?: Error | null) => error ? reject(error) : resolve(data.length),
       );
@@ -449,7 +513,9 @@ class NodeConn implements ByteConn {
   }
 
   closeWrite(): Promise<void> {
-    return new Promise((resolve) => this.#socket.end(resolve));
+    const socket = this.#socket;
+    if (socket === null) return Promise.resolve();
+    return new Promise((resolve) => socket.end(resolve));
   }
 
   close(): Promise<void> {
@@ -462,12 +528,29 @@ class NodeConn implements ByteConn {
     this.#check = undefined;
     this.#chunks = [];
     this.#unreadBytes = 0;
-    this.#socket.destroy();
+    this.#destroy();
     this.#end();
+  }
+
+  #destroy(): void {
+    this.#socket?.destroy();
+    this.#raw.destroy();
   }
 
   #notify(): void {
     this.#wake?.();
     this.#wake = null;
   }
+}
+
+/** What a node-engine TLS socket says about its peer's certificate. */
+function peerCertificate(socket: tls.TLSSocket): PeerCertificate | null {
+  const cert = socket.getPeerCertificate();
+  if (!cert || !cert.fingerprint256) return null;
+  return {
+    subject: cert.subject?.CN ?? "",
+    fingerprint: cert.fingerprint256,
+    verified: socket.authorized,
+    error: socket.authorized ? null : String(socket.authorizationError ?? ""),
+  };
 }

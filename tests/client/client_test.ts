@@ -356,3 +356,38 @@ Deno.test("client.ts on a terminal leaves cleanly on Ctrl-C", async () => {
   });
   assert.equal(await bob.expect(/^LEAVE /), "LEAVE dave 1 quit");
 });
+
+Deno.test("client.ts on a terminal asks for a password without echoing it", async () => {
+  await using s = await startServer("node", [], {
+    roomPassword: "hunter2-but-longer",
+  });
+  await s.server.gate.accounts.add("carol", "carol's own password");
+  await withCaFile(async (caFile) => {
+    await using term = new TerminalClient(
+      permissions(s.port, caFile),
+      target(s.port, caFile),
+    );
+    let at = await term.waitFor(/Alias: /);
+    await term.type("dan\r");
+    at = await term.waitFor(/This room has a password.*\n.*Password: /, at);
+    await term.type("wrong-one\r");
+    at = await term.waitFor(/! Wrong room password: one more try/, at);
+    at = await term.waitFor(/Password: /, at);
+    await term.type("hunter2-but-longer\r");
+    at = await term.waitFor(/Welcome, dan! 1 online/, at);
+    at = await term.waitFor(/dan> /, at);
+    // A registered alias asks for its own password.
+    await term.type("/nick carol\r");
+    at = await term.waitFor(
+      /"carol" is a registered alias.*\n.*Password: /,
+      at,
+    );
+    await term.type("carol's own password\r");
+    at = await term.waitFor(/dan is now known as carol/, at);
+    await term.type("/quit\r");
+    assert.equal(await term.exited(), 0);
+    for (const secret of ["hunter2", "wrong-one", "carol's own"]) {
+      assert.ok(!term.raw.includes(secret), `"${secret}" was echoed`);
+    }
+  });
+});

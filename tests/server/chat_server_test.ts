@@ -95,6 +95,7 @@ for (const engine of ENGINES) {
     await bob.send("/help");
     assert.match(await bob.readLine() ?? "", /^INFO \/nick NEW/);
     await bob.expect(/^INFO Any other line/);
+    await bob.expect(/^INFO Operators: \/kick/);
     await bob.send("/frobnicate now");
     assert.match(
       await bob.readLine() ?? "",

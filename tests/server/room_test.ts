@@ -16,6 +16,7 @@ let ids = 0;
 class FakeMember implements Member {
   readonly id = String(++ids);
   alias = "";
+  operator = false;
   inbox: string[] = [];
   full = false;
   closed: [ByeReason, string][] = [];

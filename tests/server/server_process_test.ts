@@ -24,10 +24,17 @@ import {
   writeTestCertificates,
 } from "../_helpers.ts";
 
-/** Server flags for 127.0.0.1, port 0, certificates in `dir`. */
-const onLoopback = (
-  dir: string,
-) => ["--host", "127.0.0.1", "--port", "0", "--certs-dir", dir];
+/** Server flags for 127.0.0.1, port 0, certificates and data in `dir`. */
+const onLoopback = (dir: string) => [
+  "--host",
+  "127.0.0.1",
+  "--port",
+  "0",
+  "--certs-dir",
+  dir,
+  "--data-dir",
+  `${dir}/data`,
+];
 
 /** Server flags for 127.0.0.1, port 0, serving `dir`'s certificate as --cert. */
 const ownCertificate = (dir: string) => [
@@ -39,6 +46,8 @@ const ownCertificate = (dir: string) => [
   `${dir}/server.pem`,
   "--key",
   `${dir}/server-key.pem`,
+  "--data-dir",
+  `${dir}/data`,
 ];
 
 /** Permissions of `deno task server`, for a certs dir and loopback. */
@@ -127,7 +136,11 @@ Deno.test("server.ts serves a certificate given with --cert and --key", async ()
     await writeTestCertificates(dir);
     const { ca } = await testCertificates();
     await withServerProcess(
-      ["--allow-net=127.0.0.1", `--allow-read=${dir}`],
+      [
+        "--allow-net=127.0.0.1",
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}/data`,
+      ],
       ownCertificate(dir),
       async (server) => {
         await server.output.waitFor(
@@ -317,6 +330,8 @@ Deno.test("server.ts explains startup errors and bad flags", async () => {
         String(taken.addr.port),
         "--certs-dir",
         dir,
+        "--data-dir",
+        `${dir}/data`,
       ]),
     );
     assert.equal(busy.code, 1);
@@ -394,8 +409,14 @@ Deno.test("server.ts names the exact path in a missing-permission hint", async (
     await writeTestCertificates(dir);
     const result = await runCommand(
       "deno",
-      denoRun("server.ts", ["--allow-net=127.0.0.1", "--allow-read=certs"], [
+      denoRun("server.ts", [
+        "--allow-net=127.0.0.1",
+        `--allow-read=certs,${dir}/data`,
+        `--allow-write=${dir}/data`,
+      ], [
         ...onLoopback("certs"),
+        "--data-dir",
+        `${dir}/data`,
         "--cert",
         `${dir}/server.pem`,
         "--key",
@@ -425,7 +446,11 @@ async function writeLeafEnding(dir: string, days: number): Promise<void> {
 Deno.test("server.ts refuses an expired --cert and warns about one ending soon", async () => {
   await withTempDir(async (dir) => {
     const args = ownCertificate(dir);
-    const permissions = ["--allow-net=127.0.0.1", `--allow-read=${dir}`];
+    const permissions = [
+      "--allow-net=127.0.0.1",
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}/data`,
+    ];
     await writeLeafEnding(dir, -1);
     const expired = await runCommand(
       "deno",

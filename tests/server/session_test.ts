@@ -9,12 +9,13 @@ import { LINE_ENDLESS, LINE_TOO_LONG } from "../../lib/framing.ts";
 import { createLogger } from "../../lib/log.ts";
 import { parseServerArgs } from "../../lib/server/config.ts";
 import { Room } from "../../lib/server/room.ts";
+import { parseAddressRange } from "../../lib/server/address.ts";
 import { MemoryLog } from "../../lib/server/room_log.ts";
 import { Session } from "../../lib/server/session.ts";
-import { FakeClock, FakeConnection, settle } from "../_fakes.ts";
+import { FakeClock, FakeConnection, settle, testGate } from "../_fakes.ts";
 
 /** A room and a way to open sessions on it, all on one fake clock. */
-function setup(flags: string[] = []) {
+function setup(flags: string[] = [], roomPassword: string | null = null) {
   const clock = new FakeClock();
   const config = parseServerArgs(flags);
   const logs: string[] = [];
@@ -23,8 +24,16 @@ function setup(flags: string[] = []) {
     log: new MemoryLog(clock),
     announceLimit: config.announceLimit,
   });
+  const gate = testGate(clock, config, roomPassword);
   let ids = 0;
-  const context = { config, room, log, clock, nextId: () => String(++ids) };
+  const context = {
+    config,
+    room,
+    log,
+    clock,
+    gate,
+    nextId: () => String(++ids),
+  };
   const open = () => {
     const conn = new FakeConnection(`127.0.0.1:${5000 + ids}`);
     return { conn, session: new Session(conn, context) };
@@ -37,7 +46,7 @@ function setup(flags: string[] = []) {
     assert.match(await conn.nextSent(), new RegExp(`^WELCOME ${alias} `));
     return { conn, session };
   };
-  return { clock, config, room, logs, open, join };
+  return { clock, config, room, logs, open, join, gate };
 }
 
 Deno.test("Session greets with the server's flood limits and welcomes an alias", async () => {
@@ -217,3 +226,297 @@ Deno.test("Session refuses an alias that looks like a present member's", async (
   alice.conn.end();
   await alice.session.finished;
 });
+
+/** A setup with accounts: alice (operator), bob; passwords "pw-" + alias. */
+async function withAccounts(
+  flags: string[] = [],
+  roomPassword: string | null = null,
+) {
+  const setupResult = setup(flags, roomPassword);
+  const { accounts } = setupResult.gate;
+  await accounts.add("alice", "pw-alice");
+  accounts.setOperator("alice", true);
+  await accounts.add("bob", "pw-bob");
+  /** Joins `alias` giving `password` when asked. */
+  const login = async (alias: string, password: string) => {
+    const { conn, session } = setupResult.open();
+    await conn.nextSent();
+    conn.receive(alias);
+    assert.match(await conn.nextSent(), /^PASSWORD account /);
+    conn.receive(password);
+    assert.match(await conn.nextSent(), new RegExp(`^WELCOME ${alias} `));
+    return { conn, session };
+  };
+  return { ...setupResult, login };
+}
+
+/** Ends sessions by closing their input, and waits for them. */
+async function end(...members: { conn: FakeConnection; session: Session }[]) {
+  for (const { conn, session } of members) {
+    conn.end();
+    await session.finished;
+  }
+}
+
+Deno.test("Session asks guests for the room password: one more try, then BYE", async () => {
+  const { open } = setup([], "open sesame");
+  const ok = open();
+  assert.match(
+    await ok.conn.nextSent(),
+    /^HELLO tlschat\/1 \S+ rate=5,burst=10,line=4096,auth=room /,
+  );
+  ok.conn.receive("amy");
+  assert.equal(
+    await ok.conn.nextSent(),
+    "PASSWORD room This room has a password: send it as the next line",
+  );
+  ok.conn.receive("open sesame");
+  assert.match(await ok.conn.nextSent(), /^WELCOME amy 1 /);
+  const retry = open();
+  await retry.conn.nextSent();
+  retry.conn.receive("ben", "wrong");
+  await retry.conn.nextSent(); // PASSWORD
+  assert.equal(
+    await retry.conn.nextSent(),
+    "ERR password-wrong Wrong room password: one more try",
+  );
+  assert.match(await retry.conn.nextSent(), /^PASSWORD room /);
+  retry.conn.receive("open sesame");
+  assert.match(await retry.conn.nextSent(), /^WELCOME ben 2 /);
+  const out = open();
+  await out.conn.nextSent();
+  out.conn.receive("cat", "wrong", "still wrong");
+  assert.equal(await out.conn.closed(), "BYE auth-failed Wrong room password");
+  await out.session.finished;
+  await end(ok, retry);
+});
+
+Deno.test("Session logs an account in with its password, and refuses a wrong one alike", async () => {
+  const { open, login, room } = await withAccounts();
+  const alice = await login("alice", "pw-alice");
+  assert.equal(alice.session.account, "alice");
+  assert.equal(alice.session.operator, true);
+  const guess = open();
+  await guess.conn.nextSent();
+  for (const password of ["nope", "nope2"]) {
+    guess.conn.receive("bob");
+    assert.match(
+      await guess.conn.nextSent(),
+      /^PASSWORD account "bob" is a registered alias/,
+    );
+    guess.conn.receive(password);
+    assert.equal(
+      await guess.conn.nextSent(),
+      "ERR login-failed Wrong alias or password",
+    );
+  }
+  guess.conn.receive("bob", "nope3");
+  await guess.conn.nextSent();
+  assert.equal(
+    await guess.conn.closed(),
+    "BYE auth-failed Too many failed logins",
+  );
+  await guess.session.finished;
+  assert.equal(room.size, 1);
+  await end(alice);
+});
+
+Deno.test("Session under --accounts-only asks guests for a password they cannot have", async () => {
+  const { open } = await withAccounts(["--accounts-only"]);
+  const guest = open();
+  assert.match(await guest.conn.nextSent(), /auth=accounts /);
+  guest.conn.receive("zed");
+  assert.match(await guest.conn.nextSent(), /^PASSWORD account "zed"/);
+  guest.conn.receive("anything");
+  assert.equal(
+    await guest.conn.nextSent(),
+    "ERR login-failed Wrong alias or password",
+  );
+  await end(guest);
+});
+
+Deno.test("Session limits failed logins per address and per account", async () => {
+  const { open } = await withAccounts(["--login-attempts", "2"]);
+  const { conn, session } = open();
+  await conn.nextSent();
+  for (const line of ["bob", "x1", "bob", "x2"]) conn.receive(line);
+  for (let i = 0; i < 2; i++) {
+    await conn.nextSent();
+    assert.match(await conn.nextSent(), /^ERR login-failed/);
+  }
+  const other = open(); // another address: the account is limited too
+  await other.conn.nextSent();
+  other.conn.receive("bob", "pw-bob");
+  await other.conn.nextSent();
+  assert.match(
+    await other.conn.nextSent(),
+    /^ERR too-many-attempts Too many failed logins: try again in 60 s$/,
+  );
+  await end({ conn, session }, other);
+});
+
+Deno.test("Session lets /nick take a registered alias only with its password", async () => {
+  const { join, room } = await withAccounts();
+  const guest = await join("someone");
+  guest.conn.receive("/nick bob");
+  assert.match(await guest.conn.nextSent(), /^PASSWORD account "bob"/);
+  guest.conn.receive("wrong");
+  assert.equal(
+    await guest.conn.nextSent(),
+    "ERR login-failed Wrong alias or password",
+  );
+  assert.equal(guest.session.alias, "someone");
+  guest.conn.receive("/nick bob");
+  await guest.conn.nextSent();
+  guest.conn.receive("pw-bob");
+  assert.equal(await guest.conn.nextSent(), "NICK someone bob 1");
+  assert.equal(guest.session.account, "bob");
+  assert.equal(room.find("BOB"), guest.session);
+  await end(guest);
+});
+
+Deno.test("Session replaces an account holder's older connection", async () => {
+  const { login } = await withAccounts();
+  const first = await login("bob", "pw-bob");
+  const second = await login("bob", "pw-bob");
+  assert.equal(
+    await first.conn.closed(),
+    'BYE replaced Disconnected: "bob" logged in from another connection',
+  );
+  await first.session.finished;
+  await end(second);
+});
+
+Deno.test("Session logs in with a verified client certificate, without a password", async () => {
+  const { gate, config, room } = await withAccounts();
+  const clock = new FakeClock();
+  const context = {
+    config,
+    room,
+    gate,
+    clock,
+    log: createLogger("error", () => {}),
+    nextId: () => "c1",
+  };
+  const certified = new FakeConnection("127.0.0.1:6000", {
+    subject: "bob",
+    fingerprint: "AA",
+    verified: true,
+    error: null,
+  });
+  const session = new Session(certified, context);
+  await certified.nextSent();
+  certified.receive("bob");
+  assert.match(await certified.nextSent(), /^WELCOME bob 1 /);
+  assert.equal(session.account, "bob");
+  await end({ conn: certified, session });
+});
+
+Deno.test("Session carries out operator commands, and refuses them to others", async () => {
+  const { login, join, gate } = await withAccounts(["--flood-rate", "0"]);
+  const op = await login("alice", "pw-alice");
+  const bob = await login("bob", "pw-bob");
+  const guest = await join("guest1");
+  bob.conn.receive("/kick guest1");
+  assert.equal(await bob.conn.nextSent(), "JOIN guest1 3");
+  assert.equal(
+    await bob.conn.nextSent(),
+    "ERR not-operator /kick is for operators only",
+  );
+  bob.conn.receive("/kick alice");
+  assert.equal(
+    await bob.conn.nextSent(),
+    "ERR not-operator /kick is for operators only",
+  );
+  // Topic.
+  op.conn.receive("/topic Release day");
+  for (const m of [op, bob, guest]) {
+    assert.equal(await nextRoomLine(m.conn), "TOPIC alice Release day");
+  }
+  // Mute: the member may read, not speak.
+  op.conn.receive("/mute guest1 10m");
+  assert.match(
+    await nextRoomLine(bob.conn),
+    /^MOD mute guest1 alice by alice until \S+$/,
+  );
+  guest.conn.receive("hello?");
+  assert.match(
+    await nextLine(guest.conn, /^ERR/),
+    /^ERR muted You are muted by alice until /,
+  );
+  op.conn.receive("/unmute guest1");
+  assert.equal(await nextRoomLine(bob.conn), "MOD unmute guest1 alice");
+  guest.conn.receive("hello again");
+  assert.equal(await nextRoomLine(bob.conn), "MSG guest1 hello again");
+  // Operators cannot act on operators.
+  op.conn.receive("/ban alice");
+  assert.match(
+    await nextLine(op.conn, /^ERR/),
+    /^ERR not-permitted "alice" is an operator/,
+  );
+  // Kick.
+  op.conn.receive("/kick guest1 calm down");
+  assert.equal(await nextRoomLine(bob.conn), "MOD kick guest1 alice calm down");
+  assert.equal(await nextRoomLine(bob.conn), "LEAVE guest1 2 kicked");
+  assert.equal(
+    await guest.conn.closed(),
+    "BYE kicked Kicked by alice: calm down",
+  );
+  // Ban by account: out now, and refused when back.
+  op.conn.receive("/ban bob 1h spam");
+  assert.match(
+    await nextLine(op.conn, /^MOD ban/),
+    /^MOD ban bob alice by alice until \S+: spam$/,
+  );
+  assert.match(
+    await bob.conn.closed() ?? "",
+    /^BYE banned Banned by alice until \S+: spam$/,
+  );
+  assert.equal(
+    gate.banFor({ account: "bob", host: "1.1.1.1" })?.reason,
+    "spam",
+  );
+  op.conn.receive("/bans");
+  assert.match(
+    await nextLine(op.conn, /^BAN/),
+    /^BAN account bob \S+ alice spam$/,
+  );
+  assert.equal(await nextLine(op.conn, /^INFO/), "INFO 1 ban");
+  op.conn.receive("/unban bob");
+  assert.equal(await nextRoomLine(op.conn), "MOD unban bob alice");
+  op.conn.receive("/unban bob");
+  assert.match(await nextLine(op.conn, /^ERR/), /^ERR no-such-sanction /);
+  await end(op, bob, guest);
+});
+
+Deno.test("Session refuses a banned address before the greeting", async () => {
+  const { open, gate } = setup();
+  gate.moderation.add("ban", { range: parseAddressRange("127.0.0.0/8")! }, {
+    durationMs: null,
+    by: "alice",
+    reason: "spam",
+  });
+  const { conn, session } = open();
+  assert.equal(
+    await conn.closed(),
+    "BYE banned Banned by alice until lifted: spam",
+  );
+  assert.deepEqual(conn.sent, []);
+  await session.finished;
+});
+
+/** The next line matching `pattern` (others are skipped). */
+async function nextLine(
+  conn: FakeConnection,
+  pattern: RegExp,
+): Promise<string> {
+  while (true) {
+    const line = await conn.nextSent();
+    if (pattern.test(line)) return line;
+  }
+}
+
+/** The next line everyone gets (skipping JOINs of setup and PINGs). */
+function nextRoomLine(conn: FakeConnection): Promise<string> {
+  return nextLine(conn, /^(MSG|ME|LEAVE|NICK|TOPIC|MOD)/);
+}

@@ -1,0 +1,97 @@
+/**
+ * IP addresses and prefixes (`10.0.0.0/8`, `2001:db8::/32`) for address
+ * bans, pure: parsing into bytes and matching a remote host. IPv4-mapped
+ * IPv6 addresses (`::ffff:192.0.2.1`) match as the IPv4 address they carry.
+ *
+ * @module
+ */
+
+/** An address with a prefix length: every host whose first bits match. */
+export interface AddressRange {
+  readonly bytes: Uint8Array;
+  readonly prefix: number;
+  /** Canonical text, `address/prefix` (prefix left out for one host). */
+  readonly text: string;
+}
+
+function parseV4(text: string): Uint8Array | null {
+  const parts = text.split(".");
+  if (parts.length !== 4) return null;
+  const bytes = parts.map((part) => /^\d{1,3}$/.test(part) ? Number(part) : -1);
+  return bytes.every((b) => b >= 0 && b <= 255) ? Uint8Array.from(bytes) : null;
+}
+
+function parseV6(text: string): Uint8Array | null {
+  const halves = text.split("::");
+  if (halves.length > 2) return null;
+  const groups = (half: string | undefined) =>
+    half === undefined || half === "" ? [] : half.split(":");
+  const head = groups(halves[0]);
+  const tail = groups(halves[1]);
+  const words: number[] = [];
+  for (const group of [...head, ...tail]) {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(group)) return null;
+  }
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
+  for (const group of head) words.push(parseInt(group, 16));
+  if (halves.length === 2) { for (let i = 0; i < missing; i++) words.push(0); }
+  for (const group of tail) words.push(parseInt(group, 16));
+  const bytes = new Uint8Array(16);
+  words.forEach((word, i) => {
+    bytes[i * 2] = word >> 8;
+    bytes[i * 2 + 1] = word & 0xff;
+  });
+  return bytes;
+}
+
+/** The bytes of an address, IPv4-mapped IPv6 as IPv4; null if not one. */
+export function parseAddress(text: string): Uint8Array | null {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text);
+  if (mapped) return parseV4(mapped[1]!);
+  return text.includes(":") ? parseV6(text) : parseV4(text);
+}
+
+/**
+ * Parses `ADDRESS[/PREFIX]`; null when it is not an address range.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inRange, parseAddressRange } from "./address.ts";
+ *
+ * const range = parseAddressRange("10.1.0.0/16")!;
+ * assert.equal(inRange(range, "10.1.200.3"), true);
+ * assert.equal(inRange(range, "10.2.0.1"), false);
+ * assert.equal(inRange(parseAddressRange("::1")!, "::1"), true);
+ * assert.equal(parseAddressRange("bob"), null);
+ * ```
+ */
+export function parseAddressRange(text: string): AddressRange | null {
+  const [address = "", prefixText, extra] = text.split("/");
+  if (extra !== undefined) return null;
+  const bytes = parseAddress(address);
+  if (bytes === null) return null;
+  const bits = bytes.length * 8;
+  const prefix = prefixText === undefined ? bits : Number(prefixText);
+  if (!/^\d*$/.test(prefixText ?? "") || prefix < 0 || prefix > bits) {
+    return null;
+  }
+  return {
+    bytes,
+    prefix,
+    text: prefix === bits ? address : `${address}/${prefix}`,
+  };
+}
+
+/** Whether `host` (a remote address) falls inside `range`. */
+export function inRange(range: AddressRange, host: string): boolean {
+  const bytes = parseAddress(host);
+  if (bytes === null || bytes.length !== range.bytes.length) return false;
+  let bits = range.prefix;
+  for (let i = 0; bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((bytes[i]! & mask) !== (range.bytes[i]! & mask)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,227 @@
+/**
+ * Operator commands, carried out: `/kick`, `/ban`, `/unban`, `/bans`,
+ * `/mute`, `/unmute` and `/topic TEXT`. Each checks that the one asking is
+ * an operator now (so `users deop` takes effect at once), that the target
+ * is not one (operators are only removed by the server's owner, with
+ * `users deop`), records what outlives the connection, announces the action
+ * to the room with who did it, and removes or silences the members it
+ * applies to. Refusals are `ProtocolError`s for the session to send back.
+ *
+ * @module
+ */
+
+import type { Clock } from "../clock.ts";
+import { type Command, ProtocolError } from "../protocol.ts";
+import type { Accounts } from "./accounts.ts";
+import { type AddressRange, parseAddressRange } from "./address.ts";
+import {
+  applies,
+  describeSanction,
+  type Identity,
+  type Moderation,
+  type Sanction,
+  type SanctionType,
+} from "./moderation.ts";
+import type { Member, Room } from "./room.ts";
+
+/** A member as the moderator sees it. */
+export interface Moderated extends Member {
+  /** Its account's alias when logged in; null for a guest. */
+  readonly account: string | null;
+  /** Remote host, for address bans. */
+  readonly host: string;
+  /** Silences it until `untilMs` (null: until lifted), or unsilences it. */
+  mute(sanction: Sanction | null): void;
+}
+
+/** The operator commands. */
+export type ModeratorCommand = Extract<
+  Command,
+  { kind: "kick" | "ban" | "unban" | "bans" | "mute" | "unmute" | "topic" }
+>;
+
+/** What carrying out an operator command needs. */
+export interface ModeratorContext<M extends Moderated> {
+  readonly room: Room<M>;
+  readonly moderation: Moderation;
+  readonly accounts: Accounts;
+  readonly clock: Clock;
+}
+
+const identity = (member: Moderated): Identity => ({
+  account: member.account,
+  host: member.host,
+});
+
+/**
+ * Carries out an operator command for `actor`. `/topic` without text is for
+ * everyone (it shows the topic); everything else needs an operator.
+ */
+export function moderate<M extends Moderated>(
+  ctx: ModeratorContext<M>,
+  actor: M,
+  command: ModeratorCommand,
+): void {
+  const { room, moderation } = ctx;
+  if (command.kind === "topic" && command.text === "") {
+    const topic = moderation.topic;
+    room.tell(
+      actor,
+      topic
+        ? { type: "TOPIC", alias: topic.by, text: topic.text }
+        : { type: "INFO", text: "No topic is set" },
+    );
+    return;
+  }
+  const account = actor.account === null
+    ? null
+    : ctx.accounts.get(actor.account);
+  if (!account?.operator) {
+    throw new ProtocolError(
+      "not-operator",
+      `/${command.kind} is for operators only`,
+    );
+  }
+  const by = actor.alias;
+  switch (command.kind) {
+    case "topic":
+      moderation.setTopic({ text: command.text, by });
+      return room.announce(
+        { type: "TOPIC", alias: by, text: command.text },
+        actor,
+      );
+    case "kick": {
+      const target = present(ctx, command.target);
+      const reason = command.reason === "" ? "" : `: ${command.reason}`;
+      room.announce(mod("kick", target.alias, by, command.reason), actor);
+      return room.dismiss(target, "kicked", `Kicked by ${by}${reason}`);
+    }
+    case "ban":
+    case "mute": {
+      const { target, label } = sanctionTarget(
+        ctx,
+        command.target,
+        command.kind,
+      );
+      const sanction = moderation.add(command.kind, target, {
+        durationMs: command.durationMs,
+        by,
+        reason: command.reason,
+        label,
+      });
+      room.announce(
+        mod(command.kind, label, by, describeSanction(sanction)),
+        actor,
+      );
+      for (const member of [...room.members()]) {
+        if (member.operator || !applies(sanction, identity(member))) continue;
+        if (sanction.type === "mute") member.mute(sanction);
+        else {
+          room.dismiss(
+            member,
+            "banned",
+            `Banned ${describeSanction(sanction)}`,
+          );
+        }
+      }
+      return;
+    }
+    case "unban":
+    case "unmute": {
+      const type: SanctionType = command.kind === "unban" ? "ban" : "mute";
+      if (moderation.remove(type, command.target) === 0) {
+        throw new ProtocolError(
+          "no-such-sanction",
+          `Nothing to lift: "${command.target}" is not ${
+            type === "ban" ? "banned" : "muted"
+          }`,
+        );
+      }
+      room.announce(mod(command.kind, command.target, by, ""), actor);
+      if (type === "mute") {
+        for (const m of room.members()) {
+          if (!moderation.find("mute", identity(m))) m.mute(null);
+        }
+      }
+      return;
+    }
+    case "bans": {
+      const bans = moderation.list("ban");
+      for (const ban of bans) {
+        room.tell(actor, {
+          type: "BAN",
+          kind: ban.kind,
+          target: ban.label === ban.target
+            ? ban.target
+            : `${ban.target}(${ban.label})`,
+          until: ban.until === null ? "-" : new Date(ban.until).toISOString(),
+          by: ban.by,
+          text: ban.reason,
+        });
+      }
+      room.tell(actor, {
+        type: "INFO",
+        text: `${bans.length} ${bans.length === 1 ? "ban" : "bans"}`,
+      });
+      return;
+    }
+  }
+}
+
+function mod(action: string, alias: string, by: string, text: string) {
+  return { type: "MOD", action, alias, by, text } as const;
+}
+
+/** The present member called `alias`, who must not be an operator. */
+function present<M extends Moderated>(
+  ctx: ModeratorContext<M>,
+  alias: string,
+): M {
+  const member = ctx.room.find(alias);
+  if (member === undefined) {
+    throw new ProtocolError("no-such-alias", `Nobody is called "${alias}"`);
+  }
+  if (member.operator) throw notPermitted(member.alias);
+  return member;
+}
+
+/**
+ * Whom a ban or mute names, and how to call it in public: an address range
+ * as written; a present member by account when logged in, else by address
+ * (called by its alias, so the room never sees the address); an absent
+ * account by name.
+ */
+function sanctionTarget<M extends Moderated>(
+  ctx: ModeratorContext<M>,
+  target: string,
+  type: SanctionType,
+): { target: { account: string } | { range: AddressRange }; label: string } {
+  const range = type === "ban" ? parseAddressRange(target) : null;
+  if (range !== null) return { target: { range }, label: range.text };
+  const member = ctx.room.find(target);
+  if (member !== undefined) {
+    if (member.operator) throw notPermitted(member.alias);
+    return member.account !== null
+      ? { target: { account: member.account }, label: member.account }
+      : {
+        target: { range: parseAddressRange(member.host)! },
+        label: member.alias,
+      };
+  }
+  const account = ctx.accounts.get(target);
+  if (account === null) {
+    throw new ProtocolError(
+      "no-such-alias",
+      `Nobody is called "${target}" and no account has that name`,
+    );
+  }
+  if (account.operator) throw notPermitted(account.alias);
+  return { target: { account: account.alias }, label: account.alias };
+}
+
+function notPermitted(alias: string): ProtocolError {
+  return new ProtocolError(
+    "not-permitted",
+    `"${alias}" is an operator: only the server's owner can remove operators (users deop)`,
+  );
+}

@@ -1,0 +1,317 @@
+/**
+ * End-to-end tests of access control with real processes: the `users`
+ * task, `certs client` and a client joining with its certificate, bans and
+ * the topic surviving a restart, and a room password that never shows up in
+ * logs or process arguments.
+ */
+
+import assert from "node:assert/strict";
+import {
+  denoRun,
+  runClient,
+  runCommand,
+  ServerProcess,
+  testCertificates,
+  TestClient,
+  withServerProcess,
+  withTempDir,
+  writeTestCertificates,
+} from "../_helpers.ts";
+
+/** Runs `users.ts` on the data directory `dir/data`, with `stdin`. */
+function users(dir: string, args: string[], stdin = "") {
+  return runCommand(
+    "deno",
+    denoRun(
+      "users.ts",
+      [`--allow-read=${dir}`, `--allow-write=${dir}/data`],
+      [...args, "--data-dir", `${dir}/data`],
+    ),
+    stdin,
+  );
+}
+
+/** Server flags and permissions for loopback, certificates and data in `dir`. */
+const serverArgs = (dir: string, ...more: string[]) => [
+  "--host",
+  "127.0.0.1",
+  "--port",
+  "0",
+  "--certs-dir",
+  dir,
+  "--data-dir",
+  `${dir}/data`,
+  ...more,
+];
+const serverPermissions = (dir: string) => [
+  "--allow-net=127.0.0.1",
+  `--allow-read=${dir}`,
+  `--allow-write=${dir}`,
+];
+
+Deno.test("users.ts adds, lists, changes and deletes accounts", async () => {
+  await withTempDir(async (dir) => {
+    const data = `${dir}/data`;
+    const added = await users(dir, ["add", "alice"], "a long password\n");
+    assert.equal(added.code, 0, added.out);
+    assert.match(added.out, /^Added alice$/m);
+    assert.equal((await Deno.stat(data)).mode! & 0o777, 0o700);
+    assert.equal(
+      (await users(dir, ["add", "alice"], "another one\n")).code,
+      1,
+    );
+    const short = await users(dir, ["add", "bob"], "short\n");
+    assert.equal(short.code, 1);
+    assert.match(short.out, /at least 8 characters; nothing was changed/);
+    assert.equal(
+      (await users(dir, ["add", "bob"], "bob's password\n")).code,
+      0,
+    );
+    assert.equal((await users(dir, ["op", "alice"])).code, 0);
+    assert.equal(
+      (await users(dir, ["passwd", "bob"], "bob's new password\n")).code,
+      0,
+    );
+    await Deno.writeTextFile(
+      `${dir}/client.pem`,
+      (await testCertificates()).server.cert,
+    );
+    assert.equal(
+      (await users(dir, ["pin", "bob", `${dir}/client.pem`])).code,
+      0,
+    );
+    const list = await users(dir, ["list"]);
+    assert.equal(list.code, 0);
+    assert.match(
+      list.out,
+      /^alice \(operator\)\nbob \(pinned [0-9A-F:]{95}\)\n/,
+    );
+    assert.equal((await users(dir, ["unpin", "bob"])).code, 0);
+    assert.equal((await users(dir, ["deop", "alice"])).code, 0);
+    assert.equal((await users(dir, ["del", "bob"])).code, 0);
+    assert.equal((await users(dir, ["del", "bob"])).code, 1);
+    assert.match((await users(dir, ["list"])).out, /^alice\n1 account$/m);
+    assert.equal((await users(dir, ["frob"])).code, 2);
+    assert.equal((await users(dir, ["add"])).code, 2);
+    // Only hashes are stored.
+    const db = await Deno.readFile(`${data}/chat.db`);
+    assert.doesNotMatch(new TextDecoder().decode(db), /long password|bob's/);
+  });
+});
+
+Deno.test("certs client issues a certificate that logs its account in (mutual TLS)", async () => {
+  await withTempDir(async (dir) => {
+    const certs = `${dir}/certs`;
+    const perms = [`--allow-read=${certs}`, `--allow-write=${certs}`];
+    assert.equal(
+      (await runCommand(
+        "deno",
+        denoRun("server.ts", perms, ["certs", "--certs-dir", certs]),
+      )).code,
+      0,
+    );
+    const issued = await runCommand(
+      "deno",
+      denoRun("server.ts", perms, [
+        "certs",
+        "client",
+        "alice",
+        "--certs-dir",
+        certs,
+      ]),
+    );
+    assert.equal(issued.code, 0, issued.out);
+    const cert = `${certs}/client-alice.pem`;
+    const key = `${certs}/client-alice-key.pem`;
+    assert.equal((await Deno.stat(key)).mode! & 0o777, 0o600);
+    assert.match(
+      issued.out,
+      new RegExp(`--cert ${cert} --key ${key} --alias alice`),
+    );
+    assert.equal(
+      (await users(dir, ["add", "alice"], "alice's password\n")).code,
+      0,
+    );
+    await withServerProcess(
+      serverPermissions(dir),
+      [
+        ...serverArgs(
+          dir,
+          "--client-ca",
+          `${certs}/ca.pem`,
+          "--client-cert",
+          "require",
+        ),
+        "--certs-dir",
+        certs,
+      ],
+      async (server) => {
+        await server.output.waitFor(
+          /INFO listening .*auth=client-cert-require/,
+        );
+        const port = String(server.port);
+        const joined = await runClient(
+          [`--allow-net=127.0.0.1:${port}`, `--allow-read=${certs}`],
+          [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--ca",
+            `${certs}/ca.pem`,
+            "--cert",
+            cert,
+            "--key",
+            key,
+            "--alias",
+            "alice",
+          ],
+          "hello with a certificate\n",
+        );
+        assert.equal(joined.code, 0, joined.stderr);
+        assert.match(joined.stdout, /^<alice> hello with a certificate$/m);
+        assert.doesNotMatch(joined.stdout, /password/i);
+        // Without the certificate, the handshake fails.
+        const refused = await runClient(
+          [`--allow-net=127.0.0.1:${port}`, `--allow-read=${certs}`],
+          [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--ca",
+            `${certs}/ca.pem`,
+            "--alias",
+            "x",
+          ],
+          "",
+        );
+        assert.equal(refused.code, 1);
+      },
+    );
+  });
+});
+
+Deno.test("server.ts refuses --client-ca with the deno engine", async () => {
+  const result = await runCommand(
+    "deno",
+    denoRun("server.ts", [], ["--client-ca", "ca.pem", "--tls-engine", "deno"]),
+  );
+  assert.equal(result.code, 2);
+  assert.match(result.out, /Cannot use --client-ca with --tls-engine deno/);
+});
+
+Deno.test("server.ts keeps bans and the topic across a restart", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const { ca } = await testCertificates();
+    await users(dir, ["add", "op"], "op's password\n");
+    await users(dir, ["op", "op"]);
+    await users(dir, ["add", "troll"], "troll's password\n");
+    await withServerProcess(
+      serverPermissions(dir),
+      serverArgs(dir),
+      async (server) => {
+        using op = await TestClient.join(server.port, "op", {
+          ca: ca.cert,
+          password: "op's password",
+        });
+        await op.send("/topic Welcome back");
+        await op.expect(/^TOPIC op Welcome back$/);
+        await op.send("/ban troll 1d rude");
+        await op.expect(/^MOD ban troll op /);
+      },
+    );
+    await withServerProcess(
+      serverPermissions(dir),
+      serverArgs(dir),
+      async (server) => {
+        using troll = await TestClient.connect(
+          server.port,
+          "127.0.0.1",
+          ca.cert,
+        );
+        await troll.expect(/^HELLO /);
+        await troll.send("troll");
+        await troll.expect(/^PASSWORD /);
+        await troll.send("troll's password");
+        const [bye] = await troll.readToEnd();
+        assert.match(bye ?? "", /^BYE banned Banned by op until \S+Z: rude$/);
+        using guest = await TestClient.join(server.port, "guest", {
+          ca: ca.cert,
+        });
+        assert.equal(await guest.readLine(), "TOPIC op Welcome back");
+      },
+    );
+  });
+});
+
+Deno.test("a room password never appears in logs or in process arguments", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const { ca } = await testCertificates();
+    const secret = "s3cret-Room-Pass";
+    await Deno.writeTextFile(`${dir}/room-password`, `${secret}\n`);
+    await Deno.writeTextFile(`${dir}/ca.pem`, ca.cert);
+    await using server = await ServerProcess.start(
+      serverPermissions(dir),
+      serverArgs(
+        dir,
+        "--password-file",
+        `${dir}/room-password`,
+        "--log-level",
+        "debug",
+      ),
+    );
+    const port = String(server.port);
+    const client = (args: string[], stdin: string) =>
+      runClient(
+        [`--allow-net=127.0.0.1:${port}`, `--allow-read=${dir}`],
+        [
+          "--host",
+          "127.0.0.1",
+          "--port",
+          port,
+          "--ca",
+          `${dir}/ca.pem`,
+          ...args,
+        ],
+        stdin,
+      );
+    const missing = await client(["--alias", "amy"], "hi\n");
+    assert.equal(missing.code, 1);
+    assert.match(
+      missing.stderr,
+      /The server asks for a password: give it with --password-file FILE/,
+    );
+    await Deno.writeTextFile(`${dir}/wrong`, "not-the-password\n");
+    const wrong = await client([
+      "--alias",
+      "amy",
+      "--password-file",
+      `${dir}/wrong`,
+    ], "hi\n");
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stdout, /Disconnected: Wrong room password/);
+    const right = await client(
+      ["--alias", "amy", "--password-file", `${dir}/room-password`],
+      "hello\n",
+    );
+    assert.equal(right.code, 0, right.stderr);
+    assert.match(right.stdout, /^<amy> hello$/m);
+    await server.output.waitFor(
+      /WARN auth-failed addr=127\.0\.0\.1:\d+ kind=room/,
+    );
+    await server.output.waitFor(/INFO join alias=amy /);
+    // What ps shows (Deno reads /proc only with --allow-all: ask bash).
+    const { out: cmdline } = await runCommand("bash", [
+      "-c",
+      `tr '\\0' ' ' < /proc/${server.child.pid}/cmdline`,
+    ]);
+    assert.match(cmdline, /server\.ts .*--password-file/);
+    for (const text of [server.output.toString(), cmdline]) {
+      assert.doesNotMatch(text, new RegExp(secret));
+      assert.doesNotMatch(text, /not-the-password/);
+    }
+  });
+});

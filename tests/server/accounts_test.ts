@@ -1,0 +1,281 @@
+/**
+ * Tests of who may join, without sockets: passwords and their hashes,
+ * accounts, address ranges, bans and mutes, the login limiter, and the
+ * gate's decisions, over a real SQLite database (in memory or on disk).
+ */
+
+import assert from "node:assert/strict";
+import { ProtocolError } from "../../lib/protocol.ts";
+import { Accounts } from "../../lib/server/accounts.ts";
+import { inRange, parseAddressRange } from "../../lib/server/address.ts";
+import { Gate } from "../../lib/server/gate.ts";
+import { LoginLimiter } from "../../lib/server/login_limiter.ts";
+import { Moderation } from "../../lib/server/moderation.ts";
+import {
+  BusyError,
+  hashPassword,
+  PasswordChecker,
+  secretsEqual,
+  verifyPassword,
+} from "../../lib/server/passwords.ts";
+import { DATABASE_FILE, openStore } from "../../lib/server/store.ts";
+import { FakeClock } from "../_fakes.ts";
+import { withTempDir } from "../_helpers.ts";
+
+const certificate = (
+  subject: string,
+  fingerprint = "AA:BB",
+  verified = true,
+) => ({
+  subject,
+  fingerprint,
+  verified,
+  error: verified ? null : "CERT_HAS_EXPIRED",
+});
+
+Deno.test("hashPassword() salts each hash and verifyPassword() checks it", async () => {
+  const a = await hashPassword("correct horse");
+  const b = await hashPassword("correct horse");
+  assert.notEqual(a, b, "salted");
+  assert.doesNotMatch(a, /correct/);
+  assert.equal(await verifyPassword("correct horse", a), true);
+  assert.equal(await verifyPassword("Correct horse", a), false);
+  assert.equal(await verifyPassword("x", "plain text"), false);
+  assert.equal(secretsEqual("room pass", "room pass"), true);
+  assert.equal(secretsEqual("room pass", "room pas"), false);
+});
+
+Deno.test("PasswordChecker runs a few checks at once and refuses a flood", async () => {
+  const checker = new PasswordChecker({ concurrent: 1, queued: 1 });
+  const stored = await hashPassword("pw");
+  const first = checker.check("pw", stored);
+  const second = checker.check("nope", stored);
+  await assert.rejects(() => checker.check("pw", stored), BusyError);
+  assert.deepEqual(await Promise.all([first, second]), [true, false]);
+  // No such account: a check all the same, and a failure.
+  assert.equal(await checker.check("pw", null), false);
+});
+
+Deno.test("Accounts registers, finds (any case), lists, changes and deletes", async () => {
+  using store = openStore(null);
+  const accounts = new Accounts(store.db);
+  await accounts.add("Alice", "password1");
+  assert.equal(accounts.get("ALICE")?.alias, "Alice");
+  await assert.rejects(() => accounts.add("alice", "x"), /already registered/);
+  await assert.rejects(() => accounts.add("root", "x"), ProtocolError);
+  const checker = new PasswordChecker();
+  assert.equal(
+    (await accounts.login("alice", "password1", checker))?.alias,
+    "Alice",
+  );
+  assert.equal(await accounts.login("alice", "wrong", checker), null);
+  assert.equal(await accounts.login("nobody1", "password1", checker), null);
+  assert.equal(await accounts.setPassword("alice", "password2"), true);
+  assert.equal(await accounts.login("alice", "password1", checker), null);
+  assert.equal(accounts.setOperator("alice", true), true);
+  assert.equal(accounts.get("alice")?.operator, true);
+  assert.equal(accounts.setOperator("ghost", true), false);
+  await accounts.add("bob", "password3");
+  assert.deepEqual(accounts.list().map((a) => a.alias), ["Alice", "bob"]);
+  assert.equal(accounts.remove("bob"), true);
+  assert.equal(accounts.remove("bob"), false);
+  assert.equal(accounts.count(), 1);
+  // The hash, never the password, is in the database.
+  const rows = store.db.prepare("SELECT hash FROM accounts").all();
+  assert.doesNotMatch(JSON.stringify(rows), /password2/);
+});
+
+Deno.test("Accounts finds a look-alike and the account a certificate names", async () => {
+  using store = openStore(null);
+  const accounts = new Accounts(store.db);
+  await accounts.add("Alice", "password1");
+  await accounts.add("carol", "password1");
+  assert.equal(accounts.lookalike("AIice")?.alias, "Alice");
+  assert.equal(accounts.lookalike("Alice"), null, "itself is no look-alike");
+  assert.equal(accounts.forCertificate(certificate("alice"))?.alias, "Alice");
+  assert.equal(
+    accounts.forCertificate(certificate("alice", "AA", false)),
+    null,
+  );
+  assert.equal(accounts.forCertificate(certificate("zed")), null);
+  assert.equal(accounts.forCertificate(null), null);
+  // A pinned certificate is the only one that logs in, whatever its CN.
+  accounts.setFingerprint("carol", "CA:FE");
+  assert.equal(accounts.forCertificate(certificate("carol", "AA:BB")), null);
+  assert.equal(
+    accounts.forCertificate(certificate("anything", "CA:FE"))?.alias,
+    "carol",
+  );
+});
+
+Deno.test("parseAddressRange() and inRange() match IPv4, IPv6 and prefixes", () => {
+  const cases: [string, string, boolean][] = [
+    ["10.0.0.0/8", "10.200.3.4", true],
+    ["10.0.0.0/8", "11.0.0.1", false],
+    ["192.168.1.7", "192.168.1.7", true],
+    ["192.168.1.7", "192.168.1.8", false],
+    ["0.0.0.0/0", "8.8.8.8", true],
+    ["2001:db8::/32", "2001:db8:1::5", true],
+    ["2001:db8::/32", "2001:db9::1", false],
+    ["::1", "::1", true],
+    ["127.0.0.1", "::ffff:127.0.0.1", true],
+    ["10.0.0.0/9", "10.127.255.255", true],
+    ["10.0.0.0/9", "10.128.0.0", false],
+  ];
+  for (const [range, host, expected] of cases) {
+    assert.equal(
+      inRange(parseAddressRange(range)!, host),
+      expected,
+      `${range} ${host}`,
+    );
+  }
+  for (
+    const bad of ["bob", "10.0.0.0/33", "1.2.3", "300.1.1.1", "1::2::3", "::/x"]
+  ) {
+    assert.equal(parseAddressRange(bad), null, bad);
+  }
+  assert.equal(parseAddressRange("10.1.2.3/32")!.text, "10.1.2.3");
+});
+
+Deno.test("Moderation bans by account and address, ends them in time, and survives a reopen", async () => {
+  await withTempDir(async (dir) => {
+    const clock = new FakeClock();
+    {
+      using store = openStore(dir);
+      const moderation = new Moderation(store.db, clock);
+      moderation.add("ban", { account: "bob" }, {
+        durationMs: 60_000,
+        by: "op",
+        reason: "spam",
+      });
+      moderation.add("ban", { range: parseAddressRange("10.0.0.0/8")! }, {
+        durationMs: null,
+        by: "op",
+        reason: "",
+        label: "guest7",
+      });
+      moderation.setTopic({ text: "Release day", by: "op" });
+    }
+    assert.equal((await Deno.stat(dir)).isDirectory, true);
+    await Deno.stat(`${dir}/${DATABASE_FILE}`);
+    using store = openStore(dir);
+    const moderation = new Moderation(store.db, clock);
+    assert.equal(moderation.topic?.text, "Release day");
+    assert.equal(
+      moderation.find("ban", { account: "BOB", host: "1.2.3.4" })?.reason,
+      "spam",
+    );
+    assert.equal(
+      moderation.find("ban", { account: null, host: "10.9.9.9" })?.label,
+      "guest7",
+    );
+    assert.equal(
+      moderation.find("ban", { account: null, host: "11.0.0.1" }),
+      null,
+    );
+    assert.equal(
+      moderation.find("mute", { account: "bob", host: "1.2.3.4" }),
+      null,
+    );
+    await clock.advance(60_000);
+    assert.equal(
+      moderation.find("ban", { account: "bob", host: "1.2.3.4" }),
+      null,
+    );
+    assert.equal(moderation.list("ban").length, 1, "the ended ban is gone");
+    assert.equal(moderation.remove("ban", "guest7"), 1, "lifted by its label");
+    assert.equal(moderation.list("ban").length, 0);
+  });
+});
+
+Deno.test("openStore() explains a database it cannot use and changes nothing", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/${DATABASE_FILE}`,
+      "not a database at all ".repeat(100),
+    );
+    assert.throws(
+      () => openStore(dir),
+      /Cannot (use|open) the database ".*chat\.db"/,
+    );
+    assert.match(
+      await Deno.readTextFile(`${dir}/${DATABASE_FILE}`),
+      /^not a database at all/,
+    );
+  });
+  await withTempDir(async (dir) => {
+    openStore(`${dir}/data`).close();
+    assert.equal((await Deno.stat(`${dir}/data`)).mode! & 0o777, 0o700);
+  });
+});
+
+Deno.test("LoginLimiter lets a burst of failures through, then one per refill", async () => {
+  const clock = new FakeClock();
+  const limiter = new LoginLimiter(clock, { burst: 3, refillMs: 10_000 });
+  for (let i = 0; i < 3; i++) {
+    assert.equal(limiter.waitMs("10.0.0.1", "bob"), 0);
+    limiter.failed("10.0.0.1", "bob");
+  }
+  assert.equal(limiter.waitMs("10.0.0.1", "bob"), 10_000);
+  // The same account from elsewhere, and elsewhere alone, are limited too.
+  assert.equal(limiter.waitMs("10.0.0.2", "BOB"), 10_000);
+  assert.equal(limiter.waitMs("10.0.0.1", "amy"), 10_000);
+  assert.equal(limiter.waitMs("10.0.0.2", "amy"), 0);
+  await clock.advance(10_000);
+  assert.equal(limiter.waitMs("10.0.0.1", "bob"), 0);
+  limiter.failed("10.0.0.1", "bob");
+  assert.equal(limiter.waitMs("10.0.0.1", "bob"), 10_000);
+});
+
+Deno.test("Gate.claim() decides what an alias needs", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const accounts = new Accounts(store.db);
+  await accounts.add("alice", "password1");
+  const gate = (roomPassword: string | null, accountsOnly = false) =>
+    new Gate({
+      accounts,
+      moderation: new Moderation(store.db, clock),
+      limiter: new LoginLimiter(clock, { burst: 5, refillMs: 60_000 }),
+      checker: new PasswordChecker(),
+      roomPassword,
+      accountsOnly,
+    });
+  const guest = {
+    host: "10.0.0.1",
+    certificate: null,
+    account: null,
+    roomPasswordGiven: false,
+  };
+  const open = gate(null);
+  assert.deepEqual(open.claim("bob", guest), {
+    need: "nothing",
+    account: null,
+  });
+  assert.deepEqual(open.claim("Alice", guest), { need: "account" });
+  assert.throws(
+    () => open.claim("AIice", guest),
+    /looks like "alice", a registered alias/,
+  );
+  assert.deepEqual(
+    open.claim("alice", { ...guest, certificate: certificate("alice") }),
+    { need: "nothing", account: accounts.get("alice") },
+  );
+  const locked = gate("secret");
+  assert.equal(locked.auth, "room");
+  assert.deepEqual(locked.claim("bob", guest), { need: "room" });
+  assert.deepEqual(
+    locked.claim("bob", { ...guest, roomPasswordGiven: true }),
+    { need: "nothing", account: null },
+  );
+  assert.equal(locked.checkRoomPassword("secret", "10.0.0.1"), true);
+  assert.equal(locked.checkRoomPassword("Secret", "10.0.0.1"), false);
+  const members = gate(null, true);
+  assert.equal(members.auth, "accounts");
+  assert.deepEqual(members.claim("bob", guest), { need: "account" });
+  assert.equal(await members.login("bob", "password1", "10.0.0.1"), null);
+  assert.equal(
+    (await members.login("alice", "password1", "10.0.0.1"))?.alias,
+    "alice",
+  );
+});

@@ -1,0 +1,216 @@
+/**
+ * End-to-end tests of who may join, over real TLS on loopback: the room
+ * password, accounts, look-alikes, `--accounts-only`, brute-force limits,
+ * client certificates (mutual TLS, node engine) and moderation.
+ */
+
+import assert from "node:assert/strict";
+import { generateCa, issueClientCertificate } from "../../lib/certs.ts";
+import {
+  ENGINES,
+  startServer,
+  testCertificates,
+  TestClient,
+} from "../_helpers.ts";
+
+for (const engine of ENGINES) {
+  const test = (name: string, fn: () => Promise<void>) =>
+    Deno.test(`[${engine}] ${name}`, fn);
+
+  test("a room password lets in those who give it, and never reaches the log", async () => {
+    await using s = await startServer(engine, [], {
+      roomPassword: "correct horse battery",
+    });
+    using amy = await TestClient.join(s.port, "amy", {
+      password: "correct horse battery",
+    });
+    using mallory = await TestClient.connect(s.port);
+    assert.match(await mallory.readLine() ?? "", /auth=room /);
+    await mallory.send("mallory");
+    assert.match(await mallory.readLine() ?? "", /^PASSWORD room /);
+    await mallory.send("wrong guess one");
+    assert.equal(
+      await mallory.readLine(),
+      "ERR password-wrong Wrong room password: one more try",
+    );
+    assert.match(await mallory.readLine() ?? "", /^PASSWORD room /);
+    await mallory.send("wrong guess two");
+    assert.deepEqual(await mallory.readToEnd(), [
+      "BYE auth-failed Wrong room password",
+    ]);
+    await s.logs.waitFor(/WARN auth-failed addr=127\.0\.0\.1:\d+ kind=room/, {
+      count: 2,
+    });
+    await amy.send("still here");
+    assert.equal(await amy.expect(/^MSG /), "MSG amy still here");
+    assert.doesNotMatch(s.logs.toString(), /correct horse|wrong guess/);
+  });
+
+  test("accounts: login, alias protection, look-alikes and /nick", async () => {
+    await using s = await startServer(engine);
+    const { accounts } = s.server.gate;
+    await accounts.add("alice", "alice's password");
+    using alice = await TestClient.join(s.port, "alice", {
+      password: "alice's password",
+    });
+    await s.logs.waitFor(/INFO login alias=alice addr=/);
+    // Away or not, nobody takes a registered alias without its password.
+    using eve = await TestClient.connect(s.port);
+    await eve.expect(/^HELLO /);
+    await eve.send("Alice");
+    assert.match(
+      await eve.readLine() ?? "",
+      /^PASSWORD account "Alice" is a registered alias/,
+    );
+    await eve.send("guess");
+    assert.equal(
+      await eve.readLine(),
+      "ERR login-failed Wrong alias or password",
+    );
+    await eve.send("AIice");
+    assert.equal(
+      await eve.readLine(),
+      'ERR alias-taken Alias "AIice" looks like "alice", a registered alias',
+    );
+    await eve.send("eve");
+    assert.match(await eve.readLine() ?? "", /^WELCOME eve 2 /);
+    await eve.send("/nick alice");
+    assert.match(await eve.readLine() ?? "", /^PASSWORD account "alice"/);
+    await eve.send("another guess");
+    assert.equal(
+      await eve.readLine(),
+      "ERR login-failed Wrong alias or password",
+    );
+    await s.logs.waitFor(/WARN login-failed alias=alice addr=127\.0\.0\.1:\d+/);
+    assert.doesNotMatch(s.logs.toString(), /guess|alice's password/);
+    await alice.send("/who");
+    assert.equal(await alice.expect(/^WHO /), "WHO 2 alice eve");
+  });
+
+  test("--accounts-only turns guests away", async () => {
+    await using s = await startServer(engine, ["--accounts-only"]);
+    await s.server.gate.accounts.add("member", "member password");
+    using guest = await TestClient.connect(s.port);
+    assert.match(await guest.readLine() ?? "", /auth=accounts /);
+    await guest.send("guest");
+    assert.match(await guest.readLine() ?? "", /^PASSWORD account /);
+    await guest.send("anything");
+    assert.equal(
+      await guest.readLine(),
+      "ERR login-failed Wrong alias or password",
+    );
+    using member = await TestClient.join(s.port, "member", {
+      password: "member password",
+    });
+    await member.send("in");
+    assert.equal(await member.expect(/^MSG /), "MSG member in");
+  });
+
+  test("failed logins are limited per address and per account", async () => {
+    await using s = await startServer(engine, ["--login-attempts", "2"]);
+    await s.server.gate.accounts.add("bob", "bob's password");
+    using guesser = await TestClient.connect(s.port);
+    await guesser.expect(/^HELLO /);
+    for (const guess of ["one", "two"]) {
+      await guesser.send("bob");
+      await guesser.expect(/^PASSWORD /);
+      await guesser.send(guess);
+      assert.match(await guesser.readLine() ?? "", /^ERR login-failed /);
+    }
+    await guesser.send("bob");
+    await guesser.expect(/^PASSWORD /);
+    await guesser.send("bob's password"); // right, but too late
+    assert.match(
+      await guesser.readLine() ?? "",
+      /^ERR too-many-attempts Too many failed logins: try again in \d+ s$/,
+    );
+  });
+
+  test("operators kick, ban, mute and set the topic; others may not", async () => {
+    await using s = await startServer(engine);
+    const { accounts } = s.server.gate;
+    await accounts.add("op", "op password");
+    accounts.setOperator("op", true);
+    using op = await TestClient.join(s.port, "op", { password: "op password" });
+    using guest = await TestClient.join(s.port, "guest");
+    await op.expect(/^JOIN guest/);
+    await guest.send("/kick op");
+    assert.equal(
+      await guest.readLine(),
+      "ERR not-operator /kick is for operators only",
+    );
+    await op.send("/topic Be kind");
+    assert.equal(await guest.expect(/^TOPIC /), "TOPIC op Be kind");
+    await op.send("/who");
+    assert.equal(await op.expect(/^WHO /), "WHO 2 guest @op");
+    await op.send("/mute guest");
+    assert.match(
+      await guest.expect(/^MOD /),
+      /^MOD mute guest op by op until lifted$/,
+    );
+    await guest.send("hey");
+    assert.match(
+      await guest.readLine() ?? "",
+      /^ERR muted You are muted by op until lifted/,
+    );
+    await op.send("/ban guest 1h bye");
+    assert.match(
+      await guest.expect(/^BYE /),
+      /^BYE banned Banned by op until \S+Z: bye$/,
+    );
+    assert.match(await op.expect(/^LEAVE /), /^LEAVE guest 1 banned$/);
+    // Banned by address: the next connection from it is refused at once.
+    using again = await TestClient.connect(s.port);
+    const [bye, ...rest] = await again.readToEnd();
+    assert.match(bye ?? "", /^BYE banned Banned by op until \S+Z: bye$/);
+    assert.deepEqual(rest, []);
+  });
+}
+
+Deno.test("[node] client certificates: required, optional, wrong CA and expired", async () => {
+  const { ca } = await testCertificates();
+  const alice = await issueClientCertificate(ca, "alice");
+  const expired = await issueClientCertificate(ca, "alice", -1);
+  const stranger = await issueClientCertificate(
+    await generateCa("another CA"),
+    "alice",
+  );
+  for (const require of [true, false]) {
+    await using s = await startServer("node", [], {
+      clientCa: { ca: ca.cert, require },
+    });
+    await s.server.gate.accounts.add("alice", "alice's password");
+    // A valid certificate naming an account logs in without a password.
+    using certified = await TestClient.join(s.port, "alice", {
+      identity: alice,
+    });
+    await certified.send("/quit");
+    await certified.readToEnd();
+    for (const bad of [expired, stranger, null]) {
+      const connecting = TestClient.connect(
+        s.port,
+        "127.0.0.1",
+        undefined,
+        bad ?? undefined,
+      );
+      if (require) {
+        // No valid certificate: no session (the handshake or the first
+        // read fails).
+        const outcome = await connecting.then(
+          (client) => client.readLine().finally(() => client[Symbol.dispose]()),
+          (error: Error) => error,
+        );
+        assert.ok(
+          outcome === null || outcome instanceof Error,
+          String(outcome),
+        );
+      } else {
+        // Optional: the connection goes on, as a guest.
+        using guest = await connecting;
+        await guest.expect(/^HELLO /);
+        await guest.send("alice");
+        assert.match(await guest.readLine() ?? "", /^PASSWORD account /);
+      }
+    }
+  }
+});
