@@ -136,7 +136,7 @@ async function runPipe(
       );
       return false;
     }
-    await server.send(password);
+    await server.send(`/pass ${password}`);
     return true;
   };
   print(hello);
@@ -189,7 +189,7 @@ async function runTerminal(
     const given = password ??
       await askSecret(rl, output, "Password: ", quit.promise);
     if (given === null) return false;
-    await server.send(given);
+    await server.send(`/pass ${given}`);
     return true;
   };
   try {
@@ -269,11 +269,7 @@ async function pumpServer(
     }
     if (line?.type === "PASSWORD") {
       print(line);
-      // Not given: the server takes the next line as the password anyway,
-      // so send an empty one rather than a chat line.
-      answer(line).then(async (ok) => {
-        if (!ok) await server.send("");
-      }).catch(() => {});
+      answer(line).catch(() => {});
       continue;
     }
     if (line?.type === "ERR" && line.code === "flood") server.backOff();

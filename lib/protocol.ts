@@ -111,7 +111,9 @@ export type Command =
     readonly reason: string;
   }
   | { readonly kind: "unban" | "unmute"; readonly target: string }
-  | { readonly kind: "bans" };
+  | { readonly kind: "bans" }
+  /** A password the server asked for; never sanitised, never forwarded. */
+  | { readonly kind: "pass"; readonly password: string };
 
 /** The commands and their one-line help, in the order `/help` lists them. */
 export const COMMAND_HELP: readonly string[] = [
@@ -179,6 +181,11 @@ export function parseCommand(line: string): Command {
   const space = line.indexOf(" ");
   const name = (space === -1 ? line.slice(1) : line.slice(1, space))
     .toLowerCase();
+  if (name === "pass") {
+    // Exactly what follows the space: a password is compared, not shown.
+    if (space === -1) throw usage("/pass PASSWORD");
+    return { kind: "pass", password: line.slice(space + 1) };
+  }
   const rest = space === -1 ? "" : sanitizeText(line.slice(space + 1).trim());
   switch (name) {
     case "me":

@@ -71,20 +71,23 @@ export function sanitizeText(text: string): string {
 }
 
 /**
- * Prototypes of the alias characters that Unicode's confusables.txt (TR39)
- * maps to something else; every other alias character is its own prototype.
+ * Prototypes of the alias characters that look like others in some letter
+ * case, from Unicode's confusables.txt (TR39): `0` looks like `O`, `1` and
+ * `I` like `l`, `m` like `rn`. Aliases ignore case, so the skeleton works in
+ * lower case, where `I` is `i`: `i`, `l` and `1` share one prototype, `o`
+ * and `0` another.
  */
 const CONFUSABLE_PROTOTYPES: Readonly<Record<string, string>> = {
-  "0": "O",
+  "0": "o",
   "1": "l",
-  "I": "l",
+  "i": "l",
   "m": "rn",
 };
 
 /**
- * The TR39 confusable skeleton of an alias (ASCII letters, digits, `_ . -`),
- * in lower case, since aliases ignore case: two aliases that look alike, in
- * any of their case variants, have the same skeleton.
+ * The confusable skeleton of an alias (ASCII letters, digits, `_ . -`):
+ * TR39's in lower case, since aliases ignore case. Two aliases that look
+ * alike in any of their case variants have the same skeleton.
  *
  * @example
  * ```ts
@@ -92,12 +95,14 @@ const CONFUSABLE_PROTOTYPES: Readonly<Record<string, string>> = {
  * import { aliasSkeleton } from "./text.ts";
  *
  * assert.equal(aliasSkeleton("AIice"), aliasSkeleton("alice"));
- * assert.equal(aliasSkeleton("rnallory"), aliasSkeleton("mallory"));
+ * assert.equal(aliasSkeleton("rnallory"), aliasSkeleton("Mallory"));
  * assert.equal(aliasSkeleton("b0b"), aliasSkeleton("bob"));
- * assert.notEqual(aliasSkeleton("alice"), aliasSkeleton("allce"));
+ * assert.notEqual(aliasSkeleton("alice"), aliasSkeleton("aiace"));
  * ```
  */
 export function aliasSkeleton(alias: string): string {
-  return alias.replace(/[01Im]/g, (char) => CONFUSABLE_PROTOTYPES[char]!)
-    .toLowerCase();
+  return alias.toLowerCase().replace(
+    /[01im]/g,
+    (char) => CONFUSABLE_PROTOTYPES[char]!,
+  );
 }

@@ -273,7 +273,7 @@ export class TestClient implements Disposable {
     await client.send(alias);
     if (options.password !== undefined) {
       await client.expect(/^PASSWORD /);
-      await client.send(options.password);
+      await client.send(`/pass ${options.password}`);
     }
     await client.expect(new RegExp(`^WELCOME ${alias} `));
     return client;

@@ -10,7 +10,7 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
-import { aliasKey, validateAlias } from "../protocol.ts";
+import { aliasKey, isWellFormedAlias, validateAlias } from "../protocol.ts";
 import { aliasSkeleton } from "../text.ts";
 import { hashPassword, type PasswordChecker } from "./passwords.ts";
 import type { PeerCertificate } from "./connection.ts";
@@ -84,10 +84,13 @@ export class Accounts {
    */
   forCertificate(peer: PeerCertificate | null): Account | null {
     if (peer === null || !peer.verified) return null;
+    // Only an ASCII alias-shaped CN names an account (no case-folding
+    // tricks such as the Kelvin sign).
     const pinned = this.#db.prepare(
       "SELECT alias, hash, operator, fingerprint FROM accounts WHERE fingerprint = ?",
     ).get(peer.fingerprint) as Row | undefined;
     if (pinned) return toAccount(pinned);
+    if (!isWellFormedAlias(peer.subject)) return null;
     const named = this.get(peer.subject);
     return named && named.fingerprint === null ? named : null;
   }

@@ -1,7 +1,10 @@
 /**
- * IP addresses and prefixes (`10.0.0.0/8`, `2001:db8::/32`) for address
- * bans, pure: parsing into bytes and matching a remote host. IPv4-mapped
- * IPv6 addresses (`::ffff:192.0.2.1`) match as the IPv4 address they carry.
+ * IP addresses and prefixes (`10.0.0.0/8`, `2001:db8::/32`) for bans, caps
+ * and login limits, pure: parsing into bytes, one canonical text per range
+ * (so that `10.1.2.3/8` and `10.0.0.0/8` are the same ban), matching a
+ * remote host, and the group a host belongs to (itself for IPv4, its /64 for
+ * IPv6, where one subscriber usually holds a whole /64). IPv4-mapped IPv6
+ * addresses (`::ffff:192.0.2.1`) count as the IPv4 address they carry.
  *
  * @module
  */
@@ -52,6 +55,54 @@ export function parseAddress(text: string): Uint8Array | null {
   return text.includes(":") ? parseV6(text) : parseV4(text);
 }
 
+/** Canonical text of address bytes: dotted IPv4, or 8 hex groups, `::` once. */
+function formatBytes(bytes: Uint8Array): string {
+  if (bytes.length === 4) return bytes.join(".");
+  const words = Array.from(
+    { length: 8 },
+    (_, i) => (bytes[i * 2]! << 8 | bytes[i * 2 + 1]!).toString(16),
+  );
+  // The longest run of zero words (two or more) becomes "::".
+  let best = { at: -1, length: 1 };
+  for (let i = 0; i < 8;) {
+    let j = i;
+    while (j < 8 && words[j] === "0") j++;
+    if (j - i > best.length) best = { at: i, length: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  if (best.at === -1) return words.join(":");
+  const head = words.slice(0, best.at).join(":");
+  const tail = words.slice(best.at + best.length).join(":");
+  return `${head}::${tail}`;
+}
+
+/** The range of `prefix` bits around `bytes`, in canonical form. */
+function rangeOf(bytes: Uint8Array, prefix: number): AddressRange {
+  const masked = Uint8Array.from(bytes, (byte, i) => {
+    const bits = prefix - i * 8;
+    if (bits >= 8) return byte;
+    if (bits <= 0) return 0;
+    return byte & (0xff << (8 - bits)) & 0xff;
+  });
+  const all = bytes.length * 8;
+  const text = formatBytes(masked);
+  return {
+    bytes: masked,
+    prefix,
+    text: prefix === all ? text : `${text}/${prefix}`,
+  };
+}
+
+/**
+ * The group a remote host belongs to, as an address range: the host itself
+ * for IPv4, its /64 for IPv6. Null for something that is not an address.
+ */
+export function addressGroup(host: string): AddressRange | null {
+  const bytes = parseAddress(host);
+  if (bytes === null) return null;
+  return rangeOf(bytes, bytes.length === 4 ? 32 : 64);
+}
+
 /**
  * Parses `ADDRESS[/PREFIX]`; null when it is not an address range.
  *
@@ -64,6 +115,7 @@ export function parseAddress(text: string): Uint8Array | null {
  * assert.equal(inRange(range, "10.1.200.3"), true);
  * assert.equal(inRange(range, "10.2.0.1"), false);
  * assert.equal(inRange(parseAddressRange("::1")!, "::1"), true);
+ * assert.equal(parseAddressRange("10.1.2.3/8")!.text, "10.0.0.0/8");
  * assert.equal(parseAddressRange("bob"), null);
  * ```
  */
@@ -74,14 +126,10 @@ export function parseAddressRange(text: string): AddressRange | null {
   if (bytes === null) return null;
   const bits = bytes.length * 8;
   const prefix = prefixText === undefined ? bits : Number(prefixText);
-  if (!/^\d*$/.test(prefixText ?? "") || prefix < 0 || prefix > bits) {
+  if (!/^\d{1,3}$/.test(prefixText ?? "0") || prefix < 0 || prefix > bits) {
     return null;
   }
-  return {
-    bytes,
-    prefix,
-    text: prefix === bits ? address : `${address}/${prefix}`,
-  };
+  return rangeOf(bytes, prefix);
 }
 
 /** Whether `host` (a remote address) falls inside `range`. */

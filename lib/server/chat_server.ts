@@ -16,6 +16,7 @@ import { type Clock, sleep, systemClock } from "../clock.ts";
 import { describeError, type Logger } from "../log.ts";
 import { type ByeReason, encodeServerLine } from "../protocol.ts";
 import { Accounts } from "./accounts.ts";
+import { addressGroup } from "./address.ts";
 import type { ServerConfig } from "./config.ts";
 import { Gate } from "./gate.ts";
 import { chunkBytesFor, LineArena } from "./line_arena.ts";
@@ -236,7 +237,9 @@ export class ChatServer implements AsyncDisposable {
   /** Serves the connection, or refuses it over a cap. */
   #admit(conn: ByteConn): void {
     const config = this.#config;
-    const host = conn.remoteAddr.hostname;
+    // One subscriber holds a whole IPv6 /64: count per group, not per host.
+    const host = addressGroup(conn.remoteAddr.hostname)?.text ??
+      conn.remoteAddr.hostname;
     const fromHost = this.#perAddress.get(host) ?? 0;
     this.stats.accepted++;
     if (this.#live.size >= config.maxClients) {

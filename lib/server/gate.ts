@@ -10,11 +10,15 @@
  */
 
 import { aliasKey, ProtocolError, validateAlias } from "../protocol.ts";
+import { addressGroup } from "./address.ts";
 import type { Account, Accounts } from "./accounts.ts";
 import type { LoginLimiter } from "./login_limiter.ts";
 import type { Identity, Moderation, Sanction } from "./moderation.ts";
 import { BusyError, type PasswordChecker, secretsEqual } from "./passwords.ts";
 import type { PeerCertificate } from "./connection.ts";
+
+/** Password checks one address (group) may have running or waiting. */
+const CHECKS_PER_ADDRESS = 2;
 
 /** What the gate knows of a client asking for an alias. */
 export interface Applicant {
@@ -54,6 +58,8 @@ export class Gate {
   readonly accounts: Accounts;
   readonly moderation: Moderation;
   #options: GateOptions;
+  /** Password checks running or waiting, per address group. */
+  #checking = new Map<string, number>();
 
   /** Creates the gate. */
   constructor(options: GateOptions) {
@@ -105,11 +111,16 @@ export class Gate {
     return { need: "nothing", account: who.account };
   }
 
-  /** Checks the room password; a wrong one counts as a failed login. */
+  /**
+   * Checks the room password under the login limits (a wrong one counts as
+   * a failed login from this address). Throws a {@linkcode ProtocolError}
+   * when this address has failed too often lately.
+   */
   checkRoomPassword(password: string, host: string): boolean {
-    const expected = this.#options.roomPassword;
-    const ok = expected !== null && secretsEqual(password, expected);
-    if (!ok) this.#options.limiter.failed(host, null);
+    const { limiter, roomPassword } = this.#options;
+    this.#mayTry(host, null);
+    const ok = roomPassword !== null && secretsEqual(password, roomPassword);
+    if (ok) limiter.succeeded(host, null);
     return ok;
   }
 
@@ -117,7 +128,8 @@ export class Gate {
    * Checks an account's password: the account, or null for a wrong
    * password or no such account (the same answer, and the same time).
    * Throws a {@linkcode ProtocolError} when this address or this account
-   * has failed too often lately, or when too many checks are waiting.
+   * has failed too often lately, or when too many checks are waiting (from
+   * this address, or in all).
    */
   async login(
     alias: string,
@@ -125,26 +137,51 @@ export class Gate {
     host: string,
   ): Promise<Account | null> {
     const { limiter, checker } = this.#options;
-    const waitMs = limiter.waitMs(host, alias);
-    if (waitMs > 0) {
+    const group = addressGroup(host)?.text ?? host;
+    const checking = this.#checking.get(group) ?? 0;
+    if (checking >= CHECKS_PER_ADDRESS) {
       throw new ProtocolError(
-        "too-many-attempts",
-        `Too many failed logins: try again in ${Math.ceil(waitMs / 1000)} s`,
+        "busy",
+        "Another login from your address is being checked: try again in a moment",
       );
     }
+    this.#mayTry(host, alias);
+    this.#checking.set(group, checking + 1);
     let account: Account | null;
     try {
       account = await this.accounts.login(alias, password, checker);
     } catch (e) {
       if (e instanceof BusyError) throw new ProtocolError("busy", e.message);
       throw e;
+    } finally {
+      const left = (this.#checking.get(group) ?? 1) - 1;
+      if (left === 0) this.#checking.delete(group);
+      else this.#checking.set(group, left);
     }
-    if (account === null) limiter.failed(host, alias);
+    if (account !== null) limiter.succeeded(host, alias);
     return account;
   }
 
-  /** The ban that keeps `who` out, or null. */
-  banFor(who: Identity): Sanction | null {
-    return this.moderation.find("ban", who);
+  /**
+   * The ban that keeps `who` out, or null. Bans by address do not apply to
+   * operators (an operator cannot lock another out through their address).
+   */
+  banFor(who: Identity, operator = false): Sanction | null {
+    const ban = this.moderation.find("ban", who);
+    if (ban?.kind === "address" && operator) {
+      return this.moderation.find("ban", { account: who.account, host: "" });
+    }
+    return ban;
+  }
+
+  /** Starts an attempt, or throws when it must wait. */
+  #mayTry(host: string, account: string | null): void {
+    const waitMs = this.#options.limiter.begin(host, account);
+    if (waitMs > 0) {
+      throw new ProtocolError(
+        "too-many-attempts",
+        `Too many failed logins: try again in ${Math.ceil(waitMs / 1000)} s`,
+      );
+    }
   }
 }

@@ -1,16 +1,21 @@
 /**
- * Brute-force limits on passwords: failed attempts are counted per remote
- * address and per account in leaky buckets (`burst` failures, then one more
- * every `refillMs`). While either bucket is empty, attempts are refused
- * before any password is checked, so guessing costs the guesser time and the
- * server nothing. Memory is bounded: a bucket that has refilled is
- * forgotten, and at most `maxTracked` are kept.
+ * Brute-force limits on passwords: attempts are counted per remote address
+ * (its group: the address for IPv4, the /64 for IPv6) and per account, in
+ * leaky buckets (`burst` failures, then one more every `refillMs`). An
+ * attempt is counted as a failure the moment it starts and refunded if it
+ * succeeds, so parallel guesses cannot slip past the limit. While either
+ * bucket is full, attempts are refused before any password is checked. So
+ * that strangers cannot lock an account holder out, the per-account limit
+ * does not apply from an address that logged into that account before.
+ * Memory is bounded: a bucket that has leaked empty is forgotten, and at
+ * most `maxTracked` entries are kept.
  *
  * @module
  */
 
 import type { Clock } from "../clock.ts";
 import { aliasKey } from "../protocol.ts";
+import { addressGroup } from "./address.ts";
 
 /** Options of {@linkcode LoginLimiter}. */
 export interface LoginLimiterOptions {
@@ -34,6 +39,8 @@ export class LoginLimiter {
   #refillMs: number;
   #maxTracked: number;
   #buckets = new Map<string, Bucket>();
+  /** `account|address group` pairs that logged in before. */
+  #trusted = new Set<string>();
 
   /** Creates a limiter on `clock`. */
   constructor(clock: Clock, options: LoginLimiterOptions) {
@@ -44,8 +51,10 @@ export class LoginLimiter {
   }
 
   /**
-   * Whether a password attempt from `host` for `account` may be checked
-   * now; when not, how long until it may (ms).
+   * Starts a password attempt from `host` (for `account`, or null for the
+   * room password). Returns 0 and counts the attempt as a failure until
+   * {@linkcode succeeded} says otherwise; or, when it must wait, how long
+   * (ms), counting nothing.
    *
    * @example
    * ```ts
@@ -55,25 +64,42 @@ export class LoginLimiter {
    * let now = 0;
    * const clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => {} };
    * const limiter = new LoginLimiter(clock, { burst: 2, refillMs: 60_000 });
-   * limiter.failed("10.0.0.1", "bob");
-   * limiter.failed("10.0.0.1", "bob");
-   * assert.equal(limiter.waitMs("10.0.0.1", "bob"), 60_000);
-   * assert.equal(limiter.waitMs("10.0.0.2", "amy"), 0);
+   * assert.equal(limiter.begin("10.0.0.1", "bob"), 0);
+   * assert.equal(limiter.begin("10.0.0.1", "bob"), 0);
+   * assert.equal(limiter.begin("10.0.0.1", "bob"), 60_000);
+   * assert.equal(limiter.begin("10.0.0.2", "amy"), 0);
    * now = 60_000;
-   * assert.equal(limiter.waitMs("10.0.0.1", "bob"), 0);
+   * assert.equal(limiter.begin("10.0.0.1", "bob"), 0);
    * ```
    */
-  waitMs(host: string, account: string | null): number {
-    return Math.max(
-      this.#wait(`@${host}`),
-      account === null ? 0 : this.#wait(`#${aliasKey(account)}`),
-    );
+  begin(host: string, account: string | null): number {
+    const keys = this.#keys(host, account);
+    const waitMs = Math.max(...keys.map((key) => this.#wait(key)));
+    if (waitMs > 0) return waitMs;
+    for (const key of keys) this.#fail(key);
+    return 0;
   }
 
-  /** Counts a failed attempt against the address and the account. */
-  failed(host: string, account: string | null): void {
-    this.#fail(`@${host}`);
-    if (account !== null) this.#fail(`#${aliasKey(account)}`);
+  /**
+   * The attempt begun from `host` succeeded: it is not a failure, and this
+   * address may log into `account` even while strangers are locked out.
+   */
+  succeeded(host: string, account: string | null): void {
+    for (const key of this.#keys(host, account)) this.#refund(key);
+    if (account !== null) {
+      this.#trusted.add(`${aliasKey(account)}|${group(host)}`);
+      if (this.#trusted.size > this.#maxTracked) {
+        this.#trusted.delete(this.#trusted.values().next().value!);
+      }
+    }
+  }
+
+  /** The buckets an attempt counts against. */
+  #keys(host: string, account: string | null): string[] {
+    const address = `@${group(host)}`;
+    if (account === null) return [address];
+    const trusted = this.#trusted.has(`${aliasKey(account)}|${group(host)}`);
+    return trusted ? [address] : [address, `#${aliasKey(account)}`];
   }
 
   /** Failures still counted for a key, after leaking since the last one. */
@@ -92,12 +118,24 @@ export class LoginLimiter {
   }
 
   #fail(key: string): void {
-    const failures = this.#current(key) + 1;
+    this.#set(key, this.#current(key) + 1);
+  }
+
+  #refund(key: string): void {
+    this.#set(key, Math.max(0, this.#current(key) - 1));
+  }
+
+  #set(key: string, failures: number): void {
     this.#buckets.delete(key); // re-inserted last: the map stays oldest-first
+    if (failures === 0) return;
     this.#buckets.set(key, { failures, updatedMs: this.#clock.now() });
     if (this.#buckets.size > this.#maxTracked) {
-      const oldest = this.#buckets.keys().next().value!;
-      this.#buckets.delete(oldest);
+      this.#buckets.delete(this.#buckets.keys().next().value!);
     }
   }
+}
+
+/** The key of a host's address group (IPv6 /64), or the host itself. */
+function group(host: string): string {
+  return addressGroup(host)?.text ?? host;
 }

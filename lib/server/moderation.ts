@@ -145,6 +145,15 @@ export class Moderation {
     return matches.length;
   }
 
+  /** Lifts every sanction of `type` that applies to `who`; returns how many. */
+  removeFor(type: SanctionType, who: Identity): number {
+    const matches = this.#active.filter((s) =>
+      s.type === type && applies(s, who)
+    );
+    for (const s of matches) this.#delete(s.id);
+    return matches.length;
+  }
+
   /** The topic, or null when none was set. */
   get topic(): Topic | null {
     const row = this.#db.prepare(

@@ -13,7 +13,11 @@
 import type { Clock } from "../clock.ts";
 import { type Command, ProtocolError } from "../protocol.ts";
 import type { Accounts } from "./accounts.ts";
-import { type AddressRange, parseAddressRange } from "./address.ts";
+import {
+  addressGroup,
+  type AddressRange,
+  parseAddressRange,
+} from "./address.ts";
 import {
   applies,
   describeSanction,
@@ -98,38 +102,46 @@ export function moderate<M extends Moderated>(
     }
     case "ban":
     case "mute": {
-      const { target, label } = sanctionTarget(
+      const { targets, label } = sanctionTargets(
         ctx,
         command.target,
         command.kind,
       );
-      const sanction = moderation.add(command.kind, target, {
-        durationMs: command.durationMs,
-        by,
-        reason: command.reason,
-        label,
-      });
+      const sanctions = targets.map((target) =>
+        moderation.add(command.kind, target, {
+          durationMs: command.durationMs,
+          by,
+          reason: command.reason,
+          label,
+        })
+      );
+      const first = sanctions[0]!;
       room.announce(
-        mod(command.kind, label, by, describeSanction(sanction)),
+        mod(command.kind, label, by, describeSanction(first)),
         actor,
       );
       for (const member of [...room.members()]) {
-        if (member.operator || !applies(sanction, identity(member))) continue;
-        if (sanction.type === "mute") member.mute(sanction);
-        else {
-          room.dismiss(
+        const who = identity(member);
+        if (member.operator || !sanctions.some((s) => applies(s, who))) {
+          continue;
+        }
+        if (first.type === "mute") member.mute(first);
+        else {room.dismiss(
             member,
             "banned",
-            `Banned ${describeSanction(sanction)}`,
-          );
-        }
+            `Banned ${describeSanction(first)}`,
+          );}
       }
       return;
     }
     case "unban":
     case "unmute": {
       const type: SanctionType = command.kind === "unban" ? "ban" : "mute";
-      if (moderation.remove(type, command.target) === 0) {
+      const present = room.find(command.target);
+      const lifted = present
+        ? moderation.removeFor(type, identity(present))
+        : moderation.remove(type, command.target);
+      if (lifted === 0) {
         throw new ProtocolError(
           "no-such-sanction",
           `Nothing to lift: "${command.target}" is not ${
@@ -137,12 +149,11 @@ export function moderate<M extends Moderated>(
           }`,
         );
       }
-      room.announce(mod(command.kind, command.target, by, ""), actor);
-      if (type === "mute") {
-        for (const m of room.members()) {
-          if (!moderation.find("mute", identity(m))) m.mute(null);
-        }
-      }
+      room.announce(
+        mod(command.kind, present?.alias ?? command.target, by, ""),
+        actor,
+      );
+      if (type === "mute") { for (const m of room.members()) m.mute(null); }
       return;
     }
     case "bans": {
@@ -186,28 +197,41 @@ function present<M extends Moderated>(
 }
 
 /**
- * Whom a ban or mute names, and how to call it in public: an address range
- * as written; a present member by account when logged in, else by address
- * (called by its alias, so the room never sees the address); an absent
- * account by name.
+ * Whom a ban or mute names, and how to call it in public. A present member
+ * comes first (an alias may look like an address): by account when logged
+ * in, and also by its address group (so that it cannot come back as a
+ * guest), or a guest by address group (its /64 for IPv6), always called by
+ * its alias so the room never sees an address. Then an address range as
+ * written (bans only), then an absent account by name.
  */
-function sanctionTarget<M extends Moderated>(
+function sanctionTargets<M extends Moderated>(
   ctx: ModeratorContext<M>,
   target: string,
   type: SanctionType,
-): { target: { account: string } | { range: AddressRange }; label: string } {
-  const range = type === "ban" ? parseAddressRange(target) : null;
-  if (range !== null) return { target: { range }, label: range.text };
+): {
+  targets: ({ account: string } | { range: AddressRange })[];
+  label: string;
+} {
   const member = ctx.room.find(target);
   if (member !== undefined) {
     if (member.operator) throw notPermitted(member.alias);
+    const group = addressGroup(member.host);
+    const byAddress = group === null ? [] : [{ range: group }];
+    if (member.account === null && group === null) {
+      throw new ProtocolError(
+        "no-such-alias",
+        `Cannot ${type} "${member.alias}": its address is unknown`,
+      );
+    }
     return member.account !== null
-      ? { target: { account: member.account }, label: member.account }
-      : {
-        target: { range: parseAddressRange(member.host)! },
-        label: member.alias,
-      };
+      ? {
+        targets: [{ account: member.account }, ...byAddress],
+        label: member.account,
+      }
+      : { targets: byAddress, label: member.alias };
   }
+  const range = type === "ban" ? parseAddressRange(target) : null;
+  if (range !== null) return { targets: [{ range }], label: range.text };
   const account = ctx.accounts.get(target);
   if (account === null) {
     throw new ProtocolError(
@@ -216,7 +240,7 @@ function sanctionTarget<M extends Moderated>(
     );
   }
   if (account.operator) throw notPermitted(account.alias);
-  return { target: { account: account.alias }, label: account.alias };
+  return { targets: [{ account: account.alias }], label: account.alias };
 }
 
 function notPermitted(alias: string): ProtocolError {

@@ -57,8 +57,6 @@ interface PendingPassword {
   readonly alias: string;
   /** Asked for by `/nick` (a rename), not at join. */
   readonly rename: boolean;
-  /** Wrong room passwords so far. */
-  tries: number;
 }
 
 /** Wrong room passwords a connection may send before `BYE auth-failed`. */
@@ -111,9 +109,11 @@ export class Session implements Moderated {
   #phase: Phase = "alias";
   #account: Account | null = null;
   #roomPasswordGiven = false;
+  #roomPasswordTries = 0;
   #pending: PendingPassword | null = null;
   #loginFailures = 0;
-  #mute: Sanction | null = null;
+  /** A mute may apply: checked against the moderation store on speaking. */
+  #muted = false;
   #strikes = 0;
   #lastSeenMs: number;
   #pinged = false;
@@ -151,14 +151,23 @@ export class Session implements Moderated {
     return this.#account?.alias ?? null;
   }
 
-  /** Whether the account logged into is an operator (as of the login). */
+  /**
+   * Whether the account logged into is an operator now (read from the
+   * accounts, so that `users deop` takes effect at once).
+   */
   get operator(): boolean {
-    return this.#account?.operator ?? false;
+    const account = this.#account;
+    return account !== null &&
+      (this.#ctx.gate.accounts.get(account.alias)?.operator ?? false);
   }
 
-  /** Silences this member (`ERR muted`) until the sanction ends, or not. */
+  /**
+   * A mute was added that applies to this member (or one was lifted: the
+   * next line it speaks checks whether another still applies).
+   */
   mute(sanction: Sanction | null): void {
-    this.#mute = sanction;
+    this.#muted = true;
+    if (sanction === null) this.#checkMute(false);
   }
 
   /** Queues a line; false means the queue is full (the room decides). */
@@ -199,12 +208,6 @@ export class Session implements Moderated {
   async #run(): Promise<void> {
     const { config, room, gate } = this.#ctx;
     try {
-      const ban = gate.banFor({ account: null, host: this.host });
-      if (ban) {
-        this.#ctx.log.info("refused", { addr: this.address, reason: "banned" });
-        this.close("banned", `Banned ${describeSanction(ban)}`);
-        return;
-      }
       this.#send({
         type: "HELLO",
         protocol: PROTOCOL,
@@ -332,9 +335,10 @@ export class Session implements Moderated {
         );
       }
       const text = typeof line === "string" ? line : decodeLine(line);
-      if (this.#pending) return this.#password(this.#pending, text);
-      if (this.#phase === "alias") this.#chooseAlias(text);
-      else this.#command(text);
+      const handled = this.#phase === "alias"
+        ? this.#chooseAlias(text)
+        : this.#command(text);
+      return handled?.catch((error) => this.#refuse(error));
     } catch (error) {
       this.#refuse(error);
     }
@@ -355,18 +359,20 @@ export class Session implements Moderated {
     };
   }
 
-  #chooseAlias(text: string): void {
+  /** A line before joining: an alias, `/pass`, or `/quit`. */
+  #chooseAlias(text: string): Promise<void> | void {
     const alias = text.trim();
     if (alias.startsWith("/")) {
-      if (parseCommand(alias).kind === "quit") {
-        this.close("quit", "Goodbye");
-        return;
-      }
+      const command = parseCommand(text);
+      if (command.kind === "quit") return this.close("quit", "Goodbye");
+      if (command.kind === "pass") return this.#pass(command.password);
       throw new ProtocolError(
         "usage",
         "Choose an alias first: send it as a line of its own",
       );
     }
+    // A new alias replaces one still waiting for its password.
+    this.#pending = null;
     this.#proceed(alias, this.#ctx.gate.claim(alias, this.#applicant()), false);
   }
 
@@ -376,61 +382,74 @@ export class Session implements Moderated {
       this.#enter(alias, claim.account, rename);
       return;
     }
-    this.#pending = { kind: claim.need, alias, rename, tries: 0 };
-    this.#askPassword(this.#pending);
+    this.#pending = { kind: claim.need, alias, rename };
+    this.#askPassword(claim.need, alias);
   }
 
-  #askPassword(pending: PendingPassword): void {
+  #askPassword(kind: "room" | "account", alias: string): void {
     this.#send({
       type: "PASSWORD",
-      kind: pending.kind,
-      text: pending.kind === "room"
-        ? "This room has a password: send it as the next line"
-        : `"${pending.alias}" is a registered alias: send its password as the next line`,
+      kind,
+      text: kind === "room"
+        ? "This room has a password: send /pass PASSWORD"
+        : `"${alias}" is a registered alias: send /pass PASSWORD`,
     });
   }
 
-  /** A line while a password is expected: the password. */
-  async #password(pending: PendingPassword, password: string): Promise<void> {
-    const { gate, log } = this.#ctx;
-    if (pending.kind === "room") {
-      if (gate.checkRoomPassword(password, this.host)) {
-        this.#pending = null;
-        this.#roomPasswordGiven = true;
-        return this.#enter(pending.alias, null, pending.rename);
-      }
-      pending.tries++;
-      log.warn("auth-failed", { addr: this.address, kind: "room" });
-      if (pending.tries >= ROOM_PASSWORD_TRIES) {
-        return this.close("auth-failed", "Wrong room password");
-      }
-      this.#sendError(
-        new ProtocolError(
-          "password-wrong",
-          "Wrong room password: one more try",
-        ),
-      );
-      return this.#askPassword(pending);
+  /**
+   * `/pass PASSWORD`: the password the server asked for (only a `/pass` line
+   * is ever taken as one, so no chat line is mistaken for a password, and
+   * no password for a chat line). Before any alias, it may be the room's.
+   */
+  async #pass(password: string): Promise<void> {
+    const pending = this.#pending;
+    const roomFirst = pending === null && this.#phase === "alias" &&
+      this.#ctx.gate.auth === "room" && !this.#roomPasswordGiven;
+    if (pending === null && !roomFirst) {
+      throw new ProtocolError("usage", "No password was asked for");
+    }
+    if (pending === null || pending.kind === "room") {
+      return this.#roomPassword(password, pending);
     }
     this.#pending = null;
-    let account: Account | null;
-    try {
-      account = await gate.login(pending.alias, password, this.host);
-    } catch (error) {
-      return this.#refuse(error);
-    }
+    const { gate, log } = this.#ctx;
+    const account = await gate.login(pending.alias, password, this.host);
     if (this.#isClosing()) return;
     if (account === null) {
-      log.warn("login-failed", { alias: pending.alias, addr: this.address });
+      log.warn("login-failed", {
+        // An unknown alias might be a password typed in the wrong place.
+        alias: gate.accounts.get(pending.alias) ? pending.alias : undefined,
+        addr: this.address,
+      });
       if (++this.#loginFailures >= LOGIN_FAILURES) {
         return this.close("auth-failed", "Too many failed logins");
       }
-      return this.#sendError(
-        new ProtocolError("login-failed", "Wrong alias or password"),
-      );
+      throw new ProtocolError("login-failed", "Wrong alias or password");
     }
     log.info("login", { alias: account.alias, addr: this.address });
     this.#enter(pending.alias, account, pending.rename);
+  }
+
+  /** The room password, for a pending alias or before one. */
+  #roomPassword(password: string, pending: PendingPassword | null): void {
+    const { gate, log } = this.#ctx;
+    if (gate.checkRoomPassword(password, this.host)) {
+      this.#pending = null;
+      this.#roomPasswordGiven = true;
+      if (pending) return this.#enter(pending.alias, null, pending.rename);
+      return this.#send({
+        type: "INFO",
+        text: "Room password accepted: send your alias",
+      });
+    }
+    log.warn("auth-failed", { addr: this.address, kind: "room" });
+    if (++this.#roomPasswordTries >= ROOM_PASSWORD_TRIES) {
+      return this.close("auth-failed", "Wrong room password");
+    }
+    this.#sendError(
+      new ProtocolError("password-wrong", "Wrong room password: one more try"),
+    );
+    if (pending) this.#askPassword("room", pending.alias);
   }
 
   /**
@@ -439,10 +458,10 @@ export class Session implements Moderated {
    */
   #enter(alias: string, account: Account | null, rename: boolean): void {
     const { room, log, config, gate } = this.#ctx;
-    const ban = gate.banFor({
-      account: account?.alias ?? null,
-      host: this.host,
-    });
+    const ban = gate.banFor(
+      { account: account?.alias ?? this.account, host: this.host },
+      (account ?? this.#account)?.operator ?? false,
+    );
     if (ban) {
       log.info("refused", { addr: this.address, reason: "banned", alias });
       room.dismiss(this, "banned", `Banned ${describeSanction(ban)}`);
@@ -469,17 +488,16 @@ export class Session implements Moderated {
     if (topic) {
       room.tell(this, { type: "TOPIC", alias: topic.by, text: topic.text });
     }
-    this.#mute = gate.moderation.find("mute", {
-      account: this.account,
-      host: this.host,
-    });
+    this.#muted = true; // checked when it first speaks
     this.#arm(config.idleTimeoutMs / 2);
   }
 
-  #command(text: string): void {
+  #command(text: string): Promise<void> | void {
     const { room, gate } = this.#ctx;
     const command = parseCommand(text);
     switch (command.kind) {
+      case "pass":
+        return this.#pass(command.password);
       case "say":
         if (command.text.trim() === "") return;
         this.#checkMute();
@@ -491,6 +509,7 @@ export class Session implements Moderated {
         this.#checkMute();
         return room.whisper(this, command.to, command.text);
       case "nick":
+        this.#checkMute();
         return this.#proceed(
           command.alias,
           gate.claim(command.alias, this.#applicant()),
@@ -503,7 +522,8 @@ export class Session implements Moderated {
       case "pong":
         return;
       case "quit":
-        room.leave(this, "quit", command.reason);
+        // A muted member's parting words are not passed on.
+        room.leave(this, "quit", this.#checkMute(false) ? command.reason : "");
         return this.close("quit", "Goodbye");
       default:
         return moderate(
@@ -519,14 +539,22 @@ export class Session implements Moderated {
     }
   }
 
-  /** Throws `ERR muted` while a mute applies. */
-  #checkMute(): void {
-    const mute = this.#mute;
-    if (mute === null) return;
-    if (mute.until !== null && mute.until <= this.#ctx.clock.now()) {
-      this.#mute = null;
-      return;
+  /**
+   * Whether this member may speak: while a mute applies, throws `ERR muted`
+   * (or, with `raise` false, returns false). Only a member that was told a
+   * mute might apply looks it up, so speaking costs nothing otherwise.
+   */
+  #checkMute(raise = true): boolean {
+    if (!this.#muted) return true;
+    const mute = this.#ctx.gate.moderation.find("mute", {
+      account: this.account,
+      host: this.host,
+    });
+    if (mute === null) {
+      this.#muted = false;
+      return true;
     }
+    if (!raise) return false;
     throw new ProtocolError("muted", `You are muted ${describeSanction(mute)}`);
   }
 

@@ -61,6 +61,8 @@ export function openStore(dir: string | null): Store {
     db = new DatabaseSync(":memory:");
   } else {
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Only the server's user reads accounts and bans, however it was made.
+    Deno.chmodSync(dir, 0o700);
     const path = join(dir, DATABASE_FILE);
     try {
       db = new DatabaseSync(path);

@@ -547,8 +547,10 @@ class NodeConn implements ByteConn {
 function peerCertificate(socket: tls.TLSSocket): PeerCertificate | null {
   const cert = socket.getPeerCertificate();
   if (!cert || !cert.fingerprint256) return null;
+  // A subject with several CNs gives an array: it names no account.
+  const cn = cert.subject?.CN;
   return {
-    subject: cert.subject?.CN ?? "",
+    subject: typeof cn === "string" ? cn : "",
     fingerprint: cert.fingerprint256,
     verified: socket.authorized,
     error: socket.authorized ? null : String(socket.authorizationError ?? ""),

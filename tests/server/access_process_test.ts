@@ -234,7 +234,7 @@ Deno.test("server.ts keeps bans and the topic across a restart", async () => {
         await troll.expect(/^HELLO /);
         await troll.send("troll");
         await troll.expect(/^PASSWORD /);
-        await troll.send("troll's password");
+        await troll.send("/pass troll's password");
         const [bye] = await troll.readToEnd();
         assert.match(bye ?? "", /^BYE banned Banned by op until \S+Z: rude$/);
         using guest = await TestClient.join(server.port, "guest", {

@@ -7,7 +7,11 @@
 import assert from "node:assert/strict";
 import { ProtocolError } from "../../lib/protocol.ts";
 import { Accounts } from "../../lib/server/accounts.ts";
-import { inRange, parseAddressRange } from "../../lib/server/address.ts";
+import {
+  addressGroup,
+  inRange,
+  parseAddressRange,
+} from "../../lib/server/address.ts";
 import { Gate } from "../../lib/server/gate.ts";
 import { LoginLimiter } from "../../lib/server/login_limiter.ts";
 import { Moderation } from "../../lib/server/moderation.ts";
@@ -98,6 +102,10 @@ Deno.test("Accounts finds a look-alike and the account a certificate names", asy
     null,
   );
   assert.equal(accounts.forCertificate(certificate("zed")), null);
+  // Only an alias-shaped CN names an account (no Kelvin sign for K).
+  await accounts.add("karl", "password1");
+  assert.equal(accounts.forCertificate(certificate("\u212Aarl")), null);
+  assert.equal(accounts.forCertificate(certificate("karl"))?.alias, "karl");
   assert.equal(accounts.forCertificate(null), null);
   // A pinned certificate is the only one that logs in, whatever its CN.
   accounts.setFingerprint("carol", "CA:FE");
@@ -209,22 +217,48 @@ Deno.test("openStore() explains a database it cannot use and changes nothing", a
   });
 });
 
-Deno.test("LoginLimiter lets a burst of failures through, then one per refill", async () => {
+Deno.test("LoginLimiter lets a burst of attempts through, then one per refill", async () => {
   const clock = new FakeClock();
   const limiter = new LoginLimiter(clock, { burst: 3, refillMs: 10_000 });
-  for (let i = 0; i < 3; i++) {
-    assert.equal(limiter.waitMs("10.0.0.1", "bob"), 0);
-    limiter.failed("10.0.0.1", "bob");
-  }
-  assert.equal(limiter.waitMs("10.0.0.1", "bob"), 10_000);
-  // The same account from elsewhere, and elsewhere alone, are limited too.
-  assert.equal(limiter.waitMs("10.0.0.2", "BOB"), 10_000);
-  assert.equal(limiter.waitMs("10.0.0.1", "amy"), 10_000);
-  assert.equal(limiter.waitMs("10.0.0.2", "amy"), 0);
+  // Attempts count from their start: parallel guesses cannot slip past.
+  for (let i = 0; i < 3; i++) assert.equal(limiter.begin("10.0.0.1", "bob"), 0);
+  assert.equal(limiter.begin("10.0.0.1", "bob"), 10_000);
+  // The same account from elsewhere, and elsewhere alone, are limited too;
+  // IPv6 addresses count per /64.
+  assert.equal(limiter.begin("10.0.0.2", "BOB"), 10_000);
+  assert.equal(limiter.begin("10.0.0.1", "amy"), 10_000);
+  assert.equal(limiter.begin("10.0.0.2", "amy"), 0);
+  for (let i = 0; i < 3; i++) limiter.begin(`2001:db8::${i + 1}`, null);
+  assert.equal(limiter.begin("2001:db8::ffff", null), 10_000);
+  assert.equal(limiter.begin("2001:db8:0:1::1", null), 0);
   await clock.advance(10_000);
-  assert.equal(limiter.waitMs("10.0.0.1", "bob"), 0);
-  limiter.failed("10.0.0.1", "bob");
-  assert.equal(limiter.waitMs("10.0.0.1", "bob"), 10_000);
+  assert.equal(limiter.begin("10.0.0.1", "bob"), 0);
+  assert.equal(limiter.begin("10.0.0.1", "bob"), 10_000);
+  // A success is no failure, and trusts its address for the account.
+  limiter.succeeded("10.0.0.1", "bob");
+  assert.equal(limiter.begin("10.0.0.3", "bob"), 0);
+  assert.equal(limiter.begin("10.0.0.4", "bob"), 10_000, "strangers wait");
+  assert.equal(limiter.begin("10.0.0.1", "bob"), 0, "bob's address does not");
+});
+
+Deno.test("addressGroup() groups IPv6 by /64 and ranges compare canonically", () => {
+  assert.equal(addressGroup("2001:db8:1:2::abcd")?.text, "2001:db8:1:2::/64");
+  assert.equal(addressGroup("192.0.2.7")?.text, "192.0.2.7");
+  assert.equal(addressGroup("::ffff:192.0.2.7")?.text, "192.0.2.7");
+  assert.equal(addressGroup("bob"), null);
+  const same: [string, string][] = [
+    ["10.1.2.3/8", "10.0.0.0/8"],
+    ["::ffff:10.0.0.1", "10.0.0.1"],
+    ["2001:db8:0::/32", "2001:db8::/32"],
+    ["2001:0db8::1", "2001:db8::1"],
+  ];
+  for (const [a, b] of same) {
+    assert.equal(
+      parseAddressRange(a)!.text,
+      parseAddressRange(b)!.text,
+      `${a} ${b}`,
+    );
+  }
 });
 
 Deno.test("Gate.claim() decides what an alias needs", async () => {
@@ -278,4 +312,28 @@ Deno.test("Gate.claim() decides what an alias needs", async () => {
     (await members.login("alice", "password1", "10.0.0.1"))?.alias,
     "alice",
   );
+});
+
+Deno.test("Gate.login() checks at most two passwords at once per address", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const accounts = new Accounts(store.db);
+  await accounts.add("alice", "password1");
+  const gate = new Gate({
+    accounts,
+    moderation: new Moderation(store.db, clock),
+    limiter: new LoginLimiter(clock, { burst: 100, refillMs: 60_000 }),
+    checker: new PasswordChecker(),
+    roomPassword: null,
+    accountsOnly: false,
+  });
+  const attempts = [1, 2, 3].map(() =>
+    gate.login("alice", "guess", "10.0.0.1").then(
+      (account) => account,
+      (error: ProtocolError) => error.code,
+    )
+  );
+  const elsewhere = gate.login("alice", "password1", "10.0.0.2");
+  assert.deepEqual(await Promise.all(attempts), [null, null, "busy"]);
+  assert.equal((await elsewhere)?.alias, "alice");
 });

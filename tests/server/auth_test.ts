@@ -28,13 +28,13 @@ for (const engine of ENGINES) {
     assert.match(await mallory.readLine() ?? "", /auth=room /);
     await mallory.send("mallory");
     assert.match(await mallory.readLine() ?? "", /^PASSWORD room /);
-    await mallory.send("wrong guess one");
+    await mallory.send("/pass wrong guess one");
     assert.equal(
       await mallory.readLine(),
       "ERR password-wrong Wrong room password: one more try",
     );
     assert.match(await mallory.readLine() ?? "", /^PASSWORD room /);
-    await mallory.send("wrong guess two");
+    await mallory.send("/pass wrong guess two");
     assert.deepEqual(await mallory.readToEnd(), [
       "BYE auth-failed Wrong room password",
     ]);
@@ -62,7 +62,7 @@ for (const engine of ENGINES) {
       await eve.readLine() ?? "",
       /^PASSWORD account "Alice" is a registered alias/,
     );
-    await eve.send("guess");
+    await eve.send("/pass guess");
     assert.equal(
       await eve.readLine(),
       "ERR login-failed Wrong alias or password",
@@ -76,7 +76,7 @@ for (const engine of ENGINES) {
     assert.match(await eve.readLine() ?? "", /^WELCOME eve 2 /);
     await eve.send("/nick alice");
     assert.match(await eve.readLine() ?? "", /^PASSWORD account "alice"/);
-    await eve.send("another guess");
+    await eve.send("/pass another guess");
     assert.equal(
       await eve.readLine(),
       "ERR login-failed Wrong alias or password",
@@ -94,7 +94,7 @@ for (const engine of ENGINES) {
     assert.match(await guest.readLine() ?? "", /auth=accounts /);
     await guest.send("guest");
     assert.match(await guest.readLine() ?? "", /^PASSWORD account /);
-    await guest.send("anything");
+    await guest.send("/pass anything");
     assert.equal(
       await guest.readLine(),
       "ERR login-failed Wrong alias or password",
@@ -114,12 +114,12 @@ for (const engine of ENGINES) {
     for (const guess of ["one", "two"]) {
       await guesser.send("bob");
       await guesser.expect(/^PASSWORD /);
-      await guesser.send(guess);
+      await guesser.send(`/pass ${guess}`);
       assert.match(await guesser.readLine() ?? "", /^ERR login-failed /);
     }
     await guesser.send("bob");
     await guesser.expect(/^PASSWORD /);
-    await guesser.send("bob's password"); // right, but too late
+    await guesser.send("/pass bob's password"); // right, but too late
     assert.match(
       await guesser.readLine() ?? "",
       /^ERR too-many-attempts Too many failed logins: try again in \d+ s$/,
@@ -159,8 +159,10 @@ for (const engine of ENGINES) {
       /^BYE banned Banned by op until \S+Z: bye$/,
     );
     assert.match(await op.expect(/^LEAVE /), /^LEAVE guest 1 banned$/);
-    // Banned by address: the next connection from it is refused at once.
+    // Banned by address: a guest from it is refused when it joins.
     using again = await TestClient.connect(s.port);
+    await again.expect(/^HELLO /);
+    await again.send("newcomer");
     const [bye, ...rest] = await again.readToEnd();
     assert.match(bye ?? "", /^BYE banned Banned by op until \S+Z: bye$/);
     assert.deepEqual(rest, []);

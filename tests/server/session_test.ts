@@ -34,8 +34,8 @@ function setup(flags: string[] = [], roomPassword: string | null = null) {
     gate,
     nextId: () => String(++ids),
   };
-  const open = () => {
-    const conn = new FakeConnection(`127.0.0.1:${5000 + ids}`);
+  const open = (address = `127.0.0.1:${5000 + ids}`) => {
+    const conn = new FakeConnection(address);
     return { conn, session: new Session(conn, context) };
   };
   /** Opens a session and joins it as `alias`, reading up to WELCOME. */
@@ -243,7 +243,7 @@ async function withAccounts(
     await conn.nextSent();
     conn.receive(alias);
     assert.match(await conn.nextSent(), /^PASSWORD account /);
-    conn.receive(password);
+    conn.receive(`/pass ${password}`);
     assert.match(await conn.nextSent(), new RegExp(`^WELCOME ${alias} `));
     return { conn, session };
   };
@@ -268,24 +268,24 @@ Deno.test("Session asks guests for the room password: one more try, then BYE", a
   ok.conn.receive("amy");
   assert.equal(
     await ok.conn.nextSent(),
-    "PASSWORD room This room has a password: send it as the next line",
+    "PASSWORD room This room has a password: send /pass PASSWORD",
   );
-  ok.conn.receive("open sesame");
+  ok.conn.receive("/pass open sesame");
   assert.match(await ok.conn.nextSent(), /^WELCOME amy 1 /);
   const retry = open();
   await retry.conn.nextSent();
-  retry.conn.receive("ben", "wrong");
+  retry.conn.receive("ben", "/pass wrong");
   await retry.conn.nextSent(); // PASSWORD
   assert.equal(
     await retry.conn.nextSent(),
     "ERR password-wrong Wrong room password: one more try",
   );
   assert.match(await retry.conn.nextSent(), /^PASSWORD room /);
-  retry.conn.receive("open sesame");
+  retry.conn.receive("/pass open sesame");
   assert.match(await retry.conn.nextSent(), /^WELCOME ben 2 /);
   const out = open();
   await out.conn.nextSent();
-  out.conn.receive("cat", "wrong", "still wrong");
+  out.conn.receive("cat", "/pass wrong", "/pass still wrong");
   assert.equal(await out.conn.closed(), "BYE auth-failed Wrong room password");
   await out.session.finished;
   await end(ok, retry);
@@ -304,13 +304,13 @@ Deno.test("Session logs an account in with its password, and refuses a wrong one
       await guess.conn.nextSent(),
       /^PASSWORD account "bob" is a registered alias/,
     );
-    guess.conn.receive(password);
+    guess.conn.receive(`/pass ${password}`);
     assert.equal(
       await guess.conn.nextSent(),
       "ERR login-failed Wrong alias or password",
     );
   }
-  guess.conn.receive("bob", "nope3");
+  guess.conn.receive("bob", "/pass nope3");
   await guess.conn.nextSent();
   assert.equal(
     await guess.conn.closed(),
@@ -327,7 +327,7 @@ Deno.test("Session under --accounts-only asks guests for a password they cannot 
   assert.match(await guest.conn.nextSent(), /auth=accounts /);
   guest.conn.receive("zed");
   assert.match(await guest.conn.nextSent(), /^PASSWORD account "zed"/);
-  guest.conn.receive("anything");
+  guest.conn.receive("/pass anything");
   assert.equal(
     await guest.conn.nextSent(),
     "ERR login-failed Wrong alias or password",
@@ -339,14 +339,16 @@ Deno.test("Session limits failed logins per address and per account", async () =
   const { open } = await withAccounts(["--login-attempts", "2"]);
   const { conn, session } = open();
   await conn.nextSent();
-  for (const line of ["bob", "x1", "bob", "x2"]) conn.receive(line);
+  for (const line of ["bob", "/pass x1", "bob", "/pass x2"]) {
+    conn.receive(line);
+  }
   for (let i = 0; i < 2; i++) {
     await conn.nextSent();
     assert.match(await conn.nextSent(), /^ERR login-failed/);
   }
   const other = open(); // another address: the account is limited too
   await other.conn.nextSent();
-  other.conn.receive("bob", "pw-bob");
+  other.conn.receive("bob", "/pass pw-bob");
   await other.conn.nextSent();
   assert.match(
     await other.conn.nextSent(),
@@ -360,15 +362,25 @@ Deno.test("Session lets /nick take a registered alias only with its password", a
   const guest = await join("someone");
   guest.conn.receive("/nick bob");
   assert.match(await guest.conn.nextSent(), /^PASSWORD account "bob"/);
-  guest.conn.receive("wrong");
+  // Lines before the password are chat lines, and the password never is.
+  guest.conn.receive("a chat line, not a password", "/pass wrong");
+  assert.equal(
+    await guest.conn.nextSent(),
+    "MSG someone a chat line, not a password",
+  );
   assert.equal(
     await guest.conn.nextSent(),
     "ERR login-failed Wrong alias or password",
   );
   assert.equal(guest.session.alias, "someone");
+  guest.conn.receive("/pass pw-bob");
+  assert.equal(
+    await guest.conn.nextSent(),
+    "ERR usage No password was asked for",
+  );
   guest.conn.receive("/nick bob");
   await guest.conn.nextSent();
-  guest.conn.receive("pw-bob");
+  guest.conn.receive("/pass pw-bob");
   assert.equal(await guest.conn.nextSent(), "NICK someone bob 1");
   assert.equal(guest.session.account, "bob");
   assert.equal(room.find("BOB"), guest.session);
@@ -481,7 +493,13 @@ Deno.test("Session carries out operator commands, and refuses them to others", a
     await nextLine(op.conn, /^BAN/),
     /^BAN account bob \S+ alice spam$/,
   );
-  assert.equal(await nextLine(op.conn, /^INFO/), "INFO 1 ban");
+  // Its address too, so that bob cannot come back as a guest; the room
+  // only ever sees the alias.
+  assert.match(
+    await nextLine(op.conn, /^BAN/),
+    /^BAN address 127\.0\.0\.1\(bob\) \S+ alice spam$/,
+  );
+  assert.equal(await nextLine(op.conn, /^INFO/), "INFO 2 bans");
   op.conn.receive("/unban bob");
   assert.equal(await nextRoomLine(op.conn), "MOD unban bob alice");
   op.conn.receive("/unban bob");
@@ -489,20 +507,31 @@ Deno.test("Session carries out operator commands, and refuses them to others", a
   await end(op, bob, guest);
 });
 
-Deno.test("Session refuses a banned address before the greeting", async () => {
-  const { open, gate } = setup();
+Deno.test("Session refuses a banned address at join, but not an operator from it", async () => {
+  const { open, gate, login } = await withAccounts();
   gate.moderation.add("ban", { range: parseAddressRange("127.0.0.0/8")! }, {
     durationMs: null,
     by: "alice",
     reason: "spam",
   });
   const { conn, session } = open();
+  assert.match(await conn.nextSent(), /^HELLO /);
+  conn.receive("guest");
   assert.equal(
     await conn.closed(),
     "BYE banned Banned by alice until lifted: spam",
   );
-  assert.deepEqual(conn.sent, []);
   await session.finished;
+  // Bob's account is not banned, but his address is.
+  const bob = open();
+  await bob.conn.nextSent();
+  bob.conn.receive("bob", "/pass pw-bob");
+  await bob.conn.nextSent(); // PASSWORD
+  assert.match(await bob.conn.closed() ?? "", /^BYE banned /);
+  await bob.session.finished;
+  // An operator cannot lock out an operator through their address.
+  const alice = await login("alice", "pw-alice");
+  await end(alice);
 });
 
 /** The next line matching `pattern` (others are skipped). */
@@ -520,3 +549,125 @@ async function nextLine(
 function nextRoomLine(conn: FakeConnection): Promise<string> {
   return nextLine(conn, /^(MSG|ME|LEAVE|NICK|TOPIC|MOD)/);
 }
+
+Deno.test("Session takes the room password before the alias too, and limits guesses per address", async () => {
+  const { open } = setup(["--login-attempts", "4"], "open sesame");
+  const early = open();
+  await early.conn.nextSent();
+  early.conn.receive("/pass open sesame", "amy");
+  assert.equal(
+    await early.conn.nextSent(),
+    "INFO Room password accepted: send your alias",
+  );
+  assert.match(await early.conn.nextSent(), /^WELCOME amy 1 /);
+  // Reconnecting does not give a guesser more tries: the address does.
+  const guesses: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const { conn, session } = open();
+    await conn.nextSent();
+    conn.receive("/pass guess a", "/pass guess b");
+    guesses.push(await conn.nextSent(), await conn.closed() ?? "");
+    await session.finished;
+  }
+  assert.deepEqual(guesses, [
+    "ERR password-wrong Wrong room password: one more try",
+    "BYE auth-failed Wrong room password",
+    "ERR password-wrong Wrong room password: one more try",
+    "BYE auth-failed Wrong room password",
+  ]);
+  const late = open();
+  await late.conn.nextSent();
+  late.conn.receive("/pass open sesame");
+  assert.match(
+    await late.conn.nextSent(),
+    /^ERR too-many-attempts Too many failed logins: try again in \d+ s$/,
+  );
+  await end(early, late);
+});
+
+Deno.test("Session lets an account holder in from a known address while strangers are locked out", async () => {
+  const { open, login } = await withAccounts(["--login-attempts", "2"]);
+  await end(await login("bob", "pw-bob")); // from 127.0.0.1
+  const attempt = async (address: string, password: string) => {
+    const { conn, session } = open(address);
+    await conn.nextSent();
+    conn.receive("bob", `/pass ${password}`);
+    await conn.nextSent(); // PASSWORD
+    const answer = await conn.nextSent();
+    await end({ conn, session });
+    return answer;
+  };
+  // A stranger fails twice for bob: the account is locked for strangers...
+  assert.match(await attempt("10.9.9.9:4000", "x"), /^ERR login-failed/);
+  assert.match(await attempt("10.9.9.9:4001", "y"), /^ERR login-failed/);
+  assert.match(
+    await attempt("10.8.8.8:4000", "pw-bob"),
+    /^ERR too-many-attempts/,
+  );
+  // ...but not for bob, from the address he logged in from before.
+  assert.match(await attempt("127.0.0.1:4100", "pw-bob"), /^WELCOME bob /);
+});
+
+Deno.test("Session keeps a muted member silent in every way, whatever the mutes' order", async () => {
+  const { login, join, clock } = await withAccounts(["--flood-rate", "0"]);
+  const op = await login("alice", "pw-alice");
+  const muted = await join("quiet");
+  op.conn.receive("/mute quiet");
+  op.conn.receive("/mute quiet 1m");
+  await nextLine(op.conn, /^MOD mute quiet alice by alice until \S+Z$/);
+  muted.conn.receive("/nick loud", "/me shouts", "/msg alice psst");
+  for (let i = 0; i < 3; i++) {
+    assert.match(await nextLine(muted.conn, /^ERR/), /^ERR muted /);
+  }
+  // The short mute ends; the one until lifted still holds.
+  await clock.advance(61_000);
+  muted.conn.receive("still there?");
+  assert.match(await nextLine(muted.conn, /^ERR/), /^ERR muted .*until lifted/);
+  muted.conn.receive("/quit free advertising here");
+  assert.equal(await nextRoomLine(op.conn), "LEAVE quiet 1 quit");
+  await end(op, muted);
+});
+
+Deno.test("Session bans a present member whose alias looks like an address as a member", async () => {
+  const { login, join } = await withAccounts(["--flood-rate", "0"]);
+  const op = await login("alice", "pw-alice");
+  const odd = await join("10.9.8.7");
+  op.conn.receive("/ban 10.9.8.7 1h");
+  assert.match(await odd.conn.closed() ?? "", /^BYE banned /);
+  assert.match(
+    await nextLine(op.conn, /^MOD ban/),
+    /^MOD ban 10\.9\.8\.7 alice /,
+  );
+  await end(op, odd);
+});
+
+Deno.test("Session follows users deop at once: no more immunity, no more @", async () => {
+  const { login, gate } = await withAccounts(["--flood-rate", "0"]);
+  await gate.accounts.add("carol", "pw-carol");
+  gate.accounts.setOperator("carol", true);
+  const alice = await login("alice", "pw-alice");
+  const carol = await login("carol", "pw-carol");
+  alice.conn.receive("/who");
+  assert.equal(await nextLine(alice.conn, /^WHO/), "WHO 2 @alice @carol");
+  gate.accounts.setOperator("carol", false);
+  alice.conn.receive("/who");
+  assert.equal(await nextLine(alice.conn, /^WHO/), "WHO 2 @alice carol");
+  alice.conn.receive("/kick carol bye");
+  assert.match(
+    await carol.conn.closed() ?? "",
+    /^BYE kicked Kicked by alice: bye$/,
+  );
+  await end(alice, carol);
+});
+
+Deno.test("Session logs no alias for a failed login to no account (it may be a password)", async () => {
+  const { open, logs } = await withAccounts(["--accounts-only"]);
+  const { conn, session } = open();
+  await conn.nextSent();
+  conn.receive("Tr0ub4dor-and-3", "/pass x");
+  await conn.nextSent();
+  assert.match(await conn.nextSent(), /^ERR login-failed/);
+  await end({ conn, session });
+  assert.ok(logs.some((l) => / login-failed addr=/.test(l)), logs.join("\n"));
+  assert.ok(!logs.some((l) => l.includes("Tr0ub4dor")), logs.join("\n"));
+});
