@@ -102,7 +102,7 @@ export async function main(args: readonly string[]): Promise<number> {
     server.paceTo(parseHelloParams(hello.params));
     return interactive
       ? await runTerminal(server, config, { hello, color, password })
-      : await runPipe(server, config.alias!, { hello, color, password });
+      : await runPipe(server, config, { hello, color, password });
   } finally {
     server.close();
   }
@@ -122,10 +122,12 @@ type PasswordAnswer = (line: ServerLine<"PASSWORD">) => Promise<boolean>;
 /** Non-terminal mode: stdin lines out, server lines to stdout. */
 async function runPipe(
   server: ServerConnection,
-  alias: string,
+  config: ClientConfig,
   { hello, color, password }: Start,
 ): Promise<number> {
   const print = (line: ServerLine | string) => {
+    // Scripts that want only what is said from now on are not surprised.
+    if (!config.history && isHistory(line)) return;
     const text = formatForDisplay(line, { color });
     if (text !== null) console.log(text);
   };
@@ -140,7 +142,7 @@ async function runPipe(
     return true;
   };
   print(hello);
-  await server.send(alias);
+  await server.send(config.alias!);
   const joined = await awaitWelcome(server, print, answer);
   if (joined === "closed" || joined === "rejected") return 1;
   const reading = pumpServer(server, print, answer);
@@ -249,6 +251,11 @@ async function runTerminal(
 }
 
 type Ending = { bye: ServerLine<"BYE"> | null };
+
+function isHistory(line: ServerLine | string): boolean {
+  return typeof line !== "string" &&
+    (line.type === "HIST" || line.type === "HISTEND");
+}
 
 /**
  * Prints server lines until the connection ends; answers PING, and PASSWORD

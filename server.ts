@@ -89,7 +89,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     ca: await Deno.readTextFile(config.clientCa),
     require: config.clientCert === "require",
   };
-  using store = openStore(config.dataDir);
+  using store = openStore(config.dataDir, { exclusive: true });
   const { cert, key, file } = await loadCertificate(config, log);
   const listener = await listenTls({
     hostname: config.hostname,

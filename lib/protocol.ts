@@ -30,6 +30,9 @@ export const RESERVED_ALIASES: ReadonlySet<string> = new Set([
 /** At most this many aliases are listed in one `WHO` line. */
 export const WHO_LIST_LIMIT = 100;
 
+/** Most history lines one `/history N` asks for. */
+export const HISTORY_REQUEST_LIMIT = 500;
+
 const ALIAS_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 /** An error the peer should see as an `ERR <code> <text>` line. */
@@ -101,6 +104,8 @@ export type Command =
   | { readonly kind: "help" }
   | { readonly kind: "pong" }
   | { readonly kind: "quit"; readonly reason: string }
+  /** Past messages; `count` null: the room's usual amount. */
+  | { readonly kind: "history"; readonly count: number | null }
   | { readonly kind: "topic"; readonly text: string }
   | { readonly kind: "kick"; readonly target: string; readonly reason: string }
   | {
@@ -122,6 +127,7 @@ export const COMMAND_HELP: readonly string[] = [
   "/me ACTION: say that you do something",
   "/msg ALIAS TEXT: send TEXT to ALIAS only",
   "/quit [REASON]: leave the room",
+  `/history [N]: show the last N messages (at most ${HISTORY_REQUEST_LIMIT})`,
   "/topic: show the topic",
   "/help: show this help",
   "Any other line is a message to everyone; start it with // to send a line that begins with /",
@@ -206,6 +212,16 @@ export function parseCommand(line: string): Command {
       return { kind: "pong" };
     case "quit":
       return { kind: "quit", reason: rest };
+    case "history": {
+      if (rest === "") return { kind: "history", count: null };
+      if (!/^\d{1,6}$/.test(rest) || Number(rest) === 0) {
+        throw usage(`/history [N] (N from 1 to ${HISTORY_REQUEST_LIMIT})`);
+      }
+      return {
+        kind: "history",
+        count: Math.min(Number(rest), HISTORY_REQUEST_LIMIT),
+      };
+    }
     case "topic":
       return { kind: "topic", text: rest };
     case "kick": {
@@ -277,6 +293,8 @@ export const SERVER_LINE_FIELDS = {
   PRESENCE: ["joined", "left", "online"],
   WHO: ["online", "aliases"],
   TOPIC: ["alias", "text"],
+  HIST: ["seq", "time", "kind", "alias", "text"],
+  HISTEND: ["count", "text"],
   MOD: ["action", "alias", "by", "text"],
   BAN: ["kind", "target", "until", "by", "text"],
   INFO: ["text"],

@@ -21,6 +21,10 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       newCa: false,
       name: "tlschat",
       dataDir: "data",
+      history: 50,
+      durability: "normal",
+      historyKeepDays: 30,
+      historyKeepRows: 100_000,
       passwordFile: null,
       accountsOnly: false,
       clientCa: null,
@@ -105,8 +109,22 @@ Deno.test("parseServerArgs() reads every flag", () => {
     "debug",
     "--tls-engine",
     "deno",
+    "--history",
+    "20",
+    "--durability",
+    "full",
+    "--history-keep-days",
+    "7",
+    "--history-keep-rows",
+    "500",
   ]);
   assert.equal(config.command, "certs");
+  assert.equal(config.history, 20);
+  assert.equal(config.durability, "full");
+  assert.equal(config.historyKeepDays, 7);
+  assert.equal(config.historyKeepRows, 500);
+  assert.throws(() => parseServerArgs(["--history", "501"]), RangeError);
+  assert.throws(() => parseServerArgs(["--durability", "disk"]), TypeError);
   assert.equal(
     parseServerArgs(["certs", "client", "alice"]).clientCertFor,
     "alice",
@@ -206,6 +224,7 @@ Deno.test("parseClientArgs() resolves defaults and flags", () => {
     passwordFile: null,
     certFile: null,
     keyFile: null,
+    history: false,
   });
   const config = parseClientArgs([
     "--host",

@@ -152,6 +152,12 @@ Deno.test("parseCommand() parses operator commands, durations included", () => {
     text: "Release day",
   });
   assert.deepEqual(parseCommand("/topic"), { kind: "topic", text: "" });
+  assert.deepEqual(parseCommand("/history"), { kind: "history", count: null });
+  assert.deepEqual(parseCommand("/history 20"), { kind: "history", count: 20 });
+  assert.deepEqual(parseCommand("/HISTORY 9999"), {
+    kind: "history",
+    count: 500, // at most HISTORY_REQUEST_LIMIT
+  });
 });
 
 Deno.test("parseDuration() reads s, m, h, d and w", () => {
@@ -187,6 +193,9 @@ Deno.test("parseCommand() rejects unknown commands and missing arguments", () =>
   assert.equal(code(() => parseCommand("/me  ")), "usage");
   assert.equal(code(() => parseCommand("/msg")), "usage");
   assert.equal(code(() => parseCommand("/msg bob")), "usage");
+  for (const bad of ["/history 0", "/history -3", "/history ten"]) {
+    assert.equal(code(() => parseCommand(bad)), "usage", bad);
+  }
 });
 
 Deno.test("formatServerLine() and parseServerLine() round-trip every line type", () => {
@@ -220,6 +229,15 @@ Deno.test("formatServerLine() and parseServerLine() round-trip every line type",
     { type: "WHO", online: "2", aliases: "@amy bob" },
     { type: "PASSWORD", kind: "room", text: "This room has a password" },
     { type: "TOPIC", alias: "amy", text: "Release day" },
+    {
+      type: "HIST",
+      seq: "41",
+      time: "2026-11-26T15:04:05.123Z",
+      kind: "MSG",
+      alias: "bob",
+      text: "said before you came",
+    },
+    { type: "HISTEND", count: "1", text: "End of history: 1 message" },
     { type: "MOD", action: "kick", alias: "bob", by: "amy", text: "spam" },
     {
       type: "BAN",

@@ -59,6 +59,11 @@ export const CLIENT_FLAGS = {
     help: "Client certificate (PEM) to present, with --key",
   },
   key: { type: "string", value: "FILE", help: "Private key of --cert" },
+  history: {
+    type: "boolean",
+    help:
+      "When stdin is not a terminal: print the history sent on joining too (a terminal always shows it)",
+  },
   help: { type: "boolean", help: "Show this help" },
 } as const satisfies FlagTable;
 
@@ -77,6 +82,8 @@ export interface ClientConfig {
   /** Client certificate and key files (mutual TLS); null: none. */
   readonly certFile: string | null;
   readonly keyFile: string | null;
+  /** Pipe mode prints history lines (`HIST`, `HISTEND`) too. */
+  readonly history: boolean;
 }
 
 /**
@@ -115,5 +122,6 @@ export function parseClientArgs(args: readonly string[]): ClientConfig {
     passwordFile: values["password-file"] ?? null,
     certFile,
     keyFile,
+    history: values.history ?? false,
   };
 }

@@ -3,7 +3,8 @@
  * line to one display string. Every kind of line starts differently, in
  * every output mode, so that nobody can pass off a message as something
  * else: `<alias> text` for messages, `* alias text` for actions, `-!- ` for
- * what the server itself says, `! ` for errors. Aliases get stable colours,
+ * what the server itself says, `! ` for errors, and history (what was said
+ * before one joined) with its date, dimmed. Aliases get stable colours,
  * and every field is sanitised again so a hostile server cannot drive the
  * user's terminal. Colour and timestamps are options, so pipes get plain
  * text.
@@ -202,6 +203,21 @@ export function formatForDisplay(
           `${SYSTEM_PREFIX}Disconnected: ${clean(line.text)}`,
         );
         break;
+      case "HIST": {
+        // Dimmed, and dated where live lines are not: history cannot pass
+        // for something said now.
+        const when = new Date(line.time);
+        const date = Number.isNaN(when.getTime())
+          ? clean(line.time)
+          : formatDateTime(when);
+        const said = line.kind === "ME"
+          ? `* ${who(line.alias)} ${clean(line.text)}`
+          : `<${who(line.alias)}> ${clean(line.text)}`;
+        return paint("dim", `${date} `) + said;
+      }
+      case "HISTEND":
+        body = system(paint("dim", `---- ${clean(line.text)} ----`));
+        break;
       case "PING":
         return null;
     }
@@ -210,8 +226,16 @@ export function formatForDisplay(
   return paint("dim", formatTime(options.time)) + " " + body;
 }
 
+const pad = (n: number) => String(n).padStart(2, "0");
+
 /** Local `HH:MM` of a time. */
 export function formatTime(time: Date): string {
-  const pad = (n: number) => String(n).padStart(2, "0");
   return `${pad(time.getHours())}:${pad(time.getMinutes())}`;
+}
+
+/** Local `YYYY-MM-DD HH:MM` of a time. */
+export function formatDateTime(time: Date): string {
+  return `${time.getFullYear()}-${pad(time.getMonth() + 1)}-${
+    pad(time.getDate())
+  } ${formatTime(time)}`;
 }

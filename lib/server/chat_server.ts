@@ -14,7 +14,11 @@
 
 import { type Clock, sleep, systemClock } from "../clock.ts";
 import { describeError, type Logger } from "../log.ts";
-import { type ByeReason, encodeServerLine } from "../protocol.ts";
+import {
+  type ByeReason,
+  encodeServerLine,
+  HISTORY_REQUEST_LIMIT,
+} from "../protocol.ts";
 import { Accounts } from "./accounts.ts";
 import { addressGroup } from "./address.ts";
 import type { ServerConfig } from "./config.ts";
@@ -24,8 +28,9 @@ import { LoginLimiter } from "./login_limiter.ts";
 import { Moderation } from "./moderation.ts";
 import { PasswordChecker } from "./passwords.ts";
 import { Room } from "./room.ts";
-import { MemoryLog } from "./room_log.ts";
+import { MemoryLog, type RoomLog } from "./room_log.ts";
 import { Session, type SessionContext } from "./session.ts";
+import { SqliteLog } from "./sqlite_log.ts";
 import { openStore, type Store } from "./store.ts";
 import { TlsConnection } from "./tls_connection.ts";
 import {
@@ -42,8 +47,9 @@ export interface ServeChatOptions {
   /** @default {systemClock} */
   readonly clock?: Clock;
   /**
-   * The data directory's database: accounts, bans, mutes, the topic. The
-   * server does not close it.
+   * The data directory's database: accounts, bans, mutes, the topic and,
+   * unless `config.durability` is `memory`, history. The server does not
+   * close it.
    * @default {a fresh database in memory}
    */
   readonly store?: Store;
@@ -87,6 +93,7 @@ export class ChatServer implements AsyncDisposable {
   #startedMs: number;
   #ids = 0;
   #ownStore: Store | null = null;
+  #roomLog: RoomLog;
 
   /** Starts serving; use {@linkcode serveChat}. */
   constructor(listener: ByteListener, options: ServeChatOptions) {
@@ -96,10 +103,13 @@ export class ChatServer implements AsyncDisposable {
     this.#log = log;
     this.#clock = options.clock ?? systemClock;
     this.addr = listener.addr;
+    const store = options.store ?? (this.#ownStore = openStore(null));
+    this.#roomLog = openRoomLog(store, config, this.#clock, log);
     this.room = new Room<Session>({
-      log: new MemoryLog(this.#clock),
+      log: this.#roomLog,
       announceLimit: config.announceLimit,
       arena: new LineArena(chunkBytesFor(config.queueBytes)),
+      historyBytes: config.queueBytes / 2,
       onLeave: (session, reason) =>
         log.info("leave", {
           alias: session.alias,
@@ -108,7 +118,6 @@ export class ChatServer implements AsyncDisposable {
           online: this.room.size,
         }),
     });
-    const store = options.store ?? (this.#ownStore = openStore(null));
     const gate = this.gate = new Gate({
       accounts: new Accounts(store.db),
       moderation: new Moderation(store.db, this.#clock),
@@ -177,6 +186,7 @@ export class ChatServer implements AsyncDisposable {
     }
     for (const conn of this.#refusals.keys()) conn.abort();
     await Promise.all([all, ...this.#refusals.values()]);
+    await this.#roomLog.close();
     this.#ownStore?.close();
     const { room } = this;
     this.#log.info("shutdown", {
@@ -369,4 +379,29 @@ export function serveChat(
   options: ServeChatOptions,
 ): ChatServer {
   return new ChatServer(listener, options);
+}
+
+/**
+ * The room's log as configured: none kept with `--history 0`, a ring in
+ * memory with `--durability memory`, the database otherwise. Either keeps
+ * enough messages at hand to answer the largest `/history`.
+ */
+function openRoomLog(
+  store: Store,
+  config: ServerConfig,
+  clock: Clock,
+  log: Logger,
+): RoomLog {
+  if (config.history === 0) return new MemoryLog(clock, 0);
+  const keep = HISTORY_REQUEST_LIMIT; // at least config.history
+  if (config.durability === "memory") return new MemoryLog(clock, keep);
+  return new SqliteLog(store.db, {
+    clock,
+    keep,
+    durability: config.durability,
+    keepDays: config.historyKeepDays,
+    keepRows: config.historyKeepRows,
+    onError: (what, error) =>
+      log.error("history-failed", { what, error: describeError(error) }),
+  });
 }

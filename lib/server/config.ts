@@ -17,6 +17,7 @@ import {
   toToken,
 } from "../flags.ts";
 import { LOG_LEVELS, type LogLevel } from "../log.ts";
+import { HISTORY_REQUEST_LIMIT } from "../protocol.ts";
 import { TLS_ENGINES, type TlsEngine } from "./transport.ts";
 
 /** Port of a room when none is given. */
@@ -72,6 +73,31 @@ export const SERVER_FLAGS = {
     value: "DIR",
     default: "data",
     help: "Where the database lives (accounts, bans, topic); created mode 0700",
+  },
+  history: {
+    type: "string",
+    value: "N",
+    default: "50",
+    help: "Messages a member is shown on joining (0: no history, nothing kept)",
+  },
+  durability: {
+    type: "string",
+    value: "MODE",
+    default: "normal",
+    help:
+      "History store: normal (database; survives a crash), full (also a power cut; slower), memory (lost at restart)",
+  },
+  "history-keep-days": {
+    type: "string",
+    value: "N",
+    default: "30",
+    help: "Days stored room events are kept (0: no age limit)",
+  },
+  "history-keep-rows": {
+    type: "string",
+    value: "N",
+    default: "100000",
+    help: "Newest room events kept in the database (0: no count limit)",
   },
   "password-file": {
     type: "string",
@@ -244,6 +270,12 @@ export interface ServerConfig {
   readonly newCa: boolean;
   readonly name: string;
   readonly dataDir: string;
+  /** Messages replayed on join; 0: history off (nothing kept). */
+  readonly history: number;
+  /** Where history lives: the database (`normal`, `full`) or `memory`. */
+  readonly durability: "normal" | "full" | "memory";
+  readonly historyKeepDays: number;
+  readonly historyKeepRows: number;
   /** File whose first line is the room password; null: an open room. */
   readonly passwordFile: string | null;
   readonly accountsOnly: boolean;
@@ -337,6 +369,14 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     newCa: values["new-ca"] ?? false,
     name: toToken("name", values.name),
     dataDir: values["data-dir"],
+    history: number("history", 0, HISTORY_REQUEST_LIMIT),
+    durability: oneOf(
+      "durability",
+      values.durability,
+      ["normal", "full", "memory"] as const,
+    ),
+    historyKeepDays: number("history-keep-days", 0, 100_000),
+    historyKeepRows: number("history-keep-rows", 0, 1_000_000_000),
     passwordFile: values["password-file"] ?? null,
     accountsOnly: values["accounts-only"] ?? false,
     clientCa: values["client-ca"] ?? null,

@@ -16,6 +16,7 @@ import {
   aliasKey,
   type ByeReason,
   COMMAND_HELP,
+  encodeServerLine,
   formatServerLine,
   type LeaveReason,
   ProtocolError,
@@ -67,6 +68,12 @@ export interface RoomOptions<M extends Member = Member> {
   announceLimit: number;
   /** Encodes fanned-out lines; its chunk size bounds what a queue pins. */
   arena?: LineArena;
+  /**
+   * Most bytes of history sent at once: the newest lines that fit (half a
+   * member's queue, so that asking for history never makes one too slow).
+   * @default {Infinity}
+   */
+  historyBytes?: number;
   /** Called after a member has left, whatever the reason (for logs). */
   onLeave?: (member: M, reason: LeaveReason) => void;
 }
@@ -93,14 +100,34 @@ export class Room<M extends Member = Member> {
   /** Online count after the last unannounced join or leave. */
   #unannouncedOnline = 0;
   #onLeave: (member: M, reason: LeaveReason) => void;
+  #historyBytes: number;
+  #appended = 0;
 
   /** Creates an empty room that orders its events in `options.log`. */
   constructor(options: RoomOptions<M>) {
     this.announceLimit = options.announceLimit;
     this.#arena = options.arena ?? new LineArena();
     this.#onLeave = options.onLeave ?? (() => {});
+    this.#historyBytes = options.historyBytes ?? Infinity;
     this.#log = options.log;
-    this.#log.subscribe((event) => this.#fanOut(event));
+    this.#log.subscribe(
+      (event) => this.#fanOut(event),
+      (lost) => this.#unsent(lost),
+    );
+  }
+
+  /**
+   * Undefined when every room line so far has reached the members;
+   * otherwise a promise that resolves once it has (see
+   * {@linkcode RoomLog.settled}).
+   */
+  settled(): Promise<void> | undefined {
+    return this.#log.settled();
+  }
+
+  /** How many lines were appended to the log so far. */
+  get appended(): number {
+    return this.#appended;
   }
 
   /** Number of members. */
@@ -169,7 +196,7 @@ export class Room<M extends Member = Member> {
     }
     this.stats.joins++;
     this.stats.peakMembers = Math.max(this.stats.peakMembers, this.size);
-    this.#log.append({ type: "JOIN", alias, online }, member.id);
+    this.#append({ type: "JOIN", alias, online }, member.id);
   }
 
   /**
@@ -182,7 +209,7 @@ export class Room<M extends Member = Member> {
     this.#remove(member);
     this.#onLeave(member, reason);
     if (reason === "shutdown") return;
-    this.#log.append({
+    this.#append({
       type: "LEAVE",
       alias: member.alias,
       online: String(this.size),
@@ -194,13 +221,13 @@ export class Room<M extends Member = Member> {
   /** Sends a chat message from a member to everyone, the sender included. */
   say(member: M, text: string): void {
     this.stats.messages++;
-    this.#log.append({ type: "MSG", alias: member.alias, text }, member.id);
+    this.#append({ type: "MSG", alias: member.alias, text }, member.id);
   }
 
   /** Sends a `/me` action from a member to everyone. */
   act(member: M, text: string): void {
     this.stats.messages++;
-    this.#log.append({ type: "ME", alias: member.alias, text }, member.id);
+    this.#append({ type: "ME", alias: member.alias, text }, member.id);
   }
 
   /**
@@ -234,7 +261,7 @@ export class Room<M extends Member = Member> {
     this.#remove(member);
     member.alias = alias;
     this.#add(member);
-    this.#log.append({
+    this.#append({
       type: "NICK",
       alias: old,
       newAlias: alias,
@@ -263,6 +290,35 @@ export class Room<M extends Member = Member> {
     });
   }
 
+  /**
+   * Sends the member the last `limit` messages and actions the log holds,
+   * oldest first, as `HIST` lines (at most as many as fit in
+   * `historyBytes`), then `HISTEND` with their count. On joining (`asked`
+   * false) a room without history sends nothing at all.
+   */
+  history(member: M, limit: number, asked: boolean): void {
+    const events = this.#log.recent(limit);
+    const lines: Uint8Array[] = [];
+    let bytes = 0;
+    for (let i = events.length - 1; i >= 0; i--) {
+      const line = encodeServerLine(historyLine(events[i]!));
+      bytes += line.length;
+      if (bytes > this.#historyBytes) break;
+      lines.push(line);
+    }
+    for (let i = lines.length - 1; i >= 0; i--) {
+      if (!member.deliver(lines[i]!)) return this.#dropSlow([member]);
+    }
+    const count = lines.length;
+    if (count === 0 && !asked) return;
+    const more = count < events.length ? " (the newest that fit at once)" : "";
+    this.#send(member, {
+      type: "HISTEND",
+      count: String(count),
+      text: `End of history: ${count} message${count === 1 ? "" : "s"}${more}`,
+    });
+  }
+
   /** Sends the member the command list as `INFO` lines. */
   help(member: M): void {
     for (const text of COMMAND_HELP) this.#send(member, { type: "INFO", text });
@@ -288,7 +344,7 @@ export class Room<M extends Member = Member> {
    * moderation) to everyone, in the room's order.
    */
   announce(line: ServerLine<"TOPIC" | "MOD">, by: M): void {
-    this.#log.append(line, by.id);
+    this.#append(line, by.id);
   }
 
   /**
@@ -303,6 +359,11 @@ export class Room<M extends Member = Member> {
     if (!this.has(member)) return;
     this.leave(member, reason);
     member.close(reason, text);
+  }
+
+  #append(line: RoomLine, origin: string): void {
+    this.#appended++;
+    this.#log.append(line, origin);
   }
 
   /** Dismisses whoever else holds `alias`: an account holder takes it back. */
@@ -391,6 +452,30 @@ export class Room<M extends Member = Member> {
     if (slow) this.#dropSlow(slow);
   }
 
+  /**
+   * Tells the members whose lines the log could not store that they were
+   * not sent (their lines never reached anyone).
+   */
+  #unsent(lost: readonly { line: RoomLine; origin: string }[]): void {
+    const senders = new Map<string, number>();
+    for (const { line, origin } of lost) {
+      if (line.type === "JOIN" || line.type === "LEAVE") continue;
+      senders.set(origin, (senders.get(origin) ?? 0) + 1);
+    }
+    if (senders.size === 0) return;
+    for (const member of [...this.#members.values()]) {
+      const count = senders.get(member.id);
+      if (count === undefined) continue;
+      this.#send(member, {
+        type: "ERR",
+        code: "unavailable",
+        text: `Not sent (${count} line${
+          count === 1 ? "" : "s"
+        }): the room cannot store messages right now; try again later`,
+      });
+    }
+  }
+
   /** Counts a join or leave that is not announced one by one; true if so. */
   #countsAsPresence(line: RoomLine): boolean {
     if (line.type === "JOIN" && Number(line.online) > this.announceLimit) {
@@ -426,6 +511,19 @@ export class Room<M extends Member = Member> {
       member.close("slow", slowText());
     }
   }
+}
+
+/** A stored message or action as a `HIST` line. */
+function historyLine(event: RoomEvent): ServerLine<"HIST"> {
+  const line = event.line as ServerLine<"MSG" | "ME">;
+  return {
+    type: "HIST",
+    seq: String(event.seq),
+    time: new Date(event.time).toISOString(),
+    kind: line.type,
+    alias: line.alias,
+    text: line.text,
+  };
 }
 
 function slowText(): string {

@@ -114,6 +114,8 @@ export class Session implements Moderated {
   #loginFailures = 0;
   /** A mute may apply: checked against the moderation store on speaking. */
   #muted = false;
+  /** A line of this member went to the room log and may not be out yet. */
+  #unsettled = false;
   #strikes = 0;
   #lastSeenMs: number;
   #pinged = false;
@@ -236,6 +238,7 @@ export class Session implements Moderated {
       // The peer closed its side or the connection failed: the others hear
       // of a disconnect, and whatever is queued is still flushed.
       if (this.#phase !== "closing") {
+        if (this.#unsettled) await this.#settle();
         this.#stop();
         room.leave(this, "disconnect");
       }
@@ -249,8 +252,16 @@ export class Session implements Moderated {
    * leave in one write.
    */
   async #readLines(): Promise<void> {
+    const { room } = this.#ctx;
     for await (const batch of this.conn.lines()) {
       for (const line of batch) {
+        // A line that went through the room log reaches everyone (its
+        // sender too) once the log has it: answer the next only after, so
+        // that every reply comes in the order of the lines.
+        if (this.#unsettled) {
+          await this.#settle();
+          if (this.#isClosing()) return;
+        }
         const waitMs = this.#arrive(line);
         if (waitMs < 0) return;
         if (waitMs > 0) {
@@ -259,10 +270,12 @@ export class Session implements Moderated {
         } else {
           this.#strikes = 0;
         }
+        const before = room.appended;
         const handled = this.#handle(
           line as Exclude<InboundLine, typeof LINE_ENDLESS>,
         );
         if (handled) await handled;
+        if (room.appended !== before) this.#unsettled = true;
         if (this.#isClosing()) return;
       }
     }
@@ -286,6 +299,12 @@ export class Session implements Moderated {
       return -1;
     }
     return this.#bucket.take();
+  }
+
+  /** Waits until the room log has handed on what this member sent. */
+  async #settle(): Promise<void> {
+    this.#unsettled = false;
+    await this.#ctx.room.settled();
   }
 
   /** Whether the session is ending (a method, so that checks are not narrowed). */
@@ -488,6 +507,7 @@ export class Session implements Moderated {
     if (topic) {
       room.tell(this, { type: "TOPIC", alias: topic.by, text: topic.text });
     }
+    if (config.history > 0) room.history(this, config.history, false);
     this.#muted = true; // checked when it first speaks
     this.#arm(config.idleTimeoutMs / 2);
   }
@@ -517,6 +537,15 @@ export class Session implements Moderated {
         );
       case "who":
         return room.who(this);
+      case "history":
+        if (this.#ctx.config.history === 0) {
+          throw new ProtocolError("no-history", "This room keeps no history");
+        }
+        return room.history(
+          this,
+          command.count ?? this.#ctx.config.history,
+          true,
+        );
       case "help":
         return room.help(this);
       case "pong":

@@ -1,10 +1,14 @@
 /**
  * The server's data directory and its one SQLite database (`node:sqlite`,
- * WAL mode): accounts, bans and mutes, room settings such as the topic. It
- * creates the directory with mode 0700, migrates the schema forward by
- * `user_version`, and turns an unusable database into one clear error
- * instead of silent loss. Everything else reads and writes through the
- * stores built on it (`accounts.ts`, `moderation.ts`).
+ * WAL mode): accounts, bans and mutes, room settings such as the topic, and
+ * the room's history. It creates the directory with mode 0700, migrates the
+ * schema forward by `user_version`, and turns an unusable database (damaged,
+ * locked, from a newer tlschat) into one clear error instead of silent loss.
+ * A server holds the directory's lock file for as long as it runs, so a
+ * second server on the same directory is refused; the `users` and `history`
+ * tools share the database with a running server. Everything else reads and
+ * writes through the stores built on it (`accounts.ts`, `moderation.ts`,
+ * `sqlite_log.ts`).
  *
  * @module
  */
@@ -14,6 +18,15 @@ import { join } from "node:path";
 
 /** Name of the database file in the data directory. */
 export const DATABASE_FILE = "chat.db";
+
+/** Name of the lock file a running server holds in the data directory. */
+export const LOCK_FILE = "server.lock";
+
+/**
+ * How long a write waits for another program's write (the `users` tool)
+ * before it fails. Short: the server's thread waits with it.
+ */
+const BUSY_TIMEOUT_MS = 500;
 
 /** Schema migrations, in order; `user_version` counts those applied. */
 const MIGRATIONS: readonly string[] = [
@@ -39,6 +52,15 @@ const MIGRATIONS: readonly string[] = [
      created INTEGER NOT NULL
    );
    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // AUTOINCREMENT: sqlite_sequence remembers the last number even after
+  // retention deleted every row, so numbers are never reused.
+  `CREATE TABLE events (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     time INTEGER NOT NULL,         -- ms since the epoch
+     type TEXT NOT NULL,            -- MSG ME JOIN LEAVE NICK TOPIC MOD
+     line TEXT NOT NULL             -- the line's fields, as JSON
+   );
+   CREATE INDEX events_time ON events (time);`,
 ];
 
 /** An open data directory: the database, and where it lives. */
@@ -49,53 +71,122 @@ export interface Store extends Disposable {
   close(): void;
 }
 
+/** Options of {@linkcode openStore}. */
+export interface StoreOptions {
+  /**
+   * Hold the directory's lock file (a server): throws if another server
+   * holds it. Tools that share the database with a server do not.
+   * @default {false}
+   */
+  readonly exclusive?: boolean;
+  /** Open the database read-only (the `history` tool). */
+  readonly readOnly?: boolean;
+}
+
 /**
- * Opens (creating it if needed) the data directory and its database, and
- * brings the schema up to date. `dir` null opens a private database in
- * memory. Throws an error whose message says what to do when the directory
- * or the database cannot be used.
+ * Opens (creating it if needed) the data directory and its database, checks
+ * it and brings the schema up to date. `dir` null opens a private database
+ * in memory. Throws an error whose message says what to do when the
+ * directory or the database cannot be used; nothing is changed then.
  */
-export function openStore(dir: string | null): Store {
-  let db: DatabaseSync;
+export function openStore(
+  dir: string | null,
+  options: StoreOptions = {},
+): Store {
   if (dir === null) {
-    db = new DatabaseSync(":memory:");
-  } else {
-    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    // Only the server's user reads accounts and bans, however it was made.
-    Deno.chmodSync(dir, 0o700);
-    const path = join(dir, DATABASE_FILE);
-    try {
-      db = new DatabaseSync(path);
-      db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 2000;");
-    } catch (e) {
-      throw new Error(
-        `Cannot open the database "${path}": ${(e as Error).message}`,
-        { cause: e },
-      );
-    }
-  }
-  try {
+    const db = new DatabaseSync(":memory:");
     migrate(db);
-  } catch (e) {
-    db.close();
-    throw new Error(
-      `Cannot use the database${
-        dir === null ? "" : ` "${join(dir, DATABASE_FILE)}"`
-      }: ${
-        (e as Error).message
-      }. It may be damaged or from a newer tlschat; nothing was changed`,
-      { cause: e },
-    );
+    return handle(db, null, () => {});
   }
+  const path = join(dir, DATABASE_FILE);
+  if (!options.readOnly) {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Only the server's user reads accounts, bans and history.
+    Deno.chmodSync(dir, 0o700);
+  }
+  const unlock = options.exclusive ? lockDirectory(dir) : () => {};
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (!options.readOnly) db.exec("PRAGMA journal_mode = WAL");
+    check(db);
+    if (!options.readOnly) migrate(db);
+    if (options.exclusive) {
+      // Fails now, not at the first message, if another program holds a
+      // write lock.
+      db.exec("BEGIN IMMEDIATE; COMMIT");
+    }
+  } catch (e) {
+    db?.close();
+    unlock();
+    throw new Error(`Cannot use the database "${path}": ${explain(e)}`, {
+      cause: e,
+    });
+  }
+  return handle(db, dir, unlock);
+}
+
+function handle(
+  db: DatabaseSync,
+  dir: string | null,
+  unlock: () => void,
+): Store {
   let open = true;
   const close = () => {
     if (!open) return;
     open = false;
     db.close();
+    unlock();
   };
   return { db, dir, close, [Symbol.dispose]: close };
 }
 
+/**
+ * Takes the data directory's lock file, or throws saying which process
+ * holds it. The lock goes with the process, however it ends (SIGKILL too).
+ */
+function lockDirectory(dir: string): () => void {
+  const path = join(dir, LOCK_FILE);
+  const file = Deno.openSync(path, { read: true, write: true, create: true });
+  if (!file.tryLockSync(true)) {
+    const holder = new TextDecoder().decode(Deno.readFileSync(path)).trim();
+    file.close();
+    throw new Error(
+      `Cannot use the data directory "${dir}": another tlschat server${
+        /^\d+$/.test(holder) ? ` (pid ${holder})` : ""
+      } is using it. One data directory serves one server: stop the other one, or give this one its own --data-dir`,
+    );
+  }
+  file.truncateSync(0);
+  file.writeSync(new TextEncoder().encode(`${Deno.pid}\n`));
+  return () => file.close();
+}
+
+/** Reads the whole file, so that damage shows now and not in a week. */
+function check(db: DatabaseSync): void {
+  const rows = db.prepare("PRAGMA quick_check").all() as {
+    quick_check: string;
+  }[];
+  const problems = rows.map((row) => row.quick_check).filter((r) => r !== "ok");
+  if (problems.length > 0) {
+    throw new Error(
+      `the integrity check failed: ${problems.slice(0, 3).join("; ")}`,
+    );
+  }
+}
+
+/** The error, and what it probably means. */
+function explain(e: unknown): string {
+  const message = (e as Error).message;
+  if (/locked|busy/i.test(message)) {
+    return `${message}. Another program is writing to it: stop it and start again`;
+  }
+  if (/newer than this server/.test(message)) {
+    return `${message}. Upgrade tlschat; nothing was changed`;
+  }
+  return `${message}. It is damaged or not a tlschat database; nothing was changed. Restore it from a backup, or move it away to start with an empty one`;
+}
 function migrate(db: DatabaseSync): void {
   const { user_version: version } = db.prepare("PRAGMA user_version").get() as {
     user_version: number;

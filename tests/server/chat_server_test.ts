@@ -317,7 +317,11 @@ for (const engine of ENGINES) {
       assert.match(
         text,
         new RegExp(
-          `^HELLO .*\nWELCOME n${i} 1 .*\nWHO 1 n${i}\nMSG n${i} hi\nBYE quit Goodbye\n$`,
+          `^HELLO .*\nWELCOME n${i} 1 .*\n${
+            // What the ones before said, as history.
+            i === 0
+              ? ""
+              : `(HIST \\d+ \\S+ MSG n\\d hi\n){${i}}HISTEND ${i} .*\n`}WHO 1 n${i}\nMSG n${i} hi\nBYE quit Goodbye\n$`,
         ),
         `run ${i}`,
       );

@@ -296,6 +296,7 @@ Deno.test("server.ts can be joined by hand with openssl s_client and ncat --ssl"
             port,
           ]],
         ];
+        let history = "";
         for (const [tool, args] of tools) {
           const alias = `by-${tool}`;
           const { code, out } = await runCommand(
@@ -307,10 +308,14 @@ Deno.test("server.ts can be joined by hand with openssl s_client and ncat --ssl"
           assert.match(
             out,
             new RegExp(
-              `^WELCOME ${alias} 1 .*\\nMSG ${alias} hello over ${tool}\\nBYE quit Goodbye$`,
+              `^WELCOME ${alias} 1 .*\\n${history}MSG ${alias} hello over ${tool}\\nBYE quit Goodbye$`,
               "m",
             ),
           );
+          // The next one is shown it as history: a distinct line type with
+          // its number and time, then the end of history.
+          history =
+            `HIST \\d+ \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z MSG ${alias} hello over ${tool}\\nHISTEND 1 End of history: 1 message\\n`;
         }
       },
     );

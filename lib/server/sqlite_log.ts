@@ -1,0 +1,293 @@
+/**
+ * The durable room log: every room event is a row of the `events` table in
+ * the data directory's database, and a line is handed on (echoed to its
+ * sender, fanned out to everyone) only once the transaction holding it has
+ * committed. Appends made in one event-loop turn are committed together, in
+ * one transaction, at the start of the next turn: one commit per turn, not
+ * per line, is what makes it nearly as fast as the log in memory.
+ *
+ * With `synchronous=NORMAL` (the default durability) a committed line is in
+ * the write-ahead log in the operating system's hands: it survives the
+ * server being killed at any moment, not a power cut or a kernel crash;
+ * `full` syncs every commit to the disk. Retention runs in the background
+ * in small steps, between turns, so that the room never pauses for it.
+ *
+ * @module
+ */
+
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { clearImmediate, setImmediate } from "node:timers";
+import type { Clock } from "../clock.ts";
+import {
+  RecentEvents,
+  type RoomEvent,
+  type RoomEventSink,
+  type RoomLine,
+  type RoomLog,
+  type RoomLogFailure,
+} from "./room_log.ts";
+
+/** How the log writes: see the module documentation. */
+export type Durability = "normal" | "full";
+
+/** Options of {@linkcode SqliteLog}. */
+export interface SqliteLogOptions {
+  readonly clock: Clock;
+  /** Messages and actions kept at hand in memory for history on join. */
+  readonly keep: number;
+  /** @default {"normal"} */
+  readonly durability?: Durability;
+  /** Events older than this are deleted; 0 keeps them whatever their age. */
+  readonly keepDays: number;
+  /** Only the newest this many events are kept; 0 keeps them all. */
+  readonly keepRows: number;
+  /** How often retention runs. @default {60_000} */
+  readonly retentionEveryMs?: number;
+  /** Told about commits that failed and retention that failed. */
+  readonly onError?: (what: string, error: unknown) => void;
+}
+
+/** Rows retention deletes in one step, between two turns of the room. */
+const RETENTION_STEP_ROWS = 2_000;
+
+const DAY_MS = 86_400_000;
+
+interface Pending {
+  readonly time: number;
+  readonly line: RoomLine;
+  readonly origin: string;
+}
+
+interface Row {
+  seq: number;
+  time: number;
+  line: string;
+}
+
+/**
+ * The room log in SQLite. It takes an open database with the schema in
+ * place (see `store.ts`) and does not close it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { systemClock } from "../clock.ts";
+ * import { SqliteLog } from "./sqlite_log.ts";
+ * import { openStore } from "./store.ts";
+ *
+ * using store = openStore(null);
+ * const options = { clock: systemClock, keep: 10, keepDays: 0, keepRows: 0 };
+ * const log = new SqliteLog(store.db, options);
+ * const seen: number[] = [];
+ * log.subscribe((event) => seen.push(event.seq));
+ * log.append({ type: "MSG", alias: "a", text: "hi" }, "1");
+ * assert.deepEqual(seen, []); // not committed yet
+ * await log.close(); // commits what is pending
+ * assert.deepEqual(seen, [1]);
+ * const again = new SqliteLog(store.db, options);
+ * assert.deepEqual(again.recent(10)[0]?.line, {
+ *   type: "MSG",
+ *   alias: "a",
+ *   text: "hi",
+ * });
+ * await again.close();
+ * ```
+ */
+export class SqliteLog implements RoomLog {
+  #db: DatabaseSync;
+  #clock: Clock;
+  #options: SqliteLogOptions;
+  #insert: StatementSync;
+  #sink: RoomEventSink = () => {};
+  #failed: RoomLogFailure = () => {};
+  #recent: RecentEvents;
+  /** The last sequence number committed (or ever used). */
+  #seq: number;
+  #pending: Pending[] = [];
+  /** Resolved once the pending lines have been handed on. */
+  #settled: PromiseWithResolvers<void> | undefined;
+  #scheduled: ReturnType<typeof setImmediate> | undefined;
+  #closed = false;
+  #retentionTimer: number | undefined;
+  #retentionStep: ReturnType<typeof setImmediate> | undefined;
+
+  /** Opens the log in `db`, loading its newest messages into memory. */
+  constructor(db: DatabaseSync, options: SqliteLogOptions) {
+    this.#db = db;
+    this.#clock = options.clock;
+    this.#options = options;
+    db.exec(
+      `PRAGMA synchronous = ${
+        options.durability === "full" ? "FULL" : "NORMAL"
+      }`,
+    );
+    this.#insert = db.prepare(
+      "INSERT INTO events (seq, time, type, line) VALUES (?, ?, ?, ?)",
+    );
+    const last = db.prepare(
+      "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
+    ).get() as { seq: number } | undefined;
+    this.#seq = last?.seq ?? 0;
+    this.#recent = new RecentEvents(options.keep);
+    const rows = db.prepare(
+      `SELECT seq, time, line FROM events WHERE type IN ('MSG', 'ME')
+       ORDER BY seq DESC LIMIT ?`,
+    ).all(options.keep) as unknown as Row[];
+    for (const row of rows.reverse()) this.#recent.add(toEvent(row));
+    if (options.keepDays > 0 || options.keepRows > 0) this.#prune();
+  }
+
+  subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
+    this.#sink = sink;
+    this.#failed = failed ?? (() => {});
+  }
+
+  append(line: RoomLine, origin: string): void {
+    if (this.#closed) return;
+    this.#pending.push({ time: this.#clock.now(), line, origin });
+    this.#scheduled ??= setImmediate(this.#commit);
+  }
+
+  settled(): Promise<void> | undefined {
+    if (this.#pending.length === 0) return undefined;
+    return (this.#settled ??= Promise.withResolvers()).promise;
+  }
+
+  recent(limit: number): readonly RoomEvent[] {
+    return this.#recent.last(limit);
+  }
+
+  since(seq: number, limit: number): Promise<readonly RoomEvent[]> {
+    return Promise.resolve([...eachEvent(this.#db, { afterSeq: seq, limit })]);
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#commit();
+      this.#closed = true;
+      this.#clock.clearTimeout(this.#retentionTimer);
+      clearImmediate(this.#retentionStep);
+    }
+    return Promise.resolve();
+  }
+
+  /**
+   * Commits every pending line in one transaction, then hands them on in
+   * order. Lines appended while handing on (a slow member dropped, say) wait
+   * for the next turn.
+   */
+  #commit = (): void => {
+    clearImmediate(this.#scheduled);
+    this.#scheduled = undefined;
+    if (this.#closed || this.#pending.length === 0) return;
+    const batch = this.#pending;
+    this.#pending = [];
+    const settled = this.#settled;
+    this.#settled = undefined;
+    try {
+      this.#write(batch);
+    } finally {
+      settled?.resolve();
+    }
+  };
+
+  /** Commits a batch, then hands it on, or reports it lost. */
+  #write(batch: readonly Pending[]): void {
+    const first = this.#seq + 1;
+    try {
+      this.#db.exec("BEGIN");
+      for (let i = 0; i < batch.length; i++) {
+        const { time, line } = batch[i]!;
+        this.#insert.run(first + i, time, line.type, JSON.stringify(line));
+      }
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      this.#options.onError?.("commit", error);
+      this.#failed(batch, error);
+      return;
+    }
+    this.#seq += batch.length;
+    for (let i = 0; i < batch.length; i++) {
+      const { time, line, origin } = batch[i]!;
+      const event: RoomEvent = { seq: first + i, time, line, origin };
+      this.#recent.add(event);
+      this.#sink(event);
+    }
+  }
+
+  /**
+   * Deletes what retention no longer keeps, a step at a time with a turn
+   * of the room in between, then sleeps until the next round.
+   */
+  #prune = (): void => {
+    if (this.#closed) return;
+    const { keepDays, keepRows } = this.#options;
+    let deleted = 0;
+    try {
+      const byRows = keepRows > 0 ? this.#seq - keepRows : 0;
+      const byAge = keepDays > 0
+        ? (this.#db.prepare("SELECT MAX(seq) AS seq FROM events WHERE time < ?")
+          .get(this.#clock.now() - keepDays * DAY_MS) as { seq: number | null })
+          .seq ?? 0
+        : 0;
+      const upTo = Math.max(byRows, byAge);
+      if (upTo > 0) {
+        deleted = Number(
+          this.#db.prepare(
+            `DELETE FROM events WHERE seq IN
+             (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)`,
+          ).run(upTo, RETENTION_STEP_ROWS).changes,
+        );
+      }
+    } catch (error) {
+      this.#options.onError?.("retention", error);
+    }
+    if (deleted === RETENTION_STEP_ROWS) {
+      this.#retentionStep = setImmediate(this.#prune);
+      return;
+    }
+    this.#retentionTimer = this.#clock.setTimeout(
+      this.#prune,
+      this.#options.retentionEveryMs ?? 60_000,
+    );
+  };
+}
+
+/** Which stored events {@linkcode eachEvent} reads. */
+export interface EventQuery {
+  /** Only events after this sequence number. */
+  readonly afterSeq?: number;
+  /** Only events at or after this time (ms since the epoch). */
+  readonly sinceMs?: number;
+  /** At most this many, oldest first. */
+  readonly limit?: number;
+}
+
+/** Iterates over every stored event matching `query`, oldest first. */
+export function* eachEvent(
+  db: DatabaseSync,
+  query: EventQuery,
+): Generator<RoomEvent> {
+  const statement = db.prepare(
+    `SELECT seq, time, line FROM events WHERE seq > ? AND time >= ?
+     ORDER BY seq LIMIT ?`,
+  );
+  const rows = statement.iterate(
+    query.afterSeq ?? 0,
+    query.sinceMs ?? 0,
+    query.limit ?? -1,
+  ) as Iterable<Row>;
+  for (const row of rows) {
+    yield toEvent(row);
+  }
+}
+
+function toEvent(row: Row): RoomEvent {
+  return {
+    seq: row.seq,
+    time: row.time,
+    line: JSON.parse(row.line) as RoomLine,
+    origin: "",
+  };
+}
