@@ -282,7 +282,10 @@ function startupError(e: unknown, config: ServerConfig): string {
       (e as Error).message
     }. Run with ${flag} (see README)`;
   }
-  return `Cannot start: ${describeError(e)}`;
+  // Our own errors say it all; others are named (TypeError, ...).
+  return `Cannot start: ${
+    e instanceof Error && e.name === "Error" ? e.message : describeError(e)
+  }`;
 }
 
 if (import.meta.main) {

@@ -447,6 +447,33 @@ export class ServerProcess implements AsyncDisposable {
   }
 }
 
+/**
+ * Server flags: 127.0.0.1, port 0, dev certificates in `dir`, data in
+ * `dir/data`, then `more`.
+ */
+export function loopbackArgs(dir: string, ...more: string[]): string[] {
+  return [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--certs-dir",
+    dir,
+    "--data-dir",
+    `${dir}/data`,
+    ...more,
+  ];
+}
+
+/** Permissions of a server process whose files all live in `dir`. */
+export function serverPermissions(dir: string): string[] {
+  return [
+    "--allow-net=127.0.0.1",
+    `--allow-read=${dir}`,
+    `--allow-write=${dir}`,
+  ];
+}
+
 /** Runs a server process for the body; on failure, shows its output. */
 export async function withServerProcess(
   permissions: string[],

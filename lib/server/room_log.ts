@@ -112,6 +112,16 @@ export class RecentEvents {
     this.#size = Math.min(this.#size + 1, this.capacity);
   }
 
+  /** Forgets the events numbered `seq` or lower (retention deleted them). */
+  forgetUpTo(seq: number): void {
+    while (this.#size > 0) {
+      const oldest = (this.#next - this.#size + this.capacity) % this.capacity;
+      if (this.#ring[oldest]!.seq > seq) return;
+      this.#ring[oldest] = undefined;
+      this.#size--;
+    }
+  }
+
   /** The last `limit` kept, oldest first. */
   last(limit: number): RoomEvent[] {
     const count = Math.min(limit, this.#size);

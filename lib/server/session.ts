@@ -256,9 +256,10 @@ export class Session implements Moderated {
     for await (const batch of this.conn.lines()) {
       for (const line of batch) {
         // A line that went through the room log reaches everyone (its
-        // sender too) once the log has it: answer the next only after, so
-        // that every reply comes in the order of the lines.
-        if (this.#unsettled) {
+        // sender too) once the log has it. A command is answered only after
+        // that, so that replies come in the order of the lines; chat lines
+        // follow each other through the log in order anyway, in one batch.
+        if (this.#unsettled && !isChatLine(line)) {
           await this.#settle();
           if (this.#isClosing()) return;
         }
@@ -318,6 +319,9 @@ export class Session implements Moderated {
    */
   async #throttle(waitMs: number): Promise<boolean> {
     const { config, clock } = this.#ctx;
+    // What it sent before is answered before it hears of flooding.
+    if (this.#unsettled) await this.#settle();
+    if (this.#isClosing()) return false;
     if (this.#strikes > config.floodBurst) {
       this.#ctx.room.leave(this, "flood", "kicked for flooding");
       this.close(
@@ -645,4 +649,18 @@ export class Session implements Moderated {
     if (isDisconnect(error)) this.#ctx.log.debug("disconnect", fields);
     else this.#ctx.log.error("connection-error", fields);
   }
+}
+
+const SLASH = 0x2f;
+
+/**
+ * Whether a line is plain chat: it starts with anything but a `/`, or
+ * with `//` (a command may answer at once; plain chat goes through the
+ * room log).
+ */
+function isChatLine(line: InboundLine): boolean {
+  if (typeof line === "string") {
+    return !line.startsWith("/") || line.startsWith("//");
+  }
+  return line instanceof Uint8Array && (line[0] !== SLASH || line[1] === SLASH);
 }

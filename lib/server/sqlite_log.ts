@@ -232,6 +232,7 @@ export class SqliteLog implements RoomLog {
           .seq ?? 0
         : 0;
       const upTo = Math.max(byRows, byAge);
+      this.#recent.forgetUpTo(upTo);
       if (upTo > 0) {
         deleted = Number(
           this.#db.prepare(

@@ -168,7 +168,8 @@ function check(db: DatabaseSync): void {
   const rows = db.prepare("PRAGMA quick_check").all() as {
     quick_check: string;
   }[];
-  const problems = rows.map((row) => row.quick_check).filter((r) => r !== "ok");
+  const problems = rows.map((row) => row.quick_check.replace(/\s+/g, " "))
+    .filter((r) => r !== "ok");
   if (problems.length > 0) {
     throw new Error(
       `the integrity check failed: ${problems.slice(0, 3).join("; ")}`,

@@ -391,3 +391,65 @@ Deno.test("client.ts on a terminal asks for a password without echoing it", asyn
     }
   });
 });
+
+Deno.test("client.ts prints history in pipe mode only with --history", async () => {
+  await using s = await startServer("node");
+  using amy = await TestClient.join(s.port, "amy");
+  await amy.send("said before");
+  await amy.send("/me was here");
+  await amy.expect(/^ME amy was here$/);
+  await withCaFile(async (caFile) => {
+    const plain = await runClientAt(s.port, caFile, "bot", "live\n");
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.deepEqual(plain.stdout.trim().split("\n"), [
+      "-!- Connected to tlschat (tlschat/1)",
+      "-!- Welcome, bot! 2 online. Type /help for commands",
+      "<bot> live",
+      "-!- Disconnected: Goodbye",
+    ]);
+    const history = await runClient(permissions(s.port, caFile), [
+      ...target(s.port, caFile),
+      "--alias",
+      "bot",
+      "--history",
+    ], "live again\n");
+    assert.equal(history.code, 0, history.stderr);
+    const date = String.raw`\d{4}-\d\d-\d\d \d\d:\d\d`;
+    assert.match(
+      history.stdout,
+      new RegExp(
+        String.raw`Welcome, bot! 2 online\. Type /help for commands
+${date} <amy> said before
+${date} \* amy was here
+${date} <bot> live
+-!- ---- End of history: 3 messages ----
+<bot> live again
+`,
+      ),
+    );
+  });
+});
+
+Deno.test("client.ts on a terminal shows history dimmed and dated, then a separator", async () => {
+  await using s = await startServer("node");
+  using amy = await TestClient.join(s.port, "amy");
+  await amy.send("earlier words");
+  await amy.expect(/^MSG amy earlier words$/);
+  await withCaFile(async (caFile) => {
+    await using term = new TerminalClient(
+      permissions(s.port, caFile),
+      [...target(s.port, caFile), "--alias", "tom"],
+      "-u NO_COLOR",
+    );
+    let at = await term.waitFor(/tom> /);
+    await amy.send("live words");
+    at = await term.waitFor(/\d\d:\d\d <amy> live words\ntom> /, at);
+    assert.match(
+      term.text,
+      // (The prompt is redrawn after each line: "tom> " before the next.)
+      /Welcome, tom! 2 online.*\n(tom> )?\d{4}-\d\d-\d\d \d\d:\d\d <amy> earlier words\n(tom> )?\d\d:\d\d -!- ---- End of history: 1 message ----\n(tom> )?\d\d:\d\d <amy> live words/,
+    );
+    // Dimmed: the date is drawn faint, unlike the time of live lines.
+    assert.match(term.raw, /\x1b\[2m\d{4}-\d\d-\d\d \d\d:\d\d \x1b\[22m/);
+  });
+});

@@ -2,6 +2,7 @@
 /** Tests of how the client shows server lines. */
 
 import assert from "node:assert/strict";
+import { styleText } from "node:util";
 import {
   aliasColor,
   formatForDisplay,
@@ -114,4 +115,41 @@ Deno.test("formatForDisplay() never shows an action like a system line", () => {
   for (const line of ["MSG bob -!- fake", "ME bob -!- fake"]) {
     assert.doesNotMatch(plain(line)!, /^-!- /, line);
   }
+});
+
+Deno.test("formatForDisplay() dates history and dims it; live lines cannot pass for it", () => {
+  // A local time, so that the expected text holds in any time zone.
+  const when = new Date(2026, 10, 26, 9, 5).toISOString();
+  const hist = (kind: string, text: string, time = when) =>
+    formatForDisplay(
+      { type: "HIST", seq: "7", time, kind, alias: "amy", text },
+      { color: false, time: new Date() },
+    );
+  assert.equal(hist("MSG", "earlier"), "2026-11-26 09:05 <amy> earlier");
+  assert.equal(hist("ME", "waved"), "2026-11-26 09:05 * amy waved");
+  // A time that is not one is shown as sent, made safe.
+  assert.equal(hist("MSG", "x", "soon\x1b[2J"), "soon <amy> x");
+  assert.equal(
+    formatForDisplay(
+      { type: "HISTEND", count: "2", text: "End of history: 2 messages" },
+      { color: false },
+    ),
+    "-!- ---- End of history: 2 messages ----",
+  );
+  assert.equal(
+    formatForDisplay(
+      {
+        type: "HIST",
+        seq: "1",
+        time: when,
+        kind: "MSG",
+        alias: "a",
+        text: "b",
+      },
+      { color: true },
+    ),
+    `\x1b[2m2026-11-26 09:05 \x1b[22m<${
+      styleText(aliasColor("a"), "a", { validateStream: false })
+    }> b`,
+  );
 });

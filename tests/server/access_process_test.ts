@@ -8,8 +8,10 @@
 import assert from "node:assert/strict";
 import {
   denoRun,
+  loopbackArgs,
   runClient,
   runCommand,
+  serverPermissions,
   ServerProcess,
   testCertificates,
   TestClient,
@@ -30,24 +32,6 @@ function users(dir: string, args: string[], stdin = "") {
     stdin,
   );
 }
-
-/** Server flags and permissions for loopback, certificates and data in `dir`. */
-const serverArgs = (dir: string, ...more: string[]) => [
-  "--host",
-  "127.0.0.1",
-  "--port",
-  "0",
-  "--certs-dir",
-  dir,
-  "--data-dir",
-  `${dir}/data`,
-  ...more,
-];
-const serverPermissions = (dir: string) => [
-  "--allow-net=127.0.0.1",
-  `--allow-read=${dir}`,
-  `--allow-write=${dir}`,
-];
 
 Deno.test("users.ts adds, lists, changes and deletes accounts", async () => {
   await withTempDir(async (dir) => {
@@ -135,7 +119,7 @@ Deno.test("certs client issues a certificate that logs its account in (mutual TL
     await withServerProcess(
       serverPermissions(dir),
       [
-        ...serverArgs(
+        ...loopbackArgs(
           dir,
           "--client-ca",
           `${certs}/ca.pem`,
@@ -210,7 +194,7 @@ Deno.test("server.ts keeps bans and the topic across a restart", async () => {
     await users(dir, ["add", "troll"], "troll's password\n");
     await withServerProcess(
       serverPermissions(dir),
-      serverArgs(dir),
+      loopbackArgs(dir),
       async (server) => {
         using op = await TestClient.join(server.port, "op", {
           ca: ca.cert,
@@ -224,7 +208,7 @@ Deno.test("server.ts keeps bans and the topic across a restart", async () => {
     );
     await withServerProcess(
       serverPermissions(dir),
-      serverArgs(dir),
+      loopbackArgs(dir),
       async (server) => {
         using troll = await TestClient.connect(
           server.port,
@@ -255,7 +239,7 @@ Deno.test("a room password never appears in logs or in process arguments", async
     await Deno.writeTextFile(`${dir}/ca.pem`, ca.cert);
     await using server = await ServerProcess.start(
       serverPermissions(dir),
-      serverArgs(
+      loopbackArgs(
         dir,
         "--password-file",
         `${dir}/room-password`,

@@ -9,6 +9,9 @@ import {
 } from "../../lib/protocol.ts";
 import { type Member, Room } from "../../lib/server/room.ts";
 import { MemoryLog } from "../../lib/server/room_log.ts";
+import { SqliteLog } from "../../lib/server/sqlite_log.ts";
+import { openStore } from "../../lib/server/store.ts";
+import { FakeClock } from "../_fakes.ts";
 
 let ids = 0;
 
@@ -255,4 +258,89 @@ Deno.test("Room summaries count who was online before the line that follows", ()
   room.leave(b!, "quit"); // from 3 to 2 online: counted too
   room.leave(c, "quit"); // from 2 to 1: announced, after the summary
   assert.deepEqual(a!.take(), ["PRESENCE 1 1 2", "LEAVE c 1 quit"]);
+});
+
+Deno.test("Room.history() replays messages and actions only, oldest first, marked and dated", () => {
+  const clock = new FakeClock();
+  const { room, members: [a, b] } = roomWith(["a", "b"], {
+    log: new MemoryLog(clock, 500),
+  });
+  room.say(a!, "one");
+  room.whisper(a!, "b", "private");
+  room.act(b!, "waves");
+  room.rename(b!, "bee");
+  room.say(a!, "two");
+  const c = new FakeMember();
+  room.join(c, "c");
+  c.take();
+  room.history(c, 2, false);
+  const time = new Date(clock.now()).toISOString();
+  assert.deepEqual(c.take(), [
+    `HIST 4 ${time} ME b waves`,
+    `HIST 6 ${time} MSG a two`,
+    "HISTEND 2 End of history: 2 messages",
+  ]);
+  room.history(c, 50, true);
+  assert.deepEqual(c.take(), [
+    `HIST 3 ${time} MSG a one`,
+    `HIST 4 ${time} ME b waves`,
+    `HIST 6 ${time} MSG a two`,
+    "HISTEND 3 End of history: 3 messages",
+  ]);
+});
+
+Deno.test("Room.history() says nothing on joining an empty room, but answers /history", () => {
+  const { room, members: [a] } = roomWith(["a"], {
+    log: new MemoryLog(systemClock, 500),
+  });
+  room.history(a!, 50, false);
+  assert.deepEqual(a!.take(), []);
+  room.history(a!, 50, true);
+  assert.deepEqual(a!.take(), ["HISTEND 0 End of history: 0 messages"]);
+});
+
+Deno.test("Room.history() sends only the newest lines that fit in half a queue", () => {
+  const { room, members: [a] } = roomWith(["a"], {
+    log: new MemoryLog(systemClock, 500),
+    historyBytes: 300,
+  });
+  for (let i = 0; i < 10; i++) room.say(a!, `${i} ${"x".repeat(40)}`);
+  a!.take();
+  room.history(a!, 10, true);
+  const got = a!.take().map((line) => line.replace(/ \S+Z /, " TIME "));
+  // Each HIST line is 81 or 82 bytes here: the newest three fit in 300.
+  const x40 = "x".repeat(40);
+  assert.deepEqual(got, [
+    `HIST 9 TIME MSG a 7 ${x40}`,
+    `HIST 10 TIME MSG a 8 ${x40}`,
+    `HIST 11 TIME MSG a 9 ${x40}`,
+    "HISTEND 3 End of history: 3 messages (the newest that fit at once)",
+  ]);
+});
+
+Deno.test("Room tells a member when the log could not store its line, and no one else", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const log = new SqliteLog(store.db, {
+    clock,
+    keep: 10,
+    keepDays: 0,
+    keepRows: 0,
+  });
+  const { room, members: [a, b] } = roomWith(["a", "b"], { log });
+  await room.settled();
+  a!.take();
+  b!.take();
+  store.db.exec("PRAGMA query_only = 1");
+  room.say(a!, "into the void");
+  await room.settled();
+  assert.deepEqual(a!.take(), [
+    "ERR unavailable Not sent (1 line): the room cannot store messages right now; try again later",
+  ]);
+  assert.deepEqual(b!.take(), []);
+  store.db.exec("PRAGMA query_only = 0");
+  room.say(a!, "back");
+  await room.settled();
+  assert.deepEqual(b!.take(), ["MSG a back"]);
+  await log.close();
 });

@@ -13,9 +13,11 @@ import {
 import {
   denoRun,
   ENGINES,
+  loopbackArgs,
   openssl,
   opensslFingerprint,
   runCommand,
+  serverPermissions,
   ServerProcess,
   testCertificates,
   TestClient,
@@ -25,16 +27,6 @@ import {
 } from "../_helpers.ts";
 
 /** Server flags for 127.0.0.1, port 0, certificates and data in `dir`. */
-const onLoopback = (dir: string) => [
-  "--host",
-  "127.0.0.1",
-  "--port",
-  "0",
-  "--certs-dir",
-  dir,
-  "--data-dir",
-  `${dir}/data`,
-];
 
 /** Server flags for 127.0.0.1, port 0, serving `dir`'s certificate as --cert. */
 const ownCertificate = (dir: string) => [
@@ -51,17 +43,12 @@ const ownCertificate = (dir: string) => [
 ];
 
 /** Permissions of `deno task server`, for a certs dir and loopback. */
-const serverPermissions = (dir: string) => [
-  "--allow-net=127.0.0.1",
-  `--allow-read=${dir}`,
-  `--allow-write=${dir}`,
-];
 
 Deno.test("server.ts generates a dev CA and certificate on first run and prints the fingerprint", async () => {
   await withTempDir(async (dir) => {
     await withServerProcess(
       serverPermissions(dir),
-      onLoopback(dir),
+      loopbackArgs(dir),
       async (server) => {
         const paths = certificatePaths(dir);
         const line = await server.output.waitFor(/INFO ca file=/);
@@ -168,7 +155,7 @@ for (const engine of ENGINES) {
         await withServerProcess(
           serverPermissions(dir),
           [
-            ...onLoopback(dir),
+            ...loopbackArgs(dir),
             "--tls-engine",
             engine,
           ],
@@ -217,7 +204,7 @@ Deno.test("server.ts logs joins, leaves, refusals and, at debug level, failed ha
       await withServerProcess(
         serverPermissions(dir),
         [
-          ...onLoopback(dir),
+          ...loopbackArgs(dir),
           "--max-clients",
           "1",
           "--log-level",
@@ -274,7 +261,7 @@ Deno.test("server.ts can be joined by hand with openssl s_client and ncat --ssl"
     const caFile = `${dir}/ca.pem`;
     await withServerProcess(
       serverPermissions(dir),
-      onLoopback(dir),
+      loopbackArgs(dir),
       async (server) => {
         const port = String(server.port);
         const tools: [string, string[]][] = [
@@ -379,7 +366,7 @@ Deno.test("server.ts keeps running when a client sends garbage instead of TLS (p
     await writeTestCertificates(dir);
     const { ca } = await testCertificates();
     await using server = await ServerProcess.start(serverPermissions(dir), [
-      ...onLoopback(dir),
+      ...loopbackArgs(dir),
     ]);
     for (let i = 0; i < 5; i++) {
       const raw = await Deno.connect({
@@ -401,7 +388,7 @@ Deno.test("server.ts listens with the node engine by default", async () => {
     await writeTestCertificates(dir);
     await withServerProcess(
       serverPermissions(dir),
-      onLoopback(dir),
+      loopbackArgs(dir),
       async (server) => {
         await server.output.waitFor(/INFO listening .*engine=node /);
       },
@@ -419,7 +406,7 @@ Deno.test("server.ts names the exact path in a missing-permission hint", async (
         `--allow-read=certs,${dir}/data`,
         `--allow-write=${dir}/data`,
       ], [
-        ...onLoopback("certs"),
+        ...loopbackArgs("certs"),
         "--data-dir",
         `${dir}/data`,
         "--cert",
@@ -483,7 +470,7 @@ Deno.test("server.ts renews its own dev certificate before it ends", async () =>
     await writeLeafEnding(dir, 5);
     await withServerProcess(
       serverPermissions(dir),
-      onLoopback(dir),
+      loopbackArgs(dir),
       async (server) => {
         await server.output.waitFor(
           new RegExp(

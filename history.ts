@@ -1,0 +1,139 @@
+/**
+ * tlschat history: prints the room events stored in the server's data
+ * directory, oldest first, for archiving or search.
+ *
+ * ```sh
+ * deno task history export                          # JSON Lines, everything kept
+ * deno task history export --since 2026-11-01       # from a date (UTC) or time
+ * deno task history export --format text > room.log # as the terminal shows it
+ * ```
+ *
+ * Reads the database only (read-only, permission to read the data
+ * directory is enough) and works while the server runs. Private messages
+ * are never stored, so never exported. Exit codes: 0 done, 1 failed, 2 bad
+ * usage.
+ *
+ * @module
+ */
+// deno-lint-ignore-file no-console
+
+import { formatForDisplay } from "./lib/client/display.ts";
+import {
+  type FlagTable,
+  formatFlags,
+  missingPermission,
+  oneOf,
+  parseFlags,
+} from "./lib/flags.ts";
+import { writeAll } from "./lib/io.ts";
+import type { RoomEvent } from "./lib/server/room_log.ts";
+import { eachEvent } from "./lib/server/sqlite_log.ts";
+import { openStore } from "./lib/server/store.ts";
+
+const FLAGS = {
+  "data-dir": {
+    type: "string",
+    value: "DIR",
+    default: "data",
+    help: "The server's data directory",
+  },
+  since: {
+    type: "string",
+    value: "DATE",
+    help: "Only events from DATE on (2026-11-01, or 2026-11-01T12:00:00Z)",
+  },
+  format: {
+    type: "string",
+    value: "FORMAT",
+    default: "jsonl",
+    help: "jsonl (one JSON object per line) or text",
+  },
+  help: { type: "boolean", help: "Show this help" },
+} as const satisfies FlagTable;
+
+const USAGE = `Usage: history.ts export [options]
+
+Prints the room history a tlschat server stored, oldest first: messages,
+actions, joins, leaves, renames, topics and moderation (never private
+messages).
+
+Options:
+${formatFlags(FLAGS)}`;
+
+/** Bytes gathered before one write to stdout. */
+const CHUNK_CHARS = 64 * 1024;
+
+/** Runs the command; resolves to the exit code. */
+export async function main(args: readonly string[]): Promise<number> {
+  let values, positionals, format, sinceMs;
+  try {
+    ({ values, positionals } = parseFlags(FLAGS, args));
+    format = oneOf("format", values.format, ["jsonl", "text"] as const);
+    sinceMs = values.since === undefined ? 0 : parseDate(values.since);
+  } catch (e) {
+    console.error(`${(e as Error).message}\nRun with --help for usage.`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1 || positionals[0] !== "export") {
+    console.error('Expected the command "export"; run with --help for usage.');
+    return 2;
+  }
+  try {
+    using store = openStore(values["data-dir"], { readOnly: true });
+    const encoder = new TextEncoder();
+    let chunk = "";
+    for (const event of eachEvent(store.db, { sinceMs })) {
+      chunk += (format === "jsonl" ? toJson(event) : toText(event)) + "\n";
+      if (chunk.length >= CHUNK_CHARS) {
+        await writeAll(Deno.stdout, encoder.encode(chunk));
+        chunk = "";
+      }
+    }
+    await writeAll(Deno.stdout, encoder.encode(chunk));
+    return 0;
+  } catch (e) {
+    const flag = missingPermission(e);
+    console.error(
+      flag === null
+        ? (e as Error).message
+        : `${(e as Error).message}. Run with ${flag}`,
+    );
+    return 1;
+  }
+}
+
+/** Milliseconds since the epoch of a date (UTC) or date and time. */
+function parseDate(text: string): number {
+  const ms = /^\d{4}-\d\d-\d\d([T ][\d:.]+(Z|[+-]\d\d:?\d\d)?)?$/.test(text)
+    ? Date.parse(text)
+    : NaN;
+  if (Number.isNaN(ms)) {
+    throw new TypeError(
+      `Cannot use --since "${text}": give a date such as 2026-11-01 or 2026-11-01T12:00:00Z`,
+    );
+  }
+  return ms;
+}
+
+/** One event as a JSON object: its number, time, type and fields. */
+function toJson(event: RoomEvent): string {
+  return JSON.stringify({
+    seq: event.seq,
+    time: new Date(event.time).toISOString(),
+    ...event.line,
+  });
+}
+
+/** One event as the terminal client shows it, after its time and number. */
+function toText(event: RoomEvent): string {
+  const shown = formatForDisplay(event.line, { color: false }) ?? "";
+  return `${new Date(event.time).toISOString()} #${event.seq} ${shown}`;
+}
+
+if (import.meta.main) {
+  Deno.exitCode = await main(Deno.args);
+}

@@ -1,0 +1,266 @@
+/**
+ * Tests of the room logs without sockets: the ring of recent messages, the
+ * log in memory, and the SQLite log on real databases (in memory, or files
+ * in a temporary data directory) with a fake clock.
+ */
+
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { setImmediate } from "node:timers";
+import {
+  MemoryLog,
+  RecentEvents,
+  type RoomEvent,
+  type RoomLine,
+} from "../../lib/server/room_log.ts";
+import { eachEvent, SqliteLog } from "../../lib/server/sqlite_log.ts";
+import { DATABASE_FILE, openStore } from "../../lib/server/store.ts";
+import { FakeClock } from "../_fakes.ts";
+import { withTempDir } from "../_helpers.ts";
+
+const DAY_MS = 86_400_000;
+
+const msg = (text: string, alias = "amy"): RoomLine => ({
+  type: "MSG",
+  alias,
+  text,
+});
+
+/** Options of a SqliteLog that keeps everything, on `clock`. */
+const keepAll = (clock: FakeClock) => ({
+  clock,
+  keep: 10,
+  keepDays: 0,
+  keepRows: 0,
+});
+
+/** Events a log hands on, in order. */
+function collect(log: { subscribe(sink: (e: RoomEvent) => void): void }) {
+  const seen: RoomEvent[] = [];
+  log.subscribe((event) => seen.push(event));
+  return seen;
+}
+
+/** Resolves after the turns already queued (a commit, a retention step). */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function texts(events: readonly RoomEvent[]): string[] {
+  return events.map((e) => ("text" in e.line ? e.line.text : e.line.type));
+}
+
+Deno.test("RecentEvents keeps the last messages and actions, oldest first", () => {
+  const ring = new RecentEvents(3);
+  let seq = 0;
+  const add = (line: RoomLine) =>
+    ring.add({ seq: ++seq, time: 0, line, origin: "1" });
+  add(msg("one"));
+  add({ type: "JOIN", alias: "bo", online: "2" });
+  add({ type: "ME", alias: "bo", text: "waves" });
+  add(msg("three"));
+  add(msg("four"));
+  assert.deepEqual(texts(ring.last(10)), ["waves", "three", "four"]);
+  assert.deepEqual(texts(ring.last(2)), ["three", "four"]);
+  assert.deepEqual(ring.last(0), []);
+  ring.forgetUpTo(4); // retention deleted 1 to 4
+  assert.deepEqual(texts(ring.last(10)), ["four"]);
+  add(msg("six"));
+  assert.deepEqual(texts(ring.last(10)), ["four", "six"]);
+  const none = new RecentEvents(0);
+  none.add({ seq: 1, time: 0, line: msg("x"), origin: "1" });
+  assert.deepEqual(none.last(5), []);
+});
+
+Deno.test("MemoryLog numbers and hands on each line at once", () => {
+  const clock = new FakeClock();
+  const log = new MemoryLog(clock, 5);
+  const seen = collect(log);
+  log.append(msg("hi"), "1");
+  assert.equal(log.settled(), undefined);
+  assert.deepEqual(seen.map((e) => [e.seq, e.time]), [[1, clock.now()]]);
+});
+
+Deno.test("SqliteLog commits a turn's lines in one go, then hands them on in order", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const log = new SqliteLog(store.db, keepAll(clock));
+  const seen = collect(log);
+  assert.equal(log.settled(), undefined, "nothing pending");
+  log.append(msg("one"), "1");
+  log.append({ type: "JOIN", alias: "bo", online: "2" }, "2");
+  log.append(msg("two"), "1");
+  // Nobody hears of a line before it is in the database.
+  assert.equal(seen.length, 0);
+  assert.deepEqual([...eachEvent(store.db, {})], []);
+  await log.settled();
+  assert.deepEqual(seen.map((e) => [e.seq, e.origin]), [
+    [1, "1"],
+    [2, "2"],
+    [3, "1"],
+  ]);
+  assert.deepEqual(texts([...eachEvent(store.db, {})]), ["one", "JOIN", "two"]);
+  assert.deepEqual(texts(log.recent(10)), ["one", "two"]);
+  assert.deepEqual(texts(await log.since(1, 1)), ["JOIN"]);
+  assert.equal(log.settled(), undefined);
+  await log.close();
+});
+
+Deno.test("SqliteLog continues its numbers and history after a restart", async () => {
+  await withTempDir(async (dir) => {
+    const clock = new FakeClock();
+    {
+      using store = openStore(dir, { exclusive: true });
+      const log = new SqliteLog(store.db, keepAll(clock));
+      for (const text of ["a", "b", "c"]) log.append(msg(text), "1");
+      await log.close(); // commits what is pending
+    }
+    using store = openStore(dir, { exclusive: true });
+    const log = new SqliteLog(store.db, keepAll(clock));
+    const seen = collect(log);
+    assert.deepEqual(texts(log.recent(2)), ["b", "c"]);
+    log.append(msg("d"), "1");
+    await log.settled();
+    assert.deepEqual(seen.map((e) => e.seq), [4]);
+    await log.close();
+  });
+});
+
+Deno.test("SqliteLog retention drops what is too old or too many, and never reuses numbers", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const options = { ...keepAll(clock), retentionEveryMs: 60_000 };
+  {
+    const log = new SqliteLog(store.db, options);
+    for (let i = 1; i <= 6; i++) log.append(msg(`old ${i}`), "1");
+    await log.close();
+  }
+  await clock.advance(2 * DAY_MS);
+  {
+    const log = new SqliteLog(store.db, options);
+    log.append(msg("new 1"), "1");
+    log.append(msg("new 2"), "1");
+    await log.close();
+  }
+  // By count: the newest 5 stay.
+  let log = new SqliteLog(store.db, { ...options, keepRows: 5 });
+  assert.deepEqual(
+    [...eachEvent(store.db, {})].map((e) => e.seq),
+    [4, 5, 6, 7, 8],
+  );
+  await log.close();
+  // By age, at the next round: what is over a day old goes.
+  log = new SqliteLog(store.db, { ...options, keepDays: 1 });
+  assert.equal([...eachEvent(store.db, {})].length, 2, "pruned at start");
+  await clock.advance(2 * DAY_MS); // the retention timer runs meanwhile
+  assert.deepEqual([...eachEvent(store.db, {})], []);
+  log.append(msg("after"), "1");
+  await log.settled();
+  // Every row went; numbers still go on from the highest ever used.
+  assert.deepEqual([...eachEvent(store.db, {})].map((e) => e.seq), [9]);
+  await log.close();
+  assert.equal(clock.pending, 0, "close stops the retention timer");
+});
+
+Deno.test("SqliteLog retention deletes a large backlog in steps, between turns", async () => {
+  using store = openStore(null);
+  const insert = store.db.prepare(
+    "INSERT INTO events (seq, time, type, line) VALUES (?, 0, 'MSG', ?)",
+  );
+  store.db.exec("BEGIN");
+  for (let seq = 1; seq <= 5000; seq++) {
+    insert.run(seq, JSON.stringify(msg(`m${seq}`)));
+  }
+  store.db.exec("COMMIT");
+  const count = () =>
+    (store.db.prepare("SELECT COUNT(*) AS n FROM events").get() as {
+      n: number;
+    }).n;
+  const clock = new FakeClock();
+  const log = new SqliteLog(store.db, { ...keepAll(clock), keepRows: 10 });
+  const counts = [count()];
+  while (counts.at(-1)! > 10) {
+    await nextTurn();
+    counts.push(count());
+  }
+  // Each step deletes a bounded number of rows; the room runs in between.
+  assert.deepEqual(counts, [3000, 1000, 10]);
+  await log.close();
+});
+
+Deno.test("SqliteLog reports lines it could not store and hands none of them on", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const errors: string[] = [];
+  const log = new SqliteLog(store.db, {
+    ...keepAll(clock),
+    onError: (what) => errors.push(what),
+  });
+  const seen: RoomEvent[] = [];
+  const lost: string[] = [];
+  log.subscribe(
+    (event) => seen.push(event),
+    (lines) => lost.push(...lines.map((l) => `${l.origin}:${l.line.type}`)),
+  );
+  log.append(msg("kept"), "1");
+  await log.settled();
+  store.db.exec("PRAGMA query_only = 1"); // the disk refuses writes
+  log.append(msg("lost"), "2");
+  await log.settled();
+  assert.deepEqual(lost, ["2:MSG"]);
+  assert.deepEqual(errors, ["commit"]);
+  store.db.exec("PRAGMA query_only = 0");
+  log.append(msg("kept again"), "1");
+  await log.settled();
+  // No gap: the lost line never had a number.
+  assert.deepEqual(seen.map((e) => [e.seq, texts([e])[0]]), [
+    [1, "kept"],
+    [2, "kept again"],
+  ]);
+  await log.close();
+});
+
+Deno.test("openStore() refuses a second server on the same data directory", async () => {
+  await withTempDir((dir) => {
+    const first = openStore(dir, { exclusive: true });
+    assert.throws(
+      () => openStore(dir, { exclusive: true }),
+      new RegExp(
+        `another tlschat server \\(pid ${Deno.pid}\\) is using it\\. One data directory serves one server`,
+      ),
+    );
+    // Tools share the directory with a running server.
+    openStore(dir).close();
+    first.close();
+    openStore(dir, { exclusive: true }).close();
+    return Promise.resolve();
+  });
+});
+
+Deno.test("openStore() explains a damaged or locked database", async () => {
+  await withTempDir(async (dir) => {
+    {
+      using store = openStore(dir);
+      const log = new SqliteLog(store.db, keepAll(new FakeClock()));
+      for (let i = 0; i < 2000; i++) log.append(msg(`line ${i}`), "1");
+      await log.close();
+    }
+    const path = `${dir}/${DATABASE_FILE}`;
+    {
+      // Another program holds a write lock: the server cannot write.
+      using other = new DatabaseSync(path);
+      other.exec("BEGIN IMMEDIATE");
+      assert.throws(
+        () => openStore(dir, { exclusive: true }),
+        /Cannot use the database ".*chat\.db": database is locked\. Another program is writing to it/,
+      );
+      other.exec("ROLLBACK");
+    }
+    // Damage in the middle of the file shows at once, not in a week.
+    const bytes = await Deno.readFile(path);
+    bytes.fill(0x5a, 8192, 12288);
+    await Deno.writeFile(path, bytes);
+    assert.throws(
+      () => openStore(dir, { exclusive: true }),
+      /Cannot use the database ".*chat\.db": .*It is damaged or not a tlschat database; nothing was changed/,
+    );
+  });
+});
