@@ -38,6 +38,10 @@ interface Scenario {
   readonly silent: number;
   /** Bytes of one endless line member 0 sends (g). */
   readonly junkBytes: number;
+  /** Messages said before the members join: their history (eh, h). */
+  readonly history: number;
+  /** Extra server flags (cm, dm, hm: history in memory only). */
+  readonly serverArgs: readonly string[];
 }
 
 type Target = "deno" | "node" | "ncat";
@@ -51,6 +55,42 @@ function scenarios(quick: boolean): Scenario[] {
     liveness: false,
     silent: 0,
     junkBytes: 0,
+    history: 0,
+    serverArgs: [],
+  };
+  const inMemory = ["--durability", "memory"];
+  const c = {
+    ...base,
+    id: "c",
+    title: "N=100, 10 senders, 8 in flight",
+    members: 100,
+    senders: 10,
+    inflight: 8,
+  };
+  const d = {
+    ...base,
+    id: "d",
+    title: `N=${quick ? 200 : 1000}, 10 senders at 10/s`,
+    members: quick ? 200 : 1000,
+    senders: 10,
+    rate: 10,
+  };
+  const e1 = {
+    ...base,
+    id: "e1",
+    title: `idle N=${quick ? 200 : 1000}`,
+    members: quick ? 200 : 1000,
+    senders: 1,
+    liveness: true,
+  };
+  const h = {
+    ...base,
+    id: "h",
+    title: `N=10 after ${quick ? "1,000" : "10,000"} stored messages`,
+    members: 10,
+    senders: 1,
+    liveness: true,
+    history: quick ? 1000 : 10_000,
   };
   return [
     {
@@ -69,13 +109,12 @@ function scenarios(quick: boolean): Scenario[] {
       senders: 10,
       inflight: 8,
     },
+    c,
     {
-      ...base,
-      id: "c",
-      title: "N=100, 10 senders, 8 in flight",
-      members: 100,
-      senders: 10,
-      inflight: 8,
+      ...c,
+      id: "cm",
+      title: `${c.title}, history in memory`,
+      serverArgs: inMemory,
     },
     {
       ...base,
@@ -94,22 +133,15 @@ function scenarios(quick: boolean): Scenario[] {
       senders: 1,
       junkBytes: 16 * 1024 * 1024,
     },
+    d,
     {
-      ...base,
-      id: "d",
-      title: `N=${quick ? 200 : 1000}, 10 senders at 10/s`,
-      members: quick ? 200 : 1000,
-      senders: 10,
-      rate: 10,
+      ...d,
+      id: "dm",
+      title: `${d.title}, history in memory`,
+      serverArgs: inMemory,
     },
-    {
-      ...base,
-      id: "e1",
-      title: `idle N=${quick ? 200 : 1000}`,
-      members: quick ? 200 : 1000,
-      senders: 1,
-      liveness: true,
-    },
+    e1,
+    { ...e1, id: "eh", title: `${e1.title}, 50 lines of history`, history: 50 },
     {
       ...base,
       id: "e2",
@@ -118,6 +150,8 @@ function scenarios(quick: boolean): Scenario[] {
       senders: 1,
       liveness: true,
     },
+    h,
+    { ...h, id: "hm", title: `${h.title}, in memory`, serverArgs: inMemory },
   ];
 }
 
@@ -148,6 +182,17 @@ interface Row {
   marginalKb: number;
   silentDropped: number;
   junkSentMb: number;
+  /**
+   * Median time of one join (e, h): while members join a hundred at a
+   * time, and one at a time into the full room.
+   */
+  joinP50Ms: number;
+  joinAloneP50Ms: number;
+  /**
+   * Server RSS growth from its start to the first half of the joins, the
+   * history said before them included (h).
+   */
+  historyRssMb: number;
   ratioVsNcat?: number;
   note?: string;
 }
@@ -240,7 +285,11 @@ interface RunOptions {
   readonly serverArgs: readonly string[];
 }
 
-async function startServer(target: Target, options: RunOptions) {
+async function startServer(
+  target: Target,
+  options: RunOptions,
+  scenarioArgs: readonly string[] = [],
+) {
   const { dir, pin } = options;
   if (target === "ncat") {
     const port = freePort();
@@ -288,6 +337,7 @@ async function startServer(target: Target, options: RunOptions) {
     "20000",
     "--tls-engine",
     target,
+    ...scenarioArgs,
     ...options.serverArgs,
   ]);
   child.stdin.close();
@@ -321,7 +371,7 @@ async function runScenario(
   options: RunOptions,
 ): Promise<Row> {
   const { ca, pin } = options;
-  const server = await startServer(target, options);
+  const server = await startServer(target, options, scenario.serverArgs);
   try {
     const pid = server.child.pid;
     const baseline = memory(pid).rss;
@@ -341,6 +391,7 @@ async function runScenario(
       silent: scenario.silent,
       junkBytes: scenario.junkBytes,
       drainMs: 10_000,
+      history: scenario.history,
     };
     const load = spawn(pin ? 1 : null, "deno", [
       "run",
@@ -400,6 +451,9 @@ async function runScenario(
       silentDropped: result.silentDropped,
       junkSentMb: Math.round(result.junkSent / 1048576 * 10) / 10,
       joinsPerS: Math.round(scenario.members / (joinMs / 1000)),
+      joinP50Ms: result.join.p50Ms,
+      joinAloneP50Ms: result.joinAlone.p50Ms,
+      historyRssMb: Math.round((atHalf - baseline) / 1048576 * 10) / 10,
       rssPerMemberKb:
         Math.round((afterJoin - baseline) / scenario.members / 1024 * 10) / 10,
       marginalKb: Math.round(
@@ -432,6 +486,8 @@ function table(rows: Row[]): string {
     "joins/s",
     "KB/member",
     "2nd half",
+    "join p50",
+    "alone p50",
     "vs ncat",
   ];
   const body = rows.map((r) => [
@@ -439,7 +495,7 @@ function table(rows: Row[]): string {
     r.target,
     String(r.members),
     // Idle scenarios send one message: a rate means nothing there.
-    /^[eg]/.test(r.scenario) ? "" : r.deliveriesPerS.toLocaleString("en-US"),
+    /^[egh]/.test(r.scenario) ? "" : r.deliveriesPerS.toLocaleString("en-US"),
     r.p50Ms.toFixed(2),
     r.p99Ms.toFixed(2),
     r.maxMs.toFixed(2),
@@ -453,10 +509,13 @@ function table(rows: Row[]): string {
     String(r.serverPeakRssMb),
     String(r.rssGrowthMb) +
     (r.scenario === "f" ? ` (${r.silentDropped} dropped)` : "") +
-    (r.scenario === "g" ? ` (${r.junkSentMb} MB sent)` : ""),
+    (r.scenario === "g" ? ` (${r.junkSentMb} MB sent)` : "") +
+    (r.scenario.startsWith("h") ? ` (${r.historyRssMb} MB at start)` : ""),
     r.scenario.startsWith("e") ? r.joinsPerS.toLocaleString("en-US") : "",
     r.scenario.startsWith("e") ? String(r.rssPerMemberKb) : "",
     r.scenario.startsWith("e") ? String(r.marginalKb) : "",
+    /^[eh]/.test(r.scenario) ? r.joinP50Ms.toFixed(2) : "",
+    /^[eh]/.test(r.scenario) ? r.joinAloneP50Ms.toFixed(2) : "",
     r.ratioVsNcat === undefined
       ? (r.note ?? "")
       : `${r.ratioVsNcat.toFixed(1)}x`,
@@ -521,7 +580,9 @@ export async function main(args: string[]): Promise<number> {
         values.only && !values.only.some((id) => scenario.id.startsWith(id))
       ) continue;
       let ncat: Row | undefined;
-      const ncatCan = scenario.silent === 0 && scenario.junkBytes === 0;
+      // ncat has no echo, no history and no flags of ours.
+      const ncatCan = scenario.silent === 0 && scenario.junkBytes === 0 &&
+        scenario.history === 0 && scenario.serverArgs.length === 0;
       if (values.compare === "ncat" && ncatCan) {
         if (scenario.members > 1000) {
           console.log(

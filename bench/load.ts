@@ -37,6 +37,11 @@ export interface LoadJob {
   /** Bytes member 0 sends without a line feed after `go`, instead of a run. */
   readonly junkBytes: number;
   readonly drainMs: number;
+  /**
+   * Messages one member says (and leaves) before the others join, so that
+   * each join gets history and is complete only at `HISTEND`.
+   */
+  readonly history: number;
 }
 
 /** What one load process reports. */
@@ -52,7 +57,16 @@ export interface LoadResult {
   readonly silentDropped: number;
   /** Junk bytes written before the server stopped reading them. */
   readonly junkSent: number;
+  /**
+   * How long one join took (connect, handshake, welcome, history): while
+   * members joined a hundred at a time, and one at a time afterwards.
+   */
+  readonly join: ReturnType<LatencyHistogram["summary"]>;
+  readonly joinAlone: ReturnType<LatencyHistogram["summary"]>;
 }
+
+/** Joins timed one at a time into the full room. */
+const PROBE_JOINS = 20;
 
 const HASH = 0x23; // '#'
 const COLON = 0x3a;
@@ -73,7 +87,9 @@ class Member {
     this.nextSeq = new Int32Array(senders);
   }
 
-  async connect(job: LoadJob): Promise<void> {
+  /** Connects and joins; resolves to the microseconds it took. */
+  async connect(job: LoadJob): Promise<number> {
+    const start = nowMicros();
     const tcp = await Deno.connect({ hostname: job.host, port: job.port });
     tcp.setNoDelay(true);
     this.conn = await Deno.startTls(tcp, {
@@ -83,7 +99,24 @@ class Member {
     await this.conn.handshake();
     if (job.mode === "tlschat") {
       await this.write(`m${this.index}\n`);
-      await this.#until((line) => line.startsWith("WELCOME "));
+      const done = job.history > 0 ? "HISTEND " : "WELCOME ";
+      await this.#until((line) => line.startsWith(done));
+    }
+    return nowMicros() - start;
+  }
+
+  /**
+   * Says `count` lines and waits for their echoes (the room's history), a
+   * hundred at a time so that its own queue never fills.
+   */
+  async say(count: number): Promise<void> {
+    for (let from = 0; from < count; from += 100) {
+      const to = Math.min(count, from + 100);
+      let text = "";
+      for (let i = from; i < to; i++) text += `earlier message ${i}\n`;
+      await this.write(text);
+      const last = `MSG m${this.index} earlier message ${to - 1}`;
+      await this.#until((line) => line === last);
     }
   }
 
@@ -178,12 +211,16 @@ class Member {
   }
 }
 
-/** Joins members `from` to `to` (not included); resolves to the time taken. */
+/**
+ * Joins members `from` to `to` (not included), adding each join's time to
+ * `joins`; resolves to the time taken.
+ */
 async function joinRange(
   members: Member[],
   from: number,
   to: number,
   job: LoadJob,
+  joins: LatencyHistogram,
 ): Promise<number> {
   const start = performance.now();
   let next = from;
@@ -191,7 +228,7 @@ async function joinRange(
     Array.from(
       { length: Math.min(job.joinConcurrency, to - from) },
       async () => {
-        while (next < to) await members[next++]!.connect(job);
+        while (next < to) joins.add(await members[next++]!.connect(job));
       },
     ),
   );
@@ -222,13 +259,28 @@ export async function runLoad(
   // Members join in two halves, so that the orchestrator can measure the
   // server's memory in between: the second half's cost is per member, free
   // of one-time growth.
+  if (job.history > 0) {
+    const speaker = new Member(job.members + job.silent, job.senders);
+    await speaker.connect({ ...job, history: 0 });
+    await speaker.say(job.history);
+    speaker.conn.close();
+  }
   const half = Math.floor(job.members / 2);
-  let joinMs = await joinRange(members, 0, half, job);
+  const joins = new LatencyHistogram();
+  let joinMs = await joinRange(members, 0, half, job, joins);
   report({ half });
   await waitForGo();
-  joinMs += await joinRange(members, half, job.members, job);
+  joinMs += await joinRange(members, half, job.members, job, joins);
   // Silent members join last and never read again: the server must drop
   // them without holding more than --queue-bytes for each.
+  // Then a few joins one at a time, into the full room: how long one
+  // person waits to be in (history included), without a crowd at the door.
+  const alone = new LatencyHistogram();
+  for (let i = 0; i < PROBE_JOINS; i++) {
+    const probe = new Member(job.members + job.silent + 1 + i, job.senders);
+    alone.add(await probe.connect(job));
+    probe.conn.close();
+  }
   const silent = Array.from(
     { length: job.silent },
     (_, i) => new Member(job.members + i, job.senders),
@@ -250,6 +302,8 @@ export async function runLoad(
       runMs: 0,
       silentDropped: 0,
       junkSent,
+      join: joins.summary(),
+      joinAlone: alone.summary(),
     };
   }
 
@@ -347,6 +401,8 @@ export async function runLoad(
     runMs,
     silentDropped,
     junkSent: 0,
+    join: joins.summary(),
+    joinAlone: alone.summary(),
   };
 }
 
