@@ -52,6 +52,9 @@ const RETENTION_STEP_ROWS = 2_000;
 
 const DAY_MS = 86_400_000;
 
+/** The `settings` key that keeps the last number given (see retention). */
+const LAST_SEQ_KEY = "history.last_seq";
+
 interface Pending {
   readonly time: number;
   readonly line: RoomLine;
@@ -124,10 +127,12 @@ export class SqliteLog implements RoomLog {
     this.#insert = db.prepare(
       "INSERT INTO events (seq, time, type, line) VALUES (?, ?, ?, ?)",
     );
+    // The newest row's number, or the last one retention deleted.
     const last = db.prepare(
-      "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
-    ).get() as { seq: number } | undefined;
-    this.#seq = last?.seq ?? 0;
+      `SELECT MAX(IFNULL((SELECT MAX(seq) FROM events), 0),
+         IFNULL((SELECT value FROM settings WHERE key = ?), 0)) AS seq`,
+    ).get(LAST_SEQ_KEY) as { seq: number };
+    this.#seq = Number(last.seq);
     this.#recent = new RecentEvents(options.keep);
     const rows = db.prepare(
       `SELECT seq, time, line FROM events WHERE type IN ('MSG', 'ME')
@@ -217,6 +222,23 @@ export class SqliteLog implements RoomLog {
   }
 
   /**
+   * Deletes the oldest rows numbered `upTo` or lower, at most a step's
+   * worth, and keeps the last number given so that it is never reused.
+   */
+  #delete(upTo: number): number {
+    this.#db.exec("BEGIN");
+    const { changes } = this.#db.prepare(
+      `DELETE FROM events WHERE seq IN
+       (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)`,
+    ).run(upTo, RETENTION_STEP_ROWS);
+    this.#db.prepare(
+      "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+    ).run(LAST_SEQ_KEY, String(this.#seq));
+    this.#db.exec("COMMIT");
+    return Number(changes);
+  }
+
+  /**
    * Deletes what retention no longer keeps, a step at a time with a turn
    * of the room in between, then sleeps until the next round.
    */
@@ -226,22 +248,22 @@ export class SqliteLog implements RoomLog {
     let deleted = 0;
     try {
       const byRows = keepRows > 0 ? this.#seq - keepRows : 0;
+      // Among the oldest rows of this step, the last one that is too old.
       const byAge = keepDays > 0
-        ? (this.#db.prepare("SELECT MAX(seq) AS seq FROM events WHERE time < ?")
-          .get(this.#clock.now() - keepDays * DAY_MS) as { seq: number | null })
-          .seq ?? 0
+        ? Number(
+          (this.#db.prepare(
+            `SELECT MAX(seq) AS seq FROM (SELECT seq, time FROM events
+             ORDER BY seq LIMIT ?) WHERE time < ?`,
+          ).get(RETENTION_STEP_ROWS, this.#clock.now() - keepDays * DAY_MS) as {
+            seq: number | null;
+          }).seq ?? 0,
+        )
         : 0;
       const upTo = Math.max(byRows, byAge);
       this.#recent.forgetUpTo(upTo);
-      if (upTo > 0) {
-        deleted = Number(
-          this.#db.prepare(
-            `DELETE FROM events WHERE seq IN
-             (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)`,
-          ).run(upTo, RETENTION_STEP_ROWS).changes,
-        );
-      }
+      if (upTo > 0) deleted = this.#delete(upTo);
     } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       this.#options.onError?.("retention", error);
     }
     if (deleted === RETENTION_STEP_ROWS) {
