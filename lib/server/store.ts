@@ -95,7 +95,7 @@ export function openStore(
 ): Store {
   if (dir === null) {
     const db = new DatabaseSync(":memory:");
-    migrate(db);
+    migrate(db, false);
     return handle(db, null, () => {});
   }
   const path = join(dir, DATABASE_FILE);
@@ -111,7 +111,7 @@ export function openStore(
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (!options.readOnly) db.exec("PRAGMA journal_mode = WAL");
     check(db);
-    if (!options.readOnly) migrate(db);
+    migrate(db, options.readOnly ?? false);
     if (options.exclusive) {
       // Fails now, not at the first message, if another program holds a
       // write lock.
@@ -183,18 +183,28 @@ function explain(e: unknown): string {
   if (/locked|busy/i.test(message)) {
     return `${message}. Another program is writing to it: stop it and start again`;
   }
+  if (/older tlschat/.test(message)) return message;
+  if (/unable to open/.test(message)) {
+    return `${message}. Does it exist? Check --data-dir`;
+  }
   if (/newer than this server/.test(message)) {
     return `${message}. Upgrade tlschat; nothing was changed`;
   }
   return `${message}. It is damaged or not a tlschat database; nothing was changed. Restore it from a backup, or move it away to start with an empty one`;
 }
-function migrate(db: DatabaseSync): void {
+/** Brings the schema up to date; read-only, only checks that it is. */
+function migrate(db: DatabaseSync, readOnly: boolean): void {
   const { user_version: version } = db.prepare("PRAGMA user_version").get() as {
     user_version: number;
   };
   if (version > MIGRATIONS.length) {
     throw new Error(
       `its schema version ${version} is newer than this server's ${MIGRATIONS.length}`,
+    );
+  }
+  if (readOnly && version < MIGRATIONS.length) {
+    throw new Error(
+      `it is from an older tlschat (schema version ${version}): start the server once to bring it up to date`,
     );
   }
   for (let v = version; v < MIGRATIONS.length; v++) {

@@ -269,6 +269,16 @@ Deno.test("server.ts applies --history-keep-rows, and history export prints what
         const bad = await history(dir, "export", "--since", "last week");
         assert.equal(bad.code, 2);
         assert.match(bad.out, /Cannot use --since "last week"/);
+        const nowhere = await runCommand(
+          "deno",
+          denoRun("history.ts", [`--allow-read=${dir}`], [
+            "export",
+            "--data-dir",
+            `${dir}/nowhere`,
+          ]),
+        );
+        assert.equal(nowhere.code, 1);
+        assert.match(nowhere.out, /nowhere\/chat\.db.*Does it exist\?/);
         server.child.kill("SIGTERM");
         await server.exited();
       },

@@ -264,3 +264,18 @@ Deno.test("openStore() explains a damaged or locked database", async () => {
     );
   });
 });
+
+Deno.test("SqliteLog syncs every commit to the disk with durability full", async () => {
+  await withTempDir(async (dir) => {
+    using store = openStore(dir);
+    const synchronous = () =>
+      (store.db.prepare("PRAGMA synchronous").get() as { synchronous: number })
+        .synchronous;
+    const clock = new FakeClock();
+    await new SqliteLog(store.db, keepAll(clock)).close();
+    assert.equal(synchronous(), 1, "NORMAL by default");
+    await new SqliteLog(store.db, { ...keepAll(clock), durability: "full" })
+      .close();
+    assert.equal(synchronous(), 2, "FULL");
+  });
+});
