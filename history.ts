@@ -40,7 +40,8 @@ const FLAGS = {
   since: {
     type: "string",
     value: "DATE",
-    help: "Only events from DATE on (2026-11-01, or 2026-11-01T12:00:00Z)",
+    help:
+      "Only events from DATE on: 2026-11-01 (UTC), 2026-11-01T12:00:00Z, or a time without offset (local)",
   },
   format: {
     type: "string",
@@ -60,8 +61,8 @@ messages).
 Options:
 ${formatFlags(FLAGS)}`;
 
-/** Bytes gathered before one write to stdout. */
-const CHUNK_CHARS = 64 * 1024;
+/** Events read, and written to stdout, at a time. */
+const PAGE_ROWS = 500;
 
 /** Runs the command; resolves to the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
@@ -85,15 +86,21 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     using store = openStore(values["data-dir"], { readOnly: true });
     const encoder = new TextEncoder();
-    let chunk = "";
-    for (const event of eachEvent(store.db, { sinceMs })) {
-      chunk += (format === "jsonl" ? toJson(event) : toText(event)) + "\n";
-      if (chunk.length >= CHUNK_CHARS) {
-        await writeAll(Deno.stdout, encoder.encode(chunk));
-        chunk = "";
+    // A page at a time, each read short: a slow reader of the output never
+    // holds a read transaction open while the server writes.
+    let afterSeq = 0;
+    while (true) {
+      const page = [
+        ...eachEvent(store.db, { afterSeq, sinceMs, limit: PAGE_ROWS }),
+      ];
+      if (page.length === 0) break;
+      let chunk = "";
+      for (const event of page) {
+        chunk += (format === "jsonl" ? toJson(event) : toText(event)) + "\n";
       }
+      await writeAll(Deno.stdout, encoder.encode(chunk));
+      afterSeq = page[page.length - 1]!.seq;
     }
-    await writeAll(Deno.stdout, encoder.encode(chunk));
     return 0;
   } catch (e) {
     const flag = missingPermission(e);

@@ -204,7 +204,7 @@ export function formatForDisplay(
         );
         break;
       case "HIST": {
-        // Dimmed, and dated where live lines are not: history cannot pass
+        // Dated (the date dimmed) where live lines are not: history cannot pass
         // for something said now.
         const when = new Date(line.time);
         const date = Number.isNaN(when.getTime())

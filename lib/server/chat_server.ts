@@ -30,6 +30,7 @@ import { PasswordChecker } from "./passwords.ts";
 import { Room } from "./room.ts";
 import { MemoryLog, type RoomLog } from "./room_log.ts";
 import { Session, type SessionContext } from "./session.ts";
+import { Retention } from "./retention.ts";
 import { SqliteLog } from "./sqlite_log.ts";
 import { openStore, type Store } from "./store.ts";
 import { TlsConnection } from "./tls_connection.ts";
@@ -94,6 +95,8 @@ export class ChatServer implements AsyncDisposable {
   #ids = 0;
   #ownStore: Store | null = null;
   #roomLog: RoomLog;
+  /** Retention of what was stored before, when history is not stored now. */
+  #retention: Retention | null = null;
 
   /** Starts serving; use {@linkcode serveChat}. */
   constructor(listener: ByteListener, options: ServeChatOptions) {
@@ -105,6 +108,19 @@ export class ChatServer implements AsyncDisposable {
     this.addr = listener.addr;
     const store = options.store ?? (this.#ownStore = openStore(null));
     this.#roomLog = openRoomLog(store, config, this.#clock, log);
+    if (!(this.#roomLog instanceof SqliteLog)) {
+      // Nothing new is stored; what was stored before still ages out.
+      this.#retention = new Retention(store.db, {
+        clock: this.#clock,
+        keepDays: config.historyKeepDays,
+        keepRows: config.historyKeepRows,
+        onError: (error) =>
+          log.error("history-failed", {
+            what: "retention",
+            error: describeError(error),
+          }),
+      });
+    }
     this.room = new Room<Session>({
       log: this.#roomLog,
       announceLimit: config.announceLimit,
@@ -187,6 +203,7 @@ export class ChatServer implements AsyncDisposable {
     for (const conn of this.#refusals.keys()) conn.abort();
     await Promise.all([all, ...this.#refusals.values()]);
     await this.#roomLog.close();
+    this.#retention?.stop();
     this.#ownStore?.close();
     const { room } = this;
     this.#log.info("shutdown", {

@@ -78,7 +78,8 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "N",
     default: "50",
-    help: "Messages a member is shown on joining (0: no history, nothing kept)",
+    help:
+      "Messages a member is shown on joining (0: no history, nothing stored)",
   },
   durability: {
     type: "string",
@@ -97,7 +98,8 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "N",
     default: "100000",
-    help: "Newest room events kept in the database (0: no count limit)",
+    help:
+      "Newest messages kept in the database, and as many other events (0: no limit)",
   },
   "password-file": {
     type: "string",
@@ -270,7 +272,7 @@ export interface ServerConfig {
   readonly newCa: boolean;
   readonly name: string;
   readonly dataDir: string;
-  /** Messages replayed on join; 0: history off (nothing kept). */
+  /** Messages replayed on join; 0: history off (nothing stored). */
   readonly history: number;
   /** Where history lives: the database (`normal`, `full`) or `memory`. */
   readonly durability: "normal" | "full" | "memory";

@@ -101,6 +101,8 @@ export class Room<M extends Member = Member> {
   #unannouncedOnline = 0;
   #onLeave: (member: M, reason: LeaveReason) => void;
   #historyBytes: number;
+  /** Each replayed event's `HIST` line, encoded once. */
+  #histLines = new WeakMap<RoomEvent, Uint8Array>();
   #appended = 0;
 
   /** Creates an empty room that orders its events in `options.log`. */
@@ -301,7 +303,12 @@ export class Room<M extends Member = Member> {
     const lines: Uint8Array[] = [];
     let bytes = 0;
     for (let i = events.length - 1; i >= 0; i--) {
-      const line = encodeServerLine(historyLine(events[i]!));
+      const event = events[i]!;
+      let line = this.#histLines.get(event);
+      if (line === undefined) {
+        line = encodeServerLine(historyLine(event));
+        this.#histLines.set(event, line);
+      }
       bytes += line.length;
       if (bytes > this.#historyBytes) break;
       lines.push(line);
@@ -453,13 +460,14 @@ export class Room<M extends Member = Member> {
   }
 
   /**
-   * Tells the members whose lines the log could not store that they were
-   * not sent (their lines never reached anyone).
+   * Tells the members whose messages or actions the log could not store
+   * that they were not sent (they never reached anyone).
    */
   #unsent(lost: readonly { line: RoomLine; origin: string }[]): void {
     const senders = new Map<string, number>();
     for (const { line, origin } of lost) {
-      if (line.type === "JOIN" || line.type === "LEAVE") continue;
+      // Renames, the topic and moderation took effect all the same.
+      if (line.type !== "MSG" && line.type !== "ME") continue;
       senders.set(origin, (senders.get(origin) ?? 0) + 1);
     }
     if (senders.size === 0) return;

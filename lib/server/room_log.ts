@@ -20,14 +20,18 @@ import type { Clock } from "../clock.ts";
 import type { ServerLine } from "../protocol.ts";
 
 /** The line types that are room events (everyone receives them). */
-export type RoomLineType =
-  | "MSG"
-  | "ME"
-  | "JOIN"
-  | "LEAVE"
-  | "NICK"
-  | "TOPIC"
-  | "MOD";
+export const ROOM_LINE_TYPES = [
+  "MSG",
+  "ME",
+  "JOIN",
+  "LEAVE",
+  "NICK",
+  "TOPIC",
+  "MOD",
+] as const;
+
+/** A type of room event. */
+export type RoomLineType = (typeof ROOM_LINE_TYPES)[number];
 
 /** A line everyone in the room receives. */
 export type RoomLine = ServerLine<RoomLineType>;
@@ -37,7 +41,10 @@ export const HISTORY_TYPES: ReadonlySet<RoomLineType> = new Set(["MSG", "ME"]);
 
 /** A room line in the log's order. */
 export interface RoomEvent {
-  /** Position in the log: 1, 2, 3, ... with no gaps, never reused. */
+  /**
+   * Position in the log: 1, 2, 3, ... with no gaps; a durable log never
+   * reuses one, across restarts too.
+   */
   readonly seq: number;
   /** When the log took it, in milliseconds since the epoch. */
   readonly time: number;

@@ -254,14 +254,20 @@ export class Session implements Moderated {
   async #readLines(): Promise<void> {
     const { room } = this.#ctx;
     for await (const batch of this.conn.lines()) {
-      for (const line of batch) {
+      for (let line of batch) {
         // A line that went through the room log reaches everyone (its
-        // sender too) once the log has it. A command is answered only after
-        // that, so that replies come in the order of the lines; chat lines
-        // follow each other through the log in order anyway, in one batch.
-        if (this.#unsettled && !isChatLine(line)) {
-          await this.#settle();
-          if (this.#isClosing()) return;
+        // sender too) once the log has it. Anything that may be answered
+        // at once (a command, an error) waits for that, so that replies
+        // come in the order of the lines; plain chat lines follow each
+        // other through the log in order anyway, in one batch.
+        if (this.#unsettled) {
+          const chat = this.#muted ? null : plainChat(line);
+          if (chat === null) {
+            await this.#settle();
+            if (this.#isClosing()) return;
+          } else {
+            line = chat;
+          }
         }
         const waitMs = this.#arrive(line);
         if (waitMs < 0) return;
@@ -654,13 +660,19 @@ export class Session implements Moderated {
 const SLASH = 0x2f;
 
 /**
- * Whether a line is plain chat: it starts with anything but a `/`, or
- * with `//` (a command may answer at once; plain chat goes through the
- * room log).
+ * The text of a line that is plain chat (valid UTF-8, not starting with a
+ * single `/`): it goes through the room log and gets no answer of its own.
+ * Null for anything else.
  */
-function isChatLine(line: InboundLine): boolean {
+function plainChat(line: InboundLine): string | null {
   if (typeof line === "string") {
-    return !line.startsWith("/") || line.startsWith("//");
+    return !line.startsWith("/") || line.startsWith("//") ? line : null;
   }
-  return line instanceof Uint8Array && (line[0] !== SLASH || line[1] === SLASH);
+  if (!(line instanceof Uint8Array)) return null;
+  if (line[0] === SLASH && line[1] !== SLASH) return null;
+  try {
+    return decodeLine(line);
+  } catch {
+    return null; // answered with ERR bad-utf8
+  }
 }

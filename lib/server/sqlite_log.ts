@@ -18,11 +18,15 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { clearImmediate, setImmediate } from "node:timers";
 import type { Clock } from "../clock.ts";
+import { SERVER_LINE_FIELDS } from "../protocol.ts";
+import { lastSeq, Retention } from "./retention.ts";
 import {
   RecentEvents,
+  ROOM_LINE_TYPES,
   type RoomEvent,
   type RoomEventSink,
   type RoomLine,
+  type RoomLineType,
   type RoomLog,
   type RoomLogFailure,
 } from "./room_log.ts";
@@ -37,23 +41,14 @@ export interface SqliteLogOptions {
   readonly keep: number;
   /** @default {"normal"} */
   readonly durability?: Durability;
-  /** Events older than this are deleted; 0 keeps them whatever their age. */
+  /** See {@linkcode Retention}. */
   readonly keepDays: number;
-  /** Only the newest this many events are kept; 0 keeps them all. */
   readonly keepRows: number;
   /** How often retention runs. @default {60_000} */
   readonly retentionEveryMs?: number;
   /** Told about commits that failed and retention that failed. */
   readonly onError?: (what: string, error: unknown) => void;
 }
-
-/** Rows retention deletes in one step, between two turns of the room. */
-const RETENTION_STEP_ROWS = 2_000;
-
-const DAY_MS = 86_400_000;
-
-/** The `settings` key that keeps the last number given (see retention). */
-const LAST_SEQ_KEY = "history.last_seq";
 
 interface Pending {
   readonly time: number;
@@ -111,8 +106,7 @@ export class SqliteLog implements RoomLog {
   #settled: PromiseWithResolvers<void> | undefined;
   #scheduled: ReturnType<typeof setImmediate> | undefined;
   #closed = false;
-  #retentionTimer: number | undefined;
-  #retentionStep: ReturnType<typeof setImmediate> | undefined;
+  #retention: Retention;
 
   /** Opens the log in `db`, loading its newest messages into memory. */
   constructor(db: DatabaseSync, options: SqliteLogOptions) {
@@ -127,19 +121,24 @@ export class SqliteLog implements RoomLog {
     this.#insert = db.prepare(
       "INSERT INTO events (seq, time, type, line) VALUES (?, ?, ?, ?)",
     );
-    // The newest row's number, or the last one retention deleted.
-    const last = db.prepare(
-      `SELECT MAX(IFNULL((SELECT MAX(seq) FROM events), 0),
-         IFNULL((SELECT value FROM settings WHERE key = ?), 0)) AS seq`,
-    ).get(LAST_SEQ_KEY) as { seq: number };
-    this.#seq = Number(last.seq);
+    this.#seq = lastSeq(db);
     this.#recent = new RecentEvents(options.keep);
     const rows = db.prepare(
       `SELECT seq, time, line FROM events WHERE type IN ('MSG', 'ME')
        ORDER BY seq DESC LIMIT ?`,
     ).all(options.keep) as unknown as Row[];
-    for (const row of rows.reverse()) this.#recent.add(toEvent(row));
-    if (options.keepDays > 0 || options.keepRows > 0) this.#prune();
+    for (const row of rows.reverse()) {
+      const event = toEvent(row);
+      if (event !== null) this.#recent.add(event);
+    }
+    this.#retention = new Retention(db, {
+      clock: options.clock,
+      keepDays: options.keepDays,
+      keepRows: options.keepRows,
+      everyMs: options.retentionEveryMs,
+      onError: (error) => options.onError?.("retention", error),
+      onForget: (seq) => this.#recent.forgetUpTo(seq),
+    });
   }
 
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
@@ -170,8 +169,7 @@ export class SqliteLog implements RoomLog {
     if (!this.#closed) {
       this.#commit();
       this.#closed = true;
-      this.#clock.clearTimeout(this.#retentionTimer);
-      clearImmediate(this.#retentionStep);
+      this.#retention.stop();
     }
     return Promise.resolve();
   }
@@ -220,61 +218,6 @@ export class SqliteLog implements RoomLog {
       this.#sink(event);
     }
   }
-
-  /**
-   * Deletes the oldest rows numbered `upTo` or lower, at most a step's
-   * worth, and keeps the last number given so that it is never reused.
-   */
-  #delete(upTo: number): number {
-    this.#db.exec("BEGIN");
-    const { changes } = this.#db.prepare(
-      `DELETE FROM events WHERE seq IN
-       (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)`,
-    ).run(upTo, RETENTION_STEP_ROWS);
-    this.#db.prepare(
-      "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
-    ).run(LAST_SEQ_KEY, String(this.#seq));
-    this.#db.exec("COMMIT");
-    return Number(changes);
-  }
-
-  /**
-   * Deletes what retention no longer keeps, a step at a time with a turn
-   * of the room in between, then sleeps until the next round.
-   */
-  #prune = (): void => {
-    if (this.#closed) return;
-    const { keepDays, keepRows } = this.#options;
-    let deleted = 0;
-    try {
-      const byRows = keepRows > 0 ? this.#seq - keepRows : 0;
-      // Among the oldest rows of this step, the last one that is too old.
-      const byAge = keepDays > 0
-        ? Number(
-          (this.#db.prepare(
-            `SELECT MAX(seq) AS seq FROM (SELECT seq, time FROM events
-             ORDER BY seq LIMIT ?) WHERE time < ?`,
-          ).get(RETENTION_STEP_ROWS, this.#clock.now() - keepDays * DAY_MS) as {
-            seq: number | null;
-          }).seq ?? 0,
-        )
-        : 0;
-      const upTo = Math.max(byRows, byAge);
-      this.#recent.forgetUpTo(upTo);
-      if (upTo > 0) deleted = this.#delete(upTo);
-    } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      this.#options.onError?.("retention", error);
-    }
-    if (deleted === RETENTION_STEP_ROWS) {
-      this.#retentionStep = setImmediate(this.#prune);
-      return;
-    }
-    this.#retentionTimer = this.#clock.setTimeout(
-      this.#prune,
-      this.#options.retentionEveryMs ?? 60_000,
-    );
-  };
 }
 
 /** Which stored events {@linkcode eachEvent} reads. */
@@ -302,15 +245,36 @@ export function* eachEvent(
     query.limit ?? -1,
   ) as Iterable<Row>;
   for (const row of rows) {
-    yield toEvent(row);
+    const event = toEvent(row);
+    if (event !== null) yield event;
   }
 }
 
-function toEvent(row: Row): RoomEvent {
-  return {
-    seq: row.seq,
-    time: row.time,
-    line: JSON.parse(row.line) as RoomLine,
-    origin: "",
-  };
+/**
+ * A stored row as an event, or null when it does not hold a room line of
+ * single-line fields (the database is ours, but a line from it goes to
+ * every joiner: it is checked like one that came from a client).
+ */
+function toEvent(row: Row): RoomEvent | null {
+  let line: unknown;
+  try {
+    line = JSON.parse(row.line);
+  } catch {
+    return null;
+  }
+  if (!isRoomLine(line)) return null;
+  return { seq: row.seq, time: row.time, line, origin: "" };
+}
+
+const ROOM_TYPES: ReadonlySet<string> = new Set(ROOM_LINE_TYPES);
+
+function isRoomLine(value: unknown): value is RoomLine {
+  if (typeof value !== "object" || value === null) return false;
+  const fields = value as Record<string, unknown>;
+  const type = fields.type;
+  if (typeof type !== "string" || !ROOM_TYPES.has(type)) return false;
+  return SERVER_LINE_FIELDS[type as RoomLineType].every((field) => {
+    const text = fields[field];
+    return typeof text === "string" && !/[\r\n]/.test(text);
+  });
 }

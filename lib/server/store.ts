@@ -184,6 +184,9 @@ function explain(e: unknown): string {
     return `${message}. Another program is writing to it: stop it and start again`;
   }
   if (/older tlschat/.test(message)) return message;
+  if (/readonly|read-only/i.test(message)) {
+    return `${message}. It is not damaged: this user may read the database but not its data directory (SQLite needs to create chat.db-shm there); run as the server's user`;
+  }
   if (/unable to open/.test(message)) {
     return `${message}. Does it exist? Check --data-dir`;
   }

@@ -250,6 +250,19 @@ for (const engine of ENGINES) {
     );
     await alice.send("still here é");
     assert.equal(await alice.readLine(), "MSG alice still here é");
+    // In one batch after a message: answered in the order sent.
+    const bytes = (text: string) => new TextEncoder().encode(text);
+    await alice.send(
+      new Uint8Array([...bytes("first\n"), 0xff, 0x0a, ...bytes("/who\n")]),
+    );
+    assert.deepEqual(
+      [await alice.readLine(), await alice.readLine(), await alice.readLine()],
+      [
+        "MSG alice first",
+        "ERR bad-utf8 Line dropped: it is not valid UTF-8",
+        "WHO 1 alice",
+      ],
+    );
   });
 
   test("serveChat() rejects an over-long line without harming anyone", async () => {

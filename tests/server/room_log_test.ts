@@ -279,3 +279,68 @@ Deno.test("SqliteLog syncs every commit to the disk with durability full", async
     assert.equal(synchronous(), 2, "FULL");
   });
 });
+
+Deno.test("SqliteLog numbers go on across restarts after retention recorded an older one", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const options = { ...keepAll(clock), keepRows: 3 };
+  for (let round = 0; round < 3; round++) {
+    const log = new SqliteLog(store.db, options); // retention runs at start
+    const seen = collect(log);
+    for (let i = 0; i < 4; i++) log.append(msg(`r${round} m${i}`), "1");
+    await log.settled();
+    assert.deepEqual(
+      seen.map((e) => e.seq),
+      [1, 2, 3, 4].map((i) => round * 4 + i),
+      `round ${round}`,
+    );
+    await log.close();
+  }
+});
+
+Deno.test("SqliteLog retention counts messages apart: comings and goings never push them out", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const options = { ...keepAll(clock), keepRows: 5 };
+  {
+    const log = new SqliteLog(store.db, options);
+    for (let i = 0; i < 3; i++) log.append(msg(`said ${i}`), "1");
+    for (let i = 0; i < 40; i++) {
+      log.append({ type: "JOIN", alias: `j${i}`, online: "2" }, "2");
+    }
+    await log.close();
+  }
+  const log = new SqliteLog(store.db, options);
+  const kept = [...eachEvent(store.db, {})];
+  assert.deepEqual(texts(kept.filter((e) => e.line.type === "MSG")), [
+    "said 0",
+    "said 1",
+    "said 2",
+  ]);
+  assert.deepEqual(
+    kept.filter((e) => e.line.type === "JOIN").map((e) => e.seq),
+    [39, 40, 41, 42, 43],
+  );
+  assert.equal(log.recent(10).length, 3);
+  await log.close();
+});
+
+Deno.test("SqliteLog skips stored rows that are not single-line room lines", async () => {
+  using store = openStore(null);
+  const insert = store.db.prepare(
+    "INSERT INTO events (seq, time, type, line) VALUES (?, 0, ?, ?)",
+  );
+  insert.run(1, "MSG", JSON.stringify(msg("fine")));
+  insert.run(2, "MSG", JSON.stringify(msg("two\nBYE kicked forged")));
+  insert.run(3, "MSG", "{not json");
+  insert.run(
+    4,
+    "PRIV",
+    JSON.stringify({ type: "PRIV", alias: "a", text: "x" }),
+  );
+  insert.run(5, "MSG", JSON.stringify({ type: "MSG", alias: "a" }));
+  const log = new SqliteLog(store.db, keepAll(new FakeClock()));
+  assert.deepEqual(texts(log.recent(10)), ["fine"]);
+  assert.deepEqual([...eachEvent(store.db, {})].map((e) => e.seq), [1]);
+  await log.close();
+});
