@@ -2,7 +2,7 @@
  * tlschat server: hosts one encrypted chat room.
  *
  * ```sh
- * deno task server                       # 0.0.0.0:7443, dev certificates in certs/
+ * deno task server                       # 0.0.0.0:7443, browsers on :7444, certs in certs/
  * deno task server --san chat.example    # also valid for chat.example (first run)
  * deno task certs --san chat.example     # (re)issue the dev server certificate
  * deno run --allow-net=0.0.0.0:8443 --allow-read=/etc/tls server.ts \
@@ -31,7 +31,7 @@ import {
 import { formatFlags, missingPermission } from "./lib/flags.ts";
 import { createLogger, describeError, type Logger } from "./lib/log.ts";
 import { validateAlias } from "./lib/protocol.ts";
-import { serveChat } from "./lib/server/chat_server.ts";
+import { type ChatServer, serveChat } from "./lib/server/chat_server.ts";
 import {
   parseServerArgs,
   SERVER_FLAGS,
@@ -39,6 +39,8 @@ import {
 } from "./lib/server/config.ts";
 import { openStore } from "./lib/server/store.ts";
 import { listenTls } from "./lib/server/transport.ts";
+import { loadWebAssets, openWebDoor, type WebDoor } from "./lib/server/web.ts";
+import { systemClock } from "./lib/clock.ts";
 
 /** How often a running server checks how long its certificate has left. */
 const EXPIRY_CHECK_MS = 86_400_000;
@@ -108,6 +110,13 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     EXPIRY_CHECK_MS,
   );
   const server = serveChat(listener, { config, log, store, roomPassword });
+  let web: WebDoor | null = null;
+  try {
+    web = await openWeb(config, server, { cert, key }, log);
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
   // Safety nets, not flow control: every task catches its own errors, and
   // one that slips through must not end the room for everyone.
   const onRejection = (event: PromiseRejectionEvent) => {
@@ -135,6 +144,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     engine: config.tlsEngine,
     name: config.name,
     data: config.dataDir,
+    web: web === null ? "off" : `https://localhost:${web.addr.port}/`,
     auth: [
       roomPassword === null ? "" : "room-password",
       config.accountsOnly ? "accounts-only" : "",
@@ -142,12 +152,61 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     ].filter((a) => a !== "").join(",") || "open",
   });
   await server.finished;
+  await web?.close();
   clearInterval(expiryCheck);
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
   globalThis.removeEventListener("unhandledrejection", onRejection);
   globalThis.removeEventListener("error", onError);
   return 0;
+}
+
+/**
+ * Opens the web door (`--web-port`, 0: none) with the chat port's
+ * certificate; its WebSockets join the same room.
+ */
+async function openWeb(
+  config: ServerConfig,
+  server: ChatServer,
+  { cert, key }: { cert: string; key: string },
+  log: Logger,
+): Promise<WebDoor | null> {
+  if (config.webPort === 0) return null;
+  const startedMs = Date.now();
+  try {
+    return await openWebDoor({
+      hostname: config.hostname,
+      port: config.webPort,
+      cert,
+      key,
+      // A dev certificate is trusted by hand: no HSTS for it.
+      hsts: config.certFile !== null,
+      origins: config.webOrigins,
+      assets: await loadWebAssets(new URL("./web/", import.meta.url)),
+      maxLineBytes: config.maxLineBytes,
+      maxSkipBytes: config.maxSkipBytes,
+      maxInputBytes: config.maxInputBytes,
+      queueBytes: config.queueBytes,
+      closeGraceMs: config.closeGraceMs,
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+      maxConnections: config.maxClients,
+      clock: systemClock,
+      log,
+      admit: (connection) => server.admit(connection),
+      health: () => ({
+        online: server.room.size,
+        connections: server.connections,
+        uptimeS: Math.round((Date.now() - startedMs) / 1000),
+      }),
+    });
+  } catch (e) {
+    if ((e as { code?: unknown }).code === "EADDRINUSE") {
+      throw new Error(
+        `Cannot listen on ${config.hostname}:${config.webPort} (--web-port, the browser client): the address is in use`,
+      );
+    }
+    throw e;
+  }
 }
 
 /**

@@ -22,6 +22,8 @@ import { createLogger } from "../lib/log.ts";
 import { type ChatServer, serveChat } from "../lib/server/chat_server.ts";
 import { parseServerArgs, type ServerConfig } from "../lib/server/config.ts";
 import type { Store } from "../lib/server/store.ts";
+import { loadWebAssets, openWebDoor } from "../lib/server/web.ts";
+import { systemClock } from "../lib/clock.ts";
 import {
   listenTls,
   TLS_ENGINES,
@@ -73,6 +75,8 @@ export async function writeTestCertificates(dir: string): Promise<void> {
 export interface TestServer extends AsyncDisposable {
   readonly server: ChatServer;
   readonly port: number;
+  /** The web door's port, when started with `web`. */
+  readonly webPort: number;
   readonly hostname: string;
   readonly logs: LineLog;
   readonly config: ServerConfig;
@@ -86,6 +90,8 @@ export interface StartServerOptions {
   readonly clientCa?: { readonly ca: string; readonly require: boolean };
   /** A data directory's store; default: a fresh one in memory. */
   readonly store?: Store;
+  /** Also open the web door (HTTPS and WebSocket) on a free port. */
+  readonly web?: { readonly origins?: readonly string[] };
 }
 
 /**
@@ -133,13 +139,38 @@ export async function startServer(
     roomPassword: options.roomPassword ?? null,
     store: options.store,
   });
+  const log = createLogger(config.logLevel, (line) => logs.push(line));
+  const web = options.web === undefined ? null : await openWebDoor({
+    hostname: config.hostname,
+    port: 0,
+    cert: pair.cert,
+    key: pair.key,
+    hsts: false,
+    origins: options.web.origins ?? [],
+    assets: await loadWebAssets(new URL("../web/", import.meta.url)),
+    maxLineBytes: config.maxLineBytes,
+    maxSkipBytes: config.maxSkipBytes,
+    maxInputBytes: config.maxInputBytes,
+    queueBytes: config.queueBytes,
+    closeGraceMs: config.closeGraceMs,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    maxConnections: config.maxClients,
+    clock: systemClock,
+    log,
+    admit: (connection) => server.admit(connection),
+    health: () => ({ online: server.room.size }),
+  });
   return {
     server,
     logs,
     config,
     port: server.addr.port,
+    webPort: web?.addr.port ?? 0,
     hostname: config.hostname,
-    [Symbol.asyncDispose]: () => server.close(),
+    [Symbol.asyncDispose]: async () => {
+      await server.close();
+      await web?.close();
+    },
   };
 }
 
@@ -449,7 +480,7 @@ export class ServerProcess implements AsyncDisposable {
 
 /**
  * Server flags: 127.0.0.1, port 0, dev certificates in `dir`, data in
- * `dir/data`, then `more`.
+ * `dir/data`, no web door (`--web-port` in `more` opens one), then `more`.
  */
 export function loopbackArgs(dir: string, ...more: string[]): string[] {
   return [
@@ -461,6 +492,8 @@ export function loopbackArgs(dir: string, ...more: string[]): string[] {
     dir,
     "--data-dir",
     `${dir}/data`,
+    "--web-port",
+    "0",
     ...more,
   ];
 }

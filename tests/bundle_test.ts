@@ -23,7 +23,16 @@ Deno.test("deno task bundle builds a server and a client that chat offline", asy
     }
     await using server = await ServerProcess.start(
       ["--allow-net=127.0.0.1", `--allow-read=${dir}`, `--allow-write=${dir}`],
-      ["--host", "127.0.0.1", "--port", "0", "--certs-dir", `${dir}/certs`],
+      [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--web-port",
+        "0",
+        "--certs-dir",
+        `${dir}/certs`,
+      ],
       { script: `${dir}/chat-server.js`, cwd: dir },
     );
     const port = String(server.port);

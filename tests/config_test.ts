@@ -14,6 +14,8 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       help: false,
       hostname: "0.0.0.0",
       port: 7443,
+      webPort: 7444,
+      webOrigins: [],
       certFile: null,
       keyFile: null,
       certsDir: "certs",
@@ -120,6 +122,25 @@ Deno.test("parseServerArgs() reads every flag", () => {
   ]);
   assert.equal(config.command, "certs");
   assert.equal(config.history, 20);
+  const web = parseServerArgs([
+    "--web-port",
+    "0",
+    "--web-origin",
+    "https://chat.example",
+    "--web-origin",
+    "https://chat.example:8443",
+  ]);
+  assert.equal(web.webPort, 0);
+  assert.deepEqual(web.webOrigins, [
+    "https://chat.example",
+    "https://chat.example:8443",
+  ]);
+  for (const bad of ["chat.example", "https://chat.example/", "*"]) {
+    assert.throws(
+      () => parseServerArgs(["--web-origin", bad]),
+      /Cannot use --web-origin/,
+    );
+  }
   assert.equal(config.durability, "full");
   assert.equal(config.historyKeepDays, 7);
   assert.equal(config.historyKeepRows, 500);

@@ -29,6 +29,7 @@ import { Moderation } from "./moderation.ts";
 import { PasswordChecker } from "./passwords.ts";
 import { Room } from "./room.ts";
 import { MemoryLog, type RoomLog } from "./room_log.ts";
+import type { Connection } from "./connection.ts";
 import { Session, type SessionContext } from "./session.ts";
 import { Retention } from "./retention.ts";
 import { SqliteLog } from "./sqlite_log.ts";
@@ -84,12 +85,15 @@ export class ChatServer implements AsyncDisposable {
   #log: Logger;
   #clock: Clock;
   #context: SessionContext;
-  /** Accepted connections not yet released, with their session once made. */
-  #live = new Map<ByteConn, Session | null>();
+  /**
+   * Accepted connections (TLS byte connections, or connections from another
+   * door) not yet released, with their session once made.
+   */
+  #live = new Map<Abortable, Session | null>();
   #tasks = new Set<Promise<void>>();
   #perAddress = new Map<string, number>();
   /** Refused connections still getting their BYE line, and their tasks. */
-  #refusals = new Map<ByteConn, Promise<void>>();
+  #refusals = new Map<Abortable, Promise<void>>();
   #stopping = new AbortController();
   #startedMs: number;
   #ids = 0;
@@ -263,32 +267,69 @@ export class ChatServer implements AsyncDisposable {
 
   /** Serves the connection, or refuses it over a cap. */
   #admit(conn: ByteConn): void {
-    const config = this.#config;
-    // One subscriber holds a whole IPv6 /64: count per group, not per host.
-    const host = addressGroup(conn.remoteAddr.hostname)?.text ??
-      conn.remoteAddr.hostname;
-    const fromHost = this.#perAddress.get(host) ?? 0;
+    const host = capHost(conn.remoteAddr.hostname);
     this.stats.accepted++;
+    const refusal = this.#overCap(host);
+    if (refusal) return this.#refuse(conn, ...refusal);
+    this.#track(conn, host, () => this.#run(conn));
+  }
+
+  /**
+   * Serves a connection that came through another door (the WebSocket
+   * one) under the same caps as TLS connections, counted with them: over a
+   * cap it is told why (`BYE`) and closed.
+   */
+  admit(connection: Connection): void {
+    if (this.#stopping.signal.aborted) return connection.abort();
+    const host = capHost(connection.info.host);
+    this.stats.accepted++;
+    const refusal = this.#overCap(host);
+    if (refusal) {
+      const [reason, text] = refusal;
+      this.stats.refused++;
+      this.#log.info("refused", { addr: connection.info.address, reason });
+      if (this.#refusals.size >= this.#config.maxRefusals) {
+        return connection.abort();
+      }
+      const task = connection.close(
+        encodeServerLine({ type: "BYE", reason, text }),
+      ).finally(() => this.#refusals.delete(connection));
+      this.#refusals.set(connection, task);
+      return;
+    }
+    this.#track(connection, host, async () => {
+      const session = new Session(connection, this.#context);
+      this.#live.set(connection, session);
+      await session.finished;
+      this.#log.debug("closed", { addr: connection.info.address });
+    });
+  }
+
+  /** Why a new connection from `host` is refused; null when it is not. */
+  #overCap(host: string): [ByeReason, string] | null {
+    const config = this.#config;
     if (this.#live.size >= config.maxClients) {
-      this.#refuse(
-        conn,
+      return [
         "server-full",
         `Server is full: ${config.maxClients} connections`,
-      );
-      return;
+      ];
     }
+    const fromHost = this.#perAddress.get(host) ?? 0;
     if (config.maxPerIp > 0 && fromHost >= config.maxPerIp) {
-      this.#refuse(
-        conn,
+      return [
         "ip-limit",
         `Too many connections from ${host}: at most ${config.maxPerIp}`,
-      );
-      return;
+      ];
     }
-    this.#live.set(conn, null);
-    this.#perAddress.set(host, fromHost + 1);
-    const task = this.#run(conn).finally(() => {
-      this.#live.delete(conn);
+    return null;
+  }
+
+  /** Counts a connection from `host` while `serve` runs. */
+  #track(key: Abortable, host: string, serve: () => Promise<void>): void {
+    this.#live.set(key, null);
+    this.#perAddress.set(host, (this.#perAddress.get(host) ?? 0) + 1);
+    const task = serve().finally(() => {
+      this.#live.delete(key);
       this.#tasks.delete(task);
       const left = (this.#perAddress.get(host) ?? 1) - 1;
       if (left === 0) this.#perAddress.delete(host);
@@ -379,6 +420,16 @@ export class ChatServer implements AsyncDisposable {
     })().finally(() => this.#refusals.delete(conn));
     this.#refusals.set(conn, task);
   }
+}
+
+/** What the server can drop at once, whatever the door. */
+interface Abortable {
+  abort(): void;
+}
+
+/** The key connections are counted under: one subscriber holds an IPv6 /64. */
+function capHost(hostname: string): string {
+  return addressGroup(hostname)?.text ?? hostname;
 }
 
 /**

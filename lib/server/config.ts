@@ -23,6 +23,9 @@ import { TLS_ENGINES, type TlsEngine } from "./transport.ts";
 /** Port of a room when none is given. */
 export const DEFAULT_PORT = 7443;
 
+/** Port of the browser client when none is given. */
+export const DEFAULT_WEB_PORT = 7444;
+
 /** Server flags; outside tools rely on these names. */
 export const SERVER_FLAGS = {
   host: {
@@ -36,6 +39,20 @@ export const SERVER_FLAGS = {
     value: "N",
     default: String(DEFAULT_PORT),
     help: "Port to listen on (0 picks a free one)",
+  },
+  "web-port": {
+    type: "string",
+    value: "N",
+    default: String(DEFAULT_WEB_PORT),
+    help:
+      "HTTPS port of the browser client, same certificate (0: no web client)",
+  },
+  "web-origin": {
+    type: "string",
+    value: "ORIGIN",
+    multiple: true,
+    help:
+      "Another origin whose pages may join, e.g. behind a proxy: https://chat.example (repeatable)",
   },
   cert: {
     type: "string",
@@ -265,6 +282,10 @@ export interface ServerConfig {
   readonly help: boolean;
   readonly hostname: string;
   readonly port: number;
+  /** HTTPS port of the browser client; 0: none. */
+  readonly webPort: number;
+  /** Origins allowed to open WebSockets besides the page's own. */
+  readonly webOrigins: readonly string[];
   readonly certFile: string | null;
   readonly keyFile: string | null;
   readonly certsDir: string;
@@ -358,6 +379,15 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     help: values.help ?? false,
     hostname: values.host,
     port: number("port", 0, 65_535),
+    webPort: number("web-port", 0, 65_535),
+    webOrigins: (values["web-origin"] ?? []).map((origin) => {
+      if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+        throw new TypeError(
+          `Cannot use --web-origin "${origin}": give a scheme and host, such as https://chat.example`,
+        );
+      }
+      return origin;
+    }),
     certFile,
     keyFile,
     certsDir: values["certs-dir"],

@@ -64,7 +64,7 @@ async function exported(dir: string): Promise<Record<string, unknown>[]> {
 Deno.test("history on join: the last N messages and actions, in order, marked, then live", async () => {
   await using s = await startServer("node", ["--history", "3"]);
   using amy = await TestClient.join(s.port, "amy");
-  using cat = await TestClient.join(s.port, "cat");
+  using _cat = await TestClient.join(s.port, "cat");
   for (const text of ["one", "two", "three"]) await amy.send(text);
   await amy.send("/me waves");
   await amy.send("/msg cat a secret");
@@ -239,7 +239,7 @@ Deno.test("server.ts applies --history-keep-rows, and history export prints what
       loopbackArgs(dir),
       async (server) => {
         using amy = await TestClient.join(server.port, "amy", { ca: ca.cert });
-        using bob = await TestClient.join(server.port, "bob", { ca: ca.cert });
+        using _bob = await TestClient.join(server.port, "bob", { ca: ca.cert });
         for (let i = 1; i <= 6; i++) await amy.send(`line ${i}`);
         await amy.send("/me waves");
         await amy.send("/msg bob never stored");

@@ -26,8 +26,6 @@ import {
   writeTestCertificates,
 } from "../_helpers.ts";
 
-/** Server flags for 127.0.0.1, port 0, certificates and data in `dir`. */
-
 /** Server flags for 127.0.0.1, port 0, serving `dir`'s certificate as --cert. */
 const ownCertificate = (dir: string) => [
   "--host",
@@ -40,6 +38,8 @@ const ownCertificate = (dir: string) => [
   `${dir}/server-key.pem`,
   "--data-dir",
   `${dir}/data`,
+  "--web-port",
+  "0",
 ];
 
 /** Permissions of `deno task server`, for a certs dir and loopback. */
@@ -324,6 +324,8 @@ Deno.test("server.ts explains startup errors and bad flags", async () => {
         dir,
         "--data-dir",
         `${dir}/data`,
+        "--web-port",
+        "0",
       ]),
     );
     assert.equal(busy.code, 1);

@@ -1,0 +1,207 @@
+/**
+ * The WebSocket door's {@linkcode Connection}: one text message is one line
+ * (a message holding line feeds is several), and each line the server sends
+ * is one text message. The same limits as the TLS door hold: a line longer
+ * than `maxLineBytes` is reported as {@linkcode LINE_TOO_LONG}, a message
+ * longer than `maxSkipBytes` is refused by the WebSocket layer before it is
+ * buffered and ends the connection as {@linkcode LINE_ENDLESS}, input the
+ * session has not read yet is capped at `maxInputBytes`, and the outbound
+ * queue at `queueBytes`. Sessions cannot tell it from a TLS connection.
+ *
+ * @module
+ */
+
+import type { Buffer } from "node:buffer";
+import type { Clock } from "../clock.ts";
+import { LINE_ENDLESS, LINE_TOO_LONG } from "../framing.ts";
+import type {
+  CloseOptions,
+  Connection,
+  ConnectionInfo,
+  InboundLine,
+} from "./connection.ts";
+import { InputOverflowError } from "./transport.ts";
+
+/** Options of {@linkcode WsConnection}. */
+export interface WsConnectionOptions {
+  readonly maxLineBytes: number;
+  /** Received bytes held while the session is not reading them. */
+  readonly maxInputBytes: number;
+  /** Bytes the socket may hold for the peer before it counts as slow. */
+  readonly queueBytes: number;
+  /** Longest a goodbye may take before the connection is dropped. */
+  readonly closeGraceMs: number;
+  readonly clock: Clock;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** `ws` reports a message over its `maxPayload` with this code. */
+const TOO_BIG = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
+
+/**
+ * What this door uses of a `ws` WebSocket (the package ships no types; its
+ * API is stable across 8.x).
+ */
+export interface WebSocket {
+  readonly OPEN: number;
+  readonly readyState: number;
+  /** Bytes queued for the peer and not yet written to the socket. */
+  readonly bufferedAmount: number;
+  on(event: "message", listener: (data: Buffer) => void): void;
+  on(
+    event: "error",
+    listener: (error: Error & { code?: string }) => void,
+  ): void;
+  on(event: "close", listener: () => void): void;
+  send(data: Uint8Array, options: { binary: boolean }): void;
+  close(code: number): void;
+  terminate(): void;
+  pause(): void;
+}
+
+/** A WebSocket from the `ws` package, opened, as whole lines. */
+export class WsConnection implements Connection {
+  readonly info: ConnectionInfo;
+  #ws: WebSocket;
+  #options: WsConnectionOptions;
+  /** Messages received and not yet handed to the session. */
+  #inbox: Buffer[] = [];
+  #inboxBytes = 0;
+  #wake: (() => void) | null = null;
+  #ended = false;
+  #endless = false;
+  #failure: unknown = null;
+  #closing = false;
+  #closed: Promise<void> | null = null;
+  #gone = Promise.withResolvers<void>();
+
+  /** Wraps an open WebSocket of a client at `address`. */
+  constructor(
+    ws: WebSocket,
+    address: { host: string; address: string },
+    options: WsConnectionOptions,
+  ) {
+    this.#ws = ws;
+    this.#options = options;
+    this.info = { door: "websocket", ...address, certificate: null };
+    ws.on("message", (data: Buffer) => this.#receive(data));
+    ws.on("error", (error: Error & { code?: string }) => {
+      if (error.code === TOO_BIG) this.#endless = true;
+      else this.#failure ??= error;
+      this.#notify();
+    });
+    ws.on("close", () => {
+      this.#ended = true;
+      this.#gone.resolve();
+      this.#notify();
+    });
+  }
+
+  async *lines(): AsyncGenerator<Iterable<InboundLine>> {
+    while (!this.#closing) {
+      if (this.#inbox.length > 0) {
+        const batch = this.#inbox;
+        this.#inbox = [];
+        this.#inboxBytes = 0;
+        yield this.#split(batch);
+        continue;
+      }
+      if (this.#endless) {
+        yield [LINE_ENDLESS];
+        return;
+      }
+      if (this.#failure !== null) throw this.#failure;
+      if (this.#ended) return;
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+  }
+
+  send(line: Uint8Array): boolean {
+    if (this.#closing || this.#ws.readyState !== this.#ws.OPEN) return true;
+    if (this.#ws.bufferedAmount + line.length > this.#options.queueBytes) {
+      return false;
+    }
+    this.#sendLine(line);
+    return true;
+  }
+
+  close(last?: Uint8Array, _options?: CloseOptions): Promise<void> {
+    this.#closed ??= this.#goodbye(last);
+    return this.#closed;
+  }
+
+  abort(): void {
+    this.#closing = true;
+    this.#ws.terminate();
+    this.#notify();
+  }
+
+  #receive(data: Buffer): void {
+    if (this.#closing) return;
+    this.#inbox.push(data);
+    this.#inboxBytes += data.length;
+    if (this.#inboxBytes > this.#options.maxInputBytes) {
+      // Not reading while it keeps sending: the flood ends here.
+      this.#failure ??= new InputOverflowError(this.#options.maxInputBytes);
+      this.#inbox = [];
+      this.#inboxBytes = 0;
+      this.#ws.pause();
+    }
+    this.#notify();
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  /** The lines of received messages: each message, split at line feeds. */
+  *#split(batch: readonly Buffer[]): Generator<InboundLine> {
+    const { maxLineBytes } = this.#options;
+    for (const data of batch) {
+      let start = 0;
+      while (true) {
+        if (this.#closing) return;
+        const lf = data.indexOf(LF, start);
+        const end = lf === -1 ? data.length : lf;
+        // A message ending in a line feed has no empty line after it.
+        if (lf === -1 && start === data.length && start > 0) break;
+        let line: Uint8Array = data.subarray(start, end);
+        if (line[line.length - 1] === CR) line = line.subarray(0, -1);
+        yield line.length > maxLineBytes ? LINE_TOO_LONG : line;
+        if (lf === -1) break;
+        start = lf + 1;
+      }
+    }
+  }
+
+  /**
+   * Sends one encoded line (ending in LF) as a text message, copied: the
+   * line may be a view into a chunk shared with other members, which a
+   * slow socket must not keep alive.
+   */
+  #sendLine(line: Uint8Array): void {
+    this.#ws.send(line.slice(0, line.length - 1), { binary: false });
+  }
+
+  async #goodbye(last: Uint8Array | undefined): Promise<void> {
+    this.#closing = true;
+    this.#notify();
+    if (this.#ws.readyState === this.#ws.OPEN) {
+      if (last) this.#sendLine(last);
+      // The close frame follows what is queued.
+      this.#ws.close(1000);
+    }
+    const { clock, closeGraceMs } = this.#options;
+    let timer: number | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = clock.setTimeout(resolve, closeGraceMs);
+    });
+    await Promise.race([this.#gone.promise, late]);
+    clock.clearTimeout(timer);
+    this.#ws.terminate();
+  }
+}

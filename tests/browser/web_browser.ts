@@ -1,0 +1,385 @@
+/**
+ * The browser client in a real browser: Debian's Chromium, headless, driven
+ * by Playwright, against a real `server.ts` process, with the terminal
+ * client (`client.ts`) in the same room. Playwright under Deno needs `-A`
+ * (it reads `/proc/sys/...`), so these tests run apart from the others:
+ * the file is not named `*_test.ts`, so `deno test tests/` leaves it out,
+ * and `deno task test` runs it by name with `-A` (see the README's
+ * permission table).
+ *
+ * `TLSCHAT_SCREENSHOTS=1 deno task test` also refreshes `docs/web.png`.
+ */
+
+import assert from "node:assert/strict";
+import { type Browser, chromium, type Page } from "playwright-core";
+import {
+  denoRun,
+  loopbackArgs,
+  ROOT,
+  ServerProcess,
+  TestClient,
+  withTempDir,
+} from "../_helpers.ts";
+
+const CHROMIUM = "/usr/lib/chromium/chromium";
+
+/** A free port on 127.0.0.1 for the web door (`--web-port 0` is "off"). */
+function freePort(): number {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return listener.addr.port;
+}
+
+/** A server process with its web door, its files in `dir`. */
+function startServer(dir: string, webPort: number, ...more: string[]) {
+  return ServerProcess.start(
+    [
+      "--allow-net=127.0.0.1",
+      `--allow-read=${dir},${ROOT}web`,
+      `--allow-write=${dir}`,
+      "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE",
+    ],
+    loopbackArgs(dir, "--web-port", String(webPort), ...more),
+  );
+}
+
+/** Runs the body with a headless Chromium, closed afterwards. */
+async function withBrowser(body: (browser: Browser) => Promise<void>) {
+  const browser = await chromium.launch({ executablePath: CHROMIUM });
+  try {
+    await body(browser);
+  } finally {
+    await browser.close();
+  }
+}
+
+/** A page on the room, failing the test on any script error or dialog. */
+async function openPage(
+  browser: Browser,
+  webPort: number,
+  viewport = { width: 1280, height: 800 },
+  colorScheme: "light" | "dark" = "light",
+): Promise<Page> {
+  const context = await browser.newContext({
+    ignoreHTTPSErrors: true, // the dev CA is not in this browser's store
+    viewport,
+    colorScheme,
+  });
+  const page = await context.newPage();
+  page.on("pageerror", (error) => {
+    throw new Error(`script error in the page: ${error.message}`);
+  });
+  page.on("dialog", (dialog) => {
+    throw new Error(`the page opened a dialog: ${dialog.message()}`);
+  });
+  await page.goto(`https://127.0.0.1:${webPort}/`);
+  return page;
+}
+
+const aliasBox = (page: Page) =>
+  page.getByRole("textbox", { name: "Alias", exact: true });
+const messageBox = (page: Page) =>
+  page.getByRole("textbox", { name: "Message", exact: true });
+
+/** Joins as `alias` with the keyboard only. */
+async function join(page: Page, alias: string): Promise<void> {
+  // Once the server greeted the page, the alias box has the focus.
+  await page.locator("#alias:focus").waitFor();
+  await page.keyboard.type(alias);
+  await page.keyboard.press("Enter");
+  await messageBox(page).waitFor();
+}
+
+/** Types a line into the message box and sends it with Enter. */
+async function say(page: Page, text: string): Promise<void> {
+  await messageBox(page).fill(text);
+  await messageBox(page).press("Enter");
+}
+
+/** The texts of the messages shown, without time or alias. */
+function messages(page: Page): Promise<string[]> {
+  return page.locator("#messages > li.message").evaluateAll((items) =>
+    items.map((item) => (item.lastChild?.textContent ?? "").trim())
+  );
+}
+
+/** `client.ts` in pipe mode, kept open: lines in, printed lines out. */
+class PipeClient implements AsyncDisposable {
+  readonly lines: string[] = [];
+  #child: Deno.ChildProcess;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #reading: Promise<void>;
+
+  constructor(port: number, caFile: string, alias: string) {
+    const child = this.#child = new Deno.Command("deno", {
+      args: denoRun(
+        "client.ts",
+        [`--allow-net=127.0.0.1:${port}`, `--allow-read=${caFile}`],
+        [
+          "--host",
+          "127.0.0.1",
+          "--port",
+          String(port),
+          "--ca",
+          caFile,
+          "--alias",
+          alias,
+        ],
+      ),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    this.#writer = this.#child.stdin.getWriter();
+    this.#reading = (async () => {
+      let partial = "";
+      for await (
+        const chunk of child.stdout.pipeThrough(new TextDecoderStream())
+      ) {
+        const parts = (partial + chunk).split("\n");
+        partial = parts.pop()!;
+        this.lines.push(...parts);
+      }
+    })();
+  }
+
+  send(line: string): Promise<void> {
+    return this.#writer.write(new TextEncoder().encode(line + "\n"));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#writer.close().catch(() => {});
+    await this.#child.status;
+    await this.#reading;
+  }
+}
+
+/** Waits until `check` holds, polling the page's state (no sleeps). */
+async function until(check: () => boolean | Promise<boolean>, what: string) {
+  const deadline = Date.now() + 10_000;
+  while (!await check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+Deno.test("two browser pages and a terminal client see every line in one order", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using server = await startServer(dir, webPort);
+    await withBrowser(async (browser) => {
+      const ann = await openPage(browser, webPort);
+      const bob = await openPage(browser, webPort);
+      await join(ann, "ann");
+      await join(bob, "bob");
+      await using terminal = new PipeClient(
+        server.port,
+        `${dir}/ca.pem`,
+        "tom",
+      );
+      await ann.getByText("tom joined").waitFor();
+      for (let i = 0; i < 5; i++) {
+        await say(ann, `ann ${i}`);
+        await say(bob, `bob ${i}`);
+        await terminal.send(`tom ${i}`);
+      }
+      const said = /^(ann|bob|tom) \d$/;
+      const fromPage = async (page: Page) =>
+        (await messages(page)).filter((text) => said.test(text));
+      const fromTerminal = () =>
+        terminal.lines.map((line) => line.replace(/^<\w+> /, ""))
+          .filter((text) => said.test(text));
+      await until(async () => (await fromPage(bob)).length === 15, "15 lines");
+      await until(async () => (await fromPage(ann)).length === 15, "15 lines");
+      await until(() => fromTerminal().length === 15, "15 lines");
+      const order = await fromPage(ann);
+      assert.deepEqual(await fromPage(bob), order);
+      assert.deepEqual(fromTerminal(), order);
+      // A member list that knows the terminal user, and /msg shown private.
+      await ann.locator("#member-list").getByText("tom").waitFor();
+      await terminal.send("/msg ann psst");
+      await ann.locator("li.private").getByText("psst").waitFor();
+      assert.match(
+        await ann.locator("li.private").innerText(),
+        /private from\s*tom psst/,
+      );
+      await terminal.send("/me waves");
+      await bob.locator("li.action").getByText("waves").waitFor();
+    });
+  });
+});
+
+Deno.test("the page says an alias is taken, and shows hostile text as text", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using server = await startServer(dir, webPort);
+    await withBrowser(async (browser) => {
+      const page = await openPage(browser, webPort);
+      using eve = await TestClient.join(server.port, "eve", {
+        ca: await Deno.readTextFile(`${dir}/ca.pem`),
+      });
+      await page.locator("#alias:focus").waitFor(); // greeted
+      await aliasBox(page).fill("EVE");
+      await aliasBox(page).press("Enter");
+      await page.getByRole("alert").getByText(/alias "EVE" is taken/).waitFor();
+      await aliasBox(page).fill("alice");
+      await aliasBox(page).press("Enter");
+      await messageBox(page).waitFor();
+      const hostile = "<img src=x onerror=alert(1)><script>alert(2)</script>";
+      await eve.send(`${hostile} \x1b[31mred\x07 \u202eevil`);
+      await say(page, "<b>bold?</b>");
+      const item = page.locator("#messages > li", { hasText: "onerror" });
+      await item.waitFor();
+      assert.equal(
+        await page.locator("#messages img, #messages script, #messages b")
+          .count(),
+        0,
+      );
+      const shown = await item.innerText();
+      assert.ok(shown.includes(hostile), shown);
+      // The server made the escapes harmless; the page shows what is left.
+      for (const control of ["\x1b", "\x07", "\u202e"]) {
+        assert.ok(!shown.includes(control), JSON.stringify(shown));
+      }
+      await page.locator("#messages > li", { hasText: "<b>bold?</b>" })
+        .waitFor();
+    });
+  });
+});
+
+Deno.test("the page reconnects after a server restart, and shows history", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    let server = await startServer(dir, webPort);
+    try {
+      await withBrowser(async (browser) => {
+        const page = await openPage(browser, webPort);
+        await join(page, "rosa");
+        await say(page, "before the restart");
+        await page.getByText("before the restart").waitFor();
+        server.child.kill("SIGTERM");
+        await server.exited();
+        await page.getByRole("status").getByText(/Reconnecting/).waitFor();
+        assert.match(
+          await page.locator("#status").getAttribute("class") ?? "",
+          /warn/,
+        );
+        server = await startServer(dir, webPort, "--port", String(server.port));
+        await page.getByRole("status").getByText("Connected as rosa").waitFor({
+          timeout: 15_000,
+        });
+        // Rejoined by itself, with what was said before as history.
+        await page.locator("li.history", { hasText: "before the restart" })
+          .waitFor();
+        await page.locator("li.separator", { hasText: "End of history" })
+          .waitFor();
+        await say(page, "after the restart");
+        await page.locator("li.message", { hasText: "after the restart" })
+          .waitFor();
+      });
+    } finally {
+      await server[Symbol.asyncDispose]();
+    }
+  });
+});
+
+Deno.test("flood control applies to a browser member", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using _server = await startServer(dir, webPort);
+    await withBrowser(async (browser) => {
+      const page = await openPage(browser, webPort);
+      await join(page, "fast");
+      // Typed faster than 5 lines a second.
+      for (let i = 0; i < 14; i++) await say(page, `burst ${i}`);
+      await page.locator("li.error-line", { hasText: "Slow down" }).waitFor();
+      // Delayed, not lost: the last one arrives.
+      await page.locator("li.message", { hasText: "burst 13" }).waitFor();
+    });
+  });
+});
+
+Deno.test("the page fits a phone and a desktop, in light and dark, with a live region and unread count", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using server = await startServer(dir, webPort);
+    await withBrowser(async (browser) => {
+      const shots = Deno.env.get("TLSCHAT_SCREENSHOTS") === "1";
+      using guest = await TestClient.join(server.port, "guest", {
+        ca: await Deno.readTextFile(`${dir}/ca.pem`),
+      });
+      await guest.send("Welcome to the room, everyone");
+      await guest.send("/me puts the kettle on");
+      for (
+        const [viewport, scheme] of [
+          [{ width: 375, height: 700 }, "light"],
+          [{ width: 1280, height: 800 }, "light"],
+          [{ width: 1280, height: 800 }, "dark"],
+        ] as const
+      ) {
+        const page = await openPage(browser, webPort, viewport, scheme);
+        const head = await page.request.get(`https://127.0.0.1:${webPort}/`);
+        assert.match(
+          head.headers()["content-security-policy"] ?? "",
+          /script-src 'self'/,
+        );
+        await join(page, `${scheme}${viewport.width}`);
+        const hello = `hello from ${scheme} at ${viewport.width}`;
+        await say(page, hello);
+        await page.locator("li.message:not(.history)", { hasText: hello })
+          .waitFor();
+        // (Run in the page: plain JavaScript, as a string.)
+        const layout = await page.evaluate(`({
+          scrollWidth: document.documentElement.scrollWidth,
+          clientWidth: document.documentElement.clientWidth,
+          messageWidth: document.getElementById("message")
+            .getBoundingClientRect().right,
+          background: getComputedStyle(document.body).backgroundColor,
+          live: document.getElementById("messages").getAttribute("aria-live"),
+          role: document.getElementById("messages").getAttribute("role"),
+        })`) as {
+          scrollWidth: number;
+          clientWidth: number;
+          messageWidth: number;
+          background: string;
+          live: string;
+          role: string;
+        };
+        assert.ok(
+          layout.scrollWidth <= layout.clientWidth,
+          `no horizontal scroll at ${viewport.width}: ${
+            JSON.stringify(layout)
+          }`,
+        );
+        assert.ok(
+          layout.messageWidth <= viewport.width,
+          "the message box fits",
+        );
+        assert.equal(layout.live, "polite");
+        assert.equal(layout.role, "log");
+        assert.equal(
+          layout.background,
+          scheme === "dark" ? "rgb(20, 23, 28)" : "rgb(255, 255, 255)",
+        );
+        if (viewport.width < 640) {
+          // The member list is behind a button on a phone.
+          await page.getByRole("button", { name: /Members/ }).click();
+          await page.locator("#member-list").getByText("guest").waitFor();
+        }
+        // In a background tab, new messages are counted in the title.
+        await page.evaluate(
+          `Object.defineProperty(document, "hidden", { value: true })`,
+        );
+        await guest.send(`ping ${scheme}${viewport.width}`);
+        await until(
+          async () => /^\(1\) /.test(await page.title()),
+          "the unread count",
+        );
+        if (shots && viewport.width === 1280 && scheme === "light") {
+          await page.screenshot({ path: `${ROOT}docs/web.png` });
+        }
+        await page.context().close();
+      }
+    });
+  });
+});

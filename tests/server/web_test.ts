@@ -1,0 +1,315 @@
+/**
+ * Tests of the web door without a browser, over real TLS: the files and
+ * headers it serves, the health check, the WebSocket origin check, and
+ * WebSocket members in the same room as TLS members, under the same
+ * limits. (The page itself is tested in a real browser: tests/browser/.)
+ */
+
+import assert from "node:assert/strict";
+import { originAllowed, securityHeaders } from "../../lib/server/web.ts";
+import { startServer, testCertificates, TestClient } from "../_helpers.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A browser-like WebSocket member: every line it receives, in order. */
+class WsClient implements AsyncDisposable {
+  readonly ws: WebSocket;
+  readonly received: string[] = [];
+  readonly closed: Promise<CloseEvent>;
+  #http: Deno.HttpClient;
+  #waiters: (() => void)[] = [];
+
+  private constructor(ws: WebSocket, http: Deno.HttpClient) {
+    this.ws = ws;
+    this.#http = http;
+    ws.onmessage = (event) => {
+      this.received.push(event.data as string);
+      for (const wake of this.#waiters.splice(0)) wake();
+    };
+    this.closed = new Promise((resolve) => {
+      ws.onclose = (event) => {
+        resolve(event);
+        for (const wake of this.#waiters.splice(0)) wake();
+      };
+    });
+  }
+
+  /** Opens `/ws` on the web door, trusting the test CA. */
+  static async open(port: number): Promise<WsClient> {
+    const { ca } = await testCertificates();
+    const http = Deno.createHttpClient({ caCerts: [ca.cert] });
+    const ws = new WebSocket(`wss://localhost:${port}/ws`, {
+      client: http,
+    } as unknown as string[]);
+    const client = new WsClient(ws, http);
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = reject;
+    });
+    return client;
+  }
+
+  /** Opens `/ws` and joins as `alias`. */
+  static async join(port: number, alias: string): Promise<WsClient> {
+    const client = await WsClient.open(port);
+    await client.expect(/^HELLO /);
+    client.ws.send(alias);
+    await client.expect(new RegExp(`^WELCOME ${alias} `));
+    return client;
+  }
+
+  /** Waits for the next line matching `pattern`; returns it. */
+  async expect(pattern: RegExp, timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let from = 0;
+    while (true) {
+      const index = this.received.findIndex((l, i) =>
+        i >= from && pattern.test(l)
+      );
+      if (index !== -1) {
+        const [line] = this.received.splice(0, index + 1).slice(-1);
+        return line!;
+      }
+      from = this.received.length;
+      if (this.ws.readyState === WebSocket.CLOSED || Date.now() > deadline) {
+        assert.fail(`No line matching ${pattern}; got:\n${this.received}`);
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        timer = setTimeout(resolve, deadline - Date.now());
+      });
+      clearTimeout(timer);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.ws.readyState !== WebSocket.CLOSED) this.ws.close();
+    await this.closed;
+    this.#http.close();
+  }
+}
+
+/**
+ * An HTTP upgrade to `/ws` sent by hand over TLS; resolves to the status
+ * line and the open connection (a client that may never read again).
+ */
+async function upgradeByHand(port: number, headers: Record<string, string>) {
+  const { ca } = await testCertificates();
+  const conn = await Deno.connectTls({
+    hostname: "localhost",
+    port,
+    caCerts: [ca.cert],
+  });
+  const head = Object.entries({
+    host: `localhost:${port}`,
+    upgrade: "websocket",
+    connection: "Upgrade",
+    "sec-websocket-version": "13",
+    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+    ...headers,
+  }).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  await conn.write(encoder.encode(`GET /ws HTTP/1.1\r\n${head}\r\n`));
+  let text = "";
+  const buffer = new Uint8Array(4096);
+  while (!text.includes("\r\n\r\n")) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    text += decoder.decode(buffer.subarray(0, n));
+  }
+  return { status: text.split("\r\n")[0]!, conn };
+}
+
+/** A client's WebSocket text frame (masked, as RFC 6455 requires). */
+function clientFrame(text: string): Uint8Array {
+  const payload = encoder.encode(text);
+  const mask = [1, 2, 3, 4];
+  const frame = new Uint8Array(2 + 4 + payload.length);
+  frame[0] = 0x81;
+  frame[1] = 0x80 | payload.length; // short lines only
+  frame.set(mask, 2);
+  payload.forEach((b, i) => frame[6 + i] = b ^ mask[i % 4]!);
+  return frame;
+}
+
+Deno.test("web door serves the page with a strict CSP, security headers and a health check", async () => {
+  await using s = await startServer("node", [], { web: {} });
+  const { ca } = await testCertificates();
+  using http = Deno.createHttpClient({ caCerts: [ca.cert] });
+  const get = (path: string, init: RequestInit = {}) =>
+    fetch(`https://localhost:${s.webPort}${path}`, { client: http, ...init });
+  const page = await get("/");
+  assert.equal(page.status, 200);
+  assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
+  const csp = page.headers.get("content-security-policy") ?? "";
+  for (
+    const rule of [
+      "default-src 'none'",
+      "script-src 'self'",
+      "connect-src 'self'",
+      "frame-ancestors 'none'",
+    ]
+  ) {
+    assert.ok(csp.includes(rule), `${rule} in ${csp}`);
+  }
+  assert.doesNotMatch(csp, /unsafe/);
+  assert.equal(page.headers.get("x-content-type-options"), "nosniff");
+  assert.equal(page.headers.get("referrer-policy"), "no-referrer");
+  // A dev certificate is accepted by hand: no HSTS for it.
+  assert.equal(page.headers.get("strict-transport-security"), null);
+  const html = await page.text();
+  assert.match(html, /<script type="module" src="\/app\.js"><\/script>/);
+  assert.doesNotMatch(html, /<script>|onclick=|style="/, "nothing inline");
+  const script = await get("/app.js");
+  assert.equal(
+    script.headers.get("content-type"),
+    "text/javascript; charset=utf-8",
+  );
+  await script.body?.cancel();
+  using _tessa = await TestClient.join(s.port, "tessa");
+  const health = await get("/healthz");
+  assert.equal(health.headers.get("content-type"), "application/json");
+  assert.deepEqual(await health.json(), { status: "ok", online: 1 });
+  for (const path of ["/nope", "/../deno.json", "/web/app.js", "/%2e%2e/x"]) {
+    const missing = await get(path);
+    assert.equal(missing.status, 404, path);
+    await missing.body?.cancel();
+  }
+  const post = await get("/", { method: "POST", body: "x" });
+  assert.equal(post.status, 405);
+  await post.body?.cancel();
+  assert.equal(
+    securityHeaders(true)["strict-transport-security"],
+    "max-age=31536000",
+  );
+});
+
+Deno.test("web door refuses a WebSocket upgrade from another origin", async () => {
+  await using s = await startServer("node", [], {
+    web: { origins: ["https://chat.example"] },
+  });
+  const cases: [Record<string, string>, string][] = [
+    [{ origin: "https://evil.example" }, "HTTP/1.1 403 Forbidden"],
+    [{ origin: `http://localhost:${s.webPort}` }, "HTTP/1.1 403 Forbidden"],
+    [
+      { origin: `https://localhost:${s.webPort}` },
+      "HTTP/1.1 101 Switching Protocols",
+    ],
+    [{ origin: "https://chat.example" }, "HTTP/1.1 101 Switching Protocols"],
+    [{}, "HTTP/1.1 101 Switching Protocols"], // not a browser
+  ];
+  for (const [headers, status] of cases) {
+    const upgrade = await upgradeByHand(s.webPort, headers);
+    upgrade.conn.close();
+    assert.equal(upgrade.status, status, JSON.stringify(headers));
+  }
+  await s.logs.waitFor(/INFO refused .*reason=origin origin=https:\/\/evil/);
+  assert.equal(originAllowed(undefined, "a:1", []), true);
+  assert.equal(originAllowed("https://a:1", "a:1", []), true);
+  assert.equal(originAllowed("https://b:1", "a:1", []), false);
+});
+
+Deno.test("WebSocket and TLS members share one room, one order, /who and /msg", async () => {
+  await using s = await startServer("node", [], { web: {} });
+  await using webby = await WsClient.join(s.webPort, "webby");
+  using tessa = await TestClient.join(s.port, "tessa");
+  await webby.expect(/^JOIN tessa 2$/);
+  for (let i = 0; i < 20; i++) {
+    webby.ws.send(`w${i}`);
+    await tessa.send(`t${i}`);
+  }
+  const seenByTls: string[] = [];
+  const seenByWeb: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    seenByTls.push(await tessa.expect(/^MSG /));
+    seenByWeb.push(await webby.expect(/^MSG /));
+  }
+  assert.deepEqual(seenByWeb, seenByTls);
+  await tessa.send("/who");
+  assert.equal(await tessa.expect(/^WHO /), "WHO 2 tessa webby");
+  await tessa.send("/msg webby just you");
+  assert.equal(await webby.expect(/^PRIV /), "PRIV tessa just you");
+  // A message holding line feeds is as many lines; a CR is dropped.
+  webby.ws.send("one\r\ntwo\n");
+  assert.equal(await tessa.expect(/^MSG /), "MSG webby one");
+  assert.equal(await tessa.expect(/^MSG /), "MSG webby two");
+  webby.ws.send("/quit bye");
+  assert.equal(await webby.expect(/^BYE /), "BYE quit Goodbye");
+  assert.equal((await webby.closed).code, 1000);
+  assert.equal(await tessa.expect(/^LEAVE /), "LEAVE webby 1 quit bye");
+  await s.logs.waitFor(/INFO join alias=webby addr=127\.0\.0\.1:\d+/);
+});
+
+Deno.test("WebSocket members get the same limits: line length, flood, caps", async () => {
+  await using s = await startServer("node", [
+    "--max-line-bytes",
+    "100",
+    "--max-skip-bytes",
+    "1000",
+    "--flood-rate",
+    "5",
+    "--flood-burst",
+    "5",
+    "--max-per-ip",
+    "3",
+  ], { web: {} });
+  using tessa = await TestClient.join(s.port, "tessa");
+  await using webby = await WsClient.join(s.webPort, "webby");
+  webby.ws.send("x".repeat(101));
+  assert.equal(
+    await webby.expect(/^ERR /),
+    "ERR line-too-long Line dropped: longer than 100 bytes",
+  );
+  // The third connection from this address is over --max-per-ip 3, TLS
+  // and WebSocket counted together.
+  await using third = await WsClient.open(s.webPort);
+  await using fourth = await WsClient.open(s.webPort);
+  assert.match(
+    await fourth.expect(/^BYE /),
+    /^BYE ip-limit Too many connections from 127\.0\.0\.1: at most 3$/,
+  );
+  third.ws.close();
+  await third.closed;
+  // Far over the line limit: refused before it is buffered, connection ends.
+  await using big = await WsClient.join(s.webPort, "big");
+  big.ws.send("y".repeat(5000));
+  assert.equal((await big.closed).code, 1009);
+  assert.equal(
+    await tessa.expect(/^LEAVE big/),
+    "LEAVE big 2 line-too-long",
+  );
+  // Flood control: delayed, then disconnected, others unharmed.
+  for (let i = 0; i < 40; i++) webby.ws.send(`spam ${i}`);
+  assert.match(await webby.expect(/^ERR flood/), /^ERR flood Slow down/);
+  assert.match(await webby.expect(/^BYE /), /^BYE flood /);
+  assert.equal(
+    await tessa.expect(/^LEAVE webby/),
+    "LEAVE webby 1 flood kicked for flooding",
+  );
+});
+
+Deno.test("a WebSocket member that stops reading is dropped as too slow", async () => {
+  await using s = await startServer("node", ["--queue-bytes", "16384"], {
+    web: {},
+  });
+  using tessa = await TestClient.join(s.port, "tessa");
+  const { status, conn } = await upgradeByHand(s.webPort, {});
+  assert.equal(status, "HTTP/1.1 101 Switching Protocols");
+  await conn.write(clientFrame("sleeper"));
+  await tessa.expect(/^JOIN sleeper/);
+  // The sleeper never reads again; the room goes on without it. Kernel
+  // buffers take a few MiB first.
+  const line = "z".repeat(4000);
+  let sent = 0;
+  while (true) {
+    await tessa.send(`${sent++} ${line}`);
+    const got = await tessa.expect(/^(MSG|LEAVE) /);
+    if (got.startsWith("LEAVE")) {
+      assert.equal(got, "LEAVE sleeper 1 slow");
+      break;
+    }
+    assert.ok(sent < 10_000, "the sleeper was never dropped");
+  }
+  conn.close();
+});
