@@ -42,6 +42,8 @@ interface Scenario {
   readonly history: number;
   /** Extra server flags (cm, dm, hm: history in memory only). */
   readonly serverArgs: readonly string[];
+  /** Members that join through the web door (w: all, wx: every other one). */
+  readonly web: "none" | "half" | "all";
 }
 
 type Target = "deno" | "node" | "ncat";
@@ -57,6 +59,7 @@ function scenarios(quick: boolean): Scenario[] {
     junkBytes: 0,
     history: 0,
     serverArgs: [],
+    web: "none" as const,
   };
   const inMemory = ["--durability", "memory"];
   const c = {
@@ -110,6 +113,13 @@ function scenarios(quick: boolean): Scenario[] {
       inflight: 8,
     },
     c,
+    { ...c, id: "w", title: "c, every member over WebSocket", web: "all" },
+    {
+      ...c,
+      id: "wx",
+      title: "c, 50 TLS + 50 WebSocket members",
+      web: "half",
+    },
     {
       ...c,
       id: "cm",
@@ -288,7 +298,7 @@ interface RunOptions {
 async function startServer(
   target: Target,
   options: RunOptions,
-  scenarioArgs: readonly string[] = [],
+  scenario: Scenario,
 ) {
   const { dir, pin } = options;
   if (target === "ncat") {
@@ -311,13 +321,15 @@ async function startServer(
     lines(child).drain();
     child.stderr.cancel();
     await waitForPort(port);
-    return { child, port };
+    return { child, port, webPort: 0 };
   }
+  const webPort = scenario.web === "none" ? 0 : freePort();
   const child = spawn(pin ? 0 : null, "deno", [
     "run",
     "--allow-net=127.0.0.1",
-    `--allow-read=${dir}`,
+    `--allow-read=${dir},${ROOT}web`,
     `--allow-write=${dir}`,
+    "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE",
     "server.ts",
     "--host",
     "127.0.0.1",
@@ -337,7 +349,9 @@ async function startServer(
     "20000",
     "--tls-engine",
     target,
-    ...scenarioArgs,
+    "--web-port",
+    String(webPort),
+    ...scenario.serverArgs,
     ...options.serverArgs,
   ]);
   child.stdin.close();
@@ -345,7 +359,11 @@ async function startServer(
   const out = lines(child);
   const listening = await out.until(/ INFO listening .*port=\d+/);
   out.drain();
-  return { child, port: Number(/port=(\d+)/.exec(listening)![1]) };
+  return {
+    child,
+    port: Number(/port=(\d+)/.exec(listening)![1]),
+    webPort,
+  };
 }
 
 async function stop(child: Deno.ChildProcess): Promise<void> {
@@ -371,7 +389,7 @@ async function runScenario(
   options: RunOptions,
 ): Promise<Row> {
   const { ca, pin } = options;
-  const server = await startServer(target, options, scenario.serverArgs);
+  const server = await startServer(target, options, scenario);
   try {
     const pid = server.child.pid;
     const baseline = memory(pid).rss;
@@ -390,6 +408,8 @@ async function runScenario(
       liveness: scenario.liveness,
       silent: scenario.silent,
       junkBytes: scenario.junkBytes,
+      webPort: server.webPort,
+      web: scenario.web,
       drainMs: 10_000,
       history: scenario.history,
     };
@@ -582,7 +602,8 @@ export async function main(args: string[]): Promise<number> {
       let ncat: Row | undefined;
       // ncat has no echo, no history and no flags of ours.
       const ncatCan = scenario.silent === 0 && scenario.junkBytes === 0 &&
-        scenario.history === 0 && scenario.serverArgs.length === 0;
+        scenario.history === 0 && scenario.serverArgs.length === 0 &&
+        scenario.web === "none";
       if (values.compare === "ncat" && ncatCan) {
         if (scenario.members > 1000) {
           console.log(

@@ -162,7 +162,7 @@ export async function openWebDoor(options: WebDoorOptions): Promise<WebDoor> {
       }
       sockets.handleUpgrade(request, socket, head, (ws: WebSocket) => {
         options.admit(
-          new WsConnection(ws, remote(request), {
+          new WsConnection(ws, socket, remote(request), {
             maxLineBytes: options.maxLineBytes,
             maxInputBytes: options.maxInputBytes,
             queueBytes: options.queueBytes,

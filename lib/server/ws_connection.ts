@@ -8,10 +8,16 @@
  * session has not read yet is capped at `maxInputBytes`, and the outbound
  * queue at `queueBytes`. Sessions cannot tell it from a TLS connection.
  *
+ * The `ws` package reads (frames, masks, pings, the close handshake); lines
+ * go out as frames built here and written through an {@linkcode Outbox} on
+ * the socket under it, like a TLS member's: one write per batch, not one
+ * per line, and each line framed once for every member it goes to.
+ *
  * @module
  */
 
 import type { Buffer } from "node:buffer";
+import type { Duplex } from "node:stream";
 import type { Clock } from "../clock.ts";
 import { LINE_ENDLESS, LINE_TOO_LONG } from "../framing.ts";
 import type {
@@ -20,6 +26,7 @@ import type {
   ConnectionInfo,
   InboundLine,
 } from "./connection.ts";
+import { Outbox } from "./outbox.ts";
 import { InputOverflowError } from "./transport.ts";
 
 /** Options of {@linkcode WsConnection}. */
@@ -47,15 +54,12 @@ const TOO_BIG = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
 export interface WebSocket {
   readonly OPEN: number;
   readonly readyState: number;
-  /** Bytes queued for the peer and not yet written to the socket. */
-  readonly bufferedAmount: number;
   on(event: "message", listener: (data: Buffer) => void): void;
   on(
     event: "error",
     listener: (error: Error & { code?: string }) => void,
   ): void;
   on(event: "close", listener: () => void): void;
-  send(data: Uint8Array, options: { binary: boolean }): void;
   close(code: number): void;
   terminate(): void;
   pause(): void;
@@ -76,15 +80,33 @@ export class WsConnection implements Connection {
   #closing = false;
   #closed: Promise<void> | null = null;
   #gone = Promise.withResolvers<void>();
+  #outbox: Outbox;
 
-  /** Wraps an open WebSocket of a client at `address`. */
+  /**
+   * Wraps an open WebSocket of a client at `address`, and the socket it
+   * runs on (lines are written there, as frames).
+   */
   constructor(
     ws: WebSocket,
+    socket: Duplex,
     address: { host: string; address: string },
     options: WsConnectionOptions,
   ) {
     this.#ws = ws;
     this.#options = options;
+    this.#outbox = new Outbox(
+      {
+        write: (bytes) =>
+          new Promise((resolve, reject) =>
+            socket.write(
+              bytes,
+              (error) => error ? reject(error) : resolve(bytes.length),
+            )
+          ),
+      },
+      options.queueBytes,
+      () => ws.terminate(),
+    );
     this.info = { door: "websocket", ...address, certificate: null };
     ws.on("message", (data: Buffer) => this.#receive(data));
     ws.on("error", (error: Error & { code?: string }) => {
@@ -120,11 +142,7 @@ export class WsConnection implements Connection {
 
   send(line: Uint8Array): boolean {
     if (this.#closing || this.#ws.readyState !== this.#ws.OPEN) return true;
-    if (this.#ws.bufferedAmount + line.length > this.#options.queueBytes) {
-      return false;
-    }
-    this.#sendLine(line);
-    return true;
+    return this.#outbox.push(textFrame(line));
   }
 
   close(last?: Uint8Array, _options?: CloseOptions): Promise<void> {
@@ -178,30 +196,51 @@ export class WsConnection implements Connection {
     }
   }
 
-  /**
-   * Sends one encoded line (ending in LF) as a text message, copied: the
-   * line may be a view into a chunk shared with other members, which a
-   * slow socket must not keep alive.
-   */
-  #sendLine(line: Uint8Array): void {
-    this.#ws.send(line.slice(0, line.length - 1), { binary: false });
-  }
-
   async #goodbye(last: Uint8Array | undefined): Promise<void> {
     this.#closing = true;
     this.#notify();
-    if (this.#ws.readyState === this.#ws.OPEN) {
-      if (last) this.#sendLine(last);
-      // The close frame follows what is queued.
-      this.#ws.close(1000);
-    }
     const { clock, closeGraceMs } = this.#options;
     let timer: number | undefined;
     const late = new Promise<void>((resolve) => {
       timer = clock.setTimeout(resolve, closeGraceMs);
     });
+    if (this.#ws.readyState === this.#ws.OPEN) {
+      if (last) this.#outbox.push(textFrame(last), { force: true });
+      await Promise.race([this.#outbox.drained(), late]);
+      // The close frame after what was queued.
+      if (this.#ws.readyState === this.#ws.OPEN) this.#ws.close(1000);
+    }
     await Promise.race([this.#gone.promise, late]);
     clock.clearTimeout(timer);
     this.#ws.terminate();
   }
+}
+
+/** The last line framed, and its frame: a broadcast is framed once. */
+let framed: { line: Uint8Array; frame: Uint8Array } | null = null;
+
+/**
+ * A server-to-client text frame (unmasked, RFC 6455 section 5.2) holding an
+ * encoded line without its LF. The frame is a buffer of its own: a queue
+ * that holds it pins nothing shared.
+ */
+export function textFrame(line: Uint8Array): Uint8Array {
+  if (framed?.line === line) return framed.frame;
+  const length = line.length - 1;
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = new Uint8Array(header + length);
+  frame[0] = 0x81; // FIN, text
+  if (header === 2) {
+    frame[1] = length;
+  } else if (header === 4) {
+    frame[1] = 126;
+    frame[2] = length >>> 8;
+    frame[3] = length & 0xff;
+  } else {
+    frame[1] = 127;
+    new DataView(frame.buffer).setBigUint64(2, BigInt(length));
+  }
+  frame.set(line.subarray(0, length), header);
+  framed = { line, frame };
+  return frame;
 }
