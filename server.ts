@@ -30,10 +30,11 @@ import {
 } from "./lib/certs.ts";
 import { formatFlags, missingPermission } from "./lib/flags.ts";
 import { createLogger, describeError, type Logger } from "./lib/log.ts";
-import { validateAlias } from "./lib/protocol.ts";
+import { HISTORY_REQUEST_LIMIT, validateAlias } from "./lib/protocol.ts";
 import { type ChatServer, serveChat } from "./lib/server/chat_server.ts";
 import {
   parseServerArgs,
+  redact,
   SERVER_FLAGS,
   type ServerConfig,
 } from "./lib/server/config.ts";
@@ -109,12 +110,21 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     () => warnIfExpiring(file, notAfter, log),
     EXPIRY_CHECK_MS,
   );
-  const server = serveChat(listener, { config, log, store, roomPassword });
+  const cluster = await joinCluster(config, log);
+  const server = serveChat(listener, {
+    config,
+    log,
+    store,
+    roomPassword,
+    cluster: cluster ?? undefined,
+  });
   let web: WebDoor | null = null;
   try {
+    await server.joinCluster();
     web = await openWeb(config, server, { cert, key }, log);
   } catch (e) {
     await server.close();
+    await cluster?.close();
     throw e;
   }
   // Safety nets, not flow control: every task catches its own errors, and
@@ -144,6 +154,9 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     engine: config.tlsEngine,
     name: config.name,
     data: config.dataDir,
+    cluster: cluster === null
+      ? undefined
+      : `${config.cluster}@${redact(config.redis!)}/${cluster.cluster.server}`,
     web: web === null ? "off" : `https://localhost:${web.addr.port}/`,
     auth: [
       roomPassword === null ? "" : "room-password",
@@ -153,12 +166,50 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   });
   await server.finished;
   await web?.close();
+  await cluster?.close();
   clearInterval(expiryCheck);
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
   globalThis.removeEventListener("unhandledrejection", onRejection);
   globalThis.removeEventListener("error", onError);
   return 0;
+}
+
+/**
+ * With `--redis`: the link to Redis, the cluster's log (the room's order
+ * and history) and this server's part in the cluster. Loaded only then.
+ */
+async function joinCluster(config: ServerConfig, log: Logger) {
+  if (config.redis === null) return null;
+  const { RedisLink } = await import("./lib/server/redis.ts");
+  const { RedisLog } = await import("./lib/server/redis_log.ts");
+  const { Cluster } = await import("./lib/server/cluster.ts");
+  const link = await RedisLink.open({
+    url: config.redis,
+    cluster: config.cluster,
+    keep: config.historyKeepRows === 0 ? 2 ** 31 : config.historyKeepRows,
+    log,
+  });
+  try {
+    const roomLog = await RedisLog.open(link, {
+      clock: systemClock,
+      keep: config.history === 0 ? 0 : HISTORY_REQUEST_LIMIT,
+      log,
+    });
+    const cluster = new Cluster(link, { clock: systemClock, log });
+    return {
+      log: roomLog,
+      cluster,
+      async close() {
+        await roomLog.close();
+        await cluster.stop();
+        await link.close();
+      },
+    };
+  } catch (e) {
+    link.destroy();
+    throw e;
+  }
 }
 
 /**

@@ -7,6 +7,7 @@
  * deno task bench --compare ncat     # also run each scenario on ncat --chat --ssl
  * deno task bench --engine node --only c
  * deno task bench --only e1 --server-arg=--announce-limit=100000
+ * deno task bench --cluster 2        # c and r: one server, then 1 and 2 on Redis
  * ```
  *
  * Each scenario starts a fresh server process (its own certificates, port 0,
@@ -15,6 +16,12 @@
  * `taskset`, the server runs on CPU 0 and the load on CPU 1. Prints a table
  * and one JSON line per scenario; exits 1 when any scenario lost, reordered
  * or disconnected anything.
+ *
+ * With `--cluster N`, the scenarios run on one server alone, then on one
+ * and on N servers joined through a Redis of their own (`redis-server` on a
+ * free port, AOF with `appendfsync always`, as the README recommends), the
+ * members split evenly across the servers; server i runs on CPU i, the load
+ * and Redis where the kernel puts them.
  *
  * @module
  */
@@ -44,6 +51,8 @@ interface Scenario {
   readonly serverArgs: readonly string[];
   /** Members that join through the web door (w: all, wx: every other one). */
   readonly web: "none" | "half" | "all";
+  /** Servers joined through Redis (0: one server, no Redis). */
+  readonly cluster: number;
 }
 
 type Target = "deno" | "node" | "ncat";
@@ -60,6 +69,7 @@ function scenarios(quick: boolean): Scenario[] {
     history: 0,
     serverArgs: [],
     web: "none" as const,
+    cluster: 0,
   };
   const inMemory = ["--durability", "memory"];
   const c = {
@@ -165,11 +175,42 @@ function scenarios(quick: boolean): Scenario[] {
   ];
 }
 
+/**
+ * The `--cluster N` scenarios: c, and r (100,000 deliveries/s offered), each
+ * on one server, on one server through Redis, and on N servers.
+ */
+function clusterScenarios(quick: boolean, count: number): Scenario[] {
+  const [c] = scenarios(quick).filter((s) => s.id === "c");
+  const r = {
+    ...c!,
+    id: "r",
+    title: "N=100, 10 senders at 100/s (100,000 deliveries/s offered)",
+    inflight: 0,
+    rate: 100,
+  };
+  return [c!, r].flatMap((s) => [
+    s,
+    {
+      ...s,
+      id: `${s.id}k1`,
+      title: `${s.title}, 1 server on Redis`,
+      cluster: 1,
+    },
+    {
+      ...s,
+      id: `${s.id}k${count}`,
+      title: `${s.title}, ${count} servers on Redis`,
+      cluster: count,
+    },
+  ]);
+}
+
 /** One scenario's measured outcome. */
 interface Row {
   scenario: string;
   title: string;
-  target: Target;
+  /** The engine, with `×N+redis` for a cluster. */
+  target: string;
   members: number;
   deliveriesPerS: number;
   p50Ms: number;
@@ -182,6 +223,8 @@ interface Row {
   disconnected: number;
   serverCpuPct: number;
   loadCpuPct: number;
+  /** Redis's CPU over the run (cluster scenarios), else 0. */
+  redisCpuPct: number;
   serverPeakRssMb: number;
   /** Server RSS at the end minus RSS after the joins. */
   rssGrowthMb: number;
@@ -282,7 +325,6 @@ async function waitForPort(port: number): Promise<void> {
   throw new Error(`Nothing listens on port ${port}`);
 }
 
-/** Starts the target server on CPU 0; resolves to its process and port. */
 /** What every scenario run shares. */
 interface RunOptions {
   /** Directory with the certificates. */
@@ -295,10 +337,44 @@ interface RunOptions {
   readonly serverArgs: readonly string[];
 }
 
+/**
+ * Starts a `redis-server` on a free port with its data in `dir`, persisting
+ * every write; resolves to its process and URL.
+ */
+async function startRedis(dir: string) {
+  const port = freePort();
+  const child = spawn(null, "redis-server", [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    await Deno.makeTempDir({ dir, prefix: "redis-" }),
+    "--save",
+    "",
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "always",
+  ]);
+  child.stdin.close();
+  child.stderr.cancel();
+  const out = lines(child);
+  await out.until(/Ready to accept connections/);
+  out.drain();
+  return { child, url: `redis://127.0.0.1:${port}/0` };
+}
+
+/**
+ * Starts server `index` of the scenario (on CPU `index` when pinned), on
+ * `redis` when given; resolves to its process and ports.
+ */
 async function startServer(
   target: Target,
   options: RunOptions,
   scenario: Scenario,
+  index = 0,
+  redis?: string,
 ) {
   const { dir, pin } = options;
   if (target === "ncat") {
@@ -324,12 +400,14 @@ async function startServer(
     return { child, port, webPort: 0 };
   }
   const webPort = scenario.web === "none" ? 0 : freePort();
-  const child = spawn(pin ? 0 : null, "deno", [
+  const cpus = navigator.hardwareConcurrency;
+  const child = spawn(pin ? index % cpus : null, "deno", [
     "run",
     "--allow-net=127.0.0.1",
     `--allow-read=${dir},${ROOT}web`,
     `--allow-write=${dir}`,
-    "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE",
+    "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE," +
+    "REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
     "server.ts",
     "--host",
     "127.0.0.1",
@@ -351,6 +429,7 @@ async function startServer(
     target,
     "--web-port",
     String(webPort),
+    ...(redis ? ["--redis", redis, "--cluster", `bench-${scenario.id}`] : []),
     ...scenario.serverArgs,
     ...options.serverArgs,
   ]);
@@ -389,13 +468,21 @@ async function runScenario(
   options: RunOptions,
 ): Promise<Row> {
   const { ca, pin } = options;
-  const server = await startServer(target, options, scenario);
+  const redis = scenario.cluster > 0 ? await startRedis(options.dir) : null;
+  const servers: Awaited<ReturnType<typeof startServer>>[] = [];
   try {
+    for (let i = 0; i < Math.max(1, scenario.cluster); i++) {
+      servers.push(await startServer(target, options, scenario, i, redis?.url));
+    }
+    const server = servers[0]!;
+    // Memory is the first server's; CPU is all servers' together.
     const pid = server.child.pid;
+    const serversCpu = () =>
+      servers.reduce((sum, s) => sum + cpuSeconds(s.child.pid), 0);
     const baseline = memory(pid).rss;
     const job: LoadJob = {
       host: "127.0.0.1",
-      port: server.port,
+      ports: servers.map((s) => s.port),
       ca,
       mode: target === "ncat" ? "ncat" : "tlschat",
       members: scenario.members,
@@ -432,15 +519,17 @@ async function runScenario(
     const joinedLine = await out.until(/^\{"joined"/).catch(failed);
     const { joinMs } = JSON.parse(joinedLine) as { joinMs: number };
     const afterJoin = memory(pid).rss;
-    const serverCpu0 = cpuSeconds(pid);
+    const serverCpu0 = serversCpu();
     const loadCpu0 = cpuSeconds(load.pid);
+    const redisCpu0 = redis ? cpuSeconds(redis.child.pid) : 0;
     const wall0 = performance.now();
     await writer.write(new TextEncoder().encode("go\n"));
     // Measured when the run ends, before silent members are drained.
     await out.until(/^\{"ran"/);
     const wall = (performance.now() - wall0) / 1000;
-    const serverCpu = cpuSeconds(pid) - serverCpu0;
+    const serverCpu = serversCpu() - serverCpu0;
     const loadCpu = cpuSeconds(load.pid) - loadCpu0;
+    const redisCpu = redis ? cpuSeconds(redis.child.pid) - redisCpu0 : 0;
     const { peak, rss: end } = memory(pid);
     const resultLine = await out.until(/^\{"result"/);
     await writer.close().catch(() => {});
@@ -453,7 +542,9 @@ async function runScenario(
     return {
       scenario: scenario.id,
       title: scenario.title,
-      target,
+      target: scenario.cluster > 0
+        ? `${target}×${scenario.cluster}+redis`
+        : target,
       members: scenario.members,
       deliveriesPerS: Math.round(result.received / (result.runMs / 1000)),
       p50Ms: result.latency.p50Ms,
@@ -466,6 +557,7 @@ async function runScenario(
       disconnected: result.disconnected,
       serverCpuPct: Math.round(serverCpu / wall * 100),
       loadCpuPct: Math.round(loadCpu / wall * 100),
+      redisCpuPct: Math.round(redisCpu / wall * 100),
       serverPeakRssMb: Math.round(peak / 1048576 * 10) / 10,
       rssGrowthMb: Math.round((end - afterJoin) / 1048576 * 10) / 10,
       silentDropped: result.silentDropped,
@@ -481,7 +573,8 @@ async function runScenario(
       ) / 10,
     };
   } finally {
-    await stop(server.child);
+    for (const server of servers) await stop(server.child);
+    if (redis) await stop(redis.child);
   }
 }
 
@@ -525,7 +618,7 @@ function table(rows: Row[]): string {
     String(r.orderViolations),
     String(r.disconnected),
     `${r.serverCpuPct}%`,
-    `${r.loadCpuPct}%`,
+    `${r.loadCpuPct}%` + (r.redisCpuPct ? ` +${r.redisCpuPct}% redis` : ""),
     String(r.serverPeakRssMb),
     String(r.rssGrowthMb) +
     (r.scenario === "f" ? ` (${r.silentDropped} dropped)` : "") +
@@ -558,8 +651,14 @@ export async function main(args: string[]): Promise<number> {
       engine: { type: "string", multiple: true },
       only: { type: "string", multiple: true },
       "server-arg": { type: "string", multiple: true },
+      cluster: { type: "string" },
     },
   });
+  const cluster = values.cluster === undefined ? 0 : Number(values.cluster);
+  if (!Number.isInteger(cluster) || cluster < 0 || cluster > 16) {
+    console.error(`--cluster wants a number of servers (1 to 16)`);
+    return 2;
+  }
   if (values.compare !== undefined && values.compare !== "ncat") {
     console.error(
       `Cannot compare with "${values.compare}": only ncat is supported`,
@@ -595,7 +694,10 @@ export async function main(args: string[]): Promise<number> {
       pin,
       serverArgs: values["server-arg"] ?? [],
     };
-    for (const scenario of scenarios(values.quick)) {
+    const chosen = cluster > 0
+      ? clusterScenarios(values.quick, cluster)
+      : scenarios(values.quick);
+    for (const scenario of chosen) {
       if (
         values.only && !values.only.some((id) => scenario.id.startsWith(id))
       ) continue;
@@ -603,7 +705,7 @@ export async function main(args: string[]): Promise<number> {
       // ncat has no echo, no history and no flags of ours.
       const ncatCan = scenario.silent === 0 && scenario.junkBytes === 0 &&
         scenario.history === 0 && scenario.serverArgs.length === 0 &&
-        scenario.web === "none";
+        scenario.web === "none" && scenario.cluster === 0;
       if (values.compare === "ncat" && ncatCan) {
         if (scenario.members > 1000) {
           console.log(

@@ -17,7 +17,8 @@ import { LatencyHistogram } from "./stats.ts";
 /** What one load process does. */
 export interface LoadJob {
   readonly host: string;
-  readonly port: number;
+  /** Chat ports; member i joins through `ports[i % ports.length]`. */
+  readonly ports: readonly number[];
   readonly ca: string;
   /** `tlschat` (alias line, echo to sender) or `ncat` (no alias, no echo). */
   readonly mode: "tlschat" | "ncat";
@@ -104,7 +105,9 @@ class Member {
   async connect(job: LoadJob): Promise<number> {
     const start = nowMicros();
     this.web = job.web === "all" || job.web === "half" && this.index % 2 === 1;
-    const port = this.web ? job.webPort : job.port;
+    const port = this.web
+      ? job.webPort
+      : job.ports[this.index % job.ports.length]!;
     const tcp = await Deno.connect({ hostname: job.host, port });
     tcp.setNoDelay(true);
     this.conn = await Deno.startTls(tcp, {

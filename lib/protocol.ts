@@ -326,7 +326,8 @@ export type LeaveReason =
   | "line-too-long"
   | "kicked"
   | "banned"
-  | "replaced";
+  | "replaced"
+  | "server-lost";
 
 /** Why the server closes a connection, as sent in `BYE` lines. */
 export type ByeReason =
@@ -341,7 +342,8 @@ export type ByeReason =
   | "kicked"
   | "banned"
   | "replaced"
-  | "auth-failed";
+  | "auth-failed"
+  | "server-lost";
 
 /**
  * What the greeting tells a client about the server's limits, so that a

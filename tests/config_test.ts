@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { parseClientArgs } from "../lib/client/config.ts";
-import { parseServerArgs } from "../lib/server/config.ts";
+import { parseServerArgs, redact } from "../lib/server/config.ts";
 
 Deno.test("parseServerArgs() resolves the documented defaults", () => {
   const config = parseServerArgs([]);
@@ -51,6 +51,8 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       announceLimit: 100,
       logLevel: "info",
       tlsEngine: "node",
+      redis: null,
+      cluster: "tlschat",
     },
   );
 });
@@ -146,6 +148,30 @@ Deno.test("parseServerArgs() reads every flag", () => {
   assert.equal(config.historyKeepRows, 500);
   assert.throws(() => parseServerArgs(["--history", "501"]), RangeError);
   assert.throws(() => parseServerArgs(["--durability", "disk"]), TypeError);
+  const cluster = parseServerArgs([
+    "--redis",
+    "rediss://:secret@redis.example:6380/2",
+    "--cluster",
+    "lobby-2",
+  ]);
+  assert.equal(cluster.redis, "rediss://:secret@redis.example:6380/2");
+  assert.equal(cluster.cluster, "lobby-2");
+  for (const bad of ["127.0.0.1:6379", "http://redis.example"]) {
+    assert.throws(
+      () => parseServerArgs(["--redis", bad]),
+      /Cannot use --redis/,
+    );
+  }
+  for (const bad of ["", "a}b", "with space", "x".repeat(65)]) {
+    assert.throws(
+      () => parseServerArgs(["--cluster", bad]),
+      /Cannot use --cluster/,
+    );
+  }
+  assert.equal(
+    redact("redis://user:secret@redis.example:6379/0"),
+    "redis://***@redis.example:6379/0",
+  );
   assert.equal(
     parseServerArgs(["certs", "client", "alice"]).clientCertFor,
     "alice",

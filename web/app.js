@@ -104,6 +104,7 @@ const LEFT = /** @type {Record<string, string>} */ ({
   kicked: "was kicked",
   banned: "was banned",
   replaced: "logged in elsewhere",
+  "server-lost": "was lost with their server",
 });
 
 /** Operator actions, as people say them. */

@@ -72,6 +72,7 @@ const LEAVE_REASONS: Record<string, string> = {
   kicked: "kicked",
   banned: "banned",
   replaced: "logged in elsewhere",
+  "server-lost": "their server was lost",
 };
 
 /**

@@ -32,6 +32,14 @@ import { MemoryLog, type RoomLog } from "./room_log.ts";
 import type { Connection } from "./connection.ts";
 import { Session, type SessionContext } from "./session.ts";
 import { Retention } from "./retention.ts";
+import {
+  type Cluster,
+  type ClusterMessage,
+  moderatorCluster,
+  roomCluster,
+  shareSanctions,
+} from "./cluster.ts";
+import { describeSanction } from "./moderation.ts";
 import { SqliteLog } from "./sqlite_log.ts";
 import { openStore, type Store } from "./store.ts";
 import { TlsConnection } from "./tls_connection.ts";
@@ -57,6 +65,11 @@ export interface ServeChatOptions {
   readonly store?: Store;
   /** The room password guests must give; null (default): an open room. */
   readonly roomPassword?: string | null;
+  /**
+   * A room spanning several servers: the cluster's shared log (the room's
+   * order and history) and this server's part in it.
+   */
+  readonly cluster?: { readonly log: RoomLog; readonly cluster: Cluster };
 }
 
 /** Counters a server reports in its logs. */
@@ -99,6 +112,7 @@ export class ChatServer implements AsyncDisposable {
   #ids = 0;
   #ownStore: Store | null = null;
   #roomLog: RoomLog;
+  #cluster: Cluster | null;
   /** Retention of what was stored before, when history is not stored now. */
   #retention: Retention | null = null;
 
@@ -111,7 +125,10 @@ export class ChatServer implements AsyncDisposable {
     this.#clock = options.clock ?? systemClock;
     this.addr = listener.addr;
     const store = options.store ?? (this.#ownStore = openStore(null));
-    this.#roomLog = openRoomLog(store, config, this.#clock, log);
+    const cluster = options.cluster?.cluster ?? null;
+    this.#cluster = cluster;
+    this.#roomLog = options.cluster?.log ??
+      openRoomLog(store, config, this.#clock, log);
     if (!(this.#roomLog instanceof SqliteLog)) {
       // Nothing new is stored; what was stored before still ages out.
       this.#retention = new Retention(store.db, {
@@ -137,6 +154,7 @@ export class ChatServer implements AsyncDisposable {
           reason,
           online: this.room.size,
         }),
+      cluster: cluster === null ? undefined : roomCluster<Session>(cluster),
     });
     const gate = this.gate = new Gate({
       accounts: new Accounts(store.db),
@@ -155,10 +173,75 @@ export class ChatServer implements AsyncDisposable {
       clock: this.#clock,
       room: this.room,
       gate,
-      nextId: () => String(++this.#ids),
+      // Unique in the cluster: the cluster's log names members by id.
+      nextId: cluster === null
+        ? () => String(++this.#ids)
+        : () => `${cluster.server}/${++this.#ids}`,
+      cluster: cluster === null
+        ? undefined
+        : moderatorCluster(cluster, gate.moderation),
     };
     this.#startedMs = this.#clock.now();
     this.finished = this.#serve();
+  }
+
+  /**
+   * Takes on the cluster's bans, mutes and topic (or gives it this server's,
+   * when it has none yet), then listens to what other servers say.
+   */
+  async joinCluster(): Promise<void> {
+    const cluster = this.#cluster;
+    if (cluster === null) return;
+    const { moderation } = this.gate;
+    if ((await cluster.sanctions()).length > 0) await this.#takeSanctions();
+    else if (moderation.all().length > 0) {
+      await shareSanctions(cluster, moderation);
+    }
+    const topic = await cluster.topic();
+    if (topic !== null) moderation.setTopic(topic);
+    else if (moderation.topic !== null) {
+      await cluster.setTopic(moderation.topic);
+    }
+    await cluster.start((message) => {
+      this.#onClusterMessage(message).catch((error) =>
+        this.#log.error("cluster-message-failed", {
+          kind: message.kind,
+          error: describeError(error),
+        })
+      );
+    });
+  }
+
+  async #onClusterMessage(message: ClusterMessage): Promise<void> {
+    const cluster = this.#cluster!;
+    switch (message.kind) {
+      case "priv":
+        return this.room.deliverPrivate(message.to, message.from, message.text);
+      case "sanctions":
+        return await this.#takeSanctions();
+      case "topic": {
+        const topic = await cluster.topic();
+        if (topic !== null) this.gate.moderation.setTopic(topic);
+        return;
+      }
+    }
+  }
+
+  /** Takes on the cluster's bans and mutes, and applies them here. */
+  async #takeSanctions(): Promise<void> {
+    const { moderation } = this.gate;
+    const records = await this.#cluster!.sanctions();
+    moderation.replaceAll(records.map((r) => JSON.parse(r)));
+    for (const member of [...this.room.members()]) {
+      if (member.operator) continue;
+      const who = { account: member.account, host: member.host };
+      const ban = moderation.find("ban", who);
+      if (ban) {
+        this.room.dismiss(member, "banned", `Banned ${describeSanction(ban)}`);
+      } else {
+        member.mute(moderation.find("mute", who));
+      }
+    }
   }
 
   /** Number of open connections (handshaking, joined or closing). */

@@ -118,6 +118,19 @@ export const SERVER_FLAGS = {
     help:
       "Newest messages kept in the database, and as many other events (0: no limit)",
   },
+  redis: {
+    type: "string",
+    value: "URL",
+    help:
+      "Form one room with every server on this Redis (redis://[:password@]host:port/db or rediss://)",
+  },
+  cluster: {
+    type: "string",
+    value: "NAME",
+    default: "tlschat",
+    help:
+      "With --redis: the room's name; servers with the same one are one room",
+  },
   "password-file": {
     type: "string",
     value: "FILE",
@@ -299,6 +312,10 @@ export interface ServerConfig {
   readonly durability: "normal" | "full" | "memory";
   readonly historyKeepDays: number;
   readonly historyKeepRows: number;
+  /** Redis URL of the cluster; null: this server alone is the room. */
+  readonly redis: string | null;
+  /** The cluster's name (keys `tlschat:{NAME}:...`). */
+  readonly cluster: string;
   /** File whose first line is the room password; null: an open room. */
   readonly passwordFile: string | null;
   readonly accountsOnly: boolean;
@@ -409,6 +426,8 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     ),
     historyKeepDays: number("history-keep-days", 0, 100_000),
     historyKeepRows: number("history-keep-rows", 0, 1_000_000_000),
+    redis: values.redis === undefined ? null : redisUrl(values.redis),
+    cluster: clusterName(values.cluster),
     passwordFile: values["password-file"] ?? null,
     accountsOnly: values["accounts-only"] ?? false,
     clientCa: values["client-ca"] ?? null,
@@ -458,4 +477,37 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     );
   }
   return config;
+}
+
+/** Checks a `--redis` URL (it may hold a password: never echo it). */
+function redisUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TypeError(
+      "Cannot use --redis: not a URL (redis://host:6379/0 or rediss://...)",
+    );
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    throw new TypeError(
+      `Cannot use --redis: the scheme must be redis: or rediss:, not ${url.protocol}`,
+    );
+  }
+  return text;
+}
+
+/** Checks a `--cluster` name: it goes into Redis key names. */
+function clusterName(text: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(text)) {
+    throw new TypeError(
+      `Cannot use --cluster: "${text}" must be 1 to 64 letters, digits, _ . -`,
+    );
+  }
+  return text;
+}
+
+/** A Redis URL with its password hidden, for messages and logs. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, "//***@");
 }

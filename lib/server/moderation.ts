@@ -154,6 +154,45 @@ export class Moderation {
     return matches.length;
   }
 
+  /** Every sanction in force, oldest first (to share in a cluster). */
+  all(): Sanction[] {
+    return [...this.list("ban"), ...this.list("mute")];
+  }
+
+  /**
+   * Replaces every sanction with `sanctions` (taken from the cluster, which
+   * holds the ones in force).
+   */
+  replaceAll(sanctions: readonly Omit<Sanction, "id">[]): void {
+    const now = this.#clock.now();
+    this.#db.exec("BEGIN");
+    try {
+      this.#db.exec("DELETE FROM sanctions");
+      const insert = this.#db.prepare(
+        "INSERT INTO sanctions (type, kind, target, label, until, by, reason, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      );
+      for (const s of sanctions) {
+        insert.run(
+          s.type,
+          s.kind,
+          s.target,
+          s.label,
+          s.until,
+          s.by,
+          s.reason,
+          now,
+        );
+      }
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
+    this.#active = (this.#db.prepare(
+      "SELECT id, type, kind, target, label, until, by, reason FROM sanctions ORDER BY id",
+    ).all() as unknown as Sanction[]).map(hold);
+  }
+
   /** The topic, or null when none was set. */
   get topic(): Topic | null {
     const row = this.#db.prepare(

@@ -44,15 +44,37 @@ export type ModeratorCommand = Extract<
   { kind: "kick" | "ban" | "unban" | "bans" | "mute" | "unmute" | "topic" }
 >;
 
+/** Someone in the room, here or on another server of a cluster. */
+export interface Someone {
+  readonly alias: string;
+  readonly account: string | null;
+  readonly host: string;
+  readonly operator: boolean;
+}
+
+/** What moderation needs from a cluster of servers. */
+export interface ModeratorCluster {
+  /** Whoever holds `alias` on any server. */
+  find(alias: string): Promise<Someone | null>;
+  /** Removes whoever holds `alias` on any server; its server says `bye`. */
+  remove(alias: string, reason: "kicked", bye: string): Promise<boolean>;
+  /** Bans or mutes changed here: every server takes them on. */
+  sanctionsChanged(): Promise<void>;
+  /** The topic changed here: every server takes it on. */
+  topicChanged(): Promise<void>;
+}
+
 /** What carrying out an operator command needs. */
 export interface ModeratorContext<M extends Moderated> {
   readonly room: Room<M>;
   readonly moderation: Moderation;
   readonly accounts: Accounts;
   readonly clock: Clock;
+  /** The cluster the room spans, if any: targets may be elsewhere. */
+  readonly cluster?: ModeratorCluster;
 }
 
-const identity = (member: Moderated): Identity => ({
+const identity = (member: Someone): Identity => ({
   account: member.account,
   host: member.host,
 });
@@ -61,11 +83,11 @@ const identity = (member: Moderated): Identity => ({
  * Carries out an operator command for `actor`. `/topic` without text is for
  * everyone (it shows the topic); everything else needs an operator.
  */
-export function moderate<M extends Moderated>(
+export async function moderate<M extends Moderated>(
   ctx: ModeratorContext<M>,
   actor: M,
   command: ModeratorCommand,
-): void {
+): Promise<void> {
   const { room, moderation } = ctx;
   if (command.kind === "topic" && command.text === "") {
     const topic = moderation.topic;
@@ -90,15 +112,17 @@ export function moderate<M extends Moderated>(
   switch (command.kind) {
     case "topic":
       moderation.setTopic({ text: command.text, by });
-      return room.announce(
-        { type: "TOPIC", alias: by, text: command.text },
-        actor,
-      );
+      room.announce({ type: "TOPIC", alias: by, text: command.text }, actor);
+      return ctx.cluster?.topicChanged();
     case "kick": {
-      const target = present(ctx, command.target);
+      const target = await present(ctx, command.target);
       const reason = command.reason === "" ? "" : `: ${command.reason}`;
       room.announce(mod("kick", target.alias, by, command.reason), actor);
-      return room.dismiss(target, "kicked", `Kicked by ${by}${reason}`);
+      const bye = `Kicked by ${by}${reason}`;
+      const here = room.find(target.alias);
+      if (here) return room.dismiss(here, "kicked", bye);
+      await ctx.cluster?.remove(target.alias, "kicked", bye);
+      return;
     }
     case "ban":
     case "mute": {
@@ -106,6 +130,7 @@ export function moderate<M extends Moderated>(
         ctx,
         command.target,
         command.kind,
+        await someone(ctx, command.target),
       );
       const sanctions = targets.map((target) =>
         moderation.add(command.kind, target, {
@@ -132,12 +157,13 @@ export function moderate<M extends Moderated>(
             `Banned ${describeSanction(first)}`,
           );}
       }
-      return;
+      // Other servers apply them to their own members.
+      return ctx.cluster?.sanctionsChanged();
     }
     case "unban":
     case "unmute": {
       const type: SanctionType = command.kind === "unban" ? "ban" : "mute";
-      const present = room.find(command.target);
+      const present = await someone(ctx, command.target);
       const lifted = present
         ? moderation.removeFor(type, identity(present))
         : moderation.remove(type, command.target);
@@ -154,7 +180,7 @@ export function moderate<M extends Moderated>(
         actor,
       );
       if (type === "mute") { for (const m of room.members()) m.mute(null); }
-      return;
+      return ctx.cluster?.sanctionsChanged();
     }
     case "bans": {
       const bans = moderation.list("ban");
@@ -183,12 +209,21 @@ function mod(action: string, alias: string, by: string, text: string) {
   return { type: "MOD", action, alias, by, text } as const;
 }
 
-/** The present member called `alias`, who must not be an operator. */
-function present<M extends Moderated>(
+/** Whoever is called `alias`, here or on another server of the cluster. */
+async function someone<M extends Moderated>(
   ctx: ModeratorContext<M>,
   alias: string,
-): M {
-  const member = ctx.room.find(alias);
+): Promise<Someone | undefined> {
+  return ctx.room.find(alias) ?? (await ctx.cluster?.find(alias)) ??
+    undefined;
+}
+
+/** The present member called `alias`, who must not be an operator. */
+async function present<M extends Moderated>(
+  ctx: ModeratorContext<M>,
+  alias: string,
+): Promise<Someone> {
+  const member = await someone(ctx, alias);
   if (member === undefined) {
     throw new ProtocolError("no-such-alias", `Nobody is called "${alias}"`);
   }
@@ -208,11 +243,11 @@ function sanctionTargets<M extends Moderated>(
   ctx: ModeratorContext<M>,
   target: string,
   type: SanctionType,
+  member: Someone | undefined,
 ): {
   targets: ({ account: string } | { range: AddressRange })[];
   label: string;
 } {
-  const member = ctx.room.find(target);
   if (member !== undefined) {
     if (member.operator) throw notPermitted(member.alias);
     const group = addressGroup(member.host);

@@ -56,6 +56,34 @@ export interface JoinOptions {
   readonly replace?: boolean;
 }
 
+/**
+ * What a room that spans several servers needs from the cluster: aliases
+ * claimed across all of them (with the `JOIN` or `NICK` appended to the
+ * shared log in the same step), leaves announced there, the whole room's
+ * `/who`, and private messages to members elsewhere.
+ */
+export interface RoomCluster<M extends Member = Member> {
+  claim(
+    member: M,
+    alias: string,
+    from: string | null,
+    replace: boolean,
+  ): Promise<
+    { ok: true; online: string } | {
+      ok: false;
+      holder: string;
+      lookalike: boolean;
+    }
+  >;
+  leave(member: M, reason: LeaveReason, text: string): void;
+  who(): Promise<{ online: number; aliases: string[] }>;
+  /**
+   * Delivers `PRIV` to `to` on another server: its alias as held, or
+   * `null` when nobody holds it; throws when it cannot be reached.
+   */
+  whisper(from: M, to: string, text: string): Promise<string | null>;
+}
+
 /** Options of {@linkcode Room}. */
 export interface RoomOptions<M extends Member = Member> {
   /** Where room events are ordered. */
@@ -76,6 +104,8 @@ export interface RoomOptions<M extends Member = Member> {
   historyBytes?: number;
   /** Called after a member has left, whatever the reason (for logs). */
   onLeave?: (member: M, reason: LeaveReason) => void;
+  /** The cluster this room spans, if it spans several servers. */
+  cluster?: RoomCluster<M>;
 }
 
 /** Counters a server reports in its logs. */
@@ -94,6 +124,9 @@ export class Room<M extends Member = Member> {
   #members = new Map<string, M>();
   /** Members by the confusable skeleton of their alias. */
   #skeletons = new Map<string, M>();
+  /** Members by id (a cluster's log names them by id). */
+  #byId = new Map<string, M>();
+  #cluster: RoomCluster<M> | undefined;
   #arena: LineArena;
   #unannouncedJoins = 0;
   #unannouncedLeaves = 0;
@@ -111,6 +144,7 @@ export class Room<M extends Member = Member> {
     this.#arena = options.arena ?? new LineArena();
     this.#onLeave = options.onLeave ?? (() => {});
     this.#historyBytes = options.historyBytes ?? Infinity;
+    this.#cluster = options.cluster;
     this.#log = options.log;
     this.#log.subscribe(
       (event) => this.#fanOut(event),
@@ -178,7 +212,12 @@ export class Room<M extends Member = Member> {
    * ]);
    * ```
    */
-  join(member: M, alias: string, options: JoinOptions = {}): void {
+  join(
+    member: M,
+    alias: string,
+    options: JoinOptions = {},
+  ): void | Promise<void> {
+    if (this.#cluster) return this.#joinCluster(member, alias, options);
     if (options.replace) this.#evict(alias, member);
     this.#checkFree(alias, member, "Cannot join room", options.replace);
     member.alias = alias;
@@ -202,6 +241,59 @@ export class Room<M extends Member = Member> {
   }
 
   /**
+   * {@linkcode join} in a cluster: the alias is claimed across every server
+   * (the claim appends the `JOIN`), then the member is welcomed here.
+   */
+  async #joinCluster(
+    member: M,
+    alias: string,
+    options: JoinOptions,
+  ): Promise<void> {
+    const claim = await this.#claim(member, alias, null, options, "join room");
+    member.alias = alias;
+    this.#add(member);
+    const welcome: ServerLine = {
+      type: "WELCOME",
+      alias,
+      online: claim,
+      text: "Type /help for commands",
+    };
+    if (!member.deliver(this.#encode(welcome))) {
+      this.leave(member, "slow");
+      member.close("slow", slowText());
+      return;
+    }
+    this.stats.joins++;
+    this.stats.peakMembers = Math.max(this.stats.peakMembers, this.size);
+  }
+
+  /** Claims `alias` across the cluster; returns the online count. */
+  async #claim(
+    member: M,
+    alias: string,
+    from: string | null,
+    options: JoinOptions,
+    action: string,
+  ): Promise<string> {
+    validateAlias(alias);
+    const claim = await this.#cluster!.claim(
+      member,
+      alias,
+      from,
+      options.replace ?? false,
+    );
+    if (!claim.ok) {
+      throw new ProtocolError(
+        "alias-taken",
+        claim.lookalike
+          ? `Cannot ${action}: alias "${alias}" looks like "${claim.holder}", who is here`
+          : `Cannot ${action}: alias "${alias}" is taken`,
+      );
+    }
+    return claim.online;
+  }
+
+  /**
    * Removes a member and announces why (not at shutdown). Does nothing when
    * the member is not in the room, so it is safe to call from every exit
    * path. It does not close the member: whoever decided it leaves does.
@@ -211,6 +303,7 @@ export class Room<M extends Member = Member> {
     this.#remove(member);
     this.#onLeave(member, reason);
     if (reason === "shutdown") return;
+    if (this.#cluster) return this.#cluster.leave(member, reason, text);
     this.#append({
       type: "LEAVE",
       alias: member.alias,
@@ -236,8 +329,11 @@ export class Room<M extends Member = Member> {
    * Sends a private message: only the target receives `PRIV`; the sender gets
    * `SENT` as confirmation. Throws when no member has that alias.
    */
-  whisper(member: M, to: string, text: string): void {
+  whisper(member: M, to: string, text: string): void | Promise<void> {
     const target = this.#members.get(aliasKey(to));
+    if (target === undefined && this.#cluster) {
+      return this.#whisperCluster(member, to, text);
+    }
     if (target === undefined) {
       throw new ProtocolError(
         "no-such-alias",
@@ -249,14 +345,55 @@ export class Room<M extends Member = Member> {
     this.#send(member, { type: "SENT", alias: target.alias, text });
   }
 
+  async #whisperCluster(member: M, to: string, text: string): Promise<void> {
+    let alias: string | null;
+    try {
+      alias = await this.#cluster!.whisper(member, to, text);
+    } catch {
+      throw new ProtocolError(
+        "unavailable",
+        `Cannot send private message to "${to}" now: try again later`,
+      );
+    }
+    if (alias === null) {
+      throw new ProtocolError(
+        "no-such-alias",
+        `Cannot send private message: nobody is called "${to}"`,
+      );
+    }
+    this.stats.messages++;
+    this.#send(member, { type: "SENT", alias, text });
+  }
+
+  /**
+   * Delivers a private message from another server to member `id`, if it
+   * is here.
+   */
+  deliverPrivate(id: string, from: string, text: string): void {
+    const target = this.#byId.get(id);
+    if (target !== undefined) {
+      this.#send(target, { type: "PRIV", alias: from, text });
+    }
+  }
+
+  /** The member with id `id`, if it is here. */
+  byId(id: string): M | undefined {
+    return this.#byId.get(id);
+  }
+
   /**
    * Changes a member's alias and announces it to everyone. Only a member of
    * the room can be renamed, and only its own entry is replaced.
    */
-  rename(member: M, alias: string, options: JoinOptions = {}): void {
+  rename(
+    member: M,
+    alias: string,
+    options: JoinOptions = {},
+  ): void | Promise<void> {
     if (!this.has(member)) {
       throw new Error(`Cannot rename "${member.alias}": not in the room`);
     }
+    if (this.#cluster) return this.#renameCluster(member, alias, options);
     if (options.replace) this.#evict(alias, member);
     this.#checkFree(alias, member, "Cannot change alias", options.replace);
     const old = member.alias;
@@ -271,13 +408,35 @@ export class Room<M extends Member = Member> {
     }, member.id);
   }
 
+  async #renameCluster(
+    member: M,
+    alias: string,
+    options: JoinOptions,
+  ): Promise<void> {
+    const old = member.alias;
+    await this.#claim(member, alias, old, options, "change alias");
+    if (!this.has(member)) return; // left meanwhile
+    this.#remove(member);
+    member.alias = alias;
+    this.#add(member);
+  }
+
   /**
    * Sends the member a `WHO` line: the online count and, in alphabetical
    * order, the aliases of the {@linkcode WHO_LIST_LIMIT} members who joined
    * (or last renamed) first, operators marked with `@`. Its cost does not
    * grow with the room.
    */
-  who(member: M): void {
+  who(member: M): void | Promise<void> {
+    if (this.#cluster) {
+      return this.#cluster.who().then(({ online, aliases }) =>
+        this.#send(member, {
+          type: "WHO",
+          online: String(online),
+          aliases: aliases.join(" "),
+        })
+      );
+    }
     const listed: M[] = [];
     for (const other of this.#members.values()) {
       if (listed.length === WHO_LIST_LIMIT) break;
@@ -408,12 +567,14 @@ export class Room<M extends Member = Member> {
   }
 
   #add(member: M): void {
+    this.#byId.set(member.id, member);
     this.#members.set(aliasKey(member.alias), member);
     this.#skeletons.set(aliasSkeleton(member.alias), member);
   }
 
   /** Forgets a member's entries, and only its own. */
   #remove(member: M): void {
+    if (this.#byId.get(member.id) === member) this.#byId.delete(member.id);
     const key = aliasKey(member.alias);
     if (this.#members.get(key) === member) this.#members.delete(key);
     const skeleton = aliasSkeleton(member.alias);
@@ -441,6 +602,7 @@ export class Room<M extends Member = Member> {
    */
   #fanOut(event: RoomEvent): void {
     const { line } = event;
+    if (line.type === "LEAVE") this.#removedElsewhere(event, line);
     if (this.#countsAsPresence(line)) return;
     let slow: M[] | undefined;
     if (this.#unannouncedJoins > 0 || this.#unannouncedLeaves > 0) {
@@ -482,6 +644,24 @@ export class Room<M extends Member = Member> {
         }): the room cannot store messages right now; try again later`,
       });
     }
+  }
+
+  /**
+   * A `LEAVE` for a member that is still here was decided elsewhere in the
+   * cluster (a kick or ban by an operator on another server, a login from
+   * another connection, this server counted as lost): it goes, and is told
+   * why.
+   */
+  #removedElsewhere(event: RoomEvent, line: ServerLine<"LEAVE">): void {
+    const gone = this.#byId.get(event.origin);
+    if (gone === undefined) return;
+    this.#remove(gone);
+    const reason = line.reason as LeaveReason;
+    this.#onLeave(gone, reason);
+    gone.close(
+      BYE_FOR_LEAVE[reason] ?? "kicked",
+      event.note ?? "Disconnected: removed from the room",
+    );
   }
 
   /** Counts a join or leave that is not announced one by one; true if so. */
@@ -533,6 +713,14 @@ function historyLine(event: RoomEvent): ServerLine<"HIST"> {
     text: line.text,
   };
 }
+
+/** The goodbye of a member removed elsewhere, by why it left. */
+const BYE_FOR_LEAVE: Partial<Record<LeaveReason, ByeReason>> = {
+  kicked: "kicked",
+  banned: "banned",
+  replaced: "replaced",
+  "server-lost": "server-lost",
+};
 
 function slowText(): string {
   return "Disconnected: too many lines were waiting for you to read them";

@@ -51,6 +51,11 @@ export interface RoomEvent {
   readonly line: RoomLine;
   /** Id of the member it came from (a joiner does not get its own JOIN). */
   readonly origin: string;
+  /**
+   * For a `LEAVE` decided elsewhere in a cluster (a kick, a login from
+   * another connection): the `BYE` text for the member, if it is here.
+   */
+  readonly note?: string;
 }
 
 /** Receives committed events in log order. */

@@ -32,7 +32,11 @@ import type { ServerConfig } from "./config.ts";
 import type { Connection, InboundLine } from "./connection.ts";
 import type { Applicant, Claim, Gate } from "./gate.ts";
 import { describeSanction, type Sanction } from "./moderation.ts";
-import { moderate, type Moderated } from "./moderator.ts";
+import {
+  moderate,
+  type Moderated,
+  type ModeratorCluster,
+} from "./moderator.ts";
 import type { Room } from "./room.ts";
 import { InputOverflowError } from "./transport.ts";
 
@@ -44,8 +48,10 @@ export interface SessionContext {
   readonly gate: Gate;
   readonly log: Logger;
   readonly clock: Clock;
-  /** A fresh id, unique among the server's sessions. */
+  /** A fresh id, unique among the server's sessions (the cluster's too). */
   readonly nextId: () => string;
+  /** The cluster the room spans, for operator commands; none: one server. */
+  readonly cluster?: ModeratorCluster;
 }
 
 type Phase = "alias" | "joined" | "closing";
@@ -402,14 +408,21 @@ export class Session implements Moderated {
     }
     // A new alias replaces one still waiting for its password.
     this.#pending = null;
-    this.#proceed(alias, this.#ctx.gate.claim(alias, this.#applicant()), false);
+    return this.#proceed(
+      alias,
+      this.#ctx.gate.claim(alias, this.#applicant()),
+      false,
+    );
   }
 
   /** Takes the alias, or asks for the password the gate wants first. */
-  #proceed(alias: string, claim: Claim, rename: boolean): void {
+  #proceed(
+    alias: string,
+    claim: Claim,
+    rename: boolean,
+  ): Promise<void> | void {
     if (claim.need === "nothing") {
-      this.#enter(alias, claim.account, rename);
-      return;
+      return this.#enter(alias, claim.account, rename);
     }
     this.#pending = { kind: claim.need, alias, rename };
     this.#askPassword(claim.need, alias);
@@ -456,11 +469,14 @@ export class Session implements Moderated {
       throw new ProtocolError("login-failed", "Wrong alias or password");
     }
     log.info("login", { alias: account.alias, addr: this.address });
-    this.#enter(pending.alias, account, pending.rename);
+    return this.#enter(pending.alias, account, pending.rename);
   }
 
   /** The room password, for a pending alias or before one. */
-  #roomPassword(password: string, pending: PendingPassword | null): void {
+  #roomPassword(
+    password: string,
+    pending: PendingPassword | null,
+  ): Promise<void> | void {
     const { gate, log } = this.#ctx;
     if (gate.checkRoomPassword(password, this.host)) {
       this.#pending = null;
@@ -485,8 +501,12 @@ export class Session implements Moderated {
    * Takes an alias the gate allowed, logged into `account` (or as a guest),
    * joining the room or renaming in it; banned accounts are turned away.
    */
-  #enter(alias: string, account: Account | null, rename: boolean): void {
-    const { room, log, config, gate } = this.#ctx;
+  #enter(
+    alias: string,
+    account: Account | null,
+    rename: boolean,
+  ): Promise<void> | void {
+    const { room, log, gate } = this.#ctx;
     const ban = gate.banFor(
       { account: account?.alias ?? this.account, host: this.host },
       (account ?? this.#account)?.operator ?? false,
@@ -500,12 +520,26 @@ export class Session implements Moderated {
     const own = account !== null && aliasKey(account.alias) === aliasKey(alias);
     if (rename) {
       const old = this.alias;
-      room.rename(this, alias, { replace: own });
-      log.info("rename", { alias: old, to: this.alias, addr: this.address });
+      const renamed = () =>
+        log.info("rename", { alias: old, to: this.alias, addr: this.address });
+      const renaming = room.rename(this, alias, { replace: own });
+      return renaming ? renaming.then(renamed) : renamed();
+    }
+    // In a cluster, the alias is claimed across servers first.
+    const joining = room.join(this, alias, { replace: own });
+    return joining
+      ? joining.then(() => this.#joined(alias))
+      : this.#joined(alias);
+  }
+
+  /** In the room: the topic, history, and the idle timer. */
+  #joined(alias: string): void {
+    const { room, log, config, gate } = this.#ctx;
+    if (this.#isClosing()) {
+      // Dropped while joining, or gone before the claim came back.
+      room.leave(this, "disconnect");
       return;
     }
-    room.join(this, alias, { replace: own });
-    if (this.#isClosing()) return; // dropped while joining
     this.#phase = "joined";
     log.info("join", {
       alias,
@@ -571,6 +605,7 @@ export class Session implements Moderated {
             moderation: gate.moderation,
             accounts: gate.accounts,
             clock: this.#ctx.clock,
+            cluster: this.#ctx.cluster,
           },
           this,
           command,

@@ -56,7 +56,8 @@ interface Pending {
   readonly origin: string;
 }
 
-interface Row {
+/** A stored event as SQLite (or a Redis stream entry) gives it back. */
+export interface Row {
   seq: number;
   time: number;
   line: string;
@@ -128,7 +129,7 @@ export class SqliteLog implements RoomLog {
        ORDER BY seq DESC LIMIT ?`,
     ).all(options.keep) as unknown as Row[];
     for (const row of rows.reverse()) {
-      const event = toEvent(row);
+      const event = toRoomEvent(row);
       if (event !== null) this.#recent.add(event);
     }
     this.#retention = new Retention(db, {
@@ -245,7 +246,7 @@ export function* eachEvent(
     query.limit ?? -1,
   ) as Iterable<Row>;
   for (const row of rows) {
-    const event = toEvent(row);
+    const event = toRoomEvent(row);
     if (event !== null) yield event;
   }
 }
@@ -255,7 +256,7 @@ export function* eachEvent(
  * single-line fields (the database is ours, but a line from it goes to
  * every joiner: it is checked like one that came from a client).
  */
-function toEvent(row: Row): RoomEvent | null {
+export function toRoomEvent(row: Row): RoomEvent | null {
   let line: unknown;
   try {
     line = JSON.parse(row.line);

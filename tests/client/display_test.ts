@@ -37,6 +37,10 @@ Deno.test("formatForDisplay() shows each line type plainly", () => {
       "-!- amy left (kicked for flooding: kicked for flooding, 3 online)",
     ],
     ["LEAVE amy 3 disconnect", "-!- amy left (disconnected, 3 online)"],
+    [
+      "LEAVE amy 3 server-lost",
+      "-!- amy left (their server was lost, 3 online)",
+    ],
     ["NICK amy amelia 3", "-!- amy is now known as amelia"],
     ["PRESENCE 12 3 140", "-!- 12 joined, 3 left (140 online)"],
     ["WHO 3 amy bob", "-!- 3 online: amy, bob and 1 more"],

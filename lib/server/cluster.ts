@@ -1,0 +1,389 @@
+/**
+ * This server's part in a cluster of servers that form one room through
+ * Redis: who is in the room across all of them (aliases and look-alikes
+ * claimed atomically, with the event that announces the change), `/who`
+ * for the whole room, a heartbeat that says this server is alive and the
+ * watch that announces the members of a server that stopped beating as
+ * left (`server-lost`), messages to one server or all (private messages,
+ * bans and mutes, the topic), and the bans and mutes in force, shared.
+ *
+ * @module
+ */
+
+import type { Clock, TimerId } from "../clock.ts";
+import { describeError, type Logger } from "../log.ts";
+import { aliasKey, WHO_LIST_LIMIT } from "../protocol.ts";
+import { aliasSkeleton } from "../text.ts";
+import type { Moderation } from "./moderation.ts";
+import type { ModeratorCluster } from "./moderator.ts";
+import type { MemberRecord, RedisLink } from "./redis.ts";
+import type { Member, RoomCluster } from "./room.ts";
+
+/** Options of {@linkcode Cluster}. */
+export interface ClusterOptions {
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** How often this server says it is alive. @default {1000} */
+  readonly heartbeatMs?: number;
+  /**
+   * Silence after which a server counts as lost and its members as gone.
+   * @default {5000}
+   */
+  readonly lostAfterMs?: number;
+}
+
+/** What one server tells another (or all) through Redis. */
+export type ClusterMessage =
+  /** A private message for member `to` of the receiving server. */
+  | { kind: "priv"; to: string; from: string; text: string }
+  /** Bans or mutes changed: read them again. */
+  | { kind: "sanctions" }
+  /** The topic changed: read it again. */
+  | { kind: "topic" };
+
+/** The outcome of a claim on an alias. */
+export type Claim =
+  | { readonly ok: true; readonly online: string }
+  | {
+    readonly ok: false;
+    readonly holder: string;
+    readonly lookalike: boolean;
+  };
+
+/** A member as the cluster needs it. */
+export interface ClusterMember {
+  readonly id: string;
+  readonly alias: string;
+  readonly account: string | null;
+  readonly host: string;
+  readonly operator: boolean;
+}
+
+/** This server in the cluster. */
+export class Cluster {
+  /** This server's id, unique in the cluster for as long as it runs. */
+  readonly server: string;
+  #link: RedisLink;
+  #options: ClusterOptions;
+  #timer: TimerId | undefined;
+  #stopped = false;
+  /** Leaves that could not reach Redis, tried again at each heartbeat. */
+  #unsentLeaves = new Map<string, [string, string, string]>();
+
+  /** Joins the cluster on `link` (call {@linkcode start}). */
+  constructor(link: RedisLink, options: ClusterOptions) {
+    this.#link = link;
+    this.#options = options;
+    this.server = crypto.randomUUID().slice(0, 8);
+  }
+
+  /**
+   * Says this server is alive, starts watching the others, and listens to
+   * what they tell it.
+   */
+  async start(onMessage: (message: ClusterMessage) => void): Promise<void> {
+    const listener = (raw: string) => {
+      try {
+        onMessage(JSON.parse(raw) as ClusterMessage);
+      } catch {
+        // Not from a server of ours.
+      }
+    };
+    const { keys } = this.#link;
+    await this.#link.subscriber.subscribe(keys.channel(this.server), listener);
+    await this.#link.subscriber.subscribe(keys.everyone, listener);
+    await this.#beat();
+  }
+
+  /** Stops beating; this server's members leave (`shutdown`). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#options.clock.clearTimeout(this.#timer);
+    await this.#link.run("evict", [
+      this.server,
+      "shutdown",
+      String(this.#options.clock.now()),
+    ]).catch(() => {});
+  }
+
+  /**
+   * Claims `alias` for `member` across the cluster (renaming from `from`
+   * when given), appending its `JOIN` or `NICK` in the same step. With
+   * `replace` (an account holder), whoever holds it is removed (`LEAVE ...
+   * replaced`) and look-alikes do not count.
+   */
+  async claim(
+    member: ClusterMember,
+    alias: string,
+    from: string | null,
+    replace: boolean,
+  ): Promise<Claim> {
+    const record: MemberRecord = {
+      id: member.id,
+      server: this.server,
+      alias,
+      account: member.account,
+      host: member.host,
+      operator: member.operator,
+    };
+    const [status, value] = await this.#link.run("claim", [
+      aliasKey(alias),
+      aliasSkeleton(alias),
+      JSON.stringify(record),
+      replace ? "1" : "0",
+      String(this.#options.clock.now()),
+      from === null ? "" : aliasKey(from),
+    ]) as [string, string];
+    return status === "ok"
+      ? { ok: true, online: String(value) }
+      : { ok: false, holder: String(value), lookalike: status !== "taken" };
+  }
+
+  /**
+   * Announces that `member` left (`LEAVE` with `reason`). A leave that
+   * cannot reach Redis now is sent again later, so that no alias stays
+   * claimed by someone gone.
+   */
+  leave(member: ClusterMember, reason: string, text: string): void {
+    if (this.#stopped) return; // its members leave all at once
+    const key = aliasKey(member.alias);
+    this.#unsentLeaves.set(member.id, [key, reason, text]);
+    void this.#sendLeave(member.id);
+  }
+
+  /**
+   * Removes whoever holds `alias`, on any server (a kick, a ban); its
+   * server closes it with `bye`. Resolves to whether someone was removed.
+   */
+  async remove(
+    alias: string,
+    reason: string,
+    bye: string,
+  ): Promise<boolean> {
+    const removed = await this.#link.run("leave", [
+      aliasKey(alias),
+      "",
+      reason,
+      "",
+      bye,
+      String(this.#options.clock.now()),
+    ]);
+    return Number(removed) === 1;
+  }
+
+  /** The member holding `alias` anywhere in the cluster, if any. */
+  async find(alias: string): Promise<MemberRecord | null> {
+    const raw = await this.#link.commands.sendCommand([
+      "HGET",
+      this.#link.keys.members,
+      aliasKey(alias),
+    ]);
+    return raw === null ? null : JSON.parse(String(raw)) as MemberRecord;
+  }
+
+  /**
+   * The whole room's online count and the aliases of the
+   * {@linkcode WHO_LIST_LIMIT} members who joined first, operators marked
+   * with `@`.
+   */
+  async who(): Promise<{ online: number; aliases: string[] }> {
+    const { commands, keys } = this.#link;
+    const [online, first] = await Promise.all([
+      commands.sendCommand(["HLEN", keys.members]),
+      commands.sendCommand([
+        "ZRANGE",
+        keys.order,
+        "0",
+        String(WHO_LIST_LIMIT - 1),
+      ]),
+    ]) as [number, string[]];
+    const records = first.length === 0
+      ? []
+      : await commands.sendCommand(["HMGET", keys.members, ...first]) as (
+        | string
+        | null
+      )[];
+    const aliases = records.filter((r) => r !== null).map((raw) => {
+      const record = JSON.parse(raw!) as MemberRecord;
+      return record.operator ? `@${record.alias}` : record.alias;
+    });
+    aliases.sort((a, b) =>
+      aliasKey(a.replace(/^@/, "")) < aliasKey(b.replace(/^@/, "")) ? -1 : 1
+    );
+    return { online: Number(online), aliases };
+  }
+
+  /**
+   * Tells server `server` (or every server, `null`); resolves to how many
+   * servers heard it (0: none did, it is lost).
+   */
+  async tell(server: string | null, message: ClusterMessage): Promise<number> {
+    const { keys } = this.#link;
+    const heard = await this.#link.commands.sendCommand([
+      "PUBLISH",
+      server === null ? keys.everyone : keys.channel(server),
+      JSON.stringify(message),
+    ]);
+    return Number(heard);
+  }
+
+  /** The bans and mutes in force in the cluster, as JSON records. */
+  async sanctions(): Promise<string[]> {
+    const all = await this.#link.commands.sendCommand([
+      "HVALS",
+      this.#link.keys.sanctions,
+    ]) as string[];
+    return all;
+  }
+
+  /** Replaces the cluster's bans and mutes with `records` (JSON by id). */
+  async setSanctions(records: ReadonlyMap<string, string>): Promise<void> {
+    const { commands, keys } = this.#link;
+    await commands.sendCommand(["DEL", keys.sanctions]);
+    if (records.size > 0) {
+      await commands.sendCommand([
+        "HSET",
+        keys.sanctions,
+        ...[...records].flat(),
+      ]);
+    }
+    await this.tell(null, { kind: "sanctions" });
+  }
+
+  /** The room's topic as the cluster keeps it. */
+  async topic(): Promise<{ text: string; by: string } | null> {
+    const raw = await this.#link.commands.sendCommand([
+      "GET",
+      this.#link.keys.topic,
+    ]);
+    return raw === null ? null : JSON.parse(String(raw));
+  }
+
+  /** Keeps the room's topic for servers that start later. */
+  async setTopic(topic: { text: string; by: string }): Promise<void> {
+    await this.#link.commands.sendCommand([
+      "SET",
+      this.#link.keys.topic,
+      JSON.stringify(topic),
+    ]);
+  }
+
+  async #sendLeave(id: string): Promise<void> {
+    const leave = this.#unsentLeaves.get(id);
+    if (leave === undefined) return;
+    const [key, reason, text] = leave;
+    try {
+      await this.#link.run("leave", [
+        key,
+        id,
+        reason,
+        text,
+        "",
+        String(this.#options.clock.now()),
+      ]);
+      this.#unsentLeaves.delete(id);
+    } catch (error) {
+      this.#options.log.debug("redis-leave-failed", {
+        error: describeError(error),
+      });
+    }
+  }
+
+  /**
+   * Says this server is alive, announces the members of servers that are
+   * not, sends the leaves that could not be sent, and comes back.
+   */
+  #beat = async (): Promise<void> => {
+    if (this.#stopped) return;
+    const { clock, log } = this.#options;
+    const heartbeatMs = this.#options.heartbeatMs ?? 1000;
+    const lostAfterMs = this.#options.lostAfterMs ?? 5000;
+    const { commands, keys } = this.#link;
+    try {
+      const now = clock.now();
+      await commands.sendCommand([
+        "ZADD",
+        keys.servers,
+        String(now + lostAfterMs),
+        this.server,
+      ]);
+      const lost = await commands.sendCommand([
+        "ZRANGEBYSCORE",
+        keys.servers,
+        "-inf",
+        String(now),
+      ]) as string[];
+      for (const server of lost) {
+        const count = await this.#link.run("evict", [
+          server,
+          "server-lost",
+          String(now),
+        ]);
+        log.warn("server-lost", { server, members: Number(count) });
+      }
+      for (const id of [...this.#unsentLeaves.keys()]) {
+        await this.#sendLeave(id);
+      }
+    } catch (error) {
+      log.debug("redis-heartbeat-failed", { error: describeError(error) });
+    }
+    if (!this.#stopped) this.#timer = clock.setTimeout(this.#beat, heartbeatMs);
+  };
+}
+
+/** The room's view of the cluster. */
+export function roomCluster<M extends ClusterMember & Member>(
+  cluster: Cluster,
+): RoomCluster<M> {
+  return {
+    claim: (member, alias, from, replace) =>
+      cluster.claim(member, alias, from, replace),
+    leave: (member, reason, text) => cluster.leave(member, reason, text),
+    who: () => cluster.who(),
+    whisper: async (from, to, text) => {
+      const target = await cluster.find(to);
+      if (target === null) return null;
+      const heard = await cluster.tell(target.server, {
+        kind: "priv",
+        to: target.id,
+        from: from.alias,
+        text,
+      });
+      if (heard === 0) throw new Error(`server ${target.server} is not there`);
+      return target.alias;
+    },
+  };
+}
+
+/** Operator commands' view of the cluster. */
+export function moderatorCluster(
+  cluster: Cluster,
+  moderation: Moderation,
+): ModeratorCluster {
+  return {
+    find: (alias) => cluster.find(alias),
+    remove: (alias, reason, bye) => cluster.remove(alias, reason, bye),
+    sanctionsChanged: () => shareSanctions(cluster, moderation),
+    topicChanged: async () => {
+      const topic = moderation.topic;
+      if (topic === null) return;
+      await cluster.setTopic(topic);
+      await cluster.tell(null, { kind: "topic" });
+    },
+  };
+}
+
+/** Makes this server's bans and mutes the cluster's. */
+export function shareSanctions(
+  cluster: Cluster,
+  moderation: Moderation,
+): Promise<void> {
+  return cluster.setSanctions(
+    new Map(
+      moderation.all().map((
+        { id: _, ...sanction },
+        i,
+      ) => [String(i), JSON.stringify(sanction)]),
+    ),
+  );
+}
