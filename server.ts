@@ -94,6 +94,8 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   };
   using store = openStore(config.dataDir, { exclusive: true });
   const { cert, key, file } = await loadCertificate(config, log);
+  // The room comes first: nobody is let in before it can take them.
+  const cluster = await joinCluster(config, log);
   const listener = await listenTls({
     hostname: config.hostname,
     port: config.port,
@@ -102,6 +104,9 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     engine: config.tlsEngine,
     maxInputBytes: config.maxInputBytes,
     clientCa,
+  }).catch(async (e) => {
+    await cluster?.close();
+    throw e;
   });
   // A long-running server warns ahead of its certificate's end; a dev
   // certificate is renewed at the next start.
@@ -110,7 +115,6 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     () => warnIfExpiring(file, notAfter, log),
     EXPIRY_CHECK_MS,
   );
-  const cluster = await joinCluster(config, log);
   const server = serveChat(listener, {
     config,
     log,

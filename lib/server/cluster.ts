@@ -12,7 +12,7 @@
 
 import type { Clock, TimerId } from "../clock.ts";
 import { describeError, type Logger } from "../log.ts";
-import { aliasKey, WHO_LIST_LIMIT } from "../protocol.ts";
+import { aliasKey, ProtocolError, WHO_LIST_LIMIT } from "../protocol.ts";
 import { aliasSkeleton } from "../text.ts";
 import type { Moderation } from "./moderation.ts";
 import type { ModeratorCluster } from "./moderator.ts";
@@ -331,15 +331,35 @@ export class Cluster {
   };
 }
 
+/**
+ * Runs `call`; when Redis fails it, the member is told (`ERR unavailable`)
+ * and stays: an outage is never a reason to drop anyone.
+ */
+async function orUnavailable<T>(what: string, call: () => Promise<T>) {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error;
+    throw new ProtocolError(
+      "unavailable",
+      `Cannot ${what} now: the room's servers cannot reach each other; try again`,
+      { cause: error },
+    );
+  }
+}
+
 /** The room's view of the cluster. */
 export function roomCluster<M extends ClusterMember & Member>(
   cluster: Cluster,
 ): RoomCluster<M> {
   return {
     claim: (member, alias, from, replace) =>
-      cluster.claim(member, alias, from, replace),
+      orUnavailable(
+        from === null ? "join" : "change alias",
+        () => cluster.claim(member, alias, from, replace),
+      ),
     leave: (member, reason, text) => cluster.leave(member, reason, text),
-    who: () => cluster.who(),
+    who: () => orUnavailable("list the room", () => cluster.who()),
     whisper: async (from, to, text) => {
       const target = await cluster.find(to);
       if (target === null) return null;
@@ -361,15 +381,27 @@ export function moderatorCluster(
   moderation: Moderation,
 ): ModeratorCluster {
   return {
-    find: (alias) => cluster.find(alias),
-    remove: (alias, reason, bye) => cluster.remove(alias, reason, bye),
-    sanctionsChanged: () => shareSanctions(cluster, moderation),
-    topicChanged: async () => {
-      const topic = moderation.topic;
-      if (topic === null) return;
-      await cluster.setTopic(topic);
-      await cluster.tell(null, { kind: "topic" });
-    },
+    find: (alias) => orUnavailable("find them", () => cluster.find(alias)),
+    remove: (alias, reason, bye) =>
+      orUnavailable(
+        "reach their server",
+        () => cluster.remove(alias, reason, bye),
+      ),
+    sanctionsChanged: () =>
+      orUnavailable(
+        "tell the other servers (done here; repeat it to share it)",
+        () => shareSanctions(cluster, moderation),
+      ),
+    topicChanged: () =>
+      orUnavailable(
+        "tell the other servers (done here; repeat it to share it)",
+        async () => {
+          const topic = moderation.topic;
+          if (topic === null) return;
+          await cluster.setTopic(topic);
+          await cluster.tell(null, { kind: "topic" });
+        },
+      ),
   };
 }
 

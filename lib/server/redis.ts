@@ -217,6 +217,9 @@ redis.call('ZREM', 'tlschat:{' .. ARGV[2] .. '}:servers', ARGV[3])
 return count`,
 } as const;
 
+/** Connection attempts at start before giving up. */
+const START_TRIES = 5;
+
 /** Options of {@linkcode RedisLink.open}. */
 export interface RedisLinkOptions {
   /** `redis://[:password@]host:port/db` or `rediss://` (TLS). */
@@ -239,6 +242,8 @@ export class RedisLink {
   /** Subscriptions only. */
   readonly subscriber: RedisClient;
   #keep: number;
+  /** Connected once: from then on, outages are logged (not errors at start). */
+  #opened = false;
   #shas = new Map<keyof typeof SCRIPTS, string>();
 
   private constructor(commands: RedisClient, options: RedisLinkOptions) {
@@ -251,7 +256,7 @@ export class RedisLink {
     let down = false;
     for (const client of [this.commands, this.reader, this.subscriber]) {
       client.on("error", (error) => {
-        if (down) return;
+        if (down || !this.#opened) return;
         down = true;
         options.log.error("redis-unavailable", {
           error: describeError(error),
@@ -271,13 +276,18 @@ export class RedisLink {
    * loads the scripts.
    */
   static async open(options: RedisLinkOptions): Promise<RedisLink> {
+    // Until it is open, a few tries (about 3 s), then the error; once it
+    // is open, reconnect for ever, backing off to a try every 2 s.
+    let opened = false;
     const client = createClient({
       url: options.url,
       disableOfflineQueue: true,
       socket: {
         connectTimeout: 5000,
-        reconnectStrategy: (retries: number) =>
-          Math.min(100 * 2 ** retries, 2000),
+        reconnectStrategy: (retries: number, cause: Error) =>
+          !opened && retries >= START_TRIES
+            ? cause
+            : Math.min(100 * 2 ** retries, 2000),
       },
     }) as unknown as RedisClient;
     const link = new RedisLink(client, options);
@@ -286,6 +296,7 @@ export class RedisLink {
         [link.commands, link.reader, link.subscriber].map((c) => c.connect()),
       );
       await link.#load();
+      opened = link.#opened = true;
     } catch (e) {
       link.destroy();
       throw new Error(

@@ -9,7 +9,9 @@
 
 import assert from "node:assert/strict";
 import {
+  denoRun,
   loopbackArgs,
+  runCommand,
   ServerProcess,
   testCertificates,
   TestClient,
@@ -238,7 +240,10 @@ Deno.test("Redis restarted while messages flow: members stay, senders are told, 
   await withCluster(2, async ([s0, s1], redis) => {
     using alice = await join(s0!, "alice");
     using bob = await join(s1!, "bob");
-    await alice.expect(/^JOIN bob 2$/);
+    using carol = await join(s1!, "carol");
+    await alice.expect(/^JOIN carol 3$/);
+    using dave = await TestClient.connect(s0!.port);
+    await dave.expect(/^HELLO /);
     let sending = true;
     const sent: string[] = [];
     const send = async (client: TestClient, name: string) => {
@@ -250,15 +255,33 @@ Deno.test("Redis restarted while messages flow: members stay, senders are told, 
       }
     };
     const senders = Promise.all([send(alice, "a"), send(bob, "b")]);
-    await alice.expect(/^MSG bob b5$/);
-    await redis.stop();
-    await alice.expect(/^ERR unavailable /);
-    await redis.start();
-    // Flowing again: a line sent now comes back.
-    await alice.expect(/^MSG alice a\d+$/);
-    await bob.expect(/^MSG bob b\d+$/);
-    sending = false;
-    await senders;
+    try {
+      await outage();
+    } finally {
+      sending = false;
+      await senders;
+    }
+    async function outage() {
+      await alice.expect(/^MSG bob b5$/);
+      await redis.stop();
+      await alice.expect(/^ERR unavailable /);
+      // What needs the other servers is refused, and nobody is dropped.
+      await carol.send("/who");
+      await carol.expect(/^ERR unavailable Cannot list the room now/);
+      await carol.send("/msg alice hi");
+      await carol.expect(/^ERR unavailable /);
+      await dave.send("dave");
+      await dave.expect(/^ERR unavailable Cannot join now/);
+      await redis.start();
+      // Flowing again: a line sent now comes back.
+      await alice.expect(/^MSG alice a\d+$/);
+      await bob.expect(/^MSG bob b\d+$/);
+      // The one who could not join tries again, and is in.
+      await dave.send("dave");
+      await dave.expect(/^WELCOME dave /);
+      await carol.send("/who");
+      await carol.expect(/^WHO 4 /);
+    }
     // Each says it is done; once both have seen both, they have seen all.
     await alice.send("done-a");
     await bob.send("done-b");
@@ -282,9 +305,38 @@ Deno.test("Redis restarted while messages flow: members stay, senders are told, 
       (n, l) => n + Number(/\((\d+) lines?\)/.exec(l)![1]),
       0,
     );
-    assert.ok(
-      echoedA.length + notSent >= sent.length,
-      `${echoedA.length} delivered + ${notSent} reported < ${sent.length} sent`,
+    assert.equal(
+      echoedA.length + notSent,
+      sent.length,
+      `${echoedA.length} delivered + ${notSent} reported, ${sent.length} sent`,
     );
+  });
+});
+
+Deno.test("a server whose Redis cannot be reached at start says so and exits, the password hidden", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    // A port nothing listens on: bound, read, released.
+    const url = `redis://:hunter2@127.0.0.1:${freePort()}/0`;
+    const result = await runCommand(
+      "deno",
+      denoRun(
+        "server.ts",
+        [
+          "--allow-net=127.0.0.1",
+          `--allow-read=${dir}`,
+          `--allow-write=${dir}`,
+          "--allow-env=REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
+        ],
+        loopbackArgs(dir, "--redis", url),
+      ),
+    );
+    assert.equal(result.code, 1);
+    assert.match(
+      result.out,
+      /Cannot start: Cannot use Redis at redis:\/\/\*\*\*@127\.0\.0\.1:\d+\/0: .*ECONNREFUSED.*Is it running/,
+    );
+    assert.doesNotMatch(result.out, /hunter2/);
+    assert.doesNotMatch(result.out, / listening /);
   });
 });
