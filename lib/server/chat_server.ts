@@ -32,14 +32,14 @@ import { MemoryLog, type RoomLog } from "./room_log.ts";
 import type { Connection } from "./connection.ts";
 import { Session, type SessionContext } from "./session.ts";
 import { Retention } from "./retention.ts";
+import { type Cluster, moderatorCluster, roomCluster } from "./cluster.ts";
 import {
-  type Cluster,
-  type ClusterMessage,
-  moderatorCluster,
-  roomCluster,
+  describeSanction,
+  readSharedSanctions,
+  type SharedSanction,
   shareSanctions,
-} from "./cluster.ts";
-import { describeSanction } from "./moderation.ts";
+} from "./moderation.ts";
+import type { RoomEvent } from "./room_log.ts";
 import { SqliteLog } from "./sqlite_log.ts";
 import { openStore, type Store } from "./store.ts";
 import { TlsConnection } from "./tls_connection.ts";
@@ -155,6 +155,7 @@ export class ChatServer implements AsyncDisposable {
           online: this.room.size,
         }),
       cluster: cluster === null ? undefined : roomCluster<Session>(cluster),
+      onEvent: cluster === null ? undefined : (event) => this.#carryOut(event),
     });
     const gate = this.gate = new Gate({
       accounts: new Accounts(store.db),
@@ -193,45 +194,46 @@ export class ChatServer implements AsyncDisposable {
     const cluster = this.#cluster;
     if (cluster === null) return;
     const { moderation } = this.gate;
-    if ((await cluster.sanctions()).length > 0) await this.#takeSanctions();
+    const shared = await cluster.sanctions();
+    if (shared !== null) this.#takeSanctions(shared);
     else if (moderation.all().length > 0) {
-      await shareSanctions(cluster, moderation);
+      await cluster.setSanctions(shareSanctions(moderation.all()));
     }
     const topic = await cluster.topic();
     if (topic !== null) moderation.setTopic(topic);
     else if (moderation.topic !== null) {
       await cluster.setTopic(moderation.topic);
     }
-    await cluster.start((message) => {
-      this.#onClusterMessage(message).catch((error) =>
-        this.#log.error("cluster-message-failed", {
-          kind: message.kind,
-          error: describeError(error),
-        })
-      );
-    });
+    await cluster.start((message) =>
+      this.room.deliverPrivate(message.to, message.from, message.text)
+    );
   }
 
-  async #onClusterMessage(message: ClusterMessage): Promise<void> {
-    const cluster = this.#cluster!;
-    switch (message.kind) {
-      case "priv":
-        return this.room.deliverPrivate(message.to, message.from, message.text);
-      case "sanctions":
-        return await this.#takeSanctions();
-      case "topic": {
-        const topic = await cluster.topic();
-        if (topic !== null) this.gate.moderation.setTopic(topic);
-        return;
-      }
+  /**
+   * Carries out here, before anyone here hears of it, what another server
+   * of the cluster decided: a topic, or bans and mutes (the `MOD` line's
+   * note holds those in force after it).
+   */
+  #carryOut(event: RoomEvent): void {
+    const { line } = event;
+    if (line.type !== "TOPIC" && line.type !== "MOD") return;
+    if (event.origin.startsWith(`${this.#cluster!.server}/`)) return;
+    if (line.type === "TOPIC") {
+      this.gate.moderation.setTopic({ text: line.text, by: line.alias });
+    } else if (event.note !== undefined) {
+      this.#takeSanctions(event.note);
     }
   }
 
-  /** Takes on the cluster's bans and mutes, and applies them here. */
-  async #takeSanctions(): Promise<void> {
+  /** Takes on the cluster's bans and mutes (JSON), and applies them here. */
+  #takeSanctions(shared: string): void {
     const { moderation } = this.gate;
-    const records = await this.#cluster!.sanctions();
-    moderation.replaceAll(records.map((r) => JSON.parse(r)));
+    const sanctions: SharedSanction[] | null = readSharedSanctions(shared);
+    if (sanctions === null) {
+      this.#log.error("cluster-sanctions-unreadable", { bytes: shared.length });
+      return;
+    }
+    moderation.replaceAll(sanctions);
     for (const member of [...this.room.members()]) {
       if (member.operator) continue;
       const who = { account: member.account, host: member.host };

@@ -4,8 +4,9 @@
  * claimed atomically, with the event that announces the change), `/who`
  * for the whole room, a heartbeat that says this server is alive and the
  * watch that announces the members of a server that stopped beating as
- * left (`server-lost`), messages to one server or all (private messages,
- * bans and mutes, the topic), and the bans and mutes in force, shared.
+ * left (`server-lost`), private messages to a member on another server,
+ * and the bans, mutes and topic in force, for servers that start later
+ * (changes reach running servers through the room's log, in its order).
  *
  * @module
  */
@@ -14,7 +15,7 @@ import type { Clock, TimerId } from "../clock.ts";
 import { describeError, type Logger } from "../log.ts";
 import { aliasKey, ProtocolError, WHO_LIST_LIMIT } from "../protocol.ts";
 import { aliasSkeleton } from "../text.ts";
-import type { Moderation } from "./moderation.ts";
+import { type Moderation, shareSanctions } from "./moderation.ts";
 import type { ModeratorCluster } from "./moderator.ts";
 import type { MemberRecord, RedisLink } from "./redis.ts";
 import type { Member, RoomCluster } from "./room.ts";
@@ -32,14 +33,10 @@ export interface ClusterOptions {
   readonly lostAfterMs?: number;
 }
 
-/** What one server tells another (or all) through Redis. */
+/** What one server tells another through Redis. */
 export type ClusterMessage =
   /** A private message for member `to` of the receiving server. */
-  | { kind: "priv"; to: string; from: string; text: string }
-  /** Bans or mutes changed: read them again. */
-  | { kind: "sanctions" }
-  /** The topic changed: read it again. */
-  | { kind: "topic" };
+  { kind: "priv"; to: string; from: string; text: string };
 
 /** The outcome of a claim on an alias. */
 export type Claim =
@@ -227,27 +224,25 @@ export class Cluster {
     return Number(heard);
   }
 
-  /** The bans and mutes in force in the cluster, as JSON records. */
-  async sanctions(): Promise<string[]> {
-    const all = await this.#link.commands.sendCommand([
-      "HVALS",
+  /**
+   * The bans and mutes in force in the cluster, as one JSON text
+   * ({@linkcode shareSanctions}); null when none were ever shared.
+   */
+  async sanctions(): Promise<string | null> {
+    const raw = await this.#link.commands.sendCommand([
+      "GET",
       this.#link.keys.sanctions,
-    ]) as string[];
-    return all;
+    ]);
+    return raw === null ? null : String(raw);
   }
 
-  /** Replaces the cluster's bans and mutes with `records` (JSON by id). */
-  async setSanctions(records: ReadonlyMap<string, string>): Promise<void> {
-    const { commands, keys } = this.#link;
-    await commands.sendCommand(["DEL", keys.sanctions]);
-    if (records.size > 0) {
-      await commands.sendCommand([
-        "HSET",
-        keys.sanctions,
-        ...[...records].flat(),
-      ]);
-    }
-    await this.tell(null, { kind: "sanctions" });
+  /** Keeps the bans and mutes in force (JSON) for servers that start later. */
+  async setSanctions(shared: string): Promise<void> {
+    await this.#link.commands.sendCommand([
+      "SET",
+      this.#link.keys.sanctions,
+      shared,
+    ]);
   }
 
   /** The room's topic as the cluster keeps it. */
@@ -389,33 +384,16 @@ export function moderatorCluster(
       ),
     sanctionsChanged: () =>
       orUnavailable(
-        "tell the other servers (done here; repeat it to share it)",
-        () => shareSanctions(cluster, moderation),
+        "keep it for the other servers (done here; repeat it to share it)",
+        () => cluster.setSanctions(shareSanctions(moderation.all())),
       ),
     topicChanged: () =>
       orUnavailable(
-        "tell the other servers (done here; repeat it to share it)",
+        "keep it for the other servers (done here; repeat it to share it)",
         async () => {
           const topic = moderation.topic;
-          if (topic === null) return;
-          await cluster.setTopic(topic);
-          await cluster.tell(null, { kind: "topic" });
+          if (topic !== null) await cluster.setTopic(topic);
         },
       ),
   };
-}
-
-/** Makes this server's bans and mutes the cluster's. */
-export function shareSanctions(
-  cluster: Cluster,
-  moderation: Moderation,
-): Promise<void> {
-  return cluster.setSanctions(
-    new Map(
-      moderation.all().map((
-        { id: _, ...sanction },
-        i,
-      ) => [String(i), JSON.stringify(sanction)]),
-    ),
-  );
 }

@@ -163,7 +163,7 @@ export class Moderation {
    * Replaces every sanction with `sanctions` (taken from the cluster, which
    * holds the ones in force).
    */
-  replaceAll(sanctions: readonly Omit<Sanction, "id">[]): void {
+  replaceAll(sanctions: readonly SharedSanction[]): void {
     const now = this.#clock.now();
     this.#db.exec("BEGIN");
     try {
@@ -212,6 +212,37 @@ export class Moderation {
     this.#db.prepare("DELETE FROM sanctions WHERE id = ?").run(id);
     this.#active = this.#active.filter((s) => s.id !== id);
   }
+}
+
+/** A sanction as servers of a cluster share it (ids are each server's). */
+export type SharedSanction = Omit<Sanction, "id">;
+
+/** The sanctions in force as one JSON text, to share with other servers. */
+export function shareSanctions(sanctions: readonly Sanction[]): string {
+  return JSON.stringify(sanctions.map(({ id: _, ...shared }) => shared));
+}
+
+/**
+ * Reads sanctions another server shared; null when `text` is not such a
+ * list (it came from Redis: checked like any input).
+ */
+export function readSharedSanctions(text: string): SharedSanction[] | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(value)) return null;
+  const ok = value.every((s) =>
+    typeof s === "object" && s !== null &&
+    (s.type === "ban" || s.type === "mute") &&
+    (s.kind === "account" || s.kind === "address") &&
+    typeof s.target === "string" && typeof s.label === "string" &&
+    (s.until === null || Number.isFinite(s.until)) &&
+    typeof s.by === "string" && typeof s.reason === "string"
+  );
+  return ok ? value as SharedSanction[] : null;
 }
 
 /** Whether a sanction names `who` (by account, or by address range). */

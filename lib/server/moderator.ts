@@ -25,6 +25,7 @@ import {
   type Moderation,
   type Sanction,
   type SanctionType,
+  shareSanctions,
 } from "./moderation.ts";
 import type { Member, Room } from "./room.ts";
 
@@ -58,9 +59,12 @@ export interface ModeratorCluster {
   find(alias: string): Promise<Someone | null>;
   /** Removes whoever holds `alias` on any server; its server says `bye`. */
   remove(alias: string, reason: "kicked", bye: string): Promise<boolean>;
-  /** Bans or mutes changed here: every server takes them on. */
+  /**
+   * Bans or mutes changed here: kept for servers that start later (running
+   * ones take them from the `MOD` line's note).
+   */
   sanctionsChanged(): Promise<void>;
-  /** The topic changed here: every server takes it on. */
+  /** The topic changed here: kept for servers that start later. */
   topicChanged(): Promise<void>;
 }
 
@@ -121,6 +125,7 @@ export async function moderate<M extends Moderated>(
       const bye = `Kicked by ${by}${reason}`;
       const here = room.find(target.alias);
       if (here) return room.dismiss(here, "kicked", bye);
+      await room.settled(); // the MOD line first, as on one server
       await ctx.cluster?.remove(target.alias, "kicked", bye);
       return;
     }
@@ -144,6 +149,7 @@ export async function moderate<M extends Moderated>(
       room.announce(
         mod(command.kind, label, by, describeSanction(first)),
         actor,
+        inForce(ctx),
       );
       for (const member of [...room.members()]) {
         const who = identity(member);
@@ -178,6 +184,7 @@ export async function moderate<M extends Moderated>(
       room.announce(
         mod(command.kind, present?.alias ?? command.target, by, ""),
         actor,
+        inForce(ctx),
       );
       if (type === "mute") { for (const m of room.members()) m.mute(null); }
       return ctx.cluster?.sanctionsChanged();
@@ -203,6 +210,14 @@ export async function moderate<M extends Moderated>(
       return;
     }
   }
+}
+
+/**
+ * In a cluster, the bans and mutes in force, for the `MOD` line to carry:
+ * each server takes them on as the line passes, before its members see it.
+ */
+function inForce<M extends Moderated>(ctx: ModeratorContext<M>) {
+  return ctx.cluster ? shareSanctions(ctx.moderation.all()) : undefined;
 }
 
 function mod(action: string, alias: string, by: string, text: string) {

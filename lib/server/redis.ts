@@ -119,11 +119,14 @@ end
  * order and ARGV[1] = the stream's MAXLEN, ARGV[2] = the cluster name.
  */
 export const SCRIPTS = {
-  /** ARGV[3..]: (time, origin, line JSON) triples. Returns the first seq. */
+  /**
+   * ARGV[3..]: (time, origin, line JSON, note) quadruples. Returns the
+   * first seq.
+   */
   append: `${XADD_EVENT}
 local first = nil
-for i = 3, #ARGV, 3 do
-  local seq = xadd(ARGV[i], ARGV[i + 1], ARGV[i + 2], '')
+for i = 3, #ARGV, 4 do
+  local seq = xadd(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
   first = first or seq
 end
 return first`,

@@ -42,6 +42,7 @@ interface Pending {
   readonly time: number;
   readonly line: RoomLine;
   readonly origin: string;
+  readonly note: string;
 }
 
 /** Entries read at most per `XREAD`. */
@@ -111,9 +112,9 @@ export class RedisLog implements RoomLog {
     this.#failed = failed ?? (() => {});
   }
 
-  append(line: RoomLine, origin: string): void {
+  append(line: RoomLine, origin: string, note = ""): void {
     if (this.#closed) return;
-    this.#pending.push({ time: this.#options.clock.now(), line, origin });
+    this.#pending.push({ time: this.#options.clock.now(), line, origin, note });
     this.#scheduled ??= setImmediate(this.#send);
   }
 
@@ -169,8 +170,8 @@ export class RedisLog implements RoomLog {
     const batch = this.#pending;
     this.#pending = [];
     const args: string[] = [];
-    for (const { time, line, origin } of batch) {
-      args.push(String(time), origin, JSON.stringify(line));
+    for (const { time, line, origin, note } of batch) {
+      args.push(String(time), origin, JSON.stringify(line), note);
     }
     const sent = this.#link.run("append", args).then(
       (first) => {
@@ -232,8 +233,17 @@ export class RedisLog implements RoomLog {
   }
 
   #handOn(entry: StreamEntry): void {
+    const seq = seqOf(entry[0]);
+    if (this.#handedOn > 0 && seq > this.#handedOn + 1) {
+      // Numbers have no gaps: these were trimmed before this server read
+      // them (it was behind by more than --history-keep-rows).
+      this.#options.log.error("history-gap", {
+        missed: seq - this.#handedOn - 1,
+        hint: "this server fell behind the stream; raise --history-keep-rows",
+      });
+    }
     this.#lastId = entry[0];
-    this.#handedOn = seqOf(entry[0]);
+    this.#handedOn = seq;
     const event = toEvent(entry);
     if (event === null) return;
     this.#recent.add(event);

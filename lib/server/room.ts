@@ -106,6 +106,11 @@ export interface RoomOptions<M extends Member = Member> {
   onLeave?: (member: M, reason: LeaveReason) => void;
   /** The cluster this room spans, if it spans several servers. */
   cluster?: RoomCluster<M>;
+  /**
+   * Called with each event the log hands on, before any member gets it:
+   * in a cluster, a server carries out there what another one decided.
+   */
+  onEvent?: (event: RoomEvent) => void;
 }
 
 /** Counters a server reports in its logs. */
@@ -127,6 +132,7 @@ export class Room<M extends Member = Member> {
   /** Members by id (a cluster's log names them by id). */
   #byId = new Map<string, M>();
   #cluster: RoomCluster<M> | undefined;
+  #onEvent: ((event: RoomEvent) => void) | undefined;
   #arena: LineArena;
   #unannouncedJoins = 0;
   #unannouncedLeaves = 0;
@@ -145,6 +151,7 @@ export class Room<M extends Member = Member> {
     this.#onLeave = options.onLeave ?? (() => {});
     this.#historyBytes = options.historyBytes ?? Infinity;
     this.#cluster = options.cluster;
+    this.#onEvent = options.onEvent;
     this.#log = options.log;
     this.#log.subscribe(
       (event) => this.#fanOut(event),
@@ -509,8 +516,8 @@ export class Room<M extends Member = Member> {
    * Announces a room event that is not a member's own line (the topic,
    * moderation) to everyone, in the room's order.
    */
-  announce(line: ServerLine<"TOPIC" | "MOD">, by: M): void {
-    this.#append(line, by.id);
+  announce(line: ServerLine<"TOPIC" | "MOD">, by: M, note?: string): void {
+    this.#append(line, by.id, note);
   }
 
   /**
@@ -527,9 +534,9 @@ export class Room<M extends Member = Member> {
     member.close(reason, text);
   }
 
-  #append(line: RoomLine, origin: string): void {
+  #append(line: RoomLine, origin: string, note?: string): void {
     this.#appended++;
-    this.#log.append(line, origin);
+    this.#log.append(line, origin, note);
   }
 
   /** Dismisses whoever else holds `alias`: an account holder takes it back. */
@@ -602,6 +609,7 @@ export class Room<M extends Member = Member> {
    */
   #fanOut(event: RoomEvent): void {
     const { line } = event;
+    this.#onEvent?.(event);
     if (line.type === "LEAVE") this.#removedElsewhere(event, line);
     if (this.#countsAsPresence(line)) return;
     let slow: M[] | undefined;

@@ -52,8 +52,10 @@ export interface RoomEvent {
   /** Id of the member it came from (a joiner does not get its own JOIN). */
   readonly origin: string;
   /**
-   * For a `LEAVE` decided elsewhere in a cluster (a kick, a login from
-   * another connection): the `BYE` text for the member, if it is here.
+   * What the other servers of a cluster need to carry the event out: for a
+   * `LEAVE` decided elsewhere (a kick, a login from another connection),
+   * the `BYE` text for the member, if it is there; for a `MOD` of a ban or
+   * mute, the sanctions in force after it (JSON). Not stored on one server.
    */
   readonly note?: string;
 }
@@ -75,10 +77,11 @@ export interface RoomLog {
   /** Sets the one consumer of committed events, and of failed appends. */
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void;
   /**
-   * Appends a line from member `origin`. The log orders it and hands it to
-   * the subscriber once it is committed (at once, or later, in order).
+   * Appends a line from member `origin`, with a `note` for the other
+   * servers of a cluster. The log orders it and hands it to the subscriber
+   * once it is committed (at once, or later, in order).
    */
-  append(line: RoomLine, origin: string): void;
+  append(line: RoomLine, origin: string, note?: string): void;
   /**
    * Undefined when every line appended so far has been handed on;
    * otherwise a promise that resolves once they have been (or were
@@ -182,8 +185,14 @@ export class MemoryLog implements RoomLog {
     this.#sink = sink;
   }
 
-  append(line: RoomLine, origin: string): void {
-    const event = { seq: ++this.#seq, time: this.#clock.now(), line, origin };
+  append(line: RoomLine, origin: string, note?: string): void {
+    const event = {
+      seq: ++this.#seq,
+      time: this.#clock.now(),
+      line,
+      origin,
+      note,
+    };
     this.#recent.add(event);
     this.#sink(event);
   }

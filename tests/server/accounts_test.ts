@@ -14,7 +14,11 @@ import {
 } from "../../lib/server/address.ts";
 import { Gate } from "../../lib/server/gate.ts";
 import { LoginLimiter } from "../../lib/server/login_limiter.ts";
-import { Moderation } from "../../lib/server/moderation.ts";
+import {
+  Moderation,
+  readSharedSanctions,
+  shareSanctions,
+} from "../../lib/server/moderation.ts";
 import {
   BusyError,
   hashPassword,
@@ -193,6 +197,53 @@ Deno.test("Moderation bans by account and address, ends them in time, and surviv
     assert.equal(moderation.list("ban").length, 1, "the ended ban is gone");
     assert.equal(moderation.remove("ban", "guest7"), 1, "lifted by its label");
     assert.equal(moderation.list("ban").length, 0);
+  });
+});
+
+Deno.test("Moderation shares its sanctions as JSON, and another takes them whole", async () => {
+  await withTempDir(async (dir) => {
+    const clock = new FakeClock();
+    using one = openStore(`${dir}/one`);
+    using two = openStore(`${dir}/two`);
+    const here = new Moderation(one.db, clock);
+    const there = new Moderation(two.db, clock);
+    there.add("mute", { account: "old" }, {
+      durationMs: null,
+      by: "op",
+      reason: "",
+    });
+    here.add("ban", { range: parseAddressRange("10.0.0.0/8")! }, {
+      durationMs: 60_000,
+      by: "op",
+      reason: "spam",
+      label: "guest7",
+    });
+    here.add("mute", { account: "bob" }, {
+      durationMs: null,
+      by: "op",
+      reason: "",
+    });
+    const shared = readSharedSanctions(shareSanctions(here.all()));
+    assert.ok(shared);
+    there.replaceAll(shared);
+    const strip = (m: Moderation) => m.all().map(({ id: _, ...s }) => s);
+    assert.deepEqual(strip(there), strip(here));
+    assert.equal(there.find("mute", { account: "old", host: "1.2.3.4" }), null);
+    assert.equal(
+      there.find("ban", { account: null, host: "10.1.2.3" })?.label,
+      "guest7",
+    );
+    // What came from Redis is input: anything but such a list is refused.
+    for (
+      const bad of [
+        "not json",
+        "{}",
+        '[{"type":"ban"}]',
+        '[{"type":"kill","kind":"account","target":"a","label":"a","until":null,"by":"op","reason":""}]',
+        '[{"type":"ban","kind":"account","target":"a","label":"a","until":"soon","by":"op","reason":""}]',
+        "[null]",
+      ]
+    ) assert.equal(readSharedSanctions(bad), null, bad);
   });
 });
 

@@ -106,9 +106,11 @@ function startServer(dir: string, name: string, redis: Redis) {
 async function withCluster(
   count: number,
   body: (servers: ServerProcess[], redis: Redis, dir: string) => Promise<void>,
+  before: (dir: string) => Promise<void> = async () => {},
 ) {
   await withTempDir(async (dir) => {
     await writeTestCertificates(dir);
+    await before(dir);
     await using redis = new Redis(dir);
     await redis.start();
     const servers: ServerProcess[] = [];
@@ -191,6 +193,79 @@ Deno.test("three servers are one room: one order, /who, aliases, /msg, history",
       history.push(line.replace(/^HIST \d+ \S+ MSG (\S+) /, "MSG $1 "));
     }
     assert.deepEqual(history, seen[0]);
+  });
+});
+
+/** Adds account `alias` (an operator if `op`) to server `name`'s database. */
+async function addAccount(
+  dir: string,
+  name: string,
+  alias: string,
+  op = false,
+) {
+  const users = (args: string[], stdin = "") =>
+    runCommand(
+      "deno",
+      denoRun(
+        "users.ts",
+        [`--allow-read=${dir}`, `--allow-write=${dir}/${name}`],
+        [...args, "--data-dir", `${dir}/${name}`],
+      ),
+      stdin,
+    );
+  assert.equal((await users(["add", alias], `${alias}'s password\n`)).code, 0);
+  if (op) assert.equal((await users(["op", alias])).code, 0);
+}
+
+Deno.test("an operator on one server mutes, kicks, bans and sets the topic on all", async () => {
+  const { ca } = await testCertificates();
+  await withCluster(3, async ([s0, s1, s2]) => {
+    using op = await TestClient.join(s0!.port, "op", {
+      ca: ca.cert,
+      password: "op's password",
+    });
+    using troll = await join(s1!, "troll");
+    using mallory = await TestClient.join(s2!.port, "mallory", {
+      ca: ca.cert,
+      password: "mallory's password",
+    });
+    using carol = await join(s2!, "carol");
+    await op.expect(/^JOIN carol 4$/);
+    await op.send("/mute mallory");
+    await mallory.expect(/^MOD mute mallory op by op until lifted$/);
+    await mallory.send("hey");
+    await mallory.expect(/^ERR muted You are muted by op until lifted/);
+    await op.send("/topic Be kind");
+    assert.equal(await carol.expect(/^TOPIC /), "TOPIC op Be kind");
+    await op.send("/kick troll enough");
+    assert.match(await troll.expect(/^BYE /), /^BYE kicked /);
+    await carol.expect(/^MOD kick troll op enough$/);
+    await carol.expect(/^LEAVE troll 3 kicked/);
+    await op.send("/ban mallory 1h bye");
+    assert.match(
+      await mallory.expect(/^BYE /),
+      /^BYE banned Banned by op until \S+Z: bye$/,
+    );
+    await op.expect(/^LEAVE mallory \d banned/);
+    // A ban names the account and the address group: carol, a guest from
+    // the same address on mallory's server, goes too.
+    assert.match(
+      await carol.expect(/^BYE /),
+      /^BYE banned Banned by op until \S+Z: bye$/,
+    );
+    // Banned by account, on every server: logging in on another is refused.
+    using again = await TestClient.connect(s1!.port, "127.0.0.1", ca.cert);
+    await again.expect(/^HELLO /);
+    await again.send("mallory");
+    await again.expect(/^PASSWORD /);
+    await again.send("/pass mallory's password");
+    assert.match(
+      (await again.readToEnd())[0] ?? "",
+      /^BYE banned Banned by op until \S+Z: bye$/,
+    );
+  }, async (dir) => {
+    await addAccount(dir, "s0", "op", true);
+    for (const s of ["s1", "s2"]) await addAccount(dir, s, "mallory");
   });
 });
 
