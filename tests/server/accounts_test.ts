@@ -200,8 +200,9 @@ Deno.test("Moderation bans by account and address, ends them in time, and surviv
   });
 });
 
-Deno.test("Moderation shares its sanctions as JSON, and another takes them whole", async () => {
-  await withTempDir(async (dir) => {
+Deno.test("Moderation shares its sanctions as JSON, and another takes them whole", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
     const clock = new FakeClock();
     using one = openStore(`${dir}/one`);
     using two = openStore(`${dir}/two`);
@@ -244,7 +245,9 @@ Deno.test("Moderation shares its sanctions as JSON, and another takes them whole
         "[null]",
       ]
     ) assert.equal(readSharedSanctions(bad), null, bad);
-  });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
 
 Deno.test("openStore() explains a database it cannot use and changes nothing", async () => {
