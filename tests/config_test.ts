@@ -172,6 +172,12 @@ Deno.test("parseServerArgs() reads every flag", () => {
     redact("redis://user:secret@redis.example:6379/0"),
     "redis://***@redis.example:6379/0",
   );
+  // The last @ ends the password: none of it may show.
+  assert.equal(
+    redact("redis://:p@ss@redis.example:6379/0"),
+    "redis://***@redis.example:6379/0",
+  );
+  assert.equal(redact("redis://h:6379/0"), "redis://h:6379/0");
   assert.equal(
     parseServerArgs(["certs", "client", "alice"]).clientCertFor,
     "alice",

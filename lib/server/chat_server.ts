@@ -193,6 +193,19 @@ export class ChatServer implements AsyncDisposable {
   async joinCluster(): Promise<void> {
     const cluster = this.#cluster;
     if (cluster === null) return;
+    await this.#syncModeration();
+    cluster.onReset(() => this.#stateLost());
+    await cluster.start((message) =>
+      this.room.deliverPrivate(message.to, message.from, message.text)
+    );
+  }
+
+  /**
+   * Takes on the cluster's bans, mutes and topic, or gives it this
+   * server's when it has none.
+   */
+  async #syncModeration(): Promise<void> {
+    const cluster = this.#cluster!;
     const { moderation } = this.gate;
     const shared = await cluster.sanctions();
     if (shared !== null) this.#takeSanctions(shared);
@@ -204,8 +217,23 @@ export class ChatServer implements AsyncDisposable {
     else if (moderation.topic !== null) {
       await cluster.setTopic(moderation.topic);
     }
-    await cluster.start((message) =>
-      this.room.deliverPrivate(message.to, message.from, message.text)
+  }
+
+  /**
+   * Redis lost the cluster's state (who is in the room, its order): the
+   * members here cannot be vouched for, so they are asked to join again,
+   * and this server's bans, mutes and topic are given to the new state.
+   */
+  #stateLost(): void {
+    for (const member of [...this.room.members()]) {
+      this.room.dismiss(
+        member,
+        "server-lost",
+        "The room's shared state was lost: join again",
+      );
+    }
+    this.#syncModeration().catch((error) =>
+      this.#log.error("cluster-sync-failed", { error: describeError(error) })
     );
   }
 

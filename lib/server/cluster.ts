@@ -15,10 +15,10 @@ import type { Clock, TimerId } from "../clock.ts";
 import { describeError, type Logger } from "../log.ts";
 import { aliasKey, ProtocolError, WHO_LIST_LIMIT } from "../protocol.ts";
 import { aliasSkeleton } from "../text.ts";
-import { type Moderation, shareSanctions } from "./moderation.ts";
+import { type Moderation, shareSanctions, type Topic } from "./moderation.ts";
 import type { ModeratorCluster } from "./moderator.ts";
 import type { MemberRecord, RedisLink } from "./redis.ts";
-import type { Member, RoomCluster } from "./room.ts";
+import type { Claim, Member, RoomCluster } from "./room.ts";
 
 /** Options of {@linkcode Cluster}. */
 export interface ClusterOptions {
@@ -38,15 +38,6 @@ export type ClusterMessage =
   /** A private message for member `to` of the receiving server. */
   { kind: "priv"; to: string; from: string; text: string };
 
-/** The outcome of a claim on an alias. */
-export type Claim =
-  | { readonly ok: true; readonly online: string }
-  | {
-    readonly ok: false;
-    readonly holder: string;
-    readonly lookalike: boolean;
-  };
-
 /** A member as the cluster needs it. */
 export interface ClusterMember {
   readonly id: string;
@@ -64,8 +55,15 @@ export class Cluster {
   #options: ClusterOptions;
   #timer: TimerId | undefined;
   #stopped = false;
-  /** Leaves that could not reach Redis, tried again at each heartbeat. */
-  #unsentLeaves = new Map<string, [string, string, string]>();
+  /** Leaves that could not reach Redis (reason, text by member id). */
+  #unsentLeaves = new Map<string, [string, string]>();
+  /**
+   * Since when this server's heartbeats have reached Redis without a
+   * break; null after a failure. It judges others lost only once it has
+   * been beating for as long as they may be silent: after an outage that
+   * stopped every heartbeat, everyone gets time to beat again first.
+   */
+  #beatingSince: number | null = null;
 
   /** Joins the cluster on `link` (call {@linkcode start}). */
   constructor(link: RedisLink, options: ClusterOptions) {
@@ -80,11 +78,16 @@ export class Cluster {
    */
   async start(onMessage: (message: ClusterMessage) => void): Promise<void> {
     const listener = (raw: string) => {
+      let message: Partial<ClusterMessage> | null = null;
       try {
-        onMessage(JSON.parse(raw) as ClusterMessage);
+        message = JSON.parse(raw);
       } catch {
         // Not from a server of ours.
       }
+      if (
+        message?.kind === "priv" && oneLine(message.to) &&
+        oneLine(message.from) && oneLine(message.text)
+      ) onMessage(message as ClusterMessage);
     };
     const { keys } = this.#link;
     await this.#link.subscriber.subscribe(keys.channel(this.server), listener);
@@ -123,17 +126,33 @@ export class Cluster {
       host: member.host,
       operator: member.operator,
     };
-    const [status, value] = await this.#link.run("claim", [
-      aliasKey(alias),
-      aliasSkeleton(alias),
-      JSON.stringify(record),
-      replace ? "1" : "0",
-      String(this.#options.clock.now()),
-      from === null ? "" : aliasKey(from),
-    ]) as [string, string];
-    return status === "ok"
-      ? { ok: true, online: String(value) }
-      : { ok: false, holder: String(value), lookalike: status !== "taken" };
+    // A leave still queued for it would undo this claim: the claim adopts
+    // whatever an earlier, unanswered one left.
+    this.#unsentLeaves.delete(member.id);
+    let reply: [string, string];
+    try {
+      reply = await this.#link.run("claim", [
+        aliasKey(alias),
+        aliasSkeleton(alias),
+        JSON.stringify(record),
+        replace ? "1" : "0",
+        String(this.#options.clock.now()),
+        from === null ? "" : aliasKey(from),
+      ]) as [string, string];
+    } catch (error) {
+      // It may have run with its answer lost: a join must not leave its
+      // alias held by nobody (a rename that did run comes back as NICK).
+      if (from === null) this.leave(member, "disconnect", "");
+      throw error;
+    }
+    const [status, value] = reply;
+    if (status === "ok") return { ok: true, online: String(value) };
+    if (status === "gone") return { ok: false, gone: true };
+    return {
+      ok: false,
+      holder: String(value),
+      lookalike: status !== "taken",
+    };
   }
 
   /**
@@ -143,8 +162,7 @@ export class Cluster {
    */
   leave(member: ClusterMember, reason: string, text: string): void {
     if (this.#stopped) return; // its members leave all at once
-    const key = aliasKey(member.alias);
-    this.#unsentLeaves.set(member.id, [key, reason, text]);
+    this.#unsentLeaves.set(member.id, [reason, text]);
     void this.#sendLeave(member.id);
   }
 
@@ -200,9 +218,10 @@ export class Cluster {
         | string
         | null
       )[];
-    const aliases = records.filter((r) => r !== null).map((raw) => {
-      const record = JSON.parse(raw!) as MemberRecord;
-      return record.operator ? `@${record.alias}` : record.alias;
+    const aliases = records.flatMap((raw) => {
+      const record = raw === null ? null : JSON.parse(raw) as MemberRecord;
+      if (!oneLine(record?.alias) || /\s/.test(record.alias)) return [];
+      return [record.operator ? `@${record.alias}` : record.alias];
     });
     aliases.sort((a, b) =>
       aliasKey(a.replace(/^@/, "")) < aliasKey(b.replace(/^@/, "")) ? -1 : 1
@@ -251,7 +270,11 @@ export class Cluster {
       "GET",
       this.#link.keys.topic,
     ]);
-    return raw === null ? null : JSON.parse(String(raw));
+    if (raw === null) return null;
+    const topic = JSON.parse(String(raw)) as Partial<Topic> | null;
+    return oneLine(topic?.text) && oneLine(topic.by)
+      ? { text: topic.text, by: topic.by }
+      : null;
   }
 
   /** Keeps the room's topic for servers that start later. */
@@ -266,10 +289,11 @@ export class Cluster {
   async #sendLeave(id: string): Promise<void> {
     const leave = this.#unsentLeaves.get(id);
     if (leave === undefined) return;
-    const [key, reason, text] = leave;
+    const [reason, text] = leave;
     try {
+      // By id: whatever alias it holds by now (a rename may be landing).
       await this.#link.run("leave", [
-        key,
+        "",
         id,
         reason,
         text,
@@ -284,6 +308,34 @@ export class Cluster {
     }
   }
 
+  /** Announces the members of a lost server as left (`server-lost`). */
+  async #evict(server: string, now: number): Promise<void> {
+    try {
+      const count = await this.#link.run("evict", [
+        server,
+        "server-lost",
+        String(now),
+      ]);
+      this.#options.log.warn("server-lost", { server, members: Number(count) });
+    } catch (error) {
+      this.#options.log.error("server-lost-failed", {
+        server,
+        error: describeError(error),
+      });
+    }
+  }
+
+  /**
+   * Calls `listener` when the cluster's state in Redis was found lost
+   * (nothing this server had pending is then left to do).
+   */
+  onReset(listener: () => void): void {
+    this.#link.onReset(() => {
+      this.#unsentLeaves.clear();
+      listener();
+    });
+  }
+
   /**
    * Says this server is alive, announces the members of servers that are
    * not, sends the leaves that could not be sent, and comes back.
@@ -293,37 +345,30 @@ export class Cluster {
     const { clock, log } = this.#options;
     const heartbeatMs = this.#options.heartbeatMs ?? 1000;
     const lostAfterMs = this.#options.lostAfterMs ?? 5000;
-    const { commands, keys } = this.#link;
     try {
       const now = clock.now();
-      await commands.sendCommand([
-        "ZADD",
-        keys.servers,
-        String(now + lostAfterMs),
+      const lost = await this.#link.run("beat", [
         this.server,
-      ]);
-      const lost = await commands.sendCommand([
-        "ZRANGEBYSCORE",
-        keys.servers,
-        "-inf",
-        String(now),
+        String(lostAfterMs),
       ]) as string[];
-      for (const server of lost) {
-        const count = await this.#link.run("evict", [
-          server,
-          "server-lost",
-          String(now),
-        ]);
-        log.warn("server-lost", { server, members: Number(count) });
+      this.#beatingSince ??= now;
+      if (now - this.#beatingSince >= lostAfterMs) {
+        for (const server of lost) await this.#evict(server, now);
       }
       for (const id of [...this.#unsentLeaves.keys()]) {
         await this.#sendLeave(id);
       }
     } catch (error) {
+      this.#beatingSince = null;
       log.debug("redis-heartbeat-failed", { error: describeError(error) });
     }
     if (!this.#stopped) this.#timer = clock.setTimeout(this.#beat, heartbeatMs);
   };
+}
+
+/** Text read back from Redis that may go into a line: one line, a string. */
+function oneLine(value: unknown): value is string {
+  return typeof value === "string" && !/[\r\n]/.test(value);
 }
 
 /**

@@ -509,5 +509,13 @@ function clusterName(text: string): string {
 
 /** A Redis URL with its password hidden, for messages and logs. */
 export function redact(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, "//***@");
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === "" && parsed.password === "") return url;
+    parsed.username = "***";
+    parsed.password = "";
+    return parsed.href;
+  } catch {
+    return "(not a URL)";
+  }
 }

@@ -45,9 +45,16 @@ export interface ClusterKeys {
   readonly skeletons: string;
   /** Alias keys by join order (score: the JOIN's number). */
   readonly order: string;
+  /** Alias keys by member id (a member leaves by id, whatever its alias). */
+  readonly ids: string;
+  /**
+   * A random value set when the cluster's state is first written: a Redis
+   * that lost its data has none, and every script refuses to run.
+   */
+  readonly epoch: string;
   /** Servers by the time their heartbeat runs out (ms since the epoch). */
   readonly servers: string;
-  /** Bans and mutes in force: JSON by id. */
+  /** Bans and mutes in force: one JSON list. */
   readonly sanctions: string;
   /** The room's topic: JSON `{ text, by }`. */
   readonly topic: string;
@@ -79,6 +86,8 @@ export function clusterKeys(name: string): ClusterKeys {
     members: `${base}members`,
     skeletons: `${base}skeletons`,
     order: `${base}order`,
+    ids: `${base}ids`,
+    epoch: `${base}epoch`,
     servers: `${base}servers`,
     sanctions: `${base}sanctions`,
     topic: `${base}topic`,
@@ -88,13 +97,21 @@ export function clusterKeys(name: string): ClusterKeys {
   };
 }
 
-// Shared by the scripts: an event appended with the next number.
-const XADD_EVENT = `
+// Shared by the scripts: the epoch check (ARGV[3]: a Redis that lost the
+// cluster's state refuses every change, and the servers start afresh), and
+// an event appended with the next number.
+const PRELUDE = `
+if redis.call('GET', KEYS[7]) ~= ARGV[3] then
+  return redis.error_reply('EPOCH the cluster state in Redis was lost')
+end
 local function xadd(time, origin, line, note)
   local seq = redis.call('INCR', KEYS[2])
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], seq .. '-0',
     't', time, 'o', origin, 'l', line, 'n', note)
   return seq
+end
+local function serverSet(server)
+  return 'tlschat:{' .. ARGV[2] .. '}:server:' .. server
 end
 local function remove(key, reason, text, note, time)
   local raw = redis.call('HGET', KEYS[3], key)
@@ -102,7 +119,10 @@ local function remove(key, reason, text, note, time)
   local m = cjson.decode(raw)
   redis.call('HDEL', KEYS[3], key)
   redis.call('ZREM', KEYS[5], key)
-  redis.call('SREM', 'tlschat:{' .. ARGV[2] .. '}:server:' .. m.server, key)
+  redis.call('SREM', serverSet(m.server), key)
+  if redis.call('HGET', KEYS[6], m.id) == key then
+    redis.call('HDEL', KEYS[6], m.id)
+  end
   local skel = m.skeleton
   if skel and redis.call('HGET', KEYS[4], skel) == key then
     redis.call('HDEL', KEYS[4], skel)
@@ -116,38 +136,51 @@ end
 
 /**
  * The scripts. Every one takes KEYS = events, seq, members, skeletons,
- * order and ARGV[1] = the stream's MAXLEN, ARGV[2] = the cluster name.
+ * order, ids, epoch and ARGV[1] = the stream's MAXLEN, ARGV[2] = the
+ * cluster name, ARGV[3] = the epoch this server knows; their own arguments
+ * follow.
  */
 export const SCRIPTS = {
   /**
-   * ARGV[3..]: (time, origin, line JSON, note) quadruples. Returns the
+   * ARGV[4..]: (time, origin, line JSON, note) quadruples. Returns the
    * first seq.
    */
-  append: `${XADD_EVENT}
+  append: `${PRELUDE}
 local first = nil
-for i = 3, #ARGV, 4 do
+for i = 4, #ARGV, 4 do
   local seq = xadd(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
   first = first or seq
 end
 return first`,
   /**
-   * ARGV[3] key, [4] skeleton, [5] record JSON, [6] replace (1/0),
-   * [7] time, [8] old key when renaming ('' to join). Returns
-   * {'ok', online} or {'taken', alias} or {'lookalike', alias}.
+   * ARGV[4] key, [5] skeleton, [6] record JSON, [7] replace (1/0),
+   * [8] time, [9] old key when renaming ('' to join). Returns
+   * {'ok', online}, {'taken', alias}, {'lookalike', alias}, or {'gone', ''}
+   * when renaming a member that no longer holds its alias (removed
+   * meanwhile). Asked again after a reply was lost, it answers 'ok' and
+   * changes nothing.
    */
-  claim: `${XADD_EVENT}
-local key, skel, rec, replace, time, old = ARGV[3], ARGV[4], ARGV[5],
-  ARGV[6] == '1', ARGV[7], ARGV[8]
+  claim: `${PRELUDE}
+local key, skel, rec, replace, time, old = ARGV[4], ARGV[5], ARGV[6],
+  ARGV[7] == '1', ARGV[8], ARGV[9]
 local me = cjson.decode(rec)
+local online = function() return tostring(redis.call('HLEN', KEYS[3])) end
 local holder = redis.call('HGET', KEYS[3], key)
 if holder then
   local h = cjson.decode(holder)
+  if h.id == me.id and key ~= old then return {'ok', online()} end
   if h.id ~= me.id then
     if not replace then return {'taken', h.alias} end
     remove(key, 'replaced', '',
       'Disconnected: "' .. h.alias .. '" logged in from another connection',
       time)
   end
+end
+local was = nil
+if old ~= '' then
+  local raw = redis.call('HGET', KEYS[3], old)
+  if raw then was = cjson.decode(raw) end
+  if not was or was.id ~= me.id then return {'gone', ''} end
 end
 if not replace then
   local other = redis.call('HGET', KEYS[4], skel)
@@ -156,68 +189,74 @@ if not replace then
     if o then return {'lookalike', cjson.decode(o).alias} end
   end
 end
-local was = nil
-if old ~= '' then
-  local raw = redis.call('HGET', KEYS[3], old)
-  if raw then was = cjson.decode(raw) end
-  if was and was.id == me.id then
-    redis.call('HDEL', KEYS[3], old)
-    redis.call('SREM', 'tlschat:{' .. ARGV[2] .. '}:server:' .. me.server, old)
-    if was.skeleton and redis.call('HGET', KEYS[4], was.skeleton) == old then
-      redis.call('HDEL', KEYS[4], was.skeleton)
-    end
-  else
-    was = nil
+if was then
+  redis.call('HDEL', KEYS[3], old)
+  redis.call('SREM', serverSet(me.server), old)
+  if was.skeleton and redis.call('HGET', KEYS[4], was.skeleton) == old then
+    redis.call('HDEL', KEYS[4], was.skeleton)
   end
 end
 me.skeleton = skel
 redis.call('HSET', KEYS[3], key, cjson.encode(me))
-if not redis.call('HGET', KEYS[4], skel) then
+redis.call('HSET', KEYS[6], me.id, key)
+local other = redis.call('HGET', KEYS[4], skel)
+if not other or not redis.call('HEXISTS', KEYS[3], other) then
   redis.call('HSET', KEYS[4], skel, key)
 end
-redis.call('SADD', 'tlschat:{' .. ARGV[2] .. '}:server:' .. me.server, key)
-local online = tostring(redis.call('HLEN', KEYS[3]))
-local seq
+redis.call('SADD', serverSet(me.server), key)
+local count = online()
 if was then
   local score = redis.call('ZSCORE', KEYS[5], old)
   redis.call('ZREM', KEYS[5], old)
-  seq = xadd(time, me.id, cjson.encode({type = 'NICK', alias = was.alias,
-    newAlias = me.alias, online = online}), '')
+  local seq = xadd(time, me.id, cjson.encode({type = 'NICK',
+    alias = was.alias, newAlias = me.alias, online = count}), '')
   redis.call('ZADD', KEYS[5], score or seq, key)
 else
-  seq = xadd(time, me.id, cjson.encode({type = 'JOIN', alias = me.alias,
-    online = online}), '')
+  local seq = xadd(time, me.id, cjson.encode({type = 'JOIN',
+    alias = me.alias, online = count}), '')
   redis.call('ZADD', KEYS[5], seq, key)
 end
-return {'ok', online}`,
+return {'ok', count}`,
   /**
-   * ARGV[3] key, [4] member id ('' for whoever holds it), [5] reason,
-   * [6] text, [7] BYE text for the one removed, [8] time. Returns 1 if
-   * someone was removed.
+   * ARGV[4] key ('' for the alias member ARGV[5] holds now), [5] member id
+   * ('' for whoever holds the key), [6] reason, [7] text, [8] BYE text for
+   * the one removed, [9] time. Returns 1 if someone was removed.
    */
-  leave: `${XADD_EVENT}
-local key, id = ARGV[3], ARGV[4]
+  leave: `${PRELUDE}
+local key, id = ARGV[4], ARGV[5]
+if key == '' then key = redis.call('HGET', KEYS[6], id) end
+if not key then return 0 end
 local raw = redis.call('HGET', KEYS[3], key)
 if not raw then return 0 end
 if id ~= '' and cjson.decode(raw).id ~= id then return 0 end
-return remove(key, ARGV[5], ARGV[6], ARGV[7], ARGV[8])`,
+return remove(key, ARGV[6], ARGV[7], ARGV[8], ARGV[9])`,
   /**
-   * Removes every member of server ARGV[3] (a server that stopped, or
-   * lost), announcing each with reason ARGV[4]; ARGV[5] time. Returns how
+   * Removes every member of server ARGV[4] (a server that stopped, or
+   * lost), announcing each with reason ARGV[5]; ARGV[6] time. Returns how
    * many.
    */
-  evict: `${XADD_EVENT}
-local set = 'tlschat:{' .. ARGV[2] .. '}:server:' .. ARGV[3]
+  evict: `${PRELUDE}
+local set = serverSet(ARGV[4])
 local count = 0
 for _, key in ipairs(redis.call('SMEMBERS', set)) do
   local raw = redis.call('HGET', KEYS[3], key)
-  if raw and cjson.decode(raw).server == ARGV[3] then
-    count = count + remove(key, ARGV[4], '', '', ARGV[5])
+  if raw and cjson.decode(raw).server == ARGV[4] then
+    count = count + remove(key, ARGV[5], '', '', ARGV[6])
   end
 end
 redis.call('DEL', set)
-redis.call('ZREM', 'tlschat:{' .. ARGV[2] .. '}:servers', ARGV[3])
+redis.call('ZREM', 'tlschat:{' .. ARGV[2] .. '}:servers', ARGV[4])
 return count`,
+  /**
+   * Server ARGV[4] is alive for ARGV[5] ms more, by Redis's clock (the
+   * servers' clocks may differ). Returns the servers whose time ran out.
+   */
+  beat: `${PRELUDE}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local servers = 'tlschat:{' .. ARGV[2] .. '}:servers'
+redis.call('ZADD', servers, now + tonumber(ARGV[5]), ARGV[4])
+return redis.call('ZRANGEBYSCORE', servers, '-inf', now)`,
 } as const;
 
 /** Connection attempts at start before giving up. */
@@ -245,14 +284,21 @@ export class RedisLink {
   /** Subscriptions only. */
   readonly subscriber: RedisClient;
   #keep: number;
+  #log: Logger;
   /** Connected once: from then on, outages are logged (not errors at start). */
   #opened = false;
   #shas = new Map<keyof typeof SCRIPTS, string>();
+  /** The cluster's epoch as this server knows it (see `ClusterKeys.epoch`). */
+  #epoch = "";
+  /** A renewal of the epoch under way (one at a time). */
+  #renewing: Promise<void> | undefined;
+  #onReset: (() => void)[] = [];
 
   private constructor(commands: RedisClient, options: RedisLinkOptions) {
     this.cluster = options.cluster;
     this.keys = clusterKeys(options.cluster);
     this.#keep = options.keep;
+    this.#log = options.log;
     this.commands = commands;
     this.reader = commands.duplicate();
     this.subscriber = commands.duplicate();
@@ -299,6 +345,8 @@ export class RedisLink {
         [link.commands, link.reader, link.subscriber].map((c) => c.connect()),
       );
       await link.#load();
+      await link.#adoptEpoch();
+      await link.#checkDurability();
       opened = link.#opened = true;
     } catch (e) {
       link.destroy();
@@ -325,23 +373,106 @@ export class RedisLink {
       this.commands.sendCommand([
         "EVALSHA",
         this.#shas.get(script)!,
-        "5",
+        "7",
         k.events,
         k.seq,
         k.members,
         k.skeletons,
         k.order,
+        k.ids,
+        k.epoch,
         String(this.#keep),
         this.cluster,
+        this.#epoch,
         ...args,
       ]);
     try {
-      return await call();
+      try {
+        return await call();
+      } catch (e) {
+        if (!/NOSCRIPT/.test((e as Error).message)) throw e;
+        await this.#load();
+        return await call();
+      }
     } catch (e) {
-      if (!/NOSCRIPT/.test((e as Error).message)) throw e;
-      await this.#load();
-      return await call();
+      if (/^EPOCH/.test((e as Error).message)) await this.renewEpoch();
+      throw e;
     }
+  }
+
+  /** Calls `listener` when the cluster's state in Redis was found lost. */
+  onReset(listener: () => void): void {
+    this.#onReset.push(listener);
+  }
+
+  /**
+   * Checks that Redis still holds the cluster's state this server knows;
+   * if it does not (Redis restarted empty, or was flushed), starts afresh.
+   */
+  async checkEpoch(): Promise<void> {
+    const now = await this.commands.sendCommand(["GET", this.keys.epoch]);
+    if (now !== this.#epoch) await this.renewEpoch();
+  }
+
+  /**
+   * The cluster's state in Redis was lost: takes the new epoch (setting
+   * one if no server has yet) and tells the listeners, once per loss.
+   */
+  renewEpoch(): Promise<void> {
+    this.#renewing ??= (async () => {
+      const before = this.#epoch;
+      await this.#adoptEpoch();
+      if (this.#epoch === before) return;
+      this.#log.error("redis-state-lost", {
+        hint:
+          "Redis lost the room's state (restarted without its data?); members here are asked to join again",
+      });
+      for (const listener of this.#onReset) listener();
+    })().finally(() => this.#renewing = undefined);
+    return this.#renewing;
+  }
+
+  /**
+   * Warns when Redis may lose what it acknowledged (then an echo no longer
+   * means "kept"): no AOF, AOF not synced on every write, or keys evicted
+   * under memory pressure. A Redis that hides CONFIG is taken on trust.
+   */
+  async #checkDurability(): Promise<void> {
+    const wanted: Record<string, string> = {
+      appendonly: "yes",
+      appendfsync: "always",
+      "maxmemory-policy": "noeviction",
+    };
+    try {
+      for (const [name, value] of Object.entries(wanted)) {
+        const reply = await this.commands.sendCommand(["CONFIG", "GET", name]);
+        const actual = Array.isArray(reply)
+          ? reply[1]
+          : (reply as Record<string, string>)[name];
+        if (actual !== undefined && String(actual) !== value) {
+          this.#log.warn("redis-not-durable", {
+            setting: name,
+            is: String(actual),
+            want: value,
+            hint:
+              "Redis may lose messages the room has echoed (README: Several servers)",
+          });
+        }
+      }
+    } catch {
+      // CONFIG is disabled (managed Redis): nothing to check.
+    }
+  }
+
+  async #adoptEpoch(): Promise<void> {
+    const { epoch } = this.keys;
+    await this.commands.sendCommand([
+      "SET",
+      epoch,
+      crypto.randomUUID(),
+      "NX",
+    ]);
+    this.#epoch = String(await this.commands.sendCommand(["GET", epoch]));
   }
 
   async #load(): Promise<void> {

@@ -103,6 +103,7 @@ export class RedisLog implements RoomLog {
       const event = toEvent(entry);
       if (event !== null) log.#recent.add(event);
     }
+    link.onReset(() => log.#reset());
     log.#reading = log.#read();
     return log;
   }
@@ -199,13 +200,29 @@ export class RedisLog implements RoomLog {
     });
   };
 
+  /**
+   * The cluster's state was lost with Redis's data: the stream starts
+   * again from 1, and so does reading it; what was kept at hand goes.
+   */
+  #reset(): void {
+    this.#lastId = "0-0";
+    this.#handedOn = 0;
+    this.#awaiting = 0;
+    this.#recent.forgetUpTo(Infinity);
+    this.#checkSettled();
+  }
+
   /** Reads the stream and hands on what it reads, in order, until closed. */
   async #read(): Promise<void> {
     const { signal } = this.#stopReading;
     let backoffMs = 100;
+    let failed = false;
     while (!signal.aborted) {
       let reply: unknown;
       try {
+        // Back after a failure: is this still the stream it was reading?
+        if (failed) await this.#link.checkEpoch();
+        failed = false;
         reply = await this.#link.reader.sendCommand([
           "XREAD",
           "COUNT",
@@ -219,6 +236,7 @@ export class RedisLog implements RoomLog {
         backoffMs = 100;
       } catch (error) {
         if (signal.aborted) return;
+        failed = true;
         this.#options.log.debug("redis-read-failed", {
           error: describeError(error),
           retryMs: backoffMs,
@@ -281,5 +299,7 @@ function toEvent([id, fields]: StreamEntry): RoomEvent | null {
     line: values.l ?? "",
   });
   if (event === null) return null;
-  return { ...event, origin: values.o ?? "", note: values.n || undefined };
+  // Read back from Redis: a note becomes a BYE's text, so one line only.
+  const note = values.n && !/[\r\n]/.test(values.n) ? values.n : undefined;
+  return { ...event, origin: values.o ?? "", note };
 }

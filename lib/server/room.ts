@@ -56,6 +56,17 @@ export interface JoinOptions {
   readonly replace?: boolean;
 }
 
+/** The outcome of a claim on an alias across a cluster. */
+export type Claim =
+  | { readonly ok: true; readonly online: string }
+  | {
+    readonly ok: false;
+    readonly holder: string;
+    readonly lookalike: boolean;
+  }
+  /** Renaming someone who was removed meanwhile (a kick elsewhere). */
+  | { readonly ok: false; readonly gone: true };
+
 /**
  * What a room that spans several servers needs from the cluster: aliases
  * claimed across all of them (with the `JOIN` or `NICK` appended to the
@@ -68,13 +79,7 @@ export interface RoomCluster<M extends Member = Member> {
     alias: string,
     from: string | null,
     replace: boolean,
-  ): Promise<
-    { ok: true; online: string } | {
-      ok: false;
-      holder: string;
-      lookalike: boolean;
-    }
-  >;
+  ): Promise<Claim>;
   leave(member: M, reason: LeaveReason, text: string): void;
   who(): Promise<{ online: number; aliases: string[] }>;
   /**
@@ -289,6 +294,12 @@ export class Room<M extends Member = Member> {
       from,
       options.replace ?? false,
     );
+    if (!claim.ok && "gone" in claim) {
+      throw new ProtocolError(
+        "unavailable",
+        `Cannot ${action}: you were removed from the room meanwhile`,
+      );
+    }
     if (!claim.ok) {
       throw new ProtocolError(
         "alias-taken",
@@ -526,7 +537,7 @@ export class Room<M extends Member = Member> {
    */
   dismiss(
     member: M,
-    reason: "kicked" | "banned" | "replaced",
+    reason: "kicked" | "banned" | "replaced" | "server-lost",
     text: string,
   ): void {
     if (!this.has(member)) return;
@@ -611,6 +622,7 @@ export class Room<M extends Member = Member> {
     const { line } = event;
     this.#onEvent?.(event);
     if (line.type === "LEAVE") this.#removedElsewhere(event, line);
+    else if (line.type === "NICK") this.#renamedElsewhere(event, line);
     if (this.#countsAsPresence(line)) return;
     let slow: M[] | undefined;
     if (this.#unannouncedJoins > 0 || this.#unannouncedLeaves > 0) {
@@ -670,6 +682,19 @@ export class Room<M extends Member = Member> {
       BYE_FOR_LEAVE[reason] ?? "kicked",
       event.note ?? "Disconnected: removed from the room",
     );
+  }
+
+  /**
+   * A `NICK` for a member here that still has its old alias: its rename
+   * reached the cluster while the answer was lost on the way back (or has
+   * not come yet). The log is right: it takes the new alias.
+   */
+  #renamedElsewhere(event: RoomEvent, line: ServerLine<"NICK">): void {
+    const member = this.#byId.get(event.origin);
+    if (member === undefined || member.alias !== line.alias) return;
+    this.#remove(member);
+    member.alias = line.newAlias;
+    this.#add(member);
   }
 
   /** Counts a join or leave that is not announced one by one; true if so. */

@@ -263,7 +263,7 @@ export function toRoomEvent(row: Row): RoomEvent | null {
   } catch {
     return null;
   }
-  if (!isRoomLine(line)) return null;
+  if (!isRoomLine(line) || !Number.isFinite(row.time)) return null;
   return { seq: row.seq, time: row.time, line, origin: "" };
 }
 

@@ -18,68 +18,7 @@ import {
   withTempDir,
   writeTestCertificates,
 } from "../_helpers.ts";
-
-/** A free loopback port (bound, read, released). */
-function freePort(): number {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  return listener.addr.port;
-}
-
-/** A `redis-server` of our own, persisting every write (AOF, always). */
-class Redis implements AsyncDisposable {
-  readonly port = freePort();
-  readonly dir: string;
-  #child: Deno.ChildProcess | null = null;
-
-  constructor(dir: string) {
-    this.dir = dir;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}/0`;
-  }
-
-  async start(): Promise<void> {
-    this.#child = new Deno.Command("redis-server", {
-      args: [
-        "--port",
-        String(this.port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        this.dir,
-        "--save",
-        "",
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-      ],
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const lines = this.#child.stdout.pipeThrough(new TextDecoderStream());
-    let seen = "";
-    for await (const chunk of lines) {
-      seen += chunk;
-      if (seen.includes("Ready to accept connections")) break;
-    }
-    // Keep draining its output so that it never blocks on a full pipe.
-    void lines.pipeTo(new WritableStream()).catch(() => {});
-  }
-
-  async stop(): Promise<void> {
-    const child = this.#child;
-    if (child === null) return;
-    this.#child = null;
-    child.kill("SIGTERM");
-    await child.status;
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.stop();
-  }
-}
+import { freePort, Redis } from "../_redis.ts";
 
 /** A server of the cluster on `redis`, with its own data directory. */
 function startServer(dir: string, name: string, redis: Redis) {
@@ -385,6 +324,59 @@ Deno.test("Redis restarted while messages flow: members stay, senders are told, 
       sent.length,
       `${echoedA.length} delivered + ${notSent} reported, ${sent.length} sent`,
     );
+  });
+});
+
+Deno.test("Redis down longer than a server may be silent: when it is back, nobody is counted lost", async () => {
+  await withCluster(2, async ([s0, s1], redis) => {
+    using alice = await join(s0!, "alice");
+    using bob = await join(s1!, "bob");
+    await alice.expect(/^JOIN bob 2$/);
+    await redis.stop();
+    // Every heartbeat fails for longer than the 5 s after which a server
+    // counts as lost. (A span of time is what is tested: nothing to await.)
+    await new Promise((r) => setTimeout(r, 6500));
+    await redis.start();
+    for (const server of [s0!, s1!]) {
+      await server.output.waitFor(/INFO redis-reconnected/, {
+        timeoutMs: 10_000,
+      });
+    }
+    await alice.send("/who");
+    assert.equal(await alice.expect(/^(WHO|ERR) /), "WHO 2 alice bob");
+    // Past the time a lost server would be announced in: still one room.
+    await new Promise((r) => setTimeout(r, 6500));
+    await bob.send("still here");
+    await alice.expect(/^MSG bob still here$/);
+    assert.ok(!alice.received.some((l) => l.startsWith("LEAVE")));
+    assert.doesNotMatch(`${s0!.output}${s1!.output}`, /server-lost/);
+  });
+});
+
+Deno.test("Redis restarted empty: members are asked to join again, and the room starts afresh", async () => {
+  await withCluster(2, async ([s0, s1], redis) => {
+    using alice = await join(s0!, "alice");
+    using bob = await join(s1!, "bob");
+    await alice.expect(/^JOIN bob 2$/);
+    await redis.stop();
+    await redis.wipe();
+    await redis.start();
+    for (const client of [alice, bob]) {
+      assert.equal(
+        (await client.readToEnd()).find((l) => l.startsWith("BYE")),
+        "BYE server-lost The room's shared state was lost: join again",
+      );
+    }
+    // Joining again works, aliases are unique again, and lines flow.
+    using alice2 = await join(s0!, "alice");
+    using bob2 = await join(s1!, "bob");
+    await alice2.expect(/^JOIN bob 2$/);
+    using again = await TestClient.connect(s1!.port);
+    await again.expect(/^HELLO /);
+    await again.send("alice");
+    await again.expect(/^ERR alias-taken /);
+    await bob2.send("hello again");
+    await alice2.expect(/^MSG bob hello again$/);
   });
 });
 

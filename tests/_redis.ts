@@ -1,0 +1,74 @@
+/**
+ * A real Redis for tests: `redis-server` started on a free loopback port
+ * with its data in a given directory, persisting every write (AOF,
+ * `appendfsync always`), stopped (or wiped) on demand.
+ */
+
+/** A free loopback port (bound, read, released). */
+export function freePort(): number {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return listener.addr.port;
+}
+
+/** A `redis-server` of our own, persisting every write (AOF, always). */
+export class Redis implements AsyncDisposable {
+  readonly port = freePort();
+  readonly dir: string;
+  #child: Deno.ChildProcess | null = null;
+
+  /** Keeps its data in `dir/redis`. */
+  constructor(dir: string) {
+    this.dir = `${dir}/redis`;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}/0`;
+  }
+
+  async start(): Promise<void> {
+    await Deno.mkdir(this.dir, { recursive: true });
+    this.#child = new Deno.Command("redis-server", {
+      args: [
+        "--port",
+        String(this.port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        this.dir,
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+      ],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const lines = this.#child.stdout.pipeThrough(new TextDecoderStream());
+    let seen = "";
+    for await (const chunk of lines) {
+      seen += chunk;
+      if (seen.includes("Ready to accept connections")) break;
+    }
+    // Keep draining its output so that it never blocks on a full pipe.
+    void lines.pipeTo(new WritableStream()).catch(() => {});
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (child === null) return;
+    this.#child = null;
+    child.kill("SIGTERM");
+    await child.status;
+  }
+
+  /** Forgets everything it stored (call when stopped): it starts empty. */
+  async wipe(): Promise<void> {
+    await Deno.remove(this.dir, { recursive: true });
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}

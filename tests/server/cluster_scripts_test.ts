@@ -1,0 +1,122 @@
+/**
+ * The cluster's Lua scripts and epoch, against a real Redis
+ * (`redis-server` on a free loopback port), driven through `Cluster` and
+ * `RedisLink` in this process: claims asked again, renames and leaves that
+ * cross, and a Redis that lost the cluster's state.
+ */
+
+import assert from "node:assert/strict";
+import { systemClock } from "../../lib/clock.ts";
+import { createLogger } from "../../lib/log.ts";
+import { Cluster } from "../../lib/server/cluster.ts";
+import { RedisLink } from "../../lib/server/redis.ts";
+import { withTempDir } from "../_helpers.ts";
+import { Redis } from "../_redis.ts";
+
+/** A link and a cluster on a fresh Redis; closed after `body`. */
+async function withLink(
+  body: (link: RedisLink, cluster: Cluster, logged: string[]) => Promise<void>,
+) {
+  await withTempDir(async (dir) => {
+    await using redis = new Redis(dir);
+    await redis.start();
+    const logged: string[] = [];
+    const log = createLogger("info", (line) => logged.push(line));
+    const link = await RedisLink.open({
+      url: redis.url,
+      cluster: "t",
+      keep: 1000,
+      log,
+    });
+    try {
+      await body(link, new Cluster(link, { clock: systemClock, log }), logged);
+    } finally {
+      await link.close();
+    }
+  });
+}
+
+function member(id: string, alias: string) {
+  return { id, alias, account: null, host: "127.0.0.1", operator: false };
+}
+
+/** The room lines in the stream, as `TYPE alias[ new]`, oldest first. */
+async function events(link: RedisLink): Promise<string[]> {
+  const entries = await link.commands.sendCommand([
+    "XRANGE",
+    link.keys.events,
+    "-",
+    "+",
+  ]) as [string, string[]][];
+  return entries.map(([, fields]) => {
+    const line = JSON.parse(fields[fields.indexOf("l") + 1]!);
+    return [line.type, line.alias, line.newAlias ?? line.reason]
+      .filter((f) => f !== undefined).join(" ");
+  });
+}
+
+Deno.test("a claim asked again changes nothing; a leave follows a rename in flight; a rename of someone removed is refused", async () => {
+  await withLink(async (link, cluster) => {
+    const alice = member("s/1", "alice");
+    assert.deepEqual(await cluster.claim(alice, "alice", null, false), {
+      ok: true,
+      online: "1",
+    });
+    // Its answer was lost, so it is asked again: no second JOIN.
+    assert.deepEqual(await cluster.claim(alice, "alice", null, false), {
+      ok: true,
+      online: "1",
+    });
+    // A rename still on its way when the member leaves: the leave, by id,
+    // takes the new alias with it.
+    const renaming = cluster.claim(alice, "alicia", "alice", false);
+    cluster.leave(alice, "quit", "");
+    assert.equal((await renaming).ok, true);
+    assert.deepEqual(await cluster.who(), { online: 0, aliases: [] });
+    // Kicked on another server while renaming: the rename is refused, and
+    // the new alias is not held by anyone.
+    const bob = member("s/2", "bob");
+    await cluster.claim(bob, "bob", null, false);
+    assert.equal(await cluster.remove("bob", "kicked", "Kicked"), true);
+    assert.deepEqual(await cluster.claim(bob, "robert", "bob", false), {
+      ok: false,
+      gone: true,
+    });
+    assert.equal(await cluster.find("robert"), null);
+    assert.deepEqual(await events(link), [
+      "JOIN alice",
+      "NICK alice alicia",
+      "LEAVE alicia quit",
+      "JOIN bob",
+      "LEAVE bob kicked",
+    ]);
+  });
+});
+
+Deno.test("a Redis that lost the cluster's state refuses old changes once, then the room starts afresh", async () => {
+  await withLink(async (link, cluster, logged) => {
+    let resets = 0;
+    cluster.onReset(() => resets++);
+    await cluster.claim(member("s/1", "alice"), "alice", null, false);
+    await link.commands.sendCommand(["FLUSHALL"]);
+    // Alice's claim is gone with the data: a new claim on the old epoch is
+    // refused, and the server learns of the loss (once).
+    await assert.rejects(
+      cluster.claim(member("s/2", "bob"), "bob", null, false),
+      /^Error: EPOCH/,
+    );
+    assert.equal(resets, 1);
+    assert.match(logged.join("\n"), / ERROR redis-state-lost /);
+    assert.deepEqual(
+      await cluster.claim(member("s/2", "bob"), "bob", null, false),
+      {
+        ok: true,
+        online: "1",
+      },
+    );
+    assert.deepEqual(await events(link), ["JOIN bob"]);
+    // Nothing was lost since: checking again changes nothing.
+    await link.checkEpoch();
+    assert.equal(resets, 1);
+  });
+});
