@@ -245,10 +245,12 @@ async function openWeb(
       closeGraceMs: config.closeGraceMs,
       handshakeTimeoutMs: config.handshakeTimeoutMs,
       maxConnections: config.maxClients,
+      maxPerIp: config.maxPerIp,
       clock: systemClock,
       log,
       admit: (connection) => server.admit(connection),
       health: () => ({
+        status: server.stopping ? "stopping" : "ok",
         online: server.room.size,
         connections: server.connections,
         uptimeS: Math.round((Date.now() - startedMs) / 1000),

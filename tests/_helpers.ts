@@ -155,10 +155,14 @@ export async function startServer(
     closeGraceMs: config.closeGraceMs,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     maxConnections: config.maxClients,
+    maxPerIp: config.maxPerIp,
     clock: systemClock,
     log,
     admit: (connection) => server.admit(connection),
-    health: () => ({ online: server.room.size }),
+    health: () => ({
+      status: server.stopping ? "stopping" : "ok",
+      online: server.room.size,
+    }),
   });
   return {
     server,

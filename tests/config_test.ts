@@ -131,13 +131,25 @@ Deno.test("parseServerArgs() reads every flag", () => {
     "https://chat.example",
     "--web-origin",
     "https://chat.example:8443",
+    "--web-origin",
+    "HTTPS://Chat.Example:443",
   ]);
   assert.equal(web.webPort, 0);
+  // As browsers send them: lower case, no default port.
   assert.deepEqual(web.webOrigins, [
     "https://chat.example",
     "https://chat.example:8443",
+    "https://chat.example",
   ]);
-  for (const bad of ["chat.example", "https://chat.example/", "*"]) {
+  for (
+    const bad of [
+      "chat.example",
+      "https://chat.example/",
+      "*",
+      "http://chat.example",
+      "https://",
+    ]
+  ) {
     assert.throws(
       () => parseServerArgs(["--web-origin", bad]),
       /Cannot use --web-origin/,

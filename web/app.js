@@ -310,6 +310,14 @@ function handle(line) {
       }
       return;
     case "PASSWORD":
+      if (state.phase === "joined") {
+        // A rename to a registered alias: its password is not the one
+        // this page was given (if any), so the member types it.
+        add("error-line", [
+          el("span", "", `! ${line.text}: type /pass and the password`),
+        ]);
+        return;
+      }
       if (state.password && state.phase !== "password") {
         state.phase = "password";
         send(`/pass ${state.password}`);
@@ -343,6 +351,8 @@ function handle(line) {
       }
       return;
     case "PING":
+      // An idle reader is still here: the server drops silent members.
+      send(`/pong ${line.token}`);
       return;
   }
   if (state.phase !== "joined") {

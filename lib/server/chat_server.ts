@@ -274,6 +274,11 @@ export class ChatServer implements AsyncDisposable {
     }
   }
 
+  /** Whether it is shutting down (new members are turned away). */
+  get stopping(): boolean {
+    return this.#stopping.signal.aborted;
+  }
+
   /** Number of open connections (handshaking, joined or closing). */
   get connections(): number {
     return this.#live.size;

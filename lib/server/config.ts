@@ -397,14 +397,7 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     hostname: values.host,
     port: number("port", 0, 65_535),
     webPort: number("web-port", 0, 65_535),
-    webOrigins: (values["web-origin"] ?? []).map((origin) => {
-      if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
-        throw new TypeError(
-          `Cannot use --web-origin "${origin}": give a scheme and host, such as https://chat.example`,
-        );
-      }
-      return origin;
-    }),
+    webOrigins: (values["web-origin"] ?? []).map(webOrigin),
     certFile,
     keyFile,
     certsDir: values["certs-dir"],
@@ -477,6 +470,29 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     );
   }
   return config;
+}
+
+/**
+ * Checks a `--web-origin` and writes it as browsers send it (lower case,
+ * no default port): only `https://` pages, whose script no one on the
+ * network can change, may make their visitors join.
+ */
+function webOrigin(origin: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(origin);
+  } catch {
+    // Said below.
+  }
+  if (
+    url === null || url.protocol !== "https:" || url.origin === "null" ||
+    !/^https:\/\/[^/\s]+$/i.test(origin)
+  ) {
+    throw new TypeError(
+      `Cannot use --web-origin "${origin}": give https:// and a host, such as https://chat.example`,
+    );
+  }
+  return url.origin;
 }
 
 /** Checks a `--redis` URL (it may hold a password: never echo it). */

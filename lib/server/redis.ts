@@ -259,6 +259,9 @@ redis.call('ZADD', servers, now + tonumber(ARGV[5]), ARGV[4])
 return redis.call('ZRANGEBYSCORE', servers, '-inf', now)`,
 } as const;
 
+/** How long one command may wait for Redis's answer. */
+const COMMAND_TIMEOUT_MS = 5000;
+
 /** Connection attempts at start before giving up. */
 const START_TRIES = 5;
 
@@ -302,19 +305,21 @@ export class RedisLink {
     this.commands = commands;
     this.reader = commands.duplicate();
     this.subscriber = commands.duplicate();
-    let down = false;
+    // One outage, logged once: down from the first connection that fails
+    // until all three are back.
+    const down = new Set<RedisClient>();
     for (const client of [this.commands, this.reader, this.subscriber]) {
       client.on("error", (error) => {
-        if (down || !this.#opened) return;
-        down = true;
+        if (!this.#opened || down.has(client)) return;
+        down.add(client);
+        if (down.size > 1) return;
         options.log.error("redis-unavailable", {
           error: describeError(error),
           hint: "reconnecting; new messages get ERR unavailable meanwhile",
         });
       });
       client.on("ready", () => {
-        if (!down) return;
-        down = false;
+        if (!down.delete(client) || down.size > 0) return;
         options.log.info("redis-reconnected", {});
       });
     }
@@ -331,6 +336,10 @@ export class RedisLink {
     const client = createClient({
       url: options.url,
       disableOfflineQueue: true,
+      // A Redis that hangs (stopped, or a network black hole) fails each
+      // command after 5 s instead of holding it: appends and claims are
+      // reported, never held for minutes.
+      commandOptions: { timeout: COMMAND_TIMEOUT_MS },
       socket: {
         connectTimeout: 5000,
         reconnectStrategy: (retries: number, cause: Error) =>

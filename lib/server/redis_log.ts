@@ -63,6 +63,11 @@ export class RedisLog implements RoomLog {
   #inFlight = new Set<Promise<void>>();
   /** The highest number appended here; settled once it is handed on. */
   #awaiting = 0;
+  /**
+   * Failed batches whose senders are told only once the batches appended
+   * before them have been handed on: a reply never overtakes an echo.
+   */
+  #failures: { upTo: number; batch: Pending[]; error: unknown }[] = [];
   /** Told when everything appended here has been handed on. */
   #settledWaiters: (() => void)[] = [];
   /** The last entry handed on: reading goes on from there. */
@@ -157,8 +162,19 @@ export class RedisLog implements RoomLog {
         this.#handedOn >= this.#awaiting;
   }
 
+  /** Tells the senders of failed batches, once what came before is out. */
+  #tellFailures(): void {
+    while (
+      this.#failures.length > 0 && this.#failures[0]!.upTo <= this.#handedOn
+    ) {
+      const { batch, error } = this.#failures.shift()!;
+      this.#failed(batch, error);
+    }
+  }
+
   /** Wakes those waiting for the log to settle, if it has. */
   #checkSettled(): void {
+    this.#tellFailures();
     if (this.#settledWaiters.length === 0 || !this.#idle()) return;
     for (const wake of this.#settledWaiters.splice(0)) wake();
   }
@@ -190,7 +206,8 @@ export class RedisLog implements RoomLog {
           lines: batch.length,
           error: describeError(error),
         });
-        this.#failed(batch, error);
+        this.#failures.push({ upTo: this.#awaiting, batch, error });
+        this.#tellFailures();
       },
     );
     this.#inFlight.add(sent);
@@ -205,6 +222,7 @@ export class RedisLog implements RoomLog {
    * again from 1, and so does reading it; what was kept at hand goes.
    */
   #reset(): void {
+    for (const failure of this.#failures) failure.upTo = 0;
     this.#lastId = "0-0";
     this.#handedOn = 0;
     this.#awaiting = 0;

@@ -83,11 +83,15 @@ const DISCONNECT_ERRORS = [
 ];
 const DISCONNECT_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 
-/** Whether an error from a read or write only means the peer is gone. */
+/**
+ * Whether an error from a read or write only means the peer is gone (or,
+ * `WS_ERR_*`, broke the WebSocket protocol: its problem, not the server's).
+ */
 function isDisconnect(error: unknown): boolean {
   if (DISCONNECT_ERRORS.some((kind) => error instanceof kind)) return true;
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && DISCONNECT_CODES.has(code);
+  return typeof code === "string" &&
+    (DISCONNECT_CODES.has(code) || code.startsWith("WS_ERR_"));
 }
 
 /** Maps a goodbye to how the others hear of it. */

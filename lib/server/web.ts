@@ -58,11 +58,19 @@ export interface WebDoorOptions {
   readonly handshakeTimeoutMs: number;
   /** Most HTTP and WebSocket connections at once. */
   readonly maxConnections: number;
+  /**
+   * Most connections at once from one address, counted from the TCP
+   * accept (before TLS and the upgrade); 0: no cap.
+   */
+  readonly maxPerIp: number;
   readonly clock: Clock;
   readonly log: Logger;
   /** Takes a new WebSocket member (`ChatServer.admit`). */
   readonly admit: (connection: Connection) => void;
-  /** What `/healthz` reports. */
+  /**
+   * What `/healthz` reports; a `status` other than `ok` (shutting down)
+   * answers 503, so that a load balancer sends no one new.
+   */
   readonly health: () => Record<string, number | string>;
 }
 
@@ -130,6 +138,23 @@ export async function openWebDoor(options: WebDoorOptions): Promise<WebDoor> {
     (request, response) => respond(request, response, options, headers),
   );
   server.maxConnections = options.maxConnections;
+  // One address cannot fill the door with connections that never upgrade
+  // (or never finish TLS): counted from the accept, as the TLS door does.
+  const perAddress = new Map<string, number>();
+  server.on("connection", (socket: Duplex & { remoteAddress?: string }) => {
+    const address = socket.remoteAddress ?? "";
+    const count = (perAddress.get(address) ?? 0) + 1;
+    if (options.maxPerIp > 0 && count > options.maxPerIp) {
+      socket.destroy();
+      return;
+    }
+    perAddress.set(address, count);
+    socket.once("close", () => {
+      const left = perAddress.get(address)! - 1;
+      if (left === 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    });
+  });
   server.headersTimeout = options.handshakeTimeoutMs;
   server.requestTimeout = options.handshakeTimeoutMs;
   server.keepAliveTimeout = 5_000;
@@ -225,10 +250,11 @@ function respond(
     return send(405, "text/plain; charset=utf-8", "Method not allowed\n");
   }
   if (path === "/healthz") {
+    const health = options.health();
     return send(
-      200,
+      health.status === "ok" ? 200 : 503,
       "application/json",
-      JSON.stringify({ status: "ok", ...options.health() }) + "\n",
+      JSON.stringify(health) + "\n",
     );
   }
   const asset = options.assets.get(path);

@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { Buffer } from "node:buffer";
+import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
 import type { Clock } from "../clock.ts";
 import { LINE_ENDLESS, LINE_TOO_LONG } from "../framing.ts";
@@ -43,6 +43,8 @@ export interface WsConnectionOptions {
 
 const LF = 0x0a;
 const CR = 0x0d;
+/** What one received message costs beyond its bytes (counted as held). */
+const MESSAGE_OVERHEAD_BYTES = 64;
 
 /** `ws` reports a message over its `maxPayload` with this code. */
 const TOO_BIG = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
@@ -158,8 +160,14 @@ export class WsConnection implements Connection {
 
   #receive(data: Buffer): void {
     if (this.#closing) return;
-    this.#inbox.push(data);
-    this.#inboxBytes += data.length;
+    // `ws` hands over views into the chunk it read: a small message kept
+    // as it is would keep the whole chunk alive. Each message also costs
+    // its bookkeeping, so even empty ones count.
+    const own = data.length * 4 < data.buffer.byteLength
+      ? Buffer.from(data)
+      : data;
+    this.#inbox.push(own);
+    this.#inboxBytes += own.length + MESSAGE_OVERHEAD_BYTES;
     if (this.#inboxBytes > this.#options.maxInputBytes) {
       // Not reading while it keeps sending: the flood ends here.
       this.#failure ??= new InputOverflowError(this.#options.maxInputBytes);

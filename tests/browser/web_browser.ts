@@ -16,6 +16,7 @@ import {
   denoRun,
   loopbackArgs,
   ROOT,
+  runCommand,
   ServerProcess,
   TestClient,
   withTempDir,
@@ -295,6 +296,44 @@ Deno.test("flood control applies to a browser member", async () => {
       await page.locator("li.error-line", { hasText: "Slow down" }).waitFor();
       // Delayed, not lost: the last one arrives.
       await page.locator("li.message", { hasText: "burst 13" }).waitFor();
+    });
+  });
+});
+
+Deno.test("the page answers PING while idle, and /nick to a registered alias asks for its password in the room", async () => {
+  await withTempDir(async (dir) => {
+    const added = await runCommand(
+      "deno",
+      denoRun(
+        "users.ts",
+        [`--allow-read=${dir}`, `--allow-write=${dir}/data`],
+        ["add", "bob", "--data-dir", `${dir}/data`],
+      ),
+      "bob's password\n",
+    );
+    assert.equal(added.code, 0);
+    const webPort = freePort();
+    await using server = await startServer(
+      dir,
+      webPort,
+      "--idle-timeout",
+      "2",
+    );
+    await withBrowser(async (browser) => {
+      const page = await openPage(browser, webPort);
+      await join(page, "lurker");
+      // Silent past the idle timeout: the server's PINGs (one a second)
+      // are answered, so it stays. (A span of time is what is tested.)
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await say(page, "/nick bob");
+      await page.locator("li.error-line", { hasText: "type /pass" })
+        .waitFor();
+      assert.equal(await messageBox(page).isVisible(), true, "still in");
+      await say(page, "/pass bob's password");
+      await page.locator("li", { hasText: "lurker is now known as bob" })
+        .waitFor();
+      assert.doesNotMatch(`${server.output}`, /reason=timeout/);
+      assert.doesNotMatch(`${server.output}`, /login-failed/);
     });
   });
 });

@@ -278,7 +278,9 @@ Deno.test("Redis restarted while messages flow: members stay, senders are told, 
     async function outage() {
       await alice.expect(/^MSG bob b5$/);
       await redis.stop();
-      await alice.expect(/^ERR unavailable /);
+      for (const server of [s0!, s1!]) {
+        await server.output.waitFor(/ERROR redis-unavailable/);
+      }
       // What needs the other servers is refused, and nobody is dropped.
       await carol.send("/who");
       await carol.expect(/^ERR unavailable Cannot list the room now/);
@@ -287,6 +289,8 @@ Deno.test("Redis restarted while messages flow: members stay, senders are told, 
       await dave.send("dave");
       await dave.expect(/^ERR unavailable Cannot join now/);
       await redis.start();
+      // Told of what was not sent (once what came before was handed on).
+      await alice.expect(/^ERR unavailable /);
       // Flowing again: a line sent now comes back.
       await alice.expect(/^MSG alice a\d+$/);
       await bob.expect(/^MSG bob b\d+$/);

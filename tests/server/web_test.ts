@@ -289,6 +289,68 @@ Deno.test("WebSocket members get the same limits: line length, flood, caps", asy
   );
 });
 
+Deno.test("WebSocket input is counted per message, so tiny messages cannot pile up", async () => {
+  await using s = await startServer("node", [
+    "--max-input-bytes",
+    "4096",
+    "--flood-rate",
+    "5",
+    "--flood-burst",
+    "10",
+  ], { web: {} });
+  await using webby = await WsClient.join(s.webPort, "webby");
+  // Twelve lines at once: two are delayed by flood control, and the
+  // session reads nothing meanwhile.
+  webby.ws.send(Array.from({ length: 12 }, (_, i) => `line ${i}`).join("\n"));
+  await webby.expect(/^ERR flood /);
+  // Empty messages: no bytes, but each is held until read.
+  for (let i = 0; i < 200; i++) webby.ws.send("");
+  assert.equal(
+    await webby.expect(/^BYE /),
+    "BYE flood Disconnected for flooding: sending much faster than the server reads",
+  );
+});
+
+Deno.test("the web door caps connections per address from the accept", async () => {
+  await using s = await startServer("node", ["--max-per-ip", "2"], {
+    web: {},
+  });
+  // Two bare TCP connections that never start TLS hold this address's
+  // share; a third is closed at once, before any handshake.
+  using _one = await Deno.connect({ hostname: "127.0.0.1", port: s.webPort });
+  using _two = await Deno.connect({ hostname: "127.0.0.1", port: s.webPort });
+  using three = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: s.webPort,
+  });
+  // Closed at once: not left to the 10 s handshake deadline.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const read = await Promise.race([
+    three.read(new Uint8Array(1)).catch(() => null),
+    new Promise((resolve) => timer = setTimeout(() => resolve("open"), 3000)),
+  ]);
+  clearTimeout(timer);
+  assert.equal(read, null, "closed without a byte");
+});
+
+Deno.test("the web door's health check says when the server is shutting down", async () => {
+  await using s = await startServer("node", [], { web: {} });
+  const { ca } = await testCertificates();
+  using http = Deno.createHttpClient({ caCerts: [ca.cert] });
+  const get = () =>
+    fetch(`https://localhost:${s.webPort}/healthz`, { client: http });
+  const ok = await get();
+  assert.equal(ok.status, 200);
+  await ok.body?.cancel();
+  using holder = await TestClient.join(s.port, "holder");
+  const closing = s.server.close();
+  const stopping = await get();
+  assert.equal(stopping.status, 503);
+  assert.equal((await stopping.json()).status, "stopping");
+  await holder.readToEnd();
+  await closing;
+});
+
 Deno.test("a WebSocket member that stops reading is dropped as too slow", async () => {
   await using s = await startServer("node", ["--queue-bytes", "16384"], {
     web: {},
