@@ -14,23 +14,56 @@ export function freePort(): number {
 export class Redis implements AsyncDisposable {
   readonly port = freePort();
   readonly dir: string;
+  readonly #tls: boolean;
+  readonly #password: string | null;
+  readonly #certs: string;
   #child: Deno.ChildProcess | null = null;
 
-  /** Keeps its data in `dir/redis`. */
-  constructor(dir: string) {
+  /**
+   * Keeps its data in `dir/redis`. With `tls`, it speaks only TLS, with
+   * the test certificates in `dir` (`writeTestCertificates`); with a
+   * `password`, it asks for it.
+   */
+  constructor(
+    dir: string,
+    options: { tls?: boolean; password?: string } = {},
+  ) {
     this.dir = `${dir}/redis`;
+    this.#certs = dir;
+    this.#tls = options.tls ?? false;
+    this.#password = options.password ?? null;
   }
 
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}/0`;
+  /** Its URL, with its password (or `password`, to try a wrong one). */
+  url(password = this.#password): string {
+    const scheme = this.#tls ? "rediss" : "redis";
+    const auth = password === null ? "" : `:${password}@`;
+    return `${scheme}://${auth}${
+      this.#tls ? "localhost" : "127.0.0.1"
+    }:${this.port}/0`;
   }
 
   async start(): Promise<void> {
     await Deno.mkdir(this.dir, { recursive: true });
     this.#child = new Deno.Command("redis-server", {
       args: [
-        "--port",
-        String(this.port),
+        ...(this.#tls
+          ? [
+            "--port",
+            "0",
+            "--tls-port",
+            String(this.port),
+            "--tls-cert-file",
+            `${this.#certs}/server.pem`,
+            "--tls-key-file",
+            `${this.#certs}/server-key.pem`,
+            "--tls-ca-cert-file",
+            `${this.#certs}/ca.pem`,
+            "--tls-auth-clients",
+            "no",
+          ]
+          : ["--port", String(this.port)]),
+        ...(this.#password === null ? [] : ["--requirepass", this.#password]),
         "--bind",
         "127.0.0.1",
         "--dir",

@@ -361,7 +361,7 @@ export class RedisLink {
       link.destroy();
       throw new Error(
         `Cannot use Redis at ${redact(options.url)}: ${
-          (e as Error).message
+          (e as Error).message.replace(/\.+$/, "")
         }. Is it running, and is --redis right?`,
         { cause: e },
       );

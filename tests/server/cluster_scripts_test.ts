@@ -23,7 +23,7 @@ async function withLink(
     const logged: string[] = [];
     const log = createLogger("info", (line) => logged.push(line));
     const link = await RedisLink.open({
-      url: redis.url,
+      url: redis.url(),
       cluster: "t",
       keep: 1000,
       log,

@@ -34,7 +34,7 @@ function startServer(dir: string, name: string, redis: Redis) {
       "--data-dir",
       `${dir}/${name}`,
       "--redis",
-      redis.url,
+      redis.url(),
       "--flood-rate",
       "0",
     ),
@@ -381,6 +381,47 @@ Deno.test("Redis restarted empty: members are asked to join again, and the room 
     await again.expect(/^ERR alias-taken /);
     await bob2.send("hello again");
     await alice2.expect(/^MSG bob hello again$/);
+  });
+});
+
+Deno.test("Redis over TLS with a password: rediss:// works, a wrong password is a clear error", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    await using redis = new Redis(dir, { tls: true, password: "s3cret" });
+    await redis.start();
+    // The test CA signs Redis's certificate: Deno's --cert trusts it.
+    const permissions = [
+      `--cert=${dir}/ca.pem`,
+      "--allow-net=127.0.0.1,localhost",
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+      "--allow-env=REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
+    ];
+    {
+      await using server = await ServerProcess.start(
+        permissions,
+        loopbackArgs(dir, "--redis", redis.url()),
+      );
+      using alice = await join(server, "alice");
+      await alice.send("over TLS");
+      await alice.expect(/^MSG alice over TLS$/);
+      assert.match(`${server.output}`, /cluster=tlschat@rediss:\/\/\*\*\*@/);
+      assert.doesNotMatch(`${server.output}`, /s3cret/);
+    }
+    const wrong = await runCommand(
+      "deno",
+      denoRun(
+        "server.ts",
+        permissions,
+        loopbackArgs(dir, "--redis", redis.url("guess")),
+      ),
+    );
+    assert.equal(wrong.code, 1);
+    assert.match(
+      wrong.out,
+      /Cannot start: Cannot use Redis at rediss:\/\/\*\*\*@localhost:\d+\/0: WRONGPASS [^\n]*[^.]\. Is it running/,
+    );
+    assert.doesNotMatch(wrong.out, /guess/);
   });
 });
 
