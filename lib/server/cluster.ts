@@ -146,6 +146,9 @@ export class Cluster {
       throw error;
     }
     const [status, value] = reply;
+    if (status === "notlive") {
+      throw new Error("this server is not beating in the cluster now");
+    }
     if (status === "ok") return { ok: true, online: String(value) };
     if (status === "gone") return { ok: false, gone: true };
     return {
@@ -333,6 +336,11 @@ export class Cluster {
     this.#link.onReset(() => {
       this.#unsentLeaves.clear();
       listener();
+      // Beating at once: until it does, the new state refuses its claims.
+      if (this.#timer !== undefined && !this.#stopped) {
+        this.#options.clock.clearTimeout(this.#timer);
+        void this.#beat();
+      }
     });
   }
 

@@ -155,15 +155,20 @@ return first`,
   /**
    * ARGV[4] key, [5] skeleton, [6] record JSON, [7] replace (1/0),
    * [8] time, [9] old key when renaming ('' to join). Returns
-   * {'ok', online}, {'taken', alias}, {'lookalike', alias}, or {'gone', ''}
+   * {'ok', online}, {'taken', alias}, {'lookalike', alias}, {'gone', ''}
    * when renaming a member that no longer holds its alias (removed
-   * meanwhile). Asked again after a reply was lost, it answers 'ok' and
-   * changes nothing.
+   * meanwhile), or {'notlive', ''} when the member's server is not beating
+   * (not yet, or counted lost): nobody would ever evict what it claims.
+   * Asked again after a reply was lost, it answers 'ok' and changes
+   * nothing.
    */
   claim: `${PRELUDE}
 local key, skel, rec, replace, time, old = ARGV[4], ARGV[5], ARGV[6],
   ARGV[7] == '1', ARGV[8], ARGV[9]
 local me = cjson.decode(rec)
+if not redis.call('ZSCORE', 'tlschat:{' .. ARGV[2] .. '}:servers', me.server) then
+  return {'notlive', ''}
+end
 local online = function() return tostring(redis.call('HLEN', KEYS[3])) end
 local holder = redis.call('HGET', KEYS[3], key)
 if holder then

@@ -28,9 +28,12 @@ async function withLink(
       keep: 1000,
       log,
     });
+    const cluster = new Cluster(link, { clock: systemClock, log });
+    await cluster.start(() => {});
     try {
-      await body(link, new Cluster(link, { clock: systemClock, log }), logged);
+      await body(link, cluster, logged);
     } finally {
+      await cluster.stop();
       await link.close();
     }
   });
@@ -83,6 +86,16 @@ Deno.test("a claim asked again changes nothing; a leave follows a rename in flig
       gone: true,
     });
     assert.equal(await cluster.find("robert"), null);
+    // A server that is not beating (not yet, or counted lost) claims
+    // nothing: no one would ever evict what it held.
+    const silent = new Cluster(link, {
+      clock: systemClock,
+      log: createLogger("error", () => {}),
+    });
+    await assert.rejects(
+      silent.claim(member("t/1", "carol"), "carol", null, false),
+      /not beating/,
+    );
     assert.deepEqual(await events(link), [
       "JOIN alice",
       "NICK alice alicia",
