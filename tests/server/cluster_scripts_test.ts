@@ -106,6 +106,28 @@ Deno.test("a claim asked again changes nothing; a leave follows a rename in flig
   });
 });
 
+Deno.test("a join whose claim ran but whose answer was lost leaves no alias held", async () => {
+  await withLink(async (link, cluster) => {
+    // The script runs in Redis; its answer is lost on the way back.
+    const run = link.run.bind(link);
+    link.run = async (script, args) => {
+      const answer = await run(script, args);
+      if (script === "claim") throw new Error("Socket closed unexpectedly");
+      return answer;
+    };
+    await assert.rejects(
+      cluster.claim(member("s/1", "alice"), "alice", null, false),
+      /Socket closed/,
+    );
+    // The leave for its id went out right after, on the same connection.
+    assert.deepEqual(await cluster.who(), { online: 0, aliases: [] });
+    assert.deepEqual(await events(link), [
+      "JOIN alice",
+      "LEAVE alice disconnect",
+    ]);
+  });
+});
+
 Deno.test("a Redis that lost the cluster's state refuses old changes once, then the room starts afresh", async () => {
   await withLink(async (link, cluster, logged) => {
     let resets = 0;

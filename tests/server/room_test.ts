@@ -7,7 +7,7 @@ import {
   type LeaveReason,
   ProtocolError,
 } from "../../lib/protocol.ts";
-import { type Member, Room } from "../../lib/server/room.ts";
+import { type Member, Room, type RoomCluster } from "../../lib/server/room.ts";
 import { MemoryLog } from "../../lib/server/room_log.ts";
 import { SqliteLog } from "../../lib/server/sqlite_log.ts";
 import { openStore } from "../../lib/server/store.ts";
@@ -343,4 +343,41 @@ Deno.test("Room tells a member when the log could not store its line, and no one
   await room.settled();
   assert.deepEqual(b!.take(), ["MSG a back"]);
   await log.close();
+});
+
+Deno.test("Room in a cluster: a rename that landed with its answer lost is taken from the log; a LEAVE decided elsewhere closes the member", async () => {
+  const log = new MemoryLog(systemClock);
+  // A cluster whose claims land in the log (as Redis's script appends the
+  // JOIN or NICK) and whose answer to the rename is lost on the way back.
+  const cluster: RoomCluster<FakeMember> = {
+    claim(member, alias, from) {
+      if (from === null) {
+        log.append({ type: "JOIN", alias, online: "1" }, member.id);
+        return Promise.resolve({ ok: true, online: "1" });
+      }
+      log.append(
+        { type: "NICK", alias: from, newAlias: alias, online: "1" },
+        member.id,
+      );
+      return Promise.reject(new Error("Socket closed unexpectedly"));
+    },
+    leave() {},
+    who: () => Promise.resolve({ online: 1, aliases: [] }),
+    whisper: () => Promise.resolve(null),
+  };
+  const room = new Room<FakeMember>({ log, announceLimit: 100, cluster });
+  const amy = new FakeMember();
+  await room.join(amy, "amy");
+  await assert.rejects(Promise.resolve(room.rename(amy, "amelia")));
+  assert.equal(amy.alias, "amelia", "the log's NICK is taken on");
+  assert.equal(room.find("amelia"), amy);
+  assert.equal(room.find("amy"), undefined);
+  // Removed on another server (a kick there): the LEAVE closes it here.
+  log.append(
+    { type: "LEAVE", alias: "amelia", online: "0", reason: "kicked", text: "" },
+    amy.id,
+    "Kicked by op",
+  );
+  assert.deepEqual(amy.closed, [["kicked", "Kicked by op"]]);
+  assert.equal(room.has(amy), false);
 });
