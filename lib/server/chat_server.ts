@@ -178,9 +178,7 @@ export class ChatServer implements AsyncDisposable {
       nextId: cluster === null
         ? () => String(++this.#ids)
         : () => `${cluster.server}/${++this.#ids}`,
-      cluster: cluster === null
-        ? undefined
-        : moderatorCluster(cluster, gate.moderation),
+      cluster: cluster === null ? undefined : moderatorCluster(cluster),
     };
     this.#startedMs = this.#clock.now();
     this.finished = this.#serve();
@@ -238,14 +236,14 @@ export class ChatServer implements AsyncDisposable {
   }
 
   /**
-   * Carries out here, before anyone here hears of it, what another server
-   * of the cluster decided: a topic, or bans and mutes (the `MOD` line's
-   * note holds those in force after it).
+   * Carries out, before anyone here hears of it, a topic or bans and mutes
+   * (the `MOD` line's note holds those in force after it), in the log's
+   * order: every server, the one where it was decided included, ends with
+   * what the log says last, even when two operators acted at once.
    */
   #carryOut(event: RoomEvent): void {
     const { line } = event;
     if (line.type !== "TOPIC" && line.type !== "MOD") return;
-    if (event.origin.startsWith(`${this.#cluster!.server}/`)) return;
     if (line.type === "TOPIC") {
       this.gate.moderation.setTopic({ text: line.text, by: line.alias });
     } else if (event.note !== undefined) {

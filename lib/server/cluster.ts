@@ -15,7 +15,7 @@ import type { Clock, TimerId } from "../clock.ts";
 import { describeError, type Logger } from "../log.ts";
 import { aliasKey, ProtocolError, WHO_LIST_LIMIT } from "../protocol.ts";
 import { aliasSkeleton } from "../text.ts";
-import { type Moderation, shareSanctions, type Topic } from "./moderation.ts";
+import type { Topic } from "./moderation.ts";
 import type { ModeratorCluster } from "./moderator.ts";
 import type { MemberRecord, RedisLink } from "./redis.ts";
 import type { Claim, Member, RoomCluster } from "./room.ts";
@@ -64,6 +64,9 @@ export class Cluster {
    * stopped every heartbeat, everyone gets time to beat again first.
    */
   #beatingSince: number | null = null;
+  /** A heartbeat is under way; another was asked for meanwhile. */
+  #beating = false;
+  #beatAgain = false;
 
   /** Joins the cluster on `link` (call {@linkcode start}). */
   constructor(link: RedisLink, options: ClusterOptions) {
@@ -103,6 +106,7 @@ export class Cluster {
       this.server,
       "shutdown",
       String(this.#options.clock.now()),
+      "1",
     ]).catch(() => {});
   }
 
@@ -129,7 +133,7 @@ export class Cluster {
     // A leave still queued for it would undo this claim: the claim adopts
     // whatever an earlier, unanswered one left.
     this.#unsentLeaves.delete(member.id);
-    let reply: [string, string];
+    let reply: [string, string, string?];
     try {
       reply = await this.#link.run("claim", [
         aliasKey(alias),
@@ -145,11 +149,13 @@ export class Cluster {
       if (from === null) this.leave(member, "disconnect", "");
       throw error;
     }
-    const [status, value] = reply;
+    const [status, value, seq] = reply;
     if (status === "notlive") {
       throw new Error("this server is not beating in the cluster now");
     }
-    if (status === "ok") return { ok: true, online: String(value) };
+    if (status === "ok") {
+      return { ok: true, online: String(value), seq: Number(seq) };
+    }
     if (status === "gone") return { ok: false, gone: true };
     return {
       ok: false,
@@ -170,17 +176,14 @@ export class Cluster {
   }
 
   /**
-   * Removes whoever holds `alias`, on any server (a kick, a ban); its
-   * server closes it with `bye`. Resolves to whether someone was removed.
+   * Removes member `id`, on any server, whatever alias it holds now (a
+   * kick); its server closes it with `bye`. Resolves to whether someone
+   * was removed.
    */
-  async remove(
-    alias: string,
-    reason: string,
-    bye: string,
-  ): Promise<boolean> {
+  async remove(id: string, reason: string, bye: string): Promise<boolean> {
     const removed = await this.#link.run("leave", [
-      aliasKey(alias),
       "",
+      id,
       reason,
       "",
       bye,
@@ -191,7 +194,7 @@ export class Cluster {
 
   /** The member holding `alias` anywhere in the cluster, if any. */
   async find(alias: string): Promise<MemberRecord | null> {
-    const raw = await this.#link.commands.sendCommand([
+    const raw = await this.#link.command([
       "HGET",
       this.#link.keys.members,
       aliasKey(alias),
@@ -205,10 +208,10 @@ export class Cluster {
    * with `@`.
    */
   async who(): Promise<{ online: number; aliases: string[] }> {
-    const { commands, keys } = this.#link;
+    const { keys } = this.#link;
     const [online, first] = await Promise.all([
-      commands.sendCommand(["HLEN", keys.members]),
-      commands.sendCommand([
+      this.#link.command(["HLEN", keys.members]),
+      this.#link.command([
         "ZRANGE",
         keys.order,
         "0",
@@ -217,12 +220,17 @@ export class Cluster {
     ]) as [number, string[]];
     const records = first.length === 0
       ? []
-      : await commands.sendCommand(["HMGET", keys.members, ...first]) as (
+      : await this.#link.command(["HMGET", keys.members, ...first]) as (
         | string
         | null
       )[];
     const aliases = records.flatMap((raw) => {
-      const record = raw === null ? null : JSON.parse(raw) as MemberRecord;
+      let record: MemberRecord | null = null;
+      try {
+        record = raw === null ? null : JSON.parse(raw) as MemberRecord;
+      } catch {
+        return []; // not ours: left out
+      }
       if (!oneLine(record?.alias) || /\s/.test(record.alias)) return [];
       return [record.operator ? `@${record.alias}` : record.alias];
     });
@@ -238,7 +246,7 @@ export class Cluster {
    */
   async tell(server: string | null, message: ClusterMessage): Promise<number> {
     const { keys } = this.#link;
-    const heard = await this.#link.commands.sendCommand([
+    const heard = await this.#link.command([
       "PUBLISH",
       server === null ? keys.everyone : keys.channel(server),
       JSON.stringify(message),
@@ -248,10 +256,10 @@ export class Cluster {
 
   /**
    * The bans and mutes in force in the cluster, as one JSON text
-   * ({@linkcode shareSanctions}); null when none were ever shared.
+   * (`shareSanctions`); null when none were ever shared.
    */
   async sanctions(): Promise<string | null> {
-    const raw = await this.#link.commands.sendCommand([
+    const raw = await this.#link.command([
       "GET",
       this.#link.keys.sanctions,
     ]);
@@ -260,7 +268,7 @@ export class Cluster {
 
   /** Keeps the bans and mutes in force (JSON) for servers that start later. */
   async setSanctions(shared: string): Promise<void> {
-    await this.#link.commands.sendCommand([
+    await this.#link.command([
       "SET",
       this.#link.keys.sanctions,
       shared,
@@ -269,7 +277,7 @@ export class Cluster {
 
   /** The room's topic as the cluster keeps it. */
   async topic(): Promise<{ text: string; by: string } | null> {
-    const raw = await this.#link.commands.sendCommand([
+    const raw = await this.#link.command([
       "GET",
       this.#link.keys.topic,
     ]);
@@ -282,7 +290,7 @@ export class Cluster {
 
   /** Keeps the room's topic for servers that start later. */
   async setTopic(topic: { text: string; by: string }): Promise<void> {
-    await this.#link.commands.sendCommand([
+    await this.#link.command([
       "SET",
       this.#link.keys.topic,
       JSON.stringify(topic),
@@ -314,12 +322,17 @@ export class Cluster {
   /** Announces the members of a lost server as left (`server-lost`). */
   async #evict(server: string, now: number): Promise<void> {
     try {
-      const count = await this.#link.run("evict", [
-        server,
-        "server-lost",
-        String(now),
-      ]);
-      this.#options.log.warn("server-lost", { server, members: Number(count) });
+      const count = Number(
+        await this.#link.run("evict", [
+          server,
+          "server-lost",
+          String(now),
+          "0",
+        ]),
+      );
+      if (count >= 0) {
+        this.#options.log.warn("server-lost", { server, members: count });
+      }
     } catch (error) {
       this.#options.log.error("server-lost-failed", {
         server,
@@ -350,27 +363,43 @@ export class Cluster {
    */
   #beat = async (): Promise<void> => {
     if (this.#stopped) return;
+    if (this.#beating) {
+      this.#beatAgain = true; // one heartbeat at a time
+      return;
+    }
+    this.#beating = true;
     const { clock, log } = this.#options;
     const heartbeatMs = this.#options.heartbeatMs ?? 1000;
     const lostAfterMs = this.#options.lostAfterMs ?? 5000;
     try {
-      const now = clock.now();
+      const sent = clock.now();
       const lost = await this.#link.run("beat", [
         this.server,
         String(lostAfterMs),
+        String(2 * heartbeatMs),
       ]) as string[];
+      const now = clock.now();
+      // A heartbeat that took longer than a beat is a break too (Redis
+      // or this process paused): others may not have got through either.
+      if (now - sent > heartbeatMs) this.#beatingSince = null;
       this.#beatingSince ??= now;
       if (now - this.#beatingSince >= lostAfterMs) {
         for (const server of lost) await this.#evict(server, now);
       }
-      for (const id of [...this.#unsentLeaves.keys()]) {
-        await this.#sendLeave(id);
-      }
+      await Promise.all(
+        [...this.#unsentLeaves.keys()].map((id) => this.#sendLeave(id)),
+      );
     } catch (error) {
       this.#beatingSince = null;
       log.debug("redis-heartbeat-failed", { error: describeError(error) });
     }
-    if (!this.#stopped) this.#timer = clock.setTimeout(this.#beat, heartbeatMs);
+    this.#beating = false;
+    const soon = this.#beatAgain;
+    this.#beatAgain = false;
+    clock.clearTimeout(this.#timer);
+    if (!this.#stopped) {
+      this.#timer = clock.setTimeout(this.#beat, soon ? 0 : heartbeatMs);
+    }
   };
 }
 
@@ -424,29 +453,13 @@ export function roomCluster<M extends ClusterMember & Member>(
 }
 
 /** Operator commands' view of the cluster. */
-export function moderatorCluster(
-  cluster: Cluster,
-  moderation: Moderation,
-): ModeratorCluster {
+export function moderatorCluster(cluster: Cluster): ModeratorCluster {
   return {
     find: (alias) => orUnavailable("find them", () => cluster.find(alias)),
-    remove: (alias, reason, bye) =>
+    remove: (id, reason, bye) =>
       orUnavailable(
         "reach their server",
-        () => cluster.remove(alias, reason, bye),
-      ),
-    sanctionsChanged: () =>
-      orUnavailable(
-        "keep it for the other servers (done here; repeat it to share it)",
-        () => cluster.setSanctions(shareSanctions(moderation.all())),
-      ),
-    topicChanged: () =>
-      orUnavailable(
-        "keep it for the other servers (done here; repeat it to share it)",
-        async () => {
-          const topic = moderation.topic;
-          if (topic !== null) await cluster.setTopic(topic);
-        },
+        () => cluster.remove(id, reason, bye),
       ),
   };
 }

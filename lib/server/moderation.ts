@@ -219,7 +219,11 @@ export type SharedSanction = Omit<Sanction, "id">;
 
 /** The sanctions in force as one JSON text, to share with other servers. */
 export function shareSanctions(sanctions: readonly Sanction[]): string {
-  return JSON.stringify(sanctions.map(({ id: _, ...shared }) => shared));
+  return JSON.stringify(
+    sanctions.map((
+      { type, kind, target, label, until, by, reason },
+    ): SharedSanction => ({ type, kind, target, label, until, by, reason })),
+  );
 }
 
 /**
@@ -237,7 +241,9 @@ export function readSharedSanctions(text: string): SharedSanction[] | null {
   const ok = value.every((s) =>
     typeof s === "object" && s !== null &&
     (s.type === "ban" || s.type === "mute") &&
-    (s.kind === "account" || s.kind === "address") &&
+    (s.kind === "account" ||
+      s.kind === "address" && typeof s.target === "string" &&
+        parseAddressRange(s.target) !== null) &&
     typeof s.target === "string" && typeof s.label === "string" &&
     (s.until === null || Number.isFinite(s.until)) &&
     typeof s.by === "string" && typeof s.reason === "string"

@@ -47,6 +47,8 @@ export type ModeratorCommand = Extract<
 
 /** Someone in the room, here or on another server of a cluster. */
 export interface Someone {
+  /** Member id, unique across the cluster. */
+  readonly id: string;
   readonly alias: string;
   readonly account: string | null;
   readonly host: string;
@@ -57,15 +59,12 @@ export interface Someone {
 export interface ModeratorCluster {
   /** Whoever holds `alias` on any server. */
   find(alias: string): Promise<Someone | null>;
-  /** Removes whoever holds `alias` on any server; its server says `bye`. */
-  remove(alias: string, reason: "kicked", bye: string): Promise<boolean>;
   /**
-   * Bans or mutes changed here: kept for servers that start later (running
-   * ones take them from the `MOD` line's note).
+   * Removes member `id` (whatever alias it holds now) on any server; its
+   * server says `bye`. Bans, mutes and the topic need nothing more: their
+   * `MOD` and `TOPIC` lines carry them, in the room's order.
    */
-  sanctionsChanged(): Promise<void>;
-  /** The topic changed here: kept for servers that start later. */
-  topicChanged(): Promise<void>;
+  remove(id: string, reason: "kicked", bye: string): Promise<boolean>;
 }
 
 /** What carrying out an operator command needs. */
@@ -114,10 +113,16 @@ export async function moderate<M extends Moderated>(
   }
   const by = actor.alias;
   switch (command.kind) {
-    case "topic":
-      moderation.setTopic({ text: command.text, by });
-      room.announce({ type: "TOPIC", alias: by, text: command.text }, actor);
-      return ctx.cluster?.topicChanged();
+    case "topic": {
+      const topic = { text: command.text, by };
+      moderation.setTopic(topic);
+      room.announce(
+        { type: "TOPIC", alias: by, text: command.text },
+        actor,
+        ctx.cluster ? JSON.stringify(topic) : undefined,
+      );
+      return;
+    }
     case "kick": {
       const target = await present(ctx, command.target);
       const reason = command.reason === "" ? "" : `: ${command.reason}`;
@@ -126,7 +131,7 @@ export async function moderate<M extends Moderated>(
       const here = room.find(target.alias);
       if (here) return room.dismiss(here, "kicked", bye);
       await room.settled(); // the MOD line first, as on one server
-      await ctx.cluster?.remove(target.alias, "kicked", bye);
+      await ctx.cluster?.remove(target.id, "kicked", bye);
       return;
     }
     case "ban":
@@ -163,8 +168,8 @@ export async function moderate<M extends Moderated>(
             `Banned ${describeSanction(first)}`,
           );}
       }
-      // Other servers apply them to their own members.
-      return ctx.cluster?.sanctionsChanged();
+      // Other servers apply them to their own members as the line passes.
+      return;
     }
     case "unban":
     case "unmute": {
@@ -187,7 +192,7 @@ export async function moderate<M extends Moderated>(
         inForce(ctx),
       );
       if (type === "mute") { for (const m of room.members()) m.mute(null); }
-      return ctx.cluster?.sanctionsChanged();
+      return;
     }
     case "bans": {
       const bans = moderation.list("ban");

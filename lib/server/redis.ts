@@ -143,19 +143,29 @@ end
 export const SCRIPTS = {
   /**
    * ARGV[4..]: (time, origin, line JSON, note) quadruples. Returns the
-   * first seq.
+   * first seq. A `MOD` line's note (the sanctions in force after it) and
+   * a `TOPIC` line's (the topic) are also kept, in the same step, for
+   * servers that start later: what is kept is what the log says last.
    */
   append: `${PRELUDE}
 local first = nil
 for i = 4, #ARGV, 4 do
   local seq = xadd(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
   first = first or seq
+  if ARGV[i + 3] ~= '' then
+    local kind = cjson.decode(ARGV[i + 2]).type
+    if kind == 'MOD' or kind == 'TOPIC' then
+      redis.call('SET', 'tlschat:{' .. ARGV[2] .. '}:' ..
+        (kind == 'MOD' and 'sanctions' or 'topic'), ARGV[i + 3])
+    end
+  end
 end
 return first`,
   /**
    * ARGV[4] key, [5] skeleton, [6] record JSON, [7] replace (1/0),
    * [8] time, [9] old key when renaming ('' to join). Returns
-   * {'ok', online}, {'taken', alias}, {'lookalike', alias}, {'gone', ''}
+   * {'ok', online, seq of its JOIN or NICK}, {'taken', alias},
+   * {'lookalike', alias}, {'gone', ''}
    * when renaming a member that no longer holds its alias (removed
    * meanwhile), or {'notlive', ''} when the member's server is not beating
    * (not yet, or counted lost): nobody would ever evict what it claims.
@@ -173,7 +183,9 @@ local online = function() return tostring(redis.call('HLEN', KEYS[3])) end
 local holder = redis.call('HGET', KEYS[3], key)
 if holder then
   local h = cjson.decode(holder)
-  if h.id == me.id and key ~= old then return {'ok', online()} end
+  if h.id == me.id and key ~= old then
+    return {'ok', online(), tostring(redis.call('ZSCORE', KEYS[5], key) or 0)}
+  end
   if h.id ~= me.id then
     if not replace then return {'taken', h.alias} end
     remove(key, 'replaced', '',
@@ -186,6 +198,12 @@ if old ~= '' then
   local raw = redis.call('HGET', KEYS[3], old)
   if raw then was = cjson.decode(raw) end
   if not was or was.id ~= me.id then return {'gone', ''} end
+end
+if old == '' then
+  -- A join by an id that still holds another alias (an earlier claim
+  -- whose answer was lost): that one goes first.
+  local stale = redis.call('HGET', KEYS[6], me.id)
+  if stale and stale ~= key then remove(stale, 'disconnect', '', '', time) end
 end
 if not replace then
   local other = redis.call('HGET', KEYS[4], skel)
@@ -216,12 +234,12 @@ if was then
   local seq = xadd(time, me.id, cjson.encode({type = 'NICK',
     alias = was.alias, newAlias = me.alias, online = count}), '')
   redis.call('ZADD', KEYS[5], score or seq, key)
-else
-  local seq = xadd(time, me.id, cjson.encode({type = 'JOIN',
-    alias = me.alias, online = count}), '')
-  redis.call('ZADD', KEYS[5], seq, key)
+  return {'ok', count, tostring(seq)}
 end
-return {'ok', count}`,
+local seq = xadd(time, me.id, cjson.encode({type = 'JOIN',
+  alias = me.alias, online = count}), '')
+redis.call('ZADD', KEYS[5], seq, key)
+return {'ok', count, tostring(seq)}`,
   /**
    * ARGV[4] key ('' for the alias member ARGV[5] holds now), [5] member id
    * ('' for whoever holds the key), [6] reason, [7] text, [8] BYE text for
@@ -237,10 +255,19 @@ if id ~= '' and cjson.decode(raw).id ~= id then return 0 end
 return remove(key, ARGV[6], ARGV[7], ARGV[8], ARGV[9])`,
   /**
    * Removes every member of server ARGV[4] (a server that stopped, or
-   * lost), announcing each with reason ARGV[5]; ARGV[6] time. Returns how
-   * many.
+   * lost), announcing each with reason ARGV[5]; ARGV[6] time. Unless
+   * ARGV[7] is '1' (a server leaving by itself), only while its deadline
+   * is past by Redis's clock: a beat that landed meanwhile saves it.
+   * Returns how many, or -1 when it was saved.
    */
   evict: `${PRELUDE}
+if ARGV[7] ~= '1' then
+  local deadline = redis.call('ZSCORE', 'tlschat:{' .. ARGV[2] .. '}:servers',
+    ARGV[4])
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if not deadline or tonumber(deadline) > now then return -1 end
+end
 local set = serverSet(ARGV[4])
 local count = 0
 for _, key in ipairs(redis.call('SMEMBERS', set)) do
@@ -254,18 +281,65 @@ redis.call('ZREM', 'tlschat:{' .. ARGV[2] .. '}:servers', ARGV[4])
 return count`,
   /**
    * Server ARGV[4] is alive for ARGV[5] ms more, by Redis's clock (the
-   * servers' clocks may differ). Returns the servers whose time ran out.
+   * servers' clocks may differ). Returns the servers whose time ran out,
+   * except for ARGV[5] ms after nobody at all beat for ARGV[6] ms (Redis
+   * paused or down: everyone gets time to beat again first).
    */
   beat: `${PRELUDE}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local servers = 'tlschat:{' .. ARGV[2] .. '}:servers'
-redis.call('ZADD', servers, now + tonumber(ARGV[5]), ARGV[4])
-return redis.call('ZRANGEBYSCORE', servers, '-inf', now)`,
+local base = 'tlschat:{' .. ARGV[2] .. '}:'
+local last = tonumber(redis.call('GET', base .. 'lastbeat') or '0')
+local calm = tonumber(redis.call('GET', base .. 'calm') or '0')
+if last > 0 and now - last > tonumber(ARGV[6]) then
+  calm = now + tonumber(ARGV[5])
+  redis.call('SET', base .. 'calm', calm)
+end
+redis.call('SET', base .. 'lastbeat', now)
+redis.call('ZADD', base .. 'servers', now + tonumber(ARGV[5]), ARGV[4])
+if now < calm then return {} end
+return redis.call('ZRANGEBYSCORE', base .. 'servers', '-inf', now)`,
 } as const;
 
 /** How long one command may wait for Redis's answer. */
 const COMMAND_TIMEOUT_MS = 5000;
+
+/** `promise`, or a failure once `ms` have passed without it settling. */
+function timed<T>(promise: Promise<T>, ms: number): Promise<T> {
+  promise.catch(() => {}); // its answer after the deadline is no news
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Redis did not answer within ${ms} ms`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Takes the cluster's epoch: KEYS[1] the epoch key; ARGV[1] the cluster
+ * name, [2] the epoch this server knew ('' at start), [3] a new value,
+ * [4] '1' when Redis went back in time under the epoch it knew. When there
+ * is none (a new cluster, or Redis lost it), or on such a rollback while
+ * no other server has renewed it yet, whatever is left of the cluster's
+ * state is wiped and the new value set. Returns the epoch in force.
+ */
+const NEW_EPOCH = `
+local current = redis.call('GET', KEYS[1])
+if not current or (ARGV[4] == '1' and current == ARGV[2]) then
+  local base = 'tlschat:{' .. ARGV[1] .. '}:'
+  for _, name in ipairs({'events', 'seq', 'members', 'skeletons', 'order',
+      'ids', 'servers', 'sanctions', 'topic', 'lastbeat', 'calm'}) do
+    redis.call('DEL', base .. name)
+  end
+  for _, key in ipairs(redis.call('KEYS', base .. 'server:*')) do
+    redis.call('DEL', key)
+  end
+  redis.call('SET', KEYS[1], ARGV[3])
+  current = ARGV[3]
+end
+return current`;
 
 /** Connection attempts at start before giving up. */
 const START_TRIES = 5;
@@ -384,7 +458,7 @@ export class RedisLink {
   ): Promise<unknown> {
     const k = this.keys;
     const call = () =>
-      this.commands.sendCommand([
+      this.command([
         "EVALSHA",
         this.#shas.get(script)!,
         "7",
@@ -414,28 +488,50 @@ export class RedisLink {
     }
   }
 
+  /**
+   * Sends a command on the commands connection. It fails if Redis has not
+   * answered within 5 s (node-redis's own timeout ends once a command is
+   * written, so a paused Redis would hold it for as long as TCP lasts).
+   */
+  command(args: readonly string[]): Promise<unknown> {
+    return timed(this.commands.sendCommand(args), COMMAND_TIMEOUT_MS);
+  }
+
+  /** Sends a blocking read (`XREAD BLOCK blockMs`), with the same limit. */
+  read(args: readonly string[], blockMs: number): Promise<unknown> {
+    return timed(this.reader.sendCommand(args), blockMs + COMMAND_TIMEOUT_MS);
+  }
+
   /** Calls `listener` when the cluster's state in Redis was found lost. */
   onReset(listener: () => void): void {
     this.#onReset.push(listener);
   }
 
   /**
-   * Checks that Redis still holds the cluster's state this server knows;
-   * if it does not (Redis restarted empty, or was flushed), starts afresh.
+   * Checks that Redis still holds the cluster's state this server knows,
+   * having handed on events up to number `handedOn`. If it does not (Redis
+   * restarted empty, was flushed, or came back with older data: numbers
+   * behind what was handed on), the cluster starts afresh.
    */
-  async checkEpoch(): Promise<void> {
-    const now = await this.commands.sendCommand(["GET", this.keys.epoch]);
-    if (now !== this.#epoch) await this.renewEpoch();
+  async checkEpoch(handedOn = 0): Promise<void> {
+    const [epoch, seq] = await this.command([
+      "MGET",
+      this.keys.epoch,
+      this.keys.seq,
+    ]) as [string | null, string | null];
+    if (epoch === this.#epoch && Number(seq ?? 0) >= handedOn) return;
+    await this.renewEpoch(epoch === this.#epoch);
   }
 
   /**
-   * The cluster's state in Redis was lost: takes the new epoch (setting
-   * one if no server has yet) and tells the listeners, once per loss.
+   * The cluster's state in Redis was lost (or, with `rollback`, went back
+   * in time): takes a new epoch (the first server to notice wipes what is
+   * left and sets it) and tells the listeners, once per loss.
    */
-  renewEpoch(): Promise<void> {
+  renewEpoch(rollback = false): Promise<void> {
     this.#renewing ??= (async () => {
       const before = this.#epoch;
-      await this.#adoptEpoch();
+      await this.#adoptEpoch(rollback);
       if (this.#epoch === before) return;
       this.#log.error("redis-state-lost", {
         hint:
@@ -459,7 +555,7 @@ export class RedisLink {
     };
     try {
       for (const [name, value] of Object.entries(wanted)) {
-        const reply = await this.commands.sendCommand(["CONFIG", "GET", name]);
+        const reply = await this.command(["CONFIG", "GET", name]);
         const actual = Array.isArray(reply)
           ? reply[1]
           : (reply as Record<string, string>)[name];
@@ -478,20 +574,24 @@ export class RedisLink {
     }
   }
 
-  async #adoptEpoch(): Promise<void> {
-    const { epoch } = this.keys;
-    await this.commands.sendCommand([
-      "SET",
-      epoch,
-      crypto.randomUUID(),
-      "NX",
-    ]);
-    this.#epoch = String(await this.commands.sendCommand(["GET", epoch]));
+  async #adoptEpoch(rollback = false): Promise<void> {
+    this.#epoch = String(
+      await this.command([
+        "EVAL",
+        NEW_EPOCH,
+        "1",
+        this.keys.epoch,
+        this.cluster,
+        this.#epoch,
+        crypto.randomUUID(),
+        rollback ? "1" : "0",
+      ]),
+    );
   }
 
   async #load(): Promise<void> {
     for (const [name, body] of Object.entries(SCRIPTS)) {
-      const sha = await this.commands.sendCommand(["SCRIPT", "LOAD", body]);
+      const sha = await this.command(["SCRIPT", "LOAD", body]);
       this.#shas.set(name as keyof typeof SCRIPTS, String(sha));
     }
   }

@@ -74,6 +74,8 @@ export class RedisLog implements RoomLog {
   #lastId = "0-0";
   #handedOn = 0;
   #closed = false;
+  /** Counts resets: a read asked before one is not handed on. */
+  #generation = 0;
   /** Appends are failing (logged once, until one succeeds again). */
   #failing = false;
   #stopReading = new AbortController();
@@ -94,7 +96,7 @@ export class RedisLog implements RoomLog {
     options: RedisLogOptions,
   ): Promise<RedisLog> {
     const log = new RedisLog(link, options);
-    const entries = await link.commands.sendCommand([
+    const entries = await link.command([
       "XREVRANGE",
       link.keys.events,
       "+",
@@ -134,7 +136,7 @@ export class RedisLog implements RoomLog {
   }
 
   async since(seq: number, limit: number): Promise<readonly RoomEvent[]> {
-    const entries = await this.#link.commands.sendCommand([
+    const entries = await this.#link.command([
       "XRANGE",
       this.#link.keys.events,
       `${seq + 1}-0`,
@@ -222,6 +224,13 @@ export class RedisLog implements RoomLog {
    * again from 1, and so does reading it; what was kept at hand goes.
    */
   #reset(): void {
+    this.#generation++;
+    // Lines not yet sent belong to members who are being dismissed.
+    if (this.#pending.length > 0) {
+      const error = new Error("the room's shared state was lost");
+      this.#failures.push({ upTo: 0, batch: this.#pending, error });
+      this.#pending = [];
+    }
     for (const failure of this.#failures) failure.upTo = 0;
     this.#lastId = "0-0";
     this.#handedOn = 0;
@@ -237,11 +246,12 @@ export class RedisLog implements RoomLog {
     let failed = false;
     while (!signal.aborted) {
       let reply: unknown;
+      const generation = this.#generation;
       try {
         // Back after a failure: is this still the stream it was reading?
-        if (failed) await this.#link.checkEpoch();
+        if (failed) await this.#link.checkEpoch(this.#handedOn);
         failed = false;
-        reply = await this.#link.reader.sendCommand([
+        reply = await this.#link.read([
           "XREAD",
           "COUNT",
           String(READ_COUNT),
@@ -250,7 +260,7 @@ export class RedisLog implements RoomLog {
           "STREAMS",
           this.#link.keys.events,
           this.#lastId,
-        ]);
+        ], BLOCK_MS);
         backoffMs = 100;
       } catch (error) {
         if (signal.aborted) return;
@@ -263,6 +273,8 @@ export class RedisLog implements RoomLog {
         backoffMs = Math.min(backoffMs * 2, 2000);
         continue;
       }
+      // Asked before the state was lost: from a stream that is no more.
+      if (generation !== this.#generation) continue;
       for (const entry of streamEntries(reply)) this.#handOn(entry);
       this.#checkSettled();
     }

@@ -58,7 +58,8 @@ export interface JoinOptions {
 
 /** The outcome of a claim on an alias across a cluster. */
 export type Claim =
-  | { readonly ok: true; readonly online: string }
+  /** `seq`: the number of the `JOIN` or `NICK` that made it. */
+  | { readonly ok: true; readonly online: string; readonly seq: number }
   | {
     readonly ok: false;
     readonly holder: string;
@@ -138,6 +139,8 @@ export class Room<M extends Member = Member> {
   #byId = new Map<string, M>();
   #cluster: RoomCluster<M> | undefined;
   #onEvent: ((event: RoomEvent) => void) | undefined;
+  /** In a cluster: the number of each member's last claim (JOIN or NICK). */
+  #claimedAt = new Map<string, number>();
   #arena: LineArena;
   #unannouncedJoins = 0;
   #unannouncedLeaves = 0;
@@ -308,7 +311,15 @@ export class Room<M extends Member = Member> {
           : `Cannot ${action}: alias "${alias}" is taken`,
       );
     }
+    // Older events about this member (a clean-up of an earlier claim whose
+    // answer was lost) come from before this claim: not about it now.
+    this.#claimedAt.set(member.id, claim.seq);
     return claim.online;
+  }
+
+  /** Whether a log event about member `id` is older than its last claim. */
+  #beforeClaim(event: RoomEvent): boolean {
+    return event.seq < (this.#claimedAt.get(event.origin) ?? 0);
   }
 
   /**
@@ -317,6 +328,7 @@ export class Room<M extends Member = Member> {
    * path. It does not close the member: whoever decided it leaves does.
    */
   leave(member: M, reason: LeaveReason, text = ""): void {
+    this.#claimedAt.delete(member.id);
     if (!this.has(member)) return;
     this.#remove(member);
     this.#onLeave(member, reason);
@@ -674,7 +686,8 @@ export class Room<M extends Member = Member> {
    */
   #removedElsewhere(event: RoomEvent, line: ServerLine<"LEAVE">): void {
     const gone = this.#byId.get(event.origin);
-    if (gone === undefined) return;
+    if (gone === undefined || this.#beforeClaim(event)) return;
+    this.#claimedAt.delete(gone.id);
     this.#remove(gone);
     const reason = line.reason as LeaveReason;
     this.#onLeave(gone, reason);
@@ -692,6 +705,7 @@ export class Room<M extends Member = Member> {
   #renamedElsewhere(event: RoomEvent, line: ServerLine<"NICK">): void {
     const member = this.#byId.get(event.origin);
     if (member === undefined || member.alias !== line.alias) return;
+    if (this.#beforeClaim(event)) return;
     this.#remove(member);
     member.alias = line.newAlias;
     this.#add(member);

@@ -263,7 +263,8 @@ export function toRoomEvent(row: Row): RoomEvent | null {
   } catch {
     return null;
   }
-  if (!isRoomLine(line) || !Number.isFinite(row.time)) return null;
+  // A time a Date can hold (history lines print it).
+  if (!isRoomLine(line) || !(Math.abs(row.time) <= 8.64e15)) return null;
   return { seq: row.seq, time: row.time, line, origin: "" };
 }
 

@@ -64,11 +64,13 @@ Deno.test("a claim asked again changes nothing; a leave follows a rename in flig
     assert.deepEqual(await cluster.claim(alice, "alice", null, false), {
       ok: true,
       online: "1",
+      seq: 1,
     });
     // Its answer was lost, so it is asked again: no second JOIN.
     assert.deepEqual(await cluster.claim(alice, "alice", null, false), {
       ok: true,
       online: "1",
+      seq: 1,
     });
     // A rename still on its way when the member leaves: the leave, by id,
     // takes the new alias with it.
@@ -80,7 +82,7 @@ Deno.test("a claim asked again changes nothing; a leave follows a rename in flig
     // the new alias is not held by anyone.
     const bob = member("s/2", "bob");
     await cluster.claim(bob, "bob", null, false);
-    assert.equal(await cluster.remove("bob", "kicked", "Kicked"), true);
+    assert.equal(await cluster.remove(bob.id, "kicked", "Kicked"), true);
     assert.deepEqual(await cluster.claim(bob, "robert", "bob", false), {
       ok: false,
       gone: true,
@@ -144,14 +146,47 @@ Deno.test("a Redis that lost the cluster's state refuses old changes once, then 
     assert.match(logged.join("\n"), / ERROR redis-state-lost /);
     assert.deepEqual(
       await cluster.claim(member("s/2", "bob"), "bob", null, false),
-      {
-        ok: true,
-        online: "1",
-      },
+      { ok: true, online: "1", seq: 1 },
     );
     assert.deepEqual(await events(link), ["JOIN bob"]);
     // Nothing was lost since: checking again changes nothing.
     await link.checkEpoch();
     assert.equal(resets, 1);
+  });
+});
+
+Deno.test("servers are judged by Redis's clock: a beat that landed saves a server; after a silence nobody is judged at once", async () => {
+  await withLink(async (link, cluster) => {
+    const run = (script: "beat" | "evict", args: string[]) =>
+      link.run(script, args);
+    const servers = `tlschat:{t}:servers`;
+    await cluster.claim(member("s/1", "alice"), "alice", null, false);
+    // Another server's deadline is not past: evicting it does nothing.
+    assert.equal(await run("beat", ["other", "5000", "2000"]).then(() => 0), 0);
+    assert.equal(await run("evict", ["other", "server-lost", "0", "0"]), -1);
+    // A server whose deadline passed is reported, and can be evicted.
+    await link.command(["ZADD", servers, "1", "gone"]);
+    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), ["gone"]);
+    // Nobody beat for longer than the gap (Redis paused, or down): for a
+    // while after, no one is reported lost, so that all can beat again.
+    await link.command(["SET", "tlschat:{t}:lastbeat", "1"]);
+    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), []);
+    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), []);
+    assert.equal(await run("evict", ["gone", "server-lost", "0", "0"]), 0);
+  });
+});
+
+Deno.test("Redis that went back in time under the same epoch: the cluster starts afresh", async () => {
+  await withLink(async (link, cluster) => {
+    let resets = 0;
+    cluster.onReset(() => resets++);
+    await cluster.claim(member("s/1", "alice"), "alice", null, false);
+    // This server had handed on up to number 9; Redis says 1.
+    await link.checkEpoch(1);
+    assert.equal(resets, 0, "as far as it was: nothing to do");
+    await link.checkEpoch(9);
+    assert.equal(resets, 1);
+    assert.deepEqual(await events(link), [], "what was left is wiped");
+    assert.deepEqual(await cluster.who(), { online: 0, aliases: [] });
   });
 });

@@ -208,6 +208,46 @@ Deno.test("an operator on one server mutes, kicks, bans and sets the topic on al
   });
 });
 
+Deno.test("two operators on two servers at the same instant: every server ends with what the log says last", async () => {
+  const { ca } = await testCertificates();
+  await withCluster(2, async ([s0, s1]) => {
+    const op = (server: ServerProcess, alias: string) =>
+      TestClient.join(server.port, alias, {
+        ca: ca.cert,
+        password: `${alias}'s password`,
+      });
+    using op0 = await op(s0!, "op0");
+    using op1 = await op(s1!, "op1");
+    await op0.expect(/^JOIN op1 2$/);
+    await Promise.all([
+      op0.send("/ban 10.0.0.1 1h"),
+      op1.send("/ban 10.0.0.2 1h"),
+      op0.send("/topic from s0"),
+      op1.send("/topic from s1"),
+    ]);
+    for (const client of [op0, op1]) await collect(client, /^TOPIC /, 2);
+    // Both saw the same lines in the same order; now each server's state.
+    const bans = async (client: TestClient) => {
+      await client.send("/bans");
+      const listed: string[] = [];
+      for (;;) {
+        const line = await client.expect(/^(BAN|INFO) /);
+        if (line.startsWith("INFO")) return listed;
+        listed.push(line.split(" ")[2]!);
+      }
+    };
+    assert.deepEqual(await bans(op0), await bans(op1));
+    using guest0 = await join(s0!, "guest0");
+    using guest1 = await join(s1!, "guest1");
+    const lastTopic = op0.received.filter((l) => l.startsWith("TOPIC ")).at(-1);
+    assert.equal(await guest0.expect(/^TOPIC /), lastTopic);
+    assert.equal(await guest1.expect(/^TOPIC /), lastTopic);
+  }, async (dir) => {
+    await addAccount(dir, "s0", "op0", true);
+    await addAccount(dir, "s1", "op1", true);
+  });
+});
+
 Deno.test("two joins for one alias at the same instant on two servers: one wins", async () => {
   await withCluster(2, async ([s0, s1]) => {
     const { ca } = await testCertificates();

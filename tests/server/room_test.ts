@@ -353,7 +353,7 @@ Deno.test("Room in a cluster: a rename that landed with its answer lost is taken
     claim(member, alias, from) {
       if (from === null) {
         log.append({ type: "JOIN", alias, online: "1" }, member.id);
-        return Promise.resolve({ ok: true, online: "1" });
+        return Promise.resolve({ ok: true, online: "1", seq: 1 });
       }
       log.append(
         { type: "NICK", alias: from, newAlias: alias, online: "1" },
