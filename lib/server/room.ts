@@ -659,22 +659,35 @@ export class Room<M extends Member = Member> {
    */
   #unsent(lost: readonly { line: RoomLine; origin: string }[]): void {
     const senders = new Map<string, number>();
+    // Renames, the topic and moderation took effect here all the same; in
+    // a cluster, the operator hears that the other servers did not.
+    const operators = new Set<string>();
     for (const { line, origin } of lost) {
-      // Renames, the topic and moderation took effect all the same.
-      if (line.type !== "MSG" && line.type !== "ME") continue;
-      senders.set(origin, (senders.get(origin) ?? 0) + 1);
+      if (line.type === "MSG" || line.type === "ME") {
+        senders.set(origin, (senders.get(origin) ?? 0) + 1);
+      } else if (
+        this.#cluster && (line.type === "MOD" || line.type === "TOPIC")
+      ) operators.add(origin);
     }
-    if (senders.size === 0) return;
     for (const member of [...this.#members.values()]) {
       const count = senders.get(member.id);
-      if (count === undefined) continue;
-      this.#send(member, {
-        type: "ERR",
-        code: "unavailable",
-        text: `Not sent (${count} line${
-          count === 1 ? "" : "s"
-        }): the room cannot store messages right now; try again later`,
-      });
+      if (count !== undefined) {
+        this.#send(member, {
+          type: "ERR",
+          code: "unavailable",
+          text: `Not sent (${count} line${
+            count === 1 ? "" : "s"
+          }): the room cannot store messages right now; try again later`,
+        });
+      }
+      if (operators.has(member.id)) {
+        this.#send(member, {
+          type: "ERR",
+          code: "unavailable",
+          text:
+            "Done on this server only: the other servers could not be told; do it again later",
+        });
+      }
     }
   }
 

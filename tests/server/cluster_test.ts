@@ -371,6 +371,24 @@ Deno.test("Redis restarted while messages flow: members stay, senders are told, 
   });
 });
 
+Deno.test("an operator's change while Redis is away is done on its server only, and the operator is told", async () => {
+  const { ca } = await testCertificates();
+  await withCluster(1, async ([s0], redis) => {
+    using op = await TestClient.join(s0!.port, "op", {
+      ca: ca.cert,
+      password: "op's password",
+    });
+    await redis.stop();
+    await s0!.output.waitFor(/ERROR redis-unavailable/);
+    await op.send("/topic said during the outage");
+    assert.equal(
+      await op.expect(/^ERR /),
+      "ERR unavailable Done on this server only: the other servers could not be told; do it again later",
+    );
+    await redis.start();
+  }, (dir) => addAccount(dir, "s0", "op", true));
+});
+
 Deno.test("Redis down longer than a server may be silent: when it is back, nobody is counted lost", async () => {
   await withCluster(2, async ([s0, s1], redis) => {
     using alice = await join(s0!, "alice");
