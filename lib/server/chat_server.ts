@@ -193,6 +193,9 @@ export class ChatServer implements AsyncDisposable {
     if (cluster === null) return;
     await this.#syncModeration();
     cluster.onReset(() => this.#stateLost());
+    cluster.onLost(() =>
+      this.#dismissAll("This server lost touch with the room: join again")
+    );
     await cluster.start((message) =>
       this.room.deliverPrivate(message.to, message.from, message.text)
     );
@@ -218,18 +221,22 @@ export class ChatServer implements AsyncDisposable {
   }
 
   /**
+   * Asks every member here to join again (`BYE server-lost`): the room no
+   * longer counts them in (most hear it from the log first).
+   */
+  #dismissAll(text: string): void {
+    for (const member of [...this.room.members()]) {
+      this.room.dismiss(member, "server-lost", text);
+    }
+  }
+
+  /**
    * Redis lost the cluster's state (who is in the room, its order): the
    * members here cannot be vouched for, so they are asked to join again,
    * and this server's bans, mutes and topic are given to the new state.
    */
   #stateLost(): void {
-    for (const member of [...this.room.members()]) {
-      this.room.dismiss(
-        member,
-        "server-lost",
-        "The room's shared state was lost: join again",
-      );
-    }
+    this.#dismissAll("The room's shared state was lost: join again");
     this.#syncModeration().catch((error) =>
       this.#log.error("cluster-sync-failed", { error: describeError(error) })
     );

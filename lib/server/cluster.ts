@@ -64,6 +64,9 @@ export class Cluster {
    * stopped every heartbeat, everyone gets time to beat again first.
    */
   #beatingSince: number | null = null;
+  /** It has beaten once (a later beat that finds it missing means lost). */
+  #beaten = false;
+  #onLost: () => void = () => {};
   /** A heartbeat is under way; another was asked for meanwhile. */
   #beating = false;
   #beatAgain = false;
@@ -342,6 +345,14 @@ export class Cluster {
   }
 
   /**
+   * Calls `listener` when this server finds it was counted lost by the
+   * others (its members were announced as left, and their aliases freed).
+   */
+  onLost(listener: () => void): void {
+    this.#onLost = listener;
+  }
+
+  /**
    * Calls `listener` when the cluster's state in Redis was found lost
    * (nothing this server had pending is then left to do).
    */
@@ -373,12 +384,16 @@ export class Cluster {
     const lostAfterMs = this.#options.lostAfterMs ?? 5000;
     try {
       const sent = clock.now();
-      const lost = await this.#link.run("beat", [
+      const [added, ...lost] = await this.#link.run("beat", [
         this.server,
         String(lostAfterMs),
         String(2 * heartbeatMs),
-      ]) as string[];
+      ]) as [number, ...string[]];
       const now = clock.now();
+      // Missing after its first beat: the others counted it lost while it
+      // could not reach Redis, and its members are gone from the room.
+      if (Number(added) === 1 && this.#beaten) this.#onLost();
+      this.#beaten = true;
       // A heartbeat that took longer than a beat is a break too (Redis
       // or this process paused): others may not have got through either.
       if (now - sent > heartbeatMs) this.#beatingSince = null;

@@ -281,9 +281,10 @@ redis.call('ZREM', 'tlschat:{' .. ARGV[2] .. '}:servers', ARGV[4])
 return count`,
   /**
    * Server ARGV[4] is alive for ARGV[5] ms more, by Redis's clock (the
-   * servers' clocks may differ). Returns the servers whose time ran out,
-   * except for ARGV[5] ms after nobody at all beat for ARGV[6] ms (Redis
-   * paused or down: everyone gets time to beat again first).
+   * servers' clocks may differ). Returns whether it was missing (1: it
+   * had been counted lost, or is new), then the servers whose time ran
+   * out, except for ARGV[5] ms after nobody at all beat for ARGV[6] ms
+   * (Redis paused or down: everyone gets time to beat again first).
    */
   beat: `${PRELUDE}
 local t = redis.call('TIME')
@@ -296,9 +297,12 @@ if last > 0 and now - last > tonumber(ARGV[6]) then
   redis.call('SET', base .. 'calm', calm)
 end
 redis.call('SET', base .. 'lastbeat', now)
-redis.call('ZADD', base .. 'servers', now + tonumber(ARGV[5]), ARGV[4])
-if now < calm then return {} end
-return redis.call('ZRANGEBYSCORE', base .. 'servers', '-inf', now)`,
+local added = redis.call('ZADD', base .. 'servers', now + tonumber(ARGV[5]),
+  ARGV[4])
+if now < calm then return {added} end
+local lost = redis.call('ZRANGEBYSCORE', base .. 'servers', '-inf', now)
+table.insert(lost, 1, added)
+return lost`,
 } as const;
 
 /** How long one command may wait for Redis's answer. */

@@ -45,6 +45,9 @@ interface Pending {
   readonly note: string;
 }
 
+/** Failed batches held back for order, at most. */
+const MAX_HELD_FAILURES = 1000;
+
 /** Entries read at most per `XREAD`. */
 const READ_COUNT = 1000;
 /** How long one `XREAD` blocks before it is asked again. */
@@ -209,6 +212,11 @@ export class RedisLog implements RoomLog {
           error: describeError(error),
         });
         this.#failures.push({ upTo: this.#awaiting, batch, error });
+        // Held for order while the reader cannot catch up (an outage), but
+        // not without bound: past that, the oldest are told at once.
+        if (this.#failures.length > MAX_HELD_FAILURES) {
+          this.#failures[0]!.upTo = 0;
+        }
         this.#tellFailures();
       },
     );

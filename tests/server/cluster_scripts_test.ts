@@ -161,18 +161,26 @@ Deno.test("servers are judged by Redis's clock: a beat that landed saves a serve
       link.run(script, args);
     const servers = `tlschat:{t}:servers`;
     await cluster.claim(member("s/1", "alice"), "alice", null, false);
+    // A beat says whether the server was missing (new, or counted lost).
+    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [1]);
+    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [0]);
     // Another server's deadline is not past: evicting it does nothing.
-    assert.equal(await run("beat", ["other", "5000", "2000"]).then(() => 0), 0);
     assert.equal(await run("evict", ["other", "server-lost", "0", "0"]), -1);
     // A server whose deadline passed is reported, and can be evicted.
     await link.command(["ZADD", servers, "1", "gone"]);
-    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), ["gone"]);
+    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [
+      0,
+      "gone",
+    ]);
     // Nobody beat for longer than the gap (Redis paused, or down): for a
     // while after, no one is reported lost, so that all can beat again.
     await link.command(["SET", "tlschat:{t}:lastbeat", "1"]);
-    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), []);
-    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), []);
+    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [0]);
+    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [0]);
     assert.equal(await run("evict", ["gone", "server-lost", "0", "0"]), 0);
+    // Evicted while alive: its next beat finds it missing.
+    await run("evict", ["other", "server-lost", "0", "1"]);
+    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [1]);
   });
 });
 
