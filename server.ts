@@ -40,7 +40,12 @@ import {
 } from "./lib/server/config.ts";
 import { openStore } from "./lib/server/store.ts";
 import { listenTls } from "./lib/server/transport.ts";
-import { loadWebAssets, openWebDoor, type WebDoor } from "./lib/server/web.ts";
+import {
+  loadWebAssets,
+  openWebDoor,
+  type WebDoor,
+  webLimits,
+} from "./lib/server/web.ts";
 import { systemClock } from "./lib/clock.ts";
 
 /** How often a running server checks how long its certificate has left. */
@@ -238,14 +243,7 @@ async function openWeb(
       hsts: config.certFile !== null,
       origins: config.webOrigins,
       assets: await loadWebAssets(new URL("./web/", import.meta.url)),
-      maxLineBytes: config.maxLineBytes,
-      maxSkipBytes: config.maxSkipBytes,
-      maxInputBytes: config.maxInputBytes,
-      queueBytes: config.queueBytes,
-      closeGraceMs: config.closeGraceMs,
-      handshakeTimeoutMs: config.handshakeTimeoutMs,
-      maxConnections: config.maxClients,
-      maxPerIp: config.maxPerIp,
+      ...webLimits(config),
       clock: systemClock,
       log,
       admit: (connection) => server.admit(connection),

@@ -22,7 +22,7 @@ import { createLogger } from "../lib/log.ts";
 import { type ChatServer, serveChat } from "../lib/server/chat_server.ts";
 import { parseServerArgs, type ServerConfig } from "../lib/server/config.ts";
 import type { Store } from "../lib/server/store.ts";
-import { loadWebAssets, openWebDoor } from "../lib/server/web.ts";
+import { loadWebAssets, openWebDoor, webLimits } from "../lib/server/web.ts";
 import { systemClock } from "../lib/clock.ts";
 import {
   listenTls,
@@ -133,13 +133,13 @@ export async function startServer(
     clientCa: options.clientCa ?? null,
   });
   const logs = new LineLog();
+  const log = createLogger(config.logLevel, (line) => logs.push(line));
   const server = serveChat(listener, {
     config,
-    log: createLogger(config.logLevel, (line) => logs.push(line)),
+    log,
     roomPassword: options.roomPassword ?? null,
     store: options.store,
   });
-  const log = createLogger(config.logLevel, (line) => logs.push(line));
   const web = options.web === undefined ? null : await openWebDoor({
     hostname: config.hostname,
     port: 0,
@@ -148,14 +148,7 @@ export async function startServer(
     hsts: false,
     origins: options.web.origins ?? [],
     assets: await loadWebAssets(new URL("../web/", import.meta.url)),
-    maxLineBytes: config.maxLineBytes,
-    maxSkipBytes: config.maxSkipBytes,
-    maxInputBytes: config.maxInputBytes,
-    queueBytes: config.queueBytes,
-    closeGraceMs: config.closeGraceMs,
-    handshakeTimeoutMs: config.handshakeTimeoutMs,
-    maxConnections: config.maxClients,
-    maxPerIp: config.maxPerIp,
+    ...webLimits(config),
     clock: systemClock,
     log,
     admit: (connection) => server.admit(connection),

@@ -33,8 +33,8 @@ import type { Connection } from "./connection.ts";
 import { Session, type SessionContext } from "./session.ts";
 import { Retention } from "./retention.ts";
 import { type Cluster, moderatorCluster, roomCluster } from "./cluster.ts";
+import { enforceSanctions } from "./moderator.ts";
 import {
-  describeSanction,
   readSharedSanctions,
   type SharedSanction,
   shareSanctions,
@@ -267,16 +267,7 @@ export class ChatServer implements AsyncDisposable {
       return;
     }
     moderation.replaceAll(sanctions);
-    for (const member of [...this.room.members()]) {
-      if (member.operator) continue;
-      const who = { account: member.account, host: member.host };
-      const ban = moderation.find("ban", who);
-      if (ban) {
-        this.room.dismiss(member, "banned", `Banned ${describeSanction(ban)}`);
-      } else {
-        member.mute(moderation.find("mute", who));
-      }
-    }
+    enforceSanctions(this.room, moderation);
   }
 
   /** Whether it is shutting down (new members are turned away). */

@@ -97,7 +97,6 @@ export class Cluster {
     };
     const { keys } = this.#link;
     await this.#link.subscriber.subscribe(keys.channel(this.server), listener);
-    await this.#link.subscriber.subscribe(keys.everyone, listener);
     await this.#beat();
   }
 
@@ -244,14 +243,13 @@ export class Cluster {
   }
 
   /**
-   * Tells server `server` (or every server, `null`); resolves to how many
-   * servers heard it (0: none did, it is lost).
+   * Tells server `server`; resolves to how many servers heard it (0: it
+   * is lost).
    */
-  async tell(server: string | null, message: ClusterMessage): Promise<number> {
-    const { keys } = this.#link;
+  async tell(server: string, message: ClusterMessage): Promise<number> {
     const heard = await this.#link.command([
       "PUBLISH",
-      server === null ? keys.everyone : keys.channel(server),
+      this.#link.keys.channel(server),
       JSON.stringify(message),
     ]);
     return Number(heard);

@@ -19,7 +19,6 @@ import {
   parseAddressRange,
 } from "./address.ts";
 import {
-  applies,
   describeSanction,
   type Identity,
   type Moderation,
@@ -156,20 +155,8 @@ export async function moderate<M extends Moderated>(
         actor,
         inForce(ctx),
       );
-      for (const member of [...room.members()]) {
-        const who = identity(member);
-        if (member.operator || !sanctions.some((s) => applies(s, who))) {
-          continue;
-        }
-        if (first.type === "mute") member.mute(first);
-        else {room.dismiss(
-            member,
-            "banned",
-            `Banned ${describeSanction(first)}`,
-          );}
-      }
       // Other servers apply them to their own members as the line passes.
-      return;
+      return enforceSanctions(room, moderation);
     }
     case "unban":
     case "unmute": {
@@ -191,8 +178,7 @@ export async function moderate<M extends Moderated>(
         actor,
         inForce(ctx),
       );
-      if (type === "mute") { for (const m of room.members()) m.mute(null); }
-      return;
+      return enforceSanctions(room, moderation);
     }
     case "bans": {
       const bans = moderation.list("ban");
@@ -223,6 +209,23 @@ export async function moderate<M extends Moderated>(
  */
 function inForce<M extends Moderated>(ctx: ModeratorContext<M>) {
   return ctx.cluster ? shareSanctions(ctx.moderation.all()) : undefined;
+}
+
+/**
+ * Applies the bans and mutes in force to the members present (operators
+ * excepted): the banned are dismissed, the others check their mute when
+ * they next speak.
+ */
+export function enforceSanctions<M extends Moderated>(
+  room: Room<M>,
+  moderation: Moderation,
+): void {
+  for (const member of [...room.members()]) {
+    if (member.operator) continue;
+    const ban = moderation.find("ban", identity(member));
+    if (ban) room.dismiss(member, "banned", `Banned ${describeSanction(ban)}`);
+    else member.mute(moderation.find("mute", identity(member)));
+  }
 }
 
 function mod(action: string, alias: string, by: string, text: string) {

@@ -29,7 +29,6 @@ export interface RedisClient {
   ): Promise<void>;
   on(event: "error", listener: (error: Error) => void): unknown;
   on(event: "ready", listener: () => void): unknown;
-  readonly isReady: boolean;
   duplicate(): RedisClient;
 }
 
@@ -60,10 +59,8 @@ export interface ClusterKeys {
   readonly topic: string;
   /** A server's own members (alias keys). */
   serverMembers(server: string): string;
-  /** What is said to one server (private messages, moderation). */
+  /** What is said to one server (private messages). */
   channel(server: string): string;
-  /** What is said to every server. */
-  readonly everyone: string;
 }
 
 /** What Redis keeps about a member. */
@@ -93,7 +90,6 @@ export function clusterKeys(name: string): ClusterKeys {
     topic: `${base}topic`,
     serverMembers: (server) => `${base}server:${server}`,
     channel: (server) => `${base}to:${server}`,
-    everyone: `${base}to:all`,
   };
 }
 

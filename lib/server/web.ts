@@ -25,6 +25,7 @@ import type { Clock } from "../clock.ts";
 import { describeError, type Logger } from "../log.ts";
 import type { Connection } from "./connection.ts";
 import { formatAddress, type NetAddress } from "./transport.ts";
+import type { ServerConfig } from "./config.ts";
 import { type WebSocket, WsConnection } from "./ws_connection.ts";
 
 /** One file the door serves. */
@@ -72,6 +73,23 @@ export interface WebDoorOptions {
    * answers 503, so that a load balancer sends no one new.
    */
   readonly health: () => Record<string, number | string>;
+}
+
+/**
+ * The limits of `config` the web door applies, the same as the TLS door's
+ * (line length, input held, outbound queue, deadlines, caps).
+ */
+export function webLimits(config: ServerConfig) {
+  return {
+    maxLineBytes: config.maxLineBytes,
+    maxSkipBytes: config.maxSkipBytes,
+    maxInputBytes: config.maxInputBytes,
+    queueBytes: config.queueBytes,
+    closeGraceMs: config.closeGraceMs,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    maxConnections: config.maxClients,
+    maxPerIp: config.maxPerIp,
+  } satisfies Partial<WebDoorOptions>;
 }
 
 /** The running web door. */
