@@ -306,6 +306,7 @@ function handle(line) {
         state.phase = "alias";
         send(state.alias);
       } else {
+        ui.passwordRow.hidden = true;
         showJoin();
       }
       return;
@@ -324,7 +325,8 @@ function handle(line) {
         return;
       }
       state.phase = "password";
-      showJoin(line.text);
+      // A refusal just before (a wrong room password) stays on screen.
+      showJoin(ui.joinError.textContent || line.text);
       ui.passwordRow.hidden = false;
       ui.password.value = "";
       ui.password.focus();
@@ -334,10 +336,15 @@ function handle(line) {
       return;
     case "ERR":
       if (state.phase !== "joined") {
+        // Refused before joining: the server waits for an alias again (or,
+        // after a wrong room password, asks for it again at once). Both
+        // boxes stay as they are: Join sends the alias, then the password
+        // typed when the server asks for it.
         state.rejoining = false;
         state.password = "";
-        showJoin();
-        ui.joinError.textContent = line.text;
+        state.phase = "alias";
+        showJoin(line.text);
+        if (!ui.passwordRow.hidden) ui.password.focus();
         return;
       }
       add("error-line", [el("span", "", `! ${line.text}`)]);
@@ -487,7 +494,11 @@ function joined(line) {
   ui.message.focus();
 }
 
-/** @param {string} [text] */
+/**
+ * Shows the join form, for an alias or (phase "password") a password; the
+ * password box stays as it is (shown once a password was asked for).
+ * @param {string} [text]
+ */
 function showJoin(text) {
   state.phase = state.phase === "password" ? "password" : "alias";
   ui.chat.hidden = true;
@@ -495,10 +506,7 @@ function showJoin(text) {
   ui.joinButton.disabled = false;
   ui.joinError.textContent = text ?? "";
   setStatus("Connected");
-  if (state.phase === "alias") {
-    ui.passwordRow.hidden = true;
-    ui.alias.focus();
-  }
+  if (state.phase === "alias") ui.alias.focus();
 }
 
 function connect() {
@@ -536,16 +544,21 @@ function reconnect() {
 
 ui.joinForm.addEventListener("submit", (event) => {
   event.preventDefault();
-  if (state.phase === "password") {
+  const alias = ui.alias.value.trim();
+  ui.joinError.textContent = "";
+  if (state.phase === "password" && alias === state.alias) {
     state.password = ui.password.value;
     send(`/pass ${ui.password.value}`);
     ui.password.value = "";
     return;
   }
-  const alias = ui.alias.value.trim();
   if (alias === "") return;
+  // An alias (again, or another one): a password typed already answers the
+  // PASSWORD that may come back, so one click retries both.
+  state.phase = "alias";
   state.alias = alias;
-  ui.joinError.textContent = "";
+  state.password = ui.passwordRow.hidden ? "" : ui.password.value;
+  ui.password.value = "";
   send(alias);
 });
 

@@ -338,6 +338,62 @@ Deno.test("the page answers PING while idle, and /nick to a registered alias ask
   });
 });
 
+Deno.test("the page takes a password again after a wrong one, without a reload", async () => {
+  await withTempDir(async (dir) => {
+    const added = await runCommand(
+      "deno",
+      denoRun(
+        "users.ts",
+        [`--allow-read=${dir}`, `--allow-write=${dir}/data`],
+        ["add", "bob", "--data-dir", `${dir}/data`],
+      ),
+      "bob's password\n",
+    );
+    assert.equal(added.code, 0);
+    await Deno.writeTextFile(`${dir}/room-password`, "open sesame, friends\n", {
+      mode: 0o600,
+    });
+    const webPort = freePort();
+    await using _server = await startServer(
+      dir,
+      webPort,
+      "--password-file",
+      `${dir}/room-password`,
+    );
+    await withBrowser(async (browser) => {
+      // An account: a wrong password sends the page back to the alias,
+      // which it sends again with the next password typed.
+      const bob = await openPage(browser, webPort);
+      await bob.locator("#alias:focus").waitFor();
+      await bob.keyboard.type("bob");
+      await bob.keyboard.press("Enter");
+      await bob.locator("#password:focus").waitFor();
+      await bob.keyboard.type("not bob's password");
+      await bob.keyboard.press("Enter");
+      await bob.getByRole("alert").getByText("Wrong alias or password")
+        .waitFor();
+      await bob.locator("#password:focus").waitFor();
+      await bob.keyboard.type("bob's password");
+      await bob.keyboard.press("Enter");
+      await bob.getByRole("status").getByText("Connected as bob").waitFor();
+      // The room password: asked again at once, the refusal still shown.
+      const ann = await openPage(browser, webPort);
+      await ann.locator("#alias:focus").waitFor();
+      await ann.keyboard.type("ann");
+      await ann.keyboard.press("Enter");
+      await ann.locator("#password:focus").waitFor();
+      await ann.keyboard.type("open sesame");
+      await ann.keyboard.press("Enter");
+      await ann.getByRole("alert").getByText(/Wrong room password/).waitFor();
+      await ann.locator("#password:focus").waitFor();
+      await ann.keyboard.type("open sesame, friends");
+      await ann.keyboard.press("Enter");
+      await ann.getByRole("status").getByText("Connected as ann").waitFor();
+      await bob.locator("li.notice", { hasText: "ann joined" }).waitFor();
+    });
+  });
+});
+
 Deno.test("the page fits a phone and a desktop, in light and dark, with a live region and unread count", async () => {
   await withTempDir(async (dir) => {
     const webPort = freePort();
