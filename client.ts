@@ -37,6 +37,7 @@ import {
 import { formatForDisplay } from "./lib/client/display.ts";
 import { formatFlags } from "./lib/flags.ts";
 import { LineFramer } from "./lib/framing.ts";
+import { readPasswordFile } from "./lib/password_file.ts";
 import {
   isWellFormedAlias,
   parseHelloParams,
@@ -78,7 +79,7 @@ export async function main(args: readonly string[]): Promise<number> {
   let server: ServerConnection;
   let password: string | null;
   try {
-    password = await readPasswordFile(config.passwordFile);
+    password = await readPassword(config.passwordFile);
     server = await connectToServer({
       ...config,
       ca: await loadCa(config),
@@ -377,17 +378,32 @@ async function askSecret(
   }
 }
 
-/** Reads the password to give from --password-file (its first line). */
-async function readPasswordFile(file: string | null): Promise<string | null> {
+/**
+ * Reads the password to give from --password-file (its first line), warning
+ * on stderr when other users may read the file (a short password is the
+ * server's concern: it warns its owner).
+ */
+async function readPassword(file: string | null): Promise<string | null> {
   if (file === null) return null;
+  let read;
   try {
-    return (await Deno.readTextFile(file)).split(/\r?\n/)[0] ?? "";
+    read = await readPasswordFile(file);
   } catch (e) {
+    // Its own errors say it all; Deno's (not found, ...) need the file.
+    const own = e instanceof Error && e.name === "Error";
     throw new ClientError(
-      `Cannot read --password-file "${file}": ${(e as Error).message}`,
+      own
+        ? e.message
+        : `Cannot read --password-file "${file}": ${(e as Error).message}`,
       { cause: e },
     );
   }
+  for (const warning of read.warnings) {
+    if (warning.kind === "readable") {
+      console.error(`Warning: --password-file "${file}": ${warning.text}`);
+    }
+  }
+  return read.password;
 }
 
 /** Reads --cert and --key, for mutual TLS. */

@@ -30,6 +30,7 @@ import {
 } from "./lib/certs.ts";
 import { formatFlags, missingPermission } from "./lib/flags.ts";
 import { createLogger, describeError, type Logger } from "./lib/log.ts";
+import { readPasswordFile } from "./lib/password_file.ts";
 import { HISTORY_REQUEST_LIMIT, validateAlias } from "./lib/protocol.ts";
 import { type ChatServer, serveChat } from "./lib/server/chat_server.ts";
 import {
@@ -92,7 +93,7 @@ export async function main(args: readonly string[]): Promise<number> {
 async function serve(config: ServerConfig, log: Logger): Promise<number> {
   const roomPassword = config.passwordFile === null
     ? null
-    : await readPasswordFile(config.passwordFile);
+    : await readRoomPassword(config.passwordFile, log);
   const clientCa = config.clientCa === null ? null : {
     ca: await Deno.readTextFile(config.clientCa),
     require: config.clientCert === "require",
@@ -312,16 +313,15 @@ async function loadCertificate(
   return { ...pair!, file: paths.cert };
 }
 
-/**
- * Reads the room password: the first line of a file (a password never goes
- * on the command line, where `ps` shows it).
- */
-async function readPasswordFile(file: string): Promise<string> {
-  const password = (await Deno.readTextFile(file)).split(/\r?\n/)[0] ?? "";
-  if (password === "") {
-    throw new Error(
-      `Cannot use --password-file "${file}": its first line is empty`,
-    );
+/** Reads the room password, warning about a short one or a readable file. */
+async function readRoomPassword(file: string, log: Logger): Promise<string> {
+  const { password, warnings } = await readPasswordFile(file);
+  for (const warning of warnings) {
+    log.warn("password-file", {
+      file,
+      problem: warning.kind,
+      hint: warning.text,
+    });
   }
   return password;
 }
