@@ -4,7 +4,8 @@
  * replaces controls and bidi overrides by U+FFFD and drops invisible format
  * characters (keeping a zero-width joiner inside an emoji sequence);
  * {@linkcode aliasSkeleton} is the Unicode TR39 confusable skeleton of an
- * alias, so that `AIice` and `Alice` are known to look the same.
+ * alias without its punctuation, so that `AIice`, `alice_` and `Alice` are
+ * known to look the same.
  *
  * @module
  */
@@ -84,10 +85,15 @@ const CONFUSABLE_PROTOTYPES: Readonly<Record<string, string>> = {
   "m": "rn",
 };
 
+/** The punctuation aliases may hold: ignored when comparing looks. */
+const ALIAS_PUNCTUATION = /[_.-]/g;
+
 /**
  * The confusable skeleton of an alias (ASCII letters, digits, `_ . -`):
- * TR39's in lower case, since aliases ignore case. Two aliases that look
- * alike in any of their case variants have the same skeleton.
+ * TR39's in lower case, since aliases ignore case, and without punctuation,
+ * which passes unnoticed at the edge of a name (`carol.`, `_carol`) or
+ * inside it (`ca.rol`). Two aliases that look alike in any of their case
+ * variants have the same skeleton.
  *
  * @example
  * ```ts
@@ -97,11 +103,12 @@ const CONFUSABLE_PROTOTYPES: Readonly<Record<string, string>> = {
  * assert.equal(aliasSkeleton("AIice"), aliasSkeleton("alice"));
  * assert.equal(aliasSkeleton("rnallory"), aliasSkeleton("Mallory"));
  * assert.equal(aliasSkeleton("b0b"), aliasSkeleton("bob"));
+ * assert.equal(aliasSkeleton("_carol."), aliasSkeleton("carol"));
  * assert.notEqual(aliasSkeleton("alice"), aliasSkeleton("aiace"));
  * ```
  */
 export function aliasSkeleton(alias: string): string {
-  return alias.toLowerCase().replace(
+  return alias.toLowerCase().replace(ALIAS_PUNCTUATION, "").replace(
     /[01im]/g,
     (char) => CONFUSABLE_PROTOTYPES[char]!,
   );

@@ -64,7 +64,7 @@ Deno.test("sanitizeText() drops invisible format characters but keeps emoji join
   assert.equal(sanitizeText("\u200D💻"), "💻");
 });
 
-Deno.test("aliasSkeleton() maps the ASCII confusables of TR39", () => {
+Deno.test("aliasSkeleton() maps the ASCII confusables of TR39 and ignores punctuation", () => {
   const alike: [string, string][] = [
     ["AIice", "Alice"],
     ["A1ice", "alice"],
@@ -76,6 +76,13 @@ Deno.test("aliasSkeleton() maps the ASCII confusables of TR39", () => {
     ["rnallory", "mallory"],
     ["B0B", "BOB"],
     ["l1I", "lll"],
+    // Punctuation passes unnoticed: ignored wherever it is.
+    ["carol.", "carol"],
+    ["_carol", "Carol"],
+    ["carol_", "CAROL"],
+    ["ca.rol", "c-a_r.o-l"],
+    ["r.n", "m"],
+    ["b_0-b", "bob"],
   ];
   for (const [a, b] of alike) assert.equal(aliasSkeleton(a), aliasSkeleton(b));
   const distinct: [string, string][] = [
