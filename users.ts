@@ -7,7 +7,7 @@
  * deno task users passwd alice
  * deno task users op alice               # an operator: /kick, /ban, /mute, /topic
  * deno task users deop alice
- * deno task users pin alice certs/client-alice.pem   # only this certificate logs in
+ * deno task users pin alice certs/client-alice.pem   # only this certificate logs in, no password
  * deno task users unpin alice
  * deno task users del alice
  * deno task users list
@@ -53,8 +53,10 @@ Commands:
   del ALIAS          delete the account
   op ALIAS           make it an operator
   deop ALIAS         take operator rights away
-  pin ALIAS FILE     only the client certificate in FILE (PEM) logs in as ALIAS
-  unpin ALIAS        any valid client certificate named ALIAS logs in again
+  pin ALIAS FILE     only the client certificate in FILE (PEM) logs in as ALIAS:
+                     no password does (the server needs --client-ca)
+  unpin ALIAS        the password, and any valid client certificate named
+                     ALIAS, log in again
   list               list the accounts
 
 Options:
@@ -180,12 +182,16 @@ async function run(
         return 1;
       }
       if (!accounts.setFingerprint(alias, fingerprint)) return missing();
-      console.log(`${alias} logs in with the certificate ${fingerprint} only`);
+      console.log(
+        `${alias} logs in with the certificate ${fingerprint} only, never with a password (the server needs --client-ca)`,
+      );
       return 0;
     }
     case "unpin":
       if (!accounts.setFingerprint(alias, null)) return missing();
-      console.log(`${alias} has no pinned certificate`);
+      console.log(
+        `${alias} has no pinned certificate: its password logs in again`,
+      );
       return 0;
   }
   return 2;

@@ -219,12 +219,15 @@ export function testGate(
   roomPassword: string | null = null,
 ): Gate {
   const { db } = openStore(null);
+  const accounts = new Accounts(db);
   return new Gate({
-    accounts: new Accounts(db),
+    accounts,
     moderation: new Moderation(db, clock),
     limiter: new LoginLimiter(clock, {
       burst: config.loginAttempts,
+      targetBurst: config.accountAttempts,
       refillMs: config.loginRefillMs,
+      known: accounts,
     }),
     checker: new PasswordChecker(),
     roomPassword,

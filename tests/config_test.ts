@@ -33,6 +33,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       clientCert: "optional",
       loginAttempts: 5,
       loginRefillMs: 60_000,
+      accountAttempts: 20,
       maxLineBytes: 4096,
       maxSkipBytes: 65_536,
       maxInputBytes: 65_536,
@@ -232,6 +233,7 @@ Deno.test("parseServerArgs() rejects bad values with clear errors", () => {
     [["--port", "http"], TypeError, /--port: "http" is not a number/],
     [["--max-clients", "0"], RangeError, /--max-clients/],
     [["--max-line-bytes", "10"], RangeError, /--max-line-bytes/],
+    [["--account-attempts", "0"], RangeError, /--account-attempts/],
     [
       ["--queue-bytes", "100"],
       RangeError,

@@ -1,10 +1,12 @@
 /**
  * Registered aliases (accounts) in the data directory's database: who they
- * are, their password hashes, which are operators, and which client
- * certificate (if any) is pinned to each. Lookups are by alias,
- * case-insensitively, and by look-alike (TR39 skeleton), so that guests can
- * neither take an account holder's alias while they are away nor one that
- * looks like it. Passwords never leave this module but as hashes.
+ * are, their password hashes, which are operators, which client certificate
+ * (if any) is pinned to each (then only it logs in), and the address groups
+ * each logged in from lately (at most 10, for 90 days: the login limiter
+ * does not hold them back). Lookups are by alias, case-insensitively, and by
+ * look-alike (TR39 skeleton without punctuation), so that guests can neither
+ * take an account holder's alias while they are away nor one that looks
+ * like it. Passwords never leave this module but as hashes.
  *
  * @module
  */
@@ -14,6 +16,13 @@ import { aliasKey, isWellFormedAlias, validateAlias } from "../protocol.ts";
 import { aliasSkeleton } from "../text.ts";
 import { hashPassword, type PasswordChecker } from "./passwords.ts";
 import type { PeerCertificate } from "./connection.ts";
+import type { KnownAddresses } from "./login_limiter.ts";
+
+/** Address groups remembered per account (the most recent logins). */
+const KNOWN_PER_ACCOUNT = 10;
+
+/** How long a login from an address group is remembered. */
+const KNOWN_FOR_MS = 90 * 86_400_000;
 
 /** A registered alias. */
 export interface Account {
@@ -38,7 +47,7 @@ const toAccount = (row: Row): Account => ({
 });
 
 /** The accounts table. */
-export class Accounts {
+export class Accounts implements KnownAddresses {
   #db: DatabaseSync;
 
   /** Uses the accounts table of an open store. */
@@ -97,8 +106,9 @@ export class Accounts {
 
   /**
    * Checks an alias's password with `checker` (slow, constant time); the
-   * same cost and the same null whether the account is missing or the
-   * password wrong. May throw the checker's `BusyError`.
+   * same cost and the same null whether the account is missing, the
+   * password wrong, or a certificate pinned (then only it logs in). May
+   * throw the checker's `BusyError`.
    */
   async login(
     alias: string,
@@ -107,7 +117,28 @@ export class Accounts {
   ): Promise<Account | null> {
     const row = this.#row(alias);
     const ok = await checker.check(password, row?.hash ?? null);
-    return ok && row ? toAccount(row) : null;
+    return ok && row && row.fingerprint === null ? toAccount(row) : null;
+  }
+
+  /** Whether account `key` logged in from address `group` lately. */
+  knows(key: string, group: string, nowMs: number): boolean {
+    return this.#db.prepare(
+      "SELECT 1 FROM logins WHERE key = ? AND address = ? AND last > ?",
+    ).get(key, group, nowMs - KNOWN_FOR_MS) !== undefined;
+  }
+
+  /**
+   * Account `key` logged in from address `group`: remembered, with its
+   * most recent others.
+   */
+  remember(key: string, group: string, nowMs: number): void {
+    this.#db.prepare(
+      "INSERT INTO logins (key, address, last) VALUES (?, ?, ?) ON CONFLICT (key, address) DO UPDATE SET last = excluded.last",
+    ).run(key, group, nowMs);
+    this.#db.prepare(
+      `DELETE FROM logins WHERE key = ? AND (last <= ? OR address NOT IN
+         (SELECT address FROM logins WHERE key = ? ORDER BY last DESC LIMIT ?))`,
+    ).run(key, nowMs - KNOWN_FOR_MS, key, KNOWN_PER_ACCOUNT);
   }
 
   /** Registers an alias; throws when it is invalid or already registered. */
@@ -128,13 +159,18 @@ export class Accounts {
     return this.#change("DELETE FROM accounts WHERE key = ?", alias);
   }
 
-  /** Sets a new password; false when there is no such account. */
+  /**
+   * Sets a new password; false when there is no such account. The addresses
+   * it logged in from are forgotten: they proved the old one.
+   */
   async setPassword(alias: string, password: string): Promise<boolean> {
     if (!this.#row(alias)) return false;
+    const hash = await hashPassword(password);
+    this.#change("DELETE FROM logins WHERE key = ?", alias);
     return this.#change(
       "UPDATE accounts SET hash = ? WHERE key = ?",
       alias,
-      await hashPassword(password),
+      hash,
     );
   }
 
@@ -148,8 +184,9 @@ export class Accounts {
   }
 
   /**
-   * Pins a client certificate (by SHA-256 fingerprint) to an account, or
-   * unpins with null; false when there is no such account.
+   * Pins a client certificate (by SHA-256 fingerprint) to an account: then
+   * it alone logs in, no password does. Null unpins. False when there is no
+   * such account.
    */
   setFingerprint(alias: string, fingerprint: string | null): boolean {
     return this.#change(

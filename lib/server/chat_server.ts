@@ -157,12 +157,15 @@ export class ChatServer implements AsyncDisposable {
       cluster: cluster === null ? undefined : roomCluster<Session>(cluster),
       onEvent: cluster === null ? undefined : (event) => this.#carryOut(event),
     });
+    const accounts = new Accounts(store.db);
     const gate = this.gate = new Gate({
-      accounts: new Accounts(store.db),
+      accounts,
       moderation: new Moderation(store.db, this.#clock),
       limiter: new LoginLimiter(this.#clock, {
         burst: config.loginAttempts,
+        targetBurst: config.accountAttempts,
         refillMs: config.loginRefillMs,
+        known: accounts,
       }),
       checker: new PasswordChecker(),
       roomPassword: options.roomPassword ?? null,

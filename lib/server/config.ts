@@ -157,13 +157,21 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "N",
     default: "5",
-    help: "Failed logins allowed per address and per account before waiting",
+    help:
+      "Failed logins and room passwords per address before waits (doubling, up to 64 times)",
   },
   "login-refill": {
     type: "string",
     value: "S",
     default: "60",
-    help: "Seconds until one more failed login is allowed",
+    help: "Seconds of the first wait after those failures",
+  },
+  "account-attempts": {
+    type: "string",
+    value: "N",
+    default: "20",
+    help:
+      "Failures per account from addresses that never logged into it, and wrong room passwords in all, before waits",
   },
   "max-line-bytes": {
     type: "string",
@@ -323,8 +331,14 @@ export interface ServerConfig {
   readonly clientCa: string | null;
   /** Whether a client must present a valid certificate (with clientCa). */
   readonly clientCert: "require" | "optional";
+  /** Failures per address group before waiting. */
   readonly loginAttempts: number;
   readonly loginRefillMs: number;
+  /**
+   * Failures per account from unknown addresses, and wrong room passwords
+   * server-wide, before the limiter's stricter waits.
+   */
+  readonly accountAttempts: number;
   readonly maxLineBytes: number;
   readonly maxSkipBytes: number;
   readonly maxInputBytes: number;
@@ -434,6 +448,7 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     ),
     loginAttempts: number("login-attempts", 1, 1000),
     loginRefillMs: ms("login-refill"),
+    accountAttempts: number("account-attempts", 1, 1_000_000),
     maxLineBytes,
     maxSkipBytes: number("max-skip-bytes", maxLineBytes, 1 << 30),
     maxInputBytes: number("max-input-bytes", maxLineBytes, 1 << 30),

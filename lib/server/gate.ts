@@ -1,10 +1,10 @@
 /**
  * Who may join, and as whom: the room password, accounts (registered
- * aliases), client certificates and bans, decided in one place. A session
- * asks the gate about every alias it wants (at join and on `/nick`); the gate
- * says whether it may have it now, or which password must come first, and
- * checks passwords under brute-force limits. The gate never sees a socket
- * and never sends a line: the session does.
+ * aliases), client certificates, bans and mutes, decided in one place. A
+ * session asks the gate about every alias it wants (at join and on `/nick`);
+ * the gate says whether it may have it now, or which password must come
+ * first, and checks passwords under brute-force limits. The gate never sees
+ * a socket and never sends a line: the session does.
  *
  * @module
  */
@@ -13,7 +13,12 @@ import { aliasKey, ProtocolError, validateAlias } from "../protocol.ts";
 import { addressGroup } from "./address.ts";
 import type { Account, Accounts } from "./accounts.ts";
 import type { LoginLimiter } from "./login_limiter.ts";
-import type { Identity, Moderation, Sanction } from "./moderation.ts";
+import type {
+  Identity,
+  Moderation,
+  Sanction,
+  SanctionType,
+} from "./moderation.ts";
 import { BusyError, type PasswordChecker, secretsEqual } from "./passwords.ts";
 import type { PeerCertificate } from "./connection.ts";
 
@@ -163,15 +168,20 @@ export class Gate {
   }
 
   /**
-   * The ban that keeps `who` out, or null. Bans by address do not apply to
-   * operators (an operator cannot lock another out through their address).
+   * The ban or mute that applies to `who`, or null. Sanctions by address do
+   * not apply to operators: an operator cannot lock out or silence another
+   * through an address they share with someone (a NAT, a load balancer).
    */
-  banFor(who: Identity, operator = false): Sanction | null {
-    const ban = this.moderation.find("ban", who);
-    if (ban?.kind === "address" && operator) {
-      return this.moderation.find("ban", { account: who.account, host: "" });
-    }
-    return ban;
+  sanctionFor(
+    type: SanctionType,
+    who: Identity,
+    operator = false,
+  ): Sanction | null {
+    // No host matches no address range.
+    return this.moderation.find(
+      type,
+      operator ? { account: who.account, host: "" } : who,
+    );
   }
 
   /** Starts an attempt, or throws when it must wait. */

@@ -1,14 +1,26 @@
 /**
- * Brute-force limits on passwords: attempts are counted per remote address
- * (its group: the address for IPv4, the /64 for IPv6) and per account, in
- * leaky buckets (`burst` failures, then one more every `refillMs`). An
- * attempt is counted as a failure the moment it starts and refunded if it
- * succeeds, so parallel guesses cannot slip past the limit. While either
- * bucket is full, attempts are refused before any password is checked. So
- * that strangers cannot lock an account holder out, the per-account limit
- * does not apply from an address that logged into that account before.
- * Memory is bounded: a bucket that has leaked empty is forgotten, and at
- * most `maxTracked` entries are kept.
+ * Brute-force limits on passwords. Failures are counted per remote address
+ * group (the address for IPv4, the /64 for IPv6) and per account; an
+ * attempt counts as a failure the moment it starts and is refunded if it
+ * succeeds, so parallel guesses cannot slip past a limit. While a limit
+ * holds, attempts are refused before any password is checked.
+ *
+ * An address group may fail `burst` times; then each further attempt waits
+ * for the refill time after its last failure, doubled for every failure past
+ * the burst (up to 64 times). An account may fail `targetBurst` times from
+ * addresses that never logged into it, then the same doubling waits apply
+ * to all of those; an address that logged into it before (remembered by
+ * {@linkcode KnownAddresses}: the database, in a server) is never held back
+ * by them, so strangers cannot lock its holder out. Counts are forgotten
+ * after a day (1,440 refill times) without a failure.
+ *
+ * Wrong room passwords are also counted server-wide, leaking one per refill
+ * time: while `targetBurst` came lately (a distributed guesser; the count is
+ * full), an address that failed lately gets one try at a time (burst 1),
+ * while an address with no failure always gets its try, and one that gave
+ * the room password before is held back by nothing but its own count. No
+ * one can lock every guest out. Memory is bounded: at most `maxTracked`
+ * counts and known addresses are kept, the oldest forgotten first.
  *
  * @module
  */
@@ -17,37 +29,70 @@ import type { Clock } from "../clock.ts";
 import { aliasKey } from "../protocol.ts";
 import { addressGroup } from "./address.ts";
 
+/** Where the address groups that logged into an account are remembered. */
+export interface KnownAddresses {
+  /** Whether `group` logged into `account` (its key) lately. */
+  knows(account: string, group: string, nowMs: number): boolean;
+  /** `group` logged into `account` (its key) at `nowMs`. */
+  remember(account: string, group: string, nowMs: number): void;
+}
+
 /** Options of {@linkcode LoginLimiter}. */
 export interface LoginLimiterOptions {
-  /** Failures allowed at once, per address and per account. */
+  /** Failures allowed per address group before waiting. */
   readonly burst: number;
-  /** Time for one more allowed failure, in ms. */
+  /**
+   * Failures allowed per account from addresses that never logged into it,
+   * and wrong room passwords lately in all, before stricter waits.
+   * @default {4 * burst}
+   */
+  readonly targetBurst?: number;
+  /** The first wait, in ms; it doubles with every failure after. */
   readonly refillMs: number;
+  /**
+   * Where logins are remembered.
+   * @default {in memory}
+   */
+  readonly known?: KnownAddresses;
   /** @default {100000} */
   readonly maxTracked?: number;
 }
 
-interface Bucket {
+/** The longest wait is the refill time doubled this many times (64×). */
+const MAX_DOUBLINGS = 6;
+
+/** Refill times without a failure after which a count is forgotten. */
+const FORGET_AFTER_REFILLS = 1440;
+
+interface Count {
   failures: number;
-  updatedMs: number;
+  /** When the last failure was counted. */
+  lastMs: number;
 }
 
 /** Counts failed logins; says when more attempts must wait. */
 export class LoginLimiter {
   #clock: Clock;
   #burst: number;
+  #targetBurst: number;
   #refillMs: number;
   #maxTracked: number;
-  #buckets = new Map<string, Bucket>();
-  /** `account|address group` pairs that logged in before. */
-  #trusted = new Set<string>();
+  #known: KnownAddresses;
+  /** Failures by `@address group` and `#account`, oldest change first. */
+  #counts = new Map<string, Count>();
+  /** Wrong room passwords lately, leaking one per refill time. */
+  #room = { failures: 0, updatedMs: 0 };
+  /** Address groups that gave the room password (oldest first). */
+  #roomKnown = new Set<string>();
 
   /** Creates a limiter on `clock`. */
   constructor(clock: Clock, options: LoginLimiterOptions) {
     this.#clock = clock;
     this.#burst = options.burst;
+    this.#targetBurst = options.targetBurst ?? 4 * options.burst;
     this.#refillMs = options.refillMs;
     this.#maxTracked = options.maxTracked ?? 100_000;
+    this.#known = options.known ?? knownInMemory(this.#maxTracked);
   }
 
   /**
@@ -67,75 +112,136 @@ export class LoginLimiter {
    * assert.equal(limiter.begin("10.0.0.1", "bob"), 0);
    * assert.equal(limiter.begin("10.0.0.1", "bob"), 0);
    * assert.equal(limiter.begin("10.0.0.1", "bob"), 60_000);
-   * assert.equal(limiter.begin("10.0.0.2", "amy"), 0);
+   * assert.equal(limiter.begin("10.0.0.2", "bob"), 0, "bob is not locked");
    * now = 60_000;
    * assert.equal(limiter.begin("10.0.0.1", "bob"), 0);
+   * assert.equal(limiter.begin("10.0.0.1", "bob"), 120_000, "twice as long");
    * ```
    */
   begin(host: string, account: string | null): number {
-    const keys = this.#keys(host, account);
-    const waitMs = Math.max(...keys.map((key) => this.#wait(key)));
+    const group = groupOf(host);
+    const address = `@${group}`;
+    let waitMs: number;
+    let target: string | null = null;
+    if (account === null) {
+      const known = this.#roomKnown.has(group);
+      // Within a refill time of the count being full.
+      const attacked = !known &&
+        this.#roomFailures() > this.#targetBurst - 1;
+      waitMs = this.#wait(address, attacked ? 1 : this.#burst);
+      if (!known) target = ROOM;
+    } else {
+      const key = aliasKey(account);
+      waitMs = this.#wait(address, this.#burst);
+      if (!this.#known.knows(key, group, this.#clock.now())) {
+        target = `#${key}`;
+        waitMs = Math.max(waitMs, this.#wait(target, this.#targetBurst));
+      }
+    }
     if (waitMs > 0) return waitMs;
-    for (const key of keys) this.#fail(key);
+    this.#fail(address);
+    if (target === ROOM) this.#addRoom(1);
+    else if (target !== null) this.#fail(target);
     return 0;
   }
 
   /**
    * The attempt begun from `host` succeeded: it is not a failure, and this
-   * address may log into `account` even while strangers are locked out.
+   * address group is known to `account` (or to the room) from now on.
    */
   succeeded(host: string, account: string | null): void {
-    for (const key of this.#keys(host, account)) this.#refund(key);
-    if (account !== null) {
-      this.#trusted.add(`${aliasKey(account)}|${group(host)}`);
-      if (this.#trusted.size > this.#maxTracked) {
-        this.#trusted.delete(this.#trusted.values().next().value!);
+    const group = groupOf(host);
+    this.#refund(`@${group}`);
+    if (account === null) {
+      if (!this.#roomKnown.has(group)) this.#addRoom(-1);
+      this.#roomKnown.delete(group); // re-inserted last: oldest first
+      this.#roomKnown.add(group);
+      if (this.#roomKnown.size > this.#maxTracked) {
+        this.#roomKnown.delete(this.#roomKnown.values().next().value!);
       }
+      return;
+    }
+    const key = aliasKey(account);
+    const now = this.#clock.now();
+    if (!this.#known.knows(key, group, now)) this.#refund(`#${key}`);
+    try {
+      this.#known.remember(key, group, now);
+    } catch {
+      // Best effort: a busy database (the users tool writing) must not
+      // fail a login that succeeded; the address is remembered next time.
     }
   }
 
-  /** The buckets an attempt counts against. */
-  #keys(host: string, account: string | null): string[] {
-    const address = `@${group(host)}`;
-    if (account === null) return [address];
-    const trusted = this.#trusted.has(`${aliasKey(account)}|${group(host)}`);
-    return trusted ? [address] : [address, `#${aliasKey(account)}`];
+  /** A key's count, or null when it has none (or forgot it). */
+  #count(key: string): Count | null {
+    const count = this.#counts.get(key);
+    if (!count) return null;
+    const quietMs = this.#clock.now() - count.lastMs;
+    if (quietMs < FORGET_AFTER_REFILLS * this.#refillMs) return count;
+    this.#counts.delete(key);
+    return null;
   }
 
-  /** Failures still counted for a key, after leaking since the last one. */
-  #current(key: string): number {
-    const bucket = this.#buckets.get(key);
-    if (!bucket) return 0;
-    const leaked = (this.#clock.now() - bucket.updatedMs) / this.#refillMs;
-    const failures = Math.max(0, bucket.failures - leaked);
-    if (failures === 0) this.#buckets.delete(key);
-    return failures;
-  }
-
-  #wait(key: string): number {
-    const excess = this.#current(key) - (this.#burst - 1);
-    return excess > 0 ? Math.ceil(excess * this.#refillMs) : 0;
+  /** How long a key allowed `burst` failures must wait now (ms). */
+  #wait(key: string, burst: number): number {
+    const count = this.#count(key);
+    if (count === null || count.failures < burst) return 0;
+    const doublings = Math.min(count.failures - burst, MAX_DOUBLINGS);
+    const untilMs = count.lastMs + this.#refillMs * 2 ** doublings;
+    return Math.max(0, untilMs - this.#clock.now());
   }
 
   #fail(key: string): void {
-    this.#set(key, this.#current(key) + 1);
+    const failures = (this.#count(key)?.failures ?? 0) + 1;
+    this.#counts.delete(key); // re-inserted last: the map stays oldest-first
+    this.#counts.set(key, { failures, lastMs: this.#clock.now() });
+    if (this.#counts.size > this.#maxTracked) {
+      this.#counts.delete(this.#counts.keys().next().value!);
+    }
   }
 
   #refund(key: string): void {
-    this.#set(key, Math.max(0, this.#current(key) - 1));
+    const count = this.#count(key);
+    if (count === null) return;
+    if (--count.failures <= 0) this.#counts.delete(key);
   }
 
-  #set(key: string, failures: number): void {
-    this.#buckets.delete(key); // re-inserted last: the map stays oldest-first
-    if (failures === 0) return;
-    this.#buckets.set(key, { failures, updatedMs: this.#clock.now() });
-    if (this.#buckets.size > this.#maxTracked) {
-      this.#buckets.delete(this.#buckets.keys().next().value!);
-    }
+  /** Wrong room passwords lately, leaked up to now. */
+  #roomFailures(): number {
+    const now = this.#clock.now();
+    const leaked = (now - this.#room.updatedMs) / this.#refillMs;
+    this.#room = {
+      failures: Math.max(0, this.#room.failures - leaked),
+      updatedMs: now,
+    };
+    return this.#room.failures;
+  }
+
+  /** Adds to the wrong room passwords lately; at most full. */
+  #addRoom(failures: number): void {
+    const total = this.#roomFailures() + failures;
+    this.#room.failures = Math.max(0, Math.min(this.#targetBurst, total));
   }
 }
 
+/** Marks the room password as the attempt's target. */
+const ROOM = "*room";
+
+/** Known addresses kept in memory, at most `max` (the oldest go first). */
+function knownInMemory(max: number): KnownAddresses {
+  const known = new Set<string>();
+  return {
+    knows: (account, group) => known.has(`${account}|${group}`),
+    remember(account, group) {
+      const entry = `${account}|${group}`;
+      known.delete(entry);
+      known.add(entry);
+      if (known.size > max) known.delete(known.values().next().value!);
+    },
+  };
+}
+
 /** The key of a host's address group (IPv6 /64), or the host itself. */
-function group(host: string): string {
+function groupOf(host: string): string {
   return addressGroup(host)?.text ?? host;
 }

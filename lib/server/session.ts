@@ -462,10 +462,13 @@ export class Session implements Moderated {
     const account = await gate.login(pending.alias, password, this.host);
     if (this.#isClosing()) return;
     if (account === null) {
+      const known = gate.accounts.get(pending.alias);
       log.warn("login-failed", {
         // An unknown alias might be a password typed in the wrong place.
-        alias: gate.accounts.get(pending.alias) ? pending.alias : undefined,
+        alias: known ? pending.alias : undefined,
         addr: this.address,
+        // Told to the owner only: the client hears what any failure gets.
+        pinned: known?.fingerprint ? "certificate-only" : undefined,
       });
       if (++this.#loginFailures >= LOGIN_FAILURES) {
         return this.close("auth-failed", "Too many failed logins");
@@ -511,7 +514,8 @@ export class Session implements Moderated {
     rename: boolean,
   ): Promise<void> | void {
     const { room, log, gate } = this.#ctx;
-    const ban = gate.banFor(
+    const ban = gate.sanctionFor(
+      "ban",
       { account: account?.alias ?? this.account, host: this.host },
       (account ?? this.#account)?.operator ?? false,
     );
@@ -624,10 +628,11 @@ export class Session implements Moderated {
    */
   #checkMute(raise = true): boolean {
     if (!this.#muted) return true;
-    const mute = this.#ctx.gate.moderation.find("mute", {
-      account: this.account,
-      host: this.host,
-    });
+    const mute = this.#ctx.gate.sanctionFor(
+      "mute",
+      { account: this.account, host: this.host },
+      this.operator,
+    );
     if (mute === null) {
       this.#muted = false;
       return true;

@@ -1,9 +1,10 @@
 /**
  * The server's data directory and its one SQLite database (`node:sqlite`,
- * WAL mode): accounts, bans and mutes, room settings such as the topic, and
- * the room's history. It creates the directory with mode 0700, migrates the
- * schema forward by `user_version`, and turns an unusable database (damaged,
- * locked, from a newer tlschat) into one clear error instead of silent loss.
+ * WAL mode): accounts (and the addresses they log in from), bans and mutes,
+ * room settings such as the topic, and the room's history. It creates the
+ * directory with mode 0700, migrates the schema forward by `user_version`,
+ * and turns an unusable database (damaged, locked, from a newer tlschat)
+ * into one clear error instead of silent loss.
  * A server holds the directory's lock file for as long as it runs, so a
  * second server on the same directory is refused; the `users` and `history`
  * tools share the database with a running server. Everything else reads and
@@ -15,6 +16,7 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
+import { aliasSkeleton } from "../text.ts";
 
 /** Name of the database file in the data directory. */
 export const DATABASE_FILE = "chat.db";
@@ -28,8 +30,11 @@ export const LOCK_FILE = "server.lock";
  */
 const BUSY_TIMEOUT_MS = 500;
 
-/** Schema migrations, in order; `user_version` counts those applied. */
-const MIGRATIONS: readonly string[] = [
+/**
+ * Schema migrations, in order; `user_version` counts those applied. Each is
+ * SQL, or a function for what SQL cannot compute.
+ */
+const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   `CREATE TABLE accounts (
      key TEXT PRIMARY KEY,          -- alias, lower case
      alias TEXT NOT NULL,           -- as registered
@@ -61,6 +66,27 @@ const MIGRATIONS: readonly string[] = [
      type TEXT NOT NULL,            -- MSG ME JOIN LEAVE NICK TOPIC MOD
      line TEXT NOT NULL             -- the line's fields, as JSON
    );`,
+  // The address groups each account logged in from lately: the per-account
+  // login limit does not hold them back (login_limiter.ts).
+  `CREATE TABLE logins (
+     key TEXT NOT NULL,             -- account: alias, lower case
+     address TEXT NOT NULL,         -- IPv4 address, or IPv6 /64
+     last INTEGER NOT NULL,         -- ms since the epoch
+     PRIMARY KEY (key, address)
+   ) WITHOUT ROWID;
+   CREATE TRIGGER accounts_deleted AFTER DELETE ON accounts BEGIN
+     DELETE FROM logins WHERE key = old.key;
+   END;`,
+  // Skeletons ignore punctuation now (carol_ looks like carol). A later
+  // change to aliasSkeleton() needs a migration like this one.
+  (db) => {
+    const update = db.prepare("UPDATE accounts SET skeleton = ? WHERE key = ?");
+    const rows = db.prepare("SELECT key, alias FROM accounts").all() as {
+      key: string;
+      alias: string;
+    }[];
+    for (const { key, alias } of rows) update.run(aliasSkeleton(alias), key);
+  },
 ];
 
 /** An open data directory: the database, and where it lives. */
@@ -213,7 +239,9 @@ function migrate(db: DatabaseSync, readOnly: boolean): void {
   for (let v = version; v < MIGRATIONS.length; v++) {
     db.exec("BEGIN");
     try {
-      db.exec(MIGRATIONS[v]!);
+      const migration = MIGRATIONS[v]!;
+      if (typeof migration === "string") db.exec(migration);
+      else migration(db);
       db.exec(`PRAGMA user_version = ${v + 1}`);
       db.exec("COMMIT");
     } catch (e) {

@@ -1,8 +1,9 @@
 /**
  * End-to-end tests of access control with real processes: the `users`
- * task, `certs client` and a client joining with its certificate, bans and
- * the topic surviving a restart, and a room password that never shows up in
- * logs or process arguments.
+ * task, `certs client` and a client joining with its certificate, pinned
+ * certificates, bans, the topic and known login addresses surviving a
+ * restart, and a room password that never shows up in logs or process
+ * arguments (and is warned about when weak).
  */
 
 import assert from "node:assert/strict";
@@ -19,6 +20,39 @@ import {
   withTempDir,
   writeTestCertificates,
 } from "../_helpers.ts";
+
+/**
+ * Logs into `alias` with `password` over `ncat --ssl` from the loopback
+ * address `from` (127.0.0.x: the server sees each as another address);
+ * resolves with the server's answer to the password (`WELCOME ...`,
+ * `ERR ...`).
+ */
+async function loginFrom(
+  port: number,
+  caFile: string,
+  from: string,
+  alias: string,
+  password: string,
+): Promise<string> {
+  const { out } = await runCommand(
+    "ncat",
+    [
+      "--ssl",
+      "--ssl-verify",
+      "--ssl-trustfile",
+      caFile,
+      "-4",
+      "-s",
+      from,
+      "localhost",
+      String(port),
+    ],
+    `${alias}\n/pass ${password}\n/quit\n`,
+  );
+  const answer = /^(WELCOME|ERR|BYE) .*$/m.exec(out);
+  assert.ok(answer, out);
+  return answer[0];
+}
 
 /** Runs `users.ts` on the data directory `dir/data`, with `stdin`. */
 function users(dir: string, args: string[], stdin = "") {
@@ -268,6 +302,19 @@ Deno.test("a room password never appears in logs or in process arguments", async
       missing.stderr,
       /The server asks for a password: give it with --password-file FILE/,
     );
+    // The server's rule for the file, in the client too: no empty password.
+    await Deno.writeTextFile(`${dir}/empty`, "\nnot the first line\n");
+    const empty = await client([
+      "--alias",
+      "amy",
+      "--password-file",
+      `${dir}/empty`,
+    ], "hi\n");
+    assert.equal(empty.code, 1);
+    assert.match(
+      empty.stderr,
+      /Cannot use --password-file ".*\/empty": its first line is empty/,
+    );
     await Deno.writeTextFile(`${dir}/wrong`, "not-the-password\n");
     const wrong = await client([
       "--alias",
@@ -277,6 +324,11 @@ Deno.test("a room password never appears in logs or in process arguments", async
     ], "hi\n");
     assert.equal(wrong.code, 1);
     assert.match(wrong.stdout, /Disconnected: Wrong room password/);
+    // Written with the default mode (0644): the client warns too.
+    assert.match(
+      wrong.stderr,
+      /Warning: --password-file ".*\/wrong": Other users may read the file \(mode 0644\): chmod 600 it/,
+    );
     const right = await client(
       ["--alias", "amy", "--password-file", `${dir}/room-password`],
       "hello\n",
@@ -287,6 +339,13 @@ Deno.test("a room password never appears in logs or in process arguments", async
       /WARN auth-failed addr=127\.0\.0\.1:\d+ kind=room/,
     );
     await server.output.waitFor(/INFO join alias=amy /);
+    // A world-readable file is accepted, with a warning at start; the
+    // password is long enough for none about its length.
+    assert.match(
+      await server.output.waitFor(/WARN password-file /),
+      /WARN password-file file=\S+\/room-password problem=readable hint="Other users may read the file \(mode 0644\): chmod 600 it"$/,
+    );
+    assert.doesNotMatch(`${server.output}`, /problem=short/);
     // What ps shows (Deno reads /proc only with --allow-all: ask bash).
     const { out: cmdline } = await runCommand("bash", [
       "-c",
@@ -297,5 +356,104 @@ Deno.test("a room password never appears in logs or in process arguments", async
       assert.doesNotMatch(text, new RegExp(secret));
       assert.doesNotMatch(text, /not-the-password/);
     }
+  });
+});
+
+Deno.test("server.ts lets an account holder in past strangers' guesses, from known addresses after a restart too", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    assert.equal(
+      (await users(dir, ["add", "bob"], "bob's password\n")).code,
+      0,
+    );
+    const strangers = [2, 3, 4, 5, 6].map((i) => `127.0.0.${i}`);
+    const guess = (port: number) =>
+      Promise.all(
+        strangers.map((from) =>
+          loginFrom(port, `${dir}/ca.pem`, from, "bob", "guess")
+        ),
+      );
+    await withServerProcess(
+      serverPermissions(dir),
+      loopbackArgs(dir),
+      async (server) => {
+        const from = (address: string) =>
+          loginFrom(
+            server.port,
+            `${dir}/ca.pem`,
+            address,
+            "bob",
+            "bob's password",
+          );
+        assert.match(await from("127.0.0.1"), /^WELCOME bob /);
+        // Five strangers guess: not a distributed attack (--account-attempts
+        // is 20); bob gets in, even from a new address.
+        for (const answer of await guess(server.port)) {
+          assert.equal(answer, "ERR login-failed Wrong alias or password");
+        }
+        assert.match(await from("127.0.0.9"), /^WELCOME bob /);
+      },
+    );
+    await withServerProcess(
+      serverPermissions(dir),
+      loopbackArgs(dir, "--account-attempts", "4"),
+      async (server) => {
+        const from = (address: string) =>
+          loginFrom(
+            server.port,
+            `${dir}/ca.pem`,
+            address,
+            "bob",
+            "bob's password",
+          );
+        const answers = (await guess(server.port)).map((a) => a.split(" ")[1]);
+        assert.deepEqual(answers.sort(), [
+          "login-failed",
+          "login-failed",
+          "login-failed",
+          "login-failed",
+          "too-many-attempts",
+        ]);
+        // Bob's addresses were kept in the database across the restart.
+        assert.match(await from("127.0.0.1"), /^WELCOME bob /);
+        assert.match(await from("127.0.0.9"), /^WELCOME bob /);
+        assert.match(await from("127.0.0.10"), /^ERR too-many-attempts /);
+      },
+    );
+  });
+});
+
+Deno.test("users.ts pin makes the certificate the only way in, and unpin lets the password in again", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    assert.equal(
+      (await users(dir, ["add", "carol"], "carol's password\n")).code,
+      0,
+    );
+    const pinned = await users(dir, ["pin", "carol", `${dir}/server.pem`]);
+    assert.equal(pinned.code, 0, pinned.out);
+    assert.match(pinned.out, /only, never with a password/);
+    await withServerProcess(
+      serverPermissions(dir),
+      loopbackArgs(dir),
+      async (server) => {
+        const login = () =>
+          loginFrom(
+            server.port,
+            `${dir}/ca.pem`,
+            "127.0.0.1",
+            "carol",
+            "carol's password",
+          );
+        // The answer to any wrong password: strangers learn nothing.
+        assert.equal(await login(), "ERR login-failed Wrong alias or password");
+        await server.output.waitFor(
+          /WARN login-failed alias=carol .*pinned=certificate-only/,
+        );
+        // The tool works while the server runs: the next login sees it.
+        assert.equal((await users(dir, ["unpin", "carol"])).code, 0);
+        assert.match(await login(), /^WELCOME carol /);
+      },
+    );
   });
 });

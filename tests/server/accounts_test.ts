@@ -120,6 +120,65 @@ Deno.test("Accounts finds a look-alike and the account a certificate names", asy
   );
 });
 
+Deno.test("Accounts refuses look-alikes that differ by punctuation, in a database from before too", async () => {
+  await withTempDir(async (dir) => {
+    {
+      using store = openStore(dir);
+      await new Accounts(store.db).add("carol", "password1");
+      // As an older tlschat left it: skeletons with punctuation, version 2.
+      store.db.exec(`UPDATE accounts SET skeleton = 'caro_l';
+        DROP TRIGGER accounts_deleted; DROP TABLE logins;
+        PRAGMA user_version = 2`);
+    }
+    using store = openStore(dir);
+    const accounts = new Accounts(store.db);
+    for (const alias of ["carol.", "_carol", "carol_", "Ca-r0l", "c.a.r.o.l"]) {
+      assert.equal(accounts.lookalike(alias)?.alias, "carol", alias);
+    }
+    assert.equal(accounts.lookalike("carl"), null);
+    await accounts.add("dave_", "password1");
+    assert.equal(accounts.lookalike("dave")?.alias, "dave_");
+  });
+});
+
+Deno.test("Accounts remembers the ten latest addresses of a login for 90 days, until the password changes", async () => {
+  using store = openStore(null);
+  const accounts = new Accounts(store.db);
+  await accounts.add("bob", "password1");
+  await accounts.add("amy", "password1");
+  const day = 86_400_000;
+  for (let i = 1; i <= 11; i++) accounts.remember("bob", `10.0.0.${i}`, i);
+  accounts.remember("amy", "10.0.0.1", 1);
+  assert.equal(accounts.knows("bob", "10.0.0.1", 20), false, "the oldest");
+  assert.equal(accounts.knows("bob", "10.0.0.2", 20), true);
+  assert.equal(accounts.knows("bob", "10.0.0.11", 20), true);
+  assert.equal(accounts.knows("amy", "10.0.0.1", 20), true, "per account");
+  assert.equal(accounts.knows("bob", "10.0.0.11", 11 + 90 * day), false);
+  assert.equal(accounts.knows("bob", "10.0.0.11", 10 + 90 * day), true);
+  await accounts.setPassword("bob", "password2");
+  assert.equal(accounts.knows("bob", "10.0.0.11", 20), false, "new password");
+  accounts.remove("amy");
+  assert.equal(
+    store.db.prepare("SELECT count(*) AS n FROM logins").get()?.n,
+    0,
+    "a deleted account's addresses go with it",
+  );
+});
+
+Deno.test("Accounts.login() refuses a password to an account with a pinned certificate", async () => {
+  using store = openStore(null);
+  const accounts = new Accounts(store.db);
+  const checker = new PasswordChecker();
+  await accounts.add("carol", "password1");
+  accounts.setFingerprint("carol", "CA:FE");
+  assert.equal(await accounts.login("carol", "password1", checker), null);
+  accounts.setFingerprint("carol", null);
+  assert.equal(
+    (await accounts.login("carol", "password1", checker))?.alias,
+    "carol",
+  );
+});
+
 Deno.test("parseAddressRange() and inRange() match IPv4, IPv6 and prefixes", () => {
   const cases: [string, string, boolean][] = [
     ["10.0.0.0/8", "10.200.3.4", true],
@@ -271,28 +330,131 @@ Deno.test("openStore() explains a database it cannot use and changes nothing", a
   });
 });
 
-Deno.test("LoginLimiter lets a burst of attempts through, then one per refill", async () => {
+Deno.test("LoginLimiter lets a burst through per address, then waits that double up to 64 times", async () => {
   const clock = new FakeClock();
-  const limiter = new LoginLimiter(clock, { burst: 3, refillMs: 10_000 });
+  const limiter = new LoginLimiter(clock, {
+    burst: 3,
+    targetBurst: 1000,
+    refillMs: 10_000,
+  });
   // Attempts count from their start: parallel guesses cannot slip past.
   for (let i = 0; i < 3; i++) assert.equal(limiter.begin("10.0.0.1", "bob"), 0);
-  assert.equal(limiter.begin("10.0.0.1", "bob"), 10_000);
-  // The same account from elsewhere, and elsewhere alone, are limited too;
+  assert.equal(limiter.begin("10.0.0.1", "amy"), 10_000, "any account");
+  assert.equal(limiter.begin("10.0.0.1", null), 10_000, "the room too");
+  assert.equal(limiter.begin("10.0.0.2", "bob"), 0, "another address");
   // IPv6 addresses count per /64.
-  assert.equal(limiter.begin("10.0.0.2", "BOB"), 10_000);
-  assert.equal(limiter.begin("10.0.0.1", "amy"), 10_000);
-  assert.equal(limiter.begin("10.0.0.2", "amy"), 0);
   for (let i = 0; i < 3; i++) limiter.begin(`2001:db8::${i + 1}`, null);
   assert.equal(limiter.begin("2001:db8::ffff", null), 10_000);
   assert.equal(limiter.begin("2001:db8:0:1::1", null), 0);
-  await clock.advance(10_000);
-  assert.equal(limiter.begin("10.0.0.1", "bob"), 0);
-  assert.equal(limiter.begin("10.0.0.1", "bob"), 10_000);
-  // A success is no failure, and trusts its address for the account.
-  limiter.succeeded("10.0.0.1", "bob");
+  // Each failure past the burst doubles the wait, up to 64 times.
+  const waits: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    const waitMs = limiter.begin("10.0.0.1", "bob");
+    waits.push(waitMs);
+    await clock.advance(waitMs - 1);
+    assert.equal(limiter.begin("10.0.0.1", "bob"), 1, "not a moment early");
+    await clock.advance(1);
+    assert.equal(limiter.begin("10.0.0.1", "bob"), 0);
+  }
+  assert.deepEqual(
+    waits.map((ms) => ms / 10_000),
+    [1, 2, 4, 8, 16, 32, 64, 64, 64],
+  );
+  // A success is no failure.
+  limiter.begin("10.0.0.3", "bob");
+  limiter.succeeded("10.0.0.3", "bob");
   assert.equal(limiter.begin("10.0.0.3", "bob"), 0);
-  assert.equal(limiter.begin("10.0.0.4", "bob"), 10_000, "strangers wait");
-  assert.equal(limiter.begin("10.0.0.1", "bob"), 0, "bob's address does not");
+  assert.equal(limiter.begin("10.0.0.3", "bob"), 0);
+  assert.equal(limiter.begin("10.0.0.3", "bob"), 0);
+  assert.equal(limiter.begin("10.0.0.3", "bob"), 10_000);
+  // A day's worth of refills without a failure forgets the count.
+  await clock.advance(1440 * 10_000);
+  for (let i = 0; i < 3; i++) assert.equal(limiter.begin("10.0.0.1", "bob"), 0);
+  assert.equal(limiter.begin("10.0.0.1", "bob"), 10_000);
+});
+
+Deno.test("LoginLimiter holds an account back only under a distributed attack, and never from an address that logged into it", () => {
+  const clock = new FakeClock();
+  const limiter = new LoginLimiter(clock, {
+    burst: 2,
+    targetBurst: 4,
+    refillMs: 10_000,
+  });
+  limiter.begin("10.0.0.1", "bob");
+  limiter.succeeded("10.0.0.1", "bob"); // bob's usual address
+  // One stranger's guesses stop at its own limit: bob is not locked.
+  assert.equal(limiter.begin("10.9.0.1", "bob"), 0);
+  assert.equal(limiter.begin("10.9.0.1", "bob"), 0);
+  assert.equal(limiter.begin("10.9.0.1", "bob"), 10_000);
+  assert.equal(limiter.begin("10.0.0.2", "BOB"), 0, "bob, from a new address");
+  limiter.succeeded("10.0.0.2", "BOB");
+  // Strangers on more addresses fill the account's count...
+  assert.equal(limiter.begin("10.9.0.2", "bob"), 0);
+  assert.equal(limiter.begin("10.9.0.2", "bob"), 0);
+  assert.equal(limiter.begin("10.9.0.3", "bob"), 10_000);
+  assert.equal(limiter.begin("10.0.0.3", "bob"), 10_000, "new addresses wait");
+  // ...but not for the addresses bob logged in from, nor other accounts.
+  assert.equal(limiter.begin("10.0.0.1", "bob"), 0);
+  assert.equal(limiter.begin("10.0.0.2", "bob"), 0);
+  assert.equal(limiter.begin("10.9.0.3", "amy"), 0);
+});
+
+Deno.test("LoginLimiter remembers in the database where an account logged in, across a restart", async () => {
+  await withTempDir(async (dir) => {
+    const clock = new FakeClock();
+    const limiter = (accounts: Accounts) =>
+      new LoginLimiter(clock, {
+        burst: 5,
+        targetBurst: 2,
+        refillMs: 60_000,
+        known: accounts,
+      });
+    {
+      using store = openStore(dir);
+      const accounts = new Accounts(store.db);
+      await accounts.add("bob", "password1");
+      const before = limiter(accounts);
+      assert.equal(before.begin("10.0.0.1", "bob"), 0);
+      before.succeeded("10.0.0.1", "bob");
+    }
+    using store = openStore(dir);
+    const after = limiter(new Accounts(store.db));
+    // Five guesses from five other addresses (more than --account-attempts).
+    const answers = [1, 2, 3, 4, 5].map((i) =>
+      after.begin(`10.9.0.${i}`, "bob")
+    );
+    assert.deepEqual(answers, [0, 0, 60_000, 60_000, 60_000]);
+    assert.equal(after.begin("10.0.0.1", "bob"), 0, "bob, as before");
+    assert.equal(after.begin("10.0.0.2", "bob"), 60_000, "a new address");
+  });
+});
+
+Deno.test("LoginLimiter slows a distributed room-password guesser, and never locks a guest out", async () => {
+  const clock = new FakeClock();
+  const limiter = new LoginLimiter(clock, {
+    burst: 5,
+    targetBurst: 20,
+    refillMs: 60_000,
+  });
+  limiter.begin("10.1.0.1", null);
+  limiter.succeeded("10.1.0.1", null); // a guest who gave the password
+  // Six addresses try five guesses each at once: twenty are checked, then
+  // the count is full and the others have one try each.
+  const checked = (addresses: string[], tries: number) =>
+    addresses.flatMap((address) =>
+      Array.from({ length: tries }, () => limiter.begin(address, null))
+    ).filter((waitMs) => waitMs === 0).length;
+  const guessers = [1, 2, 3, 4, 5, 6].map((i) => `10.0.${i}.1`);
+  assert.equal(checked(guessers, 5), 22);
+  assert.equal(limiter.begin("10.2.0.1", null), 0, "a new guest's try");
+  assert.equal(limiter.begin("10.2.0.1", null), 60_000, "then one at a time");
+  limiter.begin("10.1.0.1", null); // the guest mistypes once
+  assert.equal(limiter.begin("10.1.0.1", null), 0, "a known guest is not");
+  // A minute later, one more try each would be allowed without the
+  // attack: here the count fills again at once, and waits grow.
+  await clock.advance(60_000);
+  assert.equal(checked(guessers, 1), 3);
+  assert.equal(limiter.begin("10.0.2.1", null), 15 * 60_000);
 });
 
 Deno.test("addressGroup() groups IPv6 by /64 and ranges compare canonically", () => {

@@ -8,10 +8,32 @@ import assert from "node:assert/strict";
 import { generateCa, issueClientCertificate } from "../../lib/certs.ts";
 import {
   ENGINES,
+  runCommand,
   startServer,
   testCertificates,
   TestClient,
+  withTempDir,
 } from "../_helpers.ts";
+
+/**
+ * Sends `lines` to a test server over `ncat --ssl` from the loopback
+ * address `from` (127.0.0.x: another address to the server); returns what
+ * the server sent.
+ */
+async function ncatFrom(
+  port: number,
+  caFile: string,
+  from: string,
+  lines: string[],
+): Promise<string[]> {
+  const { out } = await runCommand(
+    "ncat",
+    ["--ssl", "--ssl-verify", "--ssl-trustfile", caFile, "-4", "-s", from]
+      .concat(["localhost", String(port)]),
+    lines.map((line) => `${line}\n`).join(""),
+  );
+  return out.split("\n");
+}
 
 for (const engine of ENGINES) {
   const test = (name: string, fn: () => Promise<void>) =>
@@ -67,11 +89,13 @@ for (const engine of ENGINES) {
       await eve.readLine(),
       "ERR login-failed Wrong alias or password",
     );
-    await eve.send("AIice");
-    assert.equal(
-      await eve.readLine(),
-      'ERR alias-taken Alias "AIice" looks like "alice", a registered alias',
-    );
+    for (const lookalike of ["AIice", "alice_", "_alice", "al-ice."]) {
+      await eve.send(lookalike);
+      assert.equal(
+        await eve.readLine(),
+        `ERR alias-taken Alias "${lookalike}" looks like "alice", a registered alias`,
+      );
+    }
     await eve.send("eve");
     assert.match(await eve.readLine() ?? "", /^WELCOME eve 2 /);
     await eve.send("/nick alice");
@@ -126,6 +150,45 @@ for (const engine of ENGINES) {
     );
   });
 
+  test("room password guesses from six addresses are slowed server-wide, and a new guest still gets in", async () => {
+    await using s = await startServer(engine, [], {
+      roomPassword: "correct horse battery",
+    });
+    await withTempDir(async (dir) => {
+      const caFile = `${dir}/ca.pem`;
+      await Deno.writeTextFile(caFile, (await testCertificates()).ca.cert);
+      // Six addresses, three connections each, two guesses a connection:
+      // 30 checked guesses before, when only addresses were counted.
+      const answers = await Promise.all(
+        [2, 3, 4, 5, 6, 7].map(async (i) => {
+          const lines: string[] = [];
+          for (let connection = 0; connection < 3; connection++) {
+            lines.push(
+              ...await ncatFrom(s.port, caFile, `127.0.0.${i}`, [
+                "/pass guess one",
+                "/pass guess two",
+              ]),
+            );
+          }
+          return lines;
+        }),
+      );
+      const checked = answers.flat().filter((line) =>
+        /^(ERR password-wrong|BYE auth-failed) /.test(line)
+      ).length;
+      // 20 (--account-attempts) fill the server-wide count; then only an
+      // address that has not failed yet has a try (at most two of them).
+      assert.ok(checked >= 20 && checked <= 22, `${checked} checked`);
+      const guest = await ncatFrom(s.port, caFile, "127.0.0.8", [
+        "/pass correct horse battery",
+      ]);
+      assert.ok(
+        guest.includes("INFO Room password accepted: send your alias"),
+        guest.join("\n"),
+      );
+    });
+  });
+
   test("operators kick, ban, mute and set the topic; others may not", async () => {
     await using s = await startServer(engine);
     const { accounts } = s.server.gate;
@@ -153,6 +216,9 @@ for (const engine of ENGINES) {
       await guest.readLine() ?? "",
       /^ERR muted You are muted by op until lifted/,
     );
+    // The guest's address (127.0.0.1) is the operator's too: not muted.
+    await op.send("still heard");
+    assert.equal(await op.expect(/^MSG /), "MSG op still heard");
     await op.send("/ban guest 1h bye");
     assert.match(
       await guest.expect(/^BYE /),

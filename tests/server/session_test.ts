@@ -221,6 +221,11 @@ Deno.test("Session refuses an alias that looks like a present member's", async (
     await conn.nextSent(),
     'ERR alias-taken Cannot join room: alias "AIice" looks like "Alice", who is here',
   );
+  conn.receive("_alice.");
+  assert.equal(
+    await conn.nextSent(),
+    'ERR alias-taken Cannot join room: alias "_alice." looks like "Alice", who is here',
+  );
   conn.end();
   await session.finished;
   alice.conn.end();
@@ -485,7 +490,7 @@ Deno.test("Session carries out operator commands, and refuses them to others", a
     /^BYE banned Banned by alice until \S+: spam$/,
   );
   assert.equal(
-    gate.banFor({ account: "bob", host: "1.1.1.1" })?.reason,
+    gate.sanctionFor("ban", { account: "bob", host: "1.1.1.1" })?.reason,
     "spam",
   );
   op.conn.receive("/bans");
@@ -586,7 +591,12 @@ Deno.test("Session takes the room password before the alias too, and limits gues
 });
 
 Deno.test("Session lets an account holder in from a known address while strangers are locked out", async () => {
-  const { open, login } = await withAccounts(["--login-attempts", "2"]);
+  const { open, login } = await withAccounts([
+    "--login-attempts",
+    "2",
+    "--account-attempts",
+    "2",
+  ]);
   await end(await login("bob", "pw-bob")); // from 127.0.0.1
   const attempt = async (address: string, password: string) => {
     const { conn, session } = open(address);
@@ -670,4 +680,47 @@ Deno.test("Session logs no alias for a failed login to no account (it may be a p
   await end({ conn, session });
   assert.ok(logs.some((l) => / login-failed addr=/.test(l)), logs.join("\n"));
   assert.ok(!logs.some((l) => l.includes("Tr0ub4dor")), logs.join("\n"));
+});
+
+Deno.test("Session lets operators speak under a mute of their address, and no one else", async () => {
+  const { login, join, gate } = await withAccounts(["--flood-rate", "0"]);
+  await gate.accounts.add("carol", "pw-carol");
+  gate.accounts.setOperator("carol", true);
+  // Everyone here comes from 127.0.0.1 (a NAT, a load balancer).
+  const alice = await login("alice", "pw-alice");
+  const guest = await join("guest");
+  alice.conn.receive("/mute guest");
+  await nextLine(alice.conn, /^MOD mute guest alice /);
+  guest.conn.receive("hi");
+  assert.match(await nextLine(guest.conn, /^ERR/), /^ERR muted /);
+  alice.conn.receive("still heard");
+  assert.equal(await nextRoomLine(alice.conn), "MSG alice still heard");
+  const carol = await login("carol", "pw-carol"); // joins after the mute
+  carol.conn.receive("me too");
+  assert.equal(await nextRoomLine(alice.conn), "MSG carol me too");
+  const bob = await login("bob", "pw-bob"); // an account, not an operator
+  bob.conn.receive("and me?");
+  assert.match(await nextLine(bob.conn, /^ERR/), /^ERR muted /);
+  await end(alice, guest, carol, bob);
+});
+
+Deno.test("Session refuses a password to an account with a pinned certificate as a wrong one", async () => {
+  const { open, gate, logs } = await withAccounts();
+  gate.accounts.setFingerprint("bob", "CA:FE");
+  const { conn, session } = open();
+  await conn.nextSent();
+  conn.receive("bob");
+  assert.match(await conn.nextSent(), /^PASSWORD account "bob" /);
+  conn.receive("/pass pw-bob");
+  assert.equal(
+    await conn.nextSent(),
+    "ERR login-failed Wrong alias or password",
+  );
+  await end({ conn, session });
+  assert.ok(
+    logs.some((l) =>
+      / login-failed alias=bob .*pinned=certificate-only/.test(l)
+    ),
+    logs.join("\n"),
+  );
 });
