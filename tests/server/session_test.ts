@@ -340,7 +340,7 @@ Deno.test("Session under --accounts-only asks guests for a password they cannot 
   await end(guest);
 });
 
-Deno.test("Session limits failed logins per address and per account", async () => {
+Deno.test("Session limits failed logins per address, whatever the connection", async () => {
   const { open } = await withAccounts(["--login-attempts", "2"]);
   const { conn, session } = open();
   await conn.nextSent();
@@ -351,7 +351,7 @@ Deno.test("Session limits failed logins per address and per account", async () =
     await conn.nextSent();
     assert.match(await conn.nextSent(), /^ERR login-failed/);
   }
-  const other = open(); // another address: the account is limited too
+  const other = open(); // another connection from the same address
   await other.conn.nextSent();
   other.conn.receive("bob", "/pass pw-bob");
   await other.conn.nextSent();
