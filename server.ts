@@ -197,6 +197,7 @@ async function joinCluster(config: ServerConfig, log: Logger) {
     url: config.redis,
     cluster: config.cluster,
     keep: config.historyKeepRows === 0 ? 2 ** 31 : config.historyKeepRows,
+    timeoutMs: config.redisTimeoutMs,
     log,
   });
   try {
@@ -205,7 +206,12 @@ async function joinCluster(config: ServerConfig, log: Logger) {
       keep: config.history === 0 ? 0 : HISTORY_REQUEST_LIMIT,
       log,
     });
-    const cluster = new Cluster(link, { clock: systemClock, log });
+    const cluster = new Cluster(link, {
+      clock: systemClock,
+      log,
+      heartbeatMs: config.heartbeatMs,
+      lostAfterMs: config.lostAfterMs,
+    });
     return {
       log: roomLog,
       cluster,

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { systemClock } from "../../lib/clock.ts";
 import { createLogger } from "../../lib/log.ts";
 import { Cluster } from "../../lib/server/cluster.ts";
-import { RedisLink } from "../../lib/server/redis.ts";
+import { RedisLink, SCRIPTS } from "../../lib/server/redis.ts";
 import { withTempDir } from "../_helpers.ts";
 import { Redis } from "../_redis.ts";
 
@@ -159,7 +159,7 @@ Deno.test("servers are judged by Redis's clock: a beat that landed saves a serve
   await withLink(async (link, cluster) => {
     const run = (script: "beat" | "evict", args: string[]) =>
       link.run(script, args);
-    const servers = `tlschat:{t}:servers`;
+    const servers = link.keys.servers;
     await cluster.claim(member("s/1", "alice"), "alice", null, false);
     // A beat says whether the server was missing (new, or counted lost).
     assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [1]);
@@ -174,7 +174,7 @@ Deno.test("servers are judged by Redis's clock: a beat that landed saves a serve
     ]);
     // Nobody beat for longer than the gap (Redis paused, or down): for a
     // while after, no one is reported lost, so that all can beat again.
-    await link.command(["SET", "tlschat:{t}:lastbeat", "1"]);
+    await link.command(["SET", link.keys.lastbeat, "1"]);
     assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [0]);
     assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [0]);
     assert.equal(await run("evict", ["gone", "server-lost", "0", "0"]), 0);
@@ -196,5 +196,33 @@ Deno.test("Redis that went back in time under the same epoch: the cluster starts
     assert.equal(resets, 1);
     assert.deepEqual(await events(link), [], "what was left is wiped");
     assert.deepEqual(await cluster.who(), { online: 0, aliases: [] });
+  });
+});
+
+Deno.test("the scripts take their keys from TypeScript: Redis holds no key it did not name", async () => {
+  // Key names are made once (clusterKeys) and passed to every script.
+  for (const [name, body] of Object.entries(SCRIPTS)) {
+    assert.doesNotMatch(body, /tlschat:|}:/, `script ${name} builds a key`);
+  }
+  await withLink(async (link, cluster) => {
+    const alice = member(`${cluster.server}/1`, "alice");
+    await cluster.claim(alice, "alice", null, false);
+    await link.run("beat", ["other", "5000", "2000"]);
+    const { keys } = link;
+    const named = new Set([
+      keys.events,
+      keys.seq,
+      keys.members,
+      keys.skeletons,
+      keys.order,
+      keys.ids,
+      keys.epoch,
+      keys.servers,
+      keys.lastbeat,
+      keys.serverMembers(cluster.server),
+    ]);
+    const held = await link.command(["KEYS", "*"]) as string[];
+    assert.deepEqual(held.filter((key) => !named.has(key)), []);
+    assert.ok(held.includes(keys.lastbeat));
   });
 });
