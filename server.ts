@@ -204,6 +204,7 @@ async function joinCluster(config: ServerConfig, log: Logger) {
     const roomLog = await RedisLog.open(link, {
       clock: systemClock,
       keep: config.history === 0 ? 0 : HISTORY_REQUEST_LIMIT,
+      retryMs: config.redisRetryMs,
       log,
     });
     const cluster = new Cluster(link, {

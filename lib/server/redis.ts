@@ -6,14 +6,22 @@
  * that announces it. The room's order is a Redis Stream whose entry IDs
  * are `SEQ-0`, SEQ counted by the scripts from 1, with no gaps.
  *
- * Commands fail at once while Redis is unreachable (no offline queue): a
- * message that cannot be appended is reported, never held and sent late.
+ * Commands fail at once while Redis is unreachable (no offline queue), and
+ * after a deadline when it does not answer; {@linkcode surelyNotRun} tells
+ * a command that cannot have run from one that may have run all the same
+ * (written before the deadline passed, or before the connection broke).
  * The client reconnects by itself, with a backoff.
  *
  * @module
  */
 
-import { createClient } from "redis";
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  createClient,
+  ErrorReply,
+  TimeoutError,
+} from "redis";
 import { describeError, type Logger } from "../log.ts";
 import { redact } from "./config.ts";
 
@@ -49,6 +57,7 @@ const SCRIPT_KEYS = [
   "topic",
   "lastbeat",
   "calm",
+  "lineIds",
 ] as const;
 
 /** The cluster's keys in Redis, under `tlschat:{NAME}:`. */
@@ -80,6 +89,11 @@ export interface ClusterKeys {
   readonly lastbeat: string;
   /** Until when nobody is judged lost (after the whole cluster fell silent). */
   readonly calm: string;
+  /**
+   * The ids of the last appended lines, scored by their number: a line
+   * whose id is here is not stored again (a bounded set).
+   */
+  readonly lineIds: string;
   /** A server's own members (alias keys). */
   serverMembers(server: string): string;
   /** What is said to one server (private messages). */
@@ -125,10 +139,15 @@ ${LUA_KEYS}
 if redis.call('GET', K.epoch) ~= ARGV[3] then
   return redis.error_reply('EPOCH the cluster state in Redis was lost')
 end
-local function xadd(time, origin, line, note)
+local function xadd(time, origin, line, note, id)
   local seq = redis.call('INCR', K.seq)
-  redis.call('XADD', K.events, 'MAXLEN', '~', ARGV[1], seq .. '-0',
-    't', time, 'o', origin, 'l', line, 'n', note)
+  if id then
+    redis.call('XADD', K.events, 'MAXLEN', '~', ARGV[1], seq .. '-0',
+      't', time, 'o', origin, 'l', line, 'n', note, 'i', id)
+  else
+    redis.call('XADD', K.events, 'MAXLEN', '~', ARGV[1], seq .. '-0',
+      't', time, 'o', origin, 'l', line, 'n', note)
+  end
   return seq
 end
 local function serverSet(server)
@@ -163,23 +182,60 @@ end
  */
 export const SCRIPTS = {
   /**
-   * ARGV[4..]: (time, origin, line JSON, note) quadruples. Returns the
-   * first seq. A `MOD` line's note (the sanctions in force after it) and
-   * a `TOPIC` line's (the topic) are also kept, in the same step, for
+   * ARGV[4]: how many line ids to keep; ARGV[5..]: (time, origin member
+   * id, the alias it speaks as, line JSON, note, line id) sextuples.
+   * Stores each line whose id it does not hold yet, if its member still
+   * holds its claim under that alias and its server is alive (not counted
+   * lost), all in one step. Returns the last number given, then for each
+   * line: its number (stored), minus the number of the line that holds its
+   * id (a duplicate: not stored again), 'gone' (its member left or was
+   * removed, or its server was counted lost) or 'alias' (it speaks under
+   * an alias it no longer holds). A `MOD` line's note (the sanctions in
+   * force after it) and a `TOPIC` line's (the topic) are also kept, for
    * servers that start later: what is kept is what the log says last.
    */
   append: `${PRELUDE}
-local first = nil
-for i = 4, #ARGV, 4 do
-  local seq = xadd(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
-  first = first or seq
-  if ARGV[i + 3] ~= '' then
-    local kind = cjson.decode(ARGV[i + 2]).type
-    if kind == 'MOD' then redis.call('SET', K.sanctions, ARGV[i + 3]) end
-    if kind == 'TOPIC' then redis.call('SET', K.topic, ARGV[i + 3]) end
+local speakers = {}
+local function speaker(origin)
+  if speakers[origin] == nil then
+    speakers[origin] = false
+    local key = redis.call('HGET', K.ids, origin)
+    local raw = key and redis.call('HGET', K.members, key)
+    if raw then
+      local m = cjson.decode(raw)
+      if m.id == origin and redis.call('ZSCORE', K.servers, m.server) then
+        speakers[origin] = m.alias
+      end
+    end
+  end
+  return speakers[origin]
+end
+local out = {0}
+for i = 5, #ARGV, 6 do
+  local time, origin, alias, line, note, id = ARGV[i], ARGV[i + 1],
+    ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+  local held = redis.call('ZSCORE', K.lineIds, id)
+  local holds = speaker(origin)
+  if held then
+    out[#out + 1] = -tonumber(held)
+  elseif not holds then
+    out[#out + 1] = 'gone'
+  elseif holds ~= alias then
+    out[#out + 1] = 'alias'
+  else
+    local seq = xadd(time, origin, line, note, id)
+    redis.call('ZADD', K.lineIds, seq, id)
+    out[#out + 1] = seq
+    if note ~= '' then
+      local kind = cjson.decode(line).type
+      if kind == 'MOD' then redis.call('SET', K.sanctions, note) end
+      if kind == 'TOPIC' then redis.call('SET', K.topic, note) end
+    end
   end
 end
-return first`,
+redis.call('ZREMRANGEBYRANK', K.lineIds, 0, -tonumber(ARGV[4]) - 1)
+out[1] = tonumber(redis.call('GET', K.seq) or '0')
+return out`,
   /**
    * ARGV[4] key, [5] skeleton, [6] record JSON, [7] replace (1/0),
    * [8] time, [9] old key when renaming ('' to join). Returns
@@ -320,6 +376,17 @@ local lost = redis.call('ZRANGEBYSCORE', K.servers, '-inf', now)
 table.insert(lost, 1, added)
 return lost`,
 } as const;
+
+/**
+ * Whether a failed command surely did not run: Redis answered it with an
+ * error, or it was never written (the link was down, or could not take it
+ * before the deadline). Otherwise (the deadline passed once it was
+ * written, the connection broke) it may have run.
+ */
+export function surelyNotRun(error: unknown): boolean {
+  return error instanceof ErrorReply || error instanceof ClientOfflineError ||
+    error instanceof ClientClosedError || error instanceof TimeoutError;
+}
 
 /** `promise`, or a failure once `ms` have passed without it settling. */
 function timed<T>(promise: Promise<T>, ms: number): Promise<T> {
