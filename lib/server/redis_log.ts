@@ -1,9 +1,10 @@
 /**
  * The room log of a cluster: a Redis Stream that every server of the room
- * appends to and reads. Lines go to Redis one script call at a time, each
- * call taking every line appended meanwhile (at most
- * {@linkcode MAX_BATCH_LINES}); the script numbers them (1, 2, 3, ...
- * across the cluster, no gaps). Nothing is handed on from `append`: every
+ * appends to and reads. Lines appended in one event-loop turn go in one
+ * script call (at most {@linkcode MAX_BATCH_LINES}), which numbers them (1,
+ * 2, 3, ... across the cluster, no gaps); calls are pipelined, and their
+ * answers handled in the order they were sent. Nothing is handed on from
+ * `append`: every
  * server, this one too, hands on what it reads from the stream (`XREAD
  * BLOCK` from the last entry it handed on), so a sender's echo means the
  * line is in the global order, and every member of every server sees one
@@ -16,10 +17,13 @@
  * Redis does not answer a call that was written (it hangs, or the
  * connection breaks), the same call is sent again, and again, until Redis
  * answers or `retryMs` have passed: only then do its senders hear that the
- * outcome is unknown. Lines appended meanwhile wait behind it, so none
- * overtakes it. A call Redis surely did not run (it answered with an
- * error, or the link was down) is reported refused at once. Reports come
- * in the stream's order: after the echoes of what was stored before.
+ * outcome is unknown. Lines appended meanwhile wait, unsent, so none
+ * overtakes it (calls already sent went on the same connection, behind it,
+ * and are handled after it); once one was given up, nothing is written
+ * until Redis answers a `PING`, and what waits is refused. A call Redis
+ * surely did not run (it answered with an error, or the link was down) is
+ * reported refused. Reports come in the stream's order: after the echoes
+ * of what was stored before.
  *
  * @module
  */
@@ -90,9 +94,15 @@ export class RedisLog implements RoomLog {
   #recent: RecentEvents;
   #pending: Pending[] = [];
   #scheduled: ReturnType<typeof setImmediate> | undefined;
-  /** Batches are being sent (one at a time); done when `#sent` settles. */
-  #sending = false;
-  #sent: Promise<void> = Promise.resolve();
+  /** Steps handling sent batches' answers, in the order they were sent. */
+  #steps: Promise<void> = Promise.resolve();
+  /** Steps not done yet. */
+  #queued = 0;
+  /**
+   * New lines wait, unsent: a batch in doubt is being sent again, or Redis
+   * is being asked whether it answers at all.
+   */
+  #held = false;
   /** The highest number appended here; settled once it is handed on. */
   #awaiting = 0;
   /**
@@ -203,7 +213,7 @@ export class RedisLog implements RoomLog {
     // What is pending is sent once; what is in doubt is not sent again.
     this.#stopRetrying.abort();
     this.#send();
-    await this.#sent;
+    while (this.#queued > 0) await this.#steps;
     this.#closed = true;
     clearImmediate(this.#scheduled);
     this.#stopReading.abort();
@@ -213,7 +223,7 @@ export class RedisLog implements RoomLog {
 
   #idle(): boolean {
     return this.#closed ||
-      this.#pending.length === 0 && !this.#sending &&
+      this.#pending.length === 0 && this.#queued === 0 &&
         this.#handedOn >= this.#awaiting;
   }
 
@@ -234,35 +244,68 @@ export class RedisLog implements RoomLog {
     for (const wake of this.#settledWaiters.splice(0)) wake();
   }
 
-  /** Starts sending what is pending, unless it is being sent already. */
+  /**
+   * Sends what is pending, in batches, unless new lines are held; after
+   * Redis left a batch in doubt for good, asks it for a `PING` first, and
+   * refuses what is pending (unwritten) if it does not answer: a long hang
+   * costs a command's deadline per report, not the retry time per batch.
+   */
   #send = (): void => {
     clearImmediate(this.#scheduled);
     this.#scheduled = undefined;
-    if (this.#sending || this.#pending.length === 0) return;
-    this.#sending = true;
-    this.#sent = this.#sendAll();
+    if (this.#held || this.#pending.length === 0) return;
+    if (this.#silent) {
+      this.#held = true;
+      this.#then(async () => {
+        const silence = await this.#probe();
+        // (A reset meanwhile took what was pending.)
+        if (silence !== null && this.#pending.length > 0) {
+          this.#lost(this.#pending.splice(0), false, silence);
+        }
+      });
+      return;
+    }
+    const { clock } = this.#options;
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, MAX_BATCH_LINES);
+      const args = [String(IDS_KEPT)];
+      for (const { time, line, origin, note, id } of batch) {
+        const alias = line.type === "MOD" ? line.by : line.alias;
+        args.push(String(time), origin, alias, JSON.stringify(line), note, id);
+      }
+      const sent = { at: clock.now(), generation: this.#generation };
+      const answer = this.#run(args);
+      this.#then(() => this.#answered(batch, args, sent, answer));
+    }
   };
 
   /**
-   * Sends the pending lines in batches, one script call at a time. After
-   * Redis left one in doubt for good, what is pending is refused at once
-   * (never written) until Redis answers again: a long hang costs a
-   * command's deadline per report, not the retry time per batch.
+   * Runs `step` once the steps before it are done; once none is left, new
+   * lines go again.
    */
-  async #sendAll(): Promise<void> {
-    try {
-      while (this.#pending.length > 0) {
-        const silence = this.#silent ? await this.#probe() : null;
-        if (silence === null) {
-          await this.#append(this.#pending.splice(0, MAX_BATCH_LINES));
-        } else {
-          this.#lost(this.#pending.splice(0), false, silence);
-        }
-      }
-    } finally {
-      this.#sending = false;
+  #then(step: () => Promise<void>): void {
+    this.#queued++;
+    this.#steps = this.#steps.then(step).catch((error) => {
+      // Steps report what they cannot do themselves: this is a bug.
+      this.#options.log.error("history-step-failed", {
+        error: describeError(error),
+      });
+    }).finally(() => {
+      if (--this.#queued > 0) return;
+      this.#held = false;
+      this.#send();
       this.#checkSettled();
-    }
+    });
+  }
+
+  /** The append script's answer, or why there is none. */
+  #run(
+    args: readonly string[],
+  ): Promise<{ reply: unknown } | { error: unknown }> {
+    return this.#link.run("append", args).then(
+      (reply) => ({ reply }),
+      (error) => ({ error }),
+    );
   }
 
   /** Null once Redis answers a `PING`, else why it did not. */
@@ -277,48 +320,43 @@ export class RedisLog implements RoomLog {
   }
 
   /**
-   * Appends one batch: sent again while its outcome is unknown, until
-   * Redis answers or the retry time is over.
+   * Handles a batch's answer: while its outcome is unknown, new lines are
+   * held and it is sent again, until Redis answers or the retry time
+   * (counted from when it was first sent) is over.
    */
-  async #append(batch: readonly Pending[]): Promise<void> {
-    const args = [String(IDS_KEPT)];
-    for (const { time, line, origin, note, id } of batch) {
-      const alias = line.type === "MOD" ? line.by : line.alias;
-      args.push(String(time), origin, alias, JSON.stringify(line), note, id);
-    }
-    const generation = this.#generation;
+  async #answered(
+    batch: readonly Pending[],
+    args: readonly string[],
+    sent: { readonly at: number; readonly generation: number },
+    first: Promise<{ reply: unknown } | { error: unknown }>,
+  ): Promise<void> {
+    const { clock, log } = this.#options;
     const before = this.#awaiting;
-    const started = this.#options.clock.now();
+    let answer = await first;
     let inDoubt = false;
     let backoffMs = 50;
-    while (true) {
-      let reply: unknown;
-      try {
-        reply = await this.#link.run("append", args);
-      } catch (error) {
-        // Once it may have run, it stays in doubt until Redis answers.
-        inDoubt ||= !surelyNotRun(error);
-        const { clock, log } = this.#options;
-        if (
-          !inDoubt || generation !== this.#generation ||
-          clock.now() - started >= this.#retryMs
-        ) {
-          // Given up for want of an answer: no more writes until one.
-          this.#silent = inDoubt && generation === this.#generation;
-          return this.#lost(batch, inDoubt, error);
-        }
-        log.debug("history-in-doubt", {
-          lines: batch.length,
-          error: describeError(error),
-        });
-        if (!await sleep(clock, backoffMs, this.#stopRetrying.signal)) {
-          return this.#lost(batch, inDoubt, error);
-        }
-        backoffMs = Math.min(backoffMs * 2, 1000);
-        continue;
+    while ("error" in answer) {
+      const { error } = answer;
+      // Once it may have run, it stays in doubt until Redis answers.
+      inDoubt ||= !surelyNotRun(error);
+      const reset = sent.generation !== this.#generation;
+      if (!inDoubt || reset || clock.now() - sent.at >= this.#retryMs) {
+        // Given up for want of an answer: no more writes until one.
+        this.#silent ||= inDoubt && !reset;
+        return this.#lost(batch, inDoubt, error);
       }
-      return this.#stored(batch, reply, inDoubt ? before : Infinity);
+      this.#held = true;
+      log.debug("history-in-doubt", {
+        lines: batch.length,
+        error: describeError(error),
+      });
+      if (!await sleep(clock, backoffMs, this.#stopRetrying.signal)) {
+        return this.#lost(batch, inDoubt, error);
+      }
+      backoffMs = Math.min(backoffMs * 2, 1000);
+      answer = await this.#run(args);
     }
+    this.#stored(batch, answer.reply, inDoubt ? before : Infinity);
   }
 
   /**
@@ -388,6 +426,7 @@ export class RedisLog implements RoomLog {
    */
   #reset(): void {
     this.#generation++;
+    this.#silent = false; // it answered: the state it holds is not ours
     // Lines not yet sent belong to members who are being dismissed.
     if (this.#pending.length > 0) {
       const error = new Error("the room's shared state was lost");

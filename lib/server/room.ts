@@ -665,7 +665,7 @@ export class Room<M extends Member = Member> {
    * log no longer counts in the room (`gone`) is told to join again.
    */
   #unsent(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
-    // Only a line whose id someone chose repeats: nobody does yet.
+    // Only an id a client chose can repeat, and none can choose one yet.
     if (outcome === "duplicate") return;
     const senders = new Map<string, number>();
     // Renames, the topic and moderation took effect here all the same; in

@@ -413,6 +413,10 @@ Deno.test("an operator's change while Redis is away is done on its server only, 
     });
     await redis.stop();
     await s0!.output.waitFor(/ERROR redis-unavailable/);
+    // A command fails once the server's link has noticed: from then on
+    // nothing is written, so nothing is in doubt.
+    await op.send("/who");
+    await op.expect(/^ERR unavailable Cannot list the room now/);
     await op.send("/topic said during the outage");
     assert.equal(
       await op.expect(/^ERR /),
