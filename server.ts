@@ -198,15 +198,22 @@ async function joinCluster(config: ServerConfig, log: Logger) {
     url: config.redis,
     cluster: config.cluster,
     keep: config.historyKeepRows === 0 ? 2 ** 31 : config.historyKeepRows,
+    timeoutMs: config.redisTimeoutMs,
     log,
   });
   try {
     const roomLog = await RedisLog.open(link, {
       clock: systemClock,
       keep: config.history === 0 ? 0 : HISTORY_REQUEST_LIMIT,
+      retryMs: config.redisRetryMs,
       log,
     });
-    const cluster = new Cluster(link, { clock: systemClock, log });
+    const cluster = new Cluster(link, {
+      clock: systemClock,
+      log,
+      heartbeatMs: config.heartbeatMs,
+      lostAfterMs: config.lostAfterMs,
+    });
     return {
       log: roomLog,
       cluster,

@@ -1,7 +1,9 @@
 /**
  * A real Redis for tests: `redis-server` started on a free loopback port
  * with its data in a given directory, persisting every write (AOF,
- * `appendfsync always`), stopped (or wiped) on demand.
+ * `appendfsync always`), stopped (or wiped) on demand, or paused
+ * (SIGSTOP: it hangs with its connections open, as under a long GC pause or
+ * a frozen VM) and resumed.
  */
 
 /** A free loopback port (bound, read, released). */
@@ -92,8 +94,19 @@ export class Redis implements AsyncDisposable {
     const child = this.#child;
     if (child === null) return;
     this.#child = null;
+    child.kill("SIGCONT"); // a paused one would never see the SIGTERM
     child.kill("SIGTERM");
     await child.status;
+  }
+
+  /** Stops it in its tracks (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void {
+    this.#child?.kill("SIGSTOP");
+  }
+
+  /** Lets a paused Redis go on (SIGCONT). */
+  resume(): void {
+    this.#child?.kill("SIGCONT");
   }
 
   /** Forgets everything it stored (call when stopped): it starts empty. */

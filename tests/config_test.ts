@@ -54,6 +54,10 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       tlsEngine: "node",
       redis: null,
       cluster: "tlschat",
+      redisTimeoutMs: 5000,
+      redisRetryMs: 15_000,
+      heartbeatMs: 1000,
+      lostAfterMs: 5000,
     },
   );
 });
@@ -166,9 +170,37 @@ Deno.test("parseServerArgs() reads every flag", () => {
     "rediss://:secret@redis.example:6380/2",
     "--cluster",
     "lobby-2",
+    "--redis-timeout",
+    "0.5",
+    "--redis-retry",
+    "2",
+    "--heartbeat",
+    "0.2",
+    "--lost-after",
+    "1",
   ]);
   assert.equal(cluster.redis, "rediss://:secret@redis.example:6380/2");
   assert.equal(cluster.cluster, "lobby-2");
+  assert.deepEqual(
+    [
+      cluster.redisTimeoutMs,
+      cluster.redisRetryMs,
+      cluster.heartbeatMs,
+      cluster.lostAfterMs,
+    ],
+    [500, 2000, 200, 1000],
+  );
+  // A live server is never counted lost between two of its heartbeats.
+  assert.throws(
+    () => parseServerArgs(["--heartbeat", "2", "--lost-after", "3"]),
+    /Cannot use a --lost-after below twice --heartbeat/,
+  );
+  for (const flag of ["--redis-timeout", "--heartbeat"]) {
+    assert.throws(
+      () => parseServerArgs([flag, "0"]),
+      new RegExp(`Cannot use ${flag} below 0.01 seconds`),
+    );
+  }
   for (const bad of ["127.0.0.1:6379", "http://redis.example"]) {
     assert.throws(
       () => parseServerArgs(["--redis", bad]),

@@ -109,6 +109,7 @@ export class Cluster {
       "shutdown",
       String(this.#options.clock.now()),
       "1",
+      "",
     ]).catch(() => {});
   }
 
@@ -329,6 +330,7 @@ export class Cluster {
           "server-lost",
           String(now),
           "0",
+          "Disconnected: your server lost touch with the room; join again",
         ]),
       );
       if (count >= 0) {

@@ -131,6 +131,33 @@ export const SERVER_FLAGS = {
     help:
       "With --redis: the room's name; servers with the same one are one room",
   },
+  "redis-timeout": {
+    type: "string",
+    value: "S",
+    default: "5",
+    help:
+      "With --redis: seconds Redis has to answer a command before it counts as not answering",
+  },
+  "redis-retry": {
+    type: "string",
+    value: "S",
+    default: "15",
+    help:
+      "With --redis: seconds a message whose storing is in doubt is sent again before its sender hears ERR unknown",
+  },
+  heartbeat: {
+    type: "string",
+    value: "S",
+    default: "1",
+    help: "With --redis: seconds between this server's heartbeats",
+  },
+  "lost-after": {
+    type: "string",
+    value: "S",
+    default: "5",
+    help:
+      "With --redis: seconds without a heartbeat after which a server counts as lost and its members as gone",
+  },
   "password-file": {
     type: "string",
     value: "FILE",
@@ -324,6 +351,17 @@ export interface ServerConfig {
   readonly redis: string | null;
   /** The cluster's name (keys `tlschat:{NAME}:...`). */
   readonly cluster: string;
+  /** How long a Redis command may wait for its answer. */
+  readonly redisTimeoutMs: number;
+  /**
+   * How long an append whose outcome is unknown (Redis did not answer) is
+   * tried again before its senders hear `ERR unknown`.
+   */
+  readonly redisRetryMs: number;
+  /** Time between this server's heartbeats in the cluster. */
+  readonly heartbeatMs: number;
+  /** Silence after which a server counts as lost, its members as gone. */
+  readonly lostAfterMs: number;
   /** File whose first line is the room password; null: an open room. */
   readonly passwordFile: string | null;
   readonly accountsOnly: boolean;
@@ -435,6 +473,10 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     historyKeepRows: number("history-keep-rows", 0, 1_000_000_000),
     redis: values.redis === undefined ? null : redisUrl(values.redis),
     cluster: clusterName(values.cluster),
+    redisTimeoutMs: ms("redis-timeout"),
+    redisRetryMs: ms("redis-retry"),
+    heartbeatMs: ms("heartbeat"),
+    lostAfterMs: ms("lost-after"),
     passwordFile: values["password-file"] ?? null,
     accountsOnly: values["accounts-only"] ?? false,
     clientCa: values["client-ca"] ?? null,
@@ -482,6 +524,16 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
   if (config.handshakeTimeoutMs <= 0 || config.aliasTimeoutMs <= 0) {
     throw new RangeError(
       "Cannot use a zero --handshake-timeout or --alias-timeout: silent connections would pile up",
+    );
+  }
+  for (const flag of ["redis-timeout", "heartbeat"] as const) {
+    if (ms(flag) < 10) {
+      throw new RangeError(`Cannot use --${flag} below 0.01 seconds`);
+    }
+  }
+  if (config.lostAfterMs < 2 * config.heartbeatMs) {
+    throw new RangeError(
+      "Cannot use a --lost-after below twice --heartbeat: a live server would be counted lost between two heartbeats",
     );
   }
   return config;

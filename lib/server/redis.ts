@@ -6,14 +6,22 @@
  * that announces it. The room's order is a Redis Stream whose entry IDs
  * are `SEQ-0`, SEQ counted by the scripts from 1, with no gaps.
  *
- * Commands fail at once while Redis is unreachable (no offline queue): a
- * message that cannot be appended is reported, never held and sent late.
+ * Commands fail at once while Redis is unreachable (no offline queue), and
+ * after a deadline when it does not answer; {@linkcode surelyNotRun} tells
+ * a command that cannot have run from one that may have run all the same
+ * (written before the deadline passed, or before the connection broke).
  * The client reconnects by itself, with a backoff.
  *
  * @module
  */
 
-import { createClient } from "redis";
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  createClient,
+  ErrorReply,
+  TimeoutError,
+} from "redis";
 import { describeError, type Logger } from "../log.ts";
 import { redact } from "./config.ts";
 
@@ -31,6 +39,26 @@ export interface RedisClient {
   on(event: "ready", listener: () => void): unknown;
   duplicate(): RedisClient;
 }
+
+/**
+ * The cluster's fixed keys, in the order every script receives them as
+ * KEYS (its Lua names them `K.events`, `K.seq`, ...).
+ */
+const SCRIPT_KEYS = [
+  "events",
+  "seq",
+  "members",
+  "skeletons",
+  "order",
+  "ids",
+  "epoch",
+  "servers",
+  "sanctions",
+  "topic",
+  "lastbeat",
+  "calm",
+  "lineIds",
+] as const;
 
 /** The cluster's keys in Redis, under `tlschat:{NAME}:`. */
 export interface ClusterKeys {
@@ -57,6 +85,15 @@ export interface ClusterKeys {
   readonly sanctions: string;
   /** The room's topic: JSON `{ text, by }`. */
   readonly topic: string;
+  /** When the last heartbeat of any server landed, by Redis's clock. */
+  readonly lastbeat: string;
+  /** Until when nobody is judged lost (after the whole cluster fell silent). */
+  readonly calm: string;
+  /**
+   * The ids of the last appended lines, scored by their number: a line
+   * whose id is here is not stored again (a bounded set).
+   */
+  readonly lineIds: string;
   /** A server's own members (alias keys). */
   serverMembers(server: string): string;
   /** What is said to one server (private messages). */
@@ -74,56 +111,63 @@ export interface MemberRecord {
   readonly operator: boolean;
 }
 
-/** The keys of cluster `name`. */
+/** The keys of cluster `name`: the only place their names are made. */
 export function clusterKeys(name: string): ClusterKeys {
   const base = `tlschat:{${name}}:`;
+  const fixed = Object.fromEntries(
+    SCRIPT_KEYS.map((key) => [key, `${base}${key}`]),
+  ) as Record<(typeof SCRIPT_KEYS)[number], string>;
   return {
-    events: `${base}events`,
-    seq: `${base}seq`,
-    members: `${base}members`,
-    skeletons: `${base}skeletons`,
-    order: `${base}order`,
-    ids: `${base}ids`,
-    epoch: `${base}epoch`,
-    servers: `${base}servers`,
-    sanctions: `${base}sanctions`,
-    topic: `${base}topic`,
+    ...fixed,
     serverMembers: (server) => `${base}server:${server}`,
     channel: (server) => `${base}to:${server}`,
   };
 }
 
-// Shared by the scripts: the epoch check (ARGV[3]: a Redis that lost the
-// cluster's state refuses every change, and the servers start afresh), and
-// an event appended with the next number.
+/** The fixed keys by name, in Lua: `K.events` is KEYS[1], and so on. */
+const LUA_KEYS = `local K = {${
+  SCRIPT_KEYS.map((key, i) => `${key} = KEYS[${i + 1}]`).join(", ")
+}}`;
+
+// Shared by the scripts: the keys by name, the epoch check (ARGV[3]: a
+// Redis that lost the cluster's state refuses every change, and the
+// servers start afresh), and an event appended with the next number.
+// ARGV[2] starts the key of a server's member set (the one key a script
+// finds by what it reads: a member's server).
 const PRELUDE = `
-if redis.call('GET', KEYS[7]) ~= ARGV[3] then
+${LUA_KEYS}
+if redis.call('GET', K.epoch) ~= ARGV[3] then
   return redis.error_reply('EPOCH the cluster state in Redis was lost')
 end
-local function xadd(time, origin, line, note)
-  local seq = redis.call('INCR', KEYS[2])
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], seq .. '-0',
-    't', time, 'o', origin, 'l', line, 'n', note)
+local function xadd(time, origin, line, note, id)
+  local seq = redis.call('INCR', K.seq)
+  if id then
+    redis.call('XADD', K.events, 'MAXLEN', '~', ARGV[1], seq .. '-0',
+      't', time, 'o', origin, 'l', line, 'n', note, 'i', id)
+  else
+    redis.call('XADD', K.events, 'MAXLEN', '~', ARGV[1], seq .. '-0',
+      't', time, 'o', origin, 'l', line, 'n', note)
+  end
   return seq
 end
 local function serverSet(server)
-  return 'tlschat:{' .. ARGV[2] .. '}:server:' .. server
+  return ARGV[2] .. server
 end
 local function remove(key, reason, text, note, time)
-  local raw = redis.call('HGET', KEYS[3], key)
+  local raw = redis.call('HGET', K.members, key)
   if not raw then return 0 end
   local m = cjson.decode(raw)
-  redis.call('HDEL', KEYS[3], key)
-  redis.call('ZREM', KEYS[5], key)
+  redis.call('HDEL', K.members, key)
+  redis.call('ZREM', K.order, key)
   redis.call('SREM', serverSet(m.server), key)
-  if redis.call('HGET', KEYS[6], m.id) == key then
-    redis.call('HDEL', KEYS[6], m.id)
+  if redis.call('HGET', K.ids, m.id) == key then
+    redis.call('HDEL', K.ids, m.id)
   end
   local skel = m.skeleton
-  if skel and redis.call('HGET', KEYS[4], skel) == key then
-    redis.call('HDEL', KEYS[4], skel)
+  if skel and redis.call('HGET', K.skeletons, skel) == key then
+    redis.call('HDEL', K.skeletons, skel)
   end
-  local online = redis.call('HLEN', KEYS[3])
+  local online = redis.call('HLEN', K.members)
   xadd(time, m.id, cjson.encode({type = 'LEAVE', alias = m.alias,
     online = tostring(online), reason = reason, text = text}), note)
   return 1
@@ -131,32 +175,67 @@ end
 `;
 
 /**
- * The scripts. Every one takes KEYS = events, seq, members, skeletons,
- * order, ids, epoch and ARGV[1] = the stream's MAXLEN, ARGV[2] = the
- * cluster name, ARGV[3] = the epoch this server knows; their own arguments
- * follow.
+ * The scripts. Every one takes KEYS = the cluster's fixed keys (in the
+ * order of `SCRIPT_KEYS`) and ARGV[1] = the stream's MAXLEN, ARGV[2] =
+ * the start of a server's member set key, ARGV[3] = the epoch this server
+ * knows; their own arguments follow.
  */
 export const SCRIPTS = {
   /**
-   * ARGV[4..]: (time, origin, line JSON, note) quadruples. Returns the
-   * first seq. A `MOD` line's note (the sanctions in force after it) and
-   * a `TOPIC` line's (the topic) are also kept, in the same step, for
+   * ARGV[4]: how many line ids to keep; ARGV[5..]: (time, origin member
+   * id, the alias it speaks as, line JSON, note, line id) sextuples.
+   * Stores each line whose id it does not hold yet, if its member still
+   * holds its claim under that alias and its server is alive (not counted
+   * lost), all in one step. Returns the last number given, then for each
+   * line: its number (stored), minus the number of the line that holds its
+   * id (a duplicate: not stored again), 'gone' (its member left or was
+   * removed, or its server was counted lost) or 'alias' (it speaks under
+   * an alias it no longer holds). A `MOD` line's note (the sanctions in
+   * force after it) and a `TOPIC` line's (the topic) are also kept, for
    * servers that start later: what is kept is what the log says last.
    */
   append: `${PRELUDE}
-local first = nil
-for i = 4, #ARGV, 4 do
-  local seq = xadd(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
-  first = first or seq
-  if ARGV[i + 3] ~= '' then
-    local kind = cjson.decode(ARGV[i + 2]).type
-    if kind == 'MOD' or kind == 'TOPIC' then
-      redis.call('SET', 'tlschat:{' .. ARGV[2] .. '}:' ..
-        (kind == 'MOD' and 'sanctions' or 'topic'), ARGV[i + 3])
+local speakers = {}
+local function speaker(origin)
+  if speakers[origin] == nil then
+    speakers[origin] = false
+    local key = redis.call('HGET', K.ids, origin)
+    local raw = key and redis.call('HGET', K.members, key)
+    if raw then
+      local m = cjson.decode(raw)
+      if m.id == origin and redis.call('ZSCORE', K.servers, m.server) then
+        speakers[origin] = m.alias
+      end
+    end
+  end
+  return speakers[origin]
+end
+local out = {0}
+for i = 5, #ARGV, 6 do
+  local time, origin, alias, line, note, id = ARGV[i], ARGV[i + 1],
+    ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+  local held = redis.call('ZSCORE', K.lineIds, id)
+  local holds = speaker(origin)
+  if held then
+    out[#out + 1] = -tonumber(held)
+  elseif not holds then
+    out[#out + 1] = 'gone'
+  elseif holds ~= alias then
+    out[#out + 1] = 'alias'
+  else
+    local seq = xadd(time, origin, line, note, id)
+    redis.call('ZADD', K.lineIds, seq, id)
+    out[#out + 1] = seq
+    if note ~= '' then
+      local kind = cjson.decode(line).type
+      if kind == 'MOD' then redis.call('SET', K.sanctions, note) end
+      if kind == 'TOPIC' then redis.call('SET', K.topic, note) end
     end
   end
 end
-return first`,
+redis.call('ZREMRANGEBYRANK', K.lineIds, 0, -tonumber(ARGV[4]) - 1)
+out[1] = tonumber(redis.call('GET', K.seq) or '0')
+return out`,
   /**
    * ARGV[4] key, [5] skeleton, [6] record JSON, [7] replace (1/0),
    * [8] time, [9] old key when renaming ('' to join). Returns
@@ -172,15 +251,15 @@ return first`,
 local key, skel, rec, replace, time, old = ARGV[4], ARGV[5], ARGV[6],
   ARGV[7] == '1', ARGV[8], ARGV[9]
 local me = cjson.decode(rec)
-if not redis.call('ZSCORE', 'tlschat:{' .. ARGV[2] .. '}:servers', me.server) then
+if not redis.call('ZSCORE', K.servers, me.server) then
   return {'notlive', ''}
 end
-local online = function() return tostring(redis.call('HLEN', KEYS[3])) end
-local holder = redis.call('HGET', KEYS[3], key)
+local online = function() return tostring(redis.call('HLEN', K.members)) end
+local holder = redis.call('HGET', K.members, key)
 if holder then
   local h = cjson.decode(holder)
   if h.id == me.id and key ~= old then
-    return {'ok', online(), tostring(redis.call('ZSCORE', KEYS[5], key) or 0)}
+    return {'ok', online(), tostring(redis.call('ZSCORE', K.order, key) or 0)}
   end
   if h.id ~= me.id then
     if not replace then return {'taken', h.alias} end
@@ -191,50 +270,50 @@ if holder then
 end
 local was = nil
 if old ~= '' then
-  local raw = redis.call('HGET', KEYS[3], old)
+  local raw = redis.call('HGET', K.members, old)
   if raw then was = cjson.decode(raw) end
   if not was or was.id ~= me.id then return {'gone', ''} end
 end
 if old == '' then
   -- A join by an id that still holds another alias (an earlier claim
   -- whose answer was lost): that one goes first.
-  local stale = redis.call('HGET', KEYS[6], me.id)
+  local stale = redis.call('HGET', K.ids, me.id)
   if stale and stale ~= key then remove(stale, 'disconnect', '', '', time) end
 end
 if not replace then
-  local other = redis.call('HGET', KEYS[4], skel)
+  local other = redis.call('HGET', K.skeletons, skel)
   if other and other ~= key and other ~= old then
-    local o = redis.call('HGET', KEYS[3], other)
+    local o = redis.call('HGET', K.members, other)
     if o then return {'lookalike', cjson.decode(o).alias} end
   end
 end
 if was then
-  redis.call('HDEL', KEYS[3], old)
+  redis.call('HDEL', K.members, old)
   redis.call('SREM', serverSet(me.server), old)
-  if was.skeleton and redis.call('HGET', KEYS[4], was.skeleton) == old then
-    redis.call('HDEL', KEYS[4], was.skeleton)
+  if was.skeleton and redis.call('HGET', K.skeletons, was.skeleton) == old then
+    redis.call('HDEL', K.skeletons, was.skeleton)
   end
 end
 me.skeleton = skel
-redis.call('HSET', KEYS[3], key, cjson.encode(me))
-redis.call('HSET', KEYS[6], me.id, key)
-local other = redis.call('HGET', KEYS[4], skel)
-if not other or not redis.call('HEXISTS', KEYS[3], other) then
-  redis.call('HSET', KEYS[4], skel, key)
+redis.call('HSET', K.members, key, cjson.encode(me))
+redis.call('HSET', K.ids, me.id, key)
+local other = redis.call('HGET', K.skeletons, skel)
+if not other or not redis.call('HEXISTS', K.members, other) then
+  redis.call('HSET', K.skeletons, skel, key)
 end
 redis.call('SADD', serverSet(me.server), key)
 local count = online()
 if was then
-  local score = redis.call('ZSCORE', KEYS[5], old)
-  redis.call('ZREM', KEYS[5], old)
+  local score = redis.call('ZSCORE', K.order, old)
+  redis.call('ZREM', K.order, old)
   local seq = xadd(time, me.id, cjson.encode({type = 'NICK',
     alias = was.alias, newAlias = me.alias, online = count}), '')
-  redis.call('ZADD', KEYS[5], score or seq, key)
+  redis.call('ZADD', K.order, score or seq, key)
   return {'ok', count, tostring(seq)}
 end
 local seq = xadd(time, me.id, cjson.encode({type = 'JOIN',
   alias = me.alias, online = count}), '')
-redis.call('ZADD', KEYS[5], seq, key)
+redis.call('ZADD', K.order, seq, key)
 return {'ok', count, tostring(seq)}`,
   /**
    * ARGV[4] key ('' for the alias member ARGV[5] holds now), [5] member id
@@ -243,23 +322,22 @@ return {'ok', count, tostring(seq)}`,
    */
   leave: `${PRELUDE}
 local key, id = ARGV[4], ARGV[5]
-if key == '' then key = redis.call('HGET', KEYS[6], id) end
+if key == '' then key = redis.call('HGET', K.ids, id) end
 if not key then return 0 end
-local raw = redis.call('HGET', KEYS[3], key)
+local raw = redis.call('HGET', K.members, key)
 if not raw then return 0 end
 if id ~= '' and cjson.decode(raw).id ~= id then return 0 end
 return remove(key, ARGV[6], ARGV[7], ARGV[8], ARGV[9])`,
   /**
    * Removes every member of server ARGV[4] (a server that stopped, or
-   * lost), announcing each with reason ARGV[5]; ARGV[6] time. Unless
-   * ARGV[7] is '1' (a server leaving by itself), only while its deadline
-   * is past by Redis's clock: a beat that landed meanwhile saves it.
-   * Returns how many, or -1 when it was saved.
+   * lost), announcing each with reason ARGV[5] and BYE text ARGV[8];
+   * ARGV[6] time. Unless ARGV[7] is '1' (a server leaving by itself),
+   * only while its deadline is past by Redis's clock: a beat that landed
+   * meanwhile saves it. Returns how many, or -1 when it was saved.
    */
   evict: `${PRELUDE}
 if ARGV[7] ~= '1' then
-  local deadline = redis.call('ZSCORE', 'tlschat:{' .. ARGV[2] .. '}:servers',
-    ARGV[4])
+  local deadline = redis.call('ZSCORE', K.servers, ARGV[4])
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   if not deadline or tonumber(deadline) > now then return -1 end
@@ -267,13 +345,13 @@ end
 local set = serverSet(ARGV[4])
 local count = 0
 for _, key in ipairs(redis.call('SMEMBERS', set)) do
-  local raw = redis.call('HGET', KEYS[3], key)
+  local raw = redis.call('HGET', K.members, key)
   if raw and cjson.decode(raw).server == ARGV[4] then
-    count = count + remove(key, ARGV[5], '', '', ARGV[6])
+    count = count + remove(key, ARGV[5], '', ARGV[8] or '', ARGV[6])
   end
 end
 redis.call('DEL', set)
-redis.call('ZREM', 'tlschat:{' .. ARGV[2] .. '}:servers', ARGV[4])
+redis.call('ZREM', K.servers, ARGV[4])
 return count`,
   /**
    * Server ARGV[4] is alive for ARGV[5] ms more, by Redis's clock (the
@@ -285,24 +363,30 @@ return count`,
   beat: `${PRELUDE}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local base = 'tlschat:{' .. ARGV[2] .. '}:'
-local last = tonumber(redis.call('GET', base .. 'lastbeat') or '0')
-local calm = tonumber(redis.call('GET', base .. 'calm') or '0')
+local last = tonumber(redis.call('GET', K.lastbeat) or '0')
+local calm = tonumber(redis.call('GET', K.calm) or '0')
 if last > 0 and now - last > tonumber(ARGV[6]) then
   calm = now + tonumber(ARGV[5])
-  redis.call('SET', base .. 'calm', calm)
+  redis.call('SET', K.calm, calm)
 end
-redis.call('SET', base .. 'lastbeat', now)
-local added = redis.call('ZADD', base .. 'servers', now + tonumber(ARGV[5]),
-  ARGV[4])
+redis.call('SET', K.lastbeat, now)
+local added = redis.call('ZADD', K.servers, now + tonumber(ARGV[5]), ARGV[4])
 if now < calm then return {added} end
-local lost = redis.call('ZRANGEBYSCORE', base .. 'servers', '-inf', now)
+local lost = redis.call('ZRANGEBYSCORE', K.servers, '-inf', now)
 table.insert(lost, 1, added)
 return lost`,
 } as const;
 
-/** How long one command may wait for Redis's answer. */
-const COMMAND_TIMEOUT_MS = 5000;
+/**
+ * Whether a failed command surely did not run: Redis answered it with an
+ * error, or it was never written (the link was down, or could not take it
+ * before the deadline). Otherwise (the deadline passed once it was
+ * written, the connection broke) it may have run.
+ */
+export function surelyNotRun(error: unknown): boolean {
+  return error instanceof ErrorReply || error instanceof ClientOfflineError ||
+    error instanceof ClientClosedError || error instanceof TimeoutError;
+}
 
 /** `promise`, or a failure once `ms` have passed without it settling. */
 function timed<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -318,25 +402,23 @@ function timed<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * Takes the cluster's epoch: KEYS[1] the epoch key; ARGV[1] the cluster
- * name, [2] the epoch this server knew ('' at start), [3] a new value,
- * [4] '1' when Redis went back in time under the epoch it knew. When there
- * is none (a new cluster, or Redis lost it), or on such a rollback while
- * no other server has renewed it yet, whatever is left of the cluster's
- * state is wiped and the new value set. Returns the epoch in force.
+ * Takes the cluster's epoch: KEYS = the fixed keys (as for every script);
+ * ARGV[1] the pattern of the servers' member sets, [2] the epoch this
+ * server knew ('' at start), [3] a new value, [4] '1' when Redis went back
+ * in time under the epoch it knew. When there is none (a new cluster, or
+ * Redis lost it), or on such a rollback while no other server has renewed
+ * it yet, whatever is left of the cluster's state is wiped and the new
+ * value set. Returns the epoch in force.
  */
 const NEW_EPOCH = `
-local current = redis.call('GET', KEYS[1])
+${LUA_KEYS}
+local current = redis.call('GET', K.epoch)
 if not current or (ARGV[4] == '1' and current == ARGV[2]) then
-  local base = 'tlschat:{' .. ARGV[1] .. '}:'
-  for _, name in ipairs({'events', 'seq', 'members', 'skeletons', 'order',
-      'ids', 'servers', 'sanctions', 'topic', 'lastbeat', 'calm'}) do
-    redis.call('DEL', base .. name)
-  end
-  for _, key in ipairs(redis.call('KEYS', base .. 'server:*')) do
+  for _, key in ipairs(KEYS) do redis.call('DEL', key) end
+  for _, key in ipairs(redis.call('KEYS', ARGV[1])) do
     redis.call('DEL', key)
   end
-  redis.call('SET', KEYS[1], ARGV[3])
+  redis.call('SET', K.epoch, ARGV[3])
   current = ARGV[3]
 end
 return current`;
@@ -352,6 +434,11 @@ export interface RedisLinkOptions {
   readonly cluster: string;
   /** Stream entries kept (`MAXLEN ~`). */
   readonly keep: number;
+  /**
+   * How long a command may wait for Redis's answer (`--redis-timeout`).
+   * @default {5000}
+   */
+  readonly timeoutMs?: number;
   readonly log: Logger;
 }
 
@@ -366,6 +453,7 @@ export class RedisLink {
   /** Subscriptions only. */
   readonly subscriber: RedisClient;
   #keep: number;
+  #timeoutMs: number;
   #log: Logger;
   /** Connected once: from then on, outages are logged (not errors at start). */
   #opened = false;
@@ -380,6 +468,7 @@ export class RedisLink {
     this.cluster = options.cluster;
     this.keys = clusterKeys(options.cluster);
     this.#keep = options.keep;
+    this.#timeoutMs = options.timeoutMs ?? 5000;
     this.#log = options.log;
     this.commands = commands;
     this.reader = commands.duplicate();
@@ -415,10 +504,9 @@ export class RedisLink {
     const client = createClient({
       url: options.url,
       disableOfflineQueue: true,
-      // A Redis that hangs (stopped, or a network black hole) fails each
-      // command after 5 s instead of holding it: appends and claims are
-      // reported, never held for minutes.
-      commandOptions: { timeout: COMMAND_TIMEOUT_MS },
+      // A command that cannot even be written (a socket that takes no
+      // more) fails after the deadline instead of being held.
+      commandOptions: { timeout: options.timeoutMs ?? 5000 },
       socket: {
         connectTimeout: 5000,
         reconnectStrategy: (retries: number, cause: Error) =>
@@ -456,21 +544,13 @@ export class RedisLink {
     script: keyof typeof SCRIPTS,
     args: readonly string[],
   ): Promise<unknown> {
-    const k = this.keys;
     const call = () =>
       this.command([
         "EVALSHA",
         this.#shas.get(script)!,
-        "7",
-        k.events,
-        k.seq,
-        k.members,
-        k.skeletons,
-        k.order,
-        k.ids,
-        k.epoch,
+        ...this.#scriptKeys(),
         String(this.#keep),
-        this.cluster,
+        this.keys.serverMembers(""),
         this.#epoch,
         ...args,
       ]);
@@ -488,18 +568,27 @@ export class RedisLink {
     }
   }
 
+  /** The number of fixed keys, then the keys, as `EVAL` takes them. */
+  #scriptKeys(): string[] {
+    return [
+      String(SCRIPT_KEYS.length),
+      ...SCRIPT_KEYS.map((key) => this.keys[key]),
+    ];
+  }
+
   /**
    * Sends a command on the commands connection. It fails if Redis has not
-   * answered within 5 s (node-redis's own timeout ends once a command is
-   * written, so a paused Redis would hold it for as long as TCP lasts).
+   * answered within the deadline (node-redis's own timeout ends once a
+   * command is written, so a paused Redis would hold it for as long as
+   * TCP lasts).
    */
   command(args: readonly string[]): Promise<unknown> {
-    return timed(this.commands.sendCommand(args), COMMAND_TIMEOUT_MS);
+    return timed(this.commands.sendCommand(args), this.#timeoutMs);
   }
 
   /** Sends a blocking read (`XREAD BLOCK blockMs`), with the same limit. */
   read(args: readonly string[], blockMs: number): Promise<unknown> {
-    return timed(this.reader.sendCommand(args), blockMs + COMMAND_TIMEOUT_MS);
+    return timed(this.reader.sendCommand(args), blockMs + this.#timeoutMs);
   }
 
   /** Calls `listener` when the cluster's state in Redis was found lost. */
@@ -579,9 +668,8 @@ export class RedisLink {
       await this.command([
         "EVAL",
         NEW_EPOCH,
-        "1",
-        this.keys.epoch,
-        this.cluster,
+        ...this.#scriptKeys(),
+        this.keys.serverMembers("*"),
         this.#epoch,
         crypto.randomUUID(),
         rollback ? "1" : "0",

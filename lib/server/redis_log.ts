@@ -1,17 +1,29 @@
 /**
  * The room log of a cluster: a Redis Stream that every server of the room
  * appends to and reads. Lines appended in one event-loop turn go in one
- * script call, which numbers them (1, 2, 3, ... across the cluster, no
- * gaps); nothing is handed on from `append`: every server, this one too,
- * hands on what it reads from the stream (`XREAD BLOCK` from the last entry
- * it handed on), so a sender's echo means the line is in the global order,
- * and every member of every server sees one order. Membership changes are
- * appended by the cluster's scripts ({@linkcode Cluster}), atomically with
- * the change, and come back the same way.
+ * script call (at most {@linkcode MAX_BATCH_LINES}), which numbers them (1,
+ * 2, 3, ... across the cluster, no gaps); calls are pipelined, and their
+ * answers handled in the order they were sent. Nothing is handed on from
+ * `append`: every
+ * server, this one too, hands on what it reads from the stream (`XREAD
+ * BLOCK` from the last entry it handed on), so a sender's echo means the
+ * line is in the global order, and every member of every server sees one
+ * order. Membership changes are appended by the cluster's scripts
+ * ({@linkcode Cluster}), atomically with the change, and come back the
+ * same way.
  *
- * When Redis cannot be reached, appends fail at once (their senders hear
- * so) and the reader waits and goes on from its last entry: nothing in the
- * stream is skipped or handed on twice.
+ * Every line has an id chosen before it is sent (the caller's, or a new
+ * one), kept with it in the stream; the script stores no id twice. So when
+ * Redis does not answer a call that was written (it hangs, or the
+ * connection breaks), the same call is sent again, and again, until Redis
+ * answers or `retryMs` have passed: only then do its senders hear that the
+ * outcome is unknown. Lines appended meanwhile wait, unsent, so none
+ * overtakes it (calls already sent went on the same connection, behind it,
+ * and are handled after it); once one was given up, nothing is written
+ * until Redis answers a `PING`, and what waits is refused. A call Redis
+ * surely did not run (it answered with an error, or the link was down) is
+ * reported refused. Reports come in the stream's order: after the echoes
+ * of what was stored before.
  *
  * @module
  */
@@ -19,8 +31,11 @@
 import { clearImmediate, setImmediate } from "node:timers";
 import { type Clock, sleep } from "../clock.ts";
 import { describeError, type Logger } from "../log.ts";
-import type { RedisLink } from "./redis.ts";
+import { type RedisLink, surelyNotRun } from "./redis.ts";
 import {
+  type AppendOptions,
+  type AppendOutcome,
+  newLineId,
   RecentEvents,
   type RoomEvent,
   type RoomEventSink,
@@ -35,6 +50,12 @@ export interface RedisLogOptions {
   readonly clock: Clock;
   /** Messages and actions kept at hand for history on join. */
   readonly keep: number;
+  /**
+   * How long an append whose outcome is unknown is sent again before its
+   * senders hear so (`--redis-retry`).
+   * @default {15000}
+   */
+  readonly retryMs?: number;
   readonly log: Logger;
 }
 
@@ -43,7 +64,17 @@ interface Pending {
   readonly line: RoomLine;
   readonly origin: string;
   readonly note: string;
+  readonly id: string;
 }
+
+/** Lines sent in one script call, at most. */
+export const MAX_BATCH_LINES = 1000;
+
+/**
+ * Ids of the last lines the cluster remembers, to store none twice: a
+ * bounded set in Redis (about 12 MB when full).
+ */
+export const IDS_KEPT = 100_000;
 
 /** Failed batches held back for order, at most. */
 const MAX_HELD_FAILURES = 1000;
@@ -57,20 +88,33 @@ const BLOCK_MS = 1000;
 export class RedisLog implements RoomLog {
   #link: RedisLink;
   #options: RedisLogOptions;
+  #retryMs: number;
   #sink: RoomEventSink = () => {};
   #failed: RoomLogFailure = () => {};
   #recent: RecentEvents;
   #pending: Pending[] = [];
   #scheduled: ReturnType<typeof setImmediate> | undefined;
-  /** Batches whose append has not answered yet. */
-  #inFlight = new Set<Promise<void>>();
+  /** Steps handling sent batches' answers, in the order they were sent. */
+  #steps: Promise<void> = Promise.resolve();
+  /** Steps not done yet. */
+  #queued = 0;
+  /**
+   * New lines wait, unsent: a batch in doubt is being sent again, or Redis
+   * is being asked whether it answers at all.
+   */
+  #held = false;
   /** The highest number appended here; settled once it is handed on. */
   #awaiting = 0;
   /**
-   * Failed batches whose senders are told only once the batches appended
-   * before them have been handed on: a reply never overtakes an echo.
+   * Lines not handed on, told only once what was appended before them has
+   * been handed on: a reply never overtakes an echo.
    */
-  #failures: { upTo: number; batch: Pending[]; error: unknown }[] = [];
+  #failures: {
+    upTo: number;
+    lines: readonly Pending[];
+    outcome: AppendOutcome;
+    error: unknown;
+  }[] = [];
   /** Told when everything appended here has been handed on. */
   #settledWaiters: (() => void)[] = [];
   /** The last entry handed on: reading goes on from there. */
@@ -81,12 +125,20 @@ export class RedisLog implements RoomLog {
   #generation = 0;
   /** Appends are failing (logged once, until one succeeds again). */
   #failing = false;
+  /**
+   * An append was given up in doubt, and Redis has not answered since:
+   * nothing more is written until it answers a `PING`.
+   */
+  #silent = false;
+  /** Closing: appends in doubt are not sent again. */
+  #stopRetrying = new AbortController();
   #stopReading = new AbortController();
   #reading: Promise<void> = Promise.resolve();
 
   private constructor(link: RedisLink, options: RedisLogOptions) {
     this.#link = link;
     this.#options = options;
+    this.#retryMs = options.retryMs ?? 15_000;
     this.#recent = new RecentEvents(options.keep);
   }
 
@@ -123,9 +175,15 @@ export class RedisLog implements RoomLog {
     this.#failed = failed ?? (() => {});
   }
 
-  append(line: RoomLine, origin: string, note = ""): void {
+  append(line: RoomLine, origin: string, options: AppendOptions = {}): void {
     if (this.#closed) return;
-    this.#pending.push({ time: this.#options.clock.now(), line, origin, note });
+    this.#pending.push({
+      time: this.#options.clock.now(),
+      line,
+      origin,
+      note: options.note ?? "",
+      id: options.id ?? newLineId(),
+    });
     this.#scheduled ??= setImmediate(this.#send);
   }
 
@@ -152,8 +210,10 @@ export class RedisLog implements RoomLog {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    // What is pending is sent once; what is in doubt is not sent again.
+    this.#stopRetrying.abort();
     this.#send();
-    await Promise.allSettled(this.#inFlight);
+    while (this.#queued > 0) await this.#steps;
     this.#closed = true;
     clearImmediate(this.#scheduled);
     this.#stopReading.abort();
@@ -163,17 +223,17 @@ export class RedisLog implements RoomLog {
 
   #idle(): boolean {
     return this.#closed ||
-      this.#pending.length === 0 && this.#inFlight.size === 0 &&
+      this.#pending.length === 0 && this.#queued === 0 &&
         this.#handedOn >= this.#awaiting;
   }
 
-  /** Tells the senders of failed batches, once what came before is out. */
+  /** Tells of lines not handed on, once what came before is out. */
   #tellFailures(): void {
     while (
       this.#failures.length > 0 && this.#failures[0]!.upTo <= this.#handedOn
     ) {
-      const { batch, error } = this.#failures.shift()!;
-      this.#failed(batch, error);
+      const { lines, outcome, error } = this.#failures.shift()!;
+      this.#failed(lines, outcome, error);
     }
   }
 
@@ -184,48 +244,181 @@ export class RedisLog implements RoomLog {
     for (const wake of this.#settledWaiters.splice(0)) wake();
   }
 
-  /** Appends every pending line in one script call. */
+  /**
+   * Sends what is pending, in batches, unless new lines are held; after
+   * Redis left a batch in doubt for good, asks it for a `PING` first, and
+   * refuses what is pending (unwritten) if it does not answer: a long hang
+   * costs a command's deadline per report, not the retry time per batch.
+   */
   #send = (): void => {
     clearImmediate(this.#scheduled);
     this.#scheduled = undefined;
-    if (this.#pending.length === 0) return;
-    const batch = this.#pending;
-    this.#pending = [];
-    const args: string[] = [];
-    for (const { time, line, origin, note } of batch) {
-      args.push(String(time), origin, JSON.stringify(line), note);
-    }
-    const sent = this.#link.run("append", args).then(
-      (first) => {
-        const upTo = Number(first) + batch.length - 1;
-        this.#awaiting = Math.max(this.#awaiting, upTo);
-        if (this.#failing) this.#options.log.info("history-resumed", {});
-        this.#failing = false;
-      },
-      (error) => {
-        // Once per outage: the senders hear of every line.
-        const level = this.#failing ? "debug" : "error";
-        this.#failing = true;
-        this.#options.log[level]("history-failed", {
-          what: "append",
-          lines: batch.length,
-          error: describeError(error),
-        });
-        this.#failures.push({ upTo: this.#awaiting, batch, error });
-        // Held for order while the reader cannot catch up (an outage), but
-        // not without bound: past that, the oldest are told at once.
-        if (this.#failures.length > MAX_HELD_FAILURES) {
-          this.#failures[0]!.upTo = 0;
+    if (this.#held || this.#pending.length === 0) return;
+    if (this.#silent) {
+      this.#held = true;
+      this.#then(async () => {
+        const silence = await this.#probe();
+        // (A reset meanwhile took what was pending.)
+        if (silence !== null && this.#pending.length > 0) {
+          this.#lost(this.#pending.splice(0), false, silence);
         }
-        this.#tellFailures();
-      },
-    );
-    this.#inFlight.add(sent);
-    sent.finally(() => {
-      this.#inFlight.delete(sent);
+      });
+      return;
+    }
+    const { clock } = this.#options;
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, MAX_BATCH_LINES);
+      const args = [String(IDS_KEPT)];
+      for (const { time, line, origin, note, id } of batch) {
+        const alias = line.type === "MOD" ? line.by : line.alias;
+        args.push(String(time), origin, alias, JSON.stringify(line), note, id);
+      }
+      const sent = { at: clock.now(), generation: this.#generation };
+      const answer = this.#run(args);
+      this.#then(() => this.#answered(batch, args, sent, answer));
+    }
+  };
+
+  /**
+   * Runs `step` once the steps before it are done; once none is left, new
+   * lines go again.
+   */
+  #then(step: () => Promise<void>): void {
+    this.#queued++;
+    this.#steps = this.#steps.then(step).catch((error) => {
+      // Steps report what they cannot do themselves: this is a bug.
+      this.#options.log.error("history-step-failed", {
+        error: describeError(error),
+      });
+    }).finally(() => {
+      if (--this.#queued > 0) return;
+      this.#held = false;
+      this.#send();
       this.#checkSettled();
     });
-  };
+  }
+
+  /** The append script's answer, or why there is none. */
+  #run(
+    args: readonly string[],
+  ): Promise<{ reply: unknown } | { error: unknown }> {
+    return this.#link.run("append", args).then(
+      (reply) => ({ reply }),
+      (error) => ({ error }),
+    );
+  }
+
+  /** Null once Redis answers a `PING`, else why it did not. */
+  async #probe(): Promise<unknown> {
+    try {
+      await this.#link.command(["PING"]);
+      this.#silent = false;
+      return null;
+    } catch (error) {
+      return error;
+    }
+  }
+
+  /**
+   * Handles a batch's answer: while its outcome is unknown, new lines are
+   * held and it is sent again, until Redis answers or the retry time
+   * (counted from when it was first sent) is over.
+   */
+  async #answered(
+    batch: readonly Pending[],
+    args: readonly string[],
+    sent: { readonly at: number; readonly generation: number },
+    first: Promise<{ reply: unknown } | { error: unknown }>,
+  ): Promise<void> {
+    const { clock, log } = this.#options;
+    const before = this.#awaiting;
+    let answer = await first;
+    let inDoubt = false;
+    let backoffMs = 50;
+    while ("error" in answer) {
+      const { error } = answer;
+      // Once it may have run, it stays in doubt until Redis answers.
+      inDoubt ||= !surelyNotRun(error);
+      const reset = sent.generation !== this.#generation;
+      if (!inDoubt || reset || clock.now() - sent.at >= this.#retryMs) {
+        // Given up for want of an answer: no more writes until one.
+        this.#silent ||= inDoubt && !reset;
+        return this.#lost(batch, inDoubt, error);
+      }
+      this.#held = true;
+      log.debug("history-in-doubt", {
+        lines: batch.length,
+        error: describeError(error),
+      });
+      if (!await sleep(clock, backoffMs, this.#stopRetrying.signal)) {
+        return this.#lost(batch, inDoubt, error);
+      }
+      backoffMs = Math.min(backoffMs * 2, 1000);
+      answer = await this.#run(args);
+    }
+    this.#stored(batch, answer.reply, inDoubt ? before : Infinity);
+  }
+
+  /**
+   * Redis ran the batch's script: what it stored comes back through the
+   * stream; the rest is reported. A duplicate whose line was stored after
+   * `ownFrom` is this batch's own, stored by an earlier try.
+   */
+  #stored(batch: readonly Pending[], reply: unknown, ownFrom: number): void {
+    const [top, ...results] = reply as [number, ...(number | string)[]];
+    this.#awaiting = Math.max(this.#awaiting, Number(top));
+    this.#silent = false;
+    if (this.#failing) this.#options.log.info("history-resumed", {});
+    this.#failing = false;
+    const unsent: Record<"gone" | "refused" | "duplicate", Pending[]> = {
+      gone: [],
+      refused: [],
+      duplicate: [],
+    };
+    for (const [i, pending] of batch.entries()) {
+      const result = results[i];
+      if (result === "gone") unsent.gone.push(pending);
+      else if (typeof result !== "number") unsent.refused.push(pending);
+      else if (result < 0 && -result <= ownFrom) {
+        unsent.duplicate.push(pending);
+      }
+    }
+    const error = new Error("Redis did not store them");
+    for (const [outcome, lines] of Object.entries(unsent)) {
+      if (lines.length === 0) continue;
+      this.#report(Number(top), lines, outcome as AppendOutcome, error);
+    }
+  }
+
+  /** The batch was not stored (`inDoubt`: or perhaps it was). */
+  #lost(batch: readonly Pending[], inDoubt: boolean, error: unknown): void {
+    // Once per outage: the senders hear of every line.
+    const level = this.#failing ? "debug" : "error";
+    this.#failing = true;
+    this.#options.log[level]("history-failed", {
+      what: "append",
+      lines: batch.length,
+      outcome: inDoubt ? "unknown" : "refused",
+      error: describeError(error),
+    });
+    this.#report(this.#awaiting, batch, inDoubt ? "unknown" : "refused", error);
+  }
+
+  /** Reports lines once the stream is handed on up to `upTo`. */
+  #report(
+    upTo: number,
+    lines: readonly Pending[],
+    outcome: AppendOutcome,
+    error: unknown,
+  ): void {
+    this.#failures.push({ upTo, lines, outcome, error });
+    // Held for order while the reader cannot catch up (an outage), but
+    // not without bound: past that, the oldest are told at once.
+    if (this.#failures.length > MAX_HELD_FAILURES) {
+      this.#failures[0]!.upTo = 0;
+    }
+    this.#tellFailures();
+  }
 
   /**
    * The cluster's state was lost with Redis's data: the stream starts
@@ -233,10 +426,11 @@ export class RedisLog implements RoomLog {
    */
   #reset(): void {
     this.#generation++;
+    this.#silent = false; // it answered: the state it holds is not ours
     // Lines not yet sent belong to members who are being dismissed.
     if (this.#pending.length > 0) {
       const error = new Error("the room's shared state was lost");
-      this.#failures.push({ upTo: 0, batch: this.#pending, error });
+      this.#report(0, this.#pending, "refused", error);
       this.#pending = [];
     }
     for (const failure of this.#failures) failure.upTo = 0;
@@ -283,7 +477,10 @@ export class RedisLog implements RoomLog {
       }
       // Asked before the state was lost: from a stream that is no more.
       if (generation !== this.#generation) continue;
-      for (const entry of streamEntries(reply)) this.#handOn(entry);
+      for (const entry of streamEntries(reply)) {
+        this.#handOn(entry);
+        this.#tellFailures(); // right after the echoes that came before
+      }
       this.#checkSettled();
     }
   }
@@ -326,18 +523,19 @@ function seqOf(id: string): number {
   return Number(id.split("-")[0]);
 }
 
-function toEvent([id, fields]: StreamEntry): RoomEvent | null {
+function toEvent([entryId, fields]: StreamEntry): RoomEvent | null {
   const values: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) {
     values[fields[i]!] = fields[i + 1]!;
   }
   const event = toRoomEvent({
-    seq: seqOf(id),
+    seq: seqOf(entryId),
     time: Number(values.t),
     line: values.l ?? "",
   });
   if (event === null) return null;
   // Read back from Redis: a note becomes a BYE's text, so one line only.
   const note = values.n && !/[\r\n]/.test(values.n) ? values.n : undefined;
-  return { ...event, origin: values.o ?? "", note };
+  const id = /^[\w-]{1,64}$/.test(values.i ?? "") ? values.i : undefined;
+  return { ...event, origin: values.o ?? "", note, id };
 }

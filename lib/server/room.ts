@@ -26,7 +26,13 @@ import {
 } from "../protocol.ts";
 import { aliasSkeleton } from "../text.ts";
 import { LineArena } from "./line_arena.ts";
-import type { RoomEvent, RoomLine, RoomLog } from "./room_log.ts";
+import type {
+  AppendOutcome,
+  RoomEvent,
+  RoomLine,
+  RoomLog,
+  UnsentLine,
+} from "./room_log.ts";
 
 /** What the room needs from a member. */
 export interface Member {
@@ -163,7 +169,7 @@ export class Room<M extends Member = Member> {
     this.#log = options.log;
     this.#log.subscribe(
       (event) => this.#fanOut(event),
-      (lost) => this.#unsent(lost),
+      (lost, outcome) => this.#unsent(lost, outcome),
     );
   }
 
@@ -559,7 +565,7 @@ export class Room<M extends Member = Member> {
 
   #append(line: RoomLine, origin: string, note?: string): void {
     this.#appended++;
-    this.#log.append(line, origin, note);
+    this.#log.append(line, origin, { note });
   }
 
   /** Dismisses whoever else holds `alias`: an account holder takes it back. */
@@ -654,16 +660,19 @@ export class Room<M extends Member = Member> {
   }
 
   /**
-   * Tells the members whose messages or actions the log could not store
-   * that they were not sent (they never reached anyone).
+   * Tells the members whose lines the log did not store (`refused`: they
+   * reached nobody) or cannot say whether it did (`unknown`); a member the
+   * log no longer counts in the room (`gone`) is told to join again.
    */
-  #unsent(lost: readonly { line: RoomLine; origin: string }[]): void {
+  #unsent(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
+    // Only an id a client chose can repeat, and none can choose one yet.
+    if (outcome === "duplicate") return;
     const senders = new Map<string, number>();
     // Renames, the topic and moderation took effect here all the same; in
     // a cluster, the operator hears that the other servers did not.
     const operators = new Set<string>();
     for (const { line, origin } of lost) {
-      if (line.type === "MSG" || line.type === "ME") {
+      if (outcome === "gone" || line.type === "MSG" || line.type === "ME") {
         senders.set(origin, (senders.get(origin) ?? 0) + 1);
       } else if (
         this.#cluster && (line.type === "MOD" || line.type === "TOPIC")
@@ -671,21 +680,20 @@ export class Room<M extends Member = Member> {
     }
     for (const member of [...this.#members.values()]) {
       const count = senders.get(member.id);
-      if (count !== undefined) {
-        this.#send(member, {
-          type: "ERR",
-          code: "unavailable",
-          text: `Not sent (${count} line${
-            count === 1 ? "" : "s"
-          }): the room cannot store messages right now; try again later`,
-        });
+      if (outcome === "gone") {
+        if (count !== undefined) {
+          this.dismiss(member, "server-lost", goneText(count));
+        }
+        continue;
       }
+      if (count !== undefined) this.#send(member, unsentError(count, outcome));
       if (operators.has(member.id)) {
         this.#send(member, {
           type: "ERR",
-          code: "unavailable",
-          text:
-            "Done on this server only: the other servers could not be told; do it again later",
+          code: outcome === "unknown" ? "unknown" : "unavailable",
+          text: outcome === "unknown"
+            ? "Done on this server; the other servers may not have been told (the room's store did not answer): check, and do it again if not"
+            : "Done on this server only: the other servers could not be told; do it again later",
         });
       }
     }
@@ -781,6 +789,34 @@ const BYE_FOR_LEAVE: Partial<Record<LeaveReason, ByeReason>> = {
   replaced: "replaced",
   "server-lost": "server-lost",
 };
+
+/** What a sender hears of lines the log did not store, or may not have. */
+function unsentError(
+  count: number,
+  outcome: "refused" | "unknown",
+): ServerLine<"ERR"> {
+  const lines = `${count} line${count === 1 ? "" : "s"}`;
+  return outcome === "unknown"
+    ? {
+      type: "ERR",
+      code: "unknown",
+      text:
+        `Perhaps not sent (${lines}): the room's store stopped answering; if it was stored, you will see it as usual; a resend with the same id is safe, one without an id may show twice`,
+    }
+    : {
+      type: "ERR",
+      code: "unavailable",
+      text:
+        `Not sent (${lines}): the room cannot store messages right now; try again later`,
+    };
+}
+
+/** The goodbye of a member whose lines came after it left the room. */
+function goneText(count: number): string {
+  return `Disconnected: your server lost touch with the room, and your last ${
+    count === 1 ? "line was" : `${count} lines were`
+  } not sent; join again`;
+}
 
 function slowText(): string {
   return "Disconnected: too many lines were waiting for you to read them";

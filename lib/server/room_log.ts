@@ -58,17 +58,74 @@ export interface RoomEvent {
    * mute, the sanctions in force after it (JSON). Not stored on one server.
    */
   readonly note?: string;
+  /** The line's id, when it was appended with one (see {@linkcode AppendOptions.id}). */
+  readonly id?: string;
 }
 
 /** Receives committed events in log order. */
 export type RoomEventSink = (event: RoomEvent) => void;
 
+/** Options of {@linkcode RoomLog.append}. */
+export interface AppendOptions {
+  /** For the other servers of a cluster (see {@linkcode RoomEvent.note}). */
+  readonly note?: string;
+  /**
+   * The line's id, chosen before it is sent to the log (16 to 64 of
+   * `A-Z a-z 0-9 _ -`): a log that already holds a line with this id does
+   * not store it again. A log that needs one makes one
+   * ({@linkcode newLineId}) when none is given.
+   */
+  readonly id?: string;
+}
+
 /**
- * Told when appended lines could not be committed: they were never
- * delivered, and their senders should hear so.
+ * A new line id made by the server: `s`, then 128 random bits in
+ * base64url (23 characters).
+ */
+export function newLineId(): string {
+  const bits = crypto.getRandomValues(new Uint8Array(16));
+  return `s${bits.toBase64({ alphabet: "base64url", omitPadding: true })}`;
+}
+
+/** Why appended lines were not handed on. */
+export type AppendOutcome =
+  /**
+   * Certainly not stored (the store said no, or was never asked): nobody
+   * received them, and sending them again is safe.
+   */
+  | "refused"
+  /**
+   * Perhaps stored, perhaps not: the store did not answer, even when asked
+   * again for as long as the log waits. Stored ones are handed on like any
+   * other (perhaps after this report); sending again with the same id is
+   * safe, without one it may store the line twice.
+   */
+  | "unknown"
+  /**
+   * Not stored: their member is no longer in the room as the log knows it
+   * (a cluster counted its server lost, or removed it elsewhere).
+   */
+  | "gone"
+  /**
+   * Not stored again: the log already holds a line with the same id (a
+   * resend), handed on when it was first stored.
+   */
+  | "duplicate";
+
+/** An appended line that was not handed on. */
+export interface UnsentLine {
+  readonly line: RoomLine;
+  readonly origin: string;
+  readonly id?: string;
+}
+
+/**
+ * Told of appended lines that were not handed on, and why; for every
+ * outcome but `duplicate`, their senders should hear so.
  */
 export type RoomLogFailure = (
-  lost: readonly { readonly line: RoomLine; readonly origin: string }[],
+  lines: readonly UnsentLine[],
+  outcome: AppendOutcome,
   error: unknown,
 ) => void;
 
@@ -77,11 +134,11 @@ export interface RoomLog {
   /** Sets the one consumer of committed events, and of failed appends. */
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void;
   /**
-   * Appends a line from member `origin`, with a `note` for the other
-   * servers of a cluster. The log orders it and hands it to the subscriber
-   * once it is committed (at once, or later, in order).
+   * Appends a line from member `origin`. The log orders it and hands it to
+   * the subscriber once it is committed (at once, or later, in order), or
+   * reports it to the one told of failures.
    */
-  append(line: RoomLine, origin: string, note?: string): void;
+  append(line: RoomLine, origin: string, options?: AppendOptions): void;
   /**
    * Undefined when every line appended so far has been handed on;
    * otherwise a promise that resolves once they have been (or were
@@ -185,13 +242,14 @@ export class MemoryLog implements RoomLog {
     this.#sink = sink;
   }
 
-  append(line: RoomLine, origin: string, note?: string): void {
+  append(line: RoomLine, origin: string, options: AppendOptions = {}): void {
     const event = {
       seq: ++this.#seq,
       time: this.#clock.now(),
       line,
       origin,
-      note,
+      note: options.note,
+      id: options.id,
     };
     this.#recent.add(event);
     this.#sink(event);

@@ -208,7 +208,7 @@ export class SqliteLog implements RoomLog {
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       this.#options.onError?.("commit", error);
-      this.#failed(batch, error);
+      this.#failed(batch, "refused", error);
       return;
     }
     this.#seq += batch.length;

@@ -20,8 +20,29 @@ import {
 } from "../_helpers.ts";
 import { freePort, Redis } from "../_redis.ts";
 
+/**
+ * Short deadlines for fault tests: Redis has 0.3 s to answer, an append in
+ * doubt is tried again for 1.5 s, servers beat every 0.2 s and count as
+ * lost after 1 s.
+ */
+const FAST = [
+  "--redis-timeout",
+  "0.3",
+  "--redis-retry",
+  "1.5",
+  "--heartbeat",
+  "0.2",
+  "--lost-after",
+  "1",
+];
+
 /** A server of the cluster on `redis`, with its own data directory. */
-function startServer(dir: string, name: string, redis: Redis) {
+function startServer(
+  dir: string,
+  name: string,
+  redis: Redis,
+  more: string[] = [],
+) {
   return ServerProcess.start(
     [
       "--allow-net=127.0.0.1",
@@ -37,25 +58,32 @@ function startServer(dir: string, name: string, redis: Redis) {
       redis.url(),
       "--flood-rate",
       "0",
+      ...more,
     ),
   );
 }
 
-/** Runs the body with Redis and `count` servers; shows their logs on failure. */
+/**
+ * Runs the body with Redis and `count` servers (after `before`, with the
+ * server flags `args`); shows their logs on failure.
+ */
 async function withCluster(
   count: number,
   body: (servers: ServerProcess[], redis: Redis, dir: string) => Promise<void>,
-  before: (dir: string) => Promise<void> = async () => {},
+  options: {
+    before?: (dir: string) => Promise<void>;
+    args?: string[];
+  } = {},
 ) {
   await withTempDir(async (dir) => {
     await writeTestCertificates(dir);
-    await before(dir);
+    await options.before?.(dir);
     await using redis = new Redis(dir);
     await redis.start();
     const servers: ServerProcess[] = [];
     try {
       for (let i = 0; i < count; i++) {
-        servers.push(await startServer(dir, `s${i}`, redis));
+        servers.push(await startServer(dir, `s${i}`, redis, options.args));
       }
       await body(servers, redis, dir);
     } catch (e) {
@@ -202,9 +230,11 @@ Deno.test("an operator on one server mutes, kicks, bans and sets the topic on al
       (await again.readToEnd())[0] ?? "",
       /^BYE banned Banned by op until \S+Z: bye$/,
     );
-  }, async (dir) => {
-    await addAccount(dir, "s0", "op", true);
-    for (const s of ["s1", "s2"]) await addAccount(dir, s, "mallory");
+  }, {
+    before: async (dir) => {
+      await addAccount(dir, "s0", "op", true);
+      for (const s of ["s1", "s2"]) await addAccount(dir, s, "mallory");
+    },
   });
 });
 
@@ -242,9 +272,11 @@ Deno.test("two operators on two servers at the same instant: every server ends w
     const lastTopic = op0.received.filter((l) => l.startsWith("TOPIC ")).at(-1);
     assert.equal(await guest0.expect(/^TOPIC /), lastTopic);
     assert.equal(await guest1.expect(/^TOPIC /), lastTopic);
-  }, async (dir) => {
-    await addAccount(dir, "s0", "op0", true);
-    await addAccount(dir, "s1", "op1", true);
+  }, {
+    before: async (dir) => {
+      await addAccount(dir, "s0", "op0", true);
+      await addAccount(dir, "s1", "op1", true);
+    },
   });
 });
 
@@ -290,7 +322,7 @@ Deno.test("a server killed with SIGKILL: its members leave (server-lost) for the
   });
 });
 
-Deno.test("Redis restarted while messages flow: members stay, senders are told, nothing is lost or repeated", async () => {
+Deno.test("Redis restarted while messages flow: members stay, every line is delivered once or its sender told, one order", async () => {
   await withCluster(2, async ([s0, s1], redis) => {
     using alice = await join(s0!, "alice");
     using bob = await join(s1!, "bob");
@@ -299,11 +331,11 @@ Deno.test("Redis restarted while messages flow: members stay, senders are told, 
     using dave = await TestClient.connect(s0!.port);
     await dave.expect(/^HELLO /);
     let sending = true;
-    const sent: string[] = [];
+    const sent: Record<string, string[]> = { a: [], b: [] };
     const send = async (client: TestClient, name: string) => {
       for (let i = 0; sending; i++) {
         const text = `${name}${i}`;
-        sent.push(text);
+        sent[name]!.push(text);
         await client.send(text);
         await new Promise((r) => setTimeout(r, 20)); // a steady pace
       }
@@ -329,8 +361,9 @@ Deno.test("Redis restarted while messages flow: members stay, senders are told, 
       await dave.send("dave");
       await dave.expect(/^ERR unavailable Cannot join now/);
       await redis.start();
-      // Told of what was not sent (once what came before was handed on).
-      await alice.expect(/^ERR unavailable /);
+      for (const server of [s0!, s1!]) {
+        await server.output.waitFor(/INFO redis-reconnected/);
+      }
       // Flowing again: a line sent now comes back.
       await alice.expect(/^MSG alice a\d+$/);
       await bob.expect(/^MSG bob b\d+$/);
@@ -341,6 +374,8 @@ Deno.test("Redis restarted while messages flow: members stay, senders are told, 
       await carol.expect(/^WHO 4 /);
     }
     // Each says it is done; once both have seen both, they have seen all.
+    sent.a!.push("done-a");
+    sent.b!.push("done-b");
     await alice.send("done-a");
     await bob.send("done-b");
     for (const client of [alice, bob]) {
@@ -350,24 +385,22 @@ Deno.test("Redis restarted while messages flow: members stay, senders are told, 
     const seenBy = (client: TestClient) =>
       client.received.filter((l) => l.startsWith("MSG ")).map((l) =>
         l.split(" ")[2]!
-      ).filter((text) => !text.startsWith("done"));
-    const all = [...alice.received, ...bob.received];
-    const echoedA = seenBy(alice);
-    const echoedB = seenBy(bob);
-    assert.deepEqual(echoedA, echoedB, "one order for both");
-    assert.equal(new Set(echoedA).size, echoedA.length, "nothing repeated");
-    const unavailable = all.filter((l) => l.startsWith("ERR unavailable"));
-    assert.ok(unavailable.length > 0);
-    // Every line sent was either delivered or reported as not sent.
-    const notSent = unavailable.reduce(
-      (n, l) => n + Number(/\((\d+) lines?\)/.exec(l)![1]),
-      0,
-    );
-    assert.equal(
-      echoedA.length + notSent,
-      sent.length,
-      `${echoedA.length} delivered + ${notSent} reported, ${sent.length} sent`,
-    );
+      );
+    const delivered = seenBy(alice);
+    assert.deepEqual(seenBy(bob), delivered, "one order for both");
+    assert.equal(new Set(delivered).size, delivered.length, "nothing twice");
+    // Every line sent was delivered, or its sender was told; none told
+    // "not sent" was delivered.
+    for (
+      const [client, alias, name] of [[alice, "alice", "a"], [
+        bob,
+        "bob",
+        "b",
+      ]] as const
+    ) {
+      const { notSent } = outcomes(client, alias, sent[name]!);
+      for (const text of notSent) assert.ok(!delivered.includes(text), text);
+    }
   });
 });
 
@@ -380,13 +413,17 @@ Deno.test("an operator's change while Redis is away is done on its server only, 
     });
     await redis.stop();
     await s0!.output.waitFor(/ERROR redis-unavailable/);
+    // A command fails once the server's link has noticed: from then on
+    // nothing is written, so nothing is in doubt.
+    await op.send("/who");
+    await op.expect(/^ERR unavailable Cannot list the room now/);
     await op.send("/topic said during the outage");
     assert.equal(
       await op.expect(/^ERR /),
       "ERR unavailable Done on this server only: the other servers could not be told; do it again later",
     );
     await redis.start();
-  }, (dir) => addAccount(dir, "s0", "op", true));
+  }, { before: (dir) => addAccount(dir, "s0", "op", true) });
 });
 
 Deno.test("Redis down longer than a server may be silent: when it is back, nobody is counted lost", async () => {
@@ -509,4 +546,151 @@ Deno.test("a server whose Redis cannot be reached at start says so and exits, th
     assert.doesNotMatch(result.out, /hunter2/);
     assert.doesNotMatch(result.out, / listening /);
   });
+});
+
+/**
+ * What became of each line `alias` sent (`sent`, in order), read from what
+ * its client received, in order: its echo, `ERR unavailable Not sent (N
+ * lines)` or `ERR unknown ... (N lines)`, each covering the oldest lines
+ * not yet answered. Only a line reported unknown may be echoed later (it
+ * was stored after all), and after its report.
+ */
+function outcomes(client: TestClient, alias: string, sent: readonly string[]) {
+  const echoed: string[] = [];
+  const notSent: string[] = [];
+  const unknown: string[] = [];
+  let next = 0;
+  for (const line of client.received) {
+    const echo = new RegExp(`^MSG ${alias} (\\S+)$`).exec(line);
+    const report = /^ERR (unavailable|unknown) [^(]*\((\d+) lines?\)/.exec(
+      line,
+    );
+    if (echo !== null) {
+      const text = echo[1]!;
+      assert.ok(!echoed.includes(text), `${alias}: "${text}" echoed twice`);
+      echoed.push(text);
+      if (text === sent[next]) next++;
+      else {
+        assert.ok(
+          unknown.includes(text),
+          `${alias}: "${text}" echoed out of turn, or after "not sent"`,
+        );
+      }
+    } else if (report !== null) {
+      const lines = sent.slice(next, next + Number(report[2]));
+      next += lines.length;
+      (report[1] === "unknown" ? unknown : notSent).push(...lines);
+    }
+  }
+  assert.equal(next, sent.length, `${alias}: every line answered`);
+  return { echoed, notSent, unknown };
+}
+
+Deno.test("Redis paused (SIGSTOP): nothing reported not sent is delivered; every line is delivered once or reported; one order", async () => {
+  await withCluster(2, async ([s0, s1], redis) => {
+    using alice = await join(s0!, "alice");
+    using bob = await join(s1!, "bob");
+    using carol = await join(s1!, "carol");
+    await alice.expect(/^JOIN carol 3$/);
+    const senders = [[alice, "alice"], [bob, "bob"]] as const;
+    const sent: Record<string, string[]> = { alice: [], bob: [] };
+    const say = async (round: string) => {
+      for (const [client, alias] of senders) {
+        sent[alias]!.push(`${alias}-${round}`);
+        await client.send(`${alias}-${round}`);
+      }
+    };
+    const pause = async (ms: number) => {
+      // How long Redis hangs is what is tested: a span of time.
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    };
+    // Paused for less than an append in doubt is retried (1.5 s); then
+    // until the first lines are given up on, with a line sent after them
+    // (not written while Redis does not answer: surely not sent).
+    for (const round of ["0", "1", "2"]) {
+      redis.pause();
+      try {
+        await say(round);
+        if (round === "1") {
+          await alice.expect(/^ERR (unknown|unavailable) /);
+          await say(`${round}-late`);
+        }
+        await pause(1000);
+      } finally {
+        redis.resume();
+      }
+      // Everything sent so far is answered before this line's echo.
+      await say(`${round}-after`);
+      for (const [client, alias] of senders) {
+        await client.expect(
+          new RegExp(`^MSG ${alias} ${alias}-${round}-after$`),
+        );
+      }
+    }
+    // Everyone reads up to both last lines.
+    for (const client of [alice, bob, carol]) {
+      const last = /^MSG (alice alice|bob bob)-2-after$/;
+      while (client.received.filter((l) => last.test(l)).length < 2) {
+        await client.expect(last);
+      }
+    }
+    const results = senders.map(([client, alias]) =>
+      outcomes(client, alias, sent[alias]!)
+    );
+    const messages = (client: TestClient) =>
+      client.received.filter((l) => l.startsWith("MSG "));
+    // One order everywhere, each line once.
+    for (const client of [alice, bob]) {
+      assert.deepEqual(messages(client), messages(carol));
+    }
+    const delivered = messages(carol).map((l) => l.split(" ")[2]!);
+    assert.equal(new Set(delivered).size, delivered.length, "nothing twice");
+    for (const { echoed, notSent, unknown } of results) {
+      // Retried within the deadline: the short pauses cost nothing.
+      for (const round of ["0", "2"]) {
+        assert.ok(echoed.some((t) => t.endsWith(`-${round}`)), round);
+      }
+      assert.ok(unknown.length > 0, "the long pause left some in doubt");
+      assert.ok(notSent.some((t) => t.endsWith("-1-late")), "refused unsent");
+      for (const text of notSent) assert.ok(!delivered.includes(text), text);
+      for (const text of echoed) assert.ok(delivered.includes(text), text);
+    }
+  }, { args: FAST });
+});
+
+Deno.test("a paused server's member, counted lost, cannot speak after someone else took its alias", async () => {
+  await withCluster(2, async ([s0, s1]) => {
+    using carol = await join(s0!, "carol");
+    using alice = await join(s1!, "alice");
+    await carol.expect(/^JOIN alice 2$/);
+    s1!.child.kill("SIGSTOP");
+    let impostor: TestClient;
+    try {
+      // Typed while its server is stopped: it waits in the kernel.
+      await alice.send("please send the release key to me");
+      assert.equal(
+        await carol.expect(/^LEAVE /, 10_000),
+        "LEAVE alice 1 server-lost",
+      );
+      impostor = await join(s0!, "alice");
+      await carol.expect(/^JOIN alice 2$/);
+    } finally {
+      s1!.child.kill("SIGCONT");
+    }
+    using _second = impostor;
+    // The first alice hears that she is out.
+    assert.match(
+      (await alice.readToEnd()).find((l) => l.startsWith("BYE")) ?? "",
+      /^BYE server-lost /,
+    );
+    // The paused server works again; its next line comes after whatever
+    // it did with hers, which never reaches the room.
+    using eve = await join(s1!, "eve");
+    await eve.send("marker");
+    await carol.expect(/^MSG eve marker$/);
+    assert.deepEqual(
+      carol.received.filter((l) => l.startsWith("MSG alice")),
+      [],
+    );
+  }, { args: FAST });
 });

@@ -8,7 +8,13 @@ import {
   ProtocolError,
 } from "../../lib/protocol.ts";
 import { type Member, Room, type RoomCluster } from "../../lib/server/room.ts";
-import { MemoryLog } from "../../lib/server/room_log.ts";
+import {
+  type AppendOutcome,
+  MemoryLog,
+  type RoomLine,
+  type RoomLog,
+  type RoomLogFailure,
+} from "../../lib/server/room_log.ts";
 import { SqliteLog } from "../../lib/server/sqlite_log.ts";
 import { openStore } from "../../lib/server/store.ts";
 import { FakeClock } from "../_fakes.ts";
@@ -376,8 +382,71 @@ Deno.test("Room in a cluster: a rename that landed with its answer lost is taken
   log.append(
     { type: "LEAVE", alias: "amelia", online: "0", reason: "kicked", text: "" },
     amy.id,
-    "Kicked by op",
+    { note: "Kicked by op" },
   );
   assert.deepEqual(amy.closed, [["kicked", "Kicked by op"]]);
   assert.equal(room.has(amy), false);
+});
+
+/** A log that stores nothing: it reports every line with `outcome`. */
+class ReportingLog implements RoomLog {
+  outcome: AppendOutcome = "refused";
+  #failed: RoomLogFailure = () => {};
+  subscribe(_sink: unknown, failed?: RoomLogFailure): void {
+    this.#failed = failed!;
+  }
+  append(line: RoomLine, origin: string): void {
+    this.#failed([{ line, origin }], this.outcome, new Error("no answer"));
+  }
+  settled = () => undefined;
+  recent = () => [];
+  since = () => Promise.resolve([]);
+  close = () => Promise.resolve();
+}
+
+Deno.test("Room tells a sender what became of lines the log did not store: not sent, unknown, or out of the room", () => {
+  const log = new ReportingLog();
+  const { room, members: [a, b] } = roomWith(["a", "b"], { log });
+  room.say(a!, "refused");
+  log.outcome = "unknown";
+  room.act(a!, "in doubt");
+  assert.deepEqual(a!.take(), [
+    "ERR unavailable Not sent (1 line): the room cannot store messages right now; try again later",
+    "ERR unknown Perhaps not sent (1 line): the room's store stopped answering; if it was stored, you will see it as usual; a resend with the same id is safe, one without an id may show twice",
+  ]);
+  // A resend the log already holds: nothing to say (ids come later).
+  log.outcome = "duplicate";
+  room.say(a!, "again");
+  assert.deepEqual(a!.take(), []);
+  // The log no longer counts b in the room (its server was counted lost).
+  log.outcome = "gone";
+  room.say(b!, "too late");
+  assert.deepEqual(b!.closed, [[
+    "server-lost",
+    "Disconnected: your server lost touch with the room, and your last line was not sent; join again",
+  ]]);
+  assert.equal(room.has(b!), false);
+  assert.deepEqual([a!.take(), b!.take()], [[], []]);
+});
+
+Deno.test("Room in a cluster tells an operator whose change the other servers may not have heard of: ERR unknown", async () => {
+  const log = new ReportingLog();
+  const cluster: RoomCluster<FakeMember> = {
+    claim: () => Promise.resolve({ ok: true, online: "1", seq: 1 }),
+    leave() {},
+    who: () => Promise.resolve({ online: 1, aliases: [] }),
+    whisper: () => Promise.resolve(null),
+  };
+  const room = new Room<FakeMember>({ log, announceLimit: 100, cluster });
+  const op = new FakeMember();
+  await room.join(op, "op");
+  op.take();
+  for (const outcome of ["refused", "unknown"] as const) {
+    log.outcome = outcome;
+    room.announce({ type: "TOPIC", alias: "op", text: "Be kind" }, op);
+  }
+  assert.deepEqual(op.take(), [
+    "ERR unavailable Done on this server only: the other servers could not be told; do it again later",
+    "ERR unknown Done on this server; the other servers may not have been told (the room's store did not answer): check, and do it again if not",
+  ]);
 });
