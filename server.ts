@@ -110,6 +110,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     engine: config.tlsEngine,
     maxInputBytes: config.maxInputBytes,
     clientCa,
+    trustedProxies: config.trustedProxies,
   }).catch(async (e) => {
     await cluster?.close();
     throw e;
@@ -131,7 +132,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   let web: WebDoor | null = null;
   try {
     await server.joinCluster();
-    web = await openWeb(config, server, { cert, key }, log);
+    web = await openWeb(config, server, { cert, key, clientCa }, log);
   } catch (e) {
     await server.close();
     await cluster?.close();
@@ -168,6 +169,10 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
       ? undefined
       : `${config.cluster}@${redact(config.redis!)}/${cluster.cluster.server}`,
     web: web === null ? "off" : `https://localhost:${web.addr.port}/`,
+    trustedProxies: config.trustedProxies.map((range) =>
+      range.text
+    ).join(",") ||
+      undefined,
     auth: [
       roomPassword === null ? "" : "room-password",
       config.accountsOnly ? "accounts-only" : "",
@@ -236,7 +241,11 @@ async function joinCluster(config: ServerConfig, log: Logger) {
 async function openWeb(
   config: ServerConfig,
   server: ChatServer,
-  { cert, key }: { cert: string; key: string },
+  { cert, key, clientCa }: {
+    cert: string;
+    key: string;
+    clientCa: { ca: string; require: boolean } | null;
+  },
   log: Logger,
 ): Promise<WebDoor | null> {
   if (config.webPort === 0) return null;
@@ -252,9 +261,11 @@ async function openWeb(
       origins: config.webOrigins,
       assets: await loadWebAssets(new URL("./web/", import.meta.url)),
       ...webLimits(config),
+      clientCa,
+      admission: server.admission,
       clock: systemClock,
       log,
-      admit: (connection) => server.admit(connection),
+      admit: (connection, entry) => server.admit(connection, entry),
       health: () => ({
         status: server.stopping ? "stopping" : "ok",
         online: server.room.size,

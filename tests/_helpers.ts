@@ -1,8 +1,10 @@
 /**
  * Test helpers: certificates generated once per test module, an in-process
  * server on a real TLS listener (port 0, either engine), a line-oriented TLS
- * test client, and child-process runners for `server.ts` and `client.ts`
- * that attach the child's output to a failing assertion.
+ * test client (directly, or behind a PROXY protocol header as a load
+ * balancer sends it), a WebSocket spoken by hand, and child-process runners
+ * for `server.ts` and `client.ts` that attach the child's output to a
+ * failing assertion.
  *
  * @module
  */
@@ -14,10 +16,7 @@ import {
   generateCa,
   issueServerCertificate,
 } from "../lib/certs.ts";
-import {
-  connectToServer,
-  type ServerConnection,
-} from "../lib/client/connection.ts";
+import { connectToServer, ServerConnection } from "../lib/client/connection.ts";
 import { createLogger } from "../lib/log.ts";
 import { type ChatServer, serveChat } from "../lib/server/chat_server.ts";
 import { parseServerArgs, type ServerConfig } from "../lib/server/config.ts";
@@ -131,6 +130,7 @@ export async function startServer(
     engine,
     maxInputBytes: config.maxInputBytes,
     clientCa: options.clientCa ?? null,
+    trustedProxies: config.trustedProxies,
   });
   const logs = new LineLog();
   const log = createLogger(config.logLevel, (line) => logs.push(line));
@@ -149,9 +149,11 @@ export async function startServer(
     origins: options.web.origins ?? [],
     assets: await loadWebAssets(new URL("../web/", import.meta.url)),
     ...webLimits(config),
+    clientCa: options.clientCa ?? null,
+    admission: server.admission,
     clock: systemClock,
     log,
-    admit: (connection) => server.admit(connection),
+    admit: (connection, entry) => server.admit(connection, entry),
     health: () => ({
       status: server.stopping ? "stopping" : "ok",
       online: server.room.size,
@@ -305,6 +307,19 @@ export class TestClient implements Disposable {
     }
     await client.expect(new RegExp(`^WELCOME ${alias} `));
     return client;
+  }
+
+  /**
+   * Connects as a load balancer does: TCP, then `header` (a PROXY protocol
+   * header naming some client), then the TLS handshake.
+   */
+  static async viaProxy(
+    port: number,
+    header: string | Uint8Array,
+  ): Promise<TestClient> {
+    return new TestClient(
+      new ServerConnection(await connectTls(port, header)),
+    );
   }
 
   /** Sends one line (LF appended) or raw bytes. */
@@ -719,5 +734,134 @@ export async function assertServesTls(
     });
     using server = await accepted;
     await Promise.all([client.handshake(), server.handshake()]);
+  }
+}
+
+/**
+ * A TLS connection to `localhost:port` trusting the test CA, handshaken;
+ * with `header`, that is sent first, before TLS starts (a PROXY protocol
+ * header, as a load balancer sends it).
+ */
+export async function connectTls(
+  port: number,
+  header?: string | Uint8Array,
+): Promise<Deno.TlsConn> {
+  const { ca } = await testCertificates();
+  if (header === undefined) {
+    const conn = await Deno.connectTls({
+      hostname: "localhost",
+      port,
+      caCerts: [ca.cert],
+    });
+    try {
+      await conn.handshake();
+    } catch (error) {
+      conn.close();
+      throw error;
+    }
+    return conn;
+  }
+  const raw = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await raw.write(
+      typeof header === "string" ? encoder.encode(header) : header,
+    );
+  } catch (error) {
+    raw.close();
+    throw error;
+  }
+  const conn = await Deno.startTls(raw, {
+    hostname: "localhost",
+    caCerts: [ca.cert],
+  });
+  try {
+    await conn.handshake();
+  } catch (error) {
+    conn.close();
+    throw error;
+  }
+  return conn;
+}
+
+/**
+ * An HTTP upgrade to `/ws` sent by hand over `conn` (TLS to the web door on
+ * `port`); resolves to the status line, the response's head, and the
+ * connection (a client that may never read again).
+ */
+export async function upgradeByHand(
+  conn: Deno.TlsConn,
+  port: number,
+  headers: Record<string, string>,
+): Promise<
+  { status: string; head: string; rest: Uint8Array; conn: Deno.TlsConn }
+> {
+  const request = Object.entries({
+    host: `localhost:${port}`,
+    upgrade: "websocket",
+    connection: "Upgrade",
+    "sec-websocket-version": "13",
+    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+    ...headers,
+  }).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  await conn.write(encoder.encode(`GET /ws HTTP/1.1\r\n${request}\r\n`));
+  let received = new Uint8Array(0);
+  let end = -1;
+  const buffer = new Uint8Array(4096);
+  while (end === -1) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    received = Uint8Array.from([...received, ...buffer.subarray(0, n)]);
+    end = decoder.decode(received).indexOf("\r\n\r\n");
+  }
+  // The head is ASCII: its length in text is its length in bytes.
+  const head = decoder.decode(
+    received.subarray(0, end === -1 ? undefined : end),
+  );
+  return {
+    status: head.split("\r\n")[0]!,
+    head,
+    rest: end === -1 ? new Uint8Array(0) : received.subarray(end + 4),
+    conn,
+  };
+}
+
+/** A client's WebSocket text frame (masked, as RFC 6455 requires). */
+export function clientFrame(text: string): Uint8Array {
+  const payload = encoder.encode(text);
+  const mask = [1, 2, 3, 4];
+  const frame = new Uint8Array(2 + 4 + payload.length);
+  frame[0] = 0x81;
+  frame[1] = 0x80 | payload.length; // short lines only
+  frame.set(mask, 2);
+  payload.forEach((b, i) => frame[6 + i] = b ^ mask[i % 4]!);
+  return frame;
+}
+
+/**
+ * The text messages a server sends on a WebSocket spoken by hand, until it
+ * closes (short messages only: what a chat server sends at first).
+ */
+export async function* serverMessages(
+  conn: Deno.TlsConn,
+  received: Uint8Array = new Uint8Array(0),
+): AsyncGenerator<string> {
+  let pending = received;
+  const buffer = new Uint8Array(4096);
+  while (true) {
+    while (pending.length >= 2) {
+      const length = pending[1]! & 0x7f;
+      const header = length === 126 ? 4 : 2;
+      const size = length === 126 ? pending[2]! << 8 | pending[3]! : length;
+      if (pending.length < header + size) break;
+      const opcode = pending[0]! & 0x0f;
+      if (opcode === 0x8) return;
+      if (opcode === 0x1) {
+        yield decoder.decode(pending.subarray(header, header + size));
+      }
+      pending = pending.subarray(header + size);
+    }
+    const n = await conn.read(buffer).catch(() => null);
+    if (n === null) return;
+    pending = Uint8Array.from([...pending, ...buffer.subarray(0, n)]);
   }
 }

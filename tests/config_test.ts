@@ -31,6 +31,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       accountsOnly: false,
       clientCa: null,
       clientCert: "optional",
+      trustedProxies: [],
       loginAttempts: 5,
       loginRefillMs: 60_000,
       accountAttempts: 20,
@@ -223,6 +224,16 @@ Deno.test("parseServerArgs() reads every flag", () => {
     "redis://***@redis.example:6379/0",
   );
   assert.equal(redact("redis://h:6379/0"), "redis://h:6379/0");
+  // Trusted proxies: addresses or ranges, in canonical form.
+  assert.deepEqual(
+    parseServerArgs([
+      "--trusted-proxy",
+      "10.0.0.5",
+      "--trusted-proxy",
+      "2001:DB8::1/64",
+    ]).trustedProxies.map((range) => range.text),
+    ["10.0.0.5", "2001:db8::/64"],
+  );
   assert.equal(
     parseServerArgs(["certs", "client", "alice"]).clientCertFor,
     "alice",
@@ -299,6 +310,17 @@ Deno.test("parseServerArgs() rejects bad values with clear errors", () => {
       TypeError,
       /Cannot use --client-ca with --tls-engine deno: Deno\.listenTls cannot ask for client certificates/,
     ],
+    [
+      ["--trusted-proxy", "10.0.0.5", "--tls-engine", "deno"],
+      TypeError,
+      /Cannot use --trusted-proxy with --tls-engine deno: Deno\.listenTls cannot read a PROXY header/,
+    ],
+    [
+      ["--trusted-proxy", "balancer.example"],
+      TypeError,
+      /Cannot use --trusted-proxy "balancer\.example": give an address or a range/,
+    ],
+    [["--trusted-proxy", "10.0.0.0/33"], TypeError, /--trusted-proxy/],
     [["certs", "client"], TypeError, /certs client ALIAS/],
     [["--bogus"], TypeError, /Cannot parse arguments: .*bogus/],
     [["serve", "extra"], TypeError, /unexpected "serve extra"/],

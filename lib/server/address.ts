@@ -55,8 +55,11 @@ export function parseAddress(text: string): Uint8Array | null {
   return text.includes(":") ? parseV6(text) : parseV4(text);
 }
 
-/** Canonical text of address bytes: dotted IPv4, or 8 hex groups, `::` once. */
-function formatBytes(bytes: Uint8Array): string {
+/**
+ * Canonical text of address bytes: dotted IPv4, or IPv6 in hex groups with
+ * the longest run of zeros as `::`.
+ */
+export function formatBytes(bytes: Uint8Array): string {
   if (bytes.length === 4) return bytes.join(".");
   const words = Array.from(
     { length: 8 },
@@ -142,4 +145,19 @@ export function inRange(range: AddressRange, host: string): boolean {
     if ((bytes[i]! & mask) !== (range.bytes[i]! & mask)) return false;
   }
   return true;
+}
+
+const LOOPBACK = [parseAddressRange("127.0.0.0/8")!, parseAddressRange("::1")!];
+
+/** Whether `host` is a loopback address (`127.0.0.0/8`, `::1`). */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.some((range) => inRange(range, host));
+}
+
+/** Whether `host` falls inside one of `ranges`. */
+export function inAnyRange(
+  ranges: readonly AddressRange[],
+  host: string,
+): boolean {
+  return ranges.some((range) => inRange(range, host));
 }

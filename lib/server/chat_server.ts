@@ -1,7 +1,8 @@
 /**
  * The server around the room, and its TLS door: an accept loop over an
  * already-bound {@linkcode ByteListener} that never awaits a client, the
- * connection caps (total and per remote address), the TLS handshake
+ * {@linkcode Admission} every door counts its connections with (refused
+ * ones are told why here, whatever their door), the TLS handshake
  * deadline, one {@linkcode Session} per connection, and graceful shutdown
  * (every member gets `BYE shutdown`, queues are flushed, then everything
  * closes). Only the listener being closed ends the accept loop; any other
@@ -14,13 +15,9 @@
 
 import { type Clock, sleep, systemClock } from "../clock.ts";
 import { describeError, type Logger } from "../log.ts";
-import {
-  type ByeReason,
-  encodeServerLine,
-  HISTORY_REQUEST_LIMIT,
-} from "../protocol.ts";
+import { encodeServerLine, HISTORY_REQUEST_LIMIT } from "../protocol.ts";
 import { Accounts } from "./accounts.ts";
-import { addressGroup } from "./address.ts";
+import { Admission, type Entry, type Refusal } from "./admission.ts";
 import type { ServerConfig } from "./config.ts";
 import { Gate } from "./gate.ts";
 import { chunkBytesFor, LineArena } from "./line_arena.ts";
@@ -48,6 +45,7 @@ import {
   type ByteListener,
   formatAddress,
   type NetAddress,
+  ProxyHeaderError,
 } from "./transport.ts";
 
 /** Options of {@linkcode serveChat}. */
@@ -72,10 +70,8 @@ export interface ServeChatOptions {
   readonly cluster?: { readonly log: RoomLog; readonly cluster: Cluster };
 }
 
-/** Counters a server reports in its logs. */
+/** Counters a server reports in its logs (with its admission's). */
 export interface ServerStats {
-  accepted: number;
-  refused: number;
   handshakeFailures: number;
 }
 
@@ -86,11 +82,9 @@ export class ChatServer implements AsyncDisposable {
   readonly room: Room<Session>;
   /** Who may join: accounts, bans and mutes, the topic. */
   readonly gate: Gate;
-  readonly stats: ServerStats = {
-    accepted: 0,
-    refused: 0,
-    handshakeFailures: 0,
-  };
+  /** Who may hold a connection: every door counts its own here. */
+  readonly admission: Admission;
+  readonly stats: ServerStats = { handshakeFailures: 0 };
   /** Resolves once the server has shut down and every connection is closed. */
   readonly finished: Promise<void>;
   #listener: ByteListener;
@@ -104,9 +98,6 @@ export class ChatServer implements AsyncDisposable {
    */
   #live = new Map<Abortable, Session | null>();
   #tasks = new Set<Promise<void>>();
-  #perAddress = new Map<string, number>();
-  /** Refused connections still getting their BYE line, and their tasks. */
-  #refusals = new Map<Abortable, Promise<void>>();
   #stopping = new AbortController();
   #startedMs: number;
   #ids = 0;
@@ -124,6 +115,7 @@ export class ChatServer implements AsyncDisposable {
     this.#log = log;
     this.#clock = options.clock ?? systemClock;
     this.addr = listener.addr;
+    this.admission = new Admission(config, log);
     const store = options.store ?? (this.#ownStore = openStore(null));
     const cluster = options.cluster?.cluster ?? null;
     this.#cluster = cluster;
@@ -278,9 +270,9 @@ export class ChatServer implements AsyncDisposable {
     return this.#stopping.signal.aborted;
   }
 
-  /** Number of open connections (handshaking, joined or closing). */
+  /** Open connections on every door (handshaking, joined or closing). */
   get connections(): number {
-    return this.#live.size;
+    return this.admission.connections;
   }
 
   /**
@@ -321,19 +313,18 @@ export class ChatServer implements AsyncDisposable {
       if (session) session.abort();
       else conn.abort();
     }
-    for (const conn of this.#refusals.keys()) conn.abort();
-    await Promise.all([all, ...this.#refusals.values()]);
+    await all;
     await this.#roomLog.close();
     this.#retention?.stop();
     this.#ownStore?.close();
     const { room } = this;
     this.#log.info("shutdown", {
       uptimeS: ((this.#clock.now() - this.#startedMs) / 1000).toFixed(1),
-      connections: this.stats.accepted,
+      connections: this.admission.stats.accepted,
       joins: room.stats.joins,
       peak: room.stats.peakMembers,
       messages: room.stats.messages,
-      refused: this.stats.refused,
+      refused: this.admission.stats.refused,
       handshakeFailures: this.stats.handshakeFailures,
     });
   }
@@ -382,89 +373,76 @@ export class ChatServer implements AsyncDisposable {
     this.#log.info("accept-resumed", { unreleased: this.#listener.unreleased });
   }
 
-  /** Serves the connection, or refuses it over a cap. */
+  /**
+   * Counts the connection from its accept and serves it, or tells it why
+   * it is refused. A trusted proxy's connection counts under its client's
+   * address once the PROXY header (read with the handshake) has named it.
+   */
   #admit(conn: ByteConn): void {
-    const host = capHost(conn.remoteAddr.hostname);
-    this.stats.accepted++;
-    const refusal = this.#overCap(host);
-    if (refusal) return this.#refuse(conn, ...refusal);
-    this.#track(conn, host, () => this.#run(conn));
+    const entry = this.admission.enter(
+      conn.proxied ? null : conn.remoteAddr.hostname,
+      formatAddress(conn.remoteAddr),
+    );
+    if (entry.dropped) return conn.abort();
+    this.#track(
+      conn,
+      () => this.#run(conn, entry).finally(() => entry.leave()),
+    );
   }
 
   /**
    * Serves a connection that came through another door (the WebSocket
-   * one) under the same caps as TLS connections, counted with them: over a
-   * cap it is told why (`BYE`) and closed.
+   * one), which counted it with the {@linkcode admission} from its accept
+   * (`entry`, left here once the connection is closed, and by the door when
+   * its socket closes); a refused one is told why (`BYE`) and closed.
    */
-  admit(connection: Connection): void {
-    if (this.#stopping.signal.aborted) return connection.abort();
-    const host = capHost(connection.info.host);
-    this.stats.accepted++;
-    const refusal = this.#overCap(host);
-    if (refusal) {
-      const [reason, text] = refusal;
-      this.stats.refused++;
-      this.#log.info("refused", { addr: connection.info.address, reason });
-      if (this.#refusals.size >= this.#config.maxRefusals) {
-        return connection.abort();
-      }
-      const task = connection.close(
-        encodeServerLine({ type: "BYE", reason, text }),
-      ).finally(() => this.#refusals.delete(connection));
-      this.#refusals.set(connection, task);
-      return;
+  admit(connection: Connection, entry: Entry): void {
+    if (this.#stopping.signal.aborted) {
+      connection.abort();
+      return entry.leave();
     }
-    this.#track(connection, host, async () => {
-      const session = new Session(connection, this.#context);
-      this.#live.set(connection, session);
-      await session.finished;
+    this.#track(connection, async () => {
+      if (entry.refusal) {
+        await connection.close(goodbye(entry.refusal));
+      } else {
+        const session = new Session(connection, this.#context);
+        this.#live.set(connection, session);
+        await session.finished;
+      }
+      entry.leave();
       this.#log.debug("closed", { addr: connection.info.address });
     });
   }
 
-  /** Why a new connection from `host` is refused; null when it is not. */
-  #overCap(host: string): [ByeReason, string] | null {
-    const config = this.#config;
-    if (this.#live.size >= config.maxClients) {
-      return [
-        "server-full",
-        `Server is full: ${config.maxClients} connections`,
-      ];
-    }
-    const fromHost = this.#perAddress.get(host) ?? 0;
-    if (config.maxPerIp > 0 && fromHost >= config.maxPerIp) {
-      return [
-        "ip-limit",
-        `Too many connections from ${host}: at most ${config.maxPerIp}`,
-      ];
-    }
-    return null;
-  }
-
-  /** Counts a connection from `host` while `serve` runs. */
-  #track(key: Abortable, host: string, serve: () => Promise<void>): void {
+  /** Keeps a connection for shutdown while `serve` runs. */
+  #track(key: Abortable, serve: () => Promise<void>): void {
     this.#live.set(key, null);
-    this.#perAddress.set(host, (this.#perAddress.get(host) ?? 0) + 1);
     const task = serve().finally(() => {
       this.#live.delete(key);
       this.#tasks.delete(task);
-      const left = (this.#perAddress.get(host) ?? 1) - 1;
-      if (left === 0) this.#perAddress.delete(host);
-      else this.#perAddress.set(host, left);
     });
     this.#tasks.add(task);
   }
 
-  /** Handshake within the deadline, then a session until it ends. */
-  async #run(conn: ByteConn): Promise<void> {
-    const address = formatAddress(conn.remoteAddr);
+  /**
+   * Handshake within the deadline, then a session until it ends, or the
+   * refusal's `BYE` through the same goodbye.
+   */
+  async #run(conn: ByteConn, entry: Entry): Promise<void> {
     const tls = this.#connection(conn);
-    if (await this.#handshake(conn, tls) && !this.#stopping.signal.aborted) {
+    const handshaken = await this.#handshake(conn, tls);
+    const address = formatAddress(conn.remoteAddr);
+    if (handshaken && conn.proxied) {
+      entry.locate(conn.remoteAddr.hostname, address);
+    }
+    if (!handshaken || entry.dropped || this.#stopping.signal.aborted) {
+      await conn.close();
+    } else if (entry.refusal) {
+      await tls.close(goodbye(entry.refusal));
+    } else {
       const session = new Session(tls, this.#context);
       this.#live.set(conn, session);
       await session.finished;
-    } else {
-      await conn.close();
     }
     this.#log.debug("closed", { addr: address });
   }
@@ -481,16 +459,28 @@ export class ChatServer implements AsyncDisposable {
   }
 
   /**
-   * Runs the TLS handshake within `handshakeTimeoutMs`; true when it
-   * succeeded in time. A failure is counted and logged at debug level.
+   * Runs the TLS handshake (after a trusted proxy's PROXY header) within
+   * `handshakeTimeoutMs`; true when it succeeded in time. A failure is
+   * counted and logged: at debug level, or as a refusal for a bad header.
    */
   async #handshake(conn: ByteConn, tls: TlsConnection): Promise<boolean> {
-    const fail = (error: string) => {
+    const fail = (error: unknown) => {
       this.stats.handshakeFailures++;
-      this.#log.debug("handshake-failed", {
-        addr: formatAddress(conn.remoteAddr),
-        error,
-      });
+      const addr = formatAddress(conn.remoteAddr);
+      // A trusted proxy that sends no valid header is misconfigured, or
+      // not the proxy: worth more than a debug line.
+      if (error instanceof ProxyHeaderError) {
+        this.#log.warn("refused", {
+          addr,
+          reason: "proxy-header",
+          error: error.message,
+        });
+      } else {
+        this.#log.debug("handshake-failed", {
+          addr,
+          error: typeof error === "string" ? error : describeError(error),
+        });
+      }
     };
     let late = false;
     const timer = this.#clock.setTimeout(() => {
@@ -503,39 +493,11 @@ export class ChatServer implements AsyncDisposable {
       await tls.handshake();
       return !late;
     } catch (error) {
-      if (!late) fail(describeError(error));
+      if (!late) fail(error);
       return false;
     } finally {
       this.#clock.clearTimeout(timer);
     }
-  }
-
-  /**
-   * Completes the handshake, sends one `BYE` line and closes through the
-   * same goodbye as a session; beyond `maxRefusals` at once, just closes.
-   */
-  #refuse(conn: ByteConn, reason: ByeReason, text: string): void {
-    this.stats.refused++;
-    this.#log.info("refused", { addr: formatAddress(conn.remoteAddr), reason });
-    if (this.#refusals.size >= this.#config.maxRefusals) {
-      conn.abort();
-      return;
-    }
-    const tls = this.#connection(conn);
-    const task = (async () => {
-      const timer = this.#clock.setTimeout(
-        () => void conn.close(),
-        this.#config.handshakeTimeoutMs,
-      );
-      const handshaken = await tls.handshake().then(() => true, () => false);
-      this.#clock.clearTimeout(timer);
-      if (handshaken) {
-        await tls.close(encodeServerLine({ type: "BYE", reason, text }));
-      } else {
-        await conn.close();
-      }
-    })().finally(() => this.#refusals.delete(conn));
-    this.#refusals.set(conn, task);
   }
 }
 
@@ -544,9 +506,9 @@ interface Abortable {
   abort(): void;
 }
 
-/** The key connections are counted under: one subscriber holds an IPv6 /64. */
-function capHost(hostname: string): string {
-  return addressGroup(hostname)?.text ?? hostname;
+/** The `BYE` line that tells a refused connection why. */
+function goodbye(refusal: Refusal): Uint8Array {
+  return encodeServerLine({ type: "BYE", ...refusal });
 }
 
 /**

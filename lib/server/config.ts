@@ -18,6 +18,7 @@ import {
 } from "../flags.ts";
 import { LOG_LEVELS, type LogLevel } from "../log.ts";
 import { HISTORY_REQUEST_LIMIT } from "../protocol.ts";
+import { type AddressRange, parseAddressRange } from "./address.ts";
 import { TLS_ENGINES, type TlsEngine } from "./transport.ts";
 
 /** Port of a room when none is given. */
@@ -171,14 +172,21 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "FILE",
     help:
-      "Ask clients for a certificate signed by this CA (PEM); node engine only",
+      "Ask clients for a certificate signed by this CA (PEM), on both ports; node engine only",
   },
   "client-cert": {
     type: "string",
     value: "MODE",
     default: "optional",
     help:
-      "With --client-ca: require (no valid certificate, no handshake) or optional",
+      "With --client-ca: require (no valid certificate, no handshake, on both ports) or optional",
+  },
+  "trusted-proxy": {
+    type: "string",
+    value: "ADDRESS[/PREFIX]",
+    multiple: true,
+    help:
+      "A load balancer whose PROXY header (either port) or X-Forwarded-For (web port) names the client (repeatable; node engine)",
   },
   "login-attempts": {
     type: "string",
@@ -369,6 +377,11 @@ export interface ServerConfig {
   readonly clientCa: string | null;
   /** Whether a client must present a valid certificate (with clientCa). */
   readonly clientCert: "require" | "optional";
+  /**
+   * Proxies trusted to name the client: a PROXY protocol header on the
+   * chat port (or the web port), `X-Forwarded-For` on the web port.
+   */
+  readonly trustedProxies: readonly AddressRange[];
   /** Failures per address group before waiting. */
   readonly loginAttempts: number;
   readonly loginRefillMs: number;
@@ -488,6 +501,7 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
         "optional",
       ] as const,
     ),
+    trustedProxies: (values["trusted-proxy"] ?? []).map(trustedProxy),
     loginAttempts: number("login-attempts", 1, 1000),
     loginRefillMs: ms("login-refill"),
     accountAttempts: number("account-attempts", 1, 1_000_000),
@@ -519,6 +533,11 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
   if (config.clientCa !== null && config.tlsEngine === "deno") {
     throw new TypeError(
       "Cannot use --client-ca with --tls-engine deno: Deno.listenTls cannot ask for client certificates; use --tls-engine node",
+    );
+  }
+  if (config.trustedProxies.length > 0 && config.tlsEngine === "deno") {
+    throw new TypeError(
+      "Cannot use --trusted-proxy with --tls-engine deno: Deno.listenTls cannot read a PROXY header before the TLS handshake; use --tls-engine node",
     );
   }
   if (config.handshakeTimeoutMs <= 0 || config.aliasTimeoutMs <= 0) {
@@ -560,6 +579,17 @@ function webOrigin(origin: string): string {
     );
   }
   return url.origin;
+}
+
+/** Parses a `--trusted-proxy` address or range. */
+function trustedProxy(text: string): AddressRange {
+  const range = parseAddressRange(text);
+  if (range === null) {
+    throw new TypeError(
+      `Cannot use --trusted-proxy "${text}": give an address or a range, such as 10.0.0.5 or 10.0.0.0/24`,
+    );
+  }
+  return range;
 }
 
 /** Checks a `--redis` URL (it may hold a password: never echo it). */

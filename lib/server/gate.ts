@@ -184,6 +184,20 @@ export class Gate {
     );
   }
 
+  /**
+   * The address ban that keeps a new connection out before it is greeted,
+   * or null. Nothing it could say would count yet (a password would tell a
+   * right guess from a wrong one), so only what the connection proves by
+   * itself lets it pass: a verified client certificate of an operator's
+   * account, as address bans never apply to operators.
+   */
+  doorBan(host: string, certificate: PeerCertificate | null): Sanction | null {
+    const ban = this.moderation.find("ban", { account: null, host });
+    if (ban === null) return null;
+    const certified = this.accounts.forCertificate(certificate);
+    return certified?.operator ? null : ban;
+  }
+
   /** Starts an attempt, or throws when it must wait. */
   #mayTry(host: string, account: string | null): void {
     const waitMs = this.#options.limiter.begin(host, account);

@@ -218,8 +218,13 @@ export class Session implements Moderated {
 
   /** Serves the connection until it closes. Never rejects. */
   async #run(): Promise<void> {
-    const { config, room, gate } = this.#ctx;
+    const { config, room, gate, log } = this.#ctx;
     try {
+      const ban = gate.doorBan(this.host, this.conn.info.certificate);
+      if (ban) {
+        log.info("refused", { addr: this.address, reason: "banned" });
+        return this.close("banned", `Banned ${describeSanction(ban)}`);
+      }
       this.#send({
         type: "HELLO",
         protocol: PROTOCOL,

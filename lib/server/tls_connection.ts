@@ -52,9 +52,14 @@ export class TlsConnection implements Connection {
     this.#options = options;
     this.info = {
       door: "tls",
-      host: conn.remoteAddr.hostname,
-      address: formatAddress(conn.remoteAddr),
-      // Known once the handshake has ended.
+      // Known once the handshake has ended (a trusted proxy's PROXY header
+      // names the client), like the certificate.
+      get host() {
+        return conn.remoteAddr.hostname;
+      },
+      get address() {
+        return formatAddress(conn.remoteAddr);
+      },
       get certificate() {
         return conn.peer;
       },

@@ -14,6 +14,12 @@
  * received but unread bytes and fails with {@linkcode InputOverflowError}
  * beyond that, instead of growing.
  *
+ * Accepting differs: the node engine accepts on a `node:net` server and
+ * hands each socket on to its TLS server, so that it can first read the
+ * PROXY protocol header of a peer listed as a trusted proxy (a load
+ * balancer), whose client then becomes the connection's remote address.
+ * The deno engine cannot: `Deno.listenTls` starts TLS on the socket itself.
+ *
  * Closing differs too: Deno's TLS stream (rustls-tokio-stream) finishes a
  * pending handshake or write before it releases the socket, with no
  * timeout, so a peer that stays silent or stops reading keeps its socket
@@ -25,9 +31,12 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { type AddressRange, inAnyRange } from "./address.ts";
 import type { PeerCertificate } from "./connection.ts";
+import { parseProxyHeader, type ProxyHeader } from "./proxy_protocol.ts";
 
 /** TLS engines a server can listen with. */
 export const TLS_ENGINES = ["node", "deno"] as const;
@@ -65,7 +74,16 @@ export class InputOverflowError extends Error {
 
 /** A server-side TLS connection, as bytes. */
 export interface ByteConn {
+  /**
+   * The client's address: the peer's, or, for a trusted proxy's connection
+   * (`proxied`), the one its PROXY header names once the handshake ended.
+   */
   readonly remoteAddr: NetAddress;
+  /**
+   * Whether it came from a trusted proxy: its handshake starts with the
+   * proxy's PROXY header, which names the client.
+   */
+  readonly proxied: boolean;
   /**
    * Why the connection failed, once it has (for an engine that learns of it
    * outside a read); null while it has not.
@@ -76,7 +94,10 @@ export interface ByteConn {
    * asked for one and the client sent one; otherwise null.
    */
   readonly peer: PeerCertificate | null;
-  /** Completes the TLS handshake; rejects when it fails. */
+  /**
+   * Completes the TLS handshake (after the PROXY header, when `proxied`);
+   * rejects when it fails ({@linkcode ProxyHeaderError} for the header).
+   */
   handshake(): Promise<void>;
   /**
    * Resolves to the next received bytes (a view valid until the next read),
@@ -131,6 +152,13 @@ export interface ListenTlsOptions {
    * client without a valid one fails its handshake. Node engine only.
    */
   clientCa?: { readonly ca: string; readonly require: boolean } | null;
+  /**
+   * Peers whose connections start with a PROXY protocol header naming the
+   * client (a load balancer's); a connection from one without a valid
+   * header fails its handshake. Node engine only.
+   * @default {[]}
+   */
+  trustedProxies?: readonly AddressRange[];
 }
 
 /** Binds a TLS listener with the chosen engine. */
@@ -142,6 +170,11 @@ export async function listenTls(
     if (options.clientCa) {
       throw new TypeError(
         "Cannot ask for client certificates with the deno engine: Deno.listenTls cannot request them; use --tls-engine node",
+      );
+    }
+    if ((options.trustedProxies ?? []).length > 0) {
+      throw new TypeError(
+        "Cannot read PROXY headers with the deno engine: Deno.listenTls starts TLS on the socket itself; use --tls-engine node",
       );
     }
     return new DenoListener(Deno.listenTls({ hostname, port, cert, key }));
@@ -196,6 +229,8 @@ class DenoListener implements ByteListener {
  */
 class DenoConn implements ByteConn {
   readonly remoteAddr: NetAddress;
+  /** Never: the deno engine refuses trusted proxies. */
+  readonly proxied = false;
   /** Failures surface in reads and writes. */
   readonly failure = null;
   /** `Deno.listenTls` never asks for client certificates. */
@@ -283,24 +318,25 @@ class DenoConn implements ByteConn {
 }
 
 /**
- * A `node:tls` server. Its raw TCP connections are handed out at once (so
- * caps count them before any handshake) and matched with their TLS sockets
- * by remote address and port once the handshake ends. (`tls.createServer`
- * is what verifies client certificates under Deno; a `TLSSocket` wrapped by
- * hand accepts any.)
+ * A `node:tls` server behind a `node:net` one. Raw TCP connections are
+ * handed out at once (so caps count them before any handshake), then
+ * handed on to the TLS server, after the PROXY header for a trusted
+ * proxy's; each is matched with its TLS socket by remote address and port
+ * once the handshake ends. (`tls.createServer` is what verifies client
+ * certificates under Deno; a `TLSSocket` wrapped by hand accepts any.)
  */
 class NodeListener implements ByteListener {
   readonly addr: NetAddress;
   /** Node sockets are released as soon as they are destroyed. */
   readonly unreleased = 0;
-  #server: tls.Server;
+  #server: net.Server;
   #ready: ByteConn[] = [];
   #waiting: PromiseWithResolvers<ByteConn> | null = null;
   /** Connections whose handshake has not ended, by `address:port`. */
   #handshaking = new Map<string, NodeConn>();
   #closed = false;
 
-  private constructor(server: tls.Server, addr: NetAddress) {
+  private constructor(server: net.Server, addr: NetAddress) {
     this.#server = server;
     this.addr = addr;
   }
@@ -308,7 +344,8 @@ class NodeListener implements ByteListener {
   static async listen(options: ListenTlsOptions): Promise<NodeListener> {
     const maxInputBytes = options.maxInputBytes ?? 65_536;
     const clientCa = options.clientCa ?? null;
-    const server = tls.createServer({
+    const trustedProxies = options.trustedProxies ?? [];
+    const secure = tls.createServer({
       cert: options.cert,
       key: options.key,
       // Half-open: a client that ends its side (stdin done) still gets
@@ -322,6 +359,7 @@ class NodeListener implements ByteListener {
         rejectUnauthorized: clientCa.require,
       }),
     });
+    const server = net.createServer({ allowHalfOpen: true });
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     server.once("error", reject);
     server.listen({ host: options.hostname, port: options.port }, resolve);
@@ -333,7 +371,8 @@ class NodeListener implements ByteListener {
       port: address.port,
     });
     server.on("connection", (raw: net.Socket) => {
-      const conn = new NodeConn(raw, maxInputBytes);
+      const proxied = inAnyRange(trustedProxies, raw.remoteAddress ?? "");
+      const conn = new NodeConn(raw, maxInputBytes, proxied);
       const key = socketKey(raw);
       listener.#handshaking.set(key, conn);
       raw.once("close", () => {
@@ -342,15 +381,17 @@ class NodeListener implements ByteListener {
         }
       });
       listener.#deliver(conn);
+      if (proxied) conn.readHeader(() => secure.emit("connection", raw));
+      else secure.emit("connection", raw);
     });
-    server.on("secureConnection", (socket: tls.TLSSocket) => {
+    secure.on("secureConnection", (socket: tls.TLSSocket) => {
       const key = socketKey(socket);
       const conn = listener.#handshaking.get(key);
       listener.#handshaking.delete(key);
       if (conn) conn.secured(socket, clientCa !== null);
       else socket.destroy();
     });
-    server.on("tlsClientError", (error: Error, socket: tls.TLSSocket) => {
+    secure.on("tlsClientError", (error: Error, socket: tls.TLSSocket) => {
       listener.#handshaking.get(socketKey(socket))?.failed(error);
     });
     return listener;
@@ -398,9 +439,12 @@ function socketKey(socket: net.Socket): string {
  * and holds at most `maxInputBytes` of them for a reader that falls behind.
  */
 class NodeConn implements ByteConn {
-  readonly remoteAddr: NetAddress;
+  remoteAddr: NetAddress;
+  readonly proxied: boolean;
   peer: PeerCertificate | null = null;
   #raw: net.Socket;
+  /** The PROXY header read, for a trusted proxy's connection. */
+  #header: Promise<void> | null = null;
   #socket: tls.TLSSocket | null = null;
   #secure = Promise.withResolvers<void>();
   #chunks: Uint8Array[] = [];
@@ -411,7 +455,8 @@ class NodeConn implements ByteConn {
   #wake: (() => void) | null = null;
   #check: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(raw: net.Socket, maxInputBytes: number) {
+  constructor(raw: net.Socket, maxInputBytes: number, proxied: boolean) {
+    this.proxied = proxied;
     raw.setNoDelay(true);
     // Errors surface through the TLS socket or the handshake; an "error"
     // event with no listener would throw.
@@ -432,6 +477,19 @@ class NodeConn implements ByteConn {
 
   get failure(): Error | null {
     return this.#error;
+  }
+
+  /**
+   * Reads the trusted proxy's PROXY header, takes the client's address from
+   * it, and hands the socket on (`next`: to the TLS server).
+   */
+  readHeader(next: () => void): void {
+    this.#header = readProxyHeader(this.#raw).then((header) => {
+      if (header?.source) this.remoteAddr = header.source;
+      next();
+    });
+    // Reported by handshake(); the socket has no use without its header.
+    this.#header.catch(() => this.#raw.destroy());
   }
 
   /** The handshake ended: from now on the TLS socket carries the data. */
@@ -483,7 +541,10 @@ class NodeConn implements ByteConn {
   }
 
   handshake(): Promise<void> {
-    return this.#secure.promise;
+    const header = this.#header;
+    return header === null
+      ? this.#secure.promise
+      : header.then(() => this.#secure.promise);
   }
 
   async read(): Promise<Uint8Array | null> {
@@ -543,8 +604,11 @@ class NodeConn implements ByteConn {
   }
 }
 
-/** What a node-engine TLS socket says about its peer's certificate. */
-function peerCertificate(socket: tls.TLSSocket): PeerCertificate | null {
+/**
+ * What a `node:tls` socket says about its peer's certificate, when the
+ * server asked for one; null when the peer sent none.
+ */
+export function peerCertificate(socket: tls.TLSSocket): PeerCertificate | null {
   const cert = socket.getPeerCertificate();
   if (!cert || !cert.fingerprint256) return null;
   // A subject with several CNs gives an array: it names no account.
@@ -555,4 +619,67 @@ function peerCertificate(socket: tls.TLSSocket): PeerCertificate | null {
     verified: socket.authorized,
     error: socket.authorized ? null : String(socket.authorizationError ?? ""),
   };
+}
+
+/** A trusted proxy's connection did not start with a valid PROXY header. */
+export class ProxyHeaderError extends Error {
+  /** Creates the error for what was wrong with the header. */
+  constructor(reason: string) {
+    super(`Invalid PROXY protocol header: ${reason}`);
+    this.name = "ProxyHeaderError";
+  }
+}
+
+/** The first byte of a TLS handshake record (a ClientHello). */
+const TLS_HANDSHAKE = 0x16;
+
+/**
+ * Reads a PROXY protocol header off a socket nobody has read yet, then
+ * puts back (`unshift`) the bytes after it, paused, for whoever reads next.
+ * With `tlsAllowed`, a connection that starts a TLS handshake instead is
+ * left as it was and resolves to null. Rejects with
+ * {@linkcode ProxyHeaderError} from the first byte that cannot belong to a
+ * header (never holding more than a header's maximum), or with
+ * `UnexpectedEof` when the socket ends first; the caller's deadline ends
+ * the wait by destroying the socket.
+ */
+export function readProxyHeader(
+  socket: net.Socket,
+  tlsAllowed = false,
+): Promise<ProxyHeader | null> {
+  const { promise, resolve, reject } = Promise.withResolvers<
+    ProxyHeader | null
+  >();
+  let received: Buffer = Buffer.alloc(0);
+  const done = () => {
+    socket.off("data", onData);
+    socket.off("end", onEnd);
+    socket.off("close", onEnd);
+    socket.pause();
+  };
+  const onData = (chunk: Buffer) => {
+    received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+    if (tlsAllowed && received[0] === TLS_HANDSHAKE) {
+      done();
+      socket.unshift(received);
+      return resolve(null);
+    }
+    const parsed = parseProxyHeader(received);
+    if (parsed.state === "incomplete") return;
+    done();
+    if (parsed.state === "invalid") {
+      return reject(new ProxyHeaderError(parsed.reason));
+    }
+    const rest = received.subarray(parsed.header.length);
+    if (rest.length > 0) socket.unshift(rest);
+    resolve(parsed.header);
+  };
+  const onEnd = () => {
+    done();
+    reject(new Deno.errors.UnexpectedEof("The proxy closed before its header"));
+  };
+  socket.on("data", onData);
+  socket.once("end", onEnd);
+  socket.once("close", onEnd);
+  return promise;
 }

@@ -85,13 +85,14 @@ export class WsConnection implements Connection {
   #outbox: Outbox;
 
   /**
-   * Wraps an open WebSocket of a client at `address`, and the socket it
-   * runs on (lines are written there, as frames).
+   * Wraps an open WebSocket of a client (its address, and its certificate
+   * when the door asked for one), and the socket it runs on (lines are
+   * written there, as frames).
    */
   constructor(
     ws: WebSocket,
     socket: Duplex,
-    address: { host: string; address: string },
+    client: Omit<ConnectionInfo, "door">,
     options: WsConnectionOptions,
   ) {
     this.#ws = ws;
@@ -109,7 +110,7 @@ export class WsConnection implements Connection {
       options.queueBytes,
       () => ws.terminate(),
     );
-    this.info = { door: "websocket", ...address, certificate: null };
+    this.info = { door: "websocket", ...client };
     ws.on("message", (data: Buffer) => this.#receive(data));
     ws.on("error", (error: Error & { code?: string }) => {
       if (error.code === TOO_BIG) this.#endless = true;

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import {
   denoRun,
   loopbackArgs,
+  ROOT,
   runClient,
   runCommand,
   serverPermissions,
@@ -150,8 +151,14 @@ Deno.test("certs client issues a certificate that logs its account in (mutual TL
       (await users(dir, ["add", "alice"], "alice's password\n")).code,
       0,
     );
+    const webPort = freePort();
     await withServerProcess(
-      serverPermissions(dir),
+      [
+        "--allow-net=127.0.0.1",
+        `--allow-read=${dir},${ROOT}web`,
+        `--allow-write=${dir}`,
+        "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE",
+      ],
       [
         ...loopbackArgs(
           dir,
@@ -162,6 +169,8 @@ Deno.test("certs client issues a certificate that logs its account in (mutual TL
         ),
         "--certs-dir",
         certs,
+        "--web-port",
+        String(webPort),
       ],
       async (server) => {
         await server.output.waitFor(
@@ -205,18 +214,74 @@ Deno.test("certs client issues a certificate that logs its account in (mutual TL
           "",
         );
         assert.equal(refused.code, 1);
+        // The web port asks for the certificate too: it logs alice in, and
+        // without it there is no WebSocket.
+        const ca = await Deno.readTextFile(`${certs}/ca.pem`);
+        const identity = {
+          cert: await Deno.readTextFile(cert),
+          key: await Deno.readTextFile(key),
+        };
+        assert.match(
+          await webFirstLines(webPort, ca, identity, "alice"),
+          /^HELLO .*\nWELCOME alice /,
+        );
+        await assert.rejects(webFirstLines(webPort, ca, undefined, "x"));
       },
     );
   });
 });
 
-Deno.test("server.ts refuses --client-ca with the deno engine", async () => {
-  const result = await runCommand(
-    "deno",
-    denoRun("server.ts", [], ["--client-ca", "ca.pem", "--tls-engine", "deno"]),
-  );
-  assert.equal(result.code, 2);
-  assert.match(result.out, /Cannot use --client-ca with --tls-engine deno/);
+/** A free TCP port on 127.0.0.1 (for a web door). */
+function freePort(): number {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return listener.addr.port;
+}
+
+/**
+ * Opens `/ws` on `port`, presenting `identity` if given, and sends `alias`
+ * after the greeting; resolves to the lines up to WELCOME (or BYE).
+ */
+async function webFirstLines(
+  port: number,
+  ca: string,
+  identity: { cert: string; key: string } | undefined,
+  alias: string,
+): Promise<string> {
+  using http = Deno.createHttpClient({ caCerts: [ca], ...identity });
+  const ws = new WebSocket(`wss://localhost:${port}/ws`, {
+    client: http,
+  } as unknown as string[]);
+  const lines: string[] = [];
+  const closed = new Promise<void>((resolve) => ws.onclose = () => resolve());
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      ws.onmessage = (event) => {
+        lines.push(String(event.data));
+        if (lines.length === 1) ws.send(alias);
+        if (/^(WELCOME|BYE)/.test(String(event.data))) {
+          resolve(lines.join("\n"));
+        }
+      };
+      ws.onerror = () => reject(new Error(`No WebSocket: ${lines}`));
+    });
+  } finally {
+    ws.close();
+    await closed;
+  }
+}
+
+Deno.test("server.ts refuses --client-ca and --trusted-proxy with the deno engine", async () => {
+  for (const flag of [["--client-ca", "ca.pem"], ["--trusted-proxy", "::1"]]) {
+    const result = await runCommand(
+      "deno",
+      denoRun("server.ts", [], [...flag, "--tls-engine", "deno"]),
+    );
+    assert.equal(result.code, 2);
+    assert.match(
+      result.out,
+      new RegExp(`Cannot use ${flag[0]} with --tls-engine deno`),
+    );
+  }
 });
 
 Deno.test("server.ts keeps bans and the topic across a restart", async () => {

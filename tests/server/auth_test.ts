@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { generateCa, issueClientCertificate } from "../../lib/certs.ts";
+import { parseAddressRange } from "../../lib/server/address.ts";
 import {
   ENGINES,
   runCommand,
@@ -225,13 +226,36 @@ for (const engine of ENGINES) {
       /^BYE banned Banned by op until \S+Z: bye$/,
     );
     assert.match(await op.expect(/^LEAVE /), /^LEAVE guest 1 banned$/);
-    // Banned by address: a guest from it is refused when it joins.
+    // Banned by address: a guest from it is refused before HELLO.
     using again = await TestClient.connect(s.port);
-    await again.expect(/^HELLO /);
-    await again.send("newcomer");
     const [bye, ...rest] = await again.readToEnd();
     assert.match(bye ?? "", /^BYE banned Banned by op until \S+Z: bye$/);
     assert.deepEqual(rest, []);
+  });
+
+  test("a banned address gets BYE banned before HELLO, so it cannot try a password", async () => {
+    await using s = await startServer(engine, [], {
+      roomPassword: "room secret",
+    });
+    const { accounts, moderation } = s.server.gate;
+    await accounts.add("op", "op password");
+    accounts.setOperator("op", true);
+    moderation.add("ban", { range: parseAddressRange("127.0.0.0/8")! }, {
+      durationMs: null,
+      by: "admin",
+      reason: "spam",
+    });
+    // Whoever it claims to be (an operator, a guest with the room
+    // password), it hears nothing but the ban.
+    for (const lines of [["op", "/pass op password"], ["/pass room secret"]]) {
+      using banned = await TestClient.connect(s.port);
+      for (const line of lines) await banned.send(line).catch(() => {});
+      assert.deepEqual(await banned.readToEnd(), [
+        "BYE banned Banned by admin until lifted: spam",
+      ]);
+    }
+    await s.logs.waitFor(/INFO refused addr=127\.0\.0\.1:\d+ reason=banned/);
+    assert.doesNotMatch(s.logs.toString(), /INFO login /);
   });
 }
 
@@ -281,4 +305,37 @@ Deno.test("[node] client certificates: required, optional, wrong CA and expired"
       }
     }
   }
+});
+
+Deno.test("[node] an operator's certificate passes an address ban; nobody else does", async () => {
+  const { ca } = await testCertificates();
+  await using s = await startServer("node", [], {
+    clientCa: { ca: ca.cert, require: false },
+  });
+  const { accounts, moderation } = s.server.gate;
+  await accounts.add("op", "op password");
+  accounts.setOperator("op", true);
+  await accounts.add("bob", "bob's password");
+  moderation.add("ban", { range: parseAddressRange("127.0.0.1")! }, {
+    durationMs: null,
+    by: "admin",
+    reason: "",
+  });
+  // The certificate proves who it is before anything is said: an operator
+  // is let in, as address bans never apply to operators.
+  using op = await TestClient.join(s.port, "op", {
+    identity: await issueClientCertificate(ca, "op"),
+  });
+  await op.send("in");
+  assert.equal(await op.expect(/^MSG /), "MSG op in");
+  // A certificate of another account does not pass.
+  using bob = await TestClient.connect(
+    s.port,
+    "127.0.0.1",
+    undefined,
+    await issueClientCertificate(ca, "bob"),
+  );
+  assert.deepEqual(await bob.readToEnd(), [
+    "BYE banned Banned by admin until lifted",
+  ]);
 });

@@ -620,7 +620,7 @@ Deno.test("[deno] serveChat() stops accepting while --max-unreleased sockets wai
     for (let i = 0; i < 5; i++) silent.push(await connect());
     const joining = TestClient.join(s.port, "patient");
     // Its TCP connection waits in the kernel's queue, unaccepted.
-    assert.equal(s.server.stats.accepted, 11);
+    assert.equal(s.server.admission.stats.accepted, 11);
     for (const conn of silent.splice(0, 11)) conn.close();
     await s.logs.waitFor(/INFO accept-resumed/);
     using patient = await joining;

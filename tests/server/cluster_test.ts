@@ -220,15 +220,13 @@ Deno.test("an operator on one server mutes, kicks, bans and sets the topic on al
       await carol.expect(/^BYE /),
       /^BYE banned Banned by op until \S+Z: bye$/,
     );
-    // Banned by account, on every server: logging in on another is refused.
+    // The address is banned on every server: a connection from it to
+    // another one is refused before HELLO, whoever it would log in as.
     using again = await TestClient.connect(s1!.port, "127.0.0.1", ca.cert);
-    await again.expect(/^HELLO /);
-    await again.send("mallory");
-    await again.expect(/^PASSWORD /);
-    await again.send("/pass mallory's password");
-    assert.match(
-      (await again.readToEnd())[0] ?? "",
-      /^BYE banned Banned by op until \S+Z: bye$/,
+    await again.send("mallory").catch(() => {});
+    assert.deepEqual(
+      (await again.readToEnd()).map((line) => line.replace(/\S+Z/, "T")),
+      ["BYE banned Banned by op until T: bye"],
     );
   }, {
     before: async (dir) => {

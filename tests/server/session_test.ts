@@ -9,6 +9,7 @@ import { LINE_ENDLESS, LINE_TOO_LONG } from "../../lib/framing.ts";
 import { createLogger } from "../../lib/log.ts";
 import { parseServerArgs } from "../../lib/server/config.ts";
 import { Room } from "../../lib/server/room.ts";
+import type { PeerCertificate } from "../../lib/server/connection.ts";
 import { parseAddressRange } from "../../lib/server/address.ts";
 import { MemoryLog } from "../../lib/server/room_log.ts";
 import { Session } from "../../lib/server/session.ts";
@@ -34,8 +35,11 @@ function setup(flags: string[] = [], roomPassword: string | null = null) {
     gate,
     nextId: () => String(++ids),
   };
-  const open = (address = `127.0.0.1:${5000 + ids}`) => {
-    const conn = new FakeConnection(address);
+  const open = (
+    address = `127.0.0.1:${5000 + ids}`,
+    certificate: PeerCertificate | null = null,
+  ) => {
+    const conn = new FakeConnection(address, certificate);
     return { conn, session: new Session(conn, context) };
   };
   /** Opens a session and joins it as `alias`, reading up to WELCOME. */
@@ -512,30 +516,42 @@ Deno.test("Session carries out operator commands, and refuses them to others", a
   await end(op, bob, guest);
 });
 
-Deno.test("Session refuses a banned address at join, but not an operator from it", async () => {
-  const { open, gate, login } = await withAccounts();
+Deno.test("Session refuses a banned address before HELLO; only an operator's certificate passes", async () => {
+  const { open, gate, logs } = await withAccounts();
   gate.moderation.add("ban", { range: parseAddressRange("127.0.0.0/8")! }, {
     durationMs: null,
     by: "alice",
     reason: "spam",
   });
+  // Nothing it could say counts: not even an operator's alias and password.
   const { conn, session } = open();
-  assert.match(await conn.nextSent(), /^HELLO /);
-  conn.receive("guest");
+  conn.receive("alice", "/pass pw-alice");
   assert.equal(
     await conn.closed(),
     "BYE banned Banned by alice until lifted: spam",
   );
+  assert.deepEqual(conn.sent, []);
   await session.finished;
-  // Bob's account is not banned, but his address is.
-  const bob = open();
-  await bob.conn.nextSent();
-  bob.conn.receive("bob", "/pass pw-bob");
-  await bob.conn.nextSent(); // PASSWORD
+  assert.ok(
+    logs.some((l) =>
+      /INFO refused addr=127\.0\.0\.1:\d+ reason=banned/.test(l)
+    ),
+  );
+  // A verified certificate proves an operator before anything is said.
+  const certificate = (subject: string) => ({
+    subject,
+    fingerprint: `FP:${subject}`,
+    verified: true,
+    error: null,
+  });
+  const alice = open(undefined, certificate("alice"));
+  assert.match(await alice.conn.nextSent(), /^HELLO /);
+  alice.conn.receive("alice");
+  assert.match(await alice.conn.nextSent(), /^WELCOME alice /);
+  // Another account's certificate does not.
+  const bob = open(undefined, certificate("bob"));
   assert.match(await bob.conn.closed() ?? "", /^BYE banned /);
   await bob.session.finished;
-  // An operator cannot lock out an operator through their address.
-  const alice = await login("alice", "pw-alice");
   await end(alice);
 });
 

@@ -6,11 +6,17 @@
  */
 
 import assert from "node:assert/strict";
+import { generateCa, issueClientCertificate } from "../../lib/certs.ts";
+import { parseAddressRange } from "../../lib/server/address.ts";
 import { originAllowed, securityHeaders } from "../../lib/server/web.ts";
-import { startServer, testCertificates, TestClient } from "../_helpers.ts";
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+import {
+  clientFrame,
+  connectTls,
+  startServer,
+  testCertificates,
+  TestClient,
+  upgradeByHand,
+} from "../_helpers.ts";
 
 /** A browser-like WebSocket member: every line it receives, in order. */
 class WsClient implements AsyncDisposable {
@@ -35,24 +41,40 @@ class WsClient implements AsyncDisposable {
     });
   }
 
-  /** Opens `/ws` on the web door, trusting the test CA. */
-  static async open(port: number): Promise<WsClient> {
+  /**
+   * Opens `/ws` on the web door, trusting the test CA, presenting a client
+   * certificate when given one.
+   */
+  static async open(
+    port: number,
+    identity?: { cert: string; key: string },
+  ): Promise<WsClient> {
     const { ca } = await testCertificates();
-    const http = Deno.createHttpClient({ caCerts: [ca.cert] });
+    const http = Deno.createHttpClient({ caCerts: [ca.cert], ...identity });
     const ws = new WebSocket(`wss://localhost:${port}/ws`, {
       client: http,
     } as unknown as string[]);
     const client = new WsClient(ws, http);
-    await new Promise((resolve, reject) => {
-      ws.onopen = resolve;
-      ws.onerror = reject;
-    });
+    try {
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = reject;
+      });
+    } catch (error) {
+      await client.closed;
+      http.close();
+      throw error;
+    }
     return client;
   }
 
   /** Opens `/ws` and joins as `alias`. */
-  static async join(port: number, alias: string): Promise<WsClient> {
-    const client = await WsClient.open(port);
+  static async join(
+    port: number,
+    alias: string,
+    identity?: { cert: string; key: string },
+  ): Promise<WsClient> {
+    const client = await WsClient.open(port, identity);
     await client.expect(/^HELLO /);
     client.ws.send(alias);
     await client.expect(new RegExp(`^WELCOME ${alias} `));
@@ -89,48 +111,6 @@ class WsClient implements AsyncDisposable {
     await this.closed;
     this.#http.close();
   }
-}
-
-/**
- * An HTTP upgrade to `/ws` sent by hand over TLS; resolves to the status
- * line and the open connection (a client that may never read again).
- */
-async function upgradeByHand(port: number, headers: Record<string, string>) {
-  const { ca } = await testCertificates();
-  const conn = await Deno.connectTls({
-    hostname: "localhost",
-    port,
-    caCerts: [ca.cert],
-  });
-  const head = Object.entries({
-    host: `localhost:${port}`,
-    upgrade: "websocket",
-    connection: "Upgrade",
-    "sec-websocket-version": "13",
-    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-    ...headers,
-  }).map(([k, v]) => `${k}: ${v}\r\n`).join("");
-  await conn.write(encoder.encode(`GET /ws HTTP/1.1\r\n${head}\r\n`));
-  let text = "";
-  const buffer = new Uint8Array(4096);
-  while (!text.includes("\r\n\r\n")) {
-    const n = await conn.read(buffer);
-    if (n === null) break;
-    text += decoder.decode(buffer.subarray(0, n));
-  }
-  return { status: text.split("\r\n")[0]!, conn };
-}
-
-/** A client's WebSocket text frame (masked, as RFC 6455 requires). */
-function clientFrame(text: string): Uint8Array {
-  const payload = encoder.encode(text);
-  const mask = [1, 2, 3, 4];
-  const frame = new Uint8Array(2 + 4 + payload.length);
-  frame[0] = 0x81;
-  frame[1] = 0x80 | payload.length; // short lines only
-  frame.set(mask, 2);
-  payload.forEach((b, i) => frame[6 + i] = b ^ mask[i % 4]!);
-  return frame;
 }
 
 Deno.test("web door serves the page with a strict CSP, security headers and a health check", async () => {
@@ -200,7 +180,11 @@ Deno.test("web door refuses a WebSocket upgrade from another origin", async () =
     [{}, "HTTP/1.1 101 Switching Protocols"], // not a browser
   ];
   for (const [headers, status] of cases) {
-    const upgrade = await upgradeByHand(s.webPort, headers);
+    const upgrade = await upgradeByHand(
+      await connectTls(s.webPort),
+      s.webPort,
+      headers,
+    );
     upgrade.conn.close();
     assert.equal(upgrade.status, status, JSON.stringify(headers));
   }
@@ -271,6 +255,8 @@ Deno.test("WebSocket members get the same limits: line length, flood, caps", asy
   );
   third.ws.close();
   await third.closed;
+  // The server let both go (the fourth once told, the third once closed).
+  await s.logs.waitFor(/DEBUG closed /, { count: 2 });
   // Far over the line limit: refused before it is buffered, connection ends.
   await using big = await WsClient.join(s.webPort, "big");
   big.ws.send("y".repeat(5000));
@@ -311,22 +297,39 @@ Deno.test("WebSocket input is counted per message, so tiny messages cannot pile 
   );
 });
 
-Deno.test("the web door caps connections per address from the accept", async () => {
+Deno.test("the web door caps connections per address from the accept, and says why", async () => {
   await using s = await startServer("node", ["--max-per-ip", "2"], {
     web: {},
   });
+  const { ca } = await testCertificates();
   // Two bare TCP connections that never start TLS hold this address's
-  // share; a third is closed at once, before any handshake.
+  // share; the page is then refused with the reason.
   using _one = await Deno.connect({ hostname: "127.0.0.1", port: s.webPort });
   using _two = await Deno.connect({ hostname: "127.0.0.1", port: s.webPort });
-  using three = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: s.webPort,
+  using http = Deno.createHttpClient({ caCerts: [ca.cert] });
+  const page = await fetch(`https://localhost:${s.webPort}/`, {
+    client: http,
   });
+  assert.equal(page.status, 503);
+  assert.equal(
+    await page.text(),
+    "Too many connections from 127.0.0.1: at most 2\n",
+  );
+});
+
+Deno.test("the web door closes refused connections at once beyond --max-refusals", async () => {
+  await using s = await startServer("node", [
+    "--max-per-ip",
+    "1",
+    "--max-refusals",
+    "0",
+  ], { web: {} });
+  using _one = await Deno.connect({ hostname: "127.0.0.1", port: s.webPort });
+  using two = await Deno.connect({ hostname: "127.0.0.1", port: s.webPort });
   // Closed at once: not left to the 10 s handshake deadline.
   let timer: ReturnType<typeof setTimeout> | undefined;
   const read = await Promise.race([
-    three.read(new Uint8Array(1)).catch(() => null),
+    two.read(new Uint8Array(1)).catch(() => null),
     new Promise((resolve) => timer = setTimeout(() => resolve("open"), 3000)),
   ]);
   clearTimeout(timer);
@@ -356,7 +359,11 @@ Deno.test("a WebSocket member that stops reading is dropped as too slow", async 
     web: {},
   });
   using tessa = await TestClient.join(s.port, "tessa");
-  const { status, conn } = await upgradeByHand(s.webPort, {});
+  const { status, conn } = await upgradeByHand(
+    await connectTls(s.webPort),
+    s.webPort,
+    {},
+  );
   assert.equal(status, "HTTP/1.1 101 Switching Protocols");
   await conn.write(clientFrame("sleeper"));
   await tessa.expect(/^JOIN sleeper/);
@@ -374,4 +381,81 @@ Deno.test("a WebSocket member that stops reading is dropped as too slow", async 
     assert.ok(sent < 10_000, "the sleeper was never dropped");
   }
   conn.close();
+});
+
+Deno.test("the web door counts its connections with the TLS door's from the accept", async () => {
+  await using s = await startServer("node", ["--max-per-ip", "2"], {
+    web: {},
+  });
+  using _tessa = await TestClient.join(s.port, "tessa");
+  // A bare TCP connection that never starts TLS holds a place too.
+  using _idle = await Deno.connect({ hostname: "127.0.0.1", port: s.webPort });
+  await using third = await WsClient.open(s.webPort);
+  assert.equal(
+    await third.expect(/^BYE /),
+    "BYE ip-limit Too many connections from 127.0.0.1: at most 2",
+  );
+  await s.logs.waitFor(/INFO refused addr=127\.0\.0\.1:\d+ reason=ip-limit/);
+});
+
+Deno.test("the web door is under --max-clients with the TLS door, counted from the accept", async () => {
+  await using s = await startServer("node", ["--max-clients", "2"], {
+    web: {},
+  });
+  using _tessa = await TestClient.join(s.port, "tessa");
+  using _idle = await Deno.connect({ hostname: "127.0.0.1", port: s.webPort });
+  await using third = await WsClient.open(s.webPort);
+  assert.equal(
+    await third.expect(/^BYE /),
+    "BYE server-full Server is full: 2 connections",
+  );
+});
+
+Deno.test("the web door asks for client certificates too: required, optional, and logging in by one", async () => {
+  const { ca } = await testCertificates();
+  const alice = await issueClientCertificate(ca, "alice");
+  const stranger = await issueClientCertificate(
+    await generateCa("another CA"),
+    "alice",
+  );
+  for (const require of [true, false]) {
+    await using s = await startServer("node", [], {
+      web: {},
+      clientCa: { ca: ca.cert, require },
+    });
+    await s.server.gate.accounts.add("alice", "alice's password");
+    // A valid certificate naming an account logs it in, no password asked.
+    await using certified = await WsClient.join(s.webPort, "alice", alice);
+    await s.logs.waitFor(/INFO join alias=alice .*account=alice/);
+    certified.ws.close();
+    await certified.closed;
+    for (const bad of [stranger, undefined]) {
+      if (require) {
+        // No valid certificate: no TLS handshake, no WebSocket.
+        await assert.rejects(WsClient.open(s.webPort, bad));
+      } else {
+        await using guest = await WsClient.open(s.webPort, bad);
+        await guest.expect(/^HELLO /);
+        guest.ws.send("alice");
+        await guest.expect(/^PASSWORD account /);
+      }
+    }
+  }
+});
+
+Deno.test("the web door refuses a banned address before HELLO", async () => {
+  await using s = await startServer("node", [], { web: {} });
+  const { moderation } = s.server.gate;
+  moderation.add("ban", { range: parseAddressRange("127.0.0.0/8")! }, {
+    durationMs: null,
+    by: "op",
+    reason: "spam",
+  });
+  await using banned = await WsClient.open(s.webPort);
+  assert.deepEqual(
+    [await banned.expect(/./)],
+    ["BYE banned Banned by op until lifted: spam"],
+  );
+  assert.equal((await banned.closed).code, 1000);
+  await s.logs.waitFor(/INFO refused addr=127\.0\.0\.1:\d+ reason=banned/);
 });
