@@ -147,6 +147,12 @@ export class ChatServer implements AsyncDisposable {
       announceLimit: config.announceLimit,
       arena: new LineArena(chunkBytesFor(config.queueBytes)),
       historyBytes: config.queueBytes / 2,
+      clock: this.#clock,
+      stallMs: config.stallTimeoutMs,
+      // With a queue at its watermark (half the limit), what the log then
+      // hands on at once (even three bytes a character) and a new arena
+      // chunk (an eighth) still fit under the limit.
+      backlogBytes: config.queueBytes / 16,
       onLeave: (session, reason) =>
         log.info("leave", {
           alias: session.alias,

@@ -9,6 +9,14 @@
  * only reports a full queue, and the room then drops that member and tells
  * it to close.
  *
+ * The room also says when it is congested ({@linkcode Room.congested}):
+ * while some member's queue is above its watermark, or while the lines
+ * appended and not yet handed on by the log pass `backlogBytes`. Sessions
+ * then handle no more lines (and their connections stop reading, so TCP
+ * pushes back on the senders) until it is not. A member that stays above
+ * its watermark for `stallMs` without its peer reading anything holds
+ * everyone up: the room drops it as slow.
+ *
  * @module
  */
 
@@ -24,6 +32,7 @@ import {
   validateAlias,
   WHO_LIST_LIMIT,
 } from "../protocol.ts";
+import { type Clock, systemClock, type TimerId } from "../clock.ts";
 import { aliasSkeleton } from "../text.ts";
 import { LineArena } from "./line_arena.ts";
 import type { RoomEvent, RoomLine, RoomLog } from "./room_log.ts";
@@ -117,6 +126,20 @@ export interface RoomOptions<M extends Member = Member> {
    * in a cluster, a server carries out there what another one decided.
    */
   onEvent?: (event: RoomEvent) => void;
+  /** Time, for the stall rule. @default {systemClock} */
+  clock?: Clock;
+  /**
+   * How long a member's queue may stay above its watermark with nothing
+   * written (`--stall-timeout`) before the room drops it as slow.
+   * @default {Infinity}
+   */
+  stallMs?: number;
+  /**
+   * Bytes of lines (about) appended and not yet handed on by the log
+   * above which the room counts as congested.
+   * @default {Infinity}
+   */
+  backlogBytes?: number;
 }
 
 /** Counters a server reports in its logs. */
@@ -151,6 +174,18 @@ export class Room<M extends Member = Member> {
   /** Each replayed event's `HIST` line, encoded once. */
   #histLines = new WeakMap<RoomEvent, Uint8Array>();
   #appended = 0;
+  #clock: Clock;
+  #stallMs: number;
+  /** Members whose queue is above its watermark, and since when it is. */
+  #above = new Map<M, number>();
+  #stallTimer: TimerId | undefined;
+  #backlogBytes: number;
+  /** About how many bytes were appended since the log last settled. */
+  #backlog = 0;
+  /** The backlog passed `backlogBytes`: waiting for the log to settle. */
+  #backlogFull = false;
+  /** Resolved once the room is no longer congested. */
+  #free: PromiseWithResolvers<void> | null = null;
 
   /** Creates an empty room that orders its events in `options.log`. */
   constructor(options: RoomOptions<M>) {
@@ -160,6 +195,9 @@ export class Room<M extends Member = Member> {
     this.#historyBytes = options.historyBytes ?? Infinity;
     this.#cluster = options.cluster;
     this.#onEvent = options.onEvent;
+    this.#clock = options.clock ?? systemClock;
+    this.#stallMs = options.stallMs ?? Infinity;
+    this.#backlogBytes = options.backlogBytes ?? Infinity;
     this.#log = options.log;
     this.#log.subscribe(
       (event) => this.#fanOut(event),
@@ -179,6 +217,37 @@ export class Room<M extends Member = Member> {
   /** How many lines were appended to the log so far. */
   get appended(): number {
     return this.#appended;
+  }
+
+  /**
+   * Whether senders should wait: some member's queue is above its
+   * watermark, or too much was appended that the log has not handed on.
+   */
+  get congested(): boolean {
+    return this.#above.size > 0 || this.#backlogFull;
+  }
+
+  /** Resolves once the room is no longer {@linkcode congested}. */
+  uncongested(): Promise<void> {
+    if (!this.congested) return Promise.resolve();
+    this.#free ??= Promise.withResolvers();
+    return this.#free.promise;
+  }
+
+  /**
+   * A member's queue went above its watermark, or its peer read some of
+   * it while it stays above (`above` true), or it is back down (false).
+   */
+  reportQueue(member: M, above: boolean): void {
+    if (!above) return this.#forget(member);
+    if (!this.has(member)) return;
+    this.#above.set(member, this.#clock.now());
+    if (this.#stallTimer === undefined && this.#stallMs !== Infinity) {
+      this.#stallTimer = this.#clock.setTimeout(
+        () => this.#dropStalled(),
+        this.#stallMs,
+      );
+    }
   }
 
   /** Number of members. */
@@ -331,6 +400,7 @@ export class Room<M extends Member = Member> {
     this.#claimedAt.delete(member.id);
     if (!this.has(member)) return;
     this.#remove(member);
+    this.#forget(member);
     this.#onLeave(member, reason);
     if (reason === "shutdown") return;
     if (this.#cluster) return this.#cluster.leave(member, reason, text);
@@ -560,6 +630,61 @@ export class Room<M extends Member = Member> {
   #append(line: RoomLine, origin: string, note?: string): void {
     this.#appended++;
     this.#log.append(line, origin, note);
+    this.#backlog += "text" in line ? line.text.length + 64 : 64;
+    if (this.#backlog < this.#backlogBytes || this.#backlogFull) return;
+    const settled = this.#log.settled();
+    if (settled === undefined) {
+      this.#backlog = 0;
+      return;
+    }
+    this.#backlogFull = true;
+    settled.then(() => {
+      this.#backlog = 0;
+      this.#backlogFull = false;
+      this.#release();
+    });
+  }
+
+  /** A member is no longer above its watermark (or gone). */
+  #forget(member: M): void {
+    if (!this.#above.delete(member)) return;
+    if (this.#above.size === 0) {
+      this.#clock.clearTimeout(this.#stallTimer);
+      this.#stallTimer = undefined;
+    }
+    this.#release();
+  }
+
+  /** Lets waiting senders go on, once the room is not congested. */
+  #release(): void {
+    if (this.#free === null || this.congested) return;
+    this.#free.resolve();
+    this.#free = null;
+  }
+
+  /**
+   * Drops the members whose queue has stayed above its watermark for
+   * `stallMs` without anything written (they hold everyone up), and
+   * watches the others.
+   */
+  #dropStalled(): void {
+    this.#stallTimer = undefined;
+    const now = this.#clock.now();
+    const stalled: M[] = [];
+    let next = Infinity;
+    for (const [member, since] of this.#above) {
+      if (!this.has(member)) this.#above.delete(member); // gone meanwhile
+      else if (now - since >= this.#stallMs) stalled.push(member);
+      else next = Math.min(next, since + this.#stallMs - now);
+    }
+    this.#dropSlow(stalled);
+    if (next !== Infinity) {
+      this.#stallTimer = this.#clock.setTimeout(
+        () => this.#dropStalled(),
+        next,
+      );
+    }
+    this.#release();
   }
 
   /** Dismisses whoever else holds `alias`: an account holder takes it back. */
@@ -702,6 +827,7 @@ export class Room<M extends Member = Member> {
     if (gone === undefined || this.#beforeClaim(event)) return;
     this.#claimedAt.delete(gone.id);
     this.#remove(gone);
+    this.#forget(gone);
     const reason = line.reason as LeaveReason;
     this.#onLeave(gone, reason);
     gone.close(

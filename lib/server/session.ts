@@ -145,6 +145,7 @@ export class Session implements Moderated {
       () => clock.now(),
     );
     this.#lastSeenMs = clock.now();
+    conn.watchQueue((above) => context.room.reportQueue(this, above));
     this.finished = this.#run();
   }
 
@@ -236,10 +237,11 @@ export class Session implements Moderated {
       await this.#readLines();
     } catch (error) {
       if (error instanceof InputOverflowError) {
-        this.#end(
+        // Its lines that others get are echoed to it before the goodbye.
+        if (this.#unsettled) await this.#settle();
+        this.close(
           "flood",
           "Disconnected for flooding: sending much faster than the server reads",
-          false,
         );
       } else {
         this.#logError(error);
@@ -265,6 +267,9 @@ export class Session implements Moderated {
     const { room } = this.#ctx;
     for await (const batch of this.conn.lines()) {
       for (let line of batch) {
+        // While the room is congested, nothing more is handled (and the
+        // connection stops reading: TCP pushes back on the sender).
+        if (room.congested && !await this.#uncongested()) return;
         // A line that went through the room log reaches everyone (its
         // sender too) once the log has it. Anything that may be answered
         // at once (a command, an error) waits for that, so that replies
@@ -316,6 +321,25 @@ export class Session implements Moderated {
       return -1;
     }
     return this.#bucket.take();
+  }
+
+  /**
+   * Waits until the room is no longer congested; false when the session
+   * ended meanwhile.
+   */
+  async #uncongested(): Promise<boolean> {
+    this.#closing ??= new AbortController();
+    const { signal } = this.#closing;
+    if (signal.aborted) return false;
+    const ended = Promise.withResolvers<void>();
+    const onAbort = () => ended.resolve();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await Promise.race([this.#ctx.room.uncongested(), ended.promise]);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+    return !this.#isClosing();
   }
 
   /** Waits until the room log has handed on what this member sent. */

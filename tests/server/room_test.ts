@@ -381,3 +381,77 @@ Deno.test("Room in a cluster: a rename that landed with its answer lost is taken
   assert.deepEqual(amy.closed, [["kicked", "Kicked by op"]]);
   assert.equal(room.has(amy), false);
 });
+
+Deno.test("Room.congested holds while a member's queue is above its watermark; uncongested() resolves once none is", async () => {
+  const { room, members: [a, b] } = roomWith(["a", "b"]);
+  assert.equal(room.congested, false);
+  room.reportQueue(a!, true);
+  room.reportQueue(b!, true);
+  assert.equal(room.congested, true);
+  let free = false;
+  const waiting = room.uncongested().then(() => free = true);
+  room.reportQueue(a!, false);
+  await Promise.resolve();
+  assert.equal(free, false, "b is still above");
+  room.leave(b!, "quit");
+  await waiting;
+  assert.equal(room.congested, false);
+  // Reports about members not in the room are ignored.
+  room.reportQueue(b!, true);
+  assert.equal(room.congested, false);
+});
+
+Deno.test("Room drops a member above its watermark with nothing written for stallMs, not one whose peer reads", async () => {
+  const clock = new FakeClock();
+  const { room, members: [silent, slow, fast], left } = roomWith(
+    ["silent", "slow", "fast"],
+    { clock, stallMs: 2000 },
+  );
+  room.reportQueue(silent!, true);
+  room.reportQueue(slow!, true);
+  const free = room.uncongested();
+  await clock.advance(1500);
+  room.reportQueue(slow!, true); // a write ended: its peer reads
+  await clock.advance(499);
+  assert.deepEqual(left, []);
+  await clock.advance(1);
+  assert.deepEqual(left, [["silent", "slow"]]);
+  assert.deepEqual(silent!.closed.map(([reason]) => reason), ["slow"]);
+  assert.deepEqual(fast!.take(), ["LEAVE silent 2 slow"]);
+  assert.equal(room.congested, true, "slow is still above");
+  await clock.advance(1000);
+  room.reportQueue(slow!, false); // it caught up
+  await free;
+  assert.deepEqual(left, [["silent", "slow"]]);
+  assert.equal(clock.pending, 0, "no timer left behind");
+});
+
+Deno.test("Room counts lines the log has not handed on: congested past backlogBytes until it settles", async () => {
+  using store = openStore(null);
+  const log = new SqliteLog(store.db, {
+    clock: systemClock,
+    keep: 10,
+    keepDays: 0,
+    keepRows: 0,
+  });
+  const { room, members: [a, b] } = roomWith(["a", "b"], {
+    log,
+    backlogBytes: 1000,
+  });
+  await room.settled();
+  a!.take();
+  b!.take();
+  // Queues are empty, but what is appended reaches them only at the
+  // commit: past 1000 bytes of it, senders wait.
+  const said: string[] = [];
+  while (!room.congested) {
+    said.push(`MSG a ${said.length} ${"x".repeat(200)}`);
+    room.say(a!, said.at(-1)!.slice("MSG a ".length));
+  }
+  assert.equal(said.length, 4);
+  await room.uncongested();
+  assert.deepEqual(b!.take(), said);
+  room.say(a!, "one more");
+  assert.equal(room.congested, false);
+  await log.close();
+});

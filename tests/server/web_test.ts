@@ -289,7 +289,7 @@ Deno.test("WebSocket members get the same limits: line length, flood, caps", asy
   );
 });
 
-Deno.test("WebSocket input is counted per message, so tiny messages cannot pile up", async () => {
+Deno.test("a WebSocket client whose lines wait is not read from: its messages cannot pile up", async () => {
   await using s = await startServer("node", [
     "--max-input-bytes",
     "4096",
@@ -303,11 +303,14 @@ Deno.test("WebSocket input is counted per message, so tiny messages cannot pile 
   // session reads nothing meanwhile.
   webby.ws.send(Array.from({ length: 12 }, (_, i) => `line ${i}`).join("\n"));
   await webby.expect(/^ERR flood /);
-  // Empty messages: no bytes, but each is held until read.
+  // 300 KB more, empty messages too: the door stops reading from the TCP
+  // socket while they wait (one read is held, no more), so none of it
+  // counts against --max-input-bytes, and flood control ends the client.
   for (let i = 0; i < 200; i++) webby.ws.send("");
+  for (let i = 0; i < 3000; i++) webby.ws.send("x".repeat(100));
   assert.equal(
     await webby.expect(/^BYE /),
-    "BYE flood Disconnected for flooding: sending much faster than the server reads",
+    "BYE flood Disconnected for flooding: kept sending more than 5 lines per second",
   );
 });
 
