@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import {
   ENGINES,
   ROOT,
+  runCommand,
   testCertificates,
   TestClient,
   withServerProcess,
@@ -153,4 +154,100 @@ for (const engine of ENGINES) {
       );
     });
   });
+}
+
+/**
+ * Pastes `alias` and 200 lines of about 1 KB through `ncat --ssl` (the
+ * README's way by hand) into a server with the default flood control, with
+ * `history` messages said before and a member watching. Returns what ncat
+ * printed and what the watcher got from the paster.
+ */
+async function paste(engine: string, history: number) {
+  return await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const { ca } = await testCertificates();
+    let result = { out: "", code: -1, watched: [] as string[] };
+    await withServerProcess(
+      [
+        "--allow-net=127.0.0.1",
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+      ],
+      [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--certs-dir",
+        dir,
+        "--data-dir",
+        `${dir}/data`,
+        "--web-port",
+        "0",
+        "--tls-engine",
+        engine,
+      ],
+      async (server) => {
+        const join = (alias: string) =>
+          TestClient.join(server.port, alias, { ca: ca.cert });
+        // Nine lines each, within the flood burst (the alias takes a token).
+        for (let from = 0; from < history; from += 9) {
+          using before = await join(`before${from / 9}`);
+          const last = Math.min(from + 9, history) - 1;
+          for (let i = from; i <= last; i++) {
+            await before.send(`said before ${i}`);
+          }
+          await before.expect(new RegExp(` said before ${last}$`));
+        }
+        using watcher = await join("watcher");
+        const lines = Array.from(
+          { length: 200 },
+          (_, i) => `line ${i} `.padEnd(1000, "y"),
+        );
+        await Deno.writeTextFile(
+          `${dir}/paste.txt`,
+          ["paster", ...lines, ""].join("\n"),
+        );
+        const pasting = runCommand("bash", [
+          "-c",
+          `cat "$0/paste.txt" | ncat --ssl --ssl-verify --ssl-trustfile "$0/ca.pem" localhost ${server.port}`,
+          dir,
+        ]);
+        await watcher.expect(/^JOIN paster /);
+        const watched: string[] = [];
+        while (true) {
+          const got = await watcher.readLine(10_000);
+          if (got === null || got.startsWith("LEAVE paster ")) break;
+          if (got.startsWith("MSG paster ")) watched.push(got);
+        }
+        result = { ...await pasting, watched };
+      },
+    );
+    return result;
+  });
+}
+
+for (const engine of ENGINES) {
+  for (const history of [0, 50]) {
+    Deno.test(`[${engine}] ncat pasting 200 lines${history ? " after 50 messages" : ""}: history, echoes of all that others got, then BYE flood`, async () => {
+      const { out, watched } = await paste(engine, history);
+      const got = out.split("\n");
+      const bye = got.findIndex((l) => l.startsWith("BYE "));
+      assert.ok(bye !== -1, `no BYE:\n${out}`);
+      assert.equal(
+        got[bye],
+        "BYE flood Disconnected for flooding: kept sending more than 5 lines per second",
+      );
+      if (history > 0) {
+        const end = got.indexOf("HISTEND 50 End of history: 50 messages");
+        assert.ok(end !== -1, `no HISTEND:\n${out}`);
+        assert.equal(got.filter((l) => l.startsWith("HIST ")).length, 50);
+      }
+      assert.ok(got.includes(got.find((l) => l.startsWith("ERR flood "))!));
+      // Every line the others got was echoed to the paster, before its BYE.
+      const echoes = got.slice(0, bye).filter((l) => l.startsWith("MSG "));
+      assert.ok(watched.length >= 10, watched.join("\n"));
+      assert.deepEqual(echoes, watched);
+    });
+  }
 }
