@@ -326,6 +326,7 @@ export class ChatServer implements AsyncDisposable {
     }
     for (const conn of this.#refusals.keys()) conn.abort();
     await Promise.all([all, ...this.#refusals.values()]);
+    this.room.close();
     await this.#roomLog.close();
     this.#retention?.stop();
     this.#ownStore?.close();
@@ -591,5 +592,6 @@ function openRoomLog(
     keepRows: config.historyKeepRows,
     onError: (what, error) =>
       log.error("history-failed", { what, error: describeError(error) }),
+    onResume: () => log.info("history-resumed", {}),
   });
 }

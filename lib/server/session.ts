@@ -553,16 +553,33 @@ export class Session implements Moderated {
       const renaming = room.rename(this, alias, { replace: own });
       return renaming ? renaming.then(renamed) : renamed();
     }
-    // In a cluster, the alias is claimed across servers first.
-    const joining = room.join(this, alias, { replace: own });
+    // The member enters once its JOIN is stored (in a cluster, once the
+    // alias is claimed across servers).
+    const joining = room.join(this, alias, {
+      replace: own,
+      onEnter: () => this.#enterRoom(),
+    });
     return joining
       ? joining.then(() => this.#joined(alias))
       : this.#joined(alias);
   }
 
-  /** In the room: the topic, history, and the idle timer. */
+  /**
+   * Entering, right after `WELCOME` and before any live line: the topic
+   * and history (so that no line is both, and none is neither).
+   */
+  #enterRoom(): void {
+    const { room, config, gate } = this.#ctx;
+    const topic = gate.moderation.topic;
+    if (topic) {
+      room.tell(this, { type: "TOPIC", alias: topic.by, text: topic.text });
+    }
+    if (config.history > 0) room.history(this, config.history, false);
+  }
+
+  /** In the room: the idle timer from now on. */
   #joined(alias: string): void {
-    const { room, log, config, gate } = this.#ctx;
+    const { room, log, config } = this.#ctx;
     if (this.#isClosing()) {
       // Dropped while joining, or gone before the claim came back.
       room.leave(this, "disconnect");
@@ -575,11 +592,6 @@ export class Session implements Moderated {
       account: this.account ?? undefined,
       online: room.size,
     });
-    const topic = gate.moderation.topic;
-    if (topic) {
-      room.tell(this, { type: "TOPIC", alias: topic.by, text: topic.text });
-    }
-    if (config.history > 0) room.history(this, config.history, false);
     this.#muted = true; // checked when it first speaks
     this.#arm(config.idleTimeoutMs / 2);
   }

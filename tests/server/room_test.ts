@@ -125,7 +125,7 @@ Deno.test("Room.join() refuses an alias that looks like a present member's", () 
   room.join(new FakeMember(), "AIice"); // free once Alice has gone
 });
 
-Deno.test("Room.join() never adds a member whose queue cannot take its welcome", () => {
+Deno.test("Room.join() drops a joiner whose queue cannot take its welcome, after its JOIN", () => {
   const { room, members: [a], left } = roomWith(["a"]);
   const ghost = new FakeMember();
   ghost.full = true;
@@ -133,8 +133,9 @@ Deno.test("Room.join() never adds a member whose queue cannot take its welcome",
   assert.equal(room.has(ghost), false);
   assert.equal(room.size, 1);
   assert.deepEqual(ghost.closed.map(([reason]) => reason), ["slow"]);
-  assert.deepEqual(a!.take(), [], "no JOIN for a member that never joined");
-  assert.deepEqual(left, []);
+  // Its JOIN was stored before it could be welcomed: it leaves in order.
+  assert.deepEqual(a!.take(), ["JOIN ghost 2", "LEAVE ghost 1 slow"]);
+  assert.deepEqual(left, [["ghost", "slow"]]);
   // The alias is free for someone else.
   const real = new FakeMember();
   room.join(real, "ghost");
@@ -453,5 +454,63 @@ Deno.test("Room counts lines the log has not handed on: congested past backlogBy
   assert.deepEqual(b!.take(), said);
   room.say(a!, "one more");
   assert.equal(room.congested, false);
+  await log.close();
+});
+
+Deno.test("Room refuses a join or rename the log cannot store, and announces a leave once it can", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const log = new SqliteLog(store.db, {
+    clock,
+    keep: 10,
+    keepDays: 0,
+    keepRows: 0,
+  });
+  const { room, members: [a, b, c], left } = roomWith(["a", "b", "c"], {
+    log,
+    clock,
+  });
+  await room.settled();
+  for (const member of [a, b, c]) member!.take();
+  store.db.exec("PRAGMA query_only = 1"); // every commit fails
+  // A join: not in, its alias free again, and told so.
+  const d = new FakeMember();
+  const joining = room.join(d, "d");
+  assert.equal(room.has(d), false);
+  await assert.rejects(
+    Promise.resolve(joining),
+    (e) => e instanceof ProtocolError && e.code === "unavailable",
+  );
+  assert.deepEqual(d.take(), []);
+  // A rename, then its member leaves in the same turn: the old alias
+  // comes back, and the leave that is held names it.
+  const renaming = Promise.resolve(room.rename(b!, "bee"));
+  room.leave(b!, "quit", "bye");
+  await assert.rejects(renaming, /you are still "b"/);
+  assert.equal(b!.alias, "b");
+  room.leave(c!, "disconnect");
+  await room.settled();
+  assert.deepEqual(a!.take(), [], "nobody heard of any of it");
+  assert.deepEqual(left, [["bee", "quit"], ["c", "disconnect"]]);
+  // Retried every second while storage fails, quietly.
+  await clock.advance(1000);
+  await room.settled();
+  assert.deepEqual(a!.take(), []);
+  // Storage is back: the leaves come first, in order, then the rest.
+  store.db.exec("PRAGMA query_only = 0");
+  room.join(d, "d");
+  room.say(a!, "hello");
+  await room.settled();
+  assert.deepEqual(a!.take(), [
+    "LEAVE b 2 quit bye",
+    "LEAVE c 1 disconnect",
+    "JOIN d 2",
+    "MSG a hello",
+  ]);
+  assert.deepEqual(d.take(), [
+    "WELCOME d 2 Type /help for commands",
+    "MSG a hello",
+  ]);
+  assert.equal(clock.pending, 0, "no retry left");
   await log.close();
 });
