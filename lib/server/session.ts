@@ -603,7 +603,7 @@ export class Session implements Moderated {
       case "pass":
         return this.#pass(command.password);
       case "say":
-        if (command.text.trim() === "") return;
+        if (command.text === "") return; // nothing that would show
         this.#checkMute();
         return room.say(this, command.text);
       case "me":

@@ -240,6 +240,22 @@ for (const engine of ENGINES) {
     assert.equal(await alice.readLine(), "ME bob red\uFFFD");
   });
 
+  test("serveChat() passes on no text that would show as nothing", async () => {
+    await using s = await startServer(engine);
+    using alice = await TestClient.join(s.port, "alice");
+    using bob = await TestClient.join(s.port, "bob");
+    await alice.expect(/^JOIN bob/);
+    // Zero-width and ordinary spaces, Hangul fillers, braille blanks.
+    await bob.send("/me \u200B \u200B ");
+    assert.equal(await bob.readLine(), "ERR usage Usage: /me ACTION");
+    await bob.send("\u3164\u3164");
+    await bob.send("\u2800 \u2800");
+    await bob.send("/msg alice \u3164");
+    assert.equal(await bob.readLine(), "ERR usage Usage: /msg ALIAS TEXT");
+    await bob.send("/quit \u2800");
+    assert.equal(await alice.readLine(), "LEAVE bob 1 quit");
+  });
+
   test("serveChat() rejects invalid UTF-8 with an error line and goes on", async () => {
     await using s = await startServer(engine);
     using alice = await TestClient.join(s.port, "alice");
