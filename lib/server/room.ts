@@ -736,7 +736,6 @@ export class Room<M extends Member = Member> {
     }
     this.#backlogFull = true;
     settled.then(() => {
-      this.#backlog = 0;
       this.#backlogFull = false;
       this.#release();
     });
@@ -860,6 +859,10 @@ export class Room<M extends Member = Member> {
    */
   #fanOut(event: RoomEvent): void {
     const { line } = event;
+    // What was appended is out, unless more came meanwhile.
+    if (this.#backlog !== 0 && this.#log.settled() === undefined) {
+      this.#backlog = 0;
+    }
     this.#onEvent?.(event);
     let slow: M[] | undefined;
     /** A joiner that just entered: what it must see first comes next. */
