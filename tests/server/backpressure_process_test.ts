@@ -94,66 +94,70 @@ async function wsReader(port: number, alias: string, from: string) {
 }
 
 for (const engine of ENGINES) {
-  Deno.test(`[${engine}] server.ts with history: readers that keep up get every line of a fast sender; a silent member is dropped`, async () => {
-    await withTempDir(async (dir) => {
-      await writeTestCertificates(dir);
-      const { ca } = await testCertificates();
-      const webPort = freePort();
-      await withServerProcess(
-        [
-          "--allow-net=127.0.0.1",
-          `--allow-read=${dir},${ROOT}web`,
-          `--allow-write=${dir}`,
-          "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE",
-        ],
-        [
-          "--host",
-          "127.0.0.1",
-          "--port",
-          "0",
-          "--certs-dir",
-          dir,
-          "--data-dir",
-          `${dir}/data`,
-          "--web-port",
-          String(webPort),
-          "--flood-rate",
-          "0",
-          "--tls-engine",
-          engine,
-        ],
-        async (server) => {
-          const join = (alias: string) =>
-            TestClient.join(server.port, alias, { ca: ca.cert });
-          using silent = await join("silent");
-          using reader = await join("reader");
-          await using web = await wsReader(webPort, "web", "sender");
-          using sender = await join("sender");
-          const sending = (async () => {
-            for (let i = 0; i < LINES; i++) await sender.send(line(i));
-          })();
-          const [own, seen] = await Promise.all([
-            readAll(sender, "sender"),
-            readAll(reader, "sender"),
-            web.done,
-            sending,
-          ]);
-          // Only the member that never read was dropped, as slow.
-          assert.deepEqual(
-            seen.filter((l) => l.startsWith("LEAVE ")),
-            ["LEAVE silent 3 slow"],
-          );
-          assert.ok(!own.some((l) => l.startsWith("LEAVE sender")));
-          const leaves = server.output.lines.filter((l) =>
-            / INFO leave /.test(l)
-          );
-          assert.equal(leaves.length, 1, leaves.join("\n"));
-          assert.match(leaves[0]!, /alias=silent .*reason=slow/);
-          silent.conn.close();
-        },
-      );
+  for (const durability of ["normal", "memory"]) {
+    Deno.test(`[${engine}] server.ts with history (${durability}): readers that keep up get every line of a fast sender; a silent member is dropped`, async () => {
+      await withTempDir(async (dir) => {
+        await writeTestCertificates(dir);
+        const { ca } = await testCertificates();
+        const webPort = freePort();
+        await withServerProcess(
+          [
+            "--allow-net=127.0.0.1",
+            `--allow-read=${dir},${ROOT}web`,
+            `--allow-write=${dir}`,
+            "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE",
+          ],
+          [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--certs-dir",
+            dir,
+            "--data-dir",
+            `${dir}/data`,
+            "--web-port",
+            String(webPort),
+            "--flood-rate",
+            "0",
+            "--durability",
+            durability,
+            "--tls-engine",
+            engine,
+          ],
+          async (server) => {
+            const join = (alias: string) =>
+              TestClient.join(server.port, alias, { ca: ca.cert });
+            using silent = await join("silent");
+            using reader = await join("reader");
+            await using web = await wsReader(webPort, "web", "sender");
+            using sender = await join("sender");
+            const sending = (async () => {
+              for (let i = 0; i < LINES; i++) await sender.send(line(i));
+            })();
+            const [own, seen] = await Promise.all([
+              readAll(sender, "sender"),
+              readAll(reader, "sender"),
+              web.done,
+              sending,
+            ]);
+            // Only the member that never read was dropped, as slow.
+            assert.deepEqual(
+              seen.filter((l) => l.startsWith("LEAVE ")),
+              ["LEAVE silent 3 slow"],
+            );
+            assert.ok(!own.some((l) => l.startsWith("LEAVE sender")));
+            const leaves = server.output.lines.filter((l) =>
+              / INFO leave /.test(l)
+            );
+            assert.equal(leaves.length, 1, leaves.join("\n"));
+            assert.match(leaves[0]!, /alias=silent .*reason=slow/);
+            silent.conn.close();
+          },
+        );
+      });
     });
-  });
+  }
 }
 
 /**
