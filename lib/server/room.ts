@@ -735,10 +735,18 @@ export class Room<M extends Member = Member> {
       return;
     }
     this.#backlogFull = true;
-    settled.then(() => {
-      this.#backlogFull = false;
-      this.#release();
-    });
+    settled.then(() => this.#backlogOut());
+  }
+
+  /**
+   * The log handed lines on (or settled, or reported lines lost): what
+   * was appended before has reached the queues.
+   */
+  #backlogOut(): void {
+    this.#backlog = 0;
+    if (!this.#backlogFull) return;
+    this.#backlogFull = false;
+    this.#release();
   }
 
   /** A member is no longer above its watermark (or gone). */
@@ -859,10 +867,9 @@ export class Room<M extends Member = Member> {
    */
   #fanOut(event: RoomEvent): void {
     const { line } = event;
-    // What was appended is out, unless more came meanwhile.
-    if (this.#backlog !== 0 && this.#log.settled() === undefined) {
-      this.#backlog = 0;
-    }
+    // What was appended before is handed on now (a durable log hands on
+    // a whole commit in one step; a shared one, what it reads).
+    if (this.#backlog !== 0) this.#backlogOut();
     this.#onEvent?.(event);
     let slow: M[] | undefined;
     /** A joiner that just entered: what it must see first comes next. */
@@ -909,6 +916,7 @@ export class Room<M extends Member = Member> {
    * that their action was not announced.
    */
   #unsent(lost: readonly { line: RoomLine; origin: string }[]): void {
+    this.#backlogOut();
     const senders = new Map<string, number>();
     const operators = new Set<string>();
     /** Members whose rename was undone, and the alias they keep. */

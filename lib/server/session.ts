@@ -269,7 +269,7 @@ export class Session implements Moderated {
       for (let line of batch) {
         // While the room is congested, nothing more is handled (and the
         // connection stops reading: TCP pushes back on the sender).
-        if (room.congested && !await this.#uncongested()) return;
+        while (room.congested) if (!await this.#uncongested()) return;
         // A line that went through the room log reaches everyone (its
         // sender too) once the log has it. Anything that may be answered
         // at once (a command, an error) waits for that, so that replies
