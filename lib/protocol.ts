@@ -8,7 +8,7 @@
  * @module
  */
 
-import { sanitizeText } from "./text.ts";
+import { isBlank, sanitizeText } from "./text.ts";
 
 /** Protocol name and version sent in the greeting. */
 export const PROTOCOL = "tlschat/1";
@@ -181,8 +181,8 @@ export function parseDuration(text: string): number | null {
  */
 export function parseCommand(line: string): Command {
   if (!line.startsWith("/") || line.startsWith("//")) {
-    const text = line.startsWith("//") ? line.slice(1) : line;
-    return { kind: "say", text: sanitizeText(text) };
+    const text = sanitizeText(line.startsWith("//") ? line.slice(1) : line);
+    return { kind: "say", text: isBlank(text) ? "" : text };
   }
   const space = line.indexOf(" ");
   const name = (space === -1 ? line.slice(1) : line.slice(1, space))
@@ -192,13 +192,13 @@ export function parseCommand(line: string): Command {
     if (space === -1) throw usage("/pass PASSWORD");
     return { kind: "pass", password: line.slice(space + 1) };
   }
-  const rest = space === -1 ? "" : sanitizeText(line.slice(space + 1).trim());
+  const rest = space === -1 ? "" : shown(line.slice(space + 1));
   switch (name) {
     case "me":
       return { kind: "me", text: required(rest, "/me ACTION") };
     case "msg": {
       const [to = "", ...words] = rest.split(" ");
-      const text = words.join(" ").trim();
+      const text = shown(words.join(" "));
       if (to === "" || text === "") throw usage("/msg ALIAS TEXT");
       return { kind: "msg", to, text };
     }
@@ -227,7 +227,7 @@ export function parseCommand(line: string): Command {
     case "kick": {
       const [target = "", ...words] = rest.split(" ");
       if (target === "") throw usage("/kick ALIAS [REASON]");
-      return { kind: "kick", target, reason: words.join(" ").trim() };
+      return { kind: "kick", target, reason: shown(words.join(" ")) };
     }
     case "ban":
     case "mute": {
@@ -240,8 +240,9 @@ export function parseCommand(line: string): Command {
         );
       }
       const durationMs = parseDuration(first);
-      const reason = (durationMs === null ? [first, ...words] : words)
-        .join(" ").trim();
+      const reason = shown(
+        (durationMs === null ? [first, ...words] : words).join(" "),
+      );
       return { kind: name, target, durationMs, reason };
     }
     case "unban":
@@ -263,6 +264,15 @@ export function parseCommand(line: string): Command {
         }": type /help for the list, or start the line with // to send it as text`,
       );
   }
+}
+
+/**
+ * Text as it may be shown: sanitised, trimmed, and empty when nothing of it
+ * would show (only spaces, invisible or filler characters).
+ */
+function shown(text: string): string {
+  const clean = sanitizeText(text).trim();
+  return isBlank(clean) ? "" : clean;
 }
 
 function required(value: string, form: string): string {

@@ -3,6 +3,7 @@
  * look alike. {@linkcode sanitizeText} removes terminal escape sequences,
  * replaces controls and bidi overrides by U+FFFD and drops invisible format
  * characters (keeping a zero-width joiner inside an emoji sequence);
+ * {@linkcode isBlank} says whether text would show as nothing at all;
  * {@linkcode aliasSkeleton} is the Unicode TR39 confusable skeleton of an
  * alias without its punctuation, so that `AIice`, `alice_` and `Alice` are
  * known to look the same.
@@ -69,6 +70,36 @@ export function sanitizeText(text: string): string {
     UNSAFE_CHARACTERS,
     replaceUnsafe,
   );
+}
+
+/**
+ * What shows as nothing, alone or in a row: Unicode's White_Space (spaces of
+ * every width, U+3000 among them, and line breaks), its
+ * Default_Ignorable_Code_Point (invisible format characters, variation
+ * selectors, tags, the soft hyphen, the combining grapheme joiner, and the
+ * Hangul fillers U+115F, U+1160, U+3164 and U+FFA0, which fonts draw as
+ * blank letters), and U+2800 BRAILLE PATTERN BLANK (an empty braille cell).
+ * A lone combining mark is not in it: it shows, on a dotted circle.
+ */
+const BLANK = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]*$/u;
+
+/**
+ * Whether text would show as nothing: empty, or only blank and filler
+ * characters (see {@linkcode BLANK}). Judge text after
+ * {@linkcode sanitizeText}, which may leave only those.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isBlank, sanitizeText } from "./text.ts";
+ *
+ * assert.equal(isBlank(sanitizeText(" \u200B \u3164\u2800 ")), true);
+ * assert.equal(isBlank("\u3164hi"), false);
+ * assert.equal(isBlank("\u0301"), false);
+ * ```
+ */
+export function isBlank(text: string): boolean {
+  return BLANK.test(text);
 }
 
 /**

@@ -17,6 +17,7 @@ import type {
 import { Accounts } from "../lib/server/accounts.ts";
 import type { ServerConfig } from "../lib/server/config.ts";
 import { Gate } from "../lib/server/gate.ts";
+import type { QueueWatcher } from "../lib/server/outbox.ts";
 import { LoginLimiter } from "../lib/server/login_limiter.ts";
 import { Moderation } from "../lib/server/moderation.ts";
 import { PasswordChecker } from "../lib/server/passwords.ts";
@@ -92,10 +93,12 @@ export class FakeConnection implements Connection {
   readonly sent: string[] = [];
   /** Set to make `send` report a full queue. */
   full = false;
+  /** Who watches the queue's watermark: call it to play the queue. */
+  queueWatcher: QueueWatcher | null = null;
   /** The last line given to `close`, once closed (null: none). */
   closedWith: string | null | undefined = undefined;
   aborted = false;
-  #inbound: (InboundLine[] | null)[] = [];
+  #inbound: (InboundLine[] | null | Error)[] = [];
   #wakeReader: (() => void) | null = null;
   #read = 0;
   #changed = Promise.withResolvers<void>();
@@ -124,10 +127,17 @@ export class FakeConnection implements Connection {
     this.#wakeReader?.();
   }
 
+  /** Fails the input with `error`, after the lines received before. */
+  fail(error: Error): void {
+    this.#inbound.push(error);
+    this.#wakeReader?.();
+  }
+
   async *lines(): AsyncGenerator<Iterable<InboundLine>> {
     while (this.closedWith === undefined && !this.aborted) {
       const batch = this.#inbound.shift();
       if (batch === null) return;
+      if (batch instanceof Error) throw batch;
       if (batch === undefined) {
         await new Promise<void>((resolve) => this.#wakeReader = resolve);
         this.#wakeReader = null;
@@ -151,6 +161,10 @@ export class FakeConnection implements Connection {
     this.sent.push(decoder.decode(line).replace(/\n$/, ""));
     this.#change();
     return true;
+  }
+
+  watchQueue(watcher: QueueWatcher): void {
+    this.queueWatcher = watcher;
   }
 
   close(last?: Uint8Array): Promise<void> {

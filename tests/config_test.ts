@@ -45,6 +45,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       floodRate: 5,
       floodBurst: 10,
       queueBytes: 262_144,
+      stallTimeoutMs: 2000,
       handshakeTimeoutMs: 10_000,
       aliasTimeoutMs: 60_000,
       idleTimeoutMs: 300_000,
@@ -103,6 +104,8 @@ Deno.test("parseServerArgs() reads every flag", () => {
     "3",
     "--queue-bytes",
     "1000",
+    "--stall-timeout",
+    "0.5",
     "--handshake-timeout",
     "0.25",
     "--alias-timeout",
@@ -256,6 +259,7 @@ Deno.test("parseServerArgs() reads every flag", () => {
   assert.equal(config.floodRate, 0.5);
   assert.equal(config.floodBurst, 3);
   assert.equal(config.queueBytes, 1000);
+  assert.equal(config.stallTimeoutMs, 500);
   assert.equal(config.handshakeTimeoutMs, 250);
   assert.equal(config.aliasTimeoutMs, 2000);
   assert.equal(config.idleTimeoutMs, 0);
@@ -287,6 +291,11 @@ Deno.test("parseServerArgs() rejects bad values with clear errors", () => {
       ["--handshake-timeout", "0"],
       RangeError,
       /silent connections would pile up/,
+    ],
+    [
+      ["--stall-timeout", "0"],
+      RangeError,
+      /would hold the room up for good/,
     ],
     [
       ["--log-level", "loud"],

@@ -307,3 +307,41 @@ Deno.test("decodeLine() decodes UTF-8 and rejects invalid bytes", () => {
     assert.equal(code(() => decodeLine(Uint8Array.from(bad))), "bad-utf8");
   }
 });
+
+Deno.test("parseCommand() judges text blank after sanitising, in every kind of line", () => {
+  const blanks = [" ", "\u200B \u200B ", "\u3164", "\u2800\u2800", "\x1b[0m "];
+  for (const blank of blanks) {
+    const name = JSON.stringify(blank);
+    assert.deepEqual(parseCommand(blank), { kind: "say", text: "" }, name);
+    assert.equal(code(() => parseCommand(`/me ${blank}`)), "usage", name);
+    assert.equal(code(() => parseCommand(`/msg bob ${blank}`)), "usage", name);
+    assert.deepEqual(parseCommand(`/quit ${blank}`), {
+      kind: "quit",
+      reason: "",
+    }, name);
+    assert.deepEqual(
+      parseCommand(`/topic ${blank}`),
+      { kind: "topic", text: "" },
+      name,
+    );
+    assert.deepEqual(parseCommand(`/kick bob ${blank}`), {
+      kind: "kick",
+      target: "bob",
+      reason: "",
+    }, name);
+    for (const kind of ["ban", "mute"] as const) {
+      assert.deepEqual(parseCommand(`/${kind} bob 10m ${blank}`), {
+        kind,
+        target: "bob",
+        durationMs: 600_000,
+        reason: "",
+      }, name);
+    }
+  }
+  // Trimmed after sanitising, not before: nothing invisible is left over.
+  assert.deepEqual(parseCommand("/me \u200B waves\u200B "), {
+    kind: "me",
+    text: "waves",
+  });
+  assert.deepEqual(parseCommand("\u3164hi"), { kind: "say", text: "\u3164hi" });
+});

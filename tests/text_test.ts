@@ -1,7 +1,7 @@
 /** Tests of text safety and look-alike aliases, without I/O. */
 
 import assert from "node:assert/strict";
-import { aliasSkeleton, sanitizeText } from "../lib/text.ts";
+import { aliasSkeleton, isBlank, sanitizeText } from "../lib/text.ts";
 
 Deno.test("sanitizeText() keeps text and TAB and removes escape sequences", () => {
   assert.equal(sanitizeText("héllo\twörld 🎉 ١٢٣"), "héllo\twörld 🎉 ١٢٣");
@@ -92,5 +92,37 @@ Deno.test("aliasSkeleton() maps the ASCII confusables of TR39 and ignores punctu
   ];
   for (const [a, b] of distinct) {
     assert.notEqual(aliasSkeleton(a), aliasSkeleton(b), `${a} ${b}`);
+  }
+});
+
+Deno.test("isBlank() is true of text that shows nothing, after sanitising", () => {
+  const blank = [
+    "",
+    " \t ",
+    "\u00A0\u2002\u2003\u200A\u202F\u205F\u3000", // spaces of every width
+    "\u3164\u3164", // Hangul filler
+    "\uFFA0\u115F\u1160", // the other Hangul fillers
+    "\u2800\u2800", // braille pattern blank
+    "\u00AD\u034F\u180E\uFE0F", // soft hyphen, CGJ, Mongolian, VS16
+    "\u{E0041}\u{E0042}", // tags
+    "\u2061\u2062\u2063", // invisible operators
+  ];
+  for (const text of blank) {
+    assert.equal(isBlank(text), true, JSON.stringify(text));
+  }
+  // What sanitising leaves of zero-width characters and escapes.
+  const sanitised = sanitizeText("\u200B \u200D\u200C \x1b[0m\uFEFF ");
+  assert.equal(isBlank(sanitised), true, JSON.stringify(sanitised));
+  const shown = [
+    "a",
+    "\u3164a\u3164",
+    "\u2801", // a braille cell with a dot
+    "\u0301", // a lone combining mark shows on a dotted circle
+    "\uFFFD", // what sanitising puts for a control
+    "🎉",
+    ".",
+  ];
+  for (const text of shown) {
+    assert.equal(isBlank(text), false, JSON.stringify(text));
   }
 });

@@ -139,6 +139,12 @@ export class ChatServer implements AsyncDisposable {
       announceLimit: config.announceLimit,
       arena: new LineArena(chunkBytesFor(config.queueBytes)),
       historyBytes: config.queueBytes / 2,
+      clock: this.#clock,
+      stallMs: config.stallTimeoutMs,
+      // With a queue at its watermark (half the limit), what the log then
+      // hands on at once (even three bytes a character) and a new arena
+      // chunk (an eighth) still fit under the limit.
+      backlogBytes: config.queueBytes / 16,
       onLeave: (session, reason) =>
         log.info("leave", {
           alias: session.alias,
@@ -314,6 +320,7 @@ export class ChatServer implements AsyncDisposable {
       else conn.abort();
     }
     await all;
+    this.room.close();
     await this.#roomLog.close();
     this.#retention?.stop();
     this.#ownStore?.close();
@@ -550,5 +557,6 @@ function openRoomLog(
     keepRows: config.historyKeepRows,
     onError: (what, error) =>
       log.error("history-failed", { what, error: describeError(error) }),
+    onResume: () => log.info("history-resumed", {}),
   });
 }

@@ -226,7 +226,7 @@ export const SERVER_FLAGS = {
     value: "N",
     default: "65536",
     help:
-      "Received bytes held for a client not yet reading them (node engine) before it is disconnected",
+      "Input that may still arrive after a connection stopped reading a client it is delaying, before it is disconnected",
   },
   "max-clients": {
     type: "string",
@@ -273,6 +273,13 @@ export const SERVER_FLAGS = {
     default: "262144",
     help:
       "Outbound bytes held for a member (counting shared buffers it pins) before it is dropped as too slow",
+  },
+  "stall-timeout": {
+    type: "string",
+    value: "S",
+    default: "2",
+    help:
+      "Seconds a member may hold the room up (outbound queue over half of --queue-bytes) without reading anything before it is dropped as too slow",
   },
   "handshake-timeout": {
     type: "string",
@@ -400,6 +407,12 @@ export interface ServerConfig {
   readonly floodRate: number;
   readonly floodBurst: number;
   readonly queueBytes: number;
+  /**
+   * How long a member whose queue is over half of `queueBytes` (the room
+   * holds every sender back meanwhile) may read nothing before it is
+   * dropped as slow.
+   */
+  readonly stallTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
   readonly aliasTimeoutMs: number;
   readonly idleTimeoutMs: number;
@@ -521,6 +534,7 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     ),
     floodBurst: number("flood-burst", 1, 1_000_000),
     queueBytes: number("queue-bytes", maxLineBytes * 2, 1 << 30),
+    stallTimeoutMs: ms("stall-timeout"),
     handshakeTimeoutMs: ms("handshake-timeout"),
     aliasTimeoutMs: ms("alias-timeout"),
     idleTimeoutMs: ms("idle-timeout"),
@@ -553,6 +567,11 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
   if (config.lostAfterMs < 2 * config.heartbeatMs) {
     throw new RangeError(
       "Cannot use a --lost-after below twice --heartbeat: a live server would be counted lost between two heartbeats",
+    );
+  }
+  if (config.stallTimeoutMs <= 0) {
+    throw new RangeError(
+      "Cannot use a zero --stall-timeout: a member that reads nothing would hold the room up for good",
     );
   }
   return config;

@@ -10,6 +10,7 @@
  */
 
 import type { LINE_ENDLESS, LINE_TOO_LONG } from "../framing.ts";
+import type { QueueWatcher } from "./outbox.ts";
 
 /**
  * One inbound line: bytes not yet decoded (TLS), text (WebSocket), or a
@@ -65,9 +66,9 @@ export interface Connection {
    * Inbound lines in order, for one consumer, in batches of lines that
    * arrived together. Handle each batch synchronously where possible (its
    * lines may be views into a buffer the next batch reuses): replies to a
-   * whole batch then go out in one write. Pulling slowly pushes back on the
-   * peer. Ends when the peer closes its side or once closing has begun;
-   * throws when the connection fails.
+   * whole batch then go out in one write. Not pulling stops reading from
+   * the peer, so TCP pushes back on it. Ends when the peer closes its side
+   * or once closing has begun; throws when the connection fails.
    */
   lines(): AsyncIterable<Iterable<InboundLine>>;
   /**
@@ -76,6 +77,11 @@ export interface Connection {
    * consumer deserves. Once closing, lines are dropped and true is returned.
    */
   send(line: Uint8Array): boolean;
+  /**
+   * Sets the one watcher of the outbound queue's watermark (half its
+   * limit): see {@linkcode QueueWatcher}.
+   */
+  watchQueue(watcher: QueueWatcher): void;
   /**
    * The goodbye: stops taking lines, queues `last` (if any) whatever the
    * queue's limit, flushes, ends the output, waits for the peer to close (all

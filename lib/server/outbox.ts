@@ -12,14 +12,32 @@
  * {@linkcode Outbox.push} refuses a line that would take that over
  * `queueBytes`. The owner then drops the slow consumer.
  *
+ * Half the limit is the queue's watermark: a watcher hears when the queue
+ * goes above it, each time a write ends while it is above it (the peer is
+ * reading, however slowly), and when it is back at or below it. While above
+ * it, the writer writes in slices of {@linkcode SLICE_BYTES}, so that a slow
+ * reader's progress is seen.
+ *
  * @module
  */
 
 import { type ByteWriter, writeAll } from "../io.ts";
 
+/** Most bytes written at once while the queue is above its watermark. */
+export const SLICE_BYTES = 16 * 1024;
+
+/**
+ * Told how a queue stands against its watermark: `true` when it goes above
+ * it and whenever a write ends while it stays above it, `false` when it is
+ * back at or below it.
+ */
+export type QueueWatcher = (above: boolean) => void;
+
 /** Bounded queue of encoded lines with one coalescing writer. */
 export class Outbox {
   readonly queueBytes: number;
+  /** Half of `queueBytes`: see the module documentation. */
+  readonly watermark: number;
   #writer: ByteWriter;
   /** Queued ranges, oldest first, not counting the open tail below. */
   #queue: Uint8Array[] = [];
@@ -42,6 +60,8 @@ export class Outbox {
   #failed = false;
   #drained: PromiseWithResolvers<void> | null = null;
   #onError: (error: unknown) => void;
+  #watcher: QueueWatcher | null = null;
+  #above = false;
 
   /**
    * Creates an outbox over a writer. `onError` is called once when a write
@@ -54,7 +74,13 @@ export class Outbox {
   ) {
     this.#writer = writer;
     this.queueBytes = queueBytes;
+    this.watermark = Math.floor(queueBytes / 2);
     this.#onError = onError;
+  }
+
+  /** Sets the one watcher of the watermark (see {@linkcode QueueWatcher}). */
+  watch(watcher: QueueWatcher): void {
+    this.#watcher = watcher;
   }
 
   /**
@@ -104,6 +130,10 @@ export class Outbox {
           return false;
         }
         this.#heldBytes += buffer.byteLength;
+        if (this.#heldBytes > this.watermark && !this.#above) {
+          this.#above = true;
+          this.#watcher?.(true);
+        }
         if (buffer.byteLength > line.length) {
           this.#shared.push(buffer);
           this.#sharedRanges.push(1);
@@ -127,6 +157,7 @@ export class Outbox {
     this.#sealTail();
     for (const range of this.#queue) this.#unpin(range.buffer);
     this.#queue = [];
+    this.#report();
   }
 
   /** Resolves once everything queued has been written or a write failed. */
@@ -181,8 +212,9 @@ export class Outbox {
           this.#heldBytes += data.buffer.byteLength;
           for (const range of batch) this.#unpin(range.buffer);
         }
-        await writeAll(this.#writer, data);
+        await this.#write(data);
         this.#unpin(data.buffer);
+        this.#report();
       }
     } catch (error) {
       this.#failed = true;
@@ -191,11 +223,29 @@ export class Outbox {
       this.#shared = [];
       this.#sharedRanges = [];
       this.#heldBytes = 0;
+      this.#report();
       this.#onError(error);
     } finally {
       this.#writing = false;
       this.#drained?.resolve();
       this.#drained = null;
+    }
+  }
+
+  /** Writes all of `data`, in slices while above the watermark. */
+  async #write(data: Uint8Array): Promise<void> {
+    if (!this.#above) return await writeAll(this.#writer, data);
+    for (let at = 0; at < data.length; at += SLICE_BYTES) {
+      await writeAll(this.#writer, data.subarray(at, at + SLICE_BYTES));
+      if (this.#above) this.#watcher?.(true);
+    }
+  }
+
+  /** Tells the watcher the queue is back down, if it is. */
+  #report(): void {
+    if (this.#above && this.#heldBytes <= this.watermark) {
+      this.#above = false;
+      this.#watcher?.(false);
     }
   }
 }

@@ -9,6 +9,14 @@
  * only reports a full queue, and the room then drops that member and tells
  * it to close.
  *
+ * The room also says when it is congested ({@linkcode Room.congested}):
+ * while some member's queue is above its watermark, or while the lines
+ * appended and not yet handed on by the log pass `backlogBytes`. Sessions
+ * then handle no more lines (and their connections stop reading, so TCP
+ * pushes back on the senders) until it is not. A member that stays above
+ * its watermark for `stallMs` without its peer reading anything holds
+ * everyone up: the room drops it as slow.
+ *
  * @module
  */
 
@@ -24,6 +32,7 @@ import {
   validateAlias,
   WHO_LIST_LIMIT,
 } from "../protocol.ts";
+import { type Clock, systemClock, type TimerId } from "../clock.ts";
 import { aliasSkeleton } from "../text.ts";
 import { LineArena } from "./line_arena.ts";
 import type {
@@ -60,6 +69,11 @@ export interface JoinOptions {
    * @default {false}
    */
   readonly replace?: boolean;
+  /**
+   * Called when a joining member enters, right after its `WELCOME` and
+   * before any live line: what it must see first (the topic, history).
+   */
+  readonly onEnter?: () => void;
 }
 
 /** The outcome of a claim on an alias across a cluster. */
@@ -123,6 +137,32 @@ export interface RoomOptions<M extends Member = Member> {
    * in a cluster, a server carries out there what another one decided.
    */
   onEvent?: (event: RoomEvent) => void;
+  /** Time, for the stall rule. @default {systemClock} */
+  clock?: Clock;
+  /**
+   * How long a member's queue may stay above its watermark with nothing
+   * written (`--stall-timeout`) before the room drops it as slow.
+   * @default {Infinity}
+   */
+  stallMs?: number;
+  /**
+   * Bytes of lines (about) appended and not yet handed on by the log
+   * above which the room counts as congested.
+   * @default {Infinity}
+   */
+  backlogBytes?: number;
+}
+
+/** A join or rename whose event the log has not handed on yet. */
+interface PendingClaim<M> {
+  readonly member: M;
+  /** The `JOIN` or `NICK` appended. */
+  readonly line: RoomLine;
+  readonly onEnter?: () => void;
+  /** Made once the append did not settle it at once. */
+  waiter?: PromiseWithResolvers<void>;
+  /** Why it was refused during the append (no promise made yet). */
+  error?: ProtocolError;
 }
 
 /** Counters a server reports in its logs. */
@@ -157,6 +197,29 @@ export class Room<M extends Member = Member> {
   /** Each replayed event's `HIST` line, encoded once. */
   #histLines = new WeakMap<RoomEvent, Uint8Array>();
   #appended = 0;
+  #clock: Clock;
+  #stallMs: number;
+  /** Members whose queue is above its watermark, and since when it is. */
+  #above = new Map<M, number>();
+  #stallTimer: TimerId | undefined;
+  #backlogBytes: number;
+  /** About how many bytes were appended since the log last settled. */
+  #backlog = 0;
+  /** The backlog passed `backlogBytes`: waiting for the log to settle. */
+  #backlogFull = false;
+  /** Resolved once the room is no longer congested. */
+  #free: PromiseWithResolvers<void> | null = null;
+  /**
+   * Joins and renames whose `JOIN` or `NICK` the log has not handed on
+   * yet, by member id (one server: in a cluster, its claims do this).
+   */
+  #claims = new Map<string, PendingClaim<M>>();
+  /** Pending joins by alias key and by skeleton: taken meanwhile. */
+  #reserved = new Map<string, PendingClaim<M>>();
+  #reservedSkeletons = new Map<string, PendingClaim<M>>();
+  /** `LEAVE`s the log could not store: appended again, before anything. */
+  #heldLeaves: { line: RoomLine; origin: string }[] = [];
+  #retryTimer: TimerId | undefined;
 
   /** Creates an empty room that orders its events in `options.log`. */
   constructor(options: RoomOptions<M>) {
@@ -166,6 +229,9 @@ export class Room<M extends Member = Member> {
     this.#historyBytes = options.historyBytes ?? Infinity;
     this.#cluster = options.cluster;
     this.#onEvent = options.onEvent;
+    this.#clock = options.clock ?? systemClock;
+    this.#stallMs = options.stallMs ?? Infinity;
+    this.#backlogBytes = options.backlogBytes ?? Infinity;
     this.#log = options.log;
     this.#log.subscribe(
       (event) => this.#fanOut(event),
@@ -185,6 +251,46 @@ export class Room<M extends Member = Member> {
   /** How many lines were appended to the log so far. */
   get appended(): number {
     return this.#appended;
+  }
+
+  /**
+   * Whether senders should wait: some member's queue is above its
+   * watermark, or too much was appended that the log has not handed on.
+   */
+  get congested(): boolean {
+    return this.#above.size > 0 || this.#backlogFull;
+  }
+
+  /** Resolves once the room is no longer {@linkcode congested}. */
+  uncongested(): Promise<void> {
+    if (!this.congested) return Promise.resolve();
+    this.#free ??= Promise.withResolvers();
+    return this.#free.promise;
+  }
+
+  /**
+   * A member's queue went above its watermark, or its peer read some of
+   * it while it stays above (`above` true), or it is back down (false).
+   */
+  reportQueue(member: M, above: boolean): void {
+    if (!above) return this.#forget(member);
+    if (!this.has(member)) return;
+    this.#above.set(member, this.#clock.now());
+    if (this.#stallTimer === undefined && this.#stallMs !== Infinity) {
+      this.#stallTimer = this.#clock.setTimeout(
+        () => this.#dropStalled(),
+        this.#stallMs,
+      );
+    }
+  }
+
+  /** Stops the room's timers (at shutdown: what is held is not stored). */
+  close(): void {
+    this.#clock.clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+    this.#clock.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#heldLeaves = [];
   }
 
   /** Number of members. */
@@ -241,24 +347,80 @@ export class Room<M extends Member = Member> {
     if (this.#cluster) return this.#joinCluster(member, alias, options);
     if (options.replace) this.#evict(alias, member);
     this.#checkFree(alias, member, "Cannot join room", options.replace);
-    member.alias = alias;
-    this.#add(member);
-    const online = String(this.size);
-    const welcome: ServerLine = {
-      type: "WELCOME",
+    let joining = 1;
+    for (const claim of this.#claims.values()) {
+      if (claim.line.type === "JOIN") joining++;
+    }
+    const line: RoomLine = {
+      type: "JOIN",
       alias,
-      online,
-      text: "Type /help for commands",
+      online: String(this.size + joining),
     };
-    if (!member.deliver(this.#encode(welcome))) {
-      // Not even the welcome fits: the member never was in the room.
-      this.#remove(member);
-      member.close("slow", slowText());
+    return this.#appendClaim(member, line, options.onEnter);
+  }
+
+  /**
+   * Appends the `JOIN` or `NICK` of a join or rename, which is settled when
+   * the log hands it on, or refused when the log cannot store it. Returns
+   * nothing when that happened at once (a log in memory), else a promise.
+   */
+  #appendClaim(
+    member: M,
+    line: RoomLine,
+    onEnter?: () => void,
+  ): void | Promise<void> {
+    const claim: PendingClaim<M> = { member, line, onEnter };
+    this.#claims.set(member.id, claim);
+    if (line.type === "JOIN") {
+      this.#reserved.set(aliasKey(line.alias), claim);
+      this.#reservedSkeletons.set(aliasSkeleton(line.alias), claim);
+    }
+    this.#append(line, member.id);
+    if (this.#claims.get(member.id) !== claim) {
+      if (claim.error) throw claim.error;
       return;
     }
+    claim.waiter = Promise.withResolvers();
+    return claim.waiter.promise;
+  }
+
+  /** Ends a pending claim: done, or refused with `error`. */
+  #endClaim(claim: PendingClaim<M>, error?: ProtocolError): void {
+    this.#claims.delete(claim.member.id);
+    if (claim.line.type === "JOIN") {
+      const key = aliasKey(claim.line.alias);
+      const skeleton = aliasSkeleton(claim.line.alias);
+      if (this.#reserved.get(key) === claim) this.#reserved.delete(key);
+      if (this.#reservedSkeletons.get(skeleton) === claim) {
+        this.#reservedSkeletons.delete(skeleton);
+      }
+    }
+    if (claim.waiter === undefined) claim.error = error;
+    else if (error) claim.waiter.reject(error);
+    else claim.waiter.resolve();
+  }
+
+  /**
+   * The log handed on the `JOIN` or `NICK` of a pending claim: a renamer
+   * is done; a joiner is in and gets its `WELCOME` ("in"), or is too slow
+   * to take even that ("slow": the room drops it after its `JOIN`).
+   */
+  #claimStored(claim: PendingClaim<M>): "in" | "slow" | "done" {
+    const { member, line } = claim;
+    this.#endClaim(claim);
+    if (line.type !== "JOIN") return "done";
+    member.alias = line.alias;
+    this.#add(member);
+    const welcome: ServerLine = {
+      type: "WELCOME",
+      alias: line.alias,
+      online: line.online,
+      text: "Type /help for commands",
+    };
+    if (!member.deliver(this.#encode(welcome))) return "slow";
     this.stats.joins++;
     this.stats.peakMembers = Math.max(this.stats.peakMembers, this.size);
-    this.#append({ type: "JOIN", alias, online }, member.id);
+    return "in";
   }
 
   /**
@@ -286,6 +448,7 @@ export class Room<M extends Member = Member> {
     }
     this.stats.joins++;
     this.stats.peakMembers = Math.max(this.stats.peakMembers, this.size);
+    options.onEnter?.();
   }
 
   /** Claims `alias` across the cluster; returns the online count. */
@@ -337,6 +500,7 @@ export class Room<M extends Member = Member> {
     this.#claimedAt.delete(member.id);
     if (!this.has(member)) return;
     this.#remove(member);
+    this.#forget(member);
     this.#onLeave(member, reason);
     if (reason === "shutdown") return;
     if (this.#cluster) return this.#cluster.leave(member, reason, text);
@@ -436,12 +600,14 @@ export class Room<M extends Member = Member> {
     this.#remove(member);
     member.alias = alias;
     this.#add(member);
-    this.#append({
+    // Taken at once (what it says next is said under it), and undone if
+    // the log cannot store the NICK.
+    return this.#appendClaim(member, {
       type: "NICK",
       alias: old,
       newAlias: alias,
       online: String(this.size),
-    }, member.id);
+    });
   }
 
   async #renameCluster(
@@ -564,8 +730,71 @@ export class Room<M extends Member = Member> {
   }
 
   #append(line: RoomLine, origin: string, note?: string): void {
+    if (this.#heldLeaves.length > 0) this.#appendHeld();
     this.#appended++;
     this.#log.append(line, origin, { note });
+    this.#backlog += "text" in line ? line.text.length + 64 : 64;
+    if (this.#backlog < this.#backlogBytes || this.#backlogFull) return;
+    const settled = this.#log.settled();
+    if (settled === undefined) {
+      this.#backlog = 0;
+      return;
+    }
+    this.#backlogFull = true;
+    settled.then(() => this.#backlogOut());
+  }
+
+  /**
+   * The log handed lines on (or settled, or reported lines lost): what
+   * was appended before has reached the queues.
+   */
+  #backlogOut(): void {
+    this.#backlog = 0;
+    if (!this.#backlogFull) return;
+    this.#backlogFull = false;
+    this.#release();
+  }
+
+  /** A member is no longer above its watermark (or gone). */
+  #forget(member: M): void {
+    if (!this.#above.delete(member)) return;
+    if (this.#above.size === 0) {
+      this.#clock.clearTimeout(this.#stallTimer);
+      this.#stallTimer = undefined;
+    }
+    this.#release();
+  }
+
+  /** Lets waiting senders go on, once the room is not congested. */
+  #release(): void {
+    if (this.#free === null || this.congested) return;
+    this.#free.resolve();
+    this.#free = null;
+  }
+
+  /**
+   * Drops the members whose queue has stayed above its watermark for
+   * `stallMs` without anything written (they hold everyone up), and
+   * watches the others.
+   */
+  #dropStalled(): void {
+    this.#stallTimer = undefined;
+    const now = this.#clock.now();
+    const stalled: M[] = [];
+    let next = Infinity;
+    for (const [member, since] of this.#above) {
+      if (!this.has(member)) this.#above.delete(member); // gone meanwhile
+      else if (now - since >= this.#stallMs) stalled.push(member);
+      else next = Math.min(next, since + this.#stallMs - now);
+    }
+    this.#dropSlow(stalled);
+    if (next !== Infinity) {
+      this.#stallTimer = this.#clock.setTimeout(
+        () => this.#dropStalled(),
+        next,
+      );
+    }
+    this.#release();
   }
 
   /** Dismisses whoever else holds `alias`: an account holder takes it back. */
@@ -585,7 +814,8 @@ export class Room<M extends Member = Member> {
    * holder (`owner`) may take an alias that only looks like another's.
    */
   #checkFree(alias: string, member: M, action: string, owner = false): void {
-    const holder = this.#members.get(aliasKey(validateAlias(alias)));
+    const key = aliasKey(validateAlias(alias));
+    const holder = this.#members.get(key) ?? this.#reserved.get(key)?.member;
     if (holder !== undefined && holder !== member) {
       throw new ProtocolError(
         "alias-taken",
@@ -593,11 +823,16 @@ export class Room<M extends Member = Member> {
       );
     }
     if (owner) return;
-    const lookalike = this.#skeletons.get(aliasSkeleton(alias));
+    const skeleton = aliasSkeleton(alias);
+    const present = this.#skeletons.get(skeleton);
+    const joining = this.#reservedSkeletons.get(skeleton);
+    const [lookalike, as] = present !== undefined
+      ? [present, present.alias]
+      : [joining?.member, joining?.line.alias];
     if (lookalike !== undefined && lookalike !== member) {
       throw new ProtocolError(
         "alias-taken",
-        `${action}: alias "${alias}" looks like "${lookalike.alias}", who is here`,
+        `${action}: alias "${alias}" looks like "${as}", who is here`,
       );
     }
   }
@@ -638,45 +873,86 @@ export class Room<M extends Member = Member> {
    */
   #fanOut(event: RoomEvent): void {
     const { line } = event;
+    // What was appended before is handed on now (a durable log hands on
+    // a whole commit in one step; a shared one, what it reads).
+    if (this.#backlog !== 0) this.#backlogOut();
     this.#onEvent?.(event);
+    let slow: M[] | undefined;
+    /** A joiner that just entered: what it must see first comes next. */
+    let entered: PendingClaim<M> | undefined;
+    const claim = this.#claims.size > 0
+      ? this.#claims.get(event.origin)
+      : undefined;
+    if (claim?.line === line) {
+      const outcome = this.#claimStored(claim);
+      if (outcome === "in") entered = claim;
+      else if (outcome === "slow") slow = [claim.member];
+    }
     if (line.type === "LEAVE") this.#removedElsewhere(event, line);
     else if (line.type === "NICK") this.#renamedElsewhere(event, line);
-    if (this.#countsAsPresence(line)) return;
-    let slow: M[] | undefined;
+    if (this.#countsAsPresence(line)) {
+      entered?.onEnter?.();
+      if (slow) this.#dropSlow(slow);
+      return;
+    }
     if (this.#unannouncedJoins > 0 || this.#unannouncedLeaves > 0) {
-      slow = this.#deliverToAll({
+      const full = this.#deliverToAll({
         type: "PRESENCE",
         joined: String(this.#unannouncedJoins),
         left: String(this.#unannouncedLeaves),
         online: String(this.#unannouncedOnline),
       });
+      if (full) (slow ??= []).push(...full);
       this.#unannouncedJoins = 0;
       this.#unannouncedLeaves = 0;
     }
     const skip = line.type === "JOIN" ? event.origin : undefined;
     const more = this.#deliverToAll(line, skip);
     if (more) (slow ??= []).push(...more);
+    // After its JOIN went out (which it does not get), before anything else.
+    entered?.onEnter?.();
     if (slow) this.#dropSlow(slow);
   }
 
   /**
-   * Tells the members whose lines the log did not store (`refused`: they
-   * reached nobody) or cannot say whether it did (`unknown`); a member the
-   * log no longer counts in the room (`gone`) is told to join again.
+   * What the log could not store (`refused`: it reached nobody) or cannot
+   * say whether it stored (`unknown`). Senders of messages and actions hear
+   * so; a join is refused and a rename undone (each with `ERR
+   * unavailable`); a leave is held and appended again before anything else
+   * (the others see the member until it is stored); operators hear that
+   * their action was not announced. A member the log no longer counts in
+   * the room (`gone`) is told to join again.
    */
   #unsent(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
     // Only an id a client chose can repeat, and none can choose one yet.
     if (outcome === "duplicate") return;
+    this.#backlogOut();
     const senders = new Map<string, number>();
-    // Renames, the topic and moderation took effect here all the same; in
-    // a cluster, the operator hears that the other servers did not.
     const operators = new Set<string>();
+    /** Members whose rename was undone, and the alias they keep. */
+    const kept = new Map<string, string>();
     for (const { line, origin } of lost) {
+      const claim = this.#claims.get(origin);
       if (outcome === "gone" || line.type === "MSG" || line.type === "ME") {
         senders.set(origin, (senders.get(origin) ?? 0) + 1);
-      } else if (
-        this.#cluster && (line.type === "MOD" || line.type === "TOPIC")
-      ) operators.add(origin);
+      } else if (line.type === "MOD" || line.type === "TOPIC") {
+        operators.add(origin);
+      } else if (line.type === "JOIN" && claim?.line === line) {
+        this.#endClaim(
+          claim,
+          new ProtocolError(
+            "unavailable",
+            `Cannot join room: the room cannot store events right now; send "${line.alias}" again later`,
+          ),
+        );
+      } else if (line.type === "NICK" && claim?.line === line) {
+        this.#undoRename(claim, line);
+        kept.set(origin, line.alias);
+      } else if (line.type === "LEAVE") {
+        // Said after a rename that was undone: under the alias it kept.
+        const alias = kept.get(origin) ?? line.alias;
+        this.#holdLeave({ ...line, alias }, origin);
+      }
     }
     for (const member of [...this.#members.values()]) {
       const count = senders.get(member.id);
@@ -693,9 +969,58 @@ export class Room<M extends Member = Member> {
           code: outcome === "unknown" ? "unknown" : "unavailable",
           text: outcome === "unknown"
             ? "Done on this server; the other servers may not have been told (the room's store did not answer): check, and do it again if not"
-            : "Done on this server only: the other servers could not be told; do it again later",
+            : this.#cluster
+            ? "Done on this server only: the other servers could not be told; do it again later"
+            : "Done, but not announced: the room cannot store events right now",
         });
       }
+    }
+  }
+
+  /** A rename whose `NICK` was not stored: the old alias comes back. */
+  #undoRename(claim: PendingClaim<M>, line: ServerLine<"NICK">): void {
+    const { member } = claim;
+    if (this.has(member) && member.alias === line.newAlias) {
+      this.#remove(member);
+      member.alias = line.alias;
+      this.#add(member);
+    } else if (member.alias === line.newAlias) {
+      member.alias = line.alias; // gone meanwhile: its LEAVE is held too
+    }
+    this.#endClaim(
+      claim,
+      new ProtocolError(
+        "unavailable",
+        `Cannot change alias: the room cannot store events right now; you are still "${line.alias}"`,
+      ),
+    );
+  }
+
+  /**
+   * Keeps a `LEAVE` the log could not store, to append it again before
+   * the next line and, failing that, every second: one is stored first
+   * once storage is back.
+   */
+  #holdLeave(line: RoomLine, origin: string): void {
+    // Members are at most --max-clients, and none joins while storage
+    // fails: the bound only guards against a flapping store.
+    if (this.#heldLeaves.length >= MAX_HELD_LEAVES) this.#heldLeaves.shift();
+    this.#heldLeaves.push({ line, origin });
+    this.#retryTimer ??= this.#clock.setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#appendHeld();
+    }, LEAVE_RETRY_MS);
+  }
+
+  /** Appends the held `LEAVE`s again, oldest first. */
+  #appendHeld(): void {
+    this.#clock.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    const held = this.#heldLeaves;
+    this.#heldLeaves = [];
+    for (const { line, origin } of held) {
+      this.#appended++;
+      this.#log.append(line, origin);
     }
   }
 
@@ -710,6 +1035,7 @@ export class Room<M extends Member = Member> {
     if (gone === undefined || this.#beforeClaim(event)) return;
     this.#claimedAt.delete(gone.id);
     this.#remove(gone);
+    this.#forget(gone);
     const reason = line.reason as LeaveReason;
     this.#onLeave(gone, reason);
     gone.close(
@@ -781,6 +1107,12 @@ function historyLine(event: RoomEvent): ServerLine<"HIST"> {
     text: line.text,
   };
 }
+
+/** Most `LEAVE`s held while the log cannot store them. */
+const MAX_HELD_LEAVES = 10_000;
+
+/** How often held `LEAVE`s are tried again when nothing else is appended. */
+const LEAVE_RETRY_MS = 1000;
 
 /** The goodbye of a member removed elsewhere, by why it left. */
 const BYE_FOR_LEAVE: Partial<Record<LeaveReason, ByeReason>> = {

@@ -145,6 +145,7 @@ export class Session implements Moderated {
       () => clock.now(),
     );
     this.#lastSeenMs = clock.now();
+    conn.watchQueue((above) => context.room.reportQueue(this, above));
     this.finished = this.#run();
   }
 
@@ -241,10 +242,11 @@ export class Session implements Moderated {
       await this.#readLines();
     } catch (error) {
       if (error instanceof InputOverflowError) {
-        this.#end(
+        // Its lines that others get are echoed to it before the goodbye.
+        if (this.#unsettled) await this.#settle();
+        this.close(
           "flood",
           "Disconnected for flooding: sending much faster than the server reads",
-          false,
         );
       } else {
         this.#logError(error);
@@ -270,6 +272,9 @@ export class Session implements Moderated {
     const { room } = this.#ctx;
     for await (const batch of this.conn.lines()) {
       for (let line of batch) {
+        // While the room is congested, nothing more is handled (and the
+        // connection stops reading: TCP pushes back on the sender).
+        while (room.congested) if (!await this.#uncongested()) return;
         // A line that went through the room log reaches everyone (its
         // sender too) once the log has it. Anything that may be answered
         // at once (a command, an error) waits for that, so that replies
@@ -321,6 +326,25 @@ export class Session implements Moderated {
       return -1;
     }
     return this.#bucket.take();
+  }
+
+  /**
+   * Waits until the room is no longer congested; false when the session
+   * ended meanwhile.
+   */
+  async #uncongested(): Promise<boolean> {
+    this.#closing ??= new AbortController();
+    const { signal } = this.#closing;
+    if (signal.aborted) return false;
+    const ended = Promise.withResolvers<void>();
+    const onAbort = () => ended.resolve();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await Promise.race([this.#ctx.room.uncongested(), ended.promise]);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+    return !this.#isClosing();
   }
 
   /** Waits until the room log has handed on what this member sent. */
@@ -538,16 +562,33 @@ export class Session implements Moderated {
       const renaming = room.rename(this, alias, { replace: own });
       return renaming ? renaming.then(renamed) : renamed();
     }
-    // In a cluster, the alias is claimed across servers first.
-    const joining = room.join(this, alias, { replace: own });
+    // The member enters once its JOIN is stored (in a cluster, once the
+    // alias is claimed across servers).
+    const joining = room.join(this, alias, {
+      replace: own,
+      onEnter: () => this.#enterRoom(),
+    });
     return joining
       ? joining.then(() => this.#joined(alias))
       : this.#joined(alias);
   }
 
-  /** In the room: the topic, history, and the idle timer. */
+  /**
+   * Entering, right after `WELCOME` and before any live line: the topic
+   * and history (so that no line is both, and none is neither).
+   */
+  #enterRoom(): void {
+    const { room, config, gate } = this.#ctx;
+    const topic = gate.moderation.topic;
+    if (topic) {
+      room.tell(this, { type: "TOPIC", alias: topic.by, text: topic.text });
+    }
+    if (config.history > 0) room.history(this, config.history, false);
+  }
+
+  /** In the room: the idle timer from now on. */
   #joined(alias: string): void {
-    const { room, log, config, gate } = this.#ctx;
+    const { room, log, config } = this.#ctx;
     if (this.#isClosing()) {
       // Dropped while joining, or gone before the claim came back.
       room.leave(this, "disconnect");
@@ -560,11 +601,6 @@ export class Session implements Moderated {
       account: this.account ?? undefined,
       online: room.size,
     });
-    const topic = gate.moderation.topic;
-    if (topic) {
-      room.tell(this, { type: "TOPIC", alias: topic.by, text: topic.text });
-    }
-    if (config.history > 0) room.history(this, config.history, false);
     this.#muted = true; // checked when it first speaks
     this.#arm(config.idleTimeoutMs / 2);
   }
@@ -576,7 +612,7 @@ export class Session implements Moderated {
       case "pass":
         return this.#pass(command.password);
       case "say":
-        if (command.text.trim() === "") return;
+        if (command.text === "") return; // nothing that would show
         this.#checkMute();
         return room.say(this, command.text);
       case "me":

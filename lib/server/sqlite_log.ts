@@ -46,8 +46,13 @@ export interface SqliteLogOptions {
   readonly keepRows: number;
   /** How often retention runs. @default {60_000} */
   readonly retentionEveryMs?: number;
-  /** Told about commits that failed and retention that failed. */
+  /**
+   * Told about retention that failed, and about commits that fail: once
+   * per outage (the first failure after a success).
+   */
   readonly onError?: (what: string, error: unknown) => void;
+  /** Told when a commit succeeds after commits failed. */
+  readonly onResume?: () => void;
 }
 
 interface Pending {
@@ -107,6 +112,8 @@ export class SqliteLog implements RoomLog {
   #settled: PromiseWithResolvers<void> | undefined;
   #scheduled: ReturnType<typeof setImmediate> | undefined;
   #closed = false;
+  /** Commits are failing (told once, until one succeeds again). */
+  #failing = false;
   #retention: Retention;
 
   /** Opens the log in `db`, loading its newest messages into memory. */
@@ -207,10 +214,13 @@ export class SqliteLog implements RoomLog {
       this.#db.exec("COMMIT");
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      this.#options.onError?.("commit", error);
+      if (!this.#failing) this.#options.onError?.("commit", error);
+      this.#failing = true;
       this.#failed(batch, "refused", error);
       return;
     }
+    if (this.#failing) this.#options.onResume?.();
+    this.#failing = false;
     this.#seq += batch.length;
     for (let i = 0; i < batch.length; i++) {
       const { time, line, origin } = batch[i]!;

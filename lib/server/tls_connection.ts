@@ -2,8 +2,8 @@
  * The TLS door's {@linkcode Connection}: a byte connection from either TLS
  * engine, framed into lines by a bounded {@linkcode LineFramer} and written
  * through one {@linkcode Outbox}. It reads only when its consumer asks, so a
- * throttled client is pushed back by TCP (on the node engine, by the
- * engine's own input cap). Its goodbye is the only one the server has:
+ * client whose lines wait (flood control, a congested room) is pushed back
+ * by TCP. Its goodbye is the only one the server has:
  * sessions and refused connections both end through {@linkcode
  * TlsConnection.close}, and it never takes longer than the close grace.
  *
@@ -18,7 +18,7 @@ import type {
   ConnectionInfo,
   InboundLine,
 } from "./connection.ts";
-import { Outbox } from "./outbox.ts";
+import { Outbox, type QueueWatcher } from "./outbox.ts";
 import { type ByteConn, formatAddress } from "./transport.ts";
 
 /** Options of {@linkcode TlsConnection}. */
@@ -108,6 +108,10 @@ export class TlsConnection implements Connection {
 
   send(line: Uint8Array): boolean {
     return this.#closing || this.#outbox.push(line);
+  }
+
+  watchQueue(watcher: QueueWatcher): void {
+    this.#outbox.watch(watcher);
   }
 
   close(last?: Uint8Array, options: CloseOptions = {}): Promise<void> {

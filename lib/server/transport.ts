@@ -7,12 +7,15 @@
  * client only fails its own connection.
  *
  * Reading differs. The deno engine reads only when asked, into one small
- * buffer per connection, so TCP pushes back on a sender nobody reads. The
- * node engine (as Deno 2.9 implements `node:tls`) reads and decrypts
- * whatever arrives, paused or not; a connection whose reader falls behind
- * (a client throttled for flooding) therefore holds at most `maxInputBytes`
- * received but unread bytes and fails with {@linkcode InputOverflowError}
- * beyond that, instead of growing.
+ * buffer per connection. The node engine (as Deno 2.9 implements
+ * `node:tls`) reads and decrypts whatever arrives even while the TLS socket
+ * is paused, so it stops reading at the TCP socket underneath instead
+ * ({@linkcode TcpReading}): as soon as data arrives that nobody is waiting
+ * for, until the reader has taken it all. Either way TCP pushes back on a
+ * sender nobody reads, and a connection holds at most one read of input
+ * (up to 64 KiB). Should more still arrive after it stopped reading,
+ * beyond `maxInputBytes`, its reader gets {@linkcode InputOverflowError}
+ * (once) instead of the connection growing.
  *
  * Accepting differs: the node engine accepts on a `node:net` server and
  * hands each socket on to its TLS server, so that it can first read the
@@ -33,6 +36,7 @@
 
 import { Buffer } from "node:buffer";
 import * as net from "node:net";
+import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { type AddressRange, inAnyRange } from "./address.ts";
 import type { PeerCertificate } from "./connection.ts";
@@ -143,7 +147,8 @@ export interface ListenTlsOptions {
   /** @default {"node"} */
   engine?: TlsEngine;
   /**
-   * Received bytes a node-engine connection holds unread before failing.
+   * Bytes a node-engine connection takes in after it stopped reading
+   * (should the engine not stop) before its reader fails.
    * @default {65536}
    */
   maxInputBytes?: number;
@@ -434,9 +439,11 @@ function socketKey(socket: net.Socket): string {
 
 /**
  * A connection of the node engine adapted to {@linkcode ByteConn}: the raw
- * socket until the handshake ends, then its `tls.TLSSocket`. It takes every
- * chunk as it arrives (pausing would not stop the engine from reading ahead)
- * and holds at most `maxInputBytes` of them for a reader that falls behind.
+ * socket until the handshake ends, then its `tls.TLSSocket`. It reads only
+ * while its reader waits for data: a chunk that arrives when nobody is
+ * waiting stops reading at the TCP socket until the reader has taken every
+ * chunk held. What still arrives after that, beyond `maxInputBytes`, is
+ * dropped and reported to the reader once.
  */
 class NodeConn implements ByteConn {
   remoteAddr: NetAddress;
@@ -448,12 +455,16 @@ class NodeConn implements ByteConn {
   #socket: tls.TLSSocket | null = null;
   #secure = Promise.withResolvers<void>();
   #chunks: Uint8Array[] = [];
-  #unreadBytes = 0;
+  #reading: TcpReading;
+  /** Data arrived that nobody was waiting for: reading is stopped. */
+  #unasked = false;
+  /** Received since then (the engine did not stop). */
+  #lateBytes = 0;
   #maxInputBytes: number;
+  #overflowed = false;
   #ended = false;
   #error: Error | null = null;
   #wake: (() => void) | null = null;
-  #check: ReturnType<typeof setTimeout> | undefined;
 
   constructor(raw: net.Socket, maxInputBytes: number, proxied: boolean) {
     this.proxied = proxied;
@@ -466,6 +477,7 @@ class NodeConn implements ByteConn {
       this.#end();
     });
     this.#raw = raw;
+    this.#reading = new TcpReading(raw);
     this.remoteAddr = {
       hostname: raw.remoteAddress ?? "",
       port: raw.remotePort ?? 0,
@@ -512,26 +524,27 @@ class NodeConn implements ByteConn {
   }
 
   #receive(chunk: Uint8Array): void {
-    if (this.#error) return;
-    this.#chunks.push(chunk);
-    this.#unreadBytes += chunk.length;
-    // A reader that keeps up drains the queue before the next turn of the
-    // event loop, however much arrived at once; one that does not (a client
-    // throttled for flooding) gets no more than the limit held for it.
-    if (this.#unreadBytes > this.#maxInputBytes && this.#check === undefined) {
-      this.#check = setTimeout(() => {
-        this.#check = undefined;
-        if (this.#unreadBytes > this.#maxInputBytes) this.#overflow();
-      }, 0);
+    if (this.#error || this.#overflowed) return;
+    if (this.#wake === null) {
+      if (this.#unasked) {
+        // More after reading was stopped: the engine did not stop.
+        this.#lateBytes += chunk.length;
+        if (this.#lateBytes > this.#maxInputBytes) return this.#overflow();
+      } else {
+        // Nobody is waiting for it (a client throttled for flooding, a
+        // room holding its senders back): TCP pushes back from here on.
+        this.#unasked = true;
+        this.#reading.stop();
+      }
     }
+    this.#chunks.push(chunk);
     this.#notify();
   }
 
+  /** Drops what is held; the reader hears of it once. */
   #overflow(): void {
-    this.#error = new InputOverflowError(this.#maxInputBytes);
+    this.#overflowed = true;
     this.#chunks = [];
-    this.#unreadBytes = 0;
-    this.#destroy();
     this.#notify();
   }
 
@@ -549,13 +562,17 @@ class NodeConn implements ByteConn {
 
   async read(): Promise<Uint8Array | null> {
     while (true) {
-      const chunk = this.#chunks.shift();
-      if (chunk) {
-        this.#unreadBytes -= chunk.length;
-        return chunk;
+      if (this.#overflowed) {
+        this.#overflowed = false;
+        throw new InputOverflowError(this.#maxInputBytes);
       }
+      const chunk = this.#chunks.shift();
+      if (chunk) return chunk;
       if (this.#error) throw this.#error;
       if (this.#ended) return null;
+      this.#unasked = false;
+      this.#lateBytes = 0;
+      this.#reading.start();
       const { promise, resolve } = Promise.withResolvers<void>();
       this.#wake = resolve;
       await promise;
@@ -585,22 +602,72 @@ class NodeConn implements ByteConn {
   }
 
   abort(): void {
-    clearTimeout(this.#check);
-    this.#check = undefined;
     this.#chunks = [];
-    this.#unreadBytes = 0;
-    this.#destroy();
-    this.#end();
-  }
-
-  #destroy(): void {
     this.#socket?.destroy();
     this.#raw.destroy();
+    this.#end();
   }
 
   #notify(): void {
     this.#wake?.();
     this.#wake = null;
+  }
+}
+
+/** What `net.Socket` keeps of its TCP handle (internal to Deno's `node:net`). */
+interface TcpHandle {
+  readStart(): number;
+  readStop(): number;
+}
+
+/**
+ * Stops and starts reading from the TCP connection under a `node:net` or
+ * `node:tls` socket, so that TCP pushes back on a peer nobody reads.
+ * Measured on Deno 2.9.6: `tls.TLSSocket.pause()` does not stop reading (a
+ * paused socket took in 64 MiB, and 100 MB of memory); `net.Socket.pause()`
+ * on the TCP socket under it stops reading, but its `resume()` does not
+ * start again after a pause made inside a `data` event (the TCP socket's
+ * `reading` flag follows the TLS layer's, so `resume()` thinks it reads);
+ * the TCP handle's own `readStop()` and `readStart()` work in every case.
+ * On a runtime without them this does nothing (the input caps still hold).
+ */
+export class TcpReading {
+  #socket: net.Socket;
+  #stopped = false;
+
+  /**
+   * Controls reading for `socket`: a TCP socket, or a TLS socket over one
+   * (its `_parent`).
+   */
+  constructor(socket: net.Socket | Duplex) {
+    const parent = (socket as { _parent?: net.Socket | null })._parent;
+    this.#socket = parent ?? socket as net.Socket;
+  }
+
+  /** Stops reading (idempotent). */
+  stop(): void {
+    if (this.#stopped) return;
+    const handle = this.#handle();
+    if (handle === null) return;
+    this.#stopped = true;
+    handle.readStop();
+  }
+
+  /** Reads again (idempotent). */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#handle()?.readStart();
+  }
+
+  #handle(): TcpHandle | null {
+    if (this.#socket.destroyed) return null;
+    const handle = (this.#socket as { _handle?: Partial<TcpHandle> | null })
+      ._handle;
+    return typeof handle?.readStop === "function" &&
+        typeof handle.readStart === "function"
+      ? handle as TcpHandle
+      : null;
   }
 }
 

@@ -4,9 +4,12 @@
  * is one text message. The same limits as the TLS door hold: a line longer
  * than `maxLineBytes` is reported as {@linkcode LINE_TOO_LONG}, a message
  * longer than `maxSkipBytes` is refused by the WebSocket layer before it is
- * buffered and ends the connection as {@linkcode LINE_ENDLESS}, input the
- * session has not read yet is capped at `maxInputBytes`, and the outbound
- * queue at `queueBytes`. Sessions cannot tell it from a TLS connection.
+ * buffered and ends the connection as {@linkcode LINE_ENDLESS}, a message
+ * that arrives while the session is not waiting for one stops reading from
+ * the TCP socket until the session has taken every message held (one read
+ * of the engine's, up to 64 KiB, is held then; what still arrives beyond
+ * `maxInputBytes` ends the connection as a flood), and the outbound queue
+ * is capped at `queueBytes`. Sessions cannot tell it from a TLS connection.
  *
  * The `ws` package reads (frames, masks, pings, the close handshake); lines
  * go out as frames built here and written through an {@linkcode Outbox} on
@@ -26,13 +29,16 @@ import type {
   ConnectionInfo,
   InboundLine,
 } from "./connection.ts";
-import { Outbox } from "./outbox.ts";
-import { InputOverflowError } from "./transport.ts";
+import { Outbox, type QueueWatcher } from "./outbox.ts";
+import { InputOverflowError, TcpReading } from "./transport.ts";
 
 /** Options of {@linkcode WsConnection}. */
 export interface WsConnectionOptions {
   readonly maxLineBytes: number;
-  /** Received bytes held while the session is not reading them. */
+  /**
+   * Bytes of messages that may still arrive after reading stopped (see
+   * the module documentation) before the connection ends as a flood.
+   */
   readonly maxInputBytes: number;
   /** Bytes the socket may hold for the peer before it counts as slow. */
   readonly queueBytes: number;
@@ -64,7 +70,6 @@ export interface WebSocket {
   on(event: "close", listener: () => void): void;
   close(code: number): void;
   terminate(): void;
-  pause(): void;
 }
 
 /** A WebSocket from the `ws` package, opened, as whole lines. */
@@ -74,8 +79,17 @@ export class WsConnection implements Connection {
   #options: WsConnectionOptions;
   /** Messages received and not yet handed to the session. */
   #inbox: Buffer[] = [];
-  #inboxBytes = 0;
   #wake: (() => void) | null = null;
+  #reading: TcpReading;
+  /** Reads of the socket so far (the engine's, up to 64 KiB each). */
+  #reads = 0;
+  /**
+   * The read in which a message came that nobody was waiting for, and
+   * reading stopped; -1 while reading.
+   */
+  #stoppedAt = -1;
+  /** Bytes of messages from later reads (the engine did not stop). */
+  #lateBytes = 0;
   #ended = false;
   #endless = false;
   #failure: unknown = null;
@@ -97,6 +111,9 @@ export class WsConnection implements Connection {
   ) {
     this.#ws = ws;
     this.#options = options;
+    this.#reading = new TcpReading(socket);
+    // Before `ws` parses it: which read a message comes from.
+    socket.prependListener("data", () => this.#reads++);
     this.#outbox = new Outbox(
       {
         write: (bytes) =>
@@ -129,7 +146,6 @@ export class WsConnection implements Connection {
       if (this.#inbox.length > 0) {
         const batch = this.#inbox;
         this.#inbox = [];
-        this.#inboxBytes = 0;
         yield this.#split(batch);
         continue;
       }
@@ -139,6 +155,9 @@ export class WsConnection implements Connection {
       }
       if (this.#failure !== null) throw this.#failure;
       if (this.#ended) return;
+      this.#stoppedAt = -1;
+      this.#lateBytes = 0;
+      this.#reading.start();
       await new Promise<void>((resolve) => this.#wake = resolve);
     }
   }
@@ -146,6 +165,10 @@ export class WsConnection implements Connection {
   send(line: Uint8Array): boolean {
     if (this.#closing || this.#ws.readyState !== this.#ws.OPEN) return true;
     return this.#outbox.push(textFrame(line));
+  }
+
+  watchQueue(watcher: QueueWatcher): void {
+    this.#outbox.watch(watcher);
   }
 
   close(last?: Uint8Array, _options?: CloseOptions): Promise<void> {
@@ -160,22 +183,33 @@ export class WsConnection implements Connection {
   }
 
   #receive(data: Buffer): void {
-    if (this.#closing) return;
+    if (this.#closing || this.#failure !== null) return;
     // `ws` hands over views into the chunk it read: a small message kept
     // as it is would keep the whole chunk alive. Each message also costs
     // its bookkeeping, so even empty ones count.
     const own = data.length * 4 < data.buffer.byteLength
       ? Buffer.from(data)
       : data;
-    this.#inbox.push(own);
-    this.#inboxBytes += own.length + MESSAGE_OVERHEAD_BYTES;
-    if (this.#inboxBytes > this.#options.maxInputBytes) {
-      // Not reading while it keeps sending: the flood ends here.
-      this.#failure ??= new InputOverflowError(this.#options.maxInputBytes);
-      this.#inbox = [];
-      this.#inboxBytes = 0;
-      this.#ws.pause();
+    if (this.#wake === null) {
+      if (this.#stoppedAt === -1) {
+        // Nobody is waiting for it: TCP pushes back from here on. The
+        // rest of this read is held too.
+        this.#stoppedAt = this.#reads;
+        this.#reading.stop();
+      } else if (this.#reads > this.#stoppedAt) {
+        // The engine did not stop: the flood ends here.
+        this.#lateBytes += own.length + MESSAGE_OVERHEAD_BYTES;
+        if (this.#lateBytes > this.#options.maxInputBytes) {
+          this.#failure ??= new InputOverflowError(
+            this.#options.maxInputBytes,
+          );
+          this.#inbox = [];
+          this.#notify();
+          return;
+        }
+      }
     }
+    this.#inbox.push(own);
     this.#notify();
   }
 
@@ -208,6 +242,8 @@ export class WsConnection implements Connection {
   async #goodbye(last: Uint8Array | undefined): Promise<void> {
     this.#closing = true;
     this.#notify();
+    // The peer's close frame must get through.
+    this.#reading.start();
     const { clock, closeGraceMs } = this.#options;
     let timer: number | undefined;
     const late = new Promise<void>((resolve) => {

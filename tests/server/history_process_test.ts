@@ -372,3 +372,70 @@ Deno.test("server.ts refuses a damaged or locked database with a clear error", a
     assert.deepEqual(await Deno.readFile(path), bytes);
   });
 });
+
+Deno.test("a full database: joins and renames are refused with ERR unavailable, a leave is announced once it can be stored, one log line per outage", async () => {
+  await withTempDir(async (dir) => {
+    using store = openStore(dir);
+    await using s = await startServer("node", [], { store });
+    using al = await TestClient.join(s.port, "al");
+    using bob = await TestClient.join(s.port, "bob");
+    using carol = await TestClient.join(s.port, "carol");
+    await al.expect(/^JOIN carol 3$/);
+    await bob.expect(/^JOIN carol 3$/);
+    // No page more: tiny messages fill what room is left, until one fails
+    // (every event below is bigger, so it fails too).
+    const { page_count: pages } = store.db.prepare("PRAGMA page_count")
+      .get() as { page_count: number };
+    store.db.exec(`PRAGMA max_page_count = ${pages}`);
+    for (let i = 0;; i++) {
+      assert.ok(i < 5000, "the database never filled up");
+      await al.send("x");
+      const got = await al.expect(/^(MSG al x|ERR unavailable .*)$/);
+      if (got.startsWith("ERR ")) break;
+      await bob.expect(/^MSG al x$/);
+    }
+    // A join is refused, and the client may send its alias again later.
+    using late = await TestClient.connect(s.port);
+    await late.expect(/^HELLO /);
+    await late.send("latecomer-with-a-long-alias");
+    assert.match(
+      (await late.readLine())!,
+      /^ERR unavailable Cannot join room: the room cannot store events right now/,
+    );
+    // A rename is refused: the old alias stays.
+    await bob.send("/nick bob-renamed-while-full");
+    assert.equal(
+      await bob.readLine(),
+      'ERR unavailable Cannot change alias: the room cannot store events right now; you are still "bob"',
+    );
+    // A leave still ends the connection; the others do not hear of it yet.
+    await carol.send("/quit see you after the outage");
+    await carol.expect(/^BYE quit Goodbye$/);
+    await bob.send("/who");
+    assert.equal(await bob.readLine(), "WHO 2 al bob");
+    // Storage is back: the leave is stored and announced first.
+    store.db.exec("PRAGMA max_page_count = 1000000");
+    await al.send("back");
+    assert.equal(
+      await al.expect(/^(LEAVE|MSG) /),
+      "LEAVE carol 2 quit see you after the outage",
+    );
+    assert.equal(await al.readLine(), "MSG al back");
+    assert.equal(
+      await bob.expect(/^(LEAVE|MSG) /),
+      "LEAVE carol 2 quit see you after the outage",
+    );
+    await late.send("latecomer-with-a-long-alias");
+    await late.expect(/^WELCOME latecomer-with-a-long-alias 3 /);
+    assert.equal(await al.readLine(), "JOIN latecomer-with-a-long-alias 3");
+    await bob.send("/nick bob-renamed-while-full");
+    assert.equal(
+      await bob.expect(/^NICK /),
+      "NICK bob bob-renamed-while-full 3",
+    );
+    const logged = s.logs.lines.filter((l) => / history-/.test(l));
+    assert.equal(logged.length, 2, logged.join("\n"));
+    assert.match(logged[0]!, /ERROR history-failed what=commit /);
+    assert.match(logged[1]!, /INFO history-resumed/);
+  });
+});

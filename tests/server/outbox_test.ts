@@ -183,3 +183,32 @@ Deno.test("Outbox reports a failed write once and accepts nothing after", async 
   await turn(); // nothing may be written or reported any more
   assert.equal(errors.length, 1);
 });
+
+Deno.test("Outbox tells its watcher when it goes above half its limit, of each write while there, and when it is back", async () => {
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 100_000, () => assert.fail("no error"));
+  const seen: boolean[] = [];
+  outbox.watch((above) => seen.push(above));
+  assert.equal(outbox.push(new Uint8Array(30_000)), true);
+  // Below half when its write began: written whole.
+  assert.equal((await writer.nextWrite()).length, 30_000);
+  assert.deepEqual(seen, []);
+  assert.equal(outbox.push(new Uint8Array(30_000)), true);
+  assert.deepEqual(seen, [true], "60,000 held of 100,000");
+  writer.complete();
+  assert.equal((await writer.nextWrite()).length, 30_000);
+  assert.deepEqual(seen, [true, false], "30,000 held");
+  writer.complete();
+  await outbox.drained();
+  // Above half, it writes in slices, and each one counts as the peer
+  // reading.
+  outbox.push(new Uint8Array(60_000));
+  const sizes: number[] = [];
+  while (sizes.reduce((a, b) => a + b, 0) < 60_000) {
+    sizes.push((await writer.nextWrite()).length);
+    writer.complete();
+  }
+  await outbox.drained();
+  assert.deepEqual(sizes, [16_384, 16_384, 16_384, 10_848]);
+  assert.deepEqual(seen, [true, false, true, true, true, true, true, false]);
+});

@@ -131,7 +131,7 @@ Deno.test("Room.join() refuses an alias that looks like a present member's", () 
   room.join(new FakeMember(), "AIice"); // free once Alice has gone
 });
 
-Deno.test("Room.join() never adds a member whose queue cannot take its welcome", () => {
+Deno.test("Room.join() drops a joiner whose queue cannot take its welcome, after its JOIN", () => {
   const { room, members: [a], left } = roomWith(["a"]);
   const ghost = new FakeMember();
   ghost.full = true;
@@ -139,8 +139,9 @@ Deno.test("Room.join() never adds a member whose queue cannot take its welcome",
   assert.equal(room.has(ghost), false);
   assert.equal(room.size, 1);
   assert.deepEqual(ghost.closed.map(([reason]) => reason), ["slow"]);
-  assert.deepEqual(a!.take(), [], "no JOIN for a member that never joined");
-  assert.deepEqual(left, []);
+  // Its JOIN was stored before it could be welcomed: it leaves in order.
+  assert.deepEqual(a!.take(), ["JOIN ghost 2", "LEAVE ghost 1 slow"]);
+  assert.deepEqual(left, [["ghost", "slow"]]);
   // The alias is free for someone else.
   const real = new FakeMember();
   room.join(real, "ghost");
@@ -449,4 +450,140 @@ Deno.test("Room in a cluster tells an operator whose change the other servers ma
     "ERR unavailable Done on this server only: the other servers could not be told; do it again later",
     "ERR unknown Done on this server; the other servers may not have been told (the room's store did not answer): check, and do it again if not",
   ]);
+});
+
+Deno.test("Room.congested holds while a member's queue is above its watermark; uncongested() resolves once none is", async () => {
+  const { room, members: [a, b] } = roomWith(["a", "b"]);
+  assert.equal(room.congested, false);
+  room.reportQueue(a!, true);
+  room.reportQueue(b!, true);
+  assert.equal(room.congested, true);
+  let free = false;
+  const waiting = room.uncongested().then(() => free = true);
+  room.reportQueue(a!, false);
+  await Promise.resolve();
+  assert.equal(free, false, "b is still above");
+  room.leave(b!, "quit");
+  await waiting;
+  assert.equal(room.congested, false);
+  // Reports about members not in the room are ignored.
+  room.reportQueue(b!, true);
+  assert.equal(room.congested, false);
+});
+
+Deno.test("Room drops a member above its watermark with nothing written for stallMs, not one whose peer reads", async () => {
+  const clock = new FakeClock();
+  const { room, members: [silent, slow, fast], left } = roomWith(
+    ["silent", "slow", "fast"],
+    { clock, stallMs: 2000 },
+  );
+  room.reportQueue(silent!, true);
+  room.reportQueue(slow!, true);
+  const free = room.uncongested();
+  await clock.advance(1500);
+  room.reportQueue(slow!, true); // a write ended: its peer reads
+  await clock.advance(499);
+  assert.deepEqual(left, []);
+  await clock.advance(1);
+  assert.deepEqual(left, [["silent", "slow"]]);
+  assert.deepEqual(silent!.closed.map(([reason]) => reason), ["slow"]);
+  assert.deepEqual(fast!.take(), ["LEAVE silent 2 slow"]);
+  assert.equal(room.congested, true, "slow is still above");
+  await clock.advance(1000);
+  room.reportQueue(slow!, false); // it caught up
+  await free;
+  assert.deepEqual(left, [["silent", "slow"]]);
+  assert.equal(clock.pending, 0, "no timer left behind");
+});
+
+Deno.test("Room counts lines the log has not handed on: congested past backlogBytes until it settles", async () => {
+  using store = openStore(null);
+  const log = new SqliteLog(store.db, {
+    clock: systemClock,
+    keep: 10,
+    keepDays: 0,
+    keepRows: 0,
+  });
+  const { room, members: [a, b] } = roomWith(["a", "b"], {
+    log,
+    backlogBytes: 1000,
+  });
+  await room.settled();
+  a!.take();
+  b!.take();
+  // Queues are empty, but what is appended reaches them only at the
+  // commit: past 1000 bytes of it, senders wait.
+  const said: string[] = [];
+  while (!room.congested) {
+    said.push(`MSG a ${said.length} ${"x".repeat(200)}`);
+    room.say(a!, said.at(-1)!.slice("MSG a ".length));
+  }
+  assert.equal(said.length, 4);
+  await room.uncongested();
+  assert.deepEqual(b!.take(), said);
+  // Only what is not handed on counts: three lines a turn never do.
+  for (let turn = 0; turn < 3; turn++) {
+    for (let i = 0; i < 3; i++) room.say(a!, "x".repeat(200));
+    assert.equal(room.congested, false);
+    await room.settled();
+  }
+  await log.close();
+});
+
+Deno.test("Room refuses a join or rename the log cannot store, and announces a leave once it can", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const log = new SqliteLog(store.db, {
+    clock,
+    keep: 10,
+    keepDays: 0,
+    keepRows: 0,
+  });
+  const { room, members: [a, b, c], left } = roomWith(["a", "b", "c"], {
+    log,
+    clock,
+  });
+  await room.settled();
+  for (const member of [a, b, c]) member!.take();
+  store.db.exec("PRAGMA query_only = 1"); // every commit fails
+  // A join: not in, its alias free again, and told so.
+  const d = new FakeMember();
+  const joining = room.join(d, "d");
+  assert.equal(room.has(d), false);
+  await assert.rejects(
+    Promise.resolve(joining),
+    (e) => e instanceof ProtocolError && e.code === "unavailable",
+  );
+  assert.deepEqual(d.take(), []);
+  // A rename, then its member leaves in the same turn: the old alias
+  // comes back, and the leave that is held names it.
+  const renaming = Promise.resolve(room.rename(b!, "bee"));
+  room.leave(b!, "quit", "bye");
+  await assert.rejects(renaming, /you are still "b"/);
+  assert.equal(b!.alias, "b");
+  room.leave(c!, "disconnect");
+  await room.settled();
+  assert.deepEqual(a!.take(), [], "nobody heard of any of it");
+  assert.deepEqual(left, [["bee", "quit"], ["c", "disconnect"]]);
+  // Retried every second while storage fails, quietly.
+  await clock.advance(1000);
+  await room.settled();
+  assert.deepEqual(a!.take(), []);
+  // Storage is back: the leaves come first, in order, then the rest.
+  store.db.exec("PRAGMA query_only = 0");
+  room.join(d, "d");
+  room.say(a!, "hello");
+  await room.settled();
+  assert.deepEqual(a!.take(), [
+    "LEAVE b 2 quit bye",
+    "LEAVE c 1 disconnect",
+    "JOIN d 2",
+    "MSG a hello",
+  ]);
+  assert.deepEqual(d.take(), [
+    "WELCOME d 2 Type /help for commands",
+    "MSG a hello",
+  ]);
+  assert.equal(clock.pending, 0, "no retry left");
+  await log.close();
 });

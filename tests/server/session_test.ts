@@ -11,19 +11,33 @@ import { parseServerArgs } from "../../lib/server/config.ts";
 import { Room } from "../../lib/server/room.ts";
 import type { PeerCertificate } from "../../lib/server/connection.ts";
 import { parseAddressRange } from "../../lib/server/address.ts";
-import { MemoryLog } from "../../lib/server/room_log.ts";
+import { MemoryLog, type RoomLog } from "../../lib/server/room_log.ts";
 import { Session } from "../../lib/server/session.ts";
+import { SqliteLog } from "../../lib/server/sqlite_log.ts";
+import { openStore } from "../../lib/server/store.ts";
+import { InputOverflowError } from "../../lib/server/transport.ts";
 import { FakeClock, FakeConnection, settle, testGate } from "../_fakes.ts";
 
-/** A room and a way to open sessions on it, all on one fake clock. */
-function setup(flags: string[] = [], roomPassword: string | null = null) {
+/**
+ * A room and a way to open sessions on it, all on one fake clock; its log
+ * is in memory unless `roomLog` makes one (a durable one hands lines on
+ * a turn later).
+ */
+function setup(
+  flags: string[] = [],
+  roomPassword: string | null = null,
+  roomLog: (clock: FakeClock) => RoomLog = (clock) => new MemoryLog(clock),
+) {
   const clock = new FakeClock();
   const config = parseServerArgs(flags);
   const logs: string[] = [];
   const log = createLogger("debug", (line) => logs.push(line), () => 0);
   const room = new Room<Session>({
-    log: new MemoryLog(clock),
+    log: roomLog(clock),
     announceLimit: config.announceLimit,
+    clock,
+    stallMs: config.stallTimeoutMs,
+    backlogBytes: config.queueBytes / 16,
   });
   const gate = testGate(clock, config, roomPassword);
   let ids = 0;
@@ -189,7 +203,7 @@ Deno.test("Session flushes what is queued when the peer ends its side", async ()
   await alice.session.finished;
 });
 
-Deno.test("Session never joins when its queue cannot take the welcome (no ghost)", async () => {
+Deno.test("Session leaves at once when its queue cannot take the welcome (no ghost)", async () => {
   const { room, open, join } = setup();
   const alice = await join("alice");
   const { conn, session } = open();
@@ -202,7 +216,10 @@ Deno.test("Session never joins when its queue cannot take the welcome (no ghost)
   );
   await session.finished;
   assert.equal(room.size, 1);
-  assert.deepEqual(alice.conn.sent.slice(2), [], "no JOIN, no LEAVE");
+  assert.deepEqual(alice.conn.sent.slice(2), [
+    "JOIN ghost 2",
+    "LEAVE ghost 1 slow",
+  ]);
   // The alias is free, and the ghost's session cannot act any more.
   const real = await join("ghost");
   assert.equal(room.has(real.session), true);
@@ -739,4 +756,71 @@ Deno.test("Session refuses a password to an account with a pinned certificate as
     ),
     logs.join("\n"),
   );
+});
+
+Deno.test("Session handles no line while the room is congested, and a member that holds it up too long is dropped", async () => {
+  const { clock, join } = setup(["--stall-timeout", "2"]);
+  const alice = await join("alice");
+  const bob = await join("bob");
+  await alice.conn.nextSent(); // JOIN bob
+  // Bob's queue goes above its watermark: nobody's lines are handled.
+  bob.conn.queueWatcher!(true);
+  const before = alice.conn.sent.length;
+  alice.conn.receive("one", "two");
+  await clock.advance(1000);
+  assert.equal(alice.conn.sent.length, before, "nothing handled");
+  bob.conn.queueWatcher!(false);
+  assert.equal(await alice.conn.nextSent(), "MSG alice one");
+  assert.equal(await alice.conn.nextSent(), "MSG alice two");
+  assert.equal(await bob.conn.nextSent(), "MSG alice one");
+  assert.equal(await bob.conn.nextSent(), "MSG alice two");
+  // Above again, and its peer reads (writes end) for a while, then not.
+  bob.conn.queueWatcher!(true);
+  alice.conn.receive("three");
+  await clock.advance(1500);
+  bob.conn.queueWatcher!(true);
+  await clock.advance(1999);
+  assert.equal(bob.conn.closedWith, undefined);
+  await clock.advance(1);
+  assert.equal(
+    await bob.conn.closed(),
+    "BYE slow Disconnected: too many lines were waiting for you to read them",
+  );
+  assert.equal(await alice.conn.nextSent(), "LEAVE bob 1 slow");
+  assert.equal(await alice.conn.nextSent(), "MSG alice three");
+  alice.conn.end();
+  await Promise.all([alice.session.finished, bob.session.finished]);
+});
+
+Deno.test("Session echoes what it sent to a client whose input overflowed, then says goodbye", async () => {
+  using store = openStore(null);
+  let log: SqliteLog | undefined;
+  const { join } = setup([], null, (clock) =>
+    log = new SqliteLog(store.db, {
+      clock,
+      keep: 10,
+      keepDays: 0,
+      keepRows: 0,
+    }));
+  const watcher = await join("watcher");
+  const paster = await join("paster");
+  await watcher.conn.nextSent(); // JOIN paster
+  // Lines go to the log (echoed a turn later), then the transport says
+  // more came than it holds.
+  paster.conn.receive("one", "two");
+  paster.conn.fail(new InputOverflowError(65_536));
+  assert.equal(
+    await paster.conn.closed(),
+    "BYE flood Disconnected for flooding: sending much faster than the server reads",
+  );
+  assert.deepEqual(paster.conn.sent.slice(-2), [
+    "MSG paster one",
+    "MSG paster two",
+  ]);
+  assert.equal(await watcher.conn.nextSent(), "MSG paster one");
+  assert.equal(await watcher.conn.nextSent(), "MSG paster two");
+  assert.equal(await watcher.conn.nextSent(), "LEAVE paster 1 flood");
+  watcher.conn.end();
+  await Promise.all([watcher.session.finished, paster.session.finished]);
+  await log!.close();
 });

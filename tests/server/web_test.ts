@@ -275,7 +275,7 @@ Deno.test("WebSocket members get the same limits: line length, flood, caps", asy
   );
 });
 
-Deno.test("WebSocket input is counted per message, so tiny messages cannot pile up", async () => {
+Deno.test("a WebSocket client whose lines wait is not read from: its messages cannot pile up", async () => {
   await using s = await startServer("node", [
     "--max-input-bytes",
     "4096",
@@ -284,16 +284,40 @@ Deno.test("WebSocket input is counted per message, so tiny messages cannot pile 
     "--flood-burst",
     "10",
   ], { web: {} });
-  await using webby = await WsClient.join(s.webPort, "webby");
-  // Twelve lines at once: two are delayed by flood control, and the
-  // session reads nothing meanwhile.
-  webby.ws.send(Array.from({ length: 12 }, (_, i) => `line ${i}`).join("\n"));
-  await webby.expect(/^ERR flood /);
-  // Empty messages: no bytes, but each is held until read.
-  for (let i = 0; i < 200; i++) webby.ws.send("");
-  assert.equal(
-    await webby.expect(/^BYE /),
-    "BYE flood Disconnected for flooding: sending much faster than the server reads",
+  const { status, conn } = await upgradeByHand(s.webPort, {});
+  assert.equal(status, "HTTP/1.1 101 Switching Protocols");
+  // The alias, twelve lines (two wait for flood control, and the session
+  // reads nothing meanwhile), then 300 KB more in one go, empty messages
+  // too: the door stops reading from the TCP socket while they wait (one
+  // read is held, no more), so none of it counts against
+  // --max-input-bytes, and flood control ends the client.
+  const frames = [
+    "webby",
+    ...Array.from({ length: 12 }, (_, i) => `line ${i}`),
+    ...Array.from({ length: 200 }, () => ""),
+    ...Array.from({ length: 3000 }, () => "x".repeat(100)),
+  ].map(clientFrame);
+  const bytes = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  frames.reduce((at, frame) => (bytes.set(frame, at), at + frame.length), 0);
+  const writing = (async () => {
+    for (let at = 0; at < bytes.length;) {
+      at += await conn.write(bytes.subarray(at));
+    }
+  })().catch(() => "stopped");
+  let text = "";
+  const buffer = new Uint8Array(65_536);
+  const bye =
+    /BYE flood Disconnected for flooding: (kept sending more than 5 lines per second|sending much faster than the server reads)/;
+  while (!bye.test(text)) {
+    const n = await conn.read(buffer).catch(() => null);
+    if (n === null) break;
+    text += decoder.decode(buffer.subarray(0, n));
+  }
+  conn.close();
+  await writing;
+  assert.match(
+    text,
+    /BYE flood Disconnected for flooding: kept sending more than 5 lines per second/,
   );
 });
 
