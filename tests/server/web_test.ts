@@ -284,7 +284,11 @@ Deno.test("a WebSocket client whose lines wait is not read from: its messages ca
     "--flood-burst",
     "10",
   ], { web: {} });
-  const { status, conn } = await upgradeByHand(s.webPort, {});
+  const { status, conn } = await upgradeByHand(
+    await connectTls(s.webPort),
+    s.webPort,
+    {},
+  );
   assert.equal(status, "HTTP/1.1 101 Switching Protocols");
   // The alias, twelve lines (two wait for flood control, and the session
   // reads nothing meanwhile), then 300 KB more in one go, empty messages
@@ -305,6 +309,7 @@ Deno.test("a WebSocket client whose lines wait is not read from: its messages ca
     }
   })().catch(() => "stopped");
   let text = "";
+  const decoder = new TextDecoder();
   const buffer = new Uint8Array(65_536);
   const bye =
     /BYE flood Disconnected for flooding: (kept sending more than 5 lines per second|sending much faster than the server reads)/;
