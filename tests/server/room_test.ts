@@ -11,6 +11,7 @@ import { type Member, Room, type RoomCluster } from "../../lib/server/room.ts";
 import {
   type AppendOutcome,
   MemoryLog,
+  type RoomEventSink,
   type RoomLine,
   type RoomLog,
   type RoomLogFailure,
@@ -389,14 +390,24 @@ Deno.test("Room in a cluster: a rename that landed with its answer lost is taken
   assert.equal(room.has(amy), false);
 });
 
-/** A log that stores nothing: it reports every line with `outcome`. */
+/**
+ * A log that stores only joins (so that members get in): it reports every
+ * other line with `outcome`.
+ */
 class ReportingLog implements RoomLog {
   outcome: AppendOutcome = "refused";
+  #seq = 0;
+  #sink: RoomEventSink = () => {};
   #failed: RoomLogFailure = () => {};
-  subscribe(_sink: unknown, failed?: RoomLogFailure): void {
+  subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
+    this.#sink = sink;
     this.#failed = failed!;
   }
   append(line: RoomLine, origin: string): void {
+    if (line.type === "JOIN") {
+      this.#sink({ seq: ++this.#seq, time: 0, line, origin });
+      return;
+    }
     this.#failed([{ line, origin }], this.outcome, new Error("no answer"));
   }
   settled = () => undefined;
