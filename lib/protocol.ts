@@ -33,6 +33,85 @@ export const WHO_LIST_LIMIT = 100;
 /** Most history lines one `/history N` asks for. */
 export const HISTORY_REQUEST_LIMIT = 500;
 
+/**
+ * The capabilities a server offers (listed in the greeting's `caps`), by
+ * name, with what each one turns on for a connection whose client asks for
+ * it with `/cap NAME` before its alias. A client that asks for none sees
+ * the protocol without any. A new capability is one more row here.
+ */
+export const CAPABILITIES = {
+  ids:
+    "chat lines and actions may start with @id=ID; its echo, and any ERR refusing it, carry that id",
+} as const satisfies Record<string, string>;
+
+/** The name of a capability. */
+export type Capability = keyof typeof CAPABILITIES;
+
+/** Whether `name` is a capability this server offers. */
+export function isCapability(name: string): name is Capability {
+  return Object.hasOwn(CAPABILITIES, name);
+}
+
+/** What starts a line that carries a line id (capability `ids`). */
+export const LINE_ID_PREFIX = "@id=";
+
+const LINE_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+
+/**
+ * Whether `id` is a well-formed line id: 16 to 64 characters of
+ * `A-Z a-z 0-9 _ -` (a client should use 128 random bits in base64url).
+ */
+export function isLineId(id: string): boolean {
+  return LINE_ID_PATTERN.test(id);
+}
+
+/** A line with its `@id=ID ` prefix taken off. */
+export interface SplitLine {
+  /** The line's id; null when the line has no prefix. */
+  readonly id: string | null;
+  /** What follows the prefix (the whole line when there is none). */
+  readonly rest: string;
+}
+
+/**
+ * Takes the `@id=ID ` prefix off a line (from a client with the `ids`
+ * capability, or from the server to it). Throws a
+ * {@linkcode ProtocolError} (`usage`) when the line starts with `@id=` but
+ * the id is not well formed; any other line, `@` or not, has no id.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { splitLineId } from "./protocol.ts";
+ *
+ * assert.deepEqual(splitLineId("@id=Qm9vb3Rz_-0123456 hi all"), {
+ *   id: "Qm9vb3Rz_-0123456",
+ *   rest: "hi all",
+ * });
+ * assert.deepEqual(splitLineId("@bob hi"), { id: null, rest: "@bob hi" });
+ * assert.throws(() => splitLineId("@id=short hi"), /Usage: @id=ID/);
+ * ```
+ */
+export function splitLineId(line: string): SplitLine {
+  if (!line.startsWith(LINE_ID_PREFIX)) return { id: null, rest: line };
+  const space = line.indexOf(" ");
+  const id = line.slice(
+    LINE_ID_PREFIX.length,
+    space === -1 ? undefined : space,
+  );
+  if (!isLineId(id)) {
+    throw usage(
+      "@id=ID TEXT, where ID is 16 to 64 letters, digits, _ and -",
+    );
+  }
+  return { id, rest: space === -1 ? "" : line.slice(space + 1) };
+}
+
+/** A line with the `@id=ID ` prefix put on (`id` well formed). */
+export function tagLine(id: string, line: string): string {
+  return `${LINE_ID_PREFIX}${id} ${line}`;
+}
+
 const ALIAS_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 /** An error the peer should see as an `ERR <code> <text>` line. */
@@ -117,6 +196,8 @@ export type Command =
   }
   | { readonly kind: "unban" | "unmute"; readonly target: string }
   | { readonly kind: "bans" }
+  /** Capabilities asked for (before the alias); unknown names included. */
+  | { readonly kind: "cap"; readonly names: readonly string[] }
   /** A password the server asked for; never sanitised, never forwarded. */
   | { readonly kind: "pass"; readonly password: string };
 
@@ -256,6 +337,11 @@ export function parseCommand(line: string): Command {
       };
     case "bans":
       return { kind: "bans" };
+    case "cap": {
+      const names = rest.split(" ").filter((name) => name !== "");
+      if (names.length === 0) throw usage("/cap NAME [NAME ...]");
+      return { kind: "cap", names };
+    }
     default:
       throw new ProtocolError(
         "unknown-command",
@@ -311,6 +397,7 @@ export const SERVER_LINE_FIELDS = {
   ERR: ["code", "text"],
   PING: ["token"],
   BYE: ["reason", "text"],
+  CAP: ["caps"],
 } as const;
 
 /** The type token that starts a server line. */
@@ -371,15 +458,22 @@ export interface HelloParams {
    * account holders), or absent (anyone; accounts optional).
    */
   readonly auth?: "room" | "accounts";
+  /**
+   * The capabilities the server offers (see {@linkcode CAPABILITIES}); a
+   * parsed greeting lists every name given, known here or not.
+   */
+  readonly caps?: readonly string[];
 }
 
 /**
  * Formats the greeting's PARAMS field: comma-separated `key=value` pairs in
- * one token (`rate=5,burst=10,line=4096`).
+ * one token (`rate=5,burst=10,line=4096,caps=ids`; capabilities joined by
+ * `+`).
  */
 export function formatHelloParams(params: HelloParams): string {
   const auth = params.auth ? `,auth=${params.auth}` : "";
-  return `rate=${params.rate},burst=${params.burst},line=${params.lineBytes}${auth}`;
+  const caps = params.caps?.length ? `,caps=${params.caps.join("+")}` : "";
+  return `rate=${params.rate},burst=${params.burst},line=${params.lineBytes}${auth}${caps}`;
 }
 
 /**
@@ -396,6 +490,10 @@ export function formatHelloParams(params: HelloParams): string {
  *   burst: 10,
  *   lineBytes: 4096,
  * });
+ * assert.deepEqual(parseHelloParams("rate=5,caps=ids+later").caps, [
+ *   "ids",
+ *   "later",
+ * ]);
  * assert.deepEqual(parseHelloParams("rate=oops"), {});
  * ```
  */
@@ -415,6 +513,8 @@ export function parseHelloParams(field: string): Partial<HelloParams> {
       params[keys[key]!] = number;
     } else if (key === "auth" && (value === "room" || value === "accounts")) {
       params.auth = value;
+    } else if (key === "caps") {
+      params.caps = value.split("+").filter((name) => name !== "");
     }
   }
   return params;
@@ -457,6 +557,14 @@ const encoder = new TextEncoder();
 /** Encodes a server line as UTF-8 bytes ending in LF, ready to queue. */
 export function encodeServerLine(line: ServerLine): Uint8Array {
   return encoder.encode(formatServerLine(line) + "\n");
+}
+
+/**
+ * Encodes a server line with the `@id=ID ` prefix (see
+ * {@linkcode splitLineId}), as {@linkcode encodeServerLine} does.
+ */
+export function encodeTaggedLine(id: string, line: ServerLine): Uint8Array {
+  return encoder.encode(tagLine(id, formatServerLine(line)) + "\n");
 }
 
 /**

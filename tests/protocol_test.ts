@@ -2,10 +2,14 @@
 
 import assert from "node:assert/strict";
 import {
+  CAPABILITIES,
   decodeLine,
   encodeServerLine,
+  encodeTaggedLine,
   formatHelloParams,
   formatServerLine,
+  isCapability,
+  isLineId,
   isWellFormedAlias,
   parseCommand,
   parseDuration,
@@ -14,6 +18,8 @@ import {
   ProtocolError,
   SERVER_LINE_FIELDS,
   type ServerLine,
+  splitLineId,
+  tagLine,
   validateAlias,
 } from "../lib/protocol.ts";
 
@@ -91,6 +97,108 @@ Deno.test("formatHelloParams() and parseHelloParams() carry the flood limits", (
   assert.equal(parseHelloParams("rate=5,auth=accounts").auth, "accounts");
   assert.equal(parseHelloParams("auth=sometimes").auth, undefined);
   assert.deepEqual(parseHelloParams("Send your alias"), {});
+});
+
+Deno.test("formatHelloParams() lists the capabilities offered, parseHelloParams() reads every name", () => {
+  const text = formatHelloParams({
+    rate: 5,
+    burst: 10,
+    lineBytes: 4096,
+    auth: "room",
+    caps: ["ids", "rooms"],
+  });
+  assert.equal(text, "rate=5,burst=10,line=4096,auth=room,caps=ids+rooms");
+  assert.deepEqual(parseHelloParams(text).caps, ["ids", "rooms"]);
+  // None offered: no key at all (what older clients saw).
+  assert.equal(
+    formatHelloParams({ rate: 5, burst: 10, lineBytes: 4096, caps: [] }),
+    "rate=5,burst=10,line=4096",
+  );
+  assert.equal(parseHelloParams("rate=5").caps, undefined);
+  assert.deepEqual(parseHelloParams("caps=").caps, []);
+});
+
+Deno.test("CAPABILITIES is the one table of capabilities; isCapability() knows only its names", () => {
+  assert.deepEqual(Object.keys(CAPABILITIES), ["ids"]);
+  assert.equal(isCapability("ids"), true);
+  for (const name of ["IDS", "tags", "toString", "constructor", ""]) {
+    assert.equal(isCapability(name), false, name);
+  }
+});
+
+Deno.test("parseCommand() parses /cap with its names, unknown ones included", () => {
+  assert.deepEqual(parseCommand("/cap ids"), { kind: "cap", names: ["ids"] });
+  assert.deepEqual(parseCommand("/CAP  ids   later "), {
+    kind: "cap",
+    names: ["ids", "later"],
+  });
+  assert.equal(code(() => parseCommand("/cap")), "usage");
+  assert.equal(code(() => parseCommand("/cap  ")), "usage");
+});
+
+Deno.test("splitLineId() takes off a well-formed @id= prefix and refuses a malformed one", () => {
+  const id = "AAAAAAAAAAAAAAAAAAAAAA"; // 128 bits in base64url
+  assert.deepEqual(splitLineId(`@id=${id} hi all`), { id, rest: "hi all" });
+  assert.deepEqual(splitLineId(`@id=${id} /me waves`), {
+    id,
+    rest: "/me waves",
+  });
+  assert.deepEqual(splitLineId(`@id=${id}`), { id, rest: "" });
+  assert.deepEqual(splitLineId(`@id=${id}  two spaces`), {
+    id,
+    rest: " two spaces",
+  });
+  // Only the first prefix is one: the text may hold another.
+  assert.deepEqual(splitLineId(`@id=${id} @id=${id} x`), {
+    id,
+    rest: `@id=${id} x`,
+  });
+  for (const plain of ["hi", "@bob hi", "@id hi", "@ID=" + id + " hi", ""]) {
+    assert.deepEqual(splitLineId(plain), { id: null, rest: plain }, plain);
+  }
+  const bad = [
+    "@id= hi",
+    "@id=short hi",
+    `@id=${"a".repeat(65)} hi`,
+    `@id=${id.slice(1)}+ hi`,
+    `@id=${id}\u00e9 hi`,
+    `@id=${id.slice(0, 10)}.${id.slice(0, 10)} hi`,
+  ];
+  for (const line of bad) {
+    assert.equal(code(() => splitLineId(line)), "usage", line);
+  }
+  assert.match(
+    (() => {
+      try {
+        splitLineId("@id=x y");
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })() ?? "",
+    /^Usage: @id=ID TEXT, where ID is 16 to 64 letters, digits, _ and -$/,
+  );
+});
+
+Deno.test("isLineId() takes 16 to 64 of A-Z a-z 0-9 _ -", () => {
+  assert.equal(isLineId("a".repeat(16)), true);
+  assert.equal(isLineId("Z9_-".repeat(16)), true);
+  assert.equal(isLineId("a".repeat(15)), false);
+  assert.equal(isLineId("a".repeat(65)), false);
+  assert.equal(isLineId("a".repeat(15) + "="), false);
+});
+
+Deno.test("tagLine() and encodeTaggedLine() put the prefix that splitLineId() takes off", () => {
+  const id = "sAAAAAAAAAAAAAAAAAAAAAA";
+  const line: ServerLine = { type: "MSG", alias: "amy", text: "hi there" };
+  const tagged = tagLine(id, formatServerLine(line));
+  assert.equal(tagged, `@id=${id} MSG amy hi there`);
+  assert.deepEqual(
+    encodeTaggedLine(id, line),
+    new TextEncoder().encode(tagged + "\n"),
+  );
+  const { id: back, rest } = splitLineId(tagged);
+  assert.equal(back, id);
+  assert.deepEqual(parseServerLine(rest), line);
 });
 
 Deno.test("parseCommand() parses every command, case-insensitively", () => {
@@ -251,6 +359,7 @@ Deno.test("formatServerLine() and parseServerLine() round-trip every line type",
     { type: "ERR", code: "usage", text: "Usage: /me ACTION" },
     { type: "PING", token: "42" },
     { type: "BYE", reason: "quit", text: "Goodbye" },
+    { type: "CAP", caps: "ids" },
   ];
   assert.deepEqual(
     samples.map((l) => l.type).sort(),
