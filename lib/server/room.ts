@@ -29,18 +29,21 @@ import {
   type LeaveReason,
   ProtocolError,
   type ServerLine,
+  tagLine,
   validateAlias,
   WHO_LIST_LIMIT,
 } from "../protocol.ts";
 import { type Clock, systemClock, type TimerId } from "../clock.ts";
 import { aliasSkeleton } from "../text.ts";
 import { LineArena } from "./line_arena.ts";
-import type {
-  AppendOutcome,
-  RoomEvent,
-  RoomLine,
-  RoomLog,
-  UnsentLine,
+import {
+  type AppendOptions,
+  type AppendOutcome,
+  newLineId,
+  type RoomEvent,
+  type RoomLine,
+  type RoomLog,
+  type UnsentLine,
 } from "./room_log.ts";
 
 /** What the room needs from a member. */
@@ -51,6 +54,13 @@ export interface Member {
   alias: string;
   /** Whether it is an operator (marked in `WHO`). */
   readonly operator: boolean;
+  /**
+   * It turned on the `ids` capability: the echo of each of its messages
+   * and actions, and any `ERR` about one, carries `@id=ID ` (its own copy
+   * is encoded apart from everyone's).
+   * @default {false}
+   */
+  readonly lineIds?: boolean;
   /**
    * Queues one encoded line for the member without waiting. Returns false
    * when the member cannot keep up (its queue is full); the room then
@@ -513,16 +523,25 @@ export class Room<M extends Member = Member> {
     }, member.id);
   }
 
-  /** Sends a chat message from a member to everyone, the sender included. */
-  say(member: M, text: string): void {
+  /**
+   * Sends a chat message from a member to everyone, the sender included,
+   * under `id` (the client's; none: a new one). A log that holds a line
+   * with that id already does not store it again: the sender then gets
+   * its echo again, alone.
+   */
+  say(member: M, text: string, id: string = newLineId()): void {
     this.stats.messages++;
-    this.#append({ type: "MSG", alias: member.alias, text }, member.id);
+    this.#append({ type: "MSG", alias: member.alias, text }, member.id, {
+      id,
+    });
   }
 
-  /** Sends a `/me` action from a member to everyone. */
-  act(member: M, text: string): void {
+  /** Sends a `/me` action from a member to everyone (`id` as for `say`). */
+  act(member: M, text: string, id: string = newLineId()): void {
     this.stats.messages++;
-    this.#append({ type: "ME", alias: member.alias, text }, member.id);
+    this.#append({ type: "ME", alias: member.alias, text }, member.id, {
+      id,
+    });
   }
 
   /**
@@ -712,7 +731,7 @@ export class Room<M extends Member = Member> {
    * moderation) to everyone, in the room's order.
    */
   announce(line: ServerLine<"TOPIC" | "MOD">, by: M, note?: string): void {
-    this.#append(line, by.id, note);
+    this.#append(line, by.id, note === undefined ? undefined : { note });
   }
 
   /**
@@ -729,10 +748,10 @@ export class Room<M extends Member = Member> {
     member.close(reason, text);
   }
 
-  #append(line: RoomLine, origin: string, note?: string): void {
+  #append(line: RoomLine, origin: string, options?: AppendOptions): void {
     if (this.#heldLeaves.length > 0) this.#appendHeld();
     this.#appended++;
-    this.#log.append(line, origin, { note });
+    this.#log.append(line, origin, options);
     this.#backlog += "text" in line ? line.text.length + 64 : 64;
     if (this.#backlog < this.#backlogBytes || this.#backlogFull) return;
     const settled = this.#log.settled();
@@ -906,8 +925,7 @@ export class Room<M extends Member = Member> {
       this.#unannouncedJoins = 0;
       this.#unannouncedLeaves = 0;
     }
-    const skip = line.type === "JOIN" ? event.origin : undefined;
-    const more = this.#deliverToAll(line, skip);
+    const more = this.#deliverToAll(line, event);
     if (more) (slow ??= []).push(...more);
     // After its JOIN went out (which it does not get), before anything else.
     entered?.onEnter?.();
@@ -924,16 +942,21 @@ export class Room<M extends Member = Member> {
    * the room (`gone`) is told to join again.
    */
   #unsent(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
-    // Only an id a client chose can repeat, and none can choose one yet.
-    if (outcome === "duplicate") return;
     this.#backlogOut();
+    if (outcome === "duplicate") return this.#echoAgain(lost);
     const senders = new Map<string, number>();
     const operators = new Set<string>();
     /** Members whose rename was undone, and the alias they keep. */
     const kept = new Map<string, string>();
-    for (const { line, origin } of lost) {
+    for (const { line, origin, id } of lost) {
       const claim = this.#claims.get(origin);
       if (outcome === "gone" || line.type === "MSG" || line.type === "ME") {
+        const sender = id === undefined ? undefined : this.#byId.get(origin);
+        if (outcome !== "gone" && sender?.lineIds && this.has(sender)) {
+          // One answer per line, naming it.
+          this.#sendTagged(sender, id!, unsentError(null, outcome));
+          continue;
+        }
         senders.set(origin, (senders.get(origin) ?? 0) + 1);
       } else if (line.type === "MOD" || line.type === "TOPIC") {
         operators.add(origin);
@@ -973,6 +996,20 @@ export class Room<M extends Member = Member> {
             ? "Done on this server only: the other servers could not be told; do it again later"
             : "Done, but not announced: the room cannot store events right now",
         });
+      }
+    }
+  }
+
+  /**
+   * Lines the log already held under their ids (resent): each sender with
+   * `ids` gets its echo again, alone, so that every line it sent with an id
+   * has an answer. (Without `ids`, no line has an id of its sender's.)
+   */
+  #echoAgain(lines: readonly UnsentLine[]): void {
+    for (const { line, origin, id } of lines) {
+      const sender = this.#byId.get(origin);
+      if (id !== undefined && sender?.lineIds && this.has(sender)) {
+        this.#sendTagged(sender, id, line);
       }
     }
   }
@@ -1073,16 +1110,44 @@ export class Room<M extends Member = Member> {
     return true;
   }
 
-  /** Encodes once, delivers to every member; returns those who are full. */
-  #deliverToAll(line: ServerLine, skipId?: string): M[] | undefined {
-    const bytes = this.#encode(line);
+  /**
+   * Encodes once, delivers to every member; returns those who are full.
+   * For an `event`, its sender gets nothing of its own `JOIN`, and its own
+   * copy of a line with an id, encoded apart, when it has `ids` on.
+   */
+  #deliverToAll(line: ServerLine, event?: RoomEvent): M[] | undefined {
+    const text = formatServerLine(line);
+    const bytes = this.#arena.encode(text);
+    let senderId: string | undefined;
+    let own: Uint8Array | undefined;
+    if (event !== undefined) {
+      if (line.type === "JOIN") {
+        senderId = event.origin;
+      } else if (event.id !== undefined) {
+        const sender = this.#byId.get(event.origin);
+        if (sender?.lineIds) {
+          senderId = sender.id;
+          own = this.#arena.encode(tagLine(event.id, text));
+        }
+      }
+    }
     let slow: M[] | undefined;
     for (const member of this.#members.values()) {
-      if (member.id !== skipId && !member.deliver(bytes)) {
+      if (member.id === senderId) {
+        if (own !== undefined && !member.deliver(own)) {
+          (slow ??= []).push(member);
+        }
+      } else if (!member.deliver(bytes)) {
         (slow ??= []).push(member);
       }
     }
     return slow;
+  }
+
+  /** Sends a line with the `@id=ID ` prefix to one member. */
+  #sendTagged(member: M, id: string, line: ServerLine): void {
+    const bytes = this.#arena.encode(tagLine(id, formatServerLine(line)));
+    if (!member.deliver(bytes)) this.#dropSlow([member]);
   }
 
   /** The room's one decision about slow members: out, then closed. */
@@ -1122,24 +1187,29 @@ const BYE_FOR_LEAVE: Partial<Record<LeaveReason, ByeReason>> = {
   "server-lost": "server-lost",
 };
 
-/** What a sender hears of lines the log did not store, or may not have. */
+/**
+ * What a sender hears of lines the log did not store, or may not have:
+ * `count` of them, or (null) the one whose id the answer carries.
+ */
 function unsentError(
-  count: number,
+  count: number | null,
   outcome: "refused" | "unknown",
 ): ServerLine<"ERR"> {
-  const lines = `${count} line${count === 1 ? "" : "s"}`;
+  const lines = count === null
+    ? ""
+    : ` (${count} line${count === 1 ? "" : "s"})`;
   return outcome === "unknown"
     ? {
       type: "ERR",
       code: "unknown",
       text:
-        `Perhaps not sent (${lines}): the room's store stopped answering; if it was stored, you will see it as usual; a resend with the same id is safe, one without an id may show twice`,
+        `Perhaps not sent${lines}: the room's store stopped answering; if it was stored, you will see it as usual; a resend with the same id is safe, one without an id may show twice`,
     }
     : {
       type: "ERR",
       code: "unavailable",
       text:
-        `Not sent (${lines}): the room cannot store messages right now; try again later`,
+        `Not sent${lines}: the room cannot store messages right now; try again later`,
     };
 }
 

@@ -13,6 +13,12 @@
  * the same step as the member starts receiving live events: no line is
  * both in its history and live, and none falls between the two.
  *
+ * Messages and actions carry an id, the client's or one the server made;
+ * every log stores a line once per id, within a window of at least the last
+ * {@linkcode DEDUPE_MIN_LINES} lines and {@linkcode DEDUPE_MIN_MS}
+ * ({@linkcode RecentIds} in memory, a set in Redis), and reports a line
+ * whose id it holds as a `duplicate` instead of storing it again.
+ *
  * @module
  */
 
@@ -85,6 +91,69 @@ export interface AppendOptions {
 export function newLineId(): string {
   const bits = crypto.getRandomValues(new Uint8Array(16));
   return `s${bits.toBase64({ alphabet: "base64url", omitPadding: true })}`;
+}
+
+/** A log remembers the ids of at least the last this many lines. */
+export const DEDUPE_MIN_LINES = 10_000;
+/** It also remembers those of lines taken this recently (milliseconds). */
+export const DEDUPE_MIN_MS = 600_000;
+/** It remembers no more than this many ids (each about 100 bytes). */
+export const DEDUPE_MAX_LINES = 100_000;
+
+/** Options of {@linkcode RecentIds}, for tests. */
+export interface RecentIdsOptions {
+  /** @default {DEDUPE_MIN_LINES} */
+  readonly minLines?: number;
+  /** @default {DEDUPE_MIN_MS} */
+  readonly minMs?: number;
+  /** @default {DEDUPE_MAX_LINES} */
+  readonly maxLines?: number;
+}
+
+/**
+ * The ids of the last lines a log stored, in the order stored: it keeps the
+ * last `minLines`, and any taken less than `minMs` before the newest, up
+ * to `maxLines` in all.
+ */
+export class RecentIds {
+  #times = new Map<string, number>();
+  #minLines: number;
+  #minMs: number;
+  #maxLines: number;
+
+  /** Creates an empty window. */
+  constructor(options: RecentIdsOptions = {}) {
+    this.#minLines = options.minLines ?? DEDUPE_MIN_LINES;
+    this.#minMs = options.minMs ?? DEDUPE_MIN_MS;
+    this.#maxLines = options.maxLines ?? DEDUPE_MAX_LINES;
+  }
+
+  /** How many ids it holds. */
+  get size(): number {
+    return this.#times.size;
+  }
+
+  /** Whether a line with this id is in the window. */
+  has(id: string): boolean {
+    return this.#times.has(id);
+  }
+
+  /** Adds the id of a line taken at `time` (the newest), forgetting old ones. */
+  add(id: string, time: number): void {
+    const times = this.#times;
+    times.set(id, time);
+    if (times.size <= this.#minLines) return;
+    for (const [oldest, at] of times) {
+      if (times.size <= this.#minLines) return;
+      if (times.size <= this.#maxLines && at > time - this.#minMs) return;
+      times.delete(oldest);
+    }
+  }
+
+  /** Forgets an id (its line was not stored after all). */
+  delete(id: string): void {
+    this.#times.delete(id);
+  }
 }
 
 /** Why appended lines were not handed on. */
@@ -208,7 +277,8 @@ export class RecentEvents {
 /**
  * A log in memory: it numbers each line and hands it to the subscriber at
  * once, inside `append`, and keeps only the last `keep` messages and
- * actions (a bounded ring: a restart forgets them).
+ * actions (a bounded ring: a restart forgets them, and the ids it stored).
+ * A line whose id it holds is reported `duplicate`, at once.
  *
  * @example
  * ```ts
@@ -229,27 +299,42 @@ export class RecentEvents {
 export class MemoryLog implements RoomLog {
   #clock: Clock;
   #sink: RoomEventSink = () => {};
+  #failed: RoomLogFailure = () => {};
   #seq = 0;
   #recent: RecentEvents;
+  #ids: RecentIds;
 
-  /** Creates an empty log that timestamps with `clock` and keeps `keep`. */
-  constructor(clock: Clock, keep = 0) {
+  /**
+   * Creates an empty log that timestamps with `clock` and keeps `keep`
+   * (`ids`: the window of ids, for tests).
+   */
+  constructor(clock: Clock, keep = 0, ids: RecentIdsOptions = {}) {
     this.#clock = clock;
     this.#recent = new RecentEvents(keep);
+    this.#ids = new RecentIds(ids);
   }
 
-  subscribe(sink: RoomEventSink): void {
+  subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
     this.#sink = sink;
+    this.#failed = failed ?? (() => {});
   }
 
   append(line: RoomLine, origin: string, options: AppendOptions = {}): void {
+    const { id } = options;
+    const time = this.#clock.now();
+    if (id !== undefined) {
+      if (this.#ids.has(id)) {
+        return this.#failed([{ line, origin, id }], "duplicate", null);
+      }
+      this.#ids.add(id, time);
+    }
     const event = {
       seq: ++this.#seq,
-      time: this.#clock.now(),
+      time,
       line,
       origin,
       note: options.note,
-      id: options.id,
+      id,
     };
     this.#recent.add(event);
     this.#sink(event);

@@ -18,15 +18,22 @@ import { describeError, type Logger } from "../log.ts";
 import {
   aliasKey,
   type ByeReason,
+  CAPABILITIES,
+  type Capability,
   decodeLine,
   encodeServerLine,
+  encodeTaggedLine,
   formatHelloParams,
+  isCapability,
   type LeaveReason,
+  LINE_ID_PREFIX,
   parseCommand,
   PROTOCOL,
   ProtocolError,
   type ServerLine,
+  splitLineId,
 } from "../protocol.ts";
+import { isBlank, sanitizeText } from "../text.ts";
 import type { Account } from "./accounts.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Connection, InboundLine } from "./connection.ts";
@@ -132,6 +139,8 @@ export class Session implements Moderated {
   #timer: TimerId | undefined;
   /** Aborts a throttling wait on close; made on first use (memory). */
   #closing: AbortController | null = null;
+  /** Capabilities turned on with `/cap` (null: none, most sessions). */
+  #caps: ReadonlySet<Capability> | null = null;
 
   /** Starts serving a connection whose transport is ready (handshaken). */
   constructor(conn: Connection, context: SessionContext) {
@@ -157,6 +166,14 @@ export class Session implements Moderated {
   /** Remote host, for bans. */
   get host(): string {
     return this.conn.info.host;
+  }
+
+  /**
+   * Whether it turned on `ids`: the echo of each of its messages and
+   * actions, and any `ERR` about one, carries the line's id.
+   */
+  get lineIds(): boolean {
+    return this.#caps?.has("ids") ?? false;
   }
 
   /** The account logged into (its alias), or null for a guest. */
@@ -235,6 +252,7 @@ export class Session implements Moderated {
           burst: config.floodBurst,
           lineBytes: config.maxLineBytes,
           auth: gate.auth,
+          caps: OFFERED_CAPABILITIES,
         }),
         text: "Send your alias (1 to 32 letters, digits, _ . -)",
       });
@@ -281,7 +299,7 @@ export class Session implements Moderated {
         // come in the order of the lines; plain chat lines follow each
         // other through the log in order anyway, in one batch.
         if (this.#unsettled) {
-          const chat = this.#muted ? null : plainChat(line);
+          const chat = this.#muted ? null : plainChat(line, this.lineIds);
           if (chat === null) {
             await this.#settle();
             if (this.#isClosing()) return;
@@ -427,13 +445,14 @@ export class Session implements Moderated {
     };
   }
 
-  /** A line before joining: an alias, `/pass`, or `/quit`. */
+  /** A line before joining: an alias, `/cap`, `/pass`, or `/quit`. */
   #chooseAlias(text: string): Promise<void> | void {
     const alias = text.trim();
     if (alias.startsWith("/")) {
       const command = parseCommand(text);
       if (command.kind === "quit") return this.close("quit", "Goodbye");
       if (command.kind === "pass") return this.#pass(command.password);
+      if (command.kind === "cap") return this.#enable(command.names);
       throw new ProtocolError(
         "usage",
         "Choose an alias first: send it as a line of its own",
@@ -446,6 +465,21 @@ export class Session implements Moderated {
       this.#ctx.gate.claim(alias, this.#applicant()),
       false,
     );
+  }
+
+  /**
+   * `/cap NAME ...`: turns on the capabilities named that the server
+   * offers (others are not errors, just not on), and answers `CAP` with
+   * every one now on, in the table's order.
+   */
+  #enable(names: readonly string[]): void {
+    const on = new Set(this.#caps);
+    for (const name of names) if (isCapability(name)) on.add(name);
+    this.#caps = on.size > 0 ? on : null;
+    this.#send({
+      type: "CAP",
+      caps: OFFERED_CAPABILITIES.filter((name) => on.has(name)).join(" "),
+    });
   }
 
   /** Takes the alias, or asks for the password the gate wants first. */
@@ -607,6 +641,10 @@ export class Session implements Moderated {
 
   #command(text: string): Promise<void> | void {
     const { room, gate } = this.#ctx;
+    if (this.#caps !== null && this.lineIds) {
+      const { id, rest } = splitLineId(text);
+      if (id !== null) return this.#withId(id, rest);
+    }
     const command = parseCommand(text);
     switch (command.kind) {
       case "pass":
@@ -643,6 +681,11 @@ export class Session implements Moderated {
         return room.help(this);
       case "pong":
         return;
+      case "cap":
+        throw new ProtocolError(
+          "usage",
+          "Capabilities are chosen before the alias: send /cap first",
+        );
       case "quit":
         // A muted member's parting words are not passed on.
         room.leave(this, "quit", this.#checkMute(false) ? command.reason : "");
@@ -659,6 +702,41 @@ export class Session implements Moderated {
           this,
           command,
         );
+    }
+  }
+
+  /**
+   * A message or action that carries its id (`ids`): it gets exactly one
+   * answer, its echo or an `ERR` that names the id (a blank message too,
+   * which is otherwise ignored). Any other command with an id is refused.
+   */
+  #withId(id: string, text: string): void {
+    const { room } = this.#ctx;
+    try {
+      const command = parseCommand(text);
+      if (command.kind === "say" && command.text !== "") {
+        this.#checkMute();
+        return room.say(this, command.text, id);
+      }
+      if (command.kind === "me") {
+        this.#checkMute();
+        return room.act(this, command.text, id);
+      }
+      throw new ProtocolError(
+        "usage",
+        command.kind === "say"
+          ? "Message dropped: it is empty, or nothing of it would show"
+          : "Only a message or a /me line may start with @id=",
+      );
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.conn.send(
+        encodeTaggedLine(id, {
+          type: "ERR",
+          code: error.code,
+          text: error.message,
+        }),
+      );
     }
   }
 
@@ -742,22 +820,42 @@ export class Session implements Moderated {
   }
 }
 
+/** Every capability this server offers, in the table's order. */
+const OFFERED_CAPABILITIES = Object.keys(CAPABILITIES) as Capability[];
+
 const SLASH = 0x2f;
+const AT = 0x40;
 
 /**
  * The text of a line that is plain chat (valid UTF-8, not starting with a
  * single `/`): it goes through the room log and gets no answer of its own.
- * Null for anything else.
+ * With `ids`, a line with an id is plain chat when what follows the id is,
+ * and shows something (else it gets an answer of its own). Null for
+ * anything else.
  */
-function plainChat(line: InboundLine): string | null {
+function plainChat(line: InboundLine, ids: boolean): string | null {
+  let text: string;
   if (typeof line === "string") {
-    return !line.startsWith("/") || line.startsWith("//") ? line : null;
+    text = line;
+  } else if (line instanceof Uint8Array) {
+    if (line[0] === SLASH && line[1] !== SLASH) return null;
+    try {
+      text = decodeLine(line);
+    } catch {
+      return null; // answered with ERR bad-utf8
+    }
+    if (!ids || line[0] !== AT) return text;
+  } else {
+    return null;
   }
-  if (!(line instanceof Uint8Array)) return null;
-  if (line[0] === SLASH && line[1] !== SLASH) return null;
-  try {
-    return decodeLine(line);
-  } catch {
-    return null; // answered with ERR bad-utf8
+  let chat = text;
+  if (ids && text.startsWith(LINE_ID_PREFIX)) {
+    try {
+      chat = splitLineId(text).rest;
+    } catch {
+      return null; // answered with ERR usage
+    }
+    if (isBlank(sanitizeText(chat))) return null; // answered with ERR usage
   }
+  return !chat.startsWith("/") || chat.startsWith("//") ? text : null;
 }

@@ -12,16 +12,25 @@
  * `full` syncs every commit to the disk. Retention runs in the background
  * in small steps, between turns, so that the room never pauses for it.
  *
+ * Each message's id is stored with it, and the ids of recent lines are kept
+ * in memory ({@linkcode RecentIds}, loaded at start), so a line whose id is
+ * stored already, before a restart too, is not stored again (no index on
+ * the table: it would cost every commit).
+ *
  * @module
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { clearImmediate, setImmediate } from "node:timers";
 import type { Clock } from "../clock.ts";
-import { SERVER_LINE_FIELDS } from "../protocol.ts";
+import { isLineId, SERVER_LINE_FIELDS } from "../protocol.ts";
 import { lastSeq, Retention } from "./retention.ts";
 import {
+  type AppendOptions,
+  DEDUPE_MAX_LINES,
   RecentEvents,
+  RecentIds,
+  type RecentIdsOptions,
   ROOM_LINE_TYPES,
   type RoomEvent,
   type RoomEventSink,
@@ -53,12 +62,15 @@ export interface SqliteLogOptions {
   readonly onError?: (what: string, error: unknown) => void;
   /** Told when a commit succeeds after commits failed. */
   readonly onResume?: () => void;
+  /** The window of ids kept (tests). */
+  readonly ids?: RecentIdsOptions;
 }
 
 interface Pending {
   readonly time: number;
   readonly line: RoomLine;
   readonly origin: string;
+  readonly id?: string;
 }
 
 /** A stored event as SQLite (or a Redis stream entry) gives it back. */
@@ -66,6 +78,8 @@ export interface Row {
   seq: number;
   time: number;
   line: string;
+  /** The line's id, if it has one. */
+  id?: string | null;
 }
 
 /**
@@ -105,6 +119,8 @@ export class SqliteLog implements RoomLog {
   #sink: RoomEventSink = () => {};
   #failed: RoomLogFailure = () => {};
   #recent: RecentEvents;
+  /** Ids of the lines stored lately (and of those being committed). */
+  #ids: RecentIds;
   /** The last sequence number committed (or ever used). */
   #seq: number;
   #pending: Pending[] = [];
@@ -127,18 +143,27 @@ export class SqliteLog implements RoomLog {
       }`,
     );
     this.#insert = db.prepare(
-      "INSERT INTO events (seq, time, type, line) VALUES (?, ?, ?, ?)",
+      "INSERT INTO events (seq, time, type, line, id) VALUES (?, ?, ?, ?, ?)",
     );
     this.#seq = lastSeq(db);
     this.#recent = new RecentEvents(options.keep);
     const rows = db.prepare(
-      `SELECT seq, time, line FROM events WHERE type IN ('MSG', 'ME')
+      `SELECT seq, time, line, id FROM events WHERE type IN ('MSG', 'ME')
        ORDER BY seq DESC LIMIT ?`,
     ).all(options.keep) as unknown as Row[];
     for (const row of rows.reverse()) {
       const event = toRoomEvent(row);
       if (event !== null) this.#recent.add(event);
     }
+    this.#ids = new RecentIds(options.ids);
+    const ids = db.prepare(
+      `SELECT id, time FROM events WHERE id IS NOT NULL
+       ORDER BY seq DESC LIMIT ?`,
+    ).all(options.ids?.maxLines ?? DEDUPE_MAX_LINES) as {
+      id: string;
+      time: number;
+    }[];
+    for (const { id, time } of ids.reverse()) this.#ids.add(id, time);
     this.#retention = new Retention(db, {
       clock: options.clock,
       keepDays: options.keepDays,
@@ -154,9 +179,10 @@ export class SqliteLog implements RoomLog {
     this.#failed = failed ?? (() => {});
   }
 
-  append(line: RoomLine, origin: string): void {
+  append(line: RoomLine, origin: string, options: AppendOptions = {}): void {
     if (this.#closed) return;
-    this.#pending.push({ time: this.#clock.now(), line, origin });
+    const { id } = options;
+    this.#pending.push({ time: this.#clock.now(), line, origin, id });
     this.#scheduled ??= setImmediate(this.#commit);
   }
 
@@ -202,29 +228,64 @@ export class SqliteLog implements RoomLog {
     }
   };
 
-  /** Commits a batch, then hands it on, or reports it lost. */
+  /**
+   * Commits a batch, then hands it on in order (a line whose id is stored
+   * already is reported `duplicate` in its place), or reports it lost.
+   */
   #write(batch: readonly Pending[]): void {
-    const first = this.#seq + 1;
+    let seq = this.#seq;
+    /** Lines of this batch whose id is stored (rare: allocated then). */
+    let duplicates: Set<Pending> | undefined;
+    let examined = 0;
     try {
       this.#db.exec("BEGIN");
-      for (let i = 0; i < batch.length; i++) {
-        const { time, line } = batch[i]!;
-        this.#insert.run(first + i, time, line.type, JSON.stringify(line));
+      for (const pending of batch) {
+        examined++;
+        const { time, line, id } = pending;
+        if (id !== undefined) {
+          if (this.#ids.has(id)) {
+            (duplicates ??= new Set()).add(pending);
+            continue;
+          }
+          this.#ids.add(id, time);
+        }
+        this.#insert.run(
+          ++seq,
+          time,
+          line.type,
+          JSON.stringify(line),
+          id ?? null,
+        );
       }
       this.#db.exec("COMMIT");
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       if (!this.#failing) this.#options.onError?.("commit", error);
       this.#failing = true;
-      this.#failed(batch, "refused", error);
+      // Not stored: their ids may come again.
+      for (const pending of batch.slice(0, examined)) {
+        if (pending.id !== undefined && !duplicates?.has(pending)) {
+          this.#ids.delete(pending.id);
+        }
+      }
+      // A line whose id was stored before this batch is a duplicate still.
+      const stored = (p: Pending) => p.id !== undefined && this.#ids.has(p.id);
+      this.#failed(batch.filter((p) => !stored(p)), "refused", error);
+      const again = batch.filter(stored);
+      if (again.length > 0) this.#failed(again, "duplicate", error);
       return;
     }
     if (this.#failing) this.#options.onResume?.();
     this.#failing = false;
-    this.#seq += batch.length;
-    for (let i = 0; i < batch.length; i++) {
-      const { time, line, origin } = batch[i]!;
-      const event: RoomEvent = { seq: first + i, time, line, origin };
+    let next = this.#seq;
+    this.#seq = seq;
+    for (const pending of batch) {
+      if (duplicates?.has(pending)) {
+        this.#failed([pending], "duplicate", null);
+        continue;
+      }
+      const { time, line, origin, id } = pending;
+      const event: RoomEvent = { seq: ++next, time, line, origin, id };
       this.#recent.add(event);
       this.#sink(event);
     }
@@ -247,7 +308,7 @@ export function* eachEvent(
   query: EventQuery,
 ): Generator<RoomEvent> {
   const statement = db.prepare(
-    `SELECT seq, time, line FROM events WHERE seq > ? AND time >= ?
+    `SELECT seq, time, line, id FROM events WHERE seq > ? AND time >= ?
      ORDER BY seq LIMIT ?`,
   );
   const rows = statement.iterate(
@@ -275,7 +336,10 @@ export function toRoomEvent(row: Row): RoomEvent | null {
   }
   // A time a Date can hold (history lines print it).
   if (!isRoomLine(line) || !(Math.abs(row.time) <= 8.64e15)) return null;
-  return { seq: row.seq, time: row.time, line, origin: "" };
+  const id = typeof row.id === "string" && isLineId(row.id)
+    ? row.id
+    : undefined;
+  return { seq: row.seq, time: row.time, line, origin: "", id };
 }
 
 const ROOM_TYPES: ReadonlySet<string> = new Set(ROOM_LINE_TYPES);

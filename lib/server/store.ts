@@ -87,6 +87,10 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
     }[];
     for (const { key, alias } of rows) update.run(aliasSkeleton(alias), key);
   },
+  // Each message's id (the client's or the server's), so that a line sent
+  // again is not stored twice, across restarts too. No index: the server
+  // keeps the recent ids in memory, loaded at start (sqlite_log.ts).
+  `ALTER TABLE events ADD COLUMN id TEXT;`,
 ];
 
 /** An open data directory: the database, and where it lives. */

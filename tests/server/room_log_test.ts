@@ -1,22 +1,35 @@
 /**
- * Tests of the room logs without sockets: the ring of recent messages, the
- * log in memory, and the SQLite log on real databases (in memory, or files
- * in a temporary data directory) with a fake clock.
+ * Tests of the room logs: the ring of recent messages, the window of ids,
+ * the log in memory, and the SQLite log on real databases (in memory, or
+ * files in a temporary data directory) with a fake clock, without sockets;
+ * and one contract (a line stored once per id) run on every log, the
+ * Redis one against a real `redis-server`.
  */
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
+import { systemClock } from "../../lib/clock.ts";
+import { createLogger } from "../../lib/log.ts";
+import { Cluster } from "../../lib/server/cluster.ts";
+import { RedisLink } from "../../lib/server/redis.ts";
+import { RedisLog } from "../../lib/server/redis_log.ts";
 import {
+  DEDUPE_MAX_LINES,
+  DEDUPE_MIN_LINES,
+  DEDUPE_MIN_MS,
   MemoryLog,
   RecentEvents,
+  RecentIds,
   type RoomEvent,
   type RoomLine,
+  type RoomLog,
 } from "../../lib/server/room_log.ts";
 import { eachEvent, SqliteLog } from "../../lib/server/sqlite_log.ts";
 import { DATABASE_FILE, openStore } from "../../lib/server/store.ts";
 import { FakeClock } from "../_fakes.ts";
 import { withTempDir } from "../_helpers.ts";
+import { Redis } from "../_redis.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -342,5 +355,236 @@ Deno.test("SqliteLog skips stored rows that are not single-line room lines", asy
   const log = new SqliteLog(store.db, keepAll(new FakeClock()));
   assert.deepEqual(texts(log.recent(10)), ["fine"]);
   assert.deepEqual([...eachEvent(store.db, {})].map((e) => e.seq), [1]);
+  await log.close();
+});
+
+Deno.test("RecentIds keeps the last 10,000 ids and those of the last 10 minutes, at most 100,000", () => {
+  const ids = new RecentIds();
+  let time = 0;
+  for (let i = 0; i < 20_000; i++) ids.add(`id${i}`, time);
+  // All within 10 minutes: all kept.
+  assert.equal(ids.size, 20_000);
+  assert.equal(ids.has("id0"), true);
+  time += DEDUPE_MIN_MS + 1;
+  ids.add("later", time);
+  // The old ones are out of the time window: the last 10,000 stay.
+  assert.equal(ids.size, DEDUPE_MIN_LINES);
+  assert.equal(ids.has("id10000"), false);
+  assert.equal(ids.has("id10001"), true);
+  assert.equal(ids.has("later"), true);
+  // A flood within 10 minutes: never more than 100,000.
+  for (let i = 0; i < DEDUPE_MAX_LINES; i++) ids.add(`f${i}`, time);
+  assert.equal(ids.size, DEDUPE_MAX_LINES);
+  assert.equal(ids.has("later"), false);
+  assert.equal(ids.has("f0"), true);
+  ids.delete("f0");
+  assert.equal(ids.has("f0"), false);
+});
+
+const ID_A = "AAAAAAAAAAAAAAAAAAAAAA";
+const ID_B = "BBBBBBBBBBBBBBBBBBBBBB";
+const ID_C = "CCCCCCCCCCCCCCCCCCCCCC";
+const ID_D = "DDDDDDDDDDDDDDDDDDDDDD";
+
+/** A kind of log for the contract below: opened on storage that lasts. */
+interface LogKit {
+  /** Opens the log (again, on the same storage); `origin` may speak. */
+  open(): Promise<RoomLog>;
+  /** Who appends (a member the log counts in the room). */
+  readonly origin: string;
+  /** Whether what it stored survives a reopen (a restart). */
+  readonly durable: boolean;
+}
+
+/**
+ * What a log hands on and reports, in order: `TEXT` for a line handed on
+ * (with its id), `duplicate TEXT` for one reported.
+ */
+function timeline(log: RoomLog) {
+  const seen: string[] = [];
+  const ids = new Map<string, string | undefined>();
+  log.subscribe(
+    (event) => {
+      if (event.line.type !== "MSG") return;
+      seen.push(event.line.text);
+      ids.set(event.line.text, event.id);
+    },
+    (lines, outcome) => {
+      for (const { line, id, origin } of lines) {
+        seen.push(
+          `${outcome} ${(line as { text: string }).text} ${id} ${origin}`,
+        );
+      }
+    },
+  );
+  return { seen, ids };
+}
+
+/** Waits until what was appended is handed on or reported. */
+async function settledLog(log: RoomLog): Promise<void> {
+  while (log.settled() !== undefined) await log.settled();
+}
+
+/**
+ * The contract every log keeps: a line whose id it holds is not stored
+ * again, and is reported `duplicate` (with its origin and id) after the
+ * echo of the line that holds the id; lines without an id, or with a new
+ * one, are stored; a durable log still knows the ids after a restart.
+ */
+async function storesEachIdOnce(kit: LogKit): Promise<void> {
+  const { origin } = kit;
+  const say = (log: RoomLog, text: string, id?: string) =>
+    log.append({ type: "MSG", alias: "amy", text }, origin, { id });
+  let log = await kit.open();
+  let { seen, ids } = timeline(log);
+  // One turn: the repeat comes in the same batch as its first.
+  say(log, "one", ID_A);
+  say(log, "two", ID_B);
+  say(log, "one again", ID_A);
+  await settledLog(log);
+  assert.deepEqual(seen, [
+    "one",
+    "two",
+    `duplicate one again ${ID_A} ${origin}`,
+  ]);
+  assert.equal(ids.get("one"), ID_A, "the event carries its id");
+  // Later turns; a line without an id is stored as ever.
+  say(log, "two again", ID_B);
+  await settledLog(log);
+  say(log, "three", ID_C);
+  say(log, "no id");
+  await settledLog(log);
+  assert.deepEqual(seen.slice(3).sort(), [
+    `duplicate two again ${ID_B} ${origin}`,
+    "no id",
+    "three",
+  ]);
+  assert.deepEqual(seen.filter((l) => !l.startsWith("duplicate")), [
+    "one",
+    "two",
+    "three",
+    "no id",
+  ]);
+  if (!kit.durable) return await log.close();
+  await log.close();
+  log = await kit.open();
+  ({ seen } = timeline(log));
+  say(log, "one after a restart", ID_A);
+  say(log, "new after a restart", ID_D);
+  await settledLog(log);
+  assert.deepEqual(seen.sort(), [
+    `duplicate one after a restart ${ID_A} ${origin}`,
+    "new after a restart",
+  ]);
+  await log.close();
+}
+
+Deno.test("MemoryLog stores each id once (the log contract)", async () => {
+  await storesEachIdOnce({
+    open: () => Promise.resolve(new MemoryLog(new FakeClock())),
+    origin: "1",
+    durable: false,
+  });
+});
+
+Deno.test("SqliteLog stores each id once, across a restart too (the log contract)", async () => {
+  await withTempDir(async (dir) => {
+    const clock = new FakeClock();
+    let store: ReturnType<typeof openStore> | null = null;
+    try {
+      await storesEachIdOnce({
+        open: () => {
+          store?.close();
+          store = openStore(dir, { exclusive: true });
+          return Promise.resolve(new SqliteLog(store.db, keepAll(clock)));
+        },
+        origin: "1",
+        durable: true,
+      });
+    } finally {
+      (store as { close(): void } | null)?.close();
+    }
+  });
+});
+
+Deno.test("RedisLog stores each id once, across a restart too (the log contract)", async () => {
+  await withTempDir(async (dir) => {
+    await using redis = new Redis(dir);
+    await redis.start();
+    const log = createLogger("error", () => {});
+    const link = await RedisLink.open({
+      url: redis.url(),
+      cluster: "t",
+      keep: 1000,
+      log,
+    });
+    const cluster = new Cluster(link, { clock: systemClock, log });
+    await cluster.start(() => {});
+    try {
+      // Only a member that holds its alias may speak.
+      const amy = {
+        id: `${cluster.server}/1`,
+        alias: "amy",
+        account: null,
+        host: "127.0.0.1",
+        operator: false,
+      };
+      await cluster.claim(amy, "amy", null, false);
+      await storesEachIdOnce({
+        open: () => RedisLog.open(link, { clock: systemClock, keep: 100, log }),
+        origin: amy.id,
+        durable: true,
+      });
+    } finally {
+      await cluster.stop();
+      await link.close();
+    }
+  });
+});
+
+Deno.test("SqliteLog keeps the ids of the recent lines it loads at start, and forgets those of lines it could not store", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const window = { minLines: 3, minMs: 0, maxLines: 3 };
+  const options = { ...keepAll(clock), ids: window };
+  const say = (log: RoomLog, text: string, id: string) =>
+    log.append({ type: "MSG", alias: "amy", text }, "1", { id });
+  let log = new SqliteLog(store.db, options);
+  const ids = [ID_A, ID_B, ID_C, ID_D, "EEEEEEEEEEEEEEEEEEEEEE"];
+  for (const [i, id] of ids.entries()) say(log, `m${i}`, id);
+  log.append({ type: "JOIN", alias: "bo", online: "2" }, "2");
+  await log.close();
+  log = new SqliteLog(store.db, options);
+  const { seen } = timeline(log);
+  // The last 3 ids were loaded; the older ones are out of the window.
+  for (const [i, id] of [...ids.entries()].reverse()) {
+    say(log, `again ${i}`, id);
+  }
+  await settledLog(log);
+  assert.deepEqual(seen, [
+    `duplicate again 4 ${ids[4]} 1`,
+    `duplicate again 3 ${ID_D} 1`,
+    `duplicate again 2 ${ID_C} 1`,
+    "again 1",
+    "again 0",
+  ]);
+  // A line the disk refused is not stored: its id may come again.
+  store.db.exec("PRAGMA query_only = 1");
+  say(log, "refused", "FFFFFFFFFFFFFFFFFFFFFF");
+  await settledLog(log);
+  store.db.exec("PRAGMA query_only = 0");
+  say(log, "stored", "FFFFFFFFFFFFFFFFFFFFFF");
+  await settledLog(log);
+  assert.deepEqual(seen.slice(5), [
+    "refused refused FFFFFFFFFFFFFFFFFFFFFF 1",
+    "stored",
+  ]);
+  // Each id is stored with its line.
+  assert.deepEqual(
+    [...eachEvent(store.db, {})].filter((e) => e.line.type === "MSG").map((
+      e,
+    ) => e.id),
+    [...ids, ids[1], ids[0], "FFFFFFFFFFFFFFFFFFFFFF"],
+  );
   await log.close();
 });

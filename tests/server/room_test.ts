@@ -9,6 +9,7 @@ import {
 } from "../../lib/protocol.ts";
 import { type Member, Room, type RoomCluster } from "../../lib/server/room.ts";
 import {
+  type AppendOptions,
   type AppendOutcome,
   MemoryLog,
   type RoomEventSink,
@@ -27,6 +28,7 @@ class FakeMember implements Member {
   readonly id = String(++ids);
   alias = "";
   operator = false;
+  lineIds = false;
   inbox: string[] = [];
   full = false;
   closed: [ByeReason, string][] = [];
@@ -403,12 +405,13 @@ class ReportingLog implements RoomLog {
     this.#sink = sink;
     this.#failed = failed!;
   }
-  append(line: RoomLine, origin: string): void {
+  append(line: RoomLine, origin: string, options: AppendOptions = {}): void {
     if (line.type === "JOIN") {
       this.#sink({ seq: ++this.#seq, time: 0, line, origin });
       return;
     }
-    this.#failed([{ line, origin }], this.outcome, new Error("no answer"));
+    const { id } = options;
+    this.#failed([{ line, origin, id }], this.outcome, new Error("no answer"));
   }
   settled = () => undefined;
   recent = () => [];
@@ -426,7 +429,8 @@ Deno.test("Room tells a sender what became of lines the log did not store: not s
     "ERR unavailable Not sent (1 line): the room cannot store messages right now; try again later",
     "ERR unknown Perhaps not sent (1 line): the room's store stopped answering; if it was stored, you will see it as usual; a resend with the same id is safe, one without an id may show twice",
   ]);
-  // A resend the log already holds: nothing to say (ids come later).
+  // A resend the log already holds: nothing to say to a member without
+  // ids (none of its lines has an id it chose).
   log.outcome = "duplicate";
   room.say(a!, "again");
   assert.deepEqual(a!.take(), []);
@@ -439,6 +443,61 @@ Deno.test("Room tells a sender what became of lines the log did not store: not s
   ]]);
   assert.equal(room.has(b!), false);
   assert.deepEqual([a!.take(), b!.take()], [[], []]);
+});
+
+Deno.test("Room tells a sender with ids what became of each line, naming it; others as before", () => {
+  const log = new ReportingLog();
+  const { room, members: [a, b] } = roomWith(["a", "b"], { log });
+  a!.lineIds = true;
+  const id = "AAAAAAAAAAAAAAAAAAAAAA";
+  room.say(a!, "refused", id);
+  room.say(b!, "refused too", id);
+  log.outcome = "unknown";
+  room.act(a!, "in doubt", "BBBBBBBBBBBBBBBBBBBBBB");
+  room.say(a!, "an id the server made");
+  assert.deepEqual(a!.take().map((l) => l.replace(/^@id=s\S+/, "@id=s…")), [
+    `@id=${id} ERR unavailable Not sent: the room cannot store messages right now; try again later`,
+    "@id=BBBBBBBBBBBBBBBBBBBBBB ERR unknown Perhaps not sent: the room's store stopped answering; if it was stored, you will see it as usual; a resend with the same id is safe, one without an id may show twice",
+    "@id=s… ERR unknown Perhaps not sent: the room's store stopped answering; if it was stored, you will see it as usual; a resend with the same id is safe, one without an id may show twice",
+  ]);
+  assert.deepEqual(b!.take(), [
+    "ERR unavailable Not sent (1 line): the room cannot store messages right now; try again later",
+  ]);
+  // A resend the log holds already: its echo again, to its sender alone.
+  log.outcome = "duplicate";
+  room.act(a!, "waves", id);
+  assert.deepEqual(a!.take(), [`@id=${id} ME a waves`]);
+  assert.deepEqual(b!.take(), []);
+});
+
+Deno.test("Room.say() from a sender with ids: its own copy tagged, everyone else one shared encoding", () => {
+  const { room, members } = roomWith(["a", "b", "c"]);
+  const [a, b, c] = members as [FakeMember, FakeMember, FakeMember];
+  a.lineIds = true;
+  c.lineIds = true; // not the sender: gets what everyone gets
+  const seen = new Map<FakeMember, Uint8Array>();
+  for (const member of members) {
+    const deliver = member.deliver.bind(member);
+    member.deliver = (line) => (seen.set(member, line), deliver(line));
+  }
+  const id = "Client-chosen_id-0123";
+  room.say(a, "hello", id);
+  assert.deepEqual(a.take(), [`@id=${id} MSG a hello`]);
+  assert.deepEqual([b.take(), c.take()], [["MSG a hello"], ["MSG a hello"]]);
+  assert.equal(seen.get(b), seen.get(c), "shared by all but the sender");
+  // Without an id of the client's, the server's id, so every line of a
+  // client with ids can be told apart.
+  room.act(a, "waves");
+  assert.match(a.take()[0]!, /^@id=s[\w-]{22} ME a waves$/);
+  assert.deepEqual([b.take(), c.take()], [["ME a waves"], ["ME a waves"]]);
+  // A sender without ids: one encoding for everyone, itself included.
+  room.say(b, "plain", "Client-chosen_id-4567");
+  assert.deepEqual(members.map((m) => m.take()), [
+    ["MSG b plain"],
+    ["MSG b plain"],
+    ["MSG b plain"],
+  ]);
+  assert.ok(members.every((m) => seen.get(m) === seen.get(a)));
 });
 
 Deno.test("Room in a cluster tells an operator whose change the other servers may not have heard of: ERR unknown", async () => {

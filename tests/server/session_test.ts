@@ -72,7 +72,7 @@ Deno.test("Session greets with the server's flood limits and welcomes an alias",
   const { conn, session } = open();
   assert.equal(
     await conn.nextSent(),
-    "HELLO tlschat/1 room rate=2.5,burst=10,line=4096 Send your alias (1 to 32 letters, digits, _ . -)",
+    "HELLO tlschat/1 room rate=2.5,burst=10,line=4096,caps=ids Send your alias (1 to 32 letters, digits, _ . -)",
   );
   conn.receive("alice");
   assert.equal(
@@ -289,7 +289,7 @@ Deno.test("Session asks guests for the room password: one more try, then BYE", a
   const ok = open();
   assert.match(
     await ok.conn.nextSent(),
-    /^HELLO tlschat\/1 \S+ rate=5,burst=10,line=4096,auth=room /,
+    /^HELLO tlschat\/1 \S+ rate=5,burst=10,line=4096,auth=room,caps=ids /,
   );
   ok.conn.receive("amy");
   assert.equal(
@@ -350,7 +350,7 @@ Deno.test("Session logs an account in with its password, and refuses a wrong one
 Deno.test("Session under --accounts-only asks guests for a password they cannot have", async () => {
   const { open } = await withAccounts(["--accounts-only"]);
   const guest = open();
-  assert.match(await guest.conn.nextSent(), /auth=accounts /);
+  assert.match(await guest.conn.nextSent(), /,auth=accounts,caps=ids /);
   guest.conn.receive("zed");
   assert.match(await guest.conn.nextSent(), /^PASSWORD account "zed"/);
   guest.conn.receive("/pass anything");
@@ -822,5 +822,250 @@ Deno.test("Session echoes what it sent to a client whose input overflowed, then 
   assert.equal(await watcher.conn.nextSent(), "LEAVE paster 1 flood");
   watcher.conn.end();
   await Promise.all([watcher.session.finished, paster.session.finished]);
+  await log!.close();
+});
+
+/** Ids as a client makes them (128 bits in base64url). */
+const ID_A = "AAAAAAAAAAAAAAAAAAAAAA";
+const ID_B = "BBBBBBBBBBBBBBBBBBBBBB";
+const ID_C = "CCCCCCCCCCCCCCCCCCCCCC";
+
+/** Opens a session that turns `ids` on, and joins it as `alias`. */
+async function joinWithIds(
+  open: ReturnType<typeof setup>["open"],
+  alias: string,
+) {
+  const { conn, session } = open();
+  assert.match(await conn.nextSent(), /^HELLO /);
+  conn.receive("/cap ids", alias);
+  assert.equal(await conn.nextSent(), "CAP ids");
+  assert.match(await conn.nextSent(), new RegExp(`^WELCOME ${alias} `));
+  return { conn, session };
+}
+
+/**
+ * A SqliteLog on a database in memory (it hands lines on a turn later),
+ * keeping no history at hand (none replayed on joining).
+ */
+function sqliteLog(clock: FakeClock) {
+  const store = openStore(null);
+  return new SqliteLog(store.db, { clock, keep: 0, keepDays: 0, keepRows: 0 });
+}
+
+Deno.test("Session turns capabilities on with /cap before the alias, answers CAP, and refuses /cap after", async () => {
+  const { open } = setup(["--flood-rate", "0"]);
+  const { conn, session } = open();
+  assert.match(await conn.nextSent(), /^HELLO \S+ \S+ \S+,caps=ids /);
+  conn.receive("/cap later");
+  // Unknown names are not errors: they are just not on.
+  assert.equal(await conn.nextSent(), "CAP");
+  conn.receive("/cap later ids IDS", "/CAP ids");
+  assert.equal(await conn.nextSent(), "CAP ids");
+  assert.equal(await conn.nextSent(), "CAP ids");
+  conn.receive("/cap");
+  assert.equal(await conn.nextSent(), "ERR usage Usage: /cap NAME [NAME ...]");
+  conn.receive("amy", "/cap ids");
+  assert.match(await conn.nextSent(), /^WELCOME amy /);
+  assert.equal(
+    await conn.nextSent(),
+    "ERR usage Capabilities are chosen before the alias: send /cap first",
+  );
+  await end({ conn, session });
+});
+
+Deno.test("Session without /cap sees every line as before: a line starting with @id= is text", async () => {
+  const { join } = setup(["--flood-rate", "0"]);
+  const amy = await join("amy");
+  const bob = await join("bob");
+  await amy.conn.nextSent(); // JOIN bob
+  const lines = [`@id=${ID_A} hello`, "@id=x /me", `@id=${ID_B} /me waves`];
+  bob.conn.receive(...lines);
+  for (const { conn } of [bob, amy]) {
+    for (const line of lines) {
+      assert.equal(await conn.nextSent(), `MSG bob ${line}`);
+    }
+  }
+  await end(amy, bob);
+});
+
+Deno.test("Session with ids: its echoes and refusals carry the line's id; the others get the line as ever", async () => {
+  const { open, join } = setup(["--flood-rate", "0"]);
+  const amy = await join("amy");
+  const bob = await joinWithIds(open, "bob");
+  await amy.conn.nextSent(); // JOIN bob
+  bob.conn.receive(
+    `@id=${ID_A} hello`,
+    `@id=${ID_B} /me waves`,
+    "no id of mine",
+    "@bob is not an id",
+  );
+  assert.equal(await bob.conn.nextSent(), `@id=${ID_A} MSG bob hello`);
+  assert.equal(await bob.conn.nextSent(), `@id=${ID_B} ME bob waves`);
+  // A line without an id gets the server's, so it can be told apart too.
+  assert.match(
+    await bob.conn.nextSent(),
+    /^@id=s[\w-]{22} MSG bob no id of mine$/,
+  );
+  assert.match(
+    await bob.conn.nextSent(),
+    /^@id=s[\w-]{22} MSG bob @bob is not an id$/,
+  );
+  for (
+    const line of [
+      "MSG bob hello",
+      "ME bob waves",
+      "MSG bob no id of mine",
+      "MSG bob @bob is not an id",
+    ]
+  ) {
+    assert.equal(await amy.conn.nextSent(), line);
+  }
+  // Every line with an id gets one answer: an empty message too.
+  bob.conn.receive(
+    "@id=short hi",
+    `@id=${ID_C}`,
+    `@id=${ID_C} \u200b `,
+    `@id=${ID_C} /who`,
+    `@id=${ID_C} /me  `,
+    `@id=${ID_C} //not a command`,
+  );
+  assert.deepEqual(
+    [
+      await bob.conn.nextSent(),
+      await bob.conn.nextSent(),
+      await bob.conn.nextSent(),
+      await bob.conn.nextSent(),
+      await bob.conn.nextSent(),
+      await bob.conn.nextSent(),
+    ],
+    [
+      "ERR usage Usage: @id=ID TEXT, where ID is 16 to 64 letters, digits, _ and -",
+      `@id=${ID_C} ERR usage Message dropped: it is empty, or nothing of it would show`,
+      `@id=${ID_C} ERR usage Message dropped: it is empty, or nothing of it would show`,
+      `@id=${ID_C} ERR usage Only a message or a /me line may start with @id=`,
+      `@id=${ID_C} ERR usage Usage: /me ACTION`,
+      `@id=${ID_C} MSG bob /not a command`,
+    ],
+  );
+  assert.equal(await amy.conn.nextSent(), "MSG bob /not a command");
+  await end(amy, bob);
+});
+
+Deno.test("Session with ids: a muted member's line is refused under its id", async () => {
+  const { login, open } = await withAccounts(["--flood-rate", "0"]);
+  const op = await login("alice", "pw-alice");
+  const dan = await joinWithIds(open, "dan");
+  op.conn.receive("/mute dan");
+  await nextLine(op.conn, /^MOD mute dan alice/);
+  dan.conn.receive(`@id=${ID_A} hi`, `@id=${ID_B} /me shouts`);
+  assert.match(
+    await nextLine(dan.conn, /ERR/),
+    new RegExp(`^@id=${ID_A} ERR muted You are muted by alice`),
+  );
+  assert.match(
+    await nextLine(dan.conn, /ERR/),
+    new RegExp(`^@id=${ID_B} ERR muted `),
+  );
+  await end(op, dan);
+});
+
+for (
+  const [kind, roomLog] of [["MemoryLog", undefined], [
+    "SqliteLog",
+    sqliteLog,
+  ]] as const
+) {
+  Deno.test(`Session with ids: a resent id is answered with its echo again, to its sender alone, and stored once (${kind})`, async () => {
+    const { open, join, room } = setup(["--flood-rate", "0"], null, roomLog);
+    const amy = await join("amy");
+    const bob = await joinWithIds(open, "bob");
+    await nextLine(amy.conn, /^JOIN bob/);
+    bob.conn.receive(`@id=${ID_A} hello`);
+    assert.equal(await bob.conn.nextSent(), `@id=${ID_A} MSG bob hello`);
+    assert.equal(await amy.conn.nextSent(), "MSG bob hello");
+    // Its echo was lost on the way, say: sent again, in a later turn and
+    // in the same batch as a new line.
+    bob.conn.receive(`@id=${ID_A} hello`, `@id=${ID_B} more`);
+    assert.equal(await bob.conn.nextSent(), `@id=${ID_A} MSG bob hello`);
+    assert.equal(await bob.conn.nextSent(), `@id=${ID_B} MSG bob more`);
+    assert.equal(await amy.conn.nextSent(), "MSG bob more");
+    // From a new connection of the same client (the old one lost).
+    bob.conn.receive("/quit");
+    await bob.session.finished;
+    const again = await joinWithIds(open, "bob");
+    again.conn.receive(`@id=${ID_A} hello`);
+    assert.equal(await again.conn.nextSent(), `@id=${ID_A} MSG bob hello`);
+    again.conn.receive(`@id=${ID_C} marker`);
+    assert.equal(await again.conn.nextSent(), `@id=${ID_C} MSG bob marker`);
+    assert.deepEqual(
+      amy.conn.sent.slice(-4),
+      ["MSG bob more", "LEAVE bob 1 quit", "JOIN bob 2", "MSG bob marker"],
+    );
+    assert.deepEqual(
+      room.stats.messages,
+      5,
+      "counted as said, stored three times",
+    );
+    await end(amy, again);
+  });
+}
+
+Deno.test("Session with ids: answers keep the order of the lines, an empty one's ERR after the echoes before it", async () => {
+  const { open } = setup(["--flood-rate", "0"], null, sqliteLog);
+  const bob = await joinWithIds(open, "bob");
+  // Handed on a turn later: the ERR must wait for the echo before it.
+  bob.conn.receive(
+    `@id=${ID_A} one`,
+    `@id=${ID_B}  `,
+    `@id=${ID_C} two`,
+  );
+  assert.equal(await bob.conn.nextSent(), `@id=${ID_A} MSG bob one`);
+  assert.equal(
+    await bob.conn.nextSent(),
+    `@id=${ID_B} ERR usage Message dropped: it is empty, or nothing of it would show`,
+  );
+  assert.equal(await bob.conn.nextSent(), `@id=${ID_C} MSG bob two`);
+  await end(bob);
+});
+
+Deno.test("Session with ids: each line the log could not store is refused under its id; others get one ERR for all", async () => {
+  using store = openStore(null);
+  let log: SqliteLog | undefined;
+  const { open, join } = setup(
+    ["--flood-rate", "0"],
+    null,
+    (clock) =>
+      log = new SqliteLog(store.db, {
+        clock,
+        keep: 0,
+        keepDays: 0,
+        keepRows: 0,
+      }),
+  );
+  const amy = await join("amy");
+  const bob = await joinWithIds(open, "bob");
+  await nextLine(amy.conn, /^JOIN bob/);
+  store.db.exec("PRAGMA query_only = 1"); // the disk refuses writes
+  bob.conn.receive(`@id=${ID_A} one`, `@id=${ID_B} /me two`);
+  amy.conn.receive("three", "four");
+  const notSent = "the room cannot store messages right now; try again later";
+  assert.equal(
+    await bob.conn.nextSent(),
+    `@id=${ID_A} ERR unavailable Not sent: ${notSent}`,
+  );
+  assert.equal(
+    await bob.conn.nextSent(),
+    `@id=${ID_B} ERR unavailable Not sent: ${notSent}`,
+  );
+  assert.equal(
+    await amy.conn.nextSent(),
+    `ERR unavailable Not sent (2 lines): ${notSent}`,
+  );
+  // Not stored: the same ids go through once the disk takes them.
+  store.db.exec("PRAGMA query_only = 0");
+  bob.conn.receive(`@id=${ID_A} one`);
+  assert.equal(await bob.conn.nextSent(), `@id=${ID_A} MSG bob one`);
+  assert.equal(await amy.conn.nextSent(), "MSG bob one");
+  await end(amy, bob);
   await log!.close();
 });
