@@ -12,8 +12,14 @@
  * half-typed line intact while messages arrive, colours aliases (unless
  * `NO_COLOR` is set) and leaves on `/quit`, Ctrl-C or Ctrl-D. Without a
  * terminal it sends each stdin line and prints each received line, and exits
- * once stdin ends and the server has confirmed the last line. Exit codes:
+ * once stdin ends and the server has answered every line. Exit codes:
  * 0 after a normal quit, 1 on a connection or server error, 2 on bad usage.
+ *
+ * With a server that offers the `ids` capability, every message and action
+ * carries an id: the client shows each echo once, shows a line the server
+ * could not store as not sent, and sends a line whose fate the server does
+ * not know (`ERR unknown`) once more with the same id, which cannot store
+ * it twice.
  *
  * @module
  */
@@ -35,6 +41,7 @@ import {
   type ServerConnection,
 } from "./lib/client/connection.ts";
 import { formatForDisplay } from "./lib/client/display.ts";
+import { PendingLines } from "./lib/client/pending.ts";
 import { formatFlags } from "./lib/flags.ts";
 import { LineFramer } from "./lib/framing.ts";
 import { readPasswordFile } from "./lib/password_file.ts";
@@ -43,6 +50,7 @@ import {
   parseHelloParams,
   parseServerLine,
   type ServerLine,
+  splitLineId,
 } from "./lib/protocol.ts";
 
 const USAGE = `Usage: client.ts [options]
@@ -100,10 +108,15 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     // Send no faster than the server accepts: a client never gets itself
     // throttled or kicked for flooding, however much is piped into it.
-    server.paceTo(parseHelloParams(hello.params));
+    const params = parseHelloParams(hello.params);
+    server.paceTo(params);
+    // Line ids, if the server offers them (it says CAP before WELCOME).
+    const pending = new PendingLines();
+    if (params.caps?.includes("ids")) await server.send("/cap ids");
+    const start = { hello, color, password, pending };
     return interactive
-      ? await runTerminal(server, config, { hello, color, password })
-      : await runPipe(server, config, { hello, color, password });
+      ? await runTerminal(server, config, start)
+      : await runPipe(server, config, start);
   } finally {
     server.close();
   }
@@ -115,6 +128,8 @@ interface Start {
   readonly color: boolean;
   /** From --password-file; null: ask (terminal) or fail (pipe). */
   readonly password: string | null;
+  /** Lines sent with ids (once the server turned them on). */
+  readonly pending: PendingLines;
 }
 
 /** Answers a server's PASSWORD line; false when there is none to give. */
@@ -124,7 +139,7 @@ type PasswordAnswer = (line: ServerLine<"PASSWORD">) => Promise<boolean>;
 async function runPipe(
   server: ServerConnection,
   config: ClientConfig,
-  { hello, color, password }: Start,
+  { hello, color, password, pending }: Start,
 ): Promise<number> {
   const print = (line: ServerLine | string) => {
     // Scripts that want only what is said from now on are not surprised.
@@ -144,13 +159,17 @@ async function runPipe(
   };
   print(hello);
   await server.send(config.alias!);
-  const joined = await awaitWelcome(server, print, answer);
+  const joined = await awaitWelcome(server, print, answer, pending);
   if (joined === "closed" || joined === "rejected") return 1;
-  const reading = pumpServer(server, print, answer);
-  // Sends stdin, then /quit; the server's BYE and close end the reading.
-  // The server may also close first (kicked, shutdown): reading ends anyway.
+  const reading = pumpServer(server, print, answer, pending);
+  // Sends stdin, then /quit once every line was answered (one sent again
+  // included); the server's BYE and close end the reading. The server may
+  // also close first (kicked, shutdown): reading ends anyway.
   (async () => {
-    for await (const line of stdinLines()) await server.send(line);
+    for await (const line of stdinLines()) {
+      await server.send(pending.tag(line));
+    }
+    await Promise.race([pending.idle(), reading]);
     await server.send("/quit");
   })().catch(() => {});
   return exitCode(await reading);
@@ -160,7 +179,7 @@ async function runPipe(
 async function runTerminal(
   server: ServerConnection,
   config: ClientConfig,
-  { hello, color, password }: Start,
+  { hello, color, password, pending }: Start,
 ): Promise<number> {
   const { stdout } = process;
   // Readline echoes what is typed through this output; muted, it echoes
@@ -203,7 +222,7 @@ async function runTerminal(
       alias ??= await ask(rl, "Alias: ", quit.promise);
       if (alias === null || /^\/quit\b/i.test(alias)) return 0;
       await server.send(alias);
-      const result = await awaitWelcome(server, print, answer);
+      const result = await awaitWelcome(server, print, answer, pending);
       if (result === "closed") return 1;
       if (result !== "rejected") {
         self = result.alias;
@@ -224,19 +243,25 @@ async function runTerminal(
       readline.moveCursor(stdout, 0, -1);
       readline.clearLine(stdout, 0);
       if (line.trim() !== "") {
-        server.send(line).catch(() => {});
+        server.send(pending.tag(line)).catch(() => {});
       }
       rl.prompt();
     });
-    const reading = pumpServer(server, (line) => {
-      if (
-        typeof line !== "string" && line.type === "NICK" && line.alias === self
-      ) {
-        self = line.newAlias;
-        setPrompt(self);
-      }
-      print(line);
-    }, answer);
+    const reading = pumpServer(
+      server,
+      (line) => {
+        if (
+          typeof line !== "string" && line.type === "NICK" &&
+          line.alias === self
+        ) {
+          self = line.newAlias;
+          setPrompt(self);
+        }
+        print(line);
+      },
+      answer,
+      pending,
+    );
     const ended = await Promise.race([reading, quit.promise.then(() => null)]);
     if (ended !== null) return exitCode(ended);
     await server.send("/quit").catch(() => {});
@@ -260,18 +285,45 @@ function isHistory(line: ServerLine | string): boolean {
 
 /**
  * Prints server lines until the connection ends; answers PING, and PASSWORD
- * (asked for by a /nick to a registered alias).
+ * (asked for by a /nick to a registered alias); follows the lines sent with
+ * ids (see {@linkcode PendingLines}).
  */
 async function pumpServer(
   server: ServerConnection,
   print: (line: ServerLine | string) => void,
   answer: PasswordAnswer,
+  pending: PendingLines,
 ): Promise<Ending> {
   let bye: ServerLine<"BYE"> | null = null;
   while (true) {
-    const text = await server.readLine();
+    let text = await server.readLine();
     if (text === null) return { bye };
-    const line = parseServerLine(text);
+    const { id, rest } = lineId(text);
+    const line = parseServerLine(rest);
+    if (id !== null) {
+      const next = pending.answer(id, line);
+      if (next.kind === "hide") continue;
+      if (next.kind === "resend") {
+        print({
+          type: "INFO",
+          text:
+            `No answer from the room's store for "${next.pending.text}": sending it again`,
+        });
+        server.send(next.line).catch(() => {});
+        continue;
+      }
+      if (next.kind === "unsent") {
+        print({
+          type: "ERR",
+          code: line?.type === "ERR" ? line.code : "",
+          text: next.sure
+            ? `Not sent: ${next.pending.text}`
+            : `Perhaps not sent (if it was, you will see it): ${next.pending.text}`,
+        });
+        continue;
+      }
+      text = rest;
+    }
     if (line?.type === "PING") {
       server.send(`/pong ${line.token}`).catch(() => {});
     }
@@ -301,6 +353,7 @@ async function awaitWelcome(
   server: ServerConnection,
   print: (line: ServerLine | string) => void,
   answer: PasswordAnswer,
+  pending: PendingLines,
 ): Promise<ServerLine<"WELCOME"> | "rejected" | "closed"> {
   while (true) {
     const text = await server.readLine();
@@ -310,6 +363,9 @@ async function awaitWelcome(
     }
     const line = parseServerLine(text);
     print(line ?? text);
+    if (line?.type === "CAP") {
+      pending.enabled = line.caps.split(" ").includes("ids");
+    }
     if (line?.type === "WELCOME") return line;
     if (line?.type === "PASSWORD" && !await answer(line)) return "closed";
     // A wrong room password is asked again; anything else is a refusal.
@@ -317,6 +373,15 @@ async function awaitWelcome(
       return "rejected";
     }
     if (line?.type === "BYE") return "closed";
+  }
+}
+
+/** A server line's `@id=` prefix, taken off; a malformed one is kept. */
+function lineId(text: string): { id: string | null; rest: string } {
+  try {
+    return splitLineId(text);
+  } catch {
+    return { id: null, rest: text }; // shown as it came
   }
 }
 

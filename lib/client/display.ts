@@ -77,7 +77,7 @@ const LEAVE_REASONS: Record<string, string> = {
 
 /**
  * Formats a server line for the terminal, or returns null for lines that are
- * not shown (`PING`). A string is an unparsed line, shown as it is.
+ * not shown (`PING`, `CAP`). A string is an unparsed line, shown as it is.
  *
  * @example
  * ```ts
@@ -220,6 +220,7 @@ export function formatForDisplay(
         body = system(paint("dim", `---- ${clean(line.text)} ----`));
         break;
       case "PING":
+      case "CAP": // the client asked for it; nothing for the user
         return null;
     }
   }
