@@ -561,6 +561,67 @@ export async function runClient(
   };
 }
 
+/**
+ * `client.ts` in pipe mode, fed stdin a line at a time: what it prints is
+ * collected as it comes ({@linkcode PipeClient.output}, stdout and stderr).
+ */
+export class PipeClient implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  readonly output = new LineLog();
+  #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  #reading: Promise<void>;
+
+  /** Starts `client.ts` with the permissions and arguments given. */
+  constructor(permissions: string[], args: string[]) {
+    this.child = new Deno.Command("deno", {
+      args: denoRun("client.ts", permissions, args),
+      cwd: ROOT,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    this.#stdin = this.child.stdin.getWriter();
+    const read = async (stream: ReadableStream<Uint8Array>) => {
+      let partial = "";
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        const lines = (partial + chunk).split("\n");
+        partial = lines.pop()!;
+        for (const line of lines) this.output.push(line);
+      }
+      if (partial !== "") this.output.push(partial);
+    };
+    this.#reading = Promise.all([
+      read(this.child.stdout),
+      read(this.child.stderr),
+    ]).then(() => {});
+  }
+
+  /** Types one line on its stdin. */
+  send(line: string): Promise<void> {
+    return this.#stdin.write(encoder.encode(line + "\n"));
+  }
+
+  /** Ends its stdin and waits for it to exit; returns its exit code. */
+  async finish(): Promise<number> {
+    await this.#stdin.close().catch(() => {});
+    const { code } = await this.child.status;
+    await this.#reading;
+    return code;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // Exited already.
+    }
+    await this.#stdin.close().catch(() => {});
+    await this.child.status;
+    await this.#reading;
+  }
+}
+
 // deno-lint-ignore no-control-regex -- removing terminal codes is the point
 const TERMINAL_CODES = /\x1b\[[0-9;?]*[A-Za-z]|\r/g;
 

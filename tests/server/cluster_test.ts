@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import {
   denoRun,
   loopbackArgs,
+  PipeClient,
   runCommand,
   ServerProcess,
   testCertificates,
@@ -691,4 +692,57 @@ Deno.test("a paused server's member, counted lost, cannot speak after someone el
       [],
     );
   }, { args: FAST });
+});
+
+Deno.test("client.ts: a line left in doubt while Redis hangs (ERR unknown) is sent again with its id, and the room has it once", async () => {
+  // Redis has 1 s to answer (time for the test to wake it while the line
+  // is sent again), an append in doubt is tried again for 1.5 s.
+  const args = ["--redis-timeout", "1", ...FAST.slice(2)];
+  await withCluster(2, async ([s0, s1], redis, dir) => {
+    using carol = await join(s1!, "carol");
+    await using alice = new PipeClient(
+      [`--allow-net=127.0.0.1:${s0!.port}`, `--allow-read=${dir}/ca.pem`],
+      [
+        ...["--host", "127.0.0.1", "--port", String(s0!.port)],
+        ...["--ca", `${dir}/ca.pem`, "--alias", "alice"],
+      ],
+    );
+    await alice.output.waitFor(/^-!- Welcome, alice!/);
+    await carol.expect(/^JOIN alice 2$/);
+    redis.pause();
+    try {
+      await alice.send("said while Redis hangs");
+      // No answer within the retry time: ERR unknown, and the client sends
+      // it again with the same id.
+      await alice.output.waitFor(
+        /^-!- No answer from the room's store for "said while Redis hangs": sending it again$/,
+        { timeoutMs: 10_000 },
+      );
+    } finally {
+      redis.resume();
+    }
+    // Awake, Redis runs what it was sent: the line is stored once, and the
+    // client shows it once, whichever answer came first.
+    await alice.output.waitFor(/^<alice> said while Redis hangs$/);
+    assert.equal(await alice.finish(), 0, alice.output.lines.join("\n"));
+    await carol.expect(/^LEAVE alice 1 quit$/);
+    const said = (lines: readonly string[], line: string) =>
+      lines.filter((l) => l === line).length;
+    assert.equal(
+      said(carol.received, "MSG alice said while Redis hangs"),
+      1,
+      carol.received.join("\n"),
+    );
+    assert.equal(
+      said(alice.output.lines, "<alice> said while Redis hangs"),
+      1,
+      alice.output.lines.join("\n"),
+    );
+    // Stored, so never shown as surely not sent (had Redis woken only
+    // after the second try was refused, it would say "Perhaps not sent").
+    assert.deepEqual(
+      alice.output.lines.filter((l) => l.startsWith("! Not sent")),
+      [],
+    );
+  }, { args });
 });

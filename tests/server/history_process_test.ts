@@ -230,6 +230,73 @@ Deno.test("server.ts loses no echoed message when killed with SIGKILL, again and
   });
 });
 
+/** Connects with the `ids` capability on and joins as `alias`. */
+async function joinWithIds(port: number, alias: string, ca: string) {
+  const client = await TestClient.connect(port, "127.0.0.1", ca);
+  assert.match(await client.expect(/^HELLO /), /[ ,]caps=ids[ ,]/);
+  await client.send("/cap ids");
+  assert.equal(await client.readLine(), "CAP ids");
+  await client.send(alias);
+  await client.expect(new RegExp(`^WELCOME ${alias} `));
+  return client;
+}
+
+Deno.test("server.ts stores a line sent again with its id once: its echo lost, on a new connection, after a SIGKILL too", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const { ca } = await testCertificates();
+    const id = "Xq3_lost-echo-0123456";
+    const start = () =>
+      ServerProcess.start(serverPermissions(dir), loopbackArgs(dir));
+    let server = await start();
+    try {
+      using amy = await TestClient.join(server.port, "amy", { ca: ca.cert });
+      {
+        using bob = await joinWithIds(server.port, "bob", ca.cert);
+        await bob.send(`@id=${id} said once`);
+        assert.equal(await bob.expect(/^@id=/), `@id=${id} MSG bob said once`);
+      }
+      // Its echo was lost with the connection, as far as bob knows: he
+      // comes back and sends the line again, with its id.
+      await amy.expect(/^LEAVE bob /);
+      {
+        using bob = await joinWithIds(server.port, "bob", ca.cert);
+        await bob.send(`@id=${id} said once`);
+        assert.equal(await bob.expect(/^@id=/), `@id=${id} MSG bob said once`);
+        await bob.send("/quit");
+        await bob.readToEnd();
+      }
+      await amy.expect(/^LEAVE bob /);
+      server.child.kill("SIGKILL");
+      await server.exited();
+      // And once more after the server was killed and started again.
+      server = await start();
+      using bob = await joinWithIds(server.port, "bob", ca.cert);
+      await bob.send(`@id=${id} said once`);
+      assert.equal(await bob.expect(/^@id=/), `@id=${id} MSG bob said once`);
+      await bob.send("@id=Xq3_new-after-kill-01 after");
+      assert.equal(
+        await bob.expect(/^@id=/),
+        "@id=Xq3_new-after-kill-01 MSG bob after",
+      );
+      // The room heard it once: amy (before the kill), and history.
+      assert.deepEqual(
+        amy.received.filter((l) => l.startsWith("MSG ")),
+        ["MSG bob said once"],
+      );
+      await bob.send("/history");
+      assert.deepEqual(
+        (await readHistory(bob)).said.filter((l) => l.startsWith("MSG bob")),
+        ["MSG bob said once", "MSG bob after"],
+      );
+    } catch (e) {
+      throw server.annotate(e);
+    } finally {
+      await server[Symbol.asyncDispose]();
+    }
+  });
+});
+
 Deno.test("server.ts applies --history-keep-rows, and history export prints what is kept", async () => {
   await withTempDir(async (dir) => {
     await writeTestCertificates(dir);
