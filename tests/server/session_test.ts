@@ -1042,30 +1042,33 @@ Deno.test("Session with ids: each line the log could not store is refused under 
         keepRows: 0,
       }),
   );
-  const amy = await join("amy");
-  const bob = await joinWithIds(open, "bob");
-  await nextLine(amy.conn, /^JOIN bob/);
-  store.db.exec("PRAGMA query_only = 1"); // the disk refuses writes
-  bob.conn.receive(`@id=${ID_A} one`, `@id=${ID_B} /me two`);
-  amy.conn.receive("three", "four");
-  const notSent = "the room cannot store messages right now; try again later";
-  assert.equal(
-    await bob.conn.nextSent(),
-    `@id=${ID_A} ERR unavailable Not sent: ${notSent}`,
-  );
-  assert.equal(
-    await bob.conn.nextSent(),
-    `@id=${ID_B} ERR unavailable Not sent: ${notSent}`,
-  );
-  assert.equal(
-    await amy.conn.nextSent(),
-    `ERR unavailable Not sent (2 lines): ${notSent}`,
-  );
-  // Not stored: the same ids go through once the disk takes them.
-  store.db.exec("PRAGMA query_only = 0");
-  bob.conn.receive(`@id=${ID_A} one`);
-  assert.equal(await bob.conn.nextSent(), `@id=${ID_A} MSG bob one`);
-  assert.equal(await amy.conn.nextSent(), "MSG bob one");
-  await end(amy, bob);
-  await log!.close();
+  try {
+    const amy = await join("amy");
+    const bob = await joinWithIds(open, "bob");
+    await nextLine(amy.conn, /^JOIN bob/);
+    store.db.exec("PRAGMA query_only = 1"); // the disk refuses writes
+    bob.conn.receive(`@id=${ID_A} one`, `@id=${ID_B} /me two`);
+    amy.conn.receive("three", "four");
+    const notSent = "the room cannot store messages right now; try again later";
+    assert.equal(
+      await bob.conn.nextSent(),
+      `@id=${ID_A} ERR unavailable Not sent: ${notSent}`,
+    );
+    assert.equal(
+      await bob.conn.nextSent(),
+      `@id=${ID_B} ERR unavailable Not sent: ${notSent}`,
+    );
+    assert.equal(
+      await amy.conn.nextSent(),
+      `ERR unavailable Not sent (2 lines): ${notSent}`,
+    );
+    // Not stored: the same ids go through once the disk takes them.
+    store.db.exec("PRAGMA query_only = 0");
+    bob.conn.receive(`@id=${ID_A} one`);
+    assert.equal(await bob.conn.nextSent(), `@id=${ID_A} MSG bob one`);
+    assert.equal(await amy.conn.nextSent(), "MSG bob one");
+    await end(amy, bob);
+  } finally {
+    await log!.close();
+  }
 });
