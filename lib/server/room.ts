@@ -3,8 +3,9 @@
  * receives. Room events go through the {@linkcode RoomLog}, which orders
  * them; the room fans each committed event out by encoding it once and
  * handing the same bytes to every member's {@linkcode Member.deliver} in one
- * synchronous loop, so every member sees one order and the room never waits
- * on anyone's socket. Members are reached only through the small
+ * synchronous loop (a sender with line ids on gets its own copy, with the
+ * id, encoded apart), so every member sees one order and the room never
+ * waits on anyone's socket. Members are reached only through the small
  * {@linkcode Member} interface. The room alone removes a member: `deliver`
  * only reports a full queue, and the room then drops that member and tells
  * it to close.

@@ -90,7 +90,13 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   // Each message's id (the client's or the server's), so that a line sent
   // again is not stored twice, across restarts too. No index: the server
   // keeps the recent ids in memory, loaded at start (sqlite_log.ts).
-  `ALTER TABLE events ADD COLUMN id TEXT;`,
+  (db) => {
+    const columns = db.prepare("PRAGMA table_info(events)").all() as {
+      name: string;
+    }[];
+    if (columns.some((column) => column.name === "id")) return;
+    db.exec("ALTER TABLE events ADD COLUMN id TEXT");
+  },
 ];
 
 /** An open data directory: the database, and where it lives. */

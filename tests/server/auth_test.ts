@@ -48,7 +48,7 @@ for (const engine of ENGINES) {
       password: "correct horse battery",
     });
     using mallory = await TestClient.connect(s.port);
-    assert.match(await mallory.readLine() ?? "", /auth=room /);
+    assert.match(await mallory.readLine() ?? "", /auth=room,caps=ids /);
     await mallory.send("mallory");
     assert.match(await mallory.readLine() ?? "", /^PASSWORD room /);
     await mallory.send("/pass wrong guess one");
@@ -116,7 +116,7 @@ for (const engine of ENGINES) {
     await using s = await startServer(engine, ["--accounts-only"]);
     await s.server.gate.accounts.add("member", "member password");
     using guest = await TestClient.connect(s.port);
-    assert.match(await guest.readLine() ?? "", /auth=accounts /);
+    assert.match(await guest.readLine() ?? "", /auth=accounts,caps=ids /);
     await guest.send("guest");
     assert.match(await guest.readLine() ?? "", /^PASSWORD account /);
     await guest.send("/pass anything");

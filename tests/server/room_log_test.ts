@@ -588,3 +588,31 @@ Deno.test("SqliteLog keeps the ids of the recent lines it loads at start, and fo
   );
   await log.close();
 });
+
+Deno.test("openStore() gives a database from before line ids their column; its old lines have none", async () => {
+  await withTempDir(async (dir) => {
+    {
+      using store = openStore(dir);
+      // As an older tlschat left it: no id column, schema version 4.
+      store.db.exec(`ALTER TABLE events DROP COLUMN id;
+        INSERT INTO events (seq, time, type, line)
+          VALUES (1, 0, 'MSG', '{"type":"MSG","alias":"amy","text":"old"}');
+        PRAGMA user_version = 4`);
+    }
+    using store = openStore(dir);
+    const log = new SqliteLog(store.db, keepAll(new FakeClock()));
+    const { seen } = timeline(log);
+    assert.deepEqual(log.recent(10).map((e) => [texts([e])[0], e.id]), [
+      ["old", undefined],
+    ]);
+    log.append(msg("new"), "1", { id: ID_A });
+    log.append(msg("new again"), "1", { id: ID_A });
+    await settledLog(log);
+    assert.deepEqual(seen, ["new", `duplicate new again ${ID_A} 1`]);
+    assert.deepEqual([...eachEvent(store.db, {})].map((e) => e.id), [
+      undefined,
+      ID_A,
+    ]);
+    await log.close();
+  });
+});
