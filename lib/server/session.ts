@@ -641,7 +641,7 @@ export class Session implements Moderated {
 
   #command(text: string): Promise<void> | void {
     const { room, gate } = this.#ctx;
-    if (this.#caps !== null && this.lineIds) {
+    if (this.lineIds) {
       const { id, rest } = splitLineId(text);
       if (id !== null) return this.#withId(id, rest);
     }
