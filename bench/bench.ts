@@ -404,7 +404,7 @@ async function startServer(
   const child = spawn(pin ? index % cpus : null, "deno", [
     "run",
     "--allow-net=127.0.0.1",
-    `--allow-read=${dir},${ROOT}web`,
+    `--allow-read=${dir}`,
     `--allow-write=${dir}`,
     "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE," +
     "REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
