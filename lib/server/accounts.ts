@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { aliasKey, isWellFormedAlias, validateAlias } from "../protocol.ts";
 import { aliasSkeleton } from "../text.ts";
 import { hashPassword, type PasswordChecker } from "./passwords.ts";
@@ -40,6 +40,7 @@ const toAccount = (row: Row): Account => ({
 /** The accounts table. */
 export class Accounts {
   #db: DatabaseSync;
+  #lookalike: StatementSync | null = null;
 
   /** Uses the accounts table of an open store. */
   constructor(db: DatabaseSync) {
@@ -71,9 +72,12 @@ export class Accounts {
    * null: guests may not take an alias that passes for an account's.
    */
   lookalike(alias: string): Account | null {
-    const row = this.#db.prepare(
+    this.#lookalike ??= this.#db.prepare(
       "SELECT alias, hash, operator, fingerprint FROM accounts WHERE skeleton = ? AND key != ? LIMIT 1",
-    ).get(aliasSkeleton(alias), aliasKey(alias)) as Row | undefined;
+    );
+    const row = this.#lookalike.get(aliasSkeleton(alias), aliasKey(alias)) as
+      | Row
+      | undefined;
     return row ? toAccount(row) : null;
   }
 
@@ -159,10 +163,12 @@ export class Accounts {
     );
   }
 
+  #byKey: StatementSync | null = null;
   #row(alias: string): Row | undefined {
-    return this.#db.prepare(
+    this.#byKey ??= this.#db.prepare(
       "SELECT alias, hash, operator, fingerprint FROM accounts WHERE key = ?",
-    ).get(aliasKey(alias)) as Row | undefined;
+    );
+    return this.#byKey.get(aliasKey(alias)) as Row | undefined;
   }
 
   /** Runs an update whose last parameter is the alias's key. */

@@ -42,7 +42,7 @@ import {
 import type { RoomEvent } from "./room_log.ts";
 import { SqliteLog } from "./sqlite_log.ts";
 import { openStore, type Store } from "./store.ts";
-import { TlsConnection } from "./tls_connection.ts";
+import { TlsConnection, type TlsConnectionOptions } from "./tls_connection.ts";
 import {
   type ByteConn,
   type ByteListener,
@@ -97,6 +97,7 @@ export class ChatServer implements AsyncDisposable {
   #config: ServerConfig;
   #log: Logger;
   #clock: Clock;
+  #connectionOptions: TlsConnectionOptions | null = null;
   #context: SessionContext;
   /**
    * Accepted connections (TLS byte connections, or connections from another
@@ -454,27 +455,30 @@ export class ChatServer implements AsyncDisposable {
 
   /** Handshake within the deadline, then a session until it ends. */
   async #run(conn: ByteConn): Promise<void> {
-    const address = formatAddress(conn.remoteAddr);
     const tls = this.#connection(conn);
+    const closed = () =>
+      this.#log.debug("closed", { addr: formatAddress(conn.remoteAddr) });
     if (await this.#handshake(conn, tls) && !this.#stopping.signal.aborted) {
       const session = new Session(tls, this.#context);
       this.#live.set(conn, session);
-      await session.finished;
-    } else {
-      await conn.close();
+      // Returned, not awaited: no suspended frame held per member.
+      return session.finished.then(closed);
     }
-    this.#log.debug("closed", { addr: address });
+    await conn.close();
+    closed();
   }
 
   #connection(conn: ByteConn): TlsConnection {
     const config = this.#config;
-    return new TlsConnection(conn, {
+    // One options object for every connection (memory per member).
+    this.#connectionOptions ??= {
       maxLineBytes: config.maxLineBytes,
       maxSkipBytes: config.maxSkipBytes,
       queueBytes: config.queueBytes,
       closeGraceMs: config.closeGraceMs,
       clock: this.#clock,
-    });
+    };
+    return new TlsConnection(conn, this.#connectionOptions);
   }
 
   /**

@@ -17,6 +17,7 @@ import type {
   Connection,
   ConnectionInfo,
   InboundLine,
+  PeerCertificate,
 } from "./connection.ts";
 import { Outbox } from "./outbox.ts";
 import { type ByteConn, formatAddress } from "./transport.ts";
@@ -50,15 +51,7 @@ export class TlsConnection implements Connection {
   constructor(conn: ByteConn, options: TlsConnectionOptions) {
     this.#conn = conn;
     this.#options = options;
-    this.info = {
-      door: "tls",
-      host: conn.remoteAddr.hostname,
-      address: formatAddress(conn.remoteAddr),
-      // Known once the handshake has ended.
-      get certificate() {
-        return conn.peer;
-      },
-    };
+    this.info = new TlsInfo(conn);
     this.#framer = new LineFramer(options.maxLineBytes, {
       maxSkipBytes: options.maxSkipBytes,
     });
@@ -117,16 +110,18 @@ export class TlsConnection implements Connection {
 
   /** One read at a time: a second caller gets the read in progress. */
   #read(): Promise<Uint8Array | null> {
-    this.#reading ??= this.#readOnce();
-    return this.#reading;
-  }
-
-  async #readOnce(): Promise<Uint8Array | null> {
-    try {
-      return await this.#conn.read();
-    } finally {
-      this.#reading = null;
+    if (this.#reading === null) {
+      let read: Promise<Uint8Array | null>;
+      try {
+        read = this.#conn.read();
+      } catch (error) {
+        read = Promise.reject(error);
+      }
+      // A promise chain, not an async function: an idle member holds no
+      // suspended frame here.
+      this.#reading = read.finally(() => this.#reading = null);
     }
+    return this.#reading;
   }
 
   async #goodbye(last: Uint8Array | undefined, linger: boolean): Promise<void> {
@@ -164,5 +159,31 @@ export class TlsConnection implements Connection {
       if (chunk === null) return;
       dropped += chunk.length;
     }
+  }
+}
+
+/**
+ * What a session may know of a TLS connection: a small class rather than an
+ * object literal with a getter, which V8 would keep as a dictionary (about
+ * 400 bytes more for every member).
+ */
+class TlsInfo implements ConnectionInfo {
+  readonly door = "tls";
+  readonly host: string;
+  #conn: ByteConn;
+
+  constructor(conn: ByteConn) {
+    this.#conn = conn;
+    this.host = conn.remoteAddr.hostname;
+  }
+
+  /** Remote `host:port`, made when a log line asks for it. */
+  get address(): string {
+    return formatAddress(this.#conn.remoteAddr);
+  }
+
+  /** Known once the handshake has ended. */
+  get certificate(): PeerCertificate | null {
+    return this.#conn.peer;
   }
 }

@@ -233,9 +233,12 @@ class DenoConn implements ByteConn {
     await this.#track(this.#conn.handshake());
   }
 
-  async read(): Promise<Uint8Array | null> {
-    const n = await this.#conn.read(this.#buffer);
-    return n === null ? null : this.#buffer.subarray(0, n);
+  read(): Promise<Uint8Array | null> {
+    // A promise chain, not an async function: an idle member holds no
+    // suspended frame here.
+    return this.#conn.read(this.#buffer).then((n) =>
+      n === null ? null : this.#buffer.subarray(0, n)
+    );
   }
 
   write(data: Uint8Array): Promise<number> {
@@ -486,19 +489,18 @@ class NodeConn implements ByteConn {
     return this.#secure.promise;
   }
 
-  async read(): Promise<Uint8Array | null> {
-    while (true) {
-      const chunk = this.#chunks.shift();
-      if (chunk) {
-        this.#unreadBytes -= chunk.length;
-        return chunk;
-      }
-      if (this.#error) throw this.#error;
-      if (this.#ended) return null;
-      const { promise, resolve } = Promise.withResolvers<void>();
-      this.#wake = resolve;
-      await promise;
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#chunks.shift();
+    if (chunk) {
+      this.#unreadBytes -= chunk.length;
+      return Promise.resolve(chunk);
     }
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#ended) return Promise.resolve(null);
+    // Not an async function: an idle member holds no suspended frame.
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#wake = resolve;
+    return promise.then(() => this.read());
   }
 
   write(data: Uint8Array): Promise<number> {
