@@ -34,8 +34,14 @@ export interface TlsConnectionOptions {
   readonly clock: Clock;
 }
 
+const DONE: IteratorReturnResult<undefined> = Object.freeze({
+  done: true,
+  value: undefined,
+});
+
 /** A TLS connection, handshaken or not, as whole lines. */
-export class TlsConnection implements Connection {
+export class TlsConnection
+  implements Connection, AsyncIterableIterator<Iterable<InboundLine>> {
   readonly info: ConnectionInfo;
   #conn: ByteConn;
   #options: TlsConnectionOptions;
@@ -44,6 +50,8 @@ export class TlsConnection implements Connection {
   /** The read in progress; the line reader and the goodbye share it. */
   #reading: Promise<Uint8Array | null> | null = null;
   #closing = false;
+  /** The lines ended (the peer's end, or a failure). */
+  #ended = false;
   #closed: Promise<void> | null = null;
   #failure: unknown = null;
 
@@ -67,20 +75,39 @@ export class TlsConnection implements Connection {
     return this.#conn.handshake();
   }
 
-  async *lines(): AsyncGenerator<Iterable<InboundLine>> {
-    while (!this.#closing) {
-      let chunk: Uint8Array | null;
-      try {
-        chunk = await this.#read();
-      } catch (error) {
-        throw this.#failure ?? error;
-      }
-      if (chunk === null) {
+  /**
+   * The connection is its own iterator over batches of lines, with no
+   * async generator (its suspended state would be held for every idle
+   * member): each `next()` is one read, framed.
+   */
+  lines(): AsyncIterableIterator<Iterable<InboundLine>> {
+    return this;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Iterable<InboundLine>> {
+    return this;
+  }
+
+  /** The next batch of lines; done when the peer ended or closing began. */
+  next(): Promise<IteratorResult<Iterable<InboundLine>, undefined>> {
+    if (this.#closing || this.#ended) return Promise.resolve(DONE);
+    return this.#read().then(
+      (chunk) => {
+        if (chunk !== null) return { done: false, value: this.#frame(chunk) };
+        this.#ended = true;
         if (this.#failure !== null) throw this.#failure;
-        return;
-      }
-      yield this.#frame(chunk);
-    }
+        return DONE;
+      },
+      (error) => {
+        this.#ended = true;
+        throw this.#failure ?? error;
+      },
+    );
+  }
+
+  /** The consumer stopped early: nothing to release (the read goes on). */
+  return(): Promise<IteratorResult<Iterable<InboundLine>, undefined>> {
+    return Promise.resolve(DONE);
   }
 
   /** The lines of one received chunk, for as long as the connection lasts. */

@@ -336,14 +336,13 @@ class NodeListener implements ByteListener {
       port: address.port,
     });
     server.on("connection", (raw: net.Socket) => {
-      const conn = new NodeConn(raw, maxInputBytes);
       const key = socketKey(raw);
-      listener.#handshaking.set(key, conn);
-      raw.once("close", () => {
+      const conn: NodeConn = new NodeConn(raw, maxInputBytes, () => {
         if (listener.#handshaking.get(key) === conn) {
           listener.#handshaking.delete(key);
         }
       });
+      listener.#handshaking.set(key, conn);
       listener.#deliver(conn);
     });
     server.on("secureConnection", (socket: tls.TLSSocket) => {
@@ -390,6 +389,9 @@ class NodeListener implements ByteListener {
   }
 }
 
+/** A listener that does nothing (one for every socket). */
+function ignore(): void {}
+
 function socketKey(socket: net.Socket): string {
   return `${socket.remoteAddress}|${socket.remotePort}`;
 }
@@ -413,13 +415,18 @@ class NodeConn implements ByteConn {
   #error: Error | null = null;
   #wake: (() => void) | null = null;
   #check: ReturnType<typeof setTimeout> | undefined;
+  /** Forgets this connection in the listener, until the handshake ends. */
+  #forget: (() => void) | null;
 
-  constructor(raw: net.Socket, maxInputBytes: number) {
+  /** `forget` is called when the raw socket closes before `secured()`. */
+  constructor(raw: net.Socket, maxInputBytes: number, forget: () => void) {
     raw.setNoDelay(true);
     // Errors surface through the TLS socket or the handshake; an "error"
     // event with no listener would throw.
-    raw.on("error", () => {});
-    raw.once("close", () => {
+    raw.on("error", ignore);
+    this.#forget = forget;
+    raw.on("close", () => {
+      this.#forget?.();
       this.#secure.reject(new Deno.errors.UnexpectedEof());
       this.#end();
     });
@@ -440,10 +447,13 @@ class NodeConn implements ByteConn {
   /** The handshake ended: from now on the TLS socket carries the data. */
   secured(socket: tls.TLSSocket, askedForCertificate: boolean): void {
     this.#socket = socket;
+    // The listener has let go of it already: nothing more to hold for it.
+    this.#forget = null;
     if (askedForCertificate) this.peer = peerCertificate(socket);
     socket.on("data", (chunk: Uint8Array) => this.#receive(chunk));
-    socket.on("end", () => this.#end());
-    socket.on("close", () => this.#end());
+    const end = () => this.#end();
+    socket.on("end", end);
+    socket.on("close", end);
     socket.on("error", (error: Error) => {
       this.#error ??= error;
       this.#notify();
