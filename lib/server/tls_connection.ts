@@ -146,7 +146,13 @@ export class TlsConnection
       }
       // A promise chain, not an async function: an idle member holds no
       // suspended frame here.
-      this.#reading = read.finally(() => this.#reading = null);
+      this.#reading = read.then((chunk) => {
+        this.#reading = null;
+        return chunk;
+      }, (error) => {
+        this.#reading = null;
+        throw error;
+      });
     }
     return this.#reading;
   }
