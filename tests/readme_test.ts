@@ -31,6 +31,9 @@ const README_PORTS = [7443, 7444, 7453, 7454, 7463, 7464, 6379];
 
 /** A command of the README, and the variable assignments before it. */
 interface Command {
+  /** As written (continuation lines joined, comment dropped). */
+  readonly script: string;
+  /** With runs of spaces as one, to match and to name it. */
   readonly text: string;
   readonly prelude: string;
 }
@@ -43,10 +46,13 @@ function readmeCommands(): Command[] {
     if (before.endsWith(OPENSSL_MARKER)) continue;
     const assignments: string[] = [];
     for (const line of block[1]!.replace(/\\\n/g, " ").split("\n")) {
-      const text = withoutComment(line).replace(/\s+/g, " ").trim();
-      if (text === "") continue;
-      if (/^[A-Z_]+=/.test(text)) assignments.push(text);
-      else commands.push({ text, prelude: assignments.join("; ") });
+      const script = withoutComment(line).trim();
+      if (script === "") continue;
+      if (/^[A-Z_]+=/.test(script)) assignments.push(script);
+      else {
+        const text = script.replace(/\s+/g, " ");
+        commands.push({ script, text, prelude: assignments.join("; ") });
+      }
     }
   }
   return commands;
@@ -381,7 +387,7 @@ class Stage implements AsyncDisposable {
     await this.stop();
     this.#started.set(name, command);
     const process = new Background(
-      `${command.prelude}\nexec ${command.text}`,
+      `${command.prelude}\nexec ${command.script}`,
       this.#clone,
     );
     this.#server = { name, process };
@@ -487,7 +493,7 @@ async function runStep(
   else if (step.against !== undefined) await stage.use(step.against);
   if (step.kind === "run") {
     const { code, out } = await runShell(
-      `${command.prelude}\n${command.text}`,
+      `${command.prelude}\n${command.script}`,
       clone,
       step.stdin ?? "",
     );
@@ -496,7 +502,7 @@ async function runStep(
     return;
   }
   await using term = new TerminalClient([], [], "NO_COLOR=1", {
-    shell: command.text,
+    shell: command.script,
     cwd: clone,
   });
   let at = 0;
