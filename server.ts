@@ -5,8 +5,8 @@
  * deno task server                       # 0.0.0.0:7443, browsers on :7444, certs in certs/
  * deno task server --san chat.example    # also valid for chat.example (first run)
  * deno task certs --san chat.example     # (re)issue the dev server certificate
- * deno run --allow-net=0.0.0.0:8443 --allow-read=/etc/tls server.ts \
- *   --port 8443 --cert /etc/tls/fullchain.pem --key /etc/tls/key.pem
+ * deno run --allow-net=0.0.0.0:8443 --allow-read=data,/etc/tls --allow-write=data \
+ *   server.ts --port 8443 --web-port 0 --cert /etc/tls/fullchain.pem --key /etc/tls/key.pem
  * ```
  *
  * On a first run without `--cert`, it generates a dev CA and a server
@@ -41,12 +41,7 @@ import {
 } from "./lib/server/config.ts";
 import { openStore } from "./lib/server/store.ts";
 import { listenTls } from "./lib/server/transport.ts";
-import {
-  loadWebAssets,
-  openWebDoor,
-  type WebDoor,
-  webLimits,
-} from "./lib/server/web.ts";
+import { openWebDoor, type WebDoor, webLimits } from "./lib/server/web.ts";
 import { systemClock } from "./lib/clock.ts";
 
 /** How often a running server checks how long its certificate has left. */
@@ -115,13 +110,6 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     await cluster?.close();
     throw e;
   });
-  // A long-running server warns ahead of its certificate's end; a dev
-  // certificate is renewed at the next start.
-  const { notAfter } = certificateFacts(cert);
-  const expiryCheck = setInterval(
-    () => warnIfExpiring(file, notAfter, log),
-    EXPIRY_CHECK_MS,
-  );
   const server = serveChat(listener, {
     config,
     log,
@@ -138,6 +126,14 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     await cluster?.close();
     throw e;
   }
+  // A long-running server warns ahead of its certificate's end; a dev
+  // certificate is renewed at the next start. (Armed only now: a server
+  // that failed to start must not be kept alive by it.)
+  const { notAfter } = certificateFacts(cert);
+  const expiryCheck = setInterval(
+    () => warnIfExpiring(file, notAfter, log),
+    EXPIRY_CHECK_MS,
+  );
   // Safety nets, not flow control: every task catches its own errors, and
   // one that slips through must not end the room for everyone.
   const onRejection = (event: PromiseRejectionEvent) => {
@@ -259,7 +255,6 @@ async function openWeb(
       // A dev certificate is trusted by hand: no HSTS for it.
       hsts: config.certFile !== null,
       origins: config.webOrigins,
-      assets: await loadWebAssets(new URL("./web/", import.meta.url)),
       ...webLimits(config),
       clientCa,
       admission: server.admission,

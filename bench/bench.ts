@@ -8,6 +8,7 @@
  * deno task bench --engine node --only c
  * deno task bench --only e1 --server-arg=--announce-limit=100000
  * deno task bench --cluster 2        # c and r: one server, then 1 and 2 on Redis
+ * deno task bench --only e --settle 45   # also the memory once V8 settled
  * ```
  *
  * Each scenario starts a fresh server process (its own certificates, port 0,
@@ -233,6 +234,12 @@ interface Row {
   rssPerMemberKb: number;
   /** Server RSS growth over the second half of the joins, per member. */
   marginalKb: number;
+  /**
+   * Server RSS growth over the joins, per member, measured again after
+   * `--settle` seconds idle (V8 has given the young generation, grown
+   * during the joins, back by then); null when not measured.
+   */
+  settledKb: number | null;
   silentDropped: number;
   junkSentMb: number;
   /**
@@ -335,6 +342,11 @@ interface RunOptions {
   readonly pin: boolean;
   /** Extra flags for our server (experiments, e.g. --announce-limit). */
   readonly serverArgs: readonly string[];
+  /**
+   * Seconds the e scenarios wait, idle, after the joins before measuring
+   * the server's memory again (0: not measured).
+   */
+  readonly settleS: number;
 }
 
 /**
@@ -404,7 +416,7 @@ async function startServer(
   const child = spawn(pin ? index % cpus : null, "deno", [
     "run",
     "--allow-net=127.0.0.1",
-    `--allow-read=${dir},${ROOT}web`,
+    `--allow-read=${dir}`,
     `--allow-write=${dir}`,
     "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE," +
     "REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
@@ -519,6 +531,13 @@ async function runScenario(
     const joinedLine = await out.until(/^\{"joined"/).catch(failed);
     const { joinMs } = JSON.parse(joinedLine) as { joinMs: number };
     const afterJoin = memory(pid).rss;
+    let settled: number | null = null;
+    if (options.settleS > 0 && scenario.id.startsWith("e")) {
+      await new Promise((resolve) =>
+        setTimeout(resolve, options.settleS * 1000)
+      );
+      settled = memory(pid).rss;
+    }
     const serverCpu0 = serversCpu();
     const loadCpu0 = cpuSeconds(load.pid);
     const redisCpu0 = redis ? cpuSeconds(redis.child.pid) : 0;
@@ -559,7 +578,8 @@ async function runScenario(
       loadCpuPct: Math.round(loadCpu / wall * 100),
       redisCpuPct: Math.round(redisCpu / wall * 100),
       serverPeakRssMb: Math.round(peak / 1048576 * 10) / 10,
-      rssGrowthMb: Math.round((end - afterJoin) / 1048576 * 10) / 10,
+      rssGrowthMb: Math.round((end - (settled ?? afterJoin)) / 1048576 * 10) /
+        10,
       silentDropped: result.silentDropped,
       junkSentMb: Math.round(result.junkSent / 1048576 * 10) / 10,
       joinsPerS: Math.round(scenario.members / (joinMs / 1000)),
@@ -570,6 +590,9 @@ async function runScenario(
         Math.round((afterJoin - baseline) / scenario.members / 1024 * 10) / 10,
       marginalKb: Math.round(
         (afterJoin - atHalf) / (scenario.members - half) / 1024 * 10,
+      ) / 10,
+      settledKb: settled === null ? null : Math.round(
+        (settled - baseline) / scenario.members / 1024 * 10,
       ) / 10,
     };
   } finally {
@@ -599,6 +622,7 @@ function table(rows: Row[]): string {
     "joins/s",
     "KB/member",
     "2nd half",
+    "settled",
     "join p50",
     "alone p50",
     "vs ncat",
@@ -627,6 +651,7 @@ function table(rows: Row[]): string {
     r.scenario.startsWith("e") ? r.joinsPerS.toLocaleString("en-US") : "",
     r.scenario.startsWith("e") ? String(r.rssPerMemberKb) : "",
     r.scenario.startsWith("e") ? String(r.marginalKb) : "",
+    r.settledKb === null ? "" : String(r.settledKb),
     /^[eh]/.test(r.scenario) ? r.joinP50Ms.toFixed(2) : "",
     /^[eh]/.test(r.scenario) ? r.joinAloneP50Ms.toFixed(2) : "",
     r.ratioVsNcat === undefined
@@ -652,8 +677,14 @@ export async function main(args: string[]): Promise<number> {
       only: { type: "string", multiple: true },
       "server-arg": { type: "string", multiple: true },
       cluster: { type: "string" },
+      settle: { type: "string", default: "0" },
     },
   });
+  const settleS = Number(values.settle);
+  if (!Number.isFinite(settleS) || settleS < 0 || settleS > 600) {
+    console.error(`--settle wants seconds (0 to 600)`);
+    return 2;
+  }
   const cluster = values.cluster === undefined ? 0 : Number(values.cluster);
   if (!Number.isInteger(cluster) || cluster < 0 || cluster > 16) {
     console.error(`--cluster wants a number of servers (1 to 16)`);
@@ -693,6 +724,7 @@ export async function main(args: string[]): Promise<number> {
       ca: await Deno.readTextFile(`${dir}/ca.pem`),
       pin,
       serverArgs: values["server-arg"] ?? [],
+      settleS,
     };
     const chosen = cluster > 0
       ? clusterScenarios(values.quick, cluster)

@@ -21,7 +21,7 @@ import { createLogger } from "../lib/log.ts";
 import { type ChatServer, serveChat } from "../lib/server/chat_server.ts";
 import { parseServerArgs, type ServerConfig } from "../lib/server/config.ts";
 import type { Store } from "../lib/server/store.ts";
-import { loadWebAssets, openWebDoor, webLimits } from "../lib/server/web.ts";
+import { openWebDoor, webLimits } from "../lib/server/web.ts";
 import { systemClock } from "../lib/clock.ts";
 import {
   listenTls,
@@ -147,7 +147,6 @@ export async function startServer(
     key: pair.key,
     hsts: false,
     origins: options.web.origins ?? [],
-    assets: await loadWebAssets(new URL("../web/", import.meta.url)),
     ...webLimits(config),
     clientCa: options.clientCa ?? null,
     admission: server.admission,
@@ -637,17 +636,27 @@ export class TerminalClient implements AsyncDisposable {
   #changed = Promise.withResolvers<void>();
   #reading: Promise<void>;
 
-  /** Starts the client in a 100x30 terminal; `env` is prefixed to its command. */
-  constructor(permissions: string[], args: string[], env = "NO_COLOR=1") {
-    const command = ["deno", ...denoRun("client.ts", permissions, args)]
-      .map((word) => `'${word}'`).join(" ");
+  /**
+   * Starts the client in a 100x30 terminal; `env` is prefixed to its
+   * command. With `options.shell`, runs that shell command (in
+   * `options.cwd`) instead.
+   */
+  constructor(
+    permissions: string[],
+    args: string[],
+    env = "NO_COLOR=1",
+    options: { shell?: string; cwd?: string } = {},
+  ) {
+    const command = options.shell ??
+      ["deno", ...denoRun("client.ts", permissions, args)]
+        .map((word) => `'${word}'`).join(" ");
     const child = new Deno.Command("script", {
       args: [
         "-qfec",
         `stty cols 100 rows 30; exec env ${env} TERM=xterm ${command}`,
         "/dev/null",
       ],
-      cwd: ROOT,
+      cwd: options.cwd ?? ROOT,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",

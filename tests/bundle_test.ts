@@ -1,58 +1,115 @@
 /**
  * Tests of the standalone build: `deno task bundle` makes one file per role,
- * and the bundled server and client chat with nothing else around them but
- * the certificates.
+ * and the bundled server, run with its defaults (certificates and data made
+ * in the current folder, the web door on) from a folder holding nothing but
+ * the two files, serves the page over HTTPS and chats with the bundled
+ * client and a WebSocket member.
  */
 
 import assert from "node:assert/strict";
 import {
+  LineLog,
   ROOT,
   runClient,
   runCommand,
   ServerProcess,
   withTempDir,
 } from "./_helpers.ts";
+import { freePort } from "./_redis.ts";
 
-Deno.test("deno task bundle builds a server and a client that chat offline", async () => {
+const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
+  tasks: Record<string, string>;
+};
+
+/**
+ * The permissions of `deno task server`, on the given ports of 127.0.0.1
+ * instead of 7443 and 7444 on every address.
+ */
+function serverTaskPermissions(port: number, webPort: number): string[] {
+  const flags = config.tasks.server!.split(" ").filter((word) =>
+    word.startsWith("--allow-")
+  );
+  return flags.map((flag) =>
+    flag.startsWith("--allow-net=")
+      ? flag.replace("0.0.0.0:7443", `127.0.0.1:${port}`)
+        .replace("0.0.0.0:7444", `127.0.0.1:${webPort}`)
+      : flag
+  );
+}
+
+Deno.test("deno task bundle builds a server that needs nothing beside it, and a client", async () => {
   const built = await runCommand("deno", ["task", "bundle"]);
   assert.equal(built.code, 0, built.out);
   await withTempDir(async (dir) => {
-    // Only the two files travel; the server makes its certificates.
+    // Only the two files travel: the server makes its certificates and its
+    // data directory, and carries the page.
     for (const name of ["chat-server.js", "chat-client.js"]) {
       await Deno.copyFile(`${ROOT}dist/${name}`, `${dir}/${name}`);
     }
+    const [port, webPort] = [freePort(), freePort()];
     await using server = await ServerProcess.start(
-      ["--allow-net=127.0.0.1", `--allow-read=${dir}`, `--allow-write=${dir}`],
+      serverTaskPermissions(port, webPort),
       [
         "--host",
         "127.0.0.1",
         "--port",
-        "0",
+        String(port),
         "--web-port",
-        "0",
-        "--certs-dir",
-        `${dir}/certs`,
+        String(webPort),
       ],
       { script: `${dir}/chat-server.js`, cwd: dir },
     );
-    const port = String(server.port);
-    const result = await runClient(
-      [`--allow-net=127.0.0.1:${port}`, `--allow-read=${dir}/certs/ca.pem`],
-      [
-        "--host",
-        "127.0.0.1",
-        "--port",
-        port,
-        "--ca",
-        `${dir}/certs/ca.pem`,
-        "--alias",
-        "bundled",
-      ],
-      "hello from the bundle\n",
-      { NO_COLOR: "1" },
-      `${dir}/chat-client.js`,
-    );
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^<bundled> hello from the bundle$/m);
+    try {
+      const ca = await Deno.readTextFile(`${dir}/certs/ca.pem`);
+      using http = Deno.createHttpClient({ caCerts: [ca] });
+      for (const [path, file] of [["/", "index.html"], ["/app.js", "app.js"]]) {
+        const response = await fetch(`https://localhost:${webPort}${path}`, {
+          client: http,
+        });
+        assert.equal(response.status, 200, path);
+        assert.deepEqual(
+          new Uint8Array(await response.arrayBuffer()),
+          await Deno.readFile(`${ROOT}web/${file}`),
+          path,
+        );
+      }
+      // A member in the page's way (a WebSocket on /ws) hears the client.
+      const ws = new WebSocket(`wss://localhost:${webPort}/ws`, {
+        client: http,
+      } as unknown as string[]);
+      const lines = new LineLog();
+      const closed = new Promise((resolve) => ws.onclose = resolve);
+      ws.onmessage = (event) => lines.push(event.data as string);
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = reject;
+      });
+      await lines.waitFor(/^HELLO /);
+      ws.send("web");
+      await lines.waitFor(/^WELCOME web /);
+      const result = await runClient(
+        [`--allow-net=127.0.0.1:${port}`, `--allow-read=${dir}/certs/ca.pem`],
+        [
+          "--host",
+          "127.0.0.1",
+          "--port",
+          String(port),
+          "--ca",
+          `${dir}/certs/ca.pem`,
+          "--alias",
+          "bundled",
+        ],
+        "hello from the bundle\n",
+        { NO_COLOR: "1" },
+        `${dir}/chat-client.js`,
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^<bundled> hello from the bundle$/m);
+      await lines.waitFor(/^MSG bundled hello from the bundle$/);
+      ws.close();
+      await closed;
+    } catch (e) {
+      throw server.annotate(e);
+    }
   });
 });

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { aliasKey, isWellFormedAlias, validateAlias } from "../protocol.ts";
 import { aliasSkeleton } from "../text.ts";
 import { hashPassword, type PasswordChecker } from "./passwords.ts";
@@ -49,6 +49,7 @@ const toAccount = (row: Row): Account => ({
 /** The accounts table. */
 export class Accounts implements KnownAddresses {
   #db: DatabaseSync;
+  #lookalike: StatementSync | null = null;
 
   /** Uses the accounts table of an open store. */
   constructor(db: DatabaseSync) {
@@ -80,9 +81,12 @@ export class Accounts implements KnownAddresses {
    * null: guests may not take an alias that passes for an account's.
    */
   lookalike(alias: string): Account | null {
-    const row = this.#db.prepare(
+    this.#lookalike ??= this.#db.prepare(
       "SELECT alias, hash, operator, fingerprint FROM accounts WHERE skeleton = ? AND key != ? LIMIT 1",
-    ).get(aliasSkeleton(alias), aliasKey(alias)) as Row | undefined;
+    );
+    const row = this.#lookalike.get(aliasSkeleton(alias), aliasKey(alias)) as
+      | Row
+      | undefined;
     return row ? toAccount(row) : null;
   }
 
@@ -196,10 +200,12 @@ export class Accounts implements KnownAddresses {
     );
   }
 
+  #byKey: StatementSync | null = null;
   #row(alias: string): Row | undefined {
-    return this.#db.prepare(
+    this.#byKey ??= this.#db.prepare(
       "SELECT alias, hash, operator, fingerprint FROM accounts WHERE key = ?",
-    ).get(aliasKey(alias)) as Row | undefined;
+    );
+    return this.#byKey.get(aliasKey(alias)) as Row | undefined;
   }
 
   /** Runs an update whose last parameter is the alias's key. */

@@ -39,7 +39,7 @@ import {
 import type { RoomEvent } from "./room_log.ts";
 import { SqliteLog } from "./sqlite_log.ts";
 import { openStore, type Store } from "./store.ts";
-import { TlsConnection } from "./tls_connection.ts";
+import { TlsConnection, type TlsConnectionOptions } from "./tls_connection.ts";
 import {
   type ByteConn,
   type ByteListener,
@@ -91,6 +91,7 @@ export class ChatServer implements AsyncDisposable {
   #config: ServerConfig;
   #log: Logger;
   #clock: Clock;
+  #connectionOptions: TlsConnectionOptions | null = null;
   #context: SessionContext;
   /**
    * Accepted connections (TLS byte connections, or connections from another
@@ -439,6 +440,7 @@ export class ChatServer implements AsyncDisposable {
     const tls = this.#connection(conn);
     const handshaken = await this.#handshake(conn, tls);
     const address = formatAddress(conn.remoteAddr);
+    const closed = () => this.#log.debug("closed", { addr: address });
     if (handshaken && conn.proxied) {
       entry.locate(conn.remoteAddr.hostname, address);
     }
@@ -449,20 +451,23 @@ export class ChatServer implements AsyncDisposable {
     } else {
       const session = new Session(tls, this.#context);
       this.#live.set(conn, session);
-      await session.finished;
+      // Returned, not awaited: no suspended frame held per member.
+      return session.finished.then(closed);
     }
-    this.#log.debug("closed", { addr: address });
+    closed();
   }
 
   #connection(conn: ByteConn): TlsConnection {
     const config = this.#config;
-    return new TlsConnection(conn, {
+    // One options object for every connection (memory per member).
+    this.#connectionOptions ??= {
       maxLineBytes: config.maxLineBytes,
       maxSkipBytes: config.maxSkipBytes,
       queueBytes: config.queueBytes,
       closeGraceMs: config.closeGraceMs,
       clock: this.#clock,
-    });
+    };
+    return new TlsConnection(conn, this.#connectionOptions);
   }
 
   /**

@@ -17,6 +17,7 @@ import type {
   Connection,
   ConnectionInfo,
   InboundLine,
+  PeerCertificate,
 } from "./connection.ts";
 import { Outbox, type QueueWatcher } from "./outbox.ts";
 import { type ByteConn, formatAddress } from "./transport.ts";
@@ -33,8 +34,14 @@ export interface TlsConnectionOptions {
   readonly clock: Clock;
 }
 
+const DONE: IteratorReturnResult<undefined> = Object.freeze({
+  done: true,
+  value: undefined,
+});
+
 /** A TLS connection, handshaken or not, as whole lines. */
-export class TlsConnection implements Connection {
+export class TlsConnection
+  implements Connection, AsyncIterableIterator<Iterable<InboundLine>> {
   readonly info: ConnectionInfo;
   #conn: ByteConn;
   #options: TlsConnectionOptions;
@@ -43,6 +50,8 @@ export class TlsConnection implements Connection {
   /** The read in progress; the line reader and the goodbye share it. */
   #reading: Promise<Uint8Array | null> | null = null;
   #closing = false;
+  /** The lines ended (the peer's end, or a failure). */
+  #ended = false;
   #closed: Promise<void> | null = null;
   #failure: unknown = null;
 
@@ -50,20 +59,7 @@ export class TlsConnection implements Connection {
   constructor(conn: ByteConn, options: TlsConnectionOptions) {
     this.#conn = conn;
     this.#options = options;
-    this.info = {
-      door: "tls",
-      // Known once the handshake has ended (a trusted proxy's PROXY header
-      // names the client), like the certificate.
-      get host() {
-        return conn.remoteAddr.hostname;
-      },
-      get address() {
-        return formatAddress(conn.remoteAddr);
-      },
-      get certificate() {
-        return conn.peer;
-      },
-    };
+    this.info = new TlsInfo(conn);
     this.#framer = new LineFramer(options.maxLineBytes, {
       maxSkipBytes: options.maxSkipBytes,
     });
@@ -79,20 +75,39 @@ export class TlsConnection implements Connection {
     return this.#conn.handshake();
   }
 
-  async *lines(): AsyncGenerator<Iterable<InboundLine>> {
-    while (!this.#closing) {
-      let chunk: Uint8Array | null;
-      try {
-        chunk = await this.#read();
-      } catch (error) {
-        throw this.#failure ?? error;
-      }
-      if (chunk === null) {
+  /**
+   * The connection is its own iterator over batches of lines, with no
+   * async generator (its suspended state would be held for every idle
+   * member): each `next()` is one read, framed.
+   */
+  lines(): AsyncIterableIterator<Iterable<InboundLine>> {
+    return this;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Iterable<InboundLine>> {
+    return this;
+  }
+
+  /** The next batch of lines; done when the peer ended or closing began. */
+  next(): Promise<IteratorResult<Iterable<InboundLine>, undefined>> {
+    if (this.#closing || this.#ended) return Promise.resolve(DONE);
+    return this.#read().then(
+      (chunk) => {
+        if (chunk !== null) return { done: false, value: this.#frame(chunk) };
+        this.#ended = true;
         if (this.#failure !== null) throw this.#failure;
-        return;
-      }
-      yield this.#frame(chunk);
-    }
+        return DONE;
+      },
+      (error) => {
+        this.#ended = true;
+        throw this.#failure ?? error;
+      },
+    );
+  }
+
+  /** The consumer stopped early: nothing to release (the read goes on). */
+  return(): Promise<IteratorResult<Iterable<InboundLine>, undefined>> {
+    return Promise.resolve(DONE);
   }
 
   /** The lines of one received chunk, for as long as the connection lasts. */
@@ -126,16 +141,24 @@ export class TlsConnection implements Connection {
 
   /** One read at a time: a second caller gets the read in progress. */
   #read(): Promise<Uint8Array | null> {
-    this.#reading ??= this.#readOnce();
-    return this.#reading;
-  }
-
-  async #readOnce(): Promise<Uint8Array | null> {
-    try {
-      return await this.#conn.read();
-    } finally {
-      this.#reading = null;
+    if (this.#reading === null) {
+      let read: Promise<Uint8Array | null>;
+      try {
+        read = this.#conn.read();
+      } catch (error) {
+        read = Promise.reject(error);
+      }
+      // A promise chain, not an async function: an idle member holds no
+      // suspended frame here.
+      this.#reading = read.then((chunk) => {
+        this.#reading = null;
+        return chunk;
+      }, (error) => {
+        this.#reading = null;
+        throw error;
+      });
     }
+    return this.#reading;
   }
 
   async #goodbye(last: Uint8Array | undefined, linger: boolean): Promise<void> {
@@ -173,5 +196,37 @@ export class TlsConnection implements Connection {
       if (chunk === null) return;
       dropped += chunk.length;
     }
+  }
+}
+
+/**
+ * What a session may know of a TLS connection: a small class rather than an
+ * object literal with a getter, which V8 would keep as a dictionary (about
+ * 400 bytes more for every member).
+ */
+class TlsInfo implements ConnectionInfo {
+  readonly door = "tls";
+  #conn: ByteConn;
+
+  constructor(conn: ByteConn) {
+    this.#conn = conn;
+  }
+
+  /**
+   * Remote host; known for sure once the handshake has ended (a trusted
+   * proxy's PROXY header names the client), like the certificate.
+   */
+  get host(): string {
+    return this.#conn.remoteAddr.hostname;
+  }
+
+  /** Remote `host:port`, made when a log line asks for it. */
+  get address(): string {
+    return formatAddress(this.#conn.remoteAddr);
+  }
+
+  /** Known once the handshake has ended. */
+  get certificate(): PeerCertificate | null {
+    return this.#conn.peer;
   }
 }

@@ -273,9 +273,12 @@ class DenoConn implements ByteConn {
     await this.#track(this.#conn.handshake());
   }
 
-  async read(): Promise<Uint8Array | null> {
-    const n = await this.#conn.read(this.#buffer);
-    return n === null ? null : this.#buffer.subarray(0, n);
+  read(): Promise<Uint8Array | null> {
+    // A promise chain, not an async function: an idle member holds no
+    // suspended frame here.
+    return this.#conn.read(this.#buffer).then((n) =>
+      n === null ? null : this.#buffer.subarray(0, n)
+    );
   }
 
   write(data: Uint8Array): Promise<number> {
@@ -377,14 +380,13 @@ class NodeListener implements ByteListener {
     });
     server.on("connection", (raw: net.Socket) => {
       const proxied = inAnyRange(trustedProxies, raw.remoteAddress ?? "");
-      const conn = new NodeConn(raw, maxInputBytes, proxied);
       const key = socketKey(raw);
-      listener.#handshaking.set(key, conn);
-      raw.once("close", () => {
+      const conn: NodeConn = new NodeConn(raw, maxInputBytes, proxied, () => {
         if (listener.#handshaking.get(key) === conn) {
           listener.#handshaking.delete(key);
         }
       });
+      listener.#handshaking.set(key, conn);
       listener.#deliver(conn);
       if (proxied) conn.readHeader(() => secure.emit("connection", raw));
       else secure.emit("connection", raw);
@@ -433,6 +435,9 @@ class NodeListener implements ByteListener {
   }
 }
 
+/** A listener that does nothing (one for every socket). */
+function ignore(): void {}
+
 function socketKey(socket: net.Socket): string {
   return `${socket.remoteAddress}|${socket.remotePort}`;
 }
@@ -465,14 +470,24 @@ class NodeConn implements ByteConn {
   #ended = false;
   #error: Error | null = null;
   #wake: (() => void) | null = null;
+  /** Forgets this connection in the listener, until the handshake ends. */
+  #forget: (() => void) | null;
 
-  constructor(raw: net.Socket, maxInputBytes: number, proxied: boolean) {
+  /** `forget` is called when the raw socket closes before `secured()`. */
+  constructor(
+    raw: net.Socket,
+    maxInputBytes: number,
+    proxied: boolean,
+    forget: () => void,
+  ) {
     this.proxied = proxied;
     raw.setNoDelay(true);
     // Errors surface through the TLS socket or the handshake; an "error"
     // event with no listener would throw.
-    raw.on("error", () => {});
-    raw.once("close", () => {
+    raw.on("error", ignore);
+    this.#forget = forget;
+    raw.on("close", () => {
+      this.#forget?.();
       this.#secure.reject(new Deno.errors.UnexpectedEof());
       this.#end();
     });
@@ -507,10 +522,13 @@ class NodeConn implements ByteConn {
   /** The handshake ended: from now on the TLS socket carries the data. */
   secured(socket: tls.TLSSocket, askedForCertificate: boolean): void {
     this.#socket = socket;
+    // The listener has let go of it already: nothing more to hold for it.
+    this.#forget = null;
     if (askedForCertificate) this.peer = peerCertificate(socket);
     socket.on("data", (chunk: Uint8Array) => this.#receive(chunk));
-    socket.on("end", () => this.#end());
-    socket.on("close", () => this.#end());
+    const end = () => this.#end();
+    socket.on("end", end);
+    socket.on("close", end);
     socket.on("error", (error: Error) => {
       this.#error ??= error;
       this.#notify();
@@ -560,23 +578,22 @@ class NodeConn implements ByteConn {
       : header.then(() => this.#secure.promise);
   }
 
-  async read(): Promise<Uint8Array | null> {
-    while (true) {
-      if (this.#overflowed) {
-        this.#overflowed = false;
-        throw new InputOverflowError(this.#maxInputBytes);
-      }
-      const chunk = this.#chunks.shift();
-      if (chunk) return chunk;
-      if (this.#error) throw this.#error;
-      if (this.#ended) return null;
-      this.#unasked = false;
-      this.#lateBytes = 0;
-      this.#reading.start();
-      const { promise, resolve } = Promise.withResolvers<void>();
-      this.#wake = resolve;
-      await promise;
+  read(): Promise<Uint8Array | null> {
+    if (this.#overflowed) {
+      this.#overflowed = false;
+      return Promise.reject(new InputOverflowError(this.#maxInputBytes));
     }
+    const chunk = this.#chunks.shift();
+    if (chunk) return Promise.resolve(chunk);
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#ended) return Promise.resolve(null);
+    this.#unasked = false;
+    this.#lateBytes = 0;
+    this.#reading.start();
+    // Not an async function: an idle member holds no suspended frame.
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#wake = resolve;
+    return promise.then(() => this.read());
   }
 
   write(data: Uint8Array): Promise<number> {

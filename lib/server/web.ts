@@ -1,7 +1,8 @@
 /**
  * The web door: HTTPS on its own port with the chat port's certificate. It
- * serves the browser client (a fixed set of files read once at start: no
- * path from a request ever reaches the file system), `/healthz` for load
+ * serves the browser client (a fixed set of files built into the module
+ * graph: nothing is read from disk, and no path from a request reaches the
+ * file system), `/healthz` for load
  * balancers (the counts only to loopback clients), and `/ws`, where a
  * WebSocket from the page's own origin becomes a {@linkcode WsConnection}
  * handed to the chat server, which gives it an ordinary session. Every
@@ -47,6 +48,10 @@ import {
 } from "./transport.ts";
 import type { ServerConfig } from "./config.ts";
 import { type WebSocket, WsConnection } from "./ws_connection.ts";
+import appJs from "../../web/app.js" with { type: "bytes" };
+import iconSvg from "../../web/icon.svg" with { type: "bytes" };
+import indexHtml from "../../web/index.html" with { type: "bytes" };
+import styleCss from "../../web/style.css" with { type: "bytes" };
 
 /** One file the door serves. */
 export interface WebAsset {
@@ -68,8 +73,6 @@ export interface WebDoorOptions {
    * (`https://` + the request's Host), e.g. behind a reverse proxy.
    */
   readonly origins: readonly string[];
-  /** Files by path (`/`, `/app.js`, ...). */
-  readonly assets: ReadonlyMap<string, WebAsset>;
   readonly maxLineBytes: number;
   /** Longest message accepted at all; longer ends the connection. */
   readonly maxSkipBytes: number;
@@ -446,7 +449,7 @@ class Door implements WebDoor {
         JSON.stringify(body) + "\n",
       );
     }
-    const asset = this.#options.assets.get(path);
+    const asset = WEB_ASSETS.get(path);
     if (asset === undefined) {
       return send(404, "text/plain; charset=utf-8", "Not found\n");
     }
@@ -464,21 +467,15 @@ function socketKey(socket: { remoteAddress?: string; remotePort?: number }) {
   return `${socket.remoteAddress}|${socket.remotePort}`;
 }
 
-/** The browser client's files, as the door serves them. */
-export const WEB_FILES: ReadonlyArray<readonly [string, string, string]> = [
-  ["/", "index.html", "text/html; charset=utf-8"],
-  ["/app.js", "app.js", "text/javascript; charset=utf-8"],
-  ["/style.css", "style.css", "text/css; charset=utf-8"],
-  ["/icon.svg", "icon.svg", "image/svg+xml"],
-];
-
-/** Reads the browser client's files from `dir` (once, at start). */
-export async function loadWebAssets(
-  dir: URL,
-): Promise<Map<string, WebAsset>> {
-  const assets = new Map<string, WebAsset>();
-  for (const [path, file, type] of WEB_FILES) {
-    assets.set(path, { type, body: await Deno.readFile(new URL(file, dir)) });
-  }
-  return assets;
-}
+/**
+ * The browser client's files, as the door serves them: imported as bytes
+ * (`"unstable": ["raw-imports"]` in deno.json), so they are part of the
+ * module graph. `deno bundle` and `deno compile` carry them, and the
+ * server never reads `web/` at run time.
+ */
+export const WEB_ASSETS: ReadonlyMap<string, WebAsset> = new Map([
+  ["/", { type: "text/html; charset=utf-8", body: indexHtml }],
+  ["/app.js", { type: "text/javascript; charset=utf-8", body: appJs }],
+  ["/style.css", { type: "text/css; charset=utf-8", body: styleCss }],
+  ["/icon.svg", { type: "image/svg+xml", body: iconSvg }],
+]);

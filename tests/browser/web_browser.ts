@@ -35,7 +35,7 @@ function startServer(dir: string, webPort: number, ...more: string[]) {
   return ServerProcess.start(
     [
       "--allow-net=127.0.0.1",
-      `--allow-read=${dir},${ROOT}web`,
+      `--allow-read=${dir}`,
       `--allow-write=${dir}`,
       "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE",
     ],

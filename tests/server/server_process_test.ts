@@ -335,6 +335,28 @@ Deno.test("server.ts explains startup errors and bad flags", async () => {
         `Cannot listen on 127\\.0\\.0\\.1:${taken.addr.port}: the address is in use`,
       ),
     );
+    // A web port in use stops the server too, at once (nothing left
+    // running keeps the process alive).
+    const webBusy = await new Deno.Command("deno", {
+      args: denoRun("server.ts", [
+        ...serverPermissions(dir),
+        "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE",
+      ], [
+        ...loopbackArgs(dir),
+        "--web-port",
+        String(taken.addr.port),
+      ]),
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(10_000),
+    }).output();
+    assert.equal(webBusy.code, 1, "exits 1 within 10 s");
+    assert.match(
+      new TextDecoder().decode(webBusy.stderr),
+      new RegExp(
+        `Cannot listen on 127\\.0\\.0\\.1:${taken.addr.port} \\(--web-port, the browser client\\): the address is in use`,
+      ),
+    );
     const bad = await runCommand(
       "deno",
       denoRun("server.ts", [], ["--flood-rate=-1"]),
