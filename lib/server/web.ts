@@ -253,6 +253,11 @@ class Door implements WebDoor {
       });
     });
     this.#front = net.createServer((raw) => this.#accept(raw));
+    // Node's HTTP server keeps a connection open after a response only
+    // while it is listening itself; it never does here (the front hands it
+    // its sockets), so it answers to the front's state.
+    const front = this.#front;
+    Object.defineProperty(https, "listening", { get: () => front.listening });
   }
 
   get addr(): NetAddress {

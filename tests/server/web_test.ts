@@ -165,6 +165,39 @@ Deno.test("web door serves the page with a strict CSP, security headers and a he
   );
 });
 
+Deno.test("web door keeps a connection open between requests", async () => {
+  await using s = await startServer("node", [], { web: {} });
+  using conn = await connectTls(s.webPort);
+  const reader = conn.readable.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  /** Reads one response (headers and a content-length body). */
+  const response = async () => {
+    while (true) {
+      const end = buffered.indexOf("\r\n\r\n");
+      if (end !== -1) {
+        const head = buffered.slice(0, end);
+        const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        if (buffered.length >= end + 4 + length) {
+          buffered = buffered.slice(end + 4 + length);
+          return head;
+        }
+      }
+      const { value, done } = await reader.read();
+      if (done) return null;
+      buffered += decoder.decode(value, { stream: true });
+    }
+  };
+  const request = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  for (const round of [1, 2, 3]) {
+    await conn.write(new TextEncoder().encode(request));
+    const head = await response();
+    assert.match(head ?? "closed", /^HTTP\/1\.1 200 /, `request ${round}`);
+    assert.match(head!, /connection: keep-alive/i);
+  }
+  reader.releaseLock();
+});
+
 Deno.test("web door refuses a WebSocket upgrade from another origin", async () => {
   await using s = await startServer("node", [], {
     web: { origins: ["https://chat.example"] },
