@@ -198,6 +198,26 @@ export class Gate {
     return certified?.operator ? null : ban;
   }
 
+  /**
+   * The ban that answers a `/pass` before the password is looked at, or
+   * null: an address ban placed since the greeting (as {@linkcode doorBan}),
+   * or a ban on the registered account the password is for (`account`;
+   * null for the room password). Nothing is checked or counted for a banned
+   * applicant, so that the answer is the same for a right password and a
+   * wrong one.
+   */
+  passwordBan(
+    host: string,
+    certificate: PeerCertificate | null,
+    account: string | null,
+  ): Sanction | null {
+    const door = this.doorBan(host, certificate);
+    if (door !== null || account === null) return door;
+    const registered = this.accounts.get(account);
+    if (registered === null) return null;
+    return this.moderation.find("ban", { account: registered.alias, host: "" });
+  }
+
   /** Starts an attempt, or throws when it must wait. */
   #mayTry(host: string, account: string | null): void {
     const waitMs = this.#options.limiter.begin(host, account);

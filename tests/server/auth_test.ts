@@ -190,6 +190,32 @@ for (const engine of ENGINES) {
     });
   });
 
+  test("a ban placed after HELLO refuses /pass: right or wrong, the same BYE", async () => {
+    await using s = await startServer(engine);
+    const { accounts, moderation } = s.server.gate;
+    await accounts.add("bob", "bob's password");
+    using first = await TestClient.connect(s.port);
+    using second = await TestClient.connect(s.port);
+    for (const client of [first, second]) {
+      await client.expect(/^HELLO /);
+      await client.send("bob");
+      await client.expect(/^PASSWORD account /);
+    }
+    moderation.add("ban", { range: parseAddressRange("127.0.0.1")! }, {
+      durationMs: null,
+      by: "admin",
+      reason: "",
+    });
+    await first.send("/pass bob's password");
+    await second.send("/pass wrong");
+    for (const client of [first, second]) {
+      assert.deepEqual(await client.readToEnd(), [
+        "BYE banned Banned by admin until lifted",
+      ]);
+    }
+    assert.doesNotMatch(s.logs.toString(), /login-failed|INFO login /);
+  });
+
   test("operators kick, ban, mute and set the topic; others may not", async () => {
     await using s = await startServer(engine);
     const { accounts } = s.server.gate;
