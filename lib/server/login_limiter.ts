@@ -145,6 +145,15 @@ export class LoginLimiter {
     return 0;
   }
 
+  /** Whether `host`'s address group logged into `account` lately. */
+  knows(host: string, account: string): boolean {
+    return this.#known.knows(
+      aliasKey(account),
+      groupOf(host),
+      this.#clock.now(),
+    );
+  }
+
   /**
    * The attempt begun from `host` succeeded: it is not a failure, and this
    * address group is known to `account` (or to the room) from now on.

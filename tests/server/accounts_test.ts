@@ -581,3 +581,68 @@ Deno.test("Gate.login() checks at most two passwords at once per address", async
   assert.deepEqual(await Promise.all(attempts), [null, null, "busy"]);
   assert.equal((await elsewhere)?.alias, "alice");
 });
+
+Deno.test("Gate.login() under a flood: busy is said before the attempt counts, and an address that logged in before has its own queue", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const accounts = new Accounts(store.db);
+  await accounts.add("bob", "password1");
+  const limiter = new LoginLimiter(clock, {
+    burst: 1,
+    targetBurst: 100,
+    refillMs: 60_000,
+    known: accounts,
+  });
+  const gate = new Gate({
+    accounts,
+    moderation: new Moderation(store.db, clock),
+    limiter,
+    checker: new PasswordChecker({
+      concurrent: 1,
+      queued: 2,
+      priorityQueued: 1,
+    }),
+    roomPassword: null,
+    accountsOnly: false,
+  });
+  // bob's usual address.
+  assert.equal(
+    (await gate.login("bob", "password1", "10.0.0.1"))?.alias,
+    "bob",
+  );
+  const outcome = (promise: Promise<unknown>) =>
+    promise.then(() => "checked", (error: ProtocolError) => error.code);
+  // Strangers fill the checks running and waiting...
+  const flood = [2, 3, 4].map((i) =>
+    outcome(gate.login("bob", "guess", `10.9.0.${i}`))
+  );
+  // ...so the next stranger is busy, and its attempt was not counted: with
+  // a burst of 1, a counted one would make it wait afterwards.
+  assert.equal(await outcome(gate.login("bob", "guess", "10.9.0.5")), "busy");
+  // bob, from his usual address, is checked all the same, before the
+  // strangers that wait.
+  const bob = gate.login("bob", "password1", "10.0.0.1");
+  assert.equal((await bob)?.alias, "bob");
+  assert.deepEqual(await Promise.all(flood), ["checked", "checked", "checked"]);
+  assert.equal(limiter.begin("10.9.0.5", "bob"), 0, "nothing was counted");
+});
+
+Deno.test("PasswordChecker serves checks with priority first, each queue with its own limit", async () => {
+  const checker = new PasswordChecker({
+    concurrent: 1,
+    queued: 1,
+    priorityQueued: 1,
+  });
+  const order: string[] = [];
+  const run = (name: string, priority: boolean) =>
+    checker.reserve(priority).check("pw", null).then(() => order.push(name));
+  const first = run("first", false);
+  // A place given up frees its turn.
+  checker.reserve(false).cancel();
+  const normal = run("normal", false);
+  assert.throws(() => checker.reserve(false), BusyError);
+  const known = run("known", true);
+  assert.throws(() => checker.reserve(true), BusyError);
+  await Promise.all([first, normal, known]);
+  assert.deepEqual(order, ["first", "known", "normal"]);
+});
