@@ -124,6 +124,11 @@ export class Accounts implements KnownAddresses {
     return ok && row && row.fingerprint === null ? toAccount(row) : null;
   }
 
+  /** Whether an account is registered under `key` (or alias). */
+  registered(key: string): boolean {
+    return this.#row(key) !== undefined;
+  }
+
   /** Whether account `key` logged in from address `group` lately. */
   knows(key: string, group: string, nowMs: number): boolean {
     return this.#db.prepare(

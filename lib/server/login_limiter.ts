@@ -20,7 +20,10 @@
  * while an address with no failure always gets its try, and one that gave
  * the room password before is held back by nothing but its own count. No
  * one can lock every guest out. Memory is bounded: at most `maxTracked`
- * counts and known addresses are kept, the oldest forgotten first.
+ * counts of addresses and unregistered names are kept, the oldest forgotten
+ * first; the counts of registered accounts are kept apart and never pushed
+ * out by others (there is one at most per account), so that strangers
+ * cannot reset an account's count by filling the table.
  *
  * @module
  */
@@ -29,8 +32,13 @@ import type { Clock } from "../clock.ts";
 import { aliasKey } from "../protocol.ts";
 import { addressGroup } from "./address.ts";
 
-/** Where the address groups that logged into an account are remembered. */
+/**
+ * Where the address groups that logged into an account are remembered, and
+ * which accounts are registered.
+ */
 export interface KnownAddresses {
+  /** Whether `account` (its key) is registered. */
+  registered(account: string): boolean;
   /** Whether `group` logged into `account` (its key) lately. */
   knows(account: string, group: string, nowMs: number): boolean;
   /** `group` logged into `account` (its key) at `nowMs`. */
@@ -78,8 +86,13 @@ export class LoginLimiter {
   #refillMs: number;
   #maxTracked: number;
   #known: KnownAddresses;
-  /** Failures by `@address group` and `#account`, oldest change first. */
+  /**
+   * Failures by `@address group` and `#name` (not registered), oldest
+   * change first; at most `maxTracked`.
+   */
   #counts = new Map<string, Count>();
+  /** Failures by `#account` of registered accounts: never pushed out. */
+  #accounts = new Map<string, Count>();
   /** Wrong room passwords lately, leaking one per refill time. */
   #room = { failures: 0, updatedMs: 0 };
   /** Address groups that gave the room password (oldest first). */
@@ -181,13 +194,20 @@ export class LoginLimiter {
     }
   }
 
+  /** The table that holds a key's count. */
+  #table(key: string): Map<string, Count> {
+    return key.startsWith("#") && this.#known.registered(key.slice(1))
+      ? this.#accounts
+      : this.#counts;
+  }
+
   /** A key's count, or null when it has none (or forgot it). */
-  #count(key: string): Count | null {
-    const count = this.#counts.get(key);
+  #count(key: string, table = this.#table(key)): Count | null {
+    const count = table.get(key);
     if (!count) return null;
     const quietMs = this.#clock.now() - count.lastMs;
     if (quietMs < FORGET_AFTER_REFILLS * this.#refillMs) return count;
-    this.#counts.delete(key);
+    table.delete(key);
     return null;
   }
 
@@ -201,18 +221,20 @@ export class LoginLimiter {
   }
 
   #fail(key: string): void {
-    const failures = (this.#count(key)?.failures ?? 0) + 1;
-    this.#counts.delete(key); // re-inserted last: the map stays oldest-first
-    this.#counts.set(key, { failures, lastMs: this.#clock.now() });
-    if (this.#counts.size > this.#maxTracked) {
-      this.#counts.delete(this.#counts.keys().next().value!);
+    const table = this.#table(key);
+    const failures = (this.#count(key, table)?.failures ?? 0) + 1;
+    table.delete(key); // re-inserted last: the map stays oldest-first
+    table.set(key, { failures, lastMs: this.#clock.now() });
+    if (table === this.#counts && table.size > this.#maxTracked) {
+      table.delete(table.keys().next().value!);
     }
   }
 
   #refund(key: string): void {
-    const count = this.#count(key);
+    const table = this.#table(key);
+    const count = this.#count(key, table);
     if (count === null) return;
-    if (--count.failures <= 0) this.#counts.delete(key);
+    if (--count.failures <= 0) table.delete(key);
   }
 
   /** Wrong room passwords lately, leaked up to now. */
@@ -236,10 +258,14 @@ export class LoginLimiter {
 /** Marks the room password as the attempt's target. */
 const ROOM = "*room";
 
-/** Known addresses kept in memory, at most `max` (the oldest go first). */
+/**
+ * Known addresses kept in memory, at most `max` (the oldest go first); no
+ * account is registered (a server remembers them in its database).
+ */
 function knownInMemory(max: number): KnownAddresses {
   const known = new Set<string>();
   return {
+    registered: () => false,
     knows: (account, group) => known.has(`${account}|${group}`),
     remember(account, group) {
       const entry = `${account}|${group}`;

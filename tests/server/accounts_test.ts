@@ -646,3 +646,23 @@ Deno.test("PasswordChecker serves checks with priority first, each queue with it
   await Promise.all([first, normal, known]);
   assert.deepEqual(order, ["first", "known", "normal"]);
 });
+
+Deno.test("LoginLimiter keeps a registered account's count apart: strangers filling the table do not reset it", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const accounts = new Accounts(store.db);
+  await accounts.add("bob", "password1");
+  const limiter = new LoginLimiter(clock, {
+    burst: 5,
+    targetBurst: 2,
+    refillMs: 60_000,
+    known: accounts,
+    maxTracked: 10,
+  });
+  // A distributed guesser fills bob's count...
+  for (const i of [1, 2]) assert.equal(limiter.begin(`10.9.0.${i}`, "bob"), 0);
+  assert.equal(limiter.begin("10.9.0.3", "bob"), 60_000);
+  // ...then fills the table with other addresses and names.
+  for (let i = 0; i < 30; i++) limiter.begin(`10.8.0.${i}`, `nobody${i}`);
+  assert.equal(limiter.begin("10.9.0.4", "bob"), 60_000, "bob's count held");
+});
