@@ -18,8 +18,11 @@
  * time: while `targetBurst` came lately (a distributed guesser; the count is
  * full), an address that failed lately gets one try at a time (burst 1),
  * while an address with no failure always gets its try, and one that gave
- * the room password before is held back by nothing but its own count. No
- * one can lock every guest out. Memory is bounded: at most `maxTracked`
+ * the room password before is held back by nothing but its own count. They
+ * are counted per IPv6 /48 as well (one holder often has a /48: 65,536
+ * /64s), which may fail `targetBurst` times before the same doubling waits
+ * apply to all its addresses that never gave the room password. No one can
+ * lock every guest out. Memory is bounded: at most `maxTracked`
  * counts of addresses and unregistered names are kept, the oldest forgotten
  * first; the counts of registered accounts are kept apart and never pushed
  * out by others (there is one at most per account), so that strangers
@@ -30,7 +33,7 @@
 
 import type { Clock } from "../clock.ts";
 import { aliasKey } from "../protocol.ts";
-import { addressGroup } from "./address.ts";
+import { addressGroup, parseAddressRange } from "./address.ts";
 
 /**
  * Where the address groups that logged into an account are remembered, and
@@ -136,13 +139,20 @@ export class LoginLimiter {
     const address = `@${group}`;
     let waitMs: number;
     let target: string | null = null;
+    let site: string | null = null;
     if (account === null) {
       const known = this.#roomKnown.has(group);
       // Within a refill time of the count being full.
       const attacked = !known &&
         this.#roomFailures() > this.#targetBurst - 1;
       waitMs = this.#wait(address, attacked ? 1 : this.#burst);
-      if (!known) target = ROOM;
+      if (!known) {
+        target = ROOM;
+        site = siteOf(host);
+        if (site !== null) {
+          waitMs = Math.max(waitMs, this.#wait(site, this.#targetBurst));
+        }
+      }
     } else {
       const key = aliasKey(account);
       waitMs = this.#wait(address, this.#burst);
@@ -153,6 +163,7 @@ export class LoginLimiter {
     }
     if (waitMs > 0) return waitMs;
     this.#fail(address);
+    if (site !== null) this.#fail(site);
     if (target === ROOM) this.#addRoom(1);
     else if (target !== null) this.#fail(target);
     return 0;
@@ -175,7 +186,11 @@ export class LoginLimiter {
     const group = groupOf(host);
     this.#refund(`@${group}`);
     if (account === null) {
-      if (!this.#roomKnown.has(group)) this.#addRoom(-1);
+      if (!this.#roomKnown.has(group)) {
+        this.#addRoom(-1);
+        const site = siteOf(host);
+        if (site !== null) this.#refund(site);
+      }
       this.#roomKnown.delete(group); // re-inserted last: oldest first
       this.#roomKnown.add(group);
       if (this.#roomKnown.size > this.#maxTracked) {
@@ -274,6 +289,15 @@ function knownInMemory(max: number): KnownAddresses {
       if (known.size > max) known.delete(known.values().next().value!);
     },
   };
+}
+
+/**
+ * The key of an IPv6 host's /48 (a site, which one holder can fill with
+ * /64s), or null for any other host.
+ */
+function siteOf(host: string): string | null {
+  const range = parseAddressRange(`${host}/48`);
+  return range === null ? null : `@${range.text}`;
 }
 
 /** The key of a host's address group (IPv6 /64), or the host itself. */

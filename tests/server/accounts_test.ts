@@ -666,3 +666,31 @@ Deno.test("LoginLimiter keeps a registered account's count apart: strangers fill
   for (let i = 0; i < 30; i++) limiter.begin(`10.8.0.${i}`, `nobody${i}`);
   assert.equal(limiter.begin("10.9.0.4", "bob"), 60_000, "bob's count held");
 });
+
+Deno.test("LoginLimiter counts room-password failures per IPv6 /48 too, with growing waits, and locks no one else out", async () => {
+  const clock = new FakeClock();
+  const limiter = new LoginLimiter(clock, {
+    burst: 5,
+    targetBurst: 20,
+    refillMs: 60_000,
+  });
+  // A guest of the same /48 who gave the room password before.
+  limiter.begin("2001:db8:1:ffff::1", null);
+  limiter.succeeded("2001:db8:1:ffff::1", null);
+  // One holder of a /48 tries once from each of 40 of its /64s.
+  const from48 = (i: number) => `2001:db8:1:${i.toString(16)}::1`;
+  const waits = Array.from(
+    { length: 40 },
+    (_, i) => limiter.begin(from48(i), null),
+  );
+  assert.equal(waits.filter((ms) => ms === 0).length, 20);
+  assert.equal(waits.at(-1), 60_000);
+  // The waits grow: one more try after the refill time, then twice as long.
+  await clock.advance(60_000);
+  assert.equal(limiter.begin(from48(100), null), 0);
+  assert.equal(limiter.begin(from48(101), null), 120_000);
+  // Nobody else is held back: another /48, an IPv4 guest, the known guest.
+  assert.equal(limiter.begin("2001:db8:2::1", null), 0);
+  assert.equal(limiter.begin("192.0.2.1", null), 0);
+  assert.equal(limiter.begin("2001:db8:1:ffff::1", null), 0);
+});
