@@ -16,7 +16,9 @@
  * certificate as the TLS door does (and with `require`, completes no
  * handshake without a valid one). A trusted proxy either sends a PROXY
  * header (it passes TLS through) or terminates TLS itself and names the
- * client of each WebSocket upgrade in `X-Forwarded-For`.
+ * client of each WebSocket upgrade in `X-Forwarded-For`; such a client
+ * presents no certificate (the one on the connection is the proxy's), so
+ * with `require` its upgrade is refused.
  *
  * It runs on `node:https` with the `ws` package rather than `Deno.serve`
  * (`ws` needs `--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE`):
@@ -180,6 +182,11 @@ interface Visit {
    * TLS itself, whose requests name their clients (`X-Forwarded-For`).
    */
   client: NetAddress | null;
+  /**
+   * The client was named by `X-Forwarded-For`: the TLS connection (and any
+   * certificate on it) is its proxy's, so it presents no certificate.
+   */
+  forwarded: boolean;
 }
 
 /** Starts the web door; resolves once it listens. */
@@ -312,7 +319,13 @@ class Door implements WebDoor {
       formatAddress(peer),
     );
     if (entry.dropped) return void raw.destroy();
-    const visit: Visit = { raw, entry, peer, client: proxied ? null : peer };
+    const visit: Visit = {
+      raw,
+      entry,
+      peer,
+      client: proxied ? null : peer,
+      forwarded: false,
+    };
     const key = socketKey(raw);
     this.#visits.set(key, visit);
     raw.once("close", () => {
@@ -364,11 +377,22 @@ class Door implements WebDoor {
       options.log.info("refused", { addr: address, reason: "origin", origin });
       return refuse(403, "Forbidden");
     }
+    // A client named by X-Forwarded-For cannot prove a certificate: the one
+    // on this connection, if any, is its proxy's.
+    if (visit.forwarded && options.clientCa?.require) {
+      options.log.warn("refused", {
+        addr: address,
+        reason: "client-certificate",
+        error:
+          "--client-cert require: a client named by X-Forwarded-For presents no certificate",
+      });
+      return refuse(403, "Forbidden");
+    }
     this.#sockets.handleUpgrade(request, socket, head, (ws: WebSocket) => {
       const connection = new WsConnection(ws, socket, {
         host: client.hostname,
         address,
-        certificate: options.clientCa === null
+        certificate: options.clientCa === null || visit.forwarded
           ? null
           : peerCertificate(request.socket as TLSSocket),
       }, {
@@ -401,6 +425,7 @@ class Door implements WebDoor {
       return null;
     }
     visit.entry.locate(host, host);
+    visit.forwarded = true;
     return visit.client = { hostname: host, port: 0 };
   }
 

@@ -364,3 +364,39 @@ Deno.test("[node] /healthz tells the counts to loopback clients only", async () 
     online: 1,
   });
 });
+
+Deno.test("[node] a client named by X-Forwarded-For presents no certificate: the proxy's is not the client's", async () => {
+  const { ca } = await testCertificates();
+  const proxyIdentity = await issueClientCertificate(ca, "op");
+  for (const require of [false, true]) {
+    await using s = await startServer("node", [
+      "--trusted-proxy",
+      "127.0.0.1",
+    ], { web: {}, clientCa: { ca: ca.cert, require } });
+    const { accounts } = s.server.gate;
+    await accounts.add("op", "op password");
+    accounts.setOperator("op", true);
+    // The proxy terminates TLS with a certificate that names "op".
+    using conn = await connectTls(s.webPort, undefined, proxyIdentity);
+    if (require) {
+      // Every member must prove a certificate: one named by the header
+      // cannot, so it is refused, and the log says why.
+      const upgrade = await upgradeByHand(conn, s.webPort, {
+        "x-forwarded-for": "203.0.113.7",
+      });
+      assert.equal(upgrade.status, "HTTP/1.1 403 Forbidden");
+      await s.logs.waitFor(
+        /WARN refused addr=203\.0\.113\.7 reason=client-certificate /,
+      );
+      continue;
+    }
+    const web = await webJoin(conn, s.webPort, {
+      "x-forwarded-for": "203.0.113.7",
+    }, "op");
+    assert.match(web.first, /^HELLO /);
+    assert.match(
+      (await web.rest.next()).value ?? "",
+      /^PASSWORD account "op" is a registered alias/,
+    );
+  }
+});
