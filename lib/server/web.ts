@@ -238,6 +238,9 @@ class Door implements WebDoor {
         cert: options.cert,
         key: options.key,
         handshakeTimeout: options.handshakeTimeoutMs,
+        // Checked this often: a request sent half (slow loris) is answered
+        // 408 and closed within twice the timeout.
+        connectionsCheckingInterval: httpTimeoutMs(options),
         ...(clientCa === null ? {} : {
           ca: clientCa.ca,
           requestCert: true,
@@ -246,8 +249,8 @@ class Door implements WebDoor {
       },
       (request, response) => this.#respond(request, response),
     );
-    https.headersTimeout = options.handshakeTimeoutMs;
-    https.requestTimeout = options.handshakeTimeoutMs;
+    https.headersTimeout = httpTimeoutMs(options);
+    https.requestTimeout = httpTimeoutMs(options);
     https.keepAliveTimeout = 5_000;
     https.on("upgrade", (request, socket, head) => {
       socket.on("error", () => {}); // a reset while upgrading is no news
@@ -486,6 +489,17 @@ class Door implements WebDoor {
     send(200, asset.type, asset.body);
   }
 }
+
+/**
+ * How long an HTTP request may take to arrive (and how often that is
+ * checked): the handshake timeout, at most {@linkcode MAX_HTTP_TIMEOUT_MS}.
+ */
+function httpTimeoutMs(options: WebDoorOptions): number {
+  return Math.min(options.handshakeTimeoutMs, MAX_HTTP_TIMEOUT_MS);
+}
+
+/** The longest an HTTP request may take to arrive. */
+export const MAX_HTTP_TIMEOUT_MS = 30_000;
 
 /** A remote address as the door names it (IPv4-mapped as IPv4). */
 function unmapped(host: string): string {
