@@ -400,3 +400,40 @@ Deno.test("[node] a client named by X-Forwarded-For presents no certificate: the
     );
   }
 });
+
+Deno.test("[node] a proxied client over its cap is refused from its PROXY header, before any TLS", async () => {
+  await using s = await startServer("node", [
+    "--trusted-proxy",
+    "127.0.0.1",
+    "--max-per-ip",
+    "1",
+    "--max-refusals",
+    "0",
+    "--handshake-timeout",
+    "60",
+  ]);
+  using _alice = await joinVia(s.port, v1("203.0.113.7", 40001), "alice");
+  // A flood of handshakes from the same client: each sends its header and
+  // nothing more. Each is closed at once, without a word (beyond
+  // --max-refusals), and never waits for its TLS handshake.
+  for (let i = 0; i < 3; i++) {
+    using raw = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+    await raw.write(encoder.encode(v1("203.0.113.7", 40010 + i)));
+    const read = raw.read(new Uint8Array(16)).catch(() => null);
+    const late = AbortSignal.timeout(5000);
+    const closed = await Promise.race([
+      read.then(() => true),
+      new Promise<boolean>((resolve) =>
+        late.addEventListener("abort", () => resolve(false))
+      ),
+    ]);
+    assert.ok(closed, "closed after its header, before a handshake");
+  }
+  await s.logs.waitFor(
+    /INFO refused addr=203\.0\.113\.7:4001\d reason=ip-limit/,
+    { count: 3 },
+  );
+  assert.equal(s.server.admission.connections, 1);
+  // Another client behind the same proxy is not held back.
+  using _bob = await joinVia(s.port, v1("198.51.100.9"), "bob");
+});
