@@ -22,7 +22,7 @@ import type { ServerConfig } from "./config.ts";
 import { Gate } from "./gate.ts";
 import { chunkBytesFor, LineArena } from "./line_arena.ts";
 import { LoginLimiter } from "./login_limiter.ts";
-import { Moderation } from "./moderation.ts";
+import { describeSanction, Moderation } from "./moderation.ts";
 import { PasswordChecker } from "./passwords.ts";
 import { Room } from "./room.ts";
 import { MemoryLog, type RoomLog } from "./room_log.ts";
@@ -470,6 +470,25 @@ export class ChatServer implements AsyncDisposable {
   }
 
   /**
+   * Counts a trusted proxy's connection under the client its header named,
+   * before TLS: refused over a cap, or when the client is banned and no
+   * certificate could let it pass (an operator's, with `--client-ca`).
+   */
+  #locate(conn: ByteConn, entry: Entry): void {
+    const host = conn.remoteAddr.hostname;
+    const address = formatAddress(conn.remoteAddr);
+    entry.locate(host, address);
+    if (entry.refusal !== null || this.#config.clientCa !== null) return;
+    const ban = this.gate.doorBan(host, null);
+    if (ban !== null) {
+      entry.refuse(
+        { reason: "banned", text: `Banned ${describeSanction(ban)}` },
+        address,
+      );
+    }
+  }
+
+  /**
    * Runs the TLS handshake within `handshakeTimeoutMs`, after a trusted
    * proxy's PROXY header, whose client is counted (`entry`) before TLS
    * starts: one dropped there costs no handshake. True when it succeeded
@@ -510,7 +529,7 @@ export class ChatServer implements AsyncDisposable {
       if (conn.proxied) {
         await conn.located();
         if (late) return false;
-        entry.locate(conn.remoteAddr.hostname, formatAddress(conn.remoteAddr));
+        this.#locate(conn, entry);
         if (entry.dropped) return false;
       }
       await tls.handshake();

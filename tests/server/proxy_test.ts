@@ -416,24 +416,38 @@ Deno.test("[node] a proxied client over its cap is refused from its PROXY header
   // A flood of handshakes from the same client: each sends its header and
   // nothing more. Each is closed at once, without a word (beyond
   // --max-refusals), and never waits for its TLS handshake.
-  for (let i = 0; i < 3; i++) {
+  const closedAfterHeader = async (header: string) => {
     using raw = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
-    await raw.write(encoder.encode(v1("203.0.113.7", 40010 + i)));
+    await raw.write(encoder.encode(header));
     const read = raw.read(new Uint8Array(16)).catch(() => null);
     const late = AbortSignal.timeout(5000);
-    const closed = await Promise.race([
+    return await Promise.race([
       read.then(() => true),
       new Promise<boolean>((resolve) =>
         late.addEventListener("abort", () => resolve(false))
       ),
     ]);
-    assert.ok(closed, "closed after its header, before a handshake");
+  };
+  for (let i = 0; i < 3; i++) {
+    assert.ok(
+      await closedAfterHeader(v1("203.0.113.7", 40010 + i)),
+      "closed after its header, before a handshake",
+    );
   }
   await s.logs.waitFor(
     /INFO refused addr=203\.0\.113\.7:4001\d reason=ip-limit/,
     { count: 3 },
   );
   assert.equal(s.server.admission.connections, 1);
+  // A banned client too (no certificate could let it pass: no --client-ca).
+  s.server.gate.moderation.add(
+    "ban",
+    { range: parseAddressRange("192.0.2.0/24")! },
+    { durationMs: null, by: "op", reason: "" },
+  );
+  assert.ok(await closedAfterHeader(v1("192.0.2.1", 40020)), "banned");
+  await s.logs.waitFor(/INFO refused addr=192\.0\.2\.1:40020 reason=banned/);
   // Another client behind the same proxy is not held back.
   using _bob = await joinVia(s.port, v1("198.51.100.9"), "bob");
+  assert.equal(s.server.admission.connections, 2);
 });
