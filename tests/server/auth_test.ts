@@ -216,6 +216,34 @@ for (const engine of ENGINES) {
     assert.doesNotMatch(s.logs.toString(), /login-failed|INFO login /);
   });
 
+  test("a banned account gets BYE banned for any password, and nothing is counted", async () => {
+    await using s = await startServer(engine, ["--login-attempts", "1"]);
+    const { accounts, moderation } = s.server.gate;
+    await accounts.add("bob", "bob's password");
+    moderation.add("ban", { account: "bob" }, {
+      durationMs: null,
+      by: "admin",
+      reason: "",
+    });
+    for (const password of ["wrong", "bob's password", "wrong again"]) {
+      using client = await TestClient.connect(s.port);
+      await client.expect(/^HELLO /);
+      await client.send("bob");
+      await client.expect(/^PASSWORD account /);
+      await client.send(`/pass ${password}`);
+      assert.deepEqual(await client.readToEnd(), [
+        "BYE banned Banned by admin until lifted",
+      ]);
+    }
+    // Lifted: the right password logs in at once (no failure was counted).
+    moderation.remove("ban", "bob");
+    using bob = await TestClient.join(s.port, "bob", {
+      password: "bob's password",
+    });
+    await bob.send("back");
+    assert.equal(await bob.expect(/^MSG /), "MSG bob back");
+  });
+
   test("operators kick, ban, mute and set the topic; others may not", async () => {
     await using s = await startServer(engine);
     const { accounts } = s.server.gate;
