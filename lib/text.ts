@@ -104,10 +104,16 @@ export function isBlank(text: string): boolean {
 
 /**
  * Prototypes of the alias characters that look like others in some letter
- * case, from Unicode's confusables.txt (TR39): `0` looks like `O`, `1` and
- * `I` like `l`, `m` like `rn`. Aliases ignore case, so the skeleton works in
- * lower case, where `I` is `i`: `i`, `l` and `1` share one prototype, `o`
- * and `0` another.
+ * case, checked against Unicode's confusables.txt (TR39, the 10.0.0 file).
+ * Of the characters an alias may hold (ASCII letters, digits, `_ . -`), it
+ * maps exactly four, `0 → O`, `1 → l`, `I → l` and `m → rn` (its other
+ * ASCII entries, `"`, `` ` `` and `|`, cannot be in an alias), and nothing
+ * else: `5`/`S`, `2`/`Z`, `8`/`B`, `vv`/`w` or `cl`/`d` are not in it, so
+ * they are not here either. Not in TR39 as such: lower case `i → l` and
+ * `0 → o`. Aliases ignore case (`AIice` is `aiice`, which anyone may write
+ * with a capital `I`), so the skeleton works in lower case, where TR39's
+ * `I` and `O` are `i` and `o`; it therefore also takes `L`, `i` and `l`
+ * (and `RN`, `M`) as alike, erring on the side of refusing an alias.
  */
 const CONFUSABLE_PROTOTYPES: Readonly<Record<string, string>> = {
   "0": "o",

@@ -810,11 +810,13 @@ export async function assertServesTls(
 /**
  * A TLS connection to `localhost:port` trusting the test CA, handshaken;
  * with `header`, that is sent first, before TLS starts (a PROXY protocol
- * header, as a load balancer sends it).
+ * header, as a load balancer sends it); with `identity`, presenting that
+ * client certificate (no header then).
  */
 export async function connectTls(
   port: number,
   header?: string | Uint8Array,
+  identity?: { cert: string; key: string },
 ): Promise<Deno.TlsConn> {
   const { ca } = await testCertificates();
   if (header === undefined) {
@@ -822,6 +824,7 @@ export async function connectTls(
       hostname: "localhost",
       port,
       caCerts: [ca.cert],
+      ...identity,
     });
     try {
       await conn.handshake();

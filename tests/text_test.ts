@@ -126,3 +126,24 @@ Deno.test("isBlank() is true of text that shows nothing, after sanitising", () =
     assert.equal(isBlank(text), false, JSON.stringify(text));
   }
 });
+
+Deno.test("aliasSkeleton() maps only TR39's confusables among alias characters", () => {
+  // TR39's confusables.txt maps these alias characters, and no others.
+  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  const mapped = [...alphabet].filter((c) => aliasSkeleton(c) !== c);
+  assert.deepEqual(mapped, ["i", "m", "0", "1"]);
+  // Look-alikes that TR39 does not list stay apart.
+  const notInTr39: [string, string][] = [
+    ["s5", "ss"],
+    ["z2", "zz"],
+    ["b8", "bb"],
+    ["vv", "w"],
+    ["cl", "d"],
+    ["uv", "uu"],
+    ["g9", "gq"],
+    ["b6", "bb"],
+  ];
+  for (const [a, b] of notInTr39) {
+    assert.notEqual(aliasSkeleton(a), aliasSkeleton(b), `${a} ${b}`);
+  }
+});

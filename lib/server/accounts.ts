@@ -14,7 +14,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { aliasKey, isWellFormedAlias, validateAlias } from "../protocol.ts";
 import { aliasSkeleton } from "../text.ts";
-import { hashPassword, type PasswordChecker } from "./passwords.ts";
+import { hashPassword, type PasswordCheck } from "./passwords.ts";
 import type { PeerCertificate } from "./connection.ts";
 import type { KnownAddresses } from "./login_limiter.ts";
 
@@ -117,11 +117,16 @@ export class Accounts implements KnownAddresses {
   async login(
     alias: string,
     password: string,
-    checker: PasswordChecker,
+    checker: Pick<PasswordCheck, "check">,
   ): Promise<Account | null> {
     const row = this.#row(alias);
     const ok = await checker.check(password, row?.hash ?? null);
     return ok && row && row.fingerprint === null ? toAccount(row) : null;
+  }
+
+  /** Whether an account is registered under `key` (or alias). */
+  registered(key: string): boolean {
+    return this.#row(key) !== undefined;
   }
 
   /** Whether account `key` logged in from address `group` lately. */

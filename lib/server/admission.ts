@@ -30,7 +30,7 @@ export interface AdmissionLimits {
 
 /** Why a connection is refused: its `BYE` reason and text. */
 export interface Refusal {
-  readonly reason: Extract<ByeReason, "server-full" | "ip-limit">;
+  readonly reason: Extract<ByeReason, "server-full" | "ip-limit" | "banned">;
   readonly text: string;
 }
 
@@ -45,6 +45,12 @@ export interface Entry {
    * under the client's group, or refuses it (see `refusal`, `dropped`).
    */
   locate(host: string, address: string): void;
+  /**
+   * Refuses an admitted entry for a reason of its door's (a ban known
+   * before the handshake): frees its place, told why or dropped as any
+   * refusal. Does nothing to an entry refused already.
+   */
+  refuse(refusal: Refusal, address: string): void;
   /** The connection closed: frees its place. Idempotent. */
   leave(): void;
 }
@@ -87,6 +93,11 @@ export class Admission {
   /** What entries call back (one object for all of them). */
   #counts: Counts = {
     locate: (entry, host, address) => this.#locate(entry, host, address),
+    refuse: (entry, refusal, address) => {
+      if (!entry.admitted) return;
+      this.#leave(entry);
+      this.#refuse(entry, address, refusal);
+    },
     leave: (entry) => this.#leave(entry),
   };
 
@@ -175,6 +186,7 @@ export class Admission {
 /** How an entry reaches the counts of its {@linkcode Admission}. */
 interface Counts {
   locate(entry: Place, host: string, address: string): void;
+  refuse(entry: Place, refusal: Refusal, address: string): void;
   leave(entry: Place): void;
 }
 
@@ -195,6 +207,10 @@ class Place implements Entry {
 
   locate(host: string, address: string): void {
     this.#counts.locate(this, host, address);
+  }
+
+  refuse(refusal: Refusal, address: string): void {
+    this.#counts.refuse(this, refusal, address);
   }
 
   leave(): void {

@@ -22,7 +22,7 @@ import type { ServerConfig } from "./config.ts";
 import { Gate } from "./gate.ts";
 import { chunkBytesFor, LineArena } from "./line_arena.ts";
 import { LoginLimiter } from "./login_limiter.ts";
-import { Moderation } from "./moderation.ts";
+import { describeSanction, Moderation } from "./moderation.ts";
 import { PasswordChecker } from "./passwords.ts";
 import { Room } from "./room.ts";
 import { MemoryLog, type RoomLog } from "./room_log.ts";
@@ -384,7 +384,8 @@ export class ChatServer implements AsyncDisposable {
   /**
    * Counts the connection from its accept and serves it, or tells it why
    * it is refused. A trusted proxy's connection counts under its client's
-   * address once the PROXY header (read with the handshake) has named it.
+   * address once the PROXY header (read before the handshake starts) has
+   * named it.
    */
   #admit(conn: ByteConn): void {
     const entry = this.admission.enter(
@@ -433,17 +434,15 @@ export class ChatServer implements AsyncDisposable {
   }
 
   /**
-   * Handshake within the deadline, then a session until it ends, or the
-   * refusal's `BYE` through the same goodbye.
+   * Handshake within the deadline (a trusted proxy's client counted under
+   * its own address before it starts), then a session until it ends, or
+   * the refusal's `BYE` through the same goodbye.
    */
   async #run(conn: ByteConn, entry: Entry): Promise<void> {
     const tls = this.#connection(conn);
-    const handshaken = await this.#handshake(conn, tls);
+    const handshaken = await this.#handshake(conn, tls, entry);
     const address = formatAddress(conn.remoteAddr);
     const closed = () => this.#log.debug("closed", { addr: address });
-    if (handshaken && conn.proxied) {
-      entry.locate(conn.remoteAddr.hostname, address);
-    }
     if (!handshaken || entry.dropped || this.#stopping.signal.aborted) {
       await conn.close();
     } else if (entry.refusal) {
@@ -471,11 +470,36 @@ export class ChatServer implements AsyncDisposable {
   }
 
   /**
-   * Runs the TLS handshake (after a trusted proxy's PROXY header) within
-   * `handshakeTimeoutMs`; true when it succeeded in time. A failure is
-   * counted and logged: at debug level, or as a refusal for a bad header.
+   * Counts a trusted proxy's connection under the client its header named,
+   * before TLS: refused over a cap, or when the client is banned and no
+   * certificate could let it pass (an operator's, with `--client-ca`).
    */
-  async #handshake(conn: ByteConn, tls: TlsConnection): Promise<boolean> {
+  #locate(conn: ByteConn, entry: Entry): void {
+    const host = conn.remoteAddr.hostname;
+    const address = formatAddress(conn.remoteAddr);
+    entry.locate(host, address);
+    if (entry.refusal !== null || this.#config.clientCa !== null) return;
+    const ban = this.gate.doorBan(host, null);
+    if (ban !== null) {
+      entry.refuse(
+        { reason: "banned", text: `Banned ${describeSanction(ban)}` },
+        address,
+      );
+    }
+  }
+
+  /**
+   * Runs the TLS handshake within `handshakeTimeoutMs`, after a trusted
+   * proxy's PROXY header, whose client is counted (`entry`) before TLS
+   * starts: one dropped there costs no handshake. True when it succeeded
+   * in time. A failure is counted and logged: at debug level, or as a
+   * refusal for a bad header.
+   */
+  async #handshake(
+    conn: ByteConn,
+    tls: TlsConnection,
+    entry: Entry,
+  ): Promise<boolean> {
     const fail = (error: unknown) => {
       this.stats.handshakeFailures++;
       const addr = formatAddress(conn.remoteAddr);
@@ -502,6 +526,12 @@ export class ChatServer implements AsyncDisposable {
       void conn.close();
     }, this.#config.handshakeTimeoutMs);
     try {
+      if (conn.proxied) {
+        await conn.located();
+        if (late) return false;
+        this.#locate(conn, entry);
+        if (entry.dropped) return false;
+      }
       await tls.handshake();
       return !late;
     } catch (error) {

@@ -206,7 +206,7 @@ export const SERVER_FLAGS = {
     value: "N",
     default: "20",
     help:
-      "Failures per account from addresses that never logged into it, and wrong room passwords in all, before waits",
+      "Failures per account from addresses that never logged into it, and wrong room passwords in all and per IPv6 /48, before waits",
   },
   "max-line-bytes": {
     type: "string",
@@ -285,7 +285,8 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "S",
     default: "10",
-    help: "Seconds allowed for the TLS handshake",
+    help:
+      "Seconds allowed for the TLS handshake and a trusted proxy's PROXY header; on the web port also for each HTTP request to arrive (at most 30)",
   },
   "alias-timeout": {
     type: "string",

@@ -19,7 +19,12 @@ import type {
   Sanction,
   SanctionType,
 } from "./moderation.ts";
-import { BusyError, type PasswordChecker, secretsEqual } from "./passwords.ts";
+import {
+  BusyError,
+  type PasswordCheck,
+  type PasswordChecker,
+  secretsEqual,
+} from "./passwords.ts";
 import type { PeerCertificate } from "./connection.ts";
 
 /** Password checks one address (group) may have running or waiting. */
@@ -134,7 +139,8 @@ export class Gate {
    * password or no such account (the same answer, and the same time).
    * Throws a {@linkcode ProtocolError} when this address or this account
    * has failed too often lately, or when too many checks are waiting (from
-   * this address, or in all).
+   * this address, or in all: then nothing is counted, and an address that
+   * logged into the account before still has a queue of its own).
    */
   async login(
     alias: string,
@@ -150,14 +156,25 @@ export class Gate {
         "Another login from your address is being checked: try again in a moment",
       );
     }
-    this.#mayTry(host, alias);
-    this.#checking.set(group, checking + 1);
-    let account: Account | null;
+    // Busy is said before the attempt counts anywhere; an address that
+    // logged into the account before waits in the queue of its own.
+    let place: PasswordCheck;
     try {
-      account = await this.accounts.login(alias, password, checker);
+      place = checker.reserve(limiter.knows(host, alias));
     } catch (e) {
       if (e instanceof BusyError) throw new ProtocolError("busy", e.message);
       throw e;
+    }
+    try {
+      this.#mayTry(host, alias);
+    } catch (e) {
+      place.cancel();
+      throw e;
+    }
+    this.#checking.set(group, checking + 1);
+    let account: Account | null;
+    try {
+      account = await this.accounts.login(alias, password, place);
     } finally {
       const left = (this.#checking.get(group) ?? 1) - 1;
       if (left === 0) this.#checking.delete(group);
@@ -196,6 +213,26 @@ export class Gate {
     if (ban === null) return null;
     const certified = this.accounts.forCertificate(certificate);
     return certified?.operator ? null : ban;
+  }
+
+  /**
+   * The ban that answers a `/pass` before the password is looked at, or
+   * null: an address ban placed since the greeting (as {@linkcode doorBan}),
+   * or a ban on the registered account the password is for (`account`;
+   * null for the room password). Nothing is checked or counted for a banned
+   * applicant, so that the answer is the same for a right password and a
+   * wrong one.
+   */
+  passwordBan(
+    host: string,
+    certificate: PeerCertificate | null,
+    account: string | null,
+  ): Sanction | null {
+    const door = this.doorBan(host, certificate);
+    if (door !== null || account === null) return door;
+    const registered = this.accounts.get(account);
+    if (registered === null) return null;
+    return this.moderation.find("ban", { account: registered.alias, host: "" });
   }
 
   /** Starts an attempt, or throws when it must wait. */

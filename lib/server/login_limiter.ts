@@ -18,19 +18,30 @@
  * time: while `targetBurst` came lately (a distributed guesser; the count is
  * full), an address that failed lately gets one try at a time (burst 1),
  * while an address with no failure always gets its try, and one that gave
- * the room password before is held back by nothing but its own count. No
- * one can lock every guest out. Memory is bounded: at most `maxTracked`
- * counts and known addresses are kept, the oldest forgotten first.
+ * the room password before is held back by nothing but its own count. They
+ * are counted per IPv6 /48 as well (one holder often has a /48: 65,536
+ * /64s), which may fail `targetBurst` times before the same doubling waits
+ * apply to all its addresses that never gave the room password. No one can
+ * lock every guest out. Memory is bounded: at most `maxTracked`
+ * counts of addresses and unregistered names are kept, the oldest forgotten
+ * first; the counts of registered accounts are kept apart and never pushed
+ * out by others (there is one at most per account), so that strangers
+ * cannot reset an account's count by filling the table.
  *
  * @module
  */
 
 import type { Clock } from "../clock.ts";
 import { aliasKey } from "../protocol.ts";
-import { addressGroup } from "./address.ts";
+import { addressGroup, parseAddressRange } from "./address.ts";
 
-/** Where the address groups that logged into an account are remembered. */
+/**
+ * Where the address groups that logged into an account are remembered, and
+ * which accounts are registered.
+ */
 export interface KnownAddresses {
+  /** Whether `account` (its key) is registered. */
+  registered(account: string): boolean;
   /** Whether `group` logged into `account` (its key) lately. */
   knows(account: string, group: string, nowMs: number): boolean;
   /** `group` logged into `account` (its key) at `nowMs`. */
@@ -78,8 +89,13 @@ export class LoginLimiter {
   #refillMs: number;
   #maxTracked: number;
   #known: KnownAddresses;
-  /** Failures by `@address group` and `#account`, oldest change first. */
+  /**
+   * Failures by `@address group` and `#name` (not registered), oldest
+   * change first; at most `maxTracked`.
+   */
   #counts = new Map<string, Count>();
+  /** Failures by `#account` of registered accounts: never pushed out. */
+  #accounts = new Map<string, Count>();
   /** Wrong room passwords lately, leaking one per refill time. */
   #room = { failures: 0, updatedMs: 0 };
   /** Address groups that gave the room password (oldest first). */
@@ -123,13 +139,20 @@ export class LoginLimiter {
     const address = `@${group}`;
     let waitMs: number;
     let target: string | null = null;
+    let site: string | null = null;
     if (account === null) {
       const known = this.#roomKnown.has(group);
       // Within a refill time of the count being full.
       const attacked = !known &&
         this.#roomFailures() > this.#targetBurst - 1;
       waitMs = this.#wait(address, attacked ? 1 : this.#burst);
-      if (!known) target = ROOM;
+      if (!known) {
+        target = ROOM;
+        site = siteOf(host);
+        if (site !== null) {
+          waitMs = Math.max(waitMs, this.#wait(site, this.#targetBurst));
+        }
+      }
     } else {
       const key = aliasKey(account);
       waitMs = this.#wait(address, this.#burst);
@@ -140,9 +163,19 @@ export class LoginLimiter {
     }
     if (waitMs > 0) return waitMs;
     this.#fail(address);
+    if (site !== null) this.#fail(site);
     if (target === ROOM) this.#addRoom(1);
     else if (target !== null) this.#fail(target);
     return 0;
+  }
+
+  /** Whether `host`'s address group logged into `account` lately. */
+  knows(host: string, account: string): boolean {
+    return this.#known.knows(
+      aliasKey(account),
+      groupOf(host),
+      this.#clock.now(),
+    );
   }
 
   /**
@@ -153,7 +186,11 @@ export class LoginLimiter {
     const group = groupOf(host);
     this.#refund(`@${group}`);
     if (account === null) {
-      if (!this.#roomKnown.has(group)) this.#addRoom(-1);
+      if (!this.#roomKnown.has(group)) {
+        this.#addRoom(-1);
+        const site = siteOf(host);
+        if (site !== null) this.#refund(site);
+      }
       this.#roomKnown.delete(group); // re-inserted last: oldest first
       this.#roomKnown.add(group);
       if (this.#roomKnown.size > this.#maxTracked) {
@@ -172,13 +209,20 @@ export class LoginLimiter {
     }
   }
 
+  /** The table that holds a key's count. */
+  #table(key: string): Map<string, Count> {
+    return key.startsWith("#") && this.#known.registered(key.slice(1))
+      ? this.#accounts
+      : this.#counts;
+  }
+
   /** A key's count, or null when it has none (or forgot it). */
-  #count(key: string): Count | null {
-    const count = this.#counts.get(key);
+  #count(key: string, table = this.#table(key)): Count | null {
+    const count = table.get(key);
     if (!count) return null;
     const quietMs = this.#clock.now() - count.lastMs;
     if (quietMs < FORGET_AFTER_REFILLS * this.#refillMs) return count;
-    this.#counts.delete(key);
+    table.delete(key);
     return null;
   }
 
@@ -192,18 +236,20 @@ export class LoginLimiter {
   }
 
   #fail(key: string): void {
-    const failures = (this.#count(key)?.failures ?? 0) + 1;
-    this.#counts.delete(key); // re-inserted last: the map stays oldest-first
-    this.#counts.set(key, { failures, lastMs: this.#clock.now() });
-    if (this.#counts.size > this.#maxTracked) {
-      this.#counts.delete(this.#counts.keys().next().value!);
+    const table = this.#table(key);
+    const failures = (this.#count(key, table)?.failures ?? 0) + 1;
+    table.delete(key); // re-inserted last: the map stays oldest-first
+    table.set(key, { failures, lastMs: this.#clock.now() });
+    if (table === this.#counts && table.size > this.#maxTracked) {
+      table.delete(table.keys().next().value!);
     }
   }
 
   #refund(key: string): void {
-    const count = this.#count(key);
+    const table = this.#table(key);
+    const count = this.#count(key, table);
     if (count === null) return;
-    if (--count.failures <= 0) this.#counts.delete(key);
+    if (--count.failures <= 0) table.delete(key);
   }
 
   /** Wrong room passwords lately, leaked up to now. */
@@ -227,10 +273,14 @@ export class LoginLimiter {
 /** Marks the room password as the attempt's target. */
 const ROOM = "*room";
 
-/** Known addresses kept in memory, at most `max` (the oldest go first). */
+/**
+ * Known addresses kept in memory, at most `max` (the oldest go first); no
+ * account is registered (a server remembers them in its database).
+ */
 function knownInMemory(max: number): KnownAddresses {
   const known = new Set<string>();
   return {
+    registered: () => false,
     knows: (account, group) => known.has(`${account}|${group}`),
     remember(account, group) {
       const entry = `${account}|${group}`;
@@ -239,6 +289,15 @@ function knownInMemory(max: number): KnownAddresses {
       if (known.size > max) known.delete(known.values().next().value!);
     },
   };
+}
+
+/**
+ * The key of an IPv6 host's /48 (a site, which one holder can fill with
+ * /64s), or null for any other host.
+ */
+function siteOf(host: string): string | null {
+  const range = parseAddressRange(`${host}/48`);
+  return range === null ? null : `@${range.text}`;
 }
 
 /** The key of a host's address group (IPv6 /64), or the host itself. */

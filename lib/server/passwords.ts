@@ -2,8 +2,9 @@
  * Passwords: stored only as a slow, salted scrypt hash, compared in constant
  * time. The stored form names its parameters (`scrypt$N$r$p$salt$key`), so
  * they can be raised later without breaking old hashes. Hashing runs off the
- * event loop (`node:crypto` `scrypt`), at most a few at once: a
- * {@linkcode PasswordChecker} queues the rest and turns away a flood.
+ * event loop (`node:crypto` `scrypt`), two at once by default: a
+ * {@linkcode PasswordChecker} queues up to 256 more, plus 256 from addresses
+ * that logged into their account before, and turns away the rest.
  *
  * @module
  */
@@ -109,6 +110,24 @@ export interface PasswordCheckerOptions {
    * @default {256}
    */
   readonly queued?: number;
+  /**
+   * Checks with priority (from an address that logged into the account
+   * before) waiting their turn, apart from the others: a flood of
+   * strangers that fills `queued` does not keep them out.
+   * @default {256}
+   */
+  readonly priorityQueued?: number;
+}
+
+/** One password check that holds its place in a {@linkcode PasswordChecker}. */
+export interface PasswordCheck {
+  /**
+   * Whether `password` matches `stored` (null: no such account, which
+   * costs the same and fails). Once only; frees the place when done.
+   */
+  check(password: string, stored: string | null): Promise<boolean>;
+  /** Frees the place without checking (idempotent; not after `check`). */
+  cancel(): void;
 }
 
 /** A stored hash no password matches, checked for accounts that do not exist. */
@@ -120,36 +139,105 @@ const NO_ACCOUNT_HASH =
 /**
  * Checks passwords against stored hashes, a few at a time. Checking against
  * `null` (no such account) costs the same as a real check and fails, so that
- * timing does not tell whether an account exists.
+ * timing does not tell whether an account exists. A place is taken first
+ * ({@linkcode reserve}), so that a caller can be refused as busy before it
+ * counts the attempt anywhere; checks with priority wait in their own queue
+ * and go first.
+ *
+ * @example A flood of strangers does not keep out a known address
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BusyError, PasswordChecker } from "./passwords.ts";
+ *
+ * const checker = new PasswordChecker({ concurrent: 1, queued: 1, priorityQueued: 1 });
+ * const running = checker.reserve();
+ * const waiting = checker.reserve();
+ * assert.throws(() => checker.reserve(), BusyError);
+ * const known = checker.reserve(true); // goes before `waiting`
+ * for (const place of [running, waiting, known]) place.cancel();
+ * ```
  */
 export class PasswordChecker {
   #concurrent: number;
-  #queued: number;
+  #limits: { normal: number; priority: number };
   #running = 0;
-  #waiting: (() => void)[] = [];
+  #queues: { normal: (() => void)[]; priority: (() => void)[] } = {
+    normal: [],
+    priority: [],
+  };
 
   /** Creates a checker with the given limits. */
   constructor(options: PasswordCheckerOptions = {}) {
     this.#concurrent = options.concurrent ?? 2;
-    this.#queued = options.queued ?? 256;
+    this.#limits = {
+      normal: options.queued ?? 256,
+      priority: options.priorityQueued ?? 256,
+    };
+  }
+
+  /**
+   * Takes a place for one check (`priority`: in the queue of known
+   * addresses), or throws {@linkcode BusyError} at once when its queue is
+   * full.
+   */
+  reserve(priority = false): PasswordCheck {
+    let ready: Promise<void>;
+    let queued: (() => void) | null = null;
+    const queue = this.#queues[priority ? "priority" : "normal"];
+    if (this.#running < this.#concurrent) {
+      this.#running++;
+      ready = Promise.resolve();
+    } else {
+      if (queue.length >= this.#limits[priority ? "priority" : "normal"]) {
+        throw new BusyError();
+      }
+      const turn = Promise.withResolvers<void>();
+      queued = () => {
+        queued = null;
+        turn.resolve();
+      };
+      queue.push(queued);
+      ready = turn.promise;
+    }
+    let done = false;
+    const release = () => {
+      if (done) return;
+      done = true;
+      if (queued !== null) {
+        queue.splice(queue.indexOf(queued), 1);
+        queued = null;
+      } else {
+        this.#next();
+      }
+    };
+    return {
+      check: async (password, stored) => {
+        await ready;
+        try {
+          const ok = await verifyPassword(password, stored ?? NO_ACCOUNT_HASH);
+          return ok && stored !== null;
+        } finally {
+          release();
+        }
+      },
+      cancel: release,
+    };
   }
 
   /** Whether `password` matches `stored`; throws {@linkcode BusyError}. */
-  async check(password: string, stored: string | null): Promise<boolean> {
-    if (this.#running < this.#concurrent) {
-      this.#running++;
-    } else {
-      if (this.#waiting.length >= this.#queued) throw new BusyError();
-      // The slot of a check that ends is handed straight to this one.
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    }
-    try {
-      const ok = await verifyPassword(password, stored ?? NO_ACCOUNT_HASH);
-      return ok && stored !== null;
-    } finally {
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#running--;
-    }
+  async check(
+    password: string,
+    stored: string | null,
+    priority = false,
+  ): Promise<boolean> {
+    return await this.reserve(priority).check(password, stored);
+  }
+
+  /** A slot was freed: hands it to the next waiting check, priority first. */
+  #next(): void {
+    const next = this.#queues.priority.shift() ?? this.#queues.normal.shift();
+    // The slot of a check that ends is handed straight to the next one.
+    if (next) next();
+    else this.#running--;
   }
 }

@@ -517,11 +517,22 @@ export class Session implements Moderated {
     if (pending === null && !roomFirst) {
       throw new ProtocolError("usage", "No password was asked for");
     }
+    const { gate, log } = this.#ctx;
+    // A ban placed since HELLO, or on the account: the same answer for any
+    // password, and nothing counted.
+    const ban = gate.passwordBan(
+      this.host,
+      this.conn.info.certificate,
+      pending?.kind === "account" ? pending.alias : null,
+    );
+    if (ban) {
+      log.info("refused", { addr: this.address, reason: "banned" });
+      return this.close("banned", `Banned ${describeSanction(ban)}`);
+    }
     if (pending === null || pending.kind === "room") {
       return this.#roomPassword(password, pending);
     }
     this.#pending = null;
-    const { gate, log } = this.#ctx;
     const account = await gate.login(pending.alias, password, this.host);
     if (this.#isClosing()) return;
     if (account === null) {

@@ -20,7 +20,8 @@
  * Accepting differs: the node engine accepts on a `node:net` server and
  * hands each socket on to its TLS server, so that it can first read the
  * PROXY protocol header of a peer listed as a trusted proxy (a load
- * balancer), whose client then becomes the connection's remote address.
+ * balancer), whose client then becomes the connection's remote address
+ * before TLS starts (TLS starts only when the handshake is asked for).
  * The deno engine cannot: `Deno.listenTls` starts TLS on the socket itself.
  *
  * Closing differs too: Deno's TLS stream (rustls-tokio-stream) finishes a
@@ -80,7 +81,8 @@ export class InputOverflowError extends Error {
 export interface ByteConn {
   /**
    * The client's address: the peer's, or, for a trusted proxy's connection
-   * (`proxied`), the one its PROXY header names once the handshake ended.
+   * (`proxied`), the one its PROXY header names once it is read
+   * ({@linkcode ByteConn.located}).
    */
   readonly remoteAddr: NetAddress;
   /**
@@ -99,8 +101,16 @@ export interface ByteConn {
    */
   readonly peer: PeerCertificate | null;
   /**
-   * Completes the TLS handshake (after the PROXY header, when `proxied`);
-   * rejects when it fails ({@linkcode ProxyHeaderError} for the header).
+   * Resolves once `remoteAddr` names the client: at once, or, when
+   * `proxied`, once the PROXY header is read, before any TLS (so that caps
+   * and bans count a proxied client before its handshake costs anything).
+   * Rejects with {@linkcode ProxyHeaderError} for a bad header.
+   */
+  located(): Promise<void>;
+  /**
+   * Completes the TLS handshake (after the PROXY header, when `proxied`:
+   * TLS starts only now); rejects when it fails
+   * ({@linkcode ProxyHeaderError} for the header).
    */
   handshake(): Promise<void>;
   /**
@@ -254,6 +264,10 @@ class DenoConn implements ByteConn {
     this.#conn = conn;
     this.remoteAddr = conn.remoteAddr;
     this.#report = report;
+  }
+
+  located(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** Counts an operation that must end before the socket is released. */
@@ -457,6 +471,8 @@ class NodeConn implements ByteConn {
   #raw: net.Socket;
   /** The PROXY header read, for a trusted proxy's connection. */
   #header: Promise<void> | null = null;
+  /** Hands the socket to the TLS server, once; null once done (or none). */
+  #startTls: (() => void) | null = null;
   #socket: tls.TLSSocket | null = null;
   #secure = Promise.withResolvers<void>();
   #chunks: Uint8Array[] = [];
@@ -507,16 +523,22 @@ class NodeConn implements ByteConn {
   }
 
   /**
-   * Reads the trusted proxy's PROXY header, takes the client's address from
-   * it, and hands the socket on (`next`: to the TLS server).
+   * Reads the trusted proxy's PROXY header and takes the client's address
+   * from it; the socket is handed on (`startTls`: to the TLS server) only
+   * when {@linkcode handshake} is called.
    */
-  readHeader(next: () => void): void {
+  readHeader(startTls: () => void): void {
+    this.#startTls = startTls;
     this.#header = readProxyHeader(this.#raw).then((header) => {
       if (header?.source) this.remoteAddr = header.source;
-      next();
     });
-    // Reported by handshake(); the socket has no use without its header.
+    // Reported by located() and handshake(); the socket has no use without
+    // its header.
     this.#header.catch(() => this.#raw.destroy());
+  }
+
+  located(): Promise<void> {
+    return this.#header ?? Promise.resolve();
   }
 
   /** The handshake ended: from now on the TLS socket carries the data. */
@@ -573,9 +595,12 @@ class NodeConn implements ByteConn {
 
   handshake(): Promise<void> {
     const header = this.#header;
-    return header === null
-      ? this.#secure.promise
-      : header.then(() => this.#secure.promise);
+    return header === null ? this.#secure.promise : header.then(() => {
+      const startTls = this.#startTls;
+      this.#startTls = null;
+      if (startTls !== null && !this.#raw.destroyed) startTls();
+      return this.#secure.promise;
+    });
   }
 
   read(): Promise<Uint8Array | null> {

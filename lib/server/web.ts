@@ -16,7 +16,9 @@
  * certificate as the TLS door does (and with `require`, completes no
  * handshake without a valid one). A trusted proxy either sends a PROXY
  * header (it passes TLS through) or terminates TLS itself and names the
- * client of each WebSocket upgrade in `X-Forwarded-For`.
+ * client of each WebSocket upgrade in `X-Forwarded-For`; such a client
+ * presents no certificate (the one on the connection is the proxy's), so
+ * with `require` its upgrade is refused.
  *
  * It runs on `node:https` with the `ws` package rather than `Deno.serve`
  * (`ws` needs `--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE`):
@@ -180,6 +182,11 @@ interface Visit {
    * TLS itself, whose requests name their clients (`X-Forwarded-For`).
    */
   client: NetAddress | null;
+  /**
+   * The client was named by `X-Forwarded-For`: the TLS connection (and any
+   * certificate on it) is its proxy's, so it presents no certificate.
+   */
+  forwarded: boolean;
 }
 
 /** Starts the web door; resolves once it listens. */
@@ -231,6 +238,9 @@ class Door implements WebDoor {
         cert: options.cert,
         key: options.key,
         handshakeTimeout: options.handshakeTimeoutMs,
+        // Checked this often: a request sent half (slow loris) is answered
+        // 408 and closed within twice the timeout.
+        connectionsCheckingInterval: httpTimeoutMs(options),
         ...(clientCa === null ? {} : {
           ca: clientCa.ca,
           requestCert: true,
@@ -239,8 +249,8 @@ class Door implements WebDoor {
       },
       (request, response) => this.#respond(request, response),
     );
-    https.headersTimeout = options.handshakeTimeoutMs;
-    https.requestTimeout = options.handshakeTimeoutMs;
+    https.headersTimeout = httpTimeoutMs(options);
+    https.requestTimeout = httpTimeoutMs(options);
     https.keepAliveTimeout = 5_000;
     https.on("upgrade", (request, socket, head) => {
       socket.on("error", () => {}); // a reset while upgrading is no news
@@ -312,7 +322,13 @@ class Door implements WebDoor {
       formatAddress(peer),
     );
     if (entry.dropped) return void raw.destroy();
-    const visit: Visit = { raw, entry, peer, client: proxied ? null : peer };
+    const visit: Visit = {
+      raw,
+      entry,
+      peer,
+      client: proxied ? null : peer,
+      forwarded: false,
+    };
     const key = socketKey(raw);
     this.#visits.set(key, visit);
     raw.once("close", () => {
@@ -364,11 +380,22 @@ class Door implements WebDoor {
       options.log.info("refused", { addr: address, reason: "origin", origin });
       return refuse(403, "Forbidden");
     }
+    // A client named by X-Forwarded-For cannot prove a certificate: the one
+    // on this connection, if any, is its proxy's.
+    if (visit.forwarded && options.clientCa?.require) {
+      options.log.warn("refused", {
+        addr: address,
+        reason: "client-certificate",
+        error:
+          "--client-cert require: a client named by X-Forwarded-For presents no certificate",
+      });
+      return refuse(403, "Forbidden");
+    }
     this.#sockets.handleUpgrade(request, socket, head, (ws: WebSocket) => {
       const connection = new WsConnection(ws, socket, {
         host: client.hostname,
         address,
-        certificate: options.clientCa === null
+        certificate: options.clientCa === null || visit.forwarded
           ? null
           : peerCertificate(request.socket as TLSSocket),
       }, {
@@ -401,6 +428,7 @@ class Door implements WebDoor {
       return null;
     }
     visit.entry.locate(host, host);
+    visit.forwarded = true;
     return visit.client = { hostname: host, port: 0 };
   }
 
@@ -461,6 +489,17 @@ class Door implements WebDoor {
     send(200, asset.type, asset.body);
   }
 }
+
+/**
+ * How long an HTTP request may take to arrive (and how often that is
+ * checked): the handshake timeout, at most {@linkcode MAX_HTTP_TIMEOUT_MS}.
+ */
+function httpTimeoutMs(options: WebDoorOptions): number {
+  return Math.min(options.handshakeTimeoutMs, MAX_HTTP_TIMEOUT_MS);
+}
+
+/** The longest an HTTP request may take to arrive. */
+export const MAX_HTTP_TIMEOUT_MS = 30_000;
 
 /** A remote address as the door names it (IPv4-mapped as IPv4). */
 function unmapped(host: string): string {

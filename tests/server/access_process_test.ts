@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import {
+  connectTls,
   denoRun,
   loopbackArgs,
   ROOT,
@@ -518,6 +519,47 @@ Deno.test("users.ts pin makes the certificate the only way in, and unpin lets th
         // The tool works while the server runs: the next login sees it.
         assert.equal((await users(dir, ["unpin", "carol"])).code, 0);
         assert.match(await login(), /^WELCOME carol /);
+      },
+    );
+  });
+});
+
+Deno.test("server.ts answers a request sent half on the web port with 408 and closes it within the handshake timeout", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const webPort = freePort();
+    await withServerProcess(
+      [
+        ...serverPermissions(dir),
+        "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE",
+      ],
+      [
+        ...loopbackArgs(dir, "--handshake-timeout", "1"),
+        "--web-port",
+        String(webPort),
+      ],
+      async () => {
+        // A slow loris: headers begun, never ended.
+        using conn = await connectTls(webPort);
+        const started = Date.now();
+        await conn.write(
+          new TextEncoder().encode("GET / HTTP/1.1\r\nhost: localhost\r\n"),
+        );
+        let received = "";
+        const buffer = new Uint8Array(1024);
+        try {
+          for (let n; (n = await conn.read(buffer)) !== null;) {
+            received += new TextDecoder().decode(buffer.subarray(0, n));
+          }
+        } catch (error) {
+          // Node's HTTP server closes without a TLS close_notify.
+          if (!(error instanceof Deno.errors.UnexpectedEof)) throw error;
+        }
+        const elapsedMs = Date.now() - started;
+        assert.match(received, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+        // Checked every second: closed within twice the timeout (and well
+        // before Node's default 30 s check).
+        assert.ok(elapsedMs < 5_000, `${elapsedMs} ms`);
       },
     );
   });

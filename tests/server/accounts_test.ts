@@ -581,3 +581,116 @@ Deno.test("Gate.login() checks at most two passwords at once per address", async
   assert.deepEqual(await Promise.all(attempts), [null, null, "busy"]);
   assert.equal((await elsewhere)?.alias, "alice");
 });
+
+Deno.test("Gate.login() under a flood: busy is said before the attempt counts, and an address that logged in before has its own queue", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const accounts = new Accounts(store.db);
+  await accounts.add("bob", "password1");
+  const limiter = new LoginLimiter(clock, {
+    burst: 1,
+    targetBurst: 100,
+    refillMs: 60_000,
+    known: accounts,
+  });
+  const gate = new Gate({
+    accounts,
+    moderation: new Moderation(store.db, clock),
+    limiter,
+    checker: new PasswordChecker({
+      concurrent: 1,
+      queued: 2,
+      priorityQueued: 1,
+    }),
+    roomPassword: null,
+    accountsOnly: false,
+  });
+  // bob's usual address.
+  assert.equal(
+    (await gate.login("bob", "password1", "10.0.0.1"))?.alias,
+    "bob",
+  );
+  const outcome = (promise: Promise<unknown>) =>
+    promise.then(() => "checked", (error: ProtocolError) => error.code);
+  // Strangers fill the checks running and waiting...
+  const flood = [2, 3, 4].map((i) =>
+    outcome(gate.login("bob", "guess", `10.9.0.${i}`))
+  );
+  // ...so the next stranger is busy, and its attempt was not counted: with
+  // a burst of 1, a counted one would make it wait afterwards.
+  assert.equal(await outcome(gate.login("bob", "guess", "10.9.0.5")), "busy");
+  // bob, from his usual address, is checked all the same, before the
+  // strangers that wait.
+  const bob = gate.login("bob", "password1", "10.0.0.1");
+  assert.equal((await bob)?.alias, "bob");
+  assert.deepEqual(await Promise.all(flood), ["checked", "checked", "checked"]);
+  assert.equal(limiter.begin("10.9.0.5", "bob"), 0, "nothing was counted");
+});
+
+Deno.test("PasswordChecker serves checks with priority first, each queue with its own limit", async () => {
+  const checker = new PasswordChecker({
+    concurrent: 1,
+    queued: 1,
+    priorityQueued: 1,
+  });
+  const order: string[] = [];
+  const run = (name: string, priority: boolean) =>
+    checker.reserve(priority).check("pw", null).then(() => order.push(name));
+  const first = run("first", false);
+  // A place given up frees its turn.
+  checker.reserve(false).cancel();
+  const normal = run("normal", false);
+  assert.throws(() => checker.reserve(false), BusyError);
+  const known = run("known", true);
+  assert.throws(() => checker.reserve(true), BusyError);
+  await Promise.all([first, normal, known]);
+  assert.deepEqual(order, ["first", "known", "normal"]);
+});
+
+Deno.test("LoginLimiter keeps a registered account's count apart: strangers filling the table do not reset it", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const accounts = new Accounts(store.db);
+  await accounts.add("bob", "password1");
+  const limiter = new LoginLimiter(clock, {
+    burst: 5,
+    targetBurst: 2,
+    refillMs: 60_000,
+    known: accounts,
+    maxTracked: 10,
+  });
+  // A distributed guesser fills bob's count...
+  for (const i of [1, 2]) assert.equal(limiter.begin(`10.9.0.${i}`, "bob"), 0);
+  assert.equal(limiter.begin("10.9.0.3", "bob"), 60_000);
+  // ...then fills the table with other addresses and names.
+  for (let i = 0; i < 30; i++) limiter.begin(`10.8.0.${i}`, `nobody${i}`);
+  assert.equal(limiter.begin("10.9.0.4", "bob"), 60_000, "bob's count held");
+});
+
+Deno.test("LoginLimiter counts room-password failures per IPv6 /48 too, with growing waits, and locks no one else out", async () => {
+  const clock = new FakeClock();
+  const limiter = new LoginLimiter(clock, {
+    burst: 5,
+    targetBurst: 20,
+    refillMs: 60_000,
+  });
+  // A guest of the same /48 who gave the room password before.
+  limiter.begin("2001:db8:1:ffff::1", null);
+  limiter.succeeded("2001:db8:1:ffff::1", null);
+  // One holder of a /48 tries once from each of 40 of its /64s.
+  const from48 = (i: number) => `2001:db8:1:${i.toString(16)}::1`;
+  const waits = Array.from(
+    { length: 40 },
+    (_, i) => limiter.begin(from48(i), null),
+  );
+  assert.equal(waits.filter((ms) => ms === 0).length, 20);
+  assert.equal(waits.at(-1), 60_000);
+  // The waits grow: one more try after the refill time, then twice as long.
+  await clock.advance(60_000);
+  assert.equal(limiter.begin(from48(100), null), 0);
+  assert.equal(limiter.begin(from48(101), null), 120_000);
+  // Nobody else is held back: another /48, an IPv4 guest, the known guest.
+  assert.equal(limiter.begin("2001:db8:2::1", null), 0);
+  assert.equal(limiter.begin("192.0.2.1", null), 0);
+  assert.equal(limiter.begin("2001:db8:1:ffff::1", null), 0);
+});

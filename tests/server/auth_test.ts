@@ -190,6 +190,60 @@ for (const engine of ENGINES) {
     });
   });
 
+  test("a ban placed after HELLO refuses /pass: right or wrong, the same BYE", async () => {
+    await using s = await startServer(engine);
+    const { accounts, moderation } = s.server.gate;
+    await accounts.add("bob", "bob's password");
+    using first = await TestClient.connect(s.port);
+    using second = await TestClient.connect(s.port);
+    for (const client of [first, second]) {
+      await client.expect(/^HELLO /);
+      await client.send("bob");
+      await client.expect(/^PASSWORD account /);
+    }
+    moderation.add("ban", { range: parseAddressRange("127.0.0.1")! }, {
+      durationMs: null,
+      by: "admin",
+      reason: "",
+    });
+    await first.send("/pass bob's password");
+    await second.send("/pass wrong");
+    for (const client of [first, second]) {
+      assert.deepEqual(await client.readToEnd(), [
+        "BYE banned Banned by admin until lifted",
+      ]);
+    }
+    assert.doesNotMatch(s.logs.toString(), /login-failed|INFO login /);
+  });
+
+  test("a banned account gets BYE banned for any password, and nothing is counted", async () => {
+    await using s = await startServer(engine, ["--login-attempts", "1"]);
+    const { accounts, moderation } = s.server.gate;
+    await accounts.add("bob", "bob's password");
+    moderation.add("ban", { account: "bob" }, {
+      durationMs: null,
+      by: "admin",
+      reason: "",
+    });
+    for (const password of ["wrong", "bob's password", "wrong again"]) {
+      using client = await TestClient.connect(s.port);
+      await client.expect(/^HELLO /);
+      await client.send("bob");
+      await client.expect(/^PASSWORD account /);
+      await client.send(`/pass ${password}`);
+      assert.deepEqual(await client.readToEnd(), [
+        "BYE banned Banned by admin until lifted",
+      ]);
+    }
+    // Lifted: the right password logs in at once (no failure was counted).
+    moderation.remove("ban", "bob");
+    using bob = await TestClient.join(s.port, "bob", {
+      password: "bob's password",
+    });
+    await bob.send("back");
+    assert.equal(await bob.expect(/^MSG /), "MSG bob back");
+  });
+
   test("operators kick, ban, mute and set the topic; others may not", async () => {
     await using s = await startServer(engine);
     const { accounts } = s.server.gate;

@@ -257,3 +257,53 @@ backend web_servers
     throw e;
   }
 });
+
+Deno.test("[node] behind docs/haproxy.cfg, a client over its cap is closed from the balancer's PROXY header, before TLS", async () => {
+  await using s = await startServer("node", [
+    "--trusted-proxy",
+    BALANCER,
+    "--max-per-ip",
+    "1",
+    "--max-refusals",
+    "0",
+    "--handshake-timeout",
+    "60",
+  ], { web: {} });
+  const listen = { chat: freePort(), web: freePort() };
+  await using proxy = await HaProxy.start(
+    await documentedConfig(
+      listen,
+      { chat: s.port, web: s.webPort },
+      "send-proxy-v2",
+    ),
+  );
+  try {
+    using _alice = await TestClient.join(listen.chat, "alice");
+    // Connections that never start TLS, from the same client: the
+    // balancer passes each on with its header, and the server closes it
+    // at once instead of holding it for the 60 s handshake timeout.
+    for (let i = 0; i < 3; i++) {
+      using raw = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: listen.chat,
+      });
+      const closed = await Promise.race([
+        raw.read(new Uint8Array(16)).then(() => true, () => true),
+        new Promise<boolean>((resolve) =>
+          AbortSignal.timeout(WAIT_MS).addEventListener(
+            "abort",
+            () => resolve(false),
+          )
+        ),
+      ]);
+      assert.ok(closed, "closed before any TLS");
+    }
+    await s.logs.waitFor(/INFO refused addr=127\.0\.0\.1:\d+ reason=ip-limit/, {
+      count: 3,
+    });
+    assert.equal(s.server.admission.connections, 1);
+  } catch (e) {
+    if (e instanceof Error) e.message += `\n--- haproxy ---\n${proxy.output}`;
+    throw e;
+  }
+});

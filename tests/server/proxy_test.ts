@@ -364,3 +364,90 @@ Deno.test("[node] /healthz tells the counts to loopback clients only", async () 
     online: 1,
   });
 });
+
+Deno.test("[node] a client named by X-Forwarded-For presents no certificate: the proxy's is not the client's", async () => {
+  const { ca } = await testCertificates();
+  const proxyIdentity = await issueClientCertificate(ca, "op");
+  for (const require of [false, true]) {
+    await using s = await startServer("node", [
+      "--trusted-proxy",
+      "127.0.0.1",
+    ], { web: {}, clientCa: { ca: ca.cert, require } });
+    const { accounts } = s.server.gate;
+    await accounts.add("op", "op password");
+    accounts.setOperator("op", true);
+    // The proxy terminates TLS with a certificate that names "op".
+    using conn = await connectTls(s.webPort, undefined, proxyIdentity);
+    if (require) {
+      // Every member must prove a certificate: one named by the header
+      // cannot, so it is refused, and the log says why.
+      const upgrade = await upgradeByHand(conn, s.webPort, {
+        "x-forwarded-for": "203.0.113.7",
+      });
+      assert.equal(upgrade.status, "HTTP/1.1 403 Forbidden");
+      await s.logs.waitFor(
+        /WARN refused addr=203\.0\.113\.7 reason=client-certificate /,
+      );
+      continue;
+    }
+    const web = await webJoin(conn, s.webPort, {
+      "x-forwarded-for": "203.0.113.7",
+    }, "op");
+    assert.match(web.first, /^HELLO /);
+    assert.match(
+      (await web.rest.next()).value ?? "",
+      /^PASSWORD account "op" is a registered alias/,
+    );
+  }
+});
+
+Deno.test("[node] a proxied client over its cap is refused from its PROXY header, before any TLS", async () => {
+  await using s = await startServer("node", [
+    "--trusted-proxy",
+    "127.0.0.1",
+    "--max-per-ip",
+    "1",
+    "--max-refusals",
+    "0",
+    "--handshake-timeout",
+    "60",
+  ]);
+  using _alice = await joinVia(s.port, v1("203.0.113.7", 40001), "alice");
+  // A flood of handshakes from the same client: each sends its header and
+  // nothing more. Each is closed at once, without a word (beyond
+  // --max-refusals), and never waits for its TLS handshake.
+  const closedAfterHeader = async (header: string) => {
+    using raw = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+    await raw.write(encoder.encode(header));
+    const read = raw.read(new Uint8Array(16)).catch(() => null);
+    const late = AbortSignal.timeout(5000);
+    return await Promise.race([
+      read.then(() => true),
+      new Promise<boolean>((resolve) =>
+        late.addEventListener("abort", () => resolve(false))
+      ),
+    ]);
+  };
+  for (let i = 0; i < 3; i++) {
+    assert.ok(
+      await closedAfterHeader(v1("203.0.113.7", 40010 + i)),
+      "closed after its header, before a handshake",
+    );
+  }
+  await s.logs.waitFor(
+    /INFO refused addr=203\.0\.113\.7:4001\d reason=ip-limit/,
+    { count: 3 },
+  );
+  assert.equal(s.server.admission.connections, 1);
+  // A banned client too (no certificate could let it pass: no --client-ca).
+  s.server.gate.moderation.add(
+    "ban",
+    { range: parseAddressRange("192.0.2.0/24")! },
+    { durationMs: null, by: "op", reason: "" },
+  );
+  assert.ok(await closedAfterHeader(v1("192.0.2.1", 40020)), "banned");
+  await s.logs.waitFor(/INFO refused addr=192\.0\.2\.1:40020 reason=banned/);
+  // Another client behind the same proxy is not held back.
+  using _bob = await joinVia(s.port, v1("198.51.100.9"), "bob");
+  assert.equal(s.server.admission.connections, 2);
+});

@@ -1072,3 +1072,69 @@ Deno.test("Session with ids: each line the log could not store is refused under 
     await log!.close();
   }
 });
+
+Deno.test("Session re-checks an address ban before it answers /pass (room and account passwords)", async () => {
+  const { open, gate } = await withAccounts([], "room secret");
+  const ban = () =>
+    gate.moderation.add("ban", { range: parseAddressRange("127.0.0.0/8")! }, {
+      durationMs: null,
+      by: "alice",
+      reason: "",
+    });
+  const room = open();
+  const account = open();
+  assert.match(await room.conn.nextSent(), /^HELLO /);
+  assert.match(await account.conn.nextSent(), /^HELLO /);
+  account.conn.receive("bob");
+  assert.match(await account.conn.nextSent(), /^PASSWORD account /);
+  // Banned after the greeting, before the password: the right password
+  // and a wrong one get the same answer.
+  ban();
+  room.conn.receive("/pass room secret");
+  assert.equal(
+    await room.conn.closed(),
+    "BYE banned Banned by alice until lifted",
+  );
+  account.conn.receive("/pass wrong");
+  assert.equal(
+    await account.conn.closed(),
+    "BYE banned Banned by alice until lifted",
+  );
+  await room.session.finished;
+  await account.session.finished;
+});
+
+Deno.test("Session answers BYE banned to any password for a banned account, and counts nothing", async () => {
+  const { open, gate, logs, clock } = await withAccounts([
+    "--login-attempts",
+    "1",
+  ]);
+  gate.moderation.add("ban", { account: "bob" }, {
+    durationMs: null,
+    by: "alice",
+    reason: "",
+  });
+  for (const password of ["wrong", "pw-bob", "wrong again", "pw-bob"]) {
+    const { conn, session } = open("10.1.1.1:5000");
+    assert.match(await conn.nextSent(), /^HELLO /);
+    conn.receive("bob");
+    assert.match(await conn.nextSent(), /^PASSWORD account /);
+    conn.receive(`/pass ${password}`);
+    assert.equal(
+      await conn.closed(),
+      "BYE banned Banned by alice until lifted",
+    );
+    await session.finished;
+  }
+  assert.ok(!logs.some((l) => /login-failed|INFO login /.test(l)));
+  assert.equal(gate.accounts.knows("bob", "10.1.1.1", clock.now()), false);
+  // Nothing was counted: lifted, the ban leaves no failure behind.
+  assert.equal(gate.moderation.remove("ban", "bob"), 1);
+  const bob = open("10.1.1.1:5001");
+  assert.match(await bob.conn.nextSent(), /^HELLO /);
+  bob.conn.receive("bob");
+  assert.match(await bob.conn.nextSent(), /^PASSWORD account /);
+  bob.conn.receive("/pass pw-bob");
+  assert.match(await bob.conn.nextSent(), /^WELCOME bob /);
+  await end(bob);
+});

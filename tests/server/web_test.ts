@@ -521,3 +521,25 @@ Deno.test("the web door refuses a banned address before HELLO", async () => {
   assert.equal((await banned.closed).code, 1000);
   await s.logs.waitFor(/INFO refused addr=127\.0\.0\.1:\d+ reason=banned/);
 });
+
+Deno.test("the web door re-checks an address ban before it answers /pass", async () => {
+  await using s = await startServer("node", [], { web: {} });
+  const { accounts, moderation } = s.server.gate;
+  await accounts.add("bob", "bob's password");
+  await using client = await WsClient.open(s.webPort);
+  await client.expect(/^HELLO /);
+  client.ws.send("bob");
+  await client.expect(/^PASSWORD account /);
+  moderation.add("ban", { range: parseAddressRange("127.0.0.0/8")! }, {
+    durationMs: null,
+    by: "op",
+    reason: "",
+  });
+  // A wrong password gets what the right one would.
+  client.ws.send("/pass wrong");
+  assert.equal(
+    await client.expect(/./),
+    "BYE banned Banned by op until lifted",
+  );
+  assert.equal((await client.closed).code, 1000);
+});
