@@ -181,98 +181,188 @@ async function runTerminal(
   config: ClientConfig,
   { hello, color, password, pending }: Start,
 ): Promise<number> {
-  const { stdout } = process;
-  // Readline echoes what is typed through this output; muted, it echoes
-  // nothing (passwords).
-  const output = new MutableOutput();
-  const rl = readline.createInterface({
-    input: process.stdin,
-    output,
-    terminal: true,
-    historySize: 200,
-  });
-  let prompting = false;
-  const print = (line: ServerLine | string) => {
-    const text = formatForDisplay(line, { color, time: new Date() });
-    if (text === null) return;
-    readline.clearLine(stdout, 0);
-    readline.cursorTo(stdout, 0);
-    stdout.write(text + "\n");
-    // Redraw the prompt and whatever was typed, cursor where it was.
-    if (prompting) rl.prompt(true);
-  };
-  const quit = Promise.withResolvers<void>();
-  rl.on("SIGINT", () => quit.resolve());
-  rl.on("close", () => {
-    prompting = false;
-    quit.resolve();
-  });
+  using prompt = new Prompt(color);
   const answer: PasswordAnswer = async () => {
-    const given = password ??
-      await askSecret(rl, output, "Password: ", quit.promise);
+    const given = password ?? await prompt.askSecret("Password: ");
     if (given === null) return false;
     await server.send(`/pass ${given}`);
     return true;
   };
-  try {
-    print(hello);
-    let alias = config.alias;
-    let self: string;
-    while (true) {
-      alias ??= await ask(rl, "Alias: ", quit.promise);
-      if (alias === null || /^\/quit\b/i.test(alias)) return 0;
-      await server.send(alias);
-      const result = await awaitWelcome(server, print, answer, pending);
-      if (result === "closed") return 1;
-      if (result !== "rejected") {
-        self = result.alias;
-        break;
+  prompt.print(hello);
+  const self = await joinOnTerminal(server, config.alias, prompt, {
+    answer,
+    pending,
+  });
+  if (typeof self === "number") return self;
+  return await chatOnTerminal(server, self, prompt, { answer, pending });
+}
+
+/** How a session answers what the server asks on the way. */
+interface Answers {
+  readonly answer: PasswordAnswer;
+  readonly pending: PendingLines;
+}
+
+/**
+ * Sends the alias (asked for when none was given, and again after each
+ * refusal) until the server welcomes it; resolves to the alias joined as,
+ * or to an exit code when the user quits or the connection ends.
+ */
+async function joinOnTerminal(
+  server: ServerConnection,
+  alias: string | null,
+  prompt: Prompt,
+  { answer, pending }: Answers,
+): Promise<string | number> {
+  while (true) {
+    alias ??= await prompt.ask("Alias: ");
+    if (alias === null || /^\/quit\b/i.test(alias)) return 0;
+    await server.send(alias);
+    const result = await awaitWelcome(server, prompt.print, answer, pending);
+    if (result === "closed") return 1;
+    if (result !== "rejected") return result.alias;
+    alias = null; // rejected: ask again
+  }
+}
+
+/**
+ * Chats until the connection ends (its exit code) or the user quits: then
+ * sends `/quit` and waits a little for the server's goodbye.
+ */
+async function chatOnTerminal(
+  server: ServerConnection,
+  self: string,
+  prompt: Prompt,
+  { answer, pending }: Answers,
+): Promise<number> {
+  prompt.start(self, (line) => {
+    if (line.trim() !== "") server.send(pending.tag(line)).catch(() => {});
+  });
+  const reading = pumpServer(
+    server,
+    (line) => {
+      if (
+        typeof line !== "string" && line.type === "NICK" &&
+        line.alias === self
+      ) {
+        self = line.newAlias;
+        prompt.setAlias(self);
       }
-      alias = null; // rejected: ask again
-    }
-    // Only a well-formed alias from the server ever reaches the prompt.
-    const setPrompt = (name: string) => {
-      if (isWellFormedAlias(name)) rl.setPrompt(`${name}> `);
-    };
-    rl.setPrompt("> ");
-    setPrompt(self);
-    prompting = true;
-    rl.prompt();
-    rl.on("line", (line: string) => {
-      // Replace the typed line by the server's echo, as chat clients do.
-      readline.moveCursor(stdout, 0, -1);
-      readline.clearLine(stdout, 0);
-      if (line.trim() !== "") {
-        server.send(pending.tag(line)).catch(() => {});
-      }
-      rl.prompt();
+      prompt.print(line);
+    },
+    answer,
+    pending,
+  );
+  const ended = await Promise.race([reading, prompt.quit.then(() => null)]);
+  if (ended !== null) return exitCode(ended);
+  await server.send("/quit").catch(() => {});
+  const timer = Promise.withResolvers<null>();
+  const id = setTimeout(() => timer.resolve(null), QUIT_WAIT_MS);
+  await Promise.race([reading, timer.promise]);
+  clearTimeout(id);
+  return 0;
+}
+
+/**
+ * The terminal's prompt: readline on stdin, questions (echoed or not), and
+ * once in the room a prompt with the alias that incoming lines never
+ * overwrite (each is printed above it, and the half-typed line redrawn).
+ * `quit` resolves on Ctrl-C or Ctrl-D.
+ */
+class Prompt implements Disposable {
+  /** Resolves when the user quits (Ctrl-C, Ctrl-D) or the prompt closes. */
+  readonly quit: Promise<void>;
+  readonly #color: boolean;
+  // Readline echoes what is typed through this output; muted, it echoes
+  // nothing (passwords).
+  readonly #output = new MutableOutput();
+  readonly #rl: readline.Interface;
+  #prompting = false;
+
+  constructor(color: boolean) {
+    this.#color = color;
+    this.#rl = readline.createInterface({
+      input: process.stdin,
+      output: this.#output,
+      terminal: true,
+      historySize: 200,
     });
-    const reading = pumpServer(
-      server,
-      (line) => {
-        if (
-          typeof line !== "string" && line.type === "NICK" &&
-          line.alias === self
-        ) {
-          self = line.newAlias;
-          setPrompt(self);
-        }
-        print(line);
-      },
-      answer,
-      pending,
-    );
-    const ended = await Promise.race([reading, quit.promise.then(() => null)]);
-    if (ended !== null) return exitCode(ended);
-    await server.send("/quit").catch(() => {});
-    const timer = Promise.withResolvers<null>();
-    const id = setTimeout(() => timer.resolve(null), QUIT_WAIT_MS);
-    await Promise.race([reading, timer.promise]);
-    clearTimeout(id);
-    return 0;
-  } finally {
-    prompting = false;
-    rl.close();
+    const quit = Promise.withResolvers<void>();
+    this.quit = quit.promise;
+    this.#rl.on("SIGINT", () => quit.resolve());
+    this.#rl.on("close", () => {
+      this.#prompting = false;
+      quit.resolve();
+    });
+  }
+
+  /** Prints a server line above the prompt (with the time), if it is shown. */
+  print = (line: ServerLine | string): void => {
+    const text = formatForDisplay(line, {
+      color: this.#color,
+      time: new Date(),
+    });
+    if (text === null) return;
+    const { stdout } = process;
+    readline.clearLine(stdout, 0);
+    readline.cursorTo(stdout, 0);
+    stdout.write(text + "\n");
+    // Redraw the prompt and whatever was typed, cursor where it was.
+    if (this.#prompting) this.#rl.prompt(true);
+  };
+
+  /** Asks a question until answered; null when the user quits instead. */
+  async ask(question: string): Promise<string | null> {
+    while (true) {
+      const answer = await Promise.race([
+        new Promise<string>((resolve) => this.#rl.question(question, resolve)),
+        this.quit.then(() => null),
+      ]);
+      if (answer === null) return null;
+      if (answer.trim() !== "") return answer.trim();
+    }
+  }
+
+  /** Asks for a secret without echo; null when the user quits instead. */
+  async askSecret(question: string): Promise<string | null> {
+    process.stdout.write(question);
+    this.#output.muted = true;
+    try {
+      return await Promise.race([
+        new Promise<string>((resolve) => this.#rl.question("", resolve)),
+        this.quit.then(() => null),
+      ]);
+    } finally {
+      this.#output.muted = false;
+      process.stdout.write("\n");
+    }
+  }
+
+  /**
+   * Shows the prompt, under `alias`; each line typed is handed to `onLine`
+   * and replaced on screen by the server's echo, as chat clients do.
+   */
+  start(alias: string, onLine: (line: string) => void): void {
+    this.#rl.setPrompt("> ");
+    this.setAlias(alias);
+    this.#prompting = true;
+    this.#rl.prompt();
+    this.#rl.on("line", (line: string) => {
+      readline.moveCursor(process.stdout, 0, -1);
+      readline.clearLine(process.stdout, 0);
+      onLine(line);
+      this.#rl.prompt();
+    });
+  }
+
+  /** Puts an alias in the prompt: only a well-formed one ever reaches it. */
+  setAlias(alias: string): void {
+    if (isWellFormedAlias(alias)) this.#rl.setPrompt(`${alias}> `);
+  }
+
+  [Symbol.dispose](): void {
+    this.#prompting = false;
+    this.#rl.close();
   }
 }
 
@@ -423,26 +513,6 @@ class MutableOutput extends Writable {
   }
 }
 
-/** Asks for a secret without echo; null when the user quits instead. */
-async function askSecret(
-  rl: readline.Interface,
-  output: MutableOutput,
-  question: string,
-  quit: Promise<void>,
-): Promise<string | null> {
-  process.stdout.write(question);
-  output.muted = true;
-  try {
-    return await Promise.race([
-      new Promise<string>((resolve) => rl.question("", resolve)),
-      quit.then(() => null),
-    ]);
-  } finally {
-    output.muted = false;
-    process.stdout.write("\n");
-  }
-}
-
 /**
  * Reads the password to give from --password-file (its first line), warning
  * on stderr when other users may read the file (a short password is the
@@ -486,22 +556,6 @@ async function readIdentity(
       `Cannot read the client certificate: ${(e as Error).message}`,
       { cause: e },
     );
-  }
-}
-
-/** Asks a question; resolves to null when the user quits instead. */
-async function ask(
-  rl: readline.Interface,
-  question: string,
-  quit: Promise<void>,
-): Promise<string | null> {
-  while (true) {
-    const answer = await Promise.race([
-      new Promise<string>((resolve) => rl.question(question, resolve)),
-      quit.then(() => null),
-    ]);
-    if (answer === null) return null;
-    if (answer.trim() !== "") return answer.trim();
   }
 }
 
