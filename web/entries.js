@@ -102,12 +102,13 @@ function history(/** @type {Line} */ line) {
   );
 }
 
+/** @typedef {(line: Line, now: Date) => Entry | null} MakeEntry */
+
 /**
  * How each line of the room is shown; a type not listed (a newer
  * server's, or `CAP`) is shown as it came.
- * @typedef {(line: Line, now: Date) => Entry | null} MakeEntry
+ * @type {ReadonlyMap<string, MakeEntry>}
  */
-/** @type {ReadonlyMap<string, MakeEntry>} */
 const ENTRIES = new Map(
   /** @type {[string, MakeEntry][]} */ ([
     ["MSG", (line, now) => entry("message", said("MSG", line), now)],

@@ -117,9 +117,6 @@ const WHO_INTERVAL_MS = 5000;
 /** Goodbyes after which coming back on our own would be wrong. */
 const FINAL = new Set(["quit", "kicked", "banned", "auth-failed", "replaced"]);
 
-/** Lines that count as unread while the tab is hidden. */
-const COUNTED = new Set(["MSG", "ME", "PRIV"]);
-
 /**
  * The state after an event; its `effects` are this event's only.
  * @param {State} state @param {PageEvent} event
@@ -315,14 +312,15 @@ function askWho(state, now) {
 const unchanged = (state) => state;
 
 /**
- * What lines of the room change besides the log.
+ * What lines of the room change besides the log (what is said counts as
+ * unread while the tab is hidden).
  * @type {ReadonlyMap<string, Handler>}
  */
 const ROOM = new Map(
   /** @type {[string, Handler][]} */ ([
-    ...[...COUNTED].map((
-      type,
-    ) => /** @type {[string, Handler]} */ ([type, unseen])),
+    ["MSG", unseen],
+    ["ME", unseen],
+    ["PRIV", unseen],
     [
       "HIST",
       (state) =>
