@@ -25,9 +25,6 @@
  */
 // deno-lint-ignore-file no-console
 
-import process from "node:process";
-import * as readline from "node:readline";
-import { Writable } from "node:stream";
 import {
   CLIENT_FLAGS,
   type ClientConfig,
@@ -42,11 +39,11 @@ import {
 } from "./lib/client/connection.ts";
 import { formatForDisplay } from "./lib/client/display.ts";
 import { PendingLines } from "./lib/client/pending.ts";
+import { Prompt } from "./lib/client/prompt.ts";
 import { formatFlags } from "./lib/flags.ts";
 import { LineFramer } from "./lib/framing.ts";
 import { readPasswordFile } from "./lib/password_file.ts";
 import {
-  isWellFormedAlias,
   parseHelloParams,
   parseServerLine,
   type ServerLine,
@@ -181,99 +178,86 @@ async function runTerminal(
   config: ClientConfig,
   { hello, color, password, pending }: Start,
 ): Promise<number> {
-  const { stdout } = process;
-  // Readline echoes what is typed through this output; muted, it echoes
-  // nothing (passwords).
-  const output = new MutableOutput();
-  const rl = readline.createInterface({
-    input: process.stdin,
-    output,
-    terminal: true,
-    historySize: 200,
-  });
-  let prompting = false;
-  const print = (line: ServerLine | string) => {
-    const text = formatForDisplay(line, { color, time: new Date() });
-    if (text === null) return;
-    readline.clearLine(stdout, 0);
-    readline.cursorTo(stdout, 0);
-    stdout.write(text + "\n");
-    // Redraw the prompt and whatever was typed, cursor where it was.
-    if (prompting) rl.prompt(true);
-  };
-  const quit = Promise.withResolvers<void>();
-  rl.on("SIGINT", () => quit.resolve());
-  rl.on("close", () => {
-    prompting = false;
-    quit.resolve();
-  });
+  using prompt = new Prompt(color);
   const answer: PasswordAnswer = async () => {
-    const given = password ??
-      await askSecret(rl, output, "Password: ", quit.promise);
+    const given = password ?? await prompt.askSecret("Password: ");
     if (given === null) return false;
     await server.send(`/pass ${given}`);
     return true;
   };
-  try {
-    print(hello);
-    let alias = config.alias;
-    let self: string;
-    while (true) {
-      alias ??= await ask(rl, "Alias: ", quit.promise);
-      if (alias === null || /^\/quit\b/i.test(alias)) return 0;
-      await server.send(alias);
-      const result = await awaitWelcome(server, print, answer, pending);
-      if (result === "closed") return 1;
-      if (result !== "rejected") {
-        self = result.alias;
-        break;
-      }
-      alias = null; // rejected: ask again
-    }
-    // Only a well-formed alias from the server ever reaches the prompt.
-    const setPrompt = (name: string) => {
-      if (isWellFormedAlias(name)) rl.setPrompt(`${name}> `);
-    };
-    rl.setPrompt("> ");
-    setPrompt(self);
-    prompting = true;
-    rl.prompt();
-    rl.on("line", (line: string) => {
-      // Replace the typed line by the server's echo, as chat clients do.
-      readline.moveCursor(stdout, 0, -1);
-      readline.clearLine(stdout, 0);
-      if (line.trim() !== "") {
-        server.send(pending.tag(line)).catch(() => {});
-      }
-      rl.prompt();
-    });
-    const reading = pumpServer(
-      server,
-      (line) => {
-        if (
-          typeof line !== "string" && line.type === "NICK" &&
-          line.alias === self
-        ) {
-          self = line.newAlias;
-          setPrompt(self);
-        }
-        print(line);
-      },
-      answer,
-      pending,
-    );
-    const ended = await Promise.race([reading, quit.promise.then(() => null)]);
-    if (ended !== null) return exitCode(ended);
-    await server.send("/quit").catch(() => {});
-    const timer = Promise.withResolvers<null>();
-    const id = setTimeout(() => timer.resolve(null), QUIT_WAIT_MS);
-    await Promise.race([reading, timer.promise]);
-    clearTimeout(id);
-    return 0;
-  } finally {
-    prompting = false;
-    rl.close();
+  prompt.print(hello);
+  const self = await joinOnTerminal(server, config.alias, prompt, {
+    answer,
+    pending,
+  });
+  if (typeof self === "number") return self;
+  return await chatOnTerminal(server, self, prompt, { answer, pending });
+}
+
+/** How a session answers what the server asks on the way. */
+interface Answers {
+  readonly answer: PasswordAnswer;
+  readonly pending: PendingLines;
+}
+
+/**
+ * Sends the alias (asked for when none was given, and again after each
+ * refusal) until the server welcomes it; resolves to the alias joined as,
+ * or to an exit code when the user quits or the connection ends.
+ */
+async function joinOnTerminal(
+  server: ServerConnection,
+  alias: string | null,
+  prompt: Prompt,
+  { answer, pending }: Answers,
+): Promise<string | number> {
+  while (true) {
+    alias ??= await prompt.ask("Alias: ");
+    if (alias === null || /^\/quit\b/i.test(alias)) return 0;
+    await server.send(alias);
+    const result = await awaitWelcome(server, prompt.print, answer, pending);
+    if (result === "closed") return 1;
+    if (result !== "rejected") return result.alias;
+    alias = null; // rejected: ask again
   }
+}
+
+/**
+ * Chats until the connection ends (its exit code) or the user quits: then
+ * sends `/quit` and waits a little for the server's goodbye.
+ */
+async function chatOnTerminal(
+  server: ServerConnection,
+  self: string,
+  prompt: Prompt,
+  { answer, pending }: Answers,
+): Promise<number> {
+  prompt.start(self, (line) => {
+    if (line.trim() !== "") server.send(pending.tag(line)).catch(() => {});
+  });
+  const reading = pumpServer(
+    server,
+    (line) => {
+      if (
+        typeof line !== "string" && line.type === "NICK" &&
+        line.alias === self
+      ) {
+        self = line.newAlias;
+        prompt.setAlias(self);
+      }
+      prompt.print(line);
+    },
+    answer,
+    pending,
+  );
+  const ended = await Promise.race([reading, prompt.quit.then(() => null)]);
+  if (ended !== null) return exitCode(ended);
+  await server.send("/quit").catch(() => {});
+  const timer = Promise.withResolvers<null>();
+  const id = setTimeout(() => timer.resolve(null), QUIT_WAIT_MS);
+  await Promise.race([reading, timer.promise]);
+  clearTimeout(id);
+  return 0;
 }
 
 type Ending = { bye: ServerLine<"BYE"> | null };
@@ -393,57 +377,6 @@ async function readServerLine(
 }
 
 /**
- * Readline's output: the terminal, or nothing while muted (so that what is
- * typed at a password prompt is not echoed).
- */
-class MutableOutput extends Writable {
-  muted = false;
-  readonly isTTY = true;
-
-  constructor() {
-    super();
-    process.stdout.on("resize", () => this.emit("resize"));
-  }
-
-  get columns(): number {
-    return process.stdout.columns;
-  }
-
-  get rows(): number {
-    return process.stdout.rows;
-  }
-
-  override _write(
-    chunk: Uint8Array | string,
-    _encoding: string,
-    done: () => void,
-  ): void {
-    if (!this.muted) process.stdout.write(chunk);
-    done();
-  }
-}
-
-/** Asks for a secret without echo; null when the user quits instead. */
-async function askSecret(
-  rl: readline.Interface,
-  output: MutableOutput,
-  question: string,
-  quit: Promise<void>,
-): Promise<string | null> {
-  process.stdout.write(question);
-  output.muted = true;
-  try {
-    return await Promise.race([
-      new Promise<string>((resolve) => rl.question("", resolve)),
-      quit.then(() => null),
-    ]);
-  } finally {
-    output.muted = false;
-    process.stdout.write("\n");
-  }
-}
-
-/**
  * Reads the password to give from --password-file (its first line), warning
  * on stderr when other users may read the file (a short password is the
  * server's concern: it warns its owner).
@@ -486,22 +419,6 @@ async function readIdentity(
       `Cannot read the client certificate: ${(e as Error).message}`,
       { cause: e },
     );
-  }
-}
-
-/** Asks a question; resolves to null when the user quits instead. */
-async function ask(
-  rl: readline.Interface,
-  question: string,
-  quit: Promise<void>,
-): Promise<string | null> {
-  while (true) {
-    const answer = await Promise.race([
-      new Promise<string>((resolve) => rl.question(question, resolve)),
-      quit.then(() => null),
-    ]);
-    if (answer === null) return null;
-    if (answer.trim() !== "") return answer.trim();
   }
 }
 

@@ -79,19 +79,19 @@ export async function main(args: readonly string[]): Promise<number> {
     return 0;
   }
   const [command = "", alias = "", file] = positionals;
-  const arity: Record<string, number> = {
-    add: 2,
-    passwd: 2,
-    del: 2,
-    op: 2,
-    deop: 2,
-    pin: 3,
-    unpin: 2,
-    list: 1,
-  };
-  if (arity[command] !== positionals.length) {
+  const arity = new Map([
+    ["add", 2],
+    ["passwd", 2],
+    ["del", 2],
+    ["op", 2],
+    ["deop", 2],
+    ["pin", 3],
+    ["unpin", 2],
+    ["list", 1],
+  ]);
+  if (arity.get(command) !== positionals.length) {
     console.error(
-      command in arity
+      arity.has(command)
         ? `Wrong arguments for "${command}"; run with --help for usage.`
         : `Unknown command "${command}"; run with --help for usage.`,
     );

@@ -62,7 +62,10 @@ Deno.test("deno task bundle builds a server that needs nothing beside it, and a 
     try {
       const ca = await Deno.readTextFile(`${dir}/certs/ca.pem`);
       using http = Deno.createHttpClient({ caCerts: [ca] });
-      for (const [path, file] of [["/", "index.html"], ["/app.js", "app.js"]]) {
+      // The page and every module it imports.
+      const page = ["index.html", "app.js", "protocol.js", "state.js"];
+      for (const file of [...page, "entries.js", "view.js"]) {
+        const path = file === "index.html" ? "/" : `/${file}`;
         const response = await fetch(`https://localhost:${webPort}${path}`, {
           client: http,
         });

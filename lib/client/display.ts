@@ -13,7 +13,7 @@
  */
 
 import { styleText } from "node:util";
-import { aliasKey, type ServerLine } from "../protocol.ts";
+import { aliasKey, type ServerLine, type ServerLineType } from "../protocol.ts";
 import { sanitizeText as clean } from "../text.ts";
 
 /** What starts every line the server itself says (joins, notices, ...). */
@@ -53,27 +53,153 @@ export function aliasColor(alias: string): (typeof ALIAS_COLORS)[number] {
   return ALIAS_COLORS[(hash >>> 0) % ALIAS_COLORS.length]!;
 }
 
-const MOD_ACTIONS: Record<string, string> = {
-  kick: "was kicked",
-  ban: "was banned",
-  unban: "was unbanned",
-  mute: "was muted",
-  unmute: "was unmuted",
+const MOD_ACTIONS: ReadonlyMap<string, string> = new Map([
+  ["kick", "was kicked"],
+  ["ban", "was banned"],
+  ["unban", "was unbanned"],
+  ["mute", "was muted"],
+  ["unmute", "was unmuted"],
+]);
+
+const LEAVE_REASONS: ReadonlyMap<string, string> = new Map([
+  ["quit", "quit"],
+  ["disconnect", "disconnected"],
+  ["timeout", "timed out"],
+  ["flood", "kicked for flooding"],
+  ["slow", "disconnected, too slow to keep up"],
+  ["shutdown", "server shutdown"],
+  ["line-too-long", "disconnected for sending an endless line"],
+  ["kicked", "kicked"],
+  ["banned", "banned"],
+  ["replaced", "logged in elsewhere"],
+  ["server-lost", "their server was lost"],
+]);
+
+/** The helpers every line's format uses, for one colour setting. */
+interface Painter {
+  /** Styles text (or leaves it plain without colour). */
+  paint(style: Style, text: string): string;
+  /** An alias, sanitised, in its colour. */
+  who(alias: string): string;
+  /** A line the server itself says: the system prefix, then the text. */
+  system(text: string): string;
+}
+
+function painter(color: boolean): Painter {
+  const paint = (style: Style, text: string) =>
+    color ? styleText(style, text, { validateStream: false }) : text;
+  return {
+    paint,
+    who: (alias) => paint(aliasColor(alias), clean(alias)),
+    system: (text) => paint("dim", SYSTEM_PREFIX) + text,
+  };
+}
+
+/** `: text` when there is a text, else nothing. */
+const colonText = (text: string) => text ? `: ${clean(text)}` : "";
+
+/** How each type of line is shown; null: not shown. */
+const FORMATS: {
+  readonly [T in ServerLineType]: (
+    line: ServerLine<T>,
+    p: Painter,
+  ) => string | null;
+} = {
+  HELLO: (line, p) =>
+    p.system(`Connected to ${clean(line.server)} (${clean(line.protocol)})`),
+  WELCOME: (line, p) =>
+    p.system(
+      `Welcome, ${p.who(line.alias)}! ${clean(line.online)} online. ${
+        clean(line.text)
+      }`,
+    ),
+  MSG: (line, p) => `<${p.who(line.alias)}> ${clean(line.text)}`,
+  ME: (line, p) =>
+    p.paint("italic", `* ${p.who(line.alias)} ${clean(line.text)}`),
+  PRIV: (line, p) =>
+    `${p.paint("bold", "[private]")} <${p.who(line.alias)}> ${
+      clean(line.text)
+    }`,
+  SENT: (line, p) =>
+    `${p.paint("bold", "[private]")} to ${p.who(line.alias)}: ${
+      clean(line.text)
+    }`,
+  JOIN: (line, p) =>
+    p.system(`${p.who(line.alias)} joined (${clean(line.online)} online)`),
+  LEAVE: (line, p) =>
+    p.system(
+      `${p.who(line.alias)} left (${
+        LEAVE_REASONS.get(line.reason) ?? clean(line.reason)
+      }${colonText(line.text)}, ${clean(line.online)} online)`,
+    ),
+  NICK: (line, p) =>
+    p.system(`${p.who(line.alias)} is now known as ${p.who(line.newAlias)}`),
+  PRESENCE: (line, p) =>
+    p.system(
+      `${clean(line.joined)} joined, ${clean(line.left)} left (${
+        clean(line.online)
+      } online)`,
+    ),
+  WHO: formatWho,
+  PASSWORD: (line, p) => p.system(clean(line.text)),
+  TOPIC: (line, p) =>
+    p.system(`Topic: ${clean(line.text)} (set by ${p.who(line.alias)})`),
+  MOD: (line, p) =>
+    p.system(
+      `${p.who(line.alias)} ${
+        MOD_ACTIONS.get(line.action) ?? clean(line.action)
+      } by ${p.who(line.by)}${line.text ? ` ${clean(line.text)}` : ""}`,
+    ),
+  BAN: (line, p) =>
+    p.system(
+      `Ban on ${clean(line.kind)} ${clean(line.target)} by ${p.who(line.by)}, ${
+        line.until === "-" ? "until lifted" : `until ${clean(line.until)}`
+      }${colonText(line.text)}`,
+    ),
+  INFO: (line, p) => p.system(clean(line.text)),
+  ERR: (line, p) => p.paint(["red", "bold"], `! ${clean(line.text)}`),
+  BYE: (line, p) =>
+    p.paint(
+      line.reason === "quit" ? "dim" : ["red", "bold"],
+      `${SYSTEM_PREFIX}Disconnected: ${clean(line.text)}`,
+    ),
+  HIST: formatHistory,
+  HISTEND: (line, p) =>
+    p.system(p.paint("dim", `---- ${clean(line.text)} ----`)),
+  PING: () => null,
+  CAP: () => null, // the client asked for it; nothing for the user
 };
 
-const LEAVE_REASONS: Record<string, string> = {
-  quit: "quit",
-  disconnect: "disconnected",
-  timeout: "timed out",
-  flood: "kicked for flooding",
-  slow: "disconnected, too slow to keep up",
-  shutdown: "server shutdown",
-  "line-too-long": "disconnected for sending an endless line",
-  kicked: "kicked",
-  banned: "banned",
-  replaced: "logged in elsewhere",
-  "server-lost": "their server was lost",
-};
+/** Lines that carry their own date: no time is put in front of them. */
+const DATED: ReadonlySet<ServerLineType> = new Set(["HIST"]);
+
+/** `/who`: the aliases listed (operators marked with @), and how many more. */
+function formatWho(line: ServerLine<"WHO">, p: Painter): string {
+  const aliases = line.aliases.split(" ").filter((a) => a !== "");
+  const more = Number(line.online) - aliases.length;
+  const shown = aliases.map((a) =>
+    a.startsWith("@") ? `@${p.who(a.slice(1))}` : p.who(a)
+  );
+  return p.system(
+    `${clean(line.online)} online: ${shown.join(", ")}` +
+      (more > 0 ? ` and ${more} more` : ""),
+  );
+}
+
+/**
+ * History: dated (the date dimmed) where live lines are not, so that it
+ * cannot pass for something said now.
+ */
+function formatHistory(line: ServerLine<"HIST">, p: Painter): string {
+  const when = new Date(line.time);
+  const date = Number.isNaN(when.getTime())
+    ? clean(line.time)
+    : formatDateTime(when);
+  const said = line.kind === "ME"
+    ? `* ${p.who(line.alias)} ${clean(line.text)}`
+    : `<${p.who(line.alias)}> ${clean(line.text)}`;
+  return p.paint("dim", `${date} `) + said;
+}
 
 /**
  * Formats a server line for the terminal, or returns null for lines that are
@@ -92,140 +218,20 @@ export function formatForDisplay(
   line: ServerLine | string,
   options: DisplayOptions,
 ): string | null {
-  const paint = (style: Style, text: string) =>
-    options.color ? styleText(style, text, { validateStream: false }) : text;
-  const who = (alias: string) => paint(aliasColor(alias), clean(alias));
-  const system = (text: string) => paint("dim", SYSTEM_PREFIX) + text;
-  let body: string;
-  if (typeof line === "string") {
-    body = clean(line);
-  } else {
-    switch (line.type) {
-      case "HELLO":
-        body = system(
-          `Connected to ${clean(line.server)} (${clean(line.protocol)})`,
-        );
-        break;
-      case "WELCOME":
-        body = system(
-          `Welcome, ${who(line.alias)}! ${clean(line.online)} online. ${
-            clean(line.text)
-          }`,
-        );
-        break;
-      case "MSG":
-        body = `<${who(line.alias)}> ${clean(line.text)}`;
-        break;
-      case "ME":
-        body = paint("italic", `* ${who(line.alias)} ${clean(line.text)}`);
-        break;
-      case "PRIV":
-        body = `${paint("bold", "[private]")} <${who(line.alias)}> ${
-          clean(line.text)
-        }`;
-        break;
-      case "SENT":
-        body = `${paint("bold", "[private]")} to ${who(line.alias)}: ${
-          clean(line.text)
-        }`;
-        break;
-      case "JOIN":
-        body = system(
-          `${who(line.alias)} joined (${clean(line.online)} online)`,
-        );
-        break;
-      case "LEAVE": {
-        const why = LEAVE_REASONS[line.reason] ?? clean(line.reason);
-        const text = line.text ? `: ${clean(line.text)}` : "";
-        body = system(
-          `${who(line.alias)} left (${why}${text}, ${
-            clean(line.online)
-          } online)`,
-        );
-        break;
-      }
-      case "NICK":
-        body = system(
-          `${who(line.alias)} is now known as ${who(line.newAlias)}`,
-        );
-        break;
-      case "PRESENCE":
-        body = system(
-          `${clean(line.joined)} joined, ${clean(line.left)} left (${
-            clean(line.online)
-          } online)`,
-        );
-        break;
-      case "WHO": {
-        const aliases = line.aliases.split(" ").filter((a) => a !== "");
-        const more = Number(line.online) - aliases.length;
-        // Operators are marked with @.
-        const shown = aliases.map((a) =>
-          a.startsWith("@") ? `@${who(a.slice(1))}` : who(a)
-        );
-        body = system(
-          `${clean(line.online)} online: ${shown.join(", ")}` +
-            (more > 0 ? ` and ${more} more` : ""),
-        );
-        break;
-      }
-      case "PASSWORD":
-        body = system(clean(line.text));
-        break;
-      case "TOPIC":
-        body = system(`Topic: ${clean(line.text)} (set by ${who(line.alias)})`);
-        break;
-      case "MOD": {
-        const done = MOD_ACTIONS[line.action] ?? clean(line.action);
-        const text = line.text ? ` ${clean(line.text)}` : "";
-        body = system(
-          `${who(line.alias)} ${done} by ${who(line.by)}${text}`,
-        );
-        break;
-      }
-      case "BAN":
-        body = system(
-          `Ban on ${clean(line.kind)} ${clean(line.target)} by ${
-            who(line.by)
-          }, ${
-            line.until === "-" ? "until lifted" : `until ${clean(line.until)}`
-          }${line.text ? `: ${clean(line.text)}` : ""}`,
-        );
-        break;
-      case "INFO":
-        body = system(clean(line.text));
-        break;
-      case "ERR":
-        body = paint(["red", "bold"], `! ${clean(line.text)}`);
-        break;
-      case "BYE":
-        body = paint(
-          line.reason === "quit" ? "dim" : ["red", "bold"],
-          `${SYSTEM_PREFIX}Disconnected: ${clean(line.text)}`,
-        );
-        break;
-      case "HIST": {
-        // Dated (the date dimmed) where live lines are not: history cannot pass
-        // for something said now.
-        const when = new Date(line.time);
-        const date = Number.isNaN(when.getTime())
-          ? clean(line.time)
-          : formatDateTime(when);
-        const said = line.kind === "ME"
-          ? `* ${who(line.alias)} ${clean(line.text)}`
-          : `<${who(line.alias)}> ${clean(line.text)}`;
-        return paint("dim", `${date} `) + said;
-      }
-      case "HISTEND":
-        body = system(paint("dim", `---- ${clean(line.text)} ----`));
-        break;
-      case "PING":
-      case "CAP": // the client asked for it; nothing for the user
-        return null;
-    }
-  }
-  if (options.time === undefined) return body;
-  return paint("dim", formatTime(options.time)) + " " + body;
+  const p = painter(options.color);
+  if (typeof line === "string") return timed(clean(line), options.time, p);
+  const format = FORMATS[line.type] as (
+    line: ServerLine,
+    p: Painter,
+  ) => string | null;
+  const body = format(line, p);
+  return DATED.has(line.type) ? body : timed(body, options.time, p);
+}
+
+/** A body with the local time before it, dimmed, when there is a time. */
+function timed(body: string | null, time: Date | undefined, p: Painter) {
+  if (body === null || time === undefined) return body;
+  return p.paint("dim", formatTime(time)) + " " + body;
 }
 
 const pad = (n: number) => String(n).padStart(2, "0");

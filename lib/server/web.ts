@@ -51,9 +51,13 @@ import {
 import type { ServerConfig } from "./config.ts";
 import { type WebSocket, WsConnection } from "./ws_connection.ts";
 import appJs from "../../web/app.js" with { type: "bytes" };
+import entriesJs from "../../web/entries.js" with { type: "bytes" };
 import iconSvg from "../../web/icon.svg" with { type: "bytes" };
 import indexHtml from "../../web/index.html" with { type: "bytes" };
+import protocolJs from "../../web/protocol.js" with { type: "bytes" };
+import stateJs from "../../web/state.js" with { type: "bytes" };
 import styleCss from "../../web/style.css" with { type: "bytes" };
+import viewJs from "../../web/view.js" with { type: "bytes" };
 
 /** One file the door serves. */
 export interface WebAsset {
@@ -511,6 +515,8 @@ function socketKey(socket: { remoteAddress?: string; remotePort?: number }) {
   return `${socket.remoteAddress}|${socket.remotePort}`;
 }
 
+const JAVASCRIPT = "text/javascript; charset=utf-8";
+
 /**
  * The browser client's files, as the door serves them: imported as bytes
  * (`"unstable": ["raw-imports"]` in deno.json), so they are part of the
@@ -519,7 +525,11 @@ function socketKey(socket: { remoteAddress?: string; remotePort?: number }) {
  */
 export const WEB_ASSETS: ReadonlyMap<string, WebAsset> = new Map([
   ["/", { type: "text/html; charset=utf-8", body: indexHtml }],
-  ["/app.js", { type: "text/javascript; charset=utf-8", body: appJs }],
+  ["/app.js", { type: JAVASCRIPT, body: appJs }],
+  ["/protocol.js", { type: JAVASCRIPT, body: protocolJs }],
+  ["/state.js", { type: JAVASCRIPT, body: stateJs }],
+  ["/entries.js", { type: JAVASCRIPT, body: entriesJs }],
+  ["/view.js", { type: JAVASCRIPT, body: viewJs }],
   ["/style.css", { type: "text/css; charset=utf-8", body: styleCss }],
   ["/icon.svg", { type: "image/svg+xml", body: iconSvg }],
 ]);

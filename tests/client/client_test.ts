@@ -384,6 +384,7 @@ Deno.test("client.ts on a terminal asks for a password without echoing it", asyn
     );
     await term.type("carol's own password\r");
     at = await term.waitFor(/dan is now known as carol/, at);
+    at = await term.waitFor(/carol> /, at); // the prompt follows the rename
     await term.type("/quit\r");
     assert.equal(await term.exited(), 0);
     for (const secret of ["hunter2", "wrong-one", "carol's own"]) {

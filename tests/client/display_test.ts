@@ -157,3 +157,13 @@ Deno.test("formatForDisplay() dates history and dims it; live lines cannot pass 
     }> b`,
   );
 });
+
+Deno.test("formatForDisplay() shows a reason or action named like an object key as it came", () => {
+  for (const word of ["constructor", "toString", "__proto__"]) {
+    assert.equal(
+      plain(`LEAVE amy 3 ${word}`),
+      `-!- amy left (${word}, 3 online)`,
+    );
+    assert.equal(plain(`MOD ${word} amy bob`), `-!- amy ${word} by bob`);
+  }
+});

@@ -113,6 +113,10 @@ Deno.test("users.ts adds, lists, changes and deletes accounts", async () => {
     assert.match((await users(dir, ["list"])).out, /^alice\n1 account$/m);
     assert.equal((await users(dir, ["frob"])).code, 2);
     assert.equal((await users(dir, ["add"])).code, 2);
+    // A command named like an object key is unknown too.
+    const odd = await users(dir, ["constructor", "x"]);
+    assert.equal(odd.code, 2);
+    assert.match(odd.out, /Unknown command "constructor"/);
     // Only hashes are stored.
     const db = await Deno.readFile(`${data}/chat.db`);
     assert.doesNotMatch(new TextDecoder().decode(db), /long password|bob's/);

@@ -1,0 +1,178 @@
+// @ts-check
+/**
+ * What the page's message log shows for each server line: plain data (a
+ * class, parts of text, a time), never HTML; view.js turns an entry into
+ * elements whose text is set as text. Pure: the time of a live line comes
+ * in with it.
+ *
+ * @module
+ */
+
+import { formatLine } from "./protocol.js";
+
+/** @typedef {import("./protocol.js").Line} Line */
+
+/**
+ * One piece of an entry: plain text, an alias (shown in its colour) or a
+ * label.
+ * @typedef {{ readonly kind: "text" | "alias" | "label", readonly text: string }} Part
+ */
+
+/**
+ * One entry of the log. `when` is shown before it: a time (with its date
+ * when `dated`), a text as it came, or nothing (null or empty).
+ * @typedef {object} Entry
+ * @property {string} className
+ * @property {readonly Part[]} parts
+ * @property {Date | string | null} when
+ * @property {boolean} dated
+ */
+
+/** Why someone left, as people say it. */
+const LEFT = new Map([
+  ["quit", "left"],
+  ["disconnect", "disconnected"],
+  ["timeout", "timed out"],
+  ["flood", "was disconnected for flooding"],
+  ["slow", "was disconnected (too slow)"],
+  ["line-too-long", "was disconnected (line too long)"],
+  ["kicked", "was kicked"],
+  ["banned", "was banned"],
+  ["replaced", "logged in elsewhere"],
+  ["server-lost", "was lost with their server"],
+]);
+
+/** Operator actions, as people say them. */
+const DONE = new Map([
+  ["kick", "kicked"],
+  ["ban", "banned"],
+  ["unban", "unbanned"],
+  ["mute", "muted"],
+  ["unmute", "unmuted"],
+]);
+
+/** @param {string} text @returns {Part} */
+const text = (text) => ({ kind: "text", text });
+/** @param {string} alias @returns {Part} */
+const alias = (alias) => ({ kind: "alias", text: alias });
+/** @param {string} label @returns {Part} */
+const label = (label) => ({ kind: "label", text: label });
+
+/** `: text` when there is a text. @param {string} said */
+const colonText = (said) => said ? `: ${said}` : "";
+
+/**
+ * @param {string} className @param {readonly Part[]} parts
+ * @param {Date | string | null} when @param {boolean} [dated]
+ * @returns {Entry}
+ */
+function entry(className, parts, when, dated = false) {
+  return { className, parts, when, dated };
+}
+
+/**
+ * A line the page itself says, or the server says about the room.
+ * @param {string} said @param {Date} now
+ */
+export function notice(said, now) {
+  return entry("notice", [text(said)], now);
+}
+
+/** An error shown in the log. @param {string} said @param {Date} now */
+export function errorLine(said, now) {
+  return entry("error-line", [text(said)], now);
+}
+
+/** What was said: `alias text`, or `* alias text` for an action. */
+function said(/** @type {string} */ kind, /** @type {Line} */ line) {
+  const words = [alias(line.alias), text(` ${line.text}`)];
+  return kind === "ME" ? [text("* "), ...words] : words;
+}
+
+/** History: dated, or its time as it came when that is not a date. */
+function history(/** @type {Line} */ line) {
+  const when = new Date(line.time);
+  const valid = !Number.isNaN(when.getTime());
+  const kind = line.kind === "ME" ? "action" : "message";
+  return entry(
+    `history ${kind}`,
+    said(line.kind, line),
+    valid ? when : line.time,
+    valid,
+  );
+}
+
+/** @typedef {(line: Line, now: Date) => Entry | null} MakeEntry */
+
+/**
+ * How each line of the room is shown; a type not listed (a newer
+ * server's, or `CAP`) is shown as it came.
+ * @type {ReadonlyMap<string, MakeEntry>}
+ */
+const ENTRIES = new Map(
+  /** @type {[string, MakeEntry][]} */ ([
+    ["MSG", (line, now) => entry("message", said("MSG", line), now)],
+    ["ME", (line, now) => entry("action", said("ME", line), now)],
+    [
+      "PRIV",
+      (line, now) =>
+        entry("private", [label("private from"), ...said("PRIV", line)], now),
+    ],
+    [
+      "SENT",
+      (line, now) =>
+        entry("private", [label("private to"), ...said("SENT", line)], now),
+    ],
+    ["HIST", history],
+    ["HISTEND", (line) => entry("separator", [text(line.text)], null)],
+    ["JOIN", (line, now) => notice(`${line.alias} joined`, now)],
+    ["LEAVE", (line, now) =>
+      notice(
+        `${line.alias} ${LEFT.get(line.reason) ?? `left (${line.reason})`}${
+          colonText(line.text)
+        }`,
+        now,
+      )],
+    [
+      "NICK",
+      (line, now) =>
+        notice(`${line.alias} is now known as ${line.newAlias}`, now),
+    ],
+    ["PRESENCE", (line, now) =>
+      notice(
+        `${line.joined} joined, ${line.left} left (${line.online} online)`,
+        now,
+      )],
+    ["WHO", () => null],
+    [
+      "TOPIC",
+      (line, now) => notice(`Topic: ${line.text} (set by ${line.alias})`, now),
+    ],
+    ["MOD", (line, now) =>
+      notice(
+        `${line.alias} was ${
+          DONE.get(line.action) ?? line.action
+        } by ${line.by}${colonText(line.text)}`,
+        now,
+      )],
+    ["BAN", (line, now) =>
+      notice(
+        `Ban on ${line.kind} ${line.target} by ${line.by} until ${line.until}${
+          colonText(line.text)
+        }`,
+        now,
+      )],
+    ["INFO", (line, now) => notice(line.text, now)],
+  ]),
+);
+
+/**
+ * The entry a line of the room adds to the log, or null (`WHO` changes
+ * only the member list).
+ * @param {Line} line @param {Date} now the time shown before a live line
+ * @returns {Entry | null}
+ */
+export function entryFor(line, now) {
+  const make = ENTRIES.get(line.type);
+  return make ? make(line, now) : notice(formatLine(line), now);
+}
