@@ -12,24 +12,22 @@
  * {@linkcode Outbox.push} refuses a line that would take that over
  * `queueBytes`. The owner then drops the slow consumer.
  *
- * Half the limit is the queue's watermark: a watcher hears when the queue
- * goes above it, each time a write ends while it is above it (the peer is
- * reading, however slowly), and when it is back at or below it. While above
- * it, the writer writes in slices of {@linkcode SLICE_BYTES}, so that a slow
- * reader's progress is seen.
+ * Half the limit is the queue's watermark, on the bytes of lines queued and
+ * not yet written: a watcher hears when they go above it and when they are
+ * back at or below it, each when it happens (a large write is made in
+ * slices of at most {@linkcode SLICE_BYTES}, and each slice counts).
  *
  * @module
  */
 
 import { type ByteWriter, writeAll } from "../io.ts";
 
-/** Most bytes written at once while the queue is above its watermark. */
+/** Most bytes written at once. */
 export const SLICE_BYTES = 16 * 1024;
 
 /**
  * Told how a queue stands against its watermark: `true` when it goes above
- * it and whenever a write ends while it stays above it, `false` when it is
- * back at or below it.
+ * it, `false` when it is back at or below it (each once per crossing).
  */
 export type QueueWatcher = (above: boolean) => void;
 
@@ -62,6 +60,9 @@ export class Outbox {
   #onError: (error: unknown) => void;
   #watcher: QueueWatcher | null = null;
   #above = false;
+  /** Bytes of lines accepted so far, and of those written so far. */
+  #pushedBytes = 0;
+  #writtenBytes = 0;
 
   /**
    * Creates an outbox over a writer. `onError` is called once when a write
@@ -130,10 +131,6 @@ export class Outbox {
           return false;
         }
         this.#heldBytes += buffer.byteLength;
-        if (this.#heldBytes > this.watermark && !this.#above) {
-          this.#above = true;
-          this.#watcher?.(true);
-        }
         if (buffer.byteLength > line.length) {
           this.#shared.push(buffer);
           this.#sharedRanges.push(1);
@@ -144,20 +141,14 @@ export class Outbox {
       this.#tailStart = line.byteOffset;
       this.#tailEnd = line.byteOffset + line.length;
     }
+    this.#pushedBytes += line.length;
+    this.#report();
     if (!this.#writing) {
       this.#writing = true;
       // Start on a microtask: lines queued in the same turn share one write.
       queueMicrotask(() => this.#run());
     }
     return true;
-  }
-
-  /** Drops everything queued that is not yet being written. */
-  clear(): void {
-    this.#sealTail();
-    for (const range of this.#queue) this.#unpin(range.buffer);
-    this.#queue = [];
-    this.#report();
   }
 
   /** Resolves once everything queued has been written or a write failed. */
@@ -214,7 +205,6 @@ export class Outbox {
         }
         await this.#write(data);
         this.#unpin(data.buffer);
-        this.#report();
       }
     } catch (error) {
       this.#failed = true;
@@ -223,6 +213,7 @@ export class Outbox {
       this.#shared = [];
       this.#sharedRanges = [];
       this.#heldBytes = 0;
+      this.#writtenBytes = this.#pushedBytes;
       this.#report();
       this.#onError(error);
     } finally {
@@ -232,21 +223,22 @@ export class Outbox {
     }
   }
 
-  /** Writes all of `data`, in slices while above the watermark. */
+  /** Writes all of `data`, in slices, noting each one's progress. */
   async #write(data: Uint8Array): Promise<void> {
-    if (!this.#above) return await writeAll(this.#writer, data);
     for (let at = 0; at < data.length; at += SLICE_BYTES) {
-      await writeAll(this.#writer, data.subarray(at, at + SLICE_BYTES));
-      if (this.#above) this.#watcher?.(true);
+      const slice = data.subarray(at, at + SLICE_BYTES);
+      await writeAll(this.#writer, slice);
+      this.#writtenBytes += slice.length;
+      this.#report();
     }
   }
 
-  /** Tells the watcher the queue is back down, if it is. */
+  /** Tells the watcher when the queue crossed its watermark either way. */
   #report(): void {
-    if (this.#above && this.#heldBytes <= this.watermark) {
-      this.#above = false;
-      this.#watcher?.(false);
-    }
+    const above = this.#pushedBytes - this.#writtenBytes > this.watermark;
+    if (above === this.#above) return;
+    this.#above = above;
+    this.#watcher?.(above);
   }
 }
 

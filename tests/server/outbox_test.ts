@@ -158,19 +158,6 @@ Deno.test("Outbox releases the chunks of a batch once it is written", async () =
   assert.equal(outbox.heldBytes, 0);
 });
 
-Deno.test("Outbox.clear() drops queued lines but not the write in flight", async () => {
-  const writer = new FakeWriter();
-  const outbox = new Outbox(writer, 100, () => {});
-  outbox.push(line("sent"));
-  assert.equal(await writer.nextWrite(), "sent");
-  outbox.push(line("dropped"));
-  outbox.clear();
-  assert.equal(outbox.heldBytes, 4);
-  writer.complete();
-  await outbox.drained();
-  assert.equal(writer.count, 1);
-});
-
 Deno.test("Outbox reports a failed write once and accepts nothing after", async () => {
   const errors: unknown[] = [];
   const failing = { write: () => Promise.reject(new Error("boom")) };
@@ -184,31 +171,40 @@ Deno.test("Outbox reports a failed write once and accepts nothing after", async 
   assert.equal(errors.length, 1);
 });
 
-Deno.test("Outbox tells its watcher when it goes above half its limit, of each write while there, and when it is back", async () => {
+Deno.test("Outbox writes at most 16 KiB at once, and tells its watcher of each crossing of half its limit when it happens", async () => {
   const writer = new FakeWriter();
   const outbox = new Outbox(writer, 100_000, () => assert.fail("no error"));
   const seen: boolean[] = [];
   outbox.watch((above) => seen.push(above));
+  // Below half: still written in slices.
   assert.equal(outbox.push(new Uint8Array(30_000)), true);
-  // Below half when its write began: written whole.
-  assert.equal((await writer.nextWrite()).length, 30_000);
-  assert.deepEqual(seen, []);
+  assert.equal((await writer.nextWrite()).length, 16_384);
   assert.equal(outbox.push(new Uint8Array(30_000)), true);
-  assert.deepEqual(seen, [true], "60,000 held of 100,000");
+  assert.deepEqual(seen, [true], "60,000 queued of 100,000");
   writer.complete();
-  assert.equal((await writer.nextWrite()).length, 30_000);
-  assert.deepEqual(seen, [true, false], "30,000 held");
+  // 43,616 left to write: back below half after this slice, not at the
+  // end of the batch.
+  assert.equal((await writer.nextWrite()).length, 13_616);
+  assert.deepEqual(seen, [true, false]);
   writer.complete();
-  await outbox.drained();
-  // Above half, it writes in slices, and each one counts as the peer
-  // reading.
-  outbox.push(new Uint8Array(60_000));
   const sizes: number[] = [];
-  while (sizes.reduce((a, b) => a + b, 0) < 60_000) {
+  while (sizes.reduce((a, b) => a + b, 0) < 30_000) {
     sizes.push((await writer.nextWrite()).length);
     writer.complete();
   }
   await outbox.drained();
-  assert.deepEqual(sizes, [16_384, 16_384, 16_384, 10_848]);
-  assert.deepEqual(seen, [true, false, true, true, true, true, true, false]);
+  assert.deepEqual(sizes, [16_384, 13_616]);
+  // Above half, the peer reading a slice is no crossing: nothing is told
+  // until the queue is back down.
+  outbox.push(new Uint8Array(90_000));
+  sizes.length = 0;
+  while (sizes.reduce((a, b) => a + b, 0) < 90_000) {
+    sizes.push((await writer.nextWrite()).length);
+    if (sizes.length === 2) assert.deepEqual(seen, [true, false, true]);
+    writer.complete();
+  }
+  await outbox.drained();
+  assert.deepEqual(sizes, [16_384, 16_384, 16_384, 16_384, 16_384, 8080]);
+  assert.deepEqual(seen, [true, false, true, false]);
+  assert.equal(outbox.heldBytes, 0);
 });
