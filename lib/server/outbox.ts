@@ -12,10 +12,12 @@
  * {@linkcode Outbox.push} refuses a line that would take that over
  * `queueBytes`. The owner then drops the slow consumer.
  *
- * Half the limit is the queue's watermark, on the bytes of lines queued and
- * not yet written: a watcher hears when they go above it and when they are
- * back at or below it, each when it happens (a large write is made in
- * slices of at most {@linkcode SLICE_BYTES}, and each slice counts).
+ * Half the limit is the queue's watermark, on the bytes of room lines
+ * (pushed with `room: true`: the room's fan-out) queued and not yet
+ * written: a watcher hears when they go above it and when they are back at
+ * or below it, each when it happens (writes are made in slices of at most
+ * {@linkcode SLICE_BYTES}, and each slice counts). A member's own replies
+ * and history take room in the queue, but do not count toward it.
  *
  * @module
  */
@@ -30,6 +32,20 @@ export const SLICE_BYTES = 16 * 1024;
  * it, `false` when it is back at or below it (each once per crossing).
  */
 export type QueueWatcher = (above: boolean) => void;
+
+/** Options of {@linkcode Outbox.push}. */
+export interface PushOptions {
+  /**
+   * Queue it whatever the limit (a last line).
+   * @default {false}
+   */
+  readonly force?: boolean;
+  /**
+   * A line of the room's fan-out: it counts toward the watermark.
+   * @default {false}
+   */
+  readonly room?: boolean;
+}
 
 /** Bounded queue of encoded lines with one coalescing writer. */
 export class Outbox {
@@ -63,6 +79,14 @@ export class Outbox {
   /** Bytes of lines accepted so far, and of those written so far. */
   #pushedBytes = 0;
   #writtenBytes = 0;
+  /**
+   * Where room lines lie in the stream of bytes pushed (start, end pairs,
+   * oldest first, adjacent ones merged), while not all written; null when
+   * none is queued (most members, most of the time).
+   */
+  #roomRanges: number[] | null = null;
+  /** Bytes of room lines queued and not yet written. */
+  #roomBytes = 0;
 
   /**
    * Creates an outbox over a writer. `onError` is called once when a write
@@ -84,6 +108,11 @@ export class Outbox {
     this.#watcher = watcher;
   }
 
+  /** Bytes of room lines queued and not yet written (see the module). */
+  get roomBytes(): number {
+    return this.#roomBytes;
+  }
+
   /**
    * Memory held for this queue: the whole size of every buffer a queued or
    * in-flight line refers to.
@@ -95,7 +124,7 @@ export class Outbox {
   /**
    * Queues a line. Returns false, queuing nothing, when the buffer it lives
    * in would take the memory held over `queueBytes` (`force` queues it
-   * anyway: a last line). After a write failure lines are dropped and true
+   * anyway: a last line); `room` marks a line of the room's fan-out. After a write failure lines are dropped and true
    * is returned: the owner is already closing.
    *
    * @example The limit counts the buffers lines live in
@@ -112,7 +141,7 @@ export class Outbox {
    * assert.equal(fresh.push(shared.subarray(0, 4)), false);
    * ```
    */
-  push(line: Uint8Array, options: { force?: boolean } = {}): boolean {
+  push(line: Uint8Array, options: PushOptions = {}): boolean {
     if (this.#failed) return true;
     const buffer = line.buffer;
     if (buffer === this.#tailBuffer && line.byteOffset === this.#tailEnd) {
@@ -141,6 +170,7 @@ export class Outbox {
       this.#tailStart = line.byteOffset;
       this.#tailEnd = line.byteOffset + line.length;
     }
+    if (options.room) this.#addRoom(this.#pushedBytes, line.length);
     this.#pushedBytes += line.length;
     this.#report();
     if (!this.#writing) {
@@ -214,6 +244,8 @@ export class Outbox {
       this.#sharedRanges = [];
       this.#heldBytes = 0;
       this.#writtenBytes = this.#pushedBytes;
+      this.#roomRanges = null;
+      this.#roomBytes = 0;
       this.#report();
       this.#onError(error);
     } finally {
@@ -228,14 +260,43 @@ export class Outbox {
     for (let at = 0; at < data.length; at += SLICE_BYTES) {
       const slice = data.subarray(at, at + SLICE_BYTES);
       await writeAll(this.#writer, slice);
-      this.#writtenBytes += slice.length;
+      this.#written(slice.length);
       this.#report();
     }
   }
 
-  /** Tells the watcher when the queue crossed its watermark either way. */
+  /** Notes a room line of `length` bytes at stream offset `start`. */
+  #addRoom(start: number, length: number): void {
+    this.#roomBytes += length;
+    const ranges = this.#roomRanges ??= [];
+    if (ranges.length > 0 && ranges[ranges.length - 1] === start) {
+      ranges[ranges.length - 1] = start + length;
+    } else {
+      ranges.push(start, start + length);
+    }
+  }
+
+  /** Notes `length` more bytes written, room lines' among them. */
+  #written(length: number): void {
+    const from = this.#writtenBytes;
+    const to = this.#writtenBytes += length;
+    const ranges = this.#roomRanges;
+    if (ranges === null) return;
+    let done = 0;
+    while (done < ranges.length && ranges[done]! < to) {
+      const start = Math.max(ranges[done]!, from);
+      const end = Math.min(ranges[done + 1]!, to);
+      if (end > start) this.#roomBytes -= end - start;
+      if (ranges[done + 1]! > to) break;
+      done += 2;
+    }
+    if (done === ranges.length) this.#roomRanges = null;
+    else if (done > 0) ranges.splice(0, done);
+  }
+
+  /** Tells the watcher when the room lines queued crossed the watermark. */
   #report(): void {
-    const above = this.#pushedBytes - this.#writtenBytes > this.watermark;
+    const above = this.#roomBytes > this.watermark;
     if (above === this.#above) return;
     this.#above = above;
     this.#watcher?.(above);

@@ -66,8 +66,10 @@ export interface Member {
    * Queues one encoded line for the member without waiting. Returns false
    * when the member cannot keep up (its queue is full); the room then
    * removes it as a slow consumer. Never removes or closes anything itself.
+   * `room` marks the room's fan-out (what everyone gets): only those lines
+   * count toward the member's watermark ({@linkcode Room.reportQueue}).
    */
-  deliver(line: Uint8Array): boolean;
+  deliver(line: Uint8Array, options?: { readonly room?: boolean }): boolean;
   /** Says goodbye (`BYE reason text`) and closes; the room calls it. */
   close(reason: ByeReason, text: string): void;
 }
@@ -1135,10 +1137,10 @@ export class Room<M extends Member = Member> {
     let slow: M[] | undefined;
     for (const member of this.#members.values()) {
       if (member.id === senderId) {
-        if (own !== undefined && !member.deliver(own)) {
+        if (own !== undefined && !member.deliver(own, ROOM_LINE)) {
           (slow ??= []).push(member);
         }
-      } else if (!member.deliver(bytes)) {
+      } else if (!member.deliver(bytes, ROOM_LINE)) {
         (slow ??= []).push(member);
       }
     }
@@ -1160,6 +1162,9 @@ export class Room<M extends Member = Member> {
     }
   }
 }
+
+/** How the fan-out is delivered: counted toward each member's watermark. */
+const ROOM_LINE = { room: true } as const;
 
 /** A stored message or action as a `HIST` line. */
 function historyLine(event: RoomEvent): ServerLine<"HIST"> {

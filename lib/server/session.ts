@@ -36,7 +36,7 @@ import {
 import { isBlank, sanitizeText } from "../text.ts";
 import type { Account } from "./accounts.ts";
 import type { ServerConfig } from "./config.ts";
-import type { Connection, InboundLine } from "./connection.ts";
+import type { Connection, InboundLine, SendOptions } from "./connection.ts";
 import type { Applicant, Claim, Gate } from "./gate.ts";
 import { describeSanction, type Sanction } from "./moderation.ts";
 import {
@@ -201,8 +201,8 @@ export class Session implements Moderated {
   }
 
   /** Queues a line; false means the queue is full (the room decides). */
-  deliver(line: Uint8Array): boolean {
-    return this.conn.send(line);
+  deliver(line: Uint8Array, options?: SendOptions): boolean {
+    return this.conn.send(line, options);
   }
 
   /**

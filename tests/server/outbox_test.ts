@@ -171,15 +171,30 @@ Deno.test("Outbox reports a failed write once and accepts nothing after", async 
   assert.equal(errors.length, 1);
 });
 
+/** Lines of the room's fan-out. */
+const ROOM = { room: true };
+
+/** Completes writes until `bytes` have been written; returns their sizes. */
+async function drain(writer: FakeWriter, bytes: number): Promise<number[]> {
+  const sizes: number[] = [];
+  while (bytes > 0) {
+    const size = (await writer.nextWrite()).length;
+    sizes.push(size);
+    bytes -= size;
+    writer.complete();
+  }
+  return sizes;
+}
+
 Deno.test("Outbox writes at most 16 KiB at once, and tells its watcher of each crossing of half its limit when it happens", async () => {
   const writer = new FakeWriter();
   const outbox = new Outbox(writer, 100_000, () => assert.fail("no error"));
   const seen: boolean[] = [];
   outbox.watch((above) => seen.push(above));
   // Below half: still written in slices.
-  assert.equal(outbox.push(new Uint8Array(30_000)), true);
+  assert.equal(outbox.push(new Uint8Array(30_000), ROOM), true);
   assert.equal((await writer.nextWrite()).length, 16_384);
-  assert.equal(outbox.push(new Uint8Array(30_000)), true);
+  assert.equal(outbox.push(new Uint8Array(30_000), ROOM), true);
   assert.deepEqual(seen, [true], "60,000 queued of 100,000");
   writer.complete();
   // 43,616 left to write: back below half after this slice, not at the
@@ -196,7 +211,7 @@ Deno.test("Outbox writes at most 16 KiB at once, and tells its watcher of each c
   assert.deepEqual(sizes, [16_384, 13_616]);
   // Above half, the peer reading a slice is no crossing: nothing is told
   // until the queue is back down.
-  outbox.push(new Uint8Array(90_000));
+  outbox.push(new Uint8Array(90_000), ROOM);
   sizes.length = 0;
   while (sizes.reduce((a, b) => a + b, 0) < 90_000) {
     sizes.push((await writer.nextWrite()).length);
@@ -207,4 +222,33 @@ Deno.test("Outbox writes at most 16 KiB at once, and tells its watcher of each c
   assert.deepEqual(sizes, [16_384, 16_384, 16_384, 16_384, 16_384, 8080]);
   assert.deepEqual(seen, [true, false, true, false]);
   assert.equal(outbox.heldBytes, 0);
+});
+
+Deno.test("Outbox counts only room lines toward its watermark, from the slice that writes them", async () => {
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 100_000, () => assert.fail("no error"));
+  const seen: boolean[] = [];
+  outbox.watch((above) => seen.push(above));
+  // A member's own replies or history: above half, but not the room's.
+  assert.equal(outbox.push(new Uint8Array(60_000)), true);
+  assert.equal(outbox.push(new Uint8Array(30_000), ROOM), true);
+  assert.equal(outbox.roomBytes, 30_000);
+  await drain(writer, 90_000);
+  await outbox.drained();
+  assert.deepEqual(seen, []);
+  // Room lines behind a reply: below half once a slice has taken 6,384
+  // of them.
+  outbox.push(new Uint8Array(10_000));
+  outbox.push(new Uint8Array(55_000), ROOM);
+  assert.deepEqual(seen, [true]);
+  await writer.nextWrite();
+  writer.complete();
+  await writer.nextWrite();
+  assert.equal(outbox.roomBytes, 48_616);
+  assert.deepEqual(seen, [true, false]);
+  writer.complete();
+  await drain(writer, 65_000 - 2 * 16_384);
+  await outbox.drained();
+  assert.equal(outbox.roomBytes, 0);
+  assert.deepEqual(seen, [true, false]);
 });

@@ -30,11 +30,15 @@ class FakeMember implements Member {
   operator = false;
   lineIds = false;
   inbox: string[] = [];
+  /** The lines delivered as the room's fan-out (`room: true`). */
+  roomLines: string[] = [];
   full = false;
   closed: [ByeReason, string][] = [];
-  deliver(line: Uint8Array): boolean {
+  deliver(line: Uint8Array, options?: { room?: boolean }): boolean {
     if (this.full) return false;
-    this.inbox.push(new TextDecoder().decode(line).replace(/\n$/, ""));
+    const text = new TextDecoder().decode(line).replace(/\n$/, "");
+    this.inbox.push(text);
+    if (options?.room) this.roomLines.push(text);
     return true;
   }
   close(reason: ByeReason, text: string): void {
@@ -539,6 +543,34 @@ Deno.test("Room.congested holds while a member's queue is above its watermark; u
   // Reports about members not in the room are ignored.
   room.reportQueue(b!, true);
   assert.equal(room.congested, false);
+});
+
+Deno.test("Room marks only its fan-out as room lines: a member's replies and history do not count toward its watermark", () => {
+  const log = new MemoryLog(systemClock, 10);
+  const room = new Room<FakeMember>({ log, announceLimit: 100 });
+  const a = new FakeMember();
+  a.lineIds = true;
+  room.join(a, "a");
+  room.say(a, "before", "id-of-the-line-before");
+  const b = new FakeMember();
+  room.join(b, "b", { onEnter: () => room.history(b, 10, false) });
+  room.who(b);
+  room.say(a, "hi", "id-of-the-line-hi-xx");
+  const got = b.take();
+  assert.match(got[1]!, /^HIST 2 \S+ MSG a before$/);
+  assert.deepEqual(got, [
+    "WELCOME b 2 Type /help for commands",
+    got[1],
+    "HISTEND 1 End of history: 1 message",
+    "WHO 2 a b",
+    "MSG a hi",
+  ]);
+  assert.deepEqual(b.roomLines, ["MSG a hi"]);
+  assert.deepEqual(a.roomLines, [
+    "@id=id-of-the-line-before MSG a before",
+    "JOIN b 2",
+    "@id=id-of-the-line-hi-xx MSG a hi",
+  ]);
 });
 
 Deno.test("Room drops a member above its watermark with nothing written for stallMs, not one whose peer reads", async () => {
