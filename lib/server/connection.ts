@@ -89,7 +89,8 @@ export interface Connection {
   send(line: Uint8Array, options?: SendOptions): boolean;
   /**
    * Sets the one watcher of the outbound queue's watermark (half its
-   * limit, on the room lines queued): see {@linkcode QueueWatcher}.
+   * limit, on the room lines queued): see {@linkcode QueueWatcher}. It
+   * hears nothing until what is queued when it is set has been written.
    */
   watchQueue(watcher: QueueWatcher): void;
   /**

@@ -87,6 +87,8 @@ export class Outbox {
   #roomRanges: number[] | null = null;
   /** Bytes of room lines queued and not yet written. */
   #roomBytes = 0;
+  /** Bytes pushed before the watcher came: written before it hears. */
+  #watchFrom = 0;
 
   /**
    * Creates an outbox over a writer. `onError` is called once when a write
@@ -103,9 +105,14 @@ export class Outbox {
     this.#onError = onError;
   }
 
-  /** Sets the one watcher of the watermark (see {@linkcode QueueWatcher}). */
+  /**
+   * Sets the one watcher of the watermark (see {@linkcode QueueWatcher}).
+   * It hears nothing until what is queued now (a joiner's history) is
+   * written.
+   */
   watch(watcher: QueueWatcher): void {
     this.#watcher = watcher;
+    this.#watchFrom = this.#pushedBytes;
   }
 
   /** Bytes of room lines queued and not yet written (see the module). */
@@ -294,9 +301,13 @@ export class Outbox {
     else if (done > 0) ranges.splice(0, done);
   }
 
-  /** Tells the watcher when the room lines queued crossed the watermark. */
+  /**
+   * Tells the watcher when the room lines queued crossed the watermark
+   * (once what was queued before it came is written).
+   */
   #report(): void {
-    const above = this.#roomBytes > this.watermark;
+    const above = this.#roomBytes > this.watermark &&
+      this.#writtenBytes >= this.#watchFrom;
     if (above === this.#above) return;
     this.#above = above;
     this.#watcher?.(above);

@@ -154,7 +154,6 @@ export class Session implements Moderated {
       () => clock.now(),
     );
     this.#lastSeenMs = clock.now();
-    conn.watchQueue((above) => context.room.reportQueue(this, above));
     this.finished = this.#run();
   }
 
@@ -609,7 +608,9 @@ export class Session implements Moderated {
 
   /**
    * Entering, right after `WELCOME` and before any live line: the topic
-   * and history (so that no line is both, and none is neither).
+   * and history (so that no line is both, and none is neither). The room
+   * watches this member's queue from then on, once that replay is written
+   * (a replay above the watermark holds nobody up).
    */
   #enterRoom(): void {
     const { room, config, gate } = this.#ctx;
@@ -618,6 +619,7 @@ export class Session implements Moderated {
       room.tell(this, { type: "TOPIC", alias: topic.by, text: topic.text });
     }
     if (config.history > 0) room.history(this, config.history, false);
+    this.conn.watchQueue((above) => room.reportQueue(this, above));
   }
 
   /** In the room: the idle timer from now on. */

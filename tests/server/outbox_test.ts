@@ -252,3 +252,23 @@ Deno.test("Outbox counts only room lines toward its watermark, from the slice th
   assert.equal(outbox.roomBytes, 0);
   assert.deepEqual(seen, [true, false]);
 });
+
+Deno.test("Outbox.watch() tells nothing until what was queued before it is written", async () => {
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 100_000, () => assert.fail("no error"));
+  const seen: boolean[] = [];
+  outbox.push(new Uint8Array(30_000)); // a joiner's history
+  outbox.watch((above) => seen.push(above));
+  outbox.push(new Uint8Array(60_000), ROOM);
+  assert.deepEqual(seen, [], "the history is not written yet");
+  const sizes = await drain(writer, 16_384);
+  assert.deepEqual(seen, []);
+  sizes.push(...await drain(writer, 16_384));
+  // The history is written; the room lines queued since are above half.
+  await writer.nextWrite();
+  assert.deepEqual(seen, [true]);
+  writer.complete();
+  await drain(writer, 90_000 - 3 * 16_384);
+  await outbox.drained();
+  assert.deepEqual(seen, [true, false]);
+});

@@ -758,6 +758,28 @@ Deno.test("Session refuses a password to an account with a pinned certificate as
   );
 });
 
+Deno.test("Session has the room watch its queue only from entering the room, after its history", async () => {
+  const { open, join } = setup(
+    ["--history", "5"],
+    null,
+    (clock) => new MemoryLog(clock, 5),
+  );
+  const alice = await join("alice");
+  alice.conn.receive("said before");
+  assert.equal(await alice.conn.nextSent(), "MSG alice said before");
+  const { conn, session } = open();
+  assert.match(await conn.nextSent(), /^HELLO /);
+  assert.equal(conn.queueWatcher, null, "not a member yet");
+  conn.receive("bob");
+  await conn.nextSent(); // WELCOME
+  assert.match(await conn.nextSent(), /^HIST \d+ \S+ MSG alice said before$/);
+  assert.match(await conn.nextSent(), /^HISTEND 1 /);
+  assert.notEqual(conn.queueWatcher, null);
+  alice.conn.end();
+  conn.end();
+  await Promise.all([alice.session.finished, session.finished]);
+});
+
 Deno.test("Session handles no line while the room is congested, and a member that holds it up too long is dropped", async () => {
   const { clock, join } = setup(["--stall-timeout", "2"]);
   const alice = await join("alice");
