@@ -14,9 +14,10 @@
  * while some member's queue is above its watermark, or while the lines
  * appended and not yet handed on by the log pass `backlogBytes`. Sessions
  * then handle no more lines (and their connections stop reading, so TCP
- * pushes back on the senders) until it is not. A member that stays above
- * its watermark for `stallMs` without its peer reading anything holds
- * everyone up: the room drops it as slow.
+ * pushes back on the senders) until it is not. A member whose queue stays
+ * above its watermark for `stallMs` without a break holds everyone up: the
+ * room drops it as slow. Only draining below the watermark restarts that
+ * time; a peer that reads a little now and then does not.
  *
  * @module
  */
@@ -153,8 +154,8 @@ export interface RoomOptions<M extends Member = Member> {
   /** Time, for the stall rule. @default {systemClock} */
   clock?: Clock;
   /**
-   * How long a member's queue may stay above its watermark with nothing
-   * written (`--stall-timeout`) before the room drops it as slow.
+   * How long a member's queue may stay above its watermark without a break
+   * (`--stall-timeout`) before the room drops it as slow.
    * @default {Infinity}
    */
   stallMs?: number;
@@ -282,12 +283,13 @@ export class Room<M extends Member = Member> {
   }
 
   /**
-   * A member's queue went above its watermark, or its peer read some of
-   * it while it stays above (`above` true), or it is back down (false).
+   * A member's queue went above its watermark (`above` true), or is back
+   * at or below it (false). Its time above counts from the first report
+   * since it was last below.
    */
   reportQueue(member: M, above: boolean): void {
     if (!above) return this.#forget(member);
-    if (!this.has(member)) return;
+    if (!this.has(member) || this.#above.has(member)) return;
     this.#above.set(member, this.#clock.now());
     if (this.#stallTimer === undefined && this.#stallMs !== Infinity) {
       this.#stallTimer = this.#clock.setTimeout(
@@ -796,8 +798,8 @@ export class Room<M extends Member = Member> {
 
   /**
    * Drops the members whose queue has stayed above its watermark for
-   * `stallMs` without anything written (they hold everyone up), and
-   * watches the others.
+   * `stallMs` without a break (they hold everyone up), and watches the
+   * others.
    */
   #dropStalled(): void {
     this.#stallTimer = undefined;

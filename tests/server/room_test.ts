@@ -573,7 +573,7 @@ Deno.test("Room marks only its fan-out as room lines: a member's replies and his
   ]);
 });
 
-Deno.test("Room drops a member above its watermark with nothing written for stallMs, not one whose peer reads", async () => {
+Deno.test("Room drops a member above its watermark for stallMs without a break, however it trickles; draining below starts again", async () => {
   const clock = new FakeClock();
   const { room, members: [silent, slow, fast], left } = roomWith(
     ["silent", "slow", "fast"],
@@ -583,7 +583,9 @@ Deno.test("Room drops a member above its watermark with nothing written for stal
   room.reportQueue(slow!, true);
   const free = room.uncongested();
   await clock.advance(1500);
-  room.reportQueue(slow!, true); // a write ended: its peer reads
+  room.reportQueue(slow!, false); // it drained below the watermark
+  room.reportQueue(slow!, true); // and went above again
+  room.reportQueue(silent!, true); // a repeated report changes nothing
   await clock.advance(499);
   assert.deepEqual(left, []);
   await clock.advance(1);
@@ -591,10 +593,12 @@ Deno.test("Room drops a member above its watermark with nothing written for stal
   assert.deepEqual(silent!.closed.map(([reason]) => reason), ["slow"]);
   assert.deepEqual(fast!.take(), ["LEAVE silent 2 slow"]);
   assert.equal(room.congested, true, "slow is still above");
-  await clock.advance(1000);
-  room.reportQueue(slow!, false); // it caught up
-  await free;
+  await clock.advance(1499);
   assert.deepEqual(left, [["silent", "slow"]]);
+  await clock.advance(1);
+  assert.deepEqual(left, [["silent", "slow"], ["slow", "slow"]]);
+  await free;
+  assert.equal(room.congested, false);
   assert.equal(clock.pending, 0, "no timer left behind");
 });
 
