@@ -88,7 +88,13 @@ const DISCONNECT_ERRORS = [
   Deno.errors.UnexpectedEof,
   Deno.errors.InvalidData,
 ];
-const DISCONNECT_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
+/** `ECANCELED`: a write cancelled because the peer went during shutdown. */
+const DISCONNECT_CODES = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "ECONNABORTED",
+  "ECANCELED",
+]);
 
 /**
  * Whether an error from a read or write only means the peer is gone (or,

@@ -758,6 +758,23 @@ Deno.test("Session refuses a password to an account with a pinned certificate as
   );
 });
 
+Deno.test("Session logs a write cancelled as its peer went (ECANCELED) as a disconnect, not an error", async () => {
+  const { join, logs } = setup();
+  const alice = await join("alice");
+  const cancelled = Object.assign(new Error("operation canceled"), {
+    code: "ECANCELED",
+  });
+  alice.conn.fail(cancelled);
+  await alice.session.finished;
+  assert.ok(
+    logs.some((l) =>
+      / DEBUG disconnect addr=\S+ error="Error: operation canceled"/.test(l)
+    ),
+    logs.join("\n"),
+  );
+  assert.ok(!logs.some((l) => / ERROR /.test(l)), logs.join("\n"));
+});
+
 Deno.test("Session has the room watch its queue only from entering the room, after its history", async () => {
   const { open, join } = setup(
     ["--history", "5"],
