@@ -458,7 +458,7 @@ export class Room<M extends Member = Member> {
     };
     if (!member.deliver(this.#encode(welcome))) {
       this.leave(member, "slow");
-      member.close("slow", slowText());
+      member.close("slow", SLOW_TEXT);
       return;
     }
     this.stats.joins++;
@@ -1160,7 +1160,7 @@ export class Room<M extends Member = Member> {
     for (const member of members) {
       if (!this.has(member)) continue;
       this.leave(member, "slow");
-      member.close("slow", slowText());
+      member.close("slow", SLOW_TEXT);
     }
   }
 }
@@ -1228,6 +1228,6 @@ function goneText(count: number): string {
   } not sent; join again`;
 }
 
-function slowText(): string {
-  return "Disconnected: too many lines were waiting for you to read them";
-}
+/** The goodbye of a member dropped as too slow (`BYE slow`). */
+export const SLOW_TEXT =
+  "Disconnected: too many lines were waiting for you to read them";

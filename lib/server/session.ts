@@ -44,7 +44,7 @@ import {
   type Moderated,
   type ModeratorCluster,
 } from "./moderator.ts";
-import type { Room } from "./room.ts";
+import { type Room, SLOW_TEXT } from "./room.ts";
 import { InputOverflowError } from "./transport.ts";
 
 /** What a session needs from its server. */
@@ -738,7 +738,7 @@ export class Session implements Moderated {
       );
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      this.conn.send(
+      this.#reply(
         encodeTaggedLine(id, {
           type: "ERR",
           code: error.code,
@@ -769,7 +769,15 @@ export class Session implements Moderated {
   }
 
   #send(line: ServerLine): void {
-    this.conn.send(encodeServerLine(line));
+    this.#reply(encodeServerLine(line));
+  }
+
+  /**
+   * Queues a reply of this session's own; a queue too full to take it
+   * means a client that does not read: it ends with `BYE slow`.
+   */
+  #reply(bytes: Uint8Array): void {
+    if (!this.conn.send(bytes)) this.close("slow", SLOW_TEXT);
   }
 
   #sendError(error: ProtocolError): void {

@@ -775,6 +775,22 @@ Deno.test("Session logs a write cancelled as its peer went (ECANCELED) as a disc
   assert.ok(!logs.some((l) => / ERROR /.test(l)), logs.join("\n"));
 });
 
+Deno.test("Session ends with BYE slow when its own reply finds the queue full", async () => {
+  const { join } = setup();
+  const alice = await join("alice");
+  const bob = await join("bob");
+  await alice.conn.nextSent(); // JOIN bob
+  bob.conn.full = true;
+  bob.conn.receive("/frobnicate");
+  assert.equal(
+    await bob.conn.closed(),
+    "BYE slow Disconnected: too many lines were waiting for you to read them",
+  );
+  assert.equal(await alice.conn.nextSent(), "LEAVE bob 1 slow");
+  alice.conn.end();
+  await Promise.all([alice.session.finished, bob.session.finished]);
+});
+
 Deno.test("Session has the room watch its queue only from entering the room, after its history", async () => {
   const { open, join } = setup(
     ["--history", "5"],
