@@ -353,9 +353,10 @@ export class Session implements Moderated {
 
   /**
    * Waits until the room is no longer congested; false when the session
-   * ended meanwhile.
+   * ended meanwhile. The time waited is not held against its flood bucket.
    */
   async #uncongested(): Promise<boolean> {
+    const since = this.#ctx.clock.now();
     this.#closing ??= new AbortController();
     const { signal } = this.#closing;
     if (signal.aborted) return false;
@@ -366,6 +367,7 @@ export class Session implements Moderated {
       await Promise.race([this.#ctx.room.uncongested(), ended.promise]);
     } finally {
       signal.removeEventListener("abort", onAbort);
+      this.#bucket.excuse(this.#ctx.clock.now() - since);
     }
     return !this.#isClosing();
   }

@@ -791,6 +791,25 @@ Deno.test("Session ends with BYE slow when its own reply finds the queue full", 
   await Promise.all([alice.session.finished, bob.session.finished]);
 });
 
+Deno.test("Session does not count time spent waiting for a busy room against the sender's flood bucket", async () => {
+  const { clock, join } = setup(["--stall-timeout", "60"]);
+  const alice = await join("alice");
+  const bob = await join("bob");
+  await alice.conn.nextSent(); // JOIN bob
+  bob.conn.queueWatcher!(true);
+  // 10 s at 5 lines a second piled up while the room was busy.
+  const lines = Array.from({ length: 50 }, (_, i) => `line ${i}`);
+  alice.conn.receive(...lines);
+  await clock.advance(10_000);
+  bob.conn.queueWatcher!(false);
+  for (const line of lines) {
+    assert.equal(await alice.conn.nextSent(), `MSG alice ${line}`);
+  }
+  alice.conn.end();
+  bob.conn.end();
+  await Promise.all([alice.session.finished, bob.session.finished]);
+});
+
 Deno.test("Session has the room watch its queue only from entering the room, after its history", async () => {
   const { open, join } = setup(
     ["--history", "5"],
