@@ -949,6 +949,7 @@ export class Room<M extends Member = Member> {
   #unsent(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
     this.#backlogOut();
     if (outcome === "duplicate") return this.#echoAgain(lost);
+    if (outcome === "reused") return this.#refuseReused(lost);
     const senders = new Map<string, number>();
     const operators = new Set<string>();
     /** Members whose rename was undone, and the alias they keep. */
@@ -1015,6 +1016,24 @@ export class Room<M extends Member = Member> {
       const sender = this.#byId.get(origin);
       if (id !== undefined && sender?.lineIds && this.has(sender)) {
         this.#sendTagged(sender, id, line);
+      }
+    }
+  }
+
+  /**
+   * Lines sent under an id the log holds for another line: each sender
+   * gets `@id=ID ERR usage`, alone (only a client with `ids` chooses ids).
+   */
+  #refuseReused(lines: readonly UnsentLine[]): void {
+    for (const { origin, id } of lines) {
+      const sender = this.#byId.get(origin);
+      if (id !== undefined && sender?.lineIds && this.has(sender)) {
+        this.#sendTagged(sender, id, {
+          type: "ERR",
+          code: "usage",
+          text:
+            `Line dropped: id "${id}" was used for another line; give each line an id of its own`,
+        });
       }
     }
   }

@@ -27,7 +27,9 @@ import { isLineId, SERVER_LINE_FIELDS } from "../protocol.ts";
 import { lastSeq, Retention } from "./retention.ts";
 import {
   type AppendOptions,
+  type AppendOutcome,
   DEDUPE_MAX_LINES,
+  lineSign,
   RecentEvents,
   RecentIds,
   type RecentIdsOptions,
@@ -157,13 +159,20 @@ export class SqliteLog implements RoomLog {
     }
     this.#ids = new RecentIds(options.ids);
     const ids = db.prepare(
-      `SELECT id, time FROM events WHERE id IS NOT NULL
+      `SELECT id, time, line FROM events WHERE id IS NOT NULL
        ORDER BY seq DESC LIMIT ?`,
     ).all(options.ids?.maxLines ?? DEDUPE_MAX_LINES) as {
       id: string;
       time: number;
+      line: string;
     }[];
-    for (const { id, time } of ids.reverse()) this.#ids.add(id, time);
+    for (const { id, time, line } of ids.reverse()) {
+      try {
+        this.#ids.add(id, time, lineSign(JSON.parse(line)));
+      } catch {
+        // A row that is not a line (written by hand): its id stays free.
+      }
+    }
     this.#retention = new Retention(db, {
       clock: options.clock,
       keepDays: options.keepDays,
@@ -230,12 +239,13 @@ export class SqliteLog implements RoomLog {
 
   /**
    * Commits a batch, then hands it on in order (a line whose id is stored
-   * already is reported `duplicate` in its place), or reports it lost.
+   * already is reported `duplicate` or `reused` in its place), or reports
+   * it lost.
    */
   #write(batch: readonly Pending[]): void {
     let seq = this.#seq;
-    /** Lines of this batch whose id is stored (rare: allocated then). */
-    let duplicates: Set<Pending> | undefined;
+    /** Lines of this batch whose id is taken (rare: allocated then). */
+    let taken: Map<Pending, "duplicate" | "reused"> | undefined;
     let examined = 0;
     try {
       this.#db.exec("BEGIN");
@@ -243,11 +253,13 @@ export class SqliteLog implements RoomLog {
         examined++;
         const { time, line, id } = pending;
         if (id !== undefined) {
-          if (this.#ids.has(id)) {
-            (duplicates ??= new Set()).add(pending);
+          const sign = lineSign(line);
+          const known = this.#ids.check(id, sign);
+          if (known !== "new") {
+            (taken ??= new Map()).set(pending, known);
             continue;
           }
-          this.#ids.add(id, time);
+          this.#ids.add(id, time, sign);
         }
         this.#insert.run(
           ++seq,
@@ -264,15 +276,20 @@ export class SqliteLog implements RoomLog {
       this.#failing = true;
       // Not stored: their ids may come again.
       for (const pending of batch.slice(0, examined)) {
-        if (pending.id !== undefined && !duplicates?.has(pending)) {
+        if (pending.id !== undefined && !taken?.has(pending)) {
           this.#ids.delete(pending.id);
         }
       }
-      // A line whose id was stored before this batch is a duplicate still.
-      const stored = (p: Pending) => p.id !== undefined && this.#ids.has(p.id);
-      this.#failed(batch.filter((p) => !stored(p)), "refused", error);
-      const again = batch.filter(stored);
-      if (again.length > 0) this.#failed(again, "duplicate", error);
+      // A line whose id was stored before this batch is told so still.
+      const outcome = (p: Pending): AppendOutcome => {
+        const known = p.id === undefined
+          ? "new"
+          : this.#ids.check(p.id, lineSign(p.line));
+        return known === "new" ? "refused" : known;
+      };
+      for (const [why, lines] of Map.groupBy(batch, outcome)) {
+        this.#failed(lines, why, error);
+      }
       return;
     }
     if (this.#failing) this.#options.onResume?.();
@@ -280,8 +297,9 @@ export class SqliteLog implements RoomLog {
     let next = this.#seq;
     this.#seq = seq;
     for (const pending of batch) {
-      if (duplicates?.has(pending)) {
-        this.#failed([pending], "duplicate", null);
+      const known = taken?.get(pending);
+      if (known !== undefined) {
+        this.#failed([pending], known, null);
         continue;
       }
       const { time, line, origin, id } = pending;

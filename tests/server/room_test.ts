@@ -474,6 +474,21 @@ Deno.test("Room tells a sender with ids what became of each line, naming it; oth
   assert.deepEqual(b!.take(), []);
 });
 
+Deno.test("Room refuses another line under an id its log holds with ERR usage naming it, and echoes the same line again", () => {
+  const { room, members: [a, b] } = roomWith(["a", "b"]);
+  a!.lineIds = true;
+  const id = "AAAAAAAAAAAAAAAAAAAAAA";
+  room.say(a!, "hello", id);
+  room.say(a!, "hello", id);
+  room.say(a!, "something else", id);
+  assert.deepEqual(a!.take(), [
+    `@id=${id} MSG a hello`,
+    `@id=${id} MSG a hello`,
+    `@id=${id} ERR usage Line dropped: id "${id}" was used for another line; give each line an id of its own`,
+  ]);
+  assert.deepEqual(b!.take(), ["MSG a hello"]);
+});
+
 Deno.test("Room.say() from a sender with ids: its own copy tagged, everyone else one shared encoding", () => {
   const { room, members } = roomWith(["a", "b", "c"]);
   const [a, b, c] = members as [FakeMember, FakeMember, FakeMember];
