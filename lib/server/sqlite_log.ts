@@ -12,10 +12,13 @@
  * `full` syncs every commit to the disk. Retention runs in the background
  * in small steps, between turns, so that the room never pauses for it.
  *
- * Each message's id is stored with it, and the ids of recent lines are kept
- * in memory ({@linkcode RecentIds}, loaded at start), so a line whose id is
- * stored already, before a restart too, is not stored again (no index on
- * the table: it would cost every commit).
+ * Each message's id is stored with it, and with its sign in `line_ids`, a
+ * table that retention leaves alone (the newest ids, about
+ * {@linkcode DEDUPE_MAX_LINES}, trimmed from the oldest end as lines are
+ * stored); the ids of recent lines are kept in memory
+ * ({@linkcode RecentIds}, loaded from there at start), so a line whose id
+ * is stored already, before a restart or after its line aged out too, is
+ * not stored again (no index on id: it would cost every commit).
  *
  * @module
  */
@@ -123,6 +126,11 @@ export class SqliteLog implements RoomLog {
   #recent: RecentEvents;
   /** Ids of the lines stored lately (and of those being committed). */
   #ids: RecentIds;
+  #insertId: StatementSync;
+  #trimIds: StatementSync;
+  /** Rows of `line_ids`, and how many it keeps (the newest). */
+  #idRows: number;
+  #idsKept: number;
   /** The last sequence number committed (or ever used). */
   #seq: number;
   #pending: Pending[] = [];
@@ -158,21 +166,23 @@ export class SqliteLog implements RoomLog {
       if (event !== null) this.#recent.add(event);
     }
     this.#ids = new RecentIds(options.ids);
+    this.#idsKept = options.ids?.maxLines ?? DEDUPE_MAX_LINES;
+    this.#insertId = db.prepare(
+      "INSERT INTO line_ids (seq, id, sign, time) VALUES (?, ?, ?, ?)",
+    );
+    this.#trimIds = db.prepare(
+      `DELETE FROM line_ids WHERE seq IN
+         (SELECT seq FROM line_ids ORDER BY seq LIMIT ?)`,
+    );
     const ids = db.prepare(
-      `SELECT id, time, line FROM events WHERE id IS NOT NULL
-       ORDER BY seq DESC LIMIT ?`,
-    ).all(options.ids?.maxLines ?? DEDUPE_MAX_LINES) as {
-      id: string;
-      time: number;
-      line: string;
-    }[];
-    for (const { id, time, line } of ids.reverse()) {
-      try {
-        this.#ids.add(id, time, lineSign(JSON.parse(line)));
-      } catch {
-        // A row that is not a line (written by hand): its id stays free.
-      }
+      "SELECT id, sign, time FROM line_ids ORDER BY seq DESC LIMIT ?",
+    ).all(this.#idsKept) as { id: string; sign: string; time: number }[];
+    for (const { id, sign, time } of ids.reverse()) {
+      this.#ids.add(id, time, sign);
     }
+    this.#idRows = (db.prepare("SELECT COUNT(*) AS n FROM line_ids").get() as {
+      n: number;
+    }).n;
     this.#retention = new Retention(db, {
       clock: options.clock,
       keepDays: options.keepDays,
@@ -247,13 +257,14 @@ export class SqliteLog implements RoomLog {
     /** Lines of this batch whose id is taken (rare: allocated then). */
     let taken: Map<Pending, "duplicate" | "reused"> | undefined;
     let examined = 0;
+    let idRows = this.#idRows;
     try {
       this.#db.exec("BEGIN");
       for (const pending of batch) {
         examined++;
         const { time, line, id } = pending;
+        const sign = id === undefined ? "" : lineSign(line);
         if (id !== undefined) {
-          const sign = lineSign(line);
           const known = this.#ids.check(id, sign);
           if (known !== "new") {
             (taken ??= new Map()).set(pending, known);
@@ -268,8 +279,18 @@ export class SqliteLog implements RoomLog {
           JSON.stringify(line),
           id ?? null,
         );
+        if (id !== undefined) {
+          this.#insertId.run(seq, id, sign, time);
+          idRows++;
+        }
+      }
+      // Trimmed a step at a time: a few rows over the window are harmless.
+      const step = Math.max(1, Math.floor(this.#idsKept / 100));
+      if (idRows > this.#idsKept + step) {
+        idRows -= Number(this.#trimIds.run(idRows - this.#idsKept).changes);
       }
       this.#db.exec("COMMIT");
+      this.#idRows = idRows;
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       if (!this.#failing) this.#options.onError?.("commit", error);

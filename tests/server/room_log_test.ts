@@ -634,3 +634,59 @@ Deno.test("openStore() gives a database from before line ids their column; its o
     await log.close();
   });
 });
+
+Deno.test("SqliteLog keeps its window of ids when retention deletes their lines, and trims it from the oldest end", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const window = { minLines: 3, minMs: 0, maxLines: 3 };
+  const options = { ...keepAll(clock), ids: window };
+  const ids = [ID_A, ID_B, ID_C];
+  let log = new SqliteLog(store.db, options);
+  for (const [i, id] of ids.entries()) log.append(msg(`m${i}`), "1", { id });
+  await log.close();
+  // Retention keeps one message: the lines of A and B are gone.
+  log = new SqliteLog(store.db, { ...options, keepRows: 1 });
+  assert.deepEqual(texts([...eachEvent(store.db, {})]), ["m2"]);
+  await log.close();
+  log = new SqliteLog(store.db, options);
+  const { seen } = timeline(log);
+  log.append(msg("m0"), "1", { id: ID_A });
+  log.append(msg("not m1"), "1", { id: ID_B });
+  await settledLog(log);
+  assert.deepEqual(seen, [`duplicate m0 ${ID_A} 1`, `reused not m1 ${ID_B} 1`]);
+  // Newer lines push the oldest ids out of the table (one over at most).
+  for (let i = 0; i < 4; i++) {
+    log.append(msg(`n${i}`), "1", { id: `new-id-${i}-0123456789` });
+    await settledLog(log);
+  }
+  const rows = store.db.prepare("SELECT id FROM line_ids ORDER BY seq").all()
+    .map((row) => row.id);
+  assert.ok(rows.length <= 4, rows.join(" "));
+  assert.deepEqual(
+    rows.slice(-3),
+    [1, 2, 3].map((i) => `new-id-${i}-0123456789`),
+  );
+  await log.close();
+});
+
+Deno.test("openStore() moves the ids of a database from before line_ids into it, with their signs", async () => {
+  await withTempDir(async (dir) => {
+    {
+      using store = openStore(dir);
+      // As the previous tlschat left it: ids in events only, version 5.
+      store.db.exec(`DROP TABLE line_ids;
+        INSERT INTO events (seq, time, type, line, id)
+          VALUES (1, 0, 'MSG', '{"type":"MSG","alias":"amy","text":"old"}',
+            '${ID_A}');
+        PRAGMA user_version = 5`);
+    }
+    using store = openStore(dir);
+    const log = new SqliteLog(store.db, keepAll(new FakeClock()));
+    const { seen } = timeline(log);
+    log.append(msg("old", "Amy"), "1", { id: ID_A });
+    log.append(msg("new"), "1", { id: ID_A });
+    await settledLog(log);
+    assert.deepEqual(seen, [`duplicate old ${ID_A} 1`, `reused new ${ID_A} 1`]);
+    await log.close();
+  });
+});
