@@ -1,8 +1,8 @@
 /**
  * A member's bounded outbound queue and its single writer. Lines are queued
  * without waiting; the writer sends everything queued since its last write
- * as one write, so a busy member costs one TLS record per batch, not per
- * line. Lines that are adjacent in memory (broadcasts encoded one after
+ * as one write (up to {@linkcode SLICE_BYTES}), so a busy member costs one
+ * TLS record per batch, not per line. Lines that are adjacent in memory (broadcasts encoded one after
  * another by a `LineArena`) are merged into one range and written
  * straight from their shared chunk.
  *
@@ -231,8 +231,18 @@ export class Outbox {
       while (true) {
         this.#sealTail();
         if (this.#queue.length === 0) break;
-        const batch = this.#queue;
-        this.#queue = [];
+        // At most a slice's worth of ranges at once (one range may be
+        // larger): what is in flight stays pinned until written, so the
+        // memory held stays within a write of what is still queued.
+        let take = 1;
+        let bytes = this.#queue[0]!.length;
+        while (
+          take < this.#queue.length &&
+          bytes + this.#queue[take]!.length <= SLICE_BYTES
+        ) {
+          bytes += this.#queue[take++]!.length;
+        }
+        const batch = this.#queue.splice(0, take);
         let data = batch[0]!;
         if (batch.length > 1) {
           // One copy for the batch releases the chunks it came from now.

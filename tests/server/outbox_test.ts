@@ -236,18 +236,21 @@ Deno.test("Outbox counts only room lines toward its watermark, from the slice th
   await drain(writer, 90_000);
   await outbox.drained();
   assert.deepEqual(seen, []);
-  // Room lines behind a reply: below half once a slice has taken 6,384
-  // of them.
+  // Room lines behind a reply: written once the reply is, and below half
+  // once the first slice of them is.
   outbox.push(new Uint8Array(10_000));
   outbox.push(new Uint8Array(55_000), ROOM);
   assert.deepEqual(seen, [true]);
-  await writer.nextWrite();
+  assert.equal((await writer.nextWrite()).length, 10_000);
+  writer.complete();
+  assert.equal((await writer.nextWrite()).length, 16_384);
+  assert.equal(outbox.roomBytes, 55_000);
   writer.complete();
   await writer.nextWrite();
-  assert.equal(outbox.roomBytes, 48_616);
+  assert.equal(outbox.roomBytes, 38_616);
   assert.deepEqual(seen, [true, false]);
   writer.complete();
-  await drain(writer, 65_000 - 2 * 16_384);
+  await drain(writer, 55_000 - 2 * 16_384);
   await outbox.drained();
   assert.equal(outbox.roomBytes, 0);
   assert.deepEqual(seen, [true, false]);
@@ -261,14 +264,32 @@ Deno.test("Outbox.watch() tells nothing until what was queued before it is writt
   outbox.watch((above) => seen.push(above));
   outbox.push(new Uint8Array(60_000), ROOM);
   assert.deepEqual(seen, [], "the history is not written yet");
-  const sizes = await drain(writer, 16_384);
-  assert.deepEqual(seen, []);
-  sizes.push(...await drain(writer, 16_384));
-  // The history is written; the room lines queued since are above half.
+  assert.deepEqual(await drain(writer, 30_000), [16_384, 13_616]);
+  // The history is written; the room lines queued since are above half,
+  // until their first slice is written.
   await writer.nextWrite();
   assert.deepEqual(seen, [true]);
   writer.complete();
-  await drain(writer, 90_000 - 3 * 16_384);
+  await writer.nextWrite();
+  assert.deepEqual(seen, [true, false]);
+  writer.complete();
+  await drain(writer, 60_000 - 2 * 16_384);
   await outbox.drained();
   assert.deepEqual(seen, [true, false]);
+});
+
+Deno.test("Outbox takes at most 16 KiB of queued lines per write, so what it holds stays within a write of what is queued", async () => {
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 100_000, () => assert.fail("no error"));
+  for (let i = 0; i < 6; i++) outbox.push(new Uint8Array(10_000), ROOM);
+  assert.equal((await writer.nextWrite()).length, 10_000);
+  writer.complete();
+  assert.equal((await writer.nextWrite()).length, 10_000);
+  // The first line is written and released; the rest wait as they were.
+  assert.equal(outbox.roomBytes, 50_000);
+  assert.equal(outbox.heldBytes, 50_000);
+  writer.complete();
+  await drain(writer, 40_000);
+  await outbox.drained();
+  assert.equal(outbox.heldBytes, 0);
 });
