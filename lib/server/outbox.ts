@@ -2,9 +2,9 @@
  * A member's bounded outbound queue and its single writer. Lines are queued
  * without waiting; the writer sends everything queued since its last write
  * as one write (up to {@linkcode SLICE_BYTES}), so a busy member costs one
- * TLS record per batch, not per line. Lines that are adjacent in memory (broadcasts encoded one after
- * another by a `LineArena`) are merged into one range and written
- * straight from their shared chunk.
+ * TLS record per batch, not per line. Lines that are adjacent in memory
+ * (broadcasts encoded one after another by a `LineArena`) are merged into
+ * one range and written straight from their shared chunk.
  *
  * The limit is on memory, not on line bytes: the queue counts the whole size
  * of every buffer it refers to (a queued line pins its arena chunk), from
@@ -131,8 +131,9 @@ export class Outbox {
   /**
    * Queues a line. Returns false, queuing nothing, when the buffer it lives
    * in would take the memory held over `queueBytes` (`force` queues it
-   * anyway: a last line); `room` marks a line of the room's fan-out. After a write failure lines are dropped and true
-   * is returned: the owner is already closing.
+   * anyway: a last line); `room` marks a line of the room's fan-out. After
+   * a write failure lines are dropped and true is returned: the owner is
+   * already closing.
    *
    * @example The limit counts the buffers lines live in
    * ```ts
