@@ -2,8 +2,10 @@
  * Flood control: a token bucket per client. It holds at most `burst` tokens
  * and refills at `ratePerSecond`; each line takes one. It only computes how
  * long a line must wait; the session does the waiting and decides when a
- * client has been over the rate for too long. Time comes from a `now`
- * function so tests need no clock.
+ * client has been over the rate for too long. Time a client was kept
+ * waiting by others (a busy room) is excused: what it sent meanwhile at the
+ * rate is not held against it. Time comes from a `now` function so tests
+ * need no clock.
  *
  * @module
  */
@@ -47,13 +49,47 @@ export class TokenBucket {
    */
   take(): number {
     if (this.ratePerSecond <= 0) return 0;
-    const now = this.#now();
-    const refill = (now - this.#updatedMs) / 1000 * this.ratePerSecond;
-    this.#tokens = Math.min(this.burst, this.#tokens + refill);
-    this.#updatedMs = now;
+    this.#refill();
     this.#tokens -= 1;
     return this.#tokens >= 0
       ? 0
       : Math.ceil(-this.#tokens / this.ratePerSecond * 1000);
+  }
+
+  /**
+   * Excuses `ms` milliseconds the client was kept waiting by the server (a
+   * busy room): it may send what the rate allows in that time on top of
+   * its burst, so lines that piled up meanwhile are not counted as a
+   * flood.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { TokenBucket } from "./flood.ts";
+   *
+   * let now = 0;
+   * const bucket = new TokenBucket(2, 2, () => now);
+   * now = 3000; // kept waiting 3 s: six lines piled up, then come at once
+   * bucket.excuse(3000);
+   * const waits = Array.from({ length: 9 }, () => bucket.take());
+   * assert.deepEqual(waits, [0, 0, 0, 0, 0, 0, 0, 0, 500]);
+   * ```
+   */
+  excuse(ms: number): void {
+    if (this.ratePerSecond <= 0 || ms <= 0) return;
+    this.#refill();
+    this.#tokens += ms / 1000 * this.ratePerSecond;
+  }
+
+  /** Adds the tokens refilled since the last update, up to the burst. */
+  #refill(): void {
+    const now = this.#now();
+    const refill = (now - this.#updatedMs) / 1000 * this.ratePerSecond;
+    // Never below what it holds: excused tokens may take it over the burst.
+    this.#tokens = Math.max(
+      this.#tokens,
+      Math.min(this.burst, this.#tokens + refill),
+    );
+    this.#updatedMs = now;
   }
 }

@@ -279,7 +279,7 @@ export const SERVER_FLAGS = {
     value: "S",
     default: "2",
     help:
-      "Seconds a member may hold the room up (outbound queue over half of --queue-bytes) without reading anything before it is dropped as too slow",
+      "Seconds a member may hold the room up (room lines queued for it over half of --queue-bytes, without a break: reading part of them does not count) before it is dropped as too slow",
   },
   "handshake-timeout": {
     type: "string",

@@ -12,6 +12,16 @@
 import type { LINE_ENDLESS, LINE_TOO_LONG } from "../framing.ts";
 import type { QueueWatcher } from "./outbox.ts";
 
+/** Options of {@linkcode Connection.send}. */
+export interface SendOptions {
+  /**
+   * A line of the room's fan-out: only these count toward the queue's
+   * watermark (a member's own replies and history do not).
+   * @default {false}
+   */
+  readonly room?: boolean;
+}
+
 /**
  * One inbound line: bytes not yet decoded (TLS), text (WebSocket), or a
  * marker for a line over the length limit ({@linkcode LINE_TOO_LONG}) or one
@@ -76,10 +86,11 @@ export interface Connection {
    * queuing nothing, when the queue is full: the caller decides what a slow
    * consumer deserves. Once closing, lines are dropped and true is returned.
    */
-  send(line: Uint8Array): boolean;
+  send(line: Uint8Array, options?: SendOptions): boolean;
   /**
    * Sets the one watcher of the outbound queue's watermark (half its
-   * limit): see {@linkcode QueueWatcher}.
+   * limit, on the room lines queued): see {@linkcode QueueWatcher}. It
+   * hears nothing until what is queued when it is set has been written.
    */
   watchQueue(watcher: QueueWatcher): void;
   /**

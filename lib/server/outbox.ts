@@ -1,10 +1,10 @@
 /**
  * A member's bounded outbound queue and its single writer. Lines are queued
  * without waiting; the writer sends everything queued since its last write
- * as one write, so a busy member costs one TLS record per batch, not per
- * line. Lines that are adjacent in memory (broadcasts encoded one after
- * another by a `LineArena`) are merged into one range and written
- * straight from their shared chunk.
+ * as one write (up to {@linkcode SLICE_BYTES}), so a busy member costs one
+ * TLS record per batch, not per line. Lines that are adjacent in memory
+ * (broadcasts encoded one after another by a `LineArena`) are merged into
+ * one range and written straight from their shared chunk.
  *
  * The limit is on memory, not on line bytes: the queue counts the whole size
  * of every buffer it refers to (a queued line pins its arena chunk), from
@@ -12,26 +12,40 @@
  * {@linkcode Outbox.push} refuses a line that would take that over
  * `queueBytes`. The owner then drops the slow consumer.
  *
- * Half the limit is the queue's watermark: a watcher hears when the queue
- * goes above it, each time a write ends while it is above it (the peer is
- * reading, however slowly), and when it is back at or below it. While above
- * it, the writer writes in slices of {@linkcode SLICE_BYTES}, so that a slow
- * reader's progress is seen.
+ * Half the limit is the queue's watermark, on the bytes of room lines
+ * (pushed with `room: true`: the room's fan-out) queued and not yet
+ * written: a watcher hears when they go above it and when they are back at
+ * or below it, each when it happens (writes are made in slices of at most
+ * {@linkcode SLICE_BYTES}, and each slice counts). A member's own replies
+ * and history take room in the queue, but do not count toward it.
  *
  * @module
  */
 
 import { type ByteWriter, writeAll } from "../io.ts";
 
-/** Most bytes written at once while the queue is above its watermark. */
+/** Most bytes written at once. */
 export const SLICE_BYTES = 16 * 1024;
 
 /**
  * Told how a queue stands against its watermark: `true` when it goes above
- * it and whenever a write ends while it stays above it, `false` when it is
- * back at or below it.
+ * it, `false` when it is back at or below it (each once per crossing).
  */
 export type QueueWatcher = (above: boolean) => void;
+
+/** Options of {@linkcode Outbox.push}. */
+export interface PushOptions {
+  /**
+   * Queue it whatever the limit (a last line).
+   * @default {false}
+   */
+  readonly force?: boolean;
+  /**
+   * A line of the room's fan-out: it counts toward the watermark.
+   * @default {false}
+   */
+  readonly room?: boolean;
+}
 
 /** Bounded queue of encoded lines with one coalescing writer. */
 export class Outbox {
@@ -62,6 +76,19 @@ export class Outbox {
   #onError: (error: unknown) => void;
   #watcher: QueueWatcher | null = null;
   #above = false;
+  /** Bytes of lines accepted so far, and of those written so far. */
+  #pushedBytes = 0;
+  #writtenBytes = 0;
+  /**
+   * Where room lines lie in the stream of bytes pushed (start, end pairs,
+   * oldest first, adjacent ones merged), while not all written; null when
+   * none is queued (most members, most of the time).
+   */
+  #roomRanges: number[] | null = null;
+  /** Bytes of room lines queued and not yet written. */
+  #roomBytes = 0;
+  /** Bytes pushed before the watcher came: written before it hears. */
+  #watchFrom = 0;
 
   /**
    * Creates an outbox over a writer. `onError` is called once when a write
@@ -78,9 +105,19 @@ export class Outbox {
     this.#onError = onError;
   }
 
-  /** Sets the one watcher of the watermark (see {@linkcode QueueWatcher}). */
+  /**
+   * Sets the one watcher of the watermark (see {@linkcode QueueWatcher}).
+   * It hears nothing until what is queued now (a joiner's history) is
+   * written.
+   */
   watch(watcher: QueueWatcher): void {
     this.#watcher = watcher;
+    this.#watchFrom = this.#pushedBytes;
+  }
+
+  /** Bytes of room lines queued and not yet written (see the module). */
+  get roomBytes(): number {
+    return this.#roomBytes;
   }
 
   /**
@@ -94,8 +131,9 @@ export class Outbox {
   /**
    * Queues a line. Returns false, queuing nothing, when the buffer it lives
    * in would take the memory held over `queueBytes` (`force` queues it
-   * anyway: a last line). After a write failure lines are dropped and true
-   * is returned: the owner is already closing.
+   * anyway: a last line); `room` marks a line of the room's fan-out. After
+   * a write failure lines are dropped and true is returned: the owner is
+   * already closing.
    *
    * @example The limit counts the buffers lines live in
    * ```ts
@@ -111,7 +149,7 @@ export class Outbox {
    * assert.equal(fresh.push(shared.subarray(0, 4)), false);
    * ```
    */
-  push(line: Uint8Array, options: { force?: boolean } = {}): boolean {
+  push(line: Uint8Array, options: PushOptions = {}): boolean {
     if (this.#failed) return true;
     const buffer = line.buffer;
     if (buffer === this.#tailBuffer && line.byteOffset === this.#tailEnd) {
@@ -130,10 +168,6 @@ export class Outbox {
           return false;
         }
         this.#heldBytes += buffer.byteLength;
-        if (this.#heldBytes > this.watermark && !this.#above) {
-          this.#above = true;
-          this.#watcher?.(true);
-        }
         if (buffer.byteLength > line.length) {
           this.#shared.push(buffer);
           this.#sharedRanges.push(1);
@@ -144,20 +178,15 @@ export class Outbox {
       this.#tailStart = line.byteOffset;
       this.#tailEnd = line.byteOffset + line.length;
     }
+    if (options.room) this.#addRoom(this.#pushedBytes, line.length);
+    this.#pushedBytes += line.length;
+    this.#report();
     if (!this.#writing) {
       this.#writing = true;
       // Start on a microtask: lines queued in the same turn share one write.
       queueMicrotask(() => this.#run());
     }
     return true;
-  }
-
-  /** Drops everything queued that is not yet being written. */
-  clear(): void {
-    this.#sealTail();
-    for (const range of this.#queue) this.#unpin(range.buffer);
-    this.#queue = [];
-    this.#report();
   }
 
   /** Resolves once everything queued has been written or a write failed. */
@@ -203,8 +232,18 @@ export class Outbox {
       while (true) {
         this.#sealTail();
         if (this.#queue.length === 0) break;
-        const batch = this.#queue;
-        this.#queue = [];
+        // At most a slice's worth of ranges at once (one range may be
+        // larger): what is in flight stays pinned until written, so the
+        // memory held stays within a write of what is still queued.
+        let take = 1;
+        let bytes = this.#queue[0]!.length;
+        while (
+          take < this.#queue.length &&
+          bytes + this.#queue[take]!.length <= SLICE_BYTES
+        ) {
+          bytes += this.#queue[take++]!.length;
+        }
+        const batch = this.#queue.splice(0, take);
         let data = batch[0]!;
         if (batch.length > 1) {
           // One copy for the batch releases the chunks it came from now.
@@ -214,7 +253,6 @@ export class Outbox {
         }
         await this.#write(data);
         this.#unpin(data.buffer);
-        this.#report();
       }
     } catch (error) {
       this.#failed = true;
@@ -223,6 +261,9 @@ export class Outbox {
       this.#shared = [];
       this.#sharedRanges = [];
       this.#heldBytes = 0;
+      this.#writtenBytes = this.#pushedBytes;
+      this.#roomRanges = null;
+      this.#roomBytes = 0;
       this.#report();
       this.#onError(error);
     } finally {
@@ -232,21 +273,55 @@ export class Outbox {
     }
   }
 
-  /** Writes all of `data`, in slices while above the watermark. */
+  /** Writes all of `data`, in slices, noting each one's progress. */
   async #write(data: Uint8Array): Promise<void> {
-    if (!this.#above) return await writeAll(this.#writer, data);
     for (let at = 0; at < data.length; at += SLICE_BYTES) {
-      await writeAll(this.#writer, data.subarray(at, at + SLICE_BYTES));
-      if (this.#above) this.#watcher?.(true);
+      const slice = data.subarray(at, at + SLICE_BYTES);
+      await writeAll(this.#writer, slice);
+      this.#written(slice.length);
+      this.#report();
     }
   }
 
-  /** Tells the watcher the queue is back down, if it is. */
-  #report(): void {
-    if (this.#above && this.#heldBytes <= this.watermark) {
-      this.#above = false;
-      this.#watcher?.(false);
+  /** Notes a room line of `length` bytes at stream offset `start`. */
+  #addRoom(start: number, length: number): void {
+    this.#roomBytes += length;
+    const ranges = this.#roomRanges ??= [];
+    if (ranges.length > 0 && ranges[ranges.length - 1] === start) {
+      ranges[ranges.length - 1] = start + length;
+    } else {
+      ranges.push(start, start + length);
     }
+  }
+
+  /** Notes `length` more bytes written, room lines' among them. */
+  #written(length: number): void {
+    const from = this.#writtenBytes;
+    const to = this.#writtenBytes += length;
+    const ranges = this.#roomRanges;
+    if (ranges === null) return;
+    let done = 0;
+    while (done < ranges.length && ranges[done]! < to) {
+      const start = Math.max(ranges[done]!, from);
+      const end = Math.min(ranges[done + 1]!, to);
+      if (end > start) this.#roomBytes -= end - start;
+      if (ranges[done + 1]! > to) break;
+      done += 2;
+    }
+    if (done === ranges.length) this.#roomRanges = null;
+    else if (done > 0) ranges.splice(0, done);
+  }
+
+  /**
+   * Tells the watcher when the room lines queued crossed the watermark
+   * (once what was queued before it came is written).
+   */
+  #report(): void {
+    const above = this.#roomBytes > this.watermark &&
+      this.#writtenBytes >= this.#watchFrom;
+    if (above === this.#above) return;
+    this.#above = above;
+    this.#watcher?.(above);
   }
 }
 

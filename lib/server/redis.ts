@@ -58,6 +58,7 @@ const SCRIPT_KEYS = [
   "lastbeat",
   "calm",
   "lineIds",
+  "lineSigns",
 ] as const;
 
 /** The cluster's keys in Redis, under `tlschat:{NAME}:`. */
@@ -94,6 +95,12 @@ export interface ClusterKeys {
    * whose id is here is not stored again (a bounded set).
    */
   readonly lineIds: string;
+  /**
+   * Each kept line id's `SIGN:TAG`: the line's sign (what it is) and the
+   * tag of the append that stored it (so that a retried append knows its
+   * own line).
+   */
+  readonly lineSigns: string;
   /** A server's own members (alias keys). */
   serverMembers(server: string): string;
   /** What is said to one server (private messages). */
@@ -183,14 +190,16 @@ end
 export const SCRIPTS = {
   /**
    * ARGV[4]: how many line ids to keep; ARGV[5..]: (time, origin member
-   * id, the alias it speaks as, line JSON, note, line id) sextuples.
-   * Stores each line whose id it does not hold yet, if its member still
-   * holds its claim under that alias and its server is alive (not counted
-   * lost), all in one step. Returns the last number given, then for each
-   * line: its number (stored), minus the number of the line that holds its
-   * id (a duplicate: not stored again), 'gone' (its member left or was
-   * removed, or its server was counted lost) or 'alias' (it speaks under
-   * an alias it no longer holds). A `MOD` line's note (the sanctions in
+   * id, the alias it speaks as, line JSON, note, line id, line sign,
+   * append tag) octuples. Stores each line whose id it does not hold yet,
+   * if its member still holds its claim under that alias and its server is
+   * alive (not counted lost), all in one step. Returns the last number
+   * given, then for each line: its number (stored now, or by an earlier
+   * try of the same append: same id, sign and tag), 'duplicate' (the same
+   * line under its id, from another append: not stored again), 'reused'
+   * (another line holds its id), 'gone' (its member left or was removed,
+   * or its server was counted lost) or 'alias' (it speaks under an alias
+   * it no longer holds). A `MOD` line's note (the sanctions in
    * force after it) and a `TOPIC` line's (the topic) are also kept, for
    * servers that start later: what is kept is what the log says last.
    */
@@ -211,13 +220,21 @@ local function speaker(origin)
   return speakers[origin]
 end
 local out = {0}
-for i = 5, #ARGV, 6 do
-  local time, origin, alias, line, note, id = ARGV[i], ARGV[i + 1],
-    ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+for i = 5, #ARGV, 8 do
+  local time, origin, alias, line, note, id, sign, tag = ARGV[i],
+    ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5],
+    ARGV[i + 6], ARGV[i + 7]
   local held = redis.call('ZSCORE', K.lineIds, id)
   local holds = speaker(origin)
   if held then
-    out[#out + 1] = -tonumber(held)
+    local was = redis.call('HGET', K.lineSigns, id)
+    if was == sign .. ':' .. tag then
+      out[#out + 1] = tonumber(held)
+    elseif was and string.sub(was, 1, #sign + 1) ~= sign .. ':' then
+      out[#out + 1] = 'reused'
+    else
+      out[#out + 1] = 'duplicate'
+    end
   elseif not holds then
     out[#out + 1] = 'gone'
   elseif holds ~= alias then
@@ -225,6 +242,7 @@ for i = 5, #ARGV, 6 do
   else
     local seq = xadd(time, origin, line, note, id)
     redis.call('ZADD', K.lineIds, seq, id)
+    redis.call('HSET', K.lineSigns, id, sign .. ':' .. tag)
     out[#out + 1] = seq
     if note ~= '' then
       local kind = cjson.decode(line).type
@@ -233,7 +251,13 @@ for i = 5, #ARGV, 6 do
     end
   end
 end
-redis.call('ZREMRANGEBYRANK', K.lineIds, 0, -tonumber(ARGV[4]) - 1)
+local extra = redis.call('ZCARD', K.lineIds) - tonumber(ARGV[4])
+if extra > 0 then
+  for _, old in ipairs(redis.call('ZRANGE', K.lineIds, 0, extra - 1)) do
+    redis.call('HDEL', K.lineSigns, old)
+  end
+  redis.call('ZREMRANGEBYRANK', K.lineIds, 0, extra - 1)
+end
 out[1] = tonumber(redis.call('GET', K.seq) or '0')
 return out`,
   /**

@@ -13,7 +13,11 @@
  * same way.
  *
  * Every line has an id chosen before it is sent (the caller's, or a new
- * one), kept with it in the stream; the script stores no id twice. So when
+ * one), kept with it in the stream; the script stores no id twice, and
+ * keeps each id's line sign ({@linkcode lineSign}) and the tag of the
+ * append that stored it: a retried append finds its own line (same tag),
+ * a resend from the client is a `duplicate` (same sign), another line
+ * under a taken id is `reused` (in a cluster too). So when
  * Redis does not answer a call that was written (it hangs, or the
  * connection breaks), the same call is sent again, and again, until Redis
  * answers or `retryMs` have passed: only then do its senders hear that the
@@ -35,6 +39,7 @@ import { type RedisLink, surelyNotRun } from "./redis.ts";
 import {
   type AppendOptions,
   type AppendOutcome,
+  lineSign,
   newLineId,
   RecentEvents,
   type RoomEvent,
@@ -65,6 +70,8 @@ interface Pending {
   readonly origin: string;
   readonly note: string;
   readonly id: string;
+  /** Tells this append from any other (kept across its retries). */
+  readonly tag: string;
 }
 
 /** Lines sent in one script call, at most. */
@@ -72,7 +79,8 @@ export const MAX_BATCH_LINES = 1000;
 
 /**
  * Ids of the last lines the cluster remembers, to store none twice: a
- * bounded set in Redis (about 12 MB when full).
+ * bounded set in Redis, and a hash of their signs (about 13 + 12 MB when
+ * full, measured on Redis 7).
  */
 export const IDS_KEPT = 100_000;
 
@@ -183,6 +191,7 @@ export class RedisLog implements RoomLog {
       origin,
       note: options.note ?? "",
       id: options.id ?? newLineId(),
+      tag: newTag(),
     });
     this.#scheduled ??= setImmediate(this.#send);
   }
@@ -269,9 +278,11 @@ export class RedisLog implements RoomLog {
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0, MAX_BATCH_LINES);
       const args = [String(IDS_KEPT)];
-      for (const { time, line, origin, note, id } of batch) {
+      for (const { time, line, origin, note, id, tag } of batch) {
         const alias = line.type === "MOD" ? line.by : line.alias;
-        args.push(String(time), origin, alias, JSON.stringify(line), note, id);
+        const json = JSON.stringify(line);
+        args.push(String(time), origin, alias, json, note, id);
+        args.push(lineSign(line), tag);
       }
       const sent = { at: clock.now(), generation: this.#generation };
       const answer = this.#run(args);
@@ -331,7 +342,6 @@ export class RedisLog implements RoomLog {
     first: Promise<{ reply: unknown } | { error: unknown }>,
   ): Promise<void> {
     const { clock, log } = this.#options;
-    const before = this.#awaiting;
     let answer = await first;
     let inDoubt = false;
     let backoffMs = 50;
@@ -356,31 +366,31 @@ export class RedisLog implements RoomLog {
       backoffMs = Math.min(backoffMs * 2, 1000);
       answer = await this.#run(args);
     }
-    this.#stored(batch, answer.reply, inDoubt ? before : Infinity);
+    this.#stored(batch, answer.reply);
   }
 
   /**
-   * Redis ran the batch's script: what it stored comes back through the
-   * stream; the rest is reported. A duplicate whose line was stored after
-   * `ownFrom` is this batch's own, stored by an earlier try.
+   * Redis ran the batch's script: what it stored (this time or on an
+   * earlier try, which the script knows by the append's tag) comes back
+   * through the stream; the rest is reported.
    */
-  #stored(batch: readonly Pending[], reply: unknown, ownFrom: number): void {
+  #stored(batch: readonly Pending[], reply: unknown): void {
     const [top, ...results] = reply as [number, ...(number | string)[]];
     this.#awaiting = Math.max(this.#awaiting, Number(top));
     this.#silent = false;
     if (this.#failing) this.#options.log.info("history-resumed", {});
     this.#failing = false;
-    const unsent: Record<"gone" | "refused" | "duplicate", Pending[]> = {
-      gone: [],
-      refused: [],
-      duplicate: [],
-    };
+    const unsent: Record<
+      "gone" | "refused" | "duplicate" | "reused",
+      Pending[]
+    > = { gone: [], refused: [], duplicate: [], reused: [] };
     for (const [i, pending] of batch.entries()) {
       const result = results[i];
-      if (result === "gone") unsent.gone.push(pending);
-      else if (typeof result !== "number") unsent.refused.push(pending);
-      else if (result < 0 && -result <= ownFrom) {
-        unsent.duplicate.push(pending);
+      if (typeof result === "number") continue;
+      if (result === "gone" || result === "duplicate" || result === "reused") {
+        unsent[result].push(pending);
+      } else {
+        unsent.refused.push(pending);
       }
     }
     const error = new Error("Redis did not store them");
@@ -538,4 +548,10 @@ function toEvent([entryId, fields]: StreamEntry): RoomEvent | null {
   const note = values.n && !/[\r\n]/.test(values.n) ? values.n : undefined;
   const id = /^[\w-]{1,64}$/.test(values.i ?? "") ? values.i : undefined;
   return { ...event, origin: values.o ?? "", note, id };
+}
+
+/** A new append tag: 64 random bits in base64url. */
+function newTag(): string {
+  const bits = crypto.getRandomValues(new Uint8Array(8));
+  return bits.toBase64({ alphabet: "base64url", omitPadding: true });
 }

@@ -14,9 +14,10 @@
  * while some member's queue is above its watermark, or while the lines
  * appended and not yet handed on by the log pass `backlogBytes`. Sessions
  * then handle no more lines (and their connections stop reading, so TCP
- * pushes back on the senders) until it is not. A member that stays above
- * its watermark for `stallMs` without its peer reading anything holds
- * everyone up: the room drops it as slow.
+ * pushes back on the senders) until it is not. A member whose queue stays
+ * above its watermark for `stallMs` without a break holds everyone up: the
+ * room drops it as slow. Only draining below the watermark restarts that
+ * time; a peer that reads a little now and then does not.
  *
  * @module
  */
@@ -66,8 +67,10 @@ export interface Member {
    * Queues one encoded line for the member without waiting. Returns false
    * when the member cannot keep up (its queue is full); the room then
    * removes it as a slow consumer. Never removes or closes anything itself.
+   * `room` marks the room's fan-out (what everyone gets): only those lines
+   * count toward the member's watermark ({@linkcode Room.reportQueue}).
    */
-  deliver(line: Uint8Array): boolean;
+  deliver(line: Uint8Array, options?: { readonly room?: boolean }): boolean;
   /** Says goodbye (`BYE reason text`) and closes; the room calls it. */
   close(reason: ByeReason, text: string): void;
 }
@@ -151,8 +154,8 @@ export interface RoomOptions<M extends Member = Member> {
   /** Time, for the stall rule. @default {systemClock} */
   clock?: Clock;
   /**
-   * How long a member's queue may stay above its watermark with nothing
-   * written (`--stall-timeout`) before the room drops it as slow.
+   * How long a member's queue may stay above its watermark without a break
+   * (`--stall-timeout`) before the room drops it as slow.
    * @default {Infinity}
    */
   stallMs?: number;
@@ -280,12 +283,13 @@ export class Room<M extends Member = Member> {
   }
 
   /**
-   * A member's queue went above its watermark, or its peer read some of
-   * it while it stays above (`above` true), or it is back down (false).
+   * A member's queue went above its watermark (`above` true), or is back
+   * at or below it (false). Its time above counts from the first report
+   * since it was last below.
    */
   reportQueue(member: M, above: boolean): void {
     if (!above) return this.#forget(member);
-    if (!this.has(member)) return;
+    if (!this.has(member) || this.#above.has(member)) return;
     this.#above.set(member, this.#clock.now());
     if (this.#stallTimer === undefined && this.#stallMs !== Infinity) {
       this.#stallTimer = this.#clock.setTimeout(
@@ -454,7 +458,7 @@ export class Room<M extends Member = Member> {
     };
     if (!member.deliver(this.#encode(welcome))) {
       this.leave(member, "slow");
-      member.close("slow", slowText());
+      member.close("slow", SLOW_TEXT);
       return;
     }
     this.stats.joins++;
@@ -794,8 +798,8 @@ export class Room<M extends Member = Member> {
 
   /**
    * Drops the members whose queue has stayed above its watermark for
-   * `stallMs` without anything written (they hold everyone up), and
-   * watches the others.
+   * `stallMs` without a break (they hold everyone up), and watches the
+   * others.
    */
   #dropStalled(): void {
     this.#stallTimer = undefined;
@@ -945,6 +949,7 @@ export class Room<M extends Member = Member> {
   #unsent(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
     this.#backlogOut();
     if (outcome === "duplicate") return this.#echoAgain(lost);
+    if (outcome === "reused") return this.#refuseReused(lost);
     const senders = new Map<string, number>();
     const operators = new Set<string>();
     /** Members whose rename was undone, and the alias they keep. */
@@ -1011,6 +1016,24 @@ export class Room<M extends Member = Member> {
       const sender = this.#byId.get(origin);
       if (id !== undefined && sender?.lineIds && this.has(sender)) {
         this.#sendTagged(sender, id, line);
+      }
+    }
+  }
+
+  /**
+   * Lines sent under an id the log holds for another line: each sender
+   * gets `@id=ID ERR usage`, alone (only a client with `ids` chooses ids).
+   */
+  #refuseReused(lines: readonly UnsentLine[]): void {
+    for (const { origin, id } of lines) {
+      const sender = this.#byId.get(origin);
+      if (id !== undefined && sender?.lineIds && this.has(sender)) {
+        this.#sendTagged(sender, id, {
+          type: "ERR",
+          code: "usage",
+          text:
+            `Line dropped: id "${id}" was used for another line; give each line an id of its own`,
+        });
       }
     }
   }
@@ -1135,10 +1158,10 @@ export class Room<M extends Member = Member> {
     let slow: M[] | undefined;
     for (const member of this.#members.values()) {
       if (member.id === senderId) {
-        if (own !== undefined && !member.deliver(own)) {
+        if (own !== undefined && !member.deliver(own, ROOM_LINE)) {
           (slow ??= []).push(member);
         }
-      } else if (!member.deliver(bytes)) {
+      } else if (!member.deliver(bytes, ROOM_LINE)) {
         (slow ??= []).push(member);
       }
     }
@@ -1156,10 +1179,13 @@ export class Room<M extends Member = Member> {
     for (const member of members) {
       if (!this.has(member)) continue;
       this.leave(member, "slow");
-      member.close("slow", slowText());
+      member.close("slow", SLOW_TEXT);
     }
   }
 }
+
+/** How the fan-out is delivered: counted toward each member's watermark. */
+const ROOM_LINE = { room: true } as const;
 
 /** A stored message or action as a `HIST` line. */
 function historyLine(event: RoomEvent): ServerLine<"HIST"> {
@@ -1221,6 +1247,6 @@ function goneText(count: number): string {
   } not sent; join again`;
 }
 
-function slowText(): string {
-  return "Disconnected: too many lines were waiting for you to read them";
-}
+/** The goodbye of a member dropped as too slow (`BYE slow`). */
+export const SLOW_TEXT =
+  "Disconnected: too many lines were waiting for you to read them";

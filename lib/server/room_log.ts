@@ -16,14 +16,18 @@
  * Messages and actions carry an id, the client's or one the server made;
  * every log stores a line once per id, within a window of at least the last
  * {@linkcode DEDUPE_MIN_LINES} lines and {@linkcode DEDUPE_MIN_MS}
- * ({@linkcode RecentIds} in memory, a set in Redis), and reports a line
- * whose id it holds as a `duplicate` instead of storing it again.
+ * ({@linkcode RecentIds} in memory, a set in Redis). An id names one line:
+ * each is kept with the line's sign ({@linkcode lineSign}: its kind, alias
+ * and text), and a line whose id it holds is reported as a `duplicate` (the
+ * same line again: a resend) or as `reused` (another line under an id
+ * already taken) instead of being stored.
  *
  * @module
  */
 
+import { createHash } from "node:crypto";
 import type { Clock } from "../clock.ts";
-import type { ServerLine } from "../protocol.ts";
+import { aliasKey, type ServerLine } from "../protocol.ts";
 
 /** The line types that are room events (everyone receives them). */
 export const ROOM_LINE_TYPES = [
@@ -93,6 +97,31 @@ export function newLineId(): string {
   return `s${bits.toBase64({ alphabet: "base64url", omitPadding: true })}`;
 }
 
+/**
+ * What a line with an id is, for telling a resend of it from another line
+ * under the same id: a hash of its kind, its alias (case-folded) and its
+ * text (for a line without text, of the whole line), 16 bytes in
+ * base64url.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lineSign } from "./room_log.ts";
+ *
+ * const sign = lineSign({ type: "MSG", alias: "Amy", text: "hi" });
+ * assert.equal(sign, lineSign({ type: "MSG", alias: "amy", text: "hi" }));
+ * assert.notEqual(sign, lineSign({ type: "ME", alias: "amy", text: "hi" }));
+ * assert.notEqual(sign, lineSign({ type: "MSG", alias: "amy", text: "hi!" }));
+ * ```
+ */
+export function lineSign(line: RoomLine): string {
+  const what = line.type === "MSG" || line.type === "ME"
+    ? `${line.type}\n${aliasKey(line.alias)}\n${line.text}`
+    : JSON.stringify(line);
+  return createHash("sha256").update(what).digest().subarray(0, 16)
+    .toString("base64url");
+}
+
 /** A log remembers the ids of at least the last this many lines. */
 export const DEDUPE_MIN_LINES = 10_000;
 /** It also remembers those of lines taken this recently (milliseconds). */
@@ -116,7 +145,8 @@ export interface RecentIdsOptions {
  * to `maxLines` in all.
  */
 export class RecentIds {
-  #times = new Map<string, number>();
+  /** Each id's line: when it was taken, and its sign. */
+  #lines = new Map<string, { time: number; sign: string }>();
   #minLines: number;
   #minMs: number;
   #maxLines: number;
@@ -130,29 +160,43 @@ export class RecentIds {
 
   /** How many ids it holds. */
   get size(): number {
-    return this.#times.size;
+    return this.#lines.size;
   }
 
   /** Whether a line with this id is in the window. */
   has(id: string): boolean {
-    return this.#times.has(id);
+    return this.#lines.has(id);
   }
 
-  /** Adds the id of a line taken at `time` (the newest), forgetting old ones. */
-  add(id: string, time: number): void {
-    const times = this.#times;
-    times.set(id, time);
-    if (times.size <= this.#minLines) return;
-    for (const [oldest, at] of times) {
-      if (times.size <= this.#minLines) return;
-      if (times.size <= this.#maxLines && at > time - this.#minMs) return;
-      times.delete(oldest);
+  /**
+   * What a line with this id and `sign` is: `new` (the id is free),
+   * `duplicate` (the window holds the same line under it), or `reused`
+   * (it holds another line under it).
+   */
+  check(id: string, sign: string): "new" | "duplicate" | "reused" {
+    const held = this.#lines.get(id);
+    if (held === undefined) return "new";
+    return held.sign === sign ? "duplicate" : "reused";
+  }
+
+  /**
+   * Adds the id of a line taken at `time` (the newest) with its sign,
+   * forgetting old ones.
+   */
+  add(id: string, time: number, sign: string): void {
+    const lines = this.#lines;
+    lines.set(id, { time, sign });
+    if (lines.size <= this.#minLines) return;
+    for (const [oldest, { time: at }] of lines) {
+      if (lines.size <= this.#minLines) return;
+      if (lines.size <= this.#maxLines && at > time - this.#minMs) return;
+      lines.delete(oldest);
     }
   }
 
   /** Forgets an id (its line was not stored after all). */
   delete(id: string): void {
-    this.#times.delete(id);
+    this.#lines.delete(id);
   }
 }
 
@@ -176,10 +220,15 @@ export type AppendOutcome =
    */
   | "gone"
   /**
-   * Not stored again: the log already holds a line with the same id (a
+   * Not stored again: the log already holds this line under its id (a
    * resend), handed on when it was first stored.
    */
-  | "duplicate";
+  | "duplicate"
+  /**
+   * Not stored: the log holds another line under its id (an id names one
+   * line; the sender must choose a new one).
+   */
+  | "reused";
 
 /** An appended line that was not handed on. */
 export interface UnsentLine {
@@ -190,7 +239,8 @@ export interface UnsentLine {
 
 /**
  * Told of appended lines that were not handed on, and why; for every
- * outcome but `duplicate`, their senders should hear so.
+ * outcome but `duplicate`, their senders should hear so (for a `duplicate`,
+ * the sender gets its echo again).
  */
 export type RoomLogFailure = (
   lines: readonly UnsentLine[],
@@ -278,7 +328,7 @@ export class RecentEvents {
  * A log in memory: it numbers each line and hands it to the subscriber at
  * once, inside `append`, and keeps only the last `keep` messages and
  * actions (a bounded ring: a restart forgets them, and the ids it stored).
- * A line whose id it holds is reported `duplicate`, at once.
+ * A line whose id it holds is reported `duplicate` or `reused`, at once.
  *
  * @example
  * ```ts
@@ -323,10 +373,12 @@ export class MemoryLog implements RoomLog {
     const { id } = options;
     const time = this.#clock.now();
     if (id !== undefined) {
-      if (this.#ids.has(id)) {
-        return this.#failed([{ line, origin, id }], "duplicate", null);
+      const sign = lineSign(line);
+      const known = this.#ids.check(id, sign);
+      if (known !== "new") {
+        return this.#failed([{ line, origin, id }], known, null);
       }
-      this.#ids.add(id, time);
+      this.#ids.add(id, time, sign);
     }
     const event = {
       seq: ++this.#seq,

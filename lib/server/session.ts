@@ -36,7 +36,7 @@ import {
 import { isBlank, sanitizeText } from "../text.ts";
 import type { Account } from "./accounts.ts";
 import type { ServerConfig } from "./config.ts";
-import type { Connection, InboundLine } from "./connection.ts";
+import type { Connection, InboundLine, SendOptions } from "./connection.ts";
 import type { Applicant, Claim, Gate } from "./gate.ts";
 import { describeSanction, type Sanction } from "./moderation.ts";
 import {
@@ -44,7 +44,7 @@ import {
   type Moderated,
   type ModeratorCluster,
 } from "./moderator.ts";
-import type { Room } from "./room.ts";
+import { type Room, SLOW_TEXT } from "./room.ts";
 import { InputOverflowError } from "./transport.ts";
 
 /** What a session needs from its server. */
@@ -88,7 +88,13 @@ const DISCONNECT_ERRORS = [
   Deno.errors.UnexpectedEof,
   Deno.errors.InvalidData,
 ];
-const DISCONNECT_CODES = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
+/** `ECANCELED`: a write cancelled because the peer went during shutdown. */
+const DISCONNECT_CODES = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "ECONNABORTED",
+  "ECANCELED",
+]);
 
 /**
  * Whether an error from a read or write only means the peer is gone (or,
@@ -154,7 +160,6 @@ export class Session implements Moderated {
       () => clock.now(),
     );
     this.#lastSeenMs = clock.now();
-    conn.watchQueue((above) => context.room.reportQueue(this, above));
     this.finished = this.#run();
   }
 
@@ -201,8 +206,8 @@ export class Session implements Moderated {
   }
 
   /** Queues a line; false means the queue is full (the room decides). */
-  deliver(line: Uint8Array): boolean {
-    return this.conn.send(line);
+  deliver(line: Uint8Array, options?: SendOptions): boolean {
+    return this.conn.send(line, options);
   }
 
   /**
@@ -348,9 +353,10 @@ export class Session implements Moderated {
 
   /**
    * Waits until the room is no longer congested; false when the session
-   * ended meanwhile.
+   * ended meanwhile. The time waited is not held against its flood bucket.
    */
   async #uncongested(): Promise<boolean> {
+    const since = this.#ctx.clock.now();
     this.#closing ??= new AbortController();
     const { signal } = this.#closing;
     if (signal.aborted) return false;
@@ -361,6 +367,7 @@ export class Session implements Moderated {
       await Promise.race([this.#ctx.room.uncongested(), ended.promise]);
     } finally {
       signal.removeEventListener("abort", onAbort);
+      this.#bucket.excuse(this.#ctx.clock.now() - since);
     }
     return !this.#isClosing();
   }
@@ -620,7 +627,9 @@ export class Session implements Moderated {
 
   /**
    * Entering, right after `WELCOME` and before any live line: the topic
-   * and history (so that no line is both, and none is neither).
+   * and history (so that no line is both, and none is neither). The room
+   * watches this member's queue from then on, once that replay is written
+   * (a replay above the watermark holds nobody up).
    */
   #enterRoom(): void {
     const { room, config, gate } = this.#ctx;
@@ -629,6 +638,7 @@ export class Session implements Moderated {
       room.tell(this, { type: "TOPIC", alias: topic.by, text: topic.text });
     }
     if (config.history > 0) room.history(this, config.history, false);
+    this.conn.watchQueue((above) => room.reportQueue(this, above));
   }
 
   /** In the room: the idle timer from now on. */
@@ -741,7 +751,7 @@ export class Session implements Moderated {
       );
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      this.conn.send(
+      this.#reply(
         encodeTaggedLine(id, {
           type: "ERR",
           code: error.code,
@@ -772,7 +782,15 @@ export class Session implements Moderated {
   }
 
   #send(line: ServerLine): void {
-    this.conn.send(encodeServerLine(line));
+    this.#reply(encodeServerLine(line));
+  }
+
+  /**
+   * Queues a reply of this session's own; a queue too full to take it
+   * means a client that does not read: it ends with `BYE slow`.
+   */
+  #reply(bytes: Uint8Array): void {
+    if (!this.conn.send(bytes)) this.close("slow", SLOW_TEXT);
   }
 
   #sendError(error: ProtocolError): void {

@@ -12,10 +12,13 @@
  * `full` syncs every commit to the disk. Retention runs in the background
  * in small steps, between turns, so that the room never pauses for it.
  *
- * Each message's id is stored with it, and the ids of recent lines are kept
- * in memory ({@linkcode RecentIds}, loaded at start), so a line whose id is
- * stored already, before a restart too, is not stored again (no index on
- * the table: it would cost every commit).
+ * Each message's id is stored with it, and with its sign in `line_ids`, a
+ * table that retention leaves alone (the newest ids, about
+ * {@linkcode DEDUPE_MAX_LINES}, trimmed from the oldest end as lines are
+ * stored); the ids of recent lines are kept in memory
+ * ({@linkcode RecentIds}, loaded from there at start), so a line whose id
+ * is stored already, before a restart or after its line aged out too, is
+ * not stored again (no index on id: it would cost every commit).
  *
  * @module
  */
@@ -27,7 +30,9 @@ import { isLineId, SERVER_LINE_FIELDS } from "../protocol.ts";
 import { lastSeq, Retention } from "./retention.ts";
 import {
   type AppendOptions,
+  type AppendOutcome,
   DEDUPE_MAX_LINES,
+  lineSign,
   RecentEvents,
   RecentIds,
   type RecentIdsOptions,
@@ -121,6 +126,11 @@ export class SqliteLog implements RoomLog {
   #recent: RecentEvents;
   /** Ids of the lines stored lately (and of those being committed). */
   #ids: RecentIds;
+  #insertId: StatementSync;
+  #trimIds: StatementSync;
+  /** Rows of `line_ids`, and how many it keeps (the newest). */
+  #idRows: number;
+  #idsKept: number;
   /** The last sequence number committed (or ever used). */
   #seq: number;
   #pending: Pending[] = [];
@@ -156,14 +166,23 @@ export class SqliteLog implements RoomLog {
       if (event !== null) this.#recent.add(event);
     }
     this.#ids = new RecentIds(options.ids);
+    this.#idsKept = options.ids?.maxLines ?? DEDUPE_MAX_LINES;
+    this.#insertId = db.prepare(
+      "INSERT INTO line_ids (seq, id, sign, time) VALUES (?, ?, ?, ?)",
+    );
+    this.#trimIds = db.prepare(
+      `DELETE FROM line_ids WHERE seq IN
+         (SELECT seq FROM line_ids ORDER BY seq LIMIT ?)`,
+    );
     const ids = db.prepare(
-      `SELECT id, time FROM events WHERE id IS NOT NULL
-       ORDER BY seq DESC LIMIT ?`,
-    ).all(options.ids?.maxLines ?? DEDUPE_MAX_LINES) as {
-      id: string;
-      time: number;
-    }[];
-    for (const { id, time } of ids.reverse()) this.#ids.add(id, time);
+      "SELECT id, sign, time FROM line_ids ORDER BY seq DESC LIMIT ?",
+    ).all(this.#idsKept) as { id: string; sign: string; time: number }[];
+    for (const { id, sign, time } of ids.reverse()) {
+      this.#ids.add(id, time, sign);
+    }
+    this.#idRows = (db.prepare("SELECT COUNT(*) AS n FROM line_ids").get() as {
+      n: number;
+    }).n;
     this.#retention = new Retention(db, {
       clock: options.clock,
       keepDays: options.keepDays,
@@ -230,24 +249,28 @@ export class SqliteLog implements RoomLog {
 
   /**
    * Commits a batch, then hands it on in order (a line whose id is stored
-   * already is reported `duplicate` in its place), or reports it lost.
+   * already is reported `duplicate` or `reused` in its place), or reports
+   * it lost.
    */
   #write(batch: readonly Pending[]): void {
     let seq = this.#seq;
-    /** Lines of this batch whose id is stored (rare: allocated then). */
-    let duplicates: Set<Pending> | undefined;
+    /** Lines of this batch whose id is taken (rare: allocated then). */
+    let taken: Map<Pending, "duplicate" | "reused"> | undefined;
     let examined = 0;
+    let idRows = this.#idRows;
     try {
       this.#db.exec("BEGIN");
       for (const pending of batch) {
         examined++;
         const { time, line, id } = pending;
+        const sign = id === undefined ? "" : lineSign(line);
         if (id !== undefined) {
-          if (this.#ids.has(id)) {
-            (duplicates ??= new Set()).add(pending);
+          const known = this.#ids.check(id, sign);
+          if (known !== "new") {
+            (taken ??= new Map()).set(pending, known);
             continue;
           }
-          this.#ids.add(id, time);
+          this.#ids.add(id, time, sign);
         }
         this.#insert.run(
           ++seq,
@@ -256,23 +279,38 @@ export class SqliteLog implements RoomLog {
           JSON.stringify(line),
           id ?? null,
         );
+        if (id !== undefined) {
+          this.#insertId.run(seq, id, sign, time);
+          idRows++;
+        }
+      }
+      // Trimmed a step at a time: a few rows over the window are harmless.
+      const step = Math.max(1, Math.floor(this.#idsKept / 100));
+      if (idRows > this.#idsKept + step) {
+        idRows -= Number(this.#trimIds.run(idRows - this.#idsKept).changes);
       }
       this.#db.exec("COMMIT");
+      this.#idRows = idRows;
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       if (!this.#failing) this.#options.onError?.("commit", error);
       this.#failing = true;
       // Not stored: their ids may come again.
       for (const pending of batch.slice(0, examined)) {
-        if (pending.id !== undefined && !duplicates?.has(pending)) {
+        if (pending.id !== undefined && !taken?.has(pending)) {
           this.#ids.delete(pending.id);
         }
       }
-      // A line whose id was stored before this batch is a duplicate still.
-      const stored = (p: Pending) => p.id !== undefined && this.#ids.has(p.id);
-      this.#failed(batch.filter((p) => !stored(p)), "refused", error);
-      const again = batch.filter(stored);
-      if (again.length > 0) this.#failed(again, "duplicate", error);
+      // A line whose id was stored before this batch is told so still.
+      const outcome = (p: Pending): AppendOutcome => {
+        const known = p.id === undefined
+          ? "new"
+          : this.#ids.check(p.id, lineSign(p.line));
+        return known === "new" ? "refused" : known;
+      };
+      for (const [why, lines] of Map.groupBy(batch, outcome)) {
+        this.#failed(lines, why, error);
+      }
       return;
     }
     if (this.#failing) this.#options.onResume?.();
@@ -280,8 +318,9 @@ export class SqliteLog implements RoomLog {
     let next = this.#seq;
     this.#seq = seq;
     for (const pending of batch) {
-      if (duplicates?.has(pending)) {
-        this.#failed([pending], "duplicate", null);
+      const known = taken?.get(pending);
+      if (known !== undefined) {
+        this.#failed([pending], known, null);
         continue;
       }
       const { time, line, origin, id } = pending;

@@ -17,6 +17,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { aliasSkeleton } from "../text.ts";
+import { DEDUPE_MAX_LINES, lineSign } from "./room_log.ts";
 
 /** Name of the database file in the data directory. */
 export const DATABASE_FILE = "chat.db";
@@ -96,6 +97,38 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
     }[];
     if (columns.some((column) => column.name === "id")) return;
     db.exec("ALTER TABLE events ADD COLUMN id TEXT");
+  },
+  // The ids of the newest lines, each with its line's sign, in a table of
+  // their own: retention deletes events, never this window of ids, so an
+  // id cannot be stored twice after its line aged out. Keyed by the line's
+  // number (trimmed from the oldest end); no index on id: the server keeps
+  // the window in memory, loaded from here at start (sqlite_log.ts).
+  (db) => {
+    db.exec(`CREATE TABLE IF NOT EXISTS line_ids (
+       seq INTEGER PRIMARY KEY,       -- the line's number in events
+       id TEXT NOT NULL,
+       sign TEXT NOT NULL,            -- lineSign() of the line
+       time INTEGER NOT NULL          -- ms since the epoch
+     )`);
+    const rows = db.prepare(
+      `SELECT seq, time, line, id FROM events WHERE id IS NOT NULL
+       ORDER BY seq DESC LIMIT ?`,
+    ).all(DEDUPE_MAX_LINES) as {
+      seq: number;
+      time: number;
+      line: string;
+      id: string;
+    }[];
+    const insert = db.prepare(
+      "INSERT OR IGNORE INTO line_ids (seq, id, sign, time) VALUES (?, ?, ?, ?)",
+    );
+    for (const { seq, time, line, id } of rows) {
+      try {
+        insert.run(seq, id, lineSign(JSON.parse(line)), time);
+      } catch {
+        // A row that is not a line (written by hand): its id stays free.
+      }
+    }
   },
 ];
 

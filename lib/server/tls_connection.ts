@@ -18,6 +18,7 @@ import type {
   ConnectionInfo,
   InboundLine,
   PeerCertificate,
+  SendOptions,
 } from "./connection.ts";
 import { Outbox, type QueueWatcher } from "./outbox.ts";
 import { type ByteConn, formatAddress } from "./transport.ts";
@@ -121,8 +122,8 @@ export class TlsConnection
     }
   }
 
-  send(line: Uint8Array): boolean {
-    return this.#closing || this.#outbox.push(line);
+  send(line: Uint8Array, options?: SendOptions): boolean {
+    return this.#closing || this.#outbox.push(line, options);
   }
 
   watchQueue(watcher: QueueWatcher): void {

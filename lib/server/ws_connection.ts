@@ -28,6 +28,7 @@ import type {
   Connection,
   ConnectionInfo,
   InboundLine,
+  SendOptions,
 } from "./connection.ts";
 import { Outbox, type QueueWatcher } from "./outbox.ts";
 import { InputOverflowError, TcpReading } from "./transport.ts";
@@ -162,9 +163,9 @@ export class WsConnection implements Connection {
     }
   }
 
-  send(line: Uint8Array): boolean {
+  send(line: Uint8Array, options?: SendOptions): boolean {
     if (this.#closing || this.#ws.readyState !== this.#ws.OPEN) return true;
-    return this.#outbox.push(textFrame(line));
+    return this.#outbox.push(textFrame(line), options);
   }
 
   watchQueue(watcher: QueueWatcher): void {

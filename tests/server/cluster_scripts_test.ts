@@ -13,7 +13,11 @@ import { createLogger } from "../../lib/log.ts";
 import { Cluster } from "../../lib/server/cluster.ts";
 import { RedisLink, SCRIPTS } from "../../lib/server/redis.ts";
 import { RedisLog } from "../../lib/server/redis_log.ts";
-import type { AppendOutcome, RoomLine } from "../../lib/server/room_log.ts";
+import {
+  type AppendOutcome,
+  lineSign,
+  type RoomLine,
+} from "../../lib/server/room_log.ts";
 import { LineLog, withTempDir } from "../_helpers.ts";
 import { Redis } from "../_redis.ts";
 
@@ -254,20 +258,27 @@ async function idOf(link: RedisLink, seq: number) {
   return fields[fields.indexOf("i") + 1];
 }
 
-/** An `append` script line: MSG `text` from `who`, speaking as `alias`. */
+/**
+ * An `append` script line: MSG `text` from `who`, speaking as `alias`,
+ * appended by the append tagged `tag`.
+ */
 function line(
   id: string,
   who: { id: string; alias: string },
   alias = who.alias,
   text = "hi",
+  tag = "first",
 ) {
+  const msg = { type: "MSG" as const, alias, text };
   return [
     "0",
     who.id,
     alias,
-    JSON.stringify({ type: "MSG", alias, text }),
+    JSON.stringify(msg),
     "",
     id,
+    lineSign(msg),
+    tag,
   ];
 }
 
@@ -280,15 +291,28 @@ Deno.test("the append script stores each line id once, and only from a member wh
     const [one, two, three] = ["one", "two", "three"].map((n) =>
       `${n}-0123456789abcdef`
     );
-    // The last number, then each line's: a repeated id is not stored again.
+    // The last number, then each line's: a repeated id is not stored
+    // again (the same line from another append: a duplicate; another line
+    // under it: reused).
     assert.deepEqual(
-      await append(10, line(one!, alice), line(one!, alice), line(two!, alice)),
-      [3, 2, -2, 3],
+      await append(
+        10,
+        line(one!, alice),
+        line(one!, alice, "alice", "hi", "resent"),
+        line(one!, alice, "alice", "not hi", "other"),
+        line(two!, alice),
+      ),
+      [3, 2, "duplicate", "reused", 3],
     );
-    // Asked again (its answer was lost): nothing is stored twice.
+    // The same append asked again (its answer was lost): nothing is stored
+    // twice, and it knows its own lines.
     assert.deepEqual(
       await append(10, line(one!, alice), line(two!, alice)),
-      [3, -2, -3],
+      [3, 2, 3],
+    );
+    assert.deepEqual(
+      await link.command(["HGET", link.keys.lineSigns, one!]),
+      `${lineSign({ type: "MSG", alias: "alice", text: "hi" })}:first`,
     );
     // Speaking under an alias it gave up (a rename landed meanwhile).
     await cluster.claim(alice, "alicia", "alice", false); // 4: NICK
@@ -314,6 +338,7 @@ Deno.test("the append script stores each line id once, and only from a member wh
     // Ids are kept in a bounded set: past it, the oldest are forgotten.
     assert.deepEqual(await append(2, line(three!, alice, "alicia")), [7, 7]);
     assert.equal(await link.command(["ZCARD", link.keys.lineIds]), 2);
+    assert.equal(await link.command(["HLEN", link.keys.lineSigns]), 2);
     assert.deepEqual(await append(2, line(one!, alice, "alicia")), [8, 8]);
     assert.deepEqual(await events(link), [
       "JOIN alice",

@@ -158,19 +158,6 @@ Deno.test("Outbox releases the chunks of a batch once it is written", async () =
   assert.equal(outbox.heldBytes, 0);
 });
 
-Deno.test("Outbox.clear() drops queued lines but not the write in flight", async () => {
-  const writer = new FakeWriter();
-  const outbox = new Outbox(writer, 100, () => {});
-  outbox.push(line("sent"));
-  assert.equal(await writer.nextWrite(), "sent");
-  outbox.push(line("dropped"));
-  outbox.clear();
-  assert.equal(outbox.heldBytes, 4);
-  writer.complete();
-  await outbox.drained();
-  assert.equal(writer.count, 1);
-});
-
 Deno.test("Outbox reports a failed write once and accepts nothing after", async () => {
   const errors: unknown[] = [];
   const failing = { write: () => Promise.reject(new Error("boom")) };
@@ -184,31 +171,125 @@ Deno.test("Outbox reports a failed write once and accepts nothing after", async 
   assert.equal(errors.length, 1);
 });
 
-Deno.test("Outbox tells its watcher when it goes above half its limit, of each write while there, and when it is back", async () => {
+/** Lines of the room's fan-out. */
+const ROOM = { room: true };
+
+/** Completes writes until `bytes` have been written; returns their sizes. */
+async function drain(writer: FakeWriter, bytes: number): Promise<number[]> {
+  const sizes: number[] = [];
+  while (bytes > 0) {
+    const size = (await writer.nextWrite()).length;
+    sizes.push(size);
+    bytes -= size;
+    writer.complete();
+  }
+  return sizes;
+}
+
+Deno.test("Outbox writes at most 16 KiB at once, and tells its watcher of each crossing of half its limit when it happens", async () => {
   const writer = new FakeWriter();
   const outbox = new Outbox(writer, 100_000, () => assert.fail("no error"));
   const seen: boolean[] = [];
   outbox.watch((above) => seen.push(above));
-  assert.equal(outbox.push(new Uint8Array(30_000)), true);
-  // Below half when its write began: written whole.
-  assert.equal((await writer.nextWrite()).length, 30_000);
-  assert.deepEqual(seen, []);
-  assert.equal(outbox.push(new Uint8Array(30_000)), true);
-  assert.deepEqual(seen, [true], "60,000 held of 100,000");
+  // Below half: still written in slices.
+  assert.equal(outbox.push(new Uint8Array(30_000), ROOM), true);
+  assert.equal((await writer.nextWrite()).length, 16_384);
+  assert.equal(outbox.push(new Uint8Array(30_000), ROOM), true);
+  assert.deepEqual(seen, [true], "60,000 queued of 100,000");
   writer.complete();
-  assert.equal((await writer.nextWrite()).length, 30_000);
-  assert.deepEqual(seen, [true, false], "30,000 held");
+  // 43,616 left to write: back below half after this slice, not at the
+  // end of the batch.
+  assert.equal((await writer.nextWrite()).length, 13_616);
+  assert.deepEqual(seen, [true, false]);
   writer.complete();
-  await outbox.drained();
-  // Above half, it writes in slices, and each one counts as the peer
-  // reading.
-  outbox.push(new Uint8Array(60_000));
   const sizes: number[] = [];
-  while (sizes.reduce((a, b) => a + b, 0) < 60_000) {
+  while (sizes.reduce((a, b) => a + b, 0) < 30_000) {
     sizes.push((await writer.nextWrite()).length);
     writer.complete();
   }
   await outbox.drained();
-  assert.deepEqual(sizes, [16_384, 16_384, 16_384, 10_848]);
-  assert.deepEqual(seen, [true, false, true, true, true, true, true, false]);
+  assert.deepEqual(sizes, [16_384, 13_616]);
+  // Above half, the peer reading a slice is no crossing: nothing is told
+  // until the queue is back down.
+  outbox.push(new Uint8Array(90_000), ROOM);
+  sizes.length = 0;
+  while (sizes.reduce((a, b) => a + b, 0) < 90_000) {
+    sizes.push((await writer.nextWrite()).length);
+    if (sizes.length === 2) assert.deepEqual(seen, [true, false, true]);
+    writer.complete();
+  }
+  await outbox.drained();
+  assert.deepEqual(sizes, [16_384, 16_384, 16_384, 16_384, 16_384, 8080]);
+  assert.deepEqual(seen, [true, false, true, false]);
+  assert.equal(outbox.heldBytes, 0);
+});
+
+Deno.test("Outbox counts only room lines toward its watermark, from the slice that writes them", async () => {
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 100_000, () => assert.fail("no error"));
+  const seen: boolean[] = [];
+  outbox.watch((above) => seen.push(above));
+  // A member's own replies or history: above half, but not the room's.
+  assert.equal(outbox.push(new Uint8Array(60_000)), true);
+  assert.equal(outbox.push(new Uint8Array(30_000), ROOM), true);
+  assert.equal(outbox.roomBytes, 30_000);
+  await drain(writer, 90_000);
+  await outbox.drained();
+  assert.deepEqual(seen, []);
+  // Room lines behind a reply: written once the reply is, and below half
+  // once the first slice of them is.
+  outbox.push(new Uint8Array(10_000));
+  outbox.push(new Uint8Array(55_000), ROOM);
+  assert.deepEqual(seen, [true]);
+  assert.equal((await writer.nextWrite()).length, 10_000);
+  writer.complete();
+  assert.equal((await writer.nextWrite()).length, 16_384);
+  assert.equal(outbox.roomBytes, 55_000);
+  writer.complete();
+  await writer.nextWrite();
+  assert.equal(outbox.roomBytes, 38_616);
+  assert.deepEqual(seen, [true, false]);
+  writer.complete();
+  await drain(writer, 55_000 - 2 * 16_384);
+  await outbox.drained();
+  assert.equal(outbox.roomBytes, 0);
+  assert.deepEqual(seen, [true, false]);
+});
+
+Deno.test("Outbox.watch() tells nothing until what was queued before it is written", async () => {
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 100_000, () => assert.fail("no error"));
+  const seen: boolean[] = [];
+  outbox.push(new Uint8Array(30_000)); // a joiner's history
+  outbox.watch((above) => seen.push(above));
+  outbox.push(new Uint8Array(60_000), ROOM);
+  assert.deepEqual(seen, [], "the history is not written yet");
+  assert.deepEqual(await drain(writer, 30_000), [16_384, 13_616]);
+  // The history is written; the room lines queued since are above half,
+  // until their first slice is written.
+  await writer.nextWrite();
+  assert.deepEqual(seen, [true]);
+  writer.complete();
+  await writer.nextWrite();
+  assert.deepEqual(seen, [true, false]);
+  writer.complete();
+  await drain(writer, 60_000 - 2 * 16_384);
+  await outbox.drained();
+  assert.deepEqual(seen, [true, false]);
+});
+
+Deno.test("Outbox takes at most 16 KiB of queued lines per write, so what it holds stays within a write of what is queued", async () => {
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 100_000, () => assert.fail("no error"));
+  for (let i = 0; i < 6; i++) outbox.push(new Uint8Array(10_000), ROOM);
+  assert.equal((await writer.nextWrite()).length, 10_000);
+  writer.complete();
+  assert.equal((await writer.nextWrite()).length, 10_000);
+  // The first line is written and released; the rest wait as they were.
+  assert.equal(outbox.roomBytes, 50_000);
+  assert.equal(outbox.heldBytes, 50_000);
+  writer.complete();
+  await drain(writer, 40_000);
+  await outbox.drained();
+  assert.equal(outbox.heldBytes, 0);
 });

@@ -361,24 +361,33 @@ Deno.test("SqliteLog skips stored rows that are not single-line room lines", asy
 Deno.test("RecentIds keeps the last 10,000 ids and those of the last 10 minutes, at most 100,000", () => {
   const ids = new RecentIds();
   let time = 0;
-  for (let i = 0; i < 20_000; i++) ids.add(`id${i}`, time);
+  for (let i = 0; i < 20_000; i++) ids.add(`id${i}`, time, "s");
   // All within 10 minutes: all kept.
   assert.equal(ids.size, 20_000);
   assert.equal(ids.has("id0"), true);
   time += DEDUPE_MIN_MS + 1;
-  ids.add("later", time);
+  ids.add("later", time, "s");
   // The old ones are out of the time window: the last 10,000 stay.
   assert.equal(ids.size, DEDUPE_MIN_LINES);
   assert.equal(ids.has("id10000"), false);
   assert.equal(ids.has("id10001"), true);
   assert.equal(ids.has("later"), true);
   // A flood within 10 minutes: never more than 100,000.
-  for (let i = 0; i < DEDUPE_MAX_LINES; i++) ids.add(`f${i}`, time);
+  for (let i = 0; i < DEDUPE_MAX_LINES; i++) ids.add(`f${i}`, time, "s");
   assert.equal(ids.size, DEDUPE_MAX_LINES);
   assert.equal(ids.has("later"), false);
   assert.equal(ids.has("f0"), true);
   ids.delete("f0");
   assert.equal(ids.has("f0"), false);
+});
+
+Deno.test("RecentIds tells a line again under its id from another line under it", () => {
+  const ids = new RecentIds();
+  assert.equal(ids.check("x", "sign-a"), "new");
+  ids.add("x", 0, "sign-a");
+  assert.equal(ids.check("x", "sign-a"), "duplicate");
+  assert.equal(ids.check("x", "sign-b"), "reused");
+  assert.equal(ids.check("y", "sign-a"), "new");
 });
 
 const ID_A = "AAAAAAAAAAAAAAAAAAAAAA";
@@ -426,40 +435,47 @@ async function settledLog(log: RoomLog): Promise<void> {
 }
 
 /**
- * The contract every log keeps: a line whose id it holds is not stored
- * again, and is reported `duplicate` (with its origin and id) after the
- * echo of the line that holds the id; lines without an id, or with a new
- * one, are stored; a durable log still knows the ids after a restart.
+ * The contract every log keeps: an id names one line. The same line again
+ * under an id it holds (same kind, alias in any case, and text) is not
+ * stored again, and is reported `duplicate` (with its origin and id) after
+ * the echo of the line that holds the id; another line under it is not
+ * stored either, and is reported `reused`; lines without an id, or with a
+ * new one, are stored; a durable log still knows the ids after a restart.
  */
 async function storesEachIdOnce(kit: LogKit): Promise<void> {
   const { origin } = kit;
-  const say = (log: RoomLog, text: string, id?: string) =>
-    log.append({ type: "MSG", alias: "amy", text }, origin, { id });
+  const say = (log: RoomLog, text: string, id?: string, alias = "amy") =>
+    log.append({ type: "MSG", alias, text }, origin, { id });
   let log = await kit.open();
   let { seen, ids } = timeline(log);
-  // One turn: the repeat comes in the same batch as its first.
+  // One turn: the repeats come in the same batch as their first.
   say(log, "one", ID_A);
   say(log, "two", ID_B);
-  say(log, "one again", ID_A);
+  say(log, "one", ID_A, "Amy");
+  say(log, "not one", ID_A);
   await settledLog(log);
   assert.deepEqual(seen, [
     "one",
     "two",
-    `duplicate one again ${ID_A} ${origin}`,
+    `duplicate one ${ID_A} ${origin}`,
+    `reused not one ${ID_A} ${origin}`,
   ]);
   assert.equal(ids.get("one"), ID_A, "the event carries its id");
   // Later turns; a line without an id is stored as ever.
-  say(log, "two again", ID_B);
+  say(log, "two", ID_B);
+  await settledLog(log);
+  log.append({ type: "ME", alias: "amy", text: "two" }, origin, { id: ID_B });
   await settledLog(log);
   say(log, "three", ID_C);
   say(log, "no id");
   await settledLog(log);
-  assert.deepEqual(seen.slice(3).sort(), [
-    `duplicate two again ${ID_B} ${origin}`,
+  assert.deepEqual(seen.slice(4).sort(), [
+    `duplicate two ${ID_B} ${origin}`,
     "no id",
+    `reused two ${ID_B} ${origin}`,
     "three",
   ]);
-  assert.deepEqual(seen.filter((l) => !l.startsWith("duplicate")), [
+  assert.deepEqual(seen.filter((l) => !/^(duplicate|reused) /.test(l)), [
     "one",
     "two",
     "three",
@@ -469,12 +485,14 @@ async function storesEachIdOnce(kit: LogKit): Promise<void> {
   await log.close();
   log = await kit.open();
   ({ seen } = timeline(log));
+  say(log, "one", ID_A);
   say(log, "one after a restart", ID_A);
   say(log, "new after a restart", ID_D);
   await settledLog(log);
   assert.deepEqual(seen.sort(), [
-    `duplicate one after a restart ${ID_A} ${origin}`,
+    `duplicate one ${ID_A} ${origin}`,
     "new after a restart",
+    `reused one after a restart ${ID_A} ${origin}`,
   ]);
   await log.close();
 }
@@ -562,9 +580,9 @@ Deno.test("SqliteLog keeps the ids of the recent lines it loads at start, and fo
   }
   await settledLog(log);
   assert.deepEqual(seen, [
-    `duplicate again 4 ${ids[4]} 1`,
-    `duplicate again 3 ${ID_D} 1`,
-    `duplicate again 2 ${ID_C} 1`,
+    `reused again 4 ${ids[4]} 1`,
+    `reused again 3 ${ID_D} 1`,
+    `reused again 2 ${ID_C} 1`,
     "again 1",
     "again 0",
   ]);
@@ -606,13 +624,69 @@ Deno.test("openStore() gives a database from before line ids their column; its o
       ["old", undefined],
     ]);
     log.append(msg("new"), "1", { id: ID_A });
-    log.append(msg("new again"), "1", { id: ID_A });
+    log.append(msg("new"), "1", { id: ID_A });
     await settledLog(log);
-    assert.deepEqual(seen, ["new", `duplicate new again ${ID_A} 1`]);
+    assert.deepEqual(seen, ["new", `duplicate new ${ID_A} 1`]);
     assert.deepEqual([...eachEvent(store.db, {})].map((e) => e.id), [
       undefined,
       ID_A,
     ]);
+    await log.close();
+  });
+});
+
+Deno.test("SqliteLog keeps its window of ids when retention deletes their lines, and trims it from the oldest end", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const window = { minLines: 3, minMs: 0, maxLines: 3 };
+  const options = { ...keepAll(clock), ids: window };
+  const ids = [ID_A, ID_B, ID_C];
+  let log = new SqliteLog(store.db, options);
+  for (const [i, id] of ids.entries()) log.append(msg(`m${i}`), "1", { id });
+  await log.close();
+  // Retention keeps one message: the lines of A and B are gone.
+  log = new SqliteLog(store.db, { ...options, keepRows: 1 });
+  assert.deepEqual(texts([...eachEvent(store.db, {})]), ["m2"]);
+  await log.close();
+  log = new SqliteLog(store.db, options);
+  const { seen } = timeline(log);
+  log.append(msg("m0"), "1", { id: ID_A });
+  log.append(msg("not m1"), "1", { id: ID_B });
+  await settledLog(log);
+  assert.deepEqual(seen, [`duplicate m0 ${ID_A} 1`, `reused not m1 ${ID_B} 1`]);
+  // Newer lines push the oldest ids out of the table (one over at most).
+  for (let i = 0; i < 4; i++) {
+    log.append(msg(`n${i}`), "1", { id: `new-id-${i}-0123456789` });
+    await settledLog(log);
+  }
+  const rows = store.db.prepare("SELECT id FROM line_ids ORDER BY seq").all()
+    .map((row) => row.id);
+  assert.ok(rows.length <= 4, rows.join(" "));
+  assert.deepEqual(
+    rows.slice(-3),
+    [1, 2, 3].map((i) => `new-id-${i}-0123456789`),
+  );
+  await log.close();
+});
+
+Deno.test("openStore() moves the ids of a database from before line_ids into it, with their signs", async () => {
+  await withTempDir(async (dir) => {
+    {
+      using store = openStore(dir);
+      // As the previous tlschat left it: ids in events only, version 5.
+      store.db.exec(`DROP TABLE line_ids;
+        INSERT INTO events (seq, time, type, line, id)
+          VALUES (1, 0, 'MSG', '{"type":"MSG","alias":"amy","text":"old"}',
+            '${ID_A}');
+        PRAGMA user_version = 5`);
+    }
+    using store = openStore(dir);
+    const log = new SqliteLog(store.db, keepAll(new FakeClock()));
+    const { seen } = timeline(log);
+    log.append(msg("old", "Amy"), "1", { id: ID_A });
+    log.append(msg("new"), "1", { id: ID_A });
+    await settledLog(log);
+    assert.deepEqual(seen, [`duplicate old ${ID_A} 1`, `reused new ${ID_A} 1`]);
     await log.close();
   });
 });

@@ -30,11 +30,15 @@ class FakeMember implements Member {
   operator = false;
   lineIds = false;
   inbox: string[] = [];
+  /** The lines delivered as the room's fan-out (`room: true`). */
+  roomLines: string[] = [];
   full = false;
   closed: [ByeReason, string][] = [];
-  deliver(line: Uint8Array): boolean {
+  deliver(line: Uint8Array, options?: { room?: boolean }): boolean {
     if (this.full) return false;
-    this.inbox.push(new TextDecoder().decode(line).replace(/\n$/, ""));
+    const text = new TextDecoder().decode(line).replace(/\n$/, "");
+    this.inbox.push(text);
+    if (options?.room) this.roomLines.push(text);
     return true;
   }
   close(reason: ByeReason, text: string): void {
@@ -470,6 +474,21 @@ Deno.test("Room tells a sender with ids what became of each line, naming it; oth
   assert.deepEqual(b!.take(), []);
 });
 
+Deno.test("Room refuses another line under an id its log holds with ERR usage naming it, and echoes the same line again", () => {
+  const { room, members: [a, b] } = roomWith(["a", "b"]);
+  a!.lineIds = true;
+  const id = "AAAAAAAAAAAAAAAAAAAAAA";
+  room.say(a!, "hello", id);
+  room.say(a!, "hello", id);
+  room.say(a!, "something else", id);
+  assert.deepEqual(a!.take(), [
+    `@id=${id} MSG a hello`,
+    `@id=${id} MSG a hello`,
+    `@id=${id} ERR usage Line dropped: id "${id}" was used for another line; give each line an id of its own`,
+  ]);
+  assert.deepEqual(b!.take(), ["MSG a hello"]);
+});
+
 Deno.test("Room.say() from a sender with ids: its own copy tagged, everyone else one shared encoding", () => {
   const { room, members } = roomWith(["a", "b", "c"]);
   const [a, b, c] = members as [FakeMember, FakeMember, FakeMember];
@@ -541,7 +560,35 @@ Deno.test("Room.congested holds while a member's queue is above its watermark; u
   assert.equal(room.congested, false);
 });
 
-Deno.test("Room drops a member above its watermark with nothing written for stallMs, not one whose peer reads", async () => {
+Deno.test("Room marks only its fan-out as room lines: a member's replies and history do not count toward its watermark", () => {
+  const log = new MemoryLog(systemClock, 10);
+  const room = new Room<FakeMember>({ log, announceLimit: 100 });
+  const a = new FakeMember();
+  a.lineIds = true;
+  room.join(a, "a");
+  room.say(a, "before", "id-of-the-line-before");
+  const b = new FakeMember();
+  room.join(b, "b", { onEnter: () => room.history(b, 10, false) });
+  room.who(b);
+  room.say(a, "hi", "id-of-the-line-hi-xx");
+  const got = b.take();
+  assert.match(got[1]!, /^HIST 2 \S+ MSG a before$/);
+  assert.deepEqual(got, [
+    "WELCOME b 2 Type /help for commands",
+    got[1],
+    "HISTEND 1 End of history: 1 message",
+    "WHO 2 a b",
+    "MSG a hi",
+  ]);
+  assert.deepEqual(b.roomLines, ["MSG a hi"]);
+  assert.deepEqual(a.roomLines, [
+    "@id=id-of-the-line-before MSG a before",
+    "JOIN b 2",
+    "@id=id-of-the-line-hi-xx MSG a hi",
+  ]);
+});
+
+Deno.test("Room drops a member above its watermark for stallMs without a break, however it trickles; draining below starts again", async () => {
   const clock = new FakeClock();
   const { room, members: [silent, slow, fast], left } = roomWith(
     ["silent", "slow", "fast"],
@@ -551,7 +598,9 @@ Deno.test("Room drops a member above its watermark with nothing written for stal
   room.reportQueue(slow!, true);
   const free = room.uncongested();
   await clock.advance(1500);
-  room.reportQueue(slow!, true); // a write ended: its peer reads
+  room.reportQueue(slow!, false); // it drained below the watermark
+  room.reportQueue(slow!, true); // and went above again
+  room.reportQueue(silent!, true); // a repeated report changes nothing
   await clock.advance(499);
   assert.deepEqual(left, []);
   await clock.advance(1);
@@ -559,10 +608,12 @@ Deno.test("Room drops a member above its watermark with nothing written for stal
   assert.deepEqual(silent!.closed.map(([reason]) => reason), ["slow"]);
   assert.deepEqual(fast!.take(), ["LEAVE silent 2 slow"]);
   assert.equal(room.congested, true, "slow is still above");
-  await clock.advance(1000);
-  room.reportQueue(slow!, false); // it caught up
-  await free;
+  await clock.advance(1499);
   assert.deepEqual(left, [["silent", "slow"]]);
+  await clock.advance(1);
+  assert.deepEqual(left, [["silent", "slow"], ["slow", "slow"]]);
+  await free;
+  assert.equal(room.congested, false);
   assert.equal(clock.pending, 0, "no timer left behind");
 });
 
