@@ -26,9 +26,9 @@ import {
   parseFlags,
 } from "./lib/flags.ts";
 import { writeAll } from "./lib/io.ts";
-import type { RoomEvent } from "./lib/server/room_log.ts";
-import { eachEvent } from "./lib/server/sqlite_log.ts";
-import { openStore } from "./lib/server/store.ts";
+import type { RoomEvent } from "./lib/server/room/room_log.ts";
+import { eachEvent } from "./lib/server/storage/sqlite_log.ts";
+import { openStore } from "./lib/server/storage/store.ts";
 
 const FLAGS = {
   "data-dir": {

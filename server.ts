@@ -39,9 +39,13 @@ import {
   SERVER_FLAGS,
   type ServerConfig,
 } from "./lib/server/config.ts";
-import { openStore } from "./lib/server/store.ts";
-import { listenTls } from "./lib/server/transport.ts";
-import { openWebDoor, type WebDoor, webLimits } from "./lib/server/web.ts";
+import { openStore } from "./lib/server/storage/store.ts";
+import { listenTls } from "./lib/server/doors/transport.ts";
+import {
+  openWebDoor,
+  type WebDoor,
+  webLimits,
+} from "./lib/server/doors/web_door.ts";
 import { systemClock } from "./lib/clock.ts";
 
 /** How often a running server checks how long its certificate has left. */
@@ -192,9 +196,9 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
  */
 async function joinCluster(config: ServerConfig, log: Logger) {
   if (config.redis === null) return null;
-  const { RedisLink } = await import("./lib/server/redis.ts");
-  const { RedisLog } = await import("./lib/server/redis_log.ts");
-  const { Cluster } = await import("./lib/server/cluster.ts");
+  const { RedisLink } = await import("./lib/server/cluster/redis.ts");
+  const { RedisLog } = await import("./lib/server/cluster/redis_log.ts");
+  const { Cluster } = await import("./lib/server/cluster/cluster.ts");
   const link = await RedisLink.open({
     url: config.redis,
     cluster: config.cluster,

@@ -29,8 +29,8 @@ import {
   missingPermission,
   parseFlags,
 } from "./lib/flags.ts";
-import { Accounts } from "./lib/server/accounts.ts";
-import { openStore } from "./lib/server/store.ts";
+import { Accounts } from "./lib/server/access/accounts.ts";
+import { openStore } from "./lib/server/storage/store.ts";
 import { promptSecret } from "./lib/terminal.ts";
 
 const FLAGS = {

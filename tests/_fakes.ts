@@ -13,15 +13,15 @@ import type {
   ConnectionInfo,
   InboundLine,
   PeerCertificate,
-} from "../lib/server/connection.ts";
-import { Accounts } from "../lib/server/accounts.ts";
+} from "../lib/server/room/connection.ts";
+import { Accounts } from "../lib/server/access/accounts.ts";
 import type { ServerConfig } from "../lib/server/config.ts";
-import { Gate } from "../lib/server/gate.ts";
-import type { QueueWatcher } from "../lib/server/outbox.ts";
-import { LoginLimiter } from "../lib/server/login_limiter.ts";
-import { Moderation } from "../lib/server/moderation.ts";
-import { PasswordChecker } from "../lib/server/passwords.ts";
-import { openStore } from "../lib/server/store.ts";
+import { Gate } from "../lib/server/access/gate.ts";
+import type { QueueWatcher } from "../lib/server/doors/outbox.ts";
+import { LoginLimiter } from "../lib/server/access/login_limiter.ts";
+import { Moderation } from "../lib/server/access/moderation.ts";
+import { PasswordChecker } from "../lib/server/access/passwords.ts";
+import { openStore } from "../lib/server/storage/store.ts";
 
 /** A clock that stands still until {@linkcode FakeClock.advance}. */
 export class FakeClock implements Clock {

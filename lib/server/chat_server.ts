@@ -16,37 +16,44 @@
 import { type Clock, sleep, systemClock } from "../clock.ts";
 import { describeError, type Logger } from "../log.ts";
 import { encodeServerLine, HISTORY_REQUEST_LIMIT } from "../protocol.ts";
-import { Accounts } from "./accounts.ts";
-import { Admission, type Entry, type Refusal } from "./admission.ts";
+import { Accounts } from "./access/accounts.ts";
+import { Admission, type Entry, type Refusal } from "./doors/admission.ts";
 import type { ServerConfig } from "./config.ts";
-import { Gate } from "./gate.ts";
-import { chunkBytesFor, LineArena } from "./line_arena.ts";
-import { LoginLimiter } from "./login_limiter.ts";
-import { describeSanction, Moderation } from "./moderation.ts";
-import { PasswordChecker } from "./passwords.ts";
-import { Room } from "./room.ts";
-import { MemoryLog, type RoomLog } from "./room_log.ts";
-import type { Connection } from "./connection.ts";
-import { Session, type SessionContext } from "./session.ts";
-import { Retention } from "./retention.ts";
-import { type Cluster, moderatorCluster, roomCluster } from "./cluster.ts";
-import { enforceSanctions } from "./moderator.ts";
+import { Gate } from "./access/gate.ts";
+import { chunkBytesFor, LineArena } from "./room/line_arena.ts";
+import { LoginLimiter } from "./access/login_limiter.ts";
+import { describeSanction, Moderation } from "./access/moderation.ts";
+import { PasswordChecker } from "./access/passwords.ts";
+import { Room } from "./room/room.ts";
+import { MemoryLog, type RoomLog } from "./room/room_log.ts";
+import type { Connection } from "./room/connection.ts";
+import { Session, type SessionContext } from "./room/session.ts";
+import { Retention } from "./storage/retention.ts";
+import {
+  type Cluster,
+  moderatorCluster,
+  roomCluster,
+} from "./cluster/cluster.ts";
+import { enforceSanctions } from "./room/moderator.ts";
 import {
   readSharedSanctions,
   type SharedSanction,
   shareSanctions,
-} from "./moderation.ts";
-import type { RoomEvent } from "./room_log.ts";
-import { SqliteLog } from "./sqlite_log.ts";
-import { openStore, type Store } from "./store.ts";
-import { TlsConnection, type TlsConnectionOptions } from "./tls_connection.ts";
+} from "./access/moderation.ts";
+import type { RoomEvent } from "./room/room_log.ts";
+import { SqliteLog } from "./storage/sqlite_log.ts";
+import { openStore, type Store } from "./storage/store.ts";
+import {
+  TlsConnection,
+  type TlsConnectionOptions,
+} from "./doors/tls_connection.ts";
 import {
   type ByteConn,
   type ByteListener,
   formatAddress,
   type NetAddress,
   ProxyHeaderError,
-} from "./transport.ts";
+} from "./doors/transport.ts";
 
 /** Options of {@linkcode serveChat}. */
 export interface ServeChatOptions {

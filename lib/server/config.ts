@@ -18,8 +18,8 @@ import {
 } from "../flags.ts";
 import { LOG_LEVELS, type LogLevel } from "../log.ts";
 import { HISTORY_REQUEST_LIMIT } from "../protocol.ts";
-import { type AddressRange, parseAddressRange } from "./address.ts";
-import { TLS_ENGINES, type TlsEngine } from "./transport.ts";
+import { type AddressRange, parseAddressRange } from "../address.ts";
+import { TLS_ENGINES, type TlsEngine } from "./doors/transport.ts";
 
 /** Port of a room when none is given. */
 export const DEFAULT_PORT = 7443;

@@ -1,0 +1,225 @@
+/**
+ * Registered aliases (accounts) in the data directory's database: who they
+ * are, their password hashes, which are operators, which client certificate
+ * (if any) is pinned to each (then only it logs in), and the address groups
+ * each logged in from lately (at most 10, for 90 days: the login limiter
+ * does not hold them back). Lookups are by alias, case-insensitively, and by
+ * look-alike (TR39 skeleton without punctuation), so that guests can neither
+ * take an account holder's alias while they are away nor one that looks
+ * like it. Passwords never leave this module but as hashes.
+ *
+ * @module
+ */
+
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { aliasKey, isWellFormedAlias, validateAlias } from "../../protocol.ts";
+import { aliasSkeleton } from "../../text.ts";
+import { hashPassword, type PasswordCheck } from "./passwords.ts";
+import type { PeerCertificate } from "../room/connection.ts";
+import type { KnownAddresses } from "./login_limiter.ts";
+
+/** Address groups remembered per account (the most recent logins). */
+const KNOWN_PER_ACCOUNT = 10;
+
+/** How long a login from an address group is remembered. */
+const KNOWN_FOR_MS = 90 * 86_400_000;
+
+/** A registered alias. */
+export interface Account {
+  /** The alias as registered. */
+  readonly alias: string;
+  readonly operator: boolean;
+  /** SHA-256 fingerprint of the pinned client certificate, if any. */
+  readonly fingerprint: string | null;
+}
+
+interface Row {
+  alias: string;
+  hash: string;
+  operator: number;
+  fingerprint: string | null;
+}
+
+const toAccount = (row: Row): Account => ({
+  alias: row.alias,
+  operator: row.operator === 1,
+  fingerprint: row.fingerprint,
+});
+
+/** The accounts table. */
+export class Accounts implements KnownAddresses {
+  #db: DatabaseSync;
+  #lookalike: StatementSync | null = null;
+
+  /** Uses the accounts table of an open store. */
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /** The account registered under `alias` (any case), or null. */
+  get(alias: string): Account | null {
+    const row = this.#row(alias);
+    return row ? toAccount(row) : null;
+  }
+
+  /** Every account, alphabetically. */
+  list(): Account[] {
+    return (this.#db.prepare(
+      "SELECT alias, hash, operator, fingerprint FROM accounts ORDER BY key",
+    ).all() as unknown as Row[]).map(toAccount);
+  }
+
+  /** How many accounts there are. */
+  count(): number {
+    return (this.#db.prepare("SELECT count(*) AS n FROM accounts").get() as {
+      n: number;
+    }).n;
+  }
+
+  /**
+   * A registered account that looks like `alias` but is another one, or
+   * null: guests may not take an alias that passes for an account's.
+   */
+  lookalike(alias: string): Account | null {
+    this.#lookalike ??= this.#db.prepare(
+      "SELECT alias, hash, operator, fingerprint FROM accounts WHERE skeleton = ? AND key != ? LIMIT 1",
+    );
+    const row = this.#lookalike.get(aliasSkeleton(alias), aliasKey(alias)) as
+      | Row
+      | undefined;
+    return row ? toAccount(row) : null;
+  }
+
+  /**
+   * The account a verified client certificate names: the one that pinned
+   * its fingerprint, or else the one named by its subject CN (if that
+   * account pinned no other certificate). Null for anything else.
+   */
+  forCertificate(peer: PeerCertificate | null): Account | null {
+    if (peer === null || !peer.verified) return null;
+    // Only an ASCII alias-shaped CN names an account (no case-folding
+    // tricks such as the Kelvin sign).
+    const pinned = this.#db.prepare(
+      "SELECT alias, hash, operator, fingerprint FROM accounts WHERE fingerprint = ?",
+    ).get(peer.fingerprint) as Row | undefined;
+    if (pinned) return toAccount(pinned);
+    if (!isWellFormedAlias(peer.subject)) return null;
+    const named = this.get(peer.subject);
+    return named && named.fingerprint === null ? named : null;
+  }
+
+  /**
+   * Checks an alias's password with `checker` (slow, constant time); the
+   * same cost and the same null whether the account is missing, the
+   * password wrong, or a certificate pinned (then only it logs in). May
+   * throw the checker's `BusyError`.
+   */
+  async login(
+    alias: string,
+    password: string,
+    checker: Pick<PasswordCheck, "check">,
+  ): Promise<Account | null> {
+    const row = this.#row(alias);
+    const ok = await checker.check(password, row?.hash ?? null);
+    return ok && row && row.fingerprint === null ? toAccount(row) : null;
+  }
+
+  /** Whether an account is registered under `key` (or alias). */
+  registered(key: string): boolean {
+    return this.#row(key) !== undefined;
+  }
+
+  /** Whether account `key` logged in from address `group` lately. */
+  knows(key: string, group: string, nowMs: number): boolean {
+    return this.#db.prepare(
+      "SELECT 1 FROM logins WHERE key = ? AND address = ? AND last > ?",
+    ).get(key, group, nowMs - KNOWN_FOR_MS) !== undefined;
+  }
+
+  /**
+   * Account `key` logged in from address `group`: remembered, with its
+   * most recent others.
+   */
+  remember(key: string, group: string, nowMs: number): void {
+    this.#db.prepare(
+      "INSERT INTO logins (key, address, last) VALUES (?, ?, ?) ON CONFLICT (key, address) DO UPDATE SET last = excluded.last",
+    ).run(key, group, nowMs);
+    this.#db.prepare(
+      `DELETE FROM logins WHERE key = ? AND (last <= ? OR address NOT IN
+         (SELECT address FROM logins WHERE key = ? ORDER BY last DESC LIMIT ?))`,
+    ).run(key, nowMs - KNOWN_FOR_MS, key, KNOWN_PER_ACCOUNT);
+  }
+
+  /** Registers an alias; throws when it is invalid or already registered. */
+  async add(alias: string, password: string): Promise<Account> {
+    validateAlias(alias);
+    if (this.#row(alias)) {
+      throw new TypeError(`Cannot add "${alias}": it is already registered`);
+    }
+    const hash = await hashPassword(password);
+    this.#db.prepare(
+      "INSERT INTO accounts (key, alias, skeleton, hash, created) VALUES (?, ?, ?, ?, ?)",
+    ).run(aliasKey(alias), alias, aliasSkeleton(alias), hash, Date.now());
+    return this.get(alias)!;
+  }
+
+  /** Deletes an account; false when there is none. */
+  remove(alias: string): boolean {
+    return this.#change("DELETE FROM accounts WHERE key = ?", alias);
+  }
+
+  /**
+   * Sets a new password; false when there is no such account. The addresses
+   * it logged in from are forgotten: they proved the old one.
+   */
+  async setPassword(alias: string, password: string): Promise<boolean> {
+    if (!this.#row(alias)) return false;
+    const hash = await hashPassword(password);
+    this.#change("DELETE FROM logins WHERE key = ?", alias);
+    return this.#change(
+      "UPDATE accounts SET hash = ? WHERE key = ?",
+      alias,
+      hash,
+    );
+  }
+
+  /** Makes an account an operator or not; false when there is none. */
+  setOperator(alias: string, operator: boolean): boolean {
+    return this.#change(
+      "UPDATE accounts SET operator = ? WHERE key = ?",
+      alias,
+      operator ? 1 : 0,
+    );
+  }
+
+  /**
+   * Pins a client certificate (by SHA-256 fingerprint) to an account: then
+   * it alone logs in, no password does. Null unpins. False when there is no
+   * such account.
+   */
+  setFingerprint(alias: string, fingerprint: string | null): boolean {
+    return this.#change(
+      "UPDATE accounts SET fingerprint = ? WHERE key = ?",
+      alias,
+      fingerprint,
+    );
+  }
+
+  #byKey: StatementSync | null = null;
+  #row(alias: string): Row | undefined {
+    this.#byKey ??= this.#db.prepare(
+      "SELECT alias, hash, operator, fingerprint FROM accounts WHERE key = ?",
+    );
+    return this.#byKey.get(aliasKey(alias)) as Row | undefined;
+  }
+
+  /** Runs an update whose last parameter is the alias's key. */
+  #change(
+    sql: string,
+    alias: string,
+    ...values: (string | number | null)[]
+  ): boolean {
+    const result = this.#db.prepare(sql).run(...values, aliasKey(alias));
+    return Number(result.changes) > 0;
+  }
+}

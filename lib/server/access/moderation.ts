@@ -1,0 +1,282 @@
+/**
+ * What operators decide that outlives a connection: bans and mutes (by
+ * account, or by address or prefix) and the room's topic, kept in the data
+ * directory's database so that they survive restarts. Active sanctions are
+ * also held in memory, so that checking a joining member or a speaker costs
+ * no query. Expired ones are ignored, and deleted when the list is read.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import type { Clock } from "../../clock.ts";
+import { aliasKey } from "../../protocol.ts";
+import {
+  type AddressRange,
+  inRange,
+  parseAddressRange,
+} from "../../address.ts";
+
+/** A ban keeps someone out; a mute keeps them from speaking. */
+export type SanctionType = "ban" | "mute";
+
+/** One ban or mute. */
+export interface Sanction {
+  readonly id: number;
+  readonly type: SanctionType;
+  /** By account (logged-in members) or by address (guests, ranges). */
+  readonly kind: "account" | "address";
+  /** The account's alias, or `address[/prefix]`. */
+  readonly target: string;
+  /**
+   * What the operator named: the alias of a guest banned by address (shown
+   * to the room instead of the address), or the target itself.
+   */
+  readonly label: string;
+  /** End, in ms since the epoch; null: until lifted. */
+  readonly until: number | null;
+  /** Alias of the operator who decided it. */
+  readonly by: string;
+  readonly reason: string;
+}
+
+/** Who someone is, for matching sanctions. */
+export interface Identity {
+  /** Account alias when logged in; null for a guest. */
+  readonly account: string | null;
+  /** Remote host (address without port). */
+  readonly host: string;
+}
+
+/** The room's topic and who set it. */
+export interface Topic {
+  readonly text: string;
+  readonly by: string;
+}
+
+interface Held extends Sanction {
+  readonly range: AddressRange | null;
+}
+
+/** Bans, mutes and the topic. */
+export class Moderation {
+  #db: DatabaseSync;
+  #clock: Clock;
+  #active: Held[];
+
+  /** Loads the active sanctions of an open store. */
+  constructor(db: DatabaseSync, clock: Clock) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#active = (db.prepare(
+      "SELECT id, type, kind, target, label, until, by, reason FROM sanctions ORDER BY id",
+    ).all() as unknown as Sanction[]).map(hold);
+  }
+
+  /** The first active sanction of `type` that applies to `who`, or null. */
+  find(type: SanctionType, who: Identity): Sanction | null {
+    const now = this.#clock.now();
+    for (const held of this.#active) {
+      if (held.type !== type || (held.until !== null && held.until <= now)) {
+        continue;
+      }
+      if (applies(held, who)) return held;
+    }
+    return null;
+  }
+
+  /** Active sanctions of `type`, oldest first; expired ones are deleted. */
+  list(type: SanctionType): Sanction[] {
+    const now = this.#clock.now();
+    const expired = this.#active.filter((s) =>
+      s.until !== null && s.until <= now
+    );
+    for (const s of expired) this.#delete(s.id);
+    return this.#active.filter((s) => s.type === type);
+  }
+
+  /**
+   * Adds a sanction against an account (by alias) or an address range.
+   * `durationMs` null means until lifted.
+   */
+  add(
+    type: SanctionType,
+    target: { account: string } | { range: AddressRange },
+    options: {
+      durationMs: number | null;
+      by: string;
+      reason: string;
+      label?: string;
+    },
+  ): Sanction {
+    const now = this.#clock.now();
+    const kind = "account" in target ? "account" : "address";
+    const text = "account" in target ? target.account : target.range.text;
+    const label = options.label ?? text;
+    const until = options.durationMs === null ? null : now + options.durationMs;
+    const { lastInsertRowid } = this.#db.prepare(
+      "INSERT INTO sanctions (type, kind, target, label, until, by, reason, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(type, kind, text, label, until, options.by, options.reason, now);
+    const sanction: Sanction = {
+      id: Number(lastInsertRowid),
+      type,
+      kind,
+      target: text,
+      label,
+      until,
+      by: options.by,
+      reason: options.reason,
+    };
+    this.#active.push(hold(sanction));
+    return sanction;
+  }
+
+  /**
+   * Lifts every sanction of `type` named `name`: an account's alias, an
+   * address range as written, or the alias a guest was banned under.
+   * Returns how many.
+   */
+  remove(type: SanctionType, name: string): number {
+    const range = parseAddressRange(name);
+    const matches = this.#active.filter((s) =>
+      s.type === type &&
+      (aliasKey(s.label) === aliasKey(name) ||
+        (s.kind === "account"
+          ? aliasKey(s.target) === aliasKey(name)
+          : range !== null && s.range!.text === range.text))
+    );
+    for (const s of matches) this.#delete(s.id);
+    return matches.length;
+  }
+
+  /** Lifts every sanction of `type` that applies to `who`; returns how many. */
+  removeFor(type: SanctionType, who: Identity): number {
+    const matches = this.#active.filter((s) =>
+      s.type === type && applies(s, who)
+    );
+    for (const s of matches) this.#delete(s.id);
+    return matches.length;
+  }
+
+  /** Every sanction in force, oldest first (to share in a cluster). */
+  all(): Sanction[] {
+    return [...this.list("ban"), ...this.list("mute")];
+  }
+
+  /**
+   * Replaces every sanction with `sanctions` (taken from the cluster, which
+   * holds the ones in force).
+   */
+  replaceAll(sanctions: readonly SharedSanction[]): void {
+    const now = this.#clock.now();
+    this.#db.exec("BEGIN");
+    try {
+      this.#db.exec("DELETE FROM sanctions");
+      const insert = this.#db.prepare(
+        "INSERT INTO sanctions (type, kind, target, label, until, by, reason, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      );
+      for (const s of sanctions) {
+        insert.run(
+          s.type,
+          s.kind,
+          s.target,
+          s.label,
+          s.until,
+          s.by,
+          s.reason,
+          now,
+        );
+      }
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
+    this.#active = (this.#db.prepare(
+      "SELECT id, type, kind, target, label, until, by, reason FROM sanctions ORDER BY id",
+    ).all() as unknown as Sanction[]).map(hold);
+  }
+
+  /** The topic, or null when none was set. */
+  get topic(): Topic | null {
+    const row = this.#db.prepare(
+      "SELECT value FROM settings WHERE key = 'topic'",
+    ).get() as { value: string } | undefined;
+    return row ? JSON.parse(row.value) as Topic : null;
+  }
+
+  /** Sets the topic. */
+  setTopic(topic: Topic): void {
+    this.#db.prepare(
+      "INSERT INTO settings (key, value) VALUES ('topic', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ).run(JSON.stringify(topic));
+  }
+
+  #delete(id: number): void {
+    this.#db.prepare("DELETE FROM sanctions WHERE id = ?").run(id);
+    this.#active = this.#active.filter((s) => s.id !== id);
+  }
+}
+
+/** A sanction as servers of a cluster share it (ids are each server's). */
+export type SharedSanction = Omit<Sanction, "id">;
+
+/** The sanctions in force as one JSON text, to share with other servers. */
+export function shareSanctions(sanctions: readonly Sanction[]): string {
+  return JSON.stringify(
+    sanctions.map((
+      { type, kind, target, label, until, by, reason },
+    ): SharedSanction => ({ type, kind, target, label, until, by, reason })),
+  );
+}
+
+/**
+ * Reads sanctions another server shared; null when `text` is not such a
+ * list (it came from Redis: checked like any input).
+ */
+export function readSharedSanctions(text: string): SharedSanction[] | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(value)) return null;
+  const ok = value.every((s) =>
+    typeof s === "object" && s !== null &&
+    (s.type === "ban" || s.type === "mute") &&
+    (s.kind === "account" ||
+      s.kind === "address" && typeof s.target === "string" &&
+        parseAddressRange(s.target) !== null) &&
+    typeof s.target === "string" && typeof s.label === "string" &&
+    (s.until === null || Number.isFinite(s.until)) &&
+    typeof s.by === "string" && typeof s.reason === "string"
+  );
+  return ok ? value as SharedSanction[] : null;
+}
+
+/** Whether a sanction names `who` (by account, or by address range). */
+export function applies(sanction: Sanction, who: Identity): boolean {
+  if (sanction.kind === "account") {
+    return who.account !== null &&
+      aliasKey(sanction.target) === aliasKey(who.account);
+  }
+  const range = (sanction as Held).range ?? parseAddressRange(sanction.target);
+  return range !== null && inRange(range, who.host);
+}
+
+/** How a sanction reads to whom it applies: "by X until T: reason". */
+export function describeSanction(sanction: Sanction): string {
+  const until = sanction.until === null
+    ? "until lifted"
+    : `until ${new Date(sanction.until).toISOString()}`;
+  const reason = sanction.reason === "" ? "" : `: ${sanction.reason}`;
+  return `by ${sanction.by} ${until}${reason}`;
+}
+
+function hold(sanction: Sanction): Held {
+  const range = sanction.kind === "address"
+    ? parseAddressRange(sanction.target)
+    : null;
+  return { ...sanction, range };
+}

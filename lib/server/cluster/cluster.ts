@@ -1,0 +1,480 @@
+/**
+ * This server's part in a cluster of servers that form one room through
+ * Redis: who is in the room across all of them (aliases and look-alikes
+ * claimed atomically, with the event that announces the change), `/who`
+ * for the whole room, a heartbeat that says this server is alive and the
+ * watch that announces the members of a server that stopped beating as
+ * left (`server-lost`), private messages to a member on another server,
+ * and the bans, mutes and topic in force, for servers that start later
+ * (changes reach running servers through the room's log, in its order).
+ *
+ * @module
+ */
+
+import type { Clock, TimerId } from "../../clock.ts";
+import { describeError, type Logger } from "../../log.ts";
+import { aliasKey, ProtocolError, WHO_LIST_LIMIT } from "../../protocol.ts";
+import { aliasSkeleton } from "../../text.ts";
+import type { Topic } from "../access/moderation.ts";
+import type { ModeratorCluster } from "../room/moderator.ts";
+import type { MemberRecord, RedisLink } from "./redis.ts";
+import type { Claim, Member, RoomCluster } from "../room/room.ts";
+
+/** Options of {@linkcode Cluster}. */
+export interface ClusterOptions {
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** How often this server says it is alive. @default {1000} */
+  readonly heartbeatMs?: number;
+  /**
+   * Silence after which a server counts as lost and its members as gone.
+   * @default {5000}
+   */
+  readonly lostAfterMs?: number;
+}
+
+/** What one server tells another through Redis. */
+export type ClusterMessage =
+  /** A private message for member `to` of the receiving server. */
+  { kind: "priv"; to: string; from: string; text: string };
+
+/** A member as the cluster needs it. */
+export interface ClusterMember {
+  readonly id: string;
+  readonly alias: string;
+  readonly account: string | null;
+  readonly host: string;
+  readonly operator: boolean;
+}
+
+/** This server in the cluster. */
+export class Cluster {
+  /** This server's id, unique in the cluster for as long as it runs. */
+  readonly server: string;
+  #link: RedisLink;
+  #options: ClusterOptions;
+  #timer: TimerId | undefined;
+  #stopped = false;
+  /** Leaves that could not reach Redis (reason, text by member id). */
+  #unsentLeaves = new Map<string, [string, string]>();
+  /**
+   * Since when this server's heartbeats have reached Redis without a
+   * break; null after a failure. It judges others lost only once it has
+   * been beating for as long as they may be silent: after an outage that
+   * stopped every heartbeat, everyone gets time to beat again first.
+   */
+  #beatingSince: number | null = null;
+  /** It has beaten once (a later beat that finds it missing means lost). */
+  #beaten = false;
+  #onLost: () => void = () => {};
+  /** A heartbeat is under way; another was asked for meanwhile. */
+  #beating = false;
+  #beatAgain = false;
+
+  /** Joins the cluster on `link` (call {@linkcode start}). */
+  constructor(link: RedisLink, options: ClusterOptions) {
+    this.#link = link;
+    this.#options = options;
+    this.server = crypto.randomUUID().slice(0, 8);
+  }
+
+  /**
+   * Says this server is alive, starts watching the others, and listens to
+   * what they tell it.
+   */
+  async start(onMessage: (message: ClusterMessage) => void): Promise<void> {
+    const listener = (raw: string) => {
+      let message: Partial<ClusterMessage> | null = null;
+      try {
+        message = JSON.parse(raw);
+      } catch {
+        // Not from a server of ours.
+      }
+      if (
+        message?.kind === "priv" && oneLine(message.to) &&
+        oneLine(message.from) && oneLine(message.text)
+      ) onMessage(message as ClusterMessage);
+    };
+    const { keys } = this.#link;
+    await this.#link.subscriber.subscribe(keys.channel(this.server), listener);
+    await this.#beat();
+  }
+
+  /** Stops beating; this server's members leave (`shutdown`). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#options.clock.clearTimeout(this.#timer);
+    await this.#link.run("evict", [
+      this.server,
+      "shutdown",
+      String(this.#options.clock.now()),
+      "1",
+      "",
+    ]).catch(() => {});
+  }
+
+  /**
+   * Claims `alias` for `member` across the cluster (renaming from `from`
+   * when given), appending its `JOIN` or `NICK` in the same step. With
+   * `replace` (an account holder), whoever holds it is removed (`LEAVE ...
+   * replaced`) and look-alikes do not count.
+   */
+  async claim(
+    member: ClusterMember,
+    alias: string,
+    from: string | null,
+    replace: boolean,
+  ): Promise<Claim> {
+    const record: MemberRecord = {
+      id: member.id,
+      server: this.server,
+      alias,
+      account: member.account,
+      host: member.host,
+      operator: member.operator,
+    };
+    // A leave still queued for it would undo this claim: the claim adopts
+    // whatever an earlier, unanswered one left.
+    this.#unsentLeaves.delete(member.id);
+    let reply: [string, string, string?];
+    try {
+      reply = await this.#link.run("claim", [
+        aliasKey(alias),
+        aliasSkeleton(alias),
+        JSON.stringify(record),
+        replace ? "1" : "0",
+        String(this.#options.clock.now()),
+        from === null ? "" : aliasKey(from),
+      ]) as [string, string];
+    } catch (error) {
+      // It may have run with its answer lost: a join must not leave its
+      // alias held by nobody (a rename that did run comes back as NICK).
+      if (from === null) this.leave(member, "disconnect", "");
+      throw error;
+    }
+    const [status, value, seq] = reply;
+    if (status === "notlive") {
+      throw new Error("this server is not beating in the cluster now");
+    }
+    if (status === "ok") {
+      return { ok: true, online: String(value), seq: Number(seq) };
+    }
+    if (status === "gone") return { ok: false, gone: true };
+    return {
+      ok: false,
+      holder: String(value),
+      lookalike: status !== "taken",
+    };
+  }
+
+  /**
+   * Announces that `member` left (`LEAVE` with `reason`). A leave that
+   * cannot reach Redis now is sent again later, so that no alias stays
+   * claimed by someone gone.
+   */
+  leave(member: ClusterMember, reason: string, text: string): void {
+    if (this.#stopped) return; // its members leave all at once
+    this.#unsentLeaves.set(member.id, [reason, text]);
+    void this.#sendLeave(member.id);
+  }
+
+  /**
+   * Removes member `id`, on any server, whatever alias it holds now (a
+   * kick); its server closes it with `bye`. Resolves to whether someone
+   * was removed.
+   */
+  async remove(id: string, reason: string, bye: string): Promise<boolean> {
+    const removed = await this.#link.run("leave", [
+      "",
+      id,
+      reason,
+      "",
+      bye,
+      String(this.#options.clock.now()),
+    ]);
+    return Number(removed) === 1;
+  }
+
+  /** The member holding `alias` anywhere in the cluster, if any. */
+  async find(alias: string): Promise<MemberRecord | null> {
+    const raw = await this.#link.command([
+      "HGET",
+      this.#link.keys.members,
+      aliasKey(alias),
+    ]);
+    return raw === null ? null : JSON.parse(String(raw)) as MemberRecord;
+  }
+
+  /**
+   * The whole room's online count and the aliases of the
+   * {@linkcode WHO_LIST_LIMIT} members who joined first, operators marked
+   * with `@`.
+   */
+  async who(): Promise<{ online: number; aliases: string[] }> {
+    const { keys } = this.#link;
+    const [online, first] = await Promise.all([
+      this.#link.command(["HLEN", keys.members]),
+      this.#link.command([
+        "ZRANGE",
+        keys.order,
+        "0",
+        String(WHO_LIST_LIMIT - 1),
+      ]),
+    ]) as [number, string[]];
+    const records = first.length === 0
+      ? []
+      : await this.#link.command(["HMGET", keys.members, ...first]) as (
+        | string
+        | null
+      )[];
+    const aliases = records.flatMap((raw) => {
+      let record: MemberRecord | null = null;
+      try {
+        record = raw === null ? null : JSON.parse(raw) as MemberRecord;
+      } catch {
+        return []; // not ours: left out
+      }
+      if (!oneLine(record?.alias) || /\s/.test(record.alias)) return [];
+      return [record.operator ? `@${record.alias}` : record.alias];
+    });
+    aliases.sort((a, b) =>
+      aliasKey(a.replace(/^@/, "")) < aliasKey(b.replace(/^@/, "")) ? -1 : 1
+    );
+    return { online: Number(online), aliases };
+  }
+
+  /**
+   * Tells server `server`; resolves to how many servers heard it (0: it
+   * is lost).
+   */
+  async tell(server: string, message: ClusterMessage): Promise<number> {
+    const heard = await this.#link.command([
+      "PUBLISH",
+      this.#link.keys.channel(server),
+      JSON.stringify(message),
+    ]);
+    return Number(heard);
+  }
+
+  /**
+   * The bans and mutes in force in the cluster, as one JSON text
+   * (`shareSanctions`); null when none were ever shared.
+   */
+  async sanctions(): Promise<string | null> {
+    const raw = await this.#link.command([
+      "GET",
+      this.#link.keys.sanctions,
+    ]);
+    return raw === null ? null : String(raw);
+  }
+
+  /** Keeps the bans and mutes in force (JSON) for servers that start later. */
+  async setSanctions(shared: string): Promise<void> {
+    await this.#link.command([
+      "SET",
+      this.#link.keys.sanctions,
+      shared,
+    ]);
+  }
+
+  /** The room's topic as the cluster keeps it. */
+  async topic(): Promise<{ text: string; by: string } | null> {
+    const raw = await this.#link.command([
+      "GET",
+      this.#link.keys.topic,
+    ]);
+    if (raw === null) return null;
+    const topic = JSON.parse(String(raw)) as Partial<Topic> | null;
+    return oneLine(topic?.text) && oneLine(topic.by)
+      ? { text: topic.text, by: topic.by }
+      : null;
+  }
+
+  /** Keeps the room's topic for servers that start later. */
+  async setTopic(topic: { text: string; by: string }): Promise<void> {
+    await this.#link.command([
+      "SET",
+      this.#link.keys.topic,
+      JSON.stringify(topic),
+    ]);
+  }
+
+  async #sendLeave(id: string): Promise<void> {
+    const leave = this.#unsentLeaves.get(id);
+    if (leave === undefined) return;
+    const [reason, text] = leave;
+    try {
+      // By id: whatever alias it holds by now (a rename may be landing).
+      await this.#link.run("leave", [
+        "",
+        id,
+        reason,
+        text,
+        "",
+        String(this.#options.clock.now()),
+      ]);
+      this.#unsentLeaves.delete(id);
+    } catch (error) {
+      this.#options.log.debug("redis-leave-failed", {
+        error: describeError(error),
+      });
+    }
+  }
+
+  /** Announces the members of a lost server as left (`server-lost`). */
+  async #evict(server: string, now: number): Promise<void> {
+    try {
+      const count = Number(
+        await this.#link.run("evict", [
+          server,
+          "server-lost",
+          String(now),
+          "0",
+          "Disconnected: your server lost touch with the room; join again",
+        ]),
+      );
+      if (count >= 0) {
+        this.#options.log.warn("server-lost", { server, members: count });
+      }
+    } catch (error) {
+      this.#options.log.error("server-lost-failed", {
+        server,
+        error: describeError(error),
+      });
+    }
+  }
+
+  /**
+   * Calls `listener` when this server finds it was counted lost by the
+   * others (its members were announced as left, and their aliases freed).
+   */
+  onLost(listener: () => void): void {
+    this.#onLost = listener;
+  }
+
+  /**
+   * Calls `listener` when the cluster's state in Redis was found lost
+   * (nothing this server had pending is then left to do).
+   */
+  onReset(listener: () => void): void {
+    this.#link.onReset(() => {
+      this.#unsentLeaves.clear();
+      listener();
+      // Beating at once: until it does, the new state refuses its claims.
+      if (this.#timer !== undefined && !this.#stopped) {
+        this.#options.clock.clearTimeout(this.#timer);
+        void this.#beat();
+      }
+    });
+  }
+
+  /**
+   * Says this server is alive, announces the members of servers that are
+   * not, sends the leaves that could not be sent, and comes back.
+   */
+  #beat = async (): Promise<void> => {
+    if (this.#stopped) return;
+    if (this.#beating) {
+      this.#beatAgain = true; // one heartbeat at a time
+      return;
+    }
+    this.#beating = true;
+    const { clock, log } = this.#options;
+    const heartbeatMs = this.#options.heartbeatMs ?? 1000;
+    const lostAfterMs = this.#options.lostAfterMs ?? 5000;
+    try {
+      const sent = clock.now();
+      const [added, ...lost] = await this.#link.run("beat", [
+        this.server,
+        String(lostAfterMs),
+        String(2 * heartbeatMs),
+      ]) as [number, ...string[]];
+      const now = clock.now();
+      // Missing after its first beat: the others counted it lost while it
+      // could not reach Redis, and its members are gone from the room.
+      if (Number(added) === 1 && this.#beaten) this.#onLost();
+      this.#beaten = true;
+      // A heartbeat that took longer than a beat is a break too (Redis
+      // or this process paused): others may not have got through either.
+      if (now - sent > heartbeatMs) this.#beatingSince = null;
+      this.#beatingSince ??= now;
+      if (now - this.#beatingSince >= lostAfterMs) {
+        for (const server of lost) await this.#evict(server, now);
+      }
+      await Promise.all(
+        [...this.#unsentLeaves.keys()].map((id) => this.#sendLeave(id)),
+      );
+    } catch (error) {
+      this.#beatingSince = null;
+      log.debug("redis-heartbeat-failed", { error: describeError(error) });
+    }
+    this.#beating = false;
+    const soon = this.#beatAgain;
+    this.#beatAgain = false;
+    clock.clearTimeout(this.#timer);
+    if (!this.#stopped) {
+      this.#timer = clock.setTimeout(this.#beat, soon ? 0 : heartbeatMs);
+    }
+  };
+}
+
+/** Text read back from Redis that may go into a line: one line, a string. */
+function oneLine(value: unknown): value is string {
+  return typeof value === "string" && !/[\r\n]/.test(value);
+}
+
+/**
+ * Runs `call`; when Redis fails it, the member is told (`ERR unavailable`)
+ * and stays: an outage is never a reason to drop anyone.
+ */
+async function orUnavailable<T>(what: string, call: () => Promise<T>) {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error;
+    throw new ProtocolError(
+      "unavailable",
+      `Cannot ${what} now: the room's servers cannot reach each other; try again`,
+      { cause: error },
+    );
+  }
+}
+
+/** The room's view of the cluster. */
+export function roomCluster<M extends ClusterMember & Member>(
+  cluster: Cluster,
+): RoomCluster<M> {
+  return {
+    claim: (member, alias, from, replace) =>
+      orUnavailable(
+        from === null ? "join" : "change alias",
+        () => cluster.claim(member, alias, from, replace),
+      ),
+    leave: (member, reason, text) => cluster.leave(member, reason, text),
+    who: () => orUnavailable("list the room", () => cluster.who()),
+    whisper: async (from, to, text) => {
+      const target = await cluster.find(to);
+      if (target === null) return null;
+      const heard = await cluster.tell(target.server, {
+        kind: "priv",
+        to: target.id,
+        from: from.alias,
+        text,
+      });
+      if (heard === 0) throw new Error(`server ${target.server} is not there`);
+      return target.alias;
+    },
+  };
+}
+
+/** Operator commands' view of the cluster. */
+export function moderatorCluster(cluster: Cluster): ModeratorCluster {
+  return {
+    find: (alias) => orUnavailable("find them", () => cluster.find(alias)),
+    remove: (id, reason, bye) =>
+      orUnavailable(
+        "reach their server",
+        () => cluster.remove(id, reason, bye),
+      ),
+  };
+}

@@ -1,0 +1,557 @@
+/**
+ * The room log of a cluster: a Redis Stream that every server of the room
+ * appends to and reads. Lines appended in one event-loop turn go in one
+ * script call (at most {@linkcode MAX_BATCH_LINES}), which numbers them (1,
+ * 2, 3, ... across the cluster, no gaps); calls are pipelined, and their
+ * answers handled in the order they were sent. Nothing is handed on from
+ * `append`: every
+ * server, this one too, hands on what it reads from the stream (`XREAD
+ * BLOCK` from the last entry it handed on), so a sender's echo means the
+ * line is in the global order, and every member of every server sees one
+ * order. Membership changes are appended by the cluster's scripts
+ * ({@linkcode Cluster}), atomically with the change, and come back the
+ * same way.
+ *
+ * Every line has an id chosen before it is sent (the caller's, or a new
+ * one), kept with it in the stream; the script stores no id twice, and
+ * keeps each id's line sign ({@linkcode lineSign}) and the tag of the
+ * append that stored it: a retried append finds its own line (same tag),
+ * a resend from the client is a `duplicate` (same sign), another line
+ * under a taken id is `reused` (in a cluster too). So when
+ * Redis does not answer a call that was written (it hangs, or the
+ * connection breaks), the same call is sent again, and again, until Redis
+ * answers or `retryMs` have passed: only then do its senders hear that the
+ * outcome is unknown. Lines appended meanwhile wait, unsent, so none
+ * overtakes it (calls already sent went on the same connection, behind it,
+ * and are handled after it); once one was given up, nothing is written
+ * until Redis answers a `PING`, and what waits is refused. A call Redis
+ * surely did not run (it answered with an error, or the link was down) is
+ * reported refused. Reports come in the stream's order: after the echoes
+ * of what was stored before.
+ *
+ * @module
+ */
+
+import { clearImmediate, setImmediate } from "node:timers";
+import { type Clock, sleep } from "../../clock.ts";
+import { describeError, type Logger } from "../../log.ts";
+import { type RedisLink, surelyNotRun } from "./redis.ts";
+import {
+  type AppendOptions,
+  type AppendOutcome,
+  lineSign,
+  newLineId,
+  RecentEvents,
+  type RoomEvent,
+  type RoomEventSink,
+  type RoomLine,
+  type RoomLog,
+  type RoomLogFailure,
+} from "../room/room_log.ts";
+import { toRoomEvent } from "../storage/sqlite_log.ts";
+
+/** Options of {@linkcode RedisLog}. */
+export interface RedisLogOptions {
+  readonly clock: Clock;
+  /** Messages and actions kept at hand for history on join. */
+  readonly keep: number;
+  /**
+   * How long an append whose outcome is unknown is sent again before its
+   * senders hear so (`--redis-retry`).
+   * @default {15000}
+   */
+  readonly retryMs?: number;
+  readonly log: Logger;
+}
+
+interface Pending {
+  readonly time: number;
+  readonly line: RoomLine;
+  readonly origin: string;
+  readonly note: string;
+  readonly id: string;
+  /** Tells this append from any other (kept across its retries). */
+  readonly tag: string;
+}
+
+/** Lines sent in one script call, at most. */
+export const MAX_BATCH_LINES = 1000;
+
+/**
+ * Ids of the last lines the cluster remembers, to store none twice: a
+ * bounded set in Redis, and a hash of their signs (about 13 + 12 MB when
+ * full, measured on Redis 7).
+ */
+export const IDS_KEPT = 100_000;
+
+/** Failed batches held back for order, at most. */
+const MAX_HELD_FAILURES = 1000;
+
+/** Entries read at most per `XREAD`. */
+const READ_COUNT = 1000;
+/** How long one `XREAD` blocks before it is asked again. */
+const BLOCK_MS = 1000;
+
+/** The room log in a Redis Stream. */
+export class RedisLog implements RoomLog {
+  #link: RedisLink;
+  #options: RedisLogOptions;
+  #retryMs: number;
+  #sink: RoomEventSink = () => {};
+  #failed: RoomLogFailure = () => {};
+  #recent: RecentEvents;
+  #pending: Pending[] = [];
+  #scheduled: ReturnType<typeof setImmediate> | undefined;
+  /** Steps handling sent batches' answers, in the order they were sent. */
+  #steps: Promise<void> = Promise.resolve();
+  /** Steps not done yet. */
+  #queued = 0;
+  /**
+   * New lines wait, unsent: a batch in doubt is being sent again, or Redis
+   * is being asked whether it answers at all.
+   */
+  #held = false;
+  /** The highest number appended here; settled once it is handed on. */
+  #awaiting = 0;
+  /**
+   * Lines not handed on, told only once what was appended before them has
+   * been handed on: a reply never overtakes an echo.
+   */
+  #failures: {
+    upTo: number;
+    lines: readonly Pending[];
+    outcome: AppendOutcome;
+    error: unknown;
+  }[] = [];
+  /** Told when everything appended here has been handed on. */
+  #settledWaiters: (() => void)[] = [];
+  /** The last entry handed on: reading goes on from there. */
+  #lastId = "0-0";
+  #handedOn = 0;
+  #closed = false;
+  /** Counts resets: a read asked before one is not handed on. */
+  #generation = 0;
+  /** Appends are failing (logged once, until one succeeds again). */
+  #failing = false;
+  /**
+   * An append was given up in doubt, and Redis has not answered since:
+   * nothing more is written until it answers a `PING`.
+   */
+  #silent = false;
+  /** Closing: appends in doubt are not sent again. */
+  #stopRetrying = new AbortController();
+  #stopReading = new AbortController();
+  #reading: Promise<void> = Promise.resolve();
+
+  private constructor(link: RedisLink, options: RedisLogOptions) {
+    this.#link = link;
+    this.#options = options;
+    this.#retryMs = options.retryMs ?? 15_000;
+    this.#recent = new RecentEvents(options.keep);
+  }
+
+  /**
+   * Opens the log: loads the newest messages for history on join, then
+   * reads on from the stream's end.
+   */
+  static async open(
+    link: RedisLink,
+    options: RedisLogOptions,
+  ): Promise<RedisLog> {
+    const log = new RedisLog(link, options);
+    const entries = await link.command([
+      "XREVRANGE",
+      link.keys.events,
+      "+",
+      "-",
+      "COUNT",
+      String(Math.max(options.keep * 4, 100)),
+    ]) as StreamEntry[];
+    if (entries.length > 0) log.#lastId = entries[0]![0];
+    log.#handedOn = seqOf(log.#lastId);
+    for (const entry of entries.reverse()) {
+      const event = toEvent(entry);
+      if (event !== null) log.#recent.add(event);
+    }
+    link.onReset(() => log.#reset());
+    log.#reading = log.#read();
+    return log;
+  }
+
+  subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
+    this.#sink = sink;
+    this.#failed = failed ?? (() => {});
+  }
+
+  append(line: RoomLine, origin: string, options: AppendOptions = {}): void {
+    if (this.#closed) return;
+    this.#pending.push({
+      time: this.#options.clock.now(),
+      line,
+      origin,
+      note: options.note ?? "",
+      id: options.id ?? newLineId(),
+      tag: newTag(),
+    });
+    this.#scheduled ??= setImmediate(this.#send);
+  }
+
+  settled(): Promise<void> | undefined {
+    if (this.#idle()) return undefined;
+    return new Promise((resolve) => this.#settledWaiters.push(resolve));
+  }
+
+  recent(limit: number): readonly RoomEvent[] {
+    return this.#recent.last(limit);
+  }
+
+  async since(seq: number, limit: number): Promise<readonly RoomEvent[]> {
+    const entries = await this.#link.command([
+      "XRANGE",
+      this.#link.keys.events,
+      `${seq + 1}-0`,
+      "+",
+      "COUNT",
+      String(limit),
+    ]) as StreamEntry[];
+    return entries.map(toEvent).filter((e) => e !== null);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    // What is pending is sent once; what is in doubt is not sent again.
+    this.#stopRetrying.abort();
+    this.#send();
+    while (this.#queued > 0) await this.#steps;
+    this.#closed = true;
+    clearImmediate(this.#scheduled);
+    this.#stopReading.abort();
+    this.#checkSettled();
+    await this.#reading;
+  }
+
+  #idle(): boolean {
+    return this.#closed ||
+      this.#pending.length === 0 && this.#queued === 0 &&
+        this.#handedOn >= this.#awaiting;
+  }
+
+  /** Tells of lines not handed on, once what came before is out. */
+  #tellFailures(): void {
+    while (
+      this.#failures.length > 0 && this.#failures[0]!.upTo <= this.#handedOn
+    ) {
+      const { lines, outcome, error } = this.#failures.shift()!;
+      this.#failed(lines, outcome, error);
+    }
+  }
+
+  /** Wakes those waiting for the log to settle, if it has. */
+  #checkSettled(): void {
+    this.#tellFailures();
+    if (this.#settledWaiters.length === 0 || !this.#idle()) return;
+    for (const wake of this.#settledWaiters.splice(0)) wake();
+  }
+
+  /**
+   * Sends what is pending, in batches, unless new lines are held; after
+   * Redis left a batch in doubt for good, asks it for a `PING` first, and
+   * refuses what is pending (unwritten) if it does not answer: a long hang
+   * costs a command's deadline per report, not the retry time per batch.
+   */
+  #send = (): void => {
+    clearImmediate(this.#scheduled);
+    this.#scheduled = undefined;
+    if (this.#held || this.#pending.length === 0) return;
+    if (this.#silent) {
+      this.#held = true;
+      this.#then(async () => {
+        const silence = await this.#probe();
+        // (A reset meanwhile took what was pending.)
+        if (silence !== null && this.#pending.length > 0) {
+          this.#lost(this.#pending.splice(0), false, silence);
+        }
+      });
+      return;
+    }
+    const { clock } = this.#options;
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, MAX_BATCH_LINES);
+      const args = [String(IDS_KEPT)];
+      for (const { time, line, origin, note, id, tag } of batch) {
+        const alias = line.type === "MOD" ? line.by : line.alias;
+        const json = JSON.stringify(line);
+        args.push(String(time), origin, alias, json, note, id);
+        args.push(lineSign(line), tag);
+      }
+      const sent = { at: clock.now(), generation: this.#generation };
+      const answer = this.#run(args);
+      this.#then(() => this.#answered(batch, args, sent, answer));
+    }
+  };
+
+  /**
+   * Runs `step` once the steps before it are done; once none is left, new
+   * lines go again.
+   */
+  #then(step: () => Promise<void>): void {
+    this.#queued++;
+    this.#steps = this.#steps.then(step).catch((error) => {
+      // Steps report what they cannot do themselves: this is a bug.
+      this.#options.log.error("history-step-failed", {
+        error: describeError(error),
+      });
+    }).finally(() => {
+      if (--this.#queued > 0) return;
+      this.#held = false;
+      this.#send();
+      this.#checkSettled();
+    });
+  }
+
+  /** The append script's answer, or why there is none. */
+  #run(
+    args: readonly string[],
+  ): Promise<{ reply: unknown } | { error: unknown }> {
+    return this.#link.run("append", args).then(
+      (reply) => ({ reply }),
+      (error) => ({ error }),
+    );
+  }
+
+  /** Null once Redis answers a `PING`, else why it did not. */
+  async #probe(): Promise<unknown> {
+    try {
+      await this.#link.command(["PING"]);
+      this.#silent = false;
+      return null;
+    } catch (error) {
+      return error;
+    }
+  }
+
+  /**
+   * Handles a batch's answer: while its outcome is unknown, new lines are
+   * held and it is sent again, until Redis answers or the retry time
+   * (counted from when it was first sent) is over.
+   */
+  async #answered(
+    batch: readonly Pending[],
+    args: readonly string[],
+    sent: { readonly at: number; readonly generation: number },
+    first: Promise<{ reply: unknown } | { error: unknown }>,
+  ): Promise<void> {
+    const { clock, log } = this.#options;
+    let answer = await first;
+    let inDoubt = false;
+    let backoffMs = 50;
+    while ("error" in answer) {
+      const { error } = answer;
+      // Once it may have run, it stays in doubt until Redis answers.
+      inDoubt ||= !surelyNotRun(error);
+      const reset = sent.generation !== this.#generation;
+      if (!inDoubt || reset || clock.now() - sent.at >= this.#retryMs) {
+        // Given up for want of an answer: no more writes until one.
+        this.#silent ||= inDoubt && !reset;
+        return this.#lost(batch, inDoubt, error);
+      }
+      this.#held = true;
+      log.debug("history-in-doubt", {
+        lines: batch.length,
+        error: describeError(error),
+      });
+      if (!await sleep(clock, backoffMs, this.#stopRetrying.signal)) {
+        return this.#lost(batch, inDoubt, error);
+      }
+      backoffMs = Math.min(backoffMs * 2, 1000);
+      answer = await this.#run(args);
+    }
+    this.#stored(batch, answer.reply);
+  }
+
+  /**
+   * Redis ran the batch's script: what it stored (this time or on an
+   * earlier try, which the script knows by the append's tag) comes back
+   * through the stream; the rest is reported.
+   */
+  #stored(batch: readonly Pending[], reply: unknown): void {
+    const [top, ...results] = reply as [number, ...(number | string)[]];
+    this.#awaiting = Math.max(this.#awaiting, Number(top));
+    this.#silent = false;
+    if (this.#failing) this.#options.log.info("history-resumed", {});
+    this.#failing = false;
+    const unsent: Record<
+      "gone" | "refused" | "duplicate" | "reused",
+      Pending[]
+    > = { gone: [], refused: [], duplicate: [], reused: [] };
+    for (const [i, pending] of batch.entries()) {
+      const result = results[i];
+      if (typeof result === "number") continue;
+      if (result === "gone" || result === "duplicate" || result === "reused") {
+        unsent[result].push(pending);
+      } else {
+        unsent.refused.push(pending);
+      }
+    }
+    const error = new Error("Redis did not store them");
+    for (const [outcome, lines] of Object.entries(unsent)) {
+      if (lines.length === 0) continue;
+      this.#report(Number(top), lines, outcome as AppendOutcome, error);
+    }
+  }
+
+  /** The batch was not stored (`inDoubt`: or perhaps it was). */
+  #lost(batch: readonly Pending[], inDoubt: boolean, error: unknown): void {
+    // Once per outage: the senders hear of every line.
+    const level = this.#failing ? "debug" : "error";
+    this.#failing = true;
+    this.#options.log[level]("history-failed", {
+      what: "append",
+      lines: batch.length,
+      outcome: inDoubt ? "unknown" : "refused",
+      error: describeError(error),
+    });
+    this.#report(this.#awaiting, batch, inDoubt ? "unknown" : "refused", error);
+  }
+
+  /** Reports lines once the stream is handed on up to `upTo`. */
+  #report(
+    upTo: number,
+    lines: readonly Pending[],
+    outcome: AppendOutcome,
+    error: unknown,
+  ): void {
+    this.#failures.push({ upTo, lines, outcome, error });
+    // Held for order while the reader cannot catch up (an outage), but
+    // not without bound: past that, the oldest are told at once.
+    if (this.#failures.length > MAX_HELD_FAILURES) {
+      this.#failures[0]!.upTo = 0;
+    }
+    this.#tellFailures();
+  }
+
+  /**
+   * The cluster's state was lost with Redis's data: the stream starts
+   * again from 1, and so does reading it; what was kept at hand goes.
+   */
+  #reset(): void {
+    this.#generation++;
+    this.#silent = false; // it answered: the state it holds is not ours
+    // Lines not yet sent belong to members who are being dismissed.
+    if (this.#pending.length > 0) {
+      const error = new Error("the room's shared state was lost");
+      this.#report(0, this.#pending, "refused", error);
+      this.#pending = [];
+    }
+    for (const failure of this.#failures) failure.upTo = 0;
+    this.#lastId = "0-0";
+    this.#handedOn = 0;
+    this.#awaiting = 0;
+    this.#recent.forgetUpTo(Infinity);
+    this.#checkSettled();
+  }
+
+  /** Reads the stream and hands on what it reads, in order, until closed. */
+  async #read(): Promise<void> {
+    const { signal } = this.#stopReading;
+    let backoffMs = 100;
+    let failed = false;
+    while (!signal.aborted) {
+      let reply: unknown;
+      const generation = this.#generation;
+      try {
+        // Back after a failure: is this still the stream it was reading?
+        if (failed) await this.#link.checkEpoch(this.#handedOn);
+        failed = false;
+        reply = await this.#link.read([
+          "XREAD",
+          "COUNT",
+          String(READ_COUNT),
+          "BLOCK",
+          String(BLOCK_MS),
+          "STREAMS",
+          this.#link.keys.events,
+          this.#lastId,
+        ], BLOCK_MS);
+        backoffMs = 100;
+      } catch (error) {
+        if (signal.aborted) return;
+        failed = true;
+        this.#options.log.debug("redis-read-failed", {
+          error: describeError(error),
+          retryMs: backoffMs,
+        });
+        await sleep(this.#options.clock, backoffMs, signal);
+        backoffMs = Math.min(backoffMs * 2, 2000);
+        continue;
+      }
+      // Asked before the state was lost: from a stream that is no more.
+      if (generation !== this.#generation) continue;
+      for (const entry of streamEntries(reply)) {
+        this.#handOn(entry);
+        this.#tellFailures(); // right after the echoes that came before
+      }
+      this.#checkSettled();
+    }
+  }
+
+  #handOn(entry: StreamEntry): void {
+    const seq = seqOf(entry[0]);
+    if (this.#handedOn > 0 && seq > this.#handedOn + 1) {
+      // Numbers have no gaps: these were trimmed before this server read
+      // them (it was behind by more than --history-keep-rows).
+      this.#options.log.error("history-gap", {
+        missed: seq - this.#handedOn - 1,
+        hint: "this server fell behind the stream; raise --history-keep-rows",
+      });
+    }
+    this.#lastId = entry[0];
+    this.#handedOn = seq;
+    const event = toEvent(entry);
+    if (event === null) return;
+    this.#recent.add(event);
+    this.#sink(event);
+  }
+}
+
+/** An entry as `XREAD`/`XRANGE` return it: id, then field, value, ... */
+type StreamEntry = [string, string[]];
+
+/**
+ * The entries of an `XREAD` reply: null (nothing new), pairs of stream and
+ * entries, or (node-redis) an object by stream name.
+ */
+function streamEntries(reply: unknown): StreamEntry[] {
+  if (reply === null || reply === undefined) return [];
+  const streams = Array.isArray(reply)
+    ? reply as [string, StreamEntry[]][]
+    : Object.entries(reply as Record<string, StreamEntry[]>);
+  return streams.flatMap(([, entries]) => entries);
+}
+
+function seqOf(id: string): number {
+  return Number(id.split("-")[0]);
+}
+
+function toEvent([entryId, fields]: StreamEntry): RoomEvent | null {
+  const values: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    values[fields[i]!] = fields[i + 1]!;
+  }
+  const event = toRoomEvent({
+    seq: seqOf(entryId),
+    time: Number(values.t),
+    line: values.l ?? "",
+  });
+  if (event === null) return null;
+  // Read back from Redis: a note becomes a BYE's text, so one line only.
+  const note = values.n && !/[\r\n]/.test(values.n) ? values.n : undefined;
+  const id = /^[\w-]{1,64}$/.test(values.i ?? "") ? values.i : undefined;
+  return { ...event, origin: values.o ?? "", note, id };
+}
+
+/** A new append tag: 64 random bits in base64url. */
+function newTag(): string {
+  const bits = crypto.getRandomValues(new Uint8Array(8));
+  return bits.toBase64({ alphabet: "base64url", omitPadding: true });
+}

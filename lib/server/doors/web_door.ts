@@ -1,0 +1,535 @@
+/**
+ * The web door: HTTPS on its own port with the chat port's certificate. It
+ * serves the browser client (a fixed set of files built into the module
+ * graph: nothing is read from disk, and no path from a request reaches the
+ * file system), `/healthz` for load
+ * balancers (the counts only to loopback clients), and `/ws`, where a
+ * WebSocket from the page's own origin becomes a {@linkcode WsConnection}
+ * handed to the chat server, which gives it an ordinary session. Every
+ * response carries a strict Content-Security-Policy and the other security
+ * headers; HSTS too when the certificate is not a dev one.
+ *
+ * Its connections are counted with the TLS door's in one
+ * {@linkcode Admission}, from the TCP accept: a `node:net` server accepts,
+ * reads a trusted proxy's PROXY header when there is one, and hands the
+ * socket on to the HTTPS server. With a client CA it asks browsers for a
+ * certificate as the TLS door does (and with `require`, completes no
+ * handshake without a valid one). A trusted proxy either sends a PROXY
+ * header (it passes TLS through) or terminates TLS itself and names the
+ * client of each WebSocket upgrade in `X-Forwarded-For`; such a client
+ * presents no certificate (the one on the connection is the proxy's), so
+ * with `require` its upgrade is refused.
+ *
+ * It runs on `node:https` with the `ws` package rather than `Deno.serve`
+ * (`ws` needs `--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE`):
+ * `Deno.upgradeWebSocket` buffers any message up to 64 MiB before the
+ * application sees it, while `ws` refuses one over `maxPayload` from its
+ * header.
+ *
+ * @module
+ */
+
+import type { Buffer } from "node:buffer";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type Server } from "node:https";
+import * as net from "node:net";
+import type { Duplex } from "node:stream";
+import type { TLSSocket } from "node:tls";
+import type { Clock } from "../../clock.ts";
+import { describeError, type Logger } from "../../log.ts";
+import { type AddressRange, inAnyRange, isLoopback } from "../../address.ts";
+import type { Admission, Entry } from "./admission.ts";
+import type { Connection } from "../room/connection.ts";
+import { forwardedClient } from "./proxy_protocol.ts";
+import {
+  formatAddress,
+  type NetAddress,
+  peerCertificate,
+  ProxyHeaderError,
+  readProxyHeader,
+} from "./transport.ts";
+import type { ServerConfig } from "../config.ts";
+import { type WebSocket, WsConnection } from "./ws_connection.ts";
+import appJs from "../../../web/app.js" with { type: "bytes" };
+import entriesJs from "../../../web/entries.js" with { type: "bytes" };
+import iconSvg from "../../../web/icon.svg" with { type: "bytes" };
+import indexHtml from "../../../web/index.html" with { type: "bytes" };
+import protocolJs from "../../../web/protocol.js" with { type: "bytes" };
+import stateJs from "../../../web/state.js" with { type: "bytes" };
+import styleCss from "../../../web/style.css" with { type: "bytes" };
+import viewJs from "../../../web/view.js" with { type: "bytes" };
+
+/** One file the door serves. */
+export interface WebAsset {
+  readonly type: string;
+  readonly body: Uint8Array;
+}
+
+/** Options of {@linkcode openWebDoor}. */
+export interface WebDoorOptions {
+  readonly hostname: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+  readonly cert: string;
+  readonly key: string;
+  /** Send `Strict-Transport-Security` (a certificate browsers trust). */
+  readonly hsts: boolean;
+  /**
+   * Origins allowed to open `/ws` besides the page's own
+   * (`https://` + the request's Host), e.g. behind a reverse proxy.
+   */
+  readonly origins: readonly string[];
+  readonly maxLineBytes: number;
+  /** Longest message accepted at all; longer ends the connection. */
+  readonly maxSkipBytes: number;
+  readonly maxInputBytes: number;
+  readonly queueBytes: number;
+  readonly closeGraceMs: number;
+  readonly handshakeTimeoutMs: number;
+  /**
+   * Ask clients for a certificate signed by `ca` (PEM), as the TLS door
+   * does; with `require`, no handshake completes without a valid one.
+   */
+  readonly clientCa: { readonly ca: string; readonly require: boolean } | null;
+  /**
+   * Proxies that name the client: in a PROXY header before TLS, or, when
+   * they terminate TLS themselves, in `X-Forwarded-For`.
+   */
+  readonly trustedProxies: readonly AddressRange[];
+  /** Counts connections with the other doors', from the accept. */
+  readonly admission: Admission;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /**
+   * Takes a new WebSocket member, or tells it why not, and leaves its
+   * admission entry once it is closed (`ChatServer.admit`).
+   */
+  readonly admit: (connection: Connection, entry: Entry) => void;
+  /**
+   * What `/healthz` reports (to loopback clients; others get the status
+   * alone); a `status` other than `ok` (shutting down) answers 503, so that
+   * a load balancer sends no one new.
+   */
+  readonly health: () => Record<string, number | string>;
+}
+
+/**
+ * The settings of `config` the web door applies, the same as the TLS
+ * door's (line length, input held, outbound queue, deadlines, proxies).
+ */
+export function webLimits(config: ServerConfig) {
+  return {
+    maxLineBytes: config.maxLineBytes,
+    maxSkipBytes: config.maxSkipBytes,
+    maxInputBytes: config.maxInputBytes,
+    queueBytes: config.queueBytes,
+    closeGraceMs: config.closeGraceMs,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    trustedProxies: config.trustedProxies,
+  } satisfies Partial<WebDoorOptions>;
+}
+
+/** The running web door. */
+export interface WebDoor extends AsyncDisposable {
+  readonly addr: NetAddress;
+  /** Stops listening and closes idle HTTP connections. */
+  close(): Promise<void>;
+}
+
+/** The headers of every response. */
+export function securityHeaders(hsts: boolean): Record<string, string> {
+  return {
+    "content-security-policy": [
+      "default-src 'none'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "img-src 'self'",
+      "connect-src 'self'",
+      "base-uri 'none'",
+      "form-action 'none'",
+      "frame-ancestors 'none'",
+    ].join("; "),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+    ...(hsts ? { "strict-transport-security": "max-age=31536000" } : {}),
+  };
+}
+
+/**
+ * Whether a WebSocket upgrade may go on: a browser always says where the
+ * page came from, and only the room's own page (or a listed origin) may
+ * use a visitor's browser to join. Clients that are not browsers send no
+ * `Origin`.
+ */
+export function originAllowed(
+  origin: string | undefined,
+  host: string | undefined,
+  allowed: readonly string[],
+): boolean {
+  if (origin === undefined) return true;
+  return origin === `https://${host}` || allowed.includes(origin);
+}
+
+/** What the door knows of one TCP connection, from its accept. */
+interface Visit {
+  readonly raw: net.Socket;
+  /** Its place in the admission. */
+  readonly entry: Entry;
+  /** The peer: the client, or a trusted proxy. */
+  readonly peer: NetAddress;
+  /**
+   * The client, when the connection names it: the peer itself, or whom
+   * its proxy's PROXY header named; null for a trusted proxy that speaks
+   * TLS itself, whose requests name their clients (`X-Forwarded-For`).
+   */
+  client: NetAddress | null;
+  /**
+   * The client was named by `X-Forwarded-For`: the TLS connection (and any
+   * certificate on it) is its proxy's, so it presents no certificate.
+   */
+  forwarded: boolean;
+}
+
+/** Starts the web door; resolves once it listens. */
+export async function openWebDoor(options: WebDoorOptions): Promise<WebDoor> {
+  // Loaded only with a web door: it reads two environment variables.
+  const { WebSocketServer } = await import("ws");
+  const door = new Door(
+    options,
+    new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxSkipBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    }),
+  );
+  await door.listen();
+  return door;
+}
+
+/** What the door uses of the `ws` package's server. */
+interface WebSocketUpgrader {
+  handleUpgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    done: (ws: WebSocket) => void,
+  ): void;
+}
+
+/**
+ * The web door: a TCP front that counts and (for a trusted proxy) reads the
+ * PROXY header, an HTTPS server it hands the sockets to, and `/ws`.
+ */
+class Door implements WebDoor {
+  #options: WebDoorOptions;
+  #headers: Record<string, string>;
+  #sockets: WebSocketUpgrader;
+  #visits = new Map<string, Visit>();
+  #https: Server;
+  #front: net.Server;
+
+  constructor(options: WebDoorOptions, sockets: WebSocketUpgrader) {
+    this.#options = options;
+    this.#headers = securityHeaders(options.hsts);
+    this.#sockets = sockets;
+    const { clientCa } = options;
+    const https = this.#https = createServer(
+      {
+        cert: options.cert,
+        key: options.key,
+        handshakeTimeout: options.handshakeTimeoutMs,
+        // Checked this often: a request sent half (slow loris) is answered
+        // 408 and closed within twice the timeout.
+        connectionsCheckingInterval: httpTimeoutMs(options),
+        ...(clientCa === null ? {} : {
+          ca: clientCa.ca,
+          requestCert: true,
+          rejectUnauthorized: clientCa.require,
+        }),
+      },
+      (request, response) => this.#respond(request, response),
+    );
+    https.headersTimeout = httpTimeoutMs(options);
+    https.requestTimeout = httpTimeoutMs(options);
+    https.keepAliveTimeout = 5_000;
+    https.on("upgrade", (request, socket, head) => {
+      socket.on("error", () => {}); // a reset while upgrading is no news
+      this.#upgrade(request, socket, head);
+    });
+    https.on("tlsClientError", (error: Error) => {
+      options.log.debug("handshake-failed", {
+        door: "web",
+        error: describeError(error),
+      });
+    });
+    this.#front = net.createServer((raw) => this.#accept(raw));
+    // Node's HTTP server keeps a connection open after a response only
+    // while it is listening itself; it never does here (the front hands it
+    // its sockets), so it answers to the front's state.
+    const front = this.#front;
+    Object.defineProperty(https, "listening", { get: () => front.listening });
+  }
+
+  get addr(): NetAddress {
+    const bound = this.#front.address() as net.AddressInfo;
+    return { hostname: bound.address, port: bound.port };
+  }
+
+  async listen(): Promise<void> {
+    const front = this.#front;
+    await new Promise<void>((resolve, reject) => {
+      front.once("error", reject);
+      front.listen(this.#options.port, this.#options.hostname, () => {
+        front.off("error", reject);
+        resolve();
+      });
+    });
+    // The HTTPS server never listens itself (the front hands it its
+    // sockets), and it checks headersTimeout and requestTimeout (slow
+    // clients) only once it has heard that it listens.
+    this.#https.emit("listening");
+  }
+
+  close(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#front.close(() => resolve());
+      this.#https.close();
+      for (const visit of this.#visits.values()) visit.raw.destroy();
+    });
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #trusted = (host: string) => inAnyRange(this.#options.trustedProxies, host);
+
+  /**
+   * Counts a TCP connection from its accept, so one address cannot fill
+   * the door with connections that never finish a handshake or never
+   * upgrade; hands it on to HTTPS (after a trusted proxy's PROXY header).
+   */
+  #accept(raw: net.Socket): void {
+    const { admission, clock, handshakeTimeoutMs } = this.#options;
+    raw.on("error", () => {}); // a reset is no news; TLS reports the rest
+    const peer = {
+      hostname: unmapped(raw.remoteAddress ?? ""),
+      port: raw.remotePort ?? 0,
+    };
+    const proxied = this.#trusted(peer.hostname);
+    const entry = admission.enter(
+      proxied ? null : peer.hostname,
+      formatAddress(peer),
+    );
+    if (entry.dropped) return void raw.destroy();
+    const visit: Visit = {
+      raw,
+      entry,
+      peer,
+      client: proxied ? null : peer,
+      forwarded: false,
+    };
+    const key = socketKey(raw);
+    this.#visits.set(key, visit);
+    raw.once("close", () => {
+      this.#visits.delete(key);
+      entry.leave();
+    });
+    if (!proxied) return void this.#https.emit("connection", raw);
+    const timer = clock.setTimeout(() => raw.destroy(), handshakeTimeoutMs);
+    readProxyHeader(raw, true).then((header) => {
+      clock.clearTimeout(timer);
+      if (header !== null) {
+        const client = visit.client = header.source ?? peer;
+        entry.locate(client.hostname, formatAddress(client));
+        if (entry.dropped) return void raw.destroy();
+      }
+      this.#https.emit("connection", raw);
+    }, (error) => {
+      clock.clearTimeout(timer);
+      raw.destroy();
+      if (!(error instanceof ProxyHeaderError)) return;
+      this.#options.log.warn("refused", {
+        door: "web",
+        addr: formatAddress(peer),
+        reason: "proxy-header",
+        error: error.message,
+      });
+    });
+  }
+
+  /** An upgrade to `/ws`: checked, then a member (or told it is refused). */
+  #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const options = this.#options;
+    const visit = this.#visits.get(socketKey(request.socket));
+    const refuse = (status: number, reason: string) => {
+      socket.end(
+        `HTTP/1.1 ${status} ${reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+      );
+    };
+    if (visit === undefined) return void socket.destroy();
+    if (request.method !== "GET" || request.url?.split("?")[0] !== "/ws") {
+      return refuse(404, "Not Found");
+    }
+    const client = this.#locate(visit, request);
+    if (client === null) return refuse(400, "Bad Request");
+    if (visit.entry.dropped) return void socket.destroy();
+    const address = client.port === 0 ? client.hostname : formatAddress(client);
+    const { origin, host } = request.headers;
+    if (!originAllowed(origin, host, options.origins)) {
+      options.log.info("refused", { addr: address, reason: "origin", origin });
+      return refuse(403, "Forbidden");
+    }
+    // A client named by X-Forwarded-For cannot prove a certificate: the one
+    // on this connection, if any, is its proxy's.
+    if (visit.forwarded && options.clientCa?.require) {
+      options.log.warn("refused", {
+        addr: address,
+        reason: "client-certificate",
+        error:
+          "--client-cert require: a client named by X-Forwarded-For presents no certificate",
+      });
+      return refuse(403, "Forbidden");
+    }
+    this.#sockets.handleUpgrade(request, socket, head, (ws: WebSocket) => {
+      const connection = new WsConnection(ws, socket, {
+        host: client.hostname,
+        address,
+        certificate: options.clientCa === null || visit.forwarded
+          ? null
+          : peerCertificate(request.socket as TLSSocket),
+      }, {
+        maxLineBytes: options.maxLineBytes,
+        maxInputBytes: options.maxInputBytes,
+        queueBytes: options.queueBytes,
+        closeGraceMs: options.closeGraceMs,
+        clock: options.clock,
+      });
+      options.admit(connection, visit.entry);
+    });
+  }
+
+  /**
+   * The client of an upgrade: known from the connection, or named in
+   * `X-Forwarded-For` by a trusted proxy that terminates TLS (then counted
+   * under its address from now on); null when such a proxy names nobody.
+   */
+  #locate(visit: Visit, request: IncomingMessage): NetAddress | null {
+    if (visit.client !== null) return visit.client;
+    const forwarded = request.headers["x-forwarded-for"];
+    const host = forwardedClient(forwarded, this.#trusted);
+    if (host === null) {
+      this.#options.log.warn("refused", {
+        door: "web",
+        addr: formatAddress(visit.peer),
+        reason: "forwarded-for",
+        forwardedFor: String(forwarded ?? ""),
+      });
+      return null;
+    }
+    visit.entry.locate(host, host);
+    visit.forwarded = true;
+    return visit.client = { hostname: host, port: 0 };
+  }
+
+  /**
+   * Answers a plain HTTP request: a file, the health check, or an error; a
+   * refused connection gets 503 and why.
+   */
+  #respond(request: IncomingMessage, response: ServerResponse): void {
+    const visit = this.#visits.get(socketKey(request.socket));
+    const path = (request.url ?? "").split("?")[0]!;
+    const send = (status: number, type: string, body: string | Uint8Array) => {
+      response.writeHead(status, {
+        ...this.#headers,
+        "content-type": type,
+        "content-length": String(
+          typeof body === "string"
+            ? new TextEncoder().encode(body).length
+            : body.length,
+        ),
+        "cache-control": "no-cache",
+      });
+      response.end(request.method === "HEAD" ? undefined : body);
+    };
+    const refusal = visit?.entry.refusal;
+    if (visit === undefined || refusal) {
+      response.setHeader("connection", "close");
+      return send(
+        503,
+        "text/plain; charset=utf-8",
+        `${refusal?.text ?? "Closing"}\n`,
+      );
+    }
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      response.setHeader("allow", "GET, HEAD");
+      return send(405, "text/plain; charset=utf-8", "Method not allowed\n");
+    }
+    if (path === "/healthz") {
+      const health = this.#options.health();
+      const client = visit.client?.hostname ??
+        forwardedClient(
+          request.headers["x-forwarded-for"] ?? visit.peer.hostname,
+          this.#trusted,
+        );
+      // Counts are for the machine's own monitoring, not for anyone.
+      const body = client !== null && isLoopback(client)
+        ? health
+        : { status: health.status };
+      return send(
+        health.status === "ok" ? 200 : 503,
+        "application/json",
+        JSON.stringify(body) + "\n",
+      );
+    }
+    const asset = WEB_ASSETS.get(path);
+    if (asset === undefined) {
+      return send(404, "text/plain; charset=utf-8", "Not found\n");
+    }
+    send(200, asset.type, asset.body);
+  }
+}
+
+/**
+ * How long an HTTP request may take to arrive (and how often that is
+ * checked): the handshake timeout, at most {@linkcode MAX_HTTP_TIMEOUT_MS}.
+ */
+function httpTimeoutMs(options: WebDoorOptions): number {
+  return Math.min(options.handshakeTimeoutMs, MAX_HTTP_TIMEOUT_MS);
+}
+
+/** The longest an HTTP request may take to arrive. */
+export const MAX_HTTP_TIMEOUT_MS = 30_000;
+
+/** A remote address as the door names it (IPv4-mapped as IPv4). */
+function unmapped(host: string): string {
+  return host.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
+}
+
+/** Matches a TLS socket with the TCP connection under it. */
+function socketKey(socket: { remoteAddress?: string; remotePort?: number }) {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
+}
+
+const JAVASCRIPT = "text/javascript; charset=utf-8";
+
+/**
+ * The browser client's files, as the door serves them: imported as bytes
+ * (`"unstable": ["raw-imports"]` in deno.json), so they are part of the
+ * module graph. `deno bundle` and `deno compile` carry them, and the
+ * server never reads `web/` at run time.
+ */
+export const WEB_ASSETS: ReadonlyMap<string, WebAsset> = new Map([
+  ["/", { type: "text/html; charset=utf-8", body: indexHtml }],
+  ["/app.js", { type: JAVASCRIPT, body: appJs }],
+  ["/protocol.js", { type: JAVASCRIPT, body: protocolJs }],
+  ["/state.js", { type: JAVASCRIPT, body: stateJs }],
+  ["/entries.js", { type: JAVASCRIPT, body: entriesJs }],
+  ["/view.js", { type: JAVASCRIPT, body: viewJs }],
+  ["/style.css", { type: "text/css; charset=utf-8", body: styleCss }],
+  ["/icon.svg", { type: "image/svg+xml", body: iconSvg }],
+]);

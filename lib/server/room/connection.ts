@@ -1,0 +1,106 @@
+/**
+ * The seam between a door (TLS today, WebSocket next) and a session: a
+ * {@linkcode Connection} hands over whole inbound lines and takes whole
+ * encoded outbound lines into a bounded queue. It owns framing, queueing and
+ * the goodbye, and nothing about the chat: sessions and the room never see
+ * sockets or bytes on a wire. Transport facts (which door, the remote
+ * address) are read-only {@linkcode ConnectionInfo}.
+ *
+ * @module
+ */
+
+import type { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
+import type { QueueWatcher } from "../doors/outbox.ts";
+
+/** Options of {@linkcode Connection.send}. */
+export interface SendOptions {
+  /**
+   * A line of the room's fan-out: only these count toward the queue's
+   * watermark (a member's own replies and history do not).
+   * @default {false}
+   */
+  readonly room?: boolean;
+}
+
+/**
+ * One inbound line: bytes not yet decoded (TLS), text (WebSocket), or a
+ * marker for a line over the length limit ({@linkcode LINE_TOO_LONG}) or one
+ * that went on far past it ({@linkcode LINE_ENDLESS}).
+ */
+export type InboundLine =
+  | Uint8Array
+  | string
+  | typeof LINE_TOO_LONG
+  | typeof LINE_ENDLESS;
+
+/** What a client's certificate says, when the server asked for one. */
+export interface PeerCertificate {
+  /** Subject common name (an account alias for our client certificates). */
+  readonly subject: string;
+  /** SHA-256 fingerprint, colon-separated upper-case hex. */
+  readonly fingerprint: string;
+  /** Whether it chains to the client CA and is valid now. */
+  readonly verified: boolean;
+  /** Why it is not verified (`CERT_HAS_EXPIRED`, ...); null when it is. */
+  readonly error: string | null;
+}
+
+/** What a session may know about the transport under it. */
+export interface ConnectionInfo {
+  /** Which door the connection came through. */
+  readonly door: "tls" | "websocket";
+  /** Remote host (address without port), for caps and logs. */
+  readonly host: string;
+  /** Remote `host:port`, for logs. */
+  readonly address: string;
+  /**
+   * The client's certificate, when the server asked for one (mutual TLS)
+   * and the client sent one; null otherwise.
+   */
+  readonly certificate: PeerCertificate | null;
+}
+
+/** Options of {@linkcode Connection.close}. */
+export interface CloseOptions {
+  /**
+   * Wait for the peer to close its side before releasing.
+   * @default {true}
+   */
+  readonly linger?: boolean;
+}
+
+/** A line-oriented client connection with a bounded outbound queue. */
+export interface Connection {
+  readonly info: ConnectionInfo;
+  /**
+   * Inbound lines in order, for one consumer, in batches of lines that
+   * arrived together. Handle each batch synchronously where possible (its
+   * lines may be views into a buffer the next batch reuses): replies to a
+   * whole batch then go out in one write. Not pulling stops reading from
+   * the peer, so TCP pushes back on it. Ends when the peer closes its side
+   * or once closing has begun; throws when the connection fails.
+   */
+  lines(): AsyncIterable<Iterable<InboundLine>>;
+  /**
+   * Queues an encoded line (ending in LF) without waiting. Returns false,
+   * queuing nothing, when the queue is full: the caller decides what a slow
+   * consumer deserves. Once closing, lines are dropped and true is returned.
+   */
+  send(line: Uint8Array, options?: SendOptions): boolean;
+  /**
+   * Sets the one watcher of the outbound queue's watermark (half its
+   * limit, on the room lines queued): see {@linkcode QueueWatcher}. It
+   * hears nothing until what is queued when it is set has been written.
+   */
+  watchQueue(watcher: QueueWatcher): void;
+  /**
+   * The goodbye: stops taking lines, queues `last` (if any) whatever the
+   * queue's limit, flushes, ends the output, waits for the peer to close (all
+   * within the close grace), then releases the connection. With `linger:
+   * false` (a peer that is still pouring junk in) it releases the connection
+   * as soon as `last` is written. Idempotent; resolves once released.
+   */
+  close(last?: Uint8Array, options?: CloseOptions): Promise<void>;
+  /** Drops the connection at once, queued lines included. */
+  abort(): void;
+}

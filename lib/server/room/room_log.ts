@@ -1,0 +1,411 @@
+/**
+ * The room log: the one place where room events get their order. The room
+ * appends every line that everyone receives (messages, actions, joins,
+ * leaves, renames, the topic, moderation); the log numbers it (a sequence
+ * number that only grows, and a server timestamp), keeps it as its kind of
+ * log keeps things, and hands committed events, in order, to its one
+ * subscriber, which fans them out. Nothing else assigns order, so whatever
+ * the log is, every member sees one order, and history is what the log
+ * holds.
+ *
+ * Every log also keeps the most recent messages and actions in memory
+ * ({@linkcode RecentEvents}), so that history on join is read at once, in
+ * the same step as the member starts receiving live events: no line is
+ * both in its history and live, and none falls between the two.
+ *
+ * Messages and actions carry an id, the client's or one the server made;
+ * every log stores a line once per id, within a window of at least the last
+ * {@linkcode DEDUPE_MIN_LINES} lines and {@linkcode DEDUPE_MIN_MS}
+ * ({@linkcode RecentIds} in memory, a set in Redis). An id names one line:
+ * each is kept with the line's sign ({@linkcode lineSign}: its kind, alias
+ * and text), and a line whose id it holds is reported as a `duplicate` (the
+ * same line again: a resend) or as `reused` (another line under an id
+ * already taken) instead of being stored.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import type { Clock } from "../../clock.ts";
+import { aliasKey, type ServerLine } from "../../protocol.ts";
+
+/** The line types that are room events (everyone receives them). */
+export const ROOM_LINE_TYPES = [
+  "MSG",
+  "ME",
+  "JOIN",
+  "LEAVE",
+  "NICK",
+  "TOPIC",
+  "MOD",
+] as const;
+
+/** A type of room event. */
+export type RoomLineType = (typeof ROOM_LINE_TYPES)[number];
+
+/** A line everyone in the room receives. */
+export type RoomLine = ServerLine<RoomLineType>;
+
+/** The room events replayed as history: messages and actions. */
+export const HISTORY_TYPES: ReadonlySet<RoomLineType> = new Set(["MSG", "ME"]);
+
+/** A room line in the log's order. */
+export interface RoomEvent {
+  /**
+   * Position in the log: 1, 2, 3, ... with no gaps; a durable log never
+   * reuses one, across restarts too.
+   */
+  readonly seq: number;
+  /** When the log took it, in milliseconds since the epoch. */
+  readonly time: number;
+  readonly line: RoomLine;
+  /** Id of the member it came from (a joiner does not get its own JOIN). */
+  readonly origin: string;
+  /**
+   * What the other servers of a cluster need to carry the event out: for a
+   * `LEAVE` decided elsewhere (a kick, a login from another connection),
+   * the `BYE` text for the member, if it is there; for a `MOD` of a ban or
+   * mute, the sanctions in force after it (JSON). Not stored on one server.
+   */
+  readonly note?: string;
+  /** The line's id, when it was appended with one (see {@linkcode AppendOptions.id}). */
+  readonly id?: string;
+}
+
+/** Receives committed events in log order. */
+export type RoomEventSink = (event: RoomEvent) => void;
+
+/** Options of {@linkcode RoomLog.append}. */
+export interface AppendOptions {
+  /** For the other servers of a cluster (see {@linkcode RoomEvent.note}). */
+  readonly note?: string;
+  /**
+   * The line's id, chosen before it is sent to the log (16 to 64 of
+   * `A-Z a-z 0-9 _ -`): a log that already holds a line with this id does
+   * not store it again. A log that needs one makes one
+   * ({@linkcode newLineId}) when none is given.
+   */
+  readonly id?: string;
+}
+
+/**
+ * A new line id made by the server: `s`, then 128 random bits in
+ * base64url (23 characters).
+ */
+export function newLineId(): string {
+  const bits = crypto.getRandomValues(new Uint8Array(16));
+  return `s${bits.toBase64({ alphabet: "base64url", omitPadding: true })}`;
+}
+
+/**
+ * What a line with an id is, for telling a resend of it from another line
+ * under the same id: a hash of its kind, its alias (case-folded) and its
+ * text (for a line without text, of the whole line), 16 bytes in
+ * base64url.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lineSign } from "./room_log.ts";
+ *
+ * const sign = lineSign({ type: "MSG", alias: "Amy", text: "hi" });
+ * assert.equal(sign, lineSign({ type: "MSG", alias: "amy", text: "hi" }));
+ * assert.notEqual(sign, lineSign({ type: "ME", alias: "amy", text: "hi" }));
+ * assert.notEqual(sign, lineSign({ type: "MSG", alias: "amy", text: "hi!" }));
+ * ```
+ */
+export function lineSign(line: RoomLine): string {
+  const what = line.type === "MSG" || line.type === "ME"
+    ? `${line.type}\n${aliasKey(line.alias)}\n${line.text}`
+    : JSON.stringify(line);
+  return createHash("sha256").update(what).digest().subarray(0, 16)
+    .toString("base64url");
+}
+
+/** A log remembers the ids of at least the last this many lines. */
+export const DEDUPE_MIN_LINES = 10_000;
+/** It also remembers those of lines taken this recently (milliseconds). */
+export const DEDUPE_MIN_MS = 600_000;
+/** It remembers no more than this many ids (each about 100 bytes). */
+export const DEDUPE_MAX_LINES = 100_000;
+
+/** Options of {@linkcode RecentIds}, for tests. */
+export interface RecentIdsOptions {
+  /** @default {DEDUPE_MIN_LINES} */
+  readonly minLines?: number;
+  /** @default {DEDUPE_MIN_MS} */
+  readonly minMs?: number;
+  /** @default {DEDUPE_MAX_LINES} */
+  readonly maxLines?: number;
+}
+
+/**
+ * The ids of the last lines a log stored, in the order stored: it keeps the
+ * last `minLines`, and any taken less than `minMs` before the newest, up
+ * to `maxLines` in all.
+ */
+export class RecentIds {
+  /** Each id's line: when it was taken, and its sign. */
+  #lines = new Map<string, { time: number; sign: string }>();
+  #minLines: number;
+  #minMs: number;
+  #maxLines: number;
+
+  /** Creates an empty window. */
+  constructor(options: RecentIdsOptions = {}) {
+    this.#minLines = options.minLines ?? DEDUPE_MIN_LINES;
+    this.#minMs = options.minMs ?? DEDUPE_MIN_MS;
+    this.#maxLines = options.maxLines ?? DEDUPE_MAX_LINES;
+  }
+
+  /** How many ids it holds. */
+  get size(): number {
+    return this.#lines.size;
+  }
+
+  /** Whether a line with this id is in the window. */
+  has(id: string): boolean {
+    return this.#lines.has(id);
+  }
+
+  /**
+   * What a line with this id and `sign` is: `new` (the id is free),
+   * `duplicate` (the window holds the same line under it), or `reused`
+   * (it holds another line under it).
+   */
+  check(id: string, sign: string): "new" | "duplicate" | "reused" {
+    const held = this.#lines.get(id);
+    if (held === undefined) return "new";
+    return held.sign === sign ? "duplicate" : "reused";
+  }
+
+  /**
+   * Adds the id of a line taken at `time` (the newest) with its sign,
+   * forgetting old ones.
+   */
+  add(id: string, time: number, sign: string): void {
+    const lines = this.#lines;
+    lines.set(id, { time, sign });
+    if (lines.size <= this.#minLines) return;
+    for (const [oldest, { time: at }] of lines) {
+      if (lines.size <= this.#minLines) return;
+      if (lines.size <= this.#maxLines && at > time - this.#minMs) return;
+      lines.delete(oldest);
+    }
+  }
+
+  /** Forgets an id (its line was not stored after all). */
+  delete(id: string): void {
+    this.#lines.delete(id);
+  }
+}
+
+/** Why appended lines were not handed on. */
+export type AppendOutcome =
+  /**
+   * Certainly not stored (the store said no, or was never asked): nobody
+   * received them, and sending them again is safe.
+   */
+  | "refused"
+  /**
+   * Perhaps stored, perhaps not: the store did not answer, even when asked
+   * again for as long as the log waits. Stored ones are handed on like any
+   * other (perhaps after this report); sending again with the same id is
+   * safe, without one it may store the line twice.
+   */
+  | "unknown"
+  /**
+   * Not stored: their member is no longer in the room as the log knows it
+   * (a cluster counted its server lost, or removed it elsewhere).
+   */
+  | "gone"
+  /**
+   * Not stored again: the log already holds this line under its id (a
+   * resend), handed on when it was first stored.
+   */
+  | "duplicate"
+  /**
+   * Not stored: the log holds another line under its id (an id names one
+   * line; the sender must choose a new one).
+   */
+  | "reused";
+
+/** An appended line that was not handed on. */
+export interface UnsentLine {
+  readonly line: RoomLine;
+  readonly origin: string;
+  readonly id?: string;
+}
+
+/**
+ * Told of appended lines that were not handed on, and why; for every
+ * outcome but `duplicate`, their senders should hear so (for a `duplicate`,
+ * the sender gets its echo again).
+ */
+export type RoomLogFailure = (
+  lines: readonly UnsentLine[],
+  outcome: AppendOutcome,
+  error: unknown,
+) => void;
+
+/** What a room needs from its log. */
+export interface RoomLog {
+  /** Sets the one consumer of committed events, and of failed appends. */
+  subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void;
+  /**
+   * Appends a line from member `origin`. The log orders it and hands it to
+   * the subscriber once it is committed (at once, or later, in order), or
+   * reports it to the one told of failures.
+   */
+  append(line: RoomLine, origin: string, options?: AppendOptions): void;
+  /**
+   * Undefined when every line appended so far has been handed on;
+   * otherwise a promise that resolves once they have been (or were
+   * reported lost). A member waits on it before its next line, so that the
+   * server answers its lines in the order they were sent.
+   */
+  settled(): Promise<void> | undefined;
+  /**
+   * The last `limit` committed messages and actions, oldest first, from
+   * memory (at most as many as the log was made to keep at hand).
+   */
+  recent(limit: number): readonly RoomEvent[];
+  /**
+   * Committed events after sequence number `seq`, oldest first, at most
+   * `limit` (as far as this log keeps them).
+   */
+  since(seq: number, limit: number): Promise<readonly RoomEvent[]>;
+  /** Commits what is pending and stops. */
+  close(): Promise<void>;
+}
+
+/**
+ * The last messages and actions, in a bounded ring: what history on join
+ * reads, whatever the log behind it.
+ */
+export class RecentEvents {
+  readonly capacity: number;
+  #ring: (RoomEvent | undefined)[];
+  #next = 0;
+  #size = 0;
+
+  /** Creates a ring for `capacity` events (0 keeps none). */
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.#ring = new Array(capacity);
+  }
+
+  /** Keeps `event` if it is a message or an action. */
+  add(event: RoomEvent): void {
+    if (this.capacity === 0 || !HISTORY_TYPES.has(event.line.type)) return;
+    this.#ring[this.#next] = event;
+    this.#next = (this.#next + 1) % this.capacity;
+    this.#size = Math.min(this.#size + 1, this.capacity);
+  }
+
+  /** Forgets the events numbered `seq` or lower (retention deleted them). */
+  forgetUpTo(seq: number): void {
+    while (this.#size > 0) {
+      const oldest = (this.#next - this.#size + this.capacity) % this.capacity;
+      if (this.#ring[oldest]!.seq > seq) return;
+      this.#ring[oldest] = undefined;
+      this.#size--;
+    }
+  }
+
+  /** The last `limit` kept, oldest first. */
+  last(limit: number): RoomEvent[] {
+    const count = Math.min(limit, this.#size);
+    const out: RoomEvent[] = [];
+    for (let i = count; i > 0; i--) {
+      out.push(this.#ring[(this.#next - i + this.capacity) % this.capacity]!);
+    }
+    return out;
+  }
+}
+
+/**
+ * A log in memory: it numbers each line and hands it to the subscriber at
+ * once, inside `append`, and keeps only the last `keep` messages and
+ * actions (a bounded ring: a restart forgets them, and the ids it stored).
+ * A line whose id it holds is reported `duplicate` or `reused`, at once.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { systemClock } from "../../clock.ts";
+ * import { MemoryLog } from "./room_log.ts";
+ *
+ * const log = new MemoryLog(systemClock, 10);
+ * const seen: number[] = [];
+ * log.subscribe((event) => seen.push(event.seq));
+ * log.append({ type: "MSG", alias: "a", text: "hi" }, "1");
+ * log.append({ type: "JOIN", alias: "b", online: "2" }, "2");
+ * log.append({ type: "MSG", alias: "a", text: "again" }, "1");
+ * assert.deepEqual(seen, [1, 2, 3]);
+ * assert.deepEqual(log.recent(10).map((e) => e.seq), [1, 3]);
+ * ```
+ */
+export class MemoryLog implements RoomLog {
+  #clock: Clock;
+  #sink: RoomEventSink = () => {};
+  #failed: RoomLogFailure = () => {};
+  #seq = 0;
+  #recent: RecentEvents;
+  #ids: RecentIds;
+
+  /**
+   * Creates an empty log that timestamps with `clock` and keeps `keep`
+   * (`ids`: the window of ids, for tests).
+   */
+  constructor(clock: Clock, keep = 0, ids: RecentIdsOptions = {}) {
+    this.#clock = clock;
+    this.#recent = new RecentEvents(keep);
+    this.#ids = new RecentIds(ids);
+  }
+
+  subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
+    this.#sink = sink;
+    this.#failed = failed ?? (() => {});
+  }
+
+  append(line: RoomLine, origin: string, options: AppendOptions = {}): void {
+    const { id } = options;
+    const time = this.#clock.now();
+    if (id !== undefined) {
+      const sign = lineSign(line);
+      const known = this.#ids.check(id, sign);
+      if (known !== "new") {
+        return this.#failed([{ line, origin, id }], known, null);
+      }
+      this.#ids.add(id, time, sign);
+    }
+    const event = {
+      seq: ++this.#seq,
+      time,
+      line,
+      origin,
+      note: options.note,
+      id,
+    };
+    this.#recent.add(event);
+    this.#sink(event);
+  }
+
+  settled(): undefined {
+    return undefined; // handed on inside append
+  }
+
+  recent(limit: number): readonly RoomEvent[] {
+    return this.#recent.last(limit);
+  }
+
+  since(seq: number, limit: number): Promise<readonly RoomEvent[]> {
+    const kept = this.#recent.last(this.#recent.capacity);
+    return Promise.resolve(kept.filter((e) => e.seq > seq).slice(0, limit));
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

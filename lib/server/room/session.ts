@@ -1,0 +1,890 @@
+/**
+ * One client, as a protocol state machine over a {@linkcode Connection}:
+ * the greeting, the alias exchange (with a password when the
+ * {@linkcode Gate} asks for one), then one line at a time (flood control,
+ * commands) until it ends. It knows nothing of TLS or sockets, and time
+ * comes from an injected {@linkcode Clock}, so it can be tested with a fake
+ * connection and a fake clock. Every phase has a deadline (alias, idle), so
+ * no session lingers silently. A session never throws: whatever happens ends
+ * this session only, with a `BYE` line when one can still be sent.
+ *
+ * @module
+ */
+
+import { type Clock, sleep, type TimerId } from "../../clock.ts";
+import { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
+import { TokenBucket } from "../../flood.ts";
+import { describeError, type Logger } from "../../log.ts";
+import {
+  aliasKey,
+  type ByeReason,
+  CAPABILITIES,
+  type Capability,
+  decodeLine,
+  encodeServerLine,
+  encodeTaggedLine,
+  formatHelloParams,
+  isCapability,
+  type LeaveReason,
+  LINE_ID_PREFIX,
+  parseCommand,
+  PROTOCOL,
+  ProtocolError,
+  type ServerLine,
+  splitLineId,
+} from "../../protocol.ts";
+import { isBlank, sanitizeText } from "../../text.ts";
+import type { Account } from "../access/accounts.ts";
+import type { ServerConfig } from "../config.ts";
+import type { Connection, InboundLine, SendOptions } from "./connection.ts";
+import type { Applicant, Claim, Gate } from "../access/gate.ts";
+import { describeSanction, type Sanction } from "../access/moderation.ts";
+import {
+  moderate,
+  type Moderated,
+  type ModeratorCluster,
+} from "./moderator.ts";
+import { type Room, SLOW_TEXT } from "./room.ts";
+import { InputOverflowError } from "../doors/transport.ts";
+
+/** What a session needs from its server. */
+export interface SessionContext {
+  readonly config: ServerConfig;
+  readonly room: Room<Session>;
+  /** Who may join as whom; bans, mutes and the topic. */
+  readonly gate: Gate;
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** A fresh id, unique among the server's sessions (the cluster's too). */
+  readonly nextId: () => string;
+  /** The cluster the room spans, for operator commands; none: one server. */
+  readonly cluster?: ModeratorCluster;
+}
+
+type Phase = "alias" | "joined" | "closing";
+
+/** A password the session waits for: its next line. */
+interface PendingPassword {
+  readonly kind: "room" | "account";
+  /** The alias it is for. */
+  readonly alias: string;
+  /** Asked for by `/nick` (a rename), not at join. */
+  readonly rename: boolean;
+}
+
+/** Wrong room passwords a connection may send before `BYE auth-failed`. */
+const ROOM_PASSWORD_TRIES = 2;
+
+/** Failed account logins a connection may have before `BYE auth-failed`. */
+const LOGIN_FAILURES = 3;
+
+/** Errors that mean the peer went away: logged at debug level only. */
+const DISCONNECT_ERRORS = [
+  Deno.errors.BadResource,
+  Deno.errors.BrokenPipe,
+  Deno.errors.ConnectionAborted,
+  Deno.errors.ConnectionReset,
+  Deno.errors.Interrupted,
+  Deno.errors.UnexpectedEof,
+  Deno.errors.InvalidData,
+];
+/** `ECANCELED`: a write cancelled because the peer went during shutdown. */
+const DISCONNECT_CODES = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "ECONNABORTED",
+  "ECANCELED",
+]);
+
+/**
+ * Whether an error from a read or write only means the peer is gone (or,
+ * `WS_ERR_*`, broke the WebSocket protocol: its problem, not the server's).
+ */
+function isDisconnect(error: unknown): boolean {
+  if (DISCONNECT_ERRORS.some((kind) => error instanceof kind)) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" &&
+    (DISCONNECT_CODES.has(code) || code.startsWith("WS_ERR_"));
+}
+
+/** Maps a goodbye to how the others hear of it. */
+const LEAVE_FOR_BYE: Partial<Record<ByeReason, LeaveReason>> = {
+  quit: "quit",
+  timeout: "timeout",
+  flood: "flood",
+  slow: "slow",
+  shutdown: "shutdown",
+  "line-too-long": "line-too-long",
+  kicked: "kicked",
+  banned: "banned",
+  replaced: "replaced",
+};
+
+/** One client connection; a member of the room once joined. */
+export class Session implements Moderated {
+  readonly id: string;
+  alias = "";
+  readonly conn: Connection;
+  /** Resolves when the connection is closed and the member has left. */
+  readonly finished: Promise<void>;
+  #ctx: SessionContext;
+  #bucket: TokenBucket;
+  #phase: Phase = "alias";
+  #account: Account | null = null;
+  #roomPasswordGiven = false;
+  #roomPasswordTries = 0;
+  #pending: PendingPassword | null = null;
+  #loginFailures = 0;
+  /** A mute may apply: checked against the moderation store on speaking. */
+  #muted = false;
+  /** A line of this member went to the room log and may not be out yet. */
+  #unsettled = false;
+  #strikes = 0;
+  #lastSeenMs: number;
+  #pinged = false;
+  #timer: TimerId | undefined;
+  /** Aborts a throttling wait on close; made on first use (memory). */
+  #closing: AbortController | null = null;
+  /** Capabilities turned on with `/cap` (null: none, most sessions). */
+  #caps: ReadonlySet<Capability> | null = null;
+
+  /** Starts serving a connection whose transport is ready (handshaken). */
+  constructor(conn: Connection, context: SessionContext) {
+    const { config, clock } = context;
+    this.id = context.nextId();
+    this.conn = conn;
+    this.#ctx = context;
+    this.#bucket = new TokenBucket(
+      config.floodRate,
+      config.floodBurst,
+      () => clock.now(),
+    );
+    this.#lastSeenMs = clock.now();
+    this.finished = this.#run();
+  }
+
+  /** Remote `host:port`, for logs. */
+  get address(): string {
+    return this.conn.info.address;
+  }
+
+  /** Remote host, for bans. */
+  get host(): string {
+    return this.conn.info.host;
+  }
+
+  /**
+   * Whether it turned on `ids`: the echo of each of its messages and
+   * actions, and any `ERR` about one, carries the line's id.
+   */
+  get lineIds(): boolean {
+    return this.#caps?.has("ids") ?? false;
+  }
+
+  /** The account logged into (its alias), or null for a guest. */
+  get account(): string | null {
+    return this.#account?.alias ?? null;
+  }
+
+  /**
+   * Whether the account logged into is an operator now (read from the
+   * accounts, so that `users deop` takes effect at once).
+   */
+  get operator(): boolean {
+    const account = this.#account;
+    return account !== null &&
+      (this.#ctx.gate.accounts.get(account.alias)?.operator ?? false);
+  }
+
+  /**
+   * A mute was added that applies to this member (or one was lifted: the
+   * next line it speaks checks whether another still applies).
+   */
+  mute(sanction: Sanction | null): void {
+    this.#muted = true;
+    if (sanction === null) this.#checkMute(false);
+  }
+
+  /** Queues a line; false means the queue is full (the room decides). */
+  deliver(line: Uint8Array, options?: SendOptions): boolean {
+    return this.conn.send(line, options);
+  }
+
+  /**
+   * Ends the session: leaves the room if still in it (announced with the
+   * matching reason, except at shutdown), sends `BYE reason text` and
+   * closes the connection within the close grace. Idempotent.
+   */
+  close(reason: ByeReason, text: string): void {
+    this.#end(reason, text, true);
+  }
+
+  /**
+   * Ends the session; `linger` false for a peer still pouring junk in, whose
+   * connection is released as soon as the `BYE` is written.
+   */
+  #end(reason: ByeReason, text: string, linger: boolean): void {
+    if (this.#phase === "closing") return;
+    this.#stop();
+    const leave = LEAVE_FOR_BYE[reason];
+    if (leave) this.#ctx.room.leave(this, leave);
+    this.conn.close(encodeServerLine({ type: "BYE", reason, text }), {
+      linger,
+    });
+  }
+
+  /** Closes the connection at once, without a goodbye (end of shutdown). */
+  abort(): void {
+    this.#stop();
+    this.conn.abort();
+  }
+
+  /** Serves the connection until it closes. Never rejects. */
+  async #run(): Promise<void> {
+    const { config, room, gate, log } = this.#ctx;
+    try {
+      const ban = gate.doorBan(this.host, this.conn.info.certificate);
+      if (ban) {
+        log.info("refused", { addr: this.address, reason: "banned" });
+        return this.close("banned", `Banned ${describeSanction(ban)}`);
+      }
+      this.#send({
+        type: "HELLO",
+        protocol: PROTOCOL,
+        server: config.name,
+        params: formatHelloParams({
+          rate: config.floodRate,
+          burst: config.floodBurst,
+          lineBytes: config.maxLineBytes,
+          auth: gate.auth,
+          caps: OFFERED_CAPABILITIES,
+        }),
+        text: "Send your alias (1 to 32 letters, digits, _ . -)",
+      });
+      this.#arm(config.aliasTimeoutMs);
+      await this.#readLines();
+    } catch (error) {
+      if (error instanceof InputOverflowError) {
+        // Its lines that others get are echoed to it before the goodbye.
+        if (this.#unsettled) await this.#settle();
+        this.close(
+          "flood",
+          "Disconnected for flooding: sending much faster than the server reads",
+        );
+      } else {
+        this.#logError(error);
+      }
+    } finally {
+      // The peer closed its side or the connection failed: the others hear
+      // of a disconnect, and whatever is queued is still flushed.
+      if (this.#phase !== "closing") {
+        if (this.#unsettled) await this.#settle();
+        this.#stop();
+        room.leave(this, "disconnect");
+      }
+      await this.conn.close();
+    }
+  }
+
+  /**
+   * Handles lines as they come, a batch at a time: synchronously unless a
+   * line must wait for flood control, so that the replies to a whole batch
+   * leave in one write.
+   */
+  async #readLines(): Promise<void> {
+    const { room } = this.#ctx;
+    for await (const batch of this.conn.lines()) {
+      for (let line of batch) {
+        // While the room is congested, nothing more is handled (and the
+        // connection stops reading: TCP pushes back on the sender).
+        while (room.congested) if (!await this.#uncongested()) return;
+        // A line that went through the room log reaches everyone (its
+        // sender too) once the log has it. Anything that may be answered
+        // at once (a command, an error) waits for that, so that replies
+        // come in the order of the lines; plain chat lines follow each
+        // other through the log in order anyway, in one batch.
+        if (this.#unsettled) {
+          const chat = this.#muted ? null : plainChat(line, this.lineIds);
+          if (chat === null) {
+            await this.#settle();
+            if (this.#isClosing()) return;
+          } else {
+            line = chat;
+          }
+        }
+        const waitMs = this.#arrive(line);
+        if (waitMs < 0) return;
+        if (waitMs > 0) {
+          this.#strikes++;
+          if (!await this.#throttle(waitMs)) return;
+        } else {
+          this.#strikes = 0;
+        }
+        const before = room.appended;
+        const handled = this.#handle(
+          line as Exclude<InboundLine, typeof LINE_ENDLESS>,
+        );
+        if (handled) await handled;
+        if (room.appended !== before) this.#unsettled = true;
+        if (this.#isClosing()) return;
+      }
+    }
+  }
+
+  /**
+   * Notes a line's arrival and takes its flood token: returns how long it
+   * must wait (0: none), or -1 when the session is over.
+   */
+  #arrive(line: InboundLine): number {
+    const { config, clock } = this.#ctx;
+    if (this.#isClosing()) return -1;
+    this.#lastSeenMs = clock.now();
+    this.#pinged = false;
+    if (line === LINE_ENDLESS) {
+      this.#end(
+        "line-too-long",
+        `Disconnected: a line went on past ${config.maxSkipBytes} bytes`,
+        false,
+      );
+      return -1;
+    }
+    return this.#bucket.take();
+  }
+
+  /**
+   * Waits until the room is no longer congested; false when the session
+   * ended meanwhile. The time waited is not held against its flood bucket.
+   */
+  async #uncongested(): Promise<boolean> {
+    const since = this.#ctx.clock.now();
+    this.#closing ??= new AbortController();
+    const { signal } = this.#closing;
+    if (signal.aborted) return false;
+    const ended = Promise.withResolvers<void>();
+    const onAbort = () => ended.resolve();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await Promise.race([this.#ctx.room.uncongested(), ended.promise]);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      this.#bucket.excuse(this.#ctx.clock.now() - since);
+    }
+    return !this.#isClosing();
+  }
+
+  /** Waits until the room log has handed on what this member sent. */
+  async #settle(): Promise<void> {
+    this.#unsettled = false;
+    await this.#ctx.room.settled();
+  }
+
+  /** Whether the session is ending (a method, so that checks are not narrowed). */
+  #isClosing(): boolean {
+    return this.#phase === "closing";
+  }
+
+  /**
+   * Delays a line of a client over its rate; returns false when the client
+   * has stayed over it for a whole burst and is disconnected.
+   */
+  async #throttle(waitMs: number): Promise<boolean> {
+    const { config, clock } = this.#ctx;
+    // What it sent before is answered before it hears of flooding.
+    if (this.#unsettled) await this.#settle();
+    if (this.#isClosing()) return false;
+    if (this.#strikes > config.floodBurst) {
+      this.#ctx.room.leave(this, "flood", "kicked for flooding");
+      this.close(
+        "flood",
+        `Disconnected for flooding: kept sending more than ${config.floodRate} lines per second`,
+      );
+      return false;
+    }
+    if (this.#strikes === 1) {
+      this.#sendError(
+        new ProtocolError(
+          "flood",
+          `Slow down: more than ${config.floodRate} lines per second; your lines are delayed, and you will be disconnected if you keep on`,
+        ),
+      );
+    }
+    this.#closing ??= new AbortController();
+    const waited = await sleep(clock, waitMs, this.#closing.signal);
+    return waited && !this.#isClosing();
+  }
+
+  /**
+   * Handles one line; returns a promise only when the line must be waited
+   * for (a password being checked), so that other lines stay synchronous.
+   */
+  #handle(
+    line: Exclude<InboundLine, typeof LINE_ENDLESS>,
+  ): Promise<void> | void {
+    try {
+      if (line === LINE_TOO_LONG) {
+        throw new ProtocolError(
+          "line-too-long",
+          `Line dropped: longer than ${this.#ctx.config.maxLineBytes} bytes`,
+        );
+      }
+      const text = typeof line === "string" ? line : decodeLine(line);
+      const handled = this.#phase === "alias"
+        ? this.#chooseAlias(text)
+        : this.#command(text);
+      return handled?.catch((error) => this.#refuse(error));
+    } catch (error) {
+      this.#refuse(error);
+    }
+  }
+
+  /** Sends a protocol error back; anything else is a bug and propagates. */
+  #refuse(error: unknown): void {
+    if (!(error instanceof ProtocolError)) throw error;
+    this.#sendError(error);
+  }
+
+  #applicant(): Applicant {
+    return {
+      host: this.host,
+      certificate: this.conn.info.certificate,
+      account: this.#account,
+      roomPasswordGiven: this.#roomPasswordGiven,
+    };
+  }
+
+  /** A line before joining: an alias, `/cap`, `/pass`, or `/quit`. */
+  #chooseAlias(text: string): Promise<void> | void {
+    const alias = text.trim();
+    if (alias.startsWith("/")) {
+      const command = parseCommand(text);
+      if (command.kind === "quit") return this.close("quit", "Goodbye");
+      if (command.kind === "pass") return this.#pass(command.password);
+      if (command.kind === "cap") return this.#enable(command.names);
+      throw new ProtocolError(
+        "usage",
+        "Choose an alias first: send it as a line of its own",
+      );
+    }
+    // A new alias replaces one still waiting for its password.
+    this.#pending = null;
+    return this.#proceed(
+      alias,
+      this.#ctx.gate.claim(alias, this.#applicant()),
+      false,
+    );
+  }
+
+  /**
+   * `/cap NAME ...`: turns on the capabilities named that the server
+   * offers (others are not errors, just not on), and answers `CAP` with
+   * every one now on, in the table's order.
+   */
+  #enable(names: readonly string[]): void {
+    const on = new Set(this.#caps);
+    for (const name of names) if (isCapability(name)) on.add(name);
+    this.#caps = on.size > 0 ? on : null;
+    this.#send({
+      type: "CAP",
+      caps: OFFERED_CAPABILITIES.filter((name) => on.has(name)).join(" "),
+    });
+  }
+
+  /** Takes the alias, or asks for the password the gate wants first. */
+  #proceed(
+    alias: string,
+    claim: Claim,
+    rename: boolean,
+  ): Promise<void> | void {
+    if (claim.need === "nothing") {
+      return this.#enter(alias, claim.account, rename);
+    }
+    this.#pending = { kind: claim.need, alias, rename };
+    this.#askPassword(claim.need, alias);
+  }
+
+  #askPassword(kind: "room" | "account", alias: string): void {
+    this.#send({
+      type: "PASSWORD",
+      kind,
+      text: kind === "room"
+        ? "This room has a password: send /pass PASSWORD"
+        : `"${alias}" is a registered alias: send /pass PASSWORD`,
+    });
+  }
+
+  /**
+   * `/pass PASSWORD`: the password the server asked for (only a `/pass` line
+   * is ever taken as one, so no chat line is mistaken for a password, and
+   * no password for a chat line). Before any alias, it may be the room's.
+   */
+  async #pass(password: string): Promise<void> {
+    const pending = this.#pending;
+    const roomFirst = pending === null && this.#phase === "alias" &&
+      this.#ctx.gate.auth === "room" && !this.#roomPasswordGiven;
+    if (pending === null && !roomFirst) {
+      throw new ProtocolError("usage", "No password was asked for");
+    }
+    const { gate, log } = this.#ctx;
+    // A ban placed since HELLO, or on the account: the same answer for any
+    // password, and nothing counted.
+    const ban = gate.passwordBan(
+      this.host,
+      this.conn.info.certificate,
+      pending?.kind === "account" ? pending.alias : null,
+    );
+    if (ban) {
+      log.info("refused", { addr: this.address, reason: "banned" });
+      return this.close("banned", `Banned ${describeSanction(ban)}`);
+    }
+    if (pending === null || pending.kind === "room") {
+      return this.#roomPassword(password, pending);
+    }
+    this.#pending = null;
+    const account = await gate.login(pending.alias, password, this.host);
+    if (this.#isClosing()) return;
+    if (account === null) {
+      const known = gate.accounts.get(pending.alias);
+      log.warn("login-failed", {
+        // An unknown alias might be a password typed in the wrong place.
+        alias: known ? pending.alias : undefined,
+        addr: this.address,
+        // Told to the owner only: the client hears what any failure gets.
+        pinned: known?.fingerprint ? "certificate-only" : undefined,
+      });
+      if (++this.#loginFailures >= LOGIN_FAILURES) {
+        return this.close("auth-failed", "Too many failed logins");
+      }
+      throw new ProtocolError("login-failed", "Wrong alias or password");
+    }
+    log.info("login", { alias: account.alias, addr: this.address });
+    return this.#enter(pending.alias, account, pending.rename);
+  }
+
+  /** The room password, for a pending alias or before one. */
+  #roomPassword(
+    password: string,
+    pending: PendingPassword | null,
+  ): Promise<void> | void {
+    const { gate, log } = this.#ctx;
+    if (gate.checkRoomPassword(password, this.host)) {
+      this.#pending = null;
+      this.#roomPasswordGiven = true;
+      if (pending) return this.#enter(pending.alias, null, pending.rename);
+      return this.#send({
+        type: "INFO",
+        text: "Room password accepted: send your alias",
+      });
+    }
+    log.warn("auth-failed", { addr: this.address, kind: "room" });
+    if (++this.#roomPasswordTries >= ROOM_PASSWORD_TRIES) {
+      return this.close("auth-failed", "Wrong room password");
+    }
+    this.#sendError(
+      new ProtocolError("password-wrong", "Wrong room password: one more try"),
+    );
+    if (pending) this.#askPassword("room", pending.alias);
+  }
+
+  /**
+   * Takes an alias the gate allowed, logged into `account` (or as a guest),
+   * joining the room or renaming in it; banned accounts are turned away.
+   */
+  #enter(
+    alias: string,
+    account: Account | null,
+    rename: boolean,
+  ): Promise<void> | void {
+    const { room, log, gate } = this.#ctx;
+    const ban = gate.sanctionFor(
+      "ban",
+      { account: account?.alias ?? this.account, host: this.host },
+      (account ?? this.#account)?.operator ?? false,
+    );
+    if (ban) {
+      log.info("refused", { addr: this.address, reason: "banned", alias });
+      room.dismiss(this, "banned", `Banned ${describeSanction(ban)}`);
+      return this.close("banned", `Banned ${describeSanction(ban)}`);
+    }
+    if (account !== null) this.#account = account;
+    const own = account !== null && aliasKey(account.alias) === aliasKey(alias);
+    if (rename) {
+      const old = this.alias;
+      const renamed = () =>
+        log.info("rename", { alias: old, to: this.alias, addr: this.address });
+      const renaming = room.rename(this, alias, { replace: own });
+      return renaming ? renaming.then(renamed) : renamed();
+    }
+    // The member enters once its JOIN is stored (in a cluster, once the
+    // alias is claimed across servers).
+    const joining = room.join(this, alias, {
+      replace: own,
+      onEnter: () => this.#enterRoom(),
+    });
+    return joining
+      ? joining.then(() => this.#joined(alias))
+      : this.#joined(alias);
+  }
+
+  /**
+   * Entering, right after `WELCOME` and before any live line: the topic
+   * and history (so that no line is both, and none is neither). The room
+   * watches this member's queue from then on, once that replay is written
+   * (a replay above the watermark holds nobody up).
+   */
+  #enterRoom(): void {
+    const { room, config, gate } = this.#ctx;
+    const topic = gate.moderation.topic;
+    if (topic) {
+      room.tell(this, { type: "TOPIC", alias: topic.by, text: topic.text });
+    }
+    if (config.history > 0) room.history(this, config.history, false);
+    this.conn.watchQueue((above) => room.reportQueue(this, above));
+  }
+
+  /** In the room: the idle timer from now on. */
+  #joined(alias: string): void {
+    const { room, log, config } = this.#ctx;
+    if (this.#isClosing()) {
+      // Dropped while joining, or gone before the claim came back.
+      room.leave(this, "disconnect");
+      return;
+    }
+    this.#phase = "joined";
+    log.info("join", {
+      alias,
+      addr: this.address,
+      account: this.account ?? undefined,
+      online: room.size,
+    });
+    this.#muted = true; // checked when it first speaks
+    this.#arm(config.idleTimeoutMs / 2);
+  }
+
+  #command(text: string): Promise<void> | void {
+    const { room, gate } = this.#ctx;
+    if (this.lineIds) {
+      const { id, rest } = splitLineId(text);
+      if (id !== null) return this.#withId(id, rest);
+    }
+    const command = parseCommand(text);
+    switch (command.kind) {
+      case "pass":
+        return this.#pass(command.password);
+      case "say":
+        if (command.text === "") return; // nothing that would show
+        this.#checkMute();
+        return room.say(this, command.text);
+      case "me":
+        this.#checkMute();
+        return room.act(this, command.text);
+      case "msg":
+        this.#checkMute();
+        return room.whisper(this, command.to, command.text);
+      case "nick":
+        this.#checkMute();
+        return this.#proceed(
+          command.alias,
+          gate.claim(command.alias, this.#applicant()),
+          true,
+        );
+      case "who":
+        return room.who(this);
+      case "history":
+        if (this.#ctx.config.history === 0) {
+          throw new ProtocolError("no-history", "This room keeps no history");
+        }
+        return room.history(
+          this,
+          command.count ?? this.#ctx.config.history,
+          true,
+        );
+      case "help":
+        return room.help(this);
+      case "pong":
+        return;
+      case "cap":
+        throw new ProtocolError(
+          "usage",
+          "Capabilities are chosen before the alias: send /cap first",
+        );
+      case "quit":
+        // A muted member's parting words are not passed on.
+        room.leave(this, "quit", this.#checkMute(false) ? command.reason : "");
+        return this.close("quit", "Goodbye");
+      default:
+        return moderate(
+          {
+            room,
+            moderation: gate.moderation,
+            accounts: gate.accounts,
+            clock: this.#ctx.clock,
+            cluster: this.#ctx.cluster,
+          },
+          this,
+          command,
+        );
+    }
+  }
+
+  /**
+   * A message or action that carries its id (`ids`): it gets exactly one
+   * answer, its echo or an `ERR` that names the id (a blank message too,
+   * which is otherwise ignored). Any other command with an id is refused.
+   */
+  #withId(id: string, text: string): void {
+    const { room } = this.#ctx;
+    try {
+      const command = parseCommand(text);
+      if (command.kind === "say" && command.text !== "") {
+        this.#checkMute();
+        return room.say(this, command.text, id);
+      }
+      if (command.kind === "me") {
+        this.#checkMute();
+        return room.act(this, command.text, id);
+      }
+      throw new ProtocolError(
+        "usage",
+        command.kind === "say"
+          ? "Message dropped: it is empty, or nothing of it would show"
+          : "Only a message or a /me line may start with @id=",
+      );
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.#reply(
+        encodeTaggedLine(id, {
+          type: "ERR",
+          code: error.code,
+          text: error.message,
+        }),
+      );
+    }
+  }
+
+  /**
+   * Whether this member may speak: while a mute applies, throws `ERR muted`
+   * (or, with `raise` false, returns false). Only a member that was told a
+   * mute might apply looks it up, so speaking costs nothing otherwise.
+   */
+  #checkMute(raise = true): boolean {
+    if (!this.#muted) return true;
+    const mute = this.#ctx.gate.sanctionFor(
+      "mute",
+      { account: this.account, host: this.host },
+      this.operator,
+    );
+    if (mute === null) {
+      this.#muted = false;
+      return true;
+    }
+    if (!raise) return false;
+    throw new ProtocolError("muted", `You are muted ${describeSanction(mute)}`);
+  }
+
+  #send(line: ServerLine): void {
+    this.#reply(encodeServerLine(line));
+  }
+
+  /**
+   * Queues a reply of this session's own; a queue too full to take it
+   * means a client that does not read: it ends with `BYE slow`.
+   */
+  #reply(bytes: Uint8Array): void {
+    if (!this.conn.send(bytes)) this.close("slow", SLOW_TEXT);
+  }
+
+  #sendError(error: ProtocolError): void {
+    this.#send({ type: "ERR", code: error.code, text: error.message });
+  }
+
+  /** Enters the closing phase: no more timers, no more throttling waits. */
+  #stop(): void {
+    this.#phase = "closing";
+    this.#ctx.clock.clearTimeout(this.#timer);
+    this.#closing?.abort();
+  }
+
+  /** (Re)starts the one deadline timer of the current phase. */
+  #arm(ms: number): void {
+    const { clock } = this.#ctx;
+    clock.clearTimeout(this.#timer);
+    this.#timer = ms > 0
+      ? clock.setTimeout(() => this.#onDeadline(), ms)
+      : undefined;
+  }
+
+  #onDeadline(): void {
+    const { config, clock } = this.#ctx;
+    switch (this.#phase) {
+      case "alias":
+        return this.close(
+          "timeout",
+          `No alias chosen within ${config.aliasTimeoutMs / 1000} s`,
+        );
+      case "closing":
+        return;
+      case "joined": {
+        const idleMs = config.idleTimeoutMs;
+        const silentMs = clock.now() - this.#lastSeenMs;
+        if (silentMs >= idleMs) {
+          return this.close(
+            "timeout",
+            `Disconnected: silent for ${idleMs / 1000} s`,
+          );
+        }
+        if (silentMs >= idleMs / 2 && !this.#pinged) {
+          this.#pinged = true;
+          this.#send({ type: "PING", token: String(clock.now()) });
+        }
+        const half = idleMs / 2 - silentMs;
+        return this.#arm(half > 0 ? half : idleMs - silentMs);
+      }
+    }
+  }
+
+  #logError(error: unknown): void {
+    const fields = { addr: this.address, error: describeError(error) };
+    if (isDisconnect(error)) this.#ctx.log.debug("disconnect", fields);
+    else this.#ctx.log.error("connection-error", fields);
+  }
+}
+
+/** Every capability this server offers, in the table's order. */
+const OFFERED_CAPABILITIES = Object.keys(CAPABILITIES) as Capability[];
+
+const SLASH = 0x2f;
+const AT = 0x40;
+
+/**
+ * The text of a line that is plain chat (valid UTF-8, not starting with a
+ * single `/`): it goes through the room log and gets no answer of its own.
+ * With `ids`, a line with an id is plain chat when what follows the id is,
+ * and shows something (else it gets an answer of its own). Null for
+ * anything else.
+ */
+function plainChat(line: InboundLine, ids: boolean): string | null {
+  let text: string;
+  if (typeof line === "string") {
+    text = line;
+  } else if (line instanceof Uint8Array) {
+    if (line[0] === SLASH && line[1] !== SLASH) return null;
+    try {
+      text = decodeLine(line);
+    } catch {
+      return null; // answered with ERR bad-utf8
+    }
+    if (!ids || line[0] !== AT) return text;
+  } else {
+    return null;
+  }
+  let chat = text;
+  if (ids && text.startsWith(LINE_ID_PREFIX)) {
+    try {
+      chat = splitLineId(text).rest;
+    } catch {
+      return null; // answered with ERR usage
+    }
+    if (isBlank(sanitizeText(chat))) return null; // answered with ERR usage
+  }
+  return !chat.startsWith("/") || chat.startsWith("//") ? text : null;
+}

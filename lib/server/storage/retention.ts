@@ -1,0 +1,142 @@
+/**
+ * Retention of the stored room events: the newest `keepRows` messages and
+ * actions, the newest `keepRows` other events (joins, leaves, renames, the
+ * topic, moderation: counted apart, so that comings and goings can never
+ * push what was said out), nothing older than `keepDays`. It deletes the
+ * oldest rows a bounded step at a time, with a turn of the room in between,
+ * once at start and then every minute, and records the last number given
+ * so that numbers are never reused even when every row went.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import { clearImmediate, setImmediate } from "node:timers";
+import type { Clock } from "../../clock.ts";
+
+/** Options of {@linkcode Retention}. */
+export interface RetentionOptions {
+  readonly clock: Clock;
+  /** Events older than this are deleted; 0 keeps them whatever their age. */
+  readonly keepDays: number;
+  /** Newest messages (and, apart, other events) kept; 0 keeps them all. */
+  readonly keepRows: number;
+  /** How often a round runs. @default {60_000} */
+  readonly everyMs?: number;
+  /** Told when a step failed (it is tried again at the next round). */
+  readonly onError?: (error: unknown) => void;
+  /** Told the highest message number a step deleted. */
+  readonly onForget?: (seq: number) => void;
+}
+
+/** Rows one step deletes at most (of each kind). */
+export const RETENTION_STEP_ROWS = 2_000;
+
+/** The `settings` key that keeps the last number given. */
+const LAST_SEQ_KEY = "history.last_seq";
+
+const DAY_MS = 86_400_000;
+
+const SAID = "type IN ('MSG', 'ME')";
+const OTHER = "type NOT IN ('MSG', 'ME')";
+
+/**
+ * The last event number ever given in `db`: the newest row's, or the one
+ * retention recorded when it deleted it.
+ */
+export function lastSeq(db: DatabaseSync): number {
+  const { seq } = db.prepare(
+    `SELECT MAX(IFNULL((SELECT MAX(seq) FROM events), 0),
+       IFNULL((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0))
+       AS seq`,
+  ).get(LAST_SEQ_KEY) as { seq: number };
+  return Number(seq);
+}
+
+/** Runs retention on `db` until stopped. */
+export class Retention {
+  #db: DatabaseSync;
+  #options: RetentionOptions;
+  #timer: number | undefined;
+  #step: ReturnType<typeof setImmediate> | undefined;
+  #stopped = false;
+
+  /** Runs a first round now, then one every `everyMs`. */
+  constructor(db: DatabaseSync, options: RetentionOptions) {
+    this.#db = db;
+    this.#options = options;
+    if (options.keepDays > 0 || options.keepRows > 0) this.#round();
+  }
+
+  /** Stops (a step never runs after this). */
+  stop(): void {
+    this.#stopped = true;
+    this.#options.clock.clearTimeout(this.#timer);
+    clearImmediate(this.#step);
+  }
+
+  #round = (): void => {
+    if (this.#stopped) return;
+    let deleted = 0;
+    try {
+      deleted = this.#deleteStep();
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      this.#options.onError?.(error);
+    }
+    if (deleted >= RETENTION_STEP_ROWS) {
+      this.#step = setImmediate(this.#round);
+      return;
+    }
+    this.#timer = this.#options.clock.setTimeout(
+      this.#round,
+      this.#options.everyMs ?? 60_000,
+    );
+  };
+
+  /** One step, in one transaction; returns the most rows one part deleted. */
+  #deleteStep(): number {
+    const db = this.#db;
+    const { keepDays, keepRows, clock } = this.#options;
+    const last = lastSeq(db);
+    db.exec("BEGIN");
+    const said = keepRows > 0 ? this.#overCount(SAID, keepRows) : [];
+    const other = keepRows > 0 ? this.#overCount(OTHER, keepRows) : [];
+    const old = keepDays > 0
+      ? db.prepare(
+        `DELETE FROM events WHERE seq IN
+           (SELECT seq FROM events ORDER BY seq LIMIT ?) AND time < ?
+         RETURNING seq, type`,
+      ).all(RETENTION_STEP_ROWS, clock.now() - keepDays * DAY_MS) as {
+        seq: number;
+        type: string;
+      }[]
+      : [];
+    const gone = said.length + other.length + old.length;
+    if (gone > 0) {
+      db.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)")
+        .run(LAST_SEQ_KEY, String(last));
+    }
+    db.exec("COMMIT");
+    const forgotten = [
+      ...said,
+      ...old.filter((row) => row.type === "MSG" || row.type === "ME"),
+    ].reduce((max, row) => Math.max(max, row.seq), 0);
+    if (forgotten > 0) this.#options.onForget?.(forgotten);
+    return Math.max(said.length, other.length, old.length);
+  }
+
+  /** Deletes the oldest rows of a kind over `keep`, a step's worth. */
+  #overCount(kind: string, keep: number): { seq: number }[] {
+    const { n } = this.#db.prepare(
+      `SELECT COUNT(*) AS n FROM events WHERE ${kind}`,
+    ).get() as { n: number };
+    const over = Math.min(n - keep, RETENTION_STEP_ROWS);
+    if (over <= 0) return [];
+    return this.#db.prepare(
+      `DELETE FROM events WHERE seq IN
+         (SELECT seq FROM events WHERE ${kind} ORDER BY seq LIMIT ?)
+       RETURNING seq`,
+    ).all(over) as { seq: number }[];
+  }
+}

@@ -1,0 +1,395 @@
+/**
+ * The durable room log: every room event is a row of the `events` table in
+ * the data directory's database, and a line is handed on (echoed to its
+ * sender, fanned out to everyone) only once the transaction holding it has
+ * committed. Appends made in one event-loop turn are committed together, in
+ * one transaction, at the start of the next turn: one commit per turn, not
+ * per line, is what makes it nearly as fast as the log in memory.
+ *
+ * With `synchronous=NORMAL` (the default durability) a committed line is in
+ * the write-ahead log in the operating system's hands: it survives the
+ * server being killed at any moment, not a power cut or a kernel crash;
+ * `full` syncs every commit to the disk. Retention runs in the background
+ * in small steps, between turns, so that the room never pauses for it.
+ *
+ * Each message's id is stored with it, and with its sign in `line_ids`, a
+ * table that retention leaves alone (the newest ids, about
+ * {@linkcode DEDUPE_MAX_LINES}, trimmed from the oldest end as lines are
+ * stored); the ids of recent lines are kept in memory
+ * ({@linkcode RecentIds}, loaded from there at start), so a line whose id
+ * is stored already, before a restart or after its line aged out too, is
+ * not stored again (no index on id: it would cost every commit).
+ *
+ * @module
+ */
+
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { clearImmediate, setImmediate } from "node:timers";
+import type { Clock } from "../../clock.ts";
+import { isLineId, SERVER_LINE_FIELDS } from "../../protocol.ts";
+import { lastSeq, Retention } from "./retention.ts";
+import {
+  type AppendOptions,
+  type AppendOutcome,
+  DEDUPE_MAX_LINES,
+  lineSign,
+  RecentEvents,
+  RecentIds,
+  type RecentIdsOptions,
+  ROOM_LINE_TYPES,
+  type RoomEvent,
+  type RoomEventSink,
+  type RoomLine,
+  type RoomLineType,
+  type RoomLog,
+  type RoomLogFailure,
+} from "../room/room_log.ts";
+
+/** How the log writes: see the module documentation. */
+export type Durability = "normal" | "full";
+
+/** Options of {@linkcode SqliteLog}. */
+export interface SqliteLogOptions {
+  readonly clock: Clock;
+  /** Messages and actions kept at hand in memory for history on join. */
+  readonly keep: number;
+  /** @default {"normal"} */
+  readonly durability?: Durability;
+  /** See {@linkcode Retention}. */
+  readonly keepDays: number;
+  readonly keepRows: number;
+  /** How often retention runs. @default {60_000} */
+  readonly retentionEveryMs?: number;
+  /**
+   * Told about retention that failed, and about commits that fail: once
+   * per outage (the first failure after a success).
+   */
+  readonly onError?: (what: string, error: unknown) => void;
+  /** Told when a commit succeeds after commits failed. */
+  readonly onResume?: () => void;
+  /** The window of ids kept (tests). */
+  readonly ids?: RecentIdsOptions;
+}
+
+interface Pending {
+  readonly time: number;
+  readonly line: RoomLine;
+  readonly origin: string;
+  readonly id?: string;
+}
+
+/** A stored event as SQLite (or a Redis stream entry) gives it back. */
+export interface Row {
+  seq: number;
+  time: number;
+  line: string;
+  /** The line's id, if it has one. */
+  id?: string | null;
+}
+
+/**
+ * The room log in SQLite. It takes an open database with the schema in
+ * place (see `store.ts`) and does not close it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { systemClock } from "../../clock.ts";
+ * import { SqliteLog } from "./sqlite_log.ts";
+ * import { openStore } from "./store.ts";
+ *
+ * using store = openStore(null);
+ * const options = { clock: systemClock, keep: 10, keepDays: 0, keepRows: 0 };
+ * const log = new SqliteLog(store.db, options);
+ * const seen: number[] = [];
+ * log.subscribe((event) => seen.push(event.seq));
+ * log.append({ type: "MSG", alias: "a", text: "hi" }, "1");
+ * assert.deepEqual(seen, []); // not committed yet
+ * await log.close(); // commits what is pending
+ * assert.deepEqual(seen, [1]);
+ * const again = new SqliteLog(store.db, options);
+ * assert.deepEqual(again.recent(10)[0]?.line, {
+ *   type: "MSG",
+ *   alias: "a",
+ *   text: "hi",
+ * });
+ * await again.close();
+ * ```
+ */
+export class SqliteLog implements RoomLog {
+  #db: DatabaseSync;
+  #clock: Clock;
+  #options: SqliteLogOptions;
+  #insert: StatementSync;
+  #sink: RoomEventSink = () => {};
+  #failed: RoomLogFailure = () => {};
+  #recent: RecentEvents;
+  /** Ids of the lines stored lately (and of those being committed). */
+  #ids: RecentIds;
+  #insertId: StatementSync;
+  #trimIds: StatementSync;
+  /** Rows of `line_ids`, and how many it keeps (the newest). */
+  #idRows: number;
+  #idsKept: number;
+  /** The last sequence number committed (or ever used). */
+  #seq: number;
+  #pending: Pending[] = [];
+  /** Resolved once the pending lines have been handed on. */
+  #settled: PromiseWithResolvers<void> | undefined;
+  #scheduled: ReturnType<typeof setImmediate> | undefined;
+  #closed = false;
+  /** Commits are failing (told once, until one succeeds again). */
+  #failing = false;
+  #retention: Retention;
+
+  /** Opens the log in `db`, loading its newest messages into memory. */
+  constructor(db: DatabaseSync, options: SqliteLogOptions) {
+    this.#db = db;
+    this.#clock = options.clock;
+    this.#options = options;
+    db.exec(
+      `PRAGMA synchronous = ${
+        options.durability === "full" ? "FULL" : "NORMAL"
+      }`,
+    );
+    this.#insert = db.prepare(
+      "INSERT INTO events (seq, time, type, line, id) VALUES (?, ?, ?, ?, ?)",
+    );
+    this.#seq = lastSeq(db);
+    this.#recent = new RecentEvents(options.keep);
+    const rows = db.prepare(
+      `SELECT seq, time, line, id FROM events WHERE type IN ('MSG', 'ME')
+       ORDER BY seq DESC LIMIT ?`,
+    ).all(options.keep) as unknown as Row[];
+    for (const row of rows.reverse()) {
+      const event = toRoomEvent(row);
+      if (event !== null) this.#recent.add(event);
+    }
+    this.#ids = new RecentIds(options.ids);
+    this.#idsKept = options.ids?.maxLines ?? DEDUPE_MAX_LINES;
+    this.#insertId = db.prepare(
+      "INSERT INTO line_ids (seq, id, sign, time) VALUES (?, ?, ?, ?)",
+    );
+    this.#trimIds = db.prepare(
+      `DELETE FROM line_ids WHERE seq IN
+         (SELECT seq FROM line_ids ORDER BY seq LIMIT ?)`,
+    );
+    const ids = db.prepare(
+      "SELECT id, sign, time FROM line_ids ORDER BY seq DESC LIMIT ?",
+    ).all(this.#idsKept) as { id: string; sign: string; time: number }[];
+    for (const { id, sign, time } of ids.reverse()) {
+      this.#ids.add(id, time, sign);
+    }
+    this.#idRows = (db.prepare("SELECT COUNT(*) AS n FROM line_ids").get() as {
+      n: number;
+    }).n;
+    this.#retention = new Retention(db, {
+      clock: options.clock,
+      keepDays: options.keepDays,
+      keepRows: options.keepRows,
+      everyMs: options.retentionEveryMs,
+      onError: (error) => options.onError?.("retention", error),
+      onForget: (seq) => this.#recent.forgetUpTo(seq),
+    });
+  }
+
+  subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
+    this.#sink = sink;
+    this.#failed = failed ?? (() => {});
+  }
+
+  append(line: RoomLine, origin: string, options: AppendOptions = {}): void {
+    if (this.#closed) return;
+    const { id } = options;
+    this.#pending.push({ time: this.#clock.now(), line, origin, id });
+    this.#scheduled ??= setImmediate(this.#commit);
+  }
+
+  settled(): Promise<void> | undefined {
+    if (this.#pending.length === 0) return undefined;
+    return (this.#settled ??= Promise.withResolvers()).promise;
+  }
+
+  recent(limit: number): readonly RoomEvent[] {
+    return this.#recent.last(limit);
+  }
+
+  since(seq: number, limit: number): Promise<readonly RoomEvent[]> {
+    return Promise.resolve([...eachEvent(this.#db, { afterSeq: seq, limit })]);
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#commit();
+      this.#closed = true;
+      this.#retention.stop();
+    }
+    return Promise.resolve();
+  }
+
+  /**
+   * Commits every pending line in one transaction, then hands them on in
+   * order. Lines appended while handing on (a slow member dropped, say) wait
+   * for the next turn.
+   */
+  #commit = (): void => {
+    clearImmediate(this.#scheduled);
+    this.#scheduled = undefined;
+    if (this.#closed || this.#pending.length === 0) return;
+    const batch = this.#pending;
+    this.#pending = [];
+    const settled = this.#settled;
+    this.#settled = undefined;
+    try {
+      this.#write(batch);
+    } finally {
+      settled?.resolve();
+    }
+  };
+
+  /**
+   * Commits a batch, then hands it on in order (a line whose id is stored
+   * already is reported `duplicate` or `reused` in its place), or reports
+   * it lost.
+   */
+  #write(batch: readonly Pending[]): void {
+    let seq = this.#seq;
+    /** Lines of this batch whose id is taken (rare: allocated then). */
+    let taken: Map<Pending, "duplicate" | "reused"> | undefined;
+    let examined = 0;
+    let idRows = this.#idRows;
+    try {
+      this.#db.exec("BEGIN");
+      for (const pending of batch) {
+        examined++;
+        const { time, line, id } = pending;
+        const sign = id === undefined ? "" : lineSign(line);
+        if (id !== undefined) {
+          const known = this.#ids.check(id, sign);
+          if (known !== "new") {
+            (taken ??= new Map()).set(pending, known);
+            continue;
+          }
+          this.#ids.add(id, time, sign);
+        }
+        this.#insert.run(
+          ++seq,
+          time,
+          line.type,
+          JSON.stringify(line),
+          id ?? null,
+        );
+        if (id !== undefined) {
+          this.#insertId.run(seq, id, sign, time);
+          idRows++;
+        }
+      }
+      // Trimmed a step at a time: a few rows over the window are harmless.
+      const step = Math.max(1, Math.floor(this.#idsKept / 100));
+      if (idRows > this.#idsKept + step) {
+        idRows -= Number(this.#trimIds.run(idRows - this.#idsKept).changes);
+      }
+      this.#db.exec("COMMIT");
+      this.#idRows = idRows;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      if (!this.#failing) this.#options.onError?.("commit", error);
+      this.#failing = true;
+      // Not stored: their ids may come again.
+      for (const pending of batch.slice(0, examined)) {
+        if (pending.id !== undefined && !taken?.has(pending)) {
+          this.#ids.delete(pending.id);
+        }
+      }
+      // A line whose id was stored before this batch is told so still.
+      const outcome = (p: Pending): AppendOutcome => {
+        const known = p.id === undefined
+          ? "new"
+          : this.#ids.check(p.id, lineSign(p.line));
+        return known === "new" ? "refused" : known;
+      };
+      for (const [why, lines] of Map.groupBy(batch, outcome)) {
+        this.#failed(lines, why, error);
+      }
+      return;
+    }
+    if (this.#failing) this.#options.onResume?.();
+    this.#failing = false;
+    let next = this.#seq;
+    this.#seq = seq;
+    for (const pending of batch) {
+      const known = taken?.get(pending);
+      if (known !== undefined) {
+        this.#failed([pending], known, null);
+        continue;
+      }
+      const { time, line, origin, id } = pending;
+      const event: RoomEvent = { seq: ++next, time, line, origin, id };
+      this.#recent.add(event);
+      this.#sink(event);
+    }
+  }
+}
+
+/** Which stored events {@linkcode eachEvent} reads. */
+export interface EventQuery {
+  /** Only events after this sequence number. */
+  readonly afterSeq?: number;
+  /** Only events at or after this time (ms since the epoch). */
+  readonly sinceMs?: number;
+  /** At most this many, oldest first. */
+  readonly limit?: number;
+}
+
+/** Iterates over every stored event matching `query`, oldest first. */
+export function* eachEvent(
+  db: DatabaseSync,
+  query: EventQuery,
+): Generator<RoomEvent> {
+  const statement = db.prepare(
+    `SELECT seq, time, line, id FROM events WHERE seq > ? AND time >= ?
+     ORDER BY seq LIMIT ?`,
+  );
+  const rows = statement.iterate(
+    query.afterSeq ?? 0,
+    query.sinceMs ?? 0,
+    query.limit ?? -1,
+  ) as Iterable<Row>;
+  for (const row of rows) {
+    const event = toRoomEvent(row);
+    if (event !== null) yield event;
+  }
+}
+
+/**
+ * A stored row as an event, or null when it does not hold a room line of
+ * single-line fields (the database is ours, but a line from it goes to
+ * every joiner: it is checked like one that came from a client).
+ */
+export function toRoomEvent(row: Row): RoomEvent | null {
+  let line: unknown;
+  try {
+    line = JSON.parse(row.line);
+  } catch {
+    return null;
+  }
+  // A time a Date can hold (history lines print it).
+  if (!isRoomLine(line) || !(Math.abs(row.time) <= 8.64e15)) return null;
+  const id = typeof row.id === "string" && isLineId(row.id)
+    ? row.id
+    : undefined;
+  return { seq: row.seq, time: row.time, line, origin: "", id };
+}
+
+const ROOM_TYPES: ReadonlySet<string> = new Set(ROOM_LINE_TYPES);
+
+function isRoomLine(value: unknown): value is RoomLine {
+  if (typeof value !== "object" || value === null) return false;
+  const fields = value as Record<string, unknown>;
+  const type = fields.type;
+  if (typeof type !== "string" || !ROOM_TYPES.has(type)) return false;
+  return SERVER_LINE_FIELDS[type as RoomLineType].every((field) => {
+    const text = fields[field];
+    return typeof text === "string" && !/[\r\n]/.test(text);
+  });
+}

@@ -1,0 +1,695 @@
+/**
+ * Tests of the room logs: the ring of recent messages, the window of ids,
+ * the log in memory, and the SQLite log on real databases (in memory, or
+ * files in a temporary data directory) with a fake clock, without sockets;
+ * and one contract (a line stored once per id) run on every log, the
+ * Redis one against a real `redis-server`.
+ */
+
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { setImmediate } from "node:timers";
+import { systemClock } from "../../../lib/clock.ts";
+import { createLogger } from "../../../lib/log.ts";
+import { Cluster } from "../../../lib/server/cluster/cluster.ts";
+import { RedisLink } from "../../../lib/server/cluster/redis.ts";
+import { RedisLog } from "../../../lib/server/cluster/redis_log.ts";
+import {
+  DEDUPE_MAX_LINES,
+  DEDUPE_MIN_LINES,
+  DEDUPE_MIN_MS,
+  MemoryLog,
+  RecentEvents,
+  RecentIds,
+  type RoomEvent,
+  type RoomLine,
+  type RoomLog,
+} from "../../../lib/server/room/room_log.ts";
+import {
+  eachEvent,
+  SqliteLog,
+} from "../../../lib/server/storage/sqlite_log.ts";
+import { DATABASE_FILE, openStore } from "../../../lib/server/storage/store.ts";
+import { FakeClock } from "../../_fakes.ts";
+import { withTempDir } from "../../_helpers.ts";
+import { Redis } from "../../_redis.ts";
+
+const DAY_MS = 86_400_000;
+
+const msg = (text: string, alias = "amy"): RoomLine => ({
+  type: "MSG",
+  alias,
+  text,
+});
+
+/** Options of a SqliteLog that keeps everything, on `clock`. */
+const keepAll = (clock: FakeClock) => ({
+  clock,
+  keep: 10,
+  keepDays: 0,
+  keepRows: 0,
+});
+
+/** Events a log hands on, in order. */
+function collect(log: { subscribe(sink: (e: RoomEvent) => void): void }) {
+  const seen: RoomEvent[] = [];
+  log.subscribe((event) => seen.push(event));
+  return seen;
+}
+
+/** Resolves after the turns already queued (a commit, a retention step). */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function texts(events: readonly RoomEvent[]): string[] {
+  return events.map((e) => ("text" in e.line ? e.line.text : e.line.type));
+}
+
+Deno.test("RecentEvents keeps the last messages and actions, oldest first", () => {
+  const ring = new RecentEvents(3);
+  let seq = 0;
+  const add = (line: RoomLine) =>
+    ring.add({ seq: ++seq, time: 0, line, origin: "1" });
+  add(msg("one"));
+  add({ type: "JOIN", alias: "bo", online: "2" });
+  add({ type: "ME", alias: "bo", text: "waves" });
+  add(msg("three"));
+  add(msg("four"));
+  assert.deepEqual(texts(ring.last(10)), ["waves", "three", "four"]);
+  assert.deepEqual(texts(ring.last(2)), ["three", "four"]);
+  assert.deepEqual(ring.last(0), []);
+  ring.forgetUpTo(4); // retention deleted 1 to 4
+  assert.deepEqual(texts(ring.last(10)), ["four"]);
+  add(msg("six"));
+  assert.deepEqual(texts(ring.last(10)), ["four", "six"]);
+  const none = new RecentEvents(0);
+  none.add({ seq: 1, time: 0, line: msg("x"), origin: "1" });
+  assert.deepEqual(none.last(5), []);
+});
+
+Deno.test("MemoryLog numbers and hands on each line at once", () => {
+  const clock = new FakeClock();
+  const log = new MemoryLog(clock, 5);
+  const seen = collect(log);
+  log.append(msg("hi"), "1");
+  assert.equal(log.settled(), undefined);
+  assert.deepEqual(seen.map((e) => [e.seq, e.time]), [[1, clock.now()]]);
+});
+
+Deno.test("SqliteLog commits a turn's lines in one go, then hands them on in order", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const log = new SqliteLog(store.db, keepAll(clock));
+  const seen = collect(log);
+  assert.equal(log.settled(), undefined, "nothing pending");
+  log.append(msg("one"), "1");
+  log.append({ type: "JOIN", alias: "bo", online: "2" }, "2");
+  log.append(msg("two"), "1");
+  // Nobody hears of a line before it is in the database.
+  assert.equal(seen.length, 0);
+  assert.deepEqual([...eachEvent(store.db, {})], []);
+  await log.settled();
+  assert.deepEqual(seen.map((e) => [e.seq, e.origin]), [
+    [1, "1"],
+    [2, "2"],
+    [3, "1"],
+  ]);
+  assert.deepEqual(texts([...eachEvent(store.db, {})]), ["one", "JOIN", "two"]);
+  assert.deepEqual(texts(log.recent(10)), ["one", "two"]);
+  assert.deepEqual(texts(await log.since(1, 1)), ["JOIN"]);
+  assert.equal(log.settled(), undefined);
+  await log.close();
+});
+
+Deno.test("SqliteLog continues its numbers and history after a restart", async () => {
+  await withTempDir(async (dir) => {
+    const clock = new FakeClock();
+    {
+      using store = openStore(dir, { exclusive: true });
+      const log = new SqliteLog(store.db, keepAll(clock));
+      for (const text of ["a", "b", "c"]) log.append(msg(text), "1");
+      await log.close(); // commits what is pending
+    }
+    using store = openStore(dir, { exclusive: true });
+    const log = new SqliteLog(store.db, keepAll(clock));
+    const seen = collect(log);
+    assert.deepEqual(texts(log.recent(2)), ["b", "c"]);
+    log.append(msg("d"), "1");
+    await log.settled();
+    assert.deepEqual(seen.map((e) => e.seq), [4]);
+    await log.close();
+  });
+});
+
+Deno.test("SqliteLog retention drops what is too old or too many, and never reuses numbers", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const options = { ...keepAll(clock), retentionEveryMs: 60_000 };
+  {
+    const log = new SqliteLog(store.db, options);
+    for (let i = 1; i <= 6; i++) log.append(msg(`old ${i}`), "1");
+    await log.close();
+  }
+  await clock.advance(2 * DAY_MS);
+  {
+    const log = new SqliteLog(store.db, options);
+    log.append(msg("new 1"), "1");
+    log.append(msg("new 2"), "1");
+    await log.close();
+  }
+  // By count: the newest 5 stay.
+  let log = new SqliteLog(store.db, { ...options, keepRows: 5 });
+  assert.deepEqual(
+    [...eachEvent(store.db, {})].map((e) => e.seq),
+    [4, 5, 6, 7, 8],
+  );
+  await log.close();
+  // By age, at the next round: what is over a day old goes.
+  log = new SqliteLog(store.db, { ...options, keepDays: 1 });
+  assert.equal([...eachEvent(store.db, {})].length, 2, "pruned at start");
+  await clock.advance(2 * DAY_MS); // the retention timer runs meanwhile
+  assert.deepEqual([...eachEvent(store.db, {})], []);
+  log.append(msg("after"), "1");
+  await log.settled();
+  // Every row went; numbers still go on from the highest ever used.
+  assert.deepEqual([...eachEvent(store.db, {})].map((e) => e.seq), [9]);
+  await log.close();
+  assert.equal(clock.pending, 0, "close stops the retention timer");
+});
+
+Deno.test("SqliteLog retention deletes a large backlog in steps, between turns", async () => {
+  using store = openStore(null);
+  const insert = store.db.prepare(
+    "INSERT INTO events (seq, time, type, line) VALUES (?, 0, 'MSG', ?)",
+  );
+  store.db.exec("BEGIN");
+  for (let seq = 1; seq <= 5000; seq++) {
+    insert.run(seq, JSON.stringify(msg(`m${seq}`)));
+  }
+  store.db.exec("COMMIT");
+  const count = () =>
+    (store.db.prepare("SELECT COUNT(*) AS n FROM events").get() as {
+      n: number;
+    }).n;
+  const clock = new FakeClock();
+  const log = new SqliteLog(store.db, { ...keepAll(clock), keepRows: 10 });
+  const counts = [count()];
+  while (counts.at(-1)! > 10) {
+    await nextTurn();
+    counts.push(count());
+  }
+  // Each step deletes a bounded number of rows; the room runs in between.
+  assert.deepEqual(counts, [3000, 1000, 10]);
+  await log.close();
+});
+
+Deno.test("SqliteLog reports lines it could not store and hands none of them on", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const errors: string[] = [];
+  const log = new SqliteLog(store.db, {
+    ...keepAll(clock),
+    onError: (what) => errors.push(what),
+  });
+  const seen: RoomEvent[] = [];
+  const lost: string[] = [];
+  log.subscribe(
+    (event) => seen.push(event),
+    (lines) => lost.push(...lines.map((l) => `${l.origin}:${l.line.type}`)),
+  );
+  log.append(msg("kept"), "1");
+  await log.settled();
+  store.db.exec("PRAGMA query_only = 1"); // the disk refuses writes
+  log.append(msg("lost"), "2");
+  await log.settled();
+  assert.deepEqual(lost, ["2:MSG"]);
+  assert.deepEqual(errors, ["commit"]);
+  store.db.exec("PRAGMA query_only = 0");
+  log.append(msg("kept again"), "1");
+  await log.settled();
+  // No gap: the lost line never had a number.
+  assert.deepEqual(seen.map((e) => [e.seq, texts([e])[0]]), [
+    [1, "kept"],
+    [2, "kept again"],
+  ]);
+  await log.close();
+});
+
+Deno.test("openStore() refuses a second server on the same data directory", async () => {
+  await withTempDir((dir) => {
+    const first = openStore(dir, { exclusive: true });
+    assert.throws(
+      () => openStore(dir, { exclusive: true }),
+      new RegExp(
+        `another tlschat server \\(pid ${Deno.pid}\\) is using it\\. One data directory serves one server`,
+      ),
+    );
+    // Tools share the directory with a running server.
+    openStore(dir).close();
+    first.close();
+    openStore(dir, { exclusive: true }).close();
+    return Promise.resolve();
+  });
+});
+
+Deno.test("openStore() explains a damaged or locked database", async () => {
+  await withTempDir(async (dir) => {
+    {
+      using store = openStore(dir);
+      const log = new SqliteLog(store.db, keepAll(new FakeClock()));
+      for (let i = 0; i < 2000; i++) log.append(msg(`line ${i}`), "1");
+      await log.close();
+    }
+    const path = `${dir}/${DATABASE_FILE}`;
+    {
+      // Another program holds a write lock: the server cannot write.
+      using other = new DatabaseSync(path);
+      other.exec("BEGIN IMMEDIATE");
+      assert.throws(
+        () => openStore(dir, { exclusive: true }),
+        /Cannot use the database ".*chat\.db": database is locked\. Another program is writing to it/,
+      );
+      other.exec("ROLLBACK");
+    }
+    // Damage in the middle of the file shows at once, not in a week.
+    const bytes = await Deno.readFile(path);
+    bytes.fill(0x5a, 8192, 12288);
+    await Deno.writeFile(path, bytes);
+    assert.throws(
+      () => openStore(dir, { exclusive: true }),
+      /Cannot use the database ".*chat\.db": .*It is damaged or not a tlschat database; nothing was changed/,
+    );
+  });
+});
+
+Deno.test("SqliteLog syncs every commit to the disk with durability full", async () => {
+  await withTempDir(async (dir) => {
+    using store = openStore(dir);
+    const synchronous = () =>
+      (store.db.prepare("PRAGMA synchronous").get() as { synchronous: number })
+        .synchronous;
+    const clock = new FakeClock();
+    await new SqliteLog(store.db, keepAll(clock)).close();
+    assert.equal(synchronous(), 1, "NORMAL by default");
+    await new SqliteLog(store.db, { ...keepAll(clock), durability: "full" })
+      .close();
+    assert.equal(synchronous(), 2, "FULL");
+  });
+});
+
+Deno.test("SqliteLog numbers go on across restarts after retention recorded an older one", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const options = { ...keepAll(clock), keepRows: 3 };
+  for (let round = 0; round < 3; round++) {
+    const log = new SqliteLog(store.db, options); // retention runs at start
+    const seen = collect(log);
+    for (let i = 0; i < 4; i++) log.append(msg(`r${round} m${i}`), "1");
+    await log.settled();
+    assert.deepEqual(
+      seen.map((e) => e.seq),
+      [1, 2, 3, 4].map((i) => round * 4 + i),
+      `round ${round}`,
+    );
+    await log.close();
+  }
+});
+
+Deno.test("SqliteLog retention counts messages apart: comings and goings never push them out", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const options = { ...keepAll(clock), keepRows: 5 };
+  {
+    const log = new SqliteLog(store.db, options);
+    for (let i = 0; i < 3; i++) log.append(msg(`said ${i}`), "1");
+    for (let i = 0; i < 40; i++) {
+      log.append({ type: "JOIN", alias: `j${i}`, online: "2" }, "2");
+    }
+    await log.close();
+  }
+  const log = new SqliteLog(store.db, options);
+  const kept = [...eachEvent(store.db, {})];
+  assert.deepEqual(texts(kept.filter((e) => e.line.type === "MSG")), [
+    "said 0",
+    "said 1",
+    "said 2",
+  ]);
+  assert.deepEqual(
+    kept.filter((e) => e.line.type === "JOIN").map((e) => e.seq),
+    [39, 40, 41, 42, 43],
+  );
+  assert.equal(log.recent(10).length, 3);
+  await log.close();
+});
+
+Deno.test("SqliteLog skips stored rows that are not single-line room lines", async () => {
+  using store = openStore(null);
+  const insert = store.db.prepare(
+    "INSERT INTO events (seq, time, type, line) VALUES (?, 0, ?, ?)",
+  );
+  insert.run(1, "MSG", JSON.stringify(msg("fine")));
+  insert.run(2, "MSG", JSON.stringify(msg("two\nBYE kicked forged")));
+  insert.run(3, "MSG", "{not json");
+  insert.run(
+    4,
+    "PRIV",
+    JSON.stringify({ type: "PRIV", alias: "a", text: "x" }),
+  );
+  insert.run(5, "MSG", JSON.stringify({ type: "MSG", alias: "a" }));
+  const log = new SqliteLog(store.db, keepAll(new FakeClock()));
+  assert.deepEqual(texts(log.recent(10)), ["fine"]);
+  assert.deepEqual([...eachEvent(store.db, {})].map((e) => e.seq), [1]);
+  await log.close();
+});
+
+Deno.test("RecentIds keeps the last 10,000 ids and those of the last 10 minutes, at most 100,000", () => {
+  const ids = new RecentIds();
+  let time = 0;
+  for (let i = 0; i < 20_000; i++) ids.add(`id${i}`, time, "s");
+  // All within 10 minutes: all kept.
+  assert.equal(ids.size, 20_000);
+  assert.equal(ids.has("id0"), true);
+  time += DEDUPE_MIN_MS + 1;
+  ids.add("later", time, "s");
+  // The old ones are out of the time window: the last 10,000 stay.
+  assert.equal(ids.size, DEDUPE_MIN_LINES);
+  assert.equal(ids.has("id10000"), false);
+  assert.equal(ids.has("id10001"), true);
+  assert.equal(ids.has("later"), true);
+  // A flood within 10 minutes: never more than 100,000.
+  for (let i = 0; i < DEDUPE_MAX_LINES; i++) ids.add(`f${i}`, time, "s");
+  assert.equal(ids.size, DEDUPE_MAX_LINES);
+  assert.equal(ids.has("later"), false);
+  assert.equal(ids.has("f0"), true);
+  ids.delete("f0");
+  assert.equal(ids.has("f0"), false);
+});
+
+Deno.test("RecentIds tells a line again under its id from another line under it", () => {
+  const ids = new RecentIds();
+  assert.equal(ids.check("x", "sign-a"), "new");
+  ids.add("x", 0, "sign-a");
+  assert.equal(ids.check("x", "sign-a"), "duplicate");
+  assert.equal(ids.check("x", "sign-b"), "reused");
+  assert.equal(ids.check("y", "sign-a"), "new");
+});
+
+const ID_A = "AAAAAAAAAAAAAAAAAAAAAA";
+const ID_B = "BBBBBBBBBBBBBBBBBBBBBB";
+const ID_C = "CCCCCCCCCCCCCCCCCCCCCC";
+const ID_D = "DDDDDDDDDDDDDDDDDDDDDD";
+
+/** A kind of log for the contract below: opened on storage that lasts. */
+interface LogKit {
+  /** Opens the log (again, on the same storage); `origin` may speak. */
+  open(): Promise<RoomLog>;
+  /** Who appends (a member the log counts in the room). */
+  readonly origin: string;
+  /** Whether what it stored survives a reopen (a restart). */
+  readonly durable: boolean;
+}
+
+/**
+ * What a log hands on and reports, in order: `TEXT` for a line handed on
+ * (with its id), `duplicate TEXT` for one reported.
+ */
+function timeline(log: RoomLog) {
+  const seen: string[] = [];
+  const ids = new Map<string, string | undefined>();
+  log.subscribe(
+    (event) => {
+      if (event.line.type !== "MSG") return;
+      seen.push(event.line.text);
+      ids.set(event.line.text, event.id);
+    },
+    (lines, outcome) => {
+      for (const { line, id, origin } of lines) {
+        seen.push(
+          `${outcome} ${(line as { text: string }).text} ${id} ${origin}`,
+        );
+      }
+    },
+  );
+  return { seen, ids };
+}
+
+/** Waits until what was appended is handed on or reported. */
+async function settledLog(log: RoomLog): Promise<void> {
+  while (log.settled() !== undefined) await log.settled();
+}
+
+/**
+ * The contract every log keeps: an id names one line. The same line again
+ * under an id it holds (same kind, alias in any case, and text) is not
+ * stored again, and is reported `duplicate` (with its origin and id) after
+ * the echo of the line that holds the id; another line under it is not
+ * stored either, and is reported `reused`; lines without an id, or with a
+ * new one, are stored; a durable log still knows the ids after a restart.
+ */
+async function storesEachIdOnce(kit: LogKit): Promise<void> {
+  const { origin } = kit;
+  const say = (log: RoomLog, text: string, id?: string, alias = "amy") =>
+    log.append({ type: "MSG", alias, text }, origin, { id });
+  let log = await kit.open();
+  let { seen, ids } = timeline(log);
+  // One turn: the repeats come in the same batch as their first.
+  say(log, "one", ID_A);
+  say(log, "two", ID_B);
+  say(log, "one", ID_A, "Amy");
+  say(log, "not one", ID_A);
+  await settledLog(log);
+  assert.deepEqual(seen, [
+    "one",
+    "two",
+    `duplicate one ${ID_A} ${origin}`,
+    `reused not one ${ID_A} ${origin}`,
+  ]);
+  assert.equal(ids.get("one"), ID_A, "the event carries its id");
+  // Later turns; a line without an id is stored as ever.
+  say(log, "two", ID_B);
+  await settledLog(log);
+  log.append({ type: "ME", alias: "amy", text: "two" }, origin, { id: ID_B });
+  await settledLog(log);
+  say(log, "three", ID_C);
+  say(log, "no id");
+  await settledLog(log);
+  assert.deepEqual(seen.slice(4).sort(), [
+    `duplicate two ${ID_B} ${origin}`,
+    "no id",
+    `reused two ${ID_B} ${origin}`,
+    "three",
+  ]);
+  assert.deepEqual(seen.filter((l) => !/^(duplicate|reused) /.test(l)), [
+    "one",
+    "two",
+    "three",
+    "no id",
+  ]);
+  if (!kit.durable) return await log.close();
+  await log.close();
+  log = await kit.open();
+  ({ seen } = timeline(log));
+  say(log, "one", ID_A);
+  say(log, "one after a restart", ID_A);
+  say(log, "new after a restart", ID_D);
+  await settledLog(log);
+  assert.deepEqual(seen.sort(), [
+    `duplicate one ${ID_A} ${origin}`,
+    "new after a restart",
+    `reused one after a restart ${ID_A} ${origin}`,
+  ]);
+  await log.close();
+}
+
+Deno.test("MemoryLog stores each id once (the log contract)", async () => {
+  await storesEachIdOnce({
+    open: () => Promise.resolve(new MemoryLog(new FakeClock())),
+    origin: "1",
+    durable: false,
+  });
+});
+
+Deno.test("SqliteLog stores each id once, across a restart too (the log contract)", async () => {
+  await withTempDir(async (dir) => {
+    const clock = new FakeClock();
+    let store: ReturnType<typeof openStore> | null = null;
+    try {
+      await storesEachIdOnce({
+        open: () => {
+          store?.close();
+          store = openStore(dir, { exclusive: true });
+          return Promise.resolve(new SqliteLog(store.db, keepAll(clock)));
+        },
+        origin: "1",
+        durable: true,
+      });
+    } finally {
+      (store as { close(): void } | null)?.close();
+    }
+  });
+});
+
+Deno.test("RedisLog stores each id once, across a restart too (the log contract)", async () => {
+  await withTempDir(async (dir) => {
+    await using redis = new Redis(dir);
+    await redis.start();
+    const log = createLogger("error", () => {});
+    const link = await RedisLink.open({
+      url: redis.url(),
+      cluster: "t",
+      keep: 1000,
+      log,
+    });
+    const cluster = new Cluster(link, { clock: systemClock, log });
+    await cluster.start(() => {});
+    try {
+      // Only a member that holds its alias may speak.
+      const amy = {
+        id: `${cluster.server}/1`,
+        alias: "amy",
+        account: null,
+        host: "127.0.0.1",
+        operator: false,
+      };
+      await cluster.claim(amy, "amy", null, false);
+      await storesEachIdOnce({
+        open: () => RedisLog.open(link, { clock: systemClock, keep: 100, log }),
+        origin: amy.id,
+        durable: true,
+      });
+    } finally {
+      await cluster.stop();
+      await link.close();
+    }
+  });
+});
+
+Deno.test("SqliteLog keeps the ids of the recent lines it loads at start, and forgets those of lines it could not store", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const window = { minLines: 3, minMs: 0, maxLines: 3 };
+  const options = { ...keepAll(clock), ids: window };
+  const say = (log: RoomLog, text: string, id: string) =>
+    log.append({ type: "MSG", alias: "amy", text }, "1", { id });
+  let log = new SqliteLog(store.db, options);
+  const ids = [ID_A, ID_B, ID_C, ID_D, "EEEEEEEEEEEEEEEEEEEEEE"];
+  for (const [i, id] of ids.entries()) say(log, `m${i}`, id);
+  log.append({ type: "JOIN", alias: "bo", online: "2" }, "2");
+  await log.close();
+  log = new SqliteLog(store.db, options);
+  const { seen } = timeline(log);
+  // The last 3 ids were loaded; the older ones are out of the window.
+  for (const [i, id] of [...ids.entries()].reverse()) {
+    say(log, `again ${i}`, id);
+  }
+  await settledLog(log);
+  assert.deepEqual(seen, [
+    `reused again 4 ${ids[4]} 1`,
+    `reused again 3 ${ID_D} 1`,
+    `reused again 2 ${ID_C} 1`,
+    "again 1",
+    "again 0",
+  ]);
+  // A line the disk refused is not stored: its id may come again.
+  store.db.exec("PRAGMA query_only = 1");
+  say(log, "refused", "FFFFFFFFFFFFFFFFFFFFFF");
+  await settledLog(log);
+  store.db.exec("PRAGMA query_only = 0");
+  say(log, "stored", "FFFFFFFFFFFFFFFFFFFFFF");
+  await settledLog(log);
+  assert.deepEqual(seen.slice(5), [
+    "refused refused FFFFFFFFFFFFFFFFFFFFFF 1",
+    "stored",
+  ]);
+  // Each id is stored with its line.
+  assert.deepEqual(
+    [...eachEvent(store.db, {})].filter((e) => e.line.type === "MSG").map((
+      e,
+    ) => e.id),
+    [...ids, ids[1], ids[0], "FFFFFFFFFFFFFFFFFFFFFF"],
+  );
+  await log.close();
+});
+
+Deno.test("openStore() gives a database from before line ids their column; its old lines have none", async () => {
+  await withTempDir(async (dir) => {
+    {
+      using store = openStore(dir);
+      // As an older tlschat left it: no id column, schema version 4.
+      store.db.exec(`ALTER TABLE events DROP COLUMN id;
+        INSERT INTO events (seq, time, type, line)
+          VALUES (1, 0, 'MSG', '{"type":"MSG","alias":"amy","text":"old"}');
+        PRAGMA user_version = 4`);
+    }
+    using store = openStore(dir);
+    const log = new SqliteLog(store.db, keepAll(new FakeClock()));
+    const { seen } = timeline(log);
+    assert.deepEqual(log.recent(10).map((e) => [texts([e])[0], e.id]), [
+      ["old", undefined],
+    ]);
+    log.append(msg("new"), "1", { id: ID_A });
+    log.append(msg("new"), "1", { id: ID_A });
+    await settledLog(log);
+    assert.deepEqual(seen, ["new", `duplicate new ${ID_A} 1`]);
+    assert.deepEqual([...eachEvent(store.db, {})].map((e) => e.id), [
+      undefined,
+      ID_A,
+    ]);
+    await log.close();
+  });
+});
+
+Deno.test("SqliteLog keeps its window of ids when retention deletes their lines, and trims it from the oldest end", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const window = { minLines: 3, minMs: 0, maxLines: 3 };
+  const options = { ...keepAll(clock), ids: window };
+  const ids = [ID_A, ID_B, ID_C];
+  let log = new SqliteLog(store.db, options);
+  for (const [i, id] of ids.entries()) log.append(msg(`m${i}`), "1", { id });
+  await log.close();
+  // Retention keeps one message: the lines of A and B are gone.
+  log = new SqliteLog(store.db, { ...options, keepRows: 1 });
+  assert.deepEqual(texts([...eachEvent(store.db, {})]), ["m2"]);
+  await log.close();
+  log = new SqliteLog(store.db, options);
+  const { seen } = timeline(log);
+  log.append(msg("m0"), "1", { id: ID_A });
+  log.append(msg("not m1"), "1", { id: ID_B });
+  await settledLog(log);
+  assert.deepEqual(seen, [`duplicate m0 ${ID_A} 1`, `reused not m1 ${ID_B} 1`]);
+  // Newer lines push the oldest ids out of the table (one over at most).
+  for (let i = 0; i < 4; i++) {
+    log.append(msg(`n${i}`), "1", { id: `new-id-${i}-0123456789` });
+    await settledLog(log);
+  }
+  const rows = store.db.prepare("SELECT id FROM line_ids ORDER BY seq").all()
+    .map((row) => row.id);
+  assert.ok(rows.length <= 4, rows.join(" "));
+  assert.deepEqual(
+    rows.slice(-3),
+    [1, 2, 3].map((i) => `new-id-${i}-0123456789`),
+  );
+  await log.close();
+});
+
+Deno.test("openStore() moves the ids of a database from before line_ids into it, with their signs", async () => {
+  await withTempDir(async (dir) => {
+    {
+      using store = openStore(dir);
+      // As the previous tlschat left it: ids in events only, version 5.
+      store.db.exec(`DROP TABLE line_ids;
+        INSERT INTO events (seq, time, type, line, id)
+          VALUES (1, 0, 'MSG', '{"type":"MSG","alias":"amy","text":"old"}',
+            '${ID_A}');
+        PRAGMA user_version = 5`);
+    }
+    using store = openStore(dir);
+    const log = new SqliteLog(store.db, keepAll(new FakeClock()));
+    const { seen } = timeline(log);
+    log.append(msg("old", "Amy"), "1", { id: ID_A });
+    log.append(msg("new"), "1", { id: ID_A });
+    await settledLog(log);
+    assert.deepEqual(seen, [`duplicate old ${ID_A} 1`, `reused new ${ID_A} 1`]);
+    await log.close();
+  });
+});

@@ -1,0 +1,714 @@
+/** Tests of the room with fake members: no sockets, no bytes on a wire. */
+
+import assert from "node:assert/strict";
+import { systemClock } from "../../../lib/clock.ts";
+import {
+  type ByeReason,
+  type LeaveReason,
+  ProtocolError,
+} from "../../../lib/protocol.ts";
+import {
+  type Member,
+  Room,
+  type RoomCluster,
+} from "../../../lib/server/room/room.ts";
+import {
+  type AppendOptions,
+  type AppendOutcome,
+  MemoryLog,
+  type RoomEventSink,
+  type RoomLine,
+  type RoomLog,
+  type RoomLogFailure,
+} from "../../../lib/server/room/room_log.ts";
+import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
+import { openStore } from "../../../lib/server/storage/store.ts";
+import { FakeClock } from "../../_fakes.ts";
+
+let ids = 0;
+
+/** A member that records what it receives and can be made to overflow. */
+class FakeMember implements Member {
+  readonly id = String(++ids);
+  alias = "";
+  operator = false;
+  lineIds = false;
+  inbox: string[] = [];
+  /** The lines delivered as the room's fan-out (`room: true`). */
+  roomLines: string[] = [];
+  full = false;
+  closed: [ByeReason, string][] = [];
+  deliver(line: Uint8Array, options?: { room?: boolean }): boolean {
+    if (this.full) return false;
+    const text = new TextDecoder().decode(line).replace(/\n$/, "");
+    this.inbox.push(text);
+    if (options?.room) this.roomLines.push(text);
+    return true;
+  }
+  close(reason: ByeReason, text: string): void {
+    this.closed.push([reason, text]);
+  }
+  take(): string[] {
+    return this.inbox.splice(0);
+  }
+}
+
+function roomWith(aliases: string[], options = {}) {
+  const left: [string, LeaveReason][] = [];
+  const room = new Room<FakeMember>({
+    log: new MemoryLog(systemClock),
+    announceLimit: 100,
+    ...options,
+    onLeave: (member, reason) => left.push([member.alias, reason]),
+  });
+  const members = aliases.map((alias) => {
+    const member = new FakeMember();
+    room.join(member, alias);
+    return member;
+  });
+  for (const member of members) member.take();
+  return { room, members, left };
+}
+
+Deno.test("Room.say() delivers to every member, the sender included, the same bytes", () => {
+  const { room, members } = roomWith(["a", "b", "c"]);
+  const seen: Uint8Array[] = [];
+  for (const member of members) {
+    const deliver = member.deliver.bind(member);
+    member.deliver = (line) => (seen.push(line), deliver(line));
+  }
+  room.say(members[1]!, "hello");
+  for (const member of members) {
+    assert.deepEqual(member.take(), ["MSG b hello"]);
+  }
+  assert.ok(seen.every((line) => line === seen[0]), "encoded once, shared");
+  assert.equal(room.stats.messages, 1);
+});
+
+Deno.test("Room.join() welcomes, announces, and refuses taken aliases case-insensitively", () => {
+  const { room, members: [a] } = roomWith(["Ann"]);
+  const b = new FakeMember();
+  assert.throws(
+    () => room.join(b, "ANN"),
+    (e) => e instanceof ProtocolError && e.code === "alias-taken",
+  );
+  assert.throws(
+    () => room.join(b, "root"),
+    (e) => e instanceof ProtocolError && e.code === "alias-reserved",
+  );
+  room.join(b, "Bo");
+  assert.deepEqual(b.take(), ["WELCOME Bo 2 Type /help for commands"]);
+  assert.deepEqual(a!.take(), ["JOIN Bo 2"]);
+  assert.equal(room.stats.peakMembers, 2);
+});
+
+Deno.test("Room.leave() announces the reason and count once, and is idempotent", () => {
+  const { room, members: [a, b], left } = roomWith(["a", "b"]);
+  room.leave(b!, "quit", "bye");
+  room.leave(b!, "disconnect");
+  assert.deepEqual(a!.take(), ["LEAVE b 1 quit bye"]);
+  assert.deepEqual(left, [["b", "quit"]]);
+  assert.equal(room.has(b!), false);
+  assert.equal(room.size, 1);
+});
+
+Deno.test("Room.leave() does not announce a shutdown", () => {
+  const { room, members: [a, b] } = roomWith(["a", "b"]);
+  room.leave(b!, "shutdown");
+  assert.deepEqual(a!.take(), []);
+});
+
+Deno.test("Room.whisper() reaches the target only and confirms to the sender", () => {
+  const { room, members: [a, b, c] } = roomWith(["a", "Bee", "c"]);
+  room.whisper(a!, "bee", "psst");
+  assert.deepEqual(b!.take(), ["PRIV a psst"]);
+  assert.deepEqual(a!.take(), ["SENT Bee psst"]);
+  assert.deepEqual(c!.take(), []);
+  assert.throws(() => room.whisper(a!, "zed", "x"), /nobody is called "zed"/);
+});
+
+Deno.test("Room.join() refuses an alias that looks like a present member's", () => {
+  const { room, members: [alice] } = roomWith(["Alice"]);
+  for (const alias of ["AIice", "A1ice"]) {
+    assert.throws(
+      () => room.join(new FakeMember(), alias),
+      (e) =>
+        e instanceof ProtocolError && e.code === "alias-taken" &&
+        /looks like "Alice"/.test(e.message),
+      alias,
+    );
+  }
+  room.leave(alice!, "quit");
+  room.join(new FakeMember(), "AIice"); // free once Alice has gone
+});
+
+Deno.test("Room.join() drops a joiner whose queue cannot take its welcome, after its JOIN", () => {
+  const { room, members: [a], left } = roomWith(["a"]);
+  const ghost = new FakeMember();
+  ghost.full = true;
+  room.join(ghost, "ghost");
+  assert.equal(room.has(ghost), false);
+  assert.equal(room.size, 1);
+  assert.deepEqual(ghost.closed.map(([reason]) => reason), ["slow"]);
+  // Its JOIN was stored before it could be welcomed: it leaves in order.
+  assert.deepEqual(a!.take(), ["JOIN ghost 2", "LEAVE ghost 1 slow"]);
+  assert.deepEqual(left, [["ghost", "slow"]]);
+  // The alias is free for someone else.
+  const real = new FakeMember();
+  room.join(real, "ghost");
+  assert.equal(room.has(real), true);
+});
+
+Deno.test("Room.rename() removes only the renamer's own entry", () => {
+  const { room, members: [a, b] } = roomWith(["a", "b"]);
+  // A member object under b's alias that is not in the room (a ghost).
+  const ghost = new FakeMember();
+  ghost.alias = "b";
+  assert.throws(() => room.rename(ghost, "c"), /not in the room/);
+  assert.equal(room.has(b!), true, "b is still there");
+  assert.equal(room.size, 2);
+  room.rename(a!, "c");
+  assert.equal(room.has(b!), true);
+  assert.equal(room.has(a!), true);
+  assert.equal(a!.alias, "c");
+});
+
+Deno.test("Room.rename() changes the alias, frees the old one and announces it", () => {
+  const { room, members: [a, b] } = roomWith(["a", "b"]);
+  room.rename(a!, "A"); // a case change of one's own alias is allowed
+  room.rename(a!, "alpha");
+  assert.deepEqual(b!.take(), ["NICK a A 2", "NICK A alpha 2"]);
+  assert.throws(() => room.rename(b!, "ALPHA"), /taken/);
+  const c = new FakeMember();
+  room.join(c, "a");
+  assert.equal(c.alias, "a");
+});
+
+Deno.test("Room.who() lists the first 100 members alphabetically, in bounded time", () => {
+  const { room, members } = roomWith(["zed", "Amy", "bob"]);
+  room.who(members[0]!);
+  assert.deepEqual(members[0]!.take(), ["WHO 3 Amy bob zed"]);
+  // Later joiners beyond the first 100 are counted, not listed.
+  const big = roomWith(
+    Array.from(
+      { length: 150 },
+      (_, i) => `u${String(149 - i).padStart(3, "0")}`,
+    ),
+  );
+  big.room.who(big.members[0]!);
+  const [line] = big.members[0]!.take();
+  const [, online, ...aliases] = line!.split(" ");
+  assert.equal(online, "150");
+  assert.equal(aliases.length, 100);
+  assert.equal(aliases[0], "u050");
+  assert.equal(aliases[99], "u149");
+});
+
+Deno.test("Room.who() lists aliases alphabetically, at most 100", () => {
+  const { room, members } = roomWith(["zed", "Amy", "bob"]);
+  room.who(members[0]!);
+  assert.deepEqual(members[0]!.take(), ["WHO 3 Amy bob zed"]);
+  const big = roomWith(
+    Array.from({ length: 150 }, (_, i) => `u${String(i).padStart(3, "0")}`),
+  );
+  big.room.who(big.members[0]!);
+  const [line] = big.members[0]!.take();
+  const [, online, ...aliases] = line!.split(" ");
+  assert.equal(online, "150");
+  assert.equal(aliases.length, 100);
+  assert.equal(aliases[99], "u099");
+});
+
+Deno.test("Room removes a member whose queue overflows, after everyone got the line", () => {
+  const { room, members: [a, slow, c], left } = roomWith(["a", "slow", "c"]);
+  slow!.full = true;
+  room.say(a!, "one");
+  assert.deepEqual(a!.take(), ["MSG a one", "LEAVE slow 2 slow"]);
+  assert.deepEqual(c!.take(), ["MSG a one", "LEAVE slow 2 slow"]);
+  assert.deepEqual(left, [["slow", "slow"]]);
+  // The room alone decided, and told the member to close, once.
+  assert.deepEqual(slow!.closed.map(([reason]) => reason), ["slow"]);
+  room.say(c!, "two");
+  assert.deepEqual(a!.take(), ["MSG c two"]);
+});
+
+Deno.test("Room keeps one order when removals cascade during a broadcast", () => {
+  const { room, members } = roomWith(["a", "b", "c", "d"]);
+  const [a, b, c, d] = members as [
+    FakeMember,
+    FakeMember,
+    FakeMember,
+    FakeMember,
+  ];
+  // b overflows on the message, c on the announcement of b leaving.
+  b.full = true;
+  const deliver = c.deliver.bind(c);
+  c.deliver = (line) =>
+    !new TextDecoder().decode(line).startsWith("LEAVE") && deliver(line);
+  room.say(a, "x");
+  assert.deepEqual(a.take(), ["MSG a x", "LEAVE b 3 slow", "LEAVE c 2 slow"]);
+  assert.deepEqual(d.take(), ["MSG a x", "LEAVE b 3 slow", "LEAVE c 2 slow"]);
+});
+
+Deno.test("Room summarises joins and leaves above announceLimit before the next line", () => {
+  const { room, members: [a, b] } = roomWith(["a", "b"], { announceLimit: 2 });
+  const c = new FakeMember();
+  const d = new FakeMember();
+  room.join(c, "c");
+  room.join(d, "d");
+  room.leave(c, "quit");
+  assert.deepEqual(a!.take(), []);
+  room.say(b!, "hi");
+  for (const member of [a!, b!, d]) {
+    assert.deepEqual(member.take().filter((l) => !l.startsWith("WELCOME")), [
+      "PRESENCE 2 1 3",
+      "MSG b hi",
+    ]);
+  }
+  room.say(b!, "again");
+  assert.deepEqual(a!.take(), ["MSG b again"]);
+});
+
+Deno.test("Room summaries count who was online before the line that follows", () => {
+  const { room, members: [a, b] } = roomWith(["a", "b"], { announceLimit: 2 });
+  const c = new FakeMember();
+  room.join(c, "c"); // 3 online, over the limit: counted
+  room.leave(b!, "quit"); // from 3 to 2 online: counted too
+  room.leave(c, "quit"); // from 2 to 1: announced, after the summary
+  assert.deepEqual(a!.take(), ["PRESENCE 1 1 2", "LEAVE c 1 quit"]);
+});
+
+Deno.test("Room.history() replays messages and actions only, oldest first, marked and dated", () => {
+  const clock = new FakeClock();
+  const { room, members: [a, b] } = roomWith(["a", "b"], {
+    log: new MemoryLog(clock, 500),
+  });
+  room.say(a!, "one");
+  room.whisper(a!, "b", "private");
+  room.act(b!, "waves");
+  room.rename(b!, "bee");
+  room.say(a!, "two");
+  const c = new FakeMember();
+  room.join(c, "c");
+  c.take();
+  room.history(c, 2, false);
+  const time = new Date(clock.now()).toISOString();
+  assert.deepEqual(c.take(), [
+    `HIST 4 ${time} ME b waves`,
+    `HIST 6 ${time} MSG a two`,
+    "HISTEND 2 End of history: 2 messages",
+  ]);
+  room.history(c, 50, true);
+  assert.deepEqual(c.take(), [
+    `HIST 3 ${time} MSG a one`,
+    `HIST 4 ${time} ME b waves`,
+    `HIST 6 ${time} MSG a two`,
+    "HISTEND 3 End of history: 3 messages",
+  ]);
+});
+
+Deno.test("Room.history() says nothing on joining an empty room, but answers /history", () => {
+  const { room, members: [a] } = roomWith(["a"], {
+    log: new MemoryLog(systemClock, 500),
+  });
+  room.history(a!, 50, false);
+  assert.deepEqual(a!.take(), []);
+  room.history(a!, 50, true);
+  assert.deepEqual(a!.take(), ["HISTEND 0 End of history: 0 messages"]);
+});
+
+Deno.test("Room.history() sends only the newest lines that fit in half a queue", () => {
+  const { room, members: [a] } = roomWith(["a"], {
+    log: new MemoryLog(systemClock, 500),
+    historyBytes: 300,
+  });
+  for (let i = 0; i < 10; i++) room.say(a!, `${i} ${"x".repeat(40)}`);
+  a!.take();
+  room.history(a!, 10, true);
+  const got = a!.take().map((line) => line.replace(/ \S+Z /, " TIME "));
+  // Each HIST line is 81 or 82 bytes here: the newest three fit in 300.
+  const x40 = "x".repeat(40);
+  assert.deepEqual(got, [
+    `HIST 9 TIME MSG a 7 ${x40}`,
+    `HIST 10 TIME MSG a 8 ${x40}`,
+    `HIST 11 TIME MSG a 9 ${x40}`,
+    "HISTEND 3 End of history: 3 messages (the newest that fit at once)",
+  ]);
+});
+
+Deno.test("Room tells a member when the log could not store its line, and no one else", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const log = new SqliteLog(store.db, {
+    clock,
+    keep: 10,
+    keepDays: 0,
+    keepRows: 0,
+  });
+  const { room, members: [a, b] } = roomWith(["a", "b"], { log });
+  await room.settled();
+  a!.take();
+  b!.take();
+  store.db.exec("PRAGMA query_only = 1");
+  room.say(a!, "into the void");
+  await room.settled();
+  assert.deepEqual(a!.take(), [
+    "ERR unavailable Not sent (1 line): the room cannot store messages right now; try again later",
+  ]);
+  assert.deepEqual(b!.take(), []);
+  store.db.exec("PRAGMA query_only = 0");
+  room.say(a!, "back");
+  await room.settled();
+  assert.deepEqual(b!.take(), ["MSG a back"]);
+  await log.close();
+});
+
+Deno.test("Room in a cluster: a rename that landed with its answer lost is taken from the log; a LEAVE decided elsewhere closes the member", async () => {
+  const log = new MemoryLog(systemClock);
+  // A cluster whose claims land in the log (as Redis's script appends the
+  // JOIN or NICK) and whose answer to the rename is lost on the way back.
+  const cluster: RoomCluster<FakeMember> = {
+    claim(member, alias, from) {
+      if (from === null) {
+        log.append({ type: "JOIN", alias, online: "1" }, member.id);
+        return Promise.resolve({ ok: true, online: "1", seq: 1 });
+      }
+      log.append(
+        { type: "NICK", alias: from, newAlias: alias, online: "1" },
+        member.id,
+      );
+      return Promise.reject(new Error("Socket closed unexpectedly"));
+    },
+    leave() {},
+    who: () => Promise.resolve({ online: 1, aliases: [] }),
+    whisper: () => Promise.resolve(null),
+  };
+  const room = new Room<FakeMember>({ log, announceLimit: 100, cluster });
+  const amy = new FakeMember();
+  await room.join(amy, "amy");
+  await assert.rejects(Promise.resolve(room.rename(amy, "amelia")));
+  assert.equal(amy.alias, "amelia", "the log's NICK is taken on");
+  assert.equal(room.find("amelia"), amy);
+  assert.equal(room.find("amy"), undefined);
+  // Removed on another server (a kick there): the LEAVE closes it here.
+  log.append(
+    { type: "LEAVE", alias: "amelia", online: "0", reason: "kicked", text: "" },
+    amy.id,
+    { note: "Kicked by op" },
+  );
+  assert.deepEqual(amy.closed, [["kicked", "Kicked by op"]]);
+  assert.equal(room.has(amy), false);
+});
+
+/**
+ * A log that stores only joins (so that members get in): it reports every
+ * other line with `outcome`.
+ */
+class ReportingLog implements RoomLog {
+  outcome: AppendOutcome = "refused";
+  #seq = 0;
+  #sink: RoomEventSink = () => {};
+  #failed: RoomLogFailure = () => {};
+  subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
+    this.#sink = sink;
+    this.#failed = failed!;
+  }
+  append(line: RoomLine, origin: string, options: AppendOptions = {}): void {
+    if (line.type === "JOIN") {
+      this.#sink({ seq: ++this.#seq, time: 0, line, origin });
+      return;
+    }
+    const { id } = options;
+    this.#failed([{ line, origin, id }], this.outcome, new Error("no answer"));
+  }
+  settled = () => undefined;
+  recent = () => [];
+  since = () => Promise.resolve([]);
+  close = () => Promise.resolve();
+}
+
+Deno.test("Room tells a sender what became of lines the log did not store: not sent, unknown, or out of the room", () => {
+  const log = new ReportingLog();
+  const { room, members: [a, b] } = roomWith(["a", "b"], { log });
+  room.say(a!, "refused");
+  log.outcome = "unknown";
+  room.act(a!, "in doubt");
+  assert.deepEqual(a!.take(), [
+    "ERR unavailable Not sent (1 line): the room cannot store messages right now; try again later",
+    "ERR unknown Perhaps not sent (1 line): the room's store stopped answering; if it was stored, you will see it as usual; a resend with the same id is safe, one without an id may show twice",
+  ]);
+  // A resend the log already holds: nothing to say to a member without
+  // ids (none of its lines has an id it chose).
+  log.outcome = "duplicate";
+  room.say(a!, "again");
+  assert.deepEqual(a!.take(), []);
+  // The log no longer counts b in the room (its server was counted lost).
+  log.outcome = "gone";
+  room.say(b!, "too late");
+  assert.deepEqual(b!.closed, [[
+    "server-lost",
+    "Disconnected: your server lost touch with the room, and your last line was not sent; join again",
+  ]]);
+  assert.equal(room.has(b!), false);
+  assert.deepEqual([a!.take(), b!.take()], [[], []]);
+});
+
+Deno.test("Room tells a sender with ids what became of each line, naming it; others as before", () => {
+  const log = new ReportingLog();
+  const { room, members: [a, b] } = roomWith(["a", "b"], { log });
+  a!.lineIds = true;
+  const id = "AAAAAAAAAAAAAAAAAAAAAA";
+  room.say(a!, "refused", id);
+  room.say(b!, "refused too", id);
+  log.outcome = "unknown";
+  room.act(a!, "in doubt", "BBBBBBBBBBBBBBBBBBBBBB");
+  room.say(a!, "an id the server made");
+  assert.deepEqual(a!.take().map((l) => l.replace(/^@id=s\S+/, "@id=s…")), [
+    `@id=${id} ERR unavailable Not sent: the room cannot store messages right now; try again later`,
+    "@id=BBBBBBBBBBBBBBBBBBBBBB ERR unknown Perhaps not sent: the room's store stopped answering; if it was stored, you will see it as usual; a resend with the same id is safe, one without an id may show twice",
+    "@id=s… ERR unknown Perhaps not sent: the room's store stopped answering; if it was stored, you will see it as usual; a resend with the same id is safe, one without an id may show twice",
+  ]);
+  assert.deepEqual(b!.take(), [
+    "ERR unavailable Not sent (1 line): the room cannot store messages right now; try again later",
+  ]);
+  // A resend the log holds already: its echo again, to its sender alone.
+  log.outcome = "duplicate";
+  room.act(a!, "waves", id);
+  assert.deepEqual(a!.take(), [`@id=${id} ME a waves`]);
+  assert.deepEqual(b!.take(), []);
+});
+
+Deno.test("Room refuses another line under an id its log holds with ERR usage naming it, and echoes the same line again", () => {
+  const { room, members: [a, b] } = roomWith(["a", "b"]);
+  a!.lineIds = true;
+  const id = "AAAAAAAAAAAAAAAAAAAAAA";
+  room.say(a!, "hello", id);
+  room.say(a!, "hello", id);
+  room.say(a!, "something else", id);
+  assert.deepEqual(a!.take(), [
+    `@id=${id} MSG a hello`,
+    `@id=${id} MSG a hello`,
+    `@id=${id} ERR usage Line dropped: id "${id}" was used for another line; give each line an id of its own`,
+  ]);
+  assert.deepEqual(b!.take(), ["MSG a hello"]);
+});
+
+Deno.test("Room.say() from a sender with ids: its own copy tagged, everyone else one shared encoding", () => {
+  const { room, members } = roomWith(["a", "b", "c"]);
+  const [a, b, c] = members as [FakeMember, FakeMember, FakeMember];
+  a.lineIds = true;
+  c.lineIds = true; // not the sender: gets what everyone gets
+  const seen = new Map<FakeMember, Uint8Array>();
+  for (const member of members) {
+    const deliver = member.deliver.bind(member);
+    member.deliver = (line) => (seen.set(member, line), deliver(line));
+  }
+  const id = "Client-chosen_id-0123";
+  room.say(a, "hello", id);
+  assert.deepEqual(a.take(), [`@id=${id} MSG a hello`]);
+  assert.deepEqual([b.take(), c.take()], [["MSG a hello"], ["MSG a hello"]]);
+  assert.equal(seen.get(b), seen.get(c), "shared by all but the sender");
+  // Without an id of the client's, the server's id, so every line of a
+  // client with ids can be told apart.
+  room.act(a, "waves");
+  assert.match(a.take()[0]!, /^@id=s[\w-]{22} ME a waves$/);
+  assert.deepEqual([b.take(), c.take()], [["ME a waves"], ["ME a waves"]]);
+  // A sender without ids: one encoding for everyone, itself included.
+  room.say(b, "plain", "Client-chosen_id-4567");
+  assert.deepEqual(members.map((m) => m.take()), [
+    ["MSG b plain"],
+    ["MSG b plain"],
+    ["MSG b plain"],
+  ]);
+  assert.ok(members.every((m) => seen.get(m) === seen.get(a)));
+});
+
+Deno.test("Room in a cluster tells an operator whose change the other servers may not have heard of: ERR unknown", async () => {
+  const log = new ReportingLog();
+  const cluster: RoomCluster<FakeMember> = {
+    claim: () => Promise.resolve({ ok: true, online: "1", seq: 1 }),
+    leave() {},
+    who: () => Promise.resolve({ online: 1, aliases: [] }),
+    whisper: () => Promise.resolve(null),
+  };
+  const room = new Room<FakeMember>({ log, announceLimit: 100, cluster });
+  const op = new FakeMember();
+  await room.join(op, "op");
+  op.take();
+  for (const outcome of ["refused", "unknown"] as const) {
+    log.outcome = outcome;
+    room.announce({ type: "TOPIC", alias: "op", text: "Be kind" }, op);
+  }
+  assert.deepEqual(op.take(), [
+    "ERR unavailable Done on this server only: the other servers could not be told; do it again later",
+    "ERR unknown Done on this server; the other servers may not have been told (the room's store did not answer): check, and do it again if not",
+  ]);
+});
+
+Deno.test("Room.congested holds while a member's queue is above its watermark; uncongested() resolves once none is", async () => {
+  const { room, members: [a, b] } = roomWith(["a", "b"]);
+  assert.equal(room.congested, false);
+  room.reportQueue(a!, true);
+  room.reportQueue(b!, true);
+  assert.equal(room.congested, true);
+  let free = false;
+  const waiting = room.uncongested().then(() => free = true);
+  room.reportQueue(a!, false);
+  await Promise.resolve();
+  assert.equal(free, false, "b is still above");
+  room.leave(b!, "quit");
+  await waiting;
+  assert.equal(room.congested, false);
+  // Reports about members not in the room are ignored.
+  room.reportQueue(b!, true);
+  assert.equal(room.congested, false);
+});
+
+Deno.test("Room marks only its fan-out as room lines: a member's replies and history do not count toward its watermark", () => {
+  const log = new MemoryLog(systemClock, 10);
+  const room = new Room<FakeMember>({ log, announceLimit: 100 });
+  const a = new FakeMember();
+  a.lineIds = true;
+  room.join(a, "a");
+  room.say(a, "before", "id-of-the-line-before");
+  const b = new FakeMember();
+  room.join(b, "b", { onEnter: () => room.history(b, 10, false) });
+  room.who(b);
+  room.say(a, "hi", "id-of-the-line-hi-xx");
+  const got = b.take();
+  assert.match(got[1]!, /^HIST 2 \S+ MSG a before$/);
+  assert.deepEqual(got, [
+    "WELCOME b 2 Type /help for commands",
+    got[1],
+    "HISTEND 1 End of history: 1 message",
+    "WHO 2 a b",
+    "MSG a hi",
+  ]);
+  assert.deepEqual(b.roomLines, ["MSG a hi"]);
+  assert.deepEqual(a.roomLines, [
+    "@id=id-of-the-line-before MSG a before",
+    "JOIN b 2",
+    "@id=id-of-the-line-hi-xx MSG a hi",
+  ]);
+});
+
+Deno.test("Room drops a member above its watermark for stallMs without a break, however it trickles; draining below starts again", async () => {
+  const clock = new FakeClock();
+  const { room, members: [silent, slow, fast], left } = roomWith(
+    ["silent", "slow", "fast"],
+    { clock, stallMs: 2000 },
+  );
+  room.reportQueue(silent!, true);
+  room.reportQueue(slow!, true);
+  const free = room.uncongested();
+  await clock.advance(1500);
+  room.reportQueue(slow!, false); // it drained below the watermark
+  room.reportQueue(slow!, true); // and went above again
+  room.reportQueue(silent!, true); // a repeated report changes nothing
+  await clock.advance(499);
+  assert.deepEqual(left, []);
+  await clock.advance(1);
+  assert.deepEqual(left, [["silent", "slow"]]);
+  assert.deepEqual(silent!.closed.map(([reason]) => reason), ["slow"]);
+  assert.deepEqual(fast!.take(), ["LEAVE silent 2 slow"]);
+  assert.equal(room.congested, true, "slow is still above");
+  await clock.advance(1499);
+  assert.deepEqual(left, [["silent", "slow"]]);
+  await clock.advance(1);
+  assert.deepEqual(left, [["silent", "slow"], ["slow", "slow"]]);
+  await free;
+  assert.equal(room.congested, false);
+  assert.equal(clock.pending, 0, "no timer left behind");
+});
+
+Deno.test("Room counts lines the log has not handed on: congested past backlogBytes until it settles", async () => {
+  using store = openStore(null);
+  const log = new SqliteLog(store.db, {
+    clock: systemClock,
+    keep: 10,
+    keepDays: 0,
+    keepRows: 0,
+  });
+  const { room, members: [a, b] } = roomWith(["a", "b"], {
+    log,
+    backlogBytes: 1000,
+  });
+  await room.settled();
+  a!.take();
+  b!.take();
+  // Queues are empty, but what is appended reaches them only at the
+  // commit: past 1000 bytes of it, senders wait.
+  const said: string[] = [];
+  while (!room.congested) {
+    said.push(`MSG a ${said.length} ${"x".repeat(200)}`);
+    room.say(a!, said.at(-1)!.slice("MSG a ".length));
+  }
+  assert.equal(said.length, 4);
+  await room.uncongested();
+  assert.deepEqual(b!.take(), said);
+  // Only what is not handed on counts: three lines a turn never do.
+  for (let turn = 0; turn < 3; turn++) {
+    for (let i = 0; i < 3; i++) room.say(a!, "x".repeat(200));
+    assert.equal(room.congested, false);
+    await room.settled();
+  }
+  await log.close();
+});
+
+Deno.test("Room refuses a join or rename the log cannot store, and announces a leave once it can", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const log = new SqliteLog(store.db, {
+    clock,
+    keep: 10,
+    keepDays: 0,
+    keepRows: 0,
+  });
+  const { room, members: [a, b, c], left } = roomWith(["a", "b", "c"], {
+    log,
+    clock,
+  });
+  await room.settled();
+  for (const member of [a, b, c]) member!.take();
+  store.db.exec("PRAGMA query_only = 1"); // every commit fails
+  // A join: not in, its alias free again, and told so.
+  const d = new FakeMember();
+  const joining = room.join(d, "d");
+  assert.equal(room.has(d), false);
+  await assert.rejects(
+    Promise.resolve(joining),
+    (e) => e instanceof ProtocolError && e.code === "unavailable",
+  );
+  assert.deepEqual(d.take(), []);
+  // A rename, then its member leaves in the same turn: the old alias
+  // comes back, and the leave that is held names it.
+  const renaming = Promise.resolve(room.rename(b!, "bee"));
+  room.leave(b!, "quit", "bye");
+  await assert.rejects(renaming, /you are still "b"/);
+  assert.equal(b!.alias, "b");
+  room.leave(c!, "disconnect");
+  await room.settled();
+  assert.deepEqual(a!.take(), [], "nobody heard of any of it");
+  assert.deepEqual(left, [["bee", "quit"], ["c", "disconnect"]]);
+  // Retried every second while storage fails, quietly.
+  await clock.advance(1000);
+  await room.settled();
+  assert.deepEqual(a!.take(), []);
+  // Storage is back: the leaves come first, in order, then the rest.
+  store.db.exec("PRAGMA query_only = 0");
+  room.join(d, "d");
+  room.say(a!, "hello");
+  await room.settled();
+  assert.deepEqual(a!.take(), [
+    "LEAVE b 2 quit bye",
+    "LEAVE c 1 disconnect",
+    "JOIN d 2",
+    "MSG a hello",
+  ]);
+  assert.deepEqual(d.take(), [
+    "WELCOME d 2 Type /help for commands",
+    "MSG a hello",
+  ]);
+  assert.equal(clock.pending, 0, "no retry left");
+  await log.close();
+});
