@@ -29,13 +29,12 @@ import {
   writeDevCertificates,
 } from "./lib/certs.ts";
 import { formatFlags, missingPermission } from "./lib/flags.ts";
-import { createLogger, describeError, type Logger } from "./lib/log.ts";
+import { createLogger, describeError, type Logger, redact } from "./lib/log.ts";
 import { readPasswordFile } from "./lib/password_file.ts";
 import { HISTORY_REQUEST_LIMIT, validateAlias } from "./lib/protocol.ts";
 import { type ChatServer, serveChat } from "./lib/server/chat_server.ts";
 import {
   parseServerArgs,
-  redact,
   SERVER_FLAGS,
   type ServerConfig,
 } from "./lib/server/config.ts";

@@ -79,3 +79,16 @@ export function describeError(error: unknown): string {
     ? `${error.name}: ${error.message}`
     : String(error);
 }
+
+/** A URL (of Redis, say) with its user and password hidden, for logs. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === "" && parsed.password === "") return url;
+    parsed.username = "***";
+    parsed.password = "";
+    return parsed.href;
+  } catch {
+    return "(not a URL)";
+  }
+}

@@ -12,12 +12,14 @@ import type {
   Connection,
   ConnectionInfo,
   InboundLine,
-  PeerCertificate,
+  QueueWatcher,
 } from "../lib/server/room/connection.ts";
-import { Accounts } from "../lib/server/access/accounts.ts";
+import {
+  Accounts,
+  type PeerCertificate,
+} from "../lib/server/access/accounts.ts";
 import type { ServerConfig } from "../lib/server/config.ts";
 import { Gate } from "../lib/server/access/gate.ts";
-import type { QueueWatcher } from "../lib/server/doors/outbox.ts";
 import { LoginLimiter } from "../lib/server/access/login_limiter.ts";
 import { Moderation } from "../lib/server/access/moderation.ts";
 import { PasswordChecker } from "../lib/server/access/passwords.ts";

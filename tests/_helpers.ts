@@ -19,15 +19,16 @@ import {
 import { connectToServer, ServerConnection } from "../lib/client/connection.ts";
 import { createLogger } from "../lib/log.ts";
 import { type ChatServer, serveChat } from "../lib/server/chat_server.ts";
-import { parseServerArgs, type ServerConfig } from "../lib/server/config.ts";
+import {
+  parseServerArgs,
+  type ServerConfig,
+  TLS_ENGINES,
+  type TlsEngine,
+} from "../lib/server/config.ts";
 import type { Store } from "../lib/server/storage/store.ts";
 import { openWebDoor, webLimits } from "../lib/server/doors/web_door.ts";
 import { systemClock } from "../lib/clock.ts";
-import {
-  listenTls,
-  TLS_ENGINES,
-  type TlsEngine,
-} from "../lib/server/doors/transport.ts";
+import { listenTls } from "../lib/server/doors/transport.ts";
 
 /** Both TLS engines: server tests run once per engine. */
 export const ENGINES: readonly TlsEngine[] = TLS_ENGINES;

@@ -2,7 +2,8 @@
 
 import assert from "node:assert/strict";
 import { parseClientArgs } from "../lib/client/config.ts";
-import { parseServerArgs, redact } from "../lib/server/config.ts";
+import { parseServerArgs } from "../lib/server/config.ts";
+import { redact } from "../lib/log.ts";
 
 Deno.test("parseServerArgs() resolves the documented defaults", () => {
   const config = parseServerArgs([]);

@@ -19,7 +19,12 @@ import {
 import { LOG_LEVELS, type LogLevel } from "../log.ts";
 import { HISTORY_REQUEST_LIMIT } from "../protocol.ts";
 import { type AddressRange, parseAddressRange } from "../address.ts";
-import { TLS_ENGINES, type TlsEngine } from "./doors/transport.ts";
+
+/** TLS engines a server can listen with. */
+export const TLS_ENGINES = ["node", "deno"] as const;
+
+/** A TLS engine name. */
+export type TlsEngine = (typeof TLS_ENGINES)[number];
 
 /** Port of a room when none is given. */
 export const DEFAULT_PORT = 7443;
@@ -638,17 +643,4 @@ function clusterName(text: string): string {
     );
   }
   return text;
-}
-
-/** A Redis URL with its password hidden, for messages and logs. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.username === "" && parsed.password === "") return url;
-    parsed.username = "***";
-    parsed.password = "";
-    return parsed.href;
-  } catch {
-    return "(not a URL)";
-  }
 }

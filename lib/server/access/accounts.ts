@@ -15,8 +15,19 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { aliasKey, isWellFormedAlias, validateAlias } from "../../protocol.ts";
 import { aliasSkeleton } from "../../text.ts";
 import { hashPassword, type PasswordCheck } from "./passwords.ts";
-import type { PeerCertificate } from "../room/connection.ts";
 import type { KnownAddresses } from "./login_limiter.ts";
+
+/** What a client's certificate says, when the server asked for one. */
+export interface PeerCertificate {
+  /** Subject common name (an account alias for our client certificates). */
+  readonly subject: string;
+  /** SHA-256 fingerprint, colon-separated upper-case hex. */
+  readonly fingerprint: string;
+  /** Whether it chains to the client CA and is valid now. */
+  readonly verified: boolean;
+  /** Why it is not verified (`CERT_HAS_EXPIRED`, ...); null when it is. */
+  readonly error: string | null;
+}
 
 /** Address groups remembered per account (the most recent logins). */
 const KNOWN_PER_ACCOUNT = 10;

@@ -11,7 +11,7 @@
 
 import { aliasKey, ProtocolError, validateAlias } from "../../protocol.ts";
 import { addressGroup } from "../../address.ts";
-import type { Account, Accounts } from "./accounts.ts";
+import type { Account, Accounts, PeerCertificate } from "./accounts.ts";
 import type { LoginLimiter } from "./login_limiter.ts";
 import type {
   Identity,
@@ -25,7 +25,6 @@ import {
   type PasswordChecker,
   secretsEqual,
 } from "./passwords.ts";
-import type { PeerCertificate } from "../room/connection.ts";
 
 /** Password checks one address (group) may have running or waiting. */
 const CHECKS_PER_ADDRESS = 2;

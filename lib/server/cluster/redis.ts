@@ -22,8 +22,7 @@ import {
   ErrorReply,
   TimeoutError,
 } from "redis";
-import { describeError, type Logger } from "../../log.ts";
-import { redact } from "../config.ts";
+import { describeError, type Logger, redact } from "../../log.ts";
 
 /** A node-redis client, as this module uses it. */
 export interface RedisClient {

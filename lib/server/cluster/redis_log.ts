@@ -48,7 +48,7 @@ import {
   type RoomLog,
   type RoomLogFailure,
 } from "../room/room_log.ts";
-import { toRoomEvent } from "../storage/sqlite_log.ts";
+import { toRoomEvent } from "../room/stored_event.ts";
 
 /** Options of {@linkcode RedisLog}. */
 export interface RedisLogOptions {

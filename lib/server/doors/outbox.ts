@@ -23,15 +23,10 @@
  */
 
 import { type ByteWriter, writeAll } from "../../io.ts";
+import type { QueueWatcher } from "../room/connection.ts";
 
 /** Most bytes written at once. */
 export const SLICE_BYTES = 16 * 1024;
-
-/**
- * Told how a queue stands against its watermark: `true` when it goes above
- * it, `false` when it is back at or below it (each once per crossing).
- */
-export type QueueWatcher = (above: boolean) => void;
 
 /** Options of {@linkcode Outbox.push}. */
 export interface PushOptions {

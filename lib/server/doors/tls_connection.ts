@@ -17,11 +17,12 @@ import type {
   Connection,
   ConnectionInfo,
   InboundLine,
-  PeerCertificate,
+  QueueWatcher,
   SendOptions,
 } from "../room/connection.ts";
-import { Outbox, type QueueWatcher } from "./outbox.ts";
+import { Outbox } from "./outbox.ts";
 import { type ByteConn, formatAddress } from "./transport.ts";
+import type { PeerCertificate } from "../access/accounts.ts";
 
 /** Options of {@linkcode TlsConnection}. */
 export interface TlsConnectionOptions {

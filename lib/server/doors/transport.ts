@@ -40,14 +40,10 @@ import * as net from "node:net";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { type AddressRange, inAnyRange } from "../../address.ts";
-import type { PeerCertificate } from "../room/connection.ts";
 import { parseProxyHeader, type ProxyHeader } from "./proxy_protocol.ts";
-
-/** TLS engines a server can listen with. */
-export const TLS_ENGINES = ["node", "deno"] as const;
-
-/** A TLS engine name. */
-export type TlsEngine = (typeof TLS_ENGINES)[number];
+import type { PeerCertificate } from "../access/accounts.ts";
+import { InputOverflowError } from "../room/connection.ts";
+import type { TlsEngine } from "../config.ts";
 
 /**
  * Bytes the deno engine reads at once. An idle member holds this buffer in
@@ -66,15 +62,6 @@ export function formatAddress({ hostname, port }: NetAddress): string {
   return hostname.includes(":")
     ? `[${hostname}]:${port}`
     : `${hostname}:${port}`;
-}
-
-/** A peer sent more than a connection may hold unread. */
-export class InputOverflowError extends Error {
-  /** Creates the error for a limit in bytes. */
-  constructor(limitBytes: number) {
-    super(`More than ${limitBytes} bytes were received and not yet read`);
-    this.name = "InputOverflowError";
-  }
 }
 
 /** A server-side TLS connection, as bytes. */

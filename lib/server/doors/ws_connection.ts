@@ -23,15 +23,17 @@ import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
 import type { Clock } from "../../clock.ts";
 import { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
-import type {
-  CloseOptions,
-  Connection,
-  ConnectionInfo,
-  InboundLine,
-  SendOptions,
+import {
+  type CloseOptions,
+  type Connection,
+  type ConnectionInfo,
+  type InboundLine,
+  InputOverflowError,
+  type QueueWatcher,
+  type SendOptions,
 } from "../room/connection.ts";
-import { Outbox, type QueueWatcher } from "./outbox.ts";
-import { InputOverflowError, TcpReading } from "./transport.ts";
+import { Outbox } from "./outbox.ts";
+import { TcpReading } from "./transport.ts";
 
 /** Options of {@linkcode WsConnection}. */
 export interface WsConnectionOptions {

@@ -4,13 +4,15 @@
  * encoded outbound lines into a bounded queue. It owns framing, queueing and
  * the goodbye, and nothing about the chat: sessions and the room never see
  * sockets or bytes on a wire. Transport facts (which door, the remote
- * address) are read-only {@linkcode ConnectionInfo}.
+ * address) are read-only {@linkcode ConnectionInfo}. What a door tells its
+ * session ({@linkcode InputOverflowError}, {@linkcode QueueWatcher}) is
+ * defined here too, so the room's folder never imports a door.
  *
  * @module
  */
 
 import type { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
-import type { QueueWatcher } from "../doors/outbox.ts";
+import type { PeerCertificate } from "../access/accounts.ts";
 
 /** Options of {@linkcode Connection.send}. */
 export interface SendOptions {
@@ -33,16 +35,19 @@ export type InboundLine =
   | typeof LINE_TOO_LONG
   | typeof LINE_ENDLESS;
 
-/** What a client's certificate says, when the server asked for one. */
-export interface PeerCertificate {
-  /** Subject common name (an account alias for our client certificates). */
-  readonly subject: string;
-  /** SHA-256 fingerprint, colon-separated upper-case hex. */
-  readonly fingerprint: string;
-  /** Whether it chains to the client CA and is valid now. */
-  readonly verified: boolean;
-  /** Why it is not verified (`CERT_HAS_EXPIRED`, ...); null when it is. */
-  readonly error: string | null;
+/**
+ * Told how a queue stands against its watermark: `true` when it goes above
+ * it, `false` when it is back at or below it (each once per crossing).
+ */
+export type QueueWatcher = (above: boolean) => void;
+
+/** A peer sent more than a connection may hold unread. */
+export class InputOverflowError extends Error {
+  /** Creates the error for a limit in bytes. */
+  constructor(limitBytes: number) {
+    super(`More than ${limitBytes} bytes were received and not yet read`);
+    this.name = "InputOverflowError";
+  }
 }
 
 /** What a session may know about the transport under it. */

@@ -36,7 +36,12 @@ import {
 import { isBlank, sanitizeText } from "../../text.ts";
 import type { Account } from "../access/accounts.ts";
 import type { ServerConfig } from "../config.ts";
-import type { Connection, InboundLine, SendOptions } from "./connection.ts";
+import {
+  type Connection,
+  type InboundLine,
+  InputOverflowError,
+  type SendOptions,
+} from "./connection.ts";
 import type { Applicant, Claim, Gate } from "../access/gate.ts";
 import { describeSanction, type Sanction } from "../access/moderation.ts";
 import {
@@ -45,7 +50,6 @@ import {
   type ModeratorCluster,
 } from "./moderator.ts";
 import { type Room, SLOW_TEXT } from "./room.ts";
-import { InputOverflowError } from "../doors/transport.ts";
 
 /** What a session needs from its server. */
 export interface SessionContext {

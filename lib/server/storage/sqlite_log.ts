@@ -26,7 +26,6 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { clearImmediate, setImmediate } from "node:timers";
 import type { Clock } from "../../clock.ts";
-import { isLineId, SERVER_LINE_FIELDS } from "../../protocol.ts";
 import { lastSeq, Retention } from "./retention.ts";
 import {
   type AppendOptions,
@@ -36,14 +35,13 @@ import {
   RecentEvents,
   RecentIds,
   type RecentIdsOptions,
-  ROOM_LINE_TYPES,
   type RoomEvent,
   type RoomEventSink,
   type RoomLine,
-  type RoomLineType,
   type RoomLog,
   type RoomLogFailure,
 } from "../room/room_log.ts";
+import { type StoredRow, toRoomEvent } from "../room/stored_event.ts";
 
 /** How the log writes: see the module documentation. */
 export type Durability = "normal" | "full";
@@ -76,15 +74,6 @@ interface Pending {
   readonly line: RoomLine;
   readonly origin: string;
   readonly id?: string;
-}
-
-/** A stored event as SQLite (or a Redis stream entry) gives it back. */
-export interface Row {
-  seq: number;
-  time: number;
-  line: string;
-  /** The line's id, if it has one. */
-  id?: string | null;
 }
 
 /**
@@ -160,7 +149,7 @@ export class SqliteLog implements RoomLog {
     const rows = db.prepare(
       `SELECT seq, time, line, id FROM events WHERE type IN ('MSG', 'ME')
        ORDER BY seq DESC LIMIT ?`,
-    ).all(options.keep) as unknown as Row[];
+    ).all(options.keep) as unknown as StoredRow[];
     for (const row of rows.reverse()) {
       const event = toRoomEvent(row);
       if (event !== null) this.#recent.add(event);
@@ -354,42 +343,9 @@ export function* eachEvent(
     query.afterSeq ?? 0,
     query.sinceMs ?? 0,
     query.limit ?? -1,
-  ) as Iterable<Row>;
+  ) as Iterable<StoredRow>;
   for (const row of rows) {
     const event = toRoomEvent(row);
     if (event !== null) yield event;
   }
-}
-
-/**
- * A stored row as an event, or null when it does not hold a room line of
- * single-line fields (the database is ours, but a line from it goes to
- * every joiner: it is checked like one that came from a client).
- */
-export function toRoomEvent(row: Row): RoomEvent | null {
-  let line: unknown;
-  try {
-    line = JSON.parse(row.line);
-  } catch {
-    return null;
-  }
-  // A time a Date can hold (history lines print it).
-  if (!isRoomLine(line) || !(Math.abs(row.time) <= 8.64e15)) return null;
-  const id = typeof row.id === "string" && isLineId(row.id)
-    ? row.id
-    : undefined;
-  return { seq: row.seq, time: row.time, line, origin: "", id };
-}
-
-const ROOM_TYPES: ReadonlySet<string> = new Set(ROOM_LINE_TYPES);
-
-function isRoomLine(value: unknown): value is RoomLine {
-  if (typeof value !== "object" || value === null) return false;
-  const fields = value as Record<string, unknown>;
-  const type = fields.type;
-  if (typeof type !== "string" || !ROOM_TYPES.has(type)) return false;
-  return SERVER_LINE_FIELDS[type as RoomLineType].every((field) => {
-    const text = fields[field];
-    return typeof text === "string" && !/[\r\n]/.test(text);
-  });
 }

@@ -9,14 +9,14 @@ import { LINE_ENDLESS, LINE_TOO_LONG } from "../../../lib/framing.ts";
 import { createLogger } from "../../../lib/log.ts";
 import { parseServerArgs } from "../../../lib/server/config.ts";
 import { Room } from "../../../lib/server/room/room.ts";
-import type { PeerCertificate } from "../../../lib/server/room/connection.ts";
 import { parseAddressRange } from "../../../lib/address.ts";
 import { MemoryLog, type RoomLog } from "../../../lib/server/room/room_log.ts";
 import { Session } from "../../../lib/server/room/session.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
 import { openStore } from "../../../lib/server/storage/store.ts";
-import { InputOverflowError } from "../../../lib/server/doors/transport.ts";
 import { FakeClock, FakeConnection, settle, testGate } from "../../_fakes.ts";
+import type { PeerCertificate } from "../../../lib/server/access/accounts.ts";
+import { InputOverflowError } from "../../../lib/server/room/connection.ts";
 
 /**
  * A room and a way to open sessions on it, all on one fake clock; its log
