@@ -1,7 +1,7 @@
 /** Tests of log formatting and level filtering. */
 
 import assert from "node:assert/strict";
-import { createLogger, formatLogLine } from "../lib/log.ts";
+import { createLogger, formatLogLine, redact } from "../lib/log.ts";
 
 Deno.test("createLogger() writes lines at its level and above only", () => {
   const lines: string[] = [];
@@ -28,4 +28,18 @@ Deno.test("formatLogLine() quotes values that would break key=value parsing", ()
     }),
     '1970-01-01T00:00:00.000Z DEBUG e a="x\\"y" b="k=v" c="" e=true',
   );
+});
+
+Deno.test("redact() hides the user and all of the password of a URL", () => {
+  assert.equal(
+    redact("redis://user:secret@redis.example:6379/0"),
+    "redis://***@redis.example:6379/0",
+  );
+  // The last @ ends the password: none of it may show.
+  assert.equal(
+    redact("redis://:p@ss@redis.example:6379/0"),
+    "redis://***@redis.example:6379/0",
+  );
+  assert.equal(redact("redis://h:6379/0"), "redis://h:6379/0");
+  assert.equal(redact("not a url"), "(not a URL)");
 });
