@@ -1,0 +1,171 @@
+/**
+ * Tests that the layout is the architecture: every import between modules
+ * of `lib/` (static, dynamic, `import type`, raw assets) runs one way, by
+ * the table below, read from the module graph `deno info --json` gives;
+ * every module of `lib/` belongs to a row of it; tests mirror the server's
+ * folders; and `docs/design.md`'s map names every module.
+ */
+
+import assert from "node:assert/strict";
+import { join, relative } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { ROOT, runCommand, withTempDir } from "./_helpers.ts";
+
+/**
+ * Which part of `lib/` may import which, inner parts first. A part is a
+ * folder (its modules and its subfolders') or one module; a module belongs
+ * to the longest part that holds it. Every part may import itself. The
+ * room knows access (who may join) and the config; storage and the
+ * cluster implement the room's seams (`RoomLog`, the stored event, the
+ * member); the doors hand the room `Connection`s; only `chat_server.ts`
+ * puts them together. Roles (`server.ts`, ...) and tests may import
+ * anything.
+ */
+const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
+  "lib": [],
+  "lib/client": ["lib"],
+  "lib/server/config.ts": ["lib"],
+  "lib/server/access": ["lib"],
+  "lib/server/room": ["lib", "lib/server/config.ts", "lib/server/access"],
+  "lib/server/storage": ["lib", "lib/server/room"],
+  "lib/server/cluster": ["lib", "lib/server/access", "lib/server/room"],
+  "lib/server/doors": [
+    "lib",
+    "lib/server/config.ts",
+    "lib/server/access",
+    "lib/server/room",
+    "web",
+  ],
+  "lib/server/chat_server.ts": [
+    "lib",
+    "lib/server/config.ts",
+    "lib/server/access",
+    "lib/server/room",
+    "lib/server/storage",
+    "lib/server/cluster",
+    "lib/server/doors",
+  ],
+};
+
+/** The part of a path from the repository root, or null when none holds it. */
+function partOf(path: string, parts: readonly string[]): string | null {
+  let best: string | null = null;
+  for (const part of parts) {
+    if (path === part || path.startsWith(`${part}/`)) {
+      if (best === null || part.length > best.length) best = part;
+    }
+  }
+  return best;
+}
+
+/** Every .ts/.js file under `dir` (from the repository root), sorted. */
+async function modulesUnder(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir(join(ROOT, dir))) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) found.push(...await modulesUnder(path));
+    else if (/\.(ts|js)$/.test(entry.name)) found.push(path);
+  }
+  return found.sort();
+}
+
+/** Every import of one module by another, both from the repository root. */
+async function importsOf(
+  modules: readonly string[],
+): Promise<{ from: string; to: string }[]> {
+  return await withTempDir(async (dir) => {
+    // deno info takes one root: one that imports every module of lib/.
+    const root = join(dir, "all.ts");
+    await Deno.writeTextFile(
+      root,
+      modules.map((m) => `import "${pathToFileURL(join(ROOT, m))}";\n`)
+        .join(""),
+    );
+    const { code, out } = await runCommand("deno", [
+      "info",
+      "--json",
+      "--config",
+      join(ROOT, "deno.json"),
+      root,
+    ]);
+    assert.equal(code, 0, out);
+    const graph = JSON.parse(out) as {
+      modules: {
+        specifier: string;
+        dependencies?: {
+          code?: { specifier: string };
+          type?: { specifier: string };
+        }[];
+      }[];
+    };
+    const inRepo = (url: string) =>
+      url.startsWith("file:") ? relative(ROOT, fileURLToPath(url)) : null;
+    const edges: { from: string; to: string }[] = [];
+    for (const module of graph.modules) {
+      const from = inRepo(module.specifier);
+      if (from === null || !from.startsWith("lib/")) continue;
+      for (const dependency of module.dependencies ?? []) {
+        for (const target of [dependency.code, dependency.type]) {
+          const to = target && inRepo(target.specifier);
+          if (to) edges.push({ from, to });
+        }
+      }
+    }
+    return edges;
+  });
+}
+
+Deno.test("every import in lib/ runs one way, by the layout table", async () => {
+  const parts = Object.keys(MAY_IMPORT);
+  const modules = await modulesUnder("lib");
+  const unplaced = modules.filter((m) => partOf(m, parts) === null);
+  assert.deepEqual(unplaced, [], "modules no row of MAY_IMPORT holds");
+  // Asset folders (web/) are parts too, importable where the table says.
+  const targets = [...parts, "web"];
+  const edges = await importsOf(modules);
+  assert.ok(edges.length > 100, `only ${edges.length} imports found`);
+  const against = edges.filter(({ from, to }) => {
+    const own = partOf(from, parts)!;
+    const other = partOf(to, targets);
+    return other !== own && !MAY_IMPORT[own]!.includes(other ?? to);
+  }).map(({ from, to }) => `${from} -> ${to}`);
+  assert.deepEqual(against, []);
+});
+
+Deno.test("lib/server/ holds only its folders, the config and the door that joins them", async () => {
+  const loose: string[] = [];
+  for await (const entry of Deno.readDir(join(ROOT, "lib/server"))) {
+    if (!entry.isDirectory) loose.push(entry.name);
+  }
+  assert.deepEqual(loose.sort(), ["chat_server.ts", "config.ts"]);
+});
+
+Deno.test("tests/server/ mirrors the server's folders", async () => {
+  const folders = async (dir: string) => {
+    const names: string[] = [];
+    for await (const entry of Deno.readDir(join(ROOT, dir))) {
+      if (entry.isDirectory) names.push(entry.name);
+    }
+    return names.sort();
+  };
+  assert.deepEqual(
+    await folders("tests/server"),
+    await folders("lib/server"),
+  );
+});
+
+Deno.test("docs/design.md's map names every folder and module of lib/", async () => {
+  const design = await Deno.readTextFile(join(ROOT, "docs/design.md"));
+  const map = design.split("## The map")[1]?.split("\n## ")[0] ?? "";
+  // Words of the map: folders are named in full (lib/server/) or, inside
+  // lib/server/, by their own name (room/); modules by file name.
+  const words = new Set(map.split(/\s+/));
+  const missing: string[] = [];
+  for (const module of await modulesUnder("lib")) {
+    const folder = module.slice(0, module.lastIndexOf("/") + 1);
+    const short = folder.replace(/^lib\/server\/(?=.)/, "");
+    if (!words.has(folder) && !words.has(short)) missing.push(folder);
+    if (!words.has(module.slice(folder.length))) missing.push(module);
+  }
+  assert.deepEqual([...new Set(missing)], []);
+});
