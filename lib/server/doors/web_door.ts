@@ -49,7 +49,7 @@ import {
   readProxyHeader,
 } from "./transport.ts";
 import type { ServerConfig } from "../config.ts";
-import { type WebSocket, WsConnection } from "./ws_connection.ts";
+import { TextFramer, type WebSocket, WsConnection } from "./ws_connection.ts";
 import appJs from "../../../web/app.js" with { type: "bytes" };
 import entriesJs from "../../../web/entries.js" with { type: "bytes" };
 import iconSvg from "../../../web/icon.svg" with { type: "bytes" };
@@ -228,6 +228,8 @@ class Door implements WebDoor {
   #options: WebDoorOptions;
   #headers: Record<string, string>;
   #sockets: WebSocketUpgrader;
+  /** Frames lines for every WebSocket of this door. */
+  #framer = new TextFramer();
   #visits = new Map<string, Visit>();
   #https: Server;
   #front: net.Server;
@@ -407,6 +409,7 @@ class Door implements WebDoor {
         maxInputBytes: options.maxInputBytes,
         queueBytes: options.queueBytes,
         closeGraceMs: options.closeGraceMs,
+        framer: this.#framer,
         clock: options.clock,
       });
       options.admit(connection, visit.entry);
