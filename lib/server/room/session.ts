@@ -25,6 +25,7 @@ import {
   encodeTaggedLine,
   formatHelloParams,
   isCapability,
+  isCommand,
   type LeaveReason,
   LINE_ID_PREFIX,
   parseCommand,
@@ -856,7 +857,6 @@ export class Session implements Moderated {
 /** Every capability this server offers, in the table's order. */
 const OFFERED_CAPABILITIES = Object.keys(CAPABILITIES) as Capability[];
 
-const SLASH = 0x2f;
 const AT = 0x40;
 
 /**
@@ -871,7 +871,7 @@ function plainChat(line: InboundLine, ids: boolean): string | null {
   if (typeof line === "string") {
     text = line;
   } else if (line instanceof Uint8Array) {
-    if (line[0] === SLASH && line[1] !== SLASH) return null;
+    if (isCommand(line)) return null;
     try {
       text = decodeLine(line);
     } catch {
@@ -890,5 +890,5 @@ function plainChat(line: InboundLine, ids: boolean): string | null {
     }
     if (isBlank(sanitizeText(chat))) return null; // answered with ERR usage
   }
-  return !chat.startsWith("/") || chat.startsWith("//") ? text : null;
+  return isCommand(chat) ? null : text;
 }
