@@ -26,6 +26,37 @@ export const TLS_ENGINES = ["node", "deno"] as const;
 /** A TLS engine name. */
 export type TlsEngine = (typeof TLS_ENGINES)[number];
 
+/**
+ * Why `engine` cannot listen as asked, or null when it can: the one place
+ * that decides which settings need the node engine (the config refuses
+ * them at start, `listenTls` refuses them too). The deno engine
+ * (`Deno.listenTls`) cannot ask for client certificates, and starts TLS on
+ * the socket itself, so it cannot read a PROXY header first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { engineCannot } from "./config.ts";
+ *
+ * const wants = { clientCa: true, trustedProxies: false };
+ * assert.equal(engineCannot("node", wants), null);
+ * assert.match(engineCannot("deno", wants) ?? "", /^Cannot use --client-ca/);
+ * ```
+ */
+export function engineCannot(
+  engine: TlsEngine,
+  wants: { readonly clientCa: boolean; readonly trustedProxies: boolean },
+): string | null {
+  if (engine !== "deno") return null;
+  if (wants.clientCa) {
+    return "Cannot use --client-ca with --tls-engine deno: Deno.listenTls cannot ask for client certificates; use --tls-engine node";
+  }
+  if (wants.trustedProxies) {
+    return "Cannot use --trusted-proxy with --tls-engine deno: Deno.listenTls cannot read a PROXY header before the TLS handshake; use --tls-engine node";
+  }
+  return null;
+}
+
 /** Port of a room when none is given. */
 export const DEFAULT_PORT = 7443;
 
@@ -550,16 +581,11 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     logLevel: oneOf("log-level", values["log-level"], LOG_LEVELS),
     tlsEngine: oneOf("tls-engine", values["tls-engine"], TLS_ENGINES),
   };
-  if (config.clientCa !== null && config.tlsEngine === "deno") {
-    throw new TypeError(
-      "Cannot use --client-ca with --tls-engine deno: Deno.listenTls cannot ask for client certificates; use --tls-engine node",
-    );
-  }
-  if (config.trustedProxies.length > 0 && config.tlsEngine === "deno") {
-    throw new TypeError(
-      "Cannot use --trusted-proxy with --tls-engine deno: Deno.listenTls cannot read a PROXY header before the TLS handshake; use --tls-engine node",
-    );
-  }
+  const unsupported = engineCannot(config.tlsEngine, {
+    clientCa: config.clientCa !== null,
+    trustedProxies: config.trustedProxies.length > 0,
+  });
+  if (unsupported !== null) throw new TypeError(unsupported);
   if (config.handshakeTimeoutMs <= 0 || config.aliasTimeoutMs <= 0) {
     throw new RangeError(
       "Cannot use a zero --handshake-timeout or --alias-timeout: silent connections would pile up",
