@@ -60,8 +60,29 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       redisRetryMs: 15_000,
       heartbeatMs: 1000,
       lostAfterMs: 5000,
+      httpRequestTimeoutMs: 10_000,
+      roomPasswordTries: 2,
+      loginFailures: 3,
+      maxHttpRequestTimeoutMs: 30_000,
+      httpKeepAliveMs: 5000,
+      redisConnectTimeoutMs: 5000,
+      redisStartTries: 5,
+      redisReconnectMaxMs: 2000,
+      redisBatchLines: 1000,
+      redisLineIdsKept: 100_000,
+      redisHeldFailures: 1000,
+      redisReadCount: 1000,
+      redisReadBlockMs: 1000,
     },
   );
+});
+
+Deno.test("parseServerArgs() derives the web port's HTTP request deadline from --handshake-timeout, at most 30 s", () => {
+  const at = (seconds: string) =>
+    parseServerArgs(["--handshake-timeout", seconds]).httpRequestTimeoutMs;
+  assert.equal(at("0.25"), 250);
+  assert.equal(at("30"), 30_000);
+  assert.equal(at("60"), 30_000);
 });
 
 Deno.test("parseServerArgs() reads every flag", () => {

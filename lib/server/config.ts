@@ -373,8 +373,52 @@ export const SERVER_FLAGS = {
   help: { type: "boolean", help: "Show this help" },
 } as const satisfies FlagTable;
 
-/** The resolved server configuration; the only config passed around. */
-export interface ServerConfig {
+/**
+ * Limits and deadlines no flag changes (no user has needed to), each named
+ * once here and passed down as the {@linkcode ServerConfig} field of the
+ * same name, like those of the flags.
+ */
+export const SERVER_SETTINGS = {
+  /** Wrong room passwords a connection may send before `BYE auth-failed`. */
+  roomPasswordTries: 2,
+  /** Failed account logins a connection may have before `BYE auth-failed`. */
+  loginFailures: 3,
+  /** The most `httpRequestTimeoutMs` can be, whatever `--handshake-timeout`. */
+  maxHttpRequestTimeoutMs: 30_000,
+  /** How long the web port keeps an idle HTTP connection after a response. */
+  httpKeepAliveMs: 5_000,
+  /** With `--redis`: how long connecting to Redis may take. */
+  redisConnectTimeoutMs: 5_000,
+  /** With `--redis`: connection attempts at start before giving up. */
+  redisStartTries: 5,
+  /** With `--redis`: the longest wait between two reconnection attempts. */
+  redisReconnectMaxMs: 2_000,
+  /** With `--redis`: lines sent to Redis in one script call, at most. */
+  redisBatchLines: 1_000,
+  /**
+   * With `--redis`: ids of the last lines the cluster remembers so as to
+   * store none twice (a bounded set and a hash in Redis, about 13 + 12 MB
+   * when full, measured on Redis 7).
+   */
+  redisLineIdsKept: 100_000,
+  /** With `--redis`: failed appends held back for the room's order, at most. */
+  redisHeldFailures: 1_000,
+  /** With `--redis`: stream entries read at most per `XREAD`. */
+  redisReadCount: 1_000,
+  /** With `--redis`: how long one `XREAD` blocks before it is asked again. */
+  redisReadBlockMs: 1_000,
+} as const;
+
+/** The settings of {@linkcode SERVER_SETTINGS}, each a number. */
+export type ServerSettings = {
+  readonly [K in keyof typeof SERVER_SETTINGS]: number;
+};
+
+/**
+ * The resolved server configuration; the only config passed around. Its
+ * fields are those of the flags and the {@linkcode SERVER_SETTINGS}.
+ */
+export interface ServerConfig extends ServerSettings {
   /** `serve` runs the room; `certs` only (re)generates dev certificates. */
   readonly command: "serve" | "certs";
   /** With `certs client ALIAS`: issue a client certificate for ALIAS. */
@@ -450,7 +494,18 @@ export interface ServerConfig {
    * dropped as slow.
    */
   readonly stallTimeoutMs: number;
+  /**
+   * The TLS handshake and a trusted proxy's PROXY header, on both ports
+   * (`--handshake-timeout`).
+   */
   readonly handshakeTimeoutMs: number;
+  /**
+   * How long an HTTP request on the web port may take to arrive, headers
+   * and body (and how often that is checked: a request sent half is
+   * answered 408 within twice this): `--handshake-timeout`, at most
+   * `maxHttpRequestTimeoutMs`. Derived, no flag of its own.
+   */
+  readonly httpRequestTimeoutMs: number;
   readonly aliasTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly closeGraceMs: number;
@@ -573,6 +628,10 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     queueBytes: number("queue-bytes", maxLineBytes * 2, 1 << 30),
     stallTimeoutMs: ms("stall-timeout"),
     handshakeTimeoutMs: ms("handshake-timeout"),
+    httpRequestTimeoutMs: Math.min(
+      ms("handshake-timeout"),
+      SERVER_SETTINGS.maxHttpRequestTimeoutMs,
+    ),
     aliasTimeoutMs: ms("alias-timeout"),
     idleTimeoutMs: ms("idle-timeout"),
     closeGraceMs: ms("close-grace"),
@@ -580,6 +639,7 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     announceLimit: number("announce-limit", 0, 1_000_000),
     logLevel: oneOf("log-level", values["log-level"], LOG_LEVELS),
     tlsEngine: oneOf("tls-engine", values["tls-engine"], TLS_ENGINES),
+    ...SERVER_SETTINGS,
   };
   const unsupported = engineCannot(config.tlsEngine, {
     clientCa: config.clientCa !== null,

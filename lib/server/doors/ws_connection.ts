@@ -3,7 +3,8 @@
  * (a message holding line feeds is several), and each line the server sends
  * is one text message. The same limits as the TLS door hold: a line longer
  * than `maxLineBytes` is reported as {@linkcode LINE_TOO_LONG}, a message
- * longer than `maxSkipBytes` is refused by the WebSocket layer before it is
+ * longer than the door's `maxMessageBytes` (`--max-skip-bytes`) is refused
+ * by the WebSocket layer before it is
  * buffered and ends the connection as {@linkcode LINE_ENDLESS}, a message
  * that arrives while the session is not waiting for one stops reading from
  * the TCP socket until the session has taken every message held (one read

@@ -77,12 +77,6 @@ interface PendingPassword {
   readonly rename: boolean;
 }
 
-/** Wrong room passwords a connection may send before `BYE auth-failed`. */
-const ROOM_PASSWORD_TRIES = 2;
-
-/** Failed account logins a connection may have before `BYE auth-failed`. */
-const LOGIN_FAILURES = 3;
-
 /** Errors that mean the peer went away: logged at debug level only. */
 const DISCONNECT_ERRORS = [
   Deno.errors.BadResource,
@@ -556,7 +550,7 @@ export class Session implements Moderated {
         // Told to the owner only: the client hears what any failure gets.
         pinned: known?.fingerprint ? "certificate-only" : undefined,
       });
-      if (++this.#loginFailures >= LOGIN_FAILURES) {
+      if (++this.#loginFailures >= this.#ctx.config.loginFailures) {
         return this.close("auth-failed", "Too many failed logins");
       }
       throw new ProtocolError("login-failed", "Wrong alias or password");
@@ -581,7 +575,7 @@ export class Session implements Moderated {
       });
     }
     log.warn("auth-failed", { addr: this.address, kind: "room" });
-    if (++this.#roomPasswordTries >= ROOM_PASSWORD_TRIES) {
+    if (++this.#roomPasswordTries >= this.#ctx.config.roomPasswordTries) {
       return this.close("auth-failed", "Wrong room password");
     }
     this.#sendError(
