@@ -391,7 +391,10 @@ export const SERVER_SETTINGS = {
   redisConnectTimeoutMs: 5_000,
   /** With `--redis`: connection attempts at start before giving up. */
   redisStartTries: 5,
-  /** With `--redis`: the longest wait between two reconnection attempts. */
+  /**
+   * With `--redis`: the longest wait between two attempts to reach Redis
+   * again (reconnecting; reading the stream after a failed read).
+   */
   redisReconnectMaxMs: 2_000,
   /** With `--redis`: lines sent to Redis in one script call, at most. */
   redisBatchLines: 1_000,

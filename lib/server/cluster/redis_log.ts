@@ -71,6 +71,8 @@ export interface RedisLogOptions {
   readonly redisHeldFailures: number;
   /** Entries read at most per `XREAD`. */
   readonly redisReadCount: number;
+  /** The longest wait before reading again after a failed read. */
+  readonly redisReconnectMaxMs: number;
   /** How long one `XREAD` blocks before it is asked again. */
   readonly redisReadBlockMs: number;
   readonly log: Logger;
@@ -477,7 +479,7 @@ export class RedisLog implements RoomLog {
           retryMs: backoffMs,
         });
         await sleep(this.#options.clock, backoffMs, signal);
-        backoffMs = Math.min(backoffMs * 2, 2000);
+        backoffMs = Math.min(backoffMs * 2, this.#options.redisReconnectMaxMs);
         continue;
       }
       // Asked before the state was lost: from a stream that is no more.

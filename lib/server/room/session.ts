@@ -28,6 +28,7 @@ import {
   isCommand,
   type LeaveReason,
   LINE_ID_PREFIX,
+  MAX_ALIAS_LENGTH,
   parseCommand,
   PROTOCOL,
   ProtocolError,
@@ -258,7 +259,8 @@ export class Session implements Moderated {
           auth: gate.auth,
           caps: OFFERED_CAPABILITIES,
         }),
-        text: "Send your alias (1 to 32 letters, digits, _ . -)",
+        text:
+          `Send your alias (1 to ${MAX_ALIAS_LENGTH} letters, digits, _ . -)`,
       });
       this.#arm(config.aliasTimeoutMs);
       await this.#readLines();
