@@ -198,26 +198,21 @@ async function joinCluster(config: ServerConfig, log: Logger) {
   const { RedisLink } = await import("./lib/server/cluster/redis.ts");
   const { RedisLog } = await import("./lib/server/cluster/redis_log.ts");
   const { Cluster } = await import("./lib/server/cluster/cluster.ts");
+  // The cluster's parts take their limits under the config's own names.
   const link = await RedisLink.open({
+    ...config,
     url: config.redis,
-    cluster: config.cluster,
     keep: config.historyKeepRows === 0 ? 2 ** 31 : config.historyKeepRows,
-    timeoutMs: config.redisTimeoutMs,
     log,
   });
   try {
     const roomLog = await RedisLog.open(link, {
+      ...config,
       clock: systemClock,
       keep: config.history === 0 ? 0 : HISTORY_REQUEST_LIMIT,
-      retryMs: config.redisRetryMs,
       log,
     });
-    const cluster = new Cluster(link, {
-      clock: systemClock,
-      log,
-      heartbeatMs: config.heartbeatMs,
-      lostAfterMs: config.lostAfterMs,
-    });
+    const cluster = new Cluster(link, { ...config, clock: systemClock, log });
     return {
       log: roomLog,
       cluster,

@@ -241,6 +241,29 @@ export function parseDuration(text: string): number | null {
   return match ? Number(match[1]) * DURATION_UNITS_MS[match[2]!]! : null;
 }
 
+const SLASH = 0x2f;
+
+/**
+ * Whether a line from a joined client is a command: it starts with `/`,
+ * but not with `//` (which escapes a chat line starting with `/`). The one
+ * rule, for a line's text and for its bytes before they are decoded.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isCommand } from "./protocol.ts";
+ *
+ * assert.equal(isCommand("/who"), true);
+ * assert.equal(isCommand("//etc"), false);
+ * assert.equal(isCommand(new TextEncoder().encode("/me waves")), true);
+ * ```
+ */
+export function isCommand(line: string | Uint8Array): boolean {
+  return typeof line === "string"
+    ? line.startsWith("/") && !line.startsWith("//")
+    : line[0] === SLASH && line[1] !== SLASH;
+}
+
 /**
  * Parses one line from a joined client. A line that does not start with `/`
  * (or starts with `//`) is a chat message; otherwise it is a command. Throws
@@ -261,7 +284,7 @@ export function parseDuration(text: string): number | null {
  * ```
  */
 export function parseCommand(line: string): Command {
-  if (!line.startsWith("/") || line.startsWith("//")) {
+  if (!isCommand(line)) {
     const text = sanitizeText(line.startsWith("//") ? line.slice(1) : line);
     return { kind: "say", text: isBlank(text) ? "" : text };
   }

@@ -2,7 +2,11 @@
 
 import assert from "node:assert/strict";
 import { parseClientArgs } from "../lib/client/config.ts";
-import { parseServerArgs } from "../lib/server/config.ts";
+import {
+  parseServerArgs,
+  SERVER_FLAGS,
+  SERVER_SETTINGS,
+} from "../lib/server/config.ts";
 
 Deno.test("parseServerArgs() resolves the documented defaults", () => {
   const config = parseServerArgs([]);
@@ -60,8 +64,29 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       redisRetryMs: 15_000,
       heartbeatMs: 1000,
       lostAfterMs: 5000,
+      httpRequestTimeoutMs: 10_000,
+      roomPasswordTries: 2,
+      loginFailures: 3,
+      maxHttpRequestTimeoutMs: 30_000,
+      httpKeepAliveMs: 5000,
+      redisConnectTimeoutMs: 5000,
+      redisStartTries: 5,
+      redisReconnectMaxMs: 2000,
+      redisBatchLines: 1000,
+      redisLineIdsKept: 100_000,
+      redisHeldFailures: 1000,
+      redisReadCount: 1000,
+      redisReadBlockMs: 1000,
     },
   );
+});
+
+Deno.test("parseServerArgs() derives the web port's HTTP request deadline from --handshake-timeout, at most 30 s", () => {
+  const at = (seconds: string) =>
+    parseServerArgs(["--handshake-timeout", seconds]).httpRequestTimeoutMs;
+  assert.equal(at("0.25"), 250);
+  assert.equal(at("30"), 30_000);
+  assert.equal(at("60"), 30_000);
 });
 
 Deno.test("parseServerArgs() reads every flag", () => {
@@ -381,4 +406,37 @@ Deno.test("parseClientArgs() resolves defaults and flags", () => {
     [mtls.certFile, mtls.keyFile, mtls.passwordFile],
     ["c.pem", "k.pem", "pw"],
   );
+});
+
+/**
+ * Config fields whose name is not the flag's in camelCase (plus `Ms` for a
+ * flag in seconds), and why: these are the only ones.
+ */
+const RENAMED: Readonly<Record<string, string>> = {
+  host: "hostname", // as Deno.listen names it
+  "web-origin": "webOrigins", // repeatable: a list
+  san: "sans", // repeatable: a list
+  "trusted-proxy": "trustedProxies", // repeatable: a list
+  cert: "certFile", // a file name, not a certificate
+  key: "keyFile", // a file name, not a key
+};
+
+Deno.test("parseServerArgs() keeps one name from flag to field: each flag's field, then SERVER_SETTINGS, then fields derived from them", () => {
+  const config = parseServerArgs([]);
+  const fields = new Set(Object.keys(config));
+  const named: string[] = [];
+  for (const [flag, spec] of Object.entries(SERVER_FLAGS)) {
+    const camel = flag.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+    const field = RENAMED[flag] ??
+      ("value" in spec && spec.value === "S" ? `${camel}Ms` : camel);
+    assert.ok(fields.has(field), `--${flag} is config.${field}`);
+    named.push(field);
+  }
+  named.push(...Object.keys(SERVER_SETTINGS));
+  // Not a flag of their own: the command and what the config derives.
+  named.push("command", "clientCertFor", "httpRequestTimeoutMs");
+  assert.deepEqual([...fields].sort(), [...new Set(named)].sort());
+  for (const [name, value] of Object.entries(SERVER_SETTINGS)) {
+    assert.equal(config[name as keyof typeof SERVER_SETTINGS], value, name);
+  }
 });

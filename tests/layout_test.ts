@@ -132,6 +132,19 @@ Deno.test("every import in lib/ runs one way, by the layout table", async () => 
   assert.deepEqual(against, []);
 });
 
+Deno.test("no module of lib/ keeps mutable state at its top level", async () => {
+  // Module-global state is shared by every server, door and test in the
+  // process: state belongs to an object its owner makes.
+  const found: string[] = [];
+  for (const module of await modulesUnder("lib")) {
+    const text = await Deno.readTextFile(join(ROOT, module));
+    for (const match of text.matchAll(/^(?:export )?(?:let|var) \w+/gm)) {
+      found.push(`${module}: ${match[0]}`);
+    }
+  }
+  assert.deepEqual(found, []);
+});
+
 Deno.test("lib/server/ holds only its folders, the config and the door that joins them", async () => {
   const loose: string[] = [];
   for await (const entry of Deno.readDir(join(ROOT, "lib/server"))) {

@@ -9,6 +9,7 @@ import {
   formatHelloParams,
   formatServerLine,
   isCapability,
+  isCommand,
   isLineId,
   isWellFormedAlias,
   parseCommand,
@@ -453,4 +454,24 @@ Deno.test("parseCommand() judges text blank after sanitising, in every kind of l
     text: "waves",
   });
   assert.deepEqual(parseCommand("\u3164hi"), { kind: "say", text: "\u3164hi" });
+});
+
+Deno.test("isCommand() gives the same answer for a line's text and its bytes, and parseCommand() follows it", () => {
+  const encoder = new TextEncoder();
+  const cases: [string, boolean][] = [
+    ["/who", true],
+    ["/", true],
+    ["/ x", true],
+    ["//etc", false],
+    ["//", false],
+    ["hello", false],
+    ["", false],
+    [" /who", false],
+    ["é/who", false],
+  ];
+  for (const [line, command] of cases) {
+    assert.equal(isCommand(line), command, line);
+    assert.equal(isCommand(encoder.encode(line)), command, `bytes of ${line}`);
+    if (!command) assert.equal(parseCommand(line).kind, "say", line);
+  }
 });

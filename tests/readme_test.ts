@@ -3,7 +3,8 @@
  * as written in a fresh copy of the repository (servers on the README's own
  * ports, one at a time, until they log `listening`; clients against them;
  * the tools to completion), its openssl recipe makes certificates the
- * server can serve, and its permission table matches `deno.json`.
+ * server can serve, its permission table matches `deno.json`, and its flag
+ * tables match what `--help` prints.
  *
  * The README's ports are fixed (7443, 7444, ...; Redis on 6379): the test
  * fails at once, naming the port, when something else holds one.
@@ -14,6 +15,7 @@ import {
   assertServesTls,
   LineLog,
   ROOT,
+  runCommand,
   TerminalClient,
   withTempDir,
 } from "./_helpers.ts";
@@ -570,4 +572,39 @@ Deno.test("README permission table matches the tasks, and only the browser tests
     }
   }
   assert.match(readme, /^deno task test /m, "the README's test command");
+});
+
+/** A flag table's rows: the flag as `--help` writes it, and its default. */
+type FlagRows = [flag: string, defaultValue: string][];
+
+/** The rows of the README's table after `heading` (a line starting it). */
+function readmeFlags(heading: string): FlagRows {
+  const after = readme.split(`\n${heading}`)[1] ?? "";
+  const table = after.split("\n\n")[1] ?? "";
+  return [...table.matchAll(/^\| `(--[^`]+)`\s*\| ([^|]*?)\s*\|/gm)]
+    .map(([, flag, value]) => [flag!, value!.replace(/^`(.*)`$/, "$1")]);
+}
+
+/** The rows `--help` prints: "—" (or "off", a switch) when no default. */
+async function helpFlags(script: string): Promise<FlagRows> {
+  const { code, out } = await runCommand("deno", ["run", script, "--help"]);
+  assert.equal(code, 0, out);
+  return [...out.matchAll(/^ {2}(--\S+(?: \S+)?)(?: {2,}(.*))?$/gm)]
+    .map(([, flag, help = ""]) => {
+      const value = /\(default ([^)]*)\)$/.exec(help)?.[1];
+      return [flag!, value ?? (flag!.includes(" ") ? "—" : "off")];
+    });
+}
+
+Deno.test("README flag tables list what --help prints: every flag, its value and default, in order", async () => {
+  for (
+    const [heading, script] of [
+      ["Server flags", "server.ts"],
+      ["Client flags", "client.ts"],
+    ]
+  ) {
+    const help = await helpFlags(script!);
+    assert.ok(help.length > 5, `${script} --help lists its flags`);
+    assert.deepEqual(readmeFlags(heading!), help, heading);
+  }
 });

@@ -26,6 +26,37 @@ export const TLS_ENGINES = ["node", "deno"] as const;
 /** A TLS engine name. */
 export type TlsEngine = (typeof TLS_ENGINES)[number];
 
+/**
+ * Why `engine` cannot listen as asked, or null when it can: the one place
+ * that decides which settings need the node engine (the config refuses
+ * them at start, `listenTls` refuses them too). The deno engine
+ * (`Deno.listenTls`) cannot ask for client certificates, and starts TLS on
+ * the socket itself, so it cannot read a PROXY header first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { engineCannot } from "./config.ts";
+ *
+ * const wants = { clientCa: true, trustedProxies: false };
+ * assert.equal(engineCannot("node", wants), null);
+ * assert.match(engineCannot("deno", wants) ?? "", /^Cannot use --client-ca/);
+ * ```
+ */
+export function engineCannot(
+  engine: TlsEngine,
+  wants: { readonly clientCa: boolean; readonly trustedProxies: boolean },
+): string | null {
+  if (engine !== "deno") return null;
+  if (wants.clientCa) {
+    return "Cannot use --client-ca with --tls-engine deno: Deno.listenTls cannot ask for client certificates; use --tls-engine node";
+  }
+  if (wants.trustedProxies) {
+    return "Cannot use --trusted-proxy with --tls-engine deno: Deno.listenTls cannot read a PROXY header before the TLS handshake; use --tls-engine node";
+  }
+  return null;
+}
+
 /** Port of a room when none is given. */
 export const DEFAULT_PORT = 7443;
 
@@ -342,8 +373,55 @@ export const SERVER_FLAGS = {
   help: { type: "boolean", help: "Show this help" },
 } as const satisfies FlagTable;
 
-/** The resolved server configuration; the only config passed around. */
-export interface ServerConfig {
+/**
+ * Limits and deadlines no flag changes (no user has needed to), each named
+ * once here and passed down as the {@linkcode ServerConfig} field of the
+ * same name, like those of the flags.
+ */
+export const SERVER_SETTINGS = {
+  /** Wrong room passwords a connection may send before `BYE auth-failed`. */
+  roomPasswordTries: 2,
+  /** Failed account logins a connection may have before `BYE auth-failed`. */
+  loginFailures: 3,
+  /** The most `httpRequestTimeoutMs` can be, whatever `--handshake-timeout`. */
+  maxHttpRequestTimeoutMs: 30_000,
+  /** How long the web port keeps an idle HTTP connection after a response. */
+  httpKeepAliveMs: 5_000,
+  /** With `--redis`: how long connecting to Redis may take. */
+  redisConnectTimeoutMs: 5_000,
+  /** With `--redis`: connection attempts at start before giving up. */
+  redisStartTries: 5,
+  /**
+   * With `--redis`: the longest wait between two attempts to reach Redis
+   * again (reconnecting; reading the stream after a failed read).
+   */
+  redisReconnectMaxMs: 2_000,
+  /** With `--redis`: lines sent to Redis in one script call, at most. */
+  redisBatchLines: 1_000,
+  /**
+   * With `--redis`: ids of the last lines the cluster remembers so as to
+   * store none twice (a bounded set and a hash in Redis, about 13 + 12 MB
+   * when full, measured on Redis 7).
+   */
+  redisLineIdsKept: 100_000,
+  /** With `--redis`: failed appends held back for the room's order, at most. */
+  redisHeldFailures: 1_000,
+  /** With `--redis`: stream entries read at most per `XREAD`. */
+  redisReadCount: 1_000,
+  /** With `--redis`: how long one `XREAD` blocks before it is asked again. */
+  redisReadBlockMs: 1_000,
+} as const;
+
+/** The settings of {@linkcode SERVER_SETTINGS}, each a number. */
+export type ServerSettings = {
+  readonly [K in keyof typeof SERVER_SETTINGS]: number;
+};
+
+/**
+ * The resolved server configuration; the only config passed around. Its
+ * fields are those of the flags and the {@linkcode SERVER_SETTINGS}.
+ */
+export interface ServerConfig extends ServerSettings {
   /** `serve` runs the room; `certs` only (re)generates dev certificates. */
   readonly command: "serve" | "certs";
   /** With `certs client ALIAS`: issue a client certificate for ALIAS. */
@@ -419,7 +497,18 @@ export interface ServerConfig {
    * dropped as slow.
    */
   readonly stallTimeoutMs: number;
+  /**
+   * The TLS handshake and a trusted proxy's PROXY header, on both ports
+   * (`--handshake-timeout`).
+   */
   readonly handshakeTimeoutMs: number;
+  /**
+   * How long an HTTP request on the web port may take to arrive, headers
+   * and body (and how often that is checked: a request sent half is
+   * answered 408 within twice this): `--handshake-timeout`, at most
+   * `maxHttpRequestTimeoutMs`. Derived, no flag of its own.
+   */
+  readonly httpRequestTimeoutMs: number;
   readonly aliasTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly closeGraceMs: number;
@@ -542,6 +631,10 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     queueBytes: number("queue-bytes", maxLineBytes * 2, 1 << 30),
     stallTimeoutMs: ms("stall-timeout"),
     handshakeTimeoutMs: ms("handshake-timeout"),
+    httpRequestTimeoutMs: Math.min(
+      ms("handshake-timeout"),
+      SERVER_SETTINGS.maxHttpRequestTimeoutMs,
+    ),
     aliasTimeoutMs: ms("alias-timeout"),
     idleTimeoutMs: ms("idle-timeout"),
     closeGraceMs: ms("close-grace"),
@@ -549,17 +642,13 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     announceLimit: number("announce-limit", 0, 1_000_000),
     logLevel: oneOf("log-level", values["log-level"], LOG_LEVELS),
     tlsEngine: oneOf("tls-engine", values["tls-engine"], TLS_ENGINES),
+    ...SERVER_SETTINGS,
   };
-  if (config.clientCa !== null && config.tlsEngine === "deno") {
-    throw new TypeError(
-      "Cannot use --client-ca with --tls-engine deno: Deno.listenTls cannot ask for client certificates; use --tls-engine node",
-    );
-  }
-  if (config.trustedProxies.length > 0 && config.tlsEngine === "deno") {
-    throw new TypeError(
-      "Cannot use --trusted-proxy with --tls-engine deno: Deno.listenTls cannot read a PROXY header before the TLS handshake; use --tls-engine node",
-    );
-  }
+  const unsupported = engineCannot(config.tlsEngine, {
+    clientCa: config.clientCa !== null,
+    trustedProxies: config.trustedProxies.length > 0,
+  });
+  if (unsupported !== null) throw new TypeError(unsupported);
   if (config.handshakeTimeoutMs <= 0 || config.aliasTimeoutMs <= 0) {
     throw new RangeError(
       "Cannot use a zero --handshake-timeout or --alias-timeout: silent connections would pile up",

@@ -24,13 +24,13 @@ import type { Claim, Member, RoomCluster } from "../room/room.ts";
 export interface ClusterOptions {
   readonly clock: Clock;
   readonly log: Logger;
-  /** How often this server says it is alive. @default {1000} */
-  readonly heartbeatMs?: number;
+  /** How often this server says it is alive (`--heartbeat`). */
+  readonly heartbeatMs: number;
   /**
-   * Silence after which a server counts as lost and its members as gone.
-   * @default {5000}
+   * Silence after which a server counts as lost and its members as gone
+   * (`--lost-after`).
    */
-  readonly lostAfterMs?: number;
+  readonly lostAfterMs: number;
 }
 
 /** What one server tells another through Redis. */
@@ -380,8 +380,7 @@ export class Cluster {
     }
     this.#beating = true;
     const { clock, log } = this.#options;
-    const heartbeatMs = this.#options.heartbeatMs ?? 1000;
-    const lostAfterMs = this.#options.lostAfterMs ?? 5000;
+    const { heartbeatMs, lostAfterMs } = this.#options;
     try {
       const sent = clock.now();
       const [added, ...lost] = await this.#link.run("beat", [

@@ -446,9 +446,6 @@ if not current or (ARGV[4] == '1' and current == ARGV[2]) then
 end
 return current`;
 
-/** Connection attempts at start before giving up. */
-const START_TRIES = 5;
-
 /** Options of {@linkcode RedisLink.open}. */
 export interface RedisLinkOptions {
   /** `redis://[:password@]host:port/db` or `rediss://` (TLS). */
@@ -457,11 +454,14 @@ export interface RedisLinkOptions {
   readonly cluster: string;
   /** Stream entries kept (`MAXLEN ~`). */
   readonly keep: number;
-  /**
-   * How long a command may wait for Redis's answer (`--redis-timeout`).
-   * @default {5000}
-   */
-  readonly timeoutMs?: number;
+  /** How long a command may wait for Redis's answer (`--redis-timeout`). */
+  readonly redisTimeoutMs: number;
+  /** How long connecting may take (the server's config names each limit). */
+  readonly redisConnectTimeoutMs: number;
+  /** Connection attempts at start before giving up. */
+  readonly redisStartTries: number;
+  /** The longest wait between two reconnection attempts. */
+  readonly redisReconnectMaxMs: number;
   readonly log: Logger;
 }
 
@@ -491,7 +491,7 @@ export class RedisLink {
     this.cluster = options.cluster;
     this.keys = clusterKeys(options.cluster);
     this.#keep = options.keep;
-    this.#timeoutMs = options.timeoutMs ?? 5000;
+    this.#timeoutMs = options.redisTimeoutMs;
     this.#log = options.log;
     this.commands = commands;
     this.reader = commands.duplicate();
@@ -529,13 +529,13 @@ export class RedisLink {
       disableOfflineQueue: true,
       // A command that cannot even be written (a socket that takes no
       // more) fails after the deadline instead of being held.
-      commandOptions: { timeout: options.timeoutMs ?? 5000 },
+      commandOptions: { timeout: options.redisTimeoutMs },
       socket: {
-        connectTimeout: 5000,
+        connectTimeout: options.redisConnectTimeoutMs,
         reconnectStrategy: (retries: number, cause: Error) =>
-          !opened && retries >= START_TRIES
+          !opened && retries >= options.redisStartTries
             ? cause
-            : Math.min(100 * 2 ** retries, 2000),
+            : Math.min(100 * 2 ** retries, options.redisReconnectMaxMs),
       },
     }) as unknown as RedisClient;
     const link = new RedisLink(client, options);

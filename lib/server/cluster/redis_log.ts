@@ -1,7 +1,7 @@
 /**
  * The room log of a cluster: a Redis Stream that every server of the room
  * appends to and reads. Lines appended in one event-loop turn go in one
- * script call (at most {@linkcode MAX_BATCH_LINES}), which numbers them (1,
+ * script call (at most `redisBatchLines`), which numbers them (1,
  * 2, 3, ... across the cluster, no gaps); calls are pipelined, and their
  * answers handled in the order they were sent. Nothing is handed on from
  * `append`: every
@@ -58,9 +58,23 @@ export interface RedisLogOptions {
   /**
    * How long an append whose outcome is unknown is sent again before its
    * senders hear so (`--redis-retry`).
-   * @default {15000}
    */
-  readonly retryMs?: number;
+  readonly redisRetryMs: number;
+  /** Lines sent in one script call, at most (the config names each limit). */
+  readonly redisBatchLines: number;
+  /**
+   * Ids of the last lines the cluster remembers, to store none twice: a
+   * bounded set in Redis, and a hash of their signs.
+   */
+  readonly redisLineIdsKept: number;
+  /** Failed batches held back for order, at most. */
+  readonly redisHeldFailures: number;
+  /** Entries read at most per `XREAD`. */
+  readonly redisReadCount: number;
+  /** The longest wait before reading again after a failed read. */
+  readonly redisReconnectMaxMs: number;
+  /** How long one `XREAD` blocks before it is asked again. */
+  readonly redisReadBlockMs: number;
   readonly log: Logger;
 }
 
@@ -73,24 +87,6 @@ interface Pending {
   /** Tells this append from any other (kept across its retries). */
   readonly tag: string;
 }
-
-/** Lines sent in one script call, at most. */
-export const MAX_BATCH_LINES = 1000;
-
-/**
- * Ids of the last lines the cluster remembers, to store none twice: a
- * bounded set in Redis, and a hash of their signs (about 13 + 12 MB when
- * full, measured on Redis 7).
- */
-export const IDS_KEPT = 100_000;
-
-/** Failed batches held back for order, at most. */
-const MAX_HELD_FAILURES = 1000;
-
-/** Entries read at most per `XREAD`. */
-const READ_COUNT = 1000;
-/** How long one `XREAD` blocks before it is asked again. */
-const BLOCK_MS = 1000;
 
 /** The room log in a Redis Stream. */
 export class RedisLog implements RoomLog {
@@ -146,7 +142,7 @@ export class RedisLog implements RoomLog {
   private constructor(link: RedisLink, options: RedisLogOptions) {
     this.#link = link;
     this.#options = options;
-    this.#retryMs = options.retryMs ?? 15_000;
+    this.#retryMs = options.redisRetryMs;
     this.#recent = new RecentEvents(options.keep);
   }
 
@@ -274,10 +270,10 @@ export class RedisLog implements RoomLog {
       });
       return;
     }
-    const { clock } = this.#options;
+    const { clock, redisBatchLines, redisLineIdsKept } = this.#options;
     while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0, MAX_BATCH_LINES);
-      const args = [String(IDS_KEPT)];
+      const batch = this.#pending.splice(0, redisBatchLines);
+      const args = [String(redisLineIdsKept)];
       for (const { time, line, origin, note, id, tag } of batch) {
         const alias = line.type === "MOD" ? line.by : line.alias;
         const json = JSON.stringify(line);
@@ -424,7 +420,7 @@ export class RedisLog implements RoomLog {
     this.#failures.push({ upTo, lines, outcome, error });
     // Held for order while the reader cannot catch up (an outage), but
     // not without bound: past that, the oldest are told at once.
-    if (this.#failures.length > MAX_HELD_FAILURES) {
+    if (this.#failures.length > this.#options.redisHeldFailures) {
       this.#failures[0]!.upTo = 0;
     }
     this.#tellFailures();
@@ -454,6 +450,7 @@ export class RedisLog implements RoomLog {
   /** Reads the stream and hands on what it reads, in order, until closed. */
   async #read(): Promise<void> {
     const { signal } = this.#stopReading;
+    const { redisReadCount, redisReadBlockMs } = this.#options;
     let backoffMs = 100;
     let failed = false;
     while (!signal.aborted) {
@@ -466,13 +463,13 @@ export class RedisLog implements RoomLog {
         reply = await this.#link.read([
           "XREAD",
           "COUNT",
-          String(READ_COUNT),
+          String(redisReadCount),
           "BLOCK",
-          String(BLOCK_MS),
+          String(redisReadBlockMs),
           "STREAMS",
           this.#link.keys.events,
           this.#lastId,
-        ], BLOCK_MS);
+        ], redisReadBlockMs);
         backoffMs = 100;
       } catch (error) {
         if (signal.aborted) return;
@@ -482,7 +479,7 @@ export class RedisLog implements RoomLog {
           retryMs: backoffMs,
         });
         await sleep(this.#options.clock, backoffMs, signal);
-        backoffMs = Math.min(backoffMs * 2, 2000);
+        backoffMs = Math.min(backoffMs * 2, this.#options.redisReconnectMaxMs);
         continue;
       }
       // Asked before the state was lost: from a stream that is no more.

@@ -43,7 +43,7 @@ import { type AddressRange, inAnyRange } from "../../address.ts";
 import { parseProxyHeader, type ProxyHeader } from "./proxy_protocol.ts";
 import type { PeerCertificate } from "../access/accounts.ts";
 import { InputOverflowError } from "../room/connection.ts";
-import type { TlsEngine } from "../config.ts";
+import { engineCannot, type TlsEngine } from "../config.ts";
 
 /**
  * Bytes the deno engine reads at once. An idle member holds this buffer in
@@ -163,22 +163,20 @@ export interface ListenTlsOptions {
   trustedProxies?: readonly AddressRange[];
 }
 
-/** Binds a TLS listener with the chosen engine. */
+/**
+ * Binds a TLS listener with the chosen engine; throws `TypeError` when the
+ * engine cannot do what is asked (see `engineCannot` in the config).
+ */
 export async function listenTls(
   options: ListenTlsOptions,
 ): Promise<ByteListener> {
   const { hostname, port, cert, key } = options;
+  const unsupported = engineCannot(options.engine ?? "node", {
+    clientCa: Boolean(options.clientCa),
+    trustedProxies: (options.trustedProxies ?? []).length > 0,
+  });
+  if (unsupported !== null) throw new TypeError(unsupported);
   if (options.engine === "deno") {
-    if (options.clientCa) {
-      throw new TypeError(
-        "Cannot ask for client certificates with the deno engine: Deno.listenTls cannot request them; use --tls-engine node",
-      );
-    }
-    if ((options.trustedProxies ?? []).length > 0) {
-      throw new TypeError(
-        "Cannot read PROXY headers with the deno engine: Deno.listenTls starts TLS on the socket itself; use --tls-engine node",
-      );
-    }
     return new DenoListener(Deno.listenTls({ hostname, port, cert, key }));
   }
   return await NodeListener.listen(options);

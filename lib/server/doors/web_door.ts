@@ -23,8 +23,8 @@
  * It runs on `node:https` with the `ws` package rather than `Deno.serve`
  * (`ws` needs `--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE`):
  * `Deno.upgradeWebSocket` buffers any message up to 64 MiB before the
- * application sees it, while `ws` refuses one over `maxPayload` from its
- * header.
+ * application sees it, while `ws` refuses one over `maxPayload`
+ * (`maxMessageBytes`, from `--max-skip-bytes`) from its header.
  *
  * @module
  */
@@ -49,7 +49,7 @@ import {
   readProxyHeader,
 } from "./transport.ts";
 import type { ServerConfig } from "../config.ts";
-import { type WebSocket, WsConnection } from "./ws_connection.ts";
+import { TextFramer, type WebSocket, WsConnection } from "./ws_connection.ts";
 import appJs from "../../../web/app.js" with { type: "bytes" };
 import entriesJs from "../../../web/entries.js" with { type: "bytes" };
 import iconSvg from "../../../web/icon.svg" with { type: "bytes" };
@@ -80,12 +80,21 @@ export interface WebDoorOptions {
    */
   readonly origins: readonly string[];
   readonly maxLineBytes: number;
-  /** Longest message accepted at all; longer ends the connection. */
-  readonly maxSkipBytes: number;
+  /**
+   * Longest WebSocket message accepted at all (`ws`'s `maxPayload`): a
+   * longer one is refused from its header and ends the connection, as a
+   * line going on past `--max-skip-bytes` ends a TLS connection.
+   */
+  readonly maxMessageBytes: number;
   readonly maxInputBytes: number;
   readonly queueBytes: number;
   readonly closeGraceMs: number;
+  /** The TLS handshake, and a trusted proxy's PROXY header. */
   readonly handshakeTimeoutMs: number;
+  /** How long an HTTP request may take to arrive (and how often checked). */
+  readonly httpRequestTimeoutMs: number;
+  /** How long an idle HTTP connection is kept after a response. */
+  readonly httpKeepAliveMs: number;
   /**
    * Ask clients for a certificate signed by `ca` (PEM), as the TLS door
    * does; with `require`, no handshake completes without a valid one.
@@ -115,16 +124,20 @@ export interface WebDoorOptions {
 
 /**
  * The settings of `config` the web door applies, the same as the TLS
- * door's (line length, input held, outbound queue, deadlines, proxies).
+ * door's (line length, input held, outbound queue, deadlines, proxies),
+ * plus its HTTP deadlines: the one place a config field gets another name
+ * (`maxSkipBytes` is the longest message, `maxMessageBytes`).
  */
 export function webLimits(config: ServerConfig) {
   return {
     maxLineBytes: config.maxLineBytes,
-    maxSkipBytes: config.maxSkipBytes,
+    maxMessageBytes: config.maxSkipBytes,
     maxInputBytes: config.maxInputBytes,
     queueBytes: config.queueBytes,
     closeGraceMs: config.closeGraceMs,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
+    httpRequestTimeoutMs: config.httpRequestTimeoutMs,
+    httpKeepAliveMs: config.httpKeepAliveMs,
     trustedProxies: config.trustedProxies,
   } satisfies Partial<WebDoorOptions>;
 }
@@ -201,7 +214,7 @@ export async function openWebDoor(options: WebDoorOptions): Promise<WebDoor> {
     options,
     new WebSocketServer({
       noServer: true,
-      maxPayload: options.maxSkipBytes,
+      maxPayload: options.maxMessageBytes,
       perMessageDeflate: false,
       clientTracking: false,
     }),
@@ -228,6 +241,8 @@ class Door implements WebDoor {
   #options: WebDoorOptions;
   #headers: Record<string, string>;
   #sockets: WebSocketUpgrader;
+  /** Frames lines for every WebSocket of this door. */
+  #framer = new TextFramer();
   #visits = new Map<string, Visit>();
   #https: Server;
   #front: net.Server;
@@ -244,7 +259,7 @@ class Door implements WebDoor {
         handshakeTimeout: options.handshakeTimeoutMs,
         // Checked this often: a request sent half (slow loris) is answered
         // 408 and closed within twice the timeout.
-        connectionsCheckingInterval: httpTimeoutMs(options),
+        connectionsCheckingInterval: options.httpRequestTimeoutMs,
         ...(clientCa === null ? {} : {
           ca: clientCa.ca,
           requestCert: true,
@@ -253,9 +268,9 @@ class Door implements WebDoor {
       },
       (request, response) => this.#respond(request, response),
     );
-    https.headersTimeout = httpTimeoutMs(options);
-    https.requestTimeout = httpTimeoutMs(options);
-    https.keepAliveTimeout = 5_000;
+    https.headersTimeout = options.httpRequestTimeoutMs;
+    https.requestTimeout = options.httpRequestTimeoutMs;
+    https.keepAliveTimeout = options.httpKeepAliveMs;
     https.on("upgrade", (request, socket, head) => {
       socket.on("error", () => {}); // a reset while upgrading is no news
       this.#upgrade(request, socket, head);
@@ -407,6 +422,7 @@ class Door implements WebDoor {
         maxInputBytes: options.maxInputBytes,
         queueBytes: options.queueBytes,
         closeGraceMs: options.closeGraceMs,
+        framer: this.#framer,
         clock: options.clock,
       });
       options.admit(connection, visit.entry);
@@ -493,17 +509,6 @@ class Door implements WebDoor {
     send(200, asset.type, asset.body);
   }
 }
-
-/**
- * How long an HTTP request may take to arrive (and how often that is
- * checked): the handshake timeout, at most {@linkcode MAX_HTTP_TIMEOUT_MS}.
- */
-function httpTimeoutMs(options: WebDoorOptions): number {
-  return Math.min(options.handshakeTimeoutMs, MAX_HTTP_TIMEOUT_MS);
-}
-
-/** The longest an HTTP request may take to arrive. */
-export const MAX_HTTP_TIMEOUT_MS = 30_000;
 
 /** A remote address as the door names it (IPv4-mapped as IPv4). */
 function unmapped(host: string): string {

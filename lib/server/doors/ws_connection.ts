@@ -3,7 +3,8 @@
  * (a message holding line feeds is several), and each line the server sends
  * is one text message. The same limits as the TLS door hold: a line longer
  * than `maxLineBytes` is reported as {@linkcode LINE_TOO_LONG}, a message
- * longer than `maxSkipBytes` is refused by the WebSocket layer before it is
+ * longer than the door's `maxMessageBytes` (`--max-skip-bytes`) is refused
+ * by the WebSocket layer before it is
  * buffered and ends the connection as {@linkcode LINE_ENDLESS}, a message
  * that arrives while the session is not waiting for one stops reading from
  * the TCP socket until the session has taken every message held (one read
@@ -47,6 +48,8 @@ export interface WsConnectionOptions {
   readonly queueBytes: number;
   /** Longest a goodbye may take before the connection is dropped. */
   readonly closeGraceMs: number;
+  /** The door's framer, shared by its connections. */
+  readonly framer: TextFramer;
   readonly clock: Clock;
 }
 
@@ -167,7 +170,7 @@ export class WsConnection implements Connection {
 
   send(line: Uint8Array, options?: SendOptions): boolean {
     if (this.#closing || this.#ws.readyState !== this.#ws.OPEN) return true;
-    return this.#outbox.push(textFrame(line), options);
+    return this.#outbox.push(this.#options.framer.frame(line), options);
   }
 
   watchQueue(watcher: QueueWatcher): void {
@@ -253,7 +256,9 @@ export class WsConnection implements Connection {
       timer = clock.setTimeout(resolve, closeGraceMs);
     });
     if (this.#ws.readyState === this.#ws.OPEN) {
-      if (last) this.#outbox.push(textFrame(last), { force: true });
+      if (last) {
+        this.#outbox.push(this.#options.framer.frame(last), { force: true });
+      }
       await Promise.race([this.#outbox.drained(), late]);
       // The close frame after what was queued.
       if (this.#ws.readyState === this.#ws.OPEN) this.#ws.close(1000);
@@ -264,8 +269,24 @@ export class WsConnection implements Connection {
   }
 }
 
-/** The last line framed, and its frame: a broadcast is framed once. */
-let framed: { line: Uint8Array; frame: Uint8Array } | null = null;
+/**
+ * Frames lines for the WebSockets of one door, remembering the last line
+ * and its frame: a broadcast reaches every member of the door as one frame,
+ * framed once. One per door (it is the door's, not the module's).
+ */
+export class TextFramer {
+  #line: Uint8Array | null = null;
+  #frame: Uint8Array = new Uint8Array(0);
+
+  /** The frame of `line`: the last one made when `line` is the same. */
+  frame(line: Uint8Array): Uint8Array {
+    if (this.#line !== line) {
+      this.#frame = textFrame(line);
+      this.#line = line;
+    }
+    return this.#frame;
+  }
+}
 
 /**
  * A server-to-client text frame (unmasked, RFC 6455 section 5.2) holding an
@@ -273,7 +294,6 @@ let framed: { line: Uint8Array; frame: Uint8Array } | null = null;
  * that holds it pins nothing shared.
  */
 export function textFrame(line: Uint8Array): Uint8Array {
-  if (framed?.line === line) return framed.frame;
   const length = line.length - 1;
   const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
   const frame = new Uint8Array(header + length);
@@ -289,6 +309,5 @@ export function textFrame(line: Uint8Array): Uint8Array {
     new DataView(frame.buffer).setBigUint64(2, BigInt(length));
   }
   frame.set(line.subarray(0, length), header);
-  framed = { line, frame };
   return frame;
 }

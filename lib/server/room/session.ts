@@ -25,8 +25,10 @@ import {
   encodeTaggedLine,
   formatHelloParams,
   isCapability,
+  isCommand,
   type LeaveReason,
   LINE_ID_PREFIX,
+  MAX_ALIAS_LENGTH,
   parseCommand,
   PROTOCOL,
   ProtocolError,
@@ -75,12 +77,6 @@ interface PendingPassword {
   /** Asked for by `/nick` (a rename), not at join. */
   readonly rename: boolean;
 }
-
-/** Wrong room passwords a connection may send before `BYE auth-failed`. */
-const ROOM_PASSWORD_TRIES = 2;
-
-/** Failed account logins a connection may have before `BYE auth-failed`. */
-const LOGIN_FAILURES = 3;
 
 /** Errors that mean the peer went away: logged at debug level only. */
 const DISCONNECT_ERRORS = [
@@ -263,7 +259,8 @@ export class Session implements Moderated {
           auth: gate.auth,
           caps: OFFERED_CAPABILITIES,
         }),
-        text: "Send your alias (1 to 32 letters, digits, _ . -)",
+        text:
+          `Send your alias (1 to ${MAX_ALIAS_LENGTH} letters, digits, _ . -)`,
       });
       this.#arm(config.aliasTimeoutMs);
       await this.#readLines();
@@ -555,7 +552,7 @@ export class Session implements Moderated {
         // Told to the owner only: the client hears what any failure gets.
         pinned: known?.fingerprint ? "certificate-only" : undefined,
       });
-      if (++this.#loginFailures >= LOGIN_FAILURES) {
+      if (++this.#loginFailures >= this.#ctx.config.loginFailures) {
         return this.close("auth-failed", "Too many failed logins");
       }
       throw new ProtocolError("login-failed", "Wrong alias or password");
@@ -580,7 +577,7 @@ export class Session implements Moderated {
       });
     }
     log.warn("auth-failed", { addr: this.address, kind: "room" });
-    if (++this.#roomPasswordTries >= ROOM_PASSWORD_TRIES) {
+    if (++this.#roomPasswordTries >= this.#ctx.config.roomPasswordTries) {
       return this.close("auth-failed", "Wrong room password");
     }
     this.#sendError(
@@ -856,7 +853,6 @@ export class Session implements Moderated {
 /** Every capability this server offers, in the table's order. */
 const OFFERED_CAPABILITIES = Object.keys(CAPABILITIES) as Capability[];
 
-const SLASH = 0x2f;
 const AT = 0x40;
 
 /**
@@ -871,7 +867,7 @@ function plainChat(line: InboundLine, ids: boolean): string | null {
   if (typeof line === "string") {
     text = line;
   } else if (line instanceof Uint8Array) {
-    if (line[0] === SLASH && line[1] !== SLASH) return null;
+    if (isCommand(line)) return null;
     try {
       text = decodeLine(line);
     } catch {
@@ -890,5 +886,5 @@ function plainChat(line: InboundLine, ids: boolean): string | null {
     }
     if (isBlank(sanitizeText(chat))) return null; // answered with ERR usage
   }
-  return !chat.startsWith("/") || chat.startsWith("//") ? text : null;
+  return isCommand(chat) ? null : text;
 }

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { systemClock } from "../../../lib/clock.ts";
 import { createLogger } from "../../../lib/log.ts";
 import { Cluster } from "../../../lib/server/cluster/cluster.ts";
+import { parseServerArgs } from "../../../lib/server/config.ts";
 import { RedisLink, SCRIPTS } from "../../../lib/server/cluster/redis.ts";
 import { RedisLog } from "../../../lib/server/cluster/redis_log.ts";
 import {
@@ -20,6 +21,9 @@ import {
 } from "../../../lib/server/room/room_log.ts";
 import { LineLog, withTempDir } from "../../_helpers.ts";
 import { Redis } from "../../_redis.ts";
+
+/** The server's defaults, for the cluster's limits (under the config's names). */
+const DEFAULTS = parseServerArgs([]);
 
 /**
  * A link (commands answered within `timeoutMs`) and a cluster on a fresh
@@ -41,13 +45,14 @@ async function withLink(
     const logged = new LineLog();
     const log = createLogger("debug", (line) => logged.push(line));
     const link = await RedisLink.open({
+      ...DEFAULTS,
       url: redis.url(),
       cluster: "t",
       keep: 1000,
-      timeoutMs,
+      redisTimeoutMs: timeoutMs ?? DEFAULTS.redisTimeoutMs,
       log,
     });
-    const cluster = new Cluster(link, { clock: systemClock, log });
+    const cluster = new Cluster(link, { ...DEFAULTS, clock: systemClock, log });
     await cluster.start(() => {});
     try {
       await body(link, cluster, logged, redis);
@@ -110,6 +115,7 @@ Deno.test("a claim asked again changes nothing; a leave follows a rename in flig
     // A server that is not beating (not yet, or counted lost) claims
     // nothing: no one would ever evict what it held.
     const silent = new Cluster(link, {
+      ...DEFAULTS,
       clock: systemClock,
       log: createLogger("error", () => {}),
     });
@@ -358,9 +364,10 @@ Deno.test("the append script stores each line id once, and only from a member wh
 Deno.test("RedisLog: an append Redis did not answer is sent again and stored once, lines behind it wait; past the retry time it is reported unknown, and lines after it are refused unwritten until Redis answers", async () => {
   await withLink(async (link, cluster, logged, redis) => {
     const roomLog = await RedisLog.open(link, {
+      ...DEFAULTS,
       clock: systemClock,
       keep: 100,
-      retryMs: 1000,
+      redisRetryMs: 1000,
       log: createLogger("debug", (line) => logged.push(line)),
     });
     const seen = new LineLog();

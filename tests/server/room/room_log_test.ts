@@ -12,6 +12,7 @@ import { setImmediate } from "node:timers";
 import { systemClock } from "../../../lib/clock.ts";
 import { createLogger } from "../../../lib/log.ts";
 import { Cluster } from "../../../lib/server/cluster/cluster.ts";
+import { parseServerArgs } from "../../../lib/server/config.ts";
 import { RedisLink } from "../../../lib/server/cluster/redis.ts";
 import { RedisLog } from "../../../lib/server/cluster/redis_log.ts";
 import {
@@ -33,6 +34,9 @@ import { DATABASE_FILE, openStore } from "../../../lib/server/storage/store.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { withTempDir } from "../../_helpers.ts";
 import { Redis } from "../../_redis.ts";
+
+/** The server's defaults, for the cluster's limits (under the config's names). */
+const DEFAULTS = parseServerArgs([]);
 
 const DAY_MS = 86_400_000;
 
@@ -534,12 +538,13 @@ Deno.test("RedisLog stores each id once, across a restart too (the log contract)
     await redis.start();
     const log = createLogger("error", () => {});
     const link = await RedisLink.open({
+      ...DEFAULTS,
       url: redis.url(),
       cluster: "t",
       keep: 1000,
       log,
     });
-    const cluster = new Cluster(link, { clock: systemClock, log });
+    const cluster = new Cluster(link, { ...DEFAULTS, clock: systemClock, log });
     await cluster.start(() => {});
     try {
       // Only a member that holds its alias may speak.
@@ -552,7 +557,13 @@ Deno.test("RedisLog stores each id once, across a restart too (the log contract)
       };
       await cluster.claim(amy, "amy", null, false);
       await storesEachIdOnce({
-        open: () => RedisLog.open(link, { clock: systemClock, keep: 100, log }),
+        open: () =>
+          RedisLog.open(link, {
+            ...DEFAULTS,
+            clock: systemClock,
+            keep: 100,
+            log,
+          }),
         origin: amy.id,
         durable: true,
       });
