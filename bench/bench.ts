@@ -342,6 +342,8 @@ interface RunOptions {
   readonly pin: boolean;
   /** Extra flags for our server (experiments, e.g. --announce-limit). */
   readonly serverArgs: readonly string[];
+  /** V8 flags for our server (`deno run --v8-flags=`); empty: none. */
+  readonly v8Flags: string;
   /**
    * Seconds the e scenarios wait, idle, after the joins before measuring
    * the server's memory again (0: not measured).
@@ -415,6 +417,7 @@ async function startServer(
   const cpus = navigator.hardwareConcurrency;
   const child = spawn(pin ? index % cpus : null, "deno", [
     "run",
+    ...(options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : []),
     "--allow-net=127.0.0.1",
     `--allow-read=${dir}`,
     `--allow-write=${dir}`,
@@ -678,6 +681,7 @@ export async function main(args: string[]): Promise<number> {
       "server-arg": { type: "string", multiple: true },
       cluster: { type: "string" },
       settle: { type: "string", default: "0" },
+      "v8-flags": { type: "string", default: "" },
     },
   });
   const settleS = Number(values.settle);
@@ -724,6 +728,7 @@ export async function main(args: string[]): Promise<number> {
       ca: await Deno.readTextFile(`${dir}/ca.pem`),
       pin,
       serverArgs: values["server-arg"] ?? [],
+      v8Flags: values["v8-flags"],
       settleS,
     };
     const chosen = cluster > 0
