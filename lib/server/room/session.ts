@@ -243,51 +243,70 @@ export class Session implements Moderated {
     this.conn.abort();
   }
 
-  /** Serves the connection until it closes. Never rejects. */
-  async #run(): Promise<void> {
-    const { config, room, gate, log } = this.#ctx;
+  /**
+   * Serves the connection until it closes. Never rejects. A promise chain
+   * around `#readLines`, not an async function: an idle member holds one
+   * suspended frame, not two.
+   */
+  #run(): Promise<void> {
+    const { config, gate, log } = this.#ctx;
+    let served: Promise<void>;
     try {
       const ban = gate.doorBan(this.host, this.conn.info.certificate);
       if (ban) {
         log.info("refused", { addr: this.address, reason: "banned" });
-        return this.close("banned", `Banned ${describeSanction(ban)}`);
-      }
-      this.#send({
-        type: "HELLO",
-        protocol: PROTOCOL,
-        server: config.name,
-        params: formatHelloParams({
-          rate: config.floodRate,
-          burst: config.floodBurst,
-          lineBytes: config.maxLineBytes,
-          auth: gate.auth,
-          caps: OFFERED_CAPABILITIES,
-        }),
-        text: "Send your alias (1 to 32 letters, digits, _ . -)",
-      });
-      this.#arm(config.aliasTimeoutMs);
-      await this.#readLines();
-    } catch (error) {
-      if (error instanceof InputOverflowError) {
-        // Its lines that others get are echoed to it before the goodbye.
-        if (this.#unsettled) await this.#settle();
-        this.close(
-          "flood",
-          "Disconnected for flooding: sending much faster than the server reads",
-        );
+        this.close("banned", `Banned ${describeSanction(ban)}`);
+        served = Promise.resolve();
       } else {
-        this.#logError(error);
+        this.#send({
+          type: "HELLO",
+          protocol: PROTOCOL,
+          server: config.name,
+          params: formatHelloParams({
+            rate: config.floodRate,
+            burst: config.floodBurst,
+            lineBytes: config.maxLineBytes,
+            auth: gate.auth,
+            caps: OFFERED_CAPABILITIES,
+          }),
+          text: "Send your alias (1 to 32 letters, digits, _ . -)",
+        });
+        this.#arm(config.aliasTimeoutMs);
+        served = this.#readLines();
       }
-    } finally {
-      // The peer closed its side or the connection failed: the others hear
-      // of a disconnect, and whatever is queued is still flushed.
-      if (this.#phase !== "closing") {
-        if (this.#unsettled) await this.#settle();
-        this.#stop();
-        room.leave(this, "disconnect");
-      }
-      await this.conn.close();
+    } catch (error) {
+      served = Promise.reject(error);
     }
+    return served
+      .catch((error) => this.#failed(error))
+      .finally(() => this.#ended());
+  }
+
+  /** Reading failed: a flood's goodbye, or the error logged. */
+  async #failed(error: unknown): Promise<void> {
+    if (error instanceof InputOverflowError) {
+      // Its lines that others get are echoed to it before the goodbye.
+      if (this.#unsettled) await this.#settle();
+      this.close(
+        "flood",
+        "Disconnected for flooding: sending much faster than the server reads",
+      );
+    } else {
+      this.#logError(error);
+    }
+  }
+
+  /**
+   * The peer closed its side or the connection failed: the others hear of
+   * a disconnect, and whatever is queued is still flushed.
+   */
+  async #ended(): Promise<void> {
+    if (this.#phase !== "closing") {
+      if (this.#unsettled) await this.#settle();
+      this.#stop();
+      this.#ctx.room.leave(this, "disconnect");
+    }
+    await this.conn.close();
   }
 
   /**
