@@ -11,7 +11,8 @@
  * @module
  */
 
-import { type Clock, sleep, type TimerId } from "../../clock.ts";
+import { type Clock, sleep } from "../../clock.ts";
+import { type Deadline, deadlinesOf } from "./deadlines.ts";
 import { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
 import { TokenBucket } from "../../flood.ts";
 import { describeError, type Logger } from "../../log.ts";
@@ -146,7 +147,8 @@ export class Session implements Moderated {
   #strikes = 0;
   #lastSeenMs: number;
   #pinged = false;
-  #timer: TimerId | undefined;
+  /** The deadline of the current phase, on the clock's shared timer. */
+  #deadline: Deadline | undefined;
   /** Aborts a throttling wait on close; made on first use (memory). */
   #closing: AbortController | null = null;
   /** Capabilities turned on with `/cap` (null: none, most sessions). */
@@ -823,16 +825,19 @@ export class Session implements Moderated {
   /** Enters the closing phase: no more timers, no more throttling waits. */
   #stop(): void {
     this.#phase = "closing";
-    this.#ctx.clock.clearTimeout(this.#timer);
+    deadlinesOf(this.#ctx.clock).clear(this.#deadline);
     this.#closing?.abort();
   }
 
-  /** (Re)starts the one deadline timer of the current phase. */
+  /**
+   * (Re)starts the one deadline of the current phase: shared with every
+   * session's, no timer of its own (memory per idle member).
+   */
   #arm(ms: number): void {
-    const { clock } = this.#ctx;
-    clock.clearTimeout(this.#timer);
-    this.#timer = ms > 0
-      ? clock.setTimeout(() => this.#onDeadline(), ms)
+    const deadlines = deadlinesOf(this.#ctx.clock);
+    deadlines.clear(this.#deadline);
+    this.#deadline = ms > 0
+      ? deadlines.set(() => this.#onDeadline(), ms)
       : undefined;
   }
 
