@@ -9,11 +9,13 @@
  * deno task bench --only e1 --server-arg=--announce-limit=100000
  * deno task bench --cluster 2        # c and r: one server, then 1 and 2 on Redis
  * deno task bench --only e --settle 45   # also the memory once V8 settled
+ * deno task bench --only e1 --v8-flags=   # V8's defaults, not deno task server's
  * ```
  *
  * Each scenario starts a fresh server process (its own certificates, port 0,
  * flood control and the per-IP cap off, permissions as narrow as
- * `deno task server`) and one load process (`bench/load.ts`). On Linux with
+ * `deno task server` and its V8 flags unless `--v8-flags` says otherwise)
+ * and one load process (`bench/load.ts`). On Linux with
  * `taskset`, the server runs on CPU 0 and the load on CPU 1. Prints a table
  * and one JSON line per scenario; exits 1 when any scenario lost, reordered
  * or disconnected anything.
@@ -259,6 +261,17 @@ interface Row {
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
+/**
+ * The V8 flags `deno task server` gives the server (`--v8-flags=` in
+ * deno.json): the bench measures the server as it is launched.
+ */
+function taskV8Flags(): string {
+  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)) as {
+    tasks: Record<string, string>;
+  };
+  return /--v8-flags=(\S+)/.exec(config.tasks.server ?? "")?.[1] ?? "";
+}
+
 /** Spawns a command, pinned to a CPU when taskset is available. */
 function spawn(
   cpu: number | null,
@@ -342,6 +355,8 @@ interface RunOptions {
   readonly pin: boolean;
   /** Extra flags for our server (experiments, e.g. --announce-limit). */
   readonly serverArgs: readonly string[];
+  /** V8 flags for our server (`deno run --v8-flags=`); empty: none. */
+  readonly v8Flags: string;
   /**
    * Seconds the e scenarios wait, idle, after the joins before measuring
    * the server's memory again (0: not measured).
@@ -415,6 +430,7 @@ async function startServer(
   const cpus = navigator.hardwareConcurrency;
   const child = spawn(pin ? index % cpus : null, "deno", [
     "run",
+    ...(options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : []),
     "--allow-net=127.0.0.1",
     `--allow-read=${dir}`,
     `--allow-write=${dir}`,
@@ -678,6 +694,7 @@ export async function main(args: string[]): Promise<number> {
       "server-arg": { type: "string", multiple: true },
       cluster: { type: "string" },
       settle: { type: "string", default: "0" },
+      "v8-flags": { type: "string" },
     },
   });
   const settleS = Number(values.settle);
@@ -724,6 +741,7 @@ export async function main(args: string[]): Promise<number> {
       ca: await Deno.readTextFile(`${dir}/ca.pem`),
       pin,
       serverArgs: values["server-arg"] ?? [],
+      v8Flags: values["v8-flags"] ?? taskV8Flags(),
       settleS,
     };
     const chosen = cluster > 0

@@ -60,6 +60,28 @@ function readmeCommands(): Command[] {
   return commands;
 }
 
+Deno.test("every documented way to start the server caps V8's young generation as deno task server does", () => {
+  // Memory per idle member (docs/performance.md): the joins' garbage would
+  // otherwise grow the young generation to 16 MB per semi-space.
+  const flags = /--v8-flags=(\S+)/.exec(config.tasks.server!)?.[0];
+  assert.ok(flags, "deno task server has --v8-flags");
+  assert.match(flags, /--max-semi-space-size=\d+/);
+  assert.ok(config.tasks["compile:server"]!.includes(flags), "compile:server");
+  const launches = [
+    ...readmeCommands()
+      .filter((c) => /\b(server\.ts|chat-server\.js)\b/.test(c.script))
+      .map((c) => `${c.prelude} ${c.script}`),
+    // Commands in the text, such as the one for other addresses or files.
+    ...[...readme.matchAll(/`(deno run [^`]*server\.ts[^`]*)`/g)].map((m) =>
+      m[1]!
+    ),
+  ];
+  assert.ok(launches.length >= 5, "the README's own server commands");
+  for (const launch of launches) {
+    assert.ok(launch.includes(flags), `${flags} in: ${launch}`);
+  }
+});
+
 /** A shell line without its trailing `# comment` (quotes respected). */
 function withoutComment(line: string): string {
   let quote = "";
@@ -207,10 +229,13 @@ const PLAN: ReadonlyArray<readonly [string, Step]> = [
     kind: "skip",
     why: "deno compile downloads denort, which cannot be reached here",
   }],
-  ["deno run --allow-env=WS_NO_BUFFER_UTIL", {
-    kind: "server",
-    name: "bundle",
-  }],
+  [
+    "deno run --v8-flags=--max-semi-space-size=4 --allow-env=WS_NO_BUFFER_UTIL",
+    {
+      kind: "server",
+      name: "bundle",
+    },
+  ],
   [
     "deno run --allow-net=localhost:7443 --allow-read=certs/ca.pem dist/chat-client.js",
     {

@@ -102,10 +102,11 @@ export class ChatServer implements AsyncDisposable {
   #context: SessionContext;
   /**
    * Accepted connections (TLS byte connections, or connections from another
-   * door) not yet released, with their session once made.
+   * door) not yet released, with their session once made. Shutdown waits
+   * for it to empty (`#emptied`): no task promise is kept per connection.
    */
-  #live = new Map<Abortable, Session | null>();
-  #tasks = new Set<Promise<void>>();
+  #live = new Map<ByteConn | Connection, Session | null>();
+  #emptied: PromiseWithResolvers<void> | null = null;
   #stopping = new AbortController();
   #startedMs: number;
   #ids = 0;
@@ -315,7 +316,9 @@ export class ChatServer implements AsyncDisposable {
       if (session) session.close("shutdown", "Server is shutting down");
       else conn.abort();
     }
-    const all = Promise.all(this.#tasks);
+    const all = this.#live.size === 0
+      ? Promise.resolve()
+      : (this.#emptied = Promise.withResolvers()).promise;
     const timer = Promise.withResolvers<void>();
     const id = this.#clock.setTimeout(
       timer.resolve,
@@ -400,10 +403,7 @@ export class ChatServer implements AsyncDisposable {
       formatAddress(conn.remoteAddr),
     );
     if (entry.dropped) return conn.abort();
-    this.#track(
-      conn,
-      () => this.#run(conn, entry).finally(() => entry.leave()),
-    );
+    this.#track(conn, entry, () => this.#run(conn, entry));
   }
 
   /**
@@ -417,27 +417,48 @@ export class ChatServer implements AsyncDisposable {
       connection.abort();
       return entry.leave();
     }
-    this.#track(connection, async () => {
-      if (entry.refusal) {
-        await connection.close(goodbye(entry.refusal));
-      } else {
-        const session = new Session(connection, this.#context);
-        this.#live.set(connection, session);
-        await session.finished;
-      }
-      entry.leave();
-      this.#log.debug("closed", { addr: connection.info.address });
+    this.#track(connection, entry, () => {
+      if (entry.refusal) return connection.close(goodbye(entry.refusal));
+      const session = new Session(connection, this.#context);
+      this.#live.set(connection, session);
+      return session.finished;
     });
   }
 
-  /** Keeps a connection for shutdown while `serve` runs. */
-  #track(key: Abortable, serve: () => Promise<void>): void {
+  /**
+   * Keeps a connection for shutdown while `serve` runs, then lets it and its
+   * admission `entry` go. One closure per connection (memory per member): no
+   * task promise or set entry. A failure there is a bug, logged, not thrown.
+   */
+  #track(
+    key: ByteConn | Connection,
+    entry: Entry,
+    serve: () => Promise<void>,
+  ): void {
     this.#live.set(key, null);
-    const task = serve().finally(() => {
+    const release = (error?: unknown) => {
+      const addr = "info" in key
+        ? key.info.address
+        : formatAddress(key.remoteAddr);
+      if (error !== undefined) {
+        key.abort();
+        this.#log.error("connection-failed", {
+          addr,
+          error: describeError(error),
+        });
+      }
+      entry.leave();
+      this.#log.debug("closed", { addr });
       this.#live.delete(key);
-      this.#tasks.delete(task);
-    });
-    this.#tasks.add(task);
+      if (this.#live.size === 0) this.#emptied?.resolve();
+    };
+    let served: Promise<void>;
+    try {
+      served = serve();
+    } catch (error) {
+      served = Promise.reject(error);
+    }
+    served.then(release, release);
   }
 
   /**
@@ -448,19 +469,14 @@ export class ChatServer implements AsyncDisposable {
   async #run(conn: ByteConn, entry: Entry): Promise<void> {
     const tls = this.#connection(conn);
     const handshaken = await this.#handshake(conn, tls, entry);
-    const address = formatAddress(conn.remoteAddr);
-    const closed = () => this.#log.debug("closed", { addr: address });
     if (!handshaken || entry.dropped || this.#stopping.signal.aborted) {
-      await conn.close();
-    } else if (entry.refusal) {
-      await tls.close(goodbye(entry.refusal));
-    } else {
-      const session = new Session(tls, this.#context);
-      this.#live.set(conn, session);
-      // Returned, not awaited: no suspended frame held per member.
-      return session.finished.then(closed);
+      return conn.close();
     }
-    closed();
+    if (entry.refusal) return tls.close(goodbye(entry.refusal));
+    const session = new Session(tls, this.#context);
+    this.#live.set(conn, session);
+    // Returned, not awaited: no suspended frame held per member.
+    return session.finished;
   }
 
   #connection(conn: ByteConn): TlsConnection {
@@ -548,11 +564,6 @@ export class ChatServer implements AsyncDisposable {
       this.#clock.clearTimeout(timer);
     }
   }
-}
-
-/** What the server can drop at once, whatever the door. */
-interface Abortable {
-  abort(): void;
 }
 
 /** The `BYE` line that tells a refused connection why. */

@@ -14,6 +14,7 @@ import {
   testCertificates,
   TestClient,
 } from "../_helpers.ts";
+import { FakeConnection } from "../_fakes.ts";
 
 for (const engine of ENGINES) {
   const test = (name: string, fn: () => Promise<void>) =>
@@ -655,4 +656,25 @@ Deno.test("serveChat() listens on IPv6 loopback too", async () => {
   await alice.send("v6");
   assert.equal(await alice.readLine(), "WELCOME v6 1 Type /help for commands");
   await s.logs.waitFor(/INFO join alias=v6 addr=\[::1\]:\d+/);
+});
+
+Deno.test("serveChat() logs a connection whose serving fails, lets its place go and still shuts down", async () => {
+  await using s = await startServer("deno", ["--max-clients", "1"]);
+  const first = s.server.admission.enter("127.0.0.1", "127.0.0.1:5000");
+  // Over --max-clients: refused, and its goodbye fails.
+  const refused = s.server.admission.enter("127.0.0.1", "127.0.0.1:5001");
+  assert.equal(refused.refusal?.reason, "server-full");
+  const failing = new class extends FakeConnection {
+    override close(): Promise<void> {
+      return Promise.reject(new Error("goodbye failed"));
+    }
+  }("127.0.0.1:5001");
+  s.server.admit(failing, refused);
+  await s.logs.waitFor(
+    /ERROR connection-failed addr=127\.0\.0\.1:5001 error=.*goodbye failed/,
+  );
+  assert.ok(failing.aborted, "the connection is dropped");
+  assert.equal(s.server.connections, 1, "its place is free again");
+  first.leave();
+  await s.server.close();
 });

@@ -93,14 +93,17 @@ export class TlsConnection
   /** The next batch of lines; done when the peer ended or closing began. */
   next(): Promise<IteratorResult<Iterable<InboundLine>, undefined>> {
     if (this.#closing || this.#ended) return Promise.resolve(DONE);
-    return this.#read().then(
+    const read = this.#read();
+    return read.then(
       (chunk) => {
+        this.#readEnded(read);
         if (chunk !== null) return { done: false, value: this.#frame(chunk) };
         this.#ended = true;
         if (this.#failure !== null) throw this.#failure;
         return DONE;
       },
       (error) => {
+        this.#readEnded(read);
         this.#ended = true;
         throw this.#failure ?? error;
       },
@@ -141,26 +144,25 @@ export class TlsConnection
     this.#conn.abort();
   }
 
-  /** One read at a time: a second caller gets the read in progress. */
+  /**
+   * One read at a time: a second caller gets the read in progress. The
+   * engine's own promise is shared, with no promise chained to it (memory
+   * per idle member); each caller calls `#readEnded` once it settled.
+   */
   #read(): Promise<Uint8Array | null> {
     if (this.#reading === null) {
-      let read: Promise<Uint8Array | null>;
       try {
-        read = this.#conn.read();
+        this.#reading = this.#conn.read();
       } catch (error) {
-        read = Promise.reject(error);
+        this.#reading = Promise.reject(error);
       }
-      // A promise chain, not an async function: an idle member holds no
-      // suspended frame here.
-      this.#reading = read.then((chunk) => {
-        this.#reading = null;
-        return chunk;
-      }, (error) => {
-        this.#reading = null;
-        throw error;
-      });
     }
     return this.#reading;
+  }
+
+  /** `read` settled: the next `#read` starts a new one. */
+  #readEnded(read: Promise<Uint8Array | null>): void {
+    if (this.#reading === read) this.#reading = null;
   }
 
   async #goodbye(last: Uint8Array | undefined, linger: boolean): Promise<void> {
@@ -194,7 +196,9 @@ export class TlsConnection
   async #drainInput(): Promise<void> {
     let dropped = 0;
     while (dropped <= this.#options.maxSkipBytes) {
-      const chunk = await this.#read().catch(() => null);
+      const read = this.#read();
+      const chunk = await read.catch(() => null);
+      this.#readEnded(read);
       if (chunk === null) return;
       dropped += chunk.length;
     }

@@ -11,7 +11,8 @@
  * @module
  */
 
-import { type Clock, sleep, type TimerId } from "../../clock.ts";
+import { type Clock, sleep } from "../../clock.ts";
+import { type Deadline, deadlinesOf } from "./deadlines.ts";
 import { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
 import { TokenBucket } from "../../flood.ts";
 import { describeError, type Logger } from "../../log.ts";
@@ -142,7 +143,8 @@ export class Session implements Moderated {
   #strikes = 0;
   #lastSeenMs: number;
   #pinged = false;
-  #timer: TimerId | undefined;
+  /** The deadline of the current phase, on the clock's shared timer. */
+  #deadline: Deadline | undefined;
   /** Aborts a throttling wait on close; made on first use (memory). */
   #closing: AbortController | null = null;
   /** Capabilities turned on with `/cap` (null: none, most sessions). */
@@ -239,52 +241,71 @@ export class Session implements Moderated {
     this.conn.abort();
   }
 
-  /** Serves the connection until it closes. Never rejects. */
-  async #run(): Promise<void> {
-    const { config, room, gate, log } = this.#ctx;
+  /**
+   * Serves the connection until it closes. Never rejects. A promise chain
+   * around `#readLines`, not an async function: an idle member holds one
+   * suspended frame, not two.
+   */
+  #run(): Promise<void> {
+    const { config, gate, log } = this.#ctx;
+    let served: Promise<void>;
     try {
       const ban = gate.doorBan(this.host, this.conn.info.certificate);
       if (ban) {
         log.info("refused", { addr: this.address, reason: "banned" });
-        return this.close("banned", `Banned ${describeSanction(ban)}`);
-      }
-      this.#send({
-        type: "HELLO",
-        protocol: PROTOCOL,
-        server: config.name,
-        params: formatHelloParams({
-          rate: config.floodRate,
-          burst: config.floodBurst,
-          lineBytes: config.maxLineBytes,
-          auth: gate.auth,
-          caps: OFFERED_CAPABILITIES,
-        }),
-        text:
-          `Send your alias (1 to ${MAX_ALIAS_LENGTH} letters, digits, _ . -)`,
-      });
-      this.#arm(config.aliasTimeoutMs);
-      await this.#readLines();
-    } catch (error) {
-      if (error instanceof InputOverflowError) {
-        // Its lines that others get are echoed to it before the goodbye.
-        if (this.#unsettled) await this.#settle();
-        this.close(
-          "flood",
-          "Disconnected for flooding: sending much faster than the server reads",
-        );
+        this.close("banned", `Banned ${describeSanction(ban)}`);
+        served = Promise.resolve();
       } else {
-        this.#logError(error);
+        this.#send({
+          type: "HELLO",
+          protocol: PROTOCOL,
+          server: config.name,
+          params: formatHelloParams({
+            rate: config.floodRate,
+            burst: config.floodBurst,
+            lineBytes: config.maxLineBytes,
+            auth: gate.auth,
+            caps: OFFERED_CAPABILITIES,
+          }),
+          text:
+            `Send your alias (1 to ${MAX_ALIAS_LENGTH} letters, digits, _ . -)`,
+        });
+        this.#arm(config.aliasTimeoutMs);
+        served = this.#readLines();
       }
-    } finally {
-      // The peer closed its side or the connection failed: the others hear
-      // of a disconnect, and whatever is queued is still flushed.
-      if (this.#phase !== "closing") {
-        if (this.#unsettled) await this.#settle();
-        this.#stop();
-        room.leave(this, "disconnect");
-      }
-      await this.conn.close();
+    } catch (error) {
+      served = Promise.reject(error);
     }
+    return served
+      .catch((error) => this.#failed(error))
+      .finally(() => this.#ended());
+  }
+
+  /** Reading failed: a flood's goodbye, or the error logged. */
+  async #failed(error: unknown): Promise<void> {
+    if (error instanceof InputOverflowError) {
+      // Its lines that others get are echoed to it before the goodbye.
+      if (this.#unsettled) await this.#settle();
+      this.close(
+        "flood",
+        "Disconnected for flooding: sending much faster than the server reads",
+      );
+    } else {
+      this.#logError(error);
+    }
+  }
+
+  /**
+   * The peer closed its side or the connection failed: the others hear of
+   * a disconnect, and whatever is queued is still flushed.
+   */
+  async #ended(): Promise<void> {
+    if (this.#phase !== "closing") {
+      if (this.#unsettled) await this.#settle();
+      this.#stop();
+      this.#ctx.room.leave(this, "disconnect");
+    }
+    await this.conn.close();
   }
 
   /**
@@ -801,16 +822,19 @@ export class Session implements Moderated {
   /** Enters the closing phase: no more timers, no more throttling waits. */
   #stop(): void {
     this.#phase = "closing";
-    this.#ctx.clock.clearTimeout(this.#timer);
+    deadlinesOf(this.#ctx.clock).clear(this.#deadline);
     this.#closing?.abort();
   }
 
-  /** (Re)starts the one deadline timer of the current phase. */
+  /**
+   * (Re)starts the one deadline of the current phase: shared with every
+   * session's, no timer of its own (memory per idle member).
+   */
   #arm(ms: number): void {
-    const { clock } = this.#ctx;
-    clock.clearTimeout(this.#timer);
-    this.#timer = ms > 0
-      ? clock.setTimeout(() => this.#onDeadline(), ms)
+    const deadlines = deadlinesOf(this.#ctx.clock);
+    deadlines.clear(this.#deadline);
+    this.#deadline = ms > 0
+      ? deadlines.set(() => this.#onDeadline(), ms)
       : undefined;
   }
 

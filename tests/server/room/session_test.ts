@@ -115,6 +115,7 @@ Deno.test("Session pings a silent member at half the idle timeout, then drops it
   const alice = await join("alice");
   const quiet = await join("quiet");
   assert.equal(await alice.conn.nextSent(), "JOIN quiet 2");
+  assert.equal(clock.pending, 1, "one timer for every member's deadline");
   await clock.advance(150_000);
   assert.match(await quiet.conn.nextSent(), /^PING \d+$/);
   assert.match(await alice.conn.nextSent(), /^PING \d+$/);
