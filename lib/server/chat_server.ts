@@ -218,8 +218,15 @@ export class ChatServer implements AsyncDisposable {
     const cluster = this.#cluster!;
     const { moderation } = this.gate;
     const shared = await cluster.sanctions();
-    if (shared !== null) this.#takeSanctions(shared);
-    else if (moderation.all().length > 0) {
+    if (shared !== null) {
+      const sanctions = readSharedSanctions(shared);
+      if (sanctions !== null) this.#takeSanctions(sanctions);
+      else {
+        this.#log.error("cluster-sanctions-unreadable", {
+          bytes: shared.length,
+        });
+      }
+    } else if (moderation.all().length > 0) {
       await cluster.setSanctions(shareSanctions(moderation.all()));
     }
     const topic = await cluster.topic();
@@ -252,29 +259,21 @@ export class ChatServer implements AsyncDisposable {
   }
 
   /**
-   * Carries out, before anyone here hears of it, a topic or bans and mutes
-   * (the `MOD` line's note holds those in force after it), in the log's
-   * order: every server, the one where it was decided included, ends with
-   * what the log says last, even when two operators acted at once.
+   * Carries out, before anyone here hears of it, what a topic or a ban,
+   * mute or their lifting does (its {@linkcode EventEffect}: the topic, the
+   * bans and mutes in force after it), in the log's order: every server,
+   * the one where it was decided included, ends with what the log says
+   * last, even when two operators acted at once.
    */
   #carryOut(event: RoomEvent): void {
-    const { line } = event;
-    if (line.type !== "TOPIC" && line.type !== "MOD") return;
-    if (line.type === "TOPIC") {
-      this.gate.moderation.setTopic({ text: line.text, by: line.alias });
-    } else if (event.note !== undefined) {
-      this.#takeSanctions(event.note);
-    }
+    const { effect } = event;
+    if (effect?.kind === "topic") this.gate.moderation.setTopic(effect.topic);
+    if (effect?.kind === "sanctions") this.#takeSanctions(effect.sanctions);
   }
 
-  /** Takes on the cluster's bans and mutes (JSON), and applies them here. */
-  #takeSanctions(shared: string): void {
+  /** Takes on the cluster's bans and mutes, and applies them here. */
+  #takeSanctions(sanctions: readonly SharedSanction[]): void {
     const { moderation } = this.gate;
-    const sanctions: SharedSanction[] | null = readSharedSanctions(shared);
-    if (sanctions === null) {
-      this.#log.error("cluster-sanctions-unreadable", { bytes: shared.length });
-      return;
-    }
     moderation.replaceAll(sanctions);
     enforceSanctions(this.room, moderation);
   }

@@ -145,21 +145,29 @@ ${LUA_KEYS}
 if redis.call('GET', K.epoch) ~= ARGV[3] then
   return redis.error_reply('EPOCH the cluster state in Redis was lost')
 end
-local function xadd(time, origin, line, note, id)
+-- An event with the next number: its effect (room_log.ts, EventEffect) is
+-- its kind and its value as JSON ('' for none), as stored_event.ts reads it.
+local function xadd(time, origin, line, effect, value, id)
   local seq = redis.call('INCR', K.seq)
-  if id then
-    redis.call('XADD', K.events, 'MAXLEN', '~', ARGV[1], seq .. '-0',
-      't', time, 'o', origin, 'l', line, 'n', note, 'i', id)
-  else
-    redis.call('XADD', K.events, 'MAXLEN', '~', ARGV[1], seq .. '-0',
-      't', time, 'o', origin, 'l', line, 'n', note)
+  local fields = {'t', time, 'o', origin, 'l', line}
+  if effect ~= '' then
+    fields[#fields + 1] = 'e'
+    fields[#fields + 1] = effect
+    fields[#fields + 1] = 'v'
+    fields[#fields + 1] = value
   end
+  if id then
+    fields[#fields + 1] = 'i'
+    fields[#fields + 1] = id
+  end
+  redis.call('XADD', K.events, 'MAXLEN', '~', ARGV[1], seq .. '-0',
+    unpack(fields))
   return seq
 end
 local function serverSet(server)
   return ARGV[2] .. server
 end
-local function remove(key, reason, text, note, time)
+local function remove(key, reason, text, bye, time)
   local raw = redis.call('HGET', K.members, key)
   if not raw then return 0 end
   local m = cjson.decode(raw)
@@ -175,7 +183,8 @@ local function remove(key, reason, text, note, time)
   end
   local online = redis.call('HLEN', K.members)
   xadd(time, m.id, cjson.encode({type = 'LEAVE', alias = m.alias,
-    online = tostring(online), reason = reason, text = text}), note)
+    online = tostring(online), reason = reason, text = text}),
+    bye ~= '' and 'bye' or '', cjson.encode(bye))
   return 1
 end
 `;
@@ -189,8 +198,8 @@ end
 export const SCRIPTS = {
   /**
    * ARGV[4]: how many line ids to keep; ARGV[5..]: (time, origin member
-   * id, the alias it speaks as, line JSON, note, line id, line sign,
-   * append tag) octuples. Stores each line whose id it does not hold yet,
+   * id, the alias it speaks as, line JSON, effect kind ('' for none),
+   * effect value JSON, line id, line sign, append tag) nonuples. Stores each line whose id it does not hold yet,
    * if its member still holds its claim under that alias and its server is
    * alive (not counted lost), all in one step. Returns the last number
    * given, then for each line: its number (stored now, or by an earlier
@@ -198,9 +207,9 @@ export const SCRIPTS = {
    * line under its id, from another append: not stored again), 'reused'
    * (another line holds its id), 'gone' (its member left or was removed,
    * or its server was counted lost) or 'alias' (it speaks under an alias
-   * it no longer holds). A `MOD` line's note (the sanctions in
-   * force after it) and a `TOPIC` line's (the topic) are also kept, for
-   * servers that start later: what is kept is what the log says last.
+   * it no longer holds). A `sanctions` effect (the bans and mutes in force
+   * after a `MOD` line) and a `topic` effect are also kept, for servers
+   * that start later: what is kept is what the log says last.
    */
   append: `${PRELUDE}
 local speakers = {}
@@ -219,10 +228,10 @@ local function speaker(origin)
   return speakers[origin]
 end
 local out = {0}
-for i = 5, #ARGV, 8 do
-  local time, origin, alias, line, note, id, sign, tag = ARGV[i],
+for i = 5, #ARGV, 9 do
+  local time, origin, alias, line, effect, value, id, sign, tag = ARGV[i],
     ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5],
-    ARGV[i + 6], ARGV[i + 7]
+    ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
   local held = redis.call('ZSCORE', K.lineIds, id)
   local holds = speaker(origin)
   if held then
@@ -239,15 +248,12 @@ for i = 5, #ARGV, 8 do
   elseif holds ~= alias then
     out[#out + 1] = 'alias'
   else
-    local seq = xadd(time, origin, line, note, id)
+    local seq = xadd(time, origin, line, effect, value, id)
     redis.call('ZADD', K.lineIds, seq, id)
     redis.call('HSET', K.lineSigns, id, sign .. ':' .. tag)
     out[#out + 1] = seq
-    if note ~= '' then
-      local kind = cjson.decode(line).type
-      if kind == 'MOD' then redis.call('SET', K.sanctions, note) end
-      if kind == 'TOPIC' then redis.call('SET', K.topic, note) end
-    end
+    if effect == 'sanctions' then redis.call('SET', K.sanctions, value) end
+    if effect == 'topic' then redis.call('SET', K.topic, value) end
   end
 end
 local extra = redis.call('ZCARD', K.lineIds) - tonumber(ARGV[4])
@@ -330,12 +336,12 @@ if was then
   local score = redis.call('ZSCORE', K.order, old)
   redis.call('ZREM', K.order, old)
   local seq = xadd(time, me.id, cjson.encode({type = 'NICK',
-    alias = was.alias, newAlias = me.alias, online = count}), '')
+    alias = was.alias, newAlias = me.alias, online = count}), '', '')
   redis.call('ZADD', K.order, score or seq, key)
   return {'ok', count, tostring(seq)}
 end
 local seq = xadd(time, me.id, cjson.encode({type = 'JOIN',
-  alias = me.alias, online = count}), '')
+  alias = me.alias, online = count}), '', '')
 redis.call('ZADD', K.order, seq, key)
 return {'ok', count, tostring(seq)}`,
   /**

@@ -39,16 +39,18 @@ import { type RedisLink, surelyNotRun } from "./redis.ts";
 import {
   type AppendOptions,
   type AppendOutcome,
+  type EventEffect,
   lineSign,
   newLineId,
   RecentEvents,
   type RoomEvent,
   type RoomEventSink,
   type RoomLine,
+  type RoomLineType,
   type RoomLog,
   type RoomLogFailure,
 } from "../room/room_log.ts";
-import { toRoomEvent } from "../room/stored_event.ts";
+import { readEffect, storedEffect, toRoomEvent } from "../room/stored_event.ts";
 
 /** Options of {@linkcode RedisLog}. */
 export interface RedisLogOptions {
@@ -68,7 +70,7 @@ interface Pending {
   readonly time: number;
   readonly line: RoomLine;
   readonly origin: string;
-  readonly note: string;
+  readonly effect?: EventEffect;
   readonly id: string;
   /** Tells this append from any other (kept across its retries). */
   readonly tag: string;
@@ -189,7 +191,7 @@ export class RedisLog implements RoomLog {
       time: this.#options.clock.now(),
       line,
       origin,
-      note: options.note ?? "",
+      effect: options.effect,
       id: options.id ?? newLineId(),
       tag: newTag(),
     });
@@ -203,18 +205,6 @@ export class RedisLog implements RoomLog {
 
   recent(limit: number): readonly RoomEvent[] {
     return this.#recent.last(limit);
-  }
-
-  async since(seq: number, limit: number): Promise<readonly RoomEvent[]> {
-    const entries = await this.#link.command([
-      "XRANGE",
-      this.#link.keys.events,
-      `${seq + 1}-0`,
-      "+",
-      "COUNT",
-      String(limit),
-    ]) as StreamEntry[];
-    return entries.map(toEvent).filter((e) => e !== null);
   }
 
   async close(): Promise<void> {
@@ -278,11 +268,13 @@ export class RedisLog implements RoomLog {
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0, MAX_BATCH_LINES);
       const args = [String(IDS_KEPT)];
-      for (const { time, line, origin, note, id, tag } of batch) {
+      for (const { time, line, origin, effect, id, tag } of batch) {
         const alias = line.type === "MOD" ? line.by : line.alias;
         const json = JSON.stringify(line);
-        args.push(String(time), origin, alias, json, note, id);
-        args.push(lineSign(line), tag);
+        const stored = effect && storedEffect(effect);
+        args.push(String(time), origin, alias, json);
+        args.push(stored?.kind ?? "", stored?.value ?? "");
+        args.push(id, lineSign(line), tag);
       }
       const sent = { at: clock.now(), generation: this.#generation };
       const answer = this.#run(args);
@@ -533,6 +525,12 @@ function seqOf(id: string): number {
   return Number(id.split("-")[0]);
 }
 
+/**
+ * The event in a stream entry: fields `t` time, `o` origin member id, `l`
+ * line JSON, `i` line id, and for an effect `e` its kind and `v` its value
+ * (JSON). The previous release (stream format 1) wrote a note `n` instead,
+ * whose meaning depended on the line: it is read as the effect it was.
+ */
 function toEvent([entryId, fields]: StreamEntry): RoomEvent | null {
   const values: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) {
@@ -542,13 +540,28 @@ function toEvent([entryId, fields]: StreamEntry): RoomEvent | null {
     seq: seqOf(entryId),
     time: Number(values.t),
     line: values.l ?? "",
+    effect: values.e,
+    effectValue: values.v,
   });
   if (event === null) return null;
-  // Read back from Redis: a note becomes a BYE's text, so one line only.
-  const note = values.n && !/[\r\n]/.test(values.n) ? values.n : undefined;
+  let { effect } = event;
+  if (values.e === undefined && values.n) {
+    const kind = NOTE_EFFECTS[event.line.type];
+    const value = kind === "bye" ? JSON.stringify(values.n) : values.n;
+    const read = readEffect(kind, value, event.line.type);
+    if (read === null) return null;
+    effect = read;
+  }
   const id = /^[\w-]{1,64}$/.test(values.i ?? "") ? values.i : undefined;
-  return { ...event, origin: values.o ?? "", note, id };
+  return { ...event, origin: values.o ?? "", id, effect };
 }
+
+/** What the note of a format 1 entry was, by its line's type. */
+const NOTE_EFFECTS: Partial<Record<RoomLineType, EventEffect["kind"]>> = {
+  MOD: "sanctions",
+  TOPIC: "topic",
+  LEAVE: "bye",
+};
 
 /** A new append tag: 64 random bits in base64url. */
 function newTag(): string {

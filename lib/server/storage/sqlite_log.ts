@@ -31,6 +31,7 @@ import {
   type AppendOptions,
   type AppendOutcome,
   DEDUPE_MAX_LINES,
+  type EventEffect,
   lineSign,
   RecentEvents,
   RecentIds,
@@ -41,7 +42,11 @@ import {
   type RoomLog,
   type RoomLogFailure,
 } from "../room/room_log.ts";
-import { type StoredRow, toRoomEvent } from "../room/stored_event.ts";
+import {
+  storedEffect,
+  type StoredRow,
+  toRoomEvent,
+} from "../room/stored_event.ts";
 
 /** How the log writes: see the module documentation. */
 export type Durability = "normal" | "full";
@@ -74,7 +79,12 @@ interface Pending {
   readonly line: RoomLine;
   readonly origin: string;
   readonly id?: string;
+  readonly effect?: EventEffect;
 }
+
+/** The columns of `events` that {@linkcode toRoomEvent} reads. */
+const STORED_COLUMNS =
+  "seq, time, line, id, effect, effect_value AS effectValue";
 
 /**
  * The room log in SQLite. It takes an open database with the schema in
@@ -142,12 +152,13 @@ export class SqliteLog implements RoomLog {
       }`,
     );
     this.#insert = db.prepare(
-      "INSERT INTO events (seq, time, type, line, id) VALUES (?, ?, ?, ?, ?)",
+      `INSERT INTO events (seq, time, type, line, id, effect, effect_value)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#seq = lastSeq(db);
     this.#recent = new RecentEvents(options.keep);
     const rows = db.prepare(
-      `SELECT seq, time, line, id FROM events WHERE type IN ('MSG', 'ME')
+      `SELECT ${STORED_COLUMNS} FROM events WHERE type IN ('MSG', 'ME')
        ORDER BY seq DESC LIMIT ?`,
     ).all(options.keep) as unknown as StoredRow[];
     for (const row of rows.reverse()) {
@@ -189,8 +200,8 @@ export class SqliteLog implements RoomLog {
 
   append(line: RoomLine, origin: string, options: AppendOptions = {}): void {
     if (this.#closed) return;
-    const { id } = options;
-    this.#pending.push({ time: this.#clock.now(), line, origin, id });
+    const { id, effect } = options;
+    this.#pending.push({ time: this.#clock.now(), line, origin, id, effect });
     this.#scheduled ??= setImmediate(this.#commit);
   }
 
@@ -201,10 +212,6 @@ export class SqliteLog implements RoomLog {
 
   recent(limit: number): readonly RoomEvent[] {
     return this.#recent.last(limit);
-  }
-
-  since(seq: number, limit: number): Promise<readonly RoomEvent[]> {
-    return Promise.resolve([...eachEvent(this.#db, { afterSeq: seq, limit })]);
   }
 
   close(): Promise<void> {
@@ -251,7 +258,7 @@ export class SqliteLog implements RoomLog {
       this.#db.exec("BEGIN");
       for (const pending of batch) {
         examined++;
-        const { time, line, id } = pending;
+        const { time, line, id, effect } = pending;
         const sign = id === undefined ? "" : lineSign(line);
         if (id !== undefined) {
           const known = this.#ids.check(id, sign);
@@ -261,12 +268,15 @@ export class SqliteLog implements RoomLog {
           }
           this.#ids.add(id, time, sign);
         }
+        const stored = effect && storedEffect(effect);
         this.#insert.run(
           ++seq,
           time,
           line.type,
           JSON.stringify(line),
           id ?? null,
+          stored?.kind ?? null,
+          stored?.value ?? null,
         );
         if (id !== undefined) {
           this.#insertId.run(seq, id, sign, time);
@@ -312,8 +322,8 @@ export class SqliteLog implements RoomLog {
         this.#failed([pending], known, null);
         continue;
       }
-      const { time, line, origin, id } = pending;
-      const event: RoomEvent = { seq: ++next, time, line, origin, id };
+      const { time, line, origin, id, effect } = pending;
+      const event: RoomEvent = { seq: ++next, time, line, origin, id, effect };
       this.#recent.add(event);
       this.#sink(event);
     }
@@ -336,7 +346,7 @@ export function* eachEvent(
   query: EventQuery,
 ): Generator<RoomEvent> {
   const statement = db.prepare(
-    `SELECT seq, time, line, id FROM events WHERE seq > ? AND time >= ?
+    `SELECT ${STORED_COLUMNS} FROM events WHERE seq > ? AND time >= ?
      ORDER BY seq LIMIT ?`,
   );
   const rows = statement.iterate(

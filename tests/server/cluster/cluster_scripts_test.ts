@@ -276,6 +276,7 @@ function line(
     alias,
     JSON.stringify(msg),
     "",
+    "",
     id,
     lineSign(msg),
     tag,

@@ -394,7 +394,7 @@ Deno.test("Room in a cluster: a rename that landed with its answer lost is taken
   log.append(
     { type: "LEAVE", alias: "amelia", online: "0", reason: "kicked", text: "" },
     amy.id,
-    { note: "Kicked by op" },
+    { effect: { kind: "bye", text: "Kicked by op" } },
   );
   assert.deepEqual(amy.closed, [["kicked", "Kicked by op"]]);
   assert.equal(room.has(amy), false);
