@@ -58,7 +58,17 @@ const SCRIPT_KEYS = [
   "calm",
   "lineIds",
   "lineSigns",
+  "format",
 ] as const;
+
+/**
+ * The format of the cluster's state in Redis this release writes and reads
+ * (kept in `format`, see {@linkcode ClusterKeys.format}). Format 1, the
+ * previous release's, had no such key and a note (`n`) where events now
+ * have an effect (`e`, `v`): its stream is read, and upgraded once no
+ * server of that release is running.
+ */
+export const STATE_FORMAT = "2";
 
 /** The cluster's keys in Redis, under `tlschat:{NAME}:`. */
 export interface ClusterKeys {
@@ -100,6 +110,11 @@ export interface ClusterKeys {
    * own line).
    */
   readonly lineSigns: string;
+  /**
+   * The format of the state ({@linkcode STATE_FORMAT}), set with the
+   * epoch: a server refuses a format it does not know.
+   */
+  readonly format: string;
   /** A server's own members (alias keys). */
   serverMembers(server: string): string;
   /** What is said to one server (private messages). */
@@ -434,10 +449,13 @@ function timed<T>(promise: Promise<T>, ms: number): Promise<T> {
  * Takes the cluster's epoch: KEYS = the fixed keys (as for every script);
  * ARGV[1] the pattern of the servers' member sets, [2] the epoch this
  * server knew ('' at start), [3] a new value, [4] '1' when Redis went back
- * in time under the epoch it knew. When there is none (a new cluster, or
- * Redis lost it), or on such a rollback while no other server has renewed
- * it yet, whatever is left of the cluster's state is wiped and the new
- * value set. Returns the epoch in force.
+ * in time under the epoch it knew, [5] the state format this server
+ * writes. When there is none (a new cluster, or Redis lost it), or on such
+ * a rollback while no other server has renewed it yet, whatever is left of
+ * the cluster's state is wiped and the new value set, with the format.
+ * State without a format was written by the previous release (format 1):
+ * it takes this format once no server is alive by Redis's clock. Returns
+ * the epoch in force and the state's format.
  */
 const NEW_EPOCH = `
 ${LUA_KEYS}
@@ -448,9 +466,40 @@ if not current or (ARGV[4] == '1' and current == ARGV[2]) then
     redis.call('DEL', key)
   end
   redis.call('SET', K.epoch, ARGV[3])
+  redis.call('SET', K.format, ARGV[5])
   current = ARGV[3]
 end
-return current`;
+local format = redis.call('GET', K.format)
+if not format then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if redis.call('ZCOUNT', K.servers, '(' .. now, '+inf') > 0 then
+    return {current, '1'}
+  end
+  redis.call('SET', K.format, ARGV[5])
+  format = ARGV[5]
+end
+return {current, format}`;
+
+/**
+ * The error of a server that finds the cluster's state in a format it
+ * does not read (see {@linkcode STATE_FORMAT}); its message says what to do.
+ */
+export class StateFormatError extends Error {
+  /** The format found in Redis. */
+  readonly format: string;
+
+  /** Explains format `format`, found for cluster `cluster`. */
+  constructor(cluster: string, format: string) {
+    super(
+      format === "1"
+        ? `Cannot join cluster "${cluster}": servers of the previous release (state format 1) are running in it; stop them all, then start this release (it reads their history and upgrades the state)`
+        : `Cannot join cluster "${cluster}": its state in Redis has format "${format}", which this release does not know (it reads format ${STATE_FORMAT}); run the release that wrote it, or a newer one`,
+    );
+    this.name = "StateFormatError";
+    this.format = format;
+  }
+}
 
 /** Connection attempts at start before giving up. */
 const START_TRIES = 5;
@@ -555,6 +604,7 @@ export class RedisLink {
       opened = link.#opened = true;
     } catch (e) {
       link.destroy();
+      if (e instanceof StateFormatError) throw e;
       throw new Error(
         `Cannot use Redis at ${redact(options.url)}: ${
           (e as Error).message.replace(/\.+$/, "")
@@ -692,18 +742,22 @@ export class RedisLink {
     }
   }
 
+  /** Takes the epoch in force; throws if the state's format is unknown. */
   async #adoptEpoch(rollback = false): Promise<void> {
-    this.#epoch = String(
-      await this.command([
-        "EVAL",
-        NEW_EPOCH,
-        ...this.#scriptKeys(),
-        this.keys.serverMembers("*"),
-        this.#epoch,
-        crypto.randomUUID(),
-        rollback ? "1" : "0",
-      ]),
-    );
+    const [epoch, format] = await this.command([
+      "EVAL",
+      NEW_EPOCH,
+      ...this.#scriptKeys(),
+      this.keys.serverMembers("*"),
+      this.#epoch,
+      crypto.randomUUID(),
+      rollback ? "1" : "0",
+      STATE_FORMAT,
+    ]) as [string, string];
+    if (format !== STATE_FORMAT) {
+      throw new StateFormatError(this.cluster, String(format));
+    }
+    this.#epoch = String(epoch);
   }
 
   async #load(): Promise<void> {

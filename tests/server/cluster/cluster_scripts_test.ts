@@ -238,6 +238,7 @@ Deno.test("the scripts take their keys from TypeScript: Redis holds no key it di
       keys.epoch,
       keys.servers,
       keys.lastbeat,
+      keys.format,
       keys.serverMembers(cluster.server),
     ]);
     const held = await link.command(["KEYS", "*"]) as string[];
