@@ -172,7 +172,7 @@ export class RedisLog implements RoomLog {
     if (entries.length > 0) log.#lastId = entries[0]![0];
     log.#handedOn = seqOf(log.#lastId);
     for (const entry of entries.reverse()) {
-      const event = toEvent(entry);
+      const event = streamEvent(entry);
       if (event !== null) log.#recent.add(event);
     }
     link.onReset(() => log.#reset());
@@ -499,7 +499,7 @@ export class RedisLog implements RoomLog {
     }
     this.#lastId = entry[0];
     this.#handedOn = seq;
-    const event = toEvent(entry);
+    const event = streamEvent(entry);
     if (event === null) return;
     this.#recent.add(event);
     this.#sink(event);
@@ -507,7 +507,7 @@ export class RedisLog implements RoomLog {
 }
 
 /** An entry as `XREAD`/`XRANGE` return it: id, then field, value, ... */
-type StreamEntry = [string, string[]];
+export type StreamEntry = [string, string[]];
 
 /**
  * The entries of an `XREAD` reply: null (nothing new), pairs of stream and
@@ -526,12 +526,15 @@ function seqOf(id: string): number {
 }
 
 /**
- * The event in a stream entry: fields `t` time, `o` origin member id, `l`
+ * The event in a stream entry (null when it holds none this server reads,
+ * like {@linkcode toRoomEvent}): fields `t` time, `o` origin member id, `l`
  * line JSON, `i` line id, and for an effect `e` its kind and `v` its value
  * (JSON). The previous release (stream format 1) wrote a note `n` instead,
  * whose meaning depended on the line: it is read as the effect it was.
  */
-function toEvent([entryId, fields]: StreamEntry): RoomEvent | null {
+export function streamEvent(
+  [entryId, fields]: StreamEntry,
+): RoomEvent | null {
   const values: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) {
     values[fields[i]!] = fields[i + 1]!;

@@ -1,19 +1,14 @@
 /**
  * Tests of the room logs: the ring of recent messages, the window of ids,
  * the log in memory, and the SQLite log on real databases (in memory, or
- * files in a temporary data directory) with a fake clock, without sockets;
- * and one contract (a line stored once per id) run on every log, the
- * Redis one against a real `redis-server`.
+ * files in a temporary data directory) with a fake clock, without sockets.
+ * What every log does is tested once for all in
+ * `room_log_contract_test.ts`.
  */
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
-import { systemClock } from "../../../lib/clock.ts";
-import { createLogger } from "../../../lib/log.ts";
-import { Cluster } from "../../../lib/server/cluster/cluster.ts";
-import { RedisLink } from "../../../lib/server/cluster/redis.ts";
-import { RedisLog } from "../../../lib/server/cluster/redis_log.ts";
 import {
   DEDUPE_MAX_LINES,
   DEDUPE_MIN_LINES,
@@ -32,7 +27,6 @@ import {
 import { DATABASE_FILE, openStore } from "../../../lib/server/storage/store.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { withTempDir } from "../../_helpers.ts";
-import { Redis } from "../../_redis.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -120,26 +114,6 @@ Deno.test("SqliteLog commits a turn's lines in one go, then hands them on in ord
   ]);
   assert.equal(log.settled(), undefined);
   await log.close();
-});
-
-Deno.test("SqliteLog continues its numbers and history after a restart", async () => {
-  await withTempDir(async (dir) => {
-    const clock = new FakeClock();
-    {
-      using store = openStore(dir, { exclusive: true });
-      const log = new SqliteLog(store.db, keepAll(clock));
-      for (const text of ["a", "b", "c"]) log.append(msg(text), "1");
-      await log.close(); // commits what is pending
-    }
-    using store = openStore(dir, { exclusive: true });
-    const log = new SqliteLog(store.db, keepAll(clock));
-    const seen = collect(log);
-    assert.deepEqual(texts(log.recent(2)), ["b", "c"]);
-    log.append(msg("d"), "1");
-    await log.settled();
-    assert.deepEqual(seen.map((e) => e.seq), [4]);
-    await log.close();
-  });
 });
 
 Deno.test("SqliteLog retention drops what is too old or too many, and never reuses numbers", async () => {
@@ -400,16 +374,6 @@ const ID_B = "BBBBBBBBBBBBBBBBBBBBBB";
 const ID_C = "CCCCCCCCCCCCCCCCCCCCCC";
 const ID_D = "DDDDDDDDDDDDDDDDDDDDDD";
 
-/** A kind of log for the contract below: opened on storage that lasts. */
-interface LogKit {
-  /** Opens the log (again, on the same storage); `origin` may speak. */
-  open(): Promise<RoomLog>;
-  /** Who appends (a member the log counts in the room). */
-  readonly origin: string;
-  /** Whether what it stored survives a reopen (a restart). */
-  readonly durable: boolean;
-}
-
 /**
  * What a log hands on and reports, in order: `TEXT` for a line handed on
  * (with its id), `duplicate TEXT` for one reported.
@@ -438,132 +402,6 @@ function timeline(log: RoomLog) {
 async function settledLog(log: RoomLog): Promise<void> {
   while (log.settled() !== undefined) await log.settled();
 }
-
-/**
- * The contract every log keeps: an id names one line. The same line again
- * under an id it holds (same kind, alias in any case, and text) is not
- * stored again, and is reported `duplicate` (with its origin and id) after
- * the echo of the line that holds the id; another line under it is not
- * stored either, and is reported `reused`; lines without an id, or with a
- * new one, are stored; a durable log still knows the ids after a restart.
- */
-async function storesEachIdOnce(kit: LogKit): Promise<void> {
-  const { origin } = kit;
-  const say = (log: RoomLog, text: string, id?: string, alias = "amy") =>
-    log.append({ type: "MSG", alias, text }, origin, { id });
-  let log = await kit.open();
-  let { seen, ids } = timeline(log);
-  // One turn: the repeats come in the same batch as their first.
-  say(log, "one", ID_A);
-  say(log, "two", ID_B);
-  say(log, "one", ID_A, "Amy");
-  say(log, "not one", ID_A);
-  await settledLog(log);
-  assert.deepEqual(seen, [
-    "one",
-    "two",
-    `duplicate one ${ID_A} ${origin}`,
-    `reused not one ${ID_A} ${origin}`,
-  ]);
-  assert.equal(ids.get("one"), ID_A, "the event carries its id");
-  // Later turns; a line without an id is stored as ever.
-  say(log, "two", ID_B);
-  await settledLog(log);
-  log.append({ type: "ME", alias: "amy", text: "two" }, origin, { id: ID_B });
-  await settledLog(log);
-  say(log, "three", ID_C);
-  say(log, "no id");
-  await settledLog(log);
-  assert.deepEqual(seen.slice(4).sort(), [
-    `duplicate two ${ID_B} ${origin}`,
-    "no id",
-    `reused two ${ID_B} ${origin}`,
-    "three",
-  ]);
-  assert.deepEqual(seen.filter((l) => !/^(duplicate|reused) /.test(l)), [
-    "one",
-    "two",
-    "three",
-    "no id",
-  ]);
-  if (!kit.durable) return await log.close();
-  await log.close();
-  log = await kit.open();
-  ({ seen } = timeline(log));
-  say(log, "one", ID_A);
-  say(log, "one after a restart", ID_A);
-  say(log, "new after a restart", ID_D);
-  await settledLog(log);
-  assert.deepEqual(seen.sort(), [
-    `duplicate one ${ID_A} ${origin}`,
-    "new after a restart",
-    `reused one after a restart ${ID_A} ${origin}`,
-  ]);
-  await log.close();
-}
-
-Deno.test("MemoryLog stores each id once (the log contract)", async () => {
-  await storesEachIdOnce({
-    open: () => Promise.resolve(new MemoryLog(new FakeClock())),
-    origin: "1",
-    durable: false,
-  });
-});
-
-Deno.test("SqliteLog stores each id once, across a restart too (the log contract)", async () => {
-  await withTempDir(async (dir) => {
-    const clock = new FakeClock();
-    let store: ReturnType<typeof openStore> | null = null;
-    try {
-      await storesEachIdOnce({
-        open: () => {
-          store?.close();
-          store = openStore(dir, { exclusive: true });
-          return Promise.resolve(new SqliteLog(store.db, keepAll(clock)));
-        },
-        origin: "1",
-        durable: true,
-      });
-    } finally {
-      (store as { close(): void } | null)?.close();
-    }
-  });
-});
-
-Deno.test("RedisLog stores each id once, across a restart too (the log contract)", async () => {
-  await withTempDir(async (dir) => {
-    await using redis = new Redis(dir);
-    await redis.start();
-    const log = createLogger("error", () => {});
-    const link = await RedisLink.open({
-      url: redis.url(),
-      cluster: "t",
-      keep: 1000,
-      log,
-    });
-    const cluster = new Cluster(link, { clock: systemClock, log });
-    await cluster.start(() => {});
-    try {
-      // Only a member that holds its alias may speak.
-      const amy = {
-        id: `${cluster.server}/1`,
-        alias: "amy",
-        account: null,
-        host: "127.0.0.1",
-        operator: false,
-      };
-      await cluster.claim(amy, "amy", null, false);
-      await storesEachIdOnce({
-        open: () => RedisLog.open(link, { clock: systemClock, keep: 100, log }),
-        origin: amy.id,
-        durable: true,
-      });
-    } finally {
-      await cluster.stop();
-      await link.close();
-    }
-  });
-});
 
 Deno.test("SqliteLog keeps the ids of the recent lines it loads at start, and forgets those of lines it could not store", async () => {
   using store = openStore(null);
