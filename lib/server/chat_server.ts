@@ -112,8 +112,8 @@ export class ChatServer implements AsyncDisposable {
   #ownStore: Store | null = null;
   #roomLog: RoomLog;
   #cluster: Cluster | null;
-  /** Retention of what was stored before, when history is not stored now. */
-  #retention: Retention | null = null;
+  /** Retention of the stored room events. */
+  #retention: Retention;
 
   /** Starts serving; use {@linkcode serveChat}. */
   constructor(listener: ByteListener, options: ServeChatOptions) {
@@ -127,21 +127,20 @@ export class ChatServer implements AsyncDisposable {
     const store = options.store ?? (this.#ownStore = openStore(null));
     const cluster = options.cluster?.cluster ?? null;
     this.#cluster = cluster;
+    // One place decides retention: what the data directory holds ages out
+    // whatever the log (rows stored before still go when nothing new is).
+    const retention = this.#retention = new Retention(store.db, {
+      clock: this.#clock,
+      keepDays: config.historyKeepDays,
+      keepRows: config.historyKeepRows,
+      onError: (error) =>
+        log.error("history-failed", {
+          what: "retention",
+          error: describeError(error),
+        }),
+    });
     this.#roomLog = options.cluster?.log ??
-      openRoomLog(store, config, this.#clock, log);
-    if (!(this.#roomLog instanceof SqliteLog)) {
-      // Nothing new is stored; what was stored before still ages out.
-      this.#retention = new Retention(store.db, {
-        clock: this.#clock,
-        keepDays: config.historyKeepDays,
-        keepRows: config.historyKeepRows,
-        onError: (error) =>
-          log.error("history-failed", {
-            what: "retention",
-            error: describeError(error),
-          }),
-      });
-    }
+      openRoomLog(store, config, { clock: this.#clock, log, retention });
     this.room = new Room<Session>({
       log: this.#roomLog,
       announceLimit: config.announceLimit,
@@ -329,7 +328,7 @@ export class ChatServer implements AsyncDisposable {
     await all;
     this.room.close();
     await this.#roomLog.close();
-    this.#retention?.stop();
+    this.#retention.stop();
     this.#ownStore?.close();
     const { room } = this;
     this.#log.info("shutdown", {
@@ -584,8 +583,11 @@ export function serveChat(
 function openRoomLog(
   store: Store,
   config: ServerConfig,
-  clock: Clock,
-  log: Logger,
+  { clock, log, retention }: {
+    clock: Clock;
+    log: Logger;
+    retention: Retention;
+  },
 ): RoomLog {
   if (config.history === 0) return new MemoryLog(clock, 0);
   const keep = HISTORY_REQUEST_LIMIT; // at least config.history
@@ -594,8 +596,7 @@ function openRoomLog(
     clock,
     keep,
     durability: config.durability,
-    keepDays: config.historyKeepDays,
-    keepRows: config.historyKeepRows,
+    retention,
     onError: (what, error) =>
       log.error("history-failed", { what, error: describeError(error) }),
     onResume: () => log.info("history-resumed", {}),

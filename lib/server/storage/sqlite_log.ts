@@ -9,8 +9,9 @@
  * With `synchronous=NORMAL` (the default durability) a committed line is in
  * the write-ahead log in the operating system's hands: it survives the
  * server being killed at any moment, not a power cut or a kernel crash;
- * `full` syncs every commit to the disk. Retention runs in the background
- * in small steps, between turns, so that the room never pauses for it.
+ * `full` syncs every commit to the disk. Retention ({@linkcode Retention},
+ * started by the server for its data directory, whatever the log) deletes
+ * old rows in the background; the log forgets the messages it deleted.
  *
  * Each message's id is stored with it, and with its sign in `line_ids`, a
  * table that retention leaves alone (the newest ids, about
@@ -26,7 +27,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { clearImmediate, setImmediate } from "node:timers";
 import type { Clock } from "../../clock.ts";
-import { lastSeq, Retention } from "./retention.ts";
+import { lastSeq, type Retention } from "./retention.ts";
 import {
   type AppendOptions,
   type AppendOutcome,
@@ -58,14 +59,14 @@ export interface SqliteLogOptions {
   readonly keep: number;
   /** @default {"normal"} */
   readonly durability?: Durability;
-  /** See {@linkcode Retention}. */
-  readonly keepDays: number;
-  readonly keepRows: number;
-  /** How often retention runs. @default {60_000} */
-  readonly retentionEveryMs?: number;
   /**
-   * Told about retention that failed, and about commits that fail: once
-   * per outage (the first failure after a success).
+   * The retention running on the database: messages it deletes are no
+   * longer kept at hand (none when it has none).
+   */
+  readonly retention?: Retention;
+  /**
+   * Told about commits that fail: once per outage (the first failure
+   * after a success).
    */
   readonly onError?: (what: string, error: unknown) => void;
   /** Told when a commit succeeds after commits failed. */
@@ -98,7 +99,7 @@ const STORED_COLUMNS =
  * import { openStore } from "./store.ts";
  *
  * using store = openStore(null);
- * const options = { clock: systemClock, keep: 10, keepDays: 0, keepRows: 0 };
+ * const options = { clock: systemClock, keep: 10 };
  * const log = new SqliteLog(store.db, options);
  * const seen: number[] = [];
  * log.subscribe((event) => seen.push(event.seq));
@@ -139,7 +140,6 @@ export class SqliteLog implements RoomLog {
   #closed = false;
   /** Commits are failing (told once, until one succeeds again). */
   #failing = false;
-  #retention: Retention;
 
   /** Opens the log in `db`, loading its newest messages into memory. */
   constructor(db: DatabaseSync, options: SqliteLogOptions) {
@@ -183,14 +183,7 @@ export class SqliteLog implements RoomLog {
     this.#idRows = (db.prepare("SELECT COUNT(*) AS n FROM line_ids").get() as {
       n: number;
     }).n;
-    this.#retention = new Retention(db, {
-      clock: options.clock,
-      keepDays: options.keepDays,
-      keepRows: options.keepRows,
-      everyMs: options.retentionEveryMs,
-      onError: (error) => options.onError?.("retention", error),
-      onForget: (seq) => this.#recent.forgetUpTo(seq),
-    });
+    options.retention?.onForget((seq) => this.#recent.forgetUpTo(seq));
   }
 
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
@@ -218,7 +211,6 @@ export class SqliteLog implements RoomLog {
     if (!this.#closed) {
       this.#commit();
       this.#closed = true;
-      this.#retention.stop();
     }
     return Promise.resolve();
   }

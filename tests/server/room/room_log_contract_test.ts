@@ -68,7 +68,7 @@ const withSqliteLog: WithKit = (body) =>
   withTempDir(async (dir) => {
     const clock = new FakeClock();
     let store: Store | null = null;
-    const options = { clock, keep: KEEP, keepDays: 0, keepRows: 0 };
+    const options = { clock, keep: KEEP };
     try {
       await body({
         open: () => {

@@ -23,7 +23,9 @@ import {
 import {
   eachEvent,
   SqliteLog,
+  type SqliteLogOptions,
 } from "../../../lib/server/storage/sqlite_log.ts";
+import { Retention } from "../../../lib/server/storage/retention.ts";
 import { DATABASE_FILE, openStore } from "../../../lib/server/storage/store.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { withTempDir } from "../../_helpers.ts";
@@ -36,13 +38,34 @@ const msg = (text: string, alias = "amy"): RoomLine => ({
   text,
 });
 
-/** Options of a SqliteLog that keeps everything, on `clock`. */
-const keepAll = (clock: FakeClock) => ({
-  clock,
-  keep: 10,
-  keepDays: 0,
-  keepRows: 0,
-});
+/** Options of a SqliteLog that keeps 10 messages at hand, on `clock`. */
+const keepAll = (clock: FakeClock) => ({ clock, keep: 10 });
+
+/**
+ * A SqliteLog on `db` with retention keeping `kept` (as the server runs
+ * them: retention first), closed together.
+ */
+function withRetention(
+  db: DatabaseSync,
+  clock: FakeClock,
+  kept: { keepRows?: number; keepDays?: number },
+  options: Partial<SqliteLogOptions> = {},
+) {
+  const retention = new Retention(db, {
+    clock,
+    keepRows: kept.keepRows ?? 0,
+    keepDays: kept.keepDays ?? 0,
+    everyMs: 60_000,
+  });
+  const log = new SqliteLog(db, { ...keepAll(clock), ...options, retention });
+  return {
+    log,
+    async close() {
+      await log.close();
+      retention.stop();
+    },
+  };
+}
 
 /** Events a log hands on, in order. */
 function collect(log: { subscribe(sink: (e: RoomEvent) => void): void }) {
@@ -119,7 +142,7 @@ Deno.test("SqliteLog commits a turn's lines in one go, then hands them on in ord
 Deno.test("SqliteLog retention drops what is too old or too many, and never reuses numbers", async () => {
   using store = openStore(null);
   const clock = new FakeClock();
-  const options = { ...keepAll(clock), retentionEveryMs: 60_000 };
+  const options = keepAll(clock);
   {
     const log = new SqliteLog(store.db, options);
     for (let i = 1; i <= 6; i++) log.append(msg(`old ${i}`), "1");
@@ -132,24 +155,26 @@ Deno.test("SqliteLog retention drops what is too old or too many, and never reus
     log.append(msg("new 2"), "1");
     await log.close();
   }
-  // By count: the newest 5 stay.
-  let log = new SqliteLog(store.db, { ...options, keepRows: 5 });
+  // By count: the newest 5 stay; the log forgets the messages deleted.
+  let kept = withRetention(store.db, clock, { keepRows: 5 });
   assert.deepEqual(
     [...eachEvent(store.db, {})].map((e) => e.seq),
     [4, 5, 6, 7, 8],
   );
-  await log.close();
+  await kept.close();
   // By age, at the next round: what is over a day old goes.
-  log = new SqliteLog(store.db, { ...options, keepDays: 1 });
+  kept = withRetention(store.db, clock, { keepDays: 1 });
   assert.equal([...eachEvent(store.db, {})].length, 2, "pruned at start");
+  assert.deepEqual(texts(kept.log.recent(10)), ["new 1", "new 2"]);
   await clock.advance(2 * DAY_MS); // the retention timer runs meanwhile
   assert.deepEqual([...eachEvent(store.db, {})], []);
-  log.append(msg("after"), "1");
-  await log.settled();
+  assert.deepEqual(kept.log.recent(10), [], "forgotten with their rows");
+  kept.log.append(msg("after"), "1");
+  await kept.log.settled();
   // Every row went; numbers still go on from the highest ever used.
   assert.deepEqual([...eachEvent(store.db, {})].map((e) => e.seq), [9]);
-  await log.close();
-  assert.equal(clock.pending, 0, "close stops the retention timer");
+  await kept.close();
+  assert.equal(clock.pending, 0, "stop() stops the retention timer");
 });
 
 Deno.test("SqliteLog retention deletes a large backlog in steps, between turns", async () => {
@@ -167,7 +192,7 @@ Deno.test("SqliteLog retention deletes a large backlog in steps, between turns",
       n: number;
     }).n;
   const clock = new FakeClock();
-  const log = new SqliteLog(store.db, { ...keepAll(clock), keepRows: 10 });
+  const { close } = withRetention(store.db, clock, { keepRows: 10 });
   const counts = [count()];
   while (counts.at(-1)! > 10) {
     await nextTurn();
@@ -175,7 +200,7 @@ Deno.test("SqliteLog retention deletes a large backlog in steps, between turns",
   }
   // Each step deletes a bounded number of rows; the room runs in between.
   assert.deepEqual(counts, [3000, 1000, 10]);
-  await log.close();
+  await close();
 });
 
 Deno.test("SqliteLog reports lines it could not store and hands none of them on", async () => {
@@ -275,9 +300,9 @@ Deno.test("SqliteLog syncs every commit to the disk with durability full", async
 Deno.test("SqliteLog numbers go on across restarts after retention recorded an older one", async () => {
   using store = openStore(null);
   const clock = new FakeClock();
-  const options = { ...keepAll(clock), keepRows: 3 };
   for (let round = 0; round < 3; round++) {
-    const log = new SqliteLog(store.db, options); // retention runs at start
+    // Retention runs at start.
+    const { log, close } = withRetention(store.db, clock, { keepRows: 3 });
     const seen = collect(log);
     for (let i = 0; i < 4; i++) log.append(msg(`r${round} m${i}`), "1");
     await log.settled();
@@ -286,23 +311,22 @@ Deno.test("SqliteLog numbers go on across restarts after retention recorded an o
       [1, 2, 3, 4].map((i) => round * 4 + i),
       `round ${round}`,
     );
-    await log.close();
+    await close();
   }
 });
 
 Deno.test("SqliteLog retention counts messages apart: comings and goings never push them out", async () => {
   using store = openStore(null);
   const clock = new FakeClock();
-  const options = { ...keepAll(clock), keepRows: 5 };
   {
-    const log = new SqliteLog(store.db, options);
+    const log = new SqliteLog(store.db, keepAll(clock));
     for (let i = 0; i < 3; i++) log.append(msg(`said ${i}`), "1");
     for (let i = 0; i < 40; i++) {
       log.append({ type: "JOIN", alias: `j${i}`, online: "2" }, "2");
     }
     await log.close();
   }
-  const log = new SqliteLog(store.db, options);
+  const { log, close } = withRetention(store.db, clock, { keepRows: 5 });
   const kept = [...eachEvent(store.db, {})];
   assert.deepEqual(texts(kept.filter((e) => e.line.type === "MSG")), [
     "said 0",
@@ -314,7 +338,7 @@ Deno.test("SqliteLog retention counts messages apart: comings and goings never p
     [39, 40, 41, 42, 43],
   );
   assert.equal(log.recent(10).length, 3);
-  await log.close();
+  await close();
 });
 
 Deno.test("SqliteLog skips stored rows that are not single-line room lines", async () => {
@@ -488,9 +512,9 @@ Deno.test("SqliteLog keeps its window of ids when retention deletes their lines,
   for (const [i, id] of ids.entries()) log.append(msg(`m${i}`), "1", { id });
   await log.close();
   // Retention keeps one message: the lines of A and B are gone.
-  log = new SqliteLog(store.db, { ...options, keepRows: 1 });
+  const kept = withRetention(store.db, clock, { keepRows: 1 }, options);
   assert.deepEqual(texts([...eachEvent(store.db, {})]), ["m2"]);
-  await log.close();
+  await kept.close();
   log = new SqliteLog(store.db, options);
   const { seen } = timeline(log);
   log.append(msg("m0"), "1", { id: ID_A });
