@@ -201,7 +201,9 @@ async function joinCluster(config: ServerConfig, log: Logger) {
   const link = await RedisLink.open({
     url: config.redis,
     cluster: config.cluster,
-    keep: config.historyKeepRows === 0 ? 2 ** 31 : config.historyKeepRows,
+    streamEntries: config.redisStreamEntries === 0
+      ? 2 ** 31
+      : config.redisStreamEntries,
     timeoutMs: config.redisTimeoutMs,
     log,
   });

@@ -510,8 +510,8 @@ export interface RedisLinkOptions {
   readonly url: string;
   /** Cluster name: servers with the same name form one room. */
   readonly cluster: string;
-  /** Stream entries kept (`MAXLEN ~`). */
-  readonly keep: number;
+  /** Stream entries kept (`MAXLEN ~`), every kind of event counted. */
+  readonly streamEntries: number;
   /**
    * How long a command may wait for Redis's answer (`--redis-timeout`).
    * @default {5000}
@@ -530,7 +530,7 @@ export class RedisLink {
   readonly reader: RedisClient;
   /** Subscriptions only. */
   readonly subscriber: RedisClient;
-  #keep: number;
+  #streamEntries: number;
   #timeoutMs: number;
   #log: Logger;
   /** Connected once: from then on, outages are logged (not errors at start). */
@@ -545,7 +545,7 @@ export class RedisLink {
   private constructor(commands: RedisClient, options: RedisLinkOptions) {
     this.cluster = options.cluster;
     this.keys = clusterKeys(options.cluster);
-    this.#keep = options.keep;
+    this.#streamEntries = options.streamEntries;
     this.#timeoutMs = options.timeoutMs ?? 5000;
     this.#log = options.log;
     this.commands = commands;
@@ -628,7 +628,7 @@ export class RedisLink {
         "EVALSHA",
         this.#shas.get(script)!,
         ...this.#scriptKeys(),
-        String(this.#keep),
+        String(this.#streamEntries),
         this.keys.serverMembers(""),
         this.#epoch,
         ...args,

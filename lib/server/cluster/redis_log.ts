@@ -491,10 +491,11 @@ export class RedisLog implements RoomLog {
     const seq = seqOf(entry[0]);
     if (this.#handedOn > 0 && seq > this.#handedOn + 1) {
       // Numbers have no gaps: these were trimmed before this server read
-      // them (it was behind by more than --history-keep-rows).
+      // them (it was behind by more than --redis-stream-entries).
       this.#options.log.error("history-gap", {
         missed: seq - this.#handedOn - 1,
-        hint: "this server fell behind the stream; raise --history-keep-rows",
+        hint:
+          "this server fell behind the stream; raise --redis-stream-entries",
       });
     }
     this.#lastId = entry[0];

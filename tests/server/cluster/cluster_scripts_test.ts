@@ -43,7 +43,7 @@ async function withLink(
     const link = await RedisLink.open({
       url: redis.url(),
       cluster: "t",
-      keep: 1000,
+      streamEntries: 1000,
       timeoutMs,
       log,
     });

@@ -17,7 +17,12 @@ import { Redis } from "../../_redis.ts";
 const log = createLogger("error", () => {});
 
 function open(redis: Redis): Promise<RedisLink> {
-  return RedisLink.open({ url: redis.url(), cluster: "t", keep: 1000, log });
+  return RedisLink.open({
+    url: redis.url(),
+    cluster: "t",
+    streamEntries: 1000,
+    log,
+  });
 }
 
 Deno.test("RedisLink.open() refuses a cluster whose state has a format it does not know", async () => {

@@ -93,7 +93,7 @@ const withRedisLog: WithKit = (body) =>
     const link = await RedisLink.open({
       url: redis.url(),
       cluster: "t",
-      keep: 1000,
+      streamEntries: 1000,
       log,
     });
     const cluster = new Cluster(link, { clock: systemClock, log });
