@@ -341,7 +341,7 @@ Deno.test("SqliteLog retention counts messages apart: comings and goings never p
   await close();
 });
 
-Deno.test("SqliteLog skips stored rows that are not single-line room lines", async () => {
+Deno.test("SqliteLog skips stored rows that are not single-line room lines with an effect it knows", async () => {
   using store = openStore(null);
   const insert = store.db.prepare(
     "INSERT INTO events (seq, time, type, line) VALUES (?, 0, ?, ?)",
@@ -355,9 +355,35 @@ Deno.test("SqliteLog skips stored rows that are not single-line room lines", asy
     JSON.stringify({ type: "PRIV", alias: "a", text: "x" }),
   );
   insert.run(5, "MSG", JSON.stringify({ type: "MSG", alias: "a" }));
+  // Effects: one that goes with its line, then ones this server cannot
+  // carry out (their events are dropped whole: nobody sees "muted" then).
+  const withEffect = store.db.prepare(
+    `INSERT INTO events (seq, time, type, line, effect, effect_value)
+     VALUES (?, 0, ?, ?, ?, ?)`,
+  );
+  const topic = { type: "TOPIC", alias: "op", text: "Hi" };
+  const mute = { type: "MOD", action: "mute", alias: "b", by: "op", text: "" };
+  const effects: [unknown, string, string][] = [
+    [topic, "topic", '{"text":"Hi","by":"op"}'],
+    [topic, "topic", '{"text":"two\\nlines","by":"op"}'],
+    [topic, "sanctions", "[]"],
+    [mute, "sanctions", '[{"type":"mute"}]'],
+    [mute, "sanctions", "{not json"],
+    [mute, "confetti", "[]"],
+    [msg("said"), "bye", '"Kicked"'],
+  ];
+  for (const [i, [line, kind, value]] of effects.entries()) {
+    const { type } = line as { type: string };
+    withEffect.run(6 + i, type, JSON.stringify(line), kind, value);
+  }
   const log = new SqliteLog(store.db, keepAll(new FakeClock()));
   assert.deepEqual(texts(log.recent(10)), ["fine"]);
-  assert.deepEqual([...eachEvent(store.db, {})].map((e) => e.seq), [1]);
+  const events = [...eachEvent(store.db, {})];
+  assert.deepEqual(events.map((e) => e.seq), [1, 6]);
+  assert.deepEqual(events[1]!.effect, {
+    kind: "topic",
+    topic: { text: "Hi", by: "op" },
+  });
   await log.close();
 });
 
