@@ -501,7 +501,13 @@ export class RedisLog implements RoomLog {
     this.#lastId = entry[0];
     this.#handedOn = seq;
     const event = streamEvent(entry);
-    if (event === null) return;
+    if (event === null) {
+      this.#options.log.error("history-unreadable", {
+        seq,
+        hint: "a stream entry this server cannot read was skipped",
+      });
+      return;
+    }
     this.#recent.add(event);
     this.#sink(event);
   }

@@ -11,7 +11,7 @@ import { createLogger } from "../../../lib/log.ts";
 import { RedisLink, STATE_FORMAT } from "../../../lib/server/cluster/redis.ts";
 import { RedisLog } from "../../../lib/server/cluster/redis_log.ts";
 import type { RoomEvent } from "../../../lib/server/room/room_log.ts";
-import { withTempDir } from "../../_helpers.ts";
+import { LineLog, withTempDir } from "../../_helpers.ts";
 import { Redis } from "../../_redis.ts";
 
 const log = createLogger("error", () => {});
@@ -69,10 +69,11 @@ Deno.test("RedisLink.open() takes over the previous release's state once none of
     // Its server stopped (it removes itself): the state is taken over.
     await command(["ZREM", keys.servers, "old"]);
     const link = await open(redis);
+    const logged = new LineLog();
     const roomLog = await RedisLog.open(link, {
       clock: systemClock,
       keep: 10,
-      log,
+      log: createLogger("error", (line) => logged.push(line)),
     });
     try {
       assert.equal(await command(["GET", keys.format]), STATE_FORMAT);
@@ -124,7 +125,26 @@ Deno.test("RedisLink.open() takes over the previous release's state once none of
           notes[i]!,
         ]);
       }
+      // And one this release cannot read: skipped, and logged.
+      const seq = await command(["INCR", keys.seq]);
+      await command([
+        "XADD",
+        keys.events,
+        `${seq}-0`,
+        "t",
+        "0",
+        "o",
+        "new/1",
+        "l",
+        JSON.stringify(old[1]),
+        "e",
+        "confetti",
+        "v",
+        "[]",
+      ]);
       await three.promise;
+      await logged.waitFor(new RegExp(`history-unreadable seq=${seq} `));
+      assert.equal(seen.length, 3);
       assert.deepEqual(seen.map((event) => event.effect), [
         { kind: "sanctions", sanctions },
         { kind: "topic", topic: { text: "Old", by: "opal" } },
