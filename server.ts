@@ -202,7 +202,9 @@ async function joinCluster(config: ServerConfig, log: Logger) {
   const link = await RedisLink.open({
     ...config,
     url: config.redis,
-    keep: config.historyKeepRows === 0 ? 2 ** 31 : config.historyKeepRows,
+    streamEntries: config.redisStreamEntries === 0
+      ? 2 ** 31
+      : config.redisStreamEntries,
     log,
   });
   try {

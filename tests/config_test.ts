@@ -60,6 +60,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       tlsEngine: "node",
       redis: null,
       cluster: "tlschat",
+      redisStreamEntries: 100_000,
       redisTimeoutMs: 5000,
       redisRetryMs: 15_000,
       heartbeatMs: 1000,
@@ -203,6 +204,8 @@ Deno.test("parseServerArgs() reads every flag", () => {
     "0.5",
     "--redis-retry",
     "2",
+    "--redis-stream-entries",
+    "300",
     "--heartbeat",
     "0.2",
     "--lost-after",
@@ -210,6 +213,7 @@ Deno.test("parseServerArgs() reads every flag", () => {
   ]);
   assert.equal(cluster.redis, "rediss://:secret@redis.example:6380/2");
   assert.equal(cluster.cluster, "lobby-2");
+  assert.equal(cluster.redisStreamEntries, 300);
   assert.deepEqual(
     [
       cluster.redisTimeoutMs,

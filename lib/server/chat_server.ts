@@ -113,8 +113,8 @@ export class ChatServer implements AsyncDisposable {
   #ownStore: Store | null = null;
   #roomLog: RoomLog;
   #cluster: Cluster | null;
-  /** Retention of what was stored before, when history is not stored now. */
-  #retention: Retention | null = null;
+  /** Retention of the stored room events. */
+  #retention: Retention;
 
   /** Starts serving; use {@linkcode serveChat}. */
   constructor(listener: ByteListener, options: ServeChatOptions) {
@@ -128,21 +128,20 @@ export class ChatServer implements AsyncDisposable {
     const store = options.store ?? (this.#ownStore = openStore(null));
     const cluster = options.cluster?.cluster ?? null;
     this.#cluster = cluster;
+    // One place decides retention: what the data directory holds ages out
+    // whatever the log (rows stored before still go when nothing new is).
+    const retention = this.#retention = new Retention(store.db, {
+      clock: this.#clock,
+      keepDays: config.historyKeepDays,
+      keepRows: config.historyKeepRows,
+      onError: (error) =>
+        log.error("history-failed", {
+          what: "retention",
+          error: describeError(error),
+        }),
+    });
     this.#roomLog = options.cluster?.log ??
-      openRoomLog(store, config, this.#clock, log);
-    if (!(this.#roomLog instanceof SqliteLog)) {
-      // Nothing new is stored; what was stored before still ages out.
-      this.#retention = new Retention(store.db, {
-        clock: this.#clock,
-        keepDays: config.historyKeepDays,
-        keepRows: config.historyKeepRows,
-        onError: (error) =>
-          log.error("history-failed", {
-            what: "retention",
-            error: describeError(error),
-          }),
-      });
-    }
+      openRoomLog(store, config, { clock: this.#clock, log, retention });
     this.room = new Room<Session>({
       log: this.#roomLog,
       announceLimit: config.announceLimit,
@@ -219,8 +218,15 @@ export class ChatServer implements AsyncDisposable {
     const cluster = this.#cluster!;
     const { moderation } = this.gate;
     const shared = await cluster.sanctions();
-    if (shared !== null) this.#takeSanctions(shared);
-    else if (moderation.all().length > 0) {
+    if (shared !== null) {
+      const sanctions = readSharedSanctions(shared);
+      if (sanctions !== null) this.#takeSanctions(sanctions);
+      else {
+        this.#log.error("cluster-sanctions-unreadable", {
+          bytes: shared.length,
+        });
+      }
+    } else if (moderation.all().length > 0) {
       await cluster.setSanctions(shareSanctions(moderation.all()));
     }
     const topic = await cluster.topic();
@@ -253,29 +259,21 @@ export class ChatServer implements AsyncDisposable {
   }
 
   /**
-   * Carries out, before anyone here hears of it, a topic or bans and mutes
-   * (the `MOD` line's note holds those in force after it), in the log's
-   * order: every server, the one where it was decided included, ends with
-   * what the log says last, even when two operators acted at once.
+   * Carries out, before anyone here hears of it, what a topic or a ban,
+   * mute or their lifting does (its {@linkcode EventEffect}: the topic, the
+   * bans and mutes in force after it), in the log's order: every server,
+   * the one where it was decided included, ends with what the log says
+   * last, even when two operators acted at once.
    */
   #carryOut(event: RoomEvent): void {
-    const { line } = event;
-    if (line.type !== "TOPIC" && line.type !== "MOD") return;
-    if (line.type === "TOPIC") {
-      this.gate.moderation.setTopic({ text: line.text, by: line.alias });
-    } else if (event.note !== undefined) {
-      this.#takeSanctions(event.note);
-    }
+    const { effect } = event;
+    if (effect?.kind === "topic") this.gate.moderation.setTopic(effect.topic);
+    if (effect?.kind === "sanctions") this.#takeSanctions(effect.sanctions);
   }
 
-  /** Takes on the cluster's bans and mutes (JSON), and applies them here. */
-  #takeSanctions(shared: string): void {
+  /** Takes on the cluster's bans and mutes, and applies them here. */
+  #takeSanctions(sanctions: readonly SharedSanction[]): void {
     const { moderation } = this.gate;
-    const sanctions: SharedSanction[] | null = readSharedSanctions(shared);
-    if (sanctions === null) {
-      this.#log.error("cluster-sanctions-unreadable", { bytes: shared.length });
-      return;
-    }
     moderation.replaceAll(sanctions);
     enforceSanctions(this.room, moderation);
   }
@@ -333,7 +331,7 @@ export class ChatServer implements AsyncDisposable {
     await all;
     this.room.close();
     await this.#roomLog.close();
-    this.#retention?.stop();
+    this.#retention.stop();
     this.#ownStore?.close();
     const { room } = this;
     this.#log.info("shutdown", {
@@ -596,8 +594,11 @@ export function serveChat(
 function openRoomLog(
   store: Store,
   config: ServerConfig,
-  clock: Clock,
-  log: Logger,
+  { clock, log, retention }: {
+    clock: Clock;
+    log: Logger;
+    retention: Retention;
+  },
 ): RoomLog {
   if (config.history === 0) return new MemoryLog(clock, 0);
   const keep = HISTORY_REQUEST_LIMIT; // at least config.history
@@ -606,8 +607,7 @@ function openRoomLog(
     clock,
     keep,
     durability: config.durability,
-    keepDays: config.historyKeepDays,
-    keepRows: config.historyKeepRows,
+    retention,
     onError: (what, error) =>
       log.error("history-failed", { what, error: describeError(error) }),
     onResume: () => log.info("history-resumed", {}),

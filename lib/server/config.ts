@@ -168,6 +168,13 @@ export const SERVER_FLAGS = {
     help:
       "With --redis: the room's name; servers with the same one are one room",
   },
+  "redis-stream-entries": {
+    type: "string",
+    value: "N",
+    default: "100000",
+    help:
+      "With --redis: newest room events the Redis stream keeps, joins and leaves included (0: no limit)",
+  },
   "redis-timeout": {
     type: "string",
     value: "S",
@@ -448,6 +455,12 @@ export interface ServerConfig extends ServerSettings {
   readonly historyKeepRows: number;
   /** Redis URL of the cluster; null: this server alone is the room. */
   readonly redis: string | null;
+  /**
+   * Room events the cluster's Redis stream keeps (`MAXLEN ~`), every kind
+   * counted (unlike `historyKeepRows`, messages in the database); 0: no
+   * limit.
+   */
+  readonly redisStreamEntries: number;
   /** The cluster's name (keys `tlschat:{NAME}:...`). */
   readonly cluster: string;
   /** How long a Redis command may wait for its answer. */
@@ -594,6 +607,7 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     historyKeepRows: number("history-keep-rows", 0, 1_000_000_000),
     redis: values.redis === undefined ? null : redisUrl(values.redis),
     cluster: clusterName(values.cluster),
+    redisStreamEntries: number("redis-stream-entries", 0, 1_000_000_000),
     redisTimeoutMs: ms("redis-timeout"),
     redisRetryMs: ms("redis-retry"),
     heartbeatMs: ms("heartbeat"),

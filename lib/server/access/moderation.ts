@@ -221,13 +221,18 @@ export class Moderation {
 /** A sanction as servers of a cluster share it (ids are each server's). */
 export type SharedSanction = Omit<Sanction, "id">;
 
+/** The sanctions in force, as they are shared with other servers. */
+export function sharedSanctions(
+  sanctions: readonly Sanction[],
+): SharedSanction[] {
+  return sanctions.map((
+    { type, kind, target, label, until, by, reason },
+  ): SharedSanction => ({ type, kind, target, label, until, by, reason }));
+}
+
 /** The sanctions in force as one JSON text, to share with other servers. */
 export function shareSanctions(sanctions: readonly Sanction[]): string {
-  return JSON.stringify(
-    sanctions.map((
-      { type, kind, target, label, until, by, reason },
-    ): SharedSanction => ({ type, kind, target, label, until, by, reason })),
-  );
+  return JSON.stringify(sharedSanctions(sanctions));
 }
 
 /**

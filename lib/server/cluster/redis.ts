@@ -58,7 +58,17 @@ const SCRIPT_KEYS = [
   "calm",
   "lineIds",
   "lineSigns",
+  "format",
 ] as const;
+
+/**
+ * The format of the cluster's state in Redis this release writes and reads
+ * (kept in `format`, see {@linkcode ClusterKeys.format}). Format 1, the
+ * previous release's, had no such key and a note (`n`) where events now
+ * have an effect (`e`, `v`): its stream is read, and upgraded once no
+ * server of that release is running.
+ */
+export const STATE_FORMAT = "2";
 
 /** The cluster's keys in Redis, under `tlschat:{NAME}:`. */
 export interface ClusterKeys {
@@ -100,6 +110,11 @@ export interface ClusterKeys {
    * own line).
    */
   readonly lineSigns: string;
+  /**
+   * The format of the state ({@linkcode STATE_FORMAT}), set with the
+   * epoch: a server refuses a format it does not know.
+   */
+  readonly format: string;
   /** A server's own members (alias keys). */
   serverMembers(server: string): string;
   /** What is said to one server (private messages). */
@@ -145,21 +160,29 @@ ${LUA_KEYS}
 if redis.call('GET', K.epoch) ~= ARGV[3] then
   return redis.error_reply('EPOCH the cluster state in Redis was lost')
 end
-local function xadd(time, origin, line, note, id)
+-- An event with the next number: its effect (room_log.ts, EventEffect) is
+-- its kind and its value as JSON ('' for none), as stored_event.ts reads it.
+local function xadd(time, origin, line, effect, value, id)
   local seq = redis.call('INCR', K.seq)
-  if id then
-    redis.call('XADD', K.events, 'MAXLEN', '~', ARGV[1], seq .. '-0',
-      't', time, 'o', origin, 'l', line, 'n', note, 'i', id)
-  else
-    redis.call('XADD', K.events, 'MAXLEN', '~', ARGV[1], seq .. '-0',
-      't', time, 'o', origin, 'l', line, 'n', note)
+  local fields = {'t', time, 'o', origin, 'l', line}
+  if effect ~= '' then
+    fields[#fields + 1] = 'e'
+    fields[#fields + 1] = effect
+    fields[#fields + 1] = 'v'
+    fields[#fields + 1] = value
   end
+  if id then
+    fields[#fields + 1] = 'i'
+    fields[#fields + 1] = id
+  end
+  redis.call('XADD', K.events, 'MAXLEN', '~', ARGV[1], seq .. '-0',
+    unpack(fields))
   return seq
 end
 local function serverSet(server)
   return ARGV[2] .. server
 end
-local function remove(key, reason, text, note, time)
+local function remove(key, reason, text, bye, time)
   local raw = redis.call('HGET', K.members, key)
   if not raw then return 0 end
   local m = cjson.decode(raw)
@@ -175,7 +198,8 @@ local function remove(key, reason, text, note, time)
   end
   local online = redis.call('HLEN', K.members)
   xadd(time, m.id, cjson.encode({type = 'LEAVE', alias = m.alias,
-    online = tostring(online), reason = reason, text = text}), note)
+    online = tostring(online), reason = reason, text = text}),
+    bye ~= '' and 'bye' or '', cjson.encode(bye))
   return 1
 end
 `;
@@ -189,8 +213,8 @@ end
 export const SCRIPTS = {
   /**
    * ARGV[4]: how many line ids to keep; ARGV[5..]: (time, origin member
-   * id, the alias it speaks as, line JSON, note, line id, line sign,
-   * append tag) octuples. Stores each line whose id it does not hold yet,
+   * id, the alias it speaks as, line JSON, effect kind ('' for none),
+   * effect value JSON, line id, line sign, append tag) nonuples. Stores each line whose id it does not hold yet,
    * if its member still holds its claim under that alias and its server is
    * alive (not counted lost), all in one step. Returns the last number
    * given, then for each line: its number (stored now, or by an earlier
@@ -198,9 +222,9 @@ export const SCRIPTS = {
    * line under its id, from another append: not stored again), 'reused'
    * (another line holds its id), 'gone' (its member left or was removed,
    * or its server was counted lost) or 'alias' (it speaks under an alias
-   * it no longer holds). A `MOD` line's note (the sanctions in
-   * force after it) and a `TOPIC` line's (the topic) are also kept, for
-   * servers that start later: what is kept is what the log says last.
+   * it no longer holds). A `sanctions` effect (the bans and mutes in force
+   * after a `MOD` line) and a `topic` effect are also kept, for servers
+   * that start later: what is kept is what the log says last.
    */
   append: `${PRELUDE}
 local speakers = {}
@@ -219,10 +243,10 @@ local function speaker(origin)
   return speakers[origin]
 end
 local out = {0}
-for i = 5, #ARGV, 8 do
-  local time, origin, alias, line, note, id, sign, tag = ARGV[i],
+for i = 5, #ARGV, 9 do
+  local time, origin, alias, line, effect, value, id, sign, tag = ARGV[i],
     ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5],
-    ARGV[i + 6], ARGV[i + 7]
+    ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
   local held = redis.call('ZSCORE', K.lineIds, id)
   local holds = speaker(origin)
   if held then
@@ -239,15 +263,12 @@ for i = 5, #ARGV, 8 do
   elseif holds ~= alias then
     out[#out + 1] = 'alias'
   else
-    local seq = xadd(time, origin, line, note, id)
+    local seq = xadd(time, origin, line, effect, value, id)
     redis.call('ZADD', K.lineIds, seq, id)
     redis.call('HSET', K.lineSigns, id, sign .. ':' .. tag)
     out[#out + 1] = seq
-    if note ~= '' then
-      local kind = cjson.decode(line).type
-      if kind == 'MOD' then redis.call('SET', K.sanctions, note) end
-      if kind == 'TOPIC' then redis.call('SET', K.topic, note) end
-    end
+    if effect == 'sanctions' then redis.call('SET', K.sanctions, value) end
+    if effect == 'topic' then redis.call('SET', K.topic, value) end
   end
 end
 local extra = redis.call('ZCARD', K.lineIds) - tonumber(ARGV[4])
@@ -330,12 +351,12 @@ if was then
   local score = redis.call('ZSCORE', K.order, old)
   redis.call('ZREM', K.order, old)
   local seq = xadd(time, me.id, cjson.encode({type = 'NICK',
-    alias = was.alias, newAlias = me.alias, online = count}), '')
+    alias = was.alias, newAlias = me.alias, online = count}), '', '')
   redis.call('ZADD', K.order, score or seq, key)
   return {'ok', count, tostring(seq)}
 end
 local seq = xadd(time, me.id, cjson.encode({type = 'JOIN',
-  alias = me.alias, online = count}), '')
+  alias = me.alias, online = count}), '', '')
 redis.call('ZADD', K.order, seq, key)
 return {'ok', count, tostring(seq)}`,
   /**
@@ -428,10 +449,13 @@ function timed<T>(promise: Promise<T>, ms: number): Promise<T> {
  * Takes the cluster's epoch: KEYS = the fixed keys (as for every script);
  * ARGV[1] the pattern of the servers' member sets, [2] the epoch this
  * server knew ('' at start), [3] a new value, [4] '1' when Redis went back
- * in time under the epoch it knew. When there is none (a new cluster, or
- * Redis lost it), or on such a rollback while no other server has renewed
- * it yet, whatever is left of the cluster's state is wiped and the new
- * value set. Returns the epoch in force.
+ * in time under the epoch it knew, [5] the state format this server
+ * writes. When there is none (a new cluster, or Redis lost it), or on such
+ * a rollback while no other server has renewed it yet, whatever is left of
+ * the cluster's state is wiped and the new value set, with the format.
+ * State without a format was written by the previous release (format 1):
+ * it takes this format once no server is alive by Redis's clock. Returns
+ * the epoch in force and the state's format.
  */
 const NEW_EPOCH = `
 ${LUA_KEYS}
@@ -442,9 +466,40 @@ if not current or (ARGV[4] == '1' and current == ARGV[2]) then
     redis.call('DEL', key)
   end
   redis.call('SET', K.epoch, ARGV[3])
+  redis.call('SET', K.format, ARGV[5])
   current = ARGV[3]
 end
-return current`;
+local format = redis.call('GET', K.format)
+if not format then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if redis.call('ZCOUNT', K.servers, '(' .. now, '+inf') > 0 then
+    return {current, '1'}
+  end
+  redis.call('SET', K.format, ARGV[5])
+  format = ARGV[5]
+end
+return {current, format}`;
+
+/**
+ * The error of a server that finds the cluster's state in a format it
+ * does not read (see {@linkcode STATE_FORMAT}); its message says what to do.
+ */
+export class StateFormatError extends Error {
+  /** The format found in Redis. */
+  readonly format: string;
+
+  /** Explains format `format`, found for cluster `cluster`. */
+  constructor(cluster: string, format: string) {
+    super(
+      format === "1"
+        ? `Cannot join cluster "${cluster}": servers of the previous release (state format 1) are running in it; stop them all, then start this release (it reads their history and upgrades the state)`
+        : `Cannot join cluster "${cluster}": its state in Redis has format "${format}", which this release does not know (it reads format ${STATE_FORMAT}); run the release that wrote it, or a newer one`,
+    );
+    this.name = "StateFormatError";
+    this.format = format;
+  }
+}
 
 /** Options of {@linkcode RedisLink.open}. */
 export interface RedisLinkOptions {
@@ -452,8 +507,8 @@ export interface RedisLinkOptions {
   readonly url: string;
   /** Cluster name: servers with the same name form one room. */
   readonly cluster: string;
-  /** Stream entries kept (`MAXLEN ~`). */
-  readonly keep: number;
+  /** Stream entries kept (`MAXLEN ~`), every kind of event counted. */
+  readonly streamEntries: number;
   /** How long a command may wait for Redis's answer (`--redis-timeout`). */
   readonly redisTimeoutMs: number;
   /** How long connecting may take (the server's config names each limit). */
@@ -475,7 +530,7 @@ export class RedisLink {
   readonly reader: RedisClient;
   /** Subscriptions only. */
   readonly subscriber: RedisClient;
-  #keep: number;
+  #streamEntries: number;
   #timeoutMs: number;
   #log: Logger;
   /** Connected once: from then on, outages are logged (not errors at start). */
@@ -490,7 +545,7 @@ export class RedisLink {
   private constructor(commands: RedisClient, options: RedisLinkOptions) {
     this.cluster = options.cluster;
     this.keys = clusterKeys(options.cluster);
-    this.#keep = options.keep;
+    this.#streamEntries = options.streamEntries;
     this.#timeoutMs = options.redisTimeoutMs;
     this.#log = options.log;
     this.commands = commands;
@@ -549,6 +604,7 @@ export class RedisLink {
       opened = link.#opened = true;
     } catch (e) {
       link.destroy();
+      if (e instanceof StateFormatError) throw e;
       throw new Error(
         `Cannot use Redis at ${redact(options.url)}: ${
           (e as Error).message.replace(/\.+$/, "")
@@ -572,7 +628,7 @@ export class RedisLink {
         "EVALSHA",
         this.#shas.get(script)!,
         ...this.#scriptKeys(),
-        String(this.#keep),
+        String(this.#streamEntries),
         this.keys.serverMembers(""),
         this.#epoch,
         ...args,
@@ -686,18 +742,22 @@ export class RedisLink {
     }
   }
 
+  /** Takes the epoch in force; throws if the state's format is unknown. */
   async #adoptEpoch(rollback = false): Promise<void> {
-    this.#epoch = String(
-      await this.command([
-        "EVAL",
-        NEW_EPOCH,
-        ...this.#scriptKeys(),
-        this.keys.serverMembers("*"),
-        this.#epoch,
-        crypto.randomUUID(),
-        rollback ? "1" : "0",
-      ]),
-    );
+    const [epoch, format] = await this.command([
+      "EVAL",
+      NEW_EPOCH,
+      ...this.#scriptKeys(),
+      this.keys.serverMembers("*"),
+      this.#epoch,
+      crypto.randomUUID(),
+      rollback ? "1" : "0",
+      STATE_FORMAT,
+    ]) as [string, string];
+    if (format !== STATE_FORMAT) {
+      throw new StateFormatError(this.cluster, String(format));
+    }
+    this.#epoch = String(epoch);
   }
 
   async #load(): Promise<void> {

@@ -39,16 +39,18 @@ import { type RedisLink, surelyNotRun } from "./redis.ts";
 import {
   type AppendOptions,
   type AppendOutcome,
+  type EventEffect,
   lineSign,
   newLineId,
   RecentEvents,
   type RoomEvent,
   type RoomEventSink,
   type RoomLine,
+  type RoomLineType,
   type RoomLog,
   type RoomLogFailure,
 } from "../room/room_log.ts";
-import { toRoomEvent } from "../room/stored_event.ts";
+import { readEffect, storedEffect, toRoomEvent } from "../room/stored_event.ts";
 
 /** Options of {@linkcode RedisLog}. */
 export interface RedisLogOptions {
@@ -82,7 +84,7 @@ interface Pending {
   readonly time: number;
   readonly line: RoomLine;
   readonly origin: string;
-  readonly note: string;
+  readonly effect?: EventEffect;
   readonly id: string;
   /** Tells this append from any other (kept across its retries). */
   readonly tag: string;
@@ -166,7 +168,7 @@ export class RedisLog implements RoomLog {
     if (entries.length > 0) log.#lastId = entries[0]![0];
     log.#handedOn = seqOf(log.#lastId);
     for (const entry of entries.reverse()) {
-      const event = toEvent(entry);
+      const event = streamEvent(entry);
       if (event !== null) log.#recent.add(event);
     }
     link.onReset(() => log.#reset());
@@ -185,7 +187,7 @@ export class RedisLog implements RoomLog {
       time: this.#options.clock.now(),
       line,
       origin,
-      note: options.note ?? "",
+      effect: options.effect,
       id: options.id ?? newLineId(),
       tag: newTag(),
     });
@@ -199,18 +201,6 @@ export class RedisLog implements RoomLog {
 
   recent(limit: number): readonly RoomEvent[] {
     return this.#recent.last(limit);
-  }
-
-  async since(seq: number, limit: number): Promise<readonly RoomEvent[]> {
-    const entries = await this.#link.command([
-      "XRANGE",
-      this.#link.keys.events,
-      `${seq + 1}-0`,
-      "+",
-      "COUNT",
-      String(limit),
-    ]) as StreamEntry[];
-    return entries.map(toEvent).filter((e) => e !== null);
   }
 
   async close(): Promise<void> {
@@ -274,11 +264,13 @@ export class RedisLog implements RoomLog {
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0, redisBatchLines);
       const args = [String(redisLineIdsKept)];
-      for (const { time, line, origin, note, id, tag } of batch) {
+      for (const { time, line, origin, effect, id, tag } of batch) {
         const alias = line.type === "MOD" ? line.by : line.alias;
         const json = JSON.stringify(line);
-        args.push(String(time), origin, alias, json, note, id);
-        args.push(lineSign(line), tag);
+        const stored = effect && storedEffect(effect);
+        args.push(String(time), origin, alias, json);
+        args.push(stored?.kind ?? "", stored?.value ?? "");
+        args.push(id, lineSign(line), tag);
       }
       const sent = { at: clock.now(), generation: this.#generation };
       const answer = this.#run(args);
@@ -496,23 +488,30 @@ export class RedisLog implements RoomLog {
     const seq = seqOf(entry[0]);
     if (this.#handedOn > 0 && seq > this.#handedOn + 1) {
       // Numbers have no gaps: these were trimmed before this server read
-      // them (it was behind by more than --history-keep-rows).
+      // them (it was behind by more than --redis-stream-entries).
       this.#options.log.error("history-gap", {
         missed: seq - this.#handedOn - 1,
-        hint: "this server fell behind the stream; raise --history-keep-rows",
+        hint:
+          "this server fell behind the stream; raise --redis-stream-entries",
       });
     }
     this.#lastId = entry[0];
     this.#handedOn = seq;
-    const event = toEvent(entry);
-    if (event === null) return;
+    const event = streamEvent(entry);
+    if (event === null) {
+      this.#options.log.error("history-unreadable", {
+        seq,
+        hint: "a stream entry this server cannot read was skipped",
+      });
+      return;
+    }
     this.#recent.add(event);
     this.#sink(event);
   }
 }
 
 /** An entry as `XREAD`/`XRANGE` return it: id, then field, value, ... */
-type StreamEntry = [string, string[]];
+export type StreamEntry = [string, string[]];
 
 /**
  * The entries of an `XREAD` reply: null (nothing new), pairs of stream and
@@ -530,7 +529,16 @@ function seqOf(id: string): number {
   return Number(id.split("-")[0]);
 }
 
-function toEvent([entryId, fields]: StreamEntry): RoomEvent | null {
+/**
+ * The event in a stream entry (null when it holds none this server reads,
+ * like {@linkcode toRoomEvent}): fields `t` time, `o` origin member id, `l`
+ * line JSON, `i` line id, and for an effect `e` its kind and `v` its value
+ * (JSON). The previous release (stream format 1) wrote a note `n` instead,
+ * whose meaning depended on the line: it is read as the effect it was.
+ */
+export function streamEvent(
+  [entryId, fields]: StreamEntry,
+): RoomEvent | null {
   const values: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) {
     values[fields[i]!] = fields[i + 1]!;
@@ -539,13 +547,28 @@ function toEvent([entryId, fields]: StreamEntry): RoomEvent | null {
     seq: seqOf(entryId),
     time: Number(values.t),
     line: values.l ?? "",
+    effect: values.e,
+    effectValue: values.v,
   });
   if (event === null) return null;
-  // Read back from Redis: a note becomes a BYE's text, so one line only.
-  const note = values.n && !/[\r\n]/.test(values.n) ? values.n : undefined;
+  let { effect } = event;
+  if (values.e === undefined && values.n) {
+    const kind = NOTE_EFFECTS[event.line.type];
+    const value = kind === "bye" ? JSON.stringify(values.n) : values.n;
+    const read = readEffect(kind, value, event.line.type);
+    if (read === null) return null;
+    effect = read;
+  }
   const id = /^[\w-]{1,64}$/.test(values.i ?? "") ? values.i : undefined;
-  return { ...event, origin: values.o ?? "", note, id };
+  return { ...event, origin: values.o ?? "", id, effect };
 }
+
+/** What the note of a format 1 entry was, by its line's type. */
+const NOTE_EFFECTS: Partial<Record<RoomLineType, EventEffect["kind"]>> = {
+  MOD: "sanctions",
+  TOPIC: "topic",
+  LEAVE: "bye",
+};
 
 /** A new append tag: 64 random bits in base64url. */
 function newTag(): string {

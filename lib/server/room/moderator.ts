@@ -24,9 +24,10 @@ import {
   type Moderation,
   type Sanction,
   type SanctionType,
-  shareSanctions,
+  sharedSanctions,
 } from "../access/moderation.ts";
 import type { Member, Room } from "./room.ts";
+import type { EventEffect } from "./room_log.ts";
 
 /** A member as the moderator sees it. */
 export interface Moderated extends Member {
@@ -118,7 +119,7 @@ export async function moderate<M extends Moderated>(
       room.announce(
         { type: "TOPIC", alias: by, text: command.text },
         actor,
-        ctx.cluster ? JSON.stringify(topic) : undefined,
+        { kind: "topic", topic },
       );
       return;
     }
@@ -207,8 +208,13 @@ export async function moderate<M extends Moderated>(
  * In a cluster, the bans and mutes in force, for the `MOD` line to carry:
  * each server takes them on as the line passes, before its members see it.
  */
-function inForce<M extends Moderated>(ctx: ModeratorContext<M>) {
-  return ctx.cluster ? shareSanctions(ctx.moderation.all()) : undefined;
+function inForce<M extends Moderated>(
+  ctx: ModeratorContext<M>,
+): EventEffect {
+  return {
+    kind: "sanctions",
+    sanctions: sharedSanctions(ctx.moderation.all()),
+  };
 }
 
 /**

@@ -41,6 +41,7 @@ import { LineArena } from "./line_arena.ts";
 import {
   type AppendOptions,
   type AppendOutcome,
+  type EventEffect,
   newLineId,
   type RoomEvent,
   type RoomLine,
@@ -733,10 +734,15 @@ export class Room<M extends Member = Member> {
 
   /**
    * Announces a room event that is not a member's own line (the topic,
-   * moderation) to everyone, in the room's order.
+   * moderation) to everyone, in the room's order, with what it does
+   * (`effect`: the topic, the bans and mutes in force after it).
    */
-  announce(line: ServerLine<"TOPIC" | "MOD">, by: M, note?: string): void {
-    this.#append(line, by.id, note === undefined ? undefined : { note });
+  announce(
+    line: ServerLine<"TOPIC" | "MOD">,
+    by: M,
+    effect?: EventEffect,
+  ): void {
+    this.#append(line, by.id, effect === undefined ? undefined : { effect });
   }
 
   /**
@@ -1101,7 +1107,9 @@ export class Room<M extends Member = Member> {
     this.#onLeave(gone, reason);
     gone.close(
       BYE_FOR_LEAVE[reason] ?? "kicked",
-      event.note ?? "Disconnected: removed from the room",
+      event.effect?.kind === "bye"
+        ? event.effect.text
+        : "Disconnected: removed from the room",
     );
   }
 

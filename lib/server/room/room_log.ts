@@ -28,6 +28,7 @@
 import { createHash } from "node:crypto";
 import type { Clock } from "../../clock.ts";
 import { aliasKey, type ServerLine } from "../../protocol.ts";
+import type { SharedSanction, Topic } from "../access/moderation.ts";
 
 /** The line types that are room events (everyone receives them). */
 export const ROOM_LINE_TYPES = [
@@ -62,23 +63,46 @@ export interface RoomEvent {
   /** Id of the member it came from (a joiner does not get its own JOIN). */
   readonly origin: string;
   /**
-   * What the other servers of a cluster need to carry the event out: for a
-   * `LEAVE` decided elsewhere (a kick, a login from another connection),
-   * the `BYE` text for the member, if it is there; for a `MOD` of a ban or
-   * mute, the sanctions in force after it (JSON). Not stored on one server.
+   * What the event does beyond its line, for every server to carry out
+   * before anyone hears of it (see {@linkcode EventEffect}).
    */
-  readonly note?: string;
+  readonly effect?: EventEffect;
   /** The line's id, when it was appended with one (see {@linkcode AppendOptions.id}). */
   readonly id?: string;
 }
+
+/**
+ * What a room event does beyond its line, typed by `kind`; each kind goes
+ * with one line type, and every log stores it with the event and reads it
+ * back (so that every server of a cluster ends with what the log says
+ * last, and whoever sees "muted" is muted on every server).
+ */
+export type EventEffect =
+  /** With a `MOD` line of a ban, unban, mute or unmute: those in force after it. */
+  | {
+    readonly kind: "sanctions";
+    readonly sanctions: readonly SharedSanction[];
+  }
+  /** With a `TOPIC` line: the topic it sets. */
+  | { readonly kind: "topic"; readonly topic: Topic }
+  /**
+   * With a `LEAVE` decided elsewhere in a cluster (a kick, a login from
+   * another connection): the `BYE` text for the member, where it is.
+   */
+  | { readonly kind: "bye"; readonly text: string };
+
+/** The line type each kind of {@linkcode EventEffect} goes with. */
+export const EFFECT_LINE_TYPES: {
+  readonly [K in EventEffect["kind"]]: RoomLineType;
+} = { sanctions: "MOD", topic: "TOPIC", bye: "LEAVE" };
 
 /** Receives committed events in log order. */
 export type RoomEventSink = (event: RoomEvent) => void;
 
 /** Options of {@linkcode RoomLog.append}. */
 export interface AppendOptions {
-  /** For the other servers of a cluster (see {@linkcode RoomEvent.note}). */
-  readonly note?: string;
+  /** What the event does beyond its line (see {@linkcode RoomEvent.effect}). */
+  readonly effect?: EventEffect;
   /**
    * The line's id, chosen before it is sent to the log (16 to 64 of
    * `A-Z a-z 0-9 _ -`): a log that already holds a line with this id does
@@ -270,11 +294,6 @@ export interface RoomLog {
    * memory (at most as many as the log was made to keep at hand).
    */
   recent(limit: number): readonly RoomEvent[];
-  /**
-   * Committed events after sequence number `seq`, oldest first, at most
-   * `limit` (as far as this log keeps them).
-   */
-  since(seq: number, limit: number): Promise<readonly RoomEvent[]>;
   /** Commits what is pending and stops. */
   close(): Promise<void>;
 }
@@ -385,7 +404,7 @@ export class MemoryLog implements RoomLog {
       time,
       line,
       origin,
-      note: options.note,
+      effect: options.effect,
       id,
     };
     this.#recent.add(event);
@@ -398,11 +417,6 @@ export class MemoryLog implements RoomLog {
 
   recent(limit: number): readonly RoomEvent[] {
     return this.#recent.last(limit);
-  }
-
-  since(seq: number, limit: number): Promise<readonly RoomEvent[]> {
-    const kept = this.#recent.last(this.#recent.capacity);
-    return Promise.resolve(kept.filter((e) => e.seq > seq).slice(0, limit));
   }
 
   close(): Promise<void> {

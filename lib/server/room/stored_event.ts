@@ -2,14 +2,18 @@
  * A room event read back from where it was stored (a row of SQLite's
  * `events` table, an entry of the Redis stream), checked like a line from a
  * client before it reaches anyone: a stored line goes to every joiner.
- * Shared by every durable room log, so that each reads what it stored
- * with the same rules.
+ * Shared by every durable room log, so that each stores an event's
+ * {@linkcode EventEffect} the same way (its kind, and its value as JSON)
+ * and reads what it stored with the same rules.
  *
  * @module
  */
 
 import { isLineId, SERVER_LINE_FIELDS } from "../../protocol.ts";
+import { readSharedSanctions } from "../access/moderation.ts";
 import {
+  EFFECT_LINE_TYPES,
+  type EventEffect,
   ROOM_LINE_TYPES,
   type RoomEvent,
   type RoomLine,
@@ -23,12 +27,74 @@ export interface StoredRow {
   line: string;
   /** The line's id, if it has one. */
   id?: string | null;
+  /** The kind of its effect, if it has one ({@linkcode storedEffect}). */
+  effect?: string | null;
+  /** The effect's value, as JSON. */
+  effectValue?: string | null;
+}
+
+/** An effect as it is stored: its kind, and its value as JSON. */
+export interface StoredEffect {
+  readonly kind: EventEffect["kind"];
+  readonly value: string;
+}
+
+/** How `effect` is stored (every log stores it so). */
+export function storedEffect(effect: EventEffect): StoredEffect {
+  const value = effect.kind === "sanctions"
+    ? effect.sanctions
+    : effect.kind === "topic"
+    ? effect.topic
+    : effect.text;
+  return { kind: effect.kind, value: JSON.stringify(value) };
+}
+
+/**
+ * The effect stored as `kind` and `value` with a line of type `lineType`:
+ * undefined when there is none, null when it is not one this server knows
+ * (another kind, one that does not go with the line, a value that is not
+ * of its kind): the event is then not handed on at all, so that nobody
+ * sees a "muted" that was not carried out.
+ */
+export function readEffect(
+  kind: string | null | undefined,
+  value: string | null | undefined,
+  lineType: RoomLineType,
+): EventEffect | undefined | null {
+  if (kind === null || kind === undefined || kind === "") return undefined;
+  if (
+    !Object.hasOwn(EFFECT_LINE_TYPES, kind) ||
+    EFFECT_LINE_TYPES[kind as EventEffect["kind"]] !== lineType
+  ) return null;
+  if (kind === "sanctions") {
+    const sanctions = readSharedSanctions(value ?? "");
+    return sanctions === null ? null : { kind: "sanctions", sanctions };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value ?? "");
+  } catch {
+    return null;
+  }
+  if (kind === "topic") {
+    const topic = parsed as Record<string, unknown> | null;
+    return typeof topic === "object" && topic !== null &&
+        isOneLine(topic.text) && isOneLine(topic.by)
+      ? { kind: "topic", topic: { text: topic.text, by: topic.by } }
+      : null;
+  }
+  return isOneLine(parsed) ? { kind: "bye", text: parsed } : null;
+}
+
+function isOneLine(value: unknown): value is string {
+  return typeof value === "string" && !/[\r\n]/.test(value);
 }
 
 /**
  * A stored row as an event, or null when it does not hold a room line of
- * single-line fields (the database is ours, but a line from it goes to
- * every joiner: it is checked like one that came from a client).
+ * single-line fields with an effect this server knows (the database is
+ * ours, but a line from it goes to every joiner: it is checked like one
+ * that came from a client).
  */
 export function toRoomEvent(row: StoredRow): RoomEvent | null {
   let line: unknown;
@@ -39,10 +105,12 @@ export function toRoomEvent(row: StoredRow): RoomEvent | null {
   }
   // A time a Date can hold (history lines print it).
   if (!isRoomLine(line) || !(Math.abs(row.time) <= 8.64e15)) return null;
+  const effect = readEffect(row.effect, row.effectValue, line.type);
+  if (effect === null) return null;
   const id = typeof row.id === "string" && isLineId(row.id)
     ? row.id
     : undefined;
-  return { seq: row.seq, time: row.time, line, origin: "", id };
+  return { seq: row.seq, time: row.time, line, origin: "", id, effect };
 }
 
 const ROOM_TYPES: ReadonlySet<string> = new Set(ROOM_LINE_TYPES);

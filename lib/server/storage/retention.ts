@@ -5,7 +5,11 @@
  * push what was said out), nothing older than `keepDays`. It deletes the
  * oldest rows a bounded step at a time, with a turn of the room in between,
  * once at start and then every minute, and records the last number given
- * so that numbers are never reused even when every row went.
+ * so that numbers are never reused even when every row went. The server
+ * runs it on its data directory whatever its log (`chat_server.ts`: rows
+ * stored before still age out when history is no longer stored there); a
+ * log that keeps stored messages at hand follows it ({@linkcode
+ * Retention.onForget}).
  *
  * @module
  */
@@ -25,8 +29,6 @@ export interface RetentionOptions {
   readonly everyMs?: number;
   /** Told when a step failed (it is tried again at the next round). */
   readonly onError?: (error: unknown) => void;
-  /** Told the highest message number a step deleted. */
-  readonly onForget?: (seq: number) => void;
 }
 
 /** Rows one step deletes at most (of each kind). */
@@ -60,12 +62,18 @@ export class Retention {
   #timer: number | undefined;
   #step: ReturnType<typeof setImmediate> | undefined;
   #stopped = false;
+  #forget: ((seq: number) => void)[] = [];
 
   /** Runs a first round now, then one every `everyMs`. */
   constructor(db: DatabaseSync, options: RetentionOptions) {
     this.#db = db;
     this.#options = options;
     if (options.keepDays > 0 || options.keepRows > 0) this.#round();
+  }
+
+  /** Tells `listener` the highest message number each step deleted. */
+  onForget(listener: (seq: number) => void): void {
+    this.#forget.push(listener);
   }
 
   /** Stops (a step never runs after this). */
@@ -122,7 +130,7 @@ export class Retention {
       ...said,
       ...old.filter((row) => row.type === "MSG" || row.type === "ME"),
     ].reduce((max, row) => Math.max(max, row.seq), 0);
-    if (forgotten > 0) this.#options.onForget?.(forgotten);
+    if (forgotten > 0) { for (const forget of this.#forget) forget(forgotten); }
     return Math.max(said.length, other.length, old.length);
   }
 

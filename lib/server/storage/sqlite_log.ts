@@ -9,8 +9,9 @@
  * With `synchronous=NORMAL` (the default durability) a committed line is in
  * the write-ahead log in the operating system's hands: it survives the
  * server being killed at any moment, not a power cut or a kernel crash;
- * `full` syncs every commit to the disk. Retention runs in the background
- * in small steps, between turns, so that the room never pauses for it.
+ * `full` syncs every commit to the disk. Retention ({@linkcode Retention},
+ * started by the server for its data directory, whatever the log) deletes
+ * old rows in the background; the log forgets the messages it deleted.
  *
  * Each message's id is stored with it, and with its sign in `line_ids`, a
  * table that retention leaves alone (the newest ids, about
@@ -26,11 +27,12 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { clearImmediate, setImmediate } from "node:timers";
 import type { Clock } from "../../clock.ts";
-import { lastSeq, Retention } from "./retention.ts";
+import { lastSeq, type Retention } from "./retention.ts";
 import {
   type AppendOptions,
   type AppendOutcome,
   DEDUPE_MAX_LINES,
+  type EventEffect,
   lineSign,
   RecentEvents,
   RecentIds,
@@ -41,7 +43,11 @@ import {
   type RoomLog,
   type RoomLogFailure,
 } from "../room/room_log.ts";
-import { type StoredRow, toRoomEvent } from "../room/stored_event.ts";
+import {
+  storedEffect,
+  type StoredRow,
+  toRoomEvent,
+} from "../room/stored_event.ts";
 
 /** How the log writes: see the module documentation. */
 export type Durability = "normal" | "full";
@@ -53,14 +59,14 @@ export interface SqliteLogOptions {
   readonly keep: number;
   /** @default {"normal"} */
   readonly durability?: Durability;
-  /** See {@linkcode Retention}. */
-  readonly keepDays: number;
-  readonly keepRows: number;
-  /** How often retention runs. @default {60_000} */
-  readonly retentionEveryMs?: number;
   /**
-   * Told about retention that failed, and about commits that fail: once
-   * per outage (the first failure after a success).
+   * The retention running on the database: messages it deletes are no
+   * longer kept at hand (none when it has none).
+   */
+  readonly retention?: Retention;
+  /**
+   * Told about commits that fail: once per outage (the first failure
+   * after a success).
    */
   readonly onError?: (what: string, error: unknown) => void;
   /** Told when a commit succeeds after commits failed. */
@@ -74,7 +80,12 @@ interface Pending {
   readonly line: RoomLine;
   readonly origin: string;
   readonly id?: string;
+  readonly effect?: EventEffect;
 }
+
+/** The columns of `events` that {@linkcode toRoomEvent} reads. */
+const STORED_COLUMNS =
+  "seq, time, line, id, effect, effect_value AS effectValue";
 
 /**
  * The room log in SQLite. It takes an open database with the schema in
@@ -88,7 +99,7 @@ interface Pending {
  * import { openStore } from "./store.ts";
  *
  * using store = openStore(null);
- * const options = { clock: systemClock, keep: 10, keepDays: 0, keepRows: 0 };
+ * const options = { clock: systemClock, keep: 10 };
  * const log = new SqliteLog(store.db, options);
  * const seen: number[] = [];
  * log.subscribe((event) => seen.push(event.seq));
@@ -129,7 +140,6 @@ export class SqliteLog implements RoomLog {
   #closed = false;
   /** Commits are failing (told once, until one succeeds again). */
   #failing = false;
-  #retention: Retention;
 
   /** Opens the log in `db`, loading its newest messages into memory. */
   constructor(db: DatabaseSync, options: SqliteLogOptions) {
@@ -142,12 +152,13 @@ export class SqliteLog implements RoomLog {
       }`,
     );
     this.#insert = db.prepare(
-      "INSERT INTO events (seq, time, type, line, id) VALUES (?, ?, ?, ?, ?)",
+      `INSERT INTO events (seq, time, type, line, id, effect, effect_value)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#seq = lastSeq(db);
     this.#recent = new RecentEvents(options.keep);
     const rows = db.prepare(
-      `SELECT seq, time, line, id FROM events WHERE type IN ('MSG', 'ME')
+      `SELECT ${STORED_COLUMNS} FROM events WHERE type IN ('MSG', 'ME')
        ORDER BY seq DESC LIMIT ?`,
     ).all(options.keep) as unknown as StoredRow[];
     for (const row of rows.reverse()) {
@@ -172,14 +183,7 @@ export class SqliteLog implements RoomLog {
     this.#idRows = (db.prepare("SELECT COUNT(*) AS n FROM line_ids").get() as {
       n: number;
     }).n;
-    this.#retention = new Retention(db, {
-      clock: options.clock,
-      keepDays: options.keepDays,
-      keepRows: options.keepRows,
-      everyMs: options.retentionEveryMs,
-      onError: (error) => options.onError?.("retention", error),
-      onForget: (seq) => this.#recent.forgetUpTo(seq),
-    });
+    options.retention?.onForget((seq) => this.#recent.forgetUpTo(seq));
   }
 
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
@@ -189,8 +193,8 @@ export class SqliteLog implements RoomLog {
 
   append(line: RoomLine, origin: string, options: AppendOptions = {}): void {
     if (this.#closed) return;
-    const { id } = options;
-    this.#pending.push({ time: this.#clock.now(), line, origin, id });
+    const { id, effect } = options;
+    this.#pending.push({ time: this.#clock.now(), line, origin, id, effect });
     this.#scheduled ??= setImmediate(this.#commit);
   }
 
@@ -203,15 +207,10 @@ export class SqliteLog implements RoomLog {
     return this.#recent.last(limit);
   }
 
-  since(seq: number, limit: number): Promise<readonly RoomEvent[]> {
-    return Promise.resolve([...eachEvent(this.#db, { afterSeq: seq, limit })]);
-  }
-
   close(): Promise<void> {
     if (!this.#closed) {
       this.#commit();
       this.#closed = true;
-      this.#retention.stop();
     }
     return Promise.resolve();
   }
@@ -251,7 +250,7 @@ export class SqliteLog implements RoomLog {
       this.#db.exec("BEGIN");
       for (const pending of batch) {
         examined++;
-        const { time, line, id } = pending;
+        const { time, line, id, effect } = pending;
         const sign = id === undefined ? "" : lineSign(line);
         if (id !== undefined) {
           const known = this.#ids.check(id, sign);
@@ -261,12 +260,15 @@ export class SqliteLog implements RoomLog {
           }
           this.#ids.add(id, time, sign);
         }
+        const stored = effect && storedEffect(effect);
         this.#insert.run(
           ++seq,
           time,
           line.type,
           JSON.stringify(line),
           id ?? null,
+          stored?.kind ?? null,
+          stored?.value ?? null,
         );
         if (id !== undefined) {
           this.#insertId.run(seq, id, sign, time);
@@ -312,8 +314,8 @@ export class SqliteLog implements RoomLog {
         this.#failed([pending], known, null);
         continue;
       }
-      const { time, line, origin, id } = pending;
-      const event: RoomEvent = { seq: ++next, time, line, origin, id };
+      const { time, line, origin, id, effect } = pending;
+      const event: RoomEvent = { seq: ++next, time, line, origin, id, effect };
       this.#recent.add(event);
       this.#sink(event);
     }
@@ -336,7 +338,7 @@ export function* eachEvent(
   query: EventQuery,
 ): Generator<RoomEvent> {
   const statement = db.prepare(
-    `SELECT seq, time, line, id FROM events WHERE seq > ? AND time >= ?
+    `SELECT ${STORED_COLUMNS} FROM events WHERE seq > ? AND time >= ?
      ORDER BY seq LIMIT ?`,
   );
   const rows = statement.iterate(

@@ -130,6 +130,16 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
       }
     }
   },
+  // What an event does beyond its line (room_log.ts, EventEffect): its
+  // kind and its value as JSON. Rows of earlier releases have none.
+  (db) => {
+    const columns = db.prepare("PRAGMA table_info(events)").all() as {
+      name: string;
+    }[];
+    if (columns.some((column) => column.name === "effect")) return;
+    db.exec(`ALTER TABLE events ADD COLUMN effect TEXT; -- sanctions topic bye
+      ALTER TABLE events ADD COLUMN effect_value TEXT;  -- its value, as JSON`);
+  },
 ];
 
 /** An open data directory: the database, and where it lives. */

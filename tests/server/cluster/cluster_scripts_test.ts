@@ -48,7 +48,7 @@ async function withLink(
       ...DEFAULTS,
       url: redis.url(),
       cluster: "t",
-      keep: 1000,
+      streamEntries: 1000,
       redisTimeoutMs: timeoutMs ?? DEFAULTS.redisTimeoutMs,
       log,
     });
@@ -244,6 +244,7 @@ Deno.test("the scripts take their keys from TypeScript: Redis holds no key it di
       keys.epoch,
       keys.servers,
       keys.lastbeat,
+      keys.format,
       keys.serverMembers(cluster.server),
     ]);
     const held = await link.command(["KEYS", "*"]) as string[];
@@ -281,6 +282,7 @@ function line(
     who.id,
     alias,
     JSON.stringify(msg),
+    "",
     "",
     id,
     lineSign(msg),

@@ -1,20 +1,14 @@
 /**
  * Tests of the room logs: the ring of recent messages, the window of ids,
  * the log in memory, and the SQLite log on real databases (in memory, or
- * files in a temporary data directory) with a fake clock, without sockets;
- * and one contract (a line stored once per id) run on every log, the
- * Redis one against a real `redis-server`.
+ * files in a temporary data directory) with a fake clock, without sockets.
+ * What every log does is tested once for all in
+ * `room_log_contract_test.ts`.
  */
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
-import { systemClock } from "../../../lib/clock.ts";
-import { createLogger } from "../../../lib/log.ts";
-import { Cluster } from "../../../lib/server/cluster/cluster.ts";
-import { parseServerArgs } from "../../../lib/server/config.ts";
-import { RedisLink } from "../../../lib/server/cluster/redis.ts";
-import { RedisLog } from "../../../lib/server/cluster/redis_log.ts";
 import {
   DEDUPE_MAX_LINES,
   DEDUPE_MIN_LINES,
@@ -29,14 +23,12 @@ import {
 import {
   eachEvent,
   SqliteLog,
+  type SqliteLogOptions,
 } from "../../../lib/server/storage/sqlite_log.ts";
+import { Retention } from "../../../lib/server/storage/retention.ts";
 import { DATABASE_FILE, openStore } from "../../../lib/server/storage/store.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { withTempDir } from "../../_helpers.ts";
-import { Redis } from "../../_redis.ts";
-
-/** The server's defaults, for the cluster's limits (under the config's names). */
-const DEFAULTS = parseServerArgs([]);
 
 const DAY_MS = 86_400_000;
 
@@ -46,13 +38,34 @@ const msg = (text: string, alias = "amy"): RoomLine => ({
   text,
 });
 
-/** Options of a SqliteLog that keeps everything, on `clock`. */
-const keepAll = (clock: FakeClock) => ({
-  clock,
-  keep: 10,
-  keepDays: 0,
-  keepRows: 0,
-});
+/** Options of a SqliteLog that keeps 10 messages at hand, on `clock`. */
+const keepAll = (clock: FakeClock) => ({ clock, keep: 10 });
+
+/**
+ * A SqliteLog on `db` with retention keeping `kept` (as the server runs
+ * them: retention first), closed together.
+ */
+function withRetention(
+  db: DatabaseSync,
+  clock: FakeClock,
+  kept: { keepRows?: number; keepDays?: number },
+  options: Partial<SqliteLogOptions> = {},
+) {
+  const retention = new Retention(db, {
+    clock,
+    keepRows: kept.keepRows ?? 0,
+    keepDays: kept.keepDays ?? 0,
+    everyMs: 60_000,
+  });
+  const log = new SqliteLog(db, { ...keepAll(clock), ...options, retention });
+  return {
+    log,
+    async close() {
+      await log.close();
+      retention.stop();
+    },
+  };
+}
 
 /** Events a log hands on, in order. */
 function collect(log: { subscribe(sink: (e: RoomEvent) => void): void }) {
@@ -119,35 +132,17 @@ Deno.test("SqliteLog commits a turn's lines in one go, then hands them on in ord
   ]);
   assert.deepEqual(texts([...eachEvent(store.db, {})]), ["one", "JOIN", "two"]);
   assert.deepEqual(texts(log.recent(10)), ["one", "two"]);
-  assert.deepEqual(texts(await log.since(1, 1)), ["JOIN"]);
+  assert.deepEqual(texts([...eachEvent(store.db, { afterSeq: 1, limit: 1 })]), [
+    "JOIN",
+  ]);
   assert.equal(log.settled(), undefined);
   await log.close();
-});
-
-Deno.test("SqliteLog continues its numbers and history after a restart", async () => {
-  await withTempDir(async (dir) => {
-    const clock = new FakeClock();
-    {
-      using store = openStore(dir, { exclusive: true });
-      const log = new SqliteLog(store.db, keepAll(clock));
-      for (const text of ["a", "b", "c"]) log.append(msg(text), "1");
-      await log.close(); // commits what is pending
-    }
-    using store = openStore(dir, { exclusive: true });
-    const log = new SqliteLog(store.db, keepAll(clock));
-    const seen = collect(log);
-    assert.deepEqual(texts(log.recent(2)), ["b", "c"]);
-    log.append(msg("d"), "1");
-    await log.settled();
-    assert.deepEqual(seen.map((e) => e.seq), [4]);
-    await log.close();
-  });
 });
 
 Deno.test("SqliteLog retention drops what is too old or too many, and never reuses numbers", async () => {
   using store = openStore(null);
   const clock = new FakeClock();
-  const options = { ...keepAll(clock), retentionEveryMs: 60_000 };
+  const options = keepAll(clock);
   {
     const log = new SqliteLog(store.db, options);
     for (let i = 1; i <= 6; i++) log.append(msg(`old ${i}`), "1");
@@ -160,24 +155,26 @@ Deno.test("SqliteLog retention drops what is too old or too many, and never reus
     log.append(msg("new 2"), "1");
     await log.close();
   }
-  // By count: the newest 5 stay.
-  let log = new SqliteLog(store.db, { ...options, keepRows: 5 });
+  // By count: the newest 5 stay; the log forgets the messages deleted.
+  let kept = withRetention(store.db, clock, { keepRows: 5 });
   assert.deepEqual(
     [...eachEvent(store.db, {})].map((e) => e.seq),
     [4, 5, 6, 7, 8],
   );
-  await log.close();
+  await kept.close();
   // By age, at the next round: what is over a day old goes.
-  log = new SqliteLog(store.db, { ...options, keepDays: 1 });
+  kept = withRetention(store.db, clock, { keepDays: 1 });
   assert.equal([...eachEvent(store.db, {})].length, 2, "pruned at start");
+  assert.deepEqual(texts(kept.log.recent(10)), ["new 1", "new 2"]);
   await clock.advance(2 * DAY_MS); // the retention timer runs meanwhile
   assert.deepEqual([...eachEvent(store.db, {})], []);
-  log.append(msg("after"), "1");
-  await log.settled();
+  assert.deepEqual(kept.log.recent(10), [], "forgotten with their rows");
+  kept.log.append(msg("after"), "1");
+  await kept.log.settled();
   // Every row went; numbers still go on from the highest ever used.
   assert.deepEqual([...eachEvent(store.db, {})].map((e) => e.seq), [9]);
-  await log.close();
-  assert.equal(clock.pending, 0, "close stops the retention timer");
+  await kept.close();
+  assert.equal(clock.pending, 0, "stop() stops the retention timer");
 });
 
 Deno.test("SqliteLog retention deletes a large backlog in steps, between turns", async () => {
@@ -195,7 +192,7 @@ Deno.test("SqliteLog retention deletes a large backlog in steps, between turns",
       n: number;
     }).n;
   const clock = new FakeClock();
-  const log = new SqliteLog(store.db, { ...keepAll(clock), keepRows: 10 });
+  const { close } = withRetention(store.db, clock, { keepRows: 10 });
   const counts = [count()];
   while (counts.at(-1)! > 10) {
     await nextTurn();
@@ -203,7 +200,7 @@ Deno.test("SqliteLog retention deletes a large backlog in steps, between turns",
   }
   // Each step deletes a bounded number of rows; the room runs in between.
   assert.deepEqual(counts, [3000, 1000, 10]);
-  await log.close();
+  await close();
 });
 
 Deno.test("SqliteLog reports lines it could not store and hands none of them on", async () => {
@@ -303,9 +300,9 @@ Deno.test("SqliteLog syncs every commit to the disk with durability full", async
 Deno.test("SqliteLog numbers go on across restarts after retention recorded an older one", async () => {
   using store = openStore(null);
   const clock = new FakeClock();
-  const options = { ...keepAll(clock), keepRows: 3 };
   for (let round = 0; round < 3; round++) {
-    const log = new SqliteLog(store.db, options); // retention runs at start
+    // Retention runs at start.
+    const { log, close } = withRetention(store.db, clock, { keepRows: 3 });
     const seen = collect(log);
     for (let i = 0; i < 4; i++) log.append(msg(`r${round} m${i}`), "1");
     await log.settled();
@@ -314,23 +311,22 @@ Deno.test("SqliteLog numbers go on across restarts after retention recorded an o
       [1, 2, 3, 4].map((i) => round * 4 + i),
       `round ${round}`,
     );
-    await log.close();
+    await close();
   }
 });
 
 Deno.test("SqliteLog retention counts messages apart: comings and goings never push them out", async () => {
   using store = openStore(null);
   const clock = new FakeClock();
-  const options = { ...keepAll(clock), keepRows: 5 };
   {
-    const log = new SqliteLog(store.db, options);
+    const log = new SqliteLog(store.db, keepAll(clock));
     for (let i = 0; i < 3; i++) log.append(msg(`said ${i}`), "1");
     for (let i = 0; i < 40; i++) {
       log.append({ type: "JOIN", alias: `j${i}`, online: "2" }, "2");
     }
     await log.close();
   }
-  const log = new SqliteLog(store.db, options);
+  const { log, close } = withRetention(store.db, clock, { keepRows: 5 });
   const kept = [...eachEvent(store.db, {})];
   assert.deepEqual(texts(kept.filter((e) => e.line.type === "MSG")), [
     "said 0",
@@ -342,10 +338,10 @@ Deno.test("SqliteLog retention counts messages apart: comings and goings never p
     [39, 40, 41, 42, 43],
   );
   assert.equal(log.recent(10).length, 3);
-  await log.close();
+  await close();
 });
 
-Deno.test("SqliteLog skips stored rows that are not single-line room lines", async () => {
+Deno.test("SqliteLog skips stored rows that are not single-line room lines with an effect it knows", async () => {
   using store = openStore(null);
   const insert = store.db.prepare(
     "INSERT INTO events (seq, time, type, line) VALUES (?, 0, ?, ?)",
@@ -359,9 +355,35 @@ Deno.test("SqliteLog skips stored rows that are not single-line room lines", asy
     JSON.stringify({ type: "PRIV", alias: "a", text: "x" }),
   );
   insert.run(5, "MSG", JSON.stringify({ type: "MSG", alias: "a" }));
+  // Effects: one that goes with its line, then ones this server cannot
+  // carry out (their events are dropped whole: nobody sees "muted" then).
+  const withEffect = store.db.prepare(
+    `INSERT INTO events (seq, time, type, line, effect, effect_value)
+     VALUES (?, 0, ?, ?, ?, ?)`,
+  );
+  const topic = { type: "TOPIC", alias: "op", text: "Hi" };
+  const mute = { type: "MOD", action: "mute", alias: "b", by: "op", text: "" };
+  const effects: [unknown, string, string][] = [
+    [topic, "topic", '{"text":"Hi","by":"op"}'],
+    [topic, "topic", '{"text":"two\\nlines","by":"op"}'],
+    [topic, "sanctions", "[]"],
+    [mute, "sanctions", '[{"type":"mute"}]'],
+    [mute, "sanctions", "{not json"],
+    [mute, "confetti", "[]"],
+    [msg("said"), "bye", '"Kicked"'],
+  ];
+  for (const [i, [line, kind, value]] of effects.entries()) {
+    const { type } = line as { type: string };
+    withEffect.run(6 + i, type, JSON.stringify(line), kind, value);
+  }
   const log = new SqliteLog(store.db, keepAll(new FakeClock()));
   assert.deepEqual(texts(log.recent(10)), ["fine"]);
-  assert.deepEqual([...eachEvent(store.db, {})].map((e) => e.seq), [1]);
+  const events = [...eachEvent(store.db, {})];
+  assert.deepEqual(events.map((e) => e.seq), [1, 6]);
+  assert.deepEqual(events[1]!.effect, {
+    kind: "topic",
+    topic: { text: "Hi", by: "op" },
+  });
   await log.close();
 });
 
@@ -402,16 +424,6 @@ const ID_B = "BBBBBBBBBBBBBBBBBBBBBB";
 const ID_C = "CCCCCCCCCCCCCCCCCCCCCC";
 const ID_D = "DDDDDDDDDDDDDDDDDDDDDD";
 
-/** A kind of log for the contract below: opened on storage that lasts. */
-interface LogKit {
-  /** Opens the log (again, on the same storage); `origin` may speak. */
-  open(): Promise<RoomLog>;
-  /** Who appends (a member the log counts in the room). */
-  readonly origin: string;
-  /** Whether what it stored survives a reopen (a restart). */
-  readonly durable: boolean;
-}
-
 /**
  * What a log hands on and reports, in order: `TEXT` for a line handed on
  * (with its id), `duplicate TEXT` for one reported.
@@ -440,139 +452,6 @@ function timeline(log: RoomLog) {
 async function settledLog(log: RoomLog): Promise<void> {
   while (log.settled() !== undefined) await log.settled();
 }
-
-/**
- * The contract every log keeps: an id names one line. The same line again
- * under an id it holds (same kind, alias in any case, and text) is not
- * stored again, and is reported `duplicate` (with its origin and id) after
- * the echo of the line that holds the id; another line under it is not
- * stored either, and is reported `reused`; lines without an id, or with a
- * new one, are stored; a durable log still knows the ids after a restart.
- */
-async function storesEachIdOnce(kit: LogKit): Promise<void> {
-  const { origin } = kit;
-  const say = (log: RoomLog, text: string, id?: string, alias = "amy") =>
-    log.append({ type: "MSG", alias, text }, origin, { id });
-  let log = await kit.open();
-  let { seen, ids } = timeline(log);
-  // One turn: the repeats come in the same batch as their first.
-  say(log, "one", ID_A);
-  say(log, "two", ID_B);
-  say(log, "one", ID_A, "Amy");
-  say(log, "not one", ID_A);
-  await settledLog(log);
-  assert.deepEqual(seen, [
-    "one",
-    "two",
-    `duplicate one ${ID_A} ${origin}`,
-    `reused not one ${ID_A} ${origin}`,
-  ]);
-  assert.equal(ids.get("one"), ID_A, "the event carries its id");
-  // Later turns; a line without an id is stored as ever.
-  say(log, "two", ID_B);
-  await settledLog(log);
-  log.append({ type: "ME", alias: "amy", text: "two" }, origin, { id: ID_B });
-  await settledLog(log);
-  say(log, "three", ID_C);
-  say(log, "no id");
-  await settledLog(log);
-  assert.deepEqual(seen.slice(4).sort(), [
-    `duplicate two ${ID_B} ${origin}`,
-    "no id",
-    `reused two ${ID_B} ${origin}`,
-    "three",
-  ]);
-  assert.deepEqual(seen.filter((l) => !/^(duplicate|reused) /.test(l)), [
-    "one",
-    "two",
-    "three",
-    "no id",
-  ]);
-  if (!kit.durable) return await log.close();
-  await log.close();
-  log = await kit.open();
-  ({ seen } = timeline(log));
-  say(log, "one", ID_A);
-  say(log, "one after a restart", ID_A);
-  say(log, "new after a restart", ID_D);
-  await settledLog(log);
-  assert.deepEqual(seen.sort(), [
-    `duplicate one ${ID_A} ${origin}`,
-    "new after a restart",
-    `reused one after a restart ${ID_A} ${origin}`,
-  ]);
-  await log.close();
-}
-
-Deno.test("MemoryLog stores each id once (the log contract)", async () => {
-  await storesEachIdOnce({
-    open: () => Promise.resolve(new MemoryLog(new FakeClock())),
-    origin: "1",
-    durable: false,
-  });
-});
-
-Deno.test("SqliteLog stores each id once, across a restart too (the log contract)", async () => {
-  await withTempDir(async (dir) => {
-    const clock = new FakeClock();
-    let store: ReturnType<typeof openStore> | null = null;
-    try {
-      await storesEachIdOnce({
-        open: () => {
-          store?.close();
-          store = openStore(dir, { exclusive: true });
-          return Promise.resolve(new SqliteLog(store.db, keepAll(clock)));
-        },
-        origin: "1",
-        durable: true,
-      });
-    } finally {
-      (store as { close(): void } | null)?.close();
-    }
-  });
-});
-
-Deno.test("RedisLog stores each id once, across a restart too (the log contract)", async () => {
-  await withTempDir(async (dir) => {
-    await using redis = new Redis(dir);
-    await redis.start();
-    const log = createLogger("error", () => {});
-    const link = await RedisLink.open({
-      ...DEFAULTS,
-      url: redis.url(),
-      cluster: "t",
-      keep: 1000,
-      log,
-    });
-    const cluster = new Cluster(link, { ...DEFAULTS, clock: systemClock, log });
-    await cluster.start(() => {});
-    try {
-      // Only a member that holds its alias may speak.
-      const amy = {
-        id: `${cluster.server}/1`,
-        alias: "amy",
-        account: null,
-        host: "127.0.0.1",
-        operator: false,
-      };
-      await cluster.claim(amy, "amy", null, false);
-      await storesEachIdOnce({
-        open: () =>
-          RedisLog.open(link, {
-            ...DEFAULTS,
-            clock: systemClock,
-            keep: 100,
-            log,
-          }),
-        origin: amy.id,
-        durable: true,
-      });
-    } finally {
-      await cluster.stop();
-      await link.close();
-    }
-  });
-});
 
 Deno.test("SqliteLog keeps the ids of the recent lines it loads at start, and forgets those of lines it could not store", async () => {
   using store = openStore(null);
@@ -659,9 +538,9 @@ Deno.test("SqliteLog keeps its window of ids when retention deletes their lines,
   for (const [i, id] of ids.entries()) log.append(msg(`m${i}`), "1", { id });
   await log.close();
   // Retention keeps one message: the lines of A and B are gone.
-  log = new SqliteLog(store.db, { ...options, keepRows: 1 });
+  const kept = withRetention(store.db, clock, { keepRows: 1 }, options);
   assert.deepEqual(texts([...eachEvent(store.db, {})]), ["m2"]);
-  await log.close();
+  await kept.close();
   log = new SqliteLog(store.db, options);
   const { seen } = timeline(log);
   log.append(msg("m0"), "1", { id: ID_A });

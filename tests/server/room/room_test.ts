@@ -342,8 +342,6 @@ Deno.test("Room tells a member when the log could not store its line, and no one
   const log = new SqliteLog(store.db, {
     clock,
     keep: 10,
-    keepDays: 0,
-    keepRows: 0,
   });
   const { room, members: [a, b] } = roomWith(["a", "b"], { log });
   await room.settled();
@@ -394,7 +392,7 @@ Deno.test("Room in a cluster: a rename that landed with its answer lost is taken
   log.append(
     { type: "LEAVE", alias: "amelia", online: "0", reason: "kicked", text: "" },
     amy.id,
-    { note: "Kicked by op" },
+    { effect: { kind: "bye", text: "Kicked by op" } },
   );
   assert.deepEqual(amy.closed, [["kicked", "Kicked by op"]]);
   assert.equal(room.has(amy), false);
@@ -626,8 +624,6 @@ Deno.test("Room counts lines the log has not handed on: congested past backlogBy
   const log = new SqliteLog(store.db, {
     clock: systemClock,
     keep: 10,
-    keepDays: 0,
-    keepRows: 0,
   });
   const { room, members: [a, b] } = roomWith(["a", "b"], {
     log,
@@ -661,8 +657,6 @@ Deno.test("Room refuses a join or rename the log cannot store, and announces a l
   const log = new SqliteLog(store.db, {
     clock,
     keep: 10,
-    keepDays: 0,
-    keepRows: 0,
   });
   const { room, members: [a, b, c], left } = roomWith(["a", "b", "c"], {
     log,

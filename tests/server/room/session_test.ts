@@ -872,8 +872,6 @@ Deno.test("Session echoes what it sent to a client whose input overflowed, then 
     log = new SqliteLog(store.db, {
       clock,
       keep: 10,
-      keepDays: 0,
-      keepRows: 0,
     }));
   const watcher = await join("watcher");
   const paster = await join("paster");
@@ -922,7 +920,7 @@ async function joinWithIds(
  */
 function sqliteLog(clock: FakeClock) {
   const store = openStore(null);
-  return new SqliteLog(store.db, { clock, keep: 0, keepDays: 0, keepRows: 0 });
+  return new SqliteLog(store.db, { clock, keep: 0 });
 }
 
 Deno.test("Session turns capabilities on with /cap before the alias, answers CAP, and refuses /cap after", async () => {
@@ -1111,8 +1109,6 @@ Deno.test("Session with ids: each line the log could not store is refused under 
       log = new SqliteLog(store.db, {
         clock,
         keep: 0,
-        keepDays: 0,
-        keepRows: 0,
       }),
   );
   try {

@@ -1,0 +1,364 @@
+/**
+ * The room log contract: one suite of behaviour run against every
+ * `RoomLog` (`MemoryLog`; `SqliteLog` on a real data directory; `RedisLog`
+ * on a real `redis-server`), so that a new backend is proved by the same
+ * tests. Order and numbering, typed effects read back as they were
+ * appended, what `recent()` keeps, what a restart keeps, and ids (a line
+ * stored once per id). What only one backend does (retention, a full disk,
+ * a Redis that stops answering) is tested with that backend.
+ */
+
+import assert from "node:assert/strict";
+import { systemClock } from "../../../lib/clock.ts";
+import { createLogger } from "../../../lib/log.ts";
+import type { SharedSanction } from "../../../lib/server/access/moderation.ts";
+import { Cluster } from "../../../lib/server/cluster/cluster.ts";
+import { RedisLink } from "../../../lib/server/cluster/redis.ts";
+import {
+  RedisLog,
+  type StreamEntry,
+  streamEvent,
+} from "../../../lib/server/cluster/redis_log.ts";
+import {
+  MemoryLog,
+  type RoomEvent,
+  type RoomLine,
+  type RoomLog,
+} from "../../../lib/server/room/room_log.ts";
+import {
+  eachEvent,
+  SqliteLog,
+} from "../../../lib/server/storage/sqlite_log.ts";
+import { openStore, type Store } from "../../../lib/server/storage/store.ts";
+import { FakeClock } from "../../_fakes.ts";
+import { withTempDir } from "../../_helpers.ts";
+import { Redis } from "../../_redis.ts";
+import { parseServerArgs } from "../../../lib/server/config.ts";
+
+/** The server's defaults, for the cluster's limits (under the config's names). */
+const DEFAULTS = parseServerArgs([]);
+
+/** Messages and actions every log of the suite keeps at hand. */
+const KEEP = 3;
+
+const ID_A = "AAAAAAAAAAAAAAAAAAAAAA";
+const ID_B = "BBBBBBBBBBBBBBBBBBBBBB";
+const ID_C = "CCCCCCCCCCCCCCCCCCCCCC";
+const ID_D = "DDDDDDDDDDDDDDDDDDDDDD";
+
+/** A kind of log, opened on storage that lasts for one test. */
+interface LogKit {
+  /** Opens the log (again, on the same storage), keeping {@linkcode KEEP}. */
+  open(): Promise<RoomLog>;
+  /** Who appends (a member the log counts in the room), as alias "amy". */
+  readonly origin: string;
+  /** Whether what it stored survives a reopen (a restart). */
+  readonly durable: boolean;
+  /** The events it stored, read back from its storage (durable logs). */
+  stored?(): Promise<readonly RoomEvent[]>;
+}
+
+/** Runs a test body with a kit on fresh storage, and cleans up. */
+type WithKit = (body: (kit: LogKit) => Promise<void>) => Promise<void>;
+
+const withMemoryLog: WithKit = (body) =>
+  body({
+    open: () => Promise.resolve(new MemoryLog(new FakeClock(), KEEP)),
+    origin: "1",
+    durable: false,
+  });
+
+const withSqliteLog: WithKit = (body) =>
+  withTempDir(async (dir) => {
+    const clock = new FakeClock();
+    let store: Store | null = null;
+    const options = { clock, keep: KEEP };
+    try {
+      await body({
+        open: () => {
+          store?.close();
+          store = openStore(dir, { exclusive: true });
+          return Promise.resolve(new SqliteLog(store.db, options));
+        },
+        origin: "1",
+        durable: true,
+        stored: () => Promise.resolve([...eachEvent(store!.db, {})]),
+      });
+    } finally {
+      (store as Store | null)?.close();
+    }
+  });
+
+const withRedisLog: WithKit = (body) =>
+  withTempDir(async (dir) => {
+    await using redis = new Redis(dir);
+    await redis.start();
+    const log = createLogger("error", () => {});
+    const link = await RedisLink.open({
+      ...DEFAULTS,
+      url: redis.url(),
+      cluster: "t",
+      streamEntries: 1000,
+      log,
+    });
+    const cluster = new Cluster(link, { ...DEFAULTS, clock: systemClock, log });
+    await cluster.start(() => {});
+    try {
+      // Only a member that holds its alias may speak.
+      const amy = {
+        id: `${cluster.server}/1`,
+        alias: "amy",
+        account: null,
+        host: "127.0.0.1",
+        operator: false,
+      };
+      await cluster.claim(amy, "amy", null, false);
+      let opened: RedisLog[] = [];
+      await body({
+        open: async () => {
+          const roomLog = await RedisLog.open(link, {
+            ...DEFAULTS,
+            clock: systemClock,
+            keep: KEEP,
+            log,
+          });
+          opened.push(roomLog);
+          return roomLog;
+        },
+        origin: amy.id,
+        durable: true,
+        stored: () => readStream(link),
+      });
+      await Promise.all(opened.map((roomLog) => roomLog.close()));
+      opened = [];
+    } finally {
+      await cluster.stop();
+      await link.close();
+    }
+  });
+
+/** Every event in the stream, read as the log reads it. */
+async function readStream(link: RedisLink): Promise<readonly RoomEvent[]> {
+  const entries = await link.command(["XRANGE", link.keys.events, "-", "+"]);
+  return (entries as StreamEntry[]).map(streamEvent).filter((e) => e !== null);
+}
+
+const LOGS: [string, WithKit][] = [
+  ["MemoryLog", withMemoryLog],
+  ["SqliteLog", withSqliteLog],
+  ["RedisLog", withRedisLog],
+];
+
+/** One behaviour of the contract, run on every log. */
+function contract(title: string, run: (kit: LogKit) => Promise<void>): void {
+  for (const [name, withKit] of LOGS) {
+    Deno.test(`${name} ${title} (the log contract)`, () => withKit(run));
+  }
+}
+
+/** Waits until what was appended is handed on or reported. */
+async function settledLog(log: RoomLog): Promise<void> {
+  while (log.settled() !== undefined) await log.settled();
+}
+
+/** What a log hands on, in order. */
+function handedOn(log: RoomLog): RoomEvent[] {
+  const seen: RoomEvent[] = [];
+  log.subscribe((event) => seen.push(event));
+  return seen;
+}
+
+/**
+ * What a log hands on and reports, in order: `TEXT` for a line handed on
+ * (with its id), `OUTCOME TEXT ID ORIGIN` for one reported.
+ */
+function timeline(log: RoomLog) {
+  const seen: string[] = [];
+  const ids = new Map<string, string | undefined>();
+  log.subscribe(
+    (event) => {
+      if (event.line.type !== "MSG") return;
+      seen.push(event.line.text);
+      ids.set(event.line.text, event.id);
+    },
+    (lines, outcome) => {
+      for (const { line, id, origin } of lines) {
+        seen.push(
+          `${outcome} ${(line as { text: string }).text} ${id} ${origin}`,
+        );
+      }
+    },
+  );
+  return { seen, ids };
+}
+
+const msg = (text: string): RoomLine => ({ type: "MSG", alias: "amy", text });
+
+function texts(events: readonly RoomEvent[]): string[] {
+  return events.map((e) => ("text" in e.line ? e.line.text : e.line.type));
+}
+
+contract(
+  "numbers lines with no gaps and hands them on in the order appended",
+  async (kit) => {
+    const log = await kit.open();
+    const seen = handedOn(log);
+    log.append(msg("one"), kit.origin);
+    log.append({ type: "ME", alias: "amy", text: "two" }, kit.origin);
+    await settledLog(log);
+    log.append(msg("three"), kit.origin);
+    log.append({ type: "TOPIC", alias: "amy", text: "four" }, kit.origin);
+    await settledLog(log);
+    const ours = seen.filter((e) => e.origin === kit.origin);
+    assert.deepEqual(texts(ours), ["one", "two", "three", "four"]);
+    const seqs = seen.map((e) => e.seq);
+    assert.deepEqual(seqs, seqs.map((_, i) => seqs[0]! + i), "no gaps");
+    for (const event of ours) assert.ok(Number.isFinite(event.time));
+    await log.close();
+  },
+);
+
+const SANCTIONS: readonly SharedSanction[] = [{
+  type: "mute",
+  kind: "account",
+  target: "bob",
+  label: "bob",
+  until: null,
+  by: "amy",
+  reason: "quiet",
+}, {
+  type: "ban",
+  kind: "address",
+  target: "203.0.113.0/24",
+  label: "203.0.113.0/24",
+  until: 1_800_000_000_000,
+  by: "amy",
+  reason: "",
+}];
+
+contract(
+  "hands on and stores each event's effect as it was appended, typed",
+  async (kit) => {
+    const log = await kit.open();
+    const seen = handedOn(log);
+    log.append({ type: "TOPIC", alias: "amy", text: "Hi" }, kit.origin, {
+      effect: { kind: "topic", topic: { text: "Hi", by: "amy" } },
+    });
+    const mute = {
+      type: "MOD",
+      action: "mute",
+      alias: "bob",
+      by: "amy",
+      text: "quiet",
+    } as const;
+    log.append(mute, kit.origin, {
+      effect: { kind: "sanctions", sanctions: SANCTIONS },
+    });
+    log.append({ ...mute, action: "unmute" }, kit.origin, {
+      effect: { kind: "sanctions", sanctions: [] },
+    });
+    log.append(msg("plain"), kit.origin);
+    await settledLog(log);
+    const effects = [
+      { kind: "topic", topic: { text: "Hi", by: "amy" } },
+      { kind: "sanctions", sanctions: SANCTIONS },
+      { kind: "sanctions", sanctions: [] },
+      undefined,
+    ];
+    const ours = (events: readonly RoomEvent[]) =>
+      events.filter((e) => e.line.type !== "JOIN").map((e) => e.effect);
+    assert.deepEqual(ours(seen), effects);
+    await log.close();
+    if (kit.stored) assert.deepEqual(ours(await kit.stored()), effects);
+  },
+);
+
+contract(
+  "keeps the last messages and actions at hand, and a durable log keeps them and its numbers across a restart",
+  async (kit) => {
+    let log = await kit.open();
+    let seen = handedOn(log);
+    for (const text of ["m1", "m2", "m3", "m4"]) {
+      log.append(msg(text), kit.origin);
+      log.append({ type: "TOPIC", alias: "amy", text: `t${text}` }, kit.origin);
+    }
+    await settledLog(log);
+    assert.deepEqual(texts(log.recent(10)), ["m2", "m3", "m4"]);
+    assert.deepEqual(texts(log.recent(2)), ["m3", "m4"]);
+    const top = seen.at(-1)!.seq;
+    await log.close();
+    log = await kit.open();
+    seen = handedOn(log);
+    assert.deepEqual(
+      texts(log.recent(10)),
+      kit.durable ? ["m2", "m3", "m4"] : [],
+    );
+    log.append(msg("after"), kit.origin);
+    await settledLog(log);
+    assert.equal(seen.at(-1)!.seq, kit.durable ? top + 1 : 1);
+    await log.close();
+  },
+);
+
+/**
+ * An id names one line. The same line again under an id it holds (same
+ * kind, alias in any case, and text) is not stored again, and is reported
+ * `duplicate` (with its origin and id) after the echo of the line that
+ * holds the id; another line under it is not stored either, and is
+ * reported `reused`; lines without an id, or with a new one, are stored; a
+ * durable log still knows the ids after a restart.
+ */
+contract("stores each id once, across a restart too", async (kit) => {
+  const { origin } = kit;
+  const say = (log: RoomLog, text: string, id?: string, alias = "amy") =>
+    log.append({ type: "MSG", alias, text }, origin, { id });
+  let log = await kit.open();
+  let { seen, ids } = timeline(log);
+  // One turn: the repeats come in the same batch as their first.
+  say(log, "one", ID_A);
+  say(log, "two", ID_B);
+  say(log, "one", ID_A, "Amy");
+  say(log, "not one", ID_A);
+  await settledLog(log);
+  assert.deepEqual(seen, [
+    "one",
+    "two",
+    `duplicate one ${ID_A} ${origin}`,
+    `reused not one ${ID_A} ${origin}`,
+  ]);
+  assert.equal(ids.get("one"), ID_A, "the event carries its id");
+  // Later turns; a line without an id is stored as ever.
+  say(log, "two", ID_B);
+  await settledLog(log);
+  log.append({ type: "ME", alias: "amy", text: "two" }, origin, { id: ID_B });
+  await settledLog(log);
+  say(log, "three", ID_C);
+  say(log, "no id");
+  await settledLog(log);
+  assert.deepEqual(seen.slice(4).sort(), [
+    `duplicate two ${ID_B} ${origin}`,
+    "no id",
+    `reused two ${ID_B} ${origin}`,
+    "three",
+  ]);
+  assert.deepEqual(seen.filter((l) => !/^(duplicate|reused) /.test(l)), [
+    "one",
+    "two",
+    "three",
+    "no id",
+  ]);
+  if (!kit.durable) return await log.close();
+  await log.close();
+  log = await kit.open();
+  ({ seen } = timeline(log));
+  say(log, "one", ID_A);
+  say(log, "one after a restart", ID_A);
+  say(log, "new after a restart", ID_D);
+  await settledLog(log);
+  assert.deepEqual(seen.sort(), [
+    `duplicate one ${ID_A} ${origin}`,
+    "new after a restart",
+    `reused one after a restart ${ID_A} ${origin}`,
+  ]);
+  await log.close();
+});
