@@ -14,7 +14,7 @@
  */
 
 import { type Clock, sleep, systemClock } from "../clock.ts";
-import { describeError, type Logger } from "../log.ts";
+import { describeError, type Logger, redact } from "../log.ts";
 import { encodeServerLine, HISTORY_REQUEST_LIMIT } from "../protocol.ts";
 import { Accounts } from "./access/accounts.ts";
 import { Admission, type Entry, type Refusal } from "./doors/admission.ts";
@@ -29,16 +29,11 @@ import { MemoryLog, type RoomLog } from "./room/room_log.ts";
 import type { Connection } from "./room/connection.ts";
 import { Session, type SessionContext } from "./room/session.ts";
 import { Retention } from "./storage/retention.ts";
-import {
-  type Cluster,
-  moderatorCluster,
-  roomCluster,
-} from "./cluster/cluster.ts";
+import { type Directory, LocalDirectory } from "./room/directory.ts";
 import { enforceSanctions } from "./room/moderator.ts";
 import {
   readSharedSanctions,
   type SharedSanction,
-  shareSanctions,
 } from "./access/moderation.ts";
 import type { RoomEvent } from "./room/room_log.ts";
 import { SqliteLog } from "./storage/sqlite_log.ts";
@@ -71,10 +66,36 @@ export interface ServeChatOptions {
   /** The room password guests must give; null (default): an open room. */
   readonly roomPassword?: string | null;
   /**
-   * A room spanning several servers: the cluster's shared log (the room's
-   * order and history) and this server's part in it.
+   * The room's log and directory, from {@linkcode openRoomBackend}.
+   * @default {this server's alone, as `config` says (localBackend)}
    */
-  readonly cluster?: { readonly log: RoomLog; readonly cluster: Cluster };
+  readonly backend?: RoomBackend;
+}
+
+/**
+ * What makes the room one server's or a cluster's: where its events are
+ * ordered and who holds which alias. Built in one place,
+ * {@linkcode openRoomBackend}.
+ */
+export interface RoomBackend {
+  readonly log: RoomLog;
+  readonly directory: Directory<Session>;
+  /** Put before member ids, so that they are unique on every server. */
+  readonly idPrefix: string;
+  /**
+   * Other servers take bans, mutes and the topic from the log (`MOD` and
+   * `TOPIC` lines carry what is in force after them).
+   */
+  readonly sharedModeration: boolean;
+  /** Where its name shows in the `listening` log line; null: nowhere. */
+  readonly label: string | null;
+  /**
+   * Once the room is built: takes on what the other servers keep (bans and
+   * mutes through `take`, the topic) and starts hearing from them.
+   */
+  start(moderation: Moderation, take: (shared: string) => void): Promise<void>;
+  /** Leaves the other servers and closes the log. */
+  close(): Promise<void>;
 }
 
 /** Counters a server reports in its logs (with its admission's). */
@@ -111,7 +132,7 @@ export class ChatServer implements AsyncDisposable {
   #ids = 0;
   #ownStore: Store | null = null;
   #roomLog: RoomLog;
-  #cluster: Cluster | null;
+  #backend: RoomBackend;
   /** Retention of what was stored before, when history is not stored now. */
   #retention: Retention | null = null;
 
@@ -125,10 +146,9 @@ export class ChatServer implements AsyncDisposable {
     this.addr = listener.addr;
     this.admission = new Admission(config, log);
     const store = options.store ?? (this.#ownStore = openStore(null));
-    const cluster = options.cluster?.cluster ?? null;
-    this.#cluster = cluster;
-    this.#roomLog = options.cluster?.log ??
-      openRoomLog(store, config, this.#clock, log);
+    const backend = this.#backend = options.backend ??
+      localBackend(store, config, this.#clock, log);
+    this.#roomLog = backend.log;
     if (!(this.#roomLog instanceof SqliteLog)) {
       // Nothing new is stored; what was stored before still ages out.
       this.#retention = new Retention(store.db, {
@@ -160,8 +180,8 @@ export class ChatServer implements AsyncDisposable {
           reason,
           online: this.room.size,
         }),
-      cluster: cluster === null ? undefined : roomCluster<Session>(cluster),
-      onEvent: cluster === null ? undefined : (event) => this.#carryOut(event),
+      directory: backend.directory,
+      onEvent: (event) => this.#carryOut(event),
     });
     const accounts = new Accounts(store.db);
     const gate = this.gate = new Gate({
@@ -183,79 +203,31 @@ export class ChatServer implements AsyncDisposable {
       clock: this.#clock,
       room: this.room,
       gate,
-      // Unique in the cluster: the cluster's log names members by id.
-      nextId: cluster === null
-        ? () => String(++this.#ids)
-        : () => `${cluster.server}/${++this.#ids}`,
-      cluster: cluster === null ? undefined : moderatorCluster(cluster),
+      // Unique on every server: a shared log names members by id.
+      nextId: () => `${backend.idPrefix}${++this.#ids}`,
+      sharedModeration: backend.sharedModeration,
     };
     this.#startedMs = this.#clock.now();
     this.finished = this.#serve();
   }
 
   /**
-   * Takes on the cluster's bans, mutes and topic (or gives it this server's,
-   * when it has none yet), then listens to what other servers say.
+   * Takes on what the other servers keep (bans, mutes, the topic), then
+   * listens to them: nothing to do for a room on one server.
    */
-  async joinCluster(): Promise<void> {
-    const cluster = this.#cluster;
-    if (cluster === null) return;
-    await this.#syncModeration();
-    cluster.onReset(() => this.#stateLost());
-    cluster.onLost(() =>
-      this.#dismissAll("This server lost touch with the room: join again")
-    );
-    await cluster.start((message) =>
-      this.room.deliverPrivate(message.to, message.from, message.text)
-    );
-  }
-
-  /**
-   * Takes on the cluster's bans, mutes and topic, or gives it this
-   * server's when it has none.
-   */
-  async #syncModeration(): Promise<void> {
-    const cluster = this.#cluster!;
-    const { moderation } = this.gate;
-    const shared = await cluster.sanctions();
-    if (shared !== null) this.#takeSanctions(shared);
-    else if (moderation.all().length > 0) {
-      await cluster.setSanctions(shareSanctions(moderation.all()));
-    }
-    const topic = await cluster.topic();
-    if (topic !== null) moderation.setTopic(topic);
-    else if (moderation.topic !== null) {
-      await cluster.setTopic(moderation.topic);
-    }
-  }
-
-  /**
-   * Asks every member here to join again (`BYE server-lost`): the room no
-   * longer counts them in (most hear it from the log first).
-   */
-  #dismissAll(text: string): void {
-    for (const member of [...this.room.members()]) {
-      this.room.dismiss(member, "server-lost", text);
-    }
-  }
-
-  /**
-   * Redis lost the cluster's state (who is in the room, its order): the
-   * members here cannot be vouched for, so they are asked to join again,
-   * and this server's bans, mutes and topic are given to the new state.
-   */
-  #stateLost(): void {
-    this.#dismissAll("The room's shared state was lost: join again");
-    this.#syncModeration().catch((error) =>
-      this.#log.error("cluster-sync-failed", { error: describeError(error) })
+  joinCluster(): Promise<void> {
+    return this.#backend.start(
+      this.gate.moderation,
+      (shared) => this.#takeSanctions(shared),
     );
   }
 
   /**
    * Carries out, before anyone here hears of it, a topic or bans and mutes
-   * (the `MOD` line's note holds those in force after it), in the log's
-   * order: every server, the one where it was decided included, ends with
-   * what the log says last, even when two operators acted at once.
+   * (when shared, the `MOD` line's note holds those in force after it), in
+   * the log's order: every server, the one where it was decided included,
+   * ends with what the log says last, even when two operators acted at
+   * once.
    */
   #carryOut(event: RoomEvent): void {
     const { line } = event;
@@ -267,7 +239,7 @@ export class ChatServer implements AsyncDisposable {
     }
   }
 
-  /** Takes on the cluster's bans and mutes (JSON), and applies them here. */
+  /** Takes on shared bans and mutes (JSON), and applies them here. */
   #takeSanctions(shared: string): void {
     const { moderation } = this.gate;
     const sanctions: SharedSanction[] | null = readSharedSanctions(shared);
@@ -578,10 +550,85 @@ export function serveChat(
 }
 
 /**
- * The room's log as configured: none kept with `--history 0`, a ring in
- * memory with `--durability memory`, the database otherwise. Either keeps
- * enough messages at hand to answer the largest `/history`.
+ * The room as configured: this server's alone ({@linkcode localBackend}),
+ * or with `--redis` a cluster's (its log in a Redis stream, aliases claimed
+ * in Redis; those modules are loaded only then). The one place that
+ * chooses.
  */
+export async function openRoomBackend(
+  config: ServerConfig,
+  options: { store: Store; log: Logger; clock?: Clock },
+): Promise<RoomBackend> {
+  const { store, log } = options;
+  const clock = options.clock ?? systemClock;
+  if (config.redis === null) return localBackend(store, config, clock, log);
+  const { RedisLink } = await import("./cluster/redis.ts");
+  const { RedisLog } = await import("./cluster/redis_log.ts");
+  const { Cluster } = await import("./cluster/cluster.ts");
+  const { RedisDirectory } = await import("./cluster/redis_directory.ts");
+  const link = await RedisLink.open({
+    url: config.redis,
+    cluster: config.cluster,
+    keep: config.historyKeepRows === 0 ? 2 ** 31 : config.historyKeepRows,
+    timeoutMs: config.redisTimeoutMs,
+    log,
+  });
+  try {
+    const roomLog = await RedisLog.open(link, {
+      clock,
+      keep: config.history === 0 ? 0 : HISTORY_REQUEST_LIMIT,
+      retryMs: config.redisRetryMs,
+      log,
+    });
+    const cluster = new Cluster(link, {
+      clock,
+      log,
+      heartbeatMs: config.heartbeatMs,
+      lostAfterMs: config.lostAfterMs,
+    });
+    const directory = new RedisDirectory<Session>(cluster, log);
+    return {
+      log: roomLog,
+      directory,
+      idPrefix: `${cluster.server}/`,
+      sharedModeration: true,
+      label: `${config.cluster}@${redact(config.redis)}/${cluster.server}`,
+      start: (moderation, take) => directory.start(moderation, take),
+      async close() {
+        await roomLog.close();
+        await cluster.stop();
+        await link.close();
+      },
+    };
+  } catch (e) {
+    link.destroy();
+    throw e;
+  }
+}
+
+/**
+ * The room of this server alone: a {@linkcode LocalDirectory}, and the log
+ * as configured: none kept with `--history 0`, a ring in memory with
+ * `--durability memory`, the database otherwise. Either keeps enough
+ * messages at hand to answer the largest `/history`.
+ */
+export function localBackend(
+  store: Store,
+  config: ServerConfig,
+  clock: Clock,
+  log: Logger,
+): RoomBackend {
+  return {
+    log: openRoomLog(store, config, clock, log),
+    directory: new LocalDirectory<Session>(),
+    idPrefix: "",
+    sharedModeration: false,
+    label: null,
+    start: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+}
+
 function openRoomLog(
   store: Store,
   config: ServerConfig,

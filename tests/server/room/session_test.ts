@@ -409,7 +409,7 @@ Deno.test("Session lets /nick take a registered alias only with its password", a
   guest.conn.receive("/pass pw-bob");
   assert.equal(await guest.conn.nextSent(), "NICK someone bob 1");
   assert.equal(guest.session.account, "bob");
-  assert.equal(room.find("BOB"), guest.session);
+  assert.deepEqual(await room.find("BOB"), { here: guest.session });
   await end(guest);
 });
 
