@@ -126,7 +126,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   });
   let web: WebDoor | null = null;
   try {
-    await server.joinCluster();
+    await server.start();
     web = await openWeb(config, server, { cert, key, clientCa }, log);
   } catch (e) {
     await server.close();

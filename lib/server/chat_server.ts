@@ -87,6 +87,11 @@ export interface RoomBackend {
    * `TOPIC` lines carry what is in force after them).
    */
   readonly sharedModeration: boolean;
+  /**
+   * Its log is the data directory's history, and ages it out itself; when
+   * not, a `Retention` still ages out what was stored before.
+   */
+  readonly storesHistory: boolean;
   /** Where its name shows in the `listening` log line; null: nowhere. */
   readonly label: string | null;
   /**
@@ -149,7 +154,7 @@ export class ChatServer implements AsyncDisposable {
     const backend = this.#backend = options.backend ??
       localBackend(store, config, this.#clock, log);
     this.#roomLog = backend.log;
-    if (!(this.#roomLog instanceof SqliteLog)) {
+    if (!backend.storesHistory) {
       // Nothing new is stored; what was stored before still ages out.
       this.#retention = new Retention(store.db, {
         clock: this.#clock,
@@ -215,7 +220,7 @@ export class ChatServer implements AsyncDisposable {
    * Takes on what the other servers keep (bans, mutes, the topic), then
    * listens to them: nothing to do for a room on one server.
    */
-  joinCluster(): Promise<void> {
+  start(): Promise<void> {
     return this.#backend.start(
       this.gate.moderation,
       (shared) => this.#takeSanctions(shared),
@@ -592,6 +597,7 @@ export async function openRoomBackend(
       directory,
       idPrefix: `${cluster.server}/`,
       sharedModeration: true,
+      storesHistory: false,
       label: `${config.cluster}@${redact(config.redis)}/${cluster.server}`,
       start: (moderation, take) => directory.start(moderation, take),
       async close() {
@@ -618,11 +624,13 @@ export function localBackend(
   clock: Clock,
   log: Logger,
 ): RoomBackend {
+  const roomLog = openRoomLog(store, config, clock, log);
   return {
-    log: openRoomLog(store, config, clock, log),
+    log: roomLog,
     directory: new LocalDirectory<Session>(),
     idPrefix: "",
     sharedModeration: false,
+    storesHistory: roomLog instanceof SqliteLog,
     label: null,
     start: () => Promise.resolve(),
     close: () => Promise.resolve(),
