@@ -8,7 +8,10 @@
  * waits on anyone's socket. Members are reached only through the small
  * {@linkcode Member} interface. The room alone removes a member: `deliver`
  * only reports a full queue, and the room then drops that member and tells
- * it to close.
+ * it to close. Who holds which alias is the {@linkcode Directory}'s to
+ * say (claims, leaves, `/who`, reaching a member for `/msg`), whichever
+ * one it is: the room has one code path, and keeps only the members of
+ * this server, by id.
  *
  * The room also says when it is congested ({@linkcode Room.congested}):
  * while some member's queue is above its watermark, or while the lines
