@@ -158,11 +158,13 @@ export class Room<M extends Member = Member> {
   /** The members of this server by id (the log names them by id). */
   #members = new Map<string, M>();
   #directory: Directory<M>;
+  /** The directory is being told of a log event (see `#fanOut`). */
+  #storing = false;
   /**
-   * While a log event is fanned out: what members who entered in it do
-   * once everyone got it (their topic and history, or being dropped).
+   * What members who entered in that event do once everyone got it (their
+   * topic and history, or being dropped); made only when one did.
    */
-  #entering: (() => void)[] | null = null;
+  #entered: (() => void)[] | null = null;
   #onEvent: ((event: RoomEvent) => void) | undefined;
   #arena: LineArena;
   #unannouncedJoins = 0;
@@ -353,8 +355,8 @@ export class Room<M extends Member = Member> {
       this.stats.peakMembers = Math.max(this.stats.peakMembers, this.size);
     }
     const then = fits ? () => onEnter?.() : () => this.#dropSlow([member]);
-    if (this.#entering === null) then();
-    else this.#entering.push(then);
+    if (this.#storing) (this.#entered ??= []).push(then);
+    else then();
   }
 
   /**
@@ -652,10 +654,14 @@ export class Room<M extends Member = Member> {
     this.#onEvent?.(event);
     // A joiner enters in the step its JOIN is handed on; what it must see
     // first comes once its JOIN went out (which it does not get).
-    const outer = this.#entering;
-    const entering: (() => void)[] = this.#entering = [];
-    this.#directory.stored(event);
-    this.#entering = outer;
+    this.#storing = true;
+    try {
+      this.#directory.stored(event);
+    } finally {
+      this.#storing = false;
+    }
+    const entered = this.#entered;
+    this.#entered = null;
     let slow: M[] | undefined;
     if (!this.#countsAsPresence(line)) {
       if (this.#unannouncedJoins > 0 || this.#unannouncedLeaves > 0) {
@@ -672,7 +678,7 @@ export class Room<M extends Member = Member> {
       const more = this.#deliverToAll(line, event);
       if (more) (slow ??= []).push(...more);
     }
-    for (const then of entering) then();
+    if (entered) { for (const then of entered) then(); }
     if (slow) this.#dropSlow(slow);
   }
 
