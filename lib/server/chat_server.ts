@@ -8,7 +8,9 @@
  * closes). Only the listener being closed ends the accept loop; any other
  * accept error is logged and retried with a backoff. Accepting pauses while
  * `maxUnreleased` closed sockets wait for the TLS engine to release them, so
- * that they can never use up the process's descriptors.
+ * that they can never use up the process's descriptors. The room's log and
+ * directory, for one server or for a cluster, are chosen in one place:
+ * {@linkcode openRoomBackend}.
  *
  * @module
  */
