@@ -29,10 +29,14 @@ import {
   writeDevCertificates,
 } from "./lib/certs.ts";
 import { formatFlags, missingPermission } from "./lib/flags.ts";
-import { createLogger, describeError, type Logger, redact } from "./lib/log.ts";
+import { createLogger, describeError, type Logger } from "./lib/log.ts";
 import { readPasswordFile } from "./lib/password_file.ts";
-import { HISTORY_REQUEST_LIMIT, validateAlias } from "./lib/protocol.ts";
-import { type ChatServer, serveChat } from "./lib/server/chat_server.ts";
+import { validateAlias } from "./lib/protocol.ts";
+import {
+  type ChatServer,
+  openRoomBackend,
+  serveChat,
+} from "./lib/server/chat_server.ts";
 import {
   parseServerArgs,
   SERVER_FLAGS,
@@ -99,7 +103,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   using store = openStore(config.dataDir, { exclusive: true });
   const { cert, key, file } = await loadCertificate(config, log);
   // The room comes first: nobody is let in before it can take them.
-  const cluster = await joinCluster(config, log);
+  const backend = await openRoomBackend(config, { store, log });
   const listener = await listenTls({
     hostname: config.hostname,
     port: config.port,
@@ -110,7 +114,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     clientCa,
     trustedProxies: config.trustedProxies,
   }).catch(async (e) => {
-    await cluster?.close();
+    await backend.close();
     throw e;
   });
   const server = serveChat(listener, {
@@ -118,15 +122,15 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     log,
     store,
     roomPassword,
-    cluster: cluster ?? undefined,
+    backend,
   });
   let web: WebDoor | null = null;
   try {
-    await server.joinCluster();
+    await server.start();
     web = await openWeb(config, server, { cert, key, clientCa }, log);
   } catch (e) {
     await server.close();
-    await cluster?.close();
+    await backend.close();
     throw e;
   }
   // A long-running server warns ahead of its certificate's end; a dev
@@ -164,9 +168,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     engine: config.tlsEngine,
     name: config.name,
     data: config.dataDir,
-    cluster: cluster === null
-      ? undefined
-      : `${config.cluster}@${redact(config.redis!)}/${cluster.cluster.server}`,
+    cluster: backend.label ?? undefined,
     web: web === null ? "off" : `https://localhost:${web.addr.port}/`,
     trustedProxies: config.trustedProxies.map((range) =>
       range.text
@@ -180,54 +182,13 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   });
   await server.finished;
   await web?.close();
-  await cluster?.close();
+  await backend.close();
   clearInterval(expiryCheck);
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
   globalThis.removeEventListener("unhandledrejection", onRejection);
   globalThis.removeEventListener("error", onError);
   return 0;
-}
-
-/**
- * With `--redis`: the link to Redis, the cluster's log (the room's order
- * and history) and this server's part in the cluster. Loaded only then.
- */
-async function joinCluster(config: ServerConfig, log: Logger) {
-  if (config.redis === null) return null;
-  const { RedisLink } = await import("./lib/server/cluster/redis.ts");
-  const { RedisLog } = await import("./lib/server/cluster/redis_log.ts");
-  const { Cluster } = await import("./lib/server/cluster/cluster.ts");
-  // The cluster's parts take their limits under the config's own names.
-  const link = await RedisLink.open({
-    ...config,
-    url: config.redis,
-    streamEntries: config.redisStreamEntries === 0
-      ? 2 ** 31
-      : config.redisStreamEntries,
-    log,
-  });
-  try {
-    const roomLog = await RedisLog.open(link, {
-      ...config,
-      clock: systemClock,
-      keep: config.history === 0 ? 0 : HISTORY_REQUEST_LIMIT,
-      log,
-    });
-    const cluster = new Cluster(link, { ...config, clock: systemClock, log });
-    return {
-      log: roomLog,
-      cluster,
-      async close() {
-        await roomLog.close();
-        await cluster.stop();
-        await link.close();
-      },
-    };
-  } catch (e) {
-    link.destroy();
-    throw e;
-  }
 }
 
 /**

@@ -8,13 +8,15 @@
  * closes). Only the listener being closed ends the accept loop; any other
  * accept error is logged and retried with a backoff. Accepting pauses while
  * `maxUnreleased` closed sockets wait for the TLS engine to release them, so
- * that they can never use up the process's descriptors.
+ * that they can never use up the process's descriptors. The room's log and
+ * directory, for one server or for a cluster, are chosen in one place:
+ * {@linkcode openRoomBackend}.
  *
  * @module
  */
 
 import { type Clock, sleep, systemClock } from "../clock.ts";
-import { describeError, type Logger } from "../log.ts";
+import { describeError, type Logger, redact } from "../log.ts";
 import { encodeServerLine, HISTORY_REQUEST_LIMIT } from "../protocol.ts";
 import { Accounts } from "./access/accounts.ts";
 import { Admission, type Entry, type Refusal } from "./doors/admission.ts";
@@ -29,17 +31,9 @@ import { MemoryLog, type RoomLog } from "./room/room_log.ts";
 import type { Connection } from "./room/connection.ts";
 import { Session, type SessionContext } from "./room/session.ts";
 import { Retention } from "./storage/retention.ts";
-import {
-  type Cluster,
-  moderatorCluster,
-  roomCluster,
-} from "./cluster/cluster.ts";
+import { type Directory, LocalDirectory } from "./room/directory.ts";
 import { enforceSanctions } from "./room/moderator.ts";
-import {
-  readSharedSanctions,
-  type SharedSanction,
-  shareSanctions,
-} from "./access/moderation.ts";
+import type { SharedSanction } from "./access/moderation.ts";
 import type { RoomEvent } from "./room/room_log.ts";
 import { SqliteLog } from "./storage/sqlite_log.ts";
 import { openStore, type Store } from "./storage/store.ts";
@@ -71,10 +65,40 @@ export interface ServeChatOptions {
   /** The room password guests must give; null (default): an open room. */
   readonly roomPassword?: string | null;
   /**
-   * A room spanning several servers: the cluster's shared log (the room's
-   * order and history) and this server's part in it.
+   * The room's log and directory, from {@linkcode openRoomBackend}.
+   * @default {this server's alone, as `config` says (localBackend)}
    */
-  readonly cluster?: { readonly log: RoomLog; readonly cluster: Cluster };
+  readonly backend?: RoomBackend;
+}
+
+/**
+ * What makes the room one server's or a cluster's: where its events are
+ * ordered and who holds which alias. Built in one place,
+ * {@linkcode openRoomBackend}.
+ */
+export interface RoomBackend {
+  readonly log: RoomLog;
+  readonly directory: Directory<Session>;
+  /** Put before member ids, so that they are unique on every server. */
+  readonly idPrefix: string;
+  /**
+   * Ages out what the data directory stores, whatever the log (what was
+   * stored before still goes when nothing new is). Started with the
+   * backend; the server stops it at shutdown.
+   */
+  readonly retention: Retention;
+  /** Where its name shows in the `listening` log line; null: nowhere. */
+  readonly label: string | null;
+  /**
+   * Once the room is built: takes on what the other servers keep (bans and
+   * mutes through `take`, the topic) and starts hearing from them.
+   */
+  start(
+    moderation: Moderation,
+    take: (sanctions: readonly SharedSanction[]) => void,
+  ): Promise<void>;
+  /** Leaves the other servers and closes the log. */
+  close(): Promise<void>;
 }
 
 /** Counters a server reports in its logs (with its admission's). */
@@ -112,9 +136,7 @@ export class ChatServer implements AsyncDisposable {
   #ids = 0;
   #ownStore: Store | null = null;
   #roomLog: RoomLog;
-  #cluster: Cluster | null;
-  /** Retention of the stored room events. */
-  #retention: Retention;
+  #backend: RoomBackend;
 
   /** Starts serving; use {@linkcode serveChat}. */
   constructor(listener: ByteListener, options: ServeChatOptions) {
@@ -126,22 +148,9 @@ export class ChatServer implements AsyncDisposable {
     this.addr = listener.addr;
     this.admission = new Admission(config, log);
     const store = options.store ?? (this.#ownStore = openStore(null));
-    const cluster = options.cluster?.cluster ?? null;
-    this.#cluster = cluster;
-    // One place decides retention: what the data directory holds ages out
-    // whatever the log (rows stored before still go when nothing new is).
-    const retention = this.#retention = new Retention(store.db, {
-      clock: this.#clock,
-      keepDays: config.historyKeepDays,
-      keepRows: config.historyKeepRows,
-      onError: (error) =>
-        log.error("history-failed", {
-          what: "retention",
-          error: describeError(error),
-        }),
-    });
-    this.#roomLog = options.cluster?.log ??
-      openRoomLog(store, config, { clock: this.#clock, log, retention });
+    const backend = this.#backend = options.backend ??
+      localBackend(store, config, this.#clock, log);
+    this.#roomLog = backend.log;
     this.room = new Room<Session>({
       log: this.#roomLog,
       announceLimit: config.announceLimit,
@@ -160,8 +169,8 @@ export class ChatServer implements AsyncDisposable {
           reason,
           online: this.room.size,
         }),
-      cluster: cluster === null ? undefined : roomCluster<Session>(cluster),
-      onEvent: cluster === null ? undefined : (event) => this.#carryOut(event),
+      directory: backend.directory,
+      onEvent: (event) => this.#carryOut(event),
     });
     const accounts = new Accounts(store.db);
     const gate = this.gate = new Gate({
@@ -183,78 +192,21 @@ export class ChatServer implements AsyncDisposable {
       clock: this.#clock,
       room: this.room,
       gate,
-      // Unique in the cluster: the cluster's log names members by id.
-      nextId: cluster === null
-        ? () => String(++this.#ids)
-        : () => `${cluster.server}/${++this.#ids}`,
-      cluster: cluster === null ? undefined : moderatorCluster(cluster),
+      // Unique on every server: a shared log names members by id.
+      nextId: () => `${backend.idPrefix}${++this.#ids}`,
     };
     this.#startedMs = this.#clock.now();
     this.finished = this.#serve();
   }
 
   /**
-   * Takes on the cluster's bans, mutes and topic (or gives it this server's,
-   * when it has none yet), then listens to what other servers say.
+   * Takes on what the other servers keep (bans, mutes, the topic), then
+   * listens to them: nothing to do for a room on one server.
    */
-  async joinCluster(): Promise<void> {
-    const cluster = this.#cluster;
-    if (cluster === null) return;
-    await this.#syncModeration();
-    cluster.onReset(() => this.#stateLost());
-    cluster.onLost(() =>
-      this.#dismissAll("This server lost touch with the room: join again")
-    );
-    await cluster.start((message) =>
-      this.room.deliverPrivate(message.to, message.from, message.text)
-    );
-  }
-
-  /**
-   * Takes on the cluster's bans, mutes and topic, or gives it this
-   * server's when it has none.
-   */
-  async #syncModeration(): Promise<void> {
-    const cluster = this.#cluster!;
-    const { moderation } = this.gate;
-    const shared = await cluster.sanctions();
-    if (shared !== null) {
-      const sanctions = readSharedSanctions(shared);
-      if (sanctions !== null) this.#takeSanctions(sanctions);
-      else {
-        this.#log.error("cluster-sanctions-unreadable", {
-          bytes: shared.length,
-        });
-      }
-    } else if (moderation.all().length > 0) {
-      await cluster.setSanctions(shareSanctions(moderation.all()));
-    }
-    const topic = await cluster.topic();
-    if (topic !== null) moderation.setTopic(topic);
-    else if (moderation.topic !== null) {
-      await cluster.setTopic(moderation.topic);
-    }
-  }
-
-  /**
-   * Asks every member here to join again (`BYE server-lost`): the room no
-   * longer counts them in (most hear it from the log first).
-   */
-  #dismissAll(text: string): void {
-    for (const member of [...this.room.members()]) {
-      this.room.dismiss(member, "server-lost", text);
-    }
-  }
-
-  /**
-   * Redis lost the cluster's state (who is in the room, its order): the
-   * members here cannot be vouched for, so they are asked to join again,
-   * and this server's bans, mutes and topic are given to the new state.
-   */
-  #stateLost(): void {
-    this.#dismissAll("The room's shared state was lost: join again");
-    this.#syncModeration().catch((error) =>
-      this.#log.error("cluster-sync-failed", { error: describeError(error) })
+  start(): Promise<void> {
+    return this.#backend.start(
+      this.gate.moderation,
+      (sanctions) => this.#takeSanctions(sanctions),
     );
   }
 
@@ -331,7 +283,7 @@ export class ChatServer implements AsyncDisposable {
     await all;
     this.room.close();
     await this.#roomLog.close();
-    this.#retention.stop();
+    this.#backend.retention.stop();
     this.#ownStore?.close();
     const { room } = this;
     this.#log.info("shutdown", {
@@ -587,10 +539,106 @@ export function serveChat(
 }
 
 /**
- * The room's log as configured: none kept with `--history 0`, a ring in
- * memory with `--durability memory`, the database otherwise. Either keeps
- * enough messages at hand to answer the largest `/history`.
+ * The room as configured: this server's alone ({@linkcode localBackend}),
+ * or with `--redis` a cluster's (its log in a Redis stream, aliases claimed
+ * in Redis; those modules are loaded only then). The one place that
+ * chooses.
  */
+export async function openRoomBackend(
+  config: ServerConfig,
+  options: { store: Store; log: Logger; clock?: Clock },
+): Promise<RoomBackend> {
+  const { store, log } = options;
+  const clock = options.clock ?? systemClock;
+  if (config.redis === null) return localBackend(store, config, clock, log);
+  const { RedisLink } = await import("./cluster/redis.ts");
+  const { RedisLog } = await import("./cluster/redis_log.ts");
+  const { Cluster } = await import("./cluster/cluster.ts");
+  const { RedisDirectory } = await import("./cluster/redis_directory.ts");
+  // The cluster's parts take their limits under the config's own names.
+  const link = await RedisLink.open({
+    ...config,
+    url: config.redis,
+    streamEntries: config.redisStreamEntries === 0
+      ? 2 ** 31
+      : config.redisStreamEntries,
+    log,
+  });
+  try {
+    const roomLog = await RedisLog.open(link, {
+      ...config,
+      clock,
+      keep: config.history === 0 ? 0 : HISTORY_REQUEST_LIMIT,
+      log,
+    });
+    const cluster = new Cluster(link, { ...config, clock, log });
+    const directory = new RedisDirectory<Session>(cluster, log);
+    return {
+      log: roomLog,
+      directory,
+      idPrefix: `${cluster.server}/`,
+      retention: openRetention(store, config, clock, log),
+      label: `${config.cluster}@${redact(config.redis)}/${cluster.server}`,
+      start: (moderation, take) => directory.start(moderation, take),
+      async close() {
+        await roomLog.close();
+        await cluster.stop();
+        await link.close();
+      },
+    };
+  } catch (e) {
+    link.destroy();
+    throw e;
+  }
+}
+
+/**
+ * The room of this server alone: a {@linkcode LocalDirectory}, and the log
+ * as configured: none kept with `--history 0`, a ring in memory with
+ * `--durability memory`, the database otherwise. Either keeps enough
+ * messages at hand to answer the largest `/history`.
+ */
+export function localBackend(
+  store: Store,
+  config: ServerConfig,
+  clock: Clock,
+  log: Logger,
+): RoomBackend {
+  const retention = openRetention(store, config, clock, log);
+  return {
+    log: openRoomLog(store, config, { clock, log, retention }),
+    directory: new LocalDirectory<Session>(),
+    idPrefix: "",
+    retention,
+    label: null,
+    start: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+}
+
+/**
+ * The one place retention starts: what the data directory holds ages out
+ * as `--history-keep-days` and `--history-keep-rows` say, whatever the log
+ * (rows stored before still go when nothing new is stored).
+ */
+function openRetention(
+  store: Store,
+  config: ServerConfig,
+  clock: Clock,
+  log: Logger,
+): Retention {
+  return new Retention(store.db, {
+    clock,
+    keepDays: config.historyKeepDays,
+    keepRows: config.historyKeepRows,
+    onError: (error) =>
+      log.error("history-failed", {
+        what: "retention",
+        error: describeError(error),
+      }),
+  });
+}
+
 function openRoomLog(
   store: Store,
   config: ServerConfig,

@@ -13,12 +13,11 @@
 
 import type { Clock, TimerId } from "../../clock.ts";
 import { describeError, type Logger } from "../../log.ts";
-import { aliasKey, ProtocolError, WHO_LIST_LIMIT } from "../../protocol.ts";
+import { aliasKey, WHO_LIST_LIMIT } from "../../protocol.ts";
 import { aliasSkeleton } from "../../text.ts";
 import type { Topic } from "../access/moderation.ts";
-import type { ModeratorCluster } from "../room/moderator.ts";
+import { type WhoList, whoList } from "../room/directory.ts";
 import type { MemberRecord, RedisLink } from "./redis.ts";
-import type { Claim, Member, RoomCluster } from "../room/room.ts";
 
 /** Options of {@linkcode Cluster}. */
 export interface ClusterOptions {
@@ -37,6 +36,18 @@ export interface ClusterOptions {
 export type ClusterMessage =
   /** A private message for member `to` of the receiving server. */
   { kind: "priv"; to: string; from: string; text: string };
+
+/** The outcome of a claim on an alias across the cluster. */
+export type Claim =
+  /** `seq`: the number of the `JOIN` or `NICK` that made it. */
+  | { readonly ok: true; readonly online: string; readonly seq: number }
+  | {
+    readonly ok: false;
+    readonly holder: string;
+    readonly lookalike: boolean;
+  }
+  /** Renaming someone who was removed meanwhile (a kick elsewhere). */
+  | { readonly ok: false; readonly gone: true };
 
 /** A member as the cluster needs it. */
 export interface ClusterMember {
@@ -207,10 +218,10 @@ export class Cluster {
 
   /**
    * The whole room's online count and the aliases of the
-   * {@linkcode WHO_LIST_LIMIT} members who joined first, operators marked
-   * with `@`.
+   * {@linkcode WHO_LIST_LIMIT} members who joined first, in the room's
+   * `/who` order ({@linkcode whoList}).
    */
-  async who(): Promise<{ online: number; aliases: string[] }> {
+  async who(): Promise<WhoList> {
     const { keys } = this.#link;
     const [online, first] = await Promise.all([
       this.#link.command(["HLEN", keys.members]),
@@ -227,7 +238,7 @@ export class Cluster {
         | string
         | null
       )[];
-    const aliases = records.flatMap((raw) => {
+    const listed = records.flatMap((raw) => {
       let record: MemberRecord | null = null;
       try {
         record = raw === null ? null : JSON.parse(raw) as MemberRecord;
@@ -235,12 +246,9 @@ export class Cluster {
         return []; // not ours: left out
       }
       if (!oneLine(record?.alias) || /\s/.test(record.alias)) return [];
-      return [record.operator ? `@${record.alias}` : record.alias];
+      return [{ alias: record.alias, operator: record.operator === true }];
     });
-    aliases.sort((a, b) =>
-      aliasKey(a.replace(/^@/, "")) < aliasKey(b.replace(/^@/, "")) ? -1 : 1
-    );
-    return { online: Number(online), aliases };
+    return { online: Number(online), aliases: whoList(listed) };
   }
 
   /**
@@ -420,60 +428,4 @@ export class Cluster {
 /** Text read back from Redis that may go into a line: one line, a string. */
 function oneLine(value: unknown): value is string {
   return typeof value === "string" && !/[\r\n]/.test(value);
-}
-
-/**
- * Runs `call`; when Redis fails it, the member is told (`ERR unavailable`)
- * and stays: an outage is never a reason to drop anyone.
- */
-async function orUnavailable<T>(what: string, call: () => Promise<T>) {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof ProtocolError) throw error;
-    throw new ProtocolError(
-      "unavailable",
-      `Cannot ${what} now: the room's servers cannot reach each other; try again`,
-      { cause: error },
-    );
-  }
-}
-
-/** The room's view of the cluster. */
-export function roomCluster<M extends ClusterMember & Member>(
-  cluster: Cluster,
-): RoomCluster<M> {
-  return {
-    claim: (member, alias, from, replace) =>
-      orUnavailable(
-        from === null ? "join" : "change alias",
-        () => cluster.claim(member, alias, from, replace),
-      ),
-    leave: (member, reason, text) => cluster.leave(member, reason, text),
-    who: () => orUnavailable("list the room", () => cluster.who()),
-    whisper: async (from, to, text) => {
-      const target = await cluster.find(to);
-      if (target === null) return null;
-      const heard = await cluster.tell(target.server, {
-        kind: "priv",
-        to: target.id,
-        from: from.alias,
-        text,
-      });
-      if (heard === 0) throw new Error(`server ${target.server} is not there`);
-      return target.alias;
-    },
-  };
-}
-
-/** Operator commands' view of the cluster. */
-export function moderatorCluster(cluster: Cluster): ModeratorCluster {
-  return {
-    find: (alias) => orUnavailable("find them", () => cluster.find(alias)),
-    remove: (id, reason, bye) =>
-      orUnavailable(
-        "reach their server",
-        () => cluster.remove(id, reason, bye),
-      ),
-  };
 }

@@ -26,6 +26,7 @@ import {
   type SanctionType,
   sharedSanctions,
 } from "../access/moderation.ts";
+import type { Someone } from "./directory.ts";
 import type { Member, Room } from "./room.ts";
 import type { EventEffect } from "./room_log.ts";
 
@@ -45,36 +46,12 @@ export type ModeratorCommand = Extract<
   { kind: "kick" | "ban" | "unban" | "bans" | "mute" | "unmute" | "topic" }
 >;
 
-/** Someone in the room, here or on another server of a cluster. */
-export interface Someone {
-  /** Member id, unique across the cluster. */
-  readonly id: string;
-  readonly alias: string;
-  readonly account: string | null;
-  readonly host: string;
-  readonly operator: boolean;
-}
-
-/** What moderation needs from a cluster of servers. */
-export interface ModeratorCluster {
-  /** Whoever holds `alias` on any server. */
-  find(alias: string): Promise<Someone | null>;
-  /**
-   * Removes member `id` (whatever alias it holds now) on any server; its
-   * server says `bye`. Bans, mutes and the topic need nothing more: their
-   * `MOD` and `TOPIC` lines carry them, in the room's order.
-   */
-  remove(id: string, reason: "kicked", bye: string): Promise<boolean>;
-}
-
 /** What carrying out an operator command needs. */
 export interface ModeratorContext<M extends Moderated> {
   readonly room: Room<M>;
   readonly moderation: Moderation;
   readonly accounts: Accounts;
   readonly clock: Clock;
-  /** The cluster the room spans, if any: targets may be elsewhere. */
-  readonly cluster?: ModeratorCluster;
 }
 
 const identity = (member: Someone): Identity => ({
@@ -127,12 +104,7 @@ export async function moderate<M extends Moderated>(
       const target = await present(ctx, command.target);
       const reason = command.reason === "" ? "" : `: ${command.reason}`;
       room.announce(mod("kick", target.alias, by, command.reason), actor);
-      const bye = `Kicked by ${by}${reason}`;
-      const here = room.find(target.alias);
-      if (here) return room.dismiss(here, "kicked", bye);
-      await room.settled(); // the MOD line first, as on one server
-      await ctx.cluster?.remove(target.id, "kicked", bye);
-      return;
+      return room.kick(target, `Kicked by ${by}${reason}`);
     }
     case "ban":
     case "mute": {
@@ -205,8 +177,8 @@ export async function moderate<M extends Moderated>(
 }
 
 /**
- * In a cluster, the bans and mutes in force, for the `MOD` line to carry:
- * each server takes them on as the line passes, before its members see it.
+ * The bans and mutes in force, for the `MOD` line to carry: each server
+ * takes them on as the line passes, before its members see it.
  */
 function inForce<M extends Moderated>(
   ctx: ModeratorContext<M>,
@@ -238,13 +210,23 @@ function mod(action: string, alias: string, by: string, text: string) {
   return { type: "MOD", action, alias, by, text } as const;
 }
 
-/** Whoever is called `alias`, here or on another server of the cluster. */
+/** Whoever is called `alias`, on this server or another. */
 async function someone<M extends Moderated>(
   ctx: ModeratorContext<M>,
   alias: string,
 ): Promise<Someone | undefined> {
-  return ctx.room.find(alias) ?? (await ctx.cluster?.find(alias)) ??
-    undefined;
+  let found;
+  try {
+    found = await ctx.room.find(alias);
+  } catch (error) {
+    throw new ProtocolError(
+      "unavailable",
+      "Cannot find them now: the room's servers cannot reach each other; try again",
+      { cause: error },
+    );
+  }
+  if (found === null) return undefined;
+  return "here" in found ? found.here : found.elsewhere;
 }
 
 /** The present member called `alias`, who must not be an operator. */

@@ -8,7 +8,10 @@
  * waits on anyone's socket. Members are reached only through the small
  * {@linkcode Member} interface. The room alone removes a member: `deliver`
  * only reports a full queue, and the room then drops that member and tells
- * it to close.
+ * it to close. Who holds which alias is the {@linkcode Directory}'s to
+ * say (claims, leaves, `/who`, reaching a member for `/msg`), whichever
+ * one it is: the room has one code path, and keeps only the members of
+ * this server, by id.
  *
  * The room also says when it is congested ({@linkcode Room.congested}):
  * while some member's queue is above its watermark, or while the lines
@@ -23,7 +26,6 @@
  */
 
 import {
-  aliasKey,
   type ByeReason,
   COMMAND_HELP,
   encodeServerLine,
@@ -33,10 +35,15 @@ import {
   type ServerLine,
   tagLine,
   validateAlias,
-  WHO_LIST_LIMIT,
 } from "../../protocol.ts";
 import { type Clock, systemClock, type TimerId } from "../../clock.ts";
-import { aliasSkeleton } from "../../text.ts";
+import {
+  type Directory,
+  type Dismissal,
+  type Found,
+  LocalDirectory,
+  type Someone,
+} from "./directory.ts";
 import { LineArena } from "./line_arena.ts";
 import {
   type AppendOptions,
@@ -91,40 +98,6 @@ export interface JoinOptions {
   readonly onEnter?: () => void;
 }
 
-/** The outcome of a claim on an alias across a cluster. */
-export type Claim =
-  /** `seq`: the number of the `JOIN` or `NICK` that made it. */
-  | { readonly ok: true; readonly online: string; readonly seq: number }
-  | {
-    readonly ok: false;
-    readonly holder: string;
-    readonly lookalike: boolean;
-  }
-  /** Renaming someone who was removed meanwhile (a kick elsewhere). */
-  | { readonly ok: false; readonly gone: true };
-
-/**
- * What a room that spans several servers needs from the cluster: aliases
- * claimed across all of them (with the `JOIN` or `NICK` appended to the
- * shared log in the same step), leaves announced there, the whole room's
- * `/who`, and private messages to members elsewhere.
- */
-export interface RoomCluster<M extends Member = Member> {
-  claim(
-    member: M,
-    alias: string,
-    from: string | null,
-    replace: boolean,
-  ): Promise<Claim>;
-  leave(member: M, reason: LeaveReason, text: string): void;
-  who(): Promise<{ online: number; aliases: string[] }>;
-  /**
-   * Delivers `PRIV` to `to` on another server: its alias as held, or
-   * `null` when nobody holds it; throws when it cannot be reached.
-   */
-  whisper(from: M, to: string, text: string): Promise<string | null>;
-}
-
 /** Options of {@linkcode Room}. */
 export interface RoomOptions<M extends Member = Member> {
   /** Where room events are ordered. */
@@ -145,11 +118,14 @@ export interface RoomOptions<M extends Member = Member> {
   historyBytes?: number;
   /** Called after a member has left, whatever the reason (for logs). */
   onLeave?: (member: M, reason: LeaveReason) => void;
-  /** The cluster this room spans, if it spans several servers. */
-  cluster?: RoomCluster<M>;
+  /**
+   * Who holds which alias, here or on every server of the room.
+   * @default {a new LocalDirectory}
+   */
+  directory?: Directory<M>;
   /**
    * Called with each event the log hands on, before any member gets it:
-   * in a cluster, a server carries out there what another one decided.
+   * a server carries out there what another one decided.
    */
   onEvent?: (event: RoomEvent) => void;
   /** Time, for the stall rule. @default {systemClock} */
@@ -168,18 +144,6 @@ export interface RoomOptions<M extends Member = Member> {
   backlogBytes?: number;
 }
 
-/** A join or rename whose event the log has not handed on yet. */
-interface PendingClaim<M> {
-  readonly member: M;
-  /** The `JOIN` or `NICK` appended. */
-  readonly line: RoomLine;
-  readonly onEnter?: () => void;
-  /** Made once the append did not settle it at once. */
-  waiter?: PromiseWithResolvers<void>;
-  /** Why it was refused during the append (no promise made yet). */
-  error?: ProtocolError;
-}
-
 /** Counters a server reports in its logs. */
 export interface RoomStats {
   joins: number;
@@ -192,16 +156,17 @@ export class Room<M extends Member = Member> {
   readonly announceLimit: number;
   readonly stats: RoomStats = { joins: 0, messages: 0, peakMembers: 0 };
   #log: RoomLog;
-  /** Members by alias key (case-insensitive), in join or rename order. */
+  /** The members of this server by id (the log names them by id). */
   #members = new Map<string, M>();
-  /** Members by the confusable skeleton of their alias. */
-  #skeletons = new Map<string, M>();
-  /** Members by id (a cluster's log names them by id). */
-  #byId = new Map<string, M>();
-  #cluster: RoomCluster<M> | undefined;
+  #directory: Directory<M>;
+  /** The directory is being told of a log event (see `#fanOut`). */
+  #storing = false;
+  /**
+   * What members who entered in that event do once everyone got it (their
+   * topic and history, or being dropped); made only when one did.
+   */
+  #entered: (() => void)[] | null = null;
   #onEvent: ((event: RoomEvent) => void) | undefined;
-  /** In a cluster: the number of each member's last claim (JOIN or NICK). */
-  #claimedAt = new Map<string, number>();
   #arena: LineArena;
   #unannouncedJoins = 0;
   #unannouncedLeaves = 0;
@@ -224,14 +189,6 @@ export class Room<M extends Member = Member> {
   #backlogFull = false;
   /** Resolved once the room is no longer congested. */
   #free: PromiseWithResolvers<void> | null = null;
-  /**
-   * Joins and renames whose `JOIN` or `NICK` the log has not handed on
-   * yet, by member id (one server: in a cluster, its claims do this).
-   */
-  #claims = new Map<string, PendingClaim<M>>();
-  /** Pending joins by alias key and by skeleton: taken meanwhile. */
-  #reserved = new Map<string, PendingClaim<M>>();
-  #reservedSkeletons = new Map<string, PendingClaim<M>>();
   /** `LEAVE`s the log could not store: appended again, before anything. */
   #heldLeaves: { line: RoomLine; origin: string }[] = [];
   #retryTimer: TimerId | undefined;
@@ -242,7 +199,7 @@ export class Room<M extends Member = Member> {
     this.#arena = options.arena ?? new LineArena();
     this.#onLeave = options.onLeave ?? (() => {});
     this.#historyBytes = options.historyBytes ?? Infinity;
-    this.#cluster = options.cluster;
+    this.#directory = options.directory ?? new LocalDirectory<M>();
     this.#onEvent = options.onEvent;
     this.#clock = options.clock ?? systemClock;
     this.#stallMs = options.stallMs ?? Infinity;
@@ -252,6 +209,15 @@ export class Room<M extends Member = Member> {
       (event) => this.#fanOut(event),
       (lost, outcome) => this.#unsent(lost, outcome),
     );
+    this.#directory.attach({
+      append: (line, origin) => this.#append(line, origin),
+      tell: (member, line) => this.#send(member, line),
+      dismiss: (member, reason, text, announced) =>
+        announced
+          ? this.#dismissAnnounced(member, reason, text)
+          : this.dismiss(member, reason, text),
+      members: () => this.#members.values(),
+    });
   }
 
   /**
@@ -316,14 +282,15 @@ export class Room<M extends Member = Member> {
 
   /** Whether the member is in the room. */
   has(member: M): boolean {
-    return this.#members.get(aliasKey(member.alias)) === member;
+    return this.#members.get(member.id) === member;
   }
 
   /**
-   * Adds a member under an alias, sends it `WELCOME` and announces it. Throws
-   * a {@linkcode ProtocolError} when the alias is invalid, reserved, taken,
-   * or looks like a present member's. A member whose queue cannot take its
-   * `WELCOME` is not added: it is told to close as too slow.
+   * Adds a member under an alias once the {@linkcode Directory} has it
+   * (and its `JOIN` is in the log), sends it `WELCOME` and announces it.
+   * Rejects with a {@linkcode ProtocolError} when the alias is invalid,
+   * reserved, taken, or looks like a present member's. A member whose queue
+   * cannot take its `WELCOME` is told to close as too slow.
    *
    * @example Aliases are unique regardless of case, and distinct-looking
    * ```ts
@@ -344,10 +311,10 @@ export class Room<M extends Member = Member> {
    *   },
    *   close: () => {},
    * });
-   * room.join(member("a"), "Alice");
-   * assert.throws(() => room.join(member("b"), "alice"), /taken/);
-   * assert.throws(() => room.join(member("b"), "AIice"), /looks like/);
-   * room.join(member("b"), "Bob");
+   * await room.join(member("a"), "Alice");
+   * await assert.rejects(room.join(member("b"), "alice"), /taken/);
+   * await assert.rejects(room.join(member("b"), "AIice"), /looks like/);
+   * await room.join(member("b"), "Bob");
    * assert.deepEqual(inbox, [
    *   "a: WELCOME Alice 1 Type /help for commands",
    *   "b: WELCOME Bob 2 Type /help for commands",
@@ -355,156 +322,42 @@ export class Room<M extends Member = Member> {
    * ]);
    * ```
    */
-  join(
+  // Async so that a refusal is a rejection; with a log in memory, the
+  // member is in by the time it returns.
+  // deno-lint-ignore require-await
+  async join(
     member: M,
     alias: string,
     options: JoinOptions = {},
-  ): void | Promise<void> {
-    if (this.#cluster) return this.#joinCluster(member, alias, options);
-    if (options.replace) this.#evict(alias, member);
-    this.#checkFree(alias, member, "Cannot join room", options.replace);
-    let joining = 1;
-    for (const claim of this.#claims.values()) {
-      if (claim.line.type === "JOIN") joining++;
-    }
-    const line: RoomLine = {
-      type: "JOIN",
-      alias,
-      online: String(this.size + joining),
-    };
-    return this.#appendClaim(member, line, options.onEnter);
-  }
-
-  /**
-   * Appends the `JOIN` or `NICK` of a join or rename, which is settled when
-   * the log hands it on, or refused when the log cannot store it. Returns
-   * nothing when that happened at once (a log in memory), else a promise.
-   */
-  #appendClaim(
-    member: M,
-    line: RoomLine,
-    onEnter?: () => void,
-  ): void | Promise<void> {
-    const claim: PendingClaim<M> = { member, line, onEnter };
-    this.#claims.set(member.id, claim);
-    if (line.type === "JOIN") {
-      this.#reserved.set(aliasKey(line.alias), claim);
-      this.#reservedSkeletons.set(aliasSkeleton(line.alias), claim);
-    }
-    this.#append(line, member.id);
-    if (this.#claims.get(member.id) !== claim) {
-      if (claim.error) throw claim.error;
-      return;
-    }
-    claim.waiter = Promise.withResolvers();
-    return claim.waiter.promise;
-  }
-
-  /** Ends a pending claim: done, or refused with `error`. */
-  #endClaim(claim: PendingClaim<M>, error?: ProtocolError): void {
-    this.#claims.delete(claim.member.id);
-    if (claim.line.type === "JOIN") {
-      const key = aliasKey(claim.line.alias);
-      const skeleton = aliasSkeleton(claim.line.alias);
-      if (this.#reserved.get(key) === claim) this.#reserved.delete(key);
-      if (this.#reservedSkeletons.get(skeleton) === claim) {
-        this.#reservedSkeletons.delete(skeleton);
-      }
-    }
-    if (claim.waiter === undefined) claim.error = error;
-    else if (error) claim.waiter.reject(error);
-    else claim.waiter.resolve();
-  }
-
-  /**
-   * The log handed on the `JOIN` or `NICK` of a pending claim: a renamer
-   * is done; a joiner is in and gets its `WELCOME` ("in"), or is too slow
-   * to take even that ("slow": the room drops it after its `JOIN`).
-   */
-  #claimStored(claim: PendingClaim<M>): "in" | "slow" | "done" {
-    const { member, line } = claim;
-    this.#endClaim(claim);
-    if (line.type !== "JOIN") return "done";
-    member.alias = line.alias;
-    this.#add(member);
-    const welcome: ServerLine = {
-      type: "WELCOME",
-      alias: line.alias,
-      online: line.online,
-      text: "Type /help for commands",
-    };
-    if (!member.deliver(this.#encode(welcome))) return "slow";
-    this.stats.joins++;
-    this.stats.peakMembers = Math.max(this.stats.peakMembers, this.size);
-    return "in";
-  }
-
-  /**
-   * {@linkcode join} in a cluster: the alias is claimed across every server
-   * (the claim appends the `JOIN`), then the member is welcomed here.
-   */
-  async #joinCluster(
-    member: M,
-    alias: string,
-    options: JoinOptions,
   ): Promise<void> {
-    const claim = await this.#claim(member, alias, null, options, "join room");
-    member.alias = alias;
-    this.#add(member);
+    validateAlias(alias);
+    return this.#directory.claim(member, alias, {
+      replace: options.replace ?? false,
+      onJoin: (online) => this.#enter(member, online, options.onEnter),
+    });
+  }
+
+  /**
+   * The directory gave `member` its alias: it is in, and gets `WELCOME`;
+   * then (once everyone got the `JOIN` it is entering in) what it must see
+   * first. One that cannot take even its `WELCOME` is dropped.
+   */
+  #enter(member: M, online: string, onEnter?: () => void): void {
+    this.#members.set(member.id, member);
     const welcome: ServerLine = {
       type: "WELCOME",
-      alias,
-      online: claim,
+      alias: member.alias,
+      online,
       text: "Type /help for commands",
     };
-    if (!member.deliver(this.#encode(welcome))) {
-      this.leave(member, "slow");
-      member.close("slow", SLOW_TEXT);
-      return;
+    const fits = member.deliver(this.#encode(welcome));
+    if (fits) {
+      this.stats.joins++;
+      this.stats.peakMembers = Math.max(this.stats.peakMembers, this.size);
     }
-    this.stats.joins++;
-    this.stats.peakMembers = Math.max(this.stats.peakMembers, this.size);
-    options.onEnter?.();
-  }
-
-  /** Claims `alias` across the cluster; returns the online count. */
-  async #claim(
-    member: M,
-    alias: string,
-    from: string | null,
-    options: JoinOptions,
-    action: string,
-  ): Promise<string> {
-    validateAlias(alias);
-    const claim = await this.#cluster!.claim(
-      member,
-      alias,
-      from,
-      options.replace ?? false,
-    );
-    if (!claim.ok && "gone" in claim) {
-      throw new ProtocolError(
-        "unavailable",
-        `Cannot ${action}: you were removed from the room meanwhile`,
-      );
-    }
-    if (!claim.ok) {
-      throw new ProtocolError(
-        "alias-taken",
-        claim.lookalike
-          ? `Cannot ${action}: alias "${alias}" looks like "${claim.holder}", who is here`
-          : `Cannot ${action}: alias "${alias}" is taken`,
-      );
-    }
-    // Older events about this member (a clean-up of an earlier claim whose
-    // answer was lost) come from before this claim: not about it now.
-    this.#claimedAt.set(member.id, claim.seq);
-    return claim.online;
-  }
-
-  /** Whether a log event about member `id` is older than its last claim. */
-  #beforeClaim(event: RoomEvent): boolean {
-    return event.seq < (this.#claimedAt.get(event.origin) ?? 0);
+    const then = fits ? () => onEnter?.() : () => this.#dropSlow([member]);
+    if (this.#storing) (this.#entered ??= []).push(then);
+    else then();
   }
 
   /**
@@ -513,20 +366,11 @@ export class Room<M extends Member = Member> {
    * path. It does not close the member: whoever decided it leaves does.
    */
   leave(member: M, reason: LeaveReason, text = ""): void {
-    this.#claimedAt.delete(member.id);
     if (!this.has(member)) return;
-    this.#remove(member);
+    this.#members.delete(member.id);
     this.#forget(member);
     this.#onLeave(member, reason);
-    if (reason === "shutdown") return;
-    if (this.#cluster) return this.#cluster.leave(member, reason, text);
-    this.#append({
-      type: "LEAVE",
-      alias: member.alias,
-      online: String(this.size),
-      reason,
-      text,
-    }, member.id);
+    void this.#directory.leave(member, reason, text);
   }
 
   /**
@@ -551,39 +395,33 @@ export class Room<M extends Member = Member> {
   }
 
   /**
-   * Sends a private message: only the target receives `PRIV`; the sender gets
-   * `SENT` as confirmation. Throws when no member has that alias.
+   * Sends a private message: only the target receives `PRIV`, wherever it
+   * is; the sender gets `SENT` as confirmation. Rejects when no member has
+   * that alias, or when the target cannot be reached now.
    */
-  whisper(member: M, to: string, text: string): void | Promise<void> {
-    const target = this.#members.get(aliasKey(to));
-    if (target === undefined && this.#cluster) {
-      return this.#whisperCluster(member, to, text);
-    }
-    if (target === undefined) {
-      throw new ProtocolError(
-        "no-such-alias",
-        `Cannot send private message: nobody is called "${to}"`,
-      );
-    }
-    this.stats.messages++;
-    this.#send(target, { type: "PRIV", alias: member.alias, text });
-    this.#send(member, { type: "SENT", alias: target.alias, text });
-  }
-
-  async #whisperCluster(member: M, to: string, text: string): Promise<void> {
-    let alias: string | null;
+  async whisper(member: M, to: string, text: string): Promise<void> {
+    let alias: string;
     try {
-      alias = await this.#cluster!.whisper(member, to, text);
-    } catch {
+      const found = await this.#directory.find(to);
+      if (found === null) {
+        throw new ProtocolError(
+          "no-such-alias",
+          `Cannot send private message: nobody is called "${to}"`,
+        );
+      }
+      if ("here" in found) {
+        alias = found.here.alias;
+        this.#send(found.here, { type: "PRIV", alias: member.alias, text });
+      } else {
+        alias = found.elsewhere.alias;
+        await this.#directory.message(found.elsewhere, member.alias, text);
+      }
+    } catch (error) {
+      if (error instanceof ProtocolError) throw error;
       throw new ProtocolError(
         "unavailable",
         `Cannot send private message to "${to}" now: try again later`,
-      );
-    }
-    if (alias === null) {
-      throw new ProtocolError(
-        "no-such-alias",
-        `Cannot send private message: nobody is called "${to}"`,
+        { cause: error },
       );
     }
     this.stats.messages++;
@@ -591,89 +429,34 @@ export class Room<M extends Member = Member> {
   }
 
   /**
-   * Delivers a private message from another server to member `id`, if it
-   * is here.
-   */
-  deliverPrivate(id: string, from: string, text: string): void {
-    const target = this.#byId.get(id);
-    if (target !== undefined) {
-      this.#send(target, { type: "PRIV", alias: from, text });
-    }
-  }
-
-  /** The member with id `id`, if it is here. */
-  byId(id: string): M | undefined {
-    return this.#byId.get(id);
-  }
-
-  /**
    * Changes a member's alias and announces it to everyone. Only a member of
    * the room can be renamed, and only its own entry is replaced.
    */
-  rename(
+  // deno-lint-ignore require-await
+  async rename(
     member: M,
     alias: string,
     options: JoinOptions = {},
-  ): void | Promise<void> {
+  ): Promise<void> {
     if (!this.has(member)) {
       throw new Error(`Cannot rename "${member.alias}": not in the room`);
     }
-    if (this.#cluster) return this.#renameCluster(member, alias, options);
-    if (options.replace) this.#evict(alias, member);
-    this.#checkFree(alias, member, "Cannot change alias", options.replace);
-    const old = member.alias;
-    this.#remove(member);
-    member.alias = alias;
-    this.#add(member);
-    // Taken at once (what it says next is said under it), and undone if
-    // the log cannot store the NICK.
-    return this.#appendClaim(member, {
-      type: "NICK",
-      alias: old,
-      newAlias: alias,
-      online: String(this.size),
+    validateAlias(alias);
+    return this.#directory.claim(member, alias, {
+      replace: options.replace ?? false,
     });
   }
 
-  async #renameCluster(
-    member: M,
-    alias: string,
-    options: JoinOptions,
-  ): Promise<void> {
-    const old = member.alias;
-    await this.#claim(member, alias, old, options, "change alias");
-    if (!this.has(member)) return; // left meanwhile
-    this.#remove(member);
-    member.alias = alias;
-    this.#add(member);
-  }
-
   /**
-   * Sends the member a `WHO` line: the online count and, in alphabetical
-   * order, the aliases of the {@linkcode WHO_LIST_LIMIT} members who joined
-   * (or last renamed) first, operators marked with `@`. Its cost does not
-   * grow with the room.
+   * Sends the member a `WHO` line: the online count and the aliases the
+   * directory lists ({@linkcode whoList}: the first members who joined, or
+   * last renamed, in alphabetical order, operators marked with `@`).
    */
-  who(member: M): void | Promise<void> {
-    if (this.#cluster) {
-      return this.#cluster.who().then(({ online, aliases }) =>
-        this.#send(member, {
-          type: "WHO",
-          online: String(online),
-          aliases: aliases.join(" "),
-        })
-      );
-    }
-    const listed: M[] = [];
-    for (const other of this.#members.values()) {
-      if (listed.length === WHO_LIST_LIMIT) break;
-      listed.push(other);
-    }
-    listed.sort((a, b) => aliasKey(a.alias) < aliasKey(b.alias) ? -1 : 1);
-    const aliases = listed.map((m) => m.operator ? `@${m.alias}` : m.alias);
+  async who(member: M): Promise<void> {
+    const { online, aliases } = await this.#directory.who();
     this.#send(member, {
       type: "WHO",
-      online: String(this.size),
+      online: String(online),
       aliases: aliases.join(" "),
     });
   }
@@ -722,12 +505,27 @@ export class Room<M extends Member = Member> {
     this.#send(member, line);
   }
 
-  /** The member under `alias` (any case), if any. */
-  find(alias: string): M | undefined {
-    return this.#members.get(aliasKey(alias));
+  /**
+   * Whoever holds `alias` (any case): a member of this server, or someone
+   * elsewhere; null when nobody does.
+   */
+  find(alias: string): Promise<Found<M> | null> {
+    return this.#directory.find(alias);
   }
 
-  /** Every member. */
+  /**
+   * Kicks `target` wherever it is: here it is dismissed at once; elsewhere,
+   * once what was announced before (its `MOD` line) is handed on, its
+   * server removes it.
+   */
+  async kick(target: Someone, bye: string): Promise<void> {
+    const here = this.#members.get(target.id);
+    if (here !== undefined) return this.dismiss(here, "kicked", bye);
+    await this.settled();
+    await this.#directory.remove(target.id, "kicked", bye);
+  }
+
+  /** Every member of this server. */
   members(): IterableIterator<M> {
     return this.#members.values();
   }
@@ -749,13 +547,23 @@ export class Room<M extends Member = Member> {
    * Takes a member out: it leaves (announced with `reason`) and is told to
    * close with `BYE reason text`. Used for kicks, bans and replacements.
    */
-  dismiss(
-    member: M,
-    reason: "kicked" | "banned" | "replaced" | "server-lost",
-    text: string,
-  ): void {
+  dismiss(member: M, reason: Dismissal, text: string): void {
     if (!this.has(member)) return;
     this.leave(member, reason);
+    member.close(reason, text);
+  }
+
+  /**
+   * Takes out a member whose `LEAVE` was decided, and is in the log,
+   * elsewhere (a kick or ban on another server, a login from another
+   * connection, this server counted lost): it goes without a second
+   * announcement, and is told why.
+   */
+  #dismissAnnounced(member: M, reason: Dismissal, text: string): void {
+    if (!this.has(member)) return;
+    this.#members.delete(member.id);
+    this.#forget(member);
+    this.#onLeave(member, reason);
     member.close(reason, text);
   }
 
@@ -827,63 +635,6 @@ export class Room<M extends Member = Member> {
     this.#release();
   }
 
-  /** Dismisses whoever else holds `alias`: an account holder takes it back. */
-  #evict(alias: string, member: M): void {
-    const holder = this.#members.get(aliasKey(alias));
-    if (holder !== undefined && holder !== member) {
-      this.dismiss(
-        holder,
-        "replaced",
-        `Disconnected: "${alias}" logged in from another connection`,
-      );
-    }
-  }
-
-  /**
-   * Throws unless `alias` is valid and free for `member` to take; an account
-   * holder (`owner`) may take an alias that only looks like another's.
-   */
-  #checkFree(alias: string, member: M, action: string, owner = false): void {
-    const key = aliasKey(validateAlias(alias));
-    const holder = this.#members.get(key) ?? this.#reserved.get(key)?.member;
-    if (holder !== undefined && holder !== member) {
-      throw new ProtocolError(
-        "alias-taken",
-        `${action}: alias "${alias}" is taken`,
-      );
-    }
-    if (owner) return;
-    const skeleton = aliasSkeleton(alias);
-    const present = this.#skeletons.get(skeleton);
-    const joining = this.#reservedSkeletons.get(skeleton);
-    const [lookalike, as] = present !== undefined
-      ? [present, present.alias]
-      : [joining?.member, joining?.line.alias];
-    if (lookalike !== undefined && lookalike !== member) {
-      throw new ProtocolError(
-        "alias-taken",
-        `${action}: alias "${alias}" looks like "${as}", who is here`,
-      );
-    }
-  }
-
-  #add(member: M): void {
-    this.#byId.set(member.id, member);
-    this.#members.set(aliasKey(member.alias), member);
-    this.#skeletons.set(aliasSkeleton(member.alias), member);
-  }
-
-  /** Forgets a member's entries, and only its own. */
-  #remove(member: M): void {
-    if (this.#byId.get(member.id) === member) this.#byId.delete(member.id);
-    const key = aliasKey(member.alias);
-    if (this.#members.get(key) === member) this.#members.delete(key);
-    const skeleton = aliasSkeleton(member.alias);
-    if (this.#skeletons.get(skeleton) === member) {
-      this.#skeletons.delete(skeleton);
-    }
-  }
-
   /** Encodes a line once, next to the previous one (see LineArena). */
   #encode(line: ServerLine): Uint8Array {
     return this.#arena.encode(formatServerLine(line));
@@ -907,39 +658,33 @@ export class Room<M extends Member = Member> {
     // a whole commit in one step; a shared one, what it reads).
     if (this.#backlog !== 0) this.#backlogOut();
     this.#onEvent?.(event);
+    // A joiner enters in the step its JOIN is handed on; what it must see
+    // first comes once its JOIN went out (which it does not get).
+    this.#storing = true;
+    try {
+      this.#directory.stored(event);
+    } finally {
+      this.#storing = false;
+    }
+    const entered = this.#entered;
+    this.#entered = null;
     let slow: M[] | undefined;
-    /** A joiner that just entered: what it must see first comes next. */
-    let entered: PendingClaim<M> | undefined;
-    const claim = this.#claims.size > 0
-      ? this.#claims.get(event.origin)
-      : undefined;
-    if (claim?.line === line) {
-      const outcome = this.#claimStored(claim);
-      if (outcome === "in") entered = claim;
-      else if (outcome === "slow") slow = [claim.member];
+    if (!this.#countsAsPresence(line)) {
+      if (this.#unannouncedJoins > 0 || this.#unannouncedLeaves > 0) {
+        const full = this.#deliverToAll({
+          type: "PRESENCE",
+          joined: String(this.#unannouncedJoins),
+          left: String(this.#unannouncedLeaves),
+          online: String(this.#unannouncedOnline),
+        });
+        if (full) (slow ??= []).push(...full);
+        this.#unannouncedJoins = 0;
+        this.#unannouncedLeaves = 0;
+      }
+      const more = this.#deliverToAll(line, event);
+      if (more) (slow ??= []).push(...more);
     }
-    if (line.type === "LEAVE") this.#removedElsewhere(event, line);
-    else if (line.type === "NICK") this.#renamedElsewhere(event, line);
-    if (this.#countsAsPresence(line)) {
-      entered?.onEnter?.();
-      if (slow) this.#dropSlow(slow);
-      return;
-    }
-    if (this.#unannouncedJoins > 0 || this.#unannouncedLeaves > 0) {
-      const full = this.#deliverToAll({
-        type: "PRESENCE",
-        joined: String(this.#unannouncedJoins),
-        left: String(this.#unannouncedLeaves),
-        online: String(this.#unannouncedOnline),
-      });
-      if (full) (slow ??= []).push(...full);
-      this.#unannouncedJoins = 0;
-      this.#unannouncedLeaves = 0;
-    }
-    const more = this.#deliverToAll(line, event);
-    if (more) (slow ??= []).push(...more);
-    // After its JOIN went out (which it does not get), before anything else.
-    entered?.onEnter?.();
+    if (entered) { for (const then of entered) then(); }
     if (slow) this.#dropSlow(slow);
   }
 
@@ -961,9 +706,8 @@ export class Room<M extends Member = Member> {
     /** Members whose rename was undone, and the alias they keep. */
     const kept = new Map<string, string>();
     for (const { line, origin, id } of lost) {
-      const claim = this.#claims.get(origin);
       if (outcome === "gone" || line.type === "MSG" || line.type === "ME") {
-        const sender = id === undefined ? undefined : this.#byId.get(origin);
+        const sender = id === undefined ? undefined : this.#members.get(origin);
         if (outcome !== "gone" && sender?.lineIds && this.has(sender)) {
           // One answer per line, naming it.
           this.#sendTagged(sender, id!, unsentError(null, outcome));
@@ -972,17 +716,9 @@ export class Room<M extends Member = Member> {
         senders.set(origin, (senders.get(origin) ?? 0) + 1);
       } else if (line.type === "MOD" || line.type === "TOPIC") {
         operators.add(origin);
-      } else if (line.type === "JOIN" && claim?.line === line) {
-        this.#endClaim(
-          claim,
-          new ProtocolError(
-            "unavailable",
-            `Cannot join room: the room cannot store events right now; send "${line.alias}" again later`,
-          ),
-        );
-      } else if (line.type === "NICK" && claim?.line === line) {
-        this.#undoRename(claim, line);
-        kept.set(origin, line.alias);
+      } else if (this.#directory.unsent(line, origin, outcome)) {
+        // A join refused, a rename undone (ERR unavailable to each).
+        if (line.type === "NICK") kept.set(origin, line.alias);
       } else if (line.type === "LEAVE") {
         // Said after a rename that was undone: under the alias it kept.
         const alias = kept.get(origin) ?? line.alias;
@@ -1004,9 +740,7 @@ export class Room<M extends Member = Member> {
           code: outcome === "unknown" ? "unknown" : "unavailable",
           text: outcome === "unknown"
             ? "Done on this server; the other servers may not have been told (the room's store did not answer): check, and do it again if not"
-            : this.#cluster
-            ? "Done on this server only: the other servers could not be told; do it again later"
-            : "Done, but not announced: the room cannot store events right now",
+            : this.#directory.unannounced,
         });
       }
     }
@@ -1019,7 +753,7 @@ export class Room<M extends Member = Member> {
    */
   #echoAgain(lines: readonly UnsentLine[]): void {
     for (const { line, origin, id } of lines) {
-      const sender = this.#byId.get(origin);
+      const sender = this.#members.get(origin);
       if (id !== undefined && sender?.lineIds && this.has(sender)) {
         this.#sendTagged(sender, id, line);
       }
@@ -1032,7 +766,7 @@ export class Room<M extends Member = Member> {
    */
   #refuseReused(lines: readonly UnsentLine[]): void {
     for (const { origin, id } of lines) {
-      const sender = this.#byId.get(origin);
+      const sender = this.#members.get(origin);
       if (id !== undefined && sender?.lineIds && this.has(sender)) {
         this.#sendTagged(sender, id, {
           type: "ERR",
@@ -1042,25 +776,6 @@ export class Room<M extends Member = Member> {
         });
       }
     }
-  }
-
-  /** A rename whose `NICK` was not stored: the old alias comes back. */
-  #undoRename(claim: PendingClaim<M>, line: ServerLine<"NICK">): void {
-    const { member } = claim;
-    if (this.has(member) && member.alias === line.newAlias) {
-      this.#remove(member);
-      member.alias = line.alias;
-      this.#add(member);
-    } else if (member.alias === line.newAlias) {
-      member.alias = line.alias; // gone meanwhile: its LEAVE is held too
-    }
-    this.#endClaim(
-      claim,
-      new ProtocolError(
-        "unavailable",
-        `Cannot change alias: the room cannot store events right now; you are still "${line.alias}"`,
-      ),
-    );
   }
 
   /**
@@ -1089,42 +804,6 @@ export class Room<M extends Member = Member> {
       this.#appended++;
       this.#log.append(line, origin);
     }
-  }
-
-  /**
-   * A `LEAVE` for a member that is still here was decided elsewhere in the
-   * cluster (a kick or ban by an operator on another server, a login from
-   * another connection, this server counted as lost): it goes, and is told
-   * why.
-   */
-  #removedElsewhere(event: RoomEvent, line: ServerLine<"LEAVE">): void {
-    const gone = this.#byId.get(event.origin);
-    if (gone === undefined || this.#beforeClaim(event)) return;
-    this.#claimedAt.delete(gone.id);
-    this.#remove(gone);
-    this.#forget(gone);
-    const reason = line.reason as LeaveReason;
-    this.#onLeave(gone, reason);
-    gone.close(
-      BYE_FOR_LEAVE[reason] ?? "kicked",
-      event.effect?.kind === "bye"
-        ? event.effect.text
-        : "Disconnected: removed from the room",
-    );
-  }
-
-  /**
-   * A `NICK` for a member here that still has its old alias: its rename
-   * reached the cluster while the answer was lost on the way back (or has
-   * not come yet). The log is right: it takes the new alias.
-   */
-  #renamedElsewhere(event: RoomEvent, line: ServerLine<"NICK">): void {
-    const member = this.#byId.get(event.origin);
-    if (member === undefined || member.alias !== line.alias) return;
-    if (this.#beforeClaim(event)) return;
-    this.#remove(member);
-    member.alias = line.newAlias;
-    this.#add(member);
   }
 
   /** Counts a join or leave that is not announced one by one; true if so. */
@@ -1156,7 +835,7 @@ export class Room<M extends Member = Member> {
       if (line.type === "JOIN") {
         senderId = event.origin;
       } else if (event.id !== undefined) {
-        const sender = this.#byId.get(event.origin);
+        const sender = this.#members.get(event.origin);
         if (sender?.lineIds) {
           senderId = sender.id;
           own = this.#arena.encode(tagLine(event.id, text));
@@ -1213,14 +892,6 @@ const MAX_HELD_LEAVES = 10_000;
 
 /** How often held `LEAVE`s are tried again when nothing else is appended. */
 const LEAVE_RETRY_MS = 1000;
-
-/** The goodbye of a member removed elsewhere, by why it left. */
-const BYE_FOR_LEAVE: Partial<Record<LeaveReason, ByeReason>> = {
-  kicked: "kicked",
-  banned: "banned",
-  replaced: "replaced",
-  "server-lost": "server-lost",
-};
 
 /**
  * What a sender hears of lines the log did not store, or may not have:

@@ -47,11 +47,7 @@ import {
 } from "./connection.ts";
 import type { Applicant, Claim, Gate } from "../access/gate.ts";
 import { describeSanction, type Sanction } from "../access/moderation.ts";
-import {
-  moderate,
-  type Moderated,
-  type ModeratorCluster,
-} from "./moderator.ts";
+import { moderate, type Moderated } from "./moderator.ts";
 import { type Room, SLOW_TEXT } from "./room.ts";
 
 /** What a session needs from its server. */
@@ -62,10 +58,8 @@ export interface SessionContext {
   readonly gate: Gate;
   readonly log: Logger;
   readonly clock: Clock;
-  /** A fresh id, unique among the server's sessions (the cluster's too). */
+  /** A fresh id, unique among the room's members, on every server. */
   readonly nextId: () => string;
-  /** The cluster the room spans, for operator commands; none: one server. */
-  readonly cluster?: ModeratorCluster;
 }
 
 type Phase = "alias" | "joined" | "closing";
@@ -108,8 +102,12 @@ function isDisconnect(error: unknown): boolean {
     (DISCONNECT_CODES.has(code) || code.startsWith("WS_ERR_"));
 }
 
-/** Maps a goodbye to how the others hear of it. */
-const LEAVE_FOR_BYE: Partial<Record<ByeReason, LeaveReason>> = {
+/**
+ * How the others hear that a session ended, by its goodbye (`disconnect`:
+ * the peer went, no goodbye; and any goodbye not listed).
+ */
+const LEAVE_FOR_END: Partial<Record<ByeReason | "disconnect", LeaveReason>> = {
+  disconnect: "disconnect",
   quit: "quit",
   timeout: "timeout",
   flood: "flood",
@@ -119,7 +117,20 @@ const LEAVE_FOR_BYE: Partial<Record<ByeReason, LeaveReason>> = {
   kicked: "kicked",
   banned: "banned",
   replaced: "replaced",
+  "server-lost": "server-lost",
 };
+
+/** Options of `Session.#end`. */
+interface EndOptions {
+  /**
+   * False for a peer still pouring junk in: its connection is released as
+   * soon as the `BYE` is written.
+   * @default {true}
+   */
+  readonly linger?: boolean;
+  /** What the others see in its `LEAVE` line. @default {""} */
+  readonly leaveText?: string;
+}
 
 /** One client connection; a member of the room once joined. */
 export class Session implements Moderated {
@@ -135,6 +146,8 @@ export class Session implements Moderated {
   #roomPasswordGiven = false;
   #roomPasswordTries = 0;
   #pending: PendingPassword | null = null;
+  /** How it leaves the room, once `#end` decided it. */
+  #left: [LeaveReason, string] | undefined;
   #loginFailures = 0;
   /** A mute may apply: checked against the moderation store on speaking. */
   #muted = false;
@@ -218,21 +231,39 @@ export class Session implements Moderated {
    * closes the connection within the close grace. Idempotent.
    */
   close(reason: ByeReason, text: string): void {
-    this.#end(reason, text, true);
+    this.#end(reason, text);
   }
 
   /**
-   * Ends the session; `linger` false for a peer still pouring junk in, whose
-   * connection is released as soon as the `BYE` is written.
+   * Ends the session, whatever ends it: the one place where it leaves the
+   * room (how the others hear of it is {@linkcode LEAVE_FOR_END}'s), then
+   * says `BYE reason text` unless the peer is gone (`disconnect`).
    */
-  #end(reason: ByeReason, text: string, linger: boolean): void {
+  #end(
+    reason: ByeReason | "disconnect",
+    text: string,
+    options: EndOptions = {},
+  ): void {
     if (this.#phase === "closing") return;
     this.#stop();
-    const leave = LEAVE_FOR_BYE[reason];
-    if (leave) this.#ctx.room.leave(this, leave);
+    this.#left = [
+      LEAVE_FOR_END[reason] ?? "disconnect",
+      options.leaveText ?? "",
+    ];
+    this.#leaveRoom();
+    if (reason === "disconnect") return;
     this.conn.close(encodeServerLine({ type: "BYE", reason, text }), {
-      linger,
+      linger: options.linger ?? true,
     });
+  }
+
+  /**
+   * Leaves the room as `#end` decided; again when a join it was waiting
+   * for lands after the session ended.
+   */
+  #leaveRoom(): void {
+    const [reason, text] = this.#left ?? ["disconnect", ""];
+    this.#ctx.room.leave(this, reason, text);
   }
 
   /** Closes the connection at once, without a goodbye (end of shutdown). */
@@ -302,8 +333,7 @@ export class Session implements Moderated {
   async #ended(): Promise<void> {
     if (this.#phase !== "closing") {
       if (this.#unsettled) await this.#settle();
-      this.#stop();
-      this.#ctx.room.leave(this, "disconnect");
+      this.#end("disconnect", "");
     }
     await this.conn.close();
   }
@@ -366,7 +396,7 @@ export class Session implements Moderated {
       this.#end(
         "line-too-long",
         `Disconnected: a line went on past ${config.maxSkipBytes} bytes`,
-        false,
+        { linger: false },
       );
       return -1;
     }
@@ -415,10 +445,10 @@ export class Session implements Moderated {
     if (this.#unsettled) await this.#settle();
     if (this.#isClosing()) return false;
     if (this.#strikes > config.floodBurst) {
-      this.#ctx.room.leave(this, "flood", "kicked for flooding");
-      this.close(
+      this.#end(
         "flood",
         `Disconnected for flooding: kept sending more than ${config.floodRate} lines per second`,
+        { leaveText: "kicked for flooding" },
       );
       return false;
     }
@@ -624,7 +654,6 @@ export class Session implements Moderated {
     );
     if (ban) {
       log.info("refused", { addr: this.address, reason: "banned", alias });
-      room.dismiss(this, "banned", `Banned ${describeSanction(ban)}`);
       return this.close("banned", `Banned ${describeSanction(ban)}`);
     }
     if (account !== null) this.#account = account;
@@ -633,18 +662,14 @@ export class Session implements Moderated {
       const old = this.alias;
       const renamed = () =>
         log.info("rename", { alias: old, to: this.alias, addr: this.address });
-      const renaming = room.rename(this, alias, { replace: own });
-      return renaming ? renaming.then(renamed) : renamed();
+      return room.rename(this, alias, { replace: own }).then(renamed);
     }
-    // The member enters once its JOIN is stored (in a cluster, once the
-    // alias is claimed across servers).
-    const joining = room.join(this, alias, {
+    // The member enters once the directory has its alias (and its JOIN is
+    // stored).
+    return room.join(this, alias, {
       replace: own,
       onEnter: () => this.#enterRoom(),
-    });
-    return joining
-      ? joining.then(() => this.#joined(alias))
-      : this.#joined(alias);
+    }).then(() => this.#joined(alias));
   }
 
   /**
@@ -668,7 +693,7 @@ export class Session implements Moderated {
     const { room, log, config } = this.#ctx;
     if (this.#isClosing()) {
       // Dropped while joining, or gone before the claim came back.
-      room.leave(this, "disconnect");
+      this.#leaveRoom();
       return;
     }
     this.#phase = "joined";
@@ -731,8 +756,9 @@ export class Session implements Moderated {
         );
       case "quit":
         // A muted member's parting words are not passed on.
-        room.leave(this, "quit", this.#checkMute(false) ? command.reason : "");
-        return this.close("quit", "Goodbye");
+        return this.#end("quit", "Goodbye", {
+          leaveText: this.#checkMute(false) ? command.reason : "",
+        });
       default:
         return moderate(
           {
@@ -740,7 +766,6 @@ export class Session implements Moderated {
             moderation: gate.moderation,
             accounts: gate.accounts,
             clock: this.#ctx.clock,
-            cluster: this.#ctx.cluster,
           },
           this,
           command,

@@ -410,8 +410,33 @@ Deno.test("Session lets /nick take a registered alias only with its password", a
   guest.conn.receive("/pass pw-bob");
   assert.equal(await guest.conn.nextSent(), "NICK someone bob 1");
   assert.equal(guest.session.account, "bob");
-  assert.equal(room.find("BOB"), guest.session);
+  assert.deepEqual(await room.find("BOB"), { here: guest.session });
   await end(guest);
+});
+
+Deno.test("Session of a member that fails /nick logins until BYE auth-failed leaves the room (no ghost)", async () => {
+  const { join, room } = await withAccounts();
+  const guest = await join("someone");
+  const other = await join("other");
+  /** The next line `conn` is sent that starts with `start`. */
+  const next = async (conn: FakeConnection, start: string) => {
+    let line;
+    do line = await conn.nextSent(); while (!line.startsWith(start));
+    return line;
+  };
+  for (let i = 0; i < 3; i++) {
+    guest.conn.receive("/nick bob");
+    assert.match(await next(guest.conn, "PASSWORD"), /^PASSWORD account "bob"/);
+    guest.conn.receive("/pass wrong");
+  }
+  assert.equal(
+    await guest.conn.closed(),
+    "BYE auth-failed Too many failed logins",
+  );
+  assert.equal(room.has(guest.session), false);
+  assert.equal(await room.find("someone"), null);
+  assert.equal(await next(other.conn, "LEAVE"), "LEAVE someone 1 disconnect");
+  await end(guest, other);
 });
 
 Deno.test("Session replaces an account holder's older connection", async () => {

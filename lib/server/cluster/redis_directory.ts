@@ -1,0 +1,308 @@
+/**
+ * The cluster's {@linkcode Directory}: aliases claimed across every server
+ * of the room in Redis (each claim appends its `JOIN` or `NICK` to the
+ * shared log in the same script), `/who` for the whole room, `/msg` and
+ * kicks that reach a member on another server, and what the shared log
+ * says about this server's members (a kick or ban decided elsewhere, a
+ * rename whose answer was lost). When Redis cannot answer, a member is told
+ * (`ERR unavailable`) and stays: an outage is never a reason to drop
+ * anyone. It keeps one entry per member of this server.
+ *
+ * @module
+ */
+
+import { aliasKey, type LeaveReason, ProtocolError } from "../../protocol.ts";
+import { describeError, type Logger } from "../../log.ts";
+import {
+  type Moderation,
+  readSharedSanctions,
+  type SharedSanction,
+  shareSanctions,
+} from "../access/moderation.ts";
+import type {
+  ClaimOptions,
+  Directory,
+  DirectoryHost,
+  Dismissal,
+  Found,
+  Someone,
+  WhoList,
+} from "../room/directory.ts";
+import type { Member } from "../room/room.ts";
+import type { RoomEvent } from "../room/room_log.ts";
+import type { Cluster, ClusterMember } from "./cluster.ts";
+import type { MemberRecord } from "./redis.ts";
+
+/** A member of this server, as the cluster's directory needs it. */
+export type ClusterRoomMember = Member & ClusterMember;
+
+/** What the directory uses of this server's part in the cluster. */
+export type DirectoryCluster = Pick<
+  Cluster,
+  | "claim"
+  | "leave"
+  | "who"
+  | "find"
+  | "tell"
+  | "remove"
+  | "sanctions"
+  | "setSanctions"
+  | "topic"
+  | "setTopic"
+  | "onReset"
+  | "onLost"
+  | "start"
+>;
+
+/** Leave reasons that are also the goodbye of whoever is removed so. */
+const DISMISSALS: ReadonlySet<string> = new Set<Dismissal>([
+  "kicked",
+  "banned",
+  "replaced",
+  "server-lost",
+]);
+
+/** The directory of a room that spans the servers of a {@linkcode Cluster}. */
+export class RedisDirectory<M extends ClusterRoomMember>
+  implements Directory<M> {
+  readonly unannounced =
+    "Done on this server only: the other servers could not be told; do it again later";
+  #cluster: DirectoryCluster;
+  #log: Logger;
+  #host: DirectoryHost<M> | undefined;
+  /** Members of this server by id. */
+  #here = new Map<string, M>();
+  /** Members of this server by alias key. */
+  #aliases = new Map<string, M>();
+  /** The number of each member's last claim (its `JOIN` or `NICK`). */
+  #claimedAt = new Map<string, number>();
+
+  /** A directory over `cluster`; {@linkcode start} joins it. */
+  constructor(cluster: DirectoryCluster, log: Logger) {
+    this.#cluster = cluster;
+    this.#log = log;
+  }
+
+  attach(host: DirectoryHost<M>): void {
+    this.#host = host;
+  }
+
+  get #room(): DirectoryHost<M> {
+    if (this.#host === undefined) {
+      throw new Error("Cannot use the directory: no room attached");
+    }
+    return this.#host;
+  }
+
+  /**
+   * Takes on the cluster's bans, mutes and topic (or gives it this
+   * server's, when it has none yet; `take` applies the bans and mutes here),
+   * then listens to what the other servers say, and asks the members here
+   * to join again whenever the cluster no longer counts them in.
+   */
+  async start(
+    moderation: Moderation,
+    take: (sanctions: readonly SharedSanction[]) => void,
+  ): Promise<void> {
+    const cluster = this.#cluster;
+    const sync = async () => {
+      const shared = await cluster.sanctions();
+      if (shared !== null) {
+        const sanctions = readSharedSanctions(shared);
+        if (sanctions !== null) take(sanctions);
+        else {
+          this.#log.error("cluster-sanctions-unreadable", {
+            bytes: shared.length,
+          });
+        }
+      } else if (moderation.all().length > 0) {
+        await cluster.setSanctions(shareSanctions(moderation.all()));
+      }
+      const topic = await cluster.topic();
+      if (topic !== null) moderation.setTopic(topic);
+      else if (moderation.topic !== null) {
+        await cluster.setTopic(moderation.topic);
+      }
+    };
+    await sync();
+    // Redis lost the cluster's state (who is in the room, its order): the
+    // members here cannot be vouched for, and this server's bans, mutes
+    // and topic are given to the new state.
+    cluster.onReset(() => {
+      this.#dismissAll("The room's shared state was lost: join again");
+      sync().catch((error) =>
+        this.#log.error("cluster-sync-failed", { error: describeError(error) })
+      );
+    });
+    cluster.onLost(() =>
+      this.#dismissAll("This server lost touch with the room: join again")
+    );
+    await cluster.start((message) => {
+      const member = this.#here.get(message.to);
+      if (member !== undefined) {
+        this.#room.tell(member, {
+          type: "PRIV",
+          alias: message.from,
+          text: message.text,
+        });
+      }
+    });
+  }
+
+  async claim(member: M, alias: string, options: ClaimOptions): Promise<void> {
+    const joining = options.onJoin !== undefined;
+    const action = joining ? "join room" : "change alias";
+    const claim = await orUnavailable(
+      joining ? "join" : "change alias",
+      () =>
+        this.#cluster.claim(
+          member,
+          alias,
+          joining ? null : member.alias,
+          options.replace,
+        ),
+    );
+    if (!claim.ok && "gone" in claim) {
+      throw new ProtocolError(
+        "unavailable",
+        `Cannot ${action}: you were removed from the room meanwhile`,
+      );
+    }
+    if (!claim.ok) {
+      throw new ProtocolError(
+        "alias-taken",
+        claim.lookalike
+          ? `Cannot ${action}: alias "${alias}" looks like "${claim.holder}", who is here`
+          : `Cannot ${action}: alias "${alias}" is taken`,
+      );
+    }
+    // Older events about this member (a clean-up of an earlier claim whose
+    // answer was lost) come from before this claim: not about it now.
+    this.#claimedAt.set(member.id, claim.seq);
+    if (joining) {
+      this.#take(member, alias);
+      options.onJoin!(claim.online);
+    } else if (this.#here.get(member.id) === member) {
+      this.#take(member, alias); // else it left meanwhile
+    }
+  }
+
+  // deno-lint-ignore require-await
+  async leave(member: M, reason: LeaveReason, text: string): Promise<void> {
+    this.#claimedAt.delete(member.id);
+    this.#forget(member);
+    // At shutdown, this server's members leave all at once (Cluster.stop).
+    if (reason !== "shutdown") this.#cluster.leave(member, reason, text);
+  }
+
+  who(): Promise<WhoList> {
+    return orUnavailable("list the room", () => this.#cluster.who());
+  }
+
+  async find(alias: string): Promise<Found<M> | null> {
+    const here = this.#aliases.get(aliasKey(alias));
+    if (here !== undefined) return { here };
+    const record = await this.#cluster.find(alias);
+    if (record === null) return null;
+    const member = this.#here.get(record.id);
+    return member === undefined ? { elsewhere: record } : { here: member };
+  }
+
+  async message(to: Someone, from: string, text: string): Promise<void> {
+    const { server } = to as Partial<MemberRecord>;
+    if (server === undefined) throw new Error(`No server for "${to.alias}"`);
+    const heard = await this.#cluster.tell(server, {
+      kind: "priv",
+      to: to.id,
+      from,
+      text,
+    });
+    if (heard === 0) throw new Error(`server ${server} is not there`);
+  }
+
+  remove(id: string, reason: "kicked", bye: string): Promise<boolean> {
+    return orUnavailable(
+      "reach their server",
+      () => this.#cluster.remove(id, reason, bye),
+    );
+  }
+
+  /**
+   * What the log says about a member of this server that it did not do
+   * here: a `LEAVE` decided elsewhere (a kick or ban on another server, a
+   * login from another connection, this server counted as lost) closes it,
+   * told why; a `NICK` whose answer was lost on the way back (or has not
+   * come yet) gives it its new alias.
+   */
+  stored(event: RoomEvent): void {
+    const { line } = event;
+    if (line.type !== "LEAVE" && line.type !== "NICK") return;
+    const member = this.#here.get(event.origin);
+    if (member === undefined) return;
+    if (event.seq < (this.#claimedAt.get(member.id) ?? 0)) return;
+    if (line.type === "NICK") {
+      if (member.alias === line.alias) this.#take(member, line.newAlias);
+      return;
+    }
+    this.#claimedAt.delete(member.id);
+    this.#forget(member);
+    const reason = DISMISSALS.has(line.reason)
+      ? line.reason as Dismissal
+      : "kicked";
+    this.#room.dismiss(
+      member,
+      reason,
+      event.effect?.kind === "bye"
+        ? event.effect.text
+        : "Disconnected: removed from the room",
+      true,
+    );
+  }
+
+  /** Its claims go through Redis's scripts, not through the room's log. */
+  unsent(): boolean {
+    return false;
+  }
+
+  /** Asks every member here to join again (`BYE server-lost`). */
+  #dismissAll(text: string): void {
+    for (const member of [...this.#room.members()]) {
+      this.#room.dismiss(member, "server-lost", text);
+    }
+  }
+
+  /** `member` holds `alias` now. */
+  #take(member: M, alias: string): void {
+    this.#forget(member);
+    member.alias = alias;
+    this.#here.set(member.id, member);
+    this.#aliases.set(aliasKey(alias), member);
+  }
+
+  /** Forgets a member's entries, and only its own. */
+  #forget(member: M): void {
+    if (this.#here.get(member.id) === member) this.#here.delete(member.id);
+    const key = aliasKey(member.alias);
+    if (this.#aliases.get(key) === member) this.#aliases.delete(key);
+  }
+}
+
+/**
+ * Runs `call`; when Redis fails it, the member is told (`ERR unavailable`)
+ * and stays: an outage is never a reason to drop anyone.
+ */
+async function orUnavailable<T>(
+  what: string,
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error;
+    throw new ProtocolError(
+      "unavailable",
+      `Cannot ${what} now: the room's servers cannot reach each other; try again`,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The behaviour every {@linkcode Directory} must have, as one suite run
+ * against each implementation (`LocalDirectory` in `directory_test.ts`,
+ * `RedisDirectory` in `../cluster/redis_directory_test.ts`): a new
+ * backend is proved by the same tests. Each case drives rooms over the
+ * directory under test, as the server does, and awaits what members
+ * receive (never a sleep).
+ */
+
+import assert from "node:assert/strict";
+import type { ByeReason } from "../../../lib/protocol.ts";
+import type { Member, Room } from "../../../lib/server/room/room.ts";
+
+let ids = 0;
+
+/** A member that records its lines and its goodbye, and can be awaited. */
+export class ContractMember implements Member {
+  readonly id: string;
+  alias = "";
+  readonly operator: boolean;
+  readonly account: string | null = null;
+  readonly host = "127.0.0.1";
+  readonly lines: string[] = [];
+  closed: [ByeReason, string] | null = null;
+  #waiters = new Set<() => boolean>();
+
+  /** A member whose id starts with `prefix` (its server's). */
+  constructor(prefix: string, operator = false) {
+    this.id = `${prefix}${++ids}`;
+    this.operator = operator;
+  }
+
+  deliver(line: Uint8Array): boolean {
+    this.lines.push(new TextDecoder().decode(line).replace(/\n$/, ""));
+    this.#wake();
+    return true;
+  }
+
+  close(reason: ByeReason, text: string): void {
+    this.closed ??= [reason, text];
+    this.#wake();
+  }
+
+  /** Resolves once a line starting with `start` came (the first such). */
+  line(start: string): Promise<string> {
+    return this.#until(() => this.lines.find((l) => l.startsWith(start)));
+  }
+
+  /** Resolves with its goodbye's reason once it was told to close. */
+  bye(): Promise<ByeReason> {
+    return this.#until(() => this.closed?.[0]);
+  }
+
+  #until<T>(found: () => T | undefined): Promise<T> {
+    const { promise, resolve } = Promise.withResolvers<T>();
+    const check = () => {
+      const value = found();
+      if (value === undefined) return false;
+      resolve(value);
+      return true;
+    };
+    if (!check()) this.#waiters.add(check);
+    return promise;
+  }
+
+  #wake(): void {
+    for (const check of this.#waiters) {
+      if (check()) this.#waiters.delete(check);
+    }
+  }
+}
+
+/** Rooms over the directory under test, one per server. */
+export interface DirectoryWorld {
+  /** The room on each server (one, or two when the directory spans them). */
+  readonly rooms: readonly Room<ContractMember>[];
+  /** A new member of server `server` (its id unique on every server). */
+  member(server: number, operator?: boolean): ContractMember;
+}
+
+/** One case of the contract. */
+export interface DirectoryCase {
+  readonly name: string;
+  /** How many servers it needs. */
+  readonly servers: 1 | 2;
+  run(world: DirectoryWorld): Promise<void>;
+}
+
+/** Joins a new member of `server` as `alias` and returns it. */
+async function joined(
+  world: DirectoryWorld,
+  server: number,
+  alias: string,
+  operator = false,
+): Promise<ContractMember> {
+  const member = world.member(server, operator);
+  await world.rooms[server]!.join(member, alias);
+  return member;
+}
+
+/** The contract: every directory passes every case it has servers for. */
+export const DIRECTORY_CASES: readonly DirectoryCase[] = [
+  {
+    name:
+      "a claimed alias is held in any case and against look-alikes, and free once its holder leaves",
+    servers: 1,
+    async run(world) {
+      const [room] = world.rooms as [Room<ContractMember>];
+      const alice = await joined(world, 0, "Alice");
+      assert.match(await alice.line("WELCOME"), /^WELCOME Alice 1 /);
+      for (const alias of ["alice", "ALICE", "AIice", "A1ice"]) {
+        await assert.rejects(
+          room.join(world.member(0), alias),
+          /Cannot join room: alias "[^"]+" (is taken|looks like "Alice")/,
+          alias,
+        );
+      }
+      room.leave(alice, "quit");
+      const next = await joined(world, 0, "alice");
+      assert.equal(next.alias, "alice");
+      assert.deepEqual(await room.find("ALICE"), { here: next });
+    },
+  },
+  {
+    name:
+      "a rename holds the new alias and frees the old one; a taken one is refused and nothing changes",
+    servers: 1,
+    async run(world) {
+      const [room] = world.rooms as [Room<ContractMember>];
+      const amy = await joined(world, 0, "amy");
+      const bo = await joined(world, 0, "bo");
+      await room.rename(amy, "amelia");
+      assert.equal(amy.alias, "amelia");
+      assert.deepEqual(await bo.line("NICK"), "NICK amy amelia 2");
+      await assert.rejects(room.rename(bo, "Amelia"), /is taken/);
+      assert.equal(bo.alias, "bo");
+      assert.deepEqual(await room.find("amelia"), { here: amy });
+      assert.equal(await room.find("amy"), null);
+      const other = await joined(world, 0, "amy");
+      assert.equal(other.alias, "amy");
+    },
+  },
+  {
+    name:
+      "an account holder takes its alias back: whoever held it is told BYE replaced",
+    servers: 1,
+    async run(world) {
+      const [room] = world.rooms as [Room<ContractMember>];
+      const guest = await joined(world, 0, "bob");
+      const owner = world.member(0);
+      await room.join(owner, "Bob", { replace: true });
+      assert.equal(await guest.bye(), "replaced");
+      assert.equal(room.has(guest), false);
+      assert.deepEqual(await room.find("bob"), { here: owner });
+    },
+  },
+  {
+    name:
+      "/who counts everyone and lists them alphabetically, operators marked, wherever they are",
+    servers: 1,
+    async run(world) {
+      const [room] = world.rooms as [Room<ContractMember>];
+      const zed = await joined(world, 0, "zed");
+      await joined(world, 0, "Amy", true);
+      await joined(world, 0, "bob");
+      await room.who(zed);
+      assert.equal(await zed.line("WHO"), "WHO 3 @Amy bob zed");
+      room.leave(zed, "quit");
+      const bob = (await room.find("bob")) as { here: ContractMember };
+      await room.who(bob.here);
+      assert.equal(await bob.here.line("WHO"), "WHO 2 @Amy bob");
+    },
+  },
+  {
+    name:
+      "/msg reaches only its target, whatever the case of its alias; nobody by that alias is an error",
+    servers: 1,
+    async run(world) {
+      const [room] = world.rooms as [Room<ContractMember>];
+      const amy = await joined(world, 0, "amy");
+      const bee = await joined(world, 0, "Bee");
+      await room.whisper(amy, "BEE", "psst");
+      assert.equal(await bee.line("PRIV"), "PRIV amy psst");
+      assert.equal(await amy.line("SENT"), "SENT Bee psst");
+      await assert.rejects(
+        room.whisper(amy, "zed", "x"),
+        /nobody is called "zed"/,
+      );
+    },
+  },
+  {
+    name:
+      "across servers: one alias for the whole room, /who counts both, /msg and a kick reach the other server",
+    servers: 2,
+    async run(world) {
+      const [here, there] = world.rooms as [
+        Room<ContractMember>,
+        Room<ContractMember>,
+      ];
+      const amy = await joined(world, 0, "amy");
+      const bo = await joined(world, 1, "bo");
+      await assert.rejects(there.join(world.member(1), "AMY"), /is taken/);
+      await here.who(amy);
+      assert.equal(await amy.line("WHO"), "WHO 2 amy bo");
+      const found = await here.find("BO");
+      assert.ok(found !== null && "elsewhere" in found);
+      assert.equal(found.elsewhere.id, bo.id);
+      await here.whisper(amy, "bo", "psst");
+      assert.equal(await bo.line("PRIV"), "PRIV amy psst");
+      assert.equal(await amy.line("SENT"), "SENT bo psst");
+      await here.kick(found.elsewhere, "Kicked by amy");
+      assert.equal(await bo.bye(), "kicked");
+      assert.deepEqual(bo.closed, ["kicked", "Kicked by amy"]);
+      assert.equal(there.has(bo), false);
+      assert.equal(await here.find("bo"), null);
+    },
+  },
+];
