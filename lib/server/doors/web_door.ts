@@ -44,10 +44,9 @@ import { forwardedClient } from "./proxy_protocol.ts";
 import {
   formatAddress,
   type NetAddress,
-  peerCertificate,
   ProxyHeaderError,
-  readProxyHeader,
-} from "./transport.ts";
+} from "./byte_conn.ts";
+import { peerCertificate, readProxyHeader } from "./node_socket.ts";
 import type { ServerConfig } from "../config.ts";
 import { TextFramer, type WebSocket, WsConnection } from "./ws_connection.ts";
 import appJs from "../../../web/app.js" with { type: "bytes" };
