@@ -20,7 +20,7 @@
 import type { ByteListener } from "./byte_conn.ts";
 import { listenDenoTls } from "./deno_tls.ts";
 import { listenNodeTls, type NodeTlsOptions } from "./node_tls.ts";
-import { engineCannot, type TlsEngine } from "../config.ts";
+import { engineCannot, type ServerConfig } from "../config.ts";
 
 // chat_server.ts imports these from here; it is being rewritten on another
 // branch, so they stay importable from here until it imports byte_conn.ts.
@@ -35,7 +35,7 @@ export {
 /** Options of {@linkcode listenTls}. */
 export interface ListenTlsOptions extends NodeTlsOptions {
   /** @default {"node"} */
-  engine?: TlsEngine;
+  engine?: ServerConfig["tlsEngine"];
 }
 
 /**
