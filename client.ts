@@ -43,12 +43,12 @@ import { Prompt } from "./lib/client/prompt.ts";
 import { formatFlags } from "./lib/flags.ts";
 import { LineFramer } from "./lib/framing.ts";
 import { readPasswordFile } from "./lib/password_file.ts";
+import { splitLineId } from "./lib/protocol.ts";
 import {
   parseHelloParams,
   parseServerLine,
   type ServerLine,
-  splitLineId,
-} from "./lib/protocol.ts";
+} from "./lib/server_lines.ts";
 
 const USAGE = `Usage: client.ts [options]
 

@@ -12,7 +12,7 @@
 import { LineFramer } from "../framing.ts";
 import { TokenBucket } from "../flood.ts";
 import { writeAll } from "../io.ts";
-import type { HelloParams } from "../protocol.ts";
+import type { HelloParams } from "../server_lines.ts";
 
 /** Longest server line the client accepts. */
 export const MAX_SERVER_LINE_BYTES = 1 << 20;
