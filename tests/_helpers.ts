@@ -15,7 +15,7 @@ import {
   type CertificatePair,
   generateCa,
   issueServerCertificate,
-} from "../lib/certs.ts";
+} from "../lib/cert_authority.ts";
 import { connectToServer, ServerConnection } from "../lib/client/connection.ts";
 import { createLogger } from "../lib/log.ts";
 import { type ChatServer, serveChat } from "../lib/server/chat_server.ts";

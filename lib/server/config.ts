@@ -8,7 +8,7 @@
  * @module
  */
 
-import { checkSubjectName } from "../certs.ts";
+import { checkSubjectName } from "../cert_authority.ts";
 import {
   type FlagValues,
   oneOf,
