@@ -130,6 +130,7 @@ const COMMANDS: Readonly<
   list: { arity: 1, run: list },
 };
 
+/** Says there is no such account; the exit code for it. */
 function missing(alias: string): number {
   console.error(`No account "${alias}"`);
   return 1;

@@ -264,6 +264,7 @@ interface FlagReader {
   ms(flag: Flag): number;
 }
 
+/** Reads `values` (the parsed flags) by name, with the range checks. */
 function readFlags(values: FlagValues<typeof SERVER_FLAGS>): FlagReader {
   return {
     values,
