@@ -44,11 +44,16 @@ import { formatFlags } from "./lib/flags.ts";
 import { LineFramer } from "./lib/framing.ts";
 import { readPasswordFile } from "./lib/password_file.ts";
 import {
+  awaitWelcome,
+  type Ending,
+  type PasswordAnswer,
+  readServer,
+} from "./lib/client/dialogue.ts";
+import {
   parseHelloParams,
   parseServerLine,
   type ServerLine,
-  splitLineId,
-} from "./lib/protocol.ts";
+} from "./lib/server_lines.ts";
 
 const USAGE = `Usage: client.ts [options]
 
@@ -129,9 +134,6 @@ interface Start {
   readonly pending: PendingLines;
 }
 
-/** Answers a server's PASSWORD line; false when there is none to give. */
-type PasswordAnswer = (line: ServerLine<"PASSWORD">) => Promise<boolean>;
-
 /** Non-terminal mode: stdin lines out, server lines to stdout. */
 async function runPipe(
   server: ServerConnection,
@@ -156,9 +158,10 @@ async function runPipe(
   };
   print(hello);
   await server.send(config.alias!);
-  const joined = await awaitWelcome(server, print, answer, pending);
+  const dialogue = { print, answer, pending, warn: console.error };
+  const joined = await awaitWelcome(server, dialogue);
   if (joined === "closed" || joined === "rejected") return 1;
-  const reading = pumpServer(server, print, answer, pending);
+  const reading = readServer(server, dialogue);
   // Sends stdin, then /quit once every line was answered (one sent again
   // included); the server's BYE and close end the reading. The server may
   // also close first (kicked, shutdown): reading ends anyway.
@@ -215,7 +218,12 @@ async function joinOnTerminal(
     alias ??= await prompt.ask("Alias: ");
     if (alias === null || /^\/quit\b/i.test(alias)) return 0;
     await server.send(alias);
-    const result = await awaitWelcome(server, prompt.print, answer, pending);
+    const result = await awaitWelcome(server, {
+      print: prompt.print,
+      answer,
+      pending,
+      warn: console.error,
+    });
     if (result === "closed") return 1;
     if (result !== "rejected") return result.alias;
     alias = null; // rejected: ask again
@@ -235,9 +243,8 @@ async function chatOnTerminal(
   prompt.start(self, (line) => {
     if (line.trim() !== "") server.send(pending.tag(line)).catch(() => {});
   });
-  const reading = pumpServer(
-    server,
-    (line) => {
+  const reading = readServer(server, {
+    print: (line) => {
       if (
         typeof line !== "string" && line.type === "NICK" &&
         line.alias === self
@@ -249,7 +256,8 @@ async function chatOnTerminal(
     },
     answer,
     pending,
-  );
+    warn: console.error,
+  });
   const ended = await Promise.race([reading, prompt.quit.then(() => null)]);
   if (ended !== null) return exitCode(ended);
   await server.send("/quit").catch(() => {});
@@ -260,113 +268,15 @@ async function chatOnTerminal(
   return 0;
 }
 
-type Ending = { bye: ServerLine<"BYE"> | null };
-
 function isHistory(line: ServerLine | string): boolean {
   return typeof line !== "string" &&
     (line.type === "HIST" || line.type === "HISTEND");
-}
-
-/**
- * Prints server lines until the connection ends; answers PING, and PASSWORD
- * (asked for by a /nick to a registered alias); follows the lines sent with
- * ids (see {@linkcode PendingLines}).
- */
-async function pumpServer(
-  server: ServerConnection,
-  print: (line: ServerLine | string) => void,
-  answer: PasswordAnswer,
-  pending: PendingLines,
-): Promise<Ending> {
-  let bye: ServerLine<"BYE"> | null = null;
-  while (true) {
-    let text = await server.readLine();
-    if (text === null) return { bye };
-    const { id, rest } = lineId(text);
-    const line = parseServerLine(rest);
-    if (id !== null) {
-      const next = pending.answer(id, line);
-      if (next.kind === "hide") continue;
-      if (next.kind === "resend") {
-        print({
-          type: "INFO",
-          text:
-            `No answer from the room's store for "${next.pending.text}": sending it again`,
-        });
-        server.send(next.line).catch(() => {});
-        continue;
-      }
-      if (next.kind === "unsent") {
-        print({
-          type: "ERR",
-          code: line?.type === "ERR" ? line.code : "",
-          text: next.sure
-            ? `Not sent: ${next.pending.text}`
-            : `Perhaps not sent (if it was, you will see it): ${next.pending.text}`,
-        });
-        continue;
-      }
-      text = rest;
-    }
-    if (line?.type === "PING") {
-      server.send(`/pong ${line.token}`).catch(() => {});
-    }
-    if (line?.type === "PASSWORD") {
-      print(line);
-      answer(line).catch(() => {});
-      continue;
-    }
-    if (line?.type === "ERR" && line.code === "flood") server.backOff();
-    if (line?.type === "BYE") bye = line;
-    print(line ?? text);
-  }
 }
 
 function exitCode(ending: Ending): number {
   if (ending.bye?.reason === "quit") return 0;
   if (ending.bye === null) console.error("Server closed the connection");
   return 1;
-}
-
-/**
- * Reads replies to an alias until it is accepted (the `WELCOME` line),
- * refused (`rejected`, after printing why) or the connection ends
- * (`closed`), answering the passwords asked for on the way.
- */
-async function awaitWelcome(
-  server: ServerConnection,
-  print: (line: ServerLine | string) => void,
-  answer: PasswordAnswer,
-  pending: PendingLines,
-): Promise<ServerLine<"WELCOME"> | "rejected" | "closed"> {
-  while (true) {
-    const text = await server.readLine();
-    if (text === null) {
-      console.error("Server closed the connection");
-      return "closed";
-    }
-    const line = parseServerLine(text);
-    print(line ?? text);
-    if (line?.type === "CAP") {
-      pending.enabled = line.caps.split(" ").includes("ids");
-    }
-    if (line?.type === "WELCOME") return line;
-    if (line?.type === "PASSWORD" && !await answer(line)) return "closed";
-    // A wrong room password is asked again; anything else is a refusal.
-    if (line?.type === "ERR" && line.code !== "password-wrong") {
-      return "rejected";
-    }
-    if (line?.type === "BYE") return "closed";
-  }
-}
-
-/** A server line's `@id=` prefix, taken off; a malformed one is kept. */
-function lineId(text: string): { id: string | null; rest: string } {
-  try {
-    return splitLineId(text);
-  } catch {
-    return { id: null, rest: text }; // shown as it came
-  }
 }
 
 async function readServerLine(

@@ -78,20 +78,11 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const [command = "", alias = "", file] = positionals;
-  const arity = new Map([
-    ["add", 2],
-    ["passwd", 2],
-    ["del", 2],
-    ["op", 2],
-    ["deop", 2],
-    ["pin", 3],
-    ["unpin", 2],
-    ["list", 1],
-  ]);
-  if (arity.get(command) !== positionals.length) {
+  const [command = "", alias = "", file = ""] = positionals;
+  const known = Object.hasOwn(COMMANDS, command) ? COMMANDS[command]! : null;
+  if (known?.arity !== positionals.length) {
     console.error(
-      arity.has(command)
+      known !== null
         ? `Wrong arguments for "${command}"; run with --help for usage.`
         : `Unknown command "${command}"; run with --help for usage.`,
     );
@@ -100,7 +91,7 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     using store = openStore(values["data-dir"]);
     const accounts = new Accounts(store.db);
-    return await run(accounts, command, alias, file);
+    return await known.run({ accounts, alias, file });
   } catch (e) {
     const flag = missingPermission(e);
     console.error(
@@ -112,89 +103,110 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 }
 
-async function run(
-  accounts: Accounts,
-  command: string,
-  alias: string,
-  file: string | undefined,
-): Promise<number> {
-  const missing = () => {
-    console.error(`No account "${alias}"`);
-    return 1;
-  };
-  switch (command) {
-    case "list": {
-      const list = accounts.list();
-      for (const account of list) {
-        const marks = [
-          account.operator ? "operator" : "",
-          account.fingerprint ? `pinned ${account.fingerprint}` : "",
-        ].filter((m) => m !== "").join(", ");
-        console.log(marks ? `${account.alias} (${marks})` : account.alias);
-      }
-      console.error(
-        `${list.length} ${list.length === 1 ? "account" : "accounts"}`,
-      );
-      return 0;
-    }
-    case "add": {
-      if (accounts.get(alias)) {
-        console.error(`Cannot add "${alias}": it is already registered`);
-        return 1;
-      }
-      const password = await readNewPassword(alias);
-      if (password === null) return 1;
-      const account = await accounts.add(alias, password);
-      console.log(`Added ${account.alias}`);
-      return 0;
-    }
-    case "passwd": {
-      if (!accounts.get(alias)) return missing();
-      const password = await readNewPassword(alias);
-      if (password === null) return 1;
-      await accounts.setPassword(alias, password);
-      console.log(`New password set for ${alias}`);
-      return 0;
-    }
-    case "del":
-      if (!accounts.remove(alias)) return missing();
-      console.log(`Deleted ${alias}`);
-      return 0;
-    case "op":
-    case "deop":
-      if (!accounts.setOperator(alias, command === "op")) return missing();
-      console.log(
-        command === "op"
-          ? `${alias} is an operator`
-          : `${alias} is no longer an operator`,
-      );
-      return 0;
-    case "pin": {
-      let fingerprint: string;
-      try {
-        fingerprint = new X509Certificate(await Deno.readTextFile(file!))
-          .fingerprint256;
-      } catch (e) {
-        if (missingPermission(e) !== null) throw e;
-        console.error(
-          `Cannot read a certificate from "${file}": ${(e as Error).message}`,
-        );
-        return 1;
-      }
-      if (!accounts.setFingerprint(alias, fingerprint)) return missing();
-      console.log(
-        `${alias} logs in with the certificate ${fingerprint} only, never with a password (the server needs --client-ca)`,
-      );
-      return 0;
-    }
-    case "unpin":
-      if (!accounts.setFingerprint(alias, null)) return missing();
-      console.log(
-        `${alias} has no pinned certificate: its password logs in again`,
-      );
-      return 0;
+/** What a command is given: the accounts, its alias, and (`pin`) a file. */
+interface Call {
+  readonly accounts: Accounts;
+  readonly alias: string;
+  readonly file: string;
+}
+
+/**
+ * Every command: how many positionals it takes (its own name included) and
+ * what it does, resolving to the exit code.
+ */
+const COMMANDS: Readonly<
+  Record<string, {
+    readonly arity: number;
+    readonly run: (call: Call) => number | Promise<number>;
+  }>
+> = {
+  add: { arity: 2, run: add },
+  passwd: { arity: 2, run: passwd },
+  del: { arity: 2, run: del },
+  op: { arity: 2, run: (call) => setOperator(call, true) },
+  deop: { arity: 2, run: (call) => setOperator(call, false) },
+  pin: { arity: 3, run: pin },
+  unpin: { arity: 2, run: unpin },
+  list: { arity: 1, run: list },
+};
+
+/** Says there is no such account; the exit code for it. */
+function missing(alias: string): number {
+  console.error(`No account "${alias}"`);
+  return 1;
+}
+
+function list({ accounts }: Call): number {
+  const all = accounts.list();
+  for (const account of all) {
+    const marks = [
+      account.operator ? "operator" : "",
+      account.fingerprint ? `pinned ${account.fingerprint}` : "",
+    ].filter((m) => m !== "").join(", ");
+    console.log(marks ? `${account.alias} (${marks})` : account.alias);
   }
-  return 2;
+  console.error(`${all.length} ${all.length === 1 ? "account" : "accounts"}`);
+  return 0;
+}
+
+async function add({ accounts, alias }: Call): Promise<number> {
+  if (accounts.get(alias)) {
+    console.error(`Cannot add "${alias}": it is already registered`);
+    return 1;
+  }
+  const password = await readNewPassword(alias);
+  if (password === null) return 1;
+  const account = await accounts.add(alias, password);
+  console.log(`Added ${account.alias}`);
+  return 0;
+}
+
+async function passwd({ accounts, alias }: Call): Promise<number> {
+  if (!accounts.get(alias)) return missing(alias);
+  const password = await readNewPassword(alias);
+  if (password === null) return 1;
+  await accounts.setPassword(alias, password);
+  console.log(`New password set for ${alias}`);
+  return 0;
+}
+
+function del({ accounts, alias }: Call): number {
+  if (!accounts.remove(alias)) return missing(alias);
+  console.log(`Deleted ${alias}`);
+  return 0;
+}
+
+function setOperator({ accounts, alias }: Call, operator: boolean): number {
+  if (!accounts.setOperator(alias, operator)) return missing(alias);
+  console.log(
+    operator ? `${alias} is an operator` : `${alias} is no longer an operator`,
+  );
+  return 0;
+}
+
+async function pin({ accounts, alias, file }: Call): Promise<number> {
+  let fingerprint: string;
+  try {
+    fingerprint = new X509Certificate(await Deno.readTextFile(file))
+      .fingerprint256;
+  } catch (e) {
+    if (missingPermission(e) !== null) throw e;
+    console.error(
+      `Cannot read a certificate from "${file}": ${(e as Error).message}`,
+    );
+    return 1;
+  }
+  if (!accounts.setFingerprint(alias, fingerprint)) return missing(alias);
+  console.log(
+    `${alias} logs in with the certificate ${fingerprint} only, never with a password (the server needs --client-ca)`,
+  );
+  return 0;
+}
+
+function unpin({ accounts, alias }: Call): number {
+  if (!accounts.setFingerprint(alias, null)) return missing(alias);
+  console.log(`${alias} has no pinned certificate: its password logs in again`);
+  return 0;
 }
 
 /**

@@ -1,14 +1,30 @@
 /**
- * The tlschat wire protocol, implemented once: alias rules, client command
- * parsing, the greeting's parameters and the server line format.
- * `docs/protocol.md` is its written form; the two must agree. Everything here
- * is pure (no I/O) and works on decoded lines: framing bytes into lines is
- * `framing.ts`'s job, making text safe is `text.ts`'s.
+ * The tlschat wire protocol, implemented once, from the client's side:
+ * alias rules, capabilities, line ids, and client command parsing (one
+ * table of commands). What the server sends (its lines, the greeting's
+ * parameters) is `server_lines.ts`. `docs/protocol.md` is their written
+ * form; they must agree. Everything here is pure (no I/O) and works on
+ * decoded lines: framing bytes into lines is `framing.ts`'s job, making
+ * text safe is `text.ts`'s.
  *
  * @module
  */
 
 import { isBlank, sanitizeText } from "./text.ts";
+import { formatServerLine, type ServerLine } from "./server_lines.ts";
+
+// The room's modules and chat_server.ts import these from here; other
+// branches are rewriting them, so they stay importable from here until
+// those import server_lines.ts.
+export {
+  type ByeReason,
+  encodeServerLine,
+  formatHelloParams,
+  formatServerLine,
+  type LeaveReason,
+  SERVER_LINE_FIELDS,
+  type ServerLine,
+} from "./server_lines.ts";
 
 /** Protocol name and version sent in the greeting. */
 export const PROTOCOL = "tlschat/1";
@@ -296,83 +312,83 @@ export function parseCommand(line: string): Command {
     if (space === -1) throw usage("/pass PASSWORD");
     return { kind: "pass", password: line.slice(space + 1) };
   }
-  const rest = space === -1 ? "" : shown(line.slice(space + 1));
-  switch (name) {
-    case "me":
-      return { kind: "me", text: required(rest, "/me ACTION") };
-    case "msg": {
-      const [to = "", ...words] = rest.split(" ");
-      const text = shown(words.join(" "));
-      if (to === "" || text === "") throw usage("/msg ALIAS TEXT");
-      return { kind: "msg", to, text };
-    }
-    case "nick":
-      return { kind: "nick", alias: required(rest, "/nick NEW") };
-    case "who":
-      return { kind: "who" };
-    case "help":
-      return { kind: "help" };
-    case "pong":
-      return { kind: "pong" };
-    case "quit":
-      return { kind: "quit", reason: rest };
-    case "history": {
-      if (rest === "") return { kind: "history", count: null };
-      if (!/^\d{1,6}$/.test(rest) || Number(rest) === 0) {
-        throw usage(`/history [N] (N from 1 to ${HISTORY_REQUEST_LIMIT})`);
-      }
-      return {
-        kind: "history",
-        count: Math.min(Number(rest), HISTORY_REQUEST_LIMIT),
-      };
-    }
-    case "topic":
-      return { kind: "topic", text: rest };
-    case "kick": {
-      const [target = "", ...words] = rest.split(" ");
-      if (target === "") throw usage("/kick ALIAS [REASON]");
-      return { kind: "kick", target, reason: shown(words.join(" ")) };
-    }
-    case "ban":
-    case "mute": {
-      const [target = "", first = "", ...words] = rest.split(" ");
-      if (target === "") {
-        throw usage(
-          `/${name} ${
-            name === "ban" ? "ALIAS|ADDRESS[/PREFIX]" : "ALIAS"
-          } [DURATION] [REASON]`,
-        );
-      }
-      const durationMs = parseDuration(first);
-      const reason = shown(
-        (durationMs === null ? [first, ...words] : words).join(" "),
-      );
-      return { kind: name, target, durationMs, reason };
-    }
-    case "unban":
-    case "unmute":
-      return {
-        kind: name,
-        target: required(
-          rest.split(" ")[0] ?? "",
-          `/${name} ${name === "unban" ? "ALIAS|ADDRESS[/PREFIX]" : "ALIAS"}`,
-        ),
-      };
-    case "bans":
-      return { kind: "bans" };
-    case "cap": {
-      const names = rest.split(" ").filter((name) => name !== "");
-      if (names.length === 0) throw usage("/cap NAME [NAME ...]");
-      return { kind: "cap", names };
-    }
-    default:
-      throw new ProtocolError(
-        "unknown-command",
-        `Unknown command "/${
-          sanitizeText(name)
-        }": type /help for the list, or start the line with // to send it as text`,
-      );
+  if (!Object.hasOwn(COMMANDS, name)) {
+    throw new ProtocolError(
+      "unknown-command",
+      `Unknown command "/${
+        sanitizeText(name)
+      }": type /help for the list, or start the line with // to send it as text`,
+    );
   }
+  return COMMANDS[name]!(space === -1 ? "" : shown(line.slice(space + 1)));
+}
+
+/**
+ * Every command but `/pass`, by name: what its arguments (`rest`, shown
+ * text) make of it, or the usage error when they are missing.
+ */
+const COMMANDS: Readonly<Record<string, (rest: string) => Command>> = {
+  me: (rest) => ({ kind: "me", text: required(rest, "/me ACTION") }),
+  msg: (rest) => {
+    const [to = "", ...words] = rest.split(" ");
+    const text = shown(words.join(" "));
+    if (to === "" || text === "") throw usage("/msg ALIAS TEXT");
+    return { kind: "msg", to, text };
+  },
+  nick: (rest) => ({ kind: "nick", alias: required(rest, "/nick NEW") }),
+  who: () => ({ kind: "who" }),
+  help: () => ({ kind: "help" }),
+  pong: () => ({ kind: "pong" }),
+  quit: (rest) => ({ kind: "quit", reason: rest }),
+  history: (rest) => {
+    if (rest === "") return { kind: "history", count: null };
+    if (!/^\d{1,6}$/.test(rest) || Number(rest) === 0) {
+      throw usage(`/history [N] (N from 1 to ${HISTORY_REQUEST_LIMIT})`);
+    }
+    return {
+      kind: "history",
+      count: Math.min(Number(rest), HISTORY_REQUEST_LIMIT),
+    };
+  },
+  topic: (rest) => ({ kind: "topic", text: rest }),
+  kick: (rest) => {
+    const [target = "", ...words] = rest.split(" ");
+    if (target === "") throw usage("/kick ALIAS [REASON]");
+    return { kind: "kick", target, reason: shown(words.join(" ")) };
+  },
+  ban: (rest) => sanction("ban", "ALIAS|ADDRESS[/PREFIX]", rest),
+  mute: (rest) => sanction("mute", "ALIAS", rest),
+  unban: (rest) => lift("unban", "ALIAS|ADDRESS[/PREFIX]", rest),
+  unmute: (rest) => lift("unmute", "ALIAS", rest),
+  bans: () => ({ kind: "bans" }),
+  cap: (rest) => {
+    const names = rest.split(" ").filter((name) => name !== "");
+    if (names.length === 0) throw usage("/cap NAME [NAME ...]");
+    return { kind: "cap", names };
+  },
+};
+
+/** `/ban` or `/mute TARGET [DURATION] [REASON]`. */
+function sanction(
+  kind: "ban" | "mute",
+  target: string,
+  rest: string,
+): Command {
+  const [who = "", first = "", ...words] = rest.split(" ");
+  if (who === "") throw usage(`/${kind} ${target} [DURATION] [REASON]`);
+  const durationMs = parseDuration(first);
+  const reason = shown(
+    (durationMs === null ? [first, ...words] : words).join(" "),
+  );
+  return { kind, target: who, durationMs, reason };
+}
+
+/** `/unban` or `/unmute TARGET`. */
+function lift(kind: "unban" | "unmute", target: string, rest: string): Command {
+  return {
+    kind,
+    target: required(rest.split(" ")[0] ?? "", `/${kind} ${target}`),
+  };
 }
 
 /**
@@ -393,194 +409,7 @@ function usage(form: string): ProtocolError {
   return new ProtocolError("usage", `Usage: ${form}`);
 }
 
-/**
- * Every line the server sends, by type: its fields in wire order. The last
- * field of a type (`text` or `aliases`) takes the rest of the line and may
- * hold spaces; every other field is a single token.
- */
-export const SERVER_LINE_FIELDS = {
-  HELLO: ["protocol", "server", "params", "text"],
-  PASSWORD: ["kind", "text"],
-  WELCOME: ["alias", "online", "text"],
-  MSG: ["alias", "text"],
-  ME: ["alias", "text"],
-  PRIV: ["alias", "text"],
-  SENT: ["alias", "text"],
-  JOIN: ["alias", "online"],
-  LEAVE: ["alias", "online", "reason", "text"],
-  NICK: ["alias", "newAlias", "online"],
-  PRESENCE: ["joined", "left", "online"],
-  WHO: ["online", "aliases"],
-  TOPIC: ["alias", "text"],
-  HIST: ["seq", "time", "kind", "alias", "text"],
-  HISTEND: ["count", "text"],
-  MOD: ["action", "alias", "by", "text"],
-  BAN: ["kind", "target", "until", "by", "text"],
-  INFO: ["text"],
-  ERR: ["code", "text"],
-  PING: ["token"],
-  BYE: ["reason", "text"],
-  CAP: ["caps"],
-} as const;
-
-/** The type token that starts a server line. */
-export type ServerLineType = keyof typeof SERVER_LINE_FIELDS;
-
-/** One server line as fields; numbers travel as decimal strings. */
-export type ServerLine<T extends ServerLineType = ServerLineType> = T extends
-  ServerLineType ?
-    & { readonly type: T }
-    & {
-      readonly [F in (typeof SERVER_LINE_FIELDS)[T][number]]: string;
-    }
-  : never;
-
-/** Why a member left, as sent in `LEAVE` lines. */
-export type LeaveReason =
-  | "quit"
-  | "disconnect"
-  | "timeout"
-  | "flood"
-  | "slow"
-  | "shutdown"
-  | "line-too-long"
-  | "kicked"
-  | "banned"
-  | "replaced"
-  | "server-lost";
-
-/** Why the server closes a connection, as sent in `BYE` lines. */
-export type ByeReason =
-  | "quit"
-  | "timeout"
-  | "flood"
-  | "slow"
-  | "shutdown"
-  | "server-full"
-  | "ip-limit"
-  | "line-too-long"
-  | "kicked"
-  | "banned"
-  | "replaced"
-  | "auth-failed"
-  | "server-lost";
-
-/**
- * What the greeting tells a client about the server's limits, so that a
- * client can pace itself instead of being throttled or kicked.
- */
-export interface HelloParams {
-  /** Lines per second allowed on average; 0 when flood control is off. */
-  readonly rate: number;
-  /** Lines allowed at once (the token bucket's size). */
-  readonly burst: number;
-  /** Longest accepted line, in bytes. */
-  readonly lineBytes: number;
-  /**
-   * Who may join: `room` (guests need the room password), `accounts` (only
-   * account holders), or absent (anyone; accounts optional).
-   */
-  readonly auth?: "room" | "accounts";
-  /**
-   * The capabilities the server offers (see {@linkcode CAPABILITIES}); a
-   * parsed greeting lists every name given, known here or not.
-   */
-  readonly caps?: readonly string[];
-}
-
-/**
- * Formats the greeting's PARAMS field: comma-separated `key=value` pairs in
- * one token (`rate=5,burst=10,line=4096,caps=ids`; capabilities joined by
- * `+`).
- */
-export function formatHelloParams(params: HelloParams): string {
-  const auth = params.auth ? `,auth=${params.auth}` : "";
-  const caps = params.caps?.length ? `,caps=${params.caps.join("+")}` : "";
-  return `rate=${params.rate},burst=${params.burst},line=${params.lineBytes}${auth}${caps}`;
-}
-
-/**
- * Parses the greeting's PARAMS field. Unknown keys are ignored (newer
- * servers may add some); missing or malformed ones are left out.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseHelloParams } from "./protocol.ts";
- *
- * assert.deepEqual(parseHelloParams("rate=5,burst=10,line=4096,new=x"), {
- *   rate: 5,
- *   burst: 10,
- *   lineBytes: 4096,
- * });
- * assert.deepEqual(parseHelloParams("rate=5,caps=ids+later").caps, [
- *   "ids",
- *   "later",
- * ]);
- * assert.deepEqual(parseHelloParams("rate=oops"), {});
- * ```
- */
-export function parseHelloParams(field: string): Partial<HelloParams> {
-  const keys: Record<string, "rate" | "burst" | "lineBytes"> = {
-    rate: "rate",
-    burst: "burst",
-    line: "lineBytes",
-  };
-  const params: {
-    -readonly [K in keyof HelloParams]?: HelloParams[K];
-  } = {};
-  for (const pair of field.split(",")) {
-    const [key = "", value = ""] = pair.split("=");
-    const number = Number(value);
-    if (Object.hasOwn(keys, key) && value !== "" && Number.isFinite(number)) {
-      params[keys[key]!] = number;
-    } else if (key === "auth" && (value === "room" || value === "accounts")) {
-      params.auth = value;
-    } else if (key === "caps") {
-      params.caps = value.split("+").filter((name) => name !== "");
-    }
-  }
-  return params;
-}
-
-/**
- * Formats a server line (without the line feed). Trailing empty fields are
- * left out.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { formatServerLine } from "./protocol.ts";
- *
- * assert.deepEqual(
- *   formatServerLine({ type: "MSG", alias: "alice", text: "hi all" }),
- *   "MSG alice hi all",
- * );
- * ```
- */
-export function formatServerLine(line: ServerLine): string {
-  const fields: readonly string[] = SERVER_LINE_FIELDS[line.type];
-  const values = line as unknown as Record<string, string>;
-  let out: string = line.type;
-  let pending = "";
-  for (const field of fields) {
-    const value = values[field] ?? "";
-    if (value === "") {
-      pending += " ";
-      continue;
-    }
-    out += pending + " " + value;
-    pending = "";
-  }
-  return out;
-}
-
 const encoder = new TextEncoder();
-
-/** Encodes a server line as UTF-8 bytes ending in LF, ready to queue. */
-export function encodeServerLine(line: ServerLine): Uint8Array {
-  return encoder.encode(formatServerLine(line) + "\n");
-}
 
 /**
  * Encodes a server line with the `@id=ID ` prefix (see
@@ -588,29 +417,6 @@ export function encodeServerLine(line: ServerLine): Uint8Array {
  */
 export function encodeTaggedLine(id: string, line: ServerLine): Uint8Array {
   return encoder.encode(tagLine(id, formatServerLine(line)) + "\n");
-}
-
-/**
- * Parses a line received from the server, or returns `undefined` when its
- * type is unknown (a newer server) so that the caller can show it raw.
- */
-export function parseServerLine(text: string): ServerLine | undefined {
-  const space = text.indexOf(" ");
-  const type = space === -1 ? text : text.slice(0, space);
-  if (!Object.hasOwn(SERVER_LINE_FIELDS, type)) return undefined;
-  const fields: readonly string[] = SERVER_LINE_FIELDS[type as ServerLineType];
-  const line: Record<string, string> = { type };
-  let rest = space === -1 ? "" : text.slice(space + 1);
-  fields.forEach((field, i) => {
-    if (i === fields.length - 1) {
-      line[field] = rest;
-      return;
-    }
-    const end = rest.indexOf(" ");
-    line[field] = end === -1 ? rest : rest.slice(0, end);
-    rest = end === -1 ? "" : rest.slice(end + 1);
-  });
-  return line as unknown as ServerLine;
 }
 
 const strictDecoder = new TextDecoder("utf-8", {

@@ -1,6 +1,6 @@
 /**
- * Tests of dev certificate generation, checked with openssl and by serving
- * TLS with the result.
+ * Tests of the dev certificates on disk, checked with openssl and by
+ * serving TLS with the result.
  */
 
 import assert from "node:assert/strict";
@@ -9,13 +9,12 @@ import {
   certificatePaths,
   daysLeft,
   fingerprintSha256,
-  isIpAddress,
-  issueServerCertificate,
   readPair,
   renewDevCertificate,
   writeDevCertificates,
   writeKey,
 } from "../lib/certs.ts";
+import { issueServerCertificate } from "../lib/cert_authority.ts";
 import {
   assertServesTls,
   openssl,
@@ -104,15 +103,6 @@ Deno.test("fingerprintSha256() matches openssl's SHA-256 fingerprint", async () 
       TypeError,
     );
   });
-});
-
-Deno.test("isIpAddress() tells IP addresses from DNS names", () => {
-  assert.deepEqual(
-    ["127.0.0.1", "::1", "fe80::1", "localhost", "chat.example", "1.2.3"].map(
-      isIpAddress,
-    ),
-    [true, true, true, false, false, false],
-  );
 });
 
 Deno.test("writeKey() replaces a key with a new file created 0600, never rewriting in place", async () => {

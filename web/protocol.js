@@ -3,7 +3,7 @@
  * The wire format as the page speaks it (docs/protocol.md): server lines
  * parsed into fields and formatted back, and the few commands the page
  * sends by itself. The field table is a copy of `SERVER_LINE_FIELDS` in
- * lib/protocol.ts (the page has no build step to import it from there);
+ * lib/server_lines.ts (the page has no build step to import it from there);
  * tests/web/protocol_test.ts checks that the two agree.
  *
  * @module

@@ -12,7 +12,7 @@
 import { LineFramer } from "../framing.ts";
 import { TokenBucket } from "../flood.ts";
 import { writeAll } from "../io.ts";
-import type { HelloParams } from "../protocol.ts";
+import type { HelloParams } from "../server_lines.ts";
 
 /** Longest server line the client accepts. */
 export const MAX_SERVER_LINE_BYTES = 1 << 20;
@@ -134,38 +134,52 @@ function explainConnectError(
   caFile: string | null,
 ): ClientError {
   const message = error instanceof Error ? error.message : String(error);
-  const cause = { cause: error };
+  return new ClientError(
+    reachProblem(error, message, where, hostname) ??
+      certificateProblem(message, hostname, caFile) ??
+      `Cannot connect to ${where}: ${message}`,
+    { cause: error },
+  );
+}
+
+/** Why the server could not be reached at all, or null when it was. */
+function reachProblem(
+  error: unknown,
+  message: string,
+  where: string,
+  hostname: string,
+): string | null {
   if (error instanceof Deno.errors.ConnectionRefused) {
-    return new ClientError(
-      `Cannot connect to ${where}: connection refused. Is the server running, on this host and port?`,
-      cause,
-    );
+    return `Cannot connect to ${where}: connection refused. Is the server running, on this host and port?`;
   }
   if (error instanceof Deno.errors.NotCapable) {
-    return new ClientError(
-      `Cannot connect to ${where}: no network permission. Run with --allow-net=${where}`,
-      cause,
-    );
+    return `Cannot connect to ${where}: no network permission. Run with --allow-net=${where}`;
   }
   if (
     /lookup address|Name or service not known|nodename nor servname/.test(
       message,
     )
   ) {
-    return new ClientError(
-      `Cannot connect to ${where}: cannot resolve the host name "${hostname}"`,
-      cause,
-    );
+    return `Cannot connect to ${where}: cannot resolve the host name "${hostname}"`;
   }
+  return null;
+}
+
+/**
+ * Why the server's certificate was not trusted, and what to do about it;
+ * null when the failure was not about the certificate.
+ */
+function certificateProblem(
+  message: string,
+  hostname: string,
+  caFile: string | null,
+): string | null {
   if (message.includes("UnknownIssuer")) {
-    return new ClientError(
-      caFile === null
-        ? `Cannot verify the server's certificate: no CA the system trusts signed it. ` +
-          `If the server uses its own CA, get its CA file (the server prints its path and SHA-256 fingerprint at start, by default certs/ca.pem) and pass it with --ca FILE`
-        : `Cannot verify the server's certificate: it is not signed by the CA in "${caFile}". ` +
-          `Get the server's CA file (the server prints its path and SHA-256 fingerprint at start, by default certs/ca.pem on the server host), compare the fingerprint, and pass it with --ca FILE`,
-      cause,
-    );
+    return caFile === null
+      ? `Cannot verify the server's certificate: no CA the system trusts signed it. ` +
+        `If the server uses its own CA, get its CA file (the server prints its path and SHA-256 fingerprint at start, by default certs/ca.pem) and pass it with --ca FILE`
+      : `Cannot verify the server's certificate: it is not signed by the CA in "${caFile}". ` +
+        `Get the server's CA file (the server prints its path and SHA-256 fingerprint at start, by default certs/ca.pem on the server host), compare the fingerprint, and pass it with --ca FILE`;
   }
   if (/not valid for name|NotValidForName/.test(message)) {
     const names = [
@@ -175,19 +189,13 @@ function explainConnectError(
     const valid = names.length > 0
       ? ` (it is valid for ${names.join(", ")})`
       : "";
-    return new ClientError(
-      `Cannot verify the server's certificate: it is not valid for "${hostname}"${valid}. ` +
-        `Connect with a name it is valid for, or have the server issue one with: deno task certs --san ${hostname}`,
-      cause,
-    );
+    return `Cannot verify the server's certificate: it is not valid for "${hostname}"${valid}. ` +
+      `Connect with a name it is valid for, or have the server issue one with: deno task certs --san ${hostname}`;
   }
   if (message.includes("invalid peer certificate")) {
-    return new ClientError(
-      `Cannot verify the server's certificate: ${message}`,
-      cause,
-    );
+    return `Cannot verify the server's certificate: ${message}`;
   }
-  return new ClientError(`Cannot connect to ${where}: ${message}`, cause);
+  return null;
 }
 
 const decoder = new TextDecoder();

@@ -13,7 +13,8 @@
  */
 
 import { styleText } from "node:util";
-import { aliasKey, type ServerLine, type ServerLineType } from "../protocol.ts";
+import { aliasKey } from "../protocol.ts";
+import { type ServerLine, type ServerLineType } from "../server_lines.ts";
 import { sanitizeText as clean } from "../text.ts";
 
 /** What starts every line the server itself says (joins, notices, ...). */

@@ -12,7 +12,8 @@
  * @module
  */
 
-import { type ServerLine, tagLine } from "../protocol.ts";
+import { tagLine } from "../protocol.ts";
+import { type ServerLine } from "../server_lines.ts";
 import { isBlank, sanitizeText } from "../text.ts";
 
 /** A line sent with an id, not answered yet. */

@@ -11,7 +11,8 @@
 import process from "node:process";
 import * as readline from "node:readline";
 import { Writable } from "node:stream";
-import { isWellFormedAlias, type ServerLine } from "../protocol.ts";
+import { isWellFormedAlias } from "../protocol.ts";
+import { type ServerLine } from "../server_lines.ts";
 import { formatForDisplay } from "./display.ts";
 
 /** The terminal's prompt, for the whole session; dispose of it to close. */

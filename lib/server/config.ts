@@ -1,15 +1,16 @@
 /**
- * The server's configuration: one table of flags (name, default, help) and
- * one readonly, fully resolved {@linkcode ServerConfig} holding every limit
- * under the same name from flag to field to use (`--queue-bytes` is
- * `queueBytes` everywhere). Pure: it never reads `Deno.args` itself.
+ * The server's configuration: one readonly, fully resolved
+ * {@linkcode ServerConfig} holding every limit under the same name from flag
+ * to field to use (`--queue-bytes` is `queueBytes` everywhere), read from
+ * the flag table (`server_flags.ts`) in small steps, one per area, then
+ * checked as a whole. Pure: it never reads `Deno.args` itself.
  *
  * @module
  */
 
-import { checkSubjectName } from "../certs.ts";
+import { checkSubjectName } from "../cert_authority.ts";
 import {
-  type FlagTable,
+  type FlagValues,
   oneOf,
   parseFlags,
   toMilliseconds,
@@ -18,13 +19,21 @@ import {
 } from "../flags.ts";
 import { LOG_LEVELS, type LogLevel } from "../log.ts";
 import { HISTORY_REQUEST_LIMIT } from "../protocol.ts";
-import { type AddressRange, parseAddressRange } from "../address.ts";
+import type { AddressRange } from "../address.ts";
+import {
+  SERVER_FLAGS,
+  TLS_ENGINES,
+  type TlsEngine,
+  toClusterName,
+  toRedisUrl,
+  toTrustedProxy,
+  toWebOrigin,
+} from "./server_flags.ts";
 
-/** TLS engines a server can listen with. */
-export const TLS_ENGINES = ["node", "deno"] as const;
-
-/** A TLS engine name. */
-export type TlsEngine = (typeof TLS_ENGINES)[number];
+// server.ts imports the table from here; it is being rewritten on another
+// branch, so the table stays importable from here until it imports
+// server_flags.ts.
+export { SERVER_FLAGS } from "./server_flags.ts";
 
 /**
  * Why `engine` cannot listen as asked, or null when it can: the one place
@@ -56,329 +65,6 @@ export function engineCannot(
   }
   return null;
 }
-
-/** Port of a room when none is given. */
-export const DEFAULT_PORT = 7443;
-
-/** Port of the browser client when none is given. */
-export const DEFAULT_WEB_PORT = 7444;
-
-/** Server flags; outside tools rely on these names. */
-export const SERVER_FLAGS = {
-  host: {
-    type: "string",
-    value: "HOST",
-    default: "0.0.0.0",
-    help: "Address to listen on",
-  },
-  port: {
-    type: "string",
-    value: "N",
-    default: String(DEFAULT_PORT),
-    help: "Port to listen on (0 picks a free one)",
-  },
-  "web-port": {
-    type: "string",
-    value: "N",
-    default: String(DEFAULT_WEB_PORT),
-    help:
-      "HTTPS port of the browser client, same certificate (0: no web client)",
-  },
-  "web-origin": {
-    type: "string",
-    value: "ORIGIN",
-    multiple: true,
-    help:
-      "Another origin whose pages may join, e.g. behind a proxy: https://chat.example (repeatable)",
-  },
-  cert: {
-    type: "string",
-    value: "FILE",
-    help:
-      "PEM certificate chain to serve (with --key); default: the dev certificate in --certs-dir",
-  },
-  key: { type: "string", value: "FILE", help: "PEM private key of --cert" },
-  "certs-dir": {
-    type: "string",
-    value: "DIR",
-    default: "certs",
-    help:
-      "Where the dev CA and server certificate live (generated when missing)",
-  },
-  san: {
-    type: "string",
-    value: "NAME",
-    multiple: true,
-    help:
-      "Extra DNS name or IP for a generated server certificate (repeatable)",
-  },
-  "new-ca": {
-    type: "boolean",
-    help: "With 'certs': make a new CA too (clients must fetch the new ca.pem)",
-  },
-  name: {
-    type: "string",
-    value: "NAME",
-    default: "tlschat",
-    help: "Server name sent in the greeting",
-  },
-  "data-dir": {
-    type: "string",
-    value: "DIR",
-    default: "data",
-    help: "Where the database lives (accounts, bans, topic); created mode 0700",
-  },
-  history: {
-    type: "string",
-    value: "N",
-    default: "50",
-    help:
-      "Messages a member is shown on joining (0: no history, nothing stored)",
-  },
-  durability: {
-    type: "string",
-    value: "MODE",
-    default: "normal",
-    help:
-      "History store: normal (database; survives a crash), full (also a power cut; slower), memory (lost at restart)",
-  },
-  "history-keep-days": {
-    type: "string",
-    value: "N",
-    default: "30",
-    help: "Days stored room events are kept (0: no age limit)",
-  },
-  "history-keep-rows": {
-    type: "string",
-    value: "N",
-    default: "100000",
-    help:
-      "Newest messages kept in the database, and as many other events (0: no limit)",
-  },
-  redis: {
-    type: "string",
-    value: "URL",
-    help:
-      "Form one room with every server on this Redis (redis://[:password@]host:port/db or rediss://)",
-  },
-  cluster: {
-    type: "string",
-    value: "NAME",
-    default: "tlschat",
-    help:
-      "With --redis: the room's name; servers with the same one are one room",
-  },
-  "redis-stream-entries": {
-    type: "string",
-    value: "N",
-    default: "100000",
-    help:
-      "With --redis: newest room events the Redis stream keeps, joins and leaves included (0: no limit)",
-  },
-  "redis-timeout": {
-    type: "string",
-    value: "S",
-    default: "5",
-    help:
-      "With --redis: seconds Redis has to answer a command before it counts as not answering",
-  },
-  "redis-retry": {
-    type: "string",
-    value: "S",
-    default: "15",
-    help:
-      "With --redis: seconds a message whose storing is in doubt is sent again before its sender hears ERR unknown",
-  },
-  heartbeat: {
-    type: "string",
-    value: "S",
-    default: "1",
-    help: "With --redis: seconds between this server's heartbeats",
-  },
-  "lost-after": {
-    type: "string",
-    value: "S",
-    default: "5",
-    help:
-      "With --redis: seconds without a heartbeat after which a server counts as lost and its members as gone",
-  },
-  "password-file": {
-    type: "string",
-    value: "FILE",
-    help: "Room password guests must give (the file's first line)",
-  },
-  "accounts-only": {
-    type: "boolean",
-    help: "Only registered aliases (accounts) may join",
-  },
-  "client-ca": {
-    type: "string",
-    value: "FILE",
-    help:
-      "Ask clients for a certificate signed by this CA (PEM), on both ports; node engine only",
-  },
-  "client-cert": {
-    type: "string",
-    value: "MODE",
-    default: "optional",
-    help:
-      "With --client-ca: require (no valid certificate, no handshake, on both ports) or optional",
-  },
-  "trusted-proxy": {
-    type: "string",
-    value: "ADDRESS[/PREFIX]",
-    multiple: true,
-    help:
-      "A load balancer whose PROXY header (either port) or X-Forwarded-For (web port) names the client (repeatable; node engine)",
-  },
-  "login-attempts": {
-    type: "string",
-    value: "N",
-    default: "5",
-    help:
-      "Failed logins and room passwords per address before waits (doubling, up to 64 times)",
-  },
-  "login-refill": {
-    type: "string",
-    value: "S",
-    default: "60",
-    help: "Seconds of the first wait after those failures",
-  },
-  "account-attempts": {
-    type: "string",
-    value: "N",
-    default: "20",
-    help:
-      "Failures per account from addresses that never logged into it, and wrong room passwords in all and per IPv6 /48, before waits",
-  },
-  "max-line-bytes": {
-    type: "string",
-    value: "N",
-    default: "4096",
-    help: "Longest accepted line in bytes; longer lines are rejected",
-  },
-  "max-skip-bytes": {
-    type: "string",
-    value: "N",
-    default: "65536",
-    help:
-      "Length at which an over-long line ends the connection instead of being skipped",
-  },
-  "max-input-bytes": {
-    type: "string",
-    value: "N",
-    default: "65536",
-    help:
-      "Input that may still arrive after a connection stopped reading a client it is delaying, before it is disconnected",
-  },
-  "max-clients": {
-    type: "string",
-    value: "N",
-    default: "10000",
-    help: "Most connections at once",
-  },
-  "max-per-ip": {
-    type: "string",
-    value: "N",
-    default: "20",
-    help: "Most connections from one remote address (0: no cap)",
-  },
-  "max-refusals": {
-    type: "string",
-    value: "N",
-    default: "64",
-    help:
-      "Refused connections told why at once (BYE line); more are closed without a word",
-  },
-  "max-unreleased": {
-    type: "string",
-    value: "N",
-    default: "256",
-    help:
-      "Closed sockets not yet released by the TLS engine before accepting pauses",
-  },
-  "flood-rate": {
-    type: "string",
-    value: "N",
-    default: "5",
-    help:
-      "Lines per second a client may send on average (0: flood control off)",
-  },
-  "flood-burst": {
-    type: "string",
-    value: "N",
-    default: "10",
-    help: "Lines a client may send at once before being throttled",
-  },
-  "queue-bytes": {
-    type: "string",
-    value: "N",
-    default: "262144",
-    help:
-      "Outbound bytes held for a member (counting shared buffers it pins) before it is dropped as too slow",
-  },
-  "stall-timeout": {
-    type: "string",
-    value: "S",
-    default: "2",
-    help:
-      "Seconds a member may hold the room up (room lines queued for it over half of --queue-bytes, without a break: reading part of them does not count) before it is dropped as too slow",
-  },
-  "handshake-timeout": {
-    type: "string",
-    value: "S",
-    default: "10",
-    help:
-      "Seconds allowed for the TLS handshake and a trusted proxy's PROXY header; on the web port also for each HTTP request to arrive (at most 30)",
-  },
-  "alias-timeout": {
-    type: "string",
-    value: "S",
-    default: "60",
-    help: "Seconds allowed to choose an alias",
-  },
-  "idle-timeout": {
-    type: "string",
-    value: "S",
-    default: "300",
-    help:
-      "Seconds of silence before a member is disconnected; PING at half (0: off)",
-  },
-  "close-grace": {
-    type: "string",
-    value: "S",
-    default: "2",
-    help: "Seconds a closing connection has to flush its last lines",
-  },
-  "shutdown-grace": {
-    type: "string",
-    value: "S",
-    default: "3",
-    help: "Seconds shutdown waits for every queue to flush",
-  },
-  "announce-limit": {
-    type: "string",
-    value: "N",
-    default: "100",
-    help:
-      "Largest room size at which joins and leaves are announced one by one",
-  },
-  "log-level": {
-    type: "string",
-    value: "LEVEL",
-    default: "info",
-    help: `Log detail: ${LOG_LEVELS.join(", ")}`,
-  },
-  "tls-engine": {
-    type: "string",
-    value: "ENGINE",
-    default: "node",
-    help: `TLS listener: ${
-      TLS_ENGINES.join(", ")
-    } (deno must not face untrusted networks; see README)`,
-  },
-  help: { type: "boolean", help: "Show this help" },
-} as const satisfies FlagTable;
 
 /**
  * Limits and deadlines no flag changes (no user has needed to), each named
@@ -551,6 +237,53 @@ export interface ServerConfig extends ServerSettings {
  */
 export function parseServerArgs(args: readonly string[]): ServerConfig {
   const { values, positionals } = parseFlags(SERVER_FLAGS, args);
+  const flags = readFlags(values);
+  const role = roleOf(positionals);
+  const files = certificateFiles(values);
+  const maxLineBytes = flags.number("max-line-bytes", 64, 1_048_576);
+  // Read in this order, so that of several bad flags the same one is named.
+  const config: ServerConfig = {
+    ...role,
+    help: values.help ?? false,
+    ...listening(flags, files),
+    ...historyFields(flags),
+    ...clusterFields(flags),
+    ...accessFields(flags),
+    ...limitFields(flags, maxLineBytes),
+    ...timeFields(flags),
+    announceLimit: flags.number("announce-limit", 0, 1_000_000),
+    logLevel: oneOf("log-level", values["log-level"], LOG_LEVELS),
+    tlsEngine: oneOf("tls-engine", values["tls-engine"], TLS_ENGINES),
+    ...SERVER_SETTINGS,
+  };
+  checkTogether(config);
+  return config;
+}
+
+/** A server flag's name. */
+type Flag = keyof typeof SERVER_FLAGS;
+
+/** The parsed flags and how to read one as a number or a duration. */
+interface FlagReader {
+  readonly values: FlagValues<typeof SERVER_FLAGS>;
+  number(flag: Flag, min: number, max: number): number;
+  ms(flag: Flag): number;
+}
+
+/** Reads `values` (the parsed flags) by name, with the range checks. */
+function readFlags(values: FlagValues<typeof SERVER_FLAGS>): FlagReader {
+  return {
+    values,
+    number: (flag, min, max) =>
+      toNumber(flag, values[flag] as string, min, max),
+    ms: (flag) => toMilliseconds(flag, values[flag] as string),
+  };
+}
+
+/** `serve` (no positional), `certs` or `certs client ALIAS`. */
+function roleOf(
+  positionals: readonly string[],
+): Pick<ServerConfig, "command" | "clientCertFor"> {
   const command = positionals[0] ?? "serve";
   const clientCert = command === "certs" && positionals[1] === "client" &&
     positionals.length === 3;
@@ -564,10 +297,13 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
       }" (the commands are "certs" and "certs client ALIAS")`,
     );
   }
-  type Flag = keyof typeof SERVER_FLAGS;
-  const number = (flag: Flag, min: number, max: number) =>
-    toNumber(flag, values[flag] as string, min, max);
-  const ms = (flag: Flag) => toMilliseconds(flag, values[flag] as string);
+  return { command, clientCertFor: clientCert ? positionals[2]! : null };
+}
+
+/** `--cert` and `--key`, both or neither. */
+function certificateFiles(
+  values: FlagValues<typeof SERVER_FLAGS>,
+): Pick<ServerConfig, "certFile" | "keyFile"> {
   const certFile = values.cert ?? null;
   const keyFile = values.key ?? null;
   if ((certFile === null) !== (keyFile === null)) {
@@ -575,17 +311,20 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
       "Cannot use --cert without --key, or --key without --cert",
     );
   }
-  const maxLineBytes = number("max-line-bytes", 64, 1_048_576);
-  const config: ServerConfig = {
-    command,
-    clientCertFor: clientCert ? positionals[2]! : null,
-    help: values.help ?? false,
+  return { certFile, keyFile };
+}
+
+/** Where it listens, as what, and where its files live. */
+function listening(
+  { values, number }: FlagReader,
+  files: Pick<ServerConfig, "certFile" | "keyFile">,
+) {
+  return {
     hostname: values.host,
     port: number("port", 0, 65_535),
     webPort: number("web-port", 0, 65_535),
-    webOrigins: (values["web-origin"] ?? []).map(webOrigin),
-    certFile,
-    keyFile,
+    webOrigins: (values["web-origin"] ?? []).map(toWebOrigin),
+    ...files,
     certsDir: values["certs-dir"],
     sans: (values.san ?? []).map((name) => {
       try {
@@ -597,6 +336,12 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     newCa: values["new-ca"] ?? false,
     name: toToken("name", values.name),
     dataDir: values["data-dir"],
+  } satisfies Partial<ServerConfig>;
+}
+
+/** What the room remembers, where, and for how long. */
+function historyFields({ values, number }: FlagReader) {
+  return {
     history: number("history", 0, HISTORY_REQUEST_LIMIT),
     durability: oneOf(
       "durability",
@@ -605,28 +350,43 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     ),
     historyKeepDays: number("history-keep-days", 0, 100_000),
     historyKeepRows: number("history-keep-rows", 0, 1_000_000_000),
-    redis: values.redis === undefined ? null : redisUrl(values.redis),
-    cluster: clusterName(values.cluster),
+  } satisfies Partial<ServerConfig>;
+}
+
+/** With `--redis`: the cluster and its clocks. */
+function clusterFields({ values, number, ms }: FlagReader) {
+  return {
+    redis: values.redis === undefined ? null : toRedisUrl(values.redis),
+    cluster: toClusterName(values.cluster),
     redisStreamEntries: number("redis-stream-entries", 0, 1_000_000_000),
     redisTimeoutMs: ms("redis-timeout"),
     redisRetryMs: ms("redis-retry"),
     heartbeatMs: ms("heartbeat"),
     lostAfterMs: ms("lost-after"),
+  } satisfies Partial<ServerConfig>;
+}
+
+/** Who may join: passwords, accounts, certificates, proxies, failures. */
+function accessFields({ values, number, ms }: FlagReader) {
+  return {
     passwordFile: values["password-file"] ?? null,
     accountsOnly: values["accounts-only"] ?? false,
     clientCa: values["client-ca"] ?? null,
     clientCert: oneOf(
       "client-cert",
       values["client-cert"],
-      [
-        "require",
-        "optional",
-      ] as const,
+      ["require", "optional"] as const,
     ),
-    trustedProxies: (values["trusted-proxy"] ?? []).map(trustedProxy),
+    trustedProxies: (values["trusted-proxy"] ?? []).map(toTrustedProxy),
     loginAttempts: number("login-attempts", 1, 1000),
     loginRefillMs: ms("login-refill"),
     accountAttempts: number("account-attempts", 1, 1_000_000),
+  } satisfies Partial<ServerConfig>;
+}
+
+/** Bytes, connections and lines: the caps, some bounded by the line cap. */
+function limitFields({ values, number }: FlagReader, maxLineBytes: number) {
+  return {
     maxLineBytes,
     maxSkipBytes: number("max-skip-bytes", maxLineBytes, 1 << 30),
     maxInputBytes: number("max-input-bytes", maxLineBytes, 1 << 30),
@@ -643,6 +403,12 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     ),
     floodBurst: number("flood-burst", 1, 1_000_000),
     queueBytes: number("queue-bytes", maxLineBytes * 2, 1 << 30),
+  } satisfies Partial<ServerConfig>;
+}
+
+/** Deadlines and graces. */
+function timeFields({ ms }: FlagReader) {
+  return {
     stallTimeoutMs: ms("stall-timeout"),
     handshakeTimeoutMs: ms("handshake-timeout"),
     httpRequestTimeoutMs: Math.min(
@@ -653,11 +419,11 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     idleTimeoutMs: ms("idle-timeout"),
     closeGraceMs: ms("close-grace"),
     shutdownGraceMs: ms("shutdown-grace"),
-    announceLimit: number("announce-limit", 0, 1_000_000),
-    logLevel: oneOf("log-level", values["log-level"], LOG_LEVELS),
-    tlsEngine: oneOf("tls-engine", values["tls-engine"], TLS_ENGINES),
-    ...SERVER_SETTINGS,
-  };
+  } satisfies Partial<ServerConfig>;
+}
+
+/** What no single flag decides: settings that contradict each other. */
+function checkTogether(config: ServerConfig): void {
   const unsupported = engineCannot(config.tlsEngine, {
     clientCa: config.clientCa !== null,
     trustedProxies: config.trustedProxies.length > 0,
@@ -668,8 +434,12 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
       "Cannot use a zero --handshake-timeout or --alias-timeout: silent connections would pile up",
     );
   }
-  for (const flag of ["redis-timeout", "heartbeat"] as const) {
-    if (ms(flag) < 10) {
+  const tooShort = [
+    ["redis-timeout", config.redisTimeoutMs],
+    ["heartbeat", config.heartbeatMs],
+  ] as const;
+  for (const [flag, valueMs] of tooShort) {
+    if (valueMs < 10) {
       throw new RangeError(`Cannot use --${flag} below 0.01 seconds`);
     }
   }
@@ -683,67 +453,4 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
       "Cannot use a zero --stall-timeout: a member that reads nothing would hold the room up for good",
     );
   }
-  return config;
-}
-
-/**
- * Checks a `--web-origin` and writes it as browsers send it (lower case,
- * no default port): only `https://` pages, whose script no one on the
- * network can change, may make their visitors join.
- */
-function webOrigin(origin: string): string {
-  let url: URL | null = null;
-  try {
-    url = new URL(origin);
-  } catch {
-    // Said below.
-  }
-  if (
-    url === null || url.protocol !== "https:" || url.origin === "null" ||
-    !/^https:\/\/[^/\s]+$/i.test(origin)
-  ) {
-    throw new TypeError(
-      `Cannot use --web-origin "${origin}": give https:// and a host, such as https://chat.example`,
-    );
-  }
-  return url.origin;
-}
-
-/** Parses a `--trusted-proxy` address or range. */
-function trustedProxy(text: string): AddressRange {
-  const range = parseAddressRange(text);
-  if (range === null) {
-    throw new TypeError(
-      `Cannot use --trusted-proxy "${text}": give an address or a range, such as 10.0.0.5 or 10.0.0.0/24`,
-    );
-  }
-  return range;
-}
-
-/** Checks a `--redis` URL (it may hold a password: never echo it). */
-function redisUrl(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new TypeError(
-      "Cannot use --redis: not a URL (redis://host:6379/0 or rediss://...)",
-    );
-  }
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
-    throw new TypeError(
-      `Cannot use --redis: the scheme must be redis: or rediss:, not ${url.protocol}`,
-    );
-  }
-  return text;
-}
-
-/** Checks a `--cluster` name: it goes into Redis key names. */
-function clusterName(text: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(text)) {
-    throw new TypeError(
-      `Cannot use --cluster: "${text}" must be 1 to 64 letters, digits, _ . -`,
-    );
-  }
-  return text;
 }

@@ -6,7 +6,10 @@
  */
 
 import assert from "node:assert/strict";
-import { generateCa, issueServerCertificate } from "../../lib/certs.ts";
+import {
+  generateCa,
+  issueServerCertificate,
+} from "../../lib/cert_authority.ts";
 import {
   runClient,
   startServer,

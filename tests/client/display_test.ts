@@ -8,7 +8,7 @@ import {
   formatForDisplay,
   formatTime,
 } from "../../lib/client/display.ts";
-import { parseServerLine } from "../../lib/protocol.ts";
+import { parseServerLine } from "../../lib/server_lines.ts";
 
 const plain = (text: string) =>
   formatForDisplay(parseServerLine(text) ?? text, { color: false });

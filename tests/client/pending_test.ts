@@ -2,7 +2,8 @@
 
 import assert from "node:assert/strict";
 import { newClientLineId, PendingLines } from "../../lib/client/pending.ts";
-import { isLineId, type ServerLine } from "../../lib/protocol.ts";
+import { isLineId } from "../../lib/protocol.ts";
+import { type ServerLine } from "../../lib/server_lines.ts";
 
 /** Pending lines on, with ids id1, id2, ... (padded to 16 characters). */
 function pendingLines(limit?: number) {

@@ -5,11 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  certificatePaths,
-  issueServerCertificate,
-  writeKey,
-} from "../../lib/certs.ts";
+import { certificatePaths, writeKey } from "../../lib/certs.ts";
+import { issueServerCertificate } from "../../lib/cert_authority.ts";
 import {
   denoRun,
   ENGINES,

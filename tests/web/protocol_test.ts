@@ -1,6 +1,6 @@
 /**
  * Tests of the page's copy of the wire format (web/protocol.js) against
- * lib/protocol.ts, without a browser: the same field table, and lines
+ * lib/server_lines.ts, without a browser: the same field table, and lines
  * parsed and formatted the same way.
  */
 
@@ -10,7 +10,7 @@ import {
   parseServerLine,
   SERVER_LINE_FIELDS,
   type ServerLine,
-} from "../../lib/protocol.ts";
+} from "../../lib/server_lines.ts";
 import {
   formatLine,
   isQuitCommand,
@@ -32,7 +32,7 @@ function sampleLines(): string[] {
   );
 }
 
-Deno.test("the page's SERVER_LINE_FIELDS is lib/protocol.ts's, type by type, field by field", () => {
+Deno.test("the page's SERVER_LINE_FIELDS is lib/server_lines.ts's, type by type, field by field", () => {
   assert.deepEqual(PAGE_FIELDS, SERVER_LINE_FIELDS);
 });
 

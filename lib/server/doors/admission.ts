@@ -15,7 +15,7 @@
  */
 
 import type { Logger } from "../../log.ts";
-import type { ByeReason } from "../../protocol.ts";
+import type { ByeReason } from "../../server_lines.ts";
 import { addressGroup } from "../../address.ts";
 
 /** The limits of {@linkcode Admission}, as the config names them. */

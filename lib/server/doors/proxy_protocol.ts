@@ -13,7 +13,7 @@
  */
 
 import { formatBytes, parseAddress } from "../../address.ts";
-import type { NetAddress } from "./transport.ts";
+import type { NetAddress } from "./byte_conn.ts";
 
 /** The longest version 1 header, CRLF included (the specification's). */
 export const PROXY_V1_MAX_BYTES = 107;

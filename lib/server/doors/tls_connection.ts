@@ -21,7 +21,7 @@ import type {
   SendOptions,
 } from "../room/connection.ts";
 import { Outbox } from "./outbox.ts";
-import { type ByteConn, formatAddress } from "./transport.ts";
+import { type ByteConn, formatAddress } from "./byte_conn.ts";
 import type { PeerCertificate } from "../access/accounts.ts";
 
 /** Options of {@linkcode TlsConnection}. */

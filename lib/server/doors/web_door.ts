@@ -1,13 +1,9 @@
 /**
  * The web door: HTTPS on its own port with the chat port's certificate. It
- * serves the browser client (a fixed set of files built into the module
- * graph: nothing is read from disk, and no path from a request reaches the
- * file system), `/healthz` for load
- * balancers (the counts only to loopback clients), and `/ws`, where a
+ * answers plain HTTP as `web_http.ts` says (the browser client's files,
+ * `/healthz`, security headers on every response), and at `/ws` a
  * WebSocket from the page's own origin becomes a {@linkcode WsConnection}
- * handed to the chat server, which gives it an ordinary session. Every
- * response carries a strict Content-Security-Policy and the other security
- * headers; HSTS too when the certificate is not a dev one.
+ * handed to the chat server, which gives it an ordinary session.
  *
  * Its connections are counted with the TLS door's in one
  * {@linkcode Admission}, from the TCP accept: a `node:net` server accepts,
@@ -37,33 +33,19 @@ import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { Clock } from "../../clock.ts";
 import { describeError, type Logger } from "../../log.ts";
-import { type AddressRange, inAnyRange, isLoopback } from "../../address.ts";
+import { type AddressRange, inAnyRange } from "../../address.ts";
 import type { Admission, Entry } from "./admission.ts";
 import type { Connection } from "../room/connection.ts";
 import { forwardedClient } from "./proxy_protocol.ts";
 import {
   formatAddress,
   type NetAddress,
-  peerCertificate,
   ProxyHeaderError,
-  readProxyHeader,
-} from "./transport.ts";
+} from "./byte_conn.ts";
+import { peerCertificate, readProxyHeader } from "./node_socket.ts";
 import type { ServerConfig } from "../config.ts";
 import { TextFramer, type WebSocket, WsConnection } from "./ws_connection.ts";
-import appJs from "../../../web/app.js" with { type: "bytes" };
-import entriesJs from "../../../web/entries.js" with { type: "bytes" };
-import iconSvg from "../../../web/icon.svg" with { type: "bytes" };
-import indexHtml from "../../../web/index.html" with { type: "bytes" };
-import protocolJs from "../../../web/protocol.js" with { type: "bytes" };
-import stateJs from "../../../web/state.js" with { type: "bytes" };
-import styleCss from "../../../web/style.css" with { type: "bytes" };
-import viewJs from "../../../web/view.js" with { type: "bytes" };
-
-/** One file the door serves. */
-export interface WebAsset {
-  readonly type: string;
-  readonly body: Uint8Array;
-}
+import { answerHttp, securityHeaders } from "./web_http.ts";
 
 /** Options of {@linkcode openWebDoor}. */
 export interface WebDoorOptions {
@@ -147,28 +129,6 @@ export interface WebDoor extends AsyncDisposable {
   readonly addr: NetAddress;
   /** Stops listening and closes idle HTTP connections. */
   close(): Promise<void>;
-}
-
-/** The headers of every response. */
-export function securityHeaders(hsts: boolean): Record<string, string> {
-  return {
-    "content-security-policy": [
-      "default-src 'none'",
-      "script-src 'self'",
-      "style-src 'self'",
-      "img-src 'self'",
-      "connect-src 'self'",
-      "base-uri 'none'",
-      "form-action 'none'",
-      "frame-ancestors 'none'",
-    ].join("; "),
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "x-frame-options": "DENY",
-    "cross-origin-opener-policy": "same-origin",
-    "cross-origin-resource-policy": "same-origin",
-    ...(hsts ? { "strict-transport-security": "max-age=31536000" } : {}),
-  };
 }
 
 /**
@@ -453,60 +413,24 @@ class Door implements WebDoor {
   }
 
   /**
-   * Answers a plain HTTP request: a file, the health check, or an error; a
-   * refused connection gets 503 and why.
+   * Answers a plain HTTP request (a file, the health check, or an error); a
+   * refused connection, or one the door has let go of, gets 503 and why.
    */
   #respond(request: IncomingMessage, response: ServerResponse): void {
     const visit = this.#visits.get(socketKey(request.socket));
-    const path = (request.url ?? "").split("?")[0]!;
-    const send = (status: number, type: string, body: string | Uint8Array) => {
-      response.writeHead(status, {
-        ...this.#headers,
-        "content-type": type,
-        "content-length": String(
-          typeof body === "string"
-            ? new TextEncoder().encode(body).length
-            : body.length,
-        ),
-        "cache-control": "no-cache",
-      });
-      response.end(request.method === "HEAD" ? undefined : body);
-    };
-    const refusal = visit?.entry.refusal;
-    if (visit === undefined || refusal) {
-      response.setHeader("connection", "close");
-      return send(
-        503,
-        "text/plain; charset=utf-8",
-        `${refusal?.text ?? "Closing"}\n`,
-      );
-    }
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      response.setHeader("allow", "GET, HEAD");
-      return send(405, "text/plain; charset=utf-8", "Method not allowed\n");
-    }
-    if (path === "/healthz") {
-      const health = this.#options.health();
-      const client = visit.client?.hostname ??
-        forwardedClient(
-          request.headers["x-forwarded-for"] ?? visit.peer.hostname,
-          this.#trusted,
-        );
-      // Counts are for the machine's own monitoring, not for anyone.
-      const body = client !== null && isLoopback(client)
-        ? health
-        : { status: health.status };
-      return send(
-        health.status === "ok" ? 200 : 503,
-        "application/json",
-        JSON.stringify(body) + "\n",
-      );
-    }
-    const asset = WEB_ASSETS.get(path);
-    if (asset === undefined) {
-      return send(404, "text/plain; charset=utf-8", "Not found\n");
-    }
-    send(200, asset.type, asset.body);
+    answerHttp(request, response, {
+      headers: this.#headers,
+      refusal: visit === undefined
+        ? { text: "Closing" }
+        : visit.entry.refusal ?? null,
+      health: this.#options.health,
+      client: () =>
+        visit?.client?.hostname ??
+          forwardedClient(
+            request.headers["x-forwarded-for"] ?? visit?.peer.hostname,
+            this.#trusted,
+          ),
+    });
   }
 }
 
@@ -519,22 +443,3 @@ function unmapped(host: string): string {
 function socketKey(socket: { remoteAddress?: string; remotePort?: number }) {
   return `${socket.remoteAddress}|${socket.remotePort}`;
 }
-
-const JAVASCRIPT = "text/javascript; charset=utf-8";
-
-/**
- * The browser client's files, as the door serves them: imported as bytes
- * (`"unstable": ["raw-imports"]` in deno.json), so they are part of the
- * module graph. `deno bundle` and `deno compile` carry them, and the
- * server never reads `web/` at run time.
- */
-export const WEB_ASSETS: ReadonlyMap<string, WebAsset> = new Map([
-  ["/", { type: "text/html; charset=utf-8", body: indexHtml }],
-  ["/app.js", { type: JAVASCRIPT, body: appJs }],
-  ["/protocol.js", { type: JAVASCRIPT, body: protocolJs }],
-  ["/state.js", { type: JAVASCRIPT, body: stateJs }],
-  ["/entries.js", { type: JAVASCRIPT, body: entriesJs }],
-  ["/view.js", { type: JAVASCRIPT, body: viewJs }],
-  ["/style.css", { type: "text/css; charset=utf-8", body: styleCss }],
-  ["/icon.svg", { type: "image/svg+xml", body: iconSvg }],
-]);

@@ -34,7 +34,7 @@ import {
   type SendOptions,
 } from "../room/connection.ts";
 import { Outbox } from "./outbox.ts";
-import { TcpReading } from "./transport.ts";
+import { TcpReading } from "./node_socket.ts";
 
 /** Options of {@linkcode WsConnection}. */
 export interface WsConnectionOptions {

@@ -5,7 +5,10 @@
  */
 
 import assert from "node:assert/strict";
-import { generateCa, issueClientCertificate } from "../../../lib/certs.ts";
+import {
+  generateCa,
+  issueClientCertificate,
+} from "../../../lib/cert_authority.ts";
 import { parseAddressRange } from "../../../lib/address.ts";
 import {
   ENGINES,

@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { issueClientCertificate } from "../../../lib/certs.ts";
+import { issueClientCertificate } from "../../../lib/cert_authority.ts";
 import {
   LineLog,
   ROOT,

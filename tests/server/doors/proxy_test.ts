@@ -12,7 +12,10 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { generateCa, issueClientCertificate } from "../../../lib/certs.ts";
+import {
+  generateCa,
+  issueClientCertificate,
+} from "../../../lib/cert_authority.ts";
 import { parseAddressRange } from "../../../lib/address.ts";
 import {
   clientFrame,

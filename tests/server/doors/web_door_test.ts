@@ -6,17 +6,15 @@
  */
 
 import assert from "node:assert/strict";
-import { generateCa, issueClientCertificate } from "../../../lib/certs.ts";
-import { parseAddressRange } from "../../../lib/address.ts";
 import {
-  originAllowed,
-  securityHeaders,
-  WEB_ASSETS,
-} from "../../../lib/server/doors/web_door.ts";
+  generateCa,
+  issueClientCertificate,
+} from "../../../lib/cert_authority.ts";
+import { parseAddressRange } from "../../../lib/address.ts";
+import { originAllowed } from "../../../lib/server/doors/web_door.ts";
 import {
   clientFrame,
   connectTls,
-  ROOT,
   startServer,
   testCertificates,
   TestClient,
@@ -164,31 +162,6 @@ Deno.test("web door serves the page with a strict CSP, security headers and a he
   const post = await get("/", { method: "POST", body: "x" });
   assert.equal(post.status, 405);
   await post.body?.cancel();
-  assert.equal(
-    securityHeaders(true)["strict-transport-security"],
-    "max-age=31536000",
-  );
-});
-
-Deno.test("WEB_ASSETS holds every file of web/ as it is, each page module as JavaScript", async () => {
-  const files = [];
-  for await (const entry of Deno.readDir(`${ROOT}web`)) files.push(entry.name);
-  assert.deepEqual(
-    [...WEB_ASSETS.keys()].sort(),
-    files.map((name) => name === "index.html" ? "/" : `/${name}`).sort(),
-  );
-  for (const name of files) {
-    const asset = WEB_ASSETS.get(name === "index.html" ? "/" : `/${name}`)!;
-    assert.deepEqual(asset.body, await Deno.readFile(`${ROOT}web/${name}`));
-    if (name.endsWith(".js")) {
-      assert.equal(asset.type, "text/javascript; charset=utf-8", name);
-      // Every module a page module imports is one of the page's files.
-      const source = new TextDecoder().decode(asset.body);
-      for (const [, imported] of source.matchAll(/from "\.\/([\w.]+)"/g)) {
-        assert.ok(files.includes(imported!), `${name} imports ${imported}`);
-      }
-    }
-  }
 });
 
 Deno.test("web door keeps a connection open between requests", async () => {

@@ -1,0 +1,405 @@
+/**
+ * The server's flags as the command line knows them: one table (name,
+ * value, default, help) that `--help`, the README and
+ * `parseServerArgs` all read, and the checks that turn the text
+ * of the flags that name things (an origin, a proxy range, a Redis URL, a
+ * cluster name) into values, with an error naming the flag. The limits
+ * they become are typed once, in `config.ts`.
+ *
+ * @module
+ */
+
+import type { FlagTable } from "../flags.ts";
+import { LOG_LEVELS } from "../log.ts";
+import { type AddressRange, parseAddressRange } from "../address.ts";
+
+/** TLS engines a server can listen with. */
+export const TLS_ENGINES = ["node", "deno"] as const;
+
+/** A TLS engine name. */
+export type TlsEngine = (typeof TLS_ENGINES)[number];
+
+/** Port of a room when none is given. */
+export const DEFAULT_PORT = 7443;
+
+/** Port of the browser client when none is given. */
+export const DEFAULT_WEB_PORT = 7444;
+
+/** Server flags; outside tools rely on these names. */
+export const SERVER_FLAGS = {
+  host: {
+    type: "string",
+    value: "HOST",
+    default: "0.0.0.0",
+    help: "Address to listen on",
+  },
+  port: {
+    type: "string",
+    value: "N",
+    default: String(DEFAULT_PORT),
+    help: "Port to listen on (0 picks a free one)",
+  },
+  "web-port": {
+    type: "string",
+    value: "N",
+    default: String(DEFAULT_WEB_PORT),
+    help:
+      "HTTPS port of the browser client, same certificate (0: no web client)",
+  },
+  "web-origin": {
+    type: "string",
+    value: "ORIGIN",
+    multiple: true,
+    help:
+      "Another origin whose pages may join, e.g. behind a proxy: https://chat.example (repeatable)",
+  },
+  cert: {
+    type: "string",
+    value: "FILE",
+    help:
+      "PEM certificate chain to serve (with --key); default: the dev certificate in --certs-dir",
+  },
+  key: { type: "string", value: "FILE", help: "PEM private key of --cert" },
+  "certs-dir": {
+    type: "string",
+    value: "DIR",
+    default: "certs",
+    help:
+      "Where the dev CA and server certificate live (generated when missing)",
+  },
+  san: {
+    type: "string",
+    value: "NAME",
+    multiple: true,
+    help:
+      "Extra DNS name or IP for a generated server certificate (repeatable)",
+  },
+  "new-ca": {
+    type: "boolean",
+    help: "With 'certs': make a new CA too (clients must fetch the new ca.pem)",
+  },
+  name: {
+    type: "string",
+    value: "NAME",
+    default: "tlschat",
+    help: "Server name sent in the greeting",
+  },
+  "data-dir": {
+    type: "string",
+    value: "DIR",
+    default: "data",
+    help: "Where the database lives (accounts, bans, topic); created mode 0700",
+  },
+  history: {
+    type: "string",
+    value: "N",
+    default: "50",
+    help:
+      "Messages a member is shown on joining (0: no history, nothing stored)",
+  },
+  durability: {
+    type: "string",
+    value: "MODE",
+    default: "normal",
+    help:
+      "History store: normal (database; survives a crash), full (also a power cut; slower), memory (lost at restart)",
+  },
+  "history-keep-days": {
+    type: "string",
+    value: "N",
+    default: "30",
+    help: "Days stored room events are kept (0: no age limit)",
+  },
+  "history-keep-rows": {
+    type: "string",
+    value: "N",
+    default: "100000",
+    help:
+      "Newest messages kept in the database, and as many other events (0: no limit)",
+  },
+  redis: {
+    type: "string",
+    value: "URL",
+    help:
+      "Form one room with every server on this Redis (redis://[:password@]host:port/db or rediss://)",
+  },
+  cluster: {
+    type: "string",
+    value: "NAME",
+    default: "tlschat",
+    help:
+      "With --redis: the room's name; servers with the same one are one room",
+  },
+  "redis-stream-entries": {
+    type: "string",
+    value: "N",
+    default: "100000",
+    help:
+      "With --redis: newest room events the Redis stream keeps, joins and leaves included (0: no limit)",
+  },
+  "redis-timeout": {
+    type: "string",
+    value: "S",
+    default: "5",
+    help:
+      "With --redis: seconds Redis has to answer a command before it counts as not answering",
+  },
+  "redis-retry": {
+    type: "string",
+    value: "S",
+    default: "15",
+    help:
+      "With --redis: seconds a message whose storing is in doubt is sent again before its sender hears ERR unknown",
+  },
+  heartbeat: {
+    type: "string",
+    value: "S",
+    default: "1",
+    help: "With --redis: seconds between this server's heartbeats",
+  },
+  "lost-after": {
+    type: "string",
+    value: "S",
+    default: "5",
+    help:
+      "With --redis: seconds without a heartbeat after which a server counts as lost and its members as gone",
+  },
+  "password-file": {
+    type: "string",
+    value: "FILE",
+    help: "Room password guests must give (the file's first line)",
+  },
+  "accounts-only": {
+    type: "boolean",
+    help: "Only registered aliases (accounts) may join",
+  },
+  "client-ca": {
+    type: "string",
+    value: "FILE",
+    help:
+      "Ask clients for a certificate signed by this CA (PEM), on both ports; node engine only",
+  },
+  "client-cert": {
+    type: "string",
+    value: "MODE",
+    default: "optional",
+    help:
+      "With --client-ca: require (no valid certificate, no handshake, on both ports) or optional",
+  },
+  "trusted-proxy": {
+    type: "string",
+    value: "ADDRESS[/PREFIX]",
+    multiple: true,
+    help:
+      "A load balancer whose PROXY header (either port) or X-Forwarded-For (web port) names the client (repeatable; node engine)",
+  },
+  "login-attempts": {
+    type: "string",
+    value: "N",
+    default: "5",
+    help:
+      "Failed logins and room passwords per address before waits (doubling, up to 64 times)",
+  },
+  "login-refill": {
+    type: "string",
+    value: "S",
+    default: "60",
+    help: "Seconds of the first wait after those failures",
+  },
+  "account-attempts": {
+    type: "string",
+    value: "N",
+    default: "20",
+    help:
+      "Failures per account from addresses that never logged into it, and wrong room passwords in all and per IPv6 /48, before waits",
+  },
+  "max-line-bytes": {
+    type: "string",
+    value: "N",
+    default: "4096",
+    help: "Longest accepted line in bytes; longer lines are rejected",
+  },
+  "max-skip-bytes": {
+    type: "string",
+    value: "N",
+    default: "65536",
+    help:
+      "Length at which an over-long line ends the connection instead of being skipped",
+  },
+  "max-input-bytes": {
+    type: "string",
+    value: "N",
+    default: "65536",
+    help:
+      "Input that may still arrive after a connection stopped reading a client it is delaying, before it is disconnected",
+  },
+  "max-clients": {
+    type: "string",
+    value: "N",
+    default: "10000",
+    help: "Most connections at once",
+  },
+  "max-per-ip": {
+    type: "string",
+    value: "N",
+    default: "20",
+    help: "Most connections from one remote address (0: no cap)",
+  },
+  "max-refusals": {
+    type: "string",
+    value: "N",
+    default: "64",
+    help:
+      "Refused connections told why at once (BYE line); more are closed without a word",
+  },
+  "max-unreleased": {
+    type: "string",
+    value: "N",
+    default: "256",
+    help:
+      "Closed sockets not yet released by the TLS engine before accepting pauses",
+  },
+  "flood-rate": {
+    type: "string",
+    value: "N",
+    default: "5",
+    help:
+      "Lines per second a client may send on average (0: flood control off)",
+  },
+  "flood-burst": {
+    type: "string",
+    value: "N",
+    default: "10",
+    help: "Lines a client may send at once before being throttled",
+  },
+  "queue-bytes": {
+    type: "string",
+    value: "N",
+    default: "262144",
+    help:
+      "Outbound bytes held for a member (counting shared buffers it pins) before it is dropped as too slow",
+  },
+  "stall-timeout": {
+    type: "string",
+    value: "S",
+    default: "2",
+    help:
+      "Seconds a member may hold the room up (room lines queued for it over half of --queue-bytes, without a break: reading part of them does not count) before it is dropped as too slow",
+  },
+  "handshake-timeout": {
+    type: "string",
+    value: "S",
+    default: "10",
+    help:
+      "Seconds allowed for the TLS handshake and a trusted proxy's PROXY header; on the web port also for each HTTP request to arrive (at most 30)",
+  },
+  "alias-timeout": {
+    type: "string",
+    value: "S",
+    default: "60",
+    help: "Seconds allowed to choose an alias",
+  },
+  "idle-timeout": {
+    type: "string",
+    value: "S",
+    default: "300",
+    help:
+      "Seconds of silence before a member is disconnected; PING at half (0: off)",
+  },
+  "close-grace": {
+    type: "string",
+    value: "S",
+    default: "2",
+    help: "Seconds a closing connection has to flush its last lines",
+  },
+  "shutdown-grace": {
+    type: "string",
+    value: "S",
+    default: "3",
+    help: "Seconds shutdown waits for every queue to flush",
+  },
+  "announce-limit": {
+    type: "string",
+    value: "N",
+    default: "100",
+    help:
+      "Largest room size at which joins and leaves are announced one by one",
+  },
+  "log-level": {
+    type: "string",
+    value: "LEVEL",
+    default: "info",
+    help: `Log detail: ${LOG_LEVELS.join(", ")}`,
+  },
+  "tls-engine": {
+    type: "string",
+    value: "ENGINE",
+    default: "node",
+    help: `TLS listener: ${
+      TLS_ENGINES.join(", ")
+    } (deno must not face untrusted networks; see README)`,
+  },
+  help: { type: "boolean", help: "Show this help" },
+} as const satisfies FlagTable;
+
+/**
+ * Checks a `--web-origin` and writes it as browsers send it (lower case,
+ * no default port): only `https://` pages, whose script no one on the
+ * network can change, may make their visitors join.
+ */
+export function toWebOrigin(origin: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(origin);
+  } catch {
+    // Said below.
+  }
+  if (
+    url === null || url.protocol !== "https:" || url.origin === "null" ||
+    !/^https:\/\/[^/\s]+$/i.test(origin)
+  ) {
+    throw new TypeError(
+      `Cannot use --web-origin "${origin}": give https:// and a host, such as https://chat.example`,
+    );
+  }
+  return url.origin;
+}
+
+/** Parses a `--trusted-proxy` address or range. */
+export function toTrustedProxy(text: string): AddressRange {
+  const range = parseAddressRange(text);
+  if (range === null) {
+    throw new TypeError(
+      `Cannot use --trusted-proxy "${text}": give an address or a range, such as 10.0.0.5 or 10.0.0.0/24`,
+    );
+  }
+  return range;
+}
+
+/** Checks a `--redis` URL (it may hold a password: never echo it). */
+export function toRedisUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TypeError(
+      "Cannot use --redis: not a URL (redis://host:6379/0 or rediss://...)",
+    );
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    throw new TypeError(
+      `Cannot use --redis: the scheme must be redis: or rediss:, not ${url.protocol}`,
+    );
+  }
+  return text;
+}
+
+/** Checks a `--cluster` name: it goes into Redis key names. */
+export function toClusterName(text: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(text)) {
+    throw new TypeError(
+      `Cannot use --cluster: "${text}" must be 1 to 64 letters, digits, _ . -`,
+    );
+  }
+  return text;
+}

@@ -1,0 +1,221 @@
+/**
+ * What the server sends, implemented once: every server line's type and
+ * fields in wire order, formatted, parsed and encoded, the reasons `LEAVE`
+ * and `BYE` lines give, and the greeting's parameters. `docs/protocol.md`
+ * is its written form; the page keeps a checked copy of the field table
+ * (`web/protocol.js`). Pure (no I/O); what clients send is `protocol.ts`'s.
+ *
+ * @module
+ */
+
+/**
+ * Every line the server sends, by type: its fields in wire order. The last
+ * field of a type (`text` or `aliases`) takes the rest of the line and may
+ * hold spaces; every other field is a single token.
+ */
+export const SERVER_LINE_FIELDS = {
+  HELLO: ["protocol", "server", "params", "text"],
+  PASSWORD: ["kind", "text"],
+  WELCOME: ["alias", "online", "text"],
+  MSG: ["alias", "text"],
+  ME: ["alias", "text"],
+  PRIV: ["alias", "text"],
+  SENT: ["alias", "text"],
+  JOIN: ["alias", "online"],
+  LEAVE: ["alias", "online", "reason", "text"],
+  NICK: ["alias", "newAlias", "online"],
+  PRESENCE: ["joined", "left", "online"],
+  WHO: ["online", "aliases"],
+  TOPIC: ["alias", "text"],
+  HIST: ["seq", "time", "kind", "alias", "text"],
+  HISTEND: ["count", "text"],
+  MOD: ["action", "alias", "by", "text"],
+  BAN: ["kind", "target", "until", "by", "text"],
+  INFO: ["text"],
+  ERR: ["code", "text"],
+  PING: ["token"],
+  BYE: ["reason", "text"],
+  CAP: ["caps"],
+} as const;
+
+/** The type token that starts a server line. */
+export type ServerLineType = keyof typeof SERVER_LINE_FIELDS;
+
+/** One server line as fields; numbers travel as decimal strings. */
+export type ServerLine<T extends ServerLineType = ServerLineType> = T extends
+  ServerLineType ?
+    & { readonly type: T }
+    & {
+      readonly [F in (typeof SERVER_LINE_FIELDS)[T][number]]: string;
+    }
+  : never;
+
+/** Why a member left, as sent in `LEAVE` lines. */
+export type LeaveReason =
+  | "quit"
+  | "disconnect"
+  | "timeout"
+  | "flood"
+  | "slow"
+  | "shutdown"
+  | "line-too-long"
+  | "kicked"
+  | "banned"
+  | "replaced"
+  | "server-lost";
+
+/** Why the server closes a connection, as sent in `BYE` lines. */
+export type ByeReason =
+  | "quit"
+  | "timeout"
+  | "flood"
+  | "slow"
+  | "shutdown"
+  | "server-full"
+  | "ip-limit"
+  | "line-too-long"
+  | "kicked"
+  | "banned"
+  | "replaced"
+  | "auth-failed"
+  | "server-lost";
+
+/**
+ * What the greeting tells a client about the server's limits, so that a
+ * client can pace itself instead of being throttled or kicked.
+ */
+export interface HelloParams {
+  /** Lines per second allowed on average; 0 when flood control is off. */
+  readonly rate: number;
+  /** Lines allowed at once (the token bucket's size). */
+  readonly burst: number;
+  /** Longest accepted line, in bytes. */
+  readonly lineBytes: number;
+  /**
+   * Who may join: `room` (guests need the room password), `accounts` (only
+   * account holders), or absent (anyone; accounts optional).
+   */
+  readonly auth?: "room" | "accounts";
+  /**
+   * The capabilities the server offers (see `CAPABILITIES` in `protocol.ts`); a
+   * parsed greeting lists every name given, known here or not.
+   */
+  readonly caps?: readonly string[];
+}
+
+/**
+ * Formats the greeting's PARAMS field: comma-separated `key=value` pairs in
+ * one token (`rate=5,burst=10,line=4096,caps=ids`; capabilities joined by
+ * `+`).
+ */
+export function formatHelloParams(params: HelloParams): string {
+  const auth = params.auth ? `,auth=${params.auth}` : "";
+  const caps = params.caps?.length ? `,caps=${params.caps.join("+")}` : "";
+  return `rate=${params.rate},burst=${params.burst},line=${params.lineBytes}${auth}${caps}`;
+}
+
+/**
+ * Parses the greeting's PARAMS field. Unknown keys are ignored (newer
+ * servers may add some); missing or malformed ones are left out.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseHelloParams } from "./server_lines.ts";
+ *
+ * assert.deepEqual(parseHelloParams("rate=5,burst=10,line=4096,new=x"), {
+ *   rate: 5,
+ *   burst: 10,
+ *   lineBytes: 4096,
+ * });
+ * assert.deepEqual(parseHelloParams("rate=5,caps=ids+later").caps, [
+ *   "ids",
+ *   "later",
+ * ]);
+ * assert.deepEqual(parseHelloParams("rate=oops"), {});
+ * ```
+ */
+export function parseHelloParams(field: string): Partial<HelloParams> {
+  const keys: Record<string, "rate" | "burst" | "lineBytes"> = {
+    rate: "rate",
+    burst: "burst",
+    line: "lineBytes",
+  };
+  const params: {
+    -readonly [K in keyof HelloParams]?: HelloParams[K];
+  } = {};
+  for (const pair of field.split(",")) {
+    const [key = "", value = ""] = pair.split("=");
+    const number = Number(value);
+    if (Object.hasOwn(keys, key) && value !== "" && Number.isFinite(number)) {
+      params[keys[key]!] = number;
+    } else if (key === "auth" && (value === "room" || value === "accounts")) {
+      params.auth = value;
+    } else if (key === "caps") {
+      params.caps = value.split("+").filter((name) => name !== "");
+    }
+  }
+  return params;
+}
+
+/**
+ * Formats a server line (without the line feed). Trailing empty fields are
+ * left out.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatServerLine } from "./server_lines.ts";
+ *
+ * assert.deepEqual(
+ *   formatServerLine({ type: "MSG", alias: "alice", text: "hi all" }),
+ *   "MSG alice hi all",
+ * );
+ * ```
+ */
+export function formatServerLine(line: ServerLine): string {
+  const fields: readonly string[] = SERVER_LINE_FIELDS[line.type];
+  const values = line as unknown as Record<string, string>;
+  let out: string = line.type;
+  let pending = "";
+  for (const field of fields) {
+    const value = values[field] ?? "";
+    if (value === "") {
+      pending += " ";
+      continue;
+    }
+    out += pending + " " + value;
+    pending = "";
+  }
+  return out;
+}
+
+const encoder = new TextEncoder();
+
+/** Encodes a server line as UTF-8 bytes ending in LF, ready to queue. */
+export function encodeServerLine(line: ServerLine): Uint8Array {
+  return encoder.encode(formatServerLine(line) + "\n");
+}
+
+/**
+ * Parses a line received from the server, or returns `undefined` when its
+ * type is unknown (a newer server) so that the caller can show it raw.
+ */
+export function parseServerLine(text: string): ServerLine | undefined {
+  const space = text.indexOf(" ");
+  const type = space === -1 ? text : text.slice(0, space);
+  if (!Object.hasOwn(SERVER_LINE_FIELDS, type)) return undefined;
+  const fields: readonly string[] = SERVER_LINE_FIELDS[type as ServerLineType];
+  const line: Record<string, string> = { type };
+  let rest = space === -1 ? "" : text.slice(space + 1);
+  fields.forEach((field, i) => {
+    if (i === fields.length - 1) {
+      line[field] = rest;
+      return;
+    }
+    const end = rest.indexOf(" ");
+    line[field] = end === -1 ? rest : rest.slice(0, end);
+    rest = end === -1 ? "" : rest.slice(end + 1);
+  });
+  return line as unknown as ServerLine;
+}
