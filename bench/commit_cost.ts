@@ -40,6 +40,8 @@ interface Variant {
   readonly lineIds: boolean;
   /** Leaves out the `events` row (to see what `line_ids` costs alone). */
   readonly noEvents?: boolean;
+  /** One statement per table and commit (`VALUES (...), (...)`). */
+  readonly multi?: boolean;
 }
 
 const VARIANTS: readonly Variant[] = [
@@ -47,6 +49,18 @@ const VARIANTS: readonly Variant[] = [
   { name: "events", lineIds: false },
   { name: "line_ids", lineIds: true, noEvents: true },
   { name: "events+line_ids", lineIds: true },
+  {
+    name: "events,no ckpt",
+    lineIds: false,
+    setup: "PRAGMA wal_autocheckpoint = 0",
+  },
+  {
+    name: "events+line_ids,no ckpt",
+    lineIds: true,
+    setup: "PRAGMA wal_autocheckpoint = 0",
+  },
+  { name: "events,multi", lineIds: false, multi: true },
+  { name: "events+line_ids,multi", lineIds: true, multi: true },
   { name: "full", sync: "FULL", lineIds: true },
   {
     name: "+index(time)",
@@ -81,17 +95,16 @@ const VARIANTS: readonly Variant[] = [
 /** The µs each commit of one round took. */
 function round(
   db: DatabaseSync,
-  write: (seq: number) => void,
+  write: (first: number, rows: number) => void,
   commits: number,
   rows: number,
   first: number,
 ): number[] {
   const times = new Array<number>(commits);
-  let seq = first;
   for (let c = 0; c < commits; c++) {
     const start = performance.now();
     db.exec("BEGIN");
-    for (let r = 0; r < rows; r++) write(++seq);
+    write(first + c * rows + 1, rows);
     db.exec("COMMIT");
     times[c] = (performance.now() - start) * 1000;
   }
@@ -109,7 +122,7 @@ function median(values: readonly number[]): number {
 interface Open {
   readonly variant: Variant;
   readonly db: DatabaseSync;
-  readonly write: (seq: number) => void;
+  readonly write: (first: number, rows: number) => void;
   readonly close: () => void;
   readonly means: number[];
   readonly all: number[];
@@ -128,15 +141,43 @@ function open(variant: Variant, dir: string): Open {
     "INSERT INTO line_ids (seq, id, sign, time) VALUES (?, ?, ?, ?)",
   );
   const extra = variant.extra?.(db);
-  const write = (seq: number) => {
-    const id = `k${seq.toString(36)}x${(seq * 7919).toString(36)}`;
-    const line = { type: "MSG" as const, alias: "m3", text: `message ${seq}` };
-    const time = Date.now();
-    if (!variant.noEvents) {
-      insert.run(seq, time, line.type, JSON.stringify(line), id);
+  // The sign is computed by every log, the one in memory too: not counted.
+  const sign = lineSign({ type: "MSG", alias: "m3", text: "message" });
+  const values = (n: number, columns: number) =>
+    Array(n).fill(`(${Array(columns).fill("?").join(", ")})`).join(", ");
+  const many = new Map<number, [StatementSync, StatementSync]>();
+  const prepareMany = (n: number): [StatementSync, StatementSync] => [
+    db.prepare(
+      `INSERT INTO events (seq, time, type, line, id) VALUES ${values(n, 5)}`,
+    ),
+    db.prepare(
+      `INSERT INTO line_ids (seq, id, sign, time) VALUES ${values(n, 4)}`,
+    ),
+  ];
+  const write = (first: number, rows: number) => {
+    const events: (string | number)[] = [];
+    const ids: (string | number)[] = [];
+    for (let seq = first; seq < first + rows; seq++) {
+      const id = `k${seq.toString(36)}x${(seq * 7919).toString(36)}`;
+      const line = { type: "MSG", alias: "m3", text: `message ${seq}` };
+      const time = Date.now();
+      if (variant.multi) {
+        events.push(seq, time, line.type, JSON.stringify(line), id);
+        ids.push(seq, id, sign, time);
+        continue;
+      }
+      if (!variant.noEvents) {
+        insert.run(seq, time, line.type, JSON.stringify(line), id);
+      }
+      if (variant.lineIds) insertId.run(seq, id, sign, time);
+      extra?.(seq, id);
     }
-    if (variant.lineIds) insertId.run(seq, id, lineSign(line), time);
-    extra?.(seq, id);
+    if (variant.multi) {
+      let statements = many.get(rows);
+      if (!statements) many.set(rows, statements = prepareMany(rows));
+      statements[0].run(...events);
+      if (variant.lineIds) statements[1].run(...ids);
+    }
   };
   return { variant, db, write, close: store.close, means: [], all: [] };
 }

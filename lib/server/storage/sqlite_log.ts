@@ -23,7 +23,7 @@
  * @module
  */
 
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { clearImmediate, setImmediate } from "node:timers";
 import type { Clock } from "../../clock.ts";
 import { lastSeq, Retention } from "./retention.ts";
@@ -109,7 +109,7 @@ export class SqliteLog implements RoomLog {
   #db: DatabaseSync;
   #clock: Clock;
   #options: SqliteLogOptions;
-  #insert: StatementSync;
+  #insert: BatchInsert;
   #sink: RoomEventSink = () => {};
   #failed: RoomLogFailure = () => {};
   #recent: RecentEvents;
@@ -141,9 +141,7 @@ export class SqliteLog implements RoomLog {
         options.durability === "full" ? "FULL" : "NORMAL"
       }`,
     );
-    this.#insert = db.prepare(
-      "INSERT INTO events (seq, time, type, line, id) VALUES (?, ?, ?, ?, ?)",
-    );
+    this.#insert = new BatchInsert(db, "events (seq, time, type, line, id)");
     this.#seq = lastSeq(db);
     this.#recent = new RecentEvents(options.keep);
     const rows = db.prepare(
@@ -247,6 +245,8 @@ export class SqliteLog implements RoomLog {
     let taken: Map<Pending, "duplicate" | "reused"> | undefined;
     let examined = 0;
     let idRows = this.#idRows;
+    /** The values of the batch's rows, five a row. */
+    const rows: SQLInputValue[] = [];
     try {
       this.#db.exec("BEGIN");
       for (const pending of batch) {
@@ -261,18 +261,13 @@ export class SqliteLog implements RoomLog {
           }
           this.#ids.add(id, time, sign);
         }
-        this.#insert.run(
-          ++seq,
-          time,
-          line.type,
-          JSON.stringify(line),
-          id ?? null,
-        );
+        rows.push(++seq, time, line.type, JSON.stringify(line), id ?? null);
         if (id !== undefined) {
           this.#insertId.run(seq, id, sign, time);
           idRows++;
         }
       }
+      this.#insert.run(rows);
       // Trimmed a step at a time: a few rows over the window are harmless.
       const step = Math.max(1, Math.floor(this.#idsKept / 100));
       if (idRows > this.#idsKept + step) {
@@ -317,6 +312,49 @@ export class SqliteLog implements RoomLog {
       this.#recent.add(event);
       this.#sink(event);
     }
+  }
+}
+
+/** Rows one `INSERT` of {@linkcode BatchInsert} writes at most. */
+const ROWS_PER_STATEMENT = 32;
+
+/**
+ * Inserts a batch of rows into one table in a few statements (of 32, 16,
+ * ..., 1 rows, each prepared once, on first use) rather than one a row:
+ * a row then costs half as much (`bench/commit_cost.ts`).
+ */
+class BatchInsert {
+  #db: DatabaseSync;
+  #into: string;
+  #columns: number;
+  /** The statement of 2 ** i rows at i. */
+  #statements: StatementSync[] = [];
+
+  /** `into` is the table and its columns: `events (seq, time)`. */
+  constructor(db: DatabaseSync, into: string) {
+    this.#db = db;
+    this.#into = into;
+    this.#columns = into.split(",").length;
+  }
+
+  /** Inserts the rows whose values `values` holds, row after row. */
+  run(values: readonly SQLInputValue[]): void {
+    const width = this.#columns;
+    let done = 0;
+    while (done < values.length) {
+      let log2 = Math.log2(ROWS_PER_STATEMENT);
+      while (done + width * 2 ** log2 > values.length) log2--;
+      const end = done + width * 2 ** log2;
+      this.#statement(log2).run(...values.slice(done, end));
+      done = end;
+    }
+  }
+
+  #statement(log2: number): StatementSync {
+    const row = `(${Array(this.#columns).fill("?").join(", ")})`;
+    return this.#statements[log2] ??= this.#db.prepare(
+      `INSERT INTO ${this.#into} VALUES ${Array(2 ** log2).fill(row)}`,
+    );
   }
 }
 

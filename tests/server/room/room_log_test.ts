@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
-import { systemClock } from "../../../lib/clock.ts";
+import { type Clock, systemClock } from "../../../lib/clock.ts";
 import { createLogger } from "../../../lib/log.ts";
 import { Cluster } from "../../../lib/server/cluster/cluster.ts";
 import { RedisLink } from "../../../lib/server/cluster/redis.ts";
@@ -43,7 +43,7 @@ const msg = (text: string, alias = "amy"): RoomLine => ({
 });
 
 /** Options of a SqliteLog that keeps everything, on `clock`. */
-const keepAll = (clock: FakeClock) => ({
+const keepAll = (clock: Clock) => ({
   clock,
   keep: 10,
   keepDays: 0,
@@ -117,6 +117,34 @@ Deno.test("SqliteLog commits a turn's lines in one go, then hands them on in ord
   assert.deepEqual(texts(log.recent(10)), ["one", "two"]);
   assert.deepEqual(texts(await log.since(1, 1)), ["JOIN"]);
   assert.equal(log.settled(), undefined);
+  await log.close();
+});
+
+Deno.test("SqliteLog stores a turn of any size, in order, with each line's time and id", async () => {
+  using store = openStore(null);
+  let now = 1_000;
+  const clock = { ...systemClock, now: () => now };
+  const log = new SqliteLog(store.db, { ...keepAll(clock), keep: 100 });
+  const seen = collect(log);
+  // 70 lines in one turn: inserted 32, 32, 4 and 2 rows at a time.
+  for (let i = 1; i <= 70; i++) {
+    now = 1_000 + i;
+    if (i % 10 === 0) {
+      log.append({ type: "JOIN", alias: `j${i}`, online: "1" }, "2");
+    } else log.append(msg(`m${i}`), "1", { id: `id-${i}-0123456789abcdef` });
+  }
+  await log.settled();
+  const stored = [...eachEvent(store.db, {})];
+  assert.deepEqual(stored, seen.map((e) => ({ ...e, origin: "" })));
+  assert.deepEqual(
+    stored.map((e) => [e.seq, e.time, texts([e])[0], e.id]),
+    Array.from({ length: 70 }, (_, k) => {
+      const i = k + 1;
+      return i % 10 === 0
+        ? [i, 1_000 + i, "JOIN", undefined]
+        : [i, 1_000 + i, `m${i}`, `id-${i}-0123456789abcdef`];
+    }),
+  );
   await log.close();
 });
 
