@@ -27,6 +27,8 @@ export interface RetentionOptions {
   readonly onError?: (error: unknown) => void;
   /** Told the highest message number a step deleted. */
   readonly onForget?: (seq: number) => void;
+  /** Called before each step (the log writes what must outlive rows). */
+  readonly beforeStep?: () => void;
 }
 
 /** Rows one step deletes at most (of each kind). */
@@ -79,6 +81,7 @@ export class Retention {
     if (this.#stopped) return;
     let deleted = 0;
     try {
+      this.#options.beforeStep?.();
       deleted = this.#deleteStep();
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");

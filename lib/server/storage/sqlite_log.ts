@@ -14,11 +14,13 @@
  *
  * Each message's id is stored with it, and with its sign in `line_ids`, a
  * table that retention leaves alone (the newest ids, about
- * {@linkcode DEDUPE_MAX_LINES}, trimmed from the oldest end as lines are
- * stored); the ids of recent lines are kept in memory
- * ({@linkcode RecentIds}, loaded from there at start), so a line whose id
- * is stored already, before a restart or after its line aged out too, is
- * not stored again (no index on id: it would cost every commit).
+ * {@linkcode DEDUPE_MAX_LINES}, trimmed from the oldest end), written a
+ * batch at a time (in the commit that reaches 256 ids, at close and before
+ * each retention step): a killed server's last ids are found in their
+ * lines. The ids of recent lines are kept in memory ({@linkcode RecentIds},
+ * loaded from both at start), so a line whose id is stored already, before
+ * a restart or after its line aged out too, is not stored again (no index
+ * on id: it would cost every commit).
  *
  * @module
  */
@@ -115,8 +117,13 @@ export class SqliteLog implements RoomLog {
   #recent: RecentEvents;
   /** Ids of the lines stored lately (and of those being committed). */
   #ids: RecentIds;
-  #insertId: StatementSync;
+  #insertIds: BatchInsert;
   #trimIds: StatementSync;
+  /**
+   * Ids of stored lines not yet in `line_ids` (seq, id, sign, time: four
+   * values each): written there in batches, not in every commit.
+   */
+  #unflushed: SQLInputValue[] = [];
   /** Rows of `line_ids`, and how many it keeps (the newest). */
   #idRows: number;
   #idsKept: number;
@@ -154,18 +161,34 @@ export class SqliteLog implements RoomLog {
     }
     this.#ids = new RecentIds(options.ids);
     this.#idsKept = options.ids?.maxLines ?? DEDUPE_MAX_LINES;
-    this.#insertId = db.prepare(
-      "INSERT INTO line_ids (seq, id, sign, time) VALUES (?, ?, ?, ?)",
-    );
+    this.#insertIds = new BatchInsert(db, "line_ids (seq, id, sign, time)");
     this.#trimIds = db.prepare(
       `DELETE FROM line_ids WHERE seq IN
          (SELECT seq FROM line_ids ORDER BY seq LIMIT ?)`,
     );
     const ids = db.prepare(
-      "SELECT id, sign, time FROM line_ids ORDER BY seq DESC LIMIT ?",
-    ).all(this.#idsKept) as { id: string; sign: string; time: number }[];
-    for (const { id, sign, time } of ids.reverse()) {
+      "SELECT seq, id, sign, time FROM line_ids ORDER BY seq DESC LIMIT ?",
+    ).all(this.#idsKept) as {
+      seq: number;
+      id: string;
+      sign: string;
+      time: number;
+    }[];
+    for (const { id, sign, time } of ids.toReversed()) {
       this.#ids.add(id, time, sign);
+    }
+    // Lines stored after the last batch of ids was (the server was killed):
+    // a batch's worth at most, their signs computed again.
+    const newer = db.prepare(
+      `SELECT seq, time, line, id FROM events WHERE seq > ? AND id NOT NULL
+       ORDER BY seq DESC LIMIT ?`,
+    ).all(ids[0]?.seq ?? 0, this.#idsKept) as unknown as StoredRow[];
+    for (const row of newer.reverse()) {
+      const event = toRoomEvent(row);
+      if (event?.id === undefined) continue;
+      const sign = lineSign(event.line);
+      this.#ids.add(event.id, event.time, sign);
+      this.#unflushed.push(event.seq, event.id, sign, event.time);
     }
     this.#idRows = (db.prepare("SELECT COUNT(*) AS n FROM line_ids").get() as {
       n: number;
@@ -177,6 +200,8 @@ export class SqliteLog implements RoomLog {
       everyMs: options.retentionEveryMs,
       onError: (error) => options.onError?.("retention", error),
       onForget: (seq) => this.#recent.forgetUpTo(seq),
+      // Ids outlive their lines (a killed server loses no batch of them).
+      beforeStep: () => this.#flushIds(),
     });
   }
 
@@ -208,6 +233,7 @@ export class SqliteLog implements RoomLog {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#commit();
+      this.#flushIds();
       this.#closed = true;
       this.#retention.stop();
     }
@@ -247,6 +273,8 @@ export class SqliteLog implements RoomLog {
     let idRows = this.#idRows;
     /** The values of the batch's rows, five a row. */
     const rows: SQLInputValue[] = [];
+    /** The batch's ids, four values each (see `#unflushed`). */
+    const ids: SQLInputValue[] = [];
     try {
       this.#db.exec("BEGIN");
       for (const pending of batch) {
@@ -262,19 +290,15 @@ export class SqliteLog implements RoomLog {
           this.#ids.add(id, time, sign);
         }
         rows.push(++seq, time, line.type, JSON.stringify(line), id ?? null);
-        if (id !== undefined) {
-          this.#insertId.run(seq, id, sign, time);
-          idRows++;
-        }
+        if (id !== undefined) ids.push(seq, id, sign, time);
       }
       this.#insert.run(rows);
-      // Trimmed a step at a time: a few rows over the window are harmless.
-      const step = Math.max(1, Math.floor(this.#idsKept / 100));
-      if (idRows > this.#idsKept + step) {
-        idRows -= Number(this.#trimIds.run(idRows - this.#idsKept).changes);
-      }
+      const flush = this.#unflushed.length + ids.length >= ID_BATCH * 4;
+      if (flush) idRows = this.#storeIds([...this.#unflushed, ...ids]);
       this.#db.exec("COMMIT");
       this.#idRows = idRows;
+      if (flush) this.#unflushed = [];
+      else this.#unflushed.push(...ids);
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       if (!this.#failing) this.#options.onError?.("commit", error);
@@ -313,7 +337,45 @@ export class SqliteLog implements RoomLog {
       this.#sink(event);
     }
   }
+
+  /**
+   * Writes ids (values as in `#unflushed`) to `line_ids`, inside the
+   * caller's transaction, and trims the table a step at a time (a few rows
+   * over the window are harmless); returns its rows then.
+   */
+  #storeIds(ids: readonly SQLInputValue[]): number {
+    this.#insertIds.run(ids);
+    let rows = this.#idRows + ids.length / 4;
+    const step = Math.max(1, Math.floor(this.#idsKept / 100));
+    if (rows > this.#idsKept + step) {
+      rows -= Number(this.#trimIds.run(rows - this.#idsKept).changes);
+    }
+    return rows;
+  }
+
+  /** Writes the ids not yet in `line_ids` there (at close, before retention). */
+  #flushIds(): void {
+    if (this.#closed || this.#unflushed.length === 0) return;
+    try {
+      this.#db.exec("BEGIN");
+      const rows = this.#storeIds(this.#unflushed);
+      this.#db.exec("COMMIT");
+      this.#idRows = rows;
+      this.#unflushed = [];
+    } catch (error) {
+      // Kept for the next try; their lines hold them meanwhile.
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      if (!this.#failing) this.#options.onError?.("commit", error);
+      this.#failing = true;
+    }
+  }
 }
+
+/**
+ * Ids a commit leaves for `line_ids` before it writes them there, in the
+ * same transaction: one batch of rows costs less than a row in each commit.
+ */
+const ID_BATCH = 256;
 
 /** Rows one `INSERT` of {@linkcode BatchInsert} writes at most. */
 const ROWS_PER_STATEMENT = 32;

@@ -101,8 +101,9 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   // The ids of the newest lines, each with its line's sign, in a table of
   // their own: retention deletes events, never this window of ids, so an
   // id cannot be stored twice after its line aged out. Keyed by the line's
-  // number (trimmed from the oldest end); no index on id: the server keeps
-  // the window in memory, loaded from here at start (sqlite_log.ts).
+  // number (trimmed from the oldest end), written in batches (the newest
+  // ids may be in events only); no index on id: the server keeps the window
+  // in memory, loaded from here at start (sqlite_log.ts).
   (db) => {
     db.exec(`CREATE TABLE IF NOT EXISTS line_ids (
        seq INTEGER PRIMARY KEY,       -- the line's number in events

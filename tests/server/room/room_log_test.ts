@@ -685,11 +685,13 @@ Deno.test("SqliteLog keeps its window of ids when retention deletes their lines,
   log.append(msg("not m1"), "1", { id: ID_B });
   await settledLog(log);
   assert.deepEqual(seen, [`duplicate m0 ${ID_A} 1`, `reused not m1 ${ID_B} 1`]);
-  // Newer lines push the oldest ids out of the table (one over at most).
+  // Newer lines push the oldest ids out of the table (one over at most),
+  // once written there (at close at the latest).
   for (let i = 0; i < 4; i++) {
     log.append(msg(`n${i}`), "1", { id: `new-id-${i}-0123456789` });
     await settledLog(log);
   }
+  await log.close();
   const rows = store.db.prepare("SELECT id FROM line_ids ORDER BY seq").all()
     .map((row) => row.id);
   assert.ok(rows.length <= 4, rows.join(" "));
@@ -697,7 +699,60 @@ Deno.test("SqliteLog keeps its window of ids when retention deletes their lines,
     rows.slice(-3),
     [1, 2, 3].map((i) => `new-id-${i}-0123456789`),
   );
-  await log.close();
+});
+
+Deno.test("SqliteLog writes ids to line_ids in batches; killed, it finds the newer ones in their lines", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const idRows = () =>
+    (store.db.prepare("SELECT COUNT(*) AS n FROM line_ids").get() as {
+      n: number;
+    }).n;
+  const log = new SqliteLog(store.db, keepAll(clock));
+  log.append(msg("one"), "1", { id: ID_A });
+  log.append(msg("two"), "1", { id: ID_B });
+  await settledLog(log);
+  assert.equal(idRows(), 0, "not in every commit");
+  // 300 more lines, in turns of 10: a batch of ids is written meanwhile.
+  for (let i = 0; i < 300; i++) {
+    log.append(msg(`m${i}`), "1", { id: `batch-id-${i}-0123456789` });
+    if (i % 10 === 9) await settledLog(log);
+  }
+  const written = idRows();
+  assert.ok(written >= 256 && written < 302, `${written} rows`);
+  // Killed: never closed. A new server knows every id, the unwritten too.
+  const again = new SqliteLog(store.db, keepAll(clock));
+  const { seen } = timeline(again);
+  again.append(msg("one", "AMY"), "1", { id: ID_A });
+  again.append(msg("not two"), "1", { id: ID_B });
+  again.append(msg("m299"), "1", { id: "batch-id-299-0123456789" });
+  await settledLog(again);
+  assert.deepEqual(seen, [
+    `duplicate one ${ID_A} 1`,
+    `reused not two ${ID_B} 1`,
+    "duplicate m299 batch-id-299-0123456789 1",
+  ]);
+  await again.close();
+  assert.equal(idRows(), 302, "close writes the rest");
+});
+
+Deno.test("SqliteLog writes the ids not yet in line_ids before retention deletes their lines", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const options = { ...keepAll(clock), keepRows: 1, retentionEveryMs: 1_000 };
+  const log = new SqliteLog(store.db, options);
+  log.append(msg("one"), "1", { id: ID_A });
+  log.append(msg("two"), "1", { id: ID_B });
+  await settledLog(log);
+  await clock.advance(1_000); // retention: only "two" is left
+  assert.deepEqual(texts([...eachEvent(store.db, {})]), ["two"]);
+  // Killed: never closed (its retention timer never fires again).
+  const again = new SqliteLog(store.db, keepAll(clock));
+  const { seen } = timeline(again);
+  again.append(msg("one"), "1", { id: ID_A });
+  await settledLog(again);
+  assert.deepEqual(seen, [`duplicate one ${ID_A} 1`]);
+  await again.close();
 });
 
 Deno.test("openStore() moves the ids of a database from before line_ids into it, with their signs", async () => {
