@@ -18,6 +18,7 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { aliasSkeleton } from "../../text.ts";
 import { DEDUPE_MAX_LINES, lineSign } from "../room/room_log.ts";
+import { Checkpoints } from "./checkpoints.ts";
 
 /** Name of the database file in the data directory. */
 export const DATABASE_FILE = "chat.db";
@@ -151,6 +152,13 @@ export interface StoreOptions {
   readonly exclusive?: boolean;
   /** Open the database read-only (the `history` tool). */
   readonly readOnly?: boolean;
+  /**
+   * How often a server's log is checkpointed by a worker (see
+   * `checkpoints.ts`); only with `exclusive`. @default {100}
+   */
+  readonly checkpointEveryMs?: number;
+  /** See `CheckpointsOptions.onCheckpoint` (tests). */
+  readonly onCheckpoint?: (pages: number) => void;
 }
 
 /**
@@ -176,6 +184,7 @@ export function openStore(
   }
   const unlock = options.exclusive ? lockDirectory(dir) : () => {};
   let db: DatabaseSync | undefined;
+  let checkpoints: Checkpoints | undefined;
   try {
     db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -186,26 +195,33 @@ export function openStore(
       // Fails now, not at the first message, if another program holds a
       // write lock.
       db.exec("BEGIN IMMEDIATE; COMMIT");
+      checkpoints = new Checkpoints(db, path, {
+        everyMs: options.checkpointEveryMs,
+        onCheckpoint: options.onCheckpoint,
+      });
     }
   } catch (e) {
+    checkpoints?.close();
     db?.close();
     unlock();
     throw new Error(`Cannot use the database "${path}": ${explain(e)}`, {
       cause: e,
     });
   }
-  return handle(db, dir, unlock);
+  return handle(db, dir, unlock, checkpoints);
 }
 
 function handle(
   db: DatabaseSync,
   dir: string | null,
   unlock: () => void,
+  checkpoints?: Checkpoints,
 ): Store {
   let open = true;
   const close = () => {
     if (!open) return;
     open = false;
+    checkpoints?.close();
     db.close();
     unlock();
   };
