@@ -22,7 +22,7 @@
 // deno-lint-ignore-file no-console
 
 import { parseArgs } from "node:util";
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { openStore } from "../lib/server/storage/store.ts";
 import { lineSign } from "../lib/server/room/room_log.ts";
 
@@ -36,51 +36,51 @@ interface Variant {
   readonly setup?: string;
   /** Writes the extra rows for one message (beyond `events`). */
   readonly extra?: (db: DatabaseSync) => (seq: number, id: string) => void;
-  /** Also writes `line_ids`, as `SqliteLog` does. */
-  readonly lineIds: boolean;
+  /**
+   * `line_ids`: a row per message in each commit (before), a batch of 256
+   * in the commit that reaches them (after), or none.
+   */
+  readonly ids: "each" | "batch" | "none";
   /** Leaves out the `events` row (to see what `line_ids` costs alone). */
   readonly noEvents?: boolean;
-  /** One statement per table and commit (`VALUES (...), (...)`). */
+  /** Rows in a few statements (`VALUES (...), (...)`), not one a row. */
   readonly multi?: boolean;
+  /** Checkpoints by the worker, as a server's store makes them. */
+  readonly worker?: boolean;
 }
 
+/** The write path after this change, and what an index would add to it. */
+const AFTER = { ids: "batch", multi: true, worker: true } as const;
+
 const VARIANTS: readonly Variant[] = [
-  { name: "empty", lineIds: false, noEvents: true },
-  { name: "events", lineIds: false },
-  { name: "line_ids", lineIds: true, noEvents: true },
-  { name: "events+line_ids", lineIds: true },
-  {
-    name: "events,no ckpt",
-    lineIds: false,
-    setup: "PRAGMA wal_autocheckpoint = 0",
-  },
-  {
-    name: "events+line_ids,no ckpt",
-    lineIds: true,
-    setup: "PRAGMA wal_autocheckpoint = 0",
-  },
-  { name: "events,multi", lineIds: false, multi: true },
-  { name: "events+line_ids,multi", lineIds: true, multi: true },
-  { name: "full", sync: "FULL", lineIds: true },
+  { name: "empty", ids: "none", noEvents: true },
+  { name: "events", ids: "none" },
+  { name: "line_ids", ids: "each", noEvents: true },
+  { name: "before", ids: "each" },
+  { name: "before,full", ids: "each", sync: "FULL" },
+  { name: "events,multi", ids: "none", multi: true },
+  { name: "multi+ids/256", ids: "batch", multi: true },
+  { name: "after", ...AFTER },
+  { name: "after,full", ...AFTER, sync: "FULL" },
   {
     name: "+index(time)",
-    lineIds: true,
+    ...AFTER,
     setup: "CREATE INDEX events_time ON events (time)",
   },
   {
     name: "+index(id)",
-    lineIds: true,
+    ...AFTER,
     setup: "CREATE INDEX events_id ON events (id)",
   },
   {
     name: "+room,index(room,seq)",
-    lineIds: true,
+    ...AFTER,
     setup: `ALTER TABLE events ADD COLUMN room TEXT NOT NULL DEFAULT 'lobby';
             CREATE INDEX events_room ON events (room, seq)`,
   },
   {
     name: "+fts5(text)",
-    lineIds: true,
+    ...AFTER,
     setup:
       "CREATE VIRTUAL TABLE events_text USING fts5(text, content='', contentless_delete=1)",
     extra: (db) => {
@@ -129,57 +129,67 @@ interface Open {
 }
 
 function open(variant: Variant, dir: string): Open {
-  const store = openStore(dir, { exclusive: true });
+  // A server's store (exclusive) has the checkpoint worker; a tool's not.
+  const store = openStore(dir, { exclusive: variant.worker ?? false });
   const db = store.db;
   db.exec(`PRAGMA synchronous = ${variant.sync ?? "NORMAL"}`);
   if (variant.setup) db.exec(variant.setup);
-  // The statements SqliteLog prepares once.
-  const insert: StatementSync = db.prepare(
-    "INSERT INTO events (seq, time, type, line, id) VALUES (?, ?, ?, ?, ?)",
-  );
-  const insertId = db.prepare(
-    "INSERT INTO line_ids (seq, id, sign, time) VALUES (?, ?, ?, ?)",
-  );
   const extra = variant.extra?.(db);
   // The sign is computed by every log, the one in memory too: not counted.
   const sign = lineSign({ type: "MSG", alias: "m3", text: "message" });
-  const values = (n: number, columns: number) =>
-    Array(n).fill(`(${Array(columns).fill("?").join(", ")})`).join(", ");
-  const many = new Map<number, [StatementSync, StatementSync]>();
-  const prepareMany = (n: number): [StatementSync, StatementSync] => [
-    db.prepare(
-      `INSERT INTO events (seq, time, type, line, id) VALUES ${values(n, 5)}`,
-    ),
-    db.prepare(
-      `INSERT INTO line_ids (seq, id, sign, time) VALUES ${values(n, 4)}`,
-    ),
-  ];
+  const insert = statements(db, "events (seq, time, type, line, id)");
+  const insertIds = statements(db, "line_ids (seq, id, sign, time)");
+  let unflushed: SQLInputValue[] = [];
   const write = (first: number, rows: number) => {
-    const events: (string | number)[] = [];
-    const ids: (string | number)[] = [];
+    const events: SQLInputValue[] = [];
+    const ids: SQLInputValue[] = [];
     for (let seq = first; seq < first + rows; seq++) {
       const id = `k${seq.toString(36)}x${(seq * 7919).toString(36)}`;
       const line = { type: "MSG", alias: "m3", text: `message ${seq}` };
       const time = Date.now();
-      if (variant.multi) {
-        events.push(seq, time, line.type, JSON.stringify(line), id);
-        ids.push(seq, id, sign, time);
-        continue;
-      }
       if (!variant.noEvents) {
-        insert.run(seq, time, line.type, JSON.stringify(line), id);
+        const row = [seq, time, line.type, JSON.stringify(line), id];
+        if (variant.multi) events.push(...row);
+        else insert(1).run(...row);
       }
-      if (variant.lineIds) insertId.run(seq, id, sign, time);
+      if (variant.ids === "each" && !variant.multi) {
+        insertIds(1).run(seq, id, sign, time);
+      } else if (variant.ids !== "none") ids.push(seq, id, sign, time);
       extra?.(seq, id);
     }
-    if (variant.multi) {
-      let statements = many.get(rows);
-      if (!statements) many.set(rows, statements = prepareMany(rows));
-      statements[0].run(...events);
-      if (variant.lineIds) statements[1].run(...ids);
+    if (events.length > 0) insert(rows).run(...events);
+    if (variant.ids === "each" && ids.length > 0) insertIds(rows).run(...ids);
+    if (variant.ids === "batch") {
+      unflushed.push(...ids);
+      if (unflushed.length >= 256 * 4) {
+        for (let i = 0; i < unflushed.length; i += 32 * 4) {
+          const chunk = unflushed.slice(i, i + 32 * 4);
+          insertIds(chunk.length / 4).run(...chunk);
+        }
+        unflushed = [];
+      }
     }
   };
   return { variant, db, write, close: store.close, means: [], all: [] };
+}
+
+/** Prepared `INSERT`s of n rows into `into`, made on first use. */
+function statements(
+  db: DatabaseSync,
+  into: string,
+): (rows: number) => StatementSync {
+  const made = new Map<number, StatementSync>();
+  const row = `(${into.split(",").map(() => "?").join(", ")})`;
+  return (rows) => {
+    let statement = made.get(rows);
+    if (!statement) {
+      statement = db.prepare(
+        `INSERT INTO ${into} VALUES ${Array(rows).fill(row)}`,
+      );
+      made.set(rows, statement);
+    }
+    return statement;
+  };
 }
 
 /** Runs the micro-benchmark; resolves to the exit code. */
