@@ -61,7 +61,8 @@ const VARIANTS: readonly Variant[] = [
   { name: "events,multi", ids: "none", multi: true },
   { name: "multi+ids/256", ids: "batch", multi: true },
   { name: "after", ...AFTER },
-  { name: "after,full", ...AFTER, sync: "FULL" },
+  { name: "after,full", ...AFTER, worker: false, sync: "FULL" },
+  { name: "after+worker,full", ...AFTER, sync: "FULL" },
   {
     name: "+index(time)",
     ...AFTER,
@@ -129,8 +130,10 @@ interface Open {
 }
 
 function open(variant: Variant, dir: string): Open {
-  // A server's store (exclusive) has the checkpoint worker; a tool's not.
-  const store = openStore(dir, { exclusive: variant.worker ?? false });
+  const store = openStore(dir, {
+    exclusive: true,
+    checkpoints: variant.worker ?? false,
+  });
   const db = store.db;
   db.exec(`PRAGMA synchronous = ${variant.sync ?? "NORMAL"}`);
   if (variant.setup) db.exec(variant.setup);

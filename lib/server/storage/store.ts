@@ -153,9 +153,11 @@ export interface StoreOptions {
   /** Open the database read-only (the `history` tool). */
   readonly readOnly?: boolean;
   /**
-   * How often a server's log is checkpointed by a worker (see
-   * `checkpoints.ts`); only with `exclusive`. @default {100}
+   * A server's log is checkpointed by a worker, off the event loop (see
+   * `checkpoints.ts`). @default {false}
    */
+  readonly checkpoints?: boolean;
+  /** How often the worker checkpoints. @default {100} */
   readonly checkpointEveryMs?: number;
   /** See `CheckpointsOptions.onCheckpoint` (tests). */
   readonly onCheckpoint?: (pages: number) => void;
@@ -195,6 +197,8 @@ export function openStore(
       // Fails now, not at the first message, if another program holds a
       // write lock.
       db.exec("BEGIN IMMEDIATE; COMMIT");
+    }
+    if (options.checkpoints) {
       checkpoints = new Checkpoints(db, path, {
         everyMs: options.checkpointEveryMs,
         onCheckpoint: options.onCheckpoint,

@@ -13,6 +13,7 @@ Deno.test("openStore() for a server checkpoints its log from a worker, not from 
     const copied = Promise.withResolvers<number>();
     using store = openStore(dir, {
       exclusive: true,
+      checkpoints: true,
       checkpointEveryMs: 5,
       onCheckpoint: copied.resolve,
     });
@@ -35,9 +36,9 @@ Deno.test("openStore() for a server checkpoints its log from a worker, not from 
   });
 });
 
-Deno.test("openStore() for a tool starts no checkpoints of its own", async () => {
+Deno.test("openStore() leaves checkpoints to SQLite unless asked (tools; a server with durability full)", async () => {
   await withTempDir((dir) => {
-    using store = openStore(dir);
+    using store = openStore(dir, { exclusive: true });
     const { wal_autocheckpoint: limit } = store.db.prepare(
       "PRAGMA wal_autocheckpoint",
     ).get() as { wal_autocheckpoint: number };
