@@ -100,7 +100,12 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     ca: await Deno.readTextFile(config.clientCa),
     require: config.clientCert === "require",
   };
-  using store = openStore(config.dataDir, { exclusive: true });
+  using store = openStore(config.dataDir, {
+    exclusive: true,
+    // Off the event loop where history commits at every turn without a
+    // sync; `full` syncs each commit anyway, and keeps SQLite's own.
+    checkpoints: config.history > 0 && config.durability === "normal",
+  });
   const { cert, key, file } = await loadCertificate(config, log);
   // The room comes first: nobody is let in before it can take them.
   const backend = await openRoomBackend(config, { store, log });

@@ -50,7 +50,10 @@ interface Scenario {
   readonly junkBytes: number;
   /** Messages said before the members join: their history (eh, h). */
   readonly history: number;
-  /** Extra server flags (cm, dm, hm: history in memory only). */
+  /**
+   * Extra server flags (cm, dm, hm: history in memory only; a0, c0: no
+   * history, nothing stored).
+   */
   readonly serverArgs: readonly string[];
   /** Members that join through the web door (w: all, wx: every other one). */
   readonly web: "none" | "half" | "all";
@@ -75,6 +78,7 @@ function scenarios(quick: boolean): Scenario[] {
     cluster: 0,
   };
   const inMemory = ["--durability", "memory"];
+  const noHistory = ["--history", "0"];
   const c = {
     ...base,
     id: "c",
@@ -108,15 +112,17 @@ function scenarios(quick: boolean): Scenario[] {
     liveness: true,
     history: quick ? 1000 : 10_000,
   };
+  const a = {
+    ...base,
+    id: "a",
+    title: "N=10, all send, 1 in flight",
+    members: 10,
+    senders: 10,
+    inflight: 1,
+  };
   return [
-    {
-      ...base,
-      id: "a",
-      title: "N=10, all send, 1 in flight",
-      members: 10,
-      senders: 10,
-      inflight: 1,
-    },
+    a,
+    { ...a, id: "a0", title: `${a.title}, no history`, serverArgs: noHistory },
     {
       ...base,
       id: "b",
@@ -139,6 +145,7 @@ function scenarios(quick: boolean): Scenario[] {
       title: `${c.title}, history in memory`,
       serverArgs: inMemory,
     },
+    { ...c, id: "c0", title: `${c.title}, no history`, serverArgs: noHistory },
     {
       ...base,
       id: "f",

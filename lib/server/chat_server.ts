@@ -573,11 +573,13 @@ export async function openRoomBackend(
     });
     const cluster = new Cluster(link, { ...config, clock, log });
     const directory = new RedisDirectory<Session>(cluster, log);
+    const retention = openRetention(store, config, clock, log);
+    retention.start();
     return {
       log: roomLog,
       directory,
       idPrefix: `${cluster.server}/`,
-      retention: openRetention(store, config, clock, log),
+      retention,
       label: `${config.cluster}@${redact(config.redis)}/${cluster.server}`,
       start: (moderation, take) => directory.start(moderation, take),
       async close() {
@@ -605,8 +607,10 @@ export function localBackend(
   log: Logger,
 ): RoomBackend {
   const retention = openRetention(store, config, clock, log);
+  const roomLog = openRoomLog(store, config, { clock, log, retention });
+  retention.start(); // once the log listens to it
   return {
-    log: openRoomLog(store, config, { clock, log, retention }),
+    log: roomLog,
     directory: new LocalDirectory<Session>(),
     idPrefix: "",
     retention,
@@ -617,7 +621,8 @@ export function localBackend(
 }
 
 /**
- * The one place retention starts: what the data directory holds ages out
+ * The one place retention is made (its backend starts it): what the data
+ * directory holds ages out
  * as `--history-keep-days` and `--history-keep-rows` say, whatever the log
  * (rows stored before still go when nothing new is stored).
  */

@@ -63,17 +63,31 @@ export class Retention {
   #step: ReturnType<typeof setImmediate> | undefined;
   #stopped = false;
   #forget: ((seq: number) => void)[] = [];
+  #before: (() => void)[] = [];
 
-  /** Runs a first round now, then one every `everyMs`. */
+  /** Ready to {@linkcode start}, once its listeners are in place. */
   constructor(db: DatabaseSync, options: RetentionOptions) {
     this.#db = db;
     this.#options = options;
-    if (options.keepDays > 0 || options.keepRows > 0) this.#round();
+  }
+
+  /** Runs a first round now, then one every `everyMs`. */
+  start(): void {
+    const { keepDays, keepRows } = this.#options;
+    if (keepDays > 0 || keepRows > 0) this.#round();
   }
 
   /** Tells `listener` the highest message number each step deleted. */
   onForget(listener: (seq: number) => void): void {
     this.#forget.push(listener);
+  }
+
+  /**
+   * Calls `listener` before each step (the log writes what must outlive
+   * the rows the step may delete).
+   */
+  beforeStep(listener: () => void): void {
+    this.#before.push(listener);
   }
 
   /** Stops (a step never runs after this). */
@@ -87,6 +101,7 @@ export class Retention {
     if (this.#stopped) return;
     let deleted = 0;
     try {
+      for (const before of this.#before) before();
       deleted = this.#deleteStep();
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");

@@ -15,16 +15,18 @@
  *
  * Each message's id is stored with it, and with its sign in `line_ids`, a
  * table that retention leaves alone (the newest ids, about
- * {@linkcode DEDUPE_MAX_LINES}, trimmed from the oldest end as lines are
- * stored); the ids of recent lines are kept in memory
- * ({@linkcode RecentIds}, loaded from there at start), so a line whose id
- * is stored already, before a restart or after its line aged out too, is
- * not stored again (no index on id: it would cost every commit).
+ * {@linkcode DEDUPE_MAX_LINES}, trimmed from the oldest end), written a
+ * batch at a time (in the commit that reaches 256 ids, at close and before
+ * each retention step): a killed server's last ids are found in their
+ * lines. The ids of recent lines are kept in memory ({@linkcode RecentIds},
+ * loaded from both at start), so a line whose id is stored already, before
+ * a restart or after its line aged out too, is not stored again (no index
+ * on id: it would cost every commit).
  *
  * @module
  */
 
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { clearImmediate, setImmediate } from "node:timers";
 import type { Clock } from "../../clock.ts";
 import { lastSeq, type Retention } from "./retention.ts";
@@ -120,14 +122,19 @@ export class SqliteLog implements RoomLog {
   #db: DatabaseSync;
   #clock: Clock;
   #options: SqliteLogOptions;
-  #insert: StatementSync;
+  #insert: BatchInsert;
   #sink: RoomEventSink = () => {};
   #failed: RoomLogFailure = () => {};
   #recent: RecentEvents;
   /** Ids of the lines stored lately (and of those being committed). */
   #ids: RecentIds;
-  #insertId: StatementSync;
+  #insertIds: BatchInsert;
   #trimIds: StatementSync;
+  /**
+   * Ids of stored lines not yet in `line_ids` (seq, id, sign, time: four
+   * values each): written there in batches, not in every commit.
+   */
+  #unflushed: SQLInputValue[] = [];
   /** Rows of `line_ids`, and how many it keeps (the newest). */
   #idRows: number;
   #idsKept: number;
@@ -151,9 +158,9 @@ export class SqliteLog implements RoomLog {
         options.durability === "full" ? "FULL" : "NORMAL"
       }`,
     );
-    this.#insert = db.prepare(
-      `INSERT INTO events (seq, time, type, line, id, effect, effect_value)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    this.#insert = new BatchInsert(
+      db,
+      "events (seq, time, type, line, id, effect, effect_value)",
     );
     this.#seq = lastSeq(db);
     this.#recent = new RecentEvents(options.keep);
@@ -167,23 +174,41 @@ export class SqliteLog implements RoomLog {
     }
     this.#ids = new RecentIds(options.ids);
     this.#idsKept = options.ids?.maxLines ?? DEDUPE_MAX_LINES;
-    this.#insertId = db.prepare(
-      "INSERT INTO line_ids (seq, id, sign, time) VALUES (?, ?, ?, ?)",
-    );
+    this.#insertIds = new BatchInsert(db, "line_ids (seq, id, sign, time)");
     this.#trimIds = db.prepare(
       `DELETE FROM line_ids WHERE seq IN
          (SELECT seq FROM line_ids ORDER BY seq LIMIT ?)`,
     );
     const ids = db.prepare(
-      "SELECT id, sign, time FROM line_ids ORDER BY seq DESC LIMIT ?",
-    ).all(this.#idsKept) as { id: string; sign: string; time: number }[];
-    for (const { id, sign, time } of ids.reverse()) {
+      "SELECT seq, id, sign, time FROM line_ids ORDER BY seq DESC LIMIT ?",
+    ).all(this.#idsKept) as {
+      seq: number;
+      id: string;
+      sign: string;
+      time: number;
+    }[];
+    for (const { id, sign, time } of ids.toReversed()) {
       this.#ids.add(id, time, sign);
+    }
+    // Lines stored after the last batch of ids was (the server was killed):
+    // a batch's worth at most, their signs computed again.
+    const newer = db.prepare(
+      `SELECT seq, time, line, id FROM events WHERE seq > ? AND id NOT NULL
+       ORDER BY seq DESC LIMIT ?`,
+    ).all(ids[0]?.seq ?? 0, this.#idsKept) as unknown as StoredRow[];
+    for (const row of newer.reverse()) {
+      const event = toRoomEvent(row);
+      if (event?.id === undefined) continue;
+      const sign = lineSign(event.line);
+      this.#ids.add(event.id, event.time, sign);
+      this.#unflushed.push(event.seq, event.id, sign, event.time);
     }
     this.#idRows = (db.prepare("SELECT COUNT(*) AS n FROM line_ids").get() as {
       n: number;
     }).n;
     options.retention?.onForget((seq) => this.#recent.forgetUpTo(seq));
+    // Ids outlive their lines (a killed server loses no batch of them).
+    options.retention?.beforeStep(() => this.#flushIds());
   }
 
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
@@ -210,6 +235,7 @@ export class SqliteLog implements RoomLog {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#commit();
+      this.#flushIds();
       this.#closed = true;
     }
     return Promise.resolve();
@@ -246,6 +272,10 @@ export class SqliteLog implements RoomLog {
     let taken: Map<Pending, "duplicate" | "reused"> | undefined;
     let examined = 0;
     let idRows = this.#idRows;
+    /** The values of the batch's rows, seven a row. */
+    const rows: SQLInputValue[] = [];
+    /** The batch's ids, four values each (see `#unflushed`). */
+    const ids: SQLInputValue[] = [];
     try {
       this.#db.exec("BEGIN");
       for (const pending of batch) {
@@ -261,27 +291,17 @@ export class SqliteLog implements RoomLog {
           this.#ids.add(id, time, sign);
         }
         const stored = effect && storedEffect(effect);
-        this.#insert.run(
-          ++seq,
-          time,
-          line.type,
-          JSON.stringify(line),
-          id ?? null,
-          stored?.kind ?? null,
-          stored?.value ?? null,
-        );
-        if (id !== undefined) {
-          this.#insertId.run(seq, id, sign, time);
-          idRows++;
-        }
+        rows.push(++seq, time, line.type, JSON.stringify(line), id ?? null);
+        rows.push(stored?.kind ?? null, stored?.value ?? null);
+        if (id !== undefined) ids.push(seq, id, sign, time);
       }
-      // Trimmed a step at a time: a few rows over the window are harmless.
-      const step = Math.max(1, Math.floor(this.#idsKept / 100));
-      if (idRows > this.#idsKept + step) {
-        idRows -= Number(this.#trimIds.run(idRows - this.#idsKept).changes);
-      }
+      this.#insert.run(rows);
+      const flush = this.#unflushed.length + ids.length >= ID_BATCH * 4;
+      if (flush) idRows = this.#storeIds([...this.#unflushed, ...ids]);
       this.#db.exec("COMMIT");
       this.#idRows = idRows;
+      if (flush) this.#unflushed = [];
+      else this.#unflushed.push(...ids);
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       if (!this.#failing) this.#options.onError?.("commit", error);
@@ -319,6 +339,87 @@ export class SqliteLog implements RoomLog {
       this.#recent.add(event);
       this.#sink(event);
     }
+  }
+
+  /**
+   * Writes ids (values as in `#unflushed`) to `line_ids`, inside the
+   * caller's transaction, and trims the table a step at a time (a few rows
+   * over the window are harmless); returns its rows then.
+   */
+  #storeIds(ids: readonly SQLInputValue[]): number {
+    this.#insertIds.run(ids);
+    let rows = this.#idRows + ids.length / 4;
+    const step = Math.max(1, Math.floor(this.#idsKept / 100));
+    if (rows > this.#idsKept + step) {
+      rows -= Number(this.#trimIds.run(rows - this.#idsKept).changes);
+    }
+    return rows;
+  }
+
+  /** Writes the ids not yet in `line_ids` there (at close, before retention). */
+  #flushIds(): void {
+    if (this.#closed || this.#unflushed.length === 0) return;
+    try {
+      this.#db.exec("BEGIN");
+      const rows = this.#storeIds(this.#unflushed);
+      this.#db.exec("COMMIT");
+      this.#idRows = rows;
+      this.#unflushed = [];
+    } catch (error) {
+      // Kept for the next try; their lines hold them meanwhile.
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      if (!this.#failing) this.#options.onError?.("commit", error);
+      this.#failing = true;
+    }
+  }
+}
+
+/**
+ * Ids a commit leaves for `line_ids` before it writes them there, in the
+ * same transaction: one batch of rows costs less than a row in each commit.
+ */
+const ID_BATCH = 256;
+
+/** Rows one `INSERT` of {@linkcode BatchInsert} writes at most. */
+const ROWS_PER_STATEMENT = 32;
+
+/**
+ * Inserts a batch of rows into one table in a few statements (of 32, 16,
+ * ..., 1 rows, each prepared once, on first use) rather than one a row:
+ * a row then costs half as much (`bench/commit_cost.ts`).
+ */
+class BatchInsert {
+  #db: DatabaseSync;
+  #into: string;
+  #columns: number;
+  /** The statement of 2 ** i rows at i. */
+  #statements: StatementSync[] = [];
+
+  /** `into` is the table and its columns: `events (seq, time)`. */
+  constructor(db: DatabaseSync, into: string) {
+    this.#db = db;
+    this.#into = into;
+    this.#columns = into.split(",").length;
+  }
+
+  /** Inserts the rows whose values `values` holds, row after row. */
+  run(values: readonly SQLInputValue[]): void {
+    const width = this.#columns;
+    let done = 0;
+    while (done < values.length) {
+      let log2 = Math.log2(ROWS_PER_STATEMENT);
+      while (done + width * 2 ** log2 > values.length) log2--;
+      const end = done + width * 2 ** log2;
+      this.#statement(log2).run(...values.slice(done, end));
+      done = end;
+    }
+  }
+
+  #statement(log2: number): StatementSync {
+    const row = `(${Array(this.#columns).fill("?").join(", ")})`;
+    return this.#statements[log2] ??= this.#db.prepare(
+      `INSERT INTO ${this.#into} VALUES ${Array(2 ** log2).fill(row)}`,
+    );
   }
 }
 

@@ -18,6 +18,7 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { aliasSkeleton } from "../../text.ts";
 import { DEDUPE_MAX_LINES, lineSign } from "../room/room_log.ts";
+import { Checkpoints } from "./checkpoints.ts";
 
 /** Name of the database file in the data directory. */
 export const DATABASE_FILE = "chat.db";
@@ -101,8 +102,9 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   // The ids of the newest lines, each with its line's sign, in a table of
   // their own: retention deletes events, never this window of ids, so an
   // id cannot be stored twice after its line aged out. Keyed by the line's
-  // number (trimmed from the oldest end); no index on id: the server keeps
-  // the window in memory, loaded from here at start (sqlite_log.ts).
+  // number (trimmed from the oldest end), written in batches (the newest
+  // ids may be in events only); no index on id: the server keeps the window
+  // in memory, loaded from here at start (sqlite_log.ts).
   (db) => {
     db.exec(`CREATE TABLE IF NOT EXISTS line_ids (
        seq INTEGER PRIMARY KEY,       -- the line's number in events
@@ -160,6 +162,15 @@ export interface StoreOptions {
   readonly exclusive?: boolean;
   /** Open the database read-only (the `history` tool). */
   readonly readOnly?: boolean;
+  /**
+   * A server's log is checkpointed by a worker, off the event loop (see
+   * `checkpoints.ts`). @default {false}
+   */
+  readonly checkpoints?: boolean;
+  /** How often the worker checkpoints. @default {100} */
+  readonly checkpointEveryMs?: number;
+  /** See `CheckpointsOptions.onCheckpoint` (tests). */
+  readonly onCheckpoint?: (pages: number) => void;
 }
 
 /**
@@ -185,6 +196,7 @@ export function openStore(
   }
   const unlock = options.exclusive ? lockDirectory(dir) : () => {};
   let db: DatabaseSync | undefined;
+  let checkpoints: Checkpoints | undefined;
   try {
     db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -196,25 +208,34 @@ export function openStore(
       // write lock.
       db.exec("BEGIN IMMEDIATE; COMMIT");
     }
+    if (options.checkpoints) {
+      checkpoints = new Checkpoints(db, path, {
+        everyMs: options.checkpointEveryMs,
+        onCheckpoint: options.onCheckpoint,
+      });
+    }
   } catch (e) {
+    checkpoints?.close();
     db?.close();
     unlock();
     throw new Error(`Cannot use the database "${path}": ${explain(e)}`, {
       cause: e,
     });
   }
-  return handle(db, dir, unlock);
+  return handle(db, dir, unlock, checkpoints);
 }
 
 function handle(
   db: DatabaseSync,
   dir: string | null,
   unlock: () => void,
+  checkpoints?: Checkpoints,
 ): Store {
   let open = true;
   const close = () => {
     if (!open) return;
     open = false;
+    checkpoints?.close();
     db.close();
     unlock();
   };

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
+import { type Clock, systemClock } from "../../../lib/clock.ts";
 import {
   DEDUPE_MAX_LINES,
   DEDUPE_MIN_LINES,
@@ -39,11 +40,11 @@ const msg = (text: string, alias = "amy"): RoomLine => ({
 });
 
 /** Options of a SqliteLog that keeps 10 messages at hand, on `clock`. */
-const keepAll = (clock: FakeClock) => ({ clock, keep: 10 });
+const keepAll = (clock: Clock) => ({ clock, keep: 10 });
 
 /**
  * A SqliteLog on `db` with retention keeping `kept` (as the server runs
- * them: retention first), closed together.
+ * them: retention starts once the log listens to it), closed together.
  */
 function withRetention(
   db: DatabaseSync,
@@ -58,6 +59,7 @@ function withRetention(
     everyMs: 60_000,
   });
   const log = new SqliteLog(db, { ...keepAll(clock), ...options, retention });
+  retention.start();
   return {
     log,
     async close() {
@@ -136,6 +138,34 @@ Deno.test("SqliteLog commits a turn's lines in one go, then hands them on in ord
     "JOIN",
   ]);
   assert.equal(log.settled(), undefined);
+  await log.close();
+});
+
+Deno.test("SqliteLog stores a turn of any size, in order, with each line's time and id", async () => {
+  using store = openStore(null);
+  let now = 1_000;
+  const clock = { ...systemClock, now: () => now };
+  const log = new SqliteLog(store.db, { ...keepAll(clock), keep: 100 });
+  const seen = collect(log);
+  // 70 lines in one turn: inserted 32, 32, 4 and 2 rows at a time.
+  for (let i = 1; i <= 70; i++) {
+    now = 1_000 + i;
+    if (i % 10 === 0) {
+      log.append({ type: "JOIN", alias: `j${i}`, online: "1" }, "2");
+    } else log.append(msg(`m${i}`), "1", { id: `id-${i}-0123456789abcdef` });
+  }
+  await log.settled();
+  const stored = [...eachEvent(store.db, {})];
+  assert.deepEqual(stored, seen.map((e) => ({ ...e, origin: "" })));
+  assert.deepEqual(
+    stored.map((e) => [e.seq, e.time, texts([e])[0], e.id]),
+    Array.from({ length: 70 }, (_, k) => {
+      const i = k + 1;
+      return i % 10 === 0
+        ? [i, 1_000 + i, "JOIN", undefined]
+        : [i, 1_000 + i, `m${i}`, `id-${i}-0123456789abcdef`];
+    }),
+  );
   await log.close();
 });
 
@@ -547,11 +577,13 @@ Deno.test("SqliteLog keeps its window of ids when retention deletes their lines,
   log.append(msg("not m1"), "1", { id: ID_B });
   await settledLog(log);
   assert.deepEqual(seen, [`duplicate m0 ${ID_A} 1`, `reused not m1 ${ID_B} 1`]);
-  // Newer lines push the oldest ids out of the table (one over at most).
+  // Newer lines push the oldest ids out of the table (one over at most),
+  // once written there (at close at the latest).
   for (let i = 0; i < 4; i++) {
     log.append(msg(`n${i}`), "1", { id: `new-id-${i}-0123456789` });
     await settledLog(log);
   }
+  await log.close();
   const rows = store.db.prepare("SELECT id FROM line_ids ORDER BY seq").all()
     .map((row) => row.id);
   assert.ok(rows.length <= 4, rows.join(" "));
@@ -559,7 +591,67 @@ Deno.test("SqliteLog keeps its window of ids when retention deletes their lines,
     rows.slice(-3),
     [1, 2, 3].map((i) => `new-id-${i}-0123456789`),
   );
-  await log.close();
+});
+
+Deno.test("SqliteLog writes ids to line_ids in batches; killed, it finds the newer ones in their lines", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const idRows = () =>
+    (store.db.prepare("SELECT COUNT(*) AS n FROM line_ids").get() as {
+      n: number;
+    }).n;
+  const log = new SqliteLog(store.db, keepAll(clock));
+  log.append(msg("one"), "1", { id: ID_A });
+  log.append(msg("two"), "1", { id: ID_B });
+  await settledLog(log);
+  assert.equal(idRows(), 0, "not in every commit");
+  // 300 more lines, in turns of 10: a batch of ids is written meanwhile.
+  for (let i = 0; i < 300; i++) {
+    log.append(msg(`m${i}`), "1", { id: `batch-id-${i}-0123456789` });
+    if (i % 10 === 9) await settledLog(log);
+  }
+  const written = idRows();
+  assert.ok(written >= 256 && written < 302, `${written} rows`);
+  // Killed: never closed. A new server knows every id, the unwritten too.
+  const again = new SqliteLog(store.db, keepAll(clock));
+  const { seen } = timeline(again);
+  again.append(msg("one", "AMY"), "1", { id: ID_A });
+  again.append(msg("not two"), "1", { id: ID_B });
+  again.append(msg("m299"), "1", { id: "batch-id-299-0123456789" });
+  await settledLog(again);
+  assert.deepEqual(seen, [
+    `duplicate one ${ID_A} 1`,
+    `reused not two ${ID_B} 1`,
+    "duplicate m299 batch-id-299-0123456789 1",
+  ]);
+  await again.close();
+  assert.equal(idRows(), 302, "close writes the rest");
+});
+
+Deno.test("SqliteLog writes the ids not yet in line_ids before retention deletes their lines", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const retention = new Retention(store.db, {
+    clock,
+    keepRows: 1,
+    keepDays: 0,
+    everyMs: 1_000,
+  });
+  const log = new SqliteLog(store.db, { ...keepAll(clock), retention });
+  retention.start();
+  log.append(msg("one"), "1", { id: ID_A });
+  log.append(msg("two"), "1", { id: ID_B });
+  await settledLog(log);
+  await clock.advance(1_000); // retention: only "two" is left
+  assert.deepEqual(texts([...eachEvent(store.db, {})]), ["two"]);
+  // Killed: never closed (and its retention never runs again).
+  retention.stop();
+  const again = new SqliteLog(store.db, keepAll(clock));
+  const { seen } = timeline(again);
+  again.append(msg("one"), "1", { id: ID_A });
+  await settledLog(again);
+  assert.deepEqual(seen, [`duplicate one ${ID_A} 1`]);
+  await again.close();
 });
 
 Deno.test("openStore() moves the ids of a database from before line_ids into it, with their signs", async () => {
