@@ -48,11 +48,24 @@ function parseV6(text: string): Uint8Array | null {
   return bytes;
 }
 
-/** The bytes of an address, IPv4-mapped IPv6 as IPv4; null if not one. */
+/**
+ * The bytes of an address, IPv4-mapped IPv6 as IPv4 (however it is written:
+ * `::ffff:203.0.113.9` or `::ffff:cb00:7109`); null if not one.
+ */
 export function parseAddress(text: string): Uint8Array | null {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text);
   if (mapped) return parseV4(mapped[1]!);
-  return text.includes(":") ? parseV6(text) : parseV4(text);
+  if (!text.includes(":")) return parseV4(text);
+  const bytes = parseV6(text);
+  return bytes === null ? null : unmapped(bytes);
+}
+
+/** IPv4-mapped IPv6 bytes (`::ffff:a.b.c.d`) as the IPv4 address they are. */
+export function unmapped(bytes: Uint8Array): Uint8Array {
+  const mapped = bytes.length === 16 &&
+    bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff &&
+    bytes[11] === 0xff;
+  return mapped ? bytes.subarray(12) : bytes;
 }
 
 /**

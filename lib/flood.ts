@@ -60,7 +60,8 @@ export class TokenBucket {
    * Excuses `ms` milliseconds the client was kept waiting by the server (a
    * busy room): it may send what the rate allows in that time on top of
    * its burst, so lines that piled up meanwhile are not counted as a
-   * flood.
+   * flood. What one wait excused and went unused lapses at the next: waits
+   * the client keeps causing itself never add up.
    *
    * @example
    * ```ts
@@ -78,7 +79,10 @@ export class TokenBucket {
   excuse(ms: number): void {
     if (this.ratePerSecond <= 0 || ms <= 0) return;
     this.#refill();
-    this.#tokens += ms / 1000 * this.ratePerSecond;
+    const excused = ms / 1000 * this.ratePerSecond;
+    // What this wait excuses, on top of one burst: never what earlier
+    // waits excused and the client did not use.
+    this.#tokens = Math.min(this.#tokens, this.burst) + excused;
   }
 
   /** Adds the tokens refilled since the last update, up to the burst. */

@@ -97,7 +97,7 @@ export interface RoomBackend {
     moderation: Moderation,
     take: (sanctions: readonly SharedSanction[]) => void,
   ): Promise<void>;
-  /** Leaves the other servers and closes the log. */
+  /** Stops retention, leaves the other servers and closes the log. */
   close(): Promise<void>;
 }
 
@@ -583,6 +583,7 @@ export async function openRoomBackend(
       label: `${config.cluster}@${redact(config.redis)}/${cluster.server}`,
       start: (moderation, take) => directory.start(moderation, take),
       async close() {
+        retention.stop();
         await roomLog.close();
         await cluster.stop();
         await link.close();
@@ -616,7 +617,10 @@ export function localBackend(
     retention,
     label: null,
     start: () => Promise.resolve(),
-    close: () => Promise.resolve(),
+    close: () => {
+      retention.stop();
+      return Promise.resolve();
+    },
   };
 }
 

@@ -21,7 +21,9 @@
  * the room password before is held back by nothing but its own count. They
  * are counted per IPv6 /48 as well (one holder often has a /48: 65,536
  * /64s), which may fail `targetBurst` times before the same doubling waits
- * apply to all its addresses that never gave the room password. No one can
+ * apply to all its addresses that never gave the room password; so are
+ * account logins from addresses the account does not know, whatever the
+ * account (invented names cost a full password check too). No one can
  * lock every guest out. Memory is bounded: at most `maxTracked`
  * counts of addresses and unregistered names are kept, the oldest forgotten
  * first; the counts of registered accounts are kept apart and never pushed
@@ -159,6 +161,12 @@ export class LoginLimiter {
       if (!this.#known.knows(key, group, this.#clock.now())) {
         target = `#${key}`;
         waitMs = Math.max(waitMs, this.#wait(target, this.#targetBurst));
+        // Whatever the name: rotating /64s and invented names earn a /48
+        // nothing past its count.
+        site = siteOf(host);
+        if (site !== null) {
+          waitMs = Math.max(waitMs, this.#wait(site, this.#targetBurst));
+        }
       }
     }
     if (waitMs > 0) return waitMs;
@@ -200,7 +208,11 @@ export class LoginLimiter {
     }
     const key = aliasKey(account);
     const now = this.#clock.now();
-    if (!this.#known.knows(key, group, now)) this.#refund(`#${key}`);
+    if (!this.#known.knows(key, group, now)) {
+      this.#refund(`#${key}`);
+      const site = siteOf(host);
+      if (site !== null) this.#refund(site);
+    }
     try {
       this.#known.remember(key, group, now);
     } catch {

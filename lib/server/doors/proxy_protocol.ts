@@ -12,7 +12,7 @@
  * @module
  */
 
-import { formatBytes, parseAddress } from "../../address.ts";
+import { formatBytes, parseAddress, unmapped } from "../../address.ts";
 import type { NetAddress } from "./byte_conn.ts";
 
 /** The longest version 1 header, CRLF included (the specification's). */
@@ -202,10 +202,7 @@ function parseV2(bytes: Uint8Array): ProxyParse {
  * so that it counts as the IPv4 client it is), or canonical IPv6.
  */
 function hostText(bytes: Uint8Array): string {
-  const mapped = bytes.length === 16 &&
-    bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff &&
-    bytes[11] === 0xff;
-  return formatBytes(mapped ? bytes.subarray(12) : bytes);
+  return formatBytes(unmapped(bytes));
 }
 
 /** A header line made safe to quote in a log line. */
@@ -231,6 +228,9 @@ function printable(text: string): string {
  * assert.equal(forwardedClient("203.0.113.7, 10.0.0.5", trusted), "203.0.113.7");
  * assert.equal(forwardedClient(undefined, trusted), null);
  * assert.equal(forwardedClient("unknown", trusted), null);
+ * // One address, one text: IPv4-mapped IPv6 is the IPv4 client it is.
+ * assert.equal(forwardedClient("::ffff:cb00:7109", trusted), "203.0.113.9");
+ * assert.equal(forwardedClient("2001:DB8::0:1", trusted), "2001:db8::1");
  * ```
  */
 export function forwardedClient(
@@ -240,9 +240,14 @@ export function forwardedClient(
   if (header === undefined) return null;
   const entries = (typeof header === "string" ? header : header.join(","))
     .split(",").map((entry) => entry.trim());
-  if (entries.some((entry) => parseAddress(entry) === null)) return null;
-  for (let i = entries.length - 1; i >= 0; i--) {
-    if (!trusted(entries[i]!)) return entries[i]!.toLowerCase();
+  const hosts: string[] = [];
+  for (const entry of entries) {
+    const bytes = parseAddress(entry);
+    if (bytes === null) return null;
+    hosts.push(formatBytes(bytes)); // canonical: one address, one text
   }
-  return entries[0]!.toLowerCase();
+  for (let i = hosts.length - 1; i >= 0; i--) {
+    if (!trusted(hosts[i]!)) return hosts[i]!;
+  }
+  return hosts[0]!;
 }

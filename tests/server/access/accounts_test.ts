@@ -694,3 +694,26 @@ Deno.test("LoginLimiter counts room-password failures per IPv6 /48 too, with gro
   assert.equal(limiter.begin("192.0.2.1", null), 0);
   assert.equal(limiter.begin("2001:db8:1:ffff::1", null), 0);
 });
+
+Deno.test("LoginLimiter counts account logins from unknown addresses per IPv6 /48 too, whatever the name, and never holds back the holder", () => {
+  const clock = new FakeClock();
+  const limiter = new LoginLimiter(clock, {
+    burst: 5,
+    targetBurst: 20,
+    refillMs: 60_000,
+  });
+  // Bob logged in before from his /64 of the same /48.
+  limiter.begin("2001:db8:7:ffff::1", "bob");
+  limiter.succeeded("2001:db8:7:ffff::1", "bob");
+  // A guesser rotates /64s of one /48 and invents a name each time (each
+  // name's own count never fills).
+  const waits = Array.from(
+    { length: 40 },
+    (_, i) => limiter.begin(`2001:db8:7:${i.toString(16)}::1`, `ghost${i}`),
+  );
+  assert.equal(waits.filter((ms) => ms === 0).length, 20);
+  assert.equal(waits.at(-1), 60_000);
+  // Bob from his known address, and anyone from another /48, go on.
+  assert.equal(limiter.begin("2001:db8:7:ffff::1", "bob"), 0);
+  assert.equal(limiter.begin("2001:db8:8::1", "carol"), 0);
+});

@@ -251,3 +251,15 @@ Deno.test("forwardedClient() takes the rightmost address no trusted proxy added"
     assert.equal(forwardedClient(header, trusted), client, String(header));
   }
 });
+
+Deno.test("forwardedClient() names an IPv4-mapped IPv6 client, however written, as the IPv4 address a ban or a cap counts", () => {
+  const trusted = (host: string) => host === "127.0.0.1";
+  for (const written of ["::ffff:203.0.113.9", "::ffff:cb00:7109"]) {
+    assert.equal(forwardedClient(written, trusted), "203.0.113.9", written);
+  }
+  // Canonical text for IPv6 too: one address, one key.
+  assert.equal(
+    forwardedClient("2001:DB8:0:0::1", trusted),
+    forwardedClient("2001:db8::1", trusted),
+  );
+});
