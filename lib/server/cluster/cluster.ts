@@ -17,7 +17,8 @@ import { aliasKey, WHO_LIST_LIMIT } from "../../protocol.ts";
 import { aliasSkeleton } from "../../text.ts";
 import type { Topic } from "../access/moderation.ts";
 import { type WhoList, whoList } from "../room/directory.ts";
-import type { MemberRecord, RedisLink } from "./redis.ts";
+import type { MemberRecord } from "./keys.ts";
+import type { RedisLink } from "./redis.ts";
 
 /** Options of {@linkcode Cluster}. */
 export interface ClusterOptions {
