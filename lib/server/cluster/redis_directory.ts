@@ -28,7 +28,7 @@ import type {
   Someone,
   WhoList,
 } from "../room/directory.ts";
-import type { Member } from "../room/room.ts";
+import type { Member } from "../room/member.ts";
 import type { RoomEvent } from "../room/room_log.ts";
 import type { Cluster, ClusterMember } from "./cluster.ts";
 import type { MemberRecord } from "./keys.ts";

@@ -27,7 +27,8 @@ import {
   sharedSanctions,
 } from "../access/moderation.ts";
 import type { Someone } from "./directory.ts";
-import type { Member, Room } from "./room.ts";
+import type { Member } from "./member.ts";
+import type { Room } from "./room.ts";
 import type { EventEffect } from "./room_log.ts";
 
 /** A member as the moderator sees it. */

@@ -48,7 +48,8 @@ import {
 import type { Applicant, Claim, Gate } from "../access/gate.ts";
 import { describeSanction, type Sanction } from "../access/moderation.ts";
 import { moderate, type Moderated } from "./moderator.ts";
-import { type Room, SLOW_TEXT } from "./room.ts";
+import { SLOW_TEXT } from "./member.ts";
+import type { Room } from "./room.ts";
 
 /** What a session needs from its server. */
 export interface SessionContext {
