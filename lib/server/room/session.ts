@@ -1,7 +1,7 @@
 /**
  * One client, as a protocol state machine over a {@linkcode Connection}:
- * the greeting, the alias exchange (with a password when the
- * {@linkcode Gate} asks for one), then one line at a time (flood control,
+ * the greeting, the alias exchange (its {@linkcode LoginDialogue}, with a
+ * password when the gate asks for one), then one line at a time (flood control,
  * commands) until it ends. It knows nothing of TLS or sockets, and time
  * comes from an injected {@linkcode Clock}, so it can be tested with a fake
  * connection and a fake clock. Every phase has a deadline (alias, idle), so
@@ -15,9 +15,8 @@ import { type Clock, sleep } from "../../clock.ts";
 import { type Deadline, deadlinesOf } from "./deadlines.ts";
 import { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
 import { TokenBucket } from "../../flood.ts";
-import { describeError, type Logger } from "../../log.ts";
+import { describeError } from "../../log.ts";
 import {
-  aliasKey,
   type ByeReason,
   CAPABILITIES,
   type Capability,
@@ -37,71 +36,28 @@ import {
   splitLineId,
 } from "../../protocol.ts";
 import { isBlank, sanitizeText } from "../../text.ts";
-import type { Account } from "../access/accounts.ts";
-import type { ServerConfig } from "../config.ts";
 import {
   type Connection,
   type InboundLine,
   InputOverflowError,
+  isDisconnect,
   type SendOptions,
 } from "./connection.ts";
-import type { Applicant, Claim, Gate } from "../access/gate.ts";
 import { describeSanction, type Sanction } from "../access/moderation.ts";
 import { moderate, type Moderated } from "./moderator.ts";
+import { type LoginContext, LoginDialogue } from "./login.ts";
 import { SLOW_TEXT } from "./member.ts";
 import type { Room } from "./room.ts";
 
 /** What a session needs from its server. */
-export interface SessionContext {
-  readonly config: ServerConfig;
+export interface SessionContext extends LoginContext {
   readonly room: Room<Session>;
-  /** Who may join as whom; bans, mutes and the topic. */
-  readonly gate: Gate;
-  readonly log: Logger;
   readonly clock: Clock;
   /** A fresh id, unique among the room's members, on every server. */
   readonly nextId: () => string;
 }
 
 type Phase = "alias" | "joined" | "closing";
-
-/** A password the session waits for: its next line. */
-interface PendingPassword {
-  readonly kind: "room" | "account";
-  /** The alias it is for. */
-  readonly alias: string;
-  /** Asked for by `/nick` (a rename), not at join. */
-  readonly rename: boolean;
-}
-
-/** Errors that mean the peer went away: logged at debug level only. */
-const DISCONNECT_ERRORS = [
-  Deno.errors.BadResource,
-  Deno.errors.BrokenPipe,
-  Deno.errors.ConnectionAborted,
-  Deno.errors.ConnectionReset,
-  Deno.errors.Interrupted,
-  Deno.errors.UnexpectedEof,
-  Deno.errors.InvalidData,
-];
-/** `ECANCELED`: a write cancelled because the peer went during shutdown. */
-const DISCONNECT_CODES = new Set([
-  "ECONNRESET",
-  "EPIPE",
-  "ECONNABORTED",
-  "ECANCELED",
-]);
-
-/**
- * Whether an error from a read or write only means the peer is gone (or,
- * `WS_ERR_*`, broke the WebSocket protocol: its problem, not the server's).
- */
-function isDisconnect(error: unknown): boolean {
-  if (DISCONNECT_ERRORS.some((kind) => error instanceof kind)) return true;
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" &&
-    (DISCONNECT_CODES.has(code) || code.startsWith("WS_ERR_"));
-}
 
 /**
  * How the others hear that a session ended, by its goodbye (`disconnect`:
@@ -134,7 +90,7 @@ interface EndOptions {
 }
 
 /** One client connection; a member of the room once joined. */
-export class Session implements Moderated {
+export class Session extends LoginDialogue implements Moderated {
   readonly id: string;
   alias = "";
   readonly conn: Connection;
@@ -143,13 +99,8 @@ export class Session implements Moderated {
   #ctx: SessionContext;
   #bucket: TokenBucket;
   #phase: Phase = "alias";
-  #account: Account | null = null;
-  #roomPasswordGiven = false;
-  #roomPasswordTries = 0;
-  #pending: PendingPassword | null = null;
   /** How it leaves the room, once `#end` decided it. */
   #left: [LeaveReason, string] | undefined;
-  #loginFailures = 0;
   /** A mute may apply: checked against the moderation store on speaking. */
   #muted = false;
   /** A line of this member went to the room log and may not be out yet. */
@@ -166,6 +117,7 @@ export class Session implements Moderated {
 
   /** Starts serving a connection whose transport is ready (handshaken). */
   constructor(conn: Connection, context: SessionContext) {
+    super(context);
     const { config, clock } = context;
     this.id = context.nextId();
     this.conn = conn;
@@ -179,37 +131,12 @@ export class Session implements Moderated {
     this.finished = this.#run();
   }
 
-  /** Remote `host:port`, for logs. */
-  get address(): string {
-    return this.conn.info.address;
-  }
-
-  /** Remote host, for bans. */
-  get host(): string {
-    return this.conn.info.host;
-  }
-
   /**
    * Whether it turned on `ids`: the echo of each of its messages and
    * actions, and any `ERR` about one, carries the line's id.
    */
   get lineIds(): boolean {
     return this.#caps?.has("ids") ?? false;
-  }
-
-  /** The account logged into (its alias), or null for a guest. */
-  get account(): string | null {
-    return this.#account?.alias ?? null;
-  }
-
-  /**
-   * Whether the account logged into is an operator now (read from the
-   * accounts, so that `users deop` takes effect at once).
-   */
-  get operator(): boolean {
-    const account = this.#account;
-    return account !== null &&
-      (this.#ctx.gate.accounts.get(account.alias)?.operator ?? false);
   }
 
   /**
@@ -231,7 +158,7 @@ export class Session implements Moderated {
    * matching reason, except at shutdown), sends `BYE reason text` and
    * closes the connection within the close grace. Idempotent.
    */
-  close(reason: ByeReason, text: string): void {
+  override close(reason: ByeReason, text: string): void {
     this.#end(reason, text);
   }
 
@@ -496,22 +423,13 @@ export class Session implements Moderated {
     this.#sendError(error);
   }
 
-  #applicant(): Applicant {
-    return {
-      host: this.host,
-      certificate: this.conn.info.certificate,
-      account: this.#account,
-      roomPasswordGiven: this.#roomPasswordGiven,
-    };
-  }
-
   /** A line before joining: an alias, `/cap`, `/pass`, or `/quit`. */
   #chooseAlias(text: string): Promise<void> | void {
     const alias = text.trim();
     if (alias.startsWith("/")) {
       const command = parseCommand(text);
       if (command.kind === "quit") return this.close("quit", "Goodbye");
-      if (command.kind === "pass") return this.#pass(command.password);
+      if (command.kind === "pass") return this.pass(command.password);
       if (command.kind === "cap") return this.#enable(command.names);
       throw new ProtocolError(
         "usage",
@@ -519,12 +437,7 @@ export class Session implements Moderated {
       );
     }
     // A new alias replaces one still waiting for its password.
-    this.#pending = null;
-    return this.#proceed(
-      alias,
-      this.#ctx.gate.claim(alias, this.#applicant()),
-      false,
-    );
+    return this.chooseAlias(alias);
   }
 
   /**
@@ -542,131 +455,38 @@ export class Session implements Moderated {
     });
   }
 
-  /** Takes the alias, or asks for the password the gate wants first. */
-  #proceed(
-    alias: string,
-    claim: Claim,
-    rename: boolean,
-  ): Promise<void> | void {
-    if (claim.need === "nothing") {
-      return this.#enter(alias, claim.account, rename);
-    }
-    this.#pending = { kind: claim.need, alias, rename };
-    this.#askPassword(claim.need, alias);
+  /** Sends the client one line of its own. */
+  protected override answer(line: ServerLine): void {
+    this.#send(line);
   }
 
-  #askPassword(kind: "room" | "account", alias: string): void {
-    this.#send({
-      type: "PASSWORD",
-      kind,
-      text: kind === "room"
-        ? "This room has a password: send /pass PASSWORD"
-        : `"${alias}" is a registered alias: send /pass PASSWORD`,
-    });
+  /** Whether no alias is taken yet. */
+  protected override choosingAlias(): boolean {
+    return this.#phase === "alias";
+  }
+
+  /** Whether the session is ending. */
+  protected override ending(): boolean {
+    return this.#isClosing();
   }
 
   /**
-   * `/pass PASSWORD`: the password the server asked for (only a `/pass` line
-   * is ever taken as one, so no chat line is mistaken for a password, and
-   * no password for a chat line). Before any alias, it may be the room's.
+   * Takes an alias the login dialogue allowed: renames in the room, or
+   * joins it (the member enters once the directory has its alias, and its
+   * JOIN is stored).
    */
-  async #pass(password: string): Promise<void> {
-    const pending = this.#pending;
-    const roomFirst = pending === null && this.#phase === "alias" &&
-      this.#ctx.gate.auth === "room" && !this.#roomPasswordGiven;
-    if (pending === null && !roomFirst) {
-      throw new ProtocolError("usage", "No password was asked for");
-    }
-    const { gate, log } = this.#ctx;
-    // A ban placed since HELLO, or on the account: the same answer for any
-    // password, and nothing counted.
-    const ban = gate.passwordBan(
-      this.host,
-      this.conn.info.certificate,
-      pending?.kind === "account" ? pending.alias : null,
-    );
-    if (ban) {
-      log.info("refused", { addr: this.address, reason: "banned" });
-      return this.close("banned", `Banned ${describeSanction(ban)}`);
-    }
-    if (pending === null || pending.kind === "room") {
-      return this.#roomPassword(password, pending);
-    }
-    this.#pending = null;
-    const account = await gate.login(pending.alias, password, this.host);
-    if (this.#isClosing()) return;
-    if (account === null) {
-      const known = gate.accounts.get(pending.alias);
-      log.warn("login-failed", {
-        // An unknown alias might be a password typed in the wrong place.
-        alias: known ? pending.alias : undefined,
-        addr: this.address,
-        // Told to the owner only: the client hears what any failure gets.
-        pinned: known?.fingerprint ? "certificate-only" : undefined,
-      });
-      if (++this.#loginFailures >= this.#ctx.config.loginFailures) {
-        return this.close("auth-failed", "Too many failed logins");
-      }
-      throw new ProtocolError("login-failed", "Wrong alias or password");
-    }
-    log.info("login", { alias: account.alias, addr: this.address });
-    return this.#enter(pending.alias, account, pending.rename);
-  }
-
-  /** The room password, for a pending alias or before one. */
-  #roomPassword(
-    password: string,
-    pending: PendingPassword | null,
-  ): Promise<void> | void {
-    const { gate, log } = this.#ctx;
-    if (gate.checkRoomPassword(password, this.host)) {
-      this.#pending = null;
-      this.#roomPasswordGiven = true;
-      if (pending) return this.#enter(pending.alias, null, pending.rename);
-      return this.#send({
-        type: "INFO",
-        text: "Room password accepted: send your alias",
-      });
-    }
-    log.warn("auth-failed", { addr: this.address, kind: "room" });
-    if (++this.#roomPasswordTries >= this.#ctx.config.roomPasswordTries) {
-      return this.close("auth-failed", "Wrong room password");
-    }
-    this.#sendError(
-      new ProtocolError("password-wrong", "Wrong room password: one more try"),
-    );
-    if (pending) this.#askPassword("room", pending.alias);
-  }
-
-  /**
-   * Takes an alias the gate allowed, logged into `account` (or as a guest),
-   * joining the room or renaming in it; banned accounts are turned away.
-   */
-  #enter(
+  protected override take(
     alias: string,
-    account: Account | null,
+    own: boolean,
     rename: boolean,
   ): Promise<void> | void {
-    const { room, log, gate } = this.#ctx;
-    const ban = gate.sanctionFor(
-      "ban",
-      { account: account?.alias ?? this.account, host: this.host },
-      (account ?? this.#account)?.operator ?? false,
-    );
-    if (ban) {
-      log.info("refused", { addr: this.address, reason: "banned", alias });
-      return this.close("banned", `Banned ${describeSanction(ban)}`);
-    }
-    if (account !== null) this.#account = account;
-    const own = account !== null && aliasKey(account.alias) === aliasKey(alias);
+    const { room, log } = this.#ctx;
     if (rename) {
       const old = this.alias;
       const renamed = () =>
         log.info("rename", { alias: old, to: this.alias, addr: this.address });
       return room.rename(this, alias, { replace: own }).then(renamed);
     }
-    // The member enters once the directory has its alias (and its JOIN is
-    // stored).
     return room.join(this, alias, {
       replace: own,
       onEnter: () => this.#enterRoom(),
@@ -717,7 +537,7 @@ export class Session implements Moderated {
     const command = parseCommand(text);
     switch (command.kind) {
       case "pass":
-        return this.#pass(command.password);
+        return this.pass(command.password);
       case "say":
         if (command.text === "") return; // nothing that would show
         this.#checkMute();
@@ -730,22 +550,11 @@ export class Session implements Moderated {
         return room.whisper(this, command.to, command.text);
       case "nick":
         this.#checkMute();
-        return this.#proceed(
-          command.alias,
-          gate.claim(command.alias, this.#applicant()),
-          true,
-        );
+        return this.claimAlias(command.alias, true);
       case "who":
         return room.who(this);
       case "history":
-        if (this.#ctx.config.history === 0) {
-          throw new ProtocolError("no-history", "This room keeps no history");
-        }
-        return room.history(
-          this,
-          command.count ?? this.#ctx.config.history,
-          true,
-        );
+        return this.#history(command.count);
       case "help":
         return room.help(this);
       case "pong":
@@ -772,6 +581,15 @@ export class Session implements Moderated {
           command,
         );
     }
+  }
+
+  /** `/history [N]`: the last N messages (the configured number by default). */
+  #history(count: number | null): void {
+    const { room, config } = this.#ctx;
+    if (config.history === 0) {
+      throw new ProtocolError("no-history", "This room keeps no history");
+    }
+    room.history(this, count ?? config.history, true);
   }
 
   /**
