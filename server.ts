@@ -32,11 +32,8 @@ import { formatFlags, missingPermission } from "./lib/flags.ts";
 import { createLogger, describeError, type Logger } from "./lib/log.ts";
 import { readPasswordFile } from "./lib/password_file.ts";
 import { validateAlias } from "./lib/protocol.ts";
-import {
-  type ChatServer,
-  openRoomBackend,
-  serveChat,
-} from "./lib/server/chat_server.ts";
+import { openRoomBackend } from "./lib/server/backend.ts";
+import { type ChatServer, serveChat } from "./lib/server/chat_server.ts";
 import {
   parseServerArgs,
   SERVER_FLAGS,
