@@ -1,5 +1,6 @@
 /**
- * The login dialogue of a session: which alias, and as whom. The
+ * The login dialogue of a session: the greeting, the capabilities it
+ * turns on, which alias, and as whom. The
  * {@linkcode Gate} says what an alias needs first (nothing, the room
  * password, or its account's password); a password comes only as a
  * `/pass` line, a wrong one is answered and counted (too many end the
@@ -15,6 +16,13 @@ import type { Logger } from "../../log.ts";
 import {
   aliasKey,
   type ByeReason,
+  CAPABILITIES,
+  type Capability,
+  formatHelloParams,
+  isCapability,
+  MAX_ALIAS_LENGTH,
+  parseCommand,
+  PROTOCOL,
   ProtocolError,
   type ServerLine,
 } from "../../protocol.ts";
@@ -31,6 +39,9 @@ export interface LoginContext {
   readonly gate: Gate;
   readonly log: Logger;
 }
+
+/** Every capability this server offers, in the table's order. */
+const OFFERED_CAPABILITIES = Object.keys(CAPABILITIES) as Capability[];
 
 /** A password the session waits for: its next line. */
 interface PendingPassword {
@@ -51,10 +62,20 @@ export abstract class LoginDialogue {
   #roomPasswordTries = 0;
   #pending: PendingPassword | null = null;
   #loginFailures = 0;
+  /** Capabilities turned on with `/cap` (null: none, most sessions). */
+  #caps: ReadonlySet<Capability> | null = null;
 
   /** A dialogue with nothing asked or given yet. */
   constructor(context: LoginContext) {
     this.#login = context;
+  }
+
+  /**
+   * Whether it turned on `ids`: the echo of each of its messages and
+   * actions, and any `ERR` about one, carries the line's id.
+   */
+  get lineIds(): boolean {
+    return this.#caps?.has("ids") ?? false;
   }
 
   /** Remote `host:port`, for logs. */
@@ -100,10 +121,65 @@ export abstract class LoginDialogue {
     rename: boolean,
   ): Promise<void> | void;
 
-  /** An alias chosen before joining; replaces one waiting for a password. */
-  protected chooseAlias(alias: string): Promise<void> | void {
+  /**
+   * Opens the dialogue: a client banned at the door is told so and the
+   * session ends (false); any other gets `HELLO` (true).
+   */
+  protected greet(): boolean {
+    const { config, gate, log } = this.#login;
+    const ban = gate.doorBan(this.host, this.conn.info.certificate);
+    if (ban) {
+      log.info("refused", { addr: this.address, reason: "banned" });
+      this.close("banned", `Banned ${describeSanction(ban)}`);
+      return false;
+    }
+    this.answer({
+      type: "HELLO",
+      protocol: PROTOCOL,
+      server: config.name,
+      params: formatHelloParams({
+        rate: config.floodRate,
+        burst: config.floodBurst,
+        lineBytes: config.maxLineBytes,
+        auth: gate.auth,
+        caps: OFFERED_CAPABILITIES,
+      }),
+      text: `Send your alias (1 to ${MAX_ALIAS_LENGTH} letters, digits, _ . -)`,
+    });
+    return true;
+  }
+
+  /** A line before joining: an alias, `/cap`, `/pass`, or `/quit`. */
+  protected aliasLine(text: string): Promise<void> | void {
+    const alias = text.trim();
+    if (alias.startsWith("/")) {
+      const command = parseCommand(text);
+      if (command.kind === "quit") return this.close("quit", "Goodbye");
+      if (command.kind === "pass") return this.pass(command.password);
+      if (command.kind === "cap") return this.#enable(command.names);
+      throw new ProtocolError(
+        "usage",
+        "Choose an alias first: send it as a line of its own",
+      );
+    }
+    // A new alias replaces one still waiting for its password.
     this.#pending = null;
     return this.claimAlias(alias, false);
+  }
+
+  /**
+   * `/cap NAME ...`: turns on the capabilities named that the server
+   * offers (others are not errors, just not on), and answers `CAP` with
+   * every one now on, in the table's order.
+   */
+  #enable(names: readonly string[]): void {
+    const on = new Set(this.#caps);
+    for (const name of names) if (isCapability(name)) on.add(name);
+    this.#caps = on.size > 0 ? on : null;
+    this.answer({
+      type: "CAP",
+      caps: OFFERED_CAPABILITIES.filter((name) => on.has(name)).join(" "),
+    });
   }
 
   /** Asks the gate for `alias`: taken at once, or a password asked for. */

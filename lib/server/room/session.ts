@@ -18,19 +18,13 @@ import { TokenBucket } from "../../flood.ts";
 import { describeError } from "../../log.ts";
 import {
   type ByeReason,
-  CAPABILITIES,
-  type Capability,
   decodeLine,
   encodeServerLine,
   encodeTaggedLine,
-  formatHelloParams,
-  isCapability,
   isCommand,
   type LeaveReason,
   LINE_ID_PREFIX,
-  MAX_ALIAS_LENGTH,
   parseCommand,
-  PROTOCOL,
   ProtocolError,
   type ServerLine,
   splitLineId,
@@ -112,8 +106,6 @@ export class Session extends LoginDialogue implements Moderated {
   #deadline: Deadline | undefined;
   /** Aborts a throttling wait on close; made on first use (memory). */
   #closing: AbortController | null = null;
-  /** Capabilities turned on with `/cap` (null: none, most sessions). */
-  #caps: ReadonlySet<Capability> | null = null;
 
   /** Starts serving a connection whose transport is ready (handshaken). */
   constructor(conn: Connection, context: SessionContext) {
@@ -129,14 +121,6 @@ export class Session extends LoginDialogue implements Moderated {
     );
     this.#lastSeenMs = clock.now();
     this.finished = this.#run();
-  }
-
-  /**
-   * Whether it turned on `ids`: the echo of each of its messages and
-   * actions, and any `ERR` about one, carries the line's id.
-   */
-  get lineIds(): boolean {
-    return this.#caps?.has("ids") ?? false;
   }
 
   /**
@@ -206,31 +190,13 @@ export class Session extends LoginDialogue implements Moderated {
    * suspended frame, not two.
    */
   #run(): Promise<void> {
-    const { config, gate, log } = this.#ctx;
     let served: Promise<void>;
     try {
-      const ban = gate.doorBan(this.host, this.conn.info.certificate);
-      if (ban) {
-        log.info("refused", { addr: this.address, reason: "banned" });
-        this.close("banned", `Banned ${describeSanction(ban)}`);
-        served = Promise.resolve();
-      } else {
-        this.#send({
-          type: "HELLO",
-          protocol: PROTOCOL,
-          server: config.name,
-          params: formatHelloParams({
-            rate: config.floodRate,
-            burst: config.floodBurst,
-            lineBytes: config.maxLineBytes,
-            auth: gate.auth,
-            caps: OFFERED_CAPABILITIES,
-          }),
-          text:
-            `Send your alias (1 to ${MAX_ALIAS_LENGTH} letters, digits, _ . -)`,
-        });
-        this.#arm(config.aliasTimeoutMs);
+      if (this.greet()) {
+        this.#arm(this.#ctx.config.aliasTimeoutMs);
         served = this.#readLines();
+      } else {
+        served = Promise.resolve();
       }
     } catch (error) {
       served = Promise.reject(error);
@@ -409,7 +375,7 @@ export class Session extends LoginDialogue implements Moderated {
       }
       const text = typeof line === "string" ? line : decodeLine(line);
       const handled = this.#phase === "alias"
-        ? this.#chooseAlias(text)
+        ? this.aliasLine(text)
         : this.#command(text);
       return handled?.catch((error) => this.#refuse(error));
     } catch (error) {
@@ -421,38 +387,6 @@ export class Session extends LoginDialogue implements Moderated {
   #refuse(error: unknown): void {
     if (!(error instanceof ProtocolError)) throw error;
     this.#sendError(error);
-  }
-
-  /** A line before joining: an alias, `/cap`, `/pass`, or `/quit`. */
-  #chooseAlias(text: string): Promise<void> | void {
-    const alias = text.trim();
-    if (alias.startsWith("/")) {
-      const command = parseCommand(text);
-      if (command.kind === "quit") return this.close("quit", "Goodbye");
-      if (command.kind === "pass") return this.pass(command.password);
-      if (command.kind === "cap") return this.#enable(command.names);
-      throw new ProtocolError(
-        "usage",
-        "Choose an alias first: send it as a line of its own",
-      );
-    }
-    // A new alias replaces one still waiting for its password.
-    return this.chooseAlias(alias);
-  }
-
-  /**
-   * `/cap NAME ...`: turns on the capabilities named that the server
-   * offers (others are not errors, just not on), and answers `CAP` with
-   * every one now on, in the table's order.
-   */
-  #enable(names: readonly string[]): void {
-    const on = new Set(this.#caps);
-    for (const name of names) if (isCapability(name)) on.add(name);
-    this.#caps = on.size > 0 ? on : null;
-    this.#send({
-      type: "CAP",
-      caps: OFFERED_CAPABILITIES.filter((name) => on.has(name)).join(" "),
-    });
   }
 
   /** Sends the client one line of its own. */
@@ -717,9 +651,6 @@ export class Session extends LoginDialogue implements Moderated {
     else this.#ctx.log.error("connection-error", fields);
   }
 }
-
-/** Every capability this server offers, in the table's order. */
-const OFFERED_CAPABILITIES = Object.keys(CAPABILITIES) as Capability[];
 
 const AT = 0x40;
 
