@@ -160,12 +160,12 @@ return out`,
 local key, skel, rec, replace, time, old = ARGV[4], ARGV[5], ARGV[6],
   ARGV[7] == '1', ARGV[8], ARGV[9]
 local me = cjson.decode(rec)
-if not redis.call('ZSCORE', K.servers, me.server) then
-  return {'notlive', ''}
-end
 local online = function() return tostring(redis.call('HLEN', K.members)) end
-local holder = redis.call('HGET', K.members, key)
-if holder then
+-- The answer when the alias's holder decides it ('ok': me already; 'taken'),
+-- or nil; with replace, another holder is removed first.
+local function byHolder()
+  local holder = redis.call('HGET', K.members, key)
+  if not holder then return nil end
   local h = cjson.decode(holder)
   if h.id == me.id and key ~= old then
     return {'ok', online(), tostring(redis.call('ZSCORE', K.order, key) or 0)}
@@ -176,54 +176,74 @@ if holder then
       'Disconnected: "' .. h.alias .. '" logged in from another connection',
       time)
   end
+  return nil
 end
-local was = nil
-if old ~= '' then
-  local raw = redis.call('HGET', K.members, old)
-  if raw then was = cjson.decode(raw) end
-  if not was or was.id ~= me.id then return {'gone', ''} end
-end
-if old == '' then
-  -- A join by an id that still holds another alias (an earlier claim
-  -- whose answer was lost): that one goes first.
-  local stale = redis.call('HGET', K.ids, me.id)
-  if stale and stale ~= key then remove(stale, 'disconnect', '', '', time) end
-end
-if not replace then
+-- The alias of someone else that looks like this one, or nil.
+local function lookalike()
   local other = redis.call('HGET', K.skeletons, skel)
   if other and other ~= key and other ~= old then
     local o = redis.call('HGET', K.members, other)
-    if o then return {'lookalike', cjson.decode(o).alias} end
+    if o then return cjson.decode(o).alias end
   end
+  return nil
 end
-if was then
+-- Frees the renamer's old alias (and its skeleton, if it was the owner).
+local function free(was)
   redis.call('HDEL', K.members, old)
   redis.call('SREM', serverSet(me.server), old)
   if was.skeleton and redis.call('HGET', K.skeletons, was.skeleton) == old then
     redis.call('HDEL', K.skeletons, was.skeleton)
   end
 end
-me.skeleton = skel
-redis.call('HSET', K.members, key, cjson.encode(me))
-redis.call('HSET', K.ids, me.id, key)
-local other = redis.call('HGET', K.skeletons, skel)
-if not other or not redis.call('HEXISTS', K.members, other) then
-  redis.call('HSET', K.skeletons, skel, key)
+-- Stores me under key; returns the online count.
+local function store()
+  me.skeleton = skel
+  redis.call('HSET', K.members, key, cjson.encode(me))
+  redis.call('HSET', K.ids, me.id, key)
+  local other = redis.call('HGET', K.skeletons, skel)
+  if not other or not redis.call('HEXISTS', K.members, other) then
+    redis.call('HSET', K.skeletons, skel, key)
+  end
+  redis.call('SADD', serverSet(me.server), key)
+  return online()
 end
-redis.call('SADD', serverSet(me.server), key)
-local count = online()
-if was then
-  local score = redis.call('ZSCORE', K.order, old)
-  redis.call('ZREM', K.order, old)
-  local seq = xadd(time, me.id, cjson.encode({type = 'NICK',
-    alias = was.alias, newAlias = me.alias, online = count}), '', '')
-  redis.call('ZADD', K.order, score or seq, key)
+-- The NICK of a rename (keeping its place in the join order) or the JOIN.
+local function announce(was, count)
+  if was then
+    local score = redis.call('ZSCORE', K.order, old)
+    redis.call('ZREM', K.order, old)
+    local seq = xadd(time, me.id, cjson.encode({type = 'NICK',
+      alias = was.alias, newAlias = me.alias, online = count}), '', '')
+    redis.call('ZADD', K.order, score or seq, key)
+    return {'ok', count, tostring(seq)}
+  end
+  local seq = xadd(time, me.id, cjson.encode({type = 'JOIN',
+    alias = me.alias, online = count}), '', '')
+  redis.call('ZADD', K.order, seq, key)
   return {'ok', count, tostring(seq)}
 end
-local seq = xadd(time, me.id, cjson.encode({type = 'JOIN',
-  alias = me.alias, online = count}), '', '')
-redis.call('ZADD', K.order, seq, key)
-return {'ok', count, tostring(seq)}`,
+if not redis.call('ZSCORE', K.servers, me.server) then
+  return {'notlive', ''}
+end
+local answer = byHolder()
+if answer then return answer end
+local was = nil
+if old ~= '' then
+  local raw = redis.call('HGET', K.members, old)
+  if raw then was = cjson.decode(raw) end
+  if not was or was.id ~= me.id then return {'gone', ''} end
+else
+  -- A join by an id that still holds another alias (an earlier claim
+  -- whose answer was lost): that one goes first.
+  local stale = redis.call('HGET', K.ids, me.id)
+  if stale and stale ~= key then remove(stale, 'disconnect', '', '', time) end
+end
+if not replace then
+  local alias = lookalike()
+  if alias then return {'lookalike', alias} end
+end
+if was then free(was) end
+return announce(was, store())`,
   /**
    * ARGV[4] key ('' for the alias member ARGV[5] holds now), [5] member id
    * ('' for whoever holds the key), [6] reason, [7] text, [8] BYE text for
