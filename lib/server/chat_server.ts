@@ -126,19 +126,9 @@ export class ChatServer implements AsyncDisposable {
       directory: backend.directory,
       onEvent: (event) => this.#carryOut(event),
     });
-    const accounts = new Accounts(store.db);
-    const gate = this.gate = new Gate({
-      accounts,
-      moderation: new Moderation(store.db, this.#clock),
-      limiter: new LoginLimiter(this.#clock, {
-        burst: config.loginAttempts,
-        targetBurst: config.accountAttempts,
-        refillMs: config.loginRefillMs,
-        known: accounts,
-      }),
-      checker: new PasswordChecker(),
+    const gate = this.gate = openGate(store, config, {
+      clock: this.#clock,
       roomPassword: options.roomPassword ?? null,
-      accountsOnly: config.accountsOnly,
     });
     this.#context = {
       config,
@@ -320,6 +310,31 @@ export class ChatServer implements AsyncDisposable {
     }
     served.then(release, release);
   }
+}
+
+/**
+ * Who may join, over the data directory's accounts, bans and mutes: the
+ * room password, the login limits and the password checker as configured.
+ */
+function openGate(
+  store: Store,
+  config: ServerConfig,
+  { clock, roomPassword }: { clock: Clock; roomPassword: string | null },
+): Gate {
+  const accounts = new Accounts(store.db);
+  return new Gate({
+    accounts,
+    moderation: new Moderation(store.db, clock),
+    limiter: new LoginLimiter(clock, {
+      burst: config.loginAttempts,
+      targetBurst: config.accountAttempts,
+      refillMs: config.loginRefillMs,
+      known: accounts,
+    }),
+    checker: new PasswordChecker(),
+    roomPassword,
+    accountsOnly: config.accountsOnly,
+  });
 }
 
 /**
