@@ -1,17 +1,18 @@
 /**
  * One client, as a protocol state machine over a {@linkcode Connection}:
- * the greeting, the alias exchange (its {@linkcode LoginDialogue}, with a
- * password when the gate asks for one), then one line at a time (flood control,
- * commands) until it ends. It knows nothing of TLS or sockets, and time
- * comes from an injected {@linkcode Clock}, so it can be tested with a fake
- * connection and a fake clock. Every phase has a deadline (alias, idle), so
- * no session lingers silently. A session never throws: whatever happens ends
- * this session only, with a `BYE` line when one can still be sent.
+ * the greeting and the alias exchange (its login dialogue, `login.ts`,
+ * with a password when the gate asks for one), then one line at a time
+ * (flood control, then its commands, `commands.ts`) until it ends. It
+ * knows nothing of TLS or sockets, and time comes from an injected clock,
+ * so it can be tested with a fake connection and a fake clock. Every phase
+ * has a deadline (alias, idle), so no session lingers silently. A session
+ * never throws: whatever happens ends this session only, with a `BYE` line
+ * when one can still be sent.
  *
  * @module
  */
 
-import { type Clock, sleep } from "../../clock.ts";
+import { sleep } from "../../clock.ts";
 import { type Deadline, deadlinesOf } from "./deadlines.ts";
 import { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
 import { TokenBucket } from "../../flood.ts";
@@ -20,11 +21,9 @@ import {
   type ByeReason,
   decodeLine,
   encodeServerLine,
-  encodeTaggedLine,
   isCommand,
   type LeaveReason,
   LINE_ID_PREFIX,
-  parseCommand,
   ProtocolError,
   type ServerLine,
   splitLineId,
@@ -37,16 +36,12 @@ import {
   isDisconnect,
   type SendOptions,
 } from "./connection.ts";
-import { describeSanction, type Sanction } from "../access/moderation.ts";
-import { moderate, type Moderated } from "./moderator.ts";
-import { type LoginContext, LoginDialogue } from "./login.ts";
+import type { Moderated } from "./moderator.ts";
+import { ChatCommands, type CommandContext } from "./commands.ts";
 import { SLOW_TEXT } from "./member.ts";
-import type { Room } from "./room.ts";
 
 /** What a session needs from its server. */
-export interface SessionContext extends LoginContext {
-  readonly room: Room<Session>;
-  readonly clock: Clock;
+export interface SessionContext extends CommandContext<Session> {
   /** A fresh id, unique among the room's members, on every server. */
   readonly nextId: () => string;
 }
@@ -84,7 +79,7 @@ interface EndOptions {
 }
 
 /** One client connection; a member of the room once joined. */
-export class Session extends LoginDialogue implements Moderated {
+export class Session extends ChatCommands<Session> implements Moderated {
   readonly id: string;
   alias = "";
   readonly conn: Connection;
@@ -95,8 +90,6 @@ export class Session extends LoginDialogue implements Moderated {
   #phase: Phase = "alias";
   /** How it leaves the room, once `#end` decided it. */
   #left: [LeaveReason, string] | undefined;
-  /** A mute may apply: checked against the moderation store on speaking. */
-  #muted = false;
   /** A line of this member went to the room log and may not be out yet. */
   #unsettled = false;
   #strikes = 0;
@@ -121,15 +114,6 @@ export class Session extends LoginDialogue implements Moderated {
     );
     this.#lastSeenMs = clock.now();
     this.finished = this.#run();
-  }
-
-  /**
-   * A mute was added that applies to this member (or one was lifted: the
-   * next line it speaks checks whether another still applies).
-   */
-  mute(sanction: Sanction | null): void {
-    this.#muted = true;
-    if (sanction === null) this.#checkMute(false);
   }
 
   /** Queues a line; false means the queue is full (the room decides). */
@@ -250,7 +234,7 @@ export class Session extends LoginDialogue implements Moderated {
         // come in the order of the lines; plain chat lines follow each
         // other through the log in order anyway, in one batch.
         if (this.#unsettled) {
-          const chat = this.#muted ? null : plainChat(line, this.lineIds);
+          const chat = this.mayBeMuted ? null : plainChat(line, this.lineIds);
           if (chat === null) {
             await this.#settle();
             if (this.#isClosing()) return;
@@ -376,7 +360,7 @@ export class Session extends LoginDialogue implements Moderated {
       const text = typeof line === "string" ? line : decodeLine(line);
       const handled = this.#phase === "alias"
         ? this.aliasLine(text)
-        : this.#command(text);
+        : this.command(text);
       return handled?.catch((error) => this.#refuse(error));
     } catch (error) {
       this.#refuse(error);
@@ -458,127 +442,23 @@ export class Session extends LoginDialogue implements Moderated {
       account: this.account ?? undefined,
       online: room.size,
     });
-    this.#muted = true; // checked when it first speaks
+    this.recheckMute();
     this.#arm(config.idleTimeoutMs / 2);
   }
 
-  #command(text: string): Promise<void> | void {
-    const { room, gate } = this.#ctx;
-    if (this.lineIds) {
-      const { id, rest } = splitLineId(text);
-      if (id !== null) return this.#withId(id, rest);
-    }
-    const command = parseCommand(text);
-    switch (command.kind) {
-      case "pass":
-        return this.pass(command.password);
-      case "say":
-        if (command.text === "") return; // nothing that would show
-        this.#checkMute();
-        return room.say(this, command.text);
-      case "me":
-        this.#checkMute();
-        return room.act(this, command.text);
-      case "msg":
-        this.#checkMute();
-        return room.whisper(this, command.to, command.text);
-      case "nick":
-        this.#checkMute();
-        return this.claimAlias(command.alias, true);
-      case "who":
-        return room.who(this);
-      case "history":
-        return this.#history(command.count);
-      case "help":
-        return room.help(this);
-      case "pong":
-        return;
-      case "cap":
-        throw new ProtocolError(
-          "usage",
-          "Capabilities are chosen before the alias: send /cap first",
-        );
-      case "quit":
-        // A muted member's parting words are not passed on.
-        return this.#end("quit", "Goodbye", {
-          leaveText: this.#checkMute(false) ? command.reason : "",
-        });
-      default:
-        return moderate(
-          {
-            room,
-            moderation: gate.moderation,
-            accounts: gate.accounts,
-            clock: this.#ctx.clock,
-          },
-          this,
-          command,
-        );
-    }
+  /** The member itself, as the room knows it. */
+  protected override get self(): Session {
+    return this;
   }
 
-  /** `/history [N]`: the last N messages (the configured number by default). */
-  #history(count: number | null): void {
-    const { room, config } = this.#ctx;
-    if (config.history === 0) {
-      throw new ProtocolError("no-history", "This room keeps no history");
-    }
-    room.history(this, count ?? config.history, true);
+  /** `/quit`: the session ends, and the others see `leaveText`. */
+  protected override quit(leaveText: string): void {
+    this.#end("quit", "Goodbye", { leaveText });
   }
 
-  /**
-   * A message or action that carries its id (`ids`): it gets exactly one
-   * answer, its echo or an `ERR` that names the id (a blank message too,
-   * which is otherwise ignored). Any other command with an id is refused.
-   */
-  #withId(id: string, text: string): void {
-    const { room } = this.#ctx;
-    try {
-      const command = parseCommand(text);
-      if (command.kind === "say" && command.text !== "") {
-        this.#checkMute();
-        return room.say(this, command.text, id);
-      }
-      if (command.kind === "me") {
-        this.#checkMute();
-        return room.act(this, command.text, id);
-      }
-      throw new ProtocolError(
-        "usage",
-        command.kind === "say"
-          ? "Message dropped: it is empty, or nothing of it would show"
-          : "Only a message or a /me line may start with @id=",
-      );
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      this.#reply(
-        encodeTaggedLine(id, {
-          type: "ERR",
-          code: error.code,
-          text: error.message,
-        }),
-      );
-    }
-  }
-
-  /**
-   * Whether this member may speak: while a mute applies, throws `ERR muted`
-   * (or, with `raise` false, returns false). Only a member that was told a
-   * mute might apply looks it up, so speaking costs nothing otherwise.
-   */
-  #checkMute(raise = true): boolean {
-    if (!this.#muted) return true;
-    const mute = this.#ctx.gate.sanctionFor(
-      "mute",
-      { account: this.account, host: this.host },
-      this.operator,
-    );
-    if (mute === null) {
-      this.#muted = false;
-      return true;
-    }
-    if (!raise) return false;
-    throw new ProtocolError("muted", `You are muted ${describeSanction(mute)}`);
+  /** Queues a reply of this session's own (see `#reply`). */
+  protected override reply(bytes: Uint8Array): void {
+    this.#reply(bytes);
   }
 
   #send(line: ServerLine): void {
