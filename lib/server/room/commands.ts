@@ -3,20 +3,26 @@
  * joined session (`/me`, `/msg`, `/nick`, `/who`, `/history`, `/help`,
  * `/quit`, a message, and the operator commands, handed to the
  * moderator), lines that carry their id (`ids`: exactly one answer each),
- * and the mute check before anything is said. A base class of the
- * session, between its login dialogue and its connection handling, so
- * that a member costs no object of its own for it.
+ * the mute check before anything is said, and which lines are plain chat
+ * (through the log, with no answer of their own: {@linkcode plainChat}).
+ * A base class of the session, between its login dialogue and its
+ * connection handling, so that a member costs no object of its own for it.
  *
  * @module
  */
 
 import type { Clock } from "../../clock.ts";
 import {
+  decodeLine,
   encodeTaggedLine,
+  isCommand,
+  LINE_ID_PREFIX,
   parseCommand,
   ProtocolError,
   splitLineId,
 } from "../../protocol.ts";
+import { isBlank, sanitizeText } from "../../text.ts";
+import type { InboundLine } from "./connection.ts";
 import { describeSanction, type Sanction } from "../access/moderation.ts";
 import { type LoginContext, LoginDialogue } from "./login.ts";
 import { moderate, type Moderated } from "./moderator.ts";
@@ -184,4 +190,41 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
     if (!raise) return false;
     throw new ProtocolError("muted", `You are muted ${describeSanction(mute)}`);
   }
+}
+
+/** `@`, which starts a line that carries its id. */
+const AT = 0x40;
+
+/**
+ * The text of a line that is plain chat (valid UTF-8, not starting with a
+ * single `/`): it goes through the room log and gets no answer of its own.
+ * With `ids`, a line with an id is plain chat when what follows the id is,
+ * and shows something (else it gets an answer of its own). Null for
+ * anything else.
+ */
+export function plainChat(line: InboundLine, ids: boolean): string | null {
+  let text: string;
+  if (typeof line === "string") {
+    text = line;
+  } else if (line instanceof Uint8Array) {
+    if (isCommand(line)) return null;
+    try {
+      text = decodeLine(line);
+    } catch {
+      return null; // answered with ERR bad-utf8
+    }
+    if (!ids || line[0] !== AT) return text;
+  } else {
+    return null;
+  }
+  let chat = text;
+  if (ids && text.startsWith(LINE_ID_PREFIX)) {
+    try {
+      chat = splitLineId(text).rest;
+    } catch {
+      return null; // answered with ERR usage
+    }
+    if (isBlank(sanitizeText(chat))) return null; // answered with ERR usage
+  }
+  return isCommand(chat) ? null : text;
 }

@@ -21,14 +21,10 @@ import {
   type ByeReason,
   decodeLine,
   encodeServerLine,
-  isCommand,
   type LeaveReason,
-  LINE_ID_PREFIX,
   ProtocolError,
   type ServerLine,
-  splitLineId,
 } from "../../protocol.ts";
-import { isBlank, sanitizeText } from "../../text.ts";
 import {
   type Connection,
   type InboundLine,
@@ -37,7 +33,7 @@ import {
   type SendOptions,
 } from "./connection.ts";
 import type { Moderated } from "./moderator.ts";
-import { ChatCommands, type CommandContext } from "./commands.ts";
+import { ChatCommands, type CommandContext, plainChat } from "./commands.ts";
 import { SLOW_TEXT } from "./member.ts";
 
 /** What a session needs from its server. */
@@ -530,40 +526,4 @@ export class Session extends ChatCommands<Session> implements Moderated {
     if (isDisconnect(error)) this.#ctx.log.debug("disconnect", fields);
     else this.#ctx.log.error("connection-error", fields);
   }
-}
-
-const AT = 0x40;
-
-/**
- * The text of a line that is plain chat (valid UTF-8, not starting with a
- * single `/`): it goes through the room log and gets no answer of its own.
- * With `ids`, a line with an id is plain chat when what follows the id is,
- * and shows something (else it gets an answer of its own). Null for
- * anything else.
- */
-function plainChat(line: InboundLine, ids: boolean): string | null {
-  let text: string;
-  if (typeof line === "string") {
-    text = line;
-  } else if (line instanceof Uint8Array) {
-    if (isCommand(line)) return null;
-    try {
-      text = decodeLine(line);
-    } catch {
-      return null; // answered with ERR bad-utf8
-    }
-    if (!ids || line[0] !== AT) return text;
-  } else {
-    return null;
-  }
-  let chat = text;
-  if (ids && text.startsWith(LINE_ID_PREFIX)) {
-    try {
-      chat = splitLineId(text).rest;
-    } catch {
-      return null; // answered with ERR usage
-    }
-    if (isBlank(sanitizeText(chat))) return null; // answered with ERR usage
-  }
-  return isCommand(chat) ? null : text;
 }
