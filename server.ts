@@ -32,17 +32,14 @@ import { formatFlags, missingPermission } from "./lib/flags.ts";
 import { createLogger, describeError, type Logger } from "./lib/log.ts";
 import { readPasswordFile } from "./lib/password_file.ts";
 import { validateAlias } from "./lib/protocol.ts";
-import {
-  type ChatServer,
-  openRoomBackend,
-  serveChat,
-} from "./lib/server/chat_server.ts";
+import { openRoomBackend, type RoomBackend } from "./lib/server/backend.ts";
+import { type ChatServer, serveChat } from "./lib/server/chat_server.ts";
 import {
   parseServerArgs,
   SERVER_FLAGS,
   type ServerConfig,
 } from "./lib/server/config.ts";
-import { openStore } from "./lib/server/storage/store.ts";
+import { openStore, type Store } from "./lib/server/storage/store.ts";
 import { listenTls } from "./lib/server/doors/transport.ts";
 import {
   openWebDoor,
@@ -92,6 +89,7 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 }
 
+/** Serves until stopped (SIGINT, SIGTERM); resolves to the exit code. */
 async function serve(config: ServerConfig, log: Logger): Promise<number> {
   const roomPassword = config.passwordFile === null
     ? null
@@ -107,16 +105,71 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     checkpoints: config.history > 0 && config.durability === "normal",
   });
   const { cert, key, file } = await loadCertificate(config, log);
+  const tls = { cert, key, clientCa };
+  const { server, backend, web } = await start(config, log, {
+    store,
+    roomPassword,
+    tls,
+  });
+  // A long-running server warns ahead of its certificate's end; a dev
+  // certificate is renewed at the next start. (Armed only now: a server
+  // that failed to start must not be kept alive by it.)
+  const { notAfter } = certificateFacts(cert);
+  const expiryCheck = setInterval(
+    () => warnIfExpiring(file, notAfter, log),
+    EXPIRY_CHECK_MS,
+  );
+  const unguard = guard(log);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    log.info("stopping", { connections: server.connections });
+    server.close();
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  logListening(config, log, { server, backend, web, roomPassword, clientCa });
+  await server.finished;
+  await web?.close();
+  await backend.close();
+  clearInterval(expiryCheck);
+  Deno.removeSignalListener("SIGINT", stop);
+  Deno.removeSignalListener("SIGTERM", stop);
+  unguard();
+  return 0;
+}
+
+/** The certificate and key the doors serve, and the client CA they ask for. */
+interface DoorTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly clientCa: { ca: string; require: boolean } | null;
+}
+
+/**
+ * Opens the room's backend, then the TLS door, the chat server and the
+ * web door; whatever was opened is closed again if a later step fails.
+ */
+async function start(
+  config: ServerConfig,
+  log: Logger,
+  { store, roomPassword, tls }: {
+    store: Store;
+    roomPassword: string | null;
+    tls: DoorTls;
+  },
+): Promise<{ server: ChatServer; backend: RoomBackend; web: WebDoor | null }> {
   // The room comes first: nobody is let in before it can take them.
   const backend = await openRoomBackend(config, { store, log });
   const listener = await listenTls({
     hostname: config.hostname,
     port: config.port,
-    cert,
-    key,
+    cert: tls.cert,
+    key: tls.key,
     engine: config.tlsEngine,
     maxInputBytes: config.maxInputBytes,
-    clientCa,
+    clientCa: tls.clientCa,
     trustedProxies: config.trustedProxies,
   }).catch(async (e) => {
     await backend.close();
@@ -129,25 +182,23 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     roomPassword,
     backend,
   });
-  let web: WebDoor | null = null;
   try {
     await server.start();
-    web = await openWeb(config, server, { cert, key, clientCa }, log);
+    const web = await openWeb(config, server, tls, log);
+    return { server, backend, web };
   } catch (e) {
     await server.close();
     await backend.close();
     throw e;
   }
-  // A long-running server warns ahead of its certificate's end; a dev
-  // certificate is renewed at the next start. (Armed only now: a server
-  // that failed to start must not be kept alive by it.)
-  const { notAfter } = certificateFacts(cert);
-  const expiryCheck = setInterval(
-    () => warnIfExpiring(file, notAfter, log),
-    EXPIRY_CHECK_MS,
-  );
-  // Safety nets, not flow control: every task catches its own errors, and
-  // one that slips through must not end the room for everyone.
+}
+
+/**
+ * Safety nets, not flow control: every task catches its own errors, and
+ * one that slips through must not end the room for everyone. Returns what
+ * takes them down again.
+ */
+function guard(log: Logger): () => void {
   const onRejection = (event: PromiseRejectionEvent) => {
     event.preventDefault();
     log.error("unhandled-rejection", { error: describeError(event.reason) });
@@ -158,15 +209,24 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   };
   globalThis.addEventListener("unhandledrejection", onRejection);
   globalThis.addEventListener("error", onError);
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    log.info("stopping", { connections: server.connections });
-    server.close();
+  return () => {
+    globalThis.removeEventListener("unhandledrejection", onRejection);
+    globalThis.removeEventListener("error", onError);
   };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+}
+
+/** The `listening` line: where, which engine, which doors, who may join. */
+function logListening(
+  config: ServerConfig,
+  log: Logger,
+  { server, backend, web, roomPassword, clientCa }: {
+    server: ChatServer;
+    backend: RoomBackend;
+    web: WebDoor | null;
+    roomPassword: string | null;
+    clientCa: DoorTls["clientCa"];
+  },
+): void {
   log.info("listening", {
     host: server.addr.hostname,
     port: server.addr.port,
@@ -185,15 +245,6 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
       clientCa === null ? "" : `client-cert-${config.clientCert}`,
     ].filter((a) => a !== "").join(",") || "open",
   });
-  await server.finished;
-  await web?.close();
-  await backend.close();
-  clearInterval(expiryCheck);
-  Deno.removeSignalListener("SIGINT", stop);
-  Deno.removeSignalListener("SIGTERM", stop);
-  globalThis.removeEventListener("unhandledrejection", onRejection);
-  globalThis.removeEventListener("error", onError);
-  return 0;
 }
 
 /**
@@ -203,11 +254,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
 async function openWeb(
   config: ServerConfig,
   server: ChatServer,
-  { cert, key, clientCa }: {
-    cert: string;
-    key: string;
-    clientCa: { ca: string; require: boolean } | null;
-  },
+  { cert, key, clientCa }: DoorTls,
   log: Logger,
 ): Promise<WebDoor | null> {
   if (config.webPort === 0) return null;

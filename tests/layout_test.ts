@@ -17,9 +17,10 @@ import { ROOT, runCommand, withTempDir } from "./_helpers.ts";
  * to the longest part that holds it. Every part may import itself. The
  * room knows access (who may join) and the config; storage and the
  * cluster implement the room's seams (`RoomLog`, the stored event, the
- * member); the doors hand the room `Connection`s; only `chat_server.ts`
- * puts them together. Roles (`server.ts`, ...) and tests may import
- * anything.
+ * member); the doors hand the room `Connection`s; `backend.ts` chooses
+ * the room's log and directory (storage's or the cluster's); only
+ * `chat_server.ts` puts them together. Roles (`server.ts`, ...) and tests
+ * may import anything.
  */
 const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   "lib": [],
@@ -37,7 +38,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     "lib/server/room",
     "web",
   ],
-  "lib/server/chat_server.ts": [
+  "lib/server/backend.ts": [
     "lib",
     "lib/server/config.ts",
     "lib/server/server_flags.ts",
@@ -45,7 +46,15 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     "lib/server/room",
     "lib/server/storage",
     "lib/server/cluster",
+  ],
+  "lib/server/chat_server.ts": [
+    "lib",
+    "lib/server/config.ts",
+    "lib/server/access",
+    "lib/server/room",
+    "lib/server/storage",
     "lib/server/doors",
+    "lib/server/backend.ts",
   ],
 };
 
@@ -147,12 +156,13 @@ Deno.test("no module of lib/ keeps mutable state at its top level", async () => 
   assert.deepEqual(found, []);
 });
 
-Deno.test("lib/server/ holds only its folders, the config, its flags and the door that joins them", async () => {
+Deno.test("lib/server/ holds only its folders, the config, its flags, the backend and what joins them", async () => {
   const loose: string[] = [];
   for await (const entry of Deno.readDir(join(ROOT, "lib/server"))) {
     if (!entry.isDirectory) loose.push(entry.name);
   }
   assert.deepEqual(loose.sort(), [
+    "backend.ts",
     "chat_server.ts",
     "config.ts",
     "server_flags.ts",

@@ -1,53 +1,39 @@
 /**
- * The server around the room, and its TLS door: an accept loop over an
- * already-bound {@linkcode ByteListener} that never awaits a client, the
+ * What joins the folders: the room and its backend built, the
  * {@linkcode Admission} every door counts its connections with (refused
- * ones are told why here, whatever their door), the TLS handshake
- * deadline, one {@linkcode Session} per connection, and graceful shutdown
- * (every member gets `BYE shutdown`, queues are flushed, then everything
- * closes). Only the listener being closed ends the accept loop; any other
- * accept error is logged and retried with a backoff. Accepting pauses while
- * `maxUnreleased` closed sockets wait for the TLS engine to release them, so
- * that they can never use up the process's descriptors. The room's log and
- * directory, for one server or for a cluster, are chosen in one place:
- * {@linkcode openRoomBackend}.
+ * ones are told why here, whatever their door), the {@linkcode TlsDoor},
+ * one {@linkcode Session} per connection from any door, and graceful
+ * shutdown (every member gets `BYE shutdown`, queues are flushed, then
+ * everything closes). The room's log and directory, for one server or for
+ * a cluster, are chosen in one place: `openRoomBackend` (`backend.ts`).
  *
  * @module
  */
 
-import { type Clock, sleep, systemClock } from "../clock.ts";
-import { describeError, type Logger, redact } from "../log.ts";
-import { encodeServerLine, HISTORY_REQUEST_LIMIT } from "../protocol.ts";
+import { type Clock, systemClock } from "../clock.ts";
+import { describeError, type Logger } from "../log.ts";
 import { Accounts } from "./access/accounts.ts";
-import { Admission, type Entry, type Refusal } from "./doors/admission.ts";
-import type { ServerConfig } from "./config.ts";
 import { Gate } from "./access/gate.ts";
-import { chunkBytesFor, LineArena } from "./room/line_arena.ts";
 import { LoginLimiter } from "./access/login_limiter.ts";
-import { describeSanction, Moderation } from "./access/moderation.ts";
+import { Moderation, type SharedSanction } from "./access/moderation.ts";
 import { PasswordChecker } from "./access/passwords.ts";
-import { Room } from "./room/room.ts";
-import { MemoryLog, type RoomLog } from "./room/room_log.ts";
-import type { Connection } from "./room/connection.ts";
-import { Session, type SessionContext } from "./room/session.ts";
-import { Retention } from "./storage/retention.ts";
-import { type Directory, LocalDirectory } from "./room/directory.ts";
-import { enforceSanctions } from "./room/moderator.ts";
-import type { SharedSanction } from "./access/moderation.ts";
-import type { RoomEvent } from "./room/room_log.ts";
-import { SqliteLog } from "./storage/sqlite_log.ts";
-import { openStore, type Store } from "./storage/store.ts";
-import {
-  TlsConnection,
-  type TlsConnectionOptions,
-} from "./doors/tls_connection.ts";
+import { localBackend, type RoomBackend } from "./backend.ts";
+import type { ServerConfig } from "./config.ts";
+import { Admission, type Entry, goodbye } from "./doors/admission.ts";
+import { TlsDoor } from "./doors/tls_door.ts";
 import {
   type ByteConn,
   type ByteListener,
   formatAddress,
   type NetAddress,
-  ProxyHeaderError,
 } from "./doors/transport.ts";
+import type { Connection } from "./room/connection.ts";
+import { chunkBytesFor, LineArena } from "./room/line_arena.ts";
+import { enforceSanctions } from "./room/moderator.ts";
+import { Room } from "./room/room.ts";
+import type { RoomEvent, RoomLog } from "./room/room_log.ts";
+import { Session, type SessionContext } from "./room/session.ts";
+import { openStore, type Store } from "./storage/store.ts";
 
 /** Options of {@linkcode serveChat}. */
 export interface ServeChatOptions {
@@ -71,36 +57,6 @@ export interface ServeChatOptions {
   readonly backend?: RoomBackend;
 }
 
-/**
- * What makes the room one server's or a cluster's: where its events are
- * ordered and who holds which alias. Built in one place,
- * {@linkcode openRoomBackend}.
- */
-export interface RoomBackend {
-  readonly log: RoomLog;
-  readonly directory: Directory<Session>;
-  /** Put before member ids, so that they are unique on every server. */
-  readonly idPrefix: string;
-  /**
-   * Ages out what the data directory stores, whatever the log (what was
-   * stored before still goes when nothing new is). Started with the
-   * backend; the server stops it at shutdown.
-   */
-  readonly retention: Retention;
-  /** Where its name shows in the `listening` log line; null: nowhere. */
-  readonly label: string | null;
-  /**
-   * Once the room is built: takes on what the other servers keep (bans and
-   * mutes through `take`, the topic) and starts hearing from them.
-   */
-  start(
-    moderation: Moderation,
-    take: (sanctions: readonly SharedSanction[]) => void,
-  ): Promise<void>;
-  /** Stops retention, leaves the other servers and closes the log. */
-  close(): Promise<void>;
-}
-
 /** Counters a server reports in its logs (with its admission's). */
 export interface ServerStats {
   handshakeFailures: number;
@@ -118,11 +74,10 @@ export class ChatServer implements AsyncDisposable {
   readonly stats: ServerStats = { handshakeFailures: 0 };
   /** Resolves once the server has shut down and every connection is closed. */
   readonly finished: Promise<void>;
-  #listener: ByteListener;
+  #door: TlsDoor;
   #config: ServerConfig;
   #log: Logger;
   #clock: Clock;
-  #connectionOptions: TlsConnectionOptions | null = null;
   #context: SessionContext;
   /**
    * Accepted connections (TLS byte connections, or connections from another
@@ -141,7 +96,6 @@ export class ChatServer implements AsyncDisposable {
   /** Starts serving; use {@linkcode serveChat}. */
   constructor(listener: ByteListener, options: ServeChatOptions) {
     const { config, log } = options;
-    this.#listener = listener;
     this.#config = config;
     this.#log = log;
     this.#clock = options.clock ?? systemClock;
@@ -172,19 +126,9 @@ export class ChatServer implements AsyncDisposable {
       directory: backend.directory,
       onEvent: (event) => this.#carryOut(event),
     });
-    const accounts = new Accounts(store.db);
-    const gate = this.gate = new Gate({
-      accounts,
-      moderation: new Moderation(store.db, this.#clock),
-      limiter: new LoginLimiter(this.#clock, {
-        burst: config.loginAttempts,
-        targetBurst: config.accountAttempts,
-        refillMs: config.loginRefillMs,
-        known: accounts,
-      }),
-      checker: new PasswordChecker(),
+    const gate = this.gate = openGate(store, config, {
+      clock: this.#clock,
       roomPassword: options.roomPassword ?? null,
-      accountsOnly: config.accountsOnly,
     });
     this.#context = {
       config,
@@ -195,6 +139,17 @@ export class ChatServer implements AsyncDisposable {
       // Unique on every server: a shared log names members by id.
       nextId: () => `${backend.idPrefix}${++this.#ids}`,
     };
+    this.#door = new TlsDoor(listener, {
+      config,
+      log,
+      clock: this.#clock,
+      admission: this.admission,
+      gate,
+      stopping: this.#stopping.signal,
+      stats: this.stats,
+      track: (key, entry, serve) => this.#track(key, entry, serve),
+      session: (key, connection) => this.#session(key, connection),
+    });
     this.#startedMs = this.#clock.now();
     this.finished = this.#serve();
   }
@@ -247,11 +202,7 @@ export class ChatServer implements AsyncDisposable {
   close(): Promise<void> {
     if (!this.#stopping.signal.aborted) {
       this.#stopping.abort();
-      try {
-        this.#listener.close();
-      } catch {
-        // Already closed: the accept loop has ended anyway.
-      }
+      this.#door.close();
     }
     return this.finished;
   }
@@ -261,7 +212,7 @@ export class ChatServer implements AsyncDisposable {
   }
 
   async #serve(): Promise<void> {
-    await this.#acceptLoop();
+    await this.#door.accept();
     for (const [conn, session] of this.#live) {
       if (session) session.close("shutdown", "Server is shutting down");
       else conn.abort();
@@ -297,65 +248,6 @@ export class ChatServer implements AsyncDisposable {
     });
   }
 
-  async #acceptLoop(): Promise<void> {
-    const { signal } = this.#stopping;
-    const stopped = new Promise<void>((resolve) =>
-      signal.addEventListener("abort", () => resolve(), { once: true })
-    );
-    let backoffMs = 5;
-    while (!signal.aborted) {
-      if (this.#listener.unreleased >= this.#config.maxUnreleased) {
-        await this.#pauseAccepting(stopped);
-        continue;
-      }
-      let conn: ByteConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (error) {
-        if (signal.aborted || error instanceof Deno.errors.BadResource) break;
-        this.#log.error("accept-failed", {
-          error: describeError(error),
-          retryMs: backoffMs,
-        });
-        await sleep(this.#clock, backoffMs, signal);
-        backoffMs = Math.min(backoffMs * 2, 1000);
-        continue;
-      }
-      backoffMs = 5;
-      this.#admit(conn);
-    }
-  }
-
-  /** Waits, not accepting, until the engine has released enough sockets. */
-  async #pauseAccepting(stopped: Promise<void>): Promise<void> {
-    const limit = this.#config.maxUnreleased;
-    this.#log.warn("accept-paused", {
-      unreleased: this.#listener.unreleased,
-      limit,
-    });
-    while (
-      !this.#stopping.signal.aborted && this.#listener.unreleased >= limit
-    ) {
-      await Promise.race([this.#listener.released(), stopped]);
-    }
-    this.#log.info("accept-resumed", { unreleased: this.#listener.unreleased });
-  }
-
-  /**
-   * Counts the connection from its accept and serves it, or tells it why
-   * it is refused. A trusted proxy's connection counts under its client's
-   * address once the PROXY header (read before the handshake starts) has
-   * named it.
-   */
-  #admit(conn: ByteConn): void {
-    const entry = this.admission.enter(
-      conn.proxied ? null : conn.remoteAddr.hostname,
-      formatAddress(conn.remoteAddr),
-    );
-    if (entry.dropped) return conn.abort();
-    this.#track(conn, entry, () => this.#run(conn, entry));
-  }
-
   /**
    * Serves a connection that came through another door (the WebSocket
    * one), which counted it with the {@linkcode admission} from its accept
@@ -369,10 +261,18 @@ export class ChatServer implements AsyncDisposable {
     }
     this.#track(connection, entry, () => {
       if (entry.refusal) return connection.close(goodbye(entry.refusal));
-      const session = new Session(connection, this.#context);
-      this.#live.set(connection, session);
-      return session.finished;
+      return this.#session(connection, connection);
     });
+  }
+
+  /**
+   * Serves a ready connection (kept under `key`) with a session until it
+   * ends: shutdown finds it there.
+   */
+  #session(key: ByteConn | Connection, connection: Connection): Promise<void> {
+    const session = new Session(connection, this.#context);
+    this.#live.set(key, session);
+    return session.finished;
   }
 
   /**
@@ -410,115 +310,31 @@ export class ChatServer implements AsyncDisposable {
     }
     served.then(release, release);
   }
-
-  /**
-   * Handshake within the deadline (a trusted proxy's client counted under
-   * its own address before it starts), then a session until it ends, or
-   * the refusal's `BYE` through the same goodbye.
-   */
-  async #run(conn: ByteConn, entry: Entry): Promise<void> {
-    const tls = this.#connection(conn);
-    const handshaken = await this.#handshake(conn, tls, entry);
-    if (!handshaken || entry.dropped || this.#stopping.signal.aborted) {
-      return conn.close();
-    }
-    if (entry.refusal) return tls.close(goodbye(entry.refusal));
-    const session = new Session(tls, this.#context);
-    this.#live.set(conn, session);
-    // Returned, not awaited: no suspended frame held per member.
-    return session.finished;
-  }
-
-  #connection(conn: ByteConn): TlsConnection {
-    const config = this.#config;
-    // One options object for every connection (memory per member).
-    this.#connectionOptions ??= {
-      maxLineBytes: config.maxLineBytes,
-      maxSkipBytes: config.maxSkipBytes,
-      queueBytes: config.queueBytes,
-      closeGraceMs: config.closeGraceMs,
-      clock: this.#clock,
-    };
-    return new TlsConnection(conn, this.#connectionOptions);
-  }
-
-  /**
-   * Counts a trusted proxy's connection under the client its header named,
-   * before TLS: refused over a cap, or when the client is banned and no
-   * certificate could let it pass (an operator's, with `--client-ca`).
-   */
-  #locate(conn: ByteConn, entry: Entry): void {
-    const host = conn.remoteAddr.hostname;
-    const address = formatAddress(conn.remoteAddr);
-    entry.locate(host, address);
-    if (entry.refusal !== null || this.#config.clientCa !== null) return;
-    const ban = this.gate.doorBan(host, null);
-    if (ban !== null) {
-      entry.refuse(
-        { reason: "banned", text: `Banned ${describeSanction(ban)}` },
-        address,
-      );
-    }
-  }
-
-  /**
-   * Runs the TLS handshake within `handshakeTimeoutMs`, after a trusted
-   * proxy's PROXY header, whose client is counted (`entry`) before TLS
-   * starts: one dropped there costs no handshake. True when it succeeded
-   * in time. A failure is counted and logged: at debug level, or as a
-   * refusal for a bad header.
-   */
-  async #handshake(
-    conn: ByteConn,
-    tls: TlsConnection,
-    entry: Entry,
-  ): Promise<boolean> {
-    const fail = (error: unknown) => {
-      this.stats.handshakeFailures++;
-      const addr = formatAddress(conn.remoteAddr);
-      // A trusted proxy that sends no valid header is misconfigured, or
-      // not the proxy: worth more than a debug line.
-      if (error instanceof ProxyHeaderError) {
-        this.#log.warn("refused", {
-          addr,
-          reason: "proxy-header",
-          error: error.message,
-        });
-      } else {
-        this.#log.debug("handshake-failed", {
-          addr,
-          error: typeof error === "string" ? error : describeError(error),
-        });
-      }
-    };
-    let late = false;
-    const timer = this.#clock.setTimeout(() => {
-      late = true;
-      fail("timeout");
-      // Ends the handshake (node engine at once, deno when the peer acts).
-      void conn.close();
-    }, this.#config.handshakeTimeoutMs);
-    try {
-      if (conn.proxied) {
-        await conn.located();
-        if (late) return false;
-        this.#locate(conn, entry);
-        if (entry.dropped) return false;
-      }
-      await tls.handshake();
-      return !late;
-    } catch (error) {
-      if (!late) fail(error);
-      return false;
-    } finally {
-      this.#clock.clearTimeout(timer);
-    }
-  }
 }
 
-/** The `BYE` line that tells a refused connection why. */
-function goodbye(refusal: Refusal): Uint8Array {
-  return encodeServerLine({ type: "BYE", ...refusal });
+/**
+ * Who may join, over the data directory's accounts, bans and mutes: the
+ * room password, the login limits and the password checker as configured.
+ */
+function openGate(
+  store: Store,
+  config: ServerConfig,
+  { clock, roomPassword }: { clock: Clock; roomPassword: string | null },
+): Gate {
+  const accounts = new Accounts(store.db);
+  return new Gate({
+    accounts,
+    moderation: new Moderation(store.db, clock),
+    limiter: new LoginLimiter(clock, {
+      burst: config.loginAttempts,
+      targetBurst: config.accountAttempts,
+      refillMs: config.loginRefillMs,
+      known: accounts,
+    }),
+    checker: new PasswordChecker(),
+    roomPassword,
+    accountsOnly: config.accountsOnly,
+  });
 }
 
 /**
@@ -536,137 +352,4 @@ export function serveChat(
   options: ServeChatOptions,
 ): ChatServer {
   return new ChatServer(listener, options);
-}
-
-/**
- * The room as configured: this server's alone ({@linkcode localBackend}),
- * or with `--redis` a cluster's (its log in a Redis stream, aliases claimed
- * in Redis; those modules are loaded only then). The one place that
- * chooses.
- */
-export async function openRoomBackend(
-  config: ServerConfig,
-  options: { store: Store; log: Logger; clock?: Clock },
-): Promise<RoomBackend> {
-  const { store, log } = options;
-  const clock = options.clock ?? systemClock;
-  if (config.redis === null) return localBackend(store, config, clock, log);
-  const { RedisLink } = await import("./cluster/redis.ts");
-  const { RedisLog } = await import("./cluster/redis_log.ts");
-  const { Cluster } = await import("./cluster/cluster.ts");
-  const { RedisDirectory } = await import("./cluster/redis_directory.ts");
-  // The cluster's parts take their limits under the config's own names.
-  const link = await RedisLink.open({
-    ...config,
-    url: config.redis,
-    streamEntries: config.redisStreamEntries === 0
-      ? 2 ** 31
-      : config.redisStreamEntries,
-    log,
-  });
-  try {
-    const roomLog = await RedisLog.open(link, {
-      ...config,
-      clock,
-      keep: config.history === 0 ? 0 : HISTORY_REQUEST_LIMIT,
-      log,
-    });
-    const cluster = new Cluster(link, { ...config, clock, log });
-    const directory = new RedisDirectory<Session>(cluster, log);
-    const retention = openRetention(store, config, clock, log);
-    retention.start();
-    return {
-      log: roomLog,
-      directory,
-      idPrefix: `${cluster.server}/`,
-      retention,
-      label: `${config.cluster}@${redact(config.redis)}/${cluster.server}`,
-      start: (moderation, take) => directory.start(moderation, take),
-      async close() {
-        retention.stop();
-        await roomLog.close();
-        await cluster.stop();
-        await link.close();
-      },
-    };
-  } catch (e) {
-    link.destroy();
-    throw e;
-  }
-}
-
-/**
- * The room of this server alone: a {@linkcode LocalDirectory}, and the log
- * as configured: none kept with `--history 0`, a ring in memory with
- * `--durability memory`, the database otherwise. Either keeps enough
- * messages at hand to answer the largest `/history`.
- */
-export function localBackend(
-  store: Store,
-  config: ServerConfig,
-  clock: Clock,
-  log: Logger,
-): RoomBackend {
-  const retention = openRetention(store, config, clock, log);
-  const roomLog = openRoomLog(store, config, { clock, log, retention });
-  retention.start(); // once the log listens to it
-  return {
-    log: roomLog,
-    directory: new LocalDirectory<Session>(),
-    idPrefix: "",
-    retention,
-    label: null,
-    start: () => Promise.resolve(),
-    close: () => {
-      retention.stop();
-      return Promise.resolve();
-    },
-  };
-}
-
-/**
- * The one place retention is made (its backend starts it): what the data
- * directory holds ages out
- * as `--history-keep-days` and `--history-keep-rows` say, whatever the log
- * (rows stored before still go when nothing new is stored).
- */
-function openRetention(
-  store: Store,
-  config: ServerConfig,
-  clock: Clock,
-  log: Logger,
-): Retention {
-  return new Retention(store.db, {
-    clock,
-    keepDays: config.historyKeepDays,
-    keepRows: config.historyKeepRows,
-    onError: (error) =>
-      log.error("history-failed", {
-        what: "retention",
-        error: describeError(error),
-      }),
-  });
-}
-
-function openRoomLog(
-  store: Store,
-  config: ServerConfig,
-  { clock, log, retention }: {
-    clock: Clock;
-    log: Logger;
-    retention: Retention;
-  },
-): RoomLog {
-  if (config.history === 0) return new MemoryLog(clock, 0);
-  const keep = HISTORY_REQUEST_LIMIT; // at least config.history
-  if (config.durability === "memory") return new MemoryLog(clock, keep);
-  return new SqliteLog(store.db, {
-    clock,
-    keep,
-    durability: config.durability,
-    retention,
-    onError: (what, error) =>
-      log.error("history-failed", { what, error: describeError(error) }),
-    onResume: () => log.info("history-resumed", {}),
-  });
 }

@@ -2,22 +2,24 @@
  * This server's part in a cluster of servers that form one room through
  * Redis: who is in the room across all of them (aliases and look-alikes
  * claimed atomically, with the event that announces the change), `/who`
- * for the whole room, a heartbeat that says this server is alive and the
- * watch that announces the members of a server that stopped beating as
- * left (`server-lost`), private messages to a member on another server,
+ * for the whole room, its {@linkcode Heartbeat} (which also announces the
+ * members of a server that stopped beating as left, `server-lost`), the
+ * leaves that could not reach Redis sent again, private messages to a member on another server,
  * and the bans, mutes and topic in force, for servers that start later
  * (changes reach running servers through the room's log, in its order).
  *
  * @module
  */
 
-import type { Clock, TimerId } from "../../clock.ts";
+import type { Clock } from "../../clock.ts";
 import { describeError, type Logger } from "../../log.ts";
 import { aliasKey, WHO_LIST_LIMIT } from "../../protocol.ts";
 import { aliasSkeleton } from "../../text.ts";
 import type { Topic } from "../access/moderation.ts";
 import { type WhoList, whoList } from "../room/directory.ts";
-import type { MemberRecord, RedisLink } from "./redis.ts";
+import { Heartbeat } from "./heartbeat.ts";
+import type { MemberRecord } from "./keys.ts";
+import type { RedisLink } from "./redis.ts";
 
 /** Options of {@linkcode Cluster}. */
 export interface ClusterOptions {
@@ -64,29 +66,21 @@ export class Cluster {
   readonly server: string;
   #link: RedisLink;
   #options: ClusterOptions;
-  #timer: TimerId | undefined;
   #stopped = false;
   /** Leaves that could not reach Redis (reason, text by member id). */
   #unsentLeaves = new Map<string, [string, string]>();
-  /**
-   * Since when this server's heartbeats have reached Redis without a
-   * break; null after a failure. It judges others lost only once it has
-   * been beating for as long as they may be silent: after an outage that
-   * stopped every heartbeat, everyone gets time to beat again first.
-   */
-  #beatingSince: number | null = null;
-  /** It has beaten once (a later beat that finds it missing means lost). */
-  #beaten = false;
-  #onLost: () => void = () => {};
-  /** A heartbeat is under way; another was asked for meanwhile. */
-  #beating = false;
-  #beatAgain = false;
+  #heartbeat: Heartbeat;
 
   /** Joins the cluster on `link` (call {@linkcode start}). */
   constructor(link: RedisLink, options: ClusterOptions) {
     this.#link = link;
     this.#options = options;
     this.server = crypto.randomUUID().slice(0, 8);
+    this.#heartbeat = new Heartbeat(link, this.server, {
+      ...options,
+      // The leaves that could not be sent, after every beat.
+      after: () => this.#sendLeaves(),
+    });
   }
 
   /**
@@ -108,13 +102,13 @@ export class Cluster {
     };
     const { keys } = this.#link;
     await this.#link.subscriber.subscribe(keys.channel(this.server), listener);
-    await this.#beat();
+    await this.#heartbeat.start();
   }
 
   /** Stops beating; this server's members leave (`shutdown`). */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#options.clock.clearTimeout(this.#timer);
+    this.#heartbeat.stop();
     await this.#link.run("evict", [
       this.server,
       "shutdown",
@@ -329,27 +323,11 @@ export class Cluster {
     }
   }
 
-  /** Announces the members of a lost server as left (`server-lost`). */
-  async #evict(server: string, now: number): Promise<void> {
-    try {
-      const count = Number(
-        await this.#link.run("evict", [
-          server,
-          "server-lost",
-          String(now),
-          "0",
-          "Disconnected: your server lost touch with the room; join again",
-        ]),
-      );
-      if (count >= 0) {
-        this.#options.log.warn("server-lost", { server, members: count });
-      }
-    } catch (error) {
-      this.#options.log.error("server-lost-failed", {
-        server,
-        error: describeError(error),
-      });
-    }
+  /** Sends again every leave that could not reach Redis. */
+  async #sendLeaves(): Promise<void> {
+    await Promise.all(
+      [...this.#unsentLeaves.keys()].map((id) => this.#sendLeave(id)),
+    );
   }
 
   /**
@@ -357,7 +335,7 @@ export class Cluster {
    * others (its members were announced as left, and their aliases freed).
    */
   onLost(listener: () => void): void {
-    this.#onLost = listener;
+    this.#heartbeat.onLost(listener);
   }
 
   /**
@@ -369,60 +347,9 @@ export class Cluster {
       this.#unsentLeaves.clear();
       listener();
       // Beating at once: until it does, the new state refuses its claims.
-      if (this.#timer !== undefined && !this.#stopped) {
-        this.#options.clock.clearTimeout(this.#timer);
-        void this.#beat();
-      }
+      if (!this.#stopped) this.#heartbeat.now();
     });
   }
-
-  /**
-   * Says this server is alive, announces the members of servers that are
-   * not, sends the leaves that could not be sent, and comes back.
-   */
-  #beat = async (): Promise<void> => {
-    if (this.#stopped) return;
-    if (this.#beating) {
-      this.#beatAgain = true; // one heartbeat at a time
-      return;
-    }
-    this.#beating = true;
-    const { clock, log } = this.#options;
-    const { heartbeatMs, lostAfterMs } = this.#options;
-    try {
-      const sent = clock.now();
-      const [added, ...lost] = await this.#link.run("beat", [
-        this.server,
-        String(lostAfterMs),
-        String(2 * heartbeatMs),
-      ]) as [number, ...string[]];
-      const now = clock.now();
-      // Missing after its first beat: the others counted it lost while it
-      // could not reach Redis, and its members are gone from the room.
-      if (Number(added) === 1 && this.#beaten) this.#onLost();
-      this.#beaten = true;
-      // A heartbeat that took longer than a beat is a break too (Redis
-      // or this process paused): others may not have got through either.
-      if (now - sent > heartbeatMs) this.#beatingSince = null;
-      this.#beatingSince ??= now;
-      if (now - this.#beatingSince >= lostAfterMs) {
-        for (const server of lost) await this.#evict(server, now);
-      }
-      await Promise.all(
-        [...this.#unsentLeaves.keys()].map((id) => this.#sendLeave(id)),
-      );
-    } catch (error) {
-      this.#beatingSince = null;
-      log.debug("redis-heartbeat-failed", { error: describeError(error) });
-    }
-    this.#beating = false;
-    const soon = this.#beatAgain;
-    this.#beatAgain = false;
-    clock.clearTimeout(this.#timer);
-    if (!this.#stopped) {
-      this.#timer = clock.setTimeout(this.#beat, soon ? 0 : heartbeatMs);
-    }
-  };
 }
 
 /** Text read back from Redis that may go into a line: one line, a string. */

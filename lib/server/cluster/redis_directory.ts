@@ -28,10 +28,10 @@ import type {
   Someone,
   WhoList,
 } from "../room/directory.ts";
-import type { Member } from "../room/room.ts";
+import type { Member } from "../room/member.ts";
 import type { RoomEvent } from "../room/room_log.ts";
 import type { Cluster, ClusterMember } from "./cluster.ts";
-import type { MemberRecord } from "./redis.ts";
+import type { MemberRecord } from "./keys.ts";
 
 /** A member of this server, as the cluster's directory needs it. */
 export type ClusterRoomMember = Member & ClusterMember;

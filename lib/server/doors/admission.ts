@@ -15,7 +15,7 @@
  */
 
 import type { Logger } from "../../log.ts";
-import type { ByeReason } from "../../server_lines.ts";
+import { type ByeReason, encodeServerLine } from "../../server_lines.ts";
 import { addressGroup } from "../../address.ts";
 
 /** The limits of {@linkcode Admission}, as the config names them. */
@@ -216,4 +216,9 @@ class Place implements Entry {
   leave(): void {
     this.#counts.leave(this);
   }
+}
+
+/** The `BYE` line that tells a refused connection why. */
+export function goodbye(refusal: Refusal): Uint8Array {
+  return encodeServerLine({ type: "BYE", ...refusal });
 }

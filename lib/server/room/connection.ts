@@ -6,7 +6,9 @@
  * sockets or bytes on a wire. Transport facts (which door, the remote
  * address) are read-only {@linkcode ConnectionInfo}. What a door tells its
  * session ({@linkcode InputOverflowError}, {@linkcode QueueWatcher}) is
- * defined here too, so the room's folder never imports a door.
+ * defined here too, and which errors of a connection only mean that the
+ * peer went ({@linkcode isDisconnect}), so the room's folder never imports
+ * a door.
  *
  * @module
  */
@@ -108,4 +110,33 @@ export interface Connection {
   close(last?: Uint8Array, options?: CloseOptions): Promise<void>;
   /** Drops the connection at once, queued lines included. */
   abort(): void;
+}
+
+/** Errors that mean the peer went away: logged at debug level only. */
+const DISCONNECT_ERRORS = [
+  Deno.errors.BadResource,
+  Deno.errors.BrokenPipe,
+  Deno.errors.ConnectionAborted,
+  Deno.errors.ConnectionReset,
+  Deno.errors.Interrupted,
+  Deno.errors.UnexpectedEof,
+  Deno.errors.InvalidData,
+];
+/** `ECANCELED`: a write cancelled because the peer went during shutdown. */
+const DISCONNECT_CODES = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "ECONNABORTED",
+  "ECANCELED",
+]);
+
+/**
+ * Whether an error from a read or write only means the peer is gone (or,
+ * `WS_ERR_*`, broke the WebSocket protocol: its problem, not the server's).
+ */
+export function isDisconnect(error: unknown): boolean {
+  if (DISCONNECT_ERRORS.some((kind) => error instanceof kind)) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" &&
+    (DISCONNECT_CODES.has(code) || code.startsWith("WS_ERR_"));
 }

@@ -21,7 +21,7 @@ import {
   WHO_LIST_LIMIT,
 } from "../../protocol.ts";
 import { aliasSkeleton } from "../../text.ts";
-import type { Member } from "./room.ts";
+import type { Member } from "./member.ts";
 import type { AppendOutcome, RoomEvent, RoomLine } from "./room_log.ts";
 
 /** Someone in the room, here or on another server. */

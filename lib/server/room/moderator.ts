@@ -27,7 +27,8 @@ import {
   sharedSanctions,
 } from "../access/moderation.ts";
 import type { Someone } from "./directory.ts";
-import type { Member, Room } from "./room.ts";
+import type { Member } from "./member.ts";
+import type { Room } from "./room.ts";
 import type { EventEffect } from "./room_log.ts";
 
 /** A member as the moderator sees it. */
@@ -63,15 +64,16 @@ const identity = (member: Someone): Identity => ({
  * Carries out an operator command for `actor`. `/topic` without text is for
  * everyone (it shows the topic); everything else needs an operator.
  */
+// Async so that a refusal is a rejection.
+// deno-lint-ignore require-await
 export async function moderate<M extends Moderated>(
   ctx: ModeratorContext<M>,
   actor: M,
   command: ModeratorCommand,
 ): Promise<void> {
-  const { room, moderation } = ctx;
   if (command.kind === "topic" && command.text === "") {
-    const topic = moderation.topic;
-    room.tell(
+    const topic = ctx.moderation.topic;
+    ctx.room.tell(
       actor,
       topic
         ? { type: "TOPIC", alias: topic.by, text: topic.text }
@@ -88,92 +90,143 @@ export async function moderate<M extends Moderated>(
       `/${command.kind} is for operators only`,
     );
   }
+  const carryOut = CARRY_OUT[command.kind] as CarryOut<ModeratorCommand>;
+  return carryOut(ctx, actor, command);
+}
+
+/** How one operator command is carried out, once its actor is checked. */
+type CarryOut<C extends ModeratorCommand> = <M extends Moderated>(
+  ctx: ModeratorContext<M>,
+  actor: M,
+  command: C,
+) => Promise<void> | void;
+
+/** Each operator command, carried out. */
+const CARRY_OUT: {
+  readonly [K in ModeratorCommand["kind"]]: CarryOut<
+    Extract<ModeratorCommand, { kind: K }>
+  >;
+} = {
+  topic: setTopic,
+  kick,
+  ban: sanction,
+  mute: sanction,
+  unban: lift,
+  unmute: lift,
+  bans: listBans,
+};
+
+/** `/topic TEXT`: kept, and announced with what it is. */
+function setTopic<M extends Moderated>(
+  ctx: ModeratorContext<M>,
+  actor: M,
+  command: Extract<ModeratorCommand, { kind: "topic" }>,
+): void {
+  const topic = { text: command.text, by: actor.alias };
+  ctx.moderation.setTopic(topic);
+  ctx.room.announce(
+    { type: "TOPIC", alias: actor.alias, text: command.text },
+    actor,
+    { kind: "topic", topic },
+  );
+}
+
+/** `/kick ALIAS [REASON]`: announced, then the member is removed. */
+async function kick<M extends Moderated>(
+  ctx: ModeratorContext<M>,
+  actor: M,
+  command: Extract<ModeratorCommand, { kind: "kick" }>,
+): Promise<void> {
   const by = actor.alias;
-  switch (command.kind) {
-    case "topic": {
-      const topic = { text: command.text, by };
-      moderation.setTopic(topic);
-      room.announce(
-        { type: "TOPIC", alias: by, text: command.text },
-        actor,
-        { kind: "topic", topic },
-      );
-      return;
-    }
-    case "kick": {
-      const target = await present(ctx, command.target);
-      const reason = command.reason === "" ? "" : `: ${command.reason}`;
-      room.announce(mod("kick", target.alias, by, command.reason), actor);
-      return room.kick(target, `Kicked by ${by}${reason}`);
-    }
-    case "ban":
-    case "mute": {
-      const { targets, label } = sanctionTargets(
-        ctx,
-        command.target,
-        command.kind,
-        await someone(ctx, command.target),
-      );
-      const sanctions = targets.map((target) =>
-        moderation.add(command.kind, target, {
-          durationMs: command.durationMs,
-          by,
-          reason: command.reason,
-          label,
-        })
-      );
-      const first = sanctions[0]!;
-      room.announce(
-        mod(command.kind, label, by, describeSanction(first)),
-        actor,
-        inForce(ctx),
-      );
-      // Other servers apply them to their own members as the line passes.
-      return enforceSanctions(room, moderation);
-    }
-    case "unban":
-    case "unmute": {
-      const type: SanctionType = command.kind === "unban" ? "ban" : "mute";
-      const present = await someone(ctx, command.target);
-      const lifted = present
-        ? moderation.removeFor(type, identity(present))
-        : moderation.remove(type, command.target);
-      if (lifted === 0) {
-        throw new ProtocolError(
-          "no-such-sanction",
-          `Nothing to lift: "${command.target}" is not ${
-            type === "ban" ? "banned" : "muted"
-          }`,
-        );
-      }
-      room.announce(
-        mod(command.kind, present?.alias ?? command.target, by, ""),
-        actor,
-        inForce(ctx),
-      );
-      return enforceSanctions(room, moderation);
-    }
-    case "bans": {
-      const bans = moderation.list("ban");
-      for (const ban of bans) {
-        room.tell(actor, {
-          type: "BAN",
-          kind: ban.kind,
-          target: ban.label === ban.target
-            ? ban.target
-            : `${ban.target}(${ban.label})`,
-          until: ban.until === null ? "-" : new Date(ban.until).toISOString(),
-          by: ban.by,
-          text: ban.reason,
-        });
-      }
-      room.tell(actor, {
-        type: "INFO",
-        text: `${bans.length} ${bans.length === 1 ? "ban" : "bans"}`,
-      });
-      return;
-    }
+  const target = await present(ctx, command.target);
+  const reason = command.reason === "" ? "" : `: ${command.reason}`;
+  ctx.room.announce(mod("kick", target.alias, by, command.reason), actor);
+  return ctx.room.kick(target, `Kicked by ${by}${reason}`);
+}
+
+/** `/ban` and `/mute`: recorded, announced with what is in force, applied. */
+async function sanction<M extends Moderated>(
+  ctx: ModeratorContext<M>,
+  actor: M,
+  command: Extract<ModeratorCommand, { kind: "ban" | "mute" }>,
+): Promise<void> {
+  const { room, moderation } = ctx;
+  const by = actor.alias;
+  const { targets, label } = sanctionTargets(
+    ctx,
+    command.target,
+    command.kind,
+    await someone(ctx, command.target),
+  );
+  const sanctions = targets.map((target) =>
+    moderation.add(command.kind, target, {
+      durationMs: command.durationMs,
+      by,
+      reason: command.reason,
+      label,
+    })
+  );
+  const first = sanctions[0]!;
+  room.announce(
+    mod(command.kind, label, by, describeSanction(first)),
+    actor,
+    inForce(ctx),
+  );
+  // Other servers apply them to their own members as the line passes.
+  return enforceSanctions(room, moderation);
+}
+
+/** `/unban` and `/unmute`: lifted, announced with what is still in force. */
+async function lift<M extends Moderated>(
+  ctx: ModeratorContext<M>,
+  actor: M,
+  command: Extract<ModeratorCommand, { kind: "unban" | "unmute" }>,
+): Promise<void> {
+  const { room, moderation } = ctx;
+  const by = actor.alias;
+  const type: SanctionType = command.kind === "unban" ? "ban" : "mute";
+  const present = await someone(ctx, command.target);
+  const lifted = present
+    ? moderation.removeFor(type, identity(present))
+    : moderation.remove(type, command.target);
+  if (lifted === 0) {
+    throw new ProtocolError(
+      "no-such-sanction",
+      `Nothing to lift: "${command.target}" is not ${
+        type === "ban" ? "banned" : "muted"
+      }`,
+    );
   }
+  room.announce(
+    mod(command.kind, present?.alias ?? command.target, by, ""),
+    actor,
+    inForce(ctx),
+  );
+  return enforceSanctions(room, moderation);
+}
+
+/** `/bans`: the bans in force, to the operator alone. */
+function listBans<M extends Moderated>(
+  ctx: ModeratorContext<M>,
+  actor: M,
+): void {
+  const bans = ctx.moderation.list("ban");
+  for (const ban of bans) {
+    ctx.room.tell(actor, {
+      type: "BAN",
+      kind: ban.kind,
+      target: ban.label === ban.target
+        ? ban.target
+        : `${ban.target}(${ban.label})`,
+      until: ban.until === null ? "-" : new Date(ban.until).toISOString(),
+      by: ban.by,
+      text: ban.reason,
+    });
+  }
+  ctx.room.tell(actor, {
+    type: "INFO",
+    text: `${bans.length} ${bans.length === 1 ? "ban" : "bans"}`,
+  });
 }
 
 /**

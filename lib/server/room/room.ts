@@ -13,30 +13,23 @@
  * one it is: the room has one code path, and keeps only the members of
  * this server, by id.
  *
- * The room also says when it is congested ({@linkcode Room.congested}):
- * while some member's queue is above its watermark, or while the lines
- * appended and not yet handed on by the log pass `backlogBytes`. Sessions
- * then handle no more lines (and their connections stop reading, so TCP
- * pushes back on the senders) until it is not. A member whose queue stays
- * above its watermark for `stallMs` without a break holds everyone up: the
- * room drops it as slow. Only draining below the watermark restarts that
- * time; a peer that reads a little now and then does not.
+ * The room also says when it is congested ({@linkcode Room.congested},
+ * kept by `flow.ts`); sessions then handle no more lines (and their
+ * connections stop reading, so TCP pushes back on the senders) until it is
+ * not. The fan-out is `fan_out.ts`'s, history replay `replay.ts`'s, and
+ * what the room does with lines its log did not store `unsent.ts`'s.
  *
  * @module
  */
 
 import {
-  type ByeReason,
   COMMAND_HELP,
-  encodeServerLine,
-  formatServerLine,
   type LeaveReason,
   ProtocolError,
   type ServerLine,
-  tagLine,
   validateAlias,
 } from "../../protocol.ts";
-import { type Clock, systemClock, type TimerId } from "../../clock.ts";
+import { type Clock, systemClock } from "../../clock.ts";
 import {
   type Directory,
   type Dismissal,
@@ -44,44 +37,20 @@ import {
   LocalDirectory,
   type Someone,
 } from "./directory.ts";
+import { FanOut } from "./fan_out.ts";
+import { Flow } from "./flow.ts";
 import { LineArena } from "./line_arena.ts";
+import { type Member, SLOW_TEXT } from "./member.ts";
+import { Replay } from "./replay.ts";
 import {
   type AppendOptions,
-  type AppendOutcome,
   type EventEffect,
   newLineId,
   type RoomEvent,
   type RoomLine,
   type RoomLog,
-  type UnsentLine,
 } from "./room_log.ts";
-
-/** What the room needs from a member. */
-export interface Member {
-  /** Unique among the room's members, for as long as it is connected. */
-  readonly id: string;
-  /** The member's alias; set by the room on join and rename. */
-  alias: string;
-  /** Whether it is an operator (marked in `WHO`). */
-  readonly operator: boolean;
-  /**
-   * It turned on the `ids` capability: the echo of each of its messages
-   * and actions, and any `ERR` about one, carries `@id=ID ` (its own copy
-   * is encoded apart from everyone's).
-   * @default {false}
-   */
-  readonly lineIds?: boolean;
-  /**
-   * Queues one encoded line for the member without waiting. Returns false
-   * when the member cannot keep up (its queue is full); the room then
-   * removes it as a slow consumer. Never removes or closes anything itself.
-   * `room` marks the room's fan-out (what everyone gets): only those lines
-   * count toward the member's watermark ({@linkcode Room.reportQueue}).
-   */
-  deliver(line: Uint8Array, options?: { readonly room?: boolean }): boolean;
-  /** Says goodbye (`BYE reason text`) and closes; the room calls it. */
-  close(reason: ByeReason, text: string): void;
-}
+import { UnsentLines } from "./unsent.ts";
 
 /** Options of {@linkcode Room.join} and {@linkcode Room.rename}. */
 export interface JoinOptions {
@@ -167,47 +136,54 @@ export class Room<M extends Member = Member> {
    */
   #entered: (() => void)[] | null = null;
   #onEvent: ((event: RoomEvent) => void) | undefined;
-  #arena: LineArena;
-  #unannouncedJoins = 0;
-  #unannouncedLeaves = 0;
-  /** Online count after the last unannounced join or leave. */
-  #unannouncedOnline = 0;
+  #fan: FanOut<M>;
   #onLeave: (member: M, reason: LeaveReason) => void;
-  #historyBytes: number;
-  /** Each replayed event's `HIST` line, encoded once. */
-  #histLines = new WeakMap<RoomEvent, Uint8Array>();
+  #replay: Replay;
   #appended = 0;
-  #clock: Clock;
-  #stallMs: number;
-  /** Members whose queue is above its watermark, and since when it is. */
-  #above = new Map<M, number>();
-  #stallTimer: TimerId | undefined;
-  #backlogBytes: number;
-  /** About how many bytes were appended since the log last settled. */
-  #backlog = 0;
-  /** The backlog passed `backlogBytes`: waiting for the log to settle. */
-  #backlogFull = false;
-  /** Resolved once the room is no longer congested. */
-  #free: PromiseWithResolvers<void> | null = null;
-  /** `LEAVE`s the log could not store: appended again, before anything. */
-  #heldLeaves: { line: RoomLine; origin: string }[] = [];
-  #retryTimer: TimerId | undefined;
+  #flow: Flow<M>;
+  #unsent: UnsentLines<M>;
 
   /** Creates an empty room that orders its events in `options.log`. */
   constructor(options: RoomOptions<M>) {
     this.announceLimit = options.announceLimit;
-    this.#arena = options.arena ?? new LineArena();
+    this.#fan = new FanOut(
+      options.arena ?? new LineArena(),
+      this.announceLimit,
+    );
     this.#onLeave = options.onLeave ?? (() => {});
-    this.#historyBytes = options.historyBytes ?? Infinity;
+    this.#replay = new Replay(options.historyBytes ?? Infinity);
     this.#directory = options.directory ?? new LocalDirectory<M>();
     this.#onEvent = options.onEvent;
-    this.#clock = options.clock ?? systemClock;
-    this.#stallMs = options.stallMs ?? Infinity;
-    this.#backlogBytes = options.backlogBytes ?? Infinity;
+    const clock = options.clock ?? systemClock;
     this.#log = options.log;
+    this.#flow = new Flow({
+      clock,
+      stallMs: options.stallMs ?? Infinity,
+      backlogBytes: options.backlogBytes ?? Infinity,
+      settled: () => this.#log.settled(),
+      has: (member) => this.has(member),
+      dropSlow: (members) => this.#dropSlow(members),
+    });
+    this.#unsent = new UnsentLines({
+      clock,
+      directory: this.#directory,
+      member: (id) => this.#members.get(id),
+      has: (member) => this.has(member),
+      members: () => this.#members.values(),
+      send: (member, line) => this.#send(member, line),
+      sendTagged: (member, id, line) => this.#sendTagged(member, id, line),
+      dismiss: (member, reason, text) => this.dismiss(member, reason, text),
+      reappend: (line, origin) => {
+        this.#appended++;
+        this.#log.append(line, origin);
+      },
+    });
     this.#log.subscribe(
       (event) => this.#fanOut(event),
-      (lost, outcome) => this.#unsent(lost, outcome),
+      (lost, outcome) => {
+        this.#flow.handedOn();
+        this.#unsent.unsent(lost, outcome);
+      },
     );
     this.#directory.attach({
       append: (line, origin) => this.#append(line, origin),
@@ -239,14 +215,12 @@ export class Room<M extends Member = Member> {
    * watermark, or too much was appended that the log has not handed on.
    */
   get congested(): boolean {
-    return this.#above.size > 0 || this.#backlogFull;
+    return this.#flow.congested;
   }
 
   /** Resolves once the room is no longer {@linkcode congested}. */
   uncongested(): Promise<void> {
-    if (!this.congested) return Promise.resolve();
-    this.#free ??= Promise.withResolvers();
-    return this.#free.promise;
+    return this.#flow.uncongested();
   }
 
   /**
@@ -255,24 +229,13 @@ export class Room<M extends Member = Member> {
    * since it was last below.
    */
   reportQueue(member: M, above: boolean): void {
-    if (!above) return this.#forget(member);
-    if (!this.has(member) || this.#above.has(member)) return;
-    this.#above.set(member, this.#clock.now());
-    if (this.#stallTimer === undefined && this.#stallMs !== Infinity) {
-      this.#stallTimer = this.#clock.setTimeout(
-        () => this.#dropStalled(),
-        this.#stallMs,
-      );
-    }
+    this.#flow.reportQueue(member, above);
   }
 
   /** Stops the room's timers (at shutdown: what is held is not stored). */
   close(): void {
-    this.#clock.clearTimeout(this.#stallTimer);
-    this.#stallTimer = undefined;
-    this.#clock.clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
-    this.#heldLeaves = [];
+    this.#flow.close();
+    this.#unsent.close();
   }
 
   /** Number of members. */
@@ -350,7 +313,7 @@ export class Room<M extends Member = Member> {
       online,
       text: "Type /help for commands",
     };
-    const fits = member.deliver(this.#encode(welcome));
+    const fits = member.deliver(this.#fan.encode(welcome));
     if (fits) {
       this.stats.joins++;
       this.stats.peakMembers = Math.max(this.stats.peakMembers, this.size);
@@ -368,7 +331,7 @@ export class Room<M extends Member = Member> {
   leave(member: M, reason: LeaveReason, text = ""): void {
     if (!this.has(member)) return;
     this.#members.delete(member.id);
-    this.#forget(member);
+    this.#flow.forget(member);
     this.#onLeave(member, reason);
     void this.#directory.leave(member, reason, text);
   }
@@ -469,21 +432,9 @@ export class Room<M extends Member = Member> {
    */
   history(member: M, limit: number, asked: boolean): void {
     const events = this.#log.recent(limit);
-    const lines: Uint8Array[] = [];
-    let bytes = 0;
-    for (let i = events.length - 1; i >= 0; i--) {
-      const event = events[i]!;
-      let line = this.#histLines.get(event);
-      if (line === undefined) {
-        line = encodeServerLine(historyLine(event));
-        this.#histLines.set(event, line);
-      }
-      bytes += line.length;
-      if (bytes > this.#historyBytes) break;
-      lines.push(line);
-    }
-    for (let i = lines.length - 1; i >= 0; i--) {
-      if (!member.deliver(lines[i]!)) return this.#dropSlow([member]);
+    const lines = this.#replay.lines(events);
+    for (const line of lines) {
+      if (!member.deliver(line)) return this.#dropSlow([member]);
     }
     const count = lines.length;
     if (count === 0 && !asked) return;
@@ -562,87 +513,21 @@ export class Room<M extends Member = Member> {
   #dismissAnnounced(member: M, reason: Dismissal, text: string): void {
     if (!this.has(member)) return;
     this.#members.delete(member.id);
-    this.#forget(member);
+    this.#flow.forget(member);
     this.#onLeave(member, reason);
     member.close(reason, text);
   }
 
   #append(line: RoomLine, origin: string, options?: AppendOptions): void {
-    if (this.#heldLeaves.length > 0) this.#appendHeld();
+    if (this.#unsent.holding) this.#unsent.appendHeld();
     this.#appended++;
     this.#log.append(line, origin, options);
-    this.#backlog += "text" in line ? line.text.length + 64 : 64;
-    if (this.#backlog < this.#backlogBytes || this.#backlogFull) return;
-    const settled = this.#log.settled();
-    if (settled === undefined) {
-      this.#backlog = 0;
-      return;
-    }
-    this.#backlogFull = true;
-    settled.then(() => this.#backlogOut());
-  }
-
-  /**
-   * The log handed lines on (or settled, or reported lines lost): what
-   * was appended before has reached the queues.
-   */
-  #backlogOut(): void {
-    this.#backlog = 0;
-    if (!this.#backlogFull) return;
-    this.#backlogFull = false;
-    this.#release();
-  }
-
-  /** A member is no longer above its watermark (or gone). */
-  #forget(member: M): void {
-    if (!this.#above.delete(member)) return;
-    if (this.#above.size === 0) {
-      this.#clock.clearTimeout(this.#stallTimer);
-      this.#stallTimer = undefined;
-    }
-    this.#release();
-  }
-
-  /** Lets waiting senders go on, once the room is not congested. */
-  #release(): void {
-    if (this.#free === null || this.congested) return;
-    this.#free.resolve();
-    this.#free = null;
-  }
-
-  /**
-   * Drops the members whose queue has stayed above its watermark for
-   * `stallMs` without a break (they hold everyone up), and watches the
-   * others.
-   */
-  #dropStalled(): void {
-    this.#stallTimer = undefined;
-    const now = this.#clock.now();
-    const stalled: M[] = [];
-    let next = Infinity;
-    for (const [member, since] of this.#above) {
-      if (!this.has(member)) this.#above.delete(member); // gone meanwhile
-      else if (now - since >= this.#stallMs) stalled.push(member);
-      else next = Math.min(next, since + this.#stallMs - now);
-    }
-    this.#dropSlow(stalled);
-    if (next !== Infinity) {
-      this.#stallTimer = this.#clock.setTimeout(
-        () => this.#dropStalled(),
-        next,
-      );
-    }
-    this.#release();
-  }
-
-  /** Encodes a line once, next to the previous one (see LineArena). */
-  #encode(line: ServerLine): Uint8Array {
-    return this.#arena.encode(formatServerLine(line));
+    this.#flow.appended(line);
   }
 
   /** Sends one line to one member; drops the member if it cannot take it. */
   #send(member: M, line: ServerLine): void {
-    if (!member.deliver(this.#encode(line))) this.#dropSlow([member]);
+    if (!member.deliver(this.#fan.encode(line))) this.#dropSlow([member]);
   }
 
   /**
@@ -656,7 +541,7 @@ export class Room<M extends Member = Member> {
     const { line } = event;
     // What was appended before is handed on now (a durable log hands on
     // a whole commit in one step; a shared one, what it reads).
-    if (this.#backlog !== 0) this.#backlogOut();
+    if (this.#flow.backlogged) this.#flow.handedOn();
     this.#onEvent?.(event);
     // A joiner enters in the step its JOIN is handed on; what it must see
     // first comes once its JOIN went out (which it does not get).
@@ -669,196 +554,24 @@ export class Room<M extends Member = Member> {
     const entered = this.#entered;
     this.#entered = null;
     let slow: M[] | undefined;
-    if (!this.#countsAsPresence(line)) {
-      if (this.#unannouncedJoins > 0 || this.#unannouncedLeaves > 0) {
-        const full = this.#deliverToAll({
-          type: "PRESENCE",
-          joined: String(this.#unannouncedJoins),
-          left: String(this.#unannouncedLeaves),
-          online: String(this.#unannouncedOnline),
-        });
+    if (!this.#fan.countsAsPresence(line)) {
+      const summary = this.#fan.takeSummary();
+      if (summary !== null) {
+        const full = this.#fan.toAll(this.#members, summary);
         if (full) (slow ??= []).push(...full);
-        this.#unannouncedJoins = 0;
-        this.#unannouncedLeaves = 0;
       }
-      const more = this.#deliverToAll(line, event);
+      const more = this.#fan.toAll(this.#members, line, event);
       if (more) (slow ??= []).push(...more);
     }
     if (entered) { for (const then of entered) then(); }
     if (slow) this.#dropSlow(slow);
   }
 
-  /**
-   * What the log could not store (`refused`: it reached nobody) or cannot
-   * say whether it stored (`unknown`). Senders of messages and actions hear
-   * so; a join is refused and a rename undone (each with `ERR
-   * unavailable`); a leave is held and appended again before anything else
-   * (the others see the member until it is stored); operators hear that
-   * their action was not announced. A member the log no longer counts in
-   * the room (`gone`) is told to join again.
-   */
-  #unsent(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
-    this.#backlogOut();
-    if (outcome === "duplicate") return this.#echoAgain(lost);
-    if (outcome === "reused") return this.#refuseReused(lost);
-    const senders = new Map<string, number>();
-    const operators = new Set<string>();
-    /** Members whose rename was undone, and the alias they keep. */
-    const kept = new Map<string, string>();
-    for (const { line, origin, id } of lost) {
-      if (outcome === "gone" || line.type === "MSG" || line.type === "ME") {
-        const sender = id === undefined ? undefined : this.#members.get(origin);
-        if (outcome !== "gone" && sender?.lineIds && this.has(sender)) {
-          // One answer per line, naming it.
-          this.#sendTagged(sender, id!, unsentError(null, outcome));
-          continue;
-        }
-        senders.set(origin, (senders.get(origin) ?? 0) + 1);
-      } else if (line.type === "MOD" || line.type === "TOPIC") {
-        operators.add(origin);
-      } else if (this.#directory.unsent(line, origin, outcome)) {
-        // A join refused, a rename undone (ERR unavailable to each).
-        if (line.type === "NICK") kept.set(origin, line.alias);
-      } else if (line.type === "LEAVE") {
-        // Said after a rename that was undone: under the alias it kept.
-        const alias = kept.get(origin) ?? line.alias;
-        this.#holdLeave({ ...line, alias }, origin);
-      }
-    }
-    for (const member of [...this.#members.values()]) {
-      const count = senders.get(member.id);
-      if (outcome === "gone") {
-        if (count !== undefined) {
-          this.dismiss(member, "server-lost", goneText(count));
-        }
-        continue;
-      }
-      if (count !== undefined) this.#send(member, unsentError(count, outcome));
-      if (operators.has(member.id)) {
-        this.#send(member, {
-          type: "ERR",
-          code: outcome === "unknown" ? "unknown" : "unavailable",
-          text: outcome === "unknown"
-            ? "Done on this server; the other servers may not have been told (the room's store did not answer): check, and do it again if not"
-            : this.#directory.unannounced,
-        });
-      }
-    }
-  }
-
-  /**
-   * Lines the log already held under their ids (resent): each sender with
-   * `ids` gets its echo again, alone, so that every line it sent with an id
-   * has an answer. (Without `ids`, no line has an id of its sender's.)
-   */
-  #echoAgain(lines: readonly UnsentLine[]): void {
-    for (const { line, origin, id } of lines) {
-      const sender = this.#members.get(origin);
-      if (id !== undefined && sender?.lineIds && this.has(sender)) {
-        this.#sendTagged(sender, id, line);
-      }
-    }
-  }
-
-  /**
-   * Lines sent under an id the log holds for another line: each sender
-   * gets `@id=ID ERR usage`, alone (only a client with `ids` chooses ids).
-   */
-  #refuseReused(lines: readonly UnsentLine[]): void {
-    for (const { origin, id } of lines) {
-      const sender = this.#members.get(origin);
-      if (id !== undefined && sender?.lineIds && this.has(sender)) {
-        this.#sendTagged(sender, id, {
-          type: "ERR",
-          code: "usage",
-          text:
-            `Line dropped: id "${id}" was used for another line; give each line an id of its own`,
-        });
-      }
-    }
-  }
-
-  /**
-   * Keeps a `LEAVE` the log could not store, to append it again before
-   * the next line and, failing that, every second: one is stored first
-   * once storage is back.
-   */
-  #holdLeave(line: RoomLine, origin: string): void {
-    // Members are at most --max-clients, and none joins while storage
-    // fails: the bound only guards against a flapping store.
-    if (this.#heldLeaves.length >= MAX_HELD_LEAVES) this.#heldLeaves.shift();
-    this.#heldLeaves.push({ line, origin });
-    this.#retryTimer ??= this.#clock.setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#appendHeld();
-    }, LEAVE_RETRY_MS);
-  }
-
-  /** Appends the held `LEAVE`s again, oldest first. */
-  #appendHeld(): void {
-    this.#clock.clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
-    const held = this.#heldLeaves;
-    this.#heldLeaves = [];
-    for (const { line, origin } of held) {
-      this.#appended++;
-      this.#log.append(line, origin);
-    }
-  }
-
-  /** Counts a join or leave that is not announced one by one; true if so. */
-  #countsAsPresence(line: RoomLine): boolean {
-    if (line.type === "JOIN" && Number(line.online) > this.announceLimit) {
-      this.#unannouncedJoins++;
-    } else if (
-      line.type === "LEAVE" && Number(line.online) + 1 > this.announceLimit
-    ) {
-      this.#unannouncedLeaves++;
-    } else {
-      return false;
-    }
-    this.#unannouncedOnline = Number(line.online);
-    return true;
-  }
-
-  /**
-   * Encodes once, delivers to every member; returns those who are full.
-   * For an `event`, its sender gets nothing of its own `JOIN`, and its own
-   * copy of a line with an id, encoded apart, when it has `ids` on.
-   */
-  #deliverToAll(line: ServerLine, event?: RoomEvent): M[] | undefined {
-    const text = formatServerLine(line);
-    const bytes = this.#arena.encode(text);
-    let senderId: string | undefined;
-    let own: Uint8Array | undefined;
-    if (event !== undefined) {
-      if (line.type === "JOIN") {
-        senderId = event.origin;
-      } else if (event.id !== undefined) {
-        const sender = this.#members.get(event.origin);
-        if (sender?.lineIds) {
-          senderId = sender.id;
-          own = this.#arena.encode(tagLine(event.id, text));
-        }
-      }
-    }
-    let slow: M[] | undefined;
-    for (const member of this.#members.values()) {
-      if (member.id === senderId) {
-        if (own !== undefined && !member.deliver(own, ROOM_LINE)) {
-          (slow ??= []).push(member);
-        }
-      } else if (!member.deliver(bytes, ROOM_LINE)) {
-        (slow ??= []).push(member);
-      }
-    }
-    return slow;
-  }
-
   /** Sends a line with the `@id=ID ` prefix to one member. */
   #sendTagged(member: M, id: string, line: ServerLine): void {
-    const bytes = this.#arena.encode(tagLine(id, formatServerLine(line)));
-    if (!member.deliver(bytes)) this.#dropSlow([member]);
+    if (!member.deliver(this.#fan.encodeTagged(id, line))) {
+      this.#dropSlow([member]);
+    }
   }
 
   /** The room's one decision about slow members: out, then closed. */
@@ -870,62 +583,3 @@ export class Room<M extends Member = Member> {
     }
   }
 }
-
-/** How the fan-out is delivered: counted toward each member's watermark. */
-const ROOM_LINE = { room: true } as const;
-
-/** A stored message or action as a `HIST` line. */
-function historyLine(event: RoomEvent): ServerLine<"HIST"> {
-  const line = event.line as ServerLine<"MSG" | "ME">;
-  return {
-    type: "HIST",
-    seq: String(event.seq),
-    time: new Date(event.time).toISOString(),
-    kind: line.type,
-    alias: line.alias,
-    text: line.text,
-  };
-}
-
-/** Most `LEAVE`s held while the log cannot store them. */
-const MAX_HELD_LEAVES = 10_000;
-
-/** How often held `LEAVE`s are tried again when nothing else is appended. */
-const LEAVE_RETRY_MS = 1000;
-
-/**
- * What a sender hears of lines the log did not store, or may not have:
- * `count` of them, or (null) the one whose id the answer carries.
- */
-function unsentError(
-  count: number | null,
-  outcome: "refused" | "unknown",
-): ServerLine<"ERR"> {
-  const lines = count === null
-    ? ""
-    : ` (${count} line${count === 1 ? "" : "s"})`;
-  return outcome === "unknown"
-    ? {
-      type: "ERR",
-      code: "unknown",
-      text:
-        `Perhaps not sent${lines}: the room's store stopped answering; if it was stored, you will see it as usual; a resend with the same id is safe, one without an id may show twice`,
-    }
-    : {
-      type: "ERR",
-      code: "unavailable",
-      text:
-        `Not sent${lines}: the room cannot store messages right now; try again later`,
-    };
-}
-
-/** The goodbye of a member whose lines came after it left the room. */
-function goneText(count: number): string {
-  return `Disconnected: your server lost touch with the room, and your last ${
-    count === 1 ? "line was" : `${count} lines were`
-  } not sent; join again`;
-}
-
-/** The goodbye of a member dropped as too slow (`BYE slow`). */
-export const SLOW_TEXT =
-  "Disconnected: too many lines were waiting for you to read them";

@@ -1,106 +1,48 @@
 /**
  * One client, as a protocol state machine over a {@linkcode Connection}:
- * the greeting, the alias exchange (with a password when the
- * {@linkcode Gate} asks for one), then one line at a time (flood control,
- * commands) until it ends. It knows nothing of TLS or sockets, and time
- * comes from an injected {@linkcode Clock}, so it can be tested with a fake
- * connection and a fake clock. Every phase has a deadline (alias, idle), so
- * no session lingers silently. A session never throws: whatever happens ends
- * this session only, with a `BYE` line when one can still be sent.
+ * the greeting and the alias exchange (its login dialogue, `login.ts`,
+ * with a password when the gate asks for one), then one line at a time
+ * (flood control, then its commands, `commands.ts`) until it ends. It
+ * knows nothing of TLS or sockets, and time comes from an injected clock,
+ * so it can be tested with a fake connection and a fake clock. Every phase
+ * has a deadline (alias, idle), so no session lingers silently. A session
+ * never throws: whatever happens ends this session only, with a `BYE` line
+ * when one can still be sent.
  *
  * @module
  */
 
-import { type Clock, sleep } from "../../clock.ts";
+import { sleep } from "../../clock.ts";
 import { type Deadline, deadlinesOf } from "./deadlines.ts";
 import { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
 import { TokenBucket } from "../../flood.ts";
-import { describeError, type Logger } from "../../log.ts";
+import { describeError } from "../../log.ts";
 import {
-  aliasKey,
   type ByeReason,
-  CAPABILITIES,
-  type Capability,
   decodeLine,
   encodeServerLine,
-  encodeTaggedLine,
-  formatHelloParams,
-  isCapability,
-  isCommand,
   type LeaveReason,
-  LINE_ID_PREFIX,
-  MAX_ALIAS_LENGTH,
-  parseCommand,
-  PROTOCOL,
   ProtocolError,
   type ServerLine,
-  splitLineId,
 } from "../../protocol.ts";
-import { isBlank, sanitizeText } from "../../text.ts";
-import type { Account } from "../access/accounts.ts";
-import type { ServerConfig } from "../config.ts";
 import {
   type Connection,
   type InboundLine,
   InputOverflowError,
+  isDisconnect,
   type SendOptions,
 } from "./connection.ts";
-import type { Applicant, Claim, Gate } from "../access/gate.ts";
-import { describeSanction, type Sanction } from "../access/moderation.ts";
-import { moderate, type Moderated } from "./moderator.ts";
-import { type Room, SLOW_TEXT } from "./room.ts";
+import type { Moderated } from "./moderator.ts";
+import { ChatCommands, type CommandContext, plainChat } from "./commands.ts";
+import { SLOW_TEXT } from "./member.ts";
 
 /** What a session needs from its server. */
-export interface SessionContext {
-  readonly config: ServerConfig;
-  readonly room: Room<Session>;
-  /** Who may join as whom; bans, mutes and the topic. */
-  readonly gate: Gate;
-  readonly log: Logger;
-  readonly clock: Clock;
+export interface SessionContext extends CommandContext<Session> {
   /** A fresh id, unique among the room's members, on every server. */
   readonly nextId: () => string;
 }
 
 type Phase = "alias" | "joined" | "closing";
-
-/** A password the session waits for: its next line. */
-interface PendingPassword {
-  readonly kind: "room" | "account";
-  /** The alias it is for. */
-  readonly alias: string;
-  /** Asked for by `/nick` (a rename), not at join. */
-  readonly rename: boolean;
-}
-
-/** Errors that mean the peer went away: logged at debug level only. */
-const DISCONNECT_ERRORS = [
-  Deno.errors.BadResource,
-  Deno.errors.BrokenPipe,
-  Deno.errors.ConnectionAborted,
-  Deno.errors.ConnectionReset,
-  Deno.errors.Interrupted,
-  Deno.errors.UnexpectedEof,
-  Deno.errors.InvalidData,
-];
-/** `ECANCELED`: a write cancelled because the peer went during shutdown. */
-const DISCONNECT_CODES = new Set([
-  "ECONNRESET",
-  "EPIPE",
-  "ECONNABORTED",
-  "ECANCELED",
-]);
-
-/**
- * Whether an error from a read or write only means the peer is gone (or,
- * `WS_ERR_*`, broke the WebSocket protocol: its problem, not the server's).
- */
-function isDisconnect(error: unknown): boolean {
-  if (DISCONNECT_ERRORS.some((kind) => error instanceof kind)) return true;
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" &&
-    (DISCONNECT_CODES.has(code) || code.startsWith("WS_ERR_"));
-}
 
 /**
  * How the others hear that a session ended, by its goodbye (`disconnect`:
@@ -133,7 +75,7 @@ interface EndOptions {
 }
 
 /** One client connection; a member of the room once joined. */
-export class Session implements Moderated {
+export class Session extends ChatCommands<Session> implements Moderated {
   readonly id: string;
   alias = "";
   readonly conn: Connection;
@@ -142,15 +84,8 @@ export class Session implements Moderated {
   #ctx: SessionContext;
   #bucket: TokenBucket;
   #phase: Phase = "alias";
-  #account: Account | null = null;
-  #roomPasswordGiven = false;
-  #roomPasswordTries = 0;
-  #pending: PendingPassword | null = null;
   /** How it leaves the room, once `#end` decided it. */
   #left: [LeaveReason, string] | undefined;
-  #loginFailures = 0;
-  /** A mute may apply: checked against the moderation store on speaking. */
-  #muted = false;
   /** A line of this member went to the room log and may not be out yet. */
   #unsettled = false;
   #strikes = 0;
@@ -160,11 +95,10 @@ export class Session implements Moderated {
   #deadline: Deadline | undefined;
   /** Aborts a throttling wait on close; made on first use (memory). */
   #closing: AbortController | null = null;
-  /** Capabilities turned on with `/cap` (null: none, most sessions). */
-  #caps: ReadonlySet<Capability> | null = null;
 
   /** Starts serving a connection whose transport is ready (handshaken). */
   constructor(conn: Connection, context: SessionContext) {
+    super(context);
     const { config, clock } = context;
     this.id = context.nextId();
     this.conn = conn;
@@ -178,48 +112,6 @@ export class Session implements Moderated {
     this.finished = this.#run();
   }
 
-  /** Remote `host:port`, for logs. */
-  get address(): string {
-    return this.conn.info.address;
-  }
-
-  /** Remote host, for bans. */
-  get host(): string {
-    return this.conn.info.host;
-  }
-
-  /**
-   * Whether it turned on `ids`: the echo of each of its messages and
-   * actions, and any `ERR` about one, carries the line's id.
-   */
-  get lineIds(): boolean {
-    return this.#caps?.has("ids") ?? false;
-  }
-
-  /** The account logged into (its alias), or null for a guest. */
-  get account(): string | null {
-    return this.#account?.alias ?? null;
-  }
-
-  /**
-   * Whether the account logged into is an operator now (read from the
-   * accounts, so that `users deop` takes effect at once).
-   */
-  get operator(): boolean {
-    const account = this.#account;
-    return account !== null &&
-      (this.#ctx.gate.accounts.get(account.alias)?.operator ?? false);
-  }
-
-  /**
-   * A mute was added that applies to this member (or one was lifted: the
-   * next line it speaks checks whether another still applies).
-   */
-  mute(sanction: Sanction | null): void {
-    this.#muted = true;
-    if (sanction === null) this.#checkMute(false);
-  }
-
   /** Queues a line; false means the queue is full (the room decides). */
   deliver(line: Uint8Array, options?: SendOptions): boolean {
     return this.conn.send(line, options);
@@ -230,7 +122,7 @@ export class Session implements Moderated {
    * matching reason, except at shutdown), sends `BYE reason text` and
    * closes the connection within the close grace. Idempotent.
    */
-  close(reason: ByeReason, text: string): void {
+  override close(reason: ByeReason, text: string): void {
     this.#end(reason, text);
   }
 
@@ -278,31 +170,13 @@ export class Session implements Moderated {
    * suspended frame, not two.
    */
   #run(): Promise<void> {
-    const { config, gate, log } = this.#ctx;
     let served: Promise<void>;
     try {
-      const ban = gate.doorBan(this.host, this.conn.info.certificate);
-      if (ban) {
-        log.info("refused", { addr: this.address, reason: "banned" });
-        this.close("banned", `Banned ${describeSanction(ban)}`);
-        served = Promise.resolve();
-      } else {
-        this.#send({
-          type: "HELLO",
-          protocol: PROTOCOL,
-          server: config.name,
-          params: formatHelloParams({
-            rate: config.floodRate,
-            burst: config.floodBurst,
-            lineBytes: config.maxLineBytes,
-            auth: gate.auth,
-            caps: OFFERED_CAPABILITIES,
-          }),
-          text:
-            `Send your alias (1 to ${MAX_ALIAS_LENGTH} letters, digits, _ . -)`,
-        });
-        this.#arm(config.aliasTimeoutMs);
+      if (this.greet()) {
+        this.#arm(this.#ctx.config.aliasTimeoutMs);
         served = this.#readLines();
+      } else {
+        served = Promise.resolve();
       }
     } catch (error) {
       served = Promise.reject(error);
@@ -356,7 +230,7 @@ export class Session implements Moderated {
         // come in the order of the lines; plain chat lines follow each
         // other through the log in order anyway, in one batch.
         if (this.#unsettled) {
-          const chat = this.#muted ? null : plainChat(line, this.lineIds);
+          const chat = this.mayBeMuted ? null : plainChat(line, this.lineIds);
           if (chat === null) {
             await this.#settle();
             if (this.#isClosing()) return;
@@ -481,8 +355,8 @@ export class Session implements Moderated {
       }
       const text = typeof line === "string" ? line : decodeLine(line);
       const handled = this.#phase === "alias"
-        ? this.#chooseAlias(text)
-        : this.#command(text);
+        ? this.aliasLine(text)
+        : this.command(text);
       return handled?.catch((error) => this.#refuse(error));
     } catch (error) {
       this.#refuse(error);
@@ -495,177 +369,38 @@ export class Session implements Moderated {
     this.#sendError(error);
   }
 
-  #applicant(): Applicant {
-    return {
-      host: this.host,
-      certificate: this.conn.info.certificate,
-      account: this.#account,
-      roomPasswordGiven: this.#roomPasswordGiven,
-    };
+  /** Sends the client one line of its own. */
+  protected override answer(line: ServerLine): void {
+    this.#send(line);
   }
 
-  /** A line before joining: an alias, `/cap`, `/pass`, or `/quit`. */
-  #chooseAlias(text: string): Promise<void> | void {
-    const alias = text.trim();
-    if (alias.startsWith("/")) {
-      const command = parseCommand(text);
-      if (command.kind === "quit") return this.close("quit", "Goodbye");
-      if (command.kind === "pass") return this.#pass(command.password);
-      if (command.kind === "cap") return this.#enable(command.names);
-      throw new ProtocolError(
-        "usage",
-        "Choose an alias first: send it as a line of its own",
-      );
-    }
-    // A new alias replaces one still waiting for its password.
-    this.#pending = null;
-    return this.#proceed(
-      alias,
-      this.#ctx.gate.claim(alias, this.#applicant()),
-      false,
-    );
+  /** Whether no alias is taken yet. */
+  protected override choosingAlias(): boolean {
+    return this.#phase === "alias";
+  }
+
+  /** Whether the session is ending. */
+  protected override ending(): boolean {
+    return this.#isClosing();
   }
 
   /**
-   * `/cap NAME ...`: turns on the capabilities named that the server
-   * offers (others are not errors, just not on), and answers `CAP` with
-   * every one now on, in the table's order.
+   * Takes an alias the login dialogue allowed: renames in the room, or
+   * joins it (the member enters once the directory has its alias, and its
+   * JOIN is stored).
    */
-  #enable(names: readonly string[]): void {
-    const on = new Set(this.#caps);
-    for (const name of names) if (isCapability(name)) on.add(name);
-    this.#caps = on.size > 0 ? on : null;
-    this.#send({
-      type: "CAP",
-      caps: OFFERED_CAPABILITIES.filter((name) => on.has(name)).join(" "),
-    });
-  }
-
-  /** Takes the alias, or asks for the password the gate wants first. */
-  #proceed(
+  protected override take(
     alias: string,
-    claim: Claim,
+    own: boolean,
     rename: boolean,
   ): Promise<void> | void {
-    if (claim.need === "nothing") {
-      return this.#enter(alias, claim.account, rename);
-    }
-    this.#pending = { kind: claim.need, alias, rename };
-    this.#askPassword(claim.need, alias);
-  }
-
-  #askPassword(kind: "room" | "account", alias: string): void {
-    this.#send({
-      type: "PASSWORD",
-      kind,
-      text: kind === "room"
-        ? "This room has a password: send /pass PASSWORD"
-        : `"${alias}" is a registered alias: send /pass PASSWORD`,
-    });
-  }
-
-  /**
-   * `/pass PASSWORD`: the password the server asked for (only a `/pass` line
-   * is ever taken as one, so no chat line is mistaken for a password, and
-   * no password for a chat line). Before any alias, it may be the room's.
-   */
-  async #pass(password: string): Promise<void> {
-    const pending = this.#pending;
-    const roomFirst = pending === null && this.#phase === "alias" &&
-      this.#ctx.gate.auth === "room" && !this.#roomPasswordGiven;
-    if (pending === null && !roomFirst) {
-      throw new ProtocolError("usage", "No password was asked for");
-    }
-    const { gate, log } = this.#ctx;
-    // A ban placed since HELLO, or on the account: the same answer for any
-    // password, and nothing counted.
-    const ban = gate.passwordBan(
-      this.host,
-      this.conn.info.certificate,
-      pending?.kind === "account" ? pending.alias : null,
-    );
-    if (ban) {
-      log.info("refused", { addr: this.address, reason: "banned" });
-      return this.close("banned", `Banned ${describeSanction(ban)}`);
-    }
-    if (pending === null || pending.kind === "room") {
-      return this.#roomPassword(password, pending);
-    }
-    this.#pending = null;
-    const account = await gate.login(pending.alias, password, this.host);
-    if (this.#isClosing()) return;
-    if (account === null) {
-      const known = gate.accounts.get(pending.alias);
-      log.warn("login-failed", {
-        // An unknown alias might be a password typed in the wrong place.
-        alias: known ? pending.alias : undefined,
-        addr: this.address,
-        // Told to the owner only: the client hears what any failure gets.
-        pinned: known?.fingerprint ? "certificate-only" : undefined,
-      });
-      if (++this.#loginFailures >= this.#ctx.config.loginFailures) {
-        return this.close("auth-failed", "Too many failed logins");
-      }
-      throw new ProtocolError("login-failed", "Wrong alias or password");
-    }
-    log.info("login", { alias: account.alias, addr: this.address });
-    return this.#enter(pending.alias, account, pending.rename);
-  }
-
-  /** The room password, for a pending alias or before one. */
-  #roomPassword(
-    password: string,
-    pending: PendingPassword | null,
-  ): Promise<void> | void {
-    const { gate, log } = this.#ctx;
-    if (gate.checkRoomPassword(password, this.host)) {
-      this.#pending = null;
-      this.#roomPasswordGiven = true;
-      if (pending) return this.#enter(pending.alias, null, pending.rename);
-      return this.#send({
-        type: "INFO",
-        text: "Room password accepted: send your alias",
-      });
-    }
-    log.warn("auth-failed", { addr: this.address, kind: "room" });
-    if (++this.#roomPasswordTries >= this.#ctx.config.roomPasswordTries) {
-      return this.close("auth-failed", "Wrong room password");
-    }
-    this.#sendError(
-      new ProtocolError("password-wrong", "Wrong room password: one more try"),
-    );
-    if (pending) this.#askPassword("room", pending.alias);
-  }
-
-  /**
-   * Takes an alias the gate allowed, logged into `account` (or as a guest),
-   * joining the room or renaming in it; banned accounts are turned away.
-   */
-  #enter(
-    alias: string,
-    account: Account | null,
-    rename: boolean,
-  ): Promise<void> | void {
-    const { room, log, gate } = this.#ctx;
-    const ban = gate.sanctionFor(
-      "ban",
-      { account: account?.alias ?? this.account, host: this.host },
-      (account ?? this.#account)?.operator ?? false,
-    );
-    if (ban) {
-      log.info("refused", { addr: this.address, reason: "banned", alias });
-      return this.close("banned", `Banned ${describeSanction(ban)}`);
-    }
-    if (account !== null) this.#account = account;
-    const own = account !== null && aliasKey(account.alias) === aliasKey(alias);
+    const { room, log } = this.#ctx;
     if (rename) {
       const old = this.alias;
       const renamed = () =>
         log.info("rename", { alias: old, to: this.alias, addr: this.address });
       return room.rename(this, alias, { replace: own }).then(renamed);
     }
-    // The member enters once the directory has its alias (and its JOIN is
-    // stored).
     return room.join(this, alias, {
       replace: own,
       onEnter: () => this.#enterRoom(),
@@ -703,129 +438,23 @@ export class Session implements Moderated {
       account: this.account ?? undefined,
       online: room.size,
     });
-    this.#muted = true; // checked when it first speaks
+    this.recheckMute();
     this.#arm(config.idleTimeoutMs / 2);
   }
 
-  #command(text: string): Promise<void> | void {
-    const { room, gate } = this.#ctx;
-    if (this.lineIds) {
-      const { id, rest } = splitLineId(text);
-      if (id !== null) return this.#withId(id, rest);
-    }
-    const command = parseCommand(text);
-    switch (command.kind) {
-      case "pass":
-        return this.#pass(command.password);
-      case "say":
-        if (command.text === "") return; // nothing that would show
-        this.#checkMute();
-        return room.say(this, command.text);
-      case "me":
-        this.#checkMute();
-        return room.act(this, command.text);
-      case "msg":
-        this.#checkMute();
-        return room.whisper(this, command.to, command.text);
-      case "nick":
-        this.#checkMute();
-        return this.#proceed(
-          command.alias,
-          gate.claim(command.alias, this.#applicant()),
-          true,
-        );
-      case "who":
-        return room.who(this);
-      case "history":
-        if (this.#ctx.config.history === 0) {
-          throw new ProtocolError("no-history", "This room keeps no history");
-        }
-        return room.history(
-          this,
-          command.count ?? this.#ctx.config.history,
-          true,
-        );
-      case "help":
-        return room.help(this);
-      case "pong":
-        return;
-      case "cap":
-        throw new ProtocolError(
-          "usage",
-          "Capabilities are chosen before the alias: send /cap first",
-        );
-      case "quit":
-        // A muted member's parting words are not passed on.
-        return this.#end("quit", "Goodbye", {
-          leaveText: this.#checkMute(false) ? command.reason : "",
-        });
-      default:
-        return moderate(
-          {
-            room,
-            moderation: gate.moderation,
-            accounts: gate.accounts,
-            clock: this.#ctx.clock,
-          },
-          this,
-          command,
-        );
-    }
+  /** The member itself, as the room knows it. */
+  protected override get self(): Session {
+    return this;
   }
 
-  /**
-   * A message or action that carries its id (`ids`): it gets exactly one
-   * answer, its echo or an `ERR` that names the id (a blank message too,
-   * which is otherwise ignored). Any other command with an id is refused.
-   */
-  #withId(id: string, text: string): void {
-    const { room } = this.#ctx;
-    try {
-      const command = parseCommand(text);
-      if (command.kind === "say" && command.text !== "") {
-        this.#checkMute();
-        return room.say(this, command.text, id);
-      }
-      if (command.kind === "me") {
-        this.#checkMute();
-        return room.act(this, command.text, id);
-      }
-      throw new ProtocolError(
-        "usage",
-        command.kind === "say"
-          ? "Message dropped: it is empty, or nothing of it would show"
-          : "Only a message or a /me line may start with @id=",
-      );
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      this.#reply(
-        encodeTaggedLine(id, {
-          type: "ERR",
-          code: error.code,
-          text: error.message,
-        }),
-      );
-    }
+  /** `/quit`: the session ends, and the others see `leaveText`. */
+  protected override quit(leaveText: string): void {
+    this.#end("quit", "Goodbye", { leaveText });
   }
 
-  /**
-   * Whether this member may speak: while a mute applies, throws `ERR muted`
-   * (or, with `raise` false, returns false). Only a member that was told a
-   * mute might apply looks it up, so speaking costs nothing otherwise.
-   */
-  #checkMute(raise = true): boolean {
-    if (!this.#muted) return true;
-    const mute = this.#ctx.gate.sanctionFor(
-      "mute",
-      { account: this.account, host: this.host },
-      this.operator,
-    );
-    if (mute === null) {
-      this.#muted = false;
-      return true;
-    }
-    if (!raise) return false;
-    throw new ProtocolError("muted", `You are muted ${describeSanction(mute)}`);
+  /** Queues a reply of this session's own (see `#reply`). */
+  protected override reply(bytes: Uint8Array): void {
+    this.#reply(bytes);
   }
 
   #send(line: ServerLine): void {
@@ -897,43 +526,4 @@ export class Session implements Moderated {
     if (isDisconnect(error)) this.#ctx.log.debug("disconnect", fields);
     else this.#ctx.log.error("connection-error", fields);
   }
-}
-
-/** Every capability this server offers, in the table's order. */
-const OFFERED_CAPABILITIES = Object.keys(CAPABILITIES) as Capability[];
-
-const AT = 0x40;
-
-/**
- * The text of a line that is plain chat (valid UTF-8, not starting with a
- * single `/`): it goes through the room log and gets no answer of its own.
- * With `ids`, a line with an id is plain chat when what follows the id is,
- * and shows something (else it gets an answer of its own). Null for
- * anything else.
- */
-function plainChat(line: InboundLine, ids: boolean): string | null {
-  let text: string;
-  if (typeof line === "string") {
-    text = line;
-  } else if (line instanceof Uint8Array) {
-    if (isCommand(line)) return null;
-    try {
-      text = decodeLine(line);
-    } catch {
-      return null; // answered with ERR bad-utf8
-    }
-    if (!ids || line[0] !== AT) return text;
-  } else {
-    return null;
-  }
-  let chat = text;
-  if (ids && text.startsWith(LINE_ID_PREFIX)) {
-    try {
-      chat = splitLineId(text).rest;
-    } catch {
-      return null; // answered with ERR usage
-    }
-    if (isBlank(sanitizeText(chat))) return null; // answered with ERR usage
-  }
-  return isCommand(chat) ? null : text;
 }

@@ -12,7 +12,8 @@ import { systemClock } from "../../../lib/clock.ts";
 import { createLogger } from "../../../lib/log.ts";
 import { Cluster } from "../../../lib/server/cluster/cluster.ts";
 import { parseServerArgs } from "../../../lib/server/config.ts";
-import { RedisLink, SCRIPTS } from "../../../lib/server/cluster/redis.ts";
+import { RedisLink } from "../../../lib/server/cluster/redis.ts";
+import { SCRIPTS } from "../../../lib/server/cluster/scripts.ts";
 import { RedisLog } from "../../../lib/server/cluster/redis_log.ts";
 import {
   type AppendOutcome,

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { systemClock } from "../../../lib/clock.ts";
 import { createLogger } from "../../../lib/log.ts";
-import { RedisLink, STATE_FORMAT } from "../../../lib/server/cluster/redis.ts";
+import { STATE_FORMAT } from "../../../lib/server/cluster/keys.ts";
+import { RedisLink } from "../../../lib/server/cluster/redis.ts";
 import { RedisLog } from "../../../lib/server/cluster/redis_log.ts";
 import type { RoomEvent } from "../../../lib/server/room/room_log.ts";
 import { LineLog, withTempDir } from "../../_helpers.ts";

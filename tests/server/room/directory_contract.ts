@@ -9,7 +9,8 @@
 
 import assert from "node:assert/strict";
 import type { ByeReason } from "../../../lib/protocol.ts";
-import type { Member, Room } from "../../../lib/server/room/room.ts";
+import type { Member } from "../../../lib/server/room/member.ts";
+import type { Room } from "../../../lib/server/room/room.ts";
 
 let ids = 0;
 

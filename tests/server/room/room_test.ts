@@ -7,7 +7,8 @@ import {
   type LeaveReason,
   ProtocolError,
 } from "../../../lib/protocol.ts";
-import { type Member, Room } from "../../../lib/server/room/room.ts";
+import type { Member } from "../../../lib/server/room/member.ts";
+import { Room } from "../../../lib/server/room/room.ts";
 import {
   type AppendOptions,
   type AppendOutcome,

@@ -1,0 +1,185 @@
+/**
+ * What makes the room one server's or a cluster's, built in one place
+ * ({@linkcode openRoomBackend}): where its events are ordered (no log with
+ * `--history 0`, a ring in memory, the database, or a Redis stream), who
+ * holds which alias, and the retention of the data directory. The
+ * cluster's modules are loaded only with `--redis`.
+ *
+ * @module
+ */
+
+import type { Clock } from "../clock.ts";
+import { systemClock } from "../clock.ts";
+import { describeError, type Logger, redact } from "../log.ts";
+import { HISTORY_REQUEST_LIMIT } from "../protocol.ts";
+import type { Moderation, SharedSanction } from "./access/moderation.ts";
+import type { ServerConfig } from "./config.ts";
+import { type Directory, LocalDirectory } from "./room/directory.ts";
+import { MemoryLog, type RoomLog } from "./room/room_log.ts";
+import type { Session } from "./room/session.ts";
+import { Retention } from "./storage/retention.ts";
+import { SqliteLog } from "./storage/sqlite_log.ts";
+import type { Store } from "./storage/store.ts";
+
+/**
+ * What makes the room one server's or a cluster's: where its events are
+ * ordered and who holds which alias. Built in one place,
+ * {@linkcode openRoomBackend}.
+ */
+export interface RoomBackend {
+  readonly log: RoomLog;
+  readonly directory: Directory<Session>;
+  /** Put before member ids, so that they are unique on every server. */
+  readonly idPrefix: string;
+  /**
+   * Ages out what the data directory stores, whatever the log (what was
+   * stored before still goes when nothing new is). Started with the
+   * backend; the server stops it at shutdown.
+   */
+  readonly retention: Retention;
+  /** Where its name shows in the `listening` log line; null: nowhere. */
+  readonly label: string | null;
+  /**
+   * Once the room is built: takes on what the other servers keep (bans and
+   * mutes through `take`, the topic) and starts hearing from them.
+   */
+  start(
+    moderation: Moderation,
+    take: (sanctions: readonly SharedSanction[]) => void,
+  ): Promise<void>;
+  /** Stops retention, leaves the other servers and closes the log. */
+  close(): Promise<void>;
+}
+
+/**
+ * The room as configured: this server's alone ({@linkcode localBackend}),
+ * or with `--redis` a cluster's (its log in a Redis stream, aliases claimed
+ * in Redis; those modules are loaded only then). The one place that
+ * chooses.
+ */
+export async function openRoomBackend(
+  config: ServerConfig,
+  options: { store: Store; log: Logger; clock?: Clock },
+): Promise<RoomBackend> {
+  const { store, log } = options;
+  const clock = options.clock ?? systemClock;
+  if (config.redis === null) return localBackend(store, config, clock, log);
+  const { RedisLink } = await import("./cluster/redis.ts");
+  const { RedisLog } = await import("./cluster/redis_log.ts");
+  const { Cluster } = await import("./cluster/cluster.ts");
+  const { RedisDirectory } = await import("./cluster/redis_directory.ts");
+  // The cluster's parts take their limits under the config's own names.
+  const link = await RedisLink.open({
+    ...config,
+    url: config.redis,
+    streamEntries: config.redisStreamEntries === 0
+      ? 2 ** 31
+      : config.redisStreamEntries,
+    log,
+  });
+  try {
+    const roomLog = await RedisLog.open(link, {
+      ...config,
+      clock,
+      keep: config.history === 0 ? 0 : HISTORY_REQUEST_LIMIT,
+      log,
+    });
+    const cluster = new Cluster(link, { ...config, clock, log });
+    const directory = new RedisDirectory<Session>(cluster, log);
+    const retention = openRetention(store, config, clock, log);
+    retention.start();
+    return {
+      log: roomLog,
+      directory,
+      idPrefix: `${cluster.server}/`,
+      retention,
+      label: `${config.cluster}@${redact(config.redis)}/${cluster.server}`,
+      start: (moderation, take) => directory.start(moderation, take),
+      async close() {
+        retention.stop();
+        await roomLog.close();
+        await cluster.stop();
+        await link.close();
+      },
+    };
+  } catch (e) {
+    link.destroy();
+    throw e;
+  }
+}
+
+/**
+ * The room of this server alone: a {@linkcode LocalDirectory}, and the log
+ * as configured: none kept with `--history 0`, a ring in memory with
+ * `--durability memory`, the database otherwise. Either keeps enough
+ * messages at hand to answer the largest `/history`.
+ */
+export function localBackend(
+  store: Store,
+  config: ServerConfig,
+  clock: Clock,
+  log: Logger,
+): RoomBackend {
+  const retention = openRetention(store, config, clock, log);
+  const roomLog = openRoomLog(store, config, { clock, log, retention });
+  retention.start(); // once the log listens to it
+  return {
+    log: roomLog,
+    directory: new LocalDirectory<Session>(),
+    idPrefix: "",
+    retention,
+    label: null,
+    start: () => Promise.resolve(),
+    close: () => {
+      retention.stop();
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * The one place retention is made (its backend starts it): what the data
+ * directory holds ages out as `--history-keep-days` and
+ * `--history-keep-rows` say, whatever the log (rows stored before still go
+ * when nothing new is stored).
+ */
+function openRetention(
+  store: Store,
+  config: ServerConfig,
+  clock: Clock,
+  log: Logger,
+): Retention {
+  return new Retention(store.db, {
+    clock,
+    keepDays: config.historyKeepDays,
+    keepRows: config.historyKeepRows,
+    onError: (error) =>
+      log.error("history-failed", {
+        what: "retention",
+        error: describeError(error),
+      }),
+  });
+}
+
+function openRoomLog(
+  store: Store,
+  config: ServerConfig,
+  { clock, log, retention }: {
+    clock: Clock;
+    log: Logger;
+    retention: Retention;
+  },
+): RoomLog {
+  if (config.history === 0) return new MemoryLog(clock, 0);
+  const keep = HISTORY_REQUEST_LIMIT; // at least config.history
+  if (config.durability === "memory") return new MemoryLog(clock, keep);
+  return new SqliteLog(store.db, {
+    clock,
+    keep,
+    durability: config.durability,
+    retention,
+    onError: (what, error) =>
+      log.error("history-failed", { what, error: describeError(error) }),
+    onResume: () => log.info("history-resumed", {}),
+  });
+}

@@ -1,0 +1,343 @@
+/**
+ * The Lua scripts that make every change of the room's membership in Redis
+ * atomic with the event that announces it, and the one that takes the
+ * cluster's epoch. Each receives the cluster's fixed keys as KEYS, in the
+ * order of {@linkcode SCRIPT_KEYS}, and names them in Lua (`K.events`,
+ * `K.seq`, ...): no key name is written in the Lua text.
+ *
+ * @module
+ */
+
+import { SCRIPT_KEYS } from "./keys.ts";
+
+/** The fixed keys by name, in Lua: `K.events` is KEYS[1], and so on. */
+const LUA_KEYS = `local K = {${
+  SCRIPT_KEYS.map((key, i) => `${key} = KEYS[${i + 1}]`).join(", ")
+}}`;
+
+// Shared by the scripts: the keys by name, the epoch check (ARGV[3]: a
+// Redis that lost the cluster's state refuses every change, and the
+// servers start afresh), and an event appended with the next number.
+// ARGV[2] starts the key of a server's member set (the one key a script
+// finds by what it reads: a member's server).
+const PRELUDE = `
+${LUA_KEYS}
+if redis.call('GET', K.epoch) ~= ARGV[3] then
+  return redis.error_reply('EPOCH the cluster state in Redis was lost')
+end
+-- An event with the next number: its effect (room_log.ts, EventEffect) is
+-- its kind and its value as JSON ('' for none), as stored_event.ts reads it.
+local function xadd(time, origin, line, effect, value, id)
+  local seq = redis.call('INCR', K.seq)
+  local fields = {'t', time, 'o', origin, 'l', line}
+  if effect ~= '' then
+    fields[#fields + 1] = 'e'
+    fields[#fields + 1] = effect
+    fields[#fields + 1] = 'v'
+    fields[#fields + 1] = value
+  end
+  if id then
+    fields[#fields + 1] = 'i'
+    fields[#fields + 1] = id
+  end
+  redis.call('XADD', K.events, 'MAXLEN', '~', ARGV[1], seq .. '-0',
+    unpack(fields))
+  return seq
+end
+local function serverSet(server)
+  return ARGV[2] .. server
+end
+local function remove(key, reason, text, bye, time)
+  local raw = redis.call('HGET', K.members, key)
+  if not raw then return 0 end
+  local m = cjson.decode(raw)
+  redis.call('HDEL', K.members, key)
+  redis.call('ZREM', K.order, key)
+  redis.call('SREM', serverSet(m.server), key)
+  if redis.call('HGET', K.ids, m.id) == key then
+    redis.call('HDEL', K.ids, m.id)
+  end
+  local skel = m.skeleton
+  if skel and redis.call('HGET', K.skeletons, skel) == key then
+    redis.call('HDEL', K.skeletons, skel)
+  end
+  local online = redis.call('HLEN', K.members)
+  xadd(time, m.id, cjson.encode({type = 'LEAVE', alias = m.alias,
+    online = tostring(online), reason = reason, text = text}),
+    bye ~= '' and 'bye' or '', cjson.encode(bye))
+  return 1
+end
+`;
+
+/**
+ * The scripts. Every one takes KEYS = the cluster's fixed keys (in the
+ * order of `SCRIPT_KEYS`) and ARGV[1] = the stream's MAXLEN, ARGV[2] =
+ * the start of a server's member set key, ARGV[3] = the epoch this server
+ * knows; their own arguments follow.
+ */
+export const SCRIPTS = {
+  /**
+   * ARGV[4]: how many line ids to keep; ARGV[5..]: (time, origin member
+   * id, the alias it speaks as, line JSON, effect kind ('' for none),
+   * effect value JSON, line id, line sign, append tag) nonuples. Stores each line whose id it does not hold yet,
+   * if its member still holds its claim under that alias and its server is
+   * alive (not counted lost), all in one step. Returns the last number
+   * given, then for each line: its number (stored now, or by an earlier
+   * try of the same append: same id, sign and tag), 'duplicate' (the same
+   * line under its id, from another append: not stored again), 'reused'
+   * (another line holds its id), 'gone' (its member left or was removed,
+   * or its server was counted lost) or 'alias' (it speaks under an alias
+   * it no longer holds). A `sanctions` effect (the bans and mutes in force
+   * after a `MOD` line) and a `topic` effect are also kept, for servers
+   * that start later: what is kept is what the log says last.
+   */
+  append: `${PRELUDE}
+local speakers = {}
+local function speaker(origin)
+  if speakers[origin] == nil then
+    speakers[origin] = false
+    local key = redis.call('HGET', K.ids, origin)
+    local raw = key and redis.call('HGET', K.members, key)
+    if raw then
+      local m = cjson.decode(raw)
+      if m.id == origin and redis.call('ZSCORE', K.servers, m.server) then
+        speakers[origin] = m.alias
+      end
+    end
+  end
+  return speakers[origin]
+end
+local out = {0}
+for i = 5, #ARGV, 9 do
+  local time, origin, alias, line, effect, value, id, sign, tag = ARGV[i],
+    ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5],
+    ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
+  local held = redis.call('ZSCORE', K.lineIds, id)
+  local holds = speaker(origin)
+  if held then
+    local was = redis.call('HGET', K.lineSigns, id)
+    if was == sign .. ':' .. tag then
+      out[#out + 1] = tonumber(held)
+    elseif was and string.sub(was, 1, #sign + 1) ~= sign .. ':' then
+      out[#out + 1] = 'reused'
+    else
+      out[#out + 1] = 'duplicate'
+    end
+  elseif not holds then
+    out[#out + 1] = 'gone'
+  elseif holds ~= alias then
+    out[#out + 1] = 'alias'
+  else
+    local seq = xadd(time, origin, line, effect, value, id)
+    redis.call('ZADD', K.lineIds, seq, id)
+    redis.call('HSET', K.lineSigns, id, sign .. ':' .. tag)
+    out[#out + 1] = seq
+    if effect == 'sanctions' then redis.call('SET', K.sanctions, value) end
+    if effect == 'topic' then redis.call('SET', K.topic, value) end
+  end
+end
+local extra = redis.call('ZCARD', K.lineIds) - tonumber(ARGV[4])
+if extra > 0 then
+  for _, old in ipairs(redis.call('ZRANGE', K.lineIds, 0, extra - 1)) do
+    redis.call('HDEL', K.lineSigns, old)
+  end
+  redis.call('ZREMRANGEBYRANK', K.lineIds, 0, extra - 1)
+end
+out[1] = tonumber(redis.call('GET', K.seq) or '0')
+return out`,
+  /**
+   * ARGV[4] key, [5] skeleton, [6] record JSON, [7] replace (1/0),
+   * [8] time, [9] old key when renaming ('' to join). Returns
+   * {'ok', online, seq of its JOIN or NICK}, {'taken', alias},
+   * {'lookalike', alias}, {'gone', ''}
+   * when renaming a member that no longer holds its alias (removed
+   * meanwhile), or {'notlive', ''} when the member's server is not beating
+   * (not yet, or counted lost): nobody would ever evict what it claims.
+   * Asked again after a reply was lost, it answers 'ok' and changes
+   * nothing.
+   */
+  claim: `${PRELUDE}
+local key, skel, rec, replace, time, old = ARGV[4], ARGV[5], ARGV[6],
+  ARGV[7] == '1', ARGV[8], ARGV[9]
+local me = cjson.decode(rec)
+local online = function() return tostring(redis.call('HLEN', K.members)) end
+-- The answer when the alias's holder decides it ('ok': me already; 'taken'),
+-- or nil; with replace, another holder is removed first.
+local function byHolder()
+  local holder = redis.call('HGET', K.members, key)
+  if not holder then return nil end
+  local h = cjson.decode(holder)
+  if h.id == me.id and key ~= old then
+    return {'ok', online(), tostring(redis.call('ZSCORE', K.order, key) or 0)}
+  end
+  if h.id ~= me.id then
+    if not replace then return {'taken', h.alias} end
+    remove(key, 'replaced', '',
+      'Disconnected: "' .. h.alias .. '" logged in from another connection',
+      time)
+  end
+  return nil
+end
+-- The alias of someone else that looks like this one, or nil.
+local function lookalike()
+  local other = redis.call('HGET', K.skeletons, skel)
+  if other and other ~= key and other ~= old then
+    local o = redis.call('HGET', K.members, other)
+    if o then return cjson.decode(o).alias end
+  end
+  return nil
+end
+-- Frees the renamer's old alias (and its skeleton, if it was the owner).
+local function free(was)
+  redis.call('HDEL', K.members, old)
+  redis.call('SREM', serverSet(me.server), old)
+  if was.skeleton and redis.call('HGET', K.skeletons, was.skeleton) == old then
+    redis.call('HDEL', K.skeletons, was.skeleton)
+  end
+end
+-- Stores me under key; returns the online count.
+local function store()
+  me.skeleton = skel
+  redis.call('HSET', K.members, key, cjson.encode(me))
+  redis.call('HSET', K.ids, me.id, key)
+  local other = redis.call('HGET', K.skeletons, skel)
+  if not other or not redis.call('HEXISTS', K.members, other) then
+    redis.call('HSET', K.skeletons, skel, key)
+  end
+  redis.call('SADD', serverSet(me.server), key)
+  return online()
+end
+-- The NICK of a rename (keeping its place in the join order) or the JOIN.
+local function announce(was, count)
+  if was then
+    local score = redis.call('ZSCORE', K.order, old)
+    redis.call('ZREM', K.order, old)
+    local seq = xadd(time, me.id, cjson.encode({type = 'NICK',
+      alias = was.alias, newAlias = me.alias, online = count}), '', '')
+    redis.call('ZADD', K.order, score or seq, key)
+    return {'ok', count, tostring(seq)}
+  end
+  local seq = xadd(time, me.id, cjson.encode({type = 'JOIN',
+    alias = me.alias, online = count}), '', '')
+  redis.call('ZADD', K.order, seq, key)
+  return {'ok', count, tostring(seq)}
+end
+if not redis.call('ZSCORE', K.servers, me.server) then
+  return {'notlive', ''}
+end
+local answer = byHolder()
+if answer then return answer end
+local was = nil
+if old ~= '' then
+  local raw = redis.call('HGET', K.members, old)
+  if raw then was = cjson.decode(raw) end
+  if not was or was.id ~= me.id then return {'gone', ''} end
+else
+  -- A join by an id that still holds another alias (an earlier claim
+  -- whose answer was lost): that one goes first.
+  local stale = redis.call('HGET', K.ids, me.id)
+  if stale and stale ~= key then remove(stale, 'disconnect', '', '', time) end
+end
+if not replace then
+  local alias = lookalike()
+  if alias then return {'lookalike', alias} end
+end
+if was then free(was) end
+return announce(was, store())`,
+  /**
+   * ARGV[4] key ('' for the alias member ARGV[5] holds now), [5] member id
+   * ('' for whoever holds the key), [6] reason, [7] text, [8] BYE text for
+   * the one removed, [9] time. Returns 1 if someone was removed.
+   */
+  leave: `${PRELUDE}
+local key, id = ARGV[4], ARGV[5]
+if key == '' then key = redis.call('HGET', K.ids, id) end
+if not key then return 0 end
+local raw = redis.call('HGET', K.members, key)
+if not raw then return 0 end
+if id ~= '' and cjson.decode(raw).id ~= id then return 0 end
+return remove(key, ARGV[6], ARGV[7], ARGV[8], ARGV[9])`,
+  /**
+   * Removes every member of server ARGV[4] (a server that stopped, or
+   * lost), announcing each with reason ARGV[5] and BYE text ARGV[8];
+   * ARGV[6] time. Unless ARGV[7] is '1' (a server leaving by itself),
+   * only while its deadline is past by Redis's clock: a beat that landed
+   * meanwhile saves it. Returns how many, or -1 when it was saved.
+   */
+  evict: `${PRELUDE}
+if ARGV[7] ~= '1' then
+  local deadline = redis.call('ZSCORE', K.servers, ARGV[4])
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if not deadline or tonumber(deadline) > now then return -1 end
+end
+local set = serverSet(ARGV[4])
+local count = 0
+for _, key in ipairs(redis.call('SMEMBERS', set)) do
+  local raw = redis.call('HGET', K.members, key)
+  if raw and cjson.decode(raw).server == ARGV[4] then
+    count = count + remove(key, ARGV[5], '', ARGV[8] or '', ARGV[6])
+  end
+end
+redis.call('DEL', set)
+redis.call('ZREM', K.servers, ARGV[4])
+return count`,
+  /**
+   * Server ARGV[4] is alive for ARGV[5] ms more, by Redis's clock (the
+   * servers' clocks may differ). Returns whether it was missing (1: it
+   * had been counted lost, or is new), then the servers whose time ran
+   * out, except for ARGV[5] ms after nobody at all beat for ARGV[6] ms
+   * (Redis paused or down: everyone gets time to beat again first).
+   */
+  beat: `${PRELUDE}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local last = tonumber(redis.call('GET', K.lastbeat) or '0')
+local calm = tonumber(redis.call('GET', K.calm) or '0')
+if last > 0 and now - last > tonumber(ARGV[6]) then
+  calm = now + tonumber(ARGV[5])
+  redis.call('SET', K.calm, calm)
+end
+redis.call('SET', K.lastbeat, now)
+local added = redis.call('ZADD', K.servers, now + tonumber(ARGV[5]), ARGV[4])
+if now < calm then return {added} end
+local lost = redis.call('ZRANGEBYSCORE', K.servers, '-inf', now)
+table.insert(lost, 1, added)
+return lost`,
+} as const;
+
+/**
+ * Takes the cluster's epoch: KEYS = the fixed keys (as for every script);
+ * ARGV[1] the pattern of the servers' member sets, [2] the epoch this
+ * server knew ('' at start), [3] a new value, [4] '1' when Redis went back
+ * in time under the epoch it knew, [5] the state format this server
+ * writes. When there is none (a new cluster, or Redis lost it), or on such
+ * a rollback while no other server has renewed it yet, whatever is left of
+ * the cluster's state is wiped and the new value set, with the format.
+ * State without a format was written by the previous release (format 1):
+ * it takes this format once no server is alive by Redis's clock. Returns
+ * the epoch in force and the state's format.
+ */
+export const NEW_EPOCH = `
+${LUA_KEYS}
+local current = redis.call('GET', K.epoch)
+if not current or (ARGV[4] == '1' and current == ARGV[2]) then
+  for _, key in ipairs(KEYS) do redis.call('DEL', key) end
+  for _, key in ipairs(redis.call('KEYS', ARGV[1])) do
+    redis.call('DEL', key)
+  end
+  redis.call('SET', K.epoch, ARGV[3])
+  redis.call('SET', K.format, ARGV[5])
+  current = ARGV[3]
+end
+local format = redis.call('GET', K.format)
+if not format then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if redis.call('ZCOUNT', K.servers, '(' .. now, '+inf') > 0 then
+    return {current, '1'}
+  end
+  redis.call('SET', K.format, ARGV[5])
+  format = ARGV[5]
+end
+return {current, format}`;

@@ -1,0 +1,230 @@
+/**
+ * What a member in the room may do, line by line: the command table of a
+ * joined session (`/me`, `/msg`, `/nick`, `/who`, `/history`, `/help`,
+ * `/quit`, a message, and the operator commands, handed to the
+ * moderator), lines that carry their id (`ids`: exactly one answer each),
+ * the mute check before anything is said, and which lines are plain chat
+ * (through the log, with no answer of their own: {@linkcode plainChat}).
+ * A base class of the session, between its login dialogue and its
+ * connection handling, so that a member costs no object of its own for it.
+ *
+ * @module
+ */
+
+import type { Clock } from "../../clock.ts";
+import {
+  decodeLine,
+  encodeTaggedLine,
+  isCommand,
+  LINE_ID_PREFIX,
+  parseCommand,
+  ProtocolError,
+  splitLineId,
+} from "../../protocol.ts";
+import { isBlank, sanitizeText } from "../../text.ts";
+import type { InboundLine } from "./connection.ts";
+import { describeSanction, type Sanction } from "../access/moderation.ts";
+import { type LoginContext, LoginDialogue } from "./login.ts";
+import { moderate, type Moderated } from "./moderator.ts";
+import type { Room } from "./room.ts";
+
+/** What the commands need from their server. */
+export interface CommandContext<M extends Moderated> extends LoginContext {
+  readonly room: Room<M>;
+  readonly clock: Clock;
+}
+
+/** The commands of a member `M` (the session itself) in the room. */
+export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
+  #chat: CommandContext<M>;
+  /** A mute may apply: checked against the moderation store on speaking. */
+  #muted = false;
+
+  /** Commands over `context`'s room and gate. */
+  constructor(context: CommandContext<M>) {
+    super(context);
+    this.#chat = context;
+  }
+
+  /** The member itself, as the room knows it. */
+  protected abstract get self(): M;
+  /** Ends the session on `/quit`; the others see `leaveText`. */
+  protected abstract quit(leaveText: string): void;
+  /** Queues a reply of the session's own. */
+  protected abstract reply(bytes: Uint8Array): void;
+
+  /**
+   * A mute was added that applies to this member (or one was lifted: the
+   * next line it speaks checks whether another still applies).
+   */
+  mute(sanction: Sanction | null): void {
+    this.#muted = true;
+    if (sanction === null) this.#checkMute(false);
+  }
+
+  /** Whether a mute may apply (its lines are then handled one by one). */
+  protected get mayBeMuted(): boolean {
+    return this.#muted;
+  }
+
+  /** A mute may apply from now on: checked when it first speaks. */
+  protected recheckMute(): void {
+    this.#muted = true;
+  }
+
+  /** Handles one line of a member in the room. */
+  protected command(text: string): Promise<void> | void {
+    const { room, gate } = this.#chat;
+    const self = this.self;
+    if (this.lineIds) {
+      const { id, rest } = splitLineId(text);
+      if (id !== null) return this.#withId(id, rest);
+    }
+    const command = parseCommand(text);
+    switch (command.kind) {
+      case "pass":
+        return this.pass(command.password);
+      case "say":
+        if (command.text === "") return; // nothing that would show
+        this.#checkMute();
+        return room.say(self, command.text);
+      case "me":
+        this.#checkMute();
+        return room.act(self, command.text);
+      case "msg":
+        this.#checkMute();
+        return room.whisper(self, command.to, command.text);
+      case "nick":
+        this.#checkMute();
+        return this.claimAlias(command.alias, true);
+      case "who":
+        return room.who(self);
+      case "history":
+        return this.#history(command.count);
+      case "help":
+        return room.help(self);
+      case "pong":
+        return;
+      case "cap":
+        throw new ProtocolError(
+          "usage",
+          "Capabilities are chosen before the alias: send /cap first",
+        );
+      case "quit":
+        // A muted member's parting words are not passed on.
+        return this.quit(this.#checkMute(false) ? command.reason : "");
+      default:
+        return moderate(
+          {
+            room,
+            moderation: gate.moderation,
+            accounts: gate.accounts,
+            clock: this.#chat.clock,
+          },
+          self,
+          command,
+        );
+    }
+  }
+
+  /** `/history [N]`: the last N messages (the configured number by default). */
+  #history(count: number | null): void {
+    const { room, config } = this.#chat;
+    if (config.history === 0) {
+      throw new ProtocolError("no-history", "This room keeps no history");
+    }
+    room.history(this.self, count ?? config.history, true);
+  }
+
+  /**
+   * A message or action that carries its id (`ids`): it gets exactly one
+   * answer, its echo or an `ERR` that names the id (a blank message too,
+   * which is otherwise ignored). Any other command with an id is refused.
+   */
+  #withId(id: string, text: string): void {
+    const { room } = this.#chat;
+    try {
+      const command = parseCommand(text);
+      if (command.kind === "say" && command.text !== "") {
+        this.#checkMute();
+        return room.say(this.self, command.text, id);
+      }
+      if (command.kind === "me") {
+        this.#checkMute();
+        return room.act(this.self, command.text, id);
+      }
+      throw new ProtocolError(
+        "usage",
+        command.kind === "say"
+          ? "Message dropped: it is empty, or nothing of it would show"
+          : "Only a message or a /me line may start with @id=",
+      );
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.reply(
+        encodeTaggedLine(id, {
+          type: "ERR",
+          code: error.code,
+          text: error.message,
+        }),
+      );
+    }
+  }
+
+  /**
+   * Whether this member may speak: while a mute applies, throws `ERR muted`
+   * (or, with `raise` false, returns false). Only a member that was told a
+   * mute might apply looks it up, so speaking costs nothing otherwise.
+   */
+  #checkMute(raise = true): boolean {
+    if (!this.#muted) return true;
+    const mute = this.#chat.gate.sanctionFor(
+      "mute",
+      { account: this.account, host: this.host },
+      this.operator,
+    );
+    if (mute === null) {
+      this.#muted = false;
+      return true;
+    }
+    if (!raise) return false;
+    throw new ProtocolError("muted", `You are muted ${describeSanction(mute)}`);
+  }
+}
+
+/** `@`, which starts a line that carries its id. */
+const AT = 0x40;
+
+/**
+ * The text of a line that is plain chat (valid UTF-8, not starting with a
+ * single `/`): it goes through the room log and gets no answer of its own.
+ * With `ids`, a line with an id is plain chat when what follows the id is,
+ * and shows something (else it gets an answer of its own). Null for
+ * anything else.
+ */
+export function plainChat(line: InboundLine, ids: boolean): string | null {
+  let text: string;
+  if (typeof line === "string") {
+    text = line;
+  } else if (line instanceof Uint8Array) {
+    if (isCommand(line)) return null;
+    try {
+      text = decodeLine(line);
+    } catch {
+      return null; // answered with ERR bad-utf8
+    }
+    if (!ids || line[0] !== AT) return text;
+  } else {
+    return null;
+  }
+  let chat = text;
+  if (ids && text.startsWith(LINE_ID_PREFIX)) {
+    try {
+      chat = splitLineId(text).rest;
+    } catch {
+      return null; // answered with ERR usage
+    }
+    if (isBlank(sanitizeText(chat))) return null; // answered with ERR usage
+  }
+  return isCommand(chat) ? null : text;
+}

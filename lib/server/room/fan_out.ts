@@ -1,0 +1,116 @@
+/**
+ * The room's fan-out: each line encoded once into the shared
+ * {@linkcode LineArena} and the same bytes handed to every member in one
+ * synchronous loop (a sender with line ids on gets its own copy, with the
+ * id, encoded apart), and joins and leaves above the announce limit
+ * counted and summed up in one `PRESENCE` line instead. It never removes
+ * anyone: it returns who could not take a line.
+ *
+ * @module
+ */
+
+import { formatServerLine, type ServerLine, tagLine } from "../../protocol.ts";
+import type { LineArena } from "./line_arena.ts";
+import type { Member } from "./member.ts";
+import type { RoomEvent, RoomLine } from "./room_log.ts";
+
+/** How the fan-out is delivered: counted toward each member's watermark. */
+const ROOM_LINE = { room: true } as const;
+
+/** Encodes lines once and delivers them to every member. */
+export class FanOut<M extends Member> {
+  #arena: LineArena;
+  #announceLimit: number;
+  #unannouncedJoins = 0;
+  #unannouncedLeaves = 0;
+  /** Online count after the last unannounced join or leave. */
+  #unannouncedOnline = 0;
+
+  /** A fan-out into `arena`, announcing joins and leaves up to a size. */
+  constructor(arena: LineArena, announceLimit: number) {
+    this.#arena = arena;
+    this.#announceLimit = announceLimit;
+  }
+
+  /** Encodes a line once, next to the previous one (see LineArena). */
+  encode(line: ServerLine): Uint8Array {
+    return this.#arena.encode(formatServerLine(line));
+  }
+
+  /** Encodes a line with the `@id=ID ` prefix. */
+  encodeTagged(id: string, line: ServerLine): Uint8Array {
+    return this.#arena.encode(tagLine(id, formatServerLine(line)));
+  }
+
+  /** Counts a join or leave that is not announced one by one; true if so. */
+  countsAsPresence(line: RoomLine): boolean {
+    if (line.type === "JOIN" && Number(line.online) > this.#announceLimit) {
+      this.#unannouncedJoins++;
+    } else if (
+      line.type === "LEAVE" && Number(line.online) + 1 > this.#announceLimit
+    ) {
+      this.#unannouncedLeaves++;
+    } else {
+      return false;
+    }
+    this.#unannouncedOnline = Number(line.online);
+    return true;
+  }
+
+  /**
+   * The `PRESENCE` line summing up the joins and leaves counted since the
+   * last one, or null when none was; the count starts again.
+   */
+  takeSummary(): ServerLine<"PRESENCE"> | null {
+    if (this.#unannouncedJoins === 0 && this.#unannouncedLeaves === 0) {
+      return null;
+    }
+    const summary: ServerLine<"PRESENCE"> = {
+      type: "PRESENCE",
+      joined: String(this.#unannouncedJoins),
+      left: String(this.#unannouncedLeaves),
+      online: String(this.#unannouncedOnline),
+    };
+    this.#unannouncedJoins = 0;
+    this.#unannouncedLeaves = 0;
+    return summary;
+  }
+
+  /**
+   * Encodes once, delivers to every member; returns those who are full.
+   * For an `event`, its sender gets nothing of its own `JOIN`, and its own
+   * copy of a line with an id, encoded apart, when it has `ids` on.
+   */
+  toAll(
+    members: ReadonlyMap<string, M>,
+    line: ServerLine,
+    event?: RoomEvent,
+  ): M[] | undefined {
+    const text = formatServerLine(line);
+    const bytes = this.#arena.encode(text);
+    let senderId: string | undefined;
+    let own: Uint8Array | undefined;
+    if (event !== undefined) {
+      if (line.type === "JOIN") {
+        senderId = event.origin;
+      } else if (event.id !== undefined) {
+        const sender = members.get(event.origin);
+        if (sender?.lineIds) {
+          senderId = sender.id;
+          own = this.#arena.encode(tagLine(event.id, text));
+        }
+      }
+    }
+    let slow: M[] | undefined;
+    for (const member of members.values()) {
+      if (member.id === senderId) {
+        if (own !== undefined && !member.deliver(own, ROOM_LINE)) {
+          (slow ??= []).push(member);
+        }
+      } else if (!member.deliver(bytes, ROOM_LINE)) {
+        (slow ??= []).push(member);
+      }
+    }
+    return slow;
+  }
+}

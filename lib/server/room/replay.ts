@@ -1,0 +1,56 @@
+/**
+ * History replay: the last messages and actions of the log as `HIST`
+ * lines, each encoded once and kept while its event is, and never more
+ * than `historyBytes` of them at once (the newest that fit).
+ *
+ * @module
+ */
+
+import { encodeServerLine, type ServerLine } from "../../protocol.ts";
+import type { RoomEvent } from "./room_log.ts";
+
+/** The `HIST` lines of recent events, bounded in bytes. */
+export class Replay {
+  #historyBytes: number;
+  /** Each replayed event's `HIST` line, encoded once. */
+  #histLines = new WeakMap<RoomEvent, Uint8Array>();
+
+  /** Replays at most `historyBytes` at once. */
+  constructor(historyBytes: number) {
+    this.#historyBytes = historyBytes;
+  }
+
+  /**
+   * The `HIST` lines of `events` (oldest first), the newest that fit in
+   * `historyBytes`, oldest first.
+   */
+  lines(events: readonly RoomEvent[]): Uint8Array[] {
+    const lines: Uint8Array[] = [];
+    let bytes = 0;
+    for (let i = events.length - 1; i >= 0; i--) {
+      const event = events[i]!;
+      let line = this.#histLines.get(event);
+      if (line === undefined) {
+        line = encodeServerLine(historyLine(event));
+        this.#histLines.set(event, line);
+      }
+      bytes += line.length;
+      if (bytes > this.#historyBytes) break;
+      lines.push(line);
+    }
+    return lines.reverse();
+  }
+}
+
+/** A stored message or action as a `HIST` line. */
+function historyLine(event: RoomEvent): ServerLine<"HIST"> {
+  const line = event.line as ServerLine<"MSG" | "ME">;
+  return {
+    type: "HIST",
+    seq: String(event.seq),
+    time: new Date(event.time).toISOString(),
+    kind: line.type,
+    alias: line.alias,
+    text: line.text,
+  };
+}
