@@ -34,11 +34,8 @@ import { readPasswordFile } from "./lib/password_file.ts";
 import { validateAlias } from "./lib/protocol.ts";
 import { openRoomBackend, type RoomBackend } from "./lib/server/backend.ts";
 import { type ChatServer, serveChat } from "./lib/server/chat_server.ts";
-import {
-  parseServerArgs,
-  SERVER_FLAGS,
-  type ServerConfig,
-} from "./lib/server/config.ts";
+import { parseServerArgs, type ServerConfig } from "./lib/server/config.ts";
+import { SERVER_FLAGS } from "./lib/server/server_flags.ts";
 import { openStore, type Store } from "./lib/server/storage/store.ts";
 import { listenTls } from "./lib/server/doors/transport.ts";
 import {

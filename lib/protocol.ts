@@ -13,19 +13,6 @@
 import { isBlank, sanitizeText } from "./text.ts";
 import { formatServerLine, type ServerLine } from "./server_lines.ts";
 
-// The room's modules and chat_server.ts import these from here; other
-// branches are rewriting them, so they stay importable from here until
-// those import server_lines.ts.
-export {
-  type ByeReason,
-  encodeServerLine,
-  formatHelloParams,
-  formatServerLine,
-  type LeaveReason,
-  SERVER_LINE_FIELDS,
-  type ServerLine,
-} from "./server_lines.ts";
-
 /** Protocol name and version sent in the greeting. */
 export const PROTOCOL = "tlschat/1";
 
@@ -413,7 +400,7 @@ const encoder = new TextEncoder();
 
 /**
  * Encodes a server line with the `@id=ID ` prefix (see
- * {@linkcode splitLineId}), as {@linkcode encodeServerLine} does.
+ * {@linkcode splitLineId}), as `encodeServerLine` (`server_lines.ts`) does.
  */
 export function encodeTaggedLine(id: string, line: ServerLine): Uint8Array {
   return encoder.encode(tagLine(id, formatServerLine(line)) + "\n");

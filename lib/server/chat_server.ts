@@ -26,7 +26,7 @@ import {
   type ByteListener,
   formatAddress,
   type NetAddress,
-} from "./doors/transport.ts";
+} from "./doors/byte_conn.ts";
 import type { Connection } from "./room/connection.ts";
 import { chunkBytesFor, LineArena } from "./room/line_arena.ts";
 import { enforceSanctions } from "./room/moderator.ts";

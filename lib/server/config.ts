@@ -30,11 +30,6 @@ import {
   toWebOrigin,
 } from "./server_flags.ts";
 
-// server.ts imports the table from here; it is being rewritten on another
-// branch, so the table stays importable from here until it imports
-// server_flags.ts.
-export { SERVER_FLAGS } from "./server_flags.ts";
-
 /**
  * Why `engine` cannot listen as asked, or null when it can: the one place
  * that decides which settings need the node engine (the config refuses

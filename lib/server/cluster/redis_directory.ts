@@ -11,7 +11,8 @@
  * @module
  */
 
-import { aliasKey, type LeaveReason, ProtocolError } from "../../protocol.ts";
+import { aliasKey, ProtocolError } from "../../protocol.ts";
+import type { LeaveReason } from "../../server_lines.ts";
 import { describeError, type Logger } from "../../log.ts";
 import {
   type Moderation,

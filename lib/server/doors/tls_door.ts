@@ -26,7 +26,7 @@ import {
   type ByteListener,
   formatAddress,
   ProxyHeaderError,
-} from "./transport.ts";
+} from "./byte_conn.ts";
 
 /** What the TLS door needs from the server it opens into. */
 export interface TlsDoorHost {

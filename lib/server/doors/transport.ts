@@ -1,10 +1,10 @@
 /**
  * TLS listeners behind one small byte-connection interface
- * ({@linkcode ByteConn}, in `byte_conn.ts`), so nothing above knows which
+ * (`ByteConn`, in `byte_conn.ts`), so nothing above knows which
  * engine accepted a connection. Two engines: `node` (`node_tls.ts`:
  * `node:tls` over `node:net`, TCP_NODELAY set; the default) and `deno`
  * (`deno_tls.ts`: `Deno.listenTls`, rustls). Both accept the TCP connection
- * first and run the TLS handshake lazily, on {@linkcode ByteConn.handshake},
+ * first and run the TLS handshake lazily, on `ByteConn.handshake`,
  * so a bad client only fails its own connection. This module chooses the
  * engine and refuses what it cannot do.
  *
@@ -21,16 +21,6 @@ import type { ByteListener } from "./byte_conn.ts";
 import { listenDenoTls } from "./deno_tls.ts";
 import { listenNodeTls, type NodeTlsOptions } from "./node_tls.ts";
 import { engineCannot, type ServerConfig } from "../config.ts";
-
-// chat_server.ts imports these from here; it is being rewritten on another
-// branch, so they stay importable from here until it imports byte_conn.ts.
-export {
-  type ByteConn,
-  type ByteListener,
-  formatAddress,
-  type NetAddress,
-  ProxyHeaderError,
-} from "./byte_conn.ts";
 
 /** Options of {@linkcode listenTls}. */
 export interface ListenTlsOptions extends NodeTlsOptions {

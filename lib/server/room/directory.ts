@@ -13,13 +13,8 @@
  * @module
  */
 
-import {
-  aliasKey,
-  type LeaveReason,
-  ProtocolError,
-  type ServerLine,
-  WHO_LIST_LIMIT,
-} from "../../protocol.ts";
+import { aliasKey, ProtocolError, WHO_LIST_LIMIT } from "../../protocol.ts";
+import type { LeaveReason, ServerLine } from "../../server_lines.ts";
 import { aliasSkeleton } from "../../text.ts";
 import type { Member } from "./member.ts";
 import type { AppendOutcome, RoomEvent, RoomLine } from "./room_log.ts";

@@ -9,7 +9,8 @@
  * @module
  */
 
-import { formatServerLine, type ServerLine, tagLine } from "../../protocol.ts";
+import { tagLine } from "../../protocol.ts";
+import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { LineArena } from "./line_arena.ts";
 import type { Member } from "./member.ts";
 import type { RoomEvent, RoomLine } from "./room_log.ts";

@@ -15,17 +15,19 @@
 import type { Logger } from "../../log.ts";
 import {
   aliasKey,
-  type ByeReason,
   CAPABILITIES,
   type Capability,
-  formatHelloParams,
   isCapability,
   MAX_ALIAS_LENGTH,
   parseCommand,
   PROTOCOL,
   ProtocolError,
-  type ServerLine,
 } from "../../protocol.ts";
+import {
+  type ByeReason,
+  formatHelloParams,
+  type ServerLine,
+} from "../../server_lines.ts";
 import type { Account } from "../access/accounts.ts";
 import type { Applicant, Claim, Gate } from "../access/gate.ts";
 import { describeSanction } from "../access/moderation.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ByeReason } from "../../protocol.ts";
+import type { ByeReason } from "../../server_lines.ts";
 
 /** What the room needs from a member. */
 export interface Member {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { encodeServerLine, type ServerLine } from "../../protocol.ts";
+import { encodeServerLine, type ServerLine } from "../../server_lines.ts";
 import type { RoomEvent } from "./room_log.ts";
 
 /** The `HIST` lines of recent events, bounded in bytes. */

@@ -22,13 +22,8 @@
  * @module
  */
 
-import {
-  COMMAND_HELP,
-  type LeaveReason,
-  ProtocolError,
-  type ServerLine,
-  validateAlias,
-} from "../../protocol.ts";
+import { COMMAND_HELP, ProtocolError, validateAlias } from "../../protocol.ts";
+import type { LeaveReason, ServerLine } from "../../server_lines.ts";
 import { type Clock, systemClock } from "../../clock.ts";
 import {
   type Directory,

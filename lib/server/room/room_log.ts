@@ -27,7 +27,8 @@
 
 import { createHash } from "node:crypto";
 import type { Clock } from "../../clock.ts";
-import { aliasKey, type ServerLine } from "../../protocol.ts";
+import { aliasKey } from "../../protocol.ts";
+import type { ServerLine } from "../../server_lines.ts";
 import type { SharedSanction, Topic } from "../access/moderation.ts";
 
 /** The line types that are room events (everyone receives them). */

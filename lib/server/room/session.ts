@@ -17,14 +17,13 @@ import { type Deadline, deadlinesOf } from "./deadlines.ts";
 import { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
 import { TokenBucket } from "../../flood.ts";
 import { describeError } from "../../log.ts";
+import { decodeLine, ProtocolError } from "../../protocol.ts";
 import {
   type ByeReason,
-  decodeLine,
   encodeServerLine,
   type LeaveReason,
-  ProtocolError,
   type ServerLine,
-} from "../../protocol.ts";
+} from "../../server_lines.ts";
 import {
   type Connection,
   type InboundLine,

@@ -9,7 +9,8 @@
  * @module
  */
 
-import { isLineId, SERVER_LINE_FIELDS } from "../../protocol.ts";
+import { isLineId } from "../../protocol.ts";
+import { SERVER_LINE_FIELDS } from "../../server_lines.ts";
 import { readSharedSanctions } from "../access/moderation.ts";
 import {
   EFFECT_LINE_TYPES,

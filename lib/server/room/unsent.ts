@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { ServerLine } from "../../protocol.ts";
+import type { ServerLine } from "../../server_lines.ts";
 import type { Clock, TimerId } from "../../clock.ts";
 import type { Directory, Dismissal } from "./directory.ts";
 import type { Member } from "./member.ts";

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { ByeReason } from "../../../lib/protocol.ts";
+import type { ByeReason } from "../../../lib/server_lines.ts";
 import type { Member } from "../../../lib/server/room/member.ts";
 import type { Room } from "../../../lib/server/room/room.ts";
 

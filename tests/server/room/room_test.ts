@@ -2,11 +2,7 @@
 
 import assert from "node:assert/strict";
 import { systemClock } from "../../../lib/clock.ts";
-import {
-  type ByeReason,
-  type LeaveReason,
-  ProtocolError,
-} from "../../../lib/protocol.ts";
+import { ProtocolError } from "../../../lib/protocol.ts";
 import type { Member } from "../../../lib/server/room/member.ts";
 import { Room } from "../../../lib/server/room/room.ts";
 import {
@@ -18,6 +14,7 @@ import {
   type RoomLog,
   type RoomLogFailure,
 } from "../../../lib/server/room/room_log.ts";
+import type { ByeReason, LeaveReason } from "../../../lib/server_lines.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
 import { openStore } from "../../../lib/server/storage/store.ts";
 import { FakeClock } from "../../_fakes.ts";
