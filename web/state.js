@@ -239,12 +239,14 @@ function passwordAsked(state, line, at) {
   if (state.password && state.phase !== "password") {
     return send({ ...state, phase: "password" }, passCommand(state.password));
   }
-  // A refusal just before (a wrong room password) stays on screen.
+  // A refusal just before (a wrong room password) stays on screen. The box
+  // is not emptied: it was when its last password was sent, so anything in
+  // it now was typed since (between a refusal and this line, perhaps).
   const asking = showJoin(
     { ...state, phase: "password", passwordShown: true },
     state.joinError || line.text,
   );
-  return effect(asking, { clearPassword: true, focus: "password" });
+  return effect(asking, { focus: "password" });
 }
 
 /**
