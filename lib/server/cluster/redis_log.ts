@@ -4,11 +4,10 @@
  * script call (at most `redisBatchLines`), which numbers them (1,
  * 2, 3, ... across the cluster, no gaps); calls are pipelined, and their
  * answers handled in the order they were sent. Nothing is handed on from
- * `append`: every
- * server, this one too, hands on what it reads from the stream (`XREAD
- * BLOCK` from the last entry it handed on), so a sender's echo means the
- * line is in the global order, and every member of every server sees one
- * order. Membership changes are appended by the cluster's scripts
+ * `append`: every server, this one too, hands on what it reads from the
+ * stream ({@linkcode StreamReader}: `XREAD BLOCK` from the last entry it
+ * handed on), so a sender's echo means the line is in the global order,
+ * and every member of every server sees one order. Membership changes are appended by the cluster's scripts
  * ({@linkcode Cluster}), atomically with the change, and come back the
  * same way.
  *
@@ -33,8 +32,8 @@
  */
 
 import { clearImmediate, setImmediate } from "node:timers";
-import { type Clock, sleep } from "../../clock.ts";
-import { describeError, type Logger } from "../../log.ts";
+import { sleep } from "../../clock.ts";
+import { describeError } from "../../log.ts";
 import { type RedisLink, surelyNotRun } from "./redis.ts";
 import {
   type AppendOptions,
@@ -46,15 +45,14 @@ import {
   type RoomEvent,
   type RoomEventSink,
   type RoomLine,
-  type RoomLineType,
   type RoomLog,
   type RoomLogFailure,
 } from "../room/room_log.ts";
-import { readEffect, storedEffect, toRoomEvent } from "../room/stored_event.ts";
+import { storedEffect } from "../room/stored_event.ts";
+import { StreamReader, type StreamReaderOptions } from "./stream_reader.ts";
 
 /** Options of {@linkcode RedisLog}. */
-export interface RedisLogOptions {
-  readonly clock: Clock;
+export interface RedisLogOptions extends StreamReaderOptions {
   /** Messages and actions kept at hand for history on join. */
   readonly keep: number;
   /**
@@ -71,13 +69,6 @@ export interface RedisLogOptions {
   readonly redisLineIdsKept: number;
   /** Failed batches held back for order, at most. */
   readonly redisHeldFailures: number;
-  /** Entries read at most per `XREAD`. */
-  readonly redisReadCount: number;
-  /** The longest wait before reading again after a failed read. */
-  readonly redisReconnectMaxMs: number;
-  /** How long one `XREAD` blocks before it is asked again. */
-  readonly redisReadBlockMs: number;
-  readonly log: Logger;
 }
 
 interface Pending {
@@ -123,9 +114,6 @@ export class RedisLog implements RoomLog {
   }[] = [];
   /** Told when everything appended here has been handed on. */
   #settledWaiters: (() => void)[] = [];
-  /** The last entry handed on: reading goes on from there. */
-  #lastId = "0-0";
-  #handedOn = 0;
   #closed = false;
   /** Counts resets: a read asked before one is not handed on. */
   #generation = 0;
@@ -138,14 +126,21 @@ export class RedisLog implements RoomLog {
   #silent = false;
   /** Closing: appends in doubt are not sent again. */
   #stopRetrying = new AbortController();
-  #stopReading = new AbortController();
-  #reading: Promise<void> = Promise.resolve();
+  #reader: StreamReader;
 
   private constructor(link: RedisLink, options: RedisLogOptions) {
     this.#link = link;
     this.#options = options;
     this.#retryMs = options.redisRetryMs;
     this.#recent = new RecentEvents(options.keep);
+    this.#reader = new StreamReader(link, options, {
+      event: (event) => {
+        this.#recent.add(event);
+        this.#sink(event);
+      },
+      entry: () => this.#tellFailures(), // right after the echoes before
+      reply: () => this.#checkSettled(),
+    });
   }
 
   /**
@@ -157,22 +152,10 @@ export class RedisLog implements RoomLog {
     options: RedisLogOptions,
   ): Promise<RedisLog> {
     const log = new RedisLog(link, options);
-    const entries = await link.command([
-      "XREVRANGE",
-      link.keys.events,
-      "+",
-      "-",
-      "COUNT",
-      String(Math.max(options.keep * 4, 100)),
-    ]) as StreamEntry[];
-    if (entries.length > 0) log.#lastId = entries[0]![0];
-    log.#handedOn = seqOf(log.#lastId);
-    for (const entry of entries.reverse()) {
-      const event = streamEvent(entry);
-      if (event !== null) log.#recent.add(event);
-    }
+    const count = Math.max(options.keep * 4, 100);
+    for (const event of await log.#reader.load(count)) log.#recent.add(event);
     link.onReset(() => log.#reset());
-    log.#reading = log.#read();
+    log.#reader.start();
     return log;
   }
 
@@ -211,21 +194,22 @@ export class RedisLog implements RoomLog {
     while (this.#queued > 0) await this.#steps;
     this.#closed = true;
     clearImmediate(this.#scheduled);
-    this.#stopReading.abort();
+    const reading = this.#reader.close();
     this.#checkSettled();
-    await this.#reading;
+    await reading;
   }
 
   #idle(): boolean {
     return this.#closed ||
       this.#pending.length === 0 && this.#queued === 0 &&
-        this.#handedOn >= this.#awaiting;
+        this.#reader.handedOn >= this.#awaiting;
   }
 
   /** Tells of lines not handed on, once what came before is out. */
   #tellFailures(): void {
     while (
-      this.#failures.length > 0 && this.#failures[0]!.upTo <= this.#handedOn
+      this.#failures.length > 0 &&
+      this.#failures[0]!.upTo <= this.#reader.handedOn
     ) {
       const { lines, outcome, error } = this.#failures.shift()!;
       this.#failed(lines, outcome, error);
@@ -432,143 +416,12 @@ export class RedisLog implements RoomLog {
       this.#pending = [];
     }
     for (const failure of this.#failures) failure.upTo = 0;
-    this.#lastId = "0-0";
-    this.#handedOn = 0;
+    this.#reader.reset();
     this.#awaiting = 0;
     this.#recent.forgetUpTo(Infinity);
     this.#checkSettled();
   }
-
-  /** Reads the stream and hands on what it reads, in order, until closed. */
-  async #read(): Promise<void> {
-    const { signal } = this.#stopReading;
-    const { redisReadCount, redisReadBlockMs } = this.#options;
-    let backoffMs = 100;
-    let failed = false;
-    while (!signal.aborted) {
-      let reply: unknown;
-      const generation = this.#generation;
-      try {
-        // Back after a failure: is this still the stream it was reading?
-        if (failed) await this.#link.checkEpoch(this.#handedOn);
-        failed = false;
-        reply = await this.#link.read([
-          "XREAD",
-          "COUNT",
-          String(redisReadCount),
-          "BLOCK",
-          String(redisReadBlockMs),
-          "STREAMS",
-          this.#link.keys.events,
-          this.#lastId,
-        ], redisReadBlockMs);
-        backoffMs = 100;
-      } catch (error) {
-        if (signal.aborted) return;
-        failed = true;
-        this.#options.log.debug("redis-read-failed", {
-          error: describeError(error),
-          retryMs: backoffMs,
-        });
-        await sleep(this.#options.clock, backoffMs, signal);
-        backoffMs = Math.min(backoffMs * 2, this.#options.redisReconnectMaxMs);
-        continue;
-      }
-      // Asked before the state was lost: from a stream that is no more.
-      if (generation !== this.#generation) continue;
-      for (const entry of streamEntries(reply)) {
-        this.#handOn(entry);
-        this.#tellFailures(); // right after the echoes that came before
-      }
-      this.#checkSettled();
-    }
-  }
-
-  #handOn(entry: StreamEntry): void {
-    const seq = seqOf(entry[0]);
-    if (this.#handedOn > 0 && seq > this.#handedOn + 1) {
-      // Numbers have no gaps: these were trimmed before this server read
-      // them (it was behind by more than --redis-stream-entries).
-      this.#options.log.error("history-gap", {
-        missed: seq - this.#handedOn - 1,
-        hint:
-          "this server fell behind the stream; raise --redis-stream-entries",
-      });
-    }
-    this.#lastId = entry[0];
-    this.#handedOn = seq;
-    const event = streamEvent(entry);
-    if (event === null) {
-      this.#options.log.error("history-unreadable", {
-        seq,
-        hint: "a stream entry this server cannot read was skipped",
-      });
-      return;
-    }
-    this.#recent.add(event);
-    this.#sink(event);
-  }
 }
-
-/** An entry as `XREAD`/`XRANGE` return it: id, then field, value, ... */
-export type StreamEntry = [string, string[]];
-
-/**
- * The entries of an `XREAD` reply: null (nothing new), pairs of stream and
- * entries, or (node-redis) an object by stream name.
- */
-function streamEntries(reply: unknown): StreamEntry[] {
-  if (reply === null || reply === undefined) return [];
-  const streams = Array.isArray(reply)
-    ? reply as [string, StreamEntry[]][]
-    : Object.entries(reply as Record<string, StreamEntry[]>);
-  return streams.flatMap(([, entries]) => entries);
-}
-
-function seqOf(id: string): number {
-  return Number(id.split("-")[0]);
-}
-
-/**
- * The event in a stream entry (null when it holds none this server reads,
- * like {@linkcode toRoomEvent}): fields `t` time, `o` origin member id, `l`
- * line JSON, `i` line id, and for an effect `e` its kind and `v` its value
- * (JSON). The previous release (stream format 1) wrote a note `n` instead,
- * whose meaning depended on the line: it is read as the effect it was.
- */
-export function streamEvent(
-  [entryId, fields]: StreamEntry,
-): RoomEvent | null {
-  const values: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    values[fields[i]!] = fields[i + 1]!;
-  }
-  const event = toRoomEvent({
-    seq: seqOf(entryId),
-    time: Number(values.t),
-    line: values.l ?? "",
-    effect: values.e,
-    effectValue: values.v,
-  });
-  if (event === null) return null;
-  let { effect } = event;
-  if (values.e === undefined && values.n) {
-    const kind = NOTE_EFFECTS[event.line.type];
-    const value = kind === "bye" ? JSON.stringify(values.n) : values.n;
-    const read = readEffect(kind, value, event.line.type);
-    if (read === null) return null;
-    effect = read;
-  }
-  const id = /^[\w-]{1,64}$/.test(values.i ?? "") ? values.i : undefined;
-  return { ...event, origin: values.o ?? "", id, effect };
-}
-
-/** What the note of a format 1 entry was, by its line's type. */
-const NOTE_EFFECTS: Partial<Record<RoomLineType, EventEffect["kind"]>> = {
-  MOD: "sanctions",
-  TOPIC: "topic",
-  LEAVE: "bye",
-};
 
 /** A new append tag: 64 random bits in base64url. */
 function newTag(): string {

@@ -14,11 +14,11 @@ import { createLogger } from "../../../lib/log.ts";
 import type { SharedSanction } from "../../../lib/server/access/moderation.ts";
 import { Cluster } from "../../../lib/server/cluster/cluster.ts";
 import { RedisLink } from "../../../lib/server/cluster/redis.ts";
+import { RedisLog } from "../../../lib/server/cluster/redis_log.ts";
 import {
-  RedisLog,
   type StreamEntry,
   streamEvent,
-} from "../../../lib/server/cluster/redis_log.ts";
+} from "../../../lib/server/cluster/stream_entry.ts";
 import {
   MemoryLog,
   type RoomEvent,

@@ -1,0 +1,178 @@
+/**
+ * Reading a cluster's room log: the newest entries loaded once, for
+ * history on join, then `XREAD BLOCK` from the last entry handed on, until
+ * closed. Entries come out in the stream's order; a gap in their numbers
+ * (entries trimmed before this server read them) is logged; a failed read
+ * is asked again after a growing pause, and first the epoch is checked
+ * (is this still the stream it was reading?). A read asked before a reset
+ * (the cluster's state lost) is not handed on.
+ *
+ * @module
+ */
+
+import { type Clock, sleep } from "../../clock.ts";
+import { describeError, type Logger } from "../../log.ts";
+import type { RoomEvent } from "../room/room_log.ts";
+import type { RedisLink } from "./redis.ts";
+import {
+  seqOf,
+  streamEntries,
+  type StreamEntry,
+  streamEvent,
+} from "./stream_entry.ts";
+
+/** Options of {@linkcode StreamReader} (a part of the log's options). */
+export interface StreamReaderOptions {
+  readonly clock: Clock;
+  /** Entries read at most per `XREAD`. */
+  readonly redisReadCount: number;
+  /** The longest wait before reading again after a failed read. */
+  readonly redisReconnectMaxMs: number;
+  /** How long one `XREAD` blocks before it is asked again. */
+  readonly redisReadBlockMs: number;
+  readonly log: Logger;
+}
+
+/** What a {@linkcode StreamReader} hands its reader. */
+export interface StreamReaderSink {
+  /** An entry's event, in the stream's order (unreadable ones skipped). */
+  event(event: RoomEvent): void;
+  /** After each entry read (readable or not). */
+  entry(): void;
+  /** After each reply's entries (none, after a read that timed out). */
+  reply(): void;
+}
+
+/** Reads the room's stream and hands on what it reads, in order. */
+export class StreamReader {
+  #link: RedisLink;
+  #options: StreamReaderOptions;
+  #sink: StreamReaderSink;
+  /** The last entry handed on: reading goes on from there. */
+  #lastId = "0-0";
+  #handedOn = 0;
+  /** Counts resets: a read asked before one is not handed on. */
+  #generation = 0;
+  #stop = new AbortController();
+  #reading: Promise<void> = Promise.resolve();
+
+  constructor(
+    link: RedisLink,
+    options: StreamReaderOptions,
+    sink: StreamReaderSink,
+  ) {
+    this.#link = link;
+    this.#options = options;
+    this.#sink = sink;
+  }
+
+  /** The number of the last entry handed on (0: none). */
+  get handedOn(): number {
+    return this.#handedOn;
+  }
+
+  /**
+   * The events of the newest `count` entries, oldest first; reading will
+   * go on after them.
+   */
+  async load(count: number): Promise<RoomEvent[]> {
+    const entries = await this.#link.command([
+      "XREVRANGE",
+      this.#link.keys.events,
+      "+",
+      "-",
+      "COUNT",
+      String(count),
+    ]) as StreamEntry[];
+    if (entries.length > 0) this.#lastId = entries[0]![0];
+    this.#handedOn = seqOf(this.#lastId);
+    return entries.reverse().map(streamEvent).filter((e) => e !== null);
+  }
+
+  /** Starts reading (once). */
+  start(): void {
+    this.#reading = this.#read();
+  }
+
+  /** The stream starts again from 1, and so does reading it. */
+  reset(): void {
+    this.#generation++;
+    this.#lastId = "0-0";
+    this.#handedOn = 0;
+  }
+
+  /** Stops reading at once; resolves once the last read is over. */
+  close(): Promise<void> {
+    this.#stop.abort();
+    return this.#reading;
+  }
+
+  /** Reads the stream and hands on what it reads, in order, until closed. */
+  async #read(): Promise<void> {
+    const { signal } = this.#stop;
+    const { redisReadCount, redisReadBlockMs } = this.#options;
+    let backoffMs = 100;
+    let failed = false;
+    while (!signal.aborted) {
+      let reply: unknown;
+      const generation = this.#generation;
+      try {
+        // Back after a failure: is this still the stream it was reading?
+        if (failed) await this.#link.checkEpoch(this.#handedOn);
+        failed = false;
+        reply = await this.#link.read([
+          "XREAD",
+          "COUNT",
+          String(redisReadCount),
+          "BLOCK",
+          String(redisReadBlockMs),
+          "STREAMS",
+          this.#link.keys.events,
+          this.#lastId,
+        ], redisReadBlockMs);
+        backoffMs = 100;
+      } catch (error) {
+        if (signal.aborted) return;
+        failed = true;
+        this.#options.log.debug("redis-read-failed", {
+          error: describeError(error),
+          retryMs: backoffMs,
+        });
+        await sleep(this.#options.clock, backoffMs, signal);
+        backoffMs = Math.min(backoffMs * 2, this.#options.redisReconnectMaxMs);
+        continue;
+      }
+      // Asked before the state was lost: from a stream that is no more.
+      if (generation !== this.#generation) continue;
+      for (const entry of streamEntries(reply)) {
+        this.#handOn(entry);
+        this.#sink.entry();
+      }
+      this.#sink.reply();
+    }
+  }
+
+  #handOn(entry: StreamEntry): void {
+    const seq = seqOf(entry[0]);
+    if (this.#handedOn > 0 && seq > this.#handedOn + 1) {
+      // Numbers have no gaps: these were trimmed before this server read
+      // them (it was behind by more than --redis-stream-entries).
+      this.#options.log.error("history-gap", {
+        missed: seq - this.#handedOn - 1,
+        hint:
+          "this server fell behind the stream; raise --redis-stream-entries",
+      });
+    }
+    this.#lastId = entry[0];
+    this.#handedOn = seq;
+    const event = streamEvent(entry);
+    if (event === null) {
+      this.#options.log.error("history-unreadable", {
+        seq,
+        hint: "a stream entry this server cannot read was skipped",
+      });
+      return;
+    }
+    this.#sink.event(event);
+  }
+}
