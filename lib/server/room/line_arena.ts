@@ -54,17 +54,25 @@ export class LineArena {
     this.#chunk = new Uint8Array(chunkBytes);
   }
 
-  /** Encodes `text` plus LF; returns a view into the current chunk. */
+  /**
+   * Encodes `text` plus LF; returns a view into the current chunk. A line
+   * takes the bytes it needs, up to the chunk's last byte: it is encoded in
+   * place, and again into a new chunk only when it did not fit.
+   */
   encode(text: string): Uint8Array {
-    const worst = text.length * 3 + 1; // UTF-8 bytes per UTF-16 unit, and LF
-    if (this.#used + worst > this.#chunk.length) {
-      this.#chunk = new Uint8Array(Math.max(this.chunkBytes, worst));
-      this.#used = 0;
-    }
     const start = this.#used;
-    const { written } = encoder.encodeInto(text, this.#chunk.subarray(start));
-    this.#chunk[start + written] = 0x0a;
-    this.#used = start + written + 1;
-    return this.#chunk.subarray(start, this.#used);
+    // Space for the LF is kept back; a line left partly encoded is not used.
+    const room = this.#chunk.subarray(start, this.#chunk.length - 1);
+    let { read, written } = encoder.encodeInto(text, room);
+    let at = start;
+    if (read < text.length || start === this.#chunk.length) {
+      const worst = text.length * 3 + 1; // UTF-8 bytes per UTF-16 unit, LF
+      this.#chunk = new Uint8Array(Math.max(this.chunkBytes, worst));
+      at = 0;
+      written = encoder.encodeInto(text, this.#chunk).written;
+    }
+    this.#chunk[at + written] = 0x0a;
+    this.#used = at + written + 1;
+    return this.#chunk.subarray(at, this.#used);
   }
 }

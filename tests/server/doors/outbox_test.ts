@@ -126,7 +126,9 @@ Deno.test("Outbox counts the arena chunks its lines pin, not only their bytes", 
   while (slow.push(arena.encode("MSG x hi"))) {
     accepted++;
     assert.ok(accepted < 1000, "the outbox never refused a line");
-    for (let i = 0; i < 20; i++) arena.encode(`PRIV y ${"z".repeat(40)}`);
+    // More than a chunk of them (25 × 48 bytes): the next line is in the
+    // next chunk.
+    for (let i = 0; i < 25; i++) arena.encode(`PRIV y ${"z".repeat(40)}`);
   }
   // 8 KiB of memory is 8 chunks of 1 KiB, however small the lines in them.
   assert.ok(accepted <= 8, `accepted ${accepted} lines`);
