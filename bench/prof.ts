@@ -1,9 +1,9 @@
 /**
  * Sums a V8 CPU profile (`.cpuprofile`, as written by `deno run --cpu-prof`
  * or `deno task bench --cpu-prof DIR`) into self time per function and per
- * file, over the busy part of the run only: the longest stretch of 100 ms
- * steps in which the process was busy at least half the time (the load,
- * not start-up, joins or shutdown).
+ * file, over the busy part of the run only: from the first to the last
+ * 100 ms step in which the process was busy at least half the time (the
+ * load, not start-up or shutdown).
  *
  * ```sh
  * deno run --allow-read bench/prof.ts PROFILE [--per N] [--top 40]
@@ -74,14 +74,9 @@ export function summarize(profile: Profile, stepUs = 100_000): Summary {
       s.busy += us;
     }
   }
-  let best = [0, 0];
-  for (let from = 0; from < steps.length;) {
-    let to = from;
-    while (to < steps.length && isBusy(steps[to])) to++;
-    if (to - from > best[1]! - best[0]!) best = [from, to];
-    from = to + 1;
-  }
-  const [from, to] = [best[0]! * stepUs, best[1]! * stepUs];
+  const busy = steps.flatMap((s, i) => isBusy(s) ? [i] : []);
+  const from = (busy[0] ?? 0) * stepUs;
+  const to = ((busy.at(-1) ?? -1) + 1) * stepUs;
   const summary: Summary = {
     wallUs: 0,
     busyUs: 0,
