@@ -10,6 +10,7 @@
  * deno task bench --cluster 2        # c and r: one server, then 1 and 2 on Redis
  * deno task bench --only e --settle 45   # also the memory once V8 settled
  * deno task bench --only e1 --v8-flags=   # V8's defaults, not deno task server's
+ * deno task bench --only a --cpu-prof bench/.run/prof   # V8 CPU profiles
  * ```
  *
  * Each scenario starts a fresh server process (its own certificates, port 0,
@@ -364,6 +365,8 @@ interface RunOptions {
   readonly serverArgs: readonly string[];
   /** V8 flags for our server (`deno run --v8-flags=`); empty: none. */
   readonly v8Flags: string;
+  /** Where our server writes a V8 CPU profile at exit (none: no profile). */
+  readonly cpuProf?: string;
   /**
    * Seconds the e scenarios wait, idle, after the joins before measuring
    * the server's memory again (0: not measured).
@@ -438,6 +441,9 @@ async function startServer(
   const child = spawn(pin ? index % cpus : null, "deno", [
     "run",
     ...(options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : []),
+    ...(options.cpuProf
+      ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProf}`]
+      : []),
     "--allow-net=127.0.0.1",
     `--allow-read=${dir}`,
     `--allow-write=${dir}`,
@@ -702,6 +708,7 @@ export async function main(args: string[]): Promise<number> {
       cluster: { type: "string" },
       settle: { type: "string", default: "0" },
       "v8-flags": { type: "string" },
+      "cpu-prof": { type: "string" },
     },
   });
   const settleS = Number(values.settle);
@@ -749,6 +756,7 @@ export async function main(args: string[]): Promise<number> {
       pin,
       serverArgs: values["server-arg"] ?? [],
       v8Flags: values["v8-flags"] ?? taskV8Flags(),
+      cpuProf: values["cpu-prof"],
       settleS,
     };
     const chosen = cluster > 0

@@ -164,14 +164,29 @@ export interface RecentIdsOptions {
   readonly maxLines?: number;
 }
 
+/** A line's id in {@linkcode RecentIds}: when it was taken, and its sign. */
+interface IdEntry {
+  readonly id: string;
+  readonly time: number;
+  readonly sign: string;
+}
+
 /**
  * The ids of the last lines a log stored, in the order stored: it keeps the
  * last `minLines`, and any taken less than `minMs` before the newest, up
  * to `maxLines` in all.
  */
 export class RecentIds {
-  /** Each id's line: when it was taken, and its sign. */
-  #lines = new Map<string, { time: number; sign: string }>();
+  #lines = new Map<string, IdEntry>();
+  /**
+   * The entries in the order added, oldest first from `#head` on: the
+   * oldest is found without walking the map (a map whose oldest keys are
+   * deleted one by one is walked past every deleted key again, tens of µs
+   * an id once the window is full). Entries deleted or added again stay
+   * here until they come up (see `#compact`).
+   */
+  #order: IdEntry[] = [];
+  #head = 0;
   #minLines: number;
   #minMs: number;
   #maxLines: number;
@@ -210,18 +225,42 @@ export class RecentIds {
    */
   add(id: string, time: number, sign: string): void {
     const lines = this.#lines;
-    lines.set(id, { time, sign });
-    if (lines.size <= this.#minLines) return;
-    for (const [oldest, { time: at }] of lines) {
-      if (lines.size <= this.#minLines) return;
-      if (lines.size <= this.#maxLines && at > time - this.#minMs) return;
-      lines.delete(oldest);
+    const entry = { id, time, sign };
+    lines.set(id, entry);
+    this.#order.push(entry);
+    while (lines.size > this.#minLines) {
+      const oldest = this.#order[this.#head]!;
+      if (lines.get(oldest.id) === oldest) {
+        if (lines.size <= this.#maxLines && oldest.time > time - this.#minMs) {
+          break;
+        }
+        lines.delete(oldest.id);
+      }
+      this.#head++;
     }
+    this.#compact();
   }
 
   /** Forgets an id (its line was not stored after all). */
   delete(id: string): void {
     this.#lines.delete(id);
+  }
+
+  /**
+   * Drops the entries passed, and those deleted or added again, once they
+   * are as many as those held: the order stays within twice the window.
+   */
+  #compact(): void {
+    const order = this.#order;
+    if (order.length - this.#head <= 2 * this.#lines.size + 64) {
+      if (this.#head <= order.length / 2 || this.#head < 1024) return;
+      this.#order = order.slice(this.#head);
+    } else {
+      this.#order = order.slice(this.#head).filter((entry) =>
+        this.#lines.get(entry.id) === entry
+      );
+    }
+    this.#head = 0;
   }
 }
 

@@ -384,15 +384,16 @@ const ID_BATCH = 256;
 const ROWS_PER_STATEMENT = 32;
 
 /**
- * Inserts a batch of rows into one table in a few statements (of 32, 16,
- * ..., 1 rows, each prepared once, on first use) rather than one a row:
- * a row then costs half as much (`bench/commit_cost.ts`).
+ * Inserts a batch of rows into one table in as few statements as it can
+ * (one for up to 32 rows; each statement prepared once, on first use)
+ * rather than one a row: a row then costs half as much
+ * (`bench/commit_cost.ts`).
  */
 class BatchInsert {
   #db: DatabaseSync;
   #into: string;
   #columns: number;
-  /** The statement of 2 ** i rows at i. */
+  /** The statement of n rows at n. */
   #statements: StatementSync[] = [];
 
   /** `into` is the table and its columns: `events (seq, time)`. */
@@ -404,22 +405,22 @@ class BatchInsert {
 
   /** Inserts the rows whose values `values` holds, row after row. */
   run(values: readonly SQLInputValue[]): void {
-    const width = this.#columns;
-    let done = 0;
-    while (done < values.length) {
-      let log2 = Math.log2(ROWS_PER_STATEMENT);
-      while (done + width * 2 ** log2 > values.length) log2--;
-      const end = done + width * 2 ** log2;
-      this.#statement(log2).run(...values.slice(done, end));
-      done = end;
+    const most = this.#columns * ROWS_PER_STATEMENT;
+    if (values.length <= most) return this.#run(values);
+    for (let done = 0; done < values.length; done += most) {
+      this.#run(values.slice(done, done + most));
     }
   }
 
-  #statement(log2: number): StatementSync {
-    const row = `(${Array(this.#columns).fill("?").join(", ")})`;
-    return this.#statements[log2] ??= this.#db.prepare(
-      `INSERT INTO ${this.#into} VALUES ${Array(2 ** log2).fill(row)}`,
+  #run(values: readonly SQLInputValue[]): void {
+    if (values.length === 0) return;
+    const rows = values.length / this.#columns;
+    const statement = this.#statements[rows] ??= this.#db.prepare(
+      `INSERT INTO ${this.#into} VALUES ${
+        Array(rows).fill(`(${Array(this.#columns).fill("?")})`)
+      }`,
     );
+    statement.run(...values);
   }
 }
 
