@@ -255,7 +255,7 @@ export class Room<M extends Member = Member> {
    * import assert from "node:assert/strict";
    * import { systemClock } from "../../clock.ts";
    * import { Room } from "./room.ts";
-   * import { MemoryLog } from "./room_log.ts";
+   * import { MemoryLog } from "./memory_log.ts";
    *
    * const room = new Room({ log: new MemoryLog(systemClock), announceLimit: 100 });
    * const inbox: string[] = [];

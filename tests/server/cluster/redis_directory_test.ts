@@ -20,12 +20,12 @@ import { RedisLog } from "../../../lib/server/cluster/redis_log.ts";
 import { Room } from "../../../lib/server/room/room.ts";
 import {
   type AppendOptions,
-  MemoryLog,
   type RoomEventSink,
   type RoomLine,
   type RoomLog,
   type RoomLogFailure,
 } from "../../../lib/server/room/room_log.ts";
+import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import { openStore } from "../../../lib/server/storage/store.ts";
 import { withTempDir } from "../../_helpers.ts";
 import { Redis } from "../../_redis.ts";

@@ -20,11 +20,11 @@ import {
   streamEvent,
 } from "../../../lib/server/cluster/redis_log.ts";
 import {
-  MemoryLog,
   type RoomEvent,
   type RoomLine,
   type RoomLog,
 } from "../../../lib/server/room/room_log.ts";
+import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import {
   eachEvent,
   SqliteLog,

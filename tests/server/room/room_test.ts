@@ -8,12 +8,12 @@ import { Room } from "../../../lib/server/room/room.ts";
 import {
   type AppendOptions,
   type AppendOutcome,
-  MemoryLog,
   type RoomEventSink,
   type RoomLine,
   type RoomLog,
   type RoomLogFailure,
 } from "../../../lib/server/room/room_log.ts";
+import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import type { ByeReason, LeaveReason } from "../../../lib/server_lines.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
 import { openStore } from "../../../lib/server/storage/store.ts";
