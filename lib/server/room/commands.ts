@@ -15,12 +15,11 @@ import type { Clock } from "../../clock.ts";
 import {
   decodeLine,
   encodeTaggedLine,
-  isCommand,
   LINE_ID_PREFIX,
-  parseCommand,
   ProtocolError,
   splitLineId,
 } from "../../protocol.ts";
+import { isCommand, parseCommand } from "../../commands.ts";
 import { isBlank, sanitizeText } from "../../text.ts";
 import type { InboundLine } from "./connection.ts";
 import { describeSanction, type Sanction } from "../access/moderation.ts";

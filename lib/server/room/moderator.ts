@@ -11,7 +11,8 @@
  */
 
 import type { Clock } from "../../clock.ts";
-import { type Command, ProtocolError } from "../../protocol.ts";
+import { ProtocolError } from "../../protocol.ts";
+import type { Command } from "../../commands.ts";
 import type { Accounts } from "../access/accounts.ts";
 import {
   addressGroup,

@@ -22,7 +22,8 @@
  * @module
  */
 
-import { COMMAND_HELP, ProtocolError, validateAlias } from "../../protocol.ts";
+import { ProtocolError, validateAlias } from "../../protocol.ts";
+import { COMMAND_HELP } from "../../commands.ts";
 import type { LeaveReason, ServerLine } from "../../server_lines.ts";
 import { type Clock, systemClock } from "../../clock.ts";
 import {
