@@ -34,7 +34,7 @@ import {
   DIRECTORY_CASES,
   type DirectoryWorld,
 } from "../room/directory_contract.ts";
-import { parseServerArgs } from "../../../lib/server/config.ts";
+import { parseServerArgs } from "../../../lib/server/server_args.ts";
 
 /** The server's defaults, for the cluster's limits (under the config's names). */
 const DEFAULTS = parseServerArgs([]);

@@ -33,7 +33,7 @@ import { openStore, type Store } from "../../../lib/server/storage/store.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { withTempDir } from "../../_helpers.ts";
 import { Redis } from "../../_redis.ts";
-import { parseServerArgs } from "../../../lib/server/config.ts";
+import { parseServerArgs } from "../../../lib/server/server_args.ts";
 
 /** The server's defaults, for the cluster's limits (under the config's names). */
 const DEFAULTS = parseServerArgs([]);

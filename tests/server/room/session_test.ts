@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { LINE_ENDLESS, LINE_TOO_LONG } from "../../../lib/framing.ts";
 import { createLogger } from "../../../lib/log.ts";
-import { parseServerArgs } from "../../../lib/server/config.ts";
+import { parseServerArgs } from "../../../lib/server/server_args.ts";
 import { Room } from "../../../lib/server/room/room.ts";
 import { parseAddressRange } from "../../../lib/address.ts";
 import type { RoomLog } from "../../../lib/server/room/room_log.ts";
