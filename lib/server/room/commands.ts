@@ -5,8 +5,8 @@
  * moderator), lines that carry their id (`ids`: exactly one answer each),
  * the mute check before anything is said, and which lines are plain chat
  * (through the log, with no answer of their own: {@linkcode plainChat}).
- * A base class of the session, between its login dialogue and its
- * connection handling, so that a member costs no object of its own for it.
+ * A base class of the session, between its login dialogue and its line
+ * intake (`intake.ts`), so that a member costs no object of its own for it.
  *
  * @module
  */
