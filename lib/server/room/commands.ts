@@ -92,16 +92,16 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
         return room.act(self, command.text);
       case "msg":
         this.#checkMute();
-        return room.whisper(self, command.to, command.text);
+        return room.replies.whisper(self, command.to, command.text);
       case "nick":
         this.#checkMute();
         return this.claimAlias(command.alias, true);
       case "who":
-        return room.who(self);
+        return room.replies.who(self);
       case "history":
         return this.#history(command.count);
       case "help":
-        return room.help(self);
+        return room.replies.help(self);
       case "pong":
         return;
       case "cap":
@@ -132,7 +132,7 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
     if (config.history === 0) {
       throw new ProtocolError("no-history", "This room keeps no history");
     }
-    room.history(this.self, count ?? config.history, true);
+    room.replies.history(this.self, count ?? config.history, true);
   }
 
   /**

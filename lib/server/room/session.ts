@@ -236,9 +236,13 @@ export class Session extends LineIntake<Session> implements Moderated {
     const { room, config, gate } = this.context;
     const topic = gate.moderation.topic;
     if (topic) {
-      room.tell(this, { type: "TOPIC", alias: topic.by, text: topic.text });
+      room.replies.tell(this, {
+        type: "TOPIC",
+        alias: topic.by,
+        text: topic.text,
+      });
     }
-    if (config.history > 0) room.history(this, config.history, false);
+    if (config.history > 0) room.replies.history(this, config.history, false);
     this.conn.watchQueue((above) => room.reportQueue(this, above));
   }
 
