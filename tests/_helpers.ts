@@ -19,7 +19,8 @@ import {
 import { connectToServer, ServerConnection } from "../lib/client/connection.ts";
 import { createLogger } from "../lib/log.ts";
 import { type ChatServer, serveChat } from "../lib/server/chat_server.ts";
-import { parseServerArgs, type ServerConfig } from "../lib/server/config.ts";
+import type { ServerConfig } from "../lib/server/config.ts";
+import { parseServerArgs } from "../lib/server/server_args.ts";
 import { TLS_ENGINES, type TlsEngine } from "../lib/server/server_flags.ts";
 import type { Store } from "../lib/server/storage/store.ts";
 import { openWebDoor, webLimits } from "../lib/server/doors/web_door.ts";

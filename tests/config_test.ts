@@ -2,7 +2,8 @@
 
 import assert from "node:assert/strict";
 import { parseClientArgs } from "../lib/client/config.ts";
-import { parseServerArgs, SERVER_SETTINGS } from "../lib/server/config.ts";
+import { SERVER_SETTINGS } from "../lib/server/config.ts";
+import { parseServerArgs } from "../lib/server/server_args.ts";
 import { SERVER_FLAGS } from "../lib/server/server_flags.ts";
 
 Deno.test("parseServerArgs() resolves the documented defaults", () => {

@@ -196,6 +196,24 @@ for (const engine of ENGINES) {
 }
 
 /**
+ * Has `count` messages said (`said before N`) by members that come and go,
+ * nine lines each, within the flood burst (the alias takes a token).
+ */
+async function sayBefore(
+  join: (alias: string) => Promise<TestClient>,
+  count: number,
+) {
+  for (let from = 0; from < count; from += 9) {
+    using before = await join(`before${from / 9}`);
+    const last = Math.min(from + 9, count) - 1;
+    for (let i = from; i <= last; i++) {
+      await before.send(`said before ${i}`);
+    }
+    await before.expect(new RegExp(` said before ${last}$`));
+  }
+}
+
+/**
  * Pastes `alias` and 200 lines of about 1 KB through `ncat --ssl` (the
  * README's way by hand) into a server with the default flood control, with
  * `history` messages said before and a member watching. Returns what ncat
@@ -229,15 +247,7 @@ async function paste(engine: string, history: number) {
       async (server) => {
         const join = (alias: string) =>
           TestClient.join(server.port, alias, { ca: ca.cert });
-        // Nine lines each, within the flood burst (the alias takes a token).
-        for (let from = 0; from < history; from += 9) {
-          using before = await join(`before${from / 9}`);
-          const last = Math.min(from + 9, history) - 1;
-          for (let i = from; i <= last; i++) {
-            await before.send(`said before ${i}`);
-          }
-          await before.expect(new RegExp(` said before ${last}$`));
-        }
+        await sayBefore(join, history);
         using watcher = await join("watcher");
         const lines = Array.from(
           { length: 200 },

@@ -6,9 +6,9 @@
  * handed to the chat server, which gives it an ordinary session.
  *
  * Its connections are counted with the TLS door's in one
- * {@linkcode Admission}, from the TCP accept: a `node:net` server accepts,
- * reads a trusted proxy's PROXY header when there is one, and hands the
- * socket on to the HTTPS server. With a client CA it asks browsers for a
+ * {@linkcode Admission}, from the TCP accept: its front (`web_front.ts`)
+ * accepts, reads a trusted proxy's PROXY header when there is one, and
+ * hands the socket on to the HTTPS server. With a client CA it asks browsers for a
  * certificate as the TLS door does (and with `require`, completes no
  * handshake without a valid one). A trusted proxy either sends a PROXY
  * header (it passes TLS through) or terminates TLS itself and names the
@@ -28,7 +28,6 @@
 import type { Buffer } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
-import * as net from "node:net";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { Clock } from "../../clock.ts";
@@ -37,15 +36,12 @@ import { type AddressRange, inAnyRange } from "../../address.ts";
 import type { Admission, Entry } from "./admission.ts";
 import type { Connection } from "../room/connection.ts";
 import { forwardedClient } from "./proxy_protocol.ts";
-import {
-  formatAddress,
-  type NetAddress,
-  ProxyHeaderError,
-} from "./byte_conn.ts";
-import { peerCertificate, readProxyHeader } from "./node_socket.ts";
+import { formatAddress, type NetAddress } from "./byte_conn.ts";
+import { peerCertificate } from "./node_socket.ts";
 import type { ServerConfig } from "../config.ts";
 import { TextFramer, type WebSocket, WsConnection } from "./ws_connection.ts";
 import { answerHttp, securityHeaders } from "./web_http.ts";
+import { type Visit, WebFront } from "./web_front.ts";
 
 /** Options of {@linkcode openWebDoor}. */
 export interface WebDoorOptions {
@@ -146,26 +142,6 @@ export function originAllowed(
   return origin === `https://${host}` || allowed.includes(origin);
 }
 
-/** What the door knows of one TCP connection, from its accept. */
-interface Visit {
-  readonly raw: net.Socket;
-  /** Its place in the admission. */
-  readonly entry: Entry;
-  /** The peer: the client, or a trusted proxy. */
-  readonly peer: NetAddress;
-  /**
-   * The client, when the connection names it: the peer itself, or whom
-   * its proxy's PROXY header named; null for a trusted proxy that speaks
-   * TLS itself, whose requests name their clients (`X-Forwarded-For`).
-   */
-  client: NetAddress | null;
-  /**
-   * The client was named by `X-Forwarded-For`: the TLS connection (and any
-   * certificate on it) is its proxy's, so it presents no certificate.
-   */
-  forwarded: boolean;
-}
-
 /** Starts the web door; resolves once it listens. */
 export async function openWebDoor(options: WebDoorOptions): Promise<WebDoor> {
   // Loaded only with a web door: it reads two environment variables.
@@ -194,8 +170,8 @@ interface WebSocketUpgrader {
 }
 
 /**
- * The web door: a TCP front that counts and (for a trusted proxy) reads the
- * PROXY header, an HTTPS server it hands the sockets to, and `/ws`.
+ * The web door: a {@linkcode WebFront} that counts and (for a trusted proxy)
+ * reads the PROXY header, an HTTPS server it hands the sockets to, and `/ws`.
  */
 class Door implements WebDoor {
   #options: WebDoorOptions;
@@ -203,9 +179,8 @@ class Door implements WebDoor {
   #sockets: WebSocketUpgrader;
   /** Frames lines for every WebSocket of this door. */
   #framer = new TextFramer();
-  #visits = new Map<string, Visit>();
   #https: Server;
-  #front: net.Server;
+  #front: WebFront;
 
   constructor(options: WebDoorOptions, sockets: WebSocketUpgrader) {
     this.#options = options;
@@ -241,28 +216,22 @@ class Door implements WebDoor {
         error: describeError(error),
       });
     });
-    this.#front = net.createServer((raw) => this.#accept(raw));
+    const front = this.#front = new WebFront(
+      options,
+      (raw) => https.emit("connection", raw),
+    );
     // Node's HTTP server keeps a connection open after a response only
     // while it is listening itself; it never does here (the front hands it
     // its sockets), so it answers to the front's state.
-    const front = this.#front;
     Object.defineProperty(https, "listening", { get: () => front.listening });
   }
 
   get addr(): NetAddress {
-    const bound = this.#front.address() as net.AddressInfo;
-    return { hostname: bound.address, port: bound.port };
+    return this.#front.addr;
   }
 
   async listen(): Promise<void> {
-    const front = this.#front;
-    await new Promise<void>((resolve, reject) => {
-      front.once("error", reject);
-      front.listen(this.#options.port, this.#options.hostname, () => {
-        front.off("error", reject);
-        resolve();
-      });
-    });
+    await this.#front.listen(this.#options.port, this.#options.hostname);
     // The HTTPS server never listens itself (the front hands it its
     // sockets), and it checks headersTimeout and requestTimeout (slow
     // clients) only once it has heard that it listens.
@@ -270,11 +239,8 @@ class Door implements WebDoor {
   }
 
   close(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.#front.close(() => resolve());
-      this.#https.close();
-      for (const visit of this.#visits.values()) visit.raw.destroy();
-    });
+    this.#https.close();
+    return this.#front.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -283,64 +249,10 @@ class Door implements WebDoor {
 
   #trusted = (host: string) => inAnyRange(this.#options.trustedProxies, host);
 
-  /**
-   * Counts a TCP connection from its accept, so one address cannot fill
-   * the door with connections that never finish a handshake or never
-   * upgrade; hands it on to HTTPS (after a trusted proxy's PROXY header).
-   */
-  #accept(raw: net.Socket): void {
-    const { admission, clock, handshakeTimeoutMs } = this.#options;
-    raw.on("error", () => {}); // a reset is no news; TLS reports the rest
-    const peer = {
-      hostname: unmapped(raw.remoteAddress ?? ""),
-      port: raw.remotePort ?? 0,
-    };
-    const proxied = this.#trusted(peer.hostname);
-    const entry = admission.enter(
-      proxied ? null : peer.hostname,
-      formatAddress(peer),
-    );
-    if (entry.dropped) return void raw.destroy();
-    const visit: Visit = {
-      raw,
-      entry,
-      peer,
-      client: proxied ? null : peer,
-      forwarded: false,
-    };
-    const key = socketKey(raw);
-    this.#visits.set(key, visit);
-    raw.once("close", () => {
-      this.#visits.delete(key);
-      entry.leave();
-    });
-    if (!proxied) return void this.#https.emit("connection", raw);
-    const timer = clock.setTimeout(() => raw.destroy(), handshakeTimeoutMs);
-    readProxyHeader(raw, true).then((header) => {
-      clock.clearTimeout(timer);
-      if (header !== null) {
-        const client = visit.client = header.source ?? peer;
-        entry.locate(client.hostname, formatAddress(client));
-        if (entry.dropped) return void raw.destroy();
-      }
-      this.#https.emit("connection", raw);
-    }, (error) => {
-      clock.clearTimeout(timer);
-      raw.destroy();
-      if (!(error instanceof ProxyHeaderError)) return;
-      this.#options.log.warn("refused", {
-        door: "web",
-        addr: formatAddress(peer),
-        reason: "proxy-header",
-        error: error.message,
-      });
-    });
-  }
-
   /** An upgrade to `/ws`: checked, then a member (or told it is refused). */
   #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const options = this.#options;
-    const visit = this.#visits.get(socketKey(request.socket));
+    const visit = this.#front.visitOf(request.socket);
     const refuse = (status: number, reason: string) => {
       socket.end(
         `HTTP/1.1 ${status} ${reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
@@ -417,7 +329,7 @@ class Door implements WebDoor {
    * refused connection, or one the door has let go of, gets 503 and why.
    */
   #respond(request: IncomingMessage, response: ServerResponse): void {
-    const visit = this.#visits.get(socketKey(request.socket));
+    const visit = this.#front.visitOf(request.socket);
     answerHttp(request, response, {
       headers: this.#headers,
       refusal: visit === undefined
@@ -432,14 +344,4 @@ class Door implements WebDoor {
           ),
     });
   }
-}
-
-/** A remote address as the door names it (IPv4-mapped as IPv4). */
-function unmapped(host: string): string {
-  return host.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
-}
-
-/** Matches a TLS socket with the TCP connection under it. */
-function socketKey(socket: { remoteAddress?: string; remotePort?: number }) {
-  return `${socket.remoteAddress}|${socket.remotePort}`;
 }

@@ -14,9 +14,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { isLoopback } from "../../address.ts";
 
 import appJs from "../../../web/app.js" with { type: "bytes" };
+import effectsJs from "../../../web/effects.js" with { type: "bytes" };
 import entriesJs from "../../../web/entries.js" with { type: "bytes" };
 import iconSvg from "../../../web/icon.svg" with { type: "bytes" };
+import inRoomJs from "../../../web/in_room.js" with { type: "bytes" };
 import indexHtml from "../../../web/index.html" with { type: "bytes" };
+import joiningJs from "../../../web/joining.js" with { type: "bytes" };
 import protocolJs from "../../../web/protocol.js" with { type: "bytes" };
 import stateJs from "../../../web/state.js" with { type: "bytes" };
 import styleCss from "../../../web/style.css" with { type: "bytes" };
@@ -64,6 +67,9 @@ export const WEB_ASSETS: ReadonlyMap<string, WebAsset> = new Map([
   ["/app.js", { type: JAVASCRIPT, body: appJs }],
   ["/protocol.js", { type: JAVASCRIPT, body: protocolJs }],
   ["/state.js", { type: JAVASCRIPT, body: stateJs }],
+  ["/effects.js", { type: JAVASCRIPT, body: effectsJs }],
+  ["/joining.js", { type: JAVASCRIPT, body: joiningJs }],
+  ["/in_room.js", { type: JAVASCRIPT, body: inRoomJs }],
   ["/entries.js", { type: JAVASCRIPT, body: entriesJs }],
   ["/view.js", { type: JAVASCRIPT, body: viewJs }],
   ["/style.css", { type: "text/css; charset=utf-8", body: styleCss }],

@@ -5,8 +5,8 @@
  * moderator), lines that carry their id (`ids`: exactly one answer each),
  * the mute check before anything is said, and which lines are plain chat
  * (through the log, with no answer of their own: {@linkcode plainChat}).
- * A base class of the session, between its login dialogue and its
- * connection handling, so that a member costs no object of its own for it.
+ * A base class of the session, between its login dialogue and its line
+ * intake (`intake.ts`), so that a member costs no object of its own for it.
  *
  * @module
  */
@@ -15,12 +15,11 @@ import type { Clock } from "../../clock.ts";
 import {
   decodeLine,
   encodeTaggedLine,
-  isCommand,
   LINE_ID_PREFIX,
-  parseCommand,
   ProtocolError,
   splitLineId,
 } from "../../protocol.ts";
+import { isCommand, parseCommand } from "../../commands.ts";
 import { isBlank, sanitizeText } from "../../text.ts";
 import type { InboundLine } from "./connection.ts";
 import { describeSanction, type Sanction } from "../access/moderation.ts";
@@ -93,16 +92,16 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
         return room.act(self, command.text);
       case "msg":
         this.#checkMute();
-        return room.whisper(self, command.to, command.text);
+        return room.replies.whisper(self, command.to, command.text);
       case "nick":
         this.#checkMute();
         return this.claimAlias(command.alias, true);
       case "who":
-        return room.who(self);
+        return room.replies.who(self);
       case "history":
         return this.#history(command.count);
       case "help":
-        return room.help(self);
+        return room.replies.help(self);
       case "pong":
         return;
       case "cap":
@@ -133,7 +132,7 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
     if (config.history === 0) {
       throw new ProtocolError("no-history", "This room keeps no history");
     }
-    room.history(this.self, count ?? config.history, true);
+    room.replies.history(this.self, count ?? config.history, true);
   }
 
   /**

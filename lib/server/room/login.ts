@@ -19,10 +19,10 @@ import {
   type Capability,
   isCapability,
   MAX_ALIAS_LENGTH,
-  parseCommand,
   PROTOCOL,
   ProtocolError,
 } from "../../protocol.ts";
+import { parseCommand } from "../../commands.ts";
 import {
   type ByeReason,
   formatHelloParams,

@@ -11,7 +11,8 @@
  */
 
 import type { Clock } from "../../clock.ts";
-import { type Command, ProtocolError } from "../../protocol.ts";
+import { ProtocolError } from "../../protocol.ts";
+import type { Command } from "../../commands.ts";
 import type { Accounts } from "../access/accounts.ts";
 import {
   addressGroup,
@@ -73,7 +74,7 @@ export async function moderate<M extends Moderated>(
 ): Promise<void> {
   if (command.kind === "topic" && command.text === "") {
     const topic = ctx.moderation.topic;
-    ctx.room.tell(
+    ctx.room.replies.tell(
       actor,
       topic
         ? { type: "TOPIC", alias: topic.by, text: topic.text }
@@ -212,7 +213,7 @@ function listBans<M extends Moderated>(
 ): void {
   const bans = ctx.moderation.list("ban");
   for (const ban of bans) {
-    ctx.room.tell(actor, {
+    ctx.room.replies.tell(actor, {
       type: "BAN",
       kind: ban.kind,
       target: ban.label === ban.target
@@ -223,7 +224,7 @@ function listBans<M extends Moderated>(
       text: ban.reason,
     });
   }
-  ctx.room.tell(actor, {
+  ctx.room.replies.tell(actor, {
     type: "INFO",
     text: `${bans.length} ${bans.length === 1 ? "ban" : "bans"}`,
   });

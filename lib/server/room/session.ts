@@ -2,7 +2,8 @@
  * One client, as a protocol state machine over a {@linkcode Connection}:
  * the greeting and the alias exchange (its login dialogue, `login.ts`,
  * with a password when the gate asks for one), then one line at a time
- * (flood control, then its commands, `commands.ts`) until it ends. It
+ * (taken in under flood control, `intake.ts`, then its commands,
+ * `commands.ts`) until it ends: this module is its life cycle. It
  * knows nothing of TLS or sockets, and time comes from an injected clock,
  * so it can be tested with a fake connection and a fake clock. Every phase
  * has a deadline (alias, idle), so no session lingers silently. A session
@@ -12,12 +13,8 @@
  * @module
  */
 
-import { sleep } from "../../clock.ts";
 import { type Deadline, deadlinesOf } from "./deadlines.ts";
-import { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
-import { TokenBucket } from "../../flood.ts";
 import { describeError } from "../../log.ts";
-import { decodeLine, ProtocolError } from "../../protocol.ts";
 import {
   type ByeReason,
   encodeServerLine,
@@ -26,13 +23,13 @@ import {
 } from "../../server_lines.ts";
 import {
   type Connection,
-  type InboundLine,
   InputOverflowError,
   isDisconnect,
   type SendOptions,
 } from "./connection.ts";
 import type { Moderated } from "./moderator.ts";
-import { ChatCommands, type CommandContext, plainChat } from "./commands.ts";
+import type { CommandContext } from "./commands.ts";
+import { type EndOptions, LineIntake } from "./intake.ts";
 import { SLOW_TEXT } from "./member.ts";
 
 /** What a session needs from its server. */
@@ -61,53 +58,27 @@ const LEAVE_FOR_END: Partial<Record<ByeReason | "disconnect", LeaveReason>> = {
   "server-lost": "server-lost",
 };
 
-/** Options of `Session.#end`. */
-interface EndOptions {
-  /**
-   * False for a peer still pouring junk in: its connection is released as
-   * soon as the `BYE` is written.
-   * @default {true}
-   */
-  readonly linger?: boolean;
-  /** What the others see in its `LEAVE` line. @default {""} */
-  readonly leaveText?: string;
-}
-
 /** One client connection; a member of the room once joined. */
-export class Session extends ChatCommands<Session> implements Moderated {
+export class Session extends LineIntake<Session> implements Moderated {
   readonly id: string;
   alias = "";
   readonly conn: Connection;
   /** Resolves when the connection is closed and the member has left. */
   readonly finished: Promise<void>;
-  #ctx: SessionContext;
-  #bucket: TokenBucket;
   #phase: Phase = "alias";
-  /** How it leaves the room, once `#end` decided it. */
+  /** How it leaves the room, once `end` decided it. */
   #left: [LeaveReason, string] | undefined;
-  /** A line of this member went to the room log and may not be out yet. */
-  #unsettled = false;
-  #strikes = 0;
   #lastSeenMs: number;
   #pinged = false;
   /** The deadline of the current phase, on the clock's shared timer. */
   #deadline: Deadline | undefined;
-  /** Aborts a throttling wait on close; made on first use (memory). */
-  #closing: AbortController | null = null;
 
   /** Starts serving a connection whose transport is ready (handshaken). */
   constructor(conn: Connection, context: SessionContext) {
     super(context);
-    const { config, clock } = context;
     this.id = context.nextId();
     this.conn = conn;
-    this.#ctx = context;
-    this.#bucket = new TokenBucket(
-      config.floodRate,
-      config.floodBurst,
-      () => clock.now(),
-    );
-    this.#lastSeenMs = clock.now();
+    this.#lastSeenMs = context.clock.now();
     this.finished = this.#run();
   }
 
@@ -122,7 +93,7 @@ export class Session extends ChatCommands<Session> implements Moderated {
    * closes the connection within the close grace. Idempotent.
    */
   override close(reason: ByeReason, text: string): void {
-    this.#end(reason, text);
+    this.end(reason, text);
   }
 
   /**
@@ -130,7 +101,7 @@ export class Session extends ChatCommands<Session> implements Moderated {
    * room (how the others hear of it is {@linkcode LEAVE_FOR_END}'s), then
    * says `BYE reason text` unless the peer is gone (`disconnect`).
    */
-  #end(
+  protected override end(
     reason: ByeReason | "disconnect",
     text: string,
     options: EndOptions = {},
@@ -149,12 +120,12 @@ export class Session extends ChatCommands<Session> implements Moderated {
   }
 
   /**
-   * Leaves the room as `#end` decided; again when a join it was waiting
+   * Leaves the room as `end` decided; again when a join it was waiting
    * for lands after the session ended.
    */
   #leaveRoom(): void {
     const [reason, text] = this.#left ?? ["disconnect", ""];
-    this.#ctx.room.leave(this, reason, text);
+    this.context.room.leave(this, reason, text);
   }
 
   /** Closes the connection at once, without a goodbye (end of shutdown). */
@@ -165,15 +136,15 @@ export class Session extends ChatCommands<Session> implements Moderated {
 
   /**
    * Serves the connection until it closes. Never rejects. A promise chain
-   * around `#readLines`, not an async function: an idle member holds one
+   * around `readLines`, not an async function: an idle member holds one
    * suspended frame, not two.
    */
   #run(): Promise<void> {
     let served: Promise<void>;
     try {
       if (this.greet()) {
-        this.#arm(this.#ctx.config.aliasTimeoutMs);
-        served = this.#readLines();
+        this.#arm(this.context.config.aliasTimeoutMs);
+        served = this.readLines();
       } else {
         served = Promise.resolve();
       }
@@ -189,7 +160,7 @@ export class Session extends ChatCommands<Session> implements Moderated {
   async #failed(error: unknown): Promise<void> {
     if (error instanceof InputOverflowError) {
       // Its lines that others get are echoed to it before the goodbye.
-      if (this.#unsettled) await this.#settle();
+      if (this.unsettled) await this.settle();
       this.close(
         "flood",
         "Disconnected for flooding: sending much faster than the server reads",
@@ -205,167 +176,10 @@ export class Session extends ChatCommands<Session> implements Moderated {
    */
   async #ended(): Promise<void> {
     if (this.#phase !== "closing") {
-      if (this.#unsettled) await this.#settle();
-      this.#end("disconnect", "");
+      if (this.unsettled) await this.settle();
+      this.end("disconnect", "");
     }
     await this.conn.close();
-  }
-
-  /**
-   * Handles lines as they come, a batch at a time: synchronously unless a
-   * line must wait for flood control, so that the replies to a whole batch
-   * leave in one write.
-   */
-  async #readLines(): Promise<void> {
-    const { room } = this.#ctx;
-    for await (const batch of this.conn.lines()) {
-      for (let line of batch) {
-        // While the room is congested, nothing more is handled (and the
-        // connection stops reading: TCP pushes back on the sender).
-        while (room.congested) if (!await this.#uncongested()) return;
-        // A line that went through the room log reaches everyone (its
-        // sender too) once the log has it. Anything that may be answered
-        // at once (a command, an error) waits for that, so that replies
-        // come in the order of the lines; plain chat lines follow each
-        // other through the log in order anyway, in one batch.
-        if (this.#unsettled) {
-          const chat = this.mayBeMuted ? null : plainChat(line, this.lineIds);
-          if (chat === null) {
-            await this.#settle();
-            if (this.#isClosing()) return;
-          } else {
-            line = chat;
-          }
-        }
-        const waitMs = this.#arrive(line);
-        if (waitMs < 0) return;
-        if (waitMs > 0) {
-          this.#strikes++;
-          if (!await this.#throttle(waitMs)) return;
-        } else {
-          this.#strikes = 0;
-        }
-        const before = room.appended;
-        const handled = this.#handle(
-          line as Exclude<InboundLine, typeof LINE_ENDLESS>,
-        );
-        if (handled) await handled;
-        if (room.appended !== before) this.#unsettled = true;
-        if (this.#isClosing()) return;
-      }
-    }
-  }
-
-  /**
-   * Notes a line's arrival and takes its flood token: returns how long it
-   * must wait (0: none), or -1 when the session is over.
-   */
-  #arrive(line: InboundLine): number {
-    const { config, clock } = this.#ctx;
-    if (this.#isClosing()) return -1;
-    this.#lastSeenMs = clock.now();
-    this.#pinged = false;
-    if (line === LINE_ENDLESS) {
-      this.#end(
-        "line-too-long",
-        `Disconnected: a line went on past ${config.maxSkipBytes} bytes`,
-        { linger: false },
-      );
-      return -1;
-    }
-    return this.#bucket.take();
-  }
-
-  /**
-   * Waits until the room is no longer congested; false when the session
-   * ended meanwhile. The time waited is not held against its flood bucket.
-   */
-  async #uncongested(): Promise<boolean> {
-    const since = this.#ctx.clock.now();
-    this.#closing ??= new AbortController();
-    const { signal } = this.#closing;
-    if (signal.aborted) return false;
-    const ended = Promise.withResolvers<void>();
-    const onAbort = () => ended.resolve();
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      await Promise.race([this.#ctx.room.uncongested(), ended.promise]);
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      this.#bucket.excuse(this.#ctx.clock.now() - since);
-    }
-    return !this.#isClosing();
-  }
-
-  /** Waits until the room log has handed on what this member sent. */
-  async #settle(): Promise<void> {
-    this.#unsettled = false;
-    await this.#ctx.room.settled();
-  }
-
-  /** Whether the session is ending (a method, so that checks are not narrowed). */
-  #isClosing(): boolean {
-    return this.#phase === "closing";
-  }
-
-  /**
-   * Delays a line of a client over its rate; returns false when the client
-   * has stayed over it for a whole burst and is disconnected.
-   */
-  async #throttle(waitMs: number): Promise<boolean> {
-    const { config, clock } = this.#ctx;
-    // What it sent before is answered before it hears of flooding.
-    if (this.#unsettled) await this.#settle();
-    if (this.#isClosing()) return false;
-    if (this.#strikes > config.floodBurst) {
-      this.#end(
-        "flood",
-        `Disconnected for flooding: kept sending more than ${config.floodRate} lines per second`,
-        { leaveText: "kicked for flooding" },
-      );
-      return false;
-    }
-    if (this.#strikes === 1) {
-      this.#sendError(
-        new ProtocolError(
-          "flood",
-          `Slow down: more than ${config.floodRate} lines per second; your lines are delayed, and you will be disconnected if you keep on`,
-        ),
-      );
-    }
-    this.#closing ??= new AbortController();
-    const waited = await sleep(clock, waitMs, this.#closing.signal);
-    return waited && !this.#isClosing();
-  }
-
-  /**
-   * Handles one line; returns a promise only when the line must be waited
-   * for (a password being checked), so that other lines stay synchronous.
-   */
-  #handle(
-    line: Exclude<InboundLine, typeof LINE_ENDLESS>,
-  ): Promise<void> | void {
-    try {
-      if (line === LINE_TOO_LONG) {
-        throw new ProtocolError(
-          "line-too-long",
-          `Line dropped: longer than ${this.#ctx.config.maxLineBytes} bytes`,
-        );
-      }
-      const text = typeof line === "string" ? line : decodeLine(line);
-      const handled = this.#phase === "alias"
-        ? this.aliasLine(text)
-        : this.command(text);
-      return handled?.catch((error) => this.#refuse(error));
-    } catch (error) {
-      this.#refuse(error);
-    }
-  }
-
-  /** Sends a protocol error back; anything else is a bug and propagates. */
-  #refuse(error: unknown): void {
-    if (!(error instanceof ProtocolError)) throw error;
-    this.#sendError(error);
   }
 
   /** Sends the client one line of its own. */
@@ -378,9 +192,15 @@ export class Session extends ChatCommands<Session> implements Moderated {
     return this.#phase === "alias";
   }
 
-  /** Whether the session is ending. */
+  /** Whether the session is ending (a method, so that checks are not narrowed). */
   protected override ending(): boolean {
-    return this.#isClosing();
+    return this.#phase === "closing";
+  }
+
+  /** A line came in: the idle deadline counts from now, unpinged. */
+  protected override heard(): void {
+    this.#lastSeenMs = this.context.clock.now();
+    this.#pinged = false;
   }
 
   /**
@@ -393,7 +213,7 @@ export class Session extends ChatCommands<Session> implements Moderated {
     own: boolean,
     rename: boolean,
   ): Promise<void> | void {
-    const { room, log } = this.#ctx;
+    const { room, log } = this.context;
     if (rename) {
       const old = this.alias;
       const renamed = () =>
@@ -413,19 +233,23 @@ export class Session extends ChatCommands<Session> implements Moderated {
    * (a replay above the watermark holds nobody up).
    */
   #enterRoom(): void {
-    const { room, config, gate } = this.#ctx;
+    const { room, config, gate } = this.context;
     const topic = gate.moderation.topic;
     if (topic) {
-      room.tell(this, { type: "TOPIC", alias: topic.by, text: topic.text });
+      room.replies.tell(this, {
+        type: "TOPIC",
+        alias: topic.by,
+        text: topic.text,
+      });
     }
-    if (config.history > 0) room.history(this, config.history, false);
+    if (config.history > 0) room.replies.history(this, config.history, false);
     this.conn.watchQueue((above) => room.reportQueue(this, above));
   }
 
   /** In the room: the idle timer from now on. */
   #joined(alias: string): void {
-    const { room, log, config } = this.#ctx;
-    if (this.#isClosing()) {
+    const { room, log, config } = this.context;
+    if (this.ending()) {
       // Dropped while joining, or gone before the claim came back.
       this.#leaveRoom();
       return;
@@ -448,7 +272,7 @@ export class Session extends ChatCommands<Session> implements Moderated {
 
   /** `/quit`: the session ends, and the others see `leaveText`. */
   protected override quit(leaveText: string): void {
-    this.#end("quit", "Goodbye", { leaveText });
+    this.end("quit", "Goodbye", { leaveText });
   }
 
   /** Queues a reply of this session's own (see `#reply`). */
@@ -468,15 +292,11 @@ export class Session extends ChatCommands<Session> implements Moderated {
     if (!this.conn.send(bytes)) this.close("slow", SLOW_TEXT);
   }
 
-  #sendError(error: ProtocolError): void {
-    this.#send({ type: "ERR", code: error.code, text: error.message });
-  }
-
   /** Enters the closing phase: no more timers, no more throttling waits. */
   #stop(): void {
     this.#phase = "closing";
-    deadlinesOf(this.#ctx.clock).clear(this.#deadline);
-    this.#closing?.abort();
+    deadlinesOf(this.context.clock).clear(this.#deadline);
+    this.stopWaiting();
   }
 
   /**
@@ -484,7 +304,7 @@ export class Session extends ChatCommands<Session> implements Moderated {
    * session's, no timer of its own (memory per idle member).
    */
   #arm(ms: number): void {
-    const deadlines = deadlinesOf(this.#ctx.clock);
+    const deadlines = deadlinesOf(this.context.clock);
     deadlines.clear(this.#deadline);
     this.#deadline = ms > 0
       ? deadlines.set(() => this.#onDeadline(), ms)
@@ -492,7 +312,7 @@ export class Session extends ChatCommands<Session> implements Moderated {
   }
 
   #onDeadline(): void {
-    const { config, clock } = this.#ctx;
+    const { config, clock } = this.context;
     switch (this.#phase) {
       case "alias":
         return this.close(
@@ -522,7 +342,7 @@ export class Session extends ChatCommands<Session> implements Moderated {
 
   #logError(error: unknown): void {
     const fields = { addr: this.address, error: describeError(error) };
-    if (isDisconnect(error)) this.#ctx.log.debug("disconnect", fields);
-    else this.#ctx.log.error("connection-error", fields);
+    if (isDisconnect(error)) this.context.log.debug("disconnect", fields);
+    else this.context.log.error("connection-error", fields);
   }
 }

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { systemClock } from "../../../lib/clock.ts";
 import { createLogger } from "../../../lib/log.ts";
 import { Cluster } from "../../../lib/server/cluster/cluster.ts";
-import { parseServerArgs } from "../../../lib/server/config.ts";
+import { parseServerArgs } from "../../../lib/server/server_args.ts";
 import { RedisLink } from "../../../lib/server/cluster/redis.ts";
 import { SCRIPTS } from "../../../lib/server/cluster/scripts.ts";
 import { RedisLog } from "../../../lib/server/cluster/redis_log.ts";

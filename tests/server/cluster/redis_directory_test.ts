@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { systemClock } from "../../../lib/clock.ts";
-import { createLogger } from "../../../lib/log.ts";
+import { createLogger, type Logger } from "../../../lib/log.ts";
 import { Moderation } from "../../../lib/server/access/moderation.ts";
 import { Cluster } from "../../../lib/server/cluster/cluster.ts";
 import { RedisLink } from "../../../lib/server/cluster/redis.ts";
@@ -20,12 +20,12 @@ import { RedisLog } from "../../../lib/server/cluster/redis_log.ts";
 import { Room } from "../../../lib/server/room/room.ts";
 import {
   type AppendOptions,
-  MemoryLog,
   type RoomEventSink,
   type RoomLine,
   type RoomLog,
   type RoomLogFailure,
 } from "../../../lib/server/room/room_log.ts";
+import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import { openStore } from "../../../lib/server/storage/store.ts";
 import { withTempDir } from "../../_helpers.ts";
 import { Redis } from "../../_redis.ts";
@@ -34,10 +34,50 @@ import {
   DIRECTORY_CASES,
   type DirectoryWorld,
 } from "../room/directory_contract.ts";
-import { parseServerArgs } from "../../../lib/server/config.ts";
+import { parseServerArgs } from "../../../lib/server/server_args.ts";
 
 /** The server's defaults, for the cluster's limits (under the config's names). */
 const DEFAULTS = parseServerArgs([]);
+
+/** One server of the room: its Redis link, log, cluster and room. */
+interface Server {
+  link: RedisLink;
+  roomLog: RedisLog;
+  cluster: Cluster;
+  room: Room<ContractMember>;
+  directory: RedisDirectory<ContractMember>;
+}
+
+/** Opens one server of room "t" on `redis` (its directory not started). */
+async function openServer(redis: Redis, log: Logger): Promise<Server> {
+  const link = await RedisLink.open({
+    ...DEFAULTS,
+    url: redis.url(),
+    cluster: "t",
+    streamEntries: 1000,
+    log,
+  });
+  const roomLog = await RedisLog.open(link, {
+    ...DEFAULTS,
+    clock: systemClock,
+    keep: 100,
+    log,
+  });
+  const cluster = new Cluster(link, {
+    ...DEFAULTS,
+    clock: systemClock,
+    log,
+    heartbeatMs: 200,
+    lostAfterMs: 1000,
+  });
+  const directory = new RedisDirectory<ContractMember>(cluster, log);
+  const room = new Room<ContractMember>({
+    log: roomLog,
+    announceLimit: 100,
+    directory,
+  });
+  return { link, roomLog, cluster, room, directory };
+}
 
 /** Two servers of one room on a fresh Redis; all closed after `body`. */
 async function withServers(body: (world: DirectoryWorld) => Promise<void>) {
@@ -46,42 +86,12 @@ async function withServers(body: (world: DirectoryWorld) => Promise<void>) {
     await redis.start();
     using store = openStore(null);
     const log = createLogger("error", () => {});
-    const servers: {
-      link: RedisLink;
-      roomLog: RedisLog;
-      cluster: Cluster;
-      room: Room<ContractMember>;
-    }[] = [];
+    const servers: Server[] = [];
     try {
       for (let i = 0; i < 2; i++) {
-        const link = await RedisLink.open({
-          ...DEFAULTS,
-          url: redis.url(),
-          cluster: "t",
-          streamEntries: 1000,
-          log,
-        });
-        const roomLog = await RedisLog.open(link, {
-          ...DEFAULTS,
-          clock: systemClock,
-          keep: 100,
-          log,
-        });
-        const cluster = new Cluster(link, {
-          ...DEFAULTS,
-          clock: systemClock,
-          log,
-          heartbeatMs: 200,
-          lostAfterMs: 1000,
-        });
-        const directory = new RedisDirectory<ContractMember>(cluster, log);
-        const room = new Room<ContractMember>({
-          log: roomLog,
-          announceLimit: 100,
-          directory,
-        });
-        servers.push({ link, roomLog, cluster, room });
-        await directory.start(
+        const server = await openServer(redis, log);
+        servers.push(server);
+        await server.directory.start(
           new Moderation(store.db, systemClock),
           () => {},
         );

@@ -14,7 +14,7 @@ import { RedisLog } from "../../../lib/server/cluster/redis_log.ts";
 import type { RoomEvent } from "../../../lib/server/room/room_log.ts";
 import { LineLog, withTempDir } from "../../_helpers.ts";
 import { Redis } from "../../_redis.ts";
-import { parseServerArgs } from "../../../lib/server/config.ts";
+import { parseServerArgs } from "../../../lib/server/server_args.ts";
 
 /** The server's defaults, for the cluster's limits (under the config's names). */
 const DEFAULTS = parseServerArgs([]);

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { parseServerArgs } from "../../../lib/server/config.ts";
+import { parseServerArgs } from "../../../lib/server/server_args.ts";
 import { listenTls } from "../../../lib/server/doors/transport.ts";
 import { parseAddressRange } from "../../../lib/address.ts";
 

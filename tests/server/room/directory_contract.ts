@@ -164,11 +164,11 @@ export const DIRECTORY_CASES: readonly DirectoryCase[] = [
       const zed = await joined(world, 0, "zed");
       await joined(world, 0, "Amy", true);
       await joined(world, 0, "bob");
-      await room.who(zed);
+      await room.replies.who(zed);
       assert.equal(await zed.line("WHO"), "WHO 3 @Amy bob zed");
       room.leave(zed, "quit");
       const bob = (await room.find("bob")) as { here: ContractMember };
-      await room.who(bob.here);
+      await room.replies.who(bob.here);
       assert.equal(await bob.here.line("WHO"), "WHO 2 @Amy bob");
     },
   },
@@ -180,11 +180,11 @@ export const DIRECTORY_CASES: readonly DirectoryCase[] = [
       const [room] = world.rooms as [Room<ContractMember>];
       const amy = await joined(world, 0, "amy");
       const bee = await joined(world, 0, "Bee");
-      await room.whisper(amy, "BEE", "psst");
+      await room.replies.whisper(amy, "BEE", "psst");
       assert.equal(await bee.line("PRIV"), "PRIV amy psst");
       assert.equal(await amy.line("SENT"), "SENT Bee psst");
       await assert.rejects(
-        room.whisper(amy, "zed", "x"),
+        room.replies.whisper(amy, "zed", "x"),
         /nobody is called "zed"/,
       );
     },
@@ -201,12 +201,12 @@ export const DIRECTORY_CASES: readonly DirectoryCase[] = [
       const amy = await joined(world, 0, "amy");
       const bo = await joined(world, 1, "bo");
       await assert.rejects(there.join(world.member(1), "AMY"), /is taken/);
-      await here.who(amy);
+      await here.replies.who(amy);
       assert.equal(await amy.line("WHO"), "WHO 2 amy bo");
       const found = await here.find("BO");
       assert.ok(found !== null && "elsewhere" in found);
       assert.equal(found.elsewhere.id, bo.id);
-      await here.whisper(amy, "bo", "psst");
+      await here.replies.whisper(amy, "bo", "psst");
       assert.equal(await bo.line("PRIV"), "PRIV amy psst");
       assert.equal(await amy.line("SENT"), "SENT bo psst");
       await here.kick(found.elsewhere, "Kicked by amy");

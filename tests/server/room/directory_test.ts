@@ -6,7 +6,7 @@
 
 import { LocalDirectory } from "../../../lib/server/room/directory.ts";
 import { Room } from "../../../lib/server/room/room.ts";
-import { MemoryLog } from "../../../lib/server/room/room_log.ts";
+import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { ContractMember, DIRECTORY_CASES } from "./directory_contract.ts";
 

@@ -20,11 +20,11 @@ import {
   streamEvent,
 } from "../../../lib/server/cluster/stream_entry.ts";
 import {
-  MemoryLog,
   type RoomEvent,
   type RoomLine,
   type RoomLog,
 } from "../../../lib/server/room/room_log.ts";
+import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import {
   eachEvent,
   SqliteLog,
@@ -33,7 +33,7 @@ import { openStore, type Store } from "../../../lib/server/storage/store.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { withTempDir } from "../../_helpers.ts";
 import { Redis } from "../../_redis.ts";
-import { parseServerArgs } from "../../../lib/server/config.ts";
+import { parseServerArgs } from "../../../lib/server/server_args.ts";
 
 /** The server's defaults, for the cluster's limits (under the config's names). */
 const DEFAULTS = parseServerArgs([]);

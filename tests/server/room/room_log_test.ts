@@ -14,13 +14,13 @@ import {
   DEDUPE_MAX_LINES,
   DEDUPE_MIN_LINES,
   DEDUPE_MIN_MS,
-  MemoryLog,
   RecentEvents,
   RecentIds,
   type RoomEvent,
   type RoomLine,
   type RoomLog,
 } from "../../../lib/server/room/room_log.ts";
+import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import {
   eachEvent,
   SqliteLog,

@@ -8,12 +8,12 @@ import { Room } from "../../../lib/server/room/room.ts";
 import {
   type AppendOptions,
   type AppendOutcome,
-  MemoryLog,
   type RoomEventSink,
   type RoomLine,
   type RoomLog,
   type RoomLogFailure,
 } from "../../../lib/server/room/room_log.ts";
+import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import type { ByeReason, LeaveReason } from "../../../lib/server_lines.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
 import { openStore } from "../../../lib/server/storage/store.ts";
@@ -112,14 +112,14 @@ Deno.test("Room.leave() does not announce a shutdown", () => {
   assert.deepEqual(a!.take(), []);
 });
 
-Deno.test("Room.whisper() reaches the target only and confirms to the sender", async () => {
+Deno.test("Replies.whisper() reaches the target only and confirms to the sender", async () => {
   const { room, members: [a, b, c] } = roomWith(["a", "Bee", "c"]);
-  await room.whisper(a!, "bee", "psst");
+  await room.replies.whisper(a!, "bee", "psst");
   assert.deepEqual(b!.take(), ["PRIV a psst"]);
   assert.deepEqual(a!.take(), ["SENT Bee psst"]);
   assert.deepEqual(c!.take(), []);
   await assert.rejects(
-    room.whisper(a!, "zed", "x"),
+    room.replies.whisper(a!, "zed", "x"),
     /nobody is called "zed"/,
   );
 });
@@ -181,9 +181,9 @@ Deno.test("Room.rename() changes the alias, frees the old one and announces it",
   assert.equal(c.alias, "a");
 });
 
-Deno.test("Room.who() lists the first 100 members alphabetically, in bounded time", async () => {
+Deno.test("Replies.who() lists the first 100 members alphabetically, in bounded time", async () => {
   const { room, members } = roomWith(["zed", "Amy", "bob"]);
-  await room.who(members[0]!);
+  await room.replies.who(members[0]!);
   assert.deepEqual(members[0]!.take(), ["WHO 3 Amy bob zed"]);
   // Later joiners beyond the first 100 are counted, not listed.
   const big = roomWith(
@@ -192,7 +192,7 @@ Deno.test("Room.who() lists the first 100 members alphabetically, in bounded tim
       (_, i) => `u${String(149 - i).padStart(3, "0")}`,
     ),
   );
-  await big.room.who(big.members[0]!);
+  await big.room.replies.who(big.members[0]!);
   const [line] = big.members[0]!.take();
   const [, online, ...aliases] = line!.split(" ");
   assert.equal(online, "150");
@@ -201,14 +201,14 @@ Deno.test("Room.who() lists the first 100 members alphabetically, in bounded tim
   assert.equal(aliases[99], "u149");
 });
 
-Deno.test("Room.who() lists aliases alphabetically, at most 100", async () => {
+Deno.test("Replies.who() lists aliases alphabetically, at most 100", async () => {
   const { room, members } = roomWith(["zed", "Amy", "bob"]);
-  await room.who(members[0]!);
+  await room.replies.who(members[0]!);
   assert.deepEqual(members[0]!.take(), ["WHO 3 Amy bob zed"]);
   const big = roomWith(
     Array.from({ length: 150 }, (_, i) => `u${String(i).padStart(3, "0")}`),
   );
-  await big.room.who(big.members[0]!);
+  await big.room.replies.who(big.members[0]!);
   const [line] = big.members[0]!.take();
   const [, online, ...aliases] = line!.split(" ");
   assert.equal(online, "150");
@@ -275,27 +275,27 @@ Deno.test("Room summaries count who was online before the line that follows", ()
   assert.deepEqual(a!.take(), ["PRESENCE 1 1 2", "LEAVE c 1 quit"]);
 });
 
-Deno.test("Room.history() replays messages and actions only, oldest first, marked and dated", async () => {
+Deno.test("Replies.history() replays messages and actions only, oldest first, marked and dated", async () => {
   const clock = new FakeClock();
   const { room, members: [a, b] } = roomWith(["a", "b"], {
     log: new MemoryLog(clock, 500),
   });
   room.say(a!, "one");
-  await room.whisper(a!, "b", "private");
+  await room.replies.whisper(a!, "b", "private");
   room.act(b!, "waves");
   room.rename(b!, "bee");
   room.say(a!, "two");
   const c = new FakeMember();
   room.join(c, "c");
   c.take();
-  room.history(c, 2, false);
+  room.replies.history(c, 2, false);
   const time = new Date(clock.now()).toISOString();
   assert.deepEqual(c.take(), [
     `HIST 4 ${time} ME b waves`,
     `HIST 6 ${time} MSG a two`,
     "HISTEND 2 End of history: 2 messages",
   ]);
-  room.history(c, 50, true);
+  room.replies.history(c, 50, true);
   assert.deepEqual(c.take(), [
     `HIST 3 ${time} MSG a one`,
     `HIST 4 ${time} ME b waves`,
@@ -304,24 +304,24 @@ Deno.test("Room.history() replays messages and actions only, oldest first, marke
   ]);
 });
 
-Deno.test("Room.history() says nothing on joining an empty room, but answers /history", () => {
+Deno.test("Replies.history() says nothing on joining an empty room, but answers /history", () => {
   const { room, members: [a] } = roomWith(["a"], {
     log: new MemoryLog(systemClock, 500),
   });
-  room.history(a!, 50, false);
+  room.replies.history(a!, 50, false);
   assert.deepEqual(a!.take(), []);
-  room.history(a!, 50, true);
+  room.replies.history(a!, 50, true);
   assert.deepEqual(a!.take(), ["HISTEND 0 End of history: 0 messages"]);
 });
 
-Deno.test("Room.history() sends only the newest lines that fit in half a queue", () => {
+Deno.test("Replies.history() sends only the newest lines that fit in half a queue", () => {
   const { room, members: [a] } = roomWith(["a"], {
     log: new MemoryLog(systemClock, 500),
     historyBytes: 300,
   });
   for (let i = 0; i < 10; i++) room.say(a!, `${i} ${"x".repeat(40)}`);
   a!.take();
-  room.history(a!, 10, true);
+  room.replies.history(a!, 10, true);
   const got = a!.take().map((line) => line.replace(/ \S+Z /, " TIME "));
   // Each HIST line is 81 or 82 bytes here: the newest three fit in 300.
   const x40 = "x".repeat(40);
@@ -508,8 +508,8 @@ Deno.test("Room marks only its fan-out as room lines: a member's replies and his
   room.join(a, "a");
   room.say(a, "before", "id-of-the-line-before");
   const b = new FakeMember();
-  room.join(b, "b", { onEnter: () => room.history(b, 10, false) });
-  await room.who(b);
+  room.join(b, "b", { onEnter: () => room.replies.history(b, 10, false) });
+  await room.replies.who(b);
   room.say(a, "hi", "id-of-the-line-hi-xx");
   const got = b.take();
   assert.match(got[1]!, /^HIST 2 \S+ MSG a before$/);

@@ -7,10 +7,11 @@
 import assert from "node:assert/strict";
 import { LINE_ENDLESS, LINE_TOO_LONG } from "../../../lib/framing.ts";
 import { createLogger } from "../../../lib/log.ts";
-import { parseServerArgs } from "../../../lib/server/config.ts";
+import { parseServerArgs } from "../../../lib/server/server_args.ts";
 import { Room } from "../../../lib/server/room/room.ts";
 import { parseAddressRange } from "../../../lib/address.ts";
-import { MemoryLog, type RoomLog } from "../../../lib/server/room/room_log.ts";
+import type { RoomLog } from "../../../lib/server/room/room_log.ts";
+import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import { Session } from "../../../lib/server/room/session.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
 import { openStore } from "../../../lib/server/storage/store.ts";

@@ -1,0 +1,231 @@
+/**
+ * A joined client's lines, parsed: chat or command (one rule, for text and
+ * for bytes), the commands in one table with their `/help`, durations.
+ * Pure, like the rest of the wire format (`protocol.ts`): a bad command is
+ * a {@linkcode ProtocolError} with its usage, never a crash.
+ *
+ * @module
+ */
+
+import { isBlank, sanitizeText } from "./text.ts";
+import { HISTORY_REQUEST_LIMIT, ProtocolError } from "./protocol.ts";
+
+/** A line from a joined client, parsed. Text fields are already sanitised. */
+export type Command =
+  | { readonly kind: "say"; readonly text: string }
+  | { readonly kind: "me"; readonly text: string }
+  | { readonly kind: "msg"; readonly to: string; readonly text: string }
+  | { readonly kind: "nick"; readonly alias: string }
+  | { readonly kind: "who" }
+  | { readonly kind: "help" }
+  | { readonly kind: "pong" }
+  | { readonly kind: "quit"; readonly reason: string }
+  /** Past messages; `count` null: the room's usual amount. */
+  | { readonly kind: "history"; readonly count: number | null }
+  | { readonly kind: "topic"; readonly text: string }
+  | { readonly kind: "kick"; readonly target: string; readonly reason: string }
+  | {
+    readonly kind: "ban" | "mute";
+    readonly target: string;
+    /** How long; null: until lifted. */
+    readonly durationMs: number | null;
+    readonly reason: string;
+  }
+  | { readonly kind: "unban" | "unmute"; readonly target: string }
+  | { readonly kind: "bans" }
+  /** Capabilities asked for (before the alias); unknown names included. */
+  | { readonly kind: "cap"; readonly names: readonly string[] }
+  /** A password the server asked for; never sanitised, never forwarded. */
+  | { readonly kind: "pass"; readonly password: string };
+
+/** The commands and their one-line help, in the order `/help` lists them. */
+export const COMMAND_HELP: readonly string[] = [
+  "/nick NEW: change your alias",
+  "/who: list who is online",
+  "/me ACTION: say that you do something",
+  "/msg ALIAS TEXT: send TEXT to ALIAS only",
+  "/quit [REASON]: leave the room",
+  `/history [N]: show the last N messages (at most ${HISTORY_REQUEST_LIMIT})`,
+  "/topic: show the topic",
+  "/help: show this help",
+  "Any other line is a message to everyone; start it with // to send a line that begins with /",
+  "Operators: /kick ALIAS [REASON], /ban ALIAS|ADDRESS[/PREFIX] [DURATION] [REASON], /unban ALIAS|ADDRESS[/PREFIX], /bans, /mute ALIAS [DURATION] [REASON], /unmute ALIAS, /topic TEXT (DURATION: 30s, 10m, 2h, 7d, 4w; none: until lifted)",
+];
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/**
+ * Parses a duration such as `30s`, `10m`, `2h`, `7d` or `4w` into
+ * milliseconds; null when `text` is not one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseDuration } from "./commands.ts";
+ *
+ * assert.equal(parseDuration("10m"), 600_000);
+ * assert.equal(parseDuration("spam"), null);
+ * ```
+ */
+export function parseDuration(text: string): number | null {
+  const match = /^(\d{1,6})([smhdw])$/.exec(text);
+  return match ? Number(match[1]) * DURATION_UNITS_MS[match[2]!]! : null;
+}
+
+const SLASH = 0x2f;
+
+/**
+ * Whether a line from a joined client is a command: it starts with `/`,
+ * but not with `//` (which escapes a chat line starting with `/`). The one
+ * rule, for a line's text and for its bytes before they are decoded.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isCommand } from "./commands.ts";
+ *
+ * assert.equal(isCommand("/who"), true);
+ * assert.equal(isCommand("//etc"), false);
+ * assert.equal(isCommand(new TextEncoder().encode("/me waves")), true);
+ * ```
+ */
+export function isCommand(line: string | Uint8Array): boolean {
+  return typeof line === "string"
+    ? line.startsWith("/") && !line.startsWith("//")
+    : line[0] === SLASH && line[1] !== SLASH;
+}
+
+/**
+ * Parses one line from a joined client. A line that does not start with `/`
+ * (or starts with `//`) is a chat message; otherwise it is a command. Throws
+ * a {@linkcode ProtocolError} for an unknown command or a missing argument.
+ *
+ * @example Chat lines, commands and escaping
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCommand } from "./commands.ts";
+ *
+ * assert.deepEqual(parseCommand("hello"), { kind: "say", text: "hello" });
+ * assert.deepEqual(parseCommand("//etc"), { kind: "say", text: "/etc" });
+ * assert.deepEqual(parseCommand("/msg bob hi there"), {
+ *   kind: "msg",
+ *   to: "bob",
+ *   text: "hi there",
+ * });
+ * ```
+ */
+export function parseCommand(line: string): Command {
+  if (!isCommand(line)) {
+    const text = sanitizeText(line.startsWith("//") ? line.slice(1) : line);
+    return { kind: "say", text: isBlank(text) ? "" : text };
+  }
+  const space = line.indexOf(" ");
+  const name = (space === -1 ? line.slice(1) : line.slice(1, space))
+    .toLowerCase();
+  if (name === "pass") {
+    // Exactly what follows the space: a password is compared, not shown.
+    if (space === -1) throw usage("/pass PASSWORD");
+    return { kind: "pass", password: line.slice(space + 1) };
+  }
+  if (!Object.hasOwn(COMMANDS, name)) {
+    throw new ProtocolError(
+      "unknown-command",
+      `Unknown command "/${
+        sanitizeText(name)
+      }": type /help for the list, or start the line with // to send it as text`,
+    );
+  }
+  return COMMANDS[name]!(space === -1 ? "" : shown(line.slice(space + 1)));
+}
+
+/**
+ * Every command but `/pass`, by name: what its arguments (`rest`, shown
+ * text) make of it, or the usage error when they are missing.
+ */
+const COMMANDS: Readonly<Record<string, (rest: string) => Command>> = {
+  me: (rest) => ({ kind: "me", text: required(rest, "/me ACTION") }),
+  msg: (rest) => {
+    const [to = "", ...words] = rest.split(" ");
+    const text = shown(words.join(" "));
+    if (to === "" || text === "") throw usage("/msg ALIAS TEXT");
+    return { kind: "msg", to, text };
+  },
+  nick: (rest) => ({ kind: "nick", alias: required(rest, "/nick NEW") }),
+  who: () => ({ kind: "who" }),
+  help: () => ({ kind: "help" }),
+  pong: () => ({ kind: "pong" }),
+  quit: (rest) => ({ kind: "quit", reason: rest }),
+  history: (rest) => {
+    if (rest === "") return { kind: "history", count: null };
+    if (!/^\d{1,6}$/.test(rest) || Number(rest) === 0) {
+      throw usage(`/history [N] (N from 1 to ${HISTORY_REQUEST_LIMIT})`);
+    }
+    return {
+      kind: "history",
+      count: Math.min(Number(rest), HISTORY_REQUEST_LIMIT),
+    };
+  },
+  topic: (rest) => ({ kind: "topic", text: rest }),
+  kick: (rest) => {
+    const [target = "", ...words] = rest.split(" ");
+    if (target === "") throw usage("/kick ALIAS [REASON]");
+    return { kind: "kick", target, reason: shown(words.join(" ")) };
+  },
+  ban: (rest) => sanction("ban", "ALIAS|ADDRESS[/PREFIX]", rest),
+  mute: (rest) => sanction("mute", "ALIAS", rest),
+  unban: (rest) => lift("unban", "ALIAS|ADDRESS[/PREFIX]", rest),
+  unmute: (rest) => lift("unmute", "ALIAS", rest),
+  bans: () => ({ kind: "bans" }),
+  cap: (rest) => {
+    const names = rest.split(" ").filter((name) => name !== "");
+    if (names.length === 0) throw usage("/cap NAME [NAME ...]");
+    return { kind: "cap", names };
+  },
+};
+
+/** `/ban` or `/mute TARGET [DURATION] [REASON]`. */
+function sanction(
+  kind: "ban" | "mute",
+  target: string,
+  rest: string,
+): Command {
+  const [who = "", first = "", ...words] = rest.split(" ");
+  if (who === "") throw usage(`/${kind} ${target} [DURATION] [REASON]`);
+  const durationMs = parseDuration(first);
+  const reason = shown(
+    (durationMs === null ? [first, ...words] : words).join(" "),
+  );
+  return { kind, target: who, durationMs, reason };
+}
+
+/** `/unban` or `/unmute TARGET`. */
+function lift(kind: "unban" | "unmute", target: string, rest: string): Command {
+  return {
+    kind,
+    target: required(rest.split(" ")[0] ?? "", `/${kind} ${target}`),
+  };
+}
+
+/**
+ * Text as it may be shown: sanitised, trimmed, and empty when nothing of it
+ * would show (only spaces, invisible or filler characters).
+ */
+function shown(text: string): string {
+  const clean = sanitizeText(text).trim();
+  return isBlank(clean) ? "" : clean;
+}
+
+function required(value: string, form: string): string {
+  if (value === "") throw usage(form);
+  return value;
+}
+
+function usage(form: string): ProtocolError {
+  return new ProtocolError("usage", `Usage: ${form}`);
+}

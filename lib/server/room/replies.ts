@@ -1,0 +1,135 @@
+/**
+ * What the room answers one member alone, never through the room log:
+ * `/who`, history on joining or asked (`HIST` lines, `replay.ts`'s), `/help`,
+ * a private message (`PRIV` to its target wherever it is, `SENT` to its
+ * sender) and any one line. A member whose queue cannot take an answer is
+ * dropped as slow, by the room (the one owner of that decision).
+ *
+ * @module
+ */
+
+import { ProtocolError } from "../../protocol.ts";
+import { COMMAND_HELP } from "../../commands.ts";
+import type { ServerLine } from "../../server_lines.ts";
+import type { Directory } from "./directory.ts";
+import type { Member } from "./member.ts";
+import { Replay } from "./replay.ts";
+import type { RoomLog } from "./room_log.ts";
+
+/** Options of {@linkcode Replies}: the room's parts it answers with. */
+export interface RepliesOptions<M extends Member> {
+  /** Who holds which alias (`/who`, `/msg`). */
+  readonly directory: Directory<M>;
+  /** Where history is read (its recent messages). */
+  readonly log: RoomLog;
+  /** Most bytes of history sent at once (see `RoomOptions.historyBytes`). */
+  readonly historyBytes: number;
+  /** The room's counters (a private message counts as a message). */
+  readonly stats: { messages: number };
+  /** Sends one line to one member (the room drops it if it cannot take it). */
+  readonly send: (member: M, line: ServerLine) => void;
+  /** The room's one decision about slow members: out, then closed. */
+  readonly dropSlow: (members: readonly M[]) => void;
+}
+
+/** The room's answers to one member (see the module). */
+export class Replies<M extends Member = Member> {
+  #options: RepliesOptions<M>;
+  #replay: Replay;
+
+  /** Answers with the room's `options`. */
+  constructor(options: RepliesOptions<M>) {
+    this.#options = options;
+    this.#replay = new Replay(options.historyBytes);
+  }
+
+  /**
+   * Sends a private message: only the target receives `PRIV`, wherever it
+   * is; the sender gets `SENT` as confirmation. Rejects when no member has
+   * that alias, or when the target cannot be reached now.
+   */
+  async whisper(member: M, to: string, text: string): Promise<void> {
+    let alias: string;
+    try {
+      const found = await this.#options.directory.find(to);
+      if (found === null) {
+        throw new ProtocolError(
+          "no-such-alias",
+          `Cannot send private message: nobody is called "${to}"`,
+        );
+      }
+      if ("here" in found) {
+        alias = found.here.alias;
+        this.#options.send(found.here, {
+          type: "PRIV",
+          alias: member.alias,
+          text,
+        });
+      } else {
+        alias = found.elsewhere.alias;
+        await this.#options.directory.message(
+          found.elsewhere,
+          member.alias,
+          text,
+        );
+      }
+    } catch (error) {
+      if (error instanceof ProtocolError) throw error;
+      throw new ProtocolError(
+        "unavailable",
+        `Cannot send private message to "${to}" now: try again later`,
+        { cause: error },
+      );
+    }
+    this.#options.stats.messages++;
+    this.#options.send(member, { type: "SENT", alias, text });
+  }
+
+  /**
+   * Sends the member a `WHO` line: the online count and the aliases the
+   * directory lists ({@linkcode whoList}: the first members who joined, or
+   * last renamed, in alphabetical order, operators marked with `@`).
+   */
+  async who(member: M): Promise<void> {
+    const { online, aliases } = await this.#options.directory.who();
+    this.#options.send(member, {
+      type: "WHO",
+      online: String(online),
+      aliases: aliases.join(" "),
+    });
+  }
+
+  /**
+   * Sends the member the last `limit` messages and actions the log holds,
+   * oldest first, as `HIST` lines (at most as many as fit in
+   * `historyBytes`), then `HISTEND` with their count. On joining (`asked`
+   * false) a room without history sends nothing at all.
+   */
+  history(member: M, limit: number, asked: boolean): void {
+    const events = this.#options.log.recent(limit);
+    const lines = this.#replay.lines(events);
+    for (const line of lines) {
+      if (!member.deliver(line)) return this.#options.dropSlow([member]);
+    }
+    const count = lines.length;
+    if (count === 0 && !asked) return;
+    const more = count < events.length ? " (the newest that fit at once)" : "";
+    this.#options.send(member, {
+      type: "HISTEND",
+      count: String(count),
+      text: `End of history: ${count} message${count === 1 ? "" : "s"}${more}`,
+    });
+  }
+
+  /** Sends the member the command list as `INFO` lines. */
+  help(member: M): void {
+    for (const text of COMMAND_HELP) {
+      this.#options.send(member, { type: "INFO", text });
+    }
+  }
+
+  /** Sends one line to one member (the room drops it if it cannot take it). */
+  tell(member: M, line: ServerLine): void {
+    this.#options.send(member, line);
+  }
+}
