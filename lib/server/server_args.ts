@@ -1,12 +1,15 @@
 /**
  * The server's command line read into its {@linkcode ServerConfig}: the
  * flag table (`server_flags.ts`) parsed, then read in small steps, one per
- * area, with the range checks, then checked as a whole. Pure: it never
- * reads `Deno.args` itself.
+ * area, with the range checks and the checks of the flags that name things
+ * (an origin, a proxy range, a Redis URL, a cluster name), each error
+ * naming its flag; then checked as a whole. Pure: it never reads
+ * `Deno.args` itself.
  *
  * @module
  */
 
+import { type AddressRange, parseAddressRange } from "../address.ts";
 import { checkSubjectName } from "../cert_authority.ts";
 import {
   type FlagValues,
@@ -18,14 +21,7 @@ import {
 } from "../flags.ts";
 import { LOG_LEVELS } from "../log.ts";
 import { HISTORY_REQUEST_LIMIT } from "../protocol.ts";
-import {
-  SERVER_FLAGS,
-  TLS_ENGINES,
-  toClusterName,
-  toRedisUrl,
-  toTrustedProxy,
-  toWebOrigin,
-} from "./server_flags.ts";
+import { SERVER_FLAGS, TLS_ENGINES } from "./server_flags.ts";
 import { engineCannot, SERVER_SETTINGS, type ServerConfig } from "./config.ts";
 
 /**
@@ -264,4 +260,66 @@ function checkTogether(config: ServerConfig): void {
       "Cannot use a zero --stall-timeout: a member that reads nothing would hold the room up for good",
     );
   }
+}
+
+/**
+ * Checks a `--web-origin` and writes it as browsers send it (lower case,
+ * no default port): only `https://` pages, whose script no one on the
+ * network can change, may make their visitors join.
+ */
+function toWebOrigin(origin: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(origin);
+  } catch {
+    // Said below.
+  }
+  if (
+    url === null || url.protocol !== "https:" || url.origin === "null" ||
+    !/^https:\/\/[^/\s]+$/i.test(origin)
+  ) {
+    throw new TypeError(
+      `Cannot use --web-origin "${origin}": give https:// and a host, such as https://chat.example`,
+    );
+  }
+  return url.origin;
+}
+
+/** Parses a `--trusted-proxy` address or range. */
+function toTrustedProxy(text: string): AddressRange {
+  const range = parseAddressRange(text);
+  if (range === null) {
+    throw new TypeError(
+      `Cannot use --trusted-proxy "${text}": give an address or a range, such as 10.0.0.5 or 10.0.0.0/24`,
+    );
+  }
+  return range;
+}
+
+/** Checks a `--redis` URL (it may hold a password: never echo it). */
+function toRedisUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TypeError(
+      "Cannot use --redis: not a URL (redis://host:6379/0 or rediss://...)",
+    );
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    throw new TypeError(
+      `Cannot use --redis: the scheme must be redis: or rediss:, not ${url.protocol}`,
+    );
+  }
+  return text;
+}
+
+/** Checks a `--cluster` name: it goes into Redis key names. */
+function toClusterName(text: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(text)) {
+    throw new TypeError(
+      `Cannot use --cluster: "${text}" must be 1 to 64 letters, digits, _ . -`,
+    );
+  }
+  return text;
 }

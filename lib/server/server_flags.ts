@@ -1,17 +1,14 @@
 /**
  * The server's flags as the command line knows them: one table (name,
- * value, default, help) that `--help`, the README and
- * `parseServerArgs` all read, and the checks that turn the text
- * of the flags that name things (an origin, a proxy range, a Redis URL, a
- * cluster name) into values, with an error naming the flag. The limits
- * they become are typed once, in `config.ts`.
+ * value, default, help) that `--help`, the README and `parseServerArgs`
+ * (`server_args.ts`, which also checks their values) all read, and the TLS
+ * engines' names. The limits they become are typed once, in `config.ts`.
  *
  * @module
  */
 
 import type { FlagTable } from "../flags.ts";
 import { LOG_LEVELS } from "../log.ts";
-import { type AddressRange, parseAddressRange } from "../address.ts";
 
 /** TLS engines a server can listen with. */
 export const TLS_ENGINES = ["node", "deno"] as const;
@@ -341,65 +338,3 @@ export const SERVER_FLAGS = {
   },
   help: { type: "boolean", help: "Show this help" },
 } as const satisfies FlagTable;
-
-/**
- * Checks a `--web-origin` and writes it as browsers send it (lower case,
- * no default port): only `https://` pages, whose script no one on the
- * network can change, may make their visitors join.
- */
-export function toWebOrigin(origin: string): string {
-  let url: URL | null = null;
-  try {
-    url = new URL(origin);
-  } catch {
-    // Said below.
-  }
-  if (
-    url === null || url.protocol !== "https:" || url.origin === "null" ||
-    !/^https:\/\/[^/\s]+$/i.test(origin)
-  ) {
-    throw new TypeError(
-      `Cannot use --web-origin "${origin}": give https:// and a host, such as https://chat.example`,
-    );
-  }
-  return url.origin;
-}
-
-/** Parses a `--trusted-proxy` address or range. */
-export function toTrustedProxy(text: string): AddressRange {
-  const range = parseAddressRange(text);
-  if (range === null) {
-    throw new TypeError(
-      `Cannot use --trusted-proxy "${text}": give an address or a range, such as 10.0.0.5 or 10.0.0.0/24`,
-    );
-  }
-  return range;
-}
-
-/** Checks a `--redis` URL (it may hold a password: never echo it). */
-export function toRedisUrl(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new TypeError(
-      "Cannot use --redis: not a URL (redis://host:6379/0 or rediss://...)",
-    );
-  }
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
-    throw new TypeError(
-      `Cannot use --redis: the scheme must be redis: or rediss:, not ${url.protocol}`,
-    );
-  }
-  return text;
-}
-
-/** Checks a `--cluster` name: it goes into Redis key names. */
-export function toClusterName(text: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(text)) {
-    throw new TypeError(
-      `Cannot use --cluster: "${text}" must be 1 to 64 letters, digits, _ . -`,
-    );
-  }
-  return text;
-}
