@@ -17,25 +17,19 @@
  */
 // deno-lint-ignore-file no-console
 
-import {
-  certificateFacts,
-  certificatePaths,
-  daysLeft,
-  fingerprintSha256,
-  readPair,
-  RENEW_BEFORE_DAYS,
-  renewDevCertificate,
-  writeClientCertificate,
-  writeDevCertificates,
-} from "./lib/certs.ts";
 import { formatFlags, missingPermission } from "./lib/flags.ts";
 import { createLogger, describeError, type Logger } from "./lib/log.ts";
 import { readPasswordFile } from "./lib/password_file.ts";
-import { validateAlias } from "./lib/protocol.ts";
 import { openRoomBackend, type RoomBackend } from "./lib/server/backend.ts";
 import { type ChatServer, serveChat } from "./lib/server/chat_server.ts";
 import type { ServerConfig } from "./lib/server/config.ts";
 import { parseServerArgs } from "./lib/server/server_args.ts";
+import {
+  generateCertificates,
+  issueClientCertificate,
+  loadCertificate,
+  watchExpiry,
+} from "./lib/server/server_certs.ts";
 import { SERVER_FLAGS } from "./lib/server/server_flags.ts";
 import { openStore, type Store } from "./lib/server/storage/store.ts";
 import { listenTls } from "./lib/server/doors/transport.ts";
@@ -45,9 +39,6 @@ import {
   webLimits,
 } from "./lib/server/doors/web_door.ts";
 import { systemClock } from "./lib/clock.ts";
-
-/** How often a running server checks how long its certificate has left. */
-const EXPIRY_CHECK_MS = 86_400_000;
 
 const USAGE = `Usage: server.ts [certs] [options]
 
@@ -74,9 +65,11 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     if (config.command === "certs") {
       if (config.clientCertFor !== null) {
-        await issueClient(config, config.clientCertFor);
+        console.log(
+          await issueClientCertificate(config.certsDir, config.clientCertFor),
+        );
       } else {
-        await generate(config, log);
+        await generateCertificates(config, log);
       }
       return 0;
     }
@@ -109,14 +102,8 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     roomPassword,
     tls,
   });
-  // A long-running server warns ahead of its certificate's end; a dev
-  // certificate is renewed at the next start. (Armed only now: a server
-  // that failed to start must not be kept alive by it.)
-  const { notAfter } = certificateFacts(cert);
-  const expiryCheck = setInterval(
-    () => warnIfExpiring(file, notAfter, log),
-    EXPIRY_CHECK_MS,
-  );
+  // Armed only now: a server that failed to start must not be kept alive.
+  const unwatch = watchExpiry(file, cert, log);
   const unguard = guard(log);
   let stopping = false;
   const stop = () => {
@@ -131,7 +118,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   await server.finished;
   await web?.close();
   await backend.close();
-  clearInterval(expiryCheck);
+  unwatch();
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
   unguard();
@@ -289,54 +276,6 @@ async function openWeb(
   }
 }
 
-/**
- * Reads `--cert`/`--key`, or the dev certificate in `--certs-dir`,
- * generating it on a first run and renewing it when it is close to its end.
- * Refuses a certificate that has already expired; warns about one that soon
- * will. Logs which CA clients must trust.
- */
-async function loadCertificate(
-  config: ServerConfig,
-  log: Logger,
-): Promise<{ cert: string; key: string; file: string }> {
-  if (config.certFile !== null && config.keyFile !== null) {
-    const pair = await readPair(config.certFile, config.keyFile);
-    if (pair === null) {
-      throw new Error(
-        `Cannot read certificate: "${config.certFile}" or "${config.keyFile}" does not exist`,
-      );
-    }
-    const { notAfter } = certificateFacts(pair.cert);
-    if (daysLeft(notAfter, Date.now()) < 0) {
-      throw new Error(
-        `Cannot serve "${config.certFile}": it expired on ${notAfter.toISOString()}`,
-      );
-    }
-    log.info("certificate", {
-      file: config.certFile,
-      sha256: await fingerprintSha256(pair.cert),
-    });
-    warnIfExpiring(config.certFile, notAfter, log);
-    return { ...pair, file: config.certFile };
-  }
-  const paths = certificatePaths(config.certsDir);
-  let pair = await readPair(paths.cert, paths.key);
-  if (pair === null) {
-    await generate(config, log);
-  } else {
-    const check = await renewDevCertificate(config.certsDir, Date.now());
-    if (check.renewed) {
-      log.info("certificate-renewed", {
-        cert: paths.cert,
-        notAfter: check.notAfter.toISOString(),
-      });
-    }
-    await logCa(paths.caCert, log);
-  }
-  pair = await readPair(paths.cert, paths.key);
-  return { ...pair!, file: paths.cert };
-}
-
 /** Reads the room password, warning about a short one or a readable file. */
 async function readRoomPassword(file: string, log: Logger): Promise<string> {
   const { password, warnings } = await readPasswordFile(file);
@@ -348,62 +287,6 @@ async function readRoomPassword(file: string, log: Logger): Promise<string> {
     });
   }
   return password;
-}
-
-/** Logs a warning when a certificate ends within {@linkcode RENEW_BEFORE_DAYS}. */
-function warnIfExpiring(file: string, notAfter: Date, log: Logger): void {
-  const days = daysLeft(notAfter, Date.now());
-  if (days >= RENEW_BEFORE_DAYS) return;
-  log.warn("certificate-expiring", {
-    file,
-    days,
-    notAfter: notAfter.toISOString(),
-    hint: "renew it (a dev certificate is renewed at the next start)",
-  });
-}
-
-/**
- * `certs client ALIAS`: a client certificate for ALIAS signed by the dev CA,
- * and the command that uses it.
- */
-async function issueClient(config: ServerConfig, alias: string): Promise<void> {
-  validateAlias(alias);
-  const written = await writeClientCertificate(config.certsDir, alias);
-  console.log(`Client certificate for "${alias}": ${written.cert}
-Key (keep it secret, mode 0600): ${written.key}
-
-The server trusts it when run with --client-ca ${written.ca} (node engine).
-Join with:
-  deno run --allow-net=localhost:7443 --allow-read=${written.ca},${written.cert},${written.key} client.ts \\
-    --cert ${written.cert} --key ${written.key} --alias ${alias}`);
-}
-
-async function generate(config: ServerConfig, log: Logger): Promise<void> {
-  const written = await writeDevCertificates(config.certsDir, {
-    sans: config.sans,
-    newCa: config.newCa,
-  });
-  log.info("certificates-generated", {
-    cert: written.paths.cert,
-    names: written.names.join(","),
-    newCa: written.newCa,
-  });
-  await logCa(written.paths.caCert, log);
-}
-
-async function logCa(caFile: string, log: Logger): Promise<void> {
-  try {
-    const pem = await Deno.readTextFile(caFile);
-    log.info("ca", {
-      file: caFile,
-      sha256: await fingerprintSha256(pem),
-      hint: `clients trust this file: --ca ${caFile}`,
-    });
-    warnIfExpiring(caFile, (certificateFacts(pem)).notAfter, log);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-    log.warn("ca-missing", { file: caFile });
-  }
 }
 
 function startupError(e: unknown, config: ServerConfig): string {
