@@ -25,10 +25,8 @@ import {
   type RoomLog,
 } from "../../../lib/server/room/room_log.ts";
 import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
-import {
-  eachEvent,
-  SqliteLog,
-} from "../../../lib/server/storage/sqlite_log.ts";
+import { eachEvent } from "../../../lib/server/storage/events_table.ts";
+import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
 import { openStore, type Store } from "../../../lib/server/storage/store.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { withTempDir } from "../../_helpers.ts";
