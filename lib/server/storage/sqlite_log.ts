@@ -163,6 +163,7 @@ export class SqliteLog implements RoomLog {
   /** Why the database did not take the rows in the journal, while it does not. */
   #unsavedError: unknown;
   #flushTimer: TimerId | undefined;
+  #flushSoon: ReturnType<typeof setImmediate> | undefined;
   /** Resolved once the pending lines have been handed on. */
   #settled: PromiseWithResolvers<void> | undefined;
   #scheduled: ReturnType<typeof setImmediate> | undefined;
@@ -245,8 +246,10 @@ export class SqliteLog implements RoomLog {
     } finally {
       settled?.resolve();
     }
-    if (this.#unsaved.length >= this.#flushLines * ROW_VALUES) this.#flush();
-    else if (this.#unsaved.length > 0 && this.#flushTimer === undefined) {
+    if (this.#unsaved.length >= this.#flushLines * ROW_VALUES) {
+      // Once this turn's lines are written out (microtasks), not before.
+      this.#flushSoon ??= setImmediate(() => this.#flush());
+    } else if (this.#unsaved.length > 0 && this.#flushTimer === undefined) {
       this.#flushTimer = this.#clock.setTimeout(
         () => this.#flush(),
         this.#options.flushMs ?? 200,
@@ -346,6 +349,8 @@ export class SqliteLog implements RoomLog {
   #flush(): boolean {
     this.#clock.clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
+    clearImmediate(this.#flushSoon);
+    this.#flushSoon = undefined;
     if (this.#closed || this.#journal === null) return true;
     try {
       if (this.#unsaved.length > 0) {

@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { setImmediate } from "node:timers";
 import { eachEvent } from "../../../lib/server/storage/events_table.ts";
 import {
   decodeJournal,
@@ -194,6 +195,9 @@ const msg = (text: string): RoomLine => ({ type: "MSG", alias: "amy", text });
 const texts = (events: readonly RoomEvent[]) =>
   events.map((e) => "text" in e.line ? e.line.text : e.line.type);
 
+/** Resolves after the turns already queued (a flush). */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** Waits until what was appended is handed on or reported. */
 async function settledLog(log: SqliteLog): Promise<void> {
   while (log.settled() !== undefined) await log.settled();
@@ -260,6 +264,8 @@ Deno.test("SqliteLog with a journal has the database take the lines once flushLi
   assert.deepEqual(stored(), []);
   log.append(msg("m4"), "1");
   await settledLog(log);
+  assert.deepEqual(stored(), [], "handed on first");
+  await nextTurn();
   assert.deepEqual(stored(), ["m1", "m2", "m3", "m4"]);
   assert.equal(file.bytes.length, 0);
   await log.close();
@@ -322,6 +328,7 @@ Deno.test("SqliteLog with a journal: a database that refuses the lines leaves th
     await settledLog(log);
   }
   assert.deepEqual(seen, ["a", "b", "c"], "durable in the journal");
+  await nextTurn(); // the database is asked to take them
   assert.deepEqual(errors, ["commit"], "told once");
   log.append(msg("d"), "1");
   await settledLog(log);
