@@ -40,7 +40,8 @@ interface Variant {
   readonly setup?: string;
 }
 
-const ROOM_KEY = `ALTER TABLE events ADD COLUMN room TEXT NOT NULL DEFAULT 'main';
+const ROOM_KEY =
+  `ALTER TABLE events ADD COLUMN room TEXT NOT NULL DEFAULT 'main';
   CREATE INDEX events_room ON events (room, seq)`;
 const FTS = `CREATE VIRTUAL TABLE events_fts USING fts5(text, content='');
   CREATE TRIGGER events_fts_add AFTER INSERT ON events BEGIN
