@@ -261,6 +261,10 @@ Deno.test("server.ts killed with lines in its journal, not yet in the database: 
     assert.deepEqual(beforeStart.map((e) => e.text), said);
     await withServerProcess(serverPermissions(dir), args, async (server) => {
       assert.equal(inDatabase(), 3, "inserted at start");
+      assert.match(
+        `${server.output}`,
+        / history-recovered lines=4 droppedBytes=0/,
+      );
       using bob = await TestClient.join(server.port, "bob", { ca: ca.cert });
       const { said: history } = await readHistory(bob);
       assert.deepEqual(history, said.map((text) => `MSG amy ${text}`));
