@@ -10,12 +10,13 @@
  * full`, one `fdatasync`), and SQLite takes the rows of many turns in one
  * transaction: once {@linkcode SqliteLogOptions.flushLines} are pending,
  * {@linkcode SqliteLogOptions.flushMs} after the first of them, before each
- * retention step and at close; then the journal starts again empty. Other
- * programs reading the database (the `history` tool) see lines that much
- * later; a killed server's journal is read back at the next start. When
- * the database refuses the pending rows (a full disk), they stay in the
- * journal and are tried again at each turn; once `flushLines` wait, new
- * lines are refused, as when a write fails. Without a journal (a database
+ * retention step and at close; then the journal starts again empty. A
+ * program reading the database itself sees lines that much later (the
+ * `history` tool reads the journal too); a killed server's journal is read
+ * back at the next start (`store.ts`). When the database refuses the
+ * pending rows (a full disk), they stay in the journal and are tried again
+ * (each `flushMs`, and at each turn once `flushLines` wait); while
+ * `flushLines` wait, new lines are refused, as when a write fails. Without a journal (a database
  * in memory: tests), each turn's rows are committed at once.
  *
  * With `synchronous=NORMAL` (the default durability) a line in the journal
