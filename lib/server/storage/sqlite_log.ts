@@ -1,31 +1,39 @@
 /**
  * The durable room log: every room event is a row of the `events` table in
- * the data directory's database. A turn's appends are made durable
- * together at the start of the next turn, and only then handed on (echoed,
- * fanned out): what anyone heard of survives the server being killed.
+ * the data directory's database. Appends made in one event-loop turn are
+ * made durable together at the start of the next turn, and only then
+ * handed on (echoed to the sender, fanned out to everyone): what anyone
+ * heard of survives the server being killed at any moment.
  *
  * With a journal (a server's data directory: {@linkcode Journal}), a turn's
- * rows are durable once in it (one `write`; with `--durability full`, one
- * `fdatasync`), and SQLite takes the rows of many turns in one transaction:
- * once {@linkcode SqliteLogOptions.flushLines} wait,
+ * rows are durable once they are in it (one `write`; with `--durability
+ * full`, one `fdatasync`), and SQLite takes the rows of many turns in one
+ * transaction: once {@linkcode SqliteLogOptions.flushLines} are pending,
  * {@linkcode SqliteLogOptions.flushMs} after the first of them, before each
- * retention step and at close; then the journal starts again empty (a
- * reader of the database sees lines that much later; the `history` tool
- * reads the journal too; a killed server's is read back at start by
- * `store.ts`). Rows the database refuses (a full disk) stay in the journal
- * and are tried again; while `flushLines` wait, new lines are refused, as
- * when a write fails. Without a journal (a database in memory: tests), each
- * turn is committed. `full` also syncs every commit.
+ * retention step and at close; then the journal starts again empty. A
+ * program reading the database itself sees lines that much later (the
+ * `history` tool reads the journal too); a killed server's journal is read
+ * back at the next start (`store.ts`). When the database refuses the
+ * pending rows (a full disk), they stay in the journal and are tried again
+ * (each `flushMs`, and at each turn once `flushLines` wait); while
+ * `flushLines` wait, new lines are refused, as when a write fails. Without a journal (a database
+ * in memory: tests), each turn's rows are committed at once.
+ *
+ * With `synchronous=NORMAL` (the default durability) a line in the journal
+ * or committed is in the operating system's hands: it survives the server
+ * being killed, not a power cut or a kernel crash; `full` syncs the
+ * journal at each turn and each commit to the disk. Retention
+ * ({@linkcode Retention}, started by the server for its data directory,
+ * whatever the log) deletes old rows in the background; the log forgets
+ * the messages it deleted.
  *
  * Each message's id is stored with it, and with its sign in `line_ids`, a
  * table that retention leaves alone (the newest ids, about
- * {@linkcode DEDUPE_MAX_LINES}), a batch at a time, before each retention
- * step and at close. The ids of recent lines are kept in memory
+ * {@linkcode DEDUPE_MAX_LINES}, trimmed from the oldest end), written in
+ * the same transaction. The ids of recent lines are kept in memory
  * ({@linkcode RecentIds}, loaded from both at start), so that a line whose
  * id is stored already, before a restart or after its line aged out too,
  * is not stored again (no index on id: it would cost every commit).
- * Retention ({@linkcode Retention}) deletes old rows in the background; the
- * log forgets the messages it deleted.
  *
  * @module
  */
@@ -147,14 +155,11 @@ export class SqliteLog implements RoomLog {
   /** The last sequence number made durable (or ever used). */
   #seq: number;
   #pending: Pending[] = [];
-  /** Rows in the journal, not yet in the database: seven values a row. */
-  #unsaved: JournalValue[] = [];
   /**
-   * Ids of lines in the journal or the database, not yet in `line_ids`
-   * (seq, id, sign, time: four values each): written there a batch at a
-   * time, before each retention step and at close (a killed server's are
-   * read back from their lines).
+   * Rows in the journal, not yet in the database: seven values a row, and
+   * their ids, four values each (seq, id, sign, time).
    */
+  #unsaved: JournalValue[] = [];
   #unsavedIds: SQLInputValue[] = [];
   /** Why the database did not take the rows in the journal, while it does not. */
   #unsavedError: unknown;
@@ -189,7 +194,7 @@ export class SqliteLog implements RoomLog {
     this.#idsTable.load(this.#ids);
     options.retention?.onForget((seq) => this.#recent.forgetUpTo(seq));
     // Retention reads the database: it gets every line first.
-    options.retention?.beforeStep(() => this.#flush(true));
+    options.retention?.beforeStep(() => this.#flush());
   }
 
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
@@ -217,7 +222,7 @@ export class SqliteLog implements RoomLog {
     if (!this.#closed) {
       this.#commit();
       // What the database does not take stays in the journal for the next start.
-      this.#flush(true);
+      this.#flush();
       this.#clock.clearTimeout(this.#flushTimer);
       this.#closed = true;
     }
@@ -339,22 +344,20 @@ export class SqliteLog implements RoomLog {
   }
 
   /**
-   * Has the database take the rows in the journal (and their ids, once a
-   * batch of them waits or with `ids`), then empties it; false if the
-   * database refused them (they stay for the next try).
+   * Has the database take the rows in the journal, then empties it;
+   * false if the database refused them (they stay for the next try).
    */
-  #flush(ids = false): boolean {
+  #flush(): boolean {
     this.#clock.clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     clearImmediate(this.#flushSoon);
     this.#flushSoon = undefined;
     if (this.#closed || this.#journal === null) return true;
     try {
-      const withIds = ids || this.#unsavedIds.length >= ID_BATCH * 4;
-      if (this.#unsaved.length > 0 || withIds) {
-        this.#save(this.#unsaved, withIds ? this.#unsavedIds : []);
+      if (this.#unsaved.length > 0) {
+        this.#save(this.#unsaved, this.#unsavedIds);
         this.#unsaved = [];
-        if (withIds) this.#unsavedIds = [];
+        this.#unsavedIds = [];
       }
       this.#journal.clear();
     } catch (error) {
@@ -389,10 +392,3 @@ export class SqliteLog implements RoomLog {
     this.#failing = false;
   }
 }
-
-/**
- * Ids of journaled lines written to `line_ids` at once: a flush that writes
- * its ids costs 1.7 times one that does not (`docs/performance.md`), and a
- * server killed meanwhile computes at most this many signs again at start.
- */
-const ID_BATCH = 4_096;

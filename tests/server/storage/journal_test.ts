@@ -8,7 +8,6 @@
  */
 
 import assert from "node:assert/strict";
-import type { DatabaseSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
 import { eachEvent } from "../../../lib/server/storage/events_table.ts";
 import {
@@ -196,10 +195,6 @@ const msg = (text: string): RoomLine => ({ type: "MSG", alias: "amy", text });
 const texts = (events: readonly RoomEvent[]) =>
   events.map((e) => "text" in e.line ? e.line.text : e.line.type);
 
-/** Rows of `line_ids`. */
-const idRows = (db: DatabaseSync) =>
-  (db.prepare("SELECT COUNT(*) AS n FROM line_ids").get() as { n: number }).n;
-
 /** Resolves after the turns already queued (a flush). */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -294,40 +289,14 @@ Deno.test("SqliteLog with a journal has the database take the lines before a ret
     retention,
   });
   retention.start();
-  for (const text of ["m1", "m2", "m3"]) {
-    log.append(msg(text), "1", { id: `id-${text}-0123456789abcdef` });
-  }
+  for (const text of ["m1", "m2", "m3"]) log.append(msg(text), "1");
   await settledLog(log);
   assert.deepEqual(texts([...eachEvent(store.db, {})]), []);
   await clock.advance(1_000); // a step: the lines first, then the oldest gone
   assert.deepEqual(texts([...eachEvent(store.db, {})]), ["m2", "m3"]);
-  assert.equal(idRows(store.db), 3, "the ids too: they outlive their lines");
   assert.deepEqual(texts(log.recent(10)), ["m2", "m3"]);
   retention.stop();
   await log.close();
-});
-
-Deno.test("SqliteLog with a journal writes the ids of its lines to line_ids once 4,096 wait, and at close", async () => {
-  const { store, log } = journaled({ flushLines: 256 });
-  const say = (count: number, from: number) => {
-    for (let i = from; i < from + count; i++) {
-      log.append(msg(`m${i}`), "1", { id: `id-${i}-0123456789abcdef` });
-    }
-  };
-  say(4_000, 0);
-  await settledLog(log);
-  await nextTurn();
-  assert.equal([...eachEvent(store.db, {})].length, 4_000);
-  assert.equal(idRows(store.db), 0);
-  say(256, 4_000); // a flush, and 4,256 ids wait
-  await settledLog(log);
-  await nextTurn();
-  assert.equal(idRows(store.db), 4_256);
-  say(5, 4_256);
-  await settledLog(log);
-  await log.close();
-  assert.equal(idRows(store.db), 4_261);
-  store.close();
 });
 
 Deno.test("SqliteLog with durability full syncs the journal once a turn", async () => {
@@ -418,14 +387,12 @@ Deno.test("SqliteLog with a journal, killed before the database took its lines: 
       "m2",
       "m3",
     ]);
-    assert.equal(idRows(store.db), 0, "ids wait for a batch of them");
     // Killed: the log is never closed (the timer would have flushed).
     store.close();
     const journal = await Deno.readFile(`${dir}/${JOURNAL_FILE}`);
     assert.deepEqual(seqs(journal), [5, 6]);
     ({ store, log } = open());
     assert.equal(store.recovery?.rows, 2);
-    assert.equal(idRows(store.db), 6, "read back from their lines");
     assert.equal((await Deno.readFile(`${dir}/${JOURNAL_FILE}`)).length, 0);
     const events = [...eachEvent(store.db, {})];
     assert.deepEqual(texts(events), ids.map((_, i) => `m${i}`));
