@@ -8,8 +8,9 @@
  * deno task history export --format text > room.log # as the terminal shows it
  * ```
  *
- * Reads the database only (read-only, permission to read the data
- * directory is enough) and works while the server runs. Private messages
+ * Reads the database and the server's journal (the newest lines, not yet
+ * in the database) read-only: permission to read the data directory is
+ * enough, and it works while the server runs or after it was killed. Private messages
  * are never stored, so never exported. Exit codes: 0 done, 1 failed, 2 bad
  * usage.
  *
@@ -27,7 +28,8 @@ import {
 } from "./lib/flags.ts";
 import { writeAll } from "./lib/io.ts";
 import type { RoomEvent } from "./lib/server/room/room_log.ts";
-import { eachEvent } from "./lib/server/storage/sqlite_log.ts";
+import { eachEvent } from "./lib/server/storage/events_table.ts";
+import { journalEvents } from "./lib/server/storage/journal.ts";
 import { openStore } from "./lib/server/storage/store.ts";
 
 const FLAGS = {
@@ -84,6 +86,9 @@ export async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
   try {
+    // The lines a running (or killed) server has not moved to the
+    // database yet; read first (see journalEvents).
+    const journal = journalEvents(values["data-dir"]);
     using store = openStore(values["data-dir"], { readOnly: true });
     const encoder = new TextEncoder();
     // A page at a time, each read short: a slow reader of the output never
@@ -101,6 +106,12 @@ export async function main(args: readonly string[]): Promise<number> {
       await writeAll(Deno.stdout, encoder.encode(chunk));
       afterSeq = page[page.length - 1]!.seq;
     }
+    let chunk = "";
+    for (const event of journal) {
+      if (event.seq <= afterSeq || event.time < sinceMs) continue;
+      chunk += (format === "jsonl" ? toJson(event) : toText(event)) + "\n";
+    }
+    await writeAll(Deno.stdout, encoder.encode(chunk));
     return 0;
   } catch (e) {
     const flag = missingPermission(e);

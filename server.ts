@@ -95,6 +95,11 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     // sync; `full` syncs each commit anyway, and keeps SQLite's own.
     checkpoints: config.history > 0 && config.durability === "normal",
   });
+  const { rows = 0, droppedBytes = 0 } = store.recovery ?? {};
+  if (rows > 0 || droppedBytes > 0) {
+    // A killed server's last lines, now in the database.
+    log.info("history-recovered", { lines: rows, droppedBytes });
+  }
   const { cert, key, file } = await loadCertificate(config, log);
   const tls = { cert, key, clientCa };
   const { server, backend, web } = await start(config, log, {

@@ -222,10 +222,7 @@ const SIZED = [
  * Modules the size tests skip, each with why: known, and being reworked
  * elsewhere.
  */
-const SIZE_EXEMPT: Readonly<Record<string, string>> = {
-  "lib/server/storage/sqlite_log.ts":
-    "reworked for the durable path's speed (issue 15, section 3)",
-};
+const SIZE_EXEMPT: Readonly<Record<string, string>> = {};
 
 Deno.test("no module of lib/, web/ or the roles is over 400 lines", async () => {
   const modules = (await Promise.all(

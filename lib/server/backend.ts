@@ -178,6 +178,9 @@ function openRoomLog(
     clock,
     keep,
     durability: config.durability,
+    journal: store.journal,
+    flushLines: config.historyFlushLines,
+    flushMs: config.historyFlushMs,
     retention,
     onError: (what, error) =>
       log.error("history-failed", { what, error: describeError(error) }),

@@ -57,6 +57,12 @@ export const SERVER_SETTINGS = {
   maxHttpRequestTimeoutMs: 30_000,
   /** How long the web port keeps an idle HTTP connection after a response. */
   httpKeepAliveMs: 5_000,
+  /**
+   * Lines of history in the journal at most before the database takes
+   * them (`--history-flush` bounds how long they wait): memory held, and
+   * the longest commit on the event loop (docs/performance.md).
+   */
+  historyFlushLines: 256,
   /** With `--redis`: how long connecting to Redis may take. */
   redisConnectTimeoutMs: 5_000,
   /** With `--redis`: connection attempts at start before giving up. */
@@ -116,6 +122,8 @@ export interface ServerConfig extends ServerSettings {
   readonly durability: "normal" | "full" | "memory";
   readonly historyKeepDays: number;
   readonly historyKeepRows: number;
+  /** Longest a line waits in the journal before the database takes it. */
+  readonly historyFlushMs: number;
   /** Redis URL of the cluster; null: this server alone is the room. */
   readonly redis: string | null;
   /**

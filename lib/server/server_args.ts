@@ -147,7 +147,7 @@ function listening(
 }
 
 /** What the room remembers, where, and for how long. */
-function historyFields({ values, number }: FlagReader) {
+function historyFields({ values, number, ms }: FlagReader) {
   return {
     history: number("history", 0, HISTORY_REQUEST_LIMIT),
     durability: oneOf(
@@ -157,6 +157,7 @@ function historyFields({ values, number }: FlagReader) {
     ),
     historyKeepDays: number("history-keep-days", 0, 100_000),
     historyKeepRows: number("history-keep-rows", 0, 1_000_000_000),
+    historyFlushMs: ms("history-flush"),
   } satisfies Partial<ServerConfig>;
 }
 

@@ -114,6 +114,13 @@ export const SERVER_FLAGS = {
     help:
       "Newest messages kept in the database, and as many other events (0: no limit)",
   },
+  "history-flush": {
+    type: "string",
+    value: "S",
+    default: "0.2",
+    help:
+      "Longest a message waits in the journal before the database has it (what the history tool sees)",
+  },
   redis: {
     type: "string",
     value: "URL",

@@ -1,34 +1,54 @@
 /**
  * The durable room log: every room event is a row of the `events` table in
- * the data directory's database, and a line is handed on (echoed to its
- * sender, fanned out to everyone) only once the transaction holding it has
- * committed. Appends made in one event-loop turn are committed together, in
- * one transaction, at the start of the next turn: one commit per turn, not
- * per line, is what makes it nearly as fast as the log in memory.
+ * the data directory's database. Appends made in one event-loop turn are
+ * made durable together at the start of the next turn, and only then
+ * handed on (echoed to the sender, fanned out to everyone): what anyone
+ * heard of survives the server being killed at any moment.
  *
- * With `synchronous=NORMAL` (the default durability) a committed line is in
- * the write-ahead log in the operating system's hands: it survives the
- * server being killed at any moment, not a power cut or a kernel crash;
- * `full` syncs every commit to the disk. Retention ({@linkcode Retention},
- * started by the server for its data directory, whatever the log) deletes
- * old rows in the background; the log forgets the messages it deleted.
+ * With a journal (a server's data directory: {@linkcode Journal}), a turn's
+ * rows are durable once they are in it (one `write`; with `--durability
+ * full`, one `fdatasync`), and SQLite takes the rows of many turns in one
+ * transaction: once {@linkcode SqliteLogOptions.flushLines} are pending,
+ * {@linkcode SqliteLogOptions.flushMs} after the first of them, before each
+ * retention step and at close; then the journal starts again empty. A
+ * program reading the database itself sees lines that much later (the
+ * `history` tool reads the journal too); a killed server's journal is read
+ * back at the next start (`store.ts`). When the database refuses the
+ * pending rows (a full disk), they stay in the journal and are tried again
+ * (each `flushMs`, and at each turn once `flushLines` wait); while
+ * `flushLines` wait, new lines are refused, as when a write fails. Without a journal (a database
+ * in memory: tests), each turn's rows are committed at once.
+ *
+ * With `synchronous=NORMAL` (the default durability) a line in the journal
+ * or committed is in the operating system's hands: it survives the server
+ * being killed, not a power cut or a kernel crash; `full` syncs the
+ * journal at each turn and each commit to the disk. Retention
+ * ({@linkcode Retention}, started by the server for its data directory,
+ * whatever the log) deletes old rows in the background; the log forgets
+ * the messages it deleted.
  *
  * Each message's id is stored with it, and with its sign in `line_ids`, a
  * table that retention leaves alone (the newest ids, about
- * {@linkcode DEDUPE_MAX_LINES}, trimmed from the oldest end), written a
- * batch at a time (in the commit that reaches 256 ids, at close and before
- * each retention step): a killed server's last ids are found in their
- * lines. The ids of recent lines are kept in memory ({@linkcode RecentIds},
- * loaded from both at start), so a line whose id is stored already, before
- * a restart or after its line aged out too, is not stored again (no index
- * on id: it would cost every commit).
+ * {@linkcode DEDUPE_MAX_LINES}, trimmed from the oldest end), written in
+ * the same transaction. The ids of recent lines are kept in memory
+ * ({@linkcode RecentIds}, loaded from both at start), so that a line whose
+ * id is stored already, before a restart or after its line aged out too,
+ * is not stored again (no index on id: it would cost every commit).
  *
  * @module
  */
 
-import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import { clearImmediate, setImmediate } from "node:timers";
-import type { Clock } from "../../clock.ts";
+import type { Clock, TimerId } from "../../clock.ts";
+import {
+  BatchInsert,
+  EVENT_COLUMNS,
+  LineIdsTable,
+  recentEvents,
+  ROW_VALUES,
+} from "./events_table.ts";
+import { encodeRecord, type Journal, type JournalValue } from "./journal.ts";
 import { lastSeq, type Retention } from "./retention.ts";
 import {
   type AppendOptions,
@@ -45,11 +65,7 @@ import {
   type RoomLog,
   type RoomLogFailure,
 } from "../room/room_log.ts";
-import {
-  storedEffect,
-  type StoredRow,
-  toRoomEvent,
-} from "../room/stored_event.ts";
+import { storedEffect } from "../room/stored_event.ts";
 
 /** How the log writes: see the module documentation. */
 export type Durability = "normal" | "full";
@@ -62,16 +78,25 @@ export interface SqliteLogOptions {
   /** @default {"normal"} */
   readonly durability?: Durability;
   /**
+   * Where a turn's lines are made durable before the database takes them,
+   * many turns at once; none: each turn is committed to the database.
+   */
+  readonly journal?: Journal | null;
+  /** With a journal: lines pending when the database takes them. @default {256} */
+  readonly flushLines?: number;
+  /** With a journal: the longest a line waits for the database. @default {200} */
+  readonly flushMs?: number;
+  /**
    * The retention running on the database: messages it deletes are no
    * longer kept at hand (none when it has none).
    */
   readonly retention?: Retention;
   /**
-   * Told about commits that fail: once per outage (the first failure
+   * Told about writes that fail: once per outage (the first failure
    * after a success).
    */
   readonly onError?: (what: string, error: unknown) => void;
-  /** Told when a commit succeeds after commits failed. */
+  /** Told when the database takes lines again after writes failed. */
   readonly onResume?: () => void;
   /** The window of ids kept (tests). */
   readonly ids?: RecentIdsOptions;
@@ -84,10 +109,6 @@ interface Pending {
   readonly id?: string;
   readonly effect?: EventEffect;
 }
-
-/** The columns of `events` that {@linkcode toRoomEvent} reads. */
-const STORED_COLUMNS =
-  "seq, time, line, id, effect, effect_value AS effectValue";
 
 /**
  * The room log in SQLite. It takes an open database with the schema in
@@ -122,30 +143,33 @@ export class SqliteLog implements RoomLog {
   #db: DatabaseSync;
   #clock: Clock;
   #options: SqliteLogOptions;
+  #journal: Journal | null;
+  #flushLines: number;
   #insert: BatchInsert;
   #sink: RoomEventSink = () => {};
   #failed: RoomLogFailure = () => {};
   #recent: RecentEvents;
   /** Ids of the lines stored lately (and of those being committed). */
   #ids: RecentIds;
-  #insertIds: BatchInsert;
-  #trimIds: StatementSync;
-  /**
-   * Ids of stored lines not yet in `line_ids` (seq, id, sign, time: four
-   * values each): written there in batches, not in every commit.
-   */
-  #unflushed: SQLInputValue[] = [];
-  /** Rows of `line_ids`, and how many it keeps (the newest). */
-  #idRows: number;
-  #idsKept: number;
-  /** The last sequence number committed (or ever used). */
+  #idsTable: LineIdsTable;
+  /** The last sequence number made durable (or ever used). */
   #seq: number;
   #pending: Pending[] = [];
+  /**
+   * Rows in the journal, not yet in the database: seven values a row, and
+   * their ids, four values each (seq, id, sign, time).
+   */
+  #unsaved: JournalValue[] = [];
+  #unsavedIds: SQLInputValue[] = [];
+  /** Why the database did not take the rows in the journal, while it does not. */
+  #unsavedError: unknown;
+  #flushTimer: TimerId | undefined;
+  #flushSoon: ReturnType<typeof setImmediate> | undefined;
   /** Resolved once the pending lines have been handed on. */
   #settled: PromiseWithResolvers<void> | undefined;
   #scheduled: ReturnType<typeof setImmediate> | undefined;
   #closed = false;
-  /** Commits are failing (told once, until one succeeds again). */
+  /** Writes are failing (told once, until the database takes lines again). */
   #failing = false;
 
   /** Opens the log in `db`, loading its newest messages into memory. */
@@ -153,62 +177,24 @@ export class SqliteLog implements RoomLog {
     this.#db = db;
     this.#clock = options.clock;
     this.#options = options;
+    this.#journal = options.journal ?? null;
+    this.#flushLines = options.flushLines ?? 256;
     db.exec(
       `PRAGMA synchronous = ${
         options.durability === "full" ? "FULL" : "NORMAL"
       }`,
     );
-    this.#insert = new BatchInsert(
-      db,
-      "events (seq, time, type, line, id, effect, effect_value)",
-    );
+    this.#insert = new BatchInsert(db, EVENT_COLUMNS);
     this.#seq = lastSeq(db);
     this.#recent = new RecentEvents(options.keep);
-    const rows = db.prepare(
-      `SELECT ${STORED_COLUMNS} FROM events WHERE type IN ('MSG', 'ME')
-       ORDER BY seq DESC LIMIT ?`,
-    ).all(options.keep) as unknown as StoredRow[];
-    for (const row of rows.reverse()) {
-      const event = toRoomEvent(row);
-      if (event !== null) this.#recent.add(event);
-    }
+    for (const event of recentEvents(db, options.keep)) this.#recent.add(event);
     this.#ids = new RecentIds(options.ids);
-    this.#idsKept = options.ids?.maxLines ?? DEDUPE_MAX_LINES;
-    this.#insertIds = new BatchInsert(db, "line_ids (seq, id, sign, time)");
-    this.#trimIds = db.prepare(
-      `DELETE FROM line_ids WHERE seq IN
-         (SELECT seq FROM line_ids ORDER BY seq LIMIT ?)`,
-    );
-    const ids = db.prepare(
-      "SELECT seq, id, sign, time FROM line_ids ORDER BY seq DESC LIMIT ?",
-    ).all(this.#idsKept) as {
-      seq: number;
-      id: string;
-      sign: string;
-      time: number;
-    }[];
-    for (const { id, sign, time } of ids.toReversed()) {
-      this.#ids.add(id, time, sign);
-    }
-    // Lines stored after the last batch of ids was (the server was killed):
-    // a batch's worth at most, their signs computed again.
-    const newer = db.prepare(
-      `SELECT seq, time, line, id FROM events WHERE seq > ? AND id NOT NULL
-       ORDER BY seq DESC LIMIT ?`,
-    ).all(ids[0]?.seq ?? 0, this.#idsKept) as unknown as StoredRow[];
-    for (const row of newer.reverse()) {
-      const event = toRoomEvent(row);
-      if (event?.id === undefined) continue;
-      const sign = lineSign(event.line);
-      this.#ids.add(event.id, event.time, sign);
-      this.#unflushed.push(event.seq, event.id, sign, event.time);
-    }
-    this.#idRows = (db.prepare("SELECT COUNT(*) AS n FROM line_ids").get() as {
-      n: number;
-    }).n;
+    const kept = options.ids?.maxLines ?? DEDUPE_MAX_LINES;
+    this.#idsTable = new LineIdsTable(db, kept);
+    this.#idsTable.load(this.#ids);
     options.retention?.onForget((seq) => this.#recent.forgetUpTo(seq));
-    // Ids outlive their lines (a killed server loses no batch of them).
-    options.retention?.beforeStep(() => this.#flushIds());
+    // Retention reads the database: it gets every line first.
+    options.retention?.beforeStep(() => this.#flush());
   }
 
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
@@ -235,16 +221,18 @@ export class SqliteLog implements RoomLog {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#commit();
-      this.#flushIds();
+      // What the database does not take stays in the journal for the next start.
+      this.#flush();
+      this.#clock.clearTimeout(this.#flushTimer);
       this.#closed = true;
     }
     return Promise.resolve();
   }
 
   /**
-   * Commits every pending line in one transaction, then hands them on in
-   * order. Lines appended while handing on (a slow member dropped, say) wait
-   * for the next turn.
+   * Makes every pending line durable, then hands them on in order. Lines
+   * appended while handing on (a slow member dropped, say) wait for the
+   * next turn.
    */
   #commit = (): void => {
     clearImmediate(this.#scheduled);
@@ -259,25 +247,32 @@ export class SqliteLog implements RoomLog {
     } finally {
       settled?.resolve();
     }
+    if (this.#unsaved.length >= this.#flushLines * ROW_VALUES) {
+      // Once this turn's lines are written out (microtasks), not before.
+      this.#flushSoon ??= setImmediate(() => this.#flush());
+    } else if (this.#unsaved.length > 0 && this.#flushTimer === undefined) {
+      this.#flushTimer = this.#clock.setTimeout(
+        () => this.#flush(),
+        this.#options.flushMs ?? 200,
+      );
+    }
   };
 
   /**
-   * Commits a batch, then hands it on in order (a line whose id is stored
-   * already is reported `duplicate` or `reused` in its place), or reports
-   * it lost.
+   * Makes a batch durable, then hands it on in order (a line whose id is
+   * stored already is reported `duplicate` or `reused` in its place), or
+   * reports it lost.
    */
   #write(batch: readonly Pending[]): void {
     let seq = this.#seq;
     /** Lines of this batch whose id is taken (rare: allocated then). */
     let taken: Map<Pending, "duplicate" | "reused"> | undefined;
     let examined = 0;
-    let idRows = this.#idRows;
     /** The values of the batch's rows, seven a row. */
-    const rows: SQLInputValue[] = [];
-    /** The batch's ids, four values each (see `#unflushed`). */
+    const rows: JournalValue[] = [];
+    /** The batch's ids, four values each (see `#unsavedIds`). */
     const ids: SQLInputValue[] = [];
     try {
-      this.#db.exec("BEGIN");
       for (const pending of batch) {
         examined++;
         const { time, line, id, effect } = pending;
@@ -295,15 +290,8 @@ export class SqliteLog implements RoomLog {
         rows.push(stored?.kind ?? null, stored?.value ?? null);
         if (id !== undefined) ids.push(seq, id, sign, time);
       }
-      this.#insert.run(rows);
-      const flush = this.#unflushed.length + ids.length >= ID_BATCH * 4;
-      if (flush) idRows = this.#storeIds([...this.#unflushed, ...ids]);
-      this.#db.exec("COMMIT");
-      this.#idRows = idRows;
-      if (flush) this.#unflushed = [];
-      else this.#unflushed.push(...ids);
+      this.#keep(rows, ids);
     } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       if (!this.#failing) this.#options.onError?.("commit", error);
       this.#failing = true;
       // Not stored: their ids may come again.
@@ -324,8 +312,6 @@ export class SqliteLog implements RoomLog {
       }
       return;
     }
-    if (this.#failing) this.#options.onResume?.();
-    this.#failing = false;
     let next = this.#seq;
     this.#seq = seq;
     for (const pending of batch) {
@@ -342,114 +328,67 @@ export class SqliteLog implements RoomLog {
   }
 
   /**
-   * Writes ids (values as in `#unflushed`) to `line_ids`, inside the
-   * caller's transaction, and trims the table a step at a time (a few rows
-   * over the window are harmless); returns its rows then.
+   * Makes a batch's rows durable: in the journal (the database takes them
+   * later), or committed to the database when there is none. Throws,
+   * having kept none of them, if it cannot.
    */
-  #storeIds(ids: readonly SQLInputValue[]): number {
-    this.#insertIds.run(ids);
-    let rows = this.#idRows + ids.length / 4;
-    const step = Math.max(1, Math.floor(this.#idsKept / 100));
-    if (rows > this.#idsKept + step) {
-      rows -= Number(this.#trimIds.run(rows - this.#idsKept).changes);
-    }
-    return rows;
+  #keep(rows: JournalValue[], ids: SQLInputValue[]): void {
+    const journal = this.#journal;
+    if (journal === null) return this.#save(rows, ids);
+    const full = this.#unsaved.length >= this.#flushLines * ROW_VALUES;
+    if ((full || journal.broken) && !this.#flush()) throw this.#unsavedError;
+    if (rows.length === 0) return;
+    journal.append(encodeRecord(rows), this.#options.durability === "full");
+    this.#unsaved.push(...rows);
+    this.#unsavedIds.push(...ids);
   }
 
-  /** Writes the ids not yet in `line_ids` there (at close, before retention). */
-  #flushIds(): void {
-    if (this.#closed || this.#unflushed.length === 0) return;
+  /**
+   * Has the database take the rows in the journal, then empties it;
+   * false if the database refused them (they stay for the next try).
+   */
+  #flush(): boolean {
+    this.#clock.clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    clearImmediate(this.#flushSoon);
+    this.#flushSoon = undefined;
+    if (this.#closed || this.#journal === null) return true;
     try {
-      this.#db.exec("BEGIN");
-      const rows = this.#storeIds(this.#unflushed);
-      this.#db.exec("COMMIT");
-      this.#idRows = rows;
-      this.#unflushed = [];
+      if (this.#unsaved.length > 0) {
+        this.#save(this.#unsaved, this.#unsavedIds);
+        this.#unsaved = [];
+        this.#unsavedIds = [];
+      }
+      this.#journal.clear();
     } catch (error) {
-      // Kept for the next try; their lines hold them meanwhile.
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       if (!this.#failing) this.#options.onError?.("commit", error);
       this.#failing = true;
+      this.#unsavedError = error;
+      this.#flushTimer = this.#clock.setTimeout(
+        () => this.#flush(),
+        this.#options.flushMs ?? 200,
+      );
+      return false;
     }
-  }
-}
-
-/**
- * Ids a commit leaves for `line_ids` before it writes them there, in the
- * same transaction: one batch of rows costs less than a row in each commit.
- */
-const ID_BATCH = 256;
-
-/** Rows one `INSERT` of {@linkcode BatchInsert} writes at most. */
-const ROWS_PER_STATEMENT = 32;
-
-/**
- * Inserts a batch of rows into one table in as few statements as it can
- * (one for up to 32 rows; each statement prepared once, on first use)
- * rather than one a row: a row then costs half as much
- * (`bench/commit_cost.ts`).
- */
-class BatchInsert {
-  #db: DatabaseSync;
-  #into: string;
-  #columns: number;
-  /** The statement of n rows at n. */
-  #statements: StatementSync[] = [];
-
-  /** `into` is the table and its columns: `events (seq, time)`. */
-  constructor(db: DatabaseSync, into: string) {
-    this.#db = db;
-    this.#into = into;
-    this.#columns = into.split(",").length;
+    return true;
   }
 
-  /** Inserts the rows whose values `values` holds, row after row. */
-  run(values: readonly SQLInputValue[]): void {
-    const most = this.#columns * ROWS_PER_STATEMENT;
-    if (values.length <= most) return this.#run(values);
-    for (let done = 0; done < values.length; done += most) {
-      this.#run(values.slice(done, done + most));
+  /**
+   * Commits rows (seven values each) and their ids (four each) in one
+   * transaction, or throws having committed nothing.
+   */
+  #save(rows: readonly JournalValue[], ids: readonly SQLInputValue[]): void {
+    try {
+      this.#db.exec("BEGIN");
+      this.#insert.run(rows);
+      const committed = this.#idsTable.add(ids);
+      this.#db.exec("COMMIT");
+      committed();
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
     }
-  }
-
-  #run(values: readonly SQLInputValue[]): void {
-    if (values.length === 0) return;
-    const rows = values.length / this.#columns;
-    const statement = this.#statements[rows] ??= this.#db.prepare(
-      `INSERT INTO ${this.#into} VALUES ${
-        Array(rows).fill(`(${Array(this.#columns).fill("?")})`)
-      }`,
-    );
-    statement.run(...values);
-  }
-}
-
-/** Which stored events {@linkcode eachEvent} reads. */
-export interface EventQuery {
-  /** Only events after this sequence number. */
-  readonly afterSeq?: number;
-  /** Only events at or after this time (ms since the epoch). */
-  readonly sinceMs?: number;
-  /** At most this many, oldest first. */
-  readonly limit?: number;
-}
-
-/** Iterates over every stored event matching `query`, oldest first. */
-export function* eachEvent(
-  db: DatabaseSync,
-  query: EventQuery,
-): Generator<RoomEvent> {
-  const statement = db.prepare(
-    `SELECT ${STORED_COLUMNS} FROM events WHERE seq > ? AND time >= ?
-     ORDER BY seq LIMIT ?`,
-  );
-  const rows = statement.iterate(
-    query.afterSeq ?? 0,
-    query.sinceMs ?? 0,
-    query.limit ?? -1,
-  ) as Iterable<StoredRow>;
-  for (const row of rows) {
-    const event = toRoomEvent(row);
-    if (event !== null) yield event;
+    if (this.#failing) this.#options.onResume?.();
+    this.#failing = false;
   }
 }

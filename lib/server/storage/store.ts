@@ -19,6 +19,12 @@ import { join } from "node:path";
 import { aliasSkeleton } from "../../text.ts";
 import { DEDUPE_MAX_LINES, lineSign } from "../room/room_log.ts";
 import { Checkpoints } from "./checkpoints.ts";
+import {
+  Journal,
+  JOURNAL_FILE,
+  type JournalRecovery,
+  openJournal,
+} from "./journal.ts";
 
 /** Name of the database file in the data directory. */
 export const DATABASE_FILE = "chat.db";
@@ -149,6 +155,13 @@ export interface Store extends Disposable {
   readonly db: DatabaseSync;
   /** The data directory, or null for a database in memory (tests). */
   readonly dir: string | null;
+  /**
+   * A server's history journal (`journal.ts`), opened with the lock held;
+   * none otherwise.
+   */
+  readonly journal: Journal | null;
+  /** What the journal held at start, inserted into the database then. */
+  readonly recovery: JournalRecovery | null;
   close(): void;
 }
 
@@ -156,8 +169,9 @@ export interface Store extends Disposable {
 export interface StoreOptions {
   /**
    * Hold the directory's lock file (a server): throws if another server
-   * holds it. Tools that share the database with a server do not.
-   * @default {false}
+   * holds it, and its history journal (rows a killed server left there
+   * are inserted into the database first). Tools that share the database
+   * with a server do not. @default {false}
    */
   readonly exclusive?: boolean;
   /** Open the database read-only (the `history` tool). */
@@ -186,7 +200,7 @@ export function openStore(
   if (dir === null) {
     const db = new DatabaseSync(":memory:");
     migrate(db, false);
-    return handle(db, null, () => {});
+    return handle(db, null, () => {}, null, null);
   }
   const path = join(dir, DATABASE_FILE);
   if (!options.readOnly) {
@@ -197,6 +211,7 @@ export function openStore(
   const unlock = options.exclusive ? lockDirectory(dir) : () => {};
   let db: DatabaseSync | undefined;
   let checkpoints: Checkpoints | undefined;
+  let opened: ReturnType<typeof openJournal> | undefined;
   try {
     db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -207,6 +222,7 @@ export function openStore(
       // Fails now, not at the first message, if another program holds a
       // write lock.
       db.exec("BEGIN IMMEDIATE; COMMIT");
+      opened = openJournal(join(dir, JOURNAL_FILE), db);
     }
     if (options.checkpoints) {
       checkpoints = new Checkpoints(db, path, {
@@ -215,6 +231,7 @@ export function openStore(
       });
     }
   } catch (e) {
+    opened?.journal.close();
     checkpoints?.close();
     db?.close();
     unlock();
@@ -222,24 +239,28 @@ export function openStore(
       cause: e,
     });
   }
-  return handle(db, dir, unlock, checkpoints);
+  const { journal = null, recovery = null } = opened ?? {};
+  return handle(db, dir, unlock, journal, recovery, checkpoints);
 }
 
 function handle(
   db: DatabaseSync,
   dir: string | null,
   unlock: () => void,
+  journal: Journal | null,
+  recovery: JournalRecovery | null,
   checkpoints?: Checkpoints,
 ): Store {
   let open = true;
   const close = () => {
     if (!open) return;
     open = false;
+    journal?.close();
     checkpoints?.close();
     db.close();
     unlock();
   };
-  return { db, dir, close, [Symbol.dispose]: close };
+  return { db, dir, journal, recovery, close, [Symbol.dispose]: close };
 }
 
 /**

@@ -25,10 +25,9 @@ import {
   type RoomLog,
 } from "../../../lib/server/room/room_log.ts";
 import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
-import {
-  eachEvent,
-  SqliteLog,
-} from "../../../lib/server/storage/sqlite_log.ts";
+import { eachEvent } from "../../../lib/server/storage/events_table.ts";
+import { journalEvents } from "../../../lib/server/storage/journal.ts";
+import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
 import { openStore, type Store } from "../../../lib/server/storage/store.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { withTempDir } from "../../_helpers.ts";
@@ -68,21 +67,39 @@ const withMemoryLog: WithKit = (body) =>
     durable: false,
   });
 
-const withSqliteLog: WithKit = (body) =>
+/**
+ * The log in SQLite in a data directory, committing each turn, or with
+ * the server's journal (the database takes lines later; what it stored is
+ * read back as the `history` tool reads it: the journal, then the
+ * database).
+ */
+const withSqliteLog = (journal: boolean): WithKit => (body) =>
   withTempDir(async (dir) => {
     const clock = new FakeClock();
     let store: Store | null = null;
-    const options = { clock, keep: KEEP };
     try {
       await body({
         open: () => {
-          store?.close();
+          store?.close(); // a log not closed first: killed
           store = openStore(dir, { exclusive: true });
+          const options = {
+            clock,
+            keep: KEEP,
+            journal: journal ? store.journal : null,
+          };
           return Promise.resolve(new SqliteLog(store.db, options));
         },
         origin: "1",
         durable: true,
-        stored: () => Promise.resolve([...eachEvent(store!.db, {})]),
+        stored: () => {
+          const newest = journalEvents(dir);
+          const stored = [...eachEvent(store!.db, {})];
+          const last = stored.at(-1)?.seq ?? 0;
+          return Promise.resolve([
+            ...stored,
+            ...newest.filter((event) => event.seq > last),
+          ]);
+        },
       });
     } finally {
       (store as Store | null)?.close();
@@ -145,7 +162,8 @@ async function readStream(link: RedisLink): Promise<readonly RoomEvent[]> {
 
 const LOGS: [string, WithKit][] = [
   ["MemoryLog", withMemoryLog],
-  ["SqliteLog", withSqliteLog],
+  ["SqliteLog", withSqliteLog(false)],
+  ["SqliteLog with a journal", withSqliteLog(true)],
   ["RedisLog", withRedisLog],
 ];
 

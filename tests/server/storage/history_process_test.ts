@@ -230,6 +230,50 @@ Deno.test("server.ts loses no echoed message when killed with SIGKILL, again and
   });
 });
 
+Deno.test("server.ts killed with lines in its journal, not yet in the database: the next start has them, once each", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const { ca } = await testCertificates();
+    // The database would take the lines only after an hour.
+    const args = loopbackArgs(dir, "--history-flush", "3600");
+    const said = ["first", "second", "third"];
+    {
+      await using server = await ServerProcess.start(
+        serverPermissions(dir),
+        args,
+      );
+      using amy = await TestClient.join(server.port, "amy", { ca: ca.cert });
+      for (const text of said) {
+        await amy.send(text);
+        await amy.expect(new RegExp(`^MSG amy ${text}$`));
+      }
+      server.child.kill("SIGKILL");
+      assert.equal((await server.exited()).signal, "SIGKILL");
+    }
+    const inDatabase = () => {
+      using db = new DatabaseSync(`${dir}/data/chat.db`, { readOnly: true });
+      return db.prepare("SELECT COUNT(*) AS n FROM events WHERE type = 'MSG'")
+        .get()!.n;
+    };
+    assert.equal(inDatabase(), 0, "only in the journal");
+    // The history tool reads the journal too.
+    const beforeStart = (await exported(dir)).filter((e) => e.type === "MSG");
+    assert.deepEqual(beforeStart.map((e) => e.text), said);
+    await withServerProcess(serverPermissions(dir), args, async (server) => {
+      assert.equal(inDatabase(), 3, "inserted at start");
+      assert.match(
+        `${server.output}`,
+        / history-recovered lines=4 droppedBytes=0/,
+      );
+      using bob = await TestClient.join(server.port, "bob", { ca: ca.cert });
+      const { said: history } = await readHistory(bob);
+      assert.deepEqual(history, said.map((text) => `MSG amy ${text}`));
+    });
+    const after = (await exported(dir)).filter((e) => e.type === "MSG");
+    assert.deepEqual(after.map((e) => e.text), said, "once each");
+  });
+});
+
 /** Connects with the `ids` capability on and joins as `alias`. */
 async function joinWithIds(port: number, alias: string, ca: string) {
   const client = await TestClient.connect(port, "127.0.0.1", ca);

@@ -1,0 +1,186 @@
+/**
+ * The `events` table and its ids' table `line_ids`, as the room logs of a
+ * data directory use them: rows inserted many to a statement
+ * ({@linkcode BatchInsert}), the window of ids kept in `line_ids`
+ * ({@linkcode LineIdsTable}), and stored events read back
+ * ({@linkcode recentEvents}, {@linkcode eachEvent}: what the `history`
+ * tool exports).
+ *
+ * @module
+ */
+
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import { lineSign, type RecentIds, type RoomEvent } from "../room/room_log.ts";
+import { type StoredRow, toRoomEvent } from "../room/stored_event.ts";
+
+/** The table and columns of a stored event's values, in order. */
+export const EVENT_COLUMNS =
+  "events (seq, time, type, line, id, effect, effect_value)";
+
+/** Values a stored event has: one per column of {@linkcode EVENT_COLUMNS}. */
+export const ROW_VALUES = 7;
+
+/** The columns of `events` that {@linkcode toRoomEvent} reads. */
+const STORED_COLUMNS =
+  "seq, time, line, id, effect, effect_value AS effectValue";
+
+/** The last `limit` stored messages and actions, oldest first. */
+export function recentEvents(db: DatabaseSync, limit: number): RoomEvent[] {
+  const rows = db.prepare(
+    `SELECT ${STORED_COLUMNS} FROM events WHERE type IN ('MSG', 'ME')
+     ORDER BY seq DESC LIMIT ?`,
+  ).all(limit) as unknown as StoredRow[];
+  return rows.reverse().map(toRoomEvent).filter((e) => e !== null);
+}
+
+/**
+ * The table `line_ids`: the ids of the newest lines with their signs, at
+ * most `kept` (a few over between trims), which retention leaves alone.
+ */
+export class LineIdsTable {
+  #db: DatabaseSync;
+  #kept: number;
+  #insert: BatchInsert;
+  #trim: StatementSync;
+  #rows: number;
+
+  /** The table in `db`, keeping the newest `kept` ids. */
+  constructor(db: DatabaseSync, kept: number) {
+    this.#db = db;
+    this.#kept = kept;
+    this.#insert = new BatchInsert(db, "line_ids (seq, id, sign, time)");
+    this.#trim = db.prepare(
+      `DELETE FROM line_ids WHERE seq IN
+         (SELECT seq FROM line_ids ORDER BY seq LIMIT ?)`,
+    );
+    this.#rows = (db.prepare("SELECT COUNT(*) AS n FROM line_ids").get() as {
+      n: number;
+    }).n;
+  }
+
+  /**
+   * Puts the stored ids into `window`, oldest first. Lines stored after
+   * the newest id here with an id not here (a previous release wrote ids
+   * in batches; a killed one left its last batch in its lines only) have
+   * their signs computed again, and their ids are written here.
+   */
+  load(window: RecentIds): void {
+    const ids = this.#db.prepare(
+      "SELECT seq, id, sign, time FROM line_ids ORDER BY seq DESC LIMIT ?",
+    ).all(this.#kept) as {
+      seq: number;
+      id: string;
+      sign: string;
+      time: number;
+    }[];
+    for (const { id, sign, time } of ids.toReversed()) {
+      window.add(id, time, sign);
+    }
+    const newer = this.#db.prepare(
+      `SELECT seq, time, line, id FROM events WHERE seq > ? AND id NOT NULL
+       ORDER BY seq DESC LIMIT ?`,
+    ).all(ids[0]?.seq ?? 0, this.#kept) as unknown as StoredRow[];
+    const values: SQLInputValue[] = [];
+    for (const row of newer.reverse()) {
+      const event = toRoomEvent(row);
+      if (event?.id === undefined) continue;
+      const sign = lineSign(event.line);
+      window.add(event.id, event.time, sign);
+      values.push(event.seq, event.id, sign, event.time);
+    }
+    if (values.length === 0) return;
+    this.#db.exec("BEGIN");
+    this.add(values)();
+    this.#db.exec("COMMIT");
+  }
+
+  /**
+   * Writes ids (seq, id, sign, time each) inside the caller's
+   * transaction, trimming the oldest a step at a time; returns what to
+   * call once the transaction has committed.
+   */
+  add(values: readonly SQLInputValue[]): () => void {
+    if (values.length === 0) return () => {};
+    this.#insert.run(values);
+    let rows = this.#rows + values.length / 4;
+    const step = Math.max(1, Math.floor(this.#kept / 100));
+    if (rows > this.#kept + step) {
+      rows -= Number(this.#trim.run(rows - this.#kept).changes);
+    }
+    return () => this.#rows = rows;
+  }
+}
+
+/** Rows one `INSERT` of {@linkcode BatchInsert} writes at most. */
+const ROWS_PER_STATEMENT = 32;
+
+/**
+ * Inserts a batch of rows into one table in as few statements as it can
+ * (one for up to 32 rows; each statement prepared once, on first use)
+ * rather than one a row: a row then costs half as much
+ * (`bench/commit_cost.ts`).
+ */
+export class BatchInsert {
+  #db: DatabaseSync;
+  #into: string;
+  #columns: number;
+  /** The statement of n rows at n. */
+  #statements: StatementSync[] = [];
+
+  /** `into` is the table and its columns: `events (seq, time)`. */
+  constructor(db: DatabaseSync, into: string) {
+    this.#db = db;
+    this.#into = into;
+    this.#columns = into.split(",").length;
+  }
+
+  /** Inserts the rows whose values `values` holds, row after row. */
+  run(values: readonly SQLInputValue[]): void {
+    const most = this.#columns * ROWS_PER_STATEMENT;
+    if (values.length <= most) return this.#run(values);
+    for (let done = 0; done < values.length; done += most) {
+      this.#run(values.slice(done, done + most));
+    }
+  }
+
+  #run(values: readonly SQLInputValue[]): void {
+    if (values.length === 0) return;
+    const rows = values.length / this.#columns;
+    const statement = this.#statements[rows] ??= this.#db.prepare(
+      `INSERT INTO ${this.#into} VALUES ${
+        Array(rows).fill(`(${Array(this.#columns).fill("?")})`)
+      }`,
+    );
+    statement.run(...values);
+  }
+}
+
+/** Which stored events {@linkcode eachEvent} reads. */
+export interface EventQuery {
+  /** Only events after this sequence number. */
+  readonly afterSeq?: number;
+  /** Only events at or after this time (ms since the epoch). */
+  readonly sinceMs?: number;
+  /** At most this many, oldest first. */
+  readonly limit?: number;
+}
+
+/** Iterates over every stored event matching `query`, oldest first. */
+export function* eachEvent(
+  db: DatabaseSync,
+  query: EventQuery,
+): Generator<RoomEvent> {
+  const statement = db.prepare(
+    `SELECT ${STORED_COLUMNS} FROM events WHERE seq > ? AND time >= ?
+     ORDER BY seq LIMIT ?`,
+  );
+  const rows = statement.iterate(
+    query.afterSeq ?? 0,
+    query.sinceMs ?? 0,
+    query.limit ?? -1,
+  ) as Iterable<StoredRow>;
+  for (const row of rows) {
+    const event = toRoomEvent(row);
+    if (event !== null) yield event;
+  }
+}
