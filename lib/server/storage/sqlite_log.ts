@@ -13,19 +13,15 @@
  * retention step and at close; then the journal starts again empty. A
  * program reading the database itself sees lines that much later (the
  * `history` tool reads the journal too); a killed server's journal is read
- * back at the next start (`store.ts`). When the database refuses the
- * pending rows (a full disk), they stay in the journal and are tried again
- * (each `flushMs`, and at each turn once `flushLines` wait); while
- * `flushLines` wait, new lines are refused, as when a write fails. Without a journal (a database
- * in memory: tests), each turn's rows are committed at once.
+ * back at the next start (`store.ts`). Rows the database refuses (a full
+ * disk) stay in the journal and are tried again; while `flushLines` wait,
+ * new lines are refused, as when a write fails. Without a journal (a
+ * database in memory: tests), each turn's rows are committed at once.
  *
- * With `synchronous=NORMAL` (the default durability) a line in the journal
- * or committed is in the operating system's hands: it survives the server
- * being killed, not a power cut or a kernel crash; `full` syncs the
- * journal at each turn and each commit to the disk. Retention
- * ({@linkcode Retention}, started by the server for its data directory,
- * whatever the log) deletes old rows in the background; the log forgets
- * the messages it deleted.
+ * `normal` durability: a line kept is in the operating system's hands (it
+ * survives the server killed, not a power cut); `full` syncs the journal
+ * each turn and each commit. Retention ({@linkcode Retention}) deletes old
+ * rows in the background; the log forgets the messages it deleted.
  *
  * Each message's id is stored with it, and with its sign in `line_ids`, a
  * table that retention leaves alone (the newest ids, about
@@ -292,24 +288,7 @@ export class SqliteLog implements RoomLog {
       }
       this.#keep(rows, ids);
     } catch (error) {
-      if (!this.#failing) this.#options.onError?.("commit", error);
-      this.#failing = true;
-      // Not stored: their ids may come again.
-      for (const pending of batch.slice(0, examined)) {
-        if (pending.id !== undefined && !taken?.has(pending)) {
-          this.#ids.delete(pending.id);
-        }
-      }
-      // A line whose id was stored before this batch is told so still.
-      const outcome = (p: Pending): AppendOutcome => {
-        const known = p.id === undefined
-          ? "new"
-          : this.#ids.check(p.id, lineSign(p.line));
-        return known === "new" ? "refused" : known;
-      };
-      for (const [why, lines] of Map.groupBy(batch, outcome)) {
-        this.#failed(lines, why, error);
-      }
+      this.#lost(batch.slice(0, examined), batch, taken, error);
       return;
     }
     let next = this.#seq;
@@ -324,6 +303,32 @@ export class SqliteLog implements RoomLog {
       const event: RoomEvent = { seq: ++next, time, line, origin, id, effect };
       this.#recent.add(event);
       this.#sink(event);
+    }
+  }
+
+  /** A batch not kept: its new ids may come again; each line is `refused`
+   * (or `duplicate`/`reused` if its id was stored before this batch). */
+  #lost(
+    examined: readonly Pending[],
+    batch: readonly Pending[],
+    taken: Map<Pending, "duplicate" | "reused"> | undefined,
+    error: unknown,
+  ): void {
+    if (!this.#failing) this.#options.onError?.("commit", error);
+    this.#failing = true;
+    for (const pending of examined) {
+      if (pending.id !== undefined && !taken?.has(pending)) {
+        this.#ids.delete(pending.id);
+      }
+    }
+    const outcome = (p: Pending): AppendOutcome => {
+      const known = p.id === undefined
+        ? "new"
+        : this.#ids.check(p.id, lineSign(p.line));
+      return known === "new" ? "refused" : known;
+    };
+    for (const [why, lines] of Map.groupBy(batch, outcome)) {
+      this.#failed(lines, why, error);
     }
   }
 
