@@ -4,7 +4,8 @@
  * ({@linkcode BatchInsert}), the window of ids kept in `line_ids`
  * ({@linkcode LineIdsTable}), and stored events read back
  * ({@linkcode recentEvents}, {@linkcode eachEvent}: what the `history`
- * tool exports).
+ * tool exports), and {@linkcode transaction}, which every writer of the
+ * data directory's database uses.
  *
  * @module
  */
@@ -12,6 +13,24 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { lineSign, type RecentIds, type RoomEvent } from "../room/room_log.ts";
 import { type StoredRow, toRoomEvent } from "../room/stored_event.ts";
+
+/**
+ * Runs `work` in one transaction: committed, or rolled back and its error
+ * thrown. SQLite rolls back by itself on some errors (a full disk), so the
+ * rollback is only asked for while a transaction is open: otherwise its
+ * own error would hide the one that matters.
+ */
+export function transaction<T>(db: DatabaseSync, work: () => T): T {
+  db.exec("BEGIN");
+  try {
+    const result = work();
+    db.exec("COMMIT");
+    return result;
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}
 
 /** The table and columns of a stored event's values, in order. */
 export const EVENT_COLUMNS =
@@ -89,9 +108,7 @@ export class LineIdsTable {
       values.push(event.seq, event.id, sign, event.time);
     }
     if (values.length === 0) return;
-    this.#db.exec("BEGIN");
-    this.add(values)();
-    this.#db.exec("COMMIT");
+    transaction(this.#db, () => this.add(values))();
   }
 
   /**

@@ -23,7 +23,12 @@
 import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { crc32 } from "node:zlib";
-import { BatchInsert, EVENT_COLUMNS, ROW_VALUES } from "./events_table.ts";
+import {
+  BatchInsert,
+  EVENT_COLUMNS,
+  ROW_VALUES,
+  transaction,
+} from "./events_table.ts";
 import { lastSeq } from "./retention.ts";
 import type { RoomEvent } from "../room/room_log.ts";
 import { toRoomEvent } from "../room/stored_event.ts";
@@ -236,14 +241,7 @@ function recover(db: DatabaseSync, bytes: Uint8Array): JournalRecovery {
     from += ROW_VALUES;
   }
   const newer = values.slice(from);
-  db.exec("BEGIN");
-  try {
-    new BatchInsert(db, EVENT_COLUMNS).run(newer);
-    db.exec("COMMIT");
-  } catch (e) {
-    db.exec("ROLLBACK");
-    throw e;
-  }
+  transaction(db, () => new BatchInsert(db, EVENT_COLUMNS).run(newer));
   return { rows: newer.length / ROW_VALUES, droppedBytes: bytes.length - read };
 }
 

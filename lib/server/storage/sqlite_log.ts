@@ -43,6 +43,7 @@ import {
   LineIdsTable,
   recentEvents,
   ROW_VALUES,
+  transaction,
 } from "./events_table.ts";
 import { encodeRecord, type Journal, type JournalValue } from "./journal.ts";
 import { lastSeq, type Retention } from "./retention.ts";
@@ -383,16 +384,11 @@ export class SqliteLog implements RoomLog {
    * transaction, or throws having committed nothing.
    */
   #save(rows: readonly JournalValue[], ids: readonly SQLInputValue[]): void {
-    try {
-      this.#db.exec("BEGIN");
+    const committed = transaction(this.#db, () => {
       this.#insert.run(rows);
-      const committed = this.#idsTable.add(ids);
-      this.#db.exec("COMMIT");
-      committed();
-    } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw error;
-    }
+      return this.#idsTable.add(ids);
+    });
+    committed();
     if (this.#failing) this.#options.onResume?.();
     this.#failing = false;
   }

@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { aliasSkeleton } from "../../text.ts";
 import { DEDUPE_MAX_LINES, lineSign } from "../room/room_log.ts";
 import { Checkpoints } from "./checkpoints.ts";
+import { transaction } from "./events_table.ts";
 import {
   Journal,
   JOURNAL_FILE,
@@ -305,6 +306,9 @@ function explain(e: unknown): string {
     return `${message}. Another program is writing to it: stop it and start again`;
   }
   if (/older tlschat/.test(message)) return message;
+  if (/disk is full/i.test(message)) {
+    return `${message}. Free some space and start again; nothing was lost or changed`;
+  }
   if (/readonly|read-only/i.test(message)) {
     return `${message}. It is not damaged: this user may read the database but not its data directory (SQLite needs to create chat.db-shm there); run as the server's user`;
   }
@@ -332,16 +336,11 @@ function migrate(db: DatabaseSync, readOnly: boolean): void {
     );
   }
   for (let v = version; v < MIGRATIONS.length; v++) {
-    db.exec("BEGIN");
-    try {
+    transaction(db, () => {
       const migration = MIGRATIONS[v]!;
       if (typeof migration === "string") db.exec(migration);
       else migration(db);
       db.exec(`PRAGMA user_version = ${v + 1}`);
-      db.exec("COMMIT");
-    } catch (e) {
-      db.exec("ROLLBACK");
-      throw e;
-    }
+    });
   }
 }

@@ -9,7 +9,11 @@
 
 import assert from "node:assert/strict";
 import { setImmediate } from "node:timers";
-import { eachEvent } from "../../../lib/server/storage/events_table.ts";
+import type { DatabaseSync } from "node:sqlite";
+import {
+  eachEvent,
+  transaction,
+} from "../../../lib/server/storage/events_table.ts";
 import {
   decodeJournal,
   encodeRecord,
@@ -17,6 +21,7 @@ import {
   JOURNAL_FILE,
   type JournalFile,
   type JournalValue,
+  openJournal,
 } from "../../../lib/server/storage/journal.ts";
 import { Retention } from "../../../lib/server/storage/retention.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
@@ -425,3 +430,53 @@ Deno.test("SqliteLog with a journal, killed before the database took its lines: 
     store.close();
   });
 });
+
+Deno.test("a journal the database has no room for: the start fails saying the disk is full, and the journal keeps its rows", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/${JOURNAL_FILE}`;
+    const big = "x".repeat(20_000);
+    const rows = [1, 2, 3].flatMap((seq) => row(seq, big));
+    await Deno.writeFile(path, encodeRecord(rows));
+    const journal = await Deno.readFile(path);
+    const store = openStore(null);
+    try {
+      const pages = store.db.prepare("PRAGMA page_count").get() as {
+        page_count: number;
+      };
+      store.db.exec(`PRAGMA max_page_count = ${pages.page_count + 2}`);
+      assert.throws(() => openJournal(path, store.db), /disk is full/);
+      assert.equal(store.db.isTransaction, false);
+    } finally {
+      store.close();
+    }
+    assert.deepEqual(await Deno.readFile(path), journal, "nothing lost");
+  });
+});
+
+Deno.test("a transaction SQLite rolled back by itself (a full disk at COMMIT) throws the disk's error, not the rollback's", () => {
+  let open = false;
+  const db = {
+    get isTransaction() {
+      return open;
+    },
+    exec(sql: string) {
+      if (sql === "BEGIN") open = true;
+      else if (sql === "COMMIT") {
+        open = false; // SQLite gives the transaction up on SQLITE_FULL
+        throw new Error("database or disk is full");
+      } else if (sql === "ROLLBACK") {
+        if (!open) {
+          throw new Error("cannot rollback - no transaction is active");
+        }
+        open = false;
+      }
+    },
+  } as unknown as DatabaseSync;
+  assert.throws(() => transaction(db, () => 1), /disk is full/);
+  assert.equal(transaction(fakeOk(), () => 7), 7);
+});
+
+/** A database whose transactions all commit. */
+function fakeOk(): DatabaseSync {
+  return { isTransaction: false, exec() {} } as unknown as DatabaseSync;
+}
