@@ -183,10 +183,18 @@ export class Journal {
     this.#size += record.length;
   }
 
-  /** Empties it (its rows are in the database); throws if it cannot. */
+  /**
+   * Empties it (its rows are in the database); throws if it cannot, and
+   * is `broken` then (it would grow without bound).
+   */
   clear(): void {
     if (this.#size === 0 && !this.#broken) return;
-    this.#file.truncateSync(0);
+    try {
+      this.#file.truncateSync(0);
+    } catch (error) {
+      this.#broken = true;
+      throw error;
+    }
     this.#size = 0;
     this.#broken = false;
   }

@@ -480,3 +480,31 @@ Deno.test("a transaction SQLite rolled back by itself (a full disk at COMMIT) th
 function fakeOk(): DatabaseSync {
   return { isTransaction: false, exec() {} } as unknown as DatabaseSync;
 }
+
+Deno.test("SqliteLog with a journal that cannot be emptied once the database took its lines takes no more than flushLines until it can", async () => {
+  const { store, file, log, seen, errors, stored } = journaled({
+    flushLines: 3,
+  });
+  file.failTruncate = true; // the journal cannot be emptied
+  for (let i = 0; i < 12; i++) {
+    log.append(msg(`m${i}`), "1");
+    await settledLog(log);
+    await nextTurn(); // a flush, once flushLines wait
+  }
+  // The database has the first lines; the journal, holding them still,
+  // takes no more: its size stays bounded while it cannot be emptied.
+  assert.deepEqual(stored(), ["m0", "m1", "m2"]);
+  assert.ok(seqs(file.bytes).length <= 3, `${seqs(file.bytes).length} rows`);
+  assert.deepEqual(seen.slice(0, 3), ["m0", "m1", "m2"]);
+  assert.ok(seen.slice(3).every((s) => s.startsWith("refused ")), `${seen}`);
+  assert.deepEqual(errors, ["commit"], "told once");
+  file.failTruncate = false;
+  log.append(msg("after"), "1");
+  await settledLog(log);
+  assert.deepEqual(seen.at(-1), "after");
+  assert.deepEqual(seqs(file.bytes), [4], "emptied, then the new line");
+  await log.close();
+  assert.deepEqual(stored(), ["m0", "m1", "m2", "after"]);
+  assert.deepEqual(errors, ["commit", "resumed"]);
+  store.close();
+});
