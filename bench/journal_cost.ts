@@ -25,6 +25,7 @@
 import { parseArgs } from "node:util";
 import { systemClock } from "../lib/clock.ts";
 import { newLineId } from "../lib/server/room/room_log.ts";
+import { MemoryLog } from "../lib/server/room/memory_log.ts";
 import { SqliteLog } from "../lib/server/storage/sqlite_log.ts";
 import { openStore } from "../lib/server/storage/store.ts";
 
@@ -32,6 +33,8 @@ const ROOT = new URL("..", import.meta.url).pathname;
 
 interface Variant {
   readonly name: string;
+  /** The log in memory instead (what durability is measured against). */
+  readonly memory?: boolean;
   readonly journal: boolean;
   readonly flushLines?: number;
   readonly full?: boolean;
@@ -49,6 +52,7 @@ const FTS = `CREATE VIRTUAL TABLE events_fts USING fts5(text, content='');
   END`;
 
 const VARIANTS: readonly Variant[] = [
+  { name: "in memory (MemoryLog)", journal: false, memory: true },
   { name: "commit a turn (before)", journal: false, worker: true },
   { name: "commit a turn, no worker", journal: false },
   { name: "journal, N=64", journal: true, flushLines: 64, worker: true },
@@ -85,14 +89,16 @@ async function round(variant: Variant, n: number): Promise<number[]> {
     checkpoints: variant.worker ?? false,
   });
   if (variant.setup) store.db.exec(variant.setup);
-  const log = new SqliteLog(store.db, {
-    clock: systemClock,
-    keep: 500,
-    durability: variant.full ? "full" : "normal",
-    journal: variant.journal ? store.journal : null,
-    flushLines: variant.flushLines ?? 256,
-    flushMs: 60_000,
-  });
+  const log = variant.memory
+    ? new MemoryLog(systemClock, 500)
+    : new SqliteLog(store.db, {
+      clock: systemClock,
+      keep: 500,
+      durability: variant.full ? "full" : "normal",
+      journal: variant.journal ? store.journal : null,
+      flushLines: variant.flushLines ?? 256,
+      flushMs: 60_000,
+    });
   log.subscribe(() => {});
   const times: number[] = [];
   const text = "x".repeat(40);

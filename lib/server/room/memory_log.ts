@@ -12,14 +12,13 @@ import {
   type AppendOptions,
   lineSign,
   RecentEvents,
-  RecentIds,
-  type RecentIdsOptions,
   type RoomEvent,
   type RoomEventSink,
   type RoomLine,
   type RoomLog,
   type RoomLogFailure,
 } from "./room_log.ts";
+import { RecentIds, type RecentIdsOptions } from "./recent_ids.ts";
 
 /**
  * A log in memory: it numbers each line and hands it to the subscriber at

@@ -36,7 +36,7 @@ import { Replies } from "./replies.ts";
 import {
   type AppendOptions,
   type EventEffect,
-  newLineId,
+  LineIdMaker,
   type RoomEvent,
   type RoomLine,
   type RoomLog,
@@ -103,6 +103,8 @@ export class Room<M extends Member = Member> extends Membership<M> {
   /** What it answers one member alone: `/who`, history, `/help`, `/msg`. */
   readonly replies: Replies<M>;
   #log: RoomLog;
+  /** Ids for the lines sent without one. */
+  #lineIds = new LineIdMaker();
   /** The directory is being told of a log event (see `#fanOut`). */
   #storing = false;
   /**
@@ -301,7 +303,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
    * with that id already does not store it again: the sender then gets
    * its echo again, alone.
    */
-  say(member: M, text: string, id: string = newLineId()): void {
+  say(member: M, text: string, id: string = this.#lineIds.next()): void {
     this.stats.messages++;
     this.#append({ type: "MSG", alias: member.alias, text }, member.id, {
       id,
@@ -309,7 +311,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
   }
 
   /** Sends a `/me` action from a member to everyone (`id` as for `say`). */
-  act(member: M, text: string, id: string = newLineId()): void {
+  act(member: M, text: string, id: string = this.#lineIds.next()): void {
     this.stats.messages++;
     this.#append({ type: "ME", alias: member.alias, text }, member.id, {
       id,

@@ -11,7 +11,8 @@
  */
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import { lineSign, type RecentIds, type RoomEvent } from "../room/room_log.ts";
+import { lineSign, type RoomEvent } from "../room/room_log.ts";
+import type { RecentIds } from "../room/recent_ids.ts";
 import { type StoredRow, toRoomEvent } from "../room/stored_event.ts";
 
 /**
@@ -39,6 +40,28 @@ export const EVENT_COLUMNS =
 /** Values a stored event has: one per column of {@linkcode EVENT_COLUMNS}. */
 export const ROW_VALUES = 7;
 
+/**
+ * The stored line (JSON) of row `seq` among `values` (rows of
+ * {@linkcode ROW_VALUES} values, numbered one after the other), if there.
+ */
+export function rowLine(
+  values: readonly (SQLInputValue | null)[],
+  seq: number,
+): string | undefined {
+  if (values.length === 0) return undefined;
+  const at = (seq - Number(values[0])) * ROW_VALUES;
+  return values[at] === seq ? values[at + 3] as string : undefined;
+}
+
+/** The sign ({@linkcode lineSign}) of a stored line, or null if it is none. */
+export function storedLineSign(line: string): string | null {
+  try {
+    return lineSign(JSON.parse(line));
+  } catch {
+    return null; // not a line (written by hand): nothing to tell it by
+  }
+}
+
 /** The columns of `events` that {@linkcode toRoomEvent} reads. */
 const STORED_COLUMNS =
   "seq, time, line, id, effect, effect_value AS effectValue";
@@ -52,9 +75,19 @@ export function recentEvents(db: DatabaseSync, limit: number): RoomEvent[] {
   return rows.reverse().map(toRoomEvent).filter((e) => e !== null);
 }
 
+/** An id as {@linkcode LineIdsTable.load} reads it. */
+interface HeldId {
+  seq: number;
+  id: string;
+  time: number;
+  sign: string | null;
+}
+
 /**
- * The table `line_ids`: the ids of the newest lines with their signs, at
- * most `kept` (a few over between trims), which retention leaves alone.
+ * The table `line_ids`: the ids, with their signs, of lines that retention
+ * deleted while their ids were still to be remembered (at most `kept`, a
+ * few over between trims). The ids of the lines still in `events` are read
+ * from there.
  */
 export class LineIdsTable {
   #db: DatabaseSync;
@@ -78,37 +111,39 @@ export class LineIdsTable {
   }
 
   /**
-   * Puts the stored ids into `window`, oldest first. Lines stored after
-   * the newest id here with an id not here (a previous release wrote ids
-   * in batches; a killed one left its last batch in its lines only) have
-   * their signs computed again, and their ids are written here.
+   * Puts the newest stored ids into `window`, oldest first: those of
+   * `line_ids` with their signs, those of the lines in `events` with their
+   * lines' numbers (the sign is computed only if the id comes again).
    */
   load(window: RecentIds): void {
-    const ids = this.#db.prepare(
-      "SELECT seq, id, sign, time FROM line_ids ORDER BY seq DESC LIMIT ?",
-    ).all(this.#kept) as {
-      seq: number;
-      id: string;
-      sign: string;
-      time: number;
-    }[];
-    for (const { id, sign, time } of ids.toReversed()) {
-      window.add(id, time, sign);
+    const newest = (sql: string) =>
+      this.#db.prepare(`${sql} ORDER BY seq DESC LIMIT ?`).all(
+        this.#kept,
+      ) as unknown as HeldId[];
+    const kept = newest("SELECT seq, id, time, sign FROM line_ids");
+    const stored = newest(
+      "SELECT seq, id, time, NULL AS sign FROM events WHERE id NOT NULL",
+    );
+    // Both newest first; a line in both (written by a previous release)
+    // is taken with its sign.
+    const ids: HeldId[] = [];
+    let k = 0;
+    let s = 0;
+    while (ids.length < this.#kept && (k < kept.length || s < stored.length)) {
+      const a = kept[k];
+      const b = stored[s];
+      if (b === undefined || a !== undefined && a.seq >= b.seq) {
+        ids.push(a!);
+        k++;
+        if (a!.seq === b?.seq) s++;
+      } else {
+        ids.push(b);
+        s++;
+      }
     }
-    const newer = this.#db.prepare(
-      `SELECT seq, time, line, id FROM events WHERE seq > ? AND id NOT NULL
-       ORDER BY seq DESC LIMIT ?`,
-    ).all(ids[0]?.seq ?? 0, this.#kept) as unknown as StoredRow[];
-    const values: SQLInputValue[] = [];
-    for (const row of newer.reverse()) {
-      const event = toRoomEvent(row);
-      if (event?.id === undefined) continue;
-      const sign = lineSign(event.line);
-      window.add(event.id, event.time, sign);
-      values.push(event.seq, event.id, sign, event.time);
+    for (const { seq, id, time, sign } of ids.toReversed()) {
+      window.add(id, time, sign ?? seq);
     }
-    if (values.length === 0) return;
-    transaction(this.#db, () => this.add(values))();
   }
 
   /**

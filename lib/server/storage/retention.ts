@@ -9,7 +9,10 @@
  * runs it on its data directory whatever its log (`chat_server.ts`: rows
  * stored before still age out when history is no longer stored there); a
  * log that keeps stored messages at hand follows it ({@linkcode
- * Retention.onForget}).
+ * Retention.onForget}). The ids of the lines it deletes go to `line_ids`
+ * with their signs, in the same transaction, so that no id is stored twice
+ * after its line aged out: those the log still remembers
+ * ({@linkcode Retention.keepIdsBy}), or all of them when no log says.
  *
  * @module
  */
@@ -17,6 +20,8 @@
 import type { DatabaseSync } from "node:sqlite";
 import { clearImmediate, setImmediate } from "node:timers";
 import type { Clock } from "../../clock.ts";
+import { DEDUPE_MAX_LINES } from "../room/recent_ids.ts";
+import { LineIdsTable, storedLineSign } from "./events_table.ts";
 
 /** Options of {@linkcode Retention}. */
 export interface RetentionOptions {
@@ -29,7 +34,27 @@ export interface RetentionOptions {
   readonly everyMs?: number;
   /** Told when a step failed (it is tried again at the next round). */
   readonly onError?: (error: unknown) => void;
+  /** Ids kept in `line_ids` at most. @default {DEDUPE_MAX_LINES} */
+  readonly keptIds?: number;
 }
+
+/** A message or action with an id, as a step deletes it. */
+export interface DeletedLine {
+  readonly seq: number;
+  readonly time: number;
+  readonly id: string;
+  /** The line as stored (JSON). */
+  readonly line: string;
+}
+
+/**
+ * The sign to keep with the id of a line being deleted, or null when its
+ * id need not outlive it.
+ */
+export type SignOfDeleted = (line: DeletedLine) => string | null;
+
+/** Every id kept, with the sign of its line (when it is one). */
+const signOfAny: SignOfDeleted = (deleted) => storedLineSign(deleted.line);
 
 /** Rows one step deletes at most (of each kind). */
 export const RETENTION_STEP_ROWS = 2_000;
@@ -40,6 +65,16 @@ const LAST_SEQ_KEY = "history.last_seq";
 const DAY_MS = 86_400_000;
 
 const SAID = "type IN ('MSG', 'ME')";
+/** What a step reads back of the rows it deletes. */
+const DELETED = "seq, time, id, line";
+
+/** A row a step deleted. */
+interface Deleted {
+  readonly seq: number;
+  readonly time: number;
+  readonly id: string | null;
+  readonly line: string;
+}
 const OTHER = "type NOT IN ('MSG', 'ME')";
 
 /**
@@ -64,11 +99,14 @@ export class Retention {
   #stopped = false;
   #forget: ((seq: number) => void)[] = [];
   #before: (() => void)[] = [];
+  #signOf: SignOfDeleted = signOfAny;
+  #ids: LineIdsTable;
 
   /** Ready to {@linkcode start}, once its listeners are in place. */
   constructor(db: DatabaseSync, options: RetentionOptions) {
     this.#db = db;
     this.#options = options;
+    this.#ids = new LineIdsTable(db, options.keptIds ?? DEDUPE_MAX_LINES);
   }
 
   /** Runs a first round now, then one every `everyMs`. */
@@ -80,6 +118,14 @@ export class Retention {
   /** Tells `listener` the highest message number each step deleted. */
   onForget(listener: (seq: number) => void): void {
     this.#forget.push(listener);
+  }
+
+  /**
+   * Has `signOf` say which ids of the lines a step deletes are kept, and
+   * with what sign (by default: all, each with its line's sign).
+   */
+  keepIdsBy(signOf: SignOfDeleted): void {
+    this.#signOf = signOf;
   }
 
   /**
@@ -129,28 +175,45 @@ export class Retention {
       ? db.prepare(
         `DELETE FROM events WHERE seq IN
            (SELECT seq FROM events ORDER BY seq LIMIT ?) AND time < ?
-         RETURNING seq, type`,
-      ).all(RETENTION_STEP_ROWS, clock.now() - keepDays * DAY_MS) as {
-        seq: number;
-        type: string;
-      }[]
+         RETURNING ${DELETED}, type`,
+      ).all(
+        RETENTION_STEP_ROWS,
+        clock.now() - keepDays * DAY_MS,
+      ) as unknown as (Deleted & { type: string })[]
       : [];
     const gone = said.length + other.length + old.length;
     if (gone > 0) {
       db.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)")
         .run(LAST_SEQ_KEY, String(last));
     }
-    db.exec("COMMIT");
-    const forgotten = [
+    const lines = [
       ...said,
       ...old.filter((row) => row.type === "MSG" || row.type === "ME"),
-    ].reduce((max, row) => Math.max(max, row.seq), 0);
+    ];
+    const kept = this.#keepIds(lines);
+    db.exec("COMMIT");
+    kept();
+    const forgotten = lines.reduce((max, row) => Math.max(max, row.seq), 0);
     if (forgotten > 0) { for (const forget of this.#forget) forget(forgotten); }
     return Math.max(said.length, other.length, old.length);
   }
 
+  /**
+   * Writes the ids of deleted lines that must outlive them, inside the
+   * step's transaction; returns what to call once it has committed.
+   */
+  #keepIds(lines: readonly Deleted[]): () => void {
+    const values: (string | number)[] = [];
+    for (const line of lines) {
+      if (line.id === null) continue;
+      const sign = this.#signOf(line as DeletedLine);
+      if (sign !== null) values.push(line.seq, line.id, sign, line.time);
+    }
+    return this.#ids.add(values);
+  }
+
   /** Deletes the oldest rows of a kind over `keep`, a step's worth. */
-  #overCount(kind: string, keep: number): { seq: number }[] {
+  #overCount(kind: string, keep: number): Deleted[] {
     const { n } = this.#db.prepare(
       `SELECT COUNT(*) AS n FROM events WHERE ${kind}`,
     ).get() as { n: number };
@@ -159,7 +222,7 @@ export class Retention {
     return this.#db.prepare(
       `DELETE FROM events WHERE seq IN
          (SELECT seq FROM events WHERE ${kind} ORDER BY seq LIMIT ?)
-       RETURNING seq`,
-    ).all(over) as { seq: number }[];
+       RETURNING ${DELETED}`,
+    ).all(over) as unknown as Deleted[];
   }
 }

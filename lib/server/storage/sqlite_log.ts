@@ -23,24 +23,20 @@
  * each turn and each commit. Retention ({@linkcode Retention}) deletes old
  * rows in the background; the log forgets the messages it deleted.
  *
- * Each message's id is stored with it, and with its sign in `line_ids`, a
- * table that retention leaves alone (the newest ids, about
- * {@linkcode DEDUPE_MAX_LINES}, trimmed from the oldest end), written in
- * the same transaction. The ids of recent lines are kept in memory
- * ({@linkcode RecentIds}, loaded from both at start), so that a line whose
+ * Each message's id is stored with it. The ids of recent lines are kept
+ * in memory ({@linkcode StoredIds}, loaded at start), so that a line whose
  * id is stored already, before a restart or after its line aged out too,
  * is not stored again (no index on id: it would cost every commit).
  *
  * @module
  */
 
-import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import { clearImmediate, setImmediate } from "node:timers";
 import type { Clock, TimerId } from "../../clock.ts";
 import {
   BatchInsert,
   EVENT_COLUMNS,
-  LineIdsTable,
   recentEvents,
   ROW_VALUES,
   transaction,
@@ -50,18 +46,16 @@ import { lastSeq, type Retention } from "./retention.ts";
 import {
   type AppendOptions,
   type AppendOutcome,
-  DEDUPE_MAX_LINES,
   type EventEffect,
-  lineSign,
   RecentEvents,
-  RecentIds,
-  type RecentIdsOptions,
   type RoomEvent,
   type RoomEventSink,
   type RoomLine,
   type RoomLog,
   type RoomLogFailure,
 } from "../room/room_log.ts";
+import type { RecentIdsOptions } from "../room/recent_ids.ts";
+import { StoredIds } from "./stored_ids.ts";
 import { storedEffect } from "../room/stored_event.ts";
 
 /** How the log writes: see the module documentation. */
@@ -147,17 +141,12 @@ export class SqliteLog implements RoomLog {
   #failed: RoomLogFailure = () => {};
   #recent: RecentEvents;
   /** Ids of the lines stored lately (and of those being committed). */
-  #ids: RecentIds;
-  #idsTable: LineIdsTable;
+  #ids: StoredIds;
   /** The last sequence number made durable (or ever used). */
   #seq: number;
   #pending: Pending[] = [];
-  /**
-   * Rows in the journal, not yet in the database: seven values a row, and
-   * their ids, four values each (seq, id, sign, time).
-   */
+  /** Rows in the journal, not yet in the database: seven values a row. */
   #unsaved: JournalValue[] = [];
-  #unsavedIds: SQLInputValue[] = [];
   /** Why the database did not take the rows in the journal, while it does not. */
   #unsavedError: unknown;
   #flushTimer: TimerId | undefined;
@@ -185,11 +174,9 @@ export class SqliteLog implements RoomLog {
     this.#seq = lastSeq(db);
     this.#recent = new RecentEvents(options.keep);
     for (const event of recentEvents(db, options.keep)) this.#recent.add(event);
-    this.#ids = new RecentIds(options.ids);
-    const kept = options.ids?.maxLines ?? DEDUPE_MAX_LINES;
-    this.#idsTable = new LineIdsTable(db, kept);
-    this.#idsTable.load(this.#ids);
+    this.#ids = new StoredIds(db, options.ids);
     options.retention?.onForget((seq) => this.#recent.forgetUpTo(seq));
+    options.retention?.keepIdsBy((line) => this.#ids.signOfDeleted(line));
     // Retention reads the database: it gets every line first.
     options.retention?.beforeStep(() => this.#flush());
   }
@@ -267,27 +254,23 @@ export class SqliteLog implements RoomLog {
     let examined = 0;
     /** The values of the batch's rows, seven a row. */
     const rows: JournalValue[] = [];
-    /** The batch's ids, four values each (see `#unsavedIds`). */
-    const ids: SQLInputValue[] = [];
     try {
       for (const pending of batch) {
         examined++;
         const { time, line, id, effect } = pending;
-        const sign = id === undefined ? "" : lineSign(line);
         if (id !== undefined) {
-          const known = this.#ids.check(id, sign);
+          const known = this.#ids.check(id, line, rows, this.#unsaved);
           if (known !== "new") {
             (taken ??= new Map()).set(pending, known);
             continue;
           }
-          this.#ids.add(id, time, sign);
+          this.#ids.add(id, time, seq + 1);
         }
         const stored = effect && storedEffect(effect);
         rows.push(++seq, time, line.type, JSON.stringify(line), id ?? null);
         rows.push(stored?.kind ?? null, stored?.value ?? null);
-        if (id !== undefined) ids.push(seq, id, sign, time);
       }
-      this.#keep(rows, ids);
+      this.#keep(rows);
     } catch (error) {
       this.#lost(batch.slice(0, examined), batch, taken, error);
       return;
@@ -323,9 +306,7 @@ export class SqliteLog implements RoomLog {
       }
     }
     const outcome = (p: Pending): AppendOutcome => {
-      const known = p.id === undefined
-        ? "new"
-        : this.#ids.check(p.id, lineSign(p.line));
+      const known = p.id === undefined ? "new" : this.#ids.check(p.id, p.line);
       return known === "new" ? "refused" : known;
     };
     for (const [why, lines] of Map.groupBy(batch, outcome)) {
@@ -338,15 +319,14 @@ export class SqliteLog implements RoomLog {
    * later), or committed to the database when there is none. Throws,
    * having kept none of them, if it cannot.
    */
-  #keep(rows: JournalValue[], ids: SQLInputValue[]): void {
+  #keep(rows: JournalValue[]): void {
     const journal = this.#journal;
-    if (journal === null) return this.#save(rows, ids);
+    if (journal === null) return this.#save(rows);
     const full = this.#unsaved.length >= this.#flushLines * ROW_VALUES;
     if ((full || journal.broken) && !this.#flush()) throw this.#unsavedError;
     if (rows.length === 0) return;
     journal.append(encodeRecord(rows), this.#options.durability === "full");
     this.#unsaved.push(...rows);
-    this.#unsavedIds.push(...ids);
   }
 
   /**
@@ -361,9 +341,8 @@ export class SqliteLog implements RoomLog {
     if (this.#closed || this.#journal === null) return true;
     try {
       if (this.#unsaved.length > 0) {
-        this.#save(this.#unsaved, this.#unsavedIds);
+        this.#save(this.#unsaved);
         this.#unsaved = [];
-        this.#unsavedIds = [];
       }
       this.#journal.clear();
     } catch (error) {
@@ -379,16 +358,9 @@ export class SqliteLog implements RoomLog {
     return true;
   }
 
-  /**
-   * Commits rows (seven values each) and their ids (four each) in one
-   * transaction, or throws having committed nothing.
-   */
-  #save(rows: readonly JournalValue[], ids: readonly SQLInputValue[]): void {
-    const committed = transaction(this.#db, () => {
-      this.#insert.run(rows);
-      return this.#idsTable.add(ids);
-    });
-    committed();
+  /** Commits rows (seven values each) in one transaction, or throws. */
+  #save(rows: readonly JournalValue[]): void {
+    transaction(this.#db, () => this.#insert.run(rows));
     if (this.#failing) this.#options.onResume?.();
     this.#failing = false;
   }

@@ -17,7 +17,8 @@
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { aliasSkeleton } from "../../text.ts";
-import { DEDUPE_MAX_LINES, lineSign } from "../room/room_log.ts";
+import { lineSign } from "../room/room_log.ts";
+import { DEDUPE_MAX_LINES } from "../room/recent_ids.ts";
 import { Checkpoints } from "./checkpoints.ts";
 import { transaction } from "./events_table.ts";
 import {

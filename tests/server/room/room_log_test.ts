@@ -11,15 +11,19 @@ import { DatabaseSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
 import { type Clock, systemClock } from "../../../lib/clock.ts";
 import {
-  DEDUPE_MAX_LINES,
-  DEDUPE_MIN_LINES,
-  DEDUPE_MIN_MS,
+  LineIdMaker,
+  lineSign,
   RecentEvents,
-  RecentIds,
   type RoomEvent,
   type RoomLine,
   type RoomLog,
 } from "../../../lib/server/room/room_log.ts";
+import {
+  DEDUPE_MAX_LINES,
+  DEDUPE_MIN_LINES,
+  DEDUPE_MIN_MS,
+  RecentIds,
+} from "../../../lib/server/room/recent_ids.ts";
 import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import { eachEvent } from "../../../lib/server/storage/events_table.ts";
 import {
@@ -49,13 +53,14 @@ const keepAll = (clock: Clock) => ({ clock, keep: 10 });
 function withRetention(
   db: DatabaseSync,
   clock: FakeClock,
-  kept: { keepRows?: number; keepDays?: number },
+  kept: { keepRows?: number; keepDays?: number; keptIds?: number },
   options: Partial<SqliteLogOptions> = {},
 ) {
   const retention = new Retention(db, {
     clock,
     keepRows: kept.keepRows ?? 0,
     keepDays: kept.keepDays ?? 0,
+    keptIds: kept.keptIds,
     everyMs: 60_000,
   });
   const log = new SqliteLog(db, { ...keepAll(clock), ...options, retention });
@@ -417,6 +422,15 @@ Deno.test("SqliteLog skips stored rows that are not single-line room lines with 
   await log.close();
 });
 
+Deno.test("LineIdMaker makes ids of the server's form, all different, across its draws of random bytes", () => {
+  const maker = new LineIdMaker();
+  const ids = Array.from({ length: 1_000 }, () => maker.next());
+  for (const id of ids) assert.match(id, /^s[A-Za-z0-9_-]{22}$/);
+  assert.equal(new Set(ids).size, ids.length);
+  // Every character is random, the last one too (not 4 bits of padding).
+  assert.ok(new Set(ids.map((id) => id.at(-1))).size > 16);
+});
+
 Deno.test("RecentIds keeps the last 10,000 ids and those of the last 10 minutes, at most 100,000", () => {
   const ids = new RecentIds();
   let time = 0;
@@ -606,13 +620,18 @@ Deno.test("SqliteLog keeps its window of ids when retention deletes their lines,
   const clock = new FakeClock();
   const window = { minLines: 3, minMs: 0, maxLines: 3 };
   const options = { ...keepAll(clock), ids: window };
+  const idRows = () =>
+    store.db.prepare("SELECT id FROM line_ids ORDER BY seq").all()
+      .map((row) => row.id);
   const ids = [ID_A, ID_B, ID_C];
   let log = new SqliteLog(store.db, options);
   for (const [i, id] of ids.entries()) log.append(msg(`m${i}`), "1", { id });
   await log.close();
-  // Retention keeps one message: the lines of A and B are gone.
-  const kept = withRetention(store.db, clock, { keepRows: 1 }, options);
+  // Retention keeps one message: the lines of A and B are gone, their ids
+  // (held by the log) kept with their signs; C's is in its line only.
+  let kept = withRetention(store.db, clock, { keepRows: 1 }, options);
   assert.deepEqual(texts([...eachEvent(store.db, {})]), ["m2"]);
+  assert.deepEqual(idRows(), [ID_A, ID_B]);
   await kept.close();
   log = new SqliteLog(store.db, options);
   const { seen } = timeline(log);
@@ -620,23 +639,21 @@ Deno.test("SqliteLog keeps its window of ids when retention deletes their lines,
   log.append(msg("not m1"), "1", { id: ID_B });
   await settledLog(log);
   assert.deepEqual(seen, [`duplicate m0 ${ID_A} 1`, `reused not m1 ${ID_B} 1`]);
-  // Newer lines push the oldest ids out of the table (one over at most),
-  // once written there (at close at the latest).
+  // Newer lines push the oldest ids out of the window: when retention
+  // deletes their lines, only the ids still held are kept, and the table
+  // is trimmed from its oldest end (one over at most).
   for (let i = 0; i < 4; i++) {
     log.append(msg(`n${i}`), "1", { id: `new-id-${i}-0123456789` });
     await settledLog(log);
   }
   await log.close();
-  const rows = store.db.prepare("SELECT id FROM line_ids ORDER BY seq").all()
-    .map((row) => row.id);
-  assert.ok(rows.length <= 4, rows.join(" "));
-  assert.deepEqual(
-    rows.slice(-3),
-    [1, 2, 3].map((i) => `new-id-${i}-0123456789`),
-  );
+  kept = withRetention(store.db, clock, { keepRows: 1, keptIds: 2 }, options);
+  assert.deepEqual(texts([...eachEvent(store.db, {})]), ["n3"]);
+  await kept.close();
+  assert.deepEqual(idRows(), [1, 2].map((i) => `new-id-${i}-0123456789`));
 });
 
-Deno.test("SqliteLog writes ids to line_ids with their lines; those a previous release left in its lines only are found at start", async () => {
+Deno.test("SqliteLog keeps ids in their lines only; at start it holds those and the ones in line_ids, and tells a line again by its sign", async () => {
   using store = openStore(null);
   const clock = new FakeClock();
   const idRows = () =>
@@ -646,27 +663,33 @@ Deno.test("SqliteLog writes ids to line_ids with their lines; those a previous r
   const log = new SqliteLog(store.db, keepAll(clock));
   log.append(msg("one"), "1", { id: ID_A });
   log.append(msg("two"), "1", { id: ID_B });
+  log.append(msg("three"), "1", { id: ID_C });
   await settledLog(log);
-  assert.equal(idRows(), 2, "in the commit of their lines");
   await log.close();
-  // A previous release wrote ids in batches; killed, it left the last
-  // ones in their lines only.
-  store.db.prepare(
-    "INSERT INTO events (seq, time, type, line, id) VALUES (3, 0, 'MSG', ?, ?)",
-  ).run(JSON.stringify(msg("three")), ID_C);
+  assert.equal(idRows(), 0, "in their lines only");
+  // A previous release wrote B's id to line_ids too, with its sign.
+  store.db.prepare("INSERT INTO line_ids VALUES (2, ?, ?, 0)").run(
+    ID_B,
+    lineSign(msg("two")),
+  );
   const again = new SqliteLog(store.db, keepAll(clock));
-  assert.equal(idRows(), 3, "written at start");
   const { seen } = timeline(again);
   again.append(msg("one", "AMY"), "1", { id: ID_A });
   again.append(msg("not two"), "1", { id: ID_B });
+  again.append(msg("two"), "1", { id: ID_B });
+  await settledLog(again);
+  // A line deleted by hand: its id stays taken, for another line.
+  store.db.exec("DELETE FROM events WHERE seq = 3");
   again.append(msg("three"), "1", { id: ID_C });
   await settledLog(again);
   assert.deepEqual(seen, [
     `duplicate one ${ID_A} 1`,
     `reused not two ${ID_B} 1`,
-    `duplicate three ${ID_C} 1`,
+    `duplicate two ${ID_B} 1`,
+    `reused three ${ID_C} 1`,
   ]);
   await again.close();
+  assert.equal(idRows(), 1);
 });
 
 Deno.test("SqliteLog writes the ids not yet in line_ids before retention deletes their lines", async () => {

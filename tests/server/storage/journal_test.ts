@@ -262,6 +262,39 @@ Deno.test("SqliteLog with a journal hands a line on once it is in the journal; t
   store.close();
 });
 
+Deno.test("SqliteLog with a journal tells a line sent again under its id from another, in the same turn, in the journal and in the database", async () => {
+  const { store, clock, log, seen, stored } = journaled({ flushLines: 10 });
+  const A = "AAAAAAAAAAAAAAAAAAAAAA";
+  const B = "BBBBBBBBBBBBBBBBBBBBBB";
+  log.append(msg("one"), "1", { id: A });
+  log.append(msg("one"), "1", { id: A }); // the same turn
+  log.append(msg("uno"), "1", { id: A });
+  await settledLog(log);
+  log.append(msg("two"), "1", { id: B });
+  await settledLog(log);
+  assert.deepEqual(stored(), [], "both in the journal only");
+  log.append(msg("one"), "1", { id: A });
+  log.append(msg("dos"), "1", { id: B });
+  await settledLog(log);
+  await clock.advance(100);
+  assert.deepEqual(stored(), ["one", "two"]);
+  log.append(msg("two"), "1", { id: B }); // read from the database
+  log.append(msg("one!"), "1", { id: A });
+  await settledLog(log);
+  assert.deepEqual(seen, [
+    "one",
+    "duplicate one",
+    "reused uno",
+    "two",
+    "duplicate one",
+    "reused dos",
+    "duplicate two",
+    "reused one!",
+  ]);
+  await log.close();
+  store.close();
+});
+
 Deno.test("SqliteLog with a journal has the database take the lines once flushLines wait", async () => {
   const { store, file, log, stored } = journaled({ flushLines: 4 });
   for (let i = 1; i <= 3; i++) log.append(msg(`m${i}`), "1");
