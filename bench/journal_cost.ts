@@ -24,7 +24,7 @@
 
 import { parseArgs } from "node:util";
 import { systemClock } from "../lib/clock.ts";
-import { newLineId } from "../lib/server/room/room_log.ts";
+import { LineIdMaker } from "../lib/server/room/room_log.ts";
 import { MemoryLog } from "../lib/server/room/memory_log.ts";
 import { SqliteLog } from "../lib/server/storage/sqlite_log.ts";
 import { openStore } from "../lib/server/storage/store.ts";
@@ -102,11 +102,12 @@ async function round(variant: Variant, n: number): Promise<number[]> {
   log.subscribe(() => {});
   const times: number[] = [];
   const text = "x".repeat(40);
+  const ids = new LineIdMaker(); // as the room makes them
   for (let t = 0; t < turns; t++) {
     const start = performance.now();
     for (let r = 0; r < rows; r++) {
       log.append({ type: "MSG", alias: `m${r}`, text }, "1", {
-        id: newLineId(),
+        id: ids.next(),
       });
     }
     await log.settled();

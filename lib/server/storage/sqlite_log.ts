@@ -306,7 +306,9 @@ export class SqliteLog implements RoomLog {
       }
     }
     const outcome = (p: Pending): AppendOutcome => {
-      const known = p.id === undefined ? "new" : this.#ids.check(p.id, p.line);
+      const known = p.id === undefined
+        ? "new"
+        : this.#ids.check(p.id, p.line, this.#unsaved);
       return known === "new" ? "refused" : known;
     };
     for (const [why, lines] of Map.groupBy(batch, outcome)) {

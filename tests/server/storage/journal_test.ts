@@ -263,7 +263,9 @@ Deno.test("SqliteLog with a journal hands a line on once it is in the journal; t
 });
 
 Deno.test("SqliteLog with a journal tells a line sent again under its id from another, in the same turn, in the journal and in the database", async () => {
-  const { store, clock, log, seen, stored } = journaled({ flushLines: 10 });
+  const { store, clock, file, log, seen, stored } = journaled({
+    flushLines: 10,
+  });
   const A = "AAAAAAAAAAAAAAAAAAAAAA";
   const B = "BBBBBBBBBBBBBBBBBBBBBB";
   log.append(msg("one"), "1", { id: A });
@@ -281,6 +283,13 @@ Deno.test("SqliteLog with a journal tells a line sent again under its id from an
   log.append(msg("two"), "1", { id: B }); // read from the database
   log.append(msg("one!"), "1", { id: A });
   await settledLog(log);
+  // In a turn the journal refuses: each line as it is.
+  log.append(msg("three"), "1", { id: "CCCCCCCCCCCCCCCCCCCCCC" });
+  await settledLog(log);
+  file.failAfter = 0;
+  log.append(msg("three"), "1", { id: "CCCCCCCCCCCCCCCCCCCCCC" });
+  log.append(msg("four"), "1", { id: "DDDDDDDDDDDDDDDDDDDDDD" });
+  await settledLog(log);
   assert.deepEqual(seen, [
     "one",
     "duplicate one",
@@ -290,7 +299,11 @@ Deno.test("SqliteLog with a journal tells a line sent again under its id from an
     "reused dos",
     "duplicate two",
     "reused one!",
+    "three",
+    "duplicate three",
+    "refused four",
   ]);
+  file.failAfter = undefined;
   await log.close();
   store.close();
 });
