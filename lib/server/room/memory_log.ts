@@ -70,7 +70,7 @@ export class MemoryLog implements RoomLog {
     const time = this.#clock.now();
     if (id !== undefined) {
       const sign = lineSign(line);
-      const known = this.#ids.check(id, sign);
+      const known = options.newId ? "new" : this.#ids.check(id, sign);
       if (known !== "new") {
         return this.#failed([{ line, origin, id }], known, null);
       }

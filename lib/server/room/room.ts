@@ -303,19 +303,24 @@ export class Room<M extends Member = Member> extends Membership<M> {
    * with that id already does not store it again: the sender then gets
    * its echo again, alone.
    */
-  say(member: M, text: string, id: string = this.#lineIds.next()): void {
+  say(member: M, text: string, id?: string): void {
     this.stats.messages++;
-    this.#append({ type: "MSG", alias: member.alias, text }, member.id, {
-      id,
-    });
+    const line: RoomLine = { type: "MSG", alias: member.alias, text };
+    this.#append(line, member.id, this.#idOptions(id));
   }
 
   /** Sends a `/me` action from a member to everyone (`id` as for `say`). */
-  act(member: M, text: string, id: string = this.#lineIds.next()): void {
+  act(member: M, text: string, id?: string): void {
     this.stats.messages++;
-    this.#append({ type: "ME", alias: member.alias, text }, member.id, {
-      id,
-    });
+    const line: RoomLine = { type: "ME", alias: member.alias, text };
+    this.#append(line, member.id, this.#idOptions(id));
+  }
+
+  /** The client's id, or a new one that no line can hold yet. */
+  #idOptions(id: string | undefined): AppendOptions {
+    return id === undefined
+      ? { id: this.#lineIds.next(), newId: true }
+      : { id };
   }
 
   /**

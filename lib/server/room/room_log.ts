@@ -110,6 +110,11 @@ export interface AppendOptions {
    * ({@linkcode newLineId}) when none is given.
    */
   readonly id?: string;
+  /**
+   * `id` was made for this line just now ({@linkcode LineIdMaker}: 132
+   * random bits): no line holds it, so the log need not look it up.
+   */
+  readonly newId?: boolean;
 }
 
 /**

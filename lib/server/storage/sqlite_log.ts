@@ -98,6 +98,7 @@ interface Pending {
   readonly line: RoomLine;
   readonly origin: string;
   readonly id?: string;
+  readonly newId?: boolean;
   readonly effect?: EventEffect;
 }
 
@@ -188,8 +189,9 @@ export class SqliteLog implements RoomLog {
 
   append(line: RoomLine, origin: string, options: AppendOptions = {}): void {
     if (this.#closed) return;
-    const { id, effect } = options;
-    this.#pending.push({ time: this.#clock.now(), line, origin, id, effect });
+    const { id, newId, effect } = options;
+    const time = this.#clock.now();
+    this.#pending.push({ time, line, origin, id, newId, effect });
     this.#scheduled ??= setImmediate(this.#commit);
   }
 
@@ -259,7 +261,9 @@ export class SqliteLog implements RoomLog {
         examined++;
         const { time, line, id, effect } = pending;
         if (id !== undefined) {
-          const known = this.#ids.check(id, line, rows, this.#unsaved);
+          const known = pending.newId
+            ? "new"
+            : this.#ids.check(id, line, rows, this.#unsaved);
           if (known !== "new") {
             (taken ??= new Map()).set(pending, known);
             continue;

@@ -653,6 +653,25 @@ Deno.test("SqliteLog keeps its window of ids when retention deletes their lines,
   assert.deepEqual(idRows(), [1, 2].map((i) => `new-id-${i}-0123456789`));
 });
 
+Deno.test("SqliteLog holds an id the server made for a line, without looking it up, and tells the line sent again under it", async () => {
+  using store = openStore(null);
+  const log = new SqliteLog(store.db, keepAll(new FakeClock()));
+  const { seen } = timeline(log);
+  log.append(msg("one"), "1", { id: ID_A, newId: true });
+  log.append(msg("one"), "1", { id: ID_A }); // the same turn
+  await settledLog(log);
+  log.append(msg("one"), "1", { id: ID_A });
+  log.append(msg("two"), "1", { id: ID_A });
+  await settledLog(log);
+  assert.deepEqual(seen, [
+    "one",
+    `duplicate one ${ID_A} 1`,
+    `duplicate one ${ID_A} 1`,
+    `reused two ${ID_A} 1`,
+  ]);
+  await log.close();
+});
+
 Deno.test("SqliteLog keeps ids in their lines only; at start it holds those and the ones in line_ids, and tells a line again by its sign", async () => {
   using store = openStore(null);
   const clock = new FakeClock();

@@ -469,8 +469,14 @@ Deno.test("Room.say() from a sender with ids: its own copy tagged, everyone else
   // Without an id of the client's, the server's id, so every line of a
   // client with ids can be told apart.
   room.act(a, "waves");
-  assert.match(a.take()[0]!, /^@id=s[\w-]{22} ME a waves$/);
+  const [echo] = a.take();
+  assert.match(echo!, /^@id=s[\w-]{22} ME a waves$/);
   assert.deepEqual([b.take(), c.take()], [["ME a waves"], ["ME a waves"]]);
+  // The server's id is the client's to use: sent again, not stored again.
+  const made = echo!.slice("@id=".length, "@id=".length + 23);
+  room.act(a, "waves", made);
+  assert.deepEqual(a.take(), [`@id=${made} ME a waves`]);
+  assert.deepEqual([b.take(), c.take()], [[], []]);
   // A sender without ids: one encoding for everyone, itself included.
   room.say(b, "plain", "Client-chosen_id-4567");
   assert.deepEqual(members.map((m) => m.take()), [
