@@ -107,12 +107,13 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
     if (columns.some((column) => column.name === "id")) return;
     db.exec("ALTER TABLE events ADD COLUMN id TEXT");
   },
-  // The ids of the newest lines, each with its line's sign, in a table of
-  // their own: retention deletes events, never this window of ids, so an
-  // id cannot be stored twice after its line aged out. Keyed by the line's
-  // number (trimmed from the oldest end), written in batches (the newest
-  // ids may be in events only); no index on id: the server keeps the window
-  // in memory, loaded from here at start (sqlite_log.ts).
+  // The ids of lines, each with its line's sign, in a table of their own:
+  // retention deletes events, never these ids, so an id cannot be stored
+  // twice after its line aged out. Keyed by the line's number (trimmed from
+  // the oldest end); retention writes the ids of the lines it deletes while
+  // the log still holds them (retention.ts); those of the lines in events
+  // are read from there. No index on id: the server keeps the window in
+  // memory, loaded from both at start (stored_ids.ts).
   (db) => {
     db.exec(`CREATE TABLE IF NOT EXISTS line_ids (
        seq INTEGER PRIMARY KEY,       -- the line's number in events
