@@ -737,6 +737,37 @@ Deno.test("SqliteLog writes the ids not yet in line_ids before retention deletes
   await again.close();
 });
 
+Deno.test("Retention with no log to ask keeps the ids of every line it deletes, with their signs", async () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const log = new SqliteLog(store.db, keepAll(clock));
+  log.append(msg("one"), "1", { id: ID_A });
+  log.append(msg("two"), "1", { id: ID_B });
+  await log.close();
+  // A server with history in memory runs retention on the rows stored
+  // before: nothing tells it which ids are still held.
+  const retention = new Retention(store.db, {
+    clock,
+    keepRows: 0,
+    keepDays: 1,
+    everyMs: 60_000,
+  });
+  await clock.advance(2 * DAY_MS);
+  retention.start();
+  retention.stop();
+  assert.deepEqual(texts([...eachEvent(store.db, {})]), []);
+  const again = new SqliteLog(store.db, keepAll(clock));
+  const { seen } = timeline(again);
+  again.append(msg("one"), "1", { id: ID_A });
+  again.append(msg("not two"), "1", { id: ID_B });
+  await settledLog(again);
+  assert.deepEqual(seen, [
+    `duplicate one ${ID_A} 1`,
+    `reused not two ${ID_B} 1`,
+  ]);
+  await again.close();
+});
+
 Deno.test("openStore() moves the ids of a database from before line_ids into it, with their signs", async () => {
   await withTempDir(async (dir) => {
     {
