@@ -131,9 +131,6 @@ export class ChatServer implements AsyncDisposable {
       directory: backend.directory,
       onEvent: (event) => this.#carryOut(event),
     });
-    if (this.room.router) {
-      this.room.router.rooms.default.record.topic = gate.moderation.topic;
-    }
     this.#context = {
       config,
       log,
@@ -349,7 +346,7 @@ function roomsOf(config: ServerConfig, gate: Gate): RoomOptions["rooms"] {
   if (config.redis !== null) return undefined;
   const roomCreate = config.roomCreate ??
     (gate.accounts.count() > 0 ? "accounts" : "any");
-  return { ...config, roomCreate };
+  return { ...config, roomCreate, topic: gate.moderation.topic };
 }
 
 /**

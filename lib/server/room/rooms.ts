@@ -18,6 +18,7 @@ import type { LineArena } from "./line_arena.ts";
 import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
 import type { RoomEvent } from "./room_log.ts";
+import type { Topic } from "../access/moderation.ts";
 import {
   memberKey,
   newRoomRecord,
@@ -51,6 +52,8 @@ export interface RoomSetOptions extends RoomLimits {
   /** Lines of history each room keeps at hand. */
   readonly history: number;
   readonly clock: Clock;
+  /** The default room's topic at start. */
+  readonly topic?: Topic | null;
 }
 
 /** The rooms a member with `rooms` is in, in join order, and its current one. */
@@ -81,6 +84,7 @@ export class RoomSet<M extends Member> {
     this.#options = options;
     this.limits = options;
     this.default = this.#add(options.defaultRoom);
+    this.default.record.topic = options.topic ?? null;
   }
 
   /** Every room, in no order. */
