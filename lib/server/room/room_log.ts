@@ -69,6 +69,8 @@ export interface RoomEvent {
   readonly effect?: EventEffect;
   /** The line's id, when it was appended with one (see {@linkcode AppendOptions.id}). */
   readonly id?: string;
+  /** The room it is about (see {@linkcode AppendOptions.room}). */
+  readonly room?: string;
 }
 
 /**
@@ -115,6 +117,11 @@ export interface AppendOptions {
    * random bits): no line holds it, so the log need not look it up.
    */
   readonly newId?: boolean;
+  /**
+   * The room the line is about, `#name`; absent: the default room (so
+   * what a release without rooms stored belongs to the default room).
+   */
+  readonly room?: string;
 }
 
 /**

@@ -84,6 +84,24 @@ interface HeldId {
 }
 
 /**
+ * The last `limit` stored messages and actions of each room (the room is
+ * in the stored line; none: the default room), oldest first: what the
+ * rooms replay after a restart, read once at start.
+ */
+export function recentEventsByRoom(
+  db: DatabaseSync,
+  limit: number,
+): RoomEvent[] {
+  const rows = db.prepare(
+    `SELECT ${STORED_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER
+       (PARTITION BY json_extract(line, '$.room') ORDER BY seq DESC) AS n
+       FROM events WHERE type IN ('MSG', 'ME'))
+     WHERE n <= ? ORDER BY seq`,
+  ).all(limit) as unknown as StoredRow[];
+  return rows.map(toRoomEvent).filter((e) => e !== null);
+}
+
+/**
  * The table `line_ids`: the ids, with their signs, of lines that retention
  * deleted while their ids were still to be remembered (at most `kept`, a
  * few over between trims). The ids of the lines still in `events` are read

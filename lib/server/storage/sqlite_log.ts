@@ -56,7 +56,7 @@ import {
 } from "../room/room_log.ts";
 import type { RecentIdsOptions } from "../room/recent_ids.ts";
 import { StoredIds } from "./stored_ids.ts";
-import { storedEffect } from "../room/stored_event.ts";
+import { storedEffect, storedLine } from "../room/stored_event.ts";
 
 /** How the log writes: see the module documentation. */
 export type Durability = "normal" | "full";
@@ -100,6 +100,7 @@ interface Pending {
   readonly id?: string;
   readonly newId?: boolean;
   readonly effect?: EventEffect;
+  readonly room?: string;
 }
 
 /**
@@ -189,9 +190,9 @@ export class SqliteLog implements RoomLog {
 
   append(line: RoomLine, origin: string, options: AppendOptions = {}): void {
     if (this.#closed) return;
-    const { id, newId, effect } = options;
+    const { id, newId, effect, room } = options;
     const time = this.#clock.now();
-    this.#pending.push({ time, line, origin, id, newId, effect });
+    this.#pending.push({ time, line, origin, id, newId, effect, room });
     this.#scheduled ??= setImmediate(this.#commit);
   }
 
@@ -259,7 +260,7 @@ export class SqliteLog implements RoomLog {
     try {
       for (const pending of batch) {
         examined++;
-        const { time, line, id, effect } = pending;
+        const { time, line, id, effect, room } = pending;
         if (id !== undefined) {
           const known = pending.newId
             ? "new"
@@ -271,7 +272,7 @@ export class SqliteLog implements RoomLog {
           this.#ids.add(id, time, seq + 1);
         }
         const stored = effect && storedEffect(effect);
-        rows.push(++seq, time, line.type, JSON.stringify(line), id ?? null);
+        rows.push(++seq, time, line.type, storedLine(line, room), id ?? null);
         rows.push(stored?.kind ?? null, stored?.value ?? null);
       }
       this.#keep(rows);
@@ -287,8 +288,10 @@ export class SqliteLog implements RoomLog {
         this.#failed([pending], known, null);
         continue;
       }
-      const { time, line, origin, id, effect } = pending;
-      const event: RoomEvent = { seq: ++next, time, line, origin, id, effect };
+      const { time, line, origin, id, effect, room } = pending;
+      const event: RoomEvent = room === undefined
+        ? { seq: ++next, time, line, origin, id, effect }
+        : { seq: ++next, time, line, origin, id, effect, room };
       this.#recent.add(event);
       this.#sink(event);
     }

@@ -64,14 +64,14 @@ function roomWith(aliases: string[], options = {}) {
   return { room, members, left };
 }
 
-Deno.test("Room.say() delivers to every member, the sender included, the same bytes", () => {
+Deno.test("Room.speak() delivers to every member, the sender included, the same bytes", () => {
   const { room, members } = roomWith(["a", "b", "c"]);
   const seen: Uint8Array[] = [];
   for (const member of members) {
     const deliver = member.deliver.bind(member);
     member.deliver = (line) => (seen.push(line), deliver(line));
   }
-  room.say(members[1]!, "hello");
+  room.speak("MSG", members[1]!, "hello");
   for (const member of members) {
     assert.deepEqual(member.take(), ["MSG b hello"]);
   }
@@ -219,13 +219,13 @@ Deno.test("Replies.who() lists aliases alphabetically, at most 100", async () =>
 Deno.test("Room removes a member whose queue overflows, after everyone got the line", () => {
   const { room, members: [a, slow, c], left } = roomWith(["a", "slow", "c"]);
   slow!.full = true;
-  room.say(a!, "one");
+  room.speak("MSG", a!, "one");
   assert.deepEqual(a!.take(), ["MSG a one", "LEAVE slow 2 slow"]);
   assert.deepEqual(c!.take(), ["MSG a one", "LEAVE slow 2 slow"]);
   assert.deepEqual(left, [["slow", "slow"]]);
   // The room alone decided, and told the member to close, once.
   assert.deepEqual(slow!.closed.map(([reason]) => reason), ["slow"]);
-  room.say(c!, "two");
+  room.speak("MSG", c!, "two");
   assert.deepEqual(a!.take(), ["MSG c two"]);
 });
 
@@ -242,7 +242,7 @@ Deno.test("Room keeps one order when removals cascade during a broadcast", () =>
   const deliver = c.deliver.bind(c);
   c.deliver = (line) =>
     !new TextDecoder().decode(line).startsWith("LEAVE") && deliver(line);
-  room.say(a, "x");
+  room.speak("MSG", a, "x");
   assert.deepEqual(a.take(), ["MSG a x", "LEAVE b 3 slow", "LEAVE c 2 slow"]);
   assert.deepEqual(d.take(), ["MSG a x", "LEAVE b 3 slow", "LEAVE c 2 slow"]);
 });
@@ -255,14 +255,14 @@ Deno.test("Room summarises joins and leaves above announceLimit before the next 
   room.join(d, "d");
   room.leave(c, "quit");
   assert.deepEqual(a!.take(), []);
-  room.say(b!, "hi");
+  room.speak("MSG", b!, "hi");
   for (const member of [a!, b!, d]) {
     assert.deepEqual(member.take().filter((l) => !l.startsWith("WELCOME")), [
       "PRESENCE 2 1 3",
       "MSG b hi",
     ]);
   }
-  room.say(b!, "again");
+  room.speak("MSG", b!, "again");
   assert.deepEqual(a!.take(), ["MSG b again"]);
 });
 
@@ -280,11 +280,11 @@ Deno.test("Replies.history() replays messages and actions only, oldest first, ma
   const { room, members: [a, b] } = roomWith(["a", "b"], {
     log: new MemoryLog(clock, 500),
   });
-  room.say(a!, "one");
+  room.speak("MSG", a!, "one");
   await room.replies.whisper(a!, "b", "private");
-  room.act(b!, "waves");
+  room.speak("ME", b!, "waves");
   room.rename(b!, "bee");
-  room.say(a!, "two");
+  room.speak("MSG", a!, "two");
   const c = new FakeMember();
   room.join(c, "c");
   c.take();
@@ -319,7 +319,7 @@ Deno.test("Replies.history() sends only the newest lines that fit in half a queu
     log: new MemoryLog(systemClock, 500),
     historyBytes: 300,
   });
-  for (let i = 0; i < 10; i++) room.say(a!, `${i} ${"x".repeat(40)}`);
+  for (let i = 0; i < 10; i++) room.speak("MSG", a!, `${i} ${"x".repeat(40)}`);
   a!.take();
   room.replies.history(a!, 10, true);
   const got = a!.take().map((line) => line.replace(/ \S+Z /, " TIME "));
@@ -345,14 +345,14 @@ Deno.test("Room tells a member when the log could not store its line, and no one
   a!.take();
   b!.take();
   store.db.exec("PRAGMA query_only = 1");
-  room.say(a!, "into the void");
+  room.speak("MSG", a!, "into the void");
   await room.settled();
   assert.deepEqual(a!.take(), [
     "ERR unavailable Not sent (1 line): the room cannot store messages right now; try again later",
   ]);
   assert.deepEqual(b!.take(), []);
   store.db.exec("PRAGMA query_only = 0");
-  room.say(a!, "back");
+  room.speak("MSG", a!, "back");
   await room.settled();
   assert.deepEqual(b!.take(), ["MSG a back"]);
   await log.close();
@@ -388,9 +388,9 @@ class ReportingLog implements RoomLog {
 Deno.test("Room tells a sender what became of lines the log did not store: not sent, unknown, or out of the room", () => {
   const log = new ReportingLog();
   const { room, members: [a, b] } = roomWith(["a", "b"], { log });
-  room.say(a!, "refused");
+  room.speak("MSG", a!, "refused");
   log.outcome = "unknown";
-  room.act(a!, "in doubt");
+  room.speak("ME", a!, "in doubt");
   assert.deepEqual(a!.take(), [
     "ERR unavailable Not sent (1 line): the room cannot store messages right now; try again later",
     "ERR unknown Perhaps not sent (1 line): the room's store stopped answering; if it was stored, you will see it as usual; a resend with the same id is safe, one without an id may show twice",
@@ -398,11 +398,11 @@ Deno.test("Room tells a sender what became of lines the log did not store: not s
   // A resend the log already holds: nothing to say to a member without
   // ids (none of its lines has an id it chose).
   log.outcome = "duplicate";
-  room.say(a!, "again");
+  room.speak("MSG", a!, "again");
   assert.deepEqual(a!.take(), []);
   // The log no longer counts b in the room (its server was counted lost).
   log.outcome = "gone";
-  room.say(b!, "too late");
+  room.speak("MSG", b!, "too late");
   assert.deepEqual(b!.closed, [[
     "server-lost",
     "Disconnected: your server lost touch with the room, and your last line was not sent; join again",
@@ -416,11 +416,11 @@ Deno.test("Room tells a sender with ids what became of each line, naming it; oth
   const { room, members: [a, b] } = roomWith(["a", "b"], { log });
   a!.lineIds = true;
   const id = "AAAAAAAAAAAAAAAAAAAAAA";
-  room.say(a!, "refused", id);
-  room.say(b!, "refused too", id);
+  room.speak("MSG", a!, "refused", id);
+  room.speak("MSG", b!, "refused too", id);
   log.outcome = "unknown";
-  room.act(a!, "in doubt", "BBBBBBBBBBBBBBBBBBBBBB");
-  room.say(a!, "an id the server made");
+  room.speak("ME", a!, "in doubt", "BBBBBBBBBBBBBBBBBBBBBB");
+  room.speak("MSG", a!, "an id the server made");
   assert.deepEqual(a!.take().map((l) => l.replace(/^@id=s\S+/, "@id=s…")), [
     `@id=${id} ERR unavailable Not sent: the room cannot store messages right now; try again later`,
     "@id=BBBBBBBBBBBBBBBBBBBBBB ERR unknown Perhaps not sent: the room's store stopped answering; if it was stored, you will see it as usual; a resend with the same id is safe, one without an id may show twice",
@@ -431,7 +431,7 @@ Deno.test("Room tells a sender with ids what became of each line, naming it; oth
   ]);
   // A resend the log holds already: its echo again, to its sender alone.
   log.outcome = "duplicate";
-  room.act(a!, "waves", id);
+  room.speak("ME", a!, "waves", id);
   assert.deepEqual(a!.take(), [`@id=${id} ME a waves`]);
   assert.deepEqual(b!.take(), []);
 });
@@ -440,9 +440,9 @@ Deno.test("Room refuses another line under an id its log holds with ERR usage na
   const { room, members: [a, b] } = roomWith(["a", "b"]);
   a!.lineIds = true;
   const id = "AAAAAAAAAAAAAAAAAAAAAA";
-  room.say(a!, "hello", id);
-  room.say(a!, "hello", id);
-  room.say(a!, "something else", id);
+  room.speak("MSG", a!, "hello", id);
+  room.speak("MSG", a!, "hello", id);
+  room.speak("MSG", a!, "something else", id);
   assert.deepEqual(a!.take(), [
     `@id=${id} MSG a hello`,
     `@id=${id} MSG a hello`,
@@ -451,7 +451,7 @@ Deno.test("Room refuses another line under an id its log holds with ERR usage na
   assert.deepEqual(b!.take(), ["MSG a hello"]);
 });
 
-Deno.test("Room.say() from a sender with ids: its own copy tagged, everyone else one shared encoding", () => {
+Deno.test("Room.speak() from a sender with ids: its own copy tagged, everyone else one shared encoding", () => {
   const { room, members } = roomWith(["a", "b", "c"]);
   const [a, b, c] = members as [FakeMember, FakeMember, FakeMember];
   a.lineIds = true;
@@ -462,23 +462,23 @@ Deno.test("Room.say() from a sender with ids: its own copy tagged, everyone else
     member.deliver = (line) => (seen.set(member, line), deliver(line));
   }
   const id = "Client-chosen_id-0123";
-  room.say(a, "hello", id);
+  room.speak("MSG", a, "hello", id);
   assert.deepEqual(a.take(), [`@id=${id} MSG a hello`]);
   assert.deepEqual([b.take(), c.take()], [["MSG a hello"], ["MSG a hello"]]);
   assert.equal(seen.get(b), seen.get(c), "shared by all but the sender");
   // Without an id of the client's, the server's id, so every line of a
   // client with ids can be told apart.
-  room.act(a, "waves");
+  room.speak("ME", a, "waves");
   const [echo] = a.take();
   assert.match(echo!, /^@id=s[\w-]{22} ME a waves$/);
   assert.deepEqual([b.take(), c.take()], [["ME a waves"], ["ME a waves"]]);
   // The server's id is the client's to use: sent again, not stored again.
   const made = echo!.slice("@id=".length, "@id=".length + 23);
-  room.act(a, "waves", made);
+  room.speak("ME", a, "waves", made);
   assert.deepEqual(a.take(), [`@id=${made} ME a waves`]);
   assert.deepEqual([b.take(), c.take()], [[], []]);
   // A sender without ids: one encoding for everyone, itself included.
-  room.say(b, "plain", "Client-chosen_id-4567");
+  room.speak("MSG", b, "plain", "Client-chosen_id-4567");
   assert.deepEqual(members.map((m) => m.take()), [
     ["MSG b plain"],
     ["MSG b plain"],
@@ -512,11 +512,11 @@ Deno.test("Room marks only its fan-out as room lines: a member's replies and his
   const a = new FakeMember();
   a.lineIds = true;
   room.join(a, "a");
-  room.say(a, "before", "id-of-the-line-before");
+  room.speak("MSG", a, "before", "id-of-the-line-before");
   const b = new FakeMember();
   room.join(b, "b", { onEnter: () => room.replies.history(b, 10, false) });
   await room.replies.who(b);
-  room.say(a, "hi", "id-of-the-line-hi-xx");
+  room.speak("MSG", a, "hi", "id-of-the-line-hi-xx");
   const got = b.take();
   assert.match(got[1]!, /^HIST 2 \S+ MSG a before$/);
   assert.deepEqual(got, [
@@ -581,14 +581,14 @@ Deno.test("Room counts lines the log has not handed on: congested past backlogBy
   const said: string[] = [];
   while (!room.congested) {
     said.push(`MSG a ${said.length} ${"x".repeat(200)}`);
-    room.say(a!, said.at(-1)!.slice("MSG a ".length));
+    room.speak("MSG", a!, said.at(-1)!.slice("MSG a ".length));
   }
   assert.equal(said.length, 4);
   await room.uncongested();
   assert.deepEqual(b!.take(), said);
   // Only what is not handed on counts: three lines a turn never do.
   for (let turn = 0; turn < 3; turn++) {
-    for (let i = 0; i < 3; i++) room.say(a!, "x".repeat(200));
+    for (let i = 0; i < 3; i++) room.speak("MSG", a!, "x".repeat(200));
     assert.equal(room.congested, false);
     await room.settled();
   }
@@ -635,7 +635,7 @@ Deno.test("Room refuses a join or rename the log cannot store, and announces a l
   // Storage is back: the leaves come first, in order, then the rest.
   store.db.exec("PRAGMA query_only = 0");
   room.join(d, "d");
-  room.say(a!, "hello");
+  room.speak("MSG", a!, "hello");
   await room.settled();
   assert.deepEqual(a!.take(), [
     "LEAVE b 2 quit bye",
