@@ -459,6 +459,9 @@ Deno.test("the page fits a phone and a desktop, in light and dark, with a live r
           layout.background,
           scheme === "dark" ? "rgb(20, 23, 28)" : "rgb(255, 255, 255)",
         );
+        // The rooms are listed (a strip above the messages on a phone).
+        await roomNav(page).getByRole("button", { name: "#lobby", exact: true })
+          .waitFor();
         if (viewport.width < 640) {
           // The member list is behind a button on a phone.
           await page.getByRole("button", { name: /Members/ }).click();
@@ -516,6 +519,8 @@ Deno.test("a browser member joins rooms by the URL and the room form, sees each 
       await say(bob, "ops history line");
       await bob.locator("li.message", { hasText: "ops history line" })
         .waitFor();
+      await say(bob, "/topic Deploys at noon");
+      await bob.locator("#topic", { hasText: "Deploys at noon" }).waitFor();
       // The URL names the room: joined and shown, its history with it.
       const ann = await openPage(browser, webPort, undefined, "light", "#Ops");
       await join(ann, "ann");
@@ -525,6 +530,8 @@ Deno.test("a browser member joins rooms by the URL and the room form, sees each 
         .waitFor();
       assert.equal(new URL(ann.url()).hash, "#ops");
       await ann.locator("#member-list").getByText("bob").waitFor();
+      // The topic bob (its creator, so its operator) set before ann came.
+      await ann.locator("#topic", { hasText: "Deploys at noon" }).waitFor();
       await say(ann, "ops now");
       await ann.locator("li.message", { hasText: "ops now" }).waitFor();
       // A member without rooms speaks in the default room: unread for ann.
@@ -541,12 +548,20 @@ Deno.test("a browser member joins rooms by the URL and the room form, sees each 
       await untilRooms(ann, ["*#lobby", "#ops"]);
       await ann.locator("li.message", { hasText: "lobby news" }).waitFor();
       assert.ok(!(await messages(ann)).includes("ops now"));
+      // Its own topic (none) and members (tom, who is not in #ops).
+      await ann.locator("#member-list").getByText("tom").waitFor();
+      assert.equal(await ann.locator("#topic").innerText(), "");
       assert.equal(new URL(ann.url()).hash, "#lobby");
       // Back to #ops by the URL's fragment: its own lines again.
       await ann.evaluate(`location.hash = "#ops"`);
       await untilRooms(ann, ["#lobby", "*#ops"]);
       await ann.locator("li.message", { hasText: "ops now" }).waitFor();
       assert.ok(!(await messages(ann)).includes("lobby news"));
+      await ann.locator("#topic", { hasText: "Deploys at noon" }).waitFor();
+      assert.equal(
+        await ann.locator("#member-list").getByText("tom").count(),
+        0,
+      );
       // A new room from the form, with the keyboard.
       await ann.getByRole("textbox", { name: "Join a room" }).focus();
       await ann.keyboard.type("dev");
