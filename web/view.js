@@ -148,7 +148,7 @@ function roomsSummary(/** @type {State} */ state) {
 /**
  * The room list: a button per room (the one shown marked current, unread
  * counts after the others), and one to leave it. The button that had the
- * focus has it again.
+ * focus has it again (the room shown's, when its room was left).
  * @param {Elements} ui @param {State} state
  */
 function renderRooms(ui, state) {
@@ -173,10 +173,13 @@ function renderRooms(ui, state) {
     return item;
   }));
   if (focused === null) return;
-  const again = [...ui.roomList.querySelectorAll("button")].find((b) =>
+  const buttons = [...ui.roomList.querySelectorAll("button")];
+  const again = buttons.find((b) =>
     b.dataset.room === focused.room && b.dataset.part === focused.part
   );
-  again?.focus();
+  // A room left: the focus goes to the room shown (or the room box).
+  const shown = buttons.find((b) => b.getAttribute("aria-current") === "true");
+  (again ?? shown ?? ui.roomName).focus();
 }
 
 /**

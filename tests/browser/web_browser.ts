@@ -572,8 +572,11 @@ Deno.test("a browser member joins rooms by the URL and the room form, sees each 
       await ann.locator("li.message", { hasText: "dev first" }).waitFor();
       assert.equal(new URL(ann.url()).hash, "#dev");
       // Part #dev: gone from the list, the last room joined still there shown.
-      await roomNav(ann).getByRole("button", { name: "Leave #dev" }).click();
+      await roomNav(ann).getByRole("button", { name: "Leave #dev" }).focus();
+      await ann.keyboard.press("Enter");
       await untilRooms(ann, ["#lobby", "*#ops"]);
+      // The focus stays in the list, on the room shown.
+      await roomNav(ann).locator('button[aria-current="true"]:focus').waitFor();
       await ann.locator("li.notice", { hasText: "#dev" }).waitFor();
       await bob.locator("li.notice", { hasText: "ann joined" }).waitFor();
     });
