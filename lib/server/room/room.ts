@@ -25,7 +25,7 @@
 
 import { validateAlias } from "../../protocol.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
-import { systemClock } from "../../clock.ts";
+import { type Clock, systemClock } from "../../clock.ts";
 import { LocalDirectory } from "./directory.ts";
 import { FanOut } from "./fan_out.ts";
 import { Flow } from "./flow.ts";
@@ -76,7 +76,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
       options.directory ?? new LocalDirectory<M>(),
       options.onLeave ?? (() => {}),
     );
-    const announceLimit = this.announceLimit = options.announceLimit;
+    this.announceLimit = options.announceLimit;
     const arena = options.arena ?? new LineArena();
     this.#fan = new FanOut(arena, this.announceLimit);
     this.#onEvent = options.onEvent;
@@ -113,26 +113,14 @@ export class Room<M extends Member = Member> extends Membership<M> {
         this.#log.append(line, origin);
       },
     });
-    this.router = options.rooms
-      ? new RoomRouter(
-        new RoomSet<M>({ ...options.rooms, arena, clock, announceLimit }),
-        {
-          here: this.here,
-          send: (member, line) => this.#send(member, line),
-          sendIn: (member, room, line) => this.sendIn(member, room, line),
-          replies: this.replies,
-          history: options.rooms.history,
-        },
-      )
-      : null;
-    // What the log keeps at hand is history of the rooms that exist now.
-    for (const event of this.router ? this.#log.recent(Infinity) : []) {
-      this.router!.rooms.ofEvent(event.room)?.recent.add(event);
-    }
+    this.router = this.#route(options, arena, clock);
     this.#log.subscribe(
       (event) => this.#fanOut(event),
       (lost, outcome) => {
         this.#flow.handedOn();
+        for (const { line, origin } of lost) {
+          this.router?.rooms.lost(line, origin);
+        }
         this.#unsent.unsent(lost, outcome);
       },
     );
@@ -145,6 +133,32 @@ export class Room<M extends Member = Member> extends Membership<M> {
           : this.dismiss(member, reason, text),
       members: () => this.here.values(),
     });
+  }
+
+  /** The router of a server with rooms on, seeded with the log's history. */
+  #route(options: RoomOptions<M>, arena: LineArena, clock: Clock) {
+    const rooms = options.rooms;
+    if (rooms === undefined) return null;
+    const router = new RoomRouter(
+      new RoomSet<M>({
+        ...rooms,
+        arena,
+        clock,
+        announceLimit: options.announceLimit,
+      }),
+      {
+        here: this.here,
+        send: (member, line) => this.#send(member, line),
+        sendIn: (member, room, line) => this.sendIn(member, room, line),
+        replies: this.replies,
+        history: rooms.history,
+      },
+    );
+    // What the log keeps at hand is history of the rooms that exist now.
+    for (const event of rooms.stored ?? this.#log.recent(Infinity)) {
+      router.rooms.ofEvent(event.room)?.recent.add(event);
+    }
+    return router;
   }
 
   /**
@@ -200,7 +214,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
    * @example Aliases are unique regardless of case, and distinct-looking
    * ```ts
    * import assert from "node:assert/strict";
-   * import { systemClock } from "../../clock.ts";
+   * import { type Clock, systemClock } from "../../clock.ts";
    * import { Room } from "./room.ts";
    * import { MemoryLog } from "./memory_log.ts";
    *

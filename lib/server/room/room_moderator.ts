@@ -33,74 +33,45 @@ export type RoomModeratorCommand =
   }
   | { readonly kind: "roombans" | "register" };
 
-let sanctionIds = 0;
+/** What carrying out one room operator's command has at hand. */
+interface Act<M extends Moderated> {
+  readonly ctx: RoomCommandContext<M>;
+  readonly actor: M;
+  readonly state: RoomState<M>;
+  /** Announces `MOD action alias by text` in the room. */
+  readonly mod: (action: string, alias: string, text?: string) => void;
+}
 
 /** Carries out a room operator's command in `state`. */
-export async function moderateRoom<M extends Moderated>(
+export function moderateRoom<M extends Moderated>(
   ctx: RoomCommandContext<M>,
   actor: M,
   state: RoomState<M>,
   command: RoomModeratorCommand,
-): Promise<void> {
+): Promise<void> | void {
   state.checkOperator(actor, command.kind);
-  const by = actor.alias;
   const mod = (action: string, alias: string, text = "") =>
     ctx.room.announce(
-      { type: "MOD", action, alias, by, text },
+      { type: "MOD", action, alias, by: actor.alias, text },
       actor,
       undefined,
       state.name,
     );
+  const act: Act<M> = { ctx, actor, state, mod };
   switch (command.kind) {
-    case "kick": {
-      const target = await inRoom(ctx, state, command.target);
-      mod("kick", target.alias, command.reason);
-      return leaveRoom(ctx, target, state, "kicked", command.reason);
-    }
+    case "kick":
+      return kick(act, command.target, command.reason);
     case "mute":
-    case "roomban": {
-      const target = await present(ctx, command.target);
-      const ban = command.kind === "roomban";
-      const added = sanction(state, target, ban ? "ban" : "mute", {
-        by,
-        reason: command.reason,
-        until: command.durationMs === null
-          ? null
-          : ctx.now + command.durationMs,
-      });
-      mod(ban ? "ban" : "mute", target.alias, describeSanction(added));
-      if (ban) leaveRoom(ctx, target, state, "banned", command.reason);
-      return;
-    }
+    case "roomban":
+      return restrict(act, command);
     case "unmute":
-    case "roomunban": {
-      const list = command.kind === "unmute" ? "mutes" : "bans";
-      const name = command.target.toLowerCase();
-      const kept = state.record[list].filter((s) =>
-        s.label.toLowerCase() !== name && s.target.toLowerCase() !== name
-      );
-      if (kept.length === state.record[list].length) {
-        throw new ProtocolError(
-          "no-such-sanction",
-          `Nothing to lift: "${command.target}" is not ${
-            list === "mutes" ? "muted" : "banned"
-          } in ${state.name}`,
-        );
-      }
-      state.record[list] = kept;
-      return mod(list === "mutes" ? "unmute" : "unban", command.target);
-    }
+    case "roomunban":
+      return lift(act, command.kind, command.target);
     case "roombans":
       return listRoomBans(ctx, actor, state);
     case "op":
-    case "deop": {
-      const target = await present(ctx, command.target);
-      const key = memberKey(target);
-      const ops = state.record.operators.filter((name) => name !== key);
-      if (command.kind === "op") ops.push(key);
-      state.record.operators = ops;
-      return mod(command.kind, target.alias);
-    }
+    case "deop":
+      return setOperator(act, command.kind, command.target);
     case "key":
       state.record.keyHash = command.key === null
         ? null
@@ -109,20 +80,94 @@ export async function moderateRoom<M extends Moderated>(
     case "inviteonly":
       state.record.inviteOnly = command.on;
       return mod("invite-only", "-", command.on ? "on" : "off");
-    case "invite": {
-      const target = await present(ctx, command.target);
-      const key = memberKey(target);
-      if (!state.record.invites.includes(key)) state.record.invites.push(key);
-      ctx.room.replies.tell(target, { type: "INVITE", room: state.name, by });
-      ctx.room.replies.tell(actor, {
-        type: "INFO",
-        text: `${target.alias} is invited to ${state.name}`,
-      });
-      return;
-    }
+    case "invite":
+      return invite(act, command.target);
     case "register":
       return register(actor, state, mod);
   }
+}
+
+/** `/kick ALIAS [REASON]`: announced, then out of the room. */
+async function kick<M extends Moderated>(
+  { ctx, state, mod }: Act<M>,
+  alias: string,
+  reason: string,
+): Promise<void> {
+  const target = await inRoom(ctx, state, alias);
+  mod("kick", target.alias, reason);
+  leaveRoom(ctx, target, state, "kicked", reason);
+}
+
+/** `/mute` and `/roomban`: recorded, announced; the banned leave. */
+async function restrict<M extends Moderated>(
+  { ctx, actor, state, mod }: Act<M>,
+  command: Extract<RoomModeratorCommand, { kind: "mute" | "roomban" }>,
+): Promise<void> {
+  const target = await present(ctx, command.target);
+  const ban = command.kind === "roomban";
+  const added = sanction(state, target, ban ? "ban" : "mute", {
+    by: actor.alias,
+    reason: command.reason,
+    until: command.durationMs === null ? null : ctx.now + command.durationMs,
+  });
+  mod(ban ? "ban" : "mute", target.alias, describeSanction(added));
+  if (ban) leaveRoom(ctx, target, state, "banned", command.reason);
+}
+
+/** `/unmute` and `/roomunban`: lifted and announced. */
+function lift<M extends Moderated>(
+  { state, mod }: Act<M>,
+  kind: "unmute" | "roomunban",
+  target: string,
+): void {
+  const list = kind === "unmute" ? "mutes" : "bans";
+  const name = target.toLowerCase();
+  const kept = state.record[list].filter((s) =>
+    s.label.toLowerCase() !== name && s.target.toLowerCase() !== name
+  );
+  if (kept.length === state.record[list].length) {
+    throw new ProtocolError(
+      "no-such-sanction",
+      `Nothing to lift: "${target}" is not ${
+        list === "mutes" ? "muted" : "banned"
+      } in ${state.name}`,
+    );
+  }
+  state.record[list] = kept;
+  mod(list === "mutes" ? "unmute" : "unban", target);
+}
+
+/** `/op` and `/deop`: a room operator more or less. */
+async function setOperator<M extends Moderated>(
+  { ctx, state, mod }: Act<M>,
+  kind: "op" | "deop",
+  alias: string,
+): Promise<void> {
+  const target = await present(ctx, alias);
+  const key = memberKey(target);
+  const ops = state.record.operators.filter((name) => name !== key);
+  if (kind === "op") ops.push(key);
+  state.record.operators = ops;
+  mod(kind, target.alias);
+}
+
+/** `/invite ALIAS`: it may enter past key and invite-only; it is told so. */
+async function invite<M extends Moderated>(
+  { ctx, actor, state }: Act<M>,
+  alias: string,
+): Promise<void> {
+  const target = await present(ctx, alias);
+  const key = memberKey(target);
+  if (!state.record.invites.includes(key)) state.record.invites.push(key);
+  ctx.room.replies.tell(target, {
+    type: "INVITE",
+    room: state.name,
+    by: actor.alias,
+  });
+  ctx.room.replies.tell(actor, {
+    type: "INFO",
+    text: `${target.alias} is invited to ${state.name}`,
+  });
 }
 
 /** `/register`: the room persists (accounts and server operators). */
@@ -155,8 +200,9 @@ function sanction<M extends Moderated>(
       `Cannot ${type} "${target.alias}": its address is unknown`,
     );
   }
+  const { bans, mutes } = state.record;
   const added: Sanction = {
-    id: ++sanctionIds,
+    id: Math.max(0, ...bans.map((s) => s.id), ...mutes.map((s) => s.id)) + 1,
     type,
     ...aim,
     label: target.account ?? target.alias,

@@ -11,6 +11,7 @@ import type { LineArena } from "./line_arena.ts";
 import type { Member } from "./member.ts";
 import type { RoomEvent, RoomLog } from "./room_log.ts";
 import type { RoomLimits } from "./rooms.ts";
+import type { Topic } from "../access/moderation.ts";
 
 /** Options of `Room`. */
 export interface RoomOptions<M extends Member = Member> {
@@ -60,7 +61,16 @@ export interface RoomOptions<M extends Member = Member> {
    * Rooms (capability `rooms`): their limits, and the lines of history
    * each room keeps. Absent: one room, as before (a cluster).
    */
-  rooms?: RoomLimits & { readonly history: number };
+  rooms?: RoomLimits & {
+    readonly history: number;
+    /** The default room's topic at start. */
+    readonly topic?: Topic | null;
+    /**
+     * Each room's last messages as stored (at start); absent: those the
+     * log keeps at hand.
+     */
+    readonly stored?: readonly RoomEvent[];
+  };
 }
 
 /** Counters a server reports in its logs. */
