@@ -179,10 +179,51 @@ export const ROOM_LINES = new Map(
     ],
     [
       "CURRENT",
-      (state, line) => switchTo(state, line.room === "-" ? "" : line.room),
+      (state, line) =>
+        switchTo(
+          answered(state, line.room),
+          line.room === "-" ? "" : line.room,
+        ),
     ],
   ]),
 );
+
+/**
+ * A `/join` the page sent was answered (a JOIN, or a CURRENT for a room
+ * it was in already).
+ * @param {State} state @param {string} name
+ */
+function answered(state, name) {
+  if (!state.joining.includes(name)) return state;
+  return { ...state, joining: state.joining.filter((n) => n !== name) };
+}
+
+/** The `ERR` codes that refuse a `/join`. */
+const JOIN_REFUSALS = new Set([
+  "room-invalid",
+  "room-taken",
+  "no-such-room",
+  "room-key",
+  "room-invite-only",
+  "room-banned",
+  "too-many-rooms",
+  "rooms-full",
+  "room-creations",
+]);
+
+/**
+ * The room a refusal is about: the oldest `/join` the page sent still
+ * unanswered (the server answers in order), or "" when it is no refusal
+ * of one. A room the page was in before a reconnect and could not rejoin
+ * leaves the list.
+ * @param {State} state @param {Line} line
+ * @returns {{ state: State, room: string }}
+ */
+export function refusedJoin(state, line) {
+  const [room = "", ...rest] = state.joining;
+  if (!JOIN_REFUSALS.has(line.code) || room === "") return { state, room: "" };
+  return { state: dropRoom({ ...state, joining: rest }, room), room };
+}
 
 /**
  * Counts a line the user has not seen yet (tab in the background).
@@ -220,7 +261,7 @@ function joinedRoom(state, line, at) {
     online: line.online,
   }));
   if (!self) return told;
-  const asked = askWho(told, name, at.now);
+  const asked = askWho(answered(told, name), name, at.now);
   return asked.current === "" ? switchTo(asked, name) : asked;
 }
 
@@ -237,6 +278,17 @@ function leftRoom(state, line) {
       online: line.online,
     }));
   }
+  return dropRoom(state, name);
+}
+
+/**
+ * Takes a room off the list (with its key); when it was shown, the most
+ * recently joined one left is shown.
+ * @param {State} state @param {string} name
+ * @returns {State}
+ */
+export function dropRoom(state, name) {
+  if (name === "" || !state.rooms.has(name)) return state;
   const rooms = new Map(state.rooms);
   rooms.delete(name);
   const keys = new Map(state.keys);

@@ -26,7 +26,13 @@ import { capCommand, joinCommand, passCommand } from "./protocol.js";
 export function hello(state, line) {
   const roomName = line.server || "tlschat";
   const cap = capCommand(line.params);
-  const fresh = { ...state, roomName, attempts: 0, roomsOn: false };
+  const fresh = {
+    ...state,
+    roomName,
+    attempts: 0,
+    roomsOn: false,
+    joining: [],
+  };
   const greeted = cap === null ? fresh : send(fresh, cap);
   if (state.rejoining && state.alias) {
     const rejoin = {
@@ -146,7 +152,7 @@ function rejoinRooms(state, wanted) {
   if (wanted !== "" && !names.includes(wanted)) names.push(wanted);
   return names.reduce(
     (asked, name) => send(asked, joinCommand(name, asked.keys.get(name) ?? "")),
-    state,
+    /** @type {State} */ ({ ...state, joining: names }),
   );
 }
 

@@ -15,7 +15,14 @@
 
 import { effect, NO_EFFECTS, send, unchanged } from "./effects.js";
 import { entryFor, errorLine, notice } from "./entries.js";
-import { EMPTY_ROOM, ROOM_LINES, show, switchTo, toRoom } from "./in_room.js";
+import {
+  EMPTY_ROOM,
+  refusedJoin,
+  ROOM_LINES,
+  show,
+  switchTo,
+  toRoom,
+} from "./in_room.js";
 import {
   hello,
   joined,
@@ -61,6 +68,8 @@ import {
  *   notices go while in none
  * @property {string} current the room shown (`""`: none)
  * @property {string} wanted a room asked for before joining (the URL's)
+ * @property {readonly string[]} joining rooms the page sent `/join` for,
+ *   not answered yet, oldest first
  * @property {ReadonlyMap<string, string>} keys room keys given, in memory
  *   only, to rejoin
  * @property {{ readonly text: string, readonly warn: boolean }} status
@@ -104,6 +113,7 @@ export const INITIAL_STATE = Object.freeze({
   rooms: new Map([["", EMPTY_ROOM]]),
   current: "",
   wanted: "",
+  joining: [],
   keys: new Map(),
   status: { text: "Connecting…", warn: false },
   screen: "join",
@@ -191,9 +201,9 @@ function goTo(state, asked) {
     clearRoom: true,
     focus: asked.focus ? "message" : null,
   });
-  return state.rooms.has(name)
-    ? switchTo(cleared, name)
-    : send(cleared, joinCommand(name, asked.key));
+  if (state.rooms.has(name)) return switchTo(cleared, name);
+  const joining = { ...cleared, joining: [...state.joining, name] };
+  return send(joining, joinCommand(name, asked.key));
 }
 
 /** Lines handled in every phase. @type {ReadonlyMap<string, Handler>} */
@@ -210,13 +220,13 @@ const ALWAYS = new Map(
           ? show(state, notice(formatLine(line), new Date(at.now)))
           : { ...state, roomsOn: line.caps.split(" ").includes("rooms") },
     ],
-    [
-      "ERR",
-      (state, line, at) =>
-        state.phase === "joined"
-          ? show(state, errorLine(`! ${line.text}`, new Date(at.now)))
-          : refused(state, line.text),
-    ],
+    ["ERR", (state, line, at) => {
+      if (state.phase !== "joined") return refused(state, line.text);
+      // A refused /join: shown labelled with its room.
+      const { state: after, room } = refusedJoin(state, line);
+      const error = errorLine(`! ${line.text}`, new Date(at.now));
+      return show(after, error, room || after.current);
+    }],
     ["BYE", (state, line, at) => {
       const stay = state.stay || FINAL.has(line.reason);
       return state.phase === "joined"

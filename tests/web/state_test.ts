@@ -617,3 +617,34 @@ Deno.test("reduce() counts what is said in any room while the tab is hidden", ()
   assert.equal(page.state.title, "#ops");
   assert.deepEqual(page.roomList(), ["#lobby 1", "#ops"]);
 });
+
+Deno.test("reduce() takes a room it cannot rejoin off the list, and labels a refused join with its room", () => {
+  const page = FakePage.inRooms();
+  page.step({ type: "room", room: "#secret", key: "wrong", focus: true });
+  page.line("ERR room-key Wrong key for #secret");
+  assert.deepEqual(page.shown().at(-1), "#secret! Wrong key for #secret");
+  assert.deepEqual(page.state.joining, []);
+  page.step({ type: "room", room: "#ops", key: "", focus: true });
+  page.enter("#ops");
+  page.step({ type: "room", room: "#dev", key: "", focus: true });
+  page.enter("#dev");
+  page.line("ERR usage Usage: /topic TEXT"); // not about a join
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops", "#dev"]);
+  page.step({ type: "closed", random: 0 });
+  page.step({ type: "connect", retry: true });
+  page.line("HELLO tlschat/1 chat rate=5,caps=ids+rooms Send your alias");
+  page.line("CAP ids rooms");
+  page.line("WELCOME ann 2 hi");
+  assert.deepEqual(page.state.joining, ["#lobby", "#ops", "#dev"]);
+  page.line("#lobby JOIN ann 2");
+  page.line("CURRENT #lobby"); // the server's own: #lobby was asked too
+  page.line("ERR no-such-room No room #ops: it is gone");
+  page.enter("#dev");
+  assert.deepEqual(page.state.joining, []);
+  assert.deepEqual(page.roomList(), ["#lobby", "#dev"]);
+  assert.equal(page.state.current, "#dev");
+  assert.ok(
+    page.shown("#lobby").includes("#ops! No room #ops: it is gone"),
+    page.shown("#lobby").join("\n"),
+  );
+});
