@@ -61,13 +61,18 @@ function server(limits: Partial<RoomLimits> = {}, history = 50) {
     rooms: { ...LIMITS, ...limits, history },
   });
   const router = room.router!;
+  /** The server operators' commands handed on (the default room's). */
+  const moderated: string[] = [];
   const ctx = (): RoomCommandContext<FakeMember> => ({
     room,
     router,
     history,
     now: clock.now(),
     moderation: { setTopic() {} } as unknown as Moderation,
-    moderate: () => Promise.resolve(),
+    moderate: (command) => {
+      moderated.push(command.kind);
+      return Promise.resolve();
+    },
   });
   const join = async (
     alias: string,
@@ -86,7 +91,7 @@ function server(limits: Partial<RoomLimits> = {}, history = 50) {
         throw new Error(`not a room command: ${command.kind}`);
       },
     });
-  return { clock, room, router, join, line };
+  return { clock, room, router, join, line, moderated };
 }
 
 /** The code of the ProtocolError `fn` throws (or rejects with). */
@@ -446,4 +451,20 @@ Deno.test("rooms: a /join whose JOIN the log refused is not left pending: it can
   amy.take();
   await roomLine(ctx, amy, "/join #a", hooks);
   assert.deepEqual(amy.take(), ["#a JOIN amy 1", "CURRENT #a"]);
+});
+
+Deno.test("rooms: /kick in the default room takes a rooms member out of it; one without rooms gets today's kick", async () => {
+  const { join, line, router, moderated } = server();
+  const op = await join("op", { account: "op", operator: true });
+  const amy = await join("amy");
+  const old = await join("old", { roomsOn: false });
+  await line(op, "/kick amy behave");
+  assert.ok(amy.take().includes("#lobby LEAVE amy 2 kicked behave"));
+  assert.ok(old.take().includes("LEAVE amy 2 kicked behave"));
+  assert.equal(router.rooms.default.members.has(amy.id), false);
+  assert.deepEqual(moderated, []);
+  await line(op, "/kick old");
+  assert.deepEqual(moderated, ["kick"]);
+  await line(op, "/mute old");
+  assert.deepEqual(moderated, ["kick", "mute"]);
 });
