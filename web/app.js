@@ -4,14 +4,15 @@
 /// <reference lib="dom.iterable" />
 /// <reference lib="esnext" />
 /**
- * tlschat in a browser: the same room as the terminal client, over a
+ * tlschat in a browser: the same rooms as the terminal client, over a
  * WebSocket to this page's own server (one protocol line per message, see
  * docs/protocol.md). Plain JavaScript modules checked by `deno check` (no
  * build step): protocol.js (the wire format), state.js (the state, changed
  * only by its reducer), entries.js (what the log shows), view.js (the
- * DOM). This module wires them: every event of the socket, the forms and
- * the tab goes through `reduce`, then the page shows the new state and the
- * lines it asks for are sent.
+ * DOM). This module wires them: every event of the socket, the forms, the
+ * room list, the URL's fragment (the room: `#ops`) and the tab goes
+ * through `reduce`, then the page shows the new state and the lines it
+ * asks for are sent.
  *
  * @module
  */
@@ -33,9 +34,13 @@ function dispatch(event) {
   const shown = state;
   state = reduce(state, event);
   render(ui, state, shown);
-  const { send, reconnectInMs } = state.effects;
+  const { send, reconnectInMs, fragment } = state.effects;
   for (const line of send) {
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(line);
+  }
+  if (fragment !== null && location.hash !== fragment) {
+    // Replaced, not pushed: no hashchange, and Back leaves the page.
+    history.replaceState(null, "", fragment || location.pathname);
   }
   if (reconnectInMs !== null) {
     setTimeout(() => connect(true), reconnectInMs);
@@ -77,6 +82,40 @@ ui.sendForm.addEventListener("submit", (event) => {
   dispatch({ type: "say", text: ui.message.value });
 });
 
+ui.roomForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const { value: room } = ui.roomName;
+  dispatch({ type: "room", room, key: ui.roomKey.value, focus: true });
+});
+
+ui.roomList.addEventListener("click", (event) => {
+  const target = /** @type {HTMLElement} */ (event.target);
+  const button = target.closest("button");
+  if (button?.dataset.part) {
+    dispatch({ type: "part", room: button.dataset.part });
+  } else if (button?.dataset.room) {
+    dispatch({
+      type: "room",
+      room: button.dataset.room,
+      key: "",
+      focus: false,
+    });
+  }
+});
+
+/** The room the URL's fragment names (`#ops`), if any. */
+function fragmentRoom() {
+  try {
+    return decodeURIComponent(location.hash.slice(1));
+  } catch {
+    return ""; // a malformed escape names no room
+  }
+}
+
+globalThis.addEventListener("hashchange", () => {
+  dispatch({ type: "room", room: fragmentRoom(), key: "", focus: false });
+});
+
 ui.membersToggle.addEventListener("click", () => {
   const open = ui.chat.classList.toggle("show-members");
   ui.membersToggle.setAttribute("aria-expanded", String(open));
@@ -87,4 +126,7 @@ document.addEventListener("visibilitychange", () => {
 });
 globalThis.addEventListener("focus", () => dispatch({ type: "seen" }));
 
+if (location.hash) {
+  dispatch({ type: "room", room: fragmentRoom(), key: "", focus: false });
+}
 connect();

@@ -31,6 +31,7 @@ import { formatLine } from "./protocol.js";
 /** Why someone left, as people say it. */
 const LEFT = new Map([
   ["quit", "left"],
+  ["part", "left"],
   ["disconnect", "disconnected"],
   ["timeout", "timed out"],
   ["flood", "was disconnected for flooding"],
@@ -49,7 +50,32 @@ const DONE = new Map([
   ["unban", "unbanned"],
   ["mute", "muted"],
   ["unmute", "unmuted"],
+  ["op", "made a room operator"],
+  ["deop", "removed as a room operator"],
 ]);
+
+/** Operator actions on the room itself (`MOD ACTION - BY TEXT`). */
+const DONE_TO_ROOM = new Map([
+  ["key", "set the room key"],
+  ["invite-only", "made the room invite-only"],
+  ["register", "registered the room"],
+]);
+
+/** What a `MOD` line says happened. @param {Line} line */
+function modText(line) {
+  if (line.alias !== "-") {
+    const done = DONE.get(line.action) ?? line.action;
+    return `${line.alias} was ${done} by ${line.by}${colonText(line.text)}`;
+  }
+  if (line.text === "off") {
+    const undone = line.action === "key"
+      ? "removed the room key"
+      : `turned ${line.action} off`;
+    return `${line.by} ${undone}`;
+  }
+  const done = DONE_TO_ROOM.get(line.action) ?? `set ${line.action}`;
+  return `${line.by} ${done}`;
+}
 
 /** @param {string} text @returns {Part} */
 const text = (text) => ({ kind: "text", text });
@@ -148,13 +174,7 @@ const ENTRIES = new Map(
       "TOPIC",
       (line, now) => notice(`Topic: ${line.text} (set by ${line.alias})`, now),
     ],
-    ["MOD", (line, now) =>
-      notice(
-        `${line.alias} was ${
-          DONE.get(line.action) ?? line.action
-        } by ${line.by}${colonText(line.text)}`,
-        now,
-      )],
+    ["MOD", (line, now) => notice(modText(line), now)],
     ["BAN", (line, now) =>
       notice(
         `Ban on ${line.kind} ${line.target} by ${line.by} until ${line.until}${
@@ -163,12 +183,35 @@ const ENTRIES = new Map(
         now,
       )],
     ["INFO", (line, now) => notice(line.text, now)],
+    ["ROOM", (line, now) =>
+      notice(
+        `${line.room} (${line.members})${
+          line.flags.includes("m") ? " joined" : ""
+        }${colonText(line.topic)}`,
+        now,
+      )],
+    ["CURRENT", () => null],
+    [
+      "INVITE",
+      (line, now) => notice(`${line.by} invites you to ${line.room}`, now),
+    ],
   ]),
 );
 
 /**
+ * An entry shown in another room's log than its own: labelled with its
+ * room. @param {Entry} entry @param {string} room
+ * @returns {Entry}
+ */
+export function inRoom(entry, room) {
+  return room === ""
+    ? entry
+    : { ...entry, parts: [label(room), ...entry.parts] };
+}
+
+/**
  * The entry a line of the room adds to the log, or null (`WHO` changes
- * only the member list).
+ * only the member list, `CURRENT` the room shown).
  * @param {Line} line @param {Date} now the time shown before a live line
  * @returns {Entry | null}
  */

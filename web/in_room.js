@@ -1,107 +1,334 @@
 // @ts-check
 /**
- * The page in the room: what the room's lines change besides the log (who
- * is here, how many, the topic, what came while the tab was hidden), and
- * `/who`, asked at most every few seconds. Handlers of the reducer
+ * The page in its rooms: each room's log, members, topic and unread count,
+ * which room is shown, what the rooms' lines change besides the log (who
+ * is here, the topic, our own joins and parts, what came while the tab was
+ * hidden), and `/who` per room, asked at most every few seconds. The room
+ * named `""` is the server's only room when it has no rooms, and where the
+ * page's notices go while it is in none. Handlers of the reducer
  * (`state.js`): pure.
  *
  * @module
  */
 
 import { effect, send } from "./effects.js";
+import { inRoom as labelled } from "./entries.js";
 import { WHO_COMMAND } from "./protocol.js";
 
 /** @typedef {import("./effects.js").Handler} Handler */
+/** @typedef {import("./entries.js").Entry} Entry */
 /** @typedef {import("./protocol.js").Line} Line */
 /** @typedef {import("./state.js").State} State */
+/** @typedef {import("./state.js").Member} Member */
 
-/** `/who` at most this often (large rooms summarise joins). */
+/**
+ * One room as the page keeps it.
+ * @typedef {object} Room
+ * @property {string} topic
+ * @property {string | null} online how many are here (null: not told yet)
+ * @property {ReadonlyMap<string, Member>} members by lower-case alias
+ * @property {readonly Entry[]} log what its message log shows, oldest first
+ * @property {number} unread lines said here while another room was shown
+ * @property {number | null} whoAskedAt when the page last sent its `/who`
+ * @property {boolean} replaceOnHistory its next history replaces its log
+ */
+
+/** A room the page has just joined. @type {Room} */
+export const EMPTY_ROOM = Object.freeze({
+  topic: "",
+  online: null,
+  members: new Map(),
+  log: [],
+  unread: 0,
+  whoAskedAt: null,
+  replaceOnHistory: false,
+});
+
+/** Each room's log keeps this many entries (a long-open tab stays small). */
+export const MAX_LOG = 1000;
+
+/** `/who` at most this often per room (large rooms summarise joins). */
 const WHO_INTERVAL_MS = 5000;
 
-/** @param {State} state @param {number} now */
-export function askWho(state, now) {
-  const last = state.whoAskedAt;
-  if (last !== null && now - last < WHO_INTERVAL_MS) return state;
-  return send({ ...state, whoAskedAt: now }, WHO_COMMAND);
+/** A room by name (an empty one when the page is not in it). */
+export function roomOf(/** @type {State} */ state, /** @type {string} */ name) {
+  return state.rooms.get(name) ?? EMPTY_ROOM;
 }
 
 /**
- * What lines of the room change besides the log (what is said counts as
- * unread while the tab is hidden).
+ * Changes a room the page is in (none other).
+ * @param {State} state @param {string} name
+ * @param {(room: Room) => Partial<Room>} change
+ * @returns {State}
+ */
+export function updateRoom(state, name, change) {
+  const room = state.rooms.get(name);
+  if (room === undefined) return state;
+  const rooms = new Map(state.rooms).set(name, { ...room, ...change(room) });
+  return { ...state, rooms };
+}
+
+/**
+ * Adds an entry to a room's log (by default the room shown); an entry
+ * about a room the page is not in goes to the room shown, labelled.
+ * @param {State} state @param {Entry} entry @param {string} [name]
+ */
+export function show(state, entry, name = state.current) {
+  const into = state.rooms.has(name) ? name : state.current;
+  const shown = into === name ? entry : labelled(entry, name);
+  return updateRoom(state, into, (room) => ({
+    log: [...room.log.slice(1 - MAX_LOG), shown],
+  }));
+}
+
+/**
+ * Shows another room the page is in (and its name as the URL fragment).
+ * Leaving the room `""` (no room yet), its notices go to the room shown.
+ * @param {State} state @param {string} name
+ * @returns {State}
+ */
+export function switchTo(state, name) {
+  if (name === state.current || !state.rooms.has(name)) return state;
+  const orphans = state.current === "" ? roomOf(state, "").log : [];
+  let next = updateRoom({ ...state, current: name }, name, (room) => ({
+    unread: 0,
+    log: [...orphans, ...room.log].slice(-MAX_LOG),
+  }));
+  if (orphans.length > 0) next = updateRoom(next, "", () => ({ log: [] }));
+  return effect(next, { fragment: name });
+}
+
+/**
+ * A line for a room: with its `#room ` prefix when the server has rooms.
+ * @param {State} state @param {string} name @param {string} text
+ */
+export function toRoom(state, name, text) {
+  return state.roomsOn && name !== "" ? `${name} ${text}` : text;
+}
+
+/**
+ * Asks who is in a room, unless it was asked lately.
+ * @param {State} state @param {string} name @param {number} now
+ */
+export function askWho(state, name, now) {
+  const last = state.rooms.get(name)?.whoAskedAt;
+  if (last === undefined || (last !== null && now - last < WHO_INTERVAL_MS)) {
+    return state;
+  }
+  const asked = updateRoom(state, name, () => ({ whoAskedAt: now }));
+  return send(asked, toRoom(state, name, WHO_COMMAND));
+}
+
+/** The room a line is about: its prefix's, else the room shown. */
+const target = (/** @type {State} */ state, /** @type {Line} */ line) =>
+  line.inRoom || state.current;
+
+/** Whether a room's line is about this page's own member. */
+function ours(/** @type {State} */ state, /** @type {Line} */ line) {
+  return state.roomsOn && line.inRoom !== "" &&
+    line.alias.toLowerCase() === state.alias.toLowerCase();
+}
+
+/**
+ * What lines of the rooms change besides the log (what is said counts as
+ * unread while the tab is hidden, and in rooms not shown).
  * @type {ReadonlyMap<string, Handler>}
  */
-export const ROOM = new Map(
+export const ROOM_LINES = new Map(
   /** @type {[string, Handler][]} */ ([
-    ["MSG", unseen],
-    ["ME", unseen],
+    ["MSG", said],
+    ["ME", said],
     ["PRIV", unseen],
     [
       "HIST",
-      (state) =>
-        state.clearOnHistory
-          ? effect({ ...state, clearOnHistory: false }, { clearLog: true })
-          : state,
+      (state, line) =>
+        updateRoom(
+          state,
+          target(state, line),
+          (room) =>
+            room.replaceOnHistory ? { replaceOnHistory: false, log: [] } : {},
+        ),
     ],
-    ["JOIN", (state, line) => ({
-      ...withMember(state, line.alias, false),
-      online: line.online,
-    })],
-    ["LEAVE", (state, line) => ({
-      ...withoutMember(state, line.alias),
-      online: line.online,
-    })],
-    ["NICK", (state, line) => ({
-      ...withMember(withoutMember(state, line.alias), line.newAlias, false),
-      alias: line.alias === state.alias ? line.newAlias : state.alias,
-    })],
+    ["JOIN", joinedRoom],
+    ["LEAVE", leftRoom],
+    ["NICK", (state, line) => {
+      const renamed = updateRoom(state, target(state, line), (room) => ({
+        members: withMember(
+          withoutMember(room.members, line.alias),
+          line.newAlias,
+          false,
+        ),
+      }));
+      const self = line.alias.toLowerCase() === state.alias.toLowerCase();
+      return self ? { ...renamed, alias: line.newAlias } : renamed;
+    }],
+    ["PRESENCE", (state, line, at) => {
+      const name = target(state, line);
+      const told = updateRoom(state, name, () => ({ online: line.online }));
+      return askWho(told, name, at.now);
+    }],
+    ["WHO", (state, line) =>
+      updateRoom(state, target(state, line), () => ({
+        members: whoIsHere(line.aliases),
+        online: line.online,
+      }))],
     [
-      "PRESENCE",
-      (state, line, at) => askWho({ ...state, online: line.online }, at.now),
+      "TOPIC",
+      (state, line) =>
+        updateRoom(state, target(state, line), () => ({ topic: line.text })),
     ],
     [
-      "WHO",
-      (state, line) => ({ ...whoIsHere(state, line), online: line.online }),
+      "CURRENT",
+      (state, line) =>
+        switchTo(
+          answered(state, line.room),
+          line.room === "-" ? "" : line.room,
+        ),
     ],
-    ["TOPIC", (state, line) => ({ ...state, topic: line.text })],
   ]),
 );
+
+/**
+ * A `/join` the page sent was answered (a JOIN, or a CURRENT for a room
+ * it was in already).
+ * @param {State} state @param {string} name
+ */
+function answered(state, name) {
+  if (!state.joining.includes(name)) return state;
+  return { ...state, joining: state.joining.filter((n) => n !== name) };
+}
+
+/** The `ERR` codes that refuse a `/join`. */
+const JOIN_REFUSALS = new Set([
+  "room-invalid",
+  "room-taken",
+  "no-such-room",
+  "room-key",
+  "room-invite-only",
+  "room-banned",
+  "too-many-rooms",
+  "rooms-full",
+  "room-creations",
+]);
+
+/**
+ * The room a refusal is about: the oldest `/join` the page sent still
+ * unanswered (the server answers in order), or "" when it is no refusal
+ * of one. A room the page was in before a reconnect and could not rejoin
+ * leaves the list.
+ * @param {State} state @param {Line} line
+ * @returns {{ state: State, room: string }}
+ */
+export function refusedJoin(state, line) {
+  const [room = "", ...rest] = state.joining;
+  if (!JOIN_REFUSALS.has(line.code) || room === "") return { state, room: "" };
+  return { state: dropRoom({ ...state, joining: rest }, room), room };
+}
 
 /**
  * Counts a line the user has not seen yet (tab in the background).
  * @type {Handler}
  */
 function unseen(state, _line, at) {
-  if (!at.hidden) return state;
-  const unread = state.unread + 1;
-  return { ...state, unread, title: `(${unread}) ${state.roomName}` };
-}
-
-/** @param {State} state @param {string} alias @param {boolean} operator */
-function withMember(state, alias, operator) {
-  const key = alias.toLowerCase();
-  if (state.members.has(key)) return state;
-  const members = new Map(state.members).set(key, { alias, operator });
-  return { ...state, members };
-}
-
-/** @param {State} state @param {string} alias */
-function withoutMember(state, alias) {
-  const key = alias.toLowerCase();
-  if (!state.members.has(key)) return state;
-  const members = new Map(state.members);
-  members.delete(key);
-  return { ...state, members };
+  return at.hidden ? { ...state, unread: state.unread + 1 } : state;
 }
 
 /**
- * The member list from a `WHO` (operators marked with "@").
- * @param {State} state @param {Line} line
+ * A message: unseen in a hidden tab, unread in a room not shown (unless
+ * it is our own).
+ * @type {Handler}
+ */
+function said(state, line, at) {
+  const name = target(state, line);
+  const counted = unseen(state, line, at);
+  if (name === state.current || ours(state, line)) return counted;
+  return updateRoom(counted, name, (room) => ({ unread: room.unread + 1 }));
+}
+
+/**
+ * Someone joined a room; when it is us, the room is added to the list (and
+ * shown, when none was), and its members asked for.
+ * @type {Handler}
+ */
+function joinedRoom(state, line, at) {
+  const name = target(state, line);
+  const self = ours(state, line);
+  const added = self && !state.rooms.has(name)
+    ? { ...state, rooms: new Map(state.rooms).set(name, EMPTY_ROOM) }
+    : state;
+  const told = updateRoom(added, name, (room) => ({
+    members: withMember(room.members, line.alias, false),
+    online: line.online,
+  }));
+  if (!self) return told;
+  const asked = askWho(answered(told, name), name, at.now);
+  return asked.current === "" ? switchTo(asked, name) : asked;
+}
+
+/**
+ * Someone left a room; when it is us, the room leaves the list (and the
+ * most recently joined one left is shown, if it was shown).
+ * @type {Handler}
+ */
+function leftRoom(state, line) {
+  const name = target(state, line);
+  if (!ours(state, line)) {
+    return updateRoom(state, name, (room) => ({
+      members: withoutMember(room.members, line.alias),
+      online: line.online,
+    }));
+  }
+  return dropRoom(state, name);
+}
+
+/**
+ * Takes a room off the list (with its key); when it was shown, the most
+ * recently joined one left is shown.
+ * @param {State} state @param {string} name
  * @returns {State}
  */
-function whoIsHere(state, line) {
-  /** @type {State} */
-  let listed = { ...state, members: new Map() };
-  for (const alias of line.aliases.split(" ").filter((a) => a !== "")) {
+export function dropRoom(state, name) {
+  if (name === "" || !state.rooms.has(name)) return state;
+  const rooms = new Map(state.rooms);
+  rooms.delete(name);
+  const keys = new Map(state.keys);
+  keys.delete(name);
+  const left = { ...state, rooms, keys };
+  if (state.current !== name) return left;
+  const last = [...rooms.keys()].at(-1) ?? "";
+  return last === ""
+    ? effect({ ...left, current: "" }, { fragment: "" })
+    : switchTo(left, last);
+}
+
+/**
+ * @param {ReadonlyMap<string, Member>} members @param {string} alias
+ * @param {boolean} operator
+ */
+function withMember(members, alias, operator) {
+  const key = alias.toLowerCase();
+  if (members.has(key)) return members;
+  return new Map(members).set(key, { alias, operator });
+}
+
+/** @param {ReadonlyMap<string, Member>} members @param {string} alias */
+function withoutMember(members, alias) {
+  const key = alias.toLowerCase();
+  if (!members.has(key)) return members;
+  const fewer = new Map(members);
+  fewer.delete(key);
+  return fewer;
+}
+
+/**
+ * The member list from a `WHO`'s aliases (operators marked with "@").
+ * @param {string} aliases
+ * @returns {ReadonlyMap<string, Member>}
+ */
+function whoIsHere(aliases) {
+  /** @type {ReadonlyMap<string, Member>} */
+  let listed = new Map();
+  for (const alias of aliases.split(" ").filter((a) => a !== "")) {
     listed = alias.startsWith("@")
       ? withMember(listed, alias.slice(1), true)
       : withMember(listed, alias, false);

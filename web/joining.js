@@ -9,19 +9,31 @@
  * @module
  */
 
-import { effect, send, show } from "./effects.js";
+import { effect, send } from "./effects.js";
 import { errorLine, notice } from "./entries.js";
-import { askWho } from "./in_room.js";
-import { passCommand } from "./protocol.js";
+import { askWho, show, updateRoom } from "./in_room.js";
+import { capCommand, joinCommand, passCommand } from "./protocol.js";
 
 /** @typedef {import("./effects.js").Handler} Handler */
 /** @typedef {import("./state.js").Phase} Phase */
 /** @typedef {import("./state.js").State} State */
 
-/** @type {Handler} */
+/**
+ * The greeting: asks for the capabilities the page uses (before any
+ * alias), then rejoins or shows the join form.
+ * @type {Handler}
+ */
 export function hello(state, line) {
   const roomName = line.server || "tlschat";
-  const greeted = { ...state, roomName, title: roomName, attempts: 0 };
+  const cap = capCommand(line.params);
+  const fresh = {
+    ...state,
+    roomName,
+    attempts: 0,
+    roomsOn: false,
+    joining: [],
+  };
+  const greeted = cap === null ? fresh : send(fresh, cap);
   if (state.rejoining && state.alias) {
     const rejoin = {
       ...greeted,
@@ -85,27 +97,63 @@ function showJoin(state, text) {
   return phase === "alias" ? effect(shown, { focus: "alias" }) : shown;
 }
 
-/** @type {Handler} */
+/**
+ * In: with rooms, the server's own lines bring the default room (and an
+ * account's); the page joins the room the URL asked for, or after a
+ * reconnect the rooms it was in (the one shown last). Without rooms, the
+ * page asks who is here. After a reconnect, each room's next history
+ * replaces its log.
+ * @type {Handler}
+ */
 export function joined(state, line, at) {
   const now = new Date(at.now);
   const welcome = state.rejoining ? notice("Reconnected", now) : notice(
     `Welcome, ${line.alias}! ${line.online} online. ${line.text}`,
     now,
   );
+  const rooms = new Map(
+    [...state.rooms].map(([name, room]) => [name, {
+      ...room,
+      replaceOnHistory: state.rejoining,
+      whoAskedAt: null,
+    }]),
+  );
   const inRoom = {
     ...state,
+    rooms,
     phase: /** @type {const} */ ("joined"),
     alias: line.alias,
-    clearOnHistory: state.rejoining,
     rejoining: false,
+    wanted: "",
     screen: /** @type {const} */ ("chat"),
     membersButton: true,
     passwordShown: false,
     status: { text: `Connected as ${line.alias}`, warn: false },
-    online: line.online,
-    whoAskedAt: null,
   };
-  return effect(askWho(show(inRoom, welcome), at.now), { focus: "message" });
+  const welcomed = show(inRoom, welcome);
+  const next = state.roomsOn ? rejoinRooms(welcomed, state.wanted) : askWho(
+    updateRoom(welcomed, "", () => ({ online: line.online })),
+    "",
+    at.now,
+  );
+  return effect(next, { focus: "message" });
+}
+
+/**
+ * Joins the rooms the page was in (the one shown last, so that it is
+ * shown again), then the one the URL asked for.
+ * @param {State} state @param {string} wanted
+ */
+function rejoinRooms(state, wanted) {
+  const names = [...state.rooms.keys()].filter((name) =>
+    name !== "" && name !== state.current
+  );
+  if (state.current !== "") names.push(state.current);
+  if (wanted !== "" && !names.includes(wanted)) names.push(wanted);
+  return names.reduce(
+    (asked, name) => send(asked, joinCommand(name, asked.keys.get(name) ?? "")),
+    /** @type {State} */ ({ ...state, joining: names }),
+  );
 }
 
 /**

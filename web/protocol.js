@@ -46,9 +46,12 @@ export const SERVER_LINE_FIELDS = /** @type {const} */ ({
 
 /**
  * A server line as fields, every field present (empty when the type has
- * no such field). A line of a type this page does not know has type `?`
- * and the whole line as its text.
- * @typedef {{ readonly type: LineType | "?" } & Readonly<Record<Field, string>>} Line
+ * no such field), with the room it is about (`inRoom`: its `#room `
+ * prefix, empty when it has none) and its id (`@id=ID `, empty when none).
+ * A line of a type this page does not know has type `?` and the whole line
+ * (after those prefixes) as its text.
+ * @typedef {{ readonly type: LineType | "?", readonly inRoom: string, readonly id: string }
+ *   & Readonly<Record<Field, string>>} Line
  */
 
 /** Every field empty. */
@@ -68,16 +71,25 @@ function fieldsOf(type) {
     : undefined;
 }
 
+/** `@id=ID ` then `#room `, each optional, before the line's type. */
+const PREFIXES = /^(?:@id=([A-Za-z0-9_-]+) )?(?:(#[^ ]+) )?/;
+
 /**
- * Splits a server line into its fields; the last field takes the rest.
- * @param {string} text
+ * Splits a server line into its prefixes and fields; the last field takes
+ * the rest.
+ * @param {string} wire
  * @returns {Line}
  */
-export function parseLine(text) {
+export function parseLine(wire) {
+  const prefixes = /** @type {RegExpExecArray} */ (PREFIXES.exec(wire));
+  const [skipped, id = "", inRoom = ""] = prefixes;
+  const text = wire.slice(skipped.length);
   const space = text.indexOf(" ");
   const type = space === -1 ? text : text.slice(0, space);
   const fields = fieldsOf(type);
-  if (fields === undefined) return { ...NO_FIELDS, type: "?", text };
+  if (fields === undefined) {
+    return { ...NO_FIELDS, type: "?", text, inRoom, id };
+  }
   /** @type {Record<Field, string>} */
   const values = { ...NO_FIELDS };
   let rest = space === -1 ? "" : text.slice(space + 1);
@@ -90,12 +102,12 @@ export function parseLine(text) {
     values[field] = end === -1 ? rest : rest.slice(0, end);
     rest = end === -1 ? "" : rest.slice(end + 1);
   });
-  return { ...values, type: /** @type {LineType} */ (type) };
+  return { ...values, type: /** @type {LineType} */ (type), inRoom, id };
 }
 
 /**
- * A line as it came on the wire (trailing empty fields left out); a line
- * of an unknown type is its text.
+ * A line as it came on the wire, without its prefixes (trailing empty
+ * fields left out); a line of an unknown type is its text.
  * @param {Line} line
  * @returns {string}
  */
@@ -131,4 +143,40 @@ export function pongCommand(token) {
 /** Whether a typed line leaves the room. @param {string} text */
 export function isQuitCommand(text) {
   return /^\/quit\b/i.test(text);
+}
+
+/** The capabilities the page asks for, when the server offers them. */
+const WANTED_CAPS = ["ids", "rooms"];
+
+/**
+ * The `/cap` line asking for what the page uses of what the greeting's
+ * PARAMS (`caps=ids+rooms`) offers, or null when it offers none of it.
+ * @param {string} params
+ * @returns {string | null}
+ */
+export function capCommand(params) {
+  const caps = params.split(",").find((pair) => pair.startsWith("caps="));
+  const offered = (caps ?? "").slice("caps=".length).split("+");
+  const asked = WANTED_CAPS.filter((name) => offered.includes(name));
+  return asked.length === 0 ? null : `/cap ${asked.join(" ")}`;
+}
+
+/** A room name as typed (`ops`, `#Ops `) as the server knows it: `#ops`. */
+export function roomName(/** @type {string} */ typed) {
+  const name = typed.trim().toLowerCase();
+  if (name === "" || name === "#") return "";
+  return name.startsWith("#") ? name : `#${name}`;
+}
+
+/**
+ * Joins a room (or switches to it), with its key if it has one.
+ * @param {string} room @param {string} key
+ */
+export function joinCommand(room, key) {
+  return key === "" ? `/join ${room}` : `/join ${room} ${key}`;
+}
+
+/** Leaves a room. @param {string} room */
+export function partCommand(room) {
+  return `/part ${room}`;
 }

@@ -13,9 +13,16 @@
  * @module
  */
 
-import { effect, NO_EFFECTS, send, show, unchanged } from "./effects.js";
-import { entryFor, errorLine } from "./entries.js";
-import { ROOM } from "./in_room.js";
+import { effect, NO_EFFECTS, send, unchanged } from "./effects.js";
+import { entryFor, errorLine, notice } from "./entries.js";
+import {
+  EMPTY_ROOM,
+  refusedJoin,
+  ROOM_LINES,
+  show,
+  switchTo,
+  toRoom,
+} from "./in_room.js";
 import {
   hello,
   joined,
@@ -23,12 +30,21 @@ import {
   refused,
   submitJoin,
 } from "./joining.js";
-import { isQuitCommand, parseLine, pongCommand } from "./protocol.js";
+import {
+  formatLine,
+  isQuitCommand,
+  joinCommand,
+  parseLine,
+  partCommand,
+  pongCommand,
+  roomName,
+} from "./protocol.js";
 
 /** @typedef {import("./protocol.js").Line} Line */
 /** @typedef {import("./effects.js").Effects} Effects */
 /** @typedef {import("./effects.js").Handler} Handler */
 /** @typedef {import("./effects.js").LineContext} LineContext */
+/** @typedef {import("./in_room.js").Room} Room */
 
 /** @typedef {"connecting" | "alias" | "password" | "joined" | "closed"} Phase */
 
@@ -40,35 +56,45 @@ import { isQuitCommand, parseLine, pongCommand } from "./protocol.js";
  * @property {string} alias the alias we are in the room as (or asked for)
  * @property {string} password kept in memory only, to rejoin
  * @property {boolean} rejoining in the room before this connection
- * @property {boolean} clearOnHistory the next history replaces the log
  * @property {number} attempts reconnects since the last greeting
  * @property {boolean} stay set by /quit, kicks and bans: no reconnecting
  * @property {number} unread lines that came while the tab was hidden
- * @property {string} roomName
- * @property {string} title the document's
- * @property {string} topic
+ * @property {string} roomName the server's name, from its greeting
+ * @property {string} heading the room shown, or the server's name
+ * @property {string} title the document's: the heading, after the unread
+ * @property {boolean} roomsOn this connection has rooms (`CAP ... rooms`)
+ * @property {ReadonlyMap<string, Room>} rooms the rooms the page is in, in
+ *   the order joined; `""` is the server's only room (no rooms) or where
+ *   notices go while in none
+ * @property {string} current the room shown (`""`: none)
+ * @property {string} wanted a room asked for before joining (the URL's)
+ * @property {readonly string[]} joining rooms the page sent `/join` for,
+ *   not answered yet, oldest first
+ * @property {ReadonlyMap<string, string>} keys room keys given, in memory
+ *   only, to rejoin
  * @property {{ readonly text: string, readonly warn: boolean }} status
  * @property {"join" | "chat"} screen
  * @property {boolean} membersButton shown once joined
  * @property {boolean} canJoin the join button works
  * @property {boolean} passwordShown the password box is shown
  * @property {string} joinError
- * @property {string | null} online how many are here (null: not told yet)
- * @property {ReadonlyMap<string, Member>} members by lower-case alias
- * @property {number | null} whoAskedAt when the page last sent `/who`
  * @property {Effects} effects
  */
 
 /**
  * What happens to the page: it connects (again, after a wait, when
  * `retry`), a line arrives, the socket closes (`random` in [0, 1) spreads
- * reconnects), the user joins or says something, or looks at the tab.
+ * reconnects), the user joins or says something, or looks at the tab,
+ * asks for a room (the room list, the room form with a key, the URL
+ * fragment; `focus`: then type in it) or leaves one.
  * @typedef {{ type: "connect", retry: boolean }
  *   | { type: "line", text: string, now: number, hidden: boolean }
  *   | { type: "closed", random: number }
  *   | { type: "join", alias: string, password: string }
  *   | { type: "say", text: string }
- *   | { type: "seen" }} PageEvent
+ *   | { type: "seen" }
+ *   | { type: "room", room: string, key: string, focus: boolean }
+ *   | { type: "part", room: string }} PageEvent
  */
 
 /** The page before it has connected. @type {State} */
@@ -77,22 +103,24 @@ export const INITIAL_STATE = Object.freeze({
   alias: "",
   password: "",
   rejoining: false,
-  clearOnHistory: false,
   attempts: 0,
   stay: false,
   unread: 0,
   roomName: "tlschat",
+  heading: "tlschat",
   title: "tlschat",
-  topic: "",
+  roomsOn: false,
+  rooms: new Map([["", EMPTY_ROOM]]),
+  current: "",
+  wanted: "",
+  joining: [],
+  keys: new Map(),
   status: { text: "Connecting…", warn: false },
   screen: "join",
   membersButton: false,
   canJoin: false,
   passwordShown: false,
   joinError: "",
-  online: null,
-  members: new Map(),
-  whoAskedAt: null,
   effects: NO_EFFECTS,
 });
 
@@ -105,7 +133,26 @@ const FINAL = new Set(["quit", "kicked", "banned", "auth-failed", "replaced"]);
  * @returns {State}
  */
 export function reduce(state, event) {
-  const next = { ...state, effects: NO_EFFECTS };
+  return titled(step({ ...state, effects: NO_EFFECTS }, event));
+}
+
+/**
+ * The heading (the room shown, or the server's name) and the title (the
+ * heading after the count of what came while the tab was hidden).
+ * @param {State} state
+ */
+function titled(state) {
+  const heading = state.roomsOn && state.current !== ""
+    ? state.current
+    : state.roomName;
+  const title = state.unread > 0 ? `(${state.unread}) ${heading}` : heading;
+  return heading === state.heading && title === state.title
+    ? state
+    : { ...state, heading, title };
+}
+
+/** @param {State} next @param {PageEvent} event @returns {State} */
+function step(next, event) {
   switch (event.type) {
     case "connect":
       return {
@@ -124,8 +171,39 @@ export function reduce(state, event) {
     case "say":
       return say(next, event.text);
     case "seen":
-      return { ...next, unread: 0, title: next.roomName };
+      return { ...next, unread: 0 };
+    case "room":
+      return goTo(next, event);
+    case "part":
+      return next.roomsOn && next.rooms.has(event.room) && event.room !== ""
+        ? send(next, partCommand(event.room))
+        : next;
   }
+}
+
+/**
+ * Shows a room the page is in, or joins it (once in, when not yet; only
+ * when the server has rooms).
+ * @param {State} state
+ * @param {{ room: string, key: string, focus: boolean }} asked
+ * @returns {State}
+ */
+function goTo(state, asked) {
+  const name = roomName(asked.room);
+  if (name === "") return state;
+  const keys = asked.key === ""
+    ? state.keys
+    : new Map(state.keys).set(name, asked.key);
+  const keyed = { ...state, keys };
+  if (state.phase !== "joined") return { ...keyed, wanted: name };
+  if (!state.roomsOn) return state;
+  const cleared = effect(keyed, {
+    clearRoom: true,
+    focus: asked.focus ? "message" : null,
+  });
+  if (state.rooms.has(name)) return switchTo(cleared, name);
+  const joining = { ...cleared, joining: [...state.joining, name] };
+  return send(joining, joinCommand(name, asked.key));
 }
 
 /** Lines handled in every phase. @type {ReadonlyMap<string, Handler>} */
@@ -134,13 +212,21 @@ const ALWAYS = new Map(
     ["HELLO", hello],
     ["PASSWORD", passwordAsked],
     ["WELCOME", joined],
+    // The capabilities asked for at the greeting, before the alias.
     [
-      "ERR",
+      "CAP",
       (state, line, at) =>
         state.phase === "joined"
-          ? show(state, errorLine(`! ${line.text}`, new Date(at.now)))
-          : refused(state, line.text),
+          ? show(state, notice(formatLine(line), new Date(at.now)))
+          : { ...state, roomsOn: line.caps.split(" ").includes("rooms") },
     ],
+    ["ERR", (state, line, at) => {
+      if (state.phase !== "joined") return refused(state, line.text);
+      // A refused /join: shown labelled with its room.
+      const { state: after, room } = refusedJoin(state, line);
+      const error = errorLine(`! ${line.text}`, new Date(at.now));
+      return show(after, error, room || after.current);
+    }],
     ["BYE", (state, line, at) => {
       const stay = state.stay || FINAL.has(line.reason);
       return state.phase === "joined"
@@ -162,9 +248,11 @@ function received(state, line, at) {
   if (state.phase !== "joined") {
     return line.type === "INFO" ? { ...state, joinError: line.text } : state;
   }
-  const changed = (ROOM.get(line.type) ?? unchanged)(state, line, at);
+  const changed = (ROOM_LINES.get(line.type) ?? unchanged)(state, line, at);
   const entry = entryFor(line, new Date(at.now));
-  return entry === null ? changed : show(changed, entry);
+  return entry === null
+    ? changed
+    : show(changed, entry, line.inRoom || state.current);
 }
 
 /**
@@ -199,5 +287,6 @@ function closed(state, random) {
 function say(state, text) {
   if (text.trim() === "") return state;
   const said = isQuitCommand(text) ? { ...state, stay: true } : state;
-  return send(effect(said, { clearMessage: true }), text);
+  const line = toRoom(state, state.current, text);
+  return send(effect(said, { clearMessage: true }), line);
 }

@@ -15,9 +15,7 @@
 
 /** @typedef {import("./state.js").State} State */
 /** @typedef {import("./entries.js").Entry} Entry */
-
-/** The log keeps this many entries (a long-open tab stays small). */
-const MAX_ENTRIES = 2000;
+/** @typedef {import("./in_room.js").Room} Room */
 
 /**
  * The colour class of an alias: FNV-1a of its lower case, as the terminal.
@@ -63,6 +61,11 @@ export function findElements(doc) {
     membersToggle: /** @type {HTMLButtonElement} */ (get("members-toggle")),
     sendForm: /** @type {HTMLFormElement} */ (get("send-form")),
     message: /** @type {HTMLInputElement} */ (get("message")),
+    rooms: get("rooms"),
+    roomList: get("room-list"),
+    roomForm: /** @type {HTMLFormElement} */ (get("room-form")),
+    roomName: /** @type {HTMLInputElement} */ (get("room-name")),
+    roomKey: /** @type {HTMLInputElement} */ (get("room-key")),
   };
 }
 
@@ -78,17 +81,26 @@ function setHidden(node, hidden) {
   if (node.hidden !== hidden) node.hidden = hidden;
 }
 
+/** The room shown, and what the page shows of it now (null: nothing). */
+function shownRooms(/** @type {State} */ next, /** @type {State} */ shown) {
+  const room = /** @type {Room} */ (next.rooms.get(next.current));
+  const was = shown.current === next.current
+    ? shown.rooms.get(shown.current) ?? null
+    : null;
+  return { room, was };
+}
+
 /**
  * Shows `next` (only what differs from what is shown), then its effects.
  * @param {Elements} ui @param {State} next
- * @param {State | null} shown what the page shows now (null: the page as
- *   loaded)
+ * @param {State} shown what the page shows now
  */
 export function render(ui, next, shown) {
   const doc = ui.room.ownerDocument;
-  setText(ui.room, next.roomName);
+  const { room, was } = shownRooms(next, shown);
+  setText(ui.room, next.heading);
   if (doc.title !== next.title) doc.title = next.title;
-  setText(ui.topic, next.topic);
+  setText(ui.topic, room.topic);
   setText(ui.status, next.status.text);
   ui.status.classList.toggle("warn", next.status.warn);
   setHidden(ui.join, next.screen !== "join");
@@ -99,16 +111,20 @@ export function render(ui, next, shown) {
     ui.joinButton.disabled = !next.canJoin;
   }
   setText(ui.joinError, next.joinError);
-  const online = next.online === null ? "" : `(${next.online})`;
+  const online = room.online === null ? "" : `(${room.online})`;
   setText(ui.online, online);
   setText(ui.onlineCount, online);
-  if (next.members !== shown?.members) renderMembers(ui, next.members);
+  if (room.members !== was?.members) renderMembers(ui, room.members);
+  renderLog(ui.messages, room.log, was?.log ?? null);
+  setHidden(ui.rooms, !next.roomsOn);
+  ui.chat.classList.toggle("with-rooms", next.roomsOn);
+  if (roomsSummary(next) !== roomsSummary(shown)) renderRooms(ui, next);
   applyEffects(ui, next.effects);
 }
 
 /**
  * The member list, sorted by lower-case alias, operators marked.
- * @param {Elements} ui @param {State["members"]} members
+ * @param {Elements} ui @param {Room["members"]} members
  */
 function renderMembers(ui, members) {
   const keys = [...members.keys()].sort();
@@ -122,12 +138,99 @@ function renderMembers(ui, members) {
   }));
 }
 
+/** What the room list shows: names, unread counts, the room shown. */
+function roomsSummary(/** @type {State} */ state) {
+  const names = [...state.rooms].filter(([name]) => name !== "")
+    .map(([name, room]) => `${name} ${room.unread}`);
+  return `${names.join(",")} ${state.current}`;
+}
+
+/**
+ * The room list: a button per room (the one shown marked current, unread
+ * counts after the others), and one to leave it. The button that had the
+ * focus has it again (the room shown's, when its room was left).
+ * @param {Elements} ui @param {State} state
+ */
+function renderRooms(ui, state) {
+  const doc = ui.roomList.ownerDocument;
+  const focused = doc.activeElement instanceof HTMLElement &&
+      ui.roomList.contains(doc.activeElement)
+    ? doc.activeElement.dataset
+    : null;
+  const names = [...state.rooms.keys()].filter((name) => name !== "");
+  ui.roomList.replaceChildren(...names.map((name) => {
+    const room = /** @type {Room} */ (state.rooms.get(name));
+    const open = button(name, name, "room");
+    if (name === state.current) open.setAttribute("aria-current", "true");
+    if (room.unread > 0) {
+      open.append(el("span", "unread", String(room.unread)));
+      open.setAttribute("aria-label", `${name}, ${room.unread} unread`);
+    }
+    const part = button("×", `Leave ${name}`, "part");
+    part.dataset.part = name;
+    const item = el("li", "", "");
+    item.append(open, part);
+    return item;
+  }));
+  if (focused === null) return;
+  const buttons = [...ui.roomList.querySelectorAll("button")];
+  const again = buttons.find((b) =>
+    b.dataset.room === focused.room && b.dataset.part === focused.part
+  );
+  // A room left: the focus goes to the room shown (or the room box).
+  const shown = buttons.find((b) => b.getAttribute("aria-current") === "true");
+  (again ?? shown ?? ui.roomName).focus();
+}
+
+/**
+ * A button of the room list, for a room.
+ * @param {string} text @param {string} label its accessible name
+ * @param {string} className
+ */
+function button(text, label, className) {
+  const node = /** @type {HTMLButtonElement} */ (el("button", className, text));
+  node.type = "button";
+  if (label !== text) node.setAttribute("aria-label", label);
+  if (className === "room") node.dataset.room = text;
+  return node;
+}
+
+/**
+ * Shows a room's log: only the entries after those shown, unless another
+ * room (or a log started over) was shown: then all of it.
+ * @param {HTMLElement} list
+ * @param {readonly Entry[]} log @param {readonly Entry[] | null} was
+ */
+function renderLog(list, log, was) {
+  if (log === was) return;
+  const from = firstNew(log, was);
+  const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  if (from < 0) list.replaceChildren(...log.map(item));
+  else list.append(...log.slice(from).map(item));
+  while (list.childElementCount > log.length) list.firstElementChild?.remove();
+  if (atEnd || from < 0) list.scrollTop = list.scrollHeight;
+}
+
+/**
+ * Where the entries not shown yet start in a log (-1: show all of it).
+ * @param {readonly Entry[]} log @param {readonly Entry[] | null} was
+ */
+function firstNew(log, was) {
+  if (was === null) return -1;
+  const last = was.at(-1);
+  if (last === undefined) return 0;
+  const at = log.lastIndexOf(last);
+  return at === -1 ? -1 : at + 1;
+}
+
 /** @param {Elements} ui @param {State["effects"]} effects */
 function applyEffects(ui, effects) {
-  if (effects.clearLog) ui.messages.replaceChildren();
-  for (const entry of effects.entries) add(ui.messages, entry);
   if (effects.clearPassword) ui.password.value = "";
   if (effects.clearMessage) ui.message.value = "";
+  if (effects.clearRoom) {
+    ui.roomName.value = "";
+    ui.roomKey.value = "";
+  }
   if (effects.focus !== null) ui[effects.focus].focus();
 }
 
@@ -156,25 +259,18 @@ function timeText(entry) {
     : hhmm(when);
 }
 
-/**
- * Adds an entry to the log, keeping it scrolled to the end when it was
- * there.
- * @param {HTMLElement} list @param {Entry} entry
- */
-function add(list, entry) {
-  const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  const item = document.createElement("li");
-  item.className = entry.className;
+/** An entry of the log as an element. @param {Entry} entry */
+function item(entry) {
+  const node = document.createElement("li");
+  node.className = entry.className;
   const time = timeText(entry);
-  if (time) item.append(el("time", "time", time));
-  item.append(
+  if (time) node.append(el("time", "time", time));
+  node.append(
     ...entry.parts.map((part) =>
       part.kind === "alias"
         ? el("span", `alias ${colorClass(part.text)}`, part.text)
         : el("span", part.kind === "label" ? "label" : "", part.text)
     ),
   );
-  list.append(item);
-  while (list.childElementCount > MAX_ENTRIES) list.firstElementChild?.remove();
-  if (atEnd) list.scrollTop = list.scrollHeight;
+  return node;
 }

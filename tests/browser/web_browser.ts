@@ -59,6 +59,7 @@ async function openPage(
   webPort: number,
   viewport = { width: 1280, height: 800 },
   colorScheme: "light" | "dark" = "light",
+  fragment = "",
 ): Promise<Page> {
   const context = await browser.newContext({
     ignoreHTTPSErrors: true, // the dev CA is not in this browser's store
@@ -72,7 +73,7 @@ async function openPage(
   page.on("dialog", (dialog) => {
     throw new Error(`the page opened a dialog: ${dialog.message()}`);
   });
-  await page.goto(`https://127.0.0.1:${webPort}/`);
+  await page.goto(`https://127.0.0.1:${webPort}/${fragment}`);
   return page;
 }
 
@@ -291,8 +292,15 @@ Deno.test("flood control applies to a browser member", async () => {
     await withBrowser(async (browser) => {
       const page = await openPage(browser, webPort);
       await join(page, "fast");
-      // Typed faster than 5 lines a second.
-      for (let i = 0; i < 14; i++) await say(page, `burst ${i}`);
+      // Faster than 5 lines a second: 14 lines sent at once through the form (as a paste would), so the
+      // burst of 10 runs out however fast Playwright types on a busy host.
+      await page.evaluate(`(() => {
+        const box = document.getElementById("message");
+        for (let i = 0; i < 14; i++) {
+          box.value = "burst " + i;
+          box.form.requestSubmit();
+        }
+      })()`);
       await page.locator("li.error-line", { hasText: "Slow down" }).waitFor();
       // Delayed, not lost: the last one arrives.
       await page.locator("li.message", { hasText: "burst 13" }).waitFor();
@@ -456,6 +464,9 @@ Deno.test("the page fits a phone and a desktop, in light and dark, with a live r
           layout.background,
           scheme === "dark" ? "rgb(20, 23, 28)" : "rgb(255, 255, 255)",
         );
+        // The rooms are listed (a strip above the messages on a phone).
+        await roomNav(page).getByRole("button", { name: "#lobby", exact: true })
+          .waitFor();
         if (viewport.width < 640) {
           // The member list is behind a button on a phone.
           await page.getByRole("button", { name: /Members/ }).click();
@@ -474,6 +485,149 @@ Deno.test("the page fits a phone and a desktop, in light and dark, with a live r
           await page.screenshot({ path: `${ROOT}docs/web.png` });
         }
         await page.context().close();
+      }
+    });
+  });
+});
+
+/** The room list of a page. */
+const roomNav = (page: Page) => page.getByRole("navigation", { name: "Rooms" });
+
+/** The rooms a page lists, the one shown marked with "*", unread after. */
+function roomList(page: Page): Promise<string[]> {
+  return roomNav(page).locator("button.room").evaluateAll((buttons) =>
+    buttons.map((button) =>
+      `${button.getAttribute("aria-current") === "true" ? "*" : ""}${
+        button.getAttribute("aria-label") ?? button.textContent
+      }`
+    )
+  );
+}
+
+/** Waits until a page lists these rooms (see {@linkcode roomList}). */
+async function untilRooms(page: Page, rooms: string[]): Promise<void> {
+  await until(
+    async () => JSON.stringify(await roomList(page)) === JSON.stringify(rooms),
+    `rooms ${rooms.join(" ")} (listed: ${(await roomList(page)).join(" ")})`,
+  );
+}
+
+Deno.test("a browser member joins rooms by the URL and the room form, sees each room's history and unread count, switches and parts", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using server = await startServer(dir, webPort);
+    await withBrowser(async (browser) => {
+      // A member of #ops before: its line is the room's history.
+      const bob = await openPage(browser, webPort, undefined, "light", "#ops");
+      await join(bob, "bob");
+      await untilRooms(bob, ["#lobby", "*#ops"]);
+      await say(bob, "ops history line");
+      await bob.locator("li.message", { hasText: "ops history line" })
+        .waitFor();
+      await say(bob, "/topic Deploys at noon");
+      await bob.locator("#topic", { hasText: "Deploys at noon" }).waitFor();
+      // The URL names the room: joined and shown, its history with it.
+      const ann = await openPage(browser, webPort, undefined, "light", "#Ops");
+      await join(ann, "ann");
+      await untilRooms(ann, ["#lobby", "*#ops"]);
+      await ann.locator("h1", { hasText: "#ops" }).waitFor();
+      await ann.locator("li.history", { hasText: "ops history line" })
+        .waitFor();
+      assert.equal(new URL(ann.url()).hash, "#ops");
+      await ann.locator("#member-list").getByText("bob").waitFor();
+      // The topic bob (its creator, so its operator) set before ann came.
+      await ann.locator("#topic", { hasText: "Deploys at noon" }).waitFor();
+      await say(ann, "ops now");
+      await ann.locator("li.message", { hasText: "ops now" }).waitFor();
+      // A member without rooms speaks in the default room: unread for ann.
+      using tom = await TestClient.join(server.port, "tom", {
+        ca: await Deno.readTextFile(`${dir}/ca.pem`),
+      });
+      await tom.send("lobby news");
+      await untilRooms(ann, ["#lobby, 1 unread", "*#ops"]);
+      assert.deepEqual(await messages(ann), ["ops history line", "ops now"]);
+      // Switch with the keyboard: the lobby's lines, the unread gone.
+      await roomNav(ann).getByRole("button", { name: "#lobby, 1 unread" })
+        .focus();
+      await ann.keyboard.press("Enter");
+      await untilRooms(ann, ["*#lobby", "#ops"]);
+      await ann.locator("li.message", { hasText: "lobby news" }).waitFor();
+      assert.ok(!(await messages(ann)).includes("ops now"));
+      // Its own topic (none) and members (tom, who is not in #ops).
+      await ann.locator("#member-list").getByText("tom").waitFor();
+      assert.equal(await ann.locator("#topic").innerText(), "");
+      assert.equal(new URL(ann.url()).hash, "#lobby");
+      // Back to #ops by the URL's fragment: its own lines again.
+      await ann.evaluate(`location.hash = "#ops"`);
+      await untilRooms(ann, ["#lobby", "*#ops"]);
+      await ann.locator("li.message", { hasText: "ops now" }).waitFor();
+      assert.ok(!(await messages(ann)).includes("lobby news"));
+      await ann.locator("#topic", { hasText: "Deploys at noon" }).waitFor();
+      assert.equal(
+        await ann.locator("#member-list").getByText("tom").count(),
+        0,
+      );
+      // A new room from the form, with the keyboard.
+      await ann.getByRole("textbox", { name: "Join a room" }).focus();
+      await ann.keyboard.type("dev");
+      await ann.keyboard.press("Enter");
+      await untilRooms(ann, ["#lobby", "#ops", "*#dev"]);
+      await messageBox(ann).and(ann.locator(":focus")).waitFor();
+      await say(ann, "dev first");
+      await ann.locator("li.message", { hasText: "dev first" }).waitFor();
+      assert.equal(new URL(ann.url()).hash, "#dev");
+      // Part #dev: gone from the list, the last room joined still there shown.
+      await roomNav(ann).getByRole("button", { name: "Leave #dev" }).focus();
+      await ann.keyboard.press("Enter");
+      await untilRooms(ann, ["#lobby", "*#ops"]);
+      // The focus stays in the list, on the room shown.
+      await roomNav(ann).locator('button[aria-current="true"]:focus').waitFor();
+      await ann.locator("li.notice", { hasText: "#dev" }).waitFor();
+      await bob.locator("li.notice", { hasText: "ann joined" }).waitFor();
+    });
+  });
+});
+
+Deno.test("two browser members in different rooms do not see each other's lines", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using _server = await startServer(dir, webPort);
+    await withBrowser(async (browser) => {
+      const ann = await openPage(browser, webPort, undefined, "light", "#ops");
+      await join(ann, "ann");
+      const bob = await openPage(browser, webPort, undefined, "light", "#dev");
+      await join(bob, "bob");
+      await untilRooms(ann, ["#lobby", "*#ops"]);
+      await untilRooms(bob, ["#lobby", "*#dev"]);
+      await say(ann, "ops secret");
+      await say(bob, "dev secret");
+      await ann.locator("li.message", { hasText: "ops secret" }).waitFor();
+      await bob.locator("li.message", { hasText: "dev secret" }).waitFor();
+      // Then a line in the room both are in: once it has come, anything
+      // said before it would have too (a line of a room the page is not
+      // in would show in the room shown, labelled).
+      await roomNav(ann).getByRole("button", { name: "#lobby", exact: true })
+        .click();
+      await say(ann, "/me is in the lobby too");
+      await untilRooms(bob, ["#lobby, 1 unread", "*#dev"]);
+      await roomNav(bob).getByRole("button", { name: /^#lobby/ }).click();
+      await say(bob, "/me as well");
+      await ann.locator("li.action", { hasText: "as well" }).waitFor();
+      await bob.locator("li.action", { hasText: "in the lobby too" }).waitFor();
+      for (const [page, other] of [[ann, "dev"], [bob, "ops"]] as const) {
+        assert.doesNotMatch(
+          await page.locator("#messages").innerText(),
+          /secret/,
+        );
+        const own = other === "dev" ? "#ops" : "#dev";
+        await roomNav(page).getByRole("button", { name: own, exact: true })
+          .click();
+        await untilRooms(page, ["#lobby", `*${own}`]);
+        assert.deepEqual(await messages(page), [`${own.slice(1)} secret`]);
+        assert.doesNotMatch(
+          await page.locator("#messages").innerText(),
+          new RegExp(`${other} secret`),
+        );
       }
     });
   });

@@ -12,11 +12,15 @@ import {
   type ServerLine,
 } from "../../lib/server_lines.ts";
 import {
+  capCommand,
   formatLine,
   isQuitCommand,
+  joinCommand,
   parseLine,
+  partCommand,
   passCommand,
   pongCommand,
+  roomName,
   SERVER_LINE_FIELDS as PAGE_FIELDS,
 } from "../../web/protocol.js";
 
@@ -84,4 +88,40 @@ Deno.test("the page's commands are the server's", () => {
   assert.ok(isQuitCommand("/QUIT bye all"));
   assert.ok(!isQuitCommand("/quitting"));
   assert.ok(!isQuitCommand("say /quit"));
+});
+
+Deno.test("parseLine() takes a line's id and room prefixes apart from its fields", () => {
+  const line = parseLine("@id=abcdefghijklmnopqrstuv #ops MSG alice hi #2");
+  assert.equal(line.id, "abcdefghijklmnopqrstuv");
+  assert.equal(line.inRoom, "#ops");
+  assert.equal(line.type, "MSG");
+  assert.equal(line.alias, "alice");
+  assert.equal(line.text, "hi #2");
+  assert.equal(formatLine(line), "MSG alice hi #2");
+  const room = parseLine("#lobby JOIN bob 3");
+  assert.deepEqual([room.inRoom, room.id, room.alias], ["#lobby", "", "bob"]);
+  const plain = parseLine("MSG bob #ops is down");
+  assert.deepEqual([plain.inRoom, plain.text], ["", "#ops is down"]);
+  const current = parseLine("CURRENT #ops");
+  assert.deepEqual([current.inRoom, current.room], ["", "#ops"]);
+  const unknown = parseLine("#ops NEWTYPE a b");
+  assert.deepEqual([unknown.type, unknown.inRoom, unknown.text], [
+    "?",
+    "#ops",
+    "NEWTYPE a b",
+  ]);
+});
+
+Deno.test("the page's room commands are the server's", () => {
+  assert.equal(capCommand("rate=5,burst=10,caps=ids+rooms"), "/cap ids rooms");
+  assert.equal(capCommand("rate=5,caps=rooms+next"), "/cap rooms");
+  assert.equal(capCommand("rate=5,caps=next"), null);
+  assert.equal(capCommand("rate=5"), null);
+  assert.equal(roomName(" Ops "), "#ops");
+  assert.equal(roomName("#Dev-1"), "#dev-1");
+  assert.equal(roomName("  "), "");
+  assert.equal(roomName("#"), "");
+  assert.equal(joinCommand("#ops", ""), "/join #ops");
+  assert.equal(joinCommand("#ops", "k3y"), "/join #ops k3y");
+  assert.equal(partCommand("#ops"), "/part #ops");
 });

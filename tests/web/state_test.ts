@@ -20,7 +20,6 @@ class FakePage {
   now = Date.UTC(2026, 0, 1);
   hidden = false;
   readonly sent: string[] = [];
-  log: Entry[] = [];
 
   /** Applies an event, checking that the state before it was left alone. */
   step(event: PageEvent): State {
@@ -29,9 +28,16 @@ class FakePage {
     assert.deepEqual(this.state, before, "reduce() changed its input");
     this.state = next;
     this.sent.push(...next.effects.send);
-    if (next.effects.clearLog) this.log = [];
-    this.log.push(...next.effects.entries);
     return next;
+  }
+
+  /** The log of the room shown (or of another). */
+  logOf(room = this.state.current): readonly Entry[] {
+    return this.state.rooms.get(room)?.log ?? [];
+  }
+
+  get log(): readonly Entry[] {
+    return this.logOf();
   }
 
   line(text: string): State {
@@ -43,9 +49,19 @@ class FakePage {
     });
   }
 
-  /** The texts of the log, each entry's parts joined. */
-  shown(): string[] {
-    return this.log.map((entry) => entry.parts.map((p) => p.text).join(""));
+  /** The texts of a room's log (the one shown), each entry's parts joined. */
+  shown(room = this.state.current): string[] {
+    return this.logOf(room).map((entry) =>
+      entry.parts.map((p) => p.text).join("")
+    );
+  }
+
+  /** The members of the room shown, operators marked with "@". */
+  members(room = this.state.current): string[] {
+    const members = this.state.rooms.get(room)?.members ?? new Map();
+    return [...members.values()].map((m) =>
+      m.operator ? `@${m.alias}` : m.alias
+    );
   }
 
   /** Greeted, joined as `alias`, with the /who answered. */
@@ -57,6 +73,43 @@ class FakePage {
     page.line(`WELCOME ${alias} 2 Type /help for commands`);
     page.line(`WHO 2 ${alias} @Op`);
     return page;
+  }
+
+  /**
+   * Joined a server with rooms as `alias`, in `#lobby` as the server puts
+   * a rooms client there (topic, history, CURRENT), with its /who
+   * answered; `fragment`: the URL's, before connecting.
+   */
+  static inRooms(alias = "ann", fragment = ""): FakePage {
+    const page = new FakePage();
+    if (fragment) {
+      page.step({ type: "room", room: fragment, key: "", focus: false });
+    }
+    page.step({ type: "connect", retry: false });
+    page.line("HELLO tlschat/1 chat rate=5,caps=ids+rooms Send your alias");
+    page.line("CAP ids rooms");
+    page.step({ type: "join", alias, password: "" });
+    page.line(`WELCOME ${alias} 2 Type /help for commands`);
+    page.line(`#lobby JOIN ${alias} 2`);
+    page.line("#lobby TOPIC op Welcome all");
+    page.line("#lobby HIST 1 2026-01-01T00:00:00Z MSG bob earlier");
+    page.line("#lobby HISTEND 1 End of history");
+    page.line("CURRENT #lobby");
+    page.line(`#lobby WHO 2 ${alias} @op`);
+    return page;
+  }
+
+  /** Joins a room as the server answers a `/join`: JOIN, then CURRENT. */
+  enter(room: string, online = 1): void {
+    this.line(`${room} JOIN ${this.state.alias} ${online}`);
+    this.line(`CURRENT ${room}`);
+  }
+
+  /** The rooms in the list, each with its unread count when it has one. */
+  roomList(): string[] {
+    return [...this.state.rooms].filter(([name]) => name !== "").map((
+      [name, room],
+    ) => room.unread > 0 ? `${name} ${room.unread}` : name);
   }
 }
 
@@ -75,7 +128,7 @@ Deno.test("reduce() shows the join form on the greeting, and the room on WELCOME
   const joined = page.line("WELCOME ann 2 Type /help for commands");
   assert.equal(joined.screen, "chat");
   assert.equal(joined.membersButton, true);
-  assert.equal(joined.online, "2");
+  assert.equal(joined.rooms.get("")!.online, "2");
   assert.equal(joined.effects.focus, "message");
   assert.deepEqual(joined.status, { text: "Connected as ann", warn: false });
   assert.deepEqual(page.sent, ["ann", "/who"]);
@@ -86,19 +139,16 @@ Deno.test("reduce() shows the join form on the greeting, and the room on WELCOME
 
 Deno.test("reduce() keeps the member list from WHO, JOIN, LEAVE and NICK", () => {
   const page = FakePage.joined();
-  const members = () =>
-    [...page.state.members.values()].map((m) =>
-      m.operator ? `@${m.alias}` : m.alias
-    );
+  const members = () => page.members();
   assert.deepEqual(members(), ["ann", "@Op"]);
   page.line("JOIN Bob 3");
   page.line("JOIN bob 3"); // the same member: listed once
-  assert.equal(page.state.online, "3");
+  assert.equal(page.state.rooms.get("")!.online, "3");
   page.line("NICK ann anna 3");
   assert.equal(page.state.alias, "anna", "our own rename is followed");
   page.line("LEAVE op 2 quit bye");
   assert.deepEqual(members().sort(), ["Bob", "anna"]);
-  assert.equal(page.state.online, "2");
+  assert.equal(page.state.rooms.get("")!.online, "2");
   assert.deepEqual(page.shown().slice(1), [
     "Bob joined",
     "bob joined",
@@ -143,7 +193,7 @@ Deno.test("reduce() shows what is said, in the page's words", () => {
     "NEWTYPE from a newer server",
     "CAP ids",
   ]);
-  assert.equal(page.state.topic, "Tea at five");
+  assert.equal(page.state.rooms.get("")!.topic, "Tea at five");
   const classes = page.log.slice(1, 5).map((entry) => entry.className);
   assert.deepEqual(classes, ["message", "action", "private", "private"]);
   assert.equal(page.log[1]!.parts[0]!.kind, "alias");
@@ -185,7 +235,7 @@ Deno.test("reduce() answers PING, and asks who is here at most every 5 s", () =>
   page.now += 1000;
   page.line("PRESENCE 1 0 152");
   assert.deepEqual(page.sent, ["ann", "/who", "/pong 77", "/who"]);
-  assert.equal(page.state.online, "152");
+  assert.equal(page.state.rooms.get("")!.online, "152");
 });
 
 Deno.test("reduce() asks for the room password again after a wrong one, the refusal still shown", () => {
@@ -320,4 +370,281 @@ Deno.test("reduce() shows refusals and notices before joining on the join form",
   page.step({ type: "join", alias: "", password: "" });
   assert.equal(page.state.joinError, "", "Join clears the error");
   assert.deepEqual(page.sent, ["eve"]);
+});
+
+Deno.test("reduce() asks for the capabilities it uses that the server offers, before the alias", () => {
+  for (
+    const [params, asked] of [
+      ["rate=5,caps=ids+rooms", ["/cap ids rooms"]],
+      ["rate=5,caps=ids+later", ["/cap ids"]],
+      ["rate=5,caps=later", []],
+      ["rate=5", []],
+    ] as const
+  ) {
+    const page = new FakePage();
+    page.step({ type: "connect", retry: false });
+    page.line(`HELLO tlschat/1 chat ${params} Send your alias`);
+    page.step({ type: "join", alias: "ann", password: "" });
+    assert.deepEqual(page.sent, [...asked, "ann"], params);
+  }
+});
+
+Deno.test("reduce() puts a rooms client in the room the server says, with its topic, history and members", () => {
+  const page = FakePage.inRooms();
+  assert.equal(page.state.roomsOn, true);
+  assert.deepEqual(page.roomList(), ["#lobby"]);
+  assert.equal(page.state.current, "#lobby");
+  assert.equal(page.state.heading, "#lobby");
+  assert.equal(page.state.title, "#lobby");
+  assert.deepEqual(page.shown(), [
+    "Welcome, ann! 2 online. Type /help for commands",
+    "ann joined",
+    "Topic: Welcome all (set by op)",
+    "bob earlier",
+    "End of history",
+  ]);
+  assert.deepEqual(page.shown(""), [], "the welcome went with the room");
+  assert.equal(page.state.rooms.get("#lobby")!.topic, "Welcome all");
+  assert.deepEqual(page.members(), ["ann", "@op"]);
+  assert.deepEqual(page.sent, ["/cap ids rooms", "ann", "#lobby /who"]);
+});
+
+Deno.test("reduce() keeps each room's messages apart, counts unread in the rooms not shown, and switches without asking the server", () => {
+  const page = FakePage.inRooms();
+  page.step({ type: "room", room: " Ops", key: "", focus: true });
+  assert.equal(page.state.effects.clearRoom, true);
+  assert.equal(page.state.effects.focus, "message");
+  assert.equal(page.sent.at(-1), "/join #ops");
+  page.enter("#ops");
+  assert.equal(page.state.current, "#ops");
+  assert.equal(page.state.effects.fragment, "#ops");
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops"]);
+  page.line("#lobby MSG bob in the lobby");
+  page.line("@id=abcdefghijklmnopqrstuv #lobby MSG ann mine, not unread");
+  page.line("#lobby ME bob waves");
+  page.line("#ops MSG cat in ops");
+  assert.deepEqual(page.roomList(), ["#lobby 2", "#ops"]);
+  assert.deepEqual(page.shown(), ["ann joined", "cat in ops"]);
+  const sent = page.sent.length;
+  const back = page.step({
+    type: "room",
+    room: "#lobby",
+    key: "",
+    focus: false,
+  });
+  assert.equal(page.sent.length, sent, "a room the page is in: no line sent");
+  assert.equal(back.effects.fragment, "#lobby");
+  assert.equal(back.effects.focus, null);
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops"]);
+  assert.deepEqual(page.shown().slice(-3), [
+    "bob in the lobby",
+    "ann mine, not unread",
+    "* bob waves",
+  ]);
+  assert.equal(page.state.heading, "#lobby");
+});
+
+Deno.test("reduce() sends what is typed to the room shown, and keeps each room's topic and members", () => {
+  const page = FakePage.inRooms();
+  page.step({ type: "room", room: "#ops", key: "", focus: true });
+  page.enter("#ops");
+  page.line("#ops WHO 2 ann @cat");
+  page.line("#ops TOPIC cat Deploys at noon");
+  page.step({ type: "say", text: "hello ops" });
+  page.step({ type: "say", text: "#1 priority" });
+  page.step({ type: "say", text: "/topic Deploys at one" });
+  assert.deepEqual(page.sent.slice(-4), [
+    "#ops /who",
+    "#ops hello ops",
+    "#ops #1 priority",
+    "#ops /topic Deploys at one",
+  ]);
+  assert.deepEqual(page.members(), ["ann", "@cat"]);
+  assert.deepEqual(page.members("#lobby"), ["ann", "@op"]);
+  assert.equal(page.state.rooms.get("#ops")!.topic, "Deploys at noon");
+  assert.equal(page.state.rooms.get("#lobby")!.topic, "Welcome all");
+  page.line("#lobby JOIN dan 3");
+  page.line("#ops LEAVE cat 1 part");
+  page.line("#lobby NICK dan dana 3");
+  assert.deepEqual(page.members(), ["ann"]);
+  assert.deepEqual(page.members("#lobby"), ["ann", "@op", "dana"]);
+  assert.equal(page.state.rooms.get("#lobby")!.online, "3");
+  assert.equal(page.state.rooms.get("#ops")!.online, "1");
+  page.now += 5000;
+  page.line("#lobby PRESENCE 4 0 7");
+  assert.equal(page.sent.at(-1), "#lobby /who", "asked in its room");
+  assert.equal(page.state.rooms.get("#lobby")!.online, "7");
+});
+
+Deno.test("reduce() parts a room: it leaves the list, the last room joined is shown, the leave shown there labelled", () => {
+  const page = FakePage.inRooms();
+  page.step({ type: "room", room: "#ops", key: "sesame", focus: true });
+  assert.equal(page.sent.at(-1), "/join #ops sesame");
+  page.enter("#ops");
+  page.step({ type: "room", room: "#dev", key: "", focus: true });
+  page.enter("#dev");
+  page.step({ type: "room", room: "#ops", key: "", focus: false });
+  page.step({ type: "part", room: "#ops" });
+  page.step({ type: "part", room: "#nowhere" }); // not in it: nothing sent
+  assert.equal(page.sent.at(-1), "/part #ops");
+  page.line("#ops LEAVE ann 0 part see you");
+  assert.deepEqual(page.roomList(), ["#lobby", "#dev"]);
+  assert.equal(page.state.current, "#dev");
+  assert.equal(page.state.effects.fragment, "#dev");
+  assert.equal(page.state.keys.has("#ops"), false, "its key is forgotten");
+  assert.deepEqual(page.shown().at(-1), "#opsann left: see you");
+  assert.equal(page.log.at(-1)!.parts[0]!.kind, "label");
+  page.line("#dev LEAVE ann 0 kicked");
+  page.line("#lobby LEAVE ann 0 part");
+  assert.equal(page.state.current, "");
+  assert.equal(page.state.effects.fragment, "");
+  assert.equal(page.state.heading, "chat", "in no room: the server's name");
+  page.line("CURRENT -");
+  page.line("ERR not-in-room You are in no room: /join #room");
+  assert.deepEqual(page.shown(), [
+    "#lobbyann left",
+    "! You are in no room: /join #room",
+  ]);
+  page.step({ type: "say", text: "anyone?" });
+  assert.equal(page.sent.at(-1), "anyone?", "no room: no prefix");
+  page.step({ type: "room", room: "#lobby", key: "", focus: true });
+  page.enter("#lobby", 2);
+  assert.deepEqual(page.shown(), [
+    "#lobbyann left",
+    "! You are in no room: /join #room",
+    "ann joined",
+  ], "what was shown in no room comes along");
+});
+
+Deno.test("reduce() joins the room the URL names once in, and follows the server's CURRENT", () => {
+  const page = FakePage.inRooms("ann", "#Ops");
+  assert.equal(page.sent.at(-2), "/join #ops", "asked once welcomed");
+  page.enter("#ops");
+  assert.equal(page.state.current, "#ops");
+  page.line("CURRENT #lobby");
+  assert.equal(page.state.current, "#lobby");
+  page.line("CURRENT #unknown"); // not a room the page is in: stays
+  assert.equal(page.state.current, "#lobby");
+  // A server without rooms: the fragment changes nothing.
+  const plain = new FakePage();
+  plain.step({ type: "room", room: "#ops", key: "", focus: false });
+  plain.step({ type: "connect", retry: false });
+  plain.line("HELLO tlschat/1 chat rate=5 Send your alias");
+  plain.step({ type: "join", alias: "bo", password: "" });
+  plain.line("WELCOME bo 1 hi");
+  plain.step({ type: "room", room: "#dev", key: "", focus: false });
+  assert.deepEqual(plain.sent, ["bo", "/who"]);
+  assert.equal(plain.state.heading, "chat");
+});
+
+Deno.test("reduce() rejoins its rooms with their keys after a reconnect, the one shown last, each history replacing its log", () => {
+  const page = FakePage.inRooms();
+  page.step({ type: "room", room: "#ops", key: "sesame", focus: true });
+  page.enter("#ops");
+  page.step({ type: "room", room: "#dev", key: "", focus: true });
+  page.enter("#dev");
+  page.step({ type: "room", room: "#ops", key: "", focus: false });
+  page.line("#ops MSG cat before");
+  page.step({ type: "closed", random: 0 });
+  page.step({ type: "connect", retry: true });
+  const before = page.sent.length;
+  page.line("HELLO tlschat/1 chat rate=5,caps=ids+rooms Send your alias");
+  page.line("CAP ids rooms");
+  page.line("WELCOME ann 2 hi");
+  assert.deepEqual(page.sent.slice(before), [
+    "/cap ids rooms",
+    "ann",
+    "/join #lobby",
+    "/join #dev",
+    "/join #ops sesame",
+  ]);
+  page.line("#lobby JOIN ann 2");
+  page.line("CURRENT #lobby");
+  page.enter("#dev");
+  page.enter("#ops");
+  page.line("#ops HIST 5 2026-01-01T00:00:00Z MSG cat before");
+  assert.equal(page.state.current, "#ops");
+  assert.deepEqual(page.shown(), ["cat before"], "history replaced the log");
+  assert.deepEqual(page.sent.slice(-3), [
+    "#lobby /who",
+    "#dev /who",
+    "#ops /who",
+  ]);
+});
+
+Deno.test("reduce() shows lines of rooms, invitations and room operators' actions in the page's words", () => {
+  const page = FakePage.inRooms();
+  for (
+    const line of [
+      "ROOM #lobby 12 m Welcome all",
+      "ROOM #ops 3 k -",
+      "INFO 2 rooms",
+      "INVITE #secret bob",
+      "#lobby MOD op dan op",
+      "#lobby MOD deop dan op",
+      "#lobby MOD key - op on",
+      "#lobby MOD key - op off",
+      "#lobby MOD invite-only - op on",
+      "#lobby MOD register - op",
+      "#nowhere MSG eve a room the page is not in",
+    ]
+  ) page.line(line);
+  assert.deepEqual(page.shown().slice(5), [
+    "#lobby (12) joined: Welcome all",
+    "#ops (3): -",
+    "2 rooms",
+    "bob invites you to #secret",
+    "dan was made a room operator by op",
+    "dan was removed as a room operator by op",
+    "op set the room key",
+    "op removed the room key",
+    "op made the room invite-only",
+    "op registered the room",
+    "#nowhereeve a room the page is not in",
+  ]);
+  assert.deepEqual(page.roomList(), ["#lobby"], "no room added by a line");
+});
+
+Deno.test("reduce() counts what is said in any room while the tab is hidden", () => {
+  const page = FakePage.inRooms();
+  page.step({ type: "room", room: "#ops", key: "", focus: true });
+  page.enter("#ops");
+  page.hidden = true;
+  page.line("#lobby MSG bob one");
+  page.line("#ops MSG cat two");
+  assert.equal(page.state.title, "(2) #ops");
+  page.step({ type: "seen" });
+  assert.equal(page.state.title, "#ops");
+  assert.deepEqual(page.roomList(), ["#lobby 1", "#ops"]);
+});
+
+Deno.test("reduce() takes a room it cannot rejoin off the list, and labels a refused join with its room", () => {
+  const page = FakePage.inRooms();
+  page.step({ type: "room", room: "#secret", key: "wrong", focus: true });
+  page.line("ERR room-key Wrong key for #secret");
+  assert.deepEqual(page.shown().at(-1), "#secret! Wrong key for #secret");
+  assert.deepEqual(page.state.joining, []);
+  page.step({ type: "room", room: "#ops", key: "", focus: true });
+  page.enter("#ops");
+  page.step({ type: "room", room: "#dev", key: "", focus: true });
+  page.enter("#dev");
+  page.line("ERR usage Usage: /topic TEXT"); // not about a join
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops", "#dev"]);
+  page.step({ type: "closed", random: 0 });
+  page.step({ type: "connect", retry: true });
+  page.line("HELLO tlschat/1 chat rate=5,caps=ids+rooms Send your alias");
+  page.line("CAP ids rooms");
+  page.line("WELCOME ann 2 hi");
+  assert.deepEqual(page.state.joining, ["#lobby", "#ops", "#dev"]);
+  page.line("#lobby JOIN ann 2");
+  page.line("CURRENT #lobby"); // the server's own: #lobby was asked too
+  page.line("ERR no-such-room No room #ops: it is gone");
+  page.enter("#dev");
+  assert.deepEqual(page.state.joining, []);
+  assert.deepEqual(page.roomList(), ["#lobby", "#dev"]);
+  assert.equal(page.state.current, "#dev");
+  assert.ok(
+    page.shown("#lobby").includes("#ops! No room #ops: it is gone"),
+    page.shown("#lobby").join("\n"),
+  );
 });
