@@ -1,8 +1,8 @@
 /**
  * The terminal client's prompt: readline on stdin, questions (a secret
- * without echo), and once in the room a prompt with the member's alias that
- * incoming lines never overwrite: each is printed above it, and the
- * half-typed line redrawn. It writes to the terminal (stdout) and nowhere
+ * without echo), and once joined a prompt with the member's alias and room
+ * (unread counts of its other rooms too) that incoming lines never
+ * overwrite: each is printed above it, and the half-typed line redrawn. It writes to the terminal (stdout) and nowhere
  * else; what a line looks like is display.ts's.
  *
  * @module
@@ -11,7 +11,6 @@
 import process from "node:process";
 import * as readline from "node:readline";
 import { Writable } from "node:stream";
-import { isWellFormedAlias } from "../protocol.ts";
 import { type ServerLine } from "../server_lines.ts";
 import { formatForDisplay } from "./display.ts";
 
@@ -43,11 +42,15 @@ export class Prompt implements Disposable {
     });
   }
 
-  /** Prints a server line above the prompt (with the time), if it is shown. */
-  print = (line: ServerLine | string): void => {
+  /**
+   * Prints a server line above the prompt (with the time, and its room
+   * when given), if it is shown.
+   */
+  print = (line: ServerLine | string, room: string | null = null): void => {
     const text = formatForDisplay(line, {
       color: this.#color,
       time: new Date(),
+      room,
     });
     if (text === null) return;
     const { stdout } = process;
@@ -86,12 +89,13 @@ export class Prompt implements Disposable {
   }
 
   /**
-   * Shows the prompt, under `alias`; each line typed is handed to `onLine`
-   * and replaced on screen by the server's echo, as chat clients do.
+   * Shows the prompt `text` (see {@linkcode Prompt.show}); each line typed
+   * is handed to `onLine` and replaced on screen by the server's echo, as
+   * chat clients do.
    */
-  start(alias: string, onLine: (line: string) => void): void {
+  start(text: string, onLine: (line: string) => void): void {
     this.#rl.setPrompt("> ");
-    this.setAlias(alias);
+    this.show(text);
     this.#prompting = true;
     this.#rl.prompt();
     this.#rl.on("line", (line: string) => {
@@ -102,9 +106,18 @@ export class Prompt implements Disposable {
     });
   }
 
-  /** Puts an alias in the prompt: only a well-formed one ever reaches it. */
-  setAlias(alias: string): void {
-    if (isWellFormedAlias(alias)) this.#rl.setPrompt(`${alias}> `);
+  /**
+   * Sets the prompt's text (`alias #room> `, from `RoomState.prompt`, which
+   * only takes well-formed aliases and room names), redrawn at once when
+   * it changed.
+   */
+  show(text: string): void {
+    if (text === this.#rl.getPrompt()) return;
+    this.#rl.setPrompt(text);
+    if (!this.#prompting) return;
+    readline.clearLine(process.stdout, 0);
+    readline.cursorTo(process.stdout, 0);
+    this.#rl.prompt(true);
   }
 
   [Symbol.dispose](): void {
