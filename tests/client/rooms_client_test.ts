@@ -1,0 +1,163 @@
+/**
+ * End-to-end tests of `client.ts` with rooms, as a real process: against
+ * a scripted TLS server that speaks the wire format as written (with rooms,
+ * and without them, as an older server or a cluster does).
+ */
+
+import assert from "node:assert/strict";
+import { runClient, testCertificates, withTempDir } from "../_helpers.ts";
+
+const encoder = new TextEncoder();
+
+/**
+ * A TLS server for one connection: it sends `greeting`, then answers each
+ * line the client sends with `answer`'s lines, and hangs up after `/quit`.
+ * What the client sent is in `heard`.
+ */
+async function scriptedServer(
+  greeting: string,
+  answer: (line: string) => string[],
+) {
+  const { server } = await testCertificates();
+  const listener = Deno.listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    ...server,
+  });
+  const heard: string[] = [];
+  const serving = listener.accept().then(async (conn) => {
+    const send = (lines: string[]) =>
+      conn.write(encoder.encode(lines.map((line) => `${line}\n`).join("")));
+    await send([greeting]);
+    let partial = "";
+    const text = conn.readable.pipeThrough(new TextDecoderStream());
+    reading: for await (const chunk of text) {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) {
+        heard.push(line);
+        await send(answer(line));
+        if (line === "/quit") break reading;
+      }
+    }
+    try {
+      conn.close();
+    } catch {
+      // Leaving the loop cancelled its readable, which closed it.
+    }
+  });
+  return {
+    port: listener.addr.port,
+    heard,
+    async [Symbol.asyncDispose]() {
+      await serving;
+      listener.close();
+    },
+  };
+}
+
+/** Runs client.ts against 127.0.0.1:port with `args`, stdin piped. */
+function pipeClient(port: number, args: string[], stdin: string) {
+  return withTempDir(async (dir) => {
+    const caFile = `${dir}/ca.pem`;
+    await Deno.writeTextFile(caFile, (await testCertificates()).ca.cert);
+    return await runClient(
+      [`--allow-net=127.0.0.1:${port}`, `--allow-read=${caFile}`],
+      ["--host", "127.0.0.1", "--port", String(port), "--ca", caFile, ...args],
+      stdin,
+    );
+  });
+}
+
+/** The line's id prefix (`@id=ID `), or "" when it has none. */
+const idOf = (line: string) => /^@id=\S+ /.exec(line)?.[0] ?? "";
+
+Deno.test("client.ts against a server without rooms sends what it sends today, and skips --room", async () => {
+  await using server = await scriptedServer(
+    "HELLO tlschat/1 old rate=0,burst=1,line=4096,caps=ids Send your alias",
+    (line) => {
+      if (line === "/cap ids") return ["CAP ids"];
+      if (line === "bot") return ["WELCOME bot 1 Type /help for commands"];
+      if (line.startsWith("/join")) {
+        return ['ERR unknown-command Unknown command "/join"'];
+      }
+      if (line === "/quit") return ["BYE quit Goodbye"];
+      const id = idOf(line);
+      return [`${id}MSG bot ${line.slice(id.length)}`];
+    },
+  );
+  const result = await pipeClient(
+    server.port,
+    ["--alias", "bot", "--room", "#dev"],
+    "/join #ops\ndeploy done\n",
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(
+    result.stderr,
+    "The server does not offer rooms: not joining #dev\n",
+  );
+  assert.deepEqual(server.heard.map((line) => line.replace(/^@id=\S+ /, "")), [
+    "/cap ids",
+    "bot",
+    "/join #ops",
+    "deploy done",
+    "/quit",
+  ]);
+  assert.notEqual(idOf(server.heard[3]!), "", "ids as today");
+  assert.deepEqual(result.stdout.trim().split("\n"), [
+    "-!- Connected to old (tlschat/1)",
+    "-!- Welcome, bot! 1 online. Type /help for commands",
+    '! Unknown command "/join"',
+    "<bot> deploy done",
+    "-!- Disconnected: Goodbye",
+  ]);
+});
+
+Deno.test("client.ts with rooms sends a piped line after /join to that room, once the server said CURRENT", async () => {
+  await using server = await scriptedServer(
+    "HELLO tlschat/1 new rate=0,burst=1,line=4096,caps=ids+rooms Send your alias",
+    (line) => {
+      if (line === "/cap ids rooms") return ["CAP ids rooms"];
+      if (line === "bot") {
+        return [
+          "WELCOME bot 1 Type /help for commands",
+          "#lobby JOIN bot 1",
+          "CURRENT #lobby",
+        ];
+      }
+      if (line === "/join #ops") return ["#ops JOIN bot 1", "CURRENT #ops"];
+      if (line === "/join #dev") return ["#dev JOIN bot 2", "CURRENT #dev"];
+      if (line === "/quit") return ["BYE quit Goodbye"];
+      const id = idOf(line);
+      const [room, ...text] = line.slice(id.length).split(" ");
+      return [`${id}${room} MSG bot ${text.join(" ")}`];
+    },
+  );
+  const result = await pipeClient(
+    server.port,
+    ["--alias", "bot", "--room", "#Dev"],
+    "said in dev\n/join #ops\ndeploy done\n#1 priority\n",
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stderr, "");
+  assert.deepEqual(server.heard.map((line) => line.replace(/^@id=\S+ /, "")), [
+    "/cap ids rooms",
+    "bot",
+    "/join #dev",
+    "#dev said in dev",
+    "/join #ops",
+    "#ops deploy done",
+    "#ops #1 priority",
+    "/quit",
+  ]);
+  assert.deepEqual(result.stdout.trim().split("\n"), [
+    "-!- Connected to new (tlschat/1)",
+    "-!- Welcome, bot! 1 online. Type /help for commands",
+    "#dev -!- bot joined (2 online)",
+    "#dev <bot> said in dev",
+    "#ops -!- bot joined (1 online)",
+    "#ops <bot> deploy done",
+    "#ops <bot> #1 priority",
+    "-!- Disconnected: Goodbye",
+  ]);
+});
