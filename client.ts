@@ -289,7 +289,10 @@ async function chatOnTerminal(
     if (line.trim() !== "") outbox.send(line).catch(() => {});
   });
   const reading = readServer(server, {
-    print: prompt.print,
+    print: (line, room) => {
+      prompt.show(rooms.prompt(), false); // drawn under the line printed
+      prompt.print(line, room);
+    },
     answer,
     pending,
     rooms,

@@ -109,12 +109,12 @@ export class Prompt implements Disposable {
   /**
    * Sets the prompt's text (`alias #room> `, from `RoomState.prompt`, which
    * only takes well-formed aliases and room names), redrawn at once when
-   * it changed.
+   * it changed, unless `redraw` is false (a line printed next redraws it).
    */
-  show(text: string): void {
+  show(text: string, redraw = true): void {
     if (text === this.#rl.getPrompt()) return;
     this.#rl.setPrompt(text);
-    if (!this.#prompting) return;
+    if (!this.#prompting || !redraw) return;
     readline.clearLine(process.stdout, 0);
     readline.cursorTo(process.stdout, 0);
     this.#rl.prompt(true);

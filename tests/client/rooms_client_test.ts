@@ -5,7 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import { runClient, testCertificates, withTempDir } from "../_helpers.ts";
+import {
+  runClient,
+  TerminalClient,
+  testCertificates,
+  withTempDir,
+} from "../_helpers.ts";
 
 const encoder = new TextEncoder();
 
@@ -56,17 +61,27 @@ async function scriptedServer(
   };
 }
 
-/** Runs client.ts against 127.0.0.1:port with `args`, stdin piped. */
-function pipeClient(port: number, args: string[], stdin: string) {
+/** Runs the body with the test CA in a file, and client.ts's flags. */
+function withClientFlags<T>(
+  port: number,
+  body: (permissions: string[], flags: string[]) => Promise<T>,
+): Promise<T> {
   return withTempDir(async (dir) => {
     const caFile = `${dir}/ca.pem`;
     await Deno.writeTextFile(caFile, (await testCertificates()).ca.cert);
-    return await runClient(
+    return await body(
       [`--allow-net=127.0.0.1:${port}`, `--allow-read=${caFile}`],
-      ["--host", "127.0.0.1", "--port", String(port), "--ca", caFile, ...args],
-      stdin,
+      ["--host", "127.0.0.1", "--port", String(port), "--ca", caFile],
     );
   });
+}
+
+/** Runs client.ts against 127.0.0.1:port with `args`, stdin piped. */
+function pipeClient(port: number, args: string[], stdin: string) {
+  return withClientFlags(
+    port,
+    (permissions, flags) => runClient(permissions, [...flags, ...args], stdin),
+  );
 }
 
 /** The line's id prefix (`@id=ID `), or "" when it has none. */
@@ -160,4 +175,47 @@ Deno.test("client.ts with rooms sends a piped line after /join to that room, onc
     "#ops <bot> #1 priority",
     "-!- Disconnected: Goodbye",
   ]);
+});
+
+Deno.test("client.ts on a terminal shows its room and the others' unread messages in the prompt", async () => {
+  await using server = await scriptedServer(
+    "HELLO tlschat/1 new rate=0,burst=1,line=4096,caps=rooms Send your alias",
+    (line) => {
+      const replies: Record<string, string[]> = {
+        "/cap rooms": ["CAP rooms"],
+        tom: ["WELCOME tom 1 Hi", "#lobby JOIN tom 1", "CURRENT #lobby"],
+        "/join #ops": ["#ops JOIN tom 1", "CURRENT #ops"],
+        "#ops /who": [
+          "#ops WHO 1 tom",
+          "#lobby MSG amy one",
+          "#lobby ME amy waves",
+        ],
+        "/join #lobby": ["CURRENT #lobby"],
+        "/quit": ["BYE quit Goodbye"],
+      };
+      return replies[line] ?? [`ERR usage Not in this script: ${line}`];
+    },
+  );
+  await withClientFlags(server.port, async (permissions, flags) => {
+    await using term = new TerminalClient(permissions, [
+      ...flags,
+      "--alias",
+      "tom",
+    ]);
+    let at = await term.waitFor(/Welcome, tom! 1 online. Hi\n/);
+    at = await term.waitFor(/tom #lobby> $/, at);
+    await term.type("/join #ops\r");
+    at = await term.waitFor(/#ops -!- tom joined \(1 online\)\n/, at);
+    at = await term.waitFor(/tom #ops> $/, at);
+    await term.type("/who\r");
+    at = await term.waitFor(/#ops -!- 1 online: tom\n/, at);
+    at = await term.waitFor(/#lobby <amy> one\n/, at);
+    at = await term.waitFor(/#lobby \* amy waves\n/, at);
+    at = await term.waitFor(/tom #ops \[#lobby 2\]> $/, at);
+    await term.type("/join #lobby\r");
+    at = await term.waitFor(/tom #lobby> $/, at);
+    await term.type("/quit\r");
+    assert.equal(await term.exited(), 0);
+    assert.doesNotMatch(term.text, /Not in this script/);
+  });
 });
