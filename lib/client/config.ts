@@ -12,7 +12,8 @@ import {
   parseFlags,
   toNumber,
 } from "../flags.ts";
-import { MAX_ROOM_NAME_BYTES, toRoomName } from "./rooms.ts";
+import { MAX_ROOM_NAME_BYTES } from "../protocol.ts";
+import { toRoomName } from "./rooms.ts";
 
 /** Port of a room when none is given. */
 export const DEFAULT_PORT = 7443;

@@ -14,7 +14,7 @@ import { splitLineId } from "../protocol.ts";
 import { parseServerLine, type ServerLine } from "../server_lines.ts";
 import type { ServerConnection } from "./connection.ts";
 import type { PendingLines } from "./pending.ts";
-import { type RoomState, splitRoomPrefix } from "./rooms.ts";
+import { type RoomState, splitRoomLine } from "./rooms.ts";
 
 /** Answers a server's PASSWORD line; false when there is none to give. */
 export type PasswordAnswer = (
@@ -62,7 +62,7 @@ export async function readServer(
     }
     const { id, rest } = lineId(text);
     const { room, rest: body } = rooms.enabled
-      ? splitRoomPrefix(rest)
+      ? splitRoomLine(rest)
       : { room: null, rest };
     const line = parseServerLine(body);
     if (id !== null && !followId(server, dialogue, { id, line })) {

@@ -185,19 +185,38 @@ const FORMATS: {
     p.system(p.paint("dim", `---- ${clean(line.text)} ----`)),
   PING: () => null,
   CAP: () => null, // the client asked for it; nothing for the user
-  ROOM: (line, p) =>
-    p.system(
-      `${clean(line.room)} (${clean(line.members)} members, ${
-        clean(line.flags)
-      })${colonText(line.topic)}`,
-    ),
-  CURRENT: (line, p) => p.system(`Now in ${clean(line.room)}`),
+  ROOM: formatRoom,
+  CURRENT: () => null, // the prompt shows it
   INVITE: (line, p) =>
-    p.system(`${p.who(line.by)} invites you to ${clean(line.room)}`),
+    p.system(
+      `${p.who(line.by)} invites you to ${clean(line.room)}: /join ${
+        clean(line.room)
+      }`,
+    ),
 };
 
 /** Lines that carry their own date: no time is put in front of them. */
 const DATED: ReadonlySet<ServerLineType> = new Set(["HIST"]);
+
+/** What the FLAGS of a ROOM line stand for. */
+const ROOM_FLAGS: ReadonlyMap<string, string> = new Map([
+  ["m", "you are in it"],
+  ["r", "registered"],
+  ["k", "key"],
+  ["i", "invite-only"],
+]);
+
+/** A room of `/rooms`: its name, members, what its flags say, its topic. */
+function formatRoom(line: ServerLine<"ROOM">, p: Painter): string {
+  const flags = [...line.flags].map((flag) => ROOM_FLAGS.get(flag))
+    .filter((flag) => flag !== undefined);
+  const members = line.members === "1" ? "1 member" : `${line.members} members`;
+  return p.system(
+    `${p.paint("bold", clean(line.room))} (${
+      [clean(members), ...flags].join(", ")
+    })${colonText(line.topic)}`,
+  );
+}
 
 /** A MOD line about the room: a setting turned on or off, by whom. */
 function formatRoomSetting(line: ServerLine<"MOD">, p: Painter): string {

@@ -35,7 +35,7 @@ export type SendLine = (line: string) => Promise<void>;
  * const next = outbox.send("deploy done");
  * await Promise.resolve();
  * assert.deepEqual(sent, ["/join #ops"]);
- * rooms.see(null, "CURRENT #ops");
+ * rooms.see(null, { type: "CURRENT", room: "#ops" });
  * await next;
  * assert.deepEqual(sent, ["/join #ops", "#ops deploy done"]);
  * ```

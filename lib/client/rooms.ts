@@ -10,12 +10,13 @@
  * @module
  */
 
-import { aliasKey, isWellFormedAlias } from "../protocol.ts";
+import {
+  aliasKey,
+  isWellFormedAlias,
+  MAX_ROOM_NAME_BYTES,
+} from "../protocol.ts";
 import { isCommand } from "../commands.ts";
 import type { ServerLine } from "../server_lines.ts";
-
-/** Longest room name after its `#`, in bytes. */
-export const MAX_ROOM_NAME_BYTES = 32;
 
 const ROOM_NAME = new RegExp(`^#[a-z0-9_-]{1,${MAX_ROOM_NAME_BYTES}}$`);
 
@@ -55,19 +56,19 @@ export interface RoomLine {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { splitRoomPrefix } from "./rooms.ts";
+ * import { splitRoomLine } from "./rooms.ts";
  *
- * assert.deepEqual(splitRoomPrefix("#ops MSG amy hi"), {
+ * assert.deepEqual(splitRoomLine("#ops MSG amy hi"), {
  *   room: "#ops",
  *   rest: "MSG amy hi",
  * });
- * assert.deepEqual(splitRoomPrefix("MSG amy hi"), {
+ * assert.deepEqual(splitRoomLine("MSG amy hi"), {
  *   room: null,
  *   rest: "MSG amy hi",
  * });
  * ```
  */
-export function splitRoomPrefix(text: string): RoomLine {
+export function splitRoomLine(text: string): RoomLine {
   const space = text.indexOf(" ");
   const name = text.slice(0, space);
   if (space === -1 || toRoomName(name) !== name) {
@@ -148,7 +149,7 @@ export interface Shown {
  * rooms.welcomed();
  * rooms.see("#lobby", { type: "JOIN", alias: "amy", online: "2" });
  * rooms.see("#ops", { type: "JOIN", alias: "amy", online: "1" });
- * rooms.see(null, "CURRENT #lobby");
+ * rooms.see(null, { type: "CURRENT", room: "#lobby" });
  * rooms.see("#ops", { type: "MSG", alias: "bob", text: "hi" });
  * assert.equal(rooms.prompt(), "amy #lobby [#ops 1]> ");
  * assert.equal(rooms.roomFor("hello"), "#lobby");
@@ -269,19 +270,24 @@ export class RoomState {
   }
 
   #seeUnprefixed(line: ServerLine | string): Shown[] {
-    if (typeof line !== "string") {
-      if (line.type === "ERR" && CHANGE_ERRORS.has(line.code)) this.#settle();
-      if (
-        line.type === "NICK" && this.#isSelf(line.alias) &&
-        isWellFormedAlias(line.newAlias)
-      ) {
-        this.#alias = line.newAlias;
-      }
-      return [{ line, room: null }];
+    if (typeof line === "string") return [{ line, room: null }];
+    if (line.type === "CURRENT" && this.enabled) return this.#moved(line.room);
+    if (line.type === "ERR" && CHANGE_ERRORS.has(line.code)) this.#settle();
+    if (
+      line.type === "NICK" && this.#isSelf(line.alias) &&
+      isWellFormedAlias(line.newAlias)
+    ) {
+      this.#alias = line.newAlias;
     }
-    const current = /^CURRENT (\S+)$/.exec(line);
-    if (current === null || !this.enabled) return [{ line, room: null }];
-    this.#current = toRoomName(current[1]!);
+    return [{ line, room: null }];
+  }
+
+  /**
+   * The server says the current room (`-`: none); the prompt shows it.
+   * The first time, after the welcome, which rooms it put the client in.
+   */
+  #moved(room: string): Shown[] {
+    this.#current = toRoomName(room);
     if (this.#current !== null) this.#rooms.set(this.#current, 0);
     this.#settle();
     if (this.#arrived) return [];

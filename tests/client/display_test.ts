@@ -221,3 +221,17 @@ Deno.test("formatForDisplay() shows parts and room moderation", () => {
   ];
   for (const [line, shown] of cases) assert.equal(plain(line), shown, line);
 });
+
+Deno.test("formatForDisplay() shows rooms listed, invitations, and not CURRENT (the prompt does)", () => {
+  const cases: [string, string | null][] = [
+    [
+      "ROOM #ops 3 mk Deploys here",
+      "-!- #ops (3 members, you are in it, key): Deploys here",
+    ],
+    ["ROOM #quiet 1 -", "-!- #quiet (1 member)"],
+    ["ROOM #club 12 ri", "-!- #club (12 members, registered, invite-only)"],
+    ["INVITE #ops amy", "-!- amy invites you to #ops: /join #ops"],
+    ["CURRENT #ops", null],
+  ];
+  for (const [line, shown] of cases) assert.equal(plain(line), shown, line);
+});

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { Outbox } from "../../lib/client/outbox.ts";
 import { PendingLines } from "../../lib/client/pending.ts";
-import { RoomState, splitRoomPrefix } from "../../lib/client/rooms.ts";
+import { RoomState, splitRoomLine } from "../../lib/client/rooms.ts";
 import { parseServerLine } from "../../lib/server_lines.ts";
 import { settle } from "../_fakes.ts";
 
@@ -20,7 +20,7 @@ function outbox(options: { rooms: boolean; ids?: boolean }) {
     return Promise.resolve();
   });
   const hear = (text: string) => {
-    const { room, rest } = splitRoomPrefix(text);
+    const { room, rest } = splitRoomLine(text);
     rooms.see(room, parseServerLine(rest) ?? rest);
   };
   return { sent, rooms, pending, box, hear };

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import {
   RoomState,
-  splitRoomPrefix,
+  splitRoomLine,
   toRoomName,
   withRoom,
 } from "../../lib/client/rooms.ts";
@@ -20,7 +20,7 @@ async function hasSettled(promise: Promise<unknown>): Promise<boolean> {
 
 /** A server line as RoomState takes it: prefix off, parsed when known. */
 function feed(rooms: RoomState, text: string) {
-  const { room, rest } = splitRoomPrefix(text);
+  const { room, rest } = splitRoomLine(text);
   return rooms.see(room, parseServerLine(rest) ?? rest);
 }
 
@@ -51,13 +51,13 @@ Deno.test("toRoomName() folds ASCII case and takes # then 1 to 32 of a-z 0-9 - _
   assert.equal(toRoomName(`#${"x".repeat(33)}`), null);
 });
 
-Deno.test("splitRoomPrefix() takes off a folded room name and one space, nothing else", () => {
-  assert.deepEqual(splitRoomPrefix("#ops MSG amy #1 priority"), {
+Deno.test("splitRoomLine() takes off a folded room name and one space, nothing else", () => {
+  assert.deepEqual(splitRoomLine("#ops MSG amy #1 priority"), {
     room: "#ops",
     rest: "MSG amy #1 priority",
   });
   for (const line of ["MSG amy hi", "#Ops MSG amy hi", "#ops", "#a.b MSG x"]) {
-    assert.deepEqual(splitRoomPrefix(line), { room: null, rest: line }, line);
+    assert.deepEqual(splitRoomLine(line), { room: null, rest: line }, line);
   }
   assert.equal(withRoom("#ops", "/who"), "#ops /who");
   assert.equal(withRoom(null, "/who"), "/who");
@@ -89,9 +89,9 @@ Deno.test("RoomState.roomFor() prefixes nothing without the rooms capability", (
   // Nothing waits, and a CURRENT from such a server is only a line.
   return hasSettled(rooms.settled()).then((settled) => {
     assert.ok(settled);
-    assert.deepEqual(rooms.see(null, "CURRENT #ops"), [
-      { line: "CURRENT #ops", room: null },
-    ]);
+    const current = { type: "CURRENT", room: "#ops" } as const;
+    assert.deepEqual(rooms.see(null, current), [{ line: current, room: null }]);
+    assert.equal(rooms.current, null);
   });
 });
 
