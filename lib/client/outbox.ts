@@ -60,8 +60,8 @@ export class Outbox {
   send(line: string): Promise<void> {
     const sent = this.#last.then(async () => {
       await this.#rooms.settled();
-      const room = this.#rooms.roomFor(line);
-      await this.#send(this.#pending.tag(line, room));
+      const { room, line: rest } = this.#rooms.toSend(line);
+      await this.#send(this.#pending.tag(rest, room));
     });
     this.#last = sent.catch(() => {});
     return sent;

@@ -209,14 +209,30 @@ export class RoomState {
   }
 
   /**
-   * The room a line to send acts in, so gets as its prefix: the current
-   * one, or null (no prefix) for a server-wide command, a `/part` that names
-   * its room, a blank line, or without rooms. A `/join` or `/part` makes
-   * the next lines wait (see {@linkcode RoomState.settled}).
+   * A line as typed, to send: one that starts with a room the client is in
+   * (`#ops hi`, any case) goes there; any other to the room
+   * {@linkcode RoomState.roomFor} says. `line` is what follows the prefix.
    */
-  roomFor(line: string): string | null {
+  toSend(line: string): { room: string | null; line: string } {
+    const space = line.indexOf(" ");
+    const named = space > 0 ? toRoomName(line.slice(0, space)) : null;
+    if (!this.enabled || named === null || !this.#rooms.has(named)) {
+      return { room: this.roomFor(line), line };
+    }
+    const rest = line.slice(space + 1);
+    this.roomFor(rest, named);
+    return { room: named, line: rest };
+  }
+
+  /**
+   * The room a line to send acts in, so gets as its prefix: `here` (the
+   * current one), or null (no prefix) for a server-wide command, a `/part`
+   * that names its room, a blank line, or without rooms. A `/join` or
+   * `/part` makes the next lines wait (see {@linkcode RoomState.settled}).
+   */
+  roomFor(line: string, here = this.#current): string | null {
     if (!this.enabled || line.trim() === "") return null;
-    if (!isCommand(line)) return this.#current;
+    if (!isCommand(line)) return here;
     const [command = "", first = ""] = line.slice(1).split(" ");
     const name = command.toLowerCase();
     if (name === "join") {
@@ -226,10 +242,10 @@ export class RoomState {
     }
     if (name === "part") {
       const named = toRoomName(first);
-      this.#change = { kind: "part", room: named ?? this.#current };
-      return named === null ? this.#current : null;
+      this.#change = { kind: "part", room: named ?? here };
+      return named === null ? here : null;
     }
-    return SERVER_WIDE.has(name) ? null : this.#current;
+    return SERVER_WIDE.has(name) ? null : here;
   }
 
   /** Resolves once no `/join` or `/part` waits for the server's answer. */

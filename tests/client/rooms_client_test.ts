@@ -128,7 +128,7 @@ Deno.test("client.ts against a server without rooms sends what it sends today, a
   ]);
 });
 
-Deno.test("client.ts with rooms sends a piped line after /join to that room, once the server said CURRENT", async () => {
+Deno.test("client.ts with rooms sends a piped line after /join to that room, once the server said CURRENT, and one starting with a room of its own there", async () => {
   await using server = await scriptedServer(
     "HELLO tlschat/1 new rate=0,burst=1,line=4096,caps=ids+rooms Send your alias",
     (line) => {
@@ -151,7 +151,7 @@ Deno.test("client.ts with rooms sends a piped line after /join to that room, onc
   const result = await pipeClient(
     server.port,
     ["--alias", "bot", "--room", "#Dev"],
-    "said in dev\n/join #ops\ndeploy done\n#1 priority\n",
+    "said in dev\n/join #ops\ndeploy done\n#1 priority\n#DEV back in dev\n",
   );
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stderr, "");
@@ -163,6 +163,7 @@ Deno.test("client.ts with rooms sends a piped line after /join to that room, onc
     "/join #ops",
     "#ops deploy done",
     "#ops #1 priority",
+    "#dev back in dev",
     "/quit",
   ]);
   assert.deepEqual(result.stdout.trim().split("\n"), [
@@ -173,6 +174,7 @@ Deno.test("client.ts with rooms sends a piped line after /join to that room, onc
     "#ops -!- bot joined (1 online)",
     "#ops <bot> deploy done",
     "#ops <bot> #1 priority",
+    "#dev <bot> back in dev",
     "-!- Disconnected: Goodbye",
   ]);
 });

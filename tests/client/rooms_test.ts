@@ -79,12 +79,33 @@ Deno.test("RoomState.roomFor() prefixes chat and room commands with the current 
   assert.equal(rooms.roomFor("/part #ops bye"), null, "it names its room");
 });
 
+Deno.test("RoomState.toSend() sends a line that starts with one of its rooms there, any other to the current", () => {
+  const rooms = joined("amy", "#ops");
+  assert.deepEqual(rooms.toSend("#ops deployed"), {
+    room: "#ops",
+    line: "deployed",
+  });
+  assert.deepEqual(rooms.toSend("#OPS /topic Deploys"), {
+    room: "#ops",
+    line: "/topic Deploys",
+  });
+  for (const line of ["#1 priority", "#dev not mine", "#ops", "hi #ops"]) {
+    assert.deepEqual(rooms.toSend(line), { room: "#lobby", line }, line);
+  }
+  assert.deepEqual(rooms.toSend("#ops /part"), { room: "#ops", line: "/part" });
+  assert.equal(rooms.current, "#lobby", "sending there is no switch");
+  const parting = rooms.settled();
+  feed(rooms, "#ops LEAVE amy 1 part");
+  return parting;
+});
+
 Deno.test("RoomState.roomFor() prefixes nothing without the rooms capability", () => {
   const rooms = new RoomState("amy");
   rooms.welcomed();
   for (const line of ["hi", "/who", "/me waves", "/join #ops"]) {
     assert.equal(rooms.roomFor(line), null, line);
   }
+  assert.deepEqual(rooms.toSend("#ops hi"), { room: null, line: "#ops hi" });
   assert.equal(rooms.prompt(), "amy> ");
   // Nothing waits, and a CURRENT from such a server is only a line.
   return hasSettled(rooms.settled()).then((settled) => {
