@@ -34,6 +34,8 @@ import { Room, type RoomOptions } from "./room/room.ts";
 import type { RoomEvent, RoomLog } from "./room/room_log.ts";
 import { Session, type SessionContext } from "./room/session.ts";
 import { openStore, type Store } from "./storage/store.ts";
+import { recentEventsByRoom } from "./storage/events_table.ts";
+import { HISTORY_REQUEST_LIMIT } from "../protocol.ts";
 
 /** Options of {@linkcode serveChat}. */
 export interface ServeChatOptions {
@@ -110,7 +112,7 @@ export class ChatServer implements AsyncDisposable {
     });
     this.#roomLog = backend.log;
     this.room = new Room<Session>({
-      rooms: roomsOf(config, gate),
+      rooms: roomsOf(config, gate, store),
       log: this.#roomLog,
       announceLimit: config.announceLimit,
       arena: new LineArena(chunkBytesFor(config.queueBytes)),
@@ -342,11 +344,18 @@ function openGate(
  * The rooms of a server on its own (none in a cluster, yet): the limits,
  * with whoever may create a room decided by whether accounts exist.
  */
-function roomsOf(config: ServerConfig, gate: Gate): RoomOptions["rooms"] {
+function roomsOf(
+  config: ServerConfig,
+  gate: Gate,
+  store: Store,
+): RoomOptions["rooms"] {
   if (config.redis !== null) return undefined;
   const roomCreate = config.roomCreate ??
     (gate.accounts.count() > 0 ? "accounts" : "any");
-  return { ...config, roomCreate, topic: gate.moderation.topic };
+  const stored = config.history > 0 && config.durability !== "memory"
+    ? recentEventsByRoom(store.db, HISTORY_REQUEST_LIMIT)
+    : undefined;
+  return { ...config, roomCreate, topic: gate.moderation.topic, stored };
 }
 
 /**

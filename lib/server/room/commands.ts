@@ -216,7 +216,7 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
         const { room: named, rest } = splitRoomPrefix(text);
         const state = scopeOf(room.router, this.self, named);
         checkRoomMute(this.#roomContext(room.router), this.self, state);
-        scope = state.name;
+        scope = room.router.rooms.eventRoom(state);
         text = rest;
       }
       const command = parseCommand(text);

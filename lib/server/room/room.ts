@@ -152,7 +152,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
       },
     );
     // What the log keeps at hand is history of the rooms that exist now.
-    for (const event of this.#log.recent(Infinity)) {
+    for (const event of rooms.stored ?? this.#log.recent(Infinity)) {
       router.rooms.ofEvent(event.room)?.recent.add(event);
     }
     return router;

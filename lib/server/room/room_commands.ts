@@ -202,6 +202,6 @@ export function topic<M extends Moderated>(
     { type: "TOPIC", alias: member.alias, text },
     member,
     { kind: "topic", topic: set },
-    state.name,
+    ctx.router.rooms.eventRoom(state),
   );
 }

@@ -9,7 +9,7 @@
  */
 
 import { splitRoomPrefix } from "../../protocol.ts";
-import { type Command, parseCommand } from "../../commands.ts";
+import { type Command, parseCommand, ROOM_COMMANDS } from "../../commands.ts";
 import { describeSanction } from "../access/moderation.ts";
 import { ProtocolError } from "../../protocol.ts";
 import type { Moderated } from "./moderator.ts";
@@ -57,10 +57,12 @@ export function roomLine<M extends Moderated>(
       const state = scope();
       hooks.checkMute();
       checkRoomMute(ctx, self, state);
+      // The default room's messages name no room (as stored before rooms).
+      const room = ctx.router.rooms.eventRoom(state);
       if (command.kind === "say") {
-        return ctx.room.say(self, command.text, undefined, state.name);
+        return ctx.room.say(self, command.text, undefined, room);
       }
-      return ctx.room.act(self, command.text, undefined, state.name);
+      return ctx.room.act(self, command.text, undefined, room);
     }
     case "who":
       return who(ctx, self, scope());
@@ -76,23 +78,9 @@ export function roomLine<M extends Moderated>(
       if (state === ctx.router.rooms.default) return ctx.moderate(command);
       return moderateRoom(ctx, self, state, command as RoomModeratorCommand);
     }
-    case "roomban":
-    case "roomunban":
-    case "roombans":
-    case "op":
-    case "deop":
-    case "key":
-    case "invite":
-    case "inviteonly":
-    case "register":
-      return moderateRoom(
-        ctx,
-        self,
-        scope(),
-        command as RoomModeratorCommand,
-      );
     default:
-      return hooks.common(command);
+      if (!ROOM_COMMANDS.has(command.kind)) return hooks.common(command);
+      return moderateRoom(ctx, self, scope(), command as RoomModeratorCommand);
   }
 }
 

@@ -65,6 +65,11 @@ export interface RoomOptions<M extends Member = Member> {
     readonly history: number;
     /** The default room's topic at start. */
     readonly topic?: Topic | null;
+    /**
+     * Each room's last messages as stored (at start); absent: those the
+     * log keeps at hand.
+     */
+    readonly stored?: readonly RoomEvent[];
   };
 }
 

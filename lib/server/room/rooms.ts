@@ -13,7 +13,7 @@
  */
 
 import type { Clock, TimerId } from "../../clock.ts";
-import { ProtocolError } from "../../protocol.ts";
+import { HISTORY_REQUEST_LIMIT, ProtocolError } from "../../protocol.ts";
 import type { LineArena } from "./line_arena.ts";
 import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
@@ -83,7 +83,9 @@ export class RoomSet<M extends Member> {
   constructor(options: RoomSetOptions) {
     this.#options = options;
     this.limits = options;
-    this.default = this.#add(options.defaultRoom);
+    // The default room reaches back as far as /history does, as before.
+    const deep = options.history > 0 ? HISTORY_REQUEST_LIMIT : 0;
+    this.default = this.#add(options.defaultRoom, deep);
     this.default.record.topic = options.topic ?? null;
   }
 
@@ -267,10 +269,10 @@ export class RoomSet<M extends Member> {
     return state;
   }
 
-  #add(name: string): RoomState<M> {
+  #add(name: string, history = this.#options.history): RoomState<M> {
     const state = new RoomState<M>(newRoomRecord(name), this.#options.arena, {
       announceLimit: this.#options.announceLimit,
-      history: this.#options.history,
+      history,
     });
     this.#rooms.set(name, state);
     this.#skeletons.set(roomSkeleton(name), name);
