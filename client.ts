@@ -21,6 +21,11 @@
  * not know (`ERR unknown`) once more with the same id, which cannot store
  * it twice.
  *
+ * With a server that offers `rooms`, each line goes to the current room
+ * (`/join #room` switches; `--room #ops` joins at start), the prompt shows
+ * it and the unread messages of the others, and a line after `/join` waits
+ * for the server to say the room is joined.
+ *
  * @module
  */
 // deno-lint-ignore-file no-console
@@ -164,8 +169,9 @@ interface Start {
 async function runPipe(
   server: ServerConnection,
   config: ClientConfig,
-  { hello, color, password, pending, rooms, outbox }: Start,
+  start: Start,
 ): Promise<number> {
+  const { hello, color, password, pending, rooms, outbox } = start;
   const print = (line: ServerLine | string, room: string | null = null) => {
     // Scripts that want only what is said from now on are not surprised.
     if (!config.history && isHistory(line)) return;
@@ -193,7 +199,7 @@ async function runPipe(
   // server's BYE and close end the reading. The server may also close
   // first (kicked, shutdown): reading ends anyway.
   (async () => {
-    await joinRooms(config, rooms, outbox);
+    await joinRooms(config, start);
     for await (const line of stdinLines()) await outbox.send(line);
     await Promise.race([outbox.idle(), reading]);
     await server.send("/quit");
@@ -202,22 +208,16 @@ async function runPipe(
 }
 
 /**
- * Joins the --room rooms (once the server said the current room: the
- * server must be read meanwhile), or says why not (a server without rooms).
+ * Joins the --room rooms (sent once the server said the current room: it
+ * must be read meanwhile), or says why not (a server without rooms).
  */
-async function joinRooms(
-  config: ClientConfig,
-  rooms: RoomState,
-  outbox: Outbox,
-): Promise<void> {
-  if (config.rooms.length > 0 && !rooms.enabled) {
-    console.error(
-      `The server does not offer rooms: not joining ${config.rooms.join(", ")}`,
-    );
-    return;
+async function joinRooms(config: ClientConfig, { rooms, outbox }: Start) {
+  if (config.rooms.length === 0 || rooms.enabled) {
+    return await outbox.join(config.rooms);
   }
-  // Queued at once, in order: before any line typed meanwhile.
-  await Promise.all(config.rooms.map((room) => outbox.send(`/join ${room}`)));
+  console.error(
+    `The server does not offer rooms: not joining ${config.rooms.join(", ")}`,
+  );
 }
 
 /** Terminal mode: a prompt that incoming lines never overwrite. */
@@ -239,7 +239,7 @@ async function runTerminal(
   const ended = await joinOnTerminal(server, config.alias, prompt, answers);
   if (ended !== null) return ended;
   // Sent once the server says where the client is (read from now on).
-  joinRooms(config, start.rooms, start.outbox).catch(() => {});
+  joinRooms(config, start).catch(() => {});
   return await chatOnTerminal(server, prompt, answers);
 }
 

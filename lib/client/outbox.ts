@@ -68,6 +68,14 @@ export class Outbox {
   }
 
   /**
+   * Joins `rooms` in order, queued at once (before any line given
+   * meanwhile); resolves once the last `/join` was sent.
+   */
+  async join(rooms: readonly string[]): Promise<void> {
+    await Promise.all(rooms.map((room) => this.send(`/join ${room}`)));
+  }
+
+  /**
    * Resolves once every line given was sent, each line with an id was
    * answered, and no room change waits.
    */

@@ -102,3 +102,19 @@ Deno.test("Outbox.idle() waits for answers to ids and to a room change", async (
   await settle();
   assert.equal(idle, true);
 });
+
+Deno.test("Outbox.join() joins each room in turn, before a line given meanwhile", async () => {
+  const { sent, rooms, box, hear } = outbox({ rooms: true });
+  rooms.welcomed();
+  hear("CURRENT #lobby");
+  const joining = box.join(["#a", "#b"]);
+  const line = box.send("hi");
+  await settle();
+  assert.deepEqual(sent, ["/join #a"]);
+  hear("CURRENT #a");
+  await settle();
+  assert.deepEqual(sent, ["/join #a", "/join #b"]);
+  hear("CURRENT #b");
+  await Promise.all([joining, line]);
+  assert.deepEqual(sent, ["/join #a", "/join #b", "#b hi"]);
+});
