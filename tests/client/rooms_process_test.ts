@@ -107,6 +107,30 @@ Deno.test("client.ts: a piped line after /join is said in that room only", async
   );
 });
 
+Deno.test("client.ts: a piped line after /part goes to the room the server makes current", async () => {
+  await using s = await startServer("deno");
+  using amy = await TestClient.join(s.port, "amy");
+  await withClientFlags(s.port, async (permissions, flags) => {
+    const bot = await runClient(
+      permissions,
+      [...flags, "--alias", "bot"],
+      "/join #ops\nin ops\n/part bye\nback in the lobby\n",
+    );
+    assert.equal(bot.code, 0, bot.stdout + bot.stderr);
+    assert.deepEqual(bot.stdout.trim().split("\n"), [
+      "-!- Connected to tlschat (tlschat/1)",
+      "-!- Welcome, bot! 2 online. Type /help for commands",
+      "#ops -!- bot joined (1 online)",
+      "#ops <bot> in ops",
+      "#ops -!- bot left (parted: bye, 0 online)",
+      "<bot> back in the lobby",
+      "-!- Disconnected: Goodbye",
+    ]);
+  });
+  assert.equal(await amy.expect(/^MSG /), "MSG bot back in the lobby");
+  assert.ok(!amy.received.includes("MSG bot in ops"), amy.received.join("\n"));
+});
+
 Deno.test("client.ts on a terminal: the prompt shows the room and the unread count of another", async () => {
   await using s = await startServer("deno");
   using amy = await TestClient.join(s.port, "amy");
