@@ -13,6 +13,7 @@ import * as readline from "node:readline";
 import { Writable } from "node:stream";
 import { type ServerLine } from "../server_lines.ts";
 import { formatForDisplay } from "./display.ts";
+import { carriesKey } from "./rooms.ts";
 
 /** The terminal's prompt, for the whole session; dispose of it to close. */
 export class Prompt implements Disposable {
@@ -101,6 +102,8 @@ export class Prompt implements Disposable {
     this.#rl.on("line", (line: string) => {
       readline.moveCursor(process.stdout, 0, -1);
       readline.clearLine(process.stdout, 0);
+      // A room's key is not recalled with the up arrow.
+      if (carriesKey(line)) this.#history.shift();
       onLine(line);
       this.#rl.prompt();
     });
@@ -118,6 +121,11 @@ export class Prompt implements Disposable {
     readline.clearLine(process.stdout, 0);
     readline.cursorTo(process.stdout, 0);
     this.#rl.prompt(true);
+  }
+
+  /** What readline recalls (newest first): a field its types leave out. */
+  get #history(): string[] {
+    return (this.#rl as unknown as { history: string[] }).history;
   }
 
   [Symbol.dispose](): void {

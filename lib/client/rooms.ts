@@ -83,6 +83,28 @@ export function withRoom(room: string | null, line: string): string {
 }
 
 /**
+ * Whether a line typed carries a room's key (`/join #room KEY`, `/key KEY`,
+ * after a room prefix or not), so is not kept to be recalled.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { carriesKey } from "./rooms.ts";
+ *
+ * assert.equal(carriesKey("/join #ops s3cret"), true);
+ * assert.equal(carriesKey("/join #ops"), false);
+ * ```
+ */
+export function carriesKey(line: string): boolean {
+  const words = line.split(" ").filter((word) => word !== "");
+  if (toRoomName(words[0] ?? "") !== null) words.shift();
+  const [command = "", , key = ""] = words;
+  if (/^\/join$/i.test(command)) return key !== "";
+  return /^\/key$/i.test(command) && words[1] !== undefined &&
+    words[1] !== "-";
+}
+
+/**
  * Commands about no room in particular (or naming their own): sent without
  * a prefix. Every other line (chat, `/me`, `/who`, `/topic`, `/kick` ...)
  * acts in the current room and carries its prefix.

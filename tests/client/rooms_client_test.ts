@@ -221,3 +221,37 @@ Deno.test("client.ts on a terminal shows its room and the others' unread message
     assert.doesNotMatch(term.text, /Not in this script/);
   });
 });
+
+Deno.test("client.ts on a terminal does not recall a line that carried a room's key", async () => {
+  await using server = await scriptedServer(
+    "HELLO tlschat/1 new rate=0,burst=1,line=4096,caps=rooms Send your alias",
+    (line) => {
+      const replies: Record<string, string[]> = {
+        "/cap rooms": ["CAP rooms"],
+        tom: ["WELCOME tom 1 Hi", "#lobby JOIN tom 1", "CURRENT #lobby"],
+        "/join #vault hunter2": ["ERR room-key Wrong key for #vault"],
+        "/quit": ["BYE quit Goodbye"],
+      };
+      const said = /^#lobby (.*)$/.exec(line)?.[1];
+      if (said !== undefined) return [`#lobby MSG tom ${said}`];
+      return replies[line] ?? [`ERR usage Not in this script: ${line}`];
+    },
+  );
+  await withClientFlags(server.port, async (permissions, flags) => {
+    await using term = new TerminalClient(permissions, [
+      ...flags,
+      "--alias",
+      "tom",
+    ]);
+    let at = await term.waitFor(/tom #lobby> $/);
+    await term.type("said once\r");
+    at = await term.waitFor(/<tom> said once\n/, at);
+    await term.type("/join #vault hunter2\r");
+    at = await term.waitFor(/! Wrong key for #vault\n/, at);
+    await term.type("\x1b[A\r"); // up arrow, enter: the line before
+    at = await term.waitFor(/<tom> said once\n/, at);
+    await term.type("/quit\r");
+    assert.equal(await term.exited(), 0);
+    assert.equal(server.heard.filter((l) => l.includes("hunter2")).length, 1);
+  });
+});

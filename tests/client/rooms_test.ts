@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import {
+  carriesKey,
   RoomState,
   splitRoomLine,
   toRoomName,
@@ -253,4 +254,15 @@ Deno.test("RoomState forgets a room it was kicked from; the server says the next
   assert.equal(rooms.current, null);
   feed(rooms, "CURRENT #lobby");
   assert.equal(rooms.prompt(), "amy #lobby> ");
+});
+
+Deno.test("carriesKey() finds a room's key in /join and /key lines, prefixed or not", () => {
+  for (const line of ["/join #ops k", "/JOIN #ops k", "#dev /join #ops k"]) {
+    assert.equal(carriesKey(line), true, line);
+  }
+  for (const line of ["/key s3cret", "#ops /key s3cret", "/Key  s3cret"]) {
+    assert.equal(carriesKey(line), true, line);
+  }
+  const plain = ["/join #ops", "/key -", "/key", "hi /join #a k", "/joint a b"];
+  for (const line of plain) assert.equal(carriesKey(line), false, line);
 });
