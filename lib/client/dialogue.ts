@@ -4,8 +4,8 @@
  * then reading every server line until the connection ends, answering
  * what the server asks on the way (`PING`, `PASSWORD`), following the
  * lines sent with ids ({@linkcode PendingLines}) and the rooms
- * ({@linkcode RoomState}). What is shown goes to
- * `print`, what goes wrong to `warn`: it never prints itself.
+ * ({@linkcode RoomState}). What is shown goes to `print`, what goes wrong
+ * to `warn`: it never prints itself.
  *
  * @module
  */
