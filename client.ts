@@ -21,6 +21,11 @@
  * not know (`ERR unknown`) once more with the same id, which cannot store
  * it twice.
  *
+ * With a server that offers `rooms`, each line goes to the current room
+ * (`/join #room` switches; `--room #ops` joins at start), the prompt shows
+ * it and the unread messages of the others, and a line after `/join` waits
+ * for the server to say the room is joined.
+ *
  * @module
  */
 // deno-lint-ignore-file no-console
@@ -38,7 +43,9 @@ import {
   type ServerConnection,
 } from "./lib/client/connection.ts";
 import { formatForDisplay } from "./lib/client/display.ts";
+import { Outbox } from "./lib/client/outbox.ts";
 import { PendingLines } from "./lib/client/pending.ts";
+import { RoomState } from "./lib/client/rooms.ts";
 import { Prompt } from "./lib/client/prompt.ts";
 import { formatFlags } from "./lib/flags.ts";
 import { LineFramer } from "./lib/framing.ts";
@@ -61,6 +68,9 @@ Joins a TLS chat room. Type lines to chat; /help lists the commands.
 
 Options:
 ${formatFlags(CLIENT_FLAGS)}`;
+
+/** The capabilities the client asks for when the server offers them. */
+const WANTED_CAPS = ["ids", "rooms"];
 
 /** How long to wait for the server to confirm /quit before closing anyway. */
 const QUIT_WAIT_MS = 3000;
@@ -101,27 +111,44 @@ export async function main(args: readonly string[]): Promise<number> {
     return 1;
   }
   try {
-    const hello = await readServerLine(server);
-    if (hello?.type !== "HELLO") {
-      console.error(
-        `Cannot chat: ${config.hostname}:${config.port} is not a tlschat server (no greeting)`,
-      );
-      return 1;
-    }
-    // Send no faster than the server accepts: a client never gets itself
-    // throttled or kicked for flooding, however much is piped into it.
-    const params = parseHelloParams(hello.params);
-    server.paceTo(params);
-    // Line ids, if the server offers them (it says CAP before WELCOME).
-    const pending = new PendingLines();
-    if (params.caps?.includes("ids")) await server.send("/cap ids");
-    const start = { hello, color, password, pending };
-    return interactive
-      ? await runTerminal(server, config, start)
-      : await runPipe(server, config, start);
+    return await greeted(server, config, { color, password });
   } finally {
     server.close();
   }
+}
+
+/**
+ * Reads the greeting, asks for the capabilities the server offers that the
+ * client knows, then runs on a terminal or a pipe; resolves to the exit
+ * code.
+ */
+async function greeted(
+  server: ServerConnection,
+  config: ClientConfig,
+  { color, password }: { color: boolean; password: string | null },
+): Promise<number> {
+  const hello = await readServerLine(server);
+  if (hello?.type !== "HELLO") {
+    console.error(
+      `Cannot chat: ${config.hostname}:${config.port} is not a tlschat server (no greeting)`,
+    );
+    return 1;
+  }
+  // Send no faster than the server accepts: a client never gets itself
+  // throttled or kicked for flooding, however much is piped into it.
+  const params = parseHelloParams(hello.params);
+  server.paceTo(params);
+  // Line ids and rooms, if the server offers them (it says CAP before
+  // WELCOME).
+  const pending = new PendingLines();
+  const rooms = new RoomState(config.alias ?? "");
+  const caps = WANTED_CAPS.filter((cap) => params.caps?.includes(cap));
+  if (caps.length > 0) await server.send(`/cap ${caps.join(" ")}`);
+  const outbox = new Outbox(rooms, pending, (line) => server.send(line));
+  const start = { hello, color, password, pending, rooms, outbox };
+  return Deno.stdin.isTerminal()
+    ? await runTerminal(server, config, start)
+    : await runPipe(server, config, start);
 }
 
 /** What both modes start with. */
@@ -132,18 +159,23 @@ interface Start {
   readonly password: string | null;
   /** Lines sent with ids (once the server turned them on). */
   readonly pending: PendingLines;
+  /** Where the client is: alias, rooms (once the server turned them on). */
+  readonly rooms: RoomState;
+  /** What the client sends, each line to its room. */
+  readonly outbox: Outbox;
 }
 
 /** Non-terminal mode: stdin lines out, server lines to stdout. */
 async function runPipe(
   server: ServerConnection,
   config: ClientConfig,
-  { hello, color, password, pending }: Start,
+  start: Start,
 ): Promise<number> {
-  const print = (line: ServerLine | string) => {
+  const { hello, color, password, pending, rooms, outbox } = start;
+  const print = (line: ServerLine | string, room: string | null = null) => {
     // Scripts that want only what is said from now on are not surprised.
     if (!config.history && isHistory(line)) return;
-    const text = formatForDisplay(line, { color });
+    const text = formatForDisplay(line, { color, room });
     if (text !== null) console.log(text);
   };
   const answer: PasswordAnswer = async () => {
@@ -158,29 +190,43 @@ async function runPipe(
   };
   print(hello);
   await server.send(config.alias!);
-  const dialogue = { print, answer, pending, warn: console.error };
+  const dialogue = { print, answer, pending, rooms, warn: console.error };
   const joined = await awaitWelcome(server, dialogue);
   if (joined === "closed" || joined === "rejected") return 1;
   const reading = readServer(server, dialogue);
-  // Sends stdin, then /quit once every line was answered (one sent again
-  // included); the server's BYE and close end the reading. The server may
-  // also close first (kicked, shutdown): reading ends anyway.
+  // Joins --room, sends stdin (a line after /join goes to the room joined),
+  // then /quit once every line was answered (one sent again included); the
+  // server's BYE and close end the reading. The server may also close
+  // first (kicked, shutdown): reading ends anyway.
   (async () => {
-    for await (const line of stdinLines()) {
-      await server.send(pending.tag(line));
-    }
-    await Promise.race([pending.idle(), reading]);
+    await joinRooms(config, start);
+    for await (const line of stdinLines()) await outbox.send(line);
+    await Promise.race([outbox.idle(), reading]);
     await server.send("/quit");
   })().catch(() => {});
   return exitCode(await reading);
+}
+
+/**
+ * Joins the --room rooms (sent once the server said the current room: it
+ * must be read meanwhile), or says why not (a server without rooms).
+ */
+async function joinRooms(config: ClientConfig, { rooms, outbox }: Start) {
+  if (config.rooms.length === 0 || rooms.enabled) {
+    return await outbox.join(config.rooms);
+  }
+  console.error(
+    `The server does not offer rooms: not joining ${config.rooms.join(", ")}`,
+  );
 }
 
 /** Terminal mode: a prompt that incoming lines never overwrite. */
 async function runTerminal(
   server: ServerConnection,
   config: ClientConfig,
-  { hello, color, password, pending }: Start,
+  start: Start,
 ): Promise<number> {
+  const { hello, color, password } = start;
   using prompt = new Prompt(color);
   const answer: PasswordAnswer = async () => {
     const given = password ?? await prompt.askSecret("Password: ");
@@ -189,31 +235,30 @@ async function runTerminal(
     return true;
   };
   prompt.print(hello);
-  const self = await joinOnTerminal(server, config.alias, prompt, {
-    answer,
-    pending,
-  });
-  if (typeof self === "number") return self;
-  return await chatOnTerminal(server, self, prompt, { answer, pending });
+  const answers = { ...start, answer };
+  const ended = await joinOnTerminal(server, config.alias, prompt, answers);
+  if (ended !== null) return ended;
+  // Sent once the server says where the client is (read from now on).
+  joinRooms(config, start).catch(() => {});
+  return await chatOnTerminal(server, prompt, answers);
 }
 
 /** How a session answers what the server asks on the way. */
-interface Answers {
+interface Answers extends Start {
   readonly answer: PasswordAnswer;
-  readonly pending: PendingLines;
 }
 
 /**
  * Sends the alias (asked for when none was given, and again after each
- * refusal) until the server welcomes it; resolves to the alias joined as,
- * or to an exit code when the user quits or the connection ends.
+ * refusal) until the server welcomes it (null: joined), or resolves to an
+ * exit code when the user quits or the connection ends.
  */
 async function joinOnTerminal(
   server: ServerConnection,
   alias: string | null,
   prompt: Prompt,
-  { answer, pending }: Answers,
-): Promise<string | number> {
+  { answer, pending, rooms }: Answers,
+): Promise<number | null> {
   while (true) {
     alias ??= await prompt.ask("Alias: ");
     if (alias === null || /^\/quit\b/i.test(alias)) return 0;
@@ -222,10 +267,11 @@ async function joinOnTerminal(
       print: prompt.print,
       answer,
       pending,
+      rooms,
       warn: console.error,
     });
     if (result === "closed") return 1;
-    if (result !== "rejected") return result.alias;
+    if (result !== "rejected") return null;
     alias = null; // rejected: ask again
   }
 }
@@ -236,27 +282,22 @@ async function joinOnTerminal(
  */
 async function chatOnTerminal(
   server: ServerConnection,
-  self: string,
   prompt: Prompt,
-  { answer, pending }: Answers,
+  { answer, pending, rooms, outbox }: Answers,
 ): Promise<number> {
-  prompt.start(self, (line) => {
-    if (line.trim() !== "") server.send(pending.tag(line)).catch(() => {});
+  prompt.start(rooms.prompt(), (line) => {
+    if (line.trim() !== "") outbox.send(line).catch(() => {});
   });
   const reading = readServer(server, {
-    print: (line) => {
-      if (
-        typeof line !== "string" && line.type === "NICK" &&
-        line.alias === self
-      ) {
-        self = line.newAlias;
-        prompt.setAlias(self);
-      }
-      prompt.print(line);
+    print: (line, room) => {
+      prompt.show(rooms.prompt(), false); // drawn under the line printed
+      prompt.print(line, room);
     },
     answer,
     pending,
+    rooms,
     warn: console.error,
+    seen: () => prompt.show(rooms.prompt()),
   });
   const ended = await Promise.race([reading, prompt.quit.then(() => null)]);
   if (ended !== null) return exitCode(ended);

@@ -368,6 +368,22 @@ Deno.test("parseServerArgs() rejects bad values with clear errors", () => {
   }
 });
 
+Deno.test("parseClientArgs() takes --room as often as given, case-folded, and refuses a bad name", () => {
+  assert.deepEqual(
+    parseClientArgs(["--room", "#Ops", "--room", "#dev_2"]).rooms,
+    ["#ops", "#dev_2"],
+  );
+  for (const bad of ["ops", "#", "#no.dots", `#${"x".repeat(33)}`]) {
+    assert.throws(
+      () => parseClientArgs(["--room", bad]),
+      new TypeError(
+        `Cannot use --room "${bad}": a room is # then 1 to 32 letters, digits, "-" and "_"`,
+      ),
+      bad,
+    );
+  }
+});
+
 Deno.test("parseClientArgs() resolves defaults and flags", () => {
   assert.deepEqual({ ...parseClientArgs([]) }, {
     help: false,
@@ -380,6 +396,7 @@ Deno.test("parseClientArgs() resolves defaults and flags", () => {
     certFile: null,
     keyFile: null,
     history: false,
+    rooms: [],
   });
   const config = parseClientArgs([
     "--host",

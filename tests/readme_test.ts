@@ -142,6 +142,14 @@ const PLAN: ReadonlyArray<readonly [string, Step]> = [
     why: "1,000 lines at 5 a second take 200 s; the pipe is run just above, " +
       "the pacing by tests/client/client_test.ts",
   }],
+  ["deno task client --alias bob --room '#ops'", {
+    kind: "terminal",
+    dialog: [[/bob #ops> /, "hi\r"], [/#ops <bob> hi/, "/quit\r"]],
+  }],
+  ["printf '/join #ops\\ndeploy done\\n' | deno task client --alias ci-bot", {
+    kind: "run",
+    expect: /^#ops <ci-bot> deploy done$/m,
+  }],
   ["mkdir -p data && printf", { kind: "run" }],
   ["chmod 600 data/room-password", { kind: "run" }],
   ["deno task server --password-file data/room-password", {

@@ -12,6 +12,8 @@ import {
   parseFlags,
   toNumber,
 } from "../flags.ts";
+import { MAX_ROOM_NAME_BYTES } from "../protocol.ts";
+import { toRoomName } from "./rooms.ts";
 
 /** Port of a room when none is given. */
 export const DEFAULT_PORT = 7443;
@@ -59,6 +61,13 @@ export const CLIENT_FLAGS = {
     help: "Client certificate (PEM) to present, with --key",
   },
   key: { type: "string", value: "FILE", help: "Private key of --cert" },
+  room: {
+    type: "string",
+    value: "#ROOM",
+    multiple: true,
+    help:
+      "Room to join once connected (repeatable; the last one is current), when the server offers rooms",
+  },
   history: {
     type: "boolean",
     help:
@@ -84,6 +93,8 @@ export interface ClientConfig {
   readonly keyFile: string | null;
   /** Pipe mode prints history lines (`HIST`, `HISTEND`) too. */
   readonly history: boolean;
+  /** Rooms to join once connected (`--room`, case-folded), in order. */
+  readonly rooms: readonly string[];
 }
 
 /**
@@ -123,5 +134,17 @@ export function parseClientArgs(args: readonly string[]): ClientConfig {
     certFile,
     keyFile,
     history: values.history ?? false,
+    rooms: (values.room ?? []).map(roomFlag),
   };
+}
+
+/** A `--room` value, case-folded; a TypeError when it is no room name. */
+function roomFlag(value: string): string {
+  const room = toRoomName(value);
+  if (room === null) {
+    throw new TypeError(
+      `Cannot use --room "${value}": a room is # then 1 to ${MAX_ROOM_NAME_BYTES} letters, digits, "-" and "_"`,
+    );
+  }
+  return room;
 }

@@ -2,9 +2,10 @@
  * The client's side of the dialogue with a server, without a terminal or
  * stdin: reading replies to an alias until it is welcomed or refused, and
  * then reading every server line until the connection ends, answering
- * what the server asks on the way (`PING`, `PASSWORD`) and following the
- * lines sent with ids ({@linkcode PendingLines}). What is shown goes to
- * `print`, what goes wrong to `warn`: it never prints itself.
+ * what the server asks on the way (`PING`, `PASSWORD`), following the
+ * lines sent with ids ({@linkcode PendingLines}) and the rooms
+ * ({@linkcode RoomState}). What is shown goes to `print`, what goes wrong
+ * to `warn`: it never prints itself.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { splitLineId } from "../protocol.ts";
 import { parseServerLine, type ServerLine } from "../server_lines.ts";
 import type { ServerConnection } from "./connection.ts";
 import type { PendingLines } from "./pending.ts";
+import { type RoomState, splitRoomLine } from "./rooms.ts";
 
 /** Answers a server's PASSWORD line; false when there is none to give. */
 export type PasswordAnswer = (
@@ -24,53 +26,47 @@ export type Ending = { bye: ServerLine<"BYE"> | null };
 
 /** What reading the server shows, and how it answers. */
 export interface Dialogue {
-  /** Shows a server line (a string: one that did not parse). */
-  readonly print: (line: ServerLine | string) => void;
+  /**
+   * Shows a server line (a string: one that did not parse), labelled with
+   * its room when `room` is given.
+   */
+  readonly print: (line: ServerLine | string, room?: string | null) => void;
   readonly answer: PasswordAnswer;
   /** Lines sent with ids (once the server turned them on). */
   readonly pending: PendingLines;
+  /** Where the client is: its alias, its rooms (once turned on). */
+  readonly rooms: RoomState;
   /** Says what went wrong (the connection closed while joining). */
   readonly warn: (text: string) => void;
+  /** Called after each line read once joined (to redraw a prompt). */
+  readonly seen?: () => void;
 }
 
 /**
  * Prints server lines until the connection ends; answers PING, and PASSWORD
  * (asked for by a /nick to a registered alias); follows the lines sent with
- * ids (see {@linkcode PendingLines}).
+ * ids (see {@linkcode PendingLines}) and the rooms (see
+ * {@linkcode RoomState}), which says how each line is shown.
  */
 export async function readServer(
   server: ServerConnection,
-  { print, answer, pending }: Dialogue,
+  dialogue: Dialogue,
 ): Promise<Ending> {
+  const { print, answer, rooms } = dialogue;
   let bye: ServerLine<"BYE"> | null = null;
   while (true) {
-    let text = await server.readLine();
-    if (text === null) return { bye };
+    const text = await server.readLine();
+    if (text === null) {
+      rooms.ended();
+      return { bye };
+    }
     const { id, rest } = lineId(text);
-    const line = parseServerLine(rest);
-    if (id !== null) {
-      const next = pending.answer(id, line);
-      if (next.kind === "hide") continue;
-      if (next.kind === "resend") {
-        print({
-          type: "INFO",
-          text:
-            `No answer from the room's store for "${next.pending.text}": sending it again`,
-        });
-        server.send(next.line).catch(() => {});
-        continue;
-      }
-      if (next.kind === "unsent") {
-        print({
-          type: "ERR",
-          code: line?.type === "ERR" ? line.code : "",
-          text: next.sure
-            ? `Not sent: ${next.pending.text}`
-            : `Perhaps not sent (if it was, you will see it): ${next.pending.text}`,
-        });
-        continue;
-      }
-      text = rest;
+    const { room, rest: body } = rooms.enabled
+      ? splitRoomLine(rest)
+      : { room: null, rest };
+    const line = parseServerLine(body);
+    if (id !== null && !followId(server, dialogue, { id, line })) {
+      continue;
     }
     if (line?.type === "PING") {
       server.send(`/pong ${line.token}`).catch(() => {});
@@ -82,8 +78,42 @@ export async function readServer(
     }
     if (line?.type === "ERR" && line.code === "flood") server.backOff();
     if (line?.type === "BYE") bye = line;
-    print(line ?? text);
+    for (const shown of rooms.see(room, line ?? body)) {
+      print(shown.line, shown.room);
+    }
+    dialogue.seen?.();
   }
+}
+
+/**
+ * Does what the lines sent with ids say of a line with an id; true when it
+ * is to be shown as usual.
+ */
+function followId(
+  server: ServerConnection,
+  { print, pending, rooms }: Dialogue,
+  { id, line }: { id: string; line: ServerLine | undefined },
+): boolean {
+  const next = pending.answer(id, line);
+  if (next.kind === "show") return true;
+  if (next.kind === "resend") {
+    print({
+      type: "INFO",
+      text:
+        `No answer from the room's store for "${next.pending.text}": sending it again`,
+    });
+    server.send(next.line).catch(() => {});
+  }
+  if (next.kind === "unsent") {
+    print({
+      type: "ERR",
+      code: line?.type === "ERR" ? line.code : "",
+      text: next.sure
+        ? `Not sent: ${next.pending.text}`
+        : `Perhaps not sent (if it was, you will see it): ${next.pending.text}`,
+    }, rooms.rooms.length > 1 ? next.pending.room : null);
+  }
+  return false;
 }
 
 /**
@@ -93,7 +123,7 @@ export async function readServer(
  */
 export async function awaitWelcome(
   server: ServerConnection,
-  { print, answer, pending, warn }: Dialogue,
+  { print, answer, pending, rooms, warn }: Dialogue,
 ): Promise<ServerLine<"WELCOME"> | "rejected" | "closed"> {
   while (true) {
     const text = await server.readLine();
@@ -104,9 +134,14 @@ export async function awaitWelcome(
     const line = parseServerLine(text);
     print(line ?? text);
     if (line?.type === "CAP") {
-      pending.enabled = line.caps.split(" ").includes("ids");
+      const caps = line.caps.split(" ");
+      pending.enabled = caps.includes("ids");
+      rooms.enabled = caps.includes("rooms");
     }
-    if (line?.type === "WELCOME") return line;
+    if (line?.type === "WELCOME") {
+      rooms.welcomed(line.alias);
+      return line;
+    }
     if (line?.type === "PASSWORD" && !await answer(line)) return "closed";
     // A wrong room password is asked again; anything else is a refusal.
     if (line?.type === "ERR" && line.code !== "password-wrong") {

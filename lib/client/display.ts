@@ -26,6 +26,8 @@ export interface DisplayOptions {
   readonly color: boolean;
   /** Local time to show before the line; none when absent. */
   readonly time?: Date;
+  /** The room to label the line with (after the time); none when absent. */
+  readonly room?: string | null;
 }
 
 type Style = Parameters<typeof styleText>[0];
@@ -60,7 +62,20 @@ const MOD_ACTIONS: ReadonlyMap<string, string> = new Map([
   ["unban", "was unbanned"],
   ["mute", "was muted"],
   ["unmute", "was unmuted"],
+  ["op", "was made a room operator"],
+  ["deop", "is no longer a room operator"],
+  ["roomban", "was banned from the room"],
+  ["roomunban", "was unbanned from the room"],
 ]);
+
+/** MOD actions about the room itself (ALIAS `-`): turned on, turned off. */
+const ROOM_SETTINGS: ReadonlyMap<string, readonly [string, string]> = new Map(
+  [
+    ["key", ["The room now needs a key", "The room needs no key now"]],
+    ["invite-only", ["The room is invite-only now", "The room is open now"]],
+    ["register", ["The room is registered", "The room is not registered"]],
+  ],
+);
 
 const LEAVE_REASONS: ReadonlyMap<string, string> = new Map([
   ["quit", "quit"],
@@ -74,6 +89,7 @@ const LEAVE_REASONS: ReadonlyMap<string, string> = new Map([
   ["banned", "banned"],
   ["replaced", "logged in elsewhere"],
   ["server-lost", "their server was lost"],
+  ["part", "parted"],
 ]);
 
 /** The helpers every line's format uses, for one colour setting. */
@@ -146,7 +162,7 @@ const FORMATS: {
   TOPIC: (line, p) =>
     p.system(`Topic: ${clean(line.text)} (set by ${p.who(line.alias)})`),
   MOD: (line, p) =>
-    p.system(
+    line.alias === "-" ? formatRoomSetting(line, p) : p.system(
       `${p.who(line.alias)} ${
         MOD_ACTIONS.get(line.action) ?? clean(line.action)
       } by ${p.who(line.by)}${line.text ? ` ${clean(line.text)}` : ""}`,
@@ -169,19 +185,48 @@ const FORMATS: {
     p.system(p.paint("dim", `---- ${clean(line.text)} ----`)),
   PING: () => null,
   CAP: () => null, // the client asked for it; nothing for the user
-  ROOM: (line, p) =>
-    p.system(
-      `${clean(line.room)} (${clean(line.members)} members, ${
-        clean(line.flags)
-      })${colonText(line.topic)}`,
-    ),
-  CURRENT: (line, p) => p.system(`Now in ${clean(line.room)}`),
+  ROOM: formatRoom,
+  CURRENT: () => null, // the prompt shows it
   INVITE: (line, p) =>
-    p.system(`${p.who(line.by)} invites you to ${clean(line.room)}`),
+    p.system(
+      `${p.who(line.by)} invites you to ${clean(line.room)}: /join ${
+        clean(line.room)
+      }`,
+    ),
 };
 
 /** Lines that carry their own date: no time is put in front of them. */
 const DATED: ReadonlySet<ServerLineType> = new Set(["HIST"]);
+
+/** What the FLAGS of a ROOM line stand for. */
+const ROOM_FLAGS: ReadonlyMap<string, string> = new Map([
+  ["m", "you are in it"],
+  ["r", "registered"],
+  ["k", "key"],
+  ["i", "invite-only"],
+]);
+
+/** A room of `/rooms`: its name, members, what its flags say, its topic. */
+function formatRoom(line: ServerLine<"ROOM">, p: Painter): string {
+  const flags = [...line.flags].map((flag) => ROOM_FLAGS.get(flag))
+    .filter((flag) => flag !== undefined);
+  const members = line.members === "1" ? "1 member" : `${line.members} members`;
+  return p.system(
+    `${p.paint("bold", clean(line.room))} (${
+      [clean(members), ...flags].join(", ")
+    })${colonText(line.topic)}`,
+  );
+}
+
+/** A MOD line about the room: a setting turned on or off, by whom. */
+function formatRoomSetting(line: ServerLine<"MOD">, p: Painter): string {
+  const by = `(by ${p.who(line.by)})`;
+  const setting = ROOM_SETTINGS.get(line.action);
+  if (setting === undefined) {
+    return p.system(`${clean(line.action)} ${clean(line.text)} ${by}`);
+  }
+  return p.system(`${setting[line.text === "off" ? 1 : 0]} ${by}`);
+}
 
 /** `/who`: the aliases listed (operators marked with @), and how many more. */
 function formatWho(line: ServerLine<"WHO">, p: Painter): string {
@@ -229,19 +274,28 @@ export function formatForDisplay(
   options: DisplayOptions,
 ): string | null {
   const p = painter(options.color);
-  if (typeof line === "string") return timed(clean(line), options.time, p);
+  const { time, room = null } = options;
+  if (typeof line === "string") {
+    return timed(labelled(clean(line), room, p), time, p);
+  }
   const format = FORMATS[line.type] as (
     line: ServerLine,
     p: Painter,
   ) => string | null;
-  const body = format(line, p);
-  return DATED.has(line.type) ? body : timed(body, options.time, p);
+  const body = labelled(format(line, p), room, p);
+  return DATED.has(line.type) ? body : timed(body, time, p);
 }
 
 /** A body with the local time before it, dimmed, when there is a time. */
 function timed(body: string | null, time: Date | undefined, p: Painter) {
   if (body === null || time === undefined) return body;
   return p.paint("dim", formatTime(time)) + " " + body;
+}
+
+/** A body with its room before it, in bold, when there is a room. */
+function labelled(body: string | null, room: string | null, p: Painter) {
+  if (body === null || room === null) return body;
+  return p.paint("bold", clean(room)) + " " + body;
 }
 
 const pad = (n: number) => String(n).padStart(2, "0");

@@ -15,12 +15,15 @@
 import { tagLine } from "../protocol.ts";
 import { type ServerLine } from "../server_lines.ts";
 import { isBlank, sanitizeText } from "../text.ts";
+import { withRoom } from "./rooms.ts";
 
 /** A line sent with an id, not answered yet. */
 export interface PendingLine {
   readonly id: string;
   /** The line as given to {@linkcode PendingLines.tag}, without its id. */
   readonly text: string;
+  /** The room it was sent to (its prefix); null: none. */
+  readonly room: string | null;
   /** Sent once more after `ERR unknown`. */
   resent: boolean;
 }
@@ -107,17 +110,18 @@ export class PendingLines {
   }
 
   /**
-   * The line to send for `line`: with a new id when ids are on and it is a
-   * message that shows something or a `/me` line, else `line` as it is.
+   * The line to send for `line`, prefixed with `room` (none when null):
+   * with a new id first when ids are on and it is a message that shows
+   * something or a `/me` line.
    */
-  tag(line: string): string {
-    if (!this.enabled || !isTaggable(line)) return line;
+  tag(line: string, room: string | null = null): string {
+    if (!this.enabled || !isTaggable(line)) return withRoom(room, line);
     const id = this.#newId();
-    this.#pending.set(id, { id, text: line, resent: false });
+    this.#pending.set(id, { id, text: line, room, resent: false });
     if (this.#pending.size > this.#limit) {
       this.#forget(this.#pending.keys().next().value!);
     }
-    return tagLine(id, line);
+    return tagLine(id, withRoom(room, line));
   }
 
   /**
@@ -140,7 +144,11 @@ export class PendingLines {
     if (pending === undefined || line?.type !== "ERR") return { kind: "show" };
     if (line.code === "unknown" && !pending.resent) {
       pending.resent = true;
-      return { kind: "resend", line: tagLine(id, pending.text), pending };
+      return {
+        kind: "resend",
+        line: tagLine(id, withRoom(pending.room, pending.text)),
+        pending,
+      };
     }
     this.#forget(id);
     if (line.code === "unknown" || line.code === "unavailable") {

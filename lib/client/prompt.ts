@@ -1,8 +1,8 @@
 /**
  * The terminal client's prompt: readline on stdin, questions (a secret
- * without echo), and once in the room a prompt with the member's alias that
- * incoming lines never overwrite: each is printed above it, and the
- * half-typed line redrawn. It writes to the terminal (stdout) and nowhere
+ * without echo), and once joined a prompt with the member's alias and room
+ * (unread counts of its other rooms too) that incoming lines never
+ * overwrite: each is printed above it, and the half-typed line redrawn. It writes to the terminal (stdout) and nowhere
  * else; what a line looks like is display.ts's.
  *
  * @module
@@ -11,9 +11,9 @@
 import process from "node:process";
 import * as readline from "node:readline";
 import { Writable } from "node:stream";
-import { isWellFormedAlias } from "../protocol.ts";
 import { type ServerLine } from "../server_lines.ts";
 import { formatForDisplay } from "./display.ts";
+import { carriesKey } from "./rooms.ts";
 
 /** The terminal's prompt, for the whole session; dispose of it to close. */
 export class Prompt implements Disposable {
@@ -43,11 +43,15 @@ export class Prompt implements Disposable {
     });
   }
 
-  /** Prints a server line above the prompt (with the time), if it is shown. */
-  print = (line: ServerLine | string): void => {
+  /**
+   * Prints a server line above the prompt (with the time, and its room
+   * when given), if it is shown.
+   */
+  print = (line: ServerLine | string, room: string | null = null): void => {
     const text = formatForDisplay(line, {
       color: this.#color,
       time: new Date(),
+      room,
     });
     if (text === null) return;
     const { stdout } = process;
@@ -86,25 +90,42 @@ export class Prompt implements Disposable {
   }
 
   /**
-   * Shows the prompt, under `alias`; each line typed is handed to `onLine`
-   * and replaced on screen by the server's echo, as chat clients do.
+   * Shows the prompt `text` (see {@linkcode Prompt.show}); each line typed
+   * is handed to `onLine` and replaced on screen by the server's echo, as
+   * chat clients do.
    */
-  start(alias: string, onLine: (line: string) => void): void {
+  start(text: string, onLine: (line: string) => void): void {
     this.#rl.setPrompt("> ");
-    this.setAlias(alias);
+    this.show(text);
     this.#prompting = true;
     this.#rl.prompt();
     this.#rl.on("line", (line: string) => {
       readline.moveCursor(process.stdout, 0, -1);
       readline.clearLine(process.stdout, 0);
+      // A room's key is not recalled with the up arrow.
+      if (carriesKey(line)) this.#history.shift();
       onLine(line);
       this.#rl.prompt();
     });
   }
 
-  /** Puts an alias in the prompt: only a well-formed one ever reaches it. */
-  setAlias(alias: string): void {
-    if (isWellFormedAlias(alias)) this.#rl.setPrompt(`${alias}> `);
+  /**
+   * Sets the prompt's text (`alias #room> `, from `RoomState.prompt`, which
+   * only takes well-formed aliases and room names), redrawn at once when
+   * it changed, unless `redraw` is false (a line printed next redraws it).
+   */
+  show(text: string, redraw = true): void {
+    if (text === this.#rl.getPrompt()) return;
+    this.#rl.setPrompt(text);
+    if (!this.#prompting || !redraw) return;
+    readline.clearLine(process.stdout, 0);
+    readline.cursorTo(process.stdout, 0);
+    this.#rl.prompt(true);
+  }
+
+  /** What readline recalls (newest first): a field its types leave out. */
+  get #history(): string[] {
+    return (this.#rl as unknown as { history: string[] }).history;
   }
 
   [Symbol.dispose](): void {

@@ -304,18 +304,18 @@ Deno.test("client.ts on a terminal keeps the half-typed line while messages arri
     at = await term.waitFor(/Alias: /, at);
     await term.type("alice\r");
     at = await term.waitFor(/Welcome, alice! 2 online/, at);
-    at = await term.waitFor(/alice> /, at);
+    at = await term.waitFor(/alice #lobby> /, at);
     await term.type("hel");
     at = await term.waitFor(/hel/, at);
     await bob.send("a message arrives");
     // The message is printed above the prompt, then prompt and text redrawn.
     at = await term.waitFor(
-      /\d\d:\d\d <bob> a message arrives\nalice> hel/,
+      /\d\d:\d\d <bob> a message arrives\nalice #lobby> hel/,
       at,
     );
     await term.type("lo\r");
     await bob.expect(/^MSG alice hello$/);
-    at = await term.waitFor(/\d\d:\d\d <alice> hello\nalice> /, at);
+    at = await term.waitFor(/\d\d:\d\d <alice> hello\nalice #lobby> /, at);
     assert.doesNotMatch(
       term.raw,
       /\x1b\[3\dm|\x1b\[9\dm/,
@@ -335,7 +335,7 @@ Deno.test("client.ts on a terminal colours aliases unless NO_COLOR is set", asyn
       [...target(s.port, caFile), "--alias", "carol"],
       "-u NO_COLOR",
     );
-    const at = await term.waitFor(/carol> /);
+    const at = await term.waitFor(/carol #lobby> /);
     await term.type("colourful\r");
     await term.waitFor(/<carol> colourful/, at);
     assert.match(term.raw, /<\x1b\[\d+mcarol\x1b\[39m> colourful/);
@@ -353,7 +353,7 @@ Deno.test("client.ts on a terminal leaves cleanly on Ctrl-C", async () => {
       "--alias",
       "dave",
     ]);
-    await term.waitFor(/dave> /);
+    await term.waitFor(/dave #lobby> /);
     await term.type("half typed\x03"); // Ctrl-C
     assert.equal(await term.exited(), 0);
   });
@@ -378,7 +378,7 @@ Deno.test("client.ts on a terminal asks for a password without echoing it", asyn
     at = await term.waitFor(/Password: /, at);
     await term.type("hunter2-but-longer\r");
     at = await term.waitFor(/Welcome, dan! 1 online/, at);
-    at = await term.waitFor(/dan> /, at);
+    at = await term.waitFor(/dan #lobby> /, at);
     // A registered alias asks for its own password.
     await term.type("/nick carol\r");
     at = await term.waitFor(
@@ -387,7 +387,7 @@ Deno.test("client.ts on a terminal asks for a password without echoing it", asyn
     );
     await term.type("carol's own password\r");
     at = await term.waitFor(/dan is now known as carol/, at);
-    at = await term.waitFor(/carol> /, at); // the prompt follows the rename
+    at = await term.waitFor(/carol #lobby> /, at); // the prompt follows the rename
     await term.type("/quit\r");
     assert.equal(await term.exited(), 0);
     for (const secret of ["hunter2", "wrong-one", "carol's own"]) {
@@ -445,13 +445,13 @@ Deno.test("client.ts on a terminal shows history dimmed and dated, then a separa
       [...target(s.port, caFile), "--alias", "tom"],
       "-u NO_COLOR",
     );
-    let at = await term.waitFor(/tom> /);
+    let at = await term.waitFor(/tom #lobby> /);
     await amy.send("live words");
-    at = await term.waitFor(/\d\d:\d\d <amy> live words\ntom> /, at);
+    at = await term.waitFor(/\d\d:\d\d <amy> live words\ntom #lobby> /, at);
     assert.match(
       term.text,
       // (The prompt is redrawn after each line: "tom> " before the next.)
-      /Welcome, tom! 2 online.*\n(tom> )?\d{4}-\d\d-\d\d \d\d:\d\d <amy> earlier words\n(tom> )?\d\d:\d\d -!- ---- End of history: 1 message ----\n(tom> )?\d\d:\d\d <amy> live words/,
+      /Welcome, tom! 2 online.*\n(tom( #lobby)?> )*\d{4}-\d\d-\d\d \d\d:\d\d <amy> earlier words\n(tom( #lobby)?> )*\d\d:\d\d -!- ---- End of history: 1 message ----\n(tom( #lobby)?> )*\d\d:\d\d <amy> live words/,
     );
     // Dimmed: the date is drawn faint, unlike the time of live lines.
     assert.match(term.raw, /\x1b\[2m\d{4}-\d\d-\d\d \d\d:\d\d \x1b\[22m/);

@@ -167,3 +167,71 @@ Deno.test("formatForDisplay() shows a reason or action named like an object key 
     assert.equal(plain(`MOD ${word} amy bob`), `-!- amy ${word} by bob`);
   }
 });
+
+Deno.test("formatForDisplay() labels a line with its room after the time, history included", () => {
+  const time = new Date(2026, 0, 2, 9, 5);
+  const room = "#ops";
+  const msg = parseServerLine("MSG bob hi")!;
+  assert.equal(formatForDisplay(msg, { color: false, room }), "#ops <bob> hi");
+  assert.equal(
+    formatForDisplay(msg, { color: false, time, room }),
+    "09:05 #ops <bob> hi",
+  );
+  assert.equal(
+    formatForDisplay(msg, { color: true, room: "#ops" }),
+    `\x1b[1m#ops\x1b[22m <${
+      styleText(aliasColor("bob"), "bob", { validateStream: false })
+    }> hi`,
+  );
+  const when = new Date(2026, 10, 26, 9, 5).toISOString();
+  assert.equal(
+    formatForDisplay(
+      {
+        type: "HIST",
+        seq: "7",
+        time: when,
+        kind: "MSG",
+        alias: "a",
+        text: "b",
+      },
+      { color: false, time, room },
+    ),
+    "#ops 2026-11-26 09:05 <a> b",
+  );
+  assert.equal(
+    formatForDisplay("SOMETHING new", { color: false, room }),
+    "#ops SOMETHING new",
+  );
+  assert.equal(formatForDisplay(msg, { color: false, room: null }), "<bob> hi");
+});
+
+Deno.test("formatForDisplay() shows parts and room moderation", () => {
+  const cases: [string, string][] = [
+    ["LEAVE amy 2 part", "-!- amy left (parted, 2 online)"],
+    ["LEAVE amy 2 part see you", "-!- amy left (parted: see you, 2 online)"],
+    ["MOD op bob amy", "-!- bob was made a room operator by amy"],
+    ["MOD deop bob amy", "-!- bob is no longer a room operator by amy"],
+    ["MOD key - amy on", "-!- The room now needs a key (by amy)"],
+    ["MOD key - amy off", "-!- The room needs no key now (by amy)"],
+    ["MOD invite-only - amy on", "-!- The room is invite-only now (by amy)"],
+    ["MOD invite-only - amy off", "-!- The room is open now (by amy)"],
+    ["MOD register - amy", "-!- The room is registered (by amy)"],
+    ["MOD unknown-thing - amy on", "-!- unknown-thing on (by amy)"],
+    ["MOD toString - amy on", "-!- toString on (by amy)"],
+  ];
+  for (const [line, shown] of cases) assert.equal(plain(line), shown, line);
+});
+
+Deno.test("formatForDisplay() shows rooms listed, invitations, and not CURRENT (the prompt does)", () => {
+  const cases: [string, string | null][] = [
+    [
+      "ROOM #ops 3 mk Deploys here",
+      "-!- #ops (3 members, you are in it, key): Deploys here",
+    ],
+    ["ROOM #quiet 1 -", "-!- #quiet (1 member)"],
+    ["ROOM #club 12 ri", "-!- #club (12 members, registered, invite-only)"],
+    ["INVITE #ops amy", "-!- amy invites you to #ops: /join #ops"],
+    ["CURRENT #ops", null],
+  ];
+  for (const [line, shown] of cases) assert.equal(plain(line), shown, line);
+});

@@ -79,7 +79,7 @@ Deno.test("PendingLines.answer() sends a line in doubt once more, with the same 
   assert.deepEqual(pending.answer(id(2), err("unknown")), {
     kind: "unsent",
     sure: false,
-    pending: { id: id(2), text: "still in doubt", resent: true },
+    pending: { id: id(2), text: "still in doubt", room: null, resent: true },
   });
   // Refused after a resend: the first try may still have been stored, and
   // its echo then shows.
@@ -98,7 +98,7 @@ Deno.test("PendingLines.answer() reports a refused line as not sent, and other e
   assert.deepEqual(pending.answer(id(1), err("unavailable")), {
     kind: "unsent",
     sure: true,
-    pending: { id: id(1), text: "refused", resent: false },
+    pending: { id: id(1), text: "refused", room: null, resent: false },
   });
   assert.deepEqual(pending.answer(id(2), err("muted")), { kind: "show" });
   assert.equal(pending.size, 0);

@@ -1,0 +1,87 @@
+/**
+ * What the client sends, in the order given: each line gets the prefix of
+ * the room it acts in and, with `ids`, its id, and waits while a `/join`
+ * or `/part` before it waits for the server's answer, so that a line typed
+ * or piped after `/join #room` goes to that room. It never reads the
+ * server: {@linkcode RoomState} and {@linkcode PendingLines} are told what
+ * it says.
+ *
+ * @module
+ */
+
+import type { PendingLines } from "./pending.ts";
+import type { RoomState } from "./rooms.ts";
+
+/** Sends whole lines (the connection's `send`). */
+export type SendLine = (line: string) => Promise<void>;
+
+/**
+ * Lines to send, one at a time, in order.
+ *
+ * @example A line after /join waits for the server's CURRENT
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Outbox } from "./outbox.ts";
+ * import { PendingLines } from "./pending.ts";
+ * import { RoomState } from "./rooms.ts";
+ *
+ * const sent: string[] = [];
+ * const rooms = new RoomState("bot");
+ * rooms.enabled = true;
+ * const outbox = new Outbox(rooms, new PendingLines(), async (line) => {
+ *   sent.push(line);
+ * });
+ * await outbox.send("/join #ops");
+ * const next = outbox.send("deploy done");
+ * await Promise.resolve();
+ * assert.deepEqual(sent, ["/join #ops"]);
+ * rooms.see(null, { type: "CURRENT", room: "#ops" });
+ * await next;
+ * assert.deepEqual(sent, ["/join #ops", "#ops deploy done"]);
+ * ```
+ */
+export class Outbox {
+  readonly #rooms: RoomState;
+  readonly #pending: PendingLines;
+  readonly #send: SendLine;
+  #last: Promise<void> = Promise.resolve();
+
+  /** An outbox sending through `send`. */
+  constructor(rooms: RoomState, pending: PendingLines, send: SendLine) {
+    this.#rooms = rooms;
+    this.#pending = pending;
+    this.#send = send;
+  }
+
+  /**
+   * Sends `line` after the lines given before it, once no room change
+   * waits; resolves when it was handed to the connection.
+   */
+  send(line: string): Promise<void> {
+    const sent = this.#last.then(async () => {
+      await this.#rooms.settled();
+      const { room, line: rest } = this.#rooms.toSend(line);
+      await this.#send(this.#pending.tag(rest, room));
+    });
+    this.#last = sent.catch(() => {});
+    return sent;
+  }
+
+  /**
+   * Joins `rooms` in order, queued at once (before any line given
+   * meanwhile); resolves once the last `/join` was sent.
+   */
+  async join(rooms: readonly string[]): Promise<void> {
+    await Promise.all(rooms.map((room) => this.send(`/join ${room}`)));
+  }
+
+  /**
+   * Resolves once every line given was sent, each line with an id was
+   * answered, and no room change waits.
+   */
+  async idle(): Promise<void> {
+    await this.#last;
+    await this.#pending.idle();
+    await this.#rooms.settled();
+  }
+}

@@ -1,0 +1,359 @@
+/**
+ * The terminal client's rooms (the `rooms` capability) as pure logic: the
+ * rooms it is in and the current one, unread messages in the others, the
+ * prompt's text, a server line's `#room ` prefix taken off, the prefix a
+ * line to send gets, and when lines to send must wait: after `/join` (or
+ * `/part`, or joining the server) until the server says where the client
+ * now is. No sockets, no timers, no output: the dialogue feeds it lines and
+ * {@linkcode Outbox} sends through it.
+ *
+ * @module
+ */
+
+import {
+  aliasKey,
+  isWellFormedAlias,
+  MAX_ROOM_NAME_BYTES,
+} from "../protocol.ts";
+import { isCommand } from "../commands.ts";
+import type { ServerLine } from "../server_lines.ts";
+
+const ROOM_NAME = new RegExp(`^#[a-z0-9_-]{1,${MAX_ROOM_NAME_BYTES}}$`);
+
+/**
+ * `text` as a room name, case-folded (`#Ops` is `#ops`), or null when it
+ * is not one: `#` then 1 to 32 of `a-z 0-9 - _`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toRoomName } from "./rooms.ts";
+ *
+ * assert.equal(toRoomName("#Ops"), "#ops");
+ * assert.equal(toRoomName("#1"), "#1");
+ * assert.equal(toRoomName("ops"), null);
+ * assert.equal(toRoomName("#no.dots"), null);
+ * ```
+ */
+export function toRoomName(text: string): string | null {
+  // ASCII only: a Kelvin sign must not fold into a "k".
+  const folded = text.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
+  return ROOM_NAME.test(folded) ? folded : null;
+}
+
+/** A line with its `#room ` prefix taken off. */
+export interface RoomLine {
+  /** The room the line is about; null when it has no prefix. */
+  readonly room: string | null;
+  /** What follows the prefix (the whole line when there is none). */
+  readonly rest: string;
+}
+
+/**
+ * Takes a server line's `#room ` prefix off. The server sends room names
+ * folded: anything else starting with `#` is no prefix (shown as it came).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { splitRoomLine } from "./rooms.ts";
+ *
+ * assert.deepEqual(splitRoomLine("#ops MSG amy hi"), {
+ *   room: "#ops",
+ *   rest: "MSG amy hi",
+ * });
+ * assert.deepEqual(splitRoomLine("MSG amy hi"), {
+ *   room: null,
+ *   rest: "MSG amy hi",
+ * });
+ * ```
+ */
+export function splitRoomLine(text: string): RoomLine {
+  const space = text.indexOf(" ");
+  const name = text.slice(0, space);
+  if (space === -1 || toRoomName(name) !== name) {
+    return { room: null, rest: text };
+  }
+  return { room: name, rest: text.slice(space + 1) };
+}
+
+/** `line` with the `#room ` prefix put on (none when `room` is null). */
+export function withRoom(room: string | null, line: string): string {
+  return room === null ? line : `${room} ${line}`;
+}
+
+/**
+ * Whether a line typed carries a room's key (`/join #room KEY`, `/key KEY`,
+ * after a room prefix or not), so is not kept to be recalled.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { carriesKey } from "./rooms.ts";
+ *
+ * assert.equal(carriesKey("/join #ops s3cret"), true);
+ * assert.equal(carriesKey("/join #ops"), false);
+ * ```
+ */
+export function carriesKey(line: string): boolean {
+  const words = line.split(" ").filter((word) => word !== "");
+  if (toRoomName(words[0] ?? "") !== null) words.shift();
+  const [command = "", , key = ""] = words;
+  if (/^\/join$/i.test(command)) return key !== "";
+  return /^\/key$/i.test(command) && words[1] !== undefined &&
+    words[1] !== "-";
+}
+
+/**
+ * Commands about no room in particular (or naming their own): sent without
+ * a prefix. Every other line (chat, `/me`, `/who`, `/topic`, `/kick` ...)
+ * acts in the current room and carries its prefix.
+ */
+const SERVER_WIDE: ReadonlySet<string> = new Set([
+  "nick",
+  "msg",
+  "quit",
+  "help",
+  "join",
+  "rooms",
+  "pong",
+  "pass",
+  "cap",
+  "ban",
+  "unban",
+  "bans",
+]);
+
+/** What a line to send asks of the rooms, besides being sent. */
+type Change =
+  /** Joined the server: until the first `CURRENT`. */
+  | { readonly kind: "arrive" }
+  /** `/join #room`: until `CURRENT` or the join's `ERR`. */
+  | { readonly kind: "join" }
+  /** `/part`: until the own `LEAVE` (and `CURRENT`, if it was current). */
+  | { readonly kind: "part"; readonly room: string | null };
+
+/** The `ERR` codes that answer a `/join` or a `/part`. */
+const CHANGE_ERRORS: ReadonlySet<string> = new Set([
+  "room-invalid",
+  "room-taken",
+  "no-such-room",
+  "room-key",
+  "room-invite-only",
+  "room-banned",
+  "too-many-rooms",
+  "rooms-full",
+  "room-creations",
+  "not-in-room",
+]);
+
+/** A line to show, and the room it is labelled with (null: none). */
+export interface Shown {
+  readonly line: ServerLine | string;
+  readonly room: string | null;
+}
+
+/**
+ * Where the client is: its alias (followed through renames), and with the
+ * `rooms` capability the rooms it is in (in the order joined), the current
+ * one and the unread messages of the others. It says how each server line
+ * is shown (a room label once the client is in more than one room) and what
+ * prefix each line to send gets, and holds lines back while the server has
+ * not yet said where a `/join` or `/part` left the client.
+ *
+ * @example The prompt follows CURRENT and counts unread messages
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RoomState } from "./rooms.ts";
+ *
+ * const rooms = new RoomState("amy");
+ * rooms.enabled = true;
+ * rooms.welcomed();
+ * rooms.see("#lobby", { type: "JOIN", alias: "amy", online: "2" });
+ * rooms.see("#ops", { type: "JOIN", alias: "amy", online: "1" });
+ * rooms.see(null, { type: "CURRENT", room: "#lobby" });
+ * rooms.see("#ops", { type: "MSG", alias: "bob", text: "hi" });
+ * assert.equal(rooms.prompt(), "amy #lobby [#ops 1]> ");
+ * assert.equal(rooms.roomFor("hello"), "#lobby");
+ * assert.equal(rooms.roomFor("/nick amelia"), null);
+ * ```
+ */
+export class RoomState {
+  /** Whether the server turned `rooms` on for this connection. */
+  enabled = false;
+  #alias: string;
+  #current: string | null = null;
+  /** The rooms the client is in, in the order joined: unread messages. */
+  #rooms = new Map<string, number>();
+  #change: Change | null = null;
+  #arrived = false;
+  #waiters: (() => void)[] = [];
+
+  /** Starts as `alias`, in no room. */
+  constructor(alias: string) {
+    this.#alias = alias;
+  }
+
+  /** The alias the client has now. */
+  get alias(): string {
+    return this.#alias;
+  }
+
+  /** The current room; null without rooms, or in none. */
+  get current(): string | null {
+    return this.#current;
+  }
+
+  /** The rooms the client is in, in the order joined. */
+  get rooms(): string[] {
+    return [...this.#rooms.keys()];
+  }
+
+  /**
+   * The server welcomed `alias` (the one given, or kept when absent): with
+   * rooms on, nothing is sent until it says the current room.
+   */
+  welcomed(alias = this.#alias): void {
+    this.#alias = alias;
+    if (this.enabled) this.#change = { kind: "arrive" };
+  }
+
+  /** The prompt: `alias #room [#other 3]> ` (just `alias> ` without rooms). */
+  prompt(): string {
+    const parts = [this.#alias];
+    if (this.#current !== null) parts.push(this.#current);
+    for (const [room, unread] of this.#rooms) {
+      if (unread > 0 && room !== this.#current) {
+        parts.push(`[${room} ${unread}]`);
+      }
+    }
+    return `${parts.join(" ")}> `;
+  }
+
+  /**
+   * A line as typed, to send: one that starts with a room the client is in
+   * (`#ops hi`, any case) goes there; any other to the room
+   * {@linkcode RoomState.roomFor} says. `line` is what follows the prefix.
+   */
+  toSend(line: string): { room: string | null; line: string } {
+    const space = line.indexOf(" ");
+    const named = space > 0 ? toRoomName(line.slice(0, space)) : null;
+    if (!this.enabled || named === null || !this.#rooms.has(named)) {
+      return { room: this.roomFor(line), line };
+    }
+    const rest = line.slice(space + 1);
+    this.roomFor(rest, named);
+    return { room: named, line: rest };
+  }
+
+  /**
+   * The room a line to send acts in, so gets as its prefix: `here` (the
+   * current one), or null (no prefix) for a server-wide command, a `/part`
+   * that names its room, a blank line, or without rooms. A `/join` or
+   * `/part` makes the next lines wait (see {@linkcode RoomState.settled}).
+   */
+  roomFor(line: string, here = this.#current): string | null {
+    if (!this.enabled || line.trim() === "") return null;
+    if (!isCommand(line)) return here;
+    const [command = "", first = ""] = line.slice(1).split(" ");
+    const name = command.toLowerCase();
+    if (name === "join") {
+      // An invalid name gets ERR usage or room-invalid: nothing to wait for.
+      if (toRoomName(first) !== null) this.#change = { kind: "join" };
+      return null;
+    }
+    if (name === "part") {
+      const named = toRoomName(first);
+      this.#change = { kind: "part", room: named ?? here };
+      return named === null ? here : null;
+    }
+    return SERVER_WIDE.has(name) ? null : here;
+  }
+
+  /** Resolves once no `/join` or `/part` waits for the server's answer. */
+  settled(): Promise<void> {
+    if (this.#change === null) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** The connection ended: nothing waits any more. */
+  ended(): void {
+    this.#settle();
+  }
+
+  /**
+   * Takes in a server line (its prefix taken off: `room`; a string: one
+   * that did not parse) and says what to show.
+   */
+  see(room: string | null, line: ServerLine | string): Shown[] {
+    if (room === null) return this.#seeUnprefixed(line);
+    if (typeof line === "string") return [{ line, room }];
+    const before = this.#rooms.size;
+    const own = "alias" in line && this.#isSelf(line.alias);
+    if (line.type === "JOIN" && own) this.#rooms.set(room, 0);
+    if (line.type === "LEAVE" && own) this.#left(room);
+    if ((line.type === "MSG" || line.type === "ME") && !own) {
+      const unread = this.#rooms.get(room);
+      if (unread !== undefined && room !== this.#current) {
+        this.#rooms.set(room, unread + 1);
+      }
+    }
+    if (line.type === "NICK" && own && isWellFormedAlias(line.newAlias)) {
+      this.#alias = line.newAlias;
+    }
+    const label = Math.max(before, this.#rooms.size) > 1 ? room : null;
+    // Before the first CURRENT, the own joins are the welcome's: said.
+    if (line.type === "JOIN" && own && !this.#arrived) return [];
+    return [{ line, room: label }];
+  }
+
+  #seeUnprefixed(line: ServerLine | string): Shown[] {
+    if (typeof line === "string") return [{ line, room: null }];
+    if (line.type === "CURRENT" && this.enabled) return this.#moved(line.room);
+    if (line.type === "ERR" && CHANGE_ERRORS.has(line.code)) this.#settle();
+    if (
+      line.type === "NICK" && this.#isSelf(line.alias) &&
+      isWellFormedAlias(line.newAlias)
+    ) {
+      this.#alias = line.newAlias;
+    }
+    return [{ line, room: null }];
+  }
+
+  /**
+   * The server says the current room (`-`: none); the prompt shows it.
+   * The first time, after the welcome, which rooms it put the client in.
+   */
+  #moved(room: string): Shown[] {
+    this.#current = toRoomName(room);
+    if (this.#current !== null) this.#rooms.set(this.#current, 0);
+    this.#settle();
+    if (this.#arrived) return [];
+    this.#arrived = true;
+    if (this.#rooms.size < 2) return [];
+    const text = `You are in ${this.rooms.join(", ")}; talking in ${
+      this.#current ?? "none of them"
+    }`;
+    return [{ line: { type: "INFO", text }, room: null }];
+  }
+
+  /** The client left `room` (parted, kicked, banned from it). */
+  #left(room: string): void {
+    this.#rooms.delete(room);
+    if (room === this.#current) {
+      // The server says which room is current next (CURRENT).
+      this.#current = null;
+    } else if (this.#change?.kind === "part" && this.#change.room === room) {
+      this.#settle();
+    }
+  }
+
+  #isSelf(alias: string): boolean {
+    return aliasKey(alias) === aliasKey(this.#alias);
+  }
+
+  #settle(): void {
+    this.#change = null;
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+}

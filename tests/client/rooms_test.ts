@@ -1,0 +1,268 @@
+/** Tests of the client's rooms as pure logic: no sockets. */
+
+import assert from "node:assert/strict";
+import {
+  carriesKey,
+  RoomState,
+  splitRoomLine,
+  toRoomName,
+  withRoom,
+} from "../../lib/client/rooms.ts";
+import { parseServerLine, type ServerLine } from "../../lib/server_lines.ts";
+import { settle } from "../_fakes.ts";
+
+/** Whether `promise` has settled once the pending reactions ran. */
+async function hasSettled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(() => done = true);
+  await settle();
+  return done;
+}
+
+/** A server line as RoomState takes it: prefix off, parsed when known. */
+function feed(rooms: RoomState, text: string) {
+  const { room, rest } = splitRoomLine(text);
+  return rooms.see(room, parseServerLine(rest) ?? rest);
+}
+
+/** Rooms on, welcomed as `alias`, in `#lobby` (current) and `more`. */
+function joined(alias: string, ...more: string[]): RoomState {
+  const rooms = new RoomState(alias);
+  rooms.enabled = true;
+  rooms.welcomed();
+  feed(rooms, `#lobby JOIN ${alias} 2`);
+  for (const room of more) feed(rooms, `${room} JOIN ${alias} 1`);
+  feed(rooms, "CURRENT #lobby");
+  return rooms;
+}
+
+const msg = (alias: string, text: string): ServerLine => ({
+  type: "MSG",
+  alias,
+  text,
+});
+
+Deno.test("toRoomName() folds ASCII case and takes # then 1 to 32 of a-z 0-9 - _", () => {
+  assert.equal(toRoomName("#OPS"), "#ops");
+  assert.equal(toRoomName("#a-b_9"), "#a-b_9");
+  assert.equal(toRoomName(`#${"x".repeat(32)}`), `#${"x".repeat(32)}`);
+  for (const bad of ["", "#", "ops", "#a b", "#a.b", "##a", "#\u212Aey"]) {
+    assert.equal(toRoomName(bad), null, bad);
+  }
+  assert.equal(toRoomName(`#${"x".repeat(33)}`), null);
+});
+
+Deno.test("splitRoomLine() takes off a folded room name and one space, nothing else", () => {
+  assert.deepEqual(splitRoomLine("#ops MSG amy #1 priority"), {
+    room: "#ops",
+    rest: "MSG amy #1 priority",
+  });
+  for (const line of ["MSG amy hi", "#Ops MSG amy hi", "#ops", "#a.b MSG x"]) {
+    assert.deepEqual(splitRoomLine(line), { room: null, rest: line }, line);
+  }
+  assert.equal(withRoom("#ops", "/who"), "#ops /who");
+  assert.equal(withRoom(null, "/who"), "/who");
+});
+
+Deno.test("RoomState.roomFor() prefixes chat and room commands with the current room, never server-wide ones", () => {
+  const rooms = joined("amy", "#ops");
+  for (const line of ["hi", "#1 priority", "//etc", "/me waves", "/WHO"]) {
+    assert.equal(rooms.roomFor(line), "#lobby", line);
+  }
+  for (const line of ["/topic New", "/kick bob", "/history 5", "/op bob"]) {
+    assert.equal(rooms.roomFor(line), "#lobby", line);
+  }
+  const wide = ["/nick amelia", "/msg bob hi", "/quit", "/help", "/rooms"];
+  for (const line of [...wide, "/ban bob", "/bans", "", "   "]) {
+    assert.equal(rooms.roomFor(line), null, line);
+  }
+  assert.equal(rooms.roomFor("/join #dev"), null);
+  assert.equal(rooms.roomFor("/part #ops bye"), null, "it names its room");
+});
+
+Deno.test("RoomState.toSend() sends a line that starts with one of its rooms there, any other to the current", () => {
+  const rooms = joined("amy", "#ops");
+  assert.deepEqual(rooms.toSend("#ops deployed"), {
+    room: "#ops",
+    line: "deployed",
+  });
+  assert.deepEqual(rooms.toSend("#OPS /topic Deploys"), {
+    room: "#ops",
+    line: "/topic Deploys",
+  });
+  for (const line of ["#1 priority", "#dev not mine", "#ops", "hi #ops"]) {
+    assert.deepEqual(rooms.toSend(line), { room: "#lobby", line }, line);
+  }
+  assert.deepEqual(rooms.toSend("#ops /part"), { room: "#ops", line: "/part" });
+  assert.equal(rooms.current, "#lobby", "sending there is no switch");
+  const parting = rooms.settled();
+  feed(rooms, "#ops LEAVE amy 1 part");
+  return parting;
+});
+
+Deno.test("RoomState.roomFor() prefixes nothing without the rooms capability", () => {
+  const rooms = new RoomState("amy");
+  rooms.welcomed();
+  for (const line of ["hi", "/who", "/me waves", "/join #ops"]) {
+    assert.equal(rooms.roomFor(line), null, line);
+  }
+  assert.deepEqual(rooms.toSend("#ops hi"), { room: null, line: "#ops hi" });
+  assert.equal(rooms.prompt(), "amy> ");
+  // Nothing waits, and a CURRENT from such a server is only a line.
+  return hasSettled(rooms.settled()).then((settled) => {
+    assert.ok(settled);
+    const current = { type: "CURRENT", room: "#ops" } as const;
+    assert.deepEqual(rooms.see(null, current), [{ line: current, room: null }]);
+    assert.equal(rooms.current, null);
+  });
+});
+
+Deno.test("RoomState.settled() waits from the welcome until the first CURRENT", async () => {
+  const rooms = new RoomState("amy");
+  rooms.enabled = true;
+  rooms.welcomed();
+  const arrived = rooms.settled();
+  assert.deepEqual(feed(rooms, "#lobby JOIN amy 2"), [], "the welcome said");
+  feed(rooms, "#lobby HISTEND 0 End of history");
+  assert.equal(await hasSettled(arrived), false);
+  assert.deepEqual(feed(rooms, "CURRENT #lobby"), []);
+  assert.equal(await hasSettled(arrived), true);
+  assert.equal(rooms.prompt(), "amy #lobby> ");
+});
+
+Deno.test("RoomState.settled() waits after /join for CURRENT or the join's ERR only", async () => {
+  const rooms = joined("amy");
+  rooms.roomFor("/join #ops");
+  let joining = rooms.settled();
+  feed(rooms, "ERR usage Usage: /me ACTION"); // an earlier line's answer
+  feed(rooms, "ERR flood Slow down");
+  assert.equal(await hasSettled(joining), false);
+  assert.deepEqual(feed(rooms, "#ops JOIN amy 1"), [
+    { line: { type: "JOIN", alias: "amy", online: "1" }, room: "#ops" },
+  ]);
+  assert.equal(await hasSettled(joining), false);
+  feed(rooms, "CURRENT #ops");
+  assert.equal(await hasSettled(joining), true);
+  assert.equal(rooms.roomFor("deploy done"), "#ops");
+  for (const code of ["room-key", "no-such-room", "too-many-rooms"]) {
+    rooms.roomFor("/join #secret");
+    joining = rooms.settled();
+    assert.equal(await hasSettled(joining), false);
+    feed(rooms, `ERR ${code} No`);
+    assert.equal(await hasSettled(joining), true, code);
+    assert.equal(rooms.current, "#ops");
+  }
+  rooms.roomFor("/join not-a-room"); // answered with an ERR: no wait
+  assert.equal(await hasSettled(rooms.settled()), true);
+});
+
+Deno.test("RoomState.settled() waits after /part for the own LEAVE, and CURRENT when it was current", async () => {
+  const rooms = joined("amy", "#ops", "#dev");
+  assert.equal(rooms.roomFor("/part #ops"), null);
+  let parting = rooms.settled();
+  feed(rooms, "#lobby MSG bob hi");
+  assert.equal(await hasSettled(parting), false);
+  feed(rooms, "#ops LEAVE amy 1 part");
+  assert.equal(await hasSettled(parting), true);
+  assert.deepEqual(rooms.rooms, ["#lobby", "#dev"]);
+  assert.equal(rooms.roomFor("/part bye all"), "#lobby");
+  parting = rooms.settled();
+  feed(rooms, "#lobby LEAVE amy 1 part bye all");
+  assert.equal(rooms.current, null, "until the server says");
+  assert.equal(await hasSettled(parting), false);
+  feed(rooms, "CURRENT #dev");
+  assert.equal(await hasSettled(parting), true);
+  assert.equal(rooms.prompt(), "amy #dev> ");
+  rooms.roomFor("/part");
+  parting = rooms.settled();
+  rooms.ended(); // the connection ended: nothing waits any more
+  assert.equal(await hasSettled(parting), true);
+});
+
+Deno.test("RoomState.see() labels lines with their room only while in more than one", () => {
+  const rooms = joined("amy");
+  assert.deepEqual(rooms.see("#lobby", msg("bob", "hi")), [
+    { line: msg("bob", "hi"), room: null },
+  ]);
+  const own = { type: "JOIN", alias: "amy", online: "1" } as const;
+  assert.deepEqual(rooms.see("#ops", own), [{ line: own, room: "#ops" }]);
+  assert.deepEqual(rooms.see("#lobby", msg("bob", "hi")), [
+    { line: msg("bob", "hi"), room: "#lobby" },
+  ]);
+  const part = parseServerLine("LEAVE amy 0 part")!;
+  assert.deepEqual(rooms.see("#ops", part), [{ line: part, room: "#ops" }]);
+  assert.deepEqual(rooms.see("#lobby", msg("bob", "hi")), [
+    { line: msg("bob", "hi"), room: null },
+  ]);
+});
+
+Deno.test("RoomState.prompt() counts the others' messages in rooms not current, until current", () => {
+  const rooms = joined("amy", "#ops", "#dev");
+  feed(rooms, "#ops MSG bob one");
+  feed(rooms, "#ops ME bob two");
+  feed(rooms, "#ops MSG amy mine"); // an own line is read
+  feed(rooms, "#ops HIST 1 2026-12-06T01:00:00Z MSG bob old"); // not new
+  feed(rooms, "#ops JOIN carol 3");
+  feed(rooms, "#dev MSG carol three");
+  feed(rooms, "#lobby MSG bob here"); // the current room's: seen
+  assert.equal(rooms.prompt(), "amy #lobby [#ops 2] [#dev 1]> ");
+  feed(rooms, "CURRENT #ops");
+  assert.equal(rooms.prompt(), "amy #ops [#dev 1]> ");
+  feed(rooms, "#lobby MSG bob again");
+  assert.equal(rooms.prompt(), "amy #ops [#lobby 1] [#dev 1]> ");
+  feed(rooms, "CURRENT -");
+  assert.equal(rooms.current, null);
+  assert.equal(rooms.prompt(), "amy [#lobby 1] [#dev 1]> ");
+  assert.equal(rooms.roomFor("hi"), null, "the server says: /join #room");
+});
+
+Deno.test("RoomState.see() says which rooms the welcome put the client in, when more than one", () => {
+  const rooms = new RoomState("amy");
+  rooms.enabled = true;
+  rooms.welcomed();
+  feed(rooms, "#lobby JOIN amy 2");
+  feed(rooms, "#ops JOIN amy 1");
+  assert.deepEqual(feed(rooms, "CURRENT #ops"), [
+    {
+      line: { type: "INFO", text: "You are in #lobby, #ops; talking in #ops" },
+      room: null,
+    },
+  ]);
+  assert.deepEqual(feed(rooms, "CURRENT #lobby"), [], "later: the prompt");
+});
+
+Deno.test("RoomState follows renames of its alias, well-formed ones only", () => {
+  const rooms = joined("amy", "#ops");
+  feed(rooms, "#lobby NICK amy amelia 2");
+  feed(rooms, "#ops NICK amy amelia 1"); // the same rename, another room
+  assert.equal(rooms.alias, "amelia");
+  feed(rooms, "#ops NICK AMELIA am\x1b[2Jy 1");
+  assert.equal(rooms.alias, "amelia");
+  assert.equal(rooms.prompt(), "amelia #lobby> ");
+  const plain = new RoomState("bob");
+  plain.welcomed();
+  plain.see(null, parseServerLine("NICK bob robert 1")!);
+  assert.equal(plain.prompt(), "robert> ");
+});
+
+Deno.test("RoomState forgets a room it was kicked from; the server says the next current", () => {
+  const rooms = joined("amy", "#ops");
+  feed(rooms, "CURRENT #ops");
+  const kicked = feed(rooms, "#ops LEAVE amy 1 kicked spam");
+  assert.equal(kicked[0]?.room, "#ops");
+  assert.deepEqual(rooms.rooms, ["#lobby"]);
+  assert.equal(rooms.current, null);
+  feed(rooms, "CURRENT #lobby");
+  assert.equal(rooms.prompt(), "amy #lobby> ");
+});
+
+Deno.test("carriesKey() finds a room's key in /join and /key lines, prefixed or not", () => {
+  for (const line of ["/join #ops k", "/JOIN #ops k", "#dev /join #ops k"]) {
+    assert.equal(carriesKey(line), true, line);
+  }
+  for (const line of ["/key s3cret", "#ops /key s3cret", "/Key  s3cret"]) {
+    assert.equal(carriesKey(line), true, line);
+  }
+  const plain = ["/join #ops", "/key -", "/key", "hi /join #a k", "/joint a b"];
+  for (const line of plain) assert.equal(carriesKey(line), false, line);
+});
