@@ -122,7 +122,8 @@ export function tagLine(id: string, line: string): string {
 /** Longest room name after its `#`, in bytes. */
 export const MAX_ROOM_NAME_BYTES = 32;
 
-const ROOM_PATTERN = /^#[a-z0-9_-]{1,32}$/;
+/** Any case, ASCII only: `toLowerCase` would fold the Kelvin sign into `k`. */
+const ROOM_PATTERN = /^#[A-Za-z0-9_-]{1,32}$/;
 
 /** What a client without the `rooms` capability gets for a room command. */
 export const ROOMS_NEED_CAP =
@@ -142,8 +143,7 @@ export const ROOMS_NEED_CAP =
  * ```
  */
 export function validateRoomName(name: string): string {
-  const folded = name.toLowerCase();
-  if (!ROOM_PATTERN.test(folded)) {
+  if (!ROOM_PATTERN.test(name)) {
     throw new ProtocolError(
       "room-invalid",
       `Room name "${
@@ -151,12 +151,12 @@ export function validateRoomName(name: string): string {
       }" is not allowed: # then 1 to ${MAX_ROOM_NAME_BYTES} of a-z, 0-9, "-" and "_"`,
     );
   }
-  return folded;
+  return name.toLowerCase();
 }
 
 /** Whether `name` is a well-formed room name (any case). */
 export function isRoomName(name: string): boolean {
-  return ROOM_PATTERN.test(name.toLowerCase());
+  return ROOM_PATTERN.test(name);
 }
 
 /** A client line with its `#room ` prefix taken off. */

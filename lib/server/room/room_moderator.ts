@@ -33,6 +33,13 @@ export type RoomModeratorCommand =
   }
   | { readonly kind: "roombans" | "register" };
 
+/** What the default room refuses: it is everyone's, as before rooms. */
+const DEFAULT_OPEN: ReadonlySet<RoomModeratorCommand["kind"]> = new Set([
+  "key",
+  "inviteonly",
+  "roomban",
+]);
+
 /** What carrying out one room operator's command has at hand. */
 interface Act<M extends Moderated> {
   readonly ctx: RoomCommandContext<M>;
@@ -50,6 +57,14 @@ export function moderateRoom<M extends Moderated>(
   command: RoomModeratorCommand,
 ): Promise<void> | void {
   state.checkOperator(actor, command.kind);
+  if (state === ctx.router.rooms.default && DEFAULT_OPEN.has(command.kind)) {
+    // Everyone enters the default room on joining the server, and ncat users
+    // cannot /join: a key, invite-only or a room ban could not hold there.
+    throw new ProtocolError(
+      "usage",
+      `${state.name} is open to every member: /ban bans from the server`,
+    );
+  }
   const mod = (action: string, alias: string, text = "") =>
     ctx.room.announce(
       { type: "MOD", action, alias, by: actor.alias, text },
@@ -143,12 +158,17 @@ async function setOperator<M extends Moderated>(
   kind: "op" | "deop",
   alias: string,
 ): Promise<void> {
-  const target = await present(ctx, alias);
-  const key = memberKey(target);
+  // A guest operates by its alias while in the room (it loses it on
+  // leaving): one opped elsewhere would leave it to the alias's next holder.
+  // An operator no longer here can still be deopped by name.
+  const gone = kind === "deop" &&
+    state.record.operators.includes(alias.toLowerCase());
+  const target = gone ? null : await inRoom(ctx, state, alias);
+  const key = target ? memberKey(target) : alias.toLowerCase();
   const ops = state.record.operators.filter((name) => name !== key);
   if (kind === "op") ops.push(key);
   state.record.operators = ops;
-  mod(kind, target.alias);
+  mod(kind, target?.alias ?? alias);
 }
 
 /** `/invite ALIAS`: it may enter past key and invite-only; it is told so. */
@@ -209,7 +229,13 @@ function sanction<M extends Moderated>(
     ...how,
   };
   const list = type === "ban" ? "bans" : "mutes";
-  state.record[list] = [...state.record[list], added];
+  // A repeat replaces the target's sanction: the lists do not grow with it.
+  state.record[list] = [
+    ...state.record[list].filter((s) =>
+      s.kind !== aim.kind || s.target !== aim.target
+    ),
+    added,
+  ];
   return added;
 }
 

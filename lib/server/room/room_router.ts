@@ -81,6 +81,10 @@ export class RoomRouter<M extends Member> {
   /** Delivers a committed event to its rooms; returns who could not take it. */
   fanOut(event: RoomEvent): M[] | undefined {
     let slow: M[] | undefined;
+    const { line } = event;
+    if (line.type === "NICK" && event.room === undefined) {
+      this.rooms.renamed(event.origin, line.alias, line.newAlias);
+    }
     for (const state of this.rooms.roomsForEvent(event)) {
       const full = this.#toRoom(state, event);
       if (full) (slow ??= []).push(...full);

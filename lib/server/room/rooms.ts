@@ -12,6 +12,7 @@
  * @module
  */
 
+import { addressGroup } from "../../address.ts";
 import type { Clock, TimerId } from "../../clock.ts";
 import { HISTORY_REQUEST_LIMIT, ProtocolError } from "../../protocol.ts";
 import type { LineArena } from "./line_arena.ts";
@@ -63,6 +64,12 @@ interface MemberRooms {
 }
 
 const HOUR_MS = 3_600_000;
+
+/** Whose creations count together: an account, or a guest's address group. */
+function creatorKey(member: Moderated): string {
+  if (member.account !== null) return member.account.toLowerCase();
+  return `@${addressGroup(member.host)?.text ?? member.host}`;
+}
 
 /** The rooms of this server (see the module). */
 export class RoomSet<M extends Member> {
@@ -269,10 +276,9 @@ export class RoomSet<M extends Member> {
         `The server has ${this.#rooms.size} rooms, its most: join one of them`,
       );
     }
-    const who = member.account?.toLowerCase() ?? `@${member.host}`;
-    const times = (this.#creations.get(who) ?? []).filter((t) =>
-      t > now - HOUR_MS
-    );
+    const who = creatorKey(member);
+    this.#forgetCreations(now);
+    const times = this.#creations.get(who) ?? [];
     if (!member.operator && times.length >= roomCreations) {
       throw new ProtocolError(
         "room-creations",
@@ -285,6 +291,29 @@ export class RoomSet<M extends Member> {
     state.record.operators.push(memberKey(member));
     this.#expireLater(state);
     return state;
+  }
+
+  /** Drops creations older than an hour (and who made only those). */
+  #forgetCreations(now: number): void {
+    for (const [who, times] of this.#creations) {
+      const kept = times.filter((t) => t > now - HOUR_MS);
+      if (kept.length === 0) this.#creations.delete(who);
+      else this.#creations.set(who, kept);
+    }
+  }
+
+  /**
+   * A member renamed: a guest's room operator rights go with it, not
+   * left to the next holder of its old alias.
+   */
+  renamed(id: string, from: string, to: string): void {
+    const member = this.#memberById(id) as (M & Partial<Moderated>) | undefined;
+    if (!member || member.account !== null) return;
+    for (const state of [this.default, ...this.#roomsOfId(id)]) {
+      const ops = state.record.operators;
+      const at = ops.indexOf(from.toLowerCase());
+      if (at !== -1) ops[at] = to.toLowerCase();
+    }
   }
 
   #add(name: string, history = this.#options.history): RoomState<M> {

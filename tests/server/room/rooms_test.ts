@@ -5,105 +5,18 @@
  */
 
 import assert from "node:assert/strict";
-import { ProtocolError } from "../../../lib/protocol.ts";
-import type { Moderation } from "../../../lib/server/access/moderation.ts";
 import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
-import type { Moderated } from "../../../lib/server/room/moderator.ts";
 import { Room } from "../../../lib/server/room/room.ts";
 import type {
   RoomLog,
   RoomLogFailure,
 } from "../../../lib/server/room/room_log.ts";
+import type { Moderation } from "../../../lib/server/access/moderation.ts";
 import type { RoomCommandContext } from "../../../lib/server/room/room_commands.ts";
 import { roomLine } from "../../../lib/server/room/room_lines.ts";
 import { roomSkeleton } from "../../../lib/server/room/room_state.ts";
-import type { RoomLimits } from "../../../lib/server/room/rooms.ts";
-import type { ByeReason } from "../../../lib/server_lines.ts";
 import { FakeClock } from "../../_fakes.ts";
-
-let ids = 0;
-
-/** A member that records what it receives. */
-class FakeMember implements Moderated {
-  readonly id = String(++ids);
-  alias = "";
-  operator = false;
-  account: string | null = null;
-  host = `10.0.${ids}.1`;
-  roomsOn = true;
-  inbox: string[] = [];
-  deliver(line: Uint8Array): boolean {
-    this.inbox.push(new TextDecoder().decode(line).replace(/\n$/, ""));
-    return true;
-  }
-  close(_reason: ByeReason, _text: string): void {}
-  mute(): void {}
-  take(): string[] {
-    return this.inbox.splice(0);
-  }
-}
-
-const LIMITS: RoomLimits = {
-  defaultRoom: "#lobby",
-  roomCreate: "any",
-  maxRooms: 1000,
-  maxRoomsPerMember: 20,
-  roomGraceMs: 600_000,
-  roomCreations: 10,
-};
-
-function server(limits: Partial<RoomLimits> = {}, history = 50) {
-  const clock = new FakeClock();
-  const room = new Room<FakeMember>({
-    log: new MemoryLog(clock, 1000),
-    announceLimit: 100,
-    clock,
-    rooms: { ...LIMITS, ...limits, history },
-  });
-  const router = room.router!;
-  /** The server operators' commands handed on (the default room's). */
-  const moderated: string[] = [];
-  const ctx = (): RoomCommandContext<FakeMember> => ({
-    room,
-    router,
-    history,
-    now: clock.now(),
-    moderation: { setTopic() {} } as unknown as Moderation,
-    moderate: (command) => {
-      moderated.push(command.kind);
-      return Promise.resolve();
-    },
-  });
-  const join = async (
-    alias: string,
-    options: Partial<FakeMember> = {},
-  ): Promise<FakeMember> => {
-    const member = Object.assign(new FakeMember(), options);
-    await room.join(member, alias, {
-      onEnter: () => router.enter(member, router.rooms.default),
-    });
-    return member;
-  };
-  const line = (member: FakeMember, text: string) =>
-    roomLine(ctx(), member, text, {
-      checkMute() {},
-      common(command) {
-        throw new Error(`not a room command: ${command.kind}`);
-      },
-    });
-  return { clock, room, router, join, line, moderated };
-}
-
-/** The code of the ProtocolError `fn` throws (or rejects with). */
-async function refusal(fn: () => unknown): Promise<string> {
-  try {
-    await fn();
-  } catch (error) {
-    if (error instanceof ProtocolError) return `${error.code} ${error.message}`;
-    throw error;
-  }
-  throw new Error("not refused");
-}
+import { FakeMember, LIMITS, refusal, server } from "./_rooms_fakes.ts";
 
 Deno.test("rooms: a member with rooms gets its own JOIN, CURRENT, and prefixed lines; one without sees today's lines", async () => {
   const { join, line } = server();

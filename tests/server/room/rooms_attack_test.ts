@@ -1,0 +1,162 @@
+/**
+ * The rooms as an attacker sees them (issue 16's review), with fake members
+ * and a fake clock: names that fold into ASCII from elsewhere, operator
+ * rights left behind under a guest's alias, sanction lists that grow with
+ * each repeat, creations counted per address group, room bans where they
+ * cannot hold, and odd arguments to every room command (never a crash).
+ */
+
+import assert from "node:assert/strict";
+import {
+  ProtocolError,
+  splitRoomPrefix,
+  validateRoomName,
+} from "../../../lib/protocol.ts";
+import { refusal, server } from "./_rooms_fakes.ts";
+
+Deno.test("room names: only ASCII folds; the Kelvin sign is not a K", () => {
+  assert.throws(() => validateRoomName("#\u212Aey"), /room-invalid|Room name/);
+  assert.throws(
+    () => validateRoomName(`#${"\u212A".repeat(32)}`),
+    /Room name/,
+  );
+  assert.deepEqual(splitRoomPrefix("#\u212Aey hi"), {
+    room: null,
+    rest: "#\u212Aey hi",
+  });
+  assert.equal(validateRoomName("#KEY"), "#key");
+});
+
+Deno.test("rooms: only members of a room are opped; a guest's rights do not outlive its stay for its alias's next holder", async () => {
+  const { join, line, room, router } = server();
+  const amy = await join("amy");
+  await line(amy, "/join #ops");
+  const bob = await join("bob");
+  assert.match(await refusal(() => line(amy, "#ops /op bob")), /^not-in-room /);
+  await line(bob, "/join #ops");
+  await line(amy, "#ops /op bob");
+  await line(bob, "/part #ops");
+  room.leave(bob, "quit", "");
+  const mallory = await join("bob");
+  await line(mallory, "/join #ops");
+  assert.equal(router.rooms.get("#ops")!.isOperator(mallory), false);
+});
+
+Deno.test("rooms: a guest operator's rename takes its rights along, not leaving them to its old alias", async () => {
+  const { join, line, room, router } = server();
+  const amy = await join("amy");
+  await line(amy, "/join #ops");
+  await room.rename(amy, "amelia");
+  const mallory = await join("amy");
+  await line(mallory, "/join #ops");
+  const ops = router.rooms.get("#ops")!;
+  assert.equal(ops.isOperator(mallory), false);
+  assert.equal(ops.isOperator(amy), true);
+});
+
+Deno.test("rooms: repeating /roomban or /mute of a member replaces its sanction instead of adding one", async () => {
+  const { join, line, router } = server();
+  const amy = await join("amy");
+  const bob = await join("bob");
+  await line(amy, "/join #ops");
+  await line(bob, "/join #ops");
+  for (let i = 0; i < 5; i++) {
+    await line(amy, "#ops /mute bob 10m");
+    await line(amy, "#ops /roomban bob 10m");
+  }
+  const { record } = router.rooms.get("#ops")!;
+  assert.equal(record.mutes.length, 1);
+  assert.equal(record.bans.length, 1);
+});
+
+Deno.test("rooms: guests' creations are counted per address group (an IPv6 /64), not per address", async () => {
+  const { join, line } = server({ roomCreations: 1 });
+  const a = await join("a", { host: "2001:db8::1" });
+  const b = await join("b", { host: "2001:db8::2" });
+  await line(a, "/join #one");
+  assert.match(await refusal(() => line(b, "/join #two")), /^room-creations /);
+});
+
+Deno.test("rooms: a room ban in the default room is refused (bans there are /ban's), leaving nobody half in", async () => {
+  const { join, line, router } = server();
+  const op = await join("op", { operator: true });
+  const old = await join("old", { roomsOn: false });
+  assert.match(await refusal(() => line(op, "/roomban old")), /^usage /);
+  assert.ok(router.rooms.default.members.has(old.id));
+});
+
+Deno.test("rooms: odd arguments to room commands get an ERR, never a crash", async () => {
+  const { join, line } = server();
+  const amy = await join("amy", { account: "amy" });
+  const bob = await join("bob");
+  await line(amy, "/join #a");
+  const odd = [
+    "#",
+    "# x",
+    "#".repeat(40),
+    `#${"a".repeat(40)} hi`,
+    "/join #",
+    "/join # x",
+    `/join #${"a".repeat(40)}`,
+    "/join #a KEY EXTRA",
+    "/join a",
+    "/join #\u00e9t\u00e9",
+    "/part #nope",
+    "/part #",
+    "/part",
+    "/part #lobby",
+    "/part #lobby",
+    "/op amy",
+    "/op",
+    "/deop amy",
+    "/kick amy",
+    "/kick",
+    "/mute",
+    "/roomban",
+    "/roomunban nobody",
+    "/unmute nobody",
+    "/key",
+    "/key \u00e9\u{1F600}",
+    "/key -",
+    "/inviteonly maybe",
+    "/invite",
+    "/invite nobody",
+    "/invite \u{1F600}",
+    "/who extra",
+    "/history -1",
+    "/history 999999999999",
+    "/topic \u{1F600}",
+    "/register",
+    "/rooms extra",
+    "#a /join #a",
+    "#a /part #a",
+    "#a /rooms",
+  ];
+  for (const text of [...odd, ...odd.map((t) => `#a ${t}`)]) {
+    for (const who of [amy, bob]) {
+      try {
+        await line(who, text);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) {
+          throw new Error(`${who.alias}: ${text}: ${error}`);
+        }
+      }
+    }
+  }
+});
+
+Deno.test("rooms: an operator who is gone can still be deopped by name", async () => {
+  const { join, line, room, router } = server();
+  const amy = await join("amy", { account: "amy" });
+  const eve = await join("eve", { account: "eve" });
+  await line(amy, "/join #ops");
+  await line(eve, "/join #ops");
+  await line(amy, "/op eve");
+  room.leave(eve, "quit", "");
+  await line(amy, "#ops /deop eve");
+  assert.deepEqual(router.rooms.get("#ops")!.record.operators, ["amy"]);
+  assert.match(
+    await refusal(() => line(amy, "#ops /deop nobody")),
+    /^no-such-alias /,
+  );
+});
