@@ -15,6 +15,15 @@ import type { LineArena } from "./line_arena.ts";
 import type { Member } from "./member.ts";
 import type { RoomEvent, RoomLine } from "./room_log.ts";
 
+/** The `MOD` actions a member without `rooms` may see: those before rooms. */
+const TODAYS_MOD: ReadonlySet<string> = new Set([
+  "kick",
+  "ban",
+  "unban",
+  "mute",
+  "unmute",
+]);
+
 /** How the fan-out is delivered: counted toward each member's watermark. */
 const ROOM_LINE = { room: true } as const;
 
@@ -146,9 +155,11 @@ export class FanOut<M extends Member> {
         );
       }
     }
+    // The rooms' own actions (`op`, `deop`...) mean nothing without rooms.
+    const roomsOnly = line.type === "MOD" && !TODAYS_MOD.has(line.action);
     let slow: M[] | undefined;
     for (const member of members.values()) {
-      if (member.id === skip) continue;
+      if (member.id === skip || (roomsOnly && !member.roomsOn)) continue;
       const bytes = own !== undefined && member === sender
         ? own
         : member.roomsOn

@@ -38,6 +38,7 @@ const DEFAULT_OPEN: ReadonlySet<RoomModeratorCommand["kind"]> = new Set([
   "key",
   "inviteonly",
   "roomban",
+  "register",
 ]);
 
 /** What carrying out one room operator's command has at hand. */
@@ -177,13 +178,15 @@ async function invite<M extends Moderated>(
   alias: string,
 ): Promise<void> {
   const target = await present(ctx, alias);
-  const key = memberKey(target);
-  if (!state.record.invites.includes(key)) state.record.invites.push(key);
-  ctx.room.replies.tell(target, {
-    type: "INVITE",
-    room: state.name,
-    by: actor.alias,
-  });
+  ctx.router.rooms.grants.invite(state, target);
+  // Without rooms it could not /join, nor read an INVITE line.
+  if (target.roomsOn) {
+    ctx.room.replies.tell(target, {
+      type: "INVITE",
+      room: state.name,
+      by: actor.alias,
+    });
+  }
   ctx.room.replies.tell(actor, {
     type: "INFO",
     text: `${target.alias} is invited to ${state.name}`,

@@ -12,10 +12,10 @@
  * @module
  */
 
-import { addressGroup } from "../../address.ts";
 import type { Clock, TimerId } from "../../clock.ts";
 import { HISTORY_REQUEST_LIMIT, ProtocolError } from "../../protocol.ts";
 import type { LineArena } from "./line_arena.ts";
+import { countKey, GuestGrants, HourlyCounts } from "./room_grants.ts";
 import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
 import type { RoomEvent } from "./room_log.ts";
@@ -63,14 +63,6 @@ interface MemberRooms {
   current: string | null;
 }
 
-const HOUR_MS = 3_600_000;
-
-/** Whose creations count together: an account, or a guest's address group. */
-function creatorKey(member: Moderated): string {
-  if (member.account !== null) return member.account.toLowerCase();
-  return `@${addressGroup(member.host)?.text ?? member.host}`;
-}
-
 /** The rooms of this server (see the module). */
 export class RoomSet<M extends Member> {
   readonly limits: RoomLimits;
@@ -84,8 +76,10 @@ export class RoomSet<M extends Member> {
   #joining = new Map<string, Set<string>>();
   /** The room of each join's `JOIN` line on its way to the log. */
   #joinLines = new WeakMap<object, string>();
-  /** When each account or address group created rooms, this hour. */
-  #creations = new Map<string, number[]>();
+  /** Guests' rights by alias, kept from outliving them. */
+  readonly grants = new GuestGrants();
+  /** Rooms created this hour, per account or address group. */
+  #creations = new HourlyCounts();
   readonly default: RoomState<M>;
 
   /** The set with its default room only. */
@@ -159,6 +153,7 @@ export class RoomSet<M extends Member> {
     }
     this.#of.delete(member.id);
     this.#joining.delete(member.id);
+    this.grants.departed(member as M & Moderated);
     if (rooms.length > 0) this.#departed.set(member.id, rooms);
   }
 
@@ -276,44 +271,27 @@ export class RoomSet<M extends Member> {
         `The server has ${this.#rooms.size} rooms, its most: join one of them`,
       );
     }
-    const who = creatorKey(member);
-    this.#forgetCreations(now);
-    const times = this.#creations.get(who) ?? [];
-    if (!member.operator && times.length >= roomCreations) {
+    const who = countKey(member);
+    const made = this.#creations.count(who, now);
+    if (!member.operator && made >= roomCreations) {
       throw new ProtocolError(
         "room-creations",
-        `You created ${times.length} rooms this hour, the most allowed: try later`,
+        `You created ${made} rooms this hour, the most allowed: try later`,
       );
     }
-    times.push(now);
-    this.#creations.set(who, times);
+    this.#creations.add(who, now);
     const state = this.#add(name);
     state.record.operators.push(memberKey(member));
     this.#expireLater(state);
     return state;
   }
 
-  /** Drops creations older than an hour (and who made only those). */
-  #forgetCreations(now: number): void {
-    for (const [who, times] of this.#creations) {
-      const kept = times.filter((t) => t > now - HOUR_MS);
-      if (kept.length === 0) this.#creations.delete(who);
-      else this.#creations.set(who, kept);
-    }
-  }
-
-  /**
-   * A member renamed: a guest's room operator rights go with it, not
-   * left to the next holder of its old alias.
-   */
+  /** A member renamed: a guest's rights go along (see `room_grants.ts`). */
   renamed(id: string, from: string, to: string): void {
-    const member = this.#memberById(id) as (M & Partial<Moderated>) | undefined;
-    if (!member || member.account !== null) return;
-    for (const state of [this.default, ...this.#roomsOfId(id)]) {
-      const ops = state.record.operators;
-      const at = ops.indexOf(from.toLowerCase());
-      if (at !== -1) ops[at] = to.toLowerCase();
-    }
+    const member = this.#memberById(id) as (M & Moderated) | undefined;
+    if (!member) return;
+    const rooms = [this.default, ...this.#roomsOfId(id)];
+    this.grants.renamed(member, rooms, from, to);
   }
 
   #add(name: string, history = this.#options.history): RoomState<M> {

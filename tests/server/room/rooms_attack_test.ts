@@ -160,3 +160,43 @@ Deno.test("rooms: an operator who is gone can still be deopped by name", async (
     /^no-such-alias /,
   );
 });
+
+Deno.test("rooms: a guest's invitation is not left to the next holder of its alias, and follows its rename", async () => {
+  const { join, line, room } = server();
+  const amy = await join("amy", { account: "amy" });
+  await line(amy, "/join #club");
+  await line(amy, "/inviteonly on");
+  const bob = await join("bob");
+  const cat = await join("cat");
+  await line(amy, "#club /invite bob");
+  await line(amy, "#club /invite cat");
+  room.leave(bob, "quit", "");
+  const mallory = await join("bob");
+  assert.match(
+    await refusal(() => line(mallory, "/join #club")),
+    /^room-invite-only /,
+  );
+  await room.rename(cat, "kit");
+  const eve = await join("cat");
+  assert.match(
+    await refusal(() => line(eve, "/join #club")),
+    /^room-invite-only /,
+  );
+  await line(cat, "/join #club");
+  assert.ok(cat.take().includes("CURRENT #club"));
+});
+
+Deno.test("rooms: a member without rooms sees no room-only MOD action nor INVITE, and the default room cannot be registered", async () => {
+  const { join, line } = server();
+  const op = await join("op", { operator: true });
+  const old = await join("old", { roomsOn: false });
+  const bob = await join("bob");
+  old.take();
+  await line(op, "/op bob");
+  await line(op, "/deop bob");
+  await line(op, "/join #ops");
+  await line(op, "#ops /invite old");
+  assert.match(await refusal(() => line(op, "#lobby /register")), /^usage /);
+  assert.deepEqual(old.take(), []);
+  assert.ok(bob.take().includes("#lobby MOD op bob op"));
+});
