@@ -61,6 +61,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       maxRoomsPerMember: 20,
       roomGraceMs: 600_000,
       roomCreations: 10,
+      roomKeyTries: 10,
       logLevel: "info",
       tlsEngine: "node",
       redis: null,
@@ -482,6 +483,8 @@ Deno.test("parseServerArgs() reads the rooms flags and refuses bad ones", () => 
     "30",
     "--room-creations",
     "2",
+    "--room-key-tries",
+    "3",
   ]);
   assert.equal(config.defaultRoom, "#main");
   assert.equal(config.roomCreate, "operators");
@@ -489,6 +492,7 @@ Deno.test("parseServerArgs() reads the rooms flags and refuses bad ones", () => 
   assert.equal(config.maxRoomsPerMember, 5);
   assert.equal(config.roomGraceMs, 30_000);
   assert.equal(config.roomCreations, 2);
+  assert.equal(config.roomKeyTries, 3);
   assert.throws(
     () => parseServerArgs(["--default-room", "lobby"]),
     /Cannot use --default-room "lobby"/,

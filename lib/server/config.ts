@@ -207,6 +207,8 @@ export interface ServerConfig extends ServerSettings {
   /** `--room-grace`, in milliseconds. */
   readonly roomGraceMs: number;
   readonly roomCreations: number;
+  /** `--room-key-tries`: wrong room keys an account or address group gives an hour. */
+  readonly roomKeyTries: number;
   readonly logLevel: LogLevel;
   readonly tlsEngine: TlsEngine;
 }

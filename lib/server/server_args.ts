@@ -81,6 +81,7 @@ function roomFields(flags: FlagReader) {
     maxRoomsPerMember: flags.number("max-rooms-per-member", 1, 10_000),
     roomGraceMs: flags.ms("room-grace"),
     roomCreations: flags.number("room-creations", 0, 1_000_000),
+    roomKeyTries: flags.number("room-key-tries", 1, 1_000_000),
   };
 }
 

@@ -366,6 +366,13 @@ export const SERVER_FLAGS = {
     default: "10",
     help: "Rooms one account (or a guest's address group) may create an hour",
   },
+  "room-key-tries": {
+    type: "string",
+    value: "N",
+    default: "10",
+    help:
+      "Wrong room keys one account (or a guest's address group) may give an hour",
+  },
   "log-level": {
     type: "string",
     value: "LEVEL",

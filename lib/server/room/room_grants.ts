@@ -3,14 +3,19 @@
  * a guest operates a room and is invited to one by its alias, so its rights
  * follow its renames and go when it leaves (never to the next holder of the
  * alias); and what is counted an hour (room creations) is counted per
- * account, or per guest address group, and forgotten after the hour.
+ * account, or per guest address group, and forgotten after the hour; so
+ * are wrong room keys, past a limit of which no key is tried.
  *
  * @module
  */
 
 import { addressGroup } from "../../address.ts";
+import { ProtocolError } from "../../protocol.ts";
 import type { Moderated } from "./moderator.ts";
-import { memberKey, type RoomRecord } from "./room_state.ts";
+import { memberKey, type RoomRecord, type RoomState } from "./room_state.ts";
+
+/** A room as far as its key goes: its entry check. */
+type Entered = Pick<RoomState<never>, "checkEntry">;
 
 /** A room as far as grants go: its record. */
 interface Granting {
@@ -44,6 +49,40 @@ export class HourlyCounts {
   add(key: string, now: number): void {
     const times = this.#times.get(key) ?? [];
     this.#times.set(key, [...times, now]);
+  }
+}
+
+/**
+ * Wrong room keys, counted per account or address group: past the limit an
+ * hour, no key is tried at all (not even the right one), so none is guessed.
+ */
+export class KeyTries {
+  #wrong = new HourlyCounts();
+  readonly #limit: number;
+
+  /** At most `limit` wrong keys an hour (`--room-key-tries`). */
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** Checks the entry of `member` into `room` with `key`, counting it. */
+  check(room: Entered, member: Moderated, key: string, now: number): void {
+    const who = countKey(member);
+    const tries = key === "" ? 0 : this.#wrong.count(who, now);
+    if (tries >= this.#limit) {
+      throw new ProtocolError(
+        "room-key",
+        `You gave ${tries} wrong room keys this hour, the most allowed: try later`,
+      );
+    }
+    try {
+      room.checkEntry(member, key, now);
+    } catch (error) {
+      const wrong = error instanceof ProtocolError &&
+        error.code === "room-key" && key !== "";
+      if (wrong) this.#wrong.add(who, now);
+      throw error;
+    }
   }
 }
 

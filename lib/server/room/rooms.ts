@@ -15,7 +15,12 @@
 import type { Clock, TimerId } from "../../clock.ts";
 import { HISTORY_REQUEST_LIMIT, ProtocolError } from "../../protocol.ts";
 import type { LineArena } from "./line_arena.ts";
-import { countKey, GuestGrants, HourlyCounts } from "./room_grants.ts";
+import {
+  countKey,
+  GuestGrants,
+  HourlyCounts,
+  KeyTries,
+} from "./room_grants.ts";
 import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
 import type { RoomEvent } from "./room_log.ts";
@@ -44,6 +49,8 @@ export interface RoomLimits {
   readonly roomGraceMs: number;
   /** `--room-creations`: rooms one account or address group creates an hour. */
   readonly roomCreations: number;
+  /** `--room-key-tries`: wrong keys one account or address group gives an hour. */
+  readonly roomKeyTries: number;
 }
 
 /** Options of {@linkcode RoomSet}. */
@@ -78,6 +85,7 @@ export class RoomSet<M extends Member> {
   #joinLines = new WeakMap<object, string>();
   /** Guests' rights by alias, kept from outliving them. */
   readonly grants = new GuestGrants();
+  #keyTries: KeyTries;
   /** Rooms created this hour, per account or address group. */
   #creations = new HourlyCounts();
   readonly default: RoomState<M>;
@@ -86,6 +94,7 @@ export class RoomSet<M extends Member> {
   constructor(options: RoomSetOptions) {
     this.#options = options;
     this.limits = options;
+    this.#keyTries = new KeyTries(options.roomKeyTries);
     // The default room reaches back as far as /history does, as before.
     const deep = options.history > 0 ? HISTORY_REQUEST_LIMIT : 0;
     this.default = this.#add(options.defaultRoom, deep);
@@ -188,7 +197,7 @@ export class RoomSet<M extends Member> {
     }
     const now = this.#options.clock.now();
     const state = existing ?? this.#create(member, name, now);
-    if (existing) state.checkEntry(member, key, now);
+    if (existing) this.#keyTries.check(existing, member, key, now);
     if (pending) pending.add(name);
     else this.#joining.set(member.id, new Set([name]));
     return state;

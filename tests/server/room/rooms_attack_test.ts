@@ -200,3 +200,31 @@ Deno.test("rooms: a member without rooms sees no room-only MOD action nor INVITE
   assert.deepEqual(old.take(), []);
   assert.ok(bob.take().includes("#lobby MOD op bob op"));
 });
+
+Deno.test("rooms: wrong room keys are counted per address group; past --room-key-tries no key is tried, not even the right one", async () => {
+  const { join, line, clock } = server({ roomKeyTries: 2 });
+  const amy = await join("amy", { account: "amy" });
+  await line(amy, "/join #vault");
+  await line(amy, "/key s3cret");
+  const a = await join("a", { host: "2001:db8::1" });
+  const b = await join("b", { host: "2001:db8::2" });
+  assert.match(
+    await refusal(() => line(a, "/join #vault")),
+    /^room-key .*needs its key/,
+  );
+  assert.match(
+    await refusal(() => line(a, "/join #vault x")),
+    /^room-key .*needs/,
+  );
+  assert.match(
+    await refusal(() => line(b, "/join #vault y")),
+    /^room-key .*needs/,
+  );
+  assert.match(
+    await refusal(() => line(b, "/join #vault s3cret")),
+    /^room-key You gave 2 wrong room keys this hour/,
+  );
+  await clock.advance(3_600_001);
+  await line(b, "/join #vault s3cret");
+  assert.ok(b.take().includes("CURRENT #vault"));
+});
