@@ -161,10 +161,14 @@ export function capCommand(params) {
   return asked.length === 0 ? null : `/cap ${asked.join(" ")}`;
 }
 
-/** A room name as typed (`ops`, `#Ops `) as the server knows it: `#ops`. */
+/**
+ * A room name as typed (`ops`, `#Ops `) as the server knows it: `#ops`;
+ * none ("") for one with a space or a control character inside, so that a
+ * link's fragment (`#lobby%0A/op%20mallory`) never sends another line.
+ */
 export function roomName(/** @type {string} */ typed) {
   const name = typed.trim().toLowerCase();
-  if (name === "" || name === "#") return "";
+  if (name === "" || name === "#" || /[\s\p{Cc}]/u.test(name)) return "";
   return name.startsWith("#") ? name : `#${name}`;
 }
 

@@ -121,6 +121,10 @@ Deno.test("the page's room commands are the server's", () => {
   assert.equal(roomName("#Dev-1"), "#dev-1");
   assert.equal(roomName("  "), "");
   assert.equal(roomName("#"), "");
+  // A link's fragment is no way to send a second line (`/op mallory`).
+  assert.equal(roomName("lobby\n/op mallory"), "");
+  assert.equal(roomName("#ops\r/key -"), "");
+  assert.equal(roomName("#ops s3cret"), "");
   assert.equal(joinCommand("#ops", ""), "/join #ops");
   assert.equal(joinCommand("#ops", "k3y"), "/join #ops k3y");
   assert.equal(partCommand("#ops"), "/part #ops");
