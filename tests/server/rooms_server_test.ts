@@ -100,3 +100,72 @@ Deno.test("rooms: lines piped right after /join go to the new room (the join is 
   assert.equal(await bot.expect(/WHO/), "#ops WHO 2 bot @watcher");
   assert.equal(await bot.expect(/MSG bot second/), "#dev MSG bot second");
 });
+
+Deno.test("rooms: a client without rooms sees only its room's lines, in today's format, whatever rooms clients do elsewhere", async () => {
+  await using s = await startServer("node");
+  using plain = await TestClient.join(s.port, "plain");
+  using bob = await roomsClient(s.port, "bob");
+  assert.equal(await plain.readLine(), "JOIN bob 2");
+  await bob.send("/join #ops");
+  await bob.expect(/^CURRENT #ops$/);
+  await bob.send("#ops /invite plain");
+  await bob.expect(/^INFO plain is invited/);
+  await bob.send("#ops /key k3y");
+  await bob.send("#ops /inviteonly on");
+  await bob.send("#ops secret stuff");
+  await bob.expect(/^#ops MSG bob secret stuff$/);
+  await bob.send("/nick robert");
+  await bob.expect(/^#ops NICK bob robert 1$/);
+  await bob.send("#ops /part");
+  await bob.expect(/^CURRENT #lobby$/);
+  await bob.send("#lobby hi all");
+  await plain.send("/who");
+  assert.deepEqual(
+    [await plain.readLine(), await plain.readLine(), await plain.readLine()],
+    ["NICK bob robert 2", "MSG robert hi all", "WHO 2 plain robert"],
+  );
+});
+
+Deno.test("rooms: odd lines from a rooms client (with ids) get answers, never end the session or the server", async () => {
+  await using s = await startServer("node");
+  using amy = await TestClient.connect(s.port);
+  await amy.expect(/^HELLO /);
+  await amy.send("/cap ids rooms");
+  await amy.expect(/^CAP /);
+  await amy.send("amy");
+  await amy.expect(/^CURRENT /);
+  const odd = [
+    "#",
+    "# x",
+    "#".repeat(40),
+    `#${"a".repeat(33)} hi`,
+    "#\u212Aey hi",
+    "/join #a KEY EXTRA",
+    "/join #\u212Aey",
+    "/part #nope",
+    "/op amy",
+    "/kick amy",
+    "#a /deop amy",
+    "#a /roomban amy",
+    "#a /mute amy 1s",
+    "#a /key \u{1F600}",
+    "@id=odd-line-id-0001 #nope hi",
+    "@id=odd-line-id-0002 #a",
+    "@id=odd-line-id-0003 #a /who",
+    "@id=odd-line-id-0004 #",
+    "@id=odd-line-id-0005 # hi",
+    "#a @id=odd-line-id-0006 hi",
+    "#lobby /part",
+    "/part",
+    "hi",
+    "/join #lobby",
+  ];
+  for (const line of odd) await amy.send(line);
+  await amy.send("#lobby /who");
+  assert.equal(await amy.expect(/^#lobby WHO /), "#lobby WHO 1 amy");
+  // Nothing odd was taken for a room: no line named one but #a and #lobby.
+  const named = amy.received.flatMap((line) =>
+    line.match(/^(?:@id=\S+ )?(#\S+) /)?.[1] ?? []
+  );
+  assert.deepEqual([...new Set(named)].sort(), ["#a", "#lobby"]);
+});
