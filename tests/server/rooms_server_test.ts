@@ -169,3 +169,24 @@ Deno.test("rooms: odd lines from a rooms client (with ids) get answers, never en
   );
   assert.deepEqual([...new Set(named)].sort(), ["#a", "#lobby"]);
 });
+
+Deno.test("rooms: a member kicked or banned from a room is told so (MOD) before its LEAVE", async () => {
+  await using s = await startServer("node");
+  using amy = await roomsClient(s.port, "amy");
+  using bob = await roomsClient(s.port, "bob");
+  await amy.send("/join #a");
+  await amy.expect(/^CURRENT #a$/);
+  await bob.send("/join #a");
+  await bob.expect(/^CURRENT #a$/);
+  await amy.send("#a /kick bob out");
+  assert.equal(await bob.readLine(), "#a MOD kick bob amy out");
+  assert.equal(await bob.readLine(), "#a LEAVE bob 1 kicked out");
+  assert.equal(await bob.readLine(), "CURRENT #lobby");
+  assert.equal(await amy.expect(/^#a MOD/), "#a MOD kick bob amy out");
+  assert.equal(await amy.readLine(), "#a LEAVE bob 1 kicked out");
+  await bob.send("/join #a");
+  await bob.expect(/^CURRENT #a$/);
+  await amy.send("#a /roomban bob 1h spam");
+  assert.match(await bob.expect(/^#a /), /^#a MOD ban bob amy /);
+  assert.equal(await bob.readLine(), "#a LEAVE bob 1 banned spam");
+});

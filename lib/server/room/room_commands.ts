@@ -97,15 +97,20 @@ export function part<M extends Moderated>(
   leaveRoom(ctx, member, state, "part", command.reason);
 }
 
-/** Takes `member` out of `state` and announces it (`LEAVE reason`). */
+/**
+ * Takes `member` out of `state` and announces it (`LEAVE reason`); `first`
+ * runs once it is out, before its `LEAVE` is appended.
+ */
 export function leaveRoom<M extends Moderated>(
   ctx: Pick<RoomCommandContext<M>, "room" | "router">,
   member: M,
   state: RoomState<M>,
   reason: "part" | "kicked" | "banned",
   text: string,
+  first?: () => void,
 ): void {
   if (!ctx.router.rooms.remove(member, state)) return;
+  first?.();
   ctx.room.appendIn(state.name, {
     type: "LEAVE",
     alias: member.alias,

@@ -105,20 +105,46 @@ export function moderateRoom<M extends Moderated>(
 
 /** `/kick ALIAS [REASON]`: announced, then out of the room. */
 async function kick<M extends Moderated>(
-  { ctx, state, mod }: Act<M>,
+  act: Act<M>,
   alias: string,
   reason: string,
 ): Promise<void> {
-  const target = await inRoom(ctx, state, alias);
-  mod("kick", target.alias, reason);
-  leaveRoom(ctx, target, state, "kicked", reason);
+  const target = await inRoom(act.ctx, act.state, alias);
+  expel(act, target, "kick", reason, reason);
+}
+
+/**
+ * Announces a kick or ban of `target` (`MOD`); one in the room leaves
+ * (`LEAVE`). It is out before the `MOD` is handed on, so it is told at once.
+ */
+function expel<M extends Moderated>(
+  { ctx, actor, state, mod }: Act<M>,
+  target: M,
+  action: "kick" | "ban",
+  text: string,
+  reason: string,
+): void {
+  if (!state.members.has(target.id)) return mod(action, target.alias, text);
+  const left = action === "kick" ? "kicked" : "banned";
+  leaveRoom(ctx, target, state, left, reason, () => {
+    const { alias } = target;
+    ctx.router.tellIn(target, state, {
+      type: "MOD",
+      action,
+      alias,
+      by: actor.alias,
+      text,
+    });
+    mod(action, alias, text);
+  });
 }
 
 /** `/mute` and `/roomban`: recorded, announced; the banned leave. */
 async function restrict<M extends Moderated>(
-  { ctx, actor, state, mod }: Act<M>,
+  act: Act<M>,
   command: Extract<RoomModeratorCommand, { kind: "mute" | "roomban" }>,
 ): Promise<void> {
+  const { ctx, actor, state } = act;
   const target = await present(ctx, command.target);
   const ban = command.kind === "roomban";
   const added = sanction(state, target, ban ? "ban" : "mute", {
@@ -126,8 +152,9 @@ async function restrict<M extends Moderated>(
     reason: command.reason,
     until: command.durationMs === null ? null : ctx.now + command.durationMs,
   });
-  mod(ban ? "ban" : "mute", target.alias, describeSanction(added));
-  if (ban) leaveRoom(ctx, target, state, "banned", command.reason);
+  const text = describeSanction(added);
+  if (ban) expel(act, target, "ban", text, command.reason);
+  else act.mod("mute", target.alias, text);
 }
 
 /** `/unmute` and `/roomunban`: lifted and announced. */
