@@ -190,3 +190,19 @@ Deno.test("rooms: a member kicked or banned from a room is told so (MOD) before 
   assert.match(await bob.expect(/^#a /), /^#a MOD ban bob amy /);
   assert.equal(await bob.readLine(), "#a LEAVE bob 1 banned spam");
 });
+
+Deno.test("rooms: a member in no room cannot rename unseen: /nick needs a room to announce it", async () => {
+  await using s = await startServer("node");
+  using amy = await roomsClient(s.port, "amy");
+  await amy.send("/part");
+  await amy.expect(/^CURRENT -$/);
+  await amy.send("/nick amelia");
+  assert.equal(
+    await amy.readLine(),
+    "ERR not-in-room You are in no room: /join #room",
+  );
+  await amy.send("/join #lobby");
+  await amy.expect(/^CURRENT #lobby$/);
+  await amy.send("/nick amelia");
+  assert.equal(await amy.readLine(), "#lobby NICK amy amelia 1");
+});

@@ -149,6 +149,9 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
         return room.replies.whisper(self, command.to, command.text);
       case "nick":
         this.#checkMute();
+        // A rename is announced in the member's rooms: with none, not even
+        // the member would learn it.
+        if (router && this.roomsOn) scopeOf(router, self, null);
         return this.claimAlias(command.alias, true);
       case "who":
         if (router) {
