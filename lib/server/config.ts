@@ -198,6 +198,11 @@ export interface ServerConfig extends ServerSettings {
   readonly closeGraceMs: number;
   readonly shutdownGraceMs: number;
   readonly announceLimit: number;
+  /**
+   * Entries each list of a registered room keeps at most: its operators,
+   * its invites, its bans, its mutes (`room_record.ts`, `RoomLimits`).
+   */
+  readonly maxRoomEntries: number;
   readonly logLevel: LogLevel;
   readonly tlsEngine: TlsEngine;
 }

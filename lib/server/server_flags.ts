@@ -329,6 +329,13 @@ export const SERVER_FLAGS = {
     help:
       "Largest room size at which joins and leaves are announced one by one",
   },
+  "max-room-entries": {
+    type: "string",
+    value: "N",
+    default: "100",
+    help:
+      "Most operators, invites, bans and mutes a registered room keeps, each",
+  },
   "log-level": {
     type: "string",
     value: "LEVEL",

@@ -1,0 +1,227 @@
+/**
+ * The behaviour every {@linkcode RoomStore} must have, as one suite run
+ * against each implementation (`MemoryRoomStore` in `room_store_test.ts`,
+ * `SqliteRoomStore` in `../storage/room_table_test.ts`): what is saved is
+ * loaded back as it was, copies only, across a reopen; the limits refuse
+ * and keep nothing; accounts' rooms keep their order.
+ */
+
+import assert from "node:assert/strict";
+import type { Sanction } from "../../../lib/server/access/moderation.ts";
+import {
+  hashRoomKey,
+  mayEnter,
+  newRoomRecord,
+  type RoomLimits,
+  type RoomRecord,
+} from "../../../lib/server/room/room_record.ts";
+import type { RoomStore } from "../../../lib/server/room/room_store.ts";
+
+/** The limits every store of the suite is opened with. */
+export const CONTRACT_LIMITS: RoomLimits = {
+  maxRooms: 3,
+  maxRoomEntries: 2,
+  maxRoomsPerMember: 3,
+};
+
+/** A store under test, and the same data opened again (a restart). */
+export interface RoomStoreWorld {
+  readonly store: RoomStore;
+  /** The store as a restarted server would open it. */
+  reopen(): RoomStore;
+}
+
+/** One case of the contract. */
+export interface RoomStoreCase {
+  readonly name: string;
+  run(world: RoomStoreWorld): Promise<void>;
+}
+
+const BAN: Sanction = {
+  id: 1,
+  type: "ban",
+  kind: "address",
+  target: "10.0.0.9",
+  label: "mallory",
+  until: 1_700_000_600_000,
+  by: "opal",
+  reason: "spam",
+};
+
+const MUTE: Sanction = {
+  id: 2,
+  type: "mute",
+  kind: "account",
+  target: "Bob",
+  label: "Bob",
+  until: null,
+  by: "opal",
+  reason: "",
+};
+
+const KEY_HASH = hashRoomKey("s3cret");
+
+/** A record with something in every field. */
+function fullRecord(name = "#ops"): RoomRecord {
+  return {
+    ...newRoomRecord(name, "Opal"),
+    operators: ["opal", "carol"],
+    keyHash: KEY_HASH,
+    inviteOnly: true,
+    invites: ["dave", "erin"],
+    bans: [BAN],
+    mutes: [MUTE],
+    topic: { text: "Deploys only", by: "opal" },
+  };
+}
+
+async function rejectsKeepingNothing(
+  store: RoomStore,
+  work: () => Promise<void>,
+  error: RegExp,
+): Promise<void> {
+  const before = await store.load();
+  await assert.rejects(work, error);
+  assert.deepEqual(await store.load(), before, "nothing changed");
+}
+
+/** The contract. */
+export const ROOM_STORE_CASES: readonly RoomStoreCase[] = [
+  {
+    name: "a saved record loads back whole, as a copy, and after a reopen",
+    async run({ store, reopen }) {
+      assert.deepEqual(await store.load(), []);
+      const record = fullRecord();
+      await store.save(record);
+      record.operators.push("mallory");
+      record.bans.length = 0;
+      const [loaded] = await store.load();
+      assert.deepEqual(loaded, fullRecord(), "the saved object was copied");
+      loaded!.invites.push("zed");
+      assert.deepEqual(await store.load(), [fullRecord()], "a copy loaded");
+      const [again] = await reopen().load();
+      assert.deepEqual(again, fullRecord());
+      // The key still opens the room, the ban still holds.
+      const guest = {
+        account: null,
+        alias: "dave2",
+        host: "10.0.0.1",
+        serverOperator: false,
+      };
+      const open = { ...again!, inviteOnly: false };
+      assert.equal(mayEnter(open, guest, { nowMs: 0, key: "s3cret" }), "ok");
+      assert.equal(
+        mayEnter(open, guest, { nowMs: 0, key: "nope" }),
+        "room-key",
+      );
+      const banned = { ...guest, host: "10.0.0.9" };
+      assert.equal(
+        mayEnter(open, banned, { nowMs: 0, key: "s3cret" }),
+        "room-banned",
+      );
+    },
+  },
+  {
+    name:
+      "saving a room again replaces it; remove forgets it, and an absent one is nothing",
+    async run({ store, reopen }) {
+      await store.save(fullRecord("#ops"));
+      await store.save(newRoomRecord("#dev", "carol"));
+      await store.save({ ...fullRecord("#ops"), keyHash: null, topic: null });
+      await store.remove("#dev");
+      await store.remove("#nowhere");
+      const rooms = await reopen().load();
+      assert.deepEqual(rooms.map((r) => r.name), ["#ops"]);
+      assert.equal(rooms[0]!.keyHash, null);
+      assert.equal(rooms[0]!.topic, null);
+      assert.deepEqual(rooms[0]!.bans, [BAN]);
+    },
+  },
+  {
+    name:
+      "a new room past maxRooms is refused and nothing kept; a kept one still changes",
+    async run({ store }) {
+      for (const name of ["#a", "#b", "#c"]) {
+        await store.save(newRoomRecord(name, "opal"));
+      }
+      await rejectsKeepingNothing(
+        store,
+        () => store.save(newRoomRecord("#d", "opal")),
+        /^RangeError: Cannot keep room "#d": 3 rooms are kept, the most allowed$/,
+      );
+      await store.save({ ...newRoomRecord("#c", "opal"), inviteOnly: true });
+      const rooms = await store.load();
+      assert.equal(rooms.find((r) => r.name === "#c")?.inviteOnly, true);
+    },
+  },
+  {
+    name:
+      "a list past maxRoomEntries (operators, invites, bans, mutes) is refused and nothing kept",
+    async run({ store }) {
+      await store.save(fullRecord());
+      const over = {
+        operators: ["a", "b", "c"],
+        invites: ["a", "b", "c"],
+        bans: [BAN, { ...BAN, id: 3 }, { ...BAN, id: 4 }],
+        mutes: [MUTE, { ...MUTE, id: 5 }, { ...MUTE, id: 6 }],
+      };
+      for (const [field, list] of Object.entries(over)) {
+        await rejectsKeepingNothing(
+          store,
+          () => store.save({ ...fullRecord(), [field]: list }),
+          new RegExp(
+            `^RangeError: Cannot keep room "#ops": it has 3 ${field}, more than 2$`,
+          ),
+        );
+      }
+    },
+  },
+  {
+    name: "a name that is not a room name is refused",
+    async run({ store }) {
+      for (const name of ["ops", "#", "#Ops", "#a b", `#${"x".repeat(33)}`]) {
+        await rejectsKeepingNothing(
+          store,
+          () => store.save(newRoomRecord(name, "opal")),
+          /^TypeError: Cannot keep room ".*": not a room name$/,
+        );
+      }
+    },
+  },
+  {
+    name:
+      "an account's rooms keep their order, in any case of its name, across a reopen",
+    async run({ store, reopen }) {
+      assert.deepEqual(await store.accountRooms("bob"), []);
+      await store.setAccountRooms("Bob", ["#ops", "#lobby", "#ops", "#dev"]);
+      assert.deepEqual(await store.accountRooms("BOB"), [
+        "#ops",
+        "#lobby",
+        "#dev",
+      ]);
+      await store.setAccountRooms("carol", ["#dev"]);
+      await store.setAccountRooms("bob", ["#dev", "#ops"]);
+      const again = reopen();
+      assert.deepEqual(await again.accountRooms("bob"), ["#dev", "#ops"]);
+      assert.deepEqual(await again.accountRooms("carol"), ["#dev"]);
+      await again.setAccountRooms("bob", []);
+      assert.deepEqual(await again.accountRooms("bob"), []);
+    },
+  },
+  {
+    name:
+      "an account's rooms past maxRoomsPerMember, or not room names, are refused and the old ones kept",
+    async run({ store }) {
+      await store.setAccountRooms("bob", ["#a"]);
+      await assert.rejects(
+        () => store.setAccountRooms("bob", ["#a", "#b", "#c", "#d"]),
+        /^RangeError: Cannot keep the rooms of "bob": 4 rooms, more than 3$/,
+      );
+      await assert.rejects(
+        () => store.setAccountRooms("bob", ["#a", "ops"]),
+        /^TypeError: Cannot keep the rooms of "bob": "ops" is not a room name$/,
+      );
+      assert.deepEqual(await store.accountRooms("bob"), ["#a"]);
+    },
+  },
+];
