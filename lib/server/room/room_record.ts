@@ -24,8 +24,11 @@ import {
 export interface RoomRecord {
   /** `#name`, case-folded. */
   name: string;
-  /** Account that registered it (as written). */
-  registeredBy: string;
+  /**
+   * Account that registered it (as written); null: a temporary room,
+   * which no store keeps.
+   */
+  registeredBy: string | null;
   /** Operators' account names, lower case (server operators not listed). */
   operators: string[];
   /** The room key as {@linkcode hashRoomKey} keeps it, or null: no key. */
@@ -96,18 +99,27 @@ export function isRoomName(name: string): boolean {
   return ROOM_NAME.test(name);
 }
 
-/** A new record for a room `name` registered by `account` (its operator). */
-export function newRoomRecord(name: string, account: string): RoomRecord {
+/** A new record of a temporary room: nobody operates it yet, no key, open. */
+export function newRoomRecord(name: string): RoomRecord {
   return {
     name,
-    registeredBy: account,
-    operators: [aliasKey(account)],
+    registeredBy: null,
+    operators: [],
     keyHash: null,
     inviteOnly: false,
     invites: [],
     bans: [],
     mutes: [],
     topic: null,
+  };
+}
+
+/** A new record of a room `name` registered by `account`, its operator. */
+export function registeredRoom(name: string, account: string): RoomRecord {
+  return {
+    ...newRoomRecord(name),
+    registeredBy: account,
+    operators: [aliasKey(account)],
   };
 }
 
@@ -168,9 +180,9 @@ export function inForce(list: readonly Sanction[], nowMs: number): Sanction[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { hashRoomKey, mayEnter, newRoomRecord } from "./room_record.ts";
+ * import { hashRoomKey, mayEnter, registeredRoom } from "./room_record.ts";
  *
- * const room = { ...newRoomRecord("#ops", "opal"), keyHash: hashRoomKey("s3cret") };
+ * const room = { ...registeredRoom("#ops", "opal"), keyHash: hashRoomKey("s3cret") };
  * const bob = { account: null, alias: "bob", host: "10.0.0.2", serverOperator: false };
  * assert.equal(mayEnter(room, bob, { nowMs: 0 }), "room-key");
  * assert.equal(mayEnter(room, bob, { nowMs: 0, key: "guess" }), "room-key");
@@ -253,6 +265,7 @@ export function recordProblem(
   limits: RoomLimits,
 ): string | null {
   if (!isRoomName(record.name)) return `"${record.name}" is not a room name`;
+  if (record.registeredBy === null) return "it is not registered";
   const lists = {
     operators: record.operators,
     invites: record.invites,

@@ -53,6 +53,9 @@ export function checkRecord(
     throw new TypeError(`Cannot keep room "${record.name}": not a room name`);
   }
   const problem = recordProblem(record, limits);
+  if (record.registeredBy === null) {
+    throw new TypeError(`Cannot keep room "${record.name}": not registered`);
+  }
   if (problem !== null) {
     throw new RangeError(`Cannot keep room "${record.name}": ${problem}`);
   }

@@ -50,7 +50,7 @@ export const ROOM_TABLES = `CREATE TABLE IF NOT EXISTS rooms (
 
 interface RoomRow {
   name: string;
-  registeredBy: string;
+  registeredBy: string | null;
   keyHash: string | null;
   inviteOnly: number;
   operators: string;
@@ -159,6 +159,9 @@ function attempt<T>(work: () => T): Promise<T> {
 function toRecord(row: RoomRow): RoomRecord {
   try {
     if (!isRoomName(row.name)) throw new TypeError("not a room name");
+    if (typeof row.registeredBy !== "string") {
+      throw new TypeError("nobody registered it");
+    }
     const record: RoomRecord = {
       name: row.name,
       registeredBy: row.registeredBy,

@@ -17,7 +17,7 @@ import {
   type Entrant,
   hashRoomKey,
   mayEnter,
-  newRoomRecord,
+  registeredRoom,
   type RoomRecord,
 } from "../../../lib/server/room/room_record.ts";
 import { openStore } from "../../../lib/server/storage/store.ts";
@@ -46,7 +46,7 @@ function gateOn(clock: FakeClock): Gate & Disposable {
 }
 
 const ROOM: RoomRecord = {
-  ...newRoomRecord("#ops", "opal"),
+  ...registeredRoom("#ops", "opal"),
   keyHash: hashRoomKey("s3cret"),
 };
 

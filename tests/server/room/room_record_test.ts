@@ -12,8 +12,8 @@ import {
   hashRoomKey,
   isRoomOperator,
   mayEnter,
-  newRoomRecord,
   recordProblem,
+  registeredRoom,
   roomKeyMatches,
   type RoomRecord,
   sanctionFor,
@@ -49,7 +49,7 @@ function sanction(
 }
 
 function room(fields: Partial<RoomRecord> = {}): RoomRecord {
-  return { ...newRoomRecord("#ops", "Opal"), ...fields };
+  return { ...registeredRoom("#ops", "Opal"), ...fields };
 }
 
 Deno.test("mayEnter() keeps out whom a ban in force names: an account in any case, a guest's address group, IPv6 by its /64", () => {

@@ -12,6 +12,7 @@ import {
   hashRoomKey,
   mayEnter,
   newRoomRecord,
+  registeredRoom,
   type RoomLimits,
   type RoomRecord,
 } from "../../../lib/server/room/room_record.ts";
@@ -64,7 +65,7 @@ const KEY_HASH = hashRoomKey("s3cret");
 /** A record with something in every field. */
 function fullRecord(name = "#ops"): RoomRecord {
   return {
-    ...newRoomRecord(name, "Opal"),
+    ...registeredRoom(name, "Opal"),
     operators: ["opal", "carol"],
     keyHash: KEY_HASH,
     inviteOnly: true,
@@ -126,7 +127,7 @@ export const ROOM_STORE_CASES: readonly RoomStoreCase[] = [
       "saving a room again replaces it; remove forgets it, and an absent one is nothing",
     async run({ store, reopen }) {
       await store.save(fullRecord("#ops"));
-      await store.save(newRoomRecord("#dev", "carol"));
+      await store.save(registeredRoom("#dev", "carol"));
       await store.save({ ...fullRecord("#ops"), keyHash: null, topic: null });
       await store.remove("#dev");
       await store.remove("#nowhere");
@@ -142,14 +143,14 @@ export const ROOM_STORE_CASES: readonly RoomStoreCase[] = [
       "a new room past maxRooms is refused and nothing kept; a kept one still changes",
     async run({ store }) {
       for (const name of ["#a", "#b", "#c"]) {
-        await store.save(newRoomRecord(name, "opal"));
+        await store.save(registeredRoom(name, "opal"));
       }
       await rejectsKeepingNothing(
         store,
-        () => store.save(newRoomRecord("#d", "opal")),
+        () => store.save(registeredRoom("#d", "opal")),
         /^RangeError: Cannot keep room "#d": 3 rooms are kept, the most allowed$/,
       );
-      await store.save({ ...newRoomRecord("#c", "opal"), inviteOnly: true });
+      await store.save({ ...registeredRoom("#c", "opal"), inviteOnly: true });
       const rooms = await store.load();
       assert.equal(rooms.find((r) => r.name === "#c")?.inviteOnly, true);
     },
@@ -177,12 +178,17 @@ export const ROOM_STORE_CASES: readonly RoomStoreCase[] = [
     },
   },
   {
-    name: "a name that is not a room name is refused",
+    name: "a name that is not a room name, or a temporary room, is refused",
     async run({ store }) {
+      await rejectsKeepingNothing(
+        store,
+        () => store.save(newRoomRecord("#tmp")),
+        /^TypeError: Cannot keep room "#tmp": not registered$/,
+      );
       for (const name of ["ops", "#", "#Ops", "#a b", `#${"x".repeat(33)}`]) {
         await rejectsKeepingNothing(
           store,
-          () => store.save(newRoomRecord(name, "opal")),
+          () => store.save(registeredRoom(name, "opal")),
           /^TypeError: Cannot keep room ".*": not a room name$/,
         );
       }

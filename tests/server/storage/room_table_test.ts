@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { Accounts } from "../../../lib/server/access/accounts.ts";
-import { newRoomRecord } from "../../../lib/server/room/room_record.ts";
+import { registeredRoom } from "../../../lib/server/room/room_record.ts";
 import { SqliteRoomStore } from "../../../lib/server/storage/room_table.ts";
 import { openStore, type Store } from "../../../lib/server/storage/store.ts";
 import { withTempDir } from "../../_helpers.ts";
@@ -59,13 +59,13 @@ Deno.test("SqliteRoomStore: the previous release's data directory migrates, has 
       const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
       assert.deepEqual(await rooms.load(), []);
       assert.deepEqual(await rooms.accountRooms("bob"), []);
-      await rooms.save(newRoomRecord("#ops", "opal"));
+      await rooms.save(registeredRoom("#ops", "opal"));
       await rooms.setAccountRooms("bob", ["#ops"]);
       assert.ok(new Accounts(store.db).get("bob"), "its accounts are there");
     }
     using store = openStore(`${dir}/data`, { exclusive: true });
     const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
-    assert.deepEqual(await rooms.load(), [newRoomRecord("#ops", "opal")]);
+    assert.deepEqual(await rooms.load(), [registeredRoom("#ops", "opal")]);
     assert.deepEqual(await rooms.accountRooms("bob"), ["#ops"]);
   });
 });
@@ -73,8 +73,8 @@ Deno.test("SqliteRoomStore: the previous release's data directory migrates, has 
 Deno.test("SqliteRoomStore.load() names the room whose row is damaged, and loads nothing", async () => {
   using store = openStore(null);
   const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
-  await rooms.save(newRoomRecord("#ok", "opal"));
-  await rooms.save(newRoomRecord("#ops", "opal"));
+  await rooms.save(registeredRoom("#ok", "opal"));
+  await rooms.save(registeredRoom("#ops", "opal"));
   const damage = {
     bans: `'[{"type":"ban","kind":"address","target":"not an address"}]'`,
     mutes: `'[{"type":"ban"}]'`,
