@@ -33,6 +33,28 @@ export type Command =
   }
   | { readonly kind: "unban" | "unmute"; readonly target: string }
   | { readonly kind: "bans" }
+  /** `/join #room [KEY]`: `room` as typed (checked where it is used). */
+  | { readonly kind: "join"; readonly room: string; readonly key: string }
+  /** `/part [#room] [REASON]`; `room` null: the current room. */
+  | {
+    readonly kind: "part";
+    readonly room: string | null;
+    readonly reason: string;
+  }
+  | { readonly kind: "rooms" | "roombans" | "register" }
+  | {
+    readonly kind: "roomban";
+    readonly target: string;
+    readonly durationMs: number | null;
+    readonly reason: string;
+  }
+  | {
+    readonly kind: "roomunban" | "op" | "deop" | "invite";
+    readonly target: string;
+  }
+  /** `/key KEY`; `key` null: `/key -` (no key). */
+  | { readonly kind: "key"; readonly key: string | null }
+  | { readonly kind: "inviteonly"; readonly on: boolean }
   /** Capabilities asked for (before the alias); unknown names included. */
   | { readonly kind: "cap"; readonly names: readonly string[] }
   /** A password the server asked for; never sanitised, never forwarded. */
@@ -49,6 +71,8 @@ export const COMMAND_HELP: readonly string[] = [
   "/topic: show the topic",
   "/help: show this help",
   "Any other line is a message to everyone; start it with // to send a line that begins with /",
+  "Rooms (with the rooms capability): /join #ROOM [KEY], /part [#ROOM] [REASON], /rooms; start a line with #ROOM to send it there",
+  "Room operators: /op ALIAS, /deop ALIAS, /key KEY|-, /invite ALIAS, /inviteonly on|off, /register, /roomban ALIAS [DURATION] [REASON], /roomunban ALIAS, /roombans",
   "Operators: /kick ALIAS [REASON], /ban ALIAS|ADDRESS[/PREFIX] [DURATION] [REASON], /unban ALIAS|ADDRESS[/PREFIX], /bans, /mute ALIAS [DURATION] [REASON], /unmute ALIAS, /topic TEXT (DURATION: 30s, 10m, 2h, 7d, 4w; none: until lifted)",
 ];
 
@@ -182,6 +206,39 @@ const COMMANDS: Readonly<Record<string, (rest: string) => Command>> = {
   unban: (rest) => lift("unban", "ALIAS|ADDRESS[/PREFIX]", rest),
   unmute: (rest) => lift("unmute", "ALIAS", rest),
   bans: () => ({ kind: "bans" }),
+  join: (rest) => {
+    const [room = "", key = ""] = rest.split(" ");
+    if (room === "") throw usage("/join #ROOM [KEY]");
+    return { kind: "join", room, key };
+  },
+  part: (rest) => {
+    const [first = "", ...words] = rest.split(" ");
+    const named = first.startsWith("#");
+    return {
+      kind: "part",
+      room: named ? first : null,
+      reason: shown((named ? words : [first, ...words]).join(" ")),
+    };
+  },
+  rooms: () => ({ kind: "rooms" }),
+  roombans: () => ({ kind: "roombans" }),
+  register: () => ({ kind: "register" }),
+  roomban: (rest) => {
+    const banned = sanction("ban", "ALIAS", rest);
+    return { ...banned, kind: "roomban" } as Command;
+  },
+  roomunban: (rest) => target("roomunban", rest),
+  op: (rest) => target("op", rest),
+  deop: (rest) => target("deop", rest),
+  invite: (rest) => target("invite", rest),
+  key: (rest) => {
+    const key = required(rest.split(" ")[0] ?? "", "/key KEY|-");
+    return { kind: "key", key: key === "-" ? null : key };
+  },
+  inviteonly: (rest) => {
+    if (rest !== "on" && rest !== "off") throw usage("/inviteonly on|off");
+    return { kind: "inviteonly", on: rest === "on" };
+  },
   cap: (rest) => {
     const names = rest.split(" ").filter((name) => name !== "");
     if (names.length === 0) throw usage("/cap NAME [NAME ...]");
@@ -203,6 +260,30 @@ function sanction(
   );
   return { kind, target: who, durationMs, reason };
 }
+
+/** A command that names one alias. */
+function target(
+  kind: "roomunban" | "op" | "deop" | "invite",
+  rest: string,
+): Command {
+  return { kind, target: required(rest.split(" ")[0] ?? "", `/${kind} ALIAS`) };
+}
+
+/** The commands that need the `rooms` capability. */
+export const ROOM_COMMANDS: ReadonlySet<Command["kind"]> = new Set([
+  "join",
+  "part",
+  "rooms",
+  "roomban",
+  "roomunban",
+  "roombans",
+  "op",
+  "deop",
+  "key",
+  "invite",
+  "inviteonly",
+  "register",
+]);
 
 /** `/unban` or `/unmute TARGET`. */
 function lift(kind: "unban" | "unmute", target: string, rest: string): Command {

@@ -46,6 +46,8 @@ export const HISTORY_REQUEST_LIMIT = 500;
 export const CAPABILITIES = {
   ids:
     "chat lines and actions may start with @id=ID; its echo, and any ERR refusing it, carry that id",
+  rooms:
+    "many rooms: room lines start with #room, lines may start with #room, /join /part /rooms and room operators",
 } as const satisfies Record<string, string>;
 
 /** The name of a capability. */
@@ -115,6 +117,86 @@ export function splitLineId(line: string): SplitLine {
 /** A line with the `@id=ID ` prefix put on (`id` well formed). */
 export function tagLine(id: string, line: string): string {
   return `${LINE_ID_PREFIX}${id} ${line}`;
+}
+
+/** Longest room name after its `#`, in bytes. */
+export const MAX_ROOM_NAME_BYTES = 32;
+
+const ROOM_PATTERN = /^#[a-z0-9_-]{1,32}$/;
+
+/** What a client without the `rooms` capability gets for a room command. */
+export const ROOMS_NEED_CAP =
+  "Rooms need the rooms capability: send /cap rooms before your alias";
+
+/**
+ * Checks a room name (`#` and 1 to 32 of `a-z 0-9 - _`, case-folded: `#Ops`
+ * is `#ops`) and returns it folded, or throws `room-invalid`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateRoomName } from "./protocol.ts";
+ *
+ * assert.equal(validateRoomName("#Ops"), "#ops");
+ * assert.throws(() => validateRoomName("#no way"), /room-invalid|Room name/);
+ * ```
+ */
+export function validateRoomName(name: string): string {
+  const folded = name.toLowerCase();
+  if (!ROOM_PATTERN.test(folded)) {
+    throw new ProtocolError(
+      "room-invalid",
+      `Room name "${
+        sanitizeText(name)
+      }" is not allowed: # then 1 to ${MAX_ROOM_NAME_BYTES} of a-z, 0-9, "-" and "_"`,
+    );
+  }
+  return folded;
+}
+
+/** Whether `name` is a well-formed room name (any case). */
+export function isRoomName(name: string): boolean {
+  return ROOM_PATTERN.test(name.toLowerCase());
+}
+
+/** A client line with its `#room ` prefix taken off. */
+export interface RoomPrefixed {
+  /** The room named (folded); null when the line has no prefix. */
+  readonly room: string | null;
+  /** What follows the prefix (the whole line when there is none). */
+  readonly rest: string;
+}
+
+/**
+ * Takes the `#room ` prefix off a line of a client with `rooms`: only a
+ * valid room name followed by one space (or the end of the line, which is
+ * `ERR usage`) is a prefix, so `#1 priority` is a message.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { splitRoomPrefix } from "./protocol.ts";
+ *
+ * assert.deepEqual(splitRoomPrefix("#Ops hi"), { room: "#ops", rest: "hi" });
+ * assert.deepEqual(splitRoomPrefix("hi"), { room: null, rest: "hi" });
+ * assert.deepEqual(splitRoomPrefix("#ops #1 x"), { room: "#ops", rest: "#1 x" });
+ * assert.throws(() => splitRoomPrefix("#ops"), /Usage/);
+ * ```
+ */
+export function splitRoomPrefix(line: string): RoomPrefixed {
+  if (!line.startsWith("#")) return { room: null, rest: line };
+  const space = line.indexOf(" ");
+  const name = space === -1 ? line : line.slice(0, space);
+  if (!isRoomName(name)) return { room: null, rest: line };
+  if (space === -1) {
+    throw new ProtocolError("usage", "Usage: #room TEXT or #room /COMMAND");
+  }
+  return { room: name.toLowerCase(), rest: line.slice(space + 1) };
+}
+
+/** A server line with the `#room ` prefix put on. */
+export function roomLine(room: string, line: string): string {
+  return `${room} ${line}`;
 }
 
 const ALIAS_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;

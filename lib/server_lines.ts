@@ -36,6 +36,9 @@ export const SERVER_LINE_FIELDS = {
   PING: ["token"],
   BYE: ["reason", "text"],
   CAP: ["caps"],
+  ROOM: ["room", "members", "flags", "topic"],
+  CURRENT: ["room"],
+  INVITE: ["room", "by"],
 } as const;
 
 /** The type token that starts a server line. */
@@ -62,7 +65,8 @@ export type LeaveReason =
   | "kicked"
   | "banned"
   | "replaced"
-  | "server-lost";
+  | "server-lost"
+  | "part";
 
 /** Why the server closes a connection, as sent in `BYE` lines. */
 export type ByeReason =

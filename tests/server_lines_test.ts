@@ -102,6 +102,9 @@ Deno.test("formatServerLine() and parseServerLine() round-trip every line type",
     { type: "PING", token: "42" },
     { type: "BYE", reason: "quit", text: "Goodbye" },
     { type: "CAP", caps: "ids" },
+    { type: "ROOM", room: "#ops", members: "3", flags: "mk", topic: "Deploys" },
+    { type: "CURRENT", room: "#ops" },
+    { type: "INVITE", room: "#ops", by: "amy" },
   ];
   assert.deepEqual(
     samples.map((l) => l.type).sort(),

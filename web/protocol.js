@@ -36,6 +36,9 @@ export const SERVER_LINE_FIELDS = /** @type {const} */ ({
   PING: ["token"],
   BYE: ["reason", "text"],
   CAP: ["caps"],
+  ROOM: ["room", "members", "flags", "topic"],
+  CURRENT: ["room"],
+  INVITE: ["room", "by"],
 });
 
 /** @typedef {keyof typeof SERVER_LINE_FIELDS} LineType */

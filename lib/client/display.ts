@@ -169,6 +169,15 @@ const FORMATS: {
     p.system(p.paint("dim", `---- ${clean(line.text)} ----`)),
   PING: () => null,
   CAP: () => null, // the client asked for it; nothing for the user
+  ROOM: (line, p) =>
+    p.system(
+      `${clean(line.room)} (${clean(line.members)} members, ${
+        clean(line.flags)
+      })${colonText(line.topic)}`,
+    ),
+  CURRENT: (line, p) => p.system(`Now in ${clean(line.room)}`),
+  INVITE: (line, p) =>
+    p.system(`${p.who(line.by)} invites you to ${clean(line.room)}`),
 };
 
 /** Lines that carry their own date: no time is put in front of them. */

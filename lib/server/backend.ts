@@ -154,6 +154,8 @@ function openRetention(
     clock,
     keepDays: config.historyKeepDays,
     keepRows: config.historyKeepRows,
+    // With rooms (one server), each room's last --history lines stay.
+    spare: config.redis === null ? config.history : 0,
     onError: (error) =>
       log.error("history-failed", {
         what: "retention",

@@ -30,10 +30,12 @@ import {
 import type { Connection } from "./room/connection.ts";
 import { chunkBytesFor, LineArena } from "./room/line_arena.ts";
 import { enforceSanctions } from "./room/moderator.ts";
-import { Room } from "./room/room.ts";
+import { Room, type RoomOptions } from "./room/room.ts";
 import type { RoomEvent, RoomLog } from "./room/room_log.ts";
 import { Session, type SessionContext } from "./room/session.ts";
 import { openStore, type Store } from "./storage/store.ts";
+import { recentEventsByRoom } from "./storage/events_table.ts";
+import { HISTORY_REQUEST_LIMIT } from "../protocol.ts";
 
 /** Options of {@linkcode serveChat}. */
 export interface ServeChatOptions {
@@ -104,8 +106,13 @@ export class ChatServer implements AsyncDisposable {
     const store = options.store ?? (this.#ownStore = openStore(null));
     const backend = this.#backend = options.backend ??
       localBackend(store, config, this.#clock, log);
+    const gate = this.gate = openGate(store, config, {
+      clock: this.#clock,
+      roomPassword: options.roomPassword ?? null,
+    });
     this.#roomLog = backend.log;
     this.room = new Room<Session>({
+      rooms: roomsOf(config, gate, store),
       log: this.#roomLog,
       announceLimit: config.announceLimit,
       arena: new LineArena(chunkBytesFor(config.queueBytes)),
@@ -125,10 +132,6 @@ export class ChatServer implements AsyncDisposable {
         }),
       directory: backend.directory,
       onEvent: (event) => this.#carryOut(event),
-    });
-    const gate = this.gate = openGate(store, config, {
-      clock: this.#clock,
-      roomPassword: options.roomPassword ?? null,
     });
     this.#context = {
       config,
@@ -335,6 +338,24 @@ function openGate(
     roomPassword,
     accountsOnly: config.accountsOnly,
   });
+}
+
+/**
+ * The rooms of a server on its own (none in a cluster, yet): the limits,
+ * with whoever may create a room decided by whether accounts exist.
+ */
+function roomsOf(
+  config: ServerConfig,
+  gate: Gate,
+  store: Store,
+): RoomOptions["rooms"] {
+  if (config.redis !== null) return undefined;
+  const roomCreate = config.roomCreate ??
+    (gate.accounts.count() > 0 ? "accounts" : "any");
+  const stored = config.history > 0 && config.durability !== "memory"
+    ? recentEventsByRoom(store.db, HISTORY_REQUEST_LIMIT)
+    : undefined;
+  return { ...config, roomCreate, topic: gate.moderation.topic, stored };
 }
 
 /**

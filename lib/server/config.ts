@@ -198,6 +198,15 @@ export interface ServerConfig extends ServerSettings {
   readonly closeGraceMs: number;
   readonly shutdownGraceMs: number;
   readonly announceLimit: number;
+  /** `--default-room`: the room everyone is in after joining. */
+  readonly defaultRoom: string;
+  /** `--room-create`; null: `accounts` when accounts exist, else `any`. */
+  readonly roomCreate: "any" | "accounts" | "operators" | null;
+  readonly maxRooms: number;
+  readonly maxRoomsPerMember: number;
+  /** `--room-grace`, in milliseconds. */
+  readonly roomGraceMs: number;
+  readonly roomCreations: number;
   /**
    * Entries each list of a registered room keeps at most: its operators,
    * its invites, its bans, its mutes (`room_record.ts`, `RoomLimits`).

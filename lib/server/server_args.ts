@@ -20,7 +20,7 @@ import {
   toToken,
 } from "../flags.ts";
 import { LOG_LEVELS } from "../log.ts";
-import { HISTORY_REQUEST_LIMIT } from "../protocol.ts";
+import { HISTORY_REQUEST_LIMIT, validateRoomName } from "../protocol.ts";
 import { SERVER_FLAGS, TLS_ENGINES } from "./server_flags.ts";
 import { engineCannot, SERVER_SETTINGS, type ServerConfig } from "./config.ts";
 
@@ -59,6 +59,7 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     ...limitFields(flags, maxLineBytes),
     ...timeFields(flags),
     announceLimit: flags.number("announce-limit", 0, 1_000_000),
+    ...roomFields(flags),
     maxRoomEntries: flags.number("max-room-entries", 1, 100_000),
     logLevel: oneOf("log-level", values["log-level"], LOG_LEVELS),
     tlsEngine: oneOf("tls-engine", values["tls-engine"], TLS_ENGINES),
@@ -66,6 +67,33 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
   };
   checkTogether(config);
   return config;
+}
+
+/** The rooms' flags (`--default-room`, `--room-create`, limits). */
+function roomFields(flags: FlagReader) {
+  const { values } = flags;
+  const create = values["room-create"] ?? "";
+  return {
+    defaultRoom: validateRoomFlag(values["default-room"] as string),
+    roomCreate: create === ""
+      ? null
+      : oneOf("room-create", create, ["any", "accounts", "operators"] as const),
+    maxRooms: flags.number("max-rooms", 1, 1_000_000),
+    maxRoomsPerMember: flags.number("max-rooms-per-member", 1, 10_000),
+    roomGraceMs: flags.ms("room-grace"),
+    roomCreations: flags.number("room-creations", 0, 1_000_000),
+  };
+}
+
+/** `--default-room`: a valid room name, folded. */
+function validateRoomFlag(name: string): string {
+  try {
+    return validateRoomName(name);
+  } catch {
+    throw new TypeError(
+      `Cannot use --default-room "${name}": # then 1 to 32 of a-z, 0-9, "-" and "_"`,
+    );
+  }
 }
 
 /** A server flag's name. */

@@ -329,6 +329,44 @@ export const SERVER_FLAGS = {
     help:
       "Largest room size at which joins and leaves are announced one by one",
   },
+  "default-room": {
+    type: "string",
+    value: "#ROOM",
+    default: "#lobby",
+    help:
+      "The room everyone is in after joining (clients without rooms: the only one)",
+  },
+  "room-create": {
+    type: "string",
+    value: "WHO",
+    default: "",
+    help:
+      "Who may create a room with /join: any, accounts or operators (default: accounts when accounts exist, else any)",
+  },
+  "max-rooms": {
+    type: "string",
+    value: "N",
+    default: "1000",
+    help: "Rooms on the server at most, the default room included",
+  },
+  "max-rooms-per-member": {
+    type: "string",
+    value: "N",
+    default: "20",
+    help: "Rooms one member may be in at once",
+  },
+  "room-grace": {
+    type: "string",
+    value: "S",
+    default: "600",
+    help: "Seconds an empty unregistered room lives on before it vanishes",
+  },
+  "room-creations": {
+    type: "string",
+    value: "N",
+    default: "10",
+    help: "Rooms one account (or a guest's address group) may create an hour",
+  },
   "max-room-entries": {
     type: "string",
     value: "N",

@@ -17,15 +17,34 @@ import {
   encodeTaggedLine,
   LINE_ID_PREFIX,
   ProtocolError,
+  ROOMS_NEED_CAP,
   splitLineId,
+  splitRoomPrefix,
 } from "../../protocol.ts";
-import { isCommand, parseCommand } from "../../commands.ts";
+import {
+  type Command,
+  isCommand,
+  parseCommand,
+  ROOM_COMMANDS,
+} from "../../commands.ts";
 import { isBlank, sanitizeText } from "../../text.ts";
 import type { InboundLine } from "./connection.ts";
 import { describeSanction, type Sanction } from "../access/moderation.ts";
 import { type LoginContext, LoginDialogue } from "./login.ts";
-import { moderate, type Moderated } from "./moderator.ts";
+import {
+  moderate,
+  type Moderated,
+  type ModeratorCommand,
+} from "./moderator.ts";
 import type { Room } from "./room.ts";
+import {
+  history as roomHistory,
+  type RoomCommandContext,
+  scopeOf,
+  who as roomWho,
+} from "./room_commands.ts";
+import { checkRoomMute, roomLine } from "./room_lines.ts";
+import type { RoomRouter } from "./room_router.ts";
 
 /** What the commands need from their server. */
 export interface CommandContext<M extends Moderated> extends LoginContext {
@@ -73,13 +92,48 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
 
   /** Handles one line of a member in the room. */
   protected command(text: string): Promise<void> | void {
-    const { room, gate } = this.#chat;
-    const self = this.self;
     if (this.lineIds) {
       const { id, rest } = splitLineId(text);
       if (id !== null) return this.#withId(id, rest);
     }
-    const command = parseCommand(text);
+    const router = this.#chat.room.router;
+    if (router && this.roomsOn) {
+      return roomLine(this.#roomContext(router), this.self, text, {
+        checkMute: () => this.#checkMute(),
+        common: (command) => this.#common(command),
+      });
+    }
+    return this.#common(parseCommand(text));
+  }
+
+  /** What room commands need, now. */
+  #roomContext(router: RoomRouter<M>): RoomCommandContext<M> {
+    const { room, config, clock, gate } = this.#chat;
+    return {
+      room,
+      router,
+      history: config.history,
+      now: clock.now(),
+      moderation: gate.moderation,
+      moderate: (command) =>
+        moderate(
+          {
+            room,
+            moderation: gate.moderation,
+            accounts: gate.accounts,
+            clock,
+          },
+          this.self,
+          command,
+        ),
+    };
+  }
+
+  /** A command as every member has it (the default room's, without `rooms`). */
+  #common(command: Command): Promise<void> | void {
+    const { room, gate } = this.#chat;
+    const self = this.self;
+    const router = room.router;
     switch (command.kind) {
       case "pass":
         return this.pass(command.password);
@@ -97,6 +151,9 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
         this.#checkMute();
         return this.claimAlias(command.alias, true);
       case "who":
+        if (router) {
+          return roomWho(this.#roomContext(router), self, router.rooms.default);
+        }
         return room.replies.who(self);
       case "history":
         return this.#history(command.count);
@@ -113,6 +170,9 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
         // A muted member's parting words are not passed on.
         return this.quit(this.#checkMute(false) ? command.reason : "");
       default:
+        if (ROOM_COMMANDS.has(command.kind)) {
+          throw new ProtocolError("usage", ROOMS_NEED_CAP);
+        }
         return moderate(
           {
             room,
@@ -121,7 +181,7 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
             clock: this.#chat.clock,
           },
           self,
-          command,
+          command as ModeratorCommand,
         );
     }
   }
@@ -129,6 +189,14 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
   /** `/history [N]`: the last N messages (the configured number by default). */
   #history(count: number | null): void {
     const { room, config } = this.#chat;
+    if (room.router) {
+      return roomHistory(
+        this.#roomContext(room.router),
+        this.self,
+        room.router.rooms.default,
+        count,
+      );
+    }
     if (config.history === 0) {
       throw new ProtocolError("no-history", "This room keeps no history");
     }
@@ -143,14 +211,22 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
   #withId(id: string, text: string): void {
     const { room } = this.#chat;
     try {
+      let scope: string | undefined;
+      if (room.router && this.roomsOn) {
+        const { room: named, rest } = splitRoomPrefix(text);
+        const state = scopeOf(room.router, this.self, named);
+        checkRoomMute(this.#roomContext(room.router), this.self, state);
+        scope = room.router.rooms.eventRoom(state);
+        text = rest;
+      }
       const command = parseCommand(text);
       if (command.kind === "say" && command.text !== "") {
         this.#checkMute();
-        return room.say(this.self, command.text, id);
+        return room.say(this.self, command.text, id, scope);
       }
       if (command.kind === "me") {
         this.#checkMute();
-        return room.act(this.self, command.text, id);
+        return room.act(this.self, command.text, id, scope);
       }
       throw new ProtocolError(
         "usage",

@@ -38,6 +38,11 @@ export class FanOut<M extends Member> {
     return this.#arena.encode(formatServerLine(line));
   }
 
+  /** Encodes a line's text once (as `encode`). */
+  encodeText(text: string): Uint8Array {
+    return this.#arena.encode(text);
+  }
+
   /** Encodes a line with the `@id=ID ` prefix. */
   encodeTagged(id: string, line: ServerLine): Uint8Array {
     return this.#arena.encode(tagLine(id, formatServerLine(line)));
@@ -111,6 +116,45 @@ export class FanOut<M extends Member> {
       } else if (!member.deliver(bytes, ROOM_LINE)) {
         (slow ??= []).push(member);
       }
+    }
+    return slow;
+  }
+
+  /**
+   * Delivers a line of room `room` to its members: those with `rooms` get
+   * it with the `#room ` prefix (and their own `JOIN`), the others as
+   * today; each form encoded once, when first needed.
+   */
+  toRoom(
+    members: ReadonlyMap<string, M>,
+    line: ServerLine,
+    room: string,
+    event?: RoomEvent,
+  ): M[] | undefined {
+    const text = formatServerLine(line);
+    let plain: Uint8Array | undefined;
+    let prefixed: Uint8Array | undefined;
+    const origin = event?.origin;
+    const sender = origin === undefined ? undefined : members.get(origin);
+    let skip: string | undefined;
+    let own: Uint8Array | undefined;
+    if (sender !== undefined) {
+      if (line.type === "JOIN" && !sender.roomsOn) skip = sender.id;
+      if (event?.id !== undefined && sender.lineIds) {
+        own = this.#arena.encode(
+          tagLine(event.id, sender.roomsOn ? `${room} ${text}` : text),
+        );
+      }
+    }
+    let slow: M[] | undefined;
+    for (const member of members.values()) {
+      if (member.id === skip) continue;
+      const bytes = own !== undefined && member === sender
+        ? own
+        : member.roomsOn
+        ? (prefixed ??= this.#arena.encode(`${room} ${text}`))
+        : (plain ??= this.#arena.encode(text));
+      if (!member.deliver(bytes, ROOM_LINE)) (slow ??= []).push(member);
     }
     return slow;
   }

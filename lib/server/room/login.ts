@@ -80,6 +80,14 @@ export abstract class LoginDialogue {
     return this.#caps?.has("ids") ?? false;
   }
 
+  /**
+   * Whether it turned on `rooms`: room lines reach it with their `#room `
+   * prefix, and it may be in many rooms.
+   */
+  get roomsOn(): boolean {
+    return this.#caps?.has("rooms") ?? false;
+  }
+
   /** Remote `host:port`, for logs. */
   get address(): string {
     return this.conn.info.address;
@@ -144,11 +152,18 @@ export abstract class LoginDialogue {
         burst: config.floodBurst,
         lineBytes: config.maxLineBytes,
         auth: gate.auth,
-        caps: OFFERED_CAPABILITIES,
+        caps: this.#offered(),
       }),
       text: `Send your alias (1 to ${MAX_ALIAS_LENGTH} letters, digits, _ . -)`,
     });
     return true;
+  }
+
+  /** The capabilities offered: `rooms` only on one server (no `--redis`). */
+  #offered(): Capability[] {
+    return this.#login.config.redis === null
+      ? OFFERED_CAPABILITIES
+      : OFFERED_CAPABILITIES.filter((name) => name !== "rooms");
   }
 
   /** A line before joining: an alias, `/cap`, `/pass`, or `/quit`. */
@@ -176,11 +191,14 @@ export abstract class LoginDialogue {
    */
   #enable(names: readonly string[]): void {
     const on = new Set(this.#caps);
-    for (const name of names) if (isCapability(name)) on.add(name);
+    const offered = this.#offered();
+    for (const name of names) {
+      if (isCapability(name) && offered.includes(name)) on.add(name);
+    }
     this.#caps = on.size > 0 ? on : null;
     this.answer({
       type: "CAP",
-      caps: OFFERED_CAPABILITIES.filter((name) => on.has(name)).join(" "),
+      caps: offered.filter((name) => on.has(name)).join(" "),
     });
   }
 

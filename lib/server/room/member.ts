@@ -25,6 +25,12 @@ export interface Member {
    */
   readonly lineIds?: boolean;
   /**
+   * It turned on the `rooms` capability: room lines reach it with their
+   * `#room ` prefix, and it may be in many rooms.
+   * @default {false}
+   */
+  readonly roomsOn?: boolean;
+  /**
    * Queues one encoded line for the member without waiting. Returns false
    * when the member cannot keep up (its queue is full); the room then
    * removes it as a slow consumer. Never removes or closes anything itself.

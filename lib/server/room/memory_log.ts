@@ -77,7 +77,7 @@ export class MemoryLog implements RoomLog {
       }
       this.#ids.add(id, time, sign);
     }
-    const event = {
+    const event: { -readonly [K in keyof RoomEvent]: RoomEvent[K] } = {
       seq: ++this.#seq,
       time,
       line,
@@ -85,6 +85,7 @@ export class MemoryLog implements RoomLog {
       effect: options.effect,
       id,
     };
+    if (options.room !== undefined) event.room = options.room;
     this.#recent.add(event);
     this.#sink(event);
   }

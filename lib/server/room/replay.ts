@@ -6,14 +6,18 @@
  * @module
  */
 
-import { encodeServerLine, type ServerLine } from "../../server_lines.ts";
+import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { RoomEvent } from "./room_log.ts";
+
+const encoder = new TextEncoder();
 
 /** The `HIST` lines of recent events, bounded in bytes. */
 export class Replay {
   #historyBytes: number;
   /** Each replayed event's `HIST` line, encoded once. */
   #histLines = new WeakMap<RoomEvent, Uint8Array>();
+  /** The same, with its `#room ` prefix (for members with `rooms`). */
+  #roomsOn = new WeakMap<RoomEvent, Uint8Array>();
 
   /** Replays at most `historyBytes` at once. */
   constructor(historyBytes: number) {
@@ -24,15 +28,19 @@ export class Replay {
    * The `HIST` lines of `events` (oldest first), the newest that fit in
    * `historyBytes`, oldest first.
    */
-  lines(events: readonly RoomEvent[]): Uint8Array[] {
+  lines(events: readonly RoomEvent[], room?: string): Uint8Array[] {
+    const cache = room === undefined ? this.#histLines : this.#roomsOn;
     const lines: Uint8Array[] = [];
     let bytes = 0;
     for (let i = events.length - 1; i >= 0; i--) {
       const event = events[i]!;
-      let line = this.#histLines.get(event);
+      let line = cache.get(event);
       if (line === undefined) {
-        line = encodeServerLine(historyLine(event));
-        this.#histLines.set(event, line);
+        const text = formatServerLine(historyLine(event));
+        line = encoder.encode(
+          room === undefined ? `${text}\n` : `${room} ${text}\n`,
+        );
+        cache.set(event, line);
       }
       bytes += line.length;
       if (bytes > this.#historyBytes) break;

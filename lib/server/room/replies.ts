@@ -14,7 +14,7 @@ import type { ServerLine } from "../../server_lines.ts";
 import type { Directory } from "./directory.ts";
 import type { Member } from "./member.ts";
 import { Replay } from "./replay.ts";
-import type { RoomLog } from "./room_log.ts";
+import type { RecentEvents, RoomLog } from "./room_log.ts";
 
 /** Options of {@linkcode Replies}: the room's parts it answers with. */
 export interface RepliesOptions<M extends Member> {
@@ -28,6 +28,8 @@ export interface RepliesOptions<M extends Member> {
   readonly stats: { messages: number };
   /** Sends one line to one member (the room drops it if it cannot take it). */
   readonly send: (member: M, line: ServerLine) => void;
+  /** Sends one line with a `#room ` prefix to one member. */
+  readonly sendIn: (member: M, room: string, line: ServerLine) => void;
   /** The room's one decision about slow members: out, then closed. */
   readonly dropSlow: (members: readonly M[]) => void;
 }
@@ -105,16 +107,26 @@ export class Replies<M extends Member = Member> {
    * `historyBytes`), then `HISTEND` with their count. On joining (`asked`
    * false) a room without history sends nothing at all.
    */
-  history(member: M, limit: number, asked: boolean): void {
-    const events = this.#options.log.recent(limit);
-    const lines = this.#replay.lines(events);
+  history(
+    member: M,
+    limit: number,
+    asked: boolean,
+    from?: { readonly recent: RecentEvents; readonly room?: string },
+  ): void {
+    const events = from
+      ? from.recent.last(limit)
+      : this.#options.log.recent(limit);
+    const lines = this.#replay.lines(events, from?.room);
     for (const line of lines) {
       if (!member.deliver(line)) return this.#options.dropSlow([member]);
     }
     const count = lines.length;
     if (count === 0 && !asked) return;
     const more = count < events.length ? " (the newest that fit at once)" : "";
-    this.#options.send(member, {
+    const send = from?.room === undefined
+      ? this.#options.send
+      : (m: M, line: ServerLine) => this.#options.sendIn(m, from.room!, line);
+    send(member, {
       type: "HISTEND",
       count: String(count),
       text: `End of history: ${count} message${count === 1 ? "" : "s"}${more}`,

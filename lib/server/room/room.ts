@@ -24,9 +24,9 @@
  */
 
 import { validateAlias } from "../../protocol.ts";
-import type { LeaveReason, ServerLine } from "../../server_lines.ts";
+import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import { type Clock, systemClock } from "../../clock.ts";
-import { type Directory, LocalDirectory } from "./directory.ts";
+import { LocalDirectory } from "./directory.ts";
 import { FanOut } from "./fan_out.ts";
 import { Flow } from "./flow.ts";
 import { LineArena } from "./line_arena.ts";
@@ -41,60 +41,12 @@ import {
   type RoomLine,
   type RoomLog,
 } from "./room_log.ts";
+import type { RoomOptions, RoomStats } from "./room_options.ts";
+import { RoomRouter } from "./room_router.ts";
+import { RoomSet } from "./rooms.ts";
 import { UnsentLines } from "./unsent.ts";
 
-/** Options of {@linkcode Room}. */
-export interface RoomOptions<M extends Member = Member> {
-  /** Where room events are ordered. */
-  log: RoomLog;
-  /**
-   * Largest room size at which joins and leaves are announced one by one
-   * (`--announce-limit`). Above it they are counted and announced as one
-   * `PRESENCE` summary just before the next line that everyone receives.
-   */
-  announceLimit: number;
-  /** Encodes fanned-out lines; its chunk size bounds what a queue pins. */
-  arena?: LineArena;
-  /**
-   * Most bytes of history sent at once: the newest lines that fit (half a
-   * member's queue, so that asking for history never makes one too slow).
-   * @default {Infinity}
-   */
-  historyBytes?: number;
-  /** Called after a member has left, whatever the reason (for logs). */
-  onLeave?: (member: M, reason: LeaveReason) => void;
-  /**
-   * Who holds which alias, here or on every server of the room.
-   * @default {a new LocalDirectory}
-   */
-  directory?: Directory<M>;
-  /**
-   * Called with each event the log hands on, before any member gets it:
-   * a server carries out there what another one decided.
-   */
-  onEvent?: (event: RoomEvent) => void;
-  /** Time, for the stall rule. @default {systemClock} */
-  clock?: Clock;
-  /**
-   * How long a member's queue may stay above its watermark without a break
-   * (`--stall-timeout`) before the room drops it as slow.
-   * @default {Infinity}
-   */
-  stallMs?: number;
-  /**
-   * Bytes of lines (about) appended and not yet handed on by the log
-   * above which the room counts as congested.
-   * @default {Infinity}
-   */
-  backlogBytes?: number;
-}
-
-/** Counters a server reports in its logs. */
-export interface RoomStats {
-  joins: number;
-  messages: number;
-  peakMembers: number;
-}
+export type { RoomOptions, RoomStats } from "./room_options.ts";
 
 /** One chat room: a set of members with unique, distinct-looking aliases. */
 export class Room<M extends Member = Member> extends Membership<M> {
@@ -115,6 +67,8 @@ export class Room<M extends Member = Member> extends Membership<M> {
   #appended = 0;
   #flow: Flow<M>;
   #unsent: UnsentLines<M>;
+  /** Where each event goes, with rooms on (null: everyone, one room). */
+  readonly router: RoomRouter<M> | null;
 
   /** Creates an empty room that orders its events in `options.log`. */
   constructor(options: RoomOptions<M>) {
@@ -123,10 +77,8 @@ export class Room<M extends Member = Member> extends Membership<M> {
       options.onLeave ?? (() => {}),
     );
     this.announceLimit = options.announceLimit;
-    this.#fan = new FanOut(
-      options.arena ?? new LineArena(),
-      this.announceLimit,
-    );
+    const arena = options.arena ?? new LineArena();
+    this.#fan = new FanOut(arena, this.announceLimit);
     this.#onEvent = options.onEvent;
     const clock = options.clock ?? systemClock;
     this.#log = options.log;
@@ -136,6 +88,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
       historyBytes: options.historyBytes ?? Infinity,
       stats: this.stats,
       send: (member, line) => this.#send(member, line),
+      sendIn: (member, room, line) => this.sendIn(member, room, line),
       dropSlow: (members) => this.dropSlow(members),
     });
     this.#flow = new Flow({
@@ -160,6 +113,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
         this.#log.append(line, origin);
       },
     });
+    this.router = this.#route(options, arena, clock);
     this.#log.subscribe(
       (event) => this.#fanOut(event),
       (lost, outcome) => {
@@ -176,6 +130,32 @@ export class Room<M extends Member = Member> extends Membership<M> {
           : this.dismiss(member, reason, text),
       members: () => this.here.values(),
     });
+  }
+
+  /** The router of a server with rooms on, seeded with the log's history. */
+  #route(options: RoomOptions<M>, arena: LineArena, clock: Clock) {
+    const rooms = options.rooms;
+    if (rooms === undefined) return null;
+    const router = new RoomRouter(
+      new RoomSet<M>({
+        ...rooms,
+        arena,
+        clock,
+        announceLimit: options.announceLimit,
+      }),
+      {
+        here: this.here,
+        send: (member, line) => this.#send(member, line),
+        sendIn: (member, room, line) => this.sendIn(member, room, line),
+        replies: this.replies,
+        history: rooms.history,
+      },
+    );
+    // What the log keeps at hand is history of the rooms that exist now.
+    for (const event of rooms.stored ?? this.#log.recent(Infinity)) {
+      router.rooms.ofEvent(event.room)?.recent.add(event);
+    }
+    return router;
   }
 
   /**
@@ -218,6 +198,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
   close(): void {
     this.#flow.close();
     this.#unsent.close();
+    this.router?.rooms.close();
   }
 
   /**
@@ -230,7 +211,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
    * @example Aliases are unique regardless of case, and distinct-looking
    * ```ts
    * import assert from "node:assert/strict";
-   * import { systemClock } from "../../clock.ts";
+   * import { type Clock, systemClock } from "../../clock.ts";
    * import { Room } from "./room.ts";
    * import { MemoryLog } from "./memory_log.ts";
    *
@@ -279,6 +260,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
    */
   #enter(member: M, online: string, onEnter?: () => void): void {
     this.here.set(member.id, member);
+    this.router?.rooms.enterServer(member);
     const welcome: ServerLine = {
       type: "WELCOME",
       alias: member.alias,
@@ -301,19 +283,26 @@ export class Room<M extends Member = Member> extends Membership<M> {
    * with that id already does not store it again: the sender then gets
    * its echo again, alone.
    */
-  say(member: M, text: string, id: string = newLineId()): void {
+  say(member: M, text: string, id = newLineId(), room?: string): void {
     this.stats.messages++;
     this.#append({ type: "MSG", alias: member.alias, text }, member.id, {
       id,
+      room,
     });
   }
 
   /** Sends a `/me` action from a member to everyone (`id` as for `say`). */
-  act(member: M, text: string, id: string = newLineId()): void {
+  act(member: M, text: string, id = newLineId(), room?: string): void {
     this.stats.messages++;
     this.#append({ type: "ME", alias: member.alias, text }, member.id, {
       id,
+      room,
     });
+  }
+
+  /** Appends a line about room `room` (a join, a part) from `member`. */
+  appendIn(room: string, line: RoomLine, member: M): void {
+    this.#append(line, member.id, { room });
   }
 
   /**
@@ -325,8 +314,9 @@ export class Room<M extends Member = Member> extends Membership<M> {
     line: ServerLine<"TOPIC" | "MOD">,
     by: M,
     effect?: EventEffect,
+    room?: string,
   ): void {
-    this.#append(line, by.id, effect === undefined ? undefined : { effect });
+    this.#append(line, by.id, { effect, room });
   }
 
   #append(line: RoomLine, origin: string, options?: AppendOptions): void {
@@ -339,6 +329,12 @@ export class Room<M extends Member = Member> extends Membership<M> {
   /** Sends one line to one member; drops the member if it cannot take it. */
   #send(member: M, line: ServerLine): void {
     if (!member.deliver(this.#fan.encode(line))) this.dropSlow([member]);
+  }
+
+  /** Sends one line with the `#room ` prefix to one member (as `#send`). */
+  sendIn(member: M, room: string, line: ServerLine): void {
+    const bytes = this.#fan.encodeText(`${room} ${formatServerLine(line)}`);
+    if (!member.deliver(bytes)) this.dropSlow([member]);
   }
 
   /**
@@ -365,7 +361,9 @@ export class Room<M extends Member = Member> extends Membership<M> {
     const entered = this.#entered;
     this.#entered = null;
     let slow: M[] | undefined;
-    if (!this.#fan.countsAsPresence(line)) {
+    if (this.router) {
+      slow = this.router.fanOut(event);
+    } else if (!this.#fan.countsAsPresence(line)) {
       const summary = this.#fan.takeSummary();
       if (summary !== null) {
         const full = this.#fan.toAll(this.here, summary);
@@ -388,5 +386,6 @@ export class Room<M extends Member = Member> extends Membership<M> {
   /** A member left: the stall rule forgets its queue. */
   protected override forget(member: M): void {
     this.#flow.forget(member);
+    this.router?.rooms.depart(member);
   }
 }

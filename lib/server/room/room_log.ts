@@ -69,6 +69,8 @@ export interface RoomEvent {
   readonly effect?: EventEffect;
   /** The line's id, when it was appended with one (see {@linkcode AppendOptions.id}). */
   readonly id?: string;
+  /** The room it is about (see {@linkcode AppendOptions.room}). */
+  readonly room?: string;
 }
 
 /**
@@ -110,6 +112,11 @@ export interface AppendOptions {
    * ({@linkcode newLineId}) when none is given.
    */
   readonly id?: string;
+  /**
+   * The room the line is about, `#name`; absent: the default room (so
+   * what a release without rooms stored belongs to the default room).
+   */
+  readonly room?: string;
 }
 
 /**

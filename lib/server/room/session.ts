@@ -235,14 +235,18 @@ export class Session extends LineIntake<Session> implements Moderated {
   #enterRoom(): void {
     const { room, config, gate } = this.context;
     const topic = gate.moderation.topic;
-    if (topic) {
+    if (room.router) {
+      room.router.enter(this, room.router.rooms.default);
+    } else if (topic) {
       room.replies.tell(this, {
         type: "TOPIC",
         alias: topic.by,
         text: topic.text,
       });
     }
-    if (config.history > 0) room.replies.history(this, config.history, false);
+    if (config.history > 0 && !room.router) {
+      room.replies.history(this, config.history, false);
+    }
     this.conn.watchQueue((above) => room.reportQueue(this, above));
   }
 

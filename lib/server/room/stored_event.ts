@@ -9,7 +9,7 @@
  * @module
  */
 
-import { isLineId } from "../../protocol.ts";
+import { isLineId, isRoomName } from "../../protocol.ts";
 import { SERVER_LINE_FIELDS } from "../../server_lines.ts";
 import { readSharedSanctions } from "../access/moderation.ts";
 import {
@@ -111,7 +111,21 @@ export function toRoomEvent(row: StoredRow): RoomEvent | null {
   const id = typeof row.id === "string" && isLineId(row.id)
     ? row.id
     : undefined;
-  return { seq: row.seq, time: row.time, line, origin: "", id, effect };
+  const event = { seq: row.seq, time: row.time, line, origin: "", id, effect };
+  const room = (line as { room?: unknown }).room;
+  if (room === undefined) return event;
+  if (typeof room !== "string" || !isRoomName(room)) return null;
+  delete (line as { room?: unknown }).room;
+  return { ...event, room };
+}
+
+/**
+ * A line as stored (JSON), with its room inside it when it has one (no
+ * column of its own: absent, as in what a release without rooms stored,
+ * is the default room).
+ */
+export function storedLine(line: RoomLine, room: string | undefined): string {
+  return JSON.stringify(room === undefined ? line : { ...line, room });
 }
 
 const ROOM_TYPES: ReadonlySet<string> = new Set(ROOM_LINE_TYPES);

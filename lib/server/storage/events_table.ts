@@ -53,6 +53,24 @@ export function recentEvents(db: DatabaseSync, limit: number): RoomEvent[] {
 }
 
 /**
+ * The last `limit` stored messages and actions of each room (the room is
+ * in the stored line; none: the default room), oldest first: what the
+ * rooms replay after a restart, read once at start.
+ */
+export function recentEventsByRoom(
+  db: DatabaseSync,
+  limit: number,
+): RoomEvent[] {
+  const rows = db.prepare(
+    `SELECT ${STORED_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER
+       (PARTITION BY json_extract(line, '$.room') ORDER BY seq DESC) AS n
+       FROM events WHERE type IN ('MSG', 'ME'))
+     WHERE n <= ? ORDER BY seq`,
+  ).all(limit) as unknown as StoredRow[];
+  return rows.map(toRoomEvent).filter((e) => e !== null);
+}
+
+/**
  * The table `line_ids`: the ids of the newest lines with their signs, at
  * most `kept` (a few over between trims), which retention leaves alone.
  */

@@ -25,6 +25,12 @@ export interface RetentionOptions {
   readonly keepDays: number;
   /** Newest messages (and, apart, other events) kept; 0 keeps them all. */
   readonly keepRows: number;
+  /**
+   * Each room's newest this many messages are never deleted (`--history`
+   * with rooms on), so a busy room cannot evict a quiet room's history.
+   * @default {0}
+   */
+  readonly spare?: number;
   /** How often a round runs. @default {60_000} */
   readonly everyMs?: number;
   /** Told when a step failed (it is tried again at the next round). */
@@ -40,6 +46,17 @@ const LAST_SEQ_KEY = "history.last_seq";
 const DAY_MS = 86_400_000;
 
 const SAID = "type IN ('MSG', 'ME')";
+
+/**
+ * The condition on rows that are not among their room's newest `spare`
+ * messages (the room is in the stored line; none: the default room).
+ */
+function notSpared(spare: number): string {
+  if (!Number.isInteger(spare) || spare <= 0) return "1";
+  return `seq NOT IN (SELECT seq FROM (SELECT seq, ROW_NUMBER()
+    OVER (PARTITION BY json_extract(line, '$.room') ORDER BY seq DESC) AS n
+    FROM events WHERE ${SAID}) WHERE n <= ${spare})`;
+}
 const OTHER = "type NOT IN ('MSG', 'ME')";
 
 /**
@@ -123,12 +140,14 @@ export class Retention {
     const { keepDays, keepRows, clock } = this.#options;
     const last = lastSeq(db);
     db.exec("BEGIN");
-    const said = keepRows > 0 ? this.#overCount(SAID, keepRows) : [];
+    const spare = this.#options.spare ?? 0;
+    const said = keepRows > 0 ? this.#overCount(SAID, keepRows, spare) : [];
     const other = keepRows > 0 ? this.#overCount(OTHER, keepRows) : [];
     const old = keepDays > 0
       ? db.prepare(
         `DELETE FROM events WHERE seq IN
            (SELECT seq FROM events ORDER BY seq LIMIT ?) AND time < ?
+           AND (${OTHER} OR ${notSpared(spare)})
          RETURNING seq, type`,
       ).all(RETENTION_STEP_ROWS, clock.now() - keepDays * DAY_MS) as {
         seq: number;
@@ -150,7 +169,7 @@ export class Retention {
   }
 
   /** Deletes the oldest rows of a kind over `keep`, a step's worth. */
-  #overCount(kind: string, keep: number): { seq: number }[] {
+  #overCount(kind: string, keep: number, spare = 0): { seq: number }[] {
     const { n } = this.#db.prepare(
       `SELECT COUNT(*) AS n FROM events WHERE ${kind}`,
     ).get() as { n: number };
@@ -158,7 +177,8 @@ export class Retention {
     if (over <= 0) return [];
     return this.#db.prepare(
       `DELETE FROM events WHERE seq IN
-         (SELECT seq FROM events WHERE ${kind} ORDER BY seq LIMIT ?)
+         (SELECT seq FROM events WHERE ${kind} AND ${notSpared(spare)}
+          ORDER BY seq LIMIT ?)
        RETURNING seq`,
     ).all(over) as { seq: number }[];
   }

@@ -62,7 +62,7 @@ import {
   type RoomLog,
   type RoomLogFailure,
 } from "../room/room_log.ts";
-import { storedEffect } from "../room/stored_event.ts";
+import { storedEffect, storedLine } from "../room/stored_event.ts";
 
 /** How the log writes: see the module documentation. */
 export type Durability = "normal" | "full";
@@ -105,6 +105,7 @@ interface Pending {
   readonly origin: string;
   readonly id?: string;
   readonly effect?: EventEffect;
+  readonly room?: string;
 }
 
 /**
@@ -201,8 +202,9 @@ export class SqliteLog implements RoomLog {
 
   append(line: RoomLine, origin: string, options: AppendOptions = {}): void {
     if (this.#closed) return;
-    const { id, effect } = options;
-    this.#pending.push({ time: this.#clock.now(), line, origin, id, effect });
+    const { id, effect, room } = options;
+    const time = this.#clock.now();
+    this.#pending.push({ time, line, origin, id, effect, room });
     this.#scheduled ??= setImmediate(this.#commit);
   }
 
@@ -272,7 +274,7 @@ export class SqliteLog implements RoomLog {
     try {
       for (const pending of batch) {
         examined++;
-        const { time, line, id, effect } = pending;
+        const { time, line, id, effect, room } = pending;
         const sign = id === undefined ? "" : lineSign(line);
         if (id !== undefined) {
           const known = this.#ids.check(id, sign);
@@ -283,7 +285,7 @@ export class SqliteLog implements RoomLog {
           this.#ids.add(id, time, sign);
         }
         const stored = effect && storedEffect(effect);
-        rows.push(++seq, time, line.type, JSON.stringify(line), id ?? null);
+        rows.push(++seq, time, line.type, storedLine(line, room), id ?? null);
         rows.push(stored?.kind ?? null, stored?.value ?? null);
         if (id !== undefined) ids.push(seq, id, sign, time);
       }
@@ -300,8 +302,10 @@ export class SqliteLog implements RoomLog {
         this.#failed([pending], known, null);
         continue;
       }
-      const { time, line, origin, id, effect } = pending;
-      const event: RoomEvent = { seq: ++next, time, line, origin, id, effect };
+      const { time, line, origin, id, effect, room } = pending;
+      const event: RoomEvent = room === undefined
+        ? { seq: ++next, time, line, origin, id, effect }
+        : { seq: ++next, time, line, origin, id, effect, room };
       this.#recent.add(event);
       this.#sink(event);
     }

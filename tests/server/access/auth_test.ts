@@ -51,7 +51,7 @@ for (const engine of ENGINES) {
       password: "correct horse battery",
     });
     using mallory = await TestClient.connect(s.port);
-    assert.match(await mallory.readLine() ?? "", /auth=room,caps=ids /);
+    assert.match(await mallory.readLine() ?? "", /auth=room,caps=ids\+rooms /);
     await mallory.send("mallory");
     assert.match(await mallory.readLine() ?? "", /^PASSWORD room /);
     await mallory.send("/pass wrong guess one");
@@ -119,7 +119,10 @@ for (const engine of ENGINES) {
     await using s = await startServer(engine, ["--accounts-only"]);
     await s.server.gate.accounts.add("member", "member password");
     using guest = await TestClient.connect(s.port);
-    assert.match(await guest.readLine() ?? "", /auth=accounts,caps=ids /);
+    assert.match(
+      await guest.readLine() ?? "",
+      /auth=accounts,caps=ids\+rooms /,
+    );
     await guest.send("guest");
     assert.match(await guest.readLine() ?? "", /^PASSWORD account /);
     await guest.send("/pass anything");

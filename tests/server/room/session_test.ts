@@ -73,7 +73,7 @@ Deno.test("Session greets with the server's flood limits and welcomes an alias",
   const { conn, session } = open();
   assert.equal(
     await conn.nextSent(),
-    "HELLO tlschat/1 room rate=2.5,burst=10,line=4096,caps=ids Send your alias (1 to 32 letters, digits, _ . -)",
+    "HELLO tlschat/1 room rate=2.5,burst=10,line=4096,caps=ids+rooms Send your alias (1 to 32 letters, digits, _ . -)",
   );
   conn.receive("alice");
   assert.equal(
@@ -291,7 +291,7 @@ Deno.test("Session asks guests for the room password: one more try, then BYE", a
   const ok = open();
   assert.match(
     await ok.conn.nextSent(),
-    /^HELLO tlschat\/1 \S+ rate=5,burst=10,line=4096,auth=room,caps=ids /,
+    /^HELLO tlschat\/1 \S+ rate=5,burst=10,line=4096,auth=room,caps=ids\+rooms /,
   );
   ok.conn.receive("amy");
   assert.equal(
@@ -352,7 +352,7 @@ Deno.test("Session logs an account in with its password, and refuses a wrong one
 Deno.test("Session under --accounts-only asks guests for a password they cannot have", async () => {
   const { open } = await withAccounts(["--accounts-only"]);
   const guest = open();
-  assert.match(await guest.conn.nextSent(), /,auth=accounts,caps=ids /);
+  assert.match(await guest.conn.nextSent(), /,auth=accounts,caps=ids\+rooms /);
   guest.conn.receive("zed");
   assert.match(await guest.conn.nextSent(), /^PASSWORD account "zed"/);
   guest.conn.receive("/pass anything");
@@ -952,7 +952,7 @@ function sqliteLog(clock: FakeClock) {
 Deno.test("Session turns capabilities on with /cap before the alias, answers CAP, and refuses /cap after", async () => {
   const { open } = setup(["--flood-rate", "0"]);
   const { conn, session } = open();
-  assert.match(await conn.nextSent(), /^HELLO \S+ \S+ \S+,caps=ids /);
+  assert.match(await conn.nextSent(), /^HELLO \S+ \S+ \S+,caps=ids\+rooms /);
   conn.receive("/cap later");
   // Unknown names are not errors: they are just not on.
   assert.equal(await conn.nextSent(), "CAP");

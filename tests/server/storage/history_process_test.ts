@@ -277,7 +277,7 @@ Deno.test("server.ts killed with lines in its journal, not yet in the database: 
 /** Connects with the `ids` capability on and joins as `alias`. */
 async function joinWithIds(port: number, alias: string, ca: string) {
   const client = await TestClient.connect(port, "127.0.0.1", ca);
-  assert.match(await client.expect(/^HELLO /), /[ ,]caps=ids[ ,]/);
+  assert.match(await client.expect(/^HELLO /), /[ ,]caps=ids[ ,+]/);
   await client.send("/cap ids");
   assert.equal(await client.readLine(), "CAP ids");
   await client.send(alias);
@@ -397,7 +397,7 @@ Deno.test("server.ts applies --history-keep-rows, and history export prints what
     // Retention runs at start (then every minute), in the background.
     await withServerProcess(
       serverPermissions(dir),
-      loopbackArgs(dir, "--history-keep-rows", "3"),
+      loopbackArgs(dir, "--history-keep-rows", "3", "--history", "3"),
       async (server) => {
         using cat = await TestClient.join(server.port, "cat", { ca: ca.cert });
         const { said } = await readHistory(cat);

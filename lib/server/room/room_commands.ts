@@ -1,0 +1,207 @@
+/**
+ * What a member with `rooms` asks of the rooms: `/join`, `/part`,
+ * `/rooms`, and the commands that act on one room (its scope: the line's
+ * `#room ` prefix, else the current room): chat, `/me`, `/who`, `/topic`,
+ * `/history`. Room operators' commands are `room_moderator.ts`'s. Refusals
+ * are `ProtocolError`s for the session to send back.
+ *
+ * @module
+ */
+
+import {
+  HISTORY_REQUEST_LIMIT,
+  ProtocolError,
+  validateRoomName,
+} from "../../protocol.ts";
+import type { Command } from "../../commands.ts";
+import { whoList } from "./directory.ts";
+import type { Moderation } from "../access/moderation.ts";
+import type { Moderated, ModeratorCommand } from "./moderator.ts";
+import type { Room } from "./room.ts";
+import type { RoomRouter } from "./room_router.ts";
+import type { RoomState } from "./room_state.ts";
+
+/** At most this many rooms are listed by `/rooms`. */
+export const ROOMS_LIST_LIMIT = 200;
+
+/** What the room commands need. */
+export interface RoomCommandContext<M extends Moderated> {
+  readonly room: Room<M>;
+  readonly router: RoomRouter<M>;
+  /** Lines of history on join and for `/history` without N. */
+  readonly history: number;
+  readonly now: number;
+  /** Where the default room's topic is kept (it outlives restarts). */
+  readonly moderation: Moderation;
+  /** Carries out a server operator's command (the default room's). */
+  readonly moderate: (command: ModeratorCommand) => Promise<void>;
+}
+
+/**
+ * The room a line acts in: the one its prefix names (it must be in it),
+ * else its current room (it must have one).
+ */
+export function scopeOf<M extends Moderated>(
+  router: RoomRouter<M>,
+  member: M,
+  named: string | null,
+): RoomState<M> {
+  const name = named ?? router.rooms.current(member);
+  if (name === null) {
+    throw new ProtocolError(
+      "not-in-room",
+      "You are in no room: /join #room",
+    );
+  }
+  const state = router.rooms.get(name);
+  if (!state?.members.has(member.id)) {
+    throw new ProtocolError("not-in-room", `You are not in ${name}`);
+  }
+  return state;
+}
+
+/** `/join #room [KEY]`: in (announced), or a switch when in already. */
+export function join<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  member: M,
+  command: Extract<Command, { kind: "join" }>,
+): void {
+  const { rooms } = ctx.router;
+  const name = validateRoomName(command.room);
+  const state = rooms.prepareJoin(member, name, command.key);
+  if (state === null) {
+    if (rooms.get(name)?.members.has(member.id)) {
+      rooms.setCurrent(member, name);
+      ctx.router.tellCurrent(member);
+    }
+    return;
+  }
+  ctx.room.appendIn(name, {
+    type: "JOIN",
+    alias: member.alias,
+    online: String(state.members.size + 1),
+  }, member);
+}
+
+/** `/part [#room] [REASON]`: out of the room, announced to it and to the parter. */
+export function part<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  member: M,
+  command: Extract<Command, { kind: "part" }>,
+  scope: string | null,
+): void {
+  const named = command.room === null ? scope : validateRoomName(command.room);
+  const state = scopeOf(ctx.router, member, named);
+  leaveRoom(ctx, member, state, "part", command.reason);
+}
+
+/** Takes `member` out of `state` and announces it (`LEAVE reason`). */
+export function leaveRoom<M extends Moderated>(
+  ctx: Pick<RoomCommandContext<M>, "room" | "router">,
+  member: M,
+  state: RoomState<M>,
+  reason: "part" | "kicked" | "banned",
+  text: string,
+): void {
+  if (!ctx.router.rooms.remove(member, state)) return;
+  ctx.room.appendIn(state.name, {
+    type: "LEAVE",
+    alias: member.alias,
+    online: String(state.members.size),
+    reason,
+    text,
+  }, member);
+}
+
+/** `/rooms`: the rooms it may see, busiest first, then `INFO N rooms`. */
+export function listRooms<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  member: M,
+): void {
+  const visible = [...ctx.router.rooms.all()]
+    .filter((state) => state.visibleTo(member))
+    .sort((a, b) =>
+      b.members.size - a.members.size || (a.name < b.name ? -1 : 1)
+    );
+  for (const state of visible.slice(0, ROOMS_LIST_LIMIT)) {
+    ctx.room.replies.tell(member, {
+      type: "ROOM",
+      room: state.name,
+      members: String(state.members.size),
+      flags: state.flagsFor(member),
+      topic: state.record.topic?.text ?? "",
+    });
+  }
+  const count = visible.length;
+  ctx.room.replies.tell(member, {
+    type: "INFO",
+    text: `${count} room${count === 1 ? "" : "s"}`,
+  });
+}
+
+/** `/who` of a room: its count and members, operators marked `@`. */
+export function who<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  member: M,
+  state: RoomState<M>,
+): void {
+  const entries = [...state.members.values()].map((m) => ({
+    alias: m.alias,
+    operator: state.isOperator(m),
+  }));
+  ctx.router.tellIn(member, state, {
+    type: "WHO",
+    online: String(state.members.size),
+    aliases: whoList(entries).join(" "),
+  });
+}
+
+/** `/history [N]` of a room. */
+export function history<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  member: M,
+  state: RoomState<M>,
+  count: number | null,
+): void {
+  if (ctx.history === 0) {
+    throw new ProtocolError("no-history", "This room keeps no history");
+  }
+  ctx.room.replies.history(
+    member,
+    Math.min(count ?? ctx.history, HISTORY_REQUEST_LIMIT),
+    true,
+    { recent: state.recent, room: member.roomsOn ? state.name : undefined },
+  );
+}
+
+/** `/topic` of a room: shown, or (its operators) set and announced. */
+export function topic<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  member: M,
+  state: RoomState<M>,
+  text: string,
+): void {
+  if (text === "") {
+    const current = state.record.topic;
+    if (current) {
+      ctx.router.tellIn(member, state, {
+        type: "TOPIC",
+        alias: current.by,
+        text: current.text,
+      });
+    } else {
+      ctx.room.replies.tell(member, { type: "INFO", text: "No topic is set" });
+    }
+    return;
+  }
+  state.checkOperator(member, "topic");
+  const set = { text, by: member.alias };
+  state.record.topic = set;
+  if (state === ctx.router.rooms.default) ctx.moderation.setTopic(set);
+  ctx.room.announce(
+    { type: "TOPIC", alias: member.alias, text },
+    member,
+    { kind: "topic", topic: set },
+    ctx.router.rooms.eventRoom(state),
+  );
+}

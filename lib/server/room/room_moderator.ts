@@ -1,0 +1,275 @@
+/**
+ * Room operators' commands, in one room (not the default room's kick and
+ * mute, which stay the server operators' commands of `moderator.ts`):
+ * `/kick`, `/mute`, `/unmute`, `/roomban`, `/roomunban`, `/roombans`,
+ * `/op`, `/deop`, `/key`, `/invite`, `/inviteonly` and `/register`. Each
+ * checks that the one asking operates the room (its operators, server
+ * operators), changes the room's record, and announces a `MOD` line in
+ * the room (the key itself is never announced). A server operator is
+ * never the target of a kick, mute or ban.
+ *
+ * @module
+ */
+
+import { ProtocolError } from "../../protocol.ts";
+import type { Command } from "../../commands.ts";
+import { describeSanction, type Sanction } from "../access/moderation.ts";
+import type { Moderated } from "./moderator.ts";
+import { leaveRoom, type RoomCommandContext } from "./room_commands.ts";
+import { hashRoomKey, memberKey, type RoomState } from "./room_state.ts";
+
+/** The commands of room operators. */
+export type RoomModeratorCommand =
+  | Extract<Command, { kind: "kick" | "key" | "inviteonly" }>
+  | {
+    readonly kind: "mute" | "roomban";
+    readonly target: string;
+    readonly durationMs: number | null;
+    readonly reason: string;
+  }
+  | {
+    readonly kind: "unmute" | "roomunban" | "op" | "deop" | "invite";
+    readonly target: string;
+  }
+  | { readonly kind: "roombans" | "register" };
+
+/** What carrying out one room operator's command has at hand. */
+interface Act<M extends Moderated> {
+  readonly ctx: RoomCommandContext<M>;
+  readonly actor: M;
+  readonly state: RoomState<M>;
+  /** Announces `MOD action alias by text` in the room. */
+  readonly mod: (action: string, alias: string, text?: string) => void;
+}
+
+/** Carries out a room operator's command in `state`. */
+export function moderateRoom<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  actor: M,
+  state: RoomState<M>,
+  command: RoomModeratorCommand,
+): Promise<void> | void {
+  state.checkOperator(actor, command.kind);
+  const mod = (action: string, alias: string, text = "") =>
+    ctx.room.announce(
+      { type: "MOD", action, alias, by: actor.alias, text },
+      actor,
+      undefined,
+      state.name,
+    );
+  const act: Act<M> = { ctx, actor, state, mod };
+  switch (command.kind) {
+    case "kick":
+      return kick(act, command.target, command.reason);
+    case "mute":
+    case "roomban":
+      return restrict(act, command);
+    case "unmute":
+    case "roomunban":
+      return lift(act, command.kind, command.target);
+    case "roombans":
+      return listRoomBans(ctx, actor, state);
+    case "op":
+    case "deop":
+      return setOperator(act, command.kind, command.target);
+    case "key":
+      state.record.keyHash = command.key === null
+        ? null
+        : hashRoomKey(command.key);
+      return mod("key", "-", command.key === null ? "off" : "on");
+    case "inviteonly":
+      state.record.inviteOnly = command.on;
+      return mod("invite-only", "-", command.on ? "on" : "off");
+    case "invite":
+      return invite(act, command.target);
+    case "register":
+      return register(actor, state, mod);
+  }
+}
+
+/** `/kick ALIAS [REASON]`: announced, then out of the room. */
+async function kick<M extends Moderated>(
+  { ctx, state, mod }: Act<M>,
+  alias: string,
+  reason: string,
+): Promise<void> {
+  const target = await inRoom(ctx, state, alias);
+  mod("kick", target.alias, reason);
+  leaveRoom(ctx, target, state, "kicked", reason);
+}
+
+/** `/mute` and `/roomban`: recorded, announced; the banned leave. */
+async function restrict<M extends Moderated>(
+  { ctx, actor, state, mod }: Act<M>,
+  command: Extract<RoomModeratorCommand, { kind: "mute" | "roomban" }>,
+): Promise<void> {
+  const target = await present(ctx, command.target);
+  const ban = command.kind === "roomban";
+  const added = sanction(state, target, ban ? "ban" : "mute", {
+    by: actor.alias,
+    reason: command.reason,
+    until: command.durationMs === null ? null : ctx.now + command.durationMs,
+  });
+  mod(ban ? "ban" : "mute", target.alias, describeSanction(added));
+  if (ban) leaveRoom(ctx, target, state, "banned", command.reason);
+}
+
+/** `/unmute` and `/roomunban`: lifted and announced. */
+function lift<M extends Moderated>(
+  { state, mod }: Act<M>,
+  kind: "unmute" | "roomunban",
+  target: string,
+): void {
+  const list = kind === "unmute" ? "mutes" : "bans";
+  const name = target.toLowerCase();
+  const kept = state.record[list].filter((s) =>
+    s.label.toLowerCase() !== name && s.target.toLowerCase() !== name
+  );
+  if (kept.length === state.record[list].length) {
+    throw new ProtocolError(
+      "no-such-sanction",
+      `Nothing to lift: "${target}" is not ${
+        list === "mutes" ? "muted" : "banned"
+      } in ${state.name}`,
+    );
+  }
+  state.record[list] = kept;
+  mod(list === "mutes" ? "unmute" : "unban", target);
+}
+
+/** `/op` and `/deop`: a room operator more or less. */
+async function setOperator<M extends Moderated>(
+  { ctx, state, mod }: Act<M>,
+  kind: "op" | "deop",
+  alias: string,
+): Promise<void> {
+  const target = await present(ctx, alias);
+  const key = memberKey(target);
+  const ops = state.record.operators.filter((name) => name !== key);
+  if (kind === "op") ops.push(key);
+  state.record.operators = ops;
+  mod(kind, target.alias);
+}
+
+/** `/invite ALIAS`: it may enter past key and invite-only; it is told so. */
+async function invite<M extends Moderated>(
+  { ctx, actor, state }: Act<M>,
+  alias: string,
+): Promise<void> {
+  const target = await present(ctx, alias);
+  const key = memberKey(target);
+  if (!state.record.invites.includes(key)) state.record.invites.push(key);
+  ctx.room.replies.tell(target, {
+    type: "INVITE",
+    room: state.name,
+    by: actor.alias,
+  });
+  ctx.room.replies.tell(actor, {
+    type: "INFO",
+    text: `${target.alias} is invited to ${state.name}`,
+  });
+}
+
+/** `/register`: the room persists (accounts and server operators). */
+function register<M extends Moderated>(
+  actor: M,
+  state: RoomState<M>,
+  mod: (action: string, alias: string, text?: string) => void,
+): void {
+  if (actor.account === null && !actor.operator) {
+    throw new ProtocolError(
+      "not-permitted",
+      "Only accounts register rooms: log in first",
+    );
+  }
+  state.record.registeredBy = actor.account ?? actor.alias;
+  mod("register", "-");
+}
+
+/** Records a room ban or mute of `target` and returns it. */
+function sanction<M extends Moderated>(
+  state: RoomState<M>,
+  target: M,
+  type: "ban" | "mute",
+  how: { by: string; reason: string; until: number | null },
+): Sanction {
+  const [aim] = state.banTargets(target);
+  if (aim === undefined) {
+    throw new ProtocolError(
+      "no-such-alias",
+      `Cannot ${type} "${target.alias}": its address is unknown`,
+    );
+  }
+  const { bans, mutes } = state.record;
+  const added: Sanction = {
+    id: Math.max(0, ...bans.map((s) => s.id), ...mutes.map((s) => s.id)) + 1,
+    type,
+    ...aim,
+    label: target.account ?? target.alias,
+    ...how,
+  };
+  const list = type === "ban" ? "bans" : "mutes";
+  state.record[list] = [...state.record[list], added];
+  return added;
+}
+
+/** `/roombans`: the room's bans, to the operator alone. */
+function listRoomBans<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  actor: M,
+  state: RoomState<M>,
+): void {
+  const bans = state.record.bans.filter((s) =>
+    s.until === null || s.until > ctx.now
+  );
+  for (const ban of bans) {
+    ctx.room.replies.tell(actor, {
+      type: "BAN",
+      kind: ban.kind,
+      target: ban.label,
+      until: ban.until === null ? "-" : new Date(ban.until).toISOString(),
+      by: ban.by,
+      text: ban.reason,
+    });
+  }
+  ctx.room.replies.tell(actor, {
+    type: "INFO",
+    text: `${bans.length} ${
+      bans.length === 1 ? "ban" : "bans"
+    } in ${state.name}`,
+  });
+}
+
+/** The member of this server called `alias`, not a server operator. */
+async function present<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  alias: string,
+): Promise<M> {
+  const found = await ctx.room.find(alias);
+  if (found === null || !("here" in found)) {
+    throw new ProtocolError("no-such-alias", `Nobody is called "${alias}"`);
+  }
+  if (found.here.operator) {
+    throw new ProtocolError(
+      "not-permitted",
+      `"${found.here.alias}" is a server operator`,
+    );
+  }
+  return found.here;
+}
+
+/** The member of room `state` called `alias`. */
+async function inRoom<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  state: RoomState<M>,
+  alias: string,
+): Promise<M> {
+  const target = await present(ctx, alias);
+  if (!state.members.has(target.id)) {
+    throw new ProtocolError(
+      "not-in-room",
+      `"${target.alias}" is not in ${state.name}`,
+    );
+  }
+  return target;
+}

@@ -1,0 +1,81 @@
+/**
+ * The options of a {@linkcode Room} and the counters it keeps.
+ *
+ * @module
+ */
+
+import type { LeaveReason } from "../../server_lines.ts";
+import type { Clock } from "../../clock.ts";
+import type { Directory } from "./directory.ts";
+import type { LineArena } from "./line_arena.ts";
+import type { Member } from "./member.ts";
+import type { RoomEvent, RoomLog } from "./room_log.ts";
+import type { RoomLimits } from "./rooms.ts";
+import type { Topic } from "../access/moderation.ts";
+
+/** Options of `Room`. */
+export interface RoomOptions<M extends Member = Member> {
+  /** Where room events are ordered. */
+  log: RoomLog;
+  /**
+   * Largest room size at which joins and leaves are announced one by one
+   * (`--announce-limit`). Above it they are counted and announced as one
+   * `PRESENCE` summary just before the next line that everyone receives.
+   */
+  announceLimit: number;
+  /** Encodes fanned-out lines; its chunk size bounds what a queue pins. */
+  arena?: LineArena;
+  /**
+   * Most bytes of history sent at once: the newest lines that fit (half a
+   * member's queue, so that asking for history never makes one too slow).
+   * @default {Infinity}
+   */
+  historyBytes?: number;
+  /** Called after a member has left, whatever the reason (for logs). */
+  onLeave?: (member: M, reason: LeaveReason) => void;
+  /**
+   * Who holds which alias, here or on every server of the room.
+   * @default {a new LocalDirectory}
+   */
+  directory?: Directory<M>;
+  /**
+   * Called with each event the log hands on, before any member gets it:
+   * a server carries out there what another one decided.
+   */
+  onEvent?: (event: RoomEvent) => void;
+  /** Time, for the stall rule. @default {systemClock} */
+  clock?: Clock;
+  /**
+   * How long a member's queue may stay above its watermark without a break
+   * (`--stall-timeout`) before the room drops it as slow.
+   * @default {Infinity}
+   */
+  stallMs?: number;
+  /**
+   * Bytes of lines (about) appended and not yet handed on by the log
+   * above which the room counts as congested.
+   * @default {Infinity}
+   */
+  backlogBytes?: number;
+  /**
+   * Rooms (capability `rooms`): their limits, and the lines of history
+   * each room keeps. Absent: one room, as before (a cluster).
+   */
+  rooms?: RoomLimits & {
+    readonly history: number;
+    /** The default room's topic at start. */
+    readonly topic?: Topic | null;
+    /**
+     * Each room's last messages as stored (at start); absent: those the
+     * log keeps at hand.
+     */
+    readonly stored?: readonly RoomEvent[];
+  };
+}
+
+/** Counters a server reports in its logs. */
+export interface RoomStats {
+  joins: number;
+  messages: number;
+  peakMembers: number;
+}

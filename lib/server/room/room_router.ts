@@ -1,0 +1,138 @@
+/**
+ * The fan-out of a server with rooms on: each event the log hands on goes
+ * to the members of its room only (a rename or a leave of the server to
+ * every room of its member, each with that room's count), prefixed with
+ * the room for members with `rooms` and as today for the others. A `JOIN`
+ * with a room puts its member in (it gets its own `JOIN`, then the room's
+ * topic, history and `CURRENT`, in the same step, so no line is both
+ * history and live); a part's `LEAVE` reaches its member too. Each room
+ * keeps its own recent lines and counts its own `PRESENCE`.
+ *
+ * @module
+ */
+
+import type { ServerLine } from "../../server_lines.ts";
+import type { Member } from "./member.ts";
+import type { Replies } from "./replies.ts";
+import { HISTORY_TYPES, type RoomEvent, type RoomLine } from "./room_log.ts";
+import type { RoomState } from "./room_state.ts";
+import type { RoomSet } from "./rooms.ts";
+
+/** What the router needs of its room. */
+export interface RouterHost<M extends Member> {
+  /** The members of this server, by id. */
+  readonly here: ReadonlyMap<string, M>;
+  /** Sends one line to one member (dropped if it cannot take it). */
+  send(member: M, line: ServerLine): void;
+  /** The same, with the `#room ` prefix. */
+  sendIn(member: M, room: string, line: ServerLine): void;
+  readonly replies: Replies<M>;
+  /** Lines of history replayed on entering a room. */
+  readonly history: number;
+}
+
+/** Routes events to the rooms' members (see the module). */
+export class RoomRouter<M extends Member> {
+  readonly rooms: RoomSet<M>;
+  #host: RouterHost<M>;
+
+  /** A router over `rooms`. */
+  constructor(rooms: RoomSet<M>, host: RouterHost<M>) {
+    this.rooms = rooms;
+    this.#host = host;
+  }
+
+  /** Sends a line about room `state` to one member, prefixed if it has `rooms`. */
+  tellIn(member: M, state: RoomState<M>, line: ServerLine): void {
+    if (member.roomsOn) this.#host.sendIn(member, state.name, line);
+    else this.#host.send(member, line);
+  }
+
+  /** Tells a member with `rooms` its current room (`CURRENT`). */
+  tellCurrent(member: M): void {
+    if (!member.roomsOn) return;
+    const room = this.rooms.current(member) ?? "-";
+    this.#host.send(member, { type: "CURRENT", room });
+  }
+
+  /**
+   * What a member sees on entering `state`, right after its `JOIN`: the
+   * topic, the room's history, and `CURRENT` (with `rooms`).
+   */
+  enter(member: M, state: RoomState<M>): void {
+    const topic = state.record.topic;
+    if (topic) {
+      this.tellIn(member, state, {
+        type: "TOPIC",
+        alias: topic.by,
+        text: topic.text,
+      });
+    }
+    const { history, replies } = this.#host;
+    if (history > 0) {
+      replies.history(member, history, false, {
+        recent: state.recent,
+        room: member.roomsOn ? state.name : undefined,
+      });
+    }
+    this.tellCurrent(member);
+  }
+
+  /** Delivers a committed event to its rooms; returns who could not take it. */
+  fanOut(event: RoomEvent): M[] | undefined {
+    let slow: M[] | undefined;
+    for (const state of this.rooms.roomsForEvent(event)) {
+      const full = this.#toRoom(state, event);
+      if (full) (slow ??= []).push(...full);
+    }
+    return slow;
+  }
+
+  #toRoom(state: RoomState<M>, event: RoomEvent): M[] | undefined {
+    const { line } = event;
+    const origin = event.room === undefined
+      ? undefined
+      : this.#host.here.get(event.origin);
+    let joiner: M | undefined;
+    let parter: M | undefined;
+    if (origin && line.type === "JOIN" && !state.members.has(origin.id)) {
+      joiner = origin;
+      this.rooms.joined(origin, state);
+    } else if (
+      origin && line.type === "LEAVE" && !state.members.has(origin.id)
+    ) {
+      parter = origin;
+    }
+    const out = recount(line, state);
+    if (HISTORY_TYPES.has(line.type)) state.recent.add(event);
+    if (event.effect?.kind === "topic") state.record.topic = event.effect.topic;
+    let slow: M[] | undefined;
+    if (!state.fan.countsAsPresence(out)) {
+      const summary = state.fan.takeSummary();
+      if (summary !== null) {
+        slow = state.fan.toRoom(state.members, summary, state.name);
+      }
+      const more = state.fan.toRoom(state.members, out, state.name, event);
+      if (more) (slow ??= []).push(...more);
+    } else if (joiner?.roomsOn) {
+      this.#host.sendIn(joiner, state.name, out);
+    }
+    if (parter?.roomsOn) {
+      this.#host.sendIn(parter, state.name, out);
+      this.tellCurrent(parter);
+    }
+    if (joiner) this.enter(joiner, state);
+    return slow;
+  }
+}
+
+/** A join, leave or rename with the count of the room it is shown in. */
+function recount<M extends Member>(
+  line: RoomLine,
+  state: RoomState<M>,
+): RoomLine {
+  if (line.type === "JOIN" || line.type === "LEAVE" || line.type === "NICK") {
+    return { ...line, online: String(state.members.size) };
+  }
+  return line;
+}

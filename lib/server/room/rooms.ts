@@ -1,0 +1,363 @@
+/**
+ * The rooms of one server (capability `rooms`): a set of
+ * {@linkcode RoomState}s keyed by name, with the default room always in
+ * it, which room each member with `rooms` is in and which is its current
+ * one, and where each event the log hands on goes. An event names its
+ * room (none: the default room); a member's own rename and leave name no
+ * room and go to every room it is in. Every room's members are its own
+ * map, so a line in a room of ten touches ten members. Aliases stay
+ * unique server-wide (the directory's); the log keeps one global order.
+ * What members may ask of the rooms is `room_commands.ts`'s.
+ *
+ * @module
+ */
+
+import type { Clock, TimerId } from "../../clock.ts";
+import { HISTORY_REQUEST_LIMIT, ProtocolError } from "../../protocol.ts";
+import type { LineArena } from "./line_arena.ts";
+import type { Member } from "./member.ts";
+import type { Moderated } from "./moderator.ts";
+import type { RoomEvent } from "./room_log.ts";
+import type { Topic } from "../access/moderation.ts";
+import {
+  memberKey,
+  newRoomRecord,
+  roomSkeleton,
+  RoomState,
+} from "./room_state.ts";
+
+/** Who may create a room with `/join` (`--room-create`). */
+export type RoomCreate = "any" | "accounts" | "operators";
+
+/** The rooms limits, from the config. */
+export interface RoomLimits {
+  /** `--default-room`. */
+  readonly defaultRoom: string;
+  /** `--room-create`. */
+  readonly roomCreate: RoomCreate;
+  /** `--max-rooms`: rooms on the server, the default one included. */
+  readonly maxRooms: number;
+  /** `--max-rooms-per-member`. */
+  readonly maxRoomsPerMember: number;
+  /** `--room-grace`: how long an empty temporary room lives on. */
+  readonly roomGraceMs: number;
+  /** `--room-creations`: rooms one account or address group creates an hour. */
+  readonly roomCreations: number;
+}
+
+/** Options of {@linkcode RoomSet}. */
+export interface RoomSetOptions extends RoomLimits {
+  readonly arena: LineArena;
+  readonly announceLimit: number;
+  /** Lines of history each room keeps at hand. */
+  readonly history: number;
+  readonly clock: Clock;
+  /** The default room's topic at start. */
+  readonly topic?: Topic | null;
+}
+
+/** The rooms a member with `rooms` is in, in join order, and its current one. */
+interface MemberRooms {
+  readonly rooms: string[];
+  current: string | null;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** The rooms of this server (see the module). */
+export class RoomSet<M extends Member> {
+  readonly limits: RoomLimits;
+  #options: RoomSetOptions;
+  #rooms = new Map<string, RoomState<M>>();
+  #skeletons = new Map<string, string>();
+  #of = new Map<string, MemberRooms>();
+  /** The rooms of members who left, until their `LEAVE` is handed on. */
+  #departed = new Map<string, string[]>();
+  /** Joins appended and not handed on yet: `id room`. */
+  #joining = new Set<string>();
+  /** When each account or address group created rooms, this hour. */
+  #creations = new Map<string, number[]>();
+  readonly default: RoomState<M>;
+
+  /** The set with its default room only. */
+  constructor(options: RoomSetOptions) {
+    this.#options = options;
+    this.limits = options;
+    // The default room reaches back as far as /history does, as before.
+    const deep = options.history > 0 ? HISTORY_REQUEST_LIMIT : 0;
+    this.default = this.#add(options.defaultRoom, deep);
+    this.default.record.topic = options.topic ?? null;
+  }
+
+  /** Every room, in no order. */
+  all(): IterableIterator<RoomState<M>> {
+    return this.#rooms.values();
+  }
+
+  /** How many rooms there are. */
+  get size(): number {
+    return this.#rooms.size;
+  }
+
+  /** The room called `name`, if it exists. */
+  get(name: string): RoomState<M> | undefined {
+    return this.#rooms.get(name);
+  }
+
+  /** The room for an event's `room` field (none: the default room). */
+  ofEvent(room: string | undefined): RoomState<M> | undefined {
+    return room === undefined ? this.default : this.#rooms.get(room);
+  }
+
+  /** The `room` field of an event in `state` (none for the default room). */
+  eventRoom(state: RoomState<M>): string | undefined {
+    return state === this.default ? undefined : state.name;
+  }
+
+  /** The rooms `member` is in, in the order it joined them. */
+  roomsOf(member: M): readonly string[] {
+    const rooms = this.#of.get(member.id)?.rooms;
+    if (rooms) return rooms;
+    return this.default.members.has(member.id) ? [this.default.name] : [];
+  }
+
+  /** The member's current room (where unprefixed lines go); null: none. */
+  current(member: M): string | null {
+    if (!member.roomsOn) return this.default.name;
+    return this.#of.get(member.id)?.current ?? null;
+  }
+
+  /** Makes `name` the member's current room (one it is in). */
+  setCurrent(member: M, name: string): void {
+    const entry = this.#of.get(member.id);
+    if (entry) entry.current = name;
+  }
+
+  /** The member entered the server: it is in the default room. */
+  enterServer(member: M): void {
+    this.#addMember(this.default, member);
+  }
+
+  /**
+   * The member left the server: out of every room (kept until its `LEAVE`
+   * is handed on, which then goes to each).
+   */
+  depart(member: M): void {
+    const rooms = [...this.roomsOf(member)];
+    for (const name of rooms) {
+      const state = this.#rooms.get(name);
+      if (state) this.#removeMember(state, member);
+    }
+    this.#of.delete(member.id);
+    if (rooms.length > 0) this.#departed.set(member.id, rooms);
+  }
+
+  /** The rooms a departed member was in (taken: asked once). */
+  takeDeparted(id: string): string[] {
+    const rooms = this.#departed.get(id) ?? [];
+    this.#departed.delete(id);
+    return rooms;
+  }
+
+  /**
+   * Checks that `member` may join `name` with `key` (creating the room when
+   * absent and allowed) and returns it, or null when it is in already.
+   * The caller appends its `JOIN`; {@linkcode joined} adds it once the log
+   * hands that on.
+   */
+  prepareJoin(
+    member: M & Moderated,
+    name: string,
+    key: string,
+  ): RoomState<M> | null {
+    const existing = this.#rooms.get(name);
+    if (existing?.members.has(member.id)) return null;
+    const pending = `${member.id} ${name}`;
+    if (this.#joining.has(pending)) return null;
+    const held = this.roomsOf(member).length +
+      this.#pendingOf(member.id);
+    if (held >= this.limits.maxRoomsPerMember) {
+      throw new ProtocolError(
+        "too-many-rooms",
+        `You are in ${held} rooms, the most one member may be in: /part one first`,
+      );
+    }
+    const now = this.#options.clock.now();
+    const state = existing ?? this.#create(member, name, now);
+    if (existing) state.checkEntry(member, key, now);
+    this.#joining.add(pending);
+    return state;
+  }
+
+  /** A join's `JOIN` was not stored: it no longer counts. */
+  joinFailed(member: M, name: string): void {
+    this.#joining.delete(`${member.id} ${name}`);
+  }
+
+  /** The `JOIN` of `member` in `state` was handed on: it is in. */
+  joined(member: M, state: RoomState<M>): void {
+    this.#joining.delete(`${member.id} ${state.name}`);
+    this.#addMember(state, member);
+    this.setCurrent(member, state.name);
+  }
+
+  /**
+   * Takes `member` out of `state` (a part, a kick, a room ban); its current
+   * room becomes the last one it still holds, or none. Returns whether it
+   * was in.
+   */
+  remove(member: M, state: RoomState<M>): boolean {
+    if (!state.members.has(member.id)) return false;
+    this.#removeMember(state, member);
+    const entry = this.#of.get(member.id);
+    if (entry && entry.current === state.name) {
+      entry.current = entry.rooms.at(-1) ?? null;
+    }
+    return true;
+  }
+
+  /** Stops every room's expiry timer (at shutdown). */
+  close(): void {
+    for (const state of this.#rooms.values()) {
+      this.#options.clock.clearTimeout(state.expiry as TimerId | undefined);
+    }
+  }
+
+  #pendingOf(id: string): number {
+    let count = 0;
+    for (const key of this.#joining) if (key.startsWith(`${id} `)) count++;
+    return count;
+  }
+
+  /** Creates room `name` for `member`, who operates it, if allowed. */
+  #create(member: M & Moderated, name: string, now: number): RoomState<M> {
+    const { roomCreate, maxRooms, roomCreations } = this.limits;
+    const allowed = roomCreate === "any" ||
+      (roomCreate === "accounts" && member.account !== null) ||
+      member.operator;
+    if (!allowed) {
+      throw new ProtocolError(
+        "no-such-room",
+        `No room is called ${name}, and only ${roomCreate} may create one`,
+      );
+    }
+    const lookalike = this.#skeletons.get(roomSkeleton(name));
+    if (lookalike !== undefined) {
+      throw new ProtocolError("room-taken", `Looks like ${lookalike}`);
+    }
+    if (this.#rooms.size >= maxRooms) {
+      throw new ProtocolError(
+        "rooms-full",
+        `The server has ${this.#rooms.size} rooms, its most: join one of them`,
+      );
+    }
+    const who = member.account?.toLowerCase() ?? `@${member.host}`;
+    const times = (this.#creations.get(who) ?? []).filter((t) =>
+      t > now - HOUR_MS
+    );
+    if (!member.operator && times.length >= roomCreations) {
+      throw new ProtocolError(
+        "room-creations",
+        `You created ${times.length} rooms this hour, the most allowed: try later`,
+      );
+    }
+    times.push(now);
+    this.#creations.set(who, times);
+    const state = this.#add(name);
+    state.record.operators.push(memberKey(member));
+    this.#expireLater(state);
+    return state;
+  }
+
+  #add(name: string, history = this.#options.history): RoomState<M> {
+    const state = new RoomState<M>(newRoomRecord(name), this.#options.arena, {
+      announceLimit: this.#options.announceLimit,
+      history,
+    });
+    this.#rooms.set(name, state);
+    this.#skeletons.set(roomSkeleton(name), name);
+    return state;
+  }
+
+  #addMember(state: RoomState<M>, member: M): void {
+    state.members.set(member.id, member);
+    this.#options.clock.clearTimeout(state.expiry as TimerId | undefined);
+    state.expiry = undefined;
+    if (!member.roomsOn) return;
+    let entry = this.#of.get(member.id);
+    if (!entry) {
+      entry = { rooms: [], current: null };
+      this.#of.set(member.id, entry);
+    }
+    if (!entry.rooms.includes(state.name)) entry.rooms.push(state.name);
+    entry.current ??= state.name;
+  }
+
+  #removeMember(state: RoomState<M>, member: M): void {
+    state.members.delete(member.id);
+    const entry = this.#of.get(member.id);
+    if (entry) {
+      const at = entry.rooms.indexOf(state.name);
+      if (at !== -1) entry.rooms.splice(at, 1);
+    }
+    // A guest operates a room only while connected.
+    if ((member as Partial<Moderated>).account === null) {
+      const ops = state.record.operators;
+      const at = ops.indexOf(member.alias.toLowerCase());
+      if (at !== -1) ops.splice(at, 1);
+    }
+    this.#expireLater(state);
+  }
+
+  /** An empty temporary room goes once it stayed empty for the grace. */
+  #expireLater(state: RoomState<M>): void {
+    if (
+      state === this.default || state.members.size > 0 ||
+      state.record.registeredBy !== null
+    ) return;
+    const clock = this.#options.clock;
+    clock.clearTimeout(state.expiry as TimerId | undefined);
+    state.expiry = clock.setTimeout(() => {
+      state.expiry = undefined;
+      if (state.members.size > 0 || state.record.registeredBy !== null) return;
+      for (const key of this.#joining) {
+        if (key.endsWith(` ${state.name}`)) return this.#expireLater(state);
+      }
+      this.#rooms.delete(state.name);
+      this.#skeletons.delete(roomSkeleton(state.name));
+    }, this.limits.roomGraceMs);
+  }
+
+  /** Where an event without a room goes: the rooms of its member, or the default. */
+  roomsForEvent(event: RoomEvent): RoomState<M>[] {
+    if (event.room !== undefined) {
+      const state = this.#rooms.get(event.room);
+      return state ? [state] : [];
+    }
+    const type = event.line.type;
+    if (type === "NICK" || type === "LEAVE") {
+      const member = this.#memberById(event.origin);
+      const names = member
+        ? this.roomsOf(member)
+        : type === "LEAVE"
+        ? this.takeDeparted(event.origin)
+        : [];
+      return names.flatMap((name) => this.#rooms.get(name) ?? []);
+    }
+    return [this.default];
+  }
+
+  #memberById(id: string): M | undefined {
+    for (const state of [this.default, ...this.#roomsOfId(id)]) {
+      const member = state.members.get(id);
+      if (member) return member;
+    }
+    return undefined;
+  }
+
+  #roomsOfId(id: string): RoomState<M>[] {
+    return (this.#of.get(id)?.rooms ?? []).flatMap((name) =>
+      this.#rooms.get(name) ?? []
+    );
+  }
+}

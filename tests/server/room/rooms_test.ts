@@ -1,0 +1,394 @@
+/**
+ * Tests of rooms (capability `rooms`) with fake members and a fake clock,
+ * no sockets: which room each line reaches, joins, parts, history per
+ * room, room operators, every refusal and limit, and empty rooms expiring.
+ */
+
+import assert from "node:assert/strict";
+import { ProtocolError } from "../../../lib/protocol.ts";
+import type { Moderation } from "../../../lib/server/access/moderation.ts";
+import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
+import type { Moderated } from "../../../lib/server/room/moderator.ts";
+import { Room } from "../../../lib/server/room/room.ts";
+import type { RoomCommandContext } from "../../../lib/server/room/room_commands.ts";
+import { roomLine } from "../../../lib/server/room/room_lines.ts";
+import { roomSkeleton } from "../../../lib/server/room/room_state.ts";
+import type { RoomLimits } from "../../../lib/server/room/rooms.ts";
+import type { ByeReason } from "../../../lib/server_lines.ts";
+import { FakeClock } from "../../_fakes.ts";
+
+let ids = 0;
+
+/** A member that records what it receives. */
+class FakeMember implements Moderated {
+  readonly id = String(++ids);
+  alias = "";
+  operator = false;
+  account: string | null = null;
+  host = `10.0.${ids}.1`;
+  roomsOn = true;
+  inbox: string[] = [];
+  deliver(line: Uint8Array): boolean {
+    this.inbox.push(new TextDecoder().decode(line).replace(/\n$/, ""));
+    return true;
+  }
+  close(_reason: ByeReason, _text: string): void {}
+  mute(): void {}
+  take(): string[] {
+    return this.inbox.splice(0);
+  }
+}
+
+const LIMITS: RoomLimits = {
+  defaultRoom: "#lobby",
+  roomCreate: "any",
+  maxRooms: 1000,
+  maxRoomsPerMember: 20,
+  roomGraceMs: 600_000,
+  roomCreations: 10,
+};
+
+function server(limits: Partial<RoomLimits> = {}, history = 50) {
+  const clock = new FakeClock();
+  const room = new Room<FakeMember>({
+    log: new MemoryLog(clock, 1000),
+    announceLimit: 100,
+    clock,
+    rooms: { ...LIMITS, ...limits, history },
+  });
+  const router = room.router!;
+  const ctx = (): RoomCommandContext<FakeMember> => ({
+    room,
+    router,
+    history,
+    now: clock.now(),
+    moderation: { setTopic() {} } as unknown as Moderation,
+    moderate: () => Promise.resolve(),
+  });
+  const join = async (
+    alias: string,
+    options: Partial<FakeMember> = {},
+  ): Promise<FakeMember> => {
+    const member = Object.assign(new FakeMember(), options);
+    await room.join(member, alias, {
+      onEnter: () => router.enter(member, router.rooms.default),
+    });
+    return member;
+  };
+  const line = (member: FakeMember, text: string) =>
+    roomLine(ctx(), member, text, {
+      checkMute() {},
+      common(command) {
+        throw new Error(`not a room command: ${command.kind}`);
+      },
+    });
+  return { clock, room, router, join, line };
+}
+
+/** The code of the ProtocolError `fn` throws (or rejects with). */
+async function refusal(fn: () => unknown): Promise<string> {
+  try {
+    await fn();
+  } catch (error) {
+    if (error instanceof ProtocolError) return `${error.code} ${error.message}`;
+    throw error;
+  }
+  throw new Error("not refused");
+}
+
+Deno.test("rooms: a member with rooms gets its own JOIN, CURRENT, and prefixed lines; one without sees today's lines", async () => {
+  const { join, line } = server();
+  const amy = await join("amy");
+  assert.deepEqual(amy.take(), [
+    "WELCOME amy 1 Type /help for commands",
+    "#lobby JOIN amy 1",
+    "CURRENT #lobby",
+  ]);
+  const old = await join("old", { roomsOn: false });
+  assert.deepEqual(old.take(), ["WELCOME old 2 Type /help for commands"]);
+  assert.deepEqual(amy.take(), ["#lobby JOIN old 2"]);
+  await line(amy, "hi");
+  assert.deepEqual(old.take(), ["MSG amy hi"]);
+  assert.deepEqual(amy.take(), ["#lobby MSG amy hi"]);
+});
+
+Deno.test("rooms: a line in a room reaches its members only; a member of two sees both, prefixed", async () => {
+  const { join, line, router } = server();
+  const [amy, bob, cat] = [
+    await join("amy"),
+    await join("bob"),
+    await join("cat"),
+  ];
+  await line(amy, "/join #ops");
+  await line(bob, "/join #dev");
+  await line(cat, "/join #ops");
+  await line(cat, "/join #dev");
+  for (const m of [amy, bob, cat]) m.take();
+  await line(amy, "#ops deploy done");
+  await line(bob, "build green");
+  assert.deepEqual(amy.take(), ["#ops MSG amy deploy done"]);
+  assert.deepEqual(bob.take(), ["#dev MSG bob build green"]);
+  assert.deepEqual(cat.take(), [
+    "#ops MSG amy deploy done",
+    "#dev MSG bob build green",
+  ]);
+  assert.equal(router.rooms.get("#ops")!.members.size, 2);
+  assert.equal(
+    await refusal(() => line(bob, "#ops hi")),
+    "not-in-room You are not in #ops",
+  );
+  // Text starting with # that is not a room prefix is a message.
+  await line(cat, "#ops #1 priority");
+  assert.deepEqual(amy.take(), ["#ops MSG cat #1 priority"]);
+  assert.equal(
+    await refusal(() => line(cat, "#ops")),
+    "usage Usage: #room TEXT or #room /COMMAND",
+  );
+});
+
+Deno.test("rooms: /join replays the room's own history and topic; /part tells everyone, the parter too, then CURRENT", async () => {
+  const { join, line } = server();
+  const amy = await join("amy");
+  const bob = await join("bob");
+  await line(amy, "/join #ops");
+  await line(amy, "/topic Deploys");
+  await line(amy, "ops line");
+  await line(amy, "#lobby lobby line");
+  bob.take();
+  await line(bob, "/join #OPS");
+  const seen = bob.take();
+  assert.equal(seen[0], "#ops JOIN bob 2");
+  assert.equal(seen[1], "#ops TOPIC amy Deploys");
+  assert.match(seen[2]!, /^#ops HIST \d+ \S+ MSG amy ops line$/);
+  assert.deepEqual(seen.slice(3), [
+    "#ops HISTEND 1 End of history: 1 message",
+    "CURRENT #ops",
+  ]);
+  // Already in: only a switch.
+  await line(bob, "/join #lobby");
+  assert.deepEqual(bob.take(), ["CURRENT #lobby"]);
+  await line(bob, "/who");
+  assert.deepEqual(bob.take(), ["#lobby WHO 2 amy bob"]);
+  await line(bob, "#ops /who");
+  assert.deepEqual(bob.take(), ["#ops WHO 2 @amy bob"]);
+  amy.take();
+  await line(amy, "/part #ops done here");
+  assert.deepEqual(amy.take(), [
+    "#ops LEAVE amy 1 part done here",
+    "CURRENT #lobby",
+  ]);
+  assert.deepEqual(bob.take(), ["#ops LEAVE amy 1 part done here"]);
+  await line(amy, "/part");
+  assert.deepEqual(amy.take(), ["#lobby LEAVE amy 1 part", "CURRENT -"]);
+  assert.equal(
+    await refusal(() => line(amy, "hello?")),
+    "not-in-room You are in no room: /join #room",
+  );
+});
+
+Deno.test("rooms: a rename and a disconnect are announced in each room of the member, with that room's count", async () => {
+  const { join, line, room } = server();
+  const amy = await join("amy");
+  const bob = await join("bob");
+  await line(amy, "/join #ops");
+  await line(bob, "/join #ops");
+  await line(amy, "/join #dev");
+  amy.take();
+  bob.take();
+  await room.rename(bob, "robert");
+  assert.deepEqual(amy.take(), [
+    "#lobby NICK bob robert 2",
+    "#ops NICK bob robert 2",
+  ]);
+  room.leave(bob, "quit", "bye");
+  assert.deepEqual(amy.take(), [
+    "#lobby LEAVE robert 1 quit bye",
+    "#ops LEAVE robert 1 quit bye",
+  ]);
+});
+
+Deno.test("rooms: /rooms lists the busiest first with flags, invite-only rooms only to those who may see them", async () => {
+  const { join, line } = server();
+  const amy = await join("amy");
+  const bob = await join("bob");
+  await line(amy, "/join #ops");
+  await line(amy, "/key sesame");
+  await line(amy, "/join #secret");
+  await line(amy, "/inviteonly on");
+  amy.take();
+  bob.take();
+  await line(bob, "/rooms");
+  assert.deepEqual(bob.take(), [
+    "ROOM #lobby 2 m",
+    "ROOM #ops 1 k",
+    "INFO 2 rooms",
+  ]);
+  await line(amy, "/rooms");
+  assert.deepEqual(amy.take(), [
+    "ROOM #lobby 2 m",
+    "ROOM #ops 1 mk",
+    "ROOM #secret 1 mi",
+    "INFO 3 rooms",
+  ]);
+});
+
+Deno.test("rooms: names are checked, look-alikes refused, keys, invites and room bans enforced", async () => {
+  const { join, line } = server();
+  const amy = await join("amy");
+  const bob = await join("bob");
+  assert.match(await refusal(() => line(bob, "/join ops")), /^room-invalid /);
+  assert.match(
+    await refusal(() => line(bob, `/join #${"x".repeat(33)}`)),
+    /^room-invalid /,
+  );
+  await line(amy, "/join #ops");
+  assert.equal(
+    await refusal(() => line(bob, "/join #0ps")),
+    "room-taken Looks like #ops",
+  );
+  assert.equal(
+    await refusal(() => line(bob, "/join #o-ps")),
+    "room-taken Looks like #ops",
+  );
+  await line(amy, "/key sesame");
+  assert.match(amy.take().at(-1)!, /^#ops MOD key - amy on$/);
+  assert.match(await refusal(() => line(bob, "/join #ops")), /^room-key /);
+  assert.match(
+    await refusal(() => line(bob, "/join #ops wrong")),
+    /^room-key /,
+  );
+  await line(bob, "/join #ops sesame");
+  await line(amy, "/inviteonly on");
+  await line(amy, "/roomban bob 1h spam");
+  const amySaw = amy.take();
+  assert.ok(
+    amySaw.includes("#ops MOD invite-only - amy on"),
+    amySaw.join("\n"),
+  );
+  assert.ok(
+    amySaw.some((l) => /^#ops MOD ban bob amy /.test(l)),
+    amySaw.join("\n"),
+  );
+  assert.ok(bob.take().includes("#ops LEAVE bob 1 banned spam"));
+  assert.match(
+    await refusal(() => line(bob, "/join #ops sesame")),
+    /^room-banned /,
+  );
+  await line(amy, "/roombans");
+  assert.match(
+    amy.take().join("\n"),
+    /^BAN address bob \S+ amy spam\nINFO 1 ban in #ops$/,
+  );
+  await line(amy, "/roomunban bob");
+  assert.match(
+    await refusal(() => line(bob, "/join #ops sesame")),
+    /^room-invite-only /,
+  );
+  await line(amy, "/invite bob");
+  assert.deepEqual(bob.take(), ["INVITE #ops amy"]);
+  await line(bob, "/join #ops");
+  assert.ok(bob.take().includes("CURRENT #ops"));
+});
+
+Deno.test("rooms: only room operators moderate; /op grants it; kicks and mutes are per room", async () => {
+  const { join, line } = server();
+  const amy = await join("amy");
+  const bob = await join("bob");
+  const cat = await join("cat");
+  await line(amy, "/join #ops");
+  await line(bob, "/join #ops");
+  await line(cat, "/join #ops");
+  assert.match(await refusal(() => line(bob, "/kick cat")), /^not-operator /);
+  assert.match(await refusal(() => line(bob, "/topic mine")), /^not-operator /);
+  await line(amy, "/op bob");
+  for (const m of [amy, bob, cat]) m.take();
+  await line(bob, "/mute cat 10m calm down");
+  assert.match(cat.take()[0]!, /^#ops MOD mute cat bob /);
+  assert.match(
+    await refusal(() => line(cat, "#ops hi")),
+    /^muted You are muted in #ops/,
+  );
+  await line(cat, "#lobby still here"); // a mute elsewhere is for that room only
+  assert.deepEqual(cat.take(), ["#lobby MSG cat still here"]);
+  await line(bob, "/unmute cat");
+  await line(bob, "/kick cat bye");
+  const seen = cat.take();
+  assert.ok(seen.includes("#ops MOD kick cat bob bye"), seen.join("\n"));
+  assert.ok(seen.includes("#ops LEAVE cat 2 kicked bye"), seen.join("\n"));
+  assert.equal(seen.at(-1), "CURRENT #lobby");
+  await line(bob, "/deop bob");
+  assert.match(await refusal(() => line(bob, "/kick amy")), /^not-operator /);
+});
+
+Deno.test("rooms: limits: rooms per member, rooms on the server, creations an hour, who may create", async () => {
+  {
+    const { join, line } = server({ maxRoomsPerMember: 2 });
+    const amy = await join("amy");
+    await line(amy, "/join #a");
+    assert.match(
+      await refusal(() => line(amy, "/join #b")),
+      /^too-many-rooms /,
+    );
+  }
+  {
+    const { join, line } = server({ maxRooms: 2 });
+    const amy = await join("amy");
+    await line(amy, "/join #a");
+    assert.match(await refusal(() => line(amy, "/join #b")), /^rooms-full /);
+  }
+  {
+    const { join, line, clock } = server({ roomCreations: 1 });
+    const amy = await join("amy");
+    await line(amy, "/join #a");
+    assert.match(
+      await refusal(() => line(amy, "/join #b")),
+      /^room-creations /,
+    );
+    await clock.advance(3_600_001);
+    await line(amy, "/join #b");
+  }
+  {
+    const { join, line } = server({ roomCreate: "accounts" });
+    const amy = await join("amy");
+    assert.match(await refusal(() => line(amy, "/join #a")), /^no-such-room /);
+    const bob = await join("bob", { account: "bob" });
+    await line(bob, "/join #a");
+    await line(amy, "/join #a"); // entering an existing room is not creating
+    assert.ok(amy.take().includes("CURRENT #a"));
+  }
+  {
+    const { join, line } = server({ roomCreate: "operators" });
+    const bob = await join("bob", { account: "bob" });
+    assert.match(await refusal(() => line(bob, "/join #a")), /^no-such-room /);
+    const op = await join("op", { account: "op", operator: true });
+    await line(op, "/join #a");
+  }
+});
+
+Deno.test("rooms: an empty unregistered room vanishes after the grace; a registered one stays", async () => {
+  const { join, line, router, clock } = server({ roomGraceMs: 60_000 });
+  const amy = await join("amy", { account: "amy" });
+  await line(amy, "/join #tmp");
+  await line(amy, "/join #kept");
+  await line(amy, "/register");
+  await line(amy, "/part #tmp");
+  await line(amy, "/part #kept");
+  await clock.advance(59_000);
+  assert.ok(router.rooms.get("#tmp"));
+  await line(amy, "/join #tmp"); // back within the grace: same room
+  await line(amy, "/part #tmp");
+  await clock.advance(59_000);
+  assert.ok(router.rooms.get("#tmp"));
+  await clock.advance(2_000);
+  assert.equal(router.rooms.get("#tmp"), undefined);
+  assert.ok(router.rooms.get("#kept"));
+  assert.ok(router.rooms.get("#lobby"));
+  // Its name is free again.
+  await line(amy, "/join #tmp");
+});
+
+Deno.test("roomSkeleton() ignores #, - and _ and folds look-alike letters", () => {
+  assert.equal(roomSkeleton("#ops"), roomSkeleton("#0ps"));
+  assert.equal(roomSkeleton("#ops"), roomSkeleton("#o_p-s"));
+  assert.notEqual(roomSkeleton("#ops"), roomSkeleton("#dev"));
+});

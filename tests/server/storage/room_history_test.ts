@@ -1,0 +1,126 @@
+/**
+ * History per room in the data directory: each stored event keeps its
+ * room (none: the default room, so what the previous release stored is the
+ * default room's), each room's history comes back after a restart, and
+ * retention spares each room's last `--history` messages. Real SQLite, a
+ * real server with real TLS clients.
+ */
+
+import assert from "node:assert/strict";
+import { systemClock } from "../../../lib/clock.ts";
+import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
+import { Room } from "../../../lib/server/room/room.ts";
+import type { Member } from "../../../lib/server/room/member.ts";
+import { recentEventsByRoom } from "../../../lib/server/storage/events_table.ts";
+import { Retention } from "../../../lib/server/storage/retention.ts";
+import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
+import { openStore } from "../../../lib/server/storage/store.ts";
+import { startServer, TestClient, withTempDir } from "../../_helpers.ts";
+
+const FIXTURE = new URL(
+  "../../fixtures/release-7246526/chat.db",
+  import.meta.url,
+);
+
+const LIMITS = {
+  defaultRoom: "#lobby",
+  roomCreate: "any",
+  maxRooms: 1000,
+  maxRoomsPerMember: 20,
+  roomGraceMs: 600_000,
+  roomCreations: 10,
+} as const;
+
+Deno.test("recentEventsByRoom(): the previous release's history is the default room's", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.copyFile(FIXTURE, `${dir}/chat.db`);
+    using store = openStore(dir);
+    const events = recentEventsByRoom(store.db, 500);
+    assert.deepEqual(
+      events.map((e) => [e.room, e.line.type, e.line.alias]),
+      [
+        [undefined, "MSG", "amy"],
+        [undefined, "ME", "amy"],
+        [undefined, "MSG", "opal"],
+      ],
+    );
+    const room = new Room<Member>({
+      log: new MemoryLog(systemClock),
+      announceLimit: 100,
+      rooms: { ...LIMITS, history: 20, stored: events },
+    });
+    const lobby = room.router!.rooms.default;
+    assert.deepEqual(
+      lobby.recent.last(20).map((e) => e.line.type),
+      ["MSG", "ME", "MSG"],
+    );
+  });
+});
+
+Deno.test("SqliteLog stores each event's room in its line; a busy room cannot evict a quiet room's last lines", async () => {
+  using store = openStore(null);
+  const log = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
+  log.subscribe(() => {});
+  log.append({ type: "MSG", alias: "q", text: "quiet 1" }, "1", {
+    room: "#quiet",
+  });
+  log.append({ type: "MSG", alias: "q", text: "quiet 2" }, "1", {
+    room: "#quiet",
+  });
+  log.append({ type: "MSG", alias: "l", text: "lobby" }, "2");
+  for (let i = 0; i < 50; i++) {
+    log.append({ type: "MSG", alias: "b", text: `busy ${i}` }, "3", {
+      room: "#busy",
+    });
+  }
+  await log.close();
+  const retention = new Retention(store.db, {
+    clock: systemClock,
+    keepDays: 0,
+    keepRows: 5,
+    spare: 3,
+  });
+  retention.start();
+  retention.stop();
+  const kept = recentEventsByRoom(store.db, 3).map((e) =>
+    `${e.room ?? "-"} ${e.line.type === "MSG" ? e.line.text : ""}`
+  );
+  assert.deepEqual(kept, [
+    "#quiet quiet 1",
+    "#quiet quiet 2",
+    "- lobby",
+    "#busy busy 47",
+    "#busy busy 48",
+    "#busy busy 49",
+  ]);
+  const { n } = store.db.prepare(
+    "SELECT COUNT(*) AS n FROM events WHERE type = 'MSG'",
+  ).get() as { n: number };
+  assert.equal(n, 6, "the busy room's older lines went");
+});
+
+Deno.test("serveChat() with rooms replays the default room's stored history after a restart, prefixed for rooms clients", async () => {
+  using store = openStore(null);
+  {
+    await using s = await startServer("node", ["--history", "5"], { store });
+    using amy = await TestClient.join(s.port, "amy");
+    await amy.send("before the restart");
+    await amy.expect(/^MSG amy before the restart$/);
+  }
+  await using s = await startServer("node", ["--history", "5"], { store });
+  using bob = await TestClient.connect(s.port);
+  await bob.expect(/^HELLO /);
+  await bob.send("/cap rooms");
+  await bob.expect(/^CAP rooms$/);
+  await bob.send("bob");
+  await bob.expect(/^#lobby JOIN bob 1$/);
+  assert.match(
+    await bob.readLine() ?? "",
+    /^#lobby HIST \d+ \S+ MSG amy before the restart$/,
+  );
+  assert.equal(
+    await bob.readLine(),
+    "#lobby HISTEND 1 End of history: 1 message",
+  );
+  assert.equal(await bob.readLine(), "CURRENT #lobby");
+});
