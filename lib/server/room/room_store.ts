@@ -18,26 +18,28 @@ import {
 } from "./room_record.ts";
 
 /**
- * Registered rooms and accounts' rooms. Async, so that a store shared by
- * servers (a cluster's) fits the same seam; the ones here answer at once.
+ * Registered rooms and accounts' rooms. Synchronous: the rooms are built
+ * with the server, and a change is kept (or refused) before it is
+ * announced; a store shared by servers would load into memory at start
+ * and write through.
  */
 export interface RoomStore {
   /** Every registered room, by name. */
-  load(): Promise<RoomRecord[]>;
+  load(): RoomRecord[];
   /**
    * Keeps `record` (a new room, or a change to one). Throws a `RangeError`
    * when it would be over a limit, a `TypeError` for a bad name.
    */
-  save(record: RoomRecord): Promise<void>;
+  save(record: RoomRecord): void;
   /** Forgets a registered room; nothing when there is none. */
-  remove(name: string): Promise<void>;
+  remove(name: string): void;
   /** The rooms `account` is in, in the order it joined them. */
-  accountRooms(account: string): Promise<string[]>;
+  accountRooms(account: string): string[];
   /**
    * Replaces the rooms `account` is in (an empty list forgets them).
    * Throws like {@linkcode save}.
    */
-  setAccountRooms(account: string, rooms: readonly string[]): Promise<void>;
+  setAccountRooms(account: string, rooms: readonly string[]): void;
 }
 
 /**
@@ -99,44 +101,32 @@ export class MemoryRoomStore implements RoomStore {
   }
 
   /** See {@linkcode RoomStore.load}. */
-  load(): Promise<RoomRecord[]> {
-    return Promise.resolve([...this.#rooms.values()].map(copy));
+  load(): RoomRecord[] {
+    return [...this.#rooms.values()].map(copy);
   }
 
   /** See {@linkcode RoomStore.save}. */
-  save(record: RoomRecord): Promise<void> {
-    try {
-      const others = this.#rooms.size - (this.#rooms.has(record.name) ? 1 : 0);
-      checkRecord(record, others, this.#limits);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  save(record: RoomRecord): void {
+    const others = this.#rooms.size - (this.#rooms.has(record.name) ? 1 : 0);
+    checkRecord(record, others, this.#limits);
     this.#rooms.set(record.name, copy(record));
-    return Promise.resolve();
   }
 
   /** See {@linkcode RoomStore.remove}. */
-  remove(name: string): Promise<void> {
+  remove(name: string): void {
     this.#rooms.delete(name);
-    return Promise.resolve();
   }
 
   /** See {@linkcode RoomStore.accountRooms}. */
-  accountRooms(account: string): Promise<string[]> {
-    return Promise.resolve([...this.#accounts.get(aliasKey(account)) ?? []]);
+  accountRooms(account: string): string[] {
+    return [...this.#accounts.get(aliasKey(account)) ?? []];
   }
 
   /** See {@linkcode RoomStore.setAccountRooms}. */
-  setAccountRooms(account: string, rooms: readonly string[]): Promise<void> {
-    let kept: string[];
-    try {
-      kept = checkAccountRooms(account, rooms, this.#limits);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  setAccountRooms(account: string, rooms: readonly string[]): void {
+    const kept = checkAccountRooms(account, rooms, this.#limits);
     if (kept.length === 0) this.#accounts.delete(aliasKey(account));
     else this.#accounts.set(aliasKey(account), kept);
-    return Promise.resolve();
   }
 }
 

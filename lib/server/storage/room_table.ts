@@ -72,86 +72,64 @@ export class SqliteRoomStore implements RoomStore {
   }
 
   /** See {@linkcode RoomStore.load}; throws for a row that is no record. */
-  load(): Promise<RoomRecord[]> {
-    try {
-      const rows = this.#db.prepare(
-        `SELECT name, registered_by AS registeredBy, key_hash AS keyHash,
+  load(): RoomRecord[] {
+    const rows = this.#db.prepare(
+      `SELECT name, registered_by AS registeredBy, key_hash AS keyHash,
            invite_only AS inviteOnly, operators, invites, bans, mutes, topic
          FROM rooms ORDER BY name`,
-      )
-        .all() as unknown as RoomRow[];
-      return Promise.resolve(rows.map(toRecord));
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    ).all() as unknown as RoomRow[];
+    return rows.map(toRecord);
   }
 
   /** See {@linkcode RoomStore.save}. */
-  save(record: RoomRecord): Promise<void> {
-    return attempt(() =>
-      transaction(this.#db, () => {
-        const { n } = this.#db.prepare(
-          "SELECT COUNT(*) AS n FROM rooms WHERE name != ?",
-        ).get(record.name) as { n: number };
-        checkRecord(record, n, this.#limits);
-        this.#db.prepare(
-          `INSERT OR REPLACE INTO rooms (name, registered_by, key_hash,
+  save(record: RoomRecord): void {
+    transaction(this.#db, () => {
+      const { n } = this.#db.prepare(
+        "SELECT COUNT(*) AS n FROM rooms WHERE name != ?",
+      ).get(record.name) as { n: number };
+      checkRecord(record, n, this.#limits);
+      this.#db.prepare(
+        `INSERT OR REPLACE INTO rooms (name, registered_by, key_hash,
              invite_only, operators, invites, bans, mutes, topic)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          record.name,
-          record.registeredBy,
-          record.keyHash,
-          record.inviteOnly ? 1 : 0,
-          JSON.stringify(record.operators),
-          JSON.stringify(record.invites),
-          JSON.stringify(record.bans),
-          JSON.stringify(record.mutes),
-          record.topic === null ? null : JSON.stringify(record.topic),
-        );
-      })
-    );
+      ).run(
+        record.name,
+        record.registeredBy,
+        record.keyHash,
+        record.inviteOnly ? 1 : 0,
+        JSON.stringify(record.operators),
+        JSON.stringify(record.invites),
+        JSON.stringify(record.bans),
+        JSON.stringify(record.mutes),
+        record.topic === null ? null : JSON.stringify(record.topic),
+      );
+    });
   }
 
   /** See {@linkcode RoomStore.remove}. */
-  remove(name: string): Promise<void> {
-    return attempt(() => {
-      this.#db.prepare("DELETE FROM rooms WHERE name = ?").run(name);
-    });
+  remove(name: string): void {
+    this.#db.prepare("DELETE FROM rooms WHERE name = ?").run(name);
   }
 
   /** See {@linkcode RoomStore.accountRooms}. */
-  accountRooms(account: string): Promise<string[]> {
-    return attempt(() =>
-      (this.#db.prepare(
-        "SELECT room FROM account_rooms WHERE account = ? ORDER BY position",
-      ).all(aliasKey(account)) as { room: string }[]).map((row) => row.room)
-    );
+  accountRooms(account: string): string[] {
+    return (this.#db.prepare(
+      "SELECT room FROM account_rooms WHERE account = ? ORDER BY position",
+    ).all(aliasKey(account)) as { room: string }[]).map((row) => row.room);
   }
 
   /** See {@linkcode RoomStore.setAccountRooms}. */
-  setAccountRooms(account: string, rooms: readonly string[]): Promise<void> {
-    return attempt(() => {
-      const kept = checkAccountRooms(account, rooms, this.#limits);
-      const key = aliasKey(account);
-      transaction(this.#db, () => {
-        this.#db.prepare("DELETE FROM account_rooms WHERE account = ?")
-          .run(key);
-        const insert = this.#db.prepare(
-          "INSERT INTO account_rooms (account, position, room) VALUES (?, ?, ?)",
-        );
-        kept.forEach((room, position) => insert.run(key, position, room));
-      });
+  setAccountRooms(account: string, rooms: readonly string[]): void {
+    const kept = checkAccountRooms(account, rooms, this.#limits);
+    const key = aliasKey(account);
+    transaction(this.#db, () => {
+      this.#db.prepare("DELETE FROM account_rooms WHERE account = ?")
+        .run(key);
+      const insert = this.#db.prepare(
+        "INSERT INTO account_rooms (account, position, room) VALUES (?, ?, ?)",
+      );
+      kept.forEach((room, position) => insert.run(key, position, room));
     });
-  }
-}
-
-/** Runs `work` now; its result or its error as a promise. */
-function attempt<T>(work: () => T): Promise<T> {
-  try {
-    return Promise.resolve(work());
-  } catch (e) {
-    return Promise.reject(e);
   }
 }
 

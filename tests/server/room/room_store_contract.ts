@@ -35,7 +35,7 @@ export interface RoomStoreWorld {
 /** One case of the contract. */
 export interface RoomStoreCase {
   readonly name: string;
-  run(world: RoomStoreWorld): Promise<void>;
+  run(world: RoomStoreWorld): void;
 }
 
 const BAN: Sanction = {
@@ -76,31 +76,31 @@ function fullRecord(name = "#ops"): RoomRecord {
   };
 }
 
-async function rejectsKeepingNothing(
+function rejectsKeepingNothing(
   store: RoomStore,
-  work: () => Promise<void>,
+  work: () => void,
   error: RegExp,
-): Promise<void> {
-  const before = await store.load();
-  await assert.rejects(work, error);
-  assert.deepEqual(await store.load(), before, "nothing changed");
+): void {
+  const before = store.load();
+  assert.throws(work, error);
+  assert.deepEqual(store.load(), before, "nothing changed");
 }
 
 /** The contract. */
 export const ROOM_STORE_CASES: readonly RoomStoreCase[] = [
   {
     name: "a saved record loads back whole, as a copy, and after a reopen",
-    async run({ store, reopen }) {
-      assert.deepEqual(await store.load(), []);
+    run({ store, reopen }) {
+      assert.deepEqual(store.load(), []);
       const record = fullRecord();
-      await store.save(record);
+      store.save(record);
       record.operators.push("mallory");
       record.bans.length = 0;
-      const [loaded] = await store.load();
+      const [loaded] = store.load();
       assert.deepEqual(loaded, fullRecord(), "the saved object was copied");
       loaded!.invites.push("zed");
-      assert.deepEqual(await store.load(), [fullRecord()], "a copy loaded");
-      const [again] = await reopen().load();
+      assert.deepEqual(store.load(), [fullRecord()], "a copy loaded");
+      const [again] = reopen().load();
       assert.deepEqual(again, fullRecord());
       // The key still opens the room, the ban still holds.
       const guest = {
@@ -125,13 +125,13 @@ export const ROOM_STORE_CASES: readonly RoomStoreCase[] = [
   {
     name:
       "saving a room again replaces it; remove forgets it, and an absent one is nothing",
-    async run({ store, reopen }) {
-      await store.save(fullRecord("#ops"));
-      await store.save(registeredRoom("#dev", "carol"));
-      await store.save({ ...fullRecord("#ops"), keyHash: null, topic: null });
-      await store.remove("#dev");
-      await store.remove("#nowhere");
-      const rooms = await reopen().load();
+    run({ store, reopen }) {
+      store.save(fullRecord("#ops"));
+      store.save(registeredRoom("#dev", "carol"));
+      store.save({ ...fullRecord("#ops"), keyHash: null, topic: null });
+      store.remove("#dev");
+      store.remove("#nowhere");
+      const rooms = reopen().load();
       assert.deepEqual(rooms.map((r) => r.name), ["#ops"]);
       assert.equal(rooms[0]!.keyHash, null);
       assert.equal(rooms[0]!.topic, null);
@@ -141,25 +141,25 @@ export const ROOM_STORE_CASES: readonly RoomStoreCase[] = [
   {
     name:
       "a new room past maxRooms is refused and nothing kept; a kept one still changes",
-    async run({ store }) {
+    run({ store }) {
       for (const name of ["#a", "#b", "#c"]) {
-        await store.save(registeredRoom(name, "opal"));
+        store.save(registeredRoom(name, "opal"));
       }
-      await rejectsKeepingNothing(
+      rejectsKeepingNothing(
         store,
         () => store.save(registeredRoom("#d", "opal")),
         /^RangeError: Cannot keep room "#d": 3 rooms are kept, the most allowed$/,
       );
-      await store.save({ ...registeredRoom("#c", "opal"), inviteOnly: true });
-      const rooms = await store.load();
+      store.save({ ...registeredRoom("#c", "opal"), inviteOnly: true });
+      const rooms = store.load();
       assert.equal(rooms.find((r) => r.name === "#c")?.inviteOnly, true);
     },
   },
   {
     name:
       "a list past maxRoomEntries (operators, invites, bans, mutes) is refused and nothing kept",
-    async run({ store }) {
-      await store.save(fullRecord());
+    run({ store }) {
+      store.save(fullRecord());
       const over = {
         operators: ["a", "b", "c"],
         invites: ["a", "b", "c"],
@@ -167,7 +167,7 @@ export const ROOM_STORE_CASES: readonly RoomStoreCase[] = [
         mutes: [MUTE, { ...MUTE, id: 5 }, { ...MUTE, id: 6 }],
       };
       for (const [field, list] of Object.entries(over)) {
-        await rejectsKeepingNothing(
+        rejectsKeepingNothing(
           store,
           () => store.save({ ...fullRecord(), [field]: list }),
           new RegExp(
@@ -179,14 +179,14 @@ export const ROOM_STORE_CASES: readonly RoomStoreCase[] = [
   },
   {
     name: "a name that is not a room name, or a temporary room, is refused",
-    async run({ store }) {
-      await rejectsKeepingNothing(
+    run({ store }) {
+      rejectsKeepingNothing(
         store,
         () => store.save(newRoomRecord("#tmp")),
         /^TypeError: Cannot keep room "#tmp": not registered$/,
       );
       for (const name of ["ops", "#", "#Ops", "#a b", `#${"x".repeat(33)}`]) {
-        await rejectsKeepingNothing(
+        rejectsKeepingNothing(
           store,
           () => store.save(registeredRoom(name, "opal")),
           /^TypeError: Cannot keep room ".*": not a room name$/,
@@ -197,37 +197,37 @@ export const ROOM_STORE_CASES: readonly RoomStoreCase[] = [
   {
     name:
       "an account's rooms keep their order, in any case of its name, across a reopen",
-    async run({ store, reopen }) {
-      assert.deepEqual(await store.accountRooms("bob"), []);
-      await store.setAccountRooms("Bob", ["#ops", "#lobby", "#ops", "#dev"]);
-      assert.deepEqual(await store.accountRooms("BOB"), [
+    run({ store, reopen }) {
+      assert.deepEqual(store.accountRooms("bob"), []);
+      store.setAccountRooms("Bob", ["#ops", "#lobby", "#ops", "#dev"]);
+      assert.deepEqual(store.accountRooms("BOB"), [
         "#ops",
         "#lobby",
         "#dev",
       ]);
-      await store.setAccountRooms("carol", ["#dev"]);
-      await store.setAccountRooms("bob", ["#dev", "#ops"]);
+      store.setAccountRooms("carol", ["#dev"]);
+      store.setAccountRooms("bob", ["#dev", "#ops"]);
       const again = reopen();
-      assert.deepEqual(await again.accountRooms("bob"), ["#dev", "#ops"]);
-      assert.deepEqual(await again.accountRooms("carol"), ["#dev"]);
-      await again.setAccountRooms("bob", []);
-      assert.deepEqual(await again.accountRooms("bob"), []);
+      assert.deepEqual(again.accountRooms("bob"), ["#dev", "#ops"]);
+      assert.deepEqual(again.accountRooms("carol"), ["#dev"]);
+      again.setAccountRooms("bob", []);
+      assert.deepEqual(again.accountRooms("bob"), []);
     },
   },
   {
     name:
       "an account's rooms past maxRoomsPerMember, or not room names, are refused and the old ones kept",
-    async run({ store }) {
-      await store.setAccountRooms("bob", ["#a"]);
-      await assert.rejects(
+    run({ store }) {
+      store.setAccountRooms("bob", ["#a"]);
+      assert.throws(
         () => store.setAccountRooms("bob", ["#a", "#b", "#c", "#d"]),
         /^RangeError: Cannot keep the rooms of "bob": 4 rooms, more than 3$/,
       );
-      await assert.rejects(
+      assert.throws(
         () => store.setAccountRooms("bob", ["#a", "ops"]),
         /^TypeError: Cannot keep the rooms of "bob": "ops" is not a room name$/,
       );
-      assert.deepEqual(await store.accountRooms("bob"), ["#a"]);
+      assert.deepEqual(store.accountRooms("bob"), ["#a"]);
     },
   },
 ];

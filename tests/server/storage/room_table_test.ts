@@ -57,24 +57,24 @@ Deno.test("SqliteRoomStore: the previous release's data directory migrates, has 
     {
       using store = openStore(`${dir}/data`, { exclusive: true });
       const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
-      assert.deepEqual(await rooms.load(), []);
-      assert.deepEqual(await rooms.accountRooms("bob"), []);
-      await rooms.save(registeredRoom("#ops", "opal"));
-      await rooms.setAccountRooms("bob", ["#ops"]);
+      assert.deepEqual(rooms.load(), []);
+      assert.deepEqual(rooms.accountRooms("bob"), []);
+      rooms.save(registeredRoom("#ops", "opal"));
+      rooms.setAccountRooms("bob", ["#ops"]);
       assert.ok(new Accounts(store.db).get("bob"), "its accounts are there");
     }
     using store = openStore(`${dir}/data`, { exclusive: true });
     const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
-    assert.deepEqual(await rooms.load(), [registeredRoom("#ops", "opal")]);
-    assert.deepEqual(await rooms.accountRooms("bob"), ["#ops"]);
+    assert.deepEqual(rooms.load(), [registeredRoom("#ops", "opal")]);
+    assert.deepEqual(rooms.accountRooms("bob"), ["#ops"]);
   });
 });
 
-Deno.test("SqliteRoomStore.load() names the room whose row is damaged, and loads nothing", async () => {
+Deno.test("SqliteRoomStore.load() names the room whose row is damaged, and loads nothing", () => {
   using store = openStore(null);
   const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
-  await rooms.save(registeredRoom("#ok", "opal"));
-  await rooms.save(registeredRoom("#ops", "opal"));
+  rooms.save(registeredRoom("#ok", "opal"));
+  rooms.save(registeredRoom("#ops", "opal"));
   const damage = {
     bans: `'[{"type":"ban","kind":"address","target":"not an address"}]'`,
     mutes: `'[{"type":"ban"}]'`,
@@ -86,14 +86,14 @@ Deno.test("SqliteRoomStore.load() names the room whose row is damaged, and loads
   for (const [column, value] of Object.entries(damage)) {
     store.db.exec("SAVEPOINT damage");
     store.db.exec(`UPDATE rooms SET ${column} = ${value} WHERE name = '#ops'`);
-    await assert.rejects(
-      rooms.load(),
+    assert.throws(
+      () => rooms.load(),
       /^Error: Cannot load room "#(ops|Ops)": /,
       column,
     );
     store.db.exec("ROLLBACK TO damage; RELEASE damage");
   }
-  assert.equal((await rooms.load()).length, 2, "undamaged, it loads");
+  assert.equal((rooms.load()).length, 2, "undamaged, it loads");
 });
 
 Deno.test("SqliteRoomStore: deleting an account deletes its rooms, not another's", async () => {
@@ -101,9 +101,9 @@ Deno.test("SqliteRoomStore: deleting an account deletes its rooms, not another's
   const accounts = new Accounts(store.db);
   await accounts.add("bob", "bob-pass-1");
   const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
-  await rooms.setAccountRooms("bob", ["#ops", "#dev"]);
-  await rooms.setAccountRooms("carol", ["#dev"]);
+  rooms.setAccountRooms("bob", ["#ops", "#dev"]);
+  rooms.setAccountRooms("carol", ["#dev"]);
   assert.equal(accounts.remove("Bob"), true);
-  assert.deepEqual(await rooms.accountRooms("bob"), []);
-  assert.deepEqual(await rooms.accountRooms("carol"), ["#dev"]);
+  assert.deepEqual(rooms.accountRooms("bob"), []);
+  assert.deepEqual(rooms.accountRooms("carol"), ["#dev"]);
 });
