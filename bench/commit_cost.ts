@@ -47,6 +47,11 @@ interface Variant {
   readonly multi?: boolean;
   /** Checkpoints by the worker, as a server's store makes them. */
   readonly worker?: boolean;
+  /**
+   * Each message's room (one of 100): inside its JSON line (what rooms
+   * store), or in a column of its own with an index (room, seq).
+   */
+  readonly room?: "line" | "column";
 }
 
 /** The write path after this change, and what an index would add to it. */
@@ -78,6 +83,14 @@ const VARIANTS: readonly Variant[] = [
     ...AFTER,
     setup: `ALTER TABLE events ADD COLUMN room TEXT NOT NULL DEFAULT 'lobby';
             CREATE INDEX events_room ON events (room, seq)`,
+  },
+  { name: "+room in line", ...AFTER, room: "line" },
+  {
+    name: "+room col,idx(room,seq)",
+    ...AFTER,
+    room: "column",
+    setup: `ALTER TABLE events ADD COLUMN room TEXT;
+            CREATE INDEX events_room_seq ON events (room, seq)`,
   },
   {
     name: "+fts5(text)",
@@ -140,7 +153,12 @@ function open(variant: Variant, dir: string): Open {
   const extra = variant.extra?.(db);
   // The sign is computed by every log, the one in memory too: not counted.
   const sign = lineSign({ type: "MSG", alias: "m3", text: "message" });
-  const insert = statements(db, "events (seq, time, type, line, id)");
+  const insert = statements(
+    db,
+    variant.room === "column"
+      ? "events (seq, time, type, line, id, room)"
+      : "events (seq, time, type, line, id)",
+  );
   const insertIds = statements(db, "line_ids (seq, id, sign, time)");
   let unflushed: SQLInputValue[] = [];
   const write = (first: number, rows: number) => {
@@ -149,9 +167,14 @@ function open(variant: Variant, dir: string): Open {
     for (let seq = first; seq < first + rows; seq++) {
       const id = `k${seq.toString(36)}x${(seq * 7919).toString(36)}`;
       const line = { type: "MSG", alias: "m3", text: `message ${seq}` };
+      const room = `#room-${seq % 100}`;
       const time = Date.now();
       if (!variant.noEvents) {
-        const row = [seq, time, line.type, JSON.stringify(line), id];
+        const json = JSON.stringify(
+          variant.room === "line" ? { ...line, room } : line,
+        );
+        const row: SQLInputValue[] = [seq, time, line.type, json, id];
+        if (variant.room === "column") row.push(room);
         if (variant.multi) events.push(...row);
         else insert(1).run(...row);
       }

@@ -203,6 +203,11 @@ const PLAN: ReadonlyArray<readonly [string, Step]> = [
     stdin: "gina\nby hand with ncat\n/quit\n",
     expect: /^MSG gina by hand with ncat$/m,
   }],
+  ["printf '/cap rooms\\nhal\\n/join #ops", {
+    kind: "run",
+    against: "open",
+    expect: /^#ops MSG hal deploy done$/m,
+  }],
   ["sudo apt-get install redis-server", {
     kind: "skip",
     why: "installs a package (the test starts its own redis-server on 6379)",

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { openStore } from "../../lib/server/storage/store.ts";
 import { startServer, TestClient } from "../_helpers.ts";
 
 /** Connects with `/cap ids rooms` and joins as `alias`, past `CURRENT`. */
@@ -82,4 +83,20 @@ Deno.test("rooms: two rooms are apart, a member of both sees both prefixed, ncat
     ["ROOM #lobby 4 m", "ROOM #dev 2 -", "ROOM #ops 1 -"],
   );
   assert.equal(await alice.readLine(), "INFO 3 rooms");
+});
+
+Deno.test("rooms: lines piped right after /join go to the new room (the join is waited for)", async () => {
+  using store = openStore(null);
+  await using s = await startServer("node", ["--history", "5"], { store });
+  using watcher = await roomsClient(s.port, "watcher");
+  await watcher.send("/join #ops");
+  await watcher.expect(/^CURRENT #ops$/);
+  using bot = await TestClient.connect(s.port);
+  await bot.expect(/^HELLO /);
+  await bot.send(
+    "/cap rooms\nbot\n/join #ops\ndeploy done\n#ops /who\n/join #dev\nsecond",
+  );
+  assert.equal(await watcher.expect(/MSG/), "#ops MSG bot deploy done");
+  assert.equal(await bot.expect(/WHO/), "#ops WHO 2 bot @watcher");
+  assert.equal(await bot.expect(/MSG bot second/), "#dev MSG bot second");
 });

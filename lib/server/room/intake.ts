@@ -99,7 +99,10 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
         // come in the order of the lines; plain chat lines follow each
         // other through the log in order anyway, in one batch.
         if (this.#unsettled) {
-          const chat = this.mayBeMuted ? null : plainChat(line, this.lineIds);
+          // A line after a join waits for it: it may be for the new room.
+          const waits = this.mayBeMuted ||
+            (this.roomsOn && room.router?.rooms.joining(this.self));
+          const chat = waits ? null : plainChat(line, this.lineIds);
           if (chat === null) {
             await this.settle();
             if (this.ending()) return;

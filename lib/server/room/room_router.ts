@@ -93,6 +93,8 @@ export class RoomRouter<M extends Member> {
     const origin = event.room === undefined
       ? undefined
       : this.#host.here.get(event.origin);
+    // A join whose member went meanwhile: nobody is to see it.
+    if (event.room !== undefined && line.type === "JOIN" && !origin) return;
     let joiner: M | undefined;
     let parter: M | undefined;
     if (origin && line.type === "JOIN" && !state.members.has(origin.id)) {

@@ -73,8 +73,8 @@ export class RoomSet<M extends Member> {
   #of = new Map<string, MemberRooms>();
   /** The rooms of members who left, until their `LEAVE` is handed on. */
   #departed = new Map<string, string[]>();
-  /** Joins appended and not handed on yet: `id room`. */
-  #joining = new Set<string>();
+  /** Joins appended and not handed on yet: rooms by member id. */
+  #joining = new Map<string, Set<string>>();
   /** When each account or address group created rooms, this hour. */
   #creations = new Map<string, number[]>();
   readonly default: RoomState<M>;
@@ -149,6 +149,7 @@ export class RoomSet<M extends Member> {
       if (state) this.#removeMember(state, member);
     }
     this.#of.delete(member.id);
+    this.#joining.delete(member.id);
     if (rooms.length > 0) this.#departed.set(member.id, rooms);
   }
 
@@ -172,10 +173,9 @@ export class RoomSet<M extends Member> {
   ): RoomState<M> | null {
     const existing = this.#rooms.get(name);
     if (existing?.members.has(member.id)) return null;
-    const pending = `${member.id} ${name}`;
-    if (this.#joining.has(pending)) return null;
-    const held = this.roomsOf(member).length +
-      this.#pendingOf(member.id);
+    const pending = this.#joining.get(member.id);
+    if (pending?.has(name)) return null;
+    const held = this.roomsOf(member).length + (pending?.size ?? 0);
     if (held >= this.limits.maxRoomsPerMember) {
       throw new ProtocolError(
         "too-many-rooms",
@@ -185,18 +185,29 @@ export class RoomSet<M extends Member> {
     const now = this.#options.clock.now();
     const state = existing ?? this.#create(member, name, now);
     if (existing) state.checkEntry(member, key, now);
-    this.#joining.add(pending);
+    if (pending) pending.add(name);
+    else this.#joining.set(member.id, new Set([name]));
     return state;
   }
 
-  /** A join's `JOIN` was not stored: it no longer counts. */
-  joinFailed(member: M, name: string): void {
-    this.#joining.delete(`${member.id} ${name}`);
+  /**
+   * Whether a join of `member` is on its way to the log: its next lines
+   * wait for it (they may be for that room, or go to it as the current one).
+   */
+  joining(member: M): boolean {
+    return this.#joining.has(member.id);
+  }
+
+  /** A join's `JOIN` was handed on, or not stored: no longer pending. */
+  #joinDone(id: string, name: string): void {
+    const pending = this.#joining.get(id);
+    pending?.delete(name);
+    if (pending?.size === 0) this.#joining.delete(id);
   }
 
   /** The `JOIN` of `member` in `state` was handed on: it is in. */
   joined(member: M, state: RoomState<M>): void {
-    this.#joining.delete(`${member.id} ${state.name}`);
+    this.#joinDone(member.id, state.name);
     this.#addMember(state, member);
     this.setCurrent(member, state.name);
   }
@@ -221,12 +232,6 @@ export class RoomSet<M extends Member> {
     for (const state of this.#rooms.values()) {
       this.#options.clock.clearTimeout(state.expiry as TimerId | undefined);
     }
-  }
-
-  #pendingOf(id: string): number {
-    let count = 0;
-    for (const key of this.#joining) if (key.startsWith(`${id} `)) count++;
-    return count;
   }
 
   /** Creates room `name` for `member`, who operates it, if allowed. */
@@ -320,8 +325,8 @@ export class RoomSet<M extends Member> {
     state.expiry = clock.setTimeout(() => {
       state.expiry = undefined;
       if (state.members.size > 0 || state.record.registeredBy !== null) return;
-      for (const key of this.#joining) {
-        if (key.endsWith(` ${state.name}`)) return this.#expireLater(state);
+      for (const rooms of this.#joining.values()) {
+        if (rooms.has(state.name)) return this.#expireLater(state);
       }
       this.#rooms.delete(state.name);
       this.#skeletons.delete(roomSkeleton(state.name));
