@@ -209,7 +209,7 @@ export interface ServerConfig extends ServerSettings {
   readonly roomCreations: number;
   /**
    * Entries each list of a registered room keeps at most: its operators,
-   * its invites, its bans, its mutes (`room_record.ts`, `RoomLimits`).
+   * its invites, its bans, its mutes (`room_record.ts`, `RoomStoreLimits`).
    */
   readonly maxRoomEntries: number;
   readonly logLevel: LogLevel;

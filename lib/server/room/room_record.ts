@@ -1,7 +1,7 @@
 /**
- * What a registered room keeps across restarts ({@linkcode RoomRecord}: its
- * operators, key, invites, bans, mutes and topic) and the pure rules read
- * from it: who may enter ({@linkcode mayEnter}), who operates it
+ * A room's record ({@linkcode RoomRecord}: its operators, key, invites,
+ * bans, mutes and topic; what a registered room keeps across restarts)
+ * and the pure rules read from it: who may enter ({@linkcode mayEnter}), who operates it
  * ({@linkcode isRoomOperator}), whose sanction applies now, and the room key,
  * kept only as a salted SHA-256 hash ({@linkcode hashRoomKey}). Nothing
  * here counts attempts or touches storage: the gate limits wrong keys, a
@@ -20,7 +20,11 @@ import {
   type Topic,
 } from "../access/moderation.ts";
 
-/** One registered room, as stored; lists are bounded by {@linkcode RoomLimits}. */
+/**
+ * One room's settings, one plain object (`RoomState.record`); a store
+ * keeps those of registered rooms, each list bounded by
+ * {@linkcode RoomStoreLimits}.
+ */
 export interface RoomRecord {
   /** `#name`, case-folded. */
   name: string;
@@ -45,7 +49,7 @@ export interface RoomRecord {
 }
 
 /** Bounds on what registered rooms keep (the config's `maxRooms`...). */
-export interface RoomLimits {
+export interface RoomStoreLimits {
   /** Rooms the server holds at most, registered ones included. */
   readonly maxRooms: number;
   /**
@@ -77,6 +81,11 @@ export interface EnterOptions {
   readonly nowMs: number;
   /** The key given with `/join`, if any. @default {undefined} */
   readonly key?: string;
+  /**
+   * It is a member already (an account's room, rejoined at login): only a
+   * ban keeps it out. @default {false}
+   */
+  readonly member?: boolean;
   /**
    * Checks the key under limits (`Gate`: wrong keys count as failed
    * logins, and past the limit it throws instead of answering); only a key
@@ -123,14 +132,36 @@ export function registeredRoom(name: string, account: string): RoomRecord {
   };
 }
 
+/** Marks a guest's alias among a room's operators (never an account's). */
+const GUEST_OPERATOR = "~";
+
 /**
- * Whether `who` operates the room: a server operator, or an account the
- * record lists. (A guest creator's rights last while it is connected and
- * are the live room's, not the record's.)
+ * How `who` is listed among a room's operators: its account (lower case),
+ * or a guest's alias marked `~`, so that a guest's rights (a guest
+ * creator's, or given by `/op`) never pass to an account of that name, and
+ * are never stored ({@linkcode storedRecord}); the live room drops them
+ * when the guest leaves.
+ */
+export function operatorKey(who: Pick<Entrant, "account" | "alias">): string {
+  return who.account !== null
+    ? aliasKey(who.account)
+    : `${GUEST_OPERATOR}${aliasKey(who.alias)}`;
+}
+
+/**
+ * Whether `who` operates the room: a server operator, or one the record
+ * lists ({@linkcode operatorKey}).
  */
 export function isRoomOperator(record: RoomRecord, who: Entrant): boolean {
-  return who.serverOperator ||
-    (who.account !== null && record.operators.includes(aliasKey(who.account)));
+  return who.serverOperator || record.operators.includes(operatorKey(who));
+}
+
+/** What a store keeps of a room: a copy without its guests' operator rights. */
+export function storedRecord(record: RoomRecord): RoomRecord {
+  return {
+    ...structuredClone(record),
+    operators: record.operators.filter((o) => !o.startsWith(GUEST_OPERATOR)),
+  };
 }
 
 /** Whether `who` was invited, by account or by alias. */
@@ -200,7 +231,9 @@ export function mayEnter(
   if (sanctionFor(record, who, query) !== null) {
     return "room-banned";
   }
-  if (isRoomOperator(record, who) || isInvited(record, who)) return "ok";
+  if (options.member || isRoomOperator(record, who) || isInvited(record, who)) {
+    return "ok";
+  }
   if (record.inviteOnly) return "room-invite-only";
   if (record.keyHash === null) return "ok";
   const { key, keys } = options;
@@ -262,7 +295,7 @@ export function roomKeyMatches(key: string, keyHash: string): boolean {
  */
 export function recordProblem(
   record: RoomRecord,
-  limits: RoomLimits,
+  limits: RoomStoreLimits,
 ): string | null {
   if (!isRoomName(record.name)) return `"${record.name}" is not a room name`;
   if (record.registeredBy === null) return "it is not registered";

@@ -4,7 +4,7 @@
  * {@linkcode MemoryRoomStore}, the default without a data directory and
  * the test double (`storage/room_table.ts` is the SQLite one). A store
  * keeps copies, never the caller's objects, and refuses what is over the
- * limits ({@linkcode RoomLimits}) with a `RangeError`, keeping nothing.
+ * limits ({@linkcode RoomStoreLimits}) with a `RangeError`, keeping nothing.
  *
  * @module
  */
@@ -13,8 +13,8 @@ import { aliasKey } from "../../protocol.ts";
 import {
   isRoomName,
   recordProblem,
-  type RoomLimits,
   type RoomRecord,
+  type RoomStoreLimits,
 } from "./room_record.ts";
 
 /**
@@ -49,7 +49,7 @@ export interface RoomStore {
 export function checkRecord(
   record: RoomRecord,
   others: number,
-  limits: RoomLimits,
+  limits: RoomStoreLimits,
 ): void {
   if (!isRoomName(record.name)) {
     throw new TypeError(`Cannot keep room "${record.name}": not a room name`);
@@ -72,7 +72,7 @@ export function checkRecord(
 export function checkAccountRooms(
   account: string,
   rooms: readonly string[],
-  limits: RoomLimits,
+  limits: RoomStoreLimits,
 ): string[] {
   const bad = rooms.find((room) => !isRoomName(room));
   if (bad !== undefined) {
@@ -91,12 +91,12 @@ export function checkAccountRooms(
 
 /** Rooms kept in memory: gone when the process ends. */
 export class MemoryRoomStore implements RoomStore {
-  #limits: RoomLimits;
+  #limits: RoomStoreLimits;
   #rooms = new Map<string, RoomRecord>();
   #accounts = new Map<string, string[]>();
 
   /** An empty store holding at most what `limits` allow. */
-  constructor(limits: RoomLimits) {
+  constructor(limits: RoomStoreLimits) {
     this.#limits = limits;
   }
 

@@ -15,8 +15,8 @@ import { aliasKey } from "../../protocol.ts";
 import {
   isRoomName,
   readSanctions,
-  type RoomLimits,
   type RoomRecord,
+  type RoomStoreLimits,
 } from "../room/room_record.ts";
 import {
   checkAccountRooms,
@@ -63,10 +63,10 @@ interface RoomRow {
 /** Registered rooms and accounts' rooms in a data directory's database. */
 export class SqliteRoomStore implements RoomStore {
   #db: DatabaseSync;
-  #limits: RoomLimits;
+  #limits: RoomStoreLimits;
 
   /** The store in `db` (migrated by `openStore`), within `limits`. */
-  constructor(db: DatabaseSync, limits: RoomLimits) {
+  constructor(db: DatabaseSync, limits: RoomStoreLimits) {
     this.#db = db;
     this.#limits = limits;
   }

@@ -13,13 +13,13 @@ import {
   mayEnter,
   newRoomRecord,
   registeredRoom,
-  type RoomLimits,
   type RoomRecord,
+  type RoomStoreLimits,
 } from "../../../lib/server/room/room_record.ts";
 import type { RoomStore } from "../../../lib/server/room/room_store.ts";
 
 /** The limits every store of the suite is opened with. */
-export const CONTRACT_LIMITS: RoomLimits = {
+export const CONTRACT_LIMITS: RoomStoreLimits = {
   maxRooms: 3,
   maxRoomEntries: 2,
   maxRoomsPerMember: 3,
