@@ -12,11 +12,13 @@ import {
   hashRoomKey,
   isRoomOperator,
   mayEnter,
+  operatorKey,
   recordProblem,
   registeredRoom,
   roomKeyMatches,
   type RoomRecord,
   sanctionFor,
+  storedRecord,
 } from "../../../lib/server/room/room_record.ts";
 import { FakeClock } from "../../_fakes.ts";
 
@@ -170,6 +172,30 @@ Deno.test("mayEnter(): the room's operators and server operators pass key and in
     "room-banned",
     "an invite does not lift a ban",
   );
+});
+
+Deno.test("mayEnter() lets a member rejoining its room past key and invite-only, not past a ban", () => {
+  const record = room({
+    inviteOnly: true,
+    keyHash: hashRoomKey("s3cret"),
+    bans: [sanction({ kind: "account", target: "mallory" })],
+  });
+  const again = { nowMs: 0, member: true };
+  assert.equal(mayEnter(record, member("bob"), again), "ok");
+  assert.equal(mayEnter(record, member("mallory"), again), "room-banned");
+});
+
+Deno.test("operatorKey() marks a guest's alias apart from accounts; storedRecord() keeps no guest's rights", () => {
+  assert.equal(operatorKey(member("Carol")), "carol");
+  assert.equal(operatorKey(guest("Carol")), "~carol");
+  const record = room({ operators: ["opal", "~gus", "carol"] });
+  assert.equal(isRoomOperator(record, guest("gus")), true);
+  assert.equal(isRoomOperator(record, member("gus")), false);
+  assert.equal(isRoomOperator(record, guest("carol")), false);
+  const stored = storedRecord(record);
+  assert.deepEqual(stored.operators, ["opal", "carol"]);
+  stored.invites.push("x");
+  assert.deepEqual(record.invites, [], "a copy");
 });
 
 Deno.test("isRoomOperator(): listed accounts in any case and server operators; never a guest using an operator's name", () => {
