@@ -90,6 +90,7 @@ async function runScenario(
       web: scenario.web,
       drainMs: 10_000,
       history: scenario.history,
+      rooms: scenario.rooms,
     };
     const load = spawn(pin ? 1 : null, "deno", [
       "run",

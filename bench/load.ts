@@ -156,7 +156,12 @@ export async function runLoad(
   }
 
   const histogram = new LatencyHistogram();
-  const perMessage = job.mode === "tlschat" ? job.members : job.members - 1;
+  // With rooms, a message reaches its room only (members spread evenly).
+  const perMessage = job.rooms > 0
+    ? job.members / job.rooms
+    : job.mode === "tlschat"
+    ? job.members
+    : job.members - 1;
   const sentBy = new Int32Array(job.senders);
   let received = 0;
   let orderViolations = 0;

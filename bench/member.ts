@@ -24,6 +24,11 @@ export interface MemberJob {
    * each join gets history and is complete only at `HISTEND`.
    */
   readonly history: number;
+  /**
+   * Rooms (capability `rooms`): member i joins `#r{i % rooms}` and says
+   * its lines there; 0: the one room.
+   */
+  readonly rooms: number;
 }
 
 const HASH = 0x23; // '#'
@@ -70,7 +75,11 @@ export class Member {
     });
     await this.conn.handshake();
     if (this.web) await this.#upgrade(port);
-    if (job.mode === "tlschat") {
+    if (job.mode === "tlschat" && job.rooms > 0) {
+      const room = `#r${this.index % job.rooms}`;
+      await this.write(`/cap rooms\nm${this.index}\n/join ${room}\n`);
+      await this.#until((line) => line === `CURRENT ${room}`);
+    } else if (job.mode === "tlschat") {
       await this.write(`m${this.index}\n`);
       const done = job.history > 0 ? "HISTEND " : "WELCOME ";
       await this.#until((line) => line.startsWith(done));
@@ -226,7 +235,11 @@ export class Member {
     ) => void,
   ): Promise<void> {
     await this.#lines((chunk, start, end, now) => {
-      const hash = chunk.indexOf(HASH, start);
+      // A line of a room starts with its name: the payload is the next #.
+      const hash = chunk.indexOf(
+        HASH,
+        chunk[start] === HASH ? start + 1 : start,
+      );
       if (hash === -1 || hash >= end) return;
       let i = hash + 1;
       let sender = 0;

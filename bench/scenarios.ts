@@ -31,6 +31,11 @@ export interface Scenario {
   readonly web: "none" | "half" | "all";
   /** Servers joined through Redis (0: one server, no Redis). */
   readonly cluster: number;
+  /**
+   * Rooms the members are spread over (member i in `#r{i % rooms}`, with
+   * the `rooms` capability); 0: the one room, as before.
+   */
+  readonly rooms: number;
 }
 
 /** What a scenario runs against: our server on one engine, or ncat. */
@@ -50,6 +55,7 @@ export function scenarios(quick: boolean): Scenario[] {
     serverArgs: [],
     web: "none" as const,
     cluster: 0,
+    rooms: 0,
   };
   const inMemory = ["--durability", "memory"];
   const noHistory = ["--history", "0"];
@@ -156,6 +162,25 @@ export function scenarios(quick: boolean): Scenario[] {
     },
     h,
     { ...h, id: "hm", title: `${h.title}, in memory`, serverArgs: inMemory },
+    {
+      ...c,
+      id: "rooms",
+      title: `N=${quick ? 200 : 1000} in ${
+        quick ? 20 : 100
+      } rooms of 10, all send, 8 in flight`,
+      members: quick ? 200 : 1000,
+      senders: quick ? 200 : 1000,
+      rooms: quick ? 20 : 100,
+      // Every member comes from 127.0.0.1: one guest address group.
+      serverArgs: ["--room-creations", "100000"],
+    },
+    {
+      ...e1,
+      id: "rm",
+      title: `idle N=${quick ? 200 : 1000}, each in a room of its own`,
+      rooms: quick ? 200 : 1000,
+      serverArgs: ["--room-creations", "100000"],
+    },
   ];
 }
 

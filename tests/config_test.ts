@@ -455,3 +455,40 @@ Deno.test("parseServerArgs() keeps one name from flag to field: each flag's fiel
     assert.equal(config[name as keyof typeof SERVER_SETTINGS], value, name);
   }
 });
+
+Deno.test("parseServerArgs() reads the rooms flags and refuses bad ones", () => {
+  const config = parseServerArgs([
+    "--default-room",
+    "#Main",
+    "--room-create",
+    "operators",
+    "--max-rooms",
+    "50",
+    "--max-rooms-per-member",
+    "5",
+    "--room-grace",
+    "30",
+    "--room-creations",
+    "2",
+  ]);
+  assert.equal(config.defaultRoom, "#main");
+  assert.equal(config.roomCreate, "operators");
+  assert.equal(config.maxRooms, 50);
+  assert.equal(config.maxRoomsPerMember, 5);
+  assert.equal(config.roomGraceMs, 30_000);
+  assert.equal(config.roomCreations, 2);
+  assert.throws(
+    () => parseServerArgs(["--default-room", "lobby"]),
+    /Cannot use --default-room "lobby"/,
+  );
+  assert.throws(
+    () => parseServerArgs(["--room-create", "guests"]),
+    /Cannot use --room-create: "guests" is not one of any, accounts, operators/,
+  );
+  assert.throws(() => parseServerArgs(["--max-rooms", "0"]), RangeError);
+  assert.throws(
+    () => parseServerArgs(["--max-rooms-per-member", "0"]),
+    RangeError,
+  );
+  assert.throws(() => parseServerArgs(["--room-grace=-1"]), RangeError);
+});

@@ -118,6 +118,9 @@ export class Room<M extends Member = Member> extends Membership<M> {
       (event) => this.#fanOut(event),
       (lost, outcome) => {
         this.#flow.handedOn();
+        for (const { line, origin } of lost) {
+          this.router?.rooms.lost(line, origin);
+        }
         this.#unsent.unsent(lost, outcome);
       },
     );

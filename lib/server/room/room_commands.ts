@@ -76,11 +76,13 @@ export function join<M extends Moderated>(
     }
     return;
   }
-  ctx.room.appendIn(name, {
+  const line = {
     type: "JOIN",
     alias: member.alias,
     online: String(state.members.size + 1),
-  }, member);
+  } as const;
+  rooms.noteJoin(line, name);
+  ctx.room.appendIn(name, line, member);
 }
 
 /** `/part [#room] [REASON]`: out of the room, announced to it and to the parter. */

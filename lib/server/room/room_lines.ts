@@ -71,6 +71,7 @@ export function roomLine<M extends Moderated>(
     case "topic":
       return topic(ctx, self, scope(), command.text);
     case "kick":
+      return kick(ctx, self, scope(), command);
     case "mute":
     case "unmute": {
       const state = scope();
@@ -82,6 +83,24 @@ export function roomLine<M extends Moderated>(
       if (!ROOM_COMMANDS.has(command.kind)) return hooks.common(command);
       return moderateRoom(ctx, self, scope(), command as RoomModeratorCommand);
   }
+}
+
+/**
+ * `/kick` in a room: out of it. In the default room a member without
+ * `rooms` (it is in no other) is disconnected, as before: today's command.
+ */
+async function kick<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  self: M,
+  state: RoomState<M>,
+  command: Extract<Command, { kind: "kick" }>,
+): Promise<void> {
+  if (state === ctx.router.rooms.default) {
+    const found = await ctx.room.find(command.target);
+    const target = found && "here" in found ? found.here : null;
+    if (!target?.roomsOn) return ctx.moderate(command);
+  }
+  return moderateRoom(ctx, self, state, command);
 }
 
 /** Throws `ERR muted` while a mute of room `state` applies to `self`. */

@@ -83,6 +83,8 @@ export class RoomSet<M extends Member> {
   #rejoining = new Set<string>();
   /** Joins appended and not handed on yet: rooms by member id. */
   #joining = new Map<string, Set<string>>();
+  /** The room of each join's `JOIN` line on its way to the log. */
+  #joinLines = new WeakMap<object, string>();
   /** When each account or address group created rooms, this hour. */
   #creations = new Map<string, number[]>();
   readonly default: RoomState<M>;
@@ -217,6 +219,17 @@ export class RoomSet<M extends Member> {
    */
   joining(member: M): boolean {
     return this.#joining.has(member.id);
+  }
+
+  /** `line` is the `JOIN` of a pending join of room `name`. */
+  noteJoin(line: object, name: string): void {
+    this.#joinLines.set(line, name);
+  }
+
+  /** A line the log did not store: a pending join it was ends. */
+  lost(line: object, origin: string): void {
+    const name = this.#joinLines.get(line);
+    if (name !== undefined) this.#joinDone(origin, name);
   }
 
   /** A join's `JOIN` was handed on, or not stored: no longer pending. */

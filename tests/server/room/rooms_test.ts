@@ -10,6 +10,10 @@ import type { Moderation } from "../../../lib/server/access/moderation.ts";
 import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import type { Moderated } from "../../../lib/server/room/moderator.ts";
 import { Room } from "../../../lib/server/room/room.ts";
+import type {
+  RoomLog,
+  RoomLogFailure,
+} from "../../../lib/server/room/room_log.ts";
 import type { RoomCommandContext } from "../../../lib/server/room/room_commands.ts";
 import { roomLine } from "../../../lib/server/room/room_lines.ts";
 import { roomSkeleton } from "../../../lib/server/room/room_state.ts";
@@ -58,13 +62,18 @@ function server(limits: Partial<RoomLimits> = {}, history = 50) {
     rooms: { ...LIMITS, ...limits, history },
   });
   const router = room.router!;
+  /** The server operators' commands handed on (the default room's). */
+  const moderated: string[] = [];
   const ctx = (): RoomCommandContext<FakeMember> => ({
     room,
     router,
     history,
     now: clock.now(),
     moderation: { setTopic() {} } as unknown as Moderation,
-    moderate: () => Promise.resolve(),
+    moderate: (command) => {
+      moderated.push(command.kind);
+      return Promise.resolve();
+    },
   });
   const join = async (
     alias: string,
@@ -83,7 +92,7 @@ function server(limits: Partial<RoomLimits> = {}, history = 50) {
         throw new Error(`not a room command: ${command.kind}`);
       },
     });
-  return { clock, room, router, join, line };
+  return { clock, room, router, join, line, moderated };
 }
 
 /** The code of the ProtocolError `fn` throws (or rejects with). */
@@ -392,4 +401,71 @@ Deno.test("roomSkeleton() ignores #, - and _ and folds look-alike letters", () =
   assert.equal(roomSkeleton("#ops"), roomSkeleton("#0ps"));
   assert.equal(roomSkeleton("#ops"), roomSkeleton("#o_p-s"));
   assert.notEqual(roomSkeleton("#ops"), roomSkeleton("#dev"));
+});
+
+Deno.test("rooms: a /join whose JOIN the log refused is not left pending: it can be asked again", async () => {
+  const clock = new FakeClock();
+  const inner = new MemoryLog(clock, 100);
+  let refuse = true;
+  let failed: RoomLogFailure = () => {};
+  const log: RoomLog = {
+    subscribe(sink, onFailed) {
+      failed = onFailed ?? (() => {});
+      inner.subscribe(sink, onFailed);
+    },
+    append(line, origin, options) {
+      if (refuse && options?.room === "#a" && line.type === "JOIN") {
+        refuse = false;
+        return failed([{ line, origin }], "refused", null);
+      }
+      inner.append(line, origin, options);
+    },
+    settled: () => inner.settled(),
+    recent: (limit) => inner.recent(limit),
+    close: () => inner.close(),
+  };
+  const room = new Room<FakeMember>({
+    log,
+    announceLimit: 100,
+    clock,
+    rooms: { ...LIMITS, history: 10 },
+  });
+  const router = room.router!;
+  const amy = new FakeMember();
+  await room.join(amy, "amy", {
+    onEnter: () => router.enter(amy, router.rooms.default),
+  });
+  const ctx: RoomCommandContext<FakeMember> = {
+    room,
+    router,
+    history: 10,
+    now: clock.now(),
+    moderation: { setTopic() {} } as unknown as Moderation,
+    moderate: () => Promise.resolve(),
+  };
+  const hooks = {
+    checkMute() {},
+    common() {},
+  };
+  await roomLine(ctx, amy, "/join #a", hooks);
+  assert.equal(router.rooms.joining(amy), false);
+  amy.take();
+  await roomLine(ctx, amy, "/join #a", hooks);
+  assert.deepEqual(amy.take(), ["#a JOIN amy 1", "CURRENT #a"]);
+});
+
+Deno.test("rooms: /kick in the default room takes a rooms member out of it; one without rooms gets today's kick", async () => {
+  const { join, line, router, moderated } = server();
+  const op = await join("op", { account: "op", operator: true });
+  const amy = await join("amy");
+  const old = await join("old", { roomsOn: false });
+  await line(op, "/kick amy behave");
+  assert.ok(amy.take().includes("#lobby LEAVE amy 2 kicked behave"));
+  assert.ok(old.take().includes("LEAVE amy 2 kicked behave"));
+  assert.equal(router.rooms.default.members.has(amy.id), false);
+  assert.deepEqual(moderated, []);
+  await line(op, "/kick old");
+  assert.deepEqual(moderated, ["kick"]);
+  await line(op, "/mute old");
+  assert.deepEqual(moderated, ["kick", "mute"]);
 });

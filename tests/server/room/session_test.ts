@@ -1233,3 +1233,17 @@ Deno.test("Session answers BYE banned to any password for a banned account, and 
   assert.match(await bob.conn.nextSent(), /^WELCOME bob /);
   await end(bob);
 });
+
+Deno.test("Session of a cluster (--redis) offers no rooms: HELLO lists ids only and /cap rooms turns nothing on", async () => {
+  const { open } = setup([
+    "--flood-rate",
+    "0",
+    "--redis",
+    "redis://127.0.0.1:1",
+  ]);
+  const { conn, session } = open();
+  assert.match(await conn.nextSent(), /^HELLO \S+ \S+ \S+,caps=ids /);
+  conn.receive("/cap ids rooms");
+  assert.equal(await conn.nextSent(), "CAP ids");
+  await end({ conn, session });
+});
