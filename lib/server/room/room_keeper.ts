@@ -3,7 +3,7 @@
  * registered rooms (loaded at start, each stored again after every change
  * to it) and the rooms each account is in (stored on each join, part, kick
  * and room ban; a disconnect changes nothing: they are rejoined at the
- * next login). The default room is not among them: its topic, bans and
+ * next login, on any device). The default room is not among them: its topic, bans and
  * mutes are the server's (`Moderation`). A store that fails is reported,
  * never thrown at the room: the change holds until the server stops.
  *
@@ -33,14 +33,16 @@ export class RoomKeeper {
   readonly store: RoomStore;
   #defaultRoom: string;
   #onStoreError: (error: unknown) => void;
+  /** Rooms being joined again at login, by member id. */
+  #rejoining = new Map<string, Set<string>>();
 
   /** A keeper of the rooms but `defaultRoom`, within `limits`. */
   constructor(
     defaultRoom: string,
-    options: RoomKeeperOptions & { readonly limits: RoomStoreLimits },
+    options: RoomKeeperOptions & RoomStoreLimits,
   ) {
     this.#defaultRoom = defaultRoom;
-    this.store = options.store ?? new MemoryRoomStore(options.limits);
+    this.store = options.store ?? new MemoryRoomStore(options);
     this.#onStoreError = options.onStoreError ?? (() => {});
   }
 
@@ -80,6 +82,28 @@ export class RoomKeeper {
       this.#onStoreError(error);
       return [];
     }
+  }
+
+  /** Member `id` is joining `room` again at login (not a switch to it). */
+  rejoining(id: string, room: string): void {
+    const rooms = this.#rejoining.get(id) ?? new Set();
+    this.#rejoining.set(id, rooms.add(room));
+  }
+
+  /**
+   * Whether `id`'s join of `room` was a rejoin at login (asked once): it
+   * is not switched to, the default room stays current.
+   */
+  rejoined(id: string, room: string): boolean {
+    const rooms = this.#rejoining.get(id);
+    if (!rooms?.delete(room)) return false;
+    if (rooms.size === 0) this.#rejoining.delete(id);
+    return true;
+  }
+
+  /** Member `id` left the server: its rejoins still on their way end. */
+  departed(id: string): void {
+    this.#rejoining.delete(id);
   }
 
   #try(work: () => void): void {

@@ -125,14 +125,20 @@ export class RoomState<M extends Member> {
    * Throws unless `member` may enter (`mayEnter`): banned (`room-banned`),
    * invite-only (`room-invite-only`), a key missing or wrong (`room-key`),
    * or too many wrong keys from its address (`too-many-attempts`, from
-   * `options.keys`). Operators and the invited pass key and invitation.
+   * `options.keys`). Operators and the invited pass key and invitation,
+   * and so does a member rejoining its room at login.
    */
-  checkEntry(member: Moderated, options: EnterOptions): void {
-    const nowMs = options.nowMs;
+  checkEntry(
+    member: Moderated,
+    options: Omit<EnterOptions, "member"> & { readonly rejoin?: boolean },
+  ): void {
+    const { nowMs, key, rejoin } = options;
     const ban = this.banOf(member, nowMs); // and expired ones forgotten
-    const entry = ban
-      ? "room-banned"
-      : mayEnter(this.record, entrant(member), options);
+    const entry = ban ? "room-banned" : mayEnter(this.record, entrant(member), {
+      ...options,
+      key: key || undefined, // "": none given
+      member: rejoin,
+    });
     if (entry === "ok") return;
     const { name } = this;
     throw new ProtocolError(

@@ -79,8 +79,6 @@ export class RoomSet<M extends Member> {
   #of = new Map<string, MemberRooms>();
   /** The rooms of members who left, until their `LEAVE` is handed on. */
   #departed = new Map<string, string[]>();
-  /** Of those, rooms rejoined at login (`id room`). */
-  #rejoining = new Set<string>();
   /** Joins appended and not handed on yet: rooms by member id. */
   #joining = new Map<string, Set<string>>();
   /** The room of each join's `JOIN` line on its way to the log. */
@@ -99,8 +97,7 @@ export class RoomSet<M extends Member> {
     const deep = options.history > 0 ? HISTORY_REQUEST_LIMIT : 0;
     this.default = this.#add(newRoomRecord(options.defaultRoom), deep);
     this.default.record.topic = options.topic ?? null;
-    const keeping = { ...options, limits: options };
-    this.keeper = new RoomKeeper(this.default.name, keeping);
+    this.keeper = new RoomKeeper(this.default.name, options);
     for (const record of this.keeper.registered()) this.#add(record);
   }
 
@@ -164,9 +161,7 @@ export class RoomSet<M extends Member> {
       if (state) this.#removeMember(state, member);
     }
     this.#of.delete(member.id);
-    for (const name of this.#joining.get(member.id) ?? []) {
-      this.#rejoining.delete(`${member.id} ${name}`);
-    }
+    this.keeper.departed(member.id);
     this.#joining.delete(member.id);
     if (rooms.length > 0) this.#departed.set(member.id, rooms);
   }
@@ -202,12 +197,9 @@ export class RoomSet<M extends Member> {
     }
     const now = this.#options.clock.now();
     const state = existing ?? this.#create(member, name, now);
-    if (existing) {
-      const { keys } = this.#options;
-      const key = entry.key || undefined; // "": none
-      state.checkEntry(member, { nowMs: now, key, keys, member: entry.rejoin });
-    }
-    if (entry.rejoin) this.#rejoining.add(`${member.id} ${name}`);
+    const keys = this.#options.keys;
+    if (existing) state.checkEntry(member, { ...entry, nowMs: now, keys });
+    if (entry.rejoin) this.keeper.rejoining(member.id, name);
     if (pending) pending.add(name);
     else this.#joining.set(member.id, new Set([name]));
     return state;
@@ -243,8 +235,7 @@ export class RoomSet<M extends Member> {
   joined(member: M, state: RoomState<M>): void {
     this.#joinDone(member.id, state.name);
     this.#addMember(state, member);
-    // A room rejoined at login is not switched to: the default room stays.
-    if (!this.#rejoining.delete(`${member.id} ${state.name}`)) {
+    if (!this.keeper.rejoined(member.id, state.name)) {
       this.setCurrent(member, state.name);
     }
     this.keeper.inRooms(member, this.roomsOf(member));
