@@ -203,9 +203,10 @@ const PLAN: ReadonlyArray<readonly [string, Step]> = [
     stdin: "gina\nby hand with ncat\n/quit\n",
     expect: /^MSG gina by hand with ncat$/m,
   }],
+  ["deno task server --room-create any", { kind: "server", name: "rooms" }],
   ["printf '/cap rooms\\nhal\\n/join #ops", {
     kind: "run",
-    against: "open",
+    against: "rooms",
     expect: /^#ops MSG hal deploy done$/m,
   }],
   ["sudo apt-get install redis-server", {

@@ -339,7 +339,6 @@ export const SERVER_FLAGS = {
   "room-create": {
     type: "string",
     value: "WHO",
-    default: "",
     help:
       "Who may create a room with /join: any, accounts or operators (default: accounts when accounts exist, else any)",
   },

@@ -35,11 +35,13 @@ import { type JoinOptions, Membership } from "./membership.ts";
 import { Replies } from "./replies.ts";
 import {
   type AppendOptions,
+  type AppendOutcome,
   type EventEffect,
   newLineId,
   type RoomEvent,
   type RoomLine,
   type RoomLog,
+  type UnsentLine,
 } from "./room_log.ts";
 import type { RoomOptions, RoomStats } from "./room_options.ts";
 import { RoomRouter } from "./room_router.ts";
@@ -116,13 +118,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
     this.router = this.#route(options, arena, clock);
     this.#log.subscribe(
       (event) => this.#fanOut(event),
-      (lost, outcome) => {
-        this.#flow.handedOn();
-        for (const { line, origin } of lost) {
-          this.router?.rooms.lost(line, origin);
-        }
-        this.#unsent.unsent(lost, outcome);
-      },
+      (lost, outcome) => this.#lost(lost, outcome),
     );
     this.directory.attach({
       append: (line, origin) => this.#append(line, origin),
@@ -159,6 +155,13 @@ export class Room<M extends Member = Member> extends Membership<M> {
       router.rooms.ofEvent(event.room)?.recent.add(event);
     }
     return router;
+  }
+
+  /** Lines the log did not store: handed on as failed, their senders told. */
+  #lost(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
+    this.#flow.handedOn();
+    for (const { line, origin } of lost) this.router?.rooms.lost(line, origin);
+    this.#unsent.unsent(lost, outcome);
   }
 
   /**
