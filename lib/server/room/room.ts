@@ -266,11 +266,13 @@ export class Room<M extends Member = Member> extends Membership<M> {
    */
   #enter(member: M, online: string, onEnter?: () => void): void {
     this.here.set(member.id, member);
-    this.router?.rooms.enterServer(member);
+    const rooms = this.router?.rooms;
+    rooms?.enterServer(member);
     const welcome: ServerLine = {
       type: "WELCOME",
       alias: member.alias,
-      online,
+      // With rooms, the default room's members (those who parted it not).
+      online: rooms ? String(rooms.default.members.size) : online,
       text: "Type /help for commands",
     };
     const fits = member.deliver(this.#fan.encode(welcome));

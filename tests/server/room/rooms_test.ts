@@ -469,3 +469,11 @@ Deno.test("rooms: /kick in the default room takes a rooms member out of it; one 
   await line(op, "/mute old");
   assert.deepEqual(moderated, ["kick", "mute"]);
 });
+
+Deno.test("rooms: WELCOME counts the default room's members, not those who parted it", async () => {
+  const { join, line } = server();
+  const amy = await join("amy");
+  await line(amy, "/part");
+  const bob = await join("bob");
+  assert.equal(bob.take()[0], "WELCOME bob 1 Type /help for commands");
+});
