@@ -61,6 +61,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       maxRoomsPerMember: 20,
       roomGraceMs: 600_000,
       roomCreations: 10,
+      maxRoomEntries: 100,
       logLevel: "info",
       tlsEngine: "node",
       redis: null,
@@ -150,6 +151,8 @@ Deno.test("parseServerArgs() reads every flag", () => {
     "4",
     "--announce-limit",
     "7",
+    "--max-room-entries",
+    "12",
     "--log-level",
     "debug",
     "--tls-engine",
@@ -199,7 +202,9 @@ Deno.test("parseServerArgs() reads every flag", () => {
   assert.equal(config.durability, "full");
   assert.equal(config.historyKeepDays, 7);
   assert.equal(config.historyKeepRows, 500);
+  assert.equal(config.maxRoomEntries, 12);
   assert.throws(() => parseServerArgs(["--history", "501"]), RangeError);
+  assert.throws(() => parseServerArgs(["--max-room-entries", "0"]), RangeError);
   assert.throws(() => parseServerArgs(["--durability", "disk"]), TypeError);
   const cluster = parseServerArgs([
     "--redis",

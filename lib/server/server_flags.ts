@@ -366,6 +366,13 @@ export const SERVER_FLAGS = {
     default: "10",
     help: "Rooms one account (or a guest's address group) may create an hour",
   },
+  "max-room-entries": {
+    type: "string",
+    value: "N",
+    default: "100",
+    help:
+      "Most operators, invites, bans and mutes a registered room keeps, each",
+  },
   "log-level": {
     type: "string",
     value: "LEVEL",

@@ -16,7 +16,8 @@ import type { Command } from "../../commands.ts";
 import { describeSanction, type Sanction } from "../access/moderation.ts";
 import type { Moderated } from "./moderator.ts";
 import { leaveRoom, type RoomCommandContext } from "./room_commands.ts";
-import { hashRoomKey, memberKey, type RoomState } from "./room_state.ts";
+import { memberKey, type RoomState } from "./room_state.ts";
+import { hashRoomKey, operatorKey } from "./room_record.ts";
 
 /** The commands of room operators. */
 export type RoomModeratorCommand =
@@ -50,13 +51,16 @@ export function moderateRoom<M extends Moderated>(
   command: RoomModeratorCommand,
 ): Promise<void> | void {
   state.checkOperator(actor, command.kind);
-  const mod = (action: string, alias: string, text = "") =>
+  // Every change is announced: kept first, if the room is registered.
+  const mod = (action: string, alias: string, text = "") => {
+    ctx.router.rooms.keeper.changed(state.record);
     ctx.room.announce(
       { type: "MOD", action, alias, by: actor.alias, text },
       actor,
       undefined,
       state.name,
     );
+  };
   const act: Act<M> = { ctx, actor, state, mod };
   switch (command.kind) {
     case "kick":
@@ -87,6 +91,11 @@ export function moderateRoom<M extends Moderated>(
   }
 }
 
+/** How many entries each list of a room keeps, at this command's time. */
+function limitOf<M extends Moderated>(ctx: RoomCommandContext<M>) {
+  return { max: ctx.router.rooms.limits.maxRoomEntries, nowMs: ctx.now };
+}
+
 /** `/kick ALIAS [REASON]`: announced, then out of the room. */
 async function kick<M extends Moderated>(
   { ctx, state, mod }: Act<M>,
@@ -105,6 +114,7 @@ async function restrict<M extends Moderated>(
 ): Promise<void> {
   const target = await present(ctx, command.target);
   const ban = command.kind === "roomban";
+  state.checkRoomFor(ban ? "bans" : "mutes", limitOf(ctx));
   const added = sanction(state, target, ban ? "ban" : "mute", {
     by: actor.alias,
     reason: command.reason,
@@ -144,9 +154,12 @@ async function setOperator<M extends Moderated>(
   alias: string,
 ): Promise<void> {
   const target = await present(ctx, alias);
-  const key = memberKey(target);
+  const key = operatorKey(target);
   const ops = state.record.operators.filter((name) => name !== key);
-  if (kind === "op") ops.push(key);
+  if (kind === "op") {
+    state.checkRoomFor("operators", limitOf(ctx));
+    ops.push(key);
+  }
   state.record.operators = ops;
   mod(kind, target.alias);
 }
@@ -158,7 +171,11 @@ async function invite<M extends Moderated>(
 ): Promise<void> {
   const target = await present(ctx, alias);
   const key = memberKey(target);
-  if (!state.record.invites.includes(key)) state.record.invites.push(key);
+  if (!state.record.invites.includes(key)) {
+    state.checkRoomFor("invites", limitOf(ctx));
+    state.record.invites.push(key);
+    ctx.router.rooms.keeper.changed(state.record);
+  }
   ctx.room.replies.tell(target, {
     type: "INVITE",
     room: state.name,

@@ -50,6 +50,7 @@ const LIMITS: RoomLimits = {
   maxRoomsPerMember: 20,
   roomGraceMs: 600_000,
   roomCreations: 10,
+  maxRoomEntries: 100,
 };
 
 function server(limits: Partial<RoomLimits> = {}, history = 50) {
