@@ -61,7 +61,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       maxRoomsPerMember: 20,
       roomGraceMs: 600_000,
       roomCreations: 10,
-      roomKeyTries: 10,
+      maxRoomEntries: 100,
       logLevel: "info",
       tlsEngine: "node",
       redis: null,
@@ -151,6 +151,8 @@ Deno.test("parseServerArgs() reads every flag", () => {
     "4",
     "--announce-limit",
     "7",
+    "--max-room-entries",
+    "12",
     "--log-level",
     "debug",
     "--tls-engine",
@@ -200,7 +202,9 @@ Deno.test("parseServerArgs() reads every flag", () => {
   assert.equal(config.durability, "full");
   assert.equal(config.historyKeepDays, 7);
   assert.equal(config.historyKeepRows, 500);
+  assert.equal(config.maxRoomEntries, 12);
   assert.throws(() => parseServerArgs(["--history", "501"]), RangeError);
+  assert.throws(() => parseServerArgs(["--max-room-entries", "0"]), RangeError);
   assert.throws(() => parseServerArgs(["--durability", "disk"]), TypeError);
   const cluster = parseServerArgs([
     "--redis",
@@ -483,8 +487,6 @@ Deno.test("parseServerArgs() reads the rooms flags and refuses bad ones", () => 
     "30",
     "--room-creations",
     "2",
-    "--room-key-tries",
-    "3",
   ]);
   assert.equal(config.defaultRoom, "#main");
   assert.equal(config.roomCreate, "operators");
@@ -492,7 +494,6 @@ Deno.test("parseServerArgs() reads the rooms flags and refuses bad ones", () => 
   assert.equal(config.maxRoomsPerMember, 5);
   assert.equal(config.roomGraceMs, 30_000);
   assert.equal(config.roomCreations, 2);
-  assert.equal(config.roomKeyTries, 3);
   assert.throws(
     () => parseServerArgs(["--default-room", "lobby"]),
     /Cannot use --default-room "lobby"/,

@@ -34,6 +34,7 @@ import { Room, type RoomOptions } from "./room/room.ts";
 import type { RoomEvent, RoomLog } from "./room/room_log.ts";
 import { Session, type SessionContext } from "./room/session.ts";
 import { openStore, type Store } from "./storage/store.ts";
+import { SqliteRoomStore } from "./storage/room_table.ts";
 import { recentEventsByRoom } from "./storage/events_table.ts";
 import { HISTORY_REQUEST_LIMIT } from "../protocol.ts";
 
@@ -112,7 +113,7 @@ export class ChatServer implements AsyncDisposable {
     });
     this.#roomLog = backend.log;
     this.room = new Room<Session>({
-      rooms: roomsOf(config, gate, store),
+      rooms: roomsOf(config, { gate, store, log }),
       log: this.#roomLog,
       announceLimit: config.announceLimit,
       arena: new LineArena(chunkBytesFor(config.queueBytes)),
@@ -342,12 +343,13 @@ function openGate(
 
 /**
  * The rooms of a server on its own (none in a cluster, yet): the limits,
- * with whoever may create a room decided by whether accounts exist.
+ * with whoever may create a room decided by whether accounts exist; the
+ * registered rooms and accounts' rooms in the data directory, room keys
+ * checked under the gate's login limits.
  */
 function roomsOf(
   config: ServerConfig,
-  gate: Gate,
-  store: Store,
+  { gate, store, log }: { gate: Gate; store: Store; log: Logger },
 ): RoomOptions["rooms"] {
   if (config.redis !== null) return undefined;
   const roomCreate = config.roomCreate ??
@@ -355,7 +357,16 @@ function roomsOf(
   const stored = config.history > 0 && config.durability !== "memory"
     ? recentEventsByRoom(store.db, HISTORY_REQUEST_LIMIT)
     : undefined;
-  return { ...config, roomCreate, topic: gate.moderation.topic, stored };
+  return {
+    ...config,
+    roomCreate,
+    topic: gate.moderation.topic,
+    stored,
+    keys: gate,
+    store: new SqliteRoomStore(store.db, config),
+    onStoreError: (error) =>
+      log.warn("room-not-stored", { error: describeError(error) }),
+  };
 }
 
 /**

@@ -207,8 +207,11 @@ export interface ServerConfig extends ServerSettings {
   /** `--room-grace`, in milliseconds. */
   readonly roomGraceMs: number;
   readonly roomCreations: number;
-  /** `--room-key-tries`: wrong room keys an account or address group gives an hour. */
-  readonly roomKeyTries: number;
+  /**
+   * Entries each list of a registered room keeps at most: its operators,
+   * its invites, its bans, its mutes (`room_record.ts`, `RoomStoreLimits`).
+   */
+  readonly maxRoomEntries: number;
   readonly logLevel: LogLevel;
   readonly tlsEngine: TlsEngine;
 }

@@ -60,6 +60,7 @@ export function parseServerArgs(args: readonly string[]): ServerConfig {
     ...timeFields(flags),
     announceLimit: flags.number("announce-limit", 0, 1_000_000),
     ...roomFields(flags),
+    maxRoomEntries: flags.number("max-room-entries", 1, 100_000),
     logLevel: oneOf("log-level", values["log-level"], LOG_LEVELS),
     tlsEngine: oneOf("tls-engine", values["tls-engine"], TLS_ENGINES),
     ...SERVER_SETTINGS,
@@ -81,7 +82,6 @@ function roomFields(flags: FlagReader) {
     maxRoomsPerMember: flags.number("max-rooms-per-member", 1, 10_000),
     roomGraceMs: flags.ms("room-grace"),
     roomCreations: flags.number("room-creations", 0, 1_000_000),
-    roomKeyTries: flags.number("room-key-tries", 1, 1_000_000),
   };
 }
 

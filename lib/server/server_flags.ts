@@ -366,12 +366,12 @@ export const SERVER_FLAGS = {
     default: "10",
     help: "Rooms one account (or a guest's address group) may create an hour",
   },
-  "room-key-tries": {
+  "max-room-entries": {
     type: "string",
     value: "N",
-    default: "10",
+    default: "100",
     help:
-      "Wrong room keys one account (or a guest's address group) may give an hour",
+      "Most operators, invites, bans and mutes a registered room keeps, each",
   },
   "log-level": {
     type: "string",

@@ -12,7 +12,7 @@
 import { aliasKey, ProtocolError, validateAlias } from "../../protocol.ts";
 import { addressGroup } from "../../address.ts";
 import type { Account, Accounts, PeerCertificate } from "./accounts.ts";
-import type { LoginLimiter } from "./login_limiter.ts";
+import type { AttemptTarget, LoginLimiter } from "./login_limiter.ts";
 import type {
   Identity,
   Moderation,
@@ -184,6 +184,22 @@ export class Gate {
   }
 
   /**
+   * Checks a room's key (`matches` says whether the key given is right)
+   * under the login limits: a wrong key counts as a failed login from
+   * `host`'s address group (see `AttemptTarget`). Throws a
+   * {@linkcode ProtocolError} (`too-many-attempts`) instead, without
+   * calling `matches`, once that has failed too often: the answer then
+   * says nothing of the key.
+   */
+  checkRoomKey(host: string, room: string, matches: () => boolean): boolean {
+    const target = { room };
+    this.#mayTry(host, target, "wrong room keys");
+    const ok = matches();
+    if (ok) this.#options.limiter.succeeded(host, target);
+    return ok;
+  }
+
+  /**
    * The ban or mute that applies to `who`, or null. Sanctions by address do
    * not apply to operators: an operator cannot lock out or silence another
    * through an address they share with someone (a NAT, a load balancer).
@@ -235,12 +251,12 @@ export class Gate {
   }
 
   /** Starts an attempt, or throws when it must wait. */
-  #mayTry(host: string, account: string | null): void {
-    const waitMs = this.#options.limiter.begin(host, account);
+  #mayTry(host: string, target: AttemptTarget, failed = "failed logins"): void {
+    const waitMs = this.#options.limiter.begin(host, target);
     if (waitMs > 0) {
       throw new ProtocolError(
         "too-many-attempts",
-        `Too many failed logins: try again in ${Math.ceil(waitMs / 1000)} s`,
+        `Too many ${failed}: try again in ${Math.ceil(waitMs / 1000)} s`,
       );
     }
   }

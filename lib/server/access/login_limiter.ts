@@ -23,10 +23,12 @@
  * /64s), which may fail `targetBurst` times before the same doubling waits
  * apply to all its addresses that never gave the room password; so are
  * account logins from addresses the account does not know, whatever the
- * account (invented names cost a full password check too). No one can
- * lock every guest out. Memory is bounded: at most `maxTracked`
- * counts of addresses and unregistered names are kept, the oldest forgotten
- * first; the counts of registered accounts are kept apart and never pushed
+ * account (invented names cost a full password check too). Wrong room
+ * keys (`/join #room KEY`) count against the address group and its /48
+ * like the rest, nothing server-wide: a room's key is not the server's
+ * door. No one can lock every guest out. Memory is bounded: at most
+ * `maxTracked` counts of addresses and unregistered names are kept, the
+ * oldest forgotten first; the counts of registered accounts are kept apart and never pushed
  * out by others (there is one at most per account), so that strangers
  * cannot reset an account's count by filling the table.
  *
@@ -49,6 +51,14 @@ export interface KnownAddresses {
   /** `group` logged into `account` (its key) at `nowMs`. */
   remember(account: string, group: string, nowMs: number): void;
 }
+
+/**
+ * What a password attempt is for: an account (its alias), the room
+ * password (null), or a room's key (`{ room }`: counted against the
+ * address group and its IPv6 /48 only, sharing their counts with logins,
+ * so that one budget of guesses holds for every secret of the server).
+ */
+export type AttemptTarget = string | null | { readonly room: string };
 
 /** Options of {@linkcode LoginLimiter}. */
 export interface LoginLimiterOptions {
@@ -114,8 +124,8 @@ export class LoginLimiter {
   }
 
   /**
-   * Starts a password attempt from `host` (for `account`, or null for the
-   * room password). Returns 0 and counts the attempt as a failure until
+   * Starts a password attempt from `host` (for `account`, null for the
+   * room password, or a room's key: see {@linkcode AttemptTarget}). Returns 0 and counts the attempt as a failure until
    * {@linkcode succeeded} says otherwise; or, when it must wait, how long
    * (ms), counting nothing.
    *
@@ -136,7 +146,7 @@ export class LoginLimiter {
    * assert.equal(limiter.begin("10.0.0.1", "bob"), 120_000, "twice as long");
    * ```
    */
-  begin(host: string, account: string | null): number {
+  begin(host: string, account: AttemptTarget): number {
     const group = groupOf(host);
     const address = `@${group}`;
     let waitMs: number;
@@ -154,6 +164,13 @@ export class LoginLimiter {
         if (site !== null) {
           waitMs = Math.max(waitMs, this.#wait(site, this.#targetBurst));
         }
+      }
+    } else if (typeof account === "object") {
+      // A room's key: its address group's count, and its /48's.
+      waitMs = this.#wait(address, this.#burst);
+      site = siteOf(host);
+      if (site !== null) {
+        waitMs = Math.max(waitMs, this.#wait(site, this.#targetBurst));
       }
     } else {
       const key = aliasKey(account);
@@ -190,9 +207,14 @@ export class LoginLimiter {
    * The attempt begun from `host` succeeded: it is not a failure, and this
    * address group is known to `account` (or to the room) from now on.
    */
-  succeeded(host: string, account: string | null): void {
+  succeeded(host: string, account: AttemptTarget): void {
     const group = groupOf(host);
     this.#refund(`@${group}`);
+    if (account !== null && typeof account === "object") {
+      const site = siteOf(host);
+      if (site !== null) this.#refund(site);
+      return;
+    }
     if (account === null) {
       if (!this.#roomKnown.has(group)) {
         this.#addRoom(-1);

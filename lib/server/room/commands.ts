@@ -28,6 +28,7 @@ import {
   ROOM_COMMANDS,
 } from "../../commands.ts";
 import { isBlank, sanitizeText } from "../../text.ts";
+import { encodeServerLine } from "../../server_lines.ts";
 import type { InboundLine } from "./connection.ts";
 import { describeSanction, type Sanction } from "../access/moderation.ts";
 import { type LoginContext, LoginDialogue } from "./login.ts";
@@ -39,6 +40,7 @@ import {
 import type { Room } from "./room.ts";
 import {
   history as roomHistory,
+  rejoin,
   type RoomCommandContext,
   scopeOf,
   who as roomWho,
@@ -104,6 +106,22 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
       });
     }
     return this.#common(parseCommand(text));
+  }
+
+  /** Joins its account's rooms again, at login (`room_commands.ts`). */
+  protected rejoinRooms(): void {
+    const router = this.#chat.room.router;
+    if (!router) return;
+    rejoin(
+      this.#roomContext(router),
+      this.self,
+      (error) =>
+        this.reply(encodeServerLine({
+          type: "ERR",
+          code: error.code,
+          text: error.message,
+        })),
+    );
   }
 
   /** What room commands need, now. */

@@ -68,7 +68,7 @@ export function join<M extends Moderated>(
 ): void {
   const { rooms } = ctx.router;
   const name = validateRoomName(command.room);
-  const state = rooms.prepareJoin(member, name, command.key);
+  const state = rooms.prepareJoin(member, name, { key: command.key });
   if (state === null) {
     if (rooms.get(name)?.members.has(member.id)) {
       rooms.setCurrent(member, name);
@@ -205,10 +205,43 @@ export function topic<M extends Moderated>(
   const set = { text, by: member.alias };
   state.record.topic = set;
   if (state === ctx.router.rooms.default) ctx.moderation.setTopic(set);
+  ctx.router.rooms.keeper.changed(state.record);
   ctx.room.announce(
     { type: "TOPIC", alias: member.alias, text },
     member,
     { kind: "topic", topic: set },
     ctx.router.rooms.eventRoom(state),
   );
+}
+
+/**
+ * An account's rooms, joined again at login (with `rooms`), after the
+ * default room: on any device, in the order it joined them. Neither key
+ * nor invitation is asked (it was in: a part, a kick or a room ban takes a
+ * room off its list); a ban placed since still holds, and a room that
+ * vanished is created again if it may be. Each refusal is told as the
+ * `ERR` `/join` would have had.
+ */
+export function rejoin<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  member: M,
+  refused: (error: ProtocolError) => void,
+): void {
+  if (!member.roomsOn || member.account === null) return;
+  const { rooms } = ctx.router;
+  for (const name of rooms.keeper.accountRooms(member.account)) {
+    try {
+      const state = rooms.prepareJoin(member, name, { rejoin: true });
+      if (state === null) continue;
+      const online = String(state.members.size + 1);
+      ctx.room.appendIn(
+        name,
+        { type: "JOIN", alias: member.alias, online },
+        member,
+      );
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      refused(error);
+    }
+  }
 }

@@ -3,19 +3,15 @@
  * a guest operates a room and is invited to one by its alias, so its rights
  * follow its renames and go when it leaves (never to the next holder of the
  * alias); and what is counted an hour (room creations) is counted per
- * account, or per guest address group, and forgotten after the hour; so
- * are wrong room keys, past a limit of which no key is tried.
+ * account, or per guest address group, and forgotten after the hour.
  *
  * @module
  */
 
 import { addressGroup } from "../../address.ts";
-import { ProtocolError } from "../../protocol.ts";
 import type { Moderated } from "./moderator.ts";
-import { memberKey, type RoomRecord, type RoomState } from "./room_state.ts";
-
-/** A room as far as its key goes: its entry check. */
-type Entered = Pick<RoomState<never>, "checkEntry">;
+import { operatorKey, type RoomRecord } from "./room_record.ts";
+import { memberKey } from "./room_state.ts";
 
 /** A room as far as grants go: its record. */
 interface Granting {
@@ -52,40 +48,6 @@ export class HourlyCounts {
   }
 }
 
-/**
- * Wrong room keys, counted per account or address group: past the limit an
- * hour, no key is tried at all (not even the right one), so none is guessed.
- */
-export class KeyTries {
-  #wrong = new HourlyCounts();
-  readonly #limit: number;
-
-  /** At most `limit` wrong keys an hour (`--room-key-tries`). */
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  /** Checks the entry of `member` into `room` with `key`, counting it. */
-  check(room: Entered, member: Moderated, key: string, now: number): void {
-    const who = countKey(member);
-    const tries = key === "" ? 0 : this.#wrong.count(who, now);
-    if (tries >= this.#limit) {
-      throw new ProtocolError(
-        "room-key",
-        `You gave ${tries} wrong room keys this hour, the most allowed: try later`,
-      );
-    }
-    try {
-      room.checkEntry(member, key, now);
-    } catch (error) {
-      const wrong = error instanceof ProtocolError &&
-        error.code === "room-key" && key !== "";
-      if (wrong) this.#wrong.add(who, now);
-      throw error;
-    }
-  }
-}
-
 /** A connected guest's grants by alias: rooms it operates or is invited to. */
 export class GuestGrants {
   /** The rooms each guest is invited to, by member id. */
@@ -93,8 +55,7 @@ export class GuestGrants {
 
   /** `member` is invited to `state`: by account, or by alias while here. */
   invite(state: Granting, member: Moderated): void {
-    const key = memberKey(member);
-    if (!state.record.invites.includes(key)) state.record.invites.push(key);
+    state.record.invites.push(memberKey(member));
     if (member.account !== null) return;
     const rooms = this.#invited.get(member.id) ?? new Set();
     this.#invited.set(member.id, rooms.add(state));
@@ -102,31 +63,36 @@ export class GuestGrants {
 
   /** A guest in `rooms` renamed: its rights and invitations go along. */
   renamed(
-    member: Moderated,
+    member: { readonly id?: string; readonly account?: string | null },
     rooms: Iterable<Granting>,
     from: string,
     to: string,
   ): void {
     if (member.account !== null) return;
-    for (const state of rooms) rename(state.record.operators, from, to);
-    for (const state of this.#invited.get(member.id) ?? []) {
-      rename(state.record.invites, from, to);
+    const op = (alias: string) => operatorKey({ account: null, alias });
+    for (const state of rooms) {
+      rename(state.record.operators, op(from), op(to));
+    }
+    for (const state of this.#invited.get(member.id ?? "") ?? []) {
+      rename(state.record.invites, from.toLowerCase(), to.toLowerCase());
     }
   }
 
-  /** A guest left the server: its invitations go with it. */
-  departed(member: Moderated): void {
-    for (const state of this.#invited.get(member.id) ?? []) {
-      rename(state.record.invites, member.alias, null);
+  /** A guest left the server: its invitations go with it (their rooms returned). */
+  departed(member: Moderated): RoomRecord[] {
+    const rooms = [...this.#invited.get(member.id) ?? []];
+    for (const state of rooms) {
+      rename(state.record.invites, member.alias.toLowerCase(), null);
     }
     this.#invited.delete(member.id);
+    return rooms.map((state) => state.record);
   }
 }
 
-/** Renames `from` to `to` in a list of names (null: takes it out). */
+/** Renames `from` to `to` in a list of keys (null: takes it out). */
 function rename(names: string[], from: string, to: string | null): void {
-  const at = names.indexOf(from.toLowerCase());
+  const at = names.indexOf(from);
   if (at === -1) return;
   if (to === null) names.splice(at, 1);
-  else names[at] = to.toLowerCase();
+  else names[at] = to;
 }

@@ -16,7 +16,8 @@ import type { Command } from "../../commands.ts";
 import { describeSanction, type Sanction } from "../access/moderation.ts";
 import type { Moderated } from "./moderator.ts";
 import { leaveRoom, type RoomCommandContext } from "./room_commands.ts";
-import { hashRoomKey, memberKey, type RoomState } from "./room_state.ts";
+import { memberKey, type RoomState } from "./room_state.ts";
+import { hashRoomKey, operatorKey } from "./room_record.ts";
 
 /** The commands of room operators. */
 export type RoomModeratorCommand =
@@ -66,13 +67,16 @@ export function moderateRoom<M extends Moderated>(
       `${state.name} is open to every member: /ban bans from the server`,
     );
   }
-  const mod = (action: string, alias: string, text = "") =>
+  // Every change is announced: kept first, if the room is registered.
+  const mod = (action: string, alias: string, text = "") => {
+    ctx.router.rooms.keeper.changed(state.record);
     ctx.room.announce(
       { type: "MOD", action, alias, by: actor.alias, text },
       actor,
       undefined,
       state.name,
     );
+  };
   const act: Act<M> = { ctx, actor, state, mod };
   switch (command.kind) {
     case "kick":
@@ -101,6 +105,11 @@ export function moderateRoom<M extends Moderated>(
     case "register":
       return register(actor, state, mod);
   }
+}
+
+/** How many entries each list of a room keeps, at this command's time. */
+function limitOf<M extends Moderated>(ctx: RoomCommandContext<M>) {
+  return { max: ctx.router.rooms.limits.maxRoomEntries, nowMs: ctx.now };
 }
 
 /** `/kick ALIAS [REASON]`: announced, then out of the room. */
@@ -147,6 +156,7 @@ async function restrict<M extends Moderated>(
   const { ctx, actor, state } = act;
   const target = await present(ctx, command.target);
   const ban = command.kind === "roomban";
+  state.checkRoomFor(ban ? "bans" : "mutes", limitOf(ctx));
   const added = sanction(state, target, ban ? "ban" : "mute", {
     by: actor.alias,
     reason: command.reason,
@@ -188,13 +198,19 @@ async function setOperator<M extends Moderated>(
 ): Promise<void> {
   // A guest operates by its alias while in the room (it loses it on
   // leaving): one opped elsewhere would leave it to the alias's next holder.
-  // An operator no longer here can still be deopped by name.
-  const gone = kind === "deop" &&
-    state.record.operators.includes(alias.toLowerCase());
-  const target = gone ? null : await inRoom(ctx, state, alias);
-  const key = target ? memberKey(target) : alias.toLowerCase();
+  // An account operator no longer here can still be deopped by name.
+  const named = operatorKey({ account: alias, alias });
+  const gone = kind === "deop" && state.record.operators.includes(named);
+  const found = gone ? null : await present(ctx, alias);
+  const target = found?.account === null
+    ? await inRoom(ctx, state, alias)
+    : found;
+  const key = target ? operatorKey(target) : named;
   const ops = state.record.operators.filter((name) => name !== key);
-  if (kind === "op") ops.push(key);
+  if (kind === "op") {
+    state.checkRoomFor("operators", limitOf(ctx));
+    ops.push(key);
+  }
   state.record.operators = ops;
   mod(kind, target?.alias ?? alias);
 }
@@ -205,7 +221,11 @@ async function invite<M extends Moderated>(
   alias: string,
 ): Promise<void> {
   const target = await present(ctx, alias);
-  ctx.router.rooms.grants.invite(state, target);
+  if (!state.record.invites.includes(memberKey(target))) {
+    state.checkRoomFor("invites", limitOf(ctx));
+    ctx.router.rooms.grants.invite(state, target);
+    ctx.router.rooms.keeper.changed(state.record);
+  }
   // Without rooms it could not /join, nor read an INVITE line.
   if (target.roomsOn) {
     ctx.room.replies.tell(target, {

@@ -10,7 +10,7 @@ import type { Directory } from "./directory.ts";
 import type { LineArena } from "./line_arena.ts";
 import type { Member } from "./member.ts";
 import type { RoomEvent, RoomLog } from "./room_log.ts";
-import type { RoomLimits } from "./rooms.ts";
+import type { RoomLimits, RoomSetOptions } from "./rooms.ts";
 import type { Topic } from "../access/moderation.ts";
 
 /** Options of `Room`. */
@@ -61,16 +61,19 @@ export interface RoomOptions<M extends Member = Member> {
    * Rooms (capability `rooms`): their limits, and the lines of history
    * each room keeps. Absent: one room, as before (a cluster).
    */
-  rooms?: RoomLimits & {
-    readonly history: number;
-    /** The default room's topic at start. */
-    readonly topic?: Topic | null;
-    /**
-     * Each room's last messages as stored (at start); absent: those the
-     * log keeps at hand.
-     */
-    readonly stored?: readonly RoomEvent[];
-  };
+  rooms?:
+    & RoomLimits
+    & Pick<RoomSetOptions, "keys" | "store" | "onStoreError">
+    & {
+      readonly history: number;
+      /** The default room's topic at start. */
+      readonly topic?: Topic | null;
+      /**
+       * Each room's last messages as stored (at start); absent: those the
+       * log keeps at hand.
+       */
+      readonly stored?: readonly RoomEvent[];
+    };
 }
 
 /** Counters a server reports in its logs. */

@@ -83,7 +83,15 @@ export class RoomRouter<M extends Member> {
     let slow: M[] | undefined;
     const { line } = event;
     if (line.type === "NICK" && event.room === undefined) {
-      this.rooms.renamed(event.origin, line.alias, line.newAlias);
+      // A guest's rights by alias follow its rename (`room_grants.ts`).
+      const member = this.#host.here.get(event.origin);
+      if (member) {
+        const rooms = this.rooms.roomsOf(member).flatMap((name) =>
+          this.rooms.get(name) ?? []
+        );
+        const all = [this.rooms.default, ...rooms];
+        this.rooms.grants.renamed(member, all, line.alias, line.newAlias);
+      }
     }
     for (const state of this.rooms.roomsForEvent(event)) {
       const full = this.#toRoom(state, event);

@@ -9,54 +9,25 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { ProtocolError } from "../../protocol.ts";
 import { aliasSkeleton } from "../../text.ts";
 import { addressGroup } from "../../address.ts";
-import {
-  applies,
-  describeSanction,
-  type Sanction,
-  type Topic,
-} from "../access/moderation.ts";
+import { describeSanction, type Sanction } from "../access/moderation.ts";
 import { FanOut } from "./fan_out.ts";
 import type { LineArena } from "./line_arena.ts";
 import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
 import { RecentEvents } from "./room_log.ts";
-
-/** What a room store keeps of a room (see the module). */
-export interface RoomRecord {
-  /** The room's name, `#` and folded. */
-  readonly name: string;
-  /** The account that registered it; null: a temporary room. */
-  registeredBy: string | null;
-  /** Room operators: accounts (lower case), or guests' aliases while connected. */
-  operators: string[];
-  /** Salted SHA-256 of the room key (`salt$hex`); null: no key. */
-  keyHash: string | null;
-  inviteOnly: boolean;
-  /** Invited accounts (lower case) or aliases. */
-  invites: string[];
-  bans: Sanction[];
-  mutes: Sanction[];
-  topic: Topic | null;
-}
-
-/** A new record: nobody operates it yet, no key, open. */
-export function newRoomRecord(name: string): RoomRecord {
-  return {
-    name,
-    registeredBy: null,
-    operators: [],
-    keyHash: null,
-    inviteOnly: false,
-    invites: [],
-    bans: [],
-    mutes: [],
-    topic: null,
-  };
-}
+import {
+  type EnterOptions,
+  type Entrant,
+  inForce,
+  isInvited,
+  isRoomOperator,
+  mayEnter,
+  type RoomRecord,
+  sanctionFor,
+} from "./room_record.ts";
 
 /**
  * The skeleton under which room names must differ: the alias skeleton of
@@ -66,25 +37,19 @@ export function roomSkeleton(name: string): string {
   return aliasSkeleton(name.slice(1).replace(/[_-]/g, ""));
 }
 
-/**
- * Hashes a room key: a salted SHA-256 (`salt$hex`). A room key guards a
- * room, not an account, and is checked on every `/join`: fast on purpose.
- */
-export function hashRoomKey(key: string, salt?: string): string {
-  const s = salt ??
-    crypto.getRandomValues(new Uint8Array(12)).toBase64();
-  return `${s}$${createHash("sha256").update(`${s}\n${key}`).digest("hex")}`;
-}
-
-/** Whether `key` matches a hash made by {@linkcode hashRoomKey}. */
-export function roomKeyMatches(hash: string, key: string): boolean {
-  const salt = hash.slice(0, hash.indexOf("$"));
-  return hashRoomKey(key, salt) === hash;
-}
-
 /** The name under which a member is an operator or invited: account or alias. */
 export function memberKey(member: Moderated): string {
   return (member.account ?? member.alias).toLowerCase();
+}
+
+/** A member as the rules of `room_record.ts` see it. */
+export function entrant(member: Moderated): Entrant {
+  return {
+    account: member.account,
+    alias: member.alias,
+    host: member.host,
+    serverOperator: member.operator,
+  };
 }
 
 /** One room of this server (see the module). */
@@ -115,8 +80,7 @@ export class RoomState<M extends Member> {
 
   /** Whether `member` operates it (server operators everywhere). */
   isOperator(member: Moderated): boolean {
-    return member.operator ||
-      this.record.operators.includes(memberKey(member));
+    return isRoomOperator(this.record, entrant(member));
   }
 
   /** Throws `not-operator` unless `member` operates the room. */
@@ -131,9 +95,7 @@ export class RoomState<M extends Member> {
 
   /** Whether `member` was invited. */
   invited(member: Moderated): boolean {
-    const { invites } = this.record;
-    return invites.includes(memberKey(member)) ||
-      invites.includes(member.alias.toLowerCase());
+    return isInvited(this.record, entrant(member));
   }
 
   /** The room ban in force on `member`, if any (expired ones forgotten). */
@@ -151,40 +113,62 @@ export class RoomState<M extends Member> {
     member: Moderated,
     now: number,
   ): Sanction | null {
-    const kept = this.record[list].filter((s) =>
+    // Expired ones are forgotten: the lists are bounded.
+    this.record[list] = this.record[list].filter((s) =>
       s.until === null || s.until > now
     );
-    this.record[list] = kept;
-    return kept.find((s) => applies(s, member)) ?? null;
+    const type = list === "bans" ? "ban" : "mute";
+    return sanctionFor(this.record, entrant(member), { type, nowMs: now });
   }
 
   /**
-   * Throws unless `member` may enter: banned (`room-banned`), invite-only
-   * (`room-invite-only`), a key missing or wrong (`room-key`). Operators
-   * and the invited pass the key and the invitation.
+   * Throws unless `member` may enter (`mayEnter`): banned (`room-banned`),
+   * invite-only (`room-invite-only`), a key missing or wrong (`room-key`),
+   * or too many wrong keys from its address (`too-many-attempts`, from
+   * `options.keys`). Operators and the invited pass key and invitation,
+   * and so does a member rejoining its room at login.
    */
-  checkEntry(member: Moderated, key: string, now: number): void {
-    const ban = member.operator ? null : this.banOf(member, now);
-    if (ban) {
-      throw new ProtocolError(
-        "room-banned",
-        `You are banned from ${this.name} ${describeSanction(ban)}`,
-      );
+  checkEntry(
+    member: Moderated,
+    options: Omit<EnterOptions, "member"> & { readonly rejoin?: boolean },
+  ): void {
+    const { nowMs, key, rejoin } = options;
+    const ban = this.banOf(member, nowMs); // and expired ones forgotten
+    const entry = ban ? "room-banned" : mayEnter(this.record, entrant(member), {
+      ...options,
+      key: key || undefined, // "": none given
+      member: rejoin,
+    });
+    if (entry === "ok") return;
+    const { name } = this;
+    throw new ProtocolError(
+      entry,
+      ban
+        ? `You are banned from ${name} ${describeSanction(ban)}`
+        : entry === "room-invite-only"
+        ? `${name} is invite-only: ask one of its operators for /invite`
+        : `${name} needs its key: /join ${name} KEY`,
+    );
+  }
+
+  /**
+   * Throws `too-many-entries` when the record's `list` holds `max` entries
+   * already (`--max-room-entries`); bans and mutes expired at `nowMs` are
+   * forgotten first.
+   */
+  checkRoomFor(
+    list: "operators" | "invites" | "bans" | "mutes",
+    { max, nowMs }: { readonly max: number; readonly nowMs: number },
+  ): void {
+    if (list === "bans" || list === "mutes") {
+      this.record[list] = inForce(this.record[list], nowMs);
     }
-    if (this.isOperator(member) || this.invited(member)) return;
-    if (this.record.inviteOnly) {
-      throw new ProtocolError(
-        "room-invite-only",
-        `${this.name} is invite-only: ask one of its operators for /invite`,
-      );
-    }
-    const hash = this.record.keyHash;
-    if (hash !== null && (key === "" || !roomKeyMatches(hash, key))) {
-      throw new ProtocolError(
-        "room-key",
-        `${this.name} needs its key: /join ${this.name} KEY`,
-      );
-    }
+    const held = this.record[list].length;
+    if (held < max) return;
+    throw new ProtocolError(
+      "too-many-entries",
+      `${this.name} keeps at most ${max} ${list}: remove one first`,
+    );
   }
 
   /** The targets of a room ban of `member`: its account, or its address group. */

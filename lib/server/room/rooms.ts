@@ -15,22 +15,19 @@
 import type { Clock, TimerId } from "../../clock.ts";
 import { HISTORY_REQUEST_LIMIT, ProtocolError } from "../../protocol.ts";
 import type { LineArena } from "./line_arena.ts";
-import {
-  countKey,
-  GuestGrants,
-  HourlyCounts,
-  KeyTries,
-} from "./room_grants.ts";
+import { countKey, GuestGrants, HourlyCounts } from "./room_grants.ts";
 import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
 import type { RoomEvent } from "./room_log.ts";
 import type { Topic } from "../access/moderation.ts";
+import { roomSkeleton, RoomState } from "./room_state.ts";
 import {
-  memberKey,
   newRoomRecord,
-  roomSkeleton,
-  RoomState,
-} from "./room_state.ts";
+  operatorKey,
+  type RoomKeyLimits,
+  type RoomRecord,
+} from "./room_record.ts";
+import { RoomKeeper, type RoomKeeperOptions } from "./room_keeper.ts";
 
 /** Who may create a room with `/join` (`--room-create`). */
 export type RoomCreate = "any" | "accounts" | "operators";
@@ -47,14 +44,14 @@ export interface RoomLimits {
   readonly maxRoomsPerMember: number;
   /** `--room-grace`: how long an empty temporary room lives on. */
   readonly roomGraceMs: number;
+  /** `--max-room-entries`: operators, invites, bans and mutes, each. */
+  readonly maxRoomEntries: number;
   /** `--room-creations`: rooms one account or address group creates an hour. */
   readonly roomCreations: number;
-  /** `--room-key-tries`: wrong keys one account or address group gives an hour. */
-  readonly roomKeyTries: number;
 }
 
 /** Options of {@linkcode RoomSet}. */
-export interface RoomSetOptions extends RoomLimits {
+export interface RoomSetOptions extends RoomLimits, RoomKeeperOptions {
   readonly arena: LineArena;
   readonly announceLimit: number;
   /** Lines of history each room keeps at hand. */
@@ -62,6 +59,8 @@ export interface RoomSetOptions extends RoomLimits {
   readonly clock: Clock;
   /** The default room's topic at start. */
   readonly topic?: Topic | null;
+  /** Checks room keys under the login limits (the gate). @default {none} */
+  readonly keys?: RoomKeyLimits;
 }
 
 /** The rooms a member with `rooms` is in, in join order, and its current one. */
@@ -85,20 +84,22 @@ export class RoomSet<M extends Member> {
   #joinLines = new WeakMap<object, string>();
   /** Guests' rights by alias, kept from outliving them. */
   readonly grants = new GuestGrants();
-  #keyTries: KeyTries;
   /** Rooms created this hour, per account or address group. */
   #creations = new HourlyCounts();
   readonly default: RoomState<M>;
+  /** What the rooms keep across restarts. */
+  readonly keeper: RoomKeeper;
 
-  /** The set with its default room only. */
+  /** The set with its default room and the registered rooms. */
   constructor(options: RoomSetOptions) {
     this.#options = options;
     this.limits = options;
-    this.#keyTries = new KeyTries(options.roomKeyTries);
     // The default room reaches back as far as /history does, as before.
     const deep = options.history > 0 ? HISTORY_REQUEST_LIMIT : 0;
-    this.default = this.#add(options.defaultRoom, deep);
+    this.default = this.#add(newRoomRecord(options.defaultRoom), deep);
     this.default.record.topic = options.topic ?? null;
+    this.keeper = new RoomKeeper(this.default.name, options);
+    for (const record of this.keeper.registered()) this.#add(record);
   }
 
   /** Every room, in no order. */
@@ -161,8 +162,11 @@ export class RoomSet<M extends Member> {
       if (state) this.#removeMember(state, member);
     }
     this.#of.delete(member.id);
+    this.keeper.departed(member.id);
     this.#joining.delete(member.id);
-    this.grants.departed(member as M & Moderated);
+    for (const r of this.grants.departed(member as M & Moderated)) {
+      this.keeper.changed(r);
+    }
     if (rooms.length > 0) this.#departed.set(member.id, rooms);
   }
 
@@ -182,7 +186,7 @@ export class RoomSet<M extends Member> {
   prepareJoin(
     member: M & Moderated,
     name: string,
-    key: string,
+    entry: { readonly key?: string; readonly rejoin?: boolean } = {},
   ): RoomState<M> | null {
     const existing = this.#rooms.get(name);
     if (existing?.members.has(member.id)) return null;
@@ -197,7 +201,9 @@ export class RoomSet<M extends Member> {
     }
     const now = this.#options.clock.now();
     const state = existing ?? this.#create(member, name, now);
-    if (existing) this.#keyTries.check(existing, member, key, now);
+    const keys = this.#options.keys;
+    if (existing) state.checkEntry(member, { ...entry, nowMs: now, keys });
+    if (entry.rejoin) this.keeper.rejoining(member.id, name);
     if (pending) pending.add(name);
     else this.#joining.set(member.id, new Set([name]));
     return state;
@@ -233,7 +239,10 @@ export class RoomSet<M extends Member> {
   joined(member: M, state: RoomState<M>): void {
     this.#joinDone(member.id, state.name);
     this.#addMember(state, member);
-    this.setCurrent(member, state.name);
+    if (!this.keeper.rejoined(member.id, state.name)) {
+      this.setCurrent(member, state.name);
+    }
+    this.keeper.inRooms(member, this.roomsOf(member));
   }
 
   /**
@@ -248,6 +257,7 @@ export class RoomSet<M extends Member> {
     if (entry && entry.current === state.name) {
       entry.current = entry.rooms.at(-1) ?? null;
     }
+    this.keeper.inRooms(member, this.roomsOf(member));
     return true;
   }
 
@@ -289,22 +299,15 @@ export class RoomSet<M extends Member> {
       );
     }
     this.#creations.add(who, now);
-    const state = this.#add(name);
-    state.record.operators.push(memberKey(member));
+    const state = this.#add(newRoomRecord(name));
+    state.record.operators.push(operatorKey(member));
     this.#expireLater(state);
     return state;
   }
 
-  /** A member renamed: a guest's rights go along (see `room_grants.ts`). */
-  renamed(id: string, from: string, to: string): void {
-    const member = this.#memberById(id) as (M & Moderated) | undefined;
-    if (!member) return;
-    const rooms = [this.default, ...this.#roomsOfId(id)];
-    this.grants.renamed(member, rooms, from, to);
-  }
-
-  #add(name: string, history = this.#options.history): RoomState<M> {
-    const state = new RoomState<M>(newRoomRecord(name), this.#options.arena, {
+  #add(record: RoomRecord, history = this.#options.history): RoomState<M> {
+    const name = record.name;
+    const state = new RoomState<M>(record, this.#options.arena, {
       announceLimit: this.#options.announceLimit,
       history,
     });
@@ -337,7 +340,7 @@ export class RoomSet<M extends Member> {
     // A guest operates a room only while connected.
     if ((member as Partial<Moderated>).account === null) {
       const ops = state.record.operators;
-      const at = ops.indexOf(member.alias.toLowerCase());
+      const at = ops.indexOf(operatorKey(member as M & Moderated));
       if (at !== -1) ops.splice(at, 1);
     }
     this.#expireLater(state);

@@ -237,6 +237,7 @@ export class Session extends LineIntake<Session> implements Moderated {
     const topic = gate.moderation.topic;
     if (room.router) {
       room.router.enter(this, room.router.rooms.default);
+      this.rejoinRooms();
     } else if (topic) {
       room.replies.tell(this, {
         type: "TOPIC",

@@ -1,7 +1,8 @@
 /**
  * The server's data directory and its one SQLite database (`node:sqlite`,
  * WAL mode): accounts (and the addresses they log in from), bans and mutes,
- * room settings such as the topic, and the room's history. It creates the
+ * room settings such as the topic, the room's history, and registered
+ * rooms with the rooms each account is in. It creates the
  * directory with mode 0700, migrates the schema forward by `user_version`,
  * and turns an unusable database (damaged, locked, from a newer tlschat)
  * into one clear error instead of silent loss.
@@ -9,7 +10,7 @@
  * second server on the same directory is refused; the `users` and `history`
  * tools share the database with a running server. Everything else reads and
  * writes through the stores built on it (`accounts.ts`, `moderation.ts`,
- * `sqlite_log.ts`).
+ * `sqlite_log.ts`, `room_table.ts`).
  *
  * @module
  */
@@ -21,6 +22,7 @@ import { lineSign } from "../room/room_log.ts";
 import { DEDUPE_MAX_LINES } from "../room/recent_ids.ts";
 import { Checkpoints } from "./checkpoints.ts";
 import { transaction } from "./events_table.ts";
+import { ROOM_TABLES } from "./room_table.ts";
 import {
   Journal,
   JOURNAL_FILE,
@@ -151,6 +153,8 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
     db.exec(`ALTER TABLE events ADD COLUMN effect TEXT; -- sanctions topic bye
       ALTER TABLE events ADD COLUMN effect_value TEXT;  -- its value, as JSON`);
   },
+  // Registered rooms, and the rooms each account is in (room_table.ts).
+  ROOM_TABLES,
 ];
 
 /** An open data directory: the database, and where it lives. */

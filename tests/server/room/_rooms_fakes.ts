@@ -44,7 +44,7 @@ export const LIMITS: RoomLimits = {
   maxRoomsPerMember: 20,
   roomGraceMs: 600_000,
   roomCreations: 10,
-  roomKeyTries: 10,
+  maxRoomEntries: 100,
 };
 
 export function server(limits: Partial<RoomLimits> = {}, history = 50) {

@@ -29,7 +29,7 @@ const LIMITS = {
   maxRoomsPerMember: 20,
   roomGraceMs: 600_000,
   roomCreations: 10,
-  roomKeyTries: 10,
+  maxRoomEntries: 100,
 } as const;
 
 Deno.test("recentEventsByRoom(): the previous release's history is the default room's", async () => {

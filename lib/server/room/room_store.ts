@@ -1,0 +1,135 @@
+/**
+ * Where registered rooms ({@linkcode RoomRecord}) and the rooms each
+ * account is in are kept between runs: the {@linkcode RoomStore} seam, and
+ * {@linkcode MemoryRoomStore}, the default without a data directory and
+ * the test double (`storage/room_table.ts` is the SQLite one). A store
+ * keeps copies, never the caller's objects, and refuses what is over the
+ * limits ({@linkcode RoomStoreLimits}) with a `RangeError`, keeping nothing.
+ *
+ * @module
+ */
+
+import { aliasKey } from "../../protocol.ts";
+import {
+  isRoomName,
+  recordProblem,
+  type RoomRecord,
+  type RoomStoreLimits,
+} from "./room_record.ts";
+
+/**
+ * Registered rooms and accounts' rooms. Synchronous: the rooms are built
+ * with the server, and a change is kept (or refused) before it is
+ * announced; a store shared by servers would load into memory at start
+ * and write through.
+ */
+export interface RoomStore {
+  /** Every registered room, by name. */
+  load(): RoomRecord[];
+  /**
+   * Keeps `record` (a new room, or a change to one). Throws a `RangeError`
+   * when it would be over a limit, a `TypeError` for a bad name.
+   */
+  save(record: RoomRecord): void;
+  /** Forgets a registered room; nothing when there is none. */
+  remove(name: string): void;
+  /** The rooms `account` is in, in the order it joined them. */
+  accountRooms(account: string): string[];
+  /**
+   * Replaces the rooms `account` is in (an empty list forgets them).
+   * Throws like {@linkcode save}.
+   */
+  setAccountRooms(account: string, rooms: readonly string[]): void;
+}
+
+/**
+ * Checks a record about to be kept; `others` is how many other rooms are
+ * kept. Throws what {@linkcode RoomStore.save} says.
+ */
+export function checkRecord(
+  record: RoomRecord,
+  others: number,
+  limits: RoomStoreLimits,
+): void {
+  if (!isRoomName(record.name)) {
+    throw new TypeError(`Cannot keep room "${record.name}": not a room name`);
+  }
+  const problem = recordProblem(record, limits);
+  if (record.registeredBy === null) {
+    throw new TypeError(`Cannot keep room "${record.name}": not registered`);
+  }
+  if (problem !== null) {
+    throw new RangeError(`Cannot keep room "${record.name}": ${problem}`);
+  }
+  if (others >= limits.maxRooms) {
+    throw new RangeError(
+      `Cannot keep room "${record.name}": ${others} rooms are kept, the most allowed`,
+    );
+  }
+}
+
+/** Checks an account's rooms; returns them as kept (no repeats). */
+export function checkAccountRooms(
+  account: string,
+  rooms: readonly string[],
+  limits: RoomStoreLimits,
+): string[] {
+  const bad = rooms.find((room) => !isRoomName(room));
+  if (bad !== undefined) {
+    throw new TypeError(
+      `Cannot keep the rooms of "${account}": "${bad}" is not a room name`,
+    );
+  }
+  const kept = [...new Set(rooms)];
+  if (kept.length > limits.maxRoomsPerMember) {
+    throw new RangeError(
+      `Cannot keep the rooms of "${account}": ${kept.length} rooms, more than ${limits.maxRoomsPerMember}`,
+    );
+  }
+  return kept;
+}
+
+/** Rooms kept in memory: gone when the process ends. */
+export class MemoryRoomStore implements RoomStore {
+  #limits: RoomStoreLimits;
+  #rooms = new Map<string, RoomRecord>();
+  #accounts = new Map<string, string[]>();
+
+  /** An empty store holding at most what `limits` allow. */
+  constructor(limits: RoomStoreLimits) {
+    this.#limits = limits;
+  }
+
+  /** See {@linkcode RoomStore.load}. */
+  load(): RoomRecord[] {
+    return [...this.#rooms.values()].map(copy);
+  }
+
+  /** See {@linkcode RoomStore.save}. */
+  save(record: RoomRecord): void {
+    const others = this.#rooms.size - (this.#rooms.has(record.name) ? 1 : 0);
+    checkRecord(record, others, this.#limits);
+    this.#rooms.set(record.name, copy(record));
+  }
+
+  /** See {@linkcode RoomStore.remove}. */
+  remove(name: string): void {
+    this.#rooms.delete(name);
+  }
+
+  /** See {@linkcode RoomStore.accountRooms}. */
+  accountRooms(account: string): string[] {
+    return [...this.#accounts.get(aliasKey(account)) ?? []];
+  }
+
+  /** See {@linkcode RoomStore.setAccountRooms}. */
+  setAccountRooms(account: string, rooms: readonly string[]): void {
+    const kept = checkAccountRooms(account, rooms, this.#limits);
+    if (kept.length === 0) this.#accounts.delete(aliasKey(account));
+    else this.#accounts.set(aliasKey(account), kept);
+  }
+}
+
+function copy(record: RoomRecord): RoomRecord {
+  return structuredClone(record);
+}

@@ -1,0 +1,176 @@
+/**
+ * The SQLite {@linkcode RoomStore} of a data directory: registered rooms in
+ * the table `rooms` (one row each, its lists as JSON: each is bounded by
+ * `--max-room-entries`) and accounts' rooms in `account_rooms` (one row per
+ * room, in the order joined; deleting an account deletes them). Every
+ * change is one transaction. A row that is not a room record (written by
+ * hand) fails {@linkcode SqliteRoomStore.load} with one clear error: a
+ * room's bans silently dropped would let the banned back in.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import { aliasKey } from "../../protocol.ts";
+import {
+  isRoomName,
+  readSanctions,
+  type RoomRecord,
+  type RoomStoreLimits,
+} from "../room/room_record.ts";
+import {
+  checkAccountRooms,
+  checkRecord,
+  type RoomStore,
+} from "../room/room_store.ts";
+import { transaction } from "./events_table.ts";
+
+/** The migration that makes the tables (`store.ts` runs it once). */
+export const ROOM_TABLES = `CREATE TABLE IF NOT EXISTS rooms (
+     name TEXT PRIMARY KEY,         -- #name, case-folded
+     registered_by TEXT NOT NULL,   -- account, as written
+     key_hash TEXT,                 -- sha256$salt$digest, or NULL: no key
+     invite_only INTEGER NOT NULL,
+     operators TEXT NOT NULL,       -- JSON: account names, lower case
+     invites TEXT NOT NULL,         -- JSON: account names or aliases
+     bans TEXT NOT NULL,            -- JSON: sanctions, as moderation.ts
+     mutes TEXT NOT NULL,           -- JSON: sanctions
+     topic TEXT                     -- JSON {text, by}, or NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE IF NOT EXISTS account_rooms (
+     account TEXT NOT NULL,         -- alias, lower case
+     position INTEGER NOT NULL,     -- 0, 1, ... in the order joined
+     room TEXT NOT NULL,
+     PRIMARY KEY (account, position)
+   ) WITHOUT ROWID;
+   CREATE TRIGGER IF NOT EXISTS accounts_deleted_rooms AFTER DELETE ON accounts
+   BEGIN
+     DELETE FROM account_rooms WHERE account = old.key;
+   END;`;
+
+interface RoomRow {
+  name: string;
+  registeredBy: string | null;
+  keyHash: string | null;
+  inviteOnly: number;
+  operators: string;
+  invites: string;
+  bans: string;
+  mutes: string;
+  topic: string | null;
+}
+
+/** Registered rooms and accounts' rooms in a data directory's database. */
+export class SqliteRoomStore implements RoomStore {
+  #db: DatabaseSync;
+  #limits: RoomStoreLimits;
+
+  /** The store in `db` (migrated by `openStore`), within `limits`. */
+  constructor(db: DatabaseSync, limits: RoomStoreLimits) {
+    this.#db = db;
+    this.#limits = limits;
+  }
+
+  /** See {@linkcode RoomStore.load}; throws for a row that is no record. */
+  load(): RoomRecord[] {
+    const rows = this.#db.prepare(
+      `SELECT name, registered_by AS registeredBy, key_hash AS keyHash,
+           invite_only AS inviteOnly, operators, invites, bans, mutes, topic
+         FROM rooms ORDER BY name`,
+    ).all() as unknown as RoomRow[];
+    return rows.map(toRecord);
+  }
+
+  /** See {@linkcode RoomStore.save}. */
+  save(record: RoomRecord): void {
+    transaction(this.#db, () => {
+      const { n } = this.#db.prepare(
+        "SELECT COUNT(*) AS n FROM rooms WHERE name != ?",
+      ).get(record.name) as { n: number };
+      checkRecord(record, n, this.#limits);
+      this.#db.prepare(
+        `INSERT OR REPLACE INTO rooms (name, registered_by, key_hash,
+             invite_only, operators, invites, bans, mutes, topic)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        record.name,
+        record.registeredBy,
+        record.keyHash,
+        record.inviteOnly ? 1 : 0,
+        JSON.stringify(record.operators),
+        JSON.stringify(record.invites),
+        JSON.stringify(record.bans),
+        JSON.stringify(record.mutes),
+        record.topic === null ? null : JSON.stringify(record.topic),
+      );
+    });
+  }
+
+  /** See {@linkcode RoomStore.remove}. */
+  remove(name: string): void {
+    this.#db.prepare("DELETE FROM rooms WHERE name = ?").run(name);
+  }
+
+  /** See {@linkcode RoomStore.accountRooms}. */
+  accountRooms(account: string): string[] {
+    return (this.#db.prepare(
+      "SELECT room FROM account_rooms WHERE account = ? ORDER BY position",
+    ).all(aliasKey(account)) as { room: string }[]).map((row) => row.room);
+  }
+
+  /** See {@linkcode RoomStore.setAccountRooms}. */
+  setAccountRooms(account: string, rooms: readonly string[]): void {
+    const kept = checkAccountRooms(account, rooms, this.#limits);
+    const key = aliasKey(account);
+    transaction(this.#db, () => {
+      this.#db.prepare("DELETE FROM account_rooms WHERE account = ?")
+        .run(key);
+      const insert = this.#db.prepare(
+        "INSERT INTO account_rooms (account, position, room) VALUES (?, ?, ?)",
+      );
+      kept.forEach((room, position) => insert.run(key, position, room));
+    });
+  }
+}
+
+/** A row as a record, or an error saying which room is damaged. */
+function toRecord(row: RoomRow): RoomRecord {
+  try {
+    if (!isRoomName(row.name)) throw new TypeError("not a room name");
+    if (typeof row.registeredBy !== "string") {
+      throw new TypeError("nobody registered it");
+    }
+    const record: RoomRecord = {
+      name: row.name,
+      registeredBy: row.registeredBy,
+      operators: strings(JSON.parse(row.operators)),
+      keyHash: row.keyHash,
+      inviteOnly: row.inviteOnly !== 0,
+      invites: strings(JSON.parse(row.invites)),
+      bans: readSanctions(row.bans, "ban"),
+      mutes: readSanctions(row.mutes, "mute"),
+      topic: row.topic === null ? null : topic(JSON.parse(row.topic)),
+    };
+    return record;
+  } catch (e) {
+    throw new Error(
+      `Cannot load room "${row.name}": ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+}
+
+function strings(value: unknown): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+    throw new TypeError("a list of names is not a list of strings");
+  }
+  return value;
+}
+
+function topic(value: unknown): RoomRecord["topic"] {
+  const t = value as { text?: unknown; by?: unknown } | null;
+  if (typeof t?.text !== "string" || typeof t.by !== "string") {
+    throw new TypeError("its topic is not a topic");
+  }
+  return { text: t.text, by: t.by };
+}

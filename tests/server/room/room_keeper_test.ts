@@ -1,0 +1,267 @@
+/**
+ * What rooms keep across restarts, with fake members, a fake clock and a
+ * `MemoryRoomStore` shared by two servers (a restart): a registered room's
+ * record stored after each change and loaded by the next server (guests'
+ * operator rights and temporary rooms never stored), an account's rooms
+ * stored on join and part and joined again at login, the per-room list
+ * limit, and a store that fails.
+ */
+
+import assert from "node:assert/strict";
+import { ProtocolError } from "../../../lib/protocol.ts";
+import type { Moderation } from "../../../lib/server/access/moderation.ts";
+import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
+import type { Moderated } from "../../../lib/server/room/moderator.ts";
+import { Room } from "../../../lib/server/room/room.ts";
+import {
+  rejoin,
+  type RoomCommandContext,
+} from "../../../lib/server/room/room_commands.ts";
+import { roomLine } from "../../../lib/server/room/room_lines.ts";
+import {
+  MemoryRoomStore,
+  type RoomStore,
+} from "../../../lib/server/room/room_store.ts";
+import type { ByeReason } from "../../../lib/server_lines.ts";
+import { FakeClock } from "../../_fakes.ts";
+
+let ids = 0;
+
+/** A member that records what it receives. */
+class FakeMember implements Moderated {
+  readonly id = String(++ids);
+  alias = "";
+  operator = false;
+  account: string | null = null;
+  host = `10.0.${ids}.1`;
+  roomsOn = true;
+  inbox: string[] = [];
+  deliver(line: Uint8Array): boolean {
+    this.inbox.push(new TextDecoder().decode(line).replace(/\n$/, ""));
+    return true;
+  }
+  close(_reason: ByeReason, _text: string): void {}
+  mute(): void {}
+  take(): string[] {
+    return this.inbox.splice(0);
+  }
+}
+
+const LIMITS = {
+  defaultRoom: "#lobby",
+  roomCreate: "any",
+  maxRooms: 1000,
+  maxRoomsPerMember: 20,
+  roomGraceMs: 600_000,
+  roomCreations: 10,
+  maxRoomEntries: 3,
+} as const;
+
+/** A server over `store`; `errors` collects what the store threw. */
+function server(store: RoomStore, errors: unknown[] = []) {
+  const clock = new FakeClock();
+  const room = new Room<FakeMember>({
+    log: new MemoryLog(clock, 1000),
+    announceLimit: 100,
+    clock,
+    rooms: {
+      ...LIMITS,
+      history: 50,
+      store,
+      onStoreError: (e) => errors.push(e),
+    },
+  });
+  const router = room.router!;
+  const ctx = (): RoomCommandContext<FakeMember> => ({
+    room,
+    router,
+    history: 50,
+    now: clock.now(),
+    moderation: { setTopic() {} } as unknown as Moderation,
+    moderate: () => Promise.resolve(),
+  });
+  /** Joins as the session does: the default room, then its rooms again. */
+  const join = async (alias: string, account: string | null = null) => {
+    const member = Object.assign(new FakeMember(), { account });
+    await room.join(member, alias, {
+      onEnter: () => {
+        router.enter(member, router.rooms.default);
+        rejoin(ctx(), member, (e) => member.inbox.push(`ERR ${e.code}`));
+      },
+    });
+    await Promise.resolve();
+    return member;
+  };
+  const line = (member: FakeMember, text: string) =>
+    roomLine(ctx(), member, text, {
+      checkMute() {},
+      common(command) {
+        throw new Error(`not a room command: ${command.kind}`);
+      },
+    });
+  return { clock, room, router, join, line };
+}
+
+/** The code of the ProtocolError `fn` throws (or rejects with). */
+async function refusal(fn: () => unknown): Promise<string> {
+  try {
+    await fn();
+  } catch (error) {
+    if (error instanceof ProtocolError) return error.code;
+    throw error;
+  }
+  throw new Error("not refused");
+}
+
+Deno.test("rooms keep a registered room: each change stored, all of it loaded by the next server; guests' operator rights never", async () => {
+  const store = new MemoryRoomStore(LIMITS);
+  const first = server(store);
+  const amy = await first.join("amy", "amy");
+  const bob = await first.join("bob");
+  const cat = await first.join("cat", "cat");
+  await first.line(amy, "/join #ops");
+  await first.line(amy, "/topic Before registering");
+  assert.deepEqual(store.load(), [], "a temporary room is not kept");
+  await first.line(amy, "/register");
+  await first.line(amy, "/key sesame");
+  await first.line(amy, "/topic Deploys only");
+  await first.line(amy, "/invite bob");
+  await first.line(amy, "/op cat");
+  await first.line(bob, "/join #ops"); // a guest is opped in the room only
+  await first.line(amy, "#ops /op bob");
+  await first.line(amy, "/mute bob 1h flooding");
+  await first.line(amy, "/inviteonly on");
+  const live = first.router.rooms.get("#ops")!.record;
+  assert.deepEqual(live.operators, ["amy", "cat", "~bob"]);
+  const [kept] = store.load();
+  assert.deepEqual(kept, { ...live, operators: ["amy", "cat"] });
+  assert.equal(kept!.registeredBy, "amy");
+  assert.equal(kept!.topic?.text, "Deploys only");
+  assert.deepEqual(kept!.invites, ["bob"]);
+  assert.equal(kept!.mutes[0]?.reason, "flooding");
+  assert.equal(kept!.inviteOnly, true);
+  // The next server has it, as it was kept.
+  const next = server(store);
+  assert.deepEqual(next.router.rooms.get("#ops")?.record, kept);
+  // A guest called bob operates nothing there now; the key holds.
+  const bob2 = await next.join("bob");
+  await next.line(bob2, "/join #ops");
+  assert.equal(
+    await refusal(() => next.line(bob2, "#ops /key x")),
+    "not-operator",
+  );
+  const zed = await next.join("zed");
+  assert.equal(
+    await refusal(() => next.line(zed, "/join #ops sesame")),
+    "room-invite-only",
+  );
+  void [bob, cat];
+});
+
+Deno.test("rooms keep an account's rooms: stored on join and part, not on leaving; joined again at login, past key and invite, not past a ban", async () => {
+  const store = new MemoryRoomStore(LIMITS);
+  const first = server(store);
+  const opal = await first.join("opal", "opal");
+  await first.line(opal, "/join #ops");
+  await first.line(opal, "/register");
+  await first.line(opal, "/key sesame");
+  const bob = await first.join("bob", "bob");
+  await first.line(bob, "/join #ops sesame");
+  await first.line(bob, "/join #dev");
+  await first.line(bob, "/join #tmp");
+  await first.line(bob, "/part #tmp");
+  assert.deepEqual(store.accountRooms("bob"), ["#ops", "#dev"]);
+  const guest = await first.join("gus");
+  await first.line(guest, "/join #dev");
+  assert.deepEqual(store.accountRooms("gus"), [], "guests: their client's");
+  first.room.leave(bob, "quit");
+  assert.deepEqual(store.accountRooms("bob"), ["#ops", "#dev"]);
+  await first.line(opal, "#ops /inviteonly on");
+  // Another server (a restart): bob's rooms come back, the lobby current.
+  const next = server(store);
+  const again = await next.join("bob", "bob");
+  const seen = again.take();
+  assert.ok(seen.includes("#ops JOIN bob 1"), seen.join("\n"));
+  assert.ok(seen.includes("#dev JOIN bob 1"), seen.join("\n"));
+  assert.equal(
+    seen.filter((l) => l.startsWith("CURRENT ")).at(-1),
+    "CURRENT #lobby",
+  );
+  assert.deepEqual(next.router.rooms.roomsOf(again), [
+    "#lobby",
+    "#ops",
+    "#dev",
+  ]);
+  // A ban placed meanwhile holds: told as /join would be, and forgotten.
+  store.save({
+    ...store.load()[0]!,
+    bans: [{
+      id: 1,
+      type: "ban",
+      kind: "account",
+      target: "bob",
+      label: "bob",
+      until: null,
+      by: "opal",
+      reason: "",
+    }],
+  });
+  const third = server(store);
+  const banned = await third.join("bob", "bob");
+  assert.ok(banned.take().includes("ERR room-banned"));
+  assert.deepEqual(store.accountRooms("bob"), ["#dev"]);
+});
+
+Deno.test("rooms refuse a list entry past --max-room-entries (too-many-entries); expired mutes make room", async () => {
+  const store = new MemoryRoomStore(LIMITS);
+  const { clock, join, line } = server(store);
+  const amy = await join("amy", "amy");
+  await line(amy, "/join #ops");
+  await line(amy, "/register");
+  for (const name of ["b1", "b2", "b3"]) {
+    await join(name, name);
+    await line(amy, `/invite ${name}`);
+    await line(amy, `/mute ${name} 1m`);
+  }
+  await join("b4", "b4");
+  assert.equal(
+    await refusal(() => line(amy, "/invite b4")),
+    "too-many-entries",
+  );
+  assert.equal(
+    await refusal(() => line(amy, "/mute b4 1m")),
+    "too-many-entries",
+  );
+  assert.deepEqual(store.load()[0]!.invites, ["b1", "b2", "b3"]);
+  await clock.advance(60_000);
+  await line(amy, "/mute b4 1m");
+  assert.deepEqual(store.load()[0]!.mutes.map((m) => m.target), ["b4"]);
+});
+
+Deno.test("rooms report a store that fails, and the change holds until the server stops", async () => {
+  const store = new MemoryRoomStore(LIMITS);
+  const errors: unknown[] = [];
+  const failing: RoomStore = {
+    load: () => store.load(),
+    save: () => {
+      throw new Error("disk full");
+    },
+    remove: (name) => store.remove(name),
+    accountRooms: (account) => store.accountRooms(account),
+    setAccountRooms: () => {
+      throw new Error("disk full");
+    },
+  };
+  const { join, line, router } = server(failing, errors);
+  const amy = await join("amy", "amy");
+  await line(amy, "/join #ops");
+  await line(amy, "/register");
+  await line(amy, "/key sesame");
+  assert.ok(amy.take().includes("#ops MOD key - amy on"));
+  assert.notEqual(router.rooms.get("#ops")?.record.keyHash, null);
+  assert.deepEqual(errors.map((e) => (e as Error).message), [
+    "disk full",
+    "disk full",
+    "disk full",
+  ]);
+});

@@ -1,0 +1,233 @@
+/**
+ * The behaviour every {@linkcode RoomStore} must have, as one suite run
+ * against each implementation (`MemoryRoomStore` in `room_store_test.ts`,
+ * `SqliteRoomStore` in `../storage/room_table_test.ts`): what is saved is
+ * loaded back as it was, copies only, across a reopen; the limits refuse
+ * and keep nothing; accounts' rooms keep their order.
+ */
+
+import assert from "node:assert/strict";
+import type { Sanction } from "../../../lib/server/access/moderation.ts";
+import {
+  hashRoomKey,
+  mayEnter,
+  newRoomRecord,
+  registeredRoom,
+  type RoomRecord,
+  type RoomStoreLimits,
+} from "../../../lib/server/room/room_record.ts";
+import type { RoomStore } from "../../../lib/server/room/room_store.ts";
+
+/** The limits every store of the suite is opened with. */
+export const CONTRACT_LIMITS: RoomStoreLimits = {
+  maxRooms: 3,
+  maxRoomEntries: 2,
+  maxRoomsPerMember: 3,
+};
+
+/** A store under test, and the same data opened again (a restart). */
+export interface RoomStoreWorld {
+  readonly store: RoomStore;
+  /** The store as a restarted server would open it. */
+  reopen(): RoomStore;
+}
+
+/** One case of the contract. */
+export interface RoomStoreCase {
+  readonly name: string;
+  run(world: RoomStoreWorld): void;
+}
+
+const BAN: Sanction = {
+  id: 1,
+  type: "ban",
+  kind: "address",
+  target: "10.0.0.9",
+  label: "mallory",
+  until: 1_700_000_600_000,
+  by: "opal",
+  reason: "spam",
+};
+
+const MUTE: Sanction = {
+  id: 2,
+  type: "mute",
+  kind: "account",
+  target: "Bob",
+  label: "Bob",
+  until: null,
+  by: "opal",
+  reason: "",
+};
+
+const KEY_HASH = hashRoomKey("s3cret");
+
+/** A record with something in every field. */
+function fullRecord(name = "#ops"): RoomRecord {
+  return {
+    ...registeredRoom(name, "Opal"),
+    operators: ["opal", "carol"],
+    keyHash: KEY_HASH,
+    inviteOnly: true,
+    invites: ["dave", "erin"],
+    bans: [BAN],
+    mutes: [MUTE],
+    topic: { text: "Deploys only", by: "opal" },
+  };
+}
+
+function rejectsKeepingNothing(
+  store: RoomStore,
+  work: () => void,
+  error: RegExp,
+): void {
+  const before = store.load();
+  assert.throws(work, error);
+  assert.deepEqual(store.load(), before, "nothing changed");
+}
+
+/** The contract. */
+export const ROOM_STORE_CASES: readonly RoomStoreCase[] = [
+  {
+    name: "a saved record loads back whole, as a copy, and after a reopen",
+    run({ store, reopen }) {
+      assert.deepEqual(store.load(), []);
+      const record = fullRecord();
+      store.save(record);
+      record.operators.push("mallory");
+      record.bans.length = 0;
+      const [loaded] = store.load();
+      assert.deepEqual(loaded, fullRecord(), "the saved object was copied");
+      loaded!.invites.push("zed");
+      assert.deepEqual(store.load(), [fullRecord()], "a copy loaded");
+      const [again] = reopen().load();
+      assert.deepEqual(again, fullRecord());
+      // The key still opens the room, the ban still holds.
+      const guest = {
+        account: null,
+        alias: "dave2",
+        host: "10.0.0.1",
+        serverOperator: false,
+      };
+      const open = { ...again!, inviteOnly: false };
+      assert.equal(mayEnter(open, guest, { nowMs: 0, key: "s3cret" }), "ok");
+      assert.equal(
+        mayEnter(open, guest, { nowMs: 0, key: "nope" }),
+        "room-key",
+      );
+      const banned = { ...guest, host: "10.0.0.9" };
+      assert.equal(
+        mayEnter(open, banned, { nowMs: 0, key: "s3cret" }),
+        "room-banned",
+      );
+    },
+  },
+  {
+    name:
+      "saving a room again replaces it; remove forgets it, and an absent one is nothing",
+    run({ store, reopen }) {
+      store.save(fullRecord("#ops"));
+      store.save(registeredRoom("#dev", "carol"));
+      store.save({ ...fullRecord("#ops"), keyHash: null, topic: null });
+      store.remove("#dev");
+      store.remove("#nowhere");
+      const rooms = reopen().load();
+      assert.deepEqual(rooms.map((r) => r.name), ["#ops"]);
+      assert.equal(rooms[0]!.keyHash, null);
+      assert.equal(rooms[0]!.topic, null);
+      assert.deepEqual(rooms[0]!.bans, [BAN]);
+    },
+  },
+  {
+    name:
+      "a new room past maxRooms is refused and nothing kept; a kept one still changes",
+    run({ store }) {
+      for (const name of ["#a", "#b", "#c"]) {
+        store.save(registeredRoom(name, "opal"));
+      }
+      rejectsKeepingNothing(
+        store,
+        () => store.save(registeredRoom("#d", "opal")),
+        /^RangeError: Cannot keep room "#d": 3 rooms are kept, the most allowed$/,
+      );
+      store.save({ ...registeredRoom("#c", "opal"), inviteOnly: true });
+      const rooms = store.load();
+      assert.equal(rooms.find((r) => r.name === "#c")?.inviteOnly, true);
+    },
+  },
+  {
+    name:
+      "a list past maxRoomEntries (operators, invites, bans, mutes) is refused and nothing kept",
+    run({ store }) {
+      store.save(fullRecord());
+      const over = {
+        operators: ["a", "b", "c"],
+        invites: ["a", "b", "c"],
+        bans: [BAN, { ...BAN, id: 3 }, { ...BAN, id: 4 }],
+        mutes: [MUTE, { ...MUTE, id: 5 }, { ...MUTE, id: 6 }],
+      };
+      for (const [field, list] of Object.entries(over)) {
+        rejectsKeepingNothing(
+          store,
+          () => store.save({ ...fullRecord(), [field]: list }),
+          new RegExp(
+            `^RangeError: Cannot keep room "#ops": it has 3 ${field}, more than 2$`,
+          ),
+        );
+      }
+    },
+  },
+  {
+    name: "a name that is not a room name, or a temporary room, is refused",
+    run({ store }) {
+      rejectsKeepingNothing(
+        store,
+        () => store.save(newRoomRecord("#tmp")),
+        /^TypeError: Cannot keep room "#tmp": not registered$/,
+      );
+      for (const name of ["ops", "#", "#Ops", "#a b", `#${"x".repeat(33)}`]) {
+        rejectsKeepingNothing(
+          store,
+          () => store.save(registeredRoom(name, "opal")),
+          /^TypeError: Cannot keep room ".*": not a room name$/,
+        );
+      }
+    },
+  },
+  {
+    name:
+      "an account's rooms keep their order, in any case of its name, across a reopen",
+    run({ store, reopen }) {
+      assert.deepEqual(store.accountRooms("bob"), []);
+      store.setAccountRooms("Bob", ["#ops", "#lobby", "#ops", "#dev"]);
+      assert.deepEqual(store.accountRooms("BOB"), [
+        "#ops",
+        "#lobby",
+        "#dev",
+      ]);
+      store.setAccountRooms("carol", ["#dev"]);
+      store.setAccountRooms("bob", ["#dev", "#ops"]);
+      const again = reopen();
+      assert.deepEqual(again.accountRooms("bob"), ["#dev", "#ops"]);
+      assert.deepEqual(again.accountRooms("carol"), ["#dev"]);
+      again.setAccountRooms("bob", []);
+      assert.deepEqual(again.accountRooms("bob"), []);
+    },
+  },
+  {
+    name:
+      "an account's rooms past maxRoomsPerMember, or not room names, are refused and the old ones kept",
+    run({ store }) {
+      store.setAccountRooms("bob", ["#a"]);
+      assert.throws(
+        () => store.setAccountRooms("bob", ["#a", "#b", "#c", "#d"]),
+        /^RangeError: Cannot keep the rooms of "bob": 4 rooms, more than 3$/,
+      );
+      assert.throws(
+        () => store.setAccountRooms("bob", ["#a", "ops"]),
+        /^TypeError: Cannot keep the rooms of "bob": "ops" is not a room name$/,
+      );
+      assert.deepEqual(store.accountRooms("bob"), ["#a"]);
+    },
+  },
+];

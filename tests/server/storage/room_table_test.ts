@@ -1,0 +1,109 @@
+/**
+ * `SqliteRoomStore` on a real data directory: the RoomStore contract (a
+ * reopen is a new `openStore` on the same directory, as a restart), and
+ * what only SQLite does: the previous release's data directory migrates
+ * and takes rooms, a damaged row says which room, and deleting an
+ * account deletes its rooms.
+ */
+
+import assert from "node:assert/strict";
+import { Accounts } from "../../../lib/server/access/accounts.ts";
+import { registeredRoom } from "../../../lib/server/room/room_record.ts";
+import { SqliteRoomStore } from "../../../lib/server/storage/room_table.ts";
+import { openStore, type Store } from "../../../lib/server/storage/store.ts";
+import { withTempDir } from "../../_helpers.ts";
+import {
+  CONTRACT_LIMITS,
+  ROOM_STORE_CASES,
+} from "../room/room_store_contract.ts";
+
+/** Runs `body` with a way to open the store of one data directory. */
+async function withDataDir(
+  body: (open: () => { store: Store; rooms: SqliteRoomStore }) => Promise<void>,
+): Promise<void> {
+  await withTempDir(async (dir) => {
+    const opened: Store[] = [];
+    try {
+      await body(() => {
+        opened.at(-1)?.close(); // one server at a time, as a restart
+        const store = openStore(`${dir}/data`, { exclusive: true });
+        opened.push(store);
+        return { store, rooms: new SqliteRoomStore(store.db, CONTRACT_LIMITS) };
+      });
+    } finally {
+      for (const store of opened) store.close();
+    }
+  });
+}
+
+for (const contract of ROOM_STORE_CASES) {
+  Deno.test(`SqliteRoomStore: ${contract.name}`, async () => {
+    await withDataDir(async (open) => {
+      const { rooms } = open();
+      await contract.run({ store: rooms, reopen: () => open().rooms });
+    });
+  });
+}
+
+const FIXTURE = new URL(
+  "../../fixtures/release-7246526/chat.db",
+  import.meta.url,
+);
+
+Deno.test("SqliteRoomStore: the previous release's data directory migrates, has no rooms, and keeps new ones", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/data`, { mode: 0o700 });
+    await Deno.copyFile(FIXTURE, `${dir}/data/chat.db`);
+    {
+      using store = openStore(`${dir}/data`, { exclusive: true });
+      const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
+      assert.deepEqual(rooms.load(), []);
+      assert.deepEqual(rooms.accountRooms("bob"), []);
+      rooms.save(registeredRoom("#ops", "opal"));
+      rooms.setAccountRooms("bob", ["#ops"]);
+      assert.ok(new Accounts(store.db).get("bob"), "its accounts are there");
+    }
+    using store = openStore(`${dir}/data`, { exclusive: true });
+    const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
+    assert.deepEqual(rooms.load(), [registeredRoom("#ops", "opal")]);
+    assert.deepEqual(rooms.accountRooms("bob"), ["#ops"]);
+  });
+});
+
+Deno.test("SqliteRoomStore.load() names the room whose row is damaged, and loads nothing", () => {
+  using store = openStore(null);
+  const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
+  rooms.save(registeredRoom("#ok", "opal"));
+  rooms.save(registeredRoom("#ops", "opal"));
+  const damage = {
+    bans: `'[{"type":"ban","kind":"address","target":"not an address"}]'`,
+    mutes: `'[{"type":"ban"}]'`,
+    invites: `'[1]'`,
+    operators: `'{'`,
+    topic: `'{"text":1}'`,
+    name: `'#Ops'`,
+  };
+  for (const [column, value] of Object.entries(damage)) {
+    store.db.exec("SAVEPOINT damage");
+    store.db.exec(`UPDATE rooms SET ${column} = ${value} WHERE name = '#ops'`);
+    assert.throws(
+      () => rooms.load(),
+      /^Error: Cannot load room "#(ops|Ops)": /,
+      column,
+    );
+    store.db.exec("ROLLBACK TO damage; RELEASE damage");
+  }
+  assert.equal((rooms.load()).length, 2, "undamaged, it loads");
+});
+
+Deno.test("SqliteRoomStore: deleting an account deletes its rooms, not another's", async () => {
+  using store = openStore(null);
+  const accounts = new Accounts(store.db);
+  await accounts.add("bob", "bob-pass-1");
+  const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
+  rooms.setAccountRooms("bob", ["#ops", "#dev"]);
+  rooms.setAccountRooms("carol", ["#dev"]);
+  assert.equal(accounts.remove("Bob"), true);
+  assert.deepEqual(rooms.accountRooms("bob"), []);
+  assert.deepEqual(rooms.accountRooms("carol"), ["#dev"]);
+});
