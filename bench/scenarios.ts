@@ -172,14 +172,14 @@ export function scenarios(quick: boolean): Scenario[] {
       senders: quick ? 200 : 1000,
       rooms: quick ? 20 : 100,
       // Every member comes from 127.0.0.1: one guest address group.
-      serverArgs: ["--room-creations", "100000"],
+      serverArgs: ["--room-creations", "100000", "--max-rooms", "2000"],
     },
     {
       ...e1,
       id: "rm",
       title: `idle N=${quick ? 200 : 1000}, each in a room of its own`,
       rooms: quick ? 200 : 1000,
-      serverArgs: ["--room-creations", "100000"],
+      serverArgs: ["--room-creations", "100000", "--max-rooms", "2000"],
     },
   ];
 }
