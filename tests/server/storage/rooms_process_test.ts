@@ -66,8 +66,9 @@ async function firstRun(port: number, ca: string): Promise<void> {
   await ask(bob, "/join #dev", /^CURRENT #dev$/);
   using erin = await roomsClient(port, ca, "erin");
   await ask(erin, "/join #ops s3cret", /^CURRENT #ops$/);
-  using carol = await roomsClient(port, ca, "carol");
-  using mallory = await roomsClient(port, ca, "mallory");
+  // Logged in (and so named by account) while opal ops and bans them.
+  using _carol = await roomsClient(port, ca, "carol");
+  using _mallory = await roomsClient(port, ca, "mallory");
   using dave = await roomsClient(port, ca, "dave");
   await ask(opal, "#ops /op carol", /^#ops MOD op carol opal$/);
   await ask(opal, "#ops /roomban mallory", /^#ops MOD ban mallory opal/);
