@@ -11,7 +11,6 @@ import assert from "node:assert/strict";
 import { ProtocolError } from "../../../lib/protocol.ts";
 import type { Moderation } from "../../../lib/server/access/moderation.ts";
 import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
-import type { Moderated } from "../../../lib/server/room/moderator.ts";
 import { Room } from "../../../lib/server/room/room.ts";
 import {
   rejoin,
@@ -22,40 +21,10 @@ import {
   MemoryRoomStore,
   type RoomStore,
 } from "../../../lib/server/room/room_store.ts";
-import type { ByeReason } from "../../../lib/server_lines.ts";
 import { FakeClock } from "../../_fakes.ts";
+import { FakeMember, LIMITS as ROOM_LIMITS } from "./_rooms_fakes.ts";
 
-let ids = 0;
-
-/** A member that records what it receives. */
-class FakeMember implements Moderated {
-  readonly id = String(++ids);
-  alias = "";
-  operator = false;
-  account: string | null = null;
-  host = `10.0.${ids}.1`;
-  roomsOn = true;
-  inbox: string[] = [];
-  deliver(line: Uint8Array): boolean {
-    this.inbox.push(new TextDecoder().decode(line).replace(/\n$/, ""));
-    return true;
-  }
-  close(_reason: ByeReason, _text: string): void {}
-  mute(): void {}
-  take(): string[] {
-    return this.inbox.splice(0);
-  }
-}
-
-const LIMITS = {
-  defaultRoom: "#lobby",
-  roomCreate: "any",
-  maxRooms: 1000,
-  maxRoomsPerMember: 20,
-  roomGraceMs: 600_000,
-  roomCreations: 10,
-  maxRoomEntries: 3,
-} as const;
+const LIMITS = { ...ROOM_LIMITS, maxRoomEntries: 3 } as const;
 
 /** A server over `store`; `errors` collects what the store threw. */
 function server(store: RoomStore, errors: unknown[] = []) {
