@@ -16,21 +16,12 @@ import { Retention } from "../../../lib/server/storage/retention.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
 import { openStore } from "../../../lib/server/storage/store.ts";
 import { startServer, TestClient, withTempDir } from "../../_helpers.ts";
+import { LIMITS } from "../room/_rooms_fakes.ts";
 
 const FIXTURE = new URL(
   "../../fixtures/release-7246526/chat.db",
   import.meta.url,
 );
-
-const LIMITS = {
-  defaultRoom: "#lobby",
-  roomCreate: "any",
-  maxRooms: 1000,
-  maxRoomsPerMember: 20,
-  roomGraceMs: 600_000,
-  roomCreations: 10,
-  maxRoomEntries: 100,
-} as const;
 
 Deno.test("recentEventsByRoom(): the previous release's history is the default room's", async () => {
   await withTempDir(async (dir) => {
