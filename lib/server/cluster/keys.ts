@@ -27,16 +27,25 @@ export const SCRIPT_KEYS = [
   "lineIds",
   "lineSigns",
   "format",
+  "rooms",
+  "roomMembers",
+  "roomSizes",
 ] as const;
 
 /**
  * The format of the cluster's state in Redis this release writes and reads
- * (kept in `format`, see {@linkcode ClusterKeys.format}). Format 1, the
- * previous release's, had no such key and a note (`n`) where events now
- * have an effect (`e`, `v`): its stream is read, and upgraded once no
- * server of that release is running.
+ * (kept in `format`, see {@linkcode ClusterKeys.format}). Format 1 had no
+ * such key and a note (`n`) where events now have an effect (`e`, `v`);
+ * format 2, the previous release's, had no rooms (no `r` field in the
+ * stream, no `rooms` effects, no `rooms` hash): the stream of either is
+ * read, and the state upgraded once no server of those releases is running.
+ * A release that writes format 2 refuses this one (it would take every
+ * room's lines for the default room's).
  */
-export const STATE_FORMAT = "2";
+export const STATE_FORMAT = "3";
+
+/** The formats an older release wrote, which this one reads and upgrades. */
+export const OLDER_FORMATS: readonly string[] = ["1", "2"];
 
 /** The cluster's keys in Redis, under `tlschat:{NAME}:`. */
 export interface ClusterKeys {
@@ -83,10 +92,26 @@ export interface ClusterKeys {
    * epoch: a server refuses a format it does not know.
    */
   readonly format: string;
+  /**
+   * Every room the log knows (registered and temporary): name -> record
+   * JSON, as the last `room` effect left it (the snapshot a server that
+   * starts later begins with; running servers keep their own replica).
+   */
+  readonly rooms: string;
+  /** The rooms each member is in: member id -> JSON list of room names. */
+  readonly roomMembers: string;
+  /** How many members each room has: name -> count (an empty room: none). */
+  readonly roomSizes: string;
   /** A server's own members (alias keys). */
   serverMembers(server: string): string;
   /** What is said to one server (private messages). */
   channel(server: string): string;
+  /**
+   * The last messages and actions of room `room` (its stream entries as
+   * JSON, newest first, at most `--history`): a quiet room keeps them when
+   * a busy one trims the stream.
+   */
+  recent(room: string): string;
 }
 
 /** What Redis keeps about a member. */
@@ -110,5 +135,6 @@ export function clusterKeys(name: string): ClusterKeys {
     ...fixed,
     serverMembers: (server) => `${base}server:${server}`,
     channel: (server) => `${base}to:${server}`,
+    recent: (room) => `${base}recent:${room}`,
   };
 }

@@ -23,6 +23,7 @@ import {
   TimeoutError,
 } from "redis";
 import { describeError, type Logger, redact } from "../../log.ts";
+import { HISTORY_REQUEST_LIMIT } from "../../protocol.ts";
 
 /** A node-redis client, as this module uses it. */
 export interface RedisClient {
@@ -41,6 +42,7 @@ export interface RedisClient {
 import {
   type ClusterKeys,
   clusterKeys,
+  OLDER_FORMATS,
   SCRIPT_KEYS,
   STATE_FORMAT,
 } from "./keys.ts";
@@ -80,8 +82,8 @@ export class StateFormatError extends Error {
   /** Explains format `format`, found for cluster `cluster`. */
   constructor(cluster: string, format: string) {
     super(
-      format === "1"
-        ? `Cannot join cluster "${cluster}": servers of the previous release (state format 1) are running in it; stop them all, then start this release (it reads their history and upgrades the state)`
+      OLDER_FORMATS.includes(format)
+        ? `Cannot join cluster "${cluster}": servers of an earlier release (state format ${format}) are running in it; stop them all, then start this release (it reads their history and upgrades the state)`
         : `Cannot join cluster "${cluster}": its state in Redis has format "${format}", which this release does not know (it reads format ${STATE_FORMAT}); run the release that wrote it, or a newer one`,
     );
     this.name = "StateFormatError";
@@ -97,6 +99,14 @@ export interface RedisLinkOptions {
   readonly cluster: string;
   /** Stream entries kept (`MAXLEN ~`), every kind of event counted. */
   readonly streamEntries: number;
+  /** The default room's name (`--default-room`): the same on every server. */
+  readonly defaultRoom: string;
+  /**
+   * Messages and actions each room keeps in Redis for servers that start
+   * later (`--history`); the default room, as far back as `/history`
+   * reaches (unless 0).
+   */
+  readonly history: number;
   /** How long a command may wait for Redis's answer (`--redis-timeout`). */
   readonly redisTimeoutMs: number;
   /** How long connecting may take (the server's config names each limit). */
@@ -119,6 +129,7 @@ export class RedisLink {
   /** Subscriptions only. */
   readonly subscriber: RedisClient;
   #streamEntries: number;
+  #rooms: readonly string[];
   #timeoutMs: number;
   #log: Logger;
   /** Connected once: from then on, outages are logged (not errors at start). */
@@ -134,6 +145,12 @@ export class RedisLink {
     this.cluster = options.cluster;
     this.keys = clusterKeys(options.cluster);
     this.#streamEntries = options.streamEntries;
+    this.#rooms = [
+      this.keys.recent(""),
+      options.defaultRoom,
+      String(options.history),
+      String(options.history === 0 ? 0 : HISTORY_REQUEST_LIMIT),
+    ];
     this.#timeoutMs = options.redisTimeoutMs;
     this.#log = options.log;
     this.commands = commands;
@@ -204,8 +221,8 @@ export class RedisLink {
   }
 
   /**
-   * Runs a script with the cluster's keys; `args` follow MAXLEN and the
-   * cluster name. Reloads the scripts once if Redis forgot them (a restart).
+   * Runs a script with the cluster's keys; `args` follow the common ones
+   * (MAXLEN, key prefixes, the epoch, the rooms' names and limits). Reloads the scripts once if Redis forgot them (a restart).
    */
   async run(
     script: keyof typeof SCRIPTS,
@@ -219,6 +236,7 @@ export class RedisLink {
         String(this.#streamEntries),
         this.keys.serverMembers(""),
         this.#epoch,
+        ...this.#rooms,
         ...args,
       ]);
     try {
@@ -341,6 +359,8 @@ export class RedisLink {
       crypto.randomUUID(),
       rollback ? "1" : "0",
       STATE_FORMAT,
+      this.keys.recent("*"),
+      OLDER_FORMATS.join(","),
     ]) as [string, string];
     if (format !== STATE_FORMAT) {
       throw new StateFormatError(this.cluster, String(format));

@@ -33,6 +33,8 @@ import {
   type RoomLogFailure,
 } from "../room/room_log.ts";
 import type { RedisLink } from "./redis.ts";
+import type { RoomsSnapshot } from "../room/rooms_snapshot.ts";
+import { readRoomsAtStart } from "./rooms_at_start.ts";
 import { StreamReader, type StreamReaderOptions } from "./stream_reader.ts";
 import { StreamWriter, type StreamWriterOptions } from "./stream_writer.ts";
 
@@ -41,6 +43,8 @@ export interface RedisLogOptions
   extends StreamReaderOptions, StreamWriterOptions {
   /** Messages and actions kept at hand for history on join. */
   readonly keep: number;
+  /** The default room's name (`--default-room`). */
+  readonly defaultRoom: string;
 }
 
 /** The room log in a Redis Stream. */
@@ -53,6 +57,7 @@ export class RedisLog implements RoomLog {
   #closed = false;
   #reader: StreamReader;
   #writer: StreamWriter;
+  #atStart: RoomsSnapshot | undefined;
 
   private constructor(link: RedisLink, options: RedisLogOptions) {
     this.#recent = new RecentEvents(options.keep);
@@ -73,19 +78,33 @@ export class RedisLog implements RoomLog {
   }
 
   /**
-   * Opens the log: loads the newest messages for history on join, then
-   * reads on from the stream's end.
+   * Opens the log: reads the rooms as they are now (the default room's
+   * last messages kept at hand), then reads the stream on from the last
+   * event they include.
    */
   static async open(
     link: RedisLink,
     options: RedisLogOptions,
   ): Promise<RedisLog> {
     const log = new RedisLog(link, options);
-    const count = Math.max(options.keep * 4, 100);
-    for (const event of await log.#reader.load(count)) log.#recent.add(event);
+    const { snapshot, seq } = await readRoomsAtStart(link, options.log);
+    log.#atStart = snapshot;
+    for (const event of snapshot.recent.get(options.defaultRoom) ?? []) {
+      log.#recent.add(event);
+    }
+    log.#reader.startAfter(seq);
     link.onReset(() => log.#reset());
-    log.#reader.start();
     return log;
+  }
+
+  /**
+   * The rooms as they were when the log opened (taken: asked once, by the
+   * rooms as they are built).
+   */
+  takeRoomsAtStart(): RoomsSnapshot {
+    const snapshot = this.#atStart;
+    this.#atStart = undefined;
+    return snapshot ?? { records: [], members: [], recent: new Map() };
   }
 
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {

@@ -9,6 +9,7 @@
  */
 
 import { SCRIPT_KEYS } from "./keys.ts";
+import { ROOM_LUA, ROOMS_SNAPSHOT } from "./room_scripts.ts";
 
 /** The fixed keys by name, in Lua: `K.events` is KEYS[1], and so on. */
 const LUA_KEYS = `local K = {${
@@ -18,18 +19,26 @@ const LUA_KEYS = `local K = {${
 // Shared by the scripts: the keys by name, the epoch check (ARGV[3]: a
 // Redis that lost the cluster's state refuses every change, and the
 // servers start afresh), and an event appended with the next number.
-// ARGV[2] starts the key of a server's member set (the one key a script
-// finds by what it reads: a member's server).
+// ARGV[2] starts the key of a server's member set (the keys a script
+// finds by what it reads: a member's server, a room's recent list); the
+// rooms' rules and their ARGV[4..7] are room_scripts.ts's.
 const PRELUDE = `
 ${LUA_KEYS}
 if redis.call('GET', K.epoch) ~= ARGV[3] then
   return redis.error_reply('EPOCH the cluster state in Redis was lost')
 end
+${ROOM_LUA}
 -- An event with the next number: its effect (room_log.ts, EventEffect) is
--- its kind and its value as JSON ('' for none), as stored_event.ts reads it.
-local function xadd(time, origin, line, effect, value, id)
+-- its kind and its value as JSON ('' for none), as stored_event.ts reads it;
+-- its room ('' or nil: the default room). Returns its number and its entry
+-- (as JSON, as XRANGE gives it).
+local function xadd(time, origin, line, effect, value, id, room)
   local seq = redis.call('INCR', K.seq)
   local fields = {'t', time, 'o', origin, 'l', line}
+  if room and room ~= '' then
+    fields[#fields + 1] = 'r'
+    fields[#fields + 1] = room
+  end
   if effect ~= '' then
     fields[#fields + 1] = 'e'
     fields[#fields + 1] = effect
@@ -42,7 +51,7 @@ local function xadd(time, origin, line, effect, value, id)
   end
   redis.call('XADD', K.events, 'MAXLEN', '~', ARGV[1], seq .. '-0',
     unpack(fields))
-  return seq
+  return seq, cjson.encode({seq .. '-0', fields})
 end
 local function serverSet(server)
   return ARGV[2] .. server
@@ -61,6 +70,7 @@ local function remove(key, reason, text, bye, time)
   if skel and redis.call('HGET', K.skeletons, skel) == key then
     redis.call('HDEL', K.skeletons, skel)
   end
+  leaveRooms(m.id, key)
   local online = redis.call('HLEN', K.members)
   xadd(time, m.id, cjson.encode({type = 'LEAVE', alias = m.alias,
     online = tostring(online), reason = reason, text = text}),
@@ -73,13 +83,18 @@ end
  * The scripts. Every one takes KEYS = the cluster's fixed keys (in the
  * order of `SCRIPT_KEYS`) and ARGV[1] = the stream's MAXLEN, ARGV[2] =
  * the start of a server's member set key, ARGV[3] = the epoch this server
- * knows; their own arguments follow.
+ * knows, ARGV[4] = the start of a room's recent list key, ARGV[5] = the
+ * default room's name, ARGV[6] and [7] = how many messages and actions a
+ * room and the default room keep; their own arguments follow, from
+ * ARGV[8].
  */
 export const SCRIPTS = {
   /**
-   * ARGV[4]: how many line ids to keep; ARGV[5..]: (time, origin member
+   * ARGV[8]: how many line ids to keep; ARGV[9..]: (time, origin member
    * id, the alias it speaks as, line JSON, effect kind ('' for none),
-   * effect value JSON, line id, line sign, append tag) nonuples. Stores each line whose id it does not hold yet,
+   * effect value JSON, line id, line sign, append tag, room ('' for the
+   * default room), line type) for each line. Stores each line whose id it
+   * does not hold yet,
    * if its member still holds its claim under that alias and its server is
    * alive (not counted lost), all in one step. Returns the last number
    * given, then for each line: its number (stored now, or by an earlier
@@ -89,7 +104,9 @@ export const SCRIPTS = {
    * or its server was counted lost) or 'alias' (it speaks under an alias
    * it no longer holds). A `sanctions` effect (the bans and mutes in force
    * after a `MOD` line) and a `topic` effect are also kept, for servers
-   * that start later: what is kept is what the log says last.
+   * that start later: what is kept is what the log says last; so are the
+   * rooms (`room_scripts.ts`). An `expire` line is the servers' own (no
+   * member speaks it): it is stored whoever its origin.
    */
   append: `${PRELUDE}
 local speakers = {}
@@ -108,12 +125,13 @@ local function speaker(origin)
   return speakers[origin]
 end
 local out = {0}
-for i = 5, #ARGV, 9 do
-  local time, origin, alias, line, effect, value, id, sign, tag = ARGV[i],
-    ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5],
-    ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
+for i = 9, #ARGV, 11 do
+  local time, origin, alias, line, effect, value, id, sign, tag, room,
+    ltype = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4],
+    ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9],
+    ARGV[i + 10]
   local held = redis.call('ZSCORE', K.lineIds, id)
-  local holds = speaker(origin)
+  local holds = effect == 'expire' and alias or speaker(origin)
   if held then
     local was = redis.call('HGET', K.lineSigns, id)
     if was == sign .. ':' .. tag then
@@ -128,7 +146,8 @@ for i = 5, #ARGV, 9 do
   elseif holds ~= alias then
     out[#out + 1] = 'alias'
   else
-    local seq = xadd(time, origin, line, effect, value, id)
+    local seq, entry = xadd(time, origin, line, effect, value, id, room)
+    mirror(room, ltype, origin, effect, value, entry)
     redis.call('ZADD', K.lineIds, seq, id)
     redis.call('HSET', K.lineSigns, id, sign .. ':' .. tag)
     out[#out + 1] = seq
@@ -136,7 +155,7 @@ for i = 5, #ARGV, 9 do
     if effect == 'topic' then redis.call('SET', K.topic, value) end
   end
 end
-local extra = redis.call('ZCARD', K.lineIds) - tonumber(ARGV[4])
+local extra = redis.call('ZCARD', K.lineIds) - tonumber(ARGV[8])
 if extra > 0 then
   for _, old in ipairs(redis.call('ZRANGE', K.lineIds, 0, extra - 1)) do
     redis.call('HDEL', K.lineSigns, old)
@@ -146,8 +165,10 @@ end
 out[1] = tonumber(redis.call('GET', K.seq) or '0')
 return out`,
   /**
-   * ARGV[4] key, [5] skeleton, [6] record JSON, [7] replace (1/0),
-   * [8] time, [9] old key when renaming ('' to join). Returns
+   * ARGV[8] key, [9] skeleton, [10] record JSON, [11] replace (1/0),
+   * [12] time, [13] old key when renaming ('' to join). A join puts the
+   * member in the default room; a rename takes its guest rights along
+   * (`room_scripts.ts`). Returns
    * {'ok', online, seq of its JOIN or NICK}, {'taken', alias},
    * {'lookalike', alias}, {'gone', ''}
    * when renaming a member that no longer holds its alias (removed
@@ -157,8 +178,8 @@ return out`,
    * nothing.
    */
   claim: `${PRELUDE}
-local key, skel, rec, replace, time, old = ARGV[4], ARGV[5], ARGV[6],
-  ARGV[7] == '1', ARGV[8], ARGV[9]
+local key, skel, rec, replace, time, old = ARGV[8], ARGV[9], ARGV[10],
+  ARGV[11] == '1', ARGV[12], ARGV[13]
 local me = cjson.decode(rec)
 local online = function() return tostring(redis.call('HLEN', K.members)) end
 -- The answer when the alias's holder decides it ('ok': me already; 'taken'),
@@ -215,11 +236,13 @@ local function announce(was, count)
     local seq = xadd(time, me.id, cjson.encode({type = 'NICK',
       alias = was.alias, newAlias = me.alias, online = count}), '', '')
     redis.call('ZADD', K.order, score or seq, key)
+    renameOps(me.id, old, key)
     return {'ok', count, tostring(seq)}
   end
   local seq = xadd(time, me.id, cjson.encode({type = 'JOIN',
     alias = me.alias, online = count}), '', '')
   redis.call('ZADD', K.order, seq, key)
+  enterRoom(me.id, ARGV[5])
   return {'ok', count, tostring(seq)}
 end
 if not redis.call('ZSCORE', K.servers, me.server) then
@@ -245,48 +268,49 @@ end
 if was then free(was) end
 return announce(was, store())`,
   /**
-   * ARGV[4] key ('' for the alias member ARGV[5] holds now), [5] member id
-   * ('' for whoever holds the key), [6] reason, [7] text, [8] BYE text for
-   * the one removed, [9] time. Returns 1 if someone was removed.
+   * ARGV[8] key ('' for the alias member ARGV[9] holds now), [9] member id
+   * ('' for whoever holds the key), [10] reason, [11] text, [12] BYE text
+   * for the one removed, [13] time. Returns 1 if someone was removed (out
+   * of every room too).
    */
   leave: `${PRELUDE}
-local key, id = ARGV[4], ARGV[5]
+local key, id = ARGV[8], ARGV[9]
 if key == '' then key = redis.call('HGET', K.ids, id) end
 if not key then return 0 end
 local raw = redis.call('HGET', K.members, key)
 if not raw then return 0 end
 if id ~= '' and cjson.decode(raw).id ~= id then return 0 end
-return remove(key, ARGV[6], ARGV[7], ARGV[8], ARGV[9])`,
+return remove(key, ARGV[10], ARGV[11], ARGV[12], ARGV[13])`,
   /**
-   * Removes every member of server ARGV[4] (a server that stopped, or
-   * lost), announcing each with reason ARGV[5] and BYE text ARGV[8];
-   * ARGV[6] time. Unless ARGV[7] is '1' (a server leaving by itself),
+   * Removes every member of server ARGV[8] (a server that stopped, or
+   * lost), announcing each with reason ARGV[9] and BYE text ARGV[12]
+   * (out of every room too); ARGV[10] time. Unless ARGV[11] is '1' (a server leaving by itself),
    * only while its deadline is past by Redis's clock: a beat that landed
    * meanwhile saves it. Returns how many, or -1 when it was saved.
    */
   evict: `${PRELUDE}
-if ARGV[7] ~= '1' then
-  local deadline = redis.call('ZSCORE', K.servers, ARGV[4])
+if ARGV[11] ~= '1' then
+  local deadline = redis.call('ZSCORE', K.servers, ARGV[8])
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   if not deadline or tonumber(deadline) > now then return -1 end
 end
-local set = serverSet(ARGV[4])
+local set = serverSet(ARGV[8])
 local count = 0
 for _, key in ipairs(redis.call('SMEMBERS', set)) do
   local raw = redis.call('HGET', K.members, key)
-  if raw and cjson.decode(raw).server == ARGV[4] then
-    count = count + remove(key, ARGV[5], '', ARGV[8] or '', ARGV[6])
+  if raw and cjson.decode(raw).server == ARGV[8] then
+    count = count + remove(key, ARGV[9], '', ARGV[12] or '', ARGV[10])
   end
 end
 redis.call('DEL', set)
-redis.call('ZREM', K.servers, ARGV[4])
+redis.call('ZREM', K.servers, ARGV[8])
 return count`,
   /**
-   * Server ARGV[4] is alive for ARGV[5] ms more, by Redis's clock (the
+   * Server ARGV[8] is alive for ARGV[9] ms more, by Redis's clock (the
    * servers' clocks may differ). Returns whether it was missing (1: it
    * had been counted lost, or is new), then the servers whose time ran
-   * out, except for ARGV[5] ms after nobody at all beat for ARGV[6] ms
+   * out, except for ARGV[9] ms after nobody at all beat for ARGV[10] ms
    * (Redis paused or down: everyone gets time to beat again first).
    */
   beat: `${PRELUDE}
@@ -294,16 +318,18 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local last = tonumber(redis.call('GET', K.lastbeat) or '0')
 local calm = tonumber(redis.call('GET', K.calm) or '0')
-if last > 0 and now - last > tonumber(ARGV[6]) then
-  calm = now + tonumber(ARGV[5])
+if last > 0 and now - last > tonumber(ARGV[10]) then
+  calm = now + tonumber(ARGV[9])
   redis.call('SET', K.calm, calm)
 end
 redis.call('SET', K.lastbeat, now)
-local added = redis.call('ZADD', K.servers, now + tonumber(ARGV[5]), ARGV[4])
+local added = redis.call('ZADD', K.servers, now + tonumber(ARGV[9]), ARGV[8])
 if now < calm then return {added} end
 local lost = redis.call('ZRANGEBYSCORE', K.servers, '-inf', now)
 table.insert(lost, 1, added)
 return lost`,
+  /** The rooms as a server that starts now begins with them: {@linkcode ROOMS_SNAPSHOT}. */
+  snapshot: `${PRELUDE}${ROOMS_SNAPSHOT}`,
 } as const;
 
 /**
@@ -311,31 +337,34 @@ return lost`,
  * ARGV[1] the pattern of the servers' member sets, [2] the epoch this
  * server knew ('' at start), [3] a new value, [4] '1' when Redis went back
  * in time under the epoch it knew, [5] the state format this server
- * writes. When there is none (a new cluster, or Redis lost it), or on such
- * a rollback while no other server has renewed it yet, whatever is left of
- * the cluster's state is wiped and the new value set, with the format.
- * State without a format was written by the previous release (format 1):
- * it takes this format once no server is alive by Redis's clock. Returns
- * the epoch in force and the state's format.
+ * writes, [6] the pattern of the rooms' recent lists, [7] the older
+ * formats it upgrades (`1,2`). When there is none (a new cluster, or Redis
+ * lost it), or on such a rollback while no other server has renewed it
+ * yet, whatever is left of the cluster's state is wiped and the new value
+ * set, with the format. State of an older format (none: format 1) takes
+ * this format once no server is alive by Redis's clock. Returns the epoch
+ * in force and the state's format.
  */
 export const NEW_EPOCH = `
 ${LUA_KEYS}
 local current = redis.call('GET', K.epoch)
 if not current or (ARGV[4] == '1' and current == ARGV[2]) then
   for _, key in ipairs(KEYS) do redis.call('DEL', key) end
-  for _, key in ipairs(redis.call('KEYS', ARGV[1])) do
-    redis.call('DEL', key)
+  for _, pattern in ipairs({ARGV[1], ARGV[6]}) do
+    for _, key in ipairs(redis.call('KEYS', pattern)) do
+      redis.call('DEL', key)
+    end
   end
   redis.call('SET', K.epoch, ARGV[3])
   redis.call('SET', K.format, ARGV[5])
   current = ARGV[3]
 end
-local format = redis.call('GET', K.format)
-if not format then
+local format = redis.call('GET', K.format) or '1'
+if string.find(',' .. ARGV[7] .. ',', ',' .. format .. ',', 1, true) then
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   if redis.call('ZCOUNT', K.servers, '(' .. now, '+inf') > 0 then
-    return {current, '1'}
+    return {current, format}
   end
   redis.call('SET', K.format, ARGV[5])
   format = ARGV[5]

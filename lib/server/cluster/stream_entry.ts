@@ -8,6 +8,7 @@
 
 import type { EventEffect, RoomEvent, RoomLineType } from "../room/room_log.ts";
 import { readEffect, toRoomEvent } from "../room/stored_event.ts";
+import { isRoomName } from "../../protocol.ts";
 
 /** An entry as `XREAD`/`XRANGE` return it: id, then field, value, ... */
 export type StreamEntry = [string, string[]];
@@ -32,8 +33,8 @@ export function seqOf(id: string): number {
 /**
  * The event in a stream entry (null when it holds none this server reads,
  * like {@linkcode toRoomEvent}): fields `t` time, `o` origin member id, `l`
- * line JSON, `i` line id, and for an effect `e` its kind and `v` its value
- * (JSON). The previous release (stream format 1) wrote a note `n` instead,
+ * line JSON, `i` line id, `r` its room (none: the default room), and for
+ * an effect `e` its kind and `v` its value (JSON). The previous release (stream format 1) wrote a note `n` instead,
  * whose meaning depended on the line: it is read as the effect it was.
  */
 export function streamEvent(
@@ -60,7 +61,9 @@ export function streamEvent(
     effect = read;
   }
   const id = /^[\w-]{1,64}$/.test(values.i ?? "") ? values.i : undefined;
-  return { ...event, origin: values.o ?? "", id, effect };
+  const read = { ...event, origin: values.o ?? "", id, effect };
+  if (values.r === undefined) return read;
+  return isRoomName(values.r) ? { ...read, room: values.r } : null;
 }
 
 /** What the note of a format 1 entry was, by its line's type. */

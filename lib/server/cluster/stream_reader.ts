@@ -1,7 +1,6 @@
 /**
- * Reading a cluster's room log: the newest entries loaded once, for
- * history on join, then `XREAD BLOCK` from the last entry handed on, until
- * closed. Entries come out in the stream's order; a gap in their numbers
+ * Reading a cluster's room log: `XREAD BLOCK` from where the rooms'
+ * snapshot ends, then from the last entry handed on, until closed. Entries come out in the stream's order; a gap in their numbers
  * (entries trimmed before this server read them) is logged; a failed read
  * is asked again after a growing pause, and first the epoch is checked
  * (is this still the stream it was reading?). A read asked before a reset
@@ -71,26 +70,10 @@ export class StreamReader {
     return this.#handedOn;
   }
 
-  /**
-   * The events of the newest `count` entries, oldest first; reading will
-   * go on after them.
-   */
-  async load(count: number): Promise<RoomEvent[]> {
-    const entries = await this.#link.command([
-      "XREVRANGE",
-      this.#link.keys.events,
-      "+",
-      "-",
-      "COUNT",
-      String(count),
-    ]) as StreamEntry[];
-    if (entries.length > 0) this.#lastId = entries[0]![0];
-    this.#handedOn = seqOf(this.#lastId);
-    return entries.reverse().map(streamEvent).filter((e) => e !== null);
-  }
-
-  /** Starts reading (once). */
-  start(): void {
+  /** Starts reading (once), after entry number `seq` (0: from the first). */
+  startAfter(seq: number): void {
+    this.#lastId = `${seq}-0`;
+    this.#handedOn = seq;
     this.#reading = this.#read();
   }
 

@@ -73,6 +73,8 @@ interface Pending {
   readonly line: RoomLine;
   readonly origin: string;
   readonly effect?: EventEffect;
+  /** Its room (none: the default room). */
+  readonly room?: string;
   readonly id: string;
   /** Tells this append from any other (kept across its retries). */
   readonly tag: string;
@@ -136,6 +138,7 @@ export class StreamWriter {
       line,
       origin,
       effect: options.effect,
+      room: options.room,
       id: options.id ?? newLineId(),
       tag: newTag(),
     });
@@ -215,13 +218,13 @@ export class StreamWriter {
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0, redisBatchLines);
       const args = [String(redisLineIdsKept)];
-      for (const { time, line, origin, effect, id, tag } of batch) {
+      for (const { time, line, origin, effect, room, id, tag } of batch) {
         const alias = line.type === "MOD" ? line.by : line.alias;
         const json = JSON.stringify(line);
         const stored = effect && storedEffect(effect);
         args.push(String(time), origin, alias, json);
         args.push(stored?.kind ?? "", stored?.value ?? "");
-        args.push(id, lineSign(line), tag);
+        args.push(id, lineSign(line), tag, room ?? "", line.type);
       }
       const sent = { at: clock.now(), generation: this.#generation };
       const answer = this.#run(args);

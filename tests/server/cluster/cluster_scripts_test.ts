@@ -234,6 +234,7 @@ Deno.test("the scripts take their keys from TypeScript: Redis holds no key it di
     const alice = member(`${cluster.server}/1`, "alice");
     await cluster.claim(alice, "alice", null, false);
     await link.run("beat", ["other", "5000", "2000"]);
+    await link.run("append", ["10", ...line("one-0123456789abcdef", alice)]);
     const { keys } = link;
     const named = new Set([
       keys.events,
@@ -247,6 +248,11 @@ Deno.test("the scripts take their keys from TypeScript: Redis holds no key it di
       keys.lastbeat,
       keys.format,
       keys.serverMembers(cluster.server),
+      keys.roomMembers,
+      keys.roomSizes,
+      keys.recent(DEFAULTS.defaultRoom),
+      keys.lineIds,
+      keys.lineSigns,
     ]);
     const held = await link.command(["KEYS", "*"]) as string[];
     assert.deepEqual(held.filter((key) => !named.has(key)), []);
@@ -288,6 +294,8 @@ function line(
     id,
     lineSign(msg),
     tag,
+    "",
+    "MSG",
   ];
 }
 

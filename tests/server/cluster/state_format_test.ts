@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { systemClock } from "../../../lib/clock.ts";
 import { createLogger } from "../../../lib/log.ts";
-import { STATE_FORMAT } from "../../../lib/server/cluster/keys.ts";
+import { SCRIPT_KEYS, STATE_FORMAT } from "../../../lib/server/cluster/keys.ts";
 import { RedisLink } from "../../../lib/server/cluster/redis.ts";
 import { RedisLog } from "../../../lib/server/cluster/redis_log.ts";
 import type { RoomEvent } from "../../../lib/server/room/room_log.ts";
@@ -39,15 +39,17 @@ Deno.test("RedisLink.open() refuses a cluster whose state has a format it does n
     try {
       const format = await first.command(["GET", first.keys.format]);
       assert.equal(format, STATE_FORMAT, "a new state gets this format");
-      await first.command(["SET", first.keys.format, "3"]);
+      const newer = String(Number(STATE_FORMAT) + 1);
+      await first.command(["SET", first.keys.format, newer]);
       await assert.rejects(open(redis), {
         name: "StateFormatError",
-        message:
-          /^Cannot join cluster "t": its state in Redis has format "3", which this release does not know/,
+        message: new RegExp(
+          `^Cannot join cluster "t": its state in Redis has format "${newer}", which this release does not know`,
+        ),
       });
       assert.equal(
         await first.command(["GET", first.keys.format]),
-        "3",
+        newer,
         "nothing was changed",
       );
     } finally {
@@ -69,7 +71,7 @@ Deno.test("RedisLink.open() takes over the previous release's state once none of
     await assert.rejects(open(redis), {
       name: "StateFormatError",
       message:
-        /servers of the previous release \(state format 1\) are running in it; stop them all/,
+        /servers of an earlier release \(state format 1\) are running in it; stop them all/,
     });
     assert.equal(await command(["GET", keys.format]), null);
     // Its server stopped (it removes itself): the state is taken over.
@@ -156,6 +158,98 @@ Deno.test("RedisLink.open() takes over the previous release's state once none of
         { kind: "sanctions", sanctions },
         { kind: "topic", topic: { text: "Old", by: "opal" } },
         { kind: "bye", text: "Kicked by opal" },
+      ]);
+    } finally {
+      await roomLog.close();
+      await link.close();
+      await setup.close();
+    }
+  });
+});
+
+Deno.test("the release before rooms (format 2) refuses this format; this one waits for its servers to stop, then reads its stream as the default room's", async () => {
+  await withTempDir(async (dir) => {
+    await using redis = new Redis(dir);
+    await redis.start();
+    const setup = await open(redis);
+    const { keys } = setup;
+    const command = (args: string[]) => setup.command(args);
+    const epoch = await command(["GET", keys.epoch]);
+    // That release's epoch script, as it ran (its 15 keys), finds format 3
+    // and changes nothing; that release then refuses it (`format !==
+    // STATE_FORMAT`).
+    const older = await Deno.readTextFile(
+      new URL("../../fixtures/format2_new_epoch.lua", import.meta.url),
+    );
+    const fixed = SCRIPT_KEYS.slice(0, 15).map((key) => keys[key]);
+    assert.deepEqual(
+      await command([
+        "EVAL",
+        older,
+        "15",
+        ...fixed,
+        keys.serverMembers("*"),
+        "",
+        "another",
+        "0",
+        "2",
+      ]),
+      [epoch, STATE_FORMAT],
+    );
+    assert.equal(await command(["GET", keys.format]), STATE_FORMAT);
+    assert.equal(await command(["GET", keys.epoch]), epoch);
+    // State that release left, one of its servers still beating.
+    await command(["SET", keys.format, "2"]);
+    await command(["ZADD", keys.servers, String(Date.now() + 60_000), "old"]);
+    await assert.rejects(open(redis), {
+      name: "StateFormatError",
+      message:
+        /servers of an earlier release \(state format 2\) are running in it; stop them all/,
+    });
+    assert.equal(await command(["GET", keys.format]), "2");
+    const seq = await command(["INCR", keys.seq]);
+    const said = { type: "MSG", alias: "amy", text: "before rooms" };
+    await command([
+      "XADD",
+      keys.events,
+      `${seq}-0`,
+      "t",
+      "0",
+      "o",
+      "old/1",
+      "l",
+      JSON.stringify(said),
+    ]);
+    await command(["ZREM", keys.servers, "old"]);
+    const link = await open(redis);
+    const roomLog = await RedisLog.open(link, {
+      ...DEFAULTS,
+      clock: systemClock,
+      keep: 10,
+      log,
+    });
+    try {
+      assert.equal(await command(["GET", keys.format]), STATE_FORMAT);
+      const seen = Promise.withResolvers<RoomEvent>();
+      roomLog.subscribe((event) => seen.resolve(event));
+      // A line of that release, read after the snapshot: no room field.
+      const next = await command(["INCR", keys.seq]);
+      await command([
+        "XADD",
+        keys.events,
+        `${next}-0`,
+        "t",
+        "0",
+        "o",
+        "old/1",
+        "l",
+        JSON.stringify(said),
+      ]);
+      const event = await seen.promise;
+      assert.deepEqual([event.seq, event.room, event.line], [
+        Number(next),
+        undefined,
+        said,
       ]);
     } finally {
       await roomLog.close();

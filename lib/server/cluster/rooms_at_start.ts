@@ -1,0 +1,85 @@
+/**
+ * What a server that joins a cluster starts its rooms from: the snapshot
+ * the cluster's scripts keep in Redis (`room_scripts.ts`), read in one
+ * step with the number of the last event, so that reading the stream goes
+ * on right after it (nothing is both in the snapshot and read live, and
+ * nothing falls between). What Redis holds is checked like anything read
+ * back from a log: what this server cannot read is left out, and logged.
+ *
+ * @module
+ */
+
+import type { Logger } from "../../log.ts";
+import { isRoomName, isWellFormedAlias } from "../../protocol.ts";
+import type { RoomEvent } from "../room/room_log.ts";
+import { readRoomRecord, type RoomRecord } from "../room/room_record.ts";
+import type { RoomsSnapshot } from "../room/rooms_snapshot.ts";
+import type { RedisLink } from "./redis.ts";
+import { type StreamEntry, streamEvent } from "./stream_entry.ts";
+
+/** The rooms at start, and the number of the last event they include. */
+export interface RoomsAtStart {
+  readonly snapshot: RoomsSnapshot;
+  /** The last event the snapshot includes: reading goes on after it. */
+  readonly seq: number;
+}
+
+type SnapshotReply = [string, string[], string[], (string | string[])[]];
+
+/** Reads the cluster's rooms as they are now (`SCRIPTS.snapshot`). */
+export async function readRoomsAtStart(
+  link: RedisLink,
+  log: Logger,
+): Promise<RoomsAtStart> {
+  const [seq, rooms, members, recent] = await link.run(
+    "snapshot",
+    [],
+  ) as SnapshotReply;
+  let skipped = 0;
+  const records: RoomRecord[] = [];
+  for (let i = 0; i + 1 < rooms.length; i += 2) {
+    const record = readRoomRecord(parse(rooms[i + 1]!));
+    if (record !== null && record.name === rooms[i]) records.push(record);
+    else skipped++;
+  }
+  const everyone: RoomsSnapshot["members"][number][] = [];
+  for (let i = 0; i + 2 < members.length; i += 3) {
+    const [id, alias, list] = [members[i]!, members[i + 1]!, members[i + 2]!];
+    const names = parse(list);
+    if (
+      isWellFormedAlias(alias) && Array.isArray(names) &&
+      names.every((name) => typeof name === "string" && isRoomName(name))
+    ) everyone.push({ id, alias, rooms: names as string[] });
+    else skipped++;
+  }
+  const byRoom = new Map<string, RoomEvent[]>();
+  for (let i = 0; i + 1 < recent.length; i += 2) {
+    const entries = recent[i + 1] as string[];
+    const events = entries.map((raw) => {
+      const entry = parse(raw) as StreamEntry | null;
+      return Array.isArray(entry) ? streamEvent(entry) : null;
+    });
+    skipped += events.filter((e) => e === null).length;
+    const kept = events.filter((e) => e !== null).reverse();
+    if (kept.length > 0) byRoom.set(recent[i] as string, kept);
+  }
+  if (skipped > 0) {
+    log.error("rooms-unreadable", {
+      skipped,
+      hint: "rooms' state in Redis this server cannot read was left out",
+    });
+  }
+  return {
+    snapshot: { records, members: everyone, recent: byRoom },
+    seq: Number(seq),
+  };
+}
+
+/** `text` parsed as JSON, or null. */
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

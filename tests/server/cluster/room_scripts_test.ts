@@ -1,0 +1,270 @@
+/**
+ * The rooms' snapshot in Redis, kept by the cluster's scripts in the same
+ * step as each event (a real `redis-server`): records set by `MOD`/`TOPIC`
+ * and created once by `JOIN`, members in and out of rooms (parts, leaves
+ * of the server, renames taking a guest's operator rights along), an empty
+ * temporary room expired, each room's last messages kept past the stream's
+ * trimming, and the snapshot a server that starts later reads.
+ */
+
+import assert from "node:assert/strict";
+import { systemClock } from "../../../lib/clock.ts";
+import { createLogger } from "../../../lib/log.ts";
+import { Cluster } from "../../../lib/server/cluster/cluster.ts";
+import { RedisLink } from "../../../lib/server/cluster/redis.ts";
+import { readRoomsAtStart } from "../../../lib/server/cluster/rooms_at_start.ts";
+import { parseServerArgs } from "../../../lib/server/server_args.ts";
+import { lineSign, type RoomLine } from "../../../lib/server/room/room_log.ts";
+import {
+  newRoomRecord,
+  registeredRoom,
+  type RoomRecord,
+} from "../../../lib/server/room/room_record.ts";
+import { withTempDir } from "../../_helpers.ts";
+import { Redis } from "../../_redis.ts";
+
+const DEFAULTS = parseServerArgs([]);
+const log = createLogger("error", () => {});
+
+/** A link and a started cluster on a fresh Redis, `history` kept a room. */
+async function withRooms(
+  options: { history: number; streamEntries: number },
+  body: (link: RedisLink, cluster: Cluster) => Promise<void>,
+) {
+  await withTempDir(async (dir) => {
+    await using redis = new Redis(dir);
+    await redis.start();
+    const link = await RedisLink.open({
+      ...DEFAULTS,
+      ...options,
+      url: redis.url(),
+      cluster: "t",
+      log,
+    });
+    const cluster = new Cluster(link, { ...DEFAULTS, clock: systemClock, log });
+    await cluster.start(() => {});
+    try {
+      await body(link, cluster);
+    } finally {
+      await cluster.stop();
+      await link.close();
+    }
+  });
+}
+
+let ids = 0;
+
+/** Appends `line` from member `origin` as the stream writer does. */
+function append(
+  link: RedisLink,
+  origin: string,
+  line: RoomLine,
+  extra: { room?: string; effect?: "room" | "expire"; value?: unknown } = {},
+): Promise<unknown> {
+  const alias = line.type === "MOD" ? line.by : line.alias;
+  return link.run("append", [
+    "100",
+    "0",
+    origin,
+    alias,
+    JSON.stringify(line),
+    extra.effect ?? "",
+    extra.value === undefined ? "" : JSON.stringify(extra.value),
+    `line-${++ids}-0123456789abcdef`,
+    lineSign(line),
+    "tag",
+    extra.room ?? "",
+    line.type,
+  ]);
+}
+
+function member(id: string, alias: string) {
+  return { id, alias, account: null, host: "127.0.0.1", operator: false };
+}
+
+const join = (alias: string): RoomLine => ({
+  type: "JOIN",
+  alias,
+  online: "1",
+});
+const part = (alias: string): RoomLine => ({
+  type: "LEAVE",
+  alias,
+  online: "0",
+  reason: "part",
+  text: "",
+});
+const say = (alias: string, text: string): RoomLine => ({
+  type: "MSG",
+  alias,
+  text,
+});
+const EXPIRE: RoomLine = {
+  type: "MOD",
+  action: "expire",
+  alias: "-",
+  by: "-",
+  text: "",
+};
+
+function hget(link: RedisLink, key: string, field: string) {
+  return link.command(["HGET", key, field]);
+}
+
+/** The texts of a room's kept messages, newest first. */
+async function kept(link: RedisLink, room: string): Promise<string[]> {
+  const entries = await link.command([
+    "LRANGE",
+    link.keys.recent(room),
+    "0",
+    "-1",
+  ]) as string[];
+  return entries.map((raw) => {
+    const [, fields] = JSON.parse(raw) as [string, string[]];
+    return JSON.parse(fields[fields.indexOf("l") + 1]!).text;
+  });
+}
+
+function ops(record: RoomRecord, ...operators: string[]): RoomRecord {
+  return { ...record, operators };
+}
+
+Deno.test("the scripts keep each room's record, members and last messages in Redis, and the snapshot reads them", async () => {
+  await withRooms({ history: 2, streamEntries: 1000 }, async (link, c) => {
+    const { keys } = link;
+    const alice = member(`${c.server}/1`, "alice");
+    const bob = member(`${c.server}/2`, "bob");
+    await c.claim(alice, "alice", null, false);
+    await c.claim(bob, "bob", null, false);
+    assert.equal(await hget(link, keys.roomMembers, alice.id), '["#lobby"]');
+    assert.equal(await hget(link, keys.roomSizes, "#lobby"), "2");
+    // Two servers create #ops at once: the first JOIN in the log wins.
+    const first = ops(newRoomRecord("#ops"), "~alice");
+    await append(link, alice.id, join("alice"), {
+      room: "#ops",
+      effect: "room",
+      value: first,
+    });
+    await append(link, bob.id, join("bob"), {
+      room: "#ops",
+      effect: "room",
+      value: ops(newRoomRecord("#ops"), "~bob"),
+    });
+    assert.deepEqual(
+      JSON.parse(await hget(link, keys.rooms, "#ops") as string),
+      first,
+    );
+    assert.equal(await hget(link, keys.roomSizes, "#ops"), "2");
+    assert.equal(
+      await hget(link, keys.roomMembers, alice.id),
+      '["#lobby","#ops"]',
+    );
+    // Each room keeps its last --history messages (the default room as
+    // far back as /history reaches).
+    for (const text of ["one", "two", "three"]) {
+      await append(link, alice.id, say("alice", text), { room: "#ops" });
+    }
+    await append(link, bob.id, say("bob", "hello"));
+    assert.deepEqual(await kept(link, "#ops"), ["three", "two"]);
+    assert.deepEqual(await kept(link, "#lobby"), ["hello"]);
+    // A guest's operator rights follow its rename...
+    await c.claim(alice, "alicia", "alice", false);
+    const record = () =>
+      hget(link, keys.rooms, "#ops").then((raw) =>
+        raw === null ? null : JSON.parse(raw as string) as RoomRecord
+      );
+    assert.deepEqual((await record())?.operators, ["~alicia"]);
+    // ... a MOD sets the record it carries ...
+    await append(link, alice.id, {
+      type: "MOD",
+      action: "op",
+      alias: "bob",
+      by: "alicia",
+      text: "",
+    }, {
+      room: "#ops",
+      effect: "room",
+      value: ops(first, "~alicia", "~bob"),
+    });
+    assert.deepEqual((await record())?.operators, ["~alicia", "~bob"]);
+    // ... and go when it parts (the room's count with it).
+    await append(link, alice.id, part("alicia"), { room: "#ops" });
+    assert.deepEqual((await record())?.operators, ["~bob"]);
+    assert.equal(await hget(link, keys.roomSizes, "#ops"), "1");
+    assert.equal(await hget(link, keys.roomMembers, alice.id), '["#lobby"]');
+    // A room with a member does not expire.
+    await append(link, "", EXPIRE, { room: "#ops", effect: "expire" });
+    assert.notEqual(await record(), null);
+    // Bob leaves the server (kicked elsewhere): out of every room, its
+    // rights too (the lists stay lists).
+    assert.equal(await c.remove(bob.id, "kicked", ""), true);
+    assert.equal(await hget(link, keys.roomMembers, bob.id), null);
+    assert.equal(await hget(link, keys.roomSizes, "#ops"), null);
+    assert.match(
+      await hget(link, keys.rooms, "#ops") as string,
+      /"operators":\[\],"keyHash":null,"inviteOnly":false,"invites":\[\]/,
+    );
+    // Now empty, a temporary room expires, its messages with it...
+    await append(link, "", EXPIRE, { room: "#ops", effect: "expire" });
+    assert.equal(await record(), null);
+    assert.deepEqual(await kept(link, "#ops"), []);
+    // ... but a registered one stays.
+    const reg = registeredRoom("#reg", "opal");
+    await append(link, alice.id, join("alicia"), {
+      room: "#reg",
+      effect: "room",
+      value: reg,
+    });
+    await append(link, alice.id, say("alicia", "kept"), { room: "#reg" });
+    await append(link, alice.id, part("alicia"), { room: "#reg" });
+    await append(link, "", EXPIRE, { room: "#reg", effect: "expire" });
+    // What a server that starts now begins with.
+    const { snapshot, seq } = await readRoomsAtStart(link, log);
+    assert.equal(seq, Number(await link.command(["GET", keys.seq])));
+    assert.deepEqual(snapshot.records, [reg]);
+    assert.deepEqual(snapshot.members, [
+      { id: alice.id, alias: "alicia", rooms: ["#lobby"] },
+    ]);
+    const texts = (room: string) =>
+      snapshot.recent.get(room)?.map((e) => [e.room, e.line]);
+    assert.deepEqual(texts("#lobby"), [[undefined, say("bob", "hello")]]);
+    assert.deepEqual(texts("#reg"), [["#reg", say("alicia", "kept")]]);
+    assert.equal(snapshot.recent.has("#ops"), false);
+  });
+});
+
+Deno.test("a quiet room keeps its last messages in Redis when a busy room trims the stream", async () => {
+  await withRooms({ history: 3, streamEntries: 50 }, async (link, c) => {
+    const alice = member(`${c.server}/1`, "alice");
+    await c.claim(alice, "alice", null, false);
+    for (const room of ["#quiet", "#busy"]) {
+      await append(link, alice.id, join("alice"), {
+        room,
+        effect: "room",
+        value: newRoomRecord(room),
+      });
+    }
+    await append(link, alice.id, say("alice", "still here"), {
+      room: "#quiet",
+    });
+    for (let i = 0; i < 400; i++) {
+      await append(link, alice.id, say("alice", `busy ${i}`), {
+        room: "#busy",
+      });
+    }
+    const [[first]] = await link.command([
+      "XRANGE",
+      link.keys.events,
+      "-",
+      "+",
+      "COUNT",
+      "1",
+    ]) as [[string]];
+    assert.ok(Number(first.split("-")[0]) > 10, "the stream was trimmed");
+    const { snapshot } = await readRoomsAtStart(link, log);
+    const texts = (room: string) =>
+      snapshot.recent.get(room)?.map((e) => (e.line as { text: string }).text);
+    assert.deepEqual(texts("#quiet"), ["still here"]);
+    assert.deepEqual(texts("#busy"), ["busy 397", "busy 398", "busy 399"]);
+  });
+});
