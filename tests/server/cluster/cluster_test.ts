@@ -20,6 +20,7 @@ import {
   writeTestCertificates,
 } from "../../_helpers.ts";
 import { freePort, Redis } from "../../_redis.ts";
+import { addAccount, withCluster } from "./_cluster.ts";
 
 /**
  * Short deadlines for fault tests: Redis has 0.3 s to answer, an append in
@@ -36,67 +37,6 @@ const FAST = [
   "--lost-after",
   "1",
 ];
-
-/** A server of the cluster on `redis`, with its own data directory. */
-function startServer(
-  dir: string,
-  name: string,
-  redis: Redis,
-  more: string[] = [],
-) {
-  return ServerProcess.start(
-    [
-      "--allow-net=127.0.0.1",
-      `--allow-read=${dir}`,
-      `--allow-write=${dir}`,
-      "--allow-env=REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
-    ],
-    loopbackArgs(
-      dir,
-      "--data-dir",
-      `${dir}/${name}`,
-      "--redis",
-      redis.url(),
-      "--flood-rate",
-      "0",
-      ...more,
-    ),
-  );
-}
-
-/**
- * Runs the body with Redis and `count` servers (after `before`, with the
- * server flags `args`); shows their logs on failure.
- */
-async function withCluster(
-  count: number,
-  body: (servers: ServerProcess[], redis: Redis, dir: string) => Promise<void>,
-  options: {
-    before?: (dir: string) => Promise<void>;
-    args?: string[];
-  } = {},
-) {
-  await withTempDir(async (dir) => {
-    await writeTestCertificates(dir);
-    await options.before?.(dir);
-    await using redis = new Redis(dir);
-    await redis.start();
-    const servers: ServerProcess[] = [];
-    try {
-      for (let i = 0; i < count; i++) {
-        servers.push(await startServer(dir, `s${i}`, redis, options.args));
-      }
-      await body(servers, redis, dir);
-    } catch (e) {
-      for (const [i, server] of servers.entries()) {
-        (e as Error).message += `\n--- server ${i} ---\n${server.output}`;
-      }
-      throw e;
-    } finally {
-      for (const server of servers) await server[Symbol.asyncDispose]();
-    }
-  });
-}
 
 async function join(server: ServerProcess, alias: string) {
   const { ca } = await testCertificates();
@@ -163,27 +103,6 @@ Deno.test("three servers are one room: one order, /who, aliases, /msg, history",
     assert.deepEqual(history, seen[0]);
   });
 });
-
-/** Adds account `alias` (an operator if `op`) to server `name`'s database. */
-async function addAccount(
-  dir: string,
-  name: string,
-  alias: string,
-  op = false,
-) {
-  const users = (args: string[], stdin = "") =>
-    runCommand(
-      "deno",
-      denoRun(
-        "users.ts",
-        [`--allow-read=${dir}`, `--allow-write=${dir}/${name}`],
-        [...args, "--data-dir", `${dir}/${name}`],
-      ),
-      stdin,
-    );
-  assert.equal((await users(["add", alias], `${alias}'s password\n`)).code, 0);
-  if (op) assert.equal((await users(["op", alias])).code, 0);
-}
 
 Deno.test("an operator on one server mutes, kicks, bans and sets the topic on all", async () => {
   const { ca } = await testCertificates();

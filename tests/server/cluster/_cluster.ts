@@ -1,0 +1,99 @@
+/**
+ * Several `server.ts` processes on one real Redis, for the cluster's
+ * process tests: a server of the cluster with its own data directory, the
+ * cluster run around a test body (logs shown on failure), and accounts
+ * added to one server's database.
+ */
+
+import assert from "node:assert/strict";
+import {
+  denoRun,
+  loopbackArgs,
+  runCommand,
+  ServerProcess,
+  withTempDir,
+  writeTestCertificates,
+} from "../../_helpers.ts";
+import { Redis } from "../../_redis.ts";
+
+/** A server of the cluster on `redis`, with its own data directory. */
+export function startServer(
+  dir: string,
+  name: string,
+  redis: Redis,
+  more: string[] = [],
+) {
+  return ServerProcess.start(
+    [
+      "--allow-net=127.0.0.1",
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+      "--allow-env=REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
+    ],
+    loopbackArgs(
+      dir,
+      "--data-dir",
+      `${dir}/${name}`,
+      "--redis",
+      redis.url(),
+      "--flood-rate",
+      "0",
+      ...more,
+    ),
+  );
+}
+
+/**
+ * Runs the body with Redis and `count` servers (after `before`, with the
+ * server flags `args`); shows their logs on failure.
+ */
+export async function withCluster(
+  count: number,
+  body: (servers: ServerProcess[], redis: Redis, dir: string) => Promise<void>,
+  options: {
+    before?: (dir: string) => Promise<void>;
+    args?: string[];
+  } = {},
+) {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    await options.before?.(dir);
+    await using redis = new Redis(dir);
+    await redis.start();
+    const servers: ServerProcess[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        servers.push(await startServer(dir, `s${i}`, redis, options.args));
+      }
+      await body(servers, redis, dir);
+    } catch (e) {
+      for (const [i, server] of servers.entries()) {
+        (e as Error).message += `\n--- server ${i} ---\n${server.output}`;
+      }
+      throw e;
+    } finally {
+      for (const server of servers) await server[Symbol.asyncDispose]();
+    }
+  });
+}
+
+/** Adds account `alias` (an operator if `op`) to server `name`'s database. */
+export async function addAccount(
+  dir: string,
+  name: string,
+  alias: string,
+  op = false,
+) {
+  const users = (args: string[], stdin = "") =>
+    runCommand(
+      "deno",
+      denoRun(
+        "users.ts",
+        [`--allow-read=${dir}`, `--allow-write=${dir}/${name}`],
+        [...args, "--data-dir", `${dir}/${name}`],
+      ),
+      stdin,
+    );
+  assert.equal((await users(["add", alias], `${alias}'s password\n`)).code, 0);
+  if (op) assert.equal((await users(["op", alias])).code, 0);
+}
