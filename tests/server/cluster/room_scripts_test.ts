@@ -230,6 +230,14 @@ Deno.test("the scripts keep each room's record, members and last messages in Red
     assert.deepEqual(texts("#lobby"), [[undefined, say("bob", "hello")]]);
     assert.deepEqual(texts("#reg"), [["#reg", say("alicia", "kept")]]);
     assert.equal(snapshot.recent.has("#ops"), false);
+    // Redis lost the cluster's state: the rooms' snapshot goes with it.
+    await link.command(["DEL", keys.epoch]);
+    await link.renewEpoch();
+    assert.deepEqual(await link.command(["KEYS", keys.recent("*")]), []);
+    assert.equal(
+      await link.command(["EXISTS", keys.rooms, keys.roomMembers]),
+      0,
+    );
   });
 });
 
