@@ -33,6 +33,7 @@ import {
   type RoomLogFailure,
 } from "../room/room_log.ts";
 import type { RedisLink } from "./redis.ts";
+import type { RoomRecord } from "../room/room_record.ts";
 import type { RoomsSnapshot } from "../room/rooms_snapshot.ts";
 import { readRoomsAtStart } from "./rooms_at_start.ts";
 import { StreamReader, type StreamReaderOptions } from "./stream_reader.ts";
@@ -98,13 +99,19 @@ export class RedisLog implements RoomLog {
   }
 
   /**
-   * The rooms as they were when the log opened (taken: asked once, by the
-   * rooms as they are built).
+   * The rooms as they were when the log opened (taken: asked once, as the
+   * rooms are built), with the registered rooms of this server's own
+   * (`local`) that Redis does not know (a new cluster, or one whose state
+   * was lost): Redis's records are newer than this server's copies. Those
+   * spread to the other servers with their next `JOIN` or change.
    */
-  takeRoomsAtStart(): RoomsSnapshot {
-    const snapshot = this.#atStart;
+  takeRoomsAtStart(local: readonly RoomRecord[]): RoomsSnapshot {
+    const snapshot = this.#atStart ??
+      { records: [], members: [], recent: new Map() };
     this.#atStart = undefined;
-    return snapshot ?? { records: [], members: [], recent: new Map() };
+    const known = new Set(snapshot.records.map((record) => record.name));
+    const own = local.filter((record) => !known.has(record.name));
+    return { ...snapshot, records: [...snapshot.records, ...own] };
   }
 
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {

@@ -13,6 +13,7 @@ import { createLogger } from "../../../lib/log.ts";
 import { Cluster } from "../../../lib/server/cluster/cluster.ts";
 import { RedisLink } from "../../../lib/server/cluster/redis.ts";
 import { readRoomsAtStart } from "../../../lib/server/cluster/rooms_at_start.ts";
+import { RedisLog } from "../../../lib/server/cluster/redis_log.ts";
 import { parseServerArgs } from "../../../lib/server/server_args.ts";
 import { lineSign, type RoomLine } from "../../../lib/server/room/room_log.ts";
 import {
@@ -230,6 +231,23 @@ Deno.test("the scripts keep each room's record, members and last messages in Red
     assert.deepEqual(texts("#lobby"), [[undefined, say("bob", "hello")]]);
     assert.deepEqual(texts("#reg"), [["#reg", say("alicia", "kept")]]);
     assert.equal(snapshot.recent.has("#ops"), false);
+    // A log opened now starts from it; a registered room only this server
+    // kept is added, Redis's copy of one it knows wins.
+    const roomLog = await RedisLog.open(link, {
+      ...DEFAULTS,
+      clock: systemClock,
+      keep: 10,
+      log,
+    });
+    const mine = registeredRoom("#mine", "opal");
+    const atStart = roomLog.takeRoomsAtStart([ops(reg, "older"), mine]);
+    await roomLog.close();
+    assert.deepEqual(atStart.records, [reg, mine]);
+    assert.deepEqual(atStart.members, snapshot.members);
+    assert.deepEqual(
+      atStart.recent.get("#reg")?.map((e) => e.line),
+      [say("alicia", "kept")],
+    );
     // Redis lost the cluster's state: the rooms' snapshot goes with it.
     await link.command(["DEL", keys.epoch]);
     await link.renewEpoch();
