@@ -238,6 +238,8 @@ export class RedisDirectory<M extends ClusterRoomMember>
   stored(event: RoomEvent): void {
     const { line } = event;
     if (line.type !== "LEAVE" && line.type !== "NICK") return;
+    // Out of one room (a part, a room kick or ban): the rooms' business.
+    if (event.room !== undefined) return;
     const member = this.#here.get(event.origin);
     if (member === undefined) return;
     if (event.seq < (this.#claimedAt.get(member.id) ?? 0)) return;

@@ -152,18 +152,11 @@ export abstract class LoginDialogue {
         burst: config.floodBurst,
         lineBytes: config.maxLineBytes,
         auth: gate.auth,
-        caps: this.#offered(),
+        caps: OFFERED_CAPABILITIES,
       }),
       text: `Send your alias (1 to ${MAX_ALIAS_LENGTH} letters, digits, _ . -)`,
     });
     return true;
-  }
-
-  /** The capabilities offered: `rooms` only on one server (no `--redis`). */
-  #offered(): Capability[] {
-    return this.#login.config.redis === null
-      ? OFFERED_CAPABILITIES
-      : OFFERED_CAPABILITIES.filter((name) => name !== "rooms");
   }
 
   /** A line before joining: an alias, `/cap`, `/pass`, or `/quit`. */
@@ -191,14 +184,11 @@ export abstract class LoginDialogue {
    */
   #enable(names: readonly string[]): void {
     const on = new Set(this.#caps);
-    const offered = this.#offered();
-    for (const name of names) {
-      if (isCapability(name) && offered.includes(name)) on.add(name);
-    }
+    for (const name of names) if (isCapability(name)) on.add(name);
     this.#caps = on.size > 0 ? on : null;
     this.answer({
       type: "CAP",
-      caps: offered.filter((name) => on.has(name)).join(" "),
+      caps: OFFERED_CAPABILITIES.filter((name) => on.has(name)).join(" "),
     });
   }
 

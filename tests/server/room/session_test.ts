@@ -1234,7 +1234,7 @@ Deno.test("Session answers BYE banned to any password for a banned account, and 
   await end(bob);
 });
 
-Deno.test("Session of a cluster (--redis) offers no rooms: HELLO lists ids only and /cap rooms turns nothing on", async () => {
+Deno.test("Session of a cluster (--redis) offers rooms as one server does: HELLO lists them and /cap rooms turns them on", async () => {
   const { open } = setup([
     "--flood-rate",
     "0",
@@ -1242,8 +1242,8 @@ Deno.test("Session of a cluster (--redis) offers no rooms: HELLO lists ids only 
     "redis://127.0.0.1:1",
   ]);
   const { conn, session } = open();
-  assert.match(await conn.nextSent(), /^HELLO \S+ \S+ \S+,caps=ids /);
+  assert.match(await conn.nextSent(), /^HELLO \S+ \S+ \S+,caps=ids\+rooms /);
   conn.receive("/cap ids rooms");
-  assert.equal(await conn.nextSent(), "CAP ids");
+  assert.equal(await conn.nextSent(), "CAP ids rooms");
   await end({ conn, session });
 });
