@@ -54,6 +54,11 @@ export interface DirectoryHost<M extends Member> {
   ): void;
   /** The members of this server. */
   members(): Iterable<M>;
+  /**
+   * The shared state was lost (a cluster's Redis wiped), everyone was
+   * asked to join again: the rooms forget who was in them.
+   */
+  forgetEveryone(): void;
 }
 
 /** Options of {@linkcode Directory.claim}. */

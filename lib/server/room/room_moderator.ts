@@ -15,7 +15,11 @@ import { ProtocolError } from "../../protocol.ts";
 import type { Command } from "../../commands.ts";
 import { describeSanction, type Sanction } from "../access/moderation.ts";
 import type { Moderated } from "./moderator.ts";
-import { leaveRoom, type RoomCommandContext } from "./room_commands.ts";
+import {
+  leaveRoom,
+  type RoomCommandContext,
+  roomEffect,
+} from "./room_commands.ts";
 import { memberKey, type RoomState } from "./room_state.ts";
 import { hashRoomKey, operatorKey } from "./room_record.ts";
 
@@ -67,13 +71,13 @@ export function moderateRoom<M extends Moderated>(
       `${state.name} is open to every member: /ban bans from the server`,
     );
   }
-  // Every change is announced: kept first, if the room is registered.
+  // Every change is announced with the record after it, which every
+  // server takes on (and keeps, if registered) when it is handed on.
   const mod = (action: string, alias: string, text = "") => {
-    ctx.router.rooms.keeper.changed(state.record);
     ctx.room.announce(
       { type: "MOD", action, alias, by: actor.alias, text },
       actor,
-      undefined,
+      roomEffect(ctx.router, state),
       state.name,
     );
   };
