@@ -7,8 +7,7 @@
  * {@linkcode LocalDirectory} (aliases held by the members of this server,
  * each claim settled when the log hands on its `JOIN` or `NICK`) is the
  * default and the test double; the cluster's `RedisDirectory` claims
- * aliases across servers. It holds at most one entry per member and per
- * pending claim.
+ * aliases across servers. It holds one entry per member and pending claim.
  *
  * @module
  */
@@ -54,10 +53,7 @@ export interface DirectoryHost<M extends Member> {
   ): void;
   /** The members of this server. */
   members(): Iterable<M>;
-  /**
-   * The shared state was lost (a cluster's Redis wiped), everyone was
-   * asked to join again: the rooms forget who was in them.
-   */
+  /** The shared state was lost (Redis wiped): the rooms forget everyone. */
   forgetEveryone(): void;
 }
 

@@ -312,7 +312,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
   appendIn(
     room: string,
     line: RoomLine,
-    member: M,
+    member: { readonly id: string },
     effect?: EventEffect,
   ): void {
     this.#append(line, member.id, { room, effect });
