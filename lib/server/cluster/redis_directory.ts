@@ -131,6 +131,7 @@ export class RedisDirectory<M extends ClusterRoomMember>
     // and topic are given to the new state.
     cluster.onReset(() => {
       this.#dismissAll("The room's shared state was lost: join again");
+      this.#room.forgetEveryone();
       sync().catch((error) =>
         this.#log.error("cluster-sync-failed", { error: describeError(error) })
       );

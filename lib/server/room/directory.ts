@@ -7,8 +7,7 @@
  * {@linkcode LocalDirectory} (aliases held by the members of this server,
  * each claim settled when the log hands on its `JOIN` or `NICK`) is the
  * default and the test double; the cluster's `RedisDirectory` claims
- * aliases across servers. It holds at most one entry per member and per
- * pending claim.
+ * aliases across servers. It holds one entry per member and pending claim.
  *
  * @module
  */
@@ -54,6 +53,8 @@ export interface DirectoryHost<M extends Member> {
   ): void;
   /** The members of this server. */
   members(): Iterable<M>;
+  /** The shared state was lost (Redis wiped): the rooms forget everyone. */
+  forgetEveryone(): void;
 }
 
 /** Options of {@linkcode Directory.claim}. */
