@@ -1,0 +1,173 @@
+/**
+ * Rooms across servers: real `server.ts` processes on one real Redis,
+ * terminal-style clients with the `rooms` capability. Rooms apart across
+ * servers, a member of both sees both labelled; counts and `/who` of the
+ * whole cluster; a registered room made on one server with its key and
+ * operators on another and on a server started later; a room kick across
+ * servers; a quiet room's history kept while a busy room trims the stream;
+ * an empty temporary room expiring on every server.
+ */
+
+import assert from "node:assert/strict";
+import { createClient } from "redis";
+import { clusterKeys } from "../../../lib/server/cluster/keys.ts";
+import { parseServerArgs } from "../../../lib/server/server_args.ts";
+import {
+  type ServerProcess,
+  testCertificates,
+  TestClient,
+} from "../../_helpers.ts";
+import type { Redis } from "../../_redis.ts";
+import { addAccount, startServer, withCluster } from "./_cluster.ts";
+
+/** Every server's flags here: small limits, so that they are reached. */
+const ARGS = [
+  "--room-create",
+  "any",
+  "--history",
+  "3",
+  "--redis-stream-entries",
+  "100",
+  "--room-grace",
+  "1",
+];
+
+/** A client with `rooms` on `server`, joined as `alias`, in the default room. */
+async function member(
+  server: ServerProcess,
+  alias: string,
+  password?: string,
+): Promise<TestClient> {
+  const { ca } = await testCertificates();
+  const client = await TestClient.connect(server.port, "127.0.0.1", ca.cert);
+  await client.expect(/^HELLO .*caps=\S*rooms/);
+  await client.send("/cap rooms");
+  await client.expect(/^CAP rooms$/);
+  await client.send(alias);
+  if (password !== undefined) {
+    await client.expect(/^PASSWORD /);
+    await client.send(`/pass ${password}`);
+  }
+  await client.expect(/^CURRENT #lobby$/);
+  return client;
+}
+
+/** `/join ROOM [KEY]`, and its `CURRENT`. */
+async function enter(client: TestClient, room: string, key = "") {
+  await client.send(`/join ${room} ${key}`.trim());
+  await client.expect(new RegExp(`^CURRENT ${room}$`));
+}
+
+/** The `ROOM` lines `/rooms` gives `client`, as `#name MEMBERS FLAGS`. */
+async function rooms(client: TestClient): Promise<string[]> {
+  await client.send("/rooms");
+  const listed: string[] = [];
+  while (true) {
+    const line = await client.expect(/^(ROOM|INFO \d+ rooms?$)/);
+    if (line.startsWith("INFO")) return listed;
+    listed.push(line.split(" ").slice(1, 4).join(" "));
+  }
+}
+
+/** The number of the oldest entry the cluster's stream still holds. */
+async function oldestInStream(redis: Redis): Promise<number> {
+  const client = createClient({ url: redis.url() });
+  await client.connect();
+  try {
+    const { cluster } = parseServerArgs([]);
+    const entries = await client.sendCommand([
+      "XRANGE",
+      clusterKeys(cluster).events,
+      "-",
+      "+",
+      "COUNT",
+      "1",
+    ]) as [string, string[]][];
+    return Number(entries[0]![0].split("-")[0]);
+  } finally {
+    await client.close();
+  }
+}
+
+Deno.test("rooms across servers: apart, labelled, counted; a registered room on every server, a later one too; a kick across servers; a quiet room's history past the stream; expiry", async () => {
+  await withCluster(2, async ([s0, s1], redis, dir) => {
+    using alice = await member(s0!, "alice");
+    using bob = await member(s1!, "bob");
+    using carol = await member(s1!, "carol");
+    await enter(alice, "#ops");
+    await enter(bob, "#dev");
+    await enter(carol, "#ops");
+    // The count of the whole room, whichever server it is on.
+    assert.equal(await alice.expect(/^#ops JOIN carol/), "#ops JOIN carol 2");
+    await enter(carol, "#dev");
+    await alice.send("#ops ops secret");
+    await alice.expect(/^#ops MSG alice ops secret$/);
+    await bob.send("#dev dev secret");
+    await bob.expect(/^#dev MSG bob dev secret$/);
+    assert.equal(await carol.expect(/ MSG /), "#ops MSG alice ops secret");
+    assert.equal(await carol.expect(/ MSG /), "#dev MSG bob dev secret");
+    await carol.send("#ops /who");
+    assert.equal(await carol.expect(/^#ops WHO /), "#ops WHO 2 @alice carol");
+    assert.deepEqual(await rooms(bob), ["#lobby 3 m", "#dev 2 m", "#ops 2 -"]);
+    // A room kick decided on alice's server takes carol out on hers.
+    await alice.send("#ops /kick carol enough");
+    await carol.expect(/^#ops MOD kick carol alice enough$/);
+    await carol.expect(/^#ops LEAVE carol 1 kicked enough$/);
+    await alice.expect(/^#ops LEAVE carol 1 kicked enough$/);
+    await carol.send("#ops still here?");
+    await carol.expect(/^ERR not-in-room You are not in #ops$/);
+    // A registered room with a key, made on s0, holds on s1.
+    using opal = await member(s0!, "opal", "opal's password");
+    await enter(opal, "#reg");
+    await opal.send("#reg /key s3cret");
+    await opal.expect(/^#reg MOD key - opal on$/);
+    await opal.send("#reg /register");
+    await opal.expect(/^#reg MOD register - opal$/);
+    await opal.send("#reg a quiet line");
+    await opal.expect(/^#reg MSG opal a quiet line$/);
+    using dave = await member(s1!, "dave");
+    await dave.send("/join #reg");
+    await dave.expect(/^ERR room-key /);
+    await enter(dave, "#reg", "s3cret");
+    await dave.send("#reg /who");
+    assert.equal(await dave.expect(/^#reg WHO /), "#reg WHO 2 dave @opal");
+    // A busy room trims the stream (--redis-stream-entries 100).
+    for (let i = 0; i < 300; i++) await bob.send(`#dev busy ${i}`);
+    await bob.expect(/^#dev MSG bob busy 299$/, 30_000);
+    // A server started now knows the rooms, their keys, operators and
+    // last lines, though the stream no longer holds the quiet room's.
+    await using s2 = await startServer(dir, "s2", redis, ARGS);
+    using eve = await member(s2, "eve");
+    assert.deepEqual(await rooms(eve), [
+      "#lobby 6 m",
+      "#dev 2 -",
+      "#reg 2 rk",
+      "#ops 1 -",
+    ]);
+    await eve.send("/join #reg");
+    await eve.expect(/^ERR room-key /);
+    await eve.send("/join #reg s3cret");
+    const hist = await eve.expect(/^#reg HIST /);
+    assert.match(hist, /^#reg HIST \d+ \S+ MSG opal a quiet line$/);
+    await eve.expect(/^CURRENT #reg$/);
+    const seq = Number(hist.split(" ")[2]);
+    assert.ok(await oldestInStream(redis) > seq, "the stream was trimmed");
+    await eve.send("#reg /who");
+    assert.equal(await eve.expect(/^#reg WHO /), "#reg WHO 3 dave eve @opal");
+    // Empty, a temporary room expires on every server (--room-grace 1).
+    await alice.send("/part #ops");
+    await alice.expect(/^#ops LEAVE alice 0 part/);
+    for (const client of [bob, eve]) {
+      while ((await rooms(client)).some((room) => room.startsWith("#ops "))) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    // Created again, it is a new room: its creator operates it.
+    await enter(bob, "#ops");
+    await bob.send("#ops /who");
+    assert.equal(await bob.expect(/^#ops WHO /), "#ops WHO 1 @bob");
+  }, {
+    args: ARGS,
+    before: (dir) => addAccount(dir, "s0", "opal"),
+  });
+});
