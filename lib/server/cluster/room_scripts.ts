@@ -124,7 +124,9 @@ local function mirror(room, ltype, origin, kind, value, entry)
     return
   end
   if room == '' then return end
-  if kind == 'room' then
+  -- The default room's record is the servers' own (its topic, bans and
+  -- mutes travel as their own effects): only its members are kept.
+  if kind == 'room' and room ~= ARGV[5] then
     if ltype == 'JOIN' then
       redis.call('HSETNX', K.rooms, room, value)
     else

@@ -12,7 +12,11 @@
 import type { Logger } from "../../log.ts";
 import { isRoomName, isWellFormedAlias } from "../../protocol.ts";
 import type { RoomEvent } from "../room/room_log.ts";
-import { readRoomRecord, type RoomRecord } from "../room/room_record.ts";
+import {
+  operatorKey,
+  readRoomRecord,
+  type RoomRecord,
+} from "../room/room_record.ts";
 import type { RoomsSnapshot } from "../room/rooms_snapshot.ts";
 import type { RedisLink } from "./redis.ts";
 import { type StreamEntry, streamEvent } from "./stream_entry.ts";
@@ -52,6 +56,7 @@ export async function readRoomsAtStart(
     ) everyone.push({ id, alias, rooms: names as string[] });
     else skipped++;
   }
+  for (const record of records) keepGuestOperators(record, everyone);
   const byRoom = new Map<string, RoomEvent[]>();
   for (let i = 0; i + 1 < recent.length; i += 2) {
     const entries = recent[i + 1] as string[];
@@ -73,6 +78,25 @@ export async function readRoomsAtStart(
     snapshot: { records, members: everyone, recent: byRoom },
     seq: Number(seq),
   };
+}
+
+/**
+ * Drops from `record` the guests' operator rights (`~alias`) of guests not
+ * in its room: a record decided before its guest left is kept in Redis as
+ * it was decided, while every replica dropped them when it arrived.
+ */
+function keepGuestOperators(
+  record: RoomRecord,
+  everyone: RoomsSnapshot["members"],
+): void {
+  const here = new Set(
+    everyone.filter((m) => m.rooms.includes(record.name)).map((m) =>
+      operatorKey({ account: null, alias: m.alias })
+    ),
+  );
+  record.operators = record.operators.filter((key) =>
+    !key.startsWith("~") || here.has(key)
+  );
 }
 
 /** `text` parsed as JSON, or null. */
