@@ -21,6 +21,7 @@ import {
   TestClient,
   withTempDir,
 } from "../_helpers.ts";
+import { Redis } from "../_redis.ts";
 
 const CHROMIUM = "/usr/lib/chromium/chromium";
 
@@ -37,7 +38,7 @@ function startServer(dir: string, webPort: number, ...more: string[]) {
       "--allow-net=127.0.0.1",
       `--allow-read=${dir}`,
       `--allow-write=${dir}`,
-      "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE",
+      "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE,REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
     ],
     loopbackArgs(dir, "--web-port", String(webPort), ...more),
   );
@@ -592,43 +593,69 @@ Deno.test("two browser members in different rooms do not see each other's lines"
   await withTempDir(async (dir) => {
     const webPort = freePort();
     await using _server = await startServer(dir, webPort);
-    await withBrowser(async (browser) => {
-      const ann = await openPage(browser, webPort, undefined, "light", "#ops");
-      await join(ann, "ann");
-      const bob = await openPage(browser, webPort, undefined, "light", "#dev");
-      await join(bob, "bob");
-      await untilRooms(ann, ["#lobby", "*#ops"]);
-      await untilRooms(bob, ["#lobby", "*#dev"]);
-      await say(ann, "ops secret");
-      await say(bob, "dev secret");
-      await ann.locator("li.message", { hasText: "ops secret" }).waitFor();
-      await bob.locator("li.message", { hasText: "dev secret" }).waitFor();
-      // Then a line in the room both are in: once it has come, anything
-      // said before it would have too (a line of a room the page is not
-      // in would show in the room shown, labelled).
-      await roomNav(ann).getByRole("button", { name: "#lobby", exact: true })
-        .click();
-      await say(ann, "/me is in the lobby too");
-      await untilRooms(bob, ["#lobby, 1 unread", "*#dev"]);
-      await roomNav(bob).getByRole("button", { name: /^#lobby/ }).click();
-      await say(bob, "/me as well");
-      await ann.locator("li.action", { hasText: "as well" }).waitFor();
-      await bob.locator("li.action", { hasText: "in the lobby too" }).waitFor();
-      for (const [page, other] of [[ann, "dev"], [bob, "ops"]] as const) {
-        assert.doesNotMatch(
-          await page.locator("#messages").innerText(),
-          /secret/,
-        );
-        const own = other === "dev" ? "#ops" : "#dev";
-        await roomNav(page).getByRole("button", { name: own, exact: true })
-          .click();
-        await untilRooms(page, ["#lobby", `*${own}`]);
-        assert.deepEqual(await messages(page), [`${own.slice(1)} secret`]);
-        assert.doesNotMatch(
-          await page.locator("#messages").innerText(),
-          new RegExp(`${other} secret`),
-        );
-      }
-    });
+    await withBrowser((browser) => roomsApart(browser, webPort, webPort));
   });
 });
+
+Deno.test("a cluster: two browser members on two servers, in different rooms, do not see each other's lines", async () => {
+  await withTempDir(async (dir) => {
+    await using redis = new Redis(dir);
+    await redis.start();
+    const cluster = (name: string, webPort: number) =>
+      startServer(
+        dir,
+        webPort,
+        "--data-dir",
+        `${dir}/${name}`,
+        "--redis",
+        redis.url(),
+      );
+    const [annPort, bobPort] = [freePort(), freePort()];
+    await using _s0 = await cluster("s0", annPort);
+    await using _s1 = await cluster("s1", bobPort);
+    await withBrowser((browser) => roomsApart(browser, annPort, bobPort));
+  });
+});
+
+/**
+ * Ann (on the web door at `annPort`) in #ops and Bob (at `bobPort`) in
+ * #dev see only their own room's lines, and both see the default room's.
+ */
+async function roomsApart(browser: Browser, annPort: number, bobPort: number) {
+  const ann = await openPage(browser, annPort, undefined, "light", "#ops");
+  await join(ann, "ann");
+  const bob = await openPage(browser, bobPort, undefined, "light", "#dev");
+  await join(bob, "bob");
+  await untilRooms(ann, ["#lobby", "*#ops"]);
+  await untilRooms(bob, ["#lobby", "*#dev"]);
+  await say(ann, "ops secret");
+  await say(bob, "dev secret");
+  await ann.locator("li.message", { hasText: "ops secret" }).waitFor();
+  await bob.locator("li.message", { hasText: "dev secret" }).waitFor();
+  // Then a line in the room both are in: once it has come, anything
+  // said before it would have too (a line of a room the page is not
+  // in would show in the room shown, labelled).
+  await roomNav(ann).getByRole("button", { name: "#lobby", exact: true })
+    .click();
+  await say(ann, "/me is in the lobby too");
+  await untilRooms(bob, ["#lobby, 1 unread", "*#dev"]);
+  await roomNav(bob).getByRole("button", { name: /^#lobby/ }).click();
+  await say(bob, "/me as well");
+  await ann.locator("li.action", { hasText: "as well" }).waitFor();
+  await bob.locator("li.action", { hasText: "in the lobby too" }).waitFor();
+  for (const [page, other] of [[ann, "dev"], [bob, "ops"]] as const) {
+    assert.doesNotMatch(
+      await page.locator("#messages").innerText(),
+      /secret/,
+    );
+    const own = other === "dev" ? "#ops" : "#dev";
+    await roomNav(page).getByRole("button", { name: own, exact: true })
+      .click();
+    await untilRooms(page, ["#lobby", `*${own}`]);
+    assert.deepEqual(await messages(page), [`${own.slice(1)} secret`]);
+    assert.doesNotMatch(
+      await page.locator("#messages").innerText(),
+      new RegExp(`${other} secret`),
+    );
+  }
+}

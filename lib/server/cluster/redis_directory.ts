@@ -63,6 +63,15 @@ const DISMISSALS: ReadonlySet<string> = new Set<Dismissal>([
   "server-lost",
 ]);
 
+/** A join whose `JOIN` has not been handed on yet. */
+interface PendingJoin<M> {
+  readonly member: M;
+  readonly alias: string;
+  readonly onJoin: (online: string) => void;
+  /** Settled once it entered (or can no longer). */
+  readonly entered: PromiseWithResolvers<void>;
+}
+
 /** The directory of a room that spans the servers of a {@linkcode Cluster}. */
 export class RedisDirectory<M extends ClusterRoomMember>
   implements Directory<M> {
@@ -77,6 +86,12 @@ export class RedisDirectory<M extends ClusterRoomMember>
   #aliases = new Map<string, M>();
   /** The number of each member's last claim (its `JOIN` or `NICK`). */
   #claimedAt = new Map<string, number>();
+  /**
+   * Joins claimed (or being claimed) whose `JOIN` the log has not handed on
+   * yet, by member id: a joiner enters as its `JOIN` is handed on, as on
+   * one server (so a member with `rooms` gets its own `JOIN` first).
+   */
+  #joins = new Map<string, PendingJoin<M>>();
 
   /** A directory over `cluster`; {@linkcode start} joins it. */
   constructor(cluster: DirectoryCluster, log: Logger) {
@@ -153,6 +168,33 @@ export class RedisDirectory<M extends ClusterRoomMember>
 
   async claim(member: M, alias: string, options: ClaimOptions): Promise<void> {
     const joining = options.onJoin !== undefined;
+    if (!joining) return this.#claim(member, alias, options);
+    const join = {
+      member,
+      alias,
+      onJoin: options.onJoin!,
+      entered: Promise.withResolvers<void>(),
+    };
+    this.#joins.set(member.id, join);
+    try {
+      await this.#claim(member, alias, options);
+    } catch (error) {
+      if (this.#joins.get(member.id) === join) this.#joins.delete(member.id);
+      throw error;
+    }
+    await join.entered.promise;
+  }
+
+  /**
+   * Claims `alias` in Redis; a rename holds it at once, a join once its
+   * `JOIN` is handed on (`#joined`).
+   */
+  async #claim(
+    member: M,
+    alias: string,
+    options: ClaimOptions,
+  ): Promise<void> {
+    const joining = options.onJoin !== undefined;
     const action = joining ? "join room" : "change alias";
     const claim = await orUnavailable(
       joining ? "join" : "change alias",
@@ -181,10 +223,7 @@ export class RedisDirectory<M extends ClusterRoomMember>
     // Older events about this member (a clean-up of an earlier claim whose
     // answer was lost) come from before this claim: not about it now.
     this.#claimedAt.set(member.id, claim.seq);
-    if (joining) {
-      this.#take(member, alias);
-      options.onJoin!(claim.online);
-    } else if (this.#here.get(member.id) === member) {
+    if (!joining && this.#here.get(member.id) === member) {
       this.#take(member, alias); // else it left meanwhile
     }
   }
@@ -238,6 +277,9 @@ export class RedisDirectory<M extends ClusterRoomMember>
    */
   stored(event: RoomEvent): void {
     const { line } = event;
+    if (line.type === "JOIN" && event.room === undefined) {
+      return this.#joined(event.origin, event.seq, line.online);
+    }
     if (line.type !== "LEAVE" && line.type !== "NICK") return;
     // Out of one room (a part, a room kick or ban): the rooms' business.
     if (event.room !== undefined) return;
@@ -268,8 +310,30 @@ export class RedisDirectory<M extends ClusterRoomMember>
     return false;
   }
 
+  /**
+   * The `JOIN` of member `id` (number `seq`, the count `online`) was
+   * handed on: it enters, in this step.
+   */
+  #joined(id: string, seq: number, online: string): void {
+    const join = this.#joins.get(id);
+    if (join === undefined) return;
+    this.#joins.delete(id);
+    this.#claimedAt.set(id, seq);
+    this.#take(join.member, join.alias);
+    join.onJoin(online);
+    join.entered.resolve();
+  }
+
   /** Asks every member here to join again (`BYE server-lost`). */
   #dismissAll(text: string): void {
+    // Joins whose JOIN will never be handed on (a new stream, or this
+    // server counted out) are refused.
+    for (const join of this.#joins.values()) {
+      join.entered.reject(
+        new ProtocolError("unavailable", `Cannot join room: ${text}`),
+      );
+    }
+    this.#joins.clear();
     for (const member of [...this.#room.members()]) {
       this.#room.dismiss(member, "server-lost", text);
     }

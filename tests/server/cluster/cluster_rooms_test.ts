@@ -48,6 +48,9 @@ async function member(
     await client.expect(/^PASSWORD /);
     await client.send(`/pass ${password}`);
   }
+  // Its own JOIN first, as on one server, whoever answered first: the
+  // claim's script or the stream.
+  await client.expect(new RegExp(`^#lobby JOIN ${alias} \\d+$`));
   await client.expect(/^CURRENT #lobby$/);
   return client;
 }
