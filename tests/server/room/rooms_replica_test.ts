@@ -213,6 +213,39 @@ Deno.test("replica: two servers creating one room at once: the first creation in
   }
 });
 
+Deno.test("replica: a record decided before its guest operator left does not bring the right back", async () => {
+  const { shared, servers: [a, b] } = cluster();
+  const boss = await a!.join("boss", { operator: true });
+  const cat = await b!.join("cat");
+  await b!.line(cat, "/join #x");
+  await a!.line(boss, "/join #x");
+  shared.hold();
+  await b!.line(cat, "/part #x");
+  // Decided on a's replica, where cat still operates #x.
+  await a!.line(boss, "#x /inviteonly on");
+  assert.deepEqual(view(a!, "#x")!.record.operators, ["~cat"]);
+  shared.release();
+  for (const s of [a!, b!]) {
+    assert.deepEqual(view(s, "#x")!.record.operators, []);
+    assert.equal(view(s, "#x")!.record.inviteOnly, true);
+  }
+});
+
+Deno.test("replica: every server keeps a registered room's record as its events are handed on", async () => {
+  const { servers: [a, b] } = cluster();
+  const amy = await a!.join("amy", { account: "amy" });
+  await a!.line(amy, "/join #keep");
+  await a!.line(amy, "/register");
+  await a!.line(amy, "/topic Kept");
+  for (const s of [a!, b!]) {
+    const [kept] = s.router.rooms.keeper.store.load();
+    assert.equal(kept?.name, "#keep");
+    assert.equal(kept?.registeredBy, "amy");
+    assert.deepEqual(kept?.topic, { text: "Kept", by: "amy" });
+    assert.deepEqual(kept?.operators, ["amy"]);
+  }
+});
+
 Deno.test("replica: a room kick decided on one server takes the member out where it is", async () => {
   const { servers: [a, b] } = cluster();
   const amy = await a!.join("amy");
