@@ -27,7 +27,6 @@ import type {
   Dismissal,
   Found,
   Someone,
-  WhoList,
 } from "../room/directory.ts";
 import type { Member } from "../room/member.ts";
 import type { RoomEvent } from "../room/room_log.ts";
@@ -234,10 +233,6 @@ export class RedisDirectory<M extends ClusterRoomMember>
     this.#forget(member);
     // At shutdown, this server's members leave all at once (Cluster.stop).
     if (reason !== "shutdown") this.#cluster.leave(member, reason, text);
-  }
-
-  who(): Promise<WhoList> {
-    return orUnavailable("list the room", () => this.#cluster.who());
   }
 
   async find(alias: string): Promise<Found<M> | null> {
