@@ -13,10 +13,9 @@
 
 import type { Clock } from "../../clock.ts";
 import { describeError, type Logger } from "../../log.ts";
-import { aliasKey, WHO_LIST_LIMIT } from "../../protocol.ts";
+import { aliasKey } from "../../protocol.ts";
 import { aliasSkeleton } from "../../text.ts";
 import type { Topic } from "../access/moderation.ts";
-import { type WhoList, whoList } from "../room/directory.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import type { MemberRecord } from "./keys.ts";
 import type { RedisLink } from "./redis.ts";
@@ -208,41 +207,6 @@ export class Cluster {
       aliasKey(alias),
     ]);
     return raw === null ? null : JSON.parse(String(raw)) as MemberRecord;
-  }
-
-  /**
-   * The whole room's online count and the aliases of the
-   * {@linkcode WHO_LIST_LIMIT} members who joined first, in the room's
-   * `/who` order ({@linkcode whoList}).
-   */
-  async who(): Promise<WhoList> {
-    const { keys } = this.#link;
-    const [online, first] = await Promise.all([
-      this.#link.command(["HLEN", keys.members]),
-      this.#link.command([
-        "ZRANGE",
-        keys.order,
-        "0",
-        String(WHO_LIST_LIMIT - 1),
-      ]),
-    ]) as [number, string[]];
-    const records = first.length === 0
-      ? []
-      : await this.#link.command(["HMGET", keys.members, ...first]) as (
-        | string
-        | null
-      )[];
-    const listed = records.flatMap((raw) => {
-      let record: MemberRecord | null = null;
-      try {
-        record = raw === null ? null : JSON.parse(raw) as MemberRecord;
-      } catch {
-        return []; // not ours: left out
-      }
-      if (!oneLine(record?.alias) || /\s/.test(record.alias)) return [];
-      return [{ alias: record.alias, operator: record.operator === true }];
-    });
-    return { online: Number(online), aliases: whoList(listed) };
   }
 
   /**

@@ -41,7 +41,6 @@ export type DirectoryCluster = Pick<
   Cluster,
   | "claim"
   | "leave"
-  | "who"
   | "find"
   | "tell"
   | "remove"

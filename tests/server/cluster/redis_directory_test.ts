@@ -124,7 +124,6 @@ function fakeCluster(claim: DirectoryCluster["claim"]): DirectoryCluster {
   return {
     claim,
     leave() {},
-    who: () => Promise.resolve({ online: 1, aliases: [] }),
     find: none,
     tell: () => Promise.resolve(0),
     remove: () => Promise.resolve(false),
