@@ -1,8 +1,8 @@
 /**
  * This server's part in a cluster of servers that form one room through
  * Redis: who is in the room across all of them (aliases and look-alikes
- * claimed atomically, with the event that announces the change), `/who`
- * for the whole room, its {@linkcode Heartbeat} (which also announces the
+ * claimed atomically, with the event that announces the change), its
+ * {@linkcode Heartbeat} (which also announces the
  * members of a server that stopped beating as left, `server-lost`), the
  * leaves that could not reach Redis sent again, private messages to a member on another server,
  * and the bans, mutes and topic in force, for servers that start later
