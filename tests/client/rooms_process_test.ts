@@ -1,7 +1,7 @@
 /**
  * End-to-end tests of `client.ts` with rooms: real client processes (pipe
  * and pseudo-terminal) against a real TLS server that offers rooms, and
- * against a cluster's server (`--redis`), which does not yet.
+ * against a cluster's server (`--redis`), which offers them too.
  */
 
 import assert from "node:assert/strict";
@@ -160,7 +160,7 @@ Deno.test("client.ts on a terminal: the prompt shows the room and the unread cou
   assert.ok(!amy.received.includes("MSG tom in ops"), amy.received.join("\n"));
 });
 
-Deno.test("client.ts against a cluster's server (no rooms there yet) chats as today and skips --room", async () => {
+Deno.test("client.ts against a cluster's server: rooms as on one server, a piped line after /join said in that room only", async () => {
   await withTempDir(async (dir) => {
     await writeTestCertificates(dir);
     await using redis = new Redis(dir);
@@ -174,22 +174,29 @@ Deno.test("client.ts against a cluster's server (no rooms there yet) chats as to
       ],
       loopbackArgs(dir, "--redis", redis.url(), "--flood-rate", "0"),
     );
+    // A member without rooms: the default room only, today's lines.
     using amy = await TestClient.join(server.port, "amy");
     await withClientFlags(server.port, async (permissions, flags) => {
       const bot = await runClient(
         permissions,
-        [...flags, "--alias", "bot", "--room", "#ops"],
+        [...flags, "--alias", "bot"],
         "/join #ops\ndeploy done\n",
       );
       assert.equal(bot.code, 0, bot.stdout + bot.stderr);
-      assert.equal(
-        bot.stderr,
-        "The server does not offer rooms: not joining #ops\n",
-      );
-      assert.match(bot.stdout, /^! Rooms need the rooms capability/m);
-      assert.match(bot.stdout, /^<bot> deploy done$/m);
+      assert.equal(bot.stderr, "");
+      assert.deepEqual(bot.stdout.trim().split("\n"), [
+        "-!- Connected to tlschat (tlschat/1)",
+        "-!- Welcome, bot! 2 online. Type /help for commands",
+        "#ops -!- bot joined (1 online)",
+        "#ops <bot> deploy done",
+        "-!- Disconnected: Goodbye",
+      ]);
     });
     await amy.expect(/^JOIN bot /);
-    assert.equal(await amy.expect(/^MSG /), "MSG bot deploy done");
+    assert.equal(await amy.expect(/^LEAVE bot /), "LEAVE bot 1 quit");
+    assert.ok(
+      !amy.received.some((line) => line.includes("deploy done")),
+      amy.received.join("\n"),
+    );
   });
 });
