@@ -17,6 +17,9 @@ import type { ServerConfig } from "./config.ts";
 import { type Directory, LocalDirectory } from "./room/directory.ts";
 import { type RoomLog } from "./room/room_log.ts";
 import { MemoryLog } from "./room/memory_log.ts";
+import { localSnapshot, type RoomsSnapshot } from "./room/rooms_snapshot.ts";
+import { recentEventsByRoom } from "./storage/events_table.ts";
+import { SqliteRoomStore } from "./storage/room_table.ts";
 import type { Session } from "./room/session.ts";
 import { Retention } from "./storage/retention.ts";
 import { SqliteLog } from "./storage/sqlite_log.ts";
@@ -40,6 +43,11 @@ export interface RoomBackend {
   readonly retention: Retention;
   /** Where its name shows in the `listening` log line; null: nowhere. */
   readonly label: string | null;
+  /**
+   * What the rooms start from (asked once, as the room is built; throws
+   * for a damaged room store).
+   */
+  roomsAtStart(): RoomsSnapshot;
   /**
    * Once the room is built: takes on what the other servers keep (bans and
    * mutes through `take`, the topic) and starts hearing from them.
@@ -95,6 +103,12 @@ export async function openRoomBackend(
       idPrefix: `${cluster.server}/`,
       retention,
       label: `${config.cluster}@${redact(config.redis)}/${cluster.server}`,
+      // Until the cluster keeps the rooms: this server's registered ones,
+      // and what the stream reader holds of the default room.
+      roomsAtStart: () => ({
+        ...localRoomsAtStart(store, config, false),
+        recent: new Map([[config.defaultRoom, roomLog.recent(Infinity)]]),
+      }),
       start: (moderation, take) => directory.start(moderation, take),
       async close() {
         retention.stop();
@@ -130,12 +144,31 @@ export function localBackend(
     idPrefix: "",
     retention,
     label: null,
+    roomsAtStart: () => localRoomsAtStart(store, config, true),
     start: () => Promise.resolve(),
     close: () => {
       retention.stop();
       return Promise.resolve();
     },
   };
+}
+
+/**
+ * What the rooms of a server alone start from: the registered rooms in the
+ * data directory, nobody in them, and (`stored`) each room's last messages
+ * as the database holds them (a log in memory starts empty).
+ */
+function localRoomsAtStart(
+  store: Store,
+  config: ServerConfig,
+  stored: boolean,
+): RoomsSnapshot {
+  const records = new SqliteRoomStore(store.db, config).load()
+    .filter((record) => record.name !== config.defaultRoom);
+  const events = stored && config.history > 0 && config.durability !== "memory"
+    ? recentEventsByRoom(store.db, HISTORY_REQUEST_LIMIT)
+    : [];
+  return localSnapshot(records, events, config.defaultRoom);
 }
 
 /**

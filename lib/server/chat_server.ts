@@ -35,8 +35,6 @@ import type { RoomEvent, RoomLog } from "./room/room_log.ts";
 import { Session, type SessionContext } from "./room/session.ts";
 import { openStore, type Store } from "./storage/store.ts";
 import { SqliteRoomStore } from "./storage/room_table.ts";
-import { recentEventsByRoom } from "./storage/events_table.ts";
-import { HISTORY_REQUEST_LIMIT } from "../protocol.ts";
 
 /** Options of {@linkcode serveChat}. */
 export interface ServeChatOptions {
@@ -113,7 +111,7 @@ export class ChatServer implements AsyncDisposable {
     });
     this.#roomLog = backend.log;
     this.room = new Room<Session>({
-      rooms: roomsOf(config, { gate, store, log }),
+      rooms: roomsOf(config, { gate, store, log, backend }),
       log: this.#roomLog,
       announceLimit: config.announceLimit,
       arena: new LineArena(chunkBytesFor(config.queueBytes)),
@@ -162,11 +160,14 @@ export class ChatServer implements AsyncDisposable {
    * Takes on what the other servers keep (bans, mutes, the topic), then
    * listens to them: nothing to do for a room on one server.
    */
-  start(): Promise<void> {
-    return this.#backend.start(
-      this.gate.moderation,
+  async start(): Promise<void> {
+    const { moderation } = this.gate;
+    await this.#backend.start(
+      moderation,
       (sanctions) => this.#takeSanctions(sanctions),
     );
+    // The default room's topic is the one the servers keep.
+    this.room.router.rooms.default.record.topic = moderation.topic;
   }
 
   /**
@@ -342,26 +343,28 @@ function openGate(
 }
 
 /**
- * The rooms of a server on its own (none in a cluster, yet): the limits,
+ * The rooms (a cluster offers no `rooms` to clients yet: its default room
+ * only), from what the backend says they start from: the limits,
  * with whoever may create a room decided by whether accounts exist; the
  * registered rooms and accounts' rooms in the data directory, room keys
  * checked under the gate's login limits.
  */
 function roomsOf(
   config: ServerConfig,
-  { gate, store, log }: { gate: Gate; store: Store; log: Logger },
+  { gate, store, log, backend }: {
+    gate: Gate;
+    store: Store;
+    log: Logger;
+    backend: RoomBackend;
+  },
 ): RoomOptions["rooms"] {
-  if (config.redis !== null) return undefined;
   const roomCreate = config.roomCreate ??
     (gate.accounts.count() > 0 ? "accounts" : "any");
-  const stored = config.history > 0 && config.durability !== "memory"
-    ? recentEventsByRoom(store.db, HISTORY_REQUEST_LIMIT)
-    : undefined;
   return {
     ...config,
     roomCreate,
     topic: gate.moderation.topic,
-    stored,
+    snapshot: backend.roomsAtStart(),
     keys: gate,
     store: new SqliteRoomStore(store.db, config),
     onStoreError: (error) =>

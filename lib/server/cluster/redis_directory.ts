@@ -27,7 +27,6 @@ import type {
   Dismissal,
   Found,
   Someone,
-  WhoList,
 } from "../room/directory.ts";
 import type { Member } from "../room/member.ts";
 import type { RoomEvent } from "../room/room_log.ts";
@@ -131,6 +130,7 @@ export class RedisDirectory<M extends ClusterRoomMember>
     // and topic are given to the new state.
     cluster.onReset(() => {
       this.#dismissAll("The room's shared state was lost: join again");
+      this.#room.forgetEveryone();
       sync().catch((error) =>
         this.#log.error("cluster-sync-failed", { error: describeError(error) })
       );
@@ -194,10 +194,6 @@ export class RedisDirectory<M extends ClusterRoomMember>
     this.#forget(member);
     // At shutdown, this server's members leave all at once (Cluster.stop).
     if (reason !== "shutdown") this.#cluster.leave(member, reason, text);
-  }
-
-  who(): Promise<WhoList> {
-    return orUnavailable("list the room", () => this.#cluster.who());
   }
 
   async find(alias: string): Promise<Found<M> | null> {

@@ -46,7 +46,6 @@ import {
   who as roomWho,
 } from "./room_commands.ts";
 import { checkRoomMute, roomLine } from "./room_lines.ts";
-import type { RoomRouter } from "./room_router.ts";
 
 /** What the commands need from their server. */
 export interface CommandContext<M extends Moderated> extends LoginContext {
@@ -98,9 +97,8 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
       const { id, rest } = splitLineId(text);
       if (id !== null) return this.#withId(id, rest);
     }
-    const router = this.#chat.room.router;
-    if (router && this.roomsOn) {
-      return roomLine(this.#roomContext(router), this.self, text, {
+    if (this.roomsOn) {
+      return roomLine(this.#roomContext(), this.self, text, {
         checkMute: () => this.#checkMute(),
         common: (command) => this.#common(command),
       });
@@ -110,10 +108,8 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
 
   /** Joins its account's rooms again, at login (`room_commands.ts`). */
   protected rejoinRooms(): void {
-    const router = this.#chat.room.router;
-    if (!router) return;
     rejoin(
-      this.#roomContext(router),
+      this.#roomContext(),
       this.self,
       (error) =>
         this.reply(encodeServerLine({
@@ -125,8 +121,9 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
   }
 
   /** What room commands need, now. */
-  #roomContext(router: RoomRouter<M>): RoomCommandContext<M> {
+  #roomContext(): RoomCommandContext<M> {
     const { room, config, clock, gate } = this.#chat;
+    const { router } = room;
     return {
       room,
       router,
@@ -169,13 +166,10 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
         this.#checkMute();
         // A rename is announced in the member's rooms: with none, not even
         // the member would learn it.
-        if (router && this.roomsOn) scopeOf(router, self, null);
+        if (this.roomsOn) scopeOf(router, self, null);
         return this.claimAlias(command.alias, true);
       case "who":
-        if (router) {
-          return roomWho(this.#roomContext(router), self, router.rooms.default);
-        }
-        return room.replies.who(self);
+        return roomWho(this.#roomContext(), self, router.rooms.default);
       case "history":
         return this.#history(command.count);
       case "help":
@@ -209,19 +203,13 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
 
   /** `/history [N]`: the last N messages (the configured number by default). */
   #history(count: number | null): void {
-    const { room, config } = this.#chat;
-    if (room.router) {
-      return roomHistory(
-        this.#roomContext(room.router),
-        this.self,
-        room.router.rooms.default,
-        count,
-      );
-    }
-    if (config.history === 0) {
-      throw new ProtocolError("no-history", "This room keeps no history");
-    }
-    room.replies.history(this.self, count ?? config.history, true);
+    const { room } = this.#chat;
+    roomHistory(
+      this.#roomContext(),
+      this.self,
+      room.router.rooms.default,
+      count,
+    );
   }
 
   /**
@@ -233,10 +221,10 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
     const { room } = this.#chat;
     try {
       let scope: string | undefined;
-      if (room.router && this.roomsOn) {
+      if (this.roomsOn) {
         const { room: named, rest } = splitRoomPrefix(text);
         const state = scopeOf(room.router, this.self, named);
-        checkRoomMute(this.#roomContext(room.router), this.self, state);
+        checkRoomMute(this.#roomContext(), this.self, state);
         scope = room.router.rooms.eventRoom(state);
         text = rest;
       }

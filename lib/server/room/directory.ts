@@ -1,14 +1,13 @@
 /**
  * The Directory seam: who holds which alias in the room, wherever they
- * are connected. Claims (a join, a rename) and leaves go through it, `/who`
- * and `/msg` ask it, and it hears every event the room log hands on. Every
- * method that answers is async, so that the room, the session and the
- * moderator never ask which kind of directory they have.
+ * are connected. Claims (a join, a rename) and leaves go through it, `/msg`
+ * asks it (`/who` is the rooms' replica's), and it hears every event the
+ * room log hands on. Every method that answers is async, so that the room,
+ * the session and the moderator never ask which kind of directory they have.
  * {@linkcode LocalDirectory} (aliases held by the members of this server,
  * each claim settled when the log hands on its `JOIN` or `NICK`) is the
  * default and the test double; the cluster's `RedisDirectory` claims
- * aliases across servers. It holds at most one entry per member and per
- * pending claim.
+ * aliases across servers. It holds one entry per member and pending claim.
  *
  * @module
  */
@@ -54,6 +53,8 @@ export interface DirectoryHost<M extends Member> {
   ): void;
   /** The members of this server. */
   members(): Iterable<M>;
+  /** The shared state was lost (Redis wiped): the rooms forget everyone. */
+  forgetEveryone(): void;
 }
 
 /** Options of {@linkcode Directory.claim}. */
@@ -103,8 +104,6 @@ export interface Directory<M extends Member> {
    * at `shutdown`). Never rejects: what cannot be announced now is later.
    */
   leave(member: M, reason: LeaveReason, text: string): Promise<void>;
-  /** The room's online count and the first members by {@linkcode whoList}. */
-  who(): Promise<WhoList>;
   /** Whoever holds `alias` (in any case); null: nobody. */
   find(alias: string): Promise<Found<M> | null>;
   /** Sends `PRIV` from `from` to someone elsewhere; rejects if unreachable. */
@@ -232,13 +231,6 @@ export class LocalDirectory<M extends Member> implements Directory<M> {
       reason,
       text,
     }, member.id);
-  }
-
-  who(): Promise<WhoList> {
-    return Promise.resolve({
-      online: this.#holders.size,
-      aliases: whoList(this.#holders.values()),
-    });
   }
 
   find(alias: string): Promise<Found<M> | null> {

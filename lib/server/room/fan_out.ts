@@ -92,44 +92,6 @@ export class FanOut<M extends Member> {
   }
 
   /**
-   * Encodes once, delivers to every member; returns those who are full.
-   * For an `event`, its sender gets nothing of its own `JOIN`, and its own
-   * copy of a line with an id, encoded apart, when it has `ids` on.
-   */
-  toAll(
-    members: ReadonlyMap<string, M>,
-    line: ServerLine,
-    event?: RoomEvent,
-  ): M[] | undefined {
-    const text = formatServerLine(line);
-    const bytes = this.#arena.encode(text);
-    let senderId: string | undefined;
-    let own: Uint8Array | undefined;
-    if (event !== undefined) {
-      if (line.type === "JOIN") {
-        senderId = event.origin;
-      } else if (event.id !== undefined) {
-        const sender = members.get(event.origin);
-        if (sender?.lineIds) {
-          senderId = sender.id;
-          own = this.#arena.encode(tagLine(event.id, text));
-        }
-      }
-    }
-    let slow: M[] | undefined;
-    for (const member of members.values()) {
-      if (member.id === senderId) {
-        if (own !== undefined && !member.deliver(own, ROOM_LINE)) {
-          (slow ??= []).push(member);
-        }
-      } else if (!member.deliver(bytes, ROOM_LINE)) {
-        (slow ??= []).push(member);
-      }
-    }
-    return slow;
-  }
-
-  /**
    * Delivers a line of room `room` to its members: those with `rooms` get
    * it with the `#room ` prefix (and their own `JOIN`), the others as
    * today; each form encoded once, when first needed.

@@ -101,7 +101,7 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
         if (this.#unsettled) {
           // A line after a join waits for it: it may be for the new room.
           const waits = this.mayBeMuted ||
-            (this.roomsOn && room.router?.rooms.joining(this.self));
+            (this.roomsOn && room.router.rooms.joining(this.self));
           const chat = waits ? null : plainChat(line, this.lineIds);
           if (chat === null) {
             await this.settle();

@@ -1,6 +1,6 @@
 /**
  * What the room answers one member alone, never through the room log:
- * `/who`, history on joining or asked (`HIST` lines, `replay.ts`'s), `/help`,
+ * history on joining or asked (`HIST` lines, `replay.ts`'s), `/help`,
  * a private message (`PRIV` to its target wherever it is, `SENT` to its
  * sender) and any one line. A member whose queue cannot take an answer is
  * dropped as slow, by the room (the one owner of that decision).
@@ -85,20 +85,6 @@ export class Replies<M extends Member = Member> {
     }
     this.#options.stats.messages++;
     this.#options.send(member, { type: "SENT", alias, text });
-  }
-
-  /**
-   * Sends the member a `WHO` line: the online count and the aliases the
-   * directory lists ({@linkcode whoList}: the first members who joined, or
-   * last renamed, in alphabetical order, operators marked with `@`).
-   */
-  async who(member: M): Promise<void> {
-    const { online, aliases } = await this.#options.directory.who();
-    this.#options.send(member, {
-      type: "WHO",
-      online: String(online),
-      aliases: aliases.join(" "),
-    });
   }
 
   /**

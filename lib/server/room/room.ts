@@ -39,7 +39,7 @@ import {
   type RoomLog,
   type UnsentLine,
 } from "./room_log.ts";
-import type { RoomOptions, RoomStats } from "./room_options.ts";
+import { ONE_ROOM, type RoomOptions, type RoomStats } from "./room_options.ts";
 import { RoomRouter } from "./room_router.ts";
 import { RoomSet } from "./rooms.ts";
 import { UnsentLines } from "./unsent.ts";
@@ -67,8 +67,8 @@ export class Room<M extends Member = Member> extends Membership<M> {
   #appended = 0;
   #flow: Flow<M>;
   #unsent: UnsentLines<M>;
-  /** Where each event goes, with rooms on (null: everyone, one room). */
-  readonly router: RoomRouter<M> | null;
+  /** Where each event goes: the rooms (one server's, or a cluster's). */
+  readonly router: RoomRouter<M>;
 
   /** Creates an empty room that orders its events in `options.log`. */
   constructor(options: RoomOptions<M>) {
@@ -126,19 +126,23 @@ export class Room<M extends Member = Member> extends Membership<M> {
           ? this.dismissAnnounced(member, reason, text)
           : this.dismiss(member, reason, text),
       members: () => this.here.values(),
+      forgetEveryone: () => this.router.rooms.replica.forgetEveryone(),
     });
   }
 
-  /** The router of a server with rooms on, seeded with the log's history. */
+  /** The router of the rooms, from their snapshot (or the log's history). */
   #route(options: RoomOptions<M>, arena: LineArena, clock: Clock) {
-    const rooms = options.rooms;
-    if (rooms === undefined) return null;
-    const router = new RoomRouter(
+    const rooms = options.rooms ?? ONE_ROOM;
+    return new RoomRouter(
       new RoomSet<M>({
         ...rooms,
         arena,
         clock,
         announceLimit: options.announceLimit,
+        // What the log keeps at hand is history of the rooms that exist now.
+        events: rooms.snapshot ? undefined : this.#log.recent(Infinity),
+        append: (line, room, effect) =>
+          this.#append(line, "", { room, effect }),
       }),
       {
         here: this.here,
@@ -148,17 +152,12 @@ export class Room<M extends Member = Member> extends Membership<M> {
         history: rooms.history,
       },
     );
-    // What the log keeps at hand is history of the rooms that exist now.
-    for (const event of rooms.stored ?? this.#log.recent(Infinity)) {
-      router.rooms.ofEvent(event.room)?.recent.add(event);
-    }
-    return router;
   }
 
   /** Lines the log did not store: handed on as failed, their senders told. */
   #lost(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
     this.#flow.handedOn();
-    for (const { line, origin } of lost) this.router?.rooms.lost(line, origin);
+    for (const { line, origin } of lost) this.router.rooms.lost(line, origin);
     this.#unsent.unsent(lost, outcome);
   }
 
@@ -202,7 +201,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
   close(): void {
     this.#flow.close();
     this.#unsent.close();
-    this.router?.rooms.close();
+    this.router.rooms.close();
   }
 
   /**
@@ -253,7 +252,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
     validateAlias(alias);
     return this.directory.claim(member, alias, {
       replace: options.replace ?? false,
-      onJoin: (online) => this.#enter(member, online, options.onEnter),
+      onJoin: () => this.#enter(member, options.onEnter),
     });
   }
 
@@ -262,15 +261,15 @@ export class Room<M extends Member = Member> extends Membership<M> {
    * then (once everyone got the `JOIN` it is entering in) what it must see
    * first. One that cannot take even its `WELCOME` is dropped.
    */
-  #enter(member: M, online: string, onEnter?: () => void): void {
+  #enter(member: M, onEnter?: () => void): void {
     this.here.set(member.id, member);
-    const rooms = this.router?.rooms;
-    rooms?.enterServer(member);
+    const rooms = this.router.rooms;
+    rooms.enterServer(member);
     const welcome: ServerLine = {
       type: "WELCOME",
       alias: member.alias,
-      // With rooms, the default room's members (those who parted it not).
-      online: rooms ? String(rooms.default.members.size) : online,
+      // The default room's members (those who parted it not).
+      online: String(rooms.default.everyone.size),
       text: "Type /help for commands",
     };
     const fits = member.deliver(this.#fan.encode(welcome));
@@ -306,9 +305,17 @@ export class Room<M extends Member = Member> extends Membership<M> {
     );
   }
 
-  /** Appends a line about room `room` (a join, a part) from `member`. */
-  appendIn(room: string, line: RoomLine, member: M): void {
-    this.#append(line, member.id, { room });
+  /**
+   * Appends a line about room `room` (a join, a part) from `member`, with
+   * what it does (a `JOIN`'s: the room's record).
+   */
+  appendIn(
+    room: string,
+    line: RoomLine,
+    member: { readonly id: string },
+    effect?: EventEffect,
+  ): void {
+    this.#append(line, member.id, { room, effect });
   }
 
   /**
@@ -351,7 +358,6 @@ export class Room<M extends Member = Member> extends Membership<M> {
    * after the loop, so every member sees the same order of lines.
    */
   #fanOut(event: RoomEvent): void {
-    const { line } = event;
     // What was appended before is handed on now (a durable log hands on
     // a whole commit in one step; a shared one, what it reads).
     if (this.#flow.backlogged) this.#flow.handedOn();
@@ -366,18 +372,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
     }
     const entered = this.#entered;
     this.#entered = null;
-    let slow: M[] | undefined;
-    if (this.router) {
-      slow = this.router.fanOut(event);
-    } else if (!this.#fan.countsAsPresence(line)) {
-      const summary = this.#fan.takeSummary();
-      if (summary !== null) {
-        const full = this.#fan.toAll(this.here, summary);
-        if (full) (slow ??= []).push(...full);
-      }
-      const more = this.#fan.toAll(this.here, line, event);
-      if (more) (slow ??= []).push(...more);
-    }
+    const slow = this.router.fanOut(event);
     if (entered) { for (const then of entered) then(); }
     if (slow) this.dropSlow(slow);
   }
@@ -392,6 +387,6 @@ export class Room<M extends Member = Member> extends Membership<M> {
   /** A member left: the stall rule forgets its queue. */
   protected override forget(member: M): void {
     this.#flow.forget(member);
-    this.router?.rooms.depart(member);
+    this.router.rooms.depart(member);
   }
 }

@@ -9,6 +9,7 @@
  */
 
 import {
+  aliasKey,
   HISTORY_REQUEST_LIMIT,
   ProtocolError,
   validateRoomName,
@@ -18,8 +19,10 @@ import { whoList } from "./directory.ts";
 import type { Moderation } from "../access/moderation.ts";
 import type { Moderated, ModeratorCommand } from "./moderator.ts";
 import type { Room } from "./room.ts";
+import type { EventEffect } from "./room_log.ts";
 import type { RoomRouter } from "./room_router.ts";
 import type { RoomState } from "./room_state.ts";
+import { operatorKey } from "./room_record.ts";
 
 /** At most this many rooms are listed by `/rooms`. */
 export const ROOMS_LIST_LIMIT = 200;
@@ -60,6 +63,19 @@ export function scopeOf<M extends Moderated>(
   return state;
 }
 
+/**
+ * What an event about `state` carries (`room_replica.ts`): its record as
+ * it is now, for every room but the default one (whose topic, bans and
+ * mutes are the server's moderation's).
+ */
+export function roomEffect<M extends Moderated>(
+  router: RoomRouter<M>,
+  state: RoomState<M>,
+): EventEffect | undefined {
+  if (state === router.rooms.default) return undefined;
+  return { kind: "room", record: structuredClone(state.record) };
+}
+
 /** `/join #room [KEY]`: in (announced), or a switch when in already. */
 export function join<M extends Moderated>(
   ctx: RoomCommandContext<M>,
@@ -79,10 +95,10 @@ export function join<M extends Moderated>(
   const line = {
     type: "JOIN",
     alias: member.alias,
-    online: String(state.members.size + 1),
+    online: String(state.everyone.size + 1),
   } as const;
   rooms.noteJoin(line, name);
-  ctx.room.appendIn(name, line, member);
+  ctx.room.appendIn(name, line, member, roomEffect(ctx.router, state));
 }
 
 /** `/part [#room] [REASON]`: out of the room, announced to it and to the parter. */
@@ -114,7 +130,7 @@ export function leaveRoom<M extends Moderated>(
   ctx.room.appendIn(state.name, {
     type: "LEAVE",
     alias: member.alias,
-    online: String(state.members.size),
+    online: String(state.everyone.size - 1),
     reason,
     text,
   }, member);
@@ -128,13 +144,13 @@ export function listRooms<M extends Moderated>(
   const visible = [...ctx.router.rooms.all()]
     .filter((state) => state.visibleTo(member))
     .sort((a, b) =>
-      b.members.size - a.members.size || (a.name < b.name ? -1 : 1)
+      b.everyone.size - a.everyone.size || (a.name < b.name ? -1 : 1)
     );
   for (const state of visible.slice(0, ROOMS_LIST_LIMIT)) {
     ctx.room.replies.tell(member, {
       type: "ROOM",
       room: state.name,
-      members: String(state.members.size),
+      members: String(state.everyone.size),
       flags: state.flagsFor(member),
       topic: state.record.topic?.text ?? "",
     });
@@ -146,19 +162,34 @@ export function listRooms<M extends Moderated>(
   });
 }
 
-/** `/who` of a room: its count and members, operators marked `@`. */
+/**
+ * `/who` of a room: its count and members on every server (but those of
+ * this server out already, whose `LEAVE` is on its way), operators marked
+ * `@` (one of another server by the record alone: its account or guest
+ * alias listed).
+ */
 export function who<M extends Moderated>(
   ctx: RoomCommandContext<M>,
   member: M,
   state: RoomState<M>,
 ): void {
-  const entries = [...state.members.values()].map((m) => ({
-    alias: m.alias,
-    operator: state.isOperator(m),
-  }));
+  const { gone } = ctx.router.rooms.replica;
+  const entries = [...state.everyone].flatMap(([id, alias]) => {
+    const here = ctx.router.member(id);
+    if (gone.has(id) || (here && !state.members.has(id))) return [];
+    return {
+      alias,
+      operator: here
+        ? state.isOperator(here)
+        : state.record.operators.includes(aliasKey(alias)) ||
+          state.record.operators.includes(
+            operatorKey({ account: null, alias }),
+          ),
+    };
+  });
   ctx.router.tellIn(member, state, {
     type: "WHO",
-    online: String(state.members.size),
+    online: String(entries.length),
     aliases: whoList(entries).join(" "),
   });
 }
@@ -204,12 +235,12 @@ export function topic<M extends Moderated>(
   state.checkOperator(member, "topic");
   const set = { text, by: member.alias };
   state.record.topic = set;
-  if (state === ctx.router.rooms.default) ctx.moderation.setTopic(set);
-  ctx.router.rooms.keeper.changed(state.record);
+  const inDefault = state === ctx.router.rooms.default;
+  if (inDefault) ctx.moderation.setTopic(set);
   ctx.room.announce(
     { type: "TOPIC", alias: member.alias, text },
     member,
-    { kind: "topic", topic: set },
+    inDefault ? { kind: "topic", topic: set } : roomEffect(ctx.router, state),
     ctx.router.rooms.eventRoom(state),
   );
 }
@@ -233,11 +264,12 @@ export function rejoin<M extends Moderated>(
     try {
       const state = rooms.prepareJoin(member, name, { rejoin: true });
       if (state === null) continue;
-      const online = String(state.members.size + 1);
+      const online = String(state.everyone.size + 1);
       ctx.room.appendIn(
         name,
         { type: "JOIN", alias: member.alias, online },
         member,
+        roomEffect(ctx.router, state),
       );
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;

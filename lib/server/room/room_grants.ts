@@ -10,7 +10,7 @@
 
 import { addressGroup } from "../../address.ts";
 import type { Moderated } from "./moderator.ts";
-import { operatorKey, type RoomRecord } from "./room_record.ts";
+import type { RoomRecord } from "./room_record.ts";
 import { memberKey } from "./room_state.ts";
 
 /** A room as far as grants go: its record. */
@@ -61,18 +61,16 @@ export class GuestGrants {
     this.#invited.set(member.id, rooms.add(state));
   }
 
-  /** A guest in `rooms` renamed: its rights and invitations go along. */
+  /**
+   * A guest renamed: its invitations go along (its operator rights are the
+   * replica's to rename, `room_replica.ts`).
+   */
   renamed(
     member: { readonly id?: string; readonly account?: string | null },
-    rooms: Iterable<Granting>,
     from: string,
     to: string,
   ): void {
     if (member.account !== null) return;
-    const op = (alias: string) => operatorKey({ account: null, alias });
-    for (const state of rooms) {
-      rename(state.record.operators, op(from), op(to));
-    }
     for (const state of this.#invited.get(member.id ?? "") ?? []) {
       rename(state.record.invites, from.toLowerCase(), to.toLowerCase());
     }

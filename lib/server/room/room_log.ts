@@ -29,6 +29,7 @@ import { createHash } from "node:crypto";
 import { aliasKey } from "../../protocol.ts";
 import type { ServerLine } from "../../server_lines.ts";
 import type { SharedSanction, Topic } from "../access/moderation.ts";
+import type { RoomRecord } from "./room_record.ts";
 
 /** The line types that are room events (everyone receives them). */
 export const ROOM_LINE_TYPES = [
@@ -91,12 +92,26 @@ export type EventEffect =
    * With a `LEAVE` decided elsewhere in a cluster (a kick, a login from
    * another connection): the `BYE` text for the member, where it is.
    */
-  | { readonly kind: "bye"; readonly text: string };
+  | { readonly kind: "bye"; readonly text: string }
+  /**
+   * With a `MOD` or `TOPIC` line of a room other than the default one: the
+   * room's whole record after it; with a `JOIN` in a room: the record as
+   * the joiner's server knows it (the first creation in the log wins).
+   */
+  | { readonly kind: "room"; readonly record: RoomRecord }
+  /** With `MOD expire`: an empty temporary room goes (`room_replica.ts`). */
+  | { readonly kind: "expire" };
 
-/** The line type each kind of {@linkcode EventEffect} goes with. */
+/** The line types each kind of {@linkcode EventEffect} goes with. */
 export const EFFECT_LINE_TYPES: {
-  readonly [K in EventEffect["kind"]]: RoomLineType;
-} = { sanctions: "MOD", topic: "TOPIC", bye: "LEAVE" };
+  readonly [K in EventEffect["kind"]]: readonly RoomLineType[];
+} = {
+  sanctions: ["MOD"],
+  topic: ["TOPIC"],
+  bye: ["LEAVE"],
+  room: ["MOD", "TOPIC", "JOIN"],
+  expire: ["MOD"],
+};
 
 /** Receives committed events in log order. */
 export type RoomEventSink = (event: RoomEvent) => void;

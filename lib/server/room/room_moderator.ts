@@ -11,11 +11,16 @@
  * @module
  */
 
-import { ProtocolError } from "../../protocol.ts";
+import { aliasKey, ProtocolError } from "../../protocol.ts";
+import type { Someone } from "./directory.ts";
 import type { Command } from "../../commands.ts";
 import { describeSanction, type Sanction } from "../access/moderation.ts";
 import type { Moderated } from "./moderator.ts";
-import { leaveRoom, type RoomCommandContext } from "./room_commands.ts";
+import {
+  leaveRoom,
+  type RoomCommandContext,
+  roomEffect,
+} from "./room_commands.ts";
 import { memberKey, type RoomState } from "./room_state.ts";
 import { hashRoomKey, operatorKey } from "./room_record.ts";
 
@@ -67,13 +72,13 @@ export function moderateRoom<M extends Moderated>(
       `${state.name} is open to every member: /ban bans from the server`,
     );
   }
-  // Every change is announced: kept first, if the room is registered.
+  // Every change is announced with the record after it, which every
+  // server takes on (and keeps, if registered) when it is handed on.
   const mod = (action: string, alias: string, text = "") => {
-    ctx.router.rooms.keeper.changed(state.record);
     ctx.room.announce(
       { type: "MOD", action, alias, by: actor.alias, text },
       actor,
-      undefined,
+      roomEffect(ctx.router, state),
       state.name,
     );
   };
@@ -112,14 +117,29 @@ function limitOf<M extends Moderated>(ctx: RoomCommandContext<M>) {
   return { max: ctx.router.rooms.limits.maxRoomEntries, nowMs: ctx.now };
 }
 
-/** `/kick ALIAS [REASON]`: announced, then out of the room. */
+/**
+ * `/kick ALIAS [REASON]`: announced, then out of the room; one in it on
+ * another server leaves by the `LEAVE` appended here on its behalf, which
+ * its server carries out when it is handed on (`room_router.ts`).
+ */
 async function kick<M extends Moderated>(
   act: Act<M>,
   alias: string,
   reason: string,
 ): Promise<void> {
-  const target = await inRoom(act.ctx, act.state, alias);
-  expel(act, target, "kick", reason, reason);
+  const { ctx, state } = act;
+  const target = await anyoneIn(ctx, state, alias);
+  if (ctx.router.member(target.id) === target) {
+    return expel(act, target as M, "kick", reason, reason);
+  }
+  act.mod("kick", target.alias, reason);
+  ctx.room.appendIn(state.name, {
+    type: "LEAVE",
+    alias: target.alias,
+    online: String(state.everyone.size - 1),
+    reason: "kicked",
+    text: reason,
+  }, target);
 }
 
 /**
@@ -203,7 +223,7 @@ async function setOperator<M extends Moderated>(
   const gone = kind === "deop" && state.record.operators.includes(named);
   const found = gone ? null : await present(ctx, alias);
   const target = found?.account === null
-    ? await inRoom(ctx, state, alias)
+    ? await anyoneIn(ctx, state, alias)
     : found;
   const key = target ? operatorKey(target) : named;
   const ops = state.record.operators.filter((name) => name !== key);
@@ -334,14 +354,40 @@ async function present<M extends Moderated>(
   return found.here;
 }
 
-/** The member of room `state` called `alias`. */
-async function inRoom<M extends Moderated>(
+/**
+ * Whoever is in room `state` as `alias`, on any server (the directory's
+ * word, else the replica's), not a server operator.
+ */
+async function anyoneIn<M extends Moderated>(
   ctx: RoomCommandContext<M>,
   state: RoomState<M>,
   alias: string,
-): Promise<M> {
-  const target = await present(ctx, alias);
-  if (!state.members.has(target.id)) {
+): Promise<M | Someone> {
+  const found = await ctx.room.find(alias);
+  const key = aliasKey(alias);
+  const id = [...state.everyone].find(([, a]) => aliasKey(a) === key)?.[0];
+  const target = found === null
+    ? id === undefined ? undefined : {
+      id,
+      alias: state.everyone.get(id)!,
+      account: null,
+      host: "",
+      operator: false,
+    }
+    : "here" in found
+    ? found.here
+    : found.elsewhere;
+  if (target === undefined) {
+    throw new ProtocolError("no-such-alias", `Nobody is called "${alias}"`);
+  }
+  if (target.operator) {
+    throw new ProtocolError(
+      "not-permitted",
+      `"${target.alias}" is a server operator`,
+    );
+  }
+  const here = ctx.router.member(target.id) === target;
+  if (here ? !state.members.has(target.id) : !state.everyone.has(target.id)) {
     throw new ProtocolError(
       "not-in-room",
       `"${target.alias}" is not in ${state.name}`,

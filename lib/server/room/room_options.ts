@@ -58,23 +58,33 @@ export interface RoomOptions<M extends Member = Member> {
    */
   backlogBytes?: number;
   /**
-   * Rooms (capability `rooms`): their limits, and the lines of history
-   * each room keeps. Absent: one room, as before (a cluster).
+   * The rooms (capability `rooms`): their limits, and the lines of history
+   * each room keeps. @default {ONE_ROOM}
    */
   rooms?:
     & RoomLimits
-    & Pick<RoomSetOptions, "keys" | "store" | "onStoreError">
+    & Pick<RoomSetOptions, "keys" | "store" | "onStoreError" | "snapshot">
     & {
       readonly history: number;
       /** The default room's topic at start. */
       readonly topic?: Topic | null;
-      /**
-       * Each room's last messages as stored (at start); absent: those the
-       * log keeps at hand.
-       */
-      readonly stored?: readonly RoomEvent[];
     };
 }
+
+/**
+ * The rooms of a `Room` built without `rooms` (tests, embedding): the
+ * flags' defaults, no history replayed on entering.
+ */
+export const ONE_ROOM: NonNullable<RoomOptions["rooms"]> = {
+  defaultRoom: "#lobby",
+  roomCreate: "operators",
+  maxRooms: 1000,
+  maxRoomsPerMember: 20,
+  roomGraceMs: 600_000,
+  maxRoomEntries: 100,
+  roomCreations: 10,
+  history: 0,
+};
 
 /** Counters a server reports in its logs. */
 export interface RoomStats {

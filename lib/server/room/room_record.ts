@@ -329,3 +329,33 @@ export function readSanctions(text: string, type: SanctionType): Sanction[] {
     ...s,
   }));
 }
+
+/**
+ * A record as an event carries it (parsed JSON), checked like anything
+ * read back from a log, or null when it is not one.
+ */
+export function readRoomRecord(value: unknown): RoomRecord | null {
+  if (typeof value !== "object" || value === null) return null;
+  const r = value as Record<string, unknown>;
+  const strings = (list: unknown) =>
+    Array.isArray(list) && list.every((s) => typeof s === "string");
+  const topic = r.topic as Record<string, unknown> | null;
+  const ok = typeof r.name === "string" && isRoomName(r.name) &&
+    (r.registeredBy === null || typeof r.registeredBy === "string") &&
+    strings(r.operators) && strings(r.invites) &&
+    (r.keyHash === null || typeof r.keyHash === "string") &&
+    typeof r.inviteOnly === "boolean" &&
+    (topic === null ||
+      typeof topic === "object" && typeof topic.text === "string" &&
+        typeof topic.by === "string");
+  if (!ok) return null;
+  try {
+    return {
+      ...(r as unknown as RoomRecord),
+      bans: readSanctions(JSON.stringify(r.bans), "ban"),
+      mutes: readSanctions(JSON.stringify(r.mutes), "mute"),
+    };
+  } catch {
+    return null;
+  }
+}

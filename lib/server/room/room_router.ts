@@ -42,6 +42,11 @@ export class RoomRouter<M extends Member> {
     this.#host = host;
   }
 
+  /** The member of this server with id `id`, if any. */
+  member(id: string): M | undefined {
+    return this.#host.here.get(id);
+  }
+
   /** Sends a line about room `state` to one member, prefixed if it has `rooms`. */
   tellIn(member: M, state: RoomState<M>, line: ServerLine): void {
     if (member.roomsOn) this.#host.sendIn(member, state.name, line);
@@ -78,22 +83,19 @@ export class RoomRouter<M extends Member> {
     this.tellCurrent(member);
   }
 
-  /** Delivers a committed event to its rooms; returns who could not take it. */
+  /**
+   * Applies a committed event to the rooms' replica, then delivers it to
+   * its rooms; returns who could not take it.
+   */
   fanOut(event: RoomEvent): M[] | undefined {
     let slow: M[] | undefined;
     const { line } = event;
     if (line.type === "NICK" && event.room === undefined) {
-      // A guest's rights by alias follow its rename (`room_grants.ts`).
+      // A guest's invitations by alias follow its rename (`room_grants.ts`).
       const member = this.#host.here.get(event.origin);
-      if (member) {
-        const rooms = this.rooms.roomsOf(member).flatMap((name) =>
-          this.rooms.get(name) ?? []
-        );
-        const all = [this.rooms.default, ...rooms];
-        this.rooms.grants.renamed(member, all, line.alias, line.newAlias);
-      }
+      if (member) this.rooms.grants.renamed(member, line.alias, line.newAlias);
     }
-    for (const state of this.rooms.roomsForEvent(event)) {
+    for (const state of this.rooms.apply(event)) {
       const full = this.#toRoom(state, event);
       if (full) (slow ??= []).push(...full);
     }
@@ -105,16 +107,14 @@ export class RoomRouter<M extends Member> {
     const origin = event.room === undefined
       ? undefined
       : this.#host.here.get(event.origin);
-    // A join whose member went meanwhile: nobody is to see it.
-    if (event.room !== undefined && line.type === "JOIN" && !origin) return;
     let joiner: M | undefined;
     let parter: M | undefined;
     if (origin && line.type === "JOIN" && !state.members.has(origin.id)) {
       joiner = origin;
       this.rooms.joined(origin, state);
-    } else if (
-      origin && line.type === "LEAVE" && !state.members.has(origin.id)
-    ) {
+    } else if (origin && line.type === "LEAVE") {
+      // Out already (a part), or decided on another server (a kick).
+      this.rooms.remove(origin, state);
       parter = origin;
     }
     const out = recount(line, state);
@@ -140,13 +140,16 @@ export class RoomRouter<M extends Member> {
   }
 }
 
-/** A join, leave or rename with the count of the room it is shown in. */
+/**
+ * A join, leave or rename with the count of the room it is shown in (its
+ * members on every server).
+ */
 function recount<M extends Member>(
   line: RoomLine,
   state: RoomState<M>,
 ): RoomLine {
   if (line.type === "JOIN" || line.type === "LEAVE" || line.type === "NICK") {
-    return { ...line, online: String(state.members.size) };
+    return { ...line, online: String(state.everyone.size) };
   }
   return line;
 }

@@ -2,7 +2,8 @@
  * One room of a server with rooms on: its record (one plain object, what
  * a room store saves and loads: operators, key hash, invites, bans, mutes,
  * topic), its members of this server by id (only them: the fan-out cost
- * follows the room), its own recent messages (history on join and
+ * follows the room), its members on every server (`everyone`: the
+ * replica's, for counts and `/who`), its own recent messages (history on join and
  * `/history`) and its own `PRESENCE` counting. Who may enter and who
  * operates it are decided here, purely; `rooms.ts` keeps the set.
  *
@@ -54,9 +55,20 @@ export function entrant(member: Moderated): Entrant {
 
 /** One room of this server (see the module). */
 export class RoomState<M extends Member> {
-  readonly record: RoomRecord;
-  /** Its members of this server, by id. */
+  /** Its record: replaced by the one each event about it carries. */
+  record: RoomRecord;
+  /** Its members of this server, by id (whom its lines are sent to). */
   readonly members = new Map<string, M>();
+  /**
+   * Its members on every server (the replica, as the log says): id to
+   * alias, in the order `/who` lists them (join order, a rename last).
+   */
+  readonly everyone = new Map<string, string>();
+  /**
+   * Whether the log knows it: false for a room created here by a `/join`
+   * whose `JOIN` is not handed on yet (another server's may come first).
+   */
+  confirmed = true;
   readonly fan: FanOut<M>;
   readonly recent: RecentEvents;
   /** Timer that removes it once empty for the grace (temporary rooms). */

@@ -12,13 +12,13 @@
  * @module
  */
 
-import type { Clock, TimerId } from "../../clock.ts";
+import type { Clock } from "../../clock.ts";
 import { HISTORY_REQUEST_LIMIT, ProtocolError } from "../../protocol.ts";
 import type { LineArena } from "./line_arena.ts";
 import { countKey, GuestGrants, HourlyCounts } from "./room_grants.ts";
 import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
-import type { RoomEvent } from "./room_log.ts";
+import type { RoomEvent, RoomLine } from "./room_log.ts";
 import type { Topic } from "../access/moderation.ts";
 import { roomSkeleton, RoomState } from "./room_state.ts";
 import {
@@ -28,6 +28,8 @@ import {
   type RoomRecord,
 } from "./room_record.ts";
 import { RoomKeeper, type RoomKeeperOptions } from "./room_keeper.ts";
+import { RoomReplica } from "./room_replica.ts";
+import { localSnapshot, type RoomsSnapshot } from "./rooms_snapshot.ts";
 
 /** Who may create a room with `/join` (`--room-create`). */
 export type RoomCreate = "any" | "accounts" | "operators";
@@ -61,6 +63,19 @@ export interface RoomSetOptions extends RoomLimits, RoomKeeperOptions {
   readonly topic?: Topic | null;
   /** Checks room keys under the login limits (the gate). @default {none} */
   readonly keys?: RoomKeyLimits;
+  /**
+   * What the rooms start from. @default {the keeper's registered rooms,
+   * `events` by room}
+   */
+  readonly snapshot?: RoomsSnapshot;
+  /** The last messages at start, without a snapshot. @default {none} */
+  readonly events?: readonly RoomEvent[];
+  /** Appends a line the rooms decide (`MOD expire`). @default {none} */
+  readonly append?: (
+    line: RoomLine,
+    room: string,
+    effect: { kind: "expire" },
+  ) => void;
 }
 
 /** The rooms a member with `rooms` is in, in join order, and its current one. */
@@ -76,8 +91,6 @@ export class RoomSet<M extends Member> {
   #rooms = new Map<string, RoomState<M>>();
   #skeletons = new Map<string, string>();
   #of = new Map<string, MemberRooms>();
-  /** The rooms of members who left, until their `LEAVE` is handed on. */
-  #departed = new Map<string, string[]>();
   /** Joins appended and not handed on yet: rooms by member id. */
   #joining = new Map<string, Set<string>>();
   /** The room of each join's `JOIN` line on its way to the log. */
@@ -89,17 +102,56 @@ export class RoomSet<M extends Member> {
   readonly default: RoomState<M>;
   /** What the rooms keep across restarts. */
   readonly keeper: RoomKeeper;
+  /** Every room's members and record as the log says (`room_replica.ts`). */
+  readonly replica: RoomReplica<M>;
 
-  /** The set with its default room and the registered rooms. */
+  /** The set with its default room and the snapshot's rooms and members. */
   constructor(options: RoomSetOptions) {
     this.#options = options;
     this.limits = options;
     // The default room reaches back as far as /history does, as before.
     const deep = options.history > 0 ? HISTORY_REQUEST_LIMIT : 0;
-    this.default = this.#add(newRoomRecord(options.defaultRoom), deep);
+    const name = options.defaultRoom;
+    this.default = this.#add(newRoomRecord(name), deep);
+    this.keeper = new RoomKeeper(name, options);
+    this.replica = new RoomReplica<M>({
+      default: this.default,
+      clock: options.clock,
+      graceMs: options.roomGraceMs,
+      get: (room) => this.#rooms.get(room),
+      add: (record) => this.#add(record),
+      drop: (state) => {
+        this.#rooms.delete(state.name);
+        this.#skeletons.delete(roomSkeleton(state.name));
+      },
+      changed: (record) => this.keeper.changed(record),
+      joining: (room) => [...this.#joining.values()].some((r) => r.has(room)),
+      append: options.append ?? (() => {}),
+    });
+    this.#start(
+      options.snapshot ??
+        localSnapshot(this.keeper.registered(), options.events ?? [], name),
+    );
     this.default.record.topic = options.topic ?? null;
-    this.keeper = new RoomKeeper(this.default.name, options);
-    for (const record of this.keeper.registered()) this.#add(record);
+  }
+
+  /** Takes on what the rooms start from. */
+  #start({ records, members, recent }: RoomsSnapshot): void {
+    for (const record of records) {
+      const copy = structuredClone(record);
+      if (record.name === this.default.name) this.default.record = copy;
+      else this.#add(copy);
+    }
+    for (const { id, alias, rooms } of members) {
+      for (const room of rooms) {
+        const state = this.#rooms.get(room);
+        if (state) this.replica.enter(state, id, alias);
+      }
+    }
+    for (const [room, events] of recent) {
+      const state = this.#rooms.get(room);
+      for (const event of state ? events : []) state!.recent.add(event);
+    }
   }
 
   /** Every room, in no order. */
@@ -146,35 +198,39 @@ export class RoomSet<M extends Member> {
     if (entry) entry.current = name;
   }
 
-  /** The member entered the server: it is in the default room. */
+  /**
+   * The member entered the server (its `JOIN` is being handed on): it is
+   * in the default room.
+   */
   enterServer(member: M): void {
     this.#addMember(this.default, member);
+    this.replica.enter(this.default, member.id, member.alias);
   }
 
   /**
-   * The member left the server: out of every room (kept until its `LEAVE`
-   * is handed on, which then goes to each).
+   * The member left the server: out of every room here (the replica takes
+   * it out once its `LEAVE` is handed on).
    */
   depart(member: M): void {
-    const rooms = [...this.roomsOf(member)];
-    for (const name of rooms) {
+    for (const name of [...this.roomsOf(member)]) {
       const state = this.#rooms.get(name);
       if (state) this.#removeMember(state, member);
     }
     this.#of.delete(member.id);
+    this.replica.gone.add(member.id);
     this.keeper.departed(member.id);
     this.#joining.delete(member.id);
     for (const r of this.grants.departed(member as M & Moderated)) {
       this.keeper.changed(r);
     }
-    if (rooms.length > 0) this.#departed.set(member.id, rooms);
   }
 
-  /** The rooms a departed member was in (taken: asked once). */
-  takeDeparted(id: string): string[] {
-    const rooms = this.#departed.get(id) ?? [];
-    this.#departed.delete(id);
-    return rooms;
+  /**
+   * Applies a handed-on event to the replica (before anyone gets it) and
+   * returns the rooms it goes to.
+   */
+  apply(event: RoomEvent): RoomState<M>[] {
+    return this.replica.apply(event);
   }
 
   /**
@@ -263,9 +319,7 @@ export class RoomSet<M extends Member> {
 
   /** Stops every room's expiry timer (at shutdown). */
   close(): void {
-    for (const state of this.#rooms.values()) {
-      this.#options.clock.clearTimeout(state.expiry as TimerId | undefined);
-    }
+    for (const state of this.#rooms.values()) this.replica.stop(state);
   }
 
   /** Creates room `name` for `member`, who operates it, if allowed. */
@@ -300,8 +354,9 @@ export class RoomSet<M extends Member> {
     }
     this.#creations.add(who, now);
     const state = this.#add(newRoomRecord(name));
+    state.confirmed = false; // until a JOIN of it is handed on
     state.record.operators.push(operatorKey(member));
-    this.#expireLater(state);
+    this.replica.created(state);
     return state;
   }
 
@@ -318,8 +373,6 @@ export class RoomSet<M extends Member> {
 
   #addMember(state: RoomState<M>, member: M): void {
     state.members.set(member.id, member);
-    this.#options.clock.clearTimeout(state.expiry as TimerId | undefined);
-    state.expiry = undefined;
     if (!member.roomsOn) return;
     let entry = this.#of.get(member.id);
     if (!entry) {
@@ -337,64 +390,5 @@ export class RoomSet<M extends Member> {
       const at = entry.rooms.indexOf(state.name);
       if (at !== -1) entry.rooms.splice(at, 1);
     }
-    // A guest operates a room only while connected.
-    if ((member as Partial<Moderated>).account === null) {
-      const ops = state.record.operators;
-      const at = ops.indexOf(operatorKey(member as M & Moderated));
-      if (at !== -1) ops.splice(at, 1);
-    }
-    this.#expireLater(state);
-  }
-
-  /** An empty temporary room goes once it stayed empty for the grace. */
-  #expireLater(state: RoomState<M>): void {
-    if (
-      state === this.default || state.members.size > 0 ||
-      state.record.registeredBy !== null
-    ) return;
-    const clock = this.#options.clock;
-    clock.clearTimeout(state.expiry as TimerId | undefined);
-    state.expiry = clock.setTimeout(() => {
-      state.expiry = undefined;
-      if (state.members.size > 0 || state.record.registeredBy !== null) return;
-      for (const rooms of this.#joining.values()) {
-        if (rooms.has(state.name)) return this.#expireLater(state);
-      }
-      this.#rooms.delete(state.name);
-      this.#skeletons.delete(roomSkeleton(state.name));
-    }, this.limits.roomGraceMs);
-  }
-
-  /** Where an event without a room goes: the rooms of its member, or the default. */
-  roomsForEvent(event: RoomEvent): RoomState<M>[] {
-    if (event.room !== undefined) {
-      const state = this.#rooms.get(event.room);
-      return state ? [state] : [];
-    }
-    const type = event.line.type;
-    if (type === "NICK" || type === "LEAVE") {
-      const member = this.#memberById(event.origin);
-      const names = member
-        ? this.roomsOf(member)
-        : type === "LEAVE"
-        ? this.takeDeparted(event.origin)
-        : [];
-      return names.flatMap((name) => this.#rooms.get(name) ?? []);
-    }
-    return [this.default];
-  }
-
-  #memberById(id: string): M | undefined {
-    for (const state of [this.default, ...this.#roomsOfId(id)]) {
-      const member = state.members.get(id);
-      if (member) return member;
-    }
-    return undefined;
-  }
-
-  #roomsOfId(id: string): RoomState<M>[] {
-    return (this.#of.get(id)?.rooms ?? []).flatMap((name) =>
-      this.#rooms.get(name) ?? []
-    );
   }
 }

@@ -233,21 +233,9 @@ export class Session extends LineIntake<Session> implements Moderated {
    * (a replay above the watermark holds nobody up).
    */
   #enterRoom(): void {
-    const { room, config, gate } = this.context;
-    const topic = gate.moderation.topic;
-    if (room.router) {
-      room.router.enter(this, room.router.rooms.default);
-      this.rejoinRooms();
-    } else if (topic) {
-      room.replies.tell(this, {
-        type: "TOPIC",
-        alias: topic.by,
-        text: topic.text,
-      });
-    }
-    if (config.history > 0 && !room.router) {
-      room.replies.history(this, config.history, false);
-    }
+    const { room } = this.context;
+    room.router.enter(this, room.router.rooms.default);
+    this.rejoinRooms();
     this.conn.watchQueue((above) => room.reportQueue(this, above));
   }
 

@@ -12,6 +12,7 @@
 import { isLineId, isRoomName } from "../../protocol.ts";
 import { SERVER_LINE_FIELDS } from "../../server_lines.ts";
 import { readSharedSanctions } from "../access/moderation.ts";
+import { readRoomRecord } from "./room_record.ts";
 import {
   EFFECT_LINE_TYPES,
   type EventEffect,
@@ -46,6 +47,10 @@ export function storedEffect(effect: EventEffect): StoredEffect {
     ? effect.sanctions
     : effect.kind === "topic"
     ? effect.topic
+    : effect.kind === "room"
+    ? effect.record
+    : effect.kind === "expire"
+    ? null
     : effect.text;
   return { kind: effect.kind, value: JSON.stringify(value) };
 }
@@ -65,8 +70,9 @@ export function readEffect(
   if (kind === null || kind === undefined || kind === "") return undefined;
   if (
     !Object.hasOwn(EFFECT_LINE_TYPES, kind) ||
-    EFFECT_LINE_TYPES[kind as EventEffect["kind"]] !== lineType
+    !EFFECT_LINE_TYPES[kind as EventEffect["kind"]].includes(lineType)
   ) return null;
+  if (kind === "expire") return { kind: "expire" };
   if (kind === "sanctions") {
     const sanctions = readSharedSanctions(value ?? "");
     return sanctions === null ? null : { kind: "sanctions", sanctions };
@@ -83,6 +89,10 @@ export function readEffect(
         isOneLine(topic.text) && isOneLine(topic.by)
       ? { kind: "topic", topic: { text: topic.text, by: topic.by } }
       : null;
+  }
+  if (kind === "room") {
+    const record = readRoomRecord(parsed);
+    return record === null ? null : { kind: "room", record };
   }
   return isOneLine(parsed) ? { kind: "bye", text: parsed } : null;
 }

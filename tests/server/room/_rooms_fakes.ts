@@ -12,6 +12,9 @@ import { Room } from "../../../lib/server/room/room.ts";
 import type { RoomCommandContext } from "../../../lib/server/room/room_commands.ts";
 import { roomLine } from "../../../lib/server/room/room_lines.ts";
 import type { RoomLimits } from "../../../lib/server/room/rooms.ts";
+import type { RoomLog } from "../../../lib/server/room/room_log.ts";
+import type { RoomStore } from "../../../lib/server/room/room_store.ts";
+import type { RoomsSnapshot } from "../../../lib/server/room/rooms_snapshot.ts";
 import type { ByeReason } from "../../../lib/server_lines.ts";
 import { FakeClock } from "../../_fakes.ts";
 
@@ -47,13 +50,32 @@ export const LIMITS: RoomLimits = {
   maxRoomEntries: 100,
 };
 
-export function server(limits: Partial<RoomLimits> = {}, history = 50) {
-  const clock = new FakeClock();
+/** What else a fake server may be built with. */
+export interface ServerParts {
+  readonly clock?: FakeClock;
+  /** @default {a MemoryLog of its own} */
+  readonly log?: RoomLog;
+  readonly snapshot?: RoomsSnapshot;
+  readonly store?: RoomStore;
+}
+
+export function server(
+  limits: Partial<RoomLimits> = {},
+  history = 50,
+  parts: ServerParts = {},
+) {
+  const clock = parts.clock ?? new FakeClock();
   const room = new Room<FakeMember>({
-    log: new MemoryLog(clock, 1000),
+    log: parts.log ?? new MemoryLog(clock, 1000),
     announceLimit: 100,
     clock,
-    rooms: { ...LIMITS, ...limits, history },
+    rooms: {
+      ...LIMITS,
+      ...limits,
+      history,
+      snapshot: parts.snapshot,
+      store: parts.store,
+    },
   });
   const router = room.router!;
   /** The server operators' commands handed on (the default room's). */

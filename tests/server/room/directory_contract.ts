@@ -11,6 +11,11 @@ import assert from "node:assert/strict";
 import type { ByeReason } from "../../../lib/server_lines.ts";
 import type { Member } from "../../../lib/server/room/member.ts";
 import type { Room } from "../../../lib/server/room/room.ts";
+import type { Moderated } from "../../../lib/server/room/moderator.ts";
+import {
+  type RoomCommandContext,
+  who,
+} from "../../../lib/server/room/room_commands.ts";
 
 let ids = 0;
 
@@ -99,6 +104,14 @@ async function joined(
   return member;
 }
 
+/** `/who` of the default room, as a member asks it (`room_commands.ts`). */
+function whoOf(room: Room<ContractMember>, member: ContractMember): void {
+  const ctx = { room, router: room.router } as unknown as RoomCommandContext<
+    Moderated
+  >;
+  who(ctx, member as unknown as Moderated, ctx.router.rooms.default);
+}
+
 /** The contract: every directory passes every case it has servers for. */
 export const DIRECTORY_CASES: readonly DirectoryCase[] = [
   {
@@ -164,11 +177,11 @@ export const DIRECTORY_CASES: readonly DirectoryCase[] = [
       const zed = await joined(world, 0, "zed");
       await joined(world, 0, "Amy", true);
       await joined(world, 0, "bob");
-      await room.replies.who(zed);
+      whoOf(room, zed);
       assert.equal(await zed.line("WHO"), "WHO 3 @Amy bob zed");
       room.leave(zed, "quit");
       const bob = (await room.find("bob")) as { here: ContractMember };
-      await room.replies.who(bob.here);
+      whoOf(room, bob.here);
       assert.equal(await bob.here.line("WHO"), "WHO 2 @Amy bob");
     },
   },
@@ -201,7 +214,9 @@ export const DIRECTORY_CASES: readonly DirectoryCase[] = [
       const amy = await joined(world, 0, "amy");
       const bo = await joined(world, 1, "bo");
       await assert.rejects(there.join(world.member(1), "AMY"), /is taken/);
-      await here.replies.who(amy);
+      // Once amy's server handed bo's JOIN on, /who there counts bo.
+      assert.equal(await amy.line("JOIN"), "JOIN bo 2");
+      whoOf(here, amy);
       assert.equal(await amy.line("WHO"), "WHO 2 amy bo");
       const found = await here.find("BO");
       assert.ok(found !== null && "elsewhere" in found);

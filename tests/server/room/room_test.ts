@@ -5,6 +5,11 @@ import { systemClock } from "../../../lib/clock.ts";
 import { ProtocolError } from "../../../lib/protocol.ts";
 import type { Member } from "../../../lib/server/room/member.ts";
 import { Room } from "../../../lib/server/room/room.ts";
+import type { Moderated } from "../../../lib/server/room/moderator.ts";
+import {
+  type RoomCommandContext,
+  who,
+} from "../../../lib/server/room/room_commands.ts";
 import {
   type AppendOptions,
   type AppendOutcome,
@@ -26,6 +31,8 @@ class FakeMember implements Member {
   readonly id = String(++ids);
   alias = "";
   operator = false;
+  readonly account = null;
+  readonly host = "127.0.0.1";
   lineIds = false;
   inbox: string[] = [];
   /** The lines delivered as the room's fan-out (`room: true`). */
@@ -62,6 +69,14 @@ function roomWith(aliases: string[], options = {}) {
   });
   for (const member of members) member.take();
   return { room, members, left };
+}
+
+/** `/who` of the default room, as a member asks it (`room_commands.ts`). */
+function whoOf(room: Room<FakeMember>, member: FakeMember): void {
+  const ctx = { room, router: room.router } as unknown as RoomCommandContext<
+    Moderated
+  >;
+  who(ctx, member as unknown as Moderated, ctx.router.rooms.default);
 }
 
 Deno.test("Room.speak() delivers to every member, the sender included, the same bytes", () => {
@@ -181,9 +196,9 @@ Deno.test("Room.rename() changes the alias, frees the old one and announces it",
   assert.equal(c.alias, "a");
 });
 
-Deno.test("Replies.who() lists the first 100 members alphabetically, in bounded time", async () => {
+Deno.test("/who lists the first 100 members alphabetically, in bounded time", async () => {
   const { room, members } = roomWith(["zed", "Amy", "bob"]);
-  await room.replies.who(members[0]!);
+  whoOf(room, members[0]!);
   assert.deepEqual(members[0]!.take(), ["WHO 3 Amy bob zed"]);
   // Later joiners beyond the first 100 are counted, not listed.
   const big = roomWith(
@@ -192,7 +207,7 @@ Deno.test("Replies.who() lists the first 100 members alphabetically, in bounded 
       (_, i) => `u${String(149 - i).padStart(3, "0")}`,
     ),
   );
-  await big.room.replies.who(big.members[0]!);
+  whoOf(big.room, big.members[0]!);
   const [line] = big.members[0]!.take();
   const [, online, ...aliases] = line!.split(" ");
   assert.equal(online, "150");
@@ -201,14 +216,14 @@ Deno.test("Replies.who() lists the first 100 members alphabetically, in bounded 
   assert.equal(aliases[99], "u149");
 });
 
-Deno.test("Replies.who() lists aliases alphabetically, at most 100", async () => {
+Deno.test("/who lists aliases alphabetically, at most 100", async () => {
   const { room, members } = roomWith(["zed", "Amy", "bob"]);
-  await room.replies.who(members[0]!);
+  whoOf(room, members[0]!);
   assert.deepEqual(members[0]!.take(), ["WHO 3 Amy bob zed"]);
   const big = roomWith(
     Array.from({ length: 150 }, (_, i) => `u${String(i).padStart(3, "0")}`),
   );
-  await big.room.replies.who(big.members[0]!);
+  whoOf(big.room, big.members[0]!);
   const [line] = big.members[0]!.take();
   const [, online, ...aliases] = line!.split(" ");
   assert.equal(online, "150");
@@ -515,7 +530,7 @@ Deno.test("Room marks only its fan-out as room lines: a member's replies and his
   room.speak("MSG", a, "before", "id-of-the-line-before");
   const b = new FakeMember();
   room.join(b, "b", { onEnter: () => room.replies.history(b, 10, false) });
-  await room.replies.who(b);
+  room.replies.tell(b, { type: "WHO", online: "2", aliases: "a b" });
   room.speak("MSG", a, "hi", "id-of-the-line-hi-xx");
   const got = b.take();
   assert.match(got[1]!, /^HIST 2 \S+ MSG a before$/);

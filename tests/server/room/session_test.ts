@@ -39,6 +39,13 @@ function setup(
     clock,
     stallMs: config.stallTimeoutMs,
     backlogBytes: config.queueBytes / 16,
+    // The server's rooms, as it configures them (no store: in memory);
+    // history on entering only when asked for (the logs here keep none).
+    rooms: {
+      ...config,
+      roomCreate: config.roomCreate ?? "any",
+      history: flags.includes("--history") ? config.history : 0,
+    },
   });
   const gate = testGate(clock, config, roomPassword);
   let ids = 0;

@@ -11,6 +11,7 @@ import { systemClock } from "../../../lib/clock.ts";
 import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import { Room } from "../../../lib/server/room/room.ts";
 import type { Member } from "../../../lib/server/room/member.ts";
+import { localSnapshot } from "../../../lib/server/room/rooms_snapshot.ts";
 import { recentEventsByRoom } from "../../../lib/server/storage/events_table.ts";
 import { Retention } from "../../../lib/server/storage/retention.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
@@ -39,7 +40,11 @@ Deno.test("recentEventsByRoom(): the previous release's history is the default r
     const room = new Room<Member>({
       log: new MemoryLog(systemClock),
       announceLimit: 100,
-      rooms: { ...LIMITS, history: 20, stored: events },
+      rooms: {
+        ...LIMITS,
+        history: 20,
+        snapshot: localSnapshot([], events, LIMITS.defaultRoom),
+      },
     });
     const lobby = room.router!.rooms.default;
     assert.deepEqual(

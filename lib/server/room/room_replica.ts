@@ -1,0 +1,222 @@
+/**
+ * The rooms' replica: every room's state as the log says, changed only
+ * when an event is handed on (before anyone gets it), by the same rules on
+ * every server, so that all servers of a cluster agree (one server: the
+ * same path). A `MOD` or `TOPIC` of a room replaces its record with the
+ * one its effect carries (and a registered one is kept); a `JOIN` in a
+ * room puts its member in (creating the room from its effect when the log
+ * knows none yet: the first creation wins); a `LEAVE` takes it out (of
+ * that room, or of every room when it leaves the server), and a guest's
+ * operator right (`~alias`) goes with it; a `NICK` renames it everywhere.
+ * An empty temporary room goes by an event too (`MOD expire`), appended
+ * once it stayed empty for the grace: the first one handed on removes it,
+ * if it is still empty.
+ *
+ * @module
+ */
+
+import type { Clock, TimerId } from "../../clock.ts";
+import type { Member } from "./member.ts";
+import type { RoomEvent, RoomLine } from "./room_log.ts";
+import { operatorKey, type RoomRecord } from "./room_record.ts";
+import type { RoomState } from "./room_state.ts";
+
+/** What the replica needs of the room set. */
+export interface ReplicaHost<M extends Member> {
+  readonly default: RoomState<M>;
+  readonly clock: Clock;
+  /** `--room-grace`. */
+  readonly graceMs: number;
+  get(name: string): RoomState<M> | undefined;
+  /** Adds a room the log knows, with `record`. */
+  add(record: RoomRecord): RoomState<M>;
+  /** Removes a room. */
+  drop(state: RoomState<M>): void;
+  /** Keeps a registered room's record (the keeper). */
+  changed(record: RoomRecord): void;
+  /** Whether a join of this server into `name` is on its way to the log. */
+  joining(name: string): boolean;
+  /** Appends a line about room `room` with the server as its origin. */
+  append(line: RoomLine, room: string, event: { kind: "expire" }): void;
+}
+
+/** The `MOD` line that removes an empty temporary room (nobody sees it). */
+export function expireLine(): RoomLine {
+  return { type: "MOD", action: "expire", alias: "-", by: "-", text: "" };
+}
+
+/** The replica of every room's members and record (see the module). */
+export class RoomReplica<M extends Member> {
+  #host: ReplicaHost<M>;
+  /** The rooms each member on any server is in, by id (the default too). */
+  #in = new Map<string, string[]>();
+  /**
+   * Members of this server that left it, until their `LEAVE` is handed
+   * on: this server's `/who` lists them no more.
+   */
+  readonly gone = new Set<string>();
+
+  /** A replica over `host`'s rooms. */
+  constructor(host: ReplicaHost<M>) {
+    this.#host = host;
+  }
+
+  /** The rooms member `id` is in, on any server, in join order. */
+  roomsOfId(id: string): readonly string[] {
+    return this.#in.get(id) ?? [];
+  }
+
+  /** Puts member `id` (as `alias`) in `state`. */
+  enter(state: RoomState<M>, id: string, alias: string): void {
+    if (!state.everyone.has(id)) state.everyone.set(id, alias);
+    const rooms = this.#in.get(id) ?? [];
+    if (!rooms.includes(state.name)) rooms.push(state.name);
+    this.#in.set(id, rooms);
+    this.#host.clock.clearTimeout(state.expiry as TimerId | undefined);
+    state.expiry = undefined;
+  }
+
+  /**
+   * Applies a handed-on event to the replica; returns the rooms it goes
+   * to (none for `MOD expire`, which nobody sees).
+   */
+  apply(event: RoomEvent): RoomState<M>[] {
+    const { line, effect, origin } = event;
+    const host = this.#host;
+    if (effect?.kind === "expire") {
+      this.#expire(event.room);
+      return [];
+    }
+    if (event.room === undefined) {
+      if (line.type === "JOIN") {
+        this.enter(host.default, origin, line.alias);
+      }
+      if (line.type === "LEAVE") this.gone.delete(origin);
+      if (line.type !== "NICK" && line.type !== "LEAVE") return [host.default];
+      const states = this.roomsOfId(origin).flatMap((n) => host.get(n) ?? []);
+      for (const state of states) {
+        if (line.type === "LEAVE") this.#leave(state, origin, line.alias);
+        else this.#rename(state, origin, line.alias, line.newAlias);
+      }
+      return states;
+    }
+    let state = host.get(event.room);
+    // A JOIN's record counts only while the log knows no such room.
+    const record = effect?.kind === "room" && state !== host.default &&
+        !(line.type === "JOIN" && state?.confirmed)
+      ? structuredClone(effect.record)
+      : null;
+    if (record) {
+      if (state) state.record = record;
+      else state = host.add(record);
+    }
+    if (!state) return [];
+    if (line.type === "JOIN") this.enter(state, origin, line.alias);
+    else if (line.type === "LEAVE") this.#leave(state, origin, line.alias);
+    if (record || line.type === "JOIN") state.confirmed = true;
+    if (record) {
+      keepGuestOperators(state);
+      host.changed(state.record);
+    }
+    return [state];
+  }
+
+  #leave(state: RoomState<M>, id: string, alias: string): void {
+    state.everyone.delete(id);
+    const rooms = this.#in.get(id);
+    const at = rooms?.indexOf(state.name) ?? -1;
+    if (at !== -1) rooms!.splice(at, 1);
+    if (rooms?.length === 0) this.#in.delete(id);
+    // A guest operates a room only while in it.
+    remove(state.record.operators, operatorKey({ account: null, alias }));
+    this.#expireLater(state);
+  }
+
+  #rename(state: RoomState<M>, id: string, from: string, to: string): void {
+    state.everyone.delete(id);
+    state.everyone.set(id, to);
+    const ops = state.record.operators;
+    const at = ops.indexOf(operatorKey({ account: null, alias: from }));
+    if (at !== -1) ops[at] = operatorKey({ account: null, alias: to });
+  }
+
+  /** An empty temporary room goes once it stayed empty for the grace. */
+  #expireLater(state: RoomState<M>): void {
+    const host = this.#host;
+    if (!expirable(state, host.default)) return;
+    host.clock.clearTimeout(state.expiry as TimerId | undefined);
+    state.expiry = host.clock.setTimeout(() => {
+      state.expiry = undefined;
+      if (host.get(state.name) !== state || !expirable(state, host.default)) {
+        return;
+      }
+      if (host.joining(state.name)) return this.#expireLater(state);
+      // One the log never knew goes here alone; any other by the log.
+      if (!state.confirmed) host.drop(state);
+      else host.append(expireLine(), state.name, { kind: "expire" });
+    }, host.graceMs);
+  }
+
+  /**
+   * Forgets everyone in every room (the shared state was lost; the members
+   * here were dismissed): empty temporary rooms then expire.
+   */
+  forgetEveryone(): void {
+    const states = new Set(
+      [...this.#in.values()].flat().flatMap((n) => this.#host.get(n) ?? []),
+    );
+    this.#in.clear();
+    this.gone.clear();
+    for (const state of states) {
+      state.everyone.clear();
+      this.#expireLater(state);
+    }
+  }
+
+  /** Starts the grace of a room just made here (it may stay empty). */
+  created(state: RoomState<M>): void {
+    this.#expireLater(state);
+  }
+
+  /** Stops the room's timer. */
+  stop(state: RoomState<M>): void {
+    this.#host.clock.clearTimeout(state.expiry as TimerId | undefined);
+    state.expiry = undefined;
+  }
+
+  #expire(name: string | undefined): void {
+    const state = name === undefined ? undefined : this.#host.get(name);
+    if (state && expirable(state, this.#host.default)) {
+      this.stop(state);
+      this.#host.drop(state);
+    }
+  }
+}
+
+/** Whether `state` is a temporary room with nobody in it, on any server. */
+function expirable<M extends Member>(
+  state: RoomState<M>,
+  defaultRoom: RoomState<M>,
+): boolean {
+  return state !== defaultRoom && state.everyone.size === 0 &&
+    state.record.registeredBy === null;
+}
+
+/**
+ * Drops the guests' operator rights (`~alias`) of guests not in the room
+ * (a record decided before its guest left must not bring them back).
+ */
+function keepGuestOperators<M extends Member>(state: RoomState<M>): void {
+  const here = new Set<string>();
+  for (const alias of state.everyone.values()) {
+    here.add(operatorKey({ account: null, alias }));
+  }
+  state.record.operators = state.record.operators.filter((key) =>
+    !key.startsWith("~") || here.has(key)
+  );
+}
+
+function remove(list: string[], item: string): void {
+  const at = list.indexOf(item);
+  if (at !== -1) list.splice(at, 1);
+}

@@ -1,0 +1,58 @@
+/**
+ * What the rooms start from ({@linkcode RoomsSnapshot}): every room the log
+ * knows, everyone in them, and each room's last messages. A server alone
+ * starts from its registered rooms and its stored history
+ * ({@linkcode localSnapshot}: nobody is connected at start); a cluster's
+ * from Redis, read in one step with where its stream reader starts. The
+ * `RoomSet` is built from one either way.
+ *
+ * @module
+ */
+
+import type { RoomEvent } from "./room_log.ts";
+import type { RoomRecord } from "./room_record.ts";
+
+/** One member in the rooms at start. */
+export interface SnapshotMember {
+  readonly id: string;
+  readonly alias: string;
+  /** The rooms it is in, in join order (the default room by name). */
+  readonly rooms: readonly string[];
+}
+
+/** What the rooms start from (see the module). */
+export interface RoomsSnapshot {
+  /** Every room the log knows now (registered and temporary), the default room's too if known. */
+  readonly records: readonly RoomRecord[];
+  /** Everyone in the rooms now, in join order: member id, alias, the rooms it is in (the default room by name). */
+  readonly members: readonly SnapshotMember[];
+  /** Each room's last messages and actions (MSG/ME), oldest first, by room name (the default room by name). */
+  readonly recent: ReadonlyMap<string, readonly RoomEvent[]>;
+}
+
+/** A snapshot with nothing in it. */
+export const EMPTY_SNAPSHOT: RoomsSnapshot = {
+  records: [],
+  members: [],
+  recent: new Map(),
+};
+
+/**
+ * A server alone's snapshot: its registered rooms (as its store loads
+ * them), nobody in them, and `events` (the last messages, oldest first,
+ * whatever their room) by room, the default room's under `defaultRoom`.
+ */
+export function localSnapshot(
+  records: readonly RoomRecord[],
+  events: readonly RoomEvent[],
+  defaultRoom: string,
+): RoomsSnapshot {
+  const recent = new Map<string, RoomEvent[]>();
+  for (const event of events) {
+    const name = event.room ?? defaultRoom;
+    const list = recent.get(name);
+    if (list) list.push(event);
+    else recent.set(name, [event]);
+  }
+  return { records, members: [], recent };
+}

@@ -1,0 +1,355 @@
+/**
+ * The rooms' replica on two (or three) fake servers over one shared log
+ * in memory, which hands every event to each of them in one order (as a
+ * cluster's stream does), each server with its own members: the replicas
+ * agree on counts, `/who`, `/rooms` and records after concurrent changes;
+ * the first creation in the log wins; a room kick decided on one server
+ * takes its member out on the other; guests' operator rights go with them
+ * on both; an empty room expires once, by the log; and a server built
+ * later from a snapshot sees what the others see. No sockets, a fake
+ * clock.
+ */
+
+import assert from "node:assert/strict";
+import type {
+  AppendOptions,
+  RoomEvent,
+  RoomEventSink,
+  RoomLine,
+  RoomLog,
+} from "../../../lib/server/room/room_log.ts";
+import type {
+  RoomsSnapshot,
+  SnapshotMember,
+} from "../../../lib/server/room/rooms_snapshot.ts";
+import {
+  readEffect,
+  storedEffect,
+} from "../../../lib/server/room/stored_event.ts";
+import { FakeClock } from "../../_fakes.ts";
+import { type FakeMember, refusal, server } from "./_rooms_fakes.ts";
+
+/** One order for every server: each event is handed to all of them. */
+class SharedLog {
+  readonly clock = new FakeClock();
+  #seq = 0;
+  #sinks: RoomEventSink[] = [];
+  #held: RoomEvent[] | null = null;
+
+  /** A server's log: what it appends joins the one order. */
+  log(): RoomLog {
+    return {
+      subscribe: (sink) => void this.#sinks.push(sink),
+      append: (line, origin, options) => this.#append(line, origin, options),
+      settled: () => undefined,
+      recent: () => [],
+      close: () => Promise.resolve(),
+    };
+  }
+
+  /** Holds what is appended from now on (two servers decide at once). */
+  hold(): void {
+    this.#held = [];
+  }
+
+  /** Hands on what was held, in the order it was appended. */
+  release(): void {
+    const held = this.#held ?? [];
+    this.#held = null;
+    for (const event of held) this.#hand(event);
+  }
+
+  #append(line: RoomLine, origin: string, options: AppendOptions = {}) {
+    const event: RoomEvent = {
+      seq: ++this.#seq,
+      time: this.clock.now(),
+      line,
+      origin,
+      effect: options.effect,
+      id: options.id,
+      ...(options.room === undefined ? {} : { room: options.room }),
+    };
+    if (this.#held) this.#held.push(event);
+    else this.#hand(event);
+  }
+
+  #hand(event: RoomEvent): void {
+    for (const sink of this.#sinks) sink(event);
+  }
+}
+
+type Server = ReturnType<typeof server>;
+
+function cluster(count = 2, grace = 60_000) {
+  const shared = new SharedLog();
+  const make = (snapshot?: RoomsSnapshot) =>
+    server({ roomGraceMs: grace }, 50, {
+      clock: shared.clock,
+      log: shared.log(),
+      snapshot,
+    });
+  const servers = Array.from({ length: count }, () => make());
+  return { shared, servers, make };
+}
+
+/** What a server's replica says of a room: its record, who is in it. */
+function view(s: Server, name: string) {
+  const state = s.router.rooms.get(name);
+  return state && {
+    record: state.record,
+    everyone: [...state.everyone.values()],
+  };
+}
+
+/** The `WHO` answer a member gets for a room. */
+async function who(s: Server, member: FakeMember, room: string) {
+  member.take();
+  await s.line(member, `${room} /who`);
+  return member.take().join("\n");
+}
+
+/** A snapshot of a server's rooms, as a cluster would keep it. */
+function snapshotOf(s: Server): RoomsSnapshot {
+  const states = [...s.router.rooms.all()];
+  const members = new Map<string, SnapshotMember & { rooms: string[] }>();
+  for (const state of states) {
+    for (const [id, alias] of state.everyone) {
+      const entry = members.get(id) ?? { id, alias, rooms: [] };
+      entry.rooms.push(state.name);
+      members.set(id, entry);
+    }
+  }
+  return {
+    records: states.map((state) => state.record),
+    members: [...members.values()],
+    recent: new Map(states.map((state) => [state.name, state.recent.last(50)])),
+  };
+}
+
+Deno.test("replica: two servers agree on counts, /who and /rooms; JOIN counts are the cluster's", async () => {
+  const { servers: [a, b] } = cluster();
+  const amy = await a!.join("amy");
+  const bob = await b!.join("bob");
+  assert.deepEqual(amy.take().at(-1), "#lobby JOIN bob 2");
+  await a!.line(amy, "/join #dev");
+  assert.deepEqual(amy.take(), ["#dev JOIN amy 1", "CURRENT #dev"]);
+  await b!.line(bob, "/join #dev");
+  assert.deepEqual(amy.take(), ["#dev JOIN bob 2"]);
+  for (const s of [a!, b!]) {
+    assert.deepEqual(view(s, "#dev")!.everyone, ["amy", "bob"]);
+  }
+  assert.equal(await who(a!, amy, "#dev"), "#dev WHO 2 @amy bob");
+  assert.equal(await who(b!, bob, "#dev"), "#dev WHO 2 @amy bob");
+  assert.equal(await who(b!, bob, "#lobby"), "#lobby WHO 2 amy bob");
+  await b!.line(bob, "/rooms");
+  assert.deepEqual(bob.take(), [
+    "ROOM #dev 2 m",
+    "ROOM #lobby 2 m",
+    "INFO 2 rooms",
+  ]);
+  // A line in the room reaches its members on both servers.
+  await b!.line(bob, "#dev hi");
+  assert.deepEqual(amy.take(), ["#dev MSG bob hi"]);
+  // A rename and a leave of the server, on every server's replica.
+  await b!.room.rename(bob, "rob");
+  assert.deepEqual(amy.take(), [
+    "#lobby NICK bob rob 2",
+    "#dev NICK bob rob 2",
+  ]);
+  assert.equal(await who(a!, amy, "#dev"), "#dev WHO 2 @amy rob");
+  b!.room.leave(bob, "quit");
+  assert.deepEqual(amy.take(), [
+    "#lobby LEAVE rob 1 quit",
+    "#dev LEAVE rob 1 quit",
+  ]);
+  for (const s of [a!, b!]) {
+    assert.deepEqual(view(s, "#dev")!.everyone, ["amy"]);
+    assert.equal(s.router.rooms.default.everyone.size, 1);
+  }
+});
+
+Deno.test("replica: concurrent changes on two servers end, everywhere, as the later line says", async () => {
+  const { shared, servers: [a, b] } = cluster();
+  const amy = await a!.join("amy", { account: "amy" });
+  const boss = await b!.join("boss", { operator: true });
+  await a!.line(amy, "/join #dev");
+  await a!.line(amy, "/topic first");
+  await b!.line(boss, "/join #dev");
+  shared.hold();
+  await a!.line(amy, "#dev /topic from a");
+  await b!.line(boss, "#dev /inviteonly on");
+  // Each server changed its record at once (optimistic)...
+  assert.notDeepEqual(view(a!, "#dev")!.record, view(b!, "#dev")!.record);
+  shared.release();
+  // ... and both end with the record of the later line: b's.
+  const record = view(a!, "#dev")!.record;
+  assert.deepEqual(view(b!, "#dev")!.record, record);
+  assert.equal(record.inviteOnly, true);
+  assert.deepEqual(record.topic, { text: "first", by: "amy" });
+  assert.deepEqual(record.operators, ["amy"]);
+});
+
+Deno.test("replica: two servers creating one room at once: the first creation in the log wins, everywhere", async () => {
+  const { shared, servers: [a, b] } = cluster();
+  const amy = await a!.join("amy");
+  const cat = await b!.join("cat");
+  shared.hold();
+  await a!.line(amy, "/join #new");
+  await b!.line(cat, "/join #new");
+  // Each made it here, tentatively, operated by its own creator.
+  assert.deepEqual(view(a!, "#new")!.record.operators, ["~amy"]);
+  assert.deepEqual(view(b!, "#new")!.record.operators, ["~cat"]);
+  shared.release();
+  for (const s of [a!, b!]) {
+    assert.deepEqual(view(s, "#new")!.record.operators, ["~amy"]);
+    assert.deepEqual(view(s, "#new")!.everyone, ["amy", "cat"]);
+    assert.equal(s.router.rooms.get("#new")!.confirmed, true);
+  }
+  assert.equal(await who(b!, cat, "#new"), "#new WHO 2 @amy cat");
+  // A guest's operator right goes when it leaves the room, on both.
+  await a!.line(amy, "/part #new");
+  for (const s of [a!, b!]) {
+    assert.deepEqual(view(s, "#new")!.record.operators, []);
+  }
+});
+
+Deno.test("replica: a record decided before its guest operator left does not bring the right back", async () => {
+  const { shared, servers: [a, b] } = cluster();
+  const boss = await a!.join("boss", { operator: true });
+  const cat = await b!.join("cat");
+  await b!.line(cat, "/join #x");
+  await a!.line(boss, "/join #x");
+  shared.hold();
+  await b!.line(cat, "/part #x");
+  // Decided on a's replica, where cat still operates #x.
+  await a!.line(boss, "#x /inviteonly on");
+  assert.deepEqual(view(a!, "#x")!.record.operators, ["~cat"]);
+  shared.release();
+  for (const s of [a!, b!]) {
+    assert.deepEqual(view(s, "#x")!.record.operators, []);
+    assert.equal(view(s, "#x")!.record.inviteOnly, true);
+  }
+});
+
+Deno.test("replica: every server keeps a registered room's record as its events are handed on", async () => {
+  const { servers: [a, b] } = cluster();
+  const amy = await a!.join("amy", { account: "amy" });
+  await a!.line(amy, "/join #keep");
+  await a!.line(amy, "/register");
+  await a!.line(amy, "/topic Kept");
+  for (const s of [a!, b!]) {
+    const [kept] = s.router.rooms.keeper.store.load();
+    assert.equal(kept?.name, "#keep");
+    assert.equal(kept?.registeredBy, "amy");
+    assert.deepEqual(kept?.topic, { text: "Kept", by: "amy" });
+    assert.deepEqual(kept?.operators, ["amy"]);
+  }
+});
+
+Deno.test("replica: a room kick decided on one server takes the member out where it is", async () => {
+  const { servers: [a, b] } = cluster();
+  const amy = await a!.join("amy");
+  const cat = await b!.join("cat");
+  await a!.line(amy, "/join #ops");
+  await b!.line(cat, "/join #ops");
+  cat.take();
+  amy.take();
+  await a!.line(amy, "#ops /kick cat spam");
+  assert.deepEqual(cat.take(), [
+    "#ops MOD kick cat amy spam",
+    "#ops LEAVE cat 1 kicked spam",
+    "CURRENT #lobby",
+  ]);
+  assert.deepEqual(amy.take(), [
+    "#ops MOD kick cat amy spam",
+    "#ops LEAVE cat 1 kicked spam",
+  ]);
+  assert.equal(b!.router.rooms.get("#ops")!.members.size, 0);
+  for (const s of [a!, b!]) {
+    assert.deepEqual(view(s, "#ops")!.everyone, ["amy"]);
+  }
+  // Nobody of that name is in the room: refused.
+  assert.equal(
+    await refusal(() => a!.line(amy, "#ops /kick cat")),
+    'no-such-alias Nobody is called "cat"',
+  );
+  assert.equal(
+    await refusal(() => a!.line(amy, "#ops /kick nobody")),
+    'no-such-alias Nobody is called "nobody"',
+  );
+});
+
+Deno.test("replica: an empty temporary room expires once, by the log, on every server; nobody sees it", async () => {
+  const { shared, servers: [a, b] } = cluster(2, 60_000);
+  const amy = await a!.join("amy");
+  const cat = await b!.join("cat");
+  await a!.line(amy, "/join #tmp");
+  await b!.line(cat, "/join #tmp");
+  await a!.line(amy, "/part #tmp");
+  await shared.clock.advance(59_000);
+  // Still one in it (on the other server): it stays.
+  await shared.clock.advance(120_000);
+  for (const s of [a!, b!]) assert.ok(s.router.rooms.get("#tmp"));
+  await b!.line(cat, "/part #tmp");
+  await shared.clock.advance(59_000);
+  for (const s of [a!, b!]) assert.ok(s.router.rooms.get("#tmp"));
+  await shared.clock.advance(2_000);
+  for (const s of [a!, b!]) assert.equal(s.router.rooms.get("#tmp"), undefined);
+  for (const m of [amy, cat]) {
+    assert.ok(!m.take().some((l) => l.includes("expire")));
+  }
+  // Its name is free again, on both.
+  await b!.line(cat, "/join #tmp");
+  for (const s of [a!, b!]) {
+    assert.deepEqual(view(s, "#tmp")!.record.operators, ["~cat"]);
+  }
+});
+
+Deno.test("replica: a server built later from a snapshot sees what the others see", async () => {
+  const { servers: [a, b], make } = cluster();
+  const amy = await a!.join("amy", { account: "amy" });
+  const bob = await b!.join("bob");
+  await a!.line(amy, "/join #dev");
+  await a!.line(amy, "/topic Deploys");
+  await a!.line(amy, "/key sesame");
+  await b!.line(bob, "/join #dev sesame");
+  await b!.line(bob, "#dev before");
+  const c = make(snapshotOf(a!));
+  for (const name of ["#dev", "#lobby"]) {
+    assert.deepEqual(view(c, name), view(a!, name));
+  }
+  const cat = await c.join("cat");
+  assert.deepEqual(cat.take(), [
+    "WELCOME cat 3 Type /help for commands",
+    "#lobby JOIN cat 3",
+    "CURRENT #lobby",
+  ]);
+  assert.deepEqual(amy.take().at(-1), "#lobby JOIN cat 3");
+  await c.line(cat, "/join #dev sesame");
+  const got = cat.take();
+  assert.equal(got[0], "#dev JOIN cat 3");
+  assert.equal(got[1], "#dev TOPIC amy Deploys");
+  assert.match(got[2]!, /^#dev HIST \d+ \S+ MSG bob before$/);
+  assert.equal(await who(c, cat, "#dev"), "#dev WHO 3 @amy bob cat");
+  await b!.line(bob, "#dev after");
+  assert.deepEqual(cat.take(), ["#dev MSG bob after"]);
+  for (const s of [a!, b!]) assert.deepEqual(view(s, "#dev"), view(c, "#dev"));
+});
+
+Deno.test("replica: a room effect is stored and read back as it went; a record that is none is refused", () => {
+  const { servers: [a] } = cluster(1);
+  const record = a!.router.rooms.default.record;
+  const stored = storedEffect({ kind: "room", record });
+  assert.deepEqual(readEffect(stored.kind, stored.value, "JOIN"), {
+    kind: "room",
+    record,
+  });
+  assert.deepEqual(readEffect("expire", "null", "MOD"), { kind: "expire" });
+  assert.equal(readEffect("expire", "null", "JOIN"), null);
+  assert.equal(readEffect("room", stored.value, "MSG"), null);
+  assert.equal(readEffect("room", '{"name":"ops"}', "MOD"), null);
+  assert.equal(
+    readEffect("room", JSON.stringify({ ...record, bans: [{}] }), "MOD"),
+    null,
+  );
+});
