@@ -148,6 +148,7 @@ async function runScenario(
       deliveriesPerS: Math.round(result.received / (result.runMs / 1000)),
       p50Ms: result.latency.p50Ms,
       p99Ms: result.latency.p99Ms,
+      echoP99Ms: result.echo.p99Ms,
       maxMs: result.latency.maxMs,
       expected: result.expected,
       received: result.received,

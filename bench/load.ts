@@ -43,6 +43,12 @@ export interface LoadResult {
   readonly orderViolations: number;
   readonly disconnected: number;
   readonly latency: ReturnType<LatencyHistogram["summary"]>;
+  /**
+   * Latency of the deliveries that move a sender's window only: each
+   * sender's own lines echoed back to it (the next member's copy with
+   * ncat). `latency` counts every delivery, a line's hundredth reader too.
+   */
+  readonly echo: ReturnType<LatencyHistogram["summary"]>;
   readonly runMs: number;
   /** Silent members the server disconnected (as too slow). */
   readonly silentDropped: number;
@@ -147,6 +153,7 @@ export async function runLoad(
       orderViolations: 0,
       disconnected: 0,
       latency: new LatencyHistogram().summary(),
+      echo: new LatencyHistogram().summary(),
       runMs: 0,
       silentDropped: 0,
       junkSent,
@@ -156,6 +163,7 @@ export async function runLoad(
   }
 
   const histogram = new LatencyHistogram();
+  const echoes = new LatencyHistogram();
   // With rooms, a message reaches its room only (members spread evenly).
   const perMessage = job.rooms > 0
     ? job.members / job.rooms
@@ -193,8 +201,9 @@ export async function runLoad(
       const expectedSeq = member.nextSeq[sender]!;
       if (seq !== expectedSeq) orderViolations++;
       member.nextSeq[sender] = seq + 1;
-      if (sending && job.inflight > 0 && member.index === acker(sender)) {
-        send(sender);
+      if (member.index === acker(sender)) {
+        echoes.add(now - sent);
+        if (sending && job.inflight > 0) send(sender);
       }
       if (!sending && received >= expected()) allDelivered.resolve();
     }).then(
@@ -251,6 +260,7 @@ export async function runLoad(
     orderViolations,
     disconnected,
     latency: histogram.summary(),
+    echo: echoes.summary(),
     runMs,
     silentDropped,
     junkSent: 0,

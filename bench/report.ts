@@ -15,6 +15,11 @@ export interface Row {
   deliveriesPerS: number;
   p50Ms: number;
   p99Ms: number;
+  /**
+   * p99 of the senders' own lines only (see `LoadResult.echo`): the
+   * latency a sender sees, where p99 counts every delivery.
+   */
+  echoP99Ms: number;
   maxMs: number;
   expected: number;
   received: number;
@@ -65,6 +70,7 @@ export function table(rows: Row[]): string {
     "deliv/s",
     "p50 ms",
     "p99 ms",
+    "echo p99",
     "max ms",
     "expected",
     "received",
@@ -91,6 +97,7 @@ export function table(rows: Row[]): string {
     /^[egh]/.test(r.scenario) ? "" : r.deliveriesPerS.toLocaleString("en-US"),
     r.p50Ms.toFixed(2),
     r.p99Ms.toFixed(2),
+    r.echoP99Ms.toFixed(2),
     r.maxMs.toFixed(2),
     String(r.expected),
     String(r.received),

@@ -196,7 +196,7 @@ Deno.test("Room.rename() changes the alias, frees the old one and announces it",
   assert.equal(c.alias, "a");
 });
 
-Deno.test("/who lists the first 100 members alphabetically, in bounded time", async () => {
+Deno.test("/who lists the first 100 members alphabetically, in bounded time", () => {
   const { room, members } = roomWith(["zed", "Amy", "bob"]);
   whoOf(room, members[0]!);
   assert.deepEqual(members[0]!.take(), ["WHO 3 Amy bob zed"]);
@@ -216,7 +216,7 @@ Deno.test("/who lists the first 100 members alphabetically, in bounded time", as
   assert.equal(aliases[99], "u149");
 });
 
-Deno.test("/who lists aliases alphabetically, at most 100", async () => {
+Deno.test("/who lists aliases alphabetically, at most 100", () => {
   const { room, members } = roomWith(["zed", "Amy", "bob"]);
   whoOf(room, members[0]!);
   assert.deepEqual(members[0]!.take(), ["WHO 3 Amy bob zed"]);
@@ -521,7 +521,7 @@ Deno.test("Room.congested holds while a member's queue is above its watermark; u
   assert.equal(room.congested, false);
 });
 
-Deno.test("Room marks only its fan-out as room lines: a member's replies and history do not count toward its watermark", async () => {
+Deno.test("Room marks only its fan-out as room lines: a member's replies and history do not count toward its watermark", () => {
   const log = new MemoryLog(systemClock, 10);
   const room = new Room<FakeMember>({ log, announceLimit: 100 });
   const a = new FakeMember();
