@@ -52,6 +52,7 @@ const DONE = new Map([
   ["unmute", "unmuted"],
   ["op", "made a room operator"],
   ["deop", "removed as a room operator"],
+  ["invite", "invited"],
 ]);
 
 /** Operator actions on the room itself (`MOD ACTION - BY TEXT`). */

@@ -64,6 +64,7 @@ const MOD_ACTIONS: ReadonlyMap<string, string> = new Map([
   ["unmute", "was unmuted"],
   ["op", "was made a room operator"],
   ["deop", "is no longer a room operator"],
+  ["invite", "was invited"],
   ["roomban", "was banned from the room"],
   ["roomunban", "was unbanned from the room"],
 ]);

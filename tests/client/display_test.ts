@@ -211,6 +211,7 @@ Deno.test("formatForDisplay() shows parts and room moderation", () => {
     ["LEAVE amy 2 part see you", "-!- amy left (parted: see you, 2 online)"],
     ["MOD op bob amy", "-!- bob was made a room operator by amy"],
     ["MOD deop bob amy", "-!- bob is no longer a room operator by amy"],
+    ["MOD invite bob amy", "-!- bob was invited by amy"],
     ["MOD key - amy on", "-!- The room now needs a key (by amy)"],
     ["MOD key - amy off", "-!- The room needs no key now (by amy)"],
     ["MOD invite-only - amy on", "-!- The room is invite-only now (by amy)"],

@@ -11,7 +11,6 @@
 import { addressGroup } from "../../address.ts";
 import type { Moderated } from "./moderator.ts";
 import type { RoomRecord } from "./room_record.ts";
-import { memberKey } from "./room_state.ts";
 
 /** A room as far as grants go: its record. */
 interface Granting {
@@ -53,9 +52,14 @@ export class GuestGrants {
   /** The rooms each guest is invited to, by member id. */
   #invited = new Map<string, Set<Granting>>();
 
-  /** `member` is invited to `state`: by account, or by alias while here. */
-  invite(state: Granting, member: Moderated): void {
-    state.record.invites.push(memberKey(member));
+  /**
+   * `member` of this server was invited to `state` (its `MOD invite` handed
+   * on): a guest's invitation by alias follows it while it is here.
+   */
+  invited(
+    state: Granting,
+    member: { readonly id: string; readonly account?: string | null },
+  ): void {
     if (member.account !== null) return;
     const rooms = this.#invited.get(member.id) ?? new Set();
     this.#invited.set(member.id, rooms.add(state));

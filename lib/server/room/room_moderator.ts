@@ -5,14 +5,15 @@
  * `/op`, `/deop`, `/key`, `/invite`, `/inviteonly` and `/register`. Each
  * checks that the one asking operates the room (its operators, server
  * operators), changes the room's record, and announces a `MOD` line in
- * the room (the key itself is never announced). A server operator is
- * never the target of a kick, mute or ban.
+ * the room (the key itself is never announced; an invite too, as
+ * `MOD invite`). The target may be on another server (`room_targets.ts`):
+ * its server enforces the change as the `MOD` is handed on. A server
+ * operator is never the target of a kick, mute or ban.
  *
  * @module
  */
 
-import { aliasKey, ProtocolError } from "../../protocol.ts";
-import type { Someone } from "./directory.ts";
+import { ProtocolError } from "../../protocol.ts";
 import type { Command } from "../../commands.ts";
 import { describeSanction, type Sanction } from "../access/moderation.ts";
 import type { Moderated } from "./moderator.ts";
@@ -23,6 +24,7 @@ import {
 } from "./room_commands.ts";
 import { memberKey, type RoomState } from "./room_state.ts";
 import { hashRoomKey, operatorKey } from "./room_record.ts";
+import { anyoneIn, isHere, someone, type Target } from "./room_targets.ts";
 
 /** The commands of room operators. */
 export type RoomModeratorCommand =
@@ -117,44 +119,43 @@ function limitOf<M extends Moderated>(ctx: RoomCommandContext<M>) {
   return { max: ctx.router.rooms.limits.maxRoomEntries, nowMs: ctx.now };
 }
 
-/**
- * `/kick ALIAS [REASON]`: announced, then out of the room; one in it on
- * another server leaves by the `LEAVE` appended here on its behalf, which
- * its server carries out when it is handed on (`room_router.ts`).
- */
+/** `/kick ALIAS [REASON]`: announced, then out of the room. */
 async function kick<M extends Moderated>(
   act: Act<M>,
   alias: string,
   reason: string,
 ): Promise<void> {
-  const { ctx, state } = act;
-  const target = await anyoneIn(ctx, state, alias);
-  if (ctx.router.member(target.id) === target) {
-    return expel(act, target as M, "kick", reason, reason);
-  }
-  act.mod("kick", target.alias, reason);
-  ctx.room.appendIn(state.name, {
-    type: "LEAVE",
-    alias: target.alias,
-    online: String(state.everyone.size - 1),
-    reason: "kicked",
-    text: reason,
-  }, target);
+  const target = await anyoneIn(act.ctx, act.state, alias);
+  expel(act, target, "kick", reason, reason);
 }
 
 /**
  * Announces a kick or ban of `target` (`MOD`); one in the room leaves
- * (`LEAVE`). It is out before the `MOD` is handed on, so it is told at once.
+ * (`LEAVE`). One of this server is out before the `MOD` is handed on, so
+ * it is told at once; one on another server leaves by the `LEAVE`
+ * appended here on its behalf after the `MOD`, which its server carries
+ * out when it is handed on (`room_router.ts`).
  */
 function expel<M extends Moderated>(
   { ctx, actor, state, mod }: Act<M>,
-  target: M,
+  target: Target<M>,
   action: "kick" | "ban",
   text: string,
   reason: string,
 ): void {
-  if (!state.members.has(target.id)) return mod(action, target.alias, text);
   const left = action === "kick" ? "kicked" : "banned";
+  if (!isHere(ctx, target)) {
+    mod(action, target.alias, text);
+    if (!state.everyone.has(target.id)) return;
+    return ctx.room.appendIn(state.name, {
+      type: "LEAVE",
+      alias: target.alias,
+      online: String(state.everyone.size - 1),
+      reason: left,
+      text: reason,
+    }, target);
+  }
+  if (!state.members.has(target.id)) return mod(action, target.alias, text);
   leaveRoom(ctx, target, state, left, reason, () => {
     const { alias } = target;
     ctx.router.tellIn(target, state, {
@@ -174,7 +175,7 @@ async function restrict<M extends Moderated>(
   command: Extract<RoomModeratorCommand, { kind: "mute" | "roomban" }>,
 ): Promise<void> {
   const { ctx, actor, state } = act;
-  const target = await present(ctx, command.target);
+  const target = await someone(ctx, state, command.target);
   const ban = command.kind === "roomban";
   state.checkRoomFor(ban ? "bans" : "mutes", limitOf(ctx));
   const added = sanction(state, target, ban ? "ban" : "mute", {
@@ -221,7 +222,7 @@ async function setOperator<M extends Moderated>(
   // An account operator no longer here can still be deopped by name.
   const named = operatorKey({ account: alias, alias });
   const gone = kind === "deop" && state.record.operators.includes(named);
-  const found = gone ? null : await present(ctx, alias);
+  const found = gone ? null : await someone(ctx, state, alias);
   const target = found?.account === null
     ? await anyoneIn(ctx, state, alias)
     : found;
@@ -235,25 +236,21 @@ async function setOperator<M extends Moderated>(
   mod(kind, target?.alias ?? alias);
 }
 
-/** `/invite ALIAS`: it may enter past key and invite-only; it is told so. */
+/**
+ * `/invite ALIAS`: it may enter past key and invite-only; announced as
+ * `MOD invite`, and the invitee's server tells it `INVITE` when that is
+ * handed on (`room_router.ts`), wherever it is connected.
+ */
 async function invite<M extends Moderated>(
-  { ctx, actor, state }: Act<M>,
+  { ctx, actor, state, mod }: Act<M>,
   alias: string,
 ): Promise<void> {
-  const target = await present(ctx, alias);
+  const target = await someone(ctx, state, alias);
   if (!state.record.invites.includes(memberKey(target))) {
     state.checkRoomFor("invites", limitOf(ctx));
-    ctx.router.rooms.grants.invite(state, target);
-    ctx.router.rooms.keeper.changed(state.record);
+    state.record.invites.push(memberKey(target));
   }
-  // Without rooms it could not /join, nor read an INVITE line.
-  if (target.roomsOn) {
-    ctx.room.replies.tell(target, {
-      type: "INVITE",
-      room: state.name,
-      by: actor.alias,
-    });
-  }
+  mod("invite", target.alias);
   ctx.room.replies.tell(actor, {
     type: "INFO",
     text: `${target.alias} is invited to ${state.name}`,
@@ -279,7 +276,7 @@ function register<M extends Moderated>(
 /** Records a room ban or mute of `target` and returns it. */
 function sanction<M extends Moderated>(
   state: RoomState<M>,
-  target: M,
+  target: Target<M>,
   type: "ban" | "mute",
   how: { by: string; reason: string; until: number | null },
 ): Sanction {
@@ -334,64 +331,4 @@ function listRoomBans<M extends Moderated>(
       bans.length === 1 ? "ban" : "bans"
     } in ${state.name}`,
   });
-}
-
-/** The member of this server called `alias`, not a server operator. */
-async function present<M extends Moderated>(
-  ctx: RoomCommandContext<M>,
-  alias: string,
-): Promise<M> {
-  const found = await ctx.room.find(alias);
-  if (found === null || !("here" in found)) {
-    throw new ProtocolError("no-such-alias", `Nobody is called "${alias}"`);
-  }
-  if (found.here.operator) {
-    throw new ProtocolError(
-      "not-permitted",
-      `"${found.here.alias}" is a server operator`,
-    );
-  }
-  return found.here;
-}
-
-/**
- * Whoever is in room `state` as `alias`, on any server (the directory's
- * word, else the replica's), not a server operator.
- */
-async function anyoneIn<M extends Moderated>(
-  ctx: RoomCommandContext<M>,
-  state: RoomState<M>,
-  alias: string,
-): Promise<M | Someone> {
-  const found = await ctx.room.find(alias);
-  const key = aliasKey(alias);
-  const id = [...state.everyone].find(([, a]) => aliasKey(a) === key)?.[0];
-  const target = found === null
-    ? id === undefined ? undefined : {
-      id,
-      alias: state.everyone.get(id)!,
-      account: null,
-      host: "",
-      operator: false,
-    }
-    : "here" in found
-    ? found.here
-    : found.elsewhere;
-  if (target === undefined) {
-    throw new ProtocolError("no-such-alias", `Nobody is called "${alias}"`);
-  }
-  if (target.operator) {
-    throw new ProtocolError(
-      "not-permitted",
-      `"${target.alias}" is a server operator`,
-    );
-  }
-  const here = ctx.router.member(target.id) === target;
-  if (here ? !state.members.has(target.id) : !state.everyone.has(target.id)) {
-    throw new ProtocolError(
-      "not-in-room",
-      `"${target.alias}" is not in ${state.name}`,
-    );
-  }
-  return target;
 }

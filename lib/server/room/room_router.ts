@@ -11,6 +11,7 @@
  * @module
  */
 
+import { aliasKey } from "../../protocol.ts";
 import type { ServerLine } from "../../server_lines.ts";
 import type { Member } from "./member.ts";
 import type { Replies } from "./replies.ts";
@@ -98,8 +99,28 @@ export class RoomRouter<M extends Member> {
     for (const state of this.rooms.apply(event)) {
       const full = this.#toRoom(state, event);
       if (full) (slow ??= []).push(...full);
+      if (line.type === "MOD" && line.action === "invite") {
+        this.#invited(state, line.alias, line.by);
+      }
     }
     return slow;
+  }
+
+  /**
+   * A `MOD invite` was handed on: the invitee, if it is a member of this
+   * server, is told `INVITE` (with `rooms`: without, it could not /join),
+   * and a guest's invitation by alias follows it (`room_grants.ts`).
+   */
+  #invited(state: RoomState<M>, alias: string, by: string): void {
+    const key = aliasKey(alias);
+    for (const member of this.#host.here.values()) {
+      if (aliasKey(member.alias) !== key) continue;
+      this.rooms.grants.invited(state, member);
+      if (member.roomsOn) {
+        this.#host.send(member, { type: "INVITE", room: state.name, by });
+      }
+      return;
+    }
   }
 
   #toRoom(state: RoomState<M>, event: RoomEvent): M[] | undefined {

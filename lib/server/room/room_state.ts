@@ -39,7 +39,9 @@ export function roomSkeleton(name: string): string {
 }
 
 /** The name under which a member is an operator or invited: account or alias. */
-export function memberKey(member: Moderated): string {
+export function memberKey(
+  member: Pick<Moderated, "account" | "alias">,
+): string {
   return (member.account ?? member.alias).toLowerCase();
 }
 
@@ -185,7 +187,7 @@ export class RoomState<M extends Member> {
 
   /** The targets of a room ban of `member`: its account, or its address group. */
   banTargets(
-    member: Moderated,
+    member: Pick<Moderated, "account" | "host">,
   ): { kind: "account" | "address"; target: string }[] {
     if (member.account !== null) {
       return [{ kind: "account", target: member.account }];

@@ -4,7 +4,9 @@
  * cluster's stream does), each server with its own members: the replicas
  * agree on counts, `/who`, `/rooms` and records after concurrent changes;
  * the first creation in the log wins; a room kick decided on one server
- * takes its member out on the other; guests' operator rights go with them
+ * takes its member out on the other, and so do a room ban, a mute, an
+ * operator right and an invite (its `INVITE` reaches the invitee there);
+ * guests' operator rights go with them
  * on both; an empty room expires once, by the log; and a server built
  * later from a snapshot sees what the others see. No sockets, a fake
  * clock.
@@ -90,6 +92,28 @@ function cluster(count = 2, grace = 60_000) {
     });
   const servers = Array.from({ length: count }, () => make());
   return { shared, servers, make };
+}
+
+/**
+ * Makes each server's directory find the members of the others (as a
+ * cluster's does: `{ elsewhere }`, with account and host).
+ */
+function linkDirectories(servers: readonly Server[]): void {
+  const finds = servers.map((s) => s.room.find.bind(s.room));
+  servers.forEach((s, i) => {
+    s.room.find = async (alias) => {
+      for (const [j, find] of finds.entries()) {
+        const found = await find(alias);
+        if (found === null || !("here" in found)) continue;
+        if (j === i) return found;
+        const { id, account, host, operator } = found.here;
+        return {
+          elsewhere: { id, alias: found.here.alias, account, host, operator },
+        };
+      }
+      return null;
+    };
+  });
 }
 
 /** What a server's replica says of a room: its record, who is in it. */
@@ -351,5 +375,127 @@ Deno.test("replica: a room effect is stored and read back as it went; a record t
   assert.equal(
     readEffect("room", JSON.stringify({ ...record, bans: [{}] }), "MOD"),
     null,
+  );
+});
+
+/** amy (account) operates #ops on a; cat (guest) and dan (account) are in it on b. */
+async function remoteRoom(linked = true) {
+  const { servers: [a, b] } = cluster();
+  if (linked) linkDirectories([a!, b!]);
+  const amy = await a!.join("amy", { account: "amy" });
+  const cat = await b!.join("cat");
+  const dan = await b!.join("dan", { account: "dan" });
+  await a!.line(amy, "/join #ops");
+  await b!.line(cat, "/join #ops");
+  await b!.line(dan, "/join #ops");
+  for (const m of [amy, cat, dan]) m.take();
+  return { a: a!, b: b!, amy, cat, dan };
+}
+
+Deno.test("replica: /mute and /unmute of a member on another server hold there", async () => {
+  const { a, b, amy, cat, dan } = await remoteRoom();
+  await a.line(amy, "#ops /mute cat 10m noise");
+  assert.match(cat.take()[0]!, /^#ops MOD mute cat amy /);
+  assert.match(
+    await refusal(() => b.line(cat, "#ops hello")),
+    /^muted You are muted in #ops/,
+  );
+  assert.deepEqual(dan.take().length, 1);
+  await a.line(amy, "#ops /unmute cat");
+  assert.deepEqual(cat.take(), ["#ops MOD unmute cat amy"]);
+  await b.line(cat, "#ops hello");
+  assert.deepEqual(amy.take().slice(-2), [
+    "#ops MOD unmute cat amy",
+    "#ops MSG cat hello",
+  ]);
+  assert.deepEqual(dan.take().at(-1), "#ops MSG cat hello");
+});
+
+Deno.test("replica: /roomban of a member on another server takes it out there and keeps it out", async () => {
+  const { a, b, amy, cat, dan } = await remoteRoom();
+  await a.line(amy, "#ops /roomban cat spam");
+  const got = cat.take();
+  assert.match(got[0]!, /^#ops MOD ban cat amy .*spam/);
+  assert.deepEqual(got.slice(1), [
+    "#ops LEAVE cat 2 banned spam",
+    "CURRENT #lobby",
+  ]);
+  assert.deepEqual(dan.take().at(-1), "#ops LEAVE cat 2 banned spam");
+  for (const s of [a, b]) {
+    assert.deepEqual(view(s, "#ops")!.everyone, ["amy", "dan"]);
+    assert.equal(view(s, "#ops")!.record.bans[0]!.kind, "address");
+  }
+  assert.match(
+    await refusal(() => b.line(cat, "/join #ops")),
+    /^room-banned You are banned from #ops/,
+  );
+  // An account's ban is by account; lifted by name, it may come back.
+  await a.line(amy, "#ops /roomban dan");
+  assert.equal(view(b, "#ops")!.record.bans.at(-1)!.target, "dan");
+  await a.line(amy, "#ops /roomunban dan");
+  await b.line(dan, "/join #ops");
+  assert.deepEqual(view(a, "#ops")!.everyone, ["amy", "dan"]);
+});
+
+Deno.test("replica: /op and /deop of a member on another server: it operates the room there", async () => {
+  const { a, b, amy, cat, dan } = await remoteRoom();
+  await a.line(amy, "#ops /op dan");
+  await a.line(amy, "#ops /op cat");
+  for (const s of [a, b]) {
+    assert.deepEqual(view(s, "#ops")!.record.operators, ["amy", "dan", "~cat"]);
+  }
+  assert.deepEqual(dan.take(), ["#ops MOD op dan amy", "#ops MOD op cat amy"]);
+  await b.line(dan, "#ops /inviteonly on");
+  assert.equal(view(a, "#ops")!.record.inviteOnly, true);
+  await a.line(amy, "#ops /deop dan");
+  assert.equal(
+    await refusal(() => b.line(dan, "#ops /inviteonly off")),
+    "not-operator /inviteonly is for operators of #ops only",
+  );
+  // A guest's right goes with it when it leaves the room, everywhere.
+  await b.line(cat, "/part #ops");
+  for (const s of [a, b]) {
+    assert.deepEqual(view(s, "#ops")!.record.operators, ["amy"]);
+  }
+});
+
+Deno.test("replica: /invite of a member on another server: announced, INVITE reaches it, it may enter", async () => {
+  const { a, b, amy } = await remoteRoom();
+  await a.line(amy, "#ops /inviteonly on");
+  const eve = await b.join("eve");
+  const fay = await b.join("fay", { roomsOn: false });
+  for (const m of [amy, eve]) m.take();
+  await a.line(amy, "#ops /invite eve");
+  assert.deepEqual(amy.take(), [
+    "#ops MOD invite eve amy",
+    "INFO eve is invited to #ops",
+  ]);
+  assert.deepEqual(eve.take(), ["INVITE #ops amy"]);
+  for (const s of [a, b]) {
+    assert.deepEqual(view(s, "#ops")!.record.invites, ["eve"]);
+  }
+  await b.line(eve, "/join #ops");
+  assert.ok(view(a, "#ops")!.everyone.includes("eve"));
+  // Without rooms it gets no INVITE line (it could not /join).
+  fay.take();
+  await a.line(amy, "#ops /invite fay");
+  assert.deepEqual(fay.take(), []);
+  for (const s of [a, b]) {
+    assert.deepEqual(view(s, "#ops")!.record.invites, ["eve", "fay"]);
+  }
+});
+
+Deno.test("replica: without the directory's word, one in the room's replica is still a target", async () => {
+  const { a, b, amy } = await remoteRoom(false);
+  await a.line(amy, "#ops /op cat");
+  assert.deepEqual(view(b, "#ops")!.record.operators, ["amy", "~cat"]);
+  // Its account and address are unknown here: a ban cannot aim at it.
+  assert.equal(
+    await refusal(() => a.line(amy, "#ops /roomban dan")),
+    'no-such-alias Cannot ban "dan": its address is unknown',
+  );
+  assert.equal(
+    await refusal(() => a.line(amy, "#ops /invite nobody")),
+    'no-such-alias Nobody is called "nobody"',
   );
 });

@@ -1,0 +1,83 @@
+/**
+ * Whom a room operator's command aims at: a member of this server, or
+ * someone on another server of the cluster (the directory's word, else the
+ * room's replica's, which knows its id and alias only). Never a server
+ * operator. A command aimed at someone elsewhere changes the room's record
+ * here and announces it; its server enforces it as the event is handed on.
+ *
+ * @module
+ */
+
+import { aliasKey, ProtocolError } from "../../protocol.ts";
+import type { Someone } from "./directory.ts";
+import type { Moderated } from "./moderator.ts";
+import type { RoomCommandContext } from "./room_commands.ts";
+import type { RoomState } from "./room_state.ts";
+
+/** A target: a member of this server, or someone elsewhere. */
+export type Target<M extends Moderated> = M | Someone;
+
+/** Whether `target` is a member of this server (else it is elsewhere). */
+export function isHere<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  target: Target<M>,
+): target is M {
+  return ctx.router.member(target.id) === target;
+}
+
+/**
+ * Whoever is called `alias` on any server (the directory's word, else one
+ * in room `state`'s replica), not a server operator.
+ */
+export async function someone<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  state: RoomState<M>,
+  alias: string,
+): Promise<Target<M>> {
+  const found = await ctx.room.find(alias);
+  const target = found === null
+    ? inReplica(state, alias)
+    : "here" in found
+    ? found.here
+    : found.elsewhere;
+  if (target === undefined) {
+    throw new ProtocolError("no-such-alias", `Nobody is called "${alias}"`);
+  }
+  if (target.operator) {
+    throw new ProtocolError(
+      "not-permitted",
+      `"${target.alias}" is a server operator`,
+    );
+  }
+  return target;
+}
+
+/** Like {@linkcode someone}, and in room `state` (`not-in-room` if not). */
+export async function anyoneIn<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  state: RoomState<M>,
+  alias: string,
+): Promise<Target<M>> {
+  const target = await someone(ctx, state, alias);
+  const here = isHere(ctx, target);
+  if (here ? !state.members.has(target.id) : !state.everyone.has(target.id)) {
+    throw new ProtocolError(
+      "not-in-room",
+      `"${target.alias}" is not in ${state.name}`,
+    );
+  }
+  return target;
+}
+
+/** One in the room's replica called `alias` (account and host unknown). */
+function inReplica<M extends Moderated>(
+  state: RoomState<M>,
+  alias: string,
+): Someone | undefined {
+  const key = aliasKey(alias);
+  for (const [id, held] of state.everyone) {
+    if (aliasKey(held) !== key) continue;
+    return { id, alias: held, account: null, host: "", operator: false };
+  }
+  return undefined;
+}
