@@ -134,6 +134,17 @@ Deno.test("rooms across servers: apart, labelled, counted; a registered room on 
     await enter(dave, "#reg", "s3cret");
     await dave.send("#reg /who");
     assert.equal(await dave.expect(/^#reg WHO /), "#reg WHO 2 dave @opal");
+    // A mute and an invite decided on s0 of members on s1 hold there.
+    await opal.send("#reg /mute dave 10m");
+    await dave.expect(/^#reg MOD mute dave opal /);
+    await dave.send("#reg muted?");
+    await dave.expect(/^ERR muted You are muted in #reg/);
+    await opal.send("#reg /invite bob");
+    await bob.expect(/^INVITE #reg opal$/);
+    await bob.send("/join #reg");
+    await bob.expect(/^CURRENT #reg$/);
+    await bob.send("/part #reg");
+    await bob.expect(/^#reg LEAVE bob /);
     // A busy room trims the stream (--redis-stream-entries 100).
     for (let i = 0; i < 300; i++) await bob.send(`#dev busy ${i}`);
     await bob.expect(/^#dev MSG bob busy 299$/, 30_000);
