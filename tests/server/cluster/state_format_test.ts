@@ -31,6 +31,32 @@ function open(redis: Redis): Promise<RedisLink> {
   });
 }
 
+/** Appends one stream entry as an earlier release wrote it; returns its number. */
+async function addOldEntry(
+  { command, keys }: {
+    command: (args: string[]) => Promise<unknown>;
+    keys: { readonly seq: string; readonly events: string };
+  },
+  origin: string,
+  line: string,
+  fields: string[] = [],
+): Promise<string> {
+  const seq = String(await command(["INCR", keys.seq]));
+  await command([
+    "XADD",
+    keys.events,
+    `${seq}-0`,
+    "t",
+    "0",
+    "o",
+    origin,
+    "l",
+    line,
+    ...fields,
+  ]);
+  return seq;
+}
+
 Deno.test("RedisLink.open() refuses a cluster whose state has a format it does not know", async () => {
   await withTempDir(async (dir) => {
     await using redis = new Redis(dir);
@@ -119,38 +145,20 @@ Deno.test("RedisLink.open() takes over the previous release's state once none of
         "Kicked by opal",
       ];
       for (const [i, line] of old.entries()) {
-        const seq = await command(["INCR", keys.seq]);
-        await command([
-          "XADD",
-          keys.events,
-          `${seq}-0`,
-          "t",
-          "0",
-          "o",
+        await addOldEntry(
+          { command, keys },
           "old/1",
-          "l",
           JSON.stringify(line),
-          "n",
-          notes[i]!,
-        ]);
+          ["n", notes[i]!],
+        );
       }
       // And one this release cannot read: skipped, and logged.
-      const seq = await command(["INCR", keys.seq]);
-      await command([
-        "XADD",
-        keys.events,
-        `${seq}-0`,
-        "t",
-        "0",
-        "o",
+      const seq = await addOldEntry(
+        { command, keys },
         "new/1",
-        "l",
         JSON.stringify(old[1]),
-        "e",
-        "confetti",
-        "v",
-        "[]",
-      ]);
+        ["e", "confetti", "v", "[]"],
+      );
       await three.promise;
       await logged.waitFor(new RegExp(`history-unreadable seq=${seq} `));
       assert.equal(seen.length, 3);
@@ -207,19 +215,8 @@ Deno.test("the release before rooms (format 2) refuses this format; this one wai
         /servers of an earlier release \(state format 2\) are running in it; stop them all/,
     });
     assert.equal(await command(["GET", keys.format]), "2");
-    const seq = await command(["INCR", keys.seq]);
     const said = { type: "MSG", alias: "amy", text: "before rooms" };
-    await command([
-      "XADD",
-      keys.events,
-      `${seq}-0`,
-      "t",
-      "0",
-      "o",
-      "old/1",
-      "l",
-      JSON.stringify(said),
-    ]);
+    await addOldEntry({ command, keys }, "old/1", JSON.stringify(said));
     await command(["ZREM", keys.servers, "old"]);
     const link = await open(redis);
     const roomLog = await RedisLog.open(link, {
@@ -233,18 +230,11 @@ Deno.test("the release before rooms (format 2) refuses this format; this one wai
       const seen = Promise.withResolvers<RoomEvent>();
       roomLog.subscribe((event) => seen.resolve(event));
       // A line of that release, read after the snapshot: no room field.
-      const next = await command(["INCR", keys.seq]);
-      await command([
-        "XADD",
-        keys.events,
-        `${next}-0`,
-        "t",
-        "0",
-        "o",
+      const next = await addOldEntry(
+        { command, keys },
         "old/1",
-        "l",
         JSON.stringify(said),
-      ]);
+      );
       const event = await seen.promise;
       assert.deepEqual([event.seq, event.room, event.line], [
         Number(next),

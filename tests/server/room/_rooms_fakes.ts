@@ -101,14 +101,20 @@ export function server(
     });
     return member;
   };
-  const line = (member: FakeMember, text: string) =>
+  return { clock, room, router, join, line: lineIn(ctx), moderated };
+}
+
+/** Handles a rooms client's line in `ctx()` (room commands only: others throw). */
+export function lineIn(
+  ctx: () => RoomCommandContext<FakeMember>,
+): (member: FakeMember, text: string) => Promise<void> | void {
+  return (member, text) =>
     roomLine(ctx(), member, text, {
       checkMute() {},
       common(command) {
         throw new Error(`not a room command: ${command.kind}`);
       },
     });
-  return { clock, room, router, join, line, moderated };
 }
 
 /** The code of the ProtocolError `fn` throws (or rejects with). */

@@ -16,13 +16,12 @@ import {
   rejoin,
   type RoomCommandContext,
 } from "../../../lib/server/room/room_commands.ts";
-import { roomLine } from "../../../lib/server/room/room_lines.ts";
 import {
   MemoryRoomStore,
   type RoomStore,
 } from "../../../lib/server/room/room_store.ts";
 import { FakeClock } from "../../_fakes.ts";
-import { FakeMember, LIMITS as ROOM_LIMITS } from "./_rooms_fakes.ts";
+import { FakeMember, LIMITS as ROOM_LIMITS, lineIn } from "./_rooms_fakes.ts";
 
 const LIMITS = { ...ROOM_LIMITS, maxRoomEntries: 3 } as const;
 
@@ -61,14 +60,7 @@ function server(store: RoomStore, errors: unknown[] = []) {
     await Promise.resolve();
     return member;
   };
-  const line = (member: FakeMember, text: string) =>
-    roomLine(ctx(), member, text, {
-      checkMute() {},
-      common(command) {
-        throw new Error(`not a room command: ${command.kind}`);
-      },
-    });
-  return { clock, room, router, join, line };
+  return { clock, room, router, join, line: lineIn(ctx) };
 }
 
 /** The code of the ProtocolError `fn` throws (or rejects with). */
