@@ -95,7 +95,7 @@ export class RoomSet<M extends Member> {
   #joining = new Map<string, Set<string>>();
   /** The room of each join's `JOIN` line on its way to the log. */
   #joinLines = new WeakMap<object, string>();
-  /** Guests' rights by alias, kept from outliving them. */
+  /** Invitations of this server's members, by id (`room_grants.ts`). */
   readonly grants = new GuestGrants();
   /** Rooms created this hour, per account or address group. */
   #creations = new HourlyCounts();
@@ -220,9 +220,7 @@ export class RoomSet<M extends Member> {
     this.replica.gone.add(member.id);
     this.keeper.departed(member.id);
     this.#joining.delete(member.id);
-    for (const r of this.grants.departed(member as M & Moderated)) {
-      this.keeper.changed(r);
-    }
+    this.grants.departed(member);
   }
 
   /**

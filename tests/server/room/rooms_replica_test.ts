@@ -471,18 +471,54 @@ Deno.test("replica: /invite of a member on another server: announced, INVITE rea
     "INFO eve is invited to #ops",
   ]);
   assert.deepEqual(eve.take(), ["INVITE #ops amy"]);
-  for (const s of [a, b]) {
-    assert.deepEqual(view(s, "#ops")!.record.invites, ["eve"]);
-  }
   await b.line(eve, "/join #ops");
   assert.ok(view(a, "#ops")!.everyone.includes("eve"));
   // Without rooms it gets no INVITE line (it could not /join).
   fay.take();
   await a.line(amy, "#ops /invite fay");
   assert.deepEqual(fay.take(), []);
+  // An account's invitation is in the record, on every server.
+  const gil = await b.join("gil", { account: "gil" });
+  await a.line(amy, "#ops /invite gil");
   for (const s of [a, b]) {
-    assert.deepEqual(view(s, "#ops")!.record.invites, ["eve", "fay"]);
+    assert.deepEqual(view(s, "#ops")!.record.invites, ["gil"]);
   }
+  await b.line(gil, "/join #ops");
+  assert.ok(view(a, "#ops")!.everyone.includes("gil"));
+});
+
+Deno.test("replica: a guest's invitation is its own server's: in no record, gone when it leaves, never the next holder's of its alias on another server", async () => {
+  const { a, b, amy } = await remoteRoom();
+  await a.line(amy, "#ops /inviteonly on");
+  const eve = await b.join("eve");
+  eve.take();
+  await a.line(amy, "#ops /invite eve");
+  assert.deepEqual(eve.take(), ["INVITE #ops amy"]);
+  for (const s of [a, b]) {
+    assert.deepEqual(view(s, "#ops")!.record.invites, []);
+  }
+  // Renamed, it keeps its invitation; its old alias gets none.
+  await b.room.rename(eve, "eva");
+  const eve2 = await a.join("eve");
+  assert.match(
+    await refusal(() => a.line(eve2, "/join #ops")),
+    /^room-invite-only /,
+  );
+  await b.line(eve, "/join #ops");
+  assert.ok(view(a, "#ops")!.everyone.includes("eva"));
+  // Gone from its server, its alias is taken on the other: not invited.
+  b.room.leave(eve, "quit");
+  a.room.leave(eve2, "quit");
+  const mallory = await a.join("eva");
+  assert.match(
+    await refusal(() => a.line(mallory, "/join #ops")),
+    /^room-invite-only /,
+  );
+  const again = await b.join("eva");
+  assert.match(
+    await refusal(() => b.line(again, "/join #ops")),
+    /^room-invite-only /,
+  );
 });
 
 Deno.test("replica: without the directory's word, one in the room's replica is still a target", async () => {
