@@ -185,3 +185,18 @@ Deno.test("rooms across servers: apart, labelled, counted; a registered room on 
     before: (dir) => addAccount(dir, "s0", "opal"),
   });
 });
+
+Deno.test("a room ban of a guest connected to another server: by its address group, which the cluster's directory knows; it leaves there and cannot come back", async () => {
+  await withCluster(2, async ([s0, s1]) => {
+    using amy = await member(s0!, "amy");
+    using gus = await member(s1!, "gus");
+    await enter(amy, "#r");
+    await enter(gus, "#r");
+    await amy.send("#r /roomban gus 10m spam");
+    await gus.expect(/^#r MOD ban gus amy /);
+    await gus.expect(/^#r LEAVE gus 1 banned spam$/);
+    await amy.expect(/^#r LEAVE gus 1 banned spam$/);
+    await gus.send("/join #r");
+    await gus.expect(/^ERR room-banned You are banned from #r/);
+  }, { args: ARGS });
+});
