@@ -360,6 +360,29 @@ Deno.test("replica: a server built later from a snapshot sees what the others se
   for (const s of [a!, b!]) assert.deepEqual(view(s, "#dev"), view(c, "#dev"));
 });
 
+Deno.test("replica: RoomSet.restart() starts again from a snapshot: rooms it lacks go, its rooms, records, members and last lines come", async () => {
+  const { servers: [a], make } = cluster(1);
+  const amy = await a!.join("amy", { account: "amy" });
+  await a!.line(amy, "/join #dev");
+  await a!.line(amy, "/key sesame");
+  await a!.line(amy, "#dev before");
+  const later = snapshotOf(a!);
+  const c = make();
+  const stale = await c.join("stale");
+  await c.line(stale, "/join #stale");
+  c.room.leave(stale, "quit"); // nobody of c's is left when it restarts
+  assert.ok(c.router.rooms.get("#stale"));
+  c.router.rooms.restart(later);
+  assert.equal(c.router.rooms.get("#stale"), undefined);
+  for (const name of ["#dev", "#lobby"]) {
+    assert.deepEqual(view(c, name), view(a!, name));
+  }
+  assert.deepEqual(
+    c.router.rooms.get("#dev")!.recent.last(5).map((e) => e.line.type),
+    ["MSG"],
+  );
+});
+
 Deno.test("replica: a room effect is stored and read back as it went; a record that is none is refused", () => {
   const { servers: [a] } = cluster(1);
   const record = a!.router.rooms.default.record;
