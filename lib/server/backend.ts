@@ -94,7 +94,11 @@ export async function openRoomBackend(
       log,
     });
     const cluster = new Cluster(link, { ...config, clock, log });
-    const directory = new RedisDirectory<Session>(cluster, log);
+    const directory = new RedisDirectory<Session>(
+      cluster,
+      log,
+      () => roomLog.roomsNow(),
+    );
     const retention = openRetention(store, config, clock, log);
     retention.start();
     return {

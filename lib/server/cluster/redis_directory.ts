@@ -30,6 +30,7 @@ import type {
 } from "../room/directory.ts";
 import type { Member } from "../room/member.ts";
 import type { RoomEvent } from "../room/room_log.ts";
+import type { RoomsSnapshot } from "../room/rooms_snapshot.ts";
 import type { Cluster, ClusterMember } from "./cluster.ts";
 import type { MemberRecord } from "./keys.ts";
 
@@ -91,10 +92,21 @@ export class RedisDirectory<M extends ClusterRoomMember>
    */
   #joins = new Map<string, PendingJoin<M>>();
 
-  /** A directory over `cluster`; {@linkcode start} joins it. */
-  constructor(cluster: DirectoryCluster, log: Logger) {
+  /** The rooms as the cluster keeps them now (read again when lost). */
+  #roomsNow: (() => Promise<RoomsSnapshot>) | undefined;
+
+  /**
+   * A directory over `cluster`; {@linkcode start} joins it. `roomsNow`
+   * reads the rooms again (@default {none: the rooms are kept as they are}).
+   */
+  constructor(
+    cluster: DirectoryCluster,
+    log: Logger,
+    roomsNow?: () => Promise<RoomsSnapshot>,
+  ) {
     this.#cluster = cluster;
     this.#log = log;
+    this.#roomsNow = roomsNow;
   }
 
   attach(host: DirectoryHost<M>): void {
@@ -149,9 +161,16 @@ export class RedisDirectory<M extends ClusterRoomMember>
         this.#log.error("cluster-sync-failed", { error: describeError(error) })
       );
     });
-    cluster.onLost(() =>
-      this.#dismissAll("This server lost touch with the room: join again")
-    );
+    // Counted lost, it may have missed changes trimmed from the stream
+    // meanwhile: its rooms start again from what Redis keeps now.
+    cluster.onLost(() => {
+      this.#dismissAll("This server lost touch with the room: join again");
+      this.#roomsNow?.().then(
+        (snapshot) => this.#room.restartRooms(snapshot),
+        (error) =>
+          this.#log.error("rooms-not-read", { error: describeError(error) }),
+      );
+    });
     await cluster.start((message) => {
       const member = this.#here.get(message.to);
       if (member !== undefined) {

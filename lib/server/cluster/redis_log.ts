@@ -59,8 +59,12 @@ export class RedisLog implements RoomLog {
   #reader: StreamReader;
   #writer: StreamWriter;
   #atStart: RoomsSnapshot | undefined;
+  #link: RedisLink;
+  #options: RedisLogOptions;
 
   private constructor(link: RedisLink, options: RedisLogOptions) {
+    this.#link = link;
+    this.#options = options;
     this.#recent = new RecentEvents(options.keep);
     this.#reader = new StreamReader(link, options, {
       event: (event) => {
@@ -112,6 +116,23 @@ export class RedisLog implements RoomLog {
     const known = new Set(snapshot.records.map((record) => record.name));
     const own = local.filter((record) => !known.has(record.name));
     return { ...snapshot, records: [...snapshot.records, ...own] };
+  }
+
+  /**
+   * The rooms as Redis keeps them now (this server was counted lost, and
+   * what it missed may be trimmed from the stream); reading goes on right
+   * after the last event they include, and the default room's last
+   * messages at hand are theirs.
+   */
+  async roomsNow(): Promise<RoomsSnapshot> {
+    const { log, defaultRoom } = this.#options;
+    const { snapshot, seq } = await readRoomsAtStart(this.#link, log);
+    this.#reader.restartAfter(seq);
+    this.#recent.forgetUpTo(Infinity);
+    for (const event of snapshot.recent.get(defaultRoom) ?? []) {
+      this.#recent.add(event);
+    }
+    return snapshot;
   }
 
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {

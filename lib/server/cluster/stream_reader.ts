@@ -79,9 +79,17 @@ export class StreamReader {
 
   /** The stream starts again from 1, and so does reading it. */
   reset(): void {
+    this.restartAfter(0);
+  }
+
+  /**
+   * Reading goes on after entry `seq` (a read asked before is dropped):
+   * the rooms were read again up to it.
+   */
+  restartAfter(seq: number): void {
     this.#generation++;
-    this.#lastId = "0-0";
-    this.#handedOn = 0;
+    this.#lastId = `${seq}-0`;
+    this.#handedOn = seq;
   }
 
   /** Stops reading at once; resolves once the last read is over. */

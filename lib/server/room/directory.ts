@@ -17,6 +17,7 @@ import type { LeaveReason, ServerLine } from "../../server_lines.ts";
 import { aliasSkeleton } from "../../text.ts";
 import type { Member } from "./member.ts";
 import type { AppendOutcome, RoomEvent, RoomLine } from "./room_log.ts";
+import type { RoomsSnapshot } from "./rooms_snapshot.ts";
 
 /** Someone in the room, here or on another server. */
 export interface Someone {
@@ -55,6 +56,8 @@ export interface DirectoryHost<M extends Member> {
   members(): Iterable<M>;
   /** The shared state was lost (Redis wiped): the rooms forget everyone. */
   forgetEveryone(): void;
+  /** The rooms start again from `snapshot` (nobody of this server in them). */
+  restartRooms(snapshot: RoomsSnapshot): void;
 }
 
 /** Options of {@linkcode Directory.claim}. */

@@ -127,6 +127,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
           : this.dismiss(member, reason, text),
       members: () => this.here.values(),
       forgetEveryone: () => this.router.rooms.replica.forgetEveryone(),
+      restartRooms: (snapshot) => this.router.rooms.restart(snapshot),
     });
   }
 

@@ -1,20 +1,21 @@
 /**
- * What the rooms grant and count by name, kept from outliving its holder:
- * a guest operates a room and is invited to one by its alias, so its rights
- * follow its renames and go when it leaves (never to the next holder of the
- * alias); and what is counted an hour (room creations) is counted per
- * account, or per guest address group, and forgotten after the hour.
+ * What the rooms grant and count, kept from outliving its holder: an
+ * invitation of a member of this server is kept here by its member id
+ * (an account's is in the room's record too), so a guest's follows its
+ * renames and goes when it leaves, and never reaches the next holder of
+ * its alias on any server; and what is counted an hour (room creations)
+ * is counted per account, or per guest address group, and forgotten after
+ * the hour.
  *
  * @module
  */
 
 import { addressGroup } from "../../address.ts";
 import type { Moderated } from "./moderator.ts";
-import type { RoomRecord } from "./room_record.ts";
 
-/** A room as far as grants go: its record. */
+/** A room as far as grants go: who of this server was invited to it. */
 interface Granting {
-  readonly record: RoomRecord;
+  readonly invitedHere: Set<string>;
 }
 
 const HOUR_MS = 3_600_000;
@@ -47,54 +48,26 @@ export class HourlyCounts {
   }
 }
 
-/** A connected guest's grants by alias: rooms it operates or is invited to. */
+/**
+ * The invitations of this server's members, by member id: kept only while
+ * the member is connected here (no other server, and no store, has them).
+ */
 export class GuestGrants {
-  /** The rooms each guest is invited to, by member id. */
+  /** The rooms each member is invited to, by member id. */
   #invited = new Map<string, Set<Granting>>();
 
-  /**
-   * `member` of this server was invited to `state` (its `MOD invite` handed
-   * on): a guest's invitation by alias follows it while it is here.
-   */
-  invited(
-    state: Granting,
-    member: { readonly id: string; readonly account?: string | null },
-  ): void {
-    if (member.account !== null) return;
+  /** `member` of this server was invited to `state` (its `MOD invite` handed on). */
+  invited(state: Granting, member: { readonly id: string }): void {
+    state.invitedHere.add(member.id);
     const rooms = this.#invited.get(member.id) ?? new Set();
     this.#invited.set(member.id, rooms.add(state));
   }
 
-  /**
-   * A guest renamed: its invitations go along (its operator rights are the
-   * replica's to rename, `room_replica.ts`).
-   */
-  renamed(
-    member: { readonly id?: string; readonly account?: string | null },
-    from: string,
-    to: string,
-  ): void {
-    if (member.account !== null) return;
-    for (const state of this.#invited.get(member.id ?? "") ?? []) {
-      rename(state.record.invites, from.toLowerCase(), to.toLowerCase());
-    }
-  }
-
-  /** A guest left the server: its invitations go with it (their rooms returned). */
-  departed(member: Moderated): RoomRecord[] {
-    const rooms = [...this.#invited.get(member.id) ?? []];
-    for (const state of rooms) {
-      rename(state.record.invites, member.alias.toLowerCase(), null);
+  /** `member` left the server: its invitations go with it. */
+  departed(member: { readonly id: string }): void {
+    for (const state of this.#invited.get(member.id) ?? []) {
+      state.invitedHere.delete(member.id);
     }
     this.#invited.delete(member.id);
-    return rooms.map((state) => state.record);
   }
-}
-
-/** Renames `from` to `to` in a list of keys (null: takes it out). */
-function rename(names: string[], from: string, to: string | null): void {
-  const at = names.indexOf(from);
-  if (at === -1) return;
-  if (to === null) names.splice(at, 1);
-  else names[at] = to;
 }

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { ProtocolError } from "../../protocol.ts";
+import { aliasKey, ProtocolError } from "../../protocol.ts";
 import type { Command } from "../../commands.ts";
 import { describeSanction, type Sanction } from "../access/moderation.ts";
 import type { Moderated } from "./moderator.ts";
@@ -22,7 +22,7 @@ import {
   type RoomCommandContext,
   roomEffect,
 } from "./room_commands.ts";
-import { memberKey, type RoomState } from "./room_state.ts";
+import type { RoomState } from "./room_state.ts";
 import { hashRoomKey, operatorKey } from "./room_record.ts";
 import { anyoneIn, isHere, someone, type Target } from "./room_targets.ts";
 
@@ -239,16 +239,19 @@ async function setOperator<M extends Moderated>(
 /**
  * `/invite ALIAS`: it may enter past key and invite-only; announced as
  * `MOD invite`, and the invitee's server tells it `INVITE` when that is
- * handed on (`room_router.ts`), wherever it is connected.
+ * handed on (`room_router.ts`), wherever it is connected. An account is
+ * invited in the record (kept, everywhere); anyone else by its own server
+ * only, by member id, while it stays connected (`room_grants.ts`).
  */
 async function invite<M extends Moderated>(
   { ctx, actor, state, mod }: Act<M>,
   alias: string,
 ): Promise<void> {
   const target = await someone(ctx, state, alias);
-  if (!state.record.invites.includes(memberKey(target))) {
+  const account = target.account === null ? null : aliasKey(target.account);
+  if (account !== null && !state.record.invites.includes(account)) {
     state.checkRoomFor("invites", limitOf(ctx));
-    state.record.invites.push(memberKey(target));
+    state.record.invites.push(account);
   }
   mod("invite", target.alias);
   ctx.room.replies.tell(actor, {

@@ -87,6 +87,11 @@ export interface EnterOptions {
    */
   readonly member?: boolean;
   /**
+   * It was invited while connected to this server (kept by its member id,
+   * not in the record: a guest's invitation). @default {false}
+   */
+  readonly invited?: boolean;
+  /**
    * Checks the key under limits (`Gate`: wrong keys count as failed
    * logins, and past the limit it throws instead of answering); only a key
    * the room needs from `who` is checked. @default {no limits}
@@ -164,10 +169,13 @@ export function storedRecord(record: RoomRecord): RoomRecord {
   };
 }
 
-/** Whether `who` was invited, by account or by alias. */
+/**
+ * Whether `who` was invited by its account (the record lists accounts: a
+ * guest's invitation is its own server's, by member id, never the next
+ * holder's of its alias on any server).
+ */
 export function isInvited(record: RoomRecord, who: Entrant): boolean {
-  return record.invites.includes(aliasKey(who.alias)) ||
-    (who.account !== null && record.invites.includes(aliasKey(who.account)));
+  return who.account !== null && record.invites.includes(aliasKey(who.account));
 }
 
 /** Options of {@linkcode sanctionFor}. */
@@ -231,7 +239,10 @@ export function mayEnter(
   if (sanctionFor(record, who, query) !== null) {
     return "room-banned";
   }
-  if (options.member || isRoomOperator(record, who) || isInvited(record, who)) {
+  if (
+    options.member || options.invited || isRoomOperator(record, who) ||
+    isInvited(record, who)
+  ) {
     return "ok";
   }
   if (record.inviteOnly) return "room-invite-only";

@@ -91,11 +91,6 @@ export class RoomRouter<M extends Member> {
   fanOut(event: RoomEvent): M[] | undefined {
     let slow: M[] | undefined;
     const { line } = event;
-    if (line.type === "NICK" && event.room === undefined) {
-      // A guest's invitations by alias follow its rename (`room_grants.ts`).
-      const member = this.#host.here.get(event.origin);
-      if (member) this.rooms.grants.renamed(member, line.alias, line.newAlias);
-    }
     for (const state of this.rooms.apply(event)) {
       const full = this.#toRoom(state, event);
       if (full) (slow ??= []).push(...full);
@@ -109,7 +104,7 @@ export class RoomRouter<M extends Member> {
   /**
    * A `MOD invite` was handed on: the invitee, if it is a member of this
    * server, is told `INVITE` (with `rooms`: without, it could not /join),
-   * and a guest's invitation by alias follows it (`room_grants.ts`).
+   * and its invitation is kept here by its id (`room_grants.ts`).
    */
   #invited(state: RoomState<M>, alias: string, by: string): void {
     const key = aliasKey(alias);

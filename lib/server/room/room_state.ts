@@ -38,13 +38,6 @@ export function roomSkeleton(name: string): string {
   return aliasSkeleton(name.slice(1).replace(/[_-]/g, ""));
 }
 
-/** The name under which a member is an operator or invited: account or alias. */
-export function memberKey(
-  member: Pick<Moderated, "account" | "alias">,
-): string {
-  return (member.account ?? member.alias).toLowerCase();
-}
-
 /** A member as the rules of `room_record.ts` see it. */
 export function entrant(member: Moderated): Entrant {
   return {
@@ -71,6 +64,11 @@ export class RoomState<M extends Member> {
    * whose `JOIN` is not handed on yet (another server's may come first).
    */
   confirmed = true;
+  /**
+   * Members of this server invited while connected (by id: a guest's
+   * invitation, kept here, never in the record; `room_grants.ts`).
+   */
+  readonly invitedHere = new Set<string>();
   readonly fan: FanOut<M>;
   readonly recent: RecentEvents;
   /** Timer that removes it once empty for the grace (temporary rooms). */
@@ -107,9 +105,10 @@ export class RoomState<M extends Member> {
     }
   }
 
-  /** Whether `member` was invited. */
+  /** Whether `member` was invited (its account, or it while here). */
   invited(member: Moderated): boolean {
-    return isInvited(this.record, entrant(member));
+    return this.invitedHere.has(member.id) ||
+      isInvited(this.record, entrant(member));
   }
 
   /** The room ban in force on `member`, if any (expired ones forgotten). */
@@ -152,6 +151,7 @@ export class RoomState<M extends Member> {
       ...options,
       key: key || undefined, // "": none given
       member: rejoin,
+      invited: this.invitedHere.has(member.id),
     });
     if (entry === "ok") return;
     const { name } = this;

@@ -95,7 +95,7 @@ export class RoomSet<M extends Member> {
   #joining = new Map<string, Set<string>>();
   /** The room of each join's `JOIN` line on its way to the log. */
   #joinLines = new WeakMap<object, string>();
-  /** Guests' rights by alias, kept from outliving them. */
+  /** Invitations of this server's members, by id (`room_grants.ts`). */
   readonly grants = new GuestGrants();
   /** Rooms created this hour, per account or address group. */
   #creations = new HourlyCounts();
@@ -154,6 +154,18 @@ export class RoomSet<M extends Member> {
     }
   }
 
+  /** Starts again from `snapshot` (this server was counted lost). */
+  restart(snapshot: RoomsSnapshot): void {
+    this.replica.forgetEveryone();
+    for (const state of this.#rooms.values()) this.replica.stop(state);
+    const { name, everyone, recent } = this.default;
+    everyone.clear();
+    recent.forgetUpTo(Infinity);
+    this.#rooms = new Map([[name, this.default]]);
+    this.#skeletons = new Map([[roomSkeleton(name), name]]);
+    this.#start(snapshot);
+  }
+
   /** Every room, in no order. */
   all(): IterableIterator<RoomState<M>> {
     return this.#rooms.values();
@@ -198,10 +210,7 @@ export class RoomSet<M extends Member> {
     if (entry) entry.current = name;
   }
 
-  /**
-   * The member entered the server (its `JOIN` is being handed on): it is
-   * in the default room.
-   */
+  /** The member entered the server (its `JOIN` handed on): the default room. */
   enterServer(member: M): void {
     this.#addMember(this.default, member);
     this.replica.enter(this.default, member.id, member.alias);
@@ -220,15 +229,10 @@ export class RoomSet<M extends Member> {
     this.replica.gone.add(member.id);
     this.keeper.departed(member.id);
     this.#joining.delete(member.id);
-    for (const r of this.grants.departed(member as M & Moderated)) {
-      this.keeper.changed(r);
-    }
+    this.grants.departed(member);
   }
 
-  /**
-   * Applies a handed-on event to the replica (before anyone gets it) and
-   * returns the rooms it goes to.
-   */
+  /** Applies a handed-on event to the replica; returns the rooms it goes to. */
   apply(event: RoomEvent): RoomState<M>[] {
     return this.replica.apply(event);
   }
@@ -265,10 +269,7 @@ export class RoomSet<M extends Member> {
     return state;
   }
 
-  /**
-   * Whether a join of `member` is on its way to the log: its next lines
-   * wait for it (they may be for that room, or go to it as the current one).
-   */
+  /** Whether a join of `member` is on its way to the log (its lines wait). */
   joining(member: M): boolean {
     return this.#joining.has(member.id);
   }

@@ -185,3 +185,63 @@ Deno.test("rooms across servers: apart, labelled, counted; a registered room on 
     before: (dir) => addAccount(dir, "s0", "opal"),
   });
 });
+
+Deno.test("a room ban of a guest connected to another server: by its address group, which the cluster's directory knows; it leaves there and cannot come back", async () => {
+  await withCluster(2, async ([s0, s1]) => {
+    using amy = await member(s0!, "amy");
+    using gus = await member(s1!, "gus");
+    await enter(amy, "#r");
+    await enter(gus, "#r");
+    await amy.send("#r /roomban gus 10m spam");
+    await gus.expect(/^#r MOD ban gus amy /);
+    await gus.expect(/^#r LEAVE gus 1 banned spam$/);
+    await amy.expect(/^#r LEAVE gus 1 banned spam$/);
+    await gus.send("/join #r");
+    await gus.expect(/^ERR room-banned You are banned from #r/);
+  }, { args: ARGS });
+});
+
+/** Fast heartbeats (`cluster_test.ts`'s FAST), with {@linkcode ARGS}. */
+const LOST_FAST = [
+  ...ARGS,
+  "--redis-timeout",
+  "0.3",
+  "--redis-retry",
+  "1.5",
+  "--heartbeat",
+  "0.2",
+  "--lost-after",
+  "1",
+];
+
+Deno.test("a server counted lost while the stream was trimmed past it starts its rooms again from Redis's snapshot when it is back", async () => {
+  await withCluster(2, async ([s0, s1]) => {
+    using amy = await member(s0!, "amy");
+    using gus = await member(s1!, "gus");
+    await amy.expect(/^#lobby JOIN gus 2$/);
+    s1!.child.kill("SIGSTOP");
+    try {
+      await amy.expect(/^#lobby LEAVE gus 1 server-lost/, 10_000);
+      // Changed while s1 was away, past what the stream keeps (100).
+      await enter(amy, "#new");
+      await amy.send("#new /key s3cret");
+      await amy.expect(/^#new MOD key - amy on$/);
+      for (let i = 0; i < 150; i++) await amy.send(`#lobby busy ${i}`);
+      await amy.expect(/^#lobby MSG amy busy 149$/, 30_000);
+    } finally {
+      s1!.child.kill("SIGCONT");
+    }
+    assert.match(
+      (await gus.readToEnd()).find((l) => l.startsWith("BYE")) ?? "",
+      /^BYE server-lost /,
+    );
+    using eve = await member(s1!, "eve");
+    assert.deepEqual(await rooms(eve), ["#lobby 2 m", "#new 1 k"]);
+    await eve.send("#lobby /who");
+    assert.equal(await eve.expect(/^#lobby WHO /), "#lobby WHO 2 amy eve");
+    await eve.send("/join #new");
+    await eve.expect(/^ERR room-key /);
+    await enter(eve, "#new", "s3cret");
+    await amy.expect(/^#new JOIN eve 2$/);
+  }, { args: LOST_FAST });
+});

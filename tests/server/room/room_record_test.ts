@@ -135,7 +135,7 @@ Deno.test("mayEnter() asks for the key: none or a wrong one is room-key, the rig
   assert.equal(mayEnter(room(), guest("bob"), { nowMs: 0, key: "x" }), "ok");
 });
 
-Deno.test("mayEnter(): invite-only keeps out the uninvited even with the key; the invited, by alias or account, pass key and invite", () => {
+Deno.test("mayEnter(): invite-only keeps out the uninvited even with the key; the invited, by account or here by id, pass key and invite", () => {
   const record = room({
     inviteOnly: true,
     keyHash: hashRoomKey("s3cret"),
@@ -143,7 +143,15 @@ Deno.test("mayEnter(): invite-only keeps out the uninvited even with the key; th
   });
   const at = { nowMs: 0, key: "s3cret" };
   assert.equal(mayEnter(record, guest("bob"), at), "room-invite-only");
-  assert.equal(mayEnter(record, guest("Dave"), { nowMs: 0 }), "ok");
+  assert.equal(
+    mayEnter(record, guest("Dave"), { nowMs: 0 }),
+    "room-invite-only",
+    "the record's invitations are accounts', never a guest's alias",
+  );
+  assert.equal(
+    mayEnter(record, guest("bob"), { nowMs: 0, invited: true }),
+    "ok",
+  );
   const erin = { ...member("Erin"), alias: "erin-phone" };
   assert.equal(mayEnter(record, erin, { nowMs: 0 }), "ok");
   assert.equal(

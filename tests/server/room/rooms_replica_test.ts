@@ -360,6 +360,29 @@ Deno.test("replica: a server built later from a snapshot sees what the others se
   for (const s of [a!, b!]) assert.deepEqual(view(s, "#dev"), view(c, "#dev"));
 });
 
+Deno.test("replica: RoomSet.restart() starts again from a snapshot: rooms it lacks go, its rooms, records, members and last lines come", async () => {
+  const { servers: [a], make } = cluster(1);
+  const amy = await a!.join("amy", { account: "amy" });
+  await a!.line(amy, "/join #dev");
+  await a!.line(amy, "/key sesame");
+  await a!.line(amy, "#dev before");
+  const later = snapshotOf(a!);
+  const c = make();
+  const stale = await c.join("stale");
+  await c.line(stale, "/join #stale");
+  c.room.leave(stale, "quit"); // nobody of c's is left when it restarts
+  assert.ok(c.router.rooms.get("#stale"));
+  c.router.rooms.restart(later);
+  assert.equal(c.router.rooms.get("#stale"), undefined);
+  for (const name of ["#dev", "#lobby"]) {
+    assert.deepEqual(view(c, name), view(a!, name));
+  }
+  assert.deepEqual(
+    c.router.rooms.get("#dev")!.recent.last(5).map((e) => e.line.type),
+    ["MSG"],
+  );
+});
+
 Deno.test("replica: a room effect is stored and read back as it went; a record that is none is refused", () => {
   const { servers: [a] } = cluster(1);
   const record = a!.router.rooms.default.record;
@@ -471,18 +494,54 @@ Deno.test("replica: /invite of a member on another server: announced, INVITE rea
     "INFO eve is invited to #ops",
   ]);
   assert.deepEqual(eve.take(), ["INVITE #ops amy"]);
-  for (const s of [a, b]) {
-    assert.deepEqual(view(s, "#ops")!.record.invites, ["eve"]);
-  }
   await b.line(eve, "/join #ops");
   assert.ok(view(a, "#ops")!.everyone.includes("eve"));
   // Without rooms it gets no INVITE line (it could not /join).
   fay.take();
   await a.line(amy, "#ops /invite fay");
   assert.deepEqual(fay.take(), []);
+  // An account's invitation is in the record, on every server.
+  const gil = await b.join("gil", { account: "gil" });
+  await a.line(amy, "#ops /invite gil");
   for (const s of [a, b]) {
-    assert.deepEqual(view(s, "#ops")!.record.invites, ["eve", "fay"]);
+    assert.deepEqual(view(s, "#ops")!.record.invites, ["gil"]);
   }
+  await b.line(gil, "/join #ops");
+  assert.ok(view(a, "#ops")!.everyone.includes("gil"));
+});
+
+Deno.test("replica: a guest's invitation is its own server's: in no record, gone when it leaves, never the next holder's of its alias on another server", async () => {
+  const { a, b, amy } = await remoteRoom();
+  await a.line(amy, "#ops /inviteonly on");
+  const eve = await b.join("eve");
+  eve.take();
+  await a.line(amy, "#ops /invite eve");
+  assert.deepEqual(eve.take(), ["INVITE #ops amy"]);
+  for (const s of [a, b]) {
+    assert.deepEqual(view(s, "#ops")!.record.invites, []);
+  }
+  // Renamed, it keeps its invitation; its old alias gets none.
+  await b.room.rename(eve, "eva");
+  const eve2 = await a.join("eve");
+  assert.match(
+    await refusal(() => a.line(eve2, "/join #ops")),
+    /^room-invite-only /,
+  );
+  await b.line(eve, "/join #ops");
+  assert.ok(view(a, "#ops")!.everyone.includes("eva"));
+  // Gone from its server, its alias is taken on the other: not invited.
+  b.room.leave(eve, "quit");
+  a.room.leave(eve2, "quit");
+  const mallory = await a.join("eva");
+  assert.match(
+    await refusal(() => a.line(mallory, "/join #ops")),
+    /^room-invite-only /,
+  );
+  const again = await b.join("eva");
+  assert.match(
+    await refusal(() => b.line(again, "/join #ops")),
+    /^room-invite-only /,
+  );
 });
 
 Deno.test("replica: without the directory's word, one in the room's replica is still a target", async () => {
