@@ -19,7 +19,7 @@ import {
   writeTestCertificates,
 } from "../../_helpers.ts";
 
-const ACCOUNTS = ["opal", "bob", "carol", "mallory", "erin"];
+const ACCOUNTS = ["opal", "bob", "carol", "mallory", "erin", "dave"];
 
 /** Connects with `/cap rooms` as `alias` (logged in when it is an account). */
 async function roomsClient(
@@ -76,6 +76,10 @@ async function firstRun(port: number, ca: string): Promise<void> {
   await ask(opal, "#ops /inviteonly on", /^#ops MOD invite-only /);
   await ask(opal, "#ops /invite dave", /^INFO dave is invited to #ops$/);
   await dave.expect(/^INVITE #ops opal$/);
+  // A guest's invitation is its connection's: it does not outlive it.
+  using gus = await roomsClient(port, ca, "gus");
+  await ask(opal, "#ops /invite gus", /^INFO gus is invited to #ops$/);
+  await gus.expect(/^INVITE #ops opal$/);
   await ask(bob, "#ops still here", /^#ops MSG bob still here$/);
 }
 
@@ -97,11 +101,14 @@ async function secondRun(port: number, ca: string): Promise<void> {
   using erin = await roomsClient(port, ca, "erin");
   await erin.expect(/^#ops JOIN erin 2$/);
   await ask(erin, "#ops hello?", /^ERR muted You are muted in #ops by opal/);
-  // Invite-only: a stranger with the key is refused, the invited guest not.
+  // Invite-only: a stranger with the key is refused, the invited account
+  // not, the invited guest (gone since) too.
   using zed = await roomsClient(port, ca, "zed");
   await ask(zed, "/join #ops s3cret", /^ERR room-invite-only /);
   using dave = await roomsClient(port, ca, "dave");
   await ask(dave, "/join #ops", /^CURRENT #ops$/);
+  using gus = await roomsClient(port, ca, "gus");
+  await ask(gus, "/join #ops s3cret", /^ERR room-invite-only /);
   // The banned account is still banned.
   using mallory = await roomsClient(port, ca, "mallory");
   await ask(mallory, "/join #ops s3cret", /^ERR room-banned /);
