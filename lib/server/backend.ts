@@ -23,6 +23,8 @@ import { SqliteRoomStore } from "./storage/room_table.ts";
 import type { Session } from "./room/session.ts";
 import { Retention } from "./storage/retention.ts";
 import { SqliteLog } from "./storage/sqlite_log.ts";
+import { IndexSearch } from "./storage/indexer.ts";
+import { NO_SEARCH, type Search } from "./room/search.ts";
 import type { Store } from "./storage/store.ts";
 
 /**
@@ -41,6 +43,12 @@ export interface RoomBackend {
    * backend; the server stops it at shutdown.
    */
   readonly retention: Retention;
+  /**
+   * What `/search` finds with: the data directory's full-text index, fed
+   * by every event handed on here (none without history). The server
+   * closes it at shutdown.
+   */
+  readonly search: Search;
   /** Where its name shows in the `listening` log line; null: nowhere. */
   readonly label: string | null;
   /**
@@ -96,12 +104,21 @@ export async function openRoomBackend(
     const cluster = new Cluster(link, { ...config, clock, log });
     const directory = new RedisDirectory<Session>(cluster, log);
     const retention = openRetention(store, config, clock, log);
+    // The index holds the stream's numbers, not the database's: it keeps
+    // itself to retention's bounds.
+    const search = openSearch(store, config, {
+      clock,
+      log,
+      retention,
+      ownBounds: true,
+    });
     retention.start();
     return {
       log: roomLog,
       directory,
       idPrefix: `${cluster.server}/`,
       retention,
+      search,
       label: `${config.cluster}@${redact(config.redis)}/${cluster.server}`,
       // The rooms as Redis keeps them, with the registered rooms only
       // this server kept.
@@ -112,6 +129,7 @@ export async function openRoomBackend(
       start: (moderation, take) => directory.start(moderation, take),
       async close() {
         retention.stop();
+        search.close();
         await roomLog.close();
         await cluster.stop();
         await link.close();
@@ -137,17 +155,25 @@ export function localBackend(
 ): RoomBackend {
   const retention = openRetention(store, config, clock, log);
   const roomLog = openRoomLog(store, config, { clock, log, retention });
-  retention.start(); // once the log listens to it
+  const search = openSearch(store, config, {
+    clock,
+    log,
+    retention,
+    ownBounds: false,
+  });
+  retention.start(); // once the log and the index listen to it
   return {
     log: roomLog,
     directory: new LocalDirectory<Session>(),
     idPrefix: "",
     retention,
+    search,
     label: null,
     roomsAtStart: () => localRoomsAtStart(store, config, true),
     start: () => Promise.resolve(),
     close: () => {
       retention.stop();
+      search.close();
       return Promise.resolve();
     },
   };
@@ -195,6 +221,46 @@ function openRetention(
         error: describeError(error),
       }),
   });
+}
+
+/**
+ * The search of a server that keeps history (none with `--history 0` or
+ * `--durability memory`: `ERR no-history`): the data directory's index,
+ * fed by what is handed on. Retention deletes from it what it deletes
+ * from the database; with `ownBounds` (a cluster's index, numbered as the
+ * stream and not as the database) it keeps itself to the same bounds.
+ */
+function openSearch(
+  store: Store,
+  config: ServerConfig,
+  { clock, log, retention, ownBounds }: {
+    clock: Clock;
+    log: Logger;
+    retention: Retention;
+    ownBounds: boolean;
+  },
+): Search {
+  if (config.history === 0 || config.durability === "memory") return NO_SEARCH;
+  const search = new IndexSearch(store.db, {
+    clock,
+    onError: (error) =>
+      log.error("history-failed", {
+        what: "search-index",
+        error: describeError(error),
+      }),
+  });
+  const { index } = search;
+  if (!ownBounds) retention.onDelete((seqs) => index.delete(seqs));
+  else {
+    retention.alsoTrim(() =>
+      index.trim({
+        keepRows: config.historyKeepRows,
+        keepDays: config.historyKeepDays,
+        now: clock.now(),
+      })
+    );
+  }
+  return search;
 }
 
 function openRoomLog(

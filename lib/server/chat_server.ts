@@ -140,6 +140,7 @@ export class ChatServer implements AsyncDisposable {
       gate,
       // Unique on every server: a shared log names members by id.
       nextId: () => `${backend.idPrefix}${++this.#ids}`,
+      search: backend.search,
     };
     this.#door = new TlsDoor(listener, {
       config,
@@ -178,6 +179,7 @@ export class ChatServer implements AsyncDisposable {
    * last, even when two operators acted at once.
    */
   #carryOut(event: RoomEvent): void {
+    this.#backend.search.heard(event);
     const { effect } = event;
     if (effect?.kind === "topic") this.gate.moderation.setTopic(effect.topic);
     if (effect?.kind === "sanctions") this.#takeSanctions(effect.sanctions);
@@ -240,6 +242,7 @@ export class ChatServer implements AsyncDisposable {
     this.room.close();
     await this.#roomLog.close();
     this.#backend.retention.stop();
+    this.#backend.search.close();
     this.#ownStore?.close();
     const { room } = this;
     this.#log.info("shutdown", {

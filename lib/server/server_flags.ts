@@ -121,6 +121,18 @@ export const SERVER_FLAGS = {
     help:
       "Longest a message waits in the journal before the database has it (what the history tool sees)",
   },
+  "search-results": {
+    type: "string",
+    value: "N",
+    default: "50",
+    help: "Lines one /search answers at most, newest first",
+  },
+  "search-rate": {
+    type: "string",
+    value: "N",
+    default: "10",
+    help: "Searches one member may make a minute",
+  },
   redis: {
     type: "string",
     value: "URL",
