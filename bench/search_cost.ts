@@ -90,11 +90,9 @@ export async function main(args: string[]): Promise<number> {
     store.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     const bytes = (await Deno.stat(`${dir}/chat.db`)).size;
     console.log(
-      `search index: ${total} messages indexed in ${
-        indexS.toFixed(1)
-      } s (${Math.round(total / indexS)}/s), database ${
-        (bytes / 2 ** 20).toFixed(0)
-      } MiB`,
+      `search index: ${total} messages indexed in ${indexS.toFixed(1)} s (${
+        Math.round(total / indexS)
+      }/s), database ${(bytes / 2 ** 20).toFixed(0)} MiB`,
     );
     const member = ["", "#r0", "#r1", "#quiet"];
     const queries: [string, string[], string[]][] = [

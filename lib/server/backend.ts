@@ -103,15 +103,7 @@ export async function openRoomBackend(
     });
     const cluster = new Cluster(link, { ...config, clock, log });
     const directory = new RedisDirectory<Session>(cluster, log);
-    const retention = openRetention(store, config, clock, log);
-    // The index holds the stream's numbers, not the database's: it keeps
-    // itself to retention's bounds.
-    const search = openSearch(store, config, {
-      clock,
-      log,
-      retention,
-      ownBounds: true,
-    });
+    const { retention, search } = kept(store, config, clock, log, true);
     retention.start();
     return {
       log: roomLog,
@@ -129,7 +121,6 @@ export async function openRoomBackend(
       start: (moderation, take) => directory.start(moderation, take),
       async close() {
         retention.stop();
-        search.close();
         await roomLog.close();
         await cluster.stop();
         await link.close();
@@ -153,14 +144,8 @@ export function localBackend(
   clock: Clock,
   log: Logger,
 ): RoomBackend {
-  const retention = openRetention(store, config, clock, log);
+  const { retention, search } = kept(store, config, clock, log, false);
   const roomLog = openRoomLog(store, config, { clock, log, retention });
-  const search = openSearch(store, config, {
-    clock,
-    log,
-    retention,
-    ownBounds: false,
-  });
   retention.start(); // once the log and the index listen to it
   return {
     log: roomLog,
@@ -173,7 +158,6 @@ export function localBackend(
     start: () => Promise.resolve(),
     close: () => {
       retention.stop();
-      search.close();
       return Promise.resolve();
     },
   };
@@ -221,6 +205,28 @@ function openRetention(
         error: describeError(error),
       }),
   });
+}
+
+/**
+ * Retention on the data directory, and the search over its index (whose
+ * bounds are its own with `ownBounds`: a cluster's, numbered as the
+ * stream, not as the database).
+ */
+function kept(
+  store: Store,
+  config: ServerConfig,
+  clock: Clock,
+  log: Logger,
+  ownBounds: boolean,
+): { retention: Retention; search: Search } {
+  const retention = openRetention(store, config, clock, log);
+  const search = openSearch(store, config, {
+    clock,
+    log,
+    retention,
+    ownBounds,
+  });
+  return { retention, search };
 }
 
 /**

@@ -118,9 +118,8 @@ export class ChatServer implements AsyncDisposable {
       historyBytes: config.queueBytes / 2,
       clock: this.#clock,
       stallMs: config.stallTimeoutMs,
-      // With a queue at its watermark (half the limit), what the log then
-      // hands on at once (even three bytes a character) and a new arena
-      // chunk (an eighth) still fit under the limit.
+      // A queue at its watermark (half), what the log then hands on at once
+      // (3 bytes a character) and a new arena chunk (1/8) fit the limit.
       backlogBytes: config.queueBytes / 16,
       onLeave: (session, reason) =>
         log.info("leave", {
