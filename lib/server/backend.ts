@@ -18,10 +18,10 @@ import { type Directory, LocalDirectory } from "./room/directory.ts";
 import { type RoomLog } from "./room/room_log.ts";
 import { MemoryLog } from "./room/memory_log.ts";
 import { localSnapshot, type RoomsSnapshot } from "./room/rooms_snapshot.ts";
-import { recentEventsByRoom } from "./storage/events_table.ts";
+import { eachEvent, recentEventsByRoom } from "./storage/events_table.ts";
 import { SqliteRoomStore } from "./storage/room_table.ts";
 import type { Session } from "./room/session.ts";
-import { Retention } from "./storage/retention.ts";
+import { lastSeq, Retention } from "./storage/retention.ts";
 import { SqliteLog } from "./storage/sqlite_log.ts";
 import { IndexSearch } from "./storage/indexer.ts";
 import { NO_SEARCH, type Search } from "./room/search.ts";
@@ -232,7 +232,8 @@ function kept(
 /**
  * The search of a server that keeps history (none with `--history 0` or
  * `--durability memory`: `ERR no-history`): the data directory's index,
- * fed by what is handed on. Retention deletes from it what it deletes
+ * fed by what is handed on (on one server, first by what the database
+ * stored after its last line). Retention deletes from it what it deletes
  * from the database; with `ownBounds` (a cluster's index, numbered as the
  * stream and not as the database) it keeps itself to the same bounds.
  */
@@ -256,8 +257,13 @@ function openSearch(
       }),
   });
   const { index } = search;
-  if (!ownBounds) retention.onDelete((seqs) => index.delete(seqs));
-  else {
+  if (!ownBounds) {
+    retention.onDelete((seqs) => index.delete(seqs));
+    search.catchUp(
+      (afterSeq) => eachEvent(store.db, { afterSeq }),
+      lastSeq(store.db),
+    );
+  } else {
     retention.alsoTrim(() =>
       index.trim({
         keepRows: config.historyKeepRows,

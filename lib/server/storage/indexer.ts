@@ -175,6 +175,20 @@ export class IndexSearch implements Search {
     this.indexer.take(event);
   }
 
+  /**
+   * Takes, before any event is handed on, what the log stored after the
+   * index's last line (a server killed before its index was written, a
+   * data directory from before search): at most the newest `limit`.
+   */
+  catchUp(
+    stored: (afterSeq: number) => Iterable<RoomEvent>,
+    lastStored: number,
+    limit = 100_000,
+  ): void {
+    const after = Math.max(this.index.lastSeq(), lastStored - limit);
+    for (const event of stored(after)) this.indexer.take(event);
+  }
+
   close(): void {
     this.indexer.close();
   }

@@ -2,6 +2,9 @@
 
 import assert from "node:assert/strict";
 import { systemClock } from "../../../lib/clock.ts";
+import { createLogger } from "../../../lib/log.ts";
+import { localBackend } from "../../../lib/server/backend.ts";
+import { parseServerArgs } from "../../../lib/server/server_args.ts";
 import type { RoomEvent, RoomLine } from "../../../lib/server/room/room_log.ts";
 import { Indexer, IndexSearch } from "../../../lib/server/storage/indexer.ts";
 import { Retention } from "../../../lib/server/storage/retention.ts";
@@ -185,4 +188,31 @@ Deno.test("Retention deletes from the index the messages it deletes from the log
   assert.deepEqual(found, inEvents, "the index holds what the log holds");
   assert.ok(found.includes(1), "the quiet room's spared line stays");
   search.close();
+});
+
+Deno.test("localBackend() indexes at start what the log stored after the index's last line (a killed server, an older data directory)", async () => {
+  using store = openStore(null);
+  const log = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
+  log.subscribe(() => {}); // stored, never indexed
+  log.append({ type: "MSG", alias: "amy", text: "stored unindexed" }, "1");
+  log.append({ type: "JOIN", alias: "bob", online: "2" }, "2");
+  log.append({ type: "ME", alias: "bob", text: "also unindexed" }, "2", {
+    room: "#ops",
+  });
+  await log.close();
+  const backend = localBackend(
+    store,
+    parseServerArgs([]),
+    systemClock,
+    createLogger("error", () => {}),
+  );
+  try {
+    assert.deepEqual(
+      backend.search.find(["unindexed"], ["", "#ops"], 50).map((l) => l.seq),
+      [3, 1],
+    );
+  } finally {
+    backend.search.close();
+    await backend.close();
+  }
 });
