@@ -11,6 +11,7 @@
  * deno task bench --only e --settle 45   # also the memory once V8 settled
  * deno task bench --only e1 --v8-flags=   # V8's defaults, not deno task server's
  * deno task bench --only a --cpu-prof bench/.run/prof   # V8 CPU profiles
+ * deno task bench --only search           # /search on 1,000,000 messages
  * ```
  *
  * Each scenario starts a fresh server process (its own certificates, port 0,
@@ -285,6 +286,11 @@ export async function main(args: string[]): Promise<number> {
         rows.push(row);
         console.log(JSON.stringify(row));
       }
+    }
+    // What /search costs on 1,000,000 messages (bench/search_cost.ts).
+    if (!values.only || values.only.some((id) => "search".startsWith(id))) {
+      const { main: searchCost } = await import("./search_cost.ts");
+      await searchCost([]);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -57,6 +57,8 @@ export type Command =
   | { readonly kind: "inviteonly"; readonly on: boolean }
   /** Capabilities asked for (before the alias); unknown names included. */
   | { readonly kind: "cap"; readonly names: readonly string[] }
+  /** `/search WORDS`: at most `SEARCH_MAX_WORDS`, `SEARCH_MAX_BYTES`. */
+  | { readonly kind: "search"; readonly words: readonly string[] }
   /** A password the server asked for; never sanitised, never forwarded. */
   | { readonly kind: "pass"; readonly password: string };
 
@@ -69,6 +71,7 @@ export const COMMAND_HELP: readonly string[] = [
   "/quit [REASON]: leave the room",
   `/history [N]: show the last N messages (at most ${HISTORY_REQUEST_LIMIT})`,
   "/topic: show the topic",
+  "/search WORDS: find earlier messages holding every word, in your rooms",
   "/help: show this help",
   "Any other line is a message to everyone; start it with // to send a line that begins with /",
   "Rooms (with the rooms capability): /join #ROOM [KEY], /part [#ROOM] [REASON], /rooms; start a line with #ROOM to send it there",
@@ -239,12 +242,34 @@ const COMMANDS: Readonly<Record<string, (rest: string) => Command>> = {
     if (rest !== "on" && rest !== "off") throw usage("/inviteonly on|off");
     return { kind: "inviteonly", on: rest === "on" };
   },
+  search: (rest) => ({ kind: "search", words: searchWords(rest) }),
   cap: (rest) => {
     const names = rest.split(" ").filter((name) => name !== "");
     if (names.length === 0) throw usage("/cap NAME [NAME ...]");
     return { kind: "cap", names };
   },
 };
+
+/** Most bytes of a `/search`'s words (spaces between them included). */
+export const SEARCH_MAX_BYTES = 200;
+
+/** Most words of a `/search`. */
+export const SEARCH_MAX_WORDS = 8;
+
+/** The words of `/search WORDS`, within its limits. */
+function searchWords(rest: string): string[] {
+  const words = rest.split(/\s+/).filter((word) => word !== "");
+  const bytes = new TextEncoder().encode(words.join(" ")).length;
+  if (
+    words.length === 0 || words.length > SEARCH_MAX_WORDS ||
+    bytes > SEARCH_MAX_BYTES
+  ) {
+    throw usage(
+      `/search WORDS (1 to ${SEARCH_MAX_WORDS} words, at most ${SEARCH_MAX_BYTES} bytes)`,
+    );
+  }
+  return words;
+}
 
 /** `/ban` or `/mute TARGET [DURATION] [REASON]`. */
 function sanction(

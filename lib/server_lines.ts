@@ -39,6 +39,8 @@ export const SERVER_LINE_FIELDS = {
   ROOM: ["room", "members", "flags", "topic"],
   CURRENT: ["room"],
   INVITE: ["room", "by"],
+  FOUND: ["room", "seq", "time", "kind", "alias", "text"],
+  FOUNDEND: ["count", "text"],
 } as const;
 
 /** The type token that starts a server line. */

@@ -30,6 +30,8 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       historyKeepDays: 30,
       historyKeepRows: 100_000,
       historyFlushMs: 200,
+      searchResults: 50,
+      searchRate: 10,
       passwordFile: null,
       accountsOnly: false,
       clientCa: null,

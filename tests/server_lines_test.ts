@@ -105,6 +105,16 @@ Deno.test("formatServerLine() and parseServerLine() round-trip every line type",
     { type: "ROOM", room: "#ops", members: "3", flags: "mk", topic: "Deploys" },
     { type: "CURRENT", room: "#ops" },
     { type: "INVITE", room: "#ops", by: "amy" },
+    {
+      type: "FOUND",
+      room: "#ops",
+      seq: "42",
+      time: "2026-11-26T15:04:05.123Z",
+      kind: "MSG",
+      alias: "amy",
+      text: "deploy on Friday",
+    },
+    { type: "FOUNDEND", count: "1", text: "End of search: 1 line" },
   ];
   assert.deepEqual(
     samples.map((l) => l.type).sort(),

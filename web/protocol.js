@@ -39,6 +39,8 @@ export const SERVER_LINE_FIELDS = /** @type {const} */ ({
   ROOM: ["room", "members", "flags", "topic"],
   CURRENT: ["room"],
   INVITE: ["room", "by"],
+  FOUND: ["room", "seq", "time", "kind", "alias", "text"],
+  FOUNDEND: ["count", "text"],
 });
 
 /** @typedef {keyof typeof SERVER_LINE_FIELDS} LineType */

@@ -184,6 +184,10 @@ const FORMATS: {
   HIST: formatHistory,
   HISTEND: (line, p) =>
     p.system(p.paint("dim", `---- ${clean(line.text)} ----`)),
+  FOUND: (line, p) =>
+    `${clean(line.room)} ${formatHistory({ ...line, type: "HIST" }, p)}`,
+  FOUNDEND: (line, p) =>
+    p.system(p.paint("dim", `---- ${clean(line.text)} ----`)),
   PING: () => null,
   CAP: () => null, // the client asked for it; nothing for the user
   ROOM: formatRoom,
@@ -197,7 +201,7 @@ const FORMATS: {
 };
 
 /** Lines that carry their own date: no time is put in front of them. */
-const DATED: ReadonlySet<ServerLineType> = new Set(["HIST"]);
+const DATED: ReadonlySet<ServerLineType> = new Set(["HIST", "FOUND"]);
 
 /** What the FLAGS of a ROOM line stand for. */
 const ROOM_FLAGS: ReadonlyMap<string, string> = new Map([

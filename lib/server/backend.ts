@@ -18,11 +18,13 @@ import { type Directory, LocalDirectory } from "./room/directory.ts";
 import { type RoomLog } from "./room/room_log.ts";
 import { MemoryLog } from "./room/memory_log.ts";
 import { localSnapshot, type RoomsSnapshot } from "./room/rooms_snapshot.ts";
-import { recentEventsByRoom } from "./storage/events_table.ts";
+import { eachEvent, recentEventsByRoom } from "./storage/events_table.ts";
 import { SqliteRoomStore } from "./storage/room_table.ts";
 import type { Session } from "./room/session.ts";
-import { Retention } from "./storage/retention.ts";
+import { lastSeq, Retention } from "./storage/retention.ts";
 import { SqliteLog } from "./storage/sqlite_log.ts";
+import { IndexSearch } from "./storage/indexer.ts";
+import { NO_SEARCH, type Search } from "./room/search.ts";
 import type { Store } from "./storage/store.ts";
 
 /**
@@ -41,6 +43,12 @@ export interface RoomBackend {
    * backend; the server stops it at shutdown.
    */
   readonly retention: Retention;
+  /**
+   * What `/search` finds with: the data directory's full-text index, fed
+   * by every event handed on here (none without history). The server
+   * closes it at shutdown.
+   */
+  readonly search: Search;
   /** Where its name shows in the `listening` log line; null: nowhere. */
   readonly label: string | null;
   /**
@@ -99,13 +107,14 @@ export async function openRoomBackend(
       log,
       () => roomLog.roomsNow(),
     );
-    const retention = openRetention(store, config, clock, log);
+    const { retention, search } = kept(store, config, clock, log, true);
     retention.start();
     return {
       log: roomLog,
       directory,
       idPrefix: `${cluster.server}/`,
       retention,
+      search,
       label: `${config.cluster}@${redact(config.redis)}/${cluster.server}`,
       // The rooms as Redis keeps them, with the registered rooms only
       // this server kept.
@@ -139,14 +148,15 @@ export function localBackend(
   clock: Clock,
   log: Logger,
 ): RoomBackend {
-  const retention = openRetention(store, config, clock, log);
+  const { retention, search } = kept(store, config, clock, log, false);
   const roomLog = openRoomLog(store, config, { clock, log, retention });
-  retention.start(); // once the log listens to it
+  retention.start(); // once the log and the index listen to it
   return {
     log: roomLog,
     directory: new LocalDirectory<Session>(),
     idPrefix: "",
     retention,
+    search,
     label: null,
     roomsAtStart: () => localRoomsAtStart(store, config, true),
     start: () => Promise.resolve(),
@@ -199,6 +209,74 @@ function openRetention(
         error: describeError(error),
       }),
   });
+}
+
+/**
+ * Retention on the data directory, and the search over its index (whose
+ * bounds are its own with `ownBounds`: a cluster's, numbered as the
+ * stream, not as the database).
+ */
+function kept(
+  store: Store,
+  config: ServerConfig,
+  clock: Clock,
+  log: Logger,
+  ownBounds: boolean,
+): { retention: Retention; search: Search } {
+  const retention = openRetention(store, config, clock, log);
+  const search = openSearch(store, config, {
+    clock,
+    log,
+    retention,
+    ownBounds,
+  });
+  return { retention, search };
+}
+
+/**
+ * The search of a server that keeps history (none with `--history 0` or
+ * `--durability memory`: `ERR no-history`): the data directory's index,
+ * fed by what is handed on (on one server, first by what the database
+ * stored after its last line). Retention deletes from it what it deletes
+ * from the database; with `ownBounds` (a cluster's index, numbered as the
+ * stream and not as the database) it keeps itself to the same bounds.
+ */
+function openSearch(
+  store: Store,
+  config: ServerConfig,
+  { clock, log, retention, ownBounds }: {
+    clock: Clock;
+    log: Logger;
+    retention: Retention;
+    ownBounds: boolean;
+  },
+): Search {
+  if (config.history === 0 || config.durability === "memory") return NO_SEARCH;
+  const search = new IndexSearch(store.db, {
+    clock,
+    onError: (error) =>
+      log.error("history-failed", {
+        what: "search-index",
+        error: describeError(error),
+      }),
+  });
+  const { index } = search;
+  if (!ownBounds) {
+    retention.onDelete((seqs) => index.delete(seqs));
+    search.catchUp(
+      (afterSeq) => eachEvent(store.db, { afterSeq }),
+      lastSeq(store.db),
+    );
+  } else {
+    retention.alsoTrim(() =>
+      index.trim({
+        keepRows: config.historyKeepRows,
+        keepDays: config.historyKeepDays,
+        now: clock.now(),
+      })
+    );
+  }
+  return search;
 }
 
 function openRoomLog(

@@ -118,9 +118,8 @@ export class ChatServer implements AsyncDisposable {
       historyBytes: config.queueBytes / 2,
       clock: this.#clock,
       stallMs: config.stallTimeoutMs,
-      // With a queue at its watermark (half the limit), what the log then
-      // hands on at once (even three bytes a character) and a new arena
-      // chunk (an eighth) still fit under the limit.
+      // A queue at its watermark (half), what the log then hands on at once
+      // (3 bytes a character) and a new arena chunk (1/8) fit the limit.
       backlogBytes: config.queueBytes / 16,
       onLeave: (session, reason) =>
         log.info("leave", {
@@ -140,6 +139,7 @@ export class ChatServer implements AsyncDisposable {
       gate,
       // Unique on every server: a shared log names members by id.
       nextId: () => `${backend.idPrefix}${++this.#ids}`,
+      search: backend.search,
     };
     this.#door = new TlsDoor(listener, {
       config,
@@ -178,6 +178,7 @@ export class ChatServer implements AsyncDisposable {
    * last, even when two operators acted at once.
    */
   #carryOut(event: RoomEvent): void {
+    this.#backend.search.heard(event);
     const { effect } = event;
     if (effect?.kind === "topic") this.gate.moderation.setTopic(effect.topic);
     if (effect?.kind === "sanctions") this.#takeSanctions(effect.sanctions);
@@ -240,6 +241,7 @@ export class ChatServer implements AsyncDisposable {
     this.room.close();
     await this.#roomLog.close();
     this.#backend.retention.stop();
+    this.#backend.search.close();
     this.#ownStore?.close();
     const { room } = this;
     this.#log.info("shutdown", {

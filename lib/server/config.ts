@@ -124,6 +124,10 @@ export interface ServerConfig extends ServerSettings {
   readonly historyKeepRows: number;
   /** Longest a line waits in the journal before the database takes it. */
   readonly historyFlushMs: number;
+  /** Lines one `/search` answers at most. */
+  readonly searchResults: number;
+  /** Searches one member may make a minute. */
+  readonly searchRate: number;
   /** Redis URL of the cluster; null: this server alone is the room. */
   readonly redis: string | null;
   /**

@@ -1,8 +1,8 @@
 /**
  * The server's flags as the command line knows them: one table (name,
  * value, default, help) that `--help`, the README and `parseServerArgs`
- * (`server_args.ts`, which also checks their values) all read, and the TLS
- * engines' names. The limits they become are typed once, in `config.ts`.
+ * (`server_args.ts`, which checks values) read, and the TLS engines'
+ * names. Their limits are typed once, in `config.ts`.
  *
  * @module
  */
@@ -68,8 +68,7 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "NAME",
     multiple: true,
-    help:
-      "Extra DNS name or IP for a generated server certificate (repeatable)",
+    help: "Extra DNS name or IP for a generated certificate (repeatable)",
   },
   "new-ca": {
     type: "boolean",
@@ -120,6 +119,18 @@ export const SERVER_FLAGS = {
     default: "0.2",
     help:
       "Longest a message waits in the journal before the database has it (what the history tool sees)",
+  },
+  "search-results": {
+    type: "string",
+    value: "N",
+    default: "50",
+    help: "Lines one /search answers at most, newest first",
+  },
+  "search-rate": {
+    type: "string",
+    value: "N",
+    default: "10",
+    help: "Searches one member may make a minute",
   },
   redis: {
     type: "string",
@@ -267,8 +278,7 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "N",
     default: "5",
-    help:
-      "Lines per second a client may send on average (0: flood control off)",
+    help: "Lines a second a client may send on average (0: no flood control)",
   },
   "flood-burst": {
     type: "string",
@@ -326,8 +336,7 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "N",
     default: "100",
-    help:
-      "Largest room size at which joins and leaves are announced one by one",
+    help: "Largest room whose joins and leaves are announced one by one",
   },
   "default-room": {
     type: "string",

@@ -46,11 +46,15 @@ import {
   who as roomWho,
 } from "./room_commands.ts";
 import { checkRoomMute, roomLine } from "./room_lines.ts";
+import { NO_SEARCH, type Search, searchLines } from "./search.ts";
+import { TokenBucket } from "../../flood.ts";
 
 /** What the commands need from their server. */
 export interface CommandContext<M extends Moderated> extends LoginContext {
   readonly room: Room<M>;
   readonly clock: Clock;
+  /** What `/search` finds with. @default {NO_SEARCH} */
+  readonly search?: Search;
 }
 
 /** The commands of a member `M` (the session itself) in the room. */
@@ -58,6 +62,8 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
   #chat: CommandContext<M>;
   /** A mute may apply: checked against the moderation store on speaking. */
   #muted = false;
+  /** Its searches a minute, once it searched. */
+  #searches: TokenBucket | undefined;
 
   /** Commands over `context`'s room and gate. */
   constructor(context: CommandContext<M>) {
@@ -174,6 +180,8 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
         return this.#history(command.count);
       case "help":
         return room.replies.help(self);
+      case "search":
+        return this.#search(command.words);
       case "pong":
         return;
       case "cap":
@@ -210,6 +218,25 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
       room.router.rooms.default,
       count,
     );
+  }
+
+  /** `/search WORDS`, in the rooms it is in now. */
+  #search(words: readonly string[]): void {
+    const { room, config, clock } = this.#chat;
+    const { rooms } = room.router;
+    this.#searches ??= new TokenBucket(
+      config.searchRate / 60,
+      config.searchRate,
+      () => clock.now(),
+    );
+    const lines = searchLines({
+      search: this.#chat.search ?? NO_SEARCH,
+      bucket: this.#searches,
+      rooms: rooms.roomsOf(this.self),
+      defaultRoom: rooms.default.name,
+      limit: config.searchResults,
+    }, words);
+    for (const line of lines) this.reply(encodeServerLine(line));
   }
 
   /**

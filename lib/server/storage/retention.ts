@@ -116,6 +116,8 @@ export class Retention {
   #stopped = false;
   #forget: ((seq: number) => void)[] = [];
   #before: (() => void)[] = [];
+  #deleted: ((seqs: readonly number[]) => void)[] = [];
+  #trims: (() => number)[] = [];
   #signOf: SignOfDeleted = signOfAny;
   #ids: LineIdsTable;
 
@@ -135,6 +137,23 @@ export class Retention {
   /** Tells `listener` the highest message number each step deleted. */
   onForget(listener: (seq: number) => void): void {
     this.#forget.push(listener);
+  }
+
+  /**
+   * Tells `listener` the numbers of the messages and actions each step
+   * deletes, inside its transaction (the search index deletes them too).
+   */
+  onDelete(listener: (seqs: readonly number[]) => void): void {
+    this.#deleted.push(listener);
+  }
+
+  /**
+   * Runs `step` with each step (what keeps itself to retention's bounds
+   * apart from the log: a cluster's search index); it returns how many rows
+   * it deleted, and a full step's worth brings the next step at once.
+   */
+  alsoTrim(step: () => number): void {
+    this.#trims.push(step);
   }
 
   /**
@@ -166,6 +185,7 @@ export class Retention {
     try {
       for (const before of this.#before) before();
       deleted = this.#deleteStep();
+      for (const trim of this.#trims) deleted = Math.max(deleted, trim());
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       this.#options.onError?.(error);
@@ -210,6 +230,10 @@ export class Retention {
       ...old.filter((row) => row.type === "MSG" || row.type === "ME"),
     ];
     const kept = this.#keepIds(lines);
+    if (lines.length > 0) {
+      const seqs = lines.map((row) => row.seq);
+      for (const listener of this.#deleted) listener(seqs);
+    }
     db.exec("COMMIT");
     kept();
     const forgotten = lines.reduce((max, row) => Math.max(max, row.seq), 0);

@@ -23,6 +23,7 @@ import { DEDUPE_MAX_LINES } from "../room/recent_ids.ts";
 import { Checkpoints } from "./checkpoints.ts";
 import { transaction } from "./events_table.ts";
 import { ROOM_TABLES } from "./room_table.ts";
+import { SEARCH_TABLE } from "./search_index.ts";
 import {
   Journal,
   JOURNAL_FILE,
@@ -155,6 +156,8 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   },
   // Registered rooms, and the rooms each account is in (room_table.ts).
   ROOM_TABLES,
+  // The full-text index of what was said, for /search (search_index.ts).
+  SEARCH_TABLE,
 ];
 
 /** An open data directory: the database, and where it lives. */

@@ -1,0 +1,104 @@
+/**
+ * `/search WORDS`: the {@linkcode Search} seam (what the room's messages
+ * are searched with: a full-text index fed from the log, or none, whose
+ * answer is `ERR no-history`), and the answer to one member: the rooms it
+ * is in now (what was said there before it joined included), newest first,
+ * as `FOUND` lines and a `FOUNDEND`, within its searches per minute.
+ *
+ * @module
+ */
+
+import { ProtocolError } from "../../protocol.ts";
+import type { ServerLine } from "../../server_lines.ts";
+import type { TokenBucket } from "../../flood.ts";
+import type { RoomEvent } from "./room_log.ts";
+
+/** A message or action found (its room: `""` for the default room). */
+export interface FoundLine {
+  readonly seq: number;
+  readonly time: number;
+  readonly room: string;
+  readonly kind: "MSG" | "ME";
+  readonly alias: string;
+  readonly text: string;
+}
+
+/** What the room's messages are searched with. */
+export interface Search {
+  /**
+   * The newest `limit` messages and actions holding every one of `words`,
+   * in `rooms` (as events name them: `""` for the default room), newest
+   * first. Throws `ERR no-history` when the server keeps none.
+   */
+  find(
+    words: readonly string[],
+    rooms: readonly string[],
+    limit: number,
+  ): readonly FoundLine[];
+  /** Hears each event the log hands on (an index takes what was said). */
+  heard(event: RoomEvent): void;
+  /** Indexes what waits, and stops. */
+  close(): void;
+}
+
+/** No search: the server keeps no history (`--history 0`, in memory). */
+export const NO_SEARCH: Search = {
+  find() {
+    throw new ProtocolError(
+      "no-history",
+      "This server keeps no history to search",
+    );
+  },
+  heard() {},
+  close() {},
+};
+
+/** What {@linkcode searchLines} needs of the member and the server. */
+export interface SearchAsk {
+  readonly search: Search;
+  /** The member's searches (`--search-rate` a minute). */
+  readonly bucket: TokenBucket;
+  /** The rooms it is in, by name, and the default room's name. */
+  readonly rooms: readonly string[];
+  readonly defaultRoom: string;
+  /** `--search-results`. */
+  readonly limit: number;
+}
+
+/**
+ * The answer to `/search WORDS`: `FOUND #room SEQ TIME KIND ALIAS TEXT`
+ * lines, newest first, then `FOUNDEND COUNT TEXT`. Throws
+ * `ERR search-limit` past the member's searches a minute, and what the
+ * search throws.
+ */
+export function searchLines(
+  ask: SearchAsk,
+  words: readonly string[],
+): ServerLine[] {
+  const wait = ask.bucket.take();
+  if (wait > 0) {
+    throw new ProtocolError(
+      "search-limit",
+      `Too many searches: try again in ${Math.ceil(wait / 1000)} s`,
+    );
+  }
+  const stored = ask.rooms.map((name) => name === ask.defaultRoom ? "" : name);
+  const found = ask.search.find(words, stored, ask.limit);
+  const lines: ServerLine[] = found.map((line) => ({
+    type: "FOUND",
+    room: line.room === "" ? ask.defaultRoom : line.room,
+    seq: String(line.seq),
+    time: new Date(line.time).toISOString(),
+    kind: line.kind,
+    alias: line.alias,
+    text: line.text,
+  }));
+  const count = lines.length;
+  const more = count === ask.limit ? ` (the newest ${count})` : "";
+  lines.push({
+    type: "FOUNDEND",
+    count: String(count),
+    text: `End of search: ${count} line${count === 1 ? "" : "s"}${more}`,
+  });
+  return lines;
+}

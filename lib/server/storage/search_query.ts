@@ -1,0 +1,69 @@
+/**
+ * `/search` words made into an SQLite FTS5 query, pure: each word one quoted
+ * phrase (so no word can be FTS5 syntax: `"`, `NEAR(`, `*`, `AND` or `:`
+ * only ever match text), all of them required, in the text column only, and
+ * the rooms searched as one indexed token each in the scope column. Words
+ * that hold nothing the tokenizer keeps (only punctuation) are left out: as
+ * phrases they would match nothing.
+ *
+ * @module
+ */
+
+/**
+ * The scope token of a room as stored with each indexed line (`""`: the
+ * default room, whose events name none): `r`, then the name's UTF-8 in
+ * hex, one token whatever the name holds.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { scopeToken } from "./search_query.ts";
+ *
+ * assert.equal(scopeToken("#ops"), "r236f7073");
+ * assert.equal(scopeToken(""), "r");
+ * ```
+ */
+export function scopeToken(room: string): string {
+  return `r${new TextEncoder().encode(room).toHex()}`;
+}
+
+/**
+ * Characters the FTS5 `unicode61` tokenizer keeps in a token (letters,
+ * numbers, private use); a word without one has no token.
+ */
+const TOKEN_CHARACTER = /[\p{L}\p{N}\p{Co}]/u;
+
+/** A word as an FTS5 phrase: quoted, its quotes doubled. */
+export function ftsPhrase(word: string): string {
+  return `"${word.replaceAll('"', '""')}"`;
+}
+
+/**
+ * The FTS5 `MATCH` expression for lines holding every word, in one of the
+ * `rooms` (their stored names, `""` for the default room); null when no
+ * word can match anything (or no room is given): nothing is found.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { searchMatch } from "./search_query.ts";
+ *
+ * assert.equal(
+ *   searchMatch(["deploy", 'NEAR("'], ["", "#ops"]),
+ *   'text : ("deploy" AND "NEAR(""") AND scope : ("r" OR "r236f7073")',
+ * );
+ * assert.equal(searchMatch(["*", '"'], [""]), null);
+ * ```
+ */
+export function searchMatch(
+  words: readonly string[],
+  rooms: readonly string[],
+): string | null {
+  const phrases = words.filter((word) => TOKEN_CHARACTER.test(word))
+    .map(ftsPhrase);
+  if (phrases.length === 0 || rooms.length === 0) return null;
+  const scopes = [...new Set(rooms)].map((room) => `"${scopeToken(room)}"`);
+  return `text : (${phrases.join(" AND ")}) AND scope : (${
+    scopes.join(" OR ")
+  })`;
+}

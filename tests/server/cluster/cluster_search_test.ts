@@ -1,0 +1,53 @@
+/** `/search` in a cluster: each server indexes what it reads from the stream; a server started later finds what it read since. */
+
+import assert from "node:assert/strict";
+import {
+  type ServerProcess,
+  testCertificates,
+  TestClient,
+} from "../../_helpers.ts";
+import { startServer, withCluster } from "./_cluster.ts";
+
+async function join(server: ServerProcess, alias: string) {
+  const { ca } = await testCertificates();
+  return await TestClient.join(server.port, alias, { ca: ca.cert });
+}
+
+/** Searches and returns the answer without seq and time. */
+async function search(client: TestClient, words: string): Promise<string[]> {
+  await client.send(`/search ${words}`);
+  const lines: string[] = [];
+  for (;;) {
+    const line = await client.expect(/^(FOUND|FOUNDEND|ERR) /);
+    lines.push(line.replace(/^FOUND (\S+) \d+ \S+Z /, "FOUND $1 "));
+    if (!line.startsWith("FOUND ")) return lines;
+  }
+}
+
+Deno.test("/search in a cluster: every server finds what was said on another; a server started later finds what it read since", async () => {
+  await withCluster(2, async ([s0, s1], redis, dir) => {
+    using alice = await join(s0!, "alice");
+    using bob = await join(s1!, "bob");
+    await alice.send("deploy before");
+    await alice.expect(/^MSG alice deploy before$/);
+    await bob.expect(/^MSG alice deploy before$/);
+    assert.deepEqual(await search(bob, "deploy"), [
+      "FOUND #lobby MSG alice deploy before",
+      "FOUNDEND 1 End of search: 1 line",
+    ]);
+    await using s2 = await startServer(dir, "s2", redis);
+    using carol = await join(s2, "carol");
+    await alice.send("deploy after");
+    await carol.expect(/^MSG alice deploy after$/);
+    assert.deepEqual(await search(carol, "deploy"), [
+      "FOUND #lobby MSG alice deploy after",
+      "FOUNDEND 1 End of search: 1 line",
+    ]);
+    await bob.expect(/^MSG alice deploy after$/);
+    assert.deepEqual(await search(bob, "deploy"), [
+      "FOUND #lobby MSG alice deploy after",
+      "FOUND #lobby MSG alice deploy before",
+      "FOUNDEND 2 End of search: 2 lines",
+    ]);
+  });
+});

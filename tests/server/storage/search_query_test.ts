@@ -1,0 +1,190 @@
+/** Tests of `/search` without a database: its words, the FTS5 query, the answer's lines and its rate. */
+
+import assert from "node:assert/strict";
+import { ProtocolError } from "../../../lib/protocol.ts";
+import {
+  parseCommand,
+  SEARCH_MAX_BYTES,
+  SEARCH_MAX_WORDS,
+} from "../../../lib/commands.ts";
+import { TokenBucket } from "../../../lib/flood.ts";
+import {
+  ftsPhrase,
+  scopeToken,
+  searchMatch,
+} from "../../../lib/server/storage/search_query.ts";
+import {
+  type FoundLine,
+  NO_SEARCH,
+  type Search,
+  searchLines,
+} from "../../../lib/server/room/search.ts";
+import { FakeClock } from "../../_fakes.ts";
+
+const code = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof ProtocolError, String(e));
+    return e.code;
+  }
+  assert.fail("expected a ProtocolError");
+};
+
+Deno.test("parseCommand() takes /search's words, split on spaces", () => {
+  assert.deepEqual(parseCommand("/search  deploy   Friday "), {
+    kind: "search",
+    words: ["deploy", "Friday"],
+  });
+  assert.deepEqual(parseCommand('/SEARCH "NEAR( * x'), {
+    kind: "search",
+    words: ['"NEAR(', "*", "x"],
+  });
+});
+
+Deno.test("parseCommand() refuses /search without words, over 8 words or over 200 bytes with ERR usage", () => {
+  assert.equal(code(() => parseCommand("/search")), "usage");
+  assert.equal(code(() => parseCommand("/search    ")), "usage");
+  const eight = Array.from({ length: SEARCH_MAX_WORDS }, (_, i) => `w${i}`);
+  assert.deepEqual(parseCommand(`/search ${eight.join(" ")}`), {
+    kind: "search",
+    words: eight,
+  });
+  assert.equal(
+    code(() => parseCommand(`/search ${eight.join(" ")} more`)),
+    "usage",
+  );
+  const long = "é".repeat(SEARCH_MAX_BYTES / 2); // 200 bytes
+  assert.deepEqual(parseCommand(`/search ${long}`), {
+    kind: "search",
+    words: [long],
+  });
+  assert.equal(code(() => parseCommand(`/search ${long}x`)), "usage");
+});
+
+Deno.test("ftsPhrase() quotes a word, doubling its quotes", () => {
+  assert.equal(ftsPhrase("deploy"), '"deploy"');
+  assert.equal(ftsPhrase('"'), '""""');
+  assert.equal(ftsPhrase('a"b'), '"a""b"');
+});
+
+Deno.test("searchMatch() makes every word a required phrase of the text, the rooms tokens of the scope", () => {
+  assert.equal(
+    searchMatch(["NEAR(", "AND", "col:x", "^start"], ["#ops", "#ops", ""]),
+    'text : ("NEAR(" AND "AND" AND "col:x" AND "^start") AND scope : ("r236f7073" OR "r")',
+  );
+});
+
+Deno.test("searchMatch() leaves out words with no letter or digit, and finds nothing without any", () => {
+  assert.equal(
+    searchMatch(['"', "*", "deploy"], [""]),
+    'text : ("deploy") AND scope : ("r")',
+  );
+  assert.equal(searchMatch(['"', "*", "()", "-"], [""]), null);
+  assert.equal(searchMatch(["deploy"], []), null);
+});
+
+Deno.test("scopeToken() is one token of hex whatever the room's name", () => {
+  assert.match(scopeToken("#a-b_c9"), /^r[0-9a-f]+$/);
+  assert.notEqual(scopeToken("#a-b"), scopeToken("#a_b"));
+});
+
+/** A search that answers `found`, remembering what it was asked. */
+function fakeSearch(found: readonly FoundLine[]) {
+  const asked: { words: readonly string[]; rooms: readonly string[] }[] = [];
+  const search: Search = {
+    find(words, rooms, limit) {
+      asked.push({ words, rooms });
+      return found.slice(0, limit);
+    },
+    heard() {},
+    close() {},
+  };
+  return { search, asked };
+}
+
+const LINE: FoundLine = {
+  seq: 42,
+  time: Date.UTC(2026, 10, 26, 15, 4, 5, 123),
+  room: "",
+  kind: "ME",
+  alias: "amy",
+  text: "deploys on Friday",
+};
+
+Deno.test("searchLines() answers FOUND lines naming each room, then FOUNDEND, and asks for the default room as events name it", () => {
+  const clock = new FakeClock();
+  const { search, asked } = fakeSearch([LINE, {
+    ...LINE,
+    seq: 7,
+    room: "#ops",
+    kind: "MSG",
+  }]);
+  const lines = searchLines({
+    search,
+    bucket: new TokenBucket(1, 10, () => clock.now()),
+    rooms: ["#lobby", "#ops"],
+    defaultRoom: "#lobby",
+    limit: 50,
+  }, ["deploys"]);
+  assert.deepEqual(asked, [{ words: ["deploys"], rooms: ["", "#ops"] }]);
+  assert.deepEqual(lines, [
+    {
+      type: "FOUND",
+      room: "#lobby",
+      seq: "42",
+      time: "2026-11-26T15:04:05.123Z",
+      kind: "ME",
+      alias: "amy",
+      text: "deploys on Friday",
+    },
+    {
+      type: "FOUND",
+      room: "#ops",
+      seq: "7",
+      time: "2026-11-26T15:04:05.123Z",
+      kind: "MSG",
+      alias: "amy",
+      text: "deploys on Friday",
+    },
+    { type: "FOUNDEND", count: "2", text: "End of search: 2 lines" },
+  ]);
+});
+
+Deno.test("searchLines() says when the answer was cut at the limit", () => {
+  const clock = new FakeClock();
+  const { search } = fakeSearch([LINE, LINE, LINE]);
+  const lines = searchLines({
+    search,
+    bucket: new TokenBucket(1, 10, () => clock.now()),
+    rooms: ["#lobby"],
+    defaultRoom: "#lobby",
+    limit: 2,
+  }, ["x"]);
+  assert.deepEqual(lines.at(-1), {
+    type: "FOUNDEND",
+    count: "2",
+    text: "End of search: 2 lines (the newest 2)",
+  });
+});
+
+Deno.test("searchLines() refuses past the member's searches a minute with ERR search-limit, and allows one again later", async () => {
+  const clock = new FakeClock();
+  const { search, asked } = fakeSearch([]);
+  const ask = {
+    search,
+    bucket: new TokenBucket(3 / 60, 3, () => clock.now()),
+    rooms: ["#lobby"],
+    defaultRoom: "#lobby",
+    limit: 50,
+  };
+  for (let i = 0; i < 3; i++) searchLines(ask, ["x"]);
+  assert.equal(code(() => searchLines(ask, ["x"])), "search-limit");
+  assert.equal(asked.length, 3, "a refused search is not run");
+  await clock.advance(60_000);
+  assert.equal(searchLines(ask, ["x"]).at(-1)?.type, "FOUNDEND");
+});
+
+Deno.test("NO_SEARCH refuses with ERR no-history", () => {
+  assert.equal(code(() => NO_SEARCH.find(["x"], [""], 50)), "no-history");
+});
