@@ -81,19 +81,10 @@ export async function openRoomBackend(
   const { store, log } = options;
   const clock = options.clock ?? systemClock;
   if (config.redis === null) return localBackend(store, config, clock, log);
-  const { RedisLink } = await import("./cluster/redis.ts");
   const { RedisLog } = await import("./cluster/redis_log.ts");
   const { Cluster } = await import("./cluster/cluster.ts");
   const { RedisDirectory } = await import("./cluster/redis_directory.ts");
-  // The cluster's parts take their limits under the config's own names.
-  const link = await RedisLink.open({
-    ...config,
-    url: config.redis,
-    streamEntries: config.redisStreamEntries === 0
-      ? 2 ** 31
-      : config.redisStreamEntries,
-    log,
-  });
+  const link = await openLink(config, config.redis, log);
   try {
     const roomLog = await RedisLog.open(link, {
       ...config,
@@ -134,6 +125,19 @@ export async function openRoomBackend(
     link.destroy();
     throw e;
   }
+}
+
+/** The link to the cluster's Redis at `url`, its limits the config's own. */
+async function openLink(config: ServerConfig, url: string, log: Logger) {
+  const { RedisLink } = await import("./cluster/redis.ts");
+  return await RedisLink.open({
+    ...config,
+    url,
+    streamEntries: config.redisStreamEntries === 0
+      ? 2 ** 31
+      : config.redisStreamEntries,
+    log,
+  });
 }
 
 /**
