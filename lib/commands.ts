@@ -8,12 +8,8 @@
  */
 
 import { isBlank, sanitizeText } from "./text.ts";
-import {
-  HISTORY_REQUEST_LIMIT,
-  parseResumeArgs,
-  ProtocolError,
-  type ResumeRequest,
-} from "./protocol.ts";
+import { HISTORY_REQUEST_LIMIT, ProtocolError } from "./protocol.ts";
+import { parseResumeArgs, type ResumeRequest } from "./resume.ts";
 
 /** A line from a joined client, parsed. Text fields are already sanitised. */
 export type Command =

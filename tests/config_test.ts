@@ -30,6 +30,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       historyKeepDays: 30,
       historyKeepRows: 100_000,
       historyFlushMs: 200,
+      resumeLines: 10_000,
       passwordFile: null,
       accountsOnly: false,
       clientCa: null,

@@ -187,6 +187,7 @@ function historyFields({ values, number, ms }: FlagReader) {
     historyKeepDays: number("history-keep-days", 0, 100_000),
     historyKeepRows: number("history-keep-rows", 0, 1_000_000_000),
     historyFlushMs: ms("history-flush"),
+    resumeLines: number("resume-lines", 1, 1_000_000),
   } satisfies Partial<ServerConfig>;
 }
 

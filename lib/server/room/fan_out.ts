@@ -10,7 +10,8 @@
  * @module
  */
 
-import { seqTags, tagLine } from "../../protocol.ts";
+import { tagLine } from "../../protocol.ts";
+import { seqTags } from "../../resume.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { LineArena } from "./line_arena.ts";
 import type { Member } from "./member.ts";

@@ -22,8 +22,12 @@ import {
   MAX_ALIAS_LENGTH,
   PROTOCOL,
   ProtocolError,
-  type ResumeRequest,
 } from "../../protocol.ts";
+import {
+  RESUME_EXPIRED_TEXT,
+  type ResumeRequest,
+  takePosition as positionIn,
+} from "../../resume.ts";
 import { parseCommand } from "../../commands.ts";
 import {
   type ByeReason,
@@ -46,18 +50,6 @@ export interface LoginContext {
 
 /** Every capability this server offers, in the table's order. */
 const OFFERED_CAPABILITIES = Object.keys(CAPABILITIES) as Capability[];
-
-/** The answer to a resume token that does not hold (and the default one). */
-export const RESUME_EXPIRED_TEXT =
-  "Your session ended; choose your alias again";
-
-/** Where a member starts in a room it gave a position for with `/resume`. */
-export interface ResumePosition {
-  /** The epoch of the log the number is from. */
-  readonly epoch: string;
-  /** The last number it saw in the room. */
-  readonly seq: number;
-}
 
 /** A password the session waits for: its next line. */
 interface PendingPassword {
@@ -100,46 +92,29 @@ export abstract class LoginDialogue {
     return this.#caps?.has("ids") ?? false;
   }
 
-  /**
-   * Whether it turned on `rooms`: room lines reach it with their `#room `
-   * prefix, and it may be in many rooms.
-   */
+  /** Whether `rooms` is on: room lines come prefixed, many rooms. */
   get roomsOn(): boolean {
     return this.#roomsOn;
   }
 
-  /**
-   * Whether it turned on `seq` (or `resume`): room lines from the log
-   * reach it with their `@seq=N;time=T ` tags.
-   */
+  /** Whether `seq` is on (or `resume`): log lines come with their tags. */
   get seqOn(): boolean {
     return this.#seqOn;
   }
 
-  /** Whether it turned on `resume`. */
+  /** Whether `resume` is on. */
   get resumeOn(): boolean {
     return this.#caps?.has("resume") ?? false;
   }
 
-  /** What its last `/resume` said (null: it sent none). */
+  /** What its last `/resume` said (null: none). */
   get resumeRequest(): ResumeRequest | null {
     return this.#resume;
   }
 
-  /**
-   * Takes the position it gave with `/resume` for room `room` (`inDefault`:
-   * the server's default room, which a bare SEQ names), once: a later
-   * entry into the room is an ordinary one.
-   */
-  takePosition(room: string, inDefault: boolean): ResumePosition | undefined {
-    const request = this.#resume;
-    if (request === null) return undefined;
-    const positions = request.positions as Map<string | null, number>;
-    const key = positions.has(room) ? room : inDefault ? null : undefined;
-    if (key === undefined || !positions.has(key)) return undefined;
-    const seq = positions.get(key)!;
-    positions.delete(key);
-    return { epoch: request.epoch, seq };
+  /** Takes, once, the position its `/resume` gave for `room` (`resume.ts`). */
+  takePosition(room: string, inDefault: boolean) {
+    return this.#resume ? positionIn(this.#resume, room, inDefault) : undefined;
   }
 
   /** Remote `host:port`, for logs. */
@@ -259,15 +234,11 @@ export abstract class LoginDialogue {
   }
 
   /**
-   * `/resume EPOCH POSITIONS [TOKEN]` (capability `resume`): the positions
-   * are kept for this connection (the last `/resume` wins); a token is
-   * then {@linkcode resumeToken}'s.
+   * `/resume EPOCH POSITIONS [TOKEN]` (`resume`): positions kept (the last
+   * wins); a token is then {@linkcode resumeToken}'s.
    */
   #resumeFrom(request: ResumeRequest): Promise<void> | void {
-    this.#resume = {
-      ...request,
-      positions: new Map(request.positions),
-    };
+    this.#resume = request;
     if (request.token !== null) return this.resumeToken(request.token);
   }
 

@@ -80,7 +80,7 @@ Deno.test("Session greets with the server's flood limits and welcomes an alias",
   const { conn, session } = open();
   assert.equal(
     await conn.nextSent(),
-    `HELLO tlschat/1 room rate=2.5,burst=10,line=4096,caps=ids+rooms+seq+resume,epoch=${room.epoch} Send your alias (1 to 32 letters, digits, _ . -)`,
+    `HELLO tlschat/1 room rate=2.5,burst=10,line=4096,caps=ids+rooms+seq+resume,epoch=${room.replies.epoch} Send your alias (1 to 32 letters, digits, _ . -)`,
   );
   conn.receive("alice");
   assert.equal(
@@ -1269,7 +1269,7 @@ Deno.test("Session with seq (or resume, which turns it on) gets room lines tagge
   const amy = await join("amy");
   const { conn, session } = open();
   const hello = await conn.nextSent();
-  assert.ok(hello.includes(`,epoch=${room.epoch} `), hello);
+  assert.ok(hello.includes(`,epoch=${room.replies.epoch} `), hello);
   conn.receive("/cap ids resume");
   assert.equal(await conn.nextSent(), "CAP ids seq resume");
   conn.receive("bob");
