@@ -138,3 +138,44 @@ Deno.test("/resume is refused before the capability and when malformed (ERR usag
   await client.send("/resume abc #ops=-1");
   await client.expect(/^ERR usage Usage: \/resume /);
 });
+
+Deno.test("serveChat() tells a resuming client that an unknown number of lines are missing when retention deleted some it missed, and sends what is left", async () => {
+  await withTempDir(async (dir) => {
+    let last: number;
+    let epoch: string;
+    {
+      using store = openStore(dir, { exclusive: true });
+      await using s = await startServer("node", ["--history", "5"], { store });
+      const amy = await resumer(s.port, "amy");
+      epoch = amy.epoch;
+      using bob = await TestClient.join(s.port, "bob");
+      await bob.send("seen");
+      last = seqOf(await amy.client.expect(/^@seq=\d+;time=\S+ MSG bob seen$/));
+      amy.client.server.close();
+      await bob.expect(/^LEAVE amy /);
+      for (let i = 1; i <= 6; i++) await bob.send(`missed ${i}`);
+      await bob.expect(/^MSG bob missed 6$/);
+    }
+    // Retention runs at start: 2 of each kind stay, and the room's newest
+    // --history messages.
+    using store = openStore(dir, { exclusive: true });
+    await using s = await startServer("node", [
+      "--history",
+      "5",
+      "--history-keep-rows",
+      "2",
+    ], { store });
+    const back = await resumer(s.port, "amy", `/resume ${epoch} ${last}`);
+    const resumed = await back.client.expect(/^RESUMED /);
+    assert.match(resumed, /^RESUMED \d+ \? /);
+    const said = back.client.received.filter((l) => / MSG bob /.test(l));
+    assert.deepEqual(said.map((l) => l.replace(/^\S+ /, "")), [
+      "MSG bob missed 2",
+      "MSG bob missed 3",
+      "MSG bob missed 4",
+      "MSG bob missed 5",
+      "MSG bob missed 6",
+    ]);
+    back.client.server.close();
+  });
+});
