@@ -1321,3 +1321,68 @@ Deno.test("Session takes /resume EPOCH POSITIONS [TOKEN] before the alias with r
   );
   await end({ conn, session });
 });
+
+/** A log in memory whose `since` answers only when told (as Redis may). */
+class SlowSinceLog extends MemoryLog {
+  answers: (() => void)[] = [];
+  override since(
+    ...args: Parameters<MemoryLog["since"]>
+  ): ReturnType<MemoryLog["since"]> {
+    const read = super.since(...args);
+    return new Promise((resolve) => this.answers.push(() => resolve(read)));
+  }
+}
+
+Deno.test("Session resuming catches up with what it missed before its JOIN, holds live lines until then, and counts what --resume-lines left out", async () => {
+  let log: SlowSinceLog | undefined;
+  const { open, join } = setup(
+    ["--flood-rate", "0", "--resume-lines", "2"],
+    null,
+    (clock) => (log = new SlowSinceLog(clock)),
+  );
+  const bob = await join("bob");
+  for (const text of ["one", "two", "three"]) {
+    bob.conn.receive(text);
+    assert.equal(await bob.conn.nextSent(), `MSG bob ${text}`);
+  }
+  const { conn, session } = open();
+  await conn.nextSent(); // HELLO
+  conn.receive("/cap resume", `/resume ${log!.epoch} 1`, "amy");
+  assert.equal(await conn.nextSent(), "CAP seq resume");
+  assert.match(await conn.nextSent(), /^WELCOME amy /);
+  assert.equal(await bob.conn.nextSent(), "JOIN amy 2");
+  bob.conn.receive("live");
+  assert.equal(await bob.conn.nextSent(), "MSG bob live");
+  await settle();
+  assert.equal(conn.sent.length, 3, "held while the log is read");
+  for (const answer of log!.answers) answer();
+  const strip = (line: string) => line.replace(/^@seq=(\d+);time=\S+ /, "$1 ");
+  assert.equal(strip(await conn.nextSent()), "3 MSG bob two");
+  assert.equal(strip(await conn.nextSent()), "4 MSG bob three");
+  assert.equal(
+    await conn.nextSent(),
+    "RESUMED 4 1 Resumed: 2 lines you missed; 1 more are not sent (no longer kept or too many)",
+  );
+  assert.equal(strip(await conn.nextSent()), "6 MSG bob live");
+  await end(bob, { conn, session });
+});
+
+Deno.test("Session resuming with another epoch gets the history, then RESUMED - ?", async () => {
+  const { open, join } = setup(
+    ["--flood-rate", "0", "--history", "5"],
+    null,
+    (clock) => new MemoryLog(clock, 5),
+  );
+  const bob = await join("bob");
+  bob.conn.receive("hello");
+  assert.equal(await bob.conn.nextSent(), "MSG bob hello");
+  const { conn, session } = open();
+  await conn.nextSent(); // HELLO
+  conn.receive("/cap resume", "/resume otherEpoch 1", "amy");
+  assert.equal(await conn.nextSent(), "CAP seq resume");
+  assert.match(await conn.nextSent(), /^WELCOME amy /);
+  assert.match(await conn.nextSent(), /^HIST 2 \S+ MSG bob hello$/);
+  assert.match(await conn.nextSent(), /^HISTEND 1 /);
+  assert.match(await conn.nextSent(), /^RESUMED - \? The server's log numbers/);
+  await end(bob, { conn, session });
+});
