@@ -48,6 +48,10 @@ export const CAPABILITIES = {
     "chat lines and actions may start with @id=ID; its echo, and any ERR refusing it, carry that id",
   rooms:
     "many rooms: room lines start with #room, lines may start with #room, /join /part /rooms and room operators",
+  seq:
+    "room lines from the log start with @seq=N;time=T (after id=ID when there is one): their number and time",
+  resume:
+    "turns seq on too; /resume EPOCH POSITIONS [TOKEN] before the alias: what was missed, then RESUMED",
 } as const satisfies Record<string, string>;
 
 /** The name of a capability. */
@@ -57,6 +61,11 @@ export type Capability = keyof typeof CAPABILITIES;
 export function isCapability(name: string): name is Capability {
   return Object.hasOwn(CAPABILITIES, name);
 }
+
+/** The capabilities each one turns on too (`resume` needs `seq`). */
+export const CAPABILITY_IMPLIES: {
+  readonly [C in Capability]?: readonly Capability[];
+} = { resume: ["seq"] };
 
 /** What starts a line that carries a line id (capability `ids`). */
 export const LINE_ID_PREFIX = "@id=";

@@ -32,6 +32,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       historyFlushMs: 200,
       searchResults: 50,
       searchRate: 10,
+      resumeLines: 10_000,
       passwordFile: null,
       accountsOnly: false,
       clientCa: null,

@@ -115,6 +115,7 @@ Deno.test("formatServerLine() and parseServerLine() round-trip every line type",
       text: "deploy on Friday",
     },
     { type: "FOUNDEND", count: "1", text: "End of search: 1 line" },
+    { type: "RESUMED", last: "120", missing: "?", text: "Caught up" },
   ];
   assert.deepEqual(
     samples.map((l) => l.type).sort(),

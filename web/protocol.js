@@ -41,6 +41,7 @@ export const SERVER_LINE_FIELDS = /** @type {const} */ ({
   INVITE: ["room", "by"],
   FOUND: ["room", "seq", "time", "kind", "alias", "text"],
   FOUNDEND: ["count", "text"],
+  RESUMED: ["last", "missing", "text"],
 });
 
 /** @typedef {keyof typeof SERVER_LINE_FIELDS} LineType */

@@ -188,6 +188,8 @@ const FORMATS: {
     `${clean(line.room)} ${formatHistory({ ...line, type: "HIST" }, p)}`,
   FOUNDEND: (line, p) =>
     p.system(p.paint("dim", `---- ${clean(line.text)} ----`)),
+  RESUMED: (line, p) =>
+    p.system(p.paint("dim", `---- ${clean(line.text)} ----`)),
   PING: () => null,
   CAP: () => null, // the client asked for it; nothing for the user
   ROOM: formatRoom,

@@ -122,6 +122,11 @@ export interface ServerConfig extends ServerSettings {
   readonly durability: "normal" | "full" | "memory";
   readonly historyKeepDays: number;
   readonly historyKeepRows: number;
+  /**
+   * Most lines of a room a resuming client is caught up with
+   * (`--resume-lines`; also at most half of `queueBytes`).
+   */
+  readonly resumeLines: number;
   /** Longest a line waits in the journal before the database takes it. */
   readonly historyFlushMs: number;
   /** Lines one `/search` answers at most. */

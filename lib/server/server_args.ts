@@ -189,6 +189,7 @@ function historyFields({ values, number, ms }: FlagReader) {
     historyFlushMs: ms("history-flush"),
     searchResults: number("search-results", 1, 500),
     searchRate: number("search-rate", 1, 10_000),
+    resumeLines: number("resume-lines", 1, 1_000_000),
   } satisfies Partial<ServerConfig>;
 }
 

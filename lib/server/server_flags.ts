@@ -113,6 +113,13 @@ export const SERVER_FLAGS = {
     help:
       "Newest messages kept in the database, and as many other events (0: no limit)",
   },
+  "resume-lines": {
+    type: "string",
+    value: "N",
+    default: "10000",
+    help:
+      "Most lines a resuming client is sent of what it missed in a room (and at most half of --queue-bytes)",
+  },
   "history-flush": {
     type: "string",
     value: "S",

@@ -17,11 +17,17 @@ import {
   aliasKey,
   CAPABILITIES,
   type Capability,
+  CAPABILITY_IMPLIES,
   isCapability,
   MAX_ALIAS_LENGTH,
   PROTOCOL,
   ProtocolError,
 } from "../../protocol.ts";
+import {
+  RESUME_EXPIRED_TEXT,
+  type ResumeRequest,
+  takePosition as positionIn,
+} from "../../resume.ts";
 import { parseCommand } from "../../commands.ts";
 import {
   type ByeReason,
@@ -66,6 +72,12 @@ export abstract class LoginDialogue {
   #loginFailures = 0;
   /** Capabilities turned on with `/cap` (null: none, most sessions). */
   #caps: ReadonlySet<Capability> | null = null;
+  /** `rooms` is on (read on every delivery: a field, not a set lookup). */
+  #roomsOn = false;
+  /** `seq` is on (the same). */
+  #seqOn = false;
+  /** What `/resume` said last (null: nothing, most sessions). */
+  #resume: ResumeRequest | null = null;
 
   /** A dialogue with nothing asked or given yet. */
   constructor(context: LoginContext) {
@@ -80,12 +92,29 @@ export abstract class LoginDialogue {
     return this.#caps?.has("ids") ?? false;
   }
 
-  /**
-   * Whether it turned on `rooms`: room lines reach it with their `#room `
-   * prefix, and it may be in many rooms.
-   */
+  /** Whether `rooms` is on: room lines come prefixed, many rooms. */
   get roomsOn(): boolean {
-    return this.#caps?.has("rooms") ?? false;
+    return this.#roomsOn;
+  }
+
+  /** Whether `seq` is on (or `resume`): log lines come with their tags. */
+  get seqOn(): boolean {
+    return this.#seqOn;
+  }
+
+  /** Whether `resume` is on. */
+  get resumeOn(): boolean {
+    return this.#caps?.has("resume") ?? false;
+  }
+
+  /** What its last `/resume` said (null: none). */
+  get resumeRequest(): ResumeRequest | null {
+    return this.#resume;
+  }
+
+  /** Takes, once, the position its `/resume` gave for `room` (`resume.ts`). */
+  takePosition(room: string, inDefault: boolean) {
+    return this.#resume ? positionIn(this.#resume, room, inDefault) : undefined;
   }
 
   /** Remote `host:port`, for logs. */
@@ -121,6 +150,8 @@ export abstract class LoginDialogue {
   protected abstract choosingAlias(): boolean;
   /** Whether the session is ending. */
   protected abstract ending(): boolean;
+  /** The epoch of the room's log (HELLO's `epoch=E`). */
+  protected abstract get logEpoch(): string;
   /**
    * Takes an alias the dialogue allowed: joins the room under it, or
    * (`rename`) renames in it; `own` when it is the account's own alias.
@@ -153,6 +184,7 @@ export abstract class LoginDialogue {
         lineBytes: config.maxLineBytes,
         auth: gate.auth,
         caps: OFFERED_CAPABILITIES,
+        epoch: this.logEpoch,
       }),
       text: `Send your alias (1 to ${MAX_ALIAS_LENGTH} letters, digits, _ . -)`,
     });
@@ -167,6 +199,9 @@ export abstract class LoginDialogue {
       if (command.kind === "quit") return this.close("quit", "Goodbye");
       if (command.kind === "pass") return this.pass(command.password);
       if (command.kind === "cap") return this.#enable(command.names);
+      if (command.kind === "resume" && this.resumeOn) {
+        return this.#resumeFrom(command.request);
+      }
       throw new ProtocolError(
         "usage",
         "Choose an alias first: send it as a line of its own",
@@ -184,11 +219,40 @@ export abstract class LoginDialogue {
    */
   #enable(names: readonly string[]): void {
     const on = new Set(this.#caps);
-    for (const name of names) if (isCapability(name)) on.add(name);
+    for (const name of names) {
+      if (!isCapability(name)) continue;
+      on.add(name);
+      for (const also of CAPABILITY_IMPLIES[name] ?? []) on.add(also);
+    }
     this.#caps = on.size > 0 ? on : null;
+    this.#roomsOn = on.has("rooms");
+    this.#seqOn = on.has("seq");
     this.answer({
       type: "CAP",
       caps: OFFERED_CAPABILITIES.filter((name) => on.has(name)).join(" "),
+    });
+  }
+
+  /**
+   * `/resume EPOCH POSITIONS [TOKEN]` (`resume`): positions kept (the last
+   * wins); a token is then {@linkcode resumeToken}'s.
+   */
+  #resumeFrom(request: ResumeRequest): Promise<void> | void {
+    this.#resume = request;
+    if (request.token !== null) return this.resumeToken(request.token);
+  }
+
+  /**
+   * A `/resume` gave a resume token (section 4 of the resume design: a
+   * held member taken over). This default knows no held member: it
+   * answers `ERR resume-expired`, and the client goes on choosing its
+   * alias (its positions still kept).
+   */
+  protected resumeToken(_token: string): Promise<void> | void {
+    this.answer({
+      type: "ERR",
+      code: "resume-expired",
+      text: RESUME_EXPIRED_TEXT,
     });
   }
 

@@ -31,6 +31,13 @@ export interface Member {
    */
   readonly roomsOn?: boolean;
   /**
+   * It turned on `seq` (or `resume`): room lines from the log reach it
+   * with `@seq=N;time=T ` tags (encoded apart, once per event, only when
+   * such a member is in the room).
+   * @default {false}
+   */
+  readonly seqOn?: boolean;
+  /**
    * Queues one encoded line for the member without waiting. Returns false
    * when the member cannot keep up (its queue is full); the room then
    * removes it as a slow consumer. Never removes or closes anything itself.
@@ -38,6 +45,22 @@ export interface Member {
    * count toward the member's watermark (`Room.reportQueue`).
    */
   deliver(line: Uint8Array, options?: { readonly room?: boolean }): boolean;
+  /**
+   * Holds what it is sent from now on behind a slot, and returns what
+   * fills the slot (a catch-up read later): those lines go out first,
+   * then what was held. None: lines are delivered when they come.
+   */
+  reserve?(): (lines: readonly Uint8Array[]) => void;
+  /**
+   * Takes, once, the position it gave with `/resume` for room `room`
+   * (`inDefault`: the server's default room).
+   */
+  takePosition?(
+    room: string,
+    inDefault: boolean,
+  ): { readonly epoch: string; readonly seq: number } | undefined;
+  /** It turned on `resume`. @default {false} */
+  readonly resumeOn?: boolean;
   /** Says goodbye (`BYE reason text`) and closes; the room calls it. */
   close(reason: ByeReason, text: string): void;
 }

@@ -14,6 +14,7 @@ import type { ServerLine } from "../../server_lines.ts";
 import type { Directory } from "./directory.ts";
 import type { Member } from "./member.ts";
 import { Replay } from "./replay.ts";
+import { catchUp, type CatchUpRoom } from "./catch_up.ts";
 import type { RecentEvents, RoomLog } from "./room_log.ts";
 
 /** Options of {@linkcode Replies}: the room's parts it answers with. */
@@ -24,6 +25,8 @@ export interface RepliesOptions<M extends Member> {
   readonly log: RoomLog;
   /** Most bytes of history sent at once (see `RoomOptions.historyBytes`). */
   readonly historyBytes: number;
+  /** Most lines of a catch-up (`--resume-lines`). @default {10_000} */
+  readonly resumeLines?: number;
   /** The room's counters (a private message counts as a message). */
   readonly stats: { messages: number };
   /** Sends one line to one member (the room drops it if it cannot take it). */
@@ -117,6 +120,32 @@ export class Replies<M extends Member = Member> {
       count: String(count),
       text: `End of history: ${count} message${count === 1 ? "" : "s"}${more}`,
     });
+  }
+
+  /** The epoch of the log (a position of another one is not caught up). */
+  get epoch(): string {
+    return this.#options.log.epoch;
+  }
+
+  /**
+   * Catches `member` up with `room` from number `after` (`catch_up.ts`):
+   * at most `resumeLines` lines and `historyBytes`.
+   */
+  catchUp(member: M, after: number, room: CatchUpRoom): void {
+    const { log, resumeLines, historyBytes } = this.#options;
+    const options = {
+      log,
+      resumeLines: resumeLines ?? 10_000,
+      bytes: historyBytes,
+    };
+    catchUp(member, after, room, options, (m) => this.deliver(m as M, []));
+  }
+
+  /** Sends encoded lines to one member; drops it if it cannot take them. */
+  deliver(member: M, lines: readonly Uint8Array[]): void {
+    for (const line of lines) {
+      if (!member.deliver(line)) return this.#options.dropSlow([member]);
+    }
   }
 
   /** Sends the member the command list as `INFO` lines. */

@@ -65,6 +65,8 @@ export class Room<M extends Member = Member> extends Membership<M> {
   #onEvent: ((event: RoomEvent) => void) | undefined;
   #fan: FanOut<M>;
   #appended = 0;
+  /** The number of the last event handed on. */
+  #handedOn = 0;
   #flow: Flow<M>;
   #unsent: UnsentLines<M>;
   /** Where each event goes: the rooms (one server's, or a cluster's). */
@@ -86,6 +88,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
       directory: this.directory,
       log: this.#log,
       historyBytes: options.historyBytes ?? Infinity,
+      resumeLines: options.rooms?.resumeLines,
       stats: this.stats,
       send: (member, line) => this.#send(member, line),
       sendIn: (member, room, line) => this.sendIn(member, room, line),
@@ -151,6 +154,8 @@ export class Room<M extends Member = Member> extends Membership<M> {
         sendIn: (member, room, line) => this.sendIn(member, room, line),
         replies: this.replies,
         history: rooms.history,
+        handedOn: () => this.#handedOn,
+        startingPoints: options.startingPoints,
       },
     );
   }
@@ -362,6 +367,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
     // What was appended before is handed on now (a durable log hands on
     // a whole commit in one step; a shared one, what it reads).
     if (this.#flow.backlogged) this.#flow.handedOn();
+    this.#handedOn = event.seq;
     this.#onEvent?.(event);
     // A joiner enters in the step its JOIN is handed on; what it must see
     // first comes once its JOIN went out (which it does not get).

@@ -30,6 +30,10 @@ import { aliasKey } from "../../protocol.ts";
 import type { ServerLine } from "../../server_lines.ts";
 import type { SharedSanction, Topic } from "../access/moderation.ts";
 import type { RoomRecord } from "./room_record.ts";
+import type { LogRange, SinceOptions } from "./since.ts";
+
+export type { LogRange, SinceOptions } from "./since.ts";
+export { CATCH_UP_SCAN_EVENTS, inRoom, newEpoch, rangeOf } from "./since.ts";
 
 /** The line types that are room events (everyone receives them). */
 export const ROOM_LINE_TYPES = [
@@ -263,6 +267,24 @@ export type RoomLogFailure = (
 
 /** What a room needs from its log. */
 export interface RoomLog {
+  /**
+   * The log's epoch (1 to 32 of `A-Z a-z 0-9 _ -`): it changes whenever
+   * its numbering starts again (a log in memory restarted, a cluster
+   * whose state Redis lost), so numbers are compared only within one.
+   */
+  readonly epoch: string;
+  /**
+   * The events of room `room` numbered
+   * above `after` (and below `options.before`) that the log holds, the
+   * newest `options.limit` of them, oldest first; with how many more it
+   * holds there, and whether it lost any after `after`. Only committed
+   * events (those handed on, or being handed on).
+   */
+  since(
+    room: string,
+    after: number,
+    options: SinceOptions,
+  ): Promise<LogRange>;
   /** Sets the one consumer of committed events, and of failed appends. */
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void;
   /**

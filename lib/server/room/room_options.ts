@@ -12,6 +12,10 @@ import type { Member } from "./member.ts";
 import type { RoomEvent, RoomLog } from "./room_log.ts";
 import type { RoomLimits, RoomSetOptions } from "./rooms.ts";
 import type { Topic } from "../access/moderation.ts";
+import type { StartingPoints } from "./catch_up.ts";
+
+/** Lines of a room a resuming member is caught up with at most, by default. */
+export const DEFAULT_RESUME_LINES = 10_000;
 
 /** Options of `Room`. */
 export interface RoomOptions<M extends Member = Member> {
@@ -31,6 +35,11 @@ export interface RoomOptions<M extends Member = Member> {
    * @default {Infinity}
    */
   historyBytes?: number;
+  /**
+   * Where a member with `resume` starts in a room it gave no position for
+   * (an account's read marker). @default {none}
+   */
+  startingPoints?: StartingPoints<M>;
   /** Called after a member has left, whatever the reason (for logs). */
   onLeave?: (member: M, reason: LeaveReason) => void;
   /**
@@ -66,6 +75,12 @@ export interface RoomOptions<M extends Member = Member> {
     & Pick<RoomSetOptions, "keys" | "store" | "onStoreError" | "snapshot">
     & {
       readonly history: number;
+      /**
+       * Most lines of a room a resuming member is caught up with
+       * (`--resume-lines`; also at most `historyBytes`).
+       * @default {DEFAULT_RESUME_LINES}
+       */
+      readonly resumeLines?: number;
       /** The default room's topic at start. */
       readonly topic?: Topic | null;
     };

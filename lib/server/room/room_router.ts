@@ -14,6 +14,7 @@
 import { aliasKey } from "../../protocol.ts";
 import type { ServerLine } from "../../server_lines.ts";
 import type { Member } from "./member.ts";
+import { NEW_EPOCH_TEXT, type StartingPoints } from "./catch_up.ts";
 import type { Replies } from "./replies.ts";
 import { HISTORY_TYPES, type RoomEvent, type RoomLine } from "./room_log.ts";
 import type { RoomState } from "./room_state.ts";
@@ -27,9 +28,23 @@ export interface RouterHost<M extends Member> {
   send(member: M, line: ServerLine): void;
   /** The same, with the `#room ` prefix. */
   sendIn(member: M, room: string, line: ServerLine): void;
+
   readonly replies: Replies<M>;
   /** Lines of history replayed on entering a room. */
   readonly history: number;
+  /** The number of the last event handed on. */
+  handedOn(): number;
+  /** A resuming member's start in a room it gave no position for. */
+  readonly startingPoints?: StartingPoints<M>;
+}
+
+/** Options of {@linkcode RoomRouter.enter}. */
+export interface EnterOptions {
+  /**
+   * The last event the catch-up covers (the member gets those after it
+   * live). @default {the one before the last handed on: its own JOIN}
+   */
+  readonly through?: number;
 }
 
 /** Routes events to the rooms' members (see the module). */
@@ -63,9 +78,10 @@ export class RoomRouter<M extends Member> {
 
   /**
    * What a member sees on entering `state`, right after its `JOIN`: the
-   * topic, the room's history, and `CURRENT` (with `rooms`).
+   * topic, the room's history (or, for a position it gave, the catch-up:
+   * `catch_up.ts`), and `CURRENT` (with `rooms`).
    */
-  enter(member: M, state: RoomState<M>): void {
+  enter(member: M, state: RoomState<M>, options: EnterOptions = {}): void {
     const topic = state.record.topic;
     if (topic) {
       this.tellIn(member, state, {
@@ -74,14 +90,55 @@ export class RoomRouter<M extends Member> {
         text: topic.text,
       });
     }
-    const { history, replies } = this.#host;
-    if (history > 0) {
-      replies.history(member, history, false, {
-        recent: state.recent,
-        room: member.roomsOn ? state.name : undefined,
+    const host = this.#host;
+    const position = this.#positionIn(member, state);
+    const room = member.roomsOn ? state.name : undefined;
+    if (position?.epoch === host.replies.epoch) {
+      const through = options.through ?? host.handedOn() - 1;
+      host.replies.catchUp(member, position.seq, {
+        name: state.name,
+        defaultRoom: state === this.rooms.default,
+        prefix: room,
+        before: through + 1,
       });
+    } else {
+      if (host.history > 0) {
+        host.replies.history(member, host.history, false, {
+          recent: state.recent,
+          room,
+        });
+      }
+      if (position) {
+        this.tellIn(member, state, {
+          type: "RESUMED",
+          last: "-",
+          missing: "?",
+          text: NEW_EPOCH_TEXT,
+        });
+      }
     }
+    host.startingPoints?.entered?.(member, state.name);
     this.tellCurrent(member);
+  }
+
+  /**
+   * Where `member` starts in `state`: the position it gave, else (with
+   * `resume`) the starting point the server knows (a read marker).
+   */
+  #positionIn(member: M, state: RoomState<M>) {
+    const given = member.takePosition?.(
+      state.name,
+      state === this.rooms.default,
+    );
+    if (given !== undefined || !member.resumeOn) return given;
+    const seq = this.#host.startingPoints?.start(member, state.name);
+    if (seq === undefined) return undefined;
+    return { epoch: this.#host.replies.epoch, seq };
+  }
+
+  /** The number of the last event handed on (a takeover's `through`). */
+  handedOn(): number {
+    return this.#host.handedOn();
   }
 
   /**
@@ -118,6 +175,19 @@ export class RoomRouter<M extends Member> {
     }
   }
 
+  /** Sends an event's line about `state` to one member with `rooms` (tagged with `seq`). */
+  #tellEvent(
+    member: M,
+    state: RoomState<M>,
+    line: ServerLine,
+    event: RoomEvent,
+  ): void {
+    if (!member.seqOn) return this.#host.sendIn(member, state.name, line);
+    this.#host.replies.deliver(member, [
+      state.fan.encodeEvent(event, line, state.name),
+    ]);
+  }
+
   #toRoom(state: RoomState<M>, event: RoomEvent): M[] | undefined {
     const { line } = event;
     const origin = event.room === undefined
@@ -145,10 +215,10 @@ export class RoomRouter<M extends Member> {
       const more = state.fan.toRoom(state.members, out, state.name, event);
       if (more) (slow ??= []).push(...more);
     } else if (joiner?.roomsOn) {
-      this.#host.sendIn(joiner, state.name, out);
+      this.#tellEvent(joiner, state, out, event);
     }
     if (parter?.roomsOn) {
-      this.#host.sendIn(parter, state.name, out);
+      this.#tellEvent(parter, state, out, event);
       this.tellCurrent(parter);
     }
     if (joiner) this.enter(joiner, state);

@@ -31,6 +31,7 @@ import type { Moderated } from "./moderator.ts";
 import type { CommandContext } from "./commands.ts";
 import { type EndOptions, LineIntake } from "./intake.ts";
 import { SLOW_TEXT } from "./member.ts";
+import { HeldLines } from "./held_lines.ts";
 
 /** What a session needs from its server. */
 export interface SessionContext extends CommandContext<Session> {
@@ -72,6 +73,8 @@ export class Session extends LineIntake<Session> implements Moderated {
   #pinged = false;
   /** The deadline of the current phase, on the clock's shared timer. */
   #deadline: Deadline | undefined;
+  /** Lines held while a catch-up is read (null: none, nearly always). */
+  #held: HeldLines | null = null;
 
   /** Starts serving a connection whose transport is ready (handshaken). */
   constructor(conn: Connection, context: SessionContext) {
@@ -84,7 +87,24 @@ export class Session extends LineIntake<Session> implements Moderated {
 
   /** Queues a line; false means the queue is full (the room decides). */
   deliver(line: Uint8Array, options?: SendOptions): boolean {
+    if (this.#held !== null) return this.#held.add(line);
     return this.conn.send(line, options);
+  }
+
+  /**
+   * Holds what it is sent from now on behind a slot (bounded by its queue
+   * limit); filling the slot sends it, then what was held.
+   */
+  reserve(): (lines: readonly Uint8Array[]) => void {
+    const held = this.#held ??= new HeldLines(this.context.config.queueBytes);
+    const fill = held.slot();
+    return (lines) => {
+      fill(lines);
+      for (const bytes of held.ready()) {
+        if (!this.conn.send(bytes)) return this.close("slow", SLOW_TEXT);
+      }
+      if (held.empty && this.#held === held) this.#held = null;
+    };
   }
 
   /**
@@ -197,6 +217,11 @@ export class Session extends LineIntake<Session> implements Moderated {
     return this.#phase === "closing";
   }
 
+  /** The epoch of the room's log. */
+  protected override get logEpoch(): string {
+    return this.context.room.replies.epoch;
+  }
+
   /** A line came in: the idle deadline counts from now, unpinged. */
   protected override heard(): void {
     this.#lastSeenMs = this.context.clock.now();
@@ -282,7 +307,9 @@ export class Session extends LineIntake<Session> implements Moderated {
    * means a client that does not read: it ends with `BYE slow`.
    */
   #reply(bytes: Uint8Array): void {
-    if (!this.conn.send(bytes)) this.close("slow", SLOW_TEXT);
+    if (!(this.#held?.add(bytes) ?? this.conn.send(bytes))) {
+      this.close("slow", SLOW_TEXT);
+    }
   }
 
   /** Enters the closing phase: no more timers, no more throttling waits. */

@@ -1,0 +1,170 @@
+/**
+ * Catch-up: what a member that gave a position (`/resume`) missed in a
+ * room, sent instead of history when it enters the room. The log reads
+ * the room's events after its number (`RoomLog.since`, perhaps later);
+ * meanwhile what the member is sent is held behind a slot
+ * (`Member.reserve`), so that no line is both caught up and live and none
+ * falls between: the read stops below the first event the member gets
+ * live. Each event goes as its live line with its tags, the newest that
+ * fit in `--resume-lines` and half the member's queue, then
+ * `RESUMED LAST MISSING TEXT`. A position of another epoch gets the
+ * ordinary history, then `RESUMED - ?`.
+ *
+ * @module
+ */
+
+import { seqTags } from "../../resume.ts";
+import { formatServerLine, type ServerLine } from "../../server_lines.ts";
+import type { Member } from "./member.ts";
+import type { LogRange, RoomEvent, RoomLog } from "./room_log.ts";
+
+const encoder = new TextEncoder();
+
+/** The `MOD` actions a member without `rooms` may see (as `fan_out.ts`). */
+const TODAYS_MOD: ReadonlySet<string> = new Set([
+  "kick",
+  "ban",
+  "unban",
+  "mute",
+  "unmute",
+]);
+
+/**
+ * Where a member with `resume` starts in a room it gave no position for
+ * (an account's read marker): the number, in the log's current epoch, or
+ * undefined for none. Asked synchronously as it enters the room (load
+ * what is needed at login).
+ */
+export interface StartingPoints<M extends Member = Member> {
+  start(member: M, room: string): number | undefined;
+  /**
+   * Called right after the member's history or catch-up of `room` is
+   * queued: what is sent then comes after it.
+   */
+  entered?(member: M, room: string): void;
+}
+
+/** The `RESUMED` text when the epoch differs: history was sent instead. */
+export const NEW_EPOCH_TEXT =
+  "The server's log numbers lines anew: this is its history; an unknown number of lines are missing";
+
+/** Where a catch-up reads and how much it sends. */
+export interface CatchUpOptions {
+  readonly log: RoomLog;
+  /** `--resume-lines`. */
+  readonly resumeLines: number;
+  /** Bytes sent at most (half the member's queue). */
+  readonly bytes: number;
+}
+
+/** The room a member catches up with. */
+export interface CatchUpRoom {
+  readonly name: string;
+  /** The server's default room (events that name no room are its). */
+  readonly defaultRoom: boolean;
+  /** Its `#room ` prefix for the member (undefined: without `rooms`). */
+  readonly prefix?: string;
+  /** The first event number the member gets live. */
+  readonly before: number;
+}
+
+/** The `RESUMED` line, with its text. */
+export function resumedLine(last: string, missing: string, count: number) {
+  const said = `${count} line${count === 1 ? "" : "s"} you missed`;
+  const lost = missing === "0"
+    ? ""
+    : missing === "?"
+    ? "; an unknown number of lines are no longer kept"
+    : `; ${missing} more are not sent (no longer kept or too many)`;
+  return {
+    type: "RESUMED",
+    last,
+    missing,
+    text: `Resumed: ${said}${lost}`,
+  } as const satisfies ServerLine<"RESUMED">;
+}
+
+/** An encoded line, with the room's prefix when it has one. */
+function encoded(text: string, prefix?: string): Uint8Array {
+  return encoder.encode(
+    prefix === undefined ? `${text}\n` : `${prefix} ${text}\n`,
+  );
+}
+
+/**
+ * The lines of a catch-up: each event as its live line with tags (the
+ * newest that fit in `bytes`), then `RESUMED`.
+ */
+export function catchUpLines(
+  member: Member,
+  range: LogRange,
+  after: number,
+  room: CatchUpRoom,
+  bytes: number,
+): Uint8Array[] {
+  const events = range.events.filter((event) => shown(member, event));
+  const lines: Uint8Array[] = [];
+  let used = 0;
+  let sent: RoomEvent[] = [];
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i]!;
+    const tags = seqTags(event.seq, event.time);
+    const line = encoded(formatServerLine(event.line), room.prefix);
+    const tagged = new Uint8Array(tags.length + line.length);
+    tagged.set(encoder.encode(tags));
+    tagged.set(line, tags.length);
+    used += tagged.length;
+    if (used > bytes) break;
+    lines.push(tagged);
+    sent = [event, ...sent];
+  }
+  lines.reverse();
+  const left = events.length - sent.length + range.over;
+  const missing = range.gap ? "?" : String(left);
+  const last = String(sent.at(-1)?.seq ?? after);
+  const resumed = resumedLine(last, missing, sent.length);
+  lines.push(encoded(formatServerLine(resumed), room.prefix));
+  return lines;
+}
+
+/** Whether the member is shown an event of its room (as the fan-out decides). */
+function shown(member: Member, event: RoomEvent): boolean {
+  const { line } = event;
+  if (line.type === "MOD" && !TODAYS_MOD.has(line.action)) {
+    return member.roomsOn ?? false;
+  }
+  return true;
+}
+
+/**
+ * Catches `member` up with `room` from number `after`: reads the log,
+ * then sends the lines (held behind a slot meanwhile). `dropSlow` drops a
+ * member that could not take them.
+ */
+export function catchUp(
+  member: Member,
+  after: number,
+  room: CatchUpRoom,
+  options: CatchUpOptions,
+  dropSlow: (member: Member) => void,
+): void {
+  const put = member.reserve?.() ?? ((lines: readonly Uint8Array[]) => {
+    for (const line of lines) {
+      if (!member.deliver(line)) return dropSlow(member);
+    }
+  });
+  options.log.since(room.name, after, {
+    before: room.before,
+    limit: options.resumeLines,
+    defaultRoom: room.defaultRoom,
+  }).then(
+    (range) => put(catchUpLines(member, range, after, room, options.bytes)),
+    () =>
+      put([
+        encoded(
+          formatServerLine(resumedLine(String(after), "?", 0)),
+          room.prefix,
+        ),
+      ]),
+  );
+}
