@@ -68,7 +68,6 @@ export class RedisLog implements RoomLog {
   #reader: StreamReader;
   #writer: StreamWriter;
   #atStart: RoomsSnapshot | undefined;
-  #link: RedisLink;
   #options: RedisLogOptions;
 
   private constructor(link: RedisLink, options: RedisLogOptions) {
