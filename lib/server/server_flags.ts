@@ -40,8 +40,7 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "N",
     default: String(DEFAULT_WEB_PORT),
-    help:
-      "HTTPS port of the browser client, same certificate (0: no web client)",
+    help: "HTTPS port of the browser client (0: no web client)",
   },
   "web-origin": {
     type: "string",
@@ -61,8 +60,7 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "DIR",
     default: "certs",
-    help:
-      "Where the dev CA and server certificate live (generated when missing)",
+    help: "Where the dev CA and server certificate live (made when missing)",
   },
   san: {
     type: "string",
@@ -90,8 +88,7 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "N",
     default: "50",
-    help:
-      "Messages a member is shown on joining (0: no history, nothing stored)",
+    help: "Messages shown on joining (0: no history, nothing stored)",
   },
   durability: {
     type: "string",
@@ -149,8 +146,7 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "NAME",
     default: "tlschat",
-    help:
-      "With --redis: the room's name; servers with the same one are one room",
+    help: "With --redis: the cluster's name; servers sharing it are one room",
   },
   "redis-stream-entries": {
     type: "string",
@@ -278,8 +274,7 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "N",
     default: "256",
-    help:
-      "Closed sockets not yet released by the TLS engine before accepting pauses",
+    help: "Closed sockets the TLS engine holds before accepting pauses",
   },
   "flood-rate": {
     type: "string",
@@ -324,8 +319,7 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "S",
     default: "300",
-    help:
-      "Seconds of silence before a member is disconnected; PING at half (0: off)",
+    help: "Seconds of silence before disconnecting; PING at half (0: off)",
   },
   "close-grace": {
     type: "string",
@@ -386,8 +380,7 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "N",
     default: "100",
-    help:
-      "Most operators, invites, bans and mutes a registered room keeps, each",
+    help: "Most operators, invites, bans, mutes a registered room keeps, each",
   },
   "log-level": {
     type: "string",

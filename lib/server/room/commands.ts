@@ -49,6 +49,12 @@ import { checkRoomMute, roomLine } from "./room_lines.ts";
 import { NO_SEARCH, type Search, searchLines } from "./search.ts";
 import { TokenBucket } from "../../flood.ts";
 
+/** What `/cap` and `/resume` get once the alias is chosen. */
+const BEFORE_ALIAS = {
+  cap: "Capabilities are chosen before the alias: send /cap first",
+  resume: "/resume comes before the alias: send it first",
+};
+
 /** What the commands need from their server. */
 export interface CommandContext<M extends Moderated> extends LoginContext {
   readonly room: Room<M>;
@@ -185,15 +191,8 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
       case "pong":
         return;
       case "cap":
-        throw new ProtocolError(
-          "usage",
-          "Capabilities are chosen before the alias: send /cap first",
-        );
       case "resume":
-        throw new ProtocolError(
-          "usage",
-          "/resume comes before the alias: send it first",
-        );
+        throw new ProtocolError("usage", BEFORE_ALIAS[command.kind]);
       case "quit":
         // A muted member's parting words are not passed on.
         return this.quit(this.#checkMute(false) ? command.reason : "");
