@@ -21,8 +21,8 @@ import { type Deadline, deadlinesOf } from "./deadlines.ts";
 /** What a held member is known by (a session, or a fake in tests). */
 export interface Holdable {
   readonly alias: string;
-  /** The account it logged into; null for a guest. */
-  readonly account: string | null;
+  /** The account it logged into; null (or none) for a guest. */
+  readonly account?: string | null;
 }
 
 /** A member's token, and its grace while held. */
@@ -123,15 +123,16 @@ export class Holds<M extends Holdable> {
   /**
    * The held member whose token this is, which its new connection takes
    * over: the token is used up (and its grace stopped). Null for a wrong,
-   * used or expired token, or one of a member that is not held.
+   * used or expired token, one of a member that is not held, or one that
+   * does not `fit` the new connection (it then stays held).
    */
-  take(token: string): M | null {
+  take(token: string, fits: (member: M) => boolean = () => true): M | null {
     const hash = hashResumeToken(token);
     const member = this.#byHash.get(hash.toString("hex"));
     const hold = member === undefined ? undefined : this.#holds.get(member);
     if (
       member === undefined || hold === undefined || !this.#held.has(member) ||
-      !timingSafeEqual(hash, hold.hash)
+      !timingSafeEqual(hash, hold.hash) || !fits(member)
     ) return null;
     this.release(member);
     return member;
@@ -141,12 +142,16 @@ export class Holds<M extends Holdable> {
    * The held member logged into `account` under that alias, which a new
    * login to the account takes over (its token is used up); null: none.
    */
-  takeAccount(account: string): M | null {
+  takeAccount(
+    account: string,
+    fits: (member: M) => boolean = () => true,
+  ): M | null {
     const key = aliasKey(account);
     for (const member of this.#held) {
       if (
-        member.account !== null &&
-        aliasKey(member.account) === key && aliasKey(member.alias) === key
+        typeof member.account === "string" &&
+        aliasKey(member.account) === key && aliasKey(member.alias) === key &&
+        fits(member)
       ) {
         this.release(member);
         return member;
