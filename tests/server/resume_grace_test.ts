@@ -47,7 +47,7 @@ Deno.test({
     const alice = await resumer(s.port, "alice");
     await bob.expect(/^JOIN alice 2$/);
     alice.client[Symbol.dispose]();
-    await s.logs.waitFor(/"held"/);
+    await s.logs.waitFor(/ INFO held alias=/);
     await bob.send("/msg alice psst");
     assert.equal(
       await bob.expect(/^ERR /),
@@ -102,7 +102,7 @@ Deno.test({
     const carol = await resumer(s.port, "carol", "pw-carol");
     await bob.expect(/^JOIN carol 2$/);
     carol.client[Symbol.dispose]();
-    await s.logs.waitFor(/"held"/);
+    await s.logs.waitFor(/ INFO held alias=/);
     const again = await resumer(s.port, "carol", "pw-carol");
     await again.client.send("here");
     assert.match(await bob.expect(/MSG carol/), /^MSG carol here$/);
