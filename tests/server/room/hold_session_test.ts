@@ -35,6 +35,8 @@ async function setup(flags: string[] = []) {
   });
   const gate = testGate(clock, config);
   await gate.accounts.add("bob", "pw-bob");
+  await gate.accounts.add("op", "pw-op");
+  gate.accounts.setOperator("op", true);
   let ids = 0;
   const context = { config, room, log, clock, gate, nextId: () => `${++ids}` };
   /** Opens a session (with `resume` unless `plain`) up to HELLO. */
@@ -167,7 +169,28 @@ Deno.test("A login to the account of a held member takes it over, unseen", async
   await amy.session.finished;
 });
 
-Deno.test("A held member is let go unannounced at shutdown, and kicked ones leave", async () => {
+Deno.test("A held member kicked leaves at once, and its token goes with it", async () => {
+  const { open, join, room } = await setup();
+  const alice = await join("alice");
+  assert.match(await alice.conn.nextSent(), /^RESUME /);
+  const op = await open(true);
+  op.conn.receive("op", "/pass pw-op");
+  await op.conn.nextSent(); // PASSWORD
+  assert.match(await op.conn.nextSent(), /^WELCOME op 2 /);
+  alice.conn.end();
+  await alice.session.finished;
+  assert.equal(room.holds.held, 1);
+  op.conn.receive("/kick alice go away");
+  let line: string;
+  do line = await op.conn.nextSent(); while (!line.startsWith("LEAVE"));
+  assert.equal(line, "LEAVE alice 1 kicked");
+  assert.equal(room.holds.held, 0);
+  assert.ok(!room.has(alice.session));
+  op.conn.end();
+  await op.session.finished;
+});
+
+Deno.test("A held member is let go unannounced at shutdown", async () => {
   const { join, room, clock } = await setup();
   const alice = await join("alice");
   alice.conn.end();
