@@ -48,7 +48,7 @@ export class Session extends LineIntake<Session> implements Moderated {
   alias = "";
   /** Its connection: a new one when it is taken over (`hold.ts`). */
   conn: Connection;
-  /** Resolves when the connection is closed and the member has left. */
+  /** Resolves when the connection is closed (the member left, or is held). */
   readonly finished: Promise<void>;
   #phase: Phase = "alias";
   /** How it leaves the room, once `end` decided it. */

@@ -3,7 +3,7 @@
  * connection that takes a held member over sees (`hold.ts`): `WELCOME`,
  * then for each of its rooms its own `JOIN` (with `rooms`, to itself only,
  * as on joining), the topic and what it missed (`RoomRouter.enter`), then
- * a new `RESUME`. Nobody else hears of it: for the room, the member never
+ * a new `RESUME` (when the new connection turned `resume` on). Nobody else hears of it: for the room, the member never
  * left.
  *
  * @module
@@ -58,7 +58,7 @@ export function offerResume<M extends Moderated>(
  */
 export function welcomeBack<M extends Moderated>(
   room: Room<M>,
-  member: M,
+  member: M & { readonly resumeOn: boolean },
   send: (line: ServerLine) => void,
 ): void {
   const { rooms } = room.router;
@@ -80,5 +80,5 @@ export function welcomeBack<M extends Moderated>(
     }
     room.router.enter(member, state);
   }
-  offerResume(room, member, send);
+  if (member.resumeOn) offerResume(room, member, send);
 }

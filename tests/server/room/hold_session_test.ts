@@ -13,10 +13,13 @@ import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import { Session } from "../../../lib/server/room/session.ts";
 import { FakeClock, FakeConnection, testGate } from "../../_fakes.ts";
 
-/** A session that turned `resume` on (until the capability is merged). */
+/**
+ * Until the `resume` capability is merged: a session has it on when it
+ * turned `ids` on (so it follows the connection, as a capability does).
+ */
 class ResumingSession extends Session {
   override get resumeOn(): boolean {
-    return true;
+    return this.lineIds;
   }
 }
 
@@ -42,10 +45,12 @@ async function setup(flags: string[] = []) {
   /** Opens a session (with `resume` unless `plain`) up to HELLO. */
   const open = async (plain = false) => {
     const conn = new FakeConnection(`127.0.0.1:${5000 + ids}`);
-    const session = plain
-      ? new Session(conn, context)
-      : new ResumingSession(conn, context);
+    const session = new ResumingSession(conn, context);
     assert.match(await conn.nextSent(), /^HELLO /);
+    if (!plain) {
+      conn.receive("/cap ids");
+      assert.equal(await conn.nextSent(), "CAP ids");
+    }
     return { conn, session };
   };
   /** Joins as a guest, reading up to WELCOME (and RESUME with resume). */
@@ -153,7 +158,7 @@ Deno.test("A login to the account of a held member takes it over, unseen", async
   assert.notEqual(resume.split(" ")[1], oldToken);
   assert.equal(room.holds.held, 0);
   second.conn.receive("back");
-  assert.equal(await second.conn.nextSent(), "MSG bob back");
+  assert.match(await second.conn.nextSent(), /^@id=\S+ MSG bob back$/);
   assert.equal(await amy.conn.nextSent(), "MSG bob back");
   await clock.advance(60_000); // the old grace is over: nothing happens
   // The same member as before: one entry in the room.
@@ -199,4 +204,28 @@ Deno.test("A held member is let go unannounced at shutdown", async () => {
   assert.equal(room.holds.held, 0);
   assert.ok(!room.has(alice.session));
   assert.equal(clock.pending, 0);
+});
+
+Deno.test("A plain connection that takes a held account over gets no RESUME, and leaves at once when dropped", async () => {
+  const { open, join, room } = await setup();
+  const first = await open();
+  first.conn.receive("bob", "/pass pw-bob");
+  await first.conn.nextSent(); // PASSWORD
+  assert.match(await first.conn.nextSent(), /^WELCOME bob 1 /);
+  assert.match(await first.conn.nextSent(), /^RESUME /);
+  const amy = await join("amy", true);
+  first.conn.end();
+  await first.session.finished;
+  const plain = await open(true);
+  plain.conn.receive("bob", "/pass pw-bob");
+  await plain.conn.nextSent(); // PASSWORD
+  assert.match(await plain.conn.nextSent(), /^WELCOME bob 2 Welcome back/);
+  plain.conn.receive("/who");
+  assert.equal(await plain.conn.nextSent(), "WHO 2 amy bob");
+  plain.conn.end();
+  await plain.session.finished;
+  assert.equal(await amy.conn.nextSent(), "LEAVE bob 1 disconnect");
+  assert.equal(room.holds.held, 0);
+  amy.conn.end();
+  await amy.session.finished;
 });
