@@ -13,16 +13,6 @@ import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import { Session } from "../../../lib/server/room/session.ts";
 import { FakeClock, FakeConnection, testGate } from "../../_fakes.ts";
 
-/**
- * Until the `resume` capability is merged: a session has it on when it
- * turned `ids` on (so it follows the connection, as a capability does).
- */
-class ResumingSession extends Session {
-  override get resumeOn(): boolean {
-    return this.lineIds;
-  }
-}
-
 /** A room with accounts bob and carol, and sessions opened on it. */
 async function setup(flags: string[] = []) {
   const clock = new FakeClock();
@@ -45,11 +35,11 @@ async function setup(flags: string[] = []) {
   /** Opens a session (with `resume` unless `plain`) up to HELLO. */
   const open = async (plain = false) => {
     const conn = new FakeConnection(`127.0.0.1:${5000 + ids}`);
-    const session = new ResumingSession(conn, context);
+    const session = new Session(conn, context);
     assert.match(await conn.nextSent(), /^HELLO /);
     if (!plain) {
-      conn.receive("/cap ids");
-      assert.equal(await conn.nextSent(), "CAP ids");
+      conn.receive("/cap resume");
+      assert.equal(await conn.nextSent(), "CAP seq resume");
     }
     return { conn, session };
   };
@@ -158,7 +148,10 @@ Deno.test("A login to the account of a held member takes it over, unseen", async
   assert.notEqual(resume.split(" ")[1], oldToken);
   assert.equal(room.holds.held, 0);
   second.conn.receive("back");
-  assert.match(await second.conn.nextSent(), /^@id=\S+ MSG bob back$/);
+  assert.match(
+    await second.conn.nextSent(),
+    /^@seq=\d+;time=\S+ MSG bob back$/,
+  );
   assert.equal(await amy.conn.nextSent(), "MSG bob back");
   await clock.advance(60_000); // the old grace is over: nothing happens
   // The same member as before: one entry in the room.
