@@ -222,3 +222,47 @@ Deno.test("A plain connection that takes a held account over gets no RESUME, and
   amy.conn.end();
   await amy.session.finished;
 });
+
+Deno.test("A rooms member taken over by token gets its rooms back to itself only; a rooms-less taker is refused", async () => {
+  const { open, join, room } = await setup();
+  const alice = await open(true);
+  alice.conn.receive("/cap rooms resume", "alice");
+  assert.equal(await alice.conn.nextSent(), "CAP rooms seq resume");
+  const token = /^RESUME (\S+) /.exec(
+    await next(alice.conn, /^RESUME /),
+  )![1]!;
+  alice.conn.receive("/join #ops");
+  await next(alice.conn, /^CURRENT #ops$/);
+  const amy = await join("amy", true);
+  alice.conn.end();
+  await alice.session.finished;
+  // Without rooms it cannot be that member: refused, and still held.
+  const plain = await open();
+  plain.conn.receive(`/resume x - ${token}`);
+  assert.match(await plain.conn.nextSent(), /^ERR resume-expired /);
+  assert.equal(room.holds.held, 1);
+  const back = await open(true);
+  back.conn.receive("/cap rooms resume", `/resume x - ${token}`);
+  assert.equal(await back.conn.nextSent(), "CAP rooms seq resume");
+  assert.match(await back.conn.nextSent(), /^WELCOME alice 2 /);
+  assert.equal(await back.conn.nextSent(), "#lobby JOIN alice 2");
+  assert.equal(await back.conn.nextSent(), "CURRENT #ops");
+  assert.equal(await back.conn.nextSent(), "#ops JOIN alice 1");
+  assert.equal(await back.conn.nextSent(), "CURRENT #ops");
+  assert.match(await back.conn.nextSent(), /^RESUME /);
+  amy.conn.receive("/who");
+  assert.equal(await amy.conn.nextSent(), "WHO 2 alice amy");
+  for (const { conn, session } of [back, amy, plain]) {
+    conn.end();
+    await session.finished;
+  }
+  assert.ok(!amy.conn.sent.some((line) => /(JOIN|LEAVE) alice/.test(line)));
+});
+
+/** The next line sent that matches `pattern` (others skipped). */
+async function next(conn: FakeConnection, pattern: RegExp): Promise<string> {
+  while (true) {
+    const line = await conn.nextSent();
+    if (pattern.test(line)) return line;
+  }
+}
