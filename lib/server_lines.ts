@@ -42,6 +42,7 @@ export const SERVER_LINE_FIELDS = {
   FOUND: ["room", "seq", "time", "kind", "alias", "text"],
   FOUNDEND: ["count", "text"],
   RESUMED: ["last", "missing", "text"],
+  RESUME: ["token", "seconds", "text"],
 } as const;
 
 /** The type token that starts a server line. */

@@ -116,6 +116,12 @@ Deno.test("formatServerLine() and parseServerLine() round-trip every line type",
     },
     { type: "FOUNDEND", count: "1", text: "End of search: 1 line" },
     { type: "RESUMED", last: "120", missing: "?", text: "Caught up" },
+    {
+      type: "RESUME",
+      token: "AAAAAAAAAAAAAAAAAAAAAA",
+      seconds: "30",
+      text: "Come back within 30 s",
+    },
   ];
   assert.deepEqual(
     samples.map((l) => l.type).sort(),

@@ -42,6 +42,7 @@ export const SERVER_LINE_FIELDS = /** @type {const} */ ({
   FOUND: ["room", "seq", "time", "kind", "alias", "text"],
   FOUNDEND: ["count", "text"],
   RESUMED: ["last", "missing", "text"],
+  RESUME: ["token", "seconds", "text"],
 });
 
 /** @typedef {keyof typeof SERVER_LINE_FIELDS} LineType */

@@ -321,6 +321,13 @@ export const SERVER_FLAGS = {
     default: "300",
     help: "Seconds of silence before disconnecting; PING at half (0: off)",
   },
+  "resume-grace": {
+    type: "string",
+    value: "S",
+    default: "30",
+    help:
+      "Seconds a dropped member with resume is held, to come back unseen (0: off)",
+  },
   "close-grace": {
     type: "string",
     value: "S",

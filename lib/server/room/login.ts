@@ -117,6 +117,17 @@ export abstract class LoginDialogue {
     return this.#resume ? positionIn(this.#resume, room, inDefault) : undefined;
   }
 
+  /**
+   * Takes on what `from` (the new connection of this member, taking it
+   * over) asked for: its capabilities and its `/resume` positions.
+   */
+  protected adoptDialogue(from: LoginDialogue): void {
+    this.#caps = from.#caps;
+    this.#roomsOn = from.#roomsOn;
+    this.#seqOn = from.#seqOn;
+    this.#resume = from.#resume;
+  }
+
   /** Remote `host:port`, for logs. */
   get address(): string {
     return this.conn.info.address;

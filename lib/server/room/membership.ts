@@ -12,7 +12,15 @@
 
 import { validateAlias } from "../../protocol.ts";
 import type { LeaveReason } from "../../server_lines.ts";
-import type { Directory, Dismissal, Found, Someone } from "./directory.ts";
+import { type Clock, systemClock } from "../../clock.ts";
+import {
+  type Directory,
+  type Dismissal,
+  type Found,
+  LocalDirectory,
+  type Someone,
+} from "./directory.ts";
+import { Holds } from "./hold.ts";
 import { type Member, SLOW_TEXT } from "./member.ts";
 
 /** Options of {@linkcode Room.join} and {@linkcode Room.rename}. */
@@ -30,20 +38,39 @@ export interface JoinOptions {
   readonly onEnter?: () => void;
 }
 
+/** What the members start with: the room's options of them. */
+export interface MembershipOptions<M extends Member> {
+  /** Who holds which alias. @default {a new LocalDirectory} */
+  readonly directory?: Directory<M>;
+  /** Told of each member that leaves. @default {nothing} */
+  readonly onLeave?: (member: M, reason: LeaveReason) => void;
+  /** @default {systemClock} */
+  readonly clock?: Clock;
+  /** `--resume-grace` (`hold.ts`). @default {0: none is held} */
+  readonly resumeGraceMs?: number;
+}
+
 /** The members of a room `M` and the changes to them (see the module). */
 export abstract class Membership<M extends Member = Member> {
   /** The members of this server by id (the log names them by id). */
   #here = new Map<string, M>();
   #directory: Directory<M>;
   #onLeave: (member: M, reason: LeaveReason) => void;
+  /**
+   * The members that may be held when their connection drops, and those
+   * held now: still members, until taken over or their grace ends.
+   */
+  readonly holds: Holds<M>;
 
-  /** No members yet; who holds which alias is `directory`'s to say. */
-  constructor(
-    directory: Directory<M>,
-    onLeave: (member: M, reason: LeaveReason) => void,
-  ) {
-    this.#directory = directory;
-    this.#onLeave = onLeave;
+  /**
+   * No members yet; who holds which alias is the directory's to say (by
+   * default a {@linkcode LocalDirectory}).
+   */
+  constructor(options: MembershipOptions<M>) {
+    this.#directory = options.directory ?? new LocalDirectory<M>();
+    this.#onLeave = options.onLeave ?? (() => {});
+    const clock = options.clock ?? systemClock;
+    this.holds = new Holds(clock, options.resumeGraceMs ?? 0);
   }
 
   /**
@@ -81,6 +108,7 @@ export abstract class Membership<M extends Member = Member> {
    */
   leave(member: M, reason: LeaveReason, text = ""): void {
     if (!this.has(member)) return;
+    this.holds.release(member);
     this.#here.delete(member.id);
     this.forget(member);
     this.#onLeave(member, reason);
@@ -149,10 +177,16 @@ export abstract class Membership<M extends Member = Member> {
    */
   protected dismissAnnounced(member: M, reason: Dismissal, text: string): void {
     if (!this.has(member)) return;
+    this.holds.release(member);
     this.#here.delete(member.id);
     this.forget(member);
     this.#onLeave(member, reason);
     member.close(reason, text);
+  }
+
+  /** Shutdown: the held members go, unannounced, their graces stopped. */
+  protected letHeldGo(): void {
+    for (const member of this.holds.close()) this.leave(member, "shutdown");
   }
 
   /** The room's one decision about slow members: out, then closed. */

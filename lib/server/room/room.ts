@@ -22,7 +22,6 @@
 import { validateAlias } from "../../protocol.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import { type Clock, systemClock } from "../../clock.ts";
-import { LocalDirectory } from "./directory.ts";
 import { FanOut } from "./fan_out.ts";
 import { Flow } from "./flow.ts";
 import { LineArena } from "./line_arena.ts";
@@ -74,10 +73,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
 
   /** Creates an empty room that orders its events in `options.log`. */
   constructor(options: RoomOptions<M>) {
-    super(
-      options.directory ?? new LocalDirectory<M>(),
-      options.onLeave ?? (() => {}),
-    );
+    super(options);
     this.announceLimit = options.announceLimit;
     const arena = options.arena ?? new LineArena();
     this.#fan = new FanOut(arena, this.announceLimit);
@@ -205,6 +201,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
 
   /** Stops the room's timers (at shutdown: what is held is not stored). */
   close(): void {
+    this.letHeldGo();
     this.#flow.close();
     this.#unsent.close();
     this.router.rooms.close();
