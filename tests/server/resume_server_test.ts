@@ -38,7 +38,12 @@ Deno.test("serveChat() catches a resuming client up with what it missed, tagged,
     let epoch: string;
     {
       using store = openStore(dir, { exclusive: true });
-      await using s = await startServer("node", ["--history", "5"], { store });
+      await using s = await startServer("node", [
+        "--history",
+        "5",
+        "--resume-grace",
+        "0",
+      ], { store });
       const amy = await resumer(s.port, "amy");
       epoch = amy.epoch;
       using bob = await TestClient.join(s.port, "bob");
@@ -145,7 +150,12 @@ Deno.test("serveChat() tells a resuming client that an unknown number of lines a
     let epoch: string;
     {
       using store = openStore(dir, { exclusive: true });
-      await using s = await startServer("node", ["--history", "5"], { store });
+      await using s = await startServer("node", [
+        "--history",
+        "5",
+        "--resume-grace",
+        "0",
+      ], { store });
       const amy = await resumer(s.port, "amy");
       epoch = amy.epoch;
       using bob = await TestClient.join(s.port, "bob");
