@@ -1,0 +1,93 @@
+/**
+ * End-to-end tests of `client.ts` reconnecting: real server and client
+ * processes; the server is killed (SIGKILL) and started again on the same
+ * port and data directory while two pipe clients talk.
+ */
+
+import assert from "node:assert/strict";
+import {
+  loopbackArgs,
+  PipeClient,
+  serverPermissions,
+  ServerProcess,
+  withTempDir,
+} from "../_helpers.ts";
+
+/** The chat lines a pipe client printed (`<alias> text`), in order. */
+const chatLines = (client: PipeClient) =>
+  client.output.lines.filter((line) => line.startsWith("<"));
+
+Deno.test("client.ts in pipe mode reconnects by itself after the server is killed and restarted, and prints every line once", async () => {
+  await withTempDir(async (dir) => {
+    const permissions = serverPermissions(dir);
+    const first = await ServerProcess.start(permissions, loopbackArgs(dir));
+    const port = first.port;
+    const member = (alias: string) =>
+      new PipeClient([
+        `--allow-net=127.0.0.1:${port}`,
+        `--allow-read=${dir}/ca.pem`,
+      ], [
+        "--server",
+        `127.0.0.1:${port}`,
+        "--ca",
+        `${dir}/ca.pem`,
+        "--alias",
+        alias,
+      ]);
+    await using amy = member("amy");
+    await using bob = member("bob");
+    await bob.output.waitFor(/^-!- Welcome, bob!/);
+    await amy.output.waitFor(/^-!- Welcome, amy!/);
+    for (let i = 1; i <= 5; i++) {
+      await amy.send(`amy before ${i}`);
+      await bob.send(`bob before ${i}`);
+    }
+    await amy.output.waitFor(/^<bob> bob before 5$/);
+    await bob.output.waitFor(/^<amy> amy before 5$/);
+    await first[Symbol.asyncDispose](); // SIGKILL
+    // Typed while the server is down: sent once after reconnecting.
+    await amy.send("amy while down");
+    await using second = await ServerProcess.start(
+      permissions,
+      loopbackArgs(dir, "--port", String(port)),
+    );
+    try {
+      await amy.output.waitFor(/^-!- Welcome, amy!/, {
+        count: 2,
+        timeoutMs: 10_000,
+      });
+      await bob.output.waitFor(/^-!- Welcome, bob!/, {
+        count: 2,
+        timeoutMs: 10_000,
+      });
+      await amy.output.waitFor(/^<amy> amy while down$/);
+      for (let i = 1; i <= 5; i++) {
+        await amy.send(`amy after ${i}`);
+        await bob.send(`bob after ${i}`);
+      }
+      await amy.output.waitFor(/^<bob> bob after 5$/);
+      await bob.output.waitFor(/^<amy> amy after 5$/);
+      assert.equal(await amy.finish(), 0);
+      assert.equal(await bob.finish(), 0);
+    } catch (e) {
+      throw second.annotate(e);
+    }
+    for (const client of [amy, bob]) {
+      const said = chatLines(client);
+      assert.equal(new Set(said).size, said.length, said.join("\n"));
+      for (const who of ["amy", "bob"]) {
+        for (const when of ["before", "after"]) {
+          for (let i = 1; i <= 5; i++) {
+            assert.ok(said.includes(`<${who}> ${who} ${when} ${i}`));
+          }
+        }
+      }
+    }
+    // With a server that resumes (it says RESUMED), nothing said while one
+    // was away is missed either: both print the same lines in one order.
+    const resumed = [amy, bob].every((client) =>
+      client.output.lines.some((line) => line.startsWith("-!- Resumed:"))
+    );
+    if (resumed) assert.deepEqual(chatLines(amy), chatLines(bob));
+  });
+});
