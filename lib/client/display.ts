@@ -188,6 +188,7 @@ const FORMATS: {
   CAP: () => null, // the client asked for it; nothing for the user
   ROOM: formatRoom,
   CURRENT: () => null, // the prompt shows it
+  RESUME: () => null, // the client keeps the token to come back with
   INVITE: (line, p) =>
     p.system(
       `${p.who(line.by)} invites you to ${clean(line.room)}: /join ${
