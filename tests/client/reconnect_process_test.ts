@@ -1,7 +1,8 @@
 /**
  * End-to-end tests of `client.ts` reconnecting: real server and client
  * processes; the server is killed (SIGKILL) and started again on the same
- * port and data directory while two pipe clients talk.
+ * port and data directory while two pipe clients talk, or one on a
+ * terminal types.
  */
 
 import assert from "node:assert/strict";
@@ -10,6 +11,7 @@ import {
   PipeClient,
   serverPermissions,
   ServerProcess,
+  TerminalClient,
   withTempDir,
 } from "../_helpers.ts";
 
@@ -89,5 +91,41 @@ Deno.test("client.ts in pipe mode reconnects by itself after the server is kille
       client.output.lines.some((line) => line.startsWith("-!- Resumed:"))
     );
     if (resumed) assert.deepEqual(chatLines(amy), chatLines(bob));
+  });
+});
+
+Deno.test("client.ts on a terminal shows reconnecting… while the server is away and keeps the half-typed line", async () => {
+  await withTempDir(async (dir) => {
+    const permissions = serverPermissions(dir);
+    const first = await ServerProcess.start(permissions, loopbackArgs(dir));
+    const port = first.port;
+    await using term = new TerminalClient([
+      `--allow-net=127.0.0.1:${port}`,
+      `--allow-read=${dir}/ca.pem`,
+    ], [
+      "--server",
+      `127.0.0.1:${port}`,
+      "--ca",
+      `${dir}/ca.pem`,
+      "--alias",
+      "amy",
+    ]);
+    let at = await term.waitFor(/Welcome, amy!/);
+    await term.type("half typ");
+    await first[Symbol.asyncDispose](); // SIGKILL
+    at = await term.waitFor(/amy #lobby \(reconnecting…\)> half typ/, at);
+    await using second = await ServerProcess.start(
+      permissions,
+      loopbackArgs(dir, "--port", String(port)),
+    );
+    try {
+      at = await term.waitFor(/Welcome, amy!/, at, 10_000);
+      await term.type("ed\r");
+      await term.waitFor(/<amy> half typed/, at);
+      await term.type("\x04"); // Ctrl-D
+      assert.equal(await term.exited(), 0);
+    } catch (e) {
+      throw second.annotate(e);
+    }
   });
 });
