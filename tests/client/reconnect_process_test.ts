@@ -13,7 +13,9 @@ import {
   ServerProcess,
   TerminalClient,
   withTempDir,
+  writeTestCertificates,
 } from "../_helpers.ts";
+import { Redis } from "../_redis.ts";
 
 /** The chat lines a pipe client printed (`<alias> text`), in order. */
 const chatLines = (client: PipeClient) =>
@@ -126,6 +128,65 @@ Deno.test("client.ts on a terminal shows reconnecting… while the server is awa
       assert.equal(await term.exited(), 0);
     } catch (e) {
       throw second.annotate(e);
+    }
+  });
+});
+
+Deno.test("client.ts with a --server list moves to the other server of a cluster when its own is killed", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    await using redis = new Redis(dir);
+    await redis.start();
+    const permissions = [
+      ...serverPermissions(dir),
+      "--allow-env=REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
+    ];
+    const cluster = (data: string) =>
+      ServerProcess.start(
+        permissions,
+        loopbackArgs(dir, "--redis", redis.url(), "--data-dir", data),
+      );
+    const one = await cluster(`${dir}/one`);
+    await using two = await cluster(`${dir}/two`);
+    const client = (alias: string, ...ports: number[]) =>
+      new PipeClient([
+        `--allow-net=${ports.map((port) => `127.0.0.1:${port}`).join(",")}`,
+        `--allow-read=${dir}/ca.pem`,
+      ], [
+        "--server",
+        ports.map((port) => `127.0.0.1:${port}`).join(","),
+        "--ca",
+        `${dir}/ca.pem`,
+        "--alias",
+        alias,
+      ]);
+    await using carl = client("carl", one.port, two.port);
+    await using amy = client("amy", two.port);
+    await carl.output.waitFor(/^-!- Welcome, carl!/);
+    await amy.output.waitFor(/^-!- Welcome, amy!/);
+    await amy.send("before");
+    await carl.output.waitFor(/^<amy> before$/);
+    await one[Symbol.asyncDispose](); // SIGKILL
+    await amy.send("while carl moves");
+    try {
+      // Its alias is free once the cluster counts the server lost (~6 s).
+      await carl.output.waitFor(/^-!- Welcome, carl!/, {
+        count: 2,
+        timeoutMs: 20_000,
+      });
+      await amy.send("after");
+      await carl.output.waitFor(/^<amy> after$/);
+      await carl.send("carl is back");
+      await amy.output.waitFor(/^<carl> carl is back$/);
+      assert.equal(await carl.finish(), 0);
+      assert.equal(await amy.finish(), 0);
+    } catch (e) {
+      throw two.annotate(new Error(`${e}\n--- carl ---\n${carl.output}`));
+    }
+    const said = chatLines(carl);
+    assert.equal(new Set(said).size, said.length, said.join("\n"));
+    if (carl.output.lines.some((line) => line.startsWith("-!- Resumed:"))) {
+      assert.ok(said.includes("<amy> while carl moves"), said.join("\n"));
     }
   });
 });
