@@ -7,11 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { isCapability } from "../../lib/protocol.ts";
 import { startServer, TestClient } from "../_helpers.ts";
-
-/** Until `resume` is offered (H-seq's branch), these wait. */
-const ignore = !isCapability("resume");
 
 /** Joins as `alias` with `resume` on, past its `RESUME`; returns the token. */
 async function resumer(
@@ -40,7 +36,6 @@ async function resumer(
 Deno.test({
   name:
     "resume: a member back with its token within the grace is seen by nobody to go",
-  ignore,
   fn: async () => {
     await using s = await startServer("node", ["--resume-grace", "30"]);
     using bob = await TestClient.join(s.port, "bob");
@@ -94,7 +89,6 @@ Deno.test({
 Deno.test({
   name:
     "resume: an account logging in again takes its held member over; the grace running out gives the LEAVE",
-  ignore,
   fn: async () => {
     await using s = await startServer("node", ["--resume-grace", "1"]);
     await s.server.gate.accounts.add("carol", "pw-carol");

@@ -32,6 +32,13 @@ export interface Member {
    */
   readonly roomsOn?: boolean;
   /**
+   * It turned on `seq` (or `resume`): room lines from the log reach it
+   * with `@seq=N;time=T ` tags (encoded apart, once per event, only when
+   * such a member is in the room).
+   * @default {false}
+   */
+  readonly seqOn?: boolean;
+  /**
    * Its connection dropped and it is held (`hold.ts`): it may come back
    * within the grace; private messages to it are refused meanwhile.
    * @default {false}

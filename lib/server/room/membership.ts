@@ -12,8 +12,15 @@
 
 import { validateAlias } from "../../protocol.ts";
 import type { LeaveReason } from "../../server_lines.ts";
-import type { Directory, Dismissal, Found, Someone } from "./directory.ts";
-import type { Holds } from "./hold.ts";
+import { type Clock, systemClock } from "../../clock.ts";
+import {
+  type Directory,
+  type Dismissal,
+  type Found,
+  LocalDirectory,
+  type Someone,
+} from "./directory.ts";
+import { Holds } from "./hold.ts";
 import { type Member, SLOW_TEXT } from "./member.ts";
 
 /** Options of {@linkcode Room.join} and {@linkcode Room.rename}. */
@@ -31,6 +38,18 @@ export interface JoinOptions {
   readonly onEnter?: () => void;
 }
 
+/** What the members start with: the room's options of them. */
+export interface MembershipOptions<M extends Member> {
+  /** Who holds which alias. @default {a new LocalDirectory} */
+  readonly directory?: Directory<M>;
+  /** Told of each member that leaves. @default {nothing} */
+  readonly onLeave?: (member: M, reason: LeaveReason) => void;
+  /** @default {systemClock} */
+  readonly clock?: Clock;
+  /** `--resume-grace` (`hold.ts`). @default {0: none is held} */
+  readonly resumeGraceMs?: number;
+}
+
 /** The members of a room `M` and the changes to them (see the module). */
 export abstract class Membership<M extends Member = Member> {
   /** The members of this server by id (the log names them by id). */
@@ -43,15 +62,15 @@ export abstract class Membership<M extends Member = Member> {
    */
   readonly holds: Holds<M>;
 
-  /** No members yet; who holds which alias is `directory`'s to say. */
-  constructor(
-    directory: Directory<M>,
-    onLeave: (member: M, reason: LeaveReason) => void,
-    holds: Holds<M>,
-  ) {
-    this.#directory = directory;
-    this.#onLeave = onLeave;
-    this.holds = holds;
+  /**
+   * No members yet; who holds which alias is the directory's to say (by
+   * default a {@linkcode LocalDirectory}).
+   */
+  constructor(options: MembershipOptions<M>) {
+    this.#directory = options.directory ?? new LocalDirectory<M>();
+    this.#onLeave = options.onLeave ?? (() => {});
+    const clock = options.clock ?? systemClock;
+    this.holds = new Holds(clock, options.resumeGraceMs ?? 0);
   }
 
   /**

@@ -22,10 +22,8 @@
 import { validateAlias } from "../../protocol.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import { type Clock, systemClock } from "../../clock.ts";
-import { LocalDirectory } from "./directory.ts";
 import { FanOut } from "./fan_out.ts";
 import { Flow } from "./flow.ts";
-import { Holds } from "./hold.ts";
 import { LineArena } from "./line_arena.ts";
 import type { Member } from "./member.ts";
 import { type JoinOptions, Membership } from "./membership.ts";
@@ -73,11 +71,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
 
   /** Creates an empty room that orders its events in `options.log`. */
   constructor(options: RoomOptions<M>) {
-    super(
-      options.directory ?? new LocalDirectory<M>(),
-      options.onLeave ?? (() => {}),
-      new Holds(options.clock ?? systemClock, options.resumeGraceMs ?? 0),
-    );
+    super(options);
     this.announceLimit = options.announceLimit;
     const arena = options.arena ?? new LineArena();
     this.#fan = new FanOut(arena, this.announceLimit);
@@ -150,6 +144,9 @@ export class Room<M extends Member = Member> extends Membership<M> {
         here: this.here,
         send: (member, line) => this.#send(member, line),
         sendIn: (member, room, line) => this.sendIn(member, room, line),
+        deliver: (member, bytes) => {
+          if (!member.deliver(bytes)) this.dropSlow([member]);
+        },
         replies: this.replies,
         history: rooms.history,
       },
@@ -170,6 +167,11 @@ export class Room<M extends Member = Member> extends Membership<M> {
    */
   override settled(): Promise<void> | undefined {
     return this.#log.settled();
+  }
+
+  /** The epoch of the room's log (see {@linkcode RoomLog.epoch}). */
+  get epoch(): string {
+    return this.#log.epoch;
   }
 
   /** How many lines were appended to the log so far. */

@@ -71,7 +71,6 @@ export class Session extends LineIntake<Session> implements Moderated {
 
   /** Queues a line; false means the queue is full (the room decides). */
   deliver(line: Uint8Array, options?: SendOptions): boolean {
-    // Held: nothing is queued (what it missed comes from the log).
     if (this.#phase === "held") return true;
     return this.conn.send(line, options);
   }
@@ -243,6 +242,11 @@ export class Session extends LineIntake<Session> implements Moderated {
   /** Whether the session is ending (a method, so that checks are not narrowed). */
   protected override ending(): boolean {
     return this.#phase === "closing";
+  }
+
+  /** The epoch of the room's log. */
+  protected override get logEpoch(): string {
+    return this.context.room.epoch;
   }
 
   /** A line came in: the idle deadline counts from now, unpinged. */

@@ -13,16 +13,6 @@ import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import { Session } from "../../../lib/server/room/session.ts";
 import { FakeClock, FakeConnection, testGate } from "../../_fakes.ts";
 
-/**
- * Until the `resume` capability is merged: a session has it on when it
- * turned `ids` on (so it follows the connection, as a capability does).
- */
-class ResumingSession extends Session {
-  override get resumeOn(): boolean {
-    return this.lineIds;
-  }
-}
-
 /** A room with accounts bob and carol, and sessions opened on it. */
 async function setup(flags: string[] = []) {
   const clock = new FakeClock();
@@ -45,11 +35,11 @@ async function setup(flags: string[] = []) {
   /** Opens a session (with `resume` unless `plain`) up to HELLO. */
   const open = async (plain = false) => {
     const conn = new FakeConnection(`127.0.0.1:${5000 + ids}`);
-    const session = new ResumingSession(conn, context);
+    const session = new Session(conn, context);
     assert.match(await conn.nextSent(), /^HELLO /);
     if (!plain) {
-      conn.receive("/cap ids");
-      assert.equal(await conn.nextSent(), "CAP ids");
+      conn.receive("/cap resume");
+      assert.equal(await conn.nextSent(), "CAP seq resume");
     }
     return { conn, session };
   };
@@ -158,7 +148,10 @@ Deno.test("A login to the account of a held member takes it over, unseen", async
   assert.notEqual(resume.split(" ")[1], oldToken);
   assert.equal(room.holds.held, 0);
   second.conn.receive("back");
-  assert.match(await second.conn.nextSent(), /^@id=\S+ MSG bob back$/);
+  assert.match(
+    await second.conn.nextSent(),
+    /^@seq=\d+;time=\S+ MSG bob back$/,
+  );
   assert.equal(await amy.conn.nextSent(), "MSG bob back");
   await clock.advance(60_000); // the old grace is over: nothing happens
   // The same member as before: one entry in the room.
@@ -229,3 +222,47 @@ Deno.test("A plain connection that takes a held account over gets no RESUME, and
   amy.conn.end();
   await amy.session.finished;
 });
+
+Deno.test("A rooms member taken over by token gets its rooms back to itself only; a rooms-less taker is refused", async () => {
+  const { open, join, room } = await setup();
+  const alice = await open(true);
+  alice.conn.receive("/cap rooms resume", "alice");
+  assert.equal(await alice.conn.nextSent(), "CAP rooms seq resume");
+  const token = /^RESUME (\S+) /.exec(
+    await next(alice.conn, /^RESUME /),
+  )![1]!;
+  alice.conn.receive("/join #ops");
+  await next(alice.conn, /^CURRENT #ops$/);
+  const amy = await join("amy", true);
+  alice.conn.end();
+  await alice.session.finished;
+  // Without rooms it cannot be that member: refused, and still held.
+  const plain = await open();
+  plain.conn.receive(`/resume x - ${token}`);
+  assert.match(await plain.conn.nextSent(), /^ERR resume-expired /);
+  assert.equal(room.holds.held, 1);
+  const back = await open(true);
+  back.conn.receive("/cap rooms resume", `/resume x - ${token}`);
+  assert.equal(await back.conn.nextSent(), "CAP rooms seq resume");
+  assert.match(await back.conn.nextSent(), /^WELCOME alice 2 /);
+  assert.equal(await back.conn.nextSent(), "#lobby JOIN alice 2");
+  assert.equal(await back.conn.nextSent(), "CURRENT #ops");
+  assert.equal(await back.conn.nextSent(), "#ops JOIN alice 1");
+  assert.equal(await back.conn.nextSent(), "CURRENT #ops");
+  assert.match(await back.conn.nextSent(), /^RESUME /);
+  amy.conn.receive("/who");
+  assert.equal(await amy.conn.nextSent(), "WHO 2 alice amy");
+  for (const { conn, session } of [back, amy, plain]) {
+    conn.end();
+    await session.finished;
+  }
+  assert.ok(!amy.conn.sent.some((line) => /(JOIN|LEAVE) alice/.test(line)));
+});
+
+/** The next line sent that matches `pattern` (others skipped). */
+async function next(conn: FakeConnection, pattern: RegExp): Promise<string> {
+  while (true) {
+    const line = await conn.nextSent();
+    if (pattern.test(line)) return line;
+  }
+}
