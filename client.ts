@@ -34,6 +34,7 @@ import {
   CLIENT_FLAGS,
   type ClientConfig,
   parseClientArgs,
+  type ServerAddress,
 } from "./lib/client/config.ts";
 import {
   ClientError,
@@ -41,26 +42,26 @@ import {
   loadCa,
   MAX_SERVER_LINE_BYTES,
   type ServerConnection,
+  type TrustedCa,
 } from "./lib/client/connection.ts";
 import { formatForDisplay } from "./lib/client/display.ts";
 import { Outbox } from "./lib/client/outbox.ts";
 import { PendingLines } from "./lib/client/pending.ts";
+import { ReadMarks, ResumeState } from "./lib/client/resume.ts";
 import { RoomState } from "./lib/client/rooms.ts";
 import { Prompt } from "./lib/client/prompt.ts";
+import {
+  type AnswerOn,
+  chat,
+  type ChatHooks,
+  type Memory,
+} from "./lib/client/session.ts";
+import { Link } from "./lib/client/link.ts";
 import { formatFlags } from "./lib/flags.ts";
 import { LineFramer } from "./lib/framing.ts";
 import { readPasswordFile } from "./lib/password_file.ts";
-import {
-  awaitWelcome,
-  type Ending,
-  type PasswordAnswer,
-  readServer,
-} from "./lib/client/dialogue.ts";
-import {
-  parseHelloParams,
-  parseServerLine,
-  type ServerLine,
-} from "./lib/server_lines.ts";
+import { awaitWelcome, type Dialogue } from "./lib/client/dialogue.ts";
+import type { ServerLine } from "./lib/server_lines.ts";
 
 const USAGE = `Usage: client.ts [options]
 
@@ -69,11 +70,8 @@ Joins a TLS chat room. Type lines to chat; /help lists the commands.
 Options:
 ${formatFlags(CLIENT_FLAGS)}`;
 
-/** The capabilities the client asks for when the server offers them. */
-const WANTED_CAPS = ["ids", "rooms"];
-
-/** How long to wait for the server to confirm /quit before closing anyway. */
-const QUIT_WAIT_MS = 3000;
+/** Most lines typed while reconnecting that wait to be sent. */
+const MAX_WAITING_LINES = 100;
 
 /** Runs the client; resolves to the process exit code. */
 export async function main(args: readonly string[]): Promise<number> {
@@ -95,123 +93,116 @@ export async function main(args: readonly string[]): Promise<number> {
     );
     return 2;
   }
-  const color = Deno.stdout.isTerminal() && !Deno.noColor;
-  let server: ServerConnection;
-  let password: string | null;
+  let start: Start;
   try {
-    password = await readPassword(config.passwordFile);
-    server = await connectToServer({
-      ...config,
-      ca: await loadCa(config),
-      identity: await readIdentity(config),
-    });
+    start = await prepare(config);
   } catch (e) {
     if (!(e instanceof ClientError)) throw e;
     console.error(e.message);
     return 1;
   }
-  try {
-    return await greeted(server, config, { color, password });
-  } finally {
-    server.close();
-  }
+  return interactive ? await runTerminal(start) : await runPipe(start);
 }
 
-/**
- * Reads the greeting, asks for the capabilities the server offers that the
- * client knows, then runs on a terminal or a pipe; resolves to the exit
- * code.
- */
-async function greeted(
-  server: ServerConnection,
-  config: ClientConfig,
-  { color, password }: { color: boolean; password: string | null },
-): Promise<number> {
-  const hello = await readServerLine(server);
-  if (hello?.type !== "HELLO") {
-    console.error(
-      `Cannot chat: ${config.hostname}:${config.port} is not a tlschat server (no greeting)`,
-    );
-    return 1;
-  }
-  // Send no faster than the server accepts: a client never gets itself
-  // throttled or kicked for flooding, however much is piped into it.
-  const params = parseHelloParams(hello.params);
-  server.paceTo(params);
-  // Line ids and rooms, if the server offers them (it says CAP before
-  // WELCOME).
-  const pending = new PendingLines();
-  const rooms = new RoomState(config.alias ?? "");
-  const caps = WANTED_CAPS.filter((cap) => params.caps?.includes(cap));
-  if (caps.length > 0) await server.send(`/cap ${caps.join(" ")}`);
-  const outbox = new Outbox(rooms, pending, (line) => server.send(line));
-  const start = { hello, color, password, pending, rooms, outbox };
-  return Deno.stdin.isTerminal()
-    ? await runTerminal(server, config, start)
-    : await runPipe(server, config, start);
-}
-
-/** What both modes start with. */
-interface Start {
-  readonly hello: ServerLine;
+/** What both modes start with, kept across connections. */
+interface Start extends Memory {
+  readonly config: ClientConfig;
   readonly color: boolean;
   /** From --password-file; null: ask (terminal) or fail (pipe). */
   readonly password: string | null;
-  /** Lines sent with ids (once the server turned them on). */
-  readonly pending: PendingLines;
-  /** Where the client is: alias, rooms (once the server turned them on). */
-  readonly rooms: RoomState;
-  /** What the client sends, each line to its room. */
+  /** Connects to one server (the CA and certificate read once). */
+  readonly connect: (server: ServerAddress) => Promise<ServerConnection>;
+  /** What the client sends, each line to its room, once connected. */
   readonly outbox: Outbox;
 }
 
+/** Reads the password, CA and certificate once, and makes the state. */
+async function prepare(config: ClientConfig): Promise<Start> {
+  const password = await readPassword(config.passwordFile);
+  const ca: TrustedCa = await loadCa(config);
+  const identity = await readIdentity(config);
+  const pending = new PendingLines();
+  const rooms = new RoomState(config.alias ?? "");
+  const link = new Link();
+  return {
+    config,
+    color: Deno.stdout.isTerminal() && !Deno.noColor,
+    password,
+    connect: (server) => connectToServer({ ...server, ca, identity }),
+    pending,
+    rooms,
+    resume: new ResumeState(),
+    marks: new ReadMarks(),
+    link,
+    outbox: new Outbox(rooms, pending, (line) => link.send(line), link),
+  };
+}
+
+/** Chats with the hooks of a mode, over as many connections as it takes. */
+function chatWith(start: Start, hooks: ChatHooks): Promise<number> {
+  const { config } = start;
+  return chat(start, hooks, {
+    servers: config.servers,
+    reconnect: config.reconnect,
+    connect: start.connect,
+  });
+}
+
 /** Non-terminal mode: stdin lines out, server lines to stdout. */
-async function runPipe(
-  server: ServerConnection,
-  config: ClientConfig,
-  start: Start,
-): Promise<number> {
-  const { hello, color, password, pending, rooms, outbox } = start;
+async function runPipe(start: Start): Promise<number> {
+  const { config, color, password, outbox } = start;
   const print = (line: ServerLine | string, room: string | null = null) => {
     // Scripts that want only what is said from now on are not surprised.
     if (!config.history && isHistory(line)) return;
     const text = formatForDisplay(line, { color, room });
     if (text !== null) console.log(text);
   };
-  const answer: PasswordAnswer = async () => {
+  let account = config.certFile !== null;
+  let leaving = false;
+  const answer: AnswerOn = async (line, send) => {
     if (password === null) {
       console.error(
         "The server asks for a password: give it with --password-file FILE",
       );
       return false;
     }
-    await server.send(`/pass ${password}`);
+    if (line.kind === "account") account = true;
+    await send(`/pass ${password}`);
     return true;
   };
-  print(hello);
-  await server.send(config.alias!);
-  const dialogue = { print, answer, pending, rooms, warn: console.error };
-  const joined = await awaitWelcome(server, dialogue);
-  if (joined === "closed" || joined === "rejected") return 1;
-  const reading = readServer(server, dialogue);
-  // Joins --room, sends stdin (a line after /join goes to the room joined),
-  // then /quit once every line was answered (one sent again included); the
-  // server's BYE and close end the reading. The server may also close
-  // first (kicked, shutdown): reading ends anyway.
-  (async () => {
-    await joinRooms(config, start);
-    for await (const line of stdinLines()) await outbox.send(line);
-    await Promise.race([outbox.idle(), reading]);
-    await server.send("/quit");
-  })().catch(() => {});
-  return exitCode(await reading);
+  return await chatWith(start, {
+    print,
+    notice: console.error,
+    answer,
+    chooseAlias: async (server, dialogue) => {
+      await server.send(config.alias!);
+      const joined = await awaitWelcome(server, dialogue);
+      return typeof joined === "string" ? 1 : joined;
+    },
+    // Joins --room, sends stdin (a line after /join goes to the room
+    // joined), then /quit once every line was answered (one sent again,
+    // after reconnecting too, included).
+    started: () => {
+      (async () => {
+        await joinRooms(start);
+        for await (const line of stdinLines()) await outbox.send(line);
+        await outbox.idle();
+        await outbox.send("/quit");
+        leaving = true;
+      })().catch(() => {});
+    },
+    status: () => {},
+    quit: new Promise(() => {}),
+    leaving: () => leaving,
+    account: () => account,
+  });
 }
 
 /**
  * Joins the --room rooms (sent once the server said the current room: it
  * must be read meanwhile), or says why not (a server without rooms).
  */
-async function joinRooms(config: ClientConfig, { rooms, outbox }: Start) {
+async function joinRooms({ config, rooms, outbox }: Start) {
   if (config.rooms.length === 0 || rooms.enabled) {
     return await outbox.join(config.rooms);
   }
@@ -221,110 +212,105 @@ async function joinRooms(config: ClientConfig, { rooms, outbox }: Start) {
 }
 
 /** Terminal mode: a prompt that incoming lines never overwrite. */
-async function runTerminal(
-  server: ServerConnection,
-  config: ClientConfig,
-  start: Start,
-): Promise<number> {
-  const { hello, color, password } = start;
+async function runTerminal(start: Start): Promise<number> {
+  const { config, color, rooms, outbox, link } = start;
   using prompt = new Prompt(color);
-  const answer: PasswordAnswer = async () => {
-    const given = password ?? await prompt.askSecret("Password: ");
-    if (given === null) return false;
-    await server.send(`/pass ${given}`);
-    return true;
+  const typedQuit = Promise.withResolvers<void>();
+  let status: string | null = null;
+  let prompting = false;
+  let leaving = false;
+  const print = (line: ServerLine | string, room: string | null = null) => {
+    prompt.show(rooms.prompt(status), false); // drawn under the line printed
+    prompt.print(line, room);
   };
-  prompt.print(hello);
-  const answers = { ...start, answer };
-  const ended = await joinOnTerminal(server, config.alias, prompt, answers);
-  if (ended !== null) return ended;
-  // Sent once the server says where the client is (read from now on).
-  joinRooms(config, start).catch(() => {});
-  return await chatOnTerminal(server, prompt, answers);
+  const passwords = terminalPasswords(start, prompt);
+  return await chatWith(start, {
+    print: (line, room) => {
+      passwords.seen(line);
+      print(line, room);
+    },
+    notice: (text) =>
+      prompting ? print({ type: "INFO", text }) : console.error(text),
+    seen: () => prompt.show(rooms.prompt(status)),
+    answer: passwords.answer,
+    chooseAlias: (server, dialogue) =>
+      chooseAlias(server, config.alias, prompt, dialogue),
+    started: () => {
+      prompting = true;
+      prompt.start(rooms.prompt(), (line) => {
+        if (line.trim() === "") return;
+        const quitting = /^\/quit\b/i.test(line.trim());
+        if (quitting && !link.open) return typedQuit.resolve();
+        if (!link.open && outbox.waiting >= MAX_WAITING_LINES) {
+          const text =
+            `Not sent (too many lines wait for the connection): ${line}`;
+          return print({ type: "ERR", code: "", text });
+        }
+        outbox.send(line).then(() => leaving ||= quitting, () => {});
+      });
+      // Sent once the server says where the client is (read from now on).
+      joinRooms(start).catch(() => {});
+    },
+    status: (text) => {
+      status = text;
+      prompt.show(rooms.prompt(status));
+    },
+    quit: Promise.race([prompt.quit, typedQuit.promise]),
+    leaving: () => leaving,
+    account: passwords.account,
+  });
 }
 
-/** How a session answers what the server asks on the way. */
-interface Answers extends Start {
-  readonly answer: PasswordAnswer;
+/**
+ * The passwords of a terminal session: from --password-file, else asked
+ * once and given again on reconnecting; forgotten when the server says
+ * one was wrong.
+ */
+function terminalPasswords({ config, password }: Start, prompt: Prompt) {
+  const given = new Map<string, string>();
+  let account = config.certFile !== null;
+  const answer: AnswerOn = async (line, send) => {
+    const secret = password ?? given.get(line.kind) ??
+      await prompt.askSecret("Password: ");
+    if (secret === null) return false;
+    given.set(line.kind, secret);
+    if (line.kind === "account") account = true;
+    await send(`/pass ${secret}`);
+    return true;
+  };
+  const seen = (line: ServerLine | string) => {
+    if (typeof line === "string" || line.type !== "ERR") return;
+    if (line.code === "password-wrong") given.delete("room");
+    if (line.code === "login-failed") given.delete("account");
+  };
+  return { answer, seen, account: () => account };
 }
 
 /**
  * Sends the alias (asked for when none was given, and again after each
- * refusal) until the server welcomes it (null: joined), or resolves to an
- * exit code when the user quits or the connection ends.
+ * refusal) until the server welcomes it, or resolves to an exit code when
+ * the user quits or the connection ends.
  */
-async function joinOnTerminal(
+async function chooseAlias(
   server: ServerConnection,
   alias: string | null,
   prompt: Prompt,
-  { answer, pending, rooms }: Answers,
-): Promise<number | null> {
+  dialogue: Dialogue,
+): Promise<ServerLine<"WELCOME"> | number> {
   while (true) {
     alias ??= await prompt.ask("Alias: ");
     if (alias === null || /^\/quit\b/i.test(alias)) return 0;
     await server.send(alias);
-    const result = await awaitWelcome(server, {
-      print: prompt.print,
-      answer,
-      pending,
-      rooms,
-      warn: console.error,
-    });
+    const result = await awaitWelcome(server, dialogue);
     if (result === "closed") return 1;
-    if (result !== "rejected") return null;
+    if (result !== "rejected") return result;
     alias = null; // rejected: ask again
   }
-}
-
-/**
- * Chats until the connection ends (its exit code) or the user quits: then
- * sends `/quit` and waits a little for the server's goodbye.
- */
-async function chatOnTerminal(
-  server: ServerConnection,
-  prompt: Prompt,
-  { answer, pending, rooms, outbox }: Answers,
-): Promise<number> {
-  prompt.start(rooms.prompt(), (line) => {
-    if (line.trim() !== "") outbox.send(line).catch(() => {});
-  });
-  const reading = readServer(server, {
-    print: (line, room) => {
-      prompt.show(rooms.prompt(), false); // drawn under the line printed
-      prompt.print(line, room);
-    },
-    answer,
-    pending,
-    rooms,
-    warn: console.error,
-    seen: () => prompt.show(rooms.prompt()),
-  });
-  const ended = await Promise.race([reading, prompt.quit.then(() => null)]);
-  if (ended !== null) return exitCode(ended);
-  await server.send("/quit").catch(() => {});
-  const timer = Promise.withResolvers<null>();
-  const id = setTimeout(() => timer.resolve(null), QUIT_WAIT_MS);
-  await Promise.race([reading, timer.promise]);
-  clearTimeout(id);
-  return 0;
 }
 
 function isHistory(line: ServerLine | string): boolean {
   return typeof line !== "string" &&
     (line.type === "HIST" || line.type === "HISTEND");
-}
-
-function exitCode(ending: Ending): number {
-  if (ending.bye?.reason === "quit") return 0;
-  if (ending.bye === null) console.error("Server closed the connection");
-  return 1;
-}
-
-async function readServerLine(
-  server: ServerConnection,
-): Promise<ServerLine | undefined> {
-  const text = await server.readLine();
-  return text === null ? undefined : parseServerLine(text);
 }
 
 /**

@@ -398,6 +398,8 @@ Deno.test("parseClientArgs() resolves defaults and flags", () => {
     help: false,
     hostname: "localhost",
     port: 7443,
+    servers: [{ hostname: "localhost", port: 7443 }],
+    reconnect: true,
     caFile: "certs/ca.pem",
     caExplicit: false,
     alias: null,
@@ -442,6 +444,29 @@ Deno.test("parseClientArgs() resolves defaults and flags", () => {
     [mtls.certFile, mtls.keyFile, mtls.passwordFile],
     ["c.pem", "k.pem", "pw"],
   );
+});
+
+Deno.test("parseClientArgs() takes --server lists, repeated, and --no-reconnect", () => {
+  const config = parseClientArgs([
+    "--server",
+    "127.0.0.1:7000,localhost",
+    "--server",
+    "[::1]:7001",
+    "--no-reconnect",
+  ]);
+  assert.deepEqual(config.servers, [
+    { hostname: "127.0.0.1", port: 7000 },
+    { hostname: "localhost", port: 7443 },
+    { hostname: "::1", port: 7001 },
+  ]);
+  assert.equal(config.hostname, "127.0.0.1");
+  assert.equal(config.reconnect, false);
+  assert.equal(config.caFile, "certs/ca.pem"); // every one a loopback name
+  const remote = parseClientArgs(["--server", "a.example:1,localhost:2"]);
+  assert.equal(remote.caFile, null);
+  for (const bad of ["a:b", "a:0", "a:1,,b", "[::1:7"]) {
+    assert.throws(() => parseClientArgs(["--server", bad]), Error, bad);
+  }
 });
 
 /**

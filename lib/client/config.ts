@@ -38,6 +38,17 @@ export const CLIENT_FLAGS = {
     default: String(DEFAULT_PORT),
     help: "Server port",
   },
+  server: {
+    type: "string",
+    value: "HOST:PORT,...",
+    multiple: true,
+    help:
+      "Servers to connect to, tried in turn (repeatable; replaces --host and --port)",
+  },
+  "no-reconnect": {
+    type: "boolean",
+    help: "Exit when the connection is lost instead of reconnecting",
+  },
   ca: {
     type: "string",
     value: "FILE",
@@ -76,11 +87,22 @@ export const CLIENT_FLAGS = {
   help: { type: "boolean", help: "Show this help" },
 } as const satisfies FlagTable;
 
+/** One server to connect to. */
+export interface ServerAddress {
+  readonly hostname: string;
+  readonly port: number;
+}
+
 /** The resolved client configuration. */
 export interface ClientConfig {
   readonly help: boolean;
+  /** The first server (`--host`/`--port`, or the first of `--server`). */
   readonly hostname: string;
   readonly port: number;
+  /** The servers to connect to, in turn (at least one). */
+  readonly servers: readonly ServerAddress[];
+  /** Reconnect (and resume) when the connection is lost. */
+  readonly reconnect: boolean;
   /** CA file to trust; null means the system roots. */
   readonly caFile: string | null;
   /** Whether `caFile` was given explicitly (a missing file is then an error). */
@@ -114,7 +136,13 @@ export interface ClientConfig {
 export function parseClientArgs(args: readonly string[]): ClientConfig {
   const { values, positionals } = parseFlags(CLIENT_FLAGS, args);
   noPositionals(positionals);
-  const hostname = values.host;
+  const servers = values.server === undefined
+    ? [{
+      hostname: values.host,
+      port: toNumber("port", values.port, 1, 65_535),
+    }]
+    : values.server.flatMap((list) => parseServerList(list));
+  const { hostname, port } = servers[0]!;
   const certFile = values.cert ?? null;
   const keyFile = values.key ?? null;
   if ((certFile === null) !== (keyFile === null)) {
@@ -125,9 +153,13 @@ export function parseClientArgs(args: readonly string[]): ClientConfig {
   return {
     help: values.help ?? false,
     hostname,
-    port: toNumber("port", values.port, 1, 65_535),
+    port,
+    servers,
+    reconnect: !(values["no-reconnect"] ?? false),
     caFile: values.ca ??
-      (DEFAULT_SANS.includes(hostname) ? DEFAULT_CA_FILE : null),
+      (servers.every((s) => DEFAULT_SANS.includes(s.hostname))
+        ? DEFAULT_CA_FILE
+        : null),
     caExplicit: values.ca !== undefined,
     alias: values.alias ?? null,
     passwordFile: values["password-file"] ?? null,
@@ -136,6 +168,39 @@ export function parseClientArgs(args: readonly string[]): ClientConfig {
     history: values.history ?? false,
     rooms: (values.room ?? []).map(roomFlag),
   };
+}
+
+/**
+ * A `--server` value: `HOST:PORT` (or `HOST`, on port 7443; `[::1]:7443`
+ * for an IPv6 address), several separated by commas.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseServerList } from "./config.ts";
+ *
+ * assert.deepEqual(parseServerList("a.example:7000,[::1]:7443,b.example"), [
+ *   { hostname: "a.example", port: 7000 },
+ *   { hostname: "::1", port: 7443 },
+ *   { hostname: "b.example", port: 7443 },
+ * ]);
+ * ```
+ */
+export function parseServerList(value: string): ServerAddress[] {
+  return value.split(",").map((item) => {
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]\s]+))(?::(\d+))?$/
+      .exec(item.trim());
+    if (match === null) {
+      throw new TypeError(
+        `Cannot use --server "${value}": give HOST:PORT, several separated by commas`,
+      );
+    }
+    const port = match[3] ?? String(DEFAULT_PORT);
+    return {
+      hostname: match[1] ?? match[2]!,
+      port: toNumber("server", port, 1, 65_535),
+    };
+  });
 }
 
 /** A `--room` value, case-folded; a TypeError when it is no room name. */

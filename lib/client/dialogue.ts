@@ -10,10 +10,16 @@
  * @module
  */
 
-import { splitLineId } from "../protocol.ts";
 import { parseServerLine, type ServerLine } from "../server_lines.ts";
 import type { ServerConnection } from "./connection.ts";
 import type { PendingLines } from "./pending.ts";
+import {
+  parseResumeLine,
+  resumedText,
+  type ResumeState,
+  splitTags,
+  type TaggedLine,
+} from "./resume.ts";
 import { type RoomState, splitRoomLine } from "./rooms.ts";
 
 /** Answers a server's PASSWORD line; false when there is none to give. */
@@ -40,6 +46,10 @@ export interface Dialogue {
   readonly warn: (text: string) => void;
   /** Called after each line read once joined (to redraw a prompt). */
   readonly seen?: () => void;
+  /** Where the client was (`seq`, `resume`); absent: no numbers kept. */
+  readonly resume?: ResumeState;
+  /** Called for each numbered room line shown (read marks). */
+  readonly shown?: (room: string | null, seq: number) => void;
 }
 
 /**
@@ -52,7 +62,7 @@ export async function readServer(
   server: ServerConnection,
   dialogue: Dialogue,
 ): Promise<Ending> {
-  const { print, answer, rooms } = dialogue;
+  const { rooms } = dialogue;
   let bye: ServerLine<"BYE"> | null = null;
   while (true) {
     const text = await server.readLine();
@@ -60,29 +70,76 @@ export async function readServer(
       rooms.ended();
       return { bye };
     }
-    const { id, rest } = lineId(text);
+    const tagged = splitTags(text);
     const { room, rest: body } = rooms.enabled
-      ? splitRoomLine(rest)
-      : { room: null, rest };
+      ? splitRoomLine(tagged.rest)
+      : { room: null, rest: tagged.rest };
     const line = parseServerLine(body);
-    if (id !== null && !followId(server, dialogue, { id, line })) {
-      continue;
-    }
-    if (line?.type === "PING") {
-      server.send(`/pong ${line.token}`).catch(() => {});
-    }
-    if (line?.type === "PASSWORD") {
-      print(line);
-      answer(line).catch(() => {});
-      continue;
-    }
-    if (line?.type === "ERR" && line.code === "flood") server.backOff();
     if (line?.type === "BYE") bye = line;
-    for (const shown of rooms.see(room, line ?? body)) {
-      print(shown.line, shown.room);
-    }
+    readLine(server, dialogue, { tagged, room, body, line });
     dialogue.seen?.();
   }
+}
+
+/** One server line read, its tags and room prefix taken off. */
+interface LineRead {
+  readonly tagged: TaggedLine;
+  readonly room: string | null;
+  readonly body: string;
+  readonly line: ServerLine | undefined;
+}
+
+/** Does what one server line says, and shows it unless seen already. */
+function readLine(
+  server: ServerConnection,
+  dialogue: Dialogue,
+  { tagged, room, body, line }: LineRead,
+): void {
+  const { print, answer, rooms, resume } = dialogue;
+  if (resumeLine(dialogue, room, body)) return;
+  const { id, seq } = tagged;
+  // A number seen already is a line shown already (a catch-up overlapping
+  // what came live): its id is still answered, nothing shown.
+  const fresh = seq === null || resume === undefined || resume.see(room, seq);
+  if (id !== null && !followId(server, dialogue, { id, line })) return;
+  if (!fresh) return;
+  if (line?.type === "HIST") resume?.see(room, Number(line.seq));
+  if (line?.type === "PING") {
+    server.send(`/pong ${line.token}`).catch(() => {});
+  }
+  if (line?.type === "PASSWORD") {
+    print(line);
+    answer(line).catch(() => {});
+    return;
+  }
+  if (line?.type === "ERR" && line.code === "flood") server.backOff();
+  const past = seq !== null && (resume?.catchingUp(room) ?? false);
+  for (const shown of rooms.see(room, line ?? body, past)) {
+    print(shown.line, shown.room);
+  }
+  if (seq !== null) dialogue.shown?.(room, seq);
+}
+
+/**
+ * Follows a `RESUME`, `RESUMED` or `READ` line (true), showing what a
+ * `RESUMED` says; false for any other line.
+ */
+function resumeLine(
+  { print, rooms, resume }: Dialogue,
+  room: string | null,
+  body: string,
+): boolean {
+  const said = resume === undefined ? null : parseResumeLine(body);
+  if (said === null) return false;
+  if (said.type === "RESUME") resume!.tokenGiven(said.token);
+  if (said.type === "RESUMED") {
+    resume!.resumed(room, said.last);
+    const info = { type: "INFO", text: resumedText(said.missing) } as const;
+    for (const shown of rooms.see(room, info, true)) {
+      print(shown.line, shown.room);
+    }
+  }
+  return true; // READ: another device's mark, nothing to show here
 }
 
 /**
@@ -133,11 +190,7 @@ export async function awaitWelcome(
     }
     const line = parseServerLine(text);
     print(line ?? text);
-    if (line?.type === "CAP") {
-      const caps = line.caps.split(" ");
-      pending.enabled = caps.includes("ids");
-      rooms.enabled = caps.includes("rooms");
-    }
+    if (line?.type === "CAP") capsOn(line, { pending, rooms });
     if (line?.type === "WELCOME") {
       rooms.welcomed(line.alias);
       return line;
@@ -151,11 +204,42 @@ export async function awaitWelcome(
   }
 }
 
-/** A server line's `@id=` prefix, taken off; a malformed one is kept. */
-function lineId(text: string): { id: string | null; rest: string } {
-  try {
-    return splitLineId(text);
-  } catch {
-    return { id: null, rest: text }; // shown as it came
+/**
+ * Reads replies to `/resume` with a token until the server takes the held
+ * member over (its `WELCOME`), or says the token no longer holds (null:
+ * choose the alias as usual), or the connection ends (`closed`).
+ */
+export async function awaitTakeover(
+  server: ServerConnection,
+  { print, pending, rooms, warn }: Dialogue,
+): Promise<ServerLine<"WELCOME"> | null | "closed"> {
+  while (true) {
+    const text = await server.readLine();
+    if (text === null) {
+      warn("Server closed the connection");
+      return "closed";
+    }
+    const line = parseServerLine(text);
+    if (line?.type === "CAP") capsOn(line, { pending, rooms });
+    if (line?.type === "WELCOME") {
+      print(line);
+      rooms.welcomed(line.alias);
+      return line;
+    }
+    if (line?.type === "ERR") return null; // resume-expired: said below
+    if (line?.type === "BYE") {
+      print(line);
+      return "closed";
+    }
   }
+}
+
+/** The capabilities the server turned on (`CAP`). */
+function capsOn(
+  line: ServerLine<"CAP">,
+  { pending, rooms }: Pick<Dialogue, "pending" | "rooms">,
+): void {
+  const caps = line.caps.split(" ");
+  pending.enabled = caps.includes("ids");
+  rooms.enabled = caps.includes("rooms");
 }

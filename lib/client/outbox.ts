@@ -16,6 +16,19 @@ import type { RoomState } from "./rooms.ts";
 export type SendLine = (line: string) => Promise<void>;
 
 /**
+ * Whether lines can be sent now: a client that reconnects holds them back
+ * (untagged: a line gets its id when it goes) while it has no connection.
+ */
+export interface Gate {
+  /** Whether a connection takes lines now. */
+  readonly open: boolean;
+  /** Resolves once it does. */
+  ready(): Promise<void>;
+}
+
+const ALWAYS_OPEN: Gate = { open: true, ready: () => Promise.resolve() };
+
+/**
  * Lines to send, one at a time, in order.
  *
  * @example A line after /join waits for the server's CURRENT
@@ -44,25 +57,54 @@ export class Outbox {
   readonly #rooms: RoomState;
   readonly #pending: PendingLines;
   readonly #send: SendLine;
+  readonly #gate: Gate;
   #last: Promise<void> = Promise.resolve();
+  #waiting = 0;
 
-  /** An outbox sending through `send`. */
-  constructor(rooms: RoomState, pending: PendingLines, send: SendLine) {
+  /** An outbox sending through `send` whenever `gate` is open. */
+  constructor(
+    rooms: RoomState,
+    pending: PendingLines,
+    send: SendLine,
+    gate: Gate = ALWAYS_OPEN,
+  ) {
     this.#rooms = rooms;
     this.#pending = pending;
     this.#send = send;
+    this.#gate = gate;
+  }
+
+  /** How many lines given are not sent yet. */
+  get waiting(): number {
+    return this.#waiting;
   }
 
   /**
    * Sends `line` after the lines given before it, once no room change
-   * waits; resolves when it was handed to the connection.
+   * waits and the gate is open; resolves when it was handed to the
+   * connection.
    */
   send(line: string): Promise<void> {
-    const sent = this.#last.then(async () => {
-      await this.#rooms.settled();
+    return this.#queue(async () => {
       const { room, line: rest } = this.#rooms.toSend(line);
       await this.#send(this.#pending.tag(rest, room));
     });
+  }
+
+  /** Sends `line` as it is (a line sent before, with its id), in order. */
+  resend(line: string): Promise<void> {
+    return this.#queue(() => this.#send(line));
+  }
+
+  #queue(send: () => Promise<void>): Promise<void> {
+    this.#waiting++;
+    const sent = this.#last.then(async () => {
+      do {
+        await this.#gate.ready();
+        await this.#rooms.settled();
+      } while (!this.#gate.open);
+      await send();
+    }).finally(() => this.#waiting--);
     this.#last = sent.catch(() => {});
     return sent;
   }

@@ -218,8 +218,11 @@ export class RoomState {
     if (this.enabled) this.#change = { kind: "arrive" };
   }
 
-  /** The prompt: `alias #room [#other 3]> ` (just `alias> ` without rooms). */
-  prompt(): string {
+  /**
+   * The prompt: `alias #room [#other 3]> ` (just `alias> ` without rooms),
+   * with `status` in brackets before the `>` when given.
+   */
+  prompt(status: string | null = null): string {
     const parts = [this.#alias];
     if (this.#current !== null) parts.push(this.#current);
     for (const [room, unread] of this.#rooms) {
@@ -227,6 +230,7 @@ export class RoomState {
         parts.push(`[${room} ${unread}]`);
       }
     }
+    if (status !== null) parts.push(`(${status})`);
     return `${parts.join(" ")}> `;
   }
 
@@ -282,12 +286,27 @@ export class RoomState {
   }
 
   /**
-   * Takes in a server line (its prefix taken off: `room`; a string: one
-   * that did not parse) and says what to show.
+   * Starts over for a new connection (the alias kept); returns the rooms
+   * the client was in, in the order joined, and the current one.
    */
-  see(room: string | null, line: ServerLine | string): Shown[] {
+  lost(): { rooms: string[]; current: string | null } {
+    const was = { rooms: this.rooms, current: this.#current };
+    this.#rooms.clear();
+    this.#current = null;
+    this.#arrived = false;
+    this.#settle();
+    return was;
+  }
+
+  /**
+   * Takes in a server line (its prefix taken off: `room`; a string: one
+   * that did not parse) and says what to show. A `past` line (caught up
+   * from the log) changes nothing: it is only labelled.
+   */
+  see(room: string | null, line: ServerLine | string, past = false): Shown[] {
     if (room === null) return this.#seeUnprefixed(line);
     if (typeof line === "string") return [{ line, room }];
+    if (past) return [{ line, room: this.#rooms.size > 1 ? room : null }];
     const before = this.#rooms.size;
     const own = "alias" in line && this.#isSelf(line.alias);
     if (line.type === "JOIN" && own) this.#rooms.set(room, 0);

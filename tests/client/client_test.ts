@@ -64,6 +64,7 @@ const runClientAt = (port: number, caFile: string, alias: string, stdin = "") =>
     "--alias",
     alias,
   ], stdin);
+/** Flags for 127.0.0.1:port (no reconnecting: each test ends the server). */
 const target = (port: number, caFile: string) => [
   "--host",
   "127.0.0.1",
@@ -71,6 +72,7 @@ const target = (port: number, caFile: string) => [
   String(port),
   "--ca",
   caFile,
+  "--no-reconnect",
 ];
 
 Deno.test("client.ts sends stdin lines and prints what the room says (pipe mode)", async () => {

@@ -71,7 +71,15 @@ function withClientFlags<T>(
     await Deno.writeTextFile(caFile, (await testCertificates()).ca.cert);
     return await body(
       [`--allow-net=127.0.0.1:${port}`, `--allow-read=${caFile}`],
-      ["--host", "127.0.0.1", "--port", String(port), "--ca", caFile],
+      [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--ca",
+        caFile,
+        "--no-reconnect",
+      ],
     );
   });
 }

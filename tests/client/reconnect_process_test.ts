@@ -1,0 +1,192 @@
+/**
+ * End-to-end tests of `client.ts` reconnecting: real server and client
+ * processes; the server is killed (SIGKILL) and started again on the same
+ * port and data directory while two pipe clients talk, or one on a
+ * terminal types.
+ */
+
+import assert from "node:assert/strict";
+import {
+  loopbackArgs,
+  PipeClient,
+  serverPermissions,
+  ServerProcess,
+  TerminalClient,
+  withTempDir,
+  writeTestCertificates,
+} from "../_helpers.ts";
+import { Redis } from "../_redis.ts";
+
+/** The chat lines a pipe client printed (`<alias> text`), in order. */
+const chatLines = (client: PipeClient) =>
+  client.output.lines.filter((line) => line.startsWith("<"));
+
+Deno.test("client.ts in pipe mode reconnects by itself after the server is killed and restarted, and prints every line once", async () => {
+  await withTempDir(async (dir) => {
+    const permissions = serverPermissions(dir);
+    const first = await ServerProcess.start(permissions, loopbackArgs(dir));
+    const port = first.port;
+    const member = (alias: string) =>
+      new PipeClient([
+        `--allow-net=127.0.0.1:${port}`,
+        `--allow-read=${dir}/ca.pem`,
+      ], [
+        "--server",
+        `127.0.0.1:${port}`,
+        "--ca",
+        `${dir}/ca.pem`,
+        "--alias",
+        alias,
+      ]);
+    await using amy = member("amy");
+    await using bob = member("bob");
+    await bob.output.waitFor(/^-!- Welcome, bob!/);
+    await amy.output.waitFor(/^-!- Welcome, amy!/);
+    for (let i = 1; i <= 5; i++) {
+      await amy.send(`amy before ${i}`);
+      await bob.send(`bob before ${i}`);
+    }
+    await amy.output.waitFor(/^<bob> bob before 5$/);
+    await bob.output.waitFor(/^<amy> amy before 5$/);
+    await first[Symbol.asyncDispose](); // SIGKILL
+    // Typed while the server is down: sent once after reconnecting.
+    await amy.send("amy while down");
+    await using second = await ServerProcess.start(
+      permissions,
+      loopbackArgs(dir, "--port", String(port)),
+    );
+    try {
+      await amy.output.waitFor(/^-!- Welcome, amy!/, {
+        count: 2,
+        timeoutMs: 10_000,
+      });
+      await bob.output.waitFor(/^-!- Welcome, bob!/, {
+        count: 2,
+        timeoutMs: 10_000,
+      });
+      await amy.output.waitFor(/^<amy> amy while down$/);
+      for (let i = 1; i <= 5; i++) {
+        await amy.send(`amy after ${i}`);
+        await bob.send(`bob after ${i}`);
+      }
+      await amy.output.waitFor(/^<bob> bob after 5$/);
+      await bob.output.waitFor(/^<amy> amy after 5$/);
+      assert.equal(await amy.finish(), 0);
+      assert.equal(await bob.finish(), 0);
+    } catch (e) {
+      throw second.annotate(e);
+    }
+    for (const client of [amy, bob]) {
+      const said = chatLines(client);
+      assert.equal(new Set(said).size, said.length, said.join("\n"));
+      for (const who of ["amy", "bob"]) {
+        for (const when of ["before", "after"]) {
+          for (let i = 1; i <= 5; i++) {
+            assert.ok(said.includes(`<${who}> ${who} ${when} ${i}`));
+          }
+        }
+      }
+    }
+    // With a server that resumes (it says RESUMED), nothing said while one
+    // was away is missed either: both print the same lines in one order.
+    const resumed = [amy, bob].every((client) =>
+      client.output.lines.some((line) => line.startsWith("-!- Resumed:"))
+    );
+    if (resumed) assert.deepEqual(chatLines(amy), chatLines(bob));
+  });
+});
+
+Deno.test("client.ts on a terminal shows reconnecting… while the server is away and keeps the half-typed line", async () => {
+  await withTempDir(async (dir) => {
+    const permissions = serverPermissions(dir);
+    const first = await ServerProcess.start(permissions, loopbackArgs(dir));
+    const port = first.port;
+    await using term = new TerminalClient([
+      `--allow-net=127.0.0.1:${port}`,
+      `--allow-read=${dir}/ca.pem`,
+    ], [
+      "--server",
+      `127.0.0.1:${port}`,
+      "--ca",
+      `${dir}/ca.pem`,
+      "--alias",
+      "amy",
+    ]);
+    let at = await term.waitFor(/Welcome, amy!/);
+    await term.type("half typ");
+    await first[Symbol.asyncDispose](); // SIGKILL
+    at = await term.waitFor(/amy #lobby \(reconnecting…\)> half typ/, at);
+    await using second = await ServerProcess.start(
+      permissions,
+      loopbackArgs(dir, "--port", String(port)),
+    );
+    try {
+      at = await term.waitFor(/Welcome, amy!/, at, 10_000);
+      await term.type("ed\r");
+      await term.waitFor(/<amy> half typed/, at);
+      await term.type("\x04"); // Ctrl-D
+      assert.equal(await term.exited(), 0);
+    } catch (e) {
+      throw second.annotate(e);
+    }
+  });
+});
+
+Deno.test("client.ts with a --server list moves to the other server of a cluster when its own is killed", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    await using redis = new Redis(dir);
+    await redis.start();
+    const permissions = [
+      ...serverPermissions(dir),
+      "--allow-env=REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
+    ];
+    const cluster = (data: string) =>
+      ServerProcess.start(
+        permissions,
+        loopbackArgs(dir, "--redis", redis.url(), "--data-dir", data),
+      );
+    const one = await cluster(`${dir}/one`);
+    await using two = await cluster(`${dir}/two`);
+    const client = (alias: string, ...ports: number[]) =>
+      new PipeClient([
+        `--allow-net=${ports.map((port) => `127.0.0.1:${port}`).join(",")}`,
+        `--allow-read=${dir}/ca.pem`,
+      ], [
+        "--server",
+        ports.map((port) => `127.0.0.1:${port}`).join(","),
+        "--ca",
+        `${dir}/ca.pem`,
+        "--alias",
+        alias,
+      ]);
+    await using carl = client("carl", one.port, two.port);
+    await using amy = client("amy", two.port);
+    await carl.output.waitFor(/^-!- Welcome, carl!/);
+    await amy.output.waitFor(/^-!- Welcome, amy!/);
+    await amy.send("before");
+    await carl.output.waitFor(/^<amy> before$/);
+    await one[Symbol.asyncDispose](); // SIGKILL
+    await amy.send("while carl moves");
+    try {
+      // Its alias is free once the cluster counts the server lost (~6 s).
+      await carl.output.waitFor(/^-!- Welcome, carl!/, {
+        count: 2,
+        timeoutMs: 20_000,
+      });
+      await amy.send("after");
+      await carl.output.waitFor(/^<amy> after$/);
+      await carl.send("carl is back");
+      await amy.output.waitFor(/^<carl> carl is back$/);
+      assert.equal(await carl.finish(), 0);
+      assert.equal(await amy.finish(), 0);
+    } catch (e) {
+      throw two.annotate(new Error(`${e}\n--- carl ---\n${carl.output}`));
+    }
+    const said = chatLines(carl);
+    assert.equal(new Set(said).size, said.length, said.join("\n"));
+    if (carl.output.lines.some((line) => line.startsWith("-!- Resumed:"))) {
+      assert.ok(said.includes("<amy> while carl moves"), said.join("\n"));
+    }
+  });
+});
