@@ -41,6 +41,9 @@ export const SERVER_LINE_FIELDS = {
   INVITE: ["room", "by"],
   FOUND: ["room", "seq", "time", "kind", "alias", "text"],
   FOUNDEND: ["count", "text"],
+  RESUMED: ["last", "missing", "text"],
+  RESUME: ["token", "seconds", "text"],
+  READ: ["seq"],
 } as const;
 
 /** The type token that starts a server line. */

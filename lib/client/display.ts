@@ -192,6 +192,11 @@ const FORMATS: {
   CAP: () => null, // the client asked for it; nothing for the user
   ROOM: formatRoom,
   CURRENT: () => null, // the prompt shows it
+  // The terminal client's resume lines are H-client's (i17/client); until
+  // then they show as the server's words.
+  RESUMED: (line, p) => p.system(clean(line.text)),
+  RESUME: () => null,
+  READ: () => null,
   INVITE: (line, p) =>
     p.system(
       `${p.who(line.by)} invites you to ${clean(line.room)}: /join ${
