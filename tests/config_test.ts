@@ -52,6 +52,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       handshakeTimeoutMs: 10_000,
       aliasTimeoutMs: 60_000,
       idleTimeoutMs: 300_000,
+      resumeGraceMs: 30_000,
       closeGraceMs: 2000,
       shutdownGraceMs: 3000,
       announceLimit: 100,
@@ -508,4 +509,11 @@ Deno.test("parseServerArgs() reads the rooms flags and refuses bad ones", () => 
     RangeError,
   );
   assert.throws(() => parseServerArgs(["--room-grace=-1"]), RangeError);
+});
+
+Deno.test("parseServerArgs reads --resume-grace in seconds; 0 turns holding off", () => {
+  assert.equal(parseServerArgs([]).resumeGraceMs, 30_000);
+  assert.equal(parseServerArgs(["--resume-grace", "5"]).resumeGraceMs, 5000);
+  assert.equal(parseServerArgs(["--resume-grace", "0"]).resumeGraceMs, 0);
+  assert.throws(() => parseServerArgs(["--resume-grace=-1"]), RangeError);
 });

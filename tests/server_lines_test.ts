@@ -105,6 +105,12 @@ Deno.test("formatServerLine() and parseServerLine() round-trip every line type",
     { type: "ROOM", room: "#ops", members: "3", flags: "mk", topic: "Deploys" },
     { type: "CURRENT", room: "#ops" },
     { type: "INVITE", room: "#ops", by: "amy" },
+    {
+      type: "RESUME",
+      token: "AAAAAAAAAAAAAAAAAAAAAA",
+      seconds: "30",
+      text: "Come back within 30 s",
+    },
   ];
   assert.deepEqual(
     samples.map((l) => l.type).sort(),

@@ -195,7 +195,7 @@ const FORMATS: {
   // The terminal client's resume lines are H-client's (i17/client); until
   // then they show as the server's words.
   RESUMED: (line, p) => p.system(clean(line.text)),
-  RESUME: () => null,
+  RESUME: () => null, // the client keeps the token to come back with
   READ: () => null,
   INVITE: (line, p) =>
     p.system(

@@ -12,6 +12,7 @@
 
 import { type Clock, systemClock } from "../clock.ts";
 import { describeError, type Logger } from "../log.ts";
+import type { LeaveReason } from "../server_lines.ts";
 import { Accounts } from "./access/accounts.ts";
 import { Gate } from "./access/gate.ts";
 import { LoginLimiter } from "./access/login_limiter.ts";
@@ -118,17 +119,12 @@ export class ChatServer implements AsyncDisposable {
       historyBytes: config.queueBytes / 2,
       clock: this.#clock,
       stallMs: config.stallTimeoutMs,
+      resumeGraceMs: config.resumeGraceMs,
       // With a queue at its watermark (half the limit), what the log then
       // hands on at once (even three bytes a character) and a new arena
       // chunk (an eighth) still fit under the limit.
       backlogBytes: config.queueBytes / 16,
-      onLeave: (session, reason) =>
-        log.info("leave", {
-          alias: session.alias,
-          addr: session.address,
-          reason,
-          online: this.room.size,
-        }),
+      onLeave: (session, reason) => this.#logLeave(session, reason),
       directory: backend.directory,
       onEvent: (event) => this.#carryOut(event),
     });
@@ -155,6 +151,16 @@ export class ChatServer implements AsyncDisposable {
     });
     this.#startedMs = this.#clock.now();
     this.finished = this.#serve();
+  }
+
+  /** A member left (`reason`): logged. */
+  #logLeave(session: Session, reason: LeaveReason): void {
+    this.#log.info("leave", {
+      alias: session.alias,
+      addr: session.address,
+      reason,
+      online: this.room.size,
+    });
   }
 
   /**

@@ -199,6 +199,11 @@ export interface ServerConfig extends ServerSettings {
   readonly httpRequestTimeoutMs: number;
   readonly aliasTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /**
+   * `--resume-grace`, in milliseconds: how long a member with `resume`
+   * whose connection dropped is held (0: none is, and no `RESUME`).
+   */
+  readonly resumeGraceMs: number;
   readonly closeGraceMs: number;
   readonly shutdownGraceMs: number;
   readonly announceLimit: number;

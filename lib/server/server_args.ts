@@ -256,6 +256,7 @@ function timeFields({ ms }: FlagReader) {
     ),
     aliasTimeoutMs: ms("alias-timeout"),
     idleTimeoutMs: ms("idle-timeout"),
+    resumeGraceMs: ms("resume-grace"),
     closeGraceMs: ms("close-grace"),
     shutdownGraceMs: ms("shutdown-grace"),
   } satisfies Partial<ServerConfig>;

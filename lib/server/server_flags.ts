@@ -322,6 +322,13 @@ export const SERVER_FLAGS = {
     help:
       "Seconds of silence before a member is disconnected; PING at half (0: off)",
   },
+  "resume-grace": {
+    type: "string",
+    value: "S",
+    default: "30",
+    help:
+      "Seconds a dropped member with resume is held, to come back unseen (0: off)",
+  },
   "close-grace": {
     type: "string",
     value: "S",

@@ -76,6 +76,13 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
     return this.#unsettled;
   }
 
+  /** Takes lines in again, on the new connection of a member taken over. */
+  protected resumeIntake(): void {
+    this.#closing = null;
+    this.#unsettled = false;
+    this.#strikes = 0;
+  }
+
   /** Ends a throttling or congestion wait (the session is closing). */
   protected stopWaiting(): void {
     this.#closing?.abort();

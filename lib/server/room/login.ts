@@ -88,6 +88,27 @@ export abstract class LoginDialogue {
     return this.#caps?.has("rooms") ?? false;
   }
 
+  /** TEMPORARY (H-seq's, until merged): whether it turned on `resume`. */
+  get resumeOn(): boolean {
+    return false;
+  }
+
+  /** TEMPORARY (H-seq's hook, until merged): `/resume ... TOKEN`. */
+  protected resumeToken(_token: string): Promise<void> | void {
+    throw new ProtocolError(
+      "resume-expired",
+      "Your session ended; choose your alias again",
+    );
+  }
+
+  /**
+   * Takes on what `from` (the new connection of this member, taking it
+   * over) asked for: its capabilities.
+   */
+  protected adoptDialogue(from: LoginDialogue): void {
+    this.#caps = from.#caps;
+  }
+
   /** Remote `host:port`, for logs. */
   get address(): string {
     return this.conn.info.address;

@@ -1,13 +1,14 @@
 /**
  * The Member seam: what the room needs of a member (a session, or a fake
- * in tests), and how a member dropped as too slow is told so. A member
+ * in tests), how a member dropped as too slow is told so, and how the
+ * others hear that a member's connection ended. A member
  * only queues what it is given and reports a full queue; the room alone
  * removes it and tells it to close.
  *
  * @module
  */
 
-import type { ByeReason } from "../../server_lines.ts";
+import type { ByeReason, LeaveReason } from "../../server_lines.ts";
 
 /** What the room needs from a member. */
 export interface Member {
@@ -31,6 +32,12 @@ export interface Member {
    */
   readonly roomsOn?: boolean;
   /**
+   * Its connection dropped and it is held (`hold.ts`): it may come back
+   * within the grace; private messages to it are refused meanwhile.
+   * @default {false}
+   */
+  readonly away?: boolean;
+  /**
    * Queues one encoded line for the member without waiting. Returns false
    * when the member cannot keep up (its queue is full); the room then
    * removes it as a slow consumer. Never removes or closes anything itself.
@@ -45,3 +52,23 @@ export interface Member {
 /** The goodbye of a member dropped as too slow (`BYE slow`). */
 export const SLOW_TEXT =
   "Disconnected: too many lines were waiting for you to read them";
+
+/**
+ * How the others hear that a session ended, by its goodbye (`disconnect`:
+ * the peer went, no goodbye; and any goodbye not listed).
+ */
+export const LEAVE_FOR_END: Partial<
+  Record<ByeReason | "disconnect", LeaveReason>
+> = {
+  disconnect: "disconnect",
+  quit: "quit",
+  timeout: "timeout",
+  flood: "flood",
+  slow: "slow",
+  shutdown: "shutdown",
+  "line-too-long": "line-too-long",
+  kicked: "kicked",
+  banned: "banned",
+  replaced: "replaced",
+  "server-lost": "server-lost",
+};

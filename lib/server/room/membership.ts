@@ -13,6 +13,7 @@
 import { validateAlias } from "../../protocol.ts";
 import type { LeaveReason } from "../../server_lines.ts";
 import type { Directory, Dismissal, Found, Someone } from "./directory.ts";
+import type { Holds } from "./hold.ts";
 import { type Member, SLOW_TEXT } from "./member.ts";
 
 /** Options of {@linkcode Room.join} and {@linkcode Room.rename}. */
@@ -36,14 +37,21 @@ export abstract class Membership<M extends Member = Member> {
   #here = new Map<string, M>();
   #directory: Directory<M>;
   #onLeave: (member: M, reason: LeaveReason) => void;
+  /**
+   * The members that may be held when their connection drops, and those
+   * held now: still members, until taken over or their grace ends.
+   */
+  readonly holds: Holds<M>;
 
   /** No members yet; who holds which alias is `directory`'s to say. */
   constructor(
     directory: Directory<M>,
     onLeave: (member: M, reason: LeaveReason) => void,
+    holds: Holds<M>,
   ) {
     this.#directory = directory;
     this.#onLeave = onLeave;
+    this.holds = holds;
   }
 
   /**
@@ -81,6 +89,7 @@ export abstract class Membership<M extends Member = Member> {
    */
   leave(member: M, reason: LeaveReason, text = ""): void {
     if (!this.has(member)) return;
+    this.holds.release(member);
     this.#here.delete(member.id);
     this.forget(member);
     this.#onLeave(member, reason);
@@ -149,10 +158,16 @@ export abstract class Membership<M extends Member = Member> {
    */
   protected dismissAnnounced(member: M, reason: Dismissal, text: string): void {
     if (!this.has(member)) return;
+    this.holds.release(member);
     this.#here.delete(member.id);
     this.forget(member);
     this.#onLeave(member, reason);
     member.close(reason, text);
+  }
+
+  /** Shutdown: the held members go, unannounced, their graces stopped. */
+  protected letHeldGo(): void {
+    for (const member of this.holds.close()) this.leave(member, "shutdown");
   }
 
   /** The room's one decision about slow members: out, then closed. */

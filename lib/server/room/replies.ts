@@ -62,6 +62,12 @@ export class Replies<M extends Member = Member> {
       }
       if ("here" in found) {
         alias = found.here.alias;
+        if (found.here.away) {
+          throw new ProtocolError(
+            "away",
+            `${alias} is reconnecting; try again shortly`,
+          );
+        }
         this.#options.send(found.here, {
           type: "PRIV",
           alias: member.alias,

@@ -25,6 +25,7 @@ import { type Clock, systemClock } from "../../clock.ts";
 import { LocalDirectory } from "./directory.ts";
 import { FanOut } from "./fan_out.ts";
 import { Flow } from "./flow.ts";
+import { Holds } from "./hold.ts";
 import { LineArena } from "./line_arena.ts";
 import type { Member } from "./member.ts";
 import { type JoinOptions, Membership } from "./membership.ts";
@@ -75,6 +76,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
     super(
       options.directory ?? new LocalDirectory<M>(),
       options.onLeave ?? (() => {}),
+      new Holds(options.clock ?? systemClock, options.resumeGraceMs ?? 0),
     );
     this.announceLimit = options.announceLimit;
     const arena = options.arena ?? new LineArena();
@@ -199,6 +201,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
 
   /** Stops the room's timers (at shutdown: what is held is not stored). */
   close(): void {
+    this.letHeldGo();
     this.#flow.close();
     this.#unsent.close();
     this.router.rooms.close();

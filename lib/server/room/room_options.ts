@@ -52,6 +52,12 @@ export interface RoomOptions<M extends Member = Member> {
    */
   stallMs?: number;
   /**
+   * How long a member with `resume` whose connection dropped is held
+   * (`--resume-grace`; `hold.ts`). 0: none is.
+   * @default {0}
+   */
+  resumeGraceMs?: number;
+  /**
    * Bytes of lines (about) appended and not yet handed on by the log
    * above which the room counts as congested.
    * @default {Infinity}

@@ -30,7 +30,8 @@ import {
 import type { Moderated } from "./moderator.ts";
 import type { CommandContext } from "./commands.ts";
 import { type EndOptions, LineIntake } from "./intake.ts";
-import { SLOW_TEXT } from "./member.ts";
+import { LEAVE_FOR_END, SLOW_TEXT } from "./member.ts";
+import { offerResume, takeHeld, welcomeBack } from "./takeover.ts";
 
 /** What a session needs from its server. */
 export interface SessionContext extends CommandContext<Session> {
@@ -38,31 +39,15 @@ export interface SessionContext extends CommandContext<Session> {
   readonly nextId: () => string;
 }
 
-type Phase = "alias" | "joined" | "closing";
-
-/**
- * How the others hear that a session ended, by its goodbye (`disconnect`:
- * the peer went, no goodbye; and any goodbye not listed).
- */
-const LEAVE_FOR_END: Partial<Record<ByeReason | "disconnect", LeaveReason>> = {
-  disconnect: "disconnect",
-  quit: "quit",
-  timeout: "timeout",
-  flood: "flood",
-  slow: "slow",
-  shutdown: "shutdown",
-  "line-too-long": "line-too-long",
-  kicked: "kicked",
-  banned: "banned",
-  replaced: "replaced",
-  "server-lost": "server-lost",
-};
+/** `held`: its connection dropped, and it may come back (`hold.ts`). */
+type Phase = "alias" | "joined" | "held" | "closing";
 
 /** One client connection; a member of the room once joined. */
 export class Session extends LineIntake<Session> implements Moderated {
   readonly id: string;
   alias = "";
-  readonly conn: Connection;
+  /** Its connection: a new one when it is taken over (`hold.ts`). */
+  conn: Connection;
   /** Resolves when the connection is closed and the member has left. */
   readonly finished: Promise<void>;
   #phase: Phase = "alias";
@@ -72,6 +57,8 @@ export class Session extends LineIntake<Session> implements Moderated {
   #pinged = false;
   /** The deadline of the current phase, on the clock's shared timer. */
   #deadline: Deadline | undefined;
+  /** The held member that took this one's connection over, if any. */
+  #heir: Session | null = null;
 
   /** Starts serving a connection whose transport is ready (handshaken). */
   constructor(conn: Connection, context: SessionContext) {
@@ -84,7 +71,14 @@ export class Session extends LineIntake<Session> implements Moderated {
 
   /** Queues a line; false means the queue is full (the room decides). */
   deliver(line: Uint8Array, options?: SendOptions): boolean {
+    // Held: nothing is queued (what it missed comes from the log).
+    if (this.#phase === "held") return true;
     return this.conn.send(line, options);
+  }
+
+  /** Whether it is held: its connection dropped, it may come back. */
+  get away(): boolean {
+    return this.#phase === "held";
   }
 
   /**
@@ -93,6 +87,7 @@ export class Session extends LineIntake<Session> implements Moderated {
    * closes the connection within the close grace. Idempotent.
    */
   override close(reason: ByeReason, text: string): void {
+    if (this.#heir) return this.#heir.close(reason, text);
     this.end(reason, text);
   }
 
@@ -130,6 +125,7 @@ export class Session extends LineIntake<Session> implements Moderated {
 
   /** Closes the connection at once, without a goodbye (end of shutdown). */
   abort(): void {
+    if (this.#heir) return this.#heir.abort();
     this.#stop();
     this.conn.abort();
   }
@@ -151,9 +147,13 @@ export class Session extends LineIntake<Session> implements Moderated {
     } catch (error) {
       served = Promise.reject(error);
     }
+    return this.#after(served, this.conn);
+  }
+
+  #after(served: Promise<void>, conn: Connection): Promise<void> {
     return served
       .catch((error) => this.#failed(error))
-      .finally(() => this.#ended());
+      .finally(() => this.#ended(conn));
   }
 
   /** Reading failed: a flood's goodbye, or the error logged. */
@@ -171,15 +171,63 @@ export class Session extends LineIntake<Session> implements Moderated {
   }
 
   /**
-   * The peer closed its side or the connection failed: the others hear of
-   * a disconnect, and whatever is queued is still flushed.
+   * The peer closed its side or the connection failed: the member is held
+   * if it may come back, or the others hear of a disconnect; whatever is
+   * queued is still flushed. A connection handed over: its heir serves it.
    */
-  async #ended(): Promise<void> {
+  async #ended(conn: Connection): Promise<void> {
+    const heir = this.#heir;
+    if (heir) return heir.#after(heir.readLines(), conn);
     if (this.#phase !== "closing") {
       if (this.unsettled) await this.settle();
-      this.end("disconnect", "");
+      if (!this.#hold()) this.end("disconnect", "");
     }
-    await this.conn.close();
+    await conn.close();
+  }
+
+  /**
+   * Holds the member whose connection dropped, when it turned `resume` on
+   * and holding is on: no `LEAVE` until its grace ends (`hold.ts`).
+   */
+  #hold(): boolean {
+    const { room, log } = this.context;
+    if (this.#phase !== "joined" || !this.resumeOn) return false;
+    if (!room.holds.hold(this, () => this.end("disconnect", ""))) return false;
+    this.#stop();
+    this.#phase = "held";
+    room.reportQueue(this, false);
+    log.info("held", { alias: this.alias, addr: this.address });
+    return true;
+  }
+
+  /**
+   * `/resume ... TOKEN`: the held member of that token takes this
+   * connection over; otherwise `ERR resume-expired` (the dialogue's).
+   */
+  protected override resumeToken(token: string): Promise<void> | void {
+    const held = takeHeld(this.context.room, this, { token });
+    if (held === null) return super.resumeToken(token);
+    held.#takeOver(this);
+  }
+
+  /**
+   * This held member takes over the connection of `from` (not joined), as
+   * the same member, nobody else told; `from`'s `#ended` hands it on.
+   */
+  #takeOver(from: Session): void {
+    const { room, log, config } = this.context;
+    from.#stop();
+    from.#heir = this;
+    this.conn = from.conn;
+    this.adoptDialogue(from);
+    this.resumeIntake();
+    this.#phase = "joined";
+    this.#left = undefined;
+    this.heard();
+    welcomeBack(room, this, (line) => this.#send(line));
+    this.conn.watchQueue((above) => room.reportQueue(this, above));
+    log.info("resumed", { alias: this.alias, addr: this.address });
+    this.#arm(config.idleTimeoutMs / 2);
   }
 
   /** Sends the client one line of its own. */
@@ -214,6 +262,11 @@ export class Session extends LineIntake<Session> implements Moderated {
     rename: boolean,
   ): Promise<void> | void {
     const { room, log } = this.context;
+    // An account coming back while its alias is held takes it over.
+    const held = own && !rename
+      ? takeHeld(room, this, { account: alias })
+      : null;
+    if (held) return held.#takeOver(this);
     if (rename) {
       const old = this.alias;
       const renamed = () =>
@@ -236,6 +289,7 @@ export class Session extends LineIntake<Session> implements Moderated {
     const { room } = this.context;
     room.router.enter(this, room.router.rooms.default);
     this.rejoinRooms();
+    if (this.resumeOn) offerResume(room, this, (line) => this.#send(line));
     this.conn.watchQueue((above) => room.reportQueue(this, above));
   }
 
@@ -312,6 +366,7 @@ export class Session extends LineIntake<Session> implements Moderated {
           "timeout",
           `No alias chosen within ${config.aliasTimeoutMs / 1000} s`,
         );
+      case "held":
       case "closing":
         return;
       case "joined": {

@@ -1,0 +1,182 @@
+/**
+ * Short drops made invisible (capability `resume`): each member that may
+ * come back holds a resume token (`RESUME TOKEN SECONDS`), and when its
+ * connection drops it is **held** for the grace (`--resume-grace`): still
+ * in its rooms, its alias still claimed, no `LEAVE`. A new connection that
+ * brings the token (`/resume ... TOKEN`), or logs into the same account,
+ * takes the member over before the grace ends; once it ends, the member
+ * leaves as any dropped one does (the room, `membership.ts`, removes it,
+ * as it removes every member). Tokens are 128 random bits, kept only as
+ * their SHA-256 hash, compared in constant time, used once, and never
+ * logged. The clock is injected: tests run the grace on a fake one.
+ *
+ * @module
+ */
+
+import { createHash, timingSafeEqual } from "node:crypto";
+import { aliasKey } from "../../protocol.ts";
+import type { Clock } from "../../clock.ts";
+import { type Deadline, deadlinesOf } from "./deadlines.ts";
+
+/** What a held member is known by (a session, or a fake in tests). */
+export interface Holdable {
+  readonly alias: string;
+  /** The account it logged into; null (or none) for a guest. */
+  readonly account?: string | null;
+}
+
+/** A member's token, and its grace while held. */
+interface Hold {
+  /** The token's SHA-256 hash (the token itself is not kept). */
+  readonly hash: Buffer;
+  /** While held: when its grace ends, and what then happens. */
+  deadline: Deadline | null;
+}
+
+/** A new resume token: 128 random bits in base64url (22 characters). */
+export function newResumeToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** The SHA-256 hash of a token, as kept (and, in a cluster, shared). */
+export function hashResumeToken(token: string): Buffer {
+  return createHash("sha256").update(token).digest();
+}
+
+/**
+ * The tokens of the members that may be held, and those held now (see the
+ * module).
+ *
+ * @example A dropped member is held, then taken over once with its token
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { systemClock } from "../../clock.ts";
+ * import { Holds } from "./hold.ts";
+ *
+ * const holds = new Holds(systemClock, 30_000);
+ * const alice = { alias: "alice", account: null };
+ * const token = holds.issue(alice)!;
+ * assert.ok(holds.hold(alice, () => assert.fail("not taken over")));
+ * assert.equal(holds.take(token), alice);
+ * assert.equal(holds.take(token), null); // single use
+ * ```
+ */
+export class Holds<M extends Holdable> {
+  #clock: Clock;
+  /** The grace, in ms: 0 turns holding (and `RESUME`) off. */
+  readonly graceMs: number;
+  #holds = new Map<M, Hold>();
+  /** Members by their token's hash (hex), for a lookup by token. */
+  #byHash = new Map<string, M>();
+  /** The members held now. */
+  #held = new Set<M>();
+
+  /** No tokens yet; members are held for `graceMs` on `clock`. */
+  constructor(clock: Clock, graceMs: number) {
+    this.#clock = clock;
+    this.graceMs = graceMs;
+  }
+
+  /** How many members are held now. */
+  get held(): number {
+    return this.#held.size;
+  }
+
+  /** Whether `member` is held (its connection dropped, its grace running). */
+  isHeld(member: M): boolean {
+    return this.#held.has(member);
+  }
+
+  /**
+   * A new token for `member` (its previous one, if any, no longer holds);
+   * null when the grace is 0 (no `RESUME` is sent).
+   */
+  issue(member: M): string | null {
+    if (this.graceMs <= 0) return null;
+    this.release(member);
+    const token = newResumeToken();
+    const hash = hashResumeToken(token);
+    this.#holds.set(member, { hash, deadline: null });
+    this.#byHash.set(hash.toString("hex"), member);
+    return token;
+  }
+
+  /**
+   * `member`'s connection dropped: it is held for the grace, after which
+   * `expire` is called (it then leaves). False when it has no token (it
+   * leaves at once, as today).
+   */
+  hold(member: M, expire: () => void): boolean {
+    const hold = this.#holds.get(member);
+    if (hold === undefined) return false;
+    deadlinesOf(this.#clock).clear(hold.deadline ?? undefined);
+    hold.deadline = deadlinesOf(this.#clock).set(() => {
+      this.release(member);
+      expire();
+    }, this.graceMs);
+    this.#held.add(member);
+    return true;
+  }
+
+  /**
+   * The held member whose token this is, which its new connection takes
+   * over: the token is used up (and its grace stopped). Null for a wrong,
+   * used or expired token, one of a member that is not held, or one that
+   * does not `fit` the new connection (it then stays held).
+   */
+  take(token: string, fits: (member: M) => boolean = () => true): M | null {
+    const hash = hashResumeToken(token);
+    const member = this.#byHash.get(hash.toString("hex"));
+    const hold = member === undefined ? undefined : this.#holds.get(member);
+    if (
+      member === undefined || hold === undefined || !this.#held.has(member) ||
+      !timingSafeEqual(hash, hold.hash) || !fits(member)
+    ) return null;
+    this.release(member);
+    return member;
+  }
+
+  /**
+   * The held member logged into `account` under that alias, which a new
+   * login to the account takes over (its token is used up); null: none.
+   */
+  takeAccount(
+    account: string,
+    fits: (member: M) => boolean = () => true,
+  ): M | null {
+    const key = aliasKey(account);
+    for (const member of this.#held) {
+      if (
+        typeof member.account === "string" &&
+        aliasKey(member.account) === key && aliasKey(member.alias) === key &&
+        fits(member)
+      ) {
+        this.release(member);
+        return member;
+      }
+    }
+    return null;
+  }
+
+  /** Forgets `member`'s token and grace (it left, or was taken over). */
+  release(member: M): void {
+    const hold = this.#holds.get(member);
+    if (hold === undefined) return;
+    deadlinesOf(this.#clock).clear(hold.deadline ?? undefined);
+    this.#holds.delete(member);
+    this.#held.delete(member);
+    this.#byHash.delete(hold.hash.toString("hex"));
+  }
+
+  /**
+   * Forgets every token and stops every grace (shutdown); returns the
+   * members that were held, for the room to let go.
+   */
+  close(): M[] {
+    const held = [...this.#held];
+    for (const member of [...this.#holds.keys()]) this.release(member);
+    return held;
+  }
+}

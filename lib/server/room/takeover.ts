@@ -1,0 +1,84 @@
+/**
+ * What a member with `resume` is told of its resume token, and what a new
+ * connection that takes a held member over sees (`hold.ts`): `WELCOME`,
+ * then for each of its rooms its own `JOIN` (with `rooms`, to itself only,
+ * as on joining), the topic and what it missed (`RoomRouter.enter`), then
+ * a new `RESUME`. Nobody else hears of it: for the room, the member never
+ * left.
+ *
+ * @module
+ */
+
+import type { ServerLine } from "../../server_lines.ts";
+import type { Moderated } from "./moderator.ts";
+import type { Room } from "./room.ts";
+
+/**
+ * The held member a new connection (`taker`) takes over: the one of its
+ * resume token, or the one logged into its account under that alias;
+ * null when none is (the token is then refused). A member in many rooms
+ * is taken over only by a connection with `rooms`, and one in a single
+ * room only by one without.
+ */
+export function takeHeld<M extends Moderated>(
+  room: Room<M>,
+  taker: { readonly roomsOn: boolean },
+  by: { readonly token: string } | { readonly account: string },
+): M | null {
+  const fits = (member: M) => (member.roomsOn ?? false) === taker.roomsOn;
+  return "token" in by
+    ? room.holds.take(by.token, fits)
+    : room.holds.takeAccount(by.account, fits);
+}
+
+/**
+ * Gives `member` a new resume token (`RESUME TOKEN SECONDS TEXT`), unless
+ * holding is off. The token is sent once, and never logged.
+ */
+export function offerResume<M extends Moderated>(
+  room: Room<M>,
+  member: M,
+  send: (line: ServerLine) => void,
+): void {
+  const token = room.holds.issue(member);
+  if (token === null) return;
+  const seconds = String(room.holds.graceMs / 1000);
+  send({
+    type: "RESUME",
+    token,
+    seconds,
+    text:
+      `If your connection drops, come back within ${seconds} s with this token`,
+  });
+}
+
+/**
+ * What the connection that took `member` over is sent (see the module):
+ * the member is the same, in the same rooms, under the same alias.
+ */
+export function welcomeBack<M extends Moderated>(
+  room: Room<M>,
+  member: M,
+  send: (line: ServerLine) => void,
+): void {
+  const { rooms } = room.router;
+  send({
+    type: "WELCOME",
+    alias: member.alias,
+    online: String(rooms.default.everyone.size),
+    text: "Welcome back: nobody saw you leave. Type /help for commands",
+  });
+  for (const name of rooms.roomsOf(member)) {
+    const state = rooms.get(name);
+    if (state === undefined) continue;
+    if (member.roomsOn) {
+      room.sendIn(member, name, {
+        type: "JOIN",
+        alias: member.alias,
+        online: String(state.everyone.size),
+      });
+    }
+    room.router.enter(member, state);
+  }
+  offerResume(room, member, send);
+}

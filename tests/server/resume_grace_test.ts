@@ -1,0 +1,117 @@
+/**
+ * Short drops end to end (capability `resume`), in process: a real TLS
+ * listener on 127.0.0.1 and real TLS clients. A member that drops for a
+ * moment and comes back with its token, or by logging into its account,
+ * is seen by nobody to leave or join; a wrong token is refused; the grace
+ * running out gives the `LEAVE`.
+ */
+
+import assert from "node:assert/strict";
+import { isCapability } from "../../lib/protocol.ts";
+import { startServer, TestClient } from "../_helpers.ts";
+
+/** Until `resume` is offered (H-seq's branch), these wait. */
+const ignore = !isCapability("resume");
+
+/** Joins as `alias` with `resume` on, past its `RESUME`; returns the token. */
+async function resumer(
+  port: number,
+  alias: string,
+  password?: string,
+): Promise<{ client: TestClient; token: string; epoch: string }> {
+  const client = await TestClient.connect(port);
+  const hello = await client.expect(/^HELLO /);
+  const epoch = /epoch=([A-Za-z0-9_-]+)/.exec(hello)?.[1] ?? "x";
+  await client.send("/cap resume");
+  await client.expect(/^CAP /);
+  await client.send(alias);
+  if (password !== undefined) {
+    await client.expect(/^PASSWORD /);
+    await client.send(`/pass ${password}`);
+  }
+  await client.expect(new RegExp(`^WELCOME ${alias} `));
+  const resume = await client.expect(/^RESUME /);
+  const [, token, seconds] = resume.split(" ");
+  assert.match(token!, /^[A-Za-z0-9_-]{22}$/);
+  assert.ok(Number(seconds) > 0);
+  return { client, token: token!, epoch };
+}
+
+Deno.test({
+  name:
+    "resume: a member back with its token within the grace is seen by nobody to go",
+  ignore,
+  fn: async () => {
+    await using s = await startServer("node", ["--resume-grace", "30"]);
+    using bob = await TestClient.join(s.port, "bob");
+    const alice = await resumer(s.port, "alice");
+    await bob.expect(/^JOIN alice 2$/);
+    alice.client[Symbol.dispose]();
+    await s.logs.waitFor(/ INFO held alias=/);
+    await bob.send("/msg alice psst");
+    assert.equal(
+      await bob.expect(/^ERR /),
+      "ERR away alice is reconnecting; try again shortly",
+    );
+    await bob.send("said while alice was away");
+    await bob.expect(/^MSG bob said while/);
+    using back = await TestClient.connect(s.port);
+    await back.expect(/^HELLO /);
+    await back.send("/cap resume");
+    await back.expect(/^CAP /);
+    await back.send(`/resume ${alice.epoch} - wrong${"A".repeat(17)}`);
+    assert.equal(
+      await back.expect(/^ERR /),
+      "ERR resume-expired Your session ended; choose your alias again",
+    );
+    await back.send(`/resume ${alice.epoch} - ${alice.token}`);
+    assert.match(await back.expect(/^WELCOME /), /^WELCOME alice 2 /);
+    const token = (await back.expect(/^RESUME /)).split(" ")[1];
+    assert.notEqual(token, alice.token);
+    await back.send("back again");
+    await back.expect(/MSG alice back again$/);
+    assert.match(await bob.expect(/MSG alice/), /MSG alice back again$/);
+    // The token was used once: it holds nothing now.
+    using late = await TestClient.connect(s.port);
+    await late.expect(/^HELLO /);
+    await late.send("/cap resume");
+    await late.expect(/^CAP /);
+    await late.send(`/resume ${alice.epoch} - ${alice.token}`);
+    assert.match(await late.expect(/^ERR /), /^ERR resume-expired /);
+    await bob.send("/who");
+    assert.equal(await bob.expect(/^WHO /), "WHO 2 alice bob");
+    await bob.send("/quit");
+    await bob.readToEnd();
+    // Bob saw alice join once, and never leave or join again.
+    assert.deepEqual(
+      bob.received.filter((line) => /^(JOIN|LEAVE) alice/.test(line)),
+      ["JOIN alice 2"],
+    );
+    assert.ok(!s.logs.lines.some((line) => line.includes(alice.token)));
+  },
+});
+
+Deno.test({
+  name:
+    "resume: an account logging in again takes its held member over; the grace running out gives the LEAVE",
+  ignore,
+  fn: async () => {
+    await using s = await startServer("node", ["--resume-grace", "1"]);
+    await s.server.gate.accounts.add("carol", "pw-carol");
+    using bob = await TestClient.join(s.port, "bob");
+    const carol = await resumer(s.port, "carol", "pw-carol");
+    await bob.expect(/^JOIN carol 2$/);
+    carol.client[Symbol.dispose]();
+    await s.logs.waitFor(/ INFO held alias=/);
+    const again = await resumer(s.port, "carol", "pw-carol");
+    await again.client.send("here");
+    assert.match(await bob.expect(/MSG carol/), /^MSG carol here$/);
+    // Dropped again, and not back within the second of grace: it leaves.
+    again.client[Symbol.dispose]();
+    assert.equal(await bob.expect(/^LEAVE /), "LEAVE carol 1 disconnect");
+    assert.deepEqual(
+      bob.received.filter((line) => /^(JOIN|LEAVE) carol/.test(line)),
+      ["JOIN carol 2", "LEAVE carol 1 disconnect"],
+    );
+  },
+});

@@ -1,0 +1,127 @@
+/**
+ * Tests of the resume tokens and the grace of a held member, on a fake
+ * clock: hold, expiry, takeover by token or account, single use.
+ */
+
+import assert from "node:assert/strict";
+import {
+  hashResumeToken,
+  Holds,
+  newResumeToken,
+} from "../../../lib/server/room/hold.ts";
+import { FakeClock } from "../../_fakes.ts";
+
+const guest = (alias: string) => ({ alias, account: null });
+
+Deno.test("newResumeToken is 22 base64url characters, new each time", () => {
+  const tokens = new Set<string>();
+  for (let i = 0; i < 100; i++) {
+    const token = newResumeToken();
+    assert.match(token, /^[A-Za-z0-9_-]{22}$/);
+    tokens.add(token);
+  }
+  assert.equal(tokens.size, 100);
+  assert.equal(hashResumeToken("x").length, 32);
+});
+
+Deno.test("Holds: a held member expires when its grace ends, not before", async () => {
+  const clock = new FakeClock();
+  const holds = new Holds<ReturnType<typeof guest>>(clock, 30_000);
+  const alice = guest("alice");
+  const token = holds.issue(alice)!;
+  let expired = 0;
+  assert.ok(holds.hold(alice, () => expired++));
+  assert.ok(holds.isHeld(alice));
+  assert.equal(holds.held, 1);
+  await clock.advance(29_999);
+  assert.equal(expired, 0);
+  await clock.advance(1);
+  assert.equal(expired, 1);
+  assert.equal(holds.held, 0);
+  // Its token went with it.
+  assert.equal(holds.take(token), null);
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("Holds: a token takes its held member over once; its grace stops", async () => {
+  const clock = new FakeClock();
+  const holds = new Holds<ReturnType<typeof guest>>(clock, 30_000);
+  const alice = guest("alice");
+  const bob = guest("bob");
+  const token = holds.issue(alice)!;
+  holds.issue(bob);
+  holds.hold(alice, () => assert.fail("taken over, not expired"));
+  assert.equal(holds.take("A".repeat(22)), null);
+  assert.equal(holds.take(token), alice);
+  assert.equal(holds.take(token), null);
+  assert.ok(!holds.isHeld(alice));
+  await clock.advance(60_000);
+  // A new token for the member that took over; the old one stays used.
+  const again = holds.issue(alice)!;
+  assert.notEqual(again, token);
+  holds.hold(alice, () => {});
+  assert.equal(holds.take(token), null);
+  assert.equal(holds.take(again), alice);
+  holds.close();
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("Holds: the token of a member that is not held takes nothing", () => {
+  const clock = new FakeClock();
+  const holds = new Holds<ReturnType<typeof guest>>(clock, 30_000);
+  const alice = guest("alice");
+  const token = holds.issue(alice)!;
+  assert.equal(holds.take(token), null);
+  // Not used up: once held, it holds.
+  holds.hold(alice, () => {});
+  assert.equal(holds.take(token), alice);
+});
+
+Deno.test("Holds: a new token replaces the member's old one", () => {
+  const holds = new Holds<ReturnType<typeof guest>>(new FakeClock(), 1_000);
+  const alice = guest("alice");
+  const old = holds.issue(alice)!;
+  const token = holds.issue(alice)!;
+  holds.hold(alice, () => {});
+  assert.equal(holds.take(old), null);
+  assert.equal(holds.take(token), alice);
+});
+
+Deno.test("Holds: a login to the account takes over the held member of that alias", () => {
+  const holds = new Holds<{ alias: string; account: string | null }>(
+    new FakeClock(),
+    30_000,
+  );
+  const carol = { alias: "Carol", account: "carol" };
+  const guestCarol = { alias: "carol2", account: "carol" }; // renamed
+  const dave = guest("dave");
+  for (const member of [carol, guestCarol, dave]) {
+    const token = holds.issue(member)!;
+    assert.ok(token);
+    holds.hold(member, () => {});
+  }
+  assert.equal(holds.takeAccount("dave"), null);
+  assert.equal(holds.takeAccount("CAROL"), carol);
+  assert.equal(holds.takeAccount("carol"), null);
+  assert.equal(holds.held, 2);
+  assert.deepEqual(holds.close(), [guestCarol, dave]);
+  assert.equal(holds.held, 0);
+});
+
+Deno.test("Holds: grace 0 issues no token and holds nobody", () => {
+  const holds = new Holds<ReturnType<typeof guest>>(new FakeClock(), 0);
+  const alice = guest("alice");
+  assert.equal(holds.issue(alice), null);
+  assert.equal(holds.hold(alice, () => {}), false);
+});
+
+Deno.test("Holds: a member released while held no longer expires", async () => {
+  const clock = new FakeClock();
+  const holds = new Holds<ReturnType<typeof guest>>(clock, 5_000);
+  const alice = guest("alice");
+  const token = holds.issue(alice)!;
+  holds.hold(alice, () => assert.fail("released"));
+  holds.release(alice);
+  await clock.advance(10_000);
+  assert.equal(holds.take(token), null);
+});
