@@ -164,6 +164,19 @@ function caughtUp(state, name, gap) {
   return entries.reduce((next, entry) => show(next, entry, name), released);
 }
 
+/**
+ * `CURRENT` ends a join sequence: a room that is holding lines and got no
+ * `RESUMED` shows them (a room whose sequence has not started holds none).
+ * @param {State} state
+ */
+export function releaseStarted(state) {
+  return [...state.rooms].reduce(
+    (next, [name, room]) =>
+      room.catchUp?.length ? caughtUp(next, name, null) : next,
+    state,
+  );
+}
+
 /** Shows what every room holds (the socket closed). @param {State} state */
 export function releaseAll(state) {
   return [...state.rooms.keys()].reduce(

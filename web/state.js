@@ -46,6 +46,7 @@ import {
   readMarker,
   record,
   releaseAll,
+  releaseStarted,
   resumed,
   resumeToken,
   sendReads,
@@ -316,6 +317,10 @@ function received(state, line, at) {
 const JOINED_LINES = new Map(
   /** @type {[string, Handler][]} */ ([
     ["RESUMED", resumed],
+    ["CURRENT", (state, line, at) => {
+      const current = /** @type {Handler} */ (ROOM_LINES.get("CURRENT"));
+      return current(releaseStarted(state), line, at);
+    }],
     ["READ", readMarker],
     ["FOUND", foundLine],
     ["FOUNDEND", foundEnd],

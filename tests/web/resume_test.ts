@@ -202,3 +202,25 @@ Deno.test("reduce() searches: /search sent, results kept as text, the count, and
   page.step({ type: "close-search" });
   assert.equal(page.state.search.open, false);
 });
+
+Deno.test("reduce() shows what a room held when its join sequence ends without RESUMED, and when the socket closes", () => {
+  const page = resumingPage();
+  reconnect(page);
+  page.line("ERR resume-expired gone");
+  page.line("WELCOME ann 2 hi");
+  page.line("@seq=20;time=2026-01-01T00:01:00.000Z #lobby JOIN ann 2");
+  page.line("@seq=13;time=2026-01-01T00:00:03.000Z #lobby MSG bob three");
+  page.line("CURRENT #lobby");
+  assert.deepEqual(page.shown().slice(-3), [
+    "1 new message",
+    "bob three",
+    "ann joined",
+  ]);
+  assert.equal(page.state.rooms.get("#lobby")?.catchUp, null);
+  reconnect(page);
+  page.line("ERR resume-expired gone");
+  page.line("WELCOME ann 2 hi");
+  page.line("@seq=21;time=2026-01-01T00:02:00.000Z #lobby MSG bob four");
+  page.step({ type: "closed", random: 0 });
+  assert.deepEqual(page.shown().slice(-2), ["1 new message", "bob four"]);
+});
