@@ -8,7 +8,12 @@
  */
 
 import { isBlank, sanitizeText } from "./text.ts";
-import { HISTORY_REQUEST_LIMIT, ProtocolError } from "./protocol.ts";
+import {
+  HISTORY_REQUEST_LIMIT,
+  parseResumeArgs,
+  ProtocolError,
+  type ResumeRequest,
+} from "./protocol.ts";
 
 /** A line from a joined client, parsed. Text fields are already sanitised. */
 export type Command =
@@ -59,6 +64,8 @@ export type Command =
   | { readonly kind: "cap"; readonly names: readonly string[] }
   /** `/search WORDS`: at most `SEARCH_MAX_WORDS`, `SEARCH_MAX_BYTES`. */
   | { readonly kind: "search"; readonly words: readonly string[] }
+  /** Where the client was (before the alias, capability `resume`). */
+  | { readonly kind: "resume"; readonly request: ResumeRequest }
   /** A password the server asked for; never sanitised, never forwarded. */
   | { readonly kind: "pass"; readonly password: string };
 
@@ -248,6 +255,7 @@ const COMMANDS: Readonly<Record<string, (rest: string) => Command>> = {
     if (names.length === 0) throw usage("/cap NAME [NAME ...]");
     return { kind: "cap", names };
   },
+  resume: (rest) => ({ kind: "resume", request: parseResumeArgs(rest) }),
 };
 
 /** Most bytes of a `/search`'s words (spaces between them included). */

@@ -111,6 +111,18 @@ Deno.test("formatServerLine() and parseServerLine() round-trip every line type",
       seconds: "30",
       text: "Come back within 30 s",
     },
+    { type: "RESUMED", last: "120", missing: "?", text: "Caught up" },
+    { type: "READ", seq: "120" },
+    {
+      type: "FOUND",
+      room: "#ops",
+      seq: "41",
+      time: "2026-11-26T15:04:05.123Z",
+      kind: "MSG",
+      alias: "amy",
+      text: "deploys at noon",
+    },
+    { type: "FOUNDEND", count: "1", text: "End of results" },
   ];
   assert.deepEqual(
     samples.map((l) => l.type).sort(),

@@ -188,13 +188,12 @@ const FORMATS: {
     `${clean(line.room)} ${formatHistory({ ...line, type: "HIST" }, p)}`,
   FOUNDEND: (line, p) =>
     p.system(p.paint("dim", `---- ${clean(line.text)} ----`)),
+  RESUMED: (line, p) =>
+    p.system(p.paint("dim", `---- ${clean(line.text)} ----`)),
   PING: () => null,
   CAP: () => null, // the client asked for it; nothing for the user
   ROOM: formatRoom,
   CURRENT: () => null, // the prompt shows it
-  // The terminal client's resume lines are H-client's (i17/client); until
-  // then they show as the server's words.
-  RESUMED: (line, p) => p.system(clean(line.text)),
   RESUME: () => null, // the client keeps the token to come back with
   READ: () => null,
   INVITE: (line, p) =>
