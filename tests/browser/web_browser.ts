@@ -295,14 +295,20 @@ Deno.test("the page resumes after a server restart: the lines said while it was 
           ],
           "each line once, in order",
         );
-        // The divider is right before the first line caught up, and shown.
+        // The divider comes before the first line caught up, and is shown.
         const around = await page.locator("#messages > li").evaluateAll(
           (items) =>
             items.map((item) => `${item.className}: ${item.textContent}`),
         );
         const at = around.findIndex((t) => t.startsWith("divider"));
         assert.equal(around[at], "divider: 3 new messages", around.join("\n"));
-        assert.match(around[at + 1] ?? "", /while away 0/);
+        // Then what happened while away, tom's arrival included.
+        assert.deepEqual(
+          around.slice(at + 1).filter((t) => /tom joined|while away/.test(t))
+            .map((t) => t.replace(/^.*(tom joined|while away \d)$/, "$1")),
+          ["tom joined", "while away 0", "while away 1", "while away 2"],
+          around.join("\n"),
+        );
         assert.equal(await page.locator("li.history").count(), 0);
         assert.ok(
           await page.locator("li.divider").evaluate((divider) => {
