@@ -43,6 +43,7 @@ export const SERVER_LINE_FIELDS = {
   FOUNDEND: ["count", "text"],
   RESUMED: ["last", "missing", "text"],
   RESUME: ["token", "seconds", "text"],
+  READ: ["seq"],
 } as const;
 
 /** The type token that starts a server line. */

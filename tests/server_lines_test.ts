@@ -122,6 +122,7 @@ Deno.test("formatServerLine() and parseServerLine() round-trip every line type",
       seconds: "30",
       text: "Come back within 30 s",
     },
+    { type: "READ", seq: "120" },
   ];
   assert.deepEqual(
     samples.map((l) => l.type).sort(),

@@ -45,6 +45,8 @@ function dispatch(event) {
   if (reconnectInMs !== null) {
     setTimeout(() => connect(true), reconnectInMs);
   }
+  const { readInMs } = state.effects;
+  if (readInMs !== null) setTimeout(() => dispatch({ type: "read" }), readInMs);
 }
 
 /** Opens a socket to the room (`retry`: after a reconnect's wait). */
@@ -80,6 +82,15 @@ ui.joinForm.addEventListener("submit", (event) => {
 ui.sendForm.addEventListener("submit", (event) => {
   event.preventDefault();
   dispatch({ type: "say", text: ui.message.value });
+});
+
+ui.searchForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  dispatch({ type: "search", words: ui.search.value });
+});
+
+ui.searchClose.addEventListener("click", () => {
+  dispatch({ type: "close-search" });
 });
 
 ui.roomForm.addEventListener("submit", (event) => {

@@ -2,7 +2,7 @@
 /**
  * What one step of the page's reducer asks for besides the new state (its
  * {@linkcode Effects}: lines to send, a box to focus or empty, the URL
- * fragment to show, a reconnect), the helpers that add to them, and the
+ * fragment to show, a reconnect, a `/read` later), the helpers that add to them, and the
  * shape of a line's handler. Pure, like the reducer (`state.js`). What the
  * log shows is state (each room's `log`), not an effect.
  *
@@ -22,6 +22,8 @@
  * @property {boolean} clearRoom empty the room boxes (name and key)
  * @property {string | null} fragment show this URL fragment (`#ops`)
  * @property {number | null} reconnectInMs connect again after this long
+ * @property {number | null} readInMs send what was read (a `read` event)
+ *   after this long
  */
 
 /**
@@ -38,6 +40,7 @@ export const NO_EFFECTS = Object.freeze({
   clearRoom: false,
   fragment: null,
   reconnectInMs: null,
+  readInMs: null,
 });
 
 /**

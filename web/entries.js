@@ -26,6 +26,7 @@ import { formatLine } from "./protocol.js";
  * @property {readonly Part[]} parts
  * @property {Date | string | null} when
  * @property {boolean} dated
+ * @property {number} [seq] the log number of the line it shows, if known
  */
 
 /** Why someone left, as people say it. */
@@ -116,16 +117,58 @@ function said(/** @type {string} */ kind, /** @type {Line} */ line) {
   return kind === "ME" ? [text("* "), ...words] : words;
 }
 
-/** History: dated, or its time as it came when that is not a date. */
-function history(/** @type {Line} */ line) {
+/**
+ * What was said earlier (`HIST`, `FOUND`): dated, or its time as it came
+ * when that is not a date. @param {string} className @param {Line} line
+ */
+function earlier(className, line) {
   const when = new Date(line.time);
   const valid = !Number.isNaN(when.getTime());
   const kind = line.kind === "ME" ? "action" : "message";
   return entry(
-    `history ${kind}`,
+    `${className} ${kind}`,
     said(line.kind, line),
     valid ? when : line.time,
     valid,
+  );
+}
+
+/** History. @param {Line} line */
+const history = (line) => earlier("history", line);
+
+/**
+ * A search result (`FOUND #room SEQ TIME KIND ALIAS TEXT`), labelled with
+ * its room. @param {Line} line
+ * @returns {Entry}
+ */
+export function found(line) {
+  return inRoom(earlier("found", line), line.room);
+}
+
+/**
+ * The divider before what a reconnect caught up. @param {number} count
+ * @returns {Entry}
+ */
+export function divider(count) {
+  const said = count === 1 ? "1 new message" : `${count} new messages`;
+  return entry("divider", [text(said)], null);
+}
+
+/**
+ * How many of a room's lines a reconnect could not catch up (`RESUMED`'s
+ * MISSING: a number, or `?`), or null when none are missing.
+ * @param {string} missing @param {Date} now
+ * @returns {Entry | null}
+ */
+export function missed(missing, now) {
+  if (missing === "?") {
+    return errorLine("An unknown number of lines missed", now);
+  }
+  const count = Number(missing);
+  if (!Number.isSafeInteger(count) || count <= 0) return null;
+  return errorLine(
+    count === 1 ? "1 line missed" : `${count} lines missed`,
+    now,
   );
 }
 
@@ -192,6 +235,11 @@ const ENTRIES = new Map(
         now,
       )],
     ["CURRENT", () => null],
+    ["RESUMED", () => null],
+    ["RESUME", () => null],
+    ["READ", () => null],
+    ["FOUND", () => null],
+    ["FOUNDEND", () => null],
     [
       "INVITE",
       (line, now) => notice(`${line.by} invites you to ${line.room}`, now),

@@ -31,6 +31,16 @@ import { WHO_COMMAND } from "./protocol.js";
  * @property {number} unread lines said here while another room was shown
  * @property {number | null} whoAskedAt when the page last sent its `/who`
  * @property {boolean} replaceOnHistory its next history replaces its log
+ * @property {number} seq the last log number seen here (0: none, or
+ *   forgotten when the log's epoch changed); lines up to it are not shown
+ *   again
+ * @property {number} shownSeq the last log number shown with the tab
+ *   visible and the room shown
+ * @property {number} readSeq the read marker: the last number the page
+ *   sent with `/read`, or the server told with `READ`
+ * @property {readonly Entry[] | null} catchUp entries held while the
+ *   server catches the room up after a reconnect (null: not catching up),
+ *   shown after a "N new messages" divider when `RESUMED` comes
  */
 
 /** A room the page has just joined. @type {Room} */
@@ -42,6 +52,10 @@ export const EMPTY_ROOM = Object.freeze({
   unread: 0,
   whoAskedAt: null,
   replaceOnHistory: false,
+  seq: 0,
+  shownSeq: 0,
+  readSeq: 0,
+  catchUp: null,
 });
 
 /** Each room's log keeps this many entries (a long-open tab stays small). */

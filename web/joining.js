@@ -13,6 +13,7 @@ import { effect, send } from "./effects.js";
 import { errorLine, notice } from "./entries.js";
 import { askWho, show, updateRoom } from "./in_room.js";
 import { capCommand, joinCommand, passCommand } from "./protocol.js";
+import { greeted } from "./resume.js";
 
 /** @typedef {import("./effects.js").Handler} Handler */
 /** @typedef {import("./state.js").Phase} Phase */
@@ -20,7 +21,9 @@ import { capCommand, joinCommand, passCommand } from "./protocol.js";
 
 /**
  * The greeting: asks for the capabilities the page uses (before any
- * alias), then rejoins or shows the join form.
+ * alias), then rejoins (after saying where it was, when it can resume) or
+ * shows the join form. With a resume token, the alias waits for the
+ * answer to `/resume`.
  * @type {Handler}
  */
 export function hello(state, line) {
@@ -31,18 +34,32 @@ export function hello(state, line) {
     roomName,
     attempts: 0,
     roomsOn: false,
+    seqOn: false,
     joining: [],
   };
-  const greeted = cap === null ? fresh : send(fresh, cap);
+  const asked = cap === null ? fresh : send(fresh, cap);
+  const placed = greeted(asked, line.params);
   if (state.rejoining && state.alias) {
     const rejoin = {
-      ...greeted,
-      phase: /** @type {const} */ ("alias"),
+      ...placed.state,
+      phase: /** @type {Phase} */ (placed.waiting ? "resuming" : "alias"),
       status: { text: "Rejoining…", warn: false },
     };
-    return send(rejoin, state.alias);
+    return placed.waiting ? rejoin : send(rejoin, state.alias);
   }
-  return showJoin({ ...greeted, passwordShown: false }, "");
+  return showJoin({ ...placed.state, passwordShown: false }, "");
+}
+
+/**
+ * The resume token was refused (`ERR resume-expired`, or any `ERR` while
+ * waiting for the answer): the page rejoins with its alias, as without
+ * one. @param {State} state
+ * @returns {State}
+ */
+export function resumeRefused(state) {
+  return state.phase === "resuming"
+    ? send({ ...state, phase: "alias" }, state.alias)
+    : state;
 }
 
 /** @type {Handler} */

@@ -43,6 +43,7 @@ export const SERVER_LINE_FIELDS = /** @type {const} */ ({
   FOUNDEND: ["count", "text"],
   RESUMED: ["last", "missing", "text"],
   RESUME: ["token", "seconds", "text"],
+  READ: ["seq"],
 });
 
 /** @typedef {keyof typeof SERVER_LINE_FIELDS} LineType */
@@ -52,6 +53,8 @@ export const SERVER_LINE_FIELDS = /** @type {const} */ ({
  * A server line as fields, every field present (empty when the type has
  * no such field), with the room it is about (`inRoom`: its `#room `
  * prefix, empty when it has none) and its id (`@id=ID `, empty when none).
+ * A log line's tags (`@id=ID;seq=N;time=T `, with the `seq` capability)
+ * give its `seq` and `time`, the fields `HIST` has on the wire.
  * A line of a type this page does not know has type `?` and the whole line
  * (after those prefixes) as its text.
  * @typedef {{ readonly type: LineType | "?", readonly inRoom: string, readonly id: string }
@@ -75,8 +78,35 @@ function fieldsOf(type) {
     : undefined;
 }
 
-/** `@id=ID ` then `#room `, each optional, before the line's type. */
-const PREFIXES = /^(?:@id=([A-Za-z0-9_-]+) )?(?:(#[^ ]+) )?/;
+/** Tags (`@id=ID;seq=N;time=T `) then `#room `, each optional. */
+const PREFIXES = /^(?:@([^ ]*) )?(?:(#[^ ]+) )?/;
+
+/** The tags the page reads, each with the form its value must have. */
+const TAG_VALUES = /** @type {const} */ ({
+  id: /^[A-Za-z0-9_-]+$/,
+  seq: /^[1-9][0-9]{0,15}$/,
+  time: /^[0-9T:.Z-]{1,40}$/,
+});
+
+/**
+ * A tag block's id, seq and time (each empty when absent or malformed;
+ * other tags are left alone, as IRCv3 clients do).
+ * @param {string} block
+ */
+function parseTags(block) {
+  /** @type {Record<keyof typeof TAG_VALUES, string>} */
+  const tags = { id: "", seq: "", time: "" };
+  for (const tag of block.split(";")) {
+    const equals = tag.indexOf("=");
+    const key = tag.slice(0, equals);
+    const value = tag.slice(equals + 1);
+    if (equals > 0 && Object.hasOwn(TAG_VALUES, key)) {
+      const name = /** @type {keyof typeof TAG_VALUES} */ (key);
+      if (TAG_VALUES[name].test(value)) tags[name] = value;
+    }
+  }
+  return tags;
+}
 
 /**
  * Splits a server line into its prefixes and fields; the last field takes
@@ -86,7 +116,8 @@ const PREFIXES = /^(?:@id=([A-Za-z0-9_-]+) )?(?:(#[^ ]+) )?/;
  */
 export function parseLine(wire) {
   const prefixes = /** @type {RegExpExecArray} */ (PREFIXES.exec(wire));
-  const [skipped, id = "", inRoom = ""] = prefixes;
+  const [skipped, block = "", inRoom = ""] = prefixes;
+  const { id, seq, time } = parseTags(block);
   const text = wire.slice(skipped.length);
   const space = text.indexOf(" ");
   const type = space === -1 ? text : text.slice(0, space);
@@ -95,7 +126,7 @@ export function parseLine(wire) {
     return { ...NO_FIELDS, type: "?", text, inRoom, id };
   }
   /** @type {Record<Field, string>} */
-  const values = { ...NO_FIELDS };
+  const values = { ...NO_FIELDS, seq, time };
   let rest = space === -1 ? "" : text.slice(space + 1);
   fields.forEach((field, i) => {
     if (i === fields.length - 1) {
@@ -150,19 +181,79 @@ export function isQuitCommand(text) {
 }
 
 /** The capabilities the page asks for, when the server offers them. */
-const WANTED_CAPS = ["ids", "rooms"];
+const WANTED_CAPS = ["ids", "rooms", "seq", "resume"];
+
+/**
+ * The capabilities a greeting's PARAMS (`caps=ids+rooms`) offers.
+ * @param {string} params
+ * @returns {string[]}
+ */
+export function offeredCaps(params) {
+  const caps = params.split(",").find((pair) => pair.startsWith("caps="));
+  return (caps ?? "").slice("caps=".length).split("+");
+}
 
 /**
  * The `/cap` line asking for what the page uses of what the greeting's
- * PARAMS (`caps=ids+rooms`) offers, or null when it offers none of it.
+ * PARAMS offers, or null when it offers none of it.
  * @param {string} params
  * @returns {string | null}
  */
 export function capCommand(params) {
-  const caps = params.split(",").find((pair) => pair.startsWith("caps="));
-  const offered = (caps ?? "").slice("caps=".length).split("+");
+  const offered = offeredCaps(params);
   const asked = WANTED_CAPS.filter((name) => offered.includes(name));
   return asked.length === 0 ? null : `/cap ${asked.join(" ")}`;
+}
+
+/**
+ * The epoch of the server's room log, from its greeting's PARAMS
+ * (`epoch=3fA9x`), or "" when it names none (or a malformed one).
+ * @param {string} params
+ */
+export function epochOf(params) {
+  const pair = params.split(",").find((p) => p.startsWith("epoch="));
+  const epoch = (pair ?? "").slice("epoch=".length);
+  return /^[A-Za-z0-9_-]{1,32}$/.test(epoch) ? epoch : "";
+}
+
+/**
+ * Says where the page was, before its alias: the log's epoch, the last
+ * number seen in each room (`#lobby=120,#ops=98`; the room `""` of a
+ * server without rooms as a bare number; `-`: none) and the token of the
+ * last connection, if any.
+ * @param {string} epoch
+ * @param {readonly (readonly [string, number])[]} positions
+ * @param {string} token
+ */
+export function resumeCommand(epoch, positions, token) {
+  const where =
+    positions.map(([room, seq]) => room === "" ? String(seq) : `${room}=${seq}`)
+      .join(",") || "-";
+  return token === ""
+    ? `/resume ${epoch} ${where}`
+    : `/resume ${epoch} ${where} ${token}`;
+}
+
+/**
+ * Says the member has read a room up to a line (`""`: the server's only
+ * room). @param {string} room @param {number} seq
+ */
+export function readCommand(room, seq) {
+  return room === "" ? `/read ${seq}` : `/read ${room} ${seq}`;
+}
+
+/**
+ * The words of a search as sent: on one line, single spaces ("" when
+ * there are none, and nothing is sent).
+ * @param {string} typed
+ */
+export function searchWords(typed) {
+  return typed.split(/[\s\p{Cc}]+/u).filter((w) => w !== "").join(" ");
+}
+
+/** Searches the rooms the member is in. @param {string} words */
+export function searchCommand(words) {
+  return `/search ${words}`;
 }
 
 /**

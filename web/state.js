@@ -28,6 +28,7 @@ import {
   joined,
   passwordAsked,
   refused,
+  resumeRefused,
   submitJoin,
 } from "./joining.js";
 import {
@@ -39,6 +40,25 @@ import {
   pongCommand,
   roomName,
 } from "./protocol.js";
+import {
+  isRepeat,
+  readLater,
+  readMarker,
+  record,
+  releaseAll,
+  releaseStarted,
+  resumed,
+  resumeToken,
+  sendReads,
+} from "./resume.js";
+import {
+  closeSearch,
+  foundEnd,
+  foundLine,
+  NO_SEARCH,
+  search,
+  searchRefused,
+} from "./search.js";
 
 /** @typedef {import("./protocol.js").Line} Line */
 /** @typedef {import("./effects.js").Effects} Effects */
@@ -46,7 +66,10 @@ import {
 /** @typedef {import("./effects.js").LineContext} LineContext */
 /** @typedef {import("./in_room.js").Room} Room */
 
-/** @typedef {"connecting" | "alias" | "password" | "joined" | "closed"} Phase */
+/**
+ * @typedef {"connecting" | "resuming" | "alias" | "password" | "joined"
+ *   | "closed"} Phase
+ */
 
 /** @typedef {{ readonly alias: string, readonly operator: boolean }} Member */
 
@@ -63,6 +86,12 @@ import {
  * @property {string} heading the room shown, or the server's name
  * @property {string} title the document's: the heading, after the unread
  * @property {boolean} roomsOn this connection has rooms (`CAP ... rooms`)
+ * @property {boolean} seqOn its log lines carry numbers (`CAP ... seq`)
+ * @property {string} epoch of the server's room log (HELLO `epoch=`)
+ * @property {string} token the last `RESUME` token, for the next connection
+ * @property {boolean} visible the tab was visible at the last event
+ * @property {boolean} readTimer a `read` event is to come
+ * @property {import("./search.js").Search} search
  * @property {ReadonlyMap<string, Room>} rooms the rooms the page is in, in
  *   the order joined; `""` is the server's only room (no rooms) or where
  *   notices go while in none
@@ -86,7 +115,8 @@ import {
  * `retry`), a line arrives, the socket closes (`random` in [0, 1) spreads
  * reconnects), the user joins or says something, or looks at the tab,
  * asks for a room (the room list, the room form with a key, the URL
- * fragment; `focus`: then type in it) or leaves one.
+ * fragment; `focus`: then type in it) or leaves one, the `/read` timer
+ * fires, or the user searches or closes the results.
  * @typedef {{ type: "connect", retry: boolean }
  *   | { type: "line", text: string, now: number, hidden: boolean }
  *   | { type: "closed", random: number }
@@ -94,7 +124,10 @@ import {
  *   | { type: "say", text: string }
  *   | { type: "seen" }
  *   | { type: "room", room: string, key: string, focus: boolean }
- *   | { type: "part", room: string }} PageEvent
+ *   | { type: "part", room: string }
+ *   | { type: "read" }
+ *   | { type: "search", words: string }
+ *   | { type: "close-search" }} PageEvent
  */
 
 /** The page before it has connected. @type {State} */
@@ -110,6 +143,12 @@ export const INITIAL_STATE = Object.freeze({
   heading: "tlschat",
   title: "tlschat",
   roomsOn: false,
+  seqOn: false,
+  epoch: "",
+  token: "",
+  visible: true,
+  readTimer: false,
+  search: NO_SEARCH,
   rooms: new Map([["", EMPTY_ROOM]]),
   current: "",
   wanted: "",
@@ -133,7 +172,7 @@ const FINAL = new Set(["quit", "kicked", "banned", "auth-failed", "replaced"]);
  * @returns {State}
  */
 export function reduce(state, event) {
-  return titled(step({ ...state, effects: NO_EFFECTS }, event));
+  return titled(readLater(step({ ...state, effects: NO_EFFECTS }, event)));
 }
 
 /**
@@ -163,7 +202,11 @@ function step(next, event) {
           : next.status,
       };
     case "line":
-      return received(next, parseLine(event.text), event);
+      return received(
+        { ...next, visible: !event.hidden },
+        parseLine(event.text),
+        event,
+      );
     case "closed":
       return closed(next, event.random);
     case "join":
@@ -171,13 +214,19 @@ function step(next, event) {
     case "say":
       return say(next, event.text);
     case "seen":
-      return { ...next, unread: 0 };
+      return { ...next, unread: 0, visible: true };
     case "room":
       return goTo(next, event);
     case "part":
       return next.roomsOn && next.rooms.has(event.room) && event.room !== ""
         ? send(next, partCommand(event.room))
         : next;
+    case "read":
+      return sendReads(next);
+    case "search":
+      return search(next, event.words);
+    case "close-search":
+      return closeSearch(next);
   }
 }
 
@@ -218,9 +267,19 @@ const ALWAYS = new Map(
       (state, line, at) =>
         state.phase === "joined"
           ? show(state, notice(formatLine(line), new Date(at.now)))
-          : { ...state, roomsOn: line.caps.split(" ").includes("rooms") },
+          : {
+            ...state,
+            roomsOn: line.caps.split(" ").includes("rooms"),
+            seqOn: line.caps.split(" ").includes("seq"),
+          },
     ],
+    ["RESUME", resumeToken],
     ["ERR", (state, line, at) => {
+      if (line.code === "resume-expired" || state.phase === "resuming") {
+        return resumeRefused(state);
+      }
+      const search = searchRefused(state, line);
+      if (search !== null) return search;
       if (state.phase !== "joined") return refused(state, line.text);
       // A refused /join: shown labelled with its room.
       const { state: after, room } = refusedJoin(state, line);
@@ -248,12 +307,25 @@ function received(state, line, at) {
   if (state.phase !== "joined") {
     return line.type === "INFO" ? { ...state, joinError: line.text } : state;
   }
-  const changed = (ROOM_LINES.get(line.type) ?? unchanged)(state, line, at);
-  const entry = entryFor(line, new Date(at.now));
-  return entry === null
-    ? changed
-    : show(changed, entry, line.inRoom || state.current);
+  if (isRepeat(state, line)) return state;
+  const handle = JOINED_LINES.get(line.type) ?? ROOM_LINES.get(line.type);
+  const changed = (handle ?? unchanged)(state, line, at);
+  return record(changed, line, entryFor(line, new Date(at.now)));
 }
+
+/** Lines of the log's numbers and of search, once joined. */
+const JOINED_LINES = new Map(
+  /** @type {[string, Handler][]} */ ([
+    ["RESUMED", resumed],
+    ["CURRENT", (state, line, at) => {
+      const current = /** @type {Handler} */ (ROOM_LINES.get("CURRENT"));
+      return current(releaseStarted(state), line, at);
+    }],
+    ["READ", readMarker],
+    ["FOUND", foundLine],
+    ["FOUNDEND", foundEnd],
+  ]),
+);
 
 /**
  * The socket closed: try again after 1, 2, 4 ... up to 30 s (with
@@ -262,7 +334,7 @@ function received(state, line, at) {
  */
 function closed(state, random) {
   const ended = {
-    ...state,
+    ...releaseAll(state),
     canJoin: false,
     rejoining: state.phase === "joined" || state.rejoining,
     phase: /** @type {const} */ ("closed"),

@@ -66,6 +66,12 @@ export function findElements(doc) {
     roomForm: /** @type {HTMLFormElement} */ (get("room-form")),
     roomName: /** @type {HTMLInputElement} */ (get("room-name")),
     roomKey: /** @type {HTMLInputElement} */ (get("room-key")),
+    searchForm: /** @type {HTMLFormElement} */ (get("search-form")),
+    search: /** @type {HTMLInputElement} */ (get("search")),
+    searchResults: get("search-results"),
+    searchStatus: get("search-status"),
+    searchClose: /** @type {HTMLButtonElement} */ (get("search-close")),
+    found: get("found"),
   };
 }
 
@@ -119,7 +125,23 @@ export function render(ui, next, shown) {
   setHidden(ui.rooms, !next.roomsOn);
   ui.chat.classList.toggle("with-rooms", next.roomsOn);
   if (roomsSummary(next) !== roomsSummary(shown)) renderRooms(ui, next);
+  renderSearch(ui, next.search, shown.search, next.screen);
   applyEffects(ui, next.effects);
+}
+
+/**
+ * The search box (once in) and its results, each set as text.
+ * @param {Elements} ui @param {State["search"]} search
+ * @param {State["search"]} was @param {State["screen"]} screen
+ */
+function renderSearch(ui, search, was, screen) {
+  setHidden(ui.searchForm, screen !== "chat");
+  setHidden(ui.searchResults, !search.open);
+  setText(ui.searchStatus, search.status.text);
+  ui.searchStatus.classList.toggle("warn", search.status.warn);
+  if (search.results !== was.results) {
+    ui.found.replaceChildren(...search.results.map(item));
+  }
 }
 
 /**
@@ -205,10 +227,17 @@ function renderLog(list, log, was) {
   if (log === was) return;
   const from = firstNew(log, was);
   const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  if (from < 0) list.replaceChildren(...log.map(item));
-  else list.append(...log.slice(from).map(item));
+  const added = from < 0 ? log.map(item) : log.slice(from).map(item);
+  if (from < 0) list.replaceChildren(...added);
+  else list.append(...added);
   while (list.childElementCount > log.length) list.firstElementChild?.remove();
-  if (atEnd || from < 0) list.scrollTop = list.scrollHeight;
+  // What a reconnect caught up is read from its divider on; otherwise the
+  // log follows new lines only when it was at its end.
+  const divider = added.find((node) => node.className === "divider");
+  if (divider !== undefined && (atEnd || from < 0)) {
+    list.scrollTop += divider.getBoundingClientRect().top -
+      list.getBoundingClientRect().top;
+  } else if (atEnd || from < 0) list.scrollTop = list.scrollHeight;
 }
 
 /**

@@ -195,6 +195,7 @@ const FORMATS: {
   ROOM: formatRoom,
   CURRENT: () => null, // the prompt shows it
   RESUME: () => null, // the client keeps the token to come back with
+  READ: () => null,
   INVITE: (line, p) =>
     p.system(
       `${p.who(line.by)} invites you to ${clean(line.room)}: /join ${

@@ -61,6 +61,7 @@ async function openPage(
   viewport = { width: 1280, height: 800 },
   colorScheme: "light" | "dark" = "light",
   fragment = "",
+  options: { clock?: boolean } = {},
 ): Promise<Page> {
   const context = await browser.newContext({
     ignoreHTTPSErrors: true, // the dev CA is not in this browser's store
@@ -68,6 +69,7 @@ async function openPage(
     colorScheme,
   });
   const page = await context.newPage();
+  if (options.clock) await page.clock.install();
   page.on("pageerror", (error) => {
     throw new Error(`script error in the page: ${error.message}`);
   });
@@ -250,39 +252,111 @@ Deno.test("the page says an alias is taken, and shows hostile text as text", asy
   });
 });
 
-Deno.test("the page reconnects after a server restart, and shows history", async () => {
+Deno.test("the page resumes after a server restart: the lines said while it was away once, after a divider, the scroll kept", async () => {
   await withTempDir(async (dir) => {
     const webPort = freePort();
     let server = await startServer(dir, webPort);
     try {
       await withBrowser(async (browser) => {
-        const page = await openPage(browser, webPort);
+        // The page's clock is Playwright's: its reconnect waits until the
+        // lines to miss have been said.
+        const page = await openPage(browser, webPort, undefined, "light", "", {
+          clock: true,
+        });
         await join(page, "rosa");
         await say(page, "before the restart");
-        await page.getByText("before the restart").waitFor();
+        await page.locator("li.message", { hasText: "before the restart" })
+          .waitFor();
+        await page.clock.pauseAt(Date.now() + 60_000);
         server.child.kill("SIGTERM");
         await server.exited();
         await page.getByRole("status").getByText(/Reconnecting/).waitFor();
-        assert.match(
-          await page.locator("#status").getAttribute("class") ?? "",
-          /warn/,
-        );
         server = await startServer(dir, webPort, "--port", String(server.port));
+        using tom = await TestClient.join(server.port, "tom", {
+          ca: await Deno.readTextFile(`${dir}/ca.pem`),
+        });
+        for (const i of [0, 1, 2]) {
+          await tom.send(`while away ${i}`);
+          await tom.expect(new RegExp(`while away ${i}`));
+        }
+        await page.clock.resume();
         await page.getByRole("status").getByText("Connected as rosa").waitFor({
           timeout: 15_000,
         });
-        // Rejoined by itself, with what was said before as history.
-        await page.locator("li.history", { hasText: "before the restart" })
-          .waitFor();
-        await page.locator("li.separator", { hasText: "End of history" })
-          .waitFor();
+        await page.locator("li.message", { hasText: "while away 2" }).waitFor();
+        const texts = await messages(page);
+        assert.deepEqual(
+          texts.filter((t) => /before the restart|while away/.test(t)),
+          [
+            "before the restart",
+            "while away 0",
+            "while away 1",
+            "while away 2",
+          ],
+          "each line once, in order",
+        );
+        // The divider comes before the first line caught up, and is shown.
+        const around = await page.locator("#messages > li").evaluateAll(
+          (items) =>
+            items.map((item) => `${item.className}: ${item.textContent}`),
+        );
+        const at = around.findIndex((t) => t.startsWith("divider"));
+        assert.equal(around[at], "divider: 3 new messages", around.join("\n"));
+        // Then what happened while away, tom's arrival included.
+        assert.deepEqual(
+          around.slice(at + 1).filter((t) => /tom joined|while away/.test(t))
+            .map((t) => t.replace(/^.*(tom joined|while away \d)$/, "$1")),
+          ["tom joined", "while away 0", "while away 1", "while away 2"],
+          around.join("\n"),
+        );
+        assert.equal(await page.locator("li.history").count(), 0);
+        assert.ok(
+          await page.locator("li.divider").evaluate((divider) => {
+            const list = divider.parentElement!.getBoundingClientRect();
+            const top = divider.getBoundingClientRect().top;
+            return top >= list.top - 1 && top < list.bottom;
+          }),
+          "the divider is in view",
+        );
         await say(page, "after the restart");
         await page.locator("li.message", { hasText: "after the restart" })
           .waitFor();
+        await tom.expect(/after the restart/);
       });
     } finally {
       await server[Symbol.asyncDispose]();
     }
+  });
+});
+
+Deno.test("the page searches the rooms it is in and shows the results as text", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using server = await startServer(dir, webPort);
+    await withBrowser(async (browser) => {
+      using tom = await TestClient.join(server.port, "tom", {
+        ca: await Deno.readTextFile(`${dir}/ca.pem`),
+      });
+      const hostile = "deploy <img src=x onerror=alert(1)>";
+      await tom.send(hostile);
+      await tom.send("nothing to see");
+      await tom.expect(/nothing to see/);
+      const page = await openPage(browser, webPort);
+      await join(page, "sam");
+      const box = page.getByRole("searchbox", { name: "Search messages" });
+      await box.fill("deploy");
+      await box.press("Enter");
+      const results = page.getByRole("region", { name: "Search results" });
+      await results.getByText(/1 message found for “deploy”/).waitFor({
+        timeout: 15_000,
+      });
+      assert.equal(await results.locator("#found > li").count(), 1);
+      assert.match(await results.locator("#found > li").innerText(), /#lobby/);
+      assert.ok((await results.innerText()).includes(hostile));
+      assert.equal(await page.locator("#found img").count(), 0);
+      await results.getByRole("button", { name: "Close" }).click();
+      await results.waitFor({ state: "hidden" });
+    });
   });
 });
 

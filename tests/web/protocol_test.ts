@@ -13,6 +13,7 @@ import {
 } from "../../lib/server_lines.ts";
 import {
   capCommand,
+  epochOf,
   formatLine,
   isQuitCommand,
   joinCommand,
@@ -20,7 +21,11 @@ import {
   partCommand,
   passCommand,
   pongCommand,
+  readCommand,
+  resumeCommand,
   roomName,
+  searchCommand,
+  searchWords,
   SERVER_LINE_FIELDS as PAGE_FIELDS,
 } from "../../web/protocol.js";
 
@@ -128,4 +133,46 @@ Deno.test("the page's room commands are the server's", () => {
   assert.equal(joinCommand("#ops", ""), "/join #ops");
   assert.equal(joinCommand("#ops", "k3y"), "/join #ops k3y");
   assert.equal(partCommand("#ops"), "/part #ops");
+});
+
+Deno.test("parseLine() takes a log line's tags (id, seq, time) apart, ignoring others and malformed values", () => {
+  const time = "2026-11-26T15:04:05.123Z";
+  const line = parseLine(`@id=abc;seq=42;time=${time} #ops MSG alice hi`);
+  assert.deepEqual([line.id, line.seq, line.time, line.inRoom, line.text], [
+    "abc",
+    "42",
+    time,
+    "#ops",
+    "hi",
+  ]);
+  assert.equal(formatLine(line), "MSG alice hi");
+  const odd = parseLine("@seq=x1;later=1;time=<b> #ops JOIN bob 2");
+  assert.deepEqual([odd.type, odd.seq, odd.time, odd.alias], [
+    "JOIN",
+    "",
+    "",
+    "bob",
+  ]);
+  const plain = parseLine("MSG bob no tags");
+  assert.deepEqual([plain.seq, plain.time], ["", ""]);
+});
+
+Deno.test("the page's resume, read and search commands are the server's", () => {
+  assert.equal(
+    capCommand("rate=5,caps=ids+rooms+seq+resume,epoch=E1"),
+    "/cap ids rooms seq resume",
+  );
+  assert.equal(epochOf("rate=5,caps=ids,epoch=3fA9x"), "3fA9x");
+  assert.equal(epochOf("rate=5,epoch=bad epoch"), "");
+  assert.equal(epochOf("rate=5"), "");
+  assert.equal(
+    resumeCommand("E1", [["#lobby", 120], ["#ops", 98]], "tok"),
+    "/resume E1 #lobby=120,#ops=98 tok",
+  );
+  assert.equal(resumeCommand("E1", [["", 7]], ""), "/resume E1 7");
+  assert.equal(resumeCommand("E1", [], ""), "/resume E1 -");
+  assert.equal(readCommand("#ops", 5), "/read #ops 5");
+  assert.equal(readCommand("", 5), "/read 5");
+  assert.equal(searchWords(" a\r\n/op  b\t"), "a /op b");
+  assert.equal(searchCommand("a b"), "/search a b");
 });

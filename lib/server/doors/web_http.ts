@@ -21,6 +21,8 @@ import inRoomJs from "../../../web/in_room.js" with { type: "bytes" };
 import indexHtml from "../../../web/index.html" with { type: "bytes" };
 import joiningJs from "../../../web/joining.js" with { type: "bytes" };
 import protocolJs from "../../../web/protocol.js" with { type: "bytes" };
+import resumeJs from "../../../web/resume.js" with { type: "bytes" };
+import searchJs from "../../../web/search.js" with { type: "bytes" };
 import stateJs from "../../../web/state.js" with { type: "bytes" };
 import styleCss from "../../../web/style.css" with { type: "bytes" };
 import viewJs from "../../../web/view.js" with { type: "bytes" };
@@ -70,6 +72,8 @@ export const WEB_ASSETS: ReadonlyMap<string, WebAsset> = new Map([
   ["/effects.js", { type: JAVASCRIPT, body: effectsJs }],
   ["/joining.js", { type: JAVASCRIPT, body: joiningJs }],
   ["/in_room.js", { type: JAVASCRIPT, body: inRoomJs }],
+  ["/resume.js", { type: JAVASCRIPT, body: resumeJs }],
+  ["/search.js", { type: JAVASCRIPT, body: searchJs }],
   ["/entries.js", { type: JAVASCRIPT, body: entriesJs }],
   ["/view.js", { type: JAVASCRIPT, body: viewJs }],
   ["/style.css", { type: "text/css; charset=utf-8", body: styleCss }],

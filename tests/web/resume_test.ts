@@ -1,0 +1,226 @@
+/**
+ * Tests of the page's resume, read markers and search (web/resume.js,
+ * web/search.js through web/state.js's reducer) without a browser: tagged
+ * lines, `/resume` on a reconnect, lines shown once, the caught-up lines
+ * behind their divider, `RESUMED`'s missing count, an epoch change,
+ * `READ` and `/read`, and search results.
+ */
+
+import assert from "node:assert/strict";
+import { FakePage } from "./_fake_page.ts";
+
+const CAPS = "caps=ids+rooms+seq+resume";
+
+/** A rooms page in #lobby on a server with `seq` and `resume`. */
+function resumingPage(epoch = "E1"): FakePage {
+  const page = new FakePage();
+  page.step({ type: "connect", retry: false });
+  page.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=${epoch} Hi`);
+  page.line("CAP ids rooms seq resume");
+  page.step({ type: "join", alias: "ann", password: "" });
+  page.line("WELCOME ann 2 Type /help for commands");
+  page.line("@seq=10;time=2026-01-01T00:00:00.000Z #lobby JOIN ann 2");
+  page.line("CURRENT #lobby");
+  page.line("RESUME abcdefghijklmnopqrstuv 30 Resume within 30 s");
+  page.line("@seq=11;time=2026-01-01T00:00:01.000Z #lobby MSG bob one");
+  page.line("@seq=12;time=2026-01-01T00:00:02.000Z #lobby MSG bob two");
+  return page;
+}
+
+/** The page's socket closed and opened again, greeted anew. */
+function reconnect(page: FakePage, epoch = "E1"): number {
+  page.step({ type: "closed", random: 0 });
+  page.step({ type: "connect", retry: true });
+  const before = page.sent.length;
+  page.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=${epoch} Hi`);
+  page.line("CAP ids rooms seq resume");
+  return before;
+}
+
+Deno.test("reduce() asks for seq and resume, and shows a tagged line once, without its tags", () => {
+  const page = resumingPage();
+  assert.equal(page.sent[0], "/cap ids rooms seq resume");
+  assert.equal(page.state.epoch, "E1");
+  assert.equal(page.state.seqOn, true);
+  assert.equal(page.state.token, "abcdefghijklmnopqrstuv");
+  page.line("@seq=12;time=2026-01-01T00:00:02.000Z #lobby MSG bob two");
+  page.line("@id=x1;seq=11;time=2026-01-01T00:00:01.000Z #lobby MSG bob one");
+  assert.deepEqual(page.shown().slice(-3), [
+    "ann joined",
+    "bob one",
+    "bob two",
+  ]);
+  assert.equal(page.state.rooms.get("#lobby")?.seq, 12);
+});
+
+Deno.test("reduce() resumes after a reconnect: /resume before the alias, the caught-up lines after a divider, nothing twice", () => {
+  const page = resumingPage();
+  const before = reconnect(page);
+  // A token: the alias waits for the answer.
+  assert.deepEqual(page.sent.slice(before), [
+    "/cap ids rooms seq resume",
+    "/resume E1 #lobby=12 abcdefghijklmnopqrstuv",
+  ]);
+  assert.equal(page.state.phase, "resuming");
+  page.line("ERR resume-expired Your session ended; choose your alias again");
+  assert.equal(page.sent.at(-1), "ann");
+  assert.equal(page.state.token, "", "a token is used once");
+  page.line("WELCOME ann 2 Type /help for commands");
+  assert.equal(page.sent.at(-1), "/join #lobby");
+  page.line("@seq=20;time=2026-01-01T00:01:00.000Z #lobby JOIN ann 2");
+  page.line("@seq=12;time=2026-01-01T00:00:02.000Z #lobby MSG bob two");
+  page.line("@seq=13;time=2026-01-01T00:00:03.000Z #lobby MSG bob three");
+  page.line("@seq=14;time=2026-01-01T00:00:04.000Z #lobby ME cat waves");
+  assert.ok(!page.shown().includes("bob three"), "held until RESUMED");
+  page.line("#lobby RESUMED 20 0 Caught up");
+  page.line("CURRENT #lobby");
+  assert.deepEqual(page.shown().slice(-6), [
+    "bob two",
+    "Reconnected",
+    "2 new messages",
+    "bob three",
+    "* cat waves",
+    "ann joined",
+  ]);
+  assert.equal(page.log.at(-4)?.className, "divider");
+  // Live again: a line already shown is not shown again.
+  page.line("@seq=13;time=2026-01-01T00:00:03.000Z #lobby MSG bob three");
+  page.line("@seq=21;time=2026-01-01T00:01:01.000Z #lobby MSG bob live");
+  assert.deepEqual(page.shown().slice(-2), ["ann joined", "bob live"]);
+});
+
+Deno.test("reduce() says plainly how many lines a resume missed, or that it cannot know", () => {
+  const page = resumingPage();
+  reconnect(page);
+  page.line("ERR resume-expired gone");
+  page.line("WELCOME ann 2 hi");
+  page.line("@seq=90;time=2026-01-01T00:01:00.000Z #lobby MSG bob kept");
+  page.line("#lobby RESUMED 90 70 The log no longer holds 70 lines");
+  assert.deepEqual(page.shown().slice(-3), [
+    "70 lines missed",
+    "1 new message",
+    "bob kept",
+  ]);
+  // The server lost its numbering: history, then an unknown number missed,
+  // and the numbers of the old epoch are forgotten.
+  const before = reconnect(page, "E2");
+  assert.deepEqual(page.sent.slice(before), [
+    "/cap ids rooms seq resume",
+    "/resume E1 #lobby=90",
+    "ann",
+  ]);
+  assert.equal(page.state.epoch, "E2");
+  assert.equal(page.state.rooms.get("#lobby")?.seq, 0);
+  page.line("WELCOME ann 2 hi");
+  page.line("@seq=3;time=2026-01-01T00:02:00.000Z #lobby JOIN ann 2");
+  page.line("#lobby HIST 2 2026-01-01T00:01:00.000Z MSG bob anew");
+  page.line("#lobby HISTEND 1 End of history");
+  page.line("#lobby RESUMED - ? The log restarted");
+  assert.deepEqual(page.shown(), [
+    "ann joined",
+    "bob anew",
+    "End of history",
+    "An unknown number of lines missed",
+  ]);
+  page.line("@seq=4;time=2026-01-01T00:02:01.000Z #lobby MSG bob four");
+  assert.equal(page.shown().at(-1), "bob four", "a small number is new");
+});
+
+Deno.test("reduce() takes a held member over with its token: WELCOME at once, no alias sent", () => {
+  const page = resumingPage();
+  const before = reconnect(page);
+  page.line("WELCOME ann 2 Welcome back");
+  page.line("#lobby JOIN ann 2");
+  page.line("@seq=13;time=2026-01-01T00:00:03.000Z #lobby MSG bob three");
+  page.line("#lobby RESUMED 13 0 Caught up");
+  page.line("CURRENT #lobby");
+  page.line("RESUME zyxwvutsrqponmlkjihgfe 30 Resume within 30 s");
+  assert.ok(!page.sent.slice(before).includes("ann"));
+  assert.equal(page.state.phase, "joined");
+  assert.equal(page.state.token, "zyxwvutsrqponmlkjihgfe");
+  assert.deepEqual(page.shown().slice(-2), ["1 new message", "bob three"]);
+});
+
+Deno.test("reduce() sends /read a moment after lines are shown in a visible tab, and counts unread from READ markers", () => {
+  const page = resumingPage();
+  const shown = page.state;
+  assert.equal(shown.readTimer, true);
+  page.step({ type: "read" });
+  assert.equal(page.sent.at(-1), "/read #lobby 12");
+  // Hidden: nothing more to send.
+  page.hidden = true;
+  const hidden = page.line(
+    "@seq=13;time=2026-01-01T00:00:03.000Z #lobby MSG bob hidden",
+  );
+  assert.equal(hidden.effects.readInMs, null);
+  // Another room's lines are unread until another device reads them.
+  page.hidden = false;
+  page.step({ type: "room", room: "#ops", key: "", focus: false });
+  page.line("@seq=30;time=2026-01-01T00:00:05.000Z #ops JOIN ann 1");
+  page.line("CURRENT #ops");
+  page.step({ type: "room", room: "#lobby", key: "", focus: false });
+  page.step({ type: "room", room: "#ops", key: "", focus: false });
+  page.line("@seq=31;time=2026-01-01T00:00:06.000Z #lobby MSG bob a");
+  page.line("@seq=32;time=2026-01-01T00:00:07.000Z #lobby MSG bob b");
+  assert.equal(page.state.rooms.get("#lobby")?.unread, 2);
+  page.line("#lobby READ 31");
+  assert.equal(page.state.rooms.get("#lobby")?.unread, 1);
+  page.step({ type: "read" });
+  assert.equal(page.sent.at(-1), "/read #ops 30");
+  assert.ok(!page.sent.includes("/read #lobby 32"), "not shown: not read");
+});
+
+Deno.test("reduce() searches: /search sent, results kept as text, the count, and refusals", () => {
+  const page = resumingPage();
+  page.step({ type: "search", words: "  " });
+  assert.ok(!page.sent.some((line) => line.startsWith("/search")));
+  page.step({ type: "search", words: " deploy\n/quit  noon " });
+  assert.equal(page.sent.at(-1), "/search deploy /quit noon");
+  page.line(
+    "FOUND #ops 41 2026-01-01T10:00:00.000Z MSG bob <img src=x onerror=alert(1)>",
+  );
+  page.line("FOUND #lobby 40 2026-01-01T09:00:00.000Z ME amy deploys");
+  page.line("FOUNDEND 2 End of results");
+  const { search } = page.state;
+  assert.equal(search.open, true);
+  assert.deepEqual(
+    search.results.map((e) => e.parts.map((p) => p.text).join(" ")),
+    ["#ops bob  <img src=x onerror=alert(1)>", "#lobby *  amy  deploys"],
+  );
+  assert.equal(search.results[1]?.className, "found action");
+  assert.match(
+    search.status.text,
+    /^2 messages found for “deploy \/quit noon”/,
+  );
+  assert.deepEqual(page.shown().slice(-1), ["bob two"], "not in the log");
+  page.step({ type: "search", words: "again" });
+  page.line("ERR search-limit Too many searches; wait a minute");
+  assert.deepEqual(page.state.search.status, {
+    text: "! Too many searches; wait a minute",
+    warn: true,
+  });
+  page.step({ type: "close-search" });
+  assert.equal(page.state.search.open, false);
+});
+
+Deno.test("reduce() shows what a room held when its join sequence ends without RESUMED, and when the socket closes", () => {
+  const page = resumingPage();
+  reconnect(page);
+  page.line("ERR resume-expired gone");
+  page.line("WELCOME ann 2 hi");
+  page.line("@seq=20;time=2026-01-01T00:01:00.000Z #lobby JOIN ann 2");
+  page.line("@seq=13;time=2026-01-01T00:00:03.000Z #lobby MSG bob three");
+  page.line("CURRENT #lobby");
+  assert.deepEqual(page.shown().slice(-3), [
+    "1 new message",
+    "bob three",
+    "ann joined",
+  ]);
+  assert.equal(page.state.rooms.get("#lobby")?.catchUp, null);
+  reconnect(page);
+  page.line("ERR resume-expired gone");
+  page.line("WELCOME ann 2 hi");
+  page.line("@seq=21;time=2026-01-01T00:02:00.000Z #lobby MSG bob four");
+  page.step({ type: "closed", random: 0 });
+  assert.deepEqual(page.shown().slice(-2), ["1 new message", "bob four"]);
+});
