@@ -55,6 +55,12 @@ export type Command =
   /** `/key KEY`; `key` null: `/key -` (no key). */
   | { readonly kind: "key"; readonly key: string | null }
   | { readonly kind: "inviteonly"; readonly on: boolean }
+  /** `/read [#room] SEQ`; `room` null: the current room. */
+  | {
+    readonly kind: "read";
+    readonly room: string | null;
+    readonly seq: number;
+  }
   /** Capabilities asked for (before the alias); unknown names included. */
   | { readonly kind: "cap"; readonly names: readonly string[] }
   /** A password the server asked for; never sanitised, never forwarded. */
@@ -70,6 +76,7 @@ export const COMMAND_HELP: readonly string[] = [
   `/history [N]: show the last N messages (at most ${HISTORY_REQUEST_LIMIT})`,
   "/topic: show the topic",
   "/help: show this help",
+  "/read [#ROOM] SEQ: your account has read the room up to line SEQ (with the seq capability)",
   "Any other line is a message to everyone; start it with // to send a line that begins with /",
   "Rooms (with the rooms capability): /join #ROOM [KEY], /part [#ROOM] [REASON], /rooms; start a line with #ROOM to send it there",
   "Room operators: /op ALIAS, /deop ALIAS, /key KEY|-, /invite ALIAS, /inviteonly on|off, /register, /roomban ALIAS [DURATION] [REASON], /roomunban ALIAS, /roombans",
@@ -238,6 +245,16 @@ const COMMANDS: Readonly<Record<string, (rest: string) => Command>> = {
   inviteonly: (rest) => {
     if (rest !== "on" && rest !== "off") throw usage("/inviteonly on|off");
     return { kind: "inviteonly", on: rest === "on" };
+  },
+  read: (rest) => {
+    const words = rest.split(" ");
+    const room = words.length === 2 ? words[0]! : null;
+    const seq = words.at(-1)!;
+    if (
+      words.length > 2 || (room !== null && !room.startsWith("#")) ||
+      !/^\d{1,15}$/.test(seq)
+    ) throw usage("/read [#ROOM] SEQ");
+    return { kind: "read", room, seq: Number(seq) };
   },
   cap: (rest) => {
     const names = rest.split(" ").filter((name) => name !== "");

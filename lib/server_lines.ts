@@ -39,6 +39,7 @@ export const SERVER_LINE_FIELDS = {
   ROOM: ["room", "members", "flags", "topic"],
   CURRENT: ["room"],
   INVITE: ["room", "by"],
+  READ: ["seq"],
 } as const;
 
 /** The type token that starts a server line. */

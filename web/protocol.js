@@ -39,6 +39,7 @@ export const SERVER_LINE_FIELDS = /** @type {const} */ ({
   ROOM: ["room", "members", "flags", "topic"],
   CURRENT: ["room"],
   INVITE: ["room", "by"],
+  READ: ["seq"],
 });
 
 /** @typedef {keyof typeof SERVER_LINE_FIELDS} LineType */

@@ -194,6 +194,7 @@ const FORMATS: {
         clean(line.room)
       }`,
     ),
+  READ: () => null, // another device read up to there; nothing to show
 };
 
 /** Lines that carry their own date: no time is put in front of them. */

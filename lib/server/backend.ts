@@ -23,6 +23,8 @@ import { SqliteRoomStore } from "./storage/room_table.ts";
 import type { Session } from "./room/session.ts";
 import { Retention } from "./storage/retention.ts";
 import { SqliteLog } from "./storage/sqlite_log.ts";
+import { SqliteReadMarkers } from "./storage/markers_table.ts";
+import type { ReadMarkers } from "./room/read_markers.ts";
 import type { Store } from "./storage/store.ts";
 
 /**
@@ -41,6 +43,11 @@ export interface RoomBackend {
    * backend; the server stops it at shutdown.
    */
   readonly retention: Retention;
+  /**
+   * Accounts' read markers: the data directory's table on one server, a
+   * Redis hash per account in a cluster (shared by its servers).
+   */
+  readonly markers: ReadMarkers;
   /** Where its name shows in the `listening` log line; null: nowhere. */
   readonly label: string | null;
   /**
@@ -77,6 +84,7 @@ export async function openRoomBackend(
   const { RedisLog } = await import("./cluster/redis_log.ts");
   const { Cluster } = await import("./cluster/cluster.ts");
   const { RedisDirectory } = await import("./cluster/redis_directory.ts");
+  const { RedisReadMarkers } = await import("./cluster/redis_markers.ts");
   // The cluster's parts take their limits under the config's own names.
   const link = await RedisLink.open({
     ...config,
@@ -95,11 +103,13 @@ export async function openRoomBackend(
     });
     const cluster = new Cluster(link, { ...config, clock, log });
     const directory = new RedisDirectory<Session>(cluster, log);
+    const markers = await RedisReadMarkers.open(link, { ...config, log });
     const retention = openRetention(store, config, clock, log);
     retention.start();
     return {
       log: roomLog,
       directory,
+      markers,
       idPrefix: `${cluster.server}/`,
       retention,
       label: `${config.cluster}@${redact(config.redis)}/${cluster.server}`,
@@ -141,6 +151,7 @@ export function localBackend(
   return {
     log: roomLog,
     directory: new LocalDirectory<Session>(),
+    markers: new SqliteReadMarkers(store.db, config),
     idPrefix: "",
     retention,
     label: null,

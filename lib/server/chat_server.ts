@@ -18,6 +18,7 @@ import { LoginLimiter } from "./access/login_limiter.ts";
 import { Moderation, type SharedSanction } from "./access/moderation.ts";
 import { PasswordChecker } from "./access/passwords.ts";
 import { localBackend, type RoomBackend } from "./backend.ts";
+import { ReadSync } from "./room/read_sync.ts";
 import type { ServerConfig } from "./config.ts";
 import { Admission, type Entry, goodbye } from "./doors/admission.ts";
 import { TlsDoor } from "./doors/tls_door.ts";
@@ -138,8 +139,8 @@ export class ChatServer implements AsyncDisposable {
       clock: this.#clock,
       room: this.room,
       gate,
-      // Unique on every server: a shared log names members by id.
-      nextId: () => `${backend.idPrefix}${++this.#ids}`,
+      nextId: () => `${backend.idPrefix}${++this.#ids}`, // unique in a cluster
+      reads: new ReadSync(backend.markers, this.room),
     };
     this.#door = new TlsDoor(listener, {
       config,

@@ -59,6 +59,7 @@ interface ReadNews extends ReadMark {
 /** Accounts' read markers in Redis, shared by the servers of a cluster. */
 export class RedisReadMarkers implements ReadMarkers {
   #link: RedisLink;
+  /** Put in what it publishes: its own news is not heard back. */
   #server: string;
   #most: number;
   #log: Logger;
@@ -69,7 +70,7 @@ export class RedisReadMarkers implements ReadMarkers {
     options: RedisReadMarkersOptions,
   ) {
     this.#link = link;
-    this.#server = options.server;
+    this.#server = crypto.randomUUID();
     this.#most = markersPerAccount(options);
     this.#log = options.log;
   }
@@ -158,8 +159,6 @@ export class RedisReadMarkers implements ReadMarkers {
 
 /** Options of {@linkcode RedisReadMarkers.open}. */
 export interface RedisReadMarkersOptions {
-  /** This server's id in the cluster (its own news is not heard back). */
-  readonly server: string;
   readonly maxRoomsPerMember: number;
   readonly log: Logger;
 }

@@ -46,11 +46,14 @@ import {
   who as roomWho,
 } from "./room_commands.ts";
 import { checkRoomMute, roomLine } from "./room_lines.ts";
+import type { ReadSync } from "./read_sync.ts";
 
 /** What the commands need from their server. */
 export interface CommandContext<M extends Moderated> extends LoginContext {
   readonly room: Room<M>;
   readonly clock: Clock;
+  /** Accounts' read markers (`/read`); none: `/read` is ignored. */
+  readonly reads?: ReadSync<M>;
 }
 
 /** The commands of a member `M` (the session itself) in the room. */
@@ -176,6 +179,8 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
         return room.replies.help(self);
       case "pong":
         return;
+      case "read":
+        return this.#read(command.room, command.seq);
       case "cap":
         throw new ProtocolError(
           "usage",
@@ -199,6 +204,12 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
           command as ModeratorCommand,
         );
     }
+  }
+
+  /** `/read [#room] SEQ`: kept for the account (`read_sync.ts`). */
+  #read(named: string | null, seq: number): Promise<void> | undefined {
+    const state = scopeOf(this.#chat.room.router, this.self, named);
+    return this.#chat.reads?.read(this.self, state, seq);
   }
 
   /** `/history [N]`: the last N messages (the configured number by default). */

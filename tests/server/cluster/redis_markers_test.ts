@@ -21,14 +21,14 @@ const quiet = createLogger("error", () => {});
 
 /** Runs `body` with a way to open servers' markers on a fresh Redis. */
 async function withRedis(
-  body: (open: (server: string) => Promise<RedisReadMarkers>) => Promise<void>,
+  body: (open: () => Promise<RedisReadMarkers>) => Promise<void>,
 ): Promise<void> {
   await withTempDir(async (dir) => {
     await using redis = new Redis(dir);
     await redis.start();
     const links: RedisLink[] = [];
     try {
-      await body(async (server) => {
+      await body(async () => {
         const link = await RedisLink.open({
           ...DEFAULTS,
           url: redis.url(),
@@ -39,7 +39,6 @@ async function withRedis(
         links.push(link);
         return await RedisReadMarkers.open(link, {
           ...MARKER_LIMITS,
-          server,
           log: quiet,
         });
       });
@@ -52,7 +51,7 @@ async function withRedis(
 for (const contract of MARKERS_CASES) {
   Deno.test(`RedisReadMarkers: ${contract.name}`, async () => {
     await withRedis(async (open) => {
-      await contract.run({ markers: await open("a"), reopen: () => open("b") });
+      await contract.run({ markers: await open(), reopen: () => open() });
     });
   });
 }
@@ -77,8 +76,8 @@ function listen(markers: RedisReadMarkers) {
 
 Deno.test("RedisReadMarkers: a marker set on one server is heard on the others, and once on its own", async () => {
   await withRedis(async (open) => {
-    const one = await open("s1");
-    const two = await open("s2");
+    const one = await open();
+    const two = await open();
     const onOne = listen(one);
     const onTwo = listen(two);
     const mark = (seq: number, by: string): ReadMark => ({

@@ -1,0 +1,78 @@
+/**
+ * Read markers in the room: `/read [#room] SEQ` kept for the member's
+ * account (a guest's is accepted and ignored), and each marker that grew,
+ * here or on another server, told as `READ SEQ` (`#room READ SEQ` with
+ * `rooms`) to the account's other connections here that have `seq` and
+ * are in that room. Markers of another epoch than the log's are never
+ * told. Only SEQ the server has handed on is kept (a larger one is cut to
+ * it), so no client can hold a marker ahead of the log.
+ *
+ * @module
+ */
+
+import { aliasKey, ProtocolError } from "../../protocol.ts";
+import type { Moderated } from "./moderator.ts";
+import type { ReadMark, ReadMarkers } from "./read_markers.ts";
+import type { Room } from "./room.ts";
+import type { RoomState } from "./room_state.ts";
+
+/** A member that may have the `seq` capability. */
+export type Reader = Moderated & { readonly seqOn?: boolean };
+
+/**
+ * Where the room's log is: its epoch, and the number of the last event
+ * handed on (a log that has none yet: no epoch, no limit).
+ */
+interface LogPosition {
+  readonly epoch?: string;
+  readonly handedOn?: number;
+}
+
+/** Keeps accounts' markers and tells their other connections. */
+export class ReadSync<M extends Reader> {
+  readonly markers: ReadMarkers;
+  #room: Room<M> & LogPosition;
+
+  /** Markers in `markers`, told to the members of `room`. */
+  constructor(markers: ReadMarkers, room: Room<M>) {
+    this.markers = markers;
+    this.#room = room;
+    markers.watch((account, mark) => this.#grew(account, mark));
+  }
+
+  /**
+   * `/read`: `self` has read up to `seq` in `state` (it is in it). Throws
+   * `ERR usage` without `seq`; nothing for a guest.
+   */
+  async read(self: M, state: RoomState<M>, seq: number): Promise<void> {
+    if (!self.seqOn) {
+      throw new ProtocolError("usage", "/read needs the seq capability");
+    }
+    if (self.account === null) return;
+    await this.markers.set(self.account, {
+      room: state.name,
+      epoch: this.#epoch,
+      seq: Math.min(seq, this.#room.handedOn ?? seq),
+      by: self.id,
+    });
+  }
+
+  /** The log's epoch ("0" for a log that names none). */
+  get #epoch(): string {
+    return this.#room.epoch ?? "0";
+  }
+
+  /** Tells the account's other connections here that are in the room. */
+  #grew(account: string, mark: ReadMark): void {
+    const { router } = this.#room;
+    const state = router.rooms.get(mark.room);
+    if (state === undefined || mark.epoch !== this.#epoch) return;
+    for (const member of this.#room.members()) {
+      if (
+        member.id === mark.by || !member.seqOn || member.account === null ||
+        aliasKey(member.account) !== account || !state.members.has(member.id)
+      ) continue;
+      router.tellIn(member, state, { type: "READ", seq: String(mark.seq) });
+    }
+  }
+}
