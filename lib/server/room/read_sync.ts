@@ -12,7 +12,7 @@
 
 import { aliasKey, ProtocolError } from "../../protocol.ts";
 import type { Moderated } from "./moderator.ts";
-import type { ReadMark, ReadMarkers } from "./read_markers.ts";
+import type { ReadMark, ReadMarker, ReadMarkers } from "./read_markers.ts";
 import type { Room } from "./room.ts";
 import type { RoomState } from "./room_state.ts";
 
@@ -55,6 +55,39 @@ export class ReadSync<M extends Reader> {
       seq: Math.min(seq, this.#room.handedOn ?? seq),
       by: self.id,
     });
+  }
+
+  /**
+   * Where `member` (with `resume`, no position given) starts in `room`:
+   * its account's marker there in this epoch, if any (the `StartingPoints`
+   * hook of the catch-up). A store that fails: none (history instead).
+   */
+  async start(member: M, room: string): Promise<number | undefined> {
+    return (await this.#marker(member, room).catch(() => undefined))?.seq;
+  }
+
+  /**
+   * `member` entered `room` (its history or catch-up queued): with `seq`,
+   * `READ SEQ` when its account has a marker there in this epoch (once
+   * the store answered: the promise, which never fails).
+   */
+  entered(member: M, room: string): Promise<void> {
+    if (!member.seqOn) return Promise.resolve();
+    return this.#marker(member, room).then((marker) => {
+      const state = this.#room.router.rooms.get(room);
+      if (marker === undefined || !state?.members.has(member.id)) return;
+      this.#room.router.tellIn(member, state, {
+        type: "READ",
+        seq: String(marker.seq),
+      });
+    }, () => {}); // a store that fails: no READ, the marker is still there
+  }
+
+  /** The account's marker in `room` in this epoch, if any. */
+  async #marker(member: M, room: string): Promise<ReadMarker | undefined> {
+    if (member.account === null) return undefined;
+    const marker = (await this.markers.get(member.account)).get(room);
+    return marker?.epoch === this.#epoch ? marker : undefined;
   }
 
   /** The log's epoch ("0" for a log that names none). */
