@@ -8,7 +8,12 @@
  */
 
 import { isBlank, sanitizeText } from "./text.ts";
-import { HISTORY_REQUEST_LIMIT, ProtocolError } from "./protocol.ts";
+import {
+  HISTORY_REQUEST_LIMIT,
+  parseResumeArgs,
+  ProtocolError,
+  type ResumeRequest,
+} from "./protocol.ts";
 
 /** A line from a joined client, parsed. Text fields are already sanitised. */
 export type Command =
@@ -63,6 +68,8 @@ export type Command =
   }
   /** Capabilities asked for (before the alias); unknown names included. */
   | { readonly kind: "cap"; readonly names: readonly string[] }
+  /** Where the client was (before the alias, capability `resume`). */
+  | { readonly kind: "resume"; readonly request: ResumeRequest }
   /** A password the server asked for; never sanitised, never forwarded. */
   | { readonly kind: "pass"; readonly password: string };
 
@@ -261,6 +268,7 @@ const COMMANDS: Readonly<Record<string, (rest: string) => Command>> = {
     if (names.length === 0) throw usage("/cap NAME [NAME ...]");
     return { kind: "cap", names };
   },
+  resume: (rest) => ({ kind: "resume", request: parseResumeArgs(rest) }),
 };
 
 /** `/ban` or `/mute TARGET [DURATION] [REASON]`. */

@@ -48,6 +48,10 @@ export const CAPABILITIES = {
     "chat lines and actions may start with @id=ID; its echo, and any ERR refusing it, carry that id",
   rooms:
     "many rooms: room lines start with #room, lines may start with #room, /join /part /rooms and room operators",
+  seq:
+    "room lines from the log start with @seq=N;time=T (after id=ID when there is one): their number and time",
+  resume:
+    "turns seq on too; /resume EPOCH POSITIONS [TOKEN] before the alias: what was missed, then RESUMED",
 } as const satisfies Record<string, string>;
 
 /** The name of a capability. */
@@ -57,6 +61,11 @@ export type Capability = keyof typeof CAPABILITIES;
 export function isCapability(name: string): name is Capability {
   return Object.hasOwn(CAPABILITIES, name);
 }
+
+/** The capabilities each one turns on too (`resume` needs `seq`). */
+export const CAPABILITY_IMPLIES: {
+  readonly [C in Capability]?: readonly Capability[];
+} = { resume: ["seq"] };
 
 /** What starts a line that carries a line id (capability `ids`). */
 export const LINE_ID_PREFIX = "@id=";
@@ -117,6 +126,189 @@ export function splitLineId(line: string): SplitLine {
 /** A line with the `@id=ID ` prefix put on (`id` well formed). */
 export function tagLine(id: string, line: string): string {
   return `${LINE_ID_PREFIX}${id} ${line}`;
+}
+
+/**
+ * The tags a server line may start with (IRCv3-like, one block, in this
+ * order): its id (`ids`, the client's own line), its log number and
+ * time (`seq`).
+ */
+export interface LineTags {
+  /** The line's id; null when it has none. */
+  readonly id: string | null;
+  /** Its number in the room log (`seq`); null when it has none. */
+  readonly seq: number | null;
+  /** Its time in the log, UTC ISO 8601 with milliseconds; null: none. */
+  readonly time: string | null;
+}
+
+/** A server line with its tag block taken off. */
+export interface TaggedLine extends LineTags {
+  /** What follows the tags (the whole line when there are none). */
+  readonly rest: string;
+}
+
+/**
+ * The `@seq=N;time=T ` tags of a log event (number `seq`, time `timeMs`
+ * in ms since 1970), after `id=ID;` when it has an id for its receiver.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { seqTags } from "./protocol.ts";
+ *
+ * assert.equal(seqTags(42, 0), "@seq=42;time=1970-01-01T00:00:00.000Z ");
+ * assert.equal(
+ *   seqTags(7, 0, "Qm9vb3Rz_-0123456"),
+ *   "@id=Qm9vb3Rz_-0123456;seq=7;time=1970-01-01T00:00:00.000Z ",
+ * );
+ * ```
+ */
+export function seqTags(seq: number, timeMs: number, id?: string): string {
+  const time = new Date(timeMs).toISOString();
+  return id === undefined
+    ? `@seq=${seq};time=${time} `
+    : `@id=${id};seq=${seq};time=${time} `;
+}
+
+const SEQ_PATTERN = /^[0-9]{1,15}$/;
+
+/**
+ * Takes the tag block off a server line (`@id=ID ` or
+ * `@id=ID;seq=N;time=T ` or `@seq=N;time=T `): a client reads each line
+ * with it. Unknown tags are ignored; a line that does not start with `@`
+ * has none. Throws a {@linkcode ProtocolError} (`usage`) when the block is
+ * not well formed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { splitTags } from "./protocol.ts";
+ *
+ * assert.deepEqual(splitTags("@seq=42;time=2026-11-26T15:04:05.123Z MSG bob hi"), {
+ *   id: null,
+ *   seq: 42,
+ *   time: "2026-11-26T15:04:05.123Z",
+ *   rest: "MSG bob hi",
+ * });
+ * assert.deepEqual(splitTags("@id=Qm9vb3Rz_-0123456 ERR muted No"), {
+ *   id: "Qm9vb3Rz_-0123456",
+ *   seq: null,
+ *   time: null,
+ *   rest: "ERR muted No",
+ * });
+ * assert.equal(splitTags("MSG bob hi").rest, "MSG bob hi");
+ * ```
+ */
+export function splitTags(line: string): TaggedLine {
+  if (!line.startsWith("@")) {
+    return { id: null, seq: null, time: null, rest: line };
+  }
+  const space = line.indexOf(" ");
+  const block = line.slice(1, space === -1 ? undefined : space);
+  let id: string | null = null;
+  let seq: number | null = null;
+  let time: string | null = null;
+  for (const tag of block.split(";")) {
+    const equals = tag.indexOf("=");
+    const key = equals === -1 ? tag : tag.slice(0, equals);
+    const value = equals === -1 ? "" : tag.slice(equals + 1);
+    if (key === "id" && isLineId(value)) id = value;
+    else if (key === "seq" && SEQ_PATTERN.test(value)) seq = Number(value);
+    else if (key === "time" && value !== "") time = value;
+    else if (key === "id" || key === "seq" || key === "time") {
+      throw new ProtocolError("usage", `Malformed tag: "${sanitizeText(tag)}"`);
+    }
+  }
+  return { id, seq, time, rest: space === -1 ? "" : line.slice(space + 1) };
+}
+
+/** A log's epoch: 1 to 32 of `A-Z a-z 0-9 _ -`. */
+const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** Whether `epoch` is a well-formed log epoch (HELLO's `epoch=E`). */
+export function isEpoch(epoch: string): boolean {
+  return EPOCH_PATTERN.test(epoch);
+}
+
+/**
+ * Where a client was, as `/resume EPOCH POSITIONS [TOKEN]` says: the log's
+ * epoch, the last number it saw in each room, and its resume token.
+ */
+export interface ResumeRequest {
+  readonly epoch: string;
+  /** Last number seen by room; the key null is the default room (a bare SEQ). */
+  readonly positions: ReadonlyMap<string | null, number>;
+  /** The token of a `RESUME` line; null: none. */
+  readonly token: string | null;
+}
+
+const RESUME_USAGE =
+  "Usage: /resume EPOCH POSITIONS [TOKEN], POSITIONS - or SEQ or #room=SEQ,#room=SEQ";
+
+/**
+ * Parses what follows `/resume `: `EPOCH POSITIONS [TOKEN]`, POSITIONS
+ * `-` (none), a bare `SEQ` (the default room), or `#room=SEQ,...`
+ * (rooms folded). Throws a {@linkcode ProtocolError} (`usage`) when
+ * malformed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseResumeArgs } from "./protocol.ts";
+ *
+ * const request = parseResumeArgs("3fA9x #lobby=120,#Ops=98 tok");
+ * assert.equal(request.epoch, "3fA9x");
+ * assert.deepEqual([...request.positions], [["#lobby", 120], ["#ops", 98]]);
+ * assert.equal(request.token, "tok");
+ * assert.deepEqual([...parseResumeArgs("3fA9x 120").positions], [[null, 120]]);
+ * assert.throws(() => parseResumeArgs("3fA9x #ops=x"), /Usage/);
+ * ```
+ */
+export function parseResumeArgs(args: string): ResumeRequest {
+  const words = args.split(" ").filter((word) => word !== "");
+  const [epoch = "", list = "", token, ...more] = words;
+  const usage = new ProtocolError("usage", RESUME_USAGE);
+  if (!isEpoch(epoch) || list === "" || more.length > 0) throw usage;
+  if (token !== undefined && !isEpoch(token)) throw usage;
+  const positions = new Map<string | null, number>();
+  if (SEQ_PATTERN.test(list)) positions.set(null, Number(list));
+  else if (list !== "-") {
+    for (const pair of list.split(",")) {
+      const [room = "", seq = "", extra] = pair.split("=");
+      if (!isRoomName(room) || !SEQ_PATTERN.test(seq) || extra !== undefined) {
+        throw usage;
+      }
+      positions.set(room.toLowerCase(), Number(seq));
+    }
+  }
+  return { epoch, positions, token: token ?? null };
+}
+
+/**
+ * The `/resume` line of a request (a client's side of
+ * {@linkcode parseResumeArgs}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatResume } from "./protocol.ts";
+ *
+ * const positions = new Map([["#lobby", 120], ["#ops", 98]]);
+ * assert.equal(
+ *   formatResume({ epoch: "3fA9x", positions, token: null }),
+ *   "/resume 3fA9x #lobby=120,#ops=98",
+ * );
+ * ```
+ */
+export function formatResume(request: ResumeRequest): string {
+  const entries = [...request.positions];
+  const list = entries.length === 0
+    ? "-"
+    : entries.map(([room, seq]) => room === null ? `${seq}` : `${room}=${seq}`)
+      .join(",");
+  const token = request.token === null ? "" : ` ${request.token}`;
+  return `/resume ${request.epoch} ${list}${token}`;
 }
 
 /** Longest room name after its `#`, in bytes. */

@@ -39,6 +39,7 @@ export const SERVER_LINE_FIELDS = {
   ROOM: ["room", "members", "flags", "topic"],
   CURRENT: ["room"],
   INVITE: ["room", "by"],
+  RESUMED: ["last", "missing", "text"],
   READ: ["seq"],
 } as const;
 
@@ -106,6 +107,11 @@ export interface HelloParams {
    * parsed greeting lists every name given, known here or not.
    */
   readonly caps?: readonly string[];
+  /**
+   * The epoch of the server's room log (`isEpoch` in `protocol.ts`): it
+   * changes whenever the log's numbering restarts.
+   */
+  readonly epoch?: string;
 }
 
 /**
@@ -116,7 +122,8 @@ export interface HelloParams {
 export function formatHelloParams(params: HelloParams): string {
   const auth = params.auth ? `,auth=${params.auth}` : "";
   const caps = params.caps?.length ? `,caps=${params.caps.join("+")}` : "";
-  return `rate=${params.rate},burst=${params.burst},line=${params.lineBytes}${auth}${caps}`;
+  const epoch = params.epoch ? `,epoch=${params.epoch}` : "";
+  return `rate=${params.rate},burst=${params.burst},line=${params.lineBytes}${auth}${caps}${epoch}`;
 }
 
 /**
@@ -137,6 +144,7 @@ export function formatHelloParams(params: HelloParams): string {
  *   "ids",
  *   "later",
  * ]);
+ * assert.equal(parseHelloParams("rate=5,epoch=3fA9x").epoch, "3fA9x");
  * assert.deepEqual(parseHelloParams("rate=oops"), {});
  * ```
  */
@@ -158,6 +166,8 @@ export function parseHelloParams(field: string): Partial<HelloParams> {
       params.auth = value;
     } else if (key === "caps") {
       params.caps = value.split("+").filter((name) => name !== "");
+    } else if (key === "epoch" && /^[A-Za-z0-9_-]{1,32}$/.test(value)) {
+      params.epoch = value;
     }
   }
   return params;

@@ -78,7 +78,12 @@ Deno.test("isWellFormedAlias() checks the characters of an alias from a server",
 });
 
 Deno.test("CAPABILITIES is the one table of capabilities; isCapability() knows only its names", () => {
-  assert.deepEqual(Object.keys(CAPABILITIES), ["ids", "rooms"]);
+  assert.deepEqual(Object.keys(CAPABILITIES), [
+    "ids",
+    "rooms",
+    "seq",
+    "resume",
+  ]);
   assert.equal(isCapability("ids"), true);
   for (const name of ["IDS", "tags", "toString", "constructor", ""]) {
     assert.equal(isCapability(name), false, name);

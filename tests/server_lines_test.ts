@@ -105,6 +105,7 @@ Deno.test("formatServerLine() and parseServerLine() round-trip every line type",
     { type: "ROOM", room: "#ops", members: "3", flags: "mk", topic: "Deploys" },
     { type: "CURRENT", room: "#ops" },
     { type: "INVITE", room: "#ops", by: "amy" },
+    { type: "RESUMED", last: "120", missing: "?", text: "Caught up" },
     { type: "READ", seq: "42" },
   ];
   assert.deepEqual(

@@ -39,6 +39,7 @@ export const SERVER_LINE_FIELDS = /** @type {const} */ ({
   ROOM: ["room", "members", "flags", "topic"],
   CURRENT: ["room"],
   INVITE: ["room", "by"],
+  RESUMED: ["last", "missing", "text"],
   READ: ["seq"],
 });
 

@@ -184,6 +184,8 @@ const FORMATS: {
   HIST: formatHistory,
   HISTEND: (line, p) =>
     p.system(p.paint("dim", `---- ${clean(line.text)} ----`)),
+  RESUMED: (line, p) =>
+    p.system(p.paint("dim", `---- ${clean(line.text)} ----`)),
   PING: () => null,
   CAP: () => null, // the client asked for it; nothing for the user
   ROOM: formatRoom,

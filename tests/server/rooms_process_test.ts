@@ -31,7 +31,9 @@ Deno.test("server.ts: rooms apart, a member of both sees both, ncat chats in the
             "localhost",
             ca.cert,
           );
-          await client.expect(/^HELLO .*caps=ids\+rooms /);
+          await client.expect(
+            /^HELLO .*caps=ids\+rooms\+seq\+resume,epoch=[\w-]+ /,
+          );
           await client.send("/cap rooms");
           await client.expect(/^CAP rooms$/);
           await client.send(alias);

@@ -25,7 +25,10 @@ for (const engine of ENGINES) {
   Deno.test(`[${engine}] rooms: HELLO offers rooms and a rooms client gets its own JOIN and CURRENT`, async () => {
     await using s = await startServer(engine);
     using alice = await TestClient.connect(s.port);
-    assert.match(await alice.readLine() ?? "", /caps=ids\+rooms /);
+    assert.match(
+      await alice.readLine() ?? "",
+      /caps=ids\+rooms\+seq\+resume,epoch=[\w-]+ /,
+    );
     await alice.send("/cap ids rooms");
     assert.equal(await alice.readLine(), "CAP ids rooms");
     await alice.send("alice");

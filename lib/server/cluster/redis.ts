@@ -267,6 +267,11 @@ export class RedisLink {
    * command is written, so a paused Redis would hold it for as long as
    * TCP lasts).
    */
+  /** The cluster's epoch as a log's (`RoomLog.epoch`): its UUID's digits. */
+  get epoch(): string {
+    return this.#epoch.replaceAll("-", "").slice(0, 32);
+  }
+
   command(args: readonly string[]): Promise<unknown> {
     return timed(this.commands.sendCommand(args), this.#timeoutMs);
   }

@@ -25,13 +25,18 @@
 
 import {
   type AppendOptions,
+  CATCH_UP_SCAN_EVENTS,
+  inRoom,
+  type LogRange,
   RecentEvents,
   type RoomEvent,
   type RoomEventSink,
   type RoomLine,
   type RoomLog,
   type RoomLogFailure,
+  type SinceOptions,
 } from "../room/room_log.ts";
+import { seqOf, type StreamEntry, streamEvent } from "./stream_entry.ts";
 import type { RedisLink } from "./redis.ts";
 import type { RoomRecord } from "../room/room_record.ts";
 import type { RoomsSnapshot } from "../room/rooms_snapshot.ts";
@@ -48,8 +53,12 @@ export interface RedisLogOptions
   readonly defaultRoom: string;
 }
 
+/** Stream entries one `XREVRANGE` of a catch-up reads. */
+const CATCH_UP_PAGE = 1000;
+
 /** The room log in a Redis Stream. */
 export class RedisLog implements RoomLog {
+  #link: RedisLink;
   #sink: RoomEventSink = () => {};
   #failed: RoomLogFailure = () => {};
   #recent: RecentEvents;
@@ -61,6 +70,7 @@ export class RedisLog implements RoomLog {
   #atStart: RoomsSnapshot | undefined;
 
   private constructor(link: RedisLink, options: RedisLogOptions) {
+    this.#link = link;
     this.#recent = new RecentEvents(options.keep);
     this.#reader = new StreamReader(link, options, {
       event: (event) => {
@@ -131,6 +141,64 @@ export class RedisLog implements RoomLog {
 
   recent(limit: number): readonly RoomEvent[] {
     return this.#recent.last(limit);
+  }
+
+  /** The cluster's epoch (renewed when Redis lost the cluster's state). */
+  get epoch(): string {
+    return this.#link.epoch;
+  }
+
+  /**
+   * Reads the stream back from `before` (its newest end), a page at a
+   * time, down to `after` (at most {@linkcode CATCH_UP_SCAN_EVENTS}
+   * entries); a gap when the stream was trimmed after `after`.
+   */
+  async since(
+    room: string,
+    after: number,
+    options: SinceOptions,
+  ): Promise<LogRange> {
+    const events: RoomEvent[] = [];
+    let count = 0;
+    let high = options.before === undefined ? "+" : `${options.before - 1}`;
+    let scanned = 0;
+    while (high === "+" || Number(high) > after) {
+      const page = await this.#link.command([
+        "XREVRANGE",
+        this.#link.keys.events,
+        high,
+        `${after + 1}`,
+        "COUNT",
+        String(CATCH_UP_PAGE),
+      ]) as StreamEntry[];
+      for (const entry of page) {
+        const event = streamEvent(entry);
+        if (event === null || !inRoom(event, room, options.defaultRoom)) {
+          continue;
+        }
+        if (++count <= options.limit) events.push(event);
+      }
+      scanned += page.length;
+      if (page.length < CATCH_UP_PAGE) break;
+      high = String(seqOf(page.at(-1)![0]) - 1);
+      if (scanned >= CATCH_UP_SCAN_EVENTS) {
+        return {
+          events: events.reverse(),
+          over: count - events.length,
+          gap: true,
+        };
+      }
+    }
+    const [oldest] = await this.#link.command([
+      "XRANGE",
+      this.#link.keys.events,
+      "-",
+      "+",
+      "COUNT",
+      "1",
+    ]) as StreamEntry[];
+    const gap = oldest !== undefined && seqOf(oldest[0]) > after + 1;
+    return { events: events.reverse(), over: count - events.length, gap };
   }
 
   async close(): Promise<void> {

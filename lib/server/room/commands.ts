@@ -186,6 +186,11 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
           "usage",
           "Capabilities are chosen before the alias: send /cap first",
         );
+      case "resume":
+        throw new ProtocolError(
+          "usage",
+          "/resume comes before the alias: send it first",
+        );
       case "quit":
         // A muted member's parting words are not passed on.
         return this.quit(this.#checkMute(false) ? command.reason : "");

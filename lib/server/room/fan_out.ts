@@ -2,14 +2,15 @@
  * The room's fan-out: each line encoded once into the shared
  * {@linkcode LineArena} and the same bytes handed to every member in one
  * synchronous loop (a sender with line ids on gets its own copy, with the
- * id, encoded apart), and joins and leaves above the announce limit
+ * id, encoded apart; members with `seq` one with the event's tags, encoded
+ * once, when the first of them comes), and joins and leaves above the announce limit
  * counted and summed up in one `PRESENCE` line instead. It never removes
  * anyone: it returns who could not take a line.
  *
  * @module
  */
 
-import { tagLine } from "../../protocol.ts";
+import { seqTags, tagLine } from "../../protocol.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { LineArena } from "./line_arena.ts";
 import type { Member } from "./member.ts";
@@ -50,6 +51,23 @@ export class FanOut<M extends Member> {
   /** Encodes a line's text once (as `encode`). */
   encodeText(text: string): Uint8Array {
     return this.#arena.encode(text);
+  }
+
+  /**
+   * Encodes an event's line for a member with `seq`: its tags (with `id`
+   * first when given), then the line (`room`: with its prefix).
+   */
+  encodeEvent(
+    event: RoomEvent,
+    line: ServerLine,
+    room?: string,
+    id?: string,
+  ): Uint8Array {
+    const text = formatServerLine(line);
+    const tags = seqTags(event.seq, event.time, id);
+    return this.#arena.encode(
+      room === undefined ? `${tags}${text}` : `${tags}${room} ${text}`,
+    );
   }
 
   /** Encodes a line with the `@id=ID ` prefix. */
@@ -105,6 +123,9 @@ export class FanOut<M extends Member> {
     const text = formatServerLine(line);
     let plain: Uint8Array | undefined;
     let prefixed: Uint8Array | undefined;
+    /** The same with the event's tags, for members with `seq`. */
+    let plainSeq: Uint8Array | undefined;
+    let prefixedSeq: Uint8Array | undefined;
     const origin = event?.origin;
     const sender = origin === undefined ? undefined : members.get(origin);
     let skip: string | undefined;
@@ -112,9 +133,12 @@ export class FanOut<M extends Member> {
     if (sender !== undefined) {
       if (line.type === "JOIN" && !sender.roomsOn) skip = sender.id;
       if (event?.id !== undefined && sender.lineIds) {
-        own = this.#arena.encode(
-          tagLine(event.id, sender.roomsOn ? `${room} ${text}` : text),
-        );
+        const where = sender.roomsOn ? room : undefined;
+        own = sender.seqOn
+          ? this.encodeEvent(event, line, where, event.id)
+          : this.#arena.encode(
+            tagLine(event.id, where ? `${room} ${text}` : text),
+          );
       }
     }
     // The rooms' own actions (`op`, `deop`...) mean nothing without rooms.
@@ -124,6 +148,10 @@ export class FanOut<M extends Member> {
       if (member.id === skip || (roomsOnly && !member.roomsOn)) continue;
       const bytes = own !== undefined && member === sender
         ? own
+        : member.seqOn && event !== undefined
+        ? member.roomsOn
+          ? (prefixedSeq ??= this.encodeEvent(event, line, room))
+          : (plainSeq ??= this.encodeEvent(event, line))
         : member.roomsOn
         ? (prefixed ??= this.#arena.encode(`${room} ${text}`))
         : (plain ??= this.#arena.encode(text));

@@ -17,10 +17,12 @@ import {
   aliasKey,
   CAPABILITIES,
   type Capability,
+  CAPABILITY_IMPLIES,
   isCapability,
   MAX_ALIAS_LENGTH,
   PROTOCOL,
   ProtocolError,
+  type ResumeRequest,
 } from "../../protocol.ts";
 import { parseCommand } from "../../commands.ts";
 import {
@@ -45,6 +47,18 @@ export interface LoginContext {
 /** Every capability this server offers, in the table's order. */
 const OFFERED_CAPABILITIES = Object.keys(CAPABILITIES) as Capability[];
 
+/** The answer to a resume token that does not hold (and the default one). */
+export const RESUME_EXPIRED_TEXT =
+  "Your session ended; choose your alias again";
+
+/** Where a member starts in a room it gave a position for with `/resume`. */
+export interface ResumePosition {
+  /** The epoch of the log the number is from. */
+  readonly epoch: string;
+  /** The last number it saw in the room. */
+  readonly seq: number;
+}
+
 /** A password the session waits for: its next line. */
 interface PendingPassword {
   readonly kind: "room" | "account";
@@ -66,6 +80,12 @@ export abstract class LoginDialogue {
   #loginFailures = 0;
   /** Capabilities turned on with `/cap` (null: none, most sessions). */
   #caps: ReadonlySet<Capability> | null = null;
+  /** `rooms` is on (read on every delivery: a field, not a set lookup). */
+  #roomsOn = false;
+  /** `seq` is on (the same). */
+  #seqOn = false;
+  /** What `/resume` said last (null: nothing, most sessions). */
+  #resume: ResumeRequest | null = null;
 
   /** A dialogue with nothing asked or given yet. */
   constructor(context: LoginContext) {
@@ -85,7 +105,41 @@ export abstract class LoginDialogue {
    * prefix, and it may be in many rooms.
    */
   get roomsOn(): boolean {
-    return this.#caps?.has("rooms") ?? false;
+    return this.#roomsOn;
+  }
+
+  /**
+   * Whether it turned on `seq` (or `resume`): room lines from the log
+   * reach it with their `@seq=N;time=T ` tags.
+   */
+  get seqOn(): boolean {
+    return this.#seqOn;
+  }
+
+  /** Whether it turned on `resume`. */
+  get resumeOn(): boolean {
+    return this.#caps?.has("resume") ?? false;
+  }
+
+  /** What its last `/resume` said (null: it sent none). */
+  get resumeRequest(): ResumeRequest | null {
+    return this.#resume;
+  }
+
+  /**
+   * Takes the position it gave with `/resume` for room `room` (`inDefault`:
+   * the server's default room, which a bare SEQ names), once: a later
+   * entry into the room is an ordinary one.
+   */
+  takePosition(room: string, inDefault: boolean): ResumePosition | undefined {
+    const request = this.#resume;
+    if (request === null) return undefined;
+    const positions = request.positions as Map<string | null, number>;
+    const key = positions.has(room) ? room : inDefault ? null : undefined;
+    if (key === undefined || !positions.has(key)) return undefined;
+    const seq = positions.get(key)!;
+    positions.delete(key);
+    return { epoch: request.epoch, seq };
   }
 
   /** Remote `host:port`, for logs. */
@@ -121,6 +175,8 @@ export abstract class LoginDialogue {
   protected abstract choosingAlias(): boolean;
   /** Whether the session is ending. */
   protected abstract ending(): boolean;
+  /** The epoch of the room's log (HELLO's `epoch=E`). */
+  protected abstract get logEpoch(): string;
   /**
    * Takes an alias the dialogue allowed: joins the room under it, or
    * (`rename`) renames in it; `own` when it is the account's own alias.
@@ -153,6 +209,7 @@ export abstract class LoginDialogue {
         lineBytes: config.maxLineBytes,
         auth: gate.auth,
         caps: OFFERED_CAPABILITIES,
+        epoch: this.logEpoch,
       }),
       text: `Send your alias (1 to ${MAX_ALIAS_LENGTH} letters, digits, _ . -)`,
     });
@@ -167,6 +224,9 @@ export abstract class LoginDialogue {
       if (command.kind === "quit") return this.close("quit", "Goodbye");
       if (command.kind === "pass") return this.pass(command.password);
       if (command.kind === "cap") return this.#enable(command.names);
+      if (command.kind === "resume" && this.resumeOn) {
+        return this.#resumeFrom(command.request);
+      }
       throw new ProtocolError(
         "usage",
         "Choose an alias first: send it as a line of its own",
@@ -184,11 +244,44 @@ export abstract class LoginDialogue {
    */
   #enable(names: readonly string[]): void {
     const on = new Set(this.#caps);
-    for (const name of names) if (isCapability(name)) on.add(name);
+    for (const name of names) {
+      if (!isCapability(name)) continue;
+      on.add(name);
+      for (const also of CAPABILITY_IMPLIES[name] ?? []) on.add(also);
+    }
     this.#caps = on.size > 0 ? on : null;
+    this.#roomsOn = on.has("rooms");
+    this.#seqOn = on.has("seq");
     this.answer({
       type: "CAP",
       caps: OFFERED_CAPABILITIES.filter((name) => on.has(name)).join(" "),
+    });
+  }
+
+  /**
+   * `/resume EPOCH POSITIONS [TOKEN]` (capability `resume`): the positions
+   * are kept for this connection (the last `/resume` wins); a token is
+   * then {@linkcode resumeToken}'s.
+   */
+  #resumeFrom(request: ResumeRequest): Promise<void> | void {
+    this.#resume = {
+      ...request,
+      positions: new Map(request.positions),
+    };
+    if (request.token !== null) return this.resumeToken(request.token);
+  }
+
+  /**
+   * A `/resume` gave a resume token (section 4 of the resume design: a
+   * held member taken over). This default knows no held member: it
+   * answers `ERR resume-expired`, and the client goes on choosing its
+   * alias (its positions still kept).
+   */
+  protected resumeToken(_token: string): Promise<void> | void {
+    this.answer({
+      type: "ERR",
+      code: "resume-expired",
+      text: RESUME_EXPIRED_TEXT,
     });
   }
 

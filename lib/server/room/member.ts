@@ -31,6 +31,13 @@ export interface Member {
    */
   readonly roomsOn?: boolean;
   /**
+   * It turned on `seq` (or `resume`): room lines from the log reach it
+   * with `@seq=N;time=T ` tags (encoded apart, once per event, only when
+   * such a member is in the room).
+   * @default {false}
+   */
+  readonly seqOn?: boolean;
+  /**
    * Queues one encoded line for the member without waiting. Returns false
    * when the member cannot keep up (its queue is full); the room then
    * removes it as a slow consumer. Never removes or closes anything itself.

@@ -1,8 +1,9 @@
 /**
  * The room log in memory: the default when history is off, and the test
  * double of every other {@linkcode RoomLog}. It numbers each line and hands
- * it on inside `append`, keeps the last messages in a bounded ring, and
- * forgets everything (ids included) on restart.
+ * it on inside `append`, keeps the last messages in a bounded ring (and
+ * the last events of every kind in another, for catch-up), and forgets
+ * everything (ids included) on restart: its epoch is new in each process.
  *
  * @module
  */
@@ -11,14 +12,30 @@ import type { Clock } from "../../clock.ts";
 import {
   type AppendOptions,
   lineSign,
+  type LogRange,
+  newEpoch,
+  rangeOf,
   RecentEvents,
   type RoomEvent,
   type RoomEventSink,
   type RoomLine,
   type RoomLog,
   type RoomLogFailure,
+  type SinceOptions,
 } from "./room_log.ts";
 import { RecentIds, type RecentIdsOptions } from "./recent_ids.ts";
+
+/** Events of every kind a {@linkcode MemoryLog} keeps for catch-up by default. */
+export const DEFAULT_CATCH_UP_EVENTS = 10_000;
+
+/** Options of {@linkcode MemoryLog}: the window of ids (tests), and more. */
+export interface MemoryLogOptions extends RecentIdsOptions {
+  /**
+   * The last events of every kind kept for {@linkcode MemoryLog.since}.
+   * @default {DEFAULT_CATCH_UP_EVENTS}
+   */
+  readonly catchUp?: number;
+}
 
 /**
  * A log in memory: it numbers each line and hands it to the subscriber at
@@ -43,21 +60,29 @@ import { RecentIds, type RecentIdsOptions } from "./recent_ids.ts";
  * ```
  */
 export class MemoryLog implements RoomLog {
+  /** New in each process: its numbers start again from 1. */
+  readonly epoch: string = newEpoch();
   #clock: Clock;
   #sink: RoomEventSink = () => {};
   #failed: RoomLogFailure = () => {};
   #seq = 0;
   #recent: RecentEvents;
   #ids: RecentIds;
+  /** The last events of every kind, for `since` (a ring). */
+  #held: RoomEvent[] = [];
+  #heldNext = 0;
+  #heldCapacity: number;
 
   /**
    * Creates an empty log that timestamps with `clock` and keeps `keep`
-   * (`ids`: the window of ids, for tests).
+   * messages at hand (`options`: the events kept for catch-up; the window
+   * of ids, for tests).
    */
-  constructor(clock: Clock, keep = 0, ids: RecentIdsOptions = {}) {
+  constructor(clock: Clock, keep = 0, options: MemoryLogOptions = {}) {
     this.#clock = clock;
     this.#recent = new RecentEvents(keep);
-    this.#ids = new RecentIds(ids);
+    this.#ids = new RecentIds(options);
+    this.#heldCapacity = options.catchUp ?? DEFAULT_CATCH_UP_EVENTS;
   }
 
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
@@ -86,7 +111,29 @@ export class MemoryLog implements RoomLog {
     };
     if (options.room !== undefined) event.room = options.room;
     this.#recent.add(event);
+    this.#hold(event);
     this.#sink(event);
+  }
+
+  /** Keeps `event` in the ring of events for catch-up. */
+  #hold(event: RoomEvent): void {
+    if (this.#heldCapacity === 0) return;
+    if (this.#held.length < this.#heldCapacity) this.#held.push(event);
+    else this.#held[this.#heldNext] = event;
+    this.#heldNext = (this.#heldNext + 1) % this.#heldCapacity;
+  }
+
+  since(
+    room: string,
+    after: number,
+    options: SinceOptions,
+  ): Promise<LogRange> {
+    const held = this.#held;
+    const oldest = held.length < this.#heldCapacity ? 0 : this.#heldNext;
+    const ordered = [...held.slice(oldest), ...held.slice(0, oldest)];
+    const first = ordered[0]?.seq ?? this.#seq + 1;
+    const gap = after + 1 < first && after < this.#seq;
+    return Promise.resolve({ ...rangeOf(ordered, room, after, options), gap });
   }
 
   settled(): undefined {

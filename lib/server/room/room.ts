@@ -148,6 +148,9 @@ export class Room<M extends Member = Member> extends Membership<M> {
         here: this.here,
         send: (member, line) => this.#send(member, line),
         sendIn: (member, room, line) => this.sendIn(member, room, line),
+        deliver: (member, bytes) => {
+          if (!member.deliver(bytes)) this.dropSlow([member]);
+        },
         replies: this.replies,
         history: rooms.history,
       },
@@ -168,6 +171,11 @@ export class Room<M extends Member = Member> extends Membership<M> {
    */
   override settled(): Promise<void> | undefined {
     return this.#log.settled();
+  }
+
+  /** The epoch of the room's log (see {@linkcode RoomLog.epoch}). */
+  get epoch(): string {
+    return this.#log.epoch;
   }
 
   /** How many lines were appended to the log so far. */

@@ -261,8 +261,106 @@ export type RoomLogFailure = (
   error: unknown,
 ) => void;
 
+/**
+ * Events (of every room) one catch-up read looks through at most, so that
+ * it never holds the server long: what lies further back counts as lost.
+ */
+export const CATCH_UP_SCAN_EVENTS = 200_000;
+
+/** Options of {@linkcode RoomLog.since}. */
+export interface SinceOptions {
+  /** Only events numbered below this one. @default {no bound} */
+  readonly before?: number;
+  /** At most this many events: the newest of the range. */
+  readonly limit: number;
+  /**
+   * The room is the server's default room: its events may also name no
+   * room (and the renames and leaves of the server, which name none, are
+   * its too). @default {false}
+   */
+  readonly defaultRoom?: boolean;
+}
+
+/** What {@linkcode RoomLog.since} read: a room's events after a number. */
+export interface LogRange {
+  /** The room's events in the range the log holds, oldest first. */
+  readonly events: readonly RoomEvent[];
+  /** How many more of the room's events it holds there (over `limit`). */
+  readonly over: number;
+  /**
+   * The log no longer holds every event after the number asked for
+   * (retention deleted, or a stream trimmed, some of them): how many of
+   * those were the room's is unknown.
+   */
+  readonly gap: boolean;
+}
+
+/**
+ * Whether `event` belongs to room `room` for a catch-up (`defaultRoom`:
+ * also the events that name no room).
+ */
+export function inRoom(
+  event: RoomEvent,
+  room: string,
+  defaultRoom = false,
+): boolean {
+  return event.room === room || (defaultRoom && event.room === undefined);
+}
+
+/**
+ * The newest `limit` of `events` (oldest first) that are room `room`'s
+ * and numbered above `after` and below `before`: the range of a log that
+ * holds its events in memory.
+ */
+export function rangeOf(
+  events: Iterable<RoomEvent>,
+  room: string,
+  after: number,
+  options: SinceOptions,
+): { events: RoomEvent[]; over: number } {
+  const before = options.before ?? Infinity;
+  const found: RoomEvent[] = [];
+  for (const event of events) {
+    if (
+      event.seq > after && event.seq < before &&
+      inRoom(event, room, options.defaultRoom)
+    ) {
+      found.push(event);
+    }
+  }
+  const over = Math.max(0, found.length - options.limit);
+  return { events: found.slice(over), over };
+}
+
+/**
+ * A new random epoch: 22 base64url characters (128 bits), for a log
+ * whose numbering starts (again) from 1.
+ */
+export function newEpoch(): string {
+  const bits = crypto.getRandomValues(new Uint8Array(16));
+  return bits.toBase64({ alphabet: "base64url", omitPadding: true });
+}
+
 /** What a room needs from its log. */
 export interface RoomLog {
+  /**
+   * The log's epoch (1 to 32 of `A-Z a-z 0-9 _ -`): it changes whenever
+   * its numbering starts again (a log in memory restarted, a cluster
+   * whose state Redis lost), so numbers are compared only within one.
+   */
+  readonly epoch: string;
+  /**
+   * The events of room `room` numbered
+   * above `after` (and below `options.before`) that the log holds, the
+   * newest `options.limit` of them, oldest first; with how many more it
+   * holds there, and whether it lost any after `after`. Only committed
+   * events (those handed on, or being handed on).
+   */
+  since(
+    room: string,
+    after: number,
+    options: SinceOptions,
+  ): Promise<LogRange>;
   /** Sets the one consumer of committed events, and of failed appends. */
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void;
   /**

@@ -27,6 +27,8 @@ export interface RouterHost<M extends Member> {
   send(member: M, line: ServerLine): void;
   /** The same, with the `#room ` prefix. */
   sendIn(member: M, room: string, line: ServerLine): void;
+  /** Sends one encoded line to one member (dropped if it cannot take it). */
+  deliver(member: M, bytes: Uint8Array): void;
   readonly replies: Replies<M>;
   /** Lines of history replayed on entering a room. */
   readonly history: number;
@@ -123,6 +125,17 @@ export class RoomRouter<M extends Member> {
     }
   }
 
+  /** Sends an event's line about `state` to one member with `rooms` (tagged with `seq`). */
+  #tellEvent(
+    member: M,
+    state: RoomState<M>,
+    line: ServerLine,
+    event: RoomEvent,
+  ): void {
+    if (!member.seqOn) return this.#host.sendIn(member, state.name, line);
+    this.#host.deliver(member, state.fan.encodeEvent(event, line, state.name));
+  }
+
   #toRoom(state: RoomState<M>, event: RoomEvent): M[] | undefined {
     const { line } = event;
     const origin = event.room === undefined
@@ -150,10 +163,10 @@ export class RoomRouter<M extends Member> {
       const more = state.fan.toRoom(state.members, out, state.name, event);
       if (more) (slow ??= []).push(...more);
     } else if (joiner?.roomsOn) {
-      this.#host.sendIn(joiner, state.name, out);
+      this.#tellEvent(joiner, state, out, event);
     }
     if (parter?.roomsOn) {
-      this.#host.sendIn(parter, state.name, out);
+      this.#tellEvent(parter, state, out, event);
       this.tellCurrent(parter);
     }
     if (joiner) this.enter(joiner, state);

@@ -197,6 +197,11 @@ export class Session extends LineIntake<Session> implements Moderated {
     return this.#phase === "closing";
   }
 
+  /** The epoch of the room's log. */
+  protected override get logEpoch(): string {
+    return this.context.room.epoch;
+  }
+
   /** A line came in: the idle deadline counts from now, unpinged. */
   protected override heard(): void {
     this.#lastSeenMs = this.context.clock.now();

@@ -75,6 +75,46 @@ export function recentEvents(db: DatabaseSync, limit: number): RoomEvent[] {
   return rows.reverse().map(toRoomEvent).filter((e) => e !== null);
 }
 
+/** The condition on `events` rows of one room (the default room's name no room too). */
+function roomCondition(defaultRoom: boolean): string {
+  const room = "json_extract(line, '$.room')";
+  return defaultRoom ? `(${room} IS NULL OR ${room} = ?)` : `${room} = ?`;
+}
+
+/** Which stored events of one room {@linkcode roomEvents} reads. */
+export interface RoomEventsQuery {
+  readonly room: string;
+  /** The default room: rows that name no room are its too. */
+  readonly defaultRoom: boolean;
+  /** Only events numbered above this one, */
+  readonly after: number;
+  /** and below this one. */
+  readonly before: number;
+  /** At most this many, the newest. */
+  readonly limit: number;
+}
+
+/**
+ * The newest `limit` stored events of one room in a range of numbers,
+ * oldest first, and how many of the room's events the range holds in all.
+ */
+export function roomEvents(
+  db: DatabaseSync,
+  query: RoomEventsQuery,
+): { events: RoomEvent[]; count: number } {
+  const where = `seq > ? AND seq < ? AND ${roomCondition(query.defaultRoom)}`;
+  const args = [query.after, query.before, query.room] as const;
+  const { n } = db.prepare(`SELECT COUNT(*) AS n FROM events WHERE ${where}`)
+    .get(...args) as { n: number };
+  if (n === 0 || query.limit <= 0) return { events: [], count: n };
+  const rows = db.prepare(
+    `SELECT ${STORED_COLUMNS} FROM events WHERE ${where}
+     ORDER BY seq DESC LIMIT ?`,
+  ).all(...args, query.limit) as unknown as StoredRow[];
+  const events = rows.reverse().map(toRoomEvent).filter((e) => e !== null);
+  return { events, count: n };
+}
+
 /** An id as {@linkcode LineIdsTable.load} reads it. */
 interface HeldId {
   seq: number;

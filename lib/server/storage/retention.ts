@@ -67,6 +67,8 @@ export const RETENTION_STEP_ROWS = 2_000;
 
 /** The `settings` key that keeps the last number given. */
 const LAST_SEQ_KEY = "history.last_seq";
+/** The `settings` key that keeps the newest number retention deleted. */
+const DELETED_SEQ_KEY = "history.deleted_seq";
 
 const DAY_MS = 86_400_000;
 
@@ -104,6 +106,21 @@ export function lastSeq(db: DatabaseSync): number {
        IFNULL((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0))
        AS seq`,
   ).get(LAST_SEQ_KEY) as { seq: number };
+  return Number(seq);
+}
+
+/**
+ * The newest event number retention deleted in `db` (0: none): events
+ * after it are all still there. A data directory from before this was
+ * kept answers with the last number given when retention last deleted
+ * (no lower than what it deleted).
+ */
+export function deletedThrough(db: DatabaseSync): number {
+  const { seq } = db.prepare(
+    `SELECT IFNULL((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?),
+       IFNULL((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?), 0))
+       AS seq`,
+  ).get(DELETED_SEQ_KEY, LAST_SEQ_KEY) as { seq: number };
   return Number(seq);
 }
 
@@ -202,8 +219,13 @@ export class Retention {
       : [];
     const gone = said.length + other.length + old.length;
     if (gone > 0) {
-      db.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)")
-        .run(LAST_SEQ_KEY, String(last));
+      const newest = [...said, ...other, ...old]
+        .reduce((max, row) => Math.max(max, row.seq), deletedThrough(db));
+      const set = db.prepare(
+        "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+      );
+      set.run(LAST_SEQ_KEY, String(last));
+      set.run(DELETED_SEQ_KEY, String(newest));
     }
     const lines = [
       ...said,

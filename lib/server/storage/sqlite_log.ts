@@ -43,16 +43,19 @@ import {
 } from "./events_table.ts";
 import { encodeRecord, type Journal, type JournalValue } from "./journal.ts";
 import { lastSeq, type Retention } from "./retention.ts";
+import { logEpoch, sqliteRange } from "./log_range.ts";
 import {
   type AppendOptions,
   type AppendOutcome,
   type EventEffect,
+  type LogRange,
   RecentEvents,
   type RoomEvent,
   type RoomEventSink,
   type RoomLine,
   type RoomLog,
   type RoomLogFailure,
+  type SinceOptions,
 } from "../room/room_log.ts";
 import type { RecentIdsOptions } from "../room/recent_ids.ts";
 import { StoredIds } from "./stored_ids.ts";
@@ -133,6 +136,8 @@ interface Pending {
  * ```
  */
 export class SqliteLog implements RoomLog {
+  /** Kept in the database: its numbers never start again. */
+  readonly epoch: string;
   #db: DatabaseSync;
   #clock: Clock;
   #options: SqliteLogOptions;
@@ -174,6 +179,7 @@ export class SqliteLog implements RoomLog {
     );
     this.#insert = new BatchInsert(db, EVENT_COLUMNS);
     this.#seq = lastSeq(db);
+    this.epoch = logEpoch(db);
     this.#recent = new RecentEvents(options.keep);
     for (const event of recentEvents(db, options.keep)) this.#recent.add(event);
     this.#ids = new StoredIds(db, options.ids);
@@ -203,6 +209,17 @@ export class SqliteLog implements RoomLog {
 
   recent(limit: number): readonly RoomEvent[] {
     return this.#recent.last(limit);
+  }
+
+  since(
+    room: string,
+    after: number,
+    options: SinceOptions,
+  ): Promise<LogRange> {
+    const unsaved = this.#unsaved;
+    return Promise.try(() =>
+      sqliteRange(this.#db, unsaved, this.#seq, room, after, options)
+    );
   }
 
   close(): Promise<void> {

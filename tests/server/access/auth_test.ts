@@ -51,7 +51,10 @@ for (const engine of ENGINES) {
       password: "correct horse battery",
     });
     using mallory = await TestClient.connect(s.port);
-    assert.match(await mallory.readLine() ?? "", /auth=room,caps=ids\+rooms /);
+    assert.match(
+      await mallory.readLine() ?? "",
+      /auth=room,caps=ids\+rooms\+seq\+resume,epoch=[\w-]+ /,
+    );
     await mallory.send("mallory");
     assert.match(await mallory.readLine() ?? "", /^PASSWORD room /);
     await mallory.send("/pass wrong guess one");
@@ -121,7 +124,7 @@ for (const engine of ENGINES) {
     using guest = await TestClient.connect(s.port);
     assert.match(
       await guest.readLine() ?? "",
-      /auth=accounts,caps=ids\+rooms /,
+      /auth=accounts,caps=ids\+rooms\+seq\+resume,epoch=[\w-]+ /,
     );
     await guest.send("guest");
     assert.match(await guest.readLine() ?? "", /^PASSWORD account /);

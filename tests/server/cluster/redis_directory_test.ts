@@ -178,6 +178,8 @@ Deno.test("RedisDirectory: a rename that landed with its answer lost is taken fr
 class TopicDoubtingLog implements RoomLog {
   outcome: "refused" | "unknown" = "refused";
   #memory = new MemoryLog(systemClock);
+  readonly epoch = this.#memory.epoch;
+  since = this.#memory.since.bind(this.#memory);
   #failed: RoomLogFailure = () => {};
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
     this.#memory.subscribe(sink, failed);
@@ -191,7 +193,7 @@ class TopicDoubtingLog implements RoomLog {
   }
   settled = () => undefined;
   recent = () => [];
-  since = () => Promise.resolve([]);
+
   close = () => Promise.resolve();
 }
 

@@ -13,6 +13,7 @@ import {
 import {
   type AppendOptions,
   type AppendOutcome,
+  type LogRange,
   type RoomEventSink,
   type RoomLine,
   type RoomLog,
@@ -378,7 +379,11 @@ Deno.test("Room tells a member when the log could not store its line, and no one
  * other line with `outcome`.
  */
 class ReportingLog implements RoomLog {
+  readonly epoch = "reporting";
   outcome: AppendOutcome = "refused";
+  since(): Promise<LogRange> {
+    return Promise.resolve({ events: [], over: 0, gap: true });
+  }
   #seq = 0;
   #sink: RoomEventSink = () => {};
   #failed: RoomLogFailure = () => {};
@@ -396,7 +401,7 @@ class ReportingLog implements RoomLog {
   }
   settled = () => undefined;
   recent = () => [];
-  since = () => Promise.resolve([]);
+
   close = () => Promise.resolve();
 }
 

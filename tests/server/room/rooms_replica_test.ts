@@ -45,6 +45,8 @@ class SharedLog {
       append: (line, origin, options) => this.#append(line, origin, options),
       settled: () => undefined,
       recent: () => [],
+      epoch: "shared",
+      since: () => Promise.resolve({ events: [], over: 0, gap: true }),
       close: () => Promise.resolve(),
     };
   }

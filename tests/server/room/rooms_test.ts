@@ -321,6 +321,8 @@ Deno.test("rooms: a /join whose JOIN the log refused is not left pending: it can
   let refuse = true;
   let failed: RoomLogFailure = () => {};
   const log: RoomLog = {
+    epoch: inner.epoch,
+    since: (room, after, options) => inner.since(room, after, options),
     subscribe(sink, onFailed) {
       failed = onFailed ?? (() => {});
       inner.subscribe(sink, onFailed);

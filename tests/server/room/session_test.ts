@@ -76,11 +76,11 @@ function setup(
 }
 
 Deno.test("Session greets with the server's flood limits and welcomes an alias", async () => {
-  const { open } = setup(["--name", "room", "--flood-rate", "2.5"]);
+  const { open, room } = setup(["--name", "room", "--flood-rate", "2.5"]);
   const { conn, session } = open();
   assert.equal(
     await conn.nextSent(),
-    "HELLO tlschat/1 room rate=2.5,burst=10,line=4096,caps=ids+rooms Send your alias (1 to 32 letters, digits, _ . -)",
+    `HELLO tlschat/1 room rate=2.5,burst=10,line=4096,caps=ids+rooms+seq+resume,epoch=${room.epoch} Send your alias (1 to 32 letters, digits, _ . -)`,
   );
   conn.receive("alice");
   assert.equal(
@@ -298,7 +298,7 @@ Deno.test("Session asks guests for the room password: one more try, then BYE", a
   const ok = open();
   assert.match(
     await ok.conn.nextSent(),
-    /^HELLO tlschat\/1 \S+ rate=5,burst=10,line=4096,auth=room,caps=ids\+rooms /,
+    /^HELLO tlschat\/1 \S+ rate=5,burst=10,line=4096,auth=room,caps=ids\+rooms\+seq\+resume,epoch=[\w-]+ /,
   );
   ok.conn.receive("amy");
   assert.equal(
@@ -359,7 +359,10 @@ Deno.test("Session logs an account in with its password, and refuses a wrong one
 Deno.test("Session under --accounts-only asks guests for a password they cannot have", async () => {
   const { open } = await withAccounts(["--accounts-only"]);
   const guest = open();
-  assert.match(await guest.conn.nextSent(), /,auth=accounts,caps=ids\+rooms /);
+  assert.match(
+    await guest.conn.nextSent(),
+    /,auth=accounts,caps=ids\+rooms\+seq\+resume,epoch=[\w-]+ /,
+  );
   guest.conn.receive("zed");
   assert.match(await guest.conn.nextSent(), /^PASSWORD account "zed"/);
   guest.conn.receive("/pass anything");
@@ -959,7 +962,10 @@ function sqliteLog(clock: FakeClock) {
 Deno.test("Session turns capabilities on with /cap before the alias, answers CAP, and refuses /cap after", async () => {
   const { open } = setup(["--flood-rate", "0"]);
   const { conn, session } = open();
-  assert.match(await conn.nextSent(), /^HELLO \S+ \S+ \S+,caps=ids\+rooms /);
+  assert.match(
+    await conn.nextSent(),
+    /^HELLO \S+ \S+ \S+,caps=ids\+rooms\+seq\+resume,epoch=[\w-]{1,32} /,
+  );
   conn.receive("/cap later");
   // Unknown names are not errors: they are just not on.
   assert.equal(await conn.nextSent(), "CAP");
@@ -1249,8 +1255,69 @@ Deno.test("Session of a cluster (--redis) offers rooms as one server does: HELLO
     "redis://127.0.0.1:1",
   ]);
   const { conn, session } = open();
-  assert.match(await conn.nextSent(), /^HELLO \S+ \S+ \S+,caps=ids\+rooms /);
+  assert.match(
+    await conn.nextSent(),
+    /^HELLO \S+ \S+ \S+,caps=ids\+rooms\+seq\+resume,epoch=[\w-]{1,32} /,
+  );
   conn.receive("/cap ids rooms");
   assert.equal(await conn.nextSent(), "CAP ids rooms");
+  await end({ conn, session });
+});
+
+Deno.test("Session with seq (or resume, which turns it on) gets room lines tagged @seq=N;time=T, id first on its own; others see no tags", async () => {
+  const { open, join, clock, room } = setup(["--flood-rate", "0"]);
+  const amy = await join("amy");
+  const { conn, session } = open();
+  const hello = await conn.nextSent();
+  assert.ok(hello.includes(`,epoch=${room.epoch} `), hello);
+  conn.receive("/cap ids resume");
+  assert.equal(await conn.nextSent(), "CAP ids seq resume");
+  conn.receive("bob");
+  assert.match(await conn.nextSent(), /^WELCOME bob /);
+  const bob = { conn, session };
+  assert.equal(await amy.conn.nextSent(), "JOIN bob 2");
+  const time = new Date(clock.now()).toISOString();
+  amy.conn.receive("hi");
+  assert.equal(await amy.conn.nextSent(), "MSG amy hi");
+  assert.equal(await bob.conn.nextSent(), `@seq=3;time=${time} MSG amy hi`);
+  bob.conn.receive(`@id=${ID_A} hello`);
+  assert.equal(
+    await bob.conn.nextSent(),
+    `@id=${ID_A};seq=4;time=${time} MSG bob hello`,
+  );
+  assert.equal(await amy.conn.nextSent(), "MSG bob hello");
+  bob.conn.receive("/who");
+  assert.match(await bob.conn.nextSent(), /^WHO 2 /); // not a log line: no tags
+  await end(amy, bob);
+});
+
+Deno.test("Session takes /resume EPOCH POSITIONS [TOKEN] before the alias with resume on: malformed is ERR usage, a token without a held member ERR resume-expired", async () => {
+  const { open } = setup(["--flood-rate", "0"]);
+  const { conn, session } = open();
+  await conn.nextSent(); // HELLO
+  conn.receive("/resume abc 12");
+  assert.match(await conn.nextSent(), /^ERR usage Choose an alias first/);
+  conn.receive("/cap resume", "/resume abc #ops=x", "/resume abc");
+  assert.equal(await conn.nextSent(), "CAP seq resume");
+  assert.match(await conn.nextSent(), /^ERR usage Usage: \/resume EPOCH/);
+  assert.match(await conn.nextSent(), /^ERR usage Usage: \/resume EPOCH/);
+  conn.receive("/resume abc #lobby=3,#ops=4", "/resume abc 5 TOKEN_x");
+  assert.equal(
+    await conn.nextSent(),
+    "ERR resume-expired Your session ended; choose your alias again",
+  );
+  assert.deepEqual(session.resumeRequest?.epoch, "abc");
+  assert.deepEqual([...session.resumeRequest!.positions], [[null, 5]]);
+  assert.deepEqual(session.takePosition("#lobby", true), {
+    epoch: "abc",
+    seq: 5,
+  });
+  assert.equal(session.takePosition("#lobby", true), undefined, "once");
+  conn.receive("amy", "/resume abc 5");
+  assert.match(await conn.nextSent(), /^WELCOME amy /);
+  assert.equal(
+    await conn.nextSent(),
+    "ERR usage /resume comes before the alias: send it first",
+  );
   await end({ conn, session });
 });
