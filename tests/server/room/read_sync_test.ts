@@ -27,7 +27,17 @@ async function world() {
   for (const m of [one, two, old, guest]) await line(m, "/join #ops");
   const ops = router.rooms.get("#ops")!;
   for (const m of [one, two, old, guest]) m.take();
-  return { store, markers, reads, router, ops, one, two, old, guest, line };
+  return {
+    store,
+    markers,
+    reads,
+    ops,
+    one,
+    two,
+    old,
+    guest,
+    epoch: room.epoch,
+  };
 }
 
 Deno.test("ReadSync.read() keeps the account's marker and tells its other seq connections in the room", async () => {
@@ -35,7 +45,7 @@ Deno.test("ReadSync.read() keeps the account's marker and tells its other seq co
   using _ = w.store;
   await w.reads.read(w.one, w.ops, 7);
   assert.deepEqual([...await w.markers.get("alice")], [["#ops", {
-    epoch: "0",
+    epoch: w.epoch,
     seq: 7,
   }]]);
   assert.deepEqual(w.two.take(), ["#ops READ 7"]);
@@ -55,7 +65,12 @@ Deno.test("ReadSync.read() keeps the account's marker and tells its other seq co
 Deno.test("ReadSync tells a member entering a room its account's marker, in this epoch only", async () => {
   const w = await world();
   using _ = w.store;
-  await w.markers.set("alice", { room: "#ops", epoch: "0", seq: 4, by: "x" });
+  await w.markers.set("alice", {
+    room: "#ops",
+    epoch: w.epoch,
+    seq: 4,
+    by: "x",
+  });
   assert.deepEqual([w.one.take(), w.two.take()], [["#ops READ 4"], [
     "#ops READ 4",
   ]]);
