@@ -380,3 +380,67 @@ contract("stores each id once, across a restart too", async (kit) => {
   ]);
   await log.close();
 });
+
+contract(
+  "since() gives a room's events after a number, oldest first, the newest that fit the limit and below `before`, and how many more",
+  async (kit) => {
+    const log = await kit.open();
+    const seen = handedOn(log);
+    const say = (text: string, room?: string) =>
+      log.append(msg(text), kit.origin, { room });
+    say("d1");
+    say("o1", "#ops");
+    say("d2", "#lobby"); // the default room, named
+    say("o2", "#ops");
+    log.append({ type: "TOPIC", alias: "amy", text: "o3" }, kit.origin, {
+      room: "#ops",
+    });
+    say("d3");
+    await settledLog(log);
+    const first = seen.find((e) => "text" in e.line && e.line.text === "d1")!;
+    const base = first.seq - 1;
+    const all = await log.since("#ops", base, { limit: 10 });
+    assert.deepEqual(texts(all.events), ["o1", "o2", "o3"]);
+    assert.equal(all.over, 0);
+    assert.equal(all.gap, false);
+    const lobby = await log.since("#lobby", base, {
+      limit: 10,
+      defaultRoom: true,
+    });
+    assert.deepEqual(texts(lobby.events), ["d1", "d2", "d3"]);
+    const newest = await log.since("#ops", base, { limit: 2 });
+    assert.deepEqual(texts(newest.events), ["o2", "o3"]);
+    assert.equal(newest.over, 1);
+    const before = await log.since("#ops", base + 2, {
+      limit: 10,
+      before: base + 5,
+    });
+    assert.deepEqual(texts(before.events), ["o2"]);
+    const none = await log.since("#ops", base + 6, { limit: 10 });
+    assert.deepEqual(none, { events: [], over: 0, gap: false });
+    for (const event of all.events) assert.equal(event.room, "#ops");
+    await log.close();
+  },
+);
+
+contract(
+  "has an epoch (1 to 32 of A-Z a-z 0-9 _ -) that a durable log keeps across a restart and a log in memory does not",
+  async (kit) => {
+    let log = await kit.open();
+    const epoch = log.epoch;
+    assert.match(epoch, /^[A-Za-z0-9_-]{1,32}$/);
+    log.append(msg("one"), kit.origin);
+    await settledLog(log);
+    await log.close();
+    log = await kit.open();
+    if (kit.durable) assert.equal(log.epoch, epoch);
+    else assert.notEqual(log.epoch, epoch);
+    const range = await log.since("#lobby", 0, {
+      limit: 10,
+      defaultRoom: true,
+    });
+    const said = range.events.filter((e) => e.line.type === "MSG");
+    assert.deepEqual(texts(said), kit.durable ? ["one"] : []);
+    await log.close();
+  },
+);

@@ -121,3 +121,50 @@ Deno.test("serveChat() with rooms replays the default room's stored history afte
   );
   assert.equal(await bob.readLine(), "CURRENT #lobby");
 });
+
+Deno.test("SqliteLog.since() says there is a gap once retention deleted events after the number asked for, and none before it", async () => {
+  using store = openStore(null);
+  const log = new SqliteLog(store.db, { clock: systemClock, keep: 0 });
+  log.subscribe(() => {});
+  for (let i = 1; i <= 10; i++) {
+    log.append({ type: "MSG", alias: "b", text: `m${i}` }, "1");
+  }
+  await log.close();
+  const whole = await log.since("#lobby", 0, { limit: 100, defaultRoom: true });
+  assert.equal(whole.events.length, 10);
+  assert.equal(whole.gap, false);
+  const retention = new Retention(store.db, {
+    clock: systemClock,
+    keepDays: 0,
+    keepRows: 4,
+  });
+  retention.start();
+  retention.stop();
+  const after2 = await log.since("#lobby", 2, {
+    limit: 100,
+    defaultRoom: true,
+  });
+  assert.equal(after2.gap, true, "m3 to m6 went");
+  assert.deepEqual(
+    after2.events.map((e) => e.seq),
+    [7, 8, 9, 10],
+  );
+  const after6 = await log.since("#lobby", 6, {
+    limit: 100,
+    defaultRoom: true,
+  });
+  assert.equal(after6.gap, false);
+  assert.equal(after6.events.length, 4);
+});
+
+Deno.test("MemoryLog.since() says there is a gap once its ring of events for catch-up no longer holds them", async () => {
+  const log = new MemoryLog(systemClock, 0, { catchUp: 3 });
+  log.subscribe(() => {});
+  for (let i = 1; i <= 5; i++) {
+    log.append({ type: "MSG", alias: "b", text: `m${i}` }, "1");
+  }
+  const range = await log.since("#lobby", 1, { limit: 10, defaultRoom: true });
+  assert.deepEqual(range.events.map((e) => e.seq), [3, 4, 5]);
+  assert.equal(range.gap, true);
+  assert.equal((await log.since("#lobby", 2, { limit: 10 })).gap, false);
+});
