@@ -36,6 +36,7 @@ import {
   moderate,
   type Moderated,
   type ModeratorCommand,
+  type ModeratorContext,
 } from "./moderator.ts";
 import type { Room } from "./room.ts";
 import {
@@ -134,22 +135,24 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
       now: clock.now(),
       moderation: gate.moderation,
       moderate: (command) =>
-        moderate(
-          {
-            room,
-            moderation: gate.moderation,
-            accounts: gate.accounts,
-            clock,
-          },
-          this.self,
-          command,
-        ),
+        moderate(this.#moderatorContext(), this.self, command),
+    };
+  }
+
+  /** What operator commands need. */
+  #moderatorContext(): ModeratorContext<M> {
+    const { room, gate, clock } = this.#chat;
+    return {
+      room,
+      moderation: gate.moderation,
+      accounts: gate.accounts,
+      clock,
     };
   }
 
   /** A command as every member has it (the default room's, without `rooms`). */
   #common(command: Command): Promise<void> | void {
-    const { room, gate } = this.#chat;
+    const { room } = this.#chat;
     const self = this.self;
     const router = room.router;
     switch (command.kind) {
@@ -199,12 +202,7 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
           throw new ProtocolError("usage", ROOMS_NEED_CAP);
         }
         return moderate(
-          {
-            room,
-            moderation: gate.moderation,
-            accounts: gate.accounts,
-            clock: this.#chat.clock,
-          },
+          this.#moderatorContext(),
           self,
           command as ModeratorCommand,
         );
