@@ -32,6 +32,8 @@ interface LogPosition {
 export class ReadSync<M extends Reader> {
   readonly markers: ReadMarkers;
   #room: Room<M> & LogPosition;
+  /** Each logged-in member's markers, loaded at login (`load`). */
+  #loaded = new WeakMap<M, Map<string, ReadMarker>>();
 
   /** Markers in `markers`, told to the members of `room`. */
   constructor(markers: ReadMarkers, room: Room<M>) {
@@ -58,36 +60,37 @@ export class ReadSync<M extends Reader> {
   }
 
   /**
-   * Where `member` (with `resume`, no position given) starts in `room`:
-   * its account's marker there in this epoch, if any (the `StartingPoints`
-   * hook of the catch-up). A store that fails: none (history instead).
+   * Loads the markers of `member`'s account (at login, before it enters
+   * its rooms), for {@linkcode start} and {@linkcode entered}, which are
+   * asked synchronously; kept up to date as they grow. A store that
+   * fails: none (history instead of a catch-up, no `READ`).
    */
-  async start(member: M, room: string): Promise<number | undefined> {
-    return (await this.#marker(member, room).catch(() => undefined))?.seq;
+  async load(member: M): Promise<void> {
+    if (member.account === null) return;
+    const markers = await this.markers.get(member.account)
+      .catch(() => new Map<string, ReadMarker>());
+    this.#loaded.set(member, new Map(markers));
+  }
+
+  /**
+   * Where `member` (with `resume`, no position given) starts in `room`:
+   * its account's marker there in this epoch, if loaded (the catch-up's
+   * `StartingPoints` hook).
+   */
+  start(member: M, room: string): number | undefined {
+    const marker = this.#loaded.get(member)?.get(room);
+    return marker?.epoch === this.#epoch ? marker.seq : undefined;
   }
 
   /**
    * `member` entered `room` (its history or catch-up queued): with `seq`,
-   * `READ SEQ` when its account has a marker there in this epoch (once
-   * the store answered: the promise, which never fails).
+   * `READ SEQ` when its account has a marker there in this epoch.
    */
-  entered(member: M, room: string): Promise<void> {
-    if (!member.seqOn) return Promise.resolve();
-    return this.#marker(member, room).then((marker) => {
-      const state = this.#room.router.rooms.get(room);
-      if (marker === undefined || !state?.members.has(member.id)) return;
-      this.#room.router.tellIn(member, state, {
-        type: "READ",
-        seq: String(marker.seq),
-      });
-    }, () => {}); // a store that fails: no READ, the marker is still there
-  }
-
-  /** The account's marker in `room` in this epoch, if any. */
-  async #marker(member: M, room: string): Promise<ReadMarker | undefined> {
-    if (member.account === null) return undefined;
-    const marker = (await this.markers.get(member.account)).get(room);
-    return marker?.epoch === this.#epoch ? marker : undefined;
+  entered(member: M, room: string): void {
+    const seq = this.start(member, room);
+    const state = this.#room.router.rooms.get(room);
+    if (!member.seqOn || seq === undefined || state === undefined) return;
+    this.#room.router.tellIn(member, state, { type: "READ", seq: String(seq) });
   }
 
   /** The log's epoch ("0" for a log that names none). */
@@ -101,6 +104,9 @@ export class ReadSync<M extends Reader> {
     const state = router.rooms.get(mark.room);
     if (state === undefined || mark.epoch !== this.#epoch) return;
     for (const member of this.#room.members()) {
+      if (member.account !== null && aliasKey(member.account) === account) {
+        this.#loaded.get(member)?.set(mark.room, mark);
+      }
       if (
         member.id === mark.by || !member.seqOn || member.account === null ||
         aliasKey(member.account) !== account || !state.members.has(member.id)

@@ -74,13 +74,20 @@ Deno.test("ReadSync tells a member entering a room its account's marker, in this
   assert.deepEqual([w.one.take(), w.two.take()], [["#ops READ 4"], [
     "#ops READ 4",
   ]]);
-  assert.equal(await w.reads.start(w.one, "#ops"), 4);
-  assert.equal(await w.reads.start(w.one, "#dev"), undefined);
-  assert.equal(await w.reads.start(w.guest, "#ops"), undefined);
-  await w.reads.entered(w.one, "#ops");
-  await w.reads.entered(w.old, "#ops"); // no seq: nothing
+  assert.equal(w.reads.start(w.one, "#ops"), undefined, "not loaded yet");
+  for (const m of [w.one, w.old, w.guest]) await w.reads.load(m);
+  assert.equal(w.reads.start(w.one, "#ops"), 4);
+  assert.equal(w.reads.start(w.one, "#dev"), undefined);
+  assert.equal(w.reads.start(w.guest, "#ops"), undefined);
+  w.reads.entered(w.one, "#ops");
+  w.reads.entered(w.old, "#ops"); // no seq: nothing
   assert.deepEqual([w.one.take(), w.old.take()], [["#ops READ 4"], []]);
+  await w.reads.read(w.two, w.ops, 6); // kept up to date as it grows
+  assert.deepEqual(w.one.take(), ["#ops READ 6"]);
+  assert.equal(w.reads.start(w.old, "#ops"), 6);
   await w.markers.set("alice", { room: "#ops", epoch: "e9", seq: 8, by: "x" });
   assert.deepEqual(w.one.take(), [], "another epoch is never told");
-  assert.equal(await w.reads.start(w.one, "#ops"), undefined);
+  assert.equal(w.reads.start(w.one, "#ops"), 6, "nor loaded");
+  await w.reads.load(w.one); // loaded again: not of this epoch
+  assert.equal(w.reads.start(w.one, "#ops"), undefined);
 });
