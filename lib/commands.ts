@@ -56,6 +56,12 @@ export type Command =
   /** `/key KEY`; `key` null: `/key -` (no key). */
   | { readonly kind: "key"; readonly key: string | null }
   | { readonly kind: "inviteonly"; readonly on: boolean }
+  /** `/read [#room] SEQ`; `room` null: the current room. */
+  | {
+    readonly kind: "read";
+    readonly room: string | null;
+    readonly seq: number;
+  }
   /** Capabilities asked for (before the alias); unknown names included. */
   | { readonly kind: "cap"; readonly names: readonly string[] }
   /** `/search WORDS`: at most `SEARCH_MAX_WORDS`, `SEARCH_MAX_BYTES`. */
@@ -76,6 +82,7 @@ export const COMMAND_HELP: readonly string[] = [
   "/topic: show the topic",
   "/search WORDS: find earlier messages holding every word, in your rooms",
   "/help: show this help",
+  "/read [#ROOM] SEQ: your account has read the room up to line SEQ (with the seq capability)",
   "Any other line is a message to everyone; start it with // to send a line that begins with /",
   "Rooms (with the rooms capability): /join #ROOM [KEY], /part [#ROOM] [REASON], /rooms; start a line with #ROOM to send it there",
   "Room operators: /op ALIAS, /deop ALIAS, /key KEY|-, /invite ALIAS, /inviteonly on|off, /register, /roomban ALIAS [DURATION] [REASON], /roomunban ALIAS, /roombans",
@@ -246,6 +253,16 @@ const COMMANDS: Readonly<Record<string, (rest: string) => Command>> = {
     return { kind: "inviteonly", on: rest === "on" };
   },
   search: (rest) => ({ kind: "search", words: searchWords(rest) }),
+  read: (rest) => {
+    const words = rest.split(" ");
+    const room = words.length === 2 ? words[0]! : null;
+    const seq = words.at(-1)!;
+    if (
+      words.length > 2 || (room !== null && !room.startsWith("#")) ||
+      !/^\d{1,15}$/.test(seq)
+    ) throw usage("/read [#ROOM] SEQ");
+    return { kind: "read", room, seq: Number(seq) };
+  },
   cap: (rest) => {
     const names = rest.split(" ").filter((name) => name !== "");
     if (names.length === 0) throw usage("/cap NAME [NAME ...]");

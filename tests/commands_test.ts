@@ -198,3 +198,29 @@ Deno.test("isCommand() gives the same answer for a line's text and its bytes, an
     if (!command) assert.equal(parseCommand(line).kind, "say", line);
   }
 });
+
+Deno.test("parseCommand() parses /read [#ROOM] SEQ and refuses anything else with its usage", () => {
+  assert.deepEqual(parseCommand("/read 42"), {
+    kind: "read",
+    room: null,
+    seq: 42,
+  });
+  assert.deepEqual(parseCommand("/read #ops 0"), {
+    kind: "read",
+    room: "#ops",
+    seq: 0,
+  });
+  for (
+    const bad of [
+      "/read",
+      "/read ops 4",
+      "/read #ops",
+      "/read #ops 4 5",
+      "/read -1",
+      "/read 1e3",
+      "/read 1234567890123456",
+    ]
+  ) {
+    assert.equal(code(() => parseCommand(bad)), "usage", bad);
+  }
+});

@@ -195,13 +195,13 @@ const FORMATS: {
   ROOM: formatRoom,
   CURRENT: () => null, // the prompt shows it
   RESUME: () => null, // the client keeps the token to come back with
-  READ: () => null,
   INVITE: (line, p) =>
     p.system(
       `${p.who(line.by)} invites you to ${clean(line.room)}: /join ${
         clean(line.room)
       }`,
     ),
+  READ: () => null, // another device read up to there; nothing to show
 };
 
 /** Lines that carry their own date: no time is put in front of them. */

@@ -25,6 +25,8 @@ import { lastSeq, Retention } from "./storage/retention.ts";
 import { SqliteLog } from "./storage/sqlite_log.ts";
 import { IndexSearch } from "./storage/indexer.ts";
 import { NO_SEARCH, type Search } from "./room/search.ts";
+import { SqliteReadMarkers } from "./storage/markers_table.ts";
+import type { ReadMarkers } from "./room/read_markers.ts";
 import type { Store } from "./storage/store.ts";
 
 /**
@@ -49,6 +51,11 @@ export interface RoomBackend {
    * closes it at shutdown.
    */
   readonly search: Search;
+  /**
+   * Accounts' read markers: the data directory's table on one server, a
+   * Redis hash per account in a cluster (shared by its servers).
+   */
+  readonly markers: ReadMarkers;
   /** Where its name shows in the `listening` log line; null: nowhere. */
   readonly label: string | null;
   /**
@@ -84,6 +91,7 @@ export async function openRoomBackend(
   const { RedisLog } = await import("./cluster/redis_log.ts");
   const { Cluster } = await import("./cluster/cluster.ts");
   const { RedisDirectory } = await import("./cluster/redis_directory.ts");
+  const { RedisReadMarkers } = await import("./cluster/redis_markers.ts");
   const link = await openLink(config, config.redis, log);
   try {
     const roomLog = await RedisLog.open(link, {
@@ -99,10 +107,12 @@ export async function openRoomBackend(
       () => roomLog.roomsNow(),
     );
     const { retention, search } = kept(store, config, clock, log, true);
+    const markers = await RedisReadMarkers.open(link, { ...config, log });
     retention.start();
     return {
       log: roomLog,
       directory,
+      markers,
       idPrefix: `${cluster.server}/`,
       retention,
       search,
@@ -158,6 +168,7 @@ export function localBackend(
   return {
     log: roomLog,
     directory: new LocalDirectory<Session>(),
+    markers: new SqliteReadMarkers(store.db, config),
     idPrefix: "",
     retention,
     search,

@@ -19,6 +19,7 @@ import { LoginLimiter } from "./access/login_limiter.ts";
 import { Moderation, type SharedSanction } from "./access/moderation.ts";
 import { PasswordChecker } from "./access/passwords.ts";
 import { localBackend, type RoomBackend } from "./backend.ts";
+import { ReadSync } from "./room/read_sync.ts";
 import type { ServerConfig } from "./config.ts";
 import { Admission, type Entry, goodbye } from "./doors/admission.ts";
 import { TlsDoor } from "./doors/tls_door.ts";
@@ -136,6 +137,7 @@ export class ChatServer implements AsyncDisposable {
       // Unique on every server: a shared log names members by id.
       nextId: () => `${backend.idPrefix}${++this.#ids}`,
       search: backend.search,
+      reads: new ReadSync(backend.markers, this.room),
     };
     this.#door = new TlsDoor(listener, {
       config,

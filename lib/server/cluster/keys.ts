@@ -112,6 +112,14 @@ export interface ClusterKeys {
    * a busy one trims the stream.
    */
   recent(room: string): string;
+  /**
+   * The read markers of an account (by its alias key): room ->
+   * `EPOCH SEQ TURN` (`redis_markers.ts`). Kept across epochs: a marker
+   * of another epoch is replaced when set, never used.
+   */
+  readMarkers(account: string): string;
+  /** Where servers tell each other of read markers that grew. */
+  readonly reads: string;
 }
 
 /** What Redis keeps about a member. */
@@ -136,5 +144,7 @@ export function clusterKeys(name: string): ClusterKeys {
     serverMembers: (server) => `${base}server:${server}`,
     channel: (server) => `${base}to:${server}`,
     recent: (room) => `${base}recent:${room}`,
+    readMarkers: (account) => `${base}read:${account}`,
+    reads: `${base}reads`,
   };
 }

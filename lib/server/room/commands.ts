@@ -36,6 +36,7 @@ import {
   moderate,
   type Moderated,
   type ModeratorCommand,
+  type ModeratorContext,
 } from "./moderator.ts";
 import type { Room } from "./room.ts";
 import {
@@ -54,6 +55,7 @@ const BEFORE_ALIAS = {
   cap: "Capabilities are chosen before the alias: send /cap first",
   resume: "/resume comes before the alias: send it first",
 };
+import type { ReadSync } from "./read_sync.ts";
 
 /** What the commands need from their server. */
 export interface CommandContext<M extends Moderated> extends LoginContext {
@@ -61,6 +63,8 @@ export interface CommandContext<M extends Moderated> extends LoginContext {
   readonly clock: Clock;
   /** What `/search` finds with. @default {NO_SEARCH} */
   readonly search?: Search;
+  /** Accounts' read markers (`/read`); none: `/read` is ignored. */
+  readonly reads?: ReadSync<M>;
 }
 
 /** The commands of a member `M` (the session itself) in the room. */
@@ -143,22 +147,24 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
       now: clock.now(),
       moderation: gate.moderation,
       moderate: (command) =>
-        moderate(
-          {
-            room,
-            moderation: gate.moderation,
-            accounts: gate.accounts,
-            clock,
-          },
-          this.self,
-          command,
-        ),
+        moderate(this.#moderatorContext(), this.self, command),
+    };
+  }
+
+  /** What operator commands need. */
+  #moderatorContext(): ModeratorContext<M> {
+    const { room, gate, clock } = this.#chat;
+    return {
+      room,
+      moderation: gate.moderation,
+      accounts: gate.accounts,
+      clock,
     };
   }
 
   /** A command as every member has it (the default room's, without `rooms`). */
   #common(command: Command): Promise<void> | void {
-    const { room, gate } = this.#chat;
+    const { room } = this.#chat;
     const self = this.self;
     const router = room.router;
     switch (command.kind) {
@@ -190,6 +196,8 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
         return this.#search(command.words);
       case "pong":
         return;
+      case "read":
+        return this.#read(command.room, command.seq);
       case "cap":
       case "resume":
         throw new ProtocolError("usage", BEFORE_ALIAS[command.kind]);
@@ -201,16 +209,17 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
           throw new ProtocolError("usage", ROOMS_NEED_CAP);
         }
         return moderate(
-          {
-            room,
-            moderation: gate.moderation,
-            accounts: gate.accounts,
-            clock: this.#chat.clock,
-          },
+          this.#moderatorContext(),
           self,
           command as ModeratorCommand,
         );
     }
+  }
+
+  /** `/read [#room] SEQ`: kept for the account (`read_sync.ts`). */
+  #read(named: string | null, seq: number): Promise<void> | undefined {
+    const state = scopeOf(this.#chat.room.router, this.self, named);
+    return this.#chat.reads?.read(this.self, state, seq);
   }
 
   /** `/history [N]`: the last N messages (the configured number by default). */

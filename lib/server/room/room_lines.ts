@@ -51,6 +51,8 @@ export function roomLine<M extends Moderated>(
       return part(ctx, self, command, named);
     case "rooms":
       return listRooms(ctx, self);
+    case "read":
+      return hooks.common({ ...command, room: command.room ?? named });
     case "say":
     case "me": {
       if (command.text === "") return; // nothing that would show

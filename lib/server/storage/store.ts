@@ -1,8 +1,8 @@
 /**
  * The server's data directory and its one SQLite database (`node:sqlite`,
  * WAL mode): accounts (and the addresses they log in from), bans and mutes,
- * room settings such as the topic, the room's history, and registered
- * rooms with the rooms each account is in. It creates the
+ * room settings such as the topic, the room's history, registered
+ * rooms with the rooms each account is in, and accounts' read markers. It creates the
  * directory with mode 0700, migrates the schema forward by `user_version`,
  * and turns an unusable database (damaged, locked, from a newer tlschat)
  * into one clear error instead of silent loss.
@@ -24,6 +24,7 @@ import { Checkpoints } from "./checkpoints.ts";
 import { transaction } from "./events_table.ts";
 import { ROOM_TABLES } from "./room_table.ts";
 import { SEARCH_TABLE } from "./search_index.ts";
+import { MARKERS_TABLE } from "./markers_table.ts";
 import {
   Journal,
   JOURNAL_FILE,
@@ -158,6 +159,8 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   ROOM_TABLES,
   // The full-text index of what was said, for /search (search_index.ts).
   SEARCH_TABLE,
+  // Accounts' read markers (markers_table.ts).
+  MARKERS_TABLE,
 ];
 
 /** An open data directory: the database, and where it lives. */
