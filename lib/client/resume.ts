@@ -181,6 +181,12 @@ export class ResumeState {
   #last = new Map<string, number>();
   #token: string | null = null;
   #catchingUp = new Set<string>();
+  /**
+   * Rooms being caught up in the same epoch: the number each was at, and
+   * the numbers above it seen since. The server sends the member's own
+   * `JOIN` first, then older lines, so numbers do not grow until `RESUMED`.
+   */
+  #from = new Map<string, { after: number; seen: Set<number> }>();
 
   /** The epoch of the numbers kept; null: none yet. */
   get epoch(): string | null {
@@ -196,10 +202,16 @@ export class ResumeState {
   greeted(epoch: string | null, offered: boolean): string | null {
     let line: string | null = null;
     this.#catchingUp.clear();
+    this.#from.clear();
     if (offered && this.#epoch !== null) {
       const token = this.#token === null ? "" : ` ${this.#token}`;
       line = `/resume ${this.#epoch} ${this.positions()}${token}`;
-      for (const room of this.#last.keys()) this.#catchingUp.add(room);
+      for (const [room, after] of this.#last) {
+        this.#catchingUp.add(room);
+        if (epoch === this.#epoch) {
+          this.#from.set(room, { after, seen: new Set() });
+        }
+      }
     }
     this.#token = null;
     if (epoch !== this.#epoch) this.#last.clear();
@@ -225,6 +237,14 @@ export class ResumeState {
    * false when a line with this number was seen already in this epoch.
    */
   see(room: string | null, seq: number): boolean {
+    const from = this.#from.get(roomKey(room));
+    if (from !== undefined) {
+      if (seq <= from.after || from.seen.has(seq)) return false;
+      from.seen.add(seq);
+      const last = this.#last.get(roomKey(room)) ?? 0;
+      this.#last.set(roomKey(room), Math.max(last, seq));
+      return true;
+    }
     const last = this.#last.get(roomKey(room));
     if (last !== undefined && seq <= last) return false;
     this.#last.set(roomKey(room), seq);
@@ -247,6 +267,7 @@ export class ResumeState {
   /** The catch-up of `room` ended at `last` (null: unknown). */
   resumed(room: string | null, last: number | null): void {
     this.#catchingUp.delete(roomKey(room));
+    this.#from.delete(roomKey(room));
     if (last !== null) this.see(room, last);
   }
 }

@@ -153,3 +153,19 @@ Deno.test("ReadMarks keeps the highest number shown per room until taken", () =>
   assert.deepEqual(marks.take(), ["/read #ops 9"]);
   assert.equal(marks.waiting, false);
 });
+
+Deno.test("ResumeState shows a catch-up's lines that come after the member's own, higher-numbered JOIN, each once", () => {
+  const state = new ResumeState();
+  state.greeted("e1", true);
+  state.see("#ops", 7);
+  assert.ok(state.greeted("e1", true)?.startsWith("/resume e1 #ops=7"));
+  // The server sends the member's own JOIN (10) first, then 8 and 9.
+  assert.equal(state.see("#ops", 10), true);
+  assert.equal(state.see("#ops", 8), true);
+  assert.equal(state.see("#ops", 9), true);
+  assert.equal(state.see("#ops", 8), false); // twice: shown already
+  assert.equal(state.see("#ops", 7), false); // seen before the drop
+  state.resumed("#ops", 9);
+  assert.equal(state.see("#ops", 10), false);
+  assert.equal(state.see("#ops", 11), true); // live
+});

@@ -59,5 +59,5 @@ Deno.test("a cluster: a client that was on one server catches up with what it mi
     await bob.send("live");
     await back.client.expect(/^@seq=\d+;time=\S+ MSG bob live$/);
     back.client.server.close();
-  }, { args: ["--history", "3"] });
+  }, { args: ["--history", "3", "--resume-grace", "0"] });
 });
