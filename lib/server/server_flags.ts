@@ -2,13 +2,16 @@
  * The server's flags as the command line knows them: one table (name,
  * value, default, help) that `--help`, the README and `parseServerArgs`
  * (`server_args.ts`, which checks values) read, and the TLS engines'
- * names. Their limits are typed once, in `config.ts`.
+ * names. The cluster's flags are a table of their own
+ * (`lib/cluster_flags.ts`), spread in at their place. Their limits are
+ * typed once, in `config.ts`.
  *
  * @module
  */
 
 import type { FlagTable } from "../flags.ts";
 import { LOG_LEVELS } from "../log.ts";
+import { CLUSTER_FLAGS } from "../cluster_flags.ts";
 
 /** TLS engines a server can listen with. */
 export const TLS_ENGINES = ["node", "deno"] as const;
@@ -136,52 +139,7 @@ export const SERVER_FLAGS = {
     default: "10",
     help: "Searches one member may make a minute",
   },
-  redis: {
-    type: "string",
-    value: "URL",
-    help:
-      "Form one room with every server on this Redis (redis://[:password@]host:port/db or rediss://)",
-  },
-  cluster: {
-    type: "string",
-    value: "NAME",
-    default: "tlschat",
-    help: "With --redis: the cluster's name; servers sharing it are one room",
-  },
-  "redis-stream-entries": {
-    type: "string",
-    value: "N",
-    default: "100000",
-    help:
-      "With --redis: newest room events the Redis stream keeps, joins and leaves included (0: no limit)",
-  },
-  "redis-timeout": {
-    type: "string",
-    value: "S",
-    default: "5",
-    help:
-      "With --redis: seconds Redis has to answer a command before it counts as not answering",
-  },
-  "redis-retry": {
-    type: "string",
-    value: "S",
-    default: "15",
-    help:
-      "With --redis: seconds a message whose storing is in doubt is sent again before its sender hears ERR unknown",
-  },
-  heartbeat: {
-    type: "string",
-    value: "S",
-    default: "1",
-    help: "With --redis: seconds between this server's heartbeats",
-  },
-  "lost-after": {
-    type: "string",
-    value: "S",
-    default: "5",
-    help:
-      "With --redis: seconds without a heartbeat after which a server counts as lost and its members as gone",
-  },
+  ...CLUSTER_FLAGS,
   "password-file": {
     type: "string",
     value: "FILE",

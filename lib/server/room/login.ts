@@ -1,6 +1,6 @@
 /**
  * The login dialogue of a session: the greeting, the capabilities it
- * turns on, which alias, and as whom. The
+ * turns on (`capabilities.ts`, its base), which alias, and as whom. The
  * {@linkcode Gate} says what an alias needs first (nothing, the room
  * password, or its account's password); a password comes only as a
  * `/pass` line, a wrong one is answered and counted (too many end the
@@ -15,30 +15,18 @@
 import type { Logger } from "../../log.ts";
 import {
   aliasKey,
-  CAPABILITIES,
-  type Capability,
-  CAPABILITY_IMPLIES,
-  isCapability,
   MAX_ALIAS_LENGTH,
   PROTOCOL,
   ProtocolError,
 } from "../../protocol.ts";
-import {
-  RESUME_EXPIRED_TEXT,
-  type ResumeRequest,
-  takePosition as positionIn,
-} from "../../resume.ts";
 import { parseCommand } from "../../commands.ts";
-import {
-  type ByeReason,
-  formatHelloParams,
-  type ServerLine,
-} from "../../server_lines.ts";
+import { type ByeReason, formatHelloParams } from "../../server_lines.ts";
 import type { Account } from "../access/accounts.ts";
 import type { Applicant, Claim, Gate } from "../access/gate.ts";
 import { describeSanction } from "../access/moderation.ts";
 import type { ServerConfig } from "../config.ts";
 import type { Connection } from "./connection.ts";
+import { OFFERED_CAPABILITIES, SessionCapabilities } from "./capabilities.ts";
 
 /** What the login dialogue needs from its server. */
 export interface LoginContext {
@@ -47,9 +35,6 @@ export interface LoginContext {
   readonly gate: Gate;
   readonly log: Logger;
 }
-
-/** Every capability this server offers, in the table's order. */
-const OFFERED_CAPABILITIES = Object.keys(CAPABILITIES) as Capability[];
 
 /** A password the session waits for: its next line. */
 interface PendingPassword {
@@ -61,7 +46,7 @@ interface PendingPassword {
 }
 
 /** A session's login: the alias it asks for, its passwords, its account. */
-export abstract class LoginDialogue {
+export abstract class LoginDialogue extends SessionCapabilities {
   /** The connection the dialogue runs over. */
   abstract readonly conn: Connection;
   #login: LoginContext;
@@ -70,62 +55,11 @@ export abstract class LoginDialogue {
   #roomPasswordTries = 0;
   #pending: PendingPassword | null = null;
   #loginFailures = 0;
-  /** Capabilities turned on with `/cap` (null: none, most sessions). */
-  #caps: ReadonlySet<Capability> | null = null;
-  /** `rooms` is on (read on every delivery: a field, not a set lookup). */
-  #roomsOn = false;
-  /** `seq` is on (the same). */
-  #seqOn = false;
-  /** What `/resume` said last (null: nothing, most sessions). */
-  #resume: ResumeRequest | null = null;
 
   /** A dialogue with nothing asked or given yet. */
   constructor(context: LoginContext) {
+    super();
     this.#login = context;
-  }
-
-  /**
-   * Whether it turned on `ids`: the echo of each of its messages and
-   * actions, and any `ERR` about one, carries the line's id.
-   */
-  get lineIds(): boolean {
-    return this.#caps?.has("ids") ?? false;
-  }
-
-  /** Whether `rooms` is on: room lines come prefixed, many rooms. */
-  get roomsOn(): boolean {
-    return this.#roomsOn;
-  }
-
-  /** Whether `seq` is on (or `resume`): log lines come with their tags. */
-  get seqOn(): boolean {
-    return this.#seqOn;
-  }
-
-  /** Whether `resume` is on. */
-  get resumeOn(): boolean {
-    return this.#caps?.has("resume") ?? false;
-  }
-
-  /** What its last `/resume` said (null: none). */
-  get resumeRequest(): ResumeRequest | null {
-    return this.#resume;
-  }
-
-  /** Takes, once, the position its `/resume` gave for `room` (`resume.ts`). */
-  takePosition(room: string, inDefault: boolean) {
-    return this.#resume ? positionIn(this.#resume, room, inDefault) : undefined;
-  }
-
-  /**
-   * Takes on what `from` (the new connection of this member, taking it
-   * over) asked for: its capabilities and its `/resume` positions.
-   */
-  protected adoptDialogue(from: LoginDialogue): void {
-    this.#caps = from.#caps;
-    this.#roomsOn = from.#roomsOn;
-    this.#seqOn = from.#seqOn;
-    this.#resume = from.#resume;
   }
 
   /** Remote `host:port`, for logs. */
@@ -155,8 +89,6 @@ export abstract class LoginDialogue {
 
   /** Ends the session with `BYE reason text`. */
   abstract close(reason: ByeReason, text: string): void;
-  /** Sends the client one line of its own. */
-  protected abstract answer(line: ServerLine): void;
   /** Whether no alias is taken yet (the session is not in the room). */
   protected abstract choosingAlias(): boolean;
   /** Whether the session is ending. */
@@ -209,9 +141,9 @@ export abstract class LoginDialogue {
       const command = parseCommand(text);
       if (command.kind === "quit") return this.close("quit", "Goodbye");
       if (command.kind === "pass") return this.pass(command.password);
-      if (command.kind === "cap") return this.#enable(command.names);
+      if (command.kind === "cap") return this.enableCaps(command.names);
       if (command.kind === "resume" && this.resumeOn) {
-        return this.#resumeFrom(command.request);
+        return this.resumeFrom(command.request);
       }
       throw new ProtocolError(
         "usage",
@@ -221,50 +153,6 @@ export abstract class LoginDialogue {
     // A new alias replaces one still waiting for its password.
     this.#pending = null;
     return this.claimAlias(alias, false);
-  }
-
-  /**
-   * `/cap NAME ...`: turns on the capabilities named that the server
-   * offers (others are not errors, just not on), and answers `CAP` with
-   * every one now on, in the table's order.
-   */
-  #enable(names: readonly string[]): void {
-    const on = new Set(this.#caps);
-    for (const name of names) {
-      if (!isCapability(name)) continue;
-      on.add(name);
-      for (const also of CAPABILITY_IMPLIES[name] ?? []) on.add(also);
-    }
-    this.#caps = on.size > 0 ? on : null;
-    this.#roomsOn = on.has("rooms");
-    this.#seqOn = on.has("seq");
-    this.answer({
-      type: "CAP",
-      caps: OFFERED_CAPABILITIES.filter((name) => on.has(name)).join(" "),
-    });
-  }
-
-  /**
-   * `/resume EPOCH POSITIONS [TOKEN]` (`resume`): positions kept (the last
-   * wins); a token is then {@linkcode resumeToken}'s.
-   */
-  #resumeFrom(request: ResumeRequest): Promise<void> | void {
-    this.#resume = request;
-    if (request.token !== null) return this.resumeToken(request.token);
-  }
-
-  /**
-   * A `/resume` gave a resume token (section 4 of the resume design: a
-   * held member taken over). This default knows no held member: it
-   * answers `ERR resume-expired`, and the client goes on choosing its
-   * alias (its positions still kept).
-   */
-  protected resumeToken(_token: string): Promise<void> | void {
-    this.answer({
-      type: "ERR",
-      code: "resume-expired",
-      text: RESUME_EXPIRED_TEXT,
-    });
   }
 
   /** Asks the gate for `alias`: taken at once, or a password asked for. */

@@ -6,14 +6,14 @@
  * `commands.ts`) until it ends: this module is its life cycle. It
  * knows nothing of TLS or sockets, and time comes from an injected clock,
  * so it can be tested with a fake connection and a fake clock. Every phase
- * has a deadline (alias, idle), so no session lingers silently. A session
+ * has a deadline (alias, idle: `session_deadlines.ts`), so no session
+ * lingers silently. A session
  * never throws: whatever happens ends this session only, with a `BYE` line
  * when one can still be sent.
  *
  * @module
  */
 
-import { type Deadline, deadlinesOf } from "./deadlines.ts";
 import { describeError } from "../../log.ts";
 import {
   type ByeReason,
@@ -29,10 +29,11 @@ import {
 } from "./connection.ts";
 import type { Moderated } from "./moderator.ts";
 import type { CommandContext } from "./commands.ts";
-import { type EndOptions, LineIntake } from "./intake.ts";
+import type { EndOptions } from "./intake.ts";
 import { LEAVE_FOR_END, SLOW_TEXT } from "./member.ts";
 import { HeldLines } from "./held_lines.ts";
 import { offerResume, takeHeld, welcomeBack } from "./takeover.ts";
+import { type Phase, SessionDeadlines } from "./session_deadlines.ts";
 
 /** What a session needs from its server. */
 export interface SessionContext extends CommandContext<Session> {
@@ -40,11 +41,8 @@ export interface SessionContext extends CommandContext<Session> {
   readonly nextId: () => string;
 }
 
-/** `held`: its connection dropped, and it may come back (`hold.ts`). */
-type Phase = "alias" | "joined" | "held" | "closing";
-
 /** One client connection; a member of the room once joined. */
-export class Session extends LineIntake<Session> implements Moderated {
+export class Session extends SessionDeadlines<Session> implements Moderated {
   readonly id: string;
   alias = "";
   /** Its connection: a new one when it is taken over (`hold.ts`). */
@@ -54,10 +52,6 @@ export class Session extends LineIntake<Session> implements Moderated {
   #phase: Phase = "alias";
   /** How it leaves the room, once `end` decided it. */
   #left: [LeaveReason, string] | undefined;
-  #lastSeenMs: number;
-  #pinged = false;
-  /** The deadline of the current phase, on the clock's shared timer. */
-  #deadline: Deadline | undefined;
   /** Lines held while a catch-up is read (null: none, nearly always). */
   #held: HeldLines | null = null;
   /** The held member that took this one's connection over, if any. */
@@ -68,7 +62,6 @@ export class Session extends LineIntake<Session> implements Moderated {
     super(context);
     this.id = context.nextId();
     this.conn = conn;
-    this.#lastSeenMs = context.clock.now();
     this.finished = this.#run();
   }
 
@@ -158,7 +151,7 @@ export class Session extends LineIntake<Session> implements Moderated {
     let served: Promise<void>;
     try {
       if (this.greet()) {
-        this.#arm(this.context.config.aliasTimeoutMs);
+        this.arm(this.context.config.aliasTimeoutMs);
         served = this.readLines();
       } else {
         served = Promise.resolve();
@@ -246,7 +239,7 @@ export class Session extends LineIntake<Session> implements Moderated {
     welcomeBack(room, this, (line) => this.#send(line));
     this.conn.watchQueue((above) => room.reportQueue(this, above));
     log.info("resumed", { alias: this.alias, addr: this.address });
-    this.#arm(config.idleTimeoutMs / 2);
+    this.arm(config.idleTimeoutMs / 2);
   }
 
   /** Sends the client one line of its own. */
@@ -269,10 +262,9 @@ export class Session extends LineIntake<Session> implements Moderated {
     return this.context.room.replies.epoch;
   }
 
-  /** A line came in: the idle deadline counts from now, unpinged. */
-  protected override heard(): void {
-    this.#lastSeenMs = this.context.clock.now();
-    this.#pinged = false;
+  /** The phase it is in (its deadlines read it). */
+  protected override get phase(): Phase {
+    return this.#phase;
   }
 
   /**
@@ -333,7 +325,7 @@ export class Session extends LineIntake<Session> implements Moderated {
       online: room.size,
     });
     this.recheckMute();
-    this.#arm(config.idleTimeoutMs / 2);
+    this.arm(config.idleTimeoutMs / 2);
   }
 
   /** The member itself, as the room knows it. */
@@ -368,50 +360,8 @@ export class Session extends LineIntake<Session> implements Moderated {
   /** Enters the closing phase: no more timers, no more throttling waits. */
   #stop(): void {
     this.#phase = "closing";
-    deadlinesOf(this.context.clock).clear(this.#deadline);
+    this.disarm();
     this.stopWaiting();
-  }
-
-  /**
-   * (Re)starts the one deadline of the current phase: shared with every
-   * session's, no timer of its own (memory per idle member).
-   */
-  #arm(ms: number): void {
-    const deadlines = deadlinesOf(this.context.clock);
-    deadlines.clear(this.#deadline);
-    this.#deadline = ms > 0
-      ? deadlines.set(() => this.#onDeadline(), ms)
-      : undefined;
-  }
-
-  #onDeadline(): void {
-    const { config, clock } = this.context;
-    switch (this.#phase) {
-      case "alias":
-        return this.close(
-          "timeout",
-          `No alias chosen within ${config.aliasTimeoutMs / 1000} s`,
-        );
-      case "held":
-      case "closing":
-        return;
-      case "joined": {
-        const idleMs = config.idleTimeoutMs;
-        const silentMs = clock.now() - this.#lastSeenMs;
-        if (silentMs >= idleMs) {
-          return this.close(
-            "timeout",
-            `Disconnected: silent for ${idleMs / 1000} s`,
-          );
-        }
-        if (silentMs >= idleMs / 2 && !this.#pinged) {
-          this.#pinged = true;
-          this.#send({ type: "PING", token: String(clock.now()) });
-        }
-        const half = idleMs / 2 - silentMs;
-        return this.#arm(half > 0 ? half : idleMs - silentMs);
-      }
-    }
   }
 
   #logError(error: unknown): void {
