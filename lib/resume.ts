@@ -8,7 +8,6 @@
  */
 
 import { isLineId, isRoomName, ProtocolError } from "./protocol.ts";
-import { sanitizeText } from "./text.ts";
 
 /**
  * The tags a server line may start with (IRCv3-like, one block, in this
@@ -56,11 +55,10 @@ export function seqTags(seq: number, timeMs: number, id?: string): string {
 const SEQ_PATTERN = /^[0-9]{1,15}$/;
 
 /**
- * Takes the tag block off a server line (`@id=ID ` or
- * `@id=ID;seq=N;time=T ` or `@seq=N;time=T `): a client reads each line
- * with it. Unknown tags are ignored; a line that does not start with `@`
- * has none. Throws a {@linkcode ProtocolError} (`usage`) when the block is
- * not well formed.
+ * Takes the tag block off a server line (`@id=ID `, `@id=ID;seq=N;time=T `
+ * or `@seq=N;time=T `): a client reads each line with it. Unknown tags are
+ * ignored; a line that does not start with `@`, or whose block is not
+ * well formed, is kept whole (shown as it came, never an error).
  *
  * @example
  * ```ts
@@ -73,36 +71,33 @@ const SEQ_PATTERN = /^[0-9]{1,15}$/;
  *   time: "2026-11-26T15:04:05.123Z",
  *   rest: "MSG bob hi",
  * });
- * assert.deepEqual(splitTags("@id=Qm9vb3Rz_-0123456 ERR muted No"), {
- *   id: "Qm9vb3Rz_-0123456",
- *   seq: null,
- *   time: null,
- *   rest: "ERR muted No",
- * });
- * assert.equal(splitTags("MSG bob hi").rest, "MSG bob hi");
+ * assert.equal(splitTags("@id=Qm9vb3Rz_-0123456 ERR muted No").id, "Qm9vb3Rz_-0123456");
+ * assert.equal(splitTags("@seq=x MSG bob hi").rest, "@seq=x MSG bob hi");
+ * assert.equal(splitTags("MSG bob @seq=1 hi").rest, "MSG bob @seq=1 hi");
  * ```
  */
 export function splitTags(line: string): TaggedLine {
-  if (!line.startsWith("@")) {
-    return { id: null, seq: null, time: null, rest: line };
-  }
+  const none = { id: null, seq: null, time: null, rest: line };
   const space = line.indexOf(" ");
-  const block = line.slice(1, space === -1 ? undefined : space);
+  if (!line.startsWith("@") || space === -1) return none;
   let id: string | null = null;
   let seq: number | null = null;
   let time: string | null = null;
-  for (const tag of block.split(";")) {
+  for (const tag of line.slice(1, space).split(";")) {
     const equals = tag.indexOf("=");
-    const key = equals === -1 ? tag : tag.slice(0, equals);
-    const value = equals === -1 ? "" : tag.slice(equals + 1);
-    if (key === "id" && isLineId(value)) id = value;
-    else if (key === "seq" && SEQ_PATTERN.test(value)) seq = Number(value);
-    else if (key === "time" && value !== "") time = value;
-    else if (key === "id" || key === "seq" || key === "time") {
-      throw new ProtocolError("usage", `Malformed tag: "${sanitizeText(tag)}"`);
+    if (equals === -1) return none;
+    const [key, value] = [tag.slice(0, equals), tag.slice(equals + 1)];
+    if (key === "id") {
+      if (!isLineId(value)) return none;
+      id = value;
+    } else if (key === "seq") {
+      if (!SEQ_PATTERN.test(value)) return none;
+      seq = Number(value);
+    } else if (key === "time") {
+      time = value;
     }
   }
-  return { id, seq, time, rest: space === -1 ? "" : line.slice(space + 1) };
+  return { id, seq, time, rest: line.slice(space + 1) };
 }
 
 /** The text of `ERR resume-expired`: a resume token that does not hold. */

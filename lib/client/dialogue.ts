@@ -13,13 +13,8 @@
 import { parseServerLine, type ServerLine } from "../server_lines.ts";
 import type { ServerConnection } from "./connection.ts";
 import type { PendingLines } from "./pending.ts";
-import {
-  parseResumeLine,
-  resumedText,
-  type ResumeState,
-  splitTags,
-  type TaggedLine,
-} from "./resume.ts";
+import { splitTags, type TaggedLine } from "../resume.ts";
+import { parseResumeLine, resumedText, type ResumeState } from "./resume.ts";
 import { type RoomState, splitRoomLine } from "./rooms.ts";
 
 /** Answers a server's PASSWORD line; false when there is none to give. */

@@ -10,71 +10,13 @@
  * @module
  */
 
-import { isLineId } from "../protocol.ts";
-
-/** A server line with its tag block taken off. */
-export interface TaggedLine {
-  /** `@id=`: the client's own line's id; null: none. */
-  readonly id: string | null;
-  /** `seq=`: the line's number in the room log; null: none. */
-  readonly seq: number | null;
-  /** `time=`: when the log stored it (ISO 8601); null: none. */
-  readonly time: string | null;
-  /** The line after the tag block (the whole line when it has none). */
-  readonly rest: string;
-}
-
-const EPOCH = /^[A-Za-z0-9_-]{1,32}$/;
-
-/**
- * Takes a server line's tag block off: `@` then `key=value` pairs separated
- * by `;` (`id`, `seq`, `time`; others ignored), then one space. A line
- * whose block is malformed is kept whole (shown as it came).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { splitTags } from "./resume.ts";
- *
- * const time = "2026-11-26T15:04:05.123Z";
- * assert.deepEqual(splitTags(`@seq=42;time=${time} #ops MSG bob hi`), {
- *   id: null,
- *   seq: 42,
- *   time,
- *   rest: "#ops MSG bob hi",
- * });
- * assert.equal(splitTags("MSG bob @seq=1 hi").rest, "MSG bob @seq=1 hi");
- * ```
- */
-export function splitTags(text: string): TaggedLine {
-  const none = { id: null, seq: null, time: null, rest: text };
-  const space = text.indexOf(" ");
-  if (!text.startsWith("@") || space === -1) return none;
-  let id: string | null = null;
-  let seq: number | null = null;
-  let time: string | null = null;
-  for (const pair of text.slice(1, space).split(";")) {
-    const equals = pair.indexOf("=");
-    const [key, value] = [pair.slice(0, equals), pair.slice(equals + 1)];
-    if (equals === -1) return none;
-    if (key === "id") {
-      if (!isLineId(value)) return none;
-      id = value;
-    } else if (key === "seq") {
-      if (!/^\d{1,15}$/.test(value)) return none;
-      seq = Number(value);
-    } else if (key === "time") {
-      time = value;
-    }
-  }
-  return { id, seq, time, rest: text.slice(space + 1) };
-}
+import { isEpoch } from "../resume.ts";
 
 /** The `epoch=` of a greeting's PARAMS field; null when absent or malformed. */
 export function helloEpoch(params: string): string | null {
   for (const pair of params.split(",")) {
     const [key, value = ""] = pair.split("=");
-    if (key === "epoch" && EPOCH.test(value)) return value;
+    if (key === "epoch" && isEpoch(value)) return value;
   }
   return null;
 }

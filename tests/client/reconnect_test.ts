@@ -11,8 +11,8 @@ import {
   parseResumeLine,
   ReadMarks,
   ResumeState,
-  splitTags,
 } from "../../lib/client/resume.ts";
+import { splitTags } from "../../lib/resume.ts";
 
 Deno.test("Backoff.next() doubles from 0.5 s to 30 s, each within ±50%, and reset() starts over", () => {
   const at = (random: number) => {
