@@ -19,7 +19,7 @@ import { LoginLimiter } from "./access/login_limiter.ts";
 import { Moderation, type SharedSanction } from "./access/moderation.ts";
 import { PasswordChecker } from "./access/passwords.ts";
 import { localBackend, type RoomBackend } from "./backend.ts";
-import { ReadSync } from "./room/read_sync.ts";
+import { ReadPoints, ReadSync } from "./room/read_sync.ts";
 import type { ServerConfig } from "./config.ts";
 import { Admission, type Entry, goodbye } from "./doors/admission.ts";
 import { TlsDoor } from "./doors/tls_door.ts";
@@ -46,8 +46,7 @@ export interface ServeChatOptions {
   readonly clock?: Clock;
   /**
    * The data directory's database: accounts, bans, mutes, the topic and,
-   * unless `config.durability` is `memory`, history. The server does not
-   * close it.
+   * unless `config.durability` is `memory`, history (never closed here).
    * @default {a fresh database in memory}
    */
   readonly store?: Store;
@@ -83,9 +82,8 @@ export class ChatServer implements AsyncDisposable {
   #clock: Clock;
   #context: SessionContext;
   /**
-   * Accepted connections (TLS byte connections, or connections from another
-   * door) not yet released, with their session once made. Shutdown waits
-   * for it to empty (`#emptied`): no task promise is kept per connection.
+   * Accepted connections (of any door) not yet released, with their session
+   * once made; shutdown waits for it to empty (`#emptied`), no task kept.
    */
   #live = new Map<ByteConn | Connection, Session | null>();
   #emptied: PromiseWithResolvers<void> | null = null;
@@ -112,6 +110,7 @@ export class ChatServer implements AsyncDisposable {
       roomPassword: options.roomPassword ?? null,
     });
     this.#roomLog = backend.log;
+    const points = new ReadPoints<Session>();
     this.room = new Room<Session>({
       rooms: roomsOf(config, { gate, store, log, backend }),
       log: this.#roomLog,
@@ -121,6 +120,7 @@ export class ChatServer implements AsyncDisposable {
       clock: this.#clock,
       stallMs: config.stallTimeoutMs,
       resumeGraceMs: config.resumeGraceMs,
+      startingPoints: points,
       // A queue at its watermark (half), what the log then hands on at once
       // (3 bytes a character) and a new arena chunk (1/8) fit the limit.
       backlogBytes: config.queueBytes / 16,
@@ -137,7 +137,7 @@ export class ChatServer implements AsyncDisposable {
       // Unique on every server: a shared log names members by id.
       nextId: () => `${backend.idPrefix}${++this.#ids}`,
       search: backend.search,
-      reads: new ReadSync(backend.markers, this.room),
+      reads: points.sync = new ReadSync(backend.markers, this.room),
     };
     this.#door = new TlsDoor(listener, {
       config,

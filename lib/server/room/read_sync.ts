@@ -15,6 +15,7 @@ import type { Moderated } from "./moderator.ts";
 import type { ReadMark, ReadMarker, ReadMarkers } from "./read_markers.ts";
 import type { Room } from "./room.ts";
 import type { RoomState } from "./room_state.ts";
+import type { StartingPoints } from "./catch_up.ts";
 
 /** A member that may have the `seq` capability. */
 export type Reader = Moderated & { readonly seqOn?: boolean };
@@ -112,5 +113,25 @@ export class ReadSync<M extends Reader> {
       ) continue;
       router.tellIn(member, state, { type: "READ", seq: String(mark.seq) });
     }
+  }
+}
+
+/**
+ * The room's `StartingPoints`, answered by a {@linkcode ReadSync} set
+ * once the room exists (`sync`; the sync needs the room, the room its
+ * options): none before.
+ */
+export class ReadPoints<M extends Reader> implements StartingPoints<M> {
+  /** The sync that answers. */
+  sync?: ReadSync<M>;
+
+  /** {@linkcode ReadSync.start}. */
+  start(member: M, room: string): number | undefined {
+    return this.sync?.start(member, room);
+  }
+
+  /** {@linkcode ReadSync.entered}. */
+  entered(member: M, room: string): void {
+    this.sync?.entered(member, room);
   }
 }

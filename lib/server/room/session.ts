@@ -269,8 +269,8 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
 
   /**
    * Takes an alias the login dialogue allowed: renames in the room, or
-   * joins it (the member enters once the directory has its alias, and its
-   * JOIN is stored).
+   * joins it (an account's read markers loaded first; the member enters
+   * once the directory has its alias, and its JOIN is stored).
    */
   protected override take(
     alias: string,
@@ -289,10 +289,15 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
         log.info("rename", { alias: old, to: this.alias, addr: this.address });
       return room.rename(this, alias, { replace: own }).then(renamed);
     }
-    return room.join(this, alias, {
-      replace: own,
-      onEnter: () => this.#enterRoom(),
-    }).then(() => this.#joined(alias));
+    const join = () =>
+      room.join(this, alias, {
+        replace: own,
+        onEnter: () => this.#enterRoom(),
+      }).then(() => this.#joined(alias));
+    // An account's read markers first: where it starts, what READ says.
+    const { reads } = this.context;
+    if (this.account === null || reads === undefined) return join();
+    return reads.load(this).then(() => this.ending() ? undefined : join());
   }
 
   /**
