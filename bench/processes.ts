@@ -22,6 +22,13 @@ export function taskV8Flags(): string {
   return /--v8-flags=(\S+)/.exec(config.tasks.server ?? "")?.[1] ?? "";
 }
 
+/** Whether `taskset` can pin processes to CPUs here. */
+export function canPin(): Promise<boolean> {
+  return new Deno.Command("taskset", { args: ["-c", "0", "true"] })
+    .output()
+    .then((o) => o.success, () => false);
+}
+
 /** Spawns a command, pinned to a CPU when taskset is available. */
 export function spawn(
   cpu: number | null,
