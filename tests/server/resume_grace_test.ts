@@ -109,3 +109,40 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "resume: a token takes over a connection that still looks alive (half-open): the old one gets BYE replaced, nobody sees it go",
+  fn: async () => {
+    await using s = await startServer("node", ["--resume-grace", "30"]);
+    using bob = await TestClient.join(s.port, "bob");
+    const alice = await resumer(s.port, "alice");
+    await bob.expect(/^JOIN alice 2$/);
+    // Alice's old connection stays open and silent: to the server it is
+    // what a half-open TCP (or a stopped client process) looks like.
+    await bob.send("while alice's link is dead");
+    await bob.expect(/^MSG bob while/);
+    using back = await TestClient.connect(s.port);
+    await back.expect(/^HELLO /);
+    await back.send("/cap resume");
+    await back.expect(/^CAP /);
+    await back.send(`/resume ${alice.epoch} - ${alice.token}`);
+    assert.match(await back.expect(/^WELCOME /), /^WELCOME alice 2 /);
+    await back.expect(/^RESUME /);
+    assert.equal(
+      await alice.client.expect(/^BYE /),
+      "BYE replaced Disconnected: your session was resumed from another connection",
+    );
+    await alice.client.readToEnd();
+    await back.send("on the new link");
+    assert.match(await bob.expect(/MSG alice/), /^MSG alice on the new link$/);
+    await bob.send("/who");
+    assert.equal(await bob.expect(/^WHO /), "WHO 2 alice bob");
+    assert.deepEqual(
+      bob.received.filter((line) => /^(JOIN|LEAVE) alice/.test(line)),
+      ["JOIN alice 2"],
+    );
+    alice.client[Symbol.dispose]();
+    assert.ok(!s.logs.lines.some((line) => line.includes(alice.token)));
+  },
+});

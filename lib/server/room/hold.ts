@@ -121,17 +121,19 @@ export class Holds<M extends Holdable> {
   }
 
   /**
-   * The held member whose token this is, which its new connection takes
-   * over: the token is used up (and its grace stopped). Null for a wrong,
-   * used or expired token, one of a member that is not held, or one that
-   * does not `fit` the new connection (it then stays held).
+   * The member whose token this is, which its new connection takes over:
+   * a held one, or one whose connection still looks alive (a half-open
+   * one the server has not seen drop; the session closes it). The token
+   * is used up (and a grace stopped). Null for a wrong, used or expired
+   * token, one of a member that left, or one that does not `fit` the new
+   * connection (it then stays as it was).
    */
   take(token: string, fits: (member: M) => boolean = () => true): M | null {
     const hash = hashResumeToken(token);
     const member = this.#byHash.get(hash.toString("hex"));
     const hold = member === undefined ? undefined : this.#holds.get(member);
     if (
-      member === undefined || hold === undefined || !this.#held.has(member) ||
+      member === undefined || hold === undefined ||
       !timingSafeEqual(hash, hold.hash) || !fits(member)
     ) return null;
     this.release(member);

@@ -95,8 +95,11 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
    */
   protected async readLines(): Promise<void> {
     const { room } = this.#intake;
-    for await (const batch of this.conn.lines()) {
+    // A member taken over by a new connection reads that one from then on.
+    const conn = this.conn;
+    for await (const batch of conn.lines()) {
       for (let line of batch) {
+        if (this.conn !== conn) return;
         // While the room is congested, nothing more is handled (and the
         // connection stops reading: TCP pushes back on the sender).
         while (room.congested) if (!await this.#uncongested()) return;
@@ -117,11 +120,11 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
             line = chat;
           }
         }
-        const waitMs = this.#arrive(line);
+        const waitMs = this.conn === conn ? this.#arrive(line) : -1;
         if (waitMs < 0) return;
         if (waitMs > 0) {
           this.#strikes++;
-          if (!await this.#throttle(waitMs)) return;
+          if (!await this.#throttle(waitMs) || this.conn !== conn) return;
         } else {
           this.#strikes = 0;
         }

@@ -190,6 +190,8 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
   async #ended(conn: Connection): Promise<void> {
     const heir = this.#heir;
     if (heir) return heir.#after(heir.readLines(), conn);
+    // A connection this member was taken from (`#takeOver`): closed already.
+    if (conn !== this.conn) return conn.close();
     if (this.#phase !== "closing") {
       if (this.unsettled) await this.settle();
       if (!this.#hold()) this.end("disconnect", "");
@@ -217,17 +219,25 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
    * connection over; otherwise `ERR resume-expired` (the dialogue's).
    */
   protected override resumeToken(token: string): Promise<void> | void {
-    const held = takeHeld(this.context.room, this, { token });
+    const held = takeHeld(
+      this.context.room,
+      this,
+      { token },
+      (member) => member.#phase === "held" || member.#phase === "joined",
+    );
     if (held === null) return super.resumeToken(token);
     held.#takeOver(this);
   }
 
   /**
-   * This held member takes over the connection of `from` (not joined), as
-   * the same member, nobody else told; `from`'s `#ended` hands it on.
+   * This member (held, or with a connection that still looks alive: it is
+   * closed, `BYE replaced`) takes over the connection of `from` (not
+   * joined), as the same member, nobody else told; `from`'s `#ended`
+   * hands it on.
    */
   #takeOver(from: Session): void {
     const { room, log, config } = this.context;
+    if (this.#phase === "joined") this.#letGo();
     from.#stop();
     from.#heir = this;
     this.conn = from.conn;
@@ -240,6 +250,25 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
     this.conn.watchQueue((above) => room.reportQueue(this, above));
     log.info("resumed", { alias: this.alias, addr: this.address });
     this.arm(config.idleTimeoutMs / 2);
+  }
+
+  /**
+   * Closes the connection of this live member, which a new one takes over
+   * (its lines are no longer read, its waits end); the member stays.
+   */
+  #letGo(): void {
+    const { room, log } = this.context;
+    this.stopWaiting();
+    room.reportQueue(this, false);
+    log.info("replaced", { alias: this.alias, addr: this.address });
+    this.conn.close(
+      encodeServerLine({
+        type: "BYE",
+        reason: "replaced",
+        text: "Disconnected: your session was resumed from another connection",
+      }),
+      { linger: true },
+    );
   }
 
   /** Sends the client one line of its own. */

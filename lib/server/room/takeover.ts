@@ -14,9 +14,10 @@ import type { Moderated } from "./moderator.ts";
 import type { Room } from "./room.ts";
 
 /**
- * The held member a new connection (`taker`) takes over: the one of its
- * resume token, or the one logged into its account under that alias;
- * null when none is (the token is then refused). A member in many rooms
+ * The member a new connection (`taker`) takes over: the one of its resume
+ * token (held, or live when `may` lets it), or the held one logged into
+ * its account under that alias; null when none is (the token is then
+ * refused). A member in many rooms
  * is taken over only by a connection with `rooms`, and one in a single
  * room only by one without.
  */
@@ -24,8 +25,10 @@ export function takeHeld<M extends Moderated>(
   room: Room<M>,
   taker: { readonly roomsOn: boolean },
   by: { readonly token: string } | { readonly account: string },
+  may: (member: M) => boolean = () => true,
 ): M | null {
-  const fits = (member: M) => (member.roomsOn ?? false) === taker.roomsOn;
+  const fits = (member: M) =>
+    (member.roomsOn ?? false) === taker.roomsOn && may(member);
   return "token" in by
     ? room.holds.take(by.token, fits)
     : room.holds.takeAccount(by.account, fits);

@@ -259,6 +259,48 @@ Deno.test("A rooms member taken over by token gets its rooms back to itself only
   assert.ok(!amy.conn.sent.some((line) => /(JOIN|LEAVE) alice/.test(line)));
 });
 
+Deno.test("A token takes over a member whose connection still looks alive: the old one gets BYE replaced, nobody else sees anything", async () => {
+  const { open, join, room, logs, clock } = await setup();
+  const alice = await join("alice");
+  const token = (await alice.conn.nextSent()).split(" ")[1]!;
+  const amy = await join("amy", true);
+  // Alice's TCP is half-open: the server has not seen it drop.
+  assert.equal(room.holds.held, 0);
+  const back = await open();
+  back.conn.receive(`/resume x - ${token}`);
+  assert.match(await back.conn.nextSent(), /^WELCOME alice 2 Welcome back/);
+  assert.match(await back.conn.nextSent(), /^RESUME /);
+  assert.equal(
+    await alice.conn.closed(),
+    "BYE replaced Disconnected: your session was resumed from another connection",
+  );
+  // A line that reaches the old connection now is not read.
+  alice.conn.receive("from the old connection");
+  await alice.session.finished;
+  back.conn.receive("from the new one");
+  assert.match(await back.conn.nextSent(), /MSG alice from the new one$/);
+  assert.equal(await amy.conn.nextSent(), "MSG alice from the new one");
+  assert.equal(room.size, 2);
+  assert.ok(room.has(alice.session));
+  // The token is used up; the new connection drops: held as usual.
+  const again = await open();
+  again.conn.receive(`/resume x - ${token}`);
+  assert.match(await again.conn.nextSent(), /^ERR resume-expired /);
+  back.conn.end();
+  await back.session.finished;
+  assert.equal(room.holds.held, 1);
+  await clock.advance(30_000);
+  assert.equal(await amy.conn.nextSent(), "LEAVE alice 1 disconnect");
+  assert.ok(
+    !amy.conn.sent.some((line) => line.includes("old connection")),
+  );
+  assert.ok(!logs.some((line) => line.includes(token)), "token never logged");
+  for (const { conn, session } of [amy, again]) {
+    conn.end();
+    await session.finished;
+  }
+});
+
 /** The next line sent that matches `pattern` (others skipped). */
 async function next(conn: FakeConnection, pattern: RegExp): Promise<string> {
   while (true) {

@@ -66,15 +66,17 @@ Deno.test("Holds: a token takes its held member over once; its grace stops", asy
   assert.equal(clock.pending, 0);
 });
 
-Deno.test("Holds: the token of a member that is not held takes nothing", () => {
+Deno.test("Holds: the token of a live member takes it over too (half-open), once; one that does not fit takes nothing", () => {
   const clock = new FakeClock();
   const holds = new Holds<ReturnType<typeof guest>>(clock, 30_000);
   const alice = guest("alice");
   const token = holds.issue(alice)!;
-  assert.equal(holds.take(token), null);
-  // Not used up: once held, it holds.
-  holds.hold(alice, () => {});
+  assert.equal(holds.take(token, () => false), null);
+  // Not used up by a taker that does not fit.
   assert.equal(holds.take(token), alice);
+  assert.equal(holds.take(token), null);
+  assert.equal(holds.isHeld(alice), false);
+  assert.equal(clock.pending, 0);
 });
 
 Deno.test("Holds: a new token replaces the member's old one", () => {
