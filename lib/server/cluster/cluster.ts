@@ -36,7 +36,12 @@ export interface ClusterOptions {
 /** What one server tells another through Redis. */
 export type ClusterMessage =
   /** A private message for member `to` of the receiving server. */
-  { kind: "priv"; to: string; from: string; text: string };
+  | { kind: "priv"; to: string; from: string; text: string }
+  /**
+   * Member `id` of the receiving server was taken over by another one
+   * (`resume_scripts.ts`): let it go, unannounced.
+   */
+  | { kind: "moved"; id: string };
 
 /** The outcome of a claim on an alias across the cluster. */
 export type Claim =
@@ -98,6 +103,9 @@ export class Cluster {
         message?.kind === "priv" && oneLine(message.to) &&
         oneLine(message.from) && oneLine(message.text)
       ) onMessage(message as ClusterMessage);
+      if (message?.kind === "moved" && oneLine(message.id)) {
+        onMessage({ kind: "moved", id: message.id });
+      }
     };
     const { keys } = this.#link;
     await this.#link.subscriber.subscribe(keys.channel(this.server), listener);
@@ -199,6 +207,43 @@ export class Cluster {
     return Number(removed) === 1;
   }
 
+  /**
+   * Tells the cluster that `member` of this server may be held: the hash
+   * of its new resume token (hex; '' for the same) and whether it is held
+   * now. Does nothing once its claim is no longer this server's.
+   */
+  async mark(member: ClusterMember, hash: string, away: boolean) {
+    await this.#link.run("mark", [
+      member.id,
+      this.server,
+      hash,
+      away ? "1" : "0",
+    ]);
+  }
+
+  /**
+   * Takes over, for this server, the claim of a member of another one,
+   * by its resume token's hash (hex) or (an account's login) its account's
+   * own alias: that server is told to let it go. Resolves to its record,
+   * or null when no such member is elsewhere.
+   */
+  async takeOver(
+    by: { readonly tokenHash: string } | { readonly account: string },
+  ): Promise<MemberRecord | null> {
+    const account = "account" in by ? by.account : "";
+    const [status, record] = await this.#link.run("takeover", [
+      "tokenHash" in by ? by.tokenHash : "",
+      account === "" ? "" : aliasKey(account),
+      account,
+      this.server,
+      this.#link.keys.channel(""),
+    ]) as [string, string];
+    if (status === "notlive") {
+      throw new Error("this server is not beating in the cluster now");
+    }
+    return status === "ok" ? JSON.parse(record) as MemberRecord : null;
+  }
+
   /** The member holding `alias` anywhere in the cluster, if any. */
   async find(alias: string): Promise<MemberRecord | null> {
     const raw = await this.#link.command([
@@ -278,6 +323,7 @@ export class Cluster {
         text,
         "",
         String(this.#options.clock.now()),
+        this.server, // not once another server took it over
       ]);
       this.#unsentLeaves.delete(id);
     } catch (error) {

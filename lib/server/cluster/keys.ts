@@ -30,6 +30,7 @@ export const SCRIPT_KEYS = [
   "rooms",
   "roomMembers",
   "roomSizes",
+  "tokens",
 ] as const;
 
 /**
@@ -102,6 +103,11 @@ export interface ClusterKeys {
   readonly roomMembers: string;
   /** How many members each room has: name -> count (an empty room: none). */
   readonly roomSizes: string;
+  /**
+   * The resume tokens of members that may be held, by the SHA-256 of each
+   * (hex; never a token itself) -> alias key (`resume_scripts.ts`).
+   */
+  readonly tokens: string;
   /** A server's own members (alias keys). */
   serverMembers(server: string): string;
   /** What is said to one server (private messages). */
@@ -131,6 +137,10 @@ export interface MemberRecord {
   readonly account: string | null;
   readonly host: string;
   readonly operator: boolean;
+  /** The SHA-256 of its resume token (hex), when it may be held. */
+  readonly resume?: string;
+  /** Whether it is held now (its connection dropped; `hold.ts`). */
+  readonly away?: boolean;
 }
 
 /** The keys of cluster `name`: the only place their names are made. */

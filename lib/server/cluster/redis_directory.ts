@@ -28,6 +28,7 @@ import type {
   Found,
   Someone,
 } from "../room/directory.ts";
+import type { HoldNews, TakeoverProof } from "../room/hold.ts";
 import type { Member } from "../room/member.ts";
 import type { RoomEvent } from "../room/room_log.ts";
 import type { RoomsSnapshot } from "../room/rooms_snapshot.ts";
@@ -41,6 +42,8 @@ export type ClusterRoomMember = Member & ClusterMember;
 export type DirectoryCluster = Pick<
   Cluster,
   | "claim"
+  | "mark"
+  | "takeOver"
   | "leave"
   | "find"
   | "tell"
@@ -172,6 +175,7 @@ export class RedisDirectory<M extends ClusterRoomMember>
       );
     });
     await cluster.start((message) => {
+      if (message.kind === "moved") return this.#moved(message.id);
       const member = this.#here.get(message.to);
       if (member !== undefined) {
         this.#room.tell(member, {
@@ -181,6 +185,40 @@ export class RedisDirectory<M extends ClusterRoomMember>
         });
       }
     });
+  }
+
+  /** Member `id` of this server was taken over by another: it goes. */
+  #moved(id: string): void {
+    const member = this.#here.get(id);
+    if (member === undefined) return;
+    this.#claimedAt.delete(id);
+    this.#forget(member);
+    this.#room.moved(member);
+  }
+
+  held(member: M, news: HoldNews): void {
+    this.#cluster.mark(member, news.tokenHash ?? "", news.away).catch(
+      (error) =>
+        this.#log.debug("redis-mark-failed", { error: describeError(error) }),
+    );
+  }
+
+  async takeOver(
+    proof: TakeoverProof,
+    become: (was: Someone) => M,
+  ): Promise<M | null> {
+    let record: MemberRecord | null;
+    try {
+      record = await this.#cluster.takeOver(proof);
+    } catch (error) {
+      // Not taken over: the client joins as usual.
+      this.#log.warn("takeover-failed", { error: describeError(error) });
+      return null;
+    }
+    if (record === null) return null;
+    const member = become(record);
+    this.#take(member, record.alias);
+    return member;
   }
 
   async claim(member: M, alias: string, options: ClaimOptions): Promise<void> {

@@ -9,6 +9,7 @@
  */
 
 import { SCRIPT_KEYS } from "./keys.ts";
+import { MARK, RESUME_LUA, TAKEOVER } from "./resume_scripts.ts";
 import { ROOM_LUA, ROOMS_SNAPSHOT } from "./room_scripts.ts";
 
 /** The fixed keys by name, in Lua: `K.events` is KEYS[1], and so on. */
@@ -27,7 +28,7 @@ ${LUA_KEYS}
 if redis.call('GET', K.epoch) ~= ARGV[3] then
   return redis.error_reply('EPOCH the cluster state in Redis was lost')
 end
-${ROOM_LUA}
+${ROOM_LUA}${RESUME_LUA}
 -- An event with the next number: its effect (room_log.ts, EventEffect) is
 -- its kind and its value as JSON ('' for none), as stored_event.ts reads it;
 -- its room ('' or nil: the default room). Returns its number and its entry
@@ -60,6 +61,7 @@ local function remove(key, reason, text, bye, time)
   local raw = redis.call('HGET', K.members, key)
   if not raw then return 0 end
   local m = cjson.decode(raw)
+  dropToken(m, key)
   redis.call('HDEL', K.members, key)
   redis.call('ZREM', K.order, key)
   redis.call('SREM', serverSet(m.server), key)
@@ -210,6 +212,9 @@ local function lookalike()
 end
 -- Frees the renamer's old alias (and its skeleton, if it was the owner).
 local function free(was)
+  -- Its token and whether it is held go with it (resume_scripts.ts).
+  if was.resume then redis.call('HSET', K.tokens, was.resume, key) end
+  me.resume, me.away = was.resume, was.away
   redis.call('HDEL', K.members, old)
   redis.call('SREM', serverSet(me.server), old)
   if was.skeleton and redis.call('HGET', K.skeletons, was.skeleton) == old then
@@ -270,8 +275,10 @@ return announce(was, store())`,
   /**
    * ARGV[8] key ('' for the alias member ARGV[9] holds now), [9] member id
    * ('' for whoever holds the key), [10] reason, [11] text, [12] BYE text
-   * for the one removed, [13] time. Returns 1 if someone was removed (out
-   * of every room too).
+   * for the one removed, [13] time, [14] its server ('' for any: a kick;
+   * a member's own server leaves it only while its claim is there, not
+   * taken over by another). Returns 1 if someone was removed (out of
+   * every room too).
    */
   leave: `${PRELUDE}
 local key, id = ARGV[8], ARGV[9]
@@ -279,7 +286,9 @@ if key == '' then key = redis.call('HGET', K.ids, id) end
 if not key then return 0 end
 local raw = redis.call('HGET', K.members, key)
 if not raw then return 0 end
-if id ~= '' and cjson.decode(raw).id ~= id then return 0 end
+local m = cjson.decode(raw)
+if id ~= '' and m.id ~= id then return 0 end
+if (ARGV[14] or '') ~= '' and m.server ~= ARGV[14] then return 0 end
 return remove(key, ARGV[10], ARGV[11], ARGV[12], ARGV[13])`,
   /**
    * Removes every member of server ARGV[8] (a server that stopped, or
@@ -328,6 +337,10 @@ if now < calm then return {added} end
 local lost = redis.call('ZRANGEBYSCORE', K.servers, '-inf', now)
 table.insert(lost, 1, added)
 return lost`,
+  /** A member's token's hash and whether it is held: `resume_scripts.ts`. */
+  mark: `${PRELUDE}${MARK}`,
+  /** A member's claim taken over by another server: `resume_scripts.ts`. */
+  takeover: `${PRELUDE}${TAKEOVER}`,
   /** The rooms as a server that starts now begins with them: {@linkcode ROOMS_SNAPSHOT}. */
   snapshot: `${PRELUDE}${ROOMS_SNAPSHOT}`,
 } as const;

@@ -12,9 +12,10 @@
  * @module
  */
 
-import { aliasKey, ProtocolError, WHO_LIST_LIMIT } from "../../protocol.ts";
+import { aliasKey, ProtocolError } from "../../protocol.ts";
 import type { LeaveReason, ServerLine } from "../../server_lines.ts";
 import { aliasSkeleton } from "../../text.ts";
+import type { HoldNews, TakeoverProof } from "./hold.ts";
 import type { Member } from "./member.ts";
 import type { AppendOutcome, RoomEvent, RoomLine } from "./room_log.ts";
 import type { RoomsSnapshot } from "./rooms_snapshot.ts";
@@ -27,6 +28,8 @@ export interface Someone {
   readonly account: string | null;
   readonly host: string;
   readonly operator: boolean;
+  /** Held by its server (`hold.ts`): `/msg` to it is refused. */
+  readonly away?: boolean;
 }
 
 /** Whoever holds an alias: a member of this server, or someone elsewhere. */
@@ -58,6 +61,11 @@ export interface DirectoryHost<M extends Member> {
   forgetEveryone(): void;
   /** The rooms start again from `snapshot` (nobody of this server in them). */
   restartRooms(snapshot: RoomsSnapshot): void;
+  /**
+   * A member of this server was taken over by another server (its token,
+   * or its account's login): it goes, unannounced, its connection closed.
+   */
+  moved(member: M): void;
 }
 
 /** Options of {@linkcode Directory.claim}. */
@@ -73,12 +81,6 @@ export interface ClaimOptions {
    * count its `JOIN` carries. Absent: a rename of a member in the room.
    */
   readonly onJoin?: (online: string) => void;
-}
-
-/** The room's online count and the aliases `/who` lists, in its order. */
-export interface WhoList {
-  readonly online: number;
-  readonly aliases: readonly string[];
 }
 
 /**
@@ -116,6 +118,19 @@ export interface Directory<M extends Member> {
    * closes it with `bye`. Resolves to whether someone was removed.
    */
   remove(id: string, reason: "kicked", bye: string): Promise<boolean>;
+  /** Tells the other servers (if any) that `member` may be held. */
+  held(member: M, news: HoldNews): void;
+  /**
+   * Takes over the claim of a member of another server that `proof` names
+   * (its token's hash; or its account's own alias, held by a member with
+   * a token), unseen: its server lets it go (`DirectoryHost.moved`).
+   * `become` makes a member of this server that member (its id, alias,
+   * account), and this resolves to it; null: no such member elsewhere.
+   */
+  takeOver(
+    proof: TakeoverProof,
+    become: (was: Someone) => M,
+  ): Promise<M | null>;
   /** An event the log hands on, before any member gets it. */
   stored(event: RoomEvent): void;
   /**
@@ -123,23 +138,6 @@ export interface Directory<M extends Member> {
    * claim's `JOIN` or `NICK`, now refused or undone).
    */
   unsent(line: RoomLine, origin: string, outcome: AppendOutcome): boolean;
-}
-
-/**
- * The `/who` list, in the one order the room shows it: the first
- * {@linkcode WHO_LIST_LIMIT} entries given (those who joined, or last
- * renamed, first), sorted by alias whatever its case, operators marked `@`.
- */
-export function whoList(
-  entries: Iterable<{ readonly alias: string; readonly operator: boolean }>,
-): string[] {
-  const listed: { alias: string; operator: boolean }[] = [];
-  for (const entry of entries) {
-    if (listed.length === WHO_LIST_LIMIT) break;
-    listed.push(entry);
-  }
-  listed.sort((a, b) => aliasKey(a.alias) < aliasKey(b.alias) ? -1 : 1);
-  return listed.map((m) => m.operator ? `@${m.alias}` : m.alias);
 }
 
 /** A join or rename whose event the log has not handed on yet. */
@@ -247,6 +245,12 @@ export class LocalDirectory<M extends Member> implements Directory<M> {
 
   remove(): Promise<boolean> {
     return Promise.resolve(false); // everyone is here
+  }
+
+  held(): void {} // nobody else to tell
+
+  takeOver(): Promise<M | null> {
+    return Promise.resolve(null); // everyone is here
   }
 
   stored(event: RoomEvent): void {

@@ -18,6 +18,19 @@ import { aliasKey } from "../../protocol.ts";
 import type { Clock } from "../../clock.ts";
 import { type Deadline, deadlinesOf } from "./deadlines.ts";
 
+/** What the other servers hear of a member that may be held (`hold.ts`). */
+export interface HoldNews {
+  /** The SHA-256 of its new resume token, hex (absent: the same one). */
+  readonly tokenHash?: string;
+  /** Whether it is held now (its connection dropped). */
+  readonly away: boolean;
+}
+
+/** What proves a new connection is a member of another server. */
+export type TakeoverProof =
+  | { readonly tokenHash: string }
+  | { readonly account: string };
+
 /** What a held member is known by (a session, or a fake in tests). */
 export interface Holdable {
   readonly alias: string;
@@ -73,10 +86,21 @@ export class Holds<M extends Holdable> {
   /** The members held now. */
   #held = new Set<M>();
 
-  /** No tokens yet; members are held for `graceMs` on `clock`. */
-  constructor(clock: Clock, graceMs: number) {
+  /** Told of each new token and each hold, for the other servers. */
+  #tell: (member: M, news: HoldNews) => void;
+
+  /**
+   * No tokens yet; members are held for `graceMs` on `clock`; `tell`
+   * hears each new token's hash and each hold (@default {nobody}).
+   */
+  constructor(
+    clock: Clock,
+    graceMs: number,
+    tell: (member: M, news: HoldNews) => void = () => {},
+  ) {
     this.#clock = clock;
     this.graceMs = graceMs;
+    this.#tell = tell;
   }
 
   /** How many members are held now. */
@@ -100,6 +124,7 @@ export class Holds<M extends Holdable> {
     const hash = hashResumeToken(token);
     this.#holds.set(member, { hash, deadline: null });
     this.#byHash.set(hash.toString("hex"), member);
+    this.#tell(member, { tokenHash: hash.toString("hex"), away: false });
     return token;
   }
 
@@ -117,6 +142,7 @@ export class Holds<M extends Holdable> {
       expire();
     }, this.graceMs);
     this.#held.add(member);
+    this.#tell(member, { away: true });
     return true;
   }
 
@@ -136,28 +162,33 @@ export class Holds<M extends Holdable> {
       member === undefined || hold === undefined ||
       !timingSafeEqual(hash, hold.hash) || !fits(member)
     ) return null;
+    return this.#taken(member);
+  }
+
+  /** `member` is taken over: its token is used up, it is back. */
+  #taken(member: M): M {
+    const wasHeld = this.#held.has(member);
     this.release(member);
+    if (wasHeld) this.#tell(member, { away: false });
     return member;
   }
 
   /**
-   * The held member logged into `account` under that alias, which a new
-   * login to the account takes over (its token is used up); null: none.
+   * The member with a token (held, or live: the session closes its old
+   * connection) logged into `account` under that alias, which a new login
+   * to the account takes over (its token is used up); null: none.
    */
   takeAccount(
     account: string,
     fits: (member: M) => boolean = () => true,
   ): M | null {
     const key = aliasKey(account);
-    for (const member of this.#held) {
+    for (const member of this.#holds.keys()) {
       if (
         typeof member.account === "string" &&
         aliasKey(member.account) === key && aliasKey(member.alias) === key &&
         fits(member)
-      ) {
-        this.release(member);
-        return member;
-      }
+      ) return this.#taken(member);
     }
     return null;
   }

@@ -87,6 +87,17 @@ export abstract class LoginDialogue extends SessionCapabilities {
       (this.#login.gate.accounts.get(account.alias)?.operator ?? false);
   }
 
+  /**
+   * Logged into account `name` (or none): a member taken over from
+   * another server, where it had logged in.
+   */
+  protected adoptAccount(name: string | null): void {
+    const account = name === null
+      ? undefined
+      : this.#login.gate.accounts.get(name);
+    this.#account = account ?? null;
+  }
+
   /** Ends the session with `BYE reason text`. */
   abstract close(reason: ByeReason, text: string): void;
   /** Whether no alias is taken yet (the session is not in the room). */

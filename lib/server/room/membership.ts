@@ -20,7 +20,7 @@ import {
   LocalDirectory,
   type Someone,
 } from "./directory.ts";
-import { Holds } from "./hold.ts";
+import { Holds, type TakeoverProof } from "./hold.ts";
 import { type Member, SLOW_TEXT } from "./member.ts";
 
 /** Options of {@linkcode Room.join} and {@linkcode Room.rename}. */
@@ -70,7 +70,11 @@ export abstract class Membership<M extends Member = Member> {
     this.#directory = options.directory ?? new LocalDirectory<M>();
     this.#onLeave = options.onLeave ?? (() => {});
     const clock = options.clock ?? systemClock;
-    this.holds = new Holds(clock, options.resumeGraceMs ?? 0);
+    this.holds = new Holds(
+      clock,
+      options.resumeGraceMs ?? 0,
+      (member, news) => this.#directory.held(member, news),
+    );
   }
 
   /**
@@ -78,8 +82,11 @@ export abstract class Membership<M extends Member = Member> {
    * otherwise a promise that resolves once it has.
    */
   abstract settled(): Promise<void> | undefined;
-  /** A member left: its queue is no longer watched. */
-  protected abstract forget(member: M): void;
+  /**
+   * A member left (or `moved` to another server, where it is still in
+   * the room): its queue is no longer watched.
+   */
+  protected abstract forget(member: M, moved?: boolean): void;
 
   /** Who holds which alias, here or on every server of the room. */
   protected get directory(): Directory<M> {
@@ -182,6 +189,35 @@ export abstract class Membership<M extends Member = Member> {
     this.forget(member);
     this.#onLeave(member, reason);
     member.close(reason, text);
+  }
+
+  /**
+   * A member taken over by another server (`Directory.takeOver`): it goes
+   * unannounced (it is still in the room, there), its connection closed.
+   */
+  moved(member: M): void {
+    if (!this.has(member)) return;
+    this.holds.release(member);
+    this.#here.delete(member.id);
+    this.forget(member, true);
+    member.close(
+      "replaced",
+      "Disconnected: your session was resumed on another server",
+    );
+  }
+
+  /**
+   * Takes over the member of another server that `proof` names, as
+   * `become` makes it (`Directory.takeOver`): a member here from now on,
+   * nobody told (its rooms are the caller's to enter). Null: none.
+   */
+  async takeOver(
+    proof: TakeoverProof,
+    become: (was: Someone) => M,
+  ): Promise<M | null> {
+    const member = await this.#directory.takeOver(proof, become);
+    if (member !== null) this.#here.set(member.id, member);
+    return member;
   }
 
   /** Shutdown: the held members go, unannounced, their graces stopped. */

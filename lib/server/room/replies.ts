@@ -63,21 +63,24 @@ export class Replies<M extends Member = Member> {
           `Cannot send private message: nobody is called "${to}"`,
         );
       }
+      const { alias: holder, away } = "here" in found
+        ? found.here
+        : found.elsewhere;
+      alias = holder;
+      // Held (here, or by another server): its connection dropped.
+      if (away) {
+        throw new ProtocolError(
+          "away",
+          `${alias} is reconnecting; try again shortly`,
+        );
+      }
       if ("here" in found) {
-        alias = found.here.alias;
-        if (found.here.away) {
-          throw new ProtocolError(
-            "away",
-            `${alias} is reconnecting; try again shortly`,
-          );
-        }
         this.#options.send(found.here, {
           type: "PRIV",
           alias: member.alias,
           text,
         });
       } else {
-        alias = found.elsewhere.alias;
         await this.#options.directory.message(
           found.elsewhere,
           member.alias,

@@ -127,6 +127,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
       members: () => this.here.values(),
       forgetEveryone: () => this.router.rooms.replica.forgetEveryone(),
       restartRooms: (snapshot) => this.router.rooms.restart(snapshot),
+      moved: (member) => this.moved(member),
     });
   }
 
@@ -389,8 +390,8 @@ export class Room<M extends Member = Member> extends Membership<M> {
   }
 
   /** A member left: the stall rule forgets its queue. */
-  protected override forget(member: M): void {
+  protected override forget(member: M, moved = false): void {
     this.#flow.forget(member);
-    this.router.rooms.depart(member);
+    this.router.rooms.depart(member, moved);
   }
 }

@@ -13,9 +13,9 @@ import {
   HISTORY_REQUEST_LIMIT,
   ProtocolError,
   validateRoomName,
+  WHO_LIST_LIMIT,
 } from "../../protocol.ts";
 import type { Command } from "../../commands.ts";
-import { whoList } from "./directory.ts";
 import type { Moderation } from "../access/moderation.ts";
 import type { Moderated, ModeratorCommand } from "./moderator.ts";
 import type { Room } from "./room.ts";
@@ -276,4 +276,21 @@ export function rejoin<M extends Moderated>(
       refused(error);
     }
   }
+}
+
+/**
+ * The `/who` list, in the one order the room shows it: the first
+ * {@linkcode WHO_LIST_LIMIT} entries given (those who joined, or last
+ * renamed, first), sorted by alias whatever its case, operators marked `@`.
+ */
+export function whoList(
+  entries: Iterable<{ readonly alias: string; readonly operator: boolean }>,
+): string[] {
+  const listed: { alias: string; operator: boolean }[] = [];
+  for (const entry of entries) {
+    if (listed.length === WHO_LIST_LIMIT) break;
+    listed.push(entry);
+  }
+  listed.sort((a, b) => aliasKey(a.alias) < aliasKey(b.alias) ? -1 : 1);
+  return listed.map((m) => m.operator ? `@${m.alias}` : m.alias);
 }

@@ -218,15 +218,16 @@ export class RoomSet<M extends Member> {
 
   /**
    * The member left the server: out of every room here (the replica takes
-   * it out once its `LEAVE` is handed on).
+   * it out once its `LEAVE` is handed on; none comes when it `moved` to
+   * another server, where it is still in them).
    */
-  depart(member: M): void {
+  depart(member: M, moved = false): void {
     for (const name of [...this.roomsOf(member)]) {
       const state = this.#rooms.get(name);
       if (state) this.#removeMember(state, member);
     }
     this.#of.delete(member.id);
-    this.replica.gone.add(member.id);
+    if (!moved) this.replica.gone.add(member.id);
     this.keeper.departed(member.id);
     this.#joining.delete(member.id);
     this.grants.departed(member);

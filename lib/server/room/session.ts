@@ -32,7 +32,13 @@ import type { CommandContext } from "./commands.ts";
 import type { EndOptions } from "./intake.ts";
 import { LEAVE_FOR_END, SLOW_TEXT } from "./member.ts";
 import { HeldLines } from "./held_lines.ts";
-import { offerResume, takeHeld, welcomeBack } from "./takeover.ts";
+import { hashResumeToken, type TakeoverProof } from "./hold.ts";
+import {
+  offerResume,
+  takeElsewhere,
+  takeHeld,
+  welcomeBack,
+} from "./takeover.ts";
 import { type Phase, SessionDeadlines } from "./session_deadlines.ts";
 
 /** What a session needs from its server. */
@@ -43,7 +49,8 @@ export interface SessionContext extends CommandContext<Session> {
 
 /** One client connection; a member of the room once joined. */
 export class Session extends SessionDeadlines<Session> implements Moderated {
-  readonly id: string;
+  /** Its member id (another server's, when it takes that member over). */
+  id: string;
   alias = "";
   /** Its connection: a new one when it is taken over (`hold.ts`). */
   conn: Connection;
@@ -71,6 +78,10 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
     if (this.#held !== null) return this.#held.add(line);
     return this.conn.send(line, options);
   }
+
+  /** Whether a member may be taken over: held, or in (half-open). */
+  static #takeable = (member: Session) =>
+    member.#phase === "held" || member.#phase === "joined";
 
   /** Whether it is held: its connection dropped, it may come back. */
   get away(): boolean {
@@ -219,14 +230,14 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
    * connection over; otherwise `ERR resume-expired` (the dialogue's).
    */
   protected override resumeToken(token: string): Promise<void> | void {
-    const held = takeHeld(
-      this.context.room,
-      this,
-      { token },
-      (member) => member.#phase === "held" || member.#phase === "joined",
+    const { room } = this.context;
+    const held = takeHeld(room, this, { token }, Session.#takeable);
+    if (held !== null) return held.#takeOver(this);
+    // Perhaps a member of another server of the cluster.
+    const tokenHash = hashResumeToken(token).toString("hex");
+    return this.#takeElsewhere({ tokenHash }).then((taken) =>
+      taken ? undefined : super.resumeToken(token)
     );
-    if (held === null) return super.resumeToken(token);
-    held.#takeOver(this);
   }
 
   /**
@@ -236,16 +247,39 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
    * hands it on.
    */
   #takeOver(from: Session): void {
-    const { room, log, config } = this.context;
     if (this.#phase === "joined") this.#letGo();
     from.#stop();
     from.#heir = this;
     this.conn = from.conn;
     this.adoptDialogue(from);
     this.resumeIntake();
+    this.#welcomeBack();
+  }
+
+  /**
+   * Becomes the member of another server that `proof` names (its claim
+   * moves here, unseen: `takeElsewhere`); false when none is.
+   */
+  async #takeElsewhere(proof: TakeoverProof): Promise<boolean> {
+    const taken = await takeElsewhere(this.context.room, proof, (was) => {
+      this.id = was.id;
+      this.alias = was.alias;
+      this.adoptAccount(was.account);
+      return this;
+    });
+    if (taken === null) return false;
+    if (this.ending()) this.#leaveRoom(); // dropped meanwhile
+    else this.#welcomeBack();
+    return true;
+  }
+
+  /** A member taken over: in the room again, told so (`welcomeBack`). */
+  #welcomeBack(): void {
+    const { room, log, config } = this.context;
     this.#phase = "joined";
     this.#left = undefined;
     this.heard();
+    this.recheckMute();
     welcomeBack(room, this, (line) => this.#send(line));
     this.conn.watchQueue((above) => room.reportQueue(this, above));
     log.info("resumed", { alias: this.alias, addr: this.address });
@@ -307,9 +341,9 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
     rename: boolean,
   ): Promise<void> | void {
     const { room, log } = this.context;
-    // An account coming back while its alias is held takes it over.
+    // An account coming back to its alias, held or not, takes it over.
     const held = own && !rename
-      ? takeHeld(room, this, { account: alias })
+      ? takeHeld(room, this, { account: alias }, Session.#takeable)
       : null;
     if (held) return held.#takeOver(this);
     if (rename) {
@@ -323,10 +357,17 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
         replace: own,
         onEnter: () => this.#enterRoom(),
       }).then(() => this.#joined(alias));
+    // Its alias claimed on another server: taken over there, or joined.
+    const enter = own
+      ? () =>
+        this.#takeElsewhere({ account: this.account! }).then((taken) =>
+          taken ? undefined : join()
+        )
+      : join;
     // An account's read markers first: where it starts, what READ says.
     const { reads } = this.context;
-    if (this.account === null || reads === undefined) return join();
-    return reads.load(this).then(() => this.ending() ? undefined : join());
+    if (this.account === null || reads === undefined) return enter();
+    return reads.load(this).then(() => this.ending() ? undefined : enter());
   }
 
   /**

@@ -10,6 +10,9 @@
  */
 
 import type { ServerLine } from "../../server_lines.ts";
+import type { Someone } from "./directory.ts";
+import type { TakeoverProof } from "./hold.ts";
+import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
 import type { Room } from "./room.ts";
 
@@ -32,6 +35,32 @@ export function takeHeld<M extends Moderated>(
   return "token" in by
     ? room.holds.take(by.token, fits)
     : room.holds.takeAccount(by.account, fits);
+}
+
+/**
+ * Takes over the member of another server that `proof` names, as
+ * `become` makes it (`Room.takeOver`), and puts it in the rooms here that
+ * the log says it is in (the default room when this server has not read
+ * its `JOIN` yet): the same member, nobody told. Null: none.
+ */
+export async function takeElsewhere<M extends Member>(
+  room: Room<M>,
+  proof: TakeoverProof,
+  become: (was: Someone) => M,
+): Promise<M | null> {
+  const member = await room.takeOver(proof, become);
+  if (member === null) return null;
+  const { rooms } = room.router;
+  let names = rooms.replica.roomsOfId(member.id);
+  if (names.length === 0) {
+    rooms.replica.enter(rooms.default, member.id, member.alias);
+    names = [rooms.default.name];
+  }
+  for (const name of [...names]) {
+    const state = rooms.get(name);
+    if (state !== undefined) rooms.joined(member, state);
+  }
+  return member;
 }
 
 /**

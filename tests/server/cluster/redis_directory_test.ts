@@ -75,6 +75,7 @@ async function openServer(redis: Redis, log: Logger): Promise<Server> {
     log: roomLog,
     announceLimit: 100,
     directory,
+    resumeGraceMs: 30_000,
   });
   return { link, roomLog, cluster, room, directory };
 }
@@ -123,6 +124,8 @@ function fakeCluster(claim: DirectoryCluster["claim"]): DirectoryCluster {
   const none = () => Promise.resolve(null);
   return {
     claim,
+    mark: () => Promise.resolve(),
+    takeOver: none,
     leave() {},
     find: none,
     tell: () => Promise.resolve(0),

@@ -16,12 +16,15 @@ import {
   type RoomCommandContext,
   who,
 } from "../../../lib/server/room/room_commands.ts";
+import { hashResumeToken } from "../../../lib/server/room/hold.ts";
+import { takeElsewhere } from "../../../lib/server/room/takeover.ts";
 
 let ids = 0;
 
 /** A member that records its lines and its goodbye, and can be awaited. */
 export class ContractMember implements Member {
-  readonly id: string;
+  /** Another server's member id once it takes that member over. */
+  id: string;
   alias = "";
   readonly operator: boolean;
   readonly account: string | null = null;
@@ -110,6 +113,22 @@ function whoOf(room: Room<ContractMember>, member: ContractMember): void {
     Moderated
   >;
   who(ctx, member as unknown as Moderated, ctx.router.rooms.default);
+}
+
+/** What `become` of a takeover makes: `member`, as the member it was. */
+function becomes(member: ContractMember) {
+  return (was: { id: string; alias: string }) => {
+    member.id = was.id;
+    member.alias = was.alias;
+    return member;
+  };
+}
+
+/** `alias` as `room` finds it: someone elsewhere, held or not. */
+async function elsewhere(room: Room<ContractMember>, alias: string) {
+  const found = await room.find(alias);
+  assert.ok(found !== null && "elsewhere" in found, `${alias} elsewhere`);
+  return found.elsewhere;
 }
 
 /** The contract: every directory passes every case it has servers for. */
@@ -229,6 +248,84 @@ export const DIRECTORY_CASES: readonly DirectoryCase[] = [
       assert.deepEqual(bo.closed, ["kicked", "Kicked by amy"]);
       assert.equal(there.has(bo), false);
       assert.equal(await here.find("bo"), null);
+    },
+  },
+  {
+    name:
+      "a resume token of nobody elsewhere takes nothing over (one server: everyone is here)",
+    servers: 1,
+    async run(world) {
+      const [room] = world.rooms as [Room<ContractMember>];
+      const amy = await joined(world, 0, "amy");
+      const token = room.holds.issue(amy)!;
+      const tokenHash = hashResumeToken(token).toString("hex");
+      const taker = world.member(0);
+      assert.equal(
+        await takeElsewhere(room, { tokenHash }, becomes(taker)),
+        null,
+      );
+      assert.equal(
+        await takeElsewhere(room, { account: "amy" }, becomes(taker)),
+        null,
+      );
+      assert.ok(room.has(amy));
+      assert.equal(taker.alias, "");
+      room.holds.release(amy);
+    },
+  },
+  {
+    name:
+      "a member held on one server: /msg from the other is refused as away; its token takes it over there at once, unseen, once; its old server lets it go",
+    servers: 2,
+    async run(world) {
+      const [here, there] = world.rooms as [
+        Room<ContractMember>,
+        Room<ContractMember>,
+      ];
+      const amy = await joined(world, 0, "amy");
+      const bo = await joined(world, 1, "bo");
+      const alice = await joined(world, 0, "alice");
+      assert.equal(await bo.line("JOIN alice"), "JOIN alice 3");
+      const token = here.holds.issue(alice)!;
+      here.holds.hold(alice, () => assert.fail("not expired"));
+      // The other server hears of the hold through the shared state.
+      while (!(await elsewhere(there, "alice")).away) {
+        // each look is a round trip to Redis
+      }
+      await assert.rejects(
+        there.replies.whisper(bo, "alice", "psst"),
+        /^ProtocolError: alice is reconnecting; try again shortly$/,
+      );
+      const tokenHash = hashResumeToken(token).toString("hex");
+      // Two takers at once: one wins, the token is used up.
+      const [back, late] = [world.member(1), world.member(1)];
+      const taken = await Promise.all([
+        takeElsewhere(there, { tokenHash }, becomes(back)),
+        takeElsewhere(there, { tokenHash }, becomes(late)),
+      ]);
+      assert.deepEqual(taken, [back, null]);
+      assert.equal(back.id, alice.id);
+      assert.equal(back.alias, "alice");
+      assert.equal(await alice.bye(), "replaced");
+      assert.equal(here.has(alice), false);
+      assert.equal(here.holds.held, 0);
+      assert.ok(there.has(back));
+      assert.equal((await elsewhere(here, "alice")).away, undefined);
+      // It is in the room on its new server: lines reach it there.
+      here.speak("MSG", amy, "welcome back");
+      assert.equal(await back.line("MSG amy"), "MSG amy welcome back");
+      await there.replies.whisper(bo, "alice", "hi");
+      assert.equal(await back.line("PRIV"), "PRIV bo hi");
+      // Its LEAVE, when it goes, comes from its new server, once.
+      there.leave(back, "quit");
+      assert.equal(await amy.line("LEAVE alice"), "LEAVE alice 2 quit");
+      assert.equal(await bo.line("LEAVE alice"), "LEAVE alice 2 quit");
+      for (const member of [amy, bo]) {
+        assert.deepEqual(
+          member.lines.filter((line) => /^(JOIN|LEAVE) alice/.test(line)),
+          ["JOIN alice 3", "LEAVE alice 2 quit"],
+        );
+      }
     },
   },
 ];

@@ -19,6 +19,7 @@ for (const contract of DIRECTORY_CASES) {
       announceLimit: 100,
       clock,
       directory: new LocalDirectory(),
+      resumeGraceMs: 30_000,
     });
     await contract.run({
       rooms: [room],
