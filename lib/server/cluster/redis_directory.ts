@@ -193,6 +193,7 @@ export class RedisDirectory<M extends ClusterRoomMember>
     if (member === undefined) return;
     this.#claimedAt.delete(id);
     this.#forget(member);
+    this.#log.info("moved", { alias: member.alias });
     this.#room.moved(member);
   }
 

@@ -110,7 +110,8 @@ export function welcomeBack<M extends Moderated>(
         online: String(state.everyone.size),
       });
     }
-    room.router.enter(member, state);
+    // Everything handed on so far is caught up with; what follows, live.
+    room.router.enter(member, state, { through: room.router.handedOn() });
   }
   if (member.resumeOn) offerResume(room, member, send);
 }

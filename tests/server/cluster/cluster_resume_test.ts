@@ -61,3 +61,73 @@ Deno.test("a cluster: a client that was on one server catches up with what it mi
     back.client.server.close();
   }, { args: ["--history", "3", "--resume-grace", "0"] });
 });
+
+Deno.test("a cluster: a member held on a server that then stops is taken over on another with its token at once; /msg to it meanwhile is refused as away; nobody sees it leave or join", async () => {
+  await withCluster(2, async ([a, b]) => {
+    const { ca } = await testCertificates();
+    const alice = await resumer(a!, "alice");
+    const token = /^RESUME (\S+) /.exec(
+      await alice.client.expect(/^RESUME /),
+    )![1]!;
+    using amy = await TestClient.connect(a!.port, "127.0.0.1", ca.cert);
+    await amy.expect(/^HELLO /);
+    await amy.send("amy");
+    await amy.expect(/^WELCOME amy /);
+    using bob = await TestClient.connect(b!.port, "127.0.0.1", ca.cert);
+    await bob.expect(/^HELLO /);
+    await bob.send("bob");
+    await bob.expect(/^WELCOME bob /);
+    const last = Number(
+      /^@seq=(\d+)/.exec(
+        await alice.client.expect(/^@seq=\d+\S* JOIN bob /),
+      )![1],
+    );
+    // Alice's connection drops: its server holds it.
+    alice.client.server.close();
+    await a!.output.waitFor(/ INFO held alias=alice/);
+    await bob.send("/msg alice are you there?");
+    assert.equal(
+      await bob.expect(/^(ERR|SENT) /),
+      "ERR away alice is reconnecting; try again shortly",
+    );
+    await bob.send("said while alice was away");
+    await bob.expect(/^MSG bob said while/);
+    // Its server stops too; alice comes back on the other one at once.
+    a!.child.kill("SIGSTOP");
+    try {
+      using back = await TestClient.connect(b!.port, "127.0.0.1", ca.cert);
+      await back.expect(/^HELLO /);
+      await back.send("/cap resume");
+      await back.expect(/^CAP seq resume$/);
+      await back.send(`/resume ${alice.epoch} ${last} ${token}`);
+      assert.match(await back.expect(/^(WELCOME|ERR) /), /^WELCOME alice 3 /);
+      await back.expect(
+        /^@seq=\d+;time=\S+ MSG bob said while alice was away$/,
+      );
+      assert.match(await back.expect(/^RESUMED /), /^RESUMED \d+ 0 /);
+      const renewed = await back.expect(/^RESUME /);
+      assert.notEqual(renewed.split(" ")[1], token);
+      await back.send("back, on the other server");
+      await bob.expect(/^MSG alice back, on the other server$/);
+      a!.child.kill("SIGCONT");
+      // Its old server let it go unannounced: amy there sees it speak on.
+      await amy.expect(/^MSG alice back, on the other server$/);
+      await bob.send("/who");
+      assert.equal(await bob.expect(/^WHO /), "WHO 3 alice amy bob");
+      await amy.send("/who");
+      assert.equal(await amy.expect(/^WHO /), "WHO 3 alice amy bob");
+      for (const watcher of [amy, bob]) {
+        assert.deepEqual(
+          watcher.received.filter((l) => /^(JOIN|LEAVE) alice/.test(l)),
+          [],
+        );
+      }
+      await a!.output.waitFor(/ INFO moved alias=alice/);
+      for (const server of [a!, b!]) {
+        assert.ok(!server.output.lines.some((line) => line.includes(token)));
+      }
+    } finally {
+      a!.child.kill("SIGCONT");
+    }
+  }, { args: ["--history", "3", "--resume-grace", "30"] });
+});

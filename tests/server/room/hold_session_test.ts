@@ -301,6 +301,35 @@ Deno.test("A token takes over a member whose connection still looks alive: the o
   }
 });
 
+Deno.test("A member taken over catches up with every line up to the takeover, the last one too, then gets lines live", async () => {
+  const { open, join, room } = await setup();
+  const alice = await join("alice");
+  const token = (await alice.conn.nextSent()).split(" ")[1]!;
+  const amy = await join("amy", true);
+  const last = Number(
+    /^@seq=(\d+);/.exec(await next(alice.conn, /JOIN amy/))![1],
+  );
+  alice.conn.end();
+  await alice.session.finished;
+  amy.conn.receive("missed this");
+  assert.equal(await amy.conn.nextSent(), "MSG amy missed this");
+  const back = await open();
+  back.conn.receive(`/resume ${room.replies.epoch} ${last} ${token}`);
+  assert.match(await back.conn.nextSent(), /^WELCOME alice 2 /);
+  assert.match(
+    await back.conn.nextSent(),
+    /^@seq=\d+;time=\S+ MSG amy missed this$/,
+  );
+  assert.match(await back.conn.nextSent(), /^RESUMED \d+ 0 /);
+  assert.match(await back.conn.nextSent(), /^RESUME /);
+  amy.conn.receive("live now");
+  assert.match(await back.conn.nextSent(), /MSG amy live now$/);
+  for (const { conn, session } of [amy, back]) {
+    conn.end();
+    await session.finished;
+  }
+});
+
 /** The next line sent that matches `pattern` (others skipped). */
 async function next(conn: FakeConnection, pattern: RegExp): Promise<string> {
   while (true) {
