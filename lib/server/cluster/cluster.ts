@@ -210,15 +210,16 @@ export class Cluster {
   /**
    * Tells the cluster that `member` of this server may be held: the hash
    * of its new resume token (hex; '' for the same) and whether it is held
-   * now. Does nothing once its claim is no longer this server's.
+   * now. Does nothing once its claim is no longer this server's. Never
+   * rejects: what Redis does not hear, the others do not know.
    */
   async mark(member: ClusterMember, hash: string, away: boolean) {
-    await this.#link.run("mark", [
-      member.id,
-      this.server,
-      hash,
-      away ? "1" : "0",
-    ]);
+    const args = [member.id, this.server, hash, away ? "1" : "0"];
+    await this.#link.run("mark", args).catch((error) =>
+      this.#options.log.debug("redis-mark-failed", {
+        error: describeError(error),
+      })
+    );
   }
 
   /**

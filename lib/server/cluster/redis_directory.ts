@@ -14,12 +14,7 @@
 import { aliasKey, ProtocolError } from "../../protocol.ts";
 import type { LeaveReason } from "../../server_lines.ts";
 import { describeError, type Logger } from "../../log.ts";
-import {
-  type Moderation,
-  readSharedSanctions,
-  type SharedSanction,
-  shareSanctions,
-} from "../access/moderation.ts";
+import type { Moderation, SharedSanction } from "../access/moderation.ts";
 import type {
   ClaimOptions,
   Directory,
@@ -34,6 +29,7 @@ import type { RoomEvent } from "../room/room_log.ts";
 import type { RoomsSnapshot } from "../room/rooms_snapshot.ts";
 import type { Cluster, ClusterMember } from "./cluster.ts";
 import type { MemberRecord } from "./keys.ts";
+import { syncModeration } from "./shared_moderation.ts";
 
 /** A member of this server, as the cluster's directory needs it. */
 export type ClusterRoomMember = Member & ClusterMember;
@@ -134,25 +130,7 @@ export class RedisDirectory<M extends ClusterRoomMember>
     take: (sanctions: readonly SharedSanction[]) => void,
   ): Promise<void> {
     const cluster = this.#cluster;
-    const sync = async () => {
-      const shared = await cluster.sanctions();
-      if (shared !== null) {
-        const sanctions = readSharedSanctions(shared);
-        if (sanctions !== null) take(sanctions);
-        else {
-          this.#log.error("cluster-sanctions-unreadable", {
-            bytes: shared.length,
-          });
-        }
-      } else if (moderation.all().length > 0) {
-        await cluster.setSanctions(shareSanctions(moderation.all()));
-      }
-      const topic = await cluster.topic();
-      if (topic !== null) moderation.setTopic(topic);
-      else if (moderation.topic !== null) {
-        await cluster.setTopic(moderation.topic);
-      }
-    };
+    const sync = () => syncModeration(cluster, moderation, take, this.#log);
     await sync();
     // Redis lost the cluster's state (who is in the room, its order): the
     // members here cannot be vouched for, and this server's bans, mutes
@@ -198,24 +176,18 @@ export class RedisDirectory<M extends ClusterRoomMember>
   }
 
   held(member: M, news: HoldNews): void {
-    this.#cluster.mark(member, news.tokenHash ?? "", news.away).catch(
-      (error) =>
-        this.#log.debug("redis-mark-failed", { error: describeError(error) }),
-    );
+    void this.#cluster.mark(member, news.tokenHash ?? "", news.away);
   }
 
   async takeOver(
     proof: TakeoverProof,
     become: (was: Someone) => M,
   ): Promise<M | null> {
-    let record: MemberRecord | null;
-    try {
-      record = await this.#cluster.takeOver(proof);
-    } catch (error) {
-      // Not taken over: the client joins as usual.
+    // Redis failing: not taken over, and the client joins as usual.
+    const record = await this.#cluster.takeOver(proof).catch((error) => {
       this.#log.warn("takeover-failed", { error: describeError(error) });
       return null;
-    }
+    });
     if (record === null) return null;
     const member = become(record);
     this.#take(member, record.alias);

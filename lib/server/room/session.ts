@@ -7,9 +7,8 @@
  * knows nothing of TLS or sockets, and time comes from an injected clock,
  * so it can be tested with a fake connection and a fake clock. Every phase
  * has a deadline (alias, idle: `session_deadlines.ts`), so no session
- * lingers silently. A session
- * never throws: whatever happens ends this session only, with a `BYE` line
- * when one can still be sent.
+ * lingers silently. A session never throws: whatever happens ends this
+ * session only, with a `BYE` line when one can still be sent.
  *
  * @module
  */
@@ -19,7 +18,6 @@ import {
   type ByeReason,
   encodeServerLine,
   type LeaveReason,
-  type ServerLine,
 } from "../../server_lines.ts";
 import {
   type Connection,
@@ -30,16 +28,17 @@ import {
 import type { Moderated } from "./moderator.ts";
 import type { CommandContext } from "./commands.ts";
 import type { EndOptions } from "./intake.ts";
-import { LEAVE_FOR_END, SLOW_TEXT } from "./member.ts";
-import { HeldLines } from "./held_lines.ts";
+import { LEAVE_FOR_END } from "./member.ts";
 import { hashResumeToken, type TakeoverProof } from "./hold.ts";
 import {
   offerResume,
   takeElsewhere,
   takeHeld,
+  TAKEN_OVER,
   welcomeBack,
 } from "./takeover.ts";
-import { type Phase, SessionDeadlines } from "./session_deadlines.ts";
+import type { Phase } from "./session_deadlines.ts";
+import { SessionOutput } from "./session_output.ts";
 
 /** What a session needs from its server. */
 export interface SessionContext extends CommandContext<Session> {
@@ -48,7 +47,7 @@ export interface SessionContext extends CommandContext<Session> {
 }
 
 /** One client connection; a member of the room once joined. */
-export class Session extends SessionDeadlines<Session> implements Moderated {
+export class Session extends SessionOutput<Session> implements Moderated {
   /** Its member id (another server's, when it takes that member over). */
   id: string;
   alias = "";
@@ -59,8 +58,6 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
   #phase: Phase = "alias";
   /** How it leaves the room, once `end` decided it. */
   #left: [LeaveReason, string] | undefined;
-  /** Lines held while a catch-up is read (null: none, nearly always). */
-  #held: HeldLines | null = null;
   /** The held member that took this one's connection over, if any. */
   #heir: Session | null = null;
 
@@ -74,9 +71,7 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
 
   /** Queues a line; false means the queue is full (the room decides). */
   deliver(line: Uint8Array, options?: SendOptions): boolean {
-    if (this.#phase === "held") return true;
-    if (this.#held !== null) return this.#held.add(line);
-    return this.conn.send(line, options);
+    return this.#phase === "held" || this.queue(line, options);
   }
 
   /** Whether a member may be taken over: held, or in (half-open). */
@@ -86,22 +81,6 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
   /** Whether it is held: its connection dropped, it may come back. */
   get away(): boolean {
     return this.#phase === "held";
-  }
-
-  /**
-   * Holds what it is sent from now on behind a slot (bounded by its queue
-   * limit); filling the slot sends it, then what was held.
-   */
-  reserve(): (lines: readonly Uint8Array[]) => void {
-    const held = this.#held ??= new HeldLines(this.context.config.queueBytes);
-    const fill = held.slot();
-    return (lines) => {
-      fill(lines);
-      for (const bytes of held.ready()) {
-        if (!this.conn.send(bytes)) return this.close("slow", SLOW_TEXT);
-      }
-      if (held.empty && this.#held === held) this.#held = null;
-    };
   }
 
   /**
@@ -280,7 +259,7 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
     this.#left = undefined;
     this.heard();
     this.recheckMute();
-    welcomeBack(room, this, (line) => this.#send(line));
+    welcomeBack(room, this, (line) => this.answer(line));
     this.conn.watchQueue((above) => room.reportQueue(this, above));
     log.info("resumed", { alias: this.alias, addr: this.address });
     this.arm(config.idleTimeoutMs / 2);
@@ -295,19 +274,7 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
     this.stopWaiting();
     room.reportQueue(this, false);
     log.info("replaced", { alias: this.alias, addr: this.address });
-    this.conn.close(
-      encodeServerLine({
-        type: "BYE",
-        reason: "replaced",
-        text: "Disconnected: your session was resumed from another connection",
-      }),
-      { linger: true },
-    );
-  }
-
-  /** Sends the client one line of its own. */
-  protected override answer(line: ServerLine): void {
-    this.#send(line);
+    this.conn.close(encodeServerLine(TAKEN_OVER));
   }
 
   /** Whether no alias is taken yet. */
@@ -380,7 +347,7 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
     const { room } = this.context;
     room.router.enter(this, room.router.rooms.default);
     this.rejoinRooms();
-    if (this.resumeOn) offerResume(room, this, (line) => this.#send(line));
+    if (this.resumeOn) offerResume(room, this, (line) => this.answer(line));
     this.conn.watchQueue((above) => room.reportQueue(this, above));
   }
 
@@ -411,25 +378,6 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
   /** `/quit`: the session ends, and the others see `leaveText`. */
   protected override quit(leaveText: string): void {
     this.end("quit", "Goodbye", { leaveText });
-  }
-
-  /** Queues a reply of this session's own (see `#reply`). */
-  protected override reply(bytes: Uint8Array): void {
-    this.#reply(bytes);
-  }
-
-  #send(line: ServerLine): void {
-    this.#reply(encodeServerLine(line));
-  }
-
-  /**
-   * Queues a reply of this session's own; a queue too full to take it
-   * means a client that does not read: it ends with `BYE slow`.
-   */
-  #reply(bytes: Uint8Array): void {
-    if (!(this.#held?.add(bytes) ?? this.conn.send(bytes))) {
-      this.close("slow", SLOW_TEXT);
-    }
   }
 
   /** Enters the closing phase: no more timers, no more throttling waits. */

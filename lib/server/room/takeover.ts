@@ -16,6 +16,13 @@ import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
 import type { Room } from "./room.ts";
 
+/** The goodbye of a connection a new one took over (`BYE replaced`). */
+export const TAKEN_OVER: ServerLine<"BYE"> = {
+  type: "BYE",
+  reason: "replaced",
+  text: "Disconnected: your session was resumed from another connection",
+};
+
 /**
  * The member a new connection (`taker`) takes over: the one of its resume
  * token (held, or live when `may` lets it), or the held one logged into
