@@ -99,8 +99,12 @@ async function withServers(body: (world: DirectoryWorld) => Promise<void>) {
       }
       await body({
         rooms: servers.map((s) => s.room),
-        member: (server, operator) =>
-          new ContractMember(`${servers[server]!.cluster.server}/`, operator),
+        member: (server, operator, account) =>
+          new ContractMember(
+            `${servers[server]!.cluster.server}/`,
+            operator,
+            account,
+          ),
       });
     } finally {
       for (const { link, roomLog, cluster, room } of servers) {

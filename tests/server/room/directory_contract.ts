@@ -27,16 +27,17 @@ export class ContractMember implements Member {
   id: string;
   alias = "";
   readonly operator: boolean;
-  readonly account: string | null = null;
+  readonly account: string | null;
   readonly host = "127.0.0.1";
   readonly lines: string[] = [];
   closed: [ByeReason, string] | null = null;
   #waiters = new Set<() => boolean>();
 
   /** A member whose id starts with `prefix` (its server's). */
-  constructor(prefix: string, operator = false) {
+  constructor(prefix: string, operator = false, account: string | null = null) {
     this.id = `${prefix}${++ids}`;
     this.operator = operator;
+    this.account = account;
   }
 
   deliver(line: Uint8Array): boolean {
@@ -83,8 +84,15 @@ export class ContractMember implements Member {
 export interface DirectoryWorld {
   /** The room on each server (one, or two when the directory spans them). */
   readonly rooms: readonly Room<ContractMember>[];
-  /** A new member of server `server` (its id unique on every server). */
-  member(server: number, operator?: boolean): ContractMember;
+  /**
+   * A new member of server `server` (its id unique on every server),
+   * logged into `account` when given.
+   */
+  member(
+    server: number,
+    operator?: boolean,
+    account?: string,
+  ): ContractMember;
 }
 
 /** One case of the contract. */
@@ -326,6 +334,55 @@ export const DIRECTORY_CASES: readonly DirectoryCase[] = [
           ["JOIN alice 3", "LEAVE alice 2 quit"],
         );
       }
+    },
+  },
+  {
+    name:
+      "an account's login on another server takes over its own alias held there with a token, unseen; a guest's alias, or one without a token, is not",
+    servers: 2,
+    async run(world) {
+      const [here, there] = world.rooms as [
+        Room<ContractMember>,
+        Room<ContractMember>,
+      ];
+      const bo = await joined(world, 1, "bo");
+      const carol = world.member(0, false, "carol");
+      await here.join(carol, "carol", { replace: true });
+      const guest = await joined(world, 0, "dave");
+      assert.equal(await bo.line("JOIN dave"), "JOIN dave 3");
+      assert.equal(await bo.line("JOIN carol"), "JOIN carol 2");
+      const taker = world.member(1, false, "carol");
+      // No token yet: its server could not hold it, so it is not taken.
+      assert.equal(
+        await takeElsewhere(there, { account: "carol" }, becomes(taker)),
+        null,
+      );
+      here.holds.issue(carol);
+      here.holds.issue(guest);
+      assert.equal(
+        await takeElsewhere(there, { account: "dave" }, becomes(taker)),
+        null,
+      );
+      let taken = null;
+      for (let tries = 0; taken === null && tries < 100; tries++) {
+        // Until its token's hash is in Redis (each try a round trip).
+        taken = await takeElsewhere(
+          there,
+          { account: "carol" },
+          becomes(taker),
+        );
+      }
+      assert.equal(taken, taker);
+      assert.equal(taker.id, carol.id);
+      assert.equal(await carol.bye(), "replaced");
+      assert.ok(there.has(taker));
+      assert.ok(here.has(guest));
+      assert.deepEqual(
+        bo.lines.filter((line) => /^(JOIN|LEAVE) carol/.test(line)),
+        ["JOIN carol 2"],
+      );
+      here.holds.release(guest);
+      there.holds.release(taker);
     },
   },
 ];

@@ -23,7 +23,8 @@ for (const contract of DIRECTORY_CASES) {
     });
     await contract.run({
       rooms: [room],
-      member: (_server, operator) => new ContractMember("", operator),
+      member: (_server, operator, account) =>
+        new ContractMember("", operator, account),
     });
     room.close();
   });

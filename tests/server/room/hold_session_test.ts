@@ -330,6 +330,42 @@ Deno.test("A member taken over catches up with every line up to the takeover, th
   }
 });
 
+Deno.test("A login to the account of a live member with resume takes it over too: the old connection gets BYE replaced, nobody sees a LEAVE or JOIN", async () => {
+  const { open, join, room } = await setup();
+  const first = await open();
+  first.conn.receive("bob", "/pass pw-bob");
+  await first.conn.nextSent(); // PASSWORD
+  assert.match(await first.conn.nextSent(), /^WELCOME bob 1 /);
+  assert.match(await first.conn.nextSent(), /^RESUME /);
+  const amy = await join("amy", true);
+  const second = await open();
+  second.conn.receive("bob", "/pass pw-bob");
+  await second.conn.nextSent(); // PASSWORD
+  assert.match(await second.conn.nextSent(), /^WELCOME bob 2 Welcome back/);
+  assert.equal(
+    await first.conn.closed(),
+    "BYE replaced Disconnected: your session was resumed from another connection",
+  );
+  await first.session.finished;
+  second.conn.receive("still me");
+  assert.equal(await amy.conn.nextSent(), "MSG bob still me");
+  assert.ok(room.has(first.session));
+  // A login without resume takes it over the same way (its token is the
+  // member's); dropped, it then leaves at once.
+  const plain = await open(true);
+  plain.conn.receive("bob", "/pass pw-bob");
+  await plain.conn.nextSent(); // PASSWORD
+  assert.match(await plain.conn.nextSent(), /^WELCOME bob 2 Welcome back/);
+  assert.match(await second.conn.closed() ?? "", /^BYE replaced /);
+  plain.conn.end();
+  await plain.session.finished;
+  assert.equal(await amy.conn.nextSent(), "LEAVE bob 1 disconnect");
+  for (const { conn, session } of [amy, second]) {
+    conn.end();
+    await session.finished;
+  }
+});
+
 /** The next line sent that matches `pattern` (others skipped). */
 async function next(conn: FakeConnection, pattern: RegExp): Promise<string> {
   while (true) {
