@@ -17,6 +17,7 @@ import { aliasKey } from "../../protocol.ts";
 import { aliasSkeleton } from "../../text.ts";
 import type { Topic } from "../access/moderation.ts";
 import { Heartbeat } from "./heartbeat.ts";
+import type { TakeoverProof } from "../room/hold.ts";
 import type { MemberRecord } from "./keys.ts";
 import type { RedisLink } from "./redis.ts";
 
@@ -62,6 +63,8 @@ export interface ClusterMember {
   readonly account: string | null;
   readonly host: string;
   readonly operator: boolean;
+  /** It has `rooms`: only a connection with `rooms` takes it over. */
+  readonly roomsOn?: boolean;
 }
 
 /** This server in the cluster. */
@@ -214,7 +217,8 @@ export class Cluster {
    * rejects: what Redis does not hear, the others do not know.
    */
   async mark(member: ClusterMember, hash: string, away: boolean) {
-    const args = [member.id, this.server, hash, away ? "1" : "0"];
+    const rooms = member.roomsOn ? "1" : "0";
+    const args = [member.id, this.server, hash, away ? "1" : "0", rooms];
     await this.#link.run("mark", args).catch((error) =>
       this.#options.log.debug("redis-mark-failed", {
         error: describeError(error),
@@ -228,9 +232,7 @@ export class Cluster {
    * own alias: that server is told to let it go. Resolves to its record,
    * or null when no such member is elsewhere.
    */
-  async takeOver(
-    by: { readonly tokenHash: string } | { readonly account: string },
-  ): Promise<MemberRecord | null> {
+  async takeOver(by: TakeoverProof): Promise<MemberRecord | null> {
     const account = "account" in by ? by.account : "";
     const [status, record] = await this.#link.run("takeover", [
       "tokenHash" in by ? by.tokenHash : "",
@@ -238,6 +240,7 @@ export class Cluster {
       account,
       this.server,
       this.#link.keys.channel(""),
+      by.roomsOn ? "1" : "0",
     ]) as [string, string];
     if (status === "notlive") {
       throw new Error("this server is not beating in the cluster now");

@@ -25,8 +25,9 @@ end
 
 /**
  * ARGV[8] member id, [9] its server, [10] its new token's hash ('' for
- * the same), [11] '1' held now, '0' not. Changes nothing unless that
- * member still holds its claim on that server. Returns 1 if changed.
+ * the same), [11] '1' held now, '0' not, [12] '1' when it has `rooms`.
+ * Changes nothing unless that member still holds its claim on that
+ * server. Returns 1 if changed.
  */
 export const MARK = `
 local id, server, hash = ARGV[8], ARGV[9], ARGV[10]
@@ -41,18 +42,20 @@ if hash ~= '' then
   redis.call('HSET', K.tokens, hash, key)
 end
 if ARGV[11] == '1' then m.away = true else m.away = nil end
+if ARGV[12] == '1' then m.rooms = true else m.rooms = nil end
 redis.call('HSET', K.members, key, cjson.encode(m))
 return 1`;
 
 /**
  * ARGV[8] a token's hash ('' for an account's login), [9] the account's
  * alias key and [10] its name (an account's login), [11] the server that
- * takes it over, [12] the start of a server's channel. The claim of the
- * token's member (or of the account's own alias, held by a member logged
- * into it with a token: `resume`) on another server moves to server
- * ARGV[11], its token used up, and that server is told (`moved`) in the
- * same step. Returns {'ok', record JSON}, {'none', ''}, or {'notlive', ''}
- * when server ARGV[11] is not beating.
+ * takes it over, [12] the start of a server's channel, [13] '1' when the
+ * taker has `rooms`. The claim of the token's member (or of the account's
+ * own alias, held by a member logged into it with a token: `resume`) on
+ * another server, with `rooms` as the taker (as on one server), moves to
+ * server ARGV[11], its token used up, and that server is told (`moved`)
+ * in the same step. Returns {'ok', record JSON}, {'none', ''}, or
+ * {'notlive', ''} when server ARGV[11] is not beating.
  */
 export const TAKEOVER = `
 local hash, server = ARGV[8], ARGV[11]
@@ -65,6 +68,7 @@ local m = cjson.decode(raw)
 if not m.resume or m.server == server then return {'none', ''} end
 if hash ~= '' and m.resume ~= hash then return {'none', ''} end
 if hash == '' and m.account ~= ARGV[10] then return {'none', ''} end
+if (m.rooms and '1' or '0') ~= ARGV[13] then return {'none', ''} end
 dropToken(m, key)
 local old = m.server
 m.resume = nil

@@ -26,10 +26,13 @@ export interface HoldNews {
   readonly away: boolean;
 }
 
-/** What proves a new connection is a member of another server. */
+/**
+ * What proves a new connection is a member of another server, and
+ * whether it has `rooms` (it takes over only a member that has it too).
+ */
 export type TakeoverProof =
-  | { readonly tokenHash: string }
-  | { readonly account: string };
+  & ({ readonly tokenHash: string } | { readonly account: string })
+  & { readonly roomsOn: boolean };
 
 /** What a held member is known by (a session, or a fake in tests). */
 export interface Holdable {

@@ -214,7 +214,8 @@ export class Session extends SessionOutput<Session> implements Moderated {
     if (held !== null) return held.#takeOver(this);
     // Perhaps a member of another server of the cluster.
     const tokenHash = hashResumeToken(token).toString("hex");
-    return this.#takeElsewhere({ tokenHash }).then((taken) =>
+    const proof = { tokenHash, roomsOn: this.roomsOn };
+    return this.#takeElsewhere(proof).then((taken) =>
       taken ? undefined : super.resumeToken(token)
     );
   }
@@ -327,9 +328,8 @@ export class Session extends SessionOutput<Session> implements Moderated {
     // Its alias claimed on another server: taken over there, or joined.
     const enter = own
       ? () =>
-        this.#takeElsewhere({ account: this.account! }).then((taken) =>
-          taken ? undefined : join()
-        )
+        this.#takeElsewhere({ account: this.account!, roomsOn: this.roomsOn })
+          .then((taken) => taken ? undefined : join())
       : join;
     // An account's read markers first: where it starts, what READ says.
     const { reads } = this.context;

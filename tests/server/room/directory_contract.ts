@@ -269,11 +269,19 @@ export const DIRECTORY_CASES: readonly DirectoryCase[] = [
       const tokenHash = hashResumeToken(token).toString("hex");
       const taker = world.member(0);
       assert.equal(
-        await takeElsewhere(room, { tokenHash }, becomes(taker)),
+        await takeElsewhere(
+          room,
+          { tokenHash, roomsOn: false },
+          becomes(taker),
+        ),
         null,
       );
       assert.equal(
-        await takeElsewhere(room, { account: "amy" }, becomes(taker)),
+        await takeElsewhere(
+          room,
+          { account: "amy", roomsOn: false },
+          becomes(taker),
+        ),
         null,
       );
       assert.ok(room.has(amy));
@@ -305,11 +313,17 @@ export const DIRECTORY_CASES: readonly DirectoryCase[] = [
         /^ProtocolError: alice is reconnecting; try again shortly$/,
       );
       const tokenHash = hashResumeToken(token).toString("hex");
+      // A taker with rooms cannot be a member without (as on one server).
+      const roomy = { tokenHash, roomsOn: true };
+      assert.equal(
+        await takeElsewhere(there, roomy, becomes(world.member(1))),
+        null,
+      );
       // Two takers at once: one wins, the token is used up.
       const [back, late] = [world.member(1), world.member(1)];
       const taken = await Promise.all([
-        takeElsewhere(there, { tokenHash }, becomes(back)),
-        takeElsewhere(there, { tokenHash }, becomes(late)),
+        takeElsewhere(there, { tokenHash, roomsOn: false }, becomes(back)),
+        takeElsewhere(there, { tokenHash, roomsOn: false }, becomes(late)),
       ]);
       assert.deepEqual(taken, [back, null]);
       assert.equal(back.id, alice.id);
@@ -354,13 +368,21 @@ export const DIRECTORY_CASES: readonly DirectoryCase[] = [
       const taker = world.member(1, false, "carol");
       // No token yet: its server could not hold it, so it is not taken.
       assert.equal(
-        await takeElsewhere(there, { account: "carol" }, becomes(taker)),
+        await takeElsewhere(
+          there,
+          { account: "carol", roomsOn: false },
+          becomes(taker),
+        ),
         null,
       );
       here.holds.issue(carol);
       here.holds.issue(guest);
       assert.equal(
-        await takeElsewhere(there, { account: "dave" }, becomes(taker)),
+        await takeElsewhere(
+          there,
+          { account: "dave", roomsOn: false },
+          becomes(taker),
+        ),
         null,
       );
       let taken = null;
@@ -368,7 +390,7 @@ export const DIRECTORY_CASES: readonly DirectoryCase[] = [
         // Until its token's hash is in Redis (each try a round trip).
         taken = await takeElsewhere(
           there,
-          { account: "carol" },
+          { account: "carol", roomsOn: false },
           becomes(taker),
         );
       }
