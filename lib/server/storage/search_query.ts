@@ -1,8 +1,9 @@
 /**
  * `/search` words made into an SQLite FTS5 query, pure: each word one quoted
  * phrase (so no word can be FTS5 syntax: `"`, `NEAR(`, `*`, `AND` or `:`
- * only ever match text), all of them required, in the text column only, and
- * the rooms searched as one indexed token each in the scope column. Words
+ * only ever match text), all of them required, in the text column only, the
+ * last one as the start of a word (`"dep"*` finds `deploy`), and the rooms
+ * searched as one indexed token each in the scope column. Words
  * that hold nothing the tokenizer keeps (only punctuation) are left out: as
  * phrases they would match nothing.
  *
@@ -39,8 +40,8 @@ export function ftsPhrase(word: string): string {
 }
 
 /**
- * The FTS5 `MATCH` expression for lines holding every word, in one of the
- * `rooms` (their stored names, `""` for the default room); null when no
+ * The FTS5 `MATCH` expression for lines holding every word (the last one
+ * as a word's start), in one of the `rooms` (their stored names, `""` for the default room); null when no
  * word can match anything (or no room is given): nothing is found.
  *
  * @example
@@ -50,7 +51,7 @@ export function ftsPhrase(word: string): string {
  *
  * assert.equal(
  *   searchMatch(["deploy", 'NEAR("'], ["", "#ops"]),
- *   'text : ("deploy" AND "NEAR(""") AND scope : ("r" OR "r236f7073")',
+ *   'text : ("deploy" AND "NEAR("""*) AND scope : ("r" OR "r236f7073")',
  * );
  * assert.equal(searchMatch(["*", '"'], [""]), null);
  * ```
@@ -62,6 +63,7 @@ export function searchMatch(
   const phrases = words.filter((word) => TOKEN_CHARACTER.test(word))
     .map(ftsPhrase);
   if (phrases.length === 0 || rooms.length === 0) return null;
+  phrases.push(`${phrases.pop()}*`); // FTS5: a phrase that is a prefix
   const scopes = [...new Set(rooms)].map((room) => `"${scopeToken(room)}"`);
   return `text : (${phrases.join(" AND ")}) AND scope : (${
     scopes.join(" OR ")
