@@ -109,13 +109,8 @@ export async function openRoomBackend(
       () => roomLog.roomsNow(),
     );
     const retention = openRetention(store, config, clock, log);
-    const search = openSearch(store, config, {
-      clock,
-      log,
-      retention,
-      ownBounds: true,
-      epoch: () => roomLog.epoch,
-    });
+    const at = { clock, log, retention, epoch: () => roomLog.epoch };
+    const search = openSearch(store, config, at);
     const markers = await RedisReadMarkers.open(link, { ...config, log });
     retention.start();
     return {
@@ -173,13 +168,8 @@ export function localBackend(
 ): RoomBackend {
   const retention = openRetention(store, config, clock, log);
   const roomLog = openRoomLog(store, config, { clock, log, retention });
-  const search = openSearch(store, config, {
-    clock,
-    log,
-    retention,
-    ownBounds: false,
-    epoch: () => roomLog.epoch,
-  });
+  const at = { clock, log, retention, epoch: () => roomLog.epoch };
+  const search = openSearch(store, config, at);
   retention.start(); // once the log and the index listen to it
   return {
     log: roomLog,
@@ -247,23 +237,22 @@ function openRetention(
  * `--durability memory`: `ERR no-history`): its index in `search.db`, in a
  * worker, fed by what is handed on (on one server, first by what
  * `chat.db` stored after its last line). Retention deletes from it what
- * it deletes from the database; with `ownBounds` (a cluster's index,
- * numbered as the stream and not as the database) it keeps itself to the
- * same bounds.
+ * it deletes from the database; a cluster's index (numbered as the stream,
+ * not as the database) keeps itself to the same bounds.
  */
 function openSearch(
   store: Store,
   config: ServerConfig,
-  { clock, log, retention, ownBounds, epoch }: {
+  { clock, log, retention, epoch }: {
     clock: Clock;
     log: Logger;
     retention: Retention;
-    ownBounds: boolean;
     epoch: () => string;
   },
 ): Search {
   if (config.history === 0 || config.durability === "memory") return NO_SEARCH;
   const { dir } = store;
+  const ownBounds = config.redis !== null;
   const search = new IndexSearch({
     clock,
     epoch,

@@ -53,136 +53,236 @@ const DAY_MS = 86_400_000;
  *   alias: string, text: string }} Line
  */
 
-/** @type {DatabaseSync} */
-let db;
-/** @type {import("node:sqlite").StatementSync} */
-let insert;
-let last = 0;
-
 /** @param {unknown} value */
 const oneLine = (value) => typeof value === "string" && !/[\r\n]/.test(value);
 
-/** The scope token of a room (as `scopeToken` in search_query.ts). @param {string} room */
+/**
+ * The scope token of a room (as `scopeToken` in search_query.ts).
+ * @param {string} room
+ */
 const scope = (room) => `r${new TextEncoder().encode(room).toHex()}`;
 
-/** @param {() => void} work */
-function transaction(work) {
-  db.exec("BEGIN");
-  try {
-    work();
-    db.exec("COMMIT");
-  } catch (error) {
-    if (db.isTransaction) db.exec("ROLLBACK");
-    throw error;
-  }
-}
+/** The index's file, open. */
+class IndexFile {
+  /** @type {DatabaseSync} */
+  #db;
+  /** @type {import("node:sqlite").StatementSync} */
+  #insert;
+  /** The highest number it holds. */
+  last = 0;
+  /** It was made again as it opened (new, damaged, of another epoch). */
+  rebuilt = false;
 
-/** @param {string} key @param {string | number} value */
-function setState(key, value) {
-  db.prepare("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)")
-    .run(key, String(value));
-}
-
-/** @param {string} key */
-function getState(key) {
-  const row = db.prepare("SELECT value FROM state WHERE key = ?").get(key);
-  return row === undefined ? undefined : String(row.value);
-}
-
-/**
- * Opens the index at `path` for `epoch`, made again when it cannot be
- * used as it is; returns whether it was.
- * @param {string} path @param {string} epoch
- */
-function openIndex(path, epoch) {
-  try {
-    db = new DatabaseSync(path);
-    const version = Number(
-      db.prepare("PRAGMA user_version").get()?.user_version,
-    );
-    const check = db.prepare("PRAGMA quick_check").get()?.quick_check;
-    if (version === FORMAT && check === "ok" && getState("epoch") === epoch) {
-      prepare();
-      return false;
+  /**
+   * Opens the index at `path` for `epoch`, made again when it cannot be
+   * used as it is.
+   * @param {string} path @param {string} epoch
+   */
+  constructor(path, epoch) {
+    this.#db = IndexFile.#opened(path, epoch) ?? IndexFile.#made(path);
+    this.rebuilt = this.#state("epoch") === undefined;
+    if (this.rebuilt) {
+      this.#setState("epoch", epoch);
+      this.#setState("last", 0);
     }
-  } catch {
-    // Damaged, or not a database: made again below.
+    this.#db.exec("PRAGMA synchronous = NORMAL");
+    // OR REPLACE: a line posted again after a worker's end.
+    this.#insert = this.#db.prepare(
+      `INSERT OR REPLACE INTO search
+         (rowid, text, scope, room, time, kind, alias)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.last = Number(this.#state("last") ?? 0);
   }
-  db?.close();
-  for (const suffix of ["", "-wal", "-shm"]) {
+
+  /**
+   * The file at `path` if it is of this format, sound, and of `epoch`.
+   * @param {string} path @param {string} epoch
+   */
+  static #opened(path, epoch) {
+    /** @type {DatabaseSync | undefined} */
+    let db;
     try {
-      if (path !== ":memory:") Deno.removeSync(path + suffix);
-    } catch {
-      // Not there.
-    }
-  }
-  db = new DatabaseSync(path);
-  db.exec("PRAGMA journal_mode = WAL");
-  db.exec(SCHEMA);
-  setState("epoch", epoch);
-  setState("last", 0);
-  prepare();
-  return true;
-}
-
-function prepare() {
-  db.exec("PRAGMA synchronous = NORMAL");
-  // OR REPLACE: a line posted again after a worker's end.
-  insert = db.prepare(
-    `INSERT OR REPLACE INTO search (rowid, text, scope, room, time, kind, alias)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
-  );
-  last = Number(getState("last") ?? 0);
-}
-
-/** Adds `lines` (in the current transaction). @param {readonly Line[]} lines */
-function addLines(lines) {
-  for (const line of lines) {
-    insert.run(
-      line.seq,
-      line.text,
-      scope(line.room),
-      line.room,
-      line.time,
-      line.kind,
-      line.alias,
-    );
-    if (line.seq > last) last = line.seq;
-  }
-  setState("last", last);
-}
-
-/**
- * Takes what `chat.db` at `path` stored after the index's last line, at
- * most the newest `limit` rows. Rows that are not a one-line message or
- * action are left out, as the log's reader leaves them out.
- * @param {string} path @param {number} limit
- */
-function catchUp(path, limit) {
-  const chat = new DatabaseSync(path, { readOnly: true });
-  try {
-    const newest = Number(
-      chat.prepare("SELECT IFNULL(MAX(seq), 0) AS seq FROM events").get()?.seq,
-    );
-    let after = Math.max(last, newest - limit);
-    const read = chat.prepare(
-      `SELECT seq, time, type, line FROM events
-       WHERE seq > ? AND type IN ('MSG', 'ME') ORDER BY seq LIMIT ?`,
-    );
-    for (;;) {
-      const rows = read.all(after, CATCH_UP_ROWS);
-      if (rows.length === 0) return;
-      /** @type {Line[]} */
-      const lines = [];
-      for (const row of rows) {
-        after = Number(row.seq);
-        const line = readLine(row);
-        if (line !== null) lines.push(line);
+      db = new DatabaseSync(path);
+      const version = db.prepare("PRAGMA user_version").get()?.user_version;
+      const check = db.prepare("PRAGMA quick_check").get()?.quick_check;
+      const row = db.prepare("SELECT value FROM state WHERE key = 'epoch'")
+        .get();
+      if (version === FORMAT && check === "ok" && row?.value === epoch) {
+        return db;
       }
-      transaction(() => addLines(lines));
+    } catch {
+      // Damaged, or not a database: made again.
     }
-  } finally {
-    chat.close();
+    db?.close();
+    return undefined;
+  }
+
+  /** A new, empty file at `path`. @param {string} path */
+  static #made(path) {
+    for (const suffix of ["", "-wal", "-shm"]) {
+      try {
+        if (path !== ":memory:") Deno.removeSync(path + suffix);
+      } catch {
+        // Not there.
+      }
+    }
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec(SCHEMA);
+    return db;
+  }
+
+  /** @param {() => void} work */
+  transaction(work) {
+    this.#db.exec("BEGIN");
+    try {
+      work();
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /** @param {string} key @param {string | number} value */
+  #setState(key, value) {
+    this.#db.prepare("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)")
+      .run(key, String(value));
+  }
+
+  /** @param {string} key */
+  #state(key) {
+    const row = this.#db.prepare("SELECT value FROM state WHERE key = ?")
+      .get(key);
+    return row === undefined ? undefined : String(row.value);
+  }
+
+  /** Adds `lines` in one transaction. @param {readonly Line[]} lines */
+  add(lines) {
+    this.transaction(() => {
+      for (const line of lines) {
+        this.#insert.run(
+          line.seq,
+          line.text,
+          scope(line.room),
+          line.room,
+          line.time,
+          line.kind,
+          line.alias,
+        );
+        if (line.seq > this.last) this.last = line.seq;
+      }
+      this.#setState("last", this.last);
+    });
+  }
+
+  /**
+   * Takes what `chat.db` at `path` stored after the index's last line, at
+   * most the newest `limit` rows. Rows that are not a one-line message or
+   * action are left out, as the log's reader leaves them out.
+   * @param {string} path @param {number} limit
+   */
+  catchUp(path, limit) {
+    const chat = new DatabaseSync(path, { readOnly: true });
+    try {
+      const newest = Number(
+        chat.prepare("SELECT IFNULL(MAX(seq), 0) AS seq FROM events").get()
+          ?.seq,
+      );
+      let after = Math.max(this.last, newest - limit);
+      const read = chat.prepare(
+        `SELECT seq, time, type, line FROM events
+         WHERE seq > ? AND type IN ('MSG', 'ME') ORDER BY seq LIMIT ?`,
+      );
+      for (;;) {
+        const rows = read.all(after, CATCH_UP_ROWS);
+        if (rows.length === 0) return;
+        after = Number(rows.at(-1)?.seq);
+        this.add(rows.map(readLine).filter((line) => line !== null));
+      }
+    } finally {
+      chat.close();
+    }
+  }
+
+  /**
+   * One step after another of the bounds retention keeps the log to: the
+   * newest `keepRows` (0: all), none older than `keepDays` (0: any age).
+   * @param {{ keepRows: number, keepDays: number, now: number }} bounds
+   */
+  trim({ keepRows, keepDays, now }) {
+    const db = this.#db;
+    let deleted = 0;
+    do {
+      this.transaction(() => {
+        deleted = 0;
+        if (keepRows > 0) {
+          const n = Number(
+            db.prepare("SELECT COUNT(*) AS n FROM search").get()?.n,
+          );
+          const over = Math.min(n - keepRows, TRIM_STEP_ROWS);
+          if (over > 0) {
+            deleted += Number(
+              db.prepare(
+                `DELETE FROM search WHERE rowid IN
+                   (SELECT rowid FROM search ORDER BY rowid LIMIT ?)`,
+              ).run(over).changes,
+            );
+          }
+        }
+        if (keepDays > 0) {
+          deleted += Number(
+            db.prepare(
+              `DELETE FROM search WHERE rowid IN
+                 (SELECT rowid FROM search ORDER BY rowid LIMIT ?)
+                 AND time < ?`,
+            ).run(TRIM_STEP_ROWS, now - keepDays * DAY_MS).changes,
+          );
+        }
+      });
+    } while (deleted >= TRIM_STEP_ROWS);
+  }
+
+  /**
+   * The newest `limit` lines matching `match`.
+   * @param {string} match @param {number} limit
+   * @returns {Line[]}
+   */
+  find(match, limit) {
+    return this.#db.prepare(
+      `SELECT rowid AS seq, room, time, kind, alias, text FROM search
+       WHERE search MATCH ? ORDER BY rowid DESC LIMIT ?`,
+    ).all(match, limit).map((row) => ({
+      seq: Number(row.seq),
+      time: Number(row.time),
+      room: String(row.room),
+      kind: row.kind === "ME" ? "ME" : "MSG",
+      alias: String(row.alias),
+      text: String(row.text),
+    }));
+  }
+
+  /** Deletes the lines numbered `seqs`. @param {readonly number[]} seqs */
+  delete(seqs) {
+    this.transaction(() => {
+      const remove = this.#db.prepare("DELETE FROM search WHERE rowid = ?");
+      for (const seq of seqs) remove.run(seq);
+    });
+  }
+
+  /** Deletes every line: a new epoch. @param {string} epoch */
+  clear(epoch) {
+    this.transaction(() => {
+      this.#db.exec("DELETE FROM search");
+      this.last = 0;
+      this.#setState("last", 0);
+      this.#setState("epoch", epoch);
+    });
+  }
+
+  close() {
+    this.#db.close();
   }
 }
 
@@ -212,105 +312,46 @@ function readLine(row) {
 }
 
 /**
- * One step after another of the bounds retention keeps the log to: the
- * newest `keepRows` (0: all), none older than `keepDays` (0: any age).
- * @param {{ keepRows: number, keepDays: number, now: number }} bounds
+ * What the messages after `open` ask of `index`; the answer's fields.
+ * @param {IndexFile} index @param {any} data
  */
-function trim({ keepRows, keepDays, now }) {
-  let deleted = 0;
-  do {
-    transaction(() => {
-      deleted = 0;
-      if (keepRows > 0) {
-        const n = Number(
-          db.prepare("SELECT COUNT(*) AS n FROM search").get()?.n,
-        );
-        const over = Math.min(n - keepRows, TRIM_STEP_ROWS);
-        if (over > 0) {
-          deleted += Number(
-            db.prepare(
-              `DELETE FROM search WHERE rowid IN
-                 (SELECT rowid FROM search ORDER BY rowid LIMIT ?)`,
-            ).run(over).changes,
-          );
-        }
-      }
-      if (keepDays > 0) {
-        deleted += Number(
-          db.prepare(
-            `DELETE FROM search WHERE rowid IN
-               (SELECT rowid FROM search ORDER BY rowid LIMIT ?) AND time < ?`,
-          ).run(TRIM_STEP_ROWS, now - keepDays * DAY_MS).changes,
-        );
-      }
-    });
-  } while (deleted >= TRIM_STEP_ROWS);
-}
-
-/** The newest `limit` lines matching `match`. @param {string} match @param {number} limit */
-function find(match, limit) {
-  return db.prepare(
-    `SELECT rowid AS seq, room, time, kind, alias, text FROM search
-     WHERE search MATCH ? ORDER BY rowid DESC LIMIT ?`,
-  ).all(match, limit).map((row) => ({
-    seq: Number(row.seq),
-    time: Number(row.time),
-    room: String(row.room),
-    kind: row.kind === "ME" ? "ME" : "MSG",
-    alias: String(row.alias),
-    text: String(row.text),
-  }));
-}
-
-/** @param {MessageEvent} event */
-self.onmessage = ({ data }) => {
+function handle(index, data) {
   switch (data.op) {
-    case "open": {
-      const rebuilt = openIndex(data.path, data.epoch);
-      let error;
-      if (data.chat !== null) {
-        try {
-          catchUp(data.chat, data.catchUpLimit);
-        } catch (e) {
-          error = String(e);
-        }
-      }
-      return self.postMessage({ op: "opened", rebuilt, last, error });
-    }
     case "add":
-      transaction(() => addLines(data.lines));
-      break;
+      return index.add(data.lines);
     case "find":
       try {
-        return self.postMessage({
-          op: "done",
-          lines: find(data.match, data.limit),
-        });
+        return { lines: index.find(data.match, data.limit) };
       } catch (e) {
-        return self.postMessage({ op: "done", error: String(e) });
+        return { error: String(e) };
       }
     case "delete":
-      transaction(() => {
-        const remove = db.prepare("DELETE FROM search WHERE rowid = ?");
-        for (const seq of data.seqs) remove.run(seq);
-      });
-      break;
+      return index.delete(data.seqs);
     case "trim":
-      trim(data);
-      break;
+      return index.trim(data);
     case "clear":
-      transaction(() => {
-        db.exec("DELETE FROM search");
-        last = 0;
-        setState("last", 0);
-        setState("epoch", data.epoch);
-      });
-      break;
+      return index.clear(data.epoch);
     case "close":
-      db.close();
-      break;
+      return index.close();
     default:
       throw new Error(`unknown message ${data.op}`);
   }
-  self.postMessage({ op: "done" });
+}
+
+/** The first message opens the index; the others go to it. */
+self.onmessage = ({ data: { path, epoch, chat, catchUpLimit } }) => {
+  const index = new IndexFile(path, epoch);
+  /** @type {{ error?: string }} */
+  const failed = {};
+  if (chat !== null) {
+    try {
+      index.catchUp(chat, catchUpLimit);
+    } catch (e) {
+      failed.error = String(e);
+    }
+  }
+  const { rebuilt, last } = index;
+  self.postMessage({ op: "opened", rebuilt, last, ...failed });
+  self.onmessage = ({ data }) =>
+    self.postMessage({ op: "done", ...handle(index, data) });
 };
