@@ -73,7 +73,10 @@ export interface RoomBackend {
     moderation: Moderation,
     take: (sanctions: readonly SharedSanction[]) => void,
   ): Promise<void>;
-  /** Stops retention, leaves the other servers and closes the log. */
+  /**
+   * Stops retention and the search's index (its last lines written),
+   * leaves the other servers and closes the log.
+   */
   close(): Promise<void>;
 }
 
@@ -130,6 +133,7 @@ export async function openRoomBackend(
       start: (moderation, take) => directory.start(moderation, take),
       async close() {
         retention.stop();
+        await search.close();
         await roomLog.close();
         await cluster.stop();
         await link.close();
@@ -183,7 +187,7 @@ export function localBackend(
     start: () => Promise.resolve(),
     close: () => {
       retention.stop();
-      return Promise.resolve();
+      return search.close();
     },
   };
 }
