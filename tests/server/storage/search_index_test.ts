@@ -198,6 +198,26 @@ Deno.test("SearchIndex is made again, empty, for another epoch, and for a damage
   });
 });
 
+Deno.test("SearchIndex.clear() empties the file and records the new epoch: a restart in that epoch keeps what came after", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, SEARCH_FILE);
+    const first = memoryIndex({ path });
+    first.add([line(7, "numbered before"), line(8, "numbered before")]);
+    first.clear("e2");
+    first.add([line(1, "numbered again")]);
+    await first.close();
+    const opened: IndexOpened[] = [];
+    const again = memoryIndex({
+      path,
+      epoch: () => "e2",
+      onOpen: (o) => opened.push(o),
+    });
+    assert.deepEqual(seqs(await find(again, ["numbered"])), [1]);
+    assert.deepEqual(opened, [{ rebuilt: false, last: 1 }]);
+    await again.close();
+  });
+});
+
 /** A worker program that ends (throws) once, on the first line added whose text is `crash`, before writing it. */
 function crashingOnce(flag: string): string {
   return `self.addEventListener("message", (event) => {
@@ -238,6 +258,24 @@ Deno.test("SearchIndex: a worker that ends is logged and another started, posted
     ]);
     assert.equal(index.unwritten, 0);
     await index.close();
+  });
+});
+
+Deno.test("SearchIndex.close() while its worker is down (waiting to start again) fails the finds that wait, and leaves nothing running", async () => {
+  await withTempDir(async (dir) => {
+    const crashed = Promise.withResolvers<unknown>();
+    const clock = new FakeClock(); // the next worker waits for it: never
+    const index = memoryIndex({
+      clock,
+      source: crashingOnce(join(dir, "crashed")),
+      onError: crashed.resolve,
+    });
+    index.add([line(1, "crash")]);
+    assert.match(String(await crashed.promise), /fell over/);
+    const finding = find(index, ["crash"]);
+    await index.close();
+    await assert.rejects(finding, /the search index stopped/);
+    assert.equal(index.unwritten, 0);
   });
 });
 
