@@ -10,6 +10,7 @@ import {
 import { TokenBucket } from "../../../lib/flood.ts";
 import {
   ftsPhrase,
+  MIN_PREFIX,
   scopeToken,
   searchMatch,
 } from "../../../lib/server/storage/search_query.ts";
@@ -85,9 +86,31 @@ Deno.test("searchMatch() makes every word a required phrase of the text (the las
     'text : ("NEAR(" AND "AND" AND "col:x" AND "^start"*) AND scope : ("r236f7073" OR "r")',
   );
   assert.equal(
-    searchMatch(['de" OR "x*', "*"], [""]),
-    'text : ("de"" OR ""x*"*) AND scope : ("r")',
+    searchMatch(['de" OR "xyz*', "*"], [""]),
+    'text : ("de"" OR ""xyz*"*) AND scope : ("r")',
     "the prefix's * comes after the quoted phrase only",
+  );
+});
+
+Deno.test("searchMatch() matches a last word (its last part) shorter than MIN_PREFIX as a whole word only", () => {
+  assert.equal(MIN_PREFIX, 3);
+  assert.equal(
+    searchMatch(["deploy", "fr"], [""]),
+    'text : ("deploy" AND "fr") AND scope : ("r")',
+  );
+  assert.equal(
+    searchMatch(["deploy", "fri"], [""]),
+    'text : ("deploy" AND "fri"*) AND scope : ("r")',
+  );
+  assert.equal(
+    searchMatch(["foo-ba"], [""]),
+    'text : ("foo-ba") AND scope : ("r")',
+    "the part after the punctuation counts",
+  );
+  assert.equal(
+    searchMatch(["über-äöü."], [""]),
+    'text : ("über-äöü."*) AND scope : ("r")',
+    "characters, not bytes; trailing punctuation is no part",
   );
 });
 
