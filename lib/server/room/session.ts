@@ -204,10 +204,7 @@ export class Session extends SessionOutput<Session> implements Moderated {
     return true;
   }
 
-  /**
-   * `/resume ... TOKEN`: the held member of that token takes this
-   * connection over; otherwise `ERR resume-expired` (the dialogue's).
-   */
+  /** `/resume ... TOKEN`: its member takes this connection over, or ERR. */
   protected override resumeToken(token: string): Promise<void> | void {
     const { room } = this.context;
     const held = takeHeld(room, this, { token }, Session.#takeable);
@@ -221,10 +218,8 @@ export class Session extends SessionOutput<Session> implements Moderated {
   }
 
   /**
-   * This member (held, or with a connection that still looks alive: it is
-   * closed, `BYE replaced`) takes over the connection of `from` (not
-   * joined), as the same member, nobody else told; `from`'s `#ended`
-   * hands it on.
+   * This member (held, or live: its connection is closed) takes over the
+   * connection of `from` (not joined), unseen; `from`'s `#ended` hands it on.
    */
   #takeOver(from: Session): void {
     if (this.#phase === "joined") this.#letGo();
@@ -236,10 +231,7 @@ export class Session extends SessionOutput<Session> implements Moderated {
     this.#welcomeBack();
   }
 
-  /**
-   * Becomes the member of another server that `proof` names (its claim
-   * moves here, unseen: `takeElsewhere`); false when none is.
-   */
+  /** Becomes the member of another server `proof` names; false: none. */
   async #takeElsewhere(proof: TakeoverProof): Promise<boolean> {
     const taken = await takeElsewhere(this.context.room, proof, (was) => {
       this.id = was.id;
@@ -266,10 +258,7 @@ export class Session extends SessionOutput<Session> implements Moderated {
     this.arm(config.idleTimeoutMs / 2);
   }
 
-  /**
-   * Closes the connection of this live member, which a new one takes over
-   * (its lines are no longer read, its waits end); the member stays.
-   */
+  /** Closes its connection, which a new one takes over; it stays. */
   #letGo(): void {
     const { room, log } = this.context;
     this.stopWaiting();
@@ -300,8 +289,9 @@ export class Session extends SessionOutput<Session> implements Moderated {
 
   /**
    * Takes an alias the login dialogue allowed: renames in the room, or
-   * joins it (an account's read markers loaded first; the member enters
-   * once the directory has its alias, and its JOIN is stored).
+   * joins it (the member enters once the directory has its alias, and its
+   * JOIN is stored). An account's read markers are loaded first, at join
+   * and when a `/nick` takes the account's own alias.
    */
   protected override take(
     alias: string,
@@ -318,7 +308,10 @@ export class Session extends SessionOutput<Session> implements Moderated {
       const old = this.alias;
       const renamed = () =>
         log.info("rename", { alias: old, to: this.alias, addr: this.address });
-      return room.rename(this, alias, { replace: own }).then(renamed);
+      const renaming = () =>
+        room.rename(this, alias, { replace: own }).then(renamed);
+      // An account is only ever taken with its own alias.
+      return own ? this.#markersFirst(renaming) : renaming();
     }
     const join = () =>
       room.join(this, alias, {
@@ -326,15 +319,24 @@ export class Session extends SessionOutput<Session> implements Moderated {
         onEnter: () => this.#enterRoom(),
       }).then(() => this.#joined(alias));
     // Its alias claimed on another server: taken over there, or joined.
-    const enter = own
-      ? () =>
-        this.#takeElsewhere({ account: this.account!, roomsOn: this.roomsOn })
-          .then((taken) => taken ? undefined : join())
-      : join;
-    // An account's read markers first: where it starts, what READ says.
+    return this.#markersFirst(
+      own
+        ? () =>
+          this.#takeElsewhere({ account: this.account!, roomsOn: this.roomsOn })
+            .then((taken) => taken ? undefined : join())
+        : join,
+    );
+  }
+
+  /**
+   * Runs `next` once its account's read markers are loaded (where it
+   * starts in a room, what `READ` says), whether it logged in with its
+   * alias or by a later `/nick` (password or certificate).
+   */
+  #markersFirst(next: () => Promise<void>): Promise<void> {
     const { reads } = this.context;
-    if (this.account === null || reads === undefined) return enter();
-    return reads.load(this).then(() => this.ending() ? undefined : enter());
+    if (this.account === null || reads === undefined) return next();
+    return reads.load(this).then(() => this.ending() ? undefined : next());
   }
 
   /**
