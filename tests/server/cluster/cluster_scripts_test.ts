@@ -450,3 +450,71 @@ Deno.test("RedisLog: an append Redis did not answer is sent again and stored onc
     assert.deepEqual(seen.lines, ["one", "two", "three", "four", "six"]);
   }, 200);
 });
+
+Deno.test("a token's hash moves a claim to another server once, telling the old one; the hash follows a rename; the old server's late leave is refused", async () => {
+  await withLink(async (link, cluster) => {
+    const old = new Cluster(link, {
+      ...DEFAULTS,
+      clock: systemClock,
+      log: createLogger("error", () => {}),
+    });
+    const told = Promise.withResolvers<unknown>();
+    await old.start((message) => told.resolve(message));
+    try {
+      const alice = member(`${old.server}/1`, "alice");
+      await old.claim(alice, "alice", null, false);
+      const hash = "ab".repeat(32);
+      await old.mark(alice, hash, true);
+      assert.equal((await cluster.find("alice"))?.away, true);
+      // Renamed: its token and its hold go with the claim.
+      await old.claim(alice, "alicia", "alice", false);
+      assert.equal(
+        await link.command(["HGET", link.keys.tokens, hash]),
+        "alicia",
+      );
+      assert.equal((await cluster.find("alicia"))?.away, true);
+      // A taker with rooms cannot be a member without.
+      assert.equal(
+        await cluster.takeOver({ tokenHash: hash, roomsOn: true }),
+        null,
+      );
+      const [first, second] = await Promise.all([
+        cluster.takeOver({ tokenHash: hash, roomsOn: false }),
+        cluster.takeOver({ tokenHash: hash, roomsOn: false }),
+      ]);
+      assert.equal(second, null, "one token, one takeover");
+      assert.equal(first?.id, alice.id);
+      assert.equal(first?.server, cluster.server);
+      assert.equal(first?.away, undefined);
+      assert.equal(first?.resume, undefined);
+      assert.deepEqual(await told.promise, { kind: "moved", id: alice.id });
+      assert.equal(await link.command(["HGET", link.keys.tokens, hash]), null);
+      // The old server's leave for that id (its grace ran out) is refused;
+      // the new server's goes through.
+      const leave = (server: string) =>
+        link.run("leave", ["", alice.id, "quit", "", "", "0", server]);
+      assert.equal(await leave(old.server), 0);
+      assert.equal((await cluster.find("alicia"))?.server, cluster.server);
+      assert.equal(await leave(cluster.server), 1);
+      assert.deepEqual(await events(link), [
+        "JOIN alice",
+        "NICK alice alicia",
+        "LEAVE alicia quit",
+      ]);
+      // An account's login takes over only its own alias, with a token.
+      const bob = { ...member(`${old.server}/2`, "bob"), account: "bob" };
+      await old.claim(bob, "bob", null, true);
+      assert.equal(
+        await cluster.takeOver({ account: "bob", roomsOn: false }),
+        null,
+      );
+      await old.mark(bob, "cd".repeat(32), false);
+      assert.equal(
+        (await cluster.takeOver({ account: "bob", roomsOn: false }))?.id,
+        bob.id,
+      );
+    } finally {
+      await old.stop();
+    }
+  });
+});
