@@ -1,10 +1,13 @@
 /**
  * What a member with `resume` is told of its resume token, and what a new
- * connection that takes a held member over sees (`hold.ts`): `WELCOME`,
- * then for each of its rooms its own `JOIN` (with `rooms`, to itself only,
- * as on joining), the topic and what it missed (`RoomRouter.enter`), then
- * a new `RESUME` (when the new connection turned `resume` on). Nobody else hears of it: for the room, the member never
- * left.
+ * connection that takes a member over sees (`hold.ts`): `WELCOME`, then
+ * for each of its rooms its own `JOIN` (with `rooms`, to itself only, as
+ * on joining), the topic and what it missed (`RoomRouter.enter`), then a
+ * new `RESUME` (when the new connection turned `resume` on). Nobody else
+ * hears of it: for the room, the member never left. The member may be
+ * held here, still connected here (a half-open connection, closed with
+ * `BYE replaced`), or a member of another server, whose claim the
+ * directory moves here (`takeElsewhere`).
  *
  * @module
  */
@@ -24,12 +27,12 @@ export const TAKEN_OVER: ServerLine<"BYE"> = {
 };
 
 /**
- * The member a new connection (`taker`) takes over: the one of its resume
- * token (held, or live when `may` lets it), or the held one logged into
- * its account under that alias; null when none is (the token is then
- * refused). A member in many rooms
- * is taken over only by a connection with `rooms`, and one in a single
- * room only by one without.
+ * The member of this server a new connection (`taker`) takes over: the one
+ * of its resume token, or the one with a token logged into its account
+ * under that alias (held, or live when `may` lets it); null when none is
+ * (a token is then refused here). A member in many rooms is taken over
+ * only by a connection with `rooms`, and one in a single room only by one
+ * without.
  */
 export function takeHeld<M extends Moderated>(
   room: Room<M>,
