@@ -17,7 +17,7 @@ import { aliasKey } from "../../protocol.ts";
 import { aliasSkeleton } from "../../text.ts";
 import type { Topic } from "../access/moderation.ts";
 import { Heartbeat } from "./heartbeat.ts";
-import type { TakeoverProof } from "../room/hold.ts";
+import type { HoldNews, TakeoverProof } from "../room/hold.ts";
 import type { MemberRecord } from "./keys.ts";
 import type { RedisLink } from "./redis.ts";
 
@@ -211,12 +211,14 @@ export class Cluster {
   }
 
   /**
-   * Tells the cluster that `member` of this server may be held: the hash
-   * of its new resume token (hex; '' for the same) and whether it is held
-   * now. Does nothing once its claim is no longer this server's. Never
-   * rejects: what Redis does not hear, the others do not know.
+   * Tells the cluster what `news` says of `member` of this server: its new
+   * resume token's hash, or none any more, and whether it is held. Does
+   * nothing once its claim is no longer this server's. Never rejects: what
+   * Redis does not hear, the others do not know.
    */
-  async mark(member: ClusterMember, hash: string, away: boolean) {
+  async mark(member: ClusterMember, news: HoldNews): Promise<void> {
+    const { tokenHash, away } = news;
+    const hash = tokenHash === null ? "-" : tokenHash ?? "";
     const rooms = member.roomsOn ? "1" : "0";
     const args = [member.id, this.server, hash, away ? "1" : "0", rooms];
     await this.#link.run("mark", args).catch((error) =>

@@ -176,7 +176,7 @@ export class RedisDirectory<M extends ClusterRoomMember>
   }
 
   held(member: M, news: HoldNews): void {
-    void this.#cluster.mark(member, news.tokenHash ?? "", news.away);
+    void this.#cluster.mark(member, news);
   }
 
   async takeOver(

@@ -25,7 +25,7 @@ end
 
 /**
  * ARGV[8] member id, [9] its server, [10] its new token's hash ('' for
- * the same), [11] '1' held now, '0' not, [12] '1' when it has `rooms`.
+ * the same, '-' for none: used up), [11] '1' held now, '0' not, [12] '1' when it has `rooms`.
  * Changes nothing unless that member still holds its claim on that
  * server. Returns 1 if changed.
  */
@@ -38,6 +38,9 @@ local m = cjson.decode(raw)
 if m.id ~= id or m.server ~= server then return 0 end
 if hash ~= '' then
   dropToken(m, key)
+  m.resume = nil
+end
+if hash ~= '' and hash ~= '-' then
   m.resume = hash
   redis.call('HSET', K.tokens, hash, key)
 end

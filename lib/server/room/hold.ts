@@ -20,8 +20,11 @@ import { type Deadline, deadlinesOf } from "./deadlines.ts";
 
 /** What the other servers hear of a member that may be held (`hold.ts`). */
 export interface HoldNews {
-  /** The SHA-256 of its new resume token, hex (absent: the same one). */
-  readonly tokenHash?: string;
+  /**
+   * The SHA-256 of its new resume token, hex; null: it has none any more
+   * (used up by a takeover here); absent: the same one.
+   */
+  readonly tokenHash?: string | null;
   /** Whether it is held now (its connection dropped). */
   readonly away: boolean;
 }
@@ -170,9 +173,8 @@ export class Holds<M extends Holdable> {
 
   /** `member` is taken over: its token is used up, it is back. */
   #taken(member: M): M {
-    const wasHeld = this.#held.has(member);
     this.release(member);
-    if (wasHeld) this.#tell(member, { away: false });
+    this.#tell(member, { tokenHash: null, away: false });
     return member;
   }
 

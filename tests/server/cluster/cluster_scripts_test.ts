@@ -464,7 +464,7 @@ Deno.test("a token's hash moves a claim to another server once, telling the old 
       const alice = member(`${old.server}/1`, "alice");
       await old.claim(alice, "alice", null, false);
       const hash = "ab".repeat(32);
-      await old.mark(alice, hash, true);
+      await old.mark(alice, { tokenHash: hash, away: true });
       assert.equal((await cluster.find("alice"))?.away, true);
       // Renamed: its token and its hold go with the claim.
       await old.claim(alice, "alicia", "alice", false);
@@ -508,7 +508,18 @@ Deno.test("a token's hash moves a claim to another server once, telling the old 
         await cluster.takeOver({ account: "bob", roomsOn: false }),
         null,
       );
-      await old.mark(bob, "cd".repeat(32), false);
+      const bobs = "cd".repeat(32);
+      await old.mark(bob, { tokenHash: bobs, away: false });
+      // Used up by a takeover on its own server: its hash goes too.
+      await old.mark(bob, { tokenHash: null, away: false });
+      assert.equal(await link.command(["HGET", link.keys.tokens, bobs]), null);
+      const byHash = { tokenHash: bobs, roomsOn: false };
+      assert.equal(await cluster.takeOver(byHash), null);
+      assert.equal(
+        await cluster.takeOver({ account: "bob", roomsOn: false }),
+        null,
+      );
+      await old.mark(bob, { tokenHash: "ef".repeat(32), away: false });
       assert.equal(
         (await cluster.takeOver({ account: "bob", roomsOn: false }))?.id,
         bob.id,

@@ -66,17 +66,29 @@ Deno.test("Holds: a token takes its held member over once; its grace stops", asy
   assert.equal(clock.pending, 0);
 });
 
-Deno.test("Holds: the token of a live member takes it over too (half-open), once; one that does not fit takes nothing", () => {
+Deno.test("Holds: the token of a live member takes it over too (half-open), once; one that does not fit takes nothing; the other servers are told", () => {
   const clock = new FakeClock();
-  const holds = new Holds<ReturnType<typeof guest>>(clock, 30_000);
+  const told: unknown[] = [];
+  const holds = new Holds<ReturnType<typeof guest>>(
+    clock,
+    30_000,
+    (member, news) => told.push([member.alias, news]),
+  );
   const alice = guest("alice");
   const token = holds.issue(alice)!;
+  assert.deepEqual(told.splice(0), [
+    ["alice", {
+      tokenHash: hashResumeToken(token).toString("hex"),
+      away: false,
+    }],
+  ]);
   assert.equal(holds.take(token, () => false), null);
   // Not used up by a taker that does not fit.
   assert.equal(holds.take(token), alice);
   assert.equal(holds.take(token), null);
   assert.equal(holds.isHeld(alice), false);
   assert.equal(clock.pending, 0);
+  assert.deepEqual(told, [["alice", { tokenHash: null, away: false }]]);
 });
 
 Deno.test("Holds: a new token replaces the member's old one", () => {
