@@ -25,6 +25,8 @@ import { transaction } from "./events_table.ts";
 import { ROOM_TABLES } from "./room_table.ts";
 import { SEARCH_TABLE } from "./search_index.ts";
 import { MARKERS_TABLE } from "./markers_table.ts";
+import { TOMBSTONES_TABLE, untoldThrough } from "./tombstones_table.ts";
+import { deletedThrough } from "./retention.ts";
 import {
   Journal,
   JOURNAL_FILE,
@@ -161,6 +163,12 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   SEARCH_TABLE,
   // Accounts' read markers (markers_table.ts).
   MARKERS_TABLE,
+  // The numbers and rooms of the events retention deletes
+  // (tombstones_table.ts); what it deleted before is not remembered.
+  (db) => {
+    db.exec(TOMBSTONES_TABLE);
+    untoldThrough(db, deletedThrough(db));
+  },
 ];
 
 /** An open data directory: the database, and where it lives. */
