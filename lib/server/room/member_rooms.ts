@@ -72,12 +72,17 @@ export class MemberRooms {
    * import { MemberRooms } from "./member_rooms.ts";
    *
    * const rooms = new MemberRooms("#lobby");
-   * rooms.apply({ type: "JOIN", alias: "amy", online: "1" }, "1");
-   * rooms.apply({ type: "JOIN", alias: "amy", online: "1" }, "1", "#ops");
-   * const nick = { type: "NICK", alias: "amy", newAlias: "ann", online: "1" };
-   * assert.deepEqual(rooms.apply(nick, "1"), ["#lobby", "#ops"]);
-   * rooms.apply({ type: "LEAVE", alias: "ann", online: "1", reason: "part", text: "" }, "1", "#lobby");
-   * assert.deepEqual(rooms.apply(nick, "1"), ["#ops"]);
+   * const join = { type: "JOIN", alias: "amy", online: "1" } as const;
+   * rooms.apply(join, "1"); // the default room
+   * rooms.apply(join, "1", "#ops");
+   * const nick = { type: "NICK", alias: "amy", newAlias: "a", online: "1" };
+   * assert.deepEqual(rooms.apply({ ...nick, type: "NICK" }, "1"), [
+   *   "#lobby",
+   *   "#ops",
+   * ]);
+   * const part = { alias: "a", online: "1", reason: "part", text: "" };
+   * rooms.apply({ ...part, type: "LEAVE" }, "1", "#lobby");
+   * assert.deepEqual(rooms.apply({ ...nick, type: "NICK" }, "1"), ["#ops"]);
    * ```
    */
   apply(
