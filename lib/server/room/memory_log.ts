@@ -138,7 +138,7 @@ export class MemoryLog implements RoomLog {
 
   /** Keeps `event` in the ring of events for catch-up. */
   #hold(event: RoomEvent): void {
-    if (this.#heldCapacity === 0) return;
+    if (this.#heldCapacity === 0) return this.#gone.add(event); // let go
     if (this.#held.length < this.#heldCapacity) this.#held.push(event);
     else {
       this.#gone.add(this.#held[this.#heldNext]!);

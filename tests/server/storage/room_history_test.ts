@@ -213,4 +213,9 @@ Deno.test("MemoryLog.since() counts the events its ring for catch-up let go whil
     assert.equal(all.gap, tombstones !== undefined);
     assert.equal((await log.since("#lobby", 2, { limit: 10 })).gap, false);
   }
+  const none = new MemoryLog(systemClock, 0, { catchUp: 0 });
+  none.subscribe(() => {});
+  none.append({ type: "MSG", alias: "b", text: "m1" }, "1");
+  const range = await none.since("#lobby", 0, { limit: 10, defaultRoom: true });
+  assert.deepEqual([range.events, range.lost.lines], [[], 1]);
 });
