@@ -63,16 +63,17 @@ export function streamEvent(
   }
   const id = /^[\w-]{1,64}$/.test(values.i ?? "") ? values.i : undefined;
   const read = { ...event, origin: values.o ?? "", id, effect };
-  if (values.rs !== undefined) {
+  if (values.r === undefined) {
+    // Rooms that are not a list of rooms only route a catch-up: ignored.
     const rooms = roomList(values.rs);
-    return rooms === null || values.r !== undefined ? null : { ...read, rooms };
+    return rooms === null ? read : { ...read, rooms };
   }
-  if (values.r === undefined) return read;
   return isRoomName(values.r) ? { ...read, room: values.r } : null;
 }
 
 /** A JSON list of room names, or null. */
-function roomList(json: string): string[] | null {
+function roomList(json: string | undefined): string[] | null {
+  if (json === undefined) return null;
   try {
     const rooms: unknown = JSON.parse(json);
     if (

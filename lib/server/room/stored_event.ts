@@ -125,11 +125,10 @@ export function toRoomEvent(row: StoredRow): RoomEvent | null {
   const { room, rooms } = line as { room?: unknown; rooms?: unknown };
   delete (line as { room?: unknown }).room;
   delete (line as { rooms?: unknown }).rooms;
-  if (rooms !== undefined) {
-    if (!isRoomList(rooms) || room !== undefined) return null;
-    return { ...event, rooms };
+  if (room === undefined) {
+    // Rooms that are not a list of rooms only route a catch-up: ignored.
+    return isRoomList(rooms) ? { ...event, rooms } : event;
   }
-  if (room === undefined) return event;
   if (typeof room !== "string" || !isRoomName(room)) return null;
   return { ...event, room };
 }

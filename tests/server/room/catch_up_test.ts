@@ -4,10 +4,14 @@
  * log knows how many of the room's lines it no longer holds (counted as
  * the member would have seen them), `?` when it cannot know; which
  * events are a room's (`inRoom`: the renames and leaves of the server
- * that reached it).
+ * that reached it, as stored and read back).
  */
 
 import assert from "node:assert/strict";
+import {
+  type StreamEntry,
+  streamEvent,
+} from "../../../lib/server/cluster/stream_entry.ts";
 import { catchUpLines } from "../../../lib/server/room/catch_up.ts";
 import type { Member } from "../../../lib/server/room/member.ts";
 import {
@@ -15,6 +19,7 @@ import {
   type LogRange,
   type RoomEvent,
 } from "../../../lib/server/room/room_log.ts";
+import { toRoomEvent } from "../../../lib/server/room/stored_event.ts";
 
 const decoder = new TextDecoder();
 
@@ -114,4 +119,23 @@ Deno.test("inRoom() gives a rename or a leave of the server to the rooms it reac
   assert.equal(inRoom(earlier, "#ops"), false);
   assert.equal(inRoom(event(2, "x"), "#ops"), true);
   assert.equal(inRoom(event(2, "x"), "#lobby", true), false);
+});
+
+Deno.test("toRoomEvent() and streamEvent() read the rooms a rename or leave of the server reached, and ignore rooms that are not a list of rooms", () => {
+  const nick = { type: "NICK", alias: "bob", newAlias: "bobby", online: "1" };
+  const stored = (rooms: unknown) =>
+    toRoomEvent({ seq: 7, time: 0, line: JSON.stringify({ ...nick, rooms }) });
+  assert.deepEqual(stored(["#ops", "#lobby"])?.rooms, ["#ops", "#lobby"]);
+  assert.deepEqual(stored(["#ops", "#lobby"])?.line, nick);
+  for (const bad of ["#ops", [1], ["ops"], null]) {
+    const event = stored(bad);
+    assert.deepEqual([event?.line, event?.rooms], [nick, undefined]);
+  }
+  const entry = (rs: string): StreamEntry => [
+    "7-0",
+    ["t", "0", "o", "s/1", "l", JSON.stringify(nick), "rs", rs],
+  ];
+  assert.deepEqual(streamEvent(entry('["#ops"]'))?.rooms, ["#ops"]);
+  assert.equal(streamEvent(entry("{"))?.rooms, undefined);
+  assert.deepEqual(streamEvent(entry("{"))?.line, nick);
 });
