@@ -61,7 +61,10 @@ export interface Lost {
 /** Nothing lost. */
 export const NOTHING_LOST: Lost = { lines: 0, roomsOnly: 0 };
 
-/** The `MOD` actions a member without `rooms` sees too (the rest it never sees). */
+/**
+ * The `MOD` actions a member without `rooms` sees too, those from before
+ * rooms (the rooms' own, `op`, `deop`..., mean nothing without them).
+ */
 const MOD_FOR_EVERYONE: ReadonlySet<string> = new Set([
   "kick",
   "ban",
