@@ -29,6 +29,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       durability: "normal",
       historyKeepDays: 30,
       historyKeepRows: 100_000,
+      historyTombstones: 100_000,
       historyFlushMs: 200,
       searchResults: 50,
       searchRate: 10,
@@ -169,6 +170,8 @@ Deno.test("parseServerArgs() reads every flag", () => {
     "7",
     "--history-keep-rows",
     "500",
+    "--history-tombstones",
+    "0",
   ]);
   assert.equal(config.command, "certs");
   assert.equal(config.history, 20);
@@ -206,6 +209,11 @@ Deno.test("parseServerArgs() reads every flag", () => {
   assert.equal(config.durability, "full");
   assert.equal(config.historyKeepDays, 7);
   assert.equal(config.historyKeepRows, 500);
+  assert.equal(config.historyTombstones, 0);
+  assert.throws(
+    () => parseServerArgs(["--history-tombstones", "10000001"]),
+    RangeError,
+  );
   assert.equal(config.maxRoomEntries, 12);
   assert.throws(() => parseServerArgs(["--history", "501"]), RangeError);
   assert.throws(() => parseServerArgs(["--max-room-entries", "0"]), RangeError);

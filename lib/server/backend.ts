@@ -226,6 +226,7 @@ function openRetention(
     clock,
     keepDays: config.historyKeepDays,
     keepRows: config.historyKeepRows,
+    tombstones: config.historyTombstones,
     // Each room's last --history lines stay.
     spare: config.history,
     onError: (error) =>
@@ -291,12 +292,17 @@ function openRoomLog(
     retention: Retention;
   },
 ): RoomLog {
-  if (config.history === 0) return new MemoryLog(clock, 0);
+  const rooms = {
+    defaultRoom: config.defaultRoom,
+    tombstones: config.historyTombstones,
+  };
+  if (config.history === 0) return new MemoryLog(clock, 0, rooms);
   const keep = HISTORY_REQUEST_LIMIT; // at least config.history
-  if (config.durability === "memory") return new MemoryLog(clock, keep);
+  if (config.durability === "memory") return new MemoryLog(clock, keep, rooms);
   return new SqliteLog(store.db, {
     clock,
     keep,
+    defaultRoom: config.defaultRoom,
     durability: config.durability,
     journal: store.journal,
     flushLines: config.historyFlushLines,

@@ -123,6 +123,13 @@ export interface ServerConfig extends ServerSettings {
   readonly historyKeepDays: number;
   readonly historyKeepRows: number;
   /**
+   * Deleted room events (retention's, or let go by a log in memory)
+   * remembered by number and room, so that a catch-up says exactly how
+   * many lines of a room are missing (`--history-tombstones`; 0: none,
+   * `?` then).
+   */
+  readonly historyTombstones: number;
+  /**
    * Most lines of a room a resuming client is caught up with
    * (`--resume-lines`; also at most half of `queueBytes`).
    */

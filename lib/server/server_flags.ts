@@ -113,6 +113,13 @@ export const SERVER_FLAGS = {
     help:
       "Newest messages kept in the database, and as many other events (0: no limit)",
   },
+  "history-tombstones": {
+    type: "string",
+    value: "N",
+    default: "100000",
+    help:
+      "Deleted events remembered by room, so a resume says how many lines it missed (0: none)",
+  },
   "resume-lines": {
     type: "string",
     value: "N",

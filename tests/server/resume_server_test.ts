@@ -3,7 +3,8 @@
  * (`/resume EPOCH POSITIONS`) is sent what it missed, tagged, then
  * `RESUMED`, instead of history; across a restart on the same data
  * directory too; a server whose log numbers anew (`--history 0`) says an
- * unknown number are missing, and a gap retention made is reported.
+ * unknown number are missing, and how many lines retention deleted is
+ * counted; a rename in a room other than the default one is caught up.
  */
 
 import assert from "node:assert/strict";
@@ -144,7 +145,7 @@ Deno.test("/resume is refused before the capability and when malformed (ERR usag
   await client.expect(/^ERR usage Usage: \/resume /);
 });
 
-Deno.test("serveChat() tells a resuming client that an unknown number of lines are missing when retention deleted some it missed, and sends what is left", async () => {
+Deno.test("serveChat() tells a resuming client exactly how many lines it missed retention deleted (tombstones), and sends what is left", async () => {
   await withTempDir(async (dir) => {
     let last: number;
     let epoch: string;
@@ -177,7 +178,13 @@ Deno.test("serveChat() tells a resuming client that an unknown number of lines a
     ], { store });
     const back = await resumer(s.port, "amy", `/resume ${epoch} ${last}`);
     const resumed = await back.client.expect(/^RESUMED /);
-    assert.match(resumed, /^RESUMED \d+ \? /);
+    // After `last`: its own LEAVE, then missed 1 (deleted) to missed 6.
+    assert.equal(
+      resumed,
+      `RESUMED ${
+        last + 7
+      } 1 Resumed: 6 lines you missed; 1 more are not sent (no longer kept or too many)`,
+    );
     const said = back.client.received.filter((l) => / MSG bob /.test(l));
     assert.deepEqual(said.map((l) => l.replace(/^\S+ /, "")), [
       "MSG bob missed 2",
@@ -188,4 +195,61 @@ Deno.test("serveChat() tells a resuming client that an unknown number of lines a
     ]);
     back.client.server.close();
   });
+});
+
+Deno.test("serveChat() catches a room other than the default one up with the renames and leaves of its members while the client was away", async () => {
+  await using s = await startServer("node", [
+    "--history",
+    "5",
+    "--resume-grace",
+    "0",
+  ]);
+  const join = async (alias: string) => {
+    const client = await TestClient.connect(s.port);
+    const hello = await client.expect(/^HELLO /);
+    await client.send("/cap rooms resume");
+    await client.expect(/^CAP rooms seq resume$/);
+    await client.send(alias);
+    await client.expect(/^CURRENT #lobby$/);
+    await client.send("/join #ops");
+    await client.expect(/^CURRENT #ops$/);
+    return { client, epoch: /,epoch=([\w-]+)/.exec(hello)![1]! };
+  };
+  const amy = await join("amy");
+  const { client: bob } = await join("bob");
+  await bob.send("/part #lobby");
+  const said = await amy.client.expect(/ #lobby LEAVE bob \d+ part/);
+  const lobby = seqOf(said);
+  await bob.send("#ops seen");
+  const ops = seqOf(await amy.client.expect(/ #ops MSG bob seen$/));
+  amy.client.server.close();
+  await bob.expect(/ #ops LEAVE amy /);
+  await bob.send("/nick bobby");
+  await bob.expect(/ #ops NICK bob bobby /);
+  bob.server.close();
+  using back = await TestClient.connect(s.port);
+  await back.expect(/^HELLO /);
+  await back.send("/cap rooms resume");
+  await back.expect(/^CAP rooms seq resume$/);
+  await back.send(`/resume ${amy.epoch} #lobby=${lobby},#ops=${ops}`);
+  await back.send("amy");
+  await back.expect(/^CURRENT #lobby$/);
+  await back.send("/join #ops");
+  const resumed = await back.expect(/^#ops RESUMED /);
+  const caught = back.received.slice(
+    back.received.findIndex((l) => / #ops JOIN amy /.test(l)) + 1,
+  ).map((l) => l.replace(/^@seq=\d+;time=\S+ /, ""));
+  assert.deepEqual(caught, [
+    "#ops LEAVE amy 1 disconnect",
+    "#ops NICK bob bobby 1",
+    "#ops LEAVE bobby 0 disconnect",
+    resumed,
+  ]);
+  assert.match(resumed, /^#ops RESUMED \d+ 0 /);
+  // Bob was no longer in #lobby: its rename and leave are not #lobby's.
+  const inLobby = back.received.filter((l) => / #lobby (NICK|LEAVE) /.test(l));
+  assert.deepEqual(
+    inLobby.map((l) => l.replace(/^@seq=\d+;time=\S+ /, "")),
+    ["#lobby LEAVE amy 1 disconnect"],
+  );
 });

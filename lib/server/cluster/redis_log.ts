@@ -28,6 +28,7 @@ import {
   CATCH_UP_SCAN_EVENTS,
   inRoom,
   type LogRange,
+  NOTHING_LOST,
   RecentEvents,
   type RoomEvent,
   type RoomEventSink,
@@ -170,7 +171,8 @@ export class RedisLog implements RoomLog {
   /**
    * Reads the stream back from `before` (its newest end), a page at a
    * time, down to `after` (at most {@linkcode CATCH_UP_SCAN_EVENTS}
-   * entries); a gap when the stream was trimmed after `after`.
+   * entries); a gap when the stream was trimmed after `after` (how many
+   * of the room's went is unknown: `XADD` trims without reading).
    */
   async since(
     room: string,
@@ -205,6 +207,7 @@ export class RedisLog implements RoomLog {
           events: events.reverse(),
           over: count - events.length,
           gap: true,
+          lost: NOTHING_LOST,
         };
       }
     }
@@ -217,7 +220,8 @@ export class RedisLog implements RoomLog {
       "1",
     ]) as StreamEntry[];
     const gap = oldest !== undefined && seqOf(oldest[0]) > after + 1;
-    return { events: events.reverse(), over: count - events.length, gap };
+    const over = count - events.length;
+    return { events: events.reverse(), over, gap, lost: NOTHING_LOST };
   }
 
   async close(): Promise<void> {

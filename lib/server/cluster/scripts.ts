@@ -31,14 +31,19 @@ end
 ${ROOM_LUA}${RESUME_LUA}
 -- An event with the next number: its effect (room_log.ts, EventEffect) is
 -- its kind and its value as JSON ('' for none), as stored_event.ts reads it;
--- its room ('' or nil: the default room). Returns its number and its entry
--- (as JSON, as XRANGE gives it).
-local function xadd(time, origin, line, effect, value, id, room)
+-- its room ('' or nil: the default room); for a rename or a leave of the
+-- server, reached: the rooms of its member (a list). Returns its number
+-- and its entry (as JSON, as XRANGE gives it).
+local function xadd(time, origin, line, effect, value, id, room, reached)
   local seq = redis.call('INCR', K.seq)
   local fields = {'t', time, 'o', origin, 'l', line}
   if room and room ~= '' then
     fields[#fields + 1] = 'r'
     fields[#fields + 1] = room
+  end
+  if reached then
+    fields[#fields + 1] = 'rs'
+    fields[#fields + 1] = listText(reached)
   end
   if effect ~= '' then
     fields[#fields + 1] = 'e'
@@ -72,11 +77,12 @@ local function remove(key, reason, text, bye, time)
   if skel and redis.call('HGET', K.skeletons, skel) == key then
     redis.call('HDEL', K.skeletons, skel)
   end
+  local reached = roomsOf(m.id) or {}
   leaveRooms(m.id, key)
   local online = redis.call('HLEN', K.members)
   xadd(time, m.id, cjson.encode({type = 'LEAVE', alias = m.alias,
     online = tostring(online), reason = reason, text = text}),
-    bye ~= '' and 'bye' or '', cjson.encode(bye))
+    bye ~= '' and 'bye' or '', cjson.encode(bye), nil, nil, reached)
   return 1
 end
 `;
@@ -239,7 +245,8 @@ local function announce(was, count)
     local score = redis.call('ZSCORE', K.order, old)
     redis.call('ZREM', K.order, old)
     local seq = xadd(time, me.id, cjson.encode({type = 'NICK',
-      alias = was.alias, newAlias = me.alias, online = count}), '', '')
+      alias = was.alias, newAlias = me.alias, online = count}), '', '',
+      nil, nil, roomsOf(me.id) or {})
     redis.call('ZADD', K.order, score or seq, key)
     renameOps(me.id, old, key)
     return {'ok', count, tostring(seq)}

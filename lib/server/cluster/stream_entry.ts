@@ -33,7 +33,8 @@ export function seqOf(id: string): number {
 /**
  * The event in a stream entry (null when it holds none this server reads,
  * like {@linkcode toRoomEvent}): fields `t` time, `o` origin member id, `l`
- * line JSON, `i` line id, `r` its room (none: the default room), and for
+ * line JSON, `i` line id, `r` its room (none: the default room), `rs` the
+ * rooms a rename or a leave of the server reached (a JSON list), and for
  * an effect `e` its kind and `v` its value (JSON). The previous release (stream format 1) wrote a note `n` instead,
  * whose meaning depended on the line: it is read as the effect it was.
  */
@@ -62,8 +63,27 @@ export function streamEvent(
   }
   const id = /^[\w-]{1,64}$/.test(values.i ?? "") ? values.i : undefined;
   const read = { ...event, origin: values.o ?? "", id, effect };
-  if (values.r === undefined) return read;
+  if (values.r === undefined) {
+    // Rooms that are not a list of rooms only route a catch-up: ignored.
+    const rooms = roomList(values.rs);
+    return rooms === null ? read : { ...read, rooms };
+  }
   return isRoomName(values.r) ? { ...read, room: values.r } : null;
+}
+
+/** A JSON list of room names, or null. */
+function roomList(json: string | undefined): string[] | null {
+  if (json === undefined) return null;
+  try {
+    const rooms: unknown = JSON.parse(json);
+    if (
+      Array.isArray(rooms) &&
+      rooms.every((room) => typeof room === "string" && isRoomName(room))
+    ) return rooms;
+  } catch {
+    // Not JSON: null below.
+  }
+  return null;
 }
 
 /** What the note of a format 1 entry was, by its line's type. */

@@ -7,7 +7,8 @@
  * falls between: the read stops below the first event the member gets
  * live. Each event goes as its live line with its tags, the newest that
  * fit in `--resume-lines` and half the member's queue, then
- * `RESUMED LAST MISSING TEXT`. A position of another epoch gets the
+ * `RESUMED LAST MISSING TEXT`: MISSING counts the room's lines not sent,
+ * those the log no longer holds too, or is `?` when the log cannot say. A position of another epoch gets the
  * ordinary history, then `RESUMED - ?`.
  *
  * @module
@@ -16,18 +17,14 @@
 import { seqTags } from "../../resume.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { Member } from "./member.ts";
-import type { LogRange, RoomEvent, RoomLog } from "./room_log.ts";
+import {
+  type LogRange,
+  type RoomEvent,
+  type RoomLog,
+  roomsOnly,
+} from "./room_log.ts";
 
 const encoder = new TextEncoder();
-
-/** The `MOD` actions a member without `rooms` may see (as `fan_out.ts`). */
-const TODAYS_MOD: ReadonlySet<string> = new Set([
-  "kick",
-  "ban",
-  "unban",
-  "mute",
-  "unmute",
-]);
 
 /**
  * Where a member with `resume` starts in a room it gave no position for
@@ -119,7 +116,8 @@ export function catchUpLines(
     sent = [event, ...sent];
   }
   lines.reverse();
-  const left = events.length - sent.length + range.over;
+  const left = events.length - sent.length + range.over +
+    lostFor(member, range);
   const missing = range.gap ? "?" : String(left);
   const last = String(sent.at(-1)?.seq ?? after);
   const resumed = resumedLine(last, missing, sent.length);
@@ -129,11 +127,13 @@ export function catchUpLines(
 
 /** Whether the member is shown an event of its room (as the fan-out decides). */
 function shown(member: Member, event: RoomEvent): boolean {
-  const { line } = event;
-  if (line.type === "MOD" && !TODAYS_MOD.has(line.action)) {
-    return member.roomsOn ?? false;
-  }
-  return true;
+  return member.roomsOn || !roomsOnly(event.line);
+}
+
+/** How many of the lines the log no longer holds the member would have seen. */
+function lostFor(member: Member, range: LogRange): number {
+  const { lines, roomsOnly } = range.lost;
+  return member.roomsOn ? lines : lines - roomsOnly;
 }
 
 /**

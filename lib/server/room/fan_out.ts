@@ -15,16 +15,7 @@ import { seqTags } from "../../resume.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { LineArena } from "./line_arena.ts";
 import type { Member } from "./member.ts";
-import type { RoomEvent, RoomLine } from "./room_log.ts";
-
-/** The `MOD` actions a member without `rooms` may see: those before rooms. */
-const TODAYS_MOD: ReadonlySet<string> = new Set([
-  "kick",
-  "ban",
-  "unban",
-  "mute",
-  "unmute",
-]);
+import { type RoomEvent, type RoomLine, roomsOnly } from "./room_log.ts";
 
 /** How the fan-out is delivered: counted toward each member's watermark. */
 const ROOM_LINE = { room: true } as const;
@@ -143,10 +134,10 @@ export class FanOut<M extends Member> {
       }
     }
     // The rooms' own actions (`op`, `deop`...) mean nothing without rooms.
-    const roomsOnly = line.type === "MOD" && !TODAYS_MOD.has(line.action);
+    const hidden = roomsOnly(line);
     let slow: M[] | undefined;
     for (const member of members.values()) {
-      if (member.id === skip || (roomsOnly && !member.roomsOn)) continue;
+      if (member.id === skip || (hidden && !member.roomsOn)) continue;
       const bytes = own !== undefined && member === sender
         ? own
         : member.seqOn && event !== undefined

@@ -2,8 +2,10 @@
  * The room log in memory: the default when history is off, and the test
  * double of every other {@linkcode RoomLog}. It numbers each line and hands
  * it on inside `append`, keeps the last messages in a bounded ring (and
- * the last events of every kind in another, for catch-up), and forgets
- * everything (ids included) on restart: its epoch is new in each process.
+ * the last events of every kind in another, for catch-up, with tombstones
+ * of those it let go), and forgets everything (ids included) on restart:
+ * its epoch is new in each process. It follows each member's rooms, so
+ * that a rename or a leave of the server carries the rooms it reaches.
  *
  * @module
  */
@@ -14,6 +16,7 @@ import {
   lineSign,
   type LogRange,
   newEpoch,
+  NOTHING_LOST,
   rangeOf,
   RecentEvents,
   type RoomEvent,
@@ -24,6 +27,9 @@ import {
   type SinceOptions,
 } from "./room_log.ts";
 import { RecentIds, type RecentIdsOptions } from "./recent_ids.ts";
+import { MemberRooms } from "./member_rooms.ts";
+import { ONE_ROOM } from "./room_options.ts";
+import { DEFAULT_TOMBSTONES, Tombstones } from "./tombstones.ts";
 
 /** Events of every kind a {@linkcode MemoryLog} keeps for catch-up by default. */
 export const DEFAULT_CATCH_UP_EVENTS = 10_000;
@@ -35,6 +41,13 @@ export interface MemoryLogOptions extends RecentIdsOptions {
    * @default {DEFAULT_CATCH_UP_EVENTS}
    */
   readonly catchUp?: number;
+  /**
+   * Events let go of that it remembers by number and room
+   * (`--history-tombstones`). @default {DEFAULT_TOMBSTONES}
+   */
+  readonly tombstones?: number;
+  /** The default room's name (`--default-room`). @default {"#lobby"} */
+  readonly defaultRoom?: string;
 }
 
 /**
@@ -72,6 +85,8 @@ export class MemoryLog implements RoomLog {
   #held: RoomEvent[] = [];
   #heldNext = 0;
   #heldCapacity: number;
+  #gone: Tombstones;
+  #members: MemberRooms;
 
   /**
    * Creates an empty log that timestamps with `clock` and keeps `keep`
@@ -83,6 +98,10 @@ export class MemoryLog implements RoomLog {
     this.#recent = new RecentEvents(keep);
     this.#ids = new RecentIds(options);
     this.#heldCapacity = options.catchUp ?? DEFAULT_CATCH_UP_EVENTS;
+    this.#gone = new Tombstones(options.tombstones ?? DEFAULT_TOMBSTONES);
+    this.#members = new MemberRooms(
+      options.defaultRoom ?? ONE_ROOM.defaultRoom,
+    );
   }
 
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
@@ -110,6 +129,8 @@ export class MemoryLog implements RoomLog {
       id,
     };
     if (options.room !== undefined) event.room = options.room;
+    const rooms = this.#members.apply(line, origin, options.room);
+    if (rooms !== undefined) event.rooms = rooms;
     this.#recent.add(event);
     this.#hold(event);
     this.#sink(event);
@@ -117,9 +138,12 @@ export class MemoryLog implements RoomLog {
 
   /** Keeps `event` in the ring of events for catch-up. */
   #hold(event: RoomEvent): void {
-    if (this.#heldCapacity === 0) return;
+    if (this.#heldCapacity === 0) return this.#gone.add(event); // let go
     if (this.#held.length < this.#heldCapacity) this.#held.push(event);
-    else this.#held[this.#heldNext] = event;
+    else {
+      this.#gone.add(this.#held[this.#heldNext]!);
+      this.#held[this.#heldNext] = event;
+    }
     this.#heldNext = (this.#heldNext + 1) % this.#heldCapacity;
   }
 
@@ -132,8 +156,13 @@ export class MemoryLog implements RoomLog {
     const oldest = held.length < this.#heldCapacity ? 0 : this.#heldNext;
     const ordered = [...held.slice(oldest), ...held.slice(0, oldest)];
     const first = ordered[0]?.seq ?? this.#seq + 1;
-    const gap = after + 1 < first && after < this.#seq;
-    return Promise.resolve({ ...rangeOf(ordered, room, after, options), gap });
+    const letGo = after + 1 < first && after < this.#seq;
+    const lost = letGo ? this.#gone.count(room, after, options) : NOTHING_LOST;
+    return Promise.resolve({
+      ...rangeOf(ordered, room, after, options),
+      gap: lost === null,
+      lost: lost ?? NOTHING_LOST,
+    });
   }
 
   settled(): undefined {

@@ -32,8 +32,15 @@ import type { SharedSanction, Topic } from "../access/moderation.ts";
 import type { RoomRecord } from "./room_record.ts";
 import type { LogRange, SinceOptions } from "./since.ts";
 
-export type { LogRange, SinceOptions } from "./since.ts";
-export { CATCH_UP_SCAN_EVENTS, inRoom, newEpoch, rangeOf } from "./since.ts";
+export type { LogRange, Lost, SinceOptions } from "./since.ts";
+export {
+  CATCH_UP_SCAN_EVENTS,
+  inRoom,
+  newEpoch,
+  NOTHING_LOST,
+  rangeOf,
+  roomsOnly,
+} from "./since.ts";
 
 /** The line types that are room events (everyone receives them). */
 export const ROOM_LINE_TYPES = [
@@ -76,6 +83,13 @@ export interface RoomEvent {
   readonly id?: string;
   /** The room it is about (see {@linkcode AppendOptions.room}). */
   readonly room?: string;
+  /**
+   * With a rename or a leave of the server (a `NICK` or `LEAVE` that names
+   * no room): the rooms its member was in, as the log took it (the rooms
+   * it reached), each once; absent in what an earlier release stored (the
+   * default room's then).
+   */
+  readonly rooms?: readonly string[];
 }
 
 /**

@@ -17,6 +17,7 @@
 
 import type { Clock, TimerId } from "../../clock.ts";
 import type { Member } from "./member.ts";
+import { MemberRooms } from "./member_rooms.ts";
 import type { RoomEvent, RoomLine } from "./room_log.ts";
 import { operatorKey, type RoomRecord } from "./room_record.ts";
 import type { RoomState } from "./room_state.ts";
@@ -49,7 +50,7 @@ export function expireLine(): RoomLine {
 export class RoomReplica<M extends Member> {
   #host: ReplicaHost<M>;
   /** The rooms each member on any server is in, by id (the default too). */
-  #in = new Map<string, string[]>();
+  #in: MemberRooms;
   /**
    * Members of this server that left it, until their `LEAVE` is handed
    * on: this server's `/who` lists them no more.
@@ -59,19 +60,18 @@ export class RoomReplica<M extends Member> {
   /** A replica over `host`'s rooms. */
   constructor(host: ReplicaHost<M>) {
     this.#host = host;
+    this.#in = new MemberRooms(host.default.name);
   }
 
   /** The rooms member `id` is in, on any server, in join order. */
   roomsOfId(id: string): readonly string[] {
-    return this.#in.get(id) ?? [];
+    return this.#in.of(id);
   }
 
   /** Puts member `id` (as `alias`) in `state`. */
   enter(state: RoomState<M>, id: string, alias: string): void {
     if (!state.everyone.has(id)) state.everyone.set(id, alias);
-    const rooms = this.#in.get(id) ?? [];
-    if (!rooms.includes(state.name)) rooms.push(state.name);
-    this.#in.set(id, rooms);
+    this.#in.enter(id, state.name);
     this.#host.clock.clearTimeout(state.expiry as TimerId | undefined);
     state.expiry = undefined;
   }
@@ -123,10 +123,7 @@ export class RoomReplica<M extends Member> {
 
   #leave(state: RoomState<M>, id: string, alias: string): void {
     state.everyone.delete(id);
-    const rooms = this.#in.get(id);
-    const at = rooms?.indexOf(state.name) ?? -1;
-    if (at !== -1) rooms!.splice(at, 1);
-    if (rooms?.length === 0) this.#in.delete(id);
+    this.#in.leave(id, state.name);
     // A guest operates a room only while in it.
     remove(state.record.operators, operatorKey({ account: null, alias }));
     this.#expireLater(state);
@@ -163,7 +160,7 @@ export class RoomReplica<M extends Member> {
    */
   forgetEveryone(): void {
     const states = new Set(
-      [...this.#in.values()].flat().flatMap((n) => this.#host.get(n) ?? []),
+      [...this.#in.all()].flat().flatMap((n) => this.#host.get(n) ?? []),
     );
     this.#in.clear();
     this.gone.clear();

@@ -1,8 +1,10 @@
 /**
  * What `RoomLog.since` reads and returns: a room's events after a number
  * (a resuming member's catch-up, `catch_up.ts`), the newest up to a
- * limit, with how many more there were and whether the log lost some;
- * the same range for a log that holds events in memory; and new epochs.
+ * limit, with how many more there were and how many of the room's the
+ * log lost (when it can know); which events are a room's (a rename or a
+ * leave of the server: those of the rooms its member was in); the same
+ * range for a log that holds events in memory; and new epochs.
  *
  * @module
  */
@@ -37,22 +39,58 @@ export interface LogRange {
   readonly over: number;
   /**
    * The log no longer holds every event after the number asked for
-   * (retention deleted, or a stream trimmed, some of them): how many of
-   * those were the room's is unknown.
+   * (retention deleted, or a stream trimmed, some of them) and cannot
+   * tell how many of those were the room's.
    */
   readonly gap: boolean;
+  /**
+   * How many of the room's events in the range the log no longer holds
+   * (exact; 0 when `gap`, which says it cannot know).
+   */
+  readonly lost: Lost;
+}
+
+/** How many of a room's events a log no longer holds, as it knows. */
+export interface Lost {
+  /** Every kind. */
+  readonly lines: number;
+  /** Of those, the ones only members with `rooms` see ({@linkcode roomsOnly}). */
+  readonly roomsOnly: number;
+}
+
+/** Nothing lost. */
+export const NOTHING_LOST: Lost = { lines: 0, roomsOnly: 0 };
+
+/**
+ * The `MOD` actions a member without `rooms` sees too, those from before
+ * rooms (the rooms' own, `op`, `deop`..., mean nothing without them).
+ */
+const MOD_FOR_EVERYONE: ReadonlySet<string> = new Set([
+  "kick",
+  "ban",
+  "unban",
+  "mute",
+  "unmute",
+]);
+
+/** Whether only members with `rooms` see `line` (a room operator's `MOD`). */
+export function roomsOnly(line: { type: string; action?: string }): boolean {
+  return line.type === "MOD" && !MOD_FOR_EVERYONE.has(line.action ?? "");
 }
 
 /**
- * Whether `event` belongs to room `room` for a catch-up (`defaultRoom`:
- * also the events that name no room).
+ * Whether `event` belongs to room `room` for a catch-up: it names the
+ * room; or it names none and is a rename or a leave of the server whose
+ * member was in the room (`RoomEvent.rooms`); or it names none and says
+ * no rooms, and `room` is the default one (`defaultRoom`).
  */
 export function inRoom(
   event: RoomEvent,
   room: string,
   defaultRoom = false,
 ): boolean {
-  return event.room === room || (defaultRoom && event.room === undefined);
+  if (event.room !== undefined) return event.room === room;
+  return event.rooms === undefined ? defaultRoom : event.rooms.includes(room);
 }
 
 /**

@@ -122,19 +122,34 @@ export function toRoomEvent(row: StoredRow): RoomEvent | null {
     ? row.id
     : undefined;
   const event = { seq: row.seq, time: row.time, line, origin: "", id, effect };
-  const room = (line as { room?: unknown }).room;
-  if (room === undefined) return event;
-  if (typeof room !== "string" || !isRoomName(room)) return null;
+  const { room, rooms } = line as { room?: unknown; rooms?: unknown };
   delete (line as { room?: unknown }).room;
+  delete (line as { rooms?: unknown }).rooms;
+  if (room === undefined) {
+    // Rooms that are not a list of rooms only route a catch-up: ignored.
+    return isRoomList(rooms) ? { ...event, rooms } : event;
+  }
+  if (typeof room !== "string" || !isRoomName(room)) return null;
   return { ...event, room };
+}
+
+function isRoomList(value: unknown): value is string[] {
+  return Array.isArray(value) &&
+    value.every((room) => typeof room === "string" && isRoomName(room));
 }
 
 /**
  * A line as stored (JSON), with its room inside it when it has one (no
  * column of its own: absent, as in what a release without rooms stored,
- * is the default room).
+ * is the default room), or the rooms a rename or a leave of the server
+ * reached (`RoomEvent.rooms`).
  */
-export function storedLine(line: RoomLine, room: string | undefined): string {
+export function storedLine(
+  line: RoomLine,
+  room: string | undefined,
+  rooms?: readonly string[],
+): string {
+  if (rooms !== undefined) return JSON.stringify({ ...line, rooms });
   return JSON.stringify(room === undefined ? line : { ...line, room });
 }
 

@@ -75,10 +75,19 @@ export function recentEvents(db: DatabaseSync, limit: number): RoomEvent[] {
   return rows.reverse().map(toRoomEvent).filter((e) => e !== null);
 }
 
-/** The condition on `events` rows of one room (the default room's name no room too). */
+/**
+ * The condition on `events` rows of one room, its name bound twice: rows
+ * that name it, and renames and leaves of the server that reached it
+ * (`RoomEvent.rooms`); the default room's also the rows that name no room
+ * and say no rooms (see `inRoom`).
+ */
 function roomCondition(defaultRoom: boolean): string {
   const room = "json_extract(line, '$.room')";
-  return defaultRoom ? `(${room} IS NULL OR ${room} = ?)` : `${room} = ?`;
+  const reached = `type IN ('NICK', 'LEAVE') AND EXISTS
+    (SELECT 1 FROM json_each(line, '$.rooms') WHERE value = ?)`;
+  if (!defaultRoom) return `(${room} = ? OR (${reached}))`;
+  return `(${room} = ? OR (${room} IS NULL AND
+    (json_type(line, '$.rooms') IS NULL OR (${reached}))))`;
 }
 
 /** Which stored events of one room {@linkcode roomEvents} reads. */
@@ -103,7 +112,7 @@ export function roomEvents(
   query: RoomEventsQuery,
 ): { events: RoomEvent[]; count: number } {
   const where = `seq > ? AND seq < ? AND ${roomCondition(query.defaultRoom)}`;
-  const args = [query.after, query.before, query.room] as const;
+  const args = [query.after, query.before, query.room, query.room] as const;
   const { n } = db.prepare(`SELECT COUNT(*) AS n FROM events WHERE ${where}`)
     .get(...args) as { n: number };
   if (n === 0 || query.limit <= 0) return { events: [], count: n };

@@ -2,8 +2,9 @@
  * What the durable room log reads for a catch-up (`SqliteLog.since`): a
  * room's events after a number, from the database and from the rows of
  * the journal the database has not taken yet, the newest first up to a
- * limit; whether retention deleted any after that number; and the log's
- * epoch, kept in `settings`. One read scans at most
+ * limit; how many of the room's retention deleted after that number
+ * (`tombstones_table.ts`), or that it cannot know; and the log's epoch,
+ * kept in `settings`. One read scans at most
  * `CATCH_UP_SCAN_EVENTS` of the log's events (every room's),
  * so that a catch-up never holds the event loop for long: what lies
  * further back counts as lost.
@@ -16,6 +17,7 @@ import {
   CATCH_UP_SCAN_EVENTS,
   type LogRange,
   newEpoch,
+  NOTHING_LOST,
   rangeOf,
   type RoomEvent,
   type SinceOptions,
@@ -24,6 +26,7 @@ import { type StoredRow, toRoomEvent } from "../room/stored_event.ts";
 import { roomEvents, ROW_VALUES } from "./events_table.ts";
 import type { JournalValue } from "./journal.ts";
 import { deletedThrough } from "./retention.ts";
+import { lostIn } from "./tombstones_table.ts";
 
 /** The `settings` key of the log's epoch. */
 const EPOCH_KEY = "history.epoch";
@@ -86,6 +89,11 @@ export function sqliteRange(
   });
   const events = [...older.events, ...newest.events];
   const held = older.count + newest.events.length + newest.over;
-  const gap = from > after || deletedThrough(db) > after;
-  return { events, over: held - events.length, gap };
+  const lost = from > after
+    ? null
+    : deletedThrough(db) > after
+    ? lostIn(db, room, after, options)
+    : NOTHING_LOST;
+  const over = held - events.length;
+  return { events, over, gap: lost === null, lost: lost ?? NOTHING_LOST };
 }

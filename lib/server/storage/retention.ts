@@ -12,7 +12,9 @@
  * Retention.onForget}). The ids of the lines it deletes go to `line_ids`
  * with their signs, in the same transaction, so that no id is stored twice
  * after its line aged out: those the log still remembers
- * ({@linkcode Retention.keepIdsBy}), or all of them when no log says.
+ * ({@linkcode Retention.keepIdsBy}), or all of them when no log says; so
+ * do the numbers and rooms of every row it deletes, to `tombstones`
+ * (`tombstones_table.ts`: how many lines of a room a resume missed).
  *
  * @module
  */
@@ -22,6 +24,8 @@ import { clearImmediate, setImmediate } from "node:timers";
 import type { Clock } from "../../clock.ts";
 import { DEDUPE_MAX_LINES } from "../room/recent_ids.ts";
 import { LineIdsTable, storedLineSign } from "./events_table.ts";
+import { type DeletedEvent, TombstonesTable } from "./tombstones_table.ts";
+import { DEFAULT_TOMBSTONES } from "../room/tombstones.ts";
 
 /** Options of {@linkcode Retention}. */
 export interface RetentionOptions {
@@ -42,6 +46,11 @@ export interface RetentionOptions {
   readonly onError?: (error: unknown) => void;
   /** Ids kept in `line_ids` at most. @default {DEDUPE_MAX_LINES} */
   readonly keptIds?: number;
+  /**
+   * Rows kept in `tombstones` at most (`--history-tombstones`).
+   * @default {DEFAULT_TOMBSTONES}
+   */
+  readonly tombstones?: number;
 }
 
 /** A message or action with an id, as a step deletes it. */
@@ -74,11 +83,12 @@ const DAY_MS = 86_400_000;
 
 const SAID = "type IN ('MSG', 'ME')";
 /** What a step reads back of the rows it deletes. */
-const DELETED = "seq, time, id, line";
+const DELETED = `seq, time, id, line, type,
+  json_extract(line, '$.room') AS room, json_extract(line, '$.rooms') AS rooms,
+  json_extract(line, '$.action') AS action`;
 
 /** A row a step deleted. */
-interface Deleted {
-  readonly seq: number;
+interface Deleted extends DeletedEvent {
   readonly time: number;
   readonly id: string | null;
   readonly line: string;
@@ -137,12 +147,17 @@ export class Retention {
   #trims: (() => number)[] = [];
   #signOf: SignOfDeleted = signOfAny;
   #ids: LineIdsTable;
+  #tombstones: TombstonesTable;
 
   /** Ready to {@linkcode start}, once its listeners are in place. */
   constructor(db: DatabaseSync, options: RetentionOptions) {
     this.#db = db;
     this.#options = options;
     this.#ids = new LineIdsTable(db, options.keptIds ?? DEDUPE_MAX_LINES);
+    this.#tombstones = new TombstonesTable(
+      db,
+      options.tombstones ?? DEFAULT_TOMBSTONES,
+    );
   }
 
   /** Runs a first round now, then one every `everyMs`. */
@@ -231,11 +246,11 @@ export class Retention {
         `DELETE FROM events WHERE seq IN
            (SELECT seq FROM events ORDER BY seq LIMIT ?) AND time < ?
            AND (${OTHER} OR ${notSpared(spare)})
-         RETURNING ${DELETED}, type`,
+         RETURNING ${DELETED}`,
       ).all(
         RETENTION_STEP_ROWS,
         clock.now() - keepDays * DAY_MS,
-      ) as unknown as (Deleted & { type: string })[]
+      ) as unknown as Deleted[]
       : [];
     const gone = said.length + other.length + old.length;
     if (gone > 0) {
@@ -246,6 +261,7 @@ export class Retention {
       );
       set.run(LAST_SEQ_KEY, String(last));
       set.run(DELETED_SEQ_KEY, String(newest));
+      this.#tombstones.add([...said, ...other, ...old]);
     }
     const lines = [
       ...said,

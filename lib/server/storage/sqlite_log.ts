@@ -26,7 +26,9 @@
  * Each message's id is stored with it. The ids of recent lines are kept
  * in memory ({@linkcode StoredIds}, loaded at start), so that a line whose
  * id is stored already, before a restart or after its line aged out too,
- * is not stored again (no index on id: it would cost every commit).
+ * is not stored again (no index on id: it would cost every commit). A
+ * rename or a leave of the server is stored with the rooms it reaches
+ * ({@linkcode MemberRooms}, kept as lines are numbered).
  *
  * @module
  */
@@ -46,7 +48,6 @@ import { lastSeq, type Retention } from "./retention.ts";
 import { logEpoch, sqliteRange } from "./log_range.ts";
 import {
   type AppendOptions,
-  type AppendOutcome,
   type EventEffect,
   type LogRange,
   RecentEvents,
@@ -60,6 +61,8 @@ import {
 import type { RecentIdsOptions } from "../room/recent_ids.ts";
 import { StoredIds } from "./stored_ids.ts";
 import { storedEffect, storedLine } from "../room/stored_event.ts";
+import { MemberRooms } from "../room/member_rooms.ts";
+import { ONE_ROOM } from "../room/room_options.ts";
 
 /** How the log writes: see the module documentation. */
 export type Durability = "normal" | "full";
@@ -94,6 +97,8 @@ export interface SqliteLogOptions {
   readonly onResume?: () => void;
   /** The window of ids kept (tests). */
   readonly ids?: RecentIdsOptions;
+  /** The default room's name (`--default-room`). @default {"#lobby"} */
+  readonly defaultRoom?: string;
 }
 
 interface Pending {
@@ -164,6 +169,8 @@ export class SqliteLog implements RoomLog {
   #closed = false;
   /** Writes are failing (told once, until the database takes lines again). */
   #failing = false;
+  /** Each member's rooms as the lines stored so far say. */
+  #members: MemberRooms;
 
   /** Opens the log in `db`, loading its newest messages into memory. */
   constructor(db: DatabaseSync, options: SqliteLogOptions) {
@@ -181,6 +188,9 @@ export class SqliteLog implements RoomLog {
     this.#seq = lastSeq(db);
     this.epoch = logEpoch(db);
     this.#recent = new RecentEvents(options.keep);
+    this.#members = new MemberRooms(
+      options.defaultRoom ?? ONE_ROOM.defaultRoom,
+    );
     for (const event of recentEvents(db, options.keep)) this.#recent.add(event);
     this.#ids = new StoredIds(db, options.ids);
     options.retention?.onForget((seq) => this.#recent.forgetUpTo(seq));
@@ -274,6 +284,8 @@ export class SqliteLog implements RoomLog {
     let examined = 0;
     /** The values of the batch's rows, seven a row. */
     const rows: JournalValue[] = [];
+    const reached = new Map<Pending, readonly string[]>(); // (MemberRooms)
+    this.#members.begin(); // undone if the batch is not kept
     try {
       for (const pending of batch) {
         examined++;
@@ -288,15 +300,20 @@ export class SqliteLog implements RoomLog {
           }
           this.#ids.add(id, time, seq + 1);
         }
+        const rooms = this.#members.apply(line, pending.origin, room);
+        if (rooms !== undefined) reached.set(pending, rooms);
         const stored = effect && storedEffect(effect);
-        rows.push(++seq, time, line.type, storedLine(line, room), id ?? null);
+        const json = storedLine(line, room, rooms);
+        rows.push(++seq, time, line.type, json, id ?? null);
         rows.push(stored?.kind ?? null, stored?.value ?? null);
       }
       this.#keep(rows);
     } catch (error) {
+      this.#members.end(true);
       this.#lost(batch.slice(0, examined), batch, taken, error);
       return;
     }
+    this.#members.end(false);
     let next = this.#seq;
     this.#seq = seq;
     for (const pending of batch) {
@@ -306,16 +323,18 @@ export class SqliteLog implements RoomLog {
         continue;
       }
       const { time, line, origin, id, effect, room } = pending;
-      const event: RoomEvent = room === undefined
-        ? { seq: ++next, time, line, origin, id, effect }
-        : { seq: ++next, time, line, origin, id, effect, room };
+      const rooms = reached.get(pending);
+      const event: RoomEvent = {
+        ...{ seq: ++next, time, line, origin, id, effect },
+        ...(room === undefined ? {} : { room }),
+        ...(rooms === undefined ? {} : { rooms }),
+      };
       this.#recent.add(event);
       this.#sink(event);
     }
   }
 
-  /** A batch not kept: its new ids may come again; each line is `refused`
-   * (or `duplicate`/`reused` if its id was stored before this batch). */
+  /** A batch not kept: each line `refused` (or `duplicate`/`reused`). */
   #lost(
     examined: readonly Pending[],
     batch: readonly Pending[],
@@ -324,20 +343,8 @@ export class SqliteLog implements RoomLog {
   ): void {
     if (!this.#failing) this.#options.onError?.("commit", error);
     this.#failing = true;
-    for (const pending of examined) {
-      if (pending.id !== undefined && !taken?.has(pending)) {
-        this.#ids.delete(pending.id);
-      }
-    }
-    const outcome = (p: Pending): AppendOutcome => {
-      const known = p.id === undefined
-        ? "new"
-        : this.#ids.check(p.id, p.line, this.#unsaved);
-      return known === "new" ? "refused" : known;
-    };
-    for (const [why, lines] of Map.groupBy(batch, outcome)) {
-      this.#failed(lines, why, error);
-    }
+    const sorted = this.#ids.unstored(examined, batch, taken, this.#unsaved);
+    for (const [why, lines] of sorted) this.#failed(lines, why, error);
   }
 
   /**

@@ -24,6 +24,8 @@ import { Checkpoints } from "./checkpoints.ts";
 import { transaction } from "./events_table.ts";
 import { ROOM_TABLES } from "./room_table.ts";
 import { MARKERS_TABLE } from "./markers_table.ts";
+import { TOMBSTONES_TABLE, untoldThrough } from "./tombstones_table.ts";
+import { deletedThrough } from "./retention.ts";
 import {
   Journal,
   JOURNAL_FILE,
@@ -163,6 +165,12 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   MARKERS_TABLE,
   // The index moved to its own file, written by its own worker.
   "DROP TABLE IF EXISTS search",
+  // The numbers and rooms of the events retention deletes
+  // (tombstones_table.ts); what it deleted before is not remembered.
+  (db) => {
+    db.exec(TOMBSTONES_TABLE);
+    untoldThrough(db, deletedThrough(db));
+  },
 ];
 
 /** An open data directory: the database, and where it lives. */

@@ -17,7 +17,11 @@ import {
   RecentIds,
   type RecentIdsOptions,
 } from "../room/recent_ids.ts";
-import { lineSign, type RoomLine } from "../room/room_log.ts";
+import {
+  type AppendOutcome,
+  lineSign,
+  type RoomLine,
+} from "../room/room_log.ts";
 import { LineIdsTable, rowLine, storedLineSign } from "./events_table.ts";
 import type { JournalValue } from "./journal.ts";
 import type { DeletedLine } from "./retention.ts";
@@ -65,9 +69,29 @@ export class StoredIds {
     this.#ids.add(id, time, seq);
   }
 
-  /** Forgets an id (its line was not stored after all). */
-  delete(id: string): void {
-    this.#ids.delete(id);
+  /**
+   * A batch not kept: forgets the ids of its `examined` lines (but those
+   * `taken` before it), which may come again, and sorts the batch by what
+   * each line is now: `refused`, or `duplicate`/`reused` if its id was
+   * stored before the batch (looked for in `unsaved` too).
+   */
+  unstored<L extends { readonly id?: string; readonly line: RoomLine }>(
+    examined: readonly L[],
+    batch: readonly L[],
+    taken: ReadonlyMap<L, unknown> | undefined,
+    unsaved: readonly JournalValue[],
+  ): Map<AppendOutcome, L[]> {
+    for (const pending of examined) {
+      if (pending.id !== undefined && !taken?.has(pending)) {
+        this.#ids.delete(pending.id);
+      }
+    }
+    return Map.groupBy(batch, (pending): AppendOutcome => {
+      const known = pending.id === undefined
+        ? "new"
+        : this.check(pending.id, pending.line, unsaved);
+      return known === "new" ? "refused" : known;
+    });
   }
 
   /**

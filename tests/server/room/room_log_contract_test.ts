@@ -28,6 +28,7 @@ import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import { eachEvent } from "../../../lib/server/storage/events_table.ts";
 import { journalEvents } from "../../../lib/server/storage/journal.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
+import { Retention } from "../../../lib/server/storage/retention.ts";
 import { openStore, type Store } from "../../../lib/server/storage/store.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { withTempDir } from "../../_helpers.ts";
@@ -55,7 +56,53 @@ interface LogKit {
   readonly durable: boolean;
   /** The events it stored, read back from its storage (durable logs). */
   stored?(): Promise<readonly RoomEvent[]>;
+  /**
+   * The origin's renames and its leaving the server, as its server does
+   * them (a cluster: by its scripts, handed on later); `enter` puts it in
+   * the default room first (a cluster's claim did already).
+   */
+  readonly server: {
+    enter(log: RoomLog): Promise<void>;
+    rename(log: RoomLog, from: string, to: string): Promise<void>;
+    leave(log: RoomLog, alias: string): Promise<void>;
+  };
+  /**
+   * Opens the log so that it holds only its newest `keep` events once
+   * `trim` ran (retention, a ring, a trimmed stream), remembering at most
+   * `tombstones` of those it no longer holds; `counts`: whether it can
+   * tell how many of a room's those were.
+   */
+  trimming(keep: number, tombstones: number): Promise<{
+    log: RoomLog;
+    trim(): Promise<void>;
+    counts: boolean;
+  }>;
 }
+
+/** Renames and leaves of a log of one server: the room appends them. */
+const ONE_SERVER = (origin: string): LogKit["server"] => ({
+  enter: (log) => {
+    log.append({ type: "JOIN", alias: "amy", online: "1" }, origin);
+    return settledLog(log);
+  },
+  rename: (log, from, to) => {
+    log.append(
+      { type: "NICK", alias: from, newAlias: to, online: "1" },
+      origin,
+    );
+    return settledLog(log);
+  },
+  leave: (log, alias) => {
+    log.append({
+      type: "LEAVE",
+      alias,
+      online: "0",
+      reason: "quit",
+      text: "",
+    }, origin);
+    return settledLog(log);
+  },
+});
 
 /** Runs a test body with a kit on fresh storage, and cleans up. */
 type WithKit = (body: (kit: LogKit) => Promise<void>) => Promise<void>;
@@ -65,6 +112,16 @@ const withMemoryLog: WithKit = (body) =>
     open: () => Promise.resolve(new MemoryLog(new FakeClock(), KEEP)),
     origin: "1",
     durable: false,
+    server: ONE_SERVER("1"),
+    trimming: (keep, tombstones) =>
+      Promise.resolve({
+        log: new MemoryLog(new FakeClock(), KEEP, {
+          catchUp: keep,
+          tombstones,
+        }),
+        trim: () => Promise.resolve(),
+        counts: true,
+      }),
   });
 
 /**
@@ -91,6 +148,29 @@ const withSqliteLog = (journal: boolean): WithKit => (body) =>
         },
         origin: "1",
         durable: true,
+        server: ONE_SERVER("1"),
+        trimming: (keep, tombstones) => {
+          store?.close();
+          store = openStore(dir, { exclusive: true });
+          const retention = new Retention(store.db, {
+            clock,
+            keepDays: 0,
+            keepRows: keep, // messages only in the test
+            tombstones,
+          });
+          const log = new SqliteLog(store.db, {
+            clock,
+            keep: KEEP,
+            journal: journal ? store.journal : null,
+            retention,
+          });
+          const trim = async () => {
+            await settledLog(log);
+            retention.start();
+            retention.stop();
+          };
+          return Promise.resolve({ log, trim, counts: true });
+        },
         stored: () => {
           const newest = journalEvents(dir);
           const stored = [...eachEvent(store!.db, {})];
@@ -131,19 +211,41 @@ const withRedisLog: WithKit = (body) =>
       };
       await cluster.claim(amy, "amy", null, false);
       let opened: RedisLog[] = [];
+      const open = async () => {
+        const roomLog = await RedisLog.open(link, {
+          ...DEFAULTS,
+          clock: systemClock,
+          keep: KEEP,
+          log,
+        });
+        opened.push(roomLog);
+        return roomLog;
+      };
       await body({
-        open: async () => {
-          const roomLog = await RedisLog.open(link, {
-            ...DEFAULTS,
-            clock: systemClock,
-            keep: KEEP,
-            log,
-          });
-          opened.push(roomLog);
-          return roomLog;
-        },
+        open,
         origin: amy.id,
         durable: true,
+        server: {
+          enter: () => Promise.resolve(), // claimed above
+          rename: async (_, from, to) => {
+            await cluster.claim({ ...amy, alias: to }, to, from, false);
+          },
+          leave: async () => {
+            await cluster.remove(amy.id, "quit", "");
+          },
+        },
+        trimming: async (keep) => ({
+          log: await open(),
+          trim: async () => {
+            await link.command([
+              "XTRIM",
+              link.keys.events,
+              "MAXLEN",
+              `${keep}`,
+            ]);
+          },
+          counts: false,
+        }),
         stored: () => readStream(link),
       });
       await Promise.all(opened.map((roomLog) => roomLog.close()));
@@ -177,6 +279,27 @@ function contract(title: string, run: (kit: LogKit) => Promise<void>): void {
 /** Waits until what was appended is handed on or reported. */
 async function settledLog(log: RoomLog): Promise<void> {
   while (log.settled() !== undefined) await log.settled();
+}
+
+/**
+ * What a log hands on, in order, and a wait until what it handed on
+ * passes a test.
+ */
+function recorder(log: RoomLog) {
+  const seen: RoomEvent[] = [];
+  let waiting: { test: () => boolean; resolve: () => void } | undefined;
+  log.subscribe((event) => {
+    seen.push(event);
+    if (waiting?.test()) waiting.resolve();
+  });
+  const until = (test: () => boolean) =>
+    test() ? Promise.resolve() : new Promise<void>((resolve) => {
+      waiting = { test, resolve };
+    });
+  /** Waits until `count` events of `type` were handed on. */
+  const count = (type: string, count: number) =>
+    until(() => seen.filter((e) => e.line.type === type).length >= count);
+  return { seen, count };
 }
 
 /** What a log hands on, in order. */
@@ -417,7 +540,12 @@ contract(
     });
     assert.deepEqual(texts(before.events), ["o2"]);
     const none = await log.since("#ops", base + 6, { limit: 10 });
-    assert.deepEqual(none, { events: [], over: 0, gap: false });
+    assert.deepEqual(none, {
+      events: [],
+      over: 0,
+      gap: false,
+      lost: { lines: 0, roomsOnly: 0 },
+    });
     for (const event of all.events) assert.equal(event.room, "#ops");
     await log.close();
   },
@@ -441,6 +569,106 @@ contract(
     });
     const said = range.events.filter((e) => e.line.type === "MSG");
     assert.deepEqual(texts(said), kit.durable ? ["one"] : []);
+    await log.close();
+  },
+);
+
+contract(
+  "since() gives each room the renames and leaves of the server its members made while in it, once each, in order, with the rooms they reached",
+  async (kit) => {
+    const log = await kit.open();
+    const { seen, count } = recorder(log);
+    await kit.server.enter(log);
+    log.append(msg("from here"), kit.origin, { room: "#elsewhere" });
+    await count("MSG", 1);
+    const base = seen.at(-1)!.seq;
+    log.append({ type: "JOIN", alias: "amy", online: "1" }, kit.origin, {
+      room: "#ops",
+    });
+    await settledLog(log);
+    await kit.server.rename(log, "amy", "ann");
+    await count("NICK", 1);
+    log.append(
+      {
+        type: "LEAVE",
+        alias: "ann",
+        online: "0",
+        reason: "part",
+        text: "",
+      },
+      kit.origin,
+      { room: "#lobby" },
+    );
+    await settledLog(log);
+    await kit.server.rename(log, "ann", "amy");
+    await count("NICK", 2);
+    await kit.server.leave(log, "amy");
+    await count("LEAVE", 2);
+    const kinds = (range: { events: readonly RoomEvent[] }) =>
+      range.events.map((e) =>
+        `${e.line.type} ${e.room ?? (e.rooms ?? []).join("+")}`
+      );
+    const read = async (reading: RoomLog) => ({
+      ops: kinds(await reading.since("#ops", base, { limit: 10 })),
+      lobby: kinds(
+        await reading.since("#lobby", base, { limit: 10, defaultRoom: true }),
+      ),
+      dev: kinds(await reading.since("#dev", base, { limit: 10 })),
+    });
+    const expected = {
+      ops: ["JOIN #ops", "NICK #lobby+#ops", "NICK #ops", "LEAVE #ops"],
+      lobby: ["NICK #lobby+#ops", "LEAVE #lobby"],
+      dev: [],
+    };
+    assert.deepEqual(await read(log), expected);
+    const handed = seen.filter((e) => e.seq > base && e.room === undefined);
+    assert.deepEqual(handed.map((e) => e.rooms), [
+      ["#lobby", "#ops"],
+      ["#ops"],
+      ["#ops"],
+    ]);
+    await log.close();
+    if (kit.durable) {
+      const again = await kit.open();
+      assert.deepEqual(await read(again), expected, "as stored");
+      await again.close();
+    }
+  },
+);
+
+contract(
+  "since() says how many of a room's events it no longer holds while it remembers them all, and that it cannot know past that",
+  async (kit) => {
+    const { log, trim, counts } = await kit.trimming(4, 5);
+    const { seen } = recorder(log);
+    // m1 ... m10 in #a (a) or #b (b): m7 to m10 stay.
+    const rooms = "abaababaab";
+    for (let i = 1; i <= 10; i++) {
+      log.append(msg(`m${i}`), kit.origin, { room: `#${rooms[i - 1]}` });
+    }
+    await settledLog(log);
+    await trim();
+    const base = seen.find((e) => "text" in e.line && e.line.text === "m1")!
+      .seq - 1;
+    const since = (room: string, after: number) =>
+      log.since(room, base + after, { limit: 10 });
+    const a = await since("#a", 1);
+    assert.deepEqual(texts(a.events), ["m8", "m9"]);
+    const b = await since("#b", 1);
+    assert.deepEqual(texts(b.events), ["m7", "m10"]);
+    if (counts) {
+      assert.deepEqual([a.gap, a.lost], [false, { lines: 3, roomsOnly: 0 }]);
+      assert.deepEqual([b.gap, b.lost], [false, { lines: 2, roomsOnly: 0 }]);
+    } else {
+      assert.deepEqual([a.gap, b.gap], [true, true]);
+    }
+    const past = await since("#a", 0);
+    assert.equal(past.gap, true, "m1 is not remembered (5 tombstones)");
+    const none = await since("#a", 6);
+    assert.deepEqual([none.gap, none.lost], [false, {
+      lines: 0,
+      roomsOnly: 0,
+    }]);
     await log.close();
   },
 );

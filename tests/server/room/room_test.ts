@@ -382,7 +382,12 @@ class ReportingLog implements RoomLog {
   readonly epoch = "reporting";
   outcome: AppendOutcome = "refused";
   since(): Promise<LogRange> {
-    return Promise.resolve({ events: [], over: 0, gap: true });
+    return Promise.resolve({
+      events: [],
+      over: 0,
+      gap: true,
+      lost: { lines: 0, roomsOnly: 0 },
+    });
   }
   #seq = 0;
   #sink: RoomEventSink = () => {};

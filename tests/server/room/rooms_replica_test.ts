@@ -46,7 +46,13 @@ class SharedLog {
       settled: () => undefined,
       recent: () => [],
       epoch: "shared",
-      since: () => Promise.resolve({ events: [], over: 0, gap: true }),
+      since: () =>
+        Promise.resolve({
+          events: [],
+          over: 0,
+          gap: true,
+          lost: { lines: 0, roomsOnly: 0 },
+        }),
       close: () => Promise.resolve(),
     };
   }

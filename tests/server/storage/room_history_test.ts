@@ -15,6 +15,7 @@ import { localSnapshot } from "../../../lib/server/room/rooms_snapshot.ts";
 import { recentEventsByRoom } from "../../../lib/server/storage/events_table.ts";
 import { Retention } from "../../../lib/server/storage/retention.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
+import { untoldThrough } from "../../../lib/server/storage/tombstones_table.ts";
 import { openStore } from "../../../lib/server/storage/store.ts";
 import { startServer, TestClient, withTempDir } from "../../_helpers.ts";
 import { LIMITS } from "../room/_rooms_fakes.ts";
@@ -122,49 +123,99 @@ Deno.test("serveChat() with rooms replays the default room's stored history afte
   assert.equal(await bob.readLine(), "CURRENT #lobby");
 });
 
-Deno.test("SqliteLog.since() says there is a gap once retention deleted events after the number asked for, and none before it", async () => {
+Deno.test("SqliteLog.since() counts the lines retention deleted after the number asked for while it remembers them (--history-tombstones), and says a gap past that", async () => {
+  for (const tombstones of [100, 5, 0]) {
+    using store = openStore(null);
+    const log = new SqliteLog(store.db, { clock: systemClock, keep: 0 });
+    log.subscribe(() => {});
+    for (let i = 1; i <= 10; i++) {
+      log.append({ type: "MSG", alias: "b", text: `m${i}` }, "1");
+    }
+    await log.close();
+    const whole = await log.since("#lobby", 0, {
+      limit: 100,
+      defaultRoom: true,
+    });
+    assert.equal(whole.events.length, 10);
+    assert.equal(whole.gap, false);
+    const retention = new Retention(store.db, {
+      clock: systemClock,
+      keepDays: 0,
+      keepRows: 4,
+      tombstones,
+    });
+    retention.start();
+    retention.stop();
+    const after2 = await log.since("#lobby", 2, {
+      limit: 100,
+      defaultRoom: true,
+    });
+    assert.deepEqual(after2.events.map((e) => e.seq), [7, 8, 9, 10]);
+    // m1 to m6 went; 5 tombstones remember m2 to m6, none remember none.
+    assert.equal(after2.gap, tombstones === 0, `${tombstones}`);
+    assert.equal(after2.lost.lines, tombstones === 0 ? 0 : 4);
+    const after0 = await log.since("#lobby", 0, {
+      limit: 100,
+      defaultRoom: true,
+    });
+    assert.equal(after0.gap, tombstones < 6, `${tombstones}`);
+    const after6 = await log.since("#lobby", 6, {
+      limit: 100,
+      defaultRoom: true,
+    });
+    assert.deepEqual([after6.gap, after6.lost.lines], [false, 0]);
+    const rows = store.db.prepare("SELECT COUNT(*) AS n FROM tombstones")
+      .get() as { n: number };
+    assert.equal(rows.n, Math.min(tombstones, 6), "the table is bounded");
+  }
+});
+
+Deno.test("SqliteLog.since() says a gap for what retention deleted before its data directory kept tombstones", async () => {
   using store = openStore(null);
   const log = new SqliteLog(store.db, { clock: systemClock, keep: 0 });
   log.subscribe(() => {});
-  for (let i = 1; i <= 10; i++) {
+  for (let i = 1; i <= 6; i++) {
     log.append({ type: "MSG", alias: "b", text: `m${i}` }, "1");
   }
   await log.close();
-  const whole = await log.since("#lobby", 0, { limit: 100, defaultRoom: true });
-  assert.equal(whole.events.length, 10);
-  assert.equal(whole.gap, false);
+  // As the migration found it: m1 and m2 deleted by an earlier release.
+  store.db.exec("DELETE FROM events WHERE seq <= 2");
+  untoldThrough(store.db, 2);
   const retention = new Retention(store.db, {
     clock: systemClock,
     keepDays: 0,
-    keepRows: 4,
+    keepRows: 2,
   });
   retention.start();
   retention.stop();
-  const after2 = await log.since("#lobby", 2, {
-    limit: 100,
-    defaultRoom: true,
-  });
-  assert.equal(after2.gap, true, "m3 to m6 went");
-  assert.deepEqual(
-    after2.events.map((e) => e.seq),
-    [7, 8, 9, 10],
-  );
-  const after6 = await log.since("#lobby", 6, {
-    limit: 100,
-    defaultRoom: true,
-  });
-  assert.equal(after6.gap, false);
-  assert.equal(after6.events.length, 4);
+  const range = (after: number) =>
+    log.since("#lobby", after, { limit: 100, defaultRoom: true });
+  assert.equal((await range(1)).gap, true);
+  assert.deepEqual((await range(2)).lost, { lines: 2, roomsOnly: 0 });
 });
 
-Deno.test("MemoryLog.since() says there is a gap once its ring of events for catch-up no longer holds them", async () => {
-  const log = new MemoryLog(systemClock, 0, { catchUp: 3 });
-  log.subscribe(() => {});
-  for (let i = 1; i <= 5; i++) {
-    log.append({ type: "MSG", alias: "b", text: `m${i}` }, "1");
+Deno.test("MemoryLog.since() counts the events its ring for catch-up let go while it remembers them, and says a gap past that", async () => {
+  for (const tombstones of [undefined, 1, 0]) {
+    const log = new MemoryLog(systemClock, 0, { catchUp: 3, tombstones });
+    log.subscribe(() => {});
+    for (let i = 1; i <= 5; i++) {
+      log.append({ type: "MSG", alias: "b", text: `m${i}` }, "1");
+    }
+    const range = await log.since("#lobby", 1, {
+      limit: 10,
+      defaultRoom: true,
+    });
+    assert.deepEqual(range.events.map((e) => e.seq), [3, 4, 5]);
+    // m1 and m2 went; one tombstone remembers m2 only.
+    assert.equal(range.gap, tombstones === 0);
+    assert.equal(range.lost.lines, tombstones === 0 ? 0 : 1);
+    const all = await log.since("#lobby", 0, { limit: 10, defaultRoom: true });
+    assert.equal(all.gap, tombstones !== undefined);
+    assert.equal((await log.since("#lobby", 2, { limit: 10 })).gap, false);
   }
-  const range = await log.since("#lobby", 1, { limit: 10, defaultRoom: true });
-  assert.deepEqual(range.events.map((e) => e.seq), [3, 4, 5]);
-  assert.equal(range.gap, true);
-  assert.equal((await log.since("#lobby", 2, { limit: 10 })).gap, false);
+  const none = new MemoryLog(systemClock, 0, { catchUp: 0 });
+  none.subscribe(() => {});
+  none.append({ type: "MSG", alias: "b", text: "m1" }, "1");
+  const range = await none.since("#lobby", 0, { limit: 10, defaultRoom: true });
+  assert.deepEqual([range.events, range.lost.lines], [[], 1]);
 });
