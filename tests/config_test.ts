@@ -32,6 +32,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       historyTombstones: 100_000,
       historyFlushMs: 200,
       searchResults: 50,
+      searchTimeoutMs: 5000,
       searchRate: 10,
       resumeLines: 10_000,
       passwordFile: null,

@@ -263,6 +263,7 @@ function openSearch(
     epoch,
     path: dir === null ? null : join(dir, SEARCH_FILE),
     chat: ownBounds || dir === null ? null : join(dir, DATABASE_FILE),
+    searchTimeoutMs: config.searchTimeoutMs,
     onError: (error) =>
       log.error("history-failed", {
         what: "search-index",

@@ -9,8 +9,10 @@
  * a crash) is logged and another started after a wait that grows while
  * they keep ending, which opens the file (made again when damaged or of
  * another epoch), catches up from `chat.db`, and is posted again whatever
- * was not answered. Private messages never reach it (they are not room
- * events).
+ * was not answered but finds: those are answered with an error at once, as
+ * is a find the worker has not answered within `searchTimeoutMs` (a
+ * member's `/search` waits for no worker; its answer is then dropped).
+ * Private messages never reach it (they are not room events).
  *
  * @module
  */
@@ -63,6 +65,11 @@ export interface SearchIndexOptions {
   readonly clock: Clock;
   /** Told when a worker ended, and why. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Longest a find waits for its answer before it fails.
+   * @default {5_000}
+   */
+  readonly searchTimeoutMs?: number;
   /** Told each time a worker opened the index (tests). */
   readonly onOpen?: (opened: IndexOpened) => void;
   /** The worker's program (tests wrap it). @default {index_worker.js} */
@@ -85,8 +92,19 @@ interface Answer extends Partial<IndexOpened> {
 
 interface Sent {
   readonly message: Message;
+  /** Answers once (a find that timed out is answered before the worker). */
   readonly done: (answer: Answer) => void;
+  /** A find's deadline. */
+  readonly timer?: number;
 }
+
+/** The answer to what no worker will answer. */
+const STOPPED: Answer = { op: "done", error: "the search index stopped" };
+/** The answer to a find not answered in time. */
+const LATE: Answer = {
+  op: "done",
+  error: "the search index did not answer in time",
+};
 
 /** Longest wait before another worker starts, after many ended. */
 const MAX_RESTART_MS = 30_000;
@@ -123,7 +141,7 @@ export class SearchIndex {
     return this.#lines;
   }
 
-  /** Finds posted and not answered yet. */
+  /** Finds posted and not answered by a worker yet (timed out or not). */
   get finding(): number {
     return this.#finds;
   }
@@ -138,7 +156,10 @@ export class SearchIndex {
    * first, once everything posted before is written.
    */
   async find(match: string, limit: number): Promise<IndexedLine[]> {
-    const answer = await this.#ask({ op: "find", match, limit });
+    const answer = await this.#ask(
+      { op: "find", match, limit },
+      this.#options.searchTimeoutMs ?? 5_000,
+    );
     if (answer.error !== undefined) throw new Error(answer.error);
     return answer.lines ?? [];
   }
@@ -176,20 +197,34 @@ export class SearchIndex {
 
   /** Answers what was not answered with an error (no worker will). */
   #fail(): void {
-    for (const { message, done } of this.#sent.splice(0)) {
-      this.#count(message, -1);
-      done({ op: "done", error: "the search index stopped" });
-    }
+    for (const sent of this.#sent.splice(0)) this.#answer(sent, STOPPED);
+  }
+
+  /** Answers the finds not answered with an error, and forgets them. */
+  #failFinds(): void {
+    const finds = this.#sent.filter((sent) => sent.message.op === "find");
+    this.#sent = this.#sent.filter((sent) => sent.message.op !== "find");
+    for (const sent of finds) this.#answer(sent, STOPPED);
+  }
+
+  /** `sent` is no longer waited for: answered (if it was not yet). */
+  #answer(sent: Sent, answer: Answer): void {
+    this.#options.clock.clearTimeout(sent.timer);
+    this.#count(sent.message, -1);
+    sent.done(answer);
   }
 
   #post(message: Message): void {
     this.#ask(message).catch(() => {});
   }
 
-  #ask(message: Message): Promise<Answer> {
+  #ask(message: Message, timeoutMs?: number): Promise<Answer> {
     if (this.#closing) return Promise.reject(new Error("closed"));
     const { promise, resolve } = Promise.withResolvers<Answer>();
-    this.#sent.push({ message, done: resolve });
+    const timer = timeoutMs === undefined
+      ? undefined
+      : this.#options.clock.setTimeout(() => resolve(LATE), timeoutMs);
+    this.#sent.push({ message, done: resolve, timer });
     this.#count(message, 1);
     this.#worker?.postMessage(message);
     return promise;
@@ -212,9 +247,7 @@ export class SearchIndex {
       }
       this.#ended = 0;
       const sent = this.#sent.shift();
-      if (sent === undefined) return;
-      this.#count(sent.message, -1);
-      sent.done(data);
+      if (sent !== undefined) this.#answer(sent, data);
     };
     worker.onerror = (event) => {
       event.preventDefault();
@@ -237,6 +270,7 @@ export class SearchIndex {
     this.#stop();
     this.#options.onError?.(error);
     if (this.#closing) return this.#fail();
+    this.#failFinds(); // a /search waits for no worker to start
     const waitMs = this.#ended === 0
       ? 0
       : Math.min(MAX_RESTART_MS, 500 * 2 ** (this.#ended - 1));
