@@ -270,8 +270,9 @@ function openSearch(
         error: describeError(error),
       }),
   });
-  if (!ownBounds) retention.onDelete((seqs) => search.delete(seqs));
-  else {
+  if (!ownBounds) {
+    retention.onDelete((seqs, through) => search.delete(seqs, through));
+  } else {
     retention.alsoTrim(() => {
       search.trim({
         keepRows: config.historyKeepRows,

@@ -169,10 +169,10 @@ export class IndexSearch implements Search {
     this.indexer.take(event);
   }
 
-  /** Deletes from the index the lines retention deleted. */
-  delete(seqs: readonly number[]): void {
+  /** Deletes from the index the lines retention deleted (see the index's). */
+  delete(seqs: readonly number[], through: number): void {
     this.indexer.flush();
-    this.index.delete(seqs);
+    this.index.delete(seqs, through);
   }
 
   /** Keeps the index to `bounds` (a cluster's). */

@@ -18,6 +18,7 @@
  */
 
 import type { Clock } from "../../clock.ts";
+import chatSource from "./index_chat.js" with { type: "text" };
 import workerSource from "./index_worker.js" with { type: "text" };
 
 /** Name of the index's file in the data directory. */
@@ -79,7 +80,11 @@ export interface SearchIndexOptions {
 type Message =
   | { readonly op: "add"; readonly lines: readonly IndexedLine[] }
   | { readonly op: "find"; readonly match: string; readonly limit: number }
-  | { readonly op: "delete"; readonly seqs: readonly number[] }
+  | {
+    readonly op: "delete";
+    readonly seqs: readonly number[];
+    readonly through: number;
+  }
   | ({ readonly op: "trim" } & TrimBounds)
   | { readonly op: "clear"; readonly epoch: string }
   | { readonly op: "close" };
@@ -106,6 +111,10 @@ const LATE: Answer = {
   error: "the search index did not answer in time",
 };
 
+/** A blob URL for the program `source`. */
+const script = (source: string): string =>
+  URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+
 /** Longest wait before another worker starts, after many ended. */
 const MAX_RESTART_MS = 30_000;
 
@@ -113,6 +122,8 @@ const MAX_RESTART_MS = 30_000;
 export class SearchIndex {
   #options: SearchIndexOptions;
   #url: string;
+  /** `index_chat.js`, which the worker imports. */
+  #chatUrl: string;
   #worker: Worker | null = null;
   /** Posted and not answered yet, oldest first. */
   #sent: Sent[] = [];
@@ -130,9 +141,8 @@ export class SearchIndex {
     // `deno test` would check each blob again (a second at each start).
     const source = (options.source ?? workerSource)
       .replace("// @ts-check", "");
-    this.#url = URL.createObjectURL(
-      new Blob([source], { type: "text/javascript" }),
-    );
+    this.#url = script(source);
+    this.#chatUrl = script(chatSource.replace("// @ts-check", ""));
     this.#start();
   }
 
@@ -164,9 +174,13 @@ export class SearchIndex {
     return answer.lines ?? [];
   }
 
-  /** Deletes the lines numbered `seqs` (retention deleted them). */
-  delete(seqs: readonly number[]): void {
-    if (seqs.length > 0) this.#post({ op: "delete", seqs });
+  /**
+   * Deletes the lines numbered `seqs` (retention deleted them), and records
+   * that it was told of the tombstones through id `through`
+   * (`lastTombstone`): a worker that opens deletes those after it.
+   */
+  delete(seqs: readonly number[], through: number): void {
+    this.#post({ op: "delete", seqs, through });
   }
 
   /** Keeps itself to `bounds` (a cluster's index: see `Retention.alsoTrim`). */
@@ -193,6 +207,7 @@ export class SearchIndex {
     this.#stop();
     this.#options.clock.clearTimeout(this.#restart);
     URL.revokeObjectURL(this.#url);
+    URL.revokeObjectURL(this.#chatUrl);
   }
 
   /** Answers what was not answered with an error (no worker will). */
@@ -259,6 +274,7 @@ export class SearchIndex {
       path: path ?? ":memory:",
       epoch: this.#options.epoch(),
       chat,
+      chatModule: this.#chatUrl,
       catchUpLimit,
     });
     // What the last worker did not answer, in order.

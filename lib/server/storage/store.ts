@@ -25,6 +25,7 @@ import { transaction } from "./events_table.ts";
 import { ROOM_TABLES } from "./room_table.ts";
 import { MARKERS_TABLE } from "./markers_table.ts";
 import {
+  TOMBSTONES_IN_ORDER,
   TOMBSTONES_ROOM_INDEX,
   TOMBSTONES_TABLE,
   untoldThrough,
@@ -177,6 +178,8 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   },
   // A room's tombstones read without a scan of every room's.
   TOMBSTONES_ROOM_INDEX,
+  // Tombstones numbered in the order written (the search index's watermark).
+  TOMBSTONES_IN_ORDER,
 ];
 
 /** An open data directory: the database, and where it lives. */

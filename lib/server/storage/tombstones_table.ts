@@ -23,6 +23,36 @@ export const TOMBSTONES_TABLE = `CREATE TABLE IF NOT EXISTS tombstones (
    );
    CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones (seq);`;
 
+/**
+ * The table made again with an `id` in the order rows are written, never
+ * reused (a later migration in `store.ts`): the search index's worker
+ * records the last it was told of (`index_worker.js`), so that on opening
+ * it deletes what retention deleted after that, even unsaid.
+ */
+export const TOMBSTONES_IN_ORDER = `CREATE TABLE tombstones_in_order (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, -- order written (sqlite_sequence)
+     seq INTEGER NOT NULL,
+     room TEXT,
+     rooms_only INTEGER NOT NULL
+   );
+   INSERT INTO tombstones_in_order (seq, room, rooms_only)
+     SELECT seq, room, rooms_only FROM tombstones ORDER BY rowid;
+   DROP TABLE tombstones;
+   ALTER TABLE tombstones_in_order RENAME TO tombstones;
+   CREATE INDEX tombstones_seq ON tombstones (seq);
+   CREATE INDEX tombstones_room ON tombstones (room, seq);`;
+
+/**
+ * The `id` of the last tombstone written (0: none), whether or not it was
+ * trimmed since, inside the caller's transaction.
+ */
+export function lastTombstone(db: DatabaseSync): number {
+  const row = db.prepare(
+    "SELECT seq FROM sqlite_sequence WHERE name = 'tombstones'",
+  ).get() as { seq: number } | undefined;
+  return Number(row?.seq ?? 0);
+}
+
 /** The index a room's catch-up reads (a later migration in `store.ts`). */
 export const TOMBSTONES_ROOM_INDEX =
   "CREATE INDEX IF NOT EXISTS tombstones_room ON tombstones (room, seq)";

@@ -366,7 +366,7 @@ Deno.test("Retention deletes from the index the messages it deletes from the log
     keepRows: 5,
     spare: 1, // each room's newest line stays
   });
-  retention.onDelete((gone) => search.delete(gone));
+  retention.onDelete((gone, through) => search.delete(gone, through));
   retention.start();
   retention.stop();
   const inEvents = (store.db.prepare(

@@ -1,0 +1,71 @@
+/** Tests of the search index following retention across a crash: what `chat.db` deleted and the index was never told of is deleted when its worker opens. */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { systemClock } from "../../../lib/clock.ts";
+import { IndexSearch } from "../../../lib/server/storage/indexer.ts";
+import { Retention } from "../../../lib/server/storage/retention.ts";
+import { SEARCH_FILE } from "../../../lib/server/storage/search_index.ts";
+import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
+import { DATABASE_FILE, openStore } from "../../../lib/server/storage/store.ts";
+import { withTempDir } from "../../_helpers.ts";
+
+/** What the index at `dir` finds for `note` in both rooms, newest first. */
+async function found(dir: string): Promise<number[]> {
+  const search = new IndexSearch({
+    clock: systemClock,
+    epoch: () => "e1",
+    path: join(dir, SEARCH_FILE),
+    chat: join(dir, DATABASE_FILE),
+    onError: (error) => {
+      throw error;
+    },
+  });
+  const lines = await search.find(["note"], ["", "#quiet"], 100);
+  await search.close();
+  return lines.map((line) => line.seq);
+}
+
+Deno.test("IndexSearch deletes at start what retention deleted and a killed server never told it (tombstones kept, or trimmed)", async () => {
+  for (const tombstones of [100, 1]) {
+    await withTempDir(async (dir) => {
+      using store = openStore(dir);
+      const retain = (keepRows: number, told: IndexSearch | null) => {
+        const retention = new Retention(store.db, {
+          clock: systemClock,
+          keepDays: 0,
+          keepRows,
+          spare: 1,
+          tombstones,
+        });
+        retention.onDelete((seqs, through) => told?.delete(seqs, through));
+        retention.start();
+        retention.stop();
+      };
+      const search = new IndexSearch({
+        clock: systemClock,
+        epoch: () => "e1",
+        path: join(dir, SEARCH_FILE),
+        chat: join(dir, DATABASE_FILE),
+      });
+      const log = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
+      log.subscribe((e) => search.heard(e));
+      log.append({ type: "MSG", alias: "q", text: "quiet note" }, "1", {
+        room: "#quiet",
+      });
+      for (let i = 0; i < 12; i++) {
+        log.append({ type: "MSG", alias: "b", text: `busy note ${i}` }, "2");
+      }
+      await log.close();
+      retain(10, search); // told: 2 to 4 go
+      await search.close();
+      retain(3, null); // the server is killed before the index hears of it
+      const kept = (store.db.prepare(
+        "SELECT seq FROM events WHERE type = 'MSG' ORDER BY seq DESC",
+      ).all() as { seq: number }[]).map((row) => Number(row.seq));
+      assert.deepEqual(kept, [13, 12, 1], "the quiet room's line is spared");
+      assert.deepEqual(await found(dir), kept, `tombstones ${tombstones}`);
+      assert.deepEqual(await found(dir), kept, "and again, told now");
+    });
+  }
+});
