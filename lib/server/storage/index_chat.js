@@ -30,6 +30,7 @@ const STEP_ROWS = 5_000;
  *   add(lines: readonly Line[]): void,
  *   delete(seqs: readonly number[], through: number): void,
  *   held(after: number, through: number, limit: number): number[],
+ *   cut(newest: number): void,
  * }} Index
  */
 
@@ -92,13 +93,19 @@ function forget(index, chat) {
 /**
  * Adds what `chat` stored after the index's last line, at most the newest
  * `limit` rows. Rows that are not a one-line message or action are left
- * out, as the log's reader leaves them out.
+ * out, as the log's reader leaves them out. An index ahead of the last
+ * number `chat` ever gave (`chat.db` restored from a backup, or its
+ * unsynced tail lost) drops what is past it: those numbers will be given
+ * again, to other lines.
  * @param {Index} index @param {DatabaseSync} chat @param {number} limit
  */
 function catchUp(index, chat, limit) {
   const newest = Number(
-    chat.prepare("SELECT IFNULL(MAX(seq), 0) AS seq FROM events").get()?.seq,
+    chat.prepare(`SELECT MAX(IFNULL((SELECT MAX(seq) FROM events), 0),
+      IFNULL((SELECT CAST(value AS INTEGER) FROM settings
+        WHERE key = 'history.last_seq'), 0)) AS seq`).get()?.seq,
   );
+  if (newest < index.last) index.cut(newest);
   let after = Math.max(index.last, newest - limit);
   const read = chat.prepare(
     `SELECT seq, time, type, line FROM events

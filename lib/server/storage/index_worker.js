@@ -160,6 +160,18 @@ class IndexFile {
     ).all(after, through, limit).map((row) => Number(row.seq));
   }
 
+  /**
+   * Deletes every line numbered above `newest`, which becomes its last.
+   * @param {number} newest
+   */
+  cut(newest) {
+    this.transaction(() => {
+      this.#db.prepare("DELETE FROM search WHERE rowid > ?").run(newest);
+      this.last = newest;
+      this.#setState("last", newest);
+    });
+  }
+
   /** @param {string} key */
   #state(key) {
     const row = this.#db.prepare("SELECT value FROM state WHERE key = ?")

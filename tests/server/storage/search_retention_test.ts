@@ -5,7 +5,10 @@ import { join } from "node:path";
 import { systemClock } from "../../../lib/clock.ts";
 import { IndexSearch } from "../../../lib/server/storage/indexer.ts";
 import { Retention } from "../../../lib/server/storage/retention.ts";
-import { SEARCH_FILE } from "../../../lib/server/storage/search_index.ts";
+import {
+  type IndexOpened,
+  SEARCH_FILE,
+} from "../../../lib/server/storage/search_index.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
 import { DATABASE_FILE, openStore } from "../../../lib/server/storage/store.ts";
 import { withTempDir } from "../../_helpers.ts";
@@ -68,4 +71,41 @@ Deno.test("IndexSearch deletes at start what retention deleted and a killed serv
       assert.deepEqual(await found(dir), kept, "and again, told now");
     });
   }
+});
+
+Deno.test("IndexSearch drops at start the lines numbered past chat.db's last (restored from a backup): those numbers are given again", async () => {
+  await withTempDir(async (dir) => {
+    using store = openStore(dir);
+    const options = {
+      clock: systemClock,
+      epoch: () => "e1",
+      path: join(dir, SEARCH_FILE),
+      chat: join(dir, DATABASE_FILE),
+    };
+    const append = async (texts: string[], search: IndexSearch) => {
+      const log = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
+      log.subscribe((e) => search.heard(e));
+      for (const text of texts) {
+        log.append({ type: "MSG", alias: "amy", text }, "1");
+      }
+      await log.close();
+    };
+    const first = new IndexSearch(options);
+    await append(["note one", "note two", "note three", "stale four"], first);
+    await first.close();
+    // The backup taken after the second line is put back.
+    store.db.exec("DELETE FROM events WHERE seq > 2");
+    const reopened = Promise.withResolvers<IndexOpened>();
+    const second = new IndexSearch({ ...options, onOpen: reopened.resolve });
+    assert.deepEqual(await reopened.promise, { rebuilt: false, last: 2 });
+    await append(["note three again"], second);
+    const notes = await second.find(["note"], [""], 50);
+    assert.deepEqual(notes.map((l) => [l.seq, l.text]), [
+      [3, "note three again"],
+      [2, "note two"],
+      [1, "note one"],
+    ]);
+    assert.deepEqual(await second.find(["stale"], [""], 50), []);
+    await second.close();
+  });
 });
