@@ -31,6 +31,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       historyKeepRows: 100_000,
       historyTombstones: 100_000,
       historyFlushMs: 200,
+      searchPendingBytes: 64 * 2 ** 20,
       searchResults: 50,
       searchTimeoutMs: 5000,
       searchRate: 10,

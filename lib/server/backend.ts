@@ -264,6 +264,7 @@ function openSearch(
     path: dir === null ? null : join(dir, SEARCH_FILE),
     chat: ownBounds || dir === null ? null : join(dir, DATABASE_FILE),
     searchTimeoutMs: config.searchTimeoutMs,
+    searchPendingBytes: config.searchPendingBytes,
     onError: (error) =>
       log.error("history-failed", {
         what: "search-index",

@@ -27,6 +27,8 @@ const STEP_ROWS = 5_000;
  *   readonly last: number,
  *   readonly rebuilt: boolean,
  *   readonly told: number,
+ *   readonly lagsFrom: number,
+ *   caughtUp(): void,
  *   add(lines: readonly Line[]): void,
  *   delete(seqs: readonly number[], through: number): void,
  *   held(after: number, through: number, limit: number): number[],
@@ -91,8 +93,8 @@ function forget(index, chat) {
 }
 
 /**
- * Adds what `chat` stored after the index's last line, at most the newest
- * `limit` rows. Rows that are not a one-line message or action are left
+ * Adds what `chat` stored after the index's last line (or the first it
+ * was not given), at most the newest `limit` rows. Rows that are not a one-line message or action are left
  * out, as the log's reader leaves them out. An index ahead of the last
  * number `chat` ever gave (`chat.db` restored from a backup, or its
  * unsynced tail lost) drops what is past it: those numbers will be given
@@ -106,14 +108,18 @@ function catchUp(index, chat, limit) {
         WHERE key = 'history.last_seq'), 0)) AS seq`).get()?.seq,
   );
   if (newest < index.last) index.cut(newest);
-  let after = Math.max(index.last, newest - limit);
+  // From the first line it was not given (dropped: too many waiting).
+  let after = Math.max(
+    Math.min(index.last, index.lagsFrom - 1),
+    newest - limit,
+  );
   const read = chat.prepare(
     `SELECT seq, time, type, line FROM events
      WHERE seq > ? AND type IN ('MSG', 'ME') ORDER BY seq LIMIT ?`,
   );
   for (;;) {
     const rows = read.all(after, STEP_ROWS);
-    if (rows.length === 0) return;
+    if (rows.length === 0) return index.caughtUp();
     after = Number(rows.at(-1)?.seq);
     index.add(rows.map(readLine).filter((line) => line !== null));
   }

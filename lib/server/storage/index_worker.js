@@ -144,6 +144,24 @@ class IndexFile {
       .run(key, String(value));
   }
 
+  /**
+   * The first line not indexed since it last caught up (dropped by the
+   * server: too many waiting); `Infinity`: none.
+   */
+  get lagsFrom() {
+    return Number(this.#state("behind") ?? Infinity);
+  }
+
+  /** Records that line `seq` was not indexed. @param {number} seq */
+  behind(seq) {
+    this.#setState("behind", Math.min(seq, this.lagsFrom));
+  }
+
+  /** It holds every line it was not given (it caught up from `chat.db`). */
+  caughtUp() {
+    this.#db.exec("DELETE FROM state WHERE key = 'behind'");
+  }
+
   /** The id of the last tombstone of `chat.db` it was told of (-1: never). */
   get told() {
     return Number(this.#state("deleted") ?? -1);
@@ -272,6 +290,7 @@ class IndexFile {
   clear(epoch) {
     this.transaction(() => {
       this.#db.exec("DELETE FROM search");
+      this.caughtUp();
       this.last = 0;
       this.#setState("last", 0);
       this.#setState("epoch", epoch);
@@ -303,6 +322,8 @@ function handle(index, data) {
       return index.trim(data);
     case "clear":
       return index.clear(data.epoch);
+    case "behind":
+      return index.behind(data.seq);
     case "close":
       return index.close();
     default:

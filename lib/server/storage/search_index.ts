@@ -87,6 +87,7 @@ type Message =
   }
   | ({ readonly op: "trim" } & TrimBounds)
   | { readonly op: "clear"; readonly epoch: string }
+  | { readonly op: "behind"; readonly seq: number }
   | { readonly op: "close" };
 
 interface Answer extends Partial<IndexOpened> {
@@ -111,6 +112,11 @@ const LATE: Answer = {
   error: "the search index did not answer in time",
 };
 
+/** About how much memory `line` holds while it waits (its text's length). */
+export function lineBytes(line: IndexedLine): number {
+  return 64 + 2 * (line.text.length + line.alias.length + line.room.length);
+}
+
 /** A blob URL for the program `source`. */
 const script = (source: string): string =>
   URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
@@ -128,6 +134,7 @@ export class SearchIndex {
   /** Posted and not answered yet, oldest first. */
   #sent: Sent[] = [];
   #lines = 0;
+  #bytes = 0;
   #finds = 0;
   /** Workers that ended since one last answered. */
   #ended = 0;
@@ -149,6 +156,11 @@ export class SearchIndex {
   /** Lines posted and not written yet. */
   get unwritten(): number {
     return this.#lines;
+  }
+
+  /** Their size ({@linkcode lineBytes}). */
+  get unwrittenBytes(): number {
+    return this.#bytes;
   }
 
   /** Finds posted and not answered by a worker yet (timed out or not). */
@@ -187,6 +199,15 @@ export class SearchIndex {
   trim(bounds: TrimBounds): void {
     const { keepRows, keepDays, now } = bounds;
     this.#post({ op: "trim", keepRows, keepDays, now });
+  }
+
+  /**
+   * Records that the line numbered `seq` and maybe later ones were not
+   * indexed (dropped: too many waiting): the next worker to open takes
+   * them again from `chat.db` (one server).
+   */
+  behind(seq: number): void {
+    this.#post({ op: "behind", seq });
   }
 
   /** Deletes every line: the log's numbering started again, in `epoch`. */
@@ -246,8 +267,10 @@ export class SearchIndex {
   }
 
   #count(message: Message, sign: 1 | -1): void {
-    if (message.op === "add") this.#lines += sign * message.lines.length;
     if (message.op === "find") this.#finds += sign;
+    if (message.op !== "add") return;
+    this.#lines += sign * message.lines.length;
+    for (const line of message.lines) this.#bytes += sign * lineBytes(line);
   }
 
   #start(): void {

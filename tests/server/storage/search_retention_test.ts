@@ -11,6 +11,7 @@ import {
 } from "../../../lib/server/storage/search_index.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
 import { DATABASE_FILE, openStore } from "../../../lib/server/storage/store.ts";
+import { FakeClock } from "../../_fakes.ts";
 import { withTempDir } from "../../_helpers.ts";
 
 /** What the index at `dir` finds for `note` in both rooms, newest first. */
@@ -107,5 +108,40 @@ Deno.test("IndexSearch drops at start the lines numbered past chat.db's last (re
     ]);
     assert.deepEqual(await second.find(["stale"], [""], 50), []);
     await second.close();
+  });
+});
+
+Deno.test("Indexer drops lines past searchPendingBytes and the index takes them again from chat.db when its worker next starts", async () => {
+  await withTempDir(async (dir) => {
+    using store = openStore(dir);
+    const options = {
+      clock: new FakeClock(), // lines wait for a search to be posted
+      epoch: () => "e1",
+      path: join(dir, SEARCH_FILE),
+      chat: join(dir, DATABASE_FILE),
+      searchPendingBytes: 200, // two lines of 82
+    };
+    const opened = Promise.withResolvers<IndexOpened>();
+    const search = new IndexSearch({ ...options, onOpen: opened.resolve });
+    await opened.promise; // it caught up with an empty chat.db
+    const log = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
+    log.subscribe((e) => search.heard(e));
+    for (let i = 1; i <= 4; i++) {
+      log.append({ type: "MSG", alias: "amy", text: `note ${i}` }, "1");
+    }
+    await log.close();
+    assert.equal(search.indexer.dropped, 2);
+    const seqs = async (index: IndexSearch) =>
+      (await index.find(["note"], [""], 50)).map((line) => line.seq);
+    assert.deepEqual(await seqs(search), [2, 1]);
+    const more = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
+    more.subscribe((e) => search.heard(e));
+    more.append({ type: "MSG", alias: "amy", text: "note 5" }, "1");
+    await more.close();
+    assert.deepEqual(await seqs(search), [5, 2, 1], "indexed past the gap");
+    await search.close();
+    const again = new IndexSearch(options);
+    assert.deepEqual(await seqs(again), [5, 4, 3, 2, 1]);
+    await again.close();
   });
 });
