@@ -1,13 +1,13 @@
 /** Tests of the client's rooms as pure logic: no sockets. */
 
 import assert from "node:assert/strict";
+import { RoomState } from "../../lib/client/rooms.ts";
 import {
   carriesKey,
-  RoomState,
   splitRoomLine,
   toRoomName,
   withRoom,
-} from "../../lib/client/rooms.ts";
+} from "../../lib/client/room_names.ts";
 import { parseServerLine, type ServerLine } from "../../lib/server_lines.ts";
 import { settle } from "../_fakes.ts";
 
