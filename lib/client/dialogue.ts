@@ -104,6 +104,7 @@ function readLine(
     server.send(`/pong ${line.token}`).catch(() => {});
   }
   if (line?.type === "PASSWORD") {
+    rooms.passwordAsked();
     print(line);
     answer(line).catch(() => {});
     return;

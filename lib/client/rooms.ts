@@ -59,6 +59,16 @@ const CHANGE_ERRORS: ReadonlySet<string> = new Set([
   "too-many-attempts",
 ]);
 
+/**
+ * The `ERR` codes that answer a password (a login after `/nick`): one
+ * after a `PASSWORD` is the login's, whatever `/join` waits.
+ */
+const LOGIN_ERRORS: ReadonlySet<string> = new Set([
+  "login-failed",
+  "password-wrong",
+  "too-many-attempts",
+]);
+
 /** A line to show, and the room it is labelled with (null: none). */
 export interface Shown {
   readonly line: ServerLine | string;
@@ -102,6 +112,8 @@ export class RoomState {
   #keys = new Map<string, string>();
   #arrived = false;
   #waiters: (() => void)[] = [];
+  /** Passwords the server asked for whose answer has not come yet. */
+  #logins = 0;
 
   /** Starts as `alias`, in no room. */
   constructor(alias: string) {
@@ -203,7 +215,17 @@ export class RoomState {
 
   /** The connection ended: nothing waits any more. */
   ended(): void {
+    this.#logins = 0;
     this.#settle();
+  }
+
+  /**
+   * The server asked for a password (`PASSWORD`): the answer to the next
+   * line is the login's (`NICK`, or an `ERR` of {@linkcode LOGIN_ERRORS}),
+   * not a `/join`'s sent meanwhile (the server answers in order).
+   */
+  passwordAsked(): void {
+    this.#logins++;
   }
 
   /**
@@ -215,6 +237,7 @@ export class RoomState {
     this.#rooms.clear();
     this.#current = null;
     this.#arrived = false;
+    this.#logins = 0;
     this.#settle();
     return was;
   }
@@ -238,6 +261,7 @@ export class RoomState {
         this.#rooms.set(room, unread + 1);
       }
     }
+    if (line.type === "NICK" && own) this.#logins = 0; // logged in
     if (line.type === "NICK" && own && isWellFormedAlias(line.newAlias)) {
       this.#alias = line.newAlias;
     }
@@ -250,15 +274,15 @@ export class RoomState {
   #seeUnprefixed(line: ServerLine | string): Shown[] {
     if (typeof line === "string") return [{ line, room: null }];
     if (line.type === "CURRENT" && this.enabled) return this.#moved(line.room);
-    if (line.type === "ERR" && CHANGE_ERRORS.has(line.code)) {
+    if (line.type === "ERR" && LOGIN_ERRORS.has(line.code) && this.#logins) {
+      this.#logins--;
+    } else if (line.type === "ERR" && CHANGE_ERRORS.has(line.code)) {
       if (this.#change?.kind === "join") this.#keys.delete(this.#change.room);
       this.#settle();
     }
-    if (
-      line.type === "NICK" && this.#isSelf(line.alias) &&
-      isWellFormedAlias(line.newAlias)
-    ) {
-      this.#alias = line.newAlias;
+    if (line.type === "NICK" && this.#isSelf(line.alias)) {
+      this.#logins = 0; // logged in
+      if (isWellFormedAlias(line.newAlias)) this.#alias = line.newAlias;
     }
     return [{ line, room: null }];
   }
