@@ -73,8 +73,11 @@ function forget(index, chat) {
   );
   const { told } = index;
   if (index.rebuilt || told === top) return index.delete([], top);
-  const seqs = chat.prepare("SELECT seq FROM tombstones WHERE id > ?")
-    .all(told).map(seqOf);
+  // Through `top` only: retention may write more meanwhile (told later).
+  const seqs = chat.prepare(
+    "SELECT seq FROM tombstones WHERE id > ? AND id <= ?",
+  )
+    .all(told, top).map(seqOf);
   if (told >= 0 && seqs.length === top - told) return index.delete(seqs, top);
   const through = Number(
     chat.prepare(`SELECT IFNULL(MAX(CAST(value AS INTEGER)), 0) AS seq
