@@ -31,7 +31,9 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       historyKeepRows: 100_000,
       historyTombstones: 100_000,
       historyFlushMs: 200,
+      searchPendingBytes: 64 * 2 ** 20,
       searchResults: 50,
+      searchTimeoutMs: 5000,
       searchRate: 10,
       resumeLines: 10_000,
       passwordFile: null,
@@ -211,7 +213,7 @@ Deno.test("parseServerArgs() reads every flag", () => {
   assert.equal(config.historyKeepRows, 500);
   assert.equal(config.historyTombstones, 0);
   assert.throws(
-    () => parseServerArgs(["--history-tombstones", "10000001"]),
+    () => parseServerArgs(["--history-tombstones", "1000001"]),
     RangeError,
   );
   assert.equal(config.maxRoomEntries, 12);

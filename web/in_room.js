@@ -174,7 +174,8 @@ export const ROOM_LINES = new Map(
         ),
       }));
       const self = line.alias.toLowerCase() === state.alias.toLowerCase();
-      return self ? { ...renamed, alias: line.newAlias } : renamed;
+      // Its own: a login that succeeded, if one was asked.
+      return self ? { ...renamed, alias: line.newAlias, logins: 0 } : renamed;
     }],
     ["PRESENCE", (state, line, at) => {
       const name = target(state, line);
@@ -226,15 +227,25 @@ const JOIN_REFUSALS = new Set([
   "too-many-attempts",
 ]);
 
+/** The `ERR` codes that answer a password (a login after `/nick`). */
+const LOGIN_ERRORS = new Set([
+  "login-failed",
+  "password-wrong",
+  "too-many-attempts",
+]);
+
 /**
  * The room a refusal is about: the oldest `/join` the page sent still
  * unanswered (the server answers in order), or "" when it is no refusal
- * of one. A room the page was in before a reconnect and could not rejoin
- * leaves the list.
+ * of one (one of a login the server asked a password for first). A room
+ * the page was in before a reconnect and could not rejoin leaves the list.
  * @param {State} state @param {Line} line
  * @returns {{ state: State, room: string }}
  */
 export function refusedJoin(state, line) {
+  if (LOGIN_ERRORS.has(line.code) && state.logins > 0) {
+    return { state: { ...state, logins: state.logins - 1 }, room: "" };
+  }
   const [room = "", ...rest] = state.joining;
   if (!JOIN_REFUSALS.has(line.code) || room === "") return { state, room: "" };
   return { state: dropRoom({ ...state, joining: rest }, room), room };

@@ -36,6 +36,7 @@ export function hello(state, line) {
     roomsOn: false,
     seqOn: false,
     joining: [],
+    logins: 0,
   };
   const asked = cap === null ? fresh : send(fresh, cap);
   const placed = greeted(asked, line.params);
@@ -68,7 +69,8 @@ export function passwordAsked(state, line, at) {
     // A rename to a registered alias: its password is not the one this
     // page was given (if any), so the member types it.
     const text = `! ${line.text}: type /pass and the password`;
-    return show(state, errorLine(text, new Date(at.now)));
+    const asked = { ...state, logins: state.logins + 1 };
+    return show(asked, errorLine(text, new Date(at.now)));
   }
   if (state.password && state.phase !== "password") {
     return send({ ...state, phase: "password" }, passCommand(state.password));

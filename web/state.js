@@ -99,6 +99,8 @@ import {
  * @property {string} wanted a room asked for before joining (the URL's)
  * @property {readonly string[]} joining rooms the page sent `/join` for,
  *   not answered yet, oldest first
+ * @property {number} logins passwords the server asked for once joined
+ *   (a `/nick` to an account) whose answer has not come yet
  * @property {ReadonlyMap<string, string>} keys room keys given, in memory
  *   only, to rejoin
  * @property {{ readonly text: string, readonly warn: boolean }} status
@@ -153,6 +155,7 @@ export const INITIAL_STATE = Object.freeze({
   current: "",
   wanted: "",
   joining: [],
+  logins: 0,
   keys: new Map(),
   status: { text: "Connecting…", warn: false },
   screen: "join",

@@ -13,7 +13,7 @@ import {
   toNumber,
 } from "../flags.ts";
 import { MAX_ROOM_NAME_BYTES } from "../protocol.ts";
-import { toRoomName } from "./rooms.ts";
+import { toRoomName } from "./room_names.ts";
 
 /** Port of a room when none is given. */
 export const DEFAULT_PORT = 7443;

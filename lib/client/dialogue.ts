@@ -15,7 +15,8 @@ import type { ServerConnection } from "./connection.ts";
 import type { PendingLines } from "./pending.ts";
 import { splitTags, type TaggedLine } from "../resume.ts";
 import { parseResumeLine, resumedText, type ResumeState } from "./resume.ts";
-import { type RoomState, splitRoomLine } from "./rooms.ts";
+import type { RoomState } from "./rooms.ts";
+import { splitRoomLine } from "./room_names.ts";
 
 /** Answers a server's PASSWORD line; false when there is none to give. */
 export type PasswordAnswer = (
@@ -103,6 +104,7 @@ function readLine(
     server.send(`/pong ${line.token}`).catch(() => {});
   }
   if (line?.type === "PASSWORD") {
+    rooms.passwordAsked();
     print(line);
     answer(line).catch(() => {});
     return;

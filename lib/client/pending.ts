@@ -15,7 +15,7 @@
 import { tagLine } from "../protocol.ts";
 import { type ServerLine } from "../server_lines.ts";
 import { isBlank, sanitizeText } from "../text.ts";
-import { withRoom } from "./rooms.ts";
+import { withRoom } from "./room_names.ts";
 
 /** A line sent with an id, not answered yet. */
 export interface PendingLine {

@@ -13,7 +13,7 @@ import * as readline from "node:readline";
 import { Writable } from "node:stream";
 import { type ServerLine } from "../server_lines.ts";
 import { formatForDisplay } from "./display.ts";
-import { carriesKey } from "./rooms.ts";
+import { carriesKey } from "./room_names.ts";
 
 /** The terminal's prompt, for the whole session; dispose of it to close. */
 export class Prompt implements Disposable {

@@ -10,99 +10,10 @@
  * @module
  */
 
-import {
-  aliasKey,
-  isWellFormedAlias,
-  MAX_ROOM_NAME_BYTES,
-} from "../protocol.ts";
+import { aliasKey, isWellFormedAlias } from "../protocol.ts";
 import { isCommand } from "../commands.ts";
 import type { ServerLine } from "../server_lines.ts";
-
-const ROOM_NAME = new RegExp(`^#[a-z0-9_-]{1,${MAX_ROOM_NAME_BYTES}}$`);
-
-/**
- * `text` as a room name, case-folded (`#Ops` is `#ops`), or null when it
- * is not one: `#` then 1 to 32 of `a-z 0-9 - _`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { toRoomName } from "./rooms.ts";
- *
- * assert.equal(toRoomName("#Ops"), "#ops");
- * assert.equal(toRoomName("#1"), "#1");
- * assert.equal(toRoomName("ops"), null);
- * assert.equal(toRoomName("#no.dots"), null);
- * ```
- */
-export function toRoomName(text: string): string | null {
-  // ASCII only: a Kelvin sign must not fold into a "k".
-  const folded = text.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
-  return ROOM_NAME.test(folded) ? folded : null;
-}
-
-/** A line with its `#room ` prefix taken off. */
-export interface RoomLine {
-  /** The room the line is about; null when it has no prefix. */
-  readonly room: string | null;
-  /** What follows the prefix (the whole line when there is none). */
-  readonly rest: string;
-}
-
-/**
- * Takes a server line's `#room ` prefix off. The server sends room names
- * folded: anything else starting with `#` is no prefix (shown as it came).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { splitRoomLine } from "./rooms.ts";
- *
- * assert.deepEqual(splitRoomLine("#ops MSG amy hi"), {
- *   room: "#ops",
- *   rest: "MSG amy hi",
- * });
- * assert.deepEqual(splitRoomLine("MSG amy hi"), {
- *   room: null,
- *   rest: "MSG amy hi",
- * });
- * ```
- */
-export function splitRoomLine(text: string): RoomLine {
-  const space = text.indexOf(" ");
-  const name = text.slice(0, space);
-  if (space === -1 || toRoomName(name) !== name) {
-    return { room: null, rest: text };
-  }
-  return { room: name, rest: text.slice(space + 1) };
-}
-
-/** `line` with the `#room ` prefix put on (none when `room` is null). */
-export function withRoom(room: string | null, line: string): string {
-  return room === null ? line : `${room} ${line}`;
-}
-
-/**
- * Whether a line typed carries a room's key (`/join #room KEY`, `/key KEY`,
- * after a room prefix or not), so is not kept to be recalled.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { carriesKey } from "./rooms.ts";
- *
- * assert.equal(carriesKey("/join #ops s3cret"), true);
- * assert.equal(carriesKey("/join #ops"), false);
- * ```
- */
-export function carriesKey(line: string): boolean {
-  const words = line.split(" ").filter((word) => word !== "");
-  if (toRoomName(words[0] ?? "") !== null) words.shift();
-  const [command = "", , key = ""] = words;
-  if (/^\/join$/i.test(command)) return key !== "";
-  return /^\/key$/i.test(command) && words[1] !== undefined &&
-    words[1] !== "-";
-}
+import { toRoomName } from "./room_names.ts";
 
 /**
  * Commands about no room in particular (or naming their own): sent without
@@ -145,6 +56,16 @@ const CHANGE_ERRORS: ReadonlySet<string> = new Set([
   "rooms-full",
   "room-creations",
   "not-in-room",
+  "too-many-attempts",
+]);
+
+/**
+ * The `ERR` codes that answer a password (a login after `/nick`): one
+ * after a `PASSWORD` is the login's, whatever `/join` waits.
+ */
+const LOGIN_ERRORS: ReadonlySet<string> = new Set([
+  "login-failed",
+  "password-wrong",
   "too-many-attempts",
 ]);
 
@@ -191,6 +112,8 @@ export class RoomState {
   #keys = new Map<string, string>();
   #arrived = false;
   #waiters: (() => void)[] = [];
+  /** Passwords the server asked for whose answer has not come yet. */
+  #logins = 0;
 
   /** Starts as `alias`, in no room. */
   constructor(alias: string) {
@@ -292,7 +215,17 @@ export class RoomState {
 
   /** The connection ended: nothing waits any more. */
   ended(): void {
+    this.#logins = 0;
     this.#settle();
+  }
+
+  /**
+   * The server asked for a password (`PASSWORD`): the answer to the next
+   * line is the login's (`NICK`, or an `ERR` of {@linkcode LOGIN_ERRORS}),
+   * not a `/join`'s sent meanwhile (the server answers in order).
+   */
+  passwordAsked(): void {
+    this.#logins++;
   }
 
   /**
@@ -304,6 +237,7 @@ export class RoomState {
     this.#rooms.clear();
     this.#current = null;
     this.#arrived = false;
+    this.#logins = 0;
     this.#settle();
     return was;
   }
@@ -327,6 +261,7 @@ export class RoomState {
         this.#rooms.set(room, unread + 1);
       }
     }
+    if (line.type === "NICK" && own) this.#logins = 0; // logged in
     if (line.type === "NICK" && own && isWellFormedAlias(line.newAlias)) {
       this.#alias = line.newAlias;
     }
@@ -339,15 +274,15 @@ export class RoomState {
   #seeUnprefixed(line: ServerLine | string): Shown[] {
     if (typeof line === "string") return [{ line, room: null }];
     if (line.type === "CURRENT" && this.enabled) return this.#moved(line.room);
-    if (line.type === "ERR" && CHANGE_ERRORS.has(line.code)) {
+    if (line.type === "ERR" && LOGIN_ERRORS.has(line.code) && this.#logins) {
+      this.#logins--;
+    } else if (line.type === "ERR" && CHANGE_ERRORS.has(line.code)) {
       if (this.#change?.kind === "join") this.#keys.delete(this.#change.room);
       this.#settle();
     }
-    if (
-      line.type === "NICK" && this.#isSelf(line.alias) &&
-      isWellFormedAlias(line.newAlias)
-    ) {
-      this.#alias = line.newAlias;
+    if (line.type === "NICK" && this.#isSelf(line.alias)) {
+      this.#logins = 0; // logged in
+      if (isWellFormedAlias(line.newAlias)) this.#alias = line.newAlias;
     }
     return [{ line, room: null }];
   }

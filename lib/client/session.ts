@@ -34,7 +34,8 @@ import {
   ServerRotation,
 } from "./reconnect.ts";
 import { helloEpoch, type ReadMarks, type ResumeState } from "./resume.ts";
-import { type RoomState, withRoom } from "./rooms.ts";
+import type { RoomState } from "./rooms.ts";
+import { withRoom } from "./room_names.ts";
 
 /** The capabilities the client asks for when the server offers them. */
 export const WANTED_CAPS = ["ids", "rooms", "seq", "resume"];

@@ -263,14 +263,17 @@ function openSearch(
     epoch,
     path: dir === null ? null : join(dir, SEARCH_FILE),
     chat: ownBounds || dir === null ? null : join(dir, DATABASE_FILE),
+    searchTimeoutMs: config.searchTimeoutMs,
+    searchPendingBytes: config.searchPendingBytes,
     onError: (error) =>
       log.error("history-failed", {
         what: "search-index",
         error: describeError(error),
       }),
   });
-  if (!ownBounds) retention.onDelete((seqs) => search.delete(seqs));
-  else {
+  if (!ownBounds) {
+    retention.onDelete((seqs, through) => search.delete(seqs, through));
+  } else {
     retention.alsoTrim(() => {
       search.trim({
         keepRows: config.historyKeepRows,

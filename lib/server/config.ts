@@ -63,6 +63,18 @@ export const SERVER_SETTINGS = {
    * the longest commit on the event loop (docs/performance.md).
    */
   historyFlushLines: 256,
+  /**
+   * Longest a `/search` waits for the search index's worker before it is
+   * answered `ERR search-limit` (a worker that hangs or keeps failing).
+   */
+  searchTimeoutMs: 5_000,
+  /**
+   * Size of the lines waiting for the search index (posted and not written)
+   * at most (a worker that hangs or keeps failing); past it they are dropped
+   * and, on one server, indexed again from `chat.db` when its worker next
+   * starts (`indexer.ts`).
+   */
+  searchPendingBytes: 64 * 2 ** 20,
   /** With `--redis`: how long connecting to Redis may take. */
   redisConnectTimeoutMs: 5_000,
   /** With `--redis`: connection attempts at start before giving up. */

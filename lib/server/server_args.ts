@@ -186,7 +186,7 @@ function historyFields({ values, number, ms }: FlagReader) {
     ),
     historyKeepDays: number("history-keep-days", 0, 100_000),
     historyKeepRows: number("history-keep-rows", 0, 1_000_000_000),
-    historyTombstones: number("history-tombstones", 0, 10_000_000),
+    historyTombstones: number("history-tombstones", 0, 1_000_000),
     historyFlushMs: ms("history-flush"),
     searchResults: number("search-results", 1, 500),
     searchRate: number("search-rate", 1, 10_000),

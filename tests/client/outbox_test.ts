@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { Outbox } from "../../lib/client/outbox.ts";
 import { PendingLines } from "../../lib/client/pending.ts";
-import { RoomState, splitRoomLine } from "../../lib/client/rooms.ts";
+import { RoomState } from "../../lib/client/rooms.ts";
+import { splitRoomLine } from "../../lib/client/room_names.ts";
 import { parseServerLine } from "../../lib/server_lines.ts";
 import { settle } from "../_fakes.ts";
 

@@ -1,13 +1,13 @@
 /** Tests of the client's rooms as pure logic: no sockets. */
 
 import assert from "node:assert/strict";
+import { RoomState } from "../../lib/client/rooms.ts";
 import {
   carriesKey,
-  RoomState,
   splitRoomLine,
   toRoomName,
   withRoom,
-} from "../../lib/client/rooms.ts";
+} from "../../lib/client/room_names.ts";
 import { parseServerLine, type ServerLine } from "../../lib/server_lines.ts";
 import { settle } from "../_fakes.ts";
 
@@ -293,6 +293,25 @@ Deno.test("RoomState keeps the key a room was entered with across a lost connect
   feed(rooms, "ERR too-many-attempts Too many wrong room keys: try again");
   assert.equal(await hasSettled(rooms.settled()), true);
   assert.equal(rooms.joinLine("#ops"), "/join #ops");
+});
+
+Deno.test("RoomState: ERR too-many-attempts after a PASSWORD answers the login, not a /join sent meanwhile", async () => {
+  const rooms = joined("amy");
+  rooms.passwordAsked(); // a /nick to an account; its password is sent
+  rooms.roomFor("/join #ops s3cret");
+  feed(rooms, "ERR too-many-attempts Too many failed logins: try again");
+  assert.equal(await hasSettled(rooms.settled()), false, "the join waits");
+  feed(rooms, "#ops JOIN amy 2");
+  feed(rooms, "CURRENT #ops");
+  assert.equal(await hasSettled(rooms.settled()), true);
+  assert.equal(rooms.joinLine("#ops"), "/join #ops s3cret", "its key kept");
+  // A login that succeeded (NICK) leaves nothing to answer: the next
+  // too-many-attempts is the join's.
+  rooms.passwordAsked();
+  feed(rooms, "NICK amy amyacct 2");
+  rooms.roomFor("/join #dev guess");
+  feed(rooms, "ERR too-many-attempts Too many wrong room keys: try again");
+  assert.equal(await hasSettled(rooms.settled()), true);
 });
 
 Deno.test("carriesKey() finds a room's key in /join and /key lines, prefixed or not", () => {

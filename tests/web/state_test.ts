@@ -487,6 +487,23 @@ Deno.test("reduce() keeps the key a room was entered with: not replaced by a swi
   assert.deepEqual(page.roomList(), ["#lobby", "#ops"]);
 });
 
+Deno.test("reduce() takes ERR too-many-attempts after a PASSWORD for the login's answer, not for a /join sent meanwhile", () => {
+  const page = FakePage.inRooms();
+  page.line("PASSWORD account Password for amyacct"); // after a /nick
+  page.step({ type: "room", room: "#dev", key: "sesame", focus: true });
+  page.line("ERR too-many-attempts Too many failed logins: try again in 60 s");
+  assert.deepEqual(page.state.joining, ["#dev"], "the join still waits");
+  assert.equal(page.state.keys.get("#dev"), "sesame");
+  assert.equal(page.state.logins, 0);
+  page.line("ERR room-key Wrong key for #dev");
+  assert.deepEqual(page.state.joining, []);
+  assert.equal(page.state.keys.has("#dev"), false, "the join's refusal");
+  // A login that succeeded (its NICK) leaves nothing to answer.
+  page.line("PASSWORD account Password for amyacct");
+  page.line(`NICK ${page.state.alias} amyacct 2`);
+  assert.equal(page.state.logins, 0);
+});
+
 Deno.test("reduce() shows lines of rooms, invitations and room operators' actions in the page's words", () => {
   const page = FakePage.inRooms();
   for (

@@ -35,6 +35,7 @@ import {
   type RoomLine,
   type RoomLog,
   type RoomLogFailure,
+  roomsOnly,
   type SinceOptions,
 } from "../room/room_log.ts";
 import { seqOf, type StreamEntry, streamEvent } from "./stream_entry.ts";
@@ -181,6 +182,7 @@ export class RedisLog implements RoomLog {
   ): Promise<LogRange> {
     const events: RoomEvent[] = [];
     let count = 0;
+    let overRoomsOnly = 0;
     let high = options.before === undefined ? "+" : `${options.before - 1}`;
     let scanned = 0;
     while (high === "+" || Number(high) > after) {
@@ -198,6 +200,7 @@ export class RedisLog implements RoomLog {
           continue;
         }
         if (++count <= options.limit) events.push(event);
+        else if (roomsOnly(event.line)) overRoomsOnly++;
       }
       scanned += page.length;
       if (page.length < CATCH_UP_PAGE) break;
@@ -206,6 +209,7 @@ export class RedisLog implements RoomLog {
         return {
           events: events.reverse(),
           over: count - events.length,
+          overRoomsOnly,
           gap: true,
           lost: NOTHING_LOST,
         };
@@ -221,7 +225,13 @@ export class RedisLog implements RoomLog {
     ]) as StreamEntry[];
     const gap = oldest !== undefined && seqOf(oldest[0]) > after + 1;
     const over = count - events.length;
-    return { events: events.reverse(), over, gap, lost: NOTHING_LOST };
+    return {
+      events: events.reverse(),
+      over,
+      overRoomsOnly,
+      gap,
+      lost: NOTHING_LOST,
+    };
   }
 
   async close(): Promise<void> {

@@ -116,8 +116,8 @@ export function catchUpLines(
     sent = [event, ...sent];
   }
   lines.reverse();
-  const left = events.length - sent.length + range.over +
-    lostFor(member, range);
+  const over = member.roomsOn ? range.over : range.over - range.overRoomsOnly;
+  const left = events.length - sent.length + over + lostFor(member, range);
   const missing = range.gap ? "?" : String(left);
   const last = String(sent.at(-1)?.seq ?? after);
   const resumed = resumedLine(last, missing, sent.length);

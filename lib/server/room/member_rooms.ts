@@ -7,7 +7,9 @@
  * `sqlite_log.ts`), so that a rename or a leave of the server, which names
  * no room, is stored with the rooms it reaches (`RoomEvent.rooms`): the
  * catch-up of each of those rooms has it. Holds one entry per member in a
- * room; a change can be undone (a batch the log did not store).
+ * room; a change can be undone (a batch the log did not store), but a
+ * leave of the server: its member is gone whether or not its `LEAVE` was
+ * stored, and its entry with it.
  *
  * @module
  */
@@ -21,6 +23,8 @@ export class MemberRooms {
   #in = new Map<string, string[]>();
   /** How to undo the changes since {@linkcode begin}, newest last. */
   #undo: (() => void)[] | null = null;
+  /** Members that left the server since {@linkcode begin}. */
+  #gone: string[] = [];
 
   /** No member in any room; `defaultRoom` is the default room's name. */
   constructor(defaultRoom: string) {
@@ -98,6 +102,7 @@ export class MemberRooms {
     } else if (room === undefined && line.type === "LEAVE") {
       const rooms = this.of(origin);
       this.leaveAll(origin);
+      if (this.#undo !== null) this.#gone.push(origin);
       return rooms;
     }
     return undefined;
@@ -108,11 +113,18 @@ export class MemberRooms {
     this.#undo = [];
   }
 
-  /** Ends what {@linkcode begin} started: kept, or undone (`undo`). */
+  /**
+   * Ends what {@linkcode begin} started: kept, or undone (`undo`) but for
+   * the leaves of the server.
+   */
   end(undo: boolean): void {
     const changes = this.#undo ?? [];
+    const gone = this.#gone;
     this.#undo = null;
-    if (undo) { for (const change of changes.reverse()) change(); }
+    this.#gone = [];
+    if (!undo) return;
+    for (const change of changes.reverse()) change();
+    for (const id of gone) this.#in.delete(id);
   }
 
   #set(id: string, rooms: string[]): void {

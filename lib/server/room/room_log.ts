@@ -36,6 +36,7 @@ export type { LogRange, Lost, SinceOptions } from "./since.ts";
 export {
   CATCH_UP_SCAN_EVENTS,
   inRoom,
+  MOD_FOR_EVERYONE,
   newEpoch,
   NOTHING_LOST,
   rangeOf,

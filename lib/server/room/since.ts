@@ -38,6 +38,11 @@ export interface LogRange {
   /** How many more of the room's events it holds there (over `limit`). */
   readonly over: number;
   /**
+   * Of those, the ones only members with `rooms` see ({@linkcode roomsOnly}),
+   * so that MISSING counts what a member without them would have seen.
+   */
+  readonly overRoomsOnly: number;
+  /**
    * The log no longer holds every event after the number asked for
    * (retention deleted, or a stream trimmed, some of them) and cannot
    * tell how many of those were the room's.
@@ -65,7 +70,7 @@ export const NOTHING_LOST: Lost = { lines: 0, roomsOnly: 0 };
  * The `MOD` actions a member without `rooms` sees too, those from before
  * rooms (the rooms' own, `op`, `deop`..., mean nothing without them).
  */
-const MOD_FOR_EVERYONE: ReadonlySet<string> = new Set([
+export const MOD_FOR_EVERYONE: ReadonlySet<string> = new Set([
   "kick",
   "ban",
   "unban",
@@ -103,7 +108,7 @@ export function rangeOf(
   room: string,
   after: number,
   options: SinceOptions,
-): { events: RoomEvent[]; over: number } {
+): { events: RoomEvent[]; over: number; overRoomsOnly: number } {
   const before = options.before ?? Infinity;
   const found: RoomEvent[] = [];
   for (const event of events) {
@@ -115,7 +120,9 @@ export function rangeOf(
     }
   }
   const over = Math.max(0, found.length - options.limit);
-  return { events: found.slice(over), over };
+  const overRoomsOnly = found.slice(0, over)
+    .filter((event) => roomsOnly(event.line)).length;
+  return { events: found.slice(over), over, overRoomsOnly };
 }
 
 /**

@@ -11,7 +11,11 @@
  */
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import { lineSign, type RoomEvent } from "../room/room_log.ts";
+import {
+  lineSign,
+  MOD_FOR_EVERYONE,
+  type RoomEvent,
+} from "../room/room_log.ts";
 import type { RecentIds } from "../room/recent_ids.ts";
 import { type StoredRow, toRoomEvent } from "../room/stored_event.ts";
 
@@ -103,25 +107,33 @@ export interface RoomEventsQuery {
   readonly limit: number;
 }
 
+/** A stored row only members with `rooms` see (as `roomsOnly`). */
+const ROOMS_ONLY = `type = 'MOD' AND IFNULL(json_extract(line, '$.action'), '')
+  NOT IN (${[...MOD_FOR_EVERYONE].map((a) => `'${a}'`).join(", ")})`;
+
 /**
  * The newest `limit` stored events of one room in a range of numbers,
- * oldest first, and how many of the room's events the range holds in all.
+ * oldest first, how many of the room's events the range holds in all,
+ * and how many of those only members with `rooms` see.
  */
 export function roomEvents(
   db: DatabaseSync,
   query: RoomEventsQuery,
-): { events: RoomEvent[]; count: number } {
+): { events: RoomEvent[]; count: number; roomsOnly: number } {
   const where = `seq > ? AND seq < ? AND ${roomCondition(query.defaultRoom)}`;
   const args = [query.after, query.before, query.room, query.room] as const;
-  const { n } = db.prepare(`SELECT COUNT(*) AS n FROM events WHERE ${where}`)
-    .get(...args) as { n: number };
-  if (n === 0 || query.limit <= 0) return { events: [], count: n };
+  const { n, hidden } = db.prepare(
+    `SELECT COUNT(*) AS n, IFNULL(SUM(${ROOMS_ONLY}), 0) AS hidden
+     FROM events WHERE ${where}`,
+  ).get(...args) as { n: number; hidden: number };
+  const counts = { count: n, roomsOnly: hidden };
+  if (n === 0 || query.limit <= 0) return { events: [], ...counts };
   const rows = db.prepare(
     `SELECT ${STORED_COLUMNS} FROM events WHERE ${where}
      ORDER BY seq DESC LIMIT ?`,
   ).all(...args, query.limit) as unknown as StoredRow[];
   const events = rows.reverse().map(toRoomEvent).filter((e) => e !== null);
-  return { events, count: n };
+  return { events, ...counts };
 }
 
 /** An id as {@linkcode LineIdsTable.load} reads it. */

@@ -1,17 +1,19 @@
 // @ts-check
 /// <reference lib="deno.worker" />
 /**
- * The search index's worker: its whole program, run from a blob by
+ * The search index's worker: its program, run from a blob by
  * `search_index.ts` (a file of its own would be missing from `deno bundle`'s
- * one file), so it imports nothing but `node:sqlite`. It owns the index's
+ * one file), so it imports nothing but `node:sqlite` and `index_chat.js`
+ * (from a blob too, its URL in the `open` message). It owns the index's
  * database, `search.db` beside `chat.db` (an SQLite FTS5 table, `unicode61`
  * with diacritics folded, one row per message or action, its rowid the
  * log's number), so that writing the index never takes `chat.db`'s write
  * lock nor the server's thread. The file records the log's epoch and the
  * last number it holds; a file of another epoch, of another format, or that
- * fails its check is made again, empty. On opening, it takes what `chat.db`
- * stored after its last line (one server; at most the newest
- * `catchUpLimit`), read on a read-only connection of its own.
+ * fails its check is made again, empty. On opening (one server), it follows
+ * `chat.db` (`index_chat.js`): what retention deleted after the last
+ * tombstone it was told of (state `deleted`), then what was stored after
+ * its last line (at most the newest `catchUpLimit`).
  *
  * Messages are handled one at a time, in the order posted: `open` first
  * (answered `opened`), then `add`, `find`, `delete`, `trim`, `clear` and
@@ -43,18 +45,9 @@ const SCHEMA = `CREATE VIRTUAL TABLE search USING fts5(
 /** Rows one trimming step deletes at most (the steps go on until done). */
 const TRIM_STEP_ROWS = 2_000;
 
-/** Rows of `chat.db` taken in one transaction when catching up. */
-const CATCH_UP_ROWS = 5_000;
-
 const DAY_MS = 86_400_000;
 
-/**
- * @typedef {{ seq: number, time: number, room: string, kind: "MSG" | "ME",
- *   alias: string, text: string }} Line
- */
-
-/** @param {unknown} value */
-const oneLine = (value) => typeof value === "string" && !/[\r\n]/.test(value);
+/** @typedef {import("./index_chat.js").Line} Line */
 
 /**
  * The scope token of a room (as `scopeToken` in search_query.ts).
@@ -151,6 +144,52 @@ class IndexFile {
       .run(key, String(value));
   }
 
+  /**
+   * The first line not indexed since it last caught up (dropped by the
+   * server: too many waiting); `Infinity`: none.
+   */
+  get lagsFrom() {
+    return Number(this.#state("behind") ?? Infinity);
+  }
+
+  /** Records that line `seq` was not indexed. @param {number} seq */
+  behind(seq) {
+    this.#setState("behind", Math.min(seq, this.lagsFrom));
+  }
+
+  /** It holds every line it was not given (it caught up from `chat.db`). */
+  caughtUp() {
+    this.#db.exec("DELETE FROM state WHERE key = 'behind'");
+  }
+
+  /** The id of the last tombstone of `chat.db` it was told of (-1: never). */
+  get told() {
+    return Number(this.#state("deleted") ?? -1);
+  }
+
+  /**
+   * Its numbers above `after`, through `through`, the lowest `limit`.
+   * @param {number} after @param {number} through @param {number} limit
+   */
+  held(after, through, limit) {
+    return this.#db.prepare(
+      `SELECT rowid AS seq FROM search WHERE rowid > ? AND rowid <= ?
+       ORDER BY rowid LIMIT ?`,
+    ).all(after, through, limit).map((row) => Number(row.seq));
+  }
+
+  /**
+   * Deletes every line numbered above `newest`, which becomes its last.
+   * @param {number} newest
+   */
+  cut(newest) {
+    this.transaction(() => {
+      this.#db.prepare("DELETE FROM search WHERE rowid > ?").run(newest);
+      this.last = newest;
+      this.#setState("last", newest);
+    });
+  }
+
   /** @param {string} key */
   #state(key) {
     const row = this.#db.prepare("SELECT value FROM state WHERE key = ?")
@@ -175,35 +214,6 @@ class IndexFile {
       }
       this.#setState("last", this.last);
     });
-  }
-
-  /**
-   * Takes what `chat.db` at `path` stored after the index's last line, at
-   * most the newest `limit` rows. Rows that are not a one-line message or
-   * action are left out, as the log's reader leaves them out.
-   * @param {string} path @param {number} limit
-   */
-  catchUp(path, limit) {
-    const chat = new DatabaseSync(path, { readOnly: true });
-    try {
-      const newest = Number(
-        chat.prepare("SELECT IFNULL(MAX(seq), 0) AS seq FROM events").get()
-          ?.seq,
-      );
-      let after = Math.max(this.last, newest - limit);
-      const read = chat.prepare(
-        `SELECT seq, time, type, line FROM events
-         WHERE seq > ? AND type IN ('MSG', 'ME') ORDER BY seq LIMIT ?`,
-      );
-      for (;;) {
-        const rows = read.all(after, CATCH_UP_ROWS);
-        if (rows.length === 0) return;
-        after = Number(rows.at(-1)?.seq);
-        this.add(rows.map(readLine).filter((line) => line !== null));
-      }
-    } finally {
-      chat.close();
-    }
   }
 
   /**
@@ -263,11 +273,16 @@ class IndexFile {
     }));
   }
 
-  /** Deletes the lines numbered `seqs`. @param {readonly number[]} seqs */
-  delete(seqs) {
+  /**
+   * Deletes the lines numbered `seqs`, told of the tombstones of `chat.db`
+   * through id `through`.
+   * @param {readonly number[]} seqs @param {number} through
+   */
+  delete(seqs, through) {
     this.transaction(() => {
       const remove = this.#db.prepare("DELETE FROM search WHERE rowid = ?");
       for (const seq of seqs) remove.run(seq);
+      this.#setState("deleted", through);
     });
   }
 
@@ -275,6 +290,7 @@ class IndexFile {
   clear(epoch) {
     this.transaction(() => {
       this.#db.exec("DELETE FROM search");
+      this.caughtUp();
       this.last = 0;
       this.#setState("last", 0);
       this.#setState("epoch", epoch);
@@ -283,31 +299,6 @@ class IndexFile {
 
   close() {
     this.#db.close();
-  }
-}
-
-/**
- * A stored row as a line to index, or null.
- * @param {Record<string, unknown>} row
- * @returns {Line | null}
- */
-function readLine(row) {
-  try {
-    const fields = JSON.parse(String(row.line));
-    const room = fields.room ?? "";
-    if (!oneLine(fields.alias) || !oneLine(fields.text) || !oneLine(room)) {
-      return null;
-    }
-    return {
-      seq: Number(row.seq),
-      time: Number(row.time),
-      room,
-      kind: row.type === "ME" ? "ME" : "MSG",
-      alias: fields.alias,
-      text: fields.text,
-    };
-  } catch {
-    return null;
   }
 }
 
@@ -326,11 +317,13 @@ function handle(index, data) {
         return { error: String(e) };
       }
     case "delete":
-      return index.delete(data.seqs);
+      return index.delete(data.seqs, data.through);
     case "trim":
       return index.trim(data);
     case "clear":
       return index.clear(data.epoch);
+    case "behind":
+      return index.behind(data.seq);
     case "close":
       return index.close();
     default:
@@ -338,20 +331,32 @@ function handle(index, data) {
   }
 }
 
-/** The first message opens the index; the others go to it. */
-self.onmessage = ({ data: { path, epoch, chat, catchUpLimit } }) => {
+/**
+ * The first message opens the index; the others go to it, in order (those
+ * that come while it follows `chat.db` wait).
+ */
+self.onmessage = async ({ data }) => {
+  const { path, epoch, chat, chatModule, catchUpLimit } = data;
   const index = new IndexFile(path, epoch);
+  /** @type {MessageEvent[]} */
+  const early = [];
+  self.onmessage = (event) => early.push(event);
   /** @type {{ error?: string }} */
   const failed = {};
   if (chat !== null) {
     try {
-      index.catchUp(chat, catchUpLimit);
+      /** @type {typeof import("./index_chat.js")} */
+      const { followChat } = await import(chatModule);
+      followChat(index, chat, catchUpLimit);
     } catch (e) {
       failed.error = String(e);
     }
   }
   const { rebuilt, last } = index;
   self.postMessage({ op: "opened", rebuilt, last, ...failed });
-  self.onmessage = ({ data }) =>
+  /** @param {MessageEvent} event */
+  const answer = ({ data }) =>
     self.postMessage({ op: "done", ...handle(index, data) });
+  self.onmessage = answer;
+  for (const event of early) answer(event);
 };

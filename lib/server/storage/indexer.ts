@@ -19,6 +19,7 @@ import type { RoomEvent } from "../room/room_log.ts";
 import type { FoundLine, Search } from "../room/search.ts";
 import {
   type IndexedLine,
+  lineBytes,
   SearchIndex,
   type SearchIndexOptions,
   type TrimBounds,
@@ -36,16 +37,31 @@ export interface IndexerOptions {
   readonly batchLines?: number;
   /**
    * Lines waiting or not written yet at most (an index that keeps
-   * failing): later ones are not indexed. @default {100_000}
+   * failing): later ones are dropped (see {@linkcode Indexer}).
+   * @default {100_000}
    */
   readonly maxPending?: number;
+  /**
+   * Their size at most (`lineBytes`), whatever their number: later ones
+   * are dropped likewise. @default {64 MiB}
+   */
+  readonly searchPendingBytes?: number;
 }
 
-/** Feeds the index handed-on events in batches (see the module). */
+/**
+ * Feeds the index handed-on events in batches (see the module). Past its
+ * bounds (lines, bytes) a line is dropped, and the index told the first
+ * one dropped (`SearchIndex.behind`): on one server its next worker takes
+ * them again from `chat.db`, so that the index lags, and a search still
+ * finds what was posted before it.
+ */
 export class Indexer {
   #index: SearchIndex;
   #options: IndexerOptions;
   #pending: IndexedLine[] = [];
+  #pendingBytes = 0;
+  /** The first line dropped since the index was last told. */
+  #behind: number | undefined;
   #last = 0;
   #timer: number | undefined;
   #closed = false;
@@ -65,26 +81,40 @@ export class Indexer {
     if (event.seq <= this.#last) {
       // The numbering started again: what was indexed is of another epoch.
       this.#pending = [];
+      this.#pendingBytes = 0;
+      this.#behind = undefined;
       this.#index.clear(this.#options.epoch());
     }
     this.#last = event.seq;
-    const max = this.#options.maxPending ?? 100_000;
-    if (this.#pending.length + this.#index.unwritten >= max) {
-      this.dropped++;
-      return;
-    }
-    this.#pending.push({
+    const indexed: IndexedLine = {
       seq: event.seq,
       time: event.time,
       room: event.room ?? "",
       kind: line.type,
       alias: line.alias,
       text: line.text,
-    });
+    };
+    const bytes = lineBytes(indexed);
+    if (this.#over(bytes)) {
+      this.dropped++;
+      this.#behind ??= event.seq;
+      return;
+    }
+    this.#pending.push(indexed);
+    this.#pendingBytes += bytes;
     this.#timer ??= this.#options.clock.setTimeout(
       this.flush,
       this.#options.flushMs ?? 250,
     );
+  }
+
+  /** Whether a line of `bytes` more is past the bounds. */
+  #over(bytes: number): boolean {
+    const { maxPending = 100_000, searchPendingBytes = 64 * 2 ** 20 } =
+      this.#options;
+    const index = this.#index;
+    return this.#pending.length + index.unwritten >= maxPending ||
+      this.#pendingBytes + index.unwrittenBytes + bytes > searchPendingBytes;
   }
 
   /** Lines taken and not posted yet. */
@@ -99,9 +129,12 @@ export class Indexer {
     const size = this.#options.batchLines ?? 512;
     const pending = this.#pending;
     this.#pending = [];
+    this.#pendingBytes = 0;
     for (let at = 0; at < pending.length; at += size) {
       this.#index.add(pending.slice(at, at + size));
     }
+    if (this.#behind !== undefined) this.#index.behind(this.#behind);
+    this.#behind = undefined;
   };
 
   /** Posts what waits, then takes nothing more. */
@@ -169,10 +202,10 @@ export class IndexSearch implements Search {
     this.indexer.take(event);
   }
 
-  /** Deletes from the index the lines retention deleted. */
-  delete(seqs: readonly number[]): void {
+  /** Deletes from the index the lines retention deleted (see the index's). */
+  delete(seqs: readonly number[], through: number): void {
     this.indexer.flush();
-    this.index.delete(seqs);
+    this.index.delete(seqs, through);
   }
 
   /** Keeps the index to `bounds` (a cluster's). */

@@ -20,6 +20,7 @@ import {
   NOTHING_LOST,
   rangeOf,
   type RoomEvent,
+  roomsOnly,
   type SinceOptions,
 } from "../room/room_log.ts";
 import { type StoredRow, toRoomEvent } from "../room/stored_event.ts";
@@ -95,5 +96,13 @@ export function sqliteRange(
     ? lostIn(db, room, after, options)
     : NOTHING_LOST;
   const over = held - events.length;
-  return { events, over, gap: lost === null, lost: lost ?? NOTHING_LOST };
+  const overRoomsOnly = older.roomsOnly + newest.overRoomsOnly -
+    older.events.filter((event) => roomsOnly(event.line)).length;
+  return {
+    events,
+    over,
+    overRoomsOnly,
+    gap: lost === null,
+    lost: lost ?? NOTHING_LOST,
+  };
 }

@@ -24,7 +24,11 @@ import { clearImmediate, setImmediate } from "node:timers";
 import type { Clock } from "../../clock.ts";
 import { DEDUPE_MAX_LINES } from "../room/recent_ids.ts";
 import { LineIdsTable, storedLineSign } from "./events_table.ts";
-import { type DeletedEvent, TombstonesTable } from "./tombstones_table.ts";
+import {
+  type DeletedEvent,
+  lastTombstone,
+  TombstonesTable,
+} from "./tombstones_table.ts";
 import { DEFAULT_TOMBSTONES } from "../room/tombstones.ts";
 
 /** Options of {@linkcode Retention}. */
@@ -143,7 +147,7 @@ export class Retention {
   #stopped = false;
   #forget: ((seq: number) => void)[] = [];
   #before: (() => void)[] = [];
-  #deleted: ((seqs: readonly number[]) => void)[] = [];
+  #deleted: ((seqs: readonly number[], through: number) => void)[] = [];
   #trims: (() => number)[] = [];
   #signOf: SignOfDeleted = signOfAny;
   #ids: LineIdsTable;
@@ -172,10 +176,14 @@ export class Retention {
   }
 
   /**
-   * Tells `listener` the numbers of the messages and actions each step
-   * deleted, once committed (the search index deletes them too).
+   * Tells `listener` the numbers of the messages and actions each step that
+   * deleted rows deleted (maybe none), once committed (the search index
+   * deletes them too), and the id of the step's last tombstone (see
+   * `lastTombstone`).
    */
-  onDelete(listener: (seqs: readonly number[]) => void): void {
+  onDelete(
+    listener: (seqs: readonly number[], through: number) => void,
+  ): void {
     this.#deleted.push(listener);
   }
 
@@ -263,6 +271,7 @@ export class Retention {
       set.run(DELETED_SEQ_KEY, String(newest));
       this.#tombstones.add([...said, ...other, ...old]);
     }
+    const through = lastTombstone(db);
     const lines = [
       ...said,
       ...old.filter((row) => row.type === "MSG" || row.type === "ME"),
@@ -270,9 +279,9 @@ export class Retention {
     const kept = this.#keepIds(lines);
     db.exec("COMMIT");
     kept();
-    if (lines.length > 0) {
+    if (gone > 0) {
       const seqs = lines.map((row) => row.seq);
-      for (const listener of this.#deleted) listener(seqs);
+      for (const listener of this.#deleted) listener(seqs, through);
     }
     const forgotten = lines.reduce((max, row) => Math.max(max, row.seq), 0);
     if (forgotten > 0) { for (const forget of this.#forget) forget(forgotten); }

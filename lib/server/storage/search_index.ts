@@ -9,13 +9,16 @@
  * a crash) is logged and another started after a wait that grows while
  * they keep ending, which opens the file (made again when damaged or of
  * another epoch), catches up from `chat.db`, and is posted again whatever
- * was not answered. Private messages never reach it (they are not room
- * events).
+ * was not answered but finds: those are answered with an error at once, as
+ * is a find the worker has not answered within `searchTimeoutMs` (a
+ * member's `/search` waits for no worker; its answer is then dropped).
+ * Private messages never reach it (they are not room events).
  *
  * @module
  */
 
 import type { Clock } from "../../clock.ts";
+import chatSource from "./index_chat.js" with { type: "text" };
 import workerSource from "./index_worker.js" with { type: "text" };
 
 /** Name of the index's file in the data directory. */
@@ -63,6 +66,11 @@ export interface SearchIndexOptions {
   readonly clock: Clock;
   /** Told when a worker ended, and why. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Longest a find waits for its answer before it fails.
+   * @default {5_000}
+   */
+  readonly searchTimeoutMs?: number;
   /** Told each time a worker opened the index (tests). */
   readonly onOpen?: (opened: IndexOpened) => void;
   /** The worker's program (tests wrap it). @default {index_worker.js} */
@@ -72,9 +80,14 @@ export interface SearchIndexOptions {
 type Message =
   | { readonly op: "add"; readonly lines: readonly IndexedLine[] }
   | { readonly op: "find"; readonly match: string; readonly limit: number }
-  | { readonly op: "delete"; readonly seqs: readonly number[] }
+  | {
+    readonly op: "delete";
+    readonly seqs: readonly number[];
+    readonly through: number;
+  }
   | ({ readonly op: "trim" } & TrimBounds)
   | { readonly op: "clear"; readonly epoch: string }
+  | { readonly op: "behind"; readonly seq: number }
   | { readonly op: "close" };
 
 interface Answer extends Partial<IndexOpened> {
@@ -85,8 +98,28 @@ interface Answer extends Partial<IndexOpened> {
 
 interface Sent {
   readonly message: Message;
+  /** Answers once (a find that timed out is answered before the worker). */
   readonly done: (answer: Answer) => void;
+  /** A find's deadline. */
+  readonly timer?: number;
 }
+
+/** The answer to what no worker will answer. */
+const STOPPED: Answer = { op: "done", error: "the search index stopped" };
+/** The answer to a find not answered in time. */
+const LATE: Answer = {
+  op: "done",
+  error: "the search index did not answer in time",
+};
+
+/** About how much memory `line` holds while it waits (its text's length). */
+export function lineBytes(line: IndexedLine): number {
+  return 64 + 2 * (line.text.length + line.alias.length + line.room.length);
+}
+
+/** A blob URL for the program `source`. */
+const script = (source: string): string =>
+  URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
 
 /** Longest wait before another worker starts, after many ended. */
 const MAX_RESTART_MS = 30_000;
@@ -95,10 +128,13 @@ const MAX_RESTART_MS = 30_000;
 export class SearchIndex {
   #options: SearchIndexOptions;
   #url: string;
+  /** `index_chat.js`, which the worker imports. */
+  #chatUrl: string;
   #worker: Worker | null = null;
   /** Posted and not answered yet, oldest first. */
   #sent: Sent[] = [];
   #lines = 0;
+  #bytes = 0;
   #finds = 0;
   /** Workers that ended since one last answered. */
   #ended = 0;
@@ -112,9 +148,8 @@ export class SearchIndex {
     // `deno test` would check each blob again (a second at each start).
     const source = (options.source ?? workerSource)
       .replace("// @ts-check", "");
-    this.#url = URL.createObjectURL(
-      new Blob([source], { type: "text/javascript" }),
-    );
+    this.#url = script(source);
+    this.#chatUrl = script(chatSource.replace("// @ts-check", ""));
     this.#start();
   }
 
@@ -123,7 +158,12 @@ export class SearchIndex {
     return this.#lines;
   }
 
-  /** Finds posted and not answered yet. */
+  /** Their size ({@linkcode lineBytes}). */
+  get unwrittenBytes(): number {
+    return this.#bytes;
+  }
+
+  /** Finds posted and not answered by a worker yet (timed out or not). */
   get finding(): number {
     return this.#finds;
   }
@@ -138,20 +178,36 @@ export class SearchIndex {
    * first, once everything posted before is written.
    */
   async find(match: string, limit: number): Promise<IndexedLine[]> {
-    const answer = await this.#ask({ op: "find", match, limit });
+    const answer = await this.#ask(
+      { op: "find", match, limit },
+      this.#options.searchTimeoutMs ?? 5_000,
+    );
     if (answer.error !== undefined) throw new Error(answer.error);
     return answer.lines ?? [];
   }
 
-  /** Deletes the lines numbered `seqs` (retention deleted them). */
-  delete(seqs: readonly number[]): void {
-    if (seqs.length > 0) this.#post({ op: "delete", seqs });
+  /**
+   * Deletes the lines numbered `seqs` (retention deleted them), and records
+   * that it was told of the tombstones through id `through`
+   * (`lastTombstone`): a worker that opens deletes those after it.
+   */
+  delete(seqs: readonly number[], through: number): void {
+    this.#post({ op: "delete", seqs, through });
   }
 
   /** Keeps itself to `bounds` (a cluster's index: see `Retention.alsoTrim`). */
   trim(bounds: TrimBounds): void {
     const { keepRows, keepDays, now } = bounds;
     this.#post({ op: "trim", keepRows, keepDays, now });
+  }
+
+  /**
+   * Records that the line numbered `seq` and maybe later ones were not
+   * indexed (dropped: too many waiting): the next worker to open takes
+   * them again from `chat.db` (one server).
+   */
+  behind(seq: number): void {
+    this.#post({ op: "behind", seq });
   }
 
   /** Deletes every line: the log's numbering started again, in `epoch`. */
@@ -172,32 +228,49 @@ export class SearchIndex {
     this.#stop();
     this.#options.clock.clearTimeout(this.#restart);
     URL.revokeObjectURL(this.#url);
+    URL.revokeObjectURL(this.#chatUrl);
   }
 
   /** Answers what was not answered with an error (no worker will). */
   #fail(): void {
-    for (const { message, done } of this.#sent.splice(0)) {
-      this.#count(message, -1);
-      done({ op: "done", error: "the search index stopped" });
-    }
+    for (const sent of this.#sent.splice(0)) this.#answer(sent, STOPPED);
+  }
+
+  /** Answers the finds not answered with an error, and forgets them. */
+  #failFinds(): void {
+    const finds = this.#sent.filter((sent) => sent.message.op === "find");
+    this.#sent = this.#sent.filter((sent) => sent.message.op !== "find");
+    for (const sent of finds) this.#answer(sent, STOPPED);
+  }
+
+  /** `sent` is no longer waited for: answered (if it was not yet). */
+  #answer(sent: Sent, answer: Answer): void {
+    this.#options.clock.clearTimeout(sent.timer);
+    this.#count(sent.message, -1);
+    sent.done(answer);
   }
 
   #post(message: Message): void {
     this.#ask(message).catch(() => {});
   }
 
-  #ask(message: Message): Promise<Answer> {
+  #ask(message: Message, timeoutMs?: number): Promise<Answer> {
     if (this.#closing) return Promise.reject(new Error("closed"));
     const { promise, resolve } = Promise.withResolvers<Answer>();
-    this.#sent.push({ message, done: resolve });
+    const timer = timeoutMs === undefined
+      ? undefined
+      : this.#options.clock.setTimeout(() => resolve(LATE), timeoutMs);
+    this.#sent.push({ message, done: resolve, timer });
     this.#count(message, 1);
     this.#worker?.postMessage(message);
     return promise;
   }
 
   #count(message: Message, sign: 1 | -1): void {
-    if (message.op === "add") this.#lines += sign * message.lines.length;
     if (message.op === "find") this.#finds += sign;
+    if (message.op !== "add") return;
+    this.#lines += sign * message.lines.length;
+    for (const line of message.lines) this.#bytes += sign * lineBytes(line);
   }
 
   #start(): void {
@@ -212,9 +285,7 @@ export class SearchIndex {
       }
       this.#ended = 0;
       const sent = this.#sent.shift();
-      if (sent === undefined) return;
-      this.#count(sent.message, -1);
-      sent.done(data);
+      if (sent !== undefined) this.#answer(sent, data);
     };
     worker.onerror = (event) => {
       event.preventDefault();
@@ -226,6 +297,7 @@ export class SearchIndex {
       path: path ?? ":memory:",
       epoch: this.#options.epoch(),
       chat,
+      chatModule: this.#chatUrl,
       catchUpLimit,
     });
     // What the last worker did not answer, in order.
@@ -237,6 +309,7 @@ export class SearchIndex {
     this.#stop();
     this.#options.onError?.(error);
     if (this.#closing) return this.#fail();
+    this.#failFinds(); // a /search waits for no worker to start
     const waitMs = this.#ended === 0
       ? 0
       : Math.min(MAX_RESTART_MS, 500 * 2 ** (this.#ended - 1));

@@ -24,7 +24,12 @@ import { Checkpoints } from "./checkpoints.ts";
 import { transaction } from "./events_table.ts";
 import { ROOM_TABLES } from "./room_table.ts";
 import { MARKERS_TABLE } from "./markers_table.ts";
-import { TOMBSTONES_TABLE, untoldThrough } from "./tombstones_table.ts";
+import {
+  TOMBSTONES_IN_ORDER,
+  TOMBSTONES_ROOM_INDEX,
+  TOMBSTONES_TABLE,
+  untoldThrough,
+} from "./tombstones_table.ts";
 import { deletedThrough } from "./retention.ts";
 import {
   Journal,
@@ -171,6 +176,10 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
     db.exec(TOMBSTONES_TABLE);
     untoldThrough(db, deletedThrough(db));
   },
+  // A room's tombstones read without a scan of every room's.
+  TOMBSTONES_ROOM_INDEX,
+  // Tombstones numbered in the order written (the search index's watermark).
+  TOMBSTONES_IN_ORDER,
 ];
 
 /** An open data directory: the database, and where it lives. */

@@ -23,6 +23,40 @@ export const TOMBSTONES_TABLE = `CREATE TABLE IF NOT EXISTS tombstones (
    );
    CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones (seq);`;
 
+/**
+ * The table made again with an `id` in the order rows are written, never
+ * reused (a later migration in `store.ts`): the search index's worker
+ * records the last it was told of (`index_worker.js`), so that on opening
+ * it deletes what retention deleted after that, even unsaid.
+ */
+export const TOMBSTONES_IN_ORDER = `CREATE TABLE tombstones_in_order (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, -- order written (sqlite_sequence)
+     seq INTEGER NOT NULL,
+     room TEXT,
+     rooms_only INTEGER NOT NULL
+   );
+   INSERT INTO tombstones_in_order (seq, room, rooms_only)
+     SELECT seq, room, rooms_only FROM tombstones ORDER BY rowid;
+   DROP TABLE tombstones;
+   ALTER TABLE tombstones_in_order RENAME TO tombstones;
+   CREATE INDEX tombstones_seq ON tombstones (seq);
+   CREATE INDEX tombstones_room ON tombstones (room, seq);`;
+
+/**
+ * The `id` of the last tombstone written (0: none), whether or not it was
+ * trimmed since, inside the caller's transaction.
+ */
+export function lastTombstone(db: DatabaseSync): number {
+  const row = db.prepare(
+    "SELECT seq FROM sqlite_sequence WHERE name = 'tombstones'",
+  ).get() as { seq: number } | undefined;
+  return Number(row?.seq ?? 0);
+}
+
+/** The index a room's catch-up reads (a later migration in `store.ts`). */
+export const TOMBSTONES_ROOM_INDEX =
+  "CREATE INDEX IF NOT EXISTS tombstones_room ON tombstones (room, seq)";
+
 /** The `settings` key of the newest number deleted and not remembered. */
 const UNTOLD_KEY = "history.untold_seq";
 
@@ -108,6 +142,22 @@ function reached(event: DeletedEvent): (string | null)[] {
 }
 
 /**
+ * The query of {@linkcode lostIn} (parameters: the room, after, before),
+ * each part a range of the index on (room, seq), so that a room's count
+ * reads none of the other rooms' tombstones; with `defaultRoom` also those
+ * of the events that named no room.
+ */
+export function lostInQuery(defaultRoom: boolean): string {
+  const parts = ["room = ?1", ...defaultRoom ? ["room IS NULL"] : []]
+    .map((room) =>
+      `SELECT rooms_only FROM tombstones
+       WHERE ${room} AND seq > ?2 AND seq < ?3`
+    );
+  return `SELECT COUNT(*) AS n, IFNULL(SUM(rooms_only), 0) AS hidden
+    FROM (${parts.join(" UNION ALL ")})`;
+}
+
+/**
  * How many of room `room`'s events numbered above `after` (and below
  * `options.before`) retention deleted, or null when some of those may be
  * unremembered.
@@ -119,15 +169,10 @@ export function lostIn(
   options: SinceOptions,
 ): Lost | null {
   if (after < untold(db)) return null;
-  const { n, hidden } = db.prepare(
-    `SELECT COUNT(*) AS n, IFNULL(SUM(rooms_only), 0) AS hidden
-     FROM tombstones WHERE seq > ? AND seq < ?
-       AND (room = ? OR (? AND room IS NULL))`,
-  ).get(
-    after,
-    options.before ?? Number.MAX_SAFE_INTEGER,
-    room,
-    options.defaultRoom ? 1 : 0,
-  ) as { n: number; hidden: number };
+  const { n, hidden } = db.prepare(lostInQuery(options.defaultRoom ?? false))
+    .get(room, after, options.before ?? Number.MAX_SAFE_INTEGER) as {
+      n: number;
+      hidden: number;
+    };
   return { lines: n, roomsOnly: hidden };
 }

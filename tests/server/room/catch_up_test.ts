@@ -63,6 +63,7 @@ Deno.test("catchUpLines() counts in MISSING the room's lines the log no longer h
   const range: LogRange = {
     events: [event(14, "a"), event(15, "b")],
     over: 1,
+    overRoomsOnly: 0,
     gap: false,
     lost: { lines: 3, roomsOnly: 1 },
   };
@@ -86,10 +87,23 @@ Deno.test("catchUpLines() counts in MISSING the room's lines the log no longer h
   );
 });
 
+Deno.test("catchUpLines() counts in MISSING the events over the limit as the member would have seen them (a room operator's MOD only with rooms)", () => {
+  const range: LogRange = {
+    events: [event(15, "b")],
+    over: 3,
+    overRoomsOnly: 2,
+    gap: false,
+    lost: { lines: 0, roomsOnly: 0 },
+  };
+  assert.match(lines(range, true).at(-1)!, /^#ops RESUMED 15 3 /);
+  assert.match(lines(range, false).at(-1)!, /^RESUMED 15 1 /);
+});
+
 Deno.test("catchUpLines() says MISSING ? when the log cannot know how many of the room's lines it lost", () => {
   const range: LogRange = {
     events: [event(14, "a")],
     over: 0,
+    overRoomsOnly: 0,
     gap: true,
     lost: { lines: 0, roomsOnly: 0 },
   };

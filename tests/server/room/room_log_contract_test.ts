@@ -543,10 +543,39 @@ contract(
     assert.deepEqual(none, {
       events: [],
       over: 0,
+      overRoomsOnly: 0,
       gap: false,
       lost: { lines: 0, roomsOnly: 0 },
     });
     for (const event of all.events) assert.equal(event.room, "#ops");
+    await log.close();
+  },
+);
+
+contract(
+  "since() says how many of the events over the limit only members with rooms see (a room operator's MOD)",
+  async (kit) => {
+    const log = await kit.open();
+    const seen = handedOn(log);
+    const mod = (action: "op" | "deop" | "kick") =>
+      log.append(
+        { type: "MOD", action, alias: "bob", by: "amy", text: "" },
+        kit.origin,
+      );
+    log.append(msg("first"), kit.origin);
+    mod("op");
+    mod("kick"); // everyone sees it
+    log.append(msg("between"), kit.origin);
+    mod("deop");
+    log.append(msg("newest"), kit.origin);
+    await settledLog(log);
+    const base = seen[0]!.seq;
+    const range = await log.since("#lobby", base, {
+      limit: 1,
+      defaultRoom: true,
+    });
+    assert.deepEqual(texts(range.events), ["newest"]);
+    assert.deepEqual([range.over, range.overRoomsOnly], [4, 2]);
     await log.close();
   },
 );

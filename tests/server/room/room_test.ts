@@ -385,6 +385,7 @@ class ReportingLog implements RoomLog {
     return Promise.resolve({
       events: [],
       over: 0,
+      overRoomsOnly: 0,
       gap: true,
       lost: { lines: 0, roomsOnly: 0 },
     });

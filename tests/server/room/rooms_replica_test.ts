@@ -50,6 +50,7 @@ class SharedLog {
         Promise.resolve({
           events: [],
           over: 0,
+          overRoomsOnly: 0,
           gap: true,
           lost: { lines: 0, roomsOnly: 0 },
         }),

@@ -15,7 +15,10 @@ import { localSnapshot } from "../../../lib/server/room/rooms_snapshot.ts";
 import { recentEventsByRoom } from "../../../lib/server/storage/events_table.ts";
 import { Retention } from "../../../lib/server/storage/retention.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
-import { untoldThrough } from "../../../lib/server/storage/tombstones_table.ts";
+import {
+  lostInQuery,
+  untoldThrough,
+} from "../../../lib/server/storage/tombstones_table.ts";
 import { openStore } from "../../../lib/server/storage/store.ts";
 import { startServer, TestClient, withTempDir } from "../../_helpers.ts";
 import { LIMITS } from "../room/_rooms_fakes.ts";
@@ -168,6 +171,30 @@ Deno.test("SqliteLog.since() counts the lines retention deleted after the number
       .get() as { n: number };
     assert.equal(rows.n, Math.min(tombstones, 6), "the table is bounded");
   }
+});
+
+Deno.test("A room's tombstones are counted from the index on (room, seq), never a scan of every room's", () => {
+  using store = openStore(null);
+  for (const defaultRoom of [false, true]) {
+    const plan = store.db.prepare(
+      `EXPLAIN QUERY PLAN ${lostInQuery(defaultRoom)}`,
+    ).all(...["#a", 0, 10]) as { detail: string }[];
+    const reads = plan.map((row) => row.detail)
+      .filter((detail) => /tombstones/.test(detail));
+    assert.equal(reads.length, defaultRoom ? 2 : 1, reads.join("; "));
+    for (const read of reads) {
+      assert.match(
+        read,
+        /^SEARCH tombstones USING .*INDEX tombstones_room \(room=\? AND seq>\? AND seq<\?\)/,
+      );
+    }
+  }
+  store.db.exec(`INSERT INTO tombstones (seq, room, rooms_only) VALUES
+    (1, '#a', 0), (2, NULL, 1), (3, '#b', 0), (4, '#a', 0), (5, NULL, 0)`);
+  const count = (defaultRoom: boolean, after: number, before: number) =>
+    store.db.prepare(lostInQuery(defaultRoom)).get("#a", after, before);
+  assert.deepEqual({ ...count(false, 0, 10) }, { n: 2, hidden: 0 });
+  assert.deepEqual({ ...count(true, 1, 5) }, { n: 2, hidden: 1 });
 });
 
 Deno.test("SqliteLog.since() says a gap for what retention deleted before its data directory kept tombstones", async () => {

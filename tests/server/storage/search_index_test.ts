@@ -233,7 +233,7 @@ function crashingOnce(flag: string): string {
   ${workerSource}`;
 }
 
-Deno.test("SearchIndex: a worker that ends is logged and another started, posted again what was not written", async () => {
+Deno.test("SearchIndex: a worker that ends is logged and another started, posted again what was not written (finds fail at once)", async () => {
   await withTempDir(async (dir) => {
     const errors: unknown[] = [];
     const opened: IndexOpened[] = [];
@@ -246,6 +246,7 @@ Deno.test("SearchIndex: a worker that ends is logged and another started, posted
     index.add([line(1, "before")]);
     index.add([line(2, "crash")]);
     index.add([line(3, "after")]);
+    await assert.rejects(find(index, ["crash"]), /the search index stopped/);
     const found = await find(index, ["crash"]);
     assert.deepEqual(seqs(found), [2], "the line it fell over is written");
     assert.deepEqual(seqs(await find(index, ["after"])), [3]);
@@ -365,7 +366,7 @@ Deno.test("Retention deletes from the index the messages it deletes from the log
     keepRows: 5,
     spare: 1, // each room's newest line stays
   });
-  retention.onDelete((gone) => search.delete(gone));
+  retention.onDelete((gone, through) => search.delete(gone, through));
   retention.start();
   retention.stop();
   const inEvents = (store.db.prepare(

@@ -1,0 +1,147 @@
+/** Tests of the search index following retention across a crash: what `chat.db` deleted and the index was never told of is deleted when its worker opens. */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { systemClock } from "../../../lib/clock.ts";
+import { IndexSearch } from "../../../lib/server/storage/indexer.ts";
+import { Retention } from "../../../lib/server/storage/retention.ts";
+import {
+  type IndexOpened,
+  SEARCH_FILE,
+} from "../../../lib/server/storage/search_index.ts";
+import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
+import { DATABASE_FILE, openStore } from "../../../lib/server/storage/store.ts";
+import { FakeClock } from "../../_fakes.ts";
+import { withTempDir } from "../../_helpers.ts";
+
+/** What the index at `dir` finds for `note` in both rooms, newest first. */
+async function found(dir: string): Promise<number[]> {
+  const search = new IndexSearch({
+    clock: systemClock,
+    epoch: () => "e1",
+    path: join(dir, SEARCH_FILE),
+    chat: join(dir, DATABASE_FILE),
+    onError: (error) => {
+      throw error;
+    },
+  });
+  const lines = await search.find(["note"], ["", "#quiet"], 100);
+  await search.close();
+  return lines.map((line) => line.seq);
+}
+
+Deno.test("IndexSearch deletes at start what retention deleted and a killed server never told it (tombstones kept, or trimmed)", async () => {
+  for (const tombstones of [100, 1]) {
+    await withTempDir(async (dir) => {
+      using store = openStore(dir);
+      const retain = (keepRows: number, told: IndexSearch | null) => {
+        const retention = new Retention(store.db, {
+          clock: systemClock,
+          keepDays: 0,
+          keepRows,
+          spare: 1,
+          tombstones,
+        });
+        retention.onDelete((seqs, through) => told?.delete(seqs, through));
+        retention.start();
+        retention.stop();
+      };
+      const search = new IndexSearch({
+        clock: systemClock,
+        epoch: () => "e1",
+        path: join(dir, SEARCH_FILE),
+        chat: join(dir, DATABASE_FILE),
+      });
+      const log = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
+      log.subscribe((e) => search.heard(e));
+      log.append({ type: "MSG", alias: "q", text: "quiet note" }, "1", {
+        room: "#quiet",
+      });
+      for (let i = 0; i < 12; i++) {
+        log.append({ type: "MSG", alias: "b", text: `busy note ${i}` }, "2");
+      }
+      await log.close();
+      retain(10, search); // told: 2 to 4 go
+      await search.close();
+      retain(3, null); // the server is killed before the index hears of it
+      const kept = (store.db.prepare(
+        "SELECT seq FROM events WHERE type = 'MSG' ORDER BY seq DESC",
+      ).all() as { seq: number }[]).map((row) => Number(row.seq));
+      assert.deepEqual(kept, [13, 12, 1], "the quiet room's line is spared");
+      assert.deepEqual(await found(dir), kept, `tombstones ${tombstones}`);
+      assert.deepEqual(await found(dir), kept, "and again, told now");
+    });
+  }
+});
+
+Deno.test("IndexSearch drops at start the lines numbered past chat.db's last (restored from a backup): those numbers are given again", async () => {
+  await withTempDir(async (dir) => {
+    using store = openStore(dir);
+    const options = {
+      clock: systemClock,
+      epoch: () => "e1",
+      path: join(dir, SEARCH_FILE),
+      chat: join(dir, DATABASE_FILE),
+    };
+    const append = async (texts: string[], search: IndexSearch) => {
+      const log = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
+      log.subscribe((e) => search.heard(e));
+      for (const text of texts) {
+        log.append({ type: "MSG", alias: "amy", text }, "1");
+      }
+      await log.close();
+    };
+    const first = new IndexSearch(options);
+    await append(["note one", "note two", "note three", "stale four"], first);
+    await first.close();
+    // The backup taken after the second line is put back.
+    store.db.exec("DELETE FROM events WHERE seq > 2");
+    const reopened = Promise.withResolvers<IndexOpened>();
+    const second = new IndexSearch({ ...options, onOpen: reopened.resolve });
+    assert.deepEqual(await reopened.promise, { rebuilt: false, last: 2 });
+    await append(["note three again"], second);
+    const notes = await second.find(["note"], [""], 50);
+    assert.deepEqual(notes.map((l) => [l.seq, l.text]), [
+      [3, "note three again"],
+      [2, "note two"],
+      [1, "note one"],
+    ]);
+    assert.deepEqual(await second.find(["stale"], [""], 50), []);
+    await second.close();
+  });
+});
+
+Deno.test("Indexer drops lines past searchPendingBytes and the index takes them again from chat.db when its worker next starts", async () => {
+  await withTempDir(async (dir) => {
+    using store = openStore(dir);
+    const options = {
+      clock: new FakeClock(), // lines wait for a search to be posted
+      epoch: () => "e1",
+      path: join(dir, SEARCH_FILE),
+      chat: join(dir, DATABASE_FILE),
+      searchPendingBytes: 200, // two lines of 82
+    };
+    const opened = Promise.withResolvers<IndexOpened>();
+    const search = new IndexSearch({ ...options, onOpen: opened.resolve });
+    await opened.promise; // it caught up with an empty chat.db
+    const log = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
+    log.subscribe((e) => search.heard(e));
+    for (let i = 1; i <= 4; i++) {
+      log.append({ type: "MSG", alias: "amy", text: `note ${i}` }, "1");
+    }
+    await log.close();
+    assert.equal(search.indexer.dropped, 2);
+    const seqs = async (index: IndexSearch) =>
+      (await index.find(["note"], [""], 50)).map((line) => line.seq);
+    assert.deepEqual(await seqs(search), [2, 1]);
+    const more = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
+    more.subscribe((e) => search.heard(e));
+    more.append({ type: "MSG", alias: "amy", text: "note 5" }, "1");
+    await more.close();
+    assert.deepEqual(await seqs(search), [5, 2, 1], "indexed past the gap");
+    await search.close();
+    const again = new IndexSearch(options);
+    assert.deepEqual(await seqs(again), [5, 4, 3, 2, 1]);
+    await again.close();
+  });
+});
