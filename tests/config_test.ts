@@ -18,6 +18,8 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       port: 7443,
       webPort: 7444,
       webOrigins: [],
+      metricsPort: null,
+      metricsHost: "127.0.0.1",
       certFile: null,
       keyFile: null,
       certsDir: "certs",

@@ -27,7 +27,11 @@ import { IndexSearch } from "./storage/indexer.ts";
 import { NO_SEARCH, type Search } from "./room/search.ts";
 import { SqliteReadMarkers } from "./storage/markers_table.ts";
 import type { ReadMarkers } from "./room/read_markers.ts";
-import type { Store } from "./storage/store.ts";
+import { databaseBytes, type Store, unwritable } from "./storage/store.ts";
+import type { BackendProbe, ServerMetrics } from "./metrics/server_metrics.ts";
+
+/** The longest a probe waits for Redis (`/readyz`, `/metrics`). */
+const PROBE_DEADLINE_MS = 1_000;
 
 /**
  * What makes the room one server's or a cluster's: where its events are
@@ -59,6 +63,11 @@ export interface RoomBackend {
   /** Where its name shows in the `listening` log line; null: nowhere. */
   readonly label: string | null;
   /**
+   * Whether the database takes writes and (a cluster) Redis answers, and
+   * what they hold: what `/readyz` and `/metrics` ask, when asked.
+   */
+  probe(): Promise<BackendProbe>;
+  /**
    * What the rooms start from (asked once, as the room is built; throws
    * for a damaged room store).
    */
@@ -75,6 +84,16 @@ export interface RoomBackend {
   close(): Promise<void>;
 }
 
+/** Options of {@linkcode openRoomBackend}. */
+export interface BackendOptions {
+  readonly store: Store;
+  readonly log: Logger;
+  /** @default {systemClock} */
+  readonly clock?: Clock;
+  /** Where its log and Redis link count. @default {nowhere} */
+  readonly metrics?: ServerMetrics;
+}
+
 /**
  * The room as configured: this server's alone ({@linkcode localBackend}),
  * or with `--redis` a cluster's (its log in a Redis stream, aliases claimed
@@ -83,16 +102,18 @@ export interface RoomBackend {
  */
 export async function openRoomBackend(
   config: ServerConfig,
-  options: { store: Store; log: Logger; clock?: Clock },
+  options: BackendOptions,
 ): Promise<RoomBackend> {
-  const { store, log } = options;
+  const { store, log, metrics } = options;
   const clock = options.clock ?? systemClock;
-  if (config.redis === null) return localBackend(store, config, clock, log);
+  if (config.redis === null) {
+    return localBackend(store, config, clock, log, metrics);
+  }
   const { RedisLog } = await import("./cluster/redis_log.ts");
-  const { Cluster } = await import("./cluster/cluster.ts");
+  const { Cluster, probeRedis } = await import("./cluster/cluster.ts");
   const { RedisDirectory } = await import("./cluster/redis_directory.ts");
   const { RedisReadMarkers } = await import("./cluster/redis_markers.ts");
-  const link = await openLink(config, config.redis, log);
+  const link = await openLink(config, config.redis, log, metrics);
   try {
     const roomLog = await RedisLog.open(link, {
       ...config,
@@ -124,6 +145,7 @@ export async function openRoomBackend(
           localRoomsAtStart(store, config, false).records,
         ),
       start: (moderation, take) => directory.start(moderation, take),
+      probe: () => probeStore(store, probeRedis(link, PROBE_DEADLINE_MS)),
       async close() {
         retention.stop();
         await roomLog.close();
@@ -138,11 +160,17 @@ export async function openRoomBackend(
 }
 
 /** The link to the cluster's Redis at `url`, its limits the config's own. */
-async function openLink(config: ServerConfig, url: string, log: Logger) {
+async function openLink(
+  config: ServerConfig,
+  url: string,
+  log: Logger,
+  metrics: ServerMetrics | undefined,
+) {
   const { RedisLink } = await import("./cluster/redis.ts");
   return await RedisLink.open({
     ...config,
     url,
+    commandTimes: metrics?.redisCommand,
     streamEntries: config.redisStreamEntries === 0
       ? 2 ** 31
       : config.redisStreamEntries,
@@ -161,9 +189,15 @@ export function localBackend(
   config: ServerConfig,
   clock: Clock,
   log: Logger,
+  metrics?: ServerMetrics,
 ): RoomBackend {
   const { retention, search } = kept(store, config, clock, log, false);
-  const roomLog = openRoomLog(store, config, { clock, log, retention });
+  const roomLog = openRoomLog(store, config, {
+    clock,
+    log,
+    retention,
+    metrics,
+  });
   retention.start(); // once the log and the index listen to it
   return {
     log: roomLog,
@@ -175,6 +209,7 @@ export function localBackend(
     label: null,
     roomsAtStart: () => localRoomsAtStart(store, config, true),
     start: () => Promise.resolve(),
+    probe: () => probeStore(store),
     close: () => {
       retention.stop();
       return Promise.resolve();
@@ -297,10 +332,11 @@ function openSearch(
 function openRoomLog(
   store: Store,
   config: ServerConfig,
-  { clock, log, retention }: {
+  { clock, log, retention, metrics }: {
     clock: Clock;
     log: Logger;
     retention: Retention;
+    metrics?: ServerMetrics;
   },
 ): RoomLog {
   if (config.history === 0) return new MemoryLog(clock, 0);
@@ -314,8 +350,24 @@ function openRoomLog(
     flushLines: config.historyFlushLines,
     flushMs: config.historyFlushMs,
     retention,
+    metrics,
     onError: (what, error) =>
       log.error("history-failed", { what, error: describeError(error) }),
     onResume: () => log.info("history-resumed", {}),
   });
+}
+
+/**
+ * What the data directory's database says of itself now, with what Redis
+ * said (`redis`, a cluster's).
+ */
+async function probeStore(
+  store: Store,
+  redis?: Promise<BackendProbe["redis"]>,
+): Promise<BackendProbe> {
+  return {
+    unwritable: unwritable(store),
+    databaseBytes: databaseBytes(store.db),
+    redis: (await redis) ?? null,
+  };
 }

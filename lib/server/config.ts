@@ -109,6 +109,10 @@ export interface ServerConfig extends ServerSettings {
   readonly webPort: number;
   /** Origins allowed to open WebSockets besides the page's own. */
   readonly webOrigins: readonly string[];
+  /** Plain HTTP port of /metrics, /readyz, /healthz; null: none. */
+  readonly metricsPort: number | null;
+  /** Where the metrics port listens (`--metrics-host`, loopback). */
+  readonly metricsHost: string;
   readonly certFile: string | null;
   readonly keyFile: string | null;
   readonly certsDir: string;

@@ -18,7 +18,7 @@ import { aliasSkeleton } from "../../text.ts";
 import type { Topic } from "../access/moderation.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import type { MemberRecord } from "./keys.ts";
-import type { RedisLink } from "./redis.ts";
+import { type RedisLink, timed } from "./redis.ts";
 
 /** Options of {@linkcode Cluster}. */
 export interface ClusterOptions {
@@ -319,4 +319,44 @@ export class Cluster {
 /** Text read back from Redis that may go into a line: one line, a string. */
 function oneLine(value: unknown): value is string {
   return typeof value === "string" && !/[\r\n]/.test(value);
+}
+
+/** What {@linkcode probeRedis} found. */
+export interface RedisProbe {
+  /** Why Redis did not answer in time; null: it did. */
+  readonly down: string | null;
+  /** Servers registered in the cluster (whose heartbeat is not lost yet). */
+  readonly servers: number;
+  /** Entries in the cluster's stream. */
+  readonly streamEntries: number;
+}
+
+/**
+ * Asks Redis, within `deadlineMs`, how many servers the cluster has and
+ * how long its stream is: its answer says that it answers (`/readyz`).
+ */
+export async function probeRedis(
+  link: RedisLink,
+  deadlineMs: number,
+): Promise<RedisProbe> {
+  try {
+    const [servers, entries] = await timed(
+      Promise.all([
+        link.command(["ZCARD", link.keys.servers]),
+        link.command(["XLEN", link.keys.events]),
+      ]),
+      deadlineMs,
+    );
+    return {
+      down: null,
+      servers: Number(servers),
+      streamEntries: Number(entries),
+    };
+  } catch (error) {
+    return {
+      down: `Redis did not answer (${describeError(error)})`,
+      servers: 0,
+      streamEntries: 0,
+    };
+  }
 }

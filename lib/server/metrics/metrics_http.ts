@@ -70,10 +70,33 @@ export interface MetricsListener extends AsyncDisposable {
 export function openMetricsListener(
   options: MetricsListenerOptions,
 ): MetricsListener {
-  const { server, backend, log } = options;
+  const lag = new Histogram(LAG_BUCKETS);
+  const routes = routesOf(options, lag);
+  const http = listen(options, (request) => {
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return text(405, "Method not allowed\n", undefined, {
+        allow: "GET, HEAD",
+      });
+    }
+    const route = routes[new URL(request.url).pathname];
+    return route ? route() : text(404, "Not found\n");
+  });
+  const stopSampling = sampleLag(lag);
+  const close = async () => {
+    stopSampling();
+    await http.shutdown();
+  };
+  return { addr: http.addr, close, [Symbol.asyncDispose]: close };
+}
+
+/** What each path answers: the metrics, readiness, health. */
+function routesOf(
+  options: MetricsListenerOptions,
+  lag: Histogram,
+): Record<string, () => Promise<Response> | Response> {
+  const { server, backend } = options;
   const now = options.now ?? Date.now;
   const startedMs = now();
-  const lag = new Histogram(LAG_BUCKETS);
   let probe: BackendProbe = { unwritable: null, redis: null, databaseBytes: 0 };
   const registry = serverRegistry(server.metrics, {
     engine: options.engine,
@@ -87,7 +110,7 @@ export function openMetricsListener(
     lag,
   });
   const probed = async () => probe = await backend.probe();
-  const routes: Record<string, () => Promise<Response> | Response> = {
+  return {
     "/metrics": async () => {
       await probed();
       return text(200, registry.render(), METRICS_CONTENT_TYPE);
@@ -110,40 +133,33 @@ export function openMetricsListener(
         rooms: server.room.router.rooms.size,
         uptimeS: Math.round((now() - startedMs) / 1000),
       };
-      return text(
-        status === "ok" ? 200 : 503,
-        JSON.stringify(body) + "\n",
-        "application/json",
-      );
+      const json = JSON.stringify(body) + "\n";
+      return text(status === "ok" ? 200 : 503, json, "application/json");
     },
   };
-  const http = Deno.serve({
-    hostname: options.hostname,
-    port: options.port,
-    onListen: () => {},
-    onError: (error) => {
-      log.error("metrics-failed", { error: describeError(error) });
-      return text(500, "Internal error\n");
-    },
-  }, (request) => {
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      return text(405, "Method not allowed\n", undefined, {
-        allow: "GET, HEAD",
-      });
-    }
-    const route = routes[new URL(request.url).pathname];
-    return route ? route() : text(404, "Not found\n");
-  });
-  const stopSampling = sampleLag(lag);
-  const close = async () => {
-    stopSampling();
-    await http.shutdown();
-  };
-  return {
-    addr: http.addr,
-    close,
-    [Symbol.asyncDispose]: close,
-  };
+}
+
+/** Serves plain HTTP; a taken address is said in terms of the flag. */
+function listen(
+  { hostname, port, log }: MetricsListenerOptions,
+  handler: (request: Request) => Response | Promise<Response>,
+): Deno.HttpServer<Deno.NetAddr> {
+  try {
+    return Deno.serve({
+      hostname,
+      port,
+      onListen: () => {},
+      onError: (error) => {
+        log.error("metrics-failed", { error: describeError(error) });
+        return text(500, "Internal error\n");
+      },
+    }, handler);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+    throw new Error(
+      `Cannot listen on ${hostname}:${port} (--metrics-port): the address is in use`,
+    );
+  }
 }
 
 /** A plain response (no caching: every scrape reads anew). */

@@ -51,6 +51,16 @@ export class Histogram {
     this.count++;
     this.sum += value;
   }
+
+  /** Runs `work` and observes how long it took, in seconds (thrown too). */
+  time<T>(work: () => T): T {
+    const start = performance.now();
+    try {
+      return work();
+    } finally {
+      this.observe((performance.now() - start) / 1000);
+    }
+  }
 }
 
 /** One metric family as registered. */

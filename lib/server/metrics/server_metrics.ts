@@ -49,6 +49,13 @@ export type LoginFailure = (typeof LOGIN_FAILURE_REASONS)[number];
 /** Failed logins by reason: what the gate increments. */
 export type LoginFailures = Record<LoginFailure, number>;
 
+/** Failed logins by reason, all zero. */
+export function noLoginFailures(): LoginFailures {
+  return Object.fromEntries(
+    LOGIN_FAILURE_REASONS.map((reason) => [reason, 0]),
+  ) as LoginFailures;
+}
+
 /**
  * Moderation actions (label `kind`): the `MOD` actions and `topic`; any
  * other action is counted as `other`.
@@ -111,13 +118,7 @@ export class ServerMetrics {
   /** TLS handshakes that failed or timed out (the TLS door). */
   handshakeFailures = 0;
   /** Failed logins, by reason. */
-  readonly loginFailures: LoginFailures = {
-    "room-password": 0,
-    "account-password": 0,
-    "room-key": 0,
-    throttled: 0,
-    busy: 0,
-  };
+  readonly loginFailures: LoginFailures = noLoginFailures();
   /** Moderation actions announced here, by kind. */
   readonly moderation: Map<string, number> = new Map(
     MODERATION_KINDS.map((kind) => [kind, 0]),

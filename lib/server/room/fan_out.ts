@@ -16,6 +16,7 @@ import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { LineArena } from "./line_arena.ts";
 import type { Member } from "./member.ts";
 import type { RoomEvent, RoomLine } from "./room_log.ts";
+import type { ServerMetrics } from "../metrics/server_metrics.ts";
 
 /** The `MOD` actions a member without `rooms` may see: those before rooms. */
 const TODAYS_MOD: ReadonlySet<string> = new Set([
@@ -37,11 +38,20 @@ export class FanOut<M extends Member> {
   #unannouncedLeaves = 0;
   /** Online count after the last unannounced join or leave. */
   #unannouncedOnline = 0;
+  #metrics: ServerMetrics;
 
-  /** A fan-out into `arena`, announcing joins and leaves up to a size. */
-  constructor(arena: LineArena, announceLimit: number) {
+  /**
+   * A fan-out into `arena`, announcing joins and leaves up to a size,
+   * counting its deliveries in `metrics`.
+   */
+  constructor(
+    arena: LineArena,
+    announceLimit: number,
+    metrics: ServerMetrics,
+  ) {
     this.#arena = arena;
     this.#announceLimit = announceLimit;
+    this.#metrics = metrics;
   }
 
   /** Encodes a line once, next to the previous one (see LineArena). */
@@ -145,6 +155,7 @@ export class FanOut<M extends Member> {
     // The rooms' own actions (`op`, `deop`...) mean nothing without rooms.
     const roomsOnly = line.type === "MOD" && !TODAYS_MOD.has(line.action);
     let slow: M[] | undefined;
+    let delivered = 0;
     for (const member of members.values()) {
       if (member.id === skip || (roomsOnly && !member.roomsOn)) continue;
       const bytes = own !== undefined && member === sender
@@ -156,8 +167,10 @@ export class FanOut<M extends Member> {
         : member.roomsOn
         ? (prefixed ??= this.#arena.encode(`${room} ${text}`))
         : (plain ??= this.#arena.encode(text));
-      if (!member.deliver(bytes, ROOM_LINE)) (slow ??= []).push(member);
+      if (member.deliver(bytes, ROOM_LINE)) delivered++;
+      else (slow ??= []).push(member);
     }
+    this.#metrics.deliveries += delivered;
     return slow;
   }
 }

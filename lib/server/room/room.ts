@@ -76,7 +76,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
     super(options);
     this.announceLimit = options.announceLimit;
     const arena = options.arena ?? new LineArena();
-    this.#fan = new FanOut(arena, this.announceLimit);
+    this.#fan = new FanOut(arena, this.announceLimit, this.metrics);
     this.#onEvent = options.onEvent;
     const clock = options.clock ?? systemClock;
     this.#log = options.log;
@@ -138,6 +138,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
         ...rooms,
         arena,
         clock,
+        metrics: this.metrics,
         announceLimit: options.announceLimit,
         // What the log keeps at hand is history of the rooms that exist now.
         events: rooms.snapshot ? undefined : this.#log.recent(Infinity),
@@ -298,6 +299,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
     room?: string,
   ) {
     this.stats.messages++;
+    if (member.door) this.metrics.spoke(type, member.door);
     const line: RoomLine = { type, alias: member.alias, text };
     this.#append(
       line,
@@ -332,6 +334,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
     effect?: EventEffect,
     room?: string,
   ): void {
+    this.metrics.moderated(line.type === "TOPIC" ? "topic" : line.action);
     this.#append(line, by.id, { effect, room });
   }
 

@@ -62,7 +62,13 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
     super(context);
     this.id = context.nextId();
     this.conn = conn;
+    context.room.metrics.doors[conn.info.door].connections++;
     this.finished = this.#run();
+  }
+
+  /** The door of its connection (what it says is counted by). */
+  get door(): Connection["info"]["door"] {
+    return this.conn.info.door;
   }
 
   /** Queues a line; false means the queue is full (the room decides). */
@@ -115,6 +121,9 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
   ): void {
     if (this.#phase === "closing") return;
     this.#stop();
+    const { metrics } = this.context.room;
+    if (reason === "slow") metrics.slowDrops++;
+    if (reason === "flood") metrics.floodDisconnects++;
     this.#left = [
       LEAVE_FOR_END[reason] ?? "disconnect",
       options.leaveText ?? "",
@@ -195,6 +204,8 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
       if (!this.#hold()) this.end("disconnect", "");
     }
     await conn.close();
+    // Each connection is counted down once: here, by whoever served it last.
+    this.context.room.metrics.doors[conn.info.door].connections--;
   }
 
   /**

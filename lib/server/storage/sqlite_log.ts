@@ -59,6 +59,7 @@ import {
 } from "../room/room_log.ts";
 import type { RecentIdsOptions } from "../room/recent_ids.ts";
 import { StoredIds } from "./stored_ids.ts";
+import { ServerMetrics } from "../metrics/server_metrics.ts";
 import { storedEffect, storedLine } from "../room/stored_event.ts";
 
 /** How the log writes: see the module documentation. */
@@ -94,6 +95,8 @@ export interface SqliteLogOptions {
   readonly onResume?: () => void;
   /** The window of ids kept (tests). */
   readonly ids?: RecentIdsOptions;
+  /** Where commit times are observed. @default {its own} */
+  readonly metrics?: Pick<ServerMetrics, "historyCommit" | "historyFlush">;
 }
 
 interface Pending {
@@ -143,6 +146,7 @@ export class SqliteLog implements RoomLog {
   #options: SqliteLogOptions;
   #journal: Journal | null;
   #flushLines: number;
+  #metrics: Pick<ServerMetrics, "historyCommit" | "historyFlush">;
   #insert: BatchInsert;
   #sink: RoomEventSink = () => {};
   #failed: RoomLogFailure = () => {};
@@ -172,6 +176,7 @@ export class SqliteLog implements RoomLog {
     this.#options = options;
     this.#journal = options.journal ?? null;
     this.#flushLines = options.flushLines ?? 256;
+    this.#metrics = options.metrics ?? new ServerMetrics();
     db.exec(
       `PRAGMA synchronous = ${
         options.durability === "full" ? "FULL" : "NORMAL"
@@ -292,7 +297,7 @@ export class SqliteLog implements RoomLog {
         rows.push(++seq, time, line.type, storedLine(line, room), id ?? null);
         rows.push(stored?.kind ?? null, stored?.value ?? null);
       }
-      this.#keep(rows);
+      this.#metrics.historyCommit.time(() => this.#keep(rows));
     } catch (error) {
       this.#lost(batch.slice(0, examined), batch, taken, error);
       return;
@@ -367,7 +372,7 @@ export class SqliteLog implements RoomLog {
     if (this.#closed || this.#journal === null) return true;
     try {
       if (this.#unsaved.length > 0) {
-        this.#save(this.#unsaved);
+        this.#metrics.historyFlush.time(() => this.#save(this.#unsaved));
         this.#unsaved = [];
       }
       this.#journal.clear();

@@ -18,6 +18,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { aliasSkeleton } from "../../text.ts";
+import { describeError } from "../../log.ts";
 import { lineSign } from "../room/room_log.ts";
 import { DEDUPE_MAX_LINES } from "../room/recent_ids.ts";
 import { Checkpoints } from "./checkpoints.ts";
@@ -355,4 +356,32 @@ function migrate(db: DatabaseSync, readOnly: boolean): void {
       db.exec(`PRAGMA user_version = ${v + 1}`);
     });
   }
+}
+
+/**
+ * Why the database cannot take writes now, or null when it can (what
+ * `/readyz` asks): the history journal is broken, or a write tried in a
+ * transaction (and rolled back: nothing changes) fails.
+ */
+export function unwritable(store: Store): string | null {
+  if (store.journal?.broken) return "the history journal cannot be written";
+  try {
+    store.db.exec("BEGIN IMMEDIATE");
+    try {
+      store.db.exec("DELETE FROM settings WHERE key = ''");
+    } finally {
+      store.db.exec("ROLLBACK");
+    }
+    return null;
+  } catch (error) {
+    return `the database takes no writes (${describeError(error)})`;
+  }
+}
+
+/** Bytes of the database's pages in use (free pages not counted). */
+export function databaseBytes(db: DatabaseSync): number {
+  const pragma = (name: string) =>
+    Number(Object.values(db.prepare(`PRAGMA ${name}`).get() ?? {})[0] ?? 0);
+  return (pragma("page_count") - pragma("freelist_count")) *
+    pragma("page_size");
 }
