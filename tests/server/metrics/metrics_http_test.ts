@@ -21,6 +21,8 @@ import { openStore, unwritable } from "../../../lib/server/storage/store.ts";
 import { Room } from "../../../lib/server/room/room.ts";
 import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import { systemClock } from "../../../lib/clock.ts";
+import { localBackend } from "../../../lib/server/backend.ts";
+import { parseServerArgs } from "../../../lib/server/server_args.ts";
 
 const silent = createLogger("error", () => {});
 
@@ -218,4 +220,33 @@ Deno.test("Room counts messages and actions by door, deliveries and announced mo
   assert.equal(metrics.moderation.get("topic"), 1);
   assert.equal(metrics.moderation.get("kick"), 1);
   room.close();
+});
+
+Deno.test("localBackend().probe() says the database's size, and why it takes no writes; its SqliteLog times commits", async () => {
+  using store = openStore(null);
+  const metrics = new ServerMetrics();
+  const backend = localBackend(
+    store,
+    parseServerArgs([]),
+    systemClock,
+    silent,
+    metrics,
+  );
+  try {
+    const healthy = await backend.probe();
+    assert.equal(healthy.unwritable, null);
+    assert.equal(healthy.redis, null);
+    assert.ok(healthy.databaseBytes > 0);
+    backend.log.append({ type: "MSG", alias: "amy", text: "hi" }, "1");
+    await backend.log.close();
+    assert.equal(metrics.historyCommit.count, 1);
+    store.db.exec("PRAGMA query_only = ON");
+    assert.match(
+      (await backend.probe()).unwritable ?? "",
+      /^the database takes no writes/,
+    );
+  } finally {
+    await backend.close();
+    backend.search.close();
+  }
 });
