@@ -8,10 +8,12 @@
 
 import assert from "node:assert/strict";
 import {
+  LineLog,
   loopbackArgs,
   runCommand,
   serverPermissions,
   ServerProcess,
+  testCertificates,
   TestClient,
   WAIT_MS,
   withServerProcess,
@@ -52,21 +54,28 @@ async function promtool(scrape: string): Promise<string> {
   return out.trim();
 }
 
-Deno.test("server.ts --metrics-port: /metrics counts real members' activity, promtool accepts it", async () => {
+Deno.test("server.ts --metrics-port: /metrics counts real members' activity by door (TLS and WebSocket), promtool accepts it", async () => {
   await withTempDir(async (dir) => {
     await writeTestCertificates(dir);
     const password = `${dir}/room-password`;
     await Deno.writeTextFile(password, "correct horse battery\n", {
       mode: 0o600,
     });
+    const webPort = freePort();
     const args = loopbackArgs(
       dir,
       "--metrics-port",
       "0",
       "--password-file",
       password,
+      "--web-port",
+      String(webPort),
     );
-    await withServerProcess(serverPermissions(dir), args, async (server) => {
+    const permissions = [
+      ...serverPermissions(dir),
+      "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE",
+    ];
+    await withServerProcess(permissions, args, async (server) => {
       const base = metricsBase(server);
       const before = (await get(`${base}/metrics`)).text;
       assert.equal(valueOf(before, 'tlschat_messages_total{door="tls"}'), 0);
@@ -80,27 +89,36 @@ Deno.test("server.ts --metrics-port: /metrics counts real members' activity, pro
       await guesser.expect(/^PASSWORD /);
       await guesser.send("/pass wrong");
       await guesser.expect(/^ERR password-wrong /);
+      await using carol = await WebMember.join(webPort, "carol", options);
+      // One after the other, so that every member sees them in this order.
       await alice.send("hello bob");
+      await alice.expect(/^MSG alice hello bob$/);
       await bob.send("/me waves");
+      await bob.expect(/^MSG alice hello bob$/);
+      await bob.expect(/^ME bob waves$/);
+      carol.ws.send("hello from a browser");
+      await carol.said(/^MSG carol hello from a browser$/);
+      await alice.expect(/^ME bob waves$/);
       for (const client of [alice, bob]) {
-        await client.expect(/^MSG alice hello bob$/);
-        await client.expect(/^ME bob waves$/);
+        await client.expect(/^MSG carol hello from a browser$/);
       }
       const { status, text } = await get(`${base}/metrics`);
       assert.equal(status, 200);
       const value = (series: string) => valueOf(text, series);
       assert.equal(value('tlschat_messages_total{door="tls"}'), 1);
       assert.equal(value('tlschat_actions_total{door="tls"}'), 1);
-      assert.equal(value('tlschat_messages_total{door="web"}'), 0);
+      assert.equal(value('tlschat_messages_total{door="web"}'), 1);
+      assert.equal(value('tlschat_messages_total{door="irc"}'), 0);
       assert.equal(value('tlschat_connections{door="tls",engine="node"}'), 3);
-      assert.equal(value("tlschat_members_online"), 2);
+      assert.equal(value('tlschat_connections{door="web",engine="node"}'), 1);
+      assert.equal(value("tlschat_members_online"), 3);
       assert.equal(value("tlschat_rooms"), 1);
       assert.equal(
         value('tlschat_login_failures_total{reason="room-password"}'),
         1,
       );
-      // Bob's JOIN to alice, then both lines to both.
-      assert.ok(value("tlschat_deliveries_total") >= 5);
+      // The JOINs, then each of the three lines to the three members.
+      assert.ok(value("tlschat_deliveries_total") >= 9);
       assert.ok(
         value('tlschat_history_commit_seconds_count{step="turn"}') >= 1,
       );
@@ -118,7 +136,7 @@ Deno.test("server.ts --metrics-port: /metrics counts real members' activity, pro
       });
       const health = JSON.parse((await get(`${base}/healthz`)).text);
       assert.equal(health.status, "ok");
-      assert.equal(health.online, 2);
+      assert.equal(health.online, 3);
       // Bob leaves: its connection is counted down once it closed.
       await bob.send("/quit");
       await bob.expect(/^BYE quit /);
@@ -134,6 +152,52 @@ Deno.test("server.ts --metrics-port: /metrics counts real members' activity, pro
     });
   });
 });
+
+/** A browser's member, by WebSocket to the web door (trusting the test CA). */
+class WebMember implements AsyncDisposable {
+  readonly ws: WebSocket;
+  readonly #http: Deno.HttpClient;
+  readonly #lines = new LineLog();
+  readonly #closed: Promise<unknown>;
+
+  private constructor(ws: WebSocket, http: Deno.HttpClient) {
+    this.ws = ws;
+    this.#http = http;
+    ws.onmessage = (event) => this.#lines.push(String(event.data));
+    this.#closed = new Promise((resolve) => ws.onclose = resolve);
+  }
+
+  /** Opens `/ws`, then joins as `alias` with the room password. */
+  static async join(
+    port: number,
+    alias: string,
+    { password }: { password: string },
+  ): Promise<WebMember> {
+    const { ca } = await testCertificates();
+    const http = Deno.createHttpClient({ caCerts: [ca.cert] });
+    const ws = new WebSocket(`wss://localhost:${port}/ws`, {
+      client: http,
+    } as unknown as string[]);
+    const member = new WebMember(ws, http);
+    await member.#lines.waitFor(/^HELLO /);
+    ws.send(alias);
+    await member.#lines.waitFor(/^PASSWORD /);
+    ws.send(`/pass ${password}`);
+    await member.#lines.waitFor(new RegExp(`^WELCOME ${alias} `));
+    return member;
+  }
+
+  /** Waits for a line matching `pattern` (past or future). */
+  async said(pattern: RegExp): Promise<void> {
+    await this.#lines.waitFor(pattern);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.ws.readyState !== WebSocket.CLOSED) this.ws.close();
+    await this.#closed;
+    this.#http.close();
+  }
+}
 
 /**
  * Waits until `check` holds, asking again as the server gets there (a
