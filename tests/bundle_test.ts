@@ -110,6 +110,10 @@ Deno.test("deno task bundle builds a server that needs nothing beside it, and a 
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /^<bundled> hello from the bundle$/m);
       await lines.waitFor(/^MSG bundled hello from the bundle$/);
+      // The search index's worker is in the one file too.
+      ws.send("/search bund");
+      await lines.waitFor(/^FOUND #lobby \d+ \S+ MSG bundled hello from/);
+      assert.ok(await Deno.stat(`${dir}/data/search.db`));
       ws.close();
       await closed;
     } catch (e) {

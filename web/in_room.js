@@ -223,6 +223,7 @@ const JOIN_REFUSALS = new Set([
   "too-many-rooms",
   "rooms-full",
   "room-creations",
+  "too-many-attempts",
 ]);
 
 /**
@@ -296,17 +297,18 @@ function leftRoom(state, line) {
 }
 
 /**
- * Takes a room off the list (with its key); when it was shown, the most
- * recently joined one left is shown.
+ * Forgets a room's key and takes the room off the list (if on it); when it
+ * was shown, the most recently joined one left is shown.
  * @param {State} state @param {string} name
  * @returns {State}
  */
 export function dropRoom(state, name) {
-  if (name === "" || !state.rooms.has(name)) return state;
-  const rooms = new Map(state.rooms);
-  rooms.delete(name);
+  if (name === "") return state;
   const keys = new Map(state.keys);
   keys.delete(name);
+  if (!state.rooms.has(name)) return { ...state, keys };
+  const rooms = new Map(state.rooms);
+  rooms.delete(name);
   const left = { ...state, rooms, keys };
   if (state.current !== name) return left;
   const last = [...rooms.keys()].at(-1) ?? "";

@@ -240,7 +240,8 @@ function step(next, event) {
 function goTo(state, asked) {
   const name = roomName(asked.room);
   if (name === "") return state;
-  const keys = asked.key === ""
+  // A room the page is in keeps the key it was entered with.
+  const keys = asked.key === "" || state.rooms.has(name)
     ? state.keys
     : new Map(state.keys).set(name, asked.key);
   const keyed = { ...state, keys };

@@ -110,11 +110,14 @@ export class Outbox {
   }
 
   /**
-   * Joins `rooms` in order, queued at once (before any line given
-   * meanwhile); resolves once the last `/join` was sent.
+   * Joins `rooms` in order (each with the key it was entered with before,
+   * if any), queued at once (before any line given meanwhile); resolves
+   * once the last `/join` was sent.
    */
   async join(rooms: readonly string[]): Promise<void> {
-    await Promise.all(rooms.map((room) => this.send(`/join ${room}`)));
+    await Promise.all(
+      rooms.map((room) => this.send(this.#rooms.joinLine(room))),
+    );
   }
 
   /**

@@ -128,8 +128,8 @@ const SERVER_WIDE: ReadonlySet<string> = new Set([
 type Change =
   /** Joined the server: until the first `CURRENT`. */
   | { readonly kind: "arrive" }
-  /** `/join #room`: until `CURRENT` or the join's `ERR`. */
-  | { readonly kind: "join" }
+  /** `/join #room [KEY]`: until `CURRENT` or the join's `ERR`. */
+  | { readonly kind: "join"; readonly room: string; readonly key: string }
   /** `/part`: until the own `LEAVE` (and `CURRENT`, if it was current). */
   | { readonly kind: "part"; readonly room: string | null };
 
@@ -145,6 +145,7 @@ const CHANGE_ERRORS: ReadonlySet<string> = new Set([
   "rooms-full",
   "room-creations",
   "not-in-room",
+  "too-many-attempts",
 ]);
 
 /** A line to show, and the room it is labelled with (null: none). */
@@ -186,6 +187,8 @@ export class RoomState {
   /** The rooms the client is in, in the order joined: unread messages. */
   #rooms = new Map<string, number>();
   #change: Change | null = null;
+  /** The keys its rooms were entered with (a refused join forgets one). */
+  #keys = new Map<string, string>();
   #arrived = false;
   #waiters: (() => void)[] = [];
 
@@ -259,11 +262,12 @@ export class RoomState {
   roomFor(line: string, here = this.#current): string | null {
     if (!this.enabled || line.trim() === "") return null;
     if (!isCommand(line)) return here;
-    const [command = "", first = ""] = line.slice(1).split(" ");
+    const [command = "", first = "", key = ""] = line.slice(1).split(" ");
     const name = command.toLowerCase();
     if (name === "join") {
       // An invalid name gets ERR usage or room-invalid: nothing to wait for.
-      if (toRoomName(first) !== null) this.#change = { kind: "join" };
+      const room = toRoomName(first);
+      if (room !== null) this.#change = { kind: "join", room, key };
       return null;
     }
     if (name === "part") {
@@ -272,6 +276,12 @@ export class RoomState {
       return named === null ? here : null;
     }
     return SERVER_WIDE.has(name) ? null : here;
+  }
+
+  /** `/join #room [KEY]`, KEY the one it was entered with (if not left). */
+  joinLine(room: string): string {
+    const key = this.#keys.get(room);
+    return key === undefined ? `/join ${room}` : `/join ${room} ${key}`;
   }
 
   /** Resolves once no `/join` or `/part` waits for the server's answer. */
@@ -309,7 +319,7 @@ export class RoomState {
     if (past) return [{ line, room: this.#rooms.size > 1 ? room : null }];
     const before = this.#rooms.size;
     const own = "alias" in line && this.#isSelf(line.alias);
-    if (line.type === "JOIN" && own) this.#rooms.set(room, 0);
+    if (line.type === "JOIN" && own) this.#entered(room);
     if (line.type === "LEAVE" && own) this.#left(room);
     if ((line.type === "MSG" || line.type === "ME") && !own) {
       const unread = this.#rooms.get(room);
@@ -329,7 +339,10 @@ export class RoomState {
   #seeUnprefixed(line: ServerLine | string): Shown[] {
     if (typeof line === "string") return [{ line, room: null }];
     if (line.type === "CURRENT" && this.enabled) return this.#moved(line.room);
-    if (line.type === "ERR" && CHANGE_ERRORS.has(line.code)) this.#settle();
+    if (line.type === "ERR" && CHANGE_ERRORS.has(line.code)) {
+      if (this.#change?.kind === "join") this.#keys.delete(this.#change.room);
+      this.#settle();
+    }
     if (
       line.type === "NICK" && this.#isSelf(line.alias) &&
       isWellFormedAlias(line.newAlias)
@@ -356,9 +369,18 @@ export class RoomState {
     return [{ line: { type: "INFO", text }, room: null }];
   }
 
+  /** The client entered `room`, with the key its `/join` gave, if any. */
+  #entered(room: string): void {
+    this.#rooms.set(room, 0);
+    const change = this.#change;
+    if (change?.kind !== "join" || change.room !== room || !change.key) return;
+    this.#keys.set(room, change.key);
+  }
+
   /** The client left `room` (parted, kicked, banned from it). */
   #left(room: string): void {
     this.#rooms.delete(room);
+    this.#keys.delete(room);
     if (room === this.#current) {
       // The server says which room is current next (CURRENT).
       this.#current = null;

@@ -18,16 +18,23 @@ import { type Directory, LocalDirectory } from "./room/directory.ts";
 import { type RoomLog } from "./room/room_log.ts";
 import { MemoryLog } from "./room/memory_log.ts";
 import { localSnapshot, type RoomsSnapshot } from "./room/rooms_snapshot.ts";
-import { eachEvent, recentEventsByRoom } from "./storage/events_table.ts";
+import { join } from "node:path";
+import { recentEventsByRoom } from "./storage/events_table.ts";
 import { SqliteRoomStore } from "./storage/room_table.ts";
 import type { Session } from "./room/session.ts";
-import { lastSeq, Retention } from "./storage/retention.ts";
+import { Retention } from "./storage/retention.ts";
 import { SqliteLog } from "./storage/sqlite_log.ts";
 import { IndexSearch } from "./storage/indexer.ts";
 import { NO_SEARCH, type Search } from "./room/search.ts";
 import { SqliteReadMarkers } from "./storage/markers_table.ts";
 import type { ReadMarkers } from "./room/read_markers.ts";
-import { databaseBytes, type Store, unwritable } from "./storage/store.ts";
+import {
+  DATABASE_FILE,
+  databaseBytes,
+  type Store,
+  unwritable,
+} from "./storage/store.ts";
+import { SEARCH_FILE } from "./storage/search_index.ts";
 import type { BackendProbe, ServerMetrics } from "./metrics/server_metrics.ts";
 
 /** The longest a probe waits for Redis (`/readyz`, `/metrics`). */
@@ -80,7 +87,10 @@ export interface RoomBackend {
     moderation: Moderation,
     take: (sanctions: readonly SharedSanction[]) => void,
   ): Promise<void>;
-  /** Stops retention, leaves the other servers and closes the log. */
+  /**
+   * Stops retention and the search's index (its last lines written),
+   * leaves the other servers and closes the log.
+   */
   close(): Promise<void>;
 }
 
@@ -102,10 +112,8 @@ export interface BackendOptions {
  */
 export async function openRoomBackend(
   config: ServerConfig,
-  options: BackendOptions,
+  { store, log, metrics, clock = systemClock }: BackendOptions,
 ): Promise<RoomBackend> {
-  const { store, log, metrics } = options;
-  const clock = options.clock ?? systemClock;
   if (config.redis === null) {
     return localBackend(store, config, clock, log, metrics);
   }
@@ -127,7 +135,9 @@ export async function openRoomBackend(
       log,
       () => roomLog.roomsNow(),
     );
-    const { retention, search } = kept(store, config, clock, log, true);
+    const retention = openRetention(store, config, clock, log);
+    const at = { clock, log, retention, epoch: () => roomLog.epoch };
+    const search = openSearch(store, config, at);
     const markers = await RedisReadMarkers.open(link, { ...config, log });
     retention.start();
     return {
@@ -148,6 +158,7 @@ export async function openRoomBackend(
       probe: () => probeStore(store, probeRedis(link, PROBE_DEADLINE_MS)),
       async close() {
         retention.stop();
+        await search.close();
         await roomLog.close();
         await cluster.stop();
         await link.close();
@@ -191,13 +202,15 @@ export function localBackend(
   log: Logger,
   metrics?: ServerMetrics,
 ): RoomBackend {
-  const { retention, search } = kept(store, config, clock, log, false);
+  const retention = openRetention(store, config, clock, log);
   const roomLog = openRoomLog(store, config, {
     clock,
     log,
     retention,
     metrics,
   });
+  const at = { clock, log, retention, epoch: () => roomLog.epoch };
+  const search = openSearch(store, config, at);
   retention.start(); // once the log and the index listen to it
   return {
     log: roomLog,
@@ -212,7 +225,7 @@ export function localBackend(
     probe: () => probeStore(store),
     close: () => {
       retention.stop();
-      return Promise.resolve();
+      return search.close();
     },
   };
 }
@@ -262,69 +275,47 @@ function openRetention(
 }
 
 /**
- * Retention on the data directory, and the search over its index (whose
- * bounds are its own with `ownBounds`: a cluster's, numbered as the
- * stream, not as the database).
- */
-function kept(
-  store: Store,
-  config: ServerConfig,
-  clock: Clock,
-  log: Logger,
-  ownBounds: boolean,
-): { retention: Retention; search: Search } {
-  const retention = openRetention(store, config, clock, log);
-  const search = openSearch(store, config, {
-    clock,
-    log,
-    retention,
-    ownBounds,
-  });
-  return { retention, search };
-}
-
-/**
  * The search of a server that keeps history (none with `--history 0` or
- * `--durability memory`: `ERR no-history`): the data directory's index,
- * fed by what is handed on (on one server, first by what the database
- * stored after its last line). Retention deletes from it what it deletes
- * from the database; with `ownBounds` (a cluster's index, numbered as the
- * stream and not as the database) it keeps itself to the same bounds.
+ * `--durability memory`: `ERR no-history`): its index in `search.db`, in a
+ * worker, fed by what is handed on (on one server, first by what
+ * `chat.db` stored after its last line). Retention deletes from it what
+ * it deletes from the database; a cluster's index (numbered as the stream,
+ * not as the database) keeps itself to the same bounds.
  */
 function openSearch(
   store: Store,
   config: ServerConfig,
-  { clock, log, retention, ownBounds }: {
+  { clock, log, retention, epoch }: {
     clock: Clock;
     log: Logger;
     retention: Retention;
-    ownBounds: boolean;
+    epoch: () => string;
   },
 ): Search {
   if (config.history === 0 || config.durability === "memory") return NO_SEARCH;
-  const search = new IndexSearch(store.db, {
+  const { dir } = store;
+  const ownBounds = config.redis !== null;
+  const search = new IndexSearch({
     clock,
+    epoch,
+    path: dir === null ? null : join(dir, SEARCH_FILE),
+    chat: ownBounds || dir === null ? null : join(dir, DATABASE_FILE),
     onError: (error) =>
       log.error("history-failed", {
         what: "search-index",
         error: describeError(error),
       }),
   });
-  const { index } = search;
-  if (!ownBounds) {
-    retention.onDelete((seqs) => index.delete(seqs));
-    search.catchUp(
-      (afterSeq) => eachEvent(store.db, { afterSeq }),
-      lastSeq(store.db),
-    );
-  } else {
-    retention.alsoTrim(() =>
-      index.trim({
+  if (!ownBounds) retention.onDelete((seqs) => search.delete(seqs));
+  else {
+    retention.alsoTrim(() => {
+      search.trim({
         keepRows: config.historyKeepRows,
         keepDays: config.historyKeepDays,
         now: clock.now(),
-      })
-    );
+      });
+      return 0; // the worker trims step after step
+    });
   }
   return search;
 }

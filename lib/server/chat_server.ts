@@ -249,7 +249,7 @@ export class ChatServer implements AsyncDisposable {
     this.room.close();
     await this.#backend.log.close();
     this.#backend.retention.stop();
-    this.#backend.search.close();
+    await this.#backend.search.close();
     this.#ownStore?.close();
     const { room } = this;
     this.#log.info("shutdown", {

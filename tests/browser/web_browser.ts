@@ -663,6 +663,71 @@ Deno.test("a browser member joins rooms by the URL and the room form, sees each 
   });
 });
 
+Deno.test("a browser guest joins a room with a key again with its key after a server restart", async () => {
+  await withTempDir(async (dir) => {
+    const added = await runCommand(
+      "deno",
+      denoRun(
+        "users.ts",
+        [`--allow-read=${dir}`, `--allow-write=${dir}/data`],
+        ["add", "opal", "--data-dir", `${dir}/data`],
+      ),
+      "opal's password\n",
+    );
+    assert.equal(added.code, 0);
+    const webPort = freePort();
+    let server = await startServer(dir, webPort);
+    /** opal, logged in with rooms: in #ops (its account's) once it exists. */
+    const opal = async () => {
+      const client = await TestClient.connect(
+        server.port,
+        undefined,
+        await Deno.readTextFile(`${dir}/ca.pem`),
+      );
+      for (const line of ["/cap rooms", "opal", "/pass opal's password"]) {
+        await client.send(line);
+      }
+      await client.expect(/^CURRENT #lobby$/);
+      return client;
+    };
+    try {
+      {
+        // A registered room with a key: both outlive the restart.
+        using op = await opal();
+        for (const line of ["/join #ops", "#ops /register", "#ops /key s3"]) {
+          await op.send(line);
+        }
+        await op.expect(/^#ops MOD key /);
+      }
+      await withBrowser(async (browser) => {
+        const page = await openPage(browser, webPort);
+        await join(page, "rosa");
+        await page.getByRole("textbox", { name: "Join a room" }).fill("ops");
+        await page.getByLabel("Key").fill("s3");
+        await page.getByRole("textbox", { name: "Join a room" }).press("Enter");
+        await untilRooms(page, ["#lobby", "*#ops"]);
+        server.child.kill("SIGKILL");
+        await server.exited();
+        await page.getByRole("status").getByText(/Reconnecting/).waitFor();
+        server = await startServer(dir, webPort, "--port", String(server.port));
+        using op = await opal();
+        await page.getByRole("status").getByText("Connected as rosa").waitFor({
+          timeout: 15_000,
+        });
+        await untilRooms(page, ["#lobby", "*#ops"]);
+        await say(page, "in #ops again");
+        await op.expect(/^#ops MSG rosa in #ops again$/);
+        assert.equal(
+          await page.locator("li.error-line", { hasText: "key" }).count(),
+          0,
+        );
+      });
+    } finally {
+      await server[Symbol.asyncDispose]();
+    }
+  });
+});
+
 Deno.test("two browser members in different rooms do not see each other's lines", async () => {
   await withTempDir(async (dir) => {
     const webPort = freePort();

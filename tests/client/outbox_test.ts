@@ -118,3 +118,17 @@ Deno.test("Outbox.join() joins each room in turn, before a line given meanwhile"
   await Promise.all([joining, line]);
   assert.deepEqual(sent, ["/join #a", "/join #b", "#b hi"]);
 });
+
+Deno.test("Outbox.join() joins a room again with the key it was entered with", async () => {
+  const { sent, rooms, box, hear } = outbox({ rooms: true });
+  rooms.welcomed();
+  hear("CURRENT #lobby");
+  await box.send("/join #ops s3cret");
+  hear("#ops JOIN bot 2");
+  hear("CURRENT #ops");
+  rooms.lost(); // a new connection
+  rooms.welcomed();
+  hear("CURRENT #lobby");
+  await box.join(["#ops"]);
+  assert.deepEqual(sent, ["/join #ops s3cret", "/join #ops s3cret"]);
+});

@@ -2,16 +2,20 @@
  * End-to-end tests of `client.ts` reconnecting: real server and client
  * processes; the server is killed (SIGKILL) and started again on the same
  * port and data directory while two pipe clients talk, or one on a
- * terminal types.
+ * terminal types, or a guest is in a room with a key.
  */
 
 import assert from "node:assert/strict";
+import { Accounts } from "../../lib/server/access/accounts.ts";
+import { openStore } from "../../lib/server/storage/store.ts";
 import {
   loopbackArgs,
   PipeClient,
   serverPermissions,
   ServerProcess,
   TerminalClient,
+  testCertificates,
+  TestClient,
   withTempDir,
   writeTestCertificates,
 } from "../_helpers.ts";
@@ -93,6 +97,74 @@ Deno.test("client.ts in pipe mode reconnects by itself after the server is kille
       client.output.lines.some((line) => line.startsWith("-!- Resumed:"))
     );
     if (resumed) assert.deepEqual(chatLines(amy), chatLines(bob));
+  });
+});
+
+/** Logs opal into its account with `rooms`, in its rooms (#lobby current). */
+async function opal(port: number, ca: string): Promise<TestClient> {
+  const client = await TestClient.connect(port, undefined, ca);
+  await client.expect(/^HELLO /);
+  await client.send("/cap rooms");
+  await client.send("opal");
+  await client.expect(/^PASSWORD /);
+  await client.send("/pass opal-pass-1");
+  await client.expect(/^WELCOME opal /);
+  await client.expect(/^CURRENT #lobby$/);
+  return client;
+}
+
+Deno.test("client.ts in pipe mode, a guest, joins a room with a key again with its key after the server is killed and restarted", async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const { ca } = await testCertificates();
+    {
+      using store = openStore(`${dir}/data`);
+      await new Accounts(store.db).add("opal", "opal-pass-1");
+    }
+    const permissions = serverPermissions(dir);
+    const first = await ServerProcess.start(permissions, loopbackArgs(dir));
+    const port = first.port;
+    {
+      // A registered room with a key: both outlive the restart.
+      using op = await opal(port, ca.cert);
+      for (const line of ["/join #ops", "#ops /register", "#ops /key s3cret"]) {
+        await op.send(line);
+      }
+      await op.expect(/^#ops MOD key /);
+    }
+    await using amy = new PipeClient([
+      `--allow-net=127.0.0.1:${port}`,
+      `--allow-read=${dir}/ca.pem`,
+    ], [
+      "--server",
+      `127.0.0.1:${port}`,
+      "--ca",
+      `${dir}/ca.pem`,
+      "--alias",
+      "amy",
+    ]);
+    await amy.output.waitFor(/^-!- Welcome, amy!/);
+    await amy.send("/join #ops s3cret");
+    await amy.send("in #ops before");
+    await amy.output.waitFor(/^#ops <amy> in #ops before$/);
+    await first[Symbol.asyncDispose](); // SIGKILL
+    await using second = await ServerProcess.start(
+      permissions,
+      loopbackArgs(dir, "--port", String(port)),
+    );
+    try {
+      await amy.output.waitFor(/^-!- Welcome, amy!/, {
+        count: 2,
+        timeoutMs: 10_000,
+      });
+      using op = await opal(port, ca.cert); // in #ops again (its account's)
+      await amy.send("in #ops after");
+      await op.expect(/^#ops MSG amy in #ops after$/);
+      assert.equal(await amy.finish(), 0);
+    } catch (e) {
+      throw second.annotate(new Error(`${e}\n--- amy ---\n${amy.output}`));
+    }
+    assert.doesNotMatch(amy.output.toString(), /room-key|key/i);
   });
 });
 

@@ -256,6 +256,45 @@ Deno.test("RoomState forgets a room it was kicked from; the server says the next
   assert.equal(rooms.prompt(), "amy #lobby> ");
 });
 
+Deno.test("RoomState keeps the key a room was entered with across a lost connection, until it is left or refused", async () => {
+  const rooms = joined("amy");
+  rooms.roomFor("/join #ops s3cret");
+  feed(rooms, "#ops JOIN amy 2");
+  feed(rooms, "CURRENT #ops");
+  rooms.roomFor("/join #ops wrong"); // already in: a switch keeps the key
+  feed(rooms, "CURRENT #ops");
+  rooms.roomFor("/join #dev");
+  feed(rooms, "#dev JOIN amy 1");
+  feed(rooms, "CURRENT #dev");
+  assert.deepEqual(rooms.lost(), {
+    rooms: ["#lobby", "#ops", "#dev"],
+    current: "#dev",
+  });
+  assert.equal(rooms.joinLine("#ops"), "/join #ops s3cret");
+  assert.equal(rooms.joinLine("#dev"), "/join #dev");
+  // Joined again with it: kept; a refusal (the key changed) forgets it.
+  rooms.roomFor(rooms.joinLine("#ops"));
+  feed(rooms, "#ops JOIN amy 2");
+  assert.equal(rooms.joinLine("#ops"), "/join #ops s3cret");
+  rooms.lost();
+  rooms.roomFor(rooms.joinLine("#ops"));
+  feed(rooms, "ERR room-key #ops needs a key");
+  assert.equal(rooms.joinLine("#ops"), "/join #ops");
+  // Leaving the room (a /part, a kick) forgets it too.
+  rooms.roomFor("/join #ops n3w");
+  feed(rooms, "#ops JOIN amy 2");
+  feed(rooms, "CURRENT #ops");
+  assert.equal(rooms.joinLine("#ops"), "/join #ops n3w");
+  rooms.roomFor("/part");
+  feed(rooms, "#ops LEAVE amy 1 part");
+  assert.equal(rooms.joinLine("#ops"), "/join #ops");
+  // Too many wrong keys answers a /join too: nothing waits any more.
+  rooms.roomFor("/join #ops guess");
+  feed(rooms, "ERR too-many-attempts Too many wrong room keys: try again");
+  assert.equal(await hasSettled(rooms.settled()), true);
+  assert.equal(rooms.joinLine("#ops"), "/join #ops");
+});
+
 Deno.test("carriesKey() finds a room's key in /join and /key lines, prefixed or not", () => {
   for (const line of ["/join #ops k", "/JOIN #ops k", "#dev /join #ops k"]) {
     assert.equal(carriesKey(line), true, line);

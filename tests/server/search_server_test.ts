@@ -27,7 +27,7 @@ async function search(client: TestClient, words: string): Promise<string[]> {
 
 const TIME = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z";
 
-Deno.test("/search finds what was said in the member's rooms, before it joined too, newest first, and nothing of other rooms or private messages", async () => {
+Deno.test("/search finds what was said in the member's rooms, before it joined too, newest first, the last word as a word's start, and nothing of other rooms or private messages", async () => {
   await using s = await startServer("node");
   using amy = await joinWithRooms(s.port, "amy");
   await amy.send("/join #ops");
@@ -46,25 +46,43 @@ Deno.test("/search finds what was said in the member's rooms, before it joined t
   await bob.expect(/^MSG bob #lobby DEPLOY at noon$/);
 
   const bobs = await search(bob, "deploy");
-  assert.equal(bobs.length, 3);
+  assert.equal(bobs.length, 4);
   assert.match(
     bobs[0]!,
     new RegExp(`^FOUND #lobby \\d+ ${TIME} MSG bob #lobby DEPLOY at noon$`),
   );
   assert.match(
     bobs[1]!,
+    new RegExp(`^FOUND #lobby \\d+ ${TIME} ME amy deploys nothing$`),
+  );
+  assert.match(
+    bobs[2]!,
     new RegExp(`^FOUND #lobby \\d+ ${TIME} MSG amy deploy on Friday$`),
   );
-  assert.equal(bobs[2], "FOUNDEND 2 End of search: 2 lines");
+  assert.equal(bobs[3], "FOUNDEND 3 End of search: 3 lines");
 
   const amys = await search(amy, "deploy");
   assert.deepEqual(amys.map((l) => l.replace(/ \d+ \S+Z /, " ")), [
     "FOUND #lobby MSG bob #lobby DEPLOY at noon",
+    "FOUND #lobby ME amy deploys nothing",
     "FOUND #lobby MSG amy deploy on Friday",
     "FOUND #ops MSG amy deploy the secret build",
-    "FOUNDEND 3 End of search: 3 lines",
+    "FOUNDEND 4 End of search: 4 lines",
   ]);
-  const numbers = amys.slice(0, 3).map((l) => Number(l.split(" ")[2]));
+  assert.deepEqual(
+    (await search(amy, "secr")).map((l) => l.replace(/ \d+ \S+Z /, " ")),
+    [
+      "FOUND #ops MSG amy deploy the secret build",
+      "FOUNDEND 1 End of search: 1 line",
+    ],
+    "the last word's start",
+  );
+  assert.deepEqual(
+    (await search(amy, "secr build")).at(-1),
+    "FOUNDEND 0 End of search: 0 lines",
+    "the other words whole",
+  );
+  const numbers = amys.slice(0, 4).map((l) => Number(l.split(" ")[2]));
   assert.deepEqual(numbers, numbers.toSorted((a, b) => b - a));
   assert.deepEqual(
     (await search(amy, 'secret " * (')).map((l) => l.split(" ")[0]),

@@ -467,6 +467,26 @@ Deno.test("reduce() rejoins its rooms with their keys after a reconnect, the one
   ]);
 });
 
+Deno.test("reduce() keeps the key a room was entered with: not replaced by a switch, forgotten when refused", () => {
+  const page = FakePage.inRooms();
+  page.step({ type: "room", room: "#ops", key: "sesame", focus: true });
+  page.enter("#ops");
+  const sent = page.sent.length;
+  page.step({ type: "room", room: "#ops", key: "typo", focus: true });
+  assert.equal(page.sent.length, sent, "a switch: nothing sent");
+  assert.equal(page.state.keys.get("#ops"), "sesame");
+  // Too many wrong keys refuses a /join too: the next refusal is its own.
+  page.step({ type: "room", room: "#dev", key: "guess", focus: true });
+  page.line(
+    "ERR too-many-attempts Too many wrong room keys: try again in 60 s",
+  );
+  page.step({ type: "room", room: "#qa", key: "", focus: true });
+  page.line("ERR room-banned You are banned from #qa");
+  assert.deepEqual(page.state.joining, []);
+  assert.equal(page.state.keys.has("#dev"), false, "its key is forgotten");
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops"]);
+});
+
 Deno.test("reduce() shows lines of rooms, invitations and room operators' actions in the page's words", () => {
   const page = FakePage.inRooms();
   for (

@@ -233,8 +233,11 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
     );
   }
 
-  /** `/search WORDS`, in the rooms it is in now. */
-  #search(words: readonly string[]): void {
+  /**
+   * `/search WORDS`, in the rooms it is in now (answered once the index
+   * did: the member's next line waits for it).
+   */
+  async #search(words: readonly string[]): Promise<void> {
     const { room, config, clock } = this.#chat;
     const { rooms } = room.router;
     this.#searches ??= new TokenBucket(
@@ -242,7 +245,7 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
       config.searchRate,
       () => clock.now(),
     );
-    const lines = searchLines({
+    const lines = await searchLines({
       search: this.#chat.search ?? NO_SEARCH,
       bucket: this.#searches,
       rooms: rooms.roomsOf(this.self),

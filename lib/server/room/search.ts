@@ -28,29 +28,29 @@ export interface Search {
   /**
    * The newest `limit` messages and actions holding every one of `words`,
    * in `rooms` (as events name them: `""` for the default room), newest
-   * first. Throws `ERR no-history` when the server keeps none.
+   * first, once every line handed on before is searchable. Rejects with
+   * `ERR no-history` when the server keeps none.
    */
   find(
     words: readonly string[],
     rooms: readonly string[],
     limit: number,
-  ): readonly FoundLine[];
+  ): Promise<readonly FoundLine[]>;
   /** Hears each event the log hands on (an index takes what was said). */
   heard(event: RoomEvent): void;
   /** Indexes what waits, and stops. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** No search: the server keeps no history (`--history 0`, in memory). */
 export const NO_SEARCH: Search = {
   find() {
-    throw new ProtocolError(
-      "no-history",
-      "This server keeps no history to search",
+    return Promise.reject(
+      new ProtocolError("no-history", "This server keeps no history to search"),
     );
   },
   heard() {},
-  close() {},
+  close: () => Promise.resolve(),
 };
 
 /** What {@linkcode searchLines} needs of the member and the server. */
@@ -67,14 +67,14 @@ export interface SearchAsk {
 
 /**
  * The answer to `/search WORDS`: `FOUND #room SEQ TIME KIND ALIAS TEXT`
- * lines, newest first, then `FOUNDEND COUNT TEXT`. Throws
- * `ERR search-limit` past the member's searches a minute, and what the
- * search throws.
+ * lines, newest first, then `FOUNDEND COUNT TEXT`. Rejects with
+ * `ERR search-limit` past the member's searches a minute (before it
+ * waits for anything), and rejects with what the search rejects with.
  */
-export function searchLines(
+export async function searchLines(
   ask: SearchAsk,
   words: readonly string[],
-): ServerLine[] {
+): Promise<ServerLine[]> {
   const wait = ask.bucket.take();
   if (wait > 0) {
     throw new ProtocolError(
@@ -83,7 +83,7 @@ export function searchLines(
     );
   }
   const stored = ask.rooms.map((name) => name === ask.defaultRoom ? "" : name);
-  const found = ask.search.find(words, stored, ask.limit);
+  const found = await ask.search.find(words, stored, ask.limit);
   const lines: ServerLine[] = found.map((line) => ({
     type: "FOUND",
     room: line.room === "" ? ask.defaultRoom : line.room,

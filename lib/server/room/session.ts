@@ -280,8 +280,9 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
 
   /**
    * Takes an alias the login dialogue allowed: renames in the room, or
-   * joins it (an account's read markers loaded first; the member enters
-   * once the directory has its alias, and its JOIN is stored).
+   * joins it (the member enters once the directory has its alias, and its
+   * JOIN is stored). An account's read markers are loaded first, at join
+   * and when a `/nick` takes the account's own alias.
    */
   protected override take(
     alias: string,
@@ -298,17 +299,28 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
       const old = this.alias;
       const renamed = () =>
         log.info("rename", { alias: old, to: this.alias, addr: this.address });
-      return room.rename(this, alias, { replace: own }).then(renamed);
+      const renaming = () =>
+        room.rename(this, alias, { replace: own }).then(renamed);
+      // An account is only ever taken with its own alias.
+      return own ? this.#markersFirst(renaming) : renaming();
     }
-    const join = () =>
+    return this.#markersFirst(() =>
       room.join(this, alias, {
         replace: own,
         onEnter: () => this.#enterRoom(),
-      }).then(() => this.#joined(alias));
-    // An account's read markers first: where it starts, what READ says.
+      }).then(() => this.#joined(alias))
+    );
+  }
+
+  /**
+   * Runs `next` once its account's read markers are loaded (where it
+   * starts in a room, what `READ` says), whether it logged in with its
+   * alias or by a later `/nick` (password or certificate).
+   */
+  #markersFirst(next: () => Promise<void>): Promise<void> {
     const { reads } = this.context;
-    if (this.account === null || reads === undefined) return join();
-    return reads.load(this).then(() => this.ending() ? undefined : join());
+    if (this.account === null || reads === undefined) return next();
+    return reads.load(this).then(() => this.ending() ? undefined : next());
   }
 
   /**

@@ -1,69 +1,75 @@
 /**
  * What feeds the search index: the room's messages and actions as the log
  * hands them on (on every server of a cluster, what it reads from the
- * stream), kept in a bounded list and indexed in batches a timer later,
- * never in the step that hands them on, so that committing and echoing a
- * line costs no more than taking a reference. A log whose numbering
- * started again (a cluster's Redis that lost its state) empties the index
- * first: numbers of another epoch never mix.
+ * stream), kept in a bounded list and posted to the index's worker in
+ * batches a timer later, never in the step that hands them on, so that
+ * committing and echoing a line costs no more than taking a reference. A
+ * log whose numbering started again (a cluster's Redis that lost its
+ * state) empties the index first: numbers of another epoch never mix.
+ * {@linkcode IndexSearch} is the `Search` of a server with history: a
+ * search posts what waits first, and its worker answers once that is
+ * written, so a line that was echoed is found.
  *
  * @module
  */
 
-import type { DatabaseSync } from "node:sqlite";
-import { clearImmediate, setImmediate } from "node:timers";
 import type { Clock } from "../../clock.ts";
+import { ProtocolError } from "../../protocol.ts";
 import type { RoomEvent } from "../room/room_log.ts";
 import type { FoundLine, Search } from "../room/search.ts";
-import { type IndexedLine, SearchIndex } from "./search_index.ts";
+import {
+  type IndexedLine,
+  SearchIndex,
+  type SearchIndexOptions,
+  type TrimBounds,
+} from "./search_index.ts";
+import { searchMatch } from "./search_query.ts";
 
 /** Options of {@linkcode Indexer}. */
 export interface IndexerOptions {
   readonly clock: Clock;
-  /** Longest a line waits before it is indexed. @default {250} */
+  /** The log's epoch now (the index records it when emptied). */
+  readonly epoch: () => string;
+  /** Longest a line waits before it is posted. @default {250} */
   readonly flushMs?: number;
-  /** Lines indexed in one transaction (one turn) at most. @default {512} */
+  /** Lines posted (and written) together at most. @default {512} */
   readonly batchLines?: number;
   /**
-   * Lines waiting at most (an index that keeps failing): later ones are
-   * not indexed. @default {100_000}
+   * Lines waiting or not written yet at most (an index that keeps
+   * failing): later ones are not indexed. @default {100_000}
    */
   readonly maxPending?: number;
-  /** Told when indexing failed (the lines are tried again later). */
-  readonly onError?: (error: unknown) => void;
 }
 
-/** Indexes handed-on events in batches (see the module). */
+/** Feeds the index handed-on events in batches (see the module). */
 export class Indexer {
   #index: SearchIndex;
   #options: IndexerOptions;
   #pending: IndexedLine[] = [];
-  #last: number;
-  #clear = false;
+  #last = 0;
   #timer: number | undefined;
-  #step: ReturnType<typeof setImmediate> | undefined;
   #closed = false;
   /** Lines dropped because too many were waiting. */
   dropped = 0;
 
-  /** Feeds `index`, which holds lines up to its last number already. */
+  /** Feeds `index`. */
   constructor(index: SearchIndex, options: IndexerOptions) {
     this.#index = index;
     this.#options = options;
-    this.#last = index.lastSeq();
   }
 
-  /** Takes a handed-on event: a message or an action waits to be indexed. */
+  /** Takes a handed-on event: a message or an action waits to be posted. */
   take(event: RoomEvent): void {
     const { line } = event;
     if (this.#closed || (line.type !== "MSG" && line.type !== "ME")) return;
     if (event.seq <= this.#last) {
       // The numbering started again: what was indexed is of another epoch.
       this.#pending = [];
-      this.#clear = true;
+      this.#index.clear(this.#options.epoch());
     }
     this.#last = event.seq;
-    if (this.#pending.length >= (this.#options.maxPending ?? 100_000)) {
+    const max = this.#options.maxPending ?? 100_000;
+    if (this.#pending.length + this.#index.unwritten >= max) {
       this.dropped++;
       return;
     }
@@ -76,120 +82,106 @@ export class Indexer {
       text: line.text,
     });
     this.#timer ??= this.#options.clock.setTimeout(
-      this.#flushSome,
+      this.flush,
       this.#options.flushMs ?? 250,
     );
   }
 
-  /** Lines taken and not indexed yet. */
+  /** Lines taken and not posted yet. */
   get pending(): number {
     return this.#pending.length;
   }
 
-  /** Indexes everything waiting now (before a search, at shutdown). */
-  flush(): void {
-    while (this.#pending.length > 0 || this.#clear) {
-      if (!this.#batch()) return;
-    }
-  }
-
-  /** Indexes what waits, then takes nothing more. */
-  close(): void {
-    this.#stopTimers();
-    try {
-      this.flush();
-    } catch (error) {
-      this.#options.onError?.(error);
-    }
-    this.#closed = true;
-  }
-
-  #flushSome = (): void => {
-    this.#stopTimers();
-    if (this.#closed) return;
-    const ok = this.#batch();
-    if (this.#pending.length === 0) return;
-    // More waits: the next batch after a turn of the room (or, after a
-    // failure, after the usual wait).
-    if (ok) this.#step = setImmediate(this.#flushSome);
-    else {
-      this.#timer = this.#options.clock.setTimeout(
-        this.#flushSome,
-        this.#options.flushMs ?? 250,
-      );
+  /** Posts everything waiting now (a timer later, before a search). */
+  flush = (): void => {
+    this.#options.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const size = this.#options.batchLines ?? 512;
+    const pending = this.#pending;
+    this.#pending = [];
+    for (let at = 0; at < pending.length; at += size) {
+      this.#index.add(pending.slice(at, at + size));
     }
   };
 
-  /** Indexes one batch; false when it failed (it stays waiting). */
-  #batch(): boolean {
-    const size = this.#options.batchLines ?? 512;
-    const batch = this.#pending.slice(0, size);
-    try {
-      if (this.#clear) this.#index.clear();
-      this.#clear = false;
-      this.#index.add(batch);
-    } catch (error) {
-      this.#options.onError?.(error);
-      return false;
-    }
-    this.#pending.splice(0, batch.length);
-    return true;
-  }
-
-  #stopTimers(): void {
-    this.#options.clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
-    clearImmediate(this.#step);
-    this.#step = undefined;
+  /** Posts what waits, then takes nothing more. */
+  close(): void {
+    this.flush();
+    this.#closed = true;
   }
 }
 
+/** Options of {@linkcode IndexSearch}. */
+export interface IndexSearchOptions
+  extends IndexerOptions, Omit<SearchIndexOptions, "clock" | "epoch"> {
+  /** Finds waiting for the worker at most. @default {32} */
+  readonly maxFinds?: number;
+}
+
 /**
- * Search over the index in the data directory's database, fed by an
- * {@linkcode Indexer}: what `/search` finds on a server that keeps history.
- * A search indexes what waits first, so a line that was echoed is found.
+ * Search over the index in its worker, fed by an {@linkcode Indexer}: what
+ * `/search` finds on a server that keeps history. A search posts what
+ * waits first, so a line that was echoed is found.
  */
 export class IndexSearch implements Search {
   /** The index itself (retention deletes from it). */
   readonly index: SearchIndex;
   /** What feeds it. */
   readonly indexer: Indexer;
+  #maxFinds: number;
+  #onError: ((error: unknown) => void) | undefined;
 
-  /** The index in `db`, fed as `options` say. */
-  constructor(db: DatabaseSync, options: IndexerOptions) {
-    this.index = new SearchIndex(db);
+  /** The index and its worker, fed as `options` say. */
+  constructor(options: IndexSearchOptions) {
+    this.index = new SearchIndex(options);
     this.indexer = new Indexer(this.index, options);
+    this.#maxFinds = options.maxFinds ?? 32;
+    this.#onError = options.onError;
   }
 
-  find(
+  async find(
     words: readonly string[],
     rooms: readonly string[],
     limit: number,
-  ): readonly FoundLine[] {
-    // What was echoed is found: the lines still waiting go in first.
+  ): Promise<readonly FoundLine[]> {
+    const match = searchMatch(words, rooms);
+    if (match === null || limit <= 0) return [];
+    if (this.index.finding >= this.#maxFinds) {
+      throw new ProtocolError(
+        "search-limit",
+        "Too many searches at once: try again in a moment",
+      );
+    }
+    // What was echoed is found: the lines still waiting go first.
     this.indexer.flush();
-    return this.index.find(words, rooms, limit);
+    try {
+      return await this.index.find(match, limit);
+    } catch (error) {
+      this.#onError?.(error);
+      throw new ProtocolError(
+        "search-limit",
+        "Search failed: try again in a moment",
+      );
+    }
   }
 
   heard(event: RoomEvent): void {
     this.indexer.take(event);
   }
 
-  /**
-   * Takes, before any event is handed on, what the log stored after the
-   * index's last line (a server killed before its index was written, a
-   * data directory from before search): at most the newest `limit`.
-   */
-  catchUp(
-    stored: (afterSeq: number) => Iterable<RoomEvent>,
-    lastStored: number,
-    limit = 100_000,
-  ): void {
-    const after = Math.max(this.index.lastSeq(), lastStored - limit);
-    for (const event of stored(after)) this.indexer.take(event);
+  /** Deletes from the index the lines retention deleted. */
+  delete(seqs: readonly number[]): void {
+    this.indexer.flush();
+    this.index.delete(seqs);
   }
 
-  close(): void {
+  /** Keeps the index to `bounds` (a cluster's). */
+  trim(bounds: TrimBounds): void {
+    this.index.trim(bounds);
+  }
+
+  async close(): Promise<void> {
     this.indexer.close();
+    await this.index.close();
   }
 }

@@ -158,7 +158,7 @@ export class Retention {
 
   /**
    * Tells `listener` the numbers of the messages and actions each step
-   * deletes, inside its transaction (the search index deletes them too).
+   * deleted, once committed (the search index deletes them too).
    */
   onDelete(listener: (seqs: readonly number[]) => void): void {
     this.#deleted.push(listener);
@@ -252,12 +252,12 @@ export class Retention {
       ...old.filter((row) => row.type === "MSG" || row.type === "ME"),
     ];
     const kept = this.#keepIds(lines);
+    db.exec("COMMIT");
+    kept();
     if (lines.length > 0) {
       const seqs = lines.map((row) => row.seq);
       for (const listener of this.#deleted) listener(seqs);
     }
-    db.exec("COMMIT");
-    kept();
     const forgotten = lines.reduce((max, row) => Math.max(max, row.seq), 0);
     if (forgotten > 0) { for (const forget of this.#forget) forget(forgotten); }
     return Math.max(said.length, other.length, old.length);

@@ -1,31 +1,25 @@
 /**
- * The full-text index of what was said in the rooms: a table of its own in
- * the data directory's database (SQLite FTS5, `unicode61` with diacritics
- * folded), one row per message or action, numbered as the log numbers it.
- * Private messages never reach it (they are not room events). It answers
- * `/search` newest first, at most a given number of lines, in the rooms
- * asked only (each room an indexed token: a rare room costs no scan of a
- * busy one); it deletes what retention deletes from the log, and bounds
- * itself as retention would when the log is elsewhere (a cluster's stream).
+ * The full-text index of what was said in the rooms, as the server's thread
+ * sees it: a worker (`index_worker.js`, run from a blob as `checkpoints.ts`
+ * runs its own) that owns the index's database, `search.db` beside
+ * `chat.db`, so that writing the index never holds `chat.db`'s write lock
+ * nor the event loop. This side only posts: lines to add (structured
+ * clones), finds, deletions, trimming. Every message is answered once, in
+ * the order posted, and kept until answered: a worker that ends (an error,
+ * a crash) is logged and another started after a wait that grows while
+ * they keep ending, which opens the file (made again when damaged or of
+ * another epoch), catches up from `chat.db`, and is posted again whatever
+ * was not answered. Private messages never reach it (they are not room
+ * events).
  *
  * @module
  */
 
-import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { transaction } from "./events_table.ts";
-import { scopeToken, searchMatch } from "./search_query.ts";
+import type { Clock } from "../../clock.ts";
+import workerSource from "./index_worker.js" with { type: "text" };
 
-/** The index's table (a migration of `store.ts`). */
-export const SEARCH_TABLE = `CREATE VIRTUAL TABLE IF NOT EXISTS search USING
-  fts5(
-    text,                  -- what was said
-    scope,                 -- the room as one token (search_query.ts)
-    room UNINDEXED,        -- as the event names it ('': the default room)
-    time UNINDEXED,        -- ms since the epoch
-    kind UNINDEXED,        -- MSG or ME
-    alias UNINDEXED,
-    tokenize = 'unicode61 remove_diacritics 2'
-  );`;
+/** Name of the index's file in the data directory. */
+export const SEARCH_FILE = "search.db";
 
 /** A message or action, as the index keeps it (rowid: its number). */
 export interface IndexedLine {
@@ -38,137 +32,220 @@ export interface IndexedLine {
   readonly text: string;
 }
 
-/** Rows one trimming step deletes at most. */
-const TRIM_STEP_ROWS = 2_000;
+/** What retention keeps the log to, for an index that trims itself. */
+export interface TrimBounds {
+  readonly keepRows: number;
+  readonly keepDays: number;
+  readonly now: number;
+}
 
-const DAY_MS = 86_400_000;
+/** What a worker says once it opened the index. */
+export interface IndexOpened {
+  /** The file was made again (new, damaged, of another epoch). */
+  readonly rebuilt: boolean;
+  /** The highest number it holds, after catching up. */
+  readonly last: number;
+}
 
-/** The index over a database that has its table (see the module). */
+/** Options of {@linkcode SearchIndex}. */
+export interface SearchIndexOptions {
+  /** The index's file; null: in the worker's memory (tests). */
+  readonly path: string | null;
+  /** The log's epoch now (asked again at each worker's start). */
+  readonly epoch: () => string;
+  /**
+   * `chat.db`, which each worker's start catches up from (one server); null:
+   * none (a cluster's index, numbered as the stream).
+   */
+  readonly chat: string | null;
+  /** Rows of `chat.db` taken at most when catching up. @default {100_000} */
+  readonly catchUpLimit?: number;
+  readonly clock: Clock;
+  /** Told when a worker ended, and why. */
+  readonly onError?: (error: unknown) => void;
+  /** Told each time a worker opened the index (tests). */
+  readonly onOpen?: (opened: IndexOpened) => void;
+  /** The worker's program (tests wrap it). @default {index_worker.js} */
+  readonly source?: string;
+}
+
+type Message =
+  | { readonly op: "add"; readonly lines: readonly IndexedLine[] }
+  | { readonly op: "find"; readonly match: string; readonly limit: number }
+  | { readonly op: "delete"; readonly seqs: readonly number[] }
+  | ({ readonly op: "trim" } & TrimBounds)
+  | { readonly op: "clear"; readonly epoch: string }
+  | { readonly op: "close" };
+
+interface Answer extends Partial<IndexOpened> {
+  readonly op: "opened" | "done";
+  readonly lines?: IndexedLine[];
+  readonly error?: string;
+}
+
+interface Sent {
+  readonly message: Message;
+  readonly done: (answer: Answer) => void;
+}
+
+/** Longest wait before another worker starts, after many ended. */
+const MAX_RESTART_MS = 30_000;
+
+/** The index in its worker (see the module). */
 export class SearchIndex {
-  #db: DatabaseSync;
-  #insert: StatementSync;
-  #delete: StatementSync;
-  #find: StatementSync;
+  #options: SearchIndexOptions;
+  #url: string;
+  #worker: Worker | null = null;
+  /** Posted and not answered yet, oldest first. */
+  #sent: Sent[] = [];
+  #lines = 0;
+  #finds = 0;
+  /** Workers that ended since one last answered. */
+  #ended = 0;
+  #restart: number | undefined;
+  #closing = false;
 
-  /** The index in `db` (migrated by `openStore`). */
-  constructor(db: DatabaseSync) {
-    this.#db = db;
-    // OR REPLACE: a log whose numbering started again (see clear()).
-    this.#insert = db.prepare(
-      `INSERT OR REPLACE INTO search
-         (rowid, text, scope, room, time, kind, alias)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  /** Starts the worker on the index `options` name. */
+  constructor(options: SearchIndexOptions) {
+    this.#options = options;
+    // Run as plain JavaScript: `deno task check` checks the file, and
+    // `deno test` would check each blob again (a second at each start).
+    const source = (options.source ?? workerSource)
+      .replace("// @ts-check", "");
+    this.#url = URL.createObjectURL(
+      new Blob([source], { type: "text/javascript" }),
     );
-    this.#delete = db.prepare("DELETE FROM search WHERE rowid = ?");
-    this.#find = db.prepare(
-      `SELECT rowid AS seq, room, time, kind, alias, text FROM search
-       WHERE search MATCH ? ORDER BY rowid DESC LIMIT ?`,
-    );
+    this.#start();
   }
 
-  /** Adds `lines` in one transaction. */
+  /** Lines posted and not written yet. */
+  get unwritten(): number {
+    return this.#lines;
+  }
+
+  /** Finds posted and not answered yet. */
+  get finding(): number {
+    return this.#finds;
+  }
+
+  /** Adds `lines` (one transaction). */
   add(lines: readonly IndexedLine[]): void {
-    if (lines.length === 0) return;
-    transaction(this.#db, () => {
-      for (const line of lines) {
-        this.#insert.run(
-          line.seq,
-          line.text,
-          scopeToken(line.room),
-          line.room,
-          line.time,
-          line.kind,
-          line.alias,
-        );
-      }
-    });
+    if (lines.length > 0) this.#post({ op: "add", lines });
   }
 
   /**
-   * The newest `limit` lines holding every one of `words`, in `rooms`
-   * (stored names, `""` for the default room), newest first.
+   * The newest `limit` lines matching `match` (`search_query.ts`), newest
+   * first, once everything posted before is written.
    */
-  find(
-    words: readonly string[],
-    rooms: readonly string[],
-    limit: number,
-  ): IndexedLine[] {
-    const match = searchMatch(words, rooms);
-    if (match === null || limit <= 0) return [];
-    return this.#find.all(match, limit).map((row) => ({
-      seq: Number(row.seq),
-      time: Number(row.time),
-      room: String(row.room),
-      kind: row.kind === "ME" ? "ME" : "MSG",
-      alias: String(row.alias),
-      text: String(row.text),
-    }));
+  async find(match: string, limit: number): Promise<IndexedLine[]> {
+    const answer = await this.#ask({ op: "find", match, limit });
+    if (answer.error !== undefined) throw new Error(answer.error);
+    return answer.lines ?? [];
   }
 
-  /**
-   * Deletes the lines numbered `seqs` (retention deleted them from the
-   * log; inside its transaction, or one of its own).
-   */
+  /** Deletes the lines numbered `seqs` (retention deleted them). */
   delete(seqs: readonly number[]): void {
-    if (seqs.length === 0) return;
-    const work = () => {
-      for (const seq of seqs) this.#delete.run(seq);
-    };
-    if (this.#db.isTransaction) work();
-    else transaction(this.#db, work);
+    if (seqs.length > 0) this.#post({ op: "delete", seqs });
   }
 
-  /** The highest number indexed, 0 when none. */
-  lastSeq(): number {
-    const row = this.#db.prepare("SELECT MAX(rowid) AS seq FROM search")
-      .get() as { seq: number | null };
-    return Number(row.seq ?? 0);
+  /** Keeps itself to `bounds` (a cluster's index: see `Retention.alsoTrim`). */
+  trim(bounds: TrimBounds): void {
+    const { keepRows, keepDays, now } = bounds;
+    this.#post({ op: "trim", keepRows, keepDays, now });
   }
 
-  /** Deletes every line (the log's numbering started again). */
-  clear(): void {
-    this.#db.exec("DELETE FROM search");
+  /** Deletes every line: the log's numbering started again, in `epoch`. */
+  clear(epoch: string): void {
+    this.#post({ op: "clear", epoch });
   }
 
   /**
-   * One step of the bounds retention keeps the log to, on the index
-   * itself (for a log kept elsewhere): the newest `keepRows` (0: all), none
-   * older than `keepDays` (0: any age), at most a step's worth of rows
-   * deleted. Returns how many were.
+   * Waits for what was posted to be written, and stops the worker. Finds
+   * left unanswered (a worker that ended meanwhile) fail.
    */
-  trim(
-    { keepRows, keepDays, now }: {
-      readonly keepRows: number;
-      readonly keepDays: number;
-      readonly now: number;
-    },
-  ): number {
-    const db = this.#db;
-    return transaction(db, () => {
-      let deleted = 0;
-      if (keepRows > 0) {
-        const { n } = db.prepare("SELECT COUNT(*) AS n FROM search").get() as {
-          n: number;
-        };
-        const over = Math.min(Number(n) - keepRows, TRIM_STEP_ROWS);
-        if (over > 0) {
-          deleted += Number(
-            db.prepare(
-              `DELETE FROM search WHERE rowid IN
-                 (SELECT rowid FROM search ORDER BY rowid LIMIT ?)`,
-            ).run(over).changes,
-          );
-        }
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    const last = this.#worker === null ? null : this.#ask({ op: "close" });
+    this.#closing = true; // nothing more posted, no other worker
+    if (last === null) this.#fail();
+    await last;
+    this.#stop();
+    this.#options.clock.clearTimeout(this.#restart);
+    URL.revokeObjectURL(this.#url);
+  }
+
+  /** Answers what was not answered with an error (no worker will). */
+  #fail(): void {
+    for (const { message, done } of this.#sent.splice(0)) {
+      this.#count(message, -1);
+      done({ op: "done", error: "the search index stopped" });
+    }
+  }
+
+  #post(message: Message): void {
+    this.#ask(message).catch(() => {});
+  }
+
+  #ask(message: Message): Promise<Answer> {
+    if (this.#closing) return Promise.reject(new Error("closed"));
+    const { promise, resolve } = Promise.withResolvers<Answer>();
+    this.#sent.push({ message, done: resolve });
+    this.#count(message, 1);
+    this.#worker?.postMessage(message);
+    return promise;
+  }
+
+  #count(message: Message, sign: 1 | -1): void {
+    if (message.op === "add") this.#lines += sign * message.lines.length;
+    if (message.op === "find") this.#finds += sign;
+  }
+
+  #start(): void {
+    this.#restart = undefined;
+    const worker = new Worker(this.#url, { type: "module" });
+    this.#worker = worker;
+    worker.onmessage = ({ data }: MessageEvent<Answer>) => {
+      if (data.op === "opened") {
+        const { rebuilt = false, last = 0, error } = data;
+        if (error !== undefined) this.#options.onError?.(new Error(error));
+        return this.#options.onOpen?.({ rebuilt, last });
       }
-      if (keepDays > 0) {
-        deleted += Number(
-          db.prepare(
-            `DELETE FROM search WHERE rowid IN
-               (SELECT rowid FROM search ORDER BY rowid LIMIT ?) AND time < ?`,
-          ).run(TRIM_STEP_ROWS, now - keepDays * DAY_MS).changes,
-        );
-      }
-      return deleted;
+      this.#ended = 0;
+      const sent = this.#sent.shift();
+      if (sent === undefined) return;
+      this.#count(sent.message, -1);
+      sent.done(data);
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.#crashed(event.error ?? event.message);
+    };
+    const { path, chat, catchUpLimit = 100_000 } = this.#options;
+    worker.postMessage({
+      op: "open",
+      path: path ?? ":memory:",
+      epoch: this.#options.epoch(),
+      chat,
+      catchUpLimit,
     });
+    // What the last worker did not answer, in order.
+    for (const { message } of this.#sent) worker.postMessage(message);
+  }
+
+  /** A worker ended: another one, after a wait (none the first time). */
+  #crashed(error: unknown): void {
+    this.#stop();
+    this.#options.onError?.(error);
+    if (this.#closing) return this.#fail();
+    const waitMs = this.#ended === 0
+      ? 0
+      : Math.min(MAX_RESTART_MS, 500 * 2 ** (this.#ended - 1));
+    this.#ended++;
+    this.#restart = this.#options.clock.setTimeout(() => this.#start(), waitMs);
+  }
+
+  #stop(): void {
+    this.#worker?.terminate();
+    this.#worker = null;
   }
 }

@@ -24,7 +24,6 @@ import { DEDUPE_MAX_LINES } from "../room/recent_ids.ts";
 import { Checkpoints } from "./checkpoints.ts";
 import { transaction } from "./events_table.ts";
 import { ROOM_TABLES } from "./room_table.ts";
-import { SEARCH_TABLE } from "./search_index.ts";
 import { MARKERS_TABLE } from "./markers_table.ts";
 import {
   Journal,
@@ -158,10 +157,13 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   },
   // Registered rooms, and the rooms each account is in (room_table.ts).
   ROOM_TABLES,
-  // The full-text index of what was said, for /search (search_index.ts).
-  SEARCH_TABLE,
+  // The full-text index of what was said, for /search: a table here then,
+  // made and dropped below (search.db has it now: search_index.ts).
+  "SELECT 1",
   // Accounts' read markers (markers_table.ts).
   MARKERS_TABLE,
+  // The index moved to its own file, written by its own worker.
+  "DROP TABLE IF EXISTS search",
 ];
 
 /** An open data directory: the database, and where it lives. */

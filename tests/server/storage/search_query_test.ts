@@ -10,6 +10,7 @@ import {
 import { TokenBucket } from "../../../lib/flood.ts";
 import {
   ftsPhrase,
+  MIN_PREFIX,
   scopeToken,
   searchMatch,
 } from "../../../lib/server/storage/search_query.ts";
@@ -30,6 +31,17 @@ const code = (fn: () => unknown) => {
   }
   assert.fail("expected a ProtocolError");
 };
+
+/** The code of the ProtocolError `promise` rejects with. */
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (e) {
+    assert.ok(e instanceof ProtocolError, String(e));
+    return e.code;
+  }
+  assert.fail("expected a ProtocolError");
+}
 
 Deno.test("parseCommand() takes /search's words, split on spaces", () => {
   assert.deepEqual(parseCommand("/search  deploy   Friday "), {
@@ -68,17 +80,44 @@ Deno.test("ftsPhrase() quotes a word, doubling its quotes", () => {
   assert.equal(ftsPhrase('a"b'), '"a""b"');
 });
 
-Deno.test("searchMatch() makes every word a required phrase of the text, the rooms tokens of the scope", () => {
+Deno.test("searchMatch() makes every word a required phrase of the text (the last one a prefix), the rooms tokens of the scope", () => {
   assert.equal(
     searchMatch(["NEAR(", "AND", "col:x", "^start"], ["#ops", "#ops", ""]),
-    'text : ("NEAR(" AND "AND" AND "col:x" AND "^start") AND scope : ("r236f7073" OR "r")',
+    'text : ("NEAR(" AND "AND" AND "col:x" AND "^start"*) AND scope : ("r236f7073" OR "r")',
+  );
+  assert.equal(
+    searchMatch(['de" OR "xyz*', "*"], [""]),
+    'text : ("de"" OR ""xyz*"*) AND scope : ("r")',
+    "the prefix's * comes after the quoted phrase only",
+  );
+});
+
+Deno.test("searchMatch() matches a last word (its last part) shorter than MIN_PREFIX as a whole word only", () => {
+  assert.equal(MIN_PREFIX, 3);
+  assert.equal(
+    searchMatch(["deploy", "fr"], [""]),
+    'text : ("deploy" AND "fr") AND scope : ("r")',
+  );
+  assert.equal(
+    searchMatch(["deploy", "fri"], [""]),
+    'text : ("deploy" AND "fri"*) AND scope : ("r")',
+  );
+  assert.equal(
+    searchMatch(["foo-ba"], [""]),
+    'text : ("foo-ba") AND scope : ("r")',
+    "the part after the punctuation counts",
+  );
+  assert.equal(
+    searchMatch(["über-äöü."], [""]),
+    'text : ("über-äöü."*) AND scope : ("r")',
+    "characters, not bytes; trailing punctuation is no part",
   );
 });
 
 Deno.test("searchMatch() leaves out words with no letter or digit, and finds nothing without any", () => {
   assert.equal(
     searchMatch(['"', "*", "deploy"], [""]),
-    'text : ("deploy") AND scope : ("r")',
+    'text : ("deploy"*) AND scope : ("r")',
   );
   assert.equal(searchMatch(['"', "*", "()", "-"], [""]), null);
   assert.equal(searchMatch(["deploy"], []), null);
@@ -95,10 +134,10 @@ function fakeSearch(found: readonly FoundLine[]) {
   const search: Search = {
     find(words, rooms, limit) {
       asked.push({ words, rooms });
-      return found.slice(0, limit);
+      return Promise.resolve(found.slice(0, limit));
     },
     heard() {},
-    close() {},
+    close: () => Promise.resolve(),
   };
   return { search, asked };
 }
@@ -112,7 +151,7 @@ const LINE: FoundLine = {
   text: "deploys on Friday",
 };
 
-Deno.test("searchLines() answers FOUND lines naming each room, then FOUNDEND, and asks for the default room as events name it", () => {
+Deno.test("searchLines() answers FOUND lines naming each room, then FOUNDEND, and asks for the default room as events name it", async () => {
   const clock = new FakeClock();
   const { search, asked } = fakeSearch([LINE, {
     ...LINE,
@@ -120,7 +159,7 @@ Deno.test("searchLines() answers FOUND lines naming each room, then FOUNDEND, an
     room: "#ops",
     kind: "MSG",
   }]);
-  const lines = searchLines({
+  const lines = await searchLines({
     search,
     bucket: new TokenBucket(1, 10, () => clock.now()),
     rooms: ["#lobby", "#ops"],
@@ -151,10 +190,10 @@ Deno.test("searchLines() answers FOUND lines naming each room, then FOUNDEND, an
   ]);
 });
 
-Deno.test("searchLines() says when the answer was cut at the limit", () => {
+Deno.test("searchLines() says when the answer was cut at the limit", async () => {
   const clock = new FakeClock();
   const { search } = fakeSearch([LINE, LINE, LINE]);
-  const lines = searchLines({
+  const lines = await searchLines({
     search,
     bucket: new TokenBucket(1, 10, () => clock.now()),
     rooms: ["#lobby"],
@@ -178,13 +217,13 @@ Deno.test("searchLines() refuses past the member's searches a minute with ERR se
     defaultRoom: "#lobby",
     limit: 50,
   };
-  for (let i = 0; i < 3; i++) searchLines(ask, ["x"]);
-  assert.equal(code(() => searchLines(ask, ["x"])), "search-limit");
+  for (let i = 0; i < 3; i++) await searchLines(ask, ["x"]);
+  assert.equal(await codeOf(searchLines(ask, ["x"])), "search-limit");
   assert.equal(asked.length, 3, "a refused search is not run");
   await clock.advance(60_000);
-  assert.equal(searchLines(ask, ["x"]).at(-1)?.type, "FOUNDEND");
+  assert.equal((await searchLines(ask, ["x"])).at(-1)?.type, "FOUNDEND");
 });
 
-Deno.test("NO_SEARCH refuses with ERR no-history", () => {
-  assert.equal(code(() => NO_SEARCH.find(["x"], [""], 50)), "no-history");
+Deno.test("NO_SEARCH refuses with ERR no-history", async () => {
+  assert.equal(await codeOf(NO_SEARCH.find(["x"], [""], 50)), "no-history");
 });
