@@ -99,8 +99,8 @@ export class ChatServer implements AsyncDisposable {
     this.#log = log;
     this.#clock = options.clock ?? systemClock;
     this.addr = listener.addr;
-    this.admission = new Admission(config, log);
     const metrics = this.metrics = options.metrics ?? new ServerMetrics();
+    this.admission = new Admission(config, log, metrics.refusals);
     const store = options.store ?? (this.#ownStore = openStore(null));
     const backend = this.#backend = options.backend ??
       localBackend(store, config, this.#clock, log, metrics);

@@ -35,7 +35,7 @@ export interface MetricsServer {
   /** Open connections on every door. */
   readonly connections: number;
   readonly admission: {
-    readonly stats: { readonly accepted: number; readonly refused: number };
+    readonly stats: { readonly accepted: number };
   };
   readonly room: {
     readonly size: number;
@@ -104,7 +104,6 @@ function routesOf(
     rooms: () => server.room.router.rooms.size,
     admitted: () => server.connections,
     accepted: () => server.admission.stats.accepted,
-    refused: () => server.admission.stats.refused,
     probe: () => probe,
     certificateExpiresMs: () => options.certificateExpiresMs,
     lag,

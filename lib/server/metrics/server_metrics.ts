@@ -46,6 +46,9 @@ export const LOGIN_FAILURE_REASONS = [
 /** A reason of {@linkcode LOGIN_FAILURE_REASONS}. */
 export type LoginFailure = (typeof LOGIN_FAILURE_REASONS)[number];
 
+/** Connections refused by the admission, by `BYE` reason. */
+export type Refusals = Record<"server-full" | "ip-limit" | "banned", number>;
+
 /** Failed logins by reason: what the gate increments. */
 export type LoginFailures = Record<LoginFailure, number>;
 
@@ -117,6 +120,8 @@ export class ServerMetrics {
   floodDisconnects = 0;
   /** TLS handshakes that failed or timed out (the TLS door). */
   handshakeFailures = 0;
+  /** Connections the admission refused, by reason. */
+  readonly refusals: Refusals = { "server-full": 0, "ip-limit": 0, banned: 0 };
   /** Failed logins, by reason. */
   readonly loginFailures: LoginFailures = noLoginFailures();
   /** Moderation actions announced here, by kind. */
@@ -172,9 +177,8 @@ export interface ScrapeSources {
   rooms(): number;
   /** Connections admitted and open, every door, handshakes included. */
   admitted(): number;
-  /** Connections accepted and refused since start (admission). */
+  /** Connections accepted since start (admission). */
   accepted(): number;
-  refused(): number;
   /** The backend's last probe (made just before rendering). */
   probe(): BackendProbe;
   /** When the served certificate expires (ms since the epoch); null: none. */
@@ -239,8 +243,11 @@ function registerConnections(
   );
   registry.counter(
     "tlschat_connections_refused_total",
-    "Connections refused by the admission caps or a ban at the door.",
-    () => sources.refused(),
+    "Connections refused: over --max-clients, over --max-per-ip, banned at the door.",
+    (["server-full", "ip-limit", "banned"] as const).map((reason) => [
+      { reason },
+      () => metrics.refusals[reason],
+    ]),
   );
   registry.counter(
     "tlschat_tls_handshake_failures_total",

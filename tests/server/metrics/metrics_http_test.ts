@@ -32,7 +32,7 @@ function fakeServer(): MetricsServer & { stopping: boolean } {
     metrics: new ServerMetrics(),
     stopping: false,
     connections: 3,
-    admission: { stats: { accepted: 5, refused: 1 } },
+    admission: { stats: { accepted: 5 } },
     room: { size: 2, router: { rooms: { size: 1 } } },
   };
 }
@@ -84,6 +84,7 @@ Deno.test("openMetricsListener() answers /metrics, /readyz and /healthz on loopb
       'tlschat_connections{door="web",engine="node"} 0',
       "tlschat_connections_admitted 3",
       "tlschat_connections_accepted_total 5",
+      'tlschat_connections_refused_total{reason="ip-limit"} 0',
       "tlschat_history_database_bytes 8192",
       "tlschat_database_writable 1",
       "tlschat_redis_up 0",

@@ -125,7 +125,6 @@ function fakeRegistry(metrics: ServerMetrics) {
     rooms: () => 1,
     admitted: () => 3,
     accepted: () => 7,
-    refused: () => 1,
     probe: () => ({
       unwritable: null,
       redis: { down: null, servers: 2, streamEntries: 40 },
