@@ -108,6 +108,8 @@ Deno.test("openMetricsListener() answers /metrics, /readyz and /healthz on loopb
     uptimeS: 0,
   });
   assert.equal((await get(`${base}/nothing`)).status, 404);
+  const head = await get(`${base}/metrics`, { method: "HEAD" });
+  assert.deepEqual([head.status, head.text], [200, ""]);
   const post = await fetch(`${base}/metrics`, { method: "POST" });
   await post.body?.cancel();
   assert.equal(post.status, 405);
