@@ -143,6 +143,12 @@ export class ServerMetrics {
     else counts.actions++;
   }
 
+  /** A session ended for `reason` (its `BYE`): the slow and floods count. */
+  ended(reason: string): void {
+    if (reason === "slow") this.slowDrops++;
+    else if (reason === "flood") this.floodDisconnects++;
+  }
+
   /** A moderation action (a `MOD` action, or `topic`) was announced. */
   moderated(kind: string): void {
     const key = this.moderation.has(kind) ? kind : "other";

@@ -121,9 +121,7 @@ export class Session extends SessionDeadlines<Session> implements Moderated {
   ): void {
     if (this.#phase === "closing") return;
     this.#stop();
-    const { metrics } = this.context.room;
-    if (reason === "slow") metrics.slowDrops++;
-    if (reason === "flood") metrics.floodDisconnects++;
+    this.context.room.metrics.ended(reason);
     this.#left = [
       LEAVE_FOR_END[reason] ?? "disconnect",
       options.leaveText ?? "",
