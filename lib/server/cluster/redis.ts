@@ -63,7 +63,8 @@ export function surelyNotRun(error: unknown): boolean {
 
 /**
  * `promise`, or a failure once `ms` have passed without it settling; how
- * long it took is observed in `took`, if given.
+ * long an answer took is observed in `took`, if given (a failure is not: a
+ * timeout would only say the deadline again; failures show as errors).
  */
 export function timed<T>(
   promise: Promise<T>,
@@ -79,10 +80,10 @@ export function timed<T>(
       ms,
     );
   });
-  return Promise.race([promise, deadline]).finally(() => {
-    clearTimeout(timer);
+  return Promise.race([promise, deadline]).then((answer) => {
     took?.observe((performance.now() - start) / 1000);
-  });
+    return answer;
+  }).finally(() => clearTimeout(timer));
 }
 
 /** Options of {@linkcode RedisLink.open}. */
