@@ -28,12 +28,7 @@ import { IndexSearch } from "./storage/indexer.ts";
 import { NO_SEARCH, type Search } from "./room/search.ts";
 import { SqliteReadMarkers } from "./storage/markers_table.ts";
 import type { ReadMarkers } from "./room/read_markers.ts";
-import {
-  DATABASE_FILE,
-  databaseBytes,
-  type Store,
-  unwritable,
-} from "./storage/store.ts";
+import { DATABASE_FILE, databaseBytes, type Store } from "./storage/store.ts";
 import { SEARCH_FILE } from "./storage/search_index.ts";
 import type { BackendProbe, ServerMetrics } from "./metrics/server_metrics.ts";
 
@@ -128,6 +123,7 @@ export async function openRoomBackend(
       clock,
       keep: config.history === 0 ? 0 : HISTORY_REQUEST_LIMIT,
       log,
+      commitTimes: metrics?.historyCommit,
     });
     const cluster = new Cluster(link, { ...config, clock, log });
     const directory = new RedisDirectory<Session>(
@@ -155,7 +151,12 @@ export async function openRoomBackend(
           localRoomsAtStart(store, config, false).records,
         ),
       start: (moderation, take) => directory.start(moderation, take),
-      probe: () => probeStore(store, probeRedis(link, PROBE_DEADLINE_MS)),
+      probe: () =>
+        probeStore(
+          store,
+          roomLog,
+          probeRedis(link, cluster, PROBE_DEADLINE_MS),
+        ),
       async close() {
         retention.stop();
         await search.close();
@@ -222,7 +223,7 @@ export function localBackend(
     label: null,
     roomsAtStart: () => localRoomsAtStart(store, config, true),
     start: () => Promise.resolve(),
-    probe: () => probeStore(store),
+    probe: () => probeStore(store, roomLog),
     close: () => {
       retention.stop();
       return search.close();
@@ -349,15 +350,21 @@ function openRoomLog(
 }
 
 /**
- * What the data directory's database says of itself now, with what Redis
- * said (`redis`, a cluster's).
+ * What the server knows of its history's writes (no probe write: that
+ * would wait on the database's write lock, on the event loop), the
+ * database's size, and what Redis said (`redis`, a cluster's).
  */
 async function probeStore(
   store: Store,
+  log: RoomLog,
   redis?: Promise<BackendProbe["redis"]>,
 ): Promise<BackendProbe> {
   return {
-    unwritable: unwritable(store),
+    unwritable: store.journal?.broken
+      ? "the history journal cannot be written"
+      : log.failing
+      ? "history commits fail"
+      : null,
     databaseBytes: databaseBytes(store.db),
     redis: (await redis) ?? null,
   };

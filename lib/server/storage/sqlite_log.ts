@@ -20,7 +20,7 @@
  *
  * `normal` durability: a line kept is in the operating system's hands (it
  * survives the server killed, not a power cut); `full` syncs the journal
- * each turn and each commit. Retention ({@linkcode Retention}) deletes old
+ * each turn and each commit. Retention (`retention.ts`) deletes old
  * rows in the background; the log forgets the messages it deleted.
  *
  * Each message's id is stored with it. The ids of recent lines are kept
@@ -42,7 +42,7 @@ import {
   transaction,
 } from "./events_table.ts";
 import { encodeRecord, type Journal, type JournalValue } from "./journal.ts";
-import { lastSeq, type Retention } from "./retention.ts";
+import { lastSeq } from "./retention.ts";
 import { logEpoch, sqliteRange } from "./log_range.ts";
 import {
   type AppendOptions,
@@ -57,47 +57,12 @@ import {
   type RoomLogFailure,
   type SinceOptions,
 } from "../room/room_log.ts";
-import type { RecentIdsOptions } from "../room/recent_ids.ts";
 import { StoredIds } from "./stored_ids.ts";
 import { ServerMetrics } from "../metrics/server_metrics.ts";
+import type { SqliteLogOptions } from "./sqlite_log_options.ts";
 import { storedEffect, storedLine } from "../room/stored_event.ts";
 
-/** How the log writes: see the module documentation. */
-export type Durability = "normal" | "full";
-
-/** Options of {@linkcode SqliteLog}. */
-export interface SqliteLogOptions {
-  readonly clock: Clock;
-  /** Messages and actions kept at hand in memory for history on join. */
-  readonly keep: number;
-  /** @default {"normal"} */
-  readonly durability?: Durability;
-  /**
-   * Where a turn's lines are made durable before the database takes them,
-   * many turns at once; none: each turn is committed to the database.
-   */
-  readonly journal?: Journal | null;
-  /** With a journal: lines pending when the database takes them. @default {256} */
-  readonly flushLines?: number;
-  /** With a journal: the longest a line waits for the database. @default {200} */
-  readonly flushMs?: number;
-  /**
-   * The retention running on the database: messages it deletes are no
-   * longer kept at hand (none when it has none).
-   */
-  readonly retention?: Retention;
-  /**
-   * Told about writes that fail: once per outage (the first failure
-   * after a success).
-   */
-  readonly onError?: (what: string, error: unknown) => void;
-  /** Told when the database takes lines again after writes failed. */
-  readonly onResume?: () => void;
-  /** The window of ids kept (tests). */
-  readonly ids?: RecentIdsOptions;
-  /** Where commit times are observed. @default {its own} */
-  readonly metrics?: Pick<ServerMetrics, "historyCommit" | "historyFlush">;
-}
+export type { Durability, SqliteLogOptions } from "./sqlite_log_options.ts";
 
 interface Pending {
   readonly time: number;
@@ -168,6 +133,11 @@ export class SqliteLog implements RoomLog {
   #closed = false;
   /** Writes are failing (told once, until the database takes lines again). */
   #failing = false;
+
+  /** Whether writes fail now (a full disk...): until the next one succeeds. */
+  get failing(): boolean {
+    return this.#failing;
+  }
 
   /** Opens the log in `db`, loading its newest messages into memory. */
   constructor(db: DatabaseSync, options: SqliteLogOptions) {

@@ -18,7 +18,6 @@
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { aliasSkeleton } from "../../text.ts";
-import { describeError } from "../../log.ts";
 import { lineSign } from "../room/room_log.ts";
 import { DEDUPE_MAX_LINES } from "../room/recent_ids.ts";
 import { Checkpoints } from "./checkpoints.ts";
@@ -357,26 +356,6 @@ function migrate(db: DatabaseSync, readOnly: boolean): void {
       else migration(db);
       db.exec(`PRAGMA user_version = ${v + 1}`);
     });
-  }
-}
-
-/**
- * Why the database cannot take writes now, or null when it can (what
- * `/readyz` asks): the history journal is broken, or a write tried in a
- * transaction (and rolled back: nothing changes) fails.
- */
-export function unwritable(store: Store): string | null {
-  if (store.journal?.broken) return "the history journal cannot be written";
-  try {
-    store.db.exec("BEGIN IMMEDIATE");
-    try {
-      store.db.exec("DELETE FROM settings WHERE key = ''");
-    } finally {
-      store.db.exec("ROLLBACK");
-    }
-    return null;
-  } catch (error) {
-    return `the database takes no writes (${describeError(error)})`;
   }
 }
 
