@@ -139,6 +139,11 @@ export class FanOut<M extends Member> {
     let prefixedSeq: Uint8Array | undefined;
     const origin = event?.origin;
     const sender = origin === undefined ? undefined : members.get(origin);
+    // Counted once stored and handed on (a resent id is not), by the
+    // sender's door: this server's member.
+    if (sender !== undefined && (line.type === "MSG" || line.type === "ME")) {
+      this.#metrics.spoke(line.type, sender.door);
+    }
     let skip: string | undefined;
     let own: Uint8Array | undefined;
     if (sender !== undefined) {
@@ -167,8 +172,9 @@ export class FanOut<M extends Member> {
         : member.roomsOn
         ? (prefixed ??= this.#arena.encode(`${room} ${text}`))
         : (plain ??= this.#arena.encode(text));
-      if (member.deliver(bytes, ROOM_LINE)) delivered++;
-      else (slow ??= []).push(member);
+      // A member held away takes the line without sending it: not counted.
+      if (!member.deliver(bytes, ROOM_LINE)) (slow ??= []).push(member);
+      else if (!member.away) delivered++;
     }
     this.#metrics.deliveries += delivered;
     return slow;

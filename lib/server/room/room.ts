@@ -299,7 +299,6 @@ export class Room<M extends Member = Member> extends Membership<M> {
     room?: string,
   ) {
     this.stats.messages++;
-    this.metrics.spoke(type, member.door);
     const line: RoomLine = { type, alias: member.alias, text };
     this.#append(
       line,
