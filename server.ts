@@ -203,7 +203,7 @@ async function start(
   try {
     await server.start();
     web = await openWeb(config, server, tls, log);
-    const metrics = openMetrics(config, log, { server, backend, tls });
+    const metrics = await openMetrics(config, log, { server, backend, tls });
     return { server, backend, web, metrics };
   } catch (e) {
     await web?.close();
@@ -217,7 +217,7 @@ async function start(
  * Opens the metrics port (`--metrics-port`; none by default): plain HTTP,
  * loopback unless `--metrics-host` says otherwise.
  */
-function openMetrics(
+async function openMetrics(
   config: ServerConfig,
   log: Logger,
   { server, backend, tls }: {
@@ -225,15 +225,18 @@ function openMetrics(
     backend: RoomBackend;
     tls: DoorTls;
   },
-): MetricsListener | null {
+): Promise<MetricsListener | null> {
   if (config.metricsPort === null) return null;
-  return openMetricsListener({
+  return await openMetricsListener({
     hostname: config.metricsHost,
     port: config.metricsPort,
+    maxConnections: config.metricsMaxConnections,
+    requestTimeoutMs: config.httpRequestTimeoutMs,
     log,
     server,
     backend,
     engine: config.tlsEngine,
+    clustered: config.redis !== null,
     certificateExpiresMs: certificateFacts(tls.cert).notAfter.getTime(),
   });
 }

@@ -58,6 +58,11 @@ export const SERVER_SETTINGS = {
   /** How long the web port keeps an idle HTTP connection after a response. */
   httpKeepAliveMs: 5_000,
   /**
+   * Connections the metrics port (`--metrics-port`) holds open at once:
+   * a scraper or two, a probe; more are closed as they come.
+   */
+  metricsMaxConnections: 32,
+  /**
    * Lines of history in the journal at most before the database takes
    * them (`--history-flush` bounds how long they wait): memory held, and
    * the longest commit on the event loop (docs/performance.md).
@@ -200,9 +205,9 @@ export interface ServerConfig extends ServerSettings {
    */
   readonly handshakeTimeoutMs: number;
   /**
-   * How long an HTTP request on the web port may take to arrive, headers
-   * and body (and how often that is checked: a request sent half is
-   * answered 408 within twice this): `--handshake-timeout`, at most
+   * How long an HTTP request on the web and metrics ports may take to
+   * arrive, headers and body (and how often that is checked: a request
+   * sent half is answered 408 within twice this): `--handshake-timeout`, at most
    * `maxHttpRequestTimeoutMs`. Derived, no flag of its own.
    */
   readonly httpRequestTimeoutMs: number;

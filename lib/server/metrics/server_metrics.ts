@@ -13,6 +13,7 @@
 
 import { PROTOCOL } from "../../protocol.ts";
 import { Histogram, Registry, type Series } from "./registry.ts";
+import { registerRedis, registerStorage } from "./backend_metrics.ts";
 
 /** The label of each door (`ConnectionInfo.door`): `tls`, `web`, `irc`. */
 export const DOOR_LABELS = {
@@ -110,7 +111,7 @@ export class ServerMetrics {
     websocket: { connections: 0, messages: 0, actions: 0 },
     irc: { connections: 0, messages: 0, actions: 0 },
   };
-  /** Lines the fan-out handed to members' queues. */
+  /** Lines the fan-out handed to members' queues (none to a member away). */
   deliveries = 0;
   /** Members dropped because their outbound queue was full or stalled. */
   slowDrops = 0;
@@ -177,6 +178,8 @@ export interface BackendProbe {
 export interface ScrapeSources {
   /** The TLS engine of the chat and IRC doors (the web door's is node). */
   readonly engine: string;
+  /** With `--redis`: its series are registered (none without Redis). */
+  readonly clustered: boolean;
   /** Members online on this server. */
   online(): number;
   /** Rooms on this server (the default one included). */
@@ -208,6 +211,7 @@ export function serverRegistry(
   registerRoom(registry, metrics, sources);
   registerAccess(registry, metrics);
   registerStorage(registry, metrics, sources);
+  if (sources.clustered) registerRedis(registry, metrics, sources);
   registerProcess(registry, sources);
   return registry;
 }
@@ -279,17 +283,17 @@ function registerRoom(
   );
   registry.counter(
     "tlschat_messages_total",
-    "Messages said by members, by the door they came in by.",
+    "Messages said by members and stored (a resent one once), by the door they came in by.",
     perDoor(metrics, (counts) => counts.messages),
   );
   registry.counter(
     "tlschat_actions_total",
-    "Actions (/me) said by members, by the door they came in by.",
+    "Actions (/me) said by members and stored, by the door they came in by.",
     perDoor(metrics, (counts) => counts.actions),
   );
   registry.counter(
     "tlschat_deliveries_total",
-    "Room lines handed to members' outbound queues by the fan-out.",
+    "Room lines the fan-out sent to members' outbound queues (not to members held away).",
     () => metrics.deliveries,
   );
   registry.counter(
@@ -321,52 +325,6 @@ function registerAccess(registry: Registry, metrics: ServerMetrics): void {
     LOGIN_FAILURE_REASONS.map((
       reason,
     ) => [{ reason }, () => metrics.loginFailures[reason]]),
-  );
-}
-
-function registerStorage(
-  registry: Registry,
-  metrics: ServerMetrics,
-  sources: ScrapeSources,
-): void {
-  registry.histogram(
-    "tlschat_history_commit_seconds",
-    "Time to make history durable: a turn's lines (journal or database), the journal's lines taken by the database.",
-    [[{ step: "turn" }, metrics.historyCommit], [
-      { step: "flush" },
-      metrics.historyFlush,
-    ]],
-  );
-  registry.gauge(
-    "tlschat_history_database_bytes",
-    "Bytes of the data directory's database in use (history, accounts, rooms).",
-    () => sources.probe().databaseBytes,
-  );
-  registry.gauge(
-    "tlschat_database_writable",
-    "1 when the database took a test write and history commits succeed.",
-    () => sources.probe().unwritable === null ? 1 : 0,
-  );
-  const redis = () => sources.probe().redis;
-  registry.gauge(
-    "tlschat_redis_up",
-    "With --redis: 1 when Redis answered the last probe in time (0 without Redis or when down).",
-    () => redis()?.down === null ? 1 : 0,
-  );
-  registry.histogram(
-    "tlschat_redis_command_seconds",
-    "With --redis: time Redis took to answer a command or script.",
-    metrics.redisCommand,
-  );
-  registry.gauge(
-    "tlschat_cluster_servers",
-    "With --redis: servers registered in the cluster, this one included.",
-    () => redis()?.servers ?? 0,
-  );
-  registry.gauge(
-    "tlschat_redis_stream_entries",
-    "With --redis: entries in the cluster's stream (its log).",
-    () => redis()?.streamEntries ?? 0,
   );
 }
 

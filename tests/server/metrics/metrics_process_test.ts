@@ -214,21 +214,34 @@ async function waitFor(
   }
 }
 
-Deno.test("server.ts --redis --metrics-port: /readyz is 503 once Redis stops answering, /metrics says Redis is down", async () => {
+Deno.test("server.ts --redis --metrics-port: commits timed, /readyz is 503 once Redis stops answering, /metrics says Redis is down", async () => {
   await withCluster(1, async ([server], redis) => {
     const base = metricsBase(server!);
+    using amy = await TestClient.join(server!.port, "amy");
+    await amy.send("hello");
+    await amy.expect(/^MSG amy hello$/);
     const up = (await get(`${base}/metrics`)).text;
     assert.equal(valueOf(up, "tlschat_redis_up"), 1);
     assert.equal(valueOf(up, "tlschat_cluster_servers"), 1);
     assert.ok(valueOf(up, "tlschat_redis_command_seconds_count") > 0);
+    // The stream's append script is the cluster's commit (the join went
+    // with the alias's claim).
+    assert.ok(
+      valueOf(up, 'tlschat_history_commit_seconds_count{step="turn"}') >= 1,
+    );
+    assert.equal(valueOf(up, 'tlschat_messages_total{door="tls"}'), 1);
     assert.equal(await promtool(up), "");
     assert.deepEqual(await get(`${base}/readyz`), {
       status: 200,
       text: "ready\n",
     });
     await redis.stop();
-    const readyz = await get(`${base}/readyz`);
-    assert.equal(readyz.status, 503);
+    // The probe's answer is kept a second: asked again until it is new.
+    let readyz = { status: 0, text: "" };
+    await waitFor(async () => {
+      readyz = await get(`${base}/readyz`);
+      return readyz.status === 503;
+    });
     assert.match(readyz.text, /^not ready: Redis did not answer \(/);
     const down = (await get(`${base}/metrics`)).text;
     assert.equal(valueOf(down, "tlschat_redis_up"), 0);

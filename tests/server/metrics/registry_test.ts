@@ -117,10 +117,11 @@ Deno.test("Registry refuses bad names, counters without _total, taken names and 
   assert.throws(() => registry.gauge("t_none", "x", []), /no series/);
 });
 
-/** The server's registry over fixed sources. */
-function fakeRegistry(metrics: ServerMetrics) {
+/** The server's registry over fixed sources (`clustered`: with Redis). */
+function fakeRegistry(metrics: ServerMetrics, clustered = true) {
   return serverRegistry(metrics, {
     engine: "node",
+    clustered,
     online: () => 2,
     rooms: () => 1,
     admitted: () => 3,
@@ -175,6 +176,21 @@ Deno.test("ServerMetrics: what owners increment shows under its name and fixed l
       .length,
     MODERATION_KINDS.length,
   );
+});
+
+Deno.test("serverRegistry() of a server alone has no Redis series at all", () => {
+  const text = fakeRegistry(new ServerMetrics(), false).render();
+  for (
+    const name of [
+      "tlschat_redis_up",
+      "tlschat_redis_command_seconds",
+      "tlschat_cluster_servers",
+      "tlschat_redis_stream_entries",
+    ]
+  ) {
+    assert.ok(!text.includes(name), name);
+  }
+  assert.ok(text.includes("\ntlschat_database_writable 1\n"));
 });
 
 Deno.test("serverRegistry() renders what promtool check metrics accepts", async () => {
