@@ -32,9 +32,6 @@ import { DATABASE_FILE, databaseBytes, type Store } from "./storage/store.ts";
 import { SEARCH_FILE } from "./storage/search_index.ts";
 import type { BackendProbe, ServerMetrics } from "./metrics/server_metrics.ts";
 
-/** The longest a probe waits for Redis (`/readyz`, `/metrics`). */
-const PROBE_DEADLINE_MS = 1_000;
-
 /**
  * What makes the room one server's or a cluster's: where its events are
  * ordered and who holds which alias. Built in one place,
@@ -151,12 +148,7 @@ export async function openRoomBackend(
           localRoomsAtStart(store, config, false).records,
         ),
       start: (moderation, take) => directory.start(moderation, take),
-      probe: () =>
-        probeStore(
-          store,
-          roomLog,
-          probeRedis(link, cluster, PROBE_DEADLINE_MS),
-        ),
+      probe: () => probeStore(store, roomLog, probeRedis(link, cluster)),
       async close() {
         retention.stop();
         await search.close();

@@ -326,6 +326,9 @@ function oneLine(value: unknown): value is string {
   return typeof value === "string" && !/[\r\n]/.test(value);
 }
 
+/** The longest a probe waits for Redis (`/readyz`, `/metrics`). */
+export const PROBE_DEADLINE_MS = 1_000;
+
 /** What {@linkcode probeRedis} found. */
 export interface RedisProbe {
   /** Why Redis did not answer in time; null: it did. */
@@ -345,7 +348,7 @@ export interface RedisProbe {
 export async function probeRedis(
   link: RedisLink,
   cluster: Cluster,
-  deadlineMs: number,
+  deadlineMs = PROBE_DEADLINE_MS,
 ): Promise<RedisProbe> {
   const servers = cluster.servers;
   try {
