@@ -39,6 +39,13 @@ import {
   webLimits,
 } from "./lib/server/doors/web_door.ts";
 import { systemClock } from "./lib/clock.ts";
+import { certificateFacts } from "./lib/certs.ts";
+import { formatAddress } from "./lib/server/doors/byte_conn.ts";
+import { ServerMetrics } from "./lib/server/metrics/server_metrics.ts";
+import {
+  type MetricsListener,
+  openMetricsListener,
+} from "./lib/server/metrics/metrics_http.ts";
 
 const USAGE = `Usage: server.ts [certs] [options]
 
@@ -102,7 +109,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   }
   const { cert, key, file } = await loadCertificate(config, log);
   const tls = { cert, key, clientCa };
-  const { server, backend, web } = await start(config, log, {
+  const { server, backend, web, metrics } = await start(config, log, {
     store,
     roomPassword,
     tls,
@@ -119,9 +126,17 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
-  logListening(config, log, { server, backend, web, roomPassword, clientCa });
+  logListening(config, log, {
+    server,
+    backend,
+    web,
+    metrics,
+    roomPassword,
+    clientCa,
+  });
   await server.finished;
   await web?.close();
+  await metrics?.close();
   await backend.close();
   unwatch();
   Deno.removeSignalListener("SIGINT", stop);
@@ -138,8 +153,9 @@ interface DoorTls {
 }
 
 /**
- * Opens the room's backend, then the TLS door, the chat server and the
- * web door; whatever was opened is closed again if a later step fails.
+ * Opens the room's backend, then the TLS door, the chat server, the web
+ * door and the metrics port; whatever was opened is closed again if a
+ * later step fails.
  */
 async function start(
   config: ServerConfig,
@@ -149,9 +165,19 @@ async function start(
     roomPassword: string | null;
     tls: DoorTls;
   },
-): Promise<{ server: ChatServer; backend: RoomBackend; web: WebDoor | null }> {
+): Promise<{
+  server: ChatServer;
+  backend: RoomBackend;
+  web: WebDoor | null;
+  metrics: MetricsListener | null;
+}> {
   // The room comes first: nobody is let in before it can take them.
-  const backend = await openRoomBackend(config, { store, log });
+  const counters = new ServerMetrics();
+  const backend = await openRoomBackend(config, {
+    store,
+    log,
+    metrics: counters,
+  });
   const listener = await listenTls({
     hostname: config.hostname,
     port: config.port,
@@ -171,16 +197,48 @@ async function start(
     store,
     roomPassword,
     backend,
+    metrics: counters,
   });
+  let web: WebDoor | null = null;
   try {
     await server.start();
-    const web = await openWeb(config, server, tls, log);
-    return { server, backend, web };
+    web = await openWeb(config, server, tls, log);
+    const metrics = await openMetrics(config, log, { server, backend, tls });
+    return { server, backend, web, metrics };
   } catch (e) {
+    await web?.close();
     await server.close();
     await backend.close();
     throw e;
   }
+}
+
+/**
+ * Opens the metrics port (`--metrics-port`; none by default): plain HTTP,
+ * loopback unless `--metrics-host` says otherwise.
+ */
+async function openMetrics(
+  config: ServerConfig,
+  log: Logger,
+  { server, backend, tls }: {
+    server: ChatServer;
+    backend: RoomBackend;
+    tls: DoorTls;
+  },
+): Promise<MetricsListener | null> {
+  if (config.metricsPort === null) return null;
+  return await openMetricsListener({
+    hostname: config.metricsHost,
+    port: config.metricsPort,
+    maxConnections: config.metricsMaxConnections,
+    requestTimeoutMs: config.httpRequestTimeoutMs,
+    log,
+    server,
+    backend,
+    engine: config.tlsEngine,
+    clustered: config.redis !== null,
+    certificateExpiresMs: certificateFacts(tls.cert).notAfter.getTime(),
+  });
 }
 
 /**
@@ -209,10 +267,11 @@ function guard(log: Logger): () => void {
 function logListening(
   config: ServerConfig,
   log: Logger,
-  { server, backend, web, roomPassword, clientCa }: {
+  { server, backend, web, metrics, roomPassword, clientCa }: {
     server: ChatServer;
     backend: RoomBackend;
     web: WebDoor | null;
+    metrics: MetricsListener | null;
     roomPassword: string | null;
     clientCa: DoorTls["clientCa"];
   },
@@ -225,6 +284,7 @@ function logListening(
     data: config.dataDir,
     cluster: backend.label ?? undefined,
     web: web === null ? "off" : `https://localhost:${web.addr.port}/`,
+    metrics: metrics === null ? undefined : formatAddress(metrics.addr),
     trustedProxies: config.trustedProxies.map((range) =>
       range.text
     ).join(",") ||

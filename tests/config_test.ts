@@ -18,6 +18,8 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       port: 7443,
       webPort: 7444,
       webOrigins: [],
+      metricsPort: null,
+      metricsHost: "127.0.0.1",
       certFile: null,
       keyFile: null,
       certsDir: "certs",
@@ -83,6 +85,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       loginFailures: 3,
       maxHttpRequestTimeoutMs: 30_000,
       httpKeepAliveMs: 5000,
+      metricsMaxConnections: 32,
       historyFlushLines: 256,
       redisConnectTimeoutMs: 5000,
       redisStartTries: 5,
@@ -554,4 +557,21 @@ Deno.test("parseServerArgs reads --resume-grace in seconds; 0 turns holding off"
   assert.equal(parseServerArgs(["--resume-grace", "5"]).resumeGraceMs, 5000);
   assert.equal(parseServerArgs(["--resume-grace", "0"]).resumeGraceMs, 0);
   assert.throws(() => parseServerArgs(["--resume-grace=-1"]), RangeError);
+});
+
+Deno.test("parseServerArgs() reads --metrics-port (none by default; 0 picks one) and --metrics-host (loopback by default)", () => {
+  const none = parseServerArgs([]);
+  assert.equal(none.metricsPort, null);
+  assert.equal(none.metricsHost, "127.0.0.1");
+  const on = parseServerArgs([
+    "--metrics-port",
+    "9464",
+    "--metrics-host",
+    "0.0.0.0",
+  ]);
+  assert.equal(on.metricsPort, 9464);
+  assert.equal(on.metricsHost, "0.0.0.0");
+  assert.equal(parseServerArgs(["--metrics-port", "0"]).metricsPort, 0);
+  assert.throws(() => parseServerArgs(["--metrics-port", "65536"]), RangeError);
+  assert.throws(() => parseServerArgs(["--metrics-port", "x"]));
 });

@@ -34,15 +34,27 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     "lib/server/server_flags.ts",
     "lib/server/config.ts",
   ],
-  "lib/server/access": ["lib"],
-  "lib/server/room": ["lib", "lib/server/config.ts", "lib/server/access"],
-  "lib/server/storage": ["lib", "lib/server/room"],
-  "lib/server/cluster": ["lib", "lib/server/access", "lib/server/room"],
+  "lib/server/metrics": ["lib"],
+  "lib/server/access": ["lib", "lib/server/metrics"],
+  "lib/server/room": [
+    "lib",
+    "lib/server/config.ts",
+    "lib/server/access",
+    "lib/server/metrics",
+  ],
+  "lib/server/storage": ["lib", "lib/server/room", "lib/server/metrics"],
+  "lib/server/cluster": [
+    "lib",
+    "lib/server/access",
+    "lib/server/room",
+    "lib/server/metrics",
+  ],
   "lib/server/doors": [
     "lib",
     "lib/server/config.ts",
     "lib/server/access",
     "lib/server/room",
+    "lib/server/metrics",
     "web",
   ],
   "lib/server/backend.ts": [
@@ -53,6 +65,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     "lib/server/room",
     "lib/server/storage",
     "lib/server/cluster",
+    "lib/server/metrics",
   ],
   "lib/server/chat_server.ts": [
     "lib",
@@ -62,6 +75,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     "lib/server/storage",
     "lib/server/doors",
     "lib/server/backend.ts",
+    "lib/server/metrics",
   ],
 };
 

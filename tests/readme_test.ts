@@ -29,7 +29,7 @@ const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
 const OPENSSL_MARKER = "<!-- openssl-dev-certs -->";
 
 /** Every port the README's commands listen on. */
-const README_PORTS = [7443, 7444, 7453, 7454, 7463, 7464, 6379];
+const README_PORTS = [7443, 7444, 7453, 7454, 7463, 7464, 6379, 9464];
 
 /** A command of the README, and the variable assignments before it. */
 interface Command {
@@ -238,6 +238,14 @@ const PLAN: ReadonlyArray<readonly [string, Step]> = [
     name: "cluster-3",
     redis: true,
   }],
+  [
+    "deno run --v8-flags=--max-semi-space-size=4 --allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE,REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS --allow-net=0.0.0.0:7443,0.0.0.0:7444,127.0.0.1:9464",
+    { kind: "server", name: "metrics" },
+  ],
+  ["curl -s http://127.0.0.1:9464/metrics | promtool check metrics", {
+    kind: "run",
+  }],
+  ["curl -s http://127.0.0.1:9464/readyz", { kind: "run", expect: /^ready$/m }],
   ["deno task bundle", { kind: "run" }],
   ["deno task compile", {
     kind: "skip",

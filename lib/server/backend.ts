@@ -28,8 +28,9 @@ import { IndexSearch } from "./storage/indexer.ts";
 import { NO_SEARCH, type Search } from "./room/search.ts";
 import { SqliteReadMarkers } from "./storage/markers_table.ts";
 import type { ReadMarkers } from "./room/read_markers.ts";
-import { DATABASE_FILE, type Store } from "./storage/store.ts";
+import { DATABASE_FILE, databaseBytes, type Store } from "./storage/store.ts";
 import { SEARCH_FILE } from "./storage/search_index.ts";
+import type { BackendProbe, ServerMetrics } from "./metrics/server_metrics.ts";
 
 /**
  * What makes the room one server's or a cluster's: where its events are
@@ -61,6 +62,11 @@ export interface RoomBackend {
   /** Where its name shows in the `listening` log line; null: nowhere. */
   readonly label: string | null;
   /**
+   * Whether the database takes writes and (a cluster) Redis answers, and
+   * what they hold: what `/readyz` and `/metrics` ask, when asked.
+   */
+  probe(): Promise<BackendProbe>;
+  /**
    * What the rooms start from (asked once, as the room is built; throws
    * for a damaged room store).
    */
@@ -80,6 +86,16 @@ export interface RoomBackend {
   close(): Promise<void>;
 }
 
+/** Options of {@linkcode openRoomBackend}. */
+export interface BackendOptions {
+  readonly store: Store;
+  readonly log: Logger;
+  /** @default {systemClock} */
+  readonly clock?: Clock;
+  /** Where its log and Redis link count. @default {nowhere} */
+  readonly metrics?: ServerMetrics;
+}
+
 /**
  * The room as configured: this server's alone ({@linkcode localBackend}),
  * or with `--redis` a cluster's (its log in a Redis stream, aliases claimed
@@ -88,22 +104,23 @@ export interface RoomBackend {
  */
 export async function openRoomBackend(
   config: ServerConfig,
-  options: { store: Store; log: Logger; clock?: Clock },
+  { store, log, metrics, clock = systemClock }: BackendOptions,
 ): Promise<RoomBackend> {
-  const { store, log } = options;
-  const clock = options.clock ?? systemClock;
-  if (config.redis === null) return localBackend(store, config, clock, log);
+  if (config.redis === null) {
+    return localBackend(store, config, clock, log, metrics);
+  }
   const { RedisLog } = await import("./cluster/redis_log.ts");
-  const { Cluster } = await import("./cluster/cluster.ts");
+  const { Cluster, probeRedis } = await import("./cluster/cluster.ts");
   const { RedisDirectory } = await import("./cluster/redis_directory.ts");
   const { RedisReadMarkers } = await import("./cluster/redis_markers.ts");
-  const link = await openLink(config, config.redis, log);
+  const link = await openLink(config, config.redis, log, metrics);
   try {
     const roomLog = await RedisLog.open(link, {
       ...config,
       clock,
       keep: config.history === 0 ? 0 : HISTORY_REQUEST_LIMIT,
       log,
+      commitTimes: metrics?.historyCommit,
     });
     const cluster = new Cluster(link, { ...config, clock, log });
     const directory = new RedisDirectory<Session>(
@@ -131,6 +148,7 @@ export async function openRoomBackend(
           localRoomsAtStart(store, config, false).records,
         ),
       start: (moderation, take) => directory.start(moderation, take),
+      probe: () => probeStore(store, roomLog, probeRedis(link, cluster)),
       async close() {
         retention.stop();
         await search.close();
@@ -146,11 +164,17 @@ export async function openRoomBackend(
 }
 
 /** The link to the cluster's Redis at `url`, its limits the config's own. */
-async function openLink(config: ServerConfig, url: string, log: Logger) {
+async function openLink(
+  config: ServerConfig,
+  url: string,
+  log: Logger,
+  metrics: ServerMetrics | undefined,
+) {
   const { RedisLink } = await import("./cluster/redis.ts");
   return await RedisLink.open({
     ...config,
     url,
+    commandTimes: metrics?.redisCommand,
     streamEntries: config.redisStreamEntries === 0
       ? 2 ** 31
       : config.redisStreamEntries,
@@ -169,9 +193,15 @@ export function localBackend(
   config: ServerConfig,
   clock: Clock,
   log: Logger,
+  metrics?: ServerMetrics,
 ): RoomBackend {
   const retention = openRetention(store, config, clock, log);
-  const roomLog = openRoomLog(store, config, { clock, log, retention });
+  const roomLog = openRoomLog(store, config, {
+    clock,
+    log,
+    retention,
+    metrics,
+  });
   const at = { clock, log, retention, epoch: () => roomLog.epoch };
   const search = openSearch(store, config, at);
   retention.start(); // once the log and the index listen to it
@@ -185,6 +215,7 @@ export function localBackend(
     label: null,
     roomsAtStart: () => localRoomsAtStart(store, config, true),
     start: () => Promise.resolve(),
+    probe: () => probeStore(store, roomLog),
     close: () => {
       retention.stop();
       return search.close();
@@ -289,10 +320,11 @@ function openSearch(
 function openRoomLog(
   store: Store,
   config: ServerConfig,
-  { clock, log, retention }: {
+  { clock, log, retention, metrics }: {
     clock: Clock;
     log: Logger;
     retention: Retention;
+    metrics?: ServerMetrics;
   },
 ): RoomLog {
   const rooms = {
@@ -311,8 +343,30 @@ function openRoomLog(
     flushLines: config.historyFlushLines,
     flushMs: config.historyFlushMs,
     retention,
+    metrics,
     onError: (what, error) =>
       log.error("history-failed", { what, error: describeError(error) }),
     onResume: () => log.info("history-resumed", {}),
   });
+}
+
+/**
+ * What the server knows of its history's writes (no probe write: that
+ * would wait on the database's write lock, on the event loop), the
+ * database's size, and what Redis said (`redis`, a cluster's).
+ */
+async function probeStore(
+  store: Store,
+  log: RoomLog,
+  redis?: Promise<BackendProbe["redis"]>,
+): Promise<BackendProbe> {
+  return {
+    unwritable: store.journal?.broken
+      ? "the history journal cannot be written"
+      : log.failing
+      ? "history commits fail"
+      : null,
+    databaseBytes: databaseBytes(store.db),
+    redis: (await redis) ?? null,
+  };
 }

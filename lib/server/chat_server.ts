@@ -14,7 +14,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import { describeError, type Logger } from "../log.ts";
 import type { LeaveReason } from "../server_lines.ts";
 import { Accounts } from "./access/accounts.ts";
-import { Gate } from "./access/gate.ts";
+import { Gate, type GateOptions } from "./access/gate.ts";
 import { LoginLimiter } from "./access/login_limiter.ts";
 import { Moderation, type SharedSanction } from "./access/moderation.ts";
 import { PasswordChecker } from "./access/passwords.ts";
@@ -33,10 +33,11 @@ import type { Connection } from "./room/connection.ts";
 import { chunkBytesFor, LineArena } from "./room/line_arena.ts";
 import { enforceSanctions } from "./room/moderator.ts";
 import { Room, type RoomOptions } from "./room/room.ts";
-import type { RoomEvent, RoomLog } from "./room/room_log.ts";
+import type { RoomEvent } from "./room/room_log.ts";
 import { Session, type SessionContext } from "./room/session.ts";
 import { openStore, type Store } from "./storage/store.ts";
 import { SqliteRoomStore } from "./storage/room_table.ts";
+import { ServerMetrics } from "./metrics/server_metrics.ts";
 
 /** Options of {@linkcode serveChat}. */
 export interface ServeChatOptions {
@@ -57,11 +58,8 @@ export interface ServeChatOptions {
    * @default {this server's alone, as `config` says (localBackend)}
    */
   readonly backend?: RoomBackend;
-}
-
-/** Counters a server reports in its logs (with its admission's). */
-export interface ServerStats {
-  handshakeFailures: number;
+  /** What it counts (the backend's too). @default {new ServerMetrics()} */
+  readonly metrics?: ServerMetrics;
 }
 
 /** A running chat server. Disposing it shuts it down gracefully. */
@@ -73,7 +71,8 @@ export class ChatServer implements AsyncDisposable {
   readonly gate: Gate;
   /** Who may hold a connection: every door counts its own here. */
   readonly admission: Admission;
-  readonly stats: ServerStats = { handshakeFailures: 0 };
+  /** Its counters, for the logs and the metrics listener. */
+  readonly metrics: ServerMetrics;
   /** Resolves once the server has shut down and every connection is closed. */
   readonly finished: Promise<void>;
   #door: TlsDoor;
@@ -91,7 +90,6 @@ export class ChatServer implements AsyncDisposable {
   #startedMs: number;
   #ids = 0;
   #ownStore: Store | null = null;
-  #roomLog: RoomLog;
   #backend: RoomBackend;
 
   /** Starts serving; use {@linkcode serveChat}. */
@@ -101,19 +99,20 @@ export class ChatServer implements AsyncDisposable {
     this.#log = log;
     this.#clock = options.clock ?? systemClock;
     this.addr = listener.addr;
-    this.admission = new Admission(config, log);
+    const metrics = this.metrics = options.metrics ?? new ServerMetrics();
+    this.admission = new Admission(config, log, metrics.refusals);
     const store = options.store ?? (this.#ownStore = openStore(null));
     const backend = this.#backend = options.backend ??
-      localBackend(store, config, this.#clock, log);
+      localBackend(store, config, this.#clock, log, metrics);
     const gate = this.gate = openGate(store, config, {
       clock: this.#clock,
       roomPassword: options.roomPassword ?? null,
+      failures: metrics.loginFailures,
     });
-    this.#roomLog = backend.log;
     const points = new ReadPoints<Session>();
     this.room = new Room<Session>({
       rooms: roomsOf(config, { gate, store, log, backend }),
-      log: this.#roomLog,
+      log: backend.log,
       announceLimit: config.announceLimit,
       arena: new LineArena(chunkBytesFor(config.queueBytes)),
       historyBytes: config.queueBytes / 2,
@@ -127,6 +126,7 @@ export class ChatServer implements AsyncDisposable {
       onLeave: (session, reason) => this.#logLeave(session, reason),
       directory: backend.directory,
       onEvent: (event) => this.#carryOut(event),
+      metrics,
     });
     this.#context = {
       config,
@@ -146,7 +146,7 @@ export class ChatServer implements AsyncDisposable {
       admission: this.admission,
       gate,
       stopping: this.#stopping.signal,
-      stats: this.stats,
+      stats: metrics,
       track: (key, entry, serve) => this.#track(key, entry, serve),
       session: (key, connection) => this.#session(key, connection),
     });
@@ -247,7 +247,7 @@ export class ChatServer implements AsyncDisposable {
     }
     await all;
     this.room.close();
-    await this.#roomLog.close();
+    await this.#backend.log.close();
     this.#backend.retention.stop();
     await this.#backend.search.close();
     this.#ownStore?.close();
@@ -259,7 +259,7 @@ export class ChatServer implements AsyncDisposable {
       peak: room.stats.peakMembers,
       messages: room.stats.messages,
       refused: this.admission.stats.refused,
-      handshakeFailures: this.stats.handshakeFailures,
+      handshakeFailures: this.metrics.handshakeFailures,
     });
   }
 
@@ -327,17 +327,16 @@ export class ChatServer implements AsyncDisposable {
   }
 }
 
-/**
- * Who may join, over the data directory's accounts, bans and mutes: the
- * room password, the login limits and the password checker as configured.
- */
+/** Who may join: the data directory's accounts, bans, mutes; the limits. */
 function openGate(
   store: Store,
   config: ServerConfig,
-  { clock, roomPassword }: { clock: Clock; roomPassword: string | null },
+  options: Pick<GateOptions, "roomPassword" | "failures"> & { clock: Clock },
 ): Gate {
+  const { clock } = options;
   const accounts = new Accounts(store.db);
   return new Gate({
+    ...options,
     accounts,
     moderation: new Moderation(store.db, clock),
     limiter: new LoginLimiter(clock, {
@@ -347,17 +346,15 @@ function openGate(
       known: accounts,
     }),
     checker: new PasswordChecker(),
-    roomPassword,
     accountsOnly: config.accountsOnly,
   });
 }
 
 /**
- * The rooms (a cluster offers no `rooms` to clients yet: its default room
- * only), from what the backend says they start from: the limits,
- * with whoever may create a room decided by whether accounts exist; the
- * registered rooms and accounts' rooms in the data directory, room keys
- * checked under the gate's login limits.
+ * The rooms (a cluster offers clients only its default room yet), from
+ * what the backend says they start from: the limits, who may create a
+ * room (by whether accounts exist), the registered rooms and accounts'
+ * rooms in the data directory, room keys checked under the login limits.
  */
 function roomsOf(
   config: ServerConfig,

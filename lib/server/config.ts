@@ -58,6 +58,11 @@ export const SERVER_SETTINGS = {
   /** How long the web port keeps an idle HTTP connection after a response. */
   httpKeepAliveMs: 5_000,
   /**
+   * Connections the metrics port (`--metrics-port`) holds open at once:
+   * a scraper or two, a probe; more are closed as they come.
+   */
+  metricsMaxConnections: 32,
+  /**
    * Lines of history in the journal at most before the database takes
    * them (`--history-flush` bounds how long they wait): memory held, and
    * the longest commit on the event loop (docs/performance.md).
@@ -121,6 +126,10 @@ export interface ServerConfig extends ServerSettings {
   readonly webPort: number;
   /** Origins allowed to open WebSockets besides the page's own. */
   readonly webOrigins: readonly string[];
+  /** Plain HTTP port of /metrics, /readyz, /healthz; null: none. */
+  readonly metricsPort: number | null;
+  /** Where the metrics port listens (`--metrics-host`, loopback). */
+  readonly metricsHost: string;
   readonly certFile: string | null;
   readonly keyFile: string | null;
   readonly certsDir: string;
@@ -215,9 +224,9 @@ export interface ServerConfig extends ServerSettings {
    */
   readonly handshakeTimeoutMs: number;
   /**
-   * How long an HTTP request on the web port may take to arrive, headers
-   * and body (and how often that is checked: a request sent half is
-   * answered 408 within twice this): `--handshake-timeout`, at most
+   * How long an HTTP request on the web and metrics ports may take to
+   * arrive, headers and body (and how often that is checked: a request
+   * sent half is answered 408 within twice this): `--handshake-timeout`, at most
    * `maxHttpRequestTimeoutMs`. Derived, no flag of its own.
    */
   readonly httpRequestTimeoutMs: number;

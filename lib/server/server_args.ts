@@ -160,6 +160,10 @@ function listening(
     port: number("port", 0, 65_535),
     webPort: number("web-port", 0, 65_535),
     webOrigins: (values["web-origin"] ?? []).map(toWebOrigin),
+    metricsPort: values["metrics-port"] === undefined
+      ? null
+      : number("metrics-port", 0, 65_535),
+    metricsHost: values["metrics-host"],
     ...files,
     certsDir: values["certs-dir"],
     sans: (values.san ?? []).map((name) => {

@@ -52,6 +52,18 @@ export const SERVER_FLAGS = {
     help:
       "Another origin whose pages may join, e.g. behind a proxy: https://chat.example (repeatable)",
   },
+  "metrics-port": {
+    type: "string",
+    value: "N",
+    help:
+      "Plain HTTP port for /metrics (Prometheus), /readyz and /healthz (default: none; 0 picks a free one)",
+  },
+  "metrics-host": {
+    type: "string",
+    value: "HOST",
+    default: "127.0.0.1",
+    help: "Address of the metrics port (anyone who reaches it sees the counts)",
+  },
   cert: {
     type: "string",
     value: "FILE",

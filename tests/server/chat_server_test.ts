@@ -411,7 +411,7 @@ for (const engine of ENGINES) {
     using alice = await TestClient.join(s.port, "alice");
     await alice.send("still accepting");
     assert.equal(await alice.readLine(), "MSG alice still accepting");
-    assert.ok(s.server.stats.handshakeFailures >= 3);
+    assert.ok(s.server.metrics.handshakeFailures >= 3);
   });
 
   test("serveChat() refuses connections over --max-clients with a BYE line", async () => {

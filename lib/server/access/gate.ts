@@ -25,6 +25,10 @@ import {
   type PasswordChecker,
   secretsEqual,
 } from "./passwords.ts";
+import {
+  type LoginFailures,
+  noLoginFailures,
+} from "../metrics/server_metrics.ts";
 
 /** Password checks one address (group) may have running or waiting. */
 const CHECKS_PER_ADDRESS = 2;
@@ -60,6 +64,8 @@ export interface GateOptions {
   readonly roomPassword: string | null;
   /** Only account holders may join. */
   readonly accountsOnly: boolean;
+  /** Where failed logins are counted, by reason. @default {its own} */
+  readonly failures?: LoginFailures;
 }
 
 /** Decides who may join under which alias. */
@@ -69,12 +75,15 @@ export class Gate {
   #options: GateOptions;
   /** Password checks running or waiting, per address group. */
   #checking = new Map<string, number>();
+  /** Failed logins by reason (the server's metrics). */
+  readonly failures: LoginFailures;
 
   /** Creates the gate. */
   constructor(options: GateOptions) {
     this.accounts = options.accounts;
     this.moderation = options.moderation;
     this.#options = options;
+    this.failures = options.failures ?? noLoginFailures();
   }
 
   /** The greeting's `auth` parameter. */
@@ -130,6 +139,7 @@ export class Gate {
     this.#mayTry(host, null);
     const ok = roomPassword !== null && secretsEqual(password, roomPassword);
     if (ok) limiter.succeeded(host, null);
+    else this.failures["room-password"]++;
     return ok;
   }
 
@@ -150,6 +160,7 @@ export class Gate {
     const group = addressGroup(host)?.text ?? host;
     const checking = this.#checking.get(group) ?? 0;
     if (checking >= CHECKS_PER_ADDRESS) {
+      this.failures.busy++;
       throw new ProtocolError(
         "busy",
         "Another login from your address is being checked: try again in a moment",
@@ -161,7 +172,10 @@ export class Gate {
     try {
       place = checker.reserve(limiter.knows(host, alias));
     } catch (e) {
-      if (e instanceof BusyError) throw new ProtocolError("busy", e.message);
+      if (e instanceof BusyError) {
+        this.failures.busy++;
+        throw new ProtocolError("busy", e.message);
+      }
       throw e;
     }
     try {
@@ -180,6 +194,7 @@ export class Gate {
       else this.#checking.set(group, left);
     }
     if (account !== null) limiter.succeeded(host, alias);
+    else this.failures["account-password"]++;
     return account;
   }
 
@@ -196,6 +211,7 @@ export class Gate {
     this.#mayTry(host, target, "wrong room keys");
     const ok = matches();
     if (ok) this.#options.limiter.succeeded(host, target);
+    else this.failures["room-key"]++;
     return ok;
   }
 
@@ -254,6 +270,7 @@ export class Gate {
   #mayTry(host: string, target: AttemptTarget, failed = "failed logins"): void {
     const waitMs = this.#options.limiter.begin(host, target);
     if (waitMs > 0) {
+      this.failures.throttled++;
       throw new ProtocolError(
         "too-many-attempts",
         `Too many ${failed}: try again in ${Math.ceil(waitMs / 1000)} s`,

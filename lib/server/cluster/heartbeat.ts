@@ -47,6 +47,15 @@ export class Heartbeat {
   /** A heartbeat is under way; another was asked for meanwhile. */
   #beating = false;
   #beatAgain = false;
+  #live = 0;
+
+  /**
+   * Servers alive at its last beat, this one included (their time not run
+   * out by Redis's clock); 0 before the first.
+   */
+  get live(): number {
+    return this.#live;
+  }
 
   /** The heartbeat of `server`, doing `after` after each beat. */
   constructor(
@@ -119,11 +128,12 @@ export class Heartbeat {
   async #once(): Promise<void> {
     const { clock, heartbeatMs, lostAfterMs } = this.#options;
     const sent = clock.now();
-    const [added, ...lost] = await this.#link.run("beat", [
+    const [added, live, ...lost] = await this.#link.run("beat", [
       this.#server,
       String(lostAfterMs),
       String(2 * heartbeatMs),
-    ]) as [number, ...string[]];
+    ]) as [number, number, ...string[]];
+    this.#live = Number(live);
     const now = clock.now();
     // Missing after its first beat: the others counted it lost while it
     // could not reach Redis, and its members are gone from the room.

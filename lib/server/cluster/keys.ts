@@ -48,6 +48,26 @@ export const STATE_FORMAT = "3";
 /** The formats an older release wrote, which this one reads and upgrades. */
 export const OLDER_FORMATS: readonly string[] = ["1", "2"];
 
+/**
+ * The error of a server that finds the cluster's state in a format it
+ * does not read (see {@linkcode STATE_FORMAT}); its message says what to do.
+ */
+export class StateFormatError extends Error {
+  /** The format found in Redis. */
+  readonly format: string;
+
+  /** Explains format `format`, found for cluster `cluster`. */
+  constructor(cluster: string, format: string) {
+    super(
+      OLDER_FORMATS.includes(format)
+        ? `Cannot join cluster "${cluster}": servers of an earlier release (state format ${format}) are running in it; stop them all, then start this release (it reads their history and upgrades the state)`
+        : `Cannot join cluster "${cluster}": its state in Redis has format "${format}", which this release does not know (it reads format ${STATE_FORMAT}); run the release that wrote it, or a newer one`,
+    );
+    this.name = "StateFormatError";
+    this.format = format;
+  }
+}
+
 /** The cluster's keys in Redis, under `tlschat:{NAME}:`. */
 export interface ClusterKeys {
   /** The stream of room events (the room's order). */

@@ -24,6 +24,7 @@ import {
 } from "redis";
 import { describeError, type Logger, redact } from "../../log.ts";
 import { HISTORY_REQUEST_LIMIT } from "../../protocol.ts";
+import type { Histogram } from "../metrics/registry.ts";
 
 /** A node-redis client, as this module uses it. */
 export interface RedisClient {
@@ -45,6 +46,7 @@ import {
   OLDER_FORMATS,
   SCRIPT_KEYS,
   STATE_FORMAT,
+  StateFormatError,
 } from "./keys.ts";
 import { NEW_EPOCH, SCRIPTS } from "./scripts.ts";
 
@@ -59,9 +61,18 @@ export function surelyNotRun(error: unknown): boolean {
     error instanceof ClientClosedError || error instanceof TimeoutError;
 }
 
-/** `promise`, or a failure once `ms` have passed without it settling. */
-function timed<T>(promise: Promise<T>, ms: number): Promise<T> {
+/**
+ * `promise`, or a failure once `ms` have passed without it settling; how
+ * long an answer took is observed in `took`, if given (a failure is not: a
+ * timeout would only say the deadline again; failures show as errors).
+ */
+export function timed<T>(
+  promise: Promise<T>,
+  ms: number,
+  took?: Histogram,
+): Promise<T> {
   promise.catch(() => {}); // its answer after the deadline is no news
+  const start = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -69,26 +80,10 @@ function timed<T>(promise: Promise<T>, ms: number): Promise<T> {
       ms,
     );
   });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-/**
- * The error of a server that finds the cluster's state in a format it
- * does not read (see {@linkcode STATE_FORMAT}); its message says what to do.
- */
-export class StateFormatError extends Error {
-  /** The format found in Redis. */
-  readonly format: string;
-
-  /** Explains format `format`, found for cluster `cluster`. */
-  constructor(cluster: string, format: string) {
-    super(
-      OLDER_FORMATS.includes(format)
-        ? `Cannot join cluster "${cluster}": servers of an earlier release (state format ${format}) are running in it; stop them all, then start this release (it reads their history and upgrades the state)`
-        : `Cannot join cluster "${cluster}": its state in Redis has format "${format}", which this release does not know (it reads format ${STATE_FORMAT}); run the release that wrote it, or a newer one`,
-    );
-    this.name = "StateFormatError";
-    this.format = format;
-  }
+  return Promise.race([promise, deadline]).then((answer) => {
+    took?.observe((performance.now() - start) / 1000);
+    return answer;
+  }).finally(() => clearTimeout(timer));
 }
 
 /** Options of {@linkcode RedisLink.open}. */
@@ -116,6 +111,8 @@ export interface RedisLinkOptions {
   /** The longest wait between two reconnection attempts. */
   readonly redisReconnectMaxMs: number;
   readonly log: Logger;
+  /** Where the commands' times are observed. @default {nowhere} */
+  readonly commandTimes?: Histogram;
 }
 
 /** Three connections to Redis and the scripts, for one server. */
@@ -128,10 +125,8 @@ export class RedisLink {
   readonly reader: RedisClient;
   /** Subscriptions only. */
   readonly subscriber: RedisClient;
-  #streamEntries: number;
+  #options: RedisLinkOptions;
   #rooms: readonly string[];
-  #timeoutMs: number;
-  #log: Logger;
   /** Connected once: from then on, outages are logged (not errors at start). */
   #opened = false;
   #shas = new Map<keyof typeof SCRIPTS, string>();
@@ -144,15 +139,13 @@ export class RedisLink {
   private constructor(commands: RedisClient, options: RedisLinkOptions) {
     this.cluster = options.cluster;
     this.keys = clusterKeys(options.cluster);
-    this.#streamEntries = options.streamEntries;
+    this.#options = options;
     this.#rooms = [
       this.keys.recent(""),
       options.defaultRoom,
       String(options.history),
       String(options.history === 0 ? 0 : HISTORY_REQUEST_LIMIT),
     ];
-    this.#timeoutMs = options.redisTimeoutMs;
-    this.#log = options.log;
     this.commands = commands;
     this.reader = commands.duplicate();
     this.subscriber = commands.duplicate();
@@ -233,7 +226,7 @@ export class RedisLink {
         "EVALSHA",
         this.#shas.get(script)!,
         ...this.#scriptKeys(),
-        String(this.#streamEntries),
+        String(this.#options.streamEntries),
         this.keys.serverMembers(""),
         this.#epoch,
         ...this.#rooms,
@@ -261,24 +254,27 @@ export class RedisLink {
     ];
   }
 
-  /**
-   * Sends a command on the commands connection. It fails if Redis has not
-   * answered within the deadline (node-redis's own timeout ends once a
-   * command is written, so a paused Redis would hold it for as long as
-   * TCP lasts).
-   */
   /** The cluster's epoch as a log's (`RoomLog.epoch`): its UUID's digits. */
   get epoch(): string {
     return this.#epoch.replaceAll("-", "").slice(0, 32);
   }
 
+  /**
+   * Sends a command on the commands connection; fails if Redis has not
+   * answered within the deadline (node-redis's own timeout ends once it is
+   * written: a paused Redis would hold it for as long as TCP lasts).
+   */
   command(args: readonly string[]): Promise<unknown> {
-    return timed(this.commands.sendCommand(args), this.#timeoutMs);
+    const { redisTimeoutMs, commandTimes } = this.#options;
+    return timed(this.commands.sendCommand(args), redisTimeoutMs, commandTimes);
   }
 
   /** Sends a blocking read (`XREAD BLOCK blockMs`), with the same limit. */
   read(args: readonly string[], blockMs: number): Promise<unknown> {
-    return timed(this.reader.sendCommand(args), blockMs + this.#timeoutMs);
+    return timed(
+      this.reader.sendCommand(args),
+      blockMs + this.#options.redisTimeoutMs,
+    );
   }
 
   /** Calls `listener` when the cluster's state in Redis was found lost. */
@@ -312,7 +308,7 @@ export class RedisLink {
       const before = this.#epoch;
       await this.#adoptEpoch(rollback);
       if (this.#epoch === before) return;
-      this.#log.error("redis-state-lost", {
+      this.#options.log.error("redis-state-lost", {
         hint:
           "Redis lost the room's state (restarted without its data?); members here are asked to join again",
       });
@@ -339,7 +335,7 @@ export class RedisLink {
           ? reply[1]
           : (reply as Record<string, string>)[name];
         if (actual !== undefined && String(actual) !== value) {
-          this.#log.warn("redis-not-durable", {
+          this.#options.log.warn("redis-not-durable", {
             setting: name,
             is: String(actual),
             want: value,

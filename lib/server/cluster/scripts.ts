@@ -325,8 +325,8 @@ return count`,
   /**
    * Server ARGV[8] is alive for ARGV[9] ms more, by Redis's clock (the
    * servers' clocks may differ). Returns whether it was missing (1: it
-   * had been counted lost, or is new), then the servers whose time ran
-   * out, except for ARGV[9] ms after nobody at all beat for ARGV[10] ms
+   * had been counted lost, or is new), how many servers' time has not run
+   * out, then the servers whose time ran out, except for ARGV[9] ms after nobody at all beat for ARGV[10] ms
    * (Redis paused or down: everyone gets time to beat again first).
    */
   beat: `${PRELUDE}
@@ -340,8 +340,10 @@ if last > 0 and now - last > tonumber(ARGV[10]) then
 end
 redis.call('SET', K.lastbeat, now)
 local added = redis.call('ZADD', K.servers, now + tonumber(ARGV[9]), ARGV[8])
-if now < calm then return {added} end
+local live = redis.call('ZCOUNT', K.servers, '(' .. now, '+inf')
+if now < calm then return {added, live} end
 local lost = redis.call('ZRANGEBYSCORE', K.servers, '-inf', now)
+table.insert(lost, 1, live)
 table.insert(lost, 1, added)
 return lost`,
   /** A member's token's hash and whether it is held: `resume_scripts.ts`. */

@@ -24,6 +24,7 @@ import { clearImmediate, setImmediate } from "node:timers";
 import { type Clock, sleep } from "../../clock.ts";
 import { describeError, type Logger } from "../../log.ts";
 import { type RedisLink, surelyNotRun } from "./redis.ts";
+import type { Histogram } from "../metrics/registry.ts";
 import {
   type AppendOptions,
   type AppendOutcome,
@@ -53,6 +54,8 @@ export interface StreamWriterOptions {
   readonly redisLineIdsKept: number;
   /** Failed batches held back for order, at most. */
   readonly redisHeldFailures: number;
+  /** Where each append's time is observed, answered ones: the commit's. */
+  readonly commitTimes?: Histogram;
 }
 
 /** What a {@linkcode StreamWriter} needs of the log it writes for. */
@@ -255,8 +258,12 @@ export class StreamWriter {
   #run(
     args: readonly string[],
   ): Promise<{ reply: unknown } | { error: unknown }> {
+    const start = performance.now();
     return this.#link.run("append", args).then(
-      (reply) => ({ reply }),
+      (reply) => {
+        this.#options.commitTimes?.observe((performance.now() - start) / 1000);
+        return { reply };
+      },
       (error) => ({ error }),
     );
   }

@@ -17,6 +17,7 @@
 import type { Logger } from "../../log.ts";
 import { type ByeReason, encodeServerLine } from "../../server_lines.ts";
 import { addressGroup } from "../../address.ts";
+import type { Refusals } from "../metrics/server_metrics.ts";
 
 /** The limits of {@linkcode Admission}, as the config names them. */
 export interface AdmissionLimits {
@@ -85,6 +86,8 @@ export interface AdmissionStats {
  */
 export class Admission {
   readonly stats: AdmissionStats = { accepted: 0, refused: 0 };
+  /** Refusals by reason (the server's metrics). */
+  readonly refusals: Refusals;
   #limits: AdmissionLimits;
   #log: Logger;
   #open = 0;
@@ -101,10 +104,12 @@ export class Admission {
     leave: (entry) => this.#leave(entry),
   };
 
-  /** Creates the counts, all zero. */
-  constructor(limits: AdmissionLimits, log: Logger) {
+  /** Creates the counts, all zero (refusals counted in `refusals`). */
+  constructor(limits: AdmissionLimits, log: Logger, refusals?: Refusals) {
     this.#limits = limits;
     this.#log = log;
+    this.refusals = refusals ??
+      { "server-full": 0, "ip-limit": 0, banned: 0 };
   }
 
   /** Connections admitted and still open, every door together. */
@@ -155,6 +160,7 @@ export class Admission {
   /** Refuses an entry: told why under `maxRefusals`, dropped beyond. */
   #refuse(entry: Place, address: string, refusal: Refusal): void {
     this.stats.refused++;
+    this.refusals[refusal.reason]++;
     this.#log.info("refused", { addr: address, reason: refusal.reason });
     entry.refusal = refusal;
     if (this.#refusing >= this.#limits.maxRefusals) {

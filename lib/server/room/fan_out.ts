@@ -16,6 +16,7 @@ import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { LineArena } from "./line_arena.ts";
 import type { Member } from "./member.ts";
 import { type RoomEvent, type RoomLine, roomsOnly } from "./room_log.ts";
+import type { ServerMetrics } from "../metrics/server_metrics.ts";
 
 /** How the fan-out is delivered: counted toward each member's watermark. */
 const ROOM_LINE = { room: true } as const;
@@ -28,11 +29,20 @@ export class FanOut<M extends Member> {
   #unannouncedLeaves = 0;
   /** Online count after the last unannounced join or leave. */
   #unannouncedOnline = 0;
+  #metrics: ServerMetrics;
 
-  /** A fan-out into `arena`, announcing joins and leaves up to a size. */
-  constructor(arena: LineArena, announceLimit: number) {
+  /**
+   * A fan-out into `arena`, announcing joins and leaves up to a size,
+   * counting its deliveries in `metrics`.
+   */
+  constructor(
+    arena: LineArena,
+    announceLimit: number,
+    metrics: ServerMetrics,
+  ) {
     this.#arena = arena;
     this.#announceLimit = announceLimit;
+    this.#metrics = metrics;
   }
 
   /** Encodes a line once, next to the previous one (see LineArena). */
@@ -120,6 +130,11 @@ export class FanOut<M extends Member> {
     let prefixedSeq: Uint8Array | undefined;
     const origin = event?.origin;
     const sender = origin === undefined ? undefined : members.get(origin);
+    // Counted once stored and handed on (a resent id is not), by the
+    // sender's door: this server's member.
+    if (sender !== undefined && (line.type === "MSG" || line.type === "ME")) {
+      this.#metrics.spoke(line.type, sender.door);
+    }
     let skip: string | undefined;
     let own: Uint8Array | undefined;
     if (sender !== undefined) {
@@ -136,6 +151,7 @@ export class FanOut<M extends Member> {
     // The rooms' own actions (`op`, `deop`...) mean nothing without rooms.
     const hidden = roomsOnly(line);
     let slow: M[] | undefined;
+    let delivered = 0;
     for (const member of members.values()) {
       if (member.id === skip || (hidden && !member.roomsOn)) continue;
       const bytes = own !== undefined && member === sender
@@ -147,8 +163,11 @@ export class FanOut<M extends Member> {
         : member.roomsOn
         ? (prefixed ??= this.#arena.encode(`${room} ${text}`))
         : (plain ??= this.#arena.encode(text));
+      // A member held away takes the line without sending it: not counted.
       if (!member.deliver(bytes, ROOM_LINE)) (slow ??= []).push(member);
+      else if (!member.away) delivered++;
     }
+    this.#metrics.deliveries += delivered;
     return slow;
   }
 }

@@ -124,6 +124,7 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
         if (waitMs < 0) return;
         if (waitMs > 0) {
           this.#strikes++;
+          room.metrics.floodDelayed++;
           if (!await this.#throttle(waitMs) || this.conn !== conn) return;
         } else {
           this.#strikes = 0;

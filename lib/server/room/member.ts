@@ -9,6 +9,7 @@
  */
 
 import type { ByeReason, LeaveReason } from "../../server_lines.ts";
+import type { ConnectionInfo } from "./connection.ts";
 
 /** What the room needs from a member. */
 export interface Member {
@@ -18,6 +19,8 @@ export interface Member {
   alias: string;
   /** Whether it is an operator (marked in `WHO`). */
   readonly operator: boolean;
+  /** The door its connection came through (what it says is counted by). */
+  readonly door?: ConnectionInfo["door"];
   /**
    * It turned on the `ids` capability: the echo of each of its messages
    * and actions, and any `ERR` about one, carries `@id=ID ` (its own copy

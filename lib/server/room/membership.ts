@@ -22,6 +22,7 @@ import {
 } from "./directory.ts";
 import { Holds, type TakeoverProof } from "./hold.ts";
 import { type Member, SLOW_TEXT } from "./member.ts";
+import { ServerMetrics } from "../metrics/server_metrics.ts";
 
 /** Options of {@linkcode Room.join} and {@linkcode Room.rename}. */
 export interface JoinOptions {
@@ -48,6 +49,8 @@ export interface MembershipOptions<M extends Member> {
   readonly clock?: Clock;
   /** `--resume-grace` (`hold.ts`). @default {0: none is held} */
   readonly resumeGraceMs?: number;
+  /** What the room and its members count. @default {new ServerMetrics()} */
+  readonly metrics?: ServerMetrics;
 }
 
 /** The members of a room `M` and the changes to them (see the module). */
@@ -61,6 +64,8 @@ export abstract class Membership<M extends Member = Member> {
    * held now: still members, until taken over or their grace ends.
    */
   readonly holds: Holds<M>;
+  /** The server's counters: the room's own, its sessions' and gate's. */
+  readonly metrics: ServerMetrics;
 
   /**
    * No members yet; who holds which alias is the directory's to say (by
@@ -75,6 +80,7 @@ export abstract class Membership<M extends Member = Member> {
       options.resumeGraceMs ?? 0,
       (member, news) => this.#directory.held(member, news),
     );
+    this.metrics = options.metrics ?? new ServerMetrics();
   }
 
   /**

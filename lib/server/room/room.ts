@@ -76,7 +76,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
     super(options);
     this.announceLimit = options.announceLimit;
     const arena = options.arena ?? new LineArena();
-    this.#fan = new FanOut(arena, this.announceLimit);
+    this.#fan = new FanOut(arena, this.announceLimit, this.metrics);
     this.#onEvent = options.onEvent;
     const clock = options.clock ?? systemClock;
     this.#log = options.log;
@@ -139,6 +139,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
         ...rooms,
         arena,
         clock,
+        metrics: this.metrics,
         announceLimit: options.announceLimit,
         // What the log keeps at hand is history of the rooms that exist now.
         events: rooms.snapshot ? undefined : this.#log.recent(Infinity),
@@ -333,6 +334,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
     effect?: EventEffect,
     room?: string,
   ): void {
+    this.metrics.moderated(line.type === "TOPIC" ? "topic" : line.action);
     this.#append(line, by.id, { effect, room });
   }
 

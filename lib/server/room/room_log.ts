@@ -289,6 +289,11 @@ export interface RoomLog {
    */
   readonly epoch: string;
   /**
+   * Whether the log's writes fail now (what `/readyz` says); absent: a log
+   * whose failures another probe sees (Redis's) or that cannot fail.
+   */
+  readonly failing?: boolean;
+  /**
    * The events of room `room` numbered
    * above `after` (and below `options.before`) that the log holds, the
    * newest `options.limit` of them, oldest first; with how many more it

@@ -13,6 +13,7 @@ import type { RoomEvent, RoomLog } from "./room_log.ts";
 import type { RoomLimits, RoomSetOptions } from "./rooms.ts";
 import type { Topic } from "../access/moderation.ts";
 import type { StartingPoints } from "./catch_up.ts";
+import type { ServerMetrics } from "../metrics/server_metrics.ts";
 
 /** Lines of a room a resuming member is caught up with at most, by default. */
 export const DEFAULT_RESUME_LINES = 10_000;
@@ -52,6 +53,8 @@ export interface RoomOptions<M extends Member = Member> {
    * a server carries out there what another one decided.
    */
   onEvent?: (event: RoomEvent) => void;
+  /** What the room counts. @default {new ServerMetrics()} */
+  metrics?: ServerMetrics;
   /** Time, for the stall rule. @default {systemClock} */
   clock?: Clock;
   /**

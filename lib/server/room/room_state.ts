@@ -16,6 +16,7 @@ import { addressGroup } from "../../address.ts";
 import { describeSanction, type Sanction } from "../access/moderation.ts";
 import { FanOut } from "./fan_out.ts";
 import type { LineArena } from "./line_arena.ts";
+import type { ServerMetrics } from "../metrics/server_metrics.ts";
 import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
 import { RecentEvents } from "./room_log.ts";
@@ -74,14 +75,22 @@ export class RoomState<M extends Member> {
   /** Timer that removes it once empty for the grace (temporary rooms). */
   expiry: unknown = undefined;
 
-  /** A room with `record`, its lines encoded into `arena`. */
+  /** A room with `record`, its lines encoded into `options.arena`. */
   constructor(
     record: RoomRecord,
-    arena: LineArena,
-    options: { announceLimit: number; history: number },
+    options: {
+      arena: LineArena;
+      announceLimit: number;
+      history: number;
+      metrics: ServerMetrics;
+    },
   ) {
     this.record = record;
-    this.fan = new FanOut(arena, options.announceLimit);
+    this.fan = new FanOut(
+      options.arena,
+      options.announceLimit,
+      options.metrics,
+    );
     this.recent = new RecentEvents(options.history);
   }
 

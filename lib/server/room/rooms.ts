@@ -15,6 +15,7 @@
 import type { Clock } from "../../clock.ts";
 import { HISTORY_REQUEST_LIMIT, ProtocolError } from "../../protocol.ts";
 import type { LineArena } from "./line_arena.ts";
+import type { ServerMetrics } from "../metrics/server_metrics.ts";
 import { countKey, GuestGrants, HourlyCounts } from "./room_grants.ts";
 import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
@@ -56,6 +57,8 @@ export interface RoomLimits {
 export interface RoomSetOptions extends RoomLimits, RoomKeeperOptions {
   readonly arena: LineArena;
   readonly announceLimit: number;
+  /** Where each room's fan-out counts its deliveries. */
+  readonly metrics: ServerMetrics;
   /** Lines of history each room keeps at hand. */
   readonly history: number;
   readonly clock: Clock;
@@ -364,10 +367,7 @@ export class RoomSet<M extends Member> {
 
   #add(record: RoomRecord, history = this.#options.history): RoomState<M> {
     const name = record.name;
-    const state = new RoomState<M>(record, this.#options.arena, {
-      announceLimit: this.#options.announceLimit,
-      history,
-    });
+    const state = new RoomState<M>(record, { ...this.#options, history });
     this.#rooms.set(name, state);
     this.#skeletons.set(roomSkeleton(name), name);
     return state;

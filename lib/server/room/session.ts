@@ -66,7 +66,13 @@ export class Session extends SessionOutput<Session> implements Moderated {
     super(context);
     this.id = context.nextId();
     this.conn = conn;
+    context.room.metrics.doors[conn.info.door].connections++;
     this.finished = this.#run();
+  }
+
+  /** The door of its connection (what it says is counted by). */
+  get door(): Connection["info"]["door"] {
+    return this.conn.info.door;
   }
 
   /** Queues a line; false means the queue is full (the room decides). */
@@ -105,6 +111,7 @@ export class Session extends SessionOutput<Session> implements Moderated {
   ): void {
     if (this.#phase === "closing") return;
     this.#stop();
+    this.context.room.metrics.ended(reason);
     this.#left = [
       LEAVE_FOR_END[reason] ?? "disconnect",
       options.leaveText ?? "",
@@ -187,6 +194,8 @@ export class Session extends SessionOutput<Session> implements Moderated {
       if (!this.#hold()) this.end("disconnect", "");
     }
     await conn.close();
+    // Each connection is counted down once: here, by whoever served it last.
+    this.context.room.metrics.doors[conn.info.door].connections--;
   }
 
   /**

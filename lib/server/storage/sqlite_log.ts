@@ -20,7 +20,7 @@
  *
  * `normal` durability: a line kept is in the operating system's hands (it
  * survives the server killed, not a power cut); `full` syncs the journal
- * each turn and each commit. Retention ({@linkcode Retention}) deletes old
+ * each turn and each commit. Retention (`retention.ts`) deletes old
  * rows in the background; the log forgets the messages it deleted.
  *
  * Each message's id is stored with it. The ids of recent lines are kept
@@ -44,7 +44,7 @@ import {
   transaction,
 } from "./events_table.ts";
 import { encodeRecord, type Journal, type JournalValue } from "./journal.ts";
-import { lastSeq, type Retention } from "./retention.ts";
+import { lastSeq } from "./retention.ts";
 import { logEpoch, sqliteRange } from "./log_range.ts";
 import {
   type AppendOptions,
@@ -58,48 +58,14 @@ import {
   type RoomLogFailure,
   type SinceOptions,
 } from "../room/room_log.ts";
-import type { RecentIdsOptions } from "../room/recent_ids.ts";
 import { StoredIds } from "./stored_ids.ts";
+import { ServerMetrics } from "../metrics/server_metrics.ts";
+import type { SqliteLogOptions } from "./sqlite_log_options.ts";
 import { storedEffect, storedLine } from "../room/stored_event.ts";
 import { MemberRooms } from "../room/member_rooms.ts";
 import { ONE_ROOM } from "../room/room_options.ts";
 
-/** How the log writes: see the module documentation. */
-export type Durability = "normal" | "full";
-
-/** Options of {@linkcode SqliteLog}. */
-export interface SqliteLogOptions {
-  readonly clock: Clock;
-  /** Messages and actions kept at hand in memory for history on join. */
-  readonly keep: number;
-  /** @default {"normal"} */
-  readonly durability?: Durability;
-  /**
-   * Where a turn's lines are made durable before the database takes them,
-   * many turns at once; none: each turn is committed to the database.
-   */
-  readonly journal?: Journal | null;
-  /** With a journal: lines pending when the database takes them. @default {256} */
-  readonly flushLines?: number;
-  /** With a journal: the longest a line waits for the database. @default {200} */
-  readonly flushMs?: number;
-  /**
-   * The retention running on the database: messages it deletes are no
-   * longer kept at hand (none when it has none).
-   */
-  readonly retention?: Retention;
-  /**
-   * Told about writes that fail: once per outage (the first failure
-   * after a success).
-   */
-  readonly onError?: (what: string, error: unknown) => void;
-  /** Told when the database takes lines again after writes failed. */
-  readonly onResume?: () => void;
-  /** The window of ids kept (tests). */
-  readonly ids?: RecentIdsOptions;
-  /** The default room's name (`--default-room`). @default {"#lobby"} */
-  readonly defaultRoom?: string;
-}
+export type { Durability, SqliteLogOptions } from "./sqlite_log_options.ts";
 
 interface Pending {
   readonly time: number;
@@ -148,6 +114,7 @@ export class SqliteLog implements RoomLog {
   #options: SqliteLogOptions;
   #journal: Journal | null;
   #flushLines: number;
+  #metrics: Pick<ServerMetrics, "historyCommit" | "historyFlush">;
   #insert: BatchInsert;
   #sink: RoomEventSink = () => {};
   #failed: RoomLogFailure = () => {};
@@ -172,6 +139,11 @@ export class SqliteLog implements RoomLog {
   /** Each member's rooms as the lines stored so far say. */
   #members: MemberRooms;
 
+  /** Whether writes fail now (a full disk...): until the next one succeeds. */
+  get failing(): boolean {
+    return this.#failing;
+  }
+
   /** Opens the log in `db`, loading its newest messages into memory. */
   constructor(db: DatabaseSync, options: SqliteLogOptions) {
     this.#db = db;
@@ -179,6 +151,7 @@ export class SqliteLog implements RoomLog {
     this.#options = options;
     this.#journal = options.journal ?? null;
     this.#flushLines = options.flushLines ?? 256;
+    this.#metrics = options.metrics ?? new ServerMetrics();
     db.exec(
       `PRAGMA synchronous = ${
         options.durability === "full" ? "FULL" : "NORMAL"
@@ -307,7 +280,7 @@ export class SqliteLog implements RoomLog {
         rows.push(++seq, time, line.type, json, id ?? null);
         rows.push(stored?.kind ?? null, stored?.value ?? null);
       }
-      this.#keep(rows);
+      this.#metrics.historyCommit.time(() => this.#keep(rows));
     } catch (error) {
       this.#members.end(true);
       this.#lost(batch.slice(0, examined), batch, taken, error);
@@ -374,7 +347,7 @@ export class SqliteLog implements RoomLog {
     if (this.#closed || this.#journal === null) return true;
     try {
       if (this.#unsaved.length > 0) {
-        this.#save(this.#unsaved);
+        this.#metrics.historyFlush.time(() => this.#save(this.#unsaved));
         this.#unsaved = [];
       }
       this.#journal.clear();

@@ -375,3 +375,11 @@ function migrate(db: DatabaseSync, readOnly: boolean): void {
     });
   }
 }
+
+/** Bytes of the database's pages in use (free pages not counted). */
+export function databaseBytes(db: DatabaseSync): number {
+  const pragma = (name: string) =>
+    Number(Object.values(db.prepare(`PRAGMA ${name}`).get() ?? {})[0] ?? 0);
+  return (pragma("page_count") - pragma("freelist_count")) *
+    pragma("page_size");
+}

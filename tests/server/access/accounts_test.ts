@@ -28,6 +28,7 @@ import {
 } from "../../../lib/server/access/passwords.ts";
 import { DATABASE_FILE, openStore } from "../../../lib/server/storage/store.ts";
 import { FakeClock } from "../../_fakes.ts";
+import { noLoginFailures } from "../../../lib/server/metrics/server_metrics.ts";
 import { withTempDir } from "../../_helpers.ts";
 
 const certificate = (
@@ -580,6 +581,37 @@ Deno.test("Gate.login() checks at most two passwords at once per address", async
   const elsewhere = gate.login("alice", "password1", "10.0.0.2");
   assert.deepEqual(await Promise.all(attempts), [null, null, "busy"]);
   assert.equal((await elsewhere)?.alias, "alice");
+  assert.equal(gate.failures["account-password"], 2);
+  assert.equal(gate.failures.busy, 1);
+});
+
+Deno.test("Gate counts failed logins by reason in the failures it was given", () => {
+  using store = openStore(null);
+  const clock = new FakeClock();
+  const failures = noLoginFailures();
+  const gate = new Gate({
+    accounts: new Accounts(store.db),
+    moderation: new Moderation(store.db, clock),
+    limiter: new LoginLimiter(clock, { burst: 1, refillMs: 60_000 }),
+    checker: new PasswordChecker(),
+    roomPassword: "sesame",
+    accountsOnly: false,
+    failures,
+  });
+  assert.equal(gate.checkRoomPassword("wrong", "10.0.0.1"), false);
+  assert.throws(
+    () => gate.checkRoomPassword("sesame", "10.0.0.1"),
+    ProtocolError,
+  );
+  assert.equal(gate.checkRoomKey("10.0.0.2", "#ops", () => false), false);
+  assert.equal(gate.checkRoomPassword("sesame", "10.0.0.3"), true);
+  assert.deepEqual(failures, {
+    "room-password": 1,
+    "account-password": 0,
+    "room-key": 1,
+    throttled: 1,
+    busy: 0,
+  });
 });
 
 Deno.test("Gate.login() under a flood: busy is said before the attempt counts, and an address that logged in before has its own queue", async () => {

@@ -187,26 +187,29 @@ Deno.test("servers are judged by Redis's clock: a beat that landed saves a serve
       link.run(script, args);
     const servers = link.keys.servers;
     await cluster.claim(member("s/1", "alice"), "alice", null, false);
-    // A beat says whether the server was missing (new, or counted lost).
-    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [1]);
-    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [0]);
+    // A beat says whether the server was missing (new, or counted lost),
+    // and how many servers are alive (this cluster's own too).
+    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [1, 2]);
+    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [0, 2]);
     // Another server's deadline is not past: evicting it does nothing.
     assert.equal(await run("evict", ["other", "server-lost", "0", "0"]), -1);
-    // A server whose deadline passed is reported, and can be evicted.
+    // A server whose deadline passed is reported (not counted alive),
+    // and can be evicted.
     await link.command(["ZADD", servers, "1", "gone"]);
     assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [
       0,
+      2,
       "gone",
     ]);
     // Nobody beat for longer than the gap (Redis paused, or down): for a
     // while after, no one is reported lost, so that all can beat again.
     await link.command(["SET", link.keys.lastbeat, "1"]);
-    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [0]);
-    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [0]);
+    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [0, 2]);
+    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [0, 2]);
     assert.equal(await run("evict", ["gone", "server-lost", "0", "0"]), 0);
     // Evicted while alive: its next beat finds it missing.
     await run("evict", ["other", "server-lost", "0", "1"]);
-    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [1]);
+    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [1, 2]);
   });
 });
 

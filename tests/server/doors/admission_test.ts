@@ -43,6 +43,11 @@ Deno.test("Admission counts an IPv6 /64 as one address and IPv4 per address", ()
   assert.equal(admission.connections, 5);
   assert.equal(enter("2001:db8:1:2::77").refusal, null);
   assert.equal(enter("2001:db8:1:2::78").refusal?.reason, "ip-limit");
+  assert.deepEqual(admission.refusals, {
+    "server-full": 0,
+    "ip-limit": 3,
+    banned: 0,
+  });
 });
 
 Deno.test("Admission refuses over --max-clients whatever the address, and 0 means no per-address cap", () => {
@@ -60,6 +65,7 @@ Deno.test("Admission refuses over --max-clients whatever the address, and 0 mean
   entries[0]!.leave();
   assert.equal(enter("198.51.100.1").refusal, null);
   assert.deepEqual(admission.stats, { accepted: 5, refused: 1 });
+  assert.equal(admission.refusals["server-full"], 1);
 });
 
 Deno.test("Admission counts a trusted proxy's connection in the total at once, under its client once named", () => {

@@ -141,7 +141,12 @@ Deno.test("Session pings a silent member at half the idle timeout, then drops it
 });
 
 Deno.test("Session delays a client over its rate, then kicks it after a burst of delays", async () => {
-  const { clock, join } = setup(["--flood-rate", "5", "--flood-burst", "3"]);
+  const { clock, join, room } = setup([
+    "--flood-rate",
+    "5",
+    "--flood-burst",
+    "3",
+  ]);
   const alice = await join("alice");
   const flooder = await join("flooder");
   await alice.conn.nextSent(); // JOIN flooder
@@ -171,8 +176,14 @@ Deno.test("Session delays a client over its rate, then kicks it after a burst of
   const seen = alice.conn.sent.slice(-1);
   assert.deepEqual(seen, ["LEAVE flooder 1 flood kicked for flooding"]);
   await flooder.session.finished;
+  // Lines 3, 4, 5 and 6 waited for their token; one member was kicked.
+  assert.equal(room.metrics.floodDelayed, 4);
+  assert.equal(room.metrics.floodDisconnects, 1);
+  assert.equal(room.metrics.doors.tls.messages, 5);
+  assert.equal(room.metrics.doors.tls.connections, 1);
   alice.conn.end();
   await alice.session.finished;
+  assert.equal(room.metrics.doors.tls.connections, 0);
 });
 
 Deno.test("Session answers an over-long line with ERR and an endless one with BYE", async () => {
@@ -225,6 +236,7 @@ Deno.test("Session leaves at once when its queue cannot take the welcome (no gho
   );
   await session.finished;
   assert.equal(room.size, 1);
+  assert.equal(room.metrics.slowDrops, 1);
   assert.deepEqual(alice.conn.sent.slice(2), [
     "JOIN ghost 2",
     "LEAVE ghost 1 slow",

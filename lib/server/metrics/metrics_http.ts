@@ -1,0 +1,288 @@
+/**
+ * The metrics listener (`--metrics-port`, plain HTTP, loopback unless
+ * `--metrics-host` says otherwise): `GET /metrics` in the Prometheus text
+ * format, `/readyz` (200 only when the database takes writes and, in a
+ * cluster, Redis answers), `/healthz` (the counts the web door gives only
+ * to loopback clients), and the event-loop lag sampler that runs while it
+ * is open. Everything it reports is read when asked: nothing here runs on
+ * the chat's hot path; the backend's probe (Redis, the database's size) is
+ * shared by the requests that arrive while it runs and its answer kept for
+ * {@linkcode PROBE_CACHE_MS}. Like the web door it is node's HTTP server,
+ * for its limits: a request must arrive within the config's HTTP request
+ * timeout, and only so many connections are open at once. It knows the
+ * server only through the narrow {@linkcode MetricsServer} shape.
+ *
+ * @module
+ */
+
+import type { AddressInfo } from "node:net";
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { describeError, type Logger } from "../../log.ts";
+import { Histogram } from "./registry.ts";
+import {
+  type BackendProbe,
+  type ServerMetrics,
+  serverRegistry,
+} from "./server_metrics.ts";
+
+/** The content type of the text exposition format. */
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** How long a probe's answer serves the requests after it. */
+export const PROBE_CACHE_MS = 1_000;
+
+/** How often the event-loop lag is sampled. */
+export const LAG_SAMPLE_MS = 500;
+
+/** Upper bounds of the lag histogram, in seconds (1 ms to 2.5 s). */
+const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** What the listener reads of the chat server (a `ChatServer` is one). */
+export interface MetricsServer {
+  readonly metrics: ServerMetrics;
+  readonly stopping: boolean;
+  /** Open connections on every door. */
+  readonly connections: number;
+  readonly admission: {
+    readonly stats: { readonly accepted: number };
+  };
+  readonly room: {
+    readonly size: number;
+    readonly router: { readonly rooms: { readonly size: number } };
+  };
+}
+
+/** Options of {@linkcode openMetricsListener}. */
+export interface MetricsListenerOptions {
+  readonly hostname: string;
+  /** 0: any free port (tests). */
+  readonly port: number;
+  /** Connections open at once, at most (more are closed at once). */
+  readonly maxConnections: number;
+  /**
+   * How long a request may take to arrive, headers and body (and how often
+   * that is checked): a connection without one is closed (408) in at most
+   * twice this.
+   */
+  readonly requestTimeoutMs: number;
+  readonly log: Logger;
+  readonly server: MetricsServer;
+  /** The room's backend: its probe (database writable, Redis). */
+  readonly backend: { probe(): Promise<BackendProbe> };
+  /** The TLS engine of the chat and IRC doors. */
+  readonly engine: string;
+  /** With `--redis`: Redis's series are served (none without). */
+  readonly clustered: boolean;
+  /** When the served certificate expires (ms since the epoch); null: unknown. */
+  readonly certificateExpiresMs: number | null;
+  /** Time: `/healthz`'s uptime, the probe's age. @default {Date.now} */
+  readonly now?: () => number;
+}
+
+/** The open metrics listener. Disposing it closes it. */
+export interface MetricsListener extends AsyncDisposable {
+  readonly addr: { readonly hostname: string; readonly port: number };
+  close(): Promise<void>;
+}
+
+/** Opens the metrics listener; rejects if the address cannot be bound. */
+export async function openMetricsListener(
+  options: MetricsListenerOptions,
+): Promise<MetricsListener> {
+  const { log, requestTimeoutMs } = options;
+  const lag = new Histogram(LAG_BUCKETS);
+  const routes = routesOf(options, lag);
+  const http = createServer(
+    { connectionsCheckingInterval: requestTimeoutMs },
+    (request, response) => {
+      answer(routes, request).catch((error) => {
+        log.error("metrics-failed", { error: describeError(error) });
+        return text(500, "Internal error\n");
+      }).then((reply) => send(request, response, reply));
+    },
+  );
+  http.headersTimeout = requestTimeoutMs;
+  http.requestTimeout = requestTimeoutMs;
+  http.maxConnections = options.maxConnections;
+  await listen(http, options);
+  http.on("error", (error) => {
+    log.error("metrics-failed", { error: describeError(error) });
+  });
+  const stopSampling = sampleLag(lag);
+  const bound = http.address() as AddressInfo;
+  const close = async () => {
+    stopSampling();
+    const closed = new Promise((resolve) => http.close(resolve));
+    http.closeAllConnections();
+    await closed;
+  };
+  return {
+    addr: { hostname: bound.address, port: bound.port },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** An answer: its status, body and headers. */
+interface Reply {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: Record<string, string>;
+}
+
+/** What a path answers (`GET` and `HEAD` only). */
+function answer(
+  routes: Record<string, () => Promise<Reply> | Reply>,
+  request: IncomingMessage,
+): Promise<Reply> {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    return Promise.resolve(
+      text(405, "Method not allowed\n", undefined, { allow: "GET, HEAD" }),
+    );
+  }
+  const path = new URL(request.url ?? "/", "http://metrics").pathname;
+  const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+  return Promise.resolve(route ? route() : text(404, "Not found\n"));
+}
+
+/** Sends `reply` (without its body to a `HEAD`). */
+function send(
+  request: IncomingMessage,
+  response: ServerResponse,
+  { status, body, headers }: Reply,
+): void {
+  const bytes = new TextEncoder().encode(body);
+  response.writeHead(status, {
+    ...headers,
+    "content-length": String(bytes.byteLength),
+  });
+  response.end(request.method === "HEAD" ? undefined : bytes);
+}
+
+/** What each path answers: the metrics, readiness, health. */
+function routesOf(
+  options: MetricsListenerOptions,
+  lag: Histogram,
+): Record<string, () => Promise<Reply> | Reply> {
+  const { server } = options;
+  const now = options.now ?? Date.now;
+  const startedMs = now();
+  const probed = sharedProbe(options.backend, now);
+  let probe: BackendProbe = { unwritable: null, redis: null, databaseBytes: 0 };
+  const registry = serverRegistry(server.metrics, {
+    engine: options.engine,
+    clustered: options.clustered,
+    online: () => server.room.size,
+    rooms: () => server.room.router.rooms.size,
+    admitted: () => server.connections,
+    accepted: () => server.admission.stats.accepted,
+    probe: () => probe,
+    certificateExpiresMs: () => options.certificateExpiresMs,
+    lag,
+  });
+  return {
+    "/metrics": async () => {
+      probe = await probed();
+      return text(200, registry.render(), METRICS_CONTENT_TYPE);
+    },
+    "/readyz": async () => {
+      const found = await probed();
+      const why = server.stopping
+        ? "shutting down"
+        : found.unwritable ?? found.redis?.down ?? null;
+      return why === null
+        ? text(200, "ready\n")
+        : text(503, `not ready: ${why}\n`);
+    },
+    "/healthz": () => {
+      const status = server.stopping ? "stopping" : "ok";
+      const body = {
+        status,
+        online: server.room.size,
+        connections: server.connections,
+        rooms: server.room.router.rooms.size,
+        uptimeS: Math.round((now() - startedMs) / 1000),
+      };
+      const json = JSON.stringify(body) + "\n";
+      return text(status === "ok" ? 200 : 503, json, "application/json");
+    },
+  };
+}
+
+/**
+ * The backend's probe, shared: asked once for the requests that arrive
+ * while it runs, its answer kept for {@linkcode PROBE_CACHE_MS}.
+ */
+function sharedProbe(
+  backend: MetricsListenerOptions["backend"],
+  now: () => number,
+): () => Promise<BackendProbe> {
+  let last: { found: BackendProbe; atMs: number } | null = null;
+  let running: Promise<BackendProbe> | null = null;
+  return () => {
+    const atMs = now();
+    if (last !== null && atMs - last.atMs < PROBE_CACHE_MS) {
+      return Promise.resolve(last.found);
+    }
+    return running ??= backend.probe().then((found) => {
+      last = { found, atMs: now() };
+      return found;
+    }).finally(() => running = null);
+  };
+}
+
+/** Listens; a taken address is said in terms of the flag. */
+async function listen(
+  http: Server,
+  { hostname, port }: MetricsListenerOptions,
+): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once("error", reject);
+      http.listen(port, hostname, () => {
+        http.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    if ((e as { code?: string }).code !== "EADDRINUSE") throw e;
+    throw new Error(
+      `Cannot listen on ${hostname}:${port} (--metrics-port): the address is in use`,
+    );
+  }
+}
+
+/** A plain answer (not to be cached by the client). */
+function text(
+  status: number,
+  body: string,
+  type = "text/plain; charset=utf-8",
+  headers: Record<string, string> = {},
+): Reply {
+  return {
+    status,
+    body,
+    headers: { "content-type": type, "cache-control": "no-store", ...headers },
+  };
+}
+
+/**
+ * Samples the event loop's lag into `lag` every {@linkcode LAG_SAMPLE_MS}:
+ * how late the timer fired. Returns what stops it.
+ */
+export function sampleLag(lag: Histogram): () => void {
+  let expected = performance.now() + LAG_SAMPLE_MS;
+  const timer = setInterval(() => {
+    const at = performance.now();
+    lag.observe(Math.max(0, at - expected) / 1000);
+    expected = at + LAG_SAMPLE_MS;
+  }, LAG_SAMPLE_MS);
+  // The sampler alone never keeps the process alive.
+  Deno.unrefTimer(timer);
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,97 @@
+/**
+ * Tests of the metrics listener's limits over raw loopback TCP: a request
+ * sent half is answered 408 and closed once the request timeout passed, and
+ * connections over the cap are closed as they come.
+ */
+
+import assert from "node:assert/strict";
+import { createLogger } from "../../../lib/log.ts";
+import { openMetricsListener } from "../../../lib/server/metrics/metrics_http.ts";
+import { ServerMetrics } from "../../../lib/server/metrics/server_metrics.ts";
+
+const silent = createLogger("error", () => {});
+
+/** The listener on a free loopback port with these limits. */
+function openLimited(limits: {
+  maxConnections: number;
+  requestTimeoutMs: number;
+}) {
+  return openMetricsListener({
+    hostname: "127.0.0.1",
+    port: 0,
+    ...limits,
+    log: silent,
+    server: {
+      metrics: new ServerMetrics(),
+      stopping: false,
+      connections: 0,
+      admission: { stats: { accepted: 0 } },
+      room: { size: 0, router: { rooms: { size: 0 } } },
+    },
+    backend: {
+      probe: () =>
+        Promise.resolve({ unwritable: null, redis: null, databaseBytes: 0 }),
+    },
+    engine: "node",
+    clustered: false,
+    certificateExpiresMs: null,
+  });
+}
+
+/** Everything the peer sends until it closes. */
+async function readAll(conn: Deno.Conn): Promise<string> {
+  const chunks: string[] = [];
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(16_384);
+  for (;;) {
+    const n = await conn.read(buffer).catch(() => null);
+    if (n === null) return chunks.join("");
+    chunks.push(decoder.decode(buffer.subarray(0, n), { stream: true }));
+  }
+}
+
+const encoder = new TextEncoder();
+
+Deno.test("the metrics port closes a connection whose request does not arrive within the request timeout", async () => {
+  await using listener = await openLimited({
+    maxConnections: 32,
+    requestTimeoutMs: 200,
+  });
+  using conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+  });
+  const started = performance.now();
+  await conn.write(encoder.encode("GET /metrics HTTP/1.1\r\nHost: x\r\n"));
+  const answer = await readAll(conn);
+  const tookMs = performance.now() - started;
+  assert.match(answer, /^HTTP\/1\.1 408 /);
+  assert.ok(tookMs >= 150, `not before the timeout: ${tookMs}`);
+  assert.ok(tookMs < 1_000, `within twice the timeout: ${tookMs}`);
+});
+
+Deno.test("the metrics port holds at most maxConnections open: the next is closed unanswered", async () => {
+  await using listener = await openLimited({
+    maxConnections: 2,
+    requestTimeoutMs: 5_000,
+  });
+  const { port } = listener.addr;
+  const request = encoder.encode(
+    "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n",
+  );
+  /** Sends a request and reads its answer's first bytes; "" when closed. */
+  const ask = async (conn: Deno.Conn) => {
+    await conn.write(request).catch(() => {});
+    const buffer = new Uint8Array(1024);
+    const n = await conn.read(buffer).catch(() => null);
+    return n === null ? "" : new TextDecoder().decode(buffer.subarray(0, n));
+  };
+  using first = await Deno.connect({ hostname: "127.0.0.1", port });
+  using second = await Deno.connect({ hostname: "127.0.0.1", port });
+  // Answered, and kept open (keep-alive): both count.
+  assert.match(await ask(first), /^HTTP\/1\.1 200 /);
+  assert.match(await ask(second), /^HTTP\/1\.1 200 /);
+  using third = await Deno.connect({ hostname: "127.0.0.1", port });
+  assert.equal(await ask(third), "");
+  assert.match(await ask(first), /^HTTP\/1\.1 200 /, "the others still served");
+});
