@@ -110,7 +110,8 @@ export async function openRoomBackend(
     return localBackend(store, config, clock, log, metrics);
   }
   const { RedisLog } = await import("./cluster/redis_log.ts");
-  const { Cluster, probeRedis } = await import("./cluster/cluster.ts");
+  const { Cluster } = await import("./cluster/cluster.ts");
+  const { probeRedis } = await import("./cluster/redis_probe.ts");
   const { RedisDirectory } = await import("./cluster/redis_directory.ts");
   const { RedisReadMarkers } = await import("./cluster/redis_markers.ts");
   const link = await openLink(config, config.redis, log, metrics);

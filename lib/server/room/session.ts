@@ -13,7 +13,6 @@
  * @module
  */
 
-import { describeError } from "../../log.ts";
 import {
   type ByeReason,
   encodeServerLine,
@@ -22,7 +21,6 @@ import {
 import {
   type Connection,
   InputOverflowError,
-  isDisconnect,
   type SendOptions,
 } from "./connection.ts";
 import type { Moderated } from "./moderator.ts";
@@ -68,11 +66,6 @@ export class Session extends SessionOutput<Session> implements Moderated {
     this.conn = conn;
     context.room.metrics.doors[conn.info.door].connections++;
     this.finished = this.#run();
-  }
-
-  /** The door of its connection (what it says is counted by). */
-  get door(): Connection["info"]["door"] {
-    return this.conn.info.door;
   }
 
   /** Queues a line; false means the queue is full (the room decides). */
@@ -175,7 +168,7 @@ export class Session extends SessionOutput<Session> implements Moderated {
         "Disconnected for flooding: sending much faster than the server reads",
       );
     } else {
-      this.#logError(error);
+      this.logError(error);
     }
   }
 
@@ -396,11 +389,5 @@ export class Session extends SessionOutput<Session> implements Moderated {
     this.#phase = "closing";
     this.disarm();
     this.stopWaiting();
-  }
-
-  #logError(error: unknown): void {
-    const fields = { addr: this.address, error: describeError(error) };
-    if (isDisconnect(error)) this.context.log.debug("disconnect", fields);
-    else this.context.log.error("connection-error", fields);
   }
 }

@@ -8,8 +8,13 @@
  * @module
  */
 
+import { describeError } from "../../log.ts";
 import { encodeServerLine, type ServerLine } from "../../server_lines.ts";
-import type { SendOptions } from "./connection.ts";
+import {
+  type Connection,
+  isDisconnect,
+  type SendOptions,
+} from "./connection.ts";
 import { HeldLines } from "./held_lines.ts";
 import { SLOW_TEXT } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
@@ -20,6 +25,18 @@ export abstract class SessionOutput<M extends Moderated>
   extends SessionDeadlines<M> {
   /** Lines held while a catch-up is read (null: none, nearly always). */
   #held: HeldLines | null = null;
+
+  /** The door of its connection (what it says is counted by). */
+  get door(): Connection["info"]["door"] {
+    return this.conn.info.door;
+  }
+
+  /** Logs a connection's error: a peer that went, at debug level only. */
+  protected logError(error: unknown): void {
+    const fields = { addr: this.address, error: describeError(error) };
+    if (isDisconnect(error)) this.context.log.debug("disconnect", fields);
+    else this.context.log.error("connection-error", fields);
+  }
 
   /** Queues a line it is sent; false: its queue is full. */
   protected queue(line: Uint8Array, options?: SendOptions): boolean {
