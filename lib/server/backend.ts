@@ -111,7 +111,6 @@ export async function openRoomBackend(
   }
   const { RedisLog } = await import("./cluster/redis_log.ts");
   const { Cluster } = await import("./cluster/cluster.ts");
-  const { probeRedis } = await import("./cluster/redis_probe.ts");
   const { RedisDirectory } = await import("./cluster/redis_directory.ts");
   const { RedisReadMarkers } = await import("./cluster/redis_markers.ts");
   const link = await openLink(config, config.redis, log, metrics);
@@ -149,7 +148,7 @@ export async function openRoomBackend(
           localRoomsAtStart(store, config, false).records,
         ),
       start: (moderation, take) => directory.start(moderation, take),
-      probe: () => probeStore(store, roomLog, probeRedis(link, cluster)),
+      probe: () => probeStore(store, roomLog, cluster.probe()),
       async close() {
         retention.stop();
         await search.close();

@@ -20,6 +20,7 @@ import { Heartbeat } from "./heartbeat.ts";
 import type { HoldNews, TakeoverProof } from "../room/hold.ts";
 import type { MemberRecord } from "./keys.ts";
 import type { RedisLink } from "./redis.ts";
+import { probeRedis, type RedisProbe } from "./redis_probe.ts";
 
 /** Options of {@linkcode Cluster}. */
 export interface ClusterOptions {
@@ -93,6 +94,11 @@ export class Cluster {
   /** Servers alive at the last heartbeat, this one included (0 before it). */
   get servers(): number {
     return this.#heartbeat.live;
+  }
+
+  /** Whether Redis answers now, for `/readyz` ({@linkcode probeRedis}). */
+  probe(): Promise<RedisProbe> {
+    return probeRedis(this.#link, this);
   }
 
   /**
