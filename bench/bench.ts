@@ -291,7 +291,7 @@ export async function main(args: string[]): Promise<number> {
     // What /search costs on 1,000,000 messages (bench/search_cost.ts).
     if (!values.only || values.only.some((id) => "search".startsWith(id))) {
       const { main: searchCost } = await import("./search_cost.ts");
-      await searchCost([]);
+      await searchCost(values.quick ? ["--messages", "100000"] : []);
     }
     // Resuming after 1,000 missed lines (bench/resume_cost.ts).
     if (!values.only || values.only.some((id) => "resume".startsWith(id))) {

@@ -72,6 +72,8 @@ export async function main(args: string[]): Promise<number> {
     epoch: () => "bench",
     chat: null,
     clock: systemClock,
+    // Indexing all of it is measured by a find that waits for the lot.
+    searchTimeoutMs: 30 * 60_000,
   });
   try {
     const random = seeded(17);
