@@ -33,6 +33,7 @@ import {
 import { SERVER_FLAGS } from "./lib/server/server_flags.ts";
 import { openStore, type Store } from "./lib/server/storage/store.ts";
 import { listenTls } from "./lib/server/doors/transport.ts";
+import type { ByteListener, NetAddress } from "./lib/server/doors/byte_conn.ts";
 import {
   openWebDoor,
   type WebDoor,
@@ -102,7 +103,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   }
   const { cert, key, file } = await loadCertificate(config, log);
   const tls = { cert, key, clientCa };
-  const { server, backend, web } = await start(config, log, {
+  const { server, backend, web, irc } = await start(config, log, {
     store,
     roomPassword,
     tls,
@@ -119,7 +120,14 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
-  logListening(config, log, { server, backend, web, roomPassword, clientCa });
+  logListening(config, log, {
+    server,
+    backend,
+    web,
+    irc,
+    roomPassword,
+    clientCa,
+  });
   await server.finished;
   await web?.close();
   await backend.close();
@@ -149,33 +157,51 @@ async function start(
     roomPassword: string | null;
     tls: DoorTls;
   },
-): Promise<{ server: ChatServer; backend: RoomBackend; web: WebDoor | null }> {
+): Promise<{
+  server: ChatServer;
+  backend: RoomBackend;
+  web: WebDoor | null;
+  irc: NetAddress | null;
+}> {
   // The room comes first: nobody is let in before it can take them.
   const backend = await openRoomBackend(config, { store, log });
-  const listener = await listenTls({
-    hostname: config.hostname,
-    port: config.port,
-    cert: tls.cert,
-    key: tls.key,
-    engine: config.tlsEngine,
-    maxInputBytes: config.maxInputBytes,
-    clientCa: tls.clientCa,
-    trustedProxies: config.trustedProxies,
-  }).catch(async (e) => {
+  const listen = (hostname: string, port: number) =>
+    listenTls({
+      hostname,
+      port,
+      cert: tls.cert,
+      key: tls.key,
+      engine: config.tlsEngine,
+      maxInputBytes: config.maxInputBytes,
+      clientCa: tls.clientCa,
+      trustedProxies: config.trustedProxies,
+    });
+  let listener: ByteListener | undefined;
+  let irc: ByteListener | undefined;
+  try {
+    listener = await listen(config.hostname, config.port);
+    if (config.ircPort !== null) {
+      irc = await listen(config.ircHost, config.ircPort).catch((e) => {
+        throw ircListenError(config, e);
+      });
+    }
+  } catch (e) {
+    listener?.close();
     await backend.close();
     throw e;
-  });
+  }
   const server = serveChat(listener, {
     config,
     log,
     store,
     roomPassword,
     backend,
+    irc,
   });
   try {
     await server.start();
     const web = await openWeb(config, server, tls, log);
-    return { server, backend, web };
+    return { server, backend, web, irc: irc?.addr ?? null };
   } catch (e) {
     await server.close();
     await backend.close();
@@ -209,10 +235,11 @@ function guard(log: Logger): () => void {
 function logListening(
   config: ServerConfig,
   log: Logger,
-  { server, backend, web, roomPassword, clientCa }: {
+  { server, backend, web, irc, roomPassword, clientCa }: {
     server: ChatServer;
     backend: RoomBackend;
     web: WebDoor | null;
+    irc: NetAddress | null;
     roomPassword: string | null;
     clientCa: DoorTls["clientCa"];
   },
@@ -225,6 +252,7 @@ function logListening(
     data: config.dataDir,
     cluster: backend.label ?? undefined,
     web: web === null ? "off" : `https://localhost:${web.addr.port}/`,
+    irc: irc === null ? undefined : `${irc.hostname}:${irc.port}`,
     trustedProxies: config.trustedProxies.map((range) =>
       range.text
     ).join(",") ||
@@ -279,6 +307,19 @@ async function openWeb(
     }
     throw e;
   }
+}
+
+/** Why the IRC door could not listen, its flag named. */
+function ircListenError(config: ServerConfig, e: unknown): unknown {
+  if (
+    e instanceof Deno.errors.AddrInUse ||
+    (e as { code?: unknown } | null)?.code === "EADDRINUSE"
+  ) {
+    return new Error(
+      `Cannot listen on ${config.ircHost}:${config.ircPort} (--irc-port, the IRC door): the address is in use`,
+    );
+  }
+  return e;
 }
 
 /** Reads the room password, warning about a short one or a readable file. */

@@ -45,6 +45,13 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     "lib/server/room",
     "web",
   ],
+  "lib/server/irc": [
+    "lib",
+    "lib/server/config.ts",
+    "lib/server/access",
+    "lib/server/room",
+    "lib/server/doors",
+  ],
   "lib/server/backend.ts": [
     "lib",
     "lib/server/config.ts",
@@ -61,6 +68,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     "lib/server/room",
     "lib/server/storage",
     "lib/server/doors",
+    "lib/server/irc",
     "lib/server/backend.ts",
   ],
 };

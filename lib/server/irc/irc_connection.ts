@@ -1,0 +1,249 @@
+/**
+ * The IRC door's {@linkcode Connection}: a translator over the TLS door's
+ * connection (lines of at most 512 bytes plus 8191 of tags), so that an
+ * unchanged session serves an IRC client. The session sees a client that
+ * asked `/cap ids rooms seq`, then its alias, `/pass`, chat lines and
+ * commands; the client sees IRC (`registration.ts`, `inbound.ts`,
+ * `outbound.ts`). What the session says after it took the alias and before
+ * the client ended registration is held (at most the queue's limit) and
+ * sent after 001 to 005. Lines the door asks of the session itself (a
+ * channel's names) are handed to it with the client's, whenever it reads.
+ *
+ * @module
+ */
+
+import { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
+import { parseServerLine } from "../../server_lines.ts";
+import type { PeerCertificate } from "../access/accounts.ts";
+import type {
+  CloseOptions,
+  Connection,
+  ConnectionInfo,
+  InboundLine,
+  QueueWatcher,
+  SendOptions,
+} from "../room/connection.ts";
+import { translateIn } from "./inbound.ts";
+import { translateOut } from "./outbound.ts";
+import {
+  formatIrcLine,
+  IRC_LINE_BYTES,
+  IRC_TAG_BYTES,
+  type IrcMessage,
+  parseIrcLine,
+  withoutTags,
+} from "./parse.ts";
+import {
+  completeRegistration,
+  registrationCommand,
+  registrationLine,
+} from "./registration.ts";
+import { type IrcSettings, type IrcSink, IrcState } from "./state.ts";
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({
+  done: true,
+  value: undefined,
+});
+
+/** What a session is told first: the capabilities the door relies on. */
+const CAPS_LINE = "/cap ids rooms seq";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** An IRC client, as a native connection. */
+export class IrcConnection
+  implements Connection, AsyncIterableIterator<Iterable<InboundLine>> {
+  readonly info: ConnectionInfo;
+  #inner: Connection;
+  #source: AsyncIterator<Iterable<InboundLine>>;
+  /** The inner connection's read in progress, kept across wake-ups. */
+  #next: Promise<IteratorResult<Iterable<InboundLine>>> | null = null;
+  /** Lines for the session, not yet read by it. */
+  #toSession: InboundLine[] = [CAPS_LINE];
+  #wake: PromiseWithResolvers<undefined> | null = null;
+  #state: IrcState;
+  #sink: IrcSink;
+  /** Lines held until registration ends, and their bytes. */
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
+  #queueBytes: number;
+  /** The last `send` found the queue full. */
+  #full = false;
+  #options: SendOptions | undefined;
+  #ended = false;
+
+  /** Translates `inner`, a TLS connection of the IRC port. */
+  constructor(inner: Connection, settings: IrcSettings, queueBytes: number) {
+    this.#inner = inner;
+    this.info = new IrcInfo(inner.info);
+    this.#source = inner.lines()[Symbol.asyncIterator]();
+    this.#queueBytes = queueBytes;
+    this.#state = new IrcState(
+      settings,
+      certificateName(inner.info.certificate),
+    );
+    this.#sink = {
+      irc: (message) => this.#sendIrc(message),
+      native: (line) => {
+        this.#toSession.push(line);
+        this.#wake?.resolve(undefined);
+      },
+      close: (text) => void this.#goodbye(text),
+    };
+  }
+
+  lines(): AsyncIterableIterator<Iterable<InboundLine>> {
+    return this;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Iterable<InboundLine>> {
+    return this;
+  }
+
+  /**
+   * The next lines for the session: the door's own, or the client's next
+   * batch translated (reading stops while the session does not ask).
+   */
+  async next(): Promise<IteratorResult<Iterable<InboundLine>, undefined>> {
+    for (;;) {
+      if (this.#toSession.length > 0) {
+        return { done: false, value: this.#toSession.splice(0) };
+      }
+      if (this.#ended) return DONE;
+      this.#next ??= this.#source.next();
+      this.#wake = Promise.withResolvers();
+      const got = await Promise.race([this.#next, this.#wake.promise]);
+      this.#wake = null;
+      if (got === undefined) continue;
+      this.#next = null;
+      if (got.done) this.#ended = true;
+      else for (const line of got.value) this.#fromClient(line);
+    }
+  }
+
+  /** The session stopped reading: nothing to release here. */
+  return(): Promise<IteratorResult<Iterable<InboundLine>, undefined>> {
+    return Promise.resolve(DONE);
+  }
+
+  /** One line from the client, translated (or refused: 417). */
+  #fromClient(line: InboundLine): void {
+    if (line === LINE_ENDLESS) return void this.#toSession.push(line);
+    const state = this.#state;
+    if (line === LINE_TOO_LONG) {
+      return this.#sendIrc(state.numeric("417", "Input line was too long"));
+    }
+    let text: string;
+    try {
+      text = typeof line === "string" ? line : decoder.decode(line);
+    } catch {
+      return this.#sendIrc(state.notice("Line dropped: not valid UTF-8"));
+    }
+    const body = withoutTags(text);
+    if (
+      encoder.encode(body).length > IRC_LINE_BYTES - 2 ||
+      text.length - body.length > IRC_TAG_BYTES
+    ) {
+      return this.#sendIrc(state.numeric("417", "Input line was too long"));
+    }
+    const message = parseIrcLine(text);
+    if (message === null) return;
+    if (!registrationCommand(state, message, this.#sink)) {
+      translateIn(state, message, this.#sink);
+    }
+    this.#release();
+  }
+
+  /** Translates a native line of the session for the client. */
+  send(line: Uint8Array, options?: SendOptions): boolean {
+    const text = new TextDecoder().decode(line).replace(/\r?\n$/, "");
+    this.#full = false;
+    this.#options = options;
+    const native = parseServerLine(text.replace(/^@\S* /, ""));
+    if (
+      native === undefined || this.#state.registered ||
+      !registrationLine(this.#state, native, this.#sink)
+    ) {
+      translateOut(this.#state, text, this.#sink);
+    }
+    this.#options = undefined;
+    this.#release();
+    return !this.#full;
+  }
+
+  /** An IRC line to the client, or held while registration is not over. */
+  #sendIrc(message: IrcMessage): void {
+    const bytes = encoder.encode(formatIrcLine(message) + "\r\n");
+    const state = this.#state;
+    if (state.welcomed && !state.registered) {
+      this.#heldBytes += bytes.length;
+      if (this.#heldBytes > this.#queueBytes) this.#full = true;
+      else this.#held.push(bytes);
+      return;
+    }
+    if (!this.#inner.send(bytes, this.#options)) this.#full = true;
+  }
+
+  /** Once registered, what was held goes out. */
+  #release(): void {
+    completeRegistration(this.#state, this.#sink);
+    if (!this.#state.registered || this.#held.length === 0) return;
+    for (const bytes of this.#held.splice(0)) {
+      if (!this.#inner.send(bytes)) this.#full = true;
+    }
+    this.#heldBytes = 0;
+  }
+
+  watchQueue(watcher: QueueWatcher): void {
+    this.#inner.watchQueue(watcher);
+  }
+
+  /** The goodbye: the session's last line (`BYE`) as `ERROR`. */
+  close(last?: Uint8Array, options?: CloseOptions): Promise<void> {
+    const bye = last === undefined
+      ? undefined
+      : parseServerLine(new TextDecoder().decode(last).trimEnd());
+    if (bye?.type !== "BYE") return this.#inner.close(undefined, options);
+    return this.#goodbye(`${bye.text} (${bye.reason})`, options);
+  }
+
+  #goodbye(text: string, options?: CloseOptions): Promise<void> {
+    const error = formatIrcLine({
+      command: "ERROR",
+      params: [`Closing link: ${text}`],
+    });
+    return this.#inner.close(encoder.encode(error + "\r\n"), options);
+  }
+
+  abort(): void {
+    this.#inner.abort();
+  }
+}
+
+/** The account a certificate names (its subject), when it was verified. */
+function certificateName(certificate: PeerCertificate | null): string | null {
+  return certificate?.verified ? certificate.subject : null;
+}
+
+/** The inner connection's facts, as the IRC door's. */
+class IrcInfo implements ConnectionInfo {
+  readonly door = "irc";
+  #inner: ConnectionInfo;
+
+  constructor(inner: ConnectionInfo) {
+    this.#inner = inner;
+  }
+
+  get host(): string {
+    return this.#inner.host;
+  }
+
+  get address(): string {
+    return this.#inner.address;
+  }
+
+  get certificate(): PeerCertificate | null {
+    return this.#inner.certificate;
+  }
+}
