@@ -36,7 +36,7 @@ const encoder = new TextEncoder();
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { IrcState } from "./state.ts";
+ * import { type IrcSink, IrcState } from "./state.ts";
  * import { translateOut } from "./outbound.ts";
  * import { formatIrcLine } from "./parse.ts";
  *
@@ -45,7 +45,11 @@ const encoder = new TextEncoder();
  *   isAccount: () => false,
  * });
  * const out: string[] = [];
- * const sink = { irc: (m) => out.push(formatIrcLine(m)), native: () => {}, close: () => {} };
+ * const sink: IrcSink = {
+ *   irc: (m) => void out.push(formatIrcLine(m)),
+ *   native: () => {},
+ *   close: () => {},
+ * };
  * translateOut(state, "@seq=4;time=T #lobby MSG j.doe hi all", sink);
  * assert.deepEqual(out, [":j|doe!j|doe@tlschat PRIVMSG #lobby :hi all"]);
  * ```
