@@ -17,6 +17,7 @@ import { IRC_LINE_BYTES, splitBytes } from "./parse.ts";
 import { nickOf } from "./names.ts";
 import { type IrcSink, type IrcState, sourceOf } from "./state.ts";
 import { errorNumeric, listReply } from "./replies.ts";
+import { NICK_IS_ACCOUNT } from "./registration.ts";
 
 /** What a native line carries besides its fields. */
 interface Context {
@@ -366,10 +367,11 @@ function reply(
         command: "INVITE",
         params: [state.nick, line.room],
       });
-    case "PASSWORD":
-      return sink.irc(
-        state.notice(`${line.text} (not from IRC: choose another nick)`),
-      );
+    case "PASSWORD": {
+      // A rename to an account: its password goes only with SASL or PASS.
+      const alias = /"([^"]+)"/.exec(line.text)?.[1] ?? "*";
+      return sink.irc(state.numeric("433", nickOf(alias), NICK_IS_ACCOUNT));
+    }
   }
   // HELLO WELCOME CAP CURRENT PRESENCE RESUME RESUMED READ FOUND FOUNDEND BYE:
   // nothing an IRC client shows.

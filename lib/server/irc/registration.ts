@@ -36,6 +36,10 @@ const BEFORE_REGISTRATION = new Set([
   "QUIT",
 ]);
 
+/** 433's text for a nick that is a registered account. */
+export const NICK_IS_ACCOUNT =
+  "Nickname is a registered account: log in with SASL (or PASS), or choose another";
+
 /** Longest `AUTHENTICATE` payload chunk (IRCv3 SASL). */
 const SASL_CHUNK = 400;
 
@@ -275,13 +279,7 @@ function password(state: IrcState, kind: string, sink: IrcSink): void {
     return sink.close("Password incorrect");
   }
   state.aliasSent = false;
-  sink.irc(
-    state.numeric(
-      "433",
-      state.nick,
-      "Nickname is a registered account: log in with SASL (or PASS), or choose another",
-    ),
-  );
+  sink.irc(state.numeric("433", state.nick, NICK_IS_ACCOUNT));
 }
 
 /** SASL failed: 904, and registration goes on without it. */
