@@ -145,6 +145,8 @@ const TEXT_LAST = new Set([
   "QUIT",
   "KICK",
   "ERROR",
+  "PING",
+  "PONG",
 ]);
 
 /**

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { startServer, TestClient } from "../../_helpers.ts";
+import { ENGINES, startServer, TestClient } from "../../_helpers.ts";
 
 /** Registers on the IRC port as `nick`; returns the client after 422. */
 async function ircJoin(
@@ -21,8 +21,15 @@ async function ircJoin(
   return client;
 }
 
-Deno.test("IRC door: registration, the default room's names, PRIVMSG both ways with a native member", async () => {
-  await using server = await startServer("node", [], { irc: true });
+for (const engine of ENGINES) {
+  Deno.test(`IRC door (${engine}): registration, the default room's names, PRIVMSG both ways with a native member`, async () => {
+    await registerAndChat(engine);
+  });
+}
+
+/** An IRC client and a native one chat both ways, with `engine`. */
+async function registerAndChat(engine: (typeof ENGINES)[number]) {
+  await using server = await startServer(engine, [], { irc: true });
   using bob = await TestClient.join(server.port, "bob");
   using irc = await ircJoin(server.ircPort, "j|doe");
   assert.match(irc.received[0]!, /^:tlschat 001 j\|doe :Welcome/);
@@ -46,4 +53,55 @@ Deno.test("IRC door: registration, the default room's names, PRIVMSG both ways w
   await irc.send("QUIT :bye now");
   assert.match((await irc.readToEnd()).at(-1)!, /^ERROR :Closing link/);
   await bob.expect(/^LEAVE j\.doe 1 quit bye now$/);
+}
+
+Deno.test("IRC door: a line over 512 bytes gets 417 and the connection goes on; one past --max-skip-bytes ends it", async () => {
+  await using server = await startServer("node", [
+    "--max-skip-bytes",
+    "16384",
+  ], { irc: true });
+  using irc = await ircJoin(server.ircPort, "amy");
+  await irc.send(`PRIVMSG #lobby :${"x".repeat(600)}`);
+  await irc.expect(/^:tlschat 417 amy :Input line was too long$/);
+  // Tags may take 8191 bytes more.
+  await irc.send(`@+draft/x=${"y".repeat(4000)} PING :still`);
+  await irc.expect(/^:tlschat PONG tlschat :still$/);
+  await irc.send("z".repeat(20_000));
+  const rest = await irc.readToEnd();
+  assert.match(rest.at(-1)!, /^ERROR :Closing link: .*\(line-too-long\)$/);
+});
+
+Deno.test("IRC door: PASS gives the room password; without it, 464 and ERROR", async () => {
+  await using server = await startServer("node", [], {
+    irc: true,
+    roomPassword: "s3cret pass",
+  });
+  using good = await ircJoin(server.ircPort, "amy", ["PASS :s3cret pass"]);
+  await good.expect(/ 366 amy #lobby /);
+  using bad = await TestClient.connect(server.ircPort);
+  await bad.send("NICK eve");
+  await bad.send("USER e 0 * :e");
+  const rest = await bad.readToEnd();
+  assert.match(rest.join("\n"), /^:tlschat 464 eve :Password incorrect/m);
+  assert.match(rest.at(-1)!, /^ERROR :Closing link: Password incorrect$/);
+});
+
+Deno.test("IRC door: a connection over a cap is told why as ERROR; the session's PING is IRC's", async () => {
+  await using server = await startServer("node", [
+    "--max-per-ip",
+    "1",
+    "--idle-timeout",
+    "1",
+  ], { irc: true });
+  using irc = await ircJoin(server.ircPort, "amy");
+  using refused = await TestClient.connect(server.ircPort);
+  const rest = await refused.readToEnd();
+  assert.deepEqual(rest, [
+    "ERROR :Closing link: Too many connections from 127.0.0.1: at most 1 (ip-limit)",
+  ]);
+  const ping = await irc.expect(/^:tlschat PING /);
+  await irc.send(`PONG ${ping.split(" ").at(-1)}`);
+  await irc.send("PRIVMSG #lobby :awake");
+  await server.logs.waitFor(/INFO join alias=amy/);
+  assert.ok(!server.logs.lines.some((l) => /leave alias=amy/.test(l)));
 });
