@@ -105,3 +105,36 @@ Deno.test("IRC door: a connection over a cap is told why as ERROR; the session's
   await server.logs.waitFor(/INFO join alias=amy/);
   assert.ok(!server.logs.lines.some((l) => /leave alias=amy/.test(l)));
 });
+
+Deno.test("IRC door: rooms as channels: create, key, topic, MODE, LIST, invite-only (473), INVITE (341), PART", async () => {
+  await using server = await startServer("node", [], { irc: true });
+  using amy = await ircJoin(server.ircPort, "amy");
+  using bob = await ircJoin(server.ircPort, "bob");
+  await amy.send("JOIN #ops");
+  await amy.expect(/^:amy!amy@tlschat JOIN #ops$/);
+  await amy.expect(/ 353 amy = #ops :@amy$/);
+  await amy.send("TOPIC #ops :release day");
+  await amy.expect(/^:amy!amy@tlschat TOPIC #ops :release day$/);
+  await amy.send("MODE #ops +i");
+  await amy.expect(/^:amy!amy@tlschat MODE #ops \+i$/);
+  await amy.send("MODE #ops");
+  await amy.expect(/^:tlschat 324 amy #ops :\+i$/);
+  await bob.send("JOIN #ops");
+  await bob.expect(/^:tlschat 473 bob #ops :#ops is invite-only/);
+  await amy.send("INVITE bob #ops");
+  await amy.expect(/^:tlschat 341 amy bob :#ops$/);
+  await bob.expect(/^:amy!amy@tlschat INVITE bob #ops$/);
+  await bob.send("JOIN #ops");
+  await bob.expect(/^:tlschat 332 bob #ops :release day$/);
+  await bob.expect(/ 353 bob = #ops :@amy bob$/);
+  await bob.send("LIST");
+  await bob.expect(/^:tlschat 322 bob #ops 2 :release day$/);
+  await bob.expect(/^:tlschat 323 bob :End of \/LIST$/);
+  await bob.send("PRIVMSG #ops :in ops");
+  await amy.expect(/^:bob!bob@tlschat PRIVMSG #ops :in ops$/);
+  await bob.send("PART #ops :later");
+  await amy.expect(/^:bob!bob@tlschat PART #ops :later$/);
+  await bob.expect(/^:bob!bob@tlschat PART #ops :later$/);
+  await bob.send("PRIVMSG #ops :still here?");
+  await bob.expect(/^:tlschat 442 bob #ops :You are not in #ops$/);
+});
