@@ -45,11 +45,20 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({
   value: undefined,
 });
 
+/**
+ * Lines a client may send that the door answers itself before it is
+ * registered (`CAP`, `NICK` again, `AUTHENTICATE`, `PING`...): more is not
+ * a client registering.
+ */
+const LINES_BEFORE_REGISTRATION = 100;
+
 /** What a session is told first: the capabilities the door relies on. */
 const CAPS_LINE = "/cap ids rooms seq";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
+/** The session's lines: UTF-8 it made itself. */
+const lenient = new TextDecoder();
 
 /** An IRC client, as a native connection. */
 export class IrcConnection
@@ -72,6 +81,7 @@ export class IrcConnection
   #full = false;
   #options: SendOptions | undefined;
   #ended = false;
+  #unregisteredLines = 0;
 
   /** Translates `inner`, a TLS connection of the IRC port. */
   constructor(inner: Connection, settings: IrcSettings, queueBytes: number) {
@@ -149,15 +159,33 @@ export class IrcConnection
     }
     const message = parseIrcLine(text);
     if (message === null) return;
+    const handed = this.#toSession.length;
+    this.#full = false;
     if (!registrationCommand(state, message, this.#sink)) {
       translateIn(state, message, this.#sink);
     }
     this.#release();
+    // A client that reads not even the door's own answers: as slow.
+    if (this.#full) return void this.#goodbye("Too slow: not reading (slow)");
+    if (this.#toSession.length === handed) this.#answeredAtDoor();
+  }
+
+  /**
+   * A line the door answered itself still counts: once registered, as a
+   * `/pong` for the session's flood control (a line that does nothing
+   * else); before, against {@linkcode LINES_BEFORE_REGISTRATION}.
+   */
+  #answeredAtDoor(): void {
+    if (this.#state.registered) {
+      this.#toSession.push("/pong");
+    } else if (++this.#unregisteredLines > LINES_BEFORE_REGISTRATION) {
+      void this.#goodbye("Too many lines before registration");
+    }
   }
 
   /** Translates a native line of the session for the client. */
   send(line: Uint8Array, options?: SendOptions): boolean {
-    const text = new TextDecoder().decode(line).replace(/\r?\n$/, "");
+    const text = lenient.decode(line).replace(/\r?\n$/, "");
     this.#full = false;
     this.#options = options;
     const native = parseServerLine(text.replace(/^@\S* /, ""));
@@ -203,7 +231,7 @@ export class IrcConnection
   close(last?: Uint8Array, options?: CloseOptions): Promise<void> {
     const bye = last === undefined
       ? undefined
-      : parseServerLine(new TextDecoder().decode(last).trimEnd());
+      : parseServerLine(lenient.decode(last).trimEnd());
     if (bye?.type !== "BYE") return this.#inner.close(undefined, options);
     return this.#goodbye(`${bye.text} (${bye.reason})`, options);
   }

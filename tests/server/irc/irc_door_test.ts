@@ -138,3 +138,25 @@ Deno.test("IRC door: rooms as channels: create, key, topic, MODE, LIST, invite-o
   await bob.send("PRIVMSG #ops :still here?");
   await bob.expect(/^:tlschat 442 bob #ops :You are not in #ops$/);
 });
+
+Deno.test("IRC door: lines answered at the door count for flood control, and before registration at most 100", async () => {
+  await using server = await startServer("node", [
+    "--flood-rate",
+    "1",
+    "--flood-burst",
+    "3",
+  ], { irc: true });
+  using amy = await ircJoin(server.ircPort, "amy");
+  await amy.expect(/ 366 amy #lobby /);
+  for (let i = 0; i < 12; i++) await amy.send(`PING :p${i}`);
+  await amy.expect(/^:tlschat NOTICE amy :Slow down/);
+  const rest = await amy.readToEnd(10_000);
+  assert.match(rest.at(-1)!, /^ERROR :Closing link: .*\(flood\)$/);
+  using early = await TestClient.connect(server.ircPort);
+  for (let i = 0; i < 101; i++) await early.send("CAP LIST");
+  const lines = await early.readToEnd();
+  assert.equal(
+    lines.at(-1),
+    "ERROR :Closing link: Too many lines before registration",
+  );
+});
