@@ -72,9 +72,10 @@ const COMMANDS: Readonly<
   },
   TOPIC: (state, [channel = "", text], sink) => {
     const room = inRoom(state, channel, sink);
-    if (room !== null) {
-      sink.native(`${room} /topic${text === undefined ? "" : ` ${text}`}`);
-    }
+    if (room === null) return;
+    if (text !== undefined) return sink.native(`${room} /topic ${text}`);
+    state.pending.push({ kind: "topic", room });
+    sink.native(`${room} /topic`);
   },
   NAMES: (state, [channel = state.settings.defaultRoom], sink) =>
     ask(state, "names", channel.split(",")[0]!, sink),

@@ -282,6 +282,8 @@ function topic(
       params: [room, line.text],
     });
   }
+  const front = state.pending[0];
+  if (front?.kind === "topic" && front.room === room) state.pending.shift();
   sink.irc(state.numeric("332", room, line.text));
   sink.irc(state.numeric("333", room, nickOf(line.alias), "0"));
 }

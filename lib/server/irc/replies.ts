@@ -142,6 +142,8 @@ function endList(state: IrcState, sink: IrcSink): void {
     sink.irc(state.numeric("324", room, "+"));
   } else if (front.kind === "bans") {
     sink.irc(state.numeric("368", room, "End of channel ban list"));
+  } else if (front.kind === "topic") {
+    sink.irc(state.numeric("331", room, "No topic is set"));
   }
 }
 

@@ -32,7 +32,7 @@ export const MEMBER_HOST = "tlschat";
  */
 export type Pending =
   | {
-    readonly kind: "names" | "who" | "mode" | "mode-sent" | "bans";
+    readonly kind: "names" | "who" | "mode" | "mode-sent" | "bans" | "topic";
     readonly room: string;
   }
   | { readonly kind: "list" };

@@ -137,6 +137,8 @@ Deno.test("translateOut() answers what the door asked: names, who, list, modes, 
     { kind: "list" },
     { kind: "mode", room: "#b" },
     { kind: "bans", room: "#ops" },
+    { kind: "topic", room: "#b" },
+    { kind: "topic", room: "#ops" },
   );
   assert.deepEqual(
     out(
@@ -150,6 +152,8 @@ Deno.test("translateOut() answers what the door asked: names, who, list, modes, 
       "INFO 2 rooms",
       "BAN account carol - alice spam",
       "INFO 1 bans in #ops",
+      "INFO No topic is set in #b",
+      "#ops TOPIC alice release day",
       "INFO a notice",
     ),
     [
@@ -164,6 +168,9 @@ Deno.test("translateOut() answers what the door asked: names, who, list, modes, 
       "324 me #b :+ki",
       "367 me #ops carol!*@* alice :0",
       "368 me #ops :End of channel ban list",
+      "331 me #b :No topic is set",
+      "332 me #ops :release day",
+      "333 me #ops alice :0",
       "NOTICE me :a notice",
     ],
   );
