@@ -137,8 +137,21 @@ export class IrcConnection
     return Promise.resolve(DONE);
   }
 
-  /** One line from the client, translated (or refused: 417). */
+  /**
+   * One line from the client, translated (or refused: 417); a line the
+   * session is not handed counts all the same (`#answeredAtDoor`).
+   */
   #fromClient(line: InboundLine): void {
+    const handed = this.#toSession.length;
+    this.#full = false;
+    this.#translate(line);
+    this.#release();
+    // A client that reads not even the door's own answers: as slow.
+    if (this.#full) return void this.#goodbye("Too slow: not reading (slow)");
+    if (this.#toSession.length === handed) this.#answeredAtDoor();
+  }
+
+  #translate(line: InboundLine): void {
     if (line === LINE_ENDLESS) return void this.#toSession.push(line);
     const state = this.#state;
     if (line === LINE_TOO_LONG) {
@@ -159,15 +172,9 @@ export class IrcConnection
     }
     const message = parseIrcLine(text);
     if (message === null) return;
-    const handed = this.#toSession.length;
-    this.#full = false;
     if (!registrationCommand(state, message, this.#sink)) {
       translateIn(state, message, this.#sink);
     }
-    this.#release();
-    // A client that reads not even the door's own answers: as slow.
-    if (this.#full) return void this.#goodbye("Too slow: not reading (slow)");
-    if (this.#toSession.length === handed) this.#answeredAtDoor();
   }
 
   /**
@@ -188,9 +195,11 @@ export class IrcConnection
     const text = lenient.decode(line).replace(/\r?\n$/, "");
     this.#full = false;
     this.#options = options;
-    const native = parseServerLine(text.replace(/^@\S* /, ""));
+    const native = this.#state.registered
+      ? undefined
+      : parseServerLine(text.replace(/^@\S* /, ""));
     if (
-      native === undefined || this.#state.registered ||
+      native === undefined ||
       !registrationLine(this.#state, native, this.#sink)
     ) {
       translateOut(this.#state, text, this.#sink);
