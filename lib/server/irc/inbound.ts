@@ -114,6 +114,15 @@ const COMMANDS: Readonly<
   PONG: (_state, [token = ""], sink) => sink.native(`/pong ${token}`.trimEnd()),
   QUIT: (_state, [reason = ""], sink) =>
     sink.native(`/quit ${reason}`.trimEnd()),
+  // Client-only tags (typing...): nothing to pass on.
+  TAGMSG: () => {},
+  // Acknowledged; others are not told (no away state here).
+  AWAY: (state, [text = ""], sink) =>
+    sink.irc(
+      text === ""
+        ? state.numeric("305", "You are no longer marked as being away")
+        : state.numeric("306", "You have been marked as being away"),
+    ),
   USER: (state, _params, sink) =>
     sink.irc(state.numeric("462", "You may not reregister")),
   PASS: (state, _params, sink) =>

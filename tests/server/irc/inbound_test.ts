@@ -109,7 +109,7 @@ Deno.test("translateIn() maps MODE: +o -o +b -b +k -k +i -i as operators' comman
   ]);
 });
 
-Deno.test("translateIn() asks for NAMES and WHO only of channels the client is in; 461, 421, 462", () => {
+Deno.test("translateIn() asks for NAMES and WHO only of channels the client is in; 461, 421, 462, AWAY acknowledged, TAGMSG dropped", () => {
   const { state, sink, send, irc } = setup();
   send("NAMES #lobby", "WHO #lobby", "NAMES #other", "WHO bob", "LIST");
   assert.deepEqual(sink.native_, ["#lobby /who", "#lobby /who", "/rooms"]);
@@ -118,6 +118,8 @@ Deno.test("translateIn() asks for NAMES and WHO only of channels the client is i
     "PRIVMSG #lobby",
     "KICK #a",
     "AWAY :lunch",
+    "TAGMSG #lobby",
+    "CHATHISTORY LATEST #lobby * 10",
     "USER a b c d",
     "WHOIS j|doe",
   );
@@ -127,7 +129,8 @@ Deno.test("translateIn() asks for NAMES and WHO only of channels the client is i
     "321 me Channel :Users  Name",
     "461 me PRIVMSG :Not enough parameters",
     "461 me KICK :Not enough parameters",
-    "421 me AWAY :Unknown command",
+    "306 me :You have been marked as being away",
+    "421 me CHATHISTORY :Unknown command",
     "462 me :You may not reregister",
     "311 me j|doe j|doe tlschat * :j|doe",
     "318 me j|doe :End of /WHOIS list",
