@@ -310,29 +310,34 @@ function welcome(state: IrcState, alias: string, sink: IrcSink): void {
   completeRegistration(state, sink);
 }
 
-/** An `ERR` before the alias was taken: its numeric. */
+/**
+ * An `ERR` before the alias was taken: its numeric. SASL's failures are
+ * 904 and registration goes on; a refused nick (432, 433) waits for
+ * another; any other refusal of the alias or `PASS` (a wrong account
+ * password, too many attempts, busy) ends the connection, since an IRC
+ * client does not try again by itself.
+ */
 function refused(
   state: IrcState,
   code: string,
   text: string,
   sink: IrcSink,
 ): boolean {
-  const wasSasl = state.sasl !== null;
-  if (code.startsWith("alias-") || code === "login-failed") {
-    state.aliasSent = false;
-  }
-  if (wasSasl && code !== "password-wrong") {
+  if (code === "flood") return sink.irc(state.notice(text)), true;
+  if (state.sasl !== null && code !== "password-wrong") {
     saslFailed(state, sink);
     if (code === "login-failed") return true;
   }
-  if (code === "alias-taken") {
-    sink.irc(state.numeric("433", state.nick, text));
-  } else if (code.startsWith("alias-")) {
-    sink.irc(state.numeric("432", state.nick, text));
+  if (code.startsWith("alias-")) {
+    state.aliasSent = false;
+    const numeric = code === "alias-taken" ? "433" : "432";
+    sink.irc(state.numeric(numeric, state.nick, text));
   } else if (code === "login-failed" || code === "password-wrong") {
     sink.irc(state.numeric("464", text));
+    if (code === "login-failed") sink.close(text);
   } else {
     sink.irc(state.notice(text));
+    if (state.aliasSent) sink.close(text);
   }
   return true;
 }

@@ -187,3 +187,29 @@ Deno.test("registration: SASL EXTERNAL sends the certificate's account, which lo
   assert.match(v(sink2).at(-1)!, /^904 /);
   assert.deepEqual(sink2.native_, ["opal"], "no password sent");
 });
+
+Deno.test("registration: a refused PASS for an account, or an alias refused for another reason, ends the connection; flood does not fail SASL", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "PASS wrong");
+  client(state, sink, "NICK alice");
+  client(state, sink, "USER u 0 * :x");
+  session(state, sink, 'PASSWORD account "alice" is a registered alias');
+  session(state, sink, "ERR login-failed Wrong alias or password");
+  assert.deepEqual(v(sink), ["464 alice :Wrong alias or password"]);
+  assert.deepEqual(sink.closed, ["Wrong alias or password"]);
+  const busy = ircState();
+  const other = recorder();
+  client(busy, other, "NICK bob");
+  client(busy, other, "USER u 0 * :x");
+  session(busy, other, "ERR unavailable Not joined: try again");
+  assert.deepEqual(other.closed, ["Not joined: try again"]);
+  const sasl = ircState();
+  const third = recorder();
+  client(sasl, third, "CAP REQ sasl");
+  client(sasl, third, "AUTHENTICATE PLAIN");
+  client(sasl, third, `AUTHENTICATE ${btoa("\0alice\0pw")}`);
+  session(sasl, third, "ERR flood Slow down");
+  assert.notEqual(sasl.sasl, null);
+  assert.deepEqual(third.closed, []);
+});
