@@ -5,7 +5,8 @@
  * the terminal client (`client.ts`) in the same room: registration with
  * SASL PLAIN (and a failed one going on as a guest), EXTERNAL with a client
  * certificate, history on JOIN in a batch with server-time, PRIVMSG both
- * ways, and the numerics of refusals (433, 475, 482, 421).
+ * ways, and the numerics of refusals (433, 475, 482, 421). And `server.ts`
+ * refusing to start when the IRC door's port is taken.
  */
 
 import assert from "node:assert/strict";
@@ -15,6 +16,7 @@ import {
   loopbackArgs,
   PipeClient,
   runCommand,
+  serverPermissions,
   ServerProcess,
   withServerProcess,
   withTempDir,
@@ -246,5 +248,28 @@ Deno.test("irc-framework: SASL EXTERNAL with a client certificate, a failed SASL
     await mallory.raw(/ 421 mallory FROB :Unknown command/);
     await opal.do({ op: "raw", line: "KICK #keyed mallory :out" });
     await mallory.raw(/:opal!opal@tlschat KICK #keyed mallory :out/);
+  });
+});
+
+Deno.test("server.ts exits 1 naming --irc-port when the IRC door's address is in use", async () => {
+  await withTempDir(async (dir) => {
+    using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const busy = await new Deno.Command("deno", {
+      args: denoRun("server.ts", serverPermissions(dir), [
+        ...loopbackArgs(dir),
+        "--irc-port",
+        String(taken.addr.port),
+      ]),
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(10_000),
+    }).output();
+    assert.equal(busy.code, 1, "exits 1 within 10 s");
+    assert.match(
+      new TextDecoder().decode(busy.stderr),
+      new RegExp(
+        `Cannot listen on 127\\.0\\.0\\.1:${taken.addr.port} \\(--irc-port, the IRC door\\): the address is in use`,
+      ),
+    );
   });
 });
