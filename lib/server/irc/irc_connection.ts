@@ -8,10 +8,18 @@
  * the client ended registration is held (at most the queue's limit) and
  * sent after 001 to 005. Lines the door asks of the session itself (a
  * channel's names) are handed to it with the client's, whenever it reads.
+ * IRC clients do not know the server's flood limits, so the door paces
+ * them, as the terminal client paces itself: every line a client sends,
+ * and every line more the door hands to the session, takes a token of a
+ * bucket like the session's; without one, the door reads nothing more
+ * until it has one (TCP pushes back). So the session never throttles an
+ * IRC client, nor drops it for a burst such as a channel sync's.
  *
  * @module
  */
 
+import { type Clock, sleep } from "../../clock.ts";
+import { TokenBucket } from "../../flood.ts";
 import { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
 import { parseServerLine } from "../../server_lines.ts";
 import type { PeerCertificate } from "../access/accounts.ts";
@@ -45,12 +53,16 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({
   value: undefined,
 });
 
-/**
- * Lines a client may send that the door answers itself before it is
- * registered (`CAP`, `NICK` again, `AUTHENTICATE`, `PING`...): more is not
- * a client registering.
- */
-const LINES_BEFORE_REGISTRATION = 100;
+/** Options of {@linkcode IrcConnection}. */
+export interface IrcConnectionOptions {
+  readonly settings: IrcSettings;
+  /** Most bytes held for a client that has not ended registration. */
+  readonly queueBytes: number;
+  /** The session's flood limits (`--flood-rate`, `--flood-burst`). */
+  readonly floodRate: number;
+  readonly floodBurst: number;
+  readonly clock: Clock;
+}
 
 /** What a session is told first: the capabilities the door relies on. */
 const CAPS_LINE = "/cap ids rooms seq";
@@ -81,16 +93,28 @@ export class IrcConnection
   #full = false;
   #options: SendOptions | undefined;
   #ended = false;
-  #unregisteredLines = 0;
+  /** The client's batch being taken in, a line at a time. */
+  #batch: Iterator<InboundLine> | null = null;
+  /** A client's line waiting for its token, and how long. */
+  #deferred: InboundLine | null = null;
+  #waitMs = 0;
+  #bucket: TokenBucket;
+  #clock: Clock;
+  /** Aborted once closing: a pacing wait ends. */
+  #stop = new AbortController();
 
   /** Translates `inner`, a TLS connection of the IRC port. */
-  constructor(inner: Connection, settings: IrcSettings, queueBytes: number) {
+  constructor(inner: Connection, options: IrcConnectionOptions) {
     this.#inner = inner;
     this.info = new IrcInfo(inner.info);
     this.#source = inner.lines()[Symbol.asyncIterator]();
-    this.#queueBytes = queueBytes;
+    this.#queueBytes = options.queueBytes;
+    this.#clock = options.clock;
+    const { floodRate, floodBurst, clock } = options;
+    this.#bucket = new TokenBucket(floodRate, floodBurst, () => clock.now());
+    this.#bucket.take(); // CAPS_LINE's
     this.#state = new IrcState(
-      settings,
+      options.settings,
       certificateName(inner.info.certificate),
     );
     this.#sink = {
@@ -113,13 +137,25 @@ export class IrcConnection
 
   /**
    * The next lines for the session: the door's own, or the client's next
-   * batch translated (reading stops while the session does not ask).
+   * lines translated, each once it has its token (reading stops while the
+   * session does not ask, and while a line waits for its token).
    */
   async next(): Promise<IteratorResult<Iterable<InboundLine>, undefined>> {
     for (;;) {
       if (this.#toSession.length > 0) {
         return { done: false, value: this.#toSession.splice(0) };
       }
+      if (this.#waitMs > 0) {
+        const ms = this.#waitMs;
+        this.#waitMs = 0;
+        if (!await sleep(this.#clock, ms, this.#stop.signal)) return DONE;
+      }
+      const line = this.#nextLine();
+      if (line !== null) {
+        this.#fromClient(line);
+        continue;
+      }
+      if (this.#waitMs > 0) continue;
       if (this.#ended) return DONE;
       this.#next ??= this.#source.next();
       this.#wake = Promise.withResolvers();
@@ -128,8 +164,30 @@ export class IrcConnection
       if (got === undefined) continue;
       this.#next = null;
       if (got.done) this.#ended = true;
-      else for (const line of got.value) this.#fromClient(line);
+      else this.#batch = got.value[Symbol.iterator]();
     }
+  }
+
+  /**
+   * The client's next line that has its token; null when the batch is
+   * done, or when the line must wait (`#waitMs`) first.
+   */
+  #nextLine(): InboundLine | null {
+    const deferred = this.#deferred;
+    if (deferred !== null) {
+      this.#deferred = null;
+      return deferred;
+    }
+    const next = this.#batch?.next();
+    if (next === undefined || next.done) {
+      this.#batch = null;
+      return null;
+    }
+    const waitMs = this.#bucket.take();
+    if (waitMs === 0) return next.value;
+    this.#deferred = next.value;
+    this.#waitMs = waitMs;
+    return null;
   }
 
   /** The session stopped reading: nothing to release here. */
@@ -138,17 +196,24 @@ export class IrcConnection
   }
 
   /**
-   * One line from the client, translated (or refused: 417); a line the
-   * session is not handed counts all the same (`#answeredAtDoor`).
+   * One line from the client (its token taken), translated, or refused
+   * (417); each line more it hands the session takes a token too.
    */
   #fromClient(line: InboundLine): void {
     const handed = this.#toSession.length;
     this.#full = false;
     this.#translate(line);
     this.#release();
+    this.#pay(handed + 1);
     // A client that reads not even the door's own answers: as slow.
-    if (this.#full) return void this.#goodbye("Too slow: not reading (slow)");
-    if (this.#toSession.length === handed) this.#answeredAtDoor();
+    if (this.#full) void this.#goodbye("Too slow: not reading (slow)");
+  }
+
+  /** Takes a token for each line handed to the session from `from` on. */
+  #pay(from: number): void {
+    for (let i = from; i < this.#toSession.length; i++) {
+      this.#waitMs = Math.max(this.#waitMs, this.#bucket.take());
+    }
   }
 
   #translate(line: InboundLine): void {
@@ -177,22 +242,10 @@ export class IrcConnection
     }
   }
 
-  /**
-   * A line the door answered itself still counts: once registered, as a
-   * `/pong` for the session's flood control (a line that does nothing
-   * else); before, against {@linkcode LINES_BEFORE_REGISTRATION}.
-   */
-  #answeredAtDoor(): void {
-    if (this.#state.registered) {
-      this.#toSession.push("/pong");
-    } else if (++this.#unregisteredLines > LINES_BEFORE_REGISTRATION) {
-      void this.#goodbye("Too many lines before registration");
-    }
-  }
-
   /** Translates a native line of the session for the client. */
   send(line: Uint8Array, options?: SendOptions): boolean {
     const text = lenient.decode(line).replace(/\r?\n$/, "");
+    const handed = this.#toSession.length;
     this.#full = false;
     this.#options = options;
     const native = this.#state.registered
@@ -206,6 +259,7 @@ export class IrcConnection
     }
     this.#options = undefined;
     this.#release();
+    this.#pay(handed);
     return !this.#full;
   }
 
@@ -241,11 +295,15 @@ export class IrcConnection
     const bye = last === undefined
       ? undefined
       : parseServerLine(lenient.decode(last).trimEnd());
-    if (bye?.type !== "BYE") return this.#inner.close(undefined, options);
+    if (bye?.type !== "BYE") {
+      this.#stop.abort();
+      return this.#inner.close(undefined, options);
+    }
     return this.#goodbye(`${bye.text} (${bye.reason})`, options);
   }
 
   #goodbye(text: string, options?: CloseOptions): Promise<void> {
+    this.#stop.abort();
     const error = formatIrcLine({
       command: "ERROR",
       params: [`Closing link: ${text}`],
@@ -254,6 +312,7 @@ export class IrcConnection
   }
 
   abort(): void {
+    this.#stop.abort();
     this.#inner.abort();
   }
 }

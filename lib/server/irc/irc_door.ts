@@ -3,7 +3,8 @@
  * PROXY header and handshake deadline, on a listener of its own with the
  * chat port's certificate, client CA and engine, each connection wrapped in
  * an {@linkcode IrcConnection} before its session (or its refusal, told as
- * `ERROR`). Lines are framed at 512 bytes plus 8191 of tags.
+ * `ERROR`), paced at the session's flood limits. Lines are framed at 512
+ * bytes plus 8191 of tags.
  *
  * @module
  */
@@ -11,7 +12,7 @@
 import type { ServerConfig } from "../config.ts";
 import { TlsDoor, type TlsDoorHost } from "../doors/tls_door.ts";
 import type { ByteListener } from "../doors/byte_conn.ts";
-import { IrcConnection } from "./irc_connection.ts";
+import { IrcConnection, type IrcConnectionOptions } from "./irc_connection.ts";
 import { IRC_LINE_BYTES, IRC_TAG_BYTES } from "./parse.ts";
 import type { IrcSettings } from "./state.ts";
 
@@ -37,12 +38,20 @@ export function openIrcDoor(
     maxLineBytes: config.maxLineBytes,
     isAccount: (name) => host.gate.accounts.get(name) !== null,
   };
+  // One options object for every connection (memory per member).
+  const options: IrcConnectionOptions = {
+    settings,
+    queueBytes: config.queueBytes,
+    floodRate: config.floodRate,
+    floodBurst: config.floodBurst,
+    clock: host.clock,
+  };
   return new TlsDoor(listener, {
     ...host,
     maxLineBytes: Math.min(
       IRC_LINE_BYTES + IRC_TAG_BYTES,
       config.maxSkipBytes,
     ),
-    wrap: (tls) => new IrcConnection(tls, settings, config.queueBytes),
+    wrap: (tls) => new IrcConnection(tls, options),
   });
 }

@@ -50,7 +50,8 @@ const ABOUT_CHANNEL = new Set([
 /**
  * Sends the numeric of an `ERR` (its text as the numeric's), aimed at the
  * room or the `"alias"` its text names; a `NOTICE` for codes without one.
- * A refusal of the door's own request ends what the request was waiting for.
+ * A refusal of the door's own request (a ban list for a member who is no
+ * operator) is only the end of the list it asked for.
  */
 export function errorNumeric(
   state: IrcState,
@@ -63,7 +64,8 @@ export function errorNumeric(
     front !== undefined && front.kind !== "list" && front.room === room &&
     (line.code === "not-in-room" || line.code === "not-operator")
   ) {
-    endList(state, sink);
+    // A list it may not see (a channel sync's `MODE #room b`): empty.
+    return endList(state, sink);
   }
   const numeric = ERROR_NUMERICS[line.code];
   if (numeric === undefined) return sink.irc(state.notice(line.text));

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { IrcConnection } from "../../../lib/server/irc/irc_connection.ts";
 import type { InboundLine } from "../../../lib/server/room/connection.ts";
 import { FakeConnection } from "../../_fakes.ts";
+import { systemClock } from "../../../lib/clock.ts";
 
 const encoder = new TextEncoder();
 const line = (text: string) => encoder.encode(text + "\n");
@@ -17,11 +18,17 @@ const line = (text: string) => encoder.encode(text + "\n");
 function setup(queueBytes = 4096) {
   const inner = new FakeConnection();
   const irc = new IrcConnection(inner, {
-    server: "tlschat",
-    defaultRoom: "#lobby",
-    maxLineBytes: 4096,
-    isAccount: (name) => name === "alice",
-  }, queueBytes);
+    settings: {
+      server: "tlschat",
+      defaultRoom: "#lobby",
+      maxLineBytes: 4096,
+      isAccount: (name) => name === "alice",
+    },
+    queueBytes,
+    floodRate: 0,
+    floodBurst: 10,
+    clock: systemClock,
+  });
   const reader = irc.lines()[Symbol.asyncIterator]();
   const next = async () => {
     const got = await reader.next();

@@ -206,3 +206,20 @@ Deno.test("translateOut() sends every ERR as its numeric, at the channel or nick
     ],
   );
 });
+
+Deno.test("translateOut() ends a list the member may not see without the refusal: a sync's MODE #room b", () => {
+  const { state, out } = setup();
+  state.pending.push({ kind: "bans", room: "#ops" });
+  assert.deepEqual(
+    out("ERR not-operator /roombans is for operators of #ops only"),
+    [
+      "368 me #ops :End of channel ban list",
+    ],
+  );
+  assert.deepEqual(
+    out("ERR not-operator /kick is for operators of #ops only"),
+    [
+      "482 me #ops :/kick is for operators of #ops only",
+    ],
+  );
+});
