@@ -153,6 +153,11 @@ function capCommand(
   if (sub === "END") {
     if (state.registered) return;
     state.negotiating = false;
+    // SASL begun but never given credentials: aborted (906).
+    if (state.sasl?.account === null) {
+      state.sasl = null;
+      sink.irc(state.numeric("906", "SASL authentication aborted"));
+    }
     return sendAlias(state, sink);
   }
   sink.irc(state.numeric("410", sub, "Invalid CAP command"));

@@ -213,3 +213,16 @@ Deno.test("registration: a refused PASS for an account, or an alias refused for 
   assert.notEqual(sasl.sasl, null);
   assert.deepEqual(third.closed, []);
 });
+
+Deno.test("registration: CAP END aborts a SASL exchange that never gave credentials (906), and the nick goes on", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP LS 302");
+  client(state, sink, "CAP REQ sasl");
+  client(state, sink, "NICK bob");
+  client(state, sink, "USER u 0 * :x");
+  client(state, sink, "AUTHENTICATE PLAIN");
+  client(state, sink, "CAP END");
+  assert.match(v(sink).at(-1)!, /^906 bob :SASL authentication aborted$/);
+  assert.deepEqual(sink.native_, ["bob"]);
+});
