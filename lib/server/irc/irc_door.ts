@@ -35,7 +35,11 @@ export function openIrcDoor(
   const settings: IrcSettings = {
     server: serverName(config),
     defaultRoom: config.defaultRoom,
-    maxLineBytes: config.maxLineBytes,
+    isupport: [
+      `TOPICLEN=${config.maxLineBytes}`,
+      `CHANLIMIT=#:${config.maxRoomsPerMember}`,
+      `MAXLIST=b:${config.maxRoomEntries}`,
+    ],
     isAccount: (name) => host.gate.accounts.get(name) !== null,
   };
   // One options object for every connection (memory per member).

@@ -42,7 +42,7 @@ const encoder = new TextEncoder();
  * import { formatIrcLine } from "./parse.ts";
  *
  * const state = new IrcState({
- *   server: "tlschat", defaultRoom: "#lobby", maxLineBytes: 4096,
+ *   server: "tlschat", defaultRoom: "#lobby", isupport: [],
  *   isAccount: () => false,
  * });
  * const out: string[] = [];

@@ -368,7 +368,7 @@ export function completeRegistration(state: IrcState, sink: IrcSink): void {
     "CASEMAPPING=ascii",
     `NICKLEN=${NICK_LENGTH}`,
     `CHANNELLEN=${CHANNEL_LENGTH}`,
-    `TOPICLEN=${state.settings.maxLineBytes}`,
+    ...state.settings.isupport,
     "CHANMODES=b,k,,i",
     "NETWORK=tlschat",
     "are supported by this server",

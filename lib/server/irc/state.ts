@@ -43,8 +43,11 @@ export interface IrcSettings {
   readonly server: string;
   /** The room everyone is in after joining (`--default-room`). */
   readonly defaultRoom: string;
-  /** `--max-line-bytes`: the longest native line. */
-  readonly maxLineBytes: number;
+  /**
+   * What 005 says of the server's limits (`TOPICLEN=...`), besides what
+   * the door always says.
+   */
+  readonly isupport: readonly string[];
   /** Whether `name` is a registered account (SASL is refused early if not). */
   isAccount(name: string): boolean;
 }

@@ -46,7 +46,7 @@ export function ircState(
   return new IrcState({
     server: "tlschat",
     defaultRoom: "#lobby",
-    maxLineBytes: 4096,
+    isupport: ["TOPICLEN=4096"],
     isAccount: (name) => ["alice", "opal"].includes(name),
     ...settings,
   }, certificateName);

@@ -21,7 +21,7 @@ function setup(queueBytes = 4096) {
     settings: {
       server: "tlschat",
       defaultRoom: "#lobby",
-      maxLineBytes: 4096,
+      isupport: [],
       isAccount: (name) => name === "alice",
     },
     queueBytes,

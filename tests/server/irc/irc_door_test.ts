@@ -33,7 +33,11 @@ async function registerAndChat(engine: (typeof ENGINES)[number]) {
   using bob = await TestClient.join(server.port, "bob");
   using irc = await ircJoin(server.ircPort, "j|doe");
   assert.match(irc.received[0]!, /^:tlschat 001 j\|doe :Welcome/);
-  assert.ok(irc.received.some((l) => / 005 .*CHANTYPES=# /.test(l)));
+  assert.ok(
+    irc.received.some((l) =>
+      / 005 .*CHANTYPES=# .*TOPICLEN=4096 CHANLIMIT=#:20 MAXLIST=b:100 /.test(l)
+    ),
+  );
   await irc.expect(/^:j\|doe!j\|doe@tlschat JOIN #lobby$/);
   assert.match(await irc.expect(/ 353 /), / 353 j\|doe = #lobby :bob j\|doe$/);
   await irc.expect(/ 366 j\|doe #lobby /);
