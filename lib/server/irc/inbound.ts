@@ -300,6 +300,10 @@ function mode(state: IrcState, params: readonly string[], sink: IrcSink): void {
     return sink.native("/rooms");
   }
   if ((changes === "b" || changes === "+b") && args.length === 0) {
+    // The default room's bans are the server's (`/bans`, operators only).
+    if (room === state.settings.defaultRoom) {
+      return sink.irc(state.numeric("368", room, "End of channel ban list"));
+    }
     state.pending.push({ kind: "bans", room });
     return sink.native(`${room} /roombans`);
   }

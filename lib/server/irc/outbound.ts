@@ -16,7 +16,7 @@ import { splitTags } from "../../resume.ts";
 import { IRC_LINE_BYTES, splitBytes } from "./parse.ts";
 import { nickOf } from "./names.ts";
 import { type IrcSink, type IrcState, sourceOf } from "./state.ts";
-import { errorNumeric, listReply } from "./replies.ts";
+import { errorNumeric, listReply, take } from "./replies.ts";
 import { NICK_IS_ACCOUNT } from "./registration.ts";
 
 /** What a native line carries besides its fields. */
@@ -282,8 +282,7 @@ function topic(
       params: [room, line.text],
     });
   }
-  const front = state.pending[0];
-  if (front?.kind === "topic" && front.room === room) state.pending.shift();
+  take(state, (p) => p.kind === "topic" && p.room === room);
   sink.irc(state.numeric("332", room, line.text));
   sink.irc(state.numeric("333", room, nickOf(line.alias), "0"));
 }

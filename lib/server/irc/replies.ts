@@ -11,7 +11,12 @@
 
 import type { ServerLine } from "../../server_lines.ts";
 import { nickOf } from "./names.ts";
-import { type IrcSink, type IrcState, MEMBER_HOST } from "./state.ts";
+import {
+  type IrcSink,
+  type IrcState,
+  MEMBER_HOST,
+  type Pending,
+} from "./state.ts";
 
 /** The numeric of each native `ERR` code that has one. */
 const ERROR_NUMERICS: Readonly<Record<string, string>> = {
@@ -47,25 +52,16 @@ const ABOUT_CHANNEL = new Set([
   "482",
 ]);
 
-/**
- * Sends the numeric of an `ERR` (its text as the numeric's), aimed at the
- * room or the `"alias"` its text names; a `NOTICE` for codes without one.
- * A refusal of the door's own request (a ban list for a member who is no
- * operator) is only the end of the list it asked for.
- */
 export function errorNumeric(
   state: IrcState,
   line: ServerLine<"ERR">,
   sink: IrcSink,
 ): void {
   const room = /#[a-z0-9_-]+/.exec(line.text)?.[0] ?? null;
-  const front = state.pending[0];
-  if (
-    front !== undefined && front.kind !== "list" && front.room === room &&
-    (line.code === "not-in-room" || line.code === "not-operator")
-  ) {
+  if (line.code === "not-in-room" || line.code === "not-operator") {
     // A list it may not see (a channel sync's `MODE #room b`): empty.
-    return endList(state, sink);
+    const asked = take(state, (p) => p.kind !== "list" && p.room === room);
+    if (asked !== undefined) return end(state, asked, sink);
   }
   const numeric = ERROR_NUMERICS[line.code];
   if (numeric === undefined) return sink.irc(state.notice(line.text));
@@ -80,10 +76,28 @@ export function errorNumeric(
   sink.irc(state.numeric(numeric, target, line.text));
 }
 
+/** Takes out the first request `match` accepts, oldest first. */
+export function take(
+  state: IrcState,
+  match: (request: Pending) => boolean,
+): Pending | undefined {
+  const index = state.pending.findIndex(match);
+  return index === -1 ? undefined : state.pending.splice(index, 1)[0];
+}
+
+/** What ends each list, by the `INFO` text the session ends it with. */
+const LIST_ENDS: readonly [RegExp, (request: Pending) => boolean][] = [
+  [/^\d+ rooms?$/, (p) => p.kind === "list" || p.kind.startsWith("mode")],
+  [/^\d+ bans? in #/, (p) => p.kind === "bans"],
+  [/^No topic is set$/, (p) => p.kind === "topic"],
+];
+
 /**
  * A line of a list the door asked for (`WHO`, `ROOM`, `BAN`, the `INFO`
- * that ends one); false when none was asked for (a `ROOM` or `BAN` then
- * shows as a `NOTICE`, a `WHO` as names).
+ * that ends one), matched to the oldest request it answers: every request
+ * is answered in order, so a reply's kind (and room) says which. False for
+ * an `INFO` that ends nothing; a `ROOM` or `BAN` nobody asked for shows as
+ * a `NOTICE`, a `WHO` as names.
  */
 export function listReply(
   state: IrcState,
@@ -91,60 +105,65 @@ export function listReply(
   room: string | null,
   sink: IrcSink,
 ): boolean {
-  const front = state.pending[0];
   if (line.type === "WHO") {
     const at = room ?? state.settings.defaultRoom;
-    const kind = front?.kind === "who" && front.room === at ? "who" : "names";
-    if (front?.kind === kind && front.room === at) state.pending.shift();
-    members(state, kind, at, line.aliases, sink);
+    const asked = take(
+      state,
+      (p) => (p.kind === "names" || p.kind === "who") && p.room === at,
+    );
+    members(
+      state,
+      asked?.kind === "who" ? "who" : "names",
+      at,
+      line.aliases,
+      sink,
+    );
     return true;
   }
-  if (front === undefined || front.kind === "names" || front.kind === "who") {
-    if (line.type !== "INFO") {
-      sink.irc(state.notice(Object.values(line).slice(1).join(" ")));
-    }
-    return line.type !== "INFO";
+  if (line.type === "INFO") {
+    const [, match] = LIST_ENDS.find(([text]) => text.test(line.text)) ?? [];
+    const asked = match ? take(state, match) : undefined;
+    if (asked !== undefined) end(state, asked, sink);
+    return asked !== undefined;
   }
-  if (line.type === "INFO") return endList(state, sink), true;
-  if (line.type === "ROOM" && front.kind === "list") {
+  const asked = state.pending.find((p) =>
+    line.type === "BAN" ? p.kind === "bans" : p.kind === "list" ||
+      p.kind.startsWith("mode")
+  );
+  if (asked === undefined || asked.kind === "list" && line.type === "BAN") {
+    sink.irc(state.notice(Object.values(line).slice(1).join(" ")));
+  } else if (asked.kind === "list" && line.type === "ROOM") {
     sink.irc(state.numeric("322", line.room, line.members, line.topic));
-  } else if (line.type === "ROOM" && front.kind === "mode") {
-    if (line.room === front.room) {
-      state.pending[0] = { ...front, kind: "mode-sent" };
-      const flags = line.flags.replace(/[^ki]/g, "");
-      sink.irc(state.numeric("324", front.room, `+${flags}`));
-    }
-  } else if (line.type === "BAN" && front.kind === "bans") {
-    sink.irc(
-      state.numeric(
-        "367",
-        front.room,
-        `${nickOf(line.target)}!*@*`,
-        nickOf(line.by),
-        "0",
-      ),
-    );
+  } else if (asked.kind === "mode" && line.type === "ROOM") {
+    if (line.room !== asked.room) return true;
+    state.pending[state.pending.indexOf(asked)] = {
+      ...asked,
+      kind: "mode-sent",
+    };
+    const flags = line.flags.replace(/[^ki]/g, "");
+    sink.irc(state.numeric("324", asked.room, `+${flags}`));
+  } else if (asked.kind === "bans" && line.type === "BAN") {
+    const mask = `${nickOf(line.target)}!*@*`;
+    sink.irc(state.numeric("367", asked.room, mask, nickOf(line.by), "0"));
   }
   return true;
 }
 
-/** Ends the list at the front of what was asked for: its end numeric. */
-function endList(state: IrcState, sink: IrcSink): void {
-  const front = state.pending.shift();
-  if (front === undefined) return;
-  if (front.kind === "list") {
+/** The end numeric of a request the session answered (or refused). */
+function end(state: IrcState, asked: Pending, sink: IrcSink): void {
+  if (asked.kind === "list") {
     return sink.irc(state.numeric("323", "End of /LIST"));
   }
-  const { room } = front;
-  if (front.kind === "names") {
+  const { room } = asked;
+  if (asked.kind === "names") {
     sink.irc(state.numeric("366", room, "End of /NAMES list"));
-  } else if (front.kind === "who") {
+  } else if (asked.kind === "who") {
     sink.irc(state.numeric("315", room, "End of /WHO list"));
-  } else if (front.kind === "mode") {
+  } else if (asked.kind === "mode") {
     sink.irc(state.numeric("324", room, "+"));
-  } else if (front.kind === "bans") {
+  } else if (asked.kind === "bans") {
     sink.irc(state.numeric("368", room, "End of channel ban list"));
-  } else if (front.kind === "topic") {
+  } else if (asked.kind === "topic") {
     sink.irc(state.numeric("331", room, "No topic is set"));
   }
 }

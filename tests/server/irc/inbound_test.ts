@@ -84,6 +84,7 @@ Deno.test("translateIn() maps MODE: +o -o +b -b +k -k +i -i as operators' comman
     "MODE #a b",
     "MODE #a",
     "MODE #lobby",
+    "MODE #lobby b",
     "MODE me +i",
     "MODE bob",
   );
@@ -104,6 +105,7 @@ Deno.test("translateIn() maps MODE: +o -o +b -b +k -k +i -i as operators' comman
   assert.deepEqual(irc(), [
     "472 me z :is an unknown mode char to me",
     "324 me #lobby :+",
+    "368 me #lobby :End of channel ban list",
     "221 me :+",
     "502 me :Cannot change mode for other users",
   ]);

@@ -152,7 +152,7 @@ Deno.test("translateOut() answers what the door asked: names, who, list, modes, 
       "INFO 2 rooms",
       "BAN account carol - alice spam",
       "INFO 1 bans in #ops",
-      "INFO No topic is set in #b",
+      "INFO No topic is set",
       "#ops TOPIC alice release day",
       "INFO a notice",
     ),
@@ -222,4 +222,35 @@ Deno.test("translateOut() ends a list the member may not see without the refusal
       "482 me #ops :/kick is for operators of #ops only",
     ],
   );
+});
+
+Deno.test("translateOut() matches each reply to the oldest request of its kind, so a sync's requests never wait on each other", () => {
+  const { state, out } = setup();
+  // irssi's sync of #ops: its names, MODE, MODE b (not an operator), WHO.
+  state.pending.push(
+    { kind: "names", room: "#ops" },
+    { kind: "mode", room: "#ops" },
+    { kind: "bans", room: "#ops" },
+    { kind: "who", room: "#ops" },
+  );
+  assert.deepEqual(
+    out(
+      "#ops WHO 1 bob",
+      "ROOM #ops 1 m -",
+      "INFO 1 room",
+      "ERR not-operator /roombans is for operators of #ops only",
+      "INFO bob is invited to #ops",
+      "#ops WHO 1 bob",
+    ),
+    [
+      "353 me = #ops :bob",
+      "366 me #ops :End of /NAMES list",
+      "324 me #ops :+",
+      "368 me #ops :End of channel ban list",
+      "NOTICE me :bob is invited to #ops",
+      "352 me #ops bob tlschat tlschat bob H :0 bob",
+      "315 me #ops :End of /WHO list",
+    ],
+  );
+  assert.deepEqual(state.pending, []);
 });
