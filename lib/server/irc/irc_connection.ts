@@ -64,6 +64,16 @@ export interface IrcConnectionOptions {
   readonly clock: Clock;
 }
 
+/**
+ * Lines a client may send before it is registered that the door answers
+ * itself (`CAP`, `AUTHENTICATE`, `PING`, ...), free of flood tokens: more
+ * is not a client registering.
+ */
+const EARLY_LINES = 100;
+
+/** The share of `--flood-rate` the door paces its clients to. */
+const PACE_MARGIN = 0.9;
+
 /** What a session is told first: the capabilities the door relies on. */
 const CAPS_LINE = "/cap ids rooms seq";
 
@@ -102,6 +112,8 @@ export class IrcConnection
   #clock: Clock;
   /** Aborted once closing: a pacing wait ends. */
   #stop = new AbortController();
+  /** Lines answered at the door before registration. */
+  #unregistered = 0;
 
   /** Translates `inner`, a TLS connection of the IRC port. */
   constructor(inner: Connection, options: IrcConnectionOptions) {
@@ -111,7 +123,13 @@ export class IrcConnection
     this.#queueBytes = options.queueBytes;
     this.#clock = options.clock;
     const { floodRate, floodBurst, clock } = options;
-    this.#bucket = new TokenBucket(floodRate, floodBurst, () => clock.now());
+    // Under the session's own, as the terminal client paces: the session
+    // takes its tokens later than the door, so its bucket may hold less.
+    this.#bucket = new TokenBucket(
+      floodRate * PACE_MARGIN,
+      Math.max(1, floodBurst - 1),
+      () => clock.now(),
+    );
     this.#bucket.take(); // CAPS_LINE's
     this.#state = new IrcState(
       options.settings,
@@ -142,13 +160,14 @@ export class IrcConnection
    */
   async next(): Promise<IteratorResult<Iterable<InboundLine>, undefined>> {
     for (;;) {
-      if (this.#toSession.length > 0) {
-        return { done: false, value: this.#toSession.splice(0) };
-      }
+      // Lines handed to the session wait for their tokens too.
       if (this.#waitMs > 0) {
         const ms = this.#waitMs;
         this.#waitMs = 0;
         if (!await sleep(this.#clock, ms, this.#stop.signal)) return DONE;
+      }
+      if (this.#toSession.length > 0) {
+        return { done: false, value: this.#toSession.splice(0) };
       }
       const line = this.#nextLine();
       if (line !== null) {
@@ -183,7 +202,8 @@ export class IrcConnection
       this.#batch = null;
       return null;
     }
-    const waitMs = this.#bucket.take();
+    // Before registration only what reaches the session costs a token.
+    const waitMs = this.#state.registered ? this.#bucket.take() : 0;
     if (waitMs === 0) return next.value;
     this.#deferred = next.value;
     this.#waitMs = waitMs;
@@ -196,17 +216,24 @@ export class IrcConnection
   }
 
   /**
-   * One line from the client (its token taken), translated, or refused
-   * (417); each line more it hands the session takes a token too.
+   * One line from the client (its token taken once registered), translated,
+   * or refused (417); each line more it hands the session takes a token too.
+   * Before registration, the lines the door answers itself (`CAP`,
+   * `AUTHENTICATE`, ...) take none, but at most {@linkcode EARLY_LINES}.
    */
   #fromClient(line: InboundLine): void {
     const handed = this.#toSession.length;
+    const registered = this.#state.registered;
     this.#full = false;
     this.#translate(line);
     this.#release();
-    this.#pay(handed + 1);
+    this.#pay(registered ? handed + 1 : handed);
     // A client that reads not even the door's own answers: as slow.
-    if (this.#full) void this.#goodbye("Too slow: not reading (slow)");
+    if (this.#full) return void this.#goodbye("Too slow: not reading (slow)");
+    const answered = this.#toSession.length === handed;
+    if (!registered && answered && ++this.#unregistered > EARLY_LINES) {
+      void this.#goodbye("Too many lines before registration");
+    }
   }
 
   /** Takes a token for each line handed to the session from `from` on. */

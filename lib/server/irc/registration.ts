@@ -111,6 +111,7 @@ function nick(state: IrcState, nick: string | undefined, sink: IrcSink): void {
       ),
     );
   }
+  state.nickGiven = true;
   if (!state.welcomed) state.nick = nick;
 }
 
@@ -348,11 +349,15 @@ function refused(
 }
 
 /**
- * 001 to 005 and 422, once the session took the alias and negotiation is
- * over: from then on the client is registered.
+ * 001 to 005 and 422, once the session took the alias, negotiation is over
+ * and the client gave `NICK` and `USER` (some send them after `CAP END`):
+ * from then on the client is registered.
  */
 export function completeRegistration(state: IrcState, sink: IrcSink): void {
-  if (state.registered || !state.welcomed || state.negotiating) return;
+  if (
+    state.registered || !state.welcomed || state.negotiating ||
+    !state.user || !state.nickGiven
+  ) return;
   state.registered = true;
   const { server } = state.settings;
   const reply = (code: string, ...params: string[]) =>

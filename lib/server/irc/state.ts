@@ -82,6 +82,8 @@ export class IrcState {
   nick = "*";
   /** `USER` was given. */
   user = false;
+  /** A valid `NICK` was given (SASL may take another alias). */
+  nickGiven = false;
   /** What `PASS` gave, until it is used. */
   pass: string | null = null;
   /** `CAP LS` or `REQ` came and `CAP END` not yet. */

@@ -170,4 +170,11 @@ Deno.test("IRC door: the door paces an IRC client at the flood limits: lines wai
   const said = amy.received.join("\n");
   assert.doesNotMatch(said, /Slow down|ERROR/);
   assert.ok(!server.logs.lines.some((l) => /leave alias=amy/.test(l)));
+  // Before registration the door's own answers are free, up to 100 lines.
+  using early = await TestClient.connect(server.ircPort);
+  for (let i = 0; i < 101; i++) await early.send("CAP LIST");
+  assert.equal(
+    (await early.readToEnd()).at(-1),
+    "ERROR :Closing link: Too many lines before registration",
+  );
 });

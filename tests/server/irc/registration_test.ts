@@ -226,3 +226,23 @@ Deno.test("registration: CAP END aborts a SASL exchange that never gave credenti
   assert.match(v(sink).at(-1)!, /^906 bob :SASL authentication aborted$/);
   assert.deepEqual(sink.native_, ["bob"]);
 });
+
+Deno.test("registration: a client that logs in with SASL and sends NICK and USER only after CAP END (irssi) registers once they came", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP LS 302");
+  client(state, sink, "CAP REQ :sasl");
+  client(state, sink, "AUTHENTICATE PLAIN");
+  client(state, sink, `AUTHENTICATE ${btoa("\0alice\0pw")}`);
+  session(state, sink, 'PASSWORD account "alice" is a registered alias');
+  session(state, sink, "WELCOME alice 1 Welcome");
+  client(state, sink, "CAP END");
+  completeRegistration(state, sink);
+  assert.equal(state.registered, false, "no NICK nor USER yet");
+  client(state, sink, "NICK alice");
+  client(state, sink, "USER u 0 * :x");
+  completeRegistration(state, sink);
+  assert.equal(state.registered, true);
+  assert.deepEqual(sink.native_, ["alice", "/pass pw"], "no second alias");
+  assert.ok(!v(sink).some((l) => l.startsWith("462")));
+});
