@@ -7,7 +7,9 @@
  * with the SASL password (EXTERNAL: the certificate logs in, no password).
  * `PASS` answers whichever password the session asks for first (the room's,
  * or the account's when the nick is one). When the session has taken the
- * alias and the client has ended negotiation, 001 to 005 and 422 follow.
+ * alias, and the client has ended negotiation and given `NICK` and `USER`
+ * (irssi sends them after `CAP END` when it logs in with SASL), 001 to 005
+ * and 422 follow.
  * Pure: what to send goes to an {@linkcode IrcSink}.
  *
  * @module
