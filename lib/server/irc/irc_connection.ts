@@ -22,7 +22,6 @@ import { type Clock, sleep } from "../../clock.ts";
 import { TokenBucket } from "../../flood.ts";
 import { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
 import { parseServerLine } from "../../server_lines.ts";
-import type { PeerCertificate } from "../access/accounts.ts";
 import type {
   CloseOptions,
   Connection,
@@ -46,7 +45,15 @@ import {
   registrationCommand,
   registrationLine,
 } from "./registration.ts";
-import { type IrcSettings, type IrcSink, IrcState } from "./state.ts";
+import {
+  certificateName,
+  IrcInfo,
+  type IrcSettings,
+  type IrcSink,
+  IrcState,
+} from "./state.ts";
+import { SharedLines, sharedSpeaker } from "./shared_lines.ts";
+import { nickOf } from "./names.ts";
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({
   done: true,
@@ -62,6 +69,11 @@ export interface IrcConnectionOptions {
   readonly floodRate: number;
   readonly floodBurst: number;
   readonly clock: Clock;
+  /**
+   * The door's translations of the last room message, shared.
+   * @default {none shared}
+   */
+  readonly shared?: SharedLines;
 }
 
 /**
@@ -114,6 +126,9 @@ export class IrcConnection
   #stop = new AbortController();
   /** Lines answered at the door before registration. */
   #unregistered = 0;
+  #shared: SharedLines;
+  /** The IRC lines of the line being translated, kept to share them. */
+  #capture: Uint8Array[] | null = null;
 
   /** Translates `inner`, a TLS connection of the IRC port. */
   constructor(inner: Connection, options: IrcConnectionOptions) {
@@ -121,6 +136,7 @@ export class IrcConnection
     this.info = new IrcInfo(inner.info);
     this.#source = inner.lines()[Symbol.asyncIterator]();
     this.#queueBytes = options.queueBytes;
+    this.#shared = options.shared ?? new SharedLines();
     this.#clock = options.clock;
     const { floodRate, floodBurst, clock } = options;
     // Under the session's own, as the terminal client paces: the session
@@ -271,7 +287,24 @@ export class IrcConnection
 
   /** Translates a native line of the session for the client. */
   send(line: Uint8Array, options?: SendOptions): boolean {
+    const state = this.#state;
+    // Another member's message: another IRC member may have translated it.
+    const variant = state.caps.has("server-time") ? 1 : 0;
+    const shared = state.registered && options?.room
+      ? this.#shared.get(line, variant, state.nick)
+      : undefined;
+    if (shared !== undefined) {
+      let sent = true;
+      for (const bytes of shared) {
+        sent = this.#inner.send(bytes, options) && sent;
+      }
+      return sent;
+    }
     const text = lenient.decode(line).replace(/\r?\n$/, "");
+    const speaker = state.registered && options?.room
+      ? sharedSpeaker(text)
+      : null;
+    if (speaker !== null && nickOf(speaker) !== state.nick) this.#capture = [];
     const handed = this.#toSession.length;
     this.#full = false;
     this.#options = options;
@@ -285,6 +318,10 @@ export class IrcConnection
       translateOut(this.#state, text, this.#sink);
     }
     this.#options = undefined;
+    if (this.#capture !== null) {
+      this.#shared.set(line, variant, nickOf(speaker!), this.#capture);
+      this.#capture = null;
+    }
     this.#release();
     this.#pay(handed);
     return !this.#full;
@@ -300,6 +337,7 @@ export class IrcConnection
       else this.#held.push(bytes);
       return;
     }
+    this.#capture?.push(bytes);
     if (!this.#inner.send(bytes, this.#options)) this.#full = true;
   }
 
@@ -341,32 +379,5 @@ export class IrcConnection
   abort(): void {
     this.#stop.abort();
     this.#inner.abort();
-  }
-}
-
-/** The account a certificate names (its subject), when it was verified. */
-function certificateName(certificate: PeerCertificate | null): string | null {
-  return certificate?.verified ? certificate.subject : null;
-}
-
-/** The inner connection's facts, as the IRC door's. */
-class IrcInfo implements ConnectionInfo {
-  readonly door = "irc";
-  #inner: ConnectionInfo;
-
-  constructor(inner: ConnectionInfo) {
-    this.#inner = inner;
-  }
-
-  get host(): string {
-    return this.#inner.host;
-  }
-
-  get address(): string {
-    return this.#inner.address;
-  }
-
-  get certificate(): PeerCertificate | null {
-    return this.#inner.certificate;
   }
 }

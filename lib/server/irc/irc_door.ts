@@ -15,6 +15,7 @@ import type { ByteListener } from "../doors/byte_conn.ts";
 import { IrcConnection, type IrcConnectionOptions } from "./irc_connection.ts";
 import { IRC_LINE_BYTES, IRC_TAG_BYTES } from "./parse.ts";
 import type { IrcSettings } from "./state.ts";
+import { SharedLines } from "./shared_lines.ts";
 
 /** A server name as IRC shows it: the configured one when it may be one. */
 function serverName(config: ServerConfig): string {
@@ -49,6 +50,7 @@ export function openIrcDoor(
     floodRate: config.floodRate,
     floodBurst: config.floodBurst,
     clock: host.clock,
+    shared: new SharedLines(),
   };
   return new TlsDoor(listener, {
     ...host,

@@ -4,11 +4,14 @@
  * is in, what the replies to the door's own requests will mean, and a
  * history batch open. It is read and changed by `registration.ts`,
  * `inbound.ts` and `outbound.ts`, which say what to send through an
- * {@linkcode IrcSink}. Pure: no I/O, no clock.
+ * {@linkcode IrcSink}; and the connection's facts as the door's
+ * ({@linkcode IrcInfo}). Pure: no I/O, no clock.
  *
  * @module
  */
 
+import type { PeerCertificate } from "../access/accounts.ts";
+import type { ConnectionInfo } from "../room/connection.ts";
 import type { IrcMessage } from "./parse.ts";
 
 /** The IRCv3 capabilities the door offers, in the order `CAP LS` lists them. */
@@ -134,4 +137,34 @@ export class IrcState {
 /** `nick!nick@tlschat`: a member as the source of a line. */
 export function sourceOf(nick: string): string {
   return `${nick}!${nick}@${MEMBER_HOST}`;
+}
+
+/** The account a certificate names (its subject), when it was verified. */
+export function certificateName(
+  certificate: PeerCertificate | null,
+): string | null {
+  return certificate?.verified ? certificate.subject : null;
+}
+
+/** The inner connection's facts, as the IRC door's. */
+export class IrcInfo implements ConnectionInfo {
+  readonly door = "irc";
+  #inner: ConnectionInfo;
+
+  /** The facts of `inner`, the TLS connection under the door's. */
+  constructor(inner: ConnectionInfo) {
+    this.#inner = inner;
+  }
+
+  get host(): string {
+    return this.#inner.host;
+  }
+
+  get address(): string {
+    return this.#inner.address;
+  }
+
+  get certificate(): PeerCertificate | null {
+    return this.#inner.certificate;
+  }
 }

@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { IrcConnection } from "../../../lib/server/irc/irc_connection.ts";
+import { SharedLines } from "../../../lib/server/irc/shared_lines.ts";
 import type { InboundLine } from "../../../lib/server/room/connection.ts";
 import { FakeConnection } from "../../_fakes.ts";
 import { systemClock } from "../../../lib/clock.ts";
@@ -117,4 +118,60 @@ Deno.test("IrcConnection reports a full queue when what it holds before registra
     irc.send(line(`#lobby HIST 2 T MSG bob ${"y".repeat(200)}`)),
     false,
   );
+});
+
+Deno.test("IrcConnection shares the translation of another member's message with the door's other connections, per variant", async () => {
+  const shared = new SharedLines();
+  /** A registered IRC connection whose inner keeps the bytes it is sent. */
+  const member = async (nick: string, caps: string) => {
+    const inner = new FakeConnection();
+    const kept: Uint8Array[] = [];
+    const send = inner.send.bind(inner);
+    inner.send = (bytes: Uint8Array) => (kept.push(bytes), send(bytes));
+    const irc = new IrcConnection(inner, {
+      settings: {
+        server: "tlschat",
+        defaultRoom: "#lobby",
+        isupport: [],
+        isAccount: () => false,
+      },
+      queueBytes: 4096,
+      floodRate: 0,
+      floodBurst: 10,
+      clock: systemClock,
+      shared,
+    });
+    const reader = irc.lines()[Symbol.asyncIterator]();
+    await reader.next();
+    inner.receive(
+      `CAP REQ :${caps}`,
+      "CAP END",
+      `NICK ${nick}`,
+      "USER u 0 * :x",
+    );
+    await reader.next();
+    irc.send(line(`WELCOME ${nick} 3 Welcome`));
+    kept.length = 0;
+    return { irc, kept };
+  };
+  const amy = await member("amy", "server-time");
+  const bea = await member("bea", "server-time");
+  const cy = await member("cy", "batch");
+  const said = line("@seq=9;time=T #lobby MSG bob hi all");
+  for (const { irc } of [amy, bea, cy]) irc.send(said, { room: true });
+  assert.equal(amy.kept.length, 1);
+  assert.equal(bea.kept[0], amy.kept[0], "the same bytes, translated once");
+  assert.notEqual(cy.kept[0], amy.kept[0], "another variant: no @time");
+  assert.equal(
+    new TextDecoder().decode(amy.kept[0]),
+    "@time=T :bob!bob@tlschat PRIVMSG #lobby :hi all\r\n",
+  );
+  assert.equal(
+    new TextDecoder().decode(cy.kept[0]),
+    ":bob!bob@tlschat PRIVMSG #lobby :hi all\r\n",
+  );
+  // A join changes each connection's state: never shared.
+  const joined = line("@seq=10;time=T #lobby JOIN bob 4");
+  for (const { irc } of [amy, bea]) irc.send(joined, { room: true });
+  assert.notEqual(bea.kept[1], amy.kept[1]);
 });
