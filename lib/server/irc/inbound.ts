@@ -317,8 +317,12 @@ function mode(state: IrcState, params: readonly string[], sink: IrcSink): void {
     if (char === "i") sink.native(`${room} /inviteonly ${on ? "on" : "off"}`);
     else if (char === "k") {
       const key = on ? args.shift() : (args.shift(), "-");
-      if (key === undefined) needMore(state, "MODE", sink);
-      else sink.native(`${room} /key ${key}`);
+      if (key === undefined) {
+        needMore(state, "MODE", sink);
+      } else {
+        if (on) state.keys.set(room, key);
+        sink.native(`${room} /key ${key}`);
+      }
     } else if (Object.hasOwn(MODE_COMMANDS, char)) {
       const nick = (args.shift() ?? "").replace(/!.*$/, "");
       const alias = aliasOf(nick);

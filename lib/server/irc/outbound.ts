@@ -318,7 +318,14 @@ function moderation(
   if (change !== undefined) {
     return mode(change, change.endsWith("b") ? `${nick}!*@*` : nick);
   }
-  if (line.action === "key") return mode(line.text === "on" ? "+k" : "-k", "*");
+  if (line.action === "key") {
+    // The key is never sent: only its setter, who gave it, sees it back.
+    const own = nickOf(line.by) === state.nick
+      ? state.keys.get(room)
+      : undefined;
+    state.keys.delete(room);
+    return mode(line.text === "on" ? "+k" : "-k", own ?? "*");
+  }
   if (line.action === "invite-only") {
     return mode(line.text === "on" ? "+i" : "-i");
   }

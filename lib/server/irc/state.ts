@@ -100,6 +100,11 @@ export class IrcState {
   sasl: SaslState | null = null;
   /** Channels it is in (rooms, folded). */
   readonly joined = new Set<string>();
+  /**
+   * Keys it set (`MODE +k`) and not yet seen set: its own `MODE +k` shows
+   * the key, so that the client keeps it (everyone else sees `*`).
+   */
+  readonly keys = new Map<string, string>();
   /** What replies to the door's own requests are for, oldest first. */
   readonly pending: Pending[] = [];
   /** The log number of the last QUIT or NICK sent (one per event). */

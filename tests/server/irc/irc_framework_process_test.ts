@@ -224,7 +224,7 @@ Deno.test("irc-framework: SASL EXTERNAL with a client certificate, a failed SASL
     await opal.do({ op: "join", channel: "#keyed" });
     await opal.raw(/:opal!opal@tlschat JOIN #keyed/);
     await opal.do({ op: "raw", line: "MODE #keyed +k sekrit" });
-    await opal.raw(/:opal!opal@tlschat MODE #keyed \+k \*/);
+    await opal.raw(/:opal!opal@tlschat MODE #keyed \+k sekrit/);
     await using mallory = new Bot(dir);
     await mallory.do({
       op: "connect",

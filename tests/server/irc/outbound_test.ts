@@ -254,3 +254,14 @@ Deno.test("translateOut() matches each reply to the oldest request of its kind, 
   );
   assert.deepEqual(state.pending, []);
 });
+
+Deno.test("translateOut() shows a room key only to the member who set it", () => {
+  const { state, out } = setup();
+  state.keys.set("#ops", "s3cret");
+  assert.deepEqual(out(`@seq=3;time=${T} #ops MOD key - me on`), [
+    ":me!me@tlschat MODE #ops +k s3cret",
+  ]);
+  assert.deepEqual(out(`@seq=4;time=${T} #ops MOD key - alice on`), [
+    ":alice!alice@tlschat MODE #ops +k *",
+  ]);
+});
