@@ -33,6 +33,7 @@ import {
 import { SERVER_FLAGS } from "./lib/server/server_flags.ts";
 import { openStore, type Store } from "./lib/server/storage/store.ts";
 import { listenTls } from "./lib/server/doors/transport.ts";
+import type { ByteListener, NetAddress } from "./lib/server/doors/byte_conn.ts";
 import {
   openWebDoor,
   type WebDoor,
@@ -109,7 +110,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   }
   const { cert, key, file } = await loadCertificate(config, log);
   const tls = { cert, key, clientCa };
-  const { server, backend, web, metrics } = await start(config, log, {
+  const { server, backend, web, metrics, irc } = await start(config, log, {
     store,
     roomPassword,
     tls,
@@ -131,6 +132,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     backend,
     web,
     metrics,
+    irc,
     roomPassword,
     clientCa,
   });
@@ -170,6 +172,7 @@ async function start(
   backend: RoomBackend;
   web: WebDoor | null;
   metrics: MetricsListener | null;
+  irc: NetAddress | null;
 }> {
   // The room comes first: nobody is let in before it can take them.
   const counters = new ServerMetrics();
@@ -178,16 +181,7 @@ async function start(
     log,
     metrics: counters,
   });
-  const listener = await listenTls({
-    hostname: config.hostname,
-    port: config.port,
-    cert: tls.cert,
-    key: tls.key,
-    engine: config.tlsEngine,
-    maxInputBytes: config.maxInputBytes,
-    clientCa: tls.clientCa,
-    trustedProxies: config.trustedProxies,
-  }).catch(async (e) => {
+  const { listener, irc } = await listenDoors(config, tls).catch(async (e) => {
     await backend.close();
     throw e;
   });
@@ -198,18 +192,48 @@ async function start(
     roomPassword,
     backend,
     metrics: counters,
+    irc,
   });
   let web: WebDoor | null = null;
   try {
     await server.start();
     web = await openWeb(config, server, tls, log);
     const metrics = await openMetrics(config, log, { server, backend, tls });
-    return { server, backend, web, metrics };
+    return { server, backend, web, metrics, irc: irc?.addr ?? null };
   } catch (e) {
     await web?.close();
     await server.close();
     await backend.close();
     throw e;
+  }
+}
+
+/**
+ * The TLS listeners of the chat port and, with `--irc-port`, of the IRC
+ * door: neither is left open when the other cannot listen.
+ */
+async function listenDoors(
+  config: ServerConfig,
+  tls: DoorTls,
+): Promise<{ listener: ByteListener; irc: ByteListener | undefined }> {
+  const listen = (hostname: string, port: number) =>
+    listenTls({
+      hostname,
+      port,
+      cert: tls.cert,
+      key: tls.key,
+      engine: config.tlsEngine,
+      maxInputBytes: config.maxInputBytes,
+      clientCa: tls.clientCa,
+      trustedProxies: config.trustedProxies,
+    });
+  const listener = await listen(config.hostname, config.port);
+  if (config.ircPort === null) return { listener, irc: undefined };
+  try {
+    return { listener, irc: await listen(config.ircHost, config.ircPort) };
+  } catch (e) {
+    listener.close();
+    throw ircListenError(config, e);
   }
 }
 
@@ -267,11 +291,12 @@ function guard(log: Logger): () => void {
 function logListening(
   config: ServerConfig,
   log: Logger,
-  { server, backend, web, metrics, roomPassword, clientCa }: {
+  { server, backend, web, metrics, irc, roomPassword, clientCa }: {
     server: ChatServer;
     backend: RoomBackend;
     web: WebDoor | null;
     metrics: MetricsListener | null;
+    irc: NetAddress | null;
     roomPassword: string | null;
     clientCa: DoorTls["clientCa"];
   },
@@ -285,6 +310,7 @@ function logListening(
     cluster: backend.label ?? undefined,
     web: web === null ? "off" : `https://localhost:${web.addr.port}/`,
     metrics: metrics === null ? undefined : formatAddress(metrics.addr),
+    irc: irc === null ? undefined : formatAddress(irc),
     trustedProxies: config.trustedProxies.map((range) =>
       range.text
     ).join(",") ||
@@ -339,6 +365,19 @@ async function openWeb(
     }
     throw e;
   }
+}
+
+/** Why the IRC door could not listen, its flag named. */
+function ircListenError(config: ServerConfig, e: unknown): unknown {
+  if (
+    e instanceof Deno.errors.AddrInUse ||
+    (e as { code?: unknown } | null)?.code === "EADDRINUSE"
+  ) {
+    return new Error(
+      `Cannot listen on ${config.ircHost}:${config.ircPort} (--irc-port, the IRC door): the address is in use`,
+    );
+  }
+  return e;
 }
 
 /** Reads the room password, warning about a short one or a readable file. */

@@ -74,6 +74,8 @@ export interface TestServer extends AsyncDisposable {
   readonly port: number;
   /** The web door's port, when started with `web`. */
   readonly webPort: number;
+  /** The IRC door's port, when started with `irc`. */
+  readonly ircPort: number;
   readonly hostname: string;
   readonly logs: LineLog;
   readonly config: ServerConfig;
@@ -89,6 +91,8 @@ export interface StartServerOptions {
   readonly store?: Store;
   /** Also open the web door (HTTPS and WebSocket) on a free port. */
   readonly web?: { readonly origins?: readonly string[] };
+  /** Also open the IRC door on a free port. */
+  readonly irc?: boolean;
 }
 
 /**
@@ -120,16 +124,19 @@ export async function startServer(
       ...flags,
     ]),
   };
-  const listener = await listenTls({
-    hostname: config.hostname,
-    port: config.port,
-    cert: pair.cert,
-    key: pair.key,
-    engine,
-    maxInputBytes: config.maxInputBytes,
-    clientCa: options.clientCa ?? null,
-    trustedProxies: config.trustedProxies,
-  });
+  const listen = (port: number) =>
+    listenTls({
+      hostname: config.hostname,
+      port,
+      cert: pair.cert,
+      key: pair.key,
+      engine,
+      maxInputBytes: config.maxInputBytes,
+      clientCa: options.clientCa ?? null,
+      trustedProxies: config.trustedProxies,
+    });
+  const listener = await listen(config.port);
+  const irc = options.irc ? await listen(0) : undefined;
   const logs = new LineLog();
   const log = createLogger(config.logLevel, (line) => logs.push(line));
   const server = serveChat(listener, {
@@ -137,6 +144,7 @@ export async function startServer(
     log,
     roomPassword: options.roomPassword ?? null,
     store: options.store,
+    irc,
   });
   const web = options.web === undefined ? null : await openWebDoor({
     hostname: config.hostname,
@@ -162,6 +170,7 @@ export async function startServer(
     config,
     port: server.addr.port,
     webPort: web?.addr.port ?? 0,
+    ircPort: irc?.addr.port ?? 0,
     hostname: config.hostname,
     [Symbol.asyncDispose]: async () => {
       await server.close();

@@ -17,6 +17,8 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       hostname: "0.0.0.0",
       port: 7443,
       webPort: 7444,
+      ircPort: null,
+      ircHost: "0.0.0.0",
       webOrigins: [],
       metricsPort: null,
       metricsHost: "127.0.0.1",
@@ -317,6 +319,32 @@ Deno.test("parseServerArgs() reads every flag", () => {
   assert.equal(config.tlsEngine, "deno");
 });
 
+Deno.test("parseServerArgs() opens the IRC door only with --irc-port, on --host unless --irc-host", () => {
+  assert.equal(parseServerArgs([]).ircPort, null);
+  const open = parseServerArgs(["--host", "::1", "--irc-port", "0"]);
+  assert.deepEqual([open.ircPort, open.ircHost], [0, "::1"]);
+  const apart = parseServerArgs([
+    "--irc-port",
+    "6697",
+    "--irc-host",
+    "127.0.0.1",
+  ]);
+  assert.deepEqual([apart.ircPort, apart.ircHost], [6697, "127.0.0.1"]);
+  // SASL EXTERNAL needs client certificates: not with the deno engine.
+  assert.throws(
+    () =>
+      parseServerArgs([
+        "--irc-port",
+        "6697",
+        "--tls-engine",
+        "deno",
+        "--client-ca",
+        "ca.pem",
+      ]),
+    /Cannot use --client-ca with --tls-engine deno/,
+  );
+});
+
 Deno.test("parseServerArgs() rejects bad values with clear errors", () => {
   const cases: [string[], ErrorConstructor, RegExp][] = [
     [
@@ -325,6 +353,11 @@ Deno.test("parseServerArgs() rejects bad values with clear errors", () => {
       /--port: 65536 is out of range \(0 to 65535\)/,
     ],
     [["--port", "http"], TypeError, /--port: "http" is not a number/],
+    [
+      ["--irc-port", "70000"],
+      RangeError,
+      /--irc-port: 70000 is out of range \(0 to 65535\)/,
+    ],
     [["--max-clients", "0"], RangeError, /--max-clients/],
     [["--max-line-bytes", "10"], RangeError, /--max-line-bytes/],
     [["--account-attempts", "0"], RangeError, /--account-attempts/],

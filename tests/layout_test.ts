@@ -57,6 +57,13 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     "lib/server/metrics",
     "web",
   ],
+  "lib/server/irc": [
+    "lib",
+    "lib/server/config.ts",
+    "lib/server/access",
+    "lib/server/room",
+    "lib/server/doors",
+  ],
   "lib/server/backend.ts": [
     "lib",
     "lib/server/config.ts",
@@ -74,6 +81,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     "lib/server/room",
     "lib/server/storage",
     "lib/server/doors",
+    "lib/server/irc",
     "lib/server/backend.ts",
     "lib/server/metrics",
   ],

@@ -1,8 +1,8 @@
 /**
  * What joins the folders: the room and its backend built, the
  * {@linkcode Admission} every door counts its connections with (refused
- * ones are told why here, whatever their door), the {@linkcode TlsDoor},
- * one {@linkcode Session} per connection from any door, and graceful
+ * ones are told why here, whatever their door), the {@linkcode TlsDoor}
+ * (and the IRC door's), a {@linkcode Session} per connection, and graceful
  * shutdown (every member gets `BYE shutdown`, queues are flushed, then
  * everything closes). The room's log and directory, for one server or for
  * a cluster, are chosen in one place: `openRoomBackend` (`backend.ts`).
@@ -22,7 +22,8 @@ import { localBackend, type RoomBackend } from "./backend.ts";
 import { ReadPoints, ReadSync } from "./room/read_sync.ts";
 import type { ServerConfig } from "./config.ts";
 import { Admission, type Entry, goodbye } from "./doors/admission.ts";
-import { TlsDoor } from "./doors/tls_door.ts";
+import { TlsDoor, type TlsDoorHost } from "./doors/tls_door.ts";
+import { openIrcDoor } from "./irc/irc_door.ts";
 import {
   type ByteConn,
   type ByteListener,
@@ -60,6 +61,8 @@ export interface ServeChatOptions {
   readonly backend?: RoomBackend;
   /** What it counts (the backend's too). @default {new ServerMetrics()} */
   readonly metrics?: ServerMetrics;
+  /** The IRC door's listener (`--irc-port`); none by default. */
+  readonly irc?: ByteListener;
 }
 
 /** A running chat server. Disposing it shuts it down gracefully. */
@@ -75,7 +78,7 @@ export class ChatServer implements AsyncDisposable {
   readonly metrics: ServerMetrics;
   /** Resolves once the server has shut down and every connection is closed. */
   readonly finished: Promise<void>;
-  #door: TlsDoor;
+  #doors: TlsDoor[];
   #config: ServerConfig;
   #log: Logger;
   #clock: Clock;
@@ -139,7 +142,7 @@ export class ChatServer implements AsyncDisposable {
       search: backend.search,
       reads: points.sync = new ReadSync(backend.markers, this.room),
     };
-    this.#door = new TlsDoor(listener, {
+    const host: TlsDoorHost = {
       config,
       log,
       clock: this.#clock,
@@ -149,7 +152,9 @@ export class ChatServer implements AsyncDisposable {
       stats: metrics,
       track: (key, entry, serve) => this.#track(key, entry, serve),
       session: (key, connection) => this.#session(key, connection),
-    });
+    };
+    this.#doors = [new TlsDoor(listener, host)];
+    if (options.irc) this.#doors.push(openIrcDoor(options.irc, host));
     this.#startedMs = this.#clock.now();
     this.finished = this.#serve();
   }
@@ -180,10 +185,9 @@ export class ChatServer implements AsyncDisposable {
 
   /**
    * Carries out, before anyone here hears of it, what a topic or a ban,
-   * mute or their lifting does (its {@linkcode EventEffect}: the topic, the
-   * bans and mutes in force after it), in the log's order: every server,
-   * the one where it was decided included, ends with what the log says
-   * last, even when two operators acted at once.
+   * mute or their lifting does ({@linkcode EventEffect}), in the log's
+   * order: every server ends with what the log says last, even when two
+   * operators acted at once.
    */
   #carryOut(event: RoomEvent): void {
     this.#backend.search.heard(event);
@@ -216,7 +220,7 @@ export class ChatServer implements AsyncDisposable {
   close(): Promise<void> {
     if (!this.#stopping.signal.aborted) {
       this.#stopping.abort();
-      this.#door.close();
+      for (const door of this.#doors) door.close();
     }
     return this.finished;
   }
@@ -226,7 +230,7 @@ export class ChatServer implements AsyncDisposable {
   }
 
   async #serve(): Promise<void> {
-    await this.#door.accept();
+    await Promise.all(this.#doors.map((door) => door.accept()));
     for (const [conn, session] of this.#live) {
       if (session) session.close("shutdown", "Server is shutting down");
       else conn.abort();

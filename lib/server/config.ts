@@ -124,6 +124,10 @@ export interface ServerConfig extends ServerSettings {
   readonly port: number;
   /** HTTPS port of the browser client; 0: none. */
   readonly webPort: number;
+  /** TLS port of the IRC door; null: no IRC door. */
+  readonly ircPort: number | null;
+  /** Address the IRC door listens on (`--irc-host`, else `--host`). */
+  readonly ircHost: string;
   /** Origins allowed to open WebSockets besides the page's own. */
   readonly webOrigins: readonly string[];
   /** Plain HTTP port of /metrics, /readyz, /healthz; null: none. */

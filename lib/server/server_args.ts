@@ -159,6 +159,10 @@ function listening(
     hostname: values.host,
     port: number("port", 0, 65_535),
     webPort: number("web-port", 0, 65_535),
+    ircPort: values["irc-port"] === undefined
+      ? null
+      : number("irc-port", 0, 65_535),
+    ircHost: values["irc-host"] ?? values.host,
     webOrigins: (values["web-origin"] ?? []).map(toWebOrigin),
     metricsPort: values["metrics-port"] === undefined
       ? null

@@ -45,6 +45,17 @@ export const SERVER_FLAGS = {
     default: String(DEFAULT_WEB_PORT),
     help: "HTTPS port of the browser client (0: no web client)",
   },
+  "irc-port": {
+    type: "string",
+    value: "N",
+    help:
+      "TLS port of the IRC door (6697 is usual; 0 picks a free one); default: no IRC door",
+  },
+  "irc-host": {
+    type: "string",
+    value: "HOST",
+    help: "Address the IRC door listens on; default: --host",
+  },
   "web-origin": {
     type: "string",
     value: "ORIGIN",

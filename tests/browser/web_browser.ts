@@ -22,6 +22,7 @@ import {
   withTempDir,
 } from "../_helpers.ts";
 import { Redis } from "../_redis.ts";
+import { Weechat } from "../server/irc/_weechat.ts";
 
 const CHROMIUM = "/usr/lib/chromium/chromium";
 
@@ -210,6 +211,66 @@ Deno.test("two browser pages and a terminal client see every line in one order",
       );
       await terminal.send("/me waves");
       await bob.locator("li.action").getByText("waves").waitFor();
+    });
+  });
+});
+
+Deno.test("weechat on the IRC door, a browser page and a terminal client see every line in one order, weechat with the history", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using server = await startServer(dir, webPort, "--irc-port", "0");
+    const listening = await server.output.waitFor(/INFO listening /);
+    const ircPort = / irc=127\.0\.0\.1:(\d+)/.exec(listening)![1]!;
+    await withBrowser(async (browser) => {
+      const ann = await openPage(browser, webPort);
+      await join(ann, "ann");
+      await using terminal = new PipeClient(
+        server.port,
+        `${dir}/ca.pem`,
+        "tom",
+      );
+      await ann.getByText("tom joined").waitFor();
+      await say(ann, "said before weechat");
+      await until(
+        () => terminal.lines.some((l) => l.endsWith("said before weechat")),
+        "the line before weechat",
+      );
+      await using wee = await Weechat.start({
+        home: `${dir}/weechat`,
+        ircPort,
+        ca: `${dir}/ca.pem`,
+        nick: "wee",
+      });
+      await wee.waitFor("#lobby", /^<ann> said before weechat$/);
+      await ann.getByText("wee joined").waitFor();
+      for (let i = 0; i < 3; i++) {
+        await say(ann, `ann ${i}`);
+        await terminal.send(`tom ${i}`);
+      }
+      const seen = await wee.waitFor("#lobby", /^<(ann|tom)> (ann|tom) \d$/, 6);
+      for (let i = 0; i < 3; i++) await wee.say("#lobby", `wee ${i}`);
+      const said = /^(ann|tom|wee) \d$/;
+      const fromPage = async () =>
+        (await messages(ann)).filter((text) => said.test(text));
+      const fromTerminal = () =>
+        terminal.lines.map((line) => line.replace(/^<\w+> /, ""))
+          .filter((text) => said.test(text));
+      await until(async () => (await fromPage()).length === 9, "9 lines");
+      await until(() => fromTerminal().length === 9, "9 lines");
+      const order = await fromPage();
+      assert.deepEqual(fromTerminal(), order);
+      // Weechat saw the others' lines in that order (its own it shows as
+      // sent, with no echo-message in weechat 3.8).
+      assert.deepEqual(
+        seen.map((line) => line.replace(/^<\w+> /, ""))
+          .filter((text) => said.test(text)),
+        order.filter((text) => !text.startsWith("wee")),
+      );
+      assert.deepEqual(order.filter((text) => text.startsWith("wee")), [
+        "wee 0",
+        "wee 1",
+        "wee 2",
+      ]);
     });
   });
 });

@@ -48,6 +48,17 @@ export interface TlsDoorHost {
   track(key: ByteConn, entry: Entry, serve: () => Promise<void>): void;
   /** Serves a ready connection with a session until it ends. */
   session(key: ByteConn, connection: Connection): Promise<void>;
+  /**
+   * What a handshaken connection is to its session (another protocol's
+   * translator, the IRC door's), refusals included.
+   * @default {the TLS connection itself}
+   */
+  readonly wrap?: (tls: TlsConnection) => Connection;
+  /**
+   * The longest line the connection frames.
+   * @default {config.maxLineBytes}
+   */
+  readonly maxLineBytes?: number;
 }
 
 /** The TLS door of a server: accepts, handshakes, hands on connections. */
@@ -141,16 +152,17 @@ export class TlsDoor {
     if (!handshaken || entry.dropped || this.#host.stopping.aborted) {
       return conn.close();
     }
-    if (entry.refusal) return tls.close(goodbye(entry.refusal));
+    const connection = this.#host.wrap?.(tls) ?? tls;
+    if (entry.refusal) return connection.close(goodbye(entry.refusal));
     // Returned, not awaited: no suspended frame held per member.
-    return this.#host.session(conn, tls);
+    return this.#host.session(conn, connection);
   }
 
   #connection(conn: ByteConn): TlsConnection {
     const { config, clock } = this.#host;
     // One options object for every connection (memory per member).
     this.#connectionOptions ??= {
-      maxLineBytes: config.maxLineBytes,
+      maxLineBytes: this.#host.maxLineBytes ?? config.maxLineBytes,
       maxSkipBytes: config.maxSkipBytes,
       queueBytes: config.queueBytes,
       closeGraceMs: config.closeGraceMs,

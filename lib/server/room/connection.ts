@@ -55,7 +55,7 @@ export class InputOverflowError extends Error {
 /** What a session may know about the transport under it. */
 export interface ConnectionInfo {
   /** Which door the connection came through. */
-  readonly door: "tls" | "websocket";
+  readonly door: "tls" | "websocket" | "irc";
   /** Remote host (address without port), for caps and logs. */
   readonly host: string;
   /** Remote `host:port`, for logs. */

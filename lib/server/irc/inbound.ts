@@ -1,0 +1,338 @@
+/**
+ * A registered IRC client's commands as native lines for its session (a
+ * client with `rooms`: room lines start with `#room`), or answered by the
+ * door itself: `PRIVMSG`/`NOTICE` to a channel or a nick (CTCP `ACTION` as
+ * `/me`, other CTCP dropped, formatting codes stripped), `JOIN`, `PART`,
+ * `TOPIC`, `NAMES`, `WHO`, `WHOIS`, `MODE`, `KICK`, `INVITE`, `LIST`,
+ * `NICK`, `PONG`, `QUIT`. Anything else gets 421, a missing parameter 461.
+ * Pure: what to send goes to an {@linkcode IrcSink}.
+ *
+ * @module
+ */
+
+import { aliasOf, roomOf } from "./names.ts";
+import type { IrcMessage } from "./parse.ts";
+import { needMore } from "./registration.ts";
+import { type IrcSink, type IrcState, MEMBER_HOST } from "./state.ts";
+
+/**
+ * IRC formatting codes (bold, colours, hex colours, reset, monospace,
+ * reverse, italics, strikethrough, underline): stripped from what IRC
+ * clients send, so that others get no control bytes.
+ */
+const FORMATTING =
+  // deno-lint-ignore no-control-regex
+  /\x03(?:[0-9]{1,2}(?:,[0-9]{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?|[\x02\x0f\x11\x16\x1d\x1e\x1f]/g;
+
+/**
+ * Text without IRC formatting codes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { stripFormatting } from "./inbound.ts";
+ *
+ * assert.equal(stripFormatting("\x02bold\x02 \x0304,12red\x03 x"), "bold red x");
+ * ```
+ */
+export function stripFormatting(text: string): string {
+  return text.replace(FORMATTING, "");
+}
+
+/** The least parameters each command needs. */
+const NEEDS: Readonly<Record<string, number>> = {
+  PRIVMSG: 2,
+  NOTICE: 2,
+  JOIN: 1,
+  PART: 1,
+  TOPIC: 1,
+  KICK: 2,
+  INVITE: 2,
+  MODE: 1,
+  NICK: 1,
+  WHOIS: 1,
+};
+
+/** The commands of a registered client, each one's translation. */
+const COMMANDS: Readonly<
+  Record<
+    string,
+    (state: IrcState, params: readonly string[], sink: IrcSink) => void
+  >
+> = {
+  PRIVMSG: (state, params, sink) => message(state, params, sink),
+  NOTICE: (state, params, sink) => message(state, params, sink),
+  JOIN: join,
+  PART: (state, [channels = "", reason = ""], sink) => {
+    for (const channel of channels.split(",")) {
+      const room = roomOf(channel);
+      if (room === null) noSuchChannel(state, channel, sink);
+      else sink.native(`/part ${room} ${reason}`.trimEnd());
+    }
+  },
+  TOPIC: (state, [channel = "", text], sink) => {
+    const room = inRoom(state, channel, sink);
+    if (room === null) return;
+    if (text !== undefined) return sink.native(`${room} /topic ${text}`);
+    state.pending.push({ kind: "topic", room });
+    sink.native(`${room} /topic`);
+  },
+  NAMES: (state, [channel = state.settings.defaultRoom], sink) =>
+    ask(state, "names", channel.split(",")[0]!, sink),
+  WHO: (state, [mask = ""], sink) => ask(state, "who", mask, sink),
+  WHOIS: whois,
+  MODE: mode,
+  KICK: (state, [channel = "", nick = "", reason = ""], sink) =>
+    onMember(
+      state,
+      channel,
+      nick,
+      (room, alias) =>
+        sink.native(`${room} /kick ${alias} ${reason}`.trimEnd()),
+      sink,
+    ),
+  INVITE: (state, [nick = "", channel = ""], sink) =>
+    onMember(
+      state,
+      channel,
+      nick,
+      (room, alias) => sink.native(`${room} /invite ${alias}`),
+      sink,
+    ),
+  LIST: (state, _params, sink) => {
+    sink.irc(state.numeric("321", "Channel", "Users  Name"));
+    state.pending.push({ kind: "list" });
+    sink.native("/rooms");
+  },
+  NICK: (state, [nick = ""], sink) => {
+    const alias = aliasOf(nick);
+    if (alias === null) {
+      return sink.irc(state.numeric("432", nick, "Erroneous nickname"));
+    }
+    sink.native(`/nick ${alias}`);
+  },
+  PONG: (_state, [token = ""], sink) => sink.native(`/pong ${token}`.trimEnd()),
+  QUIT: (_state, [reason = ""], sink) =>
+    sink.native(`/quit ${reason}`.trimEnd()),
+  // Client-only tags (typing...): nothing to pass on.
+  TAGMSG: () => {},
+  // Acknowledged; others are not told (no away state here).
+  AWAY: (state, [text = ""], sink) =>
+    sink.irc(
+      text === ""
+        ? state.numeric("305", "You are no longer marked as being away")
+        : state.numeric("306", "You have been marked as being away"),
+    ),
+  USER: (state, _params, sink) =>
+    sink.irc(state.numeric("462", "You may not reregister")),
+  PASS: (state, _params, sink) =>
+    sink.irc(state.numeric("462", "You may not reregister")),
+};
+
+/** Translates one command of a registered client. */
+export function translateIn(
+  state: IrcState,
+  message: IrcMessage,
+  sink: IrcSink,
+): void {
+  const { command, params } = message;
+  const handle = Object.hasOwn(COMMANDS, command)
+    ? COMMANDS[command]
+    : undefined;
+  if (handle === undefined) {
+    return sink.irc(state.numeric("421", command, "Unknown command"));
+  }
+  if (params.length < (NEEDS[command] ?? 0)) {
+    return needMore(state, command, sink);
+  }
+  handle(state, params, sink);
+}
+
+/** 403 for a name that is no room. */
+function noSuchChannel(state: IrcState, channel: string, sink: IrcSink): void {
+  sink.irc(state.numeric("403", channel, "No such channel"));
+}
+
+/** The room of a channel (403 when it names none). */
+function inRoom(
+  state: IrcState,
+  channel: string,
+  sink: IrcSink,
+): string | null {
+  const room = roomOf(channel);
+  if (room === null) noSuchChannel(state, channel, sink);
+  return room;
+}
+
+/** A command on a channel's member: both checked first (403, 401). */
+function onMember(
+  state: IrcState,
+  channel: string,
+  nick: string,
+  act: (room: string, alias: string) => void,
+  sink: IrcSink,
+): void {
+  const room = inRoom(state, channel, sink);
+  if (room === null) return;
+  const alias = aliasOf(nick);
+  if (alias === null) {
+    return sink.irc(state.numeric("401", nick, "No such nick"));
+  }
+  act(room, alias);
+}
+
+/** `PRIVMSG` and `NOTICE`: to channels (`#room TEXT`) or nicks (`/msg`). */
+function message(
+  state: IrcState,
+  [targets = "", raw = ""]: readonly string[],
+  sink: IrcSink,
+): void {
+  let action = false;
+  let text = raw;
+  if (text.startsWith("\x01")) {
+    // deno-lint-ignore no-control-regex
+    const ctcp = /^\x01ACTION (.*?)\x01?$/s.exec(text);
+    if (ctcp === null) return; // Other CTCP (VERSION, PING...): dropped.
+    action = true;
+    text = ctcp[1]!;
+  }
+  text = stripFormatting(text);
+  if (text.trim() === "") {
+    return sink.irc(state.numeric("412", "No text to send"));
+  }
+  for (const target of targets.split(",")) {
+    if (target.startsWith("#")) {
+      const room = inRoom(state, target, sink);
+      if (room === null) continue;
+      const line = action
+        ? `/me ${text}`
+        : text.startsWith("/")
+        ? `/${text}`
+        : text;
+      sink.native(`${room} ${line}`);
+      continue;
+    }
+    const alias = aliasOf(target);
+    if (alias === null) {
+      sink.irc(state.numeric("401", target, "No such nick"));
+      continue;
+    }
+    // A private action goes as text: private messages have no /me.
+    sink.native(`/msg ${alias} ${action ? `* ${state.nick} ${text}` : text}`);
+  }
+}
+
+/** `JOIN #a,#b [KEY,KEY]`: each a `/join`; `JOIN 0` is not mapped. */
+function join(
+  state: IrcState,
+  [channels = "", keys = ""]: readonly string[],
+  sink: IrcSink,
+): void {
+  if (channels === "0") {
+    return sink.irc(state.notice("JOIN 0 is not supported: PART each channel"));
+  }
+  const keyList = keys.split(",");
+  channels.split(",").forEach((channel, i) => {
+    const room = inRoom(state, channel, sink);
+    if (room === null) return;
+    const key = keyList[i] ?? "";
+    sink.native(`/join ${room} ${key}`.trimEnd());
+  });
+}
+
+/** NAMES or WHO of a channel: asked of the session when the client is in it. */
+function ask(
+  state: IrcState,
+  kind: "names" | "who",
+  channel: string,
+  sink: IrcSink,
+): void {
+  const room = roomOf(channel);
+  if (room === null || !state.joined.has(room)) {
+    // Not a channel it is in (or a nick): an empty answer.
+    const end = kind === "names" ? "366" : "315";
+    const what = kind === "names" ? "/NAMES" : "/WHO";
+    return sink.irc(state.numeric(end, channel || "*", `End of ${what} list`));
+  }
+  state.pending.push({ kind, room });
+  sink.native(`${room} /who`);
+}
+
+/** `WHOIS [SERVER] NICK`: the nick's user line (presence is not checked). */
+function whois(
+  state: IrcState,
+  params: readonly string[],
+  sink: IrcSink,
+): void {
+  const nick = params.at(-1)!;
+  if (aliasOf(nick) === null) {
+    sink.irc(state.numeric("401", nick, "No such nick"));
+  } else {
+    sink.irc(state.numeric("311", nick, nick, MEMBER_HOST, "*", nick));
+  }
+  sink.irc(state.numeric("318", nick, "End of /WHOIS list"));
+}
+
+/** The native command of each channel mode a client may set. */
+const MODE_COMMANDS: Readonly<Record<string, [string, string]>> = {
+  o: ["/op", "/deop"],
+  b: ["/roomban", "/roomunban"],
+};
+
+/**
+ * `MODE`: a channel's modes (324) or ban list (367, 368) asked of the
+ * session; `+o -o +b -b +k -k +i -i` as its operators' commands; the
+ * client's own modes (221, none); 472 for any other mode.
+ */
+function mode(state: IrcState, params: readonly string[], sink: IrcSink): void {
+  const [target = "", changes = "", ...args] = params;
+  if (!target.startsWith("#")) {
+    if (target === state.nick) return sink.irc(state.numeric("221", "+"));
+    return sink.irc(state.numeric("502", "Cannot change mode for other users"));
+  }
+  const room = inRoom(state, target, sink);
+  if (room === null) return;
+  if (changes === "") {
+    if (room === state.settings.defaultRoom) {
+      return sink.irc(state.numeric("324", room, "+"));
+    }
+    state.pending.push({ kind: "mode", room });
+    return sink.native("/rooms");
+  }
+  if ((changes === "b" || changes === "+b") && args.length === 0) {
+    // The default room's bans are the server's (`/bans`, operators only).
+    if (room === state.settings.defaultRoom) {
+      return sink.irc(state.numeric("368", room, "End of channel ban list"));
+    }
+    state.pending.push({ kind: "bans", room });
+    return sink.native(`${room} /roombans`);
+  }
+  let sign = "+";
+  for (const char of changes) {
+    if (char === "+" || char === "-") {
+      sign = char;
+      continue;
+    }
+    const on = sign === "+";
+    if (char === "i") sink.native(`${room} /inviteonly ${on ? "on" : "off"}`);
+    else if (char === "k") {
+      const key = on ? args.shift() : (args.shift(), "-");
+      if (key === undefined) {
+        needMore(state, "MODE", sink);
+      } else {
+        if (on) state.keys.set(room, key);
+        sink.native(`${room} /key ${key}`);
+      }
+    } else if (Object.hasOwn(MODE_COMMANDS, char)) {
+      const nick = (args.shift() ?? "").replace(/!.*$/, "");
+      const alias = aliasOf(nick);
+      if (alias === null) {
+        sink.irc(state.numeric("401", nick || "*", "No such nick"));
+      } else {sink.native(
+          `${room} ${MODE_COMMANDS[char]![on ? 0 : 1]} ${alias}`,
+        );}
+    } else {
+      sink.irc(state.numeric("472", char, "is an unknown mode char to me"));
+    }
+  }
+}

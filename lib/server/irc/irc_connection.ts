@@ -1,0 +1,383 @@
+/**
+ * The IRC door's {@linkcode Connection}: a translator over the TLS door's
+ * connection (lines of at most 512 bytes plus 8191 of tags), so that an
+ * unchanged session serves an IRC client. The session sees a client that
+ * asked `/cap ids rooms seq`, then its alias, `/pass`, chat lines and
+ * commands; the client sees IRC (`registration.ts`, `inbound.ts`,
+ * `outbound.ts`). What the session says after it took the alias and before
+ * the client ended registration is held (at most the queue's limit) and
+ * sent after 001 to 005. Lines the door asks of the session itself (a
+ * channel's names) are handed to it with the client's, whenever it reads.
+ * IRC clients do not know the server's flood limits, so the door paces
+ * them, as the terminal client paces itself: every line a client sends,
+ * and every line more the door hands to the session, takes a token of a
+ * bucket like the session's; without one, the door reads nothing more
+ * until it has one (TCP pushes back). So the session never throttles an
+ * IRC client, nor drops it for a burst such as a channel sync's.
+ *
+ * @module
+ */
+
+import { type Clock, sleep } from "../../clock.ts";
+import { TokenBucket } from "../../flood.ts";
+import { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
+import { parseServerLine } from "../../server_lines.ts";
+import type {
+  CloseOptions,
+  Connection,
+  ConnectionInfo,
+  InboundLine,
+  QueueWatcher,
+  SendOptions,
+} from "../room/connection.ts";
+import { translateIn } from "./inbound.ts";
+import { translateOut } from "./outbound.ts";
+import {
+  formatIrcLine,
+  IRC_LINE_BYTES,
+  IRC_TAG_BYTES,
+  type IrcMessage,
+  parseIrcLine,
+  withoutTags,
+} from "./parse.ts";
+import {
+  completeRegistration,
+  registrationCommand,
+  registrationLine,
+} from "./registration.ts";
+import {
+  certificateName,
+  IrcInfo,
+  type IrcSettings,
+  type IrcSink,
+  IrcState,
+} from "./state.ts";
+import { SharedLines, sharedSpeaker } from "./shared_lines.ts";
+import { nickOf } from "./names.ts";
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({
+  done: true,
+  value: undefined,
+});
+
+/** Options of {@linkcode IrcConnection}. */
+export interface IrcConnectionOptions {
+  readonly settings: IrcSettings;
+  /** Most bytes held for a client that has not ended registration. */
+  readonly queueBytes: number;
+  /** The session's flood limits (`--flood-rate`, `--flood-burst`). */
+  readonly floodRate: number;
+  readonly floodBurst: number;
+  readonly clock: Clock;
+  /**
+   * The door's translations of the last room message, shared.
+   * @default {none shared}
+   */
+  readonly shared?: SharedLines;
+}
+
+/**
+ * Lines a client may send before it is registered that the door answers
+ * itself (`CAP`, `AUTHENTICATE`, `PING`, ...), free of flood tokens: more
+ * is not a client registering.
+ */
+const EARLY_LINES = 100;
+
+/** The share of `--flood-rate` the door paces its clients to. */
+const PACE_MARGIN = 0.9;
+
+/** What a session is told first: the capabilities the door relies on. */
+const CAPS_LINE = "/cap ids rooms seq";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+/** The session's lines: UTF-8 it made itself. */
+const lenient = new TextDecoder();
+
+/** An IRC client, as a native connection. */
+export class IrcConnection
+  implements Connection, AsyncIterableIterator<Iterable<InboundLine>> {
+  readonly info: ConnectionInfo;
+  #inner: Connection;
+  #source: AsyncIterator<Iterable<InboundLine>>;
+  /** The inner connection's read in progress, kept across wake-ups. */
+  #next: Promise<IteratorResult<Iterable<InboundLine>>> | null = null;
+  /** Lines for the session, not yet read by it. */
+  #toSession: InboundLine[] = [CAPS_LINE];
+  #wake: PromiseWithResolvers<undefined> | null = null;
+  #state: IrcState;
+  #sink: IrcSink;
+  /** Lines held until registration ends, and their bytes. */
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
+  #queueBytes: number;
+  /** The last `send` found the queue full. */
+  #full = false;
+  #options: SendOptions | undefined;
+  #ended = false;
+  /** The client's batch being taken in, a line at a time. */
+  #batch: Iterator<InboundLine> | null = null;
+  /** A client's line waiting for its token, and how long. */
+  #deferred: InboundLine | null = null;
+  #waitMs = 0;
+  #bucket: TokenBucket;
+  #clock: Clock;
+  /** Aborted once closing: a pacing wait ends. */
+  #stop = new AbortController();
+  /** Lines answered at the door before registration. */
+  #unregistered = 0;
+  #shared: SharedLines;
+  /** The IRC lines of the line being translated, kept to share them. */
+  #capture: Uint8Array[] | null = null;
+
+  /** Translates `inner`, a TLS connection of the IRC port. */
+  constructor(inner: Connection, options: IrcConnectionOptions) {
+    this.#inner = inner;
+    this.info = new IrcInfo(inner.info);
+    this.#source = inner.lines()[Symbol.asyncIterator]();
+    this.#queueBytes = options.queueBytes;
+    this.#shared = options.shared ?? new SharedLines();
+    this.#clock = options.clock;
+    const { floodRate, floodBurst, clock } = options;
+    // Under the session's own, as the terminal client paces: the session
+    // takes its tokens later than the door, so its bucket may hold less.
+    this.#bucket = new TokenBucket(
+      floodRate * PACE_MARGIN,
+      Math.max(1, floodBurst - 1),
+      () => clock.now(),
+    );
+    this.#bucket.take(); // CAPS_LINE's
+    this.#state = new IrcState(
+      options.settings,
+      certificateName(inner.info.certificate),
+    );
+    this.#sink = {
+      irc: (message) => this.#sendIrc(message),
+      native: (line) => {
+        this.#toSession.push(line);
+        this.#wake?.resolve(undefined);
+      },
+      close: (text) => void this.#goodbye(text),
+    };
+  }
+
+  lines(): AsyncIterableIterator<Iterable<InboundLine>> {
+    return this;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Iterable<InboundLine>> {
+    return this;
+  }
+
+  /**
+   * The next lines for the session: the door's own, or the client's next
+   * lines translated, each once it has its token (reading stops while the
+   * session does not ask, and while a line waits for its token).
+   */
+  async next(): Promise<IteratorResult<Iterable<InboundLine>, undefined>> {
+    for (;;) {
+      // Lines handed to the session wait for their tokens too.
+      if (this.#waitMs > 0) {
+        const ms = this.#waitMs;
+        this.#waitMs = 0;
+        if (!await sleep(this.#clock, ms, this.#stop.signal)) return DONE;
+      }
+      if (this.#toSession.length > 0) {
+        return { done: false, value: this.#toSession.splice(0) };
+      }
+      const line = this.#nextLine();
+      if (line !== null) {
+        this.#fromClient(line);
+        continue;
+      }
+      if (this.#waitMs > 0) continue;
+      if (this.#ended) return DONE;
+      this.#next ??= this.#source.next();
+      this.#wake = Promise.withResolvers();
+      const got = await Promise.race([this.#next, this.#wake.promise]);
+      this.#wake = null;
+      if (got === undefined) continue;
+      this.#next = null;
+      if (got.done) this.#ended = true;
+      else this.#batch = got.value[Symbol.iterator]();
+    }
+  }
+
+  /**
+   * The client's next line that has its token; null when the batch is
+   * done, or when the line must wait (`#waitMs`) first.
+   */
+  #nextLine(): InboundLine | null {
+    const deferred = this.#deferred;
+    if (deferred !== null) {
+      this.#deferred = null;
+      return deferred;
+    }
+    const next = this.#batch?.next();
+    if (next === undefined || next.done) {
+      this.#batch = null;
+      return null;
+    }
+    // Before registration only what reaches the session costs a token.
+    const waitMs = this.#state.registered ? this.#bucket.take() : 0;
+    if (waitMs === 0) return next.value;
+    this.#deferred = next.value;
+    this.#waitMs = waitMs;
+    return null;
+  }
+
+  /** The session stopped reading: nothing to release here. */
+  return(): Promise<IteratorResult<Iterable<InboundLine>, undefined>> {
+    return Promise.resolve(DONE);
+  }
+
+  /**
+   * One line from the client (its token taken once registered), translated,
+   * or refused (417); each line more it hands the session takes a token too.
+   * Before registration, the lines the door answers itself (`CAP`,
+   * `AUTHENTICATE`, ...) take none, but at most {@linkcode EARLY_LINES}.
+   */
+  #fromClient(line: InboundLine): void {
+    const handed = this.#toSession.length;
+    const registered = this.#state.registered;
+    this.#full = false;
+    this.#translate(line);
+    this.#release();
+    this.#pay(registered ? handed + 1 : handed);
+    // A client that reads not even the door's own answers: as slow.
+    if (this.#full) return void this.#goodbye("Too slow: not reading (slow)");
+    const answered = this.#toSession.length === handed;
+    if (!registered && answered && ++this.#unregistered > EARLY_LINES) {
+      void this.#goodbye("Too many lines before registration");
+    }
+  }
+
+  /** Takes a token for each line handed to the session from `from` on. */
+  #pay(from: number): void {
+    for (let i = from; i < this.#toSession.length; i++) {
+      this.#waitMs = Math.max(this.#waitMs, this.#bucket.take());
+    }
+  }
+
+  #translate(line: InboundLine): void {
+    if (line === LINE_ENDLESS) return void this.#toSession.push(line);
+    const state = this.#state;
+    if (line === LINE_TOO_LONG) {
+      return this.#sendIrc(state.numeric("417", "Input line was too long"));
+    }
+    let text: string;
+    try {
+      text = typeof line === "string" ? line : decoder.decode(line);
+    } catch {
+      return this.#sendIrc(state.notice("Line dropped: not valid UTF-8"));
+    }
+    const body = withoutTags(text);
+    if (
+      encoder.encode(body).length > IRC_LINE_BYTES - 2 ||
+      text.length - body.length > IRC_TAG_BYTES
+    ) {
+      return this.#sendIrc(state.numeric("417", "Input line was too long"));
+    }
+    const message = parseIrcLine(text);
+    if (message === null) return;
+    if (!registrationCommand(state, message, this.#sink)) {
+      translateIn(state, message, this.#sink);
+    }
+  }
+
+  /** Translates a native line of the session for the client. */
+  send(line: Uint8Array, options?: SendOptions): boolean {
+    const state = this.#state;
+    // Another member's message: another IRC member may have translated it.
+    const variant = state.caps.has("server-time") ? 1 : 0;
+    const shared = state.registered && options?.room
+      ? this.#shared.get(line, variant, state.nick)
+      : undefined;
+    if (shared !== undefined) {
+      let sent = true;
+      for (const bytes of shared) {
+        sent = this.#inner.send(bytes, options) && sent;
+      }
+      return sent;
+    }
+    const text = lenient.decode(line).replace(/\r?\n$/, "");
+    const speaker = state.registered && options?.room
+      ? sharedSpeaker(text)
+      : null;
+    if (speaker !== null && nickOf(speaker) !== state.nick) this.#capture = [];
+    const handed = this.#toSession.length;
+    this.#full = false;
+    this.#options = options;
+    const native = this.#state.registered
+      ? undefined
+      : parseServerLine(text.replace(/^@\S* /, ""));
+    if (
+      native === undefined ||
+      !registrationLine(this.#state, native, this.#sink)
+    ) {
+      translateOut(this.#state, text, this.#sink);
+    }
+    this.#options = undefined;
+    if (this.#capture !== null) {
+      this.#shared.set(line, variant, nickOf(speaker!), this.#capture);
+      this.#capture = null;
+    }
+    this.#release();
+    this.#pay(handed);
+    return !this.#full;
+  }
+
+  /** An IRC line to the client, or held while registration is not over. */
+  #sendIrc(message: IrcMessage): void {
+    const bytes = encoder.encode(formatIrcLine(message) + "\r\n");
+    const state = this.#state;
+    if (state.welcomed && !state.registered) {
+      this.#heldBytes += bytes.length;
+      if (this.#heldBytes > this.#queueBytes) this.#full = true;
+      else this.#held.push(bytes);
+      return;
+    }
+    this.#capture?.push(bytes);
+    if (!this.#inner.send(bytes, this.#options)) this.#full = true;
+  }
+
+  /** Once registered, what was held goes out. */
+  #release(): void {
+    completeRegistration(this.#state, this.#sink);
+    if (!this.#state.registered || this.#held.length === 0) return;
+    for (const bytes of this.#held.splice(0)) {
+      if (!this.#inner.send(bytes)) this.#full = true;
+    }
+    this.#heldBytes = 0;
+  }
+
+  watchQueue(watcher: QueueWatcher): void {
+    this.#inner.watchQueue(watcher);
+  }
+
+  /** The goodbye: the session's last line (`BYE`) as `ERROR`. */
+  close(last?: Uint8Array, options?: CloseOptions): Promise<void> {
+    const bye = last === undefined
+      ? undefined
+      : parseServerLine(lenient.decode(last).trimEnd());
+    if (bye?.type !== "BYE") {
+      this.#stop.abort();
+      return this.#inner.close(undefined, options);
+    }
+    return this.#goodbye(`${bye.text} (${bye.reason})`, options);
+  }
+
+  #goodbye(text: string, options?: CloseOptions): Promise<void> {
+    this.#stop.abort();
+    const error = formatIrcLine({
+      command: "ERROR",
+      params: [`Closing link: ${text}`],
+    });
+    return this.#inner.close(encoder.encode(error + "\r\n"), options);
+  }
+
+  abort(): void {
+    this.#stop.abort();
+    this.#inner.abort();
+  }
+}

@@ -1,0 +1,386 @@
+/**
+ * Native server lines, as the session sends them to a client with `ids
+ * rooms seq`, translated into IRC lines: messages and actions into
+ * `PRIVMSG` (actions as CTCP `ACTION`, lines over 512 bytes split), room
+ * events into `JOIN PART QUIT NICK KICK TOPIC MODE`, replies into numerics,
+ * history into `PRIVMSG` with `@time` in a `chathistory` batch, every `ERR`
+ * into its numeric (or a `NOTICE`). The session's echo of the client's own
+ * message (it carries the line's id) reaches it only with `echo-message`.
+ * Lines IRC has no use for (`CURRENT`, `PRESENCE`, ...) are dropped. Pure.
+ *
+ * @module
+ */
+
+import { parseServerLine, type ServerLine } from "../../server_lines.ts";
+import { splitTags } from "../../resume.ts";
+import { IRC_LINE_BYTES, splitBytes } from "./parse.ts";
+import { nickOf } from "./names.ts";
+import { type IrcSink, type IrcState, sourceOf } from "./state.ts";
+import { errorNumeric, listReply, take } from "./replies.ts";
+import { NICK_IS_ACCOUNT } from "./registration.ts";
+
+/** What a native line carries besides its fields. */
+interface Context {
+  readonly room: string | null;
+  readonly id: string | null;
+  readonly seq: number | null;
+  readonly time: string | null;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Translates one native line (without its LF) for the client, through
+ * `sink` (lines for the client, lines for the session: the names of a
+ * channel joined are asked for).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type IrcSink, IrcState } from "./state.ts";
+ * import { translateOut } from "./outbound.ts";
+ * import { formatIrcLine } from "./parse.ts";
+ *
+ * const state = new IrcState({
+ *   server: "tlschat", defaultRoom: "#lobby", isupport: [],
+ *   isAccount: () => false,
+ * });
+ * const out: string[] = [];
+ * const sink: IrcSink = {
+ *   irc: (m) => void out.push(formatIrcLine(m)),
+ *   native: () => {},
+ *   close: () => {},
+ * };
+ * translateOut(state, "@seq=4;time=T #lobby MSG j.doe hi all", sink);
+ * assert.deepEqual(out, [":j|doe!j|doe@tlschat PRIVMSG #lobby :hi all"]);
+ * ```
+ */
+export function translateOut(
+  state: IrcState,
+  text: string,
+  sink: IrcSink,
+): void {
+  const { id, seq, time, rest } = splitTags(text);
+  let body = rest;
+  let room: string | null = null;
+  if (body.startsWith("#")) {
+    const space = body.indexOf(" ");
+    room = body.slice(0, space === -1 ? undefined : space);
+    body = space === -1 ? "" : body.slice(space + 1);
+  }
+  const line = parseServerLine(body);
+  if (line === undefined) return sink.irc(state.notice(text));
+  const context = { room, id, seq, time };
+  if (!chatLine(state, line, context, sink)) {
+    if (!roomEvent(state, line, context, sink)) {
+      reply(state, line, context, sink);
+    }
+  }
+}
+
+/** The IRC tags of a line: its time, its id, its batch, as turned on. */
+function tagsOf(
+  state: IrcState,
+  { id, time }: { id: string | null; time: string | null },
+): Record<string, string> | undefined {
+  const tags: Record<string, string> = {};
+  if (state.batch !== null && state.caps.has("batch")) {
+    tags.batch = state.batch.ref;
+  }
+  if (time !== null && state.caps.has("server-time")) tags.time = time;
+  if (id !== null && state.caps.has("message-tags")) tags.msgid = id;
+  return Object.keys(tags).length > 0 ? tags : undefined;
+}
+
+/** Messages, actions, private messages and history; false for others. */
+function chatLine(
+  state: IrcState,
+  line: ServerLine,
+  context: Context,
+  sink: IrcSink,
+): boolean {
+  const { room } = context;
+  switch (line.type) {
+    case "MSG":
+    case "ME":
+      // Its own line's echo carries its id: for echo-message only.
+      if (context.id !== null && !state.caps.has("echo-message")) return true;
+      say({
+        from: nickOf(line.alias),
+        to: room ?? state.settings.defaultRoom,
+        text: line.text,
+        action: line.type === "ME",
+        tags: tagsOf(state, context),
+      }, sink);
+      return true;
+    case "PRIV":
+      say({ from: nickOf(line.alias), to: state.nick, text: line.text }, sink);
+      return true;
+    case "SENT":
+      if (state.caps.has("echo-message")) {
+        say({
+          from: state.nick,
+          to: nickOf(line.alias),
+          text: line.text,
+        }, sink);
+      }
+      return true;
+    case "HIST":
+      history(state, line, room ?? state.settings.defaultRoom, sink);
+      return true;
+    case "HISTEND":
+      if (state.batch !== null) {
+        sink.irc({ command: "BATCH", params: [`-${state.batch.ref}`] });
+        state.batch = null;
+      }
+      return true;
+  }
+  return false;
+}
+
+/** A history line: `PRIVMSG` with its time, in a batch when asked for. */
+function history(
+  state: IrcState,
+  line: ServerLine<"HIST">,
+  room: string,
+  sink: IrcSink,
+): void {
+  if (state.batch === null && state.caps.has("batch")) {
+    state.batch = { ref: `h${++state.batches}`, room };
+    sink.irc({
+      command: "BATCH",
+      params: [`+${state.batch.ref}`, "chathistory", room],
+    });
+  }
+  say({
+    from: nickOf(line.alias),
+    to: room,
+    text: line.text,
+    action: line.kind === "ME",
+    tags: tagsOf(state, { id: null, time: line.time }),
+  }, sink);
+}
+
+/** One message to say, as `PRIVMSG`. */
+interface Said {
+  readonly from: string;
+  readonly to: string;
+  readonly text: string;
+  readonly action?: boolean;
+  readonly tags?: Record<string, string> | undefined;
+}
+
+/**
+ * Says a message as `PRIVMSG` lines of at most 512 bytes (tags not
+ * counted), split between characters.
+ */
+function say(said: Said, sink: IrcSink): void {
+  const source = sourceOf(said.from);
+  const [open, close] = said.action ? ["\x01ACTION ", "\x01"] : ["", ""];
+  const overhead = encoder.encode(
+    `:${source} PRIVMSG ${said.to} :${open}${close}\r\n`,
+  ).length;
+  for (const part of splitBytes(said.text, IRC_LINE_BYTES - overhead)) {
+    sink.irc({
+      ...(said.tags ? { tags: said.tags } : {}),
+      source,
+      command: "PRIVMSG",
+      params: [said.to, `${open}${part}${close}`],
+    });
+  }
+}
+
+/** Joins, leaves, renames, the topic, operators' actions; false for others. */
+function roomEvent(
+  state: IrcState,
+  line: ServerLine,
+  context: Context,
+  sink: IrcSink,
+): boolean {
+  const room = context.room ?? state.settings.defaultRoom;
+  const from = (alias: string) => sourceOf(nickOf(alias));
+  switch (line.type) {
+    case "JOIN":
+      sink.irc({ source: from(line.alias), command: "JOIN", params: [room] });
+      if (nickOf(line.alias) === state.nick && !state.joined.has(room)) {
+        state.joined.add(room);
+        state.pending.push({ kind: "names", room });
+        sink.native(`${room} /who`);
+      }
+      return true;
+    case "LEAVE":
+      leave(state, line, { ...context, room }, sink);
+      return true;
+    case "NICK":
+      if (once(state, context.seq)) {
+        sink.irc({
+          source: from(line.alias),
+          command: "NICK",
+          params: [nickOf(line.newAlias)],
+        });
+      }
+      if (nickOf(line.alias) === state.nick) state.nick = nickOf(line.newAlias);
+      return true;
+    case "TOPIC":
+      topic(state, line, { ...context, room }, sink);
+      return true;
+    case "MOD":
+      moderation(state, line, room, sink);
+      return true;
+  }
+  return false;
+}
+
+/** Whether an event of log number `seq` is new (sent once for all rooms). */
+function once(state: IrcState, seq: number | null): boolean {
+  if (seq === null) return true;
+  if (seq === state.lastEventSeq) return false;
+  state.lastEventSeq = seq;
+  return true;
+}
+
+/** A member left a room: `PART`, a `KICK` already sent, or one `QUIT`. */
+function leave(
+  state: IrcState,
+  line: ServerLine<"LEAVE">,
+  context: Context & { room: string },
+  sink: IrcSink,
+): void {
+  const nick = nickOf(line.alias);
+  const { room } = context;
+  const own = nick === state.nick;
+  if (own) state.joined.delete(room);
+  if (line.reason === "kicked") return; // Its MOD kick was the KICK.
+  if (line.reason === "part") {
+    const params = line.text === "" ? [room] : [room, line.text];
+    return sink.irc({ source: sourceOf(nick), command: "PART", params });
+  }
+  if (line.reason === "banned" || own) {
+    return sink.irc({
+      source: state.settings.server,
+      command: "KICK",
+      params: [room, nick, line.text || line.reason],
+    });
+  }
+  if (!once(state, context.seq)) return;
+  const text = line.text === "" ? line.reason : `${line.reason}: ${line.text}`;
+  sink.irc({ source: sourceOf(nick), command: "QUIT", params: [text] });
+}
+
+/** The topic: 332 and 333 on joining or asked, `TOPIC` when it changes. */
+function topic(
+  state: IrcState,
+  line: ServerLine<"TOPIC">,
+  context: Context & { room: string },
+  sink: IrcSink,
+): void {
+  const { room } = context;
+  if (context.seq !== null) {
+    return sink.irc({
+      source: sourceOf(nickOf(line.alias)),
+      command: "TOPIC",
+      params: [room, line.text],
+    });
+  }
+  take(state, (p) => p.kind === "topic" && p.room === room);
+  sink.irc(state.numeric("332", room, line.text));
+  sink.irc(state.numeric("333", room, nickOf(line.alias), "0"));
+}
+
+/** What `MODE` says each mode change of a `MOD` line is. */
+const MODES: Readonly<Record<string, string>> = {
+  ban: "+b",
+  unban: "-b",
+  op: "+o",
+  deop: "-o",
+};
+
+/** An operator's action as `KICK`, `MODE`, 341 or a `NOTICE`. */
+function moderation(
+  state: IrcState,
+  line: ServerLine<"MOD">,
+  room: string,
+  sink: IrcSink,
+): void {
+  const by = sourceOf(nickOf(line.by));
+  const nick = line.alias === "-" ? "-" : nickOf(line.alias);
+  const mode = (...params: string[]) =>
+    sink.irc({ source: by, command: "MODE", params: [room, ...params] });
+  if (line.action === "kick") {
+    if (nick === state.nick) state.joined.delete(room);
+    return sink.irc({
+      source: by,
+      command: "KICK",
+      params: [room, nick, line.text || nickOf(line.by)],
+    });
+  }
+  const change = MODES[line.action];
+  if (change !== undefined) {
+    return mode(change, change.endsWith("b") ? `${nick}!*@*` : nick);
+  }
+  if (line.action === "key") {
+    // The key is never sent: only its setter, who gave it, sees it back.
+    const own = nickOf(line.by) === state.nick
+      ? state.keys.get(room)
+      : undefined;
+    state.keys.delete(room);
+    return mode(line.text === "on" ? "+k" : "-k", own ?? "*");
+  }
+  if (line.action === "invite-only") {
+    return mode(line.text === "on" ? "+i" : "-i");
+  }
+  if (line.action === "invite" && nickOf(line.by) === state.nick) {
+    return sink.irc(state.numeric("341", nick, room));
+  }
+  const about = nick === "-" ? "" : ` ${nick}`;
+  sink.irc({
+    source: state.settings.server,
+    command: "NOTICE",
+    params: [
+      room,
+      `${line.action}${about} by ${nickOf(line.by)}${
+        line.text ? `: ${line.text}` : ""
+      }`,
+    ],
+  });
+}
+
+/** Replies and notices: numerics, `NOTICE`, `PING`, `INVITE`, or nothing. */
+function reply(
+  state: IrcState,
+  line: ServerLine,
+  context: Context,
+  sink: IrcSink,
+): void {
+  switch (line.type) {
+    case "WHO":
+    case "ROOM":
+    case "BAN":
+      listReply(state, line, context.room, sink);
+      return;
+    case "INFO":
+      if (listReply(state, line, context.room, sink)) return;
+      return sink.irc(state.notice(line.text));
+    case "ERR":
+      return errorNumeric(state, line, sink);
+    case "PING":
+      return sink.irc({
+        source: state.settings.server,
+        command: "PING",
+        params: [line.token || state.settings.server],
+      });
+    case "INVITE":
+      return sink.irc({
+        source: sourceOf(nickOf(line.by)),
+        command: "INVITE",
+        params: [state.nick, line.room],
+      });
+    case "PASSWORD": {
+      // A rename to an account: its password goes only with SASL or PASS.
+      const alias = /"([^"]+)"/.exec(line.text)?.[1] ?? "*";
+      return sink.irc(state.numeric("433", nickOf(alias), NICK_IS_ACCOUNT));
+    }
+  }
+  // HELLO WELCOME CAP CURRENT PRESENCE RESUME RESUMED READ FOUND FOUNDEND BYE:
+  // nothing an IRC client shows.
+}

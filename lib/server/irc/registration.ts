@@ -1,0 +1,384 @@
+/**
+ * Registration on the IRC door: `CAP LS/REQ/LIST/END`, `PASS`, `NICK`,
+ * `USER` and `AUTHENTICATE` (SASL `PLAIN` and `EXTERNAL`), mapped onto the
+ * session's login dialogue. Once capability negotiation is over and the
+ * client gave a nick and `USER`, its alias goes to the session; SASL sends
+ * the account's alias earlier and answers the session's `PASSWORD account`
+ * with the SASL password (EXTERNAL: the certificate logs in, no password).
+ * `PASS` answers whichever password the session asks for first (the room's,
+ * or the account's when the nick is one). When the session has taken the
+ * alias, and the client has ended negotiation and given `NICK` and `USER`
+ * (irssi sends them after `CAP END` when it logs in with SASL), 001 to 005
+ * and 422 follow.
+ * Pure: what to send goes to an {@linkcode IrcSink}.
+ *
+ * @module
+ */
+
+import type { ServerLine } from "../../server_lines.ts";
+import { aliasOf, CHANNEL_LENGTH, NICK_LENGTH, nickOf } from "./names.ts";
+import type { IrcMessage } from "./parse.ts";
+import {
+  IRC_CAPS,
+  type IrcCap,
+  type IrcSink,
+  type IrcState,
+  sourceOf,
+} from "./state.ts";
+
+/** Commands a client may send before it is registered. */
+const BEFORE_REGISTRATION = new Set([
+  "CAP",
+  "PASS",
+  "NICK",
+  "USER",
+  "AUTHENTICATE",
+  "PING",
+  "PONG",
+  "QUIT",
+]);
+
+/** 433's text for a nick that is a registered account. */
+export const NICK_IS_ACCOUNT =
+  "Nickname is a registered account: log in with SASL (or PASS), or choose another";
+
+/** Longest `AUTHENTICATE` payload chunk (IRCv3 SASL). */
+const SASL_CHUNK = 400;
+
+/**
+ * Handles a command of registration (any time for `CAP`, `AUTHENTICATE`,
+ * `PING`); false when it is not one, or the client is registered and it is
+ * for `inbound.ts`. An unregistered client's other commands get 451.
+ */
+export function registrationCommand(
+  state: IrcState,
+  message: IrcMessage,
+  sink: IrcSink,
+): boolean {
+  const { command, params } = message;
+  if (command === "CAP") return capCommand(state, params, sink), true;
+  if (command === "PING") {
+    const token = params[0] ?? "";
+    sink.irc({
+      source: state.settings.server,
+      command: "PONG",
+      params: [state.settings.server, token],
+    });
+    return true;
+  }
+  if (command === "AUTHENTICATE") {
+    return authenticate(state, params[0] ?? "", sink), true;
+  }
+  if (state.registered) return false;
+  if (!BEFORE_REGISTRATION.has(command)) {
+    sink.irc(state.numeric("451", "You have not registered"));
+    return true;
+  }
+  if (command === "PASS") {
+    if (params.length < 1) return needMore(state, command, sink), true;
+    state.pass = params[0]!;
+  } else if (command === "USER") {
+    if (params.length < 4) return needMore(state, command, sink), true;
+    state.user = true;
+  } else if (command === "NICK") {
+    nick(state, params[0], sink);
+  } else if (command === "QUIT") {
+    sink.native(`/quit ${params[0] ?? ""}`.trimEnd());
+  }
+  // PONG before registration: nothing to do.
+  if (command !== "QUIT") sendAlias(state, sink);
+  return true;
+}
+
+/** 461: a command without the parameters it needs. */
+export function needMore(
+  state: IrcState,
+  command: string,
+  sink: IrcSink,
+): void {
+  sink.irc(state.numeric("461", command, "Not enough parameters"));
+}
+
+/** `NICK` before registration: checked, kept. */
+function nick(state: IrcState, nick: string | undefined, sink: IrcSink): void {
+  if (nick === undefined || nick === "") {
+    return sink.irc(state.numeric("431", "No nickname given"));
+  }
+  if (aliasOf(nick) === null) {
+    return sink.irc(
+      state.numeric(
+        "432",
+        nick,
+        "Erroneous nickname: letters, digits, _ - and | (for .), a digit first behind `",
+      ),
+    );
+  }
+  state.nickGiven = true;
+  if (!state.welcomed) state.nick = nick;
+}
+
+/** `CAP LS|LIST|REQ|END`. */
+function capCommand(
+  state: IrcState,
+  params: readonly string[],
+  sink: IrcSink,
+): void {
+  const sub = (params[0] ?? "").toUpperCase();
+  const reply = (...rest: string[]) =>
+    sink.irc({
+      source: state.settings.server,
+      command: "CAP",
+      params: [state.nick, ...rest],
+    });
+  if (sub === "LS") {
+    if (!state.registered) state.negotiating = true;
+    const v302 = Number(params[1] ?? "0") >= 302;
+    const list = IRC_CAPS.map((cap) =>
+      cap === "sasl" && v302 ? "sasl=PLAIN,EXTERNAL" : cap
+    );
+    return reply("LS", list.join(" "));
+  }
+  if (sub === "LIST") return reply("LIST", [...state.caps].join(" "));
+  if (sub === "REQ") {
+    if (!state.registered) state.negotiating = true;
+    const asked = (params[1] ?? "").split(" ").filter((cap) => cap !== "");
+    const known = (cap: string) =>
+      (IRC_CAPS as readonly string[]).includes(cap.replace(/^-/, ""));
+    if (asked.length === 0 || !asked.every(known)) {
+      return reply("NAK", params[1] ?? "");
+    }
+    for (const cap of asked) {
+      if (cap.startsWith("-")) state.caps.delete(cap.slice(1) as IrcCap);
+      else state.caps.add(cap as IrcCap);
+    }
+    return reply("ACK", asked.join(" "));
+  }
+  if (sub === "END") {
+    if (state.registered) return;
+    state.negotiating = false;
+    // SASL begun but never given credentials: aborted (906).
+    if (state.sasl?.account === null) {
+      state.sasl = null;
+      sink.irc(state.numeric("906", "SASL authentication aborted"));
+    }
+    return sendAlias(state, sink);
+  }
+  sink.irc(state.numeric("410", sub, "Invalid CAP command"));
+}
+
+/**
+ * Sends the nick's alias to the session once negotiation is over and the
+ * client gave `NICK` and `USER`; with SASL it went already.
+ */
+function sendAlias(state: IrcState, sink: IrcSink): void {
+  if (
+    state.welcomed || state.aliasSent || state.negotiating || !state.user ||
+    state.nick === "*" || state.sasl !== null
+  ) return;
+  state.aliasSent = true;
+  sink.native(aliasOf(state.nick)!);
+}
+
+/** `AUTHENTICATE`: a mechanism, then its payload, or `*` to abort. */
+function authenticate(state: IrcState, payload: string, sink: IrcSink): void {
+  const fail = (code = "904", text = "SASL authentication failed") => {
+    state.sasl = null;
+    sink.irc(state.numeric(code, text));
+  };
+  if (state.welcomed || !state.caps.has("sasl")) {
+    return fail("907", "You have already authenticated, or sasl is not on");
+  }
+  if (payload === "*") return fail("906", "SASL authentication aborted");
+  const sasl = state.sasl;
+  if (sasl === null) {
+    const mechanism = payload.toUpperCase();
+    if (mechanism !== "PLAIN" && mechanism !== "EXTERNAL") {
+      sink.irc(
+        state.numeric("908", "PLAIN,EXTERNAL", "are available SASL mechanisms"),
+      );
+      return fail();
+    }
+    if (mechanism === "EXTERNAL" && state.certificateName === null) {
+      return fail();
+    }
+    state.sasl = { mechanism, account: null, password: null };
+    return sink.irc({ command: "AUTHENTICATE", params: ["+"] });
+  }
+  if (sasl.account !== null || payload.length > SASL_CHUNK) return fail();
+  const fields = decodeSasl(payload);
+  const account = sasl.mechanism === "PLAIN"
+    ? fields?.[1]
+    : (fields?.[0] || state.certificateName);
+  const alias = account ? aliasOf(nickOf(account)) : null;
+  if (
+    fields === null || alias === null || alias !== account ||
+    !state.settings.isAccount(alias) ||
+    (sasl.mechanism === "PLAIN" && !fields[2])
+  ) {
+    return fail();
+  }
+  sasl.account = alias;
+  sasl.password = sasl.mechanism === "PLAIN" ? fields[2]! : null;
+  sink.native(alias);
+}
+
+/** A SASL payload (`+`: empty) as its NUL-separated fields; null if bad. */
+function decodeSasl(payload: string): string[] | null {
+  if (payload === "+") return [""];
+  try {
+    const bytes = Uint8Array.from(atob(payload), (c) => c.charCodeAt(0));
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes).split("\0");
+  } catch {
+    // Not base64, or not UTF-8: a failed authentication, not an error.
+    return null;
+  }
+}
+
+/**
+ * Handles a native line while the client is registering (the greeting,
+ * `CAP`, `PASSWORD`, `WELCOME`, and the refusals of an alias or a
+ * password); false for any other, which `outbound.ts` translates.
+ */
+export function registrationLine(
+  state: IrcState,
+  line: ServerLine,
+  sink: IrcSink,
+): boolean {
+  switch (line.type) {
+    case "HELLO":
+    case "CAP":
+      return true;
+    case "PASSWORD":
+      password(state, line.kind, sink);
+      return true;
+    case "WELCOME":
+      welcome(state, line.alias, sink);
+      return true;
+    case "ERR":
+      return !state.welcomed && refused(state, line.code, line.text, sink);
+  }
+  return false;
+}
+
+/** The session asks for a password: SASL's, `PASS`, or none to give. */
+function password(state: IrcState, kind: string, sink: IrcSink): void {
+  const { sasl } = state;
+  if (sasl !== null && !state.welcomed) {
+    // EXTERNAL: the certificate did not log in; PLAIN: the account's.
+    if (kind !== "account" || sasl.password === null) {
+      return saslFailed(state, sink);
+    }
+    sink.native(`/pass ${sasl.password}`);
+    sasl.password = null;
+    return;
+  }
+  if (state.pass !== null && !state.welcomed) {
+    sink.native(`/pass ${state.pass}`);
+    state.pass = null;
+    return;
+  }
+  if (kind === "room") {
+    sink.irc(
+      state.numeric(
+        "464",
+        "Password incorrect: give the room password with PASS",
+      ),
+    );
+    return sink.close("Password incorrect");
+  }
+  state.aliasSent = false;
+  sink.irc(state.numeric("433", state.nick, NICK_IS_ACCOUNT));
+}
+
+/** SASL failed: 904, and registration goes on without it. */
+function saslFailed(state: IrcState, sink: IrcSink): void {
+  state.sasl = null;
+  sink.irc(state.numeric("904", "SASL authentication failed"));
+}
+
+/** The session took the alias: logged in (SASL), registered when ready. */
+function welcome(state: IrcState, alias: string, sink: IrcSink): void {
+  const nick = nickOf(alias);
+  // Said before the welcome: what comes after it waits for registration.
+  if (state.sasl !== null) {
+    sink.irc(
+      state.numeric(
+        "900",
+        sourceOf(nick),
+        alias,
+        `You are now logged in as ${alias}`,
+      ),
+    );
+    sink.irc(state.numeric("903", "SASL authentication successful"));
+    state.sasl = null;
+  }
+  state.welcomed = true;
+  state.aliasSent = false;
+  state.nick = nick;
+  completeRegistration(state, sink);
+}
+
+/**
+ * An `ERR` before the alias was taken: its numeric. SASL's failures are
+ * 904 and registration goes on; a refused nick (432, 433) waits for
+ * another; any other refusal of the alias or `PASS` (a wrong account
+ * password, too many attempts, busy) ends the connection, since an IRC
+ * client does not try again by itself.
+ */
+function refused(
+  state: IrcState,
+  code: string,
+  text: string,
+  sink: IrcSink,
+): boolean {
+  if (code === "flood") return sink.irc(state.notice(text)), true;
+  if (state.sasl !== null && code !== "password-wrong") {
+    saslFailed(state, sink);
+    if (code === "login-failed") return true;
+  }
+  if (code.startsWith("alias-")) {
+    state.aliasSent = false;
+    const numeric = code === "alias-taken" ? "433" : "432";
+    sink.irc(state.numeric(numeric, state.nick, text));
+  } else if (code === "login-failed" || code === "password-wrong") {
+    sink.irc(state.numeric("464", text));
+    if (code === "login-failed") sink.close(text);
+  } else {
+    sink.irc(state.notice(text));
+    if (state.aliasSent) sink.close(text);
+  }
+  return true;
+}
+
+/**
+ * 001 to 005 and 422, once the session took the alias, negotiation is over
+ * and the client gave `NICK` and `USER` (some send them after `CAP END`):
+ * from then on the client is registered.
+ */
+export function completeRegistration(state: IrcState, sink: IrcSink): void {
+  if (
+    state.registered || !state.welcomed || state.negotiating ||
+    !state.user || !state.nickGiven
+  ) return;
+  state.registered = true;
+  const { server } = state.settings;
+  const reply = (code: string, ...params: string[]) =>
+    sink.irc(state.numeric(code, ...params));
+  reply("001", `Welcome to the tlschat IRC door, ${state.nick}`);
+  reply("002", `Your host is ${server}, running tlschat`);
+  reply("003", "This server speaks tlschat/1 behind an IRC door");
+  reply("004", server, "tlschat", "i", "bikot", "bko");
+  reply(
+    "005",
+    "CHANTYPES=#",
+    "PREFIX=(o)@",
+    "CASEMAPPING=ascii",
+    `NICKLEN=${NICK_LENGTH}`,
+    `CHANNELLEN=${CHANNEL_LENGTH}`,
+    ...state.settings.isupport,
+    "CHANMODES=b,k,,i",
+    "NETWORK=tlschat",
+    "are supported by this server",
+  );
+  reply("422", "MOTD File is missing");
+}

@@ -1,0 +1,207 @@
+/**
+ * The session's replies to what the IRC door asked for it, as numerics:
+ * `WHO` as NAMES (353, 366) or WHO (352, 315), `ROOM` lines as LIST (322,
+ * 323) or a channel's modes (324), `BAN` lines as its ban list (367, 368),
+ * each ended by the `INFO` that ends the list; and every `ERR` as its
+ * numeric, aimed at the channel or nick its text names (a `NOTICE` for
+ * codes IRC has no numeric for). Pure.
+ *
+ * @module
+ */
+
+import type { ServerLine } from "../../server_lines.ts";
+import { nickOf } from "./names.ts";
+import {
+  type IrcSink,
+  type IrcState,
+  MEMBER_HOST,
+  type Pending,
+} from "./state.ts";
+
+/** The numeric of each native `ERR` code that has one. */
+const ERROR_NUMERICS: Readonly<Record<string, string>> = {
+  "no-such-alias": "401",
+  "room-invalid": "403",
+  "no-such-room": "403",
+  "muted": "404",
+  "too-many-rooms": "405",
+  "line-too-long": "417",
+  "unknown-command": "421",
+  "alias-invalid": "432",
+  "alias-reserved": "432",
+  "alias-taken": "433",
+  "not-in-room": "442",
+  "password-wrong": "464",
+  "login-failed": "464",
+  "room-invite-only": "473",
+  "room-banned": "474",
+  "room-key": "475",
+  "not-operator": "482",
+  "not-permitted": "482",
+};
+
+/** Numerics whose target is a channel; the others' is a nick. */
+const ABOUT_CHANNEL = new Set([
+  "403",
+  "404",
+  "405",
+  "442",
+  "473",
+  "474",
+  "475",
+  "482",
+]);
+
+export function errorNumeric(
+  state: IrcState,
+  line: ServerLine<"ERR">,
+  sink: IrcSink,
+): void {
+  const room = /#[a-z0-9_-]+/.exec(line.text)?.[0] ?? null;
+  if (line.code === "not-in-room" || line.code === "not-operator") {
+    // A list it may not see (a channel sync's `MODE #room b`): empty.
+    const asked = take(state, (p) => p.kind !== "list" && p.room === room);
+    if (asked !== undefined) return end(state, asked, sink);
+  }
+  const numeric = ERROR_NUMERICS[line.code];
+  if (numeric === undefined) return sink.irc(state.notice(line.text));
+  if (ABOUT_CHANNEL.has(numeric)) {
+    return sink.irc(state.numeric(numeric, room ?? "*", line.text));
+  }
+  if (numeric === "417" || numeric === "464") {
+    return sink.irc(state.numeric(numeric, line.text));
+  }
+  const alias = /"([A-Za-z0-9_.-]+)"/.exec(line.text)?.[1];
+  const target = numeric === "421" ? "*" : alias ? nickOf(alias) : state.nick;
+  sink.irc(state.numeric(numeric, target, line.text));
+}
+
+/** Takes out the first request `match` accepts, oldest first. */
+export function take(
+  state: IrcState,
+  match: (request: Pending) => boolean,
+): Pending | undefined {
+  const index = state.pending.findIndex(match);
+  return index === -1 ? undefined : state.pending.splice(index, 1)[0];
+}
+
+/** What ends each list, by the `INFO` text the session ends it with. */
+const LIST_ENDS: readonly [RegExp, (request: Pending) => boolean][] = [
+  [/^\d+ rooms?$/, (p) => p.kind === "list" || p.kind.startsWith("mode")],
+  [/^\d+ bans? in #/, (p) => p.kind === "bans"],
+  [/^No topic is set$/, (p) => p.kind === "topic"],
+];
+
+/**
+ * A line of a list the door asked for (`WHO`, `ROOM`, `BAN`, the `INFO`
+ * that ends one), matched to the oldest request it answers: every request
+ * is answered in order, so a reply's kind (and room) says which. False for
+ * an `INFO` that ends nothing; a `ROOM` or `BAN` nobody asked for shows as
+ * a `NOTICE`, a `WHO` as names.
+ */
+export function listReply(
+  state: IrcState,
+  line: ServerLine<"WHO" | "ROOM" | "BAN" | "INFO">,
+  room: string | null,
+  sink: IrcSink,
+): boolean {
+  if (line.type === "WHO") {
+    const at = room ?? state.settings.defaultRoom;
+    const asked = take(
+      state,
+      (p) => (p.kind === "names" || p.kind === "who") && p.room === at,
+    );
+    members(
+      state,
+      asked?.kind === "who" ? "who" : "names",
+      at,
+      line.aliases,
+      sink,
+    );
+    return true;
+  }
+  if (line.type === "INFO") {
+    const [, match] = LIST_ENDS.find(([text]) => text.test(line.text)) ?? [];
+    const asked = match ? take(state, match) : undefined;
+    if (asked !== undefined) end(state, asked, sink);
+    return asked !== undefined;
+  }
+  const asked = state.pending.find((p) =>
+    line.type === "BAN" ? p.kind === "bans" : p.kind === "list" ||
+      p.kind.startsWith("mode")
+  );
+  if (asked === undefined || asked.kind === "list" && line.type === "BAN") {
+    sink.irc(state.notice(Object.values(line).slice(1).join(" ")));
+  } else if (asked.kind === "list" && line.type === "ROOM") {
+    sink.irc(state.numeric("322", line.room, line.members, line.topic));
+  } else if (asked.kind === "mode" && line.type === "ROOM") {
+    if (line.room !== asked.room) return true;
+    state.pending[state.pending.indexOf(asked)] = {
+      ...asked,
+      kind: "mode-sent",
+    };
+    const flags = line.flags.replace(/[^ki]/g, "");
+    sink.irc(state.numeric("324", asked.room, `+${flags}`));
+  } else if (asked.kind === "bans" && line.type === "BAN") {
+    const mask = `${nickOf(line.target)}!*@*`;
+    sink.irc(state.numeric("367", asked.room, mask, nickOf(line.by), "0"));
+  }
+  return true;
+}
+
+/** The end numeric of a request the session answered (or refused). */
+function end(state: IrcState, asked: Pending, sink: IrcSink): void {
+  if (asked.kind === "list") {
+    return sink.irc(state.numeric("323", "End of /LIST"));
+  }
+  const { room } = asked;
+  if (asked.kind === "names") {
+    sink.irc(state.numeric("366", room, "End of /NAMES list"));
+  } else if (asked.kind === "who") {
+    sink.irc(state.numeric("315", room, "End of /WHO list"));
+  } else if (asked.kind === "mode") {
+    sink.irc(state.numeric("324", room, "+"));
+  } else if (asked.kind === "bans") {
+    sink.irc(state.numeric("368", room, "End of channel ban list"));
+  } else if (asked.kind === "topic") {
+    sink.irc(state.numeric("331", room, "No topic is set"));
+  }
+}
+
+/** A room's members (`WHO`'s aliases, `@` for operators) as names or who. */
+function members(
+  state: IrcState,
+  kind: "names" | "who",
+  room: string,
+  aliases: string,
+  sink: IrcSink,
+): void {
+  const names = aliases.split(" ").filter((a) => a !== "").map((alias) =>
+    alias.startsWith("@") ? "@" + nickOf(alias.slice(1)) : nickOf(alias)
+  );
+  if (kind === "names") {
+    for (let i = 0; i < names.length; i += 20) {
+      sink.irc(
+        state.numeric("353", "=", room, names.slice(i, i + 20).join(" ")),
+      );
+    }
+    return sink.irc(state.numeric("366", room, "End of /NAMES list"));
+  }
+  for (const name of names) {
+    const nick = name.replace(/^@/, "");
+    const flags = name.startsWith("@") ? "H@" : "H";
+    sink.irc(
+      state.numeric(
+        "352",
+        room,
+        nick,
+        MEMBER_HOST,
+        state.settings.server,
+        nick,
+        flags,
+        `0 ${nick}`,
+      ),
+    );
+  }
+  sink.irc(state.numeric("315", room, "End of /WHO list"));
+}

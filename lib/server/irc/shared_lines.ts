@@ -1,0 +1,65 @@
+/**
+ * The IRC lines of the room's latest message or action, shared by every
+ * connection of the IRC door: the fan-out hands each member the same
+ * encoded bytes, so the first IRC member translates them and the others
+ * reuse its IRC lines (one set per variant: with `@time` or without)
+ * instead of translating the line once each. Only another member's `MSG`
+ * and `ME` are shared (no id, no effect on a connection's state); the
+ * cache holds one line, dropped when the next comes.
+ *
+ * @module
+ */
+
+/** A door's shared translations of its last room message. */
+export class SharedLines {
+  #line: Uint8Array | null = null;
+  #speaker = "";
+  #variants: (readonly Uint8Array[] | undefined)[] = [];
+
+  /**
+   * The IRC lines made for `line` (a fan-out's bytes, the same object for
+   * every member) in `variant`, unless `nick` said it; undefined: none yet.
+   */
+  get(
+    line: Uint8Array,
+    variant: number,
+    nick: string,
+  ): readonly Uint8Array[] | undefined {
+    if (line !== this.#line || nick === this.#speaker) return undefined;
+    return this.#variants[variant];
+  }
+
+  /** Keeps the IRC lines made for `line` in `variant` (said by `speaker`). */
+  set(
+    line: Uint8Array,
+    variant: number,
+    speaker: string,
+    lines: readonly Uint8Array[],
+  ): void {
+    if (line !== this.#line) {
+      this.#line = line;
+      this.#speaker = speaker;
+      this.#variants = [];
+    }
+    this.#variants[variant] = lines;
+  }
+}
+
+/**
+ * The nick that said a native room line, when it is a message or action
+ * without an id (another member's, as the fan-out shares it); else null.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sharedSpeaker } from "./shared_lines.ts";
+ *
+ * assert.equal(sharedSpeaker("@seq=4;time=T #ops MSG bob hi"), "bob");
+ * assert.equal(sharedSpeaker("@id=Qm9vb3Rz_-0123456;seq=4;time=T #ops MSG me hi"), null);
+ * assert.equal(sharedSpeaker("@seq=5;time=T #ops JOIN bob 2"), null);
+ * ```
+ */
+export function sharedSpeaker(text: string): string | null {
+  const match = /^(?:@(?!id=)\S* )?(?:#\S+ )?(?:MSG|ME) (\S+) /.exec(text);
+  return match?.[1] ?? null;
+}

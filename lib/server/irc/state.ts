@@ -1,0 +1,175 @@
+/**
+ * What the IRC door keeps for one connection: the capabilities the client
+ * turned on, its nick and alias, where registration stands, the channels it
+ * is in, what the replies to the door's own requests will mean, and a
+ * history batch open. It is read and changed by `registration.ts`,
+ * `inbound.ts` and `outbound.ts`, which say what to send through an
+ * {@linkcode IrcSink}; and the connection's facts as the door's
+ * ({@linkcode IrcInfo}). Pure: no I/O, no clock.
+ *
+ * @module
+ */
+
+import type { PeerCertificate } from "../access/accounts.ts";
+import type { ConnectionInfo } from "../room/connection.ts";
+import type { IrcMessage } from "./parse.ts";
+
+/** The IRCv3 capabilities the door offers, in the order `CAP LS` lists them. */
+export const IRC_CAPS = [
+  "server-time",
+  "message-tags",
+  "echo-message",
+  "batch",
+  "sasl",
+] as const;
+
+/** An IRCv3 capability the door offers. */
+export type IrcCap = (typeof IRC_CAPS)[number];
+
+/** The host part every member's `nick!user@host` shows (addresses are not). */
+export const MEMBER_HOST = "tlschat";
+
+/**
+ * What a reply to one of the door's requests to the session is for, in the
+ * order the requests went: the session answers in order.
+ */
+export type Pending =
+  | {
+    readonly kind: "names" | "who" | "mode" | "mode-sent" | "bans" | "topic";
+    readonly room: string;
+  }
+  | { readonly kind: "list" };
+
+/** What the door knows of the server, the same for every connection. */
+export interface IrcSettings {
+  /** The server's name, as the source of its lines. */
+  readonly server: string;
+  /** The room everyone is in after joining (`--default-room`). */
+  readonly defaultRoom: string;
+  /**
+   * What 005 says of the server's limits (`TOPICLEN=...`), besides what
+   * the door always says.
+   */
+  readonly isupport: readonly string[];
+  /** Whether `name` is a registered account (SASL is refused early if not). */
+  isAccount(name: string): boolean;
+}
+
+/** Where the translation of one line goes. */
+export interface IrcSink {
+  /** An IRC line for the client. */
+  irc(message: IrcMessage): void;
+  /** A native line for the session, as if the client had sent it. */
+  native(line: string): void;
+  /** Ends the connection with `ERROR :text` (after what was sent). */
+  close(text: string): void;
+}
+
+/** A SASL exchange under way. */
+export interface SaslState {
+  readonly mechanism: "PLAIN" | "EXTERNAL";
+  /** The account asked for, once its credentials came. */
+  account: string | null;
+  /** PLAIN's password, once it came. */
+  password: string | null;
+}
+
+/** One connection's state. */
+export class IrcState {
+  readonly settings: IrcSettings;
+  /** The client's certificate names an account it might log into. */
+  readonly certificateName: string | null;
+  /** Capabilities turned on (`CAP REQ`). */
+  readonly caps = new Set<IrcCap>();
+  /** Its nick: `*` until it gives one. */
+  nick = "*";
+  /** `USER` was given. */
+  user = false;
+  /** A valid `NICK` was given (SASL may take another alias). */
+  nickGiven = false;
+  /** What `PASS` gave, until it is used. */
+  pass: string | null = null;
+  /** `CAP LS` or `REQ` came and `CAP END` not yet. */
+  negotiating = false;
+  /** An alias was sent to the session and not yet answered. */
+  aliasSent = false;
+  /** The session took its alias (native `WELCOME`). */
+  welcomed = false;
+  /** 001 to 005 were sent: the client is registered. */
+  registered = false;
+  sasl: SaslState | null = null;
+  /** Channels it is in (rooms, folded). */
+  readonly joined = new Set<string>();
+  /**
+   * Keys it set (`MODE +k`) and not yet seen set: its own `MODE +k` shows
+   * the key, so that the client keeps it (everyone else sees `*`).
+   */
+  readonly keys = new Map<string, string>();
+  /** What replies to the door's own requests are for, oldest first. */
+  readonly pending: Pending[] = [];
+  /** The log number of the last QUIT or NICK sent (one per event). */
+  lastEventSeq = -1;
+  /** The history batch open, if any. */
+  batch: { readonly ref: string; readonly room: string } | null = null;
+  /** Batches opened so far (their references). */
+  batches = 0;
+
+  /** A fresh connection's state. */
+  constructor(settings: IrcSettings, certificateName: string | null = null) {
+    this.settings = settings;
+    this.certificateName = certificateName;
+  }
+
+  /** A numeric reply to this client: `:server NNN nick params...`. */
+  numeric(code: string, ...params: string[]): IrcMessage {
+    return {
+      source: this.settings.server,
+      command: code,
+      params: [this.nick, ...params],
+    };
+  }
+
+  /** A `NOTICE` from the server to this client. */
+  notice(text: string): IrcMessage {
+    return {
+      source: this.settings.server,
+      command: "NOTICE",
+      params: [this.nick, text],
+    };
+  }
+}
+
+/** `nick!nick@tlschat`: a member as the source of a line. */
+export function sourceOf(nick: string): string {
+  return `${nick}!${nick}@${MEMBER_HOST}`;
+}
+
+/** The account a certificate names (its subject), when it was verified. */
+export function certificateName(
+  certificate: PeerCertificate | null,
+): string | null {
+  return certificate?.verified ? certificate.subject : null;
+}
+
+/** The inner connection's facts, as the IRC door's. */
+export class IrcInfo implements ConnectionInfo {
+  readonly door = "irc";
+  #inner: ConnectionInfo;
+
+  /** The facts of `inner`, the TLS connection under the door's. */
+  constructor(inner: ConnectionInfo) {
+    this.#inner = inner;
+  }
+
+  get host(): string {
+    return this.#inner.host;
+  }
+
+  get address(): string {
+    return this.#inner.address;
+  }
+
+  get certificate(): PeerCertificate | null {
+    return this.#inner.certificate;
+  }
+}

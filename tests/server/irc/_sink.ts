@@ -1,0 +1,53 @@
+/**
+ * A recording {@linkcode IrcSink} and a fresh {@linkcode IrcState} for the
+ * IRC door's pure tests: what would go to the client (as formatted lines),
+ * to the session, and whether the connection would close.
+ */
+
+import { formatIrcLine } from "../../../lib/server/irc/parse.ts";
+import {
+  type IrcSettings,
+  type IrcSink,
+  IrcState,
+} from "../../../lib/server/irc/state.ts";
+
+/** What a translation sent, by destination. */
+export interface Recorded extends IrcSink {
+  readonly irc_: string[];
+  readonly native_: string[];
+  readonly closed: string[];
+  /** Forgets what was recorded. */
+  clear(): void;
+}
+
+/** A sink that records. */
+export function recorder(): Recorded {
+  const sent = {
+    irc_: [] as string[],
+    native_: [] as string[],
+    closed: [] as string[],
+  };
+  return {
+    ...sent,
+    irc: (message) => void sent.irc_.push(formatIrcLine(message)),
+    native: (line) => void sent.native_.push(line),
+    close: (text) => void sent.closed.push(text),
+    clear() {
+      for (const list of Object.values(sent)) list.length = 0;
+    },
+  };
+}
+
+/** A connection's state with test settings (accounts: alice, opal). */
+export function ircState(
+  settings: Partial<IrcSettings> = {},
+  certificateName: string | null = null,
+): IrcState {
+  return new IrcState({
+    server: "tlschat",
+    defaultRoom: "#lobby",
+    isupport: ["TOPICLEN=4096"],
+    isAccount: (name) => ["alice", "opal"].includes(name),
+    ...settings,
+  }, certificateName);
+}

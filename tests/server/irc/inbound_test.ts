@@ -1,0 +1,140 @@
+/** Tests of a registered IRC client's commands as native lines, without sockets. */
+
+import assert from "node:assert/strict";
+import { translateIn } from "../../../lib/server/irc/inbound.ts";
+import { parseIrcLine } from "../../../lib/server/irc/parse.ts";
+import { ircState, recorder } from "./_sink.ts";
+
+/** A registered client `me` in #lobby, and what its lines become. */
+function setup() {
+  const state = ircState();
+  state.nick = "me";
+  state.registered = true;
+  state.joined.add("#lobby");
+  const sink = recorder();
+  const send = (...lines: string[]) => {
+    for (const line of lines) translateIn(state, parseIrcLine(line)!, sink);
+  };
+  const irc = () => sink.irc_.map((l) => l.replace(/^:tlschat /, ""));
+  return { state, sink, send, irc };
+}
+
+Deno.test("translateIn() sends PRIVMSG and NOTICE to channels and nicks, actions as /me, formatting stripped", () => {
+  const { sink, send, irc } = setup();
+  send(
+    "PRIVMSG #Lobby :hi \x02all\x0f",
+    "NOTICE #lobby :/not a command",
+    "PRIVMSG #lobby :\x01ACTION waves\x01",
+    "PRIVMSG #lobby :\x01VERSION\x01",
+    "PRIVMSG j|doe,`2bob :psst",
+    "PRIVMSG bob :\x01ACTION nods\x01",
+    "PRIVMSG #lobby :\x02\x02 ",
+    "PRIVMSG [x] :hi",
+    "PRIVMSG #a.b :hi",
+  );
+  assert.deepEqual(sink.native_, [
+    "#lobby hi all",
+    "#lobby //not a command",
+    "#lobby /me waves",
+    "/msg j.doe psst",
+    "/msg 2bob psst",
+    "/msg bob * me nods",
+  ]);
+  assert.deepEqual(irc(), [
+    "412 me :No text to send",
+    "401 me [x] :No such nick",
+    "403 me #a.b :No such channel",
+  ]);
+});
+
+Deno.test("translateIn() maps JOIN, PART, TOPIC, KICK, INVITE, NICK, QUIT, PONG", () => {
+  const { sink, send } = setup();
+  send(
+    "JOIN #a,#B key1",
+    "PART #a :bye all",
+    "TOPIC #lobby",
+    "TOPIC #lobby :new topic",
+    "KICK #a j|doe :spam",
+    "INVITE bob #a",
+    "NICK new|nick",
+    "PONG :tok",
+    "QUIT :gone",
+  );
+  assert.deepEqual(sink.native_, [
+    "/join #a key1",
+    "/join #b",
+    "/part #a bye all",
+    "#lobby /topic",
+    "#lobby /topic new topic",
+    "#a /kick j.doe spam",
+    "#a /invite bob",
+    "/nick new.nick",
+    "/pong tok",
+    "/quit gone",
+  ]);
+});
+
+Deno.test("translateIn() maps MODE: +o -o +b -b +k -k +i -i as operators' commands, lists asked for", () => {
+  const { state, sink, send, irc } = setup();
+  send(
+    "MODE #a +ob-o bob carol!*@* dave",
+    "MODE #a +k-i s3cret",
+    "MODE #a -k *",
+    "MODE #a +z",
+    "MODE #a b",
+    "MODE #a",
+    "MODE #lobby",
+    "MODE #lobby b",
+    "MODE me +i",
+    "MODE bob",
+  );
+  assert.deepEqual(sink.native_, [
+    "#a /op bob",
+    "#a /roomban carol",
+    "#a /deop dave",
+    "#a /key s3cret",
+    "#a /inviteonly off",
+    "#a /key -",
+    "#a /roombans",
+    "/rooms",
+  ]);
+  assert.deepEqual(state.pending, [
+    { kind: "bans", room: "#a" },
+    { kind: "mode", room: "#a" },
+  ]);
+  assert.deepEqual(irc(), [
+    "472 me z :is an unknown mode char to me",
+    "324 me #lobby :+",
+    "368 me #lobby :End of channel ban list",
+    "221 me :+",
+    "502 me :Cannot change mode for other users",
+  ]);
+});
+
+Deno.test("translateIn() asks for NAMES and WHO only of channels the client is in; 461, 421, 462, AWAY acknowledged, TAGMSG dropped", () => {
+  const { state, sink, send, irc } = setup();
+  send("NAMES #lobby", "WHO #lobby", "NAMES #other", "WHO bob", "LIST");
+  assert.deepEqual(sink.native_, ["#lobby /who", "#lobby /who", "/rooms"]);
+  assert.deepEqual(state.pending.map((p) => p.kind), ["names", "who", "list"]);
+  send(
+    "PRIVMSG #lobby",
+    "KICK #a",
+    "AWAY :lunch",
+    "TAGMSG #lobby",
+    "CHATHISTORY LATEST #lobby * 10",
+    "USER a b c d",
+    "WHOIS j|doe",
+  );
+  assert.deepEqual(irc(), [
+    "366 me #other :End of /NAMES list",
+    "315 me bob :End of /WHO list",
+    "321 me Channel :Users  Name",
+    "461 me PRIVMSG :Not enough parameters",
+    "461 me KICK :Not enough parameters",
+    "306 me :You have been marked as being away",
+    "421 me CHATHISTORY :Unknown command",
+    "462 me :You may not reregister",
+    "311 me j|doe j|doe tlschat * :j|doe",
+    "318 me j|doe :End of /WHOIS list",
+  ]);
+});

@@ -1,0 +1,180 @@
+/**
+ * Tests of the IRC door over real TLS, in process: an IRC client spoken by
+ * hand registers, is in the default room with its names, and chats with a
+ * native member both ways, in one order; refusals reach it as numerics.
+ */
+
+import assert from "node:assert/strict";
+import { ENGINES, startServer, TestClient } from "../../_helpers.ts";
+
+/** Registers on the IRC port as `nick`; returns the client after 422. */
+async function ircJoin(
+  port: number,
+  nick: string,
+  lines: string[] = [],
+): Promise<TestClient> {
+  const client = await TestClient.connect(port);
+  for (const line of [...lines, `NICK ${nick}`, "USER u 0 * :Real Name"]) {
+    await client.send(line);
+  }
+  await client.expect(/ 422 /);
+  return client;
+}
+
+for (const engine of ENGINES) {
+  Deno.test(`IRC door (${engine}): registration, the default room's names, PRIVMSG both ways with a native member`, async () => {
+    await registerAndChat(engine);
+  });
+}
+
+/** An IRC client and a native one chat both ways, with `engine`. */
+async function registerAndChat(engine: (typeof ENGINES)[number]) {
+  await using server = await startServer(engine, [], { irc: true });
+  using bob = await TestClient.join(server.port, "bob");
+  using irc = await ircJoin(server.ircPort, "j|doe");
+  assert.match(irc.received[0]!, /^:tlschat 001 j\|doe :Welcome/);
+  assert.ok(
+    irc.received.some((l) =>
+      / 005 .*CHANTYPES=# .*TOPICLEN=4096 CHANLIMIT=#:20 MAXLIST=b:100 /.test(l)
+    ),
+  );
+  await irc.expect(/^:j\|doe!j\|doe@tlschat JOIN #lobby$/);
+  assert.match(await irc.expect(/ 353 /), / 353 j\|doe = #lobby :bob j\|doe$/);
+  await irc.expect(/ 366 j\|doe #lobby /);
+  await bob.expect(/^JOIN j\.doe 2$/);
+  await bob.send("hello irc");
+  await irc.expect(/^:bob!bob@tlschat PRIVMSG #lobby :hello irc$/);
+  await irc.send("PRIVMSG #lobby :\x02hi\x02 bob");
+  await bob.expect(/^MSG j\.doe hi bob$/);
+  await irc.send("PRIVMSG #lobby :\x01ACTION waves\x01");
+  await bob.expect(/^ME j\.doe waves$/);
+  await irc.send("PRIVMSG bob :psst");
+  await bob.expect(/^PRIV j\.doe psst$/);
+  await bob.send("/msg j.doe back");
+  await irc.expect(/^:bob!bob@tlschat PRIVMSG j\|doe :back$/);
+  await irc.send("FOO bar");
+  await irc.expect(/ 421 j\|doe FOO :Unknown command$/);
+  await irc.send("QUIT :bye now");
+  assert.match((await irc.readToEnd()).at(-1)!, /^ERROR :Closing link/);
+  await bob.expect(/^LEAVE j\.doe 1 quit bye now$/);
+}
+
+Deno.test("IRC door: a line over 512 bytes gets 417 and the connection goes on; one past --max-skip-bytes ends it", async () => {
+  await using server = await startServer("node", [
+    "--max-skip-bytes",
+    "16384",
+  ], { irc: true });
+  using irc = await ircJoin(server.ircPort, "amy");
+  await irc.send(`PRIVMSG #lobby :${"x".repeat(600)}`);
+  await irc.expect(/^:tlschat 417 amy :Input line was too long$/);
+  // Tags may take 8191 bytes more.
+  await irc.send(`@+draft/x=${"y".repeat(4000)} PING :still`);
+  await irc.expect(/^:tlschat PONG tlschat :still$/);
+  await irc.send("z".repeat(20_000));
+  const rest = await irc.readToEnd();
+  assert.match(rest.at(-1)!, /^ERROR :Closing link: .*\(line-too-long\)$/);
+});
+
+Deno.test("IRC door: PASS gives the room password; without it, 464 and ERROR", async () => {
+  await using server = await startServer("node", [], {
+    irc: true,
+    roomPassword: "s3cret pass",
+  });
+  using good = await ircJoin(server.ircPort, "amy", ["PASS :s3cret pass"]);
+  await good.expect(/ 366 amy #lobby /);
+  using bad = await TestClient.connect(server.ircPort);
+  await bad.send("NICK eve");
+  await bad.send("USER e 0 * :e");
+  const rest = await bad.readToEnd();
+  assert.match(rest.join("\n"), /^:tlschat 464 eve :Password incorrect/m);
+  assert.match(rest.at(-1)!, /^ERROR :Closing link: Password incorrect$/);
+});
+
+Deno.test("IRC door: a connection over a cap is told why as ERROR; the session's PING is IRC's", async () => {
+  await using server = await startServer("node", [
+    "--max-per-ip",
+    "1",
+    "--idle-timeout",
+    "1",
+  ], { irc: true });
+  using irc = await ircJoin(server.ircPort, "amy");
+  using refused = await TestClient.connect(server.ircPort);
+  const rest = await refused.readToEnd();
+  assert.deepEqual(rest, [
+    "ERROR :Closing link: Too many connections from 127.0.0.1: at most 1 (ip-limit)",
+  ]);
+  const ping = await irc.expect(/^:tlschat PING /);
+  await irc.send(`PONG ${ping.split(" ").at(-1)}`);
+  await irc.send("PRIVMSG #lobby :awake");
+  await server.logs.waitFor(/INFO join alias=amy/);
+  assert.ok(!server.logs.lines.some((l) => /leave alias=amy/.test(l)));
+});
+
+Deno.test("IRC door: rooms as channels: create, key, topic, MODE, LIST, invite-only (473), INVITE (341), PART", async () => {
+  await using server = await startServer("node", [], { irc: true });
+  using amy = await ircJoin(server.ircPort, "amy");
+  using bob = await ircJoin(server.ircPort, "bob");
+  await amy.send("JOIN #ops");
+  await amy.expect(/^:amy!amy@tlschat JOIN #ops$/);
+  await amy.expect(/ 353 amy = #ops :@amy$/);
+  await amy.send("TOPIC #ops :release day");
+  await amy.expect(/^:amy!amy@tlschat TOPIC #ops :release day$/);
+  await amy.send("MODE #ops +i");
+  await amy.expect(/^:amy!amy@tlschat MODE #ops \+i$/);
+  await amy.send("MODE #ops");
+  await amy.expect(/^:tlschat 324 amy #ops :\+i$/);
+  await bob.send("JOIN #ops");
+  await bob.expect(/^:tlschat 473 bob #ops :#ops is invite-only/);
+  await amy.send("INVITE bob #ops");
+  await amy.expect(/^:tlschat 341 amy bob :#ops$/);
+  await bob.expect(/^:amy!amy@tlschat INVITE bob #ops$/);
+  await bob.send("JOIN #ops");
+  await bob.expect(/^:tlschat 332 bob #ops :release day$/);
+  await bob.expect(/ 353 bob = #ops :@amy bob$/);
+  await bob.send("LIST");
+  await bob.expect(/^:tlschat 322 bob #ops 2 :release day$/);
+  await bob.expect(/^:tlschat 323 bob :End of \/LIST$/);
+  await bob.send("PRIVMSG #ops :in ops");
+  await amy.expect(/^:bob!bob@tlschat PRIVMSG #ops :in ops$/);
+  await bob.send("PART #ops :later");
+  await amy.expect(/^:bob!bob@tlschat PART #ops :later$/);
+  await bob.expect(/^:bob!bob@tlschat PART #ops :later$/);
+  await bob.send("PRIVMSG #ops :still here?");
+  await bob.expect(/^:tlschat 442 bob #ops :You are not in #ops$/);
+});
+
+Deno.test("IRC door: the door paces an IRC client at the flood limits: lines wait, nobody is throttled or dropped", async () => {
+  await using server = await startServer("node", [
+    "--flood-rate",
+    "5",
+    "--flood-burst",
+    "3",
+  ], { irc: true });
+  using amy = await ircJoin(server.ircPort, "amy");
+  await amy.expect(/ 366 amy #lobby /);
+  // A channel sync as irssi makes it, for five channels: 25 lines at once.
+  const started = Date.now();
+  for (let i = 1; i <= 5; i++) {
+    await amy.send(`JOIN #c${i}`);
+    await amy.send(`MODE #c${i}`);
+    await amy.send(`WHO #c${i}`);
+    await amy.send(`MODE #c${i} b`);
+    await amy.send(`PING :c${i}`);
+  }
+  await amy.expect(/^:tlschat PONG tlschat :c5$/, 15_000);
+  // 25 lines, 5 more (names asked on joining), 3 at once, 5 a second.
+  assert.ok(Date.now() - started >= 4000, `${Date.now() - started} ms`);
+  for (let i = 1; i <= 5; i++) {
+    assert.ok(amy.received.some((l) => l.endsWith(`JOIN #c${i}`)), `#c${i}`);
+  }
+  const said = amy.received.join("\n");
+  assert.doesNotMatch(said, /Slow down|ERROR/);
+  assert.ok(!server.logs.lines.some((l) => /leave alias=amy/.test(l)));
+  // Before registration the door's own answers are free, up to 100 lines.
+  using early = await TestClient.connect(server.ircPort);
+  for (let i = 0; i < 101; i++) await early.send("CAP LIST");
+  assert.equal(
+    (await early.readToEnd()).at(-1),
+    "ERROR :Closing link: Too many lines before registration",
+  );
+});

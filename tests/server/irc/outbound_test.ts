@@ -1,0 +1,267 @@
+/**
+ * Tests of the session's lines as IRC lines, without sockets: messages,
+ * echoes, history in a batch, room events once each, lists asked for, and
+ * every ERR as its numeric.
+ */
+
+import assert from "node:assert/strict";
+import { translateOut } from "../../../lib/server/irc/outbound.ts";
+import type { IrcCap } from "../../../lib/server/irc/state.ts";
+import { ircState, recorder } from "./_sink.ts";
+
+const T = "2026-12-06T20:00:00.000Z";
+const ID = "Qm9vb3Rz_-0123456";
+
+/** A registered client `me` with `caps`, and what lines become for it. */
+function setup(...caps: IrcCap[]) {
+  const state = ircState();
+  state.nick = "me";
+  state.registered = true;
+  for (const cap of caps) state.caps.add(cap);
+  const sink = recorder();
+  const out = (...lines: string[]) => {
+    for (const line of lines) translateOut(state, line, sink);
+    const sent = sink.irc_.splice(0);
+    return sent.map((l) => l.replace(/^:tlschat /, ""));
+  };
+  return { state, sink, out };
+}
+
+Deno.test("translateOut() drops the echo of one's own line without echo-message, keeps it with its time and msgid with", () => {
+  const plain = setup();
+  assert.deepEqual(
+    plain.out(
+      `@id=${ID};seq=5;time=${T} #lobby MSG me mine`,
+      `@seq=6;time=${T} #lobby ME bob waves`,
+      "SENT bob psst",
+      "PRIV bob back",
+    ),
+    [
+      ":bob!bob@tlschat PRIVMSG #lobby :\x01ACTION waves\x01",
+      ":bob!bob@tlschat PRIVMSG me :back",
+    ],
+  );
+  const echo = setup("echo-message", "server-time", "message-tags");
+  assert.deepEqual(
+    echo.out(`@id=${ID};seq=5;time=${T} #lobby MSG me mine`, "SENT bob psst"),
+    [
+      `@time=${T};msgid=${ID} :me!me@tlschat PRIVMSG #lobby :mine`,
+      ":me!me@tlschat PRIVMSG bob :psst",
+    ],
+  );
+});
+
+Deno.test("translateOut() replays history as PRIVMSG with @time inside a chathistory batch", () => {
+  const { out } = setup("batch", "server-time");
+  assert.deepEqual(
+    out(
+      `#ops HIST 41 ${T} MSG alice did you see it?`,
+      `#ops HIST 42 ${T} ME bob nods`,
+      "#ops HISTEND 2 End of history: 2 messages",
+    ),
+    [
+      "BATCH +h1 chathistory #ops",
+      `@batch=h1;time=${T} :alice!alice@tlschat PRIVMSG #ops :did you see it?`,
+      `@batch=h1;time=${T} :bob!bob@tlschat PRIVMSG #ops :\x01ACTION nods\x01`,
+      "BATCH -h1",
+    ],
+  );
+  const bare = setup();
+  assert.deepEqual(
+    bare.out(`#ops HIST 41 ${T} MSG alice hi`, "#ops HISTEND 1 x"),
+    [
+      ":alice!alice@tlschat PRIVMSG #ops :hi",
+    ],
+  );
+});
+
+Deno.test("translateOut() splits a line over 512 bytes between characters", () => {
+  const { out } = setup();
+  const text = "é".repeat(600);
+  const lines = out(`@seq=1;time=${T} #lobby MSG bob ${text}`);
+  assert.ok(lines.length > 1);
+  let joined = "";
+  for (const line of lines) {
+    assert.ok(new TextEncoder().encode(line + "\r\n").length <= 512, line);
+    joined += line.slice(line.indexOf(" :") + 2);
+  }
+  assert.equal(joined, text);
+});
+
+Deno.test("translateOut() sends JOIN, PART, one QUIT and one NICK per event, KICK, MODE, TOPIC", () => {
+  const { state, sink, out } = setup();
+  assert.deepEqual(out(`@seq=1;time=${T} #ops JOIN me 1`), [
+    ":me!me@tlschat JOIN #ops",
+  ]);
+  assert.deepEqual(sink.native_, ["#ops /who"], "its names asked for");
+  assert.deepEqual(state.pending, [{ kind: "names", room: "#ops" }]);
+  assert.deepEqual(
+    out(
+      `@seq=2;time=${T} #ops JOIN j.doe 2`,
+      `@seq=3;time=${T} #ops NICK j.doe jd 2`,
+      `@seq=3;time=${T} #lobby NICK j.doe jd 5`,
+      `@seq=4;time=${T} #ops LEAVE jd 1 quit bye`,
+      `@seq=4;time=${T} #lobby LEAVE jd 4 quit bye`,
+      `@seq=5;time=${T} #ops LEAVE bob 1 part`,
+      `@seq=6;time=${T} #ops MOD kick carol alice spam`,
+      `@seq=6;time=${T} #ops LEAVE carol 1 kicked spam`,
+      `@seq=7;time=${T} #ops MOD op bob alice`,
+      `@seq=8;time=${T} #ops MOD ban bob alice`,
+      `@seq=9;time=${T} #ops MOD key - alice on`,
+      `@seq=10;time=${T} #ops TOPIC alice release day`,
+      "#ops TOPIC alice release day",
+    ),
+    [
+      ":j|doe!j|doe@tlschat JOIN #ops",
+      ":j|doe!j|doe@tlschat NICK jd",
+      ":jd!jd@tlschat QUIT :quit: bye",
+      ":bob!bob@tlschat PART #ops",
+      ":alice!alice@tlschat KICK #ops carol :spam",
+      ":alice!alice@tlschat MODE #ops +o bob",
+      ":alice!alice@tlschat MODE #ops +b bob!*@*",
+      ":alice!alice@tlschat MODE #ops +k *",
+      ":alice!alice@tlschat TOPIC #ops :release day",
+      "332 me #ops :release day",
+      "333 me #ops alice :0",
+    ],
+  );
+  out(`@seq=11;time=${T} #ops MOD kick me alice`);
+  assert.deepEqual([...state.joined], [], "kicked out of #ops");
+});
+
+Deno.test("translateOut() answers what the door asked: names, who, list, modes, bans", () => {
+  const { state, out } = setup();
+  state.pending.push(
+    { kind: "who", room: "#ops" },
+    { kind: "names", room: "#ops" },
+    { kind: "list" },
+    { kind: "mode", room: "#b" },
+    { kind: "bans", room: "#ops" },
+    { kind: "topic", room: "#b" },
+    { kind: "topic", room: "#ops" },
+  );
+  assert.deepEqual(
+    out(
+      "#ops WHO 2 @alice j.doe",
+      "#ops WHO 2 @alice j.doe",
+      "ROOM #ops 2 mk Release",
+      "ROOM #b 1 ki -",
+      "INFO 2 rooms",
+      "ROOM #ops 2 mk Release",
+      "ROOM #b 1 ki -",
+      "INFO 2 rooms",
+      "BAN account carol - alice spam",
+      "INFO 1 bans in #ops",
+      "INFO No topic is set",
+      "#ops TOPIC alice release day",
+      "INFO a notice",
+    ),
+    [
+      "352 me #ops alice tlschat tlschat alice H@ :0 alice",
+      "352 me #ops j|doe tlschat tlschat j|doe H :0 j|doe",
+      "315 me #ops :End of /WHO list",
+      "353 me = #ops :@alice j|doe",
+      "366 me #ops :End of /NAMES list",
+      "322 me #ops 2 :Release",
+      "322 me #b 1 :-",
+      "323 me :End of /LIST",
+      "324 me #b :+ki",
+      "367 me #ops carol!*@* alice :0",
+      "368 me #ops :End of channel ban list",
+      "331 me #b :No topic is set",
+      "332 me #ops :release day",
+      "333 me #ops alice :0",
+      "NOTICE me :a notice",
+    ],
+  );
+  assert.deepEqual(state.pending, []);
+});
+
+Deno.test("translateOut() sends every ERR as its numeric, at the channel or nick its text names", () => {
+  const { out } = setup();
+  assert.deepEqual(
+    out(
+      "ERR room-key #ops needs its key: /join #ops KEY",
+      "ERR room-invite-only #ops is invite-only",
+      "ERR room-banned Banned from #ops",
+      'ERR no-such-alias Nobody is called "j.doe"',
+      "ERR muted You are muted in #ops",
+      "ERR not-operator /kick is for operators of #ops only",
+      "ERR too-many-rooms You are in 10 rooms",
+      "ERR line-too-long Line dropped: longer than 4096 bytes",
+      `@id=${ID} ERR unavailable Not sent: try again`,
+      "PING abc",
+    ),
+    [
+      "475 me #ops :#ops needs its key: /join #ops KEY",
+      "473 me #ops :#ops is invite-only",
+      "474 me #ops :Banned from #ops",
+      '401 me j|doe :Nobody is called "j.doe"',
+      "404 me #ops :You are muted in #ops",
+      "482 me #ops :/kick is for operators of #ops only",
+      "405 me * :You are in 10 rooms",
+      "417 me :Line dropped: longer than 4096 bytes",
+      "NOTICE me :Not sent: try again",
+      "PING abc",
+    ],
+  );
+});
+
+Deno.test("translateOut() ends a list the member may not see without the refusal: a sync's MODE #room b", () => {
+  const { state, out } = setup();
+  state.pending.push({ kind: "bans", room: "#ops" });
+  assert.deepEqual(
+    out("ERR not-operator /roombans is for operators of #ops only"),
+    [
+      "368 me #ops :End of channel ban list",
+    ],
+  );
+  assert.deepEqual(
+    out("ERR not-operator /kick is for operators of #ops only"),
+    [
+      "482 me #ops :/kick is for operators of #ops only",
+    ],
+  );
+});
+
+Deno.test("translateOut() matches each reply to the oldest request of its kind, so a sync's requests never wait on each other", () => {
+  const { state, out } = setup();
+  // irssi's sync of #ops: its names, MODE, MODE b (not an operator), WHO.
+  state.pending.push(
+    { kind: "names", room: "#ops" },
+    { kind: "mode", room: "#ops" },
+    { kind: "bans", room: "#ops" },
+    { kind: "who", room: "#ops" },
+  );
+  assert.deepEqual(
+    out(
+      "#ops WHO 1 bob",
+      "ROOM #ops 1 m -",
+      "INFO 1 room",
+      "ERR not-operator /roombans is for operators of #ops only",
+      "INFO bob is invited to #ops",
+      "#ops WHO 1 bob",
+    ),
+    [
+      "353 me = #ops :bob",
+      "366 me #ops :End of /NAMES list",
+      "324 me #ops :+",
+      "368 me #ops :End of channel ban list",
+      "NOTICE me :bob is invited to #ops",
+      "352 me #ops bob tlschat tlschat bob H :0 bob",
+      "315 me #ops :End of /WHO list",
+    ],
+  );
+  assert.deepEqual(state.pending, []);
+});
+
+Deno.test("translateOut() shows a room key only to the member who set it", () => {
+  const { state, out } = setup();
+  state.keys.set("#ops", "s3cret");
+  assert.deepEqual(out(`@seq=3;time=${T} #ops MOD key - me on`), [
+    ":me!me@tlschat MODE #ops +k s3cret",
+  ]);
+  assert.deepEqual(out(`@seq=4;time=${T} #ops MOD key - alice on`), [
+    ":alice!alice@tlschat MODE #ops +k *",
+  ]);
+});

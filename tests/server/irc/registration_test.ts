@@ -1,0 +1,248 @@
+/**
+ * Tests of registration on the IRC door without sockets: capability
+ * negotiation, NICK/USER/PASS onto the session's login dialogue, SASL PLAIN
+ * and EXTERNAL, the numerics of refusals, and 001 to 005 at the end.
+ */
+
+import assert from "node:assert/strict";
+import { parseIrcLine } from "../../../lib/server/irc/parse.ts";
+import {
+  completeRegistration,
+  registrationCommand,
+  registrationLine,
+} from "../../../lib/server/irc/registration.ts";
+import { parseServerLine } from "../../../lib/server_lines.ts";
+import type { IrcState } from "../../../lib/server/irc/state.ts";
+import { ircState, type Recorded, recorder } from "./_sink.ts";
+
+/** A client line handled by registration (true when it was its). */
+function client(state: IrcState, sink: Recorded, line: string): boolean {
+  return registrationCommand(state, parseIrcLine(line)!, sink);
+}
+
+/** A session line handled by registration, then registration completed. */
+function session(state: IrcState, sink: Recorded, line: string): void {
+  assert.ok(registrationLine(state, parseServerLine(line)!, sink), line);
+  completeRegistration(state, sink);
+}
+
+const v = (sink: Recorded) => sink.irc_.map((l) => l.replace(/^:tlschat /, ""));
+
+Deno.test("registration: CAP LS 302 lists sasl's mechanisms, REQ is all or nothing, END sends the alias", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP LS 302");
+  assert.deepEqual(v(sink), [
+    "CAP * LS :server-time message-tags echo-message batch sasl=PLAIN,EXTERNAL",
+  ]);
+  client(state, sink, "NICK j|doe");
+  client(state, sink, "USER u 0 * :Jo");
+  assert.deepEqual(sink.native_, [], "nothing before CAP END");
+  client(state, sink, "CAP REQ :server-time bogus");
+  client(state, sink, "CAP REQ :server-time batch");
+  assert.deepEqual(v(sink).slice(1), [
+    "CAP j|doe NAK :server-time bogus",
+    "CAP j|doe ACK :server-time batch",
+  ]);
+  assert.deepEqual([...state.caps], ["server-time", "batch"]);
+  client(state, sink, "CAP END");
+  assert.deepEqual(sink.native_, ["j.doe"]);
+  sink.clear();
+  session(state, sink, "WELCOME j.doe 1 Welcome");
+  assert.deepEqual(v(sink).map((l) => l.split(" ")[0]), [
+    "001",
+    "002",
+    "003",
+    "004",
+    "005",
+    "422",
+  ]);
+  assert.match(v(sink)[4]!, /PREFIX=\(o\)@ CASEMAPPING=ascii NICKLEN=33/);
+  assert.equal(state.registered, true);
+  assert.equal(client(state, sink, "JOIN #x"), false, "for inbound.ts now");
+});
+
+Deno.test("registration: without CAP, NICK and USER send the alias; other commands get 451, bad nicks 431 and 432", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "JOIN #lobby");
+  client(state, sink, "NICK");
+  client(state, sink, "NICK [bot]");
+  client(state, sink, "USER u");
+  assert.deepEqual(v(sink).map((l) => l.split(" ")[0]), [
+    "451",
+    "431",
+    "432",
+    "461",
+  ]);
+  client(state, sink, "NICK `2bob");
+  client(state, sink, "USER u 0 * :x");
+  assert.deepEqual(sink.native_, ["2bob"]);
+  sink.clear();
+  // Taken: 433, then the client's next nick goes.
+  session(state, sink, 'ERR alias-taken Alias "2bob" is taken');
+  assert.deepEqual(v(sink), ['433 `2bob `2bob :Alias "2bob" is taken']);
+  client(state, sink, "NICK bob2");
+  assert.deepEqual(sink.native_, ["bob2"]);
+});
+
+Deno.test("registration: PASS answers the room password; without it, 464 and the connection ends", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "PASS s3cret");
+  client(state, sink, "NICK bob");
+  client(state, sink, "USER u 0 * :x");
+  session(state, sink, "PASSWORD room This room has a password");
+  assert.deepEqual(sink.native_, ["bob", "/pass s3cret"]);
+  session(state, sink, "ERR password-wrong Wrong room password: one more try");
+  session(state, sink, "PASSWORD room This room has a password");
+  assert.match(v(sink).join("\n"), /^464 bob :Wrong room password/m);
+  assert.match(v(sink).at(-1)!, /^464 bob :Password incorrect/);
+  assert.deepEqual(sink.closed, ["Password incorrect"]);
+});
+
+Deno.test("registration: a registered nick without SASL takes PASS as its password, or gets 433", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "NICK alice");
+  client(state, sink, "USER u 0 * :x");
+  session(state, sink, 'PASSWORD account "alice" is a registered alias');
+  assert.match(
+    v(sink)[0]!,
+    /^433 alice alice :Nickname is a registered account/,
+  );
+  const withPass = ircState();
+  const other = recorder();
+  client(withPass, other, "PASS pw");
+  client(withPass, other, "NICK alice");
+  client(withPass, other, "USER u 0 * :x");
+  session(withPass, other, 'PASSWORD account "alice" is a registered alias');
+  assert.deepEqual(other.native_, ["alice", "/pass pw"]);
+});
+
+Deno.test("registration: SASL PLAIN logs in before CAP END (900, 903), the welcome held until then", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP LS 302");
+  client(state, sink, "NICK someone");
+  client(state, sink, "USER u 0 * :x");
+  client(state, sink, "CAP REQ sasl");
+  client(state, sink, "AUTHENTICATE PLAIN");
+  assert.equal(sink.irc_.at(-1), "AUTHENTICATE +");
+  client(state, sink, `AUTHENTICATE ${btoa("\0alice\0pw")}`);
+  assert.deepEqual(sink.native_, ["alice"]);
+  session(state, sink, 'PASSWORD account "alice" is a registered alias');
+  assert.deepEqual(sink.native_, ["alice", "/pass pw"]);
+  sink.clear();
+  session(state, sink, "WELCOME alice 1 Welcome");
+  assert.deepEqual(v(sink), [
+    "900 someone alice!alice@tlschat alice :You are now logged in as alice",
+    "903 someone :SASL authentication successful",
+  ]);
+  assert.equal(state.registered, false, "CAP END has not come");
+  client(state, sink, "CAP END");
+  completeRegistration(state, sink);
+  assert.match(v(sink)[2]!, /^001 alice :Welcome/);
+});
+
+Deno.test("registration: SASL fails with 904 for an unknown account, a wrong password, EXTERNAL without a certificate", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP REQ sasl");
+  client(state, sink, "AUTHENTICATE PLAIN");
+  client(state, sink, `AUTHENTICATE ${btoa("\0nobody\0pw")}`);
+  assert.deepEqual(sink.native_, [], "the session is not asked");
+  assert.match(v(sink).at(-1)!, /^904 /);
+  client(state, sink, "AUTHENTICATE PLAIN");
+  client(state, sink, `AUTHENTICATE ${btoa("alice\0alice\0bad")}`);
+  session(state, sink, 'PASSWORD account "alice" is a registered alias');
+  session(state, sink, "ERR login-failed Wrong alias or password");
+  assert.match(v(sink).at(-1)!, /^904 /);
+  assert.equal(state.sasl, null);
+  client(state, sink, "AUTHENTICATE EXTERNAL");
+  assert.match(v(sink).at(-1)!, /^904 /);
+  client(state, sink, "AUTHENTICATE SCRAM-SHA-256");
+  assert.match(v(sink).at(-2)!, /^908 \* PLAIN,EXTERNAL /);
+  client(state, sink, "AUTHENTICATE PLAIN");
+  client(state, sink, "AUTHENTICATE *");
+  assert.match(v(sink).at(-1)!, /^906 /);
+});
+
+Deno.test("registration: SASL EXTERNAL sends the certificate's account, which logs in with no password", () => {
+  const state = ircState({}, "opal");
+  const sink = recorder();
+  client(state, sink, "CAP REQ sasl");
+  client(state, sink, "AUTHENTICATE EXTERNAL");
+  client(state, sink, "AUTHENTICATE +");
+  assert.deepEqual(sink.native_, ["opal"]);
+  session(state, sink, "WELCOME opal 1 Welcome");
+  assert.match(v(sink).at(-1)!, /^903 /);
+  // A certificate that does not log in: the session asks for a password.
+  const other = ircState({}, "opal");
+  const sink2 = recorder();
+  client(other, sink2, "CAP REQ sasl");
+  client(other, sink2, "AUTHENTICATE EXTERNAL");
+  client(other, sink2, "AUTHENTICATE +");
+  session(other, sink2, 'PASSWORD account "opal" is a registered alias');
+  assert.match(v(sink2).at(-1)!, /^904 /);
+  assert.deepEqual(sink2.native_, ["opal"], "no password sent");
+});
+
+Deno.test("registration: a refused PASS for an account, or an alias refused for another reason, ends the connection; flood does not fail SASL", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "PASS wrong");
+  client(state, sink, "NICK alice");
+  client(state, sink, "USER u 0 * :x");
+  session(state, sink, 'PASSWORD account "alice" is a registered alias');
+  session(state, sink, "ERR login-failed Wrong alias or password");
+  assert.deepEqual(v(sink), ["464 alice :Wrong alias or password"]);
+  assert.deepEqual(sink.closed, ["Wrong alias or password"]);
+  const busy = ircState();
+  const other = recorder();
+  client(busy, other, "NICK bob");
+  client(busy, other, "USER u 0 * :x");
+  session(busy, other, "ERR unavailable Not joined: try again");
+  assert.deepEqual(other.closed, ["Not joined: try again"]);
+  const sasl = ircState();
+  const third = recorder();
+  client(sasl, third, "CAP REQ sasl");
+  client(sasl, third, "AUTHENTICATE PLAIN");
+  client(sasl, third, `AUTHENTICATE ${btoa("\0alice\0pw")}`);
+  session(sasl, third, "ERR flood Slow down");
+  assert.notEqual(sasl.sasl, null);
+  assert.deepEqual(third.closed, []);
+});
+
+Deno.test("registration: CAP END aborts a SASL exchange that never gave credentials (906), and the nick goes on", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP LS 302");
+  client(state, sink, "CAP REQ sasl");
+  client(state, sink, "NICK bob");
+  client(state, sink, "USER u 0 * :x");
+  client(state, sink, "AUTHENTICATE PLAIN");
+  client(state, sink, "CAP END");
+  assert.match(v(sink).at(-1)!, /^906 bob :SASL authentication aborted$/);
+  assert.deepEqual(sink.native_, ["bob"]);
+});
+
+Deno.test("registration: a client that logs in with SASL and sends NICK and USER only after CAP END (irssi) registers once they came", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP LS 302");
+  client(state, sink, "CAP REQ :sasl");
+  client(state, sink, "AUTHENTICATE PLAIN");
+  client(state, sink, `AUTHENTICATE ${btoa("\0alice\0pw")}`);
+  session(state, sink, 'PASSWORD account "alice" is a registered alias');
+  session(state, sink, "WELCOME alice 1 Welcome");
+  client(state, sink, "CAP END");
+  completeRegistration(state, sink);
+  assert.equal(state.registered, false, "no NICK nor USER yet");
+  client(state, sink, "NICK alice");
+  client(state, sink, "USER u 0 * :x");
+  completeRegistration(state, sink);
+  assert.equal(state.registered, true);
+  assert.deepEqual(sink.native_, ["alice", "/pass pw"], "no second alias");
+  assert.ok(!v(sink).some((l) => l.startsWith("462")));
+});
