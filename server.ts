@@ -20,8 +20,8 @@
 import { formatFlags, missingPermission } from "./lib/flags.ts";
 import { createLogger, describeError, type Logger } from "./lib/log.ts";
 import { readPasswordFile } from "./lib/password_file.ts";
-import { openRoomBackend, type RoomBackend } from "./lib/server/backend.ts";
-import { type ChatServer, serveChat } from "./lib/server/chat_server.ts";
+import type { RoomBackend } from "./lib/server/backend.ts";
+import type { ChatServer } from "./lib/server/chat_server.ts";
 import type { ServerConfig } from "./lib/server/config.ts";
 import { parseServerArgs } from "./lib/server/server_args.ts";
 import {
@@ -31,22 +31,12 @@ import {
   watchExpiry,
 } from "./lib/server/server_certs.ts";
 import { SERVER_FLAGS } from "./lib/server/server_flags.ts";
-import { openStore, type Store } from "./lib/server/storage/store.ts";
-import { listenTls } from "./lib/server/doors/transport.ts";
-import type { ByteListener, NetAddress } from "./lib/server/doors/byte_conn.ts";
-import {
-  openWebDoor,
-  type WebDoor,
-  webLimits,
-} from "./lib/server/doors/web_door.ts";
-import { systemClock } from "./lib/clock.ts";
-import { certificateFacts } from "./lib/certs.ts";
+import { openStore } from "./lib/server/storage/store.ts";
+import type { WebDoor } from "./lib/server/doors/web_door.ts";
 import { formatAddress } from "./lib/server/doors/byte_conn.ts";
-import { ServerMetrics } from "./lib/server/metrics/server_metrics.ts";
-import {
-  type MetricsListener,
-  openMetricsListener,
-} from "./lib/server/metrics/metrics_http.ts";
+import type { MetricsListener } from "./lib/server/metrics/metrics_http.ts";
+import type { NetAddress } from "./lib/server/doors/byte_conn.ts";
+import { type DoorTls, startServer } from "./lib/server/server_start.ts";
 
 const USAGE = `Usage: server.ts [certs] [options]
 
@@ -110,11 +100,8 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   }
   const { cert, key, file } = await loadCertificate(config, log);
   const tls = { cert, key, clientCa };
-  const { server, backend, web, metrics, irc } = await start(config, log, {
-    store,
-    roomPassword,
-    tls,
-  });
+  const started = await startServer(config, log, { store, roomPassword, tls });
+  const { server, backend, web, metrics } = started;
   // Armed only now: a server that failed to start must not be kept alive.
   const unwatch = watchExpiry(file, cert, log);
   const unguard = guard(log);
@@ -127,15 +114,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
-  logListening(config, log, {
-    server,
-    backend,
-    web,
-    metrics,
-    irc,
-    roomPassword,
-    clientCa,
-  });
+  logListening(config, log, { ...started, roomPassword, clientCa });
   await server.finished;
   await web?.close();
   await metrics?.close();
@@ -145,124 +124,6 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
   Deno.removeSignalListener("SIGTERM", stop);
   unguard();
   return 0;
-}
-
-/** The certificate and key the doors serve, and the client CA they ask for. */
-interface DoorTls {
-  readonly cert: string;
-  readonly key: string;
-  readonly clientCa: { ca: string; require: boolean } | null;
-}
-
-/**
- * Opens the room's backend, then the TLS door, the chat server, the web
- * door and the metrics port; whatever was opened is closed again if a
- * later step fails.
- */
-async function start(
-  config: ServerConfig,
-  log: Logger,
-  { store, roomPassword, tls }: {
-    store: Store;
-    roomPassword: string | null;
-    tls: DoorTls;
-  },
-): Promise<{
-  server: ChatServer;
-  backend: RoomBackend;
-  web: WebDoor | null;
-  metrics: MetricsListener | null;
-  irc: NetAddress | null;
-}> {
-  // The room comes first: nobody is let in before it can take them.
-  const counters = new ServerMetrics();
-  const backend = await openRoomBackend(config, {
-    store,
-    log,
-    metrics: counters,
-  });
-  const { listener, irc } = await listenDoors(config, tls).catch(async (e) => {
-    await backend.close();
-    throw e;
-  });
-  const server = serveChat(listener, {
-    config,
-    log,
-    store,
-    roomPassword,
-    backend,
-    metrics: counters,
-    irc,
-  });
-  let web: WebDoor | null = null;
-  try {
-    await server.start();
-    web = await openWeb(config, server, tls, log);
-    const metrics = await openMetrics(config, log, { server, backend, tls });
-    return { server, backend, web, metrics, irc: irc?.addr ?? null };
-  } catch (e) {
-    await web?.close();
-    await server.close();
-    await backend.close();
-    throw e;
-  }
-}
-
-/**
- * The TLS listeners of the chat port and, with `--irc-port`, of the IRC
- * door: neither is left open when the other cannot listen.
- */
-async function listenDoors(
-  config: ServerConfig,
-  tls: DoorTls,
-): Promise<{ listener: ByteListener; irc: ByteListener | undefined }> {
-  const listen = (hostname: string, port: number) =>
-    listenTls({
-      hostname,
-      port,
-      cert: tls.cert,
-      key: tls.key,
-      engine: config.tlsEngine,
-      maxInputBytes: config.maxInputBytes,
-      clientCa: tls.clientCa,
-      trustedProxies: config.trustedProxies,
-    });
-  const listener = await listen(config.hostname, config.port);
-  if (config.ircPort === null) return { listener, irc: undefined };
-  try {
-    return { listener, irc: await listen(config.ircHost, config.ircPort) };
-  } catch (e) {
-    listener.close();
-    throw ircListenError(config, e);
-  }
-}
-
-/**
- * Opens the metrics port (`--metrics-port`; none by default): plain HTTP,
- * loopback unless `--metrics-host` says otherwise.
- */
-async function openMetrics(
-  config: ServerConfig,
-  log: Logger,
-  { server, backend, tls }: {
-    server: ChatServer;
-    backend: RoomBackend;
-    tls: DoorTls;
-  },
-): Promise<MetricsListener | null> {
-  if (config.metricsPort === null) return null;
-  return await openMetricsListener({
-    hostname: config.metricsHost,
-    port: config.metricsPort,
-    maxConnections: config.metricsMaxConnections,
-    requestTimeoutMs: config.httpRequestTimeoutMs,
-    log,
-    server,
-    backend,
-    engine: config.tlsEngine,
-    clustered: config.redis !== null,
-    certificateExpiresMs: certificateFacts(tls.cert).notAfter.getTime(),
-  });
 }
 
 /**
@@ -321,63 +182,6 @@ function logListening(
       clientCa === null ? "" : `client-cert-${config.clientCert}`,
     ].filter((a) => a !== "").join(",") || "open",
   });
-}
-
-/**
- * Opens the web door (`--web-port`, 0: none) with the chat port's
- * certificate; its WebSockets join the same room.
- */
-async function openWeb(
-  config: ServerConfig,
-  server: ChatServer,
-  { cert, key, clientCa }: DoorTls,
-  log: Logger,
-): Promise<WebDoor | null> {
-  if (config.webPort === 0) return null;
-  const startedMs = Date.now();
-  try {
-    return await openWebDoor({
-      hostname: config.hostname,
-      port: config.webPort,
-      cert,
-      key,
-      // A dev certificate is trusted by hand: no HSTS for it.
-      hsts: config.certFile !== null,
-      origins: config.webOrigins,
-      ...webLimits(config),
-      clientCa,
-      admission: server.admission,
-      clock: systemClock,
-      log,
-      admit: (connection, entry) => server.admit(connection, entry),
-      health: () => ({
-        status: server.stopping ? "stopping" : "ok",
-        online: server.room.size,
-        connections: server.connections,
-        uptimeS: Math.round((Date.now() - startedMs) / 1000),
-      }),
-    });
-  } catch (e) {
-    if ((e as { code?: unknown }).code === "EADDRINUSE") {
-      throw new Error(
-        `Cannot listen on ${config.hostname}:${config.webPort} (--web-port, the browser client): the address is in use`,
-      );
-    }
-    throw e;
-  }
-}
-
-/** Why the IRC door could not listen, its flag named. */
-function ircListenError(config: ServerConfig, e: unknown): unknown {
-  if (
-    e instanceof Deno.errors.AddrInUse ||
-    (e as { code?: unknown } | null)?.code === "EADDRINUSE"
-  ) {
-    return new Error(
-      `Cannot listen on ${config.ircHost}:${config.ircPort} (--irc-port, the IRC door): the address is in use`,
-    );
-  }
-  return e;
 }
 
 /** Reads the room password, warning about a short one or a readable file. */

@@ -13,11 +13,8 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { describeError, type Logger } from "../log.ts";
 import type { LeaveReason } from "../server_lines.ts";
-import { Accounts } from "./access/accounts.ts";
-import { Gate, type GateOptions } from "./access/gate.ts";
-import { LoginLimiter } from "./access/login_limiter.ts";
-import { Moderation, type SharedSanction } from "./access/moderation.ts";
-import { PasswordChecker } from "./access/passwords.ts";
+import { Gate } from "./access/gate.ts";
+import type { SharedSanction } from "./access/moderation.ts";
 import { localBackend, type RoomBackend } from "./backend.ts";
 import { ReadPoints, ReadSync } from "./room/read_sync.ts";
 import type { ServerConfig } from "./config.ts";
@@ -107,7 +104,7 @@ export class ChatServer implements AsyncDisposable {
     const store = options.store ?? (this.#ownStore = openStore(null));
     const backend = this.#backend = options.backend ??
       localBackend(store, config, this.#clock, log, metrics);
-    const gate = this.gate = openGate(store, config, {
+    const gate = this.gate = Gate.open(store.db, config, {
       clock: this.#clock,
       roomPassword: options.roomPassword ?? null,
       failures: metrics.loginFailures,
@@ -142,9 +139,18 @@ export class ChatServer implements AsyncDisposable {
       search: backend.search,
       reads: points.sync = new ReadSync(backend.markers, this.room),
     };
-    const host: TlsDoorHost = {
-      config,
-      log,
+    const host = this.#doorHost(gate, metrics);
+    this.#doors = [new TlsDoor(listener, host)];
+    if (options.irc) this.#doors.push(openIrcDoor(options.irc, host));
+    this.#startedMs = this.#clock.now();
+    this.finished = this.#serve();
+  }
+
+  /** What every door is given of the server. */
+  #doorHost(gate: Gate, metrics: ServerMetrics): TlsDoorHost {
+    return {
+      config: this.#config,
+      log: this.#log,
       clock: this.#clock,
       admission: this.admission,
       gate,
@@ -153,10 +159,6 @@ export class ChatServer implements AsyncDisposable {
       track: (key, entry, serve) => this.#track(key, entry, serve),
       session: (key, connection) => this.#session(key, connection),
     };
-    this.#doors = [new TlsDoor(listener, host)];
-    if (options.irc) this.#doors.push(openIrcDoor(options.irc, host));
-    this.#startedMs = this.#clock.now();
-    this.finished = this.#serve();
   }
 
   /** A member left (`reason`): logged. */
@@ -329,29 +331,6 @@ export class ChatServer implements AsyncDisposable {
     }
     served.then(release, release);
   }
-}
-
-/** Who may join: the data directory's accounts, bans, mutes; the limits. */
-function openGate(
-  store: Store,
-  config: ServerConfig,
-  options: Pick<GateOptions, "roomPassword" | "failures"> & { clock: Clock },
-): Gate {
-  const { clock } = options;
-  const accounts = new Accounts(store.db);
-  return new Gate({
-    ...options,
-    accounts,
-    moderation: new Moderation(store.db, clock),
-    limiter: new LoginLimiter(clock, {
-      burst: config.loginAttempts,
-      targetBurst: config.accountAttempts,
-      refillMs: config.loginRefillMs,
-      known: accounts,
-    }),
-    checker: new PasswordChecker(),
-    accountsOnly: config.accountsOnly,
-  });
 }
 
 /**

@@ -11,18 +11,20 @@
 
 import { aliasKey, ProtocolError, validateAlias } from "../../protocol.ts";
 import { addressGroup } from "../../address.ts";
-import type { Account, Accounts, PeerCertificate } from "./accounts.ts";
-import type { AttemptTarget, LoginLimiter } from "./login_limiter.ts";
-import type {
-  Identity,
+import type { DatabaseSync } from "node:sqlite";
+import type { Clock } from "../../clock.ts";
+import { type Account, Accounts, type PeerCertificate } from "./accounts.ts";
+import { type AttemptTarget, LoginLimiter } from "./login_limiter.ts";
+import {
+  type Identity,
   Moderation,
-  Sanction,
-  SanctionType,
+  type Sanction,
+  type SanctionType,
 } from "./moderation.ts";
 import {
   BusyError,
   type PasswordCheck,
-  type PasswordChecker,
+  PasswordChecker,
   secretsEqual,
 } from "./passwords.ts";
 import {
@@ -68,6 +70,14 @@ export interface GateOptions {
   readonly failures?: LoginFailures;
 }
 
+/** The config's login limits a gate is opened with ({@linkcode Gate.open}). */
+export interface GateLimits {
+  readonly loginAttempts: number;
+  readonly accountAttempts: number;
+  readonly loginRefillMs: number;
+  readonly accountsOnly: boolean;
+}
+
 /** Decides who may join under which alias. */
 export class Gate {
   readonly accounts: Accounts;
@@ -84,6 +94,31 @@ export class Gate {
     this.moderation = options.moderation;
     this.#options = options;
     this.failures = options.failures ?? noLoginFailures();
+  }
+
+  /**
+   * The gate of a data directory's database: its accounts, bans and
+   * mutes, logins limited as `limits` say.
+   */
+  static open(
+    db: DatabaseSync,
+    limits: GateLimits,
+    options: Pick<GateOptions, "roomPassword" | "failures"> & { clock: Clock },
+  ): Gate {
+    const accounts = new Accounts(db);
+    return new Gate({
+      ...options,
+      accounts,
+      moderation: new Moderation(db, options.clock),
+      limiter: new LoginLimiter(options.clock, {
+        burst: limits.loginAttempts,
+        targetBurst: limits.accountAttempts,
+        refillMs: limits.loginRefillMs,
+        known: accounts,
+      }),
+      checker: new PasswordChecker(),
+      accountsOnly: limits.accountsOnly,
+    });
   }
 
   /** The greeting's `auth` parameter. */
