@@ -94,6 +94,8 @@ async function runScenario(
       drainMs: 10_000,
       history: scenario.history,
       rooms: scenario.rooms,
+      ircPort: server.ircPort,
+      irc: scenario.irc,
     };
     const load = spawn(pin ? 1 : null, "deno", [
       "run",
@@ -152,6 +154,20 @@ async function runScenario(
       p50Ms: result.latency.p50Ms,
       p99Ms: result.latency.p99Ms,
       echoP99Ms: result.echo.p99Ms,
+      ...(scenario.irc > 0
+        ? {
+          byDoor: {
+            native: {
+              p50Ms: result.nativeLatency.p50Ms,
+              p99Ms: result.nativeLatency.p99Ms,
+            },
+            irc: {
+              p50Ms: result.ircLatency.p50Ms,
+              p99Ms: result.ircLatency.p99Ms,
+            },
+          },
+        }
+        : {}),
       maxMs: result.latency.maxMs,
       expected: result.expected,
       received: result.received,
@@ -259,7 +275,8 @@ export async function main(args: string[]): Promise<number> {
       // ncat has no echo, no history and no flags of ours.
       const ncatCan = scenario.silent === 0 && scenario.junkBytes === 0 &&
         scenario.history === 0 && scenario.serverArgs.length === 0 &&
-        scenario.web === "none" && scenario.cluster === 0;
+        scenario.web === "none" && scenario.cluster === 0 &&
+        scenario.irc === 0;
       if (values.compare === "ncat" && ncatCan) {
         if (scenario.members > 1000) {
           console.log(

@@ -49,6 +49,9 @@ export interface LoadResult {
    * ncat). `latency` counts every delivery, a line's hundredth reader too.
    */
   readonly echo: ReturnType<LatencyHistogram["summary"]>;
+  /** `latency` of the deliveries to IRC members only, and to the others. */
+  readonly ircLatency: ReturnType<LatencyHistogram["summary"]>;
+  readonly nativeLatency: ReturnType<LatencyHistogram["summary"]>;
   readonly runMs: number;
   /** Silent members the server disconnected (as too slow). */
   readonly silentDropped: number;
@@ -115,7 +118,7 @@ export async function runLoad(
   // of one-time growth.
   if (job.history > 0) {
     const speaker = new Member(job.members + job.silent, job.senders);
-    await speaker.connect({ ...job, history: 0 });
+    await speaker.connect({ ...job, history: 0, irc: 0 });
     await speaker.say(job.history);
     speaker.close();
   }
@@ -129,17 +132,20 @@ export async function runLoad(
   // them without holding more than --queue-bytes for each.
   // Then a few joins one at a time, into the full room: how long one
   // person waits to be in (history included), without a crowd at the door.
+  // Probes and silent members come through the chat port: the IRC door
+  // never sends an IRC client its own JOIN in a room over --announce-limit.
   const alone = new LatencyHistogram();
+  const native = { ...job, irc: 0 };
   for (let i = 0; i < PROBE_JOINS; i++) {
     const probe = new Member(job.members + job.silent + 1 + i, job.senders);
-    alone.add(await probe.connect(job));
+    alone.add(await probe.connect(native));
     probe.close();
   }
   const silent = Array.from(
     { length: job.silent },
     (_, i) => new Member(job.members + i, job.senders),
   );
-  for (const member of silent) await member.connect(job);
+  for (const member of silent) await member.connect(native);
   report({ joined: members.length, joinMs });
   await waitForGo();
   if (job.junkBytes > 0) {
@@ -154,6 +160,8 @@ export async function runLoad(
       disconnected: 0,
       latency: new LatencyHistogram().summary(),
       echo: new LatencyHistogram().summary(),
+      ircLatency: new LatencyHistogram().summary(),
+      nativeLatency: new LatencyHistogram().summary(),
       runMs: 0,
       silentDropped: 0,
       junkSent,
@@ -164,6 +172,8 @@ export async function runLoad(
 
   const histogram = new LatencyHistogram();
   const echoes = new LatencyHistogram();
+  const ircLatency = new LatencyHistogram();
+  const nativeLatency = new LatencyHistogram();
   // With rooms, a message reaches its room only (members spread evenly).
   const perMessage = job.rooms > 0
     ? job.members / job.rooms
@@ -198,6 +208,7 @@ export async function runLoad(
     member.receive((sender, seq, sent, now) => {
       received++;
       histogram.add(now - sent);
+      (member.irc ? ircLatency : nativeLatency).add(now - sent);
       const expectedSeq = member.nextSeq[sender]!;
       if (seq !== expectedSeq) orderViolations++;
       member.nextSeq[sender] = seq + 1;
@@ -261,6 +272,8 @@ export async function runLoad(
     disconnected,
     latency: histogram.summary(),
     echo: echoes.summary(),
+    ircLatency: ircLatency.summary(),
+    nativeLatency: nativeLatency.summary(),
     runMs,
     silentDropped,
     junkSent: 0,

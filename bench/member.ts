@@ -1,8 +1,8 @@
 /**
- * One chat member of the benchmark's load, over TLS to the chat port or
- * over a WebSocket (spoken by hand) to the web door: it joins, says lines,
- * and reads what the room sends, counting `#SENDER:SEQ:MICROS` messages
- * without decoding them.
+ * One chat member of the benchmark's load, over TLS to the chat port, over
+ * a WebSocket (spoken by hand) to the web door, or in IRC to the IRC door:
+ * it joins, says lines, and reads what the room sends, counting
+ * `#SENDER:SEQ:MICROS` messages without decoding them.
  *
  * @module
  */
@@ -29,11 +29,26 @@ export interface MemberJob {
    * its lines there; 0: the one room.
    */
   readonly rooms: number;
+  /** The IRC door's port, for members that join through it. */
+  readonly ircPort: number;
+  /**
+   * One member in every `irc` joins through the IRC door, the last of each
+   * group (10: members 9, 19, ...), in the default room; 0: none.
+   */
+  readonly irc: number;
 }
+
+import {
+  ircRegistration,
+  joinedChannel,
+  privmsgs,
+  privmsgText,
+} from "./irc.ts";
 
 const HASH = 0x23; // '#'
 const COLON = 0x3a;
 const LF = 0x0a;
+const CR = 0x0d;
 const encoder = new TextEncoder();
 /** Microseconds on this process's monotonic clock. */
 export const nowMicros = () => Math.round(performance.now() * 1000);
@@ -49,6 +64,9 @@ export class Member {
   conn!: Deno.TlsConn;
   /** Whether it joins through the web door (WebSocket framing). */
   web = false;
+  /** Whether it joins through the IRC door; then the channel it is in. */
+  irc = false;
+  #channel = "";
   /** Next expected sequence number per sender. */
   readonly nextSeq: Int32Array;
   #buffer = new Uint8Array(64 * 1024);
@@ -64,8 +82,11 @@ export class Member {
   async connect(job: MemberJob): Promise<number> {
     const start = nowMicros();
     this.web = job.web === "all" || job.web === "half" && this.index % 2 === 1;
+    this.irc = job.irc > 0 && this.index % job.irc === job.irc - 1;
     const port = this.web
       ? job.webPort
+      : this.irc
+      ? job.ircPort
       : job.ports[this.index % job.ports.length]!;
     const tcp = await Deno.connect({ hostname: job.host, port });
     tcp.setNoDelay(true);
@@ -75,7 +96,15 @@ export class Member {
     });
     await this.conn.handshake();
     if (this.web) await this.#upgrade(port);
-    if (job.mode === "tlschat" && job.rooms > 0) {
+    if (this.irc) {
+      const nick = `m${this.index}`;
+      await this.#writeBytes(encoder.encode(ircRegistration(nick)));
+      // After 001 to 005: the default room's JOIN (history follows it).
+      await this.#until((line) => {
+        this.#channel = joinedChannel(line, nick) ?? "";
+        return this.#channel !== "";
+      });
+    } else if (job.mode === "tlschat" && job.rooms > 0) {
       const room = `#r${this.index % job.rooms}`;
       await this.write(`/cap rooms\nm${this.index}\n/join ${room}\n`);
       await this.#until((line) => line === `CURRENT ${room}`);
@@ -125,8 +154,14 @@ export class Member {
     }
   }
 
-  /** Sends lines (each ending in LF): as they are, or one frame each. */
+  /**
+   * Sends lines (each ending in LF): as they are, one frame each, or as
+   * `PRIVMSG`s to its channel.
+   */
   write(text: string): Promise<void> {
+    if (this.irc) {
+      return this.#writeBytes(encoder.encode(privmsgs(this.#channel, text)));
+    }
     if (!this.web) return this.#writeBytes(encoder.encode(text));
     const frames: Uint8Array[] = [];
     for (const line of text.split("\n")) {
@@ -197,10 +232,15 @@ export class Member {
   /** Reads lines until one satisfies `done` (joining only). */
   async #until(done: (line: string) => boolean): Promise<void> {
     const decoder = new TextDecoder();
+    let last = "";
     const found = await this.#lines((chunk, start, end) =>
-      done(decoder.decode(chunk.subarray(start, end)))
+      done(last = decoder.decode(chunk.subarray(start, end)))
     );
-    if (!found) throw new Error(`member ${this.index}: closed while joining`);
+    if (!found) {
+      throw new Error(
+        `member ${this.index}: closed while joining, after ${last.trim()}`,
+      );
+    }
   }
 
   /**
@@ -235,12 +275,17 @@ export class Member {
     ) => void,
   ): Promise<void> {
     await this.#lines((chunk, start, end, now) => {
-      // A line of a room starts with its name: the payload is the next #.
-      const hash = chunk.indexOf(
-        HASH,
-        chunk[start] === HASH ? start + 1 : start,
-      );
-      if (hash === -1 || hash >= end) return;
+      let hash: number;
+      if (this.irc) {
+        // A PRIVMSG's text, CR LF taken off.
+        hash = privmsgText(chunk, start, end);
+        if (hash === -1 || chunk[hash] !== HASH) return;
+        if (chunk[end - 1] === CR) end--;
+      } else {
+        // A line of a room starts with its name: the payload is the next #.
+        hash = chunk.indexOf(HASH, chunk[start] === HASH ? start + 1 : start);
+        if (hash === -1 || hash >= end) return;
+      }
       let i = hash + 1;
       let sender = 0;
       while (chunk[i] !== COLON) sender = sender * 10 + chunk[i++]! - 48;

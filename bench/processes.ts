@@ -185,7 +185,7 @@ export async function startServer(
     lines(child).drain();
     child.stderr.cancel();
     await waitForPort(port);
-    return { child, port, webPort: 0 };
+    return { child, port, webPort: 0, ircPort: 0 };
   }
   const webPort = scenario.web === "none" ? 0 : freePort();
   const cpus = navigator.hardwareConcurrency;
@@ -221,6 +221,7 @@ export async function startServer(
     target,
     "--web-port",
     String(webPort),
+    ...(scenario.irc > 0 ? ["--irc-host", "127.0.0.1", "--irc-port", "0"] : []),
     ...(redis ? ["--redis", redis, "--cluster", `bench-${scenario.id}`] : []),
     ...scenario.serverArgs,
     ...options.serverArgs,
@@ -234,6 +235,7 @@ export async function startServer(
     child,
     port: Number(/port=(\d+)/.exec(listening)![1]),
     webPort,
+    ircPort: Number(/ irc=\S*:(\d+)/.exec(listening)?.[1] ?? 0),
   };
 }
 

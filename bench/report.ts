@@ -20,6 +20,14 @@ export interface Row {
    * latency a sender sees, where p99 counts every delivery.
    */
   echoP99Ms: number;
+  /**
+   * p50 and p99 of the deliveries to native (TLS, WebSocket) members and
+   * to IRC members apart, when some joined through the IRC door (ci).
+   */
+  byDoor?: {
+    native: { p50Ms: number; p99Ms: number };
+    irc: { p50Ms: number; p99Ms: number };
+  };
   maxMs: number;
   expected: number;
   received: number;
@@ -117,9 +125,13 @@ export function table(rows: Row[]): string {
     r.settledKb === null ? "" : String(r.settledKb),
     /^[eh]/.test(r.scenario) ? r.joinP50Ms.toFixed(2) : "",
     /^[eh]/.test(r.scenario) ? r.joinAloneP50Ms.toFixed(2) : "",
-    r.ratioVsNcat === undefined
-      ? (r.note ?? "")
-      : `${r.ratioVsNcat.toFixed(1)}x`,
+    r.ratioVsNcat !== undefined
+      ? `${r.ratioVsNcat.toFixed(1)}x`
+      : r.byDoor
+      ? `p50/p99 native ${doorLatency(r.byDoor.native)}, IRC ${
+        doorLatency(r.byDoor.irc)
+      }`
+      : (r.note ?? ""),
   ]);
   const widths = header.map((h, i) =>
     Math.max(h.length, ...body.map((row) => row[i]!.length))
@@ -127,4 +139,9 @@ export function table(rows: Row[]): string {
   const format = (row: string[]) =>
     row.map((cell, i) => cell.padStart(widths[i]!)).join("  ");
   return [format(header), ...body.map(format)].join("\n");
+}
+
+/** "p50/p99" of one door's deliveries, in milliseconds. */
+function doorLatency(l: { p50Ms: number; p99Ms: number }): string {
+  return `${l.p50Ms.toFixed(2)}/${l.p99Ms.toFixed(2)}`;
 }

@@ -281,6 +281,7 @@ const SCENARIO: Scenario = {
   web: "none",
   cluster: 0,
   rooms: 0,
+  irc: 0,
 };
 
 /** Runs the measurement; resolves to the exit code. */

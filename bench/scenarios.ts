@@ -36,6 +36,11 @@ export interface Scenario {
    * the `rooms` capability); 0: the one room, as before.
    */
   readonly rooms: number;
+  /**
+   * One member in every `irc` joins through the IRC door (ci, 10: members
+   * 9, 19, ..., 99, of which member 9 is a sender); 0: none.
+   */
+  readonly irc: number;
 }
 
 /** What a scenario runs against: our server on one engine, or ncat. */
@@ -56,6 +61,7 @@ export function scenarios(quick: boolean): Scenario[] {
     web: "none" as const,
     cluster: 0,
     rooms: 0,
+    irc: 0,
   };
   const inMemory = ["--durability", "memory"];
   const noHistory = ["--history", "0"];
@@ -118,6 +124,12 @@ export function scenarios(quick: boolean): Scenario[] {
       id: "wx",
       title: "c, 50 TLS + 50 WebSocket members",
       web: "half",
+    },
+    {
+      ...c,
+      id: "ci",
+      title: "c, 10 members (1 a sender) through the IRC door",
+      irc: 10,
     },
     {
       ...c,
