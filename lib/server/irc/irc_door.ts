@@ -36,6 +36,7 @@ export function openIrcDoor(
   const settings: IrcSettings = {
     server: serverName(config),
     defaultRoom: config.defaultRoom,
+    announceLimit: config.announceLimit,
     isupport: [
       `TOPICLEN=${config.maxLineBytes}`,
       `CHANLIMIT=#:${config.maxRoomsPerMember}`,

@@ -2,7 +2,8 @@
  * Native server lines, as the session sends them to a client with `ids
  * rooms seq`, translated into IRC lines: messages and actions into
  * `PRIVMSG` (actions as CTCP `ACTION`, lines over 512 bytes split), room
- * events into `JOIN PART QUIT NICK KICK TOPIC MODE`, replies into numerics,
+ * events into `JOIN PART QUIT NICK KICK TOPIC MODE` (the client's own
+ * `JOIN` once, announced or not: `entering.ts`), replies into numerics,
  * history into `PRIVMSG` with `@time` in a `chathistory` batch, every `ERR`
  * into its numeric (or a `NOTICE`). The session's echo of the client's own
  * message (it carries the line's id) reaches it only with `echo-message`.
@@ -18,6 +19,7 @@ import { nickOf } from "./names.ts";
 import { type IrcSink, type IrcState, sourceOf } from "./state.ts";
 import { errorNumeric, listReply, take } from "./replies.ts";
 import { NICK_IS_ACCOUNT } from "./registration.ts";
+import { entered, entering, left } from "./entering.ts";
 
 /** What a native line carries besides its fields. */
 interface Context {
@@ -42,7 +44,7 @@ const encoder = new TextEncoder();
  * import { formatIrcLine } from "./parse.ts";
  *
  * const state = new IrcState({
- *   server: "tlschat", defaultRoom: "#lobby", isupport: [],
+ *   server: "tlschat", defaultRoom: "#lobby", announceLimit: 100, isupport: [],
  *   isAccount: () => false,
  * });
  * const out: string[] = [];
@@ -71,6 +73,7 @@ export function translateOut(
   const line = parseServerLine(body);
   if (line === undefined) return sink.irc(state.notice(text));
   const context = { room, id, seq, time };
+  entering(state, line, context, sink);
   if (!chatLine(state, line, context, sink)) {
     if (!roomEvent(state, line, context, sink)) {
       reply(state, line, context, sink);
@@ -201,11 +204,12 @@ function roomEvent(
   const from = (alias: string) => sourceOf(nickOf(alias));
   switch (line.type) {
     case "JOIN":
-      sink.irc({ source: from(line.alias), command: "JOIN", params: [room] });
-      if (nickOf(line.alias) === state.nick && !state.joined.has(room)) {
-        state.joined.add(room);
-        state.pending.push({ kind: "names", room });
-        sink.native(`${room} /who`);
+      if (nickOf(line.alias) !== state.nick) {
+        sink.irc({ source: from(line.alias), command: "JOIN", params: [room] });
+      } else {
+        // Over --announce-limit, the joiner alone gets its JOIN.
+        const shown = Number(line.online) <= state.settings.announceLimit;
+        entered(state, room, shown, sink);
       }
       return true;
     case "LEAVE":
@@ -249,7 +253,7 @@ function leave(
   const nick = nickOf(line.alias);
   const { room } = context;
   const own = nick === state.nick;
-  if (own) state.joined.delete(room);
+  if (own) left(state, room);
   if (line.reason === "kicked") return; // Its MOD kick was the KICK.
   if (line.reason === "part") {
     const params = line.text === "" ? [room] : [room, line.text];
@@ -307,7 +311,7 @@ function moderation(
   const mode = (...params: string[]) =>
     sink.irc({ source: by, command: "MODE", params: [room, ...params] });
   if (line.action === "kick") {
-    if (nick === state.nick) state.joined.delete(room);
+    if (nick === state.nick) left(state, room);
     return sink.irc({
       source: by,
       command: "KICK",

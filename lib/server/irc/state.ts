@@ -51,6 +51,10 @@ export interface IrcSettings {
    * the door always says.
    */
   readonly isupport: readonly string[];
+  /**
+   * The largest room whose joins and leaves are shown (`--announce-limit`).
+   */
+  readonly announceLimit: number;
   /** Whether `name` is a registered account (SASL is refused early if not). */
   isAccount(name: string): boolean;
 }
@@ -100,6 +104,8 @@ export class IrcState {
   sasl: SaslState | null = null;
   /** Channels it is in (rooms, folded). */
   readonly joined = new Set<string>();
+  /** Channels it was told joins and leaves are not shown in (`PRESENCE`). */
+  readonly quiet = new Set<string>();
   /**
    * Keys it set (`MODE +k`) and not yet seen set: its own `MODE +k` shows
    * the key, so that the client keeps it (everyone else sees `*`).

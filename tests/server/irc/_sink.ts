@@ -46,6 +46,7 @@ export function ircState(
   return new IrcState({
     server: "tlschat",
     defaultRoom: "#lobby",
+    announceLimit: 100,
     isupport: ["TOPICLEN=4096"],
     isAccount: (name) => ["alice", "opal"].includes(name),
     ...settings,

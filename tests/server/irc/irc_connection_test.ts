@@ -22,6 +22,7 @@ function setup(queueBytes = 4096) {
     settings: {
       server: "tlschat",
       defaultRoom: "#lobby",
+      announceLimit: 100,
       isupport: [],
       isAccount: (name) => name === "alice",
     },
@@ -110,6 +111,7 @@ Deno.test("IrcConnection reports a full queue when what it holds before registra
   irc.send(line('PASSWORD account "alice" is a registered alias'));
   await waiting;
   irc.send(line("WELCOME alice 1 Welcome"));
+  irc.send(line("@seq=1;time=T #lobby JOIN alice 1"));
   assert.equal(
     irc.send(line(`#lobby HIST 1 T MSG bob ${"x".repeat(200)}`)),
     true,
@@ -132,6 +134,7 @@ Deno.test("IrcConnection shares the translation of another member's message with
       settings: {
         server: "tlschat",
         defaultRoom: "#lobby",
+        announceLimit: 100,
         isupport: [],
         isAccount: () => false,
       },

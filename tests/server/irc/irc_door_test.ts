@@ -178,3 +178,46 @@ Deno.test("IRC door: the door paces an IRC client at the flood limits: lines wai
     "ERROR :Closing link: Too many lines before registration",
   );
 });
+
+Deno.test("IRC door: in rooms over --announce-limit (no native JOIN), an IRC client still gets its JOIN once, its topic, names and history", async () => {
+  await using server = await startServer("node", ["--announce-limit", "2"], {
+    irc: true,
+  });
+  const natives: TestClient[] = [];
+  for (const alias of ["ann", "ben", "cat"]) {
+    const native = await TestClient.connect(server.port);
+    natives.push(native);
+    await native.expect(/^HELLO /);
+    await native.send("/cap rooms");
+    await native.send(alias);
+    await native.send("/join #big");
+    await native.expect(/^CURRENT #big$/);
+  }
+  try {
+    await natives[0]!.send("#big /topic busy here");
+    await natives[0]!.send("#big before amy came");
+    await natives[0]!.expect(/^#big MSG ann before amy came$/);
+    using amy = await ircJoin(server.ircPort, "amy");
+    await amy.expect(/^:amy!amy@tlschat JOIN #lobby$/);
+    await amy.expect(/^:tlschat NOTICE #lobby :Joins and leaves in #lobby /);
+    await amy.expect(/ 353 amy = #lobby :/);
+    await amy.expect(/ 366 amy #lobby /);
+    await amy.send("JOIN #big");
+    await amy.expect(/^:amy!amy@tlschat JOIN #big$/);
+    await amy.expect(/^:tlschat NOTICE #big :Joins and leaves in #big /);
+    await amy.expect(/^:tlschat 332 amy #big :busy here$/);
+    await amy.expect(/^:ann!ann@tlschat PRIVMSG #big :before amy came$/);
+    const names = await amy.expect(/ 353 /);
+    assert.match(names, / 353 amy = #big :(?=.*\bann\b)(?=.*\bamy\b)/);
+    await amy.expect(/ 366 amy #big /);
+    await amy.send("PING :done");
+    await amy.expect(/ PONG tlschat :done$/);
+    const joins = amy.received.filter((l) => / JOIN /.test(l));
+    assert.deepEqual(joins, [
+      ":amy!amy@tlschat JOIN #lobby",
+      ":amy!amy@tlschat JOIN #big",
+    ]);
+  } finally {
+    for (const native of natives) native[Symbol.dispose]();
+  }
+});

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { quietNotice } from "../../../lib/server/irc/entering.ts";
 import { translateOut } from "../../../lib/server/irc/outbound.ts";
 import type { IrcCap } from "../../../lib/server/irc/state.ts";
 import { ircState, recorder } from "./_sink.ts";
@@ -52,7 +53,8 @@ Deno.test("translateOut() drops the echo of one's own line without echo-message,
 });
 
 Deno.test("translateOut() replays history as PRIVMSG with @time inside a chathistory batch", () => {
-  const { out } = setup("batch", "server-time");
+  const { state, out } = setup("batch", "server-time");
+  state.joined.add("#ops");
   assert.deepEqual(
     out(
       `#ops HIST 41 ${T} MSG alice did you see it?`,
@@ -67,6 +69,7 @@ Deno.test("translateOut() replays history as PRIVMSG with @time inside a chathis
     ],
   );
   const bare = setup();
+  bare.state.joined.add("#ops");
   assert.deepEqual(
     bare.out(`#ops HIST 41 ${T} MSG alice hi`, "#ops HISTEND 1 x"),
     [
@@ -129,8 +132,76 @@ Deno.test("translateOut() sends JOIN, PART, one QUIT and one NICK per event, KIC
   assert.deepEqual([...state.joined], [], "kicked out of #ops");
 });
 
+Deno.test("translateOut() makes the client's own JOIN from what entering sends when the room announces none, once", () => {
+  const { state, sink, out } = setup("batch");
+  // A room over --announce-limit: no JOIN, then topic, history, CURRENT.
+  assert.deepEqual(
+    out(
+      "#lobby TOPIC alice busy",
+      `#lobby HIST 4 ${T} MSG bob hi`,
+      "#lobby HISTEND 1 End of history: 1 message",
+      "CURRENT #lobby",
+    ),
+    [
+      ":me!me@tlschat JOIN #lobby",
+      `NOTICE #lobby :${quietNotice("#lobby")}`,
+      "332 me #lobby :busy",
+      "333 me #lobby alice :0",
+      "BATCH +h1 chathistory #lobby",
+      "@batch=h1 :bob!bob@tlschat PRIVMSG #lobby :hi",
+      "BATCH -h1",
+    ],
+  );
+  assert.deepEqual(sink.native_.splice(0), ["#lobby /who"], "names asked");
+  // Only CURRENT (no topic, no history): the JOIN all the same.
+  assert.deepEqual(out("CURRENT #big"), [
+    ":me!me@tlschat JOIN #big",
+    `NOTICE #big :${quietNotice("#big")}`,
+  ]);
+  // Its own JOIN came (the room announces joins): that one, not twice.
+  assert.deepEqual(
+    out(
+      `@seq=5;time=${T} #ops JOIN me 1`,
+      "#ops TOPIC alice t",
+      "CURRENT #ops",
+      `@seq=6;time=${T} #ops JOIN me 1`,
+    ),
+    [":me!me@tlschat JOIN #ops", "332 me #ops :t", "333 me #ops alice :0"],
+  );
+  assert.deepEqual(sink.native_.splice(0), ["#big /who", "#ops /who"]);
+  // A switch to a room it is in, CURRENT - after a part: nothing.
+  assert.deepEqual(out("CURRENT #ops", "CURRENT -"), []);
+  // A room growing past the limit while it is in: told once.
+  assert.deepEqual(
+    out(
+      "#ops PRESENCE 3 0 104",
+      "#ops PRESENCE 1 0 105",
+      "#gone PRESENCE 1 0 200",
+    ),
+    [`NOTICE #ops :${quietNotice("#ops")}`],
+  );
+  // Its own JOIN over the limit (a /join of a big room): the notice too.
+  assert.deepEqual(out(`@seq=7;time=${T} #huge JOIN me 101`), [
+    ":me!me@tlschat JOIN #huge",
+    `NOTICE #huge :${quietNotice("#huge")}`,
+  ]);
+  // Parted and back: a JOIN again.
+  out(`@seq=8;time=${T} #big LEAVE me 150 part`);
+  assert.deepEqual(out("CURRENT #big"), [
+    ":me!me@tlschat JOIN #big",
+    `NOTICE #big :${quietNotice("#big")}`,
+  ]);
+  assert.deepEqual([...state.joined].sort(), [
+    "#big",
+    "#huge",
+    "#lobby",
+    "#ops",
+  ]);
+});
+
 Deno.test("translateOut() answers what the door asked: names, who, list, modes, bans", () => {
   const { state, out } = setup();
+  state.joined.add("#ops");
   state.pending.push(
     { kind: "who", room: "#ops" },
     { kind: "names", room: "#ops" },
