@@ -141,7 +141,11 @@ export class ChatServer implements AsyncDisposable {
     };
     const host = this.#doorHost(gate, metrics);
     this.#doors = [new TlsDoor(listener, host)];
-    if (options.irc) this.#doors.push(openIrcDoor(options.irc, host));
+    if (options.irc) {
+      this.#doors.push(
+        openIrcDoor(options.irc, host, (alias) => this.room.find(alias)),
+      );
+    }
     this.#startedMs = this.#clock.now();
     this.finished = this.#serve();
   }

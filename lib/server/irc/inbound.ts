@@ -5,12 +5,13 @@
  * `/me`, other CTCP dropped, formatting codes stripped), `JOIN`, `PART`,
  * `TOPIC`, `NAMES`, `WHO`, `WHOIS`, `MODE`, `KICK`, `INVITE`, `LIST`,
  * `NICK`, `PONG`, `QUIT`. Anything else gets 421, a missing parameter 461.
- * Pure: what to send goes to an {@linkcode IrcSink}.
+ * Pure: what to send goes to an {@linkcode IrcSink} (`WHOIS`'s answer once
+ * the directory, `IrcSettings.holder`, said who holds the nick).
  *
  * @module
  */
 
-import { aliasOf, roomOf } from "./names.ts";
+import { aliasOf, nickOf, roomOf } from "./names.ts";
 import type { IrcMessage } from "./parse.ts";
 import { needMore } from "./registration.ts";
 import { type IrcSink, type IrcState, MEMBER_HOST } from "./state.ts";
@@ -80,7 +81,7 @@ const COMMANDS: Readonly<
   NAMES: (state, [channel = state.settings.defaultRoom], sink) =>
     ask(state, "names", channel.split(",")[0]!, sink),
   WHO: (state, [mask = ""], sink) => ask(state, "who", mask, sink),
-  WHOIS: whois,
+  WHOIS: (state, params, sink) => void whois(state, params, sink),
   MODE: mode,
   KICK: (state, [channel = "", nick = "", reason = ""], sink) =>
     onMember(
@@ -258,19 +259,30 @@ function ask(
   sink.native(`${room} /who`);
 }
 
-/** `WHOIS [SERVER] NICK`: the nick's user line (presence is not checked). */
+/**
+ * `WHOIS [SERVER] NICK`: the user line of the nick's holder (311), or 401
+ * when nobody holds it, then 318; once the directory answered (when it
+ * cannot, 311 as asked).
+ */
 function whois(
   state: IrcState,
   params: readonly string[],
   sink: IrcSink,
-): void {
-  const nick = params.at(-1)!;
-  if (aliasOf(nick) === null) {
-    sink.irc(state.numeric("401", nick, "No such nick"));
-  } else {
-    sink.irc(state.numeric("311", nick, nick, MEMBER_HOST, "*", nick));
-  }
-  sink.irc(state.numeric("318", nick, "End of /WHOIS list"));
+): Promise<void> {
+  const asked = params.at(-1)!;
+  const alias = aliasOf(asked);
+  const told = alias === null
+    ? Promise.resolve(null)
+    : state.settings.holder(alias).catch(() => alias);
+  return told.then((held) => {
+    if (held === null) {
+      sink.irc(state.numeric("401", asked, "No such nick"));
+    } else {
+      const nick = nickOf(held);
+      sink.irc(state.numeric("311", nick, nick, MEMBER_HOST, "*", nick));
+    }
+    sink.irc(state.numeric("318", asked, "End of /WHOIS list"));
+  });
 }
 
 /** The native command of each channel mode a client may set. */

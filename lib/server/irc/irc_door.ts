@@ -15,6 +15,7 @@ import type { ByteListener } from "../doors/byte_conn.ts";
 import { IrcConnection, type IrcConnectionOptions } from "./irc_connection.ts";
 import { IRC_LINE_BYTES, IRC_TAG_BYTES } from "./parse.ts";
 import type { IrcSettings } from "./state.ts";
+import type { Found } from "../room/directory.ts";
 import { SharedLines } from "./shared_lines.ts";
 
 /** A server name as IRC shows it: the configured one when it may be one. */
@@ -26,11 +27,12 @@ function serverName(config: ServerConfig): string {
 
 /**
  * Opens the IRC door on `listener` for the server whose TLS door `host`
- * serves.
+ * serves, whose members `find` finds (the room's directory).
  */
 export function openIrcDoor(
   listener: ByteListener,
   host: TlsDoorHost,
+  find: (alias: string) => Promise<Found<{ alias: string }> | null>,
 ): TlsDoor {
   const { config } = host;
   const settings: IrcSettings = {
@@ -43,6 +45,11 @@ export function openIrcDoor(
       `MAXLIST=b:${config.maxRoomEntries}`,
     ],
     isAccount: (name) => host.gate.accounts.get(name) !== null,
+    holder: async (alias) => {
+      const found = await find(alias);
+      if (found === null) return null;
+      return "here" in found ? found.here.alias : found.elsewhere.alias;
+    },
   };
   // One options object for every connection (memory per member).
   const options: IrcConnectionOptions = {

@@ -45,7 +45,7 @@ const encoder = new TextEncoder();
  *
  * const state = new IrcState({
  *   server: "tlschat", defaultRoom: "#lobby", announceLimit: 100, isupport: [],
- *   isAccount: () => false,
+ *   isAccount: () => false, holder: () => Promise.resolve(null),
  * });
  * const out: string[] = [];
  * const sink: IrcSink = {

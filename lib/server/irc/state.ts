@@ -57,6 +57,11 @@ export interface IrcSettings {
   readonly announceLimit: number;
   /** Whether `name` is a registered account (SASL is refused early if not). */
   isAccount(name: string): boolean;
+  /**
+   * The alias as its holder spells it, on any server, or null when nobody
+   * holds it (`WHOIS`); rejects when that cannot be told.
+   */
+  holder(alias: string): Promise<string | null>;
 }
 
 /** Where the translation of one line goes. */

@@ -49,6 +49,11 @@ export function ircState(
     announceLimit: 100,
     isupport: ["TOPICLEN=4096"],
     isAccount: (name) => ["alice", "opal"].includes(name),
+    holder: (alias) =>
+      Promise.resolve(
+        ["bob", "J.Doe"].find((a) => a.toLowerCase() === alias.toLowerCase()) ??
+          null,
+      ),
     ...settings,
   }, certificateName);
 }

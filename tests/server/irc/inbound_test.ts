@@ -123,7 +123,6 @@ Deno.test("translateIn() asks for NAMES and WHO only of channels the client is i
     "TAGMSG #lobby",
     "CHATHISTORY LATEST #lobby * 10",
     "USER a b c d",
-    "WHOIS j|doe",
   );
   assert.deepEqual(irc(), [
     "366 me #other :End of /NAMES list",
@@ -134,7 +133,42 @@ Deno.test("translateIn() asks for NAMES and WHO only of channels the client is i
     "306 me :You have been marked as being away",
     "421 me CHATHISTORY :Unknown command",
     "462 me :You may not reregister",
-    "311 me j|doe j|doe tlschat * :j|doe",
+  ]);
+});
+
+Deno.test("translateIn() answers WHOIS from the directory: 311 with the holder's spelling, 401 for a nick nobody holds, 311 when it cannot tell", async () => {
+  const { sink, send, irc } = setup();
+  const whois = async (line: string) => {
+    send(line);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const said = irc();
+    sink.clear();
+    return said;
+  };
+  assert.deepEqual(await whois("WHOIS j|doe"), [
+    "311 me J|Doe J|Doe tlschat * :J|Doe",
     "318 me j|doe :End of /WHOIS list",
+  ]);
+  assert.deepEqual(await whois("WHOIS nobody"), [
+    "401 me nobody :No such nick",
+    "318 me nobody :End of /WHOIS list",
+  ]);
+  assert.deepEqual(await whois("WHOIS [bot]"), [
+    "401 me [bot] :No such nick",
+    "318 me [bot] :End of /WHOIS list",
+  ]);
+  assert.deepEqual(await whois("WHOIS tlschat bob"), [
+    "311 me bob bob tlschat * :bob",
+    "318 me bob :End of /WHOIS list",
+  ]);
+  const broken = ircState({ holder: () => Promise.reject(new Error("down")) });
+  broken.nick = "me";
+  broken.registered = true;
+  const told = recorder();
+  translateIn(broken, { command: "WHOIS", params: ["amy"] }, told);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(told.irc_, [
+    ":tlschat 311 me amy amy tlschat * :amy",
+    ":tlschat 318 me amy :End of /WHOIS list",
   ]);
 });

@@ -179,7 +179,7 @@ Deno.test("IRC door: the door paces an IRC client at the flood limits: lines wai
   );
 });
 
-Deno.test("IRC door: in rooms over --announce-limit (no native JOIN), an IRC client still gets its JOIN once, its topic, names and history", async () => {
+Deno.test("IRC door: in rooms over --announce-limit (no native JOIN), an IRC client still gets its JOIN once, its topic, names and history; WHOIS knows who is on", async () => {
   await using server = await startServer("node", ["--announce-limit", "2"], {
     irc: true,
   });
@@ -210,6 +210,11 @@ Deno.test("IRC door: in rooms over --announce-limit (no native JOIN), an IRC cli
     const names = await amy.expect(/ 353 /);
     assert.match(names, / 353 amy = #big :(?=.*\bann\b)(?=.*\bamy\b)/);
     await amy.expect(/ 366 amy #big /);
+    await amy.send("WHOIS ANN");
+    await amy.expect(/^:tlschat 311 amy ann ann tlschat \* :ann$/);
+    await amy.expect(/^:tlschat 318 amy ANN :End of \/WHOIS list$/);
+    await amy.send("WHOIS ghost");
+    await amy.expect(/^:tlschat 401 amy ghost :No such nick$/);
     await amy.send("PING :done");
     await amy.expect(/ PONG tlschat :done$/);
     const joins = amy.received.filter((l) => / JOIN /.test(l));
