@@ -10,15 +10,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  denoRun,
-  loopbackArgs,
-  PipeClient,
-  runCommand,
-  TerminalClient,
-  withServerProcess,
-  withTempDir,
-} from "../../_helpers.ts";
+import { TerminalClient } from "../../_helpers.ts";
+import { withIrcServer } from "./_irc_server.ts";
 
 /** Waits until the file at `path` holds a line matching `pattern`. */
 async function waitForLine(path: string, pattern: RegExp): Promise<void> {
@@ -47,69 +40,34 @@ async function waitForLine(path: string, pattern: RegExp): Promise<void> {
 }
 
 Deno.test("irssi joins with the README's recipe (TLS, CA checked, SASL PLAIN) and chats with a terminal client", async () => {
-  await withTempDir(async (dir) => {
-    const perms = [`--allow-read=${dir}`, `--allow-write=${dir}`];
-    const run = async (script: string, args: string[], stdin = "") => {
-      const result = await runCommand(
-        "deno",
-        denoRun(script, perms, args),
-        stdin,
-      );
-      assert.equal(result.code, 0, result.out);
-    };
-    await run("server.ts", ["certs", "--certs-dir", dir]);
-    await run(
-      "users.ts",
-      ["add", "alice", "--data-dir", `${dir}/data`],
-      "alice's password\n",
+  await withIrcServer("alice", "alice's password", async (at) => {
+    const { server, dir, ircPort } = at;
+    await using tom = at.member("tom");
+    await tom.output.waitFor(/^-!- Welcome, tom!/);
+    const home = `${dir}/irssi`;
+    await Deno.mkdir(`${home}/logs`, { recursive: true });
+    await Deno.writeTextFile(
+      `${home}/startup`,
+      [
+        "/set autolog on",
+        `/set autolog_path ${home}/logs/$$0.log`,
+        // The README's lines, with this test's CA and port.
+        `/network add -sasl_mechanism PLAIN -sasl_username alice -sasl_password "alice's password" tlschat`,
+        `/server add -tls -tls_cafile ${dir}/ca.pem -tls_verify -network tlschat localhost ${ircPort}`,
+        "/connect tlschat",
+      ].join("\n") + "\n",
     );
-    await withServerProcess(
-      ["--allow-net=127.0.0.1", ...perms],
-      loopbackArgs(dir, "--irc-port", "0"),
-      async (server) => {
-        const listening = await server.output.waitFor(/INFO listening /);
-        const ircPort = / irc=127\.0\.0\.1:(\d+)/.exec(listening)![1]!;
-        await using tom = new PipeClient(
-          [
-            `--allow-net=127.0.0.1:${server.port}`,
-            `--allow-read=${dir}/ca.pem`,
-          ],
-          [
-            "--server",
-            `127.0.0.1:${server.port}`,
-            "--ca",
-            `${dir}/ca.pem`,
-            "--alias",
-            "tom",
-          ],
-        );
-        await tom.output.waitFor(/^-!- Welcome, tom!/);
-        const home = `${dir}/irssi`;
-        await Deno.mkdir(`${home}/logs`, { recursive: true });
-        await Deno.writeTextFile(
-          `${home}/startup`,
-          [
-            "/set autolog on",
-            `/set autolog_path ${home}/logs/$$0.log`,
-            // The README's lines, with this test's CA and port.
-            `/network add -sasl_mechanism PLAIN -sasl_username alice -sasl_password "alice's password" tlschat`,
-            `/server add -tls -tls_cafile ${dir}/ca.pem -tls_verify -network tlschat localhost ${ircPort}`,
-            "/connect tlschat",
-          ].join("\n") + "\n",
-        );
-        await using irssi = new TerminalClient([], [], "NO_COLOR=1", {
-          shell: `irssi --home=${home} -n alice`,
-        });
-        await server.output.waitFor(/INFO join alias=alice .*account=alice/);
-        await tom.output.waitFor(/alice joined/);
-        await irssi.type("/msg #lobby hello from irssi\r");
-        await tom.output.waitFor(/^<alice> hello from irssi$/);
-        await tom.send("hi irssi");
-        await waitForLine(`${home}/logs/#lobby.log`, /< tom> hi irssi$/);
-        await irssi.type("/quit bye\r");
-        await tom.output.waitFor(/alice left.*bye/);
-        assert.equal(await irssi.exited(), 0);
-      },
-    );
+    await using irssi = new TerminalClient([], [], "NO_COLOR=1", {
+      shell: `irssi --home=${home} -n alice`,
+    });
+    await server.output.waitFor(/INFO join alias=alice .*account=alice/);
+    await tom.output.waitFor(/alice joined/);
+    await irssi.type("/msg #lobby hello from irssi\r");
+    await tom.output.waitFor(/^<alice> hello from irssi$/);
+    await tom.send("hi irssi");
+    await waitForLine(`${home}/logs/#lobby.log`, /< tom> hi irssi$/);
+    await irssi.type("/quit bye\r");
+    await tom.output.waitFor(/alice left.*bye/);
+    assert.equal(await irssi.exited(), 0);
   });
 });

@@ -6,101 +6,57 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  denoRun,
-  loopbackArgs,
-  PipeClient,
-  runCommand,
-  withServerProcess,
-  withTempDir,
-} from "../../_helpers.ts";
+import { withIrcServer } from "./_irc_server.ts";
 import { Weechat } from "./_weechat.ts";
 
 Deno.test("weechat-headless joins over TLS with SASL, gets history, and sees the room's lines in the terminal clients' order", async () => {
-  await withTempDir(async (dir) => {
-    const perms = [`--allow-read=${dir}`, `--allow-write=${dir}`];
-    const run = async (script: string, args: string[], stdin = "") => {
-      const result = await runCommand(
-        "deno",
-        denoRun(script, perms, args),
-        stdin,
-      );
-      assert.equal(result.code, 0, result.out);
-    };
-    await run("server.ts", ["certs", "--certs-dir", dir]);
-    await run(
-      "users.ts",
-      ["add", "wee", "--data-dir", `${dir}/data`],
-      "wee's password\n",
+  await withIrcServer("wee", "wee's password", async (at) => {
+    const { server, dir, ircPort } = at;
+    await using tom = at.member("tom");
+    await using ann = at.member("ann");
+    await tom.output.waitFor(/^-!- Welcome, tom!/);
+    await ann.output.waitFor(/^-!- Welcome, ann!/);
+    await tom.send("said before weechat");
+    await ann.output.waitFor(/^<tom> said before weechat$/);
+    await using wee = await Weechat.start({
+      home: `${dir}/weechat`,
+      ircPort,
+      ca: `${dir}/ca.pem`,
+      nick: "wee",
+      sasl: { account: "wee", password: "wee's password" },
+    });
+    await wee.waitFor("#lobby", /^<tom> said before weechat$/);
+    await server.output.waitFor(/INFO join alias=wee .*account=wee/);
+    const said = /^<(tom|ann|wee)> (tom|ann|wee) \d$/;
+    const order = (lines: string[]) => lines.filter((l) => said.test(l));
+    for (let i = 1; i <= 4; i++) {
+      await tom.send(`tom ${i}`);
+      await ann.send(`ann ${i}`);
+    }
+    // Others' lines reach weechat in the terminal clients' order.
+    const seen = await wee.waitFor(
+      "#lobby",
+      /^<(tom|ann)> (tom|ann) \d$/,
+      8,
     );
-    await withServerProcess(
-      ["--allow-net=127.0.0.1", ...perms],
-      loopbackArgs(dir, "--irc-port", "0"),
-      async (server) => {
-        const listening = await server.output.waitFor(/INFO listening /);
-        const ircPort = / irc=127\.0\.0\.1:(\d+)/.exec(listening)![1]!;
-        const member = (alias: string) =>
-          new PipeClient(
-            [
-              `--allow-net=127.0.0.1:${server.port}`,
-              `--allow-read=${dir}/ca.pem`,
-            ],
-            [
-              "--server",
-              `127.0.0.1:${server.port}`,
-              "--ca",
-              `${dir}/ca.pem`,
-              "--alias",
-              alias,
-            ],
-          );
-        await using tom = member("tom");
-        await using ann = member("ann");
-        await tom.output.waitFor(/^-!- Welcome, tom!/);
-        await ann.output.waitFor(/^-!- Welcome, ann!/);
-        await tom.send("said before weechat");
-        await ann.output.waitFor(/^<tom> said before weechat$/);
-        await using wee = await Weechat.start({
-          home: `${dir}/weechat`,
-          ircPort,
-          ca: `${dir}/ca.pem`,
-          nick: "wee",
-          sasl: { account: "wee", password: "wee's password" },
-        });
-        await wee.waitFor("#lobby", /^<tom> said before weechat$/);
-        await server.output.waitFor(/INFO join alias=wee .*account=wee/);
-        const said = /^<(tom|ann|wee)> (tom|ann|wee) \d$/;
-        const order = (lines: string[]) => lines.filter((l) => said.test(l));
-        for (let i = 1; i <= 4; i++) {
-          await tom.send(`tom ${i}`);
-          await ann.send(`ann ${i}`);
-        }
-        // Others' lines reach weechat in the terminal clients' order.
-        const seen = await wee.waitFor(
-          "#lobby",
-          /^<(tom|ann)> (tom|ann) \d$/,
-          8,
-        );
-        await tom.output.waitFor(/^<ann> ann 4$/);
-        await ann.output.waitFor(/^<ann> ann 4$/);
-        assert.deepEqual(order(seen), order(tom.output.lines));
-        assert.deepEqual(order(ann.output.lines), order(tom.output.lines));
-        // Its own lines, through its FIFO, reach both in its order.
-        for (let i = 1; i <= 3; i++) await wee.say("#lobby", `wee ${i}`);
-        await tom.output.waitFor(/^<wee> wee 3$/);
-        await ann.output.waitFor(/^<wee> wee 3$/);
-        assert.deepEqual(order(ann.output.lines), order(tom.output.lines));
-        assert.deepEqual(
-          order(tom.output.lines).filter((l) => l.startsWith("<wee>")),
-          ["<wee> wee 1", "<wee> wee 2", "<wee> wee 3"],
-        );
-        assert.match(
-          await Deno.readTextFile(wee.logOf()),
-          /SASL authentication successful/,
-        );
-        await wee.command("/quit");
-        await tom.output.waitFor(/wee.*left/);
-      },
+    await tom.output.waitFor(/^<ann> ann 4$/);
+    await ann.output.waitFor(/^<ann> ann 4$/);
+    assert.deepEqual(order(seen), order(tom.output.lines));
+    assert.deepEqual(order(ann.output.lines), order(tom.output.lines));
+    // Its own lines, through its FIFO, reach both in its order.
+    for (let i = 1; i <= 3; i++) await wee.say("#lobby", `wee ${i}`);
+    await tom.output.waitFor(/^<wee> wee 3$/);
+    await ann.output.waitFor(/^<wee> wee 3$/);
+    assert.deepEqual(order(ann.output.lines), order(tom.output.lines));
+    assert.deepEqual(
+      order(tom.output.lines).filter((l) => l.startsWith("<wee>")),
+      ["<wee> wee 1", "<wee> wee 2", "<wee> wee 3"],
     );
+    assert.match(
+      await Deno.readTextFile(wee.logOf()),
+      /SASL authentication successful/,
+    );
+    await wee.command("/quit");
+    await tom.output.waitFor(/wee.*left/);
   });
 });
