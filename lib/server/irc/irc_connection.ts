@@ -129,6 +129,8 @@ export class IrcConnection
   #shared: SharedLines;
   /** The IRC lines of the line being translated, kept to share them. */
   #capture: Uint8Array[] | null = null;
+  /** The variant of the lines captured. */
+  #variant = 0;
 
   /** Translates `inner`, a TLS connection of the IRC port. */
   constructor(inner: Connection, options: IrcConnectionOptions) {
@@ -304,7 +306,10 @@ export class IrcConnection
     const speaker = state.registered && options?.room
       ? sharedSpeaker(text)
       : null;
-    if (speaker !== null && nickOf(speaker) !== state.nick) this.#capture = [];
+    if (speaker !== null && nickOf(speaker) !== state.nick) {
+      this.#capture = [];
+      this.#variant = variant;
+    }
     const handed = this.#toSession.length;
     this.#full = false;
     this.#options = options;
@@ -329,7 +334,11 @@ export class IrcConnection
 
   /** An IRC line to the client, or held while registration is not over. */
   #sendIrc(message: IrcMessage): void {
-    const bytes = encoder.encode(formatIrcLine(message) + "\r\n");
+    const text = formatIrcLine(message);
+    const capture = this.#capture;
+    const bytes = capture === null
+      ? encoder.encode(text + "\r\n")
+      : this.#shared.encode(this.#variant, text);
     const state = this.#state;
     if (state.welcomed && !state.registered) {
       this.#heldBytes += bytes.length;
@@ -337,7 +346,7 @@ export class IrcConnection
       else this.#held.push(bytes);
       return;
     }
-    this.#capture?.push(bytes);
+    capture?.push(bytes);
     if (!this.#inner.send(bytes, this.#options)) this.#full = true;
   }
 

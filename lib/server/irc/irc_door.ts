@@ -17,6 +17,7 @@ import { IRC_LINE_BYTES, IRC_TAG_BYTES } from "./parse.ts";
 import type { IrcSettings } from "./state.ts";
 import type { Found } from "../room/directory.ts";
 import { SharedLines } from "./shared_lines.ts";
+import { chunkBytesFor } from "../room/line_arena.ts";
 
 /** A server name as IRC shows it: the configured one when it may be one. */
 function serverName(config: ServerConfig): string {
@@ -58,7 +59,7 @@ export function openIrcDoor(
     floodRate: config.floodRate,
     floodBurst: config.floodBurst,
     clock: host.clock,
-    shared: new SharedLines(),
+    shared: new SharedLines(chunkBytesFor(config.queueBytes)),
   };
   return new TlsDoor(listener, {
     ...host,

@@ -5,16 +5,49 @@
  * reuse its IRC lines (one set per variant: with `@time` or without)
  * instead of translating the line once each. Only another member's `MSG`
  * and `ME` are shared (no id, no effect on a connection's state); the
- * cache holds one line, dropped when the next comes.
+ * cache holds one line, dropped when the next comes. The shared lines are
+ * encoded into a {@linkcode LineArena}, a lane per variant, so that consecutive
+ * ones sit next to each other and an IRC member's outbox merges and writes
+ * them straight from the chunk, as a native member's.
  *
  * @module
  */
+
+import { DEFAULT_CHUNK_BYTES, LineArena } from "../room/line_arena.ts";
 
 /** A door's shared translations of its last room message. */
 export class SharedLines {
   #line: Uint8Array | null = null;
   #speaker = "";
   #variants: (readonly Uint8Array[] | undefined)[] = [];
+  /** The shared lines, a lane per variant. */
+  #arena: LineArena;
+
+  /** Shared lines encoded into chunks of `chunkBytes` (see LineArena). */
+  constructor(chunkBytes: number = DEFAULT_CHUNK_BYTES) {
+    this.#arena = new LineArena(chunkBytes);
+  }
+
+  /**
+   * Encodes an IRC line to share in `variant` (adding CR LF), next to the
+   * variant's previous one.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SharedLines } from "./shared_lines.ts";
+   *
+   * const shared = new SharedLines(1024);
+   * const a = shared.encode(1, ":bob PRIVMSG #ops :hi");
+   * const b = shared.encode(1, ":amy PRIVMSG #ops :hey");
+   * assert.equal(new TextDecoder().decode(b), ":amy PRIVMSG #ops :hey\r\n");
+   * assert.equal(a.buffer, b.buffer);
+   * assert.equal(a.byteOffset + a.length, b.byteOffset);
+   * ```
+   */
+  encode(variant: number, text: string): Uint8Array {
+    return this.#arena.encode(text + "\r", variant);
+  }
 
   /**
    * The IRC lines made for `line` (a fan-out's bytes, the same object for

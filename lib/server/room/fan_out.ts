@@ -5,7 +5,10 @@
  * id, encoded apart; members with `seq` one with the event's tags, encoded
  * once, when the first of them comes), and joins and leaves above the announce limit
  * counted and summed up in one `PRESENCE` line instead. It never removes
- * anyone: it returns who could not take a line.
+ * anyone: it returns who could not take a line. Each form a member may be
+ * sent (plain, prefixed, each with the tags or not) is encoded in a lane of
+ * its own, and lines for one member in another, so that a member's room
+ * lines stay adjacent in memory whatever forms the others take.
  *
  * @module
  */
@@ -20,6 +23,13 @@ import type { ServerMetrics } from "../metrics/server_metrics.ts";
 
 /** How the fan-out is delivered: counted toward each member's watermark. */
 const ROOM_LINE = { room: true } as const;
+
+/** The arena's lanes: lines for one member, then the room's four forms. */
+const APART = 0;
+const PLAIN = 1;
+const PREFIXED = 2;
+const PLAIN_SEQ = 3;
+const PREFIXED_SEQ = 4;
 
 /** Encodes lines once and delivers them to every member. */
 export class FanOut<M extends Member> {
@@ -47,34 +57,37 @@ export class FanOut<M extends Member> {
 
   /** Encodes a line once, next to the previous one (see LineArena). */
   encode(line: ServerLine): Uint8Array {
-    return this.#arena.encode(formatServerLine(line));
+    return this.#arena.encode(formatServerLine(line), APART);
   }
 
   /** Encodes a line's text once (as `encode`). */
   encodeText(text: string): Uint8Array {
-    return this.#arena.encode(text);
+    return this.#arena.encode(text, APART);
   }
 
   /**
    * Encodes an event's line for a member with `seq`: its tags (with `id`
-   * first when given), then the line (`room`: with its prefix).
+   * first when given), then the line (`room`: with its prefix), in
+   * `lane` (by default with the lines for one member).
    */
   encodeEvent(
     event: RoomEvent,
     line: ServerLine,
     room?: string,
     id?: string,
+    lane = APART,
   ): Uint8Array {
     const text = formatServerLine(line);
     const tags = seqTags(event.seq, event.time, id);
     return this.#arena.encode(
       room === undefined ? `${tags}${text}` : `${tags}${room} ${text}`,
+      lane,
     );
   }
 
   /** Encodes a line with the `@id=ID ` prefix. */
   encodeTagged(id: string, line: ServerLine): Uint8Array {
-    return this.#arena.encode(tagLine(id, formatServerLine(line)));
+    return this.#arena.encode(tagLine(id, formatServerLine(line)), APART);
   }
 
   /** Counts a join or leave that is not announced one by one; true if so. */
@@ -123,11 +136,8 @@ export class FanOut<M extends Member> {
     event?: RoomEvent,
   ): M[] | undefined {
     const text = formatServerLine(line);
-    let plain: Uint8Array | undefined;
-    let prefixed: Uint8Array | undefined;
-    /** The same with the event's tags, for members with `seq`. */
-    let plainSeq: Uint8Array | undefined;
-    let prefixedSeq: Uint8Array | undefined;
+    /** Each form, by its lane, once encoded. */
+    const forms: (Uint8Array | undefined)[] = [];
     const origin = event?.origin;
     const sender = origin === undefined ? undefined : members.get(origin);
     // Counted once stored and handed on (a resent id is not), by the
@@ -145,6 +155,7 @@ export class FanOut<M extends Member> {
           ? this.encodeEvent(event, line, where, event.id)
           : this.#arena.encode(
             tagLine(event.id, where ? `${room} ${text}` : text),
+            APART,
           );
       }
     }
@@ -154,15 +165,10 @@ export class FanOut<M extends Member> {
     let delivered = 0;
     for (const member of members.values()) {
       if (member.id === skip || (hidden && !member.roomsOn)) continue;
+      const form = lane(member, event);
       const bytes = own !== undefined && member === sender
         ? own
-        : member.seqOn && event !== undefined
-        ? member.roomsOn
-          ? (prefixedSeq ??= this.encodeEvent(event, line, room))
-          : (plainSeq ??= this.encodeEvent(event, line))
-        : member.roomsOn
-        ? (prefixed ??= this.#arena.encode(`${room} ${text}`))
-        : (plain ??= this.#arena.encode(text));
+        : (forms[form] ??= this.#form(form, text, room, event));
       // A member held away takes the line without sending it: not counted.
       if (!member.deliver(bytes, ROOM_LINE)) (slow ??= []).push(member);
       else if (!member.away) delivered++;
@@ -170,4 +176,28 @@ export class FanOut<M extends Member> {
     this.#metrics.deliveries += delivered;
     return slow;
   }
+
+  /** The room's line in a form (its lane), with the event's tags or not. */
+  #form(
+    form: number,
+    text: string,
+    room: string,
+    event: RoomEvent | undefined,
+  ): Uint8Array {
+    const body = form === PREFIXED || form === PREFIXED_SEQ
+      ? `${room} ${text}`
+      : text;
+    const tags = form === PLAIN_SEQ || form === PREFIXED_SEQ
+      ? seqTags(event!.seq, event!.time)
+      : "";
+    return this.#arena.encode(tags + body, form);
+  }
+}
+
+/** The lane of the form of the room's lines `member` is sent. */
+function lane(member: Member, event: RoomEvent | undefined): number {
+  if (member.seqOn && event !== undefined) {
+    return member.roomsOn ? PREFIXED_SEQ : PLAIN_SEQ;
+  }
+  return member.roomsOn ? PREFIXED : PLAIN;
 }

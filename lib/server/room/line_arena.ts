@@ -28,7 +28,10 @@ export function chunkBytesFor(queueBytes: number): number {
 
 /**
  * Encodes lines (adding the LF) into shared chunks of `chunkBytes`; a line
- * longer than a chunk gets a chunk of its own size.
+ * longer than a chunk gets a chunk of its own size. Each lane (a small
+ * number, 0 by default) fills chunks of its own: lines that go to the same
+ * members (one form of the room's lines) are encoded in one lane, so they
+ * stay adjacent when other forms are encoded between them.
  *
  * @example Consecutive lines share a buffer
  * ```ts
@@ -37,6 +40,7 @@ export function chunkBytesFor(queueBytes: number): number {
  *
  * const arena = new LineArena();
  * const a = arena.encode("MSG bob hi");
+ * arena.encode("@seq=7 MSG bob hi", 1);
  * const b = arena.encode("MSG amy hey");
  * assert.equal(new TextDecoder().decode(b), "MSG amy hey\n");
  * assert.equal(a.buffer, b.buffer);
@@ -45,34 +49,37 @@ export function chunkBytesFor(queueBytes: number): number {
  */
 export class LineArena {
   readonly chunkBytes: number;
-  #chunk: Uint8Array;
-  #used = 0;
+  /** Each lane's chunk being filled, and the bytes of it used. */
+  #chunks: Uint8Array[] = [];
+  #used: number[] = [];
 
   /** Creates an arena of chunks of `chunkBytes` bytes. */
   constructor(chunkBytes: number = DEFAULT_CHUNK_BYTES) {
     this.chunkBytes = chunkBytes;
-    this.#chunk = new Uint8Array(chunkBytes);
   }
 
   /**
-   * Encodes `text` plus LF; returns a view into the current chunk. A line
-   * takes the bytes it needs, up to the chunk's last byte: it is encoded in
-   * place, and again into a new chunk only when it did not fit.
+   * Encodes `text` plus LF in `lane`; returns a view into the lane's chunk.
+   * A line takes the bytes it needs, up to the chunk's last byte: it is
+   * encoded in place, and again into a new chunk only when it did not fit.
    */
-  encode(text: string): Uint8Array {
-    const start = this.#used;
+  encode(text: string, lane = 0): Uint8Array {
+    let chunk = this.#chunks[lane] ??= new Uint8Array(this.chunkBytes);
+    const start = this.#used[lane] ?? 0;
     // Space for the LF is kept back; a line left partly encoded is not used.
-    const room = this.#chunk.subarray(start, this.#chunk.length - 1);
+    const room = chunk.subarray(start, chunk.length - 1);
     let { read, written } = encoder.encodeInto(text, room);
     let at = start;
-    if (read < text.length || start === this.#chunk.length) {
+    if (read < text.length || start === chunk.length) {
       const worst = text.length * 3 + 1; // UTF-8 bytes per UTF-16 unit, LF
-      this.#chunk = new Uint8Array(Math.max(this.chunkBytes, worst));
+      chunk = this.#chunks[lane] = new Uint8Array(
+        Math.max(this.chunkBytes, worst),
+      );
       at = 0;
-      written = encoder.encodeInto(text, this.#chunk).written;
+      written = encoder.encodeInto(text, chunk).written;
     }
-    this.#chunk[at + written] = 0x0a;
-    this.#used = at + written + 1;
-    return this.#chunk.subarray(at, this.#used);
+    chunk[at + written] = 0x0a;
+    const end = this.#used[lane] = at + written + 1;
+    return chunk.subarray(at, end);
   }
 }

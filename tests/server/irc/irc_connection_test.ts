@@ -123,7 +123,7 @@ Deno.test("IrcConnection reports a full queue when what it holds before registra
   );
 });
 
-Deno.test("IrcConnection shares the translation of another member's message with the door's other connections, per variant", async () => {
+Deno.test("IrcConnection shares the translation of another member's message with the door's other connections, per variant, consecutive ones adjacent", async () => {
   const shared = new SharedLines();
   /** A registered IRC connection whose inner keeps the bytes it is sent. */
   const member = async (nick: string, caps: string) => {
@@ -175,8 +175,17 @@ Deno.test("IrcConnection shares the translation of another member's message with
     new TextDecoder().decode(cy.kept[0]),
     ":bob!bob@tlschat PRIVMSG #lobby :hi all\r\n",
   );
+  // The next one is next to it in memory: the outbox writes both at once.
+  const next = line("@seq=10;time=T #lobby MSG bob more");
+  for (const { irc } of [amy, bea]) irc.send(next, { room: true });
+  assert.equal(bea.kept[1], amy.kept[1]);
+  assert.equal(amy.kept[1]!.buffer, amy.kept[0]!.buffer);
+  assert.equal(
+    amy.kept[1]!.byteOffset,
+    amy.kept[0]!.byteOffset + amy.kept[0]!.length,
+  );
   // A join changes each connection's state: never shared.
-  const joined = line("@seq=10;time=T #lobby JOIN bob 4");
+  const joined = line("@seq=11;time=T #lobby JOIN bob 4");
   for (const { irc } of [amy, bea]) irc.send(joined, { room: true });
-  assert.notEqual(bea.kept[1], amy.kept[1]);
+  assert.notEqual(bea.kept[2], amy.kept[2]);
 });
