@@ -11,7 +11,7 @@
  * @module
  */
 
-import { aliasOf, nickOf, roomOf } from "./names.ts";
+import { aliasOf, nickOf, roomOf, takeableAlias } from "./names.ts";
 import type { IrcMessage } from "./parse.ts";
 import { needMore } from "./registration.ts";
 import { type IrcSink, type IrcState, MEMBER_HOST } from "./state.ts";
@@ -106,7 +106,7 @@ const COMMANDS: Readonly<
     sink.native("/rooms");
   },
   NICK: (state, [nick = ""], sink) => {
-    const alias = aliasOf(nick);
+    const alias = takeableAlias(nick, state.settings.server);
     if (alias === null) {
       return sink.irc(state.numeric("432", nick, "Erroneous nickname"));
     }

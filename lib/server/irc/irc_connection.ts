@@ -47,8 +47,8 @@ import {
 } from "./registration.ts";
 import {
   certificateName,
+  type IrcConnectionOptions,
   IrcInfo,
-  type IrcSettings,
   type IrcSink,
   IrcState,
 } from "./state.ts";
@@ -59,22 +59,6 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({
   done: true,
   value: undefined,
 });
-
-/** Options of {@linkcode IrcConnection}. */
-export interface IrcConnectionOptions {
-  readonly settings: IrcSettings;
-  /** Most bytes held for a client that has not ended registration. */
-  readonly queueBytes: number;
-  /** The session's flood limits (`--flood-rate`, `--flood-burst`). */
-  readonly floodRate: number;
-  readonly floodBurst: number;
-  readonly clock: Clock;
-  /**
-   * The door's translations of the last room message, shared.
-   * @default {none shared}
-   */
-  readonly shared?: SharedLines;
-}
 
 /**
  * Lines a client may send before it is registered that the door answers
@@ -102,8 +86,9 @@ export class IrcConnection
   #source: AsyncIterator<Iterable<InboundLine>>;
   /** The inner connection's read in progress, kept across wake-ups. */
   #next: Promise<IteratorResult<Iterable<InboundLine>>> | null = null;
-  /** Lines for the session, not yet read by it. */
+  /** Lines for the session, not yet read by it, and when each is due. */
   #toSession: InboundLine[] = [CAPS_LINE];
+  #dueMs: number[] = [0];
   #wake: PromiseWithResolvers<undefined> | null = null;
   #state: IrcState;
   #sink: IrcSink;
@@ -155,10 +140,7 @@ export class IrcConnection
     );
     this.#sink = {
       irc: (message) => this.#sendIrc(message),
-      native: (line) => {
-        this.#toSession.push(line);
-        this.#wake?.resolve(undefined);
-      },
+      native: (line) => this.#hand(line),
       close: (text) => void this.#goodbye(text),
     };
   }
@@ -185,7 +167,17 @@ export class IrcConnection
         if (!await sleep(this.#clock, ms, this.#stop.signal)) return DONE;
       }
       if (this.#toSession.length > 0) {
-        return { done: false, value: this.#toSession.splice(0) };
+        // Only the lines whose tokens are due: a burst waits its turn.
+        const now = this.#clock.now();
+        const due = this.#dueMs.findIndex((ms) => ms > now);
+        const n = due === -1 ? this.#dueMs.length : due;
+        if (n > 0) {
+          this.#dueMs.splice(0, n);
+          return { done: false, value: this.#toSession.splice(0, n) };
+        }
+        const ms = this.#dueMs[0]! - now;
+        if (!await sleep(this.#clock, ms, this.#stop.signal)) return DONE;
+        continue;
       }
       const line = this.#nextLine();
       if (line !== null) {
@@ -254,15 +246,23 @@ export class IrcConnection
     }
   }
 
-  /** Takes a token for each line handed to the session from `from` on. */
+  /** A line for the session, due now unless {@linkcode #pay} says later. */
+  #hand(line: InboundLine): void {
+    this.#toSession.push(line);
+    this.#dueMs.push(0);
+    this.#wake?.resolve(undefined);
+  }
+
+  /** Lines handed the session from `from` on: each due once its token is. */
   #pay(from: number): void {
+    const now = this.#clock.now();
     for (let i = from; i < this.#toSession.length; i++) {
-      this.#waitMs = Math.max(this.#waitMs, this.#bucket.take());
+      this.#dueMs[i] = now + this.#bucket.take();
     }
   }
 
   #translate(line: InboundLine): void {
-    if (line === LINE_ENDLESS) return void this.#toSession.push(line);
+    if (line === LINE_ENDLESS) return this.#hand(line);
     const state = this.#state;
     if (line === LINE_TOO_LONG) {
       return this.#sendIrc(state.numeric("417", "Input line was too long"));

@@ -12,9 +12,9 @@
 import type { ServerConfig } from "../config.ts";
 import { TlsDoor, type TlsDoorHost } from "../doors/tls_door.ts";
 import type { ByteListener } from "../doors/byte_conn.ts";
-import { IrcConnection, type IrcConnectionOptions } from "./irc_connection.ts";
+import { IrcConnection } from "./irc_connection.ts";
 import { IRC_LINE_BYTES, IRC_TAG_BYTES } from "./parse.ts";
-import type { IrcSettings } from "./state.ts";
+import type { IrcConnectionOptions, IrcSettings } from "./state.ts";
 import type { Found } from "../room/directory.ts";
 import { SharedLines } from "./shared_lines.ts";
 import { chunkBytesFor } from "../room/line_arena.ts";

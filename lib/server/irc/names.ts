@@ -59,3 +59,20 @@ const CHANNEL_PATTERN = /^#[A-Za-z0-9_-]{1,32}$/;
 export function roomOf(channel: string): string | null {
   return CHANNEL_PATTERN.test(channel) ? channel.toLowerCase() : null;
 }
+
+/**
+ * The alias a client may take as `nick`: none for a nick that is no alias,
+ * nor for the server's own name, which would pass for the server's notices.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { takeableAlias } from "./names.ts";
+ *
+ * assert.equal(takeableAlias("TLSChat", "tlschat"), null);
+ * assert.equal(takeableAlias("j|doe", "tlschat"), "j.doe");
+ * ```
+ */
+export function takeableAlias(nick: string, server: string): string | null {
+  return nick.toLowerCase() === server.toLowerCase() ? null : aliasOf(nick);
+}

@@ -16,7 +16,13 @@
  */
 
 import type { ServerLine } from "../../server_lines.ts";
-import { aliasOf, CHANNEL_LENGTH, NICK_LENGTH, nickOf } from "./names.ts";
+import {
+  aliasOf,
+  CHANNEL_LENGTH,
+  NICK_LENGTH,
+  nickOf,
+  takeableAlias,
+} from "./names.ts";
 import type { IrcMessage } from "./parse.ts";
 import {
   IRC_CAPS,
@@ -104,7 +110,7 @@ function nick(state: IrcState, nick: string | undefined, sink: IrcSink): void {
   if (nick === undefined || nick === "") {
     return sink.irc(state.numeric("431", "No nickname given"));
   }
-  if (aliasOf(nick) === null) {
+  if (takeableAlias(nick, state.settings.server) === null) {
     return sink.irc(
       state.numeric(
         "432",

@@ -13,6 +13,8 @@
 import type { PeerCertificate } from "../access/accounts.ts";
 import type { ConnectionInfo } from "../room/connection.ts";
 import type { IrcMessage } from "./parse.ts";
+import type { Clock } from "../../clock.ts";
+import type { SharedLines } from "./shared_lines.ts";
 
 /** The IRCv3 capabilities the door offers, in the order `CAP LS` lists them. */
 export const IRC_CAPS = [
@@ -183,4 +185,20 @@ export class IrcInfo implements ConnectionInfo {
   get certificate(): PeerCertificate | null {
     return this.#inner.certificate;
   }
+}
+
+/** Options of an `IrcConnection` (`irc_connection.ts`). */
+export interface IrcConnectionOptions {
+  readonly settings: IrcSettings;
+  /** Most bytes held for a client that has not ended registration. */
+  readonly queueBytes: number;
+  /** The session's flood limits (`--flood-rate`, `--flood-burst`). */
+  readonly floodRate: number;
+  readonly floodBurst: number;
+  readonly clock: Clock;
+  /**
+   * The door's translations of the last room message, shared.
+   * @default {none shared}
+   */
+  readonly shared?: SharedLines;
 }

@@ -74,6 +74,13 @@ Deno.test("translateIn() maps JOIN, PART, TOPIC, KICK, INVITE, NICK, QUIT, PONG"
   ]);
 });
 
+Deno.test("translateIn() refuses the server's own name as a nick (432): it would pass for the server", () => {
+  const { sink, send, irc } = setup();
+  send("NICK tlschat", "NICK j|doe");
+  assert.deepEqual(irc(), ["432 me tlschat :Erroneous nickname"]);
+  assert.deepEqual(sink.native_, ["/nick j.doe"]);
+});
+
 Deno.test("translateIn() maps MODE: +o -o +b -b +k -k +i -i as operators' commands, lists asked for", () => {
   const { state, sink, send, irc } = setup();
   send(

@@ -167,6 +167,11 @@ Deno.test("IRC door: the door paces an IRC client at the flood limits: lines wai
   for (let i = 1; i <= 5; i++) {
     assert.ok(amy.received.some((l) => l.endsWith(`JOIN #c${i}`)), `#c${i}`);
   }
+  // One line that makes many for the session (twelve targets): its lines
+  // are handed on as their tokens come, never at once.
+  await amy.send(`PRIVMSG ${Array(12).fill("#c1").join(",")} :to each`);
+  await amy.send("PING :after");
+  await amy.expect(/^:tlschat PONG tlschat :after$/, 15_000);
   const said = amy.received.join("\n");
   assert.doesNotMatch(said, /Slow down|ERROR/);
   assert.ok(!server.logs.lines.some((l) => /leave alias=amy/.test(l)));

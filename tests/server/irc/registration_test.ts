@@ -68,10 +68,12 @@ Deno.test("registration: without CAP, NICK and USER send the alias; other comman
   client(state, sink, "JOIN #lobby");
   client(state, sink, "NICK");
   client(state, sink, "NICK [bot]");
+  client(state, sink, "NICK TLSchat"); // the server's own name
   client(state, sink, "USER u");
   assert.deepEqual(v(sink).map((l) => l.split(" ")[0]), [
     "451",
     "431",
+    "432",
     "432",
     "461",
   ]);
