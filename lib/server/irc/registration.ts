@@ -48,8 +48,10 @@ const BEFORE_REGISTRATION = new Set([
 export const NICK_IS_ACCOUNT =
   "Nickname is a registered account: log in with SASL (or PASS), or choose another";
 
-/** Longest `AUTHENTICATE` payload chunk (IRCv3 SASL). */
+/** Longest `AUTHENTICATE` payload chunk (IRCv3 SASL): one this long has more. */
 const SASL_CHUNK = 400;
+/** Longest whole payload taken (four chunks: a password of ~1,000 bytes). */
+const SASL_PAYLOAD = 4 * SASL_CHUNK;
 
 /**
  * Handles a command of registration (any time for `CAP`, `AUTHENTICATE`,
@@ -207,11 +209,16 @@ function authenticate(state: IrcState, payload: string, sink: IrcSink): void {
     if (mechanism === "EXTERNAL" && state.certificateName === null) {
       return fail();
     }
-    state.sasl = { mechanism, account: null, password: null };
+    state.sasl = { mechanism, account: null, password: null, chunks: "" };
     return sink.irc({ command: "AUTHENTICATE", params: ["+"] });
   }
   if (sasl.account !== null || payload.length > SASL_CHUNK) return fail();
-  const fields = decodeSasl(payload);
+  if (payload.length === SASL_CHUNK) {
+    sasl.chunks += payload;
+    return sasl.chunks.length >= SASL_PAYLOAD ? fail() : undefined;
+  }
+  const whole = sasl.chunks + (payload === "+" ? "" : payload);
+  const fields = decodeSasl(whole === "" ? "+" : whole);
   const account = sasl.mechanism === "PLAIN"
     ? fields?.[1]
     : (fields?.[0] || state.certificateName);

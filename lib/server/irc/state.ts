@@ -83,6 +83,8 @@ export interface SaslState {
   account: string | null;
   /** PLAIN's password, once it came. */
   password: string | null;
+  /** The payload's 400-byte chunks so far (one more follows each). */
+  chunks: string;
 }
 
 /** One connection's state. */

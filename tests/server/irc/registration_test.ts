@@ -147,6 +147,43 @@ Deno.test("registration: SASL PLAIN logs in before CAP END (900, 903), the welco
   assert.match(v(sink)[2]!, /^001 alice :Welcome/);
 });
 
+Deno.test("registration: a SASL payload of 400-byte chunks is joined (ended by a shorter one, or +), and bounded", () => {
+  for (
+    const [password, chunks] of [["p".repeat(594), 2], [
+      "q".repeat(293),
+      1,
+    ]] as const
+  ) {
+    const state = ircState();
+    const sink = recorder();
+    client(state, sink, "CAP LS 302");
+    client(state, sink, "CAP REQ sasl");
+    client(state, sink, "AUTHENTICATE PLAIN");
+    const payload = btoa(`\0alice\0${password}`);
+    const parts = payload.match(/.{1,400}/g)!;
+    assert.equal(parts.filter((p) => p.length === 400).length, chunks);
+    for (const part of parts) client(state, sink, `AUTHENTICATE ${part}`);
+    if (parts.at(-1)!.length === 400) client(state, sink, "AUTHENTICATE +");
+    assert.deepEqual(sink.native_, ["alice"], `${password.length} bytes`);
+    session(state, sink, 'PASSWORD account "alice" is a registered alias');
+    assert.deepEqual(sink.native_, ["alice", `/pass ${password}`]);
+  }
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP LS 302");
+  client(state, sink, "CAP REQ sasl");
+  client(state, sink, "AUTHENTICATE PLAIN");
+  for (let i = 0; i < 4; i++) {
+    client(state, sink, `AUTHENTICATE ${"A".repeat(400)}`);
+  }
+  assert.match(
+    sink.irc_.at(-1)!,
+    / 904 /,
+    "four chunks and still more: refused",
+  );
+  assert.deepEqual(sink.native_, []);
+});
+
 Deno.test("registration: SASL fails with 904 for an unknown account, a wrong password, EXTERNAL without a certificate", () => {
   const state = ircState();
   const sink = recorder();
