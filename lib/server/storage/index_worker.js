@@ -15,6 +15,11 @@
  * tombstone it was told of (state `deleted`), then what was stored after
  * its last line (at most the newest `catchUpLimit`).
  *
+ * The worker runs at the lowest priority (nice 19, this thread only) when
+ * the server may set it (`--allow-sys=setPriority`, Linux): indexing is
+ * background work, and takes the core only when the server's thread leaves
+ * it; a busy server's index lags, and a find still waits for it.
+ *
  * Messages are handled one at a time, in the order posted: `open` first
  * (answered `opened`), then `add`, `find`, `delete`, `trim`, `clear` and
  * `close`, each answered by one `done` (a find's with its `lines`), so that
@@ -26,6 +31,7 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
+import { setPriority } from "node:os";
 
 /** The index's format (`user_version`): another one is made again. */
 const FORMAT = 1;
@@ -42,6 +48,33 @@ const SCHEMA = `CREATE VIRTUAL TABLE search USING fts5(
   CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   PRAGMA user_version = ${FORMAT};`;
 
+/**
+ * The nice value the worker runs at (the lowest priority), when it may: so
+ * that indexing never takes the core from members' lines.
+ */
+const BACKGROUND_NICE = 19;
+
+/**
+ * Lowers this thread's priority to {@linkcode BACKGROUND_NICE} when the
+ * process may (`--allow-sys=setPriority`: asked first, so that nothing
+ * prompts) and the system sets it per thread (Linux; elsewhere the whole
+ * process would be lowered). The nice value it runs at.
+ */
+function runInBackground() {
+  if (Deno.build.os !== "linux") return 0;
+  const asked = Deno.permissions.querySync({
+    name: "sys",
+    kind: "setPriority",
+  });
+  if (asked.state !== "granted") return 0;
+  try {
+    setPriority(0, BACKGROUND_NICE); // 0: this thread (Linux)
+    return BACKGROUND_NICE;
+  } catch {
+    return 0;
+  }
+}
+
 /** Rows one trimming step deletes at most (the steps go on until done). */
 const TRIM_STEP_ROWS = 2_000;
 
@@ -49,11 +82,23 @@ const DAY_MS = 86_400_000;
 
 /** @typedef {import("./index_chat.js").Line} Line */
 
+/** Rooms' scope tokens, made once each (cleared past a thousand rooms). */
+const scopes = new Map();
+
 /**
  * The scope token of a room (as `scopeToken` in search_query.ts).
  * @param {string} room
+ * @returns {string}
  */
-const scope = (room) => `r${new TextEncoder().encode(room).toHex()}`;
+function scope(room) {
+  let token = scopes.get(room);
+  if (token === undefined) {
+    if (scopes.size >= 1_000) scopes.clear();
+    token = `r${new TextEncoder().encode(room).toHex()}`;
+    scopes.set(room, token);
+  }
+  return token;
+}
 
 /** The index's file, open. */
 class IndexFile {
@@ -61,6 +106,8 @@ class IndexFile {
   #db;
   /** @type {import("node:sqlite").StatementSync} */
   #insert;
+  /** @type {import("node:sqlite").StatementSync} */
+  #replace;
   /** The highest number it holds. */
   last = 0;
   /** It was made again as it opened (new, damaged, of another epoch). */
@@ -79,12 +126,13 @@ class IndexFile {
       this.#setState("last", 0);
     }
     this.#db.exec("PRAGMA synchronous = NORMAL");
-    // OR REPLACE: a line posted again after a worker's end.
-    this.#insert = this.#db.prepare(
-      `INSERT OR REPLACE INTO search
-         (rowid, text, scope, room, time, kind, alias)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
+    const columns = `INTO search (rowid, text, scope, room, time, kind, alias)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`;
+    this.#insert = this.#db.prepare(`INSERT ${columns}`);
+    // A line not above the last may be held (posted again after a
+    // worker's end, taken again from chat.db): replaced, at the cost of
+    // looking it up.
+    this.#replace = this.#db.prepare(`INSERT OR REPLACE ${columns}`);
     this.last = Number(this.#state("last") ?? 0);
   }
 
@@ -201,7 +249,7 @@ class IndexFile {
   add(lines) {
     this.transaction(() => {
       for (const line of lines) {
-        this.#insert.run(
+        (line.seq > this.last ? this.#insert : this.#replace).run(
           line.seq,
           line.text,
           scope(line.room),
@@ -337,6 +385,7 @@ function handle(index, data) {
  */
 self.onmessage = async ({ data }) => {
   const { path, epoch, chat, chatModule, catchUpLimit } = data;
+  const nice = runInBackground();
   const index = new IndexFile(path, epoch);
   /** @type {MessageEvent[]} */
   const early = [];
@@ -353,7 +402,7 @@ self.onmessage = async ({ data }) => {
     }
   }
   const { rebuilt, last } = index;
-  self.postMessage({ op: "opened", rebuilt, last, ...failed });
+  self.postMessage({ op: "opened", rebuilt, last, nice, ...failed });
   /** @param {MessageEvent} event */
   const answer = ({ data }) =>
     self.postMessage({ op: "done", ...handle(index, data) });

@@ -16,7 +16,7 @@
 import type { Clock } from "../../clock.ts";
 import { ProtocolError } from "../../protocol.ts";
 import type { RoomEvent } from "../room/room_log.ts";
-import type { FoundLine, Search } from "../room/search.ts";
+import type { FoundLine, Search, SearchBacklog } from "../room/search.ts";
 import {
   type IndexedLine,
   lineBytes,
@@ -200,6 +200,14 @@ export class IndexSearch implements Search {
 
   heard(event: RoomEvent): void {
     this.indexer.take(event);
+  }
+
+  backlog(): SearchBacklog {
+    const { indexer, index } = this;
+    return {
+      waiting: indexer.pending + index.unwritten,
+      dropped: indexer.dropped,
+    };
   }
 
   /** Deletes from the index the lines retention deleted (see the index's). */

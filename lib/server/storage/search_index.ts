@@ -48,6 +48,11 @@ export interface IndexOpened {
   readonly rebuilt: boolean;
   /** The highest number it holds, after catching up. */
   readonly last: number;
+  /**
+   * The nice value the worker runs at: 19 (in the background) when the
+   * server may set it, else 0 (as the server's thread).
+   */
+  readonly nice: number;
 }
 
 /** Options of {@linkcode SearchIndex}. */
@@ -279,9 +284,9 @@ export class SearchIndex {
     this.#worker = worker;
     worker.onmessage = ({ data }: MessageEvent<Answer>) => {
       if (data.op === "opened") {
-        const { rebuilt = false, last = 0, error } = data;
+        const { rebuilt = false, last = 0, nice = 0, error } = data;
         if (error !== undefined) this.#options.onError?.(new Error(error));
-        return this.#options.onOpen?.({ rebuilt, last });
+        return this.#options.onOpen?.({ rebuilt, last, nice });
       }
       this.#ended = 0;
       const sent = this.#sent.shift();

@@ -75,6 +75,7 @@ const HEALTHY: BackendProbe = {
   unwritable: null,
   redis: null,
   databaseBytes: 8192,
+  search: { waiting: 3, dropped: 1 },
 };
 
 async function get(

@@ -98,7 +98,8 @@ Deno.test("IndexSearch drops at start the lines numbered past chat.db's last (re
     store.db.exec("DELETE FROM events WHERE seq > 2");
     const reopened = Promise.withResolvers<IndexOpened>();
     const second = new IndexSearch({ ...options, onOpen: reopened.resolve });
-    assert.deepEqual(await reopened.promise, { rebuilt: false, last: 2 });
+    const { rebuilt, last } = await reopened.promise;
+    assert.deepEqual({ rebuilt, last }, { rebuilt: false, last: 2 });
     await append(["note three again"], second);
     const notes = await second.find(["note"], [""], 50);
     assert.deepEqual(notes.map((l) => [l.seq, l.text]), [
