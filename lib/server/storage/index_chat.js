@@ -105,24 +105,68 @@ function forget(index, chat) {
  * @param {Index} index @param {DatabaseSync} chat @param {number} limit
  */
 function catchUp(index, chat, limit) {
-  const newest = Number(
-    chat.prepare(`SELECT MAX(IFNULL((SELECT MAX(seq) FROM events), 0),
-      IFNULL((SELECT CAST(value AS INTEGER) FROM settings
-        WHERE key = 'history.last_seq'), 0)) AS seq`).get()?.seq,
-  );
+  const newest = newestIn(chat);
   if (newest < index.last) index.cut(newest);
   // From the first line it was not given (dropped: too many waiting).
   let after = Math.max(
     Math.min(index.last, index.lagsFrom - 1),
     newest - limit,
   );
+  addAfter(index, chat, after, Infinity);
+  index.caughtUp();
+}
+
+/**
+ * Takes again from `chat.db` at `path` the messages and actions numbered
+ * `from` through `through`, left out while the server ran (too many were
+ * waiting for the index), once `chat.db` holds them all (the database
+ * takes the journal's lines a moment after they are handed on). Whether
+ * it did: false, asked again later.
+ * @param {Index} index @param {string} path
+ * @param {number} from @param {number} through
+ */
+export function fillGap(index, path, from, through) {
+  const chat = new DatabaseSync(path, { readOnly: true });
+  try {
+    if (newestIn(chat) < through) return false;
+    addAfter(index, chat, from - 1, through);
+    if (index.lagsFrom >= from) index.caughtUp();
+    return true;
+  } finally {
+    chat.close();
+  }
+}
+
+/**
+ * The highest number `chat` ever gave a line.
+ * @param {DatabaseSync} chat
+ */
+function newestIn(chat) {
+  return Number(
+    chat.prepare(`SELECT MAX(IFNULL((SELECT MAX(seq) FROM events), 0),
+      IFNULL((SELECT CAST(value AS INTEGER) FROM settings
+        WHERE key = 'history.last_seq'), 0)) AS seq`).get()?.seq,
+  );
+}
+
+/**
+ * Adds to `index` the messages and actions `chat` holds numbered above
+ * `after` through `through`, a step at a time.
+ * @param {Index} index @param {DatabaseSync} chat
+ * @param {number} after @param {number} through
+ */
+function addAfter(index, chat, after, through) {
   const read = chat.prepare(
     `SELECT seq, time, type, line FROM events
-     WHERE seq > ? AND type IN ('MSG', 'ME') ORDER BY seq LIMIT ?`,
+     WHERE seq > ? AND seq <= ? AND type IN ('MSG', 'ME') ORDER BY seq LIMIT ?`,
   );
   for (;;) {
-    const rows = read.all(after, STEP_ROWS);
-    if (rows.length === 0) return index.caughtUp();
+    const rows = read.all(
+      after,
+      Math.min(through, Number.MAX_SAFE_INTEGER),
+      STEP_ROWS,
+    );
+    if (rows.length === 0) return;
     after = Number(rows.at(-1)?.seq);
     index.add(rows.map(readLine).filter((line) => line !== null));
   }

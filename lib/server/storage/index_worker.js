@@ -21,8 +21,9 @@
  * it; a busy server's index lags, and a find still waits for it.
  *
  * Messages are handled one at a time, in the order posted: `open` first
- * (answered `opened`), then `add`, `find`, `delete`, `trim`, `clear` and
- * `close`, each answered by one `done` (a find's with its `lines`), so that
+ * (answered `opened`), then `add`, `find`, `delete`, `trim`, `clear`,
+ * `behind`, `fill` and `close`, each answered by one `done` (a find's with
+ * its `lines`, a fill's with whether it `filled`), so that
  * a find answers after every line posted before it is written. An error
  * writing is thrown: the worker ends, and the server starts another that
  * is posted again what it had not answered.
@@ -352,9 +353,11 @@ class IndexFile {
 
 /**
  * What the messages after `open` ask of `index`; the answer's fields.
+ * `fill` takes a gap again from `chat.db` (whether it could).
  * @param {IndexFile} index @param {any} data
+ * @param {(from: number, through: number) => boolean} fill
  */
-function handle(index, data) {
+function handle(index, data, fill) {
   switch (data.op) {
     case "add":
       return index.add(data.lines);
@@ -372,6 +375,8 @@ function handle(index, data) {
       return index.clear(data.epoch);
     case "behind":
       return index.behind(data.seq);
+    case "fill":
+      return { filled: fill(data.from, data.through) };
     case "close":
       return index.close();
     default:
@@ -392,11 +397,15 @@ self.onmessage = async ({ data }) => {
   self.onmessage = (event) => early.push(event);
   /** @type {{ error?: string }} */
   const failed = {};
+  // A cluster's index has no chat.db: what it left out stays out.
+  /** @type {(from: number, through: number) => boolean} */
+  let fill = () => true;
   if (chat !== null) {
     try {
       /** @type {typeof import("./index_chat.js")} */
-      const { followChat } = await import(chatModule);
+      const { followChat, fillGap } = await import(chatModule);
       followChat(index, chat, catchUpLimit);
+      fill = (from, through) => fillGap(index, chat, from, through);
     } catch (e) {
       failed.error = String(e);
     }
@@ -405,7 +414,7 @@ self.onmessage = async ({ data }) => {
   self.postMessage({ op: "opened", rebuilt, last, nice, ...failed });
   /** @param {MessageEvent} event */
   const answer = ({ data }) =>
-    self.postMessage({ op: "done", ...handle(index, data) });
+    self.postMessage({ op: "done", ...handle(index, data, fill) });
   self.onmessage = answer;
   for (const event of early) answer(event);
 };

@@ -51,9 +51,11 @@ export interface IndexerOptions {
 /**
  * Feeds the index handed-on events in batches (see the module). Past its
  * bounds (lines, bytes) a line is dropped, and the index told the first
- * one dropped (`SearchIndex.behind`): on one server its next worker takes
- * them again from `chat.db`, so that the index lags, and a search still
- * finds what was posted before it.
+ * one dropped (`SearchIndex.behind`); on one server, once the index wrote
+ * everything it was posted (the server no longer too busy for it) it takes
+ * the dropped lines again from `chat.db` (`SearchIndex.fill`), or its next
+ * worker does if the server stops first: the index lags, and loses
+ * nothing.
  */
 export class Indexer {
   #index: SearchIndex;
@@ -62,6 +64,12 @@ export class Indexer {
   #pendingBytes = 0;
   /** The first line dropped since the index was last told. */
   #behind: number | undefined;
+  /** The lines dropped since the index last took them again. */
+  #gap: { from: number; through: number } | undefined;
+  /** A gap is being taken again (posted, not answered). */
+  #filling = false;
+  /** Times the index was emptied (a gap of before is of another epoch). */
+  #clears = 0;
   #last = 0;
   #timer: number | undefined;
   #closed = false;
@@ -83,6 +91,8 @@ export class Indexer {
       this.#pending = [];
       this.#pendingBytes = 0;
       this.#behind = undefined;
+      this.#gap = undefined;
+      this.#clears++;
       this.#index.clear(this.#options.epoch());
     }
     this.#last = event.seq;
@@ -98,6 +108,7 @@ export class Indexer {
     if (this.#over(bytes)) {
       this.dropped++;
       this.#behind ??= event.seq;
+      this.#gap = { from: this.#gap?.from ?? event.seq, through: event.seq };
       return;
     }
     this.#pending.push(indexed);
@@ -126,6 +137,7 @@ export class Indexer {
   flush = (): void => {
     this.#options.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#fillWhenIdle();
     const size = this.#options.batchLines ?? 512;
     const pending = this.#pending;
     this.#pending = [];
@@ -136,6 +148,27 @@ export class Indexer {
     if (this.#behind !== undefined) this.#index.behind(this.#behind);
     this.#behind = undefined;
   };
+
+  /**
+   * Once the index wrote everything posted to it (the server is no longer
+   * too busy for it), has it take the lines it dropped again from
+   * `chat.db`; asked again at a later flush when it could not yet.
+   */
+  #fillWhenIdle(): void {
+    const gap = this.#gap;
+    if (gap === undefined || this.#filling || this.#index.unwritten > 0) {
+      return;
+    }
+    this.#gap = undefined;
+    this.#filling = true;
+    const clears = this.#clears;
+    this.#index.fill(gap.from, gap.through).then((filled) => {
+      this.#filling = false;
+      if (filled || clears !== this.#clears) return;
+      const through = Math.max(gap.through, this.#gap?.through ?? 0);
+      this.#gap = { from: gap.from, through };
+    });
+  }
 
   /** Posts what waits, then takes nothing more. */
   close(): void {

@@ -93,11 +93,13 @@ type Message =
   | ({ readonly op: "trim" } & TrimBounds)
   | { readonly op: "clear"; readonly epoch: string }
   | { readonly op: "behind"; readonly seq: number }
+  | { readonly op: "fill"; readonly from: number; readonly through: number }
   | { readonly op: "close" };
 
 interface Answer extends Partial<IndexOpened> {
   readonly op: "opened" | "done";
   readonly lines?: IndexedLine[];
+  readonly filled?: boolean;
   readonly error?: string;
 }
 
@@ -213,6 +215,20 @@ export class SearchIndex {
    */
   behind(seq: number): void {
     this.#post({ op: "behind", seq });
+  }
+
+  /**
+   * Takes again from `chat.db` the lines numbered `from` through `through`
+   * (left out: too many waiting), once it holds them all: whether it did
+   * (false: not yet, or the worker failed). A cluster's index, without
+   * `chat.db`, leaves them out and says true.
+   */
+  async fill(from: number, through: number): Promise<boolean> {
+    try {
+      return (await this.#ask({ op: "fill", from, through })).filled === true;
+    } catch {
+      return false;
+    }
   }
 
   /** Deletes every line: the log's numbering started again, in `epoch`. */
