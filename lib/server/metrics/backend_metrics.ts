@@ -37,7 +37,7 @@ export function registerStorage(
   );
   registry.counter(
     "tlschat_search_index_dropped_lines_total",
-    "Lines left out of the index since start, too many waiting (taken again from chat.db at the next start).",
+    "Lines left out of the index since start, too many waiting (one server: taken again from chat.db once the index caught up).",
     () => sources.probe().search.dropped,
   );
   registry.gauge(

@@ -41,7 +41,8 @@ export interface Search {
   /**
    * Lines heard and not yet searchable (the index's worker lags, in the
    * background, while the server is busy), and lines it dropped since
-   * start (too many waiting: taken again from `chat.db` at the next start).
+   * start (too many waiting: on one server, taken again from `chat.db`
+   * once the index caught up).
    */
   backlog(): SearchBacklog;
   /** Indexes what waits, and stops. */
