@@ -15,10 +15,8 @@
  * tombstone it was told of (state `deleted`), then what was stored after
  * its last line (at most the newest `catchUpLimit`).
  *
- * The worker runs at the lowest priority (nice 19, this thread only) when
- * the server may set it (`--allow-sys=setPriority`, Linux): indexing is
- * background work, and takes the core only when the server's thread leaves
- * it; a busy server's index lags, and a find still waits for it.
+ * It runs in the background (nice 19, `runInBackground`): a busy server's
+ * index lags, and a find waits for it.
  *
  * Messages are handled one at a time, in the order posted: `open` first
  * (answered `opened`), then `add`, `find`, `delete`, `trim`, `clear`,
@@ -32,6 +30,7 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
+/** @typedef {import("node:sqlite").StatementSync} StatementSync */
 import { setPriority } from "node:os";
 
 /** The index's format (`user_version`): another one is made again. */
@@ -50,27 +49,18 @@ const SCHEMA = `CREATE VIRTUAL TABLE search USING fts5(
   PRAGMA user_version = ${FORMAT};`;
 
 /**
- * The nice value the worker runs at (the lowest priority), when it may: so
- * that indexing never takes the core from members' lines.
- */
-const BACKGROUND_NICE = 19;
-
-/**
- * Lowers this thread's priority to {@linkcode BACKGROUND_NICE} when the
- * process may (`--allow-sys=setPriority`: asked first, so that nothing
- * prompts) and the system sets it per thread (Linux; elsewhere the whole
- * process would be lowered). The nice value it runs at.
+ * Lowers this thread to nice 19, the lowest priority, so that indexing
+ * never takes the core from members' lines: on Linux only (elsewhere the
+ * whole process would be lowered), when the process may (asked first, so
+ * that nothing prompts). The nice value it runs at.
  */
 function runInBackground() {
-  if (Deno.build.os !== "linux") return 0;
-  const asked = Deno.permissions.querySync({
-    name: "sys",
-    kind: "setPriority",
-  });
-  if (asked.state !== "granted") return 0;
+  const may = Deno.build.os === "linux" &&
+    Deno.permissions.querySync({ name: "sys", kind: "setPriority" })
+        .state === "granted";
   try {
-    setPriority(0, BACKGROUND_NICE); // 0: this thread (Linux)
-    return BACKGROUND_NICE;
+    if (may) setPriority(0, 19); // 0: this thread (Linux)
+    return may ? 19 : 0;
   } catch {
     return 0;
   }
@@ -79,36 +69,26 @@ function runInBackground() {
 /** Rows one trimming step deletes at most (the steps go on until done). */
 const TRIM_STEP_ROWS = 2_000;
 
-const DAY_MS = 86_400_000;
-
 /** @typedef {import("./index_chat.js").Line} Line */
 
-/** Rooms' scope tokens, made once each (cleared past a thousand rooms). */
+/** Rooms' scope tokens, made once each (forgotten past a thousand). */
 const scopes = new Map();
 
 /**
  * The scope token of a room (as `scopeToken` in search_query.ts).
- * @param {string} room
- * @returns {string}
+ * @param {string} room @returns {string}
  */
 function scope(room) {
-  let token = scopes.get(room);
-  if (token === undefined) {
-    if (scopes.size >= 1_000) scopes.clear();
-    token = `r${new TextEncoder().encode(room).toHex()}`;
-    scopes.set(room, token);
-  }
-  return token;
+  if (scopes.size >= 1_000) scopes.clear();
+  return scopes.get(room) ??
+    scopes.set(room, `r${new TextEncoder().encode(room).toHex()}`).get(room);
 }
 
 /** The index's file, open. */
 class IndexFile {
-  /** @type {DatabaseSync} */
-  #db;
-  /** @type {import("node:sqlite").StatementSync} */
-  #insert;
-  /** @type {import("node:sqlite").StatementSync} */
-  #replace;
+  /** @type {DatabaseSync} */ #db;
+  /** @type {StatementSync} */ #insert;
+  /** @type {StatementSync} */ #replace;
   /** The highest number it holds. */
   last = 0;
   /** It was made again as it opened (new, damaged, of another epoch). */
@@ -127,13 +107,12 @@ class IndexFile {
       this.#setState("last", 0);
     }
     this.#db.exec("PRAGMA synchronous = NORMAL");
-    const columns = `INTO search (rowid, text, scope, room, time, kind, alias)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`;
-    this.#insert = this.#db.prepare(`INSERT ${columns}`);
-    // A line not above the last may be held (posted again after a
-    // worker's end, taken again from chat.db): replaced, at the cost of
-    // looking it up.
-    this.#replace = this.#db.prepare(`INSERT OR REPLACE ${columns}`);
+    // A line not above the last may be held (posted again after a worker's
+    // end, taken again from chat.db): replaced, at the cost of a lookup.
+    const into = `INTO search (rowid, text, scope, room, time, kind, alias)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`;
+    this.#insert = this.#db.prepare(`INSERT ${into}`);
+    this.#replace = this.#db.prepare(`INSERT OR REPLACE ${into}`);
     this.last = Number(this.#state("last") ?? 0);
   }
 
@@ -296,7 +275,7 @@ class IndexFile {
               `DELETE FROM search WHERE rowid IN
                  (SELECT rowid FROM search ORDER BY rowid LIMIT ?)
                  AND time < ?`,
-            ).run(TRIM_STEP_ROWS, now - keepDays * DAY_MS).changes,
+            ).run(TRIM_STEP_ROWS, now - keepDays * 86_400_000).changes,
           );
         }
       });
