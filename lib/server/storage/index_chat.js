@@ -108,7 +108,7 @@ function catchUp(index, chat, limit) {
   const newest = newestIn(chat);
   if (newest < index.last) index.cut(newest);
   // From the first line it was not given (dropped: too many waiting).
-  let after = Math.max(
+  const after = Math.max(
     Math.min(index.last, index.lagsFrom - 1),
     newest - limit,
   );
