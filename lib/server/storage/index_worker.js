@@ -13,18 +13,16 @@
  * fails its check is made again, empty. On opening (one server), it follows
  * `chat.db` (`index_chat.js`): what retention deleted after the last
  * tombstone it was told of (state `deleted`), then what was stored after
- * its last line (at most the newest `catchUpLimit`).
- *
- * It runs in the background (nice 19, `runInBackground`): a busy server's
- * index lags, and a find waits for it.
+ * its last line (at most the newest `catchUpLimit`). It runs in the
+ * background (nice 19): a busy server's index lags, a find waits for it.
  *
  * Messages are handled one at a time, in the order posted: `open` first
  * (answered `opened`), then `add`, `find`, `delete`, `trim`, `clear`,
  * `behind`, `fill` and `close`, each answered by one `done` (a find's with
- * its `lines`, a fill's with whether it `filled`), so that
- * a find answers after every line posted before it is written. An error
- * writing is thrown: the worker ends, and the server starts another that
- * is posted again what it had not answered.
+ * its `lines`, a fill's with whether it `filled`), so that a find answers
+ * after every line posted before it is written. An error writing is
+ * thrown: the worker ends, and the server starts another that is posted
+ * again what it had not answered.
  *
  * @module
  */
@@ -141,12 +139,11 @@ class IndexFile {
 
   /** A new, empty file at `path`. @param {string} path */
   static #made(path) {
-    for (const suffix of ["", "-wal", "-shm"]) {
+    const files = path === ":memory:" ? [] : ["", "-wal", "-shm"];
+    for (const suffix of files) {
       try {
-        if (path !== ":memory:") Deno.removeSync(path + suffix);
-      } catch {
-        // Not there.
-      }
+        Deno.removeSync(path + suffix);
+      } catch { /* not there */ }
     }
     const db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode = WAL");
@@ -172,10 +169,7 @@ class IndexFile {
       .run(key, String(value));
   }
 
-  /**
-   * The first line not indexed since it last caught up (dropped by the
-   * server: too many waiting); `Infinity`: none.
-   */
+  /** The first line not indexed (dropped, too many waiting); or Infinity. */
   get lagsFrom() {
     return Number(this.#state("behind") ?? Infinity);
   }
@@ -185,8 +179,12 @@ class IndexFile {
     this.#setState("behind", Math.min(seq, this.lagsFrom));
   }
 
-  /** It holds every line it was not given (it caught up from `chat.db`). */
-  caughtUp() {
+  /**
+   * It holds every line it was not given (it caught up from `chat.db`), or
+   * every one before `rest`. @param {number | null} [rest]
+   */
+  caughtUp(rest = null) {
+    if (rest !== null) return this.#setState("behind", rest);
     this.#db.exec("DELETE FROM state WHERE key = 'behind'");
   }
 
@@ -195,10 +193,7 @@ class IndexFile {
     return Number(this.#state("deleted") ?? -1);
   }
 
-  /**
-   * Its numbers above `after`, through `through`, the lowest `limit`.
-   * @param {number} after @param {number} through @param {number} limit
-   */
+  /** Its lowest `limit` numbers in (`after`, `through`]. @param {number} after @param {number} through @param {number} limit */
   held(after, through, limit) {
     return this.#db.prepare(
       `SELECT rowid AS seq FROM search WHERE rowid > ? AND rowid <= ?
@@ -334,7 +329,7 @@ class IndexFile {
  * What the messages after `open` ask of `index`; the answer's fields.
  * `fill` takes a gap again from `chat.db` (whether it could).
  * @param {IndexFile} index @param {any} data
- * @param {(from: number, through: number) => boolean} fill
+ * @param {(from: number, through: number, rest: number | null) => boolean} fill
  */
 function handle(index, data, fill) {
   switch (data.op) {
@@ -355,7 +350,11 @@ function handle(index, data, fill) {
     case "behind":
       return index.behind(data.seq);
     case "fill":
-      return { filled: fill(data.from, data.through) };
+      try {
+        return { filled: fill(data.from, data.through, data.rest) };
+      } catch (e) { // chat.db unreadable there: the next start tries again
+        return { filled: true, error: String(e) };
+      }
     case "close":
       return index.close();
     default:
@@ -368,7 +367,7 @@ function handle(index, data, fill) {
  * that come while it follows `chat.db` wait).
  */
 self.onmessage = async ({ data }) => {
-  const { path, epoch, chat, chatModule, catchUpLimit } = data;
+  const { path, epoch, chat, chatModule, catchUpLimit, restarted } = data;
   const nice = runInBackground();
   const index = new IndexFile(path, epoch);
   /** @type {MessageEvent[]} */
@@ -377,14 +376,14 @@ self.onmessage = async ({ data }) => {
   /** @type {{ error?: string }} */
   const failed = {};
   // A cluster's index has no chat.db: what it left out stays out.
-  /** @type {(from: number, through: number) => boolean} */
+  /** @type {(from: number, through: number, rest: number | null) => boolean} */
   let fill = () => true;
   if (chat !== null) {
     try {
       /** @type {typeof import("./index_chat.js")} */
       const { followChat, fillGap } = await import(chatModule);
-      followChat(index, chat, catchUpLimit);
-      fill = (from, through) => fillGap(index, chat, from, through);
+      followChat(index, chat, catchUpLimit, restarted);
+      fill = (from, through, rest) => fillGap(index, chat, from, through, rest);
     } catch (e) {
       failed.error = String(e);
     }

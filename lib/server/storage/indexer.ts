@@ -36,6 +36,11 @@ export interface IndexerOptions {
   /** Lines posted (and written) together at most. @default {512} */
   readonly batchLines?: number;
   /**
+   * Numbers of a gap (lines dropped) the index takes again from `chat.db`
+   * in one step. @default {10_000}
+   */
+  readonly fillLines?: number;
+  /**
    * Lines waiting or not written yet at most (an index that keeps
    * failing): later ones are dropped (see {@linkcode Indexer}).
    * @default {100_000}
@@ -137,7 +142,8 @@ export class Indexer {
   flush = (): void => {
     this.#options.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#fillWhenIdle();
+    // It wrote all it was posted before: it keeps up again.
+    const idle = this.#index.unwritten === 0;
     const size = this.#options.batchLines ?? 512;
     const pending = this.#pending;
     this.#pending = [];
@@ -147,33 +153,51 @@ export class Indexer {
     }
     if (this.#behind !== undefined) this.#index.behind(this.#behind);
     this.#behind = undefined;
+    if (!this.#closed) this.#fill(idle);
   };
 
   /**
-   * Once the index wrote everything posted to it (the server is no longer
-   * too busy for it), has it take the lines it dropped again from
-   * `chat.db`; asked again at a later flush when it could not yet.
+   * Once the index wrote everything posted to it before (the server no
+   * longer too busy for it), has it take the lines it dropped again from
+   * `chat.db`, `fillLines` numbers at a time, after what was posted; asks
+   * again a timer later while some are left or it could not yet.
    */
-  #fillWhenIdle(): void {
+  #fill(idle: boolean): void {
     const gap = this.#gap;
-    if (gap === undefined || this.#filling || this.#index.unwritten > 0) {
-      return;
-    }
-    this.#gap = undefined;
+    if (gap === undefined || this.#filling) return;
+    if (!idle) return this.#again();
+    const through = Math.min(
+      gap.through,
+      gap.from + (this.#options.fillLines ?? 10_000) - 1,
+    );
+    const rest = through < gap.through ? through + 1 : null;
+    this.#gap = rest === null
+      ? undefined
+      : { from: rest, through: gap.through };
     this.#filling = true;
     const clears = this.#clears;
-    this.#index.fill(gap.from, gap.through).then((filled) => {
+    this.#index.fill(gap.from, through, rest).then((filled) => {
       this.#filling = false;
-      if (filled || clears !== this.#clears) return;
-      const through = Math.max(gap.through, this.#gap?.through ?? 0);
-      this.#gap = { from: gap.from, through };
+      if (this.#closed || clears !== this.#clears) return;
+      if (!filled) {
+        this.#gap = { from: gap.from, through: this.#gap?.through ?? through };
+      }
+      if (this.#gap !== undefined) this.#again();
     });
   }
 
-  /** Posts what waits, then takes nothing more. */
+  /** A flush a timer later (if none is due). */
+  #again(): void {
+    this.#timer ??= this.#options.clock.setTimeout(
+      this.flush,
+      this.#options.flushMs ?? 250,
+    );
+  }
+
+  /** Posts what waits, then takes nothing more (and fills no gap). */
   close(): void {
-    this.flush();
     this.#closed = true;
+    this.flush();
   }
 }
 

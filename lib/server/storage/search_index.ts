@@ -93,7 +93,12 @@ type Message =
   | ({ readonly op: "trim" } & TrimBounds)
   | { readonly op: "clear"; readonly epoch: string }
   | { readonly op: "behind"; readonly seq: number }
-  | { readonly op: "fill"; readonly from: number; readonly through: number }
+  | {
+    readonly op: "fill";
+    readonly from: number;
+    readonly through: number;
+    readonly rest: number | null;
+  }
   | { readonly op: "close" };
 
 interface Answer extends Partial<IndexOpened> {
@@ -147,6 +152,8 @@ export class SearchIndex {
   #ended = 0;
   #restart: number | undefined;
   #closing = false;
+  /** Workers started. */
+  #workers = 0;
 
   /** Starts the worker on the index `options` name. */
   constructor(options: SearchIndexOptions) {
@@ -219,16 +226,25 @@ export class SearchIndex {
 
   /**
    * Takes again from `chat.db` the lines numbered `from` through `through`
-   * (left out: too many waiting), once it holds them all: whether it did
-   * (false: not yet, or the worker failed). A cluster's index, without
-   * `chat.db`, leaves them out and says true.
+   * it does not hold (left out: too many waiting), once `chat.db` holds
+   * them all; `rest`: the first number of the gap left for a later fill
+   * (null: none). Whether it did (false: not yet, or the worker ended). A
+   * cluster's index, without `chat.db`, leaves them out and says true, as
+   * does one that cannot read `chat.db` there (told to `onError`; its next
+   * start tries again).
    */
-  async fill(from: number, through: number): Promise<boolean> {
-    try {
-      return (await this.#ask({ op: "fill", from, through })).filled === true;
-    } catch {
-      return false;
+  async fill(
+    from: number,
+    through: number,
+    rest: number | null,
+  ): Promise<boolean> {
+    const answer = await this.#ask({ op: "fill", from, through, rest })
+      .catch(() => STOPPED);
+    if (answer === STOPPED || answer === LATE) return false;
+    if (answer.error !== undefined) {
+      this.#options.onError?.(new Error(answer.error));
     }
+    return answer.filled === true;
   }
 
   /** Deletes every line: the log's numbering started again, in `epoch`. */
@@ -320,6 +336,7 @@ export class SearchIndex {
       chat,
       chatModule: this.#chatUrl,
       catchUpLimit,
+      restarted: this.#workers++ > 0,
     });
     // What the last worker did not answer, in order.
     for (const { message } of this.#sent) worker.postMessage(message);

@@ -243,6 +243,50 @@ function crashingOnce(flag: string): string {
   ${workerSource}`;
 }
 
+Deno.test("SearchIndex: a line posted again (not above the last it holds) is one row", async () => {
+  const errors: unknown[] = [];
+  const index = memoryIndex({ onError: (error) => errors.push(error) });
+  index.add([line(1, "twice over"), line(2, "twice over")]);
+  index.add([line(2, "twice over"), line(3, "twice over")]);
+  assert.deepEqual(seqs(await find(index, ["twice"])), [3, 2, 1]);
+  assert.deepEqual(errors, []);
+  await index.close();
+});
+
+Deno.test("IndexSearch: a worker started again while the server runs keeps what chat.db does not hold yet (in the journal)", async () => {
+  await withTempDir(async (dir) => {
+    using store = openStore(dir, { exclusive: true }); // with its journal
+    const opened = Promise.withResolvers<void>();
+    const search = new IndexSearch({
+      clock: systemClock,
+      epoch: () => "e1",
+      path: join(dir, SEARCH_FILE),
+      chat: join(dir, DATABASE_FILE),
+      source: crashingOnce(join(dir, "crashed")),
+      onError: () => {},
+      onOpen: () => opened.resolve(),
+    });
+    await opened.promise;
+    const log = new SqliteLog(store.db, {
+      clock: new FakeClock(), // the journal's lines reach chat.db at close
+      keep: 10,
+      journal: store.journal,
+    });
+    log.subscribe((e) => search.heard(e));
+    const notes = async () =>
+      (await search.find(["note"], [""], 50)).map((l) => l.seq);
+    log.append({ type: "MSG", alias: "amy", text: "note one" }, "1");
+    await log.settled();
+    assert.deepEqual(await notes(), [1], "written");
+    log.append({ type: "MSG", alias: "amy", text: "crash" }, "1");
+    await log.settled();
+    await assert.rejects(notes(), /Search failed/); // the worker ended
+    assert.deepEqual(await notes(), [1], "kept by the next worker");
+    await log.close();
+    await search.close();
+  });
+});
+
 Deno.test("SearchIndex: a worker that ends is logged and another started, posted again what was not written (finds fail at once)", async () => {
   await withTempDir(async (dir) => {
     const errors: unknown[] = [];

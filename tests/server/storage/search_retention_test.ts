@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { systemClock } from "../../../lib/clock.ts";
 import { IndexSearch } from "../../../lib/server/storage/indexer.ts";
 import { Retention } from "../../../lib/server/storage/retention.ts";
@@ -121,12 +122,21 @@ Deno.test("Indexer drops lines past searchPendingBytes; the index takes them aga
       path: join(dir, SEARCH_FILE),
       chat: join(dir, DATABASE_FILE),
       searchPendingBytes: 200, // two lines of 82
+      fillLines: 1, // a gap is taken again a line at each search
     };
     const opened = Promise.withResolvers<IndexOpened>();
     const search = new IndexSearch({ ...options, onOpen: opened.resolve });
     await opened.promise; // it caught up with an empty chat.db
     const seqs = async (index: IndexSearch) =>
       (await index.find(["note"], [""], 50)).map((line) => line.seq);
+    /** Where the index's next start would take up a gap. */
+    const behind = () => {
+      const db = new DatabaseSync(options.path, { readOnly: true });
+      const row = db.prepare("SELECT value FROM state WHERE key = 'behind'")
+        .get();
+      db.close();
+      return row?.value;
+    };
     // Its lines stay in the journal: chat.db takes them at close.
     const { journal } = store;
     const log = () =>
@@ -143,8 +153,12 @@ Deno.test("Indexer drops lines past searchPendingBytes; the index takes them aga
     const first = await say(1, 4);
     assert.deepEqual(search.backlog(), { waiting: 2, dropped: 2 });
     assert.deepEqual(await seqs(search), [2, 1], "chat.db holds no gap yet");
+    assert.equal(behind(), "3");
     await first.close();
-    assert.deepEqual(await seqs(search), [4, 3, 2, 1], "once chat.db does");
+    assert.deepEqual(await seqs(search), [3, 2, 1], "once chat.db does");
+    assert.equal(behind(), "4", "the rest of the gap");
+    assert.deepEqual(await seqs(search), [4, 3, 2, 1]);
+    assert.equal(behind(), undefined, "no gap left");
     assert.deepEqual(search.backlog(), { waiting: 0, dropped: 2 });
     const second = await say(5, 8);
     assert.deepEqual(await seqs(search), [6, 5, 4, 3, 2, 1]);
