@@ -159,13 +159,14 @@ export class Indexer {
   /**
    * Once the index wrote everything posted to it before (the server no
    * longer too busy for it), has it take the lines it dropped again from
-   * `chat.db`, `fillLines` numbers at a time, after what was posted; asks
-   * again a timer later while some are left or it could not yet.
+   * `chat.db`, `fillLines` numbers at a time, after what was posted: the
+   * next step once one is done (the worker runs them in the background),
+   * again a timer later while it is busy or `chat.db` does not hold them.
    */
   #fill(idle: boolean): void {
     const gap = this.#gap;
     if (gap === undefined || this.#filling) return;
-    if (!idle) return this.#again();
+    if (!idle) return this.#again(this.#options.flushMs ?? 250);
     const through = Math.min(
       gap.through,
       gap.from + (this.#options.fillLines ?? 10_000) - 1,
@@ -182,16 +183,15 @@ export class Indexer {
       if (!filled) {
         this.#gap = { from: gap.from, through: this.#gap?.through ?? through };
       }
-      if (this.#gap !== undefined) this.#again();
+      if (this.#gap !== undefined) {
+        this.#again(filled ? 0 : this.#options.flushMs ?? 250);
+      }
     });
   }
 
-  /** A flush a timer later (if none is due). */
-  #again(): void {
-    this.#timer ??= this.#options.clock.setTimeout(
-      this.flush,
-      this.#options.flushMs ?? 250,
-    );
+  /** A flush `ms` later (if none is due). */
+  #again(ms: number): void {
+    this.#timer ??= this.#options.clock.setTimeout(this.flush, ms);
   }
 
   /** Posts what waits, then takes nothing more (and fills no gap). */

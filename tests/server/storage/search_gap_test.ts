@@ -110,18 +110,20 @@ Deno.test("Indexer fills a gap fillLines numbers at a time, and a fill not done 
     "fill 3-5 rest 6",
   ]);
   index.answer(true);
-  await clock.advance(100);
+  await clock.advance(0); // the next step at once
   assert.deepEqual(index.take(), ["fill 6-7 rest null"]);
   index.unwritten = 2;
   for (let seq = 8; seq <= 10; seq++) fed.take(message(seq)); // all dropped
   index.answer(false); // chat.db does not hold 7 yet
+  await clock.advance(0);
+  assert.deepEqual(index.take(), [], "a timer later");
   await clock.advance(100);
   assert.deepEqual(index.take(), ["behind 8"], "busy");
   index.unwritten = 0;
   await clock.advance(100);
   assert.deepEqual(index.take(), ["fill 6-8 rest 9"], "6 to 10 are left");
   index.answer(true);
-  await clock.advance(100);
+  await clock.advance(0);
   assert.deepEqual(index.take(), ["fill 9-10 rest null"]);
   index.answer(true);
   await clock.advance(1_000);
