@@ -196,6 +196,7 @@ export async function startServer(
       ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProf}`]
       : []),
     "--allow-net=127.0.0.1",
+    "--allow-sys=setPriority",
     `--allow-read=${dir}`,
     `--allow-write=${dir}`,
     "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE," +

@@ -148,7 +148,7 @@ export async function openRoomBackend(
           localRoomsAtStart(store, config, false).records,
         ),
       start: (moderation, take) => directory.start(moderation, take),
-      probe: () => probeStore(store, roomLog, cluster.probe()),
+      probe: () => probeStore(store, roomLog, search, cluster.probe()),
       async close() {
         retention.stop();
         await search.close();
@@ -215,7 +215,7 @@ export function localBackend(
     label: null,
     roomsAtStart: () => localRoomsAtStart(store, config, true),
     start: () => Promise.resolve(),
-    probe: () => probeStore(store, roomLog),
+    probe: () => probeStore(store, roomLog, search),
     close: () => {
       retention.stop();
       return search.close();
@@ -358,6 +358,7 @@ function openRoomLog(
 async function probeStore(
   store: Store,
   log: RoomLog,
+  search: Search,
   redis?: Promise<BackendProbe["redis"]>,
 ): Promise<BackendProbe> {
   return {
@@ -367,6 +368,7 @@ async function probeStore(
       ? "history commits fail"
       : null,
     databaseBytes: databaseBytes(store.db),
+    search: search.backlog(),
     redis: (await redis) ?? null,
   };
 }

@@ -31,6 +31,16 @@ export function registerStorage(
     () => sources.probe().databaseBytes,
   );
   registry.gauge(
+    "tlschat_search_index_waiting_lines",
+    "Messages and actions handed on and not yet searchable: the index is written in the background, and lags while the server is busy.",
+    () => sources.probe().search.waiting,
+  );
+  registry.counter(
+    "tlschat_search_index_dropped_lines_total",
+    "Lines left out of the index since start, too many waiting (one server: taken again from chat.db once the index caught up).",
+    () => sources.probe().search.dropped,
+  );
+  registry.gauge(
     "tlschat_database_writable",
     "1 while history commits succeed and the journal can be written (as /readyz; no test write).",
     () => sources.probe().unwritable === null ? 1 : 0,

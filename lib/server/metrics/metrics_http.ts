@@ -173,7 +173,12 @@ function routesOf(
   const now = options.now ?? Date.now;
   const startedMs = now();
   const probed = sharedProbe(options.backend, now);
-  let probe: BackendProbe = { unwritable: null, redis: null, databaseBytes: 0 };
+  let probe: BackendProbe = {
+    unwritable: null,
+    redis: null,
+    databaseBytes: 0,
+    search: { waiting: 0, dropped: 0 },
+  };
   const registry = serverRegistry(server.metrics, {
     engine: options.engine,
     clustered: options.clustered,

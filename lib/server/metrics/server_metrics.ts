@@ -172,6 +172,11 @@ export interface BackendProbe {
   } | null;
   /** Bytes of the data directory's database (pages in use). */
   readonly databaseBytes: number;
+  /**
+   * The search index's lag: lines not yet searchable, and lines it left
+   * out since start (both 0 without history).
+   */
+  readonly search: { readonly waiting: number; readonly dropped: number };
 }
 
 /** What the registry reads at scrape time, besides {@linkcode ServerMetrics}. */

@@ -38,8 +38,21 @@ export interface Search {
   ): Promise<readonly FoundLine[]>;
   /** Hears each event the log hands on (an index takes what was said). */
   heard(event: RoomEvent): void;
+  /**
+   * Lines heard and not yet searchable (the index's worker lags, in the
+   * background, while the server is busy), and lines it dropped since
+   * start (too many waiting: on one server, taken again from `chat.db`
+   * once the index caught up).
+   */
+  backlog(): SearchBacklog;
   /** Indexes what waits, and stops. */
   close(): Promise<void>;
+}
+
+/** What {@linkcode Search.backlog} says. */
+export interface SearchBacklog {
+  readonly waiting: number;
+  readonly dropped: number;
 }
 
 /** No search: the server keeps no history (`--history 0`, in memory). */
@@ -50,6 +63,7 @@ export const NO_SEARCH: Search = {
     );
   },
   heard() {},
+  backlog: () => ({ waiting: 0, dropped: 0 }),
   close: () => Promise.resolve(),
 };
 

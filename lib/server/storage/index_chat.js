@@ -4,7 +4,8 @@
  * when it opens on one server, on a read-only connection of its own: it
  * deletes what retention deleted and the index was never told of (the
  * deletions posted to a worker that did not live to write them), then takes
- * what `chat.db` stored after the index's last line. Imported by the worker
+ * what `chat.db` stored after the index's last line; later, it takes again
+ * the lines the server dropped while the index lagged. Imported by the worker
  * from a blob of its own (`search_index.ts`), so it imports nothing but
  * `node:sqlite`.
  *
@@ -28,7 +29,7 @@ const STEP_ROWS = 5_000;
  *   readonly rebuilt: boolean,
  *   readonly told: number,
  *   readonly lagsFrom: number,
- *   caughtUp(): void,
+ *   caughtUp(rest?: number | null): void,
  *   add(lines: readonly Line[]): void,
  *   delete(seqs: readonly number[], through: number): void,
  *   held(after: number, through: number, limit: number): number[],
@@ -45,13 +46,16 @@ const oneLine = (value) => typeof value === "string" && !/[\r\n]/.test(value);
 /**
  * Brings `index` up to `chat.db` at `path`: what retention deleted, then
  * what was stored after its last line, at most the newest `limit` rows.
+ * `restarted`: a worker started while the server runs (another ended),
+ * when `chat.db` may not hold yet the journal's newest lines.
  * @param {Index} index @param {string} path @param {number} limit
+ * @param {boolean} restarted
  */
-export function followChat(index, path, limit) {
+export function followChat(index, path, limit, restarted) {
   const chat = new DatabaseSync(path, { readOnly: true });
   try {
     forget(index, chat);
-    catchUp(index, chat, limit);
+    catchUp(index, chat, limit, restarted);
   } finally {
     chat.close();
   }
@@ -98,33 +102,88 @@ function forget(index, chat) {
 /**
  * Adds what `chat` stored after the index's last line (or the first it
  * was not given), at most the newest `limit` rows. Rows that are not a one-line message or action are left
- * out, as the log's reader leaves them out. An index ahead of the last
- * number `chat` ever gave (`chat.db` restored from a backup, or its
- * unsynced tail lost) drops what is past it: those numbers will be given
- * again, to other lines.
+ * out, as the log's reader leaves them out. As the server starts (not
+ * `restarted`), an index ahead of the last number `chat` ever gave
+ * (`chat.db` restored from a backup, or its unsynced tail lost) drops what
+ * is past it: those numbers will be given again, to other lines. (While
+ * the server runs, those are lines the database has not taken from the
+ * journal yet.)
  * @param {Index} index @param {DatabaseSync} chat @param {number} limit
+ * @param {boolean} restarted
  */
-function catchUp(index, chat, limit) {
-  const newest = Number(
+function catchUp(index, chat, limit, restarted) {
+  const newest = newestIn(chat);
+  if (newest < index.last && !restarted) index.cut(newest);
+  // From the first line it was not given (dropped: too many waiting).
+  const after = Math.max(
+    Math.min(index.last, index.lagsFrom - 1),
+    newest - limit,
+  );
+  addAfter(index, chat, after, Infinity);
+  index.caughtUp();
+}
+
+/**
+ * Takes again from `chat.db` at `path` the messages and actions numbered
+ * `from` through `through` that the index does not hold, left out while
+ * the server ran (too many were waiting for the index), once `chat.db`
+ * holds them all (the database takes the journal's lines a moment after
+ * they are handed on). `rest`: the first number of the gap left for later
+ * (null: none), where the next start would take it up. Whether it did:
+ * false, asked again later.
+ * @param {Index} index @param {string} path @param {number} from
+ * @param {number} through @param {number | null} rest
+ */
+export function fillGap(index, path, from, through, rest) {
+  const chat = new DatabaseSync(path, { readOnly: true });
+  try {
+    if (newestIn(chat) < through) return false;
+    addAfter(index, chat, from - 1, through);
+    if (index.lagsFrom >= from) index.caughtUp(rest);
+    return true;
+  } finally {
+    chat.close();
+  }
+}
+
+/**
+ * The highest number `chat` ever gave a line.
+ * @param {DatabaseSync} chat
+ */
+function newestIn(chat) {
+  return Number(
     chat.prepare(`SELECT MAX(IFNULL((SELECT MAX(seq) FROM events), 0),
       IFNULL((SELECT CAST(value AS INTEGER) FROM settings
         WHERE key = 'history.last_seq'), 0)) AS seq`).get()?.seq,
   );
-  if (newest < index.last) index.cut(newest);
-  // From the first line it was not given (dropped: too many waiting).
-  let after = Math.max(
-    Math.min(index.last, index.lagsFrom - 1),
-    newest - limit,
-  );
+}
+
+/**
+ * Adds to `index` the messages and actions `chat` holds numbered above
+ * `after` through `through`, a step at a time.
+ * @param {Index} index @param {DatabaseSync} chat
+ * @param {number} after @param {number} through
+ */
+function addAfter(index, chat, after, through) {
   const read = chat.prepare(
     `SELECT seq, time, type, line FROM events
-     WHERE seq > ? AND type IN ('MSG', 'ME') ORDER BY seq LIMIT ?`,
+     WHERE seq > ? AND seq <= ? AND type IN ('MSG', 'ME') ORDER BY seq LIMIT ?`,
   );
   for (;;) {
-    const rows = read.all(after, STEP_ROWS);
-    if (rows.length === 0) return index.caughtUp();
+    const rows = read.all(
+      after,
+      Math.min(through, Number.MAX_SAFE_INTEGER),
+      STEP_ROWS,
+    );
+    if (rows.length === 0) return;
+    const first = after;
     after = Number(rows.at(-1)?.seq);
-    index.add(rows.map(readLine).filter((line) => line !== null));
+    // What it holds already (posted while it lagged) is not written again.
+    const held = new Set(index.held(first, after, STEP_ROWS));
+    index.add(
+      rows.filter((row) => !held.has(seqOf(row))).map(readLine)
+        .filter((line) => line !== null),
+    );
   }
 }
 

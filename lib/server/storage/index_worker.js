@@ -13,19 +13,23 @@
  * fails its check is made again, empty. On opening (one server), it follows
  * `chat.db` (`index_chat.js`): what retention deleted after the last
  * tombstone it was told of (state `deleted`), then what was stored after
- * its last line (at most the newest `catchUpLimit`).
+ * its last line (at most the newest `catchUpLimit`). It runs in the
+ * background (nice 19): a busy server's index lags, a find waits for it.
  *
  * Messages are handled one at a time, in the order posted: `open` first
- * (answered `opened`), then `add`, `find`, `delete`, `trim`, `clear` and
- * `close`, each answered by one `done` (a find's with its `lines`), so that
- * a find answers after every line posted before it is written. An error
- * writing is thrown: the worker ends, and the server starts another that
- * is posted again what it had not answered.
+ * (answered `opened`), then `add`, `find`, `delete`, `trim`, `clear`,
+ * `behind`, `fill` and `close`, each answered by one `done` (a find's with
+ * its `lines`, a fill's with whether it `filled`), so that a find answers
+ * after every line posted before it is written. An error writing is
+ * thrown: the worker ends, and the server starts another that is posted
+ * again what it had not answered.
  *
  * @module
  */
 
 import { DatabaseSync } from "node:sqlite";
+/** @typedef {import("node:sqlite").StatementSync} StatementSync */
+import { setPriority } from "node:os";
 
 /** The index's format (`user_version`): another one is made again. */
 const FORMAT = 1;
@@ -42,25 +46,47 @@ const SCHEMA = `CREATE VIRTUAL TABLE search USING fts5(
   CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   PRAGMA user_version = ${FORMAT};`;
 
+/**
+ * Lowers this thread to nice 19, the lowest priority, so that indexing
+ * never takes the core from members' lines: on Linux only (elsewhere the
+ * whole process would be lowered), when the process may (asked first, so
+ * that nothing prompts). The nice value it runs at.
+ */
+function runInBackground() {
+  const may = Deno.build.os === "linux" &&
+    Deno.permissions.querySync({ name: "sys", kind: "setPriority" })
+        .state === "granted";
+  try {
+    if (may) setPriority(0, 19); // 0: this thread (Linux)
+    return may ? 19 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Rows one trimming step deletes at most (the steps go on until done). */
 const TRIM_STEP_ROWS = 2_000;
 
-const DAY_MS = 86_400_000;
-
 /** @typedef {import("./index_chat.js").Line} Line */
+
+/** Rooms' scope tokens, made once each (forgotten past a thousand). */
+const scopes = new Map();
 
 /**
  * The scope token of a room (as `scopeToken` in search_query.ts).
- * @param {string} room
+ * @param {string} room @returns {string}
  */
-const scope = (room) => `r${new TextEncoder().encode(room).toHex()}`;
+function scope(room) {
+  if (scopes.size >= 1_000) scopes.clear();
+  return scopes.get(room) ??
+    scopes.set(room, `r${new TextEncoder().encode(room).toHex()}`).get(room);
+}
 
 /** The index's file, open. */
 class IndexFile {
-  /** @type {DatabaseSync} */
-  #db;
-  /** @type {import("node:sqlite").StatementSync} */
-  #insert;
+  /** @type {DatabaseSync} */ #db;
+  /** @type {StatementSync} */ #insert;
+  /** @type {StatementSync} */ #replace;
   /** The highest number it holds. */
   last = 0;
   /** It was made again as it opened (new, damaged, of another epoch). */
@@ -79,12 +105,12 @@ class IndexFile {
       this.#setState("last", 0);
     }
     this.#db.exec("PRAGMA synchronous = NORMAL");
-    // OR REPLACE: a line posted again after a worker's end.
-    this.#insert = this.#db.prepare(
-      `INSERT OR REPLACE INTO search
-         (rowid, text, scope, room, time, kind, alias)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
+    // A line not above the last may be held (posted again after a worker's
+    // end, taken again from chat.db): replaced, at the cost of a lookup.
+    const into = `INTO search (rowid, text, scope, room, time, kind, alias)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`;
+    this.#insert = this.#db.prepare(`INSERT ${into}`);
+    this.#replace = this.#db.prepare(`INSERT OR REPLACE ${into}`);
     this.last = Number(this.#state("last") ?? 0);
   }
 
@@ -113,12 +139,11 @@ class IndexFile {
 
   /** A new, empty file at `path`. @param {string} path */
   static #made(path) {
-    for (const suffix of ["", "-wal", "-shm"]) {
+    const files = path === ":memory:" ? [] : ["", "-wal", "-shm"];
+    for (const suffix of files) {
       try {
-        if (path !== ":memory:") Deno.removeSync(path + suffix);
-      } catch {
-        // Not there.
-      }
+        Deno.removeSync(path + suffix);
+      } catch { /* not there */ }
     }
     const db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode = WAL");
@@ -144,10 +169,7 @@ class IndexFile {
       .run(key, String(value));
   }
 
-  /**
-   * The first line not indexed since it last caught up (dropped by the
-   * server: too many waiting); `Infinity`: none.
-   */
+  /** The first line not indexed (dropped, too many waiting); or Infinity. */
   get lagsFrom() {
     return Number(this.#state("behind") ?? Infinity);
   }
@@ -157,8 +179,12 @@ class IndexFile {
     this.#setState("behind", Math.min(seq, this.lagsFrom));
   }
 
-  /** It holds every line it was not given (it caught up from `chat.db`). */
-  caughtUp() {
+  /**
+   * It holds every line it was not given (it caught up from `chat.db`), or
+   * every one before `rest`. @param {number | null} [rest]
+   */
+  caughtUp(rest = null) {
+    if (rest !== null) return this.#setState("behind", rest);
     this.#db.exec("DELETE FROM state WHERE key = 'behind'");
   }
 
@@ -167,10 +193,7 @@ class IndexFile {
     return Number(this.#state("deleted") ?? -1);
   }
 
-  /**
-   * Its numbers above `after`, through `through`, the lowest `limit`.
-   * @param {number} after @param {number} through @param {number} limit
-   */
+  /** Its lowest `limit` numbers in (`after`, `through`]. @param {number} after @param {number} through @param {number} limit */
   held(after, through, limit) {
     return this.#db.prepare(
       `SELECT rowid AS seq FROM search WHERE rowid > ? AND rowid <= ?
@@ -201,7 +224,7 @@ class IndexFile {
   add(lines) {
     this.transaction(() => {
       for (const line of lines) {
-        this.#insert.run(
+        (line.seq > this.last ? this.#insert : this.#replace).run(
           line.seq,
           line.text,
           scope(line.room),
@@ -247,7 +270,7 @@ class IndexFile {
               `DELETE FROM search WHERE rowid IN
                  (SELECT rowid FROM search ORDER BY rowid LIMIT ?)
                  AND time < ?`,
-            ).run(TRIM_STEP_ROWS, now - keepDays * DAY_MS).changes,
+            ).run(TRIM_STEP_ROWS, now - keepDays * 86_400_000).changes,
           );
         }
       });
@@ -304,9 +327,11 @@ class IndexFile {
 
 /**
  * What the messages after `open` ask of `index`; the answer's fields.
+ * `fill` takes a gap again from `chat.db` (whether it could).
  * @param {IndexFile} index @param {any} data
+ * @param {(from: number, through: number, rest: number | null) => boolean} fill
  */
-function handle(index, data) {
+function handle(index, data, fill) {
   switch (data.op) {
     case "add":
       return index.add(data.lines);
@@ -324,6 +349,12 @@ function handle(index, data) {
       return index.clear(data.epoch);
     case "behind":
       return index.behind(data.seq);
+    case "fill":
+      try {
+        return { filled: fill(data.from, data.through, data.rest) };
+      } catch (e) { // chat.db unreadable there: the next start tries again
+        return { filled: true, error: String(e) };
+      }
     case "close":
       return index.close();
     default:
@@ -336,27 +367,32 @@ function handle(index, data) {
  * that come while it follows `chat.db` wait).
  */
 self.onmessage = async ({ data }) => {
-  const { path, epoch, chat, chatModule, catchUpLimit } = data;
+  const { path, epoch, chat, chatModule, catchUpLimit, restarted } = data;
+  const nice = runInBackground();
   const index = new IndexFile(path, epoch);
   /** @type {MessageEvent[]} */
   const early = [];
   self.onmessage = (event) => early.push(event);
   /** @type {{ error?: string }} */
   const failed = {};
+  // A cluster's index has no chat.db: what it left out stays out.
+  /** @type {(from: number, through: number, rest: number | null) => boolean} */
+  let fill = () => true;
   if (chat !== null) {
     try {
       /** @type {typeof import("./index_chat.js")} */
-      const { followChat } = await import(chatModule);
-      followChat(index, chat, catchUpLimit);
+      const { followChat, fillGap } = await import(chatModule);
+      followChat(index, chat, catchUpLimit, restarted);
+      fill = (from, through, rest) => fillGap(index, chat, from, through, rest);
     } catch (e) {
       failed.error = String(e);
     }
   }
   const { rebuilt, last } = index;
-  self.postMessage({ op: "opened", rebuilt, last, ...failed });
+  self.postMessage({ op: "opened", rebuilt, last, nice, ...failed });
   /** @param {MessageEvent} event */
   const answer = ({ data }) =>
-    self.postMessage({ op: "done", ...handle(index, data) });
+    self.postMessage({ op: "done", ...handle(index, data, fill) });
   self.onmessage = answer;
   for (const event of early) answer(event);
 };

@@ -16,7 +16,7 @@
 import type { Clock } from "../../clock.ts";
 import { ProtocolError } from "../../protocol.ts";
 import type { RoomEvent } from "../room/room_log.ts";
-import type { FoundLine, Search } from "../room/search.ts";
+import type { FoundLine, Search, SearchBacklog } from "../room/search.ts";
 import {
   type IndexedLine,
   lineBytes,
@@ -36,6 +36,11 @@ export interface IndexerOptions {
   /** Lines posted (and written) together at most. @default {512} */
   readonly batchLines?: number;
   /**
+   * Numbers of a gap (lines dropped) the index takes again from `chat.db`
+   * in one step. @default {10_000}
+   */
+  readonly fillLines?: number;
+  /**
    * Lines waiting or not written yet at most (an index that keeps
    * failing): later ones are dropped (see {@linkcode Indexer}).
    * @default {100_000}
@@ -51,9 +56,11 @@ export interface IndexerOptions {
 /**
  * Feeds the index handed-on events in batches (see the module). Past its
  * bounds (lines, bytes) a line is dropped, and the index told the first
- * one dropped (`SearchIndex.behind`): on one server its next worker takes
- * them again from `chat.db`, so that the index lags, and a search still
- * finds what was posted before it.
+ * one dropped (`SearchIndex.behind`); on one server, once the index wrote
+ * everything it was posted (the server no longer too busy for it) it takes
+ * the dropped lines again from `chat.db` (`SearchIndex.fill`), or its next
+ * worker does if the server stops first: the index lags, and loses
+ * nothing.
  */
 export class Indexer {
   #index: SearchIndex;
@@ -62,6 +69,12 @@ export class Indexer {
   #pendingBytes = 0;
   /** The first line dropped since the index was last told. */
   #behind: number | undefined;
+  /** The lines dropped since the index last took them again. */
+  #gap: { from: number; through: number } | undefined;
+  /** A gap is being taken again (posted, not answered). */
+  #filling = false;
+  /** Times the index was emptied (a gap of before is of another epoch). */
+  #clears = 0;
   #last = 0;
   #timer: number | undefined;
   #closed = false;
@@ -83,6 +96,8 @@ export class Indexer {
       this.#pending = [];
       this.#pendingBytes = 0;
       this.#behind = undefined;
+      this.#gap = undefined;
+      this.#clears++;
       this.#index.clear(this.#options.epoch());
     }
     this.#last = event.seq;
@@ -98,6 +113,7 @@ export class Indexer {
     if (this.#over(bytes)) {
       this.dropped++;
       this.#behind ??= event.seq;
+      this.#gap = { from: this.#gap?.from ?? event.seq, through: event.seq };
       return;
     }
     this.#pending.push(indexed);
@@ -126,6 +142,8 @@ export class Indexer {
   flush = (): void => {
     this.#options.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    // It wrote all it was posted before: it keeps up again.
+    const idle = this.#index.unwritten === 0;
     const size = this.#options.batchLines ?? 512;
     const pending = this.#pending;
     this.#pending = [];
@@ -135,12 +153,51 @@ export class Indexer {
     }
     if (this.#behind !== undefined) this.#index.behind(this.#behind);
     this.#behind = undefined;
+    if (!this.#closed) this.#fill(idle);
   };
 
-  /** Posts what waits, then takes nothing more. */
+  /**
+   * Once the index wrote everything posted to it before (the server no
+   * longer too busy for it), has it take the lines it dropped again from
+   * `chat.db`, `fillLines` numbers at a time, after what was posted: the
+   * next step once one is done (the worker runs them in the background),
+   * again a timer later while it is busy or `chat.db` does not hold them.
+   */
+  #fill(idle: boolean): void {
+    const gap = this.#gap;
+    if (gap === undefined || this.#filling) return;
+    if (!idle) return this.#again(this.#options.flushMs ?? 250);
+    const through = Math.min(
+      gap.through,
+      gap.from + (this.#options.fillLines ?? 10_000) - 1,
+    );
+    const rest = through < gap.through ? through + 1 : null;
+    this.#gap = rest === null
+      ? undefined
+      : { from: rest, through: gap.through };
+    this.#filling = true;
+    const clears = this.#clears;
+    this.#index.fill(gap.from, through, rest).then((filled) => {
+      this.#filling = false;
+      if (this.#closed || clears !== this.#clears) return;
+      if (!filled) {
+        this.#gap = { from: gap.from, through: this.#gap?.through ?? through };
+      }
+      if (this.#gap !== undefined) {
+        this.#again(filled ? 0 : this.#options.flushMs ?? 250);
+      }
+    });
+  }
+
+  /** A flush `ms` later (if none is due). */
+  #again(ms: number): void {
+    this.#timer ??= this.#options.clock.setTimeout(this.flush, ms);
+  }
+
+  /** Posts what waits, then takes nothing more (and fills no gap). */
   close(): void {
-    this.flush();
     this.#closed = true;
+    this.flush();
   }
 }
 
@@ -200,6 +257,14 @@ export class IndexSearch implements Search {
 
   heard(event: RoomEvent): void {
     this.indexer.take(event);
+  }
+
+  backlog(): SearchBacklog {
+    const { indexer, index } = this;
+    return {
+      waiting: indexer.pending + index.unwritten,
+      dropped: indexer.dropped,
+    };
   }
 
   /** Deletes from the index the lines retention deleted (see the index's). */

@@ -48,6 +48,11 @@ export interface IndexOpened {
   readonly rebuilt: boolean;
   /** The highest number it holds, after catching up. */
   readonly last: number;
+  /**
+   * The nice value the worker runs at: 19 (in the background) when the
+   * server may set it, else 0 (as the server's thread).
+   */
+  readonly nice: number;
 }
 
 /** Options of {@linkcode SearchIndex}. */
@@ -88,11 +93,18 @@ type Message =
   | ({ readonly op: "trim" } & TrimBounds)
   | { readonly op: "clear"; readonly epoch: string }
   | { readonly op: "behind"; readonly seq: number }
+  | {
+    readonly op: "fill";
+    readonly from: number;
+    readonly through: number;
+    readonly rest: number | null;
+  }
   | { readonly op: "close" };
 
 interface Answer extends Partial<IndexOpened> {
   readonly op: "opened" | "done";
   readonly lines?: IndexedLine[];
+  readonly filled?: boolean;
   readonly error?: string;
 }
 
@@ -140,6 +152,8 @@ export class SearchIndex {
   #ended = 0;
   #restart: number | undefined;
   #closing = false;
+  /** Workers started. */
+  #workers = 0;
 
   /** Starts the worker on the index `options` name. */
   constructor(options: SearchIndexOptions) {
@@ -208,6 +222,29 @@ export class SearchIndex {
    */
   behind(seq: number): void {
     this.#post({ op: "behind", seq });
+  }
+
+  /**
+   * Takes again from `chat.db` the lines numbered `from` through `through`
+   * it does not hold (left out: too many waiting), once `chat.db` holds
+   * them all; `rest`: the first number of the gap left for a later fill
+   * (null: none). Whether it did (false: not yet, or the worker ended). A
+   * cluster's index, without `chat.db`, leaves them out and says true, as
+   * does one that cannot read `chat.db` there (told to `onError`; its next
+   * start tries again).
+   */
+  async fill(
+    from: number,
+    through: number,
+    rest: number | null,
+  ): Promise<boolean> {
+    const answer = await this.#ask({ op: "fill", from, through, rest })
+      .catch(() => STOPPED);
+    if (answer === STOPPED || answer === LATE) return false;
+    if (answer.error !== undefined) {
+      this.#options.onError?.(new Error(answer.error));
+    }
+    return answer.filled === true;
   }
 
   /** Deletes every line: the log's numbering started again, in `epoch`. */
@@ -279,9 +316,9 @@ export class SearchIndex {
     this.#worker = worker;
     worker.onmessage = ({ data }: MessageEvent<Answer>) => {
       if (data.op === "opened") {
-        const { rebuilt = false, last = 0, error } = data;
+        const { rebuilt = false, last = 0, nice = 0, error } = data;
         if (error !== undefined) this.#options.onError?.(new Error(error));
-        return this.#options.onOpen?.({ rebuilt, last });
+        return this.#options.onOpen?.({ rebuilt, last, nice });
       }
       this.#ended = 0;
       const sent = this.#sent.shift();
@@ -299,6 +336,7 @@ export class SearchIndex {
       chat,
       chatModule: this.#chatUrl,
       catchUpLimit,
+      restarted: this.#workers++ > 0,
     });
     // What the last worker did not answer, in order.
     for (const { message } of this.#sent) worker.postMessage(message);

@@ -75,6 +75,7 @@ const HEALTHY: BackendProbe = {
   unwritable: null,
   redis: null,
   databaseBytes: 8192,
+  search: { waiting: 3, dropped: 1 },
 };
 
 async function get(
@@ -291,6 +292,11 @@ Deno.test("localBackend().probe() says the database's size and when history comm
     assert.equal(healthy.unwritable, null);
     assert.equal(healthy.redis, null);
     assert.ok(healthy.databaseBytes > 0);
+    assert.deepEqual(healthy.search, { waiting: 0, dropped: 0 });
+    const line = { type: "MSG", alias: "amy", text: "hi" } as const;
+    backend.search.heard({ seq: 1, time: 1, line, origin: "1" });
+    const searching = await backend.probe();
+    assert.deepEqual(searching.search, { waiting: 1, dropped: 0 }, "its index");
     backend.log.append({ type: "MSG", alias: "amy", text: "hi" }, "1");
     await backend.log.settled();
     assert.equal(metrics.historyCommit.count, 1);

@@ -30,7 +30,12 @@ function openLimited(limits: {
     },
     backend: {
       probe: () =>
-        Promise.resolve({ unwritable: null, redis: null, databaseBytes: 0 }),
+        Promise.resolve({
+          unwritable: null,
+          redis: null,
+          databaseBytes: 0,
+          search: { waiting: 0, dropped: 0 },
+        }),
     },
     engine: "node",
     clustered: false,

@@ -130,6 +130,7 @@ function fakeRegistry(metrics: ServerMetrics, clustered = true) {
       unwritable: null,
       redis: { down: null, servers: 2, streamEntries: 40 },
       databaseBytes: 4096,
+      search: { waiting: 7, dropped: 2 },
     }),
     certificateExpiresMs: () => 1_800_000_000_000,
     lag: new Histogram([0.01]),
@@ -160,6 +161,8 @@ Deno.test("ServerMetrics: what owners increment shows under its name and fixed l
       "tlschat_members_online 2",
       "tlschat_cluster_servers 2",
       "tlschat_redis_up 1",
+      "tlschat_search_index_waiting_lines 7",
+      "tlschat_search_index_dropped_lines_total 2",
       "tlschat_certificate_expiry_timestamp_seconds 1800000000",
     ]
   ) {

@@ -29,6 +29,22 @@ async function search(client: TestClient, words: string): Promise<string[]> {
   }
 }
 
+/**
+ * The nice value of each thread of process `pid`, its own (the event
+ * loop's) first (Deno grants `/proc` to `-A` only: read by `bash`).
+ */
+async function threadNices(pid: number): Promise<number[]> {
+  const { stdout } = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      `cd /proc/${pid}/task && for t in ${pid} *; do
+      [ "$t" = "${pid}" ] && [ -n "$seen" ] && continue; seen=1
+      sed 's/.*) //' "$t/stat" | cut -d' ' -f17; done`,
+    ],
+  }).output();
+  return new TextDecoder().decode(stdout).trim().split("\n").map(Number);
+}
+
 /** The tables of the SQLite file at `path`. */
 function tables(path: string): string[] {
   const db = new DatabaseSync(path, { readOnly: true });
@@ -75,9 +91,14 @@ Deno.test("server.ts keeps its search index in data/search.db, written by its wo
       "FOUND #lobby MSG amy deploy on friday",
       "FOUNDEND 1 End of search: 1 line",
     ];
-    await withServerProcess(permissions, args, async (server) => {
+    // May it set priorities, its index's worker runs in the background.
+    const background = [...permissions, "--allow-sys=setPriority"];
+    await withServerProcess(background, args, async (server) => {
       using bob = await join(server, "bob");
       assert.deepEqual(await search(bob, "depl"), found, "kept");
+      const [own, ...others] = await threadNices(server.child.pid);
+      assert.equal(own, 0, "the event loop keeps its priority");
+      assert.deepEqual(others.filter((nice) => nice !== 0), [19]);
     });
     for (const suffix of ["", "-wal", "-shm"]) {
       await Deno.remove(`${dir}/data/search.db${suffix}`).catch(() => {});
@@ -85,6 +106,8 @@ Deno.test("server.ts keeps its search index in data/search.db, written by its wo
     await withServerProcess(permissions, args, async (server) => {
       using bob = await join(server, "bob");
       assert.deepEqual(await search(bob, "friday"), found, "made again");
+      const nices = await threadNices(server.child.pid);
+      assert.deepEqual(nices.filter((nice) => nice !== 0), [], "not allowed");
     });
   });
 });

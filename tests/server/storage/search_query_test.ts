@@ -137,6 +137,7 @@ function fakeSearch(found: readonly FoundLine[]) {
       return Promise.resolve(found.slice(0, limit));
     },
     heard() {},
+    backlog: () => ({ waiting: 0, dropped: 0 }),
     close: () => Promise.resolve(),
   };
   return { search, asked };

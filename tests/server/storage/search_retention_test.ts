@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { systemClock } from "../../../lib/clock.ts";
 import { IndexSearch } from "../../../lib/server/storage/indexer.ts";
 import { Retention } from "../../../lib/server/storage/retention.ts";
@@ -98,7 +99,8 @@ Deno.test("IndexSearch drops at start the lines numbered past chat.db's last (re
     store.db.exec("DELETE FROM events WHERE seq > 2");
     const reopened = Promise.withResolvers<IndexOpened>();
     const second = new IndexSearch({ ...options, onOpen: reopened.resolve });
-    assert.deepEqual(await reopened.promise, { rebuilt: false, last: 2 });
+    const { rebuilt, last } = await reopened.promise;
+    assert.deepEqual({ rebuilt, last }, { rebuilt: false, last: 2 });
     await append(["note three again"], second);
     const notes = await second.find(["note"], [""], 50);
     assert.deepEqual(notes.map((l) => [l.seq, l.text]), [
@@ -111,37 +113,59 @@ Deno.test("IndexSearch drops at start the lines numbered past chat.db's last (re
   });
 });
 
-Deno.test("Indexer drops lines past searchPendingBytes and the index takes them again from chat.db when its worker next starts", async () => {
+Deno.test("Indexer drops lines past searchPendingBytes; the index takes them again from chat.db once it holds them, as it runs or when its next worker starts", async () => {
   await withTempDir(async (dir) => {
-    using store = openStore(dir);
+    using store = openStore(dir, { exclusive: true }); // with its journal
     const options = {
       clock: new FakeClock(), // lines wait for a search to be posted
       epoch: () => "e1",
       path: join(dir, SEARCH_FILE),
       chat: join(dir, DATABASE_FILE),
       searchPendingBytes: 200, // two lines of 82
+      fillLines: 1, // a gap is taken again a line at each search
     };
     const opened = Promise.withResolvers<IndexOpened>();
     const search = new IndexSearch({ ...options, onOpen: opened.resolve });
     await opened.promise; // it caught up with an empty chat.db
-    const log = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
-    log.subscribe((e) => search.heard(e));
-    for (let i = 1; i <= 4; i++) {
-      log.append({ type: "MSG", alias: "amy", text: `note ${i}` }, "1");
-    }
-    await log.close();
-    assert.equal(search.indexer.dropped, 2);
     const seqs = async (index: IndexSearch) =>
       (await index.find(["note"], [""], 50)).map((line) => line.seq);
-    assert.deepEqual(await seqs(search), [2, 1]);
-    const more = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
-    more.subscribe((e) => search.heard(e));
-    more.append({ type: "MSG", alias: "amy", text: "note 5" }, "1");
-    await more.close();
-    assert.deepEqual(await seqs(search), [5, 2, 1], "indexed past the gap");
-    await search.close();
+    /** Where the index's next start would take up a gap. */
+    const behind = () => {
+      const db = new DatabaseSync(options.path, { readOnly: true });
+      const row = db.prepare("SELECT value FROM state WHERE key = 'behind'")
+        .get();
+      db.close();
+      return row?.value;
+    };
+    // Its lines stay in the journal: chat.db takes them at close.
+    const { journal } = store;
+    const log = () =>
+      new SqliteLog(store.db, { clock: new FakeClock(), keep: 10, journal });
+    const say = async (from: number, through: number) => {
+      const said = log();
+      said.subscribe((e) => search.heard(e));
+      for (let i = from; i <= through; i++) {
+        said.append({ type: "MSG", alias: "amy", text: `note ${i}` }, "1");
+      }
+      await said.settled(); // handed on: in the journal
+      return said;
+    };
+    const first = await say(1, 4);
+    assert.deepEqual(search.backlog(), { waiting: 2, dropped: 2 });
+    assert.deepEqual(await seqs(search), [2, 1], "chat.db holds no gap yet");
+    assert.equal(behind(), "3");
+    await first.close();
+    assert.deepEqual(await seqs(search), [3, 2, 1], "once chat.db does");
+    assert.equal(behind(), "4", "the rest of the gap");
+    assert.deepEqual(await seqs(search), [4, 3, 2, 1]);
+    assert.equal(behind(), undefined, "no gap left");
+    assert.deepEqual(search.backlog(), { waiting: 0, dropped: 2 });
+    const second = await say(5, 8);
+    assert.deepEqual(await seqs(search), [6, 5, 4, 3, 2, 1]);
+    await search.close(); // before chat.db holds 7 and 8
+    await second.close();
     const again = new IndexSearch(options);
-    assert.deepEqual(await seqs(again), [5, 4, 3, 2, 1]);
+    assert.deepEqual(await seqs(again), [8, 7, 6, 5, 4, 3, 2, 1], "its next");
     await again.close();
   });
 });
