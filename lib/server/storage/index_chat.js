@@ -120,7 +120,13 @@ function catchUp(index, chat, limit, restarted) {
     newest - limit,
   );
   addAfter(index, chat, after, Infinity);
-  index.caughtUp();
+  // Restarted, lines it was not given may not be in chat.db yet: from
+  // past what it holds, the next start takes them up.
+  const { lagsFrom } = index;
+  const rest = restarted && lagsFrom !== Infinity
+    ? Math.max(lagsFrom, newest + 1)
+    : null;
+  index.caughtUp(rest);
 }
 
 /**
@@ -139,7 +145,9 @@ export function fillGap(index, path, from, through, rest) {
   try {
     if (newestIn(chat) < through) return false;
     addAfter(index, chat, from - 1, through);
-    if (index.lagsFrom >= from) index.caughtUp(rest);
+    // The gap recorded is this one's (not an older one, nor a later one).
+    const { lagsFrom } = index;
+    if (from <= lagsFrom && lagsFrom <= through + 1) index.caughtUp(rest);
     return true;
   } finally {
     chat.close();

@@ -352,8 +352,8 @@ function handle(index, data, fill) {
     case "fill":
       try {
         return { filled: fill(data.from, data.through, data.rest) };
-      } catch (e) { // chat.db unreadable there: the next start tries again
-        return { filled: true, error: String(e) };
+      } catch (e) { // reading chat.db, or writing: left to the next start
+        return { error: String(e) };
       }
     case "close":
       return index.close();
@@ -382,8 +382,8 @@ self.onmessage = async ({ data }) => {
     try {
       /** @type {typeof import("./index_chat.js")} */
       const { followChat, fillGap } = await import(chatModule);
-      followChat(index, chat, catchUpLimit, restarted);
       fill = (from, through, rest) => fillGap(index, chat, from, through, rest);
+      followChat(index, chat, catchUpLimit, restarted);
     } catch (e) {
       failed.error = String(e);
     }

@@ -180,6 +180,10 @@ export class Indexer {
     this.#index.fill(gap.from, through, rest).then((filled) => {
       this.#filling = false;
       if (this.#closed || clears !== this.#clears) return;
+      if (filled === null) { // failed: the next start takes it up
+        this.#gap = undefined;
+        return;
+      }
       if (!filled) {
         this.#gap = { from: gap.from, through: this.#gap?.through ?? through };
       }

@@ -152,8 +152,11 @@ export class SearchIndex {
   #ended = 0;
   #restart: number | undefined;
   #closing = false;
-  /** Workers started. */
-  #workers = 0;
+  /**
+   * A worker opened the index and followed `chat.db` (cutting what a
+   * restored backup no longer holds): later ones start mid-run.
+   */
+  #followed = false;
 
   /** Starts the worker on the index `options` name. */
   constructor(options: SearchIndexOptions) {
@@ -228,23 +231,21 @@ export class SearchIndex {
    * Takes again from `chat.db` the lines numbered `from` through `through`
    * it does not hold (left out: too many waiting), once `chat.db` holds
    * them all; `rest`: the first number of the gap left for a later fill
-   * (null: none). Whether it did (false: not yet, or the worker ended). A
-   * cluster's index, without `chat.db`, leaves them out and says true, as
-   * does one that cannot read `chat.db` there (told to `onError`; its next
-   * start tries again).
+   * (null: none). Whether it did: false, not yet (or the worker ended);
+   * null, it failed (told to `onError`; the next start takes the gap up).
+   * A cluster's index, without `chat.db`, leaves them out: true.
    */
   async fill(
     from: number,
     through: number,
     rest: number | null,
-  ): Promise<boolean> {
+  ): Promise<boolean | null> {
     const answer = await this.#ask({ op: "fill", from, through, rest })
       .catch(() => STOPPED);
     if (answer === STOPPED || answer === LATE) return false;
-    if (answer.error !== undefined) {
-      this.#options.onError?.(new Error(answer.error));
-    }
-    return answer.filled === true;
+    if (answer.error === undefined) return answer.filled === true;
+    this.#options.onError?.(new Error(answer.error));
+    return null;
   }
 
   /** Deletes every line: the log's numbering started again, in `epoch`. */
@@ -318,6 +319,7 @@ export class SearchIndex {
       if (data.op === "opened") {
         const { rebuilt = false, last = 0, nice = 0, error } = data;
         if (error !== undefined) this.#options.onError?.(new Error(error));
+        else this.#followed = true;
         return this.#options.onOpen?.({ rebuilt, last, nice });
       }
       this.#ended = 0;
@@ -336,7 +338,7 @@ export class SearchIndex {
       chat,
       chatModule: this.#chatUrl,
       catchUpLimit,
-      restarted: this.#workers++ > 0,
+      restarted: this.#followed,
     });
     // What the last worker did not answer, in order.
     for (const { message } of this.#sent) worker.postMessage(message);

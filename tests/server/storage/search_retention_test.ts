@@ -9,9 +9,13 @@ import { Retention } from "../../../lib/server/storage/retention.ts";
 import {
   type IndexOpened,
   SEARCH_FILE,
+  SearchIndex,
 } from "../../../lib/server/storage/search_index.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
 import { DATABASE_FILE, openStore } from "../../../lib/server/storage/store.ts";
+import workerSource from "../../../lib/server/storage/index_worker.js" with {
+  type: "text",
+};
 import { FakeClock } from "../../_fakes.ts";
 import { withTempDir } from "../../_helpers.ts";
 
@@ -167,5 +171,169 @@ Deno.test("Indexer drops lines past searchPendingBytes; the index takes them aga
     const again = new IndexSearch(options);
     assert.deepEqual(await seqs(again), [8, 7, 6, 5, 4, 3, 2, 1], "its next");
     await again.close();
+  });
+});
+
+/** A worker program that ends once, as the first message `op` comes. */
+function endingOnce(flag: string, op: string, text?: string): string {
+  return `self.addEventListener("message", (event) => {
+    const { data } = event;
+    if (data.op !== ${JSON.stringify(op)}) return;
+    if (${JSON.stringify(text ?? null)} !== null &&
+      !data.lines.some((l) => l.text === ${JSON.stringify(text)})) return;
+    try { Deno.statSync(${
+    JSON.stringify(flag)
+  }); return; } catch { /* first */ }
+    Deno.writeTextFileSync(${JSON.stringify(flag)}, "");
+    event.stopImmediatePropagation();
+    throw new Error("the worker fell over");
+  });
+  ${workerSource}`;
+}
+
+/** Where the index at `path` would take up a gap at its next start. */
+function behindIn(path: string): unknown {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    return db.prepare("SELECT value FROM state WHERE key = 'behind'").get()
+      ?.value;
+  } finally {
+    db.close();
+  }
+}
+
+Deno.test("IndexSearch: a worker started again while a gap is still in the journal keeps it for the next start", async () => {
+  await withTempDir(async (dir) => {
+    using store = openStore(dir, { exclusive: true }); // with its journal
+    const clock = new FakeClock();
+    const options = {
+      clock,
+      epoch: () => "e1",
+      path: join(dir, SEARCH_FILE),
+      chat: join(dir, DATABASE_FILE),
+      searchPendingBytes: 200, // two lines of 82
+    };
+    const opened = Promise.withResolvers<IndexOpened>();
+    const search = new IndexSearch({
+      ...options,
+      source: endingOnce(join(dir, "ended"), "add", "crash"),
+      onError: () => {},
+      onOpen: opened.resolve,
+    });
+    await opened.promise;
+    const log = new SqliteLog(store.db, {
+      clock: new FakeClock(), // the journal's lines reach chat.db at close
+      keep: 10,
+      journal: store.journal,
+    });
+    log.subscribe((e) => search.heard(e));
+    for (let i = 1; i <= 4; i++) {
+      log.append({ type: "MSG", alias: "amy", text: `note ${i}` }, "1");
+    }
+    await log.settled();
+    const seqs = async (index: IndexSearch) =>
+      (await index.find(["note"], [""], 50)).map((line) => line.seq);
+    assert.deepEqual(await seqs(search), [2, 1], "3 and 4 dropped");
+    log.append({ type: "MSG", alias: "amy", text: "crash" }, "1");
+    await log.settled();
+    await assert.rejects(seqs(search), /Search failed/); // the worker ended
+    await clock.advance(0); // the next one starts, and follows chat.db
+    assert.deepEqual(await seqs(search), [2, 1]);
+    assert.equal(behindIn(options.path), "3", "kept for the next start");
+    await log.close(); // chat.db holds them now
+    await search.close(); // before any fill (none at close)
+    const again = new IndexSearch(options);
+    assert.deepEqual(await seqs(again), [4, 3, 2, 1]);
+    await again.close();
+  });
+});
+
+Deno.test("IndexSearch: the first worker to open cuts what a restored chat.db lost, even after one ended before it could", async () => {
+  await withTempDir(async (dir) => {
+    using store = openStore(dir);
+    const options = {
+      clock: systemClock,
+      epoch: () => "e1",
+      path: join(dir, SEARCH_FILE),
+      chat: join(dir, DATABASE_FILE),
+    };
+    const first = new IndexSearch(options);
+    const log = new SqliteLog(store.db, { clock: new FakeClock(), keep: 10 });
+    log.subscribe((e) => first.heard(e));
+    for (const text of ["note one", "note two", "lost note"]) {
+      log.append({ type: "MSG", alias: "amy", text }, "1");
+    }
+    await log.close();
+    await first.close();
+    store.db.exec("DELETE FROM events WHERE seq = 3"); // a backup put back
+    const opened = Promise.withResolvers<IndexOpened>();
+    const second = new IndexSearch({
+      ...options,
+      source: endingOnce(join(dir, "ended"), "open"),
+      onError: () => {},
+      onOpen: opened.resolve,
+    });
+    await opened.promise; // its second worker's
+    const found = await second.find(["note"], [""], 50);
+    await second.close();
+    assert.deepEqual(found.map((line) => line.text), ["note two", "note one"]);
+  });
+});
+
+Deno.test("IndexSearch: a gap it cannot take from chat.db is told once and left to the next start; the index goes on", async () => {
+  await withTempDir(async (dir) => {
+    const errors: unknown[] = [];
+    const opened = Promise.withResolvers<IndexOpened>();
+    const search = new IndexSearch({
+      clock: new FakeClock(),
+      epoch: () => "e1",
+      path: join(dir, SEARCH_FILE),
+      chat: join(dir, "missing", DATABASE_FILE), // cannot be opened
+      maxPending: 2,
+      fillLines: 1,
+      onError: (error) => errors.push(error),
+      onOpen: opened.resolve,
+    });
+    await opened.promise;
+    assert.equal(errors.length, 1, "following chat.db at start");
+    for (let seq = 1; seq <= 5; seq++) {
+      const line = { type: "MSG", alias: "amy", text: `note ${seq}` } as const;
+      search.heard({ seq, time: seq, line, origin: "1" });
+    }
+    const seqs = async () =>
+      (await search.find(["note"], [""], 50)).map((line) => line.seq);
+    assert.deepEqual(await seqs(), [2, 1]);
+    assert.deepEqual(await seqs(), [2, 1], "a second search, no retry");
+    assert.equal(errors.length, 2, "the fill's failure, once");
+    assert.match(String(errors[1]), /unable to open/);
+    await search.close();
+    assert.equal(behindIn(join(dir, SEARCH_FILE)), "3");
+  });
+});
+
+Deno.test("SearchIndex.fill clears or moves only the gap it took (not an older one)", async () => {
+  await withTempDir(async (dir) => {
+    using store = openStore(dir);
+    const log = new SqliteLog(store.db, { clock: new FakeClock(), keep: 10 });
+    for (let i = 1; i <= 30; i++) {
+      log.append({ type: "MSG", alias: "amy", text: `note ${i}` }, "1");
+    }
+    await log.close();
+    const path = join(dir, SEARCH_FILE);
+    const index = new SearchIndex({
+      clock: systemClock,
+      epoch: () => "e1",
+      path,
+      chat: join(dir, DATABASE_FILE),
+      catchUpLimit: 0, // takes nothing at start
+    });
+    index.behind(5);
+    assert.equal(await index.fill(10, 20, null), true);
+    assert.equal(behindIn(path), "5", "a later gap's fill");
+    assert.equal(await index.fill(5, 8, 9), true);
+    assert.equal(behindIn(path), "9", "5 to 8 taken; 9 on, still to take");
+    assert.equal(await index.fill(1, 3, null), true);
+    assert.equal(behindIn(path), "9", "an older gap's fill");
+    await index.close();
   });
 });
