@@ -18,10 +18,8 @@ import {
 import { searchMatch } from "../../../lib/server/storage/search_query.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
 import { DATABASE_FILE, openStore } from "../../../lib/server/storage/store.ts";
-import workerSource from "../../../lib/server/storage/index_worker.js" with {
-  type: "text",
-};
 import { FakeClock } from "../../_fakes.ts";
+import { crashingOnce } from "./_worker_faults.ts";
 import { withTempDir } from "../../_helpers.ts";
 
 const T0 = Date.UTC(2026, 11, 1);
@@ -228,21 +226,6 @@ Deno.test("SearchIndex.clear() empties the file and records the new epoch: a res
   });
 });
 
-/** A worker program that ends (throws) once, on the first line added whose text is `crash`, before writing it. */
-function crashingOnce(flag: string): string {
-  return `self.addEventListener("message", (event) => {
-    const { data } = event;
-    if (data.op !== "add" || !data.lines.some((l) => l.text === "crash")) return;
-    try { Deno.statSync(${
-    JSON.stringify(flag)
-  }); return; } catch { /* first */ }
-    Deno.writeTextFileSync(${JSON.stringify(flag)}, "");
-    event.stopImmediatePropagation();
-    throw new Error("the worker fell over");
-  });
-  ${workerSource}`;
-}
-
 Deno.test("SearchIndex: a line posted again (not above the last it holds) is one row", async () => {
   const errors: unknown[] = [];
   const index = memoryIndex({ onError: (error) => errors.push(error) });
@@ -251,40 +234,6 @@ Deno.test("SearchIndex: a line posted again (not above the last it holds) is one
   assert.deepEqual(seqs(await find(index, ["twice"])), [3, 2, 1]);
   assert.deepEqual(errors, []);
   await index.close();
-});
-
-Deno.test("IndexSearch: a worker started again while the server runs keeps what chat.db does not hold yet (in the journal)", async () => {
-  await withTempDir(async (dir) => {
-    using store = openStore(dir, { exclusive: true }); // with its journal
-    const opened = Promise.withResolvers<void>();
-    const search = new IndexSearch({
-      clock: systemClock,
-      epoch: () => "e1",
-      path: join(dir, SEARCH_FILE),
-      chat: join(dir, DATABASE_FILE),
-      source: crashingOnce(join(dir, "crashed")),
-      onError: () => {},
-      onOpen: () => opened.resolve(),
-    });
-    await opened.promise;
-    const log = new SqliteLog(store.db, {
-      clock: new FakeClock(), // the journal's lines reach chat.db at close
-      keep: 10,
-      journal: store.journal,
-    });
-    log.subscribe((e) => search.heard(e));
-    const notes = async () =>
-      (await search.find(["note"], [""], 50)).map((l) => l.seq);
-    log.append({ type: "MSG", alias: "amy", text: "note one" }, "1");
-    await log.settled();
-    assert.deepEqual(await notes(), [1], "written");
-    log.append({ type: "MSG", alias: "amy", text: "crash" }, "1");
-    await log.settled();
-    await assert.rejects(notes(), /Search failed/); // the worker ended
-    assert.deepEqual(await notes(), [1], "kept by the next worker");
-    await log.close();
-    await search.close();
-  });
 });
 
 Deno.test("SearchIndex: a worker that ends is logged and another started, posted again what was not written (finds fail at once)", async () => {

@@ -13,10 +13,8 @@ import {
 } from "../../../lib/server/storage/search_index.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
 import { DATABASE_FILE, openStore } from "../../../lib/server/storage/store.ts";
-import workerSource from "../../../lib/server/storage/index_worker.js" with {
-  type: "text",
-};
 import { FakeClock } from "../../_fakes.ts";
+import { endingOnce } from "./_worker_faults.ts";
 import { withTempDir } from "../../_helpers.ts";
 
 /** What the index at `dir` finds for `note` in both rooms, newest first. */
@@ -173,23 +171,6 @@ Deno.test("Indexer drops lines past searchPendingBytes; the index takes them aga
     await again.close();
   });
 });
-
-/** A worker program that ends once, as the first message `op` comes. */
-function endingOnce(flag: string, op: string, text?: string): string {
-  return `self.addEventListener("message", (event) => {
-    const { data } = event;
-    if (data.op !== ${JSON.stringify(op)}) return;
-    if (${JSON.stringify(text ?? null)} !== null &&
-      !data.lines.some((l) => l.text === ${JSON.stringify(text)})) return;
-    try { Deno.statSync(${
-    JSON.stringify(flag)
-  }); return; } catch { /* first */ }
-    Deno.writeTextFileSync(${JSON.stringify(flag)}, "");
-    event.stopImmediatePropagation();
-    throw new Error("the worker fell over");
-  });
-  ${workerSource}`;
-}
 
 /** Where the index at `path` would take up a gap at its next start. */
 function behindIn(path: string): unknown {

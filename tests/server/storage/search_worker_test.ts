@@ -13,6 +13,7 @@ import workerSource from "../../../lib/server/storage/index_worker.js" with {
   type: "text",
 };
 import { FakeClock } from "../../_fakes.ts";
+import { crashingOnce } from "./_worker_faults.ts";
 import { withTempDir } from "../../_helpers.ts";
 
 const line = (seq: number, text: string): IndexedLine => ({
@@ -23,21 +24,6 @@ const line = (seq: number, text: string): IndexedLine => ({
   alias: "amy",
   text,
 });
-
-/** A worker that throws on the first line `crash` it is given (the flag file says it did). */
-function crashingOnce(flag: string): string {
-  return `self.addEventListener("message", (event) => {
-    const { data } = event;
-    if (data.op !== "add" || !data.lines.some((l) => l.text === "crash")) return;
-    try { Deno.statSync(${
-    JSON.stringify(flag)
-  }); return; } catch { /* first */ }
-    Deno.writeTextFileSync(${JSON.stringify(flag)}, "");
-    event.stopImmediatePropagation();
-    throw new Error("the worker fell over");
-  });
-  ${workerSource}`;
-}
 
 /** A worker that answers a find for `slow` only when asked to close (a hung find). */
 const SLOW = `let held = false;
