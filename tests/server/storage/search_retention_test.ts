@@ -17,13 +17,20 @@ import { FakeClock } from "../../_fakes.ts";
 import { endingOnce } from "./_worker_faults.ts";
 import { withTempDir } from "../../_helpers.ts";
 
-/** What the index at `dir` finds for `note` in both rooms, newest first. */
-async function found(dir: string): Promise<number[]> {
-  const search = new IndexSearch({
+/** The options of the index of the data directory `dir` (one server). */
+function indexIn(dir: string) {
+  return {
     clock: systemClock,
     epoch: () => "e1",
     path: join(dir, SEARCH_FILE),
     chat: join(dir, DATABASE_FILE),
+  };
+}
+
+/** What the index at `dir` finds for `note` in both rooms, newest first. */
+async function found(dir: string): Promise<number[]> {
+  const search = new IndexSearch({
+    ...indexIn(dir),
     onError: (error) => {
       throw error;
     },
@@ -49,12 +56,7 @@ Deno.test("IndexSearch deletes at start what retention deleted and a killed serv
         retention.start();
         retention.stop();
       };
-      const search = new IndexSearch({
-        clock: systemClock,
-        epoch: () => "e1",
-        path: join(dir, SEARCH_FILE),
-        chat: join(dir, DATABASE_FILE),
-      });
+      const search = new IndexSearch(indexIn(dir));
       const log = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
       log.subscribe((e) => search.heard(e));
       log.append({ type: "MSG", alias: "q", text: "quiet note" }, "1", {
@@ -80,12 +82,7 @@ Deno.test("IndexSearch deletes at start what retention deleted and a killed serv
 Deno.test("IndexSearch drops at start the lines numbered past chat.db's last (restored from a backup): those numbers are given again", async () => {
   await withTempDir(async (dir) => {
     using store = openStore(dir);
-    const options = {
-      clock: systemClock,
-      epoch: () => "e1",
-      path: join(dir, SEARCH_FILE),
-      chat: join(dir, DATABASE_FILE),
-    };
+    const options = indexIn(dir);
     const append = async (texts: string[], search: IndexSearch) => {
       const log = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
       log.subscribe((e) => search.heard(e));
@@ -232,12 +229,7 @@ Deno.test("IndexSearch: a worker started again while a gap is still in the journ
 Deno.test("IndexSearch: the first worker to open cuts what a restored chat.db lost, even after one ended before it could", async () => {
   await withTempDir(async (dir) => {
     using store = openStore(dir);
-    const options = {
-      clock: systemClock,
-      epoch: () => "e1",
-      path: join(dir, SEARCH_FILE),
-      chat: join(dir, DATABASE_FILE),
-    };
+    const options = indexIn(dir);
     const first = new IndexSearch(options);
     const log = new SqliteLog(store.db, { clock: new FakeClock(), keep: 10 });
     log.subscribe((e) => first.heard(e));
