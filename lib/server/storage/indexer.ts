@@ -118,10 +118,15 @@ export class Indexer {
     }
     this.#pending.push(indexed);
     this.#pendingBytes += bytes;
-    this.#timer ??= this.#options.clock.setTimeout(
-      this.flush,
-      this.#options.flushMs ?? 250,
-    );
+    if (this.#pending.length === (this.#options.batchLines ?? 512)) {
+      // A batch is full: posted once this step is done. (Posting a timer's
+      // worth at once, 7,500 lines at 30,000 a second, held the event loop
+      // 5 ms: each batch's structured clone on its own costs 0.2 ms.)
+      this.#options.clock.clearTimeout(this.#timer);
+      this.#timer = this.#options.clock.setTimeout(this.flush, 0);
+    } else {
+      this.#again(this.#options.flushMs ?? 250);
+    }
   }
 
   /** Whether a line of `bytes` more is past the bounds. */
