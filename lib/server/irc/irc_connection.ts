@@ -255,6 +255,7 @@ export class IrcConnection
 
   /** Lines handed the session from `from` on: each due once its token is. */
   #pay(from: number): void {
+    if (from === this.#toSession.length) return; // none (most room lines)
     const now = this.#clock.now();
     for (let i = from; i < this.#toSession.length; i++) {
       this.#dueMs[i] = now + this.#bucket.take();
@@ -290,9 +291,12 @@ export class IrcConnection
   /** Translates a native line of the session for the client. */
   send(line: Uint8Array, options?: SendOptions): boolean {
     const state = this.#state;
-    // Another member's message: another IRC member may have translated it.
+    // Another member's message: another IRC member may have translated it
+    // (not while a history batch is open here: its lines carry the batch).
     const variant = state.caps.has("server-time") ? 1 : 0;
-    const shared = state.registered && options?.room
+    const shareable = state.registered && options?.room === true &&
+      state.batch === null;
+    const shared = shareable
       ? this.#shared.get(line, variant, state.nick)
       : undefined;
     if (shared !== undefined) {
@@ -303,9 +307,7 @@ export class IrcConnection
       return sent;
     }
     const text = lenient.decode(line).replace(/\r?\n$/, "");
-    const speaker = state.registered && options?.room
-      ? sharedSpeaker(text)
-      : null;
+    const speaker = shareable ? sharedSpeaker(text) : null;
     if (speaker !== null && nickOf(speaker) !== state.nick) {
       this.#capture = [];
       this.#variant = variant;
