@@ -19,7 +19,7 @@
  */
 
 import { type Clock, sleep } from "../../clock.ts";
-import { TokenBucket } from "../../flood.ts";
+import { pacingBucket, type TokenBucket } from "../../flood.ts";
 import { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
 import { parseServerLine } from "../../server_lines.ts";
 import type {
@@ -66,9 +66,6 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({
  * is not a client registering.
  */
 const EARLY_LINES = 100;
-
-/** The share of `--flood-rate` the door paces its clients to. */
-const PACE_MARGIN = 0.9;
 
 /** What a session is told first: the capabilities the door relies on. */
 const CAPS_LINE = "/cap ids rooms seq";
@@ -128,11 +125,7 @@ export class IrcConnection
     const { floodRate, floodBurst, clock } = options;
     // Under the session's own, as the terminal client paces: the session
     // takes its tokens later than the door, so its bucket may hold less.
-    this.#bucket = new TokenBucket(
-      floodRate * PACE_MARGIN,
-      Math.max(1, floodBurst - 1),
-      () => clock.now(),
-    );
+    this.#bucket = pacingBucket(floodRate, floodBurst, () => clock.now());
     this.#bucket.take(); // CAPS_LINE's
     this.#state = new IrcState(
       options.settings,
