@@ -17,7 +17,7 @@
  */
 // deno-lint-ignore-file no-console
 
-import { formatFlags, missingPermission } from "./lib/flags.ts";
+import { formatFlags, isAddressInUse, missingPermission } from "./lib/flags.ts";
 import { createLogger, describeError, type Logger } from "./lib/log.ts";
 import { readPasswordFile } from "./lib/password_file.ts";
 import type { RoomBackend } from "./lib/server/backend.ts";
@@ -199,10 +199,7 @@ async function readRoomPassword(file: string, log: Logger): Promise<string> {
 
 function startupError(e: unknown, config: ServerConfig): string {
   const where = `${config.hostname}:${config.port}`;
-  if (
-    e instanceof Deno.errors.AddrInUse ||
-    (e as { code?: unknown } | null)?.code === "EADDRINUSE"
-  ) {
+  if (isAddressInUse(e)) {
     return `Cannot listen on ${where}: the address is in use (is another server running?)`;
   }
   const flag = missingPermission(e);

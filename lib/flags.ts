@@ -166,3 +166,22 @@ export function missingPermission(error: unknown): string | null {
   const match = /Requires (\w+) access to "([^"]*)"/.exec(error.message);
   return match ? `--allow-${match[1]}=${match[2]}` : null;
 }
+
+/**
+ * Whether listening failed because the address is in use, as `Deno.listen*`
+ * says it (`AddrInUse`) or `node:net` (`code` `EADDRINUSE`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isAddressInUse } from "./flags.ts";
+ *
+ * assert.ok(isAddressInUse(new Deno.errors.AddrInUse("in use")));
+ * assert.ok(isAddressInUse(Object.assign(new Error(), { code: "EADDRINUSE" })));
+ * assert.ok(!isAddressInUse(new Error("other")));
+ * ```
+ */
+export function isAddressInUse(error: unknown): boolean {
+  return error instanceof Deno.errors.AddrInUse ||
+    (error as { code?: unknown } | null)?.code === "EADDRINUSE";
+}

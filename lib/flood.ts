@@ -97,3 +97,27 @@ export class TokenBucket {
     this.#updatedMs = now;
   }
 }
+
+/**
+ * The bucket a sender paces itself with to stay under a server's `rate`
+ * and `burst` (the terminal client, the IRC door for its clients): a tenth
+ * of the rate and one token of the burst spare, for delays that differ
+ * between two lines on their way (the server takes its tokens later).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pacingBucket } from "./flood.ts";
+ *
+ * const bucket = pacingBucket(10, 5, () => 0);
+ * assert.equal(bucket.ratePerSecond, 9);
+ * assert.equal(bucket.burst, 4);
+ * ```
+ */
+export function pacingBucket(
+  rate: number,
+  burst: number,
+  now: () => number,
+): TokenBucket {
+  return new TokenBucket(rate * 0.9, Math.max(1, burst - 1), now);
+}

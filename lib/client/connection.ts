@@ -10,15 +10,12 @@
  */
 
 import { LineFramer } from "../framing.ts";
-import { TokenBucket } from "../flood.ts";
+import { pacingBucket, type TokenBucket } from "../flood.ts";
 import { writeAll } from "../io.ts";
 import type { HelloParams } from "../server_lines.ts";
 
 /** Longest server line the client accepts. */
 export const MAX_SERVER_LINE_BYTES = 1 << 20;
-
-/** Share of the server's line rate the client uses. */
-const PACE_MARGIN = 0.9;
 
 /** An error shown to the user as it is: it says what went wrong and what to do. */
 export class ClientError extends Error {
@@ -225,9 +222,7 @@ export class ServerConnection {
    */
   paceTo(params: Partial<HelloParams>): void {
     const { rate = 0, burst = 1 } = params;
-    this.#pace = rate > 0
-      ? new TokenBucket(rate * PACE_MARGIN, Math.max(1, burst - 1), Date.now)
-      : null;
+    this.#pace = rate > 0 ? pacingBucket(rate, burst, Date.now) : null;
   }
 
   /**

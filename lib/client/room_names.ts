@@ -6,9 +6,7 @@
  * @module
  */
 
-import { MAX_ROOM_NAME_BYTES } from "../protocol.ts";
-
-const ROOM_NAME = new RegExp(`^#[a-z0-9_-]{1,${MAX_ROOM_NAME_BYTES}}$`);
+import { isRoomName, roomLine } from "../protocol.ts";
 
 /**
  * `text` as a room name, case-folded (`#Ops` is `#ops`), or null when it
@@ -26,9 +24,8 @@ const ROOM_NAME = new RegExp(`^#[a-z0-9_-]{1,${MAX_ROOM_NAME_BYTES}}$`);
  * ```
  */
 export function toRoomName(text: string): string | null {
-  // ASCII only: a Kelvin sign must not fold into a "k".
-  const folded = text.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
-  return ROOM_NAME.test(folded) ? folded : null;
+  // A room name is ASCII: nothing else (a Kelvin sign) folds into one.
+  return isRoomName(text) ? text.toLowerCase() : null;
 }
 
 /** A line with its `#room ` prefix taken off. */
@@ -69,7 +66,7 @@ export function splitRoomLine(text: string): RoomLine {
 
 /** `line` with the `#room ` prefix put on (none when `room` is null). */
 export function withRoom(room: string | null, line: string): string {
-  return room === null ? line : `${room} ${line}`;
+  return room === null ? line : roomLine(room, line);
 }
 
 /**

@@ -9,6 +9,7 @@
 
 import type { Logger } from "../log.ts";
 import { certificateFacts } from "../certs.ts";
+import { isAddressInUse } from "../flags.ts";
 import { systemClock } from "../clock.ts";
 import { openRoomBackend, type RoomBackend } from "./backend.ts";
 import { type ChatServer, serveChat } from "./chat_server.ts";
@@ -176,7 +177,7 @@ async function openWeb(
       }),
     });
   } catch (e) {
-    if ((e as { code?: unknown }).code === "EADDRINUSE") {
+    if (isAddressInUse(e)) {
       throw new Error(
         `Cannot listen on ${config.hostname}:${config.webPort} (--web-port, the browser client): the address is in use`,
       );
@@ -187,10 +188,7 @@ async function openWeb(
 
 /** Why the IRC door could not listen, its flag named. */
 function ircListenError(config: ServerConfig, e: unknown): unknown {
-  if (
-    e instanceof Deno.errors.AddrInUse ||
-    (e as { code?: unknown } | null)?.code === "EADDRINUSE"
-  ) {
+  if (isAddressInUse(e)) {
     return new Error(
       `Cannot listen on ${config.ircHost}:${config.ircPort} (--irc-port, the IRC door): the address is in use`,
     );

@@ -19,7 +19,7 @@
  */
 
 import { type Clock, sleep } from "../../clock.ts";
-import { TokenBucket } from "../../flood.ts";
+import { pacingBucket, type TokenBucket } from "../../flood.ts";
 import { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
 import { parseServerLine } from "../../server_lines.ts";
 import type {
@@ -66,9 +66,6 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({
  * is not a client registering.
  */
 const EARLY_LINES = 100;
-
-/** The share of `--flood-rate` the door paces its clients to. */
-const PACE_MARGIN = 0.9;
 
 /** What a session is told first: the capabilities the door relies on. */
 const CAPS_LINE = "/cap ids rooms seq";
@@ -128,11 +125,7 @@ export class IrcConnection
     const { floodRate, floodBurst, clock } = options;
     // Under the session's own, as the terminal client paces: the session
     // takes its tokens later than the door, so its bucket may hold less.
-    this.#bucket = new TokenBucket(
-      floodRate * PACE_MARGIN,
-      Math.max(1, floodBurst - 1),
-      () => clock.now(),
-    );
+    this.#bucket = pacingBucket(floodRate, floodBurst, () => clock.now());
     this.#bucket.take(); // CAPS_LINE's
     this.#state = new IrcState(
       options.settings,
@@ -255,6 +248,7 @@ export class IrcConnection
 
   /** Lines handed the session from `from` on: each due once its token is. */
   #pay(from: number): void {
+    if (from === this.#toSession.length) return; // none (most room lines)
     const now = this.#clock.now();
     for (let i = from; i < this.#toSession.length; i++) {
       this.#dueMs[i] = now + this.#bucket.take();
@@ -290,9 +284,12 @@ export class IrcConnection
   /** Translates a native line of the session for the client. */
   send(line: Uint8Array, options?: SendOptions): boolean {
     const state = this.#state;
-    // Another member's message: another IRC member may have translated it.
+    // Another member's message: another IRC member may have translated it
+    // (not while a history batch is open here: its lines carry the batch).
     const variant = state.caps.has("server-time") ? 1 : 0;
-    const shared = state.registered && options?.room
+    const shareable = state.registered && options?.room === true &&
+      state.batch === null;
+    const shared = shareable
       ? this.#shared.get(line, variant, state.nick)
       : undefined;
     if (shared !== undefined) {
@@ -303,9 +300,7 @@ export class IrcConnection
       return sent;
     }
     const text = lenient.decode(line).replace(/\r?\n$/, "");
-    const speaker = state.registered && options?.room
-      ? sharedSpeaker(text)
-      : null;
+    const speaker = shareable ? sharedSpeaker(text) : null;
     if (speaker !== null && nickOf(speaker) !== state.nick) {
       this.#capture = [];
       this.#variant = variant;

@@ -22,6 +22,7 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
+import { isAddressInUse } from "../../flags.ts";
 import { describeError, type Logger } from "../../log.ts";
 import { Histogram } from "./registry.ts";
 import {
@@ -255,7 +256,7 @@ async function listen(
       });
     });
   } catch (e) {
-    if ((e as { code?: string }).code !== "EADDRINUSE") throw e;
+    if (!isAddressInUse(e)) throw e;
     throw new Error(
       `Cannot listen on ${hostname}:${port} (--metrics-port): the address is in use`,
     );

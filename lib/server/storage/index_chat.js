@@ -119,7 +119,7 @@ function catchUp(index, chat, limit, restarted) {
     Math.min(index.last, index.lagsFrom - 1),
     newest - limit,
   );
-  addAfter(index, chat, after, Infinity);
+  addAfter(index, chat, after, Number.MAX_SAFE_INTEGER);
   // Restarted, lines it was not given may not be in chat.db yet: from
   // past what it holds, the next start takes them up.
   const { lagsFrom } = index;
@@ -178,11 +178,7 @@ function addAfter(index, chat, after, through) {
      WHERE seq > ? AND seq <= ? AND type IN ('MSG', 'ME') ORDER BY seq LIMIT ?`,
   );
   for (;;) {
-    const rows = read.all(
-      after,
-      Math.min(through, Number.MAX_SAFE_INTEGER),
-      STEP_ROWS,
-    );
+    const rows = read.all(after, through, STEP_ROWS);
     if (rows.length === 0) return;
     const first = after;
     after = Number(rows.at(-1)?.seq);

@@ -242,7 +242,7 @@ export class SearchIndex {
   ): Promise<boolean | null> {
     const answer = await this.#ask({ op: "fill", from, through, rest })
       .catch(() => STOPPED);
-    if (answer === STOPPED || answer === LATE) return false;
+    if (answer === STOPPED) return false; // the worker ended (no deadline)
     if (answer.error === undefined) return answer.filled === true;
     this.#options.onError?.(new Error(answer.error));
     return null;

@@ -188,4 +188,16 @@ Deno.test("IrcConnection shares the translation of another member's message with
   const joined = line("@seq=11;time=T #lobby JOIN bob 4");
   for (const { irc } of [amy, bea]) irc.send(joined, { room: true });
   assert.notEqual(bea.kept[2], amy.kept[2]);
+  // Nor what is said while one is in a history batch: its lines carry it.
+  const dee = await member("dee", "server-time batch");
+  const eve = await member("eve", "server-time batch");
+  dee.irc.send(line("#lobby HIST 5 T MSG bob earlier"));
+  const live = line("@seq=12;time=T #lobby MSG bob now");
+  for (const { irc } of [dee, eve]) irc.send(live, { room: true });
+  const text = (bytes?: Uint8Array) => new TextDecoder().decode(bytes);
+  assert.match(text(dee.kept.at(-1)), /^@batch=h1;time=T :bob\S* PRIVMSG/);
+  assert.equal(
+    text(eve.kept.at(-1)),
+    "@time=T :bob!bob@tlschat PRIVMSG #lobby :now\r\n",
+  );
 });
