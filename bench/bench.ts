@@ -154,6 +154,7 @@ async function runScenario(
       p50Ms: result.latency.p50Ms,
       p99Ms: result.latency.p99Ms,
       echoP99Ms: result.echo.p99Ms,
+      steadyP99Ms: result.steady.count > 0 ? result.steady.p99Ms : null,
       ...(scenario.irc > 0
         ? {
           byDoor: {

@@ -49,6 +49,12 @@ export interface LoadResult {
    * ncat). `latency` counts every delivery, a line's hundredth reader too.
    */
   readonly echo: ReturnType<LatencyHistogram["summary"]>;
+  /**
+   * `latency` of the lines sent after the run's first fifth (1 s of 5):
+   * both processes past their warm-up (V8 compiling the hot paths, on the
+   * one core each process is pinned to). `latency` counts the whole run.
+   */
+  readonly steady: ReturnType<LatencyHistogram["summary"]>;
   /** `latency` of the deliveries to IRC members only, and to the others. */
   readonly ircLatency: ReturnType<LatencyHistogram["summary"]>;
   readonly nativeLatency: ReturnType<LatencyHistogram["summary"]>;
@@ -160,6 +166,7 @@ export async function runLoad(
       disconnected: 0,
       latency: new LatencyHistogram().summary(),
       echo: new LatencyHistogram().summary(),
+      steady: new LatencyHistogram().summary(),
       ircLatency: new LatencyHistogram().summary(),
       nativeLatency: new LatencyHistogram().summary(),
       runMs: 0,
@@ -172,6 +179,7 @@ export async function runLoad(
 
   const histogram = new LatencyHistogram();
   const echoes = new LatencyHistogram();
+  const steady = new LatencyHistogram();
   const ircLatency = new LatencyHistogram();
   const nativeLatency = new LatencyHistogram();
   // With rooms, a message reaches its room only (members spread evenly).
@@ -204,10 +212,12 @@ export async function runLoad(
     job.mode === "tlschat" ? sender : (sender + 1) % job.members;
 
   const runStart = performance.now();
+  const steadyFrom = nowMicros() + job.durationMs * 200; // a fifth, in µs
   const receiving = members.map((member) =>
     member.receive((sender, seq, sent, now) => {
       received++;
       histogram.add(now - sent);
+      if (sent >= steadyFrom) steady.add(now - sent);
       (member.irc ? ircLatency : nativeLatency).add(now - sent);
       const expectedSeq = member.nextSeq[sender]!;
       if (seq !== expectedSeq) orderViolations++;
@@ -272,6 +282,7 @@ export async function runLoad(
     disconnected,
     latency: histogram.summary(),
     echo: echoes.summary(),
+    steady: steady.summary(),
     ircLatency: ircLatency.summary(),
     nativeLatency: nativeLatency.summary(),
     runMs,

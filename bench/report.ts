@@ -21,6 +21,12 @@ export interface Row {
    */
   echoP99Ms: number;
   /**
+   * p99 of the lines sent after the run's first fifth (see
+   * `LoadResult.steady`): the tail once both processes are warm; null
+   * when no line was sent after it (the idle scenarios).
+   */
+  steadyP99Ms: number | null;
+  /**
    * p50 and p99 of the deliveries to native (TLS, WebSocket) members and
    * to IRC members apart, when some joined through the IRC door (ci).
    */
@@ -79,6 +85,7 @@ export function table(rows: Row[]): string {
     "p50 ms",
     "p99 ms",
     "echo p99",
+    "steady p99",
     "max ms",
     "expected",
     "received",
@@ -106,6 +113,7 @@ export function table(rows: Row[]): string {
     r.p50Ms.toFixed(2),
     r.p99Ms.toFixed(2),
     r.echoP99Ms.toFixed(2),
+    r.steadyP99Ms?.toFixed(2) ?? "",
     r.maxMs.toFixed(2),
     String(r.expected),
     String(r.received),

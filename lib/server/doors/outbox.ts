@@ -22,7 +22,7 @@
  * @module
  */
 
-import { type ByteWriter, writeAll } from "../../io.ts";
+import type { ByteWriter } from "../../io.ts";
 import type { QueueWatcher } from "../room/connection.ts";
 
 /** Most bytes written at once. */
@@ -66,6 +66,11 @@ export class Outbox {
   /** Total size of the pinned buffers: what this queue keeps in memory. */
   #heldBytes = 0;
   #writing = false;
+  /**
+   * Starts the writer; made once: an arrow function in `push` would make
+   * V8 allocate a context for `this` on every call (per line, per member).
+   */
+  #start = () => void this.#run();
   #failed = false;
   #drained: PromiseWithResolvers<void> | null = null;
   #onError: (error: unknown) => void;
@@ -179,7 +184,7 @@ export class Outbox {
     if (!this.#writing) {
       this.#writing = true;
       // Start on a microtask: lines queued in the same turn share one write.
-      queueMicrotask(() => this.#run());
+      queueMicrotask(this.#start);
     }
     return true;
   }
@@ -246,7 +251,17 @@ export class Outbox {
           this.#heldBytes += data.buffer.byteLength;
           for (const range of batch) this.#unpin(range.buffer);
         }
-        await this.#write(data);
+        // In slices, each one's progress noted (not nested async functions:
+        // a write per member per turn).
+        for (let at = 0; at < data.length;) {
+          const slice = at === 0 && data.length <= SLICE_BYTES
+            ? data
+            : data.subarray(at, at + SLICE_BYTES);
+          const written = await this.#writer.write(slice);
+          at += written;
+          this.#written(written);
+          this.#report();
+        }
         this.#unpin(data.buffer);
       }
     } catch (error) {
@@ -265,16 +280,6 @@ export class Outbox {
       this.#writing = false;
       this.#drained?.resolve();
       this.#drained = null;
-    }
-  }
-
-  /** Writes all of `data`, in slices, noting each one's progress. */
-  async #write(data: Uint8Array): Promise<void> {
-    for (let at = 0; at < data.length; at += SLICE_BYTES) {
-      const slice = data.subarray(at, at + SLICE_BYTES);
-      await writeAll(this.#writer, slice);
-      this.#written(slice.length);
-      this.#report();
     }
   }
 
