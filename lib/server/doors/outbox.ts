@@ -16,7 +16,7 @@
  * (pushed with `room: true`: the room's fan-out) queued and not yet
  * written: a watcher hears when they go above it and when they are back at
  * or below it, each when it happens (writes are made in slices of at most
- * {@linkcode SLICE_BYTES}, and each slice counts). A member's own replies
+ * {@linkcode SLICE_BYTES}, and each write counts). A member's own replies
  * and history take room in the queue, but do not count toward it.
  *
  * @module
@@ -258,6 +258,7 @@ export class Outbox {
             ? data
             : data.subarray(at, at + SLICE_BYTES);
           const written = await this.#writer.write(slice);
+          if (!(written > 0)) throw new Error(`wrote ${written} bytes`);
           at += written;
           this.#written(written);
           this.#report();

@@ -226,6 +226,56 @@ Deno.test("Outbox writes at most 16 KiB at once, and tells its watcher of each c
   assert.equal(outbox.heldBytes, 0);
 });
 
+Deno.test("Outbox goes on from where a short write stopped, counting each part written", async () => {
+  const writer = new FakeWriter();
+  writer.maxBytes = 1000;
+  const outbox = new Outbox(writer, 100_000, () => assert.fail("no error"));
+  const seen: boolean[] = [];
+  outbox.watch((above) => seen.push(above));
+  // Two ranges (one batch, copied together), then a room line over a slice.
+  const text = (length: number, fill: string) => line(fill.repeat(length));
+  outbox.push(text(700, "a"));
+  outbox.push(text(600, "b"));
+  const room = new Uint8Array(60_000).fill(0x63); // "c"
+  outbox.push(room, ROOM);
+  assert.deepEqual(seen, [true], "60,000 room bytes of 100,000");
+  let written = "";
+  const drained = outbox.drained().then(() => null);
+  while (true) {
+    const part = await Promise.race([writer.nextWrite(), drained]);
+    if (part === null) break;
+    assert.ok(part.length <= 1000);
+    written += part;
+    writer.complete();
+    await turn();
+    // Each part counts as soon as it is written: 10,000 room bytes gone
+    // (at 11,300) is half the limit left.
+    if (written.length === 10_300) assert.deepEqual(seen, [true]);
+    if (written.length === 11_300) assert.deepEqual(seen, [true, false]);
+  }
+  await outbox.drained();
+  assert.equal(written, "a".repeat(700) + "b".repeat(600) + "c".repeat(60_000));
+  assert.deepEqual(seen, [true, false]);
+  assert.equal(outbox.roomBytes, 0);
+  assert.equal(outbox.heldBytes, 0);
+});
+
+Deno.test("Outbox fails a writer that says it wrote nothing, instead of asking again forever", async () => {
+  const errors: unknown[] = [];
+  let calls = 0;
+  // (Past 100 calls it fails by itself: the test ends either way.)
+  const stuck = {
+    write: () =>
+      ++calls > 100 ? Promise.reject(new Error("again")) : Promise.resolve(0),
+  };
+  const outbox = new Outbox(stuck, 100, (e) => errors.push(e));
+  outbox.push(line("x\n"));
+  await outbox.drained();
+  assert.equal(calls, 1);
+  assert.equal(errors.length, 1);
+  assert.equal(outbox.heldBytes, 0);
+});
+
 Deno.test("Outbox counts only room lines toward its watermark, from the slice that writes them", async () => {
   const writer = new FakeWriter();
   const outbox = new Outbox(writer, 100_000, () => assert.fail("no error"));
