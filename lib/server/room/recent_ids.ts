@@ -5,6 +5,14 @@
  * It keeps at least the last {@linkcode DEDUPE_MIN_LINES} ids and those of
  * the last {@linkcode DEDUPE_MIN_MS}, at most {@linkcode DEDUPE_MAX_LINES}.
  *
+ * It holds them in a ring of columns and a table of its own (typed arrays,
+ * open addressing), not in a `Map` of entries: at a busy room's rate every
+ * id lives seconds, long enough for the garbage collector to move each entry
+ * to its old generation, and a `Map` with an id in and an id out per line
+ * rebuilds its table every few tens of thousands of lines; both made the
+ * window the largest part of what a busy durable server promoted (see
+ * `docs/performance.md`, "c's tail in 250-ms slices").
+ *
  * @module
  */
 
@@ -33,12 +41,8 @@ export interface RecentIdsOptions {
  */
 export type HeldSign = string | number;
 
-/** A line's id in {@linkcode RecentIds}: when it was taken, and its sign. */
-interface IdEntry {
-  readonly id: string;
-  readonly time: number;
-  sign: HeldSign;
-}
+/** Places in the ring at first (it doubles as needed). */
+const FIRST_CAPACITY = 1024;
 
 /**
  * The ids of the last lines a log stored, in the order stored: it keeps the
@@ -46,16 +50,26 @@ interface IdEntry {
  * to `maxLines` in all.
  */
 export class RecentIds {
-  #lines = new Map<string, IdEntry>();
   /**
-   * The entries in the order added, oldest first from `#head` on: the
-   * oldest is found without walking the map (a map whose oldest keys are
-   * deleted one by one is walked past every deleted key again, tens of µs
-   * an id once the window is full). Entries deleted or added again stay
-   * here until they come up (see `#compact`).
+   * The ring: place `i` holds an id (undefined once forgotten: deleted,
+   * added again, or past), the time it was taken, its sign and its hash.
+   * Places from `#head` to `#tail` (counted from the first id ever, the
+   * ring's place being the count masked) are in the order added.
    */
-  #order: IdEntry[] = [];
+  #ids: (string | undefined)[];
+  #times: Float64Array;
+  #signs: HeldSign[];
+  #hashes: Int32Array;
   #head = 0;
+  #tail = 0;
+  /**
+   * Open addressing with linear probing, twice the ring's size: each cell
+   * the ring place of an id held, plus one (0: empty).
+   */
+  #table: Int32Array;
+  #size = 0;
+  /** Random for each window: ids a client chose cannot be made to collide. */
+  #seed = crypto.getRandomValues(new Int32Array(1))[0]!;
   #minLines: number;
   #minMs: number;
   #maxLines: number;
@@ -65,16 +79,21 @@ export class RecentIds {
     this.#minLines = options.minLines ?? DEDUPE_MIN_LINES;
     this.#minMs = options.minMs ?? DEDUPE_MIN_MS;
     this.#maxLines = options.maxLines ?? DEDUPE_MAX_LINES;
+    this.#ids = new Array(FIRST_CAPACITY);
+    this.#times = new Float64Array(FIRST_CAPACITY);
+    this.#signs = new Array(FIRST_CAPACITY);
+    this.#hashes = new Int32Array(FIRST_CAPACITY);
+    this.#table = new Int32Array(2 * FIRST_CAPACITY);
   }
 
   /** How many ids it holds. */
   get size(): number {
-    return this.#lines.size;
+    return this.#size;
   }
 
   /** Whether a line with this id is in the window. */
   has(id: string): boolean {
-    return this.#lines.has(id);
+    return this.#find(id, this.#hash(id)) >= 0;
   }
 
   /**
@@ -83,9 +102,9 @@ export class RecentIds {
    * (it holds another line under it).
    */
   check(id: string, sign: string): "new" | "duplicate" | "reused" {
-    const held = this.#lines.get(id);
+    const held = this.held(id);
     if (held === undefined) return "new";
-    return held.sign === sign ? "duplicate" : "reused";
+    return held === sign ? "duplicate" : "reused";
   }
 
   /**
@@ -93,13 +112,14 @@ export class RecentIds {
    * line (its sign not computed yet), or undefined (the id is free).
    */
   held(id: string): HeldSign | undefined {
-    return this.#lines.get(id)?.sign;
+    const cell = this.#find(id, this.#hash(id));
+    return cell < 0 ? undefined : this.#signs[this.#table[cell]! - 1];
   }
 
   /** Records the sign computed for the line under `id`. */
   sign(id: string, sign: string): void {
-    const entry = this.#lines.get(id);
-    if (entry !== undefined) entry.sign = sign;
+    const cell = this.#find(id, this.#hash(id));
+    if (cell >= 0) this.#signs[this.#table[cell]! - 1] = sign;
   }
 
   /**
@@ -107,42 +127,133 @@ export class RecentIds {
    * its number: see {@linkcode HeldSign}), forgetting old ones.
    */
   add(id: string, time: number, sign: HeldSign): void {
-    const lines = this.#lines;
-    const entry = { id, time, sign };
-    lines.set(id, entry);
-    this.#order.push(entry);
-    while (lines.size > this.#minLines) {
-      const oldest = this.#order[this.#head]!;
-      if (lines.get(oldest.id) === oldest) {
-        if (lines.size <= this.#maxLines && oldest.time > time - this.#minMs) {
-          break;
-        }
-        lines.delete(oldest.id);
-      }
-      this.#head++;
+    if (this.#tail - this.#head === this.#ids.length) this.#resize();
+    const hash = this.#hash(id);
+    const place = this.#tail++ & (this.#ids.length - 1);
+    this.#ids[place] = id;
+    this.#times[place] = time;
+    this.#signs[place] = sign;
+    this.#hashes[place] = hash;
+    const cell = this.#find(id, hash);
+    if (cell >= 0) {
+      // Added again: the newer place holds it, the older one is passed.
+      this.#ids[this.#table[cell]! - 1] = undefined;
+      this.#table[cell] = place + 1;
+    } else {
+      this.#table[-cell - 1] = place + 1;
+      this.#size++;
     }
-    this.#compact();
+    this.#forgetOld(time);
   }
 
   /** Forgets an id (its line was not stored after all). */
   delete(id: string): void {
-    this.#lines.delete(id);
+    const cell = this.#find(id, this.#hash(id));
+    if (cell < 0) return;
+    this.#ids[this.#table[cell]! - 1] = undefined;
+    this.#remove(cell);
+  }
+
+  /** Forgets the oldest ids past the window, `time` being the newest's. */
+  #forgetOld(time: number): void {
+    const mask = this.#ids.length - 1;
+    while (this.#size > this.#minLines) {
+      const place = this.#head & mask;
+      const id = this.#ids[place];
+      if (id !== undefined) {
+        if (
+          this.#size <= this.#maxLines &&
+          this.#times[place]! > time - this.#minMs
+        ) {
+          break;
+        }
+        this.#remove(this.#find(id, this.#hashes[place]!));
+        this.#ids[place] = undefined;
+      }
+      this.#signs[place] = 0; // its sign string, if any, is let go
+      this.#head++;
+    }
   }
 
   /**
-   * Drops the entries passed, and those deleted or added again, once they
-   * are as many as those held: the order stays within twice the window.
+   * The ring is full: twice the size, or the same size without the places
+   * passed when they are half of it (many ids deleted: a long outage); the
+   * places held keep their order, and the table is made again.
    */
-  #compact(): void {
-    const order = this.#order;
-    if (order.length - this.#head <= 2 * this.#lines.size + 64) {
-      if (this.#head <= order.length / 2 || this.#head < 1024) return;
-      this.#order = order.slice(this.#head);
-    } else {
-      this.#order = order.slice(this.#head).filter((entry) =>
-        this.#lines.get(entry.id) === entry
-      );
+  #resize(): void {
+    const old = this.#ids.length;
+    const capacity = this.#size > old / 2 ? 2 * old : old;
+    const ids: (string | undefined)[] = new Array(capacity);
+    const times = new Float64Array(capacity);
+    const signs: HeldSign[] = new Array(capacity);
+    const hashes = new Int32Array(capacity);
+    let kept = 0;
+    for (let at = this.#head; at < this.#tail; at++) {
+      const place = at & (old - 1);
+      if (this.#ids[place] === undefined) continue;
+      ids[kept] = this.#ids[place];
+      times[kept] = this.#times[place]!;
+      signs[kept] = this.#signs[place]!;
+      hashes[kept] = this.#hashes[place]!;
+      kept++;
     }
+    this.#ids = ids;
+    this.#times = times;
+    this.#signs = signs;
+    this.#hashes = hashes;
     this.#head = 0;
+    this.#tail = kept;
+    this.#table = new Int32Array(2 * capacity);
+    for (let place = 0; place < kept; place++) {
+      this.#table[-this.#find(ids[place]!, hashes[place]!) - 1] = place + 1;
+    }
+  }
+
+  /**
+   * The table's cell holding `id` (of `hash`), or, when it holds none,
+   * minus one minus the empty cell where it would go.
+   */
+  #find(id: string, hash: number): number {
+    const table = this.#table;
+    const mask = table.length - 1;
+    for (let cell = hash & mask;; cell = (cell + 1) & mask) {
+      const entry = table[cell]!;
+      if (entry === 0) return -cell - 1;
+      if (this.#hashes[entry - 1] === hash && this.#ids[entry - 1] === id) {
+        return cell;
+      }
+    }
+  }
+
+  /**
+   * Empties a cell, moving back the ids after it that their probe would no
+   * longer reach (linear probing keeps no tombstones).
+   */
+  #remove(cell: number): void {
+    const table = this.#table;
+    const mask = table.length - 1;
+    this.#size--;
+    let hole = cell;
+    for (let next = (hole + 1) & mask;; next = (next + 1) & mask) {
+      const entry = table[next]!;
+      if (entry === 0) break;
+      const home = this.#hashes[entry - 1]! & mask;
+      // Moved back when its home is not within (hole, next], cyclically.
+      if (((next - home) & mask) >= ((next - hole) & mask)) {
+        table[hole] = entry;
+        hole = next;
+      }
+    }
+    table[hole] = 0;
+  }
+
+  /** A seeded 32-bit hash of an id's characters. */
+  #hash(id: string): number {
+    let hash = this.#seed;
+    for (let i = 0; i < id.length; i++) {
+      hash = Math.imul(hash ^ id.charCodeAt(i), 0x9e3779b1);
+      hash ^= hash >>> 15;
+    }
+    return hash;
   }
 }

@@ -22,6 +22,7 @@ import {
   DEDUPE_MAX_LINES,
   DEDUPE_MIN_LINES,
   DEDUPE_MIN_MS,
+  type HeldSign,
   RecentIds,
 } from "../../../lib/server/room/recent_ids.ts";
 import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
@@ -495,6 +496,105 @@ Deno.test("RecentIds takes ids at the same pace once its window is full", () => 
   const ms = performance.now() - start;
   assert.equal(ids.size, DEDUPE_MAX_LINES);
   assert.ok(ms < 1500, `200,000 ids into a full window took ${ms} ms`);
+});
+
+/**
+ * What `RecentIds` promises, written the slow and obvious way: its ids in
+ * the order added (an id added again moves to the end), the oldest let go
+ * while more than `minLines` are held and either more than `maxLines` are
+ * or the oldest was taken `minMs` or more before the newest.
+ */
+class ObviousIds {
+  entries: { id: string; time: number; sign: HeldSign }[] = [];
+  constructor(
+    readonly minLines: number,
+    readonly minMs: number,
+    readonly maxLines: number,
+  ) {}
+  held(id: string) {
+    return this.entries.find((entry) => entry.id === id)?.sign;
+  }
+  add(id: string, time: number, sign: HeldSign) {
+    this.delete(id);
+    this.entries.push({ id, time, sign });
+    while (this.entries.length > this.minLines) {
+      const oldest = this.entries[0]!;
+      if (
+        this.entries.length <= this.maxLines &&
+        oldest.time > time - this.minMs
+      ) break;
+      this.entries.shift();
+    }
+  }
+  delete(id: string) {
+    this.entries = this.entries.filter((entry) => entry.id !== id);
+  }
+  sign(id: string, sign: string) {
+    const entry = this.entries.find((entry) => entry.id === id);
+    if (entry) entry.sign = sign;
+  }
+}
+
+Deno.test("RecentIds keeps exactly the ids the obvious list keeps, through adds, ids added again, deletes and signs", () => {
+  // A small PRNG, so that a failure can be run again.
+  let state = 12345;
+  const random = () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32;
+  };
+  const alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const newId = () => {
+    let id = "";
+    const length = 16 + Math.floor(random() * 49);
+    for (let i = 0; i < length; i++) id += alphabet[Math.floor(random() * 64)];
+    return id;
+  };
+  // Windows that forget by count, by time and by both; the last one's ring
+  // grows past its first 1,024 places, and is made again after deletes.
+  for (
+    const [minLines, minMs, maxLines, steps] of [
+      [3, 0, 3, 3000],
+      [5, 200, 40, 6000],
+      [100, 1000, 300, 20_000],
+      [1500, 100_000, 2000, 12_000],
+    ] as const
+  ) {
+    const ids = new RecentIds({ minLines, minMs, maxLines });
+    const obvious = new ObviousIds(minLines, minMs, maxLines);
+    const seen: string[] = [];
+    let time = 0;
+    for (let step = 0; step < steps; step++) {
+      time += Math.floor(random() * 20);
+      const roll = random();
+      const old = seen[Math.floor(random() * seen.length)];
+      if (roll < 0.6 || old === undefined) {
+        const id = newId();
+        seen.push(id);
+        const sign = random() < 0.5 ? step : `sign${step}`;
+        ids.add(id, time, sign);
+        obvious.add(id, time, sign);
+      } else if (roll < 0.7) {
+        ids.add(old, time, step);
+        obvious.add(old, time, step);
+      } else if (roll < 0.85) {
+        ids.delete(old);
+        obvious.delete(old);
+      } else {
+        ids.sign(old, `signed${step}`);
+        obvious.sign(old, `signed${step}`);
+      }
+      assert.equal(ids.size, obvious.entries.length, `step ${step}`);
+      for (let k = 0; k < 8; k++) {
+        const id = seen[Math.floor(random() * seen.length)]!;
+        assert.equal(ids.held(id), obvious.held(id), `step ${step}`);
+        assert.equal(ids.has(id), obvious.held(id) !== undefined);
+      }
+    }
+    for (const { id, sign } of obvious.entries) {
+      assert.equal(ids.held(id), sign);
+    }
+  }
 });
 
 Deno.test("RecentIds tells a line again under its id from another line under it", () => {
