@@ -76,7 +76,7 @@ export class RecentIds {
 
   /** Creates an empty window. */
   constructor(options: RecentIdsOptions = {}) {
-    this.#minLines = options.minLines ?? DEDUPE_MIN_LINES;
+    this.#minLines = Math.max(0, options.minLines ?? DEDUPE_MIN_LINES);
     this.#minMs = options.minMs ?? DEDUPE_MIN_MS;
     this.#maxLines = options.maxLines ?? DEDUPE_MAX_LINES;
     this.#ids = new Array(FIRST_CAPACITY);
@@ -137,7 +137,7 @@ export class RecentIds {
     const cell = this.#find(id, hash);
     if (cell >= 0) {
       // Added again: the newer place holds it, the older one is passed.
-      this.#ids[this.#table[cell]! - 1] = undefined;
+      this.#forget(this.#table[cell]! - 1);
       this.#table[cell] = place + 1;
     } else {
       this.#table[-cell - 1] = place + 1;
@@ -150,7 +150,7 @@ export class RecentIds {
   delete(id: string): void {
     const cell = this.#find(id, this.#hash(id));
     if (cell < 0) return;
-    this.#ids[this.#table[cell]! - 1] = undefined;
+    this.#forget(this.#table[cell]! - 1);
     this.#remove(cell);
   }
 
@@ -168,11 +168,16 @@ export class RecentIds {
           break;
         }
         this.#remove(this.#find(id, this.#hashes[place]!));
-        this.#ids[place] = undefined;
       }
-      this.#signs[place] = 0; // its sign string, if any, is let go
+      this.#forget(place);
       this.#head++;
     }
+  }
+
+  /** Lets a place's id and sign go (a sign string with it). */
+  #forget(place: number): void {
+    this.#ids[place] = undefined;
+    this.#signs[place] = 0;
   }
 
   /**
@@ -247,13 +252,18 @@ export class RecentIds {
     table[hole] = 0;
   }
 
-  /** A seeded 32-bit hash of an id's characters. */
+  /**
+   * A seeded 32-bit hash of an id's characters, mixed at the end (ids that
+   * differ in their last character only spread as well as any).
+   */
   #hash(id: string): number {
     let hash = this.#seed;
     for (let i = 0; i < id.length; i++) {
       hash = Math.imul(hash ^ id.charCodeAt(i), 0x9e3779b1);
       hash ^= hash >>> 15;
     }
-    return hash;
+    hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+    hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+    return hash ^ (hash >>> 16);
   }
 }
