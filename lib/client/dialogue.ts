@@ -44,8 +44,11 @@ export interface Dialogue {
   readonly seen?: () => void;
   /** Where the client was (`seq`, `resume`); absent: no numbers kept. */
   readonly resume?: ResumeState;
-  /** Called for each numbered room line shown (read marks). */
-  readonly shown?: (room: string | null, seq: number) => void;
+  /**
+   * Called for each numbered room line shown (read marks); `left`: the line
+   * took the client out of `room` (its own `LEAVE`).
+   */
+  readonly shown?: (room: string | null, seq: number, left: boolean) => void;
 }
 
 /**
@@ -111,10 +114,12 @@ function readLine(
   }
   if (line?.type === "ERR" && line.code === "flood") server.backOff();
   const past = seq !== null && (resume?.catchingUp(room) ?? false);
+  const inRoom = () => room !== null && rooms.rooms.includes(room);
+  const wasIn = inRoom();
   for (const shown of rooms.see(room, line ?? body, past)) {
     print(shown.line, shown.room);
   }
-  if (seq !== null) dialogue.shown?.(room, seq);
+  if (seq !== null) dialogue.shown?.(room, seq, wasIn && !inRoom());
 }
 
 /**

@@ -245,6 +245,11 @@ export class ReadMarks {
     this.#marks.set(key, Math.max(seq, this.#marks.get(key) ?? 0));
   }
 
+  /** A room left: its mark is not sent (`/read` there is refused). */
+  forget(room: string | null): void {
+    this.#marks.delete(roomKey(room));
+  }
+
   /** The `/read` lines to send now; forgets them. */
   take(): string[] {
     const lines = [...this.#marks].map(([room, seq]) =>

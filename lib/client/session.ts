@@ -353,8 +353,10 @@ function dialogueOf(
     resume,
     warn: hooks.notice,
     seen: hooks.seen,
-    shown: (room, seq) => {
+    shown: (room, seq, left) => {
       if (!hooks.account()) return;
+      // A room left takes no mark: the server refuses `/read` there.
+      if (left) return marks.forget(room);
       marks.shown(room, seq);
       timer ??= setTimeout(flush, READ_MARK_DELAY_MS);
     },

@@ -144,7 +144,7 @@ Deno.test("ResumeState shows each number once per epoch, sends its positions and
   assert.equal(plain.greeted("e", true), "/resume e 4");
 });
 
-Deno.test("ReadMarks keeps the highest number shown per room until taken", () => {
+Deno.test("ReadMarks keeps the highest number shown per room until taken, none for a room left", () => {
   const marks = new ReadMarks();
   assert.equal(marks.waiting, false);
   marks.shown("#ops", 9);
@@ -152,6 +152,10 @@ Deno.test("ReadMarks keeps the highest number shown per room until taken", () =>
   assert.equal(marks.waiting, true);
   assert.deepEqual(marks.take(), ["/read #ops 9"]);
   assert.equal(marks.waiting, false);
+  marks.shown("#ops", 10); // then the room was left
+  marks.shown(null, 3);
+  marks.forget("#ops");
+  assert.deepEqual(marks.take(), ["/read 3"]);
 });
 
 Deno.test("ResumeState shows a catch-up's lines that come after the member's own, higher-numbered JOIN, each once", () => {

@@ -200,3 +200,42 @@ Deno.test("client.ts against a cluster's server: rooms as on one server, a piped
     );
   });
 });
+
+Deno.test("client.ts logged into an account sends no read mark for a room it left, so /part shows no error", async () => {
+  await using s = await startServer("node");
+  await s.server.gate.accounts.add("amy", "amy's own password");
+  // Another device of the account (`seq`), told of each mark that grows.
+  using laptop = await TestClient.connect(s.port);
+  await laptop.expect(/^HELLO /);
+  await laptop.send("/cap seq");
+  await laptop.send("amy");
+  await laptop.send("/pass amy's own password");
+  await laptop.expect(/^WELCOME amy /);
+  await laptop.send("/nick amy_laptop");
+  await laptop.expect(/ NICK amy amy_laptop /);
+  await withClientFlags(s.port, async ([net, read], flags) => {
+    const passwordFile = `${flags.at(-1)}.password`; // beside the CA file
+    await Deno.writeTextFile(passwordFile, "amy's own password\n");
+    await using amy = new PipeClient(
+      [net!, `${read},${passwordFile}`],
+      [...flags, "--alias", "amy", "--password-file", passwordFile],
+    );
+    await amy.output.waitFor(/^-!- Welcome, amy! /);
+    await amy.send("/join #ops");
+    await amy.send("in ops");
+    await amy.send("/part #ops");
+    await amy.output.waitFor(/^#ops -!- amy left \(parted, 0 online\)$/);
+    // Once a mark said after the /part reached the laptop, every /read
+    // sent before it was answered; a line echoed after that came after.
+    await laptop.send("seen after the part");
+    const said = await laptop.expect(/MSG amy_laptop seen after the part$/);
+    const seq = Number(/@seq=(\d+)/.exec(said)![1]);
+    while (
+      Number(/READ (\d+)$/.exec(await laptop.expect(/READ \d+$/))![1]) < seq
+    );
+    await amy.send("the last line");
+    await amy.output.waitFor(/^<amy> the last line$/);
+    assert.equal(await amy.finish(), 0);
+    assert.doesNotMatch(amy.output.lines.join("\n"), /^! /m);
+  });
+});
