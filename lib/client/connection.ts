@@ -195,6 +195,30 @@ function certificateProblem(
   return null;
 }
 
+/**
+ * What a server that ended the connection before its greeting is, from
+ * the read's error (`readError`): one that wants a client certificate says
+ * so with a TLS alert once the handshake is done.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { noGreeting } from "./connection.ts";
+ *
+ * assert.match(
+ *   noGreeting("received fatal alert: CertificateRequired"),
+ *   /client certificate/,
+ * );
+ * assert.equal(noGreeting(null), "is not a tlschat server (no greeting)");
+ * ```
+ */
+export function noGreeting(readError: string | null): string {
+  if (readError?.includes("CertificateRequired")) {
+    return "asks for a client certificate: give it with --cert FILE --key FILE";
+  }
+  return "is not a tlschat server (no greeting)";
+}
+
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
@@ -208,6 +232,7 @@ export class ServerConnection {
   #pace: TokenBucket | null = null;
   #holdUntilMs = 0;
   #closed = false;
+  #readError: string | null = null;
 
   /** Wraps a handshaken TLS connection. */
   constructor(conn: Deno.TlsConn) {
@@ -245,8 +270,9 @@ export class ServerConnection {
       let n: number | null;
       try {
         n = await this.conn.read(this.#buffer);
-      } catch {
-        // A reset or a local close: the connection is over either way.
+      } catch (error) {
+        // A reset, a TLS alert or a local close: the connection is over.
+        this.#readError = error instanceof Error ? error.message : null;
         n = null;
       }
       if (n === null) return null;
@@ -255,6 +281,11 @@ export class ServerConnection {
       }
     }
     return this.#lines.shift()!;
+  }
+
+  /** Why the connection ended when a read failed (a TLS alert); else null. */
+  get readError(): string | null {
+    return this.#readError;
   }
 
   /**

@@ -16,7 +16,11 @@ import { tagLine } from "../protocol.ts";
 import { parseHelloParams, parseServerLine } from "../server_lines.ts";
 import type { ServerLine } from "../server_lines.ts";
 import type { ServerAddress } from "./config.ts";
-import { ClientError, type ServerConnection } from "./connection.ts";
+import {
+  ClientError,
+  noGreeting,
+  type ServerConnection,
+} from "./connection.ts";
 import {
   awaitTakeover,
   awaitWelcome,
@@ -211,9 +215,7 @@ async function session(
   const hello = await greet(server, memory, dialogue);
   if (hello === null) {
     hooks.notice(
-      `Cannot chat: ${
-        formatServer(where)
-      } is not a tlschat server (no greeting)`,
+      `Cannot chat: ${formatServer(where)} ${noGreeting(server.readError)}`,
     );
     return first ? { kind: "exit", code: 1 } : lost;
   }

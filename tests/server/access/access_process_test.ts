@@ -219,6 +219,13 @@ Deno.test("certs client issues a certificate that logs its account in (mutual TL
           "",
         );
         assert.equal(refused.code, 1);
+        assert.match(
+          refused.stderr,
+          new RegExp(
+            `Cannot chat: 127.0.0.1:${port} asks for a client certificate: ` +
+              "give it with --cert FILE --key FILE",
+          ),
+        );
         // The web port asks for the certificate too: it logs alice in, and
         // without it there is no WebSocket.
         const ca = await Deno.readTextFile(`${certs}/ca.pem`);
