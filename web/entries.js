@@ -67,7 +67,7 @@ const DONE_TO_ROOM = new Map([
 function modText(line) {
   if (line.alias !== "-") {
     const done = DONE.get(line.action) ?? line.action;
-    return `${line.alias} was ${done} by ${line.by}${colonText(line.text)}`;
+    return `${line.alias} was ${done} by ${line.by}${modDetail(line)}`;
   }
   if (line.text === "off") {
     const undone = line.action === "key"
@@ -88,6 +88,18 @@ const label = (label) => ({ kind: "label", text: label });
 
 /** `: text` when there is a text. @param {string} said */
 const colonText = (said) => said ? `: ${said}` : "";
+
+/**
+ * What follows "bob was muted by amy": a ban's or a mute's text says
+ * "by amy until ..." (its first words said already), a kick's reason
+ * follows a colon. @param {Line} line
+ */
+function modDetail({ by, text }) {
+  const said = `by ${by} `;
+  return text.startsWith(said)
+    ? ` ${text.slice(said.length)}`
+    : colonText(text);
+}
 
 /**
  * @param {string} className @param {readonly Part[]} parts

@@ -116,6 +116,18 @@ function painter(color: boolean): Painter {
 /** `: text` when there is a text, else nothing. */
 const colonText = (text: string) => text ? `: ${clean(text)}` : "";
 
+/**
+ * What follows "bob was muted by amy": a ban's or a mute's text says
+ * "by amy until ..." (its first words said already), a kick's reason
+ * follows a colon.
+ */
+function modDetail({ by, text }: ServerLine<"MOD">): string {
+  const said = `by ${by} `;
+  return text.startsWith(said)
+    ? ` ${clean(text.slice(said.length))}`
+    : colonText(text);
+}
+
 /** How each type of line is shown; null: not shown. */
 const FORMATS: {
   readonly [T in ServerLineType]: (
@@ -166,7 +178,7 @@ const FORMATS: {
     line.alias === "-" ? formatRoomSetting(line, p) : p.system(
       `${p.who(line.alias)} ${
         MOD_ACTIONS.get(line.action) ?? clean(line.action)
-      } by ${p.who(line.by)}${line.text ? ` ${clean(line.text)}` : ""}`,
+      } by ${p.who(line.by)}${modDetail(line)}`,
     ),
   BAN: (line, p) =>
     p.system(

@@ -168,6 +168,22 @@ Deno.test("formatForDisplay() shows a reason or action named like an object key 
   }
 });
 
+Deno.test("formatForDisplay() says once who banned or muted, and a kick's reason after a colon", () => {
+  assert.equal(
+    plain("MOD mute bob amy by amy until 2026-12-07T04:21:18.273Z"),
+    "-!- bob was muted by amy until 2026-12-07T04:21:18.273Z",
+  );
+  assert.equal(
+    plain("MOD ban bob amy by amy until lifted: spam"),
+    "-!- bob was banned by amy until lifted: spam",
+  );
+  assert.equal(
+    plain("MOD kick bob amy calm down"),
+    "-!- bob was kicked by amy: calm down",
+  );
+  assert.equal(plain("MOD unmute bob amy"), "-!- bob was unmuted by amy");
+});
+
 Deno.test("formatForDisplay() labels a line with its room after the time, history included", () => {
   const time = new Date(2026, 0, 2, 9, 5);
   const room = "#ops";
