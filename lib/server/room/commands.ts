@@ -202,8 +202,11 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
       case "resume":
         throw new ProtocolError("usage", BEFORE_ALIAS[command.kind]);
       case "quit":
-        // A muted member's parting words are not passed on.
-        return this.quit(this.#checkMute(false) ? command.reason : "");
+        // A muted member's parting words are not passed on: they would
+        // reach every room it is in, the one that muted it too.
+        return this.quit(
+          this.#checkMute(false) && !this.#mutedInARoom() ? command.reason : "",
+        );
       default:
         if (ROOM_COMMANDS.has(command.kind)) {
           throw new ProtocolError("usage", ROOMS_NEED_CAP);
@@ -214,6 +217,16 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
           command as ModeratorCommand,
         );
     }
+  }
+
+  /** Whether a room it is in muted it. */
+  #mutedInARoom(): boolean {
+    const { room, clock } = this.#chat;
+    const { rooms } = room.router;
+    const now = clock.now();
+    return rooms.roomsOf(this.self).some((name) =>
+      (rooms.get(name)?.muteOf(this.self, now) ?? null) !== null
+    );
   }
 
   /** `/read [#room] SEQ`: kept for the account (`read_sync.ts`). */

@@ -720,6 +720,31 @@ Deno.test("Session keeps a muted member silent in every way, whatever the mutes'
   await end(op, muted);
 });
 
+Deno.test("Session passes on no /quit reason of a member muted in one of its rooms: it would reach that room", async () => {
+  const { open } = setup(["--flood-rate", "0"]);
+  const withRooms = async (alias: string) => {
+    const { conn, session } = open();
+    assert.match(await conn.nextSent(), /^HELLO /);
+    conn.receive("/cap rooms", alias);
+    await nextLine(conn, /^CURRENT /);
+    return { conn, session };
+  };
+  const amy = await withRooms("amy");
+  const cat = await withRooms("cat");
+  amy.conn.receive("/join #ops");
+  await nextLine(amy.conn, /^CURRENT #ops/);
+  cat.conn.receive("/join #ops");
+  await nextLine(cat.conn, /^CURRENT #ops/);
+  amy.conn.receive("#ops /mute cat 10m");
+  await nextLine(amy.conn, /^#ops MOD mute cat amy/);
+  cat.conn.receive("/quit buy cheap pills at example.com");
+  assert.equal(
+    await nextLine(amy.conn, /^#ops LEAVE/),
+    "#ops LEAVE cat 1 quit",
+  );
+  await end(amy, cat);
+});
+
 Deno.test("Session bans a present member whose alias looks like an address as a member", async () => {
   const { login, join } = await withAccounts(["--flood-rate", "0"]);
   const op = await login("alice", "pw-alice");
