@@ -93,6 +93,26 @@ Deno.test("Session greets with the server's flood limits and welcomes an alias",
   await session.finished;
 });
 
+Deno.test("Session refuses the server's own name as an alias, in any case, joining or renaming: it would pass for the server", async () => {
+  const { open } = setup(["--name", "Hub"]);
+  const { conn, session } = open();
+  await conn.nextSent();
+  conn.receive("hub");
+  assert.equal(
+    await conn.nextSent(),
+    'ERR alias-reserved Alias "hub" is reserved',
+  );
+  conn.receive("alice");
+  assert.match(await conn.nextSent(), /^WELCOME alice /);
+  conn.receive("/nick HUB");
+  assert.equal(
+    await conn.nextSent(),
+    'ERR alias-reserved Alias "HUB" is reserved',
+  );
+  conn.end();
+  await session.finished;
+});
+
 Deno.test("Session closes with BYE timeout when no alias comes in time", async () => {
   const { clock, open } = setup(["--alias-timeout", "30"]);
   const { conn, session } = open();
