@@ -264,6 +264,7 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
       rooms: rooms.roomsOf(this.self),
       defaultRoom: rooms.default.name,
       limit: config.searchResults,
+      bytes: config.queueBytes / 2,
     }, words);
     for (const line of lines) this.reply(encodeServerLine(line));
   }
