@@ -20,6 +20,7 @@ import {
   ROOMS_NEED_CAP,
   splitLineId,
   splitRoomPrefix,
+  validateRoomName,
 } from "../../protocol.ts";
 import {
   type Command,
@@ -231,7 +232,9 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
 
   /** `/read [#room] SEQ`: kept for the account (`read_sync.ts`). */
   #read(named: string | null, seq: number): Promise<void> | undefined {
-    const state = scopeOf(this.#chat.room.router, this.self, named);
+    // Room names are case-folded, as every other command has them.
+    const room = named === null ? null : validateRoomName(named);
+    const state = scopeOf(this.#chat.room.router, this.self, room);
     return this.#chat.reads?.read(this.self, state, seq);
   }
 
