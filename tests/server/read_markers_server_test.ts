@@ -50,6 +50,23 @@ Deno.test("serveChat() tells a /read that grows to the account's other seq conne
   assert.match(await guest.readLine() ?? "", /^WHO 3 /);
 });
 
+Deno.test("serveChat() takes /read of a room named in any case, as every other command does", async () => {
+  await using s = await startServer("node");
+  await s.server.gate.accounts.add("alice", "alice password");
+  using phone = await device(s.port, "alice_phone");
+  using laptop = await device(s.port, "alice");
+  using guest = await TestClient.join(s.port, "gus");
+  await laptop.expect(/JOIN gus /);
+  await phone.expect(/JOIN gus /);
+  await guest.send("hello");
+  const seq = Number(
+    /@seq=(\d+)/.exec(await phone.expect(/MSG gus hello/))![1],
+  );
+  await laptop.expect(/MSG gus hello/);
+  await phone.send(`/read #LOBBY ${seq}`);
+  assert.equal(await laptop.readLine(), `READ ${seq}`);
+});
+
 Deno.test("serveChat() answers /read without seq, malformed or for a room one is not in, and tells nobody", async () => {
   await using s = await startServer("node");
   using plain = await TestClient.join(s.port, "plain");

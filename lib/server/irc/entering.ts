@@ -81,4 +81,5 @@ function quiet(state: IrcState, room: string, sink: IrcSink): void {
 export function left(state: IrcState, room: string): void {
   state.joined.delete(room);
   state.quiet.delete(room);
+  state.keys.delete(room);
 }

@@ -285,6 +285,23 @@ function whois(
   });
 }
 
+/**
+ * Most keys kept for channels a client set them in and has not seen them
+ * set: a key refused (not in the room, not its operator) is never seen
+ * set, and would otherwise stay, one more for each channel name tried.
+ */
+const KEYS_KEPT = 32;
+
+/** A key the client set, kept to show it back (the oldest goes first). */
+function remember(state: IrcState, room: string, key: string): void {
+  state.keys.delete(room);
+  state.keys.set(room, key);
+  for (const oldest of state.keys.keys()) {
+    if (state.keys.size <= KEYS_KEPT) break;
+    state.keys.delete(oldest);
+  }
+}
+
 /** The native command of each channel mode a client may set. */
 const MODE_COMMANDS: Readonly<Record<string, [string, string]>> = {
   o: ["/op", "/deop"],
@@ -332,7 +349,7 @@ function mode(state: IrcState, params: readonly string[], sink: IrcSink): void {
       if (key === undefined) {
         needMore(state, "MODE", sink);
       } else {
-        if (on) state.keys.set(room, key);
+        if (on) remember(state, room, key);
         sink.native(`${room} /key ${key}`);
       }
     } else if (Object.hasOwn(MODE_COMMANDS, char)) {

@@ -117,7 +117,8 @@ export class IrcState {
   readonly quiet = new Set<string>();
   /**
    * Keys it set (`MODE +k`) and not yet seen set: its own `MODE +k` shows
-   * the key, so that the client keeps it (everyone else sees `*`).
+   * the key, so that the client keeps it (everyone else sees `*`). The
+   * newest 32, each forgotten when the client leaves its channel.
    */
   readonly keys = new Map<string, string>();
   /** What replies to the door's own requests are for, oldest first. */

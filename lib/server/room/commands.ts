@@ -20,6 +20,7 @@ import {
   ROOMS_NEED_CAP,
   splitLineId,
   splitRoomPrefix,
+  validateRoomName,
 } from "../../protocol.ts";
 import {
   type Command,
@@ -202,8 +203,11 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
       case "resume":
         throw new ProtocolError("usage", BEFORE_ALIAS[command.kind]);
       case "quit":
-        // A muted member's parting words are not passed on.
-        return this.quit(this.#checkMute(false) ? command.reason : "");
+        // A muted member's parting words are not passed on: they would
+        // reach every room it is in, the one that muted it too.
+        return this.quit(
+          this.#checkMute(false) && !this.#mutedInARoom() ? command.reason : "",
+        );
       default:
         if (ROOM_COMMANDS.has(command.kind)) {
           throw new ProtocolError("usage", ROOMS_NEED_CAP);
@@ -216,9 +220,21 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
     }
   }
 
+  /** Whether a room it is in muted it. */
+  #mutedInARoom(): boolean {
+    const { room, clock } = this.#chat;
+    const { rooms } = room.router;
+    const now = clock.now();
+    return rooms.roomsOf(this.self).some((name) =>
+      (rooms.get(name)?.muteOf(this.self, now) ?? null) !== null
+    );
+  }
+
   /** `/read [#room] SEQ`: kept for the account (`read_sync.ts`). */
   #read(named: string | null, seq: number): Promise<void> | undefined {
-    const state = scopeOf(this.#chat.room.router, this.self, named);
+    // Room names are case-folded, as every other command has them.
+    const room = named === null ? null : validateRoomName(named);
+    const state = scopeOf(this.#chat.room.router, this.self, room);
     return this.#chat.reads?.read(this.self, state, seq);
   }
 
@@ -251,6 +267,7 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
       rooms: rooms.roomsOf(this.self),
       defaultRoom: rooms.default.name,
       limit: config.searchResults,
+      bytes: config.queueBytes / 2,
     }, words);
     for (const line of lines) this.reply(encodeServerLine(line));
   }

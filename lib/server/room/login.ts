@@ -169,6 +169,11 @@ export abstract class LoginDialogue extends SessionCapabilities {
   /** Asks the gate for `alias`: taken at once, or a password asked for. */
   protected claimAlias(alias: string, rename: boolean): Promise<void> | void {
     const claim = this.#login.gate.claim(alias, this.#applicant());
+    // The server's own name (in any case) would pass for the server: on the
+    // IRC door its notices come from that name.
+    if (aliasKey(alias) === aliasKey(this.#login.config.name)) {
+      throw new ProtocolError("alias-reserved", `Alias "${alias}" is reserved`);
+    }
     return this.#proceed(alias, claim, rename);
   }
 

@@ -101,16 +101,22 @@ export function join<M extends Moderated>(
   ctx.room.appendIn(name, line, member, roomEffect(ctx.router, state));
 }
 
-/** `/part [#room] [REASON]`: out of the room, announced to it and to the parter. */
+/**
+ * `/part [#room] [REASON]`: out of the room, announced to it and to the
+ * parter; without the reason while a mute applies (`serverMuted`, or the
+ * room's own): a muted member's words reach nobody.
+ */
 export function part<M extends Moderated>(
   ctx: RoomCommandContext<M>,
   member: M,
   command: Extract<Command, { kind: "part" }>,
   scope: string | null,
+  serverMuted: () => boolean = () => false,
 ): void {
   const named = command.room === null ? scope : validateRoomName(command.room);
   const state = scopeOf(ctx.router, member, named);
-  leaveRoom(ctx, member, state, "part", command.reason);
+  const muted = serverMuted() || state.muteOf(member, ctx.now) !== null;
+  leaveRoom(ctx, member, state, "part", muted ? "" : command.reason);
 }
 
 /**

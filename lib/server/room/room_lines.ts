@@ -48,7 +48,8 @@ export function roomLine<M extends Moderated>(
     case "join":
       return join(ctx, self, command);
     case "part":
-      return part(ctx, self, command, named);
+      // A muted member's parting words are not passed on (as /quit's).
+      return part(ctx, self, command, named, () => !mayTalk(hooks));
     case "rooms":
       return listRooms(ctx, self);
     case "read":
@@ -103,6 +104,17 @@ async function kick<M extends Moderated>(
     if (!target?.roomsOn) return ctx.moderate(command);
   }
   return moderateRoom(ctx, self, state, command);
+}
+
+/** Whether no server-wide mute applies (`checkMute` does not throw). */
+function mayTalk(hooks: RoomLineHooks): boolean {
+  try {
+    hooks.checkMute();
+    return true;
+  } catch (error) {
+    if (error instanceof ProtocolError && error.code === "muted") return false;
+    throw error;
+  }
 }
 
 /** Throws `ERR muted` while a mute of room `state` applies to `self`. */

@@ -9,9 +9,11 @@
  */
 
 import { ProtocolError } from "../../protocol.ts";
-import type { ServerLine } from "../../server_lines.ts";
+import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { TokenBucket } from "../../flood.ts";
 import type { RoomEvent } from "./room_log.ts";
+
+const encoder = new TextEncoder();
 
 /** A message or action found (its room: `""` for the default room). */
 export interface FoundLine {
@@ -77,6 +79,12 @@ export interface SearchAsk {
   readonly defaultRoom: string;
   /** `--search-results`. */
   readonly limit: number;
+  /**
+   * Most bytes of `FOUND` lines one answer sends (half of `--queue-bytes`,
+   * as a history replay): the newest that fit, so that a search never
+   * makes its member too slow.
+   */
+  readonly bytes: number;
 }
 
 /**
@@ -98,17 +106,28 @@ export async function searchLines(
   }
   const stored = ask.rooms.map((name) => name === ask.defaultRoom ? "" : name);
   const found = await ask.search.find(words, stored, ask.limit);
-  const lines: ServerLine[] = found.map((line) => ({
-    type: "FOUND",
-    room: line.room === "" ? ask.defaultRoom : line.room,
-    seq: String(line.seq),
-    time: new Date(line.time).toISOString(),
-    kind: line.kind,
-    alias: line.alias,
-    text: line.text,
-  }));
+  const lines: ServerLine[] = [];
+  let bytes = 0;
+  for (const line of found) {
+    const answer: ServerLine<"FOUND"> = {
+      type: "FOUND",
+      room: line.room === "" ? ask.defaultRoom : line.room,
+      seq: String(line.seq),
+      time: new Date(line.time).toISOString(),
+      kind: line.kind,
+      alias: line.alias,
+      text: line.text,
+    };
+    bytes += encoder.encode(formatServerLine(answer)).length + 1;
+    if (bytes > ask.bytes) break;
+    lines.push(answer);
+  }
   const count = lines.length;
-  const more = count === ask.limit ? ` (the newest ${count})` : "";
+  const more = count < found.length
+    ? ` (the newest ${count}: those that fit at once)`
+    : count === ask.limit
+    ? ` (the newest ${count})`
+    : "";
   lines.push({
     type: "FOUNDEND",
     count: String(count),

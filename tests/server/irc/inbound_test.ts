@@ -1,6 +1,7 @@
 /** Tests of a registered IRC client's commands as native lines, without sockets. */
 
 import assert from "node:assert/strict";
+import { left } from "../../../lib/server/irc/entering.ts";
 import { translateIn } from "../../../lib/server/irc/inbound.ts";
 import { parseIrcLine } from "../../../lib/server/irc/parse.ts";
 import { ircState, recorder } from "./_sink.ts";
@@ -116,6 +117,21 @@ Deno.test("translateIn() maps MODE: +o -o +b -b +k -k +i -i as operators' comman
     "221 me :+",
     "502 me :Cannot change mode for other users",
   ]);
+});
+
+Deno.test("translateIn() keeps at most 32 MODE +k keys, the newest, and forgets a channel's on leaving it", () => {
+  const { state, sink, send } = setup();
+  // A key for each of many channels: each refused by the session
+  // (not-in-room), so never seen set; they were all kept, without bound.
+  for (let i = 0; i < 100; i++) send(`MODE #x${i} +k ${"k".repeat(400)}`);
+  send("MODE #a +k s3cret");
+  assert.equal(sink.native_.length, 101);
+  assert.equal(state.keys.size, 32);
+  assert.equal(state.keys.get("#a"), "s3cret");
+  assert.equal(state.keys.has("#x68"), false);
+  assert.equal(state.keys.has("#x69"), true);
+  left(state, "#a");
+  assert.equal(state.keys.has("#a"), false);
 });
 
 Deno.test("translateIn() asks for NAMES and WHO only of channels the client is in; 461, 421, 462, AWAY acknowledged, TAGMSG dropped", () => {

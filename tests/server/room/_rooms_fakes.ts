@@ -101,16 +101,17 @@ export function server(
     });
     return member;
   };
-  return { clock, room, router, join, line: lineIn(ctx), moderated };
+  return { clock, room, router, join, line: lineIn(ctx), ctx, moderated };
 }
 
 /** Handles a rooms client's line in `ctx()` (room commands only: others throw). */
 export function lineIn(
   ctx: () => RoomCommandContext<FakeMember>,
+  checkMute: (member: FakeMember) => void = () => {},
 ): (member: FakeMember, text: string) => Promise<void> | void {
   return (member, text) =>
     roomLine(ctx(), member, text, {
-      checkMute() {},
+      checkMute: () => checkMute(member),
       common(command) {
         throw new Error(`not a room command: ${command.kind}`);
       },

@@ -16,7 +16,8 @@ import type { RoomCommandContext } from "../../../lib/server/room/room_commands.
 import { roomLine } from "../../../lib/server/room/room_lines.ts";
 import { roomSkeleton } from "../../../lib/server/room/room_state.ts";
 import { FakeClock } from "../../_fakes.ts";
-import { FakeMember, LIMITS, refusal, server } from "./_rooms_fakes.ts";
+import { FakeMember, LIMITS, lineIn, refusal, server } from "./_rooms_fakes.ts";
+import { ProtocolError } from "../../../lib/protocol.ts";
 
 Deno.test("rooms: a member with rooms gets its own JOIN, CURRENT, and prefixed lines; one without sees today's lines", async () => {
   const { join, line } = server();
@@ -240,6 +241,24 @@ Deno.test("rooms: only room operators moderate; /op grants it; kicks and mutes a
   assert.equal(seen.at(-1), "CURRENT #lobby");
   await line(bob, "/deop bob");
   assert.match(await refusal(() => line(bob, "/kick amy")), /^not-operator /);
+});
+
+Deno.test("rooms: a muted member's /part passes on no reason, whether the room's mute or the server's", async () => {
+  const { join, line, ctx } = server();
+  const amy = await join("amy");
+  const cat = await join("cat");
+  await line(amy, "/join #ops");
+  await line(cat, "/join #ops");
+  await line(amy, "#ops /mute cat 10m");
+  amy.take();
+  await line(cat, "/part #ops buy cheap pills at example.com");
+  assert.deepEqual(amy.take(), ["#ops LEAVE cat 1 part"]);
+  // Muted server-wide (the session's check refuses): nothing said either.
+  const muted = lineIn(ctx, () => {
+    throw new ProtocolError("muted", "You are muted");
+  });
+  await muted(cat, "/part #lobby buy cheap pills at example.com");
+  assert.deepEqual(amy.take(), ["#lobby LEAVE cat 1 part"]);
 });
 
 Deno.test("rooms: limits: rooms per member, rooms on the server, creations an hour, who may create", async () => {

@@ -93,6 +93,26 @@ Deno.test("Session greets with the server's flood limits and welcomes an alias",
   await session.finished;
 });
 
+Deno.test("Session refuses the server's own name as an alias, in any case, joining or renaming: it would pass for the server", async () => {
+  const { open } = setup(["--name", "Hub"]);
+  const { conn, session } = open();
+  await conn.nextSent();
+  conn.receive("hub");
+  assert.equal(
+    await conn.nextSent(),
+    'ERR alias-reserved Alias "hub" is reserved',
+  );
+  conn.receive("alice");
+  assert.match(await conn.nextSent(), /^WELCOME alice /);
+  conn.receive("/nick HUB");
+  assert.equal(
+    await conn.nextSent(),
+    'ERR alias-reserved Alias "HUB" is reserved',
+  );
+  conn.end();
+  await session.finished;
+});
+
 Deno.test("Session closes with BYE timeout when no alias comes in time", async () => {
   const { clock, open } = setup(["--alias-timeout", "30"]);
   const { conn, session } = open();
@@ -718,6 +738,31 @@ Deno.test("Session keeps a muted member silent in every way, whatever the mutes'
   muted.conn.receive("/quit free advertising here");
   assert.equal(await nextRoomLine(op.conn), "LEAVE quiet 1 quit");
   await end(op, muted);
+});
+
+Deno.test("Session passes on no /quit reason of a member muted in one of its rooms: it would reach that room", async () => {
+  const { open } = setup(["--flood-rate", "0"]);
+  const withRooms = async (alias: string) => {
+    const { conn, session } = open();
+    assert.match(await conn.nextSent(), /^HELLO /);
+    conn.receive("/cap rooms", alias);
+    await nextLine(conn, /^CURRENT /);
+    return { conn, session };
+  };
+  const amy = await withRooms("amy");
+  const cat = await withRooms("cat");
+  amy.conn.receive("/join #ops");
+  await nextLine(amy.conn, /^CURRENT #ops/);
+  cat.conn.receive("/join #ops");
+  await nextLine(cat.conn, /^CURRENT #ops/);
+  amy.conn.receive("#ops /mute cat 10m");
+  await nextLine(amy.conn, /^#ops MOD mute cat amy/);
+  cat.conn.receive("/quit buy cheap pills at example.com");
+  assert.equal(
+    await nextLine(amy.conn, /^#ops LEAVE/),
+    "#ops LEAVE cat 1 quit",
+  );
+  await end(amy, cat);
 });
 
 Deno.test("Session bans a present member whose alias looks like an address as a member", async () => {

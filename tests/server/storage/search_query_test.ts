@@ -166,6 +166,7 @@ Deno.test("searchLines() answers FOUND lines naming each room, then FOUNDEND, an
     rooms: ["#lobby", "#ops"],
     defaultRoom: "#lobby",
     limit: 50,
+    bytes: Infinity,
   }, ["deploys"]);
   assert.deepEqual(asked, [{ words: ["deploys"], rooms: ["", "#ops"] }]);
   assert.deepEqual(lines, [
@@ -200,11 +201,32 @@ Deno.test("searchLines() says when the answer was cut at the limit", async () =>
     rooms: ["#lobby"],
     defaultRoom: "#lobby",
     limit: 2,
+    bytes: Infinity,
   }, ["x"]);
   assert.deepEqual(lines.at(-1), {
     type: "FOUNDEND",
     count: "2",
     text: "End of search: 2 lines (the newest 2)",
+  });
+});
+
+Deno.test("searchLines() sends at most `bytes` of FOUND lines, the newest that fit, and says so", async () => {
+  const clock = new FakeClock();
+  const long = { ...LINE, text: "x".repeat(1000) };
+  const { search } = fakeSearch([long, long, long]);
+  const lines = await searchLines({
+    search,
+    bucket: new TokenBucket(1, 10, () => clock.now()),
+    rooms: ["#lobby"],
+    defaultRoom: "#lobby",
+    limit: 50,
+    bytes: 2500,
+  }, ["x"]);
+  assert.equal(lines.filter((line) => line.type === "FOUND").length, 2);
+  assert.deepEqual(lines.at(-1), {
+    type: "FOUNDEND",
+    count: "2",
+    text: "End of search: 2 lines (the newest 2: those that fit at once)",
   });
 });
 
@@ -217,6 +239,7 @@ Deno.test("searchLines() refuses past the member's searches a minute with ERR se
     rooms: ["#lobby"],
     defaultRoom: "#lobby",
     limit: 50,
+    bytes: Infinity,
   };
   for (let i = 0; i < 3; i++) await searchLines(ask, ["x"]);
   assert.equal(await codeOf(searchLines(ask, ["x"])), "search-limit");
