@@ -183,6 +183,7 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
         return room.replies.whisper(self, command.to, command.text);
       case "nick":
         this.#checkMute();
+        this.#checkRoomMutes();
         // A rename is announced in the member's rooms: with none, not even
         // the member would learn it.
         if (this.roomsOn) scopeOf(router, self, null);
@@ -206,7 +207,9 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
         // A muted member's parting words are not passed on: they would
         // reach every room it is in, the one that muted it too.
         return this.quit(
-          this.#checkMute(false) && !this.#mutedInARoom() ? command.reason : "",
+          this.#checkMute(false) && this.#mutedIn() === undefined
+            ? command.reason
+            : "",
         );
       default:
         if (ROOM_COMMANDS.has(command.kind)) {
@@ -220,13 +223,27 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
     }
   }
 
-  /** Whether a room it is in muted it. */
-  #mutedInARoom(): boolean {
+  /** A room it is in that muted it (the first), if any. */
+  #mutedIn(): string | undefined {
     const { room, clock } = this.#chat;
     const { rooms } = room.router;
     const now = clock.now();
-    return rooms.roomsOf(this.self).some((name) =>
+    return rooms.roomsOf(this.self).find((name) =>
       (rooms.get(name)?.muteOf(this.self, now) ?? null) !== null
+    );
+  }
+
+  /**
+   * Throws `ERR muted` while a room it is in mutes it: a rename is
+   * announced in every room it is in, that one too (as IRC servers refuse
+   * a nick change to a member banned or quieted in one of its channels).
+   */
+  #checkRoomMutes(): void {
+    const name = this.#mutedIn();
+    if (name === undefined) return;
+    throw new ProtocolError(
+      "muted",
+      `You are muted in ${name}: a new alias would be announced there`,
     );
   }
 

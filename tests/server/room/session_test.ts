@@ -765,6 +765,39 @@ Deno.test("Session passes on no /quit reason of a member muted in one of its roo
   await end(amy, cat);
 });
 
+Deno.test("Session refuses /nick to a member muted in one of its rooms: the rename would be announced there", async () => {
+  const { open } = setup(["--flood-rate", "0"]);
+  const withRooms = async (alias: string) => {
+    const { conn, session } = open();
+    assert.match(await conn.nextSent(), /^HELLO /);
+    conn.receive("/cap rooms", alias);
+    await nextLine(conn, /^CURRENT /);
+    return { conn, session };
+  };
+  const amy = await withRooms("amy");
+  const cat = await withRooms("cat");
+  amy.conn.receive("/join #ops");
+  await nextLine(amy.conn, /^CURRENT #ops/);
+  cat.conn.receive("/join #ops");
+  await nextLine(cat.conn, /^CURRENT #ops/);
+  amy.conn.receive("#ops /mute cat 10m");
+  await nextLine(amy.conn, /^#ops MOD mute cat amy/);
+  cat.conn.receive("/nick buy-cheap-pills");
+  assert.equal(
+    await nextLine(cat.conn, /^ERR /),
+    "ERR muted You are muted in #ops: a new alias would be announced there",
+  );
+  // Once out of that room, the member may rename itself again.
+  cat.conn.receive("/part #ops");
+  await nextLine(cat.conn, /^#ops LEAVE cat/);
+  cat.conn.receive("/nick kit");
+  assert.match(
+    await nextLine(cat.conn, /^#lobby NICK /),
+    /^#lobby NICK cat kit/,
+  );
+  await end(amy, cat);
+});
+
 Deno.test("Session bans a present member whose alias looks like an address as a member", async () => {
   const { login, join } = await withAccounts(["--flood-rate", "0"]);
   const op = await login("alice", "pw-alice");
