@@ -6,7 +6,8 @@
  * (`Member.reserve`), so that no line is both caught up and live and none
  * falls between: the read stops below the first event the member gets
  * live. Each event goes as its live line with its tags, the newest that
- * fit in `--resume-lines` and half the member's queue, then
+ * fit in `--resume-lines` and what its replay budget has left (half its
+ * queue, shared by what it is sent in one go: `replay.ts`), then
  * `RESUMED LAST MISSING TEXT`: MISSING counts the room's lines not sent,
  * those the log no longer holds too, or is `?` when the log cannot say. A position of another epoch gets the
  * ordinary history, then `RESUMED - ?`.
@@ -17,6 +18,7 @@
 import { seqTags } from "../../resume.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { Member } from "./member.ts";
+import type { ReplayBudget } from "./replay.ts";
 import {
   type LogRange,
   type RoomEvent,
@@ -50,8 +52,8 @@ export interface CatchUpOptions {
   readonly log: RoomLog;
   /** `--resume-lines`. */
   readonly resumeLines: number;
-  /** Bytes sent at most (half the member's queue). */
-  readonly bytes: number;
+  /** Bytes sent at most, taken from it (shared by what is sent in one go). */
+  readonly budget: ReplayBudget;
 }
 
 /** The room a member catches up with. */
@@ -90,14 +92,15 @@ function encoded(text: string, prefix?: string): Uint8Array {
 
 /**
  * The lines of a catch-up: each event as its live line with tags (the
- * newest that fit in `bytes`), then `RESUMED`.
+ * newest that fit in what `budget` has left, taken from it), then
+ * `RESUMED`.
  */
 export function catchUpLines(
   member: Member,
   range: LogRange,
   after: number,
   room: CatchUpRoom,
-  bytes: number,
+  budget: ReplayBudget,
 ): Uint8Array[] {
   const events = range.events.filter((event) => shown(member, event));
   const lines: Uint8Array[] = [];
@@ -110,8 +113,8 @@ export function catchUpLines(
     const tagged = new Uint8Array(tags.length + line.length);
     tagged.set(encoder.encode(tags));
     tagged.set(line, tags.length);
+    if (used + tagged.length > budget.left) break;
     used += tagged.length;
-    if (used > bytes) break;
     lines.push(tagged);
     sent = [event, ...sent];
   }
@@ -122,6 +125,7 @@ export function catchUpLines(
   const last = String(sent.at(-1)?.seq ?? after);
   const resumed = resumedLine(last, missing, sent.length);
   lines.push(encoded(formatServerLine(resumed), room.prefix));
+  budget.left -= used;
   return lines;
 }
 
@@ -158,7 +162,7 @@ export function catchUp(
     limit: options.resumeLines,
     defaultRoom: room.defaultRoom,
   }).then(
-    (range) => put(catchUpLines(member, range, after, room, options.bytes)),
+    (range) => put(catchUpLines(member, range, after, room, options.budget)),
     () =>
       put([
         encoded(

@@ -296,14 +296,17 @@ export class RoomSet<M extends Member> {
     if (pending?.size === 0) this.#joining.delete(id);
   }
 
-  /** The `JOIN` of `member` in `state` was handed on: it is in. */
-  joined(member: M, state: RoomState<M>): void {
+  /**
+   * The `JOIN` of `member` in `state` was handed on: it is in. Returns
+   * whether it was a rejoin at login.
+   */
+  joined(member: M, state: RoomState<M>): boolean {
     this.#joinDone(member.id, state.name);
     this.#addMember(state, member);
-    if (!this.keeper.rejoined(member.id, state.name)) {
-      this.setCurrent(member, state.name);
-    }
+    const rejoined = this.keeper.rejoined(member.id, state.name);
+    if (!rejoined) this.setCurrent(member, state.name);
     this.keeper.inRooms(member, this.roomsOf(member));
+    return rejoined;
   }
 
   /**

@@ -54,9 +54,9 @@ function lines(
     prefix: roomsOn ? "#ops" : undefined,
     before: 100,
   };
-  return catchUpLines(member(roomsOn), range, 10, room, bytes).map((line) =>
-    decoder.decode(line).trimEnd().replace(/^@seq=\d+;time=\S+ /, "")
-  );
+  return catchUpLines(member(roomsOn), range, 10, room, { left: bytes }).map((
+    line,
+  ) => decoder.decode(line).trimEnd().replace(/^@seq=\d+;time=\S+ /, ""));
 }
 
 Deno.test("catchUpLines() counts in MISSING the room's lines the log no longer holds, as the member would have seen them", () => {
