@@ -4,7 +4,8 @@
  * fit in half its queue alone but not together, never get it dropped as
  * slow; the room whose replay no longer fits gets the newest lines that
  * still do and its end line says so (`HISTEND ... (the newest that fit at
- * once)`, `RESUMED` with MISSING above 0).
+ * once)`, `RESUMED` with MISSING above 0); a takeover's catch-ups of every
+ * room share one budget too.
  */
 
 import assert from "node:assert/strict";
@@ -15,7 +16,8 @@ import {
   rejoin,
   type RoomCommandContext,
 } from "../../../lib/server/room/room_commands.ts";
-import type { ByeReason } from "../../../lib/server_lines.ts";
+import { welcomeBack } from "../../../lib/server/room/takeover.ts";
+import { type ByeReason, encodeServerLine } from "../../../lib/server_lines.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { FakeMember, LIMITS, lineIn } from "./_rooms_fakes.ts";
 
@@ -178,4 +180,33 @@ Deno.test("an account's rooms caught up at login share half its queue: the room 
       before.get("#b")
     } 6 Resumed: 0 lines you missed; 6 more are not sent (no longer kept or too many)`,
   );
+});
+
+Deno.test("a takeover's catch-ups of every room share half the queue: the room that no longer fits says how many lines it did not get", async () => {
+  const { chat, before } = await twoFullRooms();
+  const epoch = chat.room.replies.epoch;
+  const amy = await chat.login(
+    Object.assign(new QueueMember(), { account: "amy", seqOn: true }),
+    "amy",
+  );
+  amy.take();
+  // A new connection takes amy over, from before bob's lines in each room.
+  const taker = Object.assign(amy, {
+    resumeOn: true,
+    takePosition: (room: string) => {
+      const seq = before.get(room);
+      return seq === undefined ? undefined : { epoch, seq };
+    },
+  });
+  welcomeBack(chat.room, taker, (line) => {
+    if (!taker.deliver(encodeServerLine(line))) taker.close("slow");
+  });
+  await chat.room.settled();
+  assert.equal(taker.closed, null, "not dropped as slow");
+  const said = (room: string) =>
+    linesOf(taker, room).filter((l) => l.startsWith("MSG bob ")).length;
+  assert.ok(said("#a") > 0, "#a first");
+  assert.equal(said("#b"), 0);
+  const missing = /^RESUMED \d+ (\d+) /.exec(linesOf(taker, "#b").at(-1)!);
+  assert.ok(Number(missing?.[1]) >= LINES, linesOf(taker, "#b").at(-1));
 });
