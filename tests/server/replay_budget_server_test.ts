@@ -5,6 +5,7 @@
  * half of `--queue-bytes`, both together more than all of it); the account
  * logging in again is not dropped as slow: its rooms' replays share half
  * its queue, and the room that no longer fits says so in its `HISTEND`.
+ * The same through the IRC door (where `HISTEND` is not shown).
  */
 
 import assert from "node:assert/strict";
@@ -32,26 +33,51 @@ async function roomsClient(
 
 const TEXT = "m".repeat(4000);
 
-Deno.test("serveChat() replays an account's rooms at login within half its queue together: a stranger's long lines never get it dropped as slow", async () => {
-  // The default --queue-bytes (256 KiB): each room's replay alone takes
-  // nearly half (32 lines of about 4,050 bytes), both together more than
-  // the whole queue.
-  await using s = await startServer("node");
-  await s.server.gate.accounts.add("alice", "alice password");
-  {
-    using alice = await roomsClient(s.port, "alice", "alice password");
-    await alice.send("/join #h0");
-    await alice.expect(/^CURRENT #h0$/);
+/**
+ * A server (by default with the default --queue-bytes, 256 KiB) where
+ * account alice is in `#lobby` and `rooms`, and a stranger filled them
+ * with `lines` lines of 4,000 bytes: by default each room's replay alone
+ * takes nearly half the queue (32 lines of about 4,050 bytes), both
+ * together more than the whole queue.
+ */
+async function filledServer(
+  irc = false,
+  flags: string[] = [],
+  { lines = 33, rooms = ["#h0"] } = {},
+) {
+  const s = await startServer("node", flags, { irc });
+  try {
+    await s.server.gate.accounts.add("alice", "alice password");
+    await fill(s.port, lines, rooms);
+  } catch (error) {
+    await s[Symbol.asyncDispose]();
+    throw error;
   }
-  using spam = await roomsClient(s.port, "spam");
-  await spam.send("/join #h0");
-  await spam.expect(/^CURRENT #h0$/);
-  for (const room of ["#lobby", "#h0"]) {
-    for (let i = 10; i < 43; i++) {
+  return s;
+}
+
+/** What {@linkcode filledServer} does once the server is up. */
+async function fill(port: number, lines: number, rooms: string[]) {
+  using spam = await roomsClient(port, "spam");
+  {
+    using alice = await roomsClient(port, "alice", "alice password");
+    for (const room of rooms) {
+      for (const member of [alice, spam]) {
+        await member.send(`/join ${room}`);
+        await member.expect(new RegExp(`^CURRENT ${room}$`));
+      }
+    }
+  }
+  for (const room of ["#lobby", ...rooms]) {
+    for (let i = 10; i < 10 + lines; i++) {
       await spam.send(`${room} ${i} ${TEXT}`);
       await spam.expect(new RegExp(`^${room} MSG spam ${i} `));
     }
   }
+}
+
+Deno.test("serveChat() replays an account's rooms at login within half its queue together: a stranger's long lines never get it dropped as slow", async () => {
+  await using s = await filledServer();
   using again = await roomsClient(s.port, "alice", "alice password", /^/);
   const cut = "(the newest that fit at once)";
   assert.equal(
@@ -74,4 +100,32 @@ Deno.test("serveChat() replays an account's rooms at login within half its queue
     again.received.filter((line) => line.startsWith("BYE")).length,
     0,
   );
+});
+
+Deno.test("IRC door: an account's rooms replayed at registration share half its queue: a stranger's long lines never end it as slow", async () => {
+  // A smaller queue (as the attack on the IRC door had it): 8 lines a room
+  // fit in half of it; four rooms.
+  await using s = await filledServer(true, ["--queue-bytes", "65536"], {
+    lines: 9,
+    rooms: ["#h0", "#h1", "#h2"],
+  });
+  using irc = await TestClient.connect(s.ircPort);
+  for (
+    const line of [
+      "PASS :alice password",
+      "NICK alice",
+      "USER u 0 * :Alice",
+    ]
+  ) {
+    await irc.send(line);
+  }
+  await irc.expect(/ 366 alice #lobby /);
+  await irc.expect(/ 366 alice #h2 /);
+  await irc.send("PING :still");
+  await irc.expect(/^:tlschat PONG tlschat :still$/);
+  const h0 = irc.received.slice(
+    irc.received.findIndex((line) => / JOIN #h0$/.test(line)),
+  );
+  assert.equal(h0.filter((line) => / PRIVMSG #h0 /.test(line)).length, 0);
+  assert.ok(!irc.received.some((line) => line.startsWith("ERROR")));
 });
