@@ -100,6 +100,7 @@ export class RoomRouter<M extends Member> {
         defaultRoom: state === this.rooms.default,
         prefix: room,
         before: through + 1,
+        since: state.since,
       });
     } else {
       if (host.history > 0) {

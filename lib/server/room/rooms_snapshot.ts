@@ -2,7 +2,8 @@
  * What the rooms start from ({@linkcode RoomsSnapshot}): every room the log
  * knows, everyone in them, and each room's last messages. A server alone
  * starts from its registered rooms and its stored history
- * ({@linkcode localSnapshot}: nobody is connected at start); a cluster's
+ * ({@linkcode localSnapshot}: nobody is connected at start, and no
+ * temporary room lives on: one made again begins anew); a cluster's
  * from Redis, read in one step with where its stream reader starts. The
  * `RoomSet` is built from one either way.
  *
@@ -28,6 +29,11 @@ export interface RoomsSnapshot {
   readonly members: readonly SnapshotMember[];
   /** Each room's last messages and actions (MSG/ME), oldest first, by room name (the default room by name). */
   readonly recent: ReadonlyMap<string, readonly RoomEvent[]>;
+  /**
+   * The number of the last event before each temporary room's current
+   * incarnation (`RoomState.since`), by room name; absent: 0.
+   */
+  readonly since?: ReadonlyMap<string, number>;
 }
 
 /** A snapshot with nothing in it. */
