@@ -3,15 +3,24 @@
  * vanished (empty for `--room-grace`, or gone with a restart), whoever
  * makes it again reads nothing of the old one, through `/search`, a
  * catch-up (`/resume EPOCH #room=0`) or `/history`; while a member of a
- * room that lives on still finds and is caught up with all of it.
+ * room that lives on still finds and is caught up with all of it; a room
+ * made again and registered begins there after a restart too.
  */
 
 import assert from "node:assert/strict";
 import { openStore } from "../../lib/server/storage/store.ts";
 import { startServer, TestClient, withTempDir } from "../_helpers.ts";
 
-/** Connects with `rooms` and `resume`, gives `resume` if any, joins as `alias`. */
-async function member(port: number, alias: string, resume?: string) {
+/**
+ * Connects with `rooms` and `resume`, gives `resume` if any, joins as
+ * `alias` (with its account's `password` if any).
+ */
+async function member(
+  port: number,
+  alias: string,
+  resume?: string,
+  password?: string,
+) {
   const client = await TestClient.connect(port);
   const hello = await client.expect(/^HELLO /);
   const epoch = /,epoch=([\w-]+)/.exec(hello)![1]!;
@@ -19,6 +28,10 @@ async function member(port: number, alias: string, resume?: string) {
   await client.expect(/^CAP rooms seq resume$/);
   if (resume !== undefined) await client.send(resume);
   await client.send(alias);
+  if (password !== undefined) {
+    await client.expect(/^PASSWORD /);
+    await client.send(`/pass ${password}`);
+  }
   await client.expect(/^CURRENT #lobby$/);
   return { client, epoch };
 }
@@ -135,6 +148,45 @@ Deno.test("a temporary room is gone after a restart: whoever makes it again find
     assert.match(entered[1]!, /^#vz1 RESUMED \d+ 0 Resumed: 0 lines you /);
     assert.deepEqual(await search(m, "quokka"), [
       "FOUND #lobby MSG amy quokka in the lobby",
+      "FOUNDEND 1 End of search: 1 line",
+    ]);
+  });
+});
+
+Deno.test("a registered room made again after it vanished begins there after a restart too", async () => {
+  await withTempDir(async (dir) => {
+    const grace = ["--room-grace", "0"];
+    let epoch: string;
+    {
+      using store = openStore(dir, { exclusive: true });
+      await using s = await startServer("node", grace, { store });
+      await s.server.gate.accounts.add("opal", "opal password");
+      const opal = await member(s.port, "opal", undefined, "opal password");
+      epoch = opal.epoch;
+      using o = opal.client;
+      await secretRoom(o, "#r", "old quokka");
+      await o.send("/part #r");
+      await o.expect(/#r LEAVE opal /);
+      using m = (await member(s.port, "mallory")).client;
+      await joinAgain(m, "#r");
+      await m.send("#r /op opal");
+      await m.expect(/#r MOD op opal /);
+      await o.send("/join #r");
+      await o.expect(/^CURRENT #r$/);
+      await o.send("#r /register");
+      await o.expect(/#r MOD register - opal$/);
+      await o.send("#r new quokka");
+      await o.expect(/#r MSG opal new quokka$/);
+    }
+    using store = openStore(dir, { exclusive: true });
+    await using s = await startServer("node", grace, { store });
+    const resume = `/resume ${epoch} #r=0`;
+    using o = (await member(s.port, "opal", resume, "opal password")).client;
+    const caught = await upTo(o, /^#r RESUMED /);
+    assert.ok(caught.includes("#r MSG opal new quokka"), caught.join("\n"));
+    assert.ok(!caught.some((l) => l.includes("old quokka")), caught.join("\n"));
+    assert.deepEqual(await search(o, "quokka"), [
+      "FOUND #r MSG opal new quokka",
       "FOUNDEND 1 End of search: 1 line",
     ]);
   });

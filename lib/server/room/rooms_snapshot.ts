@@ -45,20 +45,24 @@ export const EMPTY_SNAPSHOT: RoomsSnapshot = {
 
 /**
  * A server alone's snapshot: its registered rooms (as its store loads
- * them), nobody in them, and `events` (the last messages, oldest first,
- * whatever their room) by room, the default room's under `defaultRoom`.
+ * them), nobody in them, `events` (the last messages, oldest first,
+ * whatever their room) by room, the default room's under `defaultRoom`,
+ * and where each room's current incarnation begins (`since`: a registered
+ * room made again after it vanished; its events up to there are left out).
  */
 export function localSnapshot(
   records: readonly RoomRecord[],
   events: readonly RoomEvent[],
   defaultRoom: string,
+  since: ReadonlyMap<string, number> = new Map(),
 ): RoomsSnapshot {
   const recent = new Map<string, RoomEvent[]>();
   for (const event of events) {
     const name = event.room ?? defaultRoom;
+    if (event.seq <= (since.get(name) ?? 0)) continue;
     const list = recent.get(name);
     if (list) list.push(event);
     else recent.set(name, [event]);
   }
-  return { records, members: [], recent };
+  return { records, members: [], recent, since };
 }
