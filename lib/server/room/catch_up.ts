@@ -10,7 +10,9 @@
  * queue, shared by what it is sent in one go: `replay.ts`), then
  * `RESUMED LAST MISSING TEXT`: MISSING counts the room's lines not sent,
  * those the log no longer holds too, or is `?` when the log cannot say. A position of another epoch gets the
- * ordinary history, then `RESUMED - ?`.
+ * ordinary history, then `RESUMED - ?`. Nothing from before the room's
+ * current incarnation is caught up (a room made again after it vanished
+ * is a new room: `CatchUpRoom.since`).
  *
  * @module
  */
@@ -65,6 +67,11 @@ export interface CatchUpRoom {
   readonly prefix?: string;
   /** The first event number the member gets live. */
   readonly before: number;
+  /**
+   * The last number before the room's current incarnation
+   * (`RoomState.since`): nothing up to it is caught up. @default {0}
+   */
+  readonly since?: number;
 }
 
 /** The `RESUMED` line, with its text. */
@@ -157,16 +164,18 @@ export function catchUp(
       if (!member.deliver(line)) return dropSlow(member);
     }
   });
-  options.log.since(room.name, after, {
+  // A room made again is a new room: its past incarnations are not read.
+  const from = Math.max(after, room.since ?? 0);
+  options.log.since(room.name, from, {
     before: room.before,
     limit: options.resumeLines,
     defaultRoom: room.defaultRoom,
   }).then(
-    (range) => put(catchUpLines(member, range, after, room, options.budget)),
+    (range) => put(catchUpLines(member, range, from, room, options.budget)),
     () =>
       put([
         encoded(
-          formatServerLine(resumedLine(String(after), "?", 0)),
+          formatServerLine(resumedLine(String(from), "?", 0)),
           room.prefix,
         ),
       ]),

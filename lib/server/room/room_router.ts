@@ -120,6 +120,7 @@ export class RoomRouter<M extends Member> {
         defaultRoom: state === this.rooms.default,
         prefix: room,
         before: through + 1,
+        since: state.since,
       }, budget);
     } else {
       if (host.history > 0) {

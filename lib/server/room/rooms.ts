@@ -139,11 +139,11 @@ export class RoomSet<M extends Member> {
   }
 
   /** Takes on what the rooms start from. */
-  #start({ records, members, recent }: RoomsSnapshot): void {
+  #start({ records, members, recent, since }: RoomsSnapshot): void {
     for (const record of records) {
       const copy = structuredClone(record);
       if (record.name === this.default.name) this.default.record = copy;
-      else this.#add(copy);
+      else this.#add(copy).since = since?.get(record.name) ?? 0;
     }
     for (const { id, alias, rooms } of members) {
       for (const room of rooms) {
