@@ -19,7 +19,7 @@ import { type RoomLog } from "./room/room_log.ts";
 import { MemoryLog } from "./room/memory_log.ts";
 import { localSnapshot, type RoomsSnapshot } from "./room/rooms_snapshot.ts";
 import { join } from "node:path";
-import { recentEventsByRoom } from "./storage/events_table.ts";
+import { lastExpiries, recentEventsByRoom } from "./storage/events_table.ts";
 import { SqliteRoomStore } from "./storage/room_table.ts";
 import type { Session } from "./room/session.ts";
 import { Retention } from "./storage/retention.ts";
@@ -226,7 +226,8 @@ export function localBackend(
 /**
  * What the rooms of a server alone start from: the registered rooms in the
  * data directory, nobody in them, and (`stored`) each room's last messages
- * as the database holds them (a log in memory starts empty).
+ * and where it began, as the database holds them (a log in memory starts
+ * empty, numbering anew).
  */
 function localRoomsAtStart(
   store: Store,
@@ -235,10 +236,13 @@ function localRoomsAtStart(
 ): RoomsSnapshot {
   const records = new SqliteRoomStore(store.db, config).load()
     .filter((record) => record.name !== config.defaultRoom);
-  const events = stored && config.history > 0 && config.durability !== "memory"
+  const kept = stored && config.durability !== "memory";
+  const events = kept && config.history > 0
     ? recentEventsByRoom(store.db, HISTORY_REQUEST_LIMIT)
     : [];
-  return localSnapshot(records, events, config.defaultRoom);
+  // A registered room made again after it vanished begins after that.
+  const since = kept && records.length > 0 ? lastExpiries(store.db) : undefined;
+  return localSnapshot(records, events, config.defaultRoom, since);
 }
 
 /**

@@ -31,6 +31,7 @@ export const SCRIPT_KEYS = [
   "roomMembers",
   "roomSizes",
   "tokens",
+  "roomSince",
 ] as const;
 
 /**
@@ -123,6 +124,12 @@ export interface ClusterKeys {
   readonly roomMembers: string;
   /** How many members each room has: name -> count (an empty room: none). */
   readonly roomSizes: string;
+  /**
+   * Where each temporary room's current incarnation begins: name -> the
+   * number of the last event before it (`RoomState.since`); dropped with
+   * the room.
+   */
+  readonly roomSince: string;
   /**
    * The resume tokens of members that may be held, by the SHA-256 of each
    * (hex; never a token itself) -> alias key (`resume_scripts.ts`).

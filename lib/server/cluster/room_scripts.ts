@@ -5,7 +5,8 @@
  * starts later can begin with it ({@linkcode ROOMS_SNAPSHOT}). Running
  * servers never read it: they change their replica as the log hands events
  * on, by the same rules. What is kept: each room's record (`rooms`), the
- * rooms of each member (`roomMembers`) and their sizes (`roomSizes`), and
+ * rooms of each member (`roomMembers`) and their sizes (`roomSizes`), where
+ * each temporary room's current incarnation begins (`roomSince`), and
  * each room's last messages and actions (a list per room, `--history` at
  * most), so that a quiet room keeps its history when a busy one trims the
  * stream.
@@ -108,12 +109,14 @@ local function expire(name)
   if ok and type(rec) == 'table' and rec.registeredBy ~= nil and
     rec.registeredBy ~= cjson.null then return end
   redis.call('HDEL', K.rooms, name)
+  redis.call('HDEL', K.roomSince, name)
   redis.call('DEL', ARGV[4] .. name)
 end
 -- What an appended event (of line type ltype, in room: '' for the default
 -- room, from member origin, its effect kind and value) does to the rooms;
--- entry: the stream entry as JSON, kept with the room's last messages.
-local function mirror(room, ltype, origin, kind, value, entry)
+-- entry: the stream entry as JSON, kept with the room's last messages;
+-- seq: its number.
+local function mirror(room, ltype, origin, kind, value, entry, seq)
   if ltype == 'MSG' or ltype == 'ME' then
     local name = room ~= '' and room or ARGV[5]
     local keep = tonumber(room ~= '' and ARGV[6] or ARGV[7])
@@ -127,6 +130,10 @@ local function mirror(room, ltype, origin, kind, value, entry)
   -- The default room's record is the servers' own (its topic, bans and
   -- mutes travel as their own effects): only its members are kept.
   if kind == 'room' and room ~= ARGV[5] then
+    -- A room the log knows again begins anew (room_replica.ts).
+    if redis.call('HEXISTS', K.rooms, room) == 0 then
+      redis.call('HSET', K.roomSince, room, seq - 1)
+    end
     if ltype == 'JOIN' then
       redis.call('HSETNX', K.rooms, room, value)
     else
@@ -148,8 +155,9 @@ end
  * with the number of the last event (reading goes on after it): the last
  * number given, the `rooms` hash (name, record JSON, ...), everyone in the
  * rooms in the order they joined the cluster (member id, alias, rooms
- * JSON, ...), and each room's last messages and actions (name, entries
- * newest first, ...), the default room's first. Runs after the prelude.
+ * JSON, ...), each room's last messages and actions (name, entries
+ * newest first, ...), the default room's first, and the `roomSince` hash
+ * (name, number, ...). Runs after the prelude.
  */
 export const ROOMS_SNAPSHOT = `
 local members = {}
@@ -173,4 +181,5 @@ for i = 1, #rooms, 2 do
     recent[#recent + 1] = redis.call('LRANGE', ARGV[4] .. rooms[i], 0, -1)
   end
 end
-return {redis.call('GET', K.seq) or '0', rooms, members, recent}`;
+return {redis.call('GET', K.seq) or '0', rooms, members, recent,
+  redis.call('HGETALL', K.roomSince)}`;

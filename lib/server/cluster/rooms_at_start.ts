@@ -28,14 +28,20 @@ export interface RoomsAtStart {
   readonly seq: number;
 }
 
-type SnapshotReply = [string, string[], string[], (string | string[])[]];
+type SnapshotReply = [
+  string,
+  string[],
+  string[],
+  (string | string[])[],
+  string[],
+];
 
 /** Reads the cluster's rooms as they are now (`SCRIPTS.snapshot`). */
 export async function readRoomsAtStart(
   link: RedisLink,
   log: Logger,
 ): Promise<RoomsAtStart> {
-  const [seq, rooms, members, recent] = await link.run(
+  const [seq, rooms, members, recent, begun] = await link.run(
     "snapshot",
     [],
   ) as SnapshotReply;
@@ -68,6 +74,13 @@ export async function readRoomsAtStart(
     const kept = events.filter((e) => e !== null).reverse();
     if (kept.length > 0) byRoom.set(recent[i] as string, kept);
   }
+  const since = new Map<string, number>();
+  for (let i = 0; i + 1 < (begun ?? []).length; i += 2) {
+    const number = Number(begun[i + 1]);
+    if (Number.isSafeInteger(number) && number >= 0) {
+      since.set(begun[i]!, number);
+    }
+  }
   if (skipped > 0) {
     log.error("rooms-unreadable", {
       skipped,
@@ -75,7 +88,7 @@ export async function readRoomsAtStart(
     });
   }
   return {
-    snapshot: { records, members: everyone, recent: byRoom },
+    snapshot: { records, members: everyone, recent: byRoom, since },
     seq: Number(seq),
   };
 }

@@ -155,7 +155,7 @@ for i = 9, #ARGV, 11 do
     out[#out + 1] = 'alias'
   else
     local seq, entry = xadd(time, origin, line, effect, value, id, room)
-    mirror(room, ltype, origin, effect, value, entry)
+    mirror(room, ltype, origin, effect, value, entry, seq)
     redis.call('ZADD', K.lineIds, seq, id)
     redis.call('HSET', K.lineSigns, id, sign .. ':' .. tag)
     out[#out + 1] = seq

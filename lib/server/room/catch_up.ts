@@ -6,10 +6,13 @@
  * (`Member.reserve`), so that no line is both caught up and live and none
  * falls between: the read stops below the first event the member gets
  * live. Each event goes as its live line with its tags, the newest that
- * fit in `--resume-lines` and half the member's queue, then
+ * fit in `--resume-lines` and what its replay budget has left (half its
+ * queue, shared by what it is sent in one go: `replay.ts`), then
  * `RESUMED LAST MISSING TEXT`: MISSING counts the room's lines not sent,
  * those the log no longer holds too, or is `?` when the log cannot say. A position of another epoch gets the
- * ordinary history, then `RESUMED - ?`.
+ * ordinary history, then `RESUMED - ?`. Nothing from before the room's
+ * current incarnation is caught up (a room made again after it vanished
+ * is a new room: `CatchUpRoom.since`).
  *
  * @module
  */
@@ -17,6 +20,7 @@
 import { seqTags } from "../../resume.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { Member } from "./member.ts";
+import type { ReplayBudget } from "./replay.ts";
 import {
   type LogRange,
   type RoomEvent,
@@ -50,8 +54,8 @@ export interface CatchUpOptions {
   readonly log: RoomLog;
   /** `--resume-lines`. */
   readonly resumeLines: number;
-  /** Bytes sent at most (half the member's queue). */
-  readonly bytes: number;
+  /** Bytes sent at most, taken from it (shared by what is sent in one go). */
+  readonly budget: ReplayBudget;
 }
 
 /** The room a member catches up with. */
@@ -63,6 +67,11 @@ export interface CatchUpRoom {
   readonly prefix?: string;
   /** The first event number the member gets live. */
   readonly before: number;
+  /**
+   * The last number before the room's current incarnation
+   * (`RoomState.since`): nothing up to it is caught up. @default {0}
+   */
+  readonly since?: number;
 }
 
 /** The `RESUMED` line, with its text. */
@@ -90,14 +99,15 @@ function encoded(text: string, prefix?: string): Uint8Array {
 
 /**
  * The lines of a catch-up: each event as its live line with tags (the
- * newest that fit in `bytes`), then `RESUMED`.
+ * newest that fit in what `budget` has left, taken from it), then
+ * `RESUMED`.
  */
 export function catchUpLines(
   member: Member,
   range: LogRange,
   after: number,
   room: CatchUpRoom,
-  bytes: number,
+  budget: ReplayBudget,
 ): Uint8Array[] {
   const events = range.events.filter((event) => shown(member, event));
   const lines: Uint8Array[] = [];
@@ -110,8 +120,8 @@ export function catchUpLines(
     const tagged = new Uint8Array(tags.length + line.length);
     tagged.set(encoder.encode(tags));
     tagged.set(line, tags.length);
+    if (used + tagged.length > budget.left) break;
     used += tagged.length;
-    if (used > bytes) break;
     lines.push(tagged);
     sent = [event, ...sent];
   }
@@ -122,6 +132,7 @@ export function catchUpLines(
   const last = String(sent.at(-1)?.seq ?? after);
   const resumed = resumedLine(last, missing, sent.length);
   lines.push(encoded(formatServerLine(resumed), room.prefix));
+  budget.left -= used;
   return lines;
 }
 
@@ -153,16 +164,18 @@ export function catchUp(
       if (!member.deliver(line)) return dropSlow(member);
     }
   });
-  options.log.since(room.name, after, {
+  // A room made again is a new room: its past incarnations are not read.
+  const from = Math.max(after, room.since ?? 0);
+  options.log.since(room.name, from, {
     before: room.before,
     limit: options.resumeLines,
     defaultRoom: room.defaultRoom,
   }).then(
-    (range) => put(catchUpLines(member, range, after, room, options.bytes)),
+    (range) => put(catchUpLines(member, range, from, room, options.budget)),
     () =>
       put([
         encoded(
-          formatServerLine(resumedLine(String(after), "?", 0)),
+          formatServerLine(resumedLine(String(from), "?", 0)),
           room.prefix,
         ),
       ]),

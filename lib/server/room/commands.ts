@@ -283,6 +283,7 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
       bucket: this.#searches,
       rooms: rooms.roomsOf(this.self),
       defaultRoom: rooms.default.name,
+      since: (name) => rooms.get(name)?.since ?? 0,
       limit: config.searchResults,
       bytes: config.queueBytes / 2,
     }, words);

@@ -1,7 +1,10 @@
 /**
  * History replay: the last messages and actions of the log as `HIST`
  * lines, each encoded once and kept while its event is, and never more
- * than `historyBytes` of them at once (the newest that fit).
+ * than a {@linkcode ReplayBudget} allows (the newest that fit). The
+ * replays and catch-ups a member is sent in one go (its rooms at login, or
+ * at a takeover) share one budget, half its queue: together they never
+ * make it too slow.
  *
  * @module
  */
@@ -11,24 +14,30 @@ import type { RoomEvent } from "./room_log.ts";
 
 const encoder = new TextEncoder();
 
+/**
+ * Bytes that the replays and catch-ups sent in one go may still take:
+ * each takes its lines (not its end line, `HISTEND` or `RESUMED`).
+ */
+export interface ReplayBudget {
+  left: number;
+}
+
 /** The `HIST` lines of recent events, bounded in bytes. */
 export class Replay {
-  #historyBytes: number;
   /** Each replayed event's `HIST` line, encoded once. */
   #histLines = new WeakMap<RoomEvent, Uint8Array>();
   /** The same, with its `#room ` prefix (for members with `rooms`). */
   #roomsOn = new WeakMap<RoomEvent, Uint8Array>();
 
-  /** Replays at most `historyBytes` at once. */
-  constructor(historyBytes: number) {
-    this.#historyBytes = historyBytes;
-  }
-
   /**
    * The `HIST` lines of `events` (oldest first), the newest that fit in
-   * `historyBytes`, oldest first.
+   * what `budget` has left (taken from it), oldest first.
    */
-  lines(events: readonly RoomEvent[], room?: string): Uint8Array[] {
+  lines(
+    events: readonly RoomEvent[],
+    budget: ReplayBudget,
+    room?: string,
+  ): Uint8Array[] {
     const cache = room === undefined ? this.#histLines : this.#roomsOn;
     const lines: Uint8Array[] = [];
     let bytes = 0;
@@ -42,10 +51,11 @@ export class Replay {
         );
         cache.set(event, line);
       }
+      if (bytes + line.length > budget.left) break;
       bytes += line.length;
-      if (bytes > this.#historyBytes) break;
       lines.push(line);
     }
+    budget.left -= bytes;
     return lines.reverse();
   }
 }

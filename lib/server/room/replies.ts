@@ -13,7 +13,7 @@ import { COMMAND_HELP } from "../../commands.ts";
 import type { ServerLine } from "../../server_lines.ts";
 import type { Directory } from "./directory.ts";
 import type { Member } from "./member.ts";
-import { Replay } from "./replay.ts";
+import { Replay, type ReplayBudget } from "./replay.ts";
 import { catchUp, type CatchUpRoom } from "./catch_up.ts";
 import type { RecentEvents, RoomLog } from "./room_log.ts";
 
@@ -23,7 +23,10 @@ export interface RepliesOptions<M extends Member> {
   readonly directory: Directory<M>;
   /** Where history is read (its recent messages). */
   readonly log: RoomLog;
-  /** Most bytes of history sent at once (see `RoomOptions.historyBytes`). */
+  /**
+   * Most bytes of history and catch-ups sent in one go (see
+   * `RoomOptions.historyBytes`).
+   */
   readonly historyBytes: number;
   /** Most lines of a catch-up (`--resume-lines`). @default {10_000} */
   readonly resumeLines?: number;
@@ -40,12 +43,11 @@ export interface RepliesOptions<M extends Member> {
 /** The room's answers to one member (see the module). */
 export class Replies<M extends Member = Member> {
   #options: RepliesOptions<M>;
-  #replay: Replay;
+  #replay = new Replay();
 
   /** Answers with the room's `options`. */
   constructor(options: RepliesOptions<M>) {
     this.#options = options;
-    this.#replay = new Replay(options.historyBytes);
   }
 
   /**
@@ -100,26 +102,36 @@ export class Replies<M extends Member = Member> {
   }
 
   /**
+   * A budget of `historyBytes`, for the replays and catch-ups sent to one
+   * member in one go (its rooms at login, or at a takeover) to share.
+   */
+  budget(): ReplayBudget {
+    return { left: this.#options.historyBytes };
+  }
+
+  /**
    * Sends the member the last `limit` messages and actions the log holds,
-   * oldest first, as `HIST` lines (at most as many as fit in
-   * `historyBytes`), then `HISTEND` with their count. On joining (`asked`
-   * false) a room without history sends nothing at all.
+   * oldest first, as `HIST` lines (at most as many as fit in what `budget`
+   * has left, by default all of `historyBytes`), then `HISTEND` with their
+   * count. On joining (`asked` false) a room without history sends
+   * nothing at all (one whose lines did not fit says `HISTEND 0`).
    */
   history(
     member: M,
     limit: number,
     asked: boolean,
     from?: { readonly recent: RecentEvents; readonly room?: string },
+    budget: ReplayBudget = this.budget(),
   ): void {
     const events = from
       ? from.recent.last(limit)
       : this.#options.log.recent(limit);
-    const lines = this.#replay.lines(events, from?.room);
+    const lines = this.#replay.lines(events, budget, from?.room);
     for (const line of lines) {
       if (!member.deliver(line)) return this.#options.dropSlow([member]);
     }
     const count = lines.length;
-    if (count === 0 && !asked) return;
+    if (events.length === 0 && !asked) return;
     const more = count < events.length ? " (the newest that fit at once)" : "";
     const send = from?.room === undefined
       ? this.#options.send
@@ -138,15 +150,16 @@ export class Replies<M extends Member = Member> {
 
   /**
    * Catches `member` up with `room` from number `after` (`catch_up.ts`):
-   * at most `resumeLines` lines and `historyBytes`.
+   * at most `resumeLines` lines and what `budget` has left.
    */
-  catchUp(member: M, after: number, room: CatchUpRoom): void {
-    const { log, resumeLines, historyBytes } = this.#options;
-    const options = {
-      log,
-      resumeLines: resumeLines ?? 10_000,
-      bytes: historyBytes,
-    };
+  catchUp(
+    member: M,
+    after: number,
+    room: CatchUpRoom,
+    budget: ReplayBudget = this.budget(),
+  ): void {
+    const { log, resumeLines } = this.#options;
+    const options = { log, resumeLines: resumeLines ?? 10_000, budget };
     catchUp(member, after, room, options, (m) => this.deliver(m as M, []));
   }
 

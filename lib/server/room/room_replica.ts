@@ -12,6 +12,13 @@
  * once it stayed empty for the grace: the first one handed on removes it,
  * if it is still empty.
  *
+ * A room made again after it vanished is a new room: the event that makes
+ * the log know it again (its first `JOIN`) begins its current incarnation,
+ * and what was said before it is read from it by nobody
+ * (`RoomState.since`, {@linkcode incarnationStart}): every server takes
+ * the same number from the same event, and a server that starts later
+ * from the cluster's snapshot (`rooms_at_start.ts`).
+ *
  * @module
  */
 
@@ -44,6 +51,22 @@ export interface ReplicaHost<M extends Member> {
 /** The `MOD` line that removes an empty temporary room (nobody sees it). */
 export function expireLine(): RoomLine {
   return { type: "MOD", action: "expire", alias: "-", by: "-", text: "" };
+}
+
+/**
+ * The number of the last event before the incarnation of a room that
+ * `event` begins (the room's `RoomState.since`): the event is its first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { incarnationStart } from "./room_replica.ts";
+ *
+ * assert.equal(incarnationStart({ seq: 42 }), 41);
+ * ```
+ */
+export function incarnationStart(event: Pick<RoomEvent, "seq">): number {
+  return event.seq - 1;
 }
 
 /** The replica of every room's members and record (see the module). */
@@ -106,10 +129,12 @@ export class RoomReplica<M extends Member> {
         !(line.type === "JOIN" && state?.confirmed)
       ? structuredClone(effect.record)
       : null;
+    const begins = record !== null && !state?.confirmed;
     if (record) {
       if (state) state.record = record;
       else state = host.add(record);
     }
+    if (begins) state!.since = incarnationStart(event);
     if (!state) return [];
     if (line.type === "JOIN") this.enter(state, origin, line.alias);
     else if (line.type === "LEAVE") this.#leave(state, origin, line.alias);

@@ -16,6 +16,7 @@ import type { ServerLine } from "../../server_lines.ts";
 import type { Member } from "./member.ts";
 import { NEW_EPOCH_TEXT, type StartingPoints } from "./catch_up.ts";
 import type { Replies } from "./replies.ts";
+import type { ReplayBudget } from "./replay.ts";
 import { HISTORY_TYPES, type RoomEvent, type RoomLine } from "./room_log.ts";
 import type { RoomState } from "./room_state.ts";
 import type { RoomSet } from "./rooms.ts";
@@ -45,12 +46,19 @@ export interface EnterOptions {
    * live). @default {the one before the last handed on: its own JOIN}
    */
   readonly through?: number;
+  /**
+   * What its history or catch-up may take, shared with the others sent in
+   * the same go. @default {a budget of its own}
+   */
+  readonly budget?: ReplayBudget;
 }
 
 /** Routes events to the rooms' members (see the module). */
 export class RoomRouter<M extends Member> {
   readonly rooms: RoomSet<M>;
   #host: RouterHost<M>;
+  /** Each member's budget at login: its rooms rejoined then share it. */
+  #logins = new WeakMap<M, ReplayBudget>();
 
   /** A router over `rooms`. */
   constructor(rooms: RoomSet<M>, host: RouterHost<M>) {
@@ -77,6 +85,17 @@ export class RoomRouter<M extends Member> {
   }
 
   /**
+   * A member entering the default room at login: that room's history or
+   * catch-up and those of the rooms it rejoins then (as their `JOIN`s are
+   * handed on) share one budget, so that together they never make it slow.
+   */
+  login(member: M): void {
+    const budget = this.#host.replies.budget();
+    this.#logins.set(member, budget);
+    this.enter(member, this.rooms.default, { budget });
+  }
+
+  /**
    * What a member sees on entering `state`, right after its `JOIN`: the
    * topic, the room's history (or, for a position it gave, the catch-up:
    * `catch_up.ts`), and `CURRENT` (with `rooms`).
@@ -93,6 +112,7 @@ export class RoomRouter<M extends Member> {
     const host = this.#host;
     const position = this.#positionIn(member, state);
     const room = member.roomsOn ? state.name : undefined;
+    const budget = options.budget ?? host.replies.budget();
     if (position?.epoch === host.replies.epoch) {
       const through = options.through ?? host.handedOn() - 1;
       host.replies.catchUp(member, position.seq, {
@@ -100,13 +120,14 @@ export class RoomRouter<M extends Member> {
         defaultRoom: state === this.rooms.default,
         prefix: room,
         before: through + 1,
-      });
+        since: state.since,
+      }, budget);
     } else {
       if (host.history > 0) {
         host.replies.history(member, host.history, false, {
           recent: state.recent,
           room,
-        });
+        }, budget);
       }
       if (position) {
         this.tellIn(member, state, {
@@ -195,9 +216,10 @@ export class RoomRouter<M extends Member> {
       : this.#host.here.get(event.origin);
     let joiner: M | undefined;
     let parter: M | undefined;
+    let budget: ReplayBudget | undefined;
     if (origin && line.type === "JOIN" && !state.members.has(origin.id)) {
       joiner = origin;
-      this.rooms.joined(origin, state);
+      if (this.rooms.joined(origin, state)) budget = this.#logins.get(origin);
     } else if (origin && line.type === "LEAVE") {
       // Out already (a part), or decided on another server (a kick).
       this.rooms.remove(origin, state);
@@ -221,7 +243,7 @@ export class RoomRouter<M extends Member> {
       this.#tellEvent(parter, state, out, event);
       this.tellCurrent(parter);
     }
-    if (joiner) this.enter(joiner, state);
+    if (joiner) this.enter(joiner, state, { budget });
     return slow;
   }
 }

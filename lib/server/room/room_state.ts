@@ -74,6 +74,13 @@ export class RoomState<M extends Member> {
   readonly recent: RecentEvents;
   /** Timer that removes it once empty for the grace (temporary rooms). */
   expiry: unknown = undefined;
+  /**
+   * The number of the last event before its current incarnation (0: all
+   * of the log): a room made again after it vanished is a new room, and
+   * nothing numbered up to this is read from it (search, catch-up); see
+   * `room_replica.ts`.
+   */
+  since = 0;
 
   /** A room with `record`, its lines encoded into `options.arena`. */
   constructor(

@@ -139,11 +139,11 @@ export class RoomSet<M extends Member> {
   }
 
   /** Takes on what the rooms start from. */
-  #start({ records, members, recent }: RoomsSnapshot): void {
+  #start({ records, members, recent, since }: RoomsSnapshot): void {
     for (const record of records) {
       const copy = structuredClone(record);
       if (record.name === this.default.name) this.default.record = copy;
-      else this.#add(copy);
+      else this.#add(copy).since = since?.get(record.name) ?? 0;
     }
     for (const { id, alias, rooms } of members) {
       for (const room of rooms) {
@@ -296,14 +296,17 @@ export class RoomSet<M extends Member> {
     if (pending?.size === 0) this.#joining.delete(id);
   }
 
-  /** The `JOIN` of `member` in `state` was handed on: it is in. */
-  joined(member: M, state: RoomState<M>): void {
+  /**
+   * The `JOIN` of `member` in `state` was handed on: it is in. Returns
+   * whether it was a rejoin at login.
+   */
+  joined(member: M, state: RoomState<M>): boolean {
     this.#joinDone(member.id, state.name);
     this.#addMember(state, member);
-    if (!this.keeper.rejoined(member.id, state.name)) {
-      this.setCurrent(member, state.name);
-    }
+    const rejoined = this.keeper.rejoined(member.id, state.name);
+    if (!rejoined) this.setCurrent(member, state.name);
     this.keeper.inRooms(member, this.roomsOf(member));
+    return rejoined;
   }
 
   /**

@@ -2,7 +2,8 @@
  * What the rooms start from ({@linkcode RoomsSnapshot}): every room the log
  * knows, everyone in them, and each room's last messages. A server alone
  * starts from its registered rooms and its stored history
- * ({@linkcode localSnapshot}: nobody is connected at start); a cluster's
+ * ({@linkcode localSnapshot}: nobody is connected at start, and no
+ * temporary room lives on: one made again begins anew); a cluster's
  * from Redis, read in one step with where its stream reader starts. The
  * `RoomSet` is built from one either way.
  *
@@ -28,6 +29,11 @@ export interface RoomsSnapshot {
   readonly members: readonly SnapshotMember[];
   /** Each room's last messages and actions (MSG/ME), oldest first, by room name (the default room by name). */
   readonly recent: ReadonlyMap<string, readonly RoomEvent[]>;
+  /**
+   * The number of the last event before each temporary room's current
+   * incarnation (`RoomState.since`), by room name; absent: 0.
+   */
+  readonly since?: ReadonlyMap<string, number>;
 }
 
 /** A snapshot with nothing in it. */
@@ -39,20 +45,24 @@ export const EMPTY_SNAPSHOT: RoomsSnapshot = {
 
 /**
  * A server alone's snapshot: its registered rooms (as its store loads
- * them), nobody in them, and `events` (the last messages, oldest first,
- * whatever their room) by room, the default room's under `defaultRoom`.
+ * them), nobody in them, `events` (the last messages, oldest first,
+ * whatever their room) by room, the default room's under `defaultRoom`,
+ * and where each room's current incarnation begins (`since`: a registered
+ * room made again after it vanished; its events up to there are left out).
  */
 export function localSnapshot(
   records: readonly RoomRecord[],
   events: readonly RoomEvent[],
   defaultRoom: string,
+  since: ReadonlyMap<string, number> = new Map(),
 ): RoomsSnapshot {
   const recent = new Map<string, RoomEvent[]>();
   for (const event of events) {
     const name = event.room ?? defaultRoom;
+    if (event.seq <= (since.get(name) ?? 0)) continue;
     const list = recent.get(name);
     if (list) list.push(event);
     else recent.set(name, [event]);
   }
-  return { records, members: [], recent };
+  return { records, members: [], recent, since };
 }

@@ -2,7 +2,9 @@
  * `/search WORDS`: the {@linkcode Search} seam (what the room's messages
  * are searched with: a full-text index fed from the log, or none, whose
  * answer is `ERR no-history`), and the answer to one member: the rooms it
- * is in now (what was said there before it joined included), newest first,
+ * is in now (what was said there before it joined included, but nothing
+ * from before the room's current incarnation: a room made again after it
+ * vanished is a new room), newest first,
  * as `FOUND` lines and a `FOUNDEND`, within its searches per minute.
  *
  * @module
@@ -30,13 +32,15 @@ export interface Search {
   /**
    * The newest `limit` messages and actions holding every one of `words`,
    * in `rooms` (as events name them: `""` for the default room), newest
-   * first, once every line handed on before is searchable. Rejects with
+   * first, once every line handed on before is searchable; in a room
+   * `since` names, only those numbered above its bound. Rejects with
    * `ERR no-history` when the server keeps none.
    */
   find(
     words: readonly string[],
     rooms: readonly string[],
     limit: number,
+    since?: RoomBounds,
   ): Promise<readonly FoundLine[]>;
   /** Hears each event the log hands on (an index takes what was said). */
   heard(event: RoomEvent): void;
@@ -50,6 +54,12 @@ export interface Search {
   /** Indexes what waits, and stops. */
   close(): Promise<void>;
 }
+
+/**
+ * Each room's bound, by stored name: the number of the last event before
+ * its current incarnation (`RoomState.since`; a room not named: 0).
+ */
+export type RoomBounds = ReadonlyMap<string, number>;
 
 /** What {@linkcode Search.backlog} says. */
 export interface SearchBacklog {
@@ -77,6 +87,11 @@ export interface SearchAsk {
   /** The rooms it is in, by name, and the default room's name. */
   readonly rooms: readonly string[];
   readonly defaultRoom: string;
+  /**
+   * The last number before a room's current incarnation, by its name
+   * (`RoomState.since`): what was said in it before is not found.
+   */
+  readonly since: (room: string) => number;
   /** `--search-results`. */
   readonly limit: number;
   /**
@@ -105,7 +120,12 @@ export async function searchLines(
     );
   }
   const stored = ask.rooms.map((name) => name === ask.defaultRoom ? "" : name);
-  const found = await ask.search.find(words, stored, ask.limit);
+  const since = new Map<string, number>();
+  for (const [i, name] of ask.rooms.entries()) {
+    const bound = ask.since(name);
+    if (bound > 0) since.set(stored[i]!, bound);
+  }
+  const found = await ask.search.find(words, stored, ask.limit, since);
   const lines: ServerLine[] = [];
   let bytes = 0;
   for (const line of found) {

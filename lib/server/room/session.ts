@@ -349,7 +349,7 @@ export class Session extends SessionOutput<Session> implements Moderated {
    */
   #enterRoom(): void {
     const { room } = this.context;
-    room.router.enter(this, room.router.rooms.default);
+    room.router.login(this);
     this.rejoinRooms();
     if (this.resumeOn) offerResume(room, this, (line) => this.answer(line));
     this.conn.watchQueue((above) => room.reportQueue(this, above));

@@ -110,6 +110,8 @@ export function welcomeBack<M extends Moderated>(
     online: String(rooms.default.everyone.size),
     text: "Welcome back: nobody saw you leave. Type /help for commands",
   });
+  // Every room's catch-up takes from one budget: together, half a queue.
+  const budget = room.replies.budget();
   for (const name of rooms.roomsOf(member)) {
     const state = rooms.get(name);
     if (state === undefined) continue;
@@ -121,7 +123,10 @@ export function welcomeBack<M extends Moderated>(
       });
     }
     // Everything handed on so far is caught up with; what follows, live.
-    room.router.enter(member, state, { through: room.router.handedOn() });
+    room.router.enter(member, state, {
+      through: room.router.handedOn(),
+      budget,
+    });
   }
   if (member.resumeOn) offerResume(room, member, send);
 }

@@ -163,6 +163,23 @@ export function recentEventsByRoom(
 }
 
 /**
+ * The number of the last `MOD expire` each room has stored (the room, then
+ * temporary, vanished there): a room made again after it, and registered
+ * since, begins after it (`RoomState.since`). Read once at start.
+ */
+export function lastExpiries(db: DatabaseSync): Map<string, number> {
+  const rows = db.prepare(
+    `SELECT json_extract(line, '$.room') AS room, MAX(seq) AS seq FROM events
+     WHERE effect = 'expire' AND type = 'MOD' GROUP BY 1`,
+  ).all() as { room: unknown; seq: number }[];
+  return new Map(
+    rows.flatMap(({ room, seq }) =>
+      typeof room === "string" ? [[room, Number(seq)] as const] : []
+    ),
+  );
+}
+
+/**
  * The table `line_ids`: the ids, with their signs, of lines that retention
  * deleted while their ids were still to be remembered (at most `kept`, a
  * few over between trims). The ids of the lines still in `events` are read

@@ -278,15 +278,18 @@ class IndexFile {
   }
 
   /**
-   * The newest `limit` lines matching `match`.
+   * The newest `limit` lines matching `match`, in a room of `since` those
+   * above its bound only (each a parameter, never in the SQL).
    * @param {string} match @param {number} limit
-   * @returns {Line[]}
+   * @param {[string, number][]} since @returns {Line[]}
    */
-  find(match, limit) {
+  find(match, limit, since = []) {
+    const when = since.map(() => "WHEN ? THEN ?").join(" ");
     return this.#db.prepare(
-      `SELECT rowid AS seq, room, time, kind, alias, text FROM search
-       WHERE search MATCH ? ORDER BY rowid DESC LIMIT ?`,
-    ).all(match, limit).map((row) => ({
+      `SELECT rowid AS seq, room, time, kind, alias, text FROM search WHERE
+       search MATCH ? ${when && `AND rowid > CASE room ${when} ELSE 0 END`}
+       ORDER BY rowid DESC LIMIT ?`,
+    ).all(match, ...since.flat(), limit).map((row) => ({
       seq: Number(row.seq),
       time: Number(row.time),
       room: String(row.room),
@@ -337,7 +340,7 @@ function handle(index, data, fill) {
       return index.add(data.lines);
     case "find":
       try {
-        return { lines: index.find(data.match, data.limit) };
+        return { lines: index.find(data.match, data.limit, data.since) };
       } catch (e) {
         return { error: String(e) };
       }
@@ -370,8 +373,7 @@ self.onmessage = async ({ data }) => {
   const { path, epoch, chat, chatModule, catchUpLimit, restarted } = data;
   const nice = runInBackground();
   const index = new IndexFile(path, epoch);
-  /** @type {MessageEvent[]} */
-  const early = [];
+  const early = /** @type {MessageEvent[]} */ ([]);
   self.onmessage = (event) => early.push(event);
   /** @type {{ error?: string }} */
   const failed = {};

@@ -16,7 +16,12 @@
 import type { Clock } from "../../clock.ts";
 import { ProtocolError } from "../../protocol.ts";
 import type { RoomEvent } from "../room/room_log.ts";
-import type { FoundLine, Search, SearchBacklog } from "../room/search.ts";
+import type {
+  FoundLine,
+  RoomBounds,
+  Search,
+  SearchBacklog,
+} from "../room/search.ts";
 import {
   type IndexedLine,
   lineBytes,
@@ -242,6 +247,7 @@ export class IndexSearch implements Search {
     words: readonly string[],
     rooms: readonly string[],
     limit: number,
+    since?: RoomBounds,
   ): Promise<readonly FoundLine[]> {
     const match = searchMatch(words, rooms);
     if (match === null || limit <= 0) return [];
@@ -254,7 +260,7 @@ export class IndexSearch implements Search {
     // What was echoed is found: the lines still waiting go first.
     this.indexer.flush();
     try {
-      return await this.index.find(match, limit);
+      return await this.index.find(match, limit, since);
     } catch (error) {
       this.#onError?.(error);
       throw new ProtocolError(

@@ -84,7 +84,12 @@ export interface SearchIndexOptions {
 
 type Message =
   | { readonly op: "add"; readonly lines: readonly IndexedLine[] }
-  | { readonly op: "find"; readonly match: string; readonly limit: number }
+  | {
+    readonly op: "find";
+    readonly match: string;
+    readonly limit: number;
+    readonly since: readonly (readonly [string, number])[];
+  }
   | {
     readonly op: "delete";
     readonly seqs: readonly number[];
@@ -192,11 +197,16 @@ export class SearchIndex {
 
   /**
    * The newest `limit` lines matching `match` (`search_query.ts`), newest
-   * first, once everything posted before is written.
+   * first, once everything posted before is written; of a room `since`
+   * names (by stored name), only those numbered above its bound.
    */
-  async find(match: string, limit: number): Promise<IndexedLine[]> {
+  async find(
+    match: string,
+    limit: number,
+    since: ReadonlyMap<string, number> = new Map(),
+  ): Promise<IndexedLine[]> {
     const answer = await this.#ask(
-      { op: "find", match, limit },
+      { op: "find", match, limit, since: [...since] },
       this.#options.searchTimeoutMs ?? 5_000,
     );
     if (answer.error !== undefined) throw new Error(answer.error);

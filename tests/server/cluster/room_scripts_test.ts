@@ -4,7 +4,8 @@
  * and created once by `JOIN`, members in and out of rooms (parts, leaves
  * of the server, renames taking a guest's operator rights along), an empty
  * temporary room expired, each room's last messages kept past the stream's
- * trimming, and the snapshot a server that starts later reads.
+ * trimming, where each room's current incarnation begins, and the snapshot
+ * a server that starts later reads.
  */
 
 import assert from "node:assert/strict";
@@ -310,5 +311,43 @@ Deno.test("a quiet room keeps its last messages in Redis when a busy room trims 
       snapshot.recent.get(room)?.map((e) => (e.line as { text: string }).text);
     assert.deepEqual(texts("#quiet"), ["still here"]);
     assert.deepEqual(texts("#busy"), ["busy 397", "busy 398", "busy 399"]);
+  });
+});
+
+Deno.test("the scripts keep where each room's incarnation begins: its first JOIN's number - 1, dropped when it expires, taken anew when it is made again, in the snapshot", async () => {
+  await withRooms({ history: 2, streamEntries: 1000 }, async (link, c) => {
+    const alice = member(`${c.server}/1`, "alice");
+    await c.claim(alice, "alice", null, false);
+    const make = async () => {
+      const [seq] = await append(link, alice.id, join("alice"), {
+        room: "#tmp",
+        effect: "room",
+        value: ops(newRoomRecord("#tmp"), "~alice"),
+      }) as number[];
+      return seq!;
+    };
+    const since = async () =>
+      (await readRoomsAtStart(link, log)).snapshot.since;
+    const first = await make();
+    assert.equal((await since())?.get("#tmp"), first - 1);
+    // A change of a room the log knows keeps it.
+    await append(link, alice.id, {
+      type: "MOD",
+      action: "invite-only",
+      alias: "-",
+      by: "alice",
+      text: "on",
+    }, {
+      room: "#tmp",
+      effect: "room",
+      value: { ...ops(newRoomRecord("#tmp"), "~alice"), inviteOnly: true },
+    });
+    assert.equal((await since())?.get("#tmp"), first - 1);
+    await append(link, alice.id, part("alice"), { room: "#tmp" });
+    await append(link, "", EXPIRE, { room: "#tmp", effect: "expire" });
+    assert.equal((await since())?.has("#tmp"), false);
+    const again = await make();
+    assert.ok(again > first + 1);
+    assert.equal((await since())?.get("#tmp"), again - 1);
   });
 });

@@ -4,7 +4,8 @@
  * log knows how many of the room's lines it no longer holds (counted as
  * the member would have seen them), `?` when it cannot know; which
  * events are a room's (`inRoom`: the renames and leaves of the server
- * that reached it, as stored and read back).
+ * that reached it, as stored and read back); and that a catch-up reads
+ * nothing from before the room's current incarnation (`since`).
  */
 
 import assert from "node:assert/strict";
@@ -12,12 +13,13 @@ import {
   type StreamEntry,
   streamEvent,
 } from "../../../lib/server/cluster/stream_entry.ts";
-import { catchUpLines } from "../../../lib/server/room/catch_up.ts";
+import { catchUp, catchUpLines } from "../../../lib/server/room/catch_up.ts";
 import type { Member } from "../../../lib/server/room/member.ts";
 import {
   inRoom,
   type LogRange,
   type RoomEvent,
+  type RoomLog,
 } from "../../../lib/server/room/room_log.ts";
 import { toRoomEvent } from "../../../lib/server/room/stored_event.ts";
 
@@ -54,9 +56,9 @@ function lines(
     prefix: roomsOn ? "#ops" : undefined,
     before: 100,
   };
-  return catchUpLines(member(roomsOn), range, 10, room, bytes).map((line) =>
-    decoder.decode(line).trimEnd().replace(/^@seq=\d+;time=\S+ /, "")
-  );
+  return catchUpLines(member(roomsOn), range, 10, room, { left: bytes }).map((
+    line,
+  ) => decoder.decode(line).trimEnd().replace(/^@seq=\d+;time=\S+ /, ""));
 }
 
 Deno.test("catchUpLines() counts in MISSING the room's lines the log no longer holds, as the member would have seen them", () => {
@@ -152,4 +154,37 @@ Deno.test("toRoomEvent() and streamEvent() read the rooms a rename or leave of t
   assert.deepEqual(streamEvent(entry('["#ops"]'))?.rooms, ["#ops"]);
   assert.equal(streamEvent(entry("{"))?.rooms, undefined);
   assert.deepEqual(streamEvent(entry("{"))?.line, nick);
+});
+
+Deno.test("catchUp() reads after the later of the position and the room's incarnation, and says so in RESUMED", async () => {
+  const asked: number[] = [];
+  const log = {
+    since: (_room: string, after: number) => {
+      asked.push(after);
+      return Promise.resolve({
+        events: [event(after + 1, "new")],
+        over: 0,
+        overRoomsOnly: 0,
+        gap: false,
+        lost: { lines: 0, roomsOnly: 0 },
+      });
+    },
+  } as unknown as RoomLog;
+  const got: string[] = [];
+  const amy = {
+    ...member(true),
+    deliver: (line: Uint8Array) => got.push(decoder.decode(line)) > 0,
+  };
+  const room = { name: "#ops", defaultRoom: false, prefix: "#ops" };
+  const options = { log, resumeLines: 100, budget: { left: Infinity } };
+  const resumed = () => got.at(-1)!.trimEnd();
+  catchUp(amy, 0, { ...room, before: 100, since: 40 }, options, () => {});
+  await Promise.resolve();
+  catchUp(amy, 50, { ...room, before: 100, since: 40 }, options, () => {});
+  await Promise.resolve();
+  catchUp(amy, 0, { ...room, before: 100 }, options, () => {});
+  await Promise.resolve();
+  assert.deepEqual(asked, [40, 50, 0]);
+  assert.match(got[0]!, /^@seq=41;\S+ #ops MSG bob new\n$/);
+  assert.equal(resumed(), "#ops RESUMED 1 0 Resumed: 1 line you missed");
 });

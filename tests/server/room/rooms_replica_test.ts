@@ -156,6 +156,7 @@ function snapshotOf(s: Server): RoomsSnapshot {
     records: states.map((state) => state.record),
     members: [...members.values()],
     recent: new Map(states.map((state) => [state.name, state.recent.last(50)])),
+    since: new Map(states.map((state) => [state.name, state.since])),
   };
 }
 
@@ -336,6 +337,34 @@ Deno.test("replica: an empty temporary room expires once, by the log, on every s
   for (const s of [a!, b!]) {
     assert.deepEqual(view(s, "#tmp")!.record.operators, ["~cat"]);
   }
+});
+
+Deno.test("replica: a room made again after it expired begins anew: its bound is its first JOIN's number - 1, on every server and from a snapshot", async () => {
+  const { shared, servers: [a, b], make } = cluster(2, 60_000);
+  const amy = await a!.join("amy");
+  const cat = await b!.join("cat");
+  const since = (s: Server, name: string) => s.router.rooms.get(name)?.since;
+  assert.equal(since(a!, "#lobby"), 0);
+  await a!.line(amy, "/join #tmp");
+  const first = since(a!, "#tmp")!;
+  assert.ok(first > 0);
+  await b!.line(cat, "/join #tmp"); // a live room: its bound stays
+  await b!.line(cat, "#tmp old secret");
+  for (const s of [a!, b!]) assert.equal(since(s, "#tmp"), first);
+  await a!.line(amy, "/part #tmp");
+  await b!.line(cat, "/part #tmp");
+  await shared.clock.advance(61_000);
+  for (const s of [a!, b!]) assert.equal(since(s, "#tmp"), undefined);
+  // Made again, on the other server: a new room, numbered from its JOIN.
+  let join = 0;
+  shared.log().subscribe((event) => {
+    if (event.line.type === "JOIN" && event.room === "#tmp") join = event.seq;
+  });
+  await b!.line(cat, "/join #tmp");
+  assert.ok(join > first + 1);
+  for (const s of [a!, b!]) assert.equal(since(s, "#tmp"), join - 1);
+  assert.equal(since(make(snapshotOf(b!)), "#tmp"), join - 1);
+  assert.equal(since(make(snapshotOf(b!)), "#lobby"), 0);
 });
 
 Deno.test("replica: a server built later from a snapshot sees what the others see", async () => {

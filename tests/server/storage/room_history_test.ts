@@ -2,7 +2,9 @@
  * History per room in the data directory: each stored event keeps its
  * room (none: the default room, so what the previous release stored is the
  * default room's), each room's history comes back after a restart, and
- * retention spares each room's last `--history` messages. Real SQLite, a
+ * retention spares each room's last `--history` messages; a registered
+ * room made again after it vanished begins, after a restart too, after
+ * the last `MOD expire` stored of it. Real SQLite, a
  * real server with real TLS clients.
  */
 
@@ -12,7 +14,15 @@ import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import { Room } from "../../../lib/server/room/room.ts";
 import type { Member } from "../../../lib/server/room/member.ts";
 import { localSnapshot } from "../../../lib/server/room/rooms_snapshot.ts";
-import { recentEventsByRoom } from "../../../lib/server/storage/events_table.ts";
+import {
+  lastExpiries,
+  recentEventsByRoom,
+} from "../../../lib/server/storage/events_table.ts";
+import { expireLine } from "../../../lib/server/room/room_replica.ts";
+import {
+  newRoomRecord,
+  registeredRoom,
+} from "../../../lib/server/room/room_record.ts";
 import { Retention } from "../../../lib/server/storage/retention.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
 import {
@@ -56,6 +66,52 @@ Deno.test("recentEventsByRoom(): the previous release's history is the default r
       ["MSG", "ME", "MSG"],
     );
   });
+});
+
+Deno.test("lastExpiries() gives each room's last MOD expire: a registered room made again after it starts from there after a restart", async () => {
+  using store = openStore(null);
+  const log = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
+  log.subscribe(() => {});
+  const say = (text: string, room?: string) =>
+    log.append({ type: "MSG", alias: "amy", text }, "1", { room });
+  const expire = (room: string) =>
+    log.append(expireLine(), "", { room, effect: { kind: "expire" } });
+  say("old quokka", "#r"); // 1
+  expire("#r"); // 2: it vanished...
+  log.append({ type: "JOIN", alias: "amy", online: "1" }, "1", {
+    room: "#r",
+    effect: { kind: "room", record: newRoomRecord("#r") },
+  }); // 3: ... and was made again (then registered)
+  say("new quokka", "#r"); // 4
+  say("lobby quokka"); // 5
+  expire("#gone"); // 6
+  await log.close();
+  const since = lastExpiries(store.db);
+  assert.deepEqual(new Map(since), new Map([["#r", 2], ["#gone", 6]]));
+  const events = recentEventsByRoom(store.db, 500);
+  const room = new Room<Member>({
+    log: new MemoryLog(systemClock),
+    announceLimit: 100,
+    rooms: {
+      ...LIMITS,
+      history: 20,
+      snapshot: localSnapshot(
+        [registeredRoom("#r", "opal")],
+        events,
+        LIMITS.defaultRoom,
+        since,
+      ),
+    },
+  });
+  const rooms = room.router!.rooms;
+  const texts = (name: string) =>
+    rooms.get(name)!.recent.last(20).map((e) =>
+      e.line.type === "MSG" && e.line.text
+    );
+  assert.equal(rooms.get("#r")!.since, 2);
+  assert.deepEqual(texts("#r"), ["new quokka"]);
+  assert.equal(rooms.default.since, 0);
+  assert.deepEqual(texts(LIMITS.defaultRoom), ["lobby quokka"]);
 });
 
 Deno.test("SqliteLog stores each event's room in its line; a busy room cannot evict a quiet room's last lines", async () => {

@@ -66,9 +66,10 @@ async function find(
   words: string[],
   rooms = [""],
   limit = 50,
+  since?: ReadonlyMap<string, number>,
 ): Promise<IndexedLine[]> {
   const match = searchMatch(words, rooms);
-  return match === null ? [] : await index.find(match, limit);
+  return match === null ? [] : await index.find(match, limit, since);
 }
 
 Deno.test("SearchIndex finds lines holding every word, in the rooms asked only, newest first", async () => {
@@ -101,6 +102,29 @@ Deno.test("SearchIndex finds lines holding every word, in the rooms asked only, 
       alias: "amy",
       text: "déploy again friday",
     }]);
+  } finally {
+    await index.close();
+  }
+});
+
+Deno.test("SearchIndex finds in a room given a bound only the lines numbered above it, within the limit, whatever the room's name", async () => {
+  const index = memoryIndex();
+  const odd = "#o'); DROP TABLE search; --";
+  try {
+    index.add([
+      line(1, "old zanzibar", "#tmp"),
+      line(2, "zanzibar in lobby"),
+      line(3, "old zanzibar again", "#tmp"),
+      line(4, "new zanzibar", "#tmp"),
+      line(5, "zanzibar odd", odd),
+    ]);
+    const rooms = ["", "#tmp", odd];
+    const all = (since?: Map<string, number>, limit = 50) =>
+      find(index, ["zanzibar"], rooms, limit, since).then(seqs);
+    assert.deepEqual(await all(), [5, 4, 3, 2, 1]);
+    assert.deepEqual(await all(new Map([["#tmp", 3]])), [5, 4, 2]);
+    assert.deepEqual(await all(new Map([["#tmp", 3], [odd, 5]])), [4, 2]);
+    assert.deepEqual(await all(new Map([["#tmp", 4], ["", 1]]), 2), [5, 2]);
   } finally {
     await index.close();
   }

@@ -17,6 +17,7 @@ import {
 import {
   type FoundLine,
   NO_SEARCH,
+  type RoomBounds,
   type Search,
   searchLines,
 } from "../../../lib/server/room/search.ts";
@@ -131,16 +132,18 @@ Deno.test("scopeToken() is one token of hex whatever the room's name", () => {
 /** A search that answers `found`, remembering what it was asked. */
 function fakeSearch(found: readonly FoundLine[]) {
   const asked: { words: readonly string[]; rooms: readonly string[] }[] = [];
+  const bounds: (RoomBounds | undefined)[] = [];
   const search: Search = {
-    find(words, rooms, limit) {
+    find(words, rooms, limit, since) {
       asked.push({ words, rooms });
+      bounds.push(since);
       return Promise.resolve(found.slice(0, limit));
     },
     heard() {},
     backlog: () => ({ waiting: 0, dropped: 0 }),
     close: () => Promise.resolve(),
   };
-  return { search, asked };
+  return { search, asked, bounds };
 }
 
 const LINE: FoundLine = {
@@ -165,6 +168,7 @@ Deno.test("searchLines() answers FOUND lines naming each room, then FOUNDEND, an
     bucket: new TokenBucket(1, 10, () => clock.now()),
     rooms: ["#lobby", "#ops"],
     defaultRoom: "#lobby",
+    since: () => 0,
     limit: 50,
     bytes: Infinity,
   }, ["deploys"]);
@@ -200,6 +204,7 @@ Deno.test("searchLines() says when the answer was cut at the limit", async () =>
     bucket: new TokenBucket(1, 10, () => clock.now()),
     rooms: ["#lobby"],
     defaultRoom: "#lobby",
+    since: () => 0,
     limit: 2,
     bytes: Infinity,
   }, ["x"]);
@@ -219,6 +224,7 @@ Deno.test("searchLines() sends at most `bytes` of FOUND lines, the newest that f
     bucket: new TokenBucket(1, 10, () => clock.now()),
     rooms: ["#lobby"],
     defaultRoom: "#lobby",
+    since: () => 0,
     limit: 50,
     bytes: 2500,
   }, ["x"]);
@@ -238,6 +244,7 @@ Deno.test("searchLines() refuses past the member's searches a minute with ERR se
     bucket: new TokenBucket(3 / 60, 3, () => clock.now()),
     rooms: ["#lobby"],
     defaultRoom: "#lobby",
+    since: () => 0,
     limit: 50,
     bytes: Infinity,
   };
@@ -246,6 +253,22 @@ Deno.test("searchLines() refuses past the member's searches a minute with ERR se
   assert.equal(asked.length, 3, "a refused search is not run");
   await clock.advance(60_000);
   assert.equal((await searchLines(ask, ["x"])).at(-1)?.type, "FOUNDEND");
+});
+
+Deno.test("searchLines() asks for each room above its incarnation's bound, by stored name (none for a room of all its log)", async () => {
+  const clock = new FakeClock();
+  const { search, bounds } = fakeSearch([]);
+  const since = new Map([["#ops", 0], ["#tmp", 41], ["#lobby", 0]]);
+  await searchLines({
+    search,
+    bucket: new TokenBucket(1, 10, () => clock.now()),
+    rooms: ["#lobby", "#ops", "#tmp"],
+    defaultRoom: "#lobby",
+    since: (room) => since.get(room)!,
+    limit: 50,
+    bytes: Infinity,
+  }, ["x"]);
+  assert.deepEqual(bounds, [new Map([["#tmp", 41]])]);
 });
 
 Deno.test("NO_SEARCH refuses with ERR no-history", async () => {

@@ -1,0 +1,193 @@
+/**
+ * A room made again is a new room, over real TLS: once a temporary room
+ * vanished (empty for `--room-grace`, or gone with a restart), whoever
+ * makes it again reads nothing of the old one, through `/search`, a
+ * catch-up (`/resume EPOCH #room=0`) or `/history`; while a member of a
+ * room that lives on still finds and is caught up with all of it; a room
+ * made again and registered begins there after a restart too.
+ */
+
+import assert from "node:assert/strict";
+import { openStore } from "../../lib/server/storage/store.ts";
+import { startServer, TestClient, withTempDir } from "../_helpers.ts";
+
+/**
+ * Connects with `rooms` and `resume`, gives `resume` if any, joins as
+ * `alias` (with its account's `password` if any).
+ */
+async function member(
+  port: number,
+  alias: string,
+  resume?: string,
+  password?: string,
+) {
+  const client = await TestClient.connect(port);
+  const hello = await client.expect(/^HELLO /);
+  const epoch = /,epoch=([\w-]+)/.exec(hello)![1]!;
+  await client.send("/cap rooms resume");
+  await client.expect(/^CAP rooms seq resume$/);
+  if (resume !== undefined) await client.send(resume);
+  await client.send(alias);
+  if (password !== undefined) {
+    await client.expect(/^PASSWORD /);
+    await client.send(`/pass ${password}`);
+  }
+  await client.expect(/^CURRENT #lobby$/);
+  return { client, epoch };
+}
+
+/** The lines up to the one matching `end` (included), tags dropped. */
+async function upTo(client: TestClient, end: RegExp): Promise<string[]> {
+  const lines: string[] = [];
+  for (;;) {
+    const line = (await client.readLine())!.replace(/^@\S+ /, "");
+    lines.push(line);
+    if (end.test(line)) return lines;
+  }
+}
+
+/** `/search WORDS`'s answer, each `FOUND` without its number and time. */
+async function search(client: TestClient, words: string): Promise<string[]> {
+  await client.send(`/search ${words}`);
+  const lines = await upTo(client, /^(FOUNDEND|ERR) /);
+  return lines
+    .filter((line) => /^(FOUND|FOUNDEND|ERR) /.test(line))
+    .map((line) => line.replace(/^(FOUND \S+) \d+ \S+Z /, "$1 "));
+}
+
+/**
+ * Joins `room` until it is let in (refused while the old room, invite-only,
+ * is still there); returns what it was sent from its `JOIN` to `CURRENT`.
+ */
+async function joinAgain(client: TestClient, room: string): Promise<string[]> {
+  for (;;) {
+    await client.send(`/join ${room}`);
+    const first = (await client.expect(
+      new RegExp(`^(ERR room-invite-only |@\\S+ ${room} JOIN )`),
+    )).replace(/^@\S+ /, "");
+    if (first.startsWith("ERR ")) continue;
+    return [first, ...await upTo(client, /^CURRENT /)];
+  }
+}
+
+/** Makes invite-only `room` and says `text` there, as `client`. */
+async function secretRoom(client: TestClient, room: string, text: string) {
+  await client.send(`/join ${room}`);
+  await client.expect(/^CURRENT /);
+  await client.send(`${room} /inviteonly on`);
+  await client.expect(new RegExp(`${room} MOD invite-only `));
+  await client.send(`${room} ${text}`);
+  await client.expect(new RegExp(`${room} MSG \\S+ ${text}$`));
+}
+
+Deno.test("a room made again after it vanished is a new room: its maker finds and is caught up with nothing of the old one; a live room's member finds and is caught up as before", async () => {
+  await using s = await startServer("node", ["--room-grace", "0"]);
+  const amy = await member(s.port, "amy");
+  const { epoch } = amy;
+  await secretRoom(amy.client, "#vault", "zanzibar merger on friday");
+  using carol = (await member(s.port, "carol")).client;
+  using dave = (await member(s.port, "dave")).client;
+  for (const who of [carol, dave]) {
+    await who.send("/join #live");
+    await who.expect(/^CURRENT #live$/);
+  }
+  await carol.send("#live zanzibar in the live room");
+  await dave.expect(/#live MSG carol zanzibar in the live room$/);
+  await amy.client.send("/part #vault");
+  await amy.client.expect(/#vault LEAVE amy /);
+  amy.client.server.close();
+
+  const mallory = await member(s.port, "mallory", `/resume ${epoch} #vault=0`);
+  using m = mallory.client;
+  const entered = await joinAgain(m, "#vault");
+  assert.equal(entered.length, 3, entered.join("\n"));
+  assert.equal(entered[0], "#vault JOIN mallory 1");
+  assert.match(entered[1]!, /^#vault RESUMED \d+ 0 Resumed: 0 lines you /);
+  assert.equal(entered[2], "CURRENT #vault");
+  assert.deepEqual(await search(m, "zanzibar"), [
+    "FOUNDEND 0 End of search: 0 lines",
+  ]);
+  await m.send("#vault /history 50");
+  assert.deepEqual(await upTo(m, /HISTEND /), [
+    "#vault HISTEND 0 End of history: 0 messages",
+  ]);
+
+  // A room that lives on: found, and caught up from the start.
+  assert.deepEqual(await search(dave, "zanzibar"), [
+    "FOUND #live MSG carol zanzibar in the live room",
+    "FOUNDEND 1 End of search: 1 line",
+  ]);
+  using erin = (await member(s.port, "erin", `/resume ${epoch} #live=0`))
+    .client;
+  await erin.send("/join #live");
+  const caught = await upTo(erin, /^CURRENT #live$/);
+  assert.ok(caught.includes("#live MSG carol zanzibar in the live room"));
+  assert.ok(caught.includes("#live JOIN dave 2"));
+});
+
+Deno.test("a temporary room is gone after a restart: whoever makes it again finds and is caught up with nothing of it, and the default room keeps all of its own", async () => {
+  await withTempDir(async (dir) => {
+    let epoch: string;
+    {
+      using store = openStore(dir, { exclusive: true });
+      await using s = await startServer("node", [], { store });
+      const amy = await member(s.port, "amy");
+      epoch = amy.epoch;
+      using a = amy.client;
+      await secretRoom(a, "#vz1", "restart secret quokka");
+      await a.send("#lobby quokka in the lobby");
+      await a.expect(/#lobby MSG amy quokka in the lobby$/);
+    }
+    using store = openStore(dir, { exclusive: true });
+    await using s = await startServer("node", [], { store });
+    const mallory = await member(s.port, "mallory", `/resume ${epoch} #vz1=0`);
+    using m = mallory.client;
+    assert.equal(mallory.epoch, epoch, "the data directory keeps its epoch");
+    const entered = await joinAgain(m, "#vz1");
+    assert.equal(entered.length, 3, entered.join("\n"));
+    assert.match(entered[1]!, /^#vz1 RESUMED \d+ 0 Resumed: 0 lines you /);
+    assert.deepEqual(await search(m, "quokka"), [
+      "FOUND #lobby MSG amy quokka in the lobby",
+      "FOUNDEND 1 End of search: 1 line",
+    ]);
+  });
+});
+
+Deno.test("a registered room made again after it vanished begins there after a restart too", async () => {
+  await withTempDir(async (dir) => {
+    const grace = ["--room-grace", "0"];
+    let epoch: string;
+    {
+      using store = openStore(dir, { exclusive: true });
+      await using s = await startServer("node", grace, { store });
+      await s.server.gate.accounts.add("opal", "opal password");
+      const opal = await member(s.port, "opal", undefined, "opal password");
+      epoch = opal.epoch;
+      using o = opal.client;
+      await secretRoom(o, "#r", "old quokka");
+      await o.send("/part #r");
+      await o.expect(/#r LEAVE opal /);
+      using m = (await member(s.port, "mallory")).client;
+      await joinAgain(m, "#r");
+      await m.send("#r /op opal");
+      await m.expect(/#r MOD op opal /);
+      await o.send("/join #r");
+      await o.expect(/^CURRENT #r$/);
+      await o.send("#r /register");
+      await o.expect(/#r MOD register - opal$/);
+      await o.send("#r new quokka");
+      await o.expect(/#r MSG opal new quokka$/);
+    }
+    using store = openStore(dir, { exclusive: true });
+    await using s = await startServer("node", grace, { store });
+    const resume = `/resume ${epoch} #r=0`;
+    using o = (await member(s.port, "opal", resume, "opal password")).client;
+    const caught = await upTo(o, /^#r RESUMED /);
+    assert.ok(caught.includes("#r MSG opal new quokka"), caught.join("\n"));
+    assert.ok(!caught.some((l) => l.includes("old quokka")), caught.join("\n"));
+    assert.deepEqual(await search(o, "quokka"), [
+      "FOUND #r MSG opal new quokka",
+      "FOUNDEND 1 End of search: 1 line",
+    ]);
+  });
+});
