@@ -5,48 +5,17 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  type ServerProcess,
-  testCertificates,
-  TestClient,
-} from "../../_helpers.ts";
+import type { ServerProcess } from "../../_helpers.ts";
+import { member, search, upTo } from "../_incarnation_members.ts";
 import { startServer, withCluster } from "./_cluster.ts";
-
-/** Joins with `rooms` and `resume`, giving `resume` first if any. */
-async function member(server: ServerProcess, alias: string, resume?: string) {
-  const { ca } = await testCertificates();
-  const client = await TestClient.connect(server.port, undefined, ca.cert);
-  const hello = await client.expect(/^HELLO /);
-  const epoch = /,epoch=([\w-]+)/.exec(hello)![1]!;
-  await client.send("/cap rooms resume");
-  await client.expect(/^CAP rooms seq resume$/);
-  if (resume !== undefined) await client.send(resume);
-  await client.send(alias);
-  await client.expect(/^CURRENT #lobby$/);
-  return { client, epoch };
-}
-
-/** The lines up to the one matching `end` (included), tags dropped. */
-async function upTo(client: TestClient, end: RegExp): Promise<string[]> {
-  const lines: string[] = [];
-  for (;;) {
-    const line = (await client.readLine())!.replace(/^@\S+ /, "");
-    lines.push(line);
-    if (end.test(line)) return lines;
-  }
-}
-
-/** `/search WORDS`'s answer, each `FOUND` without its number and time. */
-async function search(client: TestClient, words: string): Promise<string[]> {
-  await client.send(`/search ${words}`);
-  return (await upTo(client, /^(FOUNDEND|ERR) /))
-    .filter((line) => /^(FOUND|FOUNDEND|ERR) /.test(line))
-    .map((line) => line.replace(/^(FOUND \S+) \d+ \S+Z /, "$1 "));
-}
 
 /** What `alias` on `server`, resuming `#vault` from 0, is sent on joining it. */
 async function enter(server: ServerProcess, alias: string, epoch: string) {
-  const { client } = await member(server, alias, `/resume ${epoch} #vault=0`);
+  const { client } = await member(
+    server.port,
+    alias,
+    `/resume ${epoch} #vault=0`,
+  );
   await client.send("/join #vault");
   const lines = await upTo(client, /^CURRENT #vault$/);
   return { client, lines };
@@ -54,7 +23,7 @@ async function enter(server: ServerProcess, alias: string, epoch: string) {
 
 Deno.test("a room made again in a cluster is a new room on every server, and on one started later", async () => {
   await withCluster(2, async ([s0, s1], redis, dir) => {
-    const amy = await member(s0!, "amy");
+    const amy = await member(s0!.port, "amy");
     const { epoch } = amy;
     using a = amy.client;
     await a.send("/join #vault");
@@ -65,7 +34,7 @@ Deno.test("a room made again in a cluster is a new room on every server, and on 
     await a.expect(/#vault MSG amy zanzibar old secret$/);
     await a.send("/part #vault");
     await a.expect(/#vault LEAVE amy /);
-    using m = (await member(s0!, "mallory")).client;
+    using m = (await member(s0!.port, "mallory")).client;
     for (;;) { // refused while the old room is still there
       await m.send("/join #vault");
       const got = await m.expect(/^(ERR room-invite-only |CURRENT #vault$)/);

@@ -740,7 +740,8 @@ Deno.test("Session keeps a muted member silent in every way, whatever the mutes'
   await end(op, muted);
 });
 
-Deno.test("Session passes on no /quit reason of a member muted in one of its rooms: it would reach that room", async () => {
+/** Amy and cat, with `rooms`, both in `#ops`, where amy (its maker) muted cat. */
+async function mutedInOps() {
   const { open } = setup(["--flood-rate", "0"]);
   const withRooms = async (alias: string) => {
     const { conn, session } = open();
@@ -757,6 +758,11 @@ Deno.test("Session passes on no /quit reason of a member muted in one of its roo
   await nextLine(cat.conn, /^CURRENT #ops/);
   amy.conn.receive("#ops /mute cat 10m");
   await nextLine(amy.conn, /^#ops MOD mute cat amy/);
+  return { amy, cat };
+}
+
+Deno.test("Session passes on no /quit reason of a member muted in one of its rooms: it would reach that room", async () => {
+  const { amy, cat } = await mutedInOps();
   cat.conn.receive("/quit buy cheap pills at example.com");
   assert.equal(
     await nextLine(amy.conn, /^#ops LEAVE/),
@@ -766,22 +772,7 @@ Deno.test("Session passes on no /quit reason of a member muted in one of its roo
 });
 
 Deno.test("Session refuses /nick to a member muted in one of its rooms: the rename would be announced there", async () => {
-  const { open } = setup(["--flood-rate", "0"]);
-  const withRooms = async (alias: string) => {
-    const { conn, session } = open();
-    assert.match(await conn.nextSent(), /^HELLO /);
-    conn.receive("/cap rooms", alias);
-    await nextLine(conn, /^CURRENT /);
-    return { conn, session };
-  };
-  const amy = await withRooms("amy");
-  const cat = await withRooms("cat");
-  amy.conn.receive("/join #ops");
-  await nextLine(amy.conn, /^CURRENT #ops/);
-  cat.conn.receive("/join #ops");
-  await nextLine(cat.conn, /^CURRENT #ops/);
-  amy.conn.receive("#ops /mute cat 10m");
-  await nextLine(amy.conn, /^#ops MOD mute cat amy/);
+  const { amy, cat } = await mutedInOps();
   cat.conn.receive("/nick buy-cheap-pills");
   assert.equal(
     await nextLine(cat.conn, /^ERR /),
