@@ -165,6 +165,9 @@ export class FakeConnection implements Connection {
     return true;
   }
 
+  /** What its queue holds (set by a test). */
+  queued = 0;
+
   watchQueue(watcher: QueueWatcher): void {
     this.queueWatcher = watcher;
   }

@@ -129,3 +129,38 @@ Deno.test("IRC door: an account's rooms replayed at registration share half its 
   assert.equal(h0.filter((line) => / PRIVMSG #h0 /.test(line)).length, 0);
   assert.ok(!irc.received.some((line) => line.startsWith("ERROR")));
 });
+
+Deno.test("IRC door: JOIN of three filled channels in one line takes what half the queue has left: a guest reading as fast as it can is not ended as slow", async () => {
+  await using s = await filledServer(true, ["--queue-bytes", "65536"], {
+    lines: 9,
+    rooms: ["#h0", "#h1", "#h2"],
+  });
+  using irc = await TestClient.connect(s.ircPort);
+  await irc.send("NICK guest");
+  await irc.send("USER u 0 * :Guest");
+  await irc.expect(/ 366 guest #lobby /);
+  await irc.send("JOIN #h0,#h1,#h2");
+  await irc.expect(/ 366 guest #h2 /);
+  await irc.send("PING :still");
+  await irc.expect(/^:tlschat PONG tlschat :still$/);
+  assert.ok(!irc.received.some((line) => line.startsWith("ERROR")));
+});
+
+Deno.test("serveChat() three /join lines of filled rooms in one packet share what half the queue has left: the member is not dropped as slow, and each cut says so", async () => {
+  await using s = await filledServer(false, ["--queue-bytes", "65536"], {
+    lines: 9,
+    rooms: ["#h0", "#h1", "#h2"],
+  });
+  using bob = await roomsClient(s.port, "bob");
+  await bob.send(new TextEncoder().encode("/join #h0\n/join #h1\n/join #h2\n"));
+  const ends = [];
+  for (const room of ["#h0", "#h1", "#h2"]) {
+    ends.push(await bob.expect(new RegExp(`^${room} HISTEND `)));
+  }
+  assert.ok(
+    ends.every((line) => line.endsWith("(the newest that fit at once)")),
+  );
+  await bob.send("#h2 still here");
+  await bob.expect(/^#h2 MSG bob still here$/);
+  assert.ok(!bob.received.some((line) => line.startsWith("BYE")));
+});

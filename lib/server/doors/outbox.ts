@@ -120,6 +120,11 @@ export class Outbox {
     return this.#roomBytes;
   }
 
+  /** Bytes of the lines queued or being written, not yet written. */
+  get queuedBytes(): number {
+    return this.#pushedBytes - this.#writtenBytes;
+  }
+
   /**
    * Memory held for this queue: the whole size of every buffer a queued or
    * in-flight line refers to.

@@ -130,6 +130,10 @@ export class TlsConnection
     return this.#closing || this.#outbox.push(line, options);
   }
 
+  get queued(): number {
+    return this.#outbox.queuedBytes;
+  }
+
   watchQueue(watcher: QueueWatcher): void {
     this.#outbox.watch(watcher);
   }

@@ -173,6 +173,10 @@ export class WsConnection implements Connection {
     return this.#outbox.push(this.#options.framer.frame(line), options);
   }
 
+  get queued(): number {
+    return this.#outbox.queuedBytes;
+  }
+
   watchQueue(watcher: QueueWatcher): void {
     this.#outbox.watch(watcher);
   }

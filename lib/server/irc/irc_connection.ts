@@ -355,6 +355,11 @@ export class IrcConnection
     this.#heldBytes = 0;
   }
 
+  /** Its TLS connection's queue, and what registration holds back. */
+  get queued(): number {
+    return this.#inner.queued + this.#heldBytes;
+  }
+
   watchQueue(watcher: QueueWatcher): void {
     this.#inner.watchQueue(watcher);
   }

@@ -95,6 +95,11 @@ export interface Connection {
    */
   send(line: Uint8Array, options?: SendOptions): boolean;
   /**
+   * Bytes of the lines it has queued and not yet written: a replay sent on
+   * top takes no more than half its queue minus these (`Replies.budget`).
+   */
+  readonly queued: number;
+  /**
    * Sets the one watcher of the outbound queue's watermark (half its
    * limit, on the room lines queued): see {@linkcode QueueWatcher}. It
    * hears nothing until what is queued when it is set has been written.

@@ -56,6 +56,11 @@ export interface Member {
    */
   deliver(line: Uint8Array, options?: { readonly room?: boolean }): boolean;
   /**
+   * Bytes its queue holds now (`Connection.queued`): a replay takes no
+   * more than half its queue minus these. @default {0}
+   */
+  readonly queued?: number;
+  /**
    * Holds what it is sent from now on behind a slot, and returns what
    * fills the slot (a catch-up read later): those lines go out first,
    * then what was held. None: lines are delivered when they come.

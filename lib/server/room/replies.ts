@@ -102,11 +102,14 @@ export class Replies<M extends Member = Member> {
   }
 
   /**
-   * A budget of `historyBytes`, for the replays and catch-ups sent to one
-   * member in one go (its rooms at login, or at a takeover) to share.
+   * A budget of `historyBytes` less what `member`'s queue holds already
+   * (several joins, or a join of many IRC channels, in one go), for the
+   * replays and catch-ups sent to it in one go (its rooms at login, or at a
+   * takeover) to share.
    */
-  budget(): ReplayBudget {
-    return { left: this.#options.historyBytes };
+  budget(member?: M): ReplayBudget {
+    const queued = member?.queued ?? 0;
+    return { left: Math.max(0, this.#options.historyBytes - queued) };
   }
 
   /**
@@ -121,7 +124,7 @@ export class Replies<M extends Member = Member> {
     limit: number,
     asked: boolean,
     from?: { readonly recent: RecentEvents; readonly room?: string },
-    budget: ReplayBudget = this.budget(),
+    budget: ReplayBudget = this.budget(member),
   ): void {
     const events = from
       ? from.recent.last(limit)
@@ -156,7 +159,7 @@ export class Replies<M extends Member = Member> {
     member: M,
     after: number,
     room: CatchUpRoom,
-    budget: ReplayBudget = this.budget(),
+    budget: ReplayBudget = this.budget(member),
   ): void {
     const { log, resumeLines } = this.#options;
     const options = { log, resumeLines: resumeLines ?? 10_000, budget };

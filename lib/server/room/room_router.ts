@@ -90,7 +90,7 @@ export class RoomRouter<M extends Member> {
    * handed on) share one budget, so that together they never make it slow.
    */
   login(member: M): void {
-    const budget = this.#host.replies.budget();
+    const budget = this.#host.replies.budget(member);
     this.#logins.set(member, budget);
     this.enter(member, this.rooms.default, { budget });
   }
@@ -112,7 +112,7 @@ export class RoomRouter<M extends Member> {
     const host = this.#host;
     const position = this.#positionIn(member, state);
     const room = member.roomsOn ? state.name : undefined;
-    const budget = options.budget ?? host.replies.budget();
+    const budget = options.budget ?? host.replies.budget(member);
     if (position?.epoch === host.replies.epoch) {
       const through = options.through ?? host.handedOn() - 1;
       host.replies.catchUp(member, position.seq, {

@@ -73,6 +73,11 @@ export class Session extends SessionOutput<Session> implements Moderated {
     return this.#phase === "held" || this.queue(line, options);
   }
 
+  /** What its connection's queue holds now. */
+  get queued(): number {
+    return this.conn.queued;
+  }
+
   /** Whether a member may be taken over: held, or in (half-open). */
   static #takeable = (member: Session) =>
     member.#phase === "held" || member.#phase === "joined";

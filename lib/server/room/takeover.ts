@@ -111,7 +111,7 @@ export function welcomeBack<M extends Moderated>(
     text: "Welcome back: nobody saw you leave. Type /help for commands",
   });
   // Every room's catch-up takes from one budget: together, half a queue.
-  const budget = room.replies.budget();
+  const budget = room.replies.budget(member);
   for (const name of rooms.roomsOf(member)) {
     const state = rooms.get(name);
     if (state === undefined) continue;

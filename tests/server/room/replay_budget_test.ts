@@ -26,18 +26,19 @@ const QUEUE_BYTES = 1900;
 
 /** A member whose queue holds `QUEUE_BYTES` (it reads what it takes). */
 class QueueMember extends FakeMember {
-  queued = 0;
+  /** Bytes in its queue (apart from `Member.queued`, which a test sets). */
+  #held = 0;
   closed: ByeReason | null = null;
   override deliver(line: Uint8Array): boolean {
-    this.queued += line.length;
-    if (this.queued > QUEUE_BYTES) return false;
+    this.#held += line.length;
+    if (this.#held > QUEUE_BYTES) return false;
     return super.deliver(line);
   }
   override close(reason: ByeReason): void {
     this.closed ??= reason;
   }
   override take(): string[] {
-    this.queued = 0;
+    this.#held = 0;
     return super.take();
   }
 }
@@ -209,4 +210,20 @@ Deno.test("a takeover's catch-ups of every room share half the queue: the room t
   assert.equal(said("#b"), 0);
   const missing = /^RESUMED \d+ (\d+) /.exec(linesOf(taker, "#b").at(-1)!);
   assert.ok(Number(missing?.[1]) >= LINES, linesOf(taker, "#b").at(-1));
+});
+
+Deno.test("a replay takes half the queue less what the member's queue holds already: a join asked in the same go as another gets what is left", async () => {
+  const { chat } = await twoFullRooms();
+  const bea = await chat.login(new QueueMember(), "bea");
+  bea.take();
+  // Its queue still holds 900 bytes (another room's history, not written).
+  Object.assign(bea, { queued: 900 });
+  await chat.line(bea, "/join #a");
+  await chat.room.settled();
+  assert.deepEqual(hist(linesOf(bea, "#a")), []);
+  assert.equal(
+    linesOf(bea, "#a").at(-1),
+    "HISTEND 0 End of history: 0 messages (the newest that fit at once)",
+  );
+  assert.equal(bea.closed, null);
 });
