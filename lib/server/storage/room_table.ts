@@ -131,6 +131,16 @@ export class SqliteRoomStore implements RoomStore {
       kept.forEach((room, position) => insert.run(key, position, room));
     });
   }
+
+  /** See {@linkcode RoomStore.forgetRooms}. */
+  forgetRooms(gone: (room: string) => boolean): void {
+    const rooms = this.#db.prepare("SELECT DISTINCT room FROM account_rooms")
+      .all() as { room: string }[];
+    const forget = this.#db.prepare("DELETE FROM account_rooms WHERE room = ?");
+    transaction(this.#db, () => {
+      for (const { room } of rooms) if (gone(room)) forget.run(room);
+    });
+  }
 }
 
 /** A row as a record, or an error saying which room is damaged. */
