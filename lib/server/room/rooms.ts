@@ -127,7 +127,7 @@ export class RoomSet<M extends Member> {
         this.#rooms.delete(state.name);
         this.#skeletons.delete(roomSkeleton(state.name));
       },
-      changed: (record) => this.keeper.changed(record),
+      changed: (record, since) => this.keeper.changed(record, since),
       joining: (room) => [...this.#joining.values()].some((r) => r.has(room)),
       append: options.append ?? (() => {}),
     });
