@@ -112,7 +112,7 @@ export class SqliteRoomStore implements RoomStore {
    * the last `MOD expire` of its name the log still holds, if any.
    */
   starts(): Map<string, number> {
-    const rows = this.#db.prepare("SELECT name, since FROM rooms")
+    const rows = this.#db.prepare("SELECT name, since FROM rooms ORDER BY name")
       .all() as { name: string; since: number | null }[];
     const expiries = rows.some((row) => row.since === null)
       ? lastExpiries(this.#db)
