@@ -119,6 +119,7 @@ function storeExpiry(store: Store, seq: number, room: string): void {
 
 Deno.test("SqliteRoomStore: rooms stored without a start migrate: one begins after the last MOD expire of its name, kept once retention deleted it; one without looks again until a save gives it one", async () => {
   await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/data`, { mode: 0o700 });
     {
       using store = openStore(`${dir}/data`, { exclusive: true });
       const { user_version: v } = store.db.prepare("PRAGMA user_version")
