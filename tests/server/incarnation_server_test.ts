@@ -13,33 +13,16 @@ import assert from "node:assert/strict";
 import { systemClock } from "../../lib/clock.ts";
 import { Retention } from "../../lib/server/storage/retention.ts";
 import { openStore } from "../../lib/server/storage/store.ts";
-import { startServer, type TestClient, withTempDir } from "../_helpers.ts";
-import { member, search, upTo } from "./_incarnation_members.ts";
-
-/**
- * Joins `room` until it is let in (refused while the old room, invite-only,
- * is still there); returns what it was sent from its `JOIN` to `CURRENT`.
- */
-async function joinAgain(client: TestClient, room: string): Promise<string[]> {
-  for (;;) {
-    await client.send(`/join ${room}`);
-    const first = (await client.expect(
-      new RegExp(`^(ERR room-invite-only |@\\S+ ${room} JOIN )`),
-    )).replace(/^@\S+ /, "");
-    if (first.startsWith("ERR ")) continue;
-    return [first, ...await upTo(client, /^CURRENT /)];
-  }
-}
-
-/** Makes invite-only `room` and says `text` there, as `client`. */
-async function secretRoom(client: TestClient, room: string, text: string) {
-  await client.send(`/join ${room}`);
-  await client.expect(/^CURRENT /);
-  await client.send(`${room} /inviteonly on`);
-  await client.expect(new RegExp(`${room} MOD invite-only `));
-  await client.send(`${room} ${text}`);
-  await client.expect(new RegExp(`${room} MSG \\S+ ${text}$`));
-}
+import { startServer, withTempDir } from "../_helpers.ts";
+import {
+  joinAgain,
+  member,
+  register,
+  search,
+  secretRoom,
+  strangerReads,
+  upTo,
+} from "./_incarnation_members.ts";
 
 Deno.test("a room made again after it vanished is a new room: its maker finds and is caught up with nothing of the old one; a live room's member finds and is caught up as before", async () => {
   await using s = await startServer("node", ["--room-grace", "0"]);
@@ -167,36 +150,17 @@ async function run(
   await body(s.port);
 }
 
-/** Opal makes `room` again and registers it, saying `text` there. */
-async function register(port: number, room: string, text: string) {
-  using o = (await member(port, "opal", undefined, "opal password")).client;
-  await joinAgain(o, room);
-  await o.send(`${room} /register`);
-  await o.expect(new RegExp(`${room} MOD register - opal$`));
-  await o.send(`${room} ${text}`);
-  await o.expect(new RegExp(`${room} MSG opal ${text}$`));
-}
-
-/**
- * What a stranger reads of `room` after a restart: the history on joining
- * it, `/history`, and `/search` for `word`.
- */
-async function strangerReads(port: number, room: string, word: string) {
-  using m = (await member(port, "mallory")).client;
-  const joined = (await joinAgain(m, room)).filter((l) => /HIST /.test(l));
-  await m.send(`${room} /history 50`);
-  const history = (await upTo(m, /HISTEND /)).filter((l) => /HIST /.test(l));
-  const found = await search(m, word);
-  return { joined, history, found };
-}
-
 Deno.test("a temporary room gone with a restart (no MOD expire stored), made again and registered, begins there after another restart: a stranger reads none of the old room", async () => {
   await withTempDir(async (dir) => {
     await run(dir, [], async (port) => {
       using a = (await member(port, "amy")).client;
       await secretRoom(a, "#sec", "secret quokka");
     });
-    await run(dir, [], (port) => register(port, "#sec", "new quokka"));
+    await run(
+      dir,
+      [],
+      (port) => register(port, "#sec", "new quokka", "opal password"),
+    );
     await run(dir, [], async (port) => {
       const { joined, history, found } = await strangerReads(
         port,
@@ -224,7 +188,7 @@ Deno.test("a registered room made again after it vanished begins there after a r
       await secretRoom(a, "#ret", "old wombat");
       await a.send("/part #ret");
       await a.expect(/#ret LEAVE amy /);
-      await register(port, "#ret", "new wombat");
+      await register(port, "#ret", "new wombat", "opal password");
     });
     {
       // Comings and goings since push the expire out (kept: 3 of them).
