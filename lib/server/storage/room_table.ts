@@ -54,8 +54,13 @@ export const ROOM_TABLES = `CREATE TABLE IF NOT EXISTS rooms (
  * number of the last event before its current incarnation, as
  * `RoomState.since`): for the rooms registered before, the last
  * `MOD expire` of their name stored (none: NULL, looked for again at start).
+ * Nothing when the column is there (a database made since, set back).
  */
 export function addRoomStarts(db: DatabaseSync): void {
+  const columns = db.prepare("PRAGMA table_info(rooms)").all() as {
+    name: string;
+  }[];
+  if (columns.some((column) => column.name === "since")) return;
   db.exec("ALTER TABLE rooms ADD COLUMN since INTEGER");
   const set = db.prepare("UPDATE rooms SET since = ? WHERE name = ?");
   for (const [room, seq] of lastExpiries(db)) set.run(seq, room);
