@@ -497,6 +497,26 @@ export class ServerProcess implements AsyncDisposable {
 }
 
 /**
+ * A port free now on 127.0.0.1, for a server a test must know the port of
+ * before it starts (`--web-port 0` means "off"), drawn below the kernel's
+ * range for ephemeral ports (32768 up): between this call and the server's
+ * bind, no port-0 bind or outgoing connection elsewhere on the machine can
+ * be given it, only another explicit bind.
+ */
+export function freePort(): number {
+  for (let tries = 0; tries < 100; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    try {
+      using _listener = Deno.listen({ hostname: "127.0.0.1", port });
+      return port;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    }
+  }
+  throw new Error("No free port between 20000 and 32000");
+}
+
+/**
  * Server flags: 127.0.0.1, port 0, dev certificates in `dir`, data in
  * `dir/data`, no web door (`--web-port` in `more` opens one), then `more`.
  */

@@ -6,11 +6,7 @@
  * a frozen VM) and resumed.
  */
 
-/** A free loopback port (bound, read, released). */
-export function freePort(): number {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  return listener.addr.port;
-}
+import { freePort } from "./_helpers.ts";
 
 /** A `redis-server` of our own, persisting every write (AOF, always). */
 export class Redis implements AsyncDisposable {

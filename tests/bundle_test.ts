@@ -15,7 +15,7 @@ import {
   ServerProcess,
   withTempDir,
 } from "./_helpers.ts";
-import { freePort } from "./_redis.ts";
+import { freePort } from "./_helpers.ts";
 
 const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
   tasks: Record<string, string>;

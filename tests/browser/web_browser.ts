@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
 import {
   denoRun,
+  freePort,
   loopbackArgs,
   ROOT,
   runCommand,
@@ -25,12 +26,6 @@ import { Redis } from "../_redis.ts";
 import { Weechat } from "../server/irc/_weechat.ts";
 
 const CHROMIUM = "/usr/lib/chromium/chromium";
-
-/** A free port on 127.0.0.1 for the web door (`--web-port 0` is "off"). */
-function freePort(): number {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  return listener.addr.port;
-}
 
 /** A server process with its web door, its files in `dir`. */
 function startServer(dir: string, webPort: number, ...more: string[]) {

@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import {
   ENGINES,
+  freePort,
   ROOT,
   runCommand,
   testCertificates,
@@ -24,12 +25,6 @@ import {
 /** Lines the sender writes, and their length (the issue's scenario). */
 const LINES = 4000;
 const LINE_BYTES = 1800;
-
-/** A free loopback port for the web door (a process must be told one). */
-function freePort(): number {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  return listener.addr.port;
-}
 
 /** The sender's line number `i`, padded to its full length. */
 function line(i: number): string {

@@ -255,9 +255,10 @@ export function topic<M extends Moderated>(
  * An account's rooms, joined again at login (with `rooms`), after the
  * default room: on any device, in the order it joined them. Neither key
  * nor invitation is asked (it was in: a part, a kick or a room ban takes a
- * room off its list); a ban placed since still holds, and a room that
- * vanished is created again if it may be. Each refusal is told as the
- * `ERR` `/join` would have had.
+ * room off its list, and so does the room vanishing); a ban placed since
+ * still holds. A room no longer there is not made again. A room refused
+ * or gone is taken off the list; each refusal is told as the `ERR`
+ * `/join` would have had.
  */
 export function rejoin<M extends Moderated>(
   ctx: RoomCommandContext<M>,
@@ -266,9 +267,13 @@ export function rejoin<M extends Moderated>(
 ): void {
   if (!member.roomsOn || member.account === null) return;
   const { rooms } = ctx.router;
-  for (const name of rooms.keeper.accountRooms(member.account)) {
+  const remembered = rooms.keeper.accountRooms(member.account);
+  const kept: string[] = [];
+  for (const name of remembered) {
+    if (rooms.get(name) === undefined) continue; // vanished: not a member
     try {
       const state = rooms.prepareJoin(member, name, { rejoin: true });
+      kept.push(name);
       if (state === null) continue;
       const online = String(state.everyone.size + 1);
       ctx.room.appendIn(
@@ -282,6 +287,7 @@ export function rejoin<M extends Moderated>(
       refused(error);
     }
   }
+  if (kept.length < remembered.length) rooms.keeper.inRooms(member, kept);
 }
 
 /**

@@ -3,7 +3,8 @@
  * registered rooms (loaded at start, each stored again after every change
  * to it, with where it began) and the rooms each account is in (stored on each join, part, kick
  * and room ban; a disconnect changes nothing: they are rejoined at the
- * next login, on any device). The default room is not among them: its topic, bans and
+ * next login, on any device; a room that vanishes is taken off every
+ * list, as it goes and at start). The default room is not among them: its topic, bans and
  * mutes are the server's (`Moderation`). A store that fails is reported,
  * never thrown at the room: the change holds until the server stops.
  *
@@ -86,6 +87,14 @@ export class RoomKeeper {
       this.#onStoreError(error);
       return [];
     }
+  }
+
+  /**
+   * Takes every room `gone` says vanished off every account's list: its
+   * members' membership ends with it (one made again is a new room).
+   */
+  forget(gone: (room: string) => boolean): void {
+    this.#try(() => this.store.forgetRooms(gone));
   }
 
   /** Member `id` is joining `room` again at login (not a switch to it). */

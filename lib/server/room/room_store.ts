@@ -48,6 +48,11 @@ export interface RoomStore {
    * Throws like {@linkcode save}.
    */
   setAccountRooms(account: string, rooms: readonly string[]): void;
+  /**
+   * Takes every room that `gone` says vanished off every account's list
+   * (a room made again is a new room: its old members are not in it).
+   */
+  forgetRooms(gone: (room: string) => boolean): void;
 }
 
 /**
@@ -145,6 +150,15 @@ export class MemoryRoomStore implements RoomStore {
     const kept = checkAccountRooms(account, rooms, this.#limits);
     if (kept.length === 0) this.#accounts.delete(aliasKey(account));
     else this.#accounts.set(aliasKey(account), kept);
+  }
+
+  /** See {@linkcode RoomStore.forgetRooms}. */
+  forgetRooms(gone: (room: string) => boolean): void {
+    for (const [account, rooms] of this.#accounts) {
+      const kept = rooms.filter((room) => !gone(room));
+      if (kept.length === 0) this.#accounts.delete(account);
+      else this.#accounts.set(account, kept);
+    }
   }
 }
 

@@ -123,9 +123,10 @@ export class RoomSet<M extends Member> {
       graceMs: options.roomGraceMs,
       get: (room) => this.#rooms.get(room),
       add: (record) => this.#add(record),
-      drop: (state) => {
-        this.#rooms.delete(state.name);
-        this.#skeletons.delete(roomSkeleton(state.name));
+      drop: ({ name }) => {
+        this.#rooms.delete(name);
+        this.#skeletons.delete(roomSkeleton(name));
+        this.keeper.forget((room) => room === name);
       },
       changed: (record, since) => this.keeper.changed(record, since),
       joining: (room) => [...this.#joining.values()].some((r) => r.has(room)),
@@ -145,6 +146,7 @@ export class RoomSet<M extends Member> {
       if (record.name === this.default.name) this.default.record = copy;
       else this.#add(copy).since = since?.get(record.name) ?? 0;
     }
+    this.keeper.forget((room) => !this.#rooms.has(room)); // vanished meanwhile
     for (const { id, alias, rooms } of members) {
       for (const room of rooms) {
         const state = this.#rooms.get(room);
@@ -196,9 +198,9 @@ export class RoomSet<M extends Member> {
 
   /** The rooms `member` is in, in the order it joined them. */
   roomsOf(member: M): readonly string[] {
-    const rooms = this.#of.get(member.id)?.rooms;
-    if (rooms) return rooms;
-    return this.default.members.has(member.id) ? [this.default.name] : [];
+    const inDefault = this.default.members.has(member.id);
+    return this.#of.get(member.id)?.rooms ??
+      (inDefault ? [this.default.name] : []);
   }
 
   /** The member's current room (where unprefixed lines go); null: none. */
@@ -318,9 +320,8 @@ export class RoomSet<M extends Member> {
     if (!state.members.has(member.id)) return false;
     this.#removeMember(state, member);
     const entry = this.#of.get(member.id);
-    if (entry && entry.current === state.name) {
-      entry.current = entry.rooms.at(-1) ?? null;
-    }
+    const last = entry?.rooms.at(-1) ?? null;
+    if (entry?.current === state.name) entry.current = last;
     this.keeper.inRooms(member, this.roomsOf(member));
     return true;
   }

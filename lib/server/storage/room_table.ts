@@ -3,10 +3,10 @@
  * the table `rooms` (one row each, its lists as JSON: each is bounded by
  * `--max-room-entries`; with where its current incarnation begins) and
  * accounts' rooms in `account_rooms` (one row per room, in the order
- * joined; deleting an account deletes them). Every
- * change is one transaction. A row that is not a room record (written by
- * hand) fails {@linkcode SqliteRoomStore.load} with one clear error: a
- * room's bans silently dropped would let the banned back in.
+ * joined; deleting an account deletes them). Every change is one
+ * transaction. A row that is not a room record (written by hand) fails
+ * {@linkcode SqliteRoomStore.load} with one clear error: a room's bans
+ * silently dropped would let the banned back in.
  *
  * @module
  */
@@ -182,6 +182,16 @@ export class SqliteRoomStore implements RoomStore {
         "INSERT INTO account_rooms (account, position, room) VALUES (?, ?, ?)",
       );
       kept.forEach((room, position) => insert.run(key, position, room));
+    });
+  }
+
+  /** See {@linkcode RoomStore.forgetRooms}. */
+  forgetRooms(gone: (room: string) => boolean): void {
+    const rooms = this.#db.prepare("SELECT DISTINCT room FROM account_rooms")
+      .all() as { room: string }[];
+    const forget = this.#db.prepare("DELETE FROM account_rooms WHERE room = ?");
+    transaction(this.#db, () => {
+      for (const { room } of rooms) if (gone(room)) forget.run(room);
     });
   }
 }

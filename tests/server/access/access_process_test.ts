@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import {
   connectTls,
   denoRun,
+  freePort,
   loopbackArgs,
   ROOT,
   runClient,
@@ -242,12 +243,6 @@ Deno.test("certs client issues a certificate that logs its account in (mutual TL
     );
   });
 });
-
-/** A free TCP port on 127.0.0.1 (for a web door). */
-function freePort(): number {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  return listener.addr.port;
-}
 
 /**
  * Opens `/ws` on `port`, presenting `identity` if given, and sends `alias`

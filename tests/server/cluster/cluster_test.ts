@@ -19,7 +19,8 @@ import {
   withTempDir,
   writeTestCertificates,
 } from "../../_helpers.ts";
-import { freePort, Redis } from "../../_redis.ts";
+import { freePort } from "../../_helpers.ts";
+import { Redis } from "../../_redis.ts";
 import { addAccount, withCluster } from "./_cluster.ts";
 
 /**

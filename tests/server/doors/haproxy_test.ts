@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { issueClientCertificate } from "../../../lib/cert_authority.ts";
 import {
+  freePort,
   LineLog,
   ROOT,
   startServer,
@@ -22,12 +23,6 @@ import {
 
 /** The balancer's address as the server sees it. */
 const BALANCER = "127.0.0.2";
-
-/** A free TCP port on 127.0.0.1, for HAProxy to bind. */
-function freePort(): number {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  return listener.addr.port;
-}
 
 /** HAProxy running a configuration, until disposed. */
 class HaProxy implements AsyncDisposable {

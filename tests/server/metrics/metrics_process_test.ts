@@ -20,7 +20,7 @@ import {
   withTempDir,
   writeTestCertificates,
 } from "../../_helpers.ts";
-import { freePort } from "../../_redis.ts";
+import { freePort } from "../../_helpers.ts";
 import { withCluster } from "../cluster/_cluster.ts";
 
 /** The metrics port's base URL, from the server's `listening` line. */

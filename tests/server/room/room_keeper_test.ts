@@ -137,21 +137,20 @@ Deno.test("rooms keep an account's rooms: stored on join and part, not on leavin
   first.room.leave(bob, "quit");
   assert.deepEqual(store.accountRooms("bob"), ["#ops", "#dev"]);
   await first.line(opal, "#ops /inviteonly on");
-  // Another server (a restart): bob's rooms come back, the lobby current.
+  // Another server (a restart): bob's registered room comes back, the
+  // lobby current; the temporary one vanished with the server: forgotten.
   const next = server(store);
+  assert.deepEqual(store.accountRooms("bob"), ["#ops"]);
   const again = await next.join("bob", "bob");
   const seen = again.take();
   assert.ok(seen.includes("#ops JOIN bob 1"), seen.join("\n"));
-  assert.ok(seen.includes("#dev JOIN bob 1"), seen.join("\n"));
+  assert.ok(!seen.some((l) => l.startsWith("#dev")), seen.join("\n"));
   assert.equal(
     seen.filter((l) => l.startsWith("CURRENT ")).at(-1),
     "CURRENT #lobby",
   );
-  assert.deepEqual(next.router.rooms.roomsOf(again), [
-    "#lobby",
-    "#ops",
-    "#dev",
-  ]);
+  assert.deepEqual(next.router.rooms.roomsOf(again), ["#lobby", "#ops"]);
+  assert.equal(next.router.rooms.get("#dev"), undefined, "not made again");
   // A ban placed meanwhile holds: told as /join would be, and forgotten.
   store.save({
     ...store.load()[0]!,
@@ -169,7 +168,45 @@ Deno.test("rooms keep an account's rooms: stored on join and part, not on leavin
   const third = server(store);
   const banned = await third.join("bob", "bob");
   assert.ok(banned.take().includes("ERR room-banned"));
-  assert.deepEqual(store.accountRooms("bob"), ["#dev"]);
+  assert.deepEqual(store.accountRooms("bob"), []);
+});
+
+Deno.test("rooms: an account's membership of a temporary room ends when it vanishes; the room made again by another is not rejoined at login, a live one and a registered one are", async () => {
+  const store = new MemoryRoomStore(LIMITS);
+  const { clock, room, router, join, line } = server(store);
+  const opal = await join("opal", "opal");
+  await line(opal, "/join #reg");
+  await line(opal, "/register");
+  await line(opal, "/join #live");
+  const alice = await join("alice", "alice");
+  for (const name of ["#kx", "#live", "#reg"]) {
+    await line(alice, `/join ${name}`);
+  }
+  room.leave(alice, "quit");
+  await clock.advance(LIMITS.roomGraceMs + 1_000); // #kx empty: it vanishes
+  assert.equal(router.rooms.get("#kx"), undefined);
+  assert.deepEqual(store.accountRooms("alice"), ["#live", "#reg"]);
+  // eve makes it again, keyed and invite-only, and writes in it.
+  const eve = await join("eve", "eve");
+  await line(eve, "/join #kx");
+  await line(eve, "#kx /key sekritkey");
+  await line(eve, "#kx /inviteonly on");
+  await line(eve, "#kx new room private plans");
+  // A room remembered that is gone (a store that did not forget) is not made.
+  store.setAccountRooms("alice", ["#live", "#reg", "#gone"]);
+  const back = await join("alice", "alice");
+  const seen = back.take();
+  assert.ok(seen.includes("#live JOIN alice 2"), seen.join("\n"));
+  assert.ok(seen.includes("#reg JOIN alice 2"), seen.join("\n"));
+  assert.ok(!seen.some((l) => /#kx|private plans/.test(l)), seen.join("\n"));
+  assert.deepEqual(router.rooms.roomsOf(back), ["#lobby", "#live", "#reg"]);
+  assert.equal(router.rooms.get("#gone"), undefined, "not made again");
+  assert.deepEqual(store.accountRooms("alice"), ["#live", "#reg"]);
+  // It may /join eve's room like anyone: key and invitation apply.
+  assert.equal(
+    await refusal(() => line(back, "/join #kx sekritkey")),
+    "room-invite-only",
+  );
 });
 
 Deno.test("rooms refuse a list entry past --max-room-entries (too-many-entries); expired mutes make room", async () => {
@@ -212,6 +249,7 @@ Deno.test("rooms report a store that fails, and the change holds until the serve
     setAccountRooms: () => {
       throw new Error("disk full");
     },
+    forgetRooms: (gone) => store.forgetRooms(gone),
   };
   const { join, line, router } = server(failing, errors);
   const amy = await join("amy", "amy");

@@ -240,6 +240,22 @@ export const ROOM_STORE_CASES: readonly RoomStoreCase[] = [
   },
   {
     name:
+      "forgetRooms() takes the rooms that vanished off every account's list, across a reopen",
+    run({ store, reopen }) {
+      store.setAccountRooms("bob", ["#a", "#kx", "#b"]);
+      store.setAccountRooms("carol", ["#kx"]);
+      store.forgetRooms((room) => room === "#kx");
+      const again = reopen();
+      assert.deepEqual(again.accountRooms("bob"), ["#a", "#b"]);
+      assert.deepEqual(again.accountRooms("carol"), []);
+      again.setAccountRooms("bob", ["#b", "#kx"]);
+      assert.deepEqual(again.accountRooms("bob"), ["#b", "#kx"]);
+      again.forgetRooms(() => false);
+      assert.deepEqual(again.accountRooms("bob"), ["#b", "#kx"]);
+    },
+  },
+  {
+    name:
       "an account's rooms past maxRoomsPerMember, or not room names, are refused and the old ones kept",
     run({ store }) {
       store.setAccountRooms("bob", ["#a"]);

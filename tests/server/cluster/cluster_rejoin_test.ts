@@ -1,0 +1,56 @@
+/**
+ * An account's rooms at login in a cluster: its membership of a temporary
+ * room ends when the room vanishes (every server applies its `MOD
+ * expire`), so logging in again it is not put into the room made again on
+ * another server (keyed, invite-only) nor sent its lines; a temporary room
+ * that lives on (its other member on the other server) is rejoined.
+ */
+
+import assert from "node:assert/strict";
+import { member, upTo } from "../_incarnation_members.ts";
+import { addAccount, withCluster } from "./_cluster.ts";
+
+const PASSWORD = "alice's password";
+
+Deno.test("cluster: an account is not put at login into its room that vanished and was made again on another server; a live room is rejoined", async () => {
+  await withCluster(2, async ([s0, s1]) => {
+    using bob = (await member(s1!.port, "bob")).client;
+    await bob.send("/join #live");
+    await bob.expect(/^CURRENT #live$/);
+    {
+      using a = (await member(s0!.port, "alice", undefined, PASSWORD)).client;
+      for (const room of ["#kx", "#live"]) {
+        await a.send(`/join ${room}`);
+        await a.expect(new RegExp(`^CURRENT ${room}$`));
+      }
+      await a.send("#kx /inviteonly on"); // eve waits until it vanished
+      await a.expect(/#kx MOD invite-only /);
+      await a.send("/quit");
+      await a.readToEnd();
+    }
+    using eve = (await member(s1!.port, "eve")).client;
+    for (;;) {
+      await eve.send("/join #kx");
+      const got = await eve.expect(/^(ERR room-invite-only |CURRENT #kx$)/);
+      if (got.startsWith("CURRENT")) break;
+    }
+    for (const line of ["/key sekritkey", "/inviteonly on"]) {
+      await eve.send(`#kx ${line}`);
+      await eve.expect(/#kx MOD /);
+    }
+    await eve.send("#kx new room private plans");
+    await eve.expect(/#kx MSG eve new room private plans$/);
+
+    using a = (await member(s0!.port, "alice", undefined, PASSWORD)).client;
+    await a.send("/rooms");
+    const seen = await upTo(a, /^INFO \d+ rooms/);
+    const text = seen.join("\n");
+    assert.ok(seen.includes("#live JOIN alice 2"), text);
+    assert.ok(!seen.some((l) => /^#kx |private plans/.test(l)), text);
+    await a.send("/join #kx");
+    await a.expect(/^ERR room-invite-only /);
+  }, {
+    before: (dir) => addAccount(dir, "s0", "alice"),
+    args: ["--room-grace", "0", "--room-create", "any"],
+  });
+});
