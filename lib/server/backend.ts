@@ -19,7 +19,7 @@ import { type RoomLog } from "./room/room_log.ts";
 import { MemoryLog } from "./room/memory_log.ts";
 import { localSnapshot, type RoomsSnapshot } from "./room/rooms_snapshot.ts";
 import { join } from "node:path";
-import { lastExpiries, recentEventsByRoom } from "./storage/events_table.ts";
+import { recentEventsByRoom } from "./storage/events_table.ts";
 import { SqliteRoomStore } from "./storage/room_table.ts";
 import type { Session } from "./room/session.ts";
 import { Retention } from "./storage/retention.ts";
@@ -234,15 +234,25 @@ function localRoomsAtStart(
   config: ServerConfig,
   stored: boolean,
 ): RoomsSnapshot {
-  const records = new SqliteRoomStore(store.db, config).load()
+  const rooms = new SqliteRoomStore(store.db, config);
+  const records = rooms.load()
     .filter((record) => record.name !== config.defaultRoom);
-  const kept = stored && config.durability !== "memory";
-  const events = kept && config.history > 0
+  const kept = stored && logInDataDir(config);
+  const events = kept
     ? recentEventsByRoom(store.db, HISTORY_REQUEST_LIMIT)
     : [];
-  // A registered room made again after it vanished begins after that.
-  const since = kept && records.length > 0 ? lastExpiries(store.db) : undefined;
+  const since = kept ? rooms.starts() : undefined;
   return localSnapshot(records, events, config.defaultRoom, since);
+}
+
+/**
+ * Whether the room log is the data directory's database (a server alone
+ * with history, not in memory): only then are its numbers the ones the
+ * data directory keeps (a registered room's start).
+ */
+export function logInDataDir(config: ServerConfig): boolean {
+  return config.redis === null && config.history > 0 &&
+    config.durability !== "memory";
 }
 
 /**

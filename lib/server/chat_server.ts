@@ -15,7 +15,7 @@ import { describeError, type Logger } from "../log.ts";
 import type { LeaveReason } from "../server_lines.ts";
 import { Gate } from "./access/gate.ts";
 import type { SharedSanction } from "./access/moderation.ts";
-import { localBackend, type RoomBackend } from "./backend.ts";
+import { localBackend, logInDataDir, type RoomBackend } from "./backend.ts";
 import { ReadPoints, ReadSync } from "./room/read_sync.ts";
 import type { ServerConfig } from "./config.ts";
 import { Admission, type Entry, goodbye } from "./doors/admission.ts";
@@ -360,7 +360,10 @@ function roomsOf(
     topic: gate.moderation.topic,
     snapshot: backend.roomsAtStart(),
     keys: gate,
-    store: new SqliteRoomStore(store.db, config),
+    store: new SqliteRoomStore(store.db, {
+      ...config,
+      starts: logInDataDir(config),
+    }),
     onStoreError: (error) =>
       log.warn("room-not-stored", { error: describeError(error) }),
   };

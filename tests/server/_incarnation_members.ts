@@ -1,7 +1,8 @@
 /**
  * Members of the incarnation tests (`incarnation_server_test.ts`, and the
  * cluster's `cluster_incarnation_test.ts`): a member with `rooms` and
- * `resume`, the lines up to one, and a search's answer.
+ * `resume`, the lines up to one, a search's answer, a room made again
+ * once the old one went, and what a stranger reads of a room.
  */
 
 import { TestClient } from "../_helpers.ts";
@@ -51,4 +52,67 @@ export async function search(
   return lines
     .filter((line) => /^(FOUND|FOUNDEND|ERR) /.test(line))
     .map((line) => line.replace(/^(FOUND \S+) \d+ \S+Z /, "$1 "));
+}
+
+/**
+ * Joins `room` until it is let in (refused while the old room, invite-only,
+ * is still there); returns what it was sent from its `JOIN` to `CURRENT`.
+ */
+export async function joinAgain(
+  client: TestClient,
+  room: string,
+): Promise<string[]> {
+  for (;;) {
+    await client.send(`/join ${room}`);
+    const first = (await client.expect(
+      new RegExp(`^(ERR room-invite-only |@\\S+ ${room} JOIN )`),
+    )).replace(/^@\S+ /, "");
+    if (first.startsWith("ERR ")) continue;
+    return [first, ...await upTo(client, /^CURRENT /)];
+  }
+}
+
+/** Makes invite-only `room` and says `text` there, as `client`. */
+export async function secretRoom(
+  client: TestClient,
+  room: string,
+  text: string,
+) {
+  await client.send(`/join ${room}`);
+  await client.expect(/^CURRENT /);
+  await client.send(`${room} /inviteonly on`);
+  await client.expect(new RegExp(`${room} MOD invite-only `));
+  await client.send(`${room} ${text}`);
+  await client.expect(new RegExp(`${room} MSG \\S+ ${text}$`));
+}
+
+/**
+ * What a stranger reads of `room` after a restart: the history on joining
+ * it, `/history`, and `/search` for `word`.
+ */
+export async function strangerReads(port: number, room: string, word: string) {
+  using m = (await member(port, "mallory")).client;
+  const joined = (await joinAgain(m, room)).filter((l) => /HIST /.test(l));
+  await m.send(`${room} /history 50`);
+  const history = (await upTo(m, /HISTEND /)).filter((l) => /HIST /.test(l));
+  const found = await search(m, word);
+  return { joined, history, found };
+}
+
+/**
+ * Opal (its account's `password`) makes `room` again and registers it,
+ * saying `text` there.
+ */
+export async function register(
+  port: number,
+  room: string,
+  text: string,
+  password: string,
+) {
+  using o = (await member(port, "opal", undefined, password)).client;
+  await joinAgain(o, room);
+  await o.send(`${room} /register`);
+  await o.expect(new RegExp(`${room} MOD register - opal$`));
+  await o.send(`${room} ${text}`);
+  await o.expect(new RegExp(`${room} MSG opal ${text}$`));
 }

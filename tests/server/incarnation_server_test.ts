@@ -4,38 +4,25 @@
  * makes it again reads nothing of the old one, through `/search`, a
  * catch-up (`/resume EPOCH #room=0`) or `/history`; while a member of a
  * room that lives on still finds and is caught up with all of it; a room
- * made again and registered begins there after a restart too.
+ * made again and registered begins there after a restart too, its start
+ * kept with it (no `MOD expire` stored: the old room went with a restart;
+ * or retention deleted it).
  */
 
 import assert from "node:assert/strict";
+import { systemClock } from "../../lib/clock.ts";
+import { Retention } from "../../lib/server/storage/retention.ts";
 import { openStore } from "../../lib/server/storage/store.ts";
-import { startServer, type TestClient, withTempDir } from "../_helpers.ts";
-import { member, search, upTo } from "./_incarnation_members.ts";
-
-/**
- * Joins `room` until it is let in (refused while the old room, invite-only,
- * is still there); returns what it was sent from its `JOIN` to `CURRENT`.
- */
-async function joinAgain(client: TestClient, room: string): Promise<string[]> {
-  for (;;) {
-    await client.send(`/join ${room}`);
-    const first = (await client.expect(
-      new RegExp(`^(ERR room-invite-only |@\\S+ ${room} JOIN )`),
-    )).replace(/^@\S+ /, "");
-    if (first.startsWith("ERR ")) continue;
-    return [first, ...await upTo(client, /^CURRENT /)];
-  }
-}
-
-/** Makes invite-only `room` and says `text` there, as `client`. */
-async function secretRoom(client: TestClient, room: string, text: string) {
-  await client.send(`/join ${room}`);
-  await client.expect(/^CURRENT /);
-  await client.send(`${room} /inviteonly on`);
-  await client.expect(new RegExp(`${room} MOD invite-only `));
-  await client.send(`${room} ${text}`);
-  await client.expect(new RegExp(`${room} MSG \\S+ ${text}$`));
-}
+import { startServer, withTempDir } from "../_helpers.ts";
+import {
+  joinAgain,
+  member,
+  register,
+  search,
+  secretRoom,
+  strangerReads,
+  upTo,
+} from "./_incarnation_members.ts";
 
 Deno.test("a room made again after it vanished is a new room: its maker finds and is caught up with nothing of the old one; a live room's member finds and is caught up as before", async () => {
   await using s = await startServer("node", ["--room-grace", "0"]);
@@ -146,5 +133,93 @@ Deno.test("a registered room made again after it vanished begins there after a r
       "FOUND #r MSG opal new quokka",
       "FOUNDEND 1 End of search: 1 line",
     ]);
+  });
+});
+
+/** A server on data directory `dir` until `body` is done (one run of it). */
+async function run(
+  dir: string,
+  flags: string[],
+  body: (port: number) => Promise<void>,
+): Promise<void> {
+  using store = openStore(dir, { exclusive: true });
+  await using s = await startServer("node", flags, { store });
+  if (s.server.gate.accounts.get("opal") === null) {
+    await s.server.gate.accounts.add("opal", "opal password");
+  }
+  await body(s.port);
+}
+
+Deno.test("a temporary room gone with a restart (no MOD expire stored), made again and registered, begins there after another restart: a stranger reads none of the old room", async () => {
+  await withTempDir(async (dir) => {
+    await run(dir, [], async (port) => {
+      using a = (await member(port, "amy")).client;
+      await secretRoom(a, "#sec", "secret quokka");
+    });
+    await run(
+      dir,
+      [],
+      (port) => register(port, "#sec", "new quokka", "opal password"),
+    );
+    await run(dir, [], async (port) => {
+      const { joined, history, found } = await strangerReads(
+        port,
+        "#sec",
+        "quokka",
+      );
+      const said = /^#sec HIST \d+ \S+Z MSG opal new quokka$/;
+      for (const lines of [joined, history]) {
+        assert.equal(lines.length, 1, lines.join("\n"));
+        assert.match(lines[0]!, said);
+      }
+      assert.deepEqual(found, [
+        "FOUND #sec MSG opal new quokka",
+        "FOUNDEND 1 End of search: 1 line",
+      ]);
+    });
+  });
+});
+
+Deno.test("a registered room made again after it vanished begins there after a restart even once retention deleted its MOD expire", async () => {
+  await withTempDir(async (dir) => {
+    const flags = ["--room-grace", "0", "--history-keep-rows", "3"];
+    await run(dir, flags, async (port) => {
+      using a = (await member(port, "amy")).client;
+      await secretRoom(a, "#ret", "old wombat");
+      await a.send("/part #ret");
+      await a.expect(/#ret LEAVE amy /);
+      await register(port, "#ret", "new wombat", "opal password");
+    });
+    {
+      // Comings and goings since push the expire out (kept: 3 of them).
+      using store = openStore(dir, { exclusive: true });
+      const retention = new Retention(store.db, {
+        clock: systemClock,
+        keepDays: 0,
+        keepRows: 3,
+      });
+      retention.start(); // its first round, at once
+      retention.stop();
+      const { n } = store.db.prepare(
+        "SELECT COUNT(*) AS n FROM events WHERE effect = 'expire'",
+      ).get() as { n: number };
+      assert.equal(n, 0, "retention deleted the MOD expire");
+    }
+    await run(dir, flags, async (port) => {
+      const { joined, history, found } = await strangerReads(
+        port,
+        "#ret",
+        "wombat",
+      );
+      const said = /^#ret HIST \d+ \S+Z MSG opal new wombat$/;
+      for (const lines of [joined, history]) {
+        assert.equal(lines.length, 1, lines.join("\n"));
+        assert.match(lines[0]!, said);
+      }
+      assert.deepEqual(found, [
+        "FOUND #ret MSG opal new wombat",
+        "FOUNDEND 1 End of search: 1 line",
+      ]);
+    });
   });
 });

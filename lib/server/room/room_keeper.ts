@@ -1,7 +1,7 @@
 /**
  * What a server's rooms keep across restarts, through a `RoomStore`: the
  * registered rooms (loaded at start, each stored again after every change
- * to it) and the rooms each account is in (stored on each join, part, kick
+ * to it, with where it began) and the rooms each account is in (stored on each join, part, kick
  * and room ban; a disconnect changes nothing: they are rejoined at the
  * next login, on any device; a room that vanishes is taken off every
  * list, as it goes and at start). The default room is not among them: its topic, bans and
@@ -52,12 +52,16 @@ export class RoomKeeper {
     return this.store.load().filter((r) => r.name !== this.#defaultRoom);
   }
 
-  /** Stores a room's record after a change, if it is registered. */
-  changed(record: RoomRecord): void {
+  /**
+   * Stores a room's record after a change, if it is registered, with where
+   * its current incarnation begins (`since`, kept from its registration:
+   * a restart begins it there again, whatever the log keeps by then).
+   */
+  changed(record: RoomRecord, since: number): void {
     if (record.registeredBy === null || record.name === this.#defaultRoom) {
       return;
     }
-    this.#try(() => this.store.save(storedRecord(record)));
+    this.#try(() => this.store.save(storedRecord(record), since));
   }
 
   /**

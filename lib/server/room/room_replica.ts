@@ -40,8 +40,11 @@ export interface ReplicaHost<M extends Member> {
   add(record: RoomRecord): RoomState<M>;
   /** Removes a room. */
   drop(state: RoomState<M>): void;
-  /** Keeps a registered room's record (the keeper). */
-  changed(record: RoomRecord): void;
+  /**
+   * Keeps a registered room's record and where its incarnation began
+   * (`RoomState.since`): the keeper.
+   */
+  changed(record: RoomRecord, since: number): void;
   /** Whether a join of this server into `name` is on its way to the log. */
   joining(name: string): boolean;
   /** Appends a line about room `room` with the server as its origin. */
@@ -141,7 +144,7 @@ export class RoomReplica<M extends Member> {
     if (record || line.type === "JOIN") state.confirmed = true;
     if (record) {
       keepGuestOperators(state);
-      host.changed(state.record);
+      host.changed(state.record, state.since);
     }
     return [state];
   }

@@ -27,10 +27,18 @@ export interface RoomStore {
   /** Every registered room, by name. */
   load(): RoomRecord[];
   /**
-   * Keeps `record` (a new room, or a change to one). Throws a `RangeError`
-   * when it would be over a limit, a `TypeError` for a bad name.
+   * Where each registered room's current incarnation begins
+   * (`RoomState.since`), by name: rooms kept without one are absent.
    */
-  save(record: RoomRecord): void;
+  starts(): Map<string, number>;
+  /**
+   * Keeps `record` (a new room, or a change to one) and, if given, `since`
+   * (where its current incarnation begins: a room kept with one keeps it,
+   * as a registered room never vanishes to begin again). Throws a
+   * `RangeError` when it would be over a limit, a `TypeError` for a bad
+   * name.
+   */
+  save(record: RoomRecord, since?: number): void;
   /** Forgets a registered room; nothing when there is none. */
   remove(name: string): void;
   /** The rooms `account` is in, in the order it joined them. */
@@ -98,6 +106,7 @@ export function checkAccountRooms(
 export class MemoryRoomStore implements RoomStore {
   #limits: RoomStoreLimits;
   #rooms = new Map<string, RoomRecord>();
+  #starts = new Map<string, number>();
   #accounts = new Map<string, string[]>();
 
   /** An empty store holding at most what `limits` allow. */
@@ -110,16 +119,25 @@ export class MemoryRoomStore implements RoomStore {
     return [...this.#rooms.values()].map(copy);
   }
 
+  /** See {@linkcode RoomStore.starts}. */
+  starts(): Map<string, number> {
+    return new Map(this.#starts);
+  }
+
   /** See {@linkcode RoomStore.save}. */
-  save(record: RoomRecord): void {
+  save(record: RoomRecord, since?: number): void {
     const others = this.#rooms.size - (this.#rooms.has(record.name) ? 1 : 0);
     checkRecord(record, others, this.#limits);
     this.#rooms.set(record.name, copy(record));
+    if (since !== undefined && !this.#starts.has(record.name)) {
+      this.#starts.set(record.name, since);
+    }
   }
 
   /** See {@linkcode RoomStore.remove}. */
   remove(name: string): void {
     this.#rooms.delete(name);
+    this.#starts.delete(name);
   }
 
   /** See {@linkcode RoomStore.accountRooms}. */

@@ -128,7 +128,7 @@ export class RoomSet<M extends Member> {
         this.#skeletons.delete(roomSkeleton(name));
         this.keeper.forget((room) => room === name);
       },
-      changed: (record) => this.keeper.changed(record),
+      changed: (record, since) => this.keeper.changed(record, since),
       joining: (room) => [...this.#joining.values()].some((r) => r.has(room)),
       append: options.append ?? (() => {}),
     });

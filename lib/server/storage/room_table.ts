@@ -1,11 +1,12 @@
 /**
  * The SQLite {@linkcode RoomStore} of a data directory: registered rooms in
  * the table `rooms` (one row each, its lists as JSON: each is bounded by
- * `--max-room-entries`) and accounts' rooms in `account_rooms` (one row per
- * room, in the order joined; deleting an account deletes them). Every
- * change is one transaction. A row that is not a room record (written by
- * hand) fails {@linkcode SqliteRoomStore.load} with one clear error: a
- * room's bans silently dropped would let the banned back in.
+ * `--max-room-entries`; with where its current incarnation begins) and
+ * accounts' rooms in `account_rooms` (one row per room, in the order
+ * joined; deleting an account deletes them). Every change is one
+ * transaction. A row that is not a room record (written by hand) fails
+ * {@linkcode SqliteRoomStore.load} with one clear error: a room's bans
+ * silently dropped would let the banned back in.
  *
  * @module
  */
@@ -23,7 +24,7 @@ import {
   checkRecord,
   type RoomStore,
 } from "../room/room_store.ts";
-import { transaction } from "./events_table.ts";
+import { lastExpiries, transaction } from "./events_table.ts";
 
 /** The migration that makes the tables (`store.ts` runs it once). */
 export const ROOM_TABLES = `CREATE TABLE IF NOT EXISTS rooms (
@@ -48,6 +49,23 @@ export const ROOM_TABLES = `CREATE TABLE IF NOT EXISTS rooms (
      DELETE FROM account_rooms WHERE account = old.key;
    END;`;
 
+/**
+ * The migration that gives each registered room its start (`since`: the
+ * number of the last event before its current incarnation, as
+ * `RoomState.since`): for the rooms registered before, the last
+ * `MOD expire` of their name stored (none: NULL, looked for again at start).
+ * Nothing when the column is there (a database made since, set back).
+ */
+export function addRoomStarts(db: DatabaseSync): void {
+  const columns = db.prepare("PRAGMA table_info(rooms)").all() as {
+    name: string;
+  }[];
+  if (columns.some((column) => column.name === "since")) return;
+  db.exec("ALTER TABLE rooms ADD COLUMN since INTEGER");
+  const set = db.prepare("UPDATE rooms SET since = ? WHERE name = ?");
+  for (const [room, seq] of lastExpiries(db)) set.run(seq, room);
+}
+
 interface RoomRow {
   name: string;
   registeredBy: string | null;
@@ -60,15 +78,27 @@ interface RoomRow {
   topic: string | null;
 }
 
+/** Options of {@linkcode SqliteRoomStore}. */
+export interface SqliteRoomStoreOptions extends RoomStoreLimits {
+  /**
+   * Whether rooms' starts are stored: only when the room log is this
+   * database's (its numbers), not a log in memory or a cluster's.
+   * @default {true}
+   */
+  readonly starts?: boolean;
+}
+
 /** Registered rooms and accounts' rooms in a data directory's database. */
 export class SqliteRoomStore implements RoomStore {
   #db: DatabaseSync;
   #limits: RoomStoreLimits;
+  #starts: boolean;
 
-  /** The store in `db` (migrated by `openStore`), within `limits`. */
-  constructor(db: DatabaseSync, limits: RoomStoreLimits) {
+  /** The store in `db` (migrated by `openStore`), within the limits. */
+  constructor(db: DatabaseSync, options: SqliteRoomStoreOptions) {
     this.#db = db;
-    this.#limits = limits;
+    this.#limits = options;
+    this.#starts = options.starts ?? true;
   }
 
   /** See {@linkcode RoomStore.load}; throws for a row that is no record. */
@@ -81,17 +111,39 @@ export class SqliteRoomStore implements RoomStore {
     return rows.map(toRecord);
   }
 
+  /**
+   * See {@linkcode RoomStore.starts}; a room stored without one (by an
+   * older release, or while the log was not this database) begins after
+   * the last `MOD expire` of its name the log still holds, if any.
+   */
+  starts(): Map<string, number> {
+    const rows = this.#db.prepare("SELECT name, since FROM rooms ORDER BY name")
+      .all() as { name: string; since: number | null }[];
+    const expiries = rows.some((row) => row.since === null)
+      ? lastExpiries(this.#db)
+      : new Map<string, number>();
+    return new Map(rows.flatMap(({ name, since }) => {
+      const at = since ?? expiries.get(name);
+      return at === undefined ? [] : [[name, Number(at)] as const];
+    }));
+  }
+
   /** See {@linkcode RoomStore.save}. */
-  save(record: RoomRecord): void {
+  save(record: RoomRecord, since?: number): void {
     transaction(this.#db, () => {
       const { n } = this.#db.prepare(
         "SELECT COUNT(*) AS n FROM rooms WHERE name != ?",
       ).get(record.name) as { n: number };
       checkRecord(record, n, this.#limits);
       this.#db.prepare(
-        `INSERT OR REPLACE INTO rooms (name, registered_by, key_hash,
-             invite_only, operators, invites, bans, mutes, topic)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO rooms (name, registered_by, key_hash, invite_only,
+             operators, invites, bans, mutes, topic, since)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET registered_by = excluded.registered_by,
+             key_hash = excluded.key_hash, invite_only = excluded.invite_only,
+             operators = excluded.operators, invites = excluded.invites,
+             bans = excluded.bans, mutes = excluded.mutes, topic = excluded.topic,
+             since = IFNULL(since, excluded.since)`,
       ).run(
         record.name,
         record.registeredBy,
@@ -102,6 +154,7 @@ export class SqliteRoomStore implements RoomStore {
         JSON.stringify(record.bans),
         JSON.stringify(record.mutes),
         record.topic === null ? null : JSON.stringify(record.topic),
+        this.#starts ? since ?? null : null,
       );
     });
   }

@@ -22,7 +22,7 @@ import { lineSign } from "../room/room_log.ts";
 import { DEDUPE_MAX_LINES } from "../room/recent_ids.ts";
 import { Checkpoints } from "./checkpoints.ts";
 import { transaction } from "./events_table.ts";
-import { ROOM_TABLES } from "./room_table.ts";
+import { addRoomStarts, ROOM_TABLES } from "./room_table.ts";
 import { MARKERS_TABLE } from "./markers_table.ts";
 import {
   TOMBSTONES_IN_ORDER,
@@ -180,6 +180,8 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   TOMBSTONES_ROOM_INDEX,
   // Tombstones numbered in the order written (the search index's watermark).
   TOMBSTONES_IN_ORDER,
+  // Where each registered room's current incarnation begins (room_table.ts).
+  addRoomStarts,
 ];
 
 /** An open data directory: the database, and where it lives. */

@@ -1,13 +1,21 @@
 /**
  * A room made again is a new room on every server of a cluster, and on one
  * started later (which takes where it begins from Redis): nobody there
- * finds or is caught up with a line of the room that vanished.
+ * finds or is caught up with a line of the room that vanished; made again
+ * and registered, it begins there after every server restarted too.
  */
 
 import assert from "node:assert/strict";
 import type { ServerProcess } from "../../_helpers.ts";
-import { member, search, upTo } from "../_incarnation_members.ts";
-import { startServer, withCluster } from "./_cluster.ts";
+import {
+  member,
+  register,
+  search,
+  secretRoom,
+  strangerReads,
+  upTo,
+} from "../_incarnation_members.ts";
+import { addAccount, startServer, withCluster } from "./_cluster.ts";
 
 /** What `alias` on `server`, resuming `#vault` from 0, is sent on joining it. */
 async function enter(server: ServerProcess, alias: string, epoch: string) {
@@ -62,4 +70,31 @@ Deno.test("a room made again in a cluster is a new room on every server, and on 
       ]);
     }
   }, { args: ["--room-grace", "0"] });
+});
+
+Deno.test("a registered room made again in a cluster begins there after every server restarted", async () => {
+  const args = ["--room-grace", "0", "--room-create", "any"];
+  await withCluster(1, async ([s0], redis, dir) => {
+    using a = (await member(s0!.port, "amy")).client;
+    await secretRoom(a, "#reg", "old quokka");
+    await a.send("/part #reg");
+    await a.expect(/#reg LEAVE amy /);
+    await register(s0!.port, "#reg", "new quokka", "opal's password");
+    s0!.child.kill("SIGTERM");
+    assert.equal((await s0!.exited()).code, 0);
+    await using again = await startServer(dir, "s0", redis, args);
+    const { joined, history, found } = await strangerReads(
+      again.port,
+      "#reg",
+      "quokka",
+    );
+    for (const lines of [joined, history]) {
+      assert.equal(lines.length, 1, lines.join("\n"));
+      assert.match(lines[0]!, /^#reg HIST \d+ \S+Z MSG opal new quokka$/);
+    }
+    assert.deepEqual(found, [
+      "FOUND #reg MSG opal new quokka",
+      "FOUNDEND 1 End of search: 1 line",
+    ]);
+  }, { args, before: (dir) => addAccount(dir, "s0", "opal") });
 });

@@ -240,6 +240,7 @@ Deno.test("rooms report a store that fails, and the change holds until the serve
   const errors: unknown[] = [];
   const failing: RoomStore = {
     load: () => store.load(),
+    starts: () => store.starts(),
     save: () => {
       throw new Error("disk full");
     },

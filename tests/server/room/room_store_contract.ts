@@ -2,8 +2,9 @@
  * The behaviour every {@linkcode RoomStore} must have, as one suite run
  * against each implementation (`MemoryRoomStore` in `room_store_test.ts`,
  * `SqliteRoomStore` in `../storage/room_table_test.ts`): what is saved is
- * loaded back as it was, copies only, across a reopen; the limits refuse
- * and keep nothing; accounts' rooms keep their order.
+ * loaded back as it was, copies only, across a reopen (a room's start
+ * kept from its first save); the limits refuse and keep nothing;
+ * accounts' rooms keep their order.
  */
 
 import assert from "node:assert/strict";
@@ -136,6 +137,29 @@ export const ROOM_STORE_CASES: readonly RoomStoreCase[] = [
       assert.equal(rooms[0]!.keyHash, null);
       assert.equal(rooms[0]!.topic, null);
       assert.deepEqual(rooms[0]!.bans, [BAN]);
+    },
+  },
+  {
+    name:
+      "a room's start loads back, is kept while the room is (a later save does not move it), and goes with it",
+    run({ store, reopen }) {
+      store.save(registeredRoom("#ops", "opal"), 41);
+      store.save(registeredRoom("#dev", "carol"));
+      assert.deepEqual(store.starts(), new Map([["#ops", 41]]));
+      store.save({ ...registeredRoom("#ops", "opal"), inviteOnly: true }, 99);
+      store.save(registeredRoom("#dev", "carol"), 7); // kept without: now
+      store.save(registeredRoom("#a", "opal"));
+      assert.throws(() => store.save(registeredRoom("#b", "opal"), 5));
+      const again = reopen();
+      assert.deepEqual(again.starts(), new Map([["#dev", 7], ["#ops", 41]]));
+      assert.equal(
+        again.load().find((r) => r.name === "#ops")?.inviteOnly,
+        true,
+      );
+      again.remove("#ops");
+      assert.deepEqual([...again.starts().keys()], ["#dev"]);
+      again.save(registeredRoom("#ops", "opal"), 120);
+      assert.equal(reopen().starts().get("#ops"), 120, "registered anew");
     },
   },
   {

@@ -107,3 +107,61 @@ Deno.test("SqliteRoomStore: deleting an account deletes its rooms, not another's
   assert.deepEqual(rooms.accountRooms("bob"), []);
   assert.deepEqual(rooms.accountRooms("carol"), ["#dev"]);
 });
+
+/** Stores a `MOD expire` of `room` as number `seq` (the room vanished). */
+function storeExpiry(store: Store, seq: number, room: string): void {
+  const line = { type: "MOD", action: "expire", alias: "-", by: "-", text: "" };
+  store.db.prepare(
+    `INSERT INTO events (seq, time, type, line, effect, effect_value)
+     VALUES (?, 0, 'MOD', ?, 'expire', 'null')`,
+  ).run(seq, JSON.stringify({ ...line, room }));
+}
+
+Deno.test("SqliteRoomStore: rooms stored without a start migrate: one begins after the last MOD expire of its name, kept once retention deleted it; one without looks again until a save gives it one", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/data`, { mode: 0o700 });
+    {
+      using store = openStore(`${dir}/data`, { exclusive: true });
+      const { user_version: v } = store.db.prepare("PRAGMA user_version")
+        .get() as { user_version: number };
+      // The release before: rooms had no start, one migration fewer.
+      store.db.exec(`ALTER TABLE rooms DROP COLUMN since;
+        PRAGMA user_version = ${v - 1};
+        INSERT INTO rooms (name, registered_by, key_hash, invite_only,
+            operators, invites, bans, mutes, topic)
+          VALUES ('#ops', 'opal', NULL, 0, '["opal"]', '[]', '[]', '[]', NULL),
+            ('#dev', 'carol', NULL, 0, '["carol"]', '[]', '[]', '[]', NULL);`);
+      storeExpiry(store, 3, "#ops");
+      storeExpiry(store, 7, "#ops");
+      storeExpiry(store, 9, "#gone");
+    }
+    using store = openStore(`${dir}/data`, { exclusive: true });
+    const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
+    assert.deepEqual(rooms.load(), [
+      registeredRoom("#dev", "carol"),
+      registeredRoom("#ops", "opal"),
+    ]);
+    assert.deepEqual(rooms.starts(), new Map([["#ops", 7]]));
+    store.db.exec("DELETE FROM events"); // retention
+    storeExpiry(store, 12, "#dev");
+    assert.deepEqual(rooms.starts(), new Map([["#dev", 12], ["#ops", 7]]));
+    rooms.save(registeredRoom("#dev", "carol"), 15);
+    rooms.save(registeredRoom("#ops", "opal"), 20);
+    store.db.exec("DELETE FROM events");
+    assert.deepEqual(rooms.starts(), new Map([["#dev", 15], ["#ops", 7]]));
+  });
+});
+
+Deno.test("SqliteRoomStore with starts off (a log not in this database) stores none, and a later save gives one", () => {
+  using store = openStore(null);
+  const apart = new SqliteRoomStore(store.db, {
+    ...CONTRACT_LIMITS,
+    starts: false,
+  });
+  apart.save(registeredRoom("#ops", "opal"), 5);
+  assert.deepEqual(apart.starts(), new Map());
+  const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
+  rooms.save(registeredRoom("#ops", "opal"), 9);
+  apart.save(registeredRoom("#ops", "opal"), 5);
+  assert.deepEqual(apart.starts(), new Map([["#ops", 9]]));
+});
