@@ -5,11 +5,13 @@
  * half of `--queue-bytes`, both together more than all of it); the account
  * logging in again is not dropped as slow: its rooms' replays share half
  * its queue, and the room that no longer fits says so in its `HISTEND`.
- * The same through the IRC door (where `HISTEND` is not shown).
+ * The same through the IRC door, where a `NOTICE` to each channel cut
+ * says so.
  */
 
 import assert from "node:assert/strict";
 import { startServer, TestClient } from "../_helpers.ts";
+import { cutNotice } from "../../lib/server/irc/replay_end.ts";
 
 /** Connects with `/cap rooms` as `alias` (with `password`), past `until`. */
 async function roomsClient(
@@ -102,7 +104,7 @@ Deno.test("serveChat() replays an account's rooms at login within half its queue
   );
 });
 
-Deno.test("IRC door: an account's rooms replayed at registration share half its queue: a stranger's long lines never end it as slow", async () => {
+Deno.test("IRC door: an account's rooms replayed at registration share half its queue: a stranger's long lines never end it as slow, and a NOTICE to each channel cut says so", async () => {
   // A smaller queue (as the attack on the IRC door had it): 8 lines a room
   // fit in half of it; four rooms.
   await using s = await filledServer(true, ["--queue-bytes", "65536"], {
@@ -128,6 +130,22 @@ Deno.test("IRC door: an account's rooms replayed at registration share half its 
   );
   assert.equal(h0.filter((line) => / PRIVMSG #h0 /.test(line)).length, 0);
   assert.ok(!irc.received.some((line) => line.startsWith("ERROR")));
+  // Each cut told, after the lines that fit (#lobby's newest; what its
+  // registration queued is counted too), and none after.
+  const lobby = irc.received.filter((line) =>
+    / PRIVMSG #lobby :\d+ m/.test(line) // a message's first 512 bytes
+  );
+  assert.ok(lobby.length > 0 && lobby.length < 9, `${lobby.length} lines`);
+  const notices = irc.received.filter((line) => / NOTICE #/.test(line));
+  assert.deepEqual(notices, [
+    `:tlschat NOTICE #lobby :${cutNotice("#lobby", String(lobby.length))}`,
+    ...["#h0", "#h1", "#h2"].map((room) =>
+      `:tlschat NOTICE ${room} :${cutNotice(room, "0")}`
+    ),
+  ]);
+  assert.ok(
+    irc.received.indexOf(lobby.at(-1)!) < irc.received.indexOf(notices[0]!),
+  );
 });
 
 Deno.test("IRC door: JOIN of three filled channels in one line takes what half the queue has left: a guest reading as fast as it can is not ended as slow", async () => {

@@ -4,9 +4,10 @@
  * `PRIVMSG` (actions as CTCP `ACTION`, lines over 512 bytes split), room
  * events into `JOIN PART QUIT NICK KICK TOPIC MODE` (the client's own
  * `JOIN` once, announced or not: `entering.ts`), replies into numerics,
- * history into `PRIVMSG` with `@time` in a `chathistory` batch, every `ERR`
- * into its numeric (or a `NOTICE`). The session's echo of the client's own
- * message (it carries the line's id) reaches it only with `echo-message`.
+ * history into `PRIVMSG` with `@time` in a `chathistory` batch (a cut one
+ * told in a `NOTICE`: `replay_end.ts`), every `ERR` into its numeric (or a
+ * `NOTICE`). The session's echo of the client's own message (it carries
+ * the line's id) reaches it only with `echo-message`.
  * Lines IRC has no use for (`CURRENT`, `PRESENCE`, ...) are dropped. Pure.
  *
  * @module
@@ -20,6 +21,7 @@ import { type IrcSink, type IrcState, sourceOf } from "./state.ts";
 import { errorNumeric, listReply, take } from "./replies.ts";
 import { NICK_IS_ACCOUNT } from "./registration.ts";
 import { entered, entering, left } from "./entering.ts";
+import { replayEnd } from "./replay_end.ts";
 
 /** What a native line carries besides its fields. */
 interface Context {
@@ -132,10 +134,8 @@ function chatLine(
       history(state, line, room ?? state.settings.defaultRoom, sink);
       return true;
     case "HISTEND":
-      if (state.batch !== null) {
-        sink.irc({ command: "BATCH", params: [`-${state.batch.ref}`] });
-        state.batch = null;
-      }
+    case "RESUMED":
+      replayEnd(state, line, room ?? state.settings.defaultRoom, sink);
       return true;
   }
   return false;
@@ -385,6 +385,6 @@ function reply(
       return sink.irc(state.numeric("433", nickOf(alias), NICK_IS_ACCOUNT));
     }
   }
-  // HELLO WELCOME CAP CURRENT PRESENCE RESUME RESUMED READ FOUND FOUNDEND BYE:
+  // HELLO WELCOME CAP CURRENT PRESENCE RESUME READ FOUND FOUNDEND BYE:
   // nothing an IRC client shows.
 }

@@ -15,6 +15,12 @@ import type { RoomEvent } from "./room_log.ts";
 const encoder = new TextEncoder();
 
 /**
+ * What ends a `HISTEND` text when the replay was cut: the newest lines
+ * that fit in the budget were sent, older ones were left out.
+ */
+export const REPLAY_CUT = "(the newest that fit at once)";
+
+/**
  * Bytes that the replays and catch-ups sent in one go may still take:
  * each takes its lines (not its end line, `HISTEND` or `RESUMED`).
  */

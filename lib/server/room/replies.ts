@@ -13,7 +13,7 @@ import { COMMAND_HELP } from "../../commands.ts";
 import type { ServerLine } from "../../server_lines.ts";
 import type { Directory } from "./directory.ts";
 import type { Member } from "./member.ts";
-import { Replay, type ReplayBudget } from "./replay.ts";
+import { Replay, REPLAY_CUT, type ReplayBudget } from "./replay.ts";
 import { catchUp, type CatchUpRoom } from "./catch_up.ts";
 import type { RecentEvents, RoomLog } from "./room_log.ts";
 
@@ -135,7 +135,7 @@ export class Replies<M extends Member = Member> {
     }
     const count = lines.length;
     if (events.length === 0 && !asked) return;
-    const more = count < events.length ? " (the newest that fit at once)" : "";
+    const more = count < events.length ? ` ${REPLAY_CUT}` : "";
     const send = from?.room === undefined
       ? this.#options.send
       : (m: M, line: ServerLine) => this.#options.sendIn(m, from.room!, line);

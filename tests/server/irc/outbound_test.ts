@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { quietNotice } from "../../../lib/server/irc/entering.ts";
 import { translateOut } from "../../../lib/server/irc/outbound.ts";
+import { cutNotice } from "../../../lib/server/irc/replay_end.ts";
+import { REPLAY_CUT } from "../../../lib/server/room/replay.ts";
 import type { IrcCap } from "../../../lib/server/irc/state.ts";
 import { ircState, recorder } from "./_sink.ts";
 
@@ -74,6 +76,44 @@ Deno.test("translateOut() replays history as PRIVMSG with @time inside a chathis
     bare.out(`#ops HIST 41 ${T} MSG alice hi`, "#ops HISTEND 1 x"),
     [
       ":alice!alice@tlschat PRIVMSG #ops :hi",
+    ],
+  );
+});
+
+Deno.test("translateOut() tells in a NOTICE to the channel, after its batch, that a replay or catch-up was cut", () => {
+  const { state, out } = setup("batch");
+  for (const room of ["#ops", "#lobby", "#dev"]) state.joined.add(room);
+  assert.deepEqual(
+    out(
+      `#ops HIST 41 ${T} MSG alice newest`,
+      `#ops HISTEND 1 End of history: 1 message ${REPLAY_CUT}`,
+      `#lobby HISTEND 0 End of history: 0 messages ${REPLAY_CUT}`,
+      "#dev HISTEND 0 End of history: 0 messages",
+    ),
+    [
+      "BATCH +h1 chathistory #ops",
+      "@batch=h1 :alice!alice@tlschat PRIVMSG #ops :newest",
+      "BATCH -h1",
+      `NOTICE #ops :${cutNotice("#ops", "1")}`,
+      `NOTICE #lobby :${cutNotice("#lobby", "0")}`,
+    ],
+  );
+  assert.match(cutNotice("#ops", "1"), /newest 1 message \(those that fit/);
+  assert.match(cutNotice("#ops", "2"), /newest 2 messages.*\/history in/);
+  assert.match(cutNotice("#ops", "0"), /not shown \(none of it fit at once/);
+  // A catch-up (an account taking its member over): told when lines lack.
+  const resumed = "Resumed: 1 line you missed; 5 more are not sent (...)";
+  assert.deepEqual(
+    out(
+      `@seq=50;time=${T} #ops MSG bob caught up`,
+      `#ops RESUMED 50 5 ${resumed}`,
+      "#ops RESUMED 50 0 Resumed: 0 lines you missed",
+      "#ops RESUMED - ? The server's log numbers lines anew",
+    ),
+    [
+      ":bob!bob@tlschat PRIVMSG #ops :caught up",
+      `NOTICE #ops :${resumed}`,
+      "NOTICE #ops :The server's log numbers lines anew",
     ],
   );
 });
