@@ -70,7 +70,7 @@ export class RoomKeeper {
   constructor(
     defaultRoom: string,
     options: RoomKeeperOptions & RoomStoreLimits,
-    room: (name: string) => KeptRoom | undefined = () => undefined,
+    room: (name: string) => KeptRoom | undefined,
   ) {
     this.#defaultRoom = defaultRoom;
     this.#room = room;
