@@ -23,6 +23,7 @@ import type { EventEffect } from "./room_log.ts";
 import type { RoomRouter } from "./room_router.ts";
 import type { RoomState } from "./room_state.ts";
 import { operatorKey } from "./room_record.ts";
+import { rejoinable } from "./room_keeper.ts";
 
 /** At most this many rooms are listed by `/rooms`. */
 export const ROOMS_LIST_LIMIT = 200;
@@ -256,8 +257,10 @@ export function topic<M extends Moderated>(
  * default room: on any device, in the order it joined them. Neither key
  * nor invitation is asked (it was in: a part, a kick or a room ban takes a
  * room off its list, and so does the room vanishing); a ban placed since
- * still holds. A room no longer there is not made again. A room refused
- * or gone is taken off the list; each refusal is told as the `ERR`
+ * still holds. A room no longer there is not made again, nor one made
+ * again since it joined (another incarnation, {@linkcode rejoinable}: a
+ * server down while it vanished). A room refused or gone is taken off the
+ * list; each refusal is told as the `ERR`
  * `/join` would have had.
  */
 export function rejoin<M extends Moderated>(
@@ -269,8 +272,9 @@ export function rejoin<M extends Moderated>(
   const { rooms } = ctx.router;
   const remembered = rooms.keeper.accountRooms(member.account);
   const kept: string[] = [];
-  for (const name of remembered) {
-    if (rooms.get(name) === undefined) continue; // vanished: not a member
+  for (const { room: name, since } of remembered) {
+    const now = rooms.get(name);
+    if (!now || !rejoinable(since, now)) continue; // vanished: not a member
     try {
       const state = rooms.prepareJoin(member, name, { rejoin: true });
       kept.push(name);

@@ -16,7 +16,32 @@ import {
   type RoomStoreLimits,
   storedRecord,
 } from "./room_record.ts";
-import { MemoryRoomStore, type RoomStore } from "./room_store.ts";
+import {
+  type AccountRoom,
+  MemoryRoomStore,
+  type RoomStore,
+} from "./room_store.ts";
+
+/** What the keeper reads of a room: where its incarnation begins. */
+export interface KeptRoom {
+  readonly since: number;
+  readonly record: Pick<RoomRecord, "registeredBy">;
+}
+
+/**
+ * Whether an account that joined incarnation `joined` of a room (its
+ * `since` then) is still in `room` as it is now: only in the same
+ * incarnation (a room made again is a new room). Not known (`null`: a
+ * row stored before incarnations were; or after the room's, its numbers
+ * begun anew: a log not kept across restarts) is taken as the same only
+ * for a registered room (it never vanishes: its members are not locked
+ * out) or one begun at the log's start (no earlier one).
+ */
+export function rejoinable(joined: number | null, room: KeptRoom): boolean {
+  if (joined === room.since) return true;
+  const unknown = joined === null || joined > room.since;
+  return unknown && (room.record.registeredBy !== null || room.since === 0);
+}
 
 /** Options of {@linkcode RoomKeeper}. */
 export interface RoomKeeperOptions {
@@ -34,15 +59,21 @@ export class RoomKeeper {
   readonly store: RoomStore;
   #defaultRoom: string;
   #onStoreError: (error: unknown) => void;
+  #room: (name: string) => KeptRoom | undefined;
   /** Rooms being joined again at login, by member id. */
   #rejoining = new Map<string, Set<string>>();
 
-  /** A keeper of the rooms but `defaultRoom`, within `limits`. */
+  /**
+   * A keeper of the rooms but `defaultRoom`, within `limits`; `room` finds
+   * a room as it is now.
+   */
   constructor(
     defaultRoom: string,
     options: RoomKeeperOptions & RoomStoreLimits,
+    room: (name: string) => KeptRoom | undefined,
   ) {
     this.#defaultRoom = defaultRoom;
+    this.#room = room;
     this.store = options.store ?? new MemoryRoomStore(options);
     this.#onStoreError = options.onStoreError ?? (() => {});
   }
@@ -65,9 +96,10 @@ export class RoomKeeper {
   }
 
   /**
-   * Stores the rooms a member is in now, in join order, if it is logged
-   * into an account and has `rooms` (without, it is in the default room
-   * only, and must not forget an account's rooms).
+   * Stores the rooms a member is in now, in join order, each with its
+   * current incarnation, if it is logged into an account and has `rooms`
+   * (without, it is in the default room only, and must not forget an
+   * account's rooms).
    */
   inRooms(
     member: { readonly account?: string | null; readonly roomsOn?: boolean },
@@ -75,12 +107,16 @@ export class RoomKeeper {
   ): void {
     const account = member.account;
     if (!member.roomsOn || !account) return;
-    const kept = rooms.filter((name) => name !== this.#defaultRoom);
+    const kept = rooms.filter((name) => name !== this.#defaultRoom)
+      .map((room) => ({ room, since: this.#room(room)?.since ?? null }));
     this.#try(() => this.store.setAccountRooms(account, kept));
   }
 
-  /** The rooms `account` was in, to join again at login. */
-  accountRooms(account: string): string[] {
+  /**
+   * The rooms `account` was in, to join again at login, with the
+   * incarnation it joined ({@linkcode rejoinable} says if it still is).
+   */
+  accountRooms(account: string): AccountRoom[] {
     try {
       return this.store.accountRooms(account);
     } catch (error) {

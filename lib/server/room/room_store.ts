@@ -41,18 +41,31 @@ export interface RoomStore {
   save(record: RoomRecord, since?: number): void;
   /** Forgets a registered room; nothing when there is none. */
   remove(name: string): void;
-  /** The rooms `account` is in, in the order it joined them. */
-  accountRooms(account: string): string[];
+  /**
+   * The rooms `account` is in, in the order it joined them, each with the
+   * incarnation it joined.
+   */
+  accountRooms(account: string): AccountRoom[];
   /**
    * Replaces the rooms `account` is in (an empty list forgets them).
    * Throws like {@linkcode save}.
    */
-  setAccountRooms(account: string, rooms: readonly string[]): void;
+  setAccountRooms(account: string, rooms: readonly AccountRoom[]): void;
   /**
    * Takes every room that `gone` says vanished off every account's list
    * (a room made again is a new room: its old members are not in it).
    */
   forgetRooms(gone: (room: string) => boolean): void;
+}
+
+/** A room an account is in, and which incarnation of it the account joined. */
+export interface AccountRoom {
+  readonly room: string;
+  /**
+   * The room's `RoomState.since` when the account joined it; null when not
+   * known (stored by a release before this was).
+   */
+  readonly since: number | null;
 }
 
 /**
@@ -81,19 +94,23 @@ export function checkRecord(
   }
 }
 
-/** Checks an account's rooms; returns them as kept (no repeats). */
+/** Checks an account's rooms; returns copies as kept (no repeats). */
 export function checkAccountRooms(
   account: string,
-  rooms: readonly string[],
+  rooms: readonly AccountRoom[],
   limits: RoomStoreLimits,
-): string[] {
-  const bad = rooms.find((room) => !isRoomName(room));
+): AccountRoom[] {
+  const bad = rooms.find(({ room }) => !isRoomName(room));
   if (bad !== undefined) {
     throw new TypeError(
-      `Cannot keep the rooms of "${account}": "${bad}" is not a room name`,
+      `Cannot keep the rooms of "${account}": "${bad.room}" is not a room name`,
     );
   }
-  const kept = [...new Set(rooms)];
+  const byName = new Map<string, AccountRoom>();
+  for (const { room, since } of rooms) {
+    if (!byName.has(room)) byName.set(room, { room, since });
+  }
+  const kept = [...byName.values()];
   if (kept.length > limits.maxRoomsPerMember) {
     throw new RangeError(
       `Cannot keep the rooms of "${account}": ${kept.length} rooms, more than ${limits.maxRoomsPerMember}`,
@@ -107,7 +124,7 @@ export class MemoryRoomStore implements RoomStore {
   #limits: RoomStoreLimits;
   #rooms = new Map<string, RoomRecord>();
   #starts = new Map<string, number>();
-  #accounts = new Map<string, string[]>();
+  #accounts = new Map<string, AccountRoom[]>();
 
   /** An empty store holding at most what `limits` allow. */
   constructor(limits: RoomStoreLimits) {
@@ -141,12 +158,12 @@ export class MemoryRoomStore implements RoomStore {
   }
 
   /** See {@linkcode RoomStore.accountRooms}. */
-  accountRooms(account: string): string[] {
-    return [...this.#accounts.get(aliasKey(account)) ?? []];
+  accountRooms(account: string): AccountRoom[] {
+    return (this.#accounts.get(aliasKey(account)) ?? []).map((r) => ({ ...r }));
   }
 
   /** See {@linkcode RoomStore.setAccountRooms}. */
-  setAccountRooms(account: string, rooms: readonly string[]): void {
+  setAccountRooms(account: string, rooms: readonly AccountRoom[]): void {
     const kept = checkAccountRooms(account, rooms, this.#limits);
     if (kept.length === 0) this.#accounts.delete(aliasKey(account));
     else this.#accounts.set(aliasKey(account), kept);
@@ -155,7 +172,7 @@ export class MemoryRoomStore implements RoomStore {
   /** See {@linkcode RoomStore.forgetRooms}. */
   forgetRooms(gone: (room: string) => boolean): void {
     for (const [account, rooms] of this.#accounts) {
-      const kept = rooms.filter((room) => !gone(room));
+      const kept = rooms.filter(({ room }) => !gone(room));
       if (kept.length === 0) this.#accounts.delete(account);
       else this.#accounts.set(account, kept);
     }

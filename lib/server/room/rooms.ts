@@ -116,7 +116,7 @@ export class RoomSet<M extends Member> {
     const deep = options.history > 0 ? HISTORY_REQUEST_LIMIT : 0;
     const name = options.defaultRoom;
     this.default = this.#add(newRoomRecord(name), deep);
-    this.keeper = new RoomKeeper(name, options);
+    this.keeper = new RoomKeeper(name, options, (r) => this.#rooms.get(r));
     this.replica = new RoomReplica<M>({
       default: this.default,
       clock: options.clock,

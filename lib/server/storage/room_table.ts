@@ -3,7 +3,7 @@
  * the table `rooms` (one row each, its lists as JSON: each is bounded by
  * `--max-room-entries`; with where its current incarnation begins) and
  * accounts' rooms in `account_rooms` (one row per room, in the order
- * joined; deleting an account deletes them). Every change is one
+ * joined, with the incarnation joined; deleting an account deletes them). Every change is one
  * transaction. A row that is not a room record (written by hand) fails
  * {@linkcode SqliteRoomStore.load} with one clear error: a room's bans
  * silently dropped would let the banned back in.
@@ -20,6 +20,7 @@ import {
   type RoomStoreLimits,
 } from "../room/room_record.ts";
 import {
+  type AccountRoom,
   checkAccountRooms,
   checkRecord,
   type RoomStore,
@@ -48,6 +49,20 @@ export const ROOM_TABLES = `CREATE TABLE IF NOT EXISTS rooms (
    BEGIN
      DELETE FROM account_rooms WHERE account = old.key;
    END;`;
+
+/**
+ * The migration that gives each account's room the incarnation it joined
+ * (`since`): NULL for the rows stored before, not known (`rejoinable` in
+ * `room_keeper.ts` says what that allows). Nothing when the column is
+ * there (a database made since, set back).
+ */
+export function addAccountRoomStarts(db: DatabaseSync): void {
+  const columns = db.prepare("PRAGMA table_info(account_rooms)").all() as {
+    name: string;
+  }[];
+  if (columns.some((column) => column.name === "since")) return;
+  db.exec("ALTER TABLE account_rooms ADD COLUMN since INTEGER");
+}
 
 /**
  * The migration that gives each registered room its start (`since`: the
@@ -165,23 +180,31 @@ export class SqliteRoomStore implements RoomStore {
   }
 
   /** See {@linkcode RoomStore.accountRooms}. */
-  accountRooms(account: string): string[] {
+  accountRooms(account: string): AccountRoom[] {
     return (this.#db.prepare(
-      "SELECT room FROM account_rooms WHERE account = ? ORDER BY position",
-    ).all(aliasKey(account)) as { room: string }[]).map((row) => row.room);
+      `SELECT room, since FROM account_rooms WHERE account = ?
+         ORDER BY position`,
+    ).all(aliasKey(account)) as { room: string; since: number | null }[])
+      .map(({ room, since }) => ({
+        room,
+        since: since === null ? null : Number(since),
+      }));
   }
 
   /** See {@linkcode RoomStore.setAccountRooms}. */
-  setAccountRooms(account: string, rooms: readonly string[]): void {
+  setAccountRooms(account: string, rooms: readonly AccountRoom[]): void {
     const kept = checkAccountRooms(account, rooms, this.#limits);
     const key = aliasKey(account);
     transaction(this.#db, () => {
       this.#db.prepare("DELETE FROM account_rooms WHERE account = ?")
         .run(key);
       const insert = this.#db.prepare(
-        "INSERT INTO account_rooms (account, position, room) VALUES (?, ?, ?)",
+        `INSERT INTO account_rooms (account, position, room, since)
+           VALUES (?, ?, ?, ?)`,
       );
-      kept.forEach((room, position) => insert.run(key, position, room));
+      kept.forEach(({ room, since }, position) =>
+        insert.run(key, position, room, since)
+      );
     });
   }
 

@@ -22,7 +22,11 @@ import { lineSign } from "../room/room_log.ts";
 import { DEDUPE_MAX_LINES } from "../room/recent_ids.ts";
 import { Checkpoints } from "./checkpoints.ts";
 import { transaction } from "./events_table.ts";
-import { addRoomStarts, ROOM_TABLES } from "./room_table.ts";
+import {
+  addAccountRoomStarts,
+  addRoomStarts,
+  ROOM_TABLES,
+} from "./room_table.ts";
 import { MARKERS_TABLE } from "./markers_table.ts";
 import {
   TOMBSTONES_IN_ORDER,
@@ -182,6 +186,8 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   TOMBSTONES_IN_ORDER,
   // Where each registered room's current incarnation begins (room_table.ts).
   addRoomStarts,
+  // The incarnation of each room an account joined (room_table.ts).
+  addAccountRoomStarts,
 ];
 
 /** An open data directory: the database, and where it lives. */

@@ -3,12 +3,15 @@
  * room ends when the room vanishes (every server applies its `MOD
  * expire`), so logging in again it is not put into the room made again on
  * another server (keyed, invite-only) nor sent its lines; a temporary room
- * that lives on (its other member on the other server) is rejoined.
+ * that lives on (its other member on the other server) is rejoined. A
+ * server down while the room vanished (it never applied the `MOD expire`)
+ * does not rejoin it either: the room made again is another incarnation
+ * than the one the account joined.
  */
 
 import assert from "node:assert/strict";
-import { member, upTo } from "../_incarnation_members.ts";
-import { addAccount, withCluster } from "./_cluster.ts";
+import { joinAgain, member, upTo } from "../_incarnation_members.ts";
+import { addAccount, startServer, withCluster } from "./_cluster.ts";
 
 const PASSWORD = "alice's password";
 
@@ -53,4 +56,46 @@ Deno.test("cluster: an account is not put at login into its room that vanished a
     before: (dir) => addAccount(dir, "s0", "alice"),
     args: ["--room-grace", "0", "--room-create", "any"],
   });
+});
+
+Deno.test("cluster: a server killed while its account's room vanished and was made again on another, started again, does not put the account into the new room at login", async () => {
+  const args = ["--room-grace", "0", "--room-create", "any"];
+  await withCluster(2, async ([s0, s1], redis, dir) => {
+    using bob = (await member(s1!.port, "bob")).client;
+    await bob.send("/join #live");
+    await bob.expect(/^CURRENT #live$/);
+    const a = (await member(s0!.port, "alice", undefined, PASSWORD)).client;
+    for (const room of ["#kx", "#live"]) {
+      await a.send(`/join ${room}`);
+      await a.expect(new RegExp(`^CURRENT ${room}$`));
+    }
+    await a.send("#kx /inviteonly on");
+    await a.expect(/#kx MOD invite-only /);
+    await bob.expect(/#live JOIN alice 2$/);
+    // s0 never applies #kx's MOD expire: it is down when alice is counted
+    // lost and #kx vanishes.
+    s0!.child.kill("SIGKILL");
+    await s0!.exited();
+    a[Symbol.dispose]();
+    await bob.expect(/#live LEAVE alice \d+ server-lost/, 15_000);
+    using eve = (await member(s1!.port, "eve")).client;
+    await joinAgain(eve, "#kx");
+    for (const line of ["/key sekritkey", "/inviteonly on"]) {
+      await eve.send(`#kx ${line}`);
+      await eve.expect(/#kx MOD /);
+    }
+    await eve.send("#kx new room private plans");
+    await eve.expect(/#kx MSG eve new room private plans$/);
+
+    await using again = await startServer(dir, "s0", redis, args);
+    using back = (await member(again.port, "alice", undefined, PASSWORD))
+      .client;
+    await back.send("/rooms");
+    const seen = await upTo(back, /^INFO \d+ rooms/);
+    const text = seen.join("\n");
+    assert.ok(seen.includes("#live JOIN alice 2"), text);
+    assert.ok(!seen.some((l) => /^#kx |private plans/.test(l)), text);
+    await back.send("/join #kx");
+    await back.expect(/^ERR room-invite-only /);
+  }, { before: (dir) => addAccount(dir, "s0", "alice"), args });
 });

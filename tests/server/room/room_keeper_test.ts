@@ -3,8 +3,9 @@
  * `MemoryRoomStore` shared by two servers (a restart): a registered room's
  * record stored after each change and loaded by the next server (guests'
  * operator rights and temporary rooms never stored), an account's rooms
- * stored on join and part and joined again at login, the per-room list
- * limit, and a store that fails.
+ * stored on join and part (with the incarnation joined) and joined again
+ * at login if still that incarnation, the per-room list limit, and a
+ * store that fails.
  */
 
 import assert from "node:assert/strict";
@@ -20,13 +21,30 @@ import {
   MemoryRoomStore,
   type RoomStore,
 } from "../../../lib/server/room/room_store.ts";
+import { rejoinable } from "../../../lib/server/room/room_keeper.ts";
+import {
+  newRoomRecord,
+  registeredRoom,
+} from "../../../lib/server/room/room_record.ts";
+import {
+  localSnapshot,
+  type RoomsSnapshot,
+} from "../../../lib/server/room/rooms_snapshot.ts";
+import { names } from "./room_store_contract.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { FakeMember, LIMITS as ROOM_LIMITS, lineIn } from "./_rooms_fakes.ts";
 
 const LIMITS = { ...ROOM_LIMITS, maxRoomEntries: 3 } as const;
 
-/** A server over `store`; `errors` collects what the store threw. */
-function server(store: RoomStore, errors: unknown[] = []) {
+/**
+ * A server over `store` (starting from `snapshot`, as a server joining a
+ * cluster); `errors` collects what the store threw.
+ */
+function server(
+  store: RoomStore,
+  errors: unknown[] = [],
+  snapshot?: RoomsSnapshot,
+) {
   const clock = new FakeClock();
   const room = new Room<FakeMember>({
     log: new MemoryLog(clock, 1000),
@@ -36,6 +54,7 @@ function server(store: RoomStore, errors: unknown[] = []) {
       ...LIMITS,
       history: 50,
       store,
+      snapshot,
       onStoreError: (e) => errors.push(e),
     },
   });
@@ -130,17 +149,17 @@ Deno.test("rooms keep an account's rooms: stored on join and part, not on leavin
   await first.line(bob, "/join #dev");
   await first.line(bob, "/join #tmp");
   await first.line(bob, "/part #tmp");
-  assert.deepEqual(store.accountRooms("bob"), ["#ops", "#dev"]);
+  assert.deepEqual(names(store, "bob"), ["#ops", "#dev"]);
   const guest = await first.join("gus");
   await first.line(guest, "/join #dev");
-  assert.deepEqual(store.accountRooms("gus"), [], "guests: their client's");
+  assert.deepEqual(names(store, "gus"), [], "guests: their client's");
   first.room.leave(bob, "quit");
-  assert.deepEqual(store.accountRooms("bob"), ["#ops", "#dev"]);
+  assert.deepEqual(names(store, "bob"), ["#ops", "#dev"]);
   await first.line(opal, "#ops /inviteonly on");
   // Another server (a restart): bob's registered room comes back, the
   // lobby current; the temporary one vanished with the server: forgotten.
   const next = server(store);
-  assert.deepEqual(store.accountRooms("bob"), ["#ops"]);
+  assert.deepEqual(names(store, "bob"), ["#ops"]);
   const again = await next.join("bob", "bob");
   const seen = again.take();
   assert.ok(seen.includes("#ops JOIN bob 1"), seen.join("\n"));
@@ -168,7 +187,7 @@ Deno.test("rooms keep an account's rooms: stored on join and part, not on leavin
   const third = server(store);
   const banned = await third.join("bob", "bob");
   assert.ok(banned.take().includes("ERR room-banned"));
-  assert.deepEqual(store.accountRooms("bob"), []);
+  assert.deepEqual(names(store, "bob"), []);
 });
 
 Deno.test("rooms: an account's membership of a temporary room ends when it vanishes; the room made again by another is not rejoined at login, a live one and a registered one are", async () => {
@@ -185,7 +204,7 @@ Deno.test("rooms: an account's membership of a temporary room ends when it vanis
   room.leave(alice, "quit");
   await clock.advance(LIMITS.roomGraceMs + 1_000); // #kx empty: it vanishes
   assert.equal(router.rooms.get("#kx"), undefined);
-  assert.deepEqual(store.accountRooms("alice"), ["#live", "#reg"]);
+  assert.deepEqual(names(store, "alice"), ["#live", "#reg"]);
   // eve makes it again, keyed and invite-only, and writes in it.
   const eve = await join("eve", "eve");
   await line(eve, "/join #kx");
@@ -193,7 +212,8 @@ Deno.test("rooms: an account's membership of a temporary room ends when it vanis
   await line(eve, "#kx /inviteonly on");
   await line(eve, "#kx new room private plans");
   // A room remembered that is gone (a store that did not forget) is not made.
-  store.setAccountRooms("alice", ["#live", "#reg", "#gone"]);
+  const gone = { room: "#gone", since: 0 };
+  store.setAccountRooms("alice", [...store.accountRooms("alice"), gone]);
   const back = await join("alice", "alice");
   const seen = back.take();
   assert.ok(seen.includes("#live JOIN alice 2"), seen.join("\n"));
@@ -201,7 +221,7 @@ Deno.test("rooms: an account's membership of a temporary room ends when it vanis
   assert.ok(!seen.some((l) => /#kx|private plans/.test(l)), seen.join("\n"));
   assert.deepEqual(router.rooms.roomsOf(back), ["#lobby", "#live", "#reg"]);
   assert.equal(router.rooms.get("#gone"), undefined, "not made again");
-  assert.deepEqual(store.accountRooms("alice"), ["#live", "#reg"]);
+  assert.deepEqual(names(store, "alice"), ["#live", "#reg"]);
   // It may /join eve's room like anyone: key and invitation apply.
   assert.equal(
     await refusal(() => line(back, "/join #kx sekritkey")),
@@ -262,5 +282,57 @@ Deno.test("rooms report a store that fails, and the change holds until the serve
     "disk full",
     "disk full",
     "disk full",
+  ]);
+});
+
+Deno.test("rejoinable: the incarnation joined, or one not known only in a registered room or one begun at the log's start", () => {
+  const temporary = (since: number) => ({ since, record: newRoomRecord("#t") });
+  const registered = (since: number) => ({
+    since,
+    record: registeredRoom("#r", "opal"),
+  });
+  assert.equal(rejoinable(30, temporary(30)), true, "same incarnation");
+  assert.equal(rejoinable(5, temporary(30)), false, "made again since");
+  assert.equal(rejoinable(5, registered(30)), false, "made again, registered");
+  assert.equal(rejoinable(null, temporary(30)), false, "not known");
+  assert.equal(rejoinable(null, temporary(0)), true, "none before it");
+  assert.equal(rejoinable(null, registered(30)), true, "never vanishes");
+  assert.equal(rejoinable(40, registered(0)), true, "numbered anew");
+  assert.equal(
+    rejoinable(40, temporary(30)),
+    false,
+    "numbered anew: temporary",
+  );
+});
+
+Deno.test("rooms: at login an account rejoins a room it joined in the same incarnation; one made again since it joined (a server down meanwhile) is not rejoined, and forgotten", async () => {
+  const store = new MemoryRoomStore(LIMITS);
+  const kx = { ...newRoomRecord("#kx"), keyHash: null, inviteOnly: true };
+  // As a server of a cluster that was down: eve (on another server) made
+  // #kx again at 30; #live lives on since 20; alice joined both earlier.
+  const snapshot: RoomsSnapshot = {
+    ...localSnapshot(
+      [kx, newRoomRecord("#live"), registeredRoom("#reg", "opal")],
+      [],
+      LIMITS.defaultRoom,
+      new Map([["#kx", 30], ["#live", 20], ["#reg", 25]]),
+    ),
+    members: [{ id: "s1/1", alias: "eve", rooms: ["#kx", "#live"] }],
+  };
+  store.setAccountRooms("alice", [
+    { room: "#kx", since: 5 },
+    { room: "#live", since: 20 },
+    { room: "#reg", since: null }, // stored before incarnations were
+  ]);
+  const { join, router } = server(store, [], snapshot);
+  const alice = await join("alice", "alice");
+  const seen = alice.take();
+  assert.ok(seen.includes("#live JOIN alice 2"), seen.join("\n"));
+  assert.ok(seen.includes("#reg JOIN alice 1"), seen.join("\n"));
+  assert.ok(!seen.some((l) => l.startsWith("#kx")), seen.join("\n"));
+  assert.deepEqual(router.rooms.roomsOf(alice), ["#lobby", "#live", "#reg"]);
+  assert.deepEqual(store.accountRooms("alice"), [
+    { room: "#live", since: 20 },
+    { room: "#reg", since: 25 },
   ]);
 });

@@ -4,7 +4,7 @@
  * `SqliteRoomStore` in `../storage/room_table_test.ts`): what is saved is
  * loaded back as it was, copies only, across a reopen (a room's start
  * kept from its first save); the limits refuse and keep nothing;
- * accounts' rooms keep their order.
+ * accounts' rooms keep their order and the incarnation each was joined.
  */
 
 import assert from "node:assert/strict";
@@ -17,7 +17,10 @@ import {
   type RoomRecord,
   type RoomStoreLimits,
 } from "../../../lib/server/room/room_record.ts";
-import type { RoomStore } from "../../../lib/server/room/room_store.ts";
+import type {
+  AccountRoom,
+  RoomStore,
+} from "../../../lib/server/room/room_store.ts";
 
 /** The limits every store of the suite is opened with. */
 export const CONTRACT_LIMITS: RoomStoreLimits = {
@@ -223,51 +226,81 @@ export const ROOM_STORE_CASES: readonly RoomStoreCase[] = [
       "an account's rooms keep their order, in any case of its name, across a reopen",
     run({ store, reopen }) {
       assert.deepEqual(store.accountRooms("bob"), []);
-      store.setAccountRooms("Bob", ["#ops", "#lobby", "#ops", "#dev"]);
-      assert.deepEqual(store.accountRooms("BOB"), [
-        "#ops",
-        "#lobby",
-        "#dev",
-      ]);
-      store.setAccountRooms("carol", ["#dev"]);
-      store.setAccountRooms("bob", ["#dev", "#ops"]);
+      store.setAccountRooms("Bob", joined("#ops", "#lobby", "#ops", "#dev"));
+      assert.deepEqual(names(store, "BOB"), ["#ops", "#lobby", "#dev"]);
+      store.setAccountRooms("carol", joined("#dev"));
+      store.setAccountRooms("bob", joined("#dev", "#ops"));
       const again = reopen();
-      assert.deepEqual(again.accountRooms("bob"), ["#dev", "#ops"]);
-      assert.deepEqual(again.accountRooms("carol"), ["#dev"]);
+      assert.deepEqual(names(again, "bob"), ["#dev", "#ops"]);
+      assert.deepEqual(names(again, "carol"), ["#dev"]);
       again.setAccountRooms("bob", []);
       assert.deepEqual(again.accountRooms("bob"), []);
     },
   },
   {
     name:
+      "an account's rooms keep the incarnation each was joined (or none known), the first of a repeat, across a reopen",
+    run({ store, reopen }) {
+      store.setAccountRooms("bob", [
+        { room: "#a", since: 41 },
+        { room: "#b", since: 0 },
+        { room: "#a", since: 99 },
+        { room: "#c", since: null },
+      ]);
+      const kept = [
+        { room: "#a", since: 41 },
+        { room: "#b", since: 0 },
+        { room: "#c", since: null },
+      ];
+      assert.deepEqual(store.accountRooms("bob"), kept);
+      const again = reopen();
+      assert.deepEqual(again.accountRooms("Bob"), kept);
+      again.setAccountRooms("bob", [{ room: "#a", since: 57 }]);
+      assert.deepEqual(reopen().accountRooms("bob"), [
+        { room: "#a", since: 57 },
+      ]);
+    },
+  },
+  {
+    name:
       "forgetRooms() takes the rooms that vanished off every account's list, across a reopen",
     run({ store, reopen }) {
-      store.setAccountRooms("bob", ["#a", "#kx", "#b"]);
-      store.setAccountRooms("carol", ["#kx"]);
+      store.setAccountRooms("bob", joined("#a", "#kx", "#b"));
+      store.setAccountRooms("carol", joined("#kx"));
       store.forgetRooms((room) => room === "#kx");
       const again = reopen();
-      assert.deepEqual(again.accountRooms("bob"), ["#a", "#b"]);
+      assert.deepEqual(names(again, "bob"), ["#a", "#b"]);
       assert.deepEqual(again.accountRooms("carol"), []);
-      again.setAccountRooms("bob", ["#b", "#kx"]);
-      assert.deepEqual(again.accountRooms("bob"), ["#b", "#kx"]);
+      again.setAccountRooms("bob", joined("#b", "#kx"));
+      assert.deepEqual(names(again, "bob"), ["#b", "#kx"]);
       again.forgetRooms(() => false);
-      assert.deepEqual(again.accountRooms("bob"), ["#b", "#kx"]);
+      assert.deepEqual(names(again, "bob"), ["#b", "#kx"]);
     },
   },
   {
     name:
       "an account's rooms past maxRoomsPerMember, or not room names, are refused and the old ones kept",
     run({ store }) {
-      store.setAccountRooms("bob", ["#a"]);
+      store.setAccountRooms("bob", joined("#a"));
       assert.throws(
-        () => store.setAccountRooms("bob", ["#a", "#b", "#c", "#d"]),
+        () => store.setAccountRooms("bob", joined("#a", "#b", "#c", "#d")),
         /^RangeError: Cannot keep the rooms of "bob": 4 rooms, more than 3$/,
       );
       assert.throws(
-        () => store.setAccountRooms("bob", ["#a", "ops"]),
+        () => store.setAccountRooms("bob", joined("#a", "ops")),
         /^TypeError: Cannot keep the rooms of "bob": "ops" is not a room name$/,
       );
-      assert.deepEqual(store.accountRooms("bob"), ["#a"]);
+      assert.deepEqual(names(store, "bob"), ["#a"]);
     },
   },
 ];
+
+/** Rooms as an account joined them, each in the incarnation begun at 0. */
+export function joined(...rooms: string[]): AccountRoom[] {
+  return rooms.map((room) => ({ room, since: 0 }));
+}
+
+/** The names of the rooms `account` is in, as `store` keeps them. */
+export function names(store: RoomStore, account: string): string[] {
+  return store.accountRooms(account).map(({ room }) => room);
+}

@@ -2,7 +2,7 @@
  * `SqliteRoomStore` on a real data directory: the RoomStore contract (a
  * reopen is a new `openStore` on the same directory, as a restart), and
  * what only SQLite does: the previous release's data directory migrates
- * and takes rooms, a damaged row says which room, and deleting an
+ * and takes rooms (accounts' rooms without the incarnation joined), a damaged row says which room, and deleting an
  * account deletes its rooms.
  */
 
@@ -14,6 +14,8 @@ import { openStore, type Store } from "../../../lib/server/storage/store.ts";
 import { withTempDir } from "../../_helpers.ts";
 import {
   CONTRACT_LIMITS,
+  joined,
+  names,
   ROOM_STORE_CASES,
 } from "../room/room_store_contract.ts";
 
@@ -60,13 +62,13 @@ Deno.test("SqliteRoomStore: the previous release's data directory migrates, has 
       assert.deepEqual(rooms.load(), []);
       assert.deepEqual(rooms.accountRooms("bob"), []);
       rooms.save(registeredRoom("#ops", "opal"));
-      rooms.setAccountRooms("bob", ["#ops"]);
+      rooms.setAccountRooms("bob", joined("#ops"));
       assert.ok(new Accounts(store.db).get("bob"), "its accounts are there");
     }
     using store = openStore(`${dir}/data`, { exclusive: true });
     const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
     assert.deepEqual(rooms.load(), [registeredRoom("#ops", "opal")]);
-    assert.deepEqual(rooms.accountRooms("bob"), ["#ops"]);
+    assert.deepEqual(names(rooms, "bob"), ["#ops"]);
   });
 });
 
@@ -101,11 +103,11 @@ Deno.test("SqliteRoomStore: deleting an account deletes its rooms, not another's
   const accounts = new Accounts(store.db);
   await accounts.add("bob", "bob-pass-1");
   const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
-  rooms.setAccountRooms("bob", ["#ops", "#dev"]);
-  rooms.setAccountRooms("carol", ["#dev"]);
+  rooms.setAccountRooms("bob", joined("#ops", "#dev"));
+  rooms.setAccountRooms("carol", joined("#dev"));
   assert.equal(accounts.remove("Bob"), true);
   assert.deepEqual(rooms.accountRooms("bob"), []);
-  assert.deepEqual(rooms.accountRooms("carol"), ["#dev"]);
+  assert.deepEqual(names(rooms, "carol"), ["#dev"]);
 });
 
 /** Stores a `MOD expire` of `room` as number `seq` (the room vanished). */
@@ -124,9 +126,10 @@ Deno.test("SqliteRoomStore: rooms stored without a start migrate: one begins aft
       using store = openStore(`${dir}/data`, { exclusive: true });
       const { user_version: v } = store.db.prepare("PRAGMA user_version")
         .get() as { user_version: number };
-      // The release before: rooms had no start, one migration fewer.
+      // Two releases before: rooms had no start, two migrations fewer
+      // (the later one, accounts' rooms' incarnations, finds its column).
       store.db.exec(`ALTER TABLE rooms DROP COLUMN since;
-        PRAGMA user_version = ${v - 1};
+        PRAGMA user_version = ${v - 2};
         INSERT INTO rooms (name, registered_by, key_hash, invite_only,
             operators, invites, bans, mutes, topic)
           VALUES ('#ops', 'opal', NULL, 0, '["opal"]', '[]', '[]', '[]', NULL),
@@ -164,4 +167,28 @@ Deno.test("SqliteRoomStore with starts off (a log not in this database) stores n
   rooms.save(registeredRoom("#ops", "opal"), 9);
   apart.save(registeredRoom("#ops", "opal"), 5);
   assert.deepEqual(apart.starts(), new Map([["#ops", 9]]));
+});
+
+Deno.test("SqliteRoomStore: accounts' rooms stored without the incarnation joined migrate as not known (null), and take one when stored again", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/data`, { mode: 0o700 });
+    {
+      using store = openStore(`${dir}/data`, { exclusive: true });
+      const { user_version: v } = store.db.prepare("PRAGMA user_version")
+        .get() as { user_version: number };
+      // The release before: account_rooms had no since, one migration fewer.
+      store.db.exec(`ALTER TABLE account_rooms DROP COLUMN since;
+        PRAGMA user_version = ${v - 1};
+        INSERT INTO account_rooms (account, position, room)
+          VALUES ('bob', 0, '#ops'), ('bob', 1, '#dev');`);
+    }
+    using store = openStore(`${dir}/data`, { exclusive: true });
+    const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
+    assert.deepEqual(rooms.accountRooms("bob"), [
+      { room: "#ops", since: null },
+      { room: "#dev", since: null },
+    ]);
+    rooms.setAccountRooms("bob", [{ room: "#dev", since: 12 }]);
+    assert.deepEqual(rooms.accountRooms("bob"), [{ room: "#dev", since: 12 }]);
+  });
 });
