@@ -81,6 +81,14 @@ export function addRoomStarts(db: DatabaseSync): void {
   for (const [room, seq] of lastExpiries(db)) set.run(seq, room);
 }
 
+/** The number of the last event this database holds, if any. */
+function lastLine(db: DatabaseSync): number | null {
+  const { seq } = db.prepare("SELECT MAX(seq) AS seq FROM events").get() as {
+    seq: number | null;
+  };
+  return seq === null ? null : Number(seq);
+}
+
 interface RoomRow {
   name: string;
   registeredBy: string | null;
@@ -143,7 +151,12 @@ export class SqliteRoomStore implements RoomStore {
     }));
   }
 
-  /** See {@linkcode RoomStore.save}. */
+  /**
+   * See {@linkcode RoomStore.save}. With starts off, a room first stored
+   * begins after the last line this database holds (its numbers are not
+   * the log's: a server later alone must show none of an older room of
+   * its name), and one stored before keeps what it has.
+   */
   save(record: RoomRecord, since?: number): void {
     transaction(this.#db, () => {
       const { n } = this.#db.prepare(
@@ -158,7 +171,7 @@ export class SqliteRoomStore implements RoomStore {
              key_hash = excluded.key_hash, invite_only = excluded.invite_only,
              operators = excluded.operators, invites = excluded.invites,
              bans = excluded.bans, mutes = excluded.mutes, topic = excluded.topic,
-             since = IFNULL(since, excluded.since)`,
+             since = IFNULL(since, CASE WHEN ? THEN excluded.since END)`,
       ).run(
         record.name,
         record.registeredBy,
@@ -169,7 +182,8 @@ export class SqliteRoomStore implements RoomStore {
         JSON.stringify(record.bans),
         JSON.stringify(record.mutes),
         record.topic === null ? null : JSON.stringify(record.topic),
-        this.#starts ? since ?? null : null,
+        this.#starts ? since ?? null : lastLine(this.#db),
+        this.#starts ? 1 : 0,
       );
     });
   }

@@ -169,6 +169,23 @@ Deno.test("SqliteRoomStore with starts off (a log not in this database) stores n
   assert.deepEqual(apart.starts(), new Map([["#ops", 9]]));
 });
 
+Deno.test("SqliteRoomStore with starts off: a room first stored then begins after the last line this database holds (a server later alone shows none of an older room of its name); one stored before keeps its own", () => {
+  using store = openStore(null);
+  const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
+  const apart = new SqliteRoomStore(store.db, {
+    ...CONTRACT_LIMITS,
+    starts: false,
+  });
+  apart.save(registeredRoom("#old", "opal"));
+  storeExpiry(store, 4, "#gone"); // lines of a run alone, #secret's among them
+  apart.save(registeredRoom("#secret", "mallory"), 1); // --durability memory
+  apart.save(registeredRoom("#old", "opal"), 2);
+  assert.deepEqual(apart.starts(), new Map([["#secret", 4]]));
+  rooms.save(registeredRoom("#secret", "mallory"), 0); // alone again
+  rooms.save(registeredRoom("#old", "opal"), 0);
+  assert.deepEqual(rooms.starts(), new Map([["#old", 0], ["#secret", 4]]));
+});
+
 Deno.test("SqliteRoomStore: accounts' rooms stored without the incarnation joined migrate as not known (null), and take one when stored again", async () => {
   await withTempDir(async (dir) => {
     await Deno.mkdir(`${dir}/data`, { mode: 0o700 });
