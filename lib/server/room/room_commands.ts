@@ -276,7 +276,10 @@ export function rejoin<M extends Moderated>(
     const now = rooms.get(name);
     if (!now || !rejoinable(since, now)) continue; // vanished: not a member
     try {
-      const state = rooms.prepareJoin(member, name, { rejoin: true });
+      // A row from before incarnations were kept (`since` null) may be of
+      // an older room of this name: its door (key, invitation) applies.
+      const door = since === null;
+      const state = rooms.prepareJoin(member, name, { rejoin: true, door });
       kept.push(name);
       if (state === null) continue;
       const online = String(state.everyone.size + 1);

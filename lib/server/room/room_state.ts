@@ -49,6 +49,15 @@ export function entrant(member: Moderated): Entrant {
   };
 }
 
+/** How a member joins: a key given; a rejoin at login, its door or not. */
+export interface JoinEntry {
+  readonly key?: string;
+  /** Joining again at login, its room already (key and invitation not asked). */
+  readonly rejoin?: boolean;
+  /** A rejoin whose membership is not known: key and invitation asked. */
+  readonly door?: boolean;
+}
+
 /** One room of this server (see the module). */
 export class RoomState<M extends Member> {
   /** Its record: replaced by the one each event about it carries. */
@@ -155,13 +164,14 @@ export class RoomState<M extends Member> {
    * invite-only (`room-invite-only`), a key missing or wrong (`room-key`),
    * or too many wrong keys from its address (`too-many-attempts`, from
    * `options.keys`). Operators and the invited pass key and invitation,
-   * and so does a member rejoining its room at login.
+   * and so does a member rejoining its room at login (unless `door`).
    */
   checkEntry(
     member: Moderated,
-    options: Omit<EnterOptions, "member"> & { readonly rejoin?: boolean },
+    options: Omit<EnterOptions, "member"> & JoinEntry,
   ): void {
-    const { nowMs, key, rejoin } = options;
+    const { nowMs, key } = options;
+    const rejoin = options.rejoin && !options.door;
     const ban = this.banOf(member, nowMs); // and expired ones forgotten
     const entry = ban ? "room-banned" : mayEnter(this.record, entrant(member), {
       ...options,

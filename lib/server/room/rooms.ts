@@ -21,7 +21,7 @@ import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
 import type { RoomEvent, RoomLine } from "./room_log.ts";
 import type { Topic } from "../access/moderation.ts";
-import { roomSkeleton, RoomState } from "./room_state.ts";
+import { type JoinEntry, roomSkeleton, RoomState } from "./room_state.ts";
 import {
   newRoomRecord,
   operatorKey,
@@ -252,7 +252,7 @@ export class RoomSet<M extends Member> {
   prepareJoin(
     member: M & Moderated,
     name: string,
-    entry: { readonly key?: string; readonly rejoin?: boolean } = {},
+    entry: JoinEntry = {},
   ): RoomState<M> | null {
     const existing = this.#rooms.get(name);
     if (existing?.members.has(member.id)) return null;

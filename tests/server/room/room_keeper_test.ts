@@ -23,6 +23,7 @@ import {
 } from "../../../lib/server/room/room_store.ts";
 import { rejoinable } from "../../../lib/server/room/room_keeper.ts";
 import {
+  hashRoomKey,
   newRoomRecord,
   registeredRoom,
 } from "../../../lib/server/room/room_record.ts";
@@ -334,5 +335,43 @@ Deno.test("rooms: at login an account rejoins a room it joined in the same incar
   assert.deepEqual(store.accountRooms("alice"), [
     { room: "#live", since: 20 },
     { room: "#reg", since: 25 },
+  ]);
+});
+
+Deno.test("rooms: at login a row from before incarnations were kept (since unknown) passes the room's door: a registered room's key is asked again, its invitation holds", async () => {
+  const store = new MemoryRoomStore(LIMITS);
+  const keyed = {
+    ...registeredRoom("#keyed", "opal"),
+    keyHash: hashRoomKey("k"),
+  };
+  const invited = {
+    ...registeredRoom("#invited", "opal"),
+    inviteOnly: true,
+    invites: ["alice"],
+  };
+  const closed = { ...registeredRoom("#closed", "opal"), inviteOnly: true };
+  const snapshot = localSnapshot(
+    [keyed, invited, closed],
+    [],
+    LIMITS.defaultRoom,
+    new Map([["#keyed", 7], ["#invited", 8], ["#closed", 9]]),
+  );
+  store.setAccountRooms("alice", [
+    { room: "#keyed", since: null },
+    { room: "#invited", since: null },
+    { room: "#closed", since: null },
+  ]);
+  const { join, router } = server(store, [], snapshot);
+  const alice = await join("alice", "alice");
+  const seen = alice.take();
+  assert.ok(seen.includes("#invited JOIN alice 1"), seen.join("\n"));
+  assert.ok(seen.some((l) => /^ERR room-key\b/.test(l)), seen.join("\n"));
+  assert.ok(
+    seen.some((l) => /^ERR room-invite-only\b/.test(l)),
+    seen.join("\n"),
+  );
+  assert.deepEqual(router.rooms.roomsOf(alice), ["#lobby", "#invited"]);
+  assert.deepEqual(store.accountRooms("alice"), [
+    { room: "#invited", since: 8 },
   ]);
 });
