@@ -285,8 +285,8 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
       defaultRoom: rooms.default.name,
       since: (name) => rooms.get(name)?.since ?? 0,
       limit: config.searchResults,
-      // Half the queue, less what it holds already.
-      bytes: Math.max(0, config.queueBytes / 2 - (this.self.queued ?? 0)),
+      // As a replay: half the queue, less what it holds already.
+      bytes: room.replies.budget(this.self).left,
     }, words);
     for (const line of lines) this.reply(encodeServerLine(line));
   }

@@ -260,8 +260,7 @@ export function topic<M extends Moderated>(
  * still holds. A room no longer there is not made again, nor one made
  * again since it joined (another incarnation, {@linkcode rejoinable}: a
  * server down while it vanished). A room refused or gone is taken off the
- * list; each refusal is told as the `ERR`
- * `/join` would have had.
+ * list; each refusal is told as the `ERR` `/join` would have had.
  */
 export function rejoin<M extends Moderated>(
   ctx: RoomCommandContext<M>,

@@ -1,11 +1,11 @@
 /**
  * What a server's rooms keep across restarts, through a `RoomStore`: the
  * registered rooms (loaded at start, each stored again after every change
- * to it, with where it began) and the rooms each account is in (stored on each join, part, kick
- * and room ban; a disconnect changes nothing: they are rejoined at the
- * next login, on any device; a room that vanishes is taken off every
- * list, as it goes and at start). The default room is not among them: its topic, bans and
- * mutes are the server's (`Moderation`). A store that fails is reported,
+ * to it, with where it began) and the rooms each account is in (stored on
+ * each join, part, kick and room ban; a disconnect changes nothing: they
+ * are rejoined at the next login, on any device; a room that vanishes is
+ * taken off every list, as it goes and at start). The default room is not
+ * among them: its topic, bans and mutes are the server's (`Moderation`). A store that fails is reported,
  * never thrown at the room: the change holds until the server stops.
  *
  * @module

@@ -3,10 +3,10 @@
  * the table `rooms` (one row each, its lists as JSON: each is bounded by
  * `--max-room-entries`; with where its current incarnation begins) and
  * accounts' rooms in `account_rooms` (one row per room, in the order
- * joined, with the incarnation joined; deleting an account deletes them). Every change is one
- * transaction. A row that is not a room record (written by hand) fails
- * {@linkcode SqliteRoomStore.load} with one clear error: a room's bans
- * silently dropped would let the banned back in.
+ * joined, with the incarnation joined; deleting an account deletes them).
+ * Every change is one transaction. A row that is not a room record
+ * (written by hand) fails {@linkcode SqliteRoomStore.load} with one clear
+ * error: a room's bans silently dropped would let the banned back in.
  *
  * @module
  */
@@ -57,10 +57,7 @@ export const ROOM_TABLES = `CREATE TABLE IF NOT EXISTS rooms (
  * there (a database made since, set back).
  */
 export function addAccountRoomStarts(db: DatabaseSync): void {
-  const columns = db.prepare("PRAGMA table_info(account_rooms)").all() as {
-    name: string;
-  }[];
-  if (columns.some((column) => column.name === "since")) return;
+  if (hasColumn(db, "account_rooms", "since")) return;
   db.exec("ALTER TABLE account_rooms ADD COLUMN since INTEGER");
 }
 
@@ -72,13 +69,18 @@ export function addAccountRoomStarts(db: DatabaseSync): void {
  * Nothing when the column is there (a database made since, set back).
  */
 export function addRoomStarts(db: DatabaseSync): void {
-  const columns = db.prepare("PRAGMA table_info(rooms)").all() as {
-    name: string;
-  }[];
-  if (columns.some((column) => column.name === "since")) return;
+  if (hasColumn(db, "rooms", "since")) return;
   db.exec("ALTER TABLE rooms ADD COLUMN since INTEGER");
   const set = db.prepare("UPDATE rooms SET since = ? WHERE name = ?");
   for (const [room, seq] of lastExpiries(db)) set.run(seq, room);
+}
+
+/** Whether `table` (a name of ours, not a client's) has `column`. */
+function hasColumn(db: DatabaseSync, table: string, column: string): boolean {
+  const columns = db.prepare(`PRAGMA table_info(${table})`).all() as {
+    name: string;
+  }[];
+  return columns.some(({ name }) => name === column);
 }
 
 /** The number of the last event this database holds, if any. */
