@@ -28,7 +28,7 @@ export function chunkBytesFor(queueBytes: number): number {
 
 /**
  * Encodes lines (adding the LF) into shared chunks of `chunkBytes`; a line
- * longer than a chunk gets a chunk of its own size. Each lane (a small
+ * longer than a chunk gets a buffer of exactly its size. Each lane (a small
  * number, 0 by default) fills chunks of its own: lines that go to the same
  * members (one form of the room's lines) are encoded in one lane, so they
  * stay adjacent when other forms are encoded between them.
@@ -70,16 +70,27 @@ export class LineArena {
     const room = chunk.subarray(start, chunk.length - 1);
     let { read, written } = encoder.encodeInto(text, room);
     let at = start;
-    if (read < text.length || start === chunk.length) {
-      const worst = text.length * 3 + 1; // UTF-8 bytes per UTF-16 unit, LF
-      chunk = this.#chunks[lane] = new Uint8Array(
-        Math.max(this.chunkBytes, worst),
-      );
-      at = 0;
-      written = encoder.encodeInto(text, chunk).written;
+    if (
+      (read < text.length || start === chunk.length) && start > 0 &&
+      text.length < this.chunkBytes // else longer (a unit is a byte at least)
+    ) {
+      chunk = this.#chunks[lane] = new Uint8Array(this.chunkBytes);
+      this.#used[lane] = at = 0;
+      ({ read, written } = encoder.encodeInto(text, chunk.subarray(0, -1)));
     }
+    // Longer than a chunk: a buffer of exactly its bytes, its own (a queue
+    // counts the whole buffer a line pins, so no worst-case size).
+    if (read < text.length) return withLineFeed(encoder.encode(text));
     chunk[at + written] = 0x0a;
     const end = this.#used[lane] = at + written + 1;
     return chunk.subarray(at, end);
   }
+}
+
+/** `bytes` and an LF, in a buffer of exactly that size. */
+function withLineFeed(bytes: Uint8Array): Uint8Array {
+  const line = new Uint8Array(bytes.length + 1);
+  line.set(bytes);
+  line[bytes.length] = 0x0a;
+  return line;
 }

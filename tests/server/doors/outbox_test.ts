@@ -1,7 +1,10 @@
 /** Tests of the bounded, coalescing outbound queue, with a fake writer. */
 
 import assert from "node:assert/strict";
-import { LineArena } from "../../../lib/server/room/line_arena.ts";
+import {
+  chunkBytesFor,
+  LineArena,
+} from "../../../lib/server/room/line_arena.ts";
 import { Outbox } from "../../../lib/server/doors/outbox.ts";
 
 /**
@@ -133,6 +136,17 @@ Deno.test("Outbox counts the arena chunks its lines pin, not only their bytes", 
   // 8 KiB of memory is 8 chunks of 1 KiB, however small the lines in them.
   assert.ok(accepted <= 8, `accepted ${accepted} lines`);
   assert.ok(slow.heldBytes <= 8 * 1024, `holds ${slow.heldBytes} bytes`);
+});
+
+Deno.test("Outbox takes the longest line at the smallest limit: twice the line, chunks of an eighth", () => {
+  // --max-line-bytes 4096 --queue-bytes 8192 (the least it may be): the
+  // arena's chunks are 1 KiB, and a whole 4 KiB line must still fit.
+  const arena = new LineArena(chunkBytesFor(8192));
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 8192, () => {});
+  assert.ok(outbox.push(arena.encode(`MSG bob ${"x".repeat(4088)}`)));
+  assert.ok(outbox.push(arena.encode("MSG bob hi")));
+  assert.ok(outbox.heldBytes <= 4097 + 1024, `holds ${outbox.heldBytes}`);
 });
 
 Deno.test("Outbox releases the chunks of a batch once it is written", async () => {

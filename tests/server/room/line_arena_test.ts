@@ -28,9 +28,18 @@ Deno.test("LineArena moves a line that does not fit whole to a new chunk, encode
   assert.equal(split.byteOffset, 0);
   assert.equal(decode(split), "é€😀\n");
   assert.equal(decode(first), "abcdefghij\n", "the first line is untouched");
-  // A line longer than a chunk gets a chunk of its own size.
-  const long = arena.encode("€".repeat(10));
-  assert.equal(decode(long), `${"€".repeat(10)}\n`);
+  // A line longer than a chunk gets a buffer of exactly its bytes, its
+  // own; the lines after it go on in the chunk.
+  const long = arena.encode("x".repeat(40));
+  assert.equal(decode(long), `${"x".repeat(40)}\n`);
+  assert.equal(long.buffer.byteLength, 41, "not a worst-case 3 bytes a unit");
   const after = arena.encode("ok");
   assert.equal(decode(after), "ok\n");
+  assert.equal(after.buffer, split.buffer);
+  assert.equal(after.byteOffset, split.length);
+  // Longer than a chunk in bytes only (3 bytes a unit): its own too.
+  const wide = arena.encode("€".repeat(10));
+  assert.equal(decode(wide), `${"€".repeat(10)}\n`);
+  assert.equal(wide.buffer.byteLength, 31);
+  assert.equal(decode(arena.encode("ok")), "ok\n");
 });
