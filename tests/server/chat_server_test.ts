@@ -302,6 +302,24 @@ for (const engine of ENGINES) {
     assert.equal(await bob.readLine(), "MSG alice after");
   });
 
+  test("serveChat() carries the longest line at the least --queue-bytes (twice --max-line-bytes)", async () => {
+    await using s = await startServer(engine, [
+      "--max-line-bytes",
+      "4096",
+      "--queue-bytes",
+      "8192",
+    ]);
+    using alice = await TestClient.join(s.port, "alice");
+    using bob = await TestClient.join(s.port, "bob");
+    await alice.expect(/^JOIN bob/);
+    const text = "x".repeat(4096 - 1); // and its LF: 4,096 bytes
+    await alice.send(text);
+    assert.equal(await alice.readLine(), `MSG alice ${text}`);
+    assert.equal(await bob.readLine(), `MSG alice ${text}`);
+    await bob.send("still here");
+    assert.equal(await alice.readLine(), "MSG bob still here");
+  });
+
   test("serveChat() ends the connection of a line that goes on past --max-skip-bytes", async () => {
     await using s = await startServer(engine, [
       "--max-line-bytes",
