@@ -70,17 +70,17 @@ export class LineArena {
     const room = chunk.subarray(start, chunk.length - 1);
     let { read, written } = encoder.encodeInto(text, room);
     let at = start;
-    if (
-      (read < text.length || start === chunk.length) && start > 0 &&
-      text.length < this.chunkBytes // else longer (a unit is a byte at least)
-    ) {
-      chunk = this.#chunks[lane] = new Uint8Array(this.chunkBytes);
-      this.#used[lane] = at = 0;
-      ({ read, written } = encoder.encodeInto(text, chunk.subarray(0, -1)));
+    if (read < text.length || start === chunk.length) {
+      // A new chunk, unless it is longer than one (a unit is a byte at least).
+      if (start > 0 && text.length < this.chunkBytes) {
+        chunk = this.#chunks[lane] = new Uint8Array(this.chunkBytes);
+        this.#used[lane] = at = 0;
+        ({ read, written } = encoder.encodeInto(text, chunk.subarray(0, -1)));
+      }
+      // Longer than a chunk: a buffer of exactly its bytes, its own (a queue
+      // counts the whole buffer a line pins, so no worst-case size).
+      if (read < text.length) return withLineFeed(encoder.encode(text));
     }
-    // Longer than a chunk: a buffer of exactly its bytes, its own (a queue
-    // counts the whole buffer a line pins, so no worst-case size).
-    if (read < text.length) return withLineFeed(encoder.encode(text));
     chunk[at + written] = 0x0a;
     const end = this.#used[lane] = at + written + 1;
     return chunk.subarray(at, end);
