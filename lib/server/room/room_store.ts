@@ -56,6 +56,11 @@ export interface RoomStore {
    * (a room made again is a new room: its old members are not in it).
    */
   forgetRooms(gone: (room: string) => boolean): void;
+  /**
+   * The accounts that joined `room` at incarnation `from` are in it at
+   * `to`: the same room under the start its registration stored.
+   */
+  renumberRoom(room: string, from: number, to: number): void;
 }
 
 /** A room an account is in, and which incarnation of it the account joined. */
@@ -175,6 +180,18 @@ export class MemoryRoomStore implements RoomStore {
       const kept = rooms.filter(({ room }) => !gone(room));
       if (kept.length === 0) this.#accounts.delete(account);
       else this.#accounts.set(account, kept);
+    }
+  }
+
+  /** See {@linkcode RoomStore.renumberRoom}. */
+  renumberRoom(room: string, from: number, to: number): void {
+    for (const [account, rooms] of this.#accounts) {
+      this.#accounts.set(
+        account,
+        rooms.map((r) =>
+          r.room === room && r.since === from ? { room, since: to } : r
+        ),
+      );
     }
   }
 }
