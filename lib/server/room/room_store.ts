@@ -67,8 +67,9 @@ export interface RoomStore {
 export interface AccountRoom {
   readonly room: string;
   /**
-   * The room's `RoomState.since` when the account joined it; null when not
-   * known (stored by a release before this was).
+   * The room's `RoomState.since` when the account joined it (a server
+   * alone's registered room: its stored start, `RoomKeeper`); null when
+   * not known (stored by a release before this was).
    */
   readonly since: number | null;
 }
