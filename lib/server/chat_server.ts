@@ -364,6 +364,7 @@ function roomsOf(
       ...config,
       starts: logInDataDir(config),
     }),
+    storedStarts: config.redis === null, // a server alone's rooms only
     onStoreError: (error) =>
       log.warn("room-not-stored", { error: describeError(error) }),
   };

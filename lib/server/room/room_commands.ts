@@ -23,7 +23,6 @@ import type { EventEffect } from "./room_log.ts";
 import type { RoomRouter } from "./room_router.ts";
 import type { RoomState } from "./room_state.ts";
 import { operatorKey } from "./room_record.ts";
-import { rejoinable } from "./room_keeper.ts";
 
 /** At most this many rooms are listed by `/rooms`. */
 export const ROOMS_LIST_LIMIT = 200;
@@ -258,7 +257,7 @@ export function topic<M extends Moderated>(
  * nor invitation is asked (it was in: a part, a kick or a room ban takes a
  * room off its list, and so does the room vanishing); a ban placed since
  * still holds. A room no longer there is not made again, nor one made
- * again since it joined (another incarnation, {@linkcode rejoinable}: a
+ * again since it joined (another incarnation, `RoomKeeper.stillIn`: a
  * server down while it vanished). A room refused or gone is taken off the
  * list; each refusal is told as the `ERR` `/join` would have had.
  */
@@ -271,9 +270,9 @@ export function rejoin<M extends Moderated>(
   const { rooms } = ctx.router;
   const remembered = rooms.keeper.accountRooms(member.account);
   const kept: string[] = [];
-  for (const { room: name, since } of remembered) {
-    const now = rooms.get(name);
-    if (!now || !rejoinable(since, now)) continue; // vanished: not a member
+  for (const entry of remembered) {
+    const { room: name, since } = entry;
+    if (!rooms.keeper.stillIn(entry)) continue; // vanished: not a member
     try {
       // A row from before incarnations were kept (`since` null) may be of
       // an older room of this name: its door (key, invitation) applies.

@@ -4,9 +4,12 @@
  * to it, with where it began) and the rooms each account is in (stored on
  * each join, part, kick and room ban; a disconnect changes nothing: they
  * are rejoined at the next login, on any device; a room that vanishes is
- * taken off every list, as it goes and at start). The default room is not
- * among them: its topic, bans and mutes are the server's (`Moderation`). A store that fails is reported,
- * never thrown at the room: the change holds until the server stops.
+ * taken off every list, as it goes and at start; each room noted with its
+ * incarnation, a server alone's registered room by its stored start, the
+ * same in every run). The default room is not among them: its topic,
+ * bans and mutes are the server's (`Moderation`). A store that fails is
+ * reported, never thrown at the room: the change holds until the server
+ * stops.
  *
  * @module
  */
@@ -52,6 +55,14 @@ export interface RoomKeeperOptions {
   readonly store?: RoomStore;
   /** A change could not be stored. @default {nothing} */
   readonly onStoreError?: (error: unknown) => void;
+  /**
+   * Whether the store's starts (`RoomStore.starts`) name the registered
+   * rooms' incarnations in an account's rooms: the rooms of a server
+   * alone, registered only through it (its log may number anew in a run,
+   * as `--durability memory` does), not a cluster's (Redis says where
+   * each begins). @default {false}
+   */
+  readonly storedStarts?: boolean;
 }
 
 /** Keeps registered rooms and accounts' rooms (see the module). */
@@ -60,6 +71,8 @@ export class RoomKeeper {
   #defaultRoom: string;
   #onStoreError: (error: unknown) => void;
   #room: (name: string) => KeptRoom | undefined;
+  /** Registered rooms' stored starts (null: none), if they name them. */
+  #starts: Map<string, number | null> | null = null;
   /** Rooms being joined again at login, by member id. */
   #rejoining = new Map<string, Set<string>>();
 
@@ -76,6 +89,10 @@ export class RoomKeeper {
     this.#room = room;
     this.store = options.store ?? new MemoryRoomStore(options);
     this.#onStoreError = options.onStoreError ?? (() => {});
+    if (options.storedStarts) {
+      this.#starts = new Map();
+      this.#try(() => this.#starts = this.store.starts());
+    }
   }
 
   /** The registered rooms, at start (throws for a damaged store). */
@@ -92,7 +109,46 @@ export class RoomKeeper {
     if (record.registeredBy === null || record.name === this.#defaultRoom) {
       return;
     }
-    this.#try(() => this.store.save(storedRecord(record), since));
+    this.#try(() => {
+      this.store.save(storedRecord(record), since);
+      this.#stored(record.name, since);
+    });
+  }
+
+  /**
+   * Notes the start stored with a room just registered; if it is not the
+   * room's `since` (a log numbering apart from the store), the accounts
+   * that joined it before are renumbered to it.
+   */
+  #stored(name: string, since: number): void {
+    if (this.#starts === null || this.#starts.has(name)) return;
+    const start = this.store.starts().get(name) ?? null;
+    this.#starts.set(name, start);
+    if (start !== null && start !== since) {
+      this.store.renumberRoom(name, since, start);
+    }
+  }
+
+  /**
+   * Room `name` as an account's room notes it: its incarnation is its
+   * stored start where that names it (the same in every run of a data
+   * directory, whatever its log's numbers), else its `since`.
+   */
+  #kept(name: string): KeptRoom | undefined {
+    const room = this.#room(name);
+    const start = this.#starts?.get(name) ?? null;
+    return room && start !== null
+      ? { since: start, record: room.record }
+      : room;
+  }
+
+  /**
+   * Whether an account that joined `joined` is in that room as it is now
+   * (it exists and is the incarnation joined: {@linkcode rejoinable}).
+   */
+  stillIn(joined: AccountRoom): boolean {
+    const room = this.#kept(joined.room);
+    return room !== undefined && rejoinable(joined.since, room);
   }
 
   /**
@@ -108,7 +164,7 @@ export class RoomKeeper {
     const account = member.account;
     if (!member.roomsOn || !account) return;
     const kept = rooms.filter((name) => name !== this.#defaultRoom)
-      .map((room) => ({ room, since: this.#room(room)?.since ?? null }));
+      .map((room) => ({ room, since: this.#kept(room)?.since ?? null }));
     this.#try(() => this.store.setAccountRooms(account, kept));
   }
 

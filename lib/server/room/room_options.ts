@@ -81,7 +81,10 @@ export interface RoomOptions<M extends Member = Member> {
    */
   rooms?:
     & RoomLimits
-    & Pick<RoomSetOptions, "keys" | "store" | "onStoreError" | "snapshot">
+    & Pick<
+      RoomSetOptions,
+      "keys" | "store" | "onStoreError" | "storedStarts" | "snapshot"
+    >
     & {
       readonly history: number;
       /**

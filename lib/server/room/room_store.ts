@@ -56,14 +56,20 @@ export interface RoomStore {
    * (a room made again is a new room: its old members are not in it).
    */
   forgetRooms(gone: (room: string) => boolean): void;
+  /**
+   * The accounts that joined `room` at incarnation `from` are in it at
+   * `to`: the same room under the start its registration stored.
+   */
+  renumberRoom(room: string, from: number, to: number): void;
 }
 
 /** A room an account is in, and which incarnation of it the account joined. */
 export interface AccountRoom {
   readonly room: string;
   /**
-   * The room's `RoomState.since` when the account joined it; null when not
-   * known (stored by a release before this was).
+   * The room's `RoomState.since` when the account joined it (a server
+   * alone's registered room: its stored start, `RoomKeeper`); null when
+   * not known (stored by a release before this was).
    */
   readonly since: number | null;
 }
@@ -175,6 +181,18 @@ export class MemoryRoomStore implements RoomStore {
       const kept = rooms.filter(({ room }) => !gone(room));
       if (kept.length === 0) this.#accounts.delete(account);
       else this.#accounts.set(account, kept);
+    }
+  }
+
+  /** See {@linkcode RoomStore.renumberRoom}. */
+  renumberRoom(room: string, from: number, to: number): void {
+    for (const [account, rooms] of this.#accounts) {
+      this.#accounts.set(
+        account,
+        rooms.map((r) =>
+          r.room === room && r.since === from ? { room, since: to } : r
+        ),
+      );
     }
   }
 }

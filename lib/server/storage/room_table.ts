@@ -233,6 +233,13 @@ export class SqliteRoomStore implements RoomStore {
       for (const { room } of rooms) if (gone(room)) forget.run(room);
     });
   }
+
+  /** See {@linkcode RoomStore.renumberRoom}. */
+  renumberRoom(room: string, from: number, to: number): void {
+    this.#db.prepare(
+      "UPDATE account_rooms SET since = ? WHERE room = ? AND since = ?",
+    ).run(to, room, from);
+  }
 }
 
 /** A row as a record, or an error saying which room is damaged. */

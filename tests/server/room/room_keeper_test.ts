@@ -271,6 +271,7 @@ Deno.test("rooms report a store that fails, and the change holds until the serve
       throw new Error("disk full");
     },
     forgetRooms: (gone) => store.forgetRooms(gone),
+    renumberRoom: (room, from, to) => store.renumberRoom(room, from, to),
   };
   const { join, line, router } = server(failing, errors);
   const amy = await join("amy", "amy");

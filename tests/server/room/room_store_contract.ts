@@ -279,6 +279,28 @@ export const ROOM_STORE_CASES: readonly RoomStoreCase[] = [
   },
   {
     name:
+      "renumberRoom() moves the accounts in a room's incarnation to another number, and only those, across a reopen",
+    run({ store, reopen }) {
+      store.setAccountRooms("bob", [
+        { room: "#a", since: 12 },
+        { room: "#n", since: 12 },
+      ]);
+      store.setAccountRooms("carol", [{ room: "#n", since: 3 }]);
+      store.setAccountRooms("dave", [{ room: "#n", since: null }]);
+      store.renumberRoom("#n", 12, 6000);
+      const again = reopen();
+      assert.deepEqual(again.accountRooms("bob"), [
+        { room: "#a", since: 12 },
+        { room: "#n", since: 6000 },
+      ]);
+      assert.deepEqual(again.accountRooms("carol"), [{ room: "#n", since: 3 }]);
+      assert.deepEqual(again.accountRooms("dave"), [
+        { room: "#n", since: null },
+      ]);
+    },
+  },
+  {
+    name:
       "an account's rooms past maxRoomsPerMember, or not room names, are refused and the old ones kept",
     run({ store }) {
       store.setAccountRooms("bob", joined("#a"));
