@@ -148,8 +148,7 @@ export async function openRoomBackend(
       retention,
       search,
       label: `${config.cluster}@${redact(config.redis)}/${cluster.server}`,
-      // The rooms as Redis keeps them, with the registered rooms only
-      // this server kept.
+      // Redis's rooms, and the registered rooms only this server kept.
       roomsAtStart: () =>
         roomLog.takeRoomsAtStart(
           localRoomsAtStart(store, config, false).records,

@@ -4,7 +4,7 @@
  * `--shutdown-grace` for its clients plus its `--shutdown-grace` for Redis
  * (and a little), whether Redis hangs (paused: its connections stay open,
  * as a host that vanished) or was killed at the same moment; a line Redis
- * never took is logged, with a count.
+ * never took is logged, with a count, and so is the leave it did not take.
  */
 
 import assert from "node:assert/strict";
@@ -61,6 +61,7 @@ Deno.test("Redis hangs (paused): cluster servers told SIGTERM exit in time, a li
     const said = String(s0!.output);
     assert.match(said, /ERROR history-failed what=shutdown lines=1 /);
     assert.match(said, /WARN redis-shutdown-cut /);
+    assert.match(said, /WARN redis-leave-failed /);
   }, { args: [...args, "--log-level", "debug"] });
 });
 
