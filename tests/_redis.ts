@@ -3,7 +3,7 @@
  * with its data in a given directory, persisting every write (AOF,
  * `appendfsync always`), stopped (or wiped) on demand, or paused
  * (SIGSTOP: it hangs with its connections open, as under a long GC pause or
- * a frozen VM) and resumed.
+ * a frozen VM) and resumed, or killed (SIGKILL).
  */
 
 import { freePort } from "./_helpers.ts";
@@ -92,6 +92,15 @@ export class Redis implements AsyncDisposable {
     this.#child = null;
     child.kill("SIGCONT"); // a paused one would never see the SIGTERM
     child.kill("SIGTERM");
+    await child.status;
+  }
+
+  /** Kills it (SIGKILL): gone at once, its connections reset, nothing flushed. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (child === null) return;
+    this.#child = null;
+    child.kill("SIGKILL");
     await child.status;
   }
 

@@ -80,6 +80,13 @@ export interface RoomBackend {
     take: (sanctions: readonly SharedSanction[]) => void,
   ): Promise<void>;
   /**
+   * Shutdown began (every session has ended or been cut): what is left to
+   * hand the cluster's Redis gets `--shutdown-grace` from now in all, then
+   * is dropped (a Redis that is gone must not hold the process). Nothing on
+   * one server.
+   */
+  closing(): void;
+  /**
    * Stops retention and the search's index (its last lines written),
    * leaves the other servers and closes the log.
    */
@@ -141,14 +148,14 @@ export async function openRoomBackend(
       retention,
       search,
       label: `${config.cluster}@${redact(config.redis)}/${cluster.server}`,
-      // The rooms as Redis keeps them, with the registered rooms only
-      // this server kept.
+      // Redis's rooms, and the registered rooms only this server kept.
       roomsAtStart: () =>
         roomLog.takeRoomsAtStart(
           localRoomsAtStart(store, config, false).records,
         ),
       start: (moderation, take) => directory.start(moderation, take),
       probe: () => probeStore(store, roomLog, search, cluster.probe()),
+      closing: () => link.shutDown(),
       async close() {
         retention.stop();
         await search.close();
@@ -216,6 +223,7 @@ export function localBackend(
     roomsAtStart: () => localRoomsAtStart(store, config, true),
     start: () => Promise.resolve(),
     probe: () => probeStore(store, roomLog, search),
+    closing: () => {},
     close: () => {
       retention.stop();
       return search.close();

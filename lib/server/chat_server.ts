@@ -257,6 +257,7 @@ export class ChatServer implements AsyncDisposable {
     }
     await all;
     this.room.close();
+    this.#backend.closing();
     await this.#backend.log.close();
     this.#backend.retention.stop();
     await this.#backend.search.close();

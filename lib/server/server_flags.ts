@@ -326,7 +326,8 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "S",
     default: "3",
-    help: "Seconds shutdown waits for every queue to flush",
+    help:
+      "Seconds shutdown waits for every queue to flush (with --redis, then as long for Redis)",
   },
   "announce-limit": {
     type: "string",

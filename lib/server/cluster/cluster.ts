@@ -126,7 +126,10 @@ export class Cluster {
     await this.#heartbeat.start();
   }
 
-  /** Stops beating; this server's members leave (`shutdown`). */
+  /**
+   * Stops beating; this server's members leave (`shutdown`). When Redis
+   * does not take it, the other servers count this one lost in time.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#heartbeat.stop();
@@ -136,7 +139,13 @@ export class Cluster {
       String(this.#options.clock.now()),
       "1",
       "",
-    ]).catch(() => {});
+    ]).catch((error) =>
+      this.#options.log.warn("redis-leave-failed", {
+        error: describeError(error),
+        hint:
+          "this server's members leave for the others once it counts as lost (--lost-after)",
+      })
+    );
   }
 
   /**

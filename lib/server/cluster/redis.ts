@@ -49,6 +49,7 @@ import {
   StateFormatError,
 } from "./keys.ts";
 import { NEW_EPOCH, SCRIPTS } from "./scripts.ts";
+import { checkDurability } from "./redis_durability.ts";
 
 /**
  * Whether a failed command surely did not run: Redis answered it with an
@@ -110,6 +111,11 @@ export interface RedisLinkOptions {
   readonly redisStartTries: number;
   /** The longest wait between two reconnection attempts. */
   readonly redisReconnectMaxMs: number;
+  /**
+   * How long Redis has, in all, to answer what shutdown still asks, from
+   * {@linkcode RedisLink.shutDown} (`--shutdown-grace`).
+   */
+  readonly shutdownGraceMs: number;
   readonly log: Logger;
   /** Where the commands' times are observed. @default {nowhere} */
   readonly commandTimes?: Histogram;
@@ -135,6 +141,9 @@ export class RedisLink {
   /** A renewal of the epoch under way (one at a time). */
   #renewing: Promise<void> | undefined;
   #onReset: (() => void)[] = [];
+  /** Shutdown's deadline, once armed: then the connections are dropped. */
+  #shutdown: ReturnType<typeof setTimeout> | undefined;
+  #dropped = Promise.withResolvers<void>();
 
   private constructor(commands: RedisClient, options: RedisLinkOptions) {
     this.cluster = options.cluster;
@@ -198,7 +207,7 @@ export class RedisLink {
       );
       await link.#load();
       await link.#adoptEpoch();
-      await link.#checkDurability();
+      await checkDurability(link, options.log);
       opened = link.#opened = true;
     } catch (e) {
       link.destroy();
@@ -317,38 +326,6 @@ export class RedisLink {
     return this.#renewing;
   }
 
-  /**
-   * Warns when Redis may lose what it acknowledged (then an echo no longer
-   * means "kept"): no AOF, AOF not synced on every write, or keys evicted
-   * under memory pressure. A Redis that hides CONFIG is taken on trust.
-   */
-  async #checkDurability(): Promise<void> {
-    const wanted: Record<string, string> = {
-      appendonly: "yes",
-      appendfsync: "always",
-      "maxmemory-policy": "noeviction",
-    };
-    try {
-      for (const [name, value] of Object.entries(wanted)) {
-        const reply = await this.command(["CONFIG", "GET", name]);
-        const actual = Array.isArray(reply)
-          ? reply[1]
-          : (reply as Record<string, string>)[name];
-        if (actual !== undefined && String(actual) !== value) {
-          this.#options.log.warn("redis-not-durable", {
-            setting: name,
-            is: String(actual),
-            want: value,
-            hint:
-              "Redis may lose messages the room has echoed (README: Several servers)",
-          });
-        }
-      }
-    } catch {
-      // CONFIG is disabled (managed Redis): nothing to check.
-    }
-  }
-
   /** Takes the epoch in force; throws if the state's format is unknown. */
   async #adoptEpoch(rollback = false): Promise<void> {
     const [epoch, format] = await this.command([
@@ -376,11 +353,38 @@ export class RedisLink {
     }
   }
 
-  /** Closes the connections. */
+  /**
+   * Shutdown began: from the first call, Redis has `shutdownGraceMs` in all
+   * to answer what is still asked (the log's last lines, the leave, the
+   * closing); then the connections are dropped (logged): whatever waits on
+   * them fails at once. A Redis that is gone (unreachable, paused) never
+   * answers, and node-redis's `close()` waits for what it holds.
+   */
+  shutDown(): void {
+    this.#shutdown ??= setTimeout(() => {
+      this.#options.log.warn("redis-shutdown-cut", {
+        hint:
+          "Redis did not answer within --shutdown-grace; what it had not answered was dropped",
+      });
+      this.destroy();
+      this.#dropped.resolve();
+    }, this.#options.shutdownGraceMs);
+  }
+
+  /**
+   * Closes the connections once what they wait for is answered, within
+   * shutdown's deadline ({@linkcode shutDown}; a client dropped while it
+   * reconnects may never say it closed).
+   */
   async close(): Promise<void> {
-    await Promise.allSettled(
-      [this.commands, this.reader, this.subscriber].map((c) => c.close()),
-    );
+    this.shutDown();
+    await Promise.race([
+      Promise.allSettled(
+        [this.commands, this.reader, this.subscriber].map((c) => c.close()),
+      ),
+      this.#dropped.promise,
+    ]);
+    clearTimeout(this.#shutdown);
   }
 
   /** Drops the connections at once. */

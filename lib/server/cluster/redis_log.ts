@@ -237,7 +237,15 @@ export class RedisLog implements RoomLog {
   async close(): Promise<void> {
     if (this.#closed) return;
     // What is pending is sent once; what is in doubt is not sent again.
-    await this.#writer.close();
+    const lost = await this.#writer.close();
+    if (lost > 0) {
+      // Their senders, gone with shutdown, cannot be told.
+      this.#options.log.error("history-failed", {
+        what: "shutdown",
+        lines: lost,
+        hint: "Redis did not store them before shutdown (or did unanswered)",
+      });
+    }
     this.#closed = true;
     const reading = this.#reader.close();
     this.#checkSettled();

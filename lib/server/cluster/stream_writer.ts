@@ -122,6 +122,8 @@ export class StreamWriter {
   #silent = false;
   /** Closing: appends in doubt are not sent again. */
   #stopRetrying = new AbortController();
+  /** Lines given up since closing began (nobody is left to tell). */
+  #lostClosing = 0;
 
   /** A writer on `link`, telling `log` of what it could not store. */
   constructor(
@@ -159,13 +161,15 @@ export class StreamWriter {
 
   /**
    * Sends what is pending once, waits for every answer (what is in doubt
-   * is not sent again), then sends nothing more.
+   * is not sent again), then sends nothing more. Resolves to the number
+   * of lines given up since closing began (not stored, or perhaps stored).
    */
-  async close(): Promise<void> {
+  async close(): Promise<number> {
     this.#stopRetrying.abort();
     this.#send();
     while (this.#queued > 0) await this.#steps;
     clearImmediate(this.#scheduled);
+    return this.#lostClosing;
   }
 
   /**
@@ -353,6 +357,7 @@ export class StreamWriter {
 
   /** The batch was not stored (`inDoubt`: or perhaps it was). */
   #lost(batch: readonly Pending[], inDoubt: boolean, error: unknown): void {
+    if (this.#stopRetrying.signal.aborted) this.#lostClosing += batch.length;
     // Once per outage: the senders hear of every line.
     const level = this.#failing ? "debug" : "error";
     this.#failing = true;
