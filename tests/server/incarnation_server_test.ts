@@ -6,7 +6,8 @@
  * room that lives on still finds and is caught up with all of it; a room
  * made again and registered begins there after a restart too, its start
  * kept with it (no `MOD expire` stored: the old room went with a restart;
- * or retention deleted it).
+ * or retention deleted it), also when registered in a run whose log is
+ * not the data directory's once retention deleted every row.
  */
 
 import assert from "node:assert/strict";
@@ -223,3 +224,54 @@ Deno.test("a registered room made again after it vanished begins there after a r
     });
   });
 });
+
+for (const apart of [["--durability", "memory"], ["--history", "0"]]) {
+  Deno.test(
+    `a temporary room whose every line retention deleted, made again and registered in a run with ${
+      apart.join(" ")
+    }, begins after the last number given: a resume from 0 misses none of the old room`,
+    async () => {
+      await withTempDir(async (dir) => {
+        let epoch = "";
+        await run(dir, [], async (port) => {
+          const amy = await member(port, "amy");
+          epoch = amy.epoch;
+          using a = amy.client;
+          await secretRoom(a, "#sec", "secret quokka");
+        });
+        {
+          // Days later: retention deleted every row (their tombstones stay).
+          using store = openStore(dir, { exclusive: true });
+          const later = Date.now() + 3 * 86_400_000;
+          const clock = { ...systemClock, now: () => later };
+          const retention = new Retention(store.db, {
+            clock,
+            keepDays: 1,
+            keepRows: 0,
+          });
+          retention.start(); // its first round, at once
+          retention.stop();
+          const { n } = store.db.prepare("SELECT COUNT(*) AS n FROM events")
+            .get() as { n: number };
+          assert.equal(n, 0, "retention deleted every row");
+        }
+        await run(
+          dir,
+          apart,
+          (port) => register(port, "#sec", "new quokka", "opal password"),
+        );
+        await run(dir, [], async (port) => {
+          const resume = `/resume ${epoch} #sec=0`;
+          using o =
+            (await member(port, "opal", resume, "opal password")).client;
+          const caught = await upTo(o, /^#sec RESUMED /);
+          assert.match(
+            caught.at(-1)!,
+            /^#sec RESUMED \d+ 0 /,
+            caught.join("\n"),
+          );
+        });
+      });
+    },
+  );
+}

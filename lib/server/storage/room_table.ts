@@ -26,6 +26,7 @@ import {
   type RoomStore,
 } from "../room/room_store.ts";
 import { lastExpiries, transaction } from "./events_table.ts";
+import { lastSeq } from "./retention.ts";
 
 /** The migration that makes the tables (`store.ts` runs it once). */
 export const ROOM_TABLES = `CREATE TABLE IF NOT EXISTS rooms (
@@ -83,12 +84,12 @@ function hasColumn(db: DatabaseSync, table: string, column: string): boolean {
   return columns.some(({ name }) => name === column);
 }
 
-/** The number of the last event this database holds, if any. */
+/**
+ * The last number this database gave an event, if any: kept by retention
+ * when it deleted the newest rows (their rooms' tombstones are still there).
+ */
 function lastLine(db: DatabaseSync): number | null {
-  const { seq } = db.prepare("SELECT MAX(seq) AS seq FROM events").get() as {
-    seq: number | null;
-  };
-  return seq === null ? null : Number(seq);
+  return lastSeq(db) || null;
 }
 
 interface RoomRow {
@@ -155,7 +156,7 @@ export class SqliteRoomStore implements RoomStore {
 
   /**
    * See {@linkcode RoomStore.save}. With starts off, a room first stored
-   * begins after the last line this database holds (its numbers are not
+   * begins after the last line this database gave (its numbers are not
    * the log's: a server later alone must show none of an older room of
    * its name), and one stored before keeps what it has.
    */
