@@ -214,3 +214,23 @@ for (const engine of ENGINES) {
     assert.equal(await amy.readLine(), "#lobby NICK amy amelia 1");
   });
 }
+
+Deno.test("rooms: /roomban of an account not connected keeps it out when it logs in", async () => {
+  await using s = await startServer("node");
+  await s.server.gate.accounts.add("bob", "bob password");
+  using amy = await roomsClient(s.port, "amy");
+  await amy.send("/join #a");
+  await amy.expect(/^CURRENT #a$/);
+  await amy.send("#a /roomban bob 1h spam");
+  assert.match(await amy.expect(/^#a MOD/), /^#a MOD ban bob amy by amy /);
+  using bob = await TestClient.connect(s.port);
+  await bob.expect(/^HELLO /);
+  await bob.send("/cap rooms");
+  await bob.expect(/^CAP rooms$/);
+  await bob.send("bob");
+  await bob.expect(/^PASSWORD /);
+  await bob.send("/pass bob password");
+  await bob.expect(/^CURRENT #lobby$/);
+  await bob.send("/join #a");
+  assert.match(await bob.readLine() ?? "", /^ERR room-banned /);
+});

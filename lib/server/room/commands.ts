@@ -149,6 +149,7 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
       moderation: gate.moderation,
       moderate: (command) =>
         moderate(this.#moderatorContext(), this.self, command),
+      accounts: gate.accounts,
     };
   }
 

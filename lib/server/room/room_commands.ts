@@ -21,6 +21,7 @@ import type { Moderated, ModeratorCommand } from "./moderator.ts";
 import type { Room } from "./room.ts";
 import type { EventEffect } from "./room_log.ts";
 import type { RoomRouter } from "./room_router.ts";
+import type { Accounts } from "../access/accounts.ts";
 import type { RoomState } from "./room_state.ts";
 import { operatorKey } from "./room_record.ts";
 
@@ -38,6 +39,8 @@ export interface RoomCommandContext<M extends Moderated> {
   readonly moderation: Moderation;
   /** Carries out a server operator's command (the default room's). */
   readonly moderate: (command: ModeratorCommand) => Promise<void>;
+  /** The server's accounts: a room ban or mute may name an absent one. */
+  readonly accounts: Pick<Accounts, "get">;
 }
 
 /**

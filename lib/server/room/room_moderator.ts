@@ -24,7 +24,13 @@ import {
 } from "./room_commands.ts";
 import type { RoomState } from "./room_state.ts";
 import { hashRoomKey, operatorKey } from "./room_record.ts";
-import { anyoneIn, isHere, someone, type Target } from "./room_targets.ts";
+import {
+  anyoneIn,
+  isHere,
+  sanctionable,
+  someone,
+  type Target,
+} from "./room_targets.ts";
 
 /** The commands of room operators. */
 export type RoomModeratorCommand =
@@ -175,7 +181,7 @@ async function restrict<M extends Moderated>(
   command: Extract<RoomModeratorCommand, { kind: "mute" | "roomban" }>,
 ): Promise<void> {
   const { ctx, actor, state } = act;
-  const target = await someone(ctx, state, command.target);
+  const target = await sanctionable(ctx, state, command.target);
   const ban = command.kind === "roomban";
   state.checkRoomFor(ban ? "bans" : "mutes", limitOf(ctx));
   const added = sanction(state, target, ban ? "ban" : "mute", {

@@ -52,6 +52,40 @@ export async function someone<M extends Moderated>(
   return target;
 }
 
+/**
+ * Whom a room ban or mute names: whoever is called `name` on any server
+ * ({@linkcode someone}), else the account of that name, absent (not a
+ * server operator): its sanction holds when it next comes.
+ */
+export async function sanctionable<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  state: RoomState<M>,
+  name: string,
+): Promise<Target<M>> {
+  try {
+    return await someone(ctx, state, name);
+  } catch (error) {
+    if (!(error instanceof ProtocolError) || error.code !== "no-such-alias") {
+      throw error;
+    }
+  }
+  const account = ctx.accounts.get(name);
+  if (account === null) {
+    throw new ProtocolError(
+      "no-such-alias",
+      `Nobody is called "${name}" and no account has that name`,
+    );
+  }
+  if (account.operator) {
+    throw new ProtocolError(
+      "not-permitted",
+      `"${account.alias}" is a server operator`,
+    );
+  }
+  const { alias } = account;
+  return { id: "", alias, account: alias, host: "", operator: false };
+}
+
 /** Like {@linkcode someone}, and in room `state` (`not-in-room` if not). */
 export async function anyoneIn<M extends Moderated>(
   ctx: RoomCommandContext<M>,

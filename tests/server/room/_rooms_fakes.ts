@@ -5,6 +5,7 @@
  */
 
 import { ProtocolError } from "../../../lib/protocol.ts";
+import type { Accounts } from "../../../lib/server/access/accounts.ts";
 import type { Moderation } from "../../../lib/server/access/moderation.ts";
 import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import type { Moderated } from "../../../lib/server/room/moderator.ts";
@@ -57,6 +58,8 @@ export interface ServerParts {
   readonly log?: RoomLog;
   readonly snapshot?: RoomsSnapshot;
   readonly store?: RoomStore;
+  /** @default {no accounts} */
+  readonly accounts?: Pick<Accounts, "get">;
 }
 
 export function server(
@@ -90,6 +93,7 @@ export function server(
       moderated.push(command.kind);
       return Promise.resolve();
     },
+    accounts: parts.accounts ?? { get: () => null },
   });
   const join = async (
     alias: string,

@@ -61,6 +61,7 @@ function server() {
     now: clock.now(),
     moderation: { setTopic() {} } as unknown as Moderation,
     moderate: () => Promise.resolve(),
+    accounts: { get: () => null },
   });
   /** Logs in as the session does: the default room, then its rooms again. */
   const login = async <T extends FakeMember>(member: T, alias: string) => {

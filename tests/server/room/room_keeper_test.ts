@@ -67,6 +67,7 @@ function server(
     now: clock.now(),
     moderation: { setTopic() {} } as unknown as Moderation,
     moderate: () => Promise.resolve(),
+    accounts: { get: () => null },
   });
   /** Joins as the session does: the default room, then its rooms again. */
   const join = async (alias: string, account: string | null = null) => {

@@ -69,6 +69,43 @@ Deno.test("rooms: a line in a room reaches its members only; a member of two see
   );
 });
 
+Deno.test("rooms: /roomban and /mute take an absent account by name; it is kept out, or silent, when it comes; a server operator or an unknown name is refused", async () => {
+  const accounts = new Map([
+    ["bob", { alias: "Bob", operator: false, fingerprint: null }],
+    ["opal", { alias: "opal", operator: true, fingerprint: null }],
+  ]);
+  const { join, line } = server({}, 50, {
+    accounts: { get: (name) => accounts.get(name.toLowerCase()) ?? null },
+  });
+  const amy = await join("amy");
+  await line(amy, "/join #ops");
+  amy.take();
+  await line(amy, "/roomban bob 1h spam");
+  await line(amy, "/mute BOB");
+  assert.deepEqual(amy.take().map((l) => l.replace(/ until \S+/, "")), [
+    "#ops MOD ban Bob amy by amy spam",
+    "#ops MOD mute Bob amy by amy",
+  ]);
+  await line(amy, "/roombans");
+  assert.match(
+    amy.take().join("\n"),
+    /^BAN account Bob \S+ amy spam\nINFO 1 ban/,
+  );
+  const bob = await join("Bob", { account: "Bob" });
+  assert.match(await refusal(() => line(bob, "/join #ops")), /^room-banned /);
+  await line(amy, "/roomunban bob");
+  await line(bob, "/join #ops");
+  assert.match(await refusal(() => line(bob, "#ops hi")), /^muted /);
+  assert.equal(
+    await refusal(() => line(amy, "/roomban opal")),
+    'not-permitted "opal" is a server operator',
+  );
+  assert.equal(
+    await refusal(() => line(amy, "/mute nobody")),
+    'no-such-alias Nobody is called "nobody" and no account has that name',
+  );
+});
+
 Deno.test("rooms: /join replays the room's own history and topic; /part tells everyone, the parter too, then CURRENT", async () => {
   const { join, line } = server();
   const amy = await join("amy");
@@ -375,6 +412,7 @@ Deno.test("rooms: a /join whose JOIN the log refused is not left pending: it can
     now: clock.now(),
     moderation: { setTopic() {} } as unknown as Moderation,
     moderate: () => Promise.resolve(),
+    accounts: { get: () => null },
   };
   const hooks = {
     checkMute() {},
