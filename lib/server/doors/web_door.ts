@@ -73,6 +73,8 @@ export interface WebDoorOptions {
   readonly httpRequestTimeoutMs: number;
   /** How long an idle HTTP connection is kept after a response. */
   readonly httpKeepAliveMs: number;
+  /** Requests of one connection waiting for their answers, at most. */
+  readonly httpPipelined: number;
   /**
    * Ask clients for a certificate signed by `ca` (PEM), as the TLS door
    * does; with `require`, no handshake completes without a valid one.
@@ -116,6 +118,7 @@ export function webLimits(config: ServerConfig) {
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     httpRequestTimeoutMs: config.httpRequestTimeoutMs,
     httpKeepAliveMs: config.httpKeepAliveMs,
+    httpPipelined: config.httpPipelined,
     trustedProxies: config.trustedProxies,
   } satisfies Partial<WebDoorOptions>;
 }
@@ -181,6 +184,8 @@ class Door implements WebDoor {
   #framer = new TextFramer();
   #https: Server;
   #front: WebFront;
+  /** Requests of each connection not answered yet (piped ones wait). */
+  #unanswered = new WeakMap<Duplex, number>();
 
   constructor(options: WebDoorOptions, sockets: WebSocketUpgrader) {
     this.#options = options;
@@ -329,7 +334,14 @@ class Door implements WebDoor {
    * refused connection, or one the door has let go of, gets 503 and why.
    */
   #respond(request: IncomingMessage, response: ServerResponse): void {
-    const visit = this.#front.visitOf(request.socket);
+    const { socket } = request;
+    const waiting = (this.#unanswered.get(socket) ?? 0) + 1;
+    if (waiting > this.#options.httpPipelined) return void socket.destroy();
+    this.#unanswered.set(socket, waiting);
+    response.once("close", () => {
+      this.#unanswered.set(socket, (this.#unanswered.get(socket) ?? 1) - 1);
+    });
+    const visit = this.#front.visitOf(socket);
     answerHttp(request, response, {
       headers: this.#headers,
       refusal: visit === undefined
