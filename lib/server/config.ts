@@ -58,9 +58,10 @@ export const SERVER_SETTINGS = {
   /** How long the web port keeps an idle HTTP connection after a response. */
   httpKeepAliveMs: 5_000,
   /**
-   * HTTP requests a web connection may have waiting for their answers
-   * (piped before reading the answers to those before: browsers never
-   * do); one more closes the connection, as each holds its answer.
+   * HTTP requests a connection to the web or metrics port may have waiting
+   * for their answers (piped before reading the answers to those before:
+   * browsers and scrapers never do); one more closes the connection
+   * (`http_pipelining.ts`).
    */
   httpPipelined: 8,
   /**

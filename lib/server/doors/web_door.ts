@@ -38,6 +38,7 @@ import type { Connection } from "../room/connection.ts";
 import { forwardedClient } from "./proxy_protocol.ts";
 import { formatAddress, type NetAddress } from "./byte_conn.ts";
 import { peerCertificate } from "./node_socket.ts";
+import { pipedAtMost } from "../../http_pipelining.ts";
 import type { ServerConfig } from "../config.ts";
 import { TextFramer, type WebSocket, WsConnection } from "./ws_connection.ts";
 import { answerHttp, securityHeaders } from "./web_http.ts";
@@ -184,8 +185,6 @@ class Door implements WebDoor {
   #framer = new TextFramer();
   #https: Server;
   #front: WebFront;
-  /** Requests of each connection not answered yet (piped ones wait). */
-  #unanswered = new WeakMap<Duplex, number>();
 
   constructor(options: WebDoorOptions, sockets: WebSocketUpgrader) {
     this.#options = options;
@@ -206,7 +205,10 @@ class Door implements WebDoor {
           rejectUnauthorized: clientCa.require,
         }),
       },
-      (request, response) => this.#respond(request, response),
+      pipedAtMost(
+        options.httpPipelined,
+        (request, response) => this.#respond(request, response),
+      ),
     );
     https.headersTimeout = options.httpRequestTimeoutMs;
     https.requestTimeout = options.httpRequestTimeoutMs;
@@ -334,14 +336,7 @@ class Door implements WebDoor {
    * refused connection, or one the door has let go of, gets 503 and why.
    */
   #respond(request: IncomingMessage, response: ServerResponse): void {
-    const { socket } = request;
-    const waiting = (this.#unanswered.get(socket) ?? 0) + 1;
-    if (waiting > this.#options.httpPipelined) return void socket.destroy();
-    this.#unanswered.set(socket, waiting);
-    response.once("close", () => {
-      this.#unanswered.set(socket, (this.#unanswered.get(socket) ?? 1) - 1);
-    });
-    const visit = this.#front.visitOf(socket);
+    const visit = this.#front.visitOf(request.socket);
     answerHttp(request, response, {
       headers: this.#headers,
       refusal: visit === undefined
