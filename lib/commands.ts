@@ -274,19 +274,30 @@ const COMMANDS: Readonly<Record<string, (rest: string) => Command>> = {
 /** Most bytes of a `/search`'s words (spaces between them included). */
 export const SEARCH_MAX_BYTES = 200;
 
-/** Most words of a `/search`. */
+/**
+ * Most words of a `/search`, counted as the search index splits them (its
+ * tokens: `don't` and `a.b` are two each), since each costs the index a
+ * pass over that word's lines: a "word" of a hundred one-letter parts
+ * cost it about 100 times a common search.
+ */
 export const SEARCH_MAX_WORDS = 8;
+
+/** The characters of a word the search index keeps (FTS5 `unicode61`). */
+export const SEARCH_TOKEN_CHARACTER = /[\p{L}\p{N}\p{Co}]/u;
+
+const SEARCH_TOKENS = new RegExp(`${SEARCH_TOKEN_CHARACTER.source}+`, "gu");
 
 /** The words of `/search WORDS`, within its limits. */
 function searchWords(rest: string): string[] {
   const words = rest.split(/\s+/).filter((word) => word !== "");
   const bytes = new TextEncoder().encode(words.join(" ")).length;
+  const tokens = words.join(" ").match(SEARCH_TOKENS)?.length ?? 0;
   if (
-    words.length === 0 || words.length > SEARCH_MAX_WORDS ||
+    words.length === 0 || tokens > SEARCH_MAX_WORDS ||
     bytes > SEARCH_MAX_BYTES
   ) {
     throw usage(
-      `/search WORDS (1 to ${SEARCH_MAX_WORDS} words, at most ${SEARCH_MAX_BYTES} bytes)`,
+      `/search WORDS (1 to ${SEARCH_MAX_WORDS} words, parts of words counted: "don't" is 2; at most ${SEARCH_MAX_BYTES} bytes)`,
     );
   }
   return words;

@@ -87,6 +87,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       loginFailures: 3,
       maxHttpRequestTimeoutMs: 30_000,
       httpKeepAliveMs: 5000,
+      httpPipelined: 8,
       metricsMaxConnections: 32,
       historyFlushLines: 256,
       redisConnectTimeoutMs: 5000,

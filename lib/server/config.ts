@@ -58,6 +58,13 @@ export const SERVER_SETTINGS = {
   /** How long the web port keeps an idle HTTP connection after a response. */
   httpKeepAliveMs: 5_000,
   /**
+   * HTTP requests a connection to the web or metrics port may have waiting
+   * for their answers (piped before reading the answers to those before:
+   * browsers and scrapers never do); one more closes the connection
+   * (`http_pipelining.ts`).
+   */
+  httpPipelined: 8,
+  /**
    * Connections the metrics port (`--metrics-port`) holds open at once:
    * a scraper or two, a probe; more are closed as they come.
    */

@@ -370,7 +370,8 @@ export const SERVER_FLAGS = {
     type: "string",
     value: "N",
     default: "10",
-    help: "Rooms one account (or a guest's address group) may create an hour",
+    help:
+      "Rooms one account (or a guest's address group, and IPv6 /48) may create an hour",
   },
   "max-room-entries": {
     type: "string",

@@ -133,6 +133,7 @@ async function openMetrics(
     port: config.metricsPort,
     maxConnections: config.metricsMaxConnections,
     requestTimeoutMs: config.httpRequestTimeoutMs,
+    httpPipelined: config.httpPipelined,
     log,
     server,
     backend,

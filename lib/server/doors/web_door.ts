@@ -38,6 +38,7 @@ import type { Connection } from "../room/connection.ts";
 import { forwardedClient } from "./proxy_protocol.ts";
 import { formatAddress, type NetAddress } from "./byte_conn.ts";
 import { peerCertificate } from "./node_socket.ts";
+import { pipedAtMost } from "../../http_pipelining.ts";
 import type { ServerConfig } from "../config.ts";
 import { TextFramer, type WebSocket, WsConnection } from "./ws_connection.ts";
 import { answerHttp, securityHeaders } from "./web_http.ts";
@@ -73,6 +74,8 @@ export interface WebDoorOptions {
   readonly httpRequestTimeoutMs: number;
   /** How long an idle HTTP connection is kept after a response. */
   readonly httpKeepAliveMs: number;
+  /** Requests of one connection waiting for their answers, at most. */
+  readonly httpPipelined: number;
   /**
    * Ask clients for a certificate signed by `ca` (PEM), as the TLS door
    * does; with `require`, no handshake completes without a valid one.
@@ -116,6 +119,7 @@ export function webLimits(config: ServerConfig) {
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     httpRequestTimeoutMs: config.httpRequestTimeoutMs,
     httpKeepAliveMs: config.httpKeepAliveMs,
+    httpPipelined: config.httpPipelined,
     trustedProxies: config.trustedProxies,
   } satisfies Partial<WebDoorOptions>;
 }
@@ -201,7 +205,10 @@ class Door implements WebDoor {
           rejectUnauthorized: clientCa.require,
         }),
       },
-      (request, response) => this.#respond(request, response),
+      pipedAtMost(
+        options.httpPipelined,
+        (request, response) => this.#respond(request, response),
+      ),
     );
     https.headersTimeout = options.httpRequestTimeoutMs;
     https.requestTimeout = options.httpRequestTimeoutMs;

@@ -87,7 +87,10 @@ export function take(
 
 /** What ends each list, by the `INFO` text the session ends it with. */
 const LIST_ENDS: readonly [RegExp, (request: Pending) => boolean][] = [
-  [/^\d+ rooms?$/, (p) => p.kind === "list" || p.kind.startsWith("mode")],
+  [
+    /^\d+ rooms?( \(the busiest \d+: .*\))?$/,
+    (p) => p.kind === "list" || p.kind.startsWith("mode"),
+  ],
   [/^\d+ bans? in #/, (p) => p.kind === "bans"],
   [/^No topic is set$/, (p) => p.kind === "topic"],
 ];

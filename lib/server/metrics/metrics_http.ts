@@ -23,6 +23,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import { isAddressInUse } from "../../flags.ts";
+import { pipedAtMost } from "../../http_pipelining.ts";
 import { describeError, type Logger } from "../../log.ts";
 import { Histogram } from "./registry.ts";
 import {
@@ -71,6 +72,11 @@ export interface MetricsListenerOptions {
    * twice this.
    */
   readonly requestTimeoutMs: number;
+  /**
+   * Requests of one connection waiting for their answers, at most
+   * (`http_pipelining.ts`).
+   */
+  readonly httpPipelined: number;
   readonly log: Logger;
   readonly server: MetricsServer;
   /** The room's backend: its probe (database writable, Redis). */
@@ -100,12 +106,12 @@ export async function openMetricsListener(
   const routes = routesOf(options, lag);
   const http = createServer(
     { connectionsCheckingInterval: requestTimeoutMs },
-    (request, response) => {
+    pipedAtMost(options.httpPipelined, (request, response) => {
       answer(routes, request).catch((error) => {
         log.error("metrics-failed", { error: describeError(error) });
         return text(500, "Internal error\n");
       }).then((reply) => send(request, response, reply));
-    },
+    }),
   );
   http.headersTimeout = requestTimeoutMs;
   http.requestTimeout = requestTimeoutMs;

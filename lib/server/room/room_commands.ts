@@ -16,6 +16,7 @@ import {
   WHO_LIST_LIMIT,
 } from "../../protocol.ts";
 import type { Command } from "../../commands.ts";
+import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { Moderation } from "../access/moderation.ts";
 import type { Moderated, ModeratorCommand } from "./moderator.ts";
 import type { Room } from "./room.ts";
@@ -27,6 +28,8 @@ import { operatorKey } from "./room_record.ts";
 
 /** At most this many rooms are listed by `/rooms`. */
 export const ROOMS_LIST_LIMIT = 200;
+
+const encoder = new TextEncoder();
 
 /** What the room commands need. */
 export interface RoomCommandContext<M extends Moderated> {
@@ -145,7 +148,13 @@ export function leaveRoom<M extends Moderated>(
   }, member);
 }
 
-/** `/rooms`: the rooms it may see, busiest first, then `INFO N rooms`. */
+/**
+ * `/rooms`: the rooms it may see, busiest first, then `INFO N rooms`: at
+ * most {@linkcode ROOMS_LIST_LIMIT}, and only as many as fit in half the
+ * member's queue less what it holds (`Replies.budget`, as for `/search`), so
+ * that rooms with long topics cannot get whoever lists them dropped as slow;
+ * a list cut so says how many it shows.
+ */
 export function listRooms<M extends Moderated>(
   ctx: RoomCommandContext<M>,
   member: M,
@@ -155,19 +164,28 @@ export function listRooms<M extends Moderated>(
     .sort((a, b) =>
       b.everyone.size - a.everyone.size || (a.name < b.name ? -1 : 1)
     );
+  const budget = ctx.room.replies.budget(member);
+  let shown = 0;
   for (const state of visible.slice(0, ROOMS_LIST_LIMIT)) {
-    ctx.room.replies.tell(member, {
+    const line: ServerLine = {
       type: "ROOM",
       room: state.name,
       members: String(state.everyone.size),
       flags: state.flagsFor(member),
       topic: state.record.topic?.text ?? "",
-    });
+    };
+    budget.left -= encoder.encode(formatServerLine(line)).length + 1;
+    if (budget.left < 0) break;
+    ctx.room.replies.tell(member, line);
+    shown++;
   }
   const count = visible.length;
+  const cut = shown < Math.min(count, ROOMS_LIST_LIMIT)
+    ? ` (the busiest ${shown}: those that fit at once)`
+    : "";
   ctx.room.replies.tell(member, {
     type: "INFO",
-    text: `${count} room${count === 1 ? "" : "s"}`,
+    text: `${count} room${count === 1 ? "" : "s"}${cut}`,
   });
 }
 

@@ -4,13 +4,13 @@
  * (an account's is in the room's record too), so a guest's follows its
  * renames and goes when it leaves, and never reaches the next holder of
  * its alias on any server; and what is counted an hour (room creations)
- * is counted per account, or per guest address group, and forgotten after
- * the hour.
+ * is counted per account, or per guest address group and IPv6 /48, and
+ * forgotten after the hour.
  *
  * @module
  */
 
-import { addressGroup } from "../../address.ts";
+import { addressGroup, parseAddressRange } from "../../address.ts";
 import type { Moderated } from "./moderator.ts";
 
 /** A room as far as grants go: who of this server was invited to it. */
@@ -20,31 +20,39 @@ interface Granting {
 
 const HOUR_MS = 3_600_000;
 
-/** Whose acts count together: an account, or a guest's address group. */
-export function countKey(member: Moderated): string {
-  if (member.account !== null) return member.account.toLowerCase();
-  return `@${addressGroup(member.host)?.text ?? member.host}`;
+/**
+ * Whose acts count together: an account; or a guest's address group (an
+ * IPv4 address, an IPv6 /64) and, for IPv6, its /48 too (a site, which one
+ * holder can fill with /64s: before, a /48 made 10 rooms an hour with each
+ * of its 65,536 /64s, and filled `--max-rooms` in minutes).
+ */
+export function countKeys(member: Moderated): string[] {
+  if (member.account !== null) return [member.account.toLowerCase()];
+  const group = `@${addressGroup(member.host)?.text ?? member.host}`;
+  const site = parseAddressRange(`${member.host}/48`);
+  return site === null ? [group] : [group, `@${site.text}`];
 }
 
-/** Times something happened in the last hour, by {@linkcode countKey}. */
+/** Times something happened in the last hour, by {@linkcode countKeys}. */
 export class HourlyCounts {
   #times = new Map<string, number[]>();
 
-  /** How many times `key` counted in the hour before `now`. */
-  count(key: string, now: number): number {
+  /** How many times the most counted of `keys` counted in the hour before `now`. */
+  count(keys: readonly string[], now: number): number {
     // Forgets the older ones (and who has only those): nothing grows.
     for (const [who, times] of this.#times) {
       const kept = times.filter((t) => t > now - HOUR_MS);
       if (kept.length === 0) this.#times.delete(who);
       else this.#times.set(who, kept);
     }
-    return this.#times.get(key)?.length ?? 0;
+    return Math.max(0, ...keys.map((key) => this.#times.get(key)?.length ?? 0));
   }
 
-  /** Counts one for `key` at `now`. */
-  add(key: string, now: number): void {
-    const times = this.#times.get(key) ?? [];
-    this.#times.set(key, [...times, now]);
+  /** Counts one for each of `keys` at `now`. */
+  add(keys: readonly string[], now: number): void {
+    for (const key of keys) {
+      this.#times.set(key, [...this.#times.get(key) ?? [], now]);
+    }
   }
 }
 

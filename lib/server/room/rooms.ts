@@ -16,7 +16,7 @@ import type { Clock } from "../../clock.ts";
 import { HISTORY_REQUEST_LIMIT, ProtocolError } from "../../protocol.ts";
 import type { LineArena } from "./line_arena.ts";
 import type { ServerMetrics } from "../metrics/server_metrics.ts";
-import { countKey, GuestGrants, HourlyCounts } from "./room_grants.ts";
+import { countKeys, GuestGrants, HourlyCounts } from "./room_grants.ts";
 import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
 import type { RoomEvent, RoomLine } from "./room_log.ts";
@@ -353,7 +353,7 @@ export class RoomSet<M extends Member> {
         `The server has ${this.#rooms.size} rooms, its most: join one of them`,
       );
     }
-    const who = countKey(member);
+    const who = countKeys(member);
     const made = this.#creations.count(who, now);
     if (!member.operator && made >= roomCreations) {
       throw new ProtocolError(

@@ -39,8 +39,9 @@ export interface RetentionOptions {
   /** Newest messages (and, apart, other events) kept; 0 keeps them all. */
   readonly keepRows: number;
   /**
-   * Each room's newest this many messages are never deleted (`--history`
-   * with rooms on), so a busy room cannot evict a quiet room's history.
+   * The newest this many messages of the default room and of each
+   * registered room are never deleted (`--history` with rooms on), so a
+   * busy room cannot evict a quiet room's history.
    * @default {0}
    */
   readonly spare?: number;
@@ -99,14 +100,21 @@ interface Deleted extends DeletedEvent {
 }
 
 /**
- * The condition on rows that are not among their room's newest `spare`
- * messages (the room is in the stored line; none: the default room).
+ * The condition on rows that are not among the newest `spare` messages of
+ * a room that keeps its history across restarts: the default room (none
+ * in the stored line) and the registered rooms (table `rooms`). A
+ * temporary room's lines are read by nobody once it has vanished (made
+ * again, it is a new room): sparing them too kept the newest of every
+ * room name ever used, whatever their age, and enough names pushed every
+ * other room's history out under `keepRows`.
  */
 function notSpared(spare: number): string {
   if (!Number.isInteger(spare) || spare <= 0) return "1";
   return `seq NOT IN (SELECT seq FROM (SELECT seq, ROW_NUMBER()
     OVER (PARTITION BY json_extract(line, '$.room') ORDER BY seq DESC) AS n
-    FROM events WHERE ${SAID}) WHERE n <= ${spare})`;
+    FROM events WHERE ${SAID} AND (json_extract(line, '$.room') IS NULL
+      OR json_extract(line, '$.room') IN (SELECT name FROM rooms)))
+    WHERE n <= ${spare})`;
 }
 const OTHER = "type NOT IN ('MSG', 'ME')";
 

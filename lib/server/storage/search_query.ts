@@ -11,6 +11,8 @@
  * @module
  */
 
+import { SEARCH_TOKEN_CHARACTER } from "../../commands.ts";
+
 /**
  * The scope token of a room as stored with each indexed line (`""`: the
  * default room, whose events name none): `r`, then the name's UTF-8 in
@@ -28,12 +30,6 @@
 export function scopeToken(room: string): string {
   return `r${new TextEncoder().encode(room).toHex()}`;
 }
-
-/**
- * Characters the FTS5 `unicode61` tokenizer keeps in a token (letters,
- * numbers, private use); a word without one has no token.
- */
-const TOKEN_CHARACTER = /[\p{L}\p{N}\p{Co}]/u;
 
 /**
  * The fewest characters the last part of a query's last word needs to
@@ -75,7 +71,7 @@ export function searchMatch(
   words: readonly string[],
   rooms: readonly string[],
 ): string | null {
-  const kept = words.filter((word) => TOKEN_CHARACTER.test(word));
+  const kept = words.filter((word) => SEARCH_TOKEN_CHARACTER.test(word));
   if (kept.length === 0 || rooms.length === 0) return null;
   const phrases = kept.map(ftsPhrase);
   if ([...lastPart(kept.at(-1) ?? "")].length >= MIN_PREFIX) {

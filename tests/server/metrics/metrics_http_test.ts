@@ -61,6 +61,7 @@ function openFake(
     port: 0,
     maxConnections: 32,
     requestTimeoutMs: 5_000,
+    httpPipelined: 8,
     log: silent,
     server: fakeServer(),
     backend: fakeBackend({ value: HEALTHY }),

@@ -77,6 +77,31 @@ Deno.test("rooms: guests' creations are counted per address group (an IPv6 /64),
   assert.match(await refusal(() => line(b, "/join #two")), /^room-creations /);
 });
 
+Deno.test("rooms: guests' creations are counted per IPv6 /48 too: one site's /64s cannot fill --max-rooms (each IPv4 address, and each account, keeps its own count)", async () => {
+  const { join, line, router } = server({ roomCreations: 2 });
+  for (let i = 1; i <= 2; i++) {
+    const guest = await join(`g${i}`, { host: `2001:db8:0:${i}::1` });
+    await line(guest, `/join #site${i}`);
+  }
+  const next = await join("g3", { host: "2001:db8:0:3::1" });
+  assert.match(
+    await refusal(() => line(next, "/join #site3")),
+    /^room-creations /,
+  );
+  const elsewhere = await join("g4", { host: "2001:db8:1:4::1" });
+  await line(elsewhere, "/join #other48");
+  for (const host of ["192.0.2.1", "192.0.2.2", "192.0.2.3"]) {
+    const guest = await join(`v${host.at(-1)}`, { host });
+    await line(guest, `/join #v${host.at(-1)}`);
+  }
+  const amy = await join("amy", { account: "amy", host: "2001:db8:0:5::1" });
+  await line(amy, "/join #amys");
+  for (const room of ["#site1", "#site2", "#other48", "#v3", "#amys"]) {
+    assert.ok(router.rooms.get(room), room);
+  }
+  assert.equal(router.rooms.get("#site3"), undefined);
+});
+
 Deno.test("rooms: a room ban in the default room is refused (bans there are /ban's), leaving nobody half in", async () => {
   const { join, line, router } = server();
   const op = await join("op", { operator: true });

@@ -30,6 +30,7 @@ import {
   untoldThrough,
 } from "../../../lib/server/storage/tombstones_table.ts";
 import { openStore } from "../../../lib/server/storage/store.ts";
+import { registerIn } from "./_rooms_table.ts";
 import { startServer, TestClient, withTempDir } from "../../_helpers.ts";
 import { LIMITS } from "../room/_rooms_fakes.ts";
 
@@ -114,8 +115,9 @@ Deno.test("lastExpiries() gives each room's last MOD expire: a registered room m
   assert.deepEqual(texts(LIMITS.defaultRoom), ["lobby quokka"]);
 });
 
-Deno.test("SqliteLog stores each event's room in its line; a busy room cannot evict a quiet room's last lines", async () => {
+Deno.test("SqliteLog stores each event's room in its line; a busy room cannot evict a registered quiet room's last lines (nor the default room's)", async () => {
   using store = openStore(null);
+  registerIn(store.db, "#quiet");
   const log = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
   log.subscribe(() => {});
   log.append({ type: "MSG", alias: "q", text: "quiet 1" }, "1", {
@@ -146,14 +148,53 @@ Deno.test("SqliteLog stores each event's room in its line; a busy room cannot ev
     "#quiet quiet 1",
     "#quiet quiet 2",
     "- lobby",
-    "#busy busy 47",
     "#busy busy 48",
     "#busy busy 49",
   ]);
   const { n } = store.db.prepare(
     "SELECT COUNT(*) AS n FROM events WHERE type = 'MSG'",
   ).get() as { n: number };
-  assert.equal(n, 6, "the busy room's older lines went");
+  assert.equal(n, 5, "the busy temporary room's older lines went");
+});
+
+Deno.test("Retention spares no temporary room's lines: a guest's many vanished rooms neither keep their lines forever nor push the default room's history out", async () => {
+  using store = openStore(null);
+  const log = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
+  log.subscribe(() => {});
+  for (let room = 0; room < 30; room++) {
+    for (let i = 0; i < 10; i++) {
+      log.append({ type: "MSG", alias: "eve", text: `filler ${i}` }, "1", {
+        room: `#s${room}`,
+      });
+    }
+  }
+  for (let i = 0; i < 100; i++) {
+    log.append({ type: "MSG", alias: "amy", text: `lobby ${i}` }, "2");
+  }
+  await log.close();
+  const retain = (keepDays: number, keepRows: number, nowMs: number) => {
+    const retention = new Retention(store.db, {
+      clock: { ...systemClock, now: () => nowMs },
+      keepDays,
+      keepRows,
+      spare: 10,
+    });
+    retention.start();
+    retention.stop();
+  };
+  const counts = () =>
+    Object.fromEntries(
+      (store.db.prepare(
+        `SELECT json_extract(line, '$.room') IS NULL AS lobby, COUNT(*) AS n
+           FROM events WHERE type = 'MSG' GROUP BY 1`,
+      ).all() as { lobby: number; n: number }[]).map((
+        row,
+      ) => [row.lobby ? "lobby" : "rooms", row.n]),
+    );
+  retain(0, 200, Date.now());
+  assert.deepEqual(counts(), { rooms: 100, lobby: 100 });
+  retain(1, 0, Date.now() + 2 * 86_400_000); // two days later
+  assert.deepEqual(counts(), { lobby: 10 }, "the default room's newest stay");
 });
 
 Deno.test("serveChat() with rooms replays the default room's stored history after a restart, prefixed for rooms clients", async () => {

@@ -21,6 +21,7 @@ import { DATABASE_FILE, openStore } from "../../../lib/server/storage/store.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { crashingOnce } from "./_worker_faults.ts";
 import { withTempDir } from "../../_helpers.ts";
+import { registerIn } from "./_rooms_table.ts";
 
 const T0 = Date.UTC(2026, 11, 1);
 
@@ -393,6 +394,7 @@ Deno.test("IndexSearch's backlog counts the lines it left out, past its bound", 
 
 Deno.test("Retention deletes from the index the messages it deletes from the log", async () => {
   using store = openStore(null);
+  registerIn(store.db, "#quiet");
   const log = new SqliteLog(store.db, { clock: systemClock, keep: 10 });
   const search = new IndexSearch({
     clock: systemClock,
@@ -412,7 +414,7 @@ Deno.test("Retention deletes from the index the messages it deletes from the log
     clock: systemClock,
     keepDays: 0,
     keepRows: 5,
-    spare: 1, // each room's newest line stays
+    spare: 1, // each registered room's newest line stays
   });
   retention.onDelete((gone, through) => search.delete(gone, through));
   retention.start();

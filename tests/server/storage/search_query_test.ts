@@ -75,6 +75,28 @@ Deno.test("parseCommand() refuses /search without words, over 8 words or over 20
   assert.equal(code(() => parseCommand(`/search ${long}x`)), "usage");
 });
 
+Deno.test("parseCommand() counts a /search word's parts as the index splits them: a word of many one-letter parts (each a pass over the index) is ERR usage", () => {
+  const parts = (n: number) => Array.from({ length: n }, () => "a").join(".");
+  assert.deepEqual(parseCommand(`/search ${parts(SEARCH_MAX_WORDS)}`), {
+    kind: "search",
+    words: [parts(SEARCH_MAX_WORDS)],
+  });
+  assert.equal(code(() => parseCommand(`/search ${parts(100)}`)), "usage");
+  assert.equal(
+    code(() => parseCommand(`/search don't e-mail a.b.c.d x`)),
+    "usage",
+  );
+  assert.deepEqual(parseCommand(`/search don't e-mail a.b x`), {
+    kind: "search",
+    words: ["don't", "e-mail", "a.b", "x"],
+  });
+  // Words with no part (punctuation only) cost nothing and count none.
+  assert.deepEqual(parseCommand(`/search ! ? ${parts(SEARCH_MAX_WORDS)}`), {
+    kind: "search",
+    words: ["!", "?", parts(SEARCH_MAX_WORDS)],
+  });
+});
+
 Deno.test("ftsPhrase() quotes a word, doubling its quotes", () => {
   assert.equal(ftsPhrase("deploy"), '"deploy"');
   assert.equal(ftsPhrase('"'), '""""');

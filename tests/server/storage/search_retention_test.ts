@@ -16,6 +16,7 @@ import { DATABASE_FILE, openStore } from "../../../lib/server/storage/store.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { endingOnce } from "./_worker_faults.ts";
 import { withTempDir } from "../../_helpers.ts";
+import { registerIn } from "./_rooms_table.ts";
 
 /** The options of the index of the data directory `dir` (one server). */
 function indexIn(dir: string) {
@@ -44,6 +45,7 @@ Deno.test("IndexSearch deletes at start what retention deleted and a killed serv
   for (const tombstones of [100, 1]) {
     await withTempDir(async (dir) => {
       using store = openStore(dir);
+      registerIn(store.db, "#quiet");
       const retain = (keepRows: number, told: IndexSearch | null) => {
         const retention = new Retention(store.db, {
           clock: systemClock,
