@@ -81,3 +81,31 @@ Deno.test("IRC door: LIST of rooms with long topics ends with 323 within half th
   await irc.expect(/^:tlschat PONG tlschat :still$/);
   assert.ok(!irc.received.some((line) => line.startsWith("ERROR")));
 });
+
+Deno.test("serveChat() /bans sends only the bans that fit in half the queue: long reasons never get the operator listing them dropped as slow", async () => {
+  await using s = await startServer("node", ["--queue-bytes", "16384"]);
+  await s.server.gate.accounts.add("opal", "opal password");
+  s.server.gate.accounts.setOperator("opal", true);
+  using opal = await TestClient.connect(s.port);
+  await opal.expect(/^HELLO /);
+  await opal.send("opal");
+  await opal.expect(/^PASSWORD /);
+  await opal.send("/pass opal password");
+  await opal.expect(/^WELCOME /);
+  const BANS = 10;
+  for (let i = 0; i < BANS; i++) {
+    await opal.send(`/ban 10.0.0.${i}/32 1d ${"r".repeat(3000)}`);
+    await opal.expect(new RegExp(`^MOD ban 10\\.0\\.0\\.${i} `));
+  }
+  await opal.send("/bans");
+  const info = await opal.expect(/^INFO \d+ bans/);
+  const shown = opal.received.filter((line) => line.startsWith("BAN ")).length;
+  assert.ok(shown > 0 && shown < BANS, `${shown} bans shown`);
+  assert.equal(
+    info,
+    `INFO ${BANS} bans (the first ${shown}: those that fit at once)`,
+  );
+  await opal.send("still here");
+  await opal.expect(/^MSG opal still here$/);
+  assert.ok(!opal.received.some((line) => line.startsWith("BYE")));
+});

@@ -30,6 +30,7 @@ import {
 import type { Someone } from "./directory.ts";
 import type { Member } from "./member.ts";
 import type { Room } from "./room.ts";
+import { cutNote } from "./replies.ts";
 import type { EventEffect } from "./room_log.ts";
 
 /** A member as the moderator sees it. */
@@ -212,8 +213,9 @@ function listBans<M extends Moderated>(
   actor: M,
 ): void {
   const bans = ctx.moderation.list("ban");
-  for (const ban of bans) {
-    ctx.room.replies.tell(actor, {
+  const shown = ctx.room.replies.list(
+    actor,
+    bans.map((ban) => ({
       type: "BAN",
       kind: ban.kind,
       target: ban.label === ban.target
@@ -222,11 +224,12 @@ function listBans<M extends Moderated>(
       until: ban.until === null ? "-" : new Date(ban.until).toISOString(),
       by: ban.by,
       text: ban.reason,
-    });
-  }
+    })),
+  );
+  const cut = cutNote(shown, bans.length, "first");
   ctx.room.replies.tell(actor, {
     type: "INFO",
-    text: `${bans.length} ${bans.length === 1 ? "ban" : "bans"}`,
+    text: `${bans.length} ${bans.length === 1 ? "ban" : "bans"}${cut}`,
   });
 }
 

@@ -10,12 +10,14 @@
 
 import { ProtocolError } from "../../protocol.ts";
 import { COMMAND_HELP } from "../../commands.ts";
-import type { ServerLine } from "../../server_lines.ts";
+import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { Directory } from "./directory.ts";
 import type { Member } from "./member.ts";
 import { Replay, REPLAY_CUT, type ReplayBudget } from "./replay.ts";
 import { catchUp, type CatchUpRoom } from "./catch_up.ts";
 import type { RecentEvents, RoomLog } from "./room_log.ts";
+
+const encoder = new TextEncoder();
 
 /** Options of {@linkcode Replies}: the room's parts it answers with. */
 export interface RepliesOptions<M extends Member> {
@@ -180,8 +182,36 @@ export class Replies<M extends Member = Member> {
     }
   }
 
+  /**
+   * Tells `member` a list's lines in order, as many as fit in its budget
+   * ({@linkcode budget}: a list of long lines, rooms' topics or bans'
+   * reasons, must not get whoever asked dropped as slow); returns how many.
+   */
+  list(member: M, lines: Iterable<ServerLine>): number {
+    const budget = this.budget(member);
+    let told = 0;
+    for (const line of lines) {
+      budget.left -= encoder.encode(formatServerLine(line)).length + 1;
+      if (budget.left < 0) break;
+      this.tell(member, line);
+      told++;
+    }
+    return told;
+  }
+
   /** Sends one line to one member (the room drops it if it cannot take it). */
   tell(member: M, line: ServerLine): void {
     this.#options.send(member, line);
   }
+}
+
+/**
+ * What ends the `INFO` line of a list {@linkcode Replies.list} cut: nothing
+ * when all `listed` were shown, else which of them were (`which`: "busiest",
+ * "first").
+ */
+export function cutNote(shown: number, listed: number, which: string): string {
+  return shown < listed
+    ? ` (the ${which} ${shown}: those that fit at once)`
+    : "";
 }

@@ -16,20 +16,18 @@ import {
   WHO_LIST_LIMIT,
 } from "../../protocol.ts";
 import type { Command } from "../../commands.ts";
-import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { Moderation } from "../access/moderation.ts";
 import type { Moderated, ModeratorCommand } from "./moderator.ts";
 import type { Room } from "./room.ts";
 import type { EventEffect } from "./room_log.ts";
 import type { RoomRouter } from "./room_router.ts";
+import { cutNote } from "./replies.ts";
 import type { Accounts } from "../access/accounts.ts";
 import type { RoomState } from "./room_state.ts";
 import { operatorKey } from "./room_record.ts";
 
 /** At most this many rooms are listed by `/rooms`. */
 export const ROOMS_LIST_LIMIT = 200;
-
-const encoder = new TextEncoder();
 
 /** What the room commands need. */
 export interface RoomCommandContext<M extends Moderated> {
@@ -164,25 +162,19 @@ export function listRooms<M extends Moderated>(
     .sort((a, b) =>
       b.everyone.size - a.everyone.size || (a.name < b.name ? -1 : 1)
     );
-  const budget = ctx.room.replies.budget(member);
-  let shown = 0;
-  for (const state of visible.slice(0, ROOMS_LIST_LIMIT)) {
-    const line: ServerLine = {
+  const listed = visible.slice(0, ROOMS_LIST_LIMIT);
+  const shown = ctx.room.replies.list(
+    member,
+    listed.map((state) => ({
       type: "ROOM",
       room: state.name,
       members: String(state.everyone.size),
       flags: state.flagsFor(member),
       topic: state.record.topic?.text ?? "",
-    };
-    budget.left -= encoder.encode(formatServerLine(line)).length + 1;
-    if (budget.left < 0) break;
-    ctx.room.replies.tell(member, line);
-    shown++;
-  }
+    })),
+  );
   const count = visible.length;
-  const cut = shown < Math.min(count, ROOMS_LIST_LIMIT)
-    ? ` (the busiest ${shown}: those that fit at once)`
-    : "";
+  const cut = cutNote(shown, listed.length, "busiest");
   ctx.room.replies.tell(member, {
     type: "INFO",
     text: `${count} room${count === 1 ? "" : "s"}${cut}`,

@@ -23,6 +23,7 @@ import {
   roomEffect,
 } from "./room_commands.ts";
 import type { RoomState } from "./room_state.ts";
+import { cutNote } from "./replies.ts";
 import { hashRoomKey, operatorKey } from "./room_record.ts";
 import {
   anyoneIn,
@@ -324,20 +325,22 @@ function listRoomBans<M extends Moderated>(
   const bans = state.record.bans.filter((s) =>
     s.until === null || s.until > ctx.now
   );
-  for (const ban of bans) {
-    ctx.room.replies.tell(actor, {
+  const shown = ctx.room.replies.list(
+    actor,
+    bans.map((ban) => ({
       type: "BAN",
       kind: ban.kind,
       target: ban.label,
       until: ban.until === null ? "-" : new Date(ban.until).toISOString(),
       by: ban.by,
       text: ban.reason,
-    });
-  }
+    })),
+  );
+  const cut = cutNote(shown, bans.length, "first");
   ctx.room.replies.tell(actor, {
     type: "INFO",
     text: `${bans.length} ${
       bans.length === 1 ? "ban" : "bans"
-    } in ${state.name}`,
+    } in ${state.name}${cut}`,
   });
 }

@@ -61,7 +61,10 @@ function server() {
     now: clock.now(),
     moderation: { setTopic() {} } as unknown as Moderation,
     moderate: () => Promise.resolve(),
-    accounts: { get: () => null },
+    // Every name is an account's (room bans of absent accounts).
+    accounts: {
+      get: (alias) => ({ alias, operator: false, fingerprint: null }),
+    },
   });
   /** Logs in as the session does: the default room, then its rooms again. */
   const login = async <T extends FakeMember>(member: T, alias: string) => {
@@ -227,4 +230,26 @@ Deno.test("a replay takes half the queue less what the member's queue holds alre
     "HISTEND 0 End of history: 0 messages (the newest that fit at once)",
   );
   assert.equal(bea.closed, null);
+});
+
+Deno.test("/roombans sends only the bans that fit in half the queue, and says so: long reasons never get the operator dropped as slow", async () => {
+  const chat = server();
+  const amy = await chat.login(
+    Object.assign(new QueueMember(), { account: "amy" }),
+    "amy",
+  );
+  await chat.line(amy, "/join #a");
+  for (let i = 0; i < 10; i++) {
+    await chat.line(amy, `/roomban u${i} 1d ${"r".repeat(150)}`);
+    amy.take(); // read as it goes
+  }
+  await chat.line(amy, "/roombans");
+  assert.equal(amy.closed, null, "not dropped as slow");
+  const got = amy.take();
+  const bans = got.filter((line) => line.startsWith("BAN "));
+  assert.ok(bans.length > 0 && bans.length < 10, `${bans.length} bans`);
+  assert.equal(
+    got.at(-1),
+    `INFO 10 bans in #a (the first ${bans.length}: those that fit at once)`,
+  );
 });
