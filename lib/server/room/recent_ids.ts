@@ -140,7 +140,7 @@ export class RecentIds {
       this.#forget(this.#table[cell]! - 1);
       this.#table[cell] = place + 1;
     } else {
-      this.#table[-cell - 1] = place + 1;
+      this.#table[~cell] = place + 1;
       this.#size++;
     }
     this.#forgetOld(time);
@@ -210,20 +210,22 @@ export class RecentIds {
     this.#tail = kept;
     this.#table = new Int32Array(2 * capacity);
     for (let place = 0; place < kept; place++) {
-      this.#table[-this.#find(ids[place]!, hashes[place]!) - 1] = place + 1;
+      this.#table[~this.#find(ids[place]!, hashes[place]!)] = place + 1;
     }
   }
 
   /**
    * The table's cell holding `id` (of `hash`), or, when it holds none,
-   * minus one minus the empty cell where it would go.
+   * minus one minus the empty cell where it would go: `~cell` (not
+   * `-cell - 1`, whose `-0` for cell 0 is not a small integer: V8 threw
+   * its optimized lookups away the first time, and compiled them again).
    */
   #find(id: string, hash: number): number {
     const table = this.#table;
     const mask = table.length - 1;
     for (let cell = hash & mask;; cell = (cell + 1) & mask) {
       const entry = table[cell]!;
-      if (entry === 0) return -cell - 1;
+      if (entry === 0) return ~cell;
       if (this.#hashes[entry - 1] === hash && this.#ids[entry - 1] === id) {
         return cell;
       }
