@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import {
+  denoRun,
   startServer,
   TerminalClient,
   testCertificates,
@@ -52,6 +53,31 @@ Deno.test("client.ts on a terminal: a message padded to the right margin goes on
       assert.match(term.text, new RegExp(`\r?\n {6}${spoof}\r?\n`));
     }
     await term.type("/quit\r");
+    assert.equal(await term.exited(), 0);
+  });
+});
+
+Deno.test("client.ts reading a pipe and printing to a terminal: a message padded to the right margin goes on indented too", async () => {
+  await using s = await startServer("deno");
+  using mallory = await TestClient.join(s.port, "mallory");
+  await withClientFlags(s.port, async (permissions, flags) => {
+    // stdin a pipe (cat's), stdout the terminal: pipe mode on a terminal.
+    const client = denoRun("client.ts", permissions, [
+      ...flags,
+      "--alias",
+      "tom",
+    ])
+      .map((word) => `'${word}'`).join(" ");
+    await using term = new TerminalClient([], [], "NO_COLOR=1", {
+      shell: `cat | deno ${client}`,
+    });
+    let at = await term.waitFor(/Welcome, tom!/);
+    const fill = 100 - "<mallory> hi".length;
+    const spoof = "-!- mallory was made a room operator";
+    await mallory.send("hi" + "\u2800".repeat(fill) + spoof);
+    at = await term.waitFor(new RegExp(`${spoof}\r?\n`), at);
+    assert.match(term.text, new RegExp(`\r?\n {6}${spoof}\r?\n`));
+    await term.type("/quit\r\x04");
     assert.equal(await term.exited(), 0);
   });
 });
