@@ -181,7 +181,11 @@ function tagBlock(message: IrcMessage): string {
     ).join(";") + " ";
 }
 
-/** A message's line after its tags: what {@linkcode IRC_LINE_BYTES} bounds. */
+/**
+ * A message's line after its tags: what {@linkcode IRC_LINE_BYTES} bounds.
+ * A NUL, CR or LF in it (none should get this far: text is sanitised when
+ * it is said) becomes U+FFFD, so no text can make a line of its own.
+ */
 function formatBody(message: IrcMessage): string {
   let out = message.source === undefined ? "" : `:${message.source} `;
   out += message.command;
@@ -191,9 +195,22 @@ function formatBody(message: IrcMessage): string {
     const last = i === params.length - 1;
     const trailing = (text && i > 0) || param === "" || param.includes(" ") ||
       param.startsWith(":");
-    out += last && trailing ? ` :${param}` : ` ${param}`;
+    out += last && trailing ? ` :${unbroken(param)}` : ` ${unbroken(param)}`;
   });
   return out;
+}
+
+/** NUL, CR and LF: an IRC client ends a line at any of them. */
+// deno-lint-ignore no-control-regex -- matching controls is the point
+const LINE_BREAKS = /[\0\r\n]/;
+// deno-lint-ignore no-control-regex -- matching controls is the point
+const LINE_BREAKS_ALL = /[\0\r\n]/g;
+
+/** A parameter with every NUL, CR and LF made U+FFFD. */
+function unbroken(param: string): string {
+  return LINE_BREAKS.test(param)
+    ? param.replace(LINE_BREAKS_ALL, "\uFFFD")
+    : param;
 }
 
 /** Longest line after the tags, without its CR LF. */
@@ -237,7 +254,7 @@ export function formatIrcLines(message: IrcMessage): string[] {
     return [tags + body];
   }
   const init = message.params.slice(0, -1);
-  const last = message.params.at(-1) ?? "";
+  const last = unbroken(message.params.at(-1) ?? "");
   const budget = BODY_BYTES - (byteLength(body) - byteLength(last));
   if (budget <= 0) return [tags + body]; // no parameter to shorten
   return fitLast(message, last, budget).map((param) =>

@@ -147,3 +147,19 @@ Deno.test("formatIrcLines() splits 353 between names, and leaves short lines who
     ["s PRIVMSG #a ::)"].map((l) => ":" + l),
   );
 });
+
+Deno.test("formatIrcLines() never sends a NUL, CR or LF: each becomes U+FFFD, so no text makes a line of its own", () => {
+  const lines = formatIrcLines({
+    source: "bob!bob@tlschat",
+    command: "PRIVMSG",
+    params: ["#t", "hi\r\n:evil!evil@tlschat PRIVMSG #t :owned\0x"],
+  });
+  assert.deepEqual(lines, [
+    ":bob!bob@tlschat PRIVMSG #t :hi\uFFFD\uFFFD:evil!evil@tlschat PRIVMSG #t :owned\uFFFDx",
+  ]);
+  const long = formatIrcLines({
+    command: "TOPIC",
+    params: ["#t", "\r".repeat(600)],
+  });
+  assert.ok(bytes(long[0]!) <= 510 && !/[\r\n\0]/.test(long[0]!));
+});
