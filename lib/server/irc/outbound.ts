@@ -328,15 +328,17 @@ function moderation(
     return sink.irc(state.numeric("341", nick, room));
   }
   const about = nick === "-" ? "" : ` ${nick}`;
+  // A mute's text starts "by amy until ..." (describeSanction): said once.
+  const said = `by ${line.by} `;
+  const detail = line.text.startsWith(said)
+    ? ` ${line.text.slice(said.length)}`
+    : line.text
+    ? `: ${line.text}`
+    : "";
   sink.irc({
     source: state.settings.server,
     command: "NOTICE",
-    params: [
-      room,
-      `${line.action}${about} by ${nickOf(line.by)}${
-        line.text ? `: ${line.text}` : ""
-      }`,
-    ],
+    params: [room, `${line.action}${about} by ${nickOf(line.by)}${detail}`],
   });
 }
 
