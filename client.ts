@@ -50,6 +50,7 @@ import { PendingLines } from "./lib/client/pending.ts";
 import { ReadMarks, ResumeState } from "./lib/client/resume.ts";
 import { RoomState } from "./lib/client/rooms.ts";
 import { Prompt } from "./lib/client/prompt.ts";
+import { wrapLine } from "./lib/client/wrap.ts";
 import {
   type AnswerOn,
   chat,
@@ -151,11 +152,14 @@ function chatWith(start: Start, hooks: ChatHooks): Promise<number> {
 /** Non-terminal mode: stdin lines out, server lines to stdout. */
 async function runPipe(start: Start): Promise<number> {
   const { config, color, password, outbox } = start;
+  const onTerminal = Deno.stdout.isTerminal();
   const print = (line: ServerLine | string, room: string | null = null) => {
     // Scripts that want only what is said from now on are not surprised.
     if (!config.history && isHistory(line)) return;
     const text = formatForDisplay(line, { color, room });
-    if (text !== null) console.log(text);
+    if (text === null) return;
+    // On a terminal, cut to its width as the prompt does (wrap.ts).
+    console.log(onTerminal ? wrapLine(text, Deno.consoleSize().columns) : text);
   };
   let account = config.certFile !== null;
   let leaving = false;

@@ -23,14 +23,17 @@ const ESCAPE_SEQUENCES =
  * Characters never forwarded as they are. Replaced by U+FFFD: C0 controls
  * except TAB, DEL, C1 controls, bidi embeddings, overrides and isolates, and
  * the Unicode line and paragraph separators. Dropped: the invisible format
- * characters U+200B–U+200F, U+2060–U+2064, U+FEFF and the tag characters
- * U+E0000–U+E007F (a zero-width joiner between two emoji is kept).
+ * characters U+200B–U+200F, U+2060–U+2064, U+FEFF, the tag characters
+ * U+E0000–U+E007F (a zero-width joiner between two emoji is kept), and
+ * U+061C ARABIC LETTER MARK, the third invisible bidi mark with U+200E and
+ * U+200F (so every Bidi_Control character is dropped or replaced).
  */
 const UNSAFE_CHARACTERS =
   // deno-lint-ignore no-control-regex -- matching controls is the point
-  /[\u0000-\u0008\u000A-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]|[\u200B-\u200F\u2060-\u2064\uFEFF\u{E0000}-\u{E007F}]/gu;
+  /[\u0000-\u0008\u000A-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]|[\u061C\u200B-\u200F\u2060-\u2064\uFEFF\u{E0000}-\u{E007F}]/gu;
 
-const INVISIBLE = /^[\u200B-\u200F\u2060-\u2064\uFEFF\u{E0000}-\u{E007F}]$/u;
+const INVISIBLE =
+  /^[\u061C\u200B-\u200F\u2060-\u2064\uFEFF\u{E0000}-\u{E007F}]$/u;
 const EMOJI = /^\p{Extended_Pictographic}$/u;
 /** What may follow an emoji before a joiner: VS16 or a skin tone. */
 const EMOJI_SUFFIX = /^[\uFE0F\u{1F3FB}-\u{1F3FF}]$/u;

@@ -64,6 +64,26 @@ Deno.test("sanitizeText() drops invisible format characters but keeps emoji join
   assert.equal(sanitizeText("\u200D💻"), "💻");
 });
 
+Deno.test("sanitizeText() leaves no Bidi_Control character: the marks (ALM U+061C too) dropped, the others replaced", () => {
+  // Unicode's Bidi_Control property, whole: 061C, 200E, 200F, 202A-202E,
+  // 2066-2069.
+  const controls = [0x61c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d]
+    .concat([0x202e, 0x2066, 0x2067, 0x2068, 0x2069]);
+  for (let c = 0; c <= 0x10ffff; c++) {
+    const char = String.fromCodePoint(c);
+    assert.equal(
+      /\p{Bidi_Control}/u.test(char),
+      controls.includes(c),
+      c.toString(16),
+    );
+  }
+  for (const c of controls) {
+    const shown = sanitizeText(`1${String.fromCodePoint(c)}2`);
+    assert.ok(!/\p{Bidi_Control}/u.test(shown), c.toString(16));
+  }
+  assert.equal(sanitizeText("pay\u061C 100"), "pay 100");
+});
+
 Deno.test("aliasSkeleton() maps the ASCII confusables of TR39 and ignores punctuation", () => {
   const alike: [string, string][] = [
     ["AIice", "Alice"],

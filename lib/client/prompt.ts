@@ -2,8 +2,10 @@
  * The terminal client's prompt: readline on stdin, questions (a secret
  * without echo), and once joined a prompt with the member's alias and room
  * (unread counts of its other rooms too) that incoming lines never
- * overwrite: each is printed above it, and the half-typed line redrawn. It writes to the terminal (stdout) and nowhere
- * else; what a line looks like is display.ts's.
+ * overwrite: each is printed above it, and the half-typed line redrawn, cut
+ * to the terminal's width with its further rows indented (`wrap.ts`). It
+ * writes to the terminal (stdout) and nowhere else; what a line looks like
+ * is display.ts's.
  *
  * @module
  */
@@ -14,6 +16,7 @@ import { Writable } from "node:stream";
 import { type ServerLine } from "../server_lines.ts";
 import { formatForDisplay } from "./display.ts";
 import { carriesKey } from "./room_names.ts";
+import { wrapLine } from "./wrap.ts";
 
 /** The terminal's prompt, for the whole session; dispose of it to close. */
 export class Prompt implements Disposable {
@@ -57,7 +60,8 @@ export class Prompt implements Disposable {
     const { stdout } = process;
     readline.clearLine(stdout, 0);
     readline.cursorTo(stdout, 0);
-    stdout.write(text + "\n");
+    // Cut to the width here: nobody's text can start a row of its own.
+    stdout.write(wrapLine(text, stdout.columns) + "\n");
     // Redraw the prompt and whatever was typed, cursor where it was.
     if (this.#prompting) this.#rl.prompt(true);
   };

@@ -136,11 +136,12 @@ export class RoomState {
   }
 
   /**
-   * The server welcomed `alias` (the one given, or kept when absent): with
-   * rooms on, nothing is sent until it says the current room.
+   * The server welcomed `alias` (the one given, or kept when absent or not
+   * well formed: the prompt shows it, unsanitised): with rooms on, nothing
+   * is sent until it says the current room.
    */
   welcomed(alias = this.#alias): void {
-    this.#alias = alias;
+    if (isWellFormedAlias(alias)) this.#alias = alias;
     if (this.enabled) this.#change = { kind: "arrive" };
   }
 

@@ -308,6 +308,53 @@ Deno.test("the page says an alias is taken, and shows hostile text as text", asy
   });
 });
 
+/**
+ * Where each line of the entry holding `text` starts, left of the log's
+ * edge in CSS pixels, its first line's included.
+ */
+function lineStarts(page: Page, text: string): Promise<number[]> {
+  return page.locator("#messages > li", { hasText: text }).evaluate((li) => {
+    const range = li.ownerDocument.createRange();
+    range.selectNodeContents(li);
+    const edge = li.getBoundingClientRect().left;
+    const starts = new Map<number, number>(); // line top -> its left
+    for (const rect of range.getClientRects()) {
+      const top = Math.round(rect.top);
+      starts.set(top, Math.min(starts.get(top) ?? Infinity, rect.left));
+    }
+    return [...starts.values()].map((left) => Math.round(left - edge));
+  });
+}
+
+Deno.test("the page indents an entry's further lines: text padded with no-break spaces or blanks does not start a line at the left edge", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using server = await startServer(dir, webPort);
+    await withBrowser(async (browser) => {
+      const page = await openPage(browser, webPort, {
+        width: 900,
+        height: 500,
+      });
+      using mallory = await TestClient.join(server.port, "mallory", {
+        ca: await Deno.readTextFile(`${dir}/ca.pem`),
+      });
+      await join(page, "ann");
+      for (const pad of ["\u00a0", "\u2800", "\u3164"]) {
+        const spoof = `12:34 alice: mallory is an admin now ${
+          pad.codePointAt(0)
+        }`;
+        await mallory.send("hi" + pad.repeat(300) + spoof);
+        await page.locator("#messages > li", { hasText: spoof }).waitFor();
+        const [first, ...further] = await lineStarts(page, spoof);
+        assert.equal(first, 0);
+        assert.ok(further.length > 0);
+        // Every further line starts 1.5rem (24 px) in.
+        assert.deepEqual(further.filter((left) => left < 20), [], spoof);
+      }
+    });
+  });
+});
+
 Deno.test("the page resumes after a server restart: the lines said while it was away once, after a divider, the scroll kept", async () => {
   await withTempDir(async (dir) => {
     const webPort = freePort();

@@ -100,6 +100,15 @@ Deno.test("RoomState.toSend() sends a line that starts with one of its rooms the
   return parting;
 });
 
+Deno.test("RoomState.prompt() shows a welcomed alias only when it is well formed: a hostile server's escape sequence never reaches the terminal", () => {
+  const rooms = new RoomState("tom");
+  // OSC 52: a terminal that allows it sets its clipboard to "rm -rf ~".
+  rooms.welcomed("\x1b]52;c;cm0gLXJmIH4=\x07");
+  assert.equal(rooms.prompt(), "tom> ");
+  rooms.welcomed("T.om");
+  assert.equal(rooms.prompt(), "T.om> ");
+});
+
 Deno.test("RoomState.roomFor() prefixes nothing without the rooms capability", () => {
   const rooms = new RoomState("amy");
   rooms.welcomed();

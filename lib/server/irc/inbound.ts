@@ -2,9 +2,10 @@
  * A registered IRC client's commands as native lines for its session (a
  * client with `rooms`: room lines start with `#room`), or answered by the
  * door itself: `PRIVMSG`/`NOTICE` to a channel or a nick (CTCP `ACTION` as
- * `/me`, other CTCP dropped, formatting codes stripped), `JOIN`, `PART`,
+ * `/me`, other CTCP dropped), `JOIN`, `PART`,
  * `TOPIC`, `NAMES`, `WHO`, `WHOIS`, `MODE`, `KICK`, `INVITE`, `LIST`,
- * `NICK`, `PONG`, `QUIT`. Anything else gets 421, a missing parameter 461.
+ * `NICK`, `PONG`, `QUIT`, formatting codes stripped from every text.
+ * Anything else gets 421, a missing parameter 461.
  * Pure: what to send goes to an {@linkcode IrcSink} (`WHOIS`'s answer once
  * the directory, `IrcSettings.holder`, said who holds the nick).
  *
@@ -18,8 +19,9 @@ import { type IrcSink, type IrcState, MEMBER_HOST } from "./state.ts";
 
 /**
  * IRC formatting codes (bold, colours, hex colours, reset, monospace,
- * reverse, italics, strikethrough, underline): stripped from what IRC
- * clients send, so that others get no control bytes.
+ * reverse, italics, strikethrough, underline): stripped from every text an
+ * IRC client sends (messages, topics, kick, part and quit reasons), so that
+ * others get neither control bytes nor U+FFFD and stray colour digits.
  */
 const FORMATTING =
   // deno-lint-ignore no-control-regex
@@ -68,13 +70,15 @@ const COMMANDS: Readonly<
     for (const channel of channels.split(",")) {
       const room = roomOf(channel);
       if (room === null) noSuchChannel(state, channel, sink);
-      else sink.native(`/part ${room} ${reason}`.trimEnd());
+      else sink.native(`/part ${room} ${stripFormatting(reason)}`.trimEnd());
     }
   },
   TOPIC: (state, [channel = "", text], sink) => {
     const room = inRoom(state, channel, sink);
     if (room === null) return;
-    if (text !== undefined) return sink.native(`${room} /topic ${text}`);
+    if (text !== undefined) {
+      return sink.native(`${room} /topic ${stripFormatting(text)}`);
+    }
     state.pending.push({ kind: "topic", room });
     sink.native(`${room} /topic`);
   },
@@ -89,7 +93,9 @@ const COMMANDS: Readonly<
       channel,
       nick,
       (room, alias) =>
-        sink.native(`${room} /kick ${alias} ${reason}`.trimEnd()),
+        sink.native(
+          `${room} /kick ${alias} ${stripFormatting(reason)}`.trimEnd(),
+        ),
       sink,
     ),
   INVITE: (state, [nick = "", channel = ""], sink) =>
@@ -114,7 +120,7 @@ const COMMANDS: Readonly<
   },
   PONG: (_state, [token = ""], sink) => sink.native(`/pong ${token}`.trimEnd()),
   QUIT: (_state, [reason = ""], sink) =>
-    sink.native(`/quit ${reason}`.trimEnd()),
+    sink.native(`/quit ${stripFormatting(reason)}`.trimEnd()),
   // Client-only tags (typing...): nothing to pass on.
   TAGMSG: () => {},
   // Acknowledged; others are not told (no away state here).

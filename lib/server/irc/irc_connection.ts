@@ -33,7 +33,7 @@ import type {
 import { translateIn } from "./inbound.ts";
 import { translateOut } from "./outbound.ts";
 import {
-  formatIrcLine,
+  formatIrcLines,
   IRC_LINE_BYTES,
   IRC_TAG_BYTES,
   type IrcMessage,
@@ -329,7 +329,10 @@ export class IrcConnection
 
   /** An IRC line to the client, or held while registration is not over. */
   #sendIrc(message: IrcMessage): void {
-    const text = formatIrcLine(message);
+    for (const text of formatIrcLines(message)) this.#sendText(text);
+  }
+
+  #sendText(text: string): void {
     const capture = this.#capture;
     const bytes = capture === null
       ? encoder.encode(text + "\r\n")
@@ -378,11 +381,11 @@ export class IrcConnection
 
   #goodbye(text: string, options?: CloseOptions): Promise<void> {
     this.#stop.abort();
-    const error = formatIrcLine({
+    const error = formatIrcLines({
       command: "ERROR",
       params: [`Closing link: ${text}`],
     });
-    return this.#inner.close(encoder.encode(error + "\r\n"), options);
+    return this.#inner.close(encoder.encode(`${error[0]}\r\n`), options);
   }
 
   abort(): void {

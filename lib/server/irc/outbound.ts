@@ -1,7 +1,7 @@
 /**
  * Native server lines, as the session sends them to a client with `ids
  * rooms seq`, translated into IRC lines: messages and actions into
- * `PRIVMSG` (actions as CTCP `ACTION`, lines over 512 bytes split), room
+ * `PRIVMSG` (actions as CTCP `ACTION`), room
  * events into `JOIN PART QUIT NICK KICK TOPIC MODE` (the client's own
  * `JOIN` once, announced or not: `entering.ts`), replies into numerics,
  * history into `PRIVMSG` with `@time` in a `chathistory` batch (a cut one
@@ -15,7 +15,6 @@
 
 import { parseServerLine, type ServerLine } from "../../server_lines.ts";
 import { splitTags } from "../../resume.ts";
-import { IRC_LINE_BYTES, splitBytes } from "./parse.ts";
 import { nickOf } from "./names.ts";
 import { type IrcSink, type IrcState, sourceOf } from "./state.ts";
 import { errorNumeric, listReply, take } from "./replies.ts";
@@ -30,8 +29,6 @@ interface Context {
   readonly seq: number | null;
   readonly time: string | null;
 }
-
-const encoder = new TextEncoder();
 
 /**
  * Translates one native line (without its LF) for the client, through
@@ -174,23 +171,17 @@ interface Said {
 }
 
 /**
- * Says a message as `PRIVMSG` lines of at most 512 bytes (tags not
- * counted), split between characters.
+ * Says a message as `PRIVMSG` (over several lines when it is long: the
+ * connection's `formatIrcLines` splits it).
  */
 function say(said: Said, sink: IrcSink): void {
-  const source = sourceOf(said.from);
-  const [open, close] = said.action ? ["\x01ACTION ", "\x01"] : ["", ""];
-  const overhead = encoder.encode(
-    `:${source} PRIVMSG ${said.to} :${open}${close}\r\n`,
-  ).length;
-  for (const part of splitBytes(said.text, IRC_LINE_BYTES - overhead)) {
-    sink.irc({
-      ...(said.tags ? { tags: said.tags } : {}),
-      source,
-      command: "PRIVMSG",
-      params: [said.to, `${open}${part}${close}`],
-    });
-  }
+  const text = said.action ? `\x01ACTION ${said.text}\x01` : said.text;
+  sink.irc({
+    ...(said.tags ? { tags: said.tags } : {}),
+    source: sourceOf(said.from),
+    command: "PRIVMSG",
+    params: [said.to, text],
+  });
 }
 
 /** Joins, leaves, renames, the topic, operators' actions; false for others. */
@@ -337,15 +328,17 @@ function moderation(
     return sink.irc(state.numeric("341", nick, room));
   }
   const about = nick === "-" ? "" : ` ${nick}`;
+  // A mute's text starts "by amy until ..." (describeSanction): said once.
+  const said = `by ${line.by} `;
+  const detail = line.text.startsWith(said)
+    ? ` ${line.text.slice(said.length)}`
+    : line.text
+    ? `: ${line.text}`
+    : "";
   sink.irc({
     source: state.settings.server,
     command: "NOTICE",
-    params: [
-      room,
-      `${line.action}${about} by ${nickOf(line.by)}${
-        line.text ? `: ${line.text}` : ""
-      }`,
-    ],
+    params: [room, `${line.action}${about} by ${nickOf(line.by)}${detail}`],
   });
 }
 

@@ -2,8 +2,9 @@
  * IRC lines as messages and back (RFC 1459 framing with IRCv3 message
  * tags): `@tags :source COMMAND params :trailing`. Pure; it knows nothing
  * of tlschat. Parsing never throws: a line that holds no command is null.
- * Limits are the caller's: {@linkcode IRC_LINE_BYTES} for the part after
- * the tags, {@linkcode IRC_TAG_BYTES} for the tags.
+ * What is received is bounded by the caller ({@linkcode IRC_LINE_BYTES}
+ * for the part after the tags, {@linkcode IRC_TAG_BYTES} for the tags);
+ * what is sent is fitted here ({@linkcode formatIrcLines}).
  *
  * @module
  */
@@ -152,7 +153,8 @@ const TEXT_LAST = new Set([
 /**
  * Formats a message as one line (without CR LF): the last parameter gets a
  * `:` when it is empty, holds a space or starts with `:`, and always when it
- * is text (a numeric's, a `PRIVMSG`'s...), as servers send it.
+ * is text (a numeric's, a `PRIVMSG`'s...), as servers send it. It may be
+ * longer than IRC allows: {@linkcode formatIrcLines} fits it.
  *
  * @example
  * ```ts
@@ -166,14 +168,26 @@ const TEXT_LAST = new Set([
  * ```
  */
 export function formatIrcLine(message: IrcMessage): string {
-  let out = "";
+  return tagBlock(message) + formatBody(message);
+}
+
+/** `@key=value;... ` of a message's tags, or "" when it has none. */
+function tagBlock(message: IrcMessage): string {
   const tags = Object.entries(message.tags ?? {});
-  if (tags.length > 0) {
-    out = "@" + tags.map(([key, value]) =>
+  if (tags.length === 0) return "";
+  return "@" +
+    tags.map(([key, value]) =>
       value === "" ? key : `${key}=${escapeTag(value)}`
     ).join(";") + " ";
-  }
-  if (message.source !== undefined) out += `:${message.source} `;
+}
+
+/**
+ * A message's line after its tags: what {@linkcode IRC_LINE_BYTES} bounds.
+ * A NUL, CR or LF in it (none should get this far: text is sanitised when
+ * it is said) becomes U+FFFD, so no text can make a line of its own.
+ */
+function formatBody(message: IrcMessage): string {
+  let out = message.source === undefined ? "" : `:${message.source} `;
   out += message.command;
   const { params, command } = message;
   const text = TEXT_LAST.has(command) || /^[0-9]{3}$/.test(command);
@@ -181,14 +195,104 @@ export function formatIrcLine(message: IrcMessage): string {
     const last = i === params.length - 1;
     const trailing = (text && i > 0) || param === "" || param.includes(" ") ||
       param.startsWith(":");
-    out += last && trailing ? ` :${param}` : ` ${param}`;
+    out += last && trailing ? ` :${unbroken(param)}` : ` ${unbroken(param)}`;
   });
   return out;
 }
 
+/** NUL, CR and LF: an IRC client ends a line at any of them. */
+// deno-lint-ignore no-control-regex -- matching controls is the point
+const LINE_BREAKS = /[\0\r\n]/;
+// deno-lint-ignore no-control-regex -- matching controls is the point
+const LINE_BREAKS_ALL = /[\0\r\n]/g;
+
+/** A parameter with every NUL, CR and LF made U+FFFD. */
+function unbroken(param: string): string {
+  return LINE_BREAKS.test(param)
+    ? param.replace(LINE_BREAKS_ALL, "\uFFFD")
+    : param;
+}
+
+/** Longest line after the tags, without its CR LF. */
+const BODY_BYTES = IRC_LINE_BYTES - 2;
+
+/** Commands whose text goes on over several lines; others' is cut. */
+const SPLIT_TEXT = new Set(["PRIVMSG", "NOTICE"]);
+
+/** A CTCP message (`\x01ACTION text\x01`): its opening, text, closing. */
+// deno-lint-ignore no-control-regex
+const CTCP = /^(\x01[A-Z]+ )(.*?)(\x01?)$/s;
+
+/**
+ * A message as the lines that carry it to a client (without CR LF), each
+ * within {@linkcode IRC_LINE_BYTES} once its tags are set aside: the one
+ * owner of that limit for what the door sends. The text of a `PRIVMSG` or
+ * `NOTICE` goes on over as many lines as it takes (a CTCP `ACTION` wrapped
+ * anew in each), `353` names over several lines, and the last parameter of
+ * any other command (a topic, a kick or quit reason) is cut: between
+ * characters, never inside one (between graphemes where one fits).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatIrcLines } from "./parse.ts";
+ *
+ * const lines = formatIrcLines({ command: "TOPIC", params: ["#a", "é".repeat(300)] });
+ * assert.equal(lines.length, 1);
+ * assert.equal(new TextEncoder().encode(lines[0]).length, 510);
+ * assert.deepEqual(
+ *   formatIrcLines({ command: "PRIVMSG", params: ["#a", "hi"] }),
+ *   ["PRIVMSG #a :hi"],
+ * );
+ * ```
+ */
+export function formatIrcLines(message: IrcMessage): string[] {
+  const tags = tagBlock(message);
+  const body = formatBody(message);
+  // Three bytes a UTF-16 unit at most: most lines need no counting.
+  if (body.length * 3 <= BODY_BYTES || byteLength(body) <= BODY_BYTES) {
+    return [tags + body];
+  }
+  const init = message.params.slice(0, -1);
+  const last = unbroken(message.params.at(-1) ?? "");
+  const budget = BODY_BYTES - (byteLength(body) - byteLength(last));
+  if (budget <= 0) return [tags + body]; // no parameter to shorten
+  return fitLast(message, last, budget).map((param) =>
+    tags + formatBody({ ...message, params: [...init, param] })
+  );
+}
+
+/** The last parameter as one or more that fit in `budget` bytes. */
+function fitLast(message: IrcMessage, last: string, budget: number) {
+  if (message.command === "353") return splitWords(last, budget);
+  if (!SPLIT_TEXT.has(message.command)) return [splitBytes(last, budget)[0]!];
+  const [, open = "", text = last, close = ""] = CTCP.exec(last) ?? [];
+  const room = Math.max(1, budget - byteLength(open + close));
+  return splitBytes(text, room).map((part) => open + part + close);
+}
+
+/** Space-separated words in runs of at most `budget` bytes. */
+function splitWords(text: string, budget: number): string[] {
+  const runs: string[] = [];
+  for (const word of text.split(" ")) {
+    const run = runs.at(-1);
+    if (run !== undefined && byteLength(`${run} ${word}`) <= budget) {
+      runs[runs.length - 1] = `${run} ${word}`;
+    } else runs.push(word);
+  }
+  return runs;
+}
+
+const encoder = new TextEncoder();
+
+function byteLength(text: string): number {
+  return encoder.encode(text).length;
+}
+
 /**
  * Text cut into parts of at most `maxBytes` UTF-8 bytes, never inside a
- * character.
+ * character, and between graphemes (an emoji sequence, a letter and its
+ * accents) unless one grapheme alone is longer than `maxBytes`.
  *
  * @example
  * ```ts
@@ -196,28 +300,29 @@ export function formatIrcLine(message: IrcMessage): string {
  * import { splitBytes } from "./parse.ts";
  *
  * assert.deepEqual(splitBytes("abcdé", 5), ["abcd", "é"]);
+ * assert.deepEqual(splitBytes("ab👍🏽", 8), ["ab", "👍🏽"]);
  * ```
  */
 export function splitBytes(text: string, maxBytes: number): string[] {
   const parts: string[] = [];
   let part = "";
   let bytes = 0;
-  for (const char of text) {
-    const size = char.length === 2
-      ? 4
-      : char.charCodeAt(0) < 0x80
-      ? 1
-      : char.charCodeAt(0) < 0x800
-      ? 2
-      : 3;
+  const add = (piece: string, size: number) => {
     if (bytes + size > maxBytes && part !== "") {
       parts.push(part);
       part = "";
       bytes = 0;
     }
-    part += char;
+    part += piece;
     bytes += size;
+  };
+  for (const { segment } of graphemes.segment(text)) {
+    const size = byteLength(segment);
+    if (size <= maxBytes) add(segment, size);
+    else for (const char of segment) add(char, byteLength(char));
   }
   if (part !== "" || parts.length === 0) parts.push(part);
   return parts;
 }
+
+const graphemes = new Intl.Segmenter("en", { granularity: "grapheme" });

@@ -1,10 +1,11 @@
 /**
  * A recording {@linkcode IrcSink} and a fresh {@linkcode IrcState} for the
- * IRC door's pure tests: what would go to the client (as formatted lines),
+ * IRC door's pure tests: what would go to the client (as the connection
+ * formats it into lines of at most 512 bytes),
  * to the session, and whether the connection would close.
  */
 
-import { formatIrcLine } from "../../../lib/server/irc/parse.ts";
+import { formatIrcLines } from "../../../lib/server/irc/parse.ts";
 import {
   type IrcSettings,
   type IrcSink,
@@ -29,7 +30,7 @@ export function recorder(): Recorded {
   };
   return {
     ...sent,
-    irc: (message) => void sent.irc_.push(formatIrcLine(message)),
+    irc: (message) => void sent.irc_.push(...formatIrcLines(message)),
     native: (line) => void sent.native_.push(line),
     close: (text) => void sent.closed.push(text),
     clear() {

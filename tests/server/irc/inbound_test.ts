@@ -20,6 +20,23 @@ function setup() {
   return { state, sink, send, irc };
 }
 
+Deno.test("translateIn() strips formatting codes from topics and kick, part and quit reasons as from messages", () => {
+  const { state, sink, send } = setup();
+  state.joined.add("#t");
+  send(
+    "TOPIC #t :\x02Welcome\x02 to \x0304,12red\x03 land",
+    "KICK #t bob :\x1fgo\x1f away",
+    "PART #t :\x0313bye\x0f now",
+    "QUIT :\x1dlater\x1d",
+  );
+  assert.deepEqual(sink.native_, [
+    "#t /topic Welcome to red land",
+    "#t /kick bob go away",
+    "/part #t bye now",
+    "/quit later",
+  ]);
+});
+
 Deno.test("translateIn() sends PRIVMSG and NOTICE to channels and nicks, actions as /me, formatting stripped", () => {
   const { sink, send, irc } = setup();
   send(

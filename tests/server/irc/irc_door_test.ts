@@ -231,3 +231,52 @@ Deno.test("IRC door: in rooms over --announce-limit (no native JOIN), an IRC cli
     for (const native of natives) native[Symbol.dispose]();
   }
 });
+
+/** Connects with `rooms`, takes `alias` and joins (makes) `#t`. */
+async function joinRoomT(port: number, alias: string): Promise<TestClient> {
+  const client = await TestClient.connect(port);
+  await client.expect(/^HELLO /);
+  await client.send("/cap rooms");
+  await client.send(alias);
+  await client.expect(/^WELCOME /);
+  await client.send("/join #t");
+  await client.expect(/^#t JOIN /);
+  return client;
+}
+
+Deno.test("IRC door: a native member's 3,000-byte topic, kick and quit reasons and 20 long aliases reach an IRC client in lines of at most 512 bytes", async () => {
+  await using server = await startServer("node", [], { irc: true });
+  using bob = await joinRoomT(server.port, "bob");
+  const others: TestClient[] = [];
+  try {
+    for (let i = 10; i < 30; i++) {
+      others.push(await joinRoomT(server.port, `Ab${"x".repeat(28)}${i}`));
+    }
+    await bob.send(`#t /topic ${"t".repeat(3000)}`);
+    await bob.expect(/^#t TOPIC bob /);
+    using irc = await ircJoin(server.ircPort, "amy");
+    await irc.send("JOIN #t");
+    await irc.expect(/ 366 amy #t /);
+    await bob.send(`#t /me ${"é".repeat(300)}`);
+    await bob.send(`#t /kick Ab${"x".repeat(28)}10 ${"r".repeat(3000)}`);
+    await bob.send(`/quit ${"q".repeat(3000)}`);
+    await irc.expect(/^:bob!bob@tlschat QUIT :quit: q+$/);
+    const sent = irc.received.map((line) => new TextEncoder().encode(line));
+    assert.deepEqual(
+      sent.filter((line) => line.length + 2 > 512).map((l) => l.length),
+      [],
+    );
+    const says = (pattern: RegExp) =>
+      irc.received.filter((l) => pattern.test(l));
+    assert.equal(says(/ 332 amy #t :t+$/).length, 1);
+    assert.equal(
+      says(new RegExp(`KICK #t Ab${"x".repeat(28)}10 :r+$`)).length,
+      1,
+    );
+    assert.equal(says(/ 353 amy = #t :/).length, 3); // 21 names, then amy's
+    // deno-lint-ignore no-control-regex -- CTCP is the point
+    assert.equal(says(/PRIVMSG #t :\x01ACTION é+\x01$/).length, 2);
+  } finally {
+    for (const other of others) other[Symbol.dispose]();
+  }
+});

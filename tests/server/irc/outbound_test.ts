@@ -376,3 +376,19 @@ Deno.test("translateOut() shows a room key only to the member who set it", () =>
     ":alice!alice@tlschat MODE #ops +k *",
   ]);
 });
+
+Deno.test("translateOut() says a mute once as a NOTICE: its setter is not repeated, its reason follows", () => {
+  const { out } = setup();
+  assert.deepEqual(
+    out(
+      `@seq=1;time=${T} #ops MOD mute j.doe alice by alice until lifted: spam`,
+      `@seq=2;time=${T} #ops MOD unmute j.doe alice`,
+      `@seq=3;time=${T} #ops MOD register - alice on`,
+    ),
+    [
+      "NOTICE #ops :mute j|doe by alice until lifted: spam",
+      "NOTICE #ops :unmute j|doe by alice",
+      "NOTICE #ops :register by alice: on",
+    ],
+  );
+});

@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import {
   formatIrcLine,
+  formatIrcLines,
+  type IrcMessage,
   parseIrcLine,
   splitBytes,
   withoutTags,
@@ -62,4 +64,102 @@ Deno.test("splitBytes() never cuts a character, and keeps every part within the 
     assert.ok(new TextEncoder().encode(part).length <= 6, part);
   }
   assert.deepEqual(splitBytes("", 5), [""]);
+});
+
+const bytes = (line: string) => new TextEncoder().encode(line).length;
+
+Deno.test("formatIrcLines() cuts a topic, a kick, quit or part reason to 512 bytes with CR LF, between characters", () => {
+  const source = "bob!bob@tlschat";
+  const cases: IrcMessage[] = [
+    { source, command: "TOPIC", params: ["#t", "é".repeat(3000)] },
+    { source, command: "KICK", params: ["#t", "amy", "r".repeat(3000)] },
+    { source, command: "QUIT", params: ["quit: " + "q".repeat(3000)] },
+    { source, command: "PART", params: ["#t", "p".repeat(3000)] },
+    {
+      source: "tlschat",
+      command: "332",
+      params: ["me", "#t", "t".repeat(3000)],
+    },
+    {
+      source: "tlschat",
+      command: "322",
+      params: ["me", "#t", "9", "x".repeat(3000)],
+    },
+    { command: "ERROR", params: ["Closing link: " + "e".repeat(3000)] },
+  ];
+  for (const message of cases) {
+    const lines = formatIrcLines({ ...message, tags: { time: "T" } });
+    assert.equal(lines.length, 1, message.command);
+    const body = withoutTags(lines[0]!);
+    assert.ok(lines[0]!.startsWith("@time=T "), lines[0]);
+    // 509 when the next character (é) would not fit whole.
+    assert.ok([509, 510].includes(bytes(body)), message.command);
+    const parsed = parseIrcLine(lines[0]!)!;
+    assert.deepEqual(parsed.params.slice(0, -1), message.params.slice(0, -1));
+    assert.ok(message.params.at(-1)!.startsWith(parsed.params.at(-1)!));
+  }
+});
+
+Deno.test("formatIrcLines() splits PRIVMSG and NOTICE text over lines of 512 bytes, an ACTION wrapped in each", () => {
+  const source = "bob!bob@tlschat";
+  const text = "é".repeat(300) + "👩‍💻".repeat(40) + "x".repeat(200);
+  for (
+    const [command, wrap] of [["PRIVMSG", false], ["NOTICE", false], [
+      "PRIVMSG",
+      true,
+    ]] as const
+  ) {
+    const last = wrap ? `\x01ACTION ${text}\x01` : text;
+    const lines = formatIrcLines({ source, command, params: ["#t", last] });
+    assert.ok(lines.length >= 3, command);
+    let joined = "";
+    for (const line of lines) {
+      assert.ok(bytes(line + "\r\n") <= 512, line);
+      const param = parseIrcLine(line)!.params[1]!;
+      // deno-lint-ignore no-control-regex -- CTCP is the point
+      if (wrap) assert.match(param, /^\x01ACTION .*\x01$/s);
+      joined += wrap ? param.slice(8, -1) : param;
+    }
+    assert.equal(joined, text);
+    // No line ends inside an emoji sequence.
+    assert.ok(lines.every((line) => !line.endsWith("\u200D")), command);
+  }
+});
+
+Deno.test("formatIrcLines() splits 353 between names, and leaves short lines whole", () => {
+  const names = Array.from(
+    { length: 20 },
+    (_, i) => `@Ab${"x".repeat(28)}${i}`,
+  );
+  const lines = formatIrcLines({
+    source: "tlschat",
+    command: "353",
+    params: ["me", "=", "#lobby", names.join(" ")],
+  });
+  assert.ok(lines.length > 1);
+  const seen = lines.flatMap((line) => {
+    assert.ok(bytes(line + "\r\n") <= 512, line);
+    return parseIrcLine(line)!.params[3]!.split(" ");
+  });
+  assert.deepEqual(seen, names);
+  assert.deepEqual(
+    formatIrcLines({ source: "s", command: "PRIVMSG", params: ["#a", ":)"] }),
+    ["s PRIVMSG #a ::)"].map((l) => ":" + l),
+  );
+});
+
+Deno.test("formatIrcLines() never sends a NUL, CR or LF: each becomes U+FFFD, so no text makes a line of its own", () => {
+  const lines = formatIrcLines({
+    source: "bob!bob@tlschat",
+    command: "PRIVMSG",
+    params: ["#t", "hi\r\n:evil!evil@tlschat PRIVMSG #t :owned\0x"],
+  });
+  assert.deepEqual(lines, [
+    ":bob!bob@tlschat PRIVMSG #t :hi\uFFFD\uFFFD:evil!evil@tlschat PRIVMSG #t :owned\uFFFDx",
+  ]);
+  const long = formatIrcLines({
+    command: "TOPIC",
+    params: ["#t", "\r".repeat(600)],
+  });
+  assert.ok(bytes(long[0]!) <= 510 && !/[\r\n\0]/.test(long[0]!));
 });

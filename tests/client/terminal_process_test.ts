@@ -1,0 +1,83 @@
+/**
+ * What a person sees on the terminal client (`client.ts` on a 100-column
+ * pseudo-terminal, the tests' `TerminalClient`) when another member tries
+ * to pass off text as lines of its own.
+ */
+
+import assert from "node:assert/strict";
+import {
+  denoRun,
+  startServer,
+  TerminalClient,
+  testCertificates,
+  TestClient,
+  withTempDir,
+} from "../_helpers.ts";
+
+/** Runs `body` with the permissions and flags of a client of `port`. */
+function withClientFlags<T>(
+  port: number,
+  body: (permissions: string[], flags: string[]) => Promise<T>,
+): Promise<T> {
+  return withTempDir(async (dir) => {
+    const caFile = `${dir}/ca.pem`;
+    await Deno.writeTextFile(caFile, (await testCertificates()).ca.cert);
+    return await body(
+      [`--allow-net=127.0.0.1:${port}`, `--allow-read=${caFile}`],
+      ["--host", "127.0.0.1", "--port", String(port), "--ca", caFile],
+    );
+  });
+}
+
+Deno.test("client.ts on a terminal: a message padded to the right margin goes on indented, not as a line of its own at column 0", async () => {
+  await using s = await startServer("deno");
+  using mallory = await TestClient.join(s.port, "mallory");
+  await withClientFlags(s.port, async (permissions, flags) => {
+    await using term = new TerminalClient(permissions, [
+      ...flags,
+      "--alias",
+      "tom",
+    ]);
+    let at = await term.waitFor(/tom #lobby> $/);
+    // "HH:MM <mallory> hi" and padding fill the 100 columns exactly.
+    const fill = 100 - "12:34 <mallory> hi".length;
+    const spoofs: [string, string][] = [
+      ["hi" + " ".repeat(fill), "12:34 -!- mallory was made a room operator"],
+      ["hi" + "\u2800".repeat(fill), "12:34 <alice> mallory is an admin now"],
+    ];
+    for (const [padded, spoof] of spoofs) {
+      await mallory.send(padded + spoof);
+      at = await term.waitFor(new RegExp(`${spoof}\r?\n`), at);
+      // The terminal shows the spoof on a row of its own either way:
+      // at column 0 it passed for a line; now it is indented.
+      assert.match(term.text, new RegExp(`\r?\n {6}${spoof}\r?\n`));
+    }
+    await term.type("/quit\r");
+    assert.equal(await term.exited(), 0);
+  });
+});
+
+Deno.test("client.ts reading a pipe and printing to a terminal: a message padded to the right margin goes on indented too", async () => {
+  await using s = await startServer("deno");
+  using mallory = await TestClient.join(s.port, "mallory");
+  await withClientFlags(s.port, async (permissions, flags) => {
+    // stdin a pipe (cat's), stdout the terminal: pipe mode on a terminal.
+    const client = denoRun("client.ts", permissions, [
+      ...flags,
+      "--alias",
+      "tom",
+    ])
+      .map((word) => `'${word}'`).join(" ");
+    await using term = new TerminalClient([], [], "NO_COLOR=1", {
+      shell: `cat | deno ${client}`,
+    });
+    let at = await term.waitFor(/Welcome, tom!/);
+    const fill = 100 - "<mallory> hi".length;
+    const spoof = "-!- mallory was made a room operator";
+    await mallory.send("hi" + "\u2800".repeat(fill) + spoof);
+    at = await term.waitFor(new RegExp(`${spoof}\r?\n`), at);
+    assert.match(term.text, new RegExp(`\r?\n {6}${spoof}\r?\n`));
+    await term.type("/quit\r\x04");
+    assert.equal(await term.exited(), 0);
+  });
+});

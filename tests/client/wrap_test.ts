@@ -1,0 +1,70 @@
+// deno-lint-ignore-file no-control-regex -- these tests look for terminal codes
+/** Tests of lines cut to the terminal's width (`wrap.ts`), without a terminal. */
+
+import assert from "node:assert/strict";
+import { styleText } from "node:util";
+import { CONTINUATION_INDENT, wrapLine } from "../../lib/client/wrap.ts";
+import { formatForDisplay } from "../../lib/client/display.ts";
+
+/** The rows a wrapped line shows, colour codes left out. */
+const rows = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
+
+/** Columns of a row as this module counts them (ASCII, CJK, combining). */
+function width(row: string): number {
+  let n = 0;
+  for (const char of row) {
+    if (/\p{Mn}/u.test(char)) continue;
+    n += /[\u4E00-\u9FFF\uAC00-\uD7A3]|\p{Emoji_Presentation}/u.test(char)
+      ? 2
+      : 1;
+  }
+  return n;
+}
+
+Deno.test("wrapLine() leaves a line that fits as it is, colour codes included", () => {
+  const line = "12:34 <" + styleText("red", "bob", { validateStream: false }) +
+    "> " + "x".repeat(88);
+  assert.equal(rows(line)[0]!.length, 100);
+  assert.equal(wrapLine(line, 100), line);
+  assert.equal(wrapLine("x".repeat(300), 10), "x".repeat(300)); // too narrow
+});
+
+Deno.test("wrapLine() puts a message padded to the margin on an indented row, not at column 0", () => {
+  for (const pad of [" ", "\u2800", "\u3164", "\t"]) {
+    const head = "12:34 <mallory> hi";
+    const spoof = "12:34 -!- mallory was made a room operator by alice";
+    const padding = pad === "\t"
+      ? "\t".repeat(8) // columns 18 to 80
+      : pad.repeat((80 - head.length) / (pad === "\u3164" ? 2 : 1));
+    const shown = rows(wrapLine(head + padding + spoof, 80));
+    assert.equal(shown.length, 2, JSON.stringify(shown));
+    assert.equal(shown[1], CONTINUATION_INDENT + spoof);
+    for (const row of shown.slice(1)) assert.ok(row.startsWith(" "), row);
+  }
+});
+
+Deno.test("wrapLine() counts wide characters as 2 columns, combining marks as 0, and never cuts a grapheme", () => {
+  const text = "12:34 <bob> " + "漢字".repeat(30) + "👩‍💻".repeat(10) +
+    "e\u0301".repeat(40) + "Z" + "\u0336".repeat(300);
+  const shown = rows(wrapLine(text, 40));
+  assert.equal(shown.join("").replaceAll(CONTINUATION_INDENT, ""), text);
+  for (const row of shown) {
+    assert.ok(width(row) <= 40, `${width(row)}: ${row}`);
+    assert.ok(!/^[\p{Mn}\u200D]/u.test(row.trimStart()), row);
+  }
+  assert.ok(shown.slice(1).every((row) => row.startsWith(CONTINUATION_INDENT)));
+});
+
+Deno.test("wrapLine() keeps a line's colours across its rows", () => {
+  const line = formatForDisplay({
+    type: "MSG",
+    alias: "bob",
+    text: "y".repeat(60),
+  }, {
+    color: true,
+    time: new Date(2026, 0, 1, 12, 34),
+  })!;
+  const wrapped = wrapLine(line, 40);
+  assert.equal(wrapped.replace("\n" + CONTINUATION_INDENT, ""), line);
+  assert.equal(rows(wrapped)[0], "12:34 <bob> " + "y".repeat(28));
+});
