@@ -574,6 +574,20 @@ async function assertWebDoor(clone: string): Promise<void> {
   assert.match(await page.text(), /<!doctype html>/i);
 }
 
+Deno.test("a task run first in a fresh copy prints only its own output: no npm lifecycle-script warning", async () => {
+  // irc-framework (the tests' IRC client) depends on core-js, whose
+  // postinstall script only prints a banner; without a decision in
+  // deno.json, Deno printed a "Warning: Ignored build scripts for packages:
+  // npm:core-js" box before the first task of every new copy.
+  await withTempDir(async (dir) => {
+    await copyRepository(dir);
+    const { code, out } = await runShell("deno task users list", dir, "");
+    assert.equal(code, 0, out);
+    assert.match(out, /^0 accounts$/m);
+    assert.doesNotMatch(out, /Warning|build scripts|core-js/, out);
+  });
+});
+
 Deno.test("README openssl recipe makes certificates that Deno serves and trusts", async () => {
   const block = new RegExp(`${OPENSSL_MARKER}\\s*\`\`\`sh\\n([\\s\\S]*?)\`\`\``)
     .exec(readme);
