@@ -177,6 +177,10 @@ const PLAN: ReadonlyArray<readonly [string, Step]> = [
     kind: "run",
     expect: /certs\/client-alice\.pem/,
   }],
+  ["deno task users pin alice certs/client-alice.pem", {
+    kind: "run",
+    expect: /only, never with a password/,
+  }],
   ["deno task server --client-ca certs/ca.pem --client-cert require", {
     kind: "server",
     name: "certificates",
