@@ -618,6 +618,22 @@ Deno.test("README openssl recipe makes certificates that Deno serves and trusts"
   });
 });
 
+Deno.test("deno task compile carries the permissions of deno task server and client", () => {
+  // The README says so, and a compiled binary cannot be given more flags:
+  // a file or variable its task may use would be refused to the binary.
+  for (const role of ["server", "client"]) {
+    const task = config.tasks[role]!;
+    const compiled = config.tasks[`compile:${role}`]!;
+    for (const [flag] of task.matchAll(/--allow-[a-z]+(=\S+)?/g)) {
+      const name = flag.split("=")[0]!;
+      assert.ok(
+        compiled.includes(flag) || compiled.split(" ").includes(name),
+        `compile:${role} lacks ${flag}: ${compiled}`,
+      );
+    }
+  }
+});
+
 Deno.test("README permission table matches the tasks, and only the browser tests use -A", () => {
   for (const [name, command] of Object.entries(config.tasks)) {
     // Playwright needs -A under Deno: the browser tests alone get it.
