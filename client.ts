@@ -176,6 +176,7 @@ async function runPipe(start: Start): Promise<number> {
   };
   return await chatWith(start, {
     print,
+    pastShown: config.history,
     notice: console.error,
     answer,
     chooseAlias: async (server, dialogue) => {

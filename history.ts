@@ -137,18 +137,40 @@ function parseDate(text: string): number {
   return ms;
 }
 
-/** One event as a JSON object: its number, time, type and fields. */
-function toJson(event: RoomEvent): string {
+/**
+ * One event as a JSON object: its number, time, room (`room`, or `rooms`
+ * for a rename or a leave of the server; neither: the default room), type
+ * and fields.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toJson } from "./history.ts";
+ *
+ * const line = { type: "MSG", alias: "bob", text: "hi" } as const;
+ * assert.equal(
+ *   toJson({ seq: 7, time: 0, line, origin: "", room: "#ops" }),
+ *   '{"seq":7,"time":"1970-01-01T00:00:00.000Z","room":"#ops","type":"MSG","alias":"bob","text":"hi"}',
+ * );
+ * ```
+ */
+export function toJson(event: RoomEvent): string {
   return JSON.stringify({
     seq: event.seq,
     time: new Date(event.time).toISOString(),
+    room: event.room,
+    rooms: event.rooms,
     ...event.line,
   });
 }
 
-/** One event as the terminal client shows it, after its time and number. */
-function toText(event: RoomEvent): string {
-  const shown = formatForDisplay(event.line, { color: false }) ?? "";
+/**
+ * One event as the terminal client shows it in more than one room (a room
+ * other than the default one before the line), after its time and number.
+ */
+export function toText(event: RoomEvent): string {
+  const shown =
+    formatForDisplay(event.line, { color: false, room: event.room }) ?? "";
   return `${new Date(event.time).toISOString()} #${event.seq} ${shown}`;
 }
 

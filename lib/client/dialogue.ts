@@ -49,6 +49,12 @@ export interface Dialogue {
    * took the client out of `room` (its own `LEAVE`).
    */
   readonly shown?: (room: string | null, seq: number, left: boolean) => void;
+  /**
+   * Whether lines said before the client came are shown: a catch-up from
+   * the account's read mark, as history (false: neither shown nor marked).
+   * @default {true}
+   */
+  readonly pastShown?: boolean;
 }
 
 /**
@@ -113,12 +119,18 @@ function readLine(
     return;
   }
   if (line?.type === "ERR" && line.code === "flood") server.backOff();
-  const past = seq !== null && (resume?.catchingUp(room) ?? false);
+  const past = seq !== null && (resume?.catchingUp(room, seq) ?? false);
+  // Said before the client came (a catch-up from the account's read mark):
+  // shown as history is, or neither shown nor marked read.
+  const before = seq !== null && (resume?.fromMark(room, seq) ?? false);
+  if (before && dialogue.pastShown === false) return;
   const inRoom = () => room !== null && rooms.rooms.includes(room);
   const wasIn = inRoom();
   for (const shown of rooms.see(room, line ?? body, past)) {
     print(shown.line, shown.room);
   }
+  // Entered: older lines may follow, a catch-up from the account's mark.
+  if (seq !== null && !wasIn && inRoom()) resume?.entered(room, seq);
   if (seq !== null) dialogue.shown?.(room, seq, wasIn && !inRoom());
 }
 
@@ -127,7 +139,7 @@ function readLine(
  * `RESUMED` says; false for any other line.
  */
 function resumeLine(
-  { print, rooms, resume }: Dialogue,
+  { print, rooms, resume, pastShown }: Dialogue,
   room: string | null,
   body: string,
 ): boolean {
@@ -135,7 +147,9 @@ function resumeLine(
   if (said === null) return false;
   if (said.type === "RESUME") resume!.tokenGiven(said.token);
   if (said.type === "RESUMED") {
+    const before = resume!.fromMark(room, null);
     resume!.resumed(room, said.last);
+    if (before && pastShown === false) return true; // ends what was not shown
     const info = { type: "INFO", text: resumedText(said.missing) } as const;
     for (const shown of rooms.see(room, info, true)) {
       print(shown.line, shown.room);

@@ -132,7 +132,15 @@ export class Prompt implements Disposable {
     return (this.#rl as unknown as { history: string[] }).history;
   }
 
+  /**
+   * Closes the prompt, erasing it (and anything half typed) from the screen
+   * so that what the terminal shows next starts on a line of its own.
+   */
   [Symbol.dispose](): void {
+    if (this.#prompting) {
+      readline.clearLine(process.stdout, 0);
+      readline.cursorTo(process.stdout, 0);
+    }
     this.#prompting = false;
     this.#rl.close();
   }

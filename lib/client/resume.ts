@@ -3,8 +3,10 @@
  * pure logic: a server line's tag block (`@id=ID;seq=N;time=T `) taken off,
  * the log's epoch and the last number seen in each room, each room line
  * shown once (a number seen already in this epoch is not shown again; on an
- * epoch change the numbers are forgotten), the `/resume` line to send on
- * reconnecting, the `RESUME`, `RESUMED` and `READ` lines understood, and
+ * epoch change the numbers are forgotten; on a first connection, the lines
+ * below the member's own `JOIN` are a catch-up from the account's read
+ * mark), the `/resume` line to send on reconnecting, the `RESUME`,
+ * `RESUMED` and `READ` lines understood, and
  * the `/read` marks to send for lines shown. No sockets, no timers.
  *
  * @module
@@ -129,6 +131,13 @@ export class ResumeState {
    * `JOIN` first, then older lines, so numbers do not grow until `RESUMED`.
    */
   #from = new Map<string, { after: number; seen: Set<number> }>();
+  /**
+   * Rooms entered on this connection with no position given (a first
+   * connection, a `/join`): the number of the member's own `JOIN`. A line
+   * of the room numbered below it is a catch-up from the account's read
+   * mark, which the server sends after that `JOIN` (until `RESUMED`).
+   */
+  #joinedAt = new Map<string, number>();
 
   /** The epoch of the numbers kept; null: none yet. */
   get epoch(): string | null {
@@ -145,6 +154,7 @@ export class ResumeState {
     let line: string | null = null;
     this.#catchingUp.clear();
     this.#from.clear();
+    this.#joinedAt.clear();
     if (offered && this.#epoch !== null) {
       const token = this.#token === null ? "" : ` ${this.#token}`;
       line = `/resume ${this.#epoch} ${this.positions()}${token}`;
@@ -179,6 +189,7 @@ export class ResumeState {
    * false when a line with this number was seen already in this epoch.
    */
   see(room: string | null, seq: number): boolean {
+    if (this.fromMark(room, seq)) return true;
     const from = this.#from.get(roomKey(room));
     if (from !== undefined) {
       if (seq <= from.after || from.seen.has(seq)) return false;
@@ -202,14 +213,35 @@ export class ResumeState {
    * Whether lines of `room` come from the log's catch-up (its `RESUMED`
    * has not come yet): the own joins and leaves among them are past ones.
    */
-  catchingUp(room: string | null): boolean {
-    return this.#catchingUp.has(roomKey(room));
+  catchingUp(room: string | null, seq: number | null = null): boolean {
+    return this.#catchingUp.has(roomKey(room)) || this.fromMark(room, seq);
+  }
+
+  /**
+   * The member's own `JOIN` of `room`, numbered `seq`, came where it gave
+   * no position for the room: lines numbered below it that follow are a
+   * catch-up from the account's read mark (see {@linkcode fromMark}).
+   */
+  entered(room: string | null, seq: number): void {
+    if (this.#catchingUp.has(roomKey(room))) return; // its own catch-up
+    this.#joinedAt.set(roomKey(room), seq);
+  }
+
+  /**
+   * Whether a line of `room` numbered `seq` (null: the catch-up's end, its
+   * `RESUMED`) is of a catch-up from the account's read mark, not asked
+   * for by a position: said before the member came, as history is.
+   */
+  fromMark(room: string | null, seq: number | null): boolean {
+    const joined = this.#joinedAt.get(roomKey(room));
+    return joined !== undefined && (seq === null || seq < joined);
   }
 
   /** The catch-up of `room` ended at `last` (null: unknown). */
   resumed(room: string | null, last: number | null): void {
     this.#catchingUp.delete(roomKey(room));
     this.#from.delete(roomKey(room));
+    this.#joinedAt.delete(roomKey(room));
     if (last !== null) this.see(room, last);
   }
 }

@@ -72,6 +72,12 @@ export type AnswerOn = (
 export interface ChatHooks {
   /** Shows a server line (labelled with its room when given). */
   readonly print: (line: ServerLine | string, room?: string | null) => void;
+  /**
+   * Whether lines said before the client came are shown (see
+   * {@linkcode Dialogue.pastShown}): false in a pipe without `--history`.
+   * @default {true}
+   */
+  readonly pastShown?: boolean;
   /** Says what goes wrong or what the client does (reconnecting ...). */
   readonly notice: (text: string) => void;
   /** Called after each line read once joined (to redraw a prompt). */
@@ -355,6 +361,7 @@ function dialogueOf(
     resume,
     warn: hooks.notice,
     seen: hooks.seen,
+    pastShown: hooks.pastShown,
     shown: (room, seq, left) => {
       if (!hooks.account()) return;
       // A room left takes no mark: the server refuses `/read` there.

@@ -325,6 +325,7 @@ Deno.test("client.ts on a terminal keeps the half-typed line while messages arri
     );
     await term.type("/quit\r");
     assert.equal(await term.exited(), 0);
+    assert.equal(lastLineShown(term.raw), "", term.raw.slice(-200));
   });
   await bob.expect(/^LEAVE alice 1 quit$/);
 });
@@ -358,9 +359,23 @@ Deno.test("client.ts on a terminal leaves cleanly on Ctrl-C", async () => {
     await term.waitFor(/dave #lobby> /);
     await term.type("half typed\x03"); // Ctrl-C
     assert.equal(await term.exited(), 0);
+    // The shell's prompt comes next, on a line of its own.
+    assert.match(term.text, /-!- Disconnected: Goodbye\n/);
+    assert.equal(lastLineShown(term.raw), "", term.raw.slice(-200));
   });
   assert.equal(await bob.expect(/^LEAVE /), "LEAVE dave 1 quit");
 });
+
+/**
+ * What a terminal shows on its last line once `raw` was written: what
+ * follows the last line feed, from the last "erase the line" code on.
+ */
+function lastLineShown(raw: string): string {
+  const line = raw.slice(raw.lastIndexOf("\n") + 1);
+  const erased = line.lastIndexOf("\x1b[2K");
+  return (erased === -1 ? line : line.slice(erased))
+    .replace(/\x1b\[[0-9;?]*[A-Za-z]|\r/g, "");
+}
 
 Deno.test("client.ts on a terminal asks for a password without echoing it", async () => {
   await using s = await startServer("node", [], {

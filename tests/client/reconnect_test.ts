@@ -173,3 +173,28 @@ Deno.test("ResumeState shows a catch-up's lines that come after the member's own
   assert.equal(state.see("#ops", 10), false);
   assert.equal(state.see("#ops", 11), true); // live
 });
+
+Deno.test("ResumeState takes the lines below its own JOIN on a first connection as a catch-up from the account's read mark, until RESUMED", () => {
+  const state = new ResumeState();
+  assert.equal(state.greeted("e1", true), null); // no position given
+  assert.equal(state.see("#lobby", 61), true); // its own JOIN, first
+  state.entered("#lobby", 61);
+  for (const seq of [57, 58, 59, 60]) {
+    assert.equal(state.catchingUp("#lobby", seq), true, String(seq));
+    assert.equal(state.fromMark("#lobby", seq), true, String(seq));
+    assert.equal(state.see("#lobby", seq), true, String(seq));
+  }
+  assert.equal(state.fromMark("#lobby", null), true); // its RESUMED
+  assert.equal(state.see("#lobby", 61), false); // shown already
+  state.resumed("#lobby", 60);
+  assert.equal(state.fromMark("#lobby", 59), false);
+  assert.equal(state.catchingUp("#lobby", 59), false);
+  assert.equal(state.see("#lobby", 59), false);
+  assert.equal(state.see("#lobby", 62), true); // live
+  assert.equal(state.last("#lobby"), 62);
+  // A room with a position of its own is caught up by it, not by a mark.
+  assert.ok(state.greeted("e1", true)?.startsWith("/resume e1 #lobby=62"));
+  state.entered("#lobby", 70);
+  assert.equal(state.fromMark("#lobby", 65), false);
+  assert.equal(state.see("#lobby", 62), false);
+});

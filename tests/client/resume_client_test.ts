@@ -142,3 +142,73 @@ Deno.test("client.ts reconnects by itself, resumes with epoch, positions and tok
     assert.ok(said.includes("-!- Disconnected: Kicked by the script"));
   });
 });
+
+/**
+ * What a pipe client (`--history` or not) shows of a first connection
+ * whose server catches it up from its account's read mark: the member's
+ * own `JOIN` (61) first, then the older lines (58 to 60), `RESUMED`, live.
+ */
+async function firstConnectionFromMark(history: boolean): Promise<string[]> {
+  const { server, ca } = await testCertificates();
+  using listener = Deno.listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    ...server,
+  });
+  const port = listener.addr.port;
+  return await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/ca.pem`, ca.cert);
+    await using alice = new PipeClient(
+      [`--allow-net=127.0.0.1:${port}`, `--allow-read=${dir}/ca.pem`],
+      [
+        ...["--server", `127.0.0.1:${port}`, "--ca", `${dir}/ca.pem`],
+        ...["--alias", "alice", ...(history ? ["--history"] : [])],
+      ],
+    );
+    const script = new Script(await listener.accept());
+    await script.send(
+      "HELLO tlschat/1 fake rate=0,caps=ids+rooms+seq+resume,epoch=E1 hi",
+    );
+    assert.equal(await script.heard(), "/cap ids rooms seq resume");
+    await script.send("CAP ids rooms seq resume");
+    assert.equal(await script.heard(), "alice"); // no position: a first one
+    await script.send(
+      "WELCOME alice 1 hi",
+      `@seq=61;time=${TIME} #lobby JOIN alice 1`,
+      `@seq=57;time=${TIME} #lobby LEAVE alice 0 quit`,
+      `@seq=58;time=${TIME} #lobby JOIN bob 1`,
+      `@seq=59;time=${TIME} #lobby MSG bob said while alice was away`,
+      `@seq=60;time=${TIME} #lobby LEAVE bob 0 quit`,
+      "#lobby RESUMED 60 0 Resumed: 4 lines you missed",
+      "#lobby READ 56",
+      "CURRENT #lobby",
+      `@seq=62;time=${TIME} #lobby MSG amy live`,
+      "BYE kicked Kicked by the script",
+    );
+    await alice.output.waitFor(/^-!- Disconnected: Kicked by the script$/);
+    script.close();
+    assert.equal(await alice.finish(), 1);
+    return alice.output.lines;
+  });
+}
+
+Deno.test("client.ts shows a first connection's catch-up from the account's read mark, which comes after its own JOIN, as history", async () => {
+  const shown = await firstConnectionFromMark(true);
+  const from = shown.findIndex((line) => line.startsWith("-!- Welcome"));
+  assert.deepEqual(shown.slice(from + 1), [
+    "-!- alice left (quit, 0 online)",
+    "-!- bob joined (1 online)",
+    "<bob> said while alice was away",
+    "-!- bob left (quit, 0 online)",
+    "-!- Resumed: no lines missed",
+    "<amy> live",
+    "-!- Disconnected: Kicked by the script",
+  ]);
+  // Without --history, a pipe shows it no more than it shows history.
+  const quiet = await firstConnectionFromMark(false);
+  const welcome = quiet.findIndex((line) => line.startsWith("-!- Welcome"));
+  assert.deepEqual(quiet.slice(welcome + 1), [
+    "<amy> live",
+    "-!- Disconnected: Kicked by the script",
+  ]);
+});
