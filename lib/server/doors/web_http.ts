@@ -2,7 +2,8 @@
  * What the web door answers to a plain HTTP request: the browser client's
  * files, built into the module graph (nothing is read from disk, and no
  * path from a request reaches the file system), `/healthz` (the counts only
- * to loopback clients), or an error, each with the headers of every
+ * to loopback clients), or an error (`413`, the connection closed, to a
+ * request that announces a body), each with the headers of every
  * response (a strict Content-Security-Policy and the other security
  * headers; HSTS when the certificate is one browsers trust). No sockets:
  * the door says who asks and whether it was refused.
@@ -12,6 +13,7 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isLoopback } from "../../address.ts";
+import { announcesBody, BODY_REFUSED } from "../../http_bodies.ts";
 
 import appJs from "../../../web/app.js" with { type: "bytes" };
 import effectsJs from "../../../web/effects.js" with { type: "bytes" };
@@ -118,6 +120,11 @@ export function answerHttp(
   if (options.refusal !== null) {
     response.setHeader("connection", "close");
     return send(503, TEXT, `${options.refusal.text}\n`);
+  }
+  if (announcesBody(request)) {
+    // Closed unread: no path takes a body (`http_bodies.ts`).
+    response.setHeader("connection", "close");
+    return send(413, TEXT, `${BODY_REFUSED}\n`);
   }
   if (request.method !== "GET" && request.method !== "HEAD") {
     response.setHeader("allow", "GET, HEAD");

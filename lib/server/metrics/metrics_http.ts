@@ -24,6 +24,7 @@ import {
 } from "node:http";
 import { isAddressInUse } from "../../flags.ts";
 import { pipedAtMost } from "../../http_pipelining.ts";
+import { announcesBody, BODY_REFUSED } from "../../http_bodies.ts";
 import { describeError, type Logger } from "../../log.ts";
 import { Histogram } from "./registry.ts";
 import {
@@ -142,11 +143,19 @@ interface Reply {
   readonly headers: Record<string, string>;
 }
 
-/** What a path answers (`GET` and `HEAD` only). */
+/**
+ * What a path answers (`GET` and `HEAD` only; a request announcing a body
+ * is answered 413 and closed unread, `http_bodies.ts`).
+ */
 function answer(
   routes: Record<string, () => Promise<Reply> | Reply>,
   request: IncomingMessage,
 ): Promise<Reply> {
+  if (announcesBody(request)) {
+    return Promise.resolve(
+      text(413, `${BODY_REFUSED}\n`, undefined, { connection: "close" }),
+    );
+  }
   if (request.method !== "GET" && request.method !== "HEAD") {
     return Promise.resolve(
       text(405, "Method not allowed\n", undefined, { allow: "GET, HEAD" }),
