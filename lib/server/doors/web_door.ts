@@ -157,6 +157,9 @@ export async function openWebDoor(options: WebDoorOptions): Promise<WebDoor> {
       maxPayload: options.maxMessageBytes,
       perMessageDeflate: false,
       clientTracking: false,
+      // The session speaks no subprotocol: none offered is taken (`ws`
+      // would echo the first, whatever it names).
+      handleProtocols: () => false,
     }),
   );
   await door.listen();
