@@ -1,8 +1,9 @@
 /**
  * Request bodies on the server's two `node:http` servers (the web door's
  * HTTPS and the metrics port, which both may import this): no path of
- * either takes one, so a request that announces a body is answered `413`
- * and its connection closed, the body never read. Otherwise Node's server
+ * either takes one, so a request that announces a body is answered (`405`
+ * for a method other than `GET` and `HEAD`, else `413`) and its connection
+ * closed, the body never read. Otherwise Node's server
  * reads such a body after the answer, to throw it away, for as long as it
  * comes (the request timeout no longer holds once answered), and on Deno a
  * TLS socket goes on reading while paused: one `POST /` announcing 10 GB,
@@ -14,7 +15,7 @@
 
 import type { IncomingHttpHeaders } from "node:http";
 
-/** What a request announcing a body is told (with a `413`). */
+/** What a `GET` or `HEAD` announcing a body is told (with a `413`). */
 export const BODY_REFUSED = "Request bodies are not accepted";
 
 /**

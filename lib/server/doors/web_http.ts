@@ -2,7 +2,7 @@
  * What the web door answers to a plain HTTP request: the browser client's
  * files, built into the module graph (nothing is read from disk, and no
  * path from a request reaches the file system), `/healthz` (the counts only
- * to loopback clients), or an error (`413`, the connection closed, to a
+ * to loopback clients), or an error (and the connection closed, to a
  * request that announces a body), each with the headers of every
  * response (a strict Content-Security-Policy and the other security
  * headers; HSTS when the certificate is one browsers trust). No sockets:
@@ -121,15 +121,14 @@ export function answerHttp(
     response.setHeader("connection", "close");
     return send(503, TEXT, `${options.refusal.text}\n`);
   }
-  if (announcesBody(request)) {
-    // Closed unread: no path takes a body (`http_bodies.ts`).
-    response.setHeader("connection", "close");
-    return send(413, TEXT, `${BODY_REFUSED}\n`);
-  }
+  // No path takes a body: answered, and closed unread (`http_bodies.ts`).
+  const body = announcesBody(request);
+  if (body) response.setHeader("connection", "close");
   if (request.method !== "GET" && request.method !== "HEAD") {
     response.setHeader("allow", "GET, HEAD");
     return send(405, TEXT, "Method not allowed\n");
   }
+  if (body) return send(413, TEXT, `${BODY_REFUSED}\n`);
   if (path === "/healthz") {
     const health = options.health();
     const client = options.client();

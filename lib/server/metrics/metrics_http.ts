@@ -145,21 +145,25 @@ interface Reply {
 
 /**
  * What a path answers (`GET` and `HEAD` only; a request announcing a body
- * is answered 413 and closed unread, `http_bodies.ts`).
+ * is answered 405 or 413 and closed unread, `http_bodies.ts`).
  */
 function answer(
   routes: Record<string, () => Promise<Reply> | Reply>,
   request: IncomingMessage,
 ): Promise<Reply> {
-  if (announcesBody(request)) {
-    return Promise.resolve(
-      text(413, `${BODY_REFUSED}\n`, undefined, { connection: "close" }),
-    );
-  }
+  // A body: answered, and closed unread.
+  const body = announcesBody(request);
+  const close: Record<string, string> = body ? { connection: "close" } : {};
   if (request.method !== "GET" && request.method !== "HEAD") {
     return Promise.resolve(
-      text(405, "Method not allowed\n", undefined, { allow: "GET, HEAD" }),
+      text(405, "Method not allowed\n", undefined, {
+        allow: "GET, HEAD",
+        ...close,
+      }),
     );
+  }
+  if (body) {
+    return Promise.resolve(text(413, `${BODY_REFUSED}\n`, undefined, close));
   }
   const path = new URL(request.url ?? "/", "http://metrics").pathname;
   const route = Object.hasOwn(routes, path) ? routes[path] : undefined;

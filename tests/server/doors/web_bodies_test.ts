@@ -53,29 +53,38 @@ async function readUntilEnd(
   return { text, ended };
 }
 
-const BODIES: readonly { name: string; head: string; chunk: string }[] = [
+/** Requests with a body, and the start of their answers. */
+const BODIES: readonly {
+  name: string;
+  head: string;
+  chunk: string;
+  answer: RegExp;
+}[] = [
   {
     name: "a POST announcing 10 GB",
     head:
       "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000000\r\n\r\n",
     chunk: "x".repeat(65_536),
+    answer: /^HTTP\/1\.1 405 [^]*\r\n\r\nMethod not allowed\n$/,
   },
   {
     name: "a chunked POST that never ends",
     head:
       "POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n",
     chunk: `10000\r\n${"x".repeat(65_536)}\r\n`,
+    answer: /^HTTP\/1\.1 405 [^]*\r\n\r\nMethod not allowed\n$/,
   },
   {
     name: "a GET of a file with a body",
     head:
       "GET /app.js HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000000\r\n\r\n",
     chunk: "x".repeat(65_536),
+    answer: new RegExp(`^HTTP/1\\.1 413 [^]*\r\n\r\n${BODY_REFUSED}\n$`),
   },
 ];
 
-for (const { name, head, chunk } of BODIES) {
-  Deno.test(`web door answers 413 to ${name} and closes the connection, the body unread`, async () => {
+for (const { name, head, chunk, answer: expected } of BODIES) {
+  Deno.test(`web door answers ${name} and closes the connection, the body unread`, async () => {
     await using s = await startServer("node", [], { web: {} });
     using conn = await connectTls(s.webPort);
     const answer = readUntilEnd(conn);
@@ -90,10 +99,9 @@ for (const { name, head, chunk } of BODIES) {
     );
     const { text, ended } = await answer;
     assert.ok(ended, `still open after its answer: ${text}`);
-    assert.match(text, /^HTTP\/1\.1 413 /);
+    assert.match(text, expected);
     assert.match(text, /\r\nconnection: close\r\n/i);
     assert.match(text, /\r\ncontent-security-policy: default-src 'none'/);
-    assert.ok(text.endsWith(`\r\n\r\n${BODY_REFUSED}\n`), text);
   });
 }
 
@@ -173,7 +181,7 @@ Deno.test("server.ts holds nothing of a body sent to its web port: a POST announ
           `the server grew by ${peakBytes - before} bytes; ${sent} were sent`,
         );
         assert.ok(ended, `still open after its answer: ${text}`);
-        assert.match(text, /^HTTP\/1\.1 413 /);
+        assert.match(text, BODIES[0]!.answer);
       },
     );
   });

@@ -127,20 +127,25 @@ Deno.test(`the metrics port closes a connection piping more than ${SERVER_SETTIN
   );
 });
 
-Deno.test("the metrics port answers 413 to a request announcing a body and closes it, the body unread", async () => {
+Deno.test("the metrics port answers a request announcing a body and closes it, the body unread", async () => {
   await using listener = await openLimited({
     maxConnections: 32,
     requestTimeoutMs: 5_000,
   });
   const data = "x".repeat(65_536);
-  for (
-    const request of [
+  const requests: [string, RegExp][] = [
+    [
       "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\n" +
       data,
+      /^HTTP\/1\.1 405 [^]*\r\n\r\nMethod not allowed\n$/,
+    ],
+    [
       "GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
       `10000\r\n${data}\r\n`,
-    ]
-  ) {
+      new RegExp(`^HTTP/1\\.1 413 [^]*\r\n\r\n${BODY_REFUSED}\n$`),
+    ],
+  ];
+  for (const [request, expected] of requests) {
     using conn = await Deno.connect({
       hostname: "127.0.0.1",
       port: listener.addr.port,
@@ -150,8 +155,7 @@ Deno.test("the metrics port answers 413 to a request announcing a body and close
     const answer = readAll(conn);
     await conn.write(encoder.encode(request));
     const text = await answer;
-    assert.match(text, /^HTTP\/1\.1 413 /, request.split("\r\n")[0]);
+    assert.match(text, expected);
     assert.match(text, /\r\nconnection: close\r\n/i);
-    assert.ok(text.endsWith(`\r\n\r\n${BODY_REFUSED}\n`), text);
   }
 });
