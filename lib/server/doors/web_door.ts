@@ -39,6 +39,7 @@ import { forwardedClient } from "./proxy_protocol.ts";
 import { formatAddress, type NetAddress } from "./byte_conn.ts";
 import { peerCertificate } from "./node_socket.ts";
 import { pipedAtMost } from "../../http_pipelining.ts";
+import { announcesBody } from "../../http_bodies.ts";
 import type { ServerConfig } from "../config.ts";
 import { TextFramer, type WebSocket, WsConnection } from "./ws_connection.ts";
 import { answerHttp, securityHeaders } from "./web_http.ts";
@@ -272,6 +273,8 @@ class Door implements WebDoor {
     if (request.method !== "GET" || request.url?.split("?")[0] !== "/ws") {
       return refuse(404, "Not Found");
     }
+    // What follows would be read as WebSocket frames (`http_bodies.ts`).
+    if (announcesBody(request)) return refuse(400, "Bad Request");
     const client = this.#locate(visit, request);
     if (client === null) return refuse(400, "Bad Request");
     if (visit.entry.dropped) return void socket.destroy();

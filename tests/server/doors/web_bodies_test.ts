@@ -15,6 +15,7 @@ import {
   loopbackArgs,
   serverPermissions,
   startServer,
+  upgradeByHand,
   WAIT_MS,
   withServerProcess,
   withTempDir,
@@ -104,6 +105,23 @@ for (const { name, head, chunk, answer: expected } of BODIES) {
     assert.match(text, /\r\ncontent-security-policy: default-src 'none'/);
   });
 }
+
+Deno.test("web door refuses a WebSocket upgrade that announces a body: it would be read as frames", async () => {
+  await using s = await startServer("node", [], { web: {} });
+  const bodies: Record<string, string>[] = [
+    { "content-length": "5" },
+    { "transfer-encoding": "chunked" },
+  ];
+  for (const headers of bodies) {
+    const { status, conn } = await upgradeByHand(
+      await connectTls(s.webPort),
+      s.webPort,
+      headers,
+    );
+    conn.close();
+    assert.equal(status, "HTTP/1.1 400 Bad Request", JSON.stringify(headers));
+  }
+});
 
 Deno.test("web door still serves a request with an empty body, and keeps its connection", async () => {
   await using s = await startServer("node", [], { web: {} });
