@@ -214,6 +214,11 @@ class Door implements WebDoor {
         (request, response) => this.#respond(request, response),
       ),
     );
+    // `Expect: 100-continue` announces a body, which is refused: answered
+    // at once, not invited with a 100 (`http_bodies.ts`).
+    https.on("checkContinue", (request, response) => {
+      https.emit("request", request, response);
+    });
     https.headersTimeout = options.httpRequestTimeoutMs;
     https.requestTimeout = options.httpRequestTimeoutMs;
     https.keepAliveTimeout = options.httpKeepAliveMs;

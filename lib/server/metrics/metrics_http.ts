@@ -114,6 +114,10 @@ export async function openMetricsListener(
       }).then((reply) => send(request, response, reply));
     }),
   );
+  // A body is refused: answered at once, not invited with a 100.
+  http.on("checkContinue", (request, response) => {
+    http.emit("request", request, response);
+  });
   http.headersTimeout = requestTimeoutMs;
   http.requestTimeout = requestTimeoutMs;
   http.maxConnections = options.maxConnections;

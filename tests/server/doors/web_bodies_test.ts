@@ -106,6 +106,18 @@ for (const { name, head, chunk, answer: expected } of BODIES) {
   });
 }
 
+Deno.test("web door answers a request that asks to send its body (Expect: 100-continue) at once, not inviting it", async () => {
+  await using s = await startServer("node", [], { web: {} });
+  using conn = await connectTls(s.webPort);
+  await conn.write(encoder.encode(
+    "POST / HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 10000000000\r\n\r\n",
+  ));
+  const { text, ended } = await readUntilEnd(conn);
+  // Before: "HTTP/1.1 100 Continue" first, and the body was read.
+  assert.match(text, BODIES[0]!.answer);
+  assert.ok(ended, `still open after its answer: ${text}`);
+});
+
 Deno.test("web door refuses a WebSocket upgrade that announces a body: it would be read as frames", async () => {
   await using s = await startServer("node", [], { web: {} });
   const bodies: Record<string, string>[] = [

@@ -140,6 +140,11 @@ Deno.test("the metrics port answers a request announcing a body and closes it, t
       /^HTTP\/1\.1 405 [^]*\r\n\r\nMethod not allowed\n$/,
     ],
     [
+      // Answered at once: before, invited with "HTTP/1.1 100 Continue".
+      "POST /metrics HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10000000000\r\n\r\n",
+      /^HTTP\/1\.1 405 [^]*\r\n\r\nMethod not allowed\n$/,
+    ],
+    [
       "GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
       `10000\r\n${data}\r\n`,
       new RegExp(`^HTTP/1\\.1 413 [^]*\r\n\r\n${BODY_REFUSED}\n$`),
