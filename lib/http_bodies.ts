@@ -2,13 +2,14 @@
  * Request bodies on the server's two `node:http` servers (the web door's
  * HTTPS and the metrics port, which both may import this): no path of
  * either takes one, so a request that announces a body is answered (`405`
- * for a method other than `GET` and `HEAD`, else `413`) and its connection
- * closed, the body never read. Otherwise Node's server
- * reads such a body after the answer, to throw it away, for as long as it
- * comes (the request timeout no longer holds once answered), and on Deno a
- * TLS socket goes on reading while paused: one `POST /` announcing 10 GB,
- * sent to the web door at full speed, made the server hold 2.6 GB within
- * 6 s; a trickle of one held a connection for as long as it went on.
+ * for a method other than `GET` and `HEAD`, else `413`; at once, not
+ * invited with `100 Continue`) and its connection closed, the body never
+ * read. Otherwise Node's server reads such a body after the answer, to
+ * throw it away, for as long as it comes (the request timeout no longer
+ * holds once answered), and on Deno a TLS socket goes on reading while
+ * paused: one `POST /` announcing 10 GB, sent to the web door at full
+ * speed, made the server hold 2.6 GB within 6 s; a trickle of one held a
+ * connection for as long as it went on.
  *
  * @module
  */
