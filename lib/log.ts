@@ -22,8 +22,9 @@ export type Logger = Record<
 >;
 
 /**
- * Formats one log line. Values containing spaces, quotes or `=` are quoted
- * as JSON strings; undefined values are left out.
+ * Formats one log line. Values containing spaces, quotes, `=` or control
+ * characters are quoted as JSON strings (every control escaped); undefined
+ * values are left out.
  *
  * @example
  * ```ts
@@ -48,9 +49,24 @@ export function formatLogLine(
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined) continue;
     const text = String(value);
-    line += ` ${key}=${/^[^\s"=]+$/.test(text) ? text : JSON.stringify(text)}`;
+    line += ` ${key}=${BARE.test(text) ? text : quoted(text)}`;
   }
   return line;
+}
+
+/** A value that needs no quotes: no space, quote, `=` or control. */
+const BARE = /^[^\s"=\p{Cc}]+$/u;
+
+/**
+ * A value as a JSON string with every control escaped, C1 and DEL too
+ * (`JSON.stringify` leaves them): an HTTP header is read as Latin-1, so a
+ * client's `Origin` can hold U+009B (CSI), which some terminals obey.
+ */
+function quoted(text: string): string {
+  return JSON.stringify(text).replace(
+    /\p{Cc}/gu,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** Creates a logger that writes lines at `level` or above. */

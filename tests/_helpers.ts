@@ -884,6 +884,35 @@ export async function connectTls(
 }
 
 /**
+ * Writes `chunk` again and again until a write waits longer than `stallMs`
+ * (TCP pushes back), the connection fails, or `maxBytes` went; returns how
+ * many bytes went.
+ */
+export async function writeUntilStalled(
+  conn: Deno.Conn,
+  chunk: Uint8Array,
+  maxBytes: number,
+  stallMs = 1_000,
+): Promise<number> {
+  let written = 0;
+  while (written < maxBytes) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<"stalled">((resolve) => {
+      timer = setTimeout(() => resolve("stalled"), stallMs);
+    });
+    const wrote = conn.write(chunk).then(() => "wrote", () => "failed");
+    const outcome = await Promise.race([wrote, stalled]);
+    clearTimeout(timer);
+    if (outcome !== "wrote") {
+      wrote.catch(() => {}); // ends when the connection closes
+      return written;
+    }
+    written += chunk.length;
+  }
+  return written;
+}
+
+/**
  * An HTTP upgrade to `/ws` sent by hand over `conn` (TLS to the web door on
  * `port`); resolves to the status line, the response's head, and the
  * connection (a client that may never read again).

@@ -30,6 +30,17 @@ Deno.test("formatLogLine() quotes values that would break key=value parsing", ()
   );
 });
 
+Deno.test("formatLogLine() escapes every control character, C1 and DEL too", () => {
+  // An Origin header is read as Latin-1: byte 0x9B is U+009B, CSI, which
+  // some terminals obey (it was written raw: "CSI 2J" cleared the screen).
+  assert.equal(
+    formatLogLine(0, "info", "refused", {
+      origin: "https://x\u009b2J\u001b[31m\u007f",
+    }),
+    '1970-01-01T00:00:00.000Z INFO refused origin="https://x\\u009b2J\\u001b[31m\\u007f"',
+  );
+});
+
 Deno.test("redact() hides the user and all of the password of a URL", () => {
   assert.equal(
     redact("redis://user:secret@redis.example:6379/0"),

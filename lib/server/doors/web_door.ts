@@ -39,6 +39,7 @@ import { forwardedClient } from "./proxy_protocol.ts";
 import { formatAddress, type NetAddress } from "./byte_conn.ts";
 import { peerCertificate } from "./node_socket.ts";
 import { pipedAtMost } from "../../http_pipelining.ts";
+import { announcesBody } from "../../http_bodies.ts";
 import type { ServerConfig } from "../config.ts";
 import { TextFramer, type WebSocket, WsConnection } from "./ws_connection.ts";
 import { answerHttp, securityHeaders } from "./web_http.ts";
@@ -157,6 +158,9 @@ export async function openWebDoor(options: WebDoorOptions): Promise<WebDoor> {
       maxPayload: options.maxMessageBytes,
       perMessageDeflate: false,
       clientTracking: false,
+      // The session speaks no subprotocol: none offered is taken (`ws`
+      // would echo the first, whatever it names).
+      handleProtocols: () => false,
     }),
   );
   await door.listen();
@@ -210,6 +214,11 @@ class Door implements WebDoor {
         (request, response) => this.#respond(request, response),
       ),
     );
+    // `Expect: 100-continue` announces a body, which is refused: answered
+    // at once, not invited with a 100 (`http_bodies.ts`).
+    https.on("checkContinue", (request, response) => {
+      https.emit("request", request, response);
+    });
     https.headersTimeout = options.httpRequestTimeoutMs;
     https.requestTimeout = options.httpRequestTimeoutMs;
     https.keepAliveTimeout = options.httpKeepAliveMs;
@@ -269,6 +278,8 @@ class Door implements WebDoor {
     if (request.method !== "GET" || request.url?.split("?")[0] !== "/ws") {
       return refuse(404, "Not Found");
     }
+    // What follows would be read as WebSocket frames (`http_bodies.ts`).
+    if (announcesBody(request)) return refuse(400, "Bad Request");
     const client = this.#locate(visit, request);
     if (client === null) return refuse(400, "Bad Request");
     if (visit.entry.dropped) return void socket.destroy();

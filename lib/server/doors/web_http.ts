@@ -2,7 +2,8 @@
  * What the web door answers to a plain HTTP request: the browser client's
  * files, built into the module graph (nothing is read from disk, and no
  * path from a request reaches the file system), `/healthz` (the counts only
- * to loopback clients), or an error, each with the headers of every
+ * to loopback clients), or an error (and the connection closed, to a
+ * request that announces a body), each with the headers of every
  * response (a strict Content-Security-Policy and the other security
  * headers; HSTS when the certificate is one browsers trust). No sockets:
  * the door says who asks and whether it was refused.
@@ -12,6 +13,7 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isLoopback } from "../../address.ts";
+import { announcesBody, BODY_REFUSED } from "../../http_bodies.ts";
 
 import appJs from "../../../web/app.js" with { type: "bytes" };
 import effectsJs from "../../../web/effects.js" with { type: "bytes" };
@@ -119,10 +121,14 @@ export function answerHttp(
     response.setHeader("connection", "close");
     return send(503, TEXT, `${options.refusal.text}\n`);
   }
+  // No path takes a body: answered, and closed unread (`http_bodies.ts`).
+  const body = announcesBody(request);
+  if (body) response.setHeader("connection", "close");
   if (request.method !== "GET" && request.method !== "HEAD") {
     response.setHeader("allow", "GET, HEAD");
     return send(405, TEXT, "Method not allowed\n");
   }
+  if (body) return send(413, TEXT, `${BODY_REFUSED}\n`);
   if (path === "/healthz") {
     const health = options.health();
     const client = options.client();

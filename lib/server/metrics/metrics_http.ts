@@ -24,6 +24,7 @@ import {
 } from "node:http";
 import { isAddressInUse } from "../../flags.ts";
 import { pipedAtMost } from "../../http_pipelining.ts";
+import { announcesBody, BODY_REFUSED } from "../../http_bodies.ts";
 import { describeError, type Logger } from "../../log.ts";
 import { Histogram } from "./registry.ts";
 import {
@@ -113,6 +114,10 @@ export async function openMetricsListener(
       }).then((reply) => send(request, response, reply));
     }),
   );
+  // A body is refused: answered at once, not invited with a 100.
+  http.on("checkContinue", (request, response) => {
+    http.emit("request", request, response);
+  });
   http.headersTimeout = requestTimeoutMs;
   http.requestTimeout = requestTimeoutMs;
   http.maxConnections = options.maxConnections;
@@ -142,15 +147,27 @@ interface Reply {
   readonly headers: Record<string, string>;
 }
 
-/** What a path answers (`GET` and `HEAD` only). */
+/**
+ * What a path answers (`GET` and `HEAD` only; a request announcing a body
+ * is answered 405 or 413 and closed unread, `http_bodies.ts`).
+ */
 function answer(
   routes: Record<string, () => Promise<Reply> | Reply>,
   request: IncomingMessage,
 ): Promise<Reply> {
+  // A body: answered, and closed unread.
+  const body = announcesBody(request);
+  const close: Record<string, string> = body ? { connection: "close" } : {};
   if (request.method !== "GET" && request.method !== "HEAD") {
     return Promise.resolve(
-      text(405, "Method not allowed\n", undefined, { allow: "GET, HEAD" }),
+      text(405, "Method not allowed\n", undefined, {
+        allow: "GET, HEAD",
+        ...close,
+      }),
     );
+  }
+  if (body) {
+    return Promise.resolve(text(413, `${BODY_REFUSED}\n`, undefined, close));
   }
   const path = new URL(request.url ?? "/", "http://metrics").pathname;
   const route = Object.hasOwn(routes, path) ? routes[path] : undefined;

@@ -542,3 +542,20 @@ Deno.test("the web door re-checks an address ban before it answers /pass", async
   );
   assert.equal((await client.closed).code, 1000);
 });
+
+Deno.test("the web door takes no WebSocket subprotocol or extension a client offers", async () => {
+  await using s = await startServer("node", [], { web: {} });
+  // Before, the first subprotocol offered was echoed, whatever it named.
+  const { status, head, conn } = await upgradeByHand(
+    await connectTls(s.webPort),
+    s.webPort,
+    {
+      "sec-websocket-protocol": "mqtt, chat",
+      "sec-websocket-extensions": "permessage-deflate; client_max_window_bits",
+    },
+  );
+  conn.close();
+  assert.equal(status, "HTTP/1.1 101 Switching Protocols");
+  assert.doesNotMatch(head, /sec-websocket-protocol/i);
+  assert.doesNotMatch(head, /sec-websocket-extensions/i);
+});

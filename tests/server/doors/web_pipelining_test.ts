@@ -8,38 +8,9 @@
 
 import assert from "node:assert/strict";
 import { SERVER_SETTINGS } from "../../../lib/server/config.ts";
-import { connectTls, startServer } from "../../_helpers.ts";
+import { connectTls, startServer, writeUntilStalled } from "../../_helpers.ts";
 
 const encoder = new TextEncoder();
-
-/**
- * Writes `chunk` again and again until a write waits longer than `stallMs`
- * (TCP pushes back), the connection fails, or `maxBytes` went; returns how
- * many bytes went.
- */
-async function writeUntilStalled(
-  conn: Deno.TlsConn,
-  chunk: Uint8Array,
-  maxBytes: number,
-  stallMs = 1_000,
-): Promise<number> {
-  let written = 0;
-  while (written < maxBytes) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stalled = new Promise<"stalled">((resolve) => {
-      timer = setTimeout(() => resolve("stalled"), stallMs);
-    });
-    const wrote = conn.write(chunk).then(() => "wrote", () => "failed");
-    const outcome = await Promise.race([wrote, stalled]);
-    clearTimeout(timer);
-    if (outcome !== "wrote") {
-      wrote.catch(() => {}); // ends when the connection closes
-      return written;
-    }
-    written += chunk.length;
-  }
-  return written;
-}
 
 /** Reads what `conn` sends until it ends; the number of HTTP answers. */
 async function answersUntilEnd(conn: Deno.TlsConn): Promise<number> {

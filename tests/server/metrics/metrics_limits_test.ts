@@ -2,7 +2,8 @@
  * Tests of the metrics listener's limits over raw loopback TCP: a request
  * sent half is answered 408 and closed once the request timeout passed,
  * connections over the cap are closed as they come, and so is one piping
- * more requests than `httpPipelined` ahead of their answers.
+ * more requests than `httpPipelined` ahead of their answers, and one whose
+ * request announces a body (answered 413).
  */
 
 import assert from "node:assert/strict";
@@ -10,6 +11,7 @@ import { createLogger } from "../../../lib/log.ts";
 import { openMetricsListener } from "../../../lib/server/metrics/metrics_http.ts";
 import { ServerMetrics } from "../../../lib/server/metrics/server_metrics.ts";
 import { SERVER_SETTINGS } from "../../../lib/server/config.ts";
+import { BODY_REFUSED } from "../../../lib/http_bodies.ts";
 
 const silent = createLogger("error", () => {});
 
@@ -123,4 +125,42 @@ Deno.test(`the metrics port closes a connection piping more than ${SERVER_SETTIN
     answers.length <= SERVER_SETTINGS.httpPipelined,
     `${answers.length} answers`,
   );
+});
+
+Deno.test("the metrics port answers a request announcing a body and closes it, the body unread", async () => {
+  await using listener = await openLimited({
+    maxConnections: 32,
+    requestTimeoutMs: 5_000,
+  });
+  const data = "x".repeat(65_536);
+  const requests: [string, RegExp][] = [
+    [
+      "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\n" +
+      data,
+      /^HTTP\/1\.1 405 [^]*\r\n\r\nMethod not allowed\n$/,
+    ],
+    [
+      // Answered at once: before, invited with "HTTP/1.1 100 Continue".
+      "POST /metrics HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10000000000\r\n\r\n",
+      /^HTTP\/1\.1 405 [^]*\r\n\r\nMethod not allowed\n$/,
+    ],
+    [
+      "GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      `10000\r\n${data}\r\n`,
+      new RegExp(`^HTTP/1\\.1 413 [^]*\r\n\r\n${BODY_REFUSED}\n$`),
+    ],
+  ];
+  for (const [request, expected] of requests) {
+    using conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: listener.addr.port,
+    });
+    // Before, the body was read after the answer for as long as it came:
+    // the connection was held past the request timeout.
+    const answer = readAll(conn);
+    await conn.write(encoder.encode(request));
+    const text = await answer;
+    assert.match(text, expected);
+    assert.match(text, /\r\nconnection: close\r\n/i);
+  }
 });
