@@ -1020,3 +1020,88 @@ Deno.test("a fresh page logged into an account shows what was said since its rea
     });
   });
 });
+
+Deno.test("a guest page whose connection drops comes back once within the grace (its token) and after it (its own leaving in the catch-up), its room kept", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    // A grace longer than the page's first wait to reconnect (at most 1.25 s).
+    await using server = await startServer(dir, webPort, "--resume-grace", "3");
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    using bob = await TestClient.join(server.port, "bob", { ca });
+    await withBrowser(async (browser) => {
+      const context = await browser.newContext({ ignoreHTTPSErrors: true });
+      const page = await context.newPage();
+      page.on("pageerror", (error) => {
+        throw new Error(`script error in the page: ${error.message}`);
+      });
+      // The page's clock is Playwright's: it reconnects when resumed. Its
+      // sockets are kept, to drop one as a network would (no /quit).
+      await page.clock.install();
+      await page.addInitScript(() => {
+        const sockets: WebSocket[] = [];
+        Object.assign(globalThis, { sockets });
+        globalThis.WebSocket = class extends WebSocket {
+          constructor(url: string | URL) {
+            super(url); // the page opens its socket with a URL only
+            sockets.push(this);
+          }
+        };
+      });
+      await page.goto(`https://127.0.0.1:${webPort}/`);
+      await join(page, "gus");
+      await bob.send("before");
+      await page.locator("li.message", { hasText: "before" }).waitFor();
+      const drop = async (away: () => Promise<void>, texts: string[]) => {
+        await page.clock.pauseAt(Date.now() + 60_000);
+        await page.evaluate(() =>
+          (globalThis as unknown as { sockets: WebSocket[] }).sockets.at(-1)!
+            .close()
+        );
+        await page.getByRole("status").getByText(/Reconnecting/).waitFor();
+        await away();
+        for (const text of texts) {
+          await bob.send(text);
+          await bob.expect(new RegExp(`MSG bob ${text}$`));
+        }
+        await page.clock.resume();
+        await page.locator("li.message", { hasText: texts.at(-1) }).waitFor({
+          timeout: 15_000,
+        });
+      };
+      // Within the grace: the token takes the member over, nobody saw it go.
+      await drop(async () => {}, ["while held 1", "while held 2"]);
+      // After it: gone (bob sees it leave), then its alias joins anew.
+      await drop(
+        () => bob.expect(/^LEAVE gus \d+ disconnect$/, 10_000).then(() => {}),
+        ["while gone 1", "while gone 2"],
+      );
+      await untilRooms(page, ["*#lobby"]);
+      assert.equal(await page.title(), "#lobby");
+      assert.deepEqual(await messages(page), [
+        "before",
+        "while held 1",
+        "while held 2",
+        "while gone 1",
+        "while gone 2",
+      ]);
+      const shown = await entries(page);
+      const second = shown.lastIndexOf("divider: 2 new messages");
+      assert.deepEqual(
+        shown.slice(second),
+        [
+          "divider: 2 new messages",
+          "notice: gus disconnected",
+          "message: while gone 1",
+          "message: while gone 2",
+          "notice: gus joined",
+        ],
+        shown.join("\n"),
+      );
+      assert.equal(
+        bob.received.filter((line) => /^(JOIN|LEAVE) gus /.test(line)).length,
+        2,
+        "one leaving, one joining: the first drop was unseen",
+      );
+    });
+  });
+});
