@@ -143,8 +143,8 @@ function entersUnplaced(state, line) {
 }
 
 /**
- * Shows a line's entry (held while its room catches up; a history ends
- * that) and counts its number as seen. The page's own `JOIN` of a room it
+ * Shows a line's entry (held while its room catches up, at the time it was
+ * said; a history ends that) and counts its number as seen. The page's own `JOIN` of a room it
  * gave no position for starts holding (itself, and what follows): the
  * lines numbered below it are a catch-up from the account's read marker,
  * not lines seen already.
@@ -166,13 +166,26 @@ export function record(state, line, entry) {
   const numbered = seq > 0 ? { ...entry, seq } : entry;
   if (holding && seq > 0 && state.rooms.has(name)) {
     return updateRoom(state, name, (room) => ({
-      catchUp: [...(room.catchUp ?? []), numbered],
+      catchUp: [...(room.catchUp ?? []), saidAt(numbered, line.time)],
     }));
   }
   const shown = show(state, numbered, name);
   return seq > 0
     ? updateRoom(shown, name, (room) => ({ seq: Math.max(room.seq, seq) }))
     : shown;
+}
+
+/**
+ * A caught-up line's entry at the time it was said (its `time` tag), not
+ * the time it came; with its date when that is another day.
+ * @param {Entry} entry @param {string} time
+ * @returns {Entry}
+ */
+function saidAt(entry, time) {
+  const said = new Date(time);
+  if (time === "" || Number.isNaN(said.getTime())) return entry;
+  const came = entry.when instanceof Date ? entry.when.toDateString() : "";
+  return { ...entry, when: said, dated: said.toDateString() !== came };
 }
 
 /**

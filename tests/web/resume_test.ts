@@ -339,3 +339,24 @@ Deno.test("reduce() keeps a room whose catch-up after a reconnect holds the page
     "ann joined",
   ]);
 });
+
+Deno.test("reduce() shows caught-up lines at the time they were said, dated when that was another day", () => {
+  const page = freshAccountPage();
+  page.now = Date.UTC(2026, 0, 2, 9, 0);
+  page.line("@seq=61;time=2026-01-02T09:00:00.000Z #lobby JOIN ann 2");
+  page.line("@seq=57;time=2026-01-01T18:30:00.000Z #lobby MSG bob last night");
+  page.line(
+    "@seq=58;time=2026-01-02T08:15:00.000Z #lobby MSG bob this morning",
+  );
+  page.line("#lobby RESUMED 58 0 Resumed: 2 lines you missed");
+  page.line("CURRENT #lobby");
+  page.line("@seq=62;time=2026-01-02T09:00:05.000Z #lobby MSG bob live");
+  const at = (text: string) => {
+    const entry = page.log.find((e) => e.parts.at(-1)?.text === ` ${text}`);
+    const when = entry?.when instanceof Date ? entry.when.toISOString() : "";
+    return `${when} ${entry?.dated}`;
+  };
+  assert.equal(at("last night"), "2026-01-01T18:30:00.000Z true");
+  assert.equal(at("this morning"), "2026-01-02T08:15:00.000Z false");
+  assert.equal(at("live"), "2026-01-02T09:00:00.000Z false", "as it came");
+});
