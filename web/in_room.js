@@ -41,6 +41,9 @@ import { WHO_COMMAND } from "./protocol.js";
  * @property {readonly Entry[] | null} catchUp entries held while the
  *   server catches the room up after a reconnect (null: not catching up),
  *   shown after a "N new messages" divider when `RESUMED` comes
+ * @property {boolean} unplaced entered with no position given (a first
+ *   login, a `/join`): what follows its own `JOIN` is held as a catch-up,
+ *   the lines older than that `JOIN` from the account's read marker
  */
 
 /** A room the page has just joined. @type {Room} */
@@ -56,6 +59,7 @@ export const EMPTY_ROOM = Object.freeze({
   shownSeq: 0,
   readSeq: 0,
   catchUp: null,
+  unplaced: false,
 });
 
 /** Each room's log keeps this many entries (a long-open tab stays small). */

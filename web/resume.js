@@ -4,10 +4,12 @@
  * `resume`: the log's epoch and the last number seen in each room (all
  * forgotten when the epoch changes), `/resume` before the alias on a
  * reconnect (with the last connection's `RESUME` token), lines already
- * shown dropped, what the server catches up held until its `RESUMED` and
- * shown after a "N new messages" divider, and read markers (`READ` in,
- * `/read` out a moment after lines were shown). Handlers of the reducer
- * (`state.js`): pure.
+ * shown dropped, what the server catches up (from a position given, or
+ * from the account's read marker after the page's own `JOIN`) held until
+ * its `RESUMED` and shown after a "N new messages" divider (the page's own
+ * leaving and renames among it are past ones), and read markers (`READ`
+ * in, `/read` out a moment after lines were shown). Handlers of the
+ * reducer (`state.js`): pure.
  *
  * @module
  */
@@ -114,12 +116,46 @@ export function isRepeat(state, line) {
 }
 
 /**
- * Shows a line's entry (held while its room catches up; a history ends
- * that) and counts its number as seen.
+ * Whether a line is held in its room's catch-up and about the page's own
+ * member leaving or renaming: said before the page came (a connection
+ * that dropped, another device), it changes nothing but the log.
+ * @param {State} state @param {Line} line
+ */
+export function isPast(state, line) {
+  const held = state.rooms.get(target(state, line))?.catchUp ?? null;
+  return held !== null && seqOf(line) > 0 &&
+    (line.type === "LEAVE" || line.type === "NICK") &&
+    line.alias.toLowerCase() === state.alias.toLowerCase();
+}
+
+/**
+ * Whether a line is the page's own `JOIN` of a room it holds nothing for
+ * (no position given: a first login, a `/join`, a room the page had seen
+ * no line of): the server may then catch it up from the account's read
+ * marker, with lines numbered below that `JOIN`, after it.
+ * @param {State} state @param {Line} line
+ */
+function entersUnplaced(state, line) {
+  const room = state.rooms.get(line.inRoom);
+  return line.type === "JOIN" && state.seqOn && state.roomsOn &&
+    room !== undefined && room.catchUp === null &&
+    line.alias.toLowerCase() === state.alias.toLowerCase();
+}
+
+/**
+ * Shows a line's entry (held while its room catches up, at the time it was
+ * said; a history ends that) and counts its number as seen. The page's own `JOIN` of a room it
+ * gave no position for starts holding (itself, and what follows): the
+ * lines numbered below it are a catch-up from the account's read marker,
+ * not lines seen already.
  * @param {State} state @param {Line} line @param {Entry | null} entry
  * @returns {State}
  */
 export function record(state, line, entry) {
+  if (entersUnplaced(state, line)) {
+    const holding = { catchUp: [], unplaced: true };
+    return record(updateRoom(state, line.inRoom, () => holding), line, entry);
+  }
   const name = target(state, line);
   const seq = seqOf(line);
   const holding = roomOf(state, name).catchUp !== null;
@@ -130,13 +166,26 @@ export function record(state, line, entry) {
   const numbered = seq > 0 ? { ...entry, seq } : entry;
   if (holding && seq > 0 && state.rooms.has(name)) {
     return updateRoom(state, name, (room) => ({
-      catchUp: [...(room.catchUp ?? []), numbered],
+      catchUp: [...(room.catchUp ?? []), saidAt(numbered, line.time)],
     }));
   }
   const shown = show(state, numbered, name);
   return seq > 0
     ? updateRoom(shown, name, (room) => ({ seq: Math.max(room.seq, seq) }))
     : shown;
+}
+
+/**
+ * A caught-up line's entry at the time it was said (its `time` tag), not
+ * the time it came; with its date when that is another day.
+ * @param {Entry} entry @param {string} time
+ * @returns {Entry}
+ */
+function saidAt(entry, time) {
+  const said = new Date(time);
+  if (time === "" || Number.isNaN(said.getTime())) return entry;
+  const came = entry.when instanceof Date ? entry.when.toDateString() : "";
+  return { ...entry, when: said, dated: said.toDateString() !== came };
 }
 
 /**
@@ -159,20 +208,22 @@ function caughtUp(state, name, gap) {
   ];
   const released = updateRoom(state, name, (room) => ({
     catchUp: null,
+    unplaced: false,
     seq: Math.max(room.seq, top),
   }));
   return entries.reduce((next, entry) => show(next, entry, name), released);
 }
 
 /**
- * `CURRENT` ends a join sequence: a room that is holding lines and got no
- * `RESUMED` shows them (a room whose sequence has not started holds none).
+ * `CURRENT` ends a join sequence: a room that is holding lines, or was
+ * entered with no position, and got no `RESUMED` shows what it holds (a
+ * room whose sequence has not started holds none).
  * @param {State} state
  */
 export function releaseStarted(state) {
   return [...state.rooms].reduce(
     (next, [name, room]) =>
-      room.catchUp?.length ? caughtUp(next, name, null) : next,
+      room.catchUp?.length || room.unplaced ? caughtUp(next, name, null) : next,
     state,
   );
 }

@@ -41,6 +41,7 @@ import {
   roomName,
 } from "./protocol.js";
 import {
+  isPast,
   isRepeat,
   readLater,
   readMarker,
@@ -312,7 +313,9 @@ function received(state, line, at) {
     return line.type === "INFO" ? { ...state, joinError: line.text } : state;
   }
   if (isRepeat(state, line)) return state;
-  const handle = JOINED_LINES.get(line.type) ?? ROOM_LINES.get(line.type);
+  const handle = isPast(state, line)
+    ? unchanged
+    : JOINED_LINES.get(line.type) ?? ROOM_LINES.get(line.type);
   const changed = (handle ?? unchanged)(state, line, at);
   return record(changed, line, entryFor(line, new Date(at.now)));
 }

@@ -155,7 +155,13 @@ function resumeLine(
       print(shown.line, shown.room);
     }
   }
-  return true; // READ: another device's mark, nothing to show here
+  // READ: another device's mark, nothing to show; read up to the last line
+  // this client has of the room, none of it is unread here either.
+  const last = resume!.last(room);
+  if (said.type === "READ" && room !== null && last !== null) {
+    if (said.seq >= last) rooms.readElsewhere(room);
+  }
+  return true;
 }
 
 /**

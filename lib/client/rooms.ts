@@ -244,6 +244,14 @@ export class RoomState {
   }
 
   /**
+   * The account read `room` on another device (`READ`) up to the last
+   * line this client has of it: none of its messages is unread here.
+   */
+  readElsewhere(room: string): void {
+    if (this.#rooms.has(room)) this.#rooms.set(room, 0);
+  }
+
+  /**
    * Takes in a server line (its prefix taken off: `room`; a string: one
    * that did not parse) and says what to show. A `past` line (caught up
    * from the log) changes nothing: it is only labelled.

@@ -901,3 +901,207 @@ async function roomsApart(browser: Browser, annPort: number, bobPort: number) {
     );
   }
 }
+
+/** Logs into account `alias` with the keyboard only. */
+async function logIn(page: Page, alias: string, password: string) {
+  await page.locator("#alias:focus").waitFor();
+  await page.keyboard.type(alias);
+  await page.keyboard.press("Enter");
+  await page.locator("#password:focus").waitFor();
+  await page.keyboard.type(password);
+  await page.keyboard.press("Enter");
+  await messageBox(page).waitFor();
+}
+
+/** The entries of the page's log, as `class: text`. */
+function entries(page: Page): Promise<string[]> {
+  return page.locator("#messages > li").evaluateAll((items) =>
+    items.map((item) =>
+      `${item.className}: ${(item.lastChild?.textContent ?? "").trim()}`
+    )
+  );
+}
+
+Deno.test("a fresh page logged into an account shows what was said since its read markers, once, after a divider, unread in the room not shown", async () => {
+  await withTempDir(async (dir) => {
+    const added = await runCommand(
+      "deno",
+      denoRun(
+        "users.ts",
+        [`--allow-read=${dir}`, `--allow-write=${dir}/data`],
+        ["add", "ann", "--data-dir", `${dir}/data`],
+      ),
+      "ann's password\n",
+    );
+    assert.equal(added.code, 0);
+    const webPort = freePort();
+    // No grace: the page's member leaves when it closes.
+    await using server = await startServer(dir, webPort, "--resume-grace", "0");
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    await withBrowser(async (browser) => {
+      // Another device of the account (renamed, so that the page logs in as
+      // ann), told each marker that grows; it makes #ops.
+      using watch = await TestClient.connect(server.port, undefined, ca);
+      for (const line of ["/cap rooms seq", "ann", "/pass ann's password"]) {
+        await watch.send(line);
+      }
+      await watch.expect(/^CURRENT #lobby$/);
+      await watch.send("/nick ann_watch");
+      await watch.send("/join #ops");
+      await watch.expect(/^CURRENT #ops$/);
+      const first = await openPage(
+        browser,
+        webPort,
+        undefined,
+        "light",
+        "#ops",
+      );
+      await logIn(first, "ann", "ann's password");
+      await untilRooms(first, ["#lobby", "*#ops"]);
+      using bob = await TestClient.connect(server.port, undefined, ca);
+      for (const line of ["/cap rooms", "bob", "/join #ops"]) {
+        await bob.send(line);
+      }
+      await bob.expect(/^CURRENT #ops$/);
+      await bob.send("#ops ops read");
+      await bob.send("#lobby lobby read");
+      const lobbyRead = /seq=(\d+);\S+ #lobby MSG bob lobby read/;
+      const readUpTo = Number(
+        lobbyRead.exec(await watch.expect(lobbyRead))![1],
+      );
+      // Read in both rooms (the one shown, then the other shown).
+      await first.locator("li.message", { hasText: "ops read" }).waitFor();
+      await roomNav(first).getByRole("button", { name: /^#lobby/ }).click();
+      await first.locator("li.message", { hasText: "lobby read" }).waitFor();
+      await watch.expect(new RegExp(`^#lobby READ ${readUpTo}$`));
+      await first.context().close();
+      await bob.expect(/^#lobby LEAVE ann /);
+      for (const i of [1, 2]) {
+        await bob.send(`#lobby lobby missed ${i}`);
+        await bob.send(`#ops ops missed ${i}`);
+      }
+      await bob.expect(/ops missed 2$/);
+      // A fresh page (nothing kept of the first): each room from its marker.
+      const page = await openPage(browser, webPort);
+      await logIn(page, "ann", "ann's password");
+      await untilRooms(page, ["*#lobby", "#ops, 2 unread"]);
+      await page.locator("li.message", { hasText: "lobby missed 2" }).waitFor();
+      const lobby = await entries(page);
+      assert.deepEqual(await messages(page), [
+        "lobby missed 1",
+        "lobby missed 2",
+      ]);
+      assert.deepEqual(
+        lobby.slice(lobby.findIndex((e) => e.startsWith("divider"))),
+        [
+          "divider: 2 new messages",
+          "notice: ann disconnected",
+          "message: lobby missed 1",
+          "message: lobby missed 2",
+          "notice: ann joined",
+        ],
+        lobby.join("\n"),
+      );
+      await roomNav(page).getByRole("button", { name: /^#ops/ }).click();
+      await untilRooms(page, ["#lobby", "*#ops"]);
+      assert.deepEqual(await messages(page), ["ops missed 1", "ops missed 2"]);
+      assert.equal(
+        await page.locator("li.divider").innerText(),
+        "2 new messages",
+      );
+      // Shown, so read: the other device is told.
+      const opsMissed = /seq=(\d+);\S+ #ops MSG bob ops missed 2/;
+      const opsTop = Number(opsMissed.exec(await watch.expect(opsMissed))![1]);
+      let opsRead = 0;
+      while (opsRead < opsTop) {
+        const read = await watch.expect(/^#ops READ \d+$/);
+        opsRead = Number(read.split(" ")[2]);
+      }
+    });
+  });
+});
+
+Deno.test("a guest page whose connection drops comes back once within the grace (its token) and after it (its own leaving in the catch-up), its room kept", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    // A grace longer than the page's first wait to reconnect (at most 1.25 s).
+    await using server = await startServer(dir, webPort, "--resume-grace", "3");
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    using bob = await TestClient.join(server.port, "bob", { ca });
+    await withBrowser(async (browser) => {
+      const context = await browser.newContext({ ignoreHTTPSErrors: true });
+      const page = await context.newPage();
+      page.on("pageerror", (error) => {
+        throw new Error(`script error in the page: ${error.message}`);
+      });
+      // The page's clock is Playwright's: it reconnects when resumed. Its
+      // sockets are kept, to drop one as a network would (no /quit).
+      await page.clock.install();
+      await page.addInitScript(() => {
+        const sockets: WebSocket[] = [];
+        Object.assign(globalThis, { sockets });
+        globalThis.WebSocket = class extends WebSocket {
+          constructor(url: string | URL) {
+            super(url); // the page opens its socket with a URL only
+            sockets.push(this);
+          }
+        };
+      });
+      await page.goto(`https://127.0.0.1:${webPort}/`);
+      await join(page, "gus");
+      await bob.send("before");
+      await page.locator("li.message", { hasText: "before" }).waitFor();
+      const drop = async (away: () => Promise<void>, texts: string[]) => {
+        await page.clock.pauseAt(Date.now() + 60_000);
+        await page.evaluate(() =>
+          (globalThis as unknown as { sockets: WebSocket[] }).sockets.at(-1)!
+            .close()
+        );
+        await page.getByRole("status").getByText(/Reconnecting/).waitFor();
+        await away();
+        for (const text of texts) {
+          await bob.send(text);
+          await bob.expect(new RegExp(`MSG bob ${text}$`));
+        }
+        await page.clock.resume();
+        await page.locator("li.message", { hasText: texts.at(-1) }).waitFor({
+          timeout: 15_000,
+        });
+      };
+      // Within the grace: the token takes the member over, nobody saw it go.
+      await drop(async () => {}, ["while held 1", "while held 2"]);
+      // After it: gone (bob sees it leave), then its alias joins anew.
+      await drop(
+        () => bob.expect(/^LEAVE gus \d+ disconnect$/, 10_000).then(() => {}),
+        ["while gone 1", "while gone 2"],
+      );
+      await untilRooms(page, ["*#lobby"]);
+      assert.equal(await page.title(), "#lobby");
+      assert.deepEqual(await messages(page), [
+        "before",
+        "while held 1",
+        "while held 2",
+        "while gone 1",
+        "while gone 2",
+      ]);
+      const shown = await entries(page);
+      const second = shown.lastIndexOf("divider: 2 new messages");
+      assert.deepEqual(
+        shown.slice(second),
+        [
+          "divider: 2 new messages",
+          "notice: gus disconnected",
+          "message: while gone 1",
+          "message: while gone 2",
+          "notice: gus joined",
+        ],
+        shown.join("\n"),
+      );
+      assert.equal(
+        bob.received.filter((line) => /^(JOIN|LEAVE) gus /.test(line)).length,
+        2,
+        "one leaving, one joining: the first drop was unseen",
+      );
+    });
+  });
+});

@@ -230,6 +230,51 @@ Deno.test("client.ts on a terminal shows its room and the others' unread message
   });
 });
 
+Deno.test("client.ts on a terminal drops a room's unread count when another device of the account read it up to the last line shown", async () => {
+  const at = (seq: number) => `@seq=${seq};time=2026-12-07T10:00:0${seq}.000Z`;
+  await using server = await scriptedServer(
+    "HELLO tlschat/1 new rate=0,burst=1,line=4096,caps=rooms+seq+resume,epoch=E1 Send your alias",
+    (line) => {
+      const replies: Record<string, string[]> = {
+        "/cap rooms seq resume": ["CAP rooms seq resume"],
+        tom: [
+          "WELCOME tom 1 Hi",
+          `${at(1)} #lobby JOIN tom 1`,
+          "CURRENT #lobby",
+        ],
+        "/join #ops": [`${at(2)} #ops JOIN tom 1`, "CURRENT #ops"],
+        "#ops /who": [
+          "#ops WHO 1 tom",
+          `${at(3)} #lobby MSG amy one`,
+          `${at(4)} #lobby ME amy waves`,
+          "#lobby READ 3", // not the last line here: one unread
+        ],
+        "#ops /names": ["#lobby READ 4"], // read up to the last
+        "/quit": ["BYE quit Goodbye"],
+      };
+      return replies[line] ?? [`ERR usage Not in this script: ${line}`];
+    },
+  );
+  await withClientFlags(server.port, async (permissions, flags) => {
+    await using term = new TerminalClient(permissions, [
+      ...flags,
+      "--alias",
+      "tom",
+    ]);
+    let at = await term.waitFor(/tom #lobby> $/);
+    await term.type("/join #ops\r");
+    at = await term.waitFor(/tom #ops> $/, at);
+    await term.type("/who\r");
+    at = await term.waitFor(/#lobby \* amy waves\n/, at);
+    at = await term.waitFor(/tom #ops \[#lobby 2\]> $/, at);
+    await term.type("/names\r");
+    at = await term.waitFor(/tom #ops> $/, at);
+    await term.type("/quit\r");
+    assert.equal(await term.exited(), 0);
+    assert.doesNotMatch(term.text, /Not in this script/);
+  });
+});
+
 Deno.test("client.ts on a terminal does not recall a line that carried a room's key", async () => {
   await using server = await scriptedServer(
     "HELLO tlschat/1 new rate=0,burst=1,line=4096,caps=rooms Send your alias",

@@ -224,3 +224,139 @@ Deno.test("reduce() shows what a room held when its join sequence ends without R
   page.step({ type: "closed", random: 0 });
   assert.deepEqual(page.shown().slice(-2), ["1 new message", "bob four"]);
 });
+
+/** A fresh page (no position kept) logged into an account on `rooms`. */
+function freshAccountPage(): FakePage {
+  const page = new FakePage();
+  page.step({ type: "connect", retry: false });
+  page.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=E1 Hi`);
+  page.line("CAP ids rooms seq resume");
+  page.step({ type: "join", alias: "ann", password: "" });
+  page.line(
+    'PASSWORD account "ann" is a registered alias: send /pass PASSWORD',
+  );
+  page.step({ type: "join", alias: "ann", password: "ann's password" });
+  page.line("WELCOME ann 2 Type /help for commands");
+  return page;
+}
+
+Deno.test("reduce() shows the catch-up a first login gets from the account's read marker: the lines below its own JOIN, once, in order, after a divider", () => {
+  const page = freshAccountPage();
+  assert.ok(!page.sent.some((line) => line.startsWith("/resume")));
+  // The server's order: the member's own JOIN (61), then what was said
+  // since the marker (57-60, its own past leaving among it), RESUMED.
+  page.line("@seq=61;time=2026-01-01T01:00:00.000Z #lobby JOIN ann 2");
+  page.line("#lobby TOPIC bob Deploys at noon");
+  page.line("@seq=57;time=2026-01-01T00:57:00.000Z #lobby MSG bob one");
+  page.line("@seq=58;time=2026-01-01T00:58:00.000Z #lobby ME bob waves");
+  page.line(
+    "@seq=59;time=2026-01-01T00:59:00.000Z #lobby LEAVE ann 1 disconnect",
+  );
+  page.line("@seq=60;time=2026-01-01T00:59:30.000Z #lobby MSG bob two");
+  page.line("#lobby RESUMED 60 0 Resumed: 4 lines you missed");
+  page.line("#lobby READ 56");
+  page.line("CURRENT #lobby");
+  assert.deepEqual(page.roomList(), ["#lobby"], "its past leaving is past");
+  assert.deepEqual(page.shown().slice(1), [
+    "Topic: Deploys at noon (set by bob)",
+    "3 new messages",
+    "bob one",
+    "* bob waves",
+    "ann disconnected",
+    "bob two",
+    "ann joined",
+  ]);
+  assert.equal(page.log.at(2)?.className, "divider");
+  const lobby = page.state.rooms.get("#lobby");
+  assert.equal(lobby?.seq, 61);
+  assert.equal(lobby?.readSeq, 56);
+  // Shown in a visible tab: read up to the JOIN, not before the lines were.
+  page.step({ type: "read" });
+  assert.equal(page.sent.at(-1), "/read #lobby 61");
+  // Live again: nothing twice.
+  page.line("@seq=60;time=2026-01-01T00:59:30.000Z #lobby MSG bob two");
+  page.line("@seq=62;time=2026-01-01T01:00:01.000Z #lobby MSG bob live");
+  assert.deepEqual(page.shown().slice(-2), ["ann joined", "bob live"]);
+});
+
+Deno.test("reduce() holds the catch-up from the read marker of a room joined later, counted unread while another room is shown", () => {
+  const page = freshAccountPage();
+  page.line("@seq=61;time=2026-01-01T01:00:00.000Z #lobby JOIN ann 2");
+  page.line("CURRENT #lobby");
+  assert.deepEqual(page.shown().slice(1), ["ann joined"]);
+  // The account's other room, rejoined at login: a catch-up from its mark.
+  page.line("@seq=62;time=2026-01-01T01:00:00.000Z #ops JOIN ann 2");
+  page.line("@seq=40;time=2026-01-01T00:40:00.000Z #ops MSG bob ops one");
+  page.line("@seq=41;time=2026-01-01T00:41:00.000Z #ops MSG bob ops two");
+  page.line("#ops RESUMED 41 0 Resumed: 2 lines you missed");
+  page.line("#ops READ 39");
+  page.line("CURRENT #lobby");
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops 2"]);
+  assert.deepEqual(page.shown("#ops"), [
+    "2 new messages",
+    "bob ops one",
+    "bob ops two",
+    "ann joined",
+  ]);
+  // Read on another device up to 40: one unread left.
+  page.line("#ops READ 40");
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops 1"]);
+  // A room entered without a catch-up: its JOIN, then its history.
+  page.step({ type: "room", room: "#dev", key: "", focus: false });
+  page.line("@seq=63;time=2026-01-01T01:00:01.000Z #dev JOIN ann 1");
+  page.line("#dev TOPIC bob Builds");
+  page.line("#dev HIST 20 2026-01-01T00:20:00.000Z MSG bob built");
+  page.line("#dev HISTEND 1 End of history");
+  page.line("CURRENT #dev");
+  assert.deepEqual(page.shown("#dev"), [
+    "Topic: Builds (set by bob)",
+    "ann joined",
+    "bob built",
+    "End of history",
+  ]);
+  page.line("@seq=64;time=2026-01-01T01:00:02.000Z #dev MSG bob live");
+  assert.equal(page.shown("#dev").at(-1), "bob live");
+});
+
+Deno.test("reduce() keeps a room whose catch-up after a reconnect holds the page's own past leaving", () => {
+  const page = resumingPage();
+  reconnect(page);
+  // Back after the grace: the member had left (seq 15), the alias joins anew.
+  page.line("ERR resume-expired Your session ended; choose your alias again");
+  page.line("WELCOME ann 2 hi");
+  page.line("@seq=20;time=2026-01-01T00:01:00.000Z #lobby JOIN ann 2");
+  page.line("@seq=13;time=2026-01-01T00:00:03.000Z #lobby MSG bob three");
+  page.line(
+    "@seq=15;time=2026-01-01T00:00:45.000Z #lobby LEAVE ann 1 disconnect",
+  );
+  page.line("#lobby RESUMED 20 0 Caught up");
+  page.line("CURRENT #lobby");
+  assert.deepEqual(page.roomList(), ["#lobby"]);
+  assert.deepEqual(page.shown().slice(-4), [
+    "1 new message",
+    "bob three",
+    "ann disconnected",
+    "ann joined",
+  ]);
+});
+
+Deno.test("reduce() shows caught-up lines at the time they were said, dated when that was another day", () => {
+  const page = freshAccountPage();
+  page.now = Date.UTC(2026, 0, 2, 9, 0);
+  page.line("@seq=61;time=2026-01-02T09:00:00.000Z #lobby JOIN ann 2");
+  page.line("@seq=57;time=2026-01-01T18:30:00.000Z #lobby MSG bob last night");
+  page.line(
+    "@seq=58;time=2026-01-02T08:15:00.000Z #lobby MSG bob this morning",
+  );
+  page.line("#lobby RESUMED 58 0 Resumed: 2 lines you missed");
+  page.line("CURRENT #lobby");
+  page.line("@seq=62;time=2026-01-02T09:00:05.000Z #lobby MSG bob live");
+  const at = (text: string) => {
+    const entry = page.log.find((e) => e.parts.at(-1)?.text === ` ${text}`);
+    const when = entry?.when instanceof Date ? entry.when.toISOString() : "";
+    return `${when} ${entry?.dated}`;
+  };
+  assert.equal(at("last night"), "2026-01-01T18:30:00.000Z true");
+  assert.equal(at("this morning"), "2026-01-02T08:15:00.000Z false");
+  assert.equal(at("live"), "2026-01-02T09:00:00.000Z false", "as it came");
+});
