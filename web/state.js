@@ -171,6 +171,15 @@ export const INITIAL_STATE = Object.freeze({
 const FINAL = new Set(["quit", "kicked", "banned", "auth-failed", "replaced"]);
 
 /**
+ * A `BYE`'s text said as a disconnection once: many of the server's texts
+ * begin with "Disconnected:" already.
+ * @param {string} text
+ */
+function disconnected(text) {
+  return text.startsWith("Disconnected:") ? text : `Disconnected: ${text}`;
+}
+
+/**
  * The state after an event; its `effects` are this event's only.
  * @param {State} state @param {PageEvent} event
  * @returns {State}
@@ -296,7 +305,7 @@ const ALWAYS = new Map(
       return state.phase === "joined"
         ? show(
           { ...state, stay },
-          errorLine(`Disconnected: ${line.text}`, new Date(at.now)),
+          errorLine(disconnected(line.text), new Date(at.now)),
         )
         : { ...state, stay, joinError: line.text };
     }],

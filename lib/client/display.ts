@@ -114,6 +114,13 @@ function painter(color: boolean): Painter {
 }
 
 /** `: text` when there is a text, else nothing. */
+/**
+ * A `BYE`'s text said as a disconnection once: many of the server's
+ * texts begin with "Disconnected:" already.
+ */
+const disconnected = (text: string) =>
+  text.startsWith("Disconnected:") ? text : `Disconnected: ${text}`;
+
 const colonText = (text: string) => text ? `: ${clean(text)}` : "";
 
 /**
@@ -191,7 +198,7 @@ const FORMATS: {
   BYE: (line, p) =>
     p.paint(
       line.reason === "quit" ? "dim" : ["red", "bold"],
-      `${SYSTEM_PREFIX}Disconnected: ${clean(line.text)}`,
+      `${SYSTEM_PREFIX}${disconnected(clean(line.text))}`,
     ),
   HIST: formatHistory,
   HISTEND: (line, p) =>

@@ -47,6 +47,10 @@ Deno.test("formatForDisplay() shows each line type plainly", () => {
     ["INFO /who: list who is online", "-!- /who: list who is online"],
     ["ERR usage Usage: /me ACTION", "! Usage: /me ACTION"],
     ["BYE quit Goodbye", "-!- Disconnected: Goodbye"],
+    [
+      'BYE replaced Disconnected: "ann" logged in from another connection',
+      '-!- Disconnected: "ann" logged in from another connection',
+    ],
     ["PING 123", null],
     ["SOMETHING new", "SOMETHING new"],
   ];

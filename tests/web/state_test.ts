@@ -241,6 +241,17 @@ Deno.test("reduce() does not reconnect after /quit, a kick or a ban", () => {
   }
 });
 
+Deno.test("reduce() says Disconnected once when the server's text says it", () => {
+  const page = FakePage.joined();
+  page.line(
+    'BYE replaced Disconnected: "ann" logged in from another connection',
+  );
+  assert.equal(
+    page.shown().at(-1),
+    'Disconnected: "ann" logged in from another connection',
+  );
+});
+
 Deno.test("reduce() sends what is typed, but not an empty line", () => {
   const page = FakePage.joined();
   const blank = page.step({ type: "say", text: "   " });
