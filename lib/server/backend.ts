@@ -133,7 +133,8 @@ export async function openRoomBackend(
       log,
       commitTimes: metrics?.historyCommit,
     });
-    const cluster = new Cluster(link, { ...config, clock, log });
+    const flush = () => roomLog.flush(); // a LEAVE after the lines before
+    const cluster = new Cluster(link, { ...config, clock, log, flush });
     const roomsNow = () => roomLog.roomsNow();
     const directory = new RedisDirectory<Session>(cluster, log, roomsNow);
     const retention = openRetention(store, config, clock, log);
