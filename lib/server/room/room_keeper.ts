@@ -7,9 +7,9 @@
  * taken off every list, as it goes and at start; each room noted with its
  * incarnation, a server alone's registered room by its stored start, the
  * same in every run; in a cluster, also in Redis, read at each login, so
- * that they come back whichever server it logs into). The default room
- * is not among them: its topic,
- * bans and mutes are the server's (`Moderation`). A store that fails is
+ * that they come back whichever server it logs into). The default room is
+ * not among them: its topic, bans and mutes are the server's
+ * (`Moderation`). A store that fails is
  * reported, never thrown at the room: the change holds until the server
  * stops.
  *
