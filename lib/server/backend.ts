@@ -28,6 +28,7 @@ import { IndexSearch } from "./storage/indexer.ts";
 import { NO_SEARCH, type Search } from "./room/search.ts";
 import { SqliteReadMarkers } from "./storage/markers_table.ts";
 import type { ReadMarkers } from "./room/read_markers.ts";
+import type { SharedAccountRooms } from "./room/room_store.ts";
 import { DATABASE_FILE, databaseBytes, type Store } from "./storage/store.ts";
 import { SEARCH_FILE } from "./storage/search_index.ts";
 import type { BackendProbe, ServerMetrics } from "./metrics/server_metrics.ts";
@@ -59,6 +60,8 @@ export interface RoomBackend {
    * Redis hash per account in a cluster (shared by its servers).
    */
   readonly markers: ReadMarkers;
+  /** Accounts' rooms, shared by a cluster's servers (none on one server). */
+  readonly accountRooms?: SharedAccountRooms;
   /** Where its name shows in the `listening` log line; null: nowhere. */
   readonly label: string | null;
   /**
@@ -120,6 +123,7 @@ export async function openRoomBackend(
   const { Cluster } = await import("./cluster/cluster.ts");
   const { RedisDirectory } = await import("./cluster/redis_directory.ts");
   const { RedisReadMarkers } = await import("./cluster/redis_markers.ts");
+  const { RedisAccountRooms } = await import("./cluster/account_rooms.ts");
   const link = await openLink(config, config.redis, log, metrics);
   try {
     const roomLog = await RedisLog.open(link, {
@@ -129,12 +133,10 @@ export async function openRoomBackend(
       log,
       commitTimes: metrics?.historyCommit,
     });
-    const cluster = new Cluster(link, { ...config, clock, log });
-    const directory = new RedisDirectory<Session>(
-      cluster,
-      log,
-      () => roomLog.roomsNow(),
-    );
+    const flush = () => roomLog.flush(); // a LEAVE after the lines before
+    const cluster = new Cluster(link, { ...config, clock, log, flush });
+    const roomsNow = () => roomLog.roomsNow();
+    const directory = new RedisDirectory<Session>(cluster, log, roomsNow);
     const retention = openRetention(store, config, clock, log);
     const at = { clock, log, retention, epoch: () => roomLog.epoch };
     const search = openSearch(store, config, at);
@@ -144,6 +146,7 @@ export async function openRoomBackend(
       log: roomLog,
       directory,
       markers,
+      accountRooms: new RedisAccountRooms(link),
       idPrefix: `${cluster.server}/`,
       retention,
       search,
@@ -280,8 +283,7 @@ function openRetention(
     keepDays: config.historyKeepDays,
     keepRows: config.historyKeepRows,
     tombstones: config.historyTombstones,
-    // Each room's last --history lines stay.
-    spare: config.history,
+    spare: config.history, // each room's last --history lines stay
     onError: (error) =>
       log.error("history-failed", {
         what: "retention",

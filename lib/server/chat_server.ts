@@ -366,6 +366,7 @@ function roomsOf(
       starts: logInDataDir(config),
     }),
     storedStarts: config.redis === null, // a server alone's rooms only
+    shared: backend.accountRooms,
     onStoreError: (error) =>
       log.warn("room-not-stored", { error: describeError(error) }),
   };

@@ -33,6 +33,11 @@ export interface ClusterOptions {
    * (`--lost-after`).
    */
   readonly lostAfterMs: number;
+  /**
+   * Sends the room log's lines appended so far, before a `LEAVE` (a kick's
+   * or ban's `MOD` comes first, as on one server). @default {nothing}
+   */
+  readonly flush?: () => void;
 }
 
 /** What one server tells another through Redis. */
@@ -210,6 +215,7 @@ export class Cluster {
   leave(member: ClusterMember, reason: string, text: string): void {
     if (this.#stopped) return; // its members leave all at once
     this.#unsentLeaves.set(member.id, [reason, text]);
+    this.#options.flush?.(); // what was appended before goes first
     void this.#sendLeave(member.id);
   }
 

@@ -151,6 +151,11 @@ export interface ClusterKeys {
    * of another epoch is replaced when set, never used.
    */
   readMarkers(account: string): string;
+  /**
+   * The rooms an account is in (by its alias key), as JSON
+   * (`account_rooms.ts`): its rooms at login on any server.
+   */
+  accountRooms(account: string): string;
   /** Where servers tell each other of read markers that grew. */
   readonly reads: string;
 }
@@ -182,6 +187,7 @@ export function clusterKeys(name: string): ClusterKeys {
     channel: (server) => `${base}to:${server}`,
     recent: (room) => `${base}recent:${room}`,
     readMarkers: (account) => `${base}read:${account}`,
+    accountRooms: (account) => `${base}rooms-of:${account}`,
     reads: `${base}reads`,
   };
 }

@@ -155,6 +155,14 @@ export class RedisLog implements RoomLog {
     this.#writer.append(line, origin, options);
   }
 
+  /**
+   * Sends the lines appended so far to Redis now (not at the turn's end),
+   * so that a script run next on the link (a `LEAVE`) comes after them.
+   */
+  flush(): void {
+    if (!this.#closed) this.#writer.flush();
+  }
+
   settled(): Promise<void> | undefined {
     if (this.#idle()) return undefined;
     return new Promise((resolve) => this.#settledWaiters.push(resolve));

@@ -150,6 +150,11 @@ export class StreamWriter {
     this.#scheduled ??= setImmediate(this.#send);
   }
 
+  /** Sends this turn's lines now, ahead of a command about to follow. */
+  flush(): void {
+    this.#send();
+  }
+
   /**
    * Nothing waits to be sent or answered, and everything stored from here
    * has been handed on.

@@ -6,8 +6,10 @@
  * are rejoined at the next login, on any device; a room that vanishes is
  * taken off every list, as it goes and at start; each room noted with its
  * incarnation, a server alone's registered room by its stored start, the
- * same in every run). The default room is not among them: its topic,
- * bans and mutes are the server's (`Moderation`). A store that fails is
+ * same in every run; in a cluster, also in Redis, read at each login, so
+ * that they come back whichever server it logs into). The default room is
+ * not among them: its topic, bans and mutes are the server's
+ * (`Moderation`). A store that fails is
  * reported, never thrown at the room: the change holds until the server
  * stops.
  *
@@ -23,6 +25,7 @@ import {
   type AccountRoom,
   MemoryRoomStore,
   type RoomStore,
+  type SharedAccountRooms,
 } from "./room_store.ts";
 
 /** What the keeper reads of a room: where its incarnation begins. */
@@ -53,6 +56,11 @@ export interface RoomKeeperOptions {
    * @default {a MemoryRoomStore}
    */
   readonly store?: RoomStore;
+  /**
+   * Where the servers of a cluster share accounts' rooms (the store keeps
+   * a copy). @default {none: a server alone}
+   */
+  readonly shared?: SharedAccountRooms;
   /** A change could not be stored. @default {nothing} */
   readonly onStoreError?: (error: unknown) => void;
   /**
@@ -70,6 +78,7 @@ export class RoomKeeper {
   readonly store: RoomStore;
   #defaultRoom: string;
   #onStoreError: (error: unknown) => void;
+  #shared: SharedAccountRooms | null;
   #room: (name: string) => KeptRoom | undefined;
   /** Registered rooms' stored starts (null: none), if they name them. */
   #starts: Map<string, number | null> | null = null;
@@ -89,6 +98,7 @@ export class RoomKeeper {
     this.#room = room;
     this.store = options.store ?? new MemoryRoomStore(options);
     this.#onStoreError = options.onStoreError ?? (() => {});
+    this.#shared = options.shared ?? null;
     if (options.storedStarts) {
       this.#starts = new Map();
       this.#try(() => this.#starts = this.store.starts());
@@ -166,6 +176,22 @@ export class RoomKeeper {
     const kept = rooms.filter((name) => name !== this.#defaultRoom)
       .map((room) => ({ room, since: this.#kept(room)?.since ?? null }));
     this.#try(() => this.store.setAccountRooms(account, kept));
+    this.#shared?.set(account, kept).catch(this.#onStoreError);
+  }
+
+  /**
+   * Takes into the store the rooms the servers share for `account` (at
+   * login, before {@linkcode accountRooms}): those another server stored
+   * last. Kept as they are when none are shared or they cannot be read.
+   */
+  async fetch(account: string): Promise<void> {
+    if (this.#shared === null) return;
+    try {
+      const rooms = await this.#shared.get(account);
+      if (rooms !== null) this.store.setAccountRooms(account, rooms);
+    } catch (error) {
+      this.#onStoreError(error);
+    }
   }
 
   /**

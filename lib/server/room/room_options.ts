@@ -83,7 +83,12 @@ export interface RoomOptions<M extends Member = Member> {
     & RoomLimits
     & Pick<
       RoomSetOptions,
-      "keys" | "store" | "onStoreError" | "storedStarts" | "snapshot"
+      | "keys"
+      | "store"
+      | "shared"
+      | "onStoreError"
+      | "storedStarts"
+      | "snapshot"
     >
     & {
       readonly history: number;

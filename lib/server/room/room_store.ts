@@ -63,6 +63,19 @@ export interface RoomStore {
   renumberRoom(room: string, from: number, to: number): void;
 }
 
+/**
+ * The rooms of each account where several servers share them (a cluster's
+ * Redis), beside each server's own {@linkcode RoomStore}: read at login,
+ * written on each change, so that an account gets its rooms back whichever
+ * server it logs into. A server alone has none.
+ */
+export interface SharedAccountRooms {
+  /** The account's rooms as last stored by any server; null: none stored. */
+  get(account: string): Promise<AccountRoom[] | null>;
+  /** Stores the account's rooms (an empty list too: it is in none). */
+  set(account: string, rooms: readonly AccountRoom[]): Promise<void>;
+}
+
 /** A room an account is in, and which incarnation of it the account joined. */
 export interface AccountRoom {
   readonly room: string;

@@ -336,14 +336,16 @@ export class Session extends SessionOutput<Session> implements Moderated {
   }
 
   /**
-   * Runs `next` once its account's read markers are loaded (where it
-   * starts in a room, what `READ` says), whether it logged in with its
-   * alias or by a later `/nick` (password or certificate).
+   * Runs `next` once its account's read markers (where it starts in a room,
+   * what `READ` says) and, in a cluster, rooms are loaded, whether it
+   * logged in with its alias or by a later `/nick` (password, certificate).
    */
   #markersFirst(next: () => Promise<void>): Promise<void> {
-    const { reads } = this.context;
+    const { reads, room } = this.context;
     if (this.account === null || reads === undefined) return next();
-    return reads.load(this).then(() => this.ending() ? undefined : next());
+    const rooms = room.router.rooms.keeper.fetch(this.account);
+    return Promise.all([reads.load(this), rooms])
+      .then(() => this.ending() ? undefined : next());
   }
 
   /**

@@ -6,7 +6,8 @@
  * that lives on (its other member on the other server) is rejoined. A
  * server down while the room vanished (it never applied the `MOD expire`)
  * does not rejoin it either: the room made again is another incarnation
- * than the one the account joined.
+ * than the one the account joined. An account's rooms come back whichever
+ * server it logs into (Redis keeps them), a part on one server included.
  */
 
 import assert from "node:assert/strict";
@@ -98,4 +99,48 @@ Deno.test("cluster: a server killed while its account's room vanished and was ma
     await back.send("/join #kx");
     await back.expect(/^ERR room-invite-only /);
   }, { before: (dir) => addAccount(dir, "s0", "alice"), args });
+});
+
+Deno.test("cluster: an account's rooms come back at login on another server than the one it joined them on, and a part there holds on the first", async () => {
+  await withCluster(2, async ([s0, s1]) => {
+    /** alice's rooms as `/rooms` lists them after logging in at `port`. */
+    const roomsAt = async (port: number) => {
+      using a = (await member(port, "alice", undefined, PASSWORD)).client;
+      await a.send("/rooms");
+      const seen = await upTo(a, /^INFO \d+ rooms?/);
+      await a.send("/quit");
+      await a.readToEnd();
+      return seen;
+    };
+    using bob = (await member(s1!.port, "bob")).client;
+    await bob.send("/join #kept");
+    await bob.expect(/^CURRENT #kept$/);
+    {
+      using a = (await member(s0!.port, "alice", undefined, PASSWORD)).client;
+      await a.send("/join #kept");
+      await a.expect(/^CURRENT #kept$/);
+      await a.send("/quit");
+      await a.readToEnd();
+    }
+    await bob.send("#kept said while alice was away");
+    await bob.expect(/#kept MSG bob said while alice was away$/);
+    const onS1 = await roomsAt(s1!.port);
+    assert.ok(onS1.includes("#kept JOIN alice 2"), onS1.join("\n"));
+    assert.ok(onS1.includes("ROOM #kept 2 m"), onS1.join("\n"));
+    {
+      using a = (await member(s1!.port, "alice", undefined, PASSWORD)).client;
+      await a.send("/part #kept");
+      await a.expect(/#kept LEAVE alice 1 part$/);
+      await a.send("/quit");
+      await a.readToEnd();
+    }
+    const onS0 = await roomsAt(s0!.port);
+    assert.ok(!onS0.some((l) => /^#kept /.test(l)), onS0.join("\n"));
+  }, {
+    before: async (dir) => {
+      await addAccount(dir, "s0", "alice");
+      await addAccount(dir, "s1", "alice");
+    },
+    args: ["--room-create", "any"],
+  });
 });

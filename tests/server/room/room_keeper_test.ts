@@ -4,8 +4,8 @@
  * record stored after each change and loaded by the next server (guests'
  * operator rights and temporary rooms never stored), an account's rooms
  * stored on join and part (with the incarnation joined) and joined again
- * at login if still that incarnation, the per-room list limit, and a
- * store that fails.
+ * at login if still that incarnation, the per-room list limit, a store
+ * that fails, and the list a cluster's servers share.
  */
 
 import assert from "node:assert/strict";
@@ -18,10 +18,14 @@ import {
   type RoomCommandContext,
 } from "../../../lib/server/room/room_commands.ts";
 import {
+  type AccountRoom,
   MemoryRoomStore,
   type RoomStore,
 } from "../../../lib/server/room/room_store.ts";
-import { rejoinable } from "../../../lib/server/room/room_keeper.ts";
+import {
+  rejoinable,
+  RoomKeeper,
+} from "../../../lib/server/room/room_keeper.ts";
 import {
   hashRoomKey,
   newRoomRecord,
@@ -376,4 +380,36 @@ Deno.test("rooms: at login a row from before incarnations were kept (since unkno
   assert.deepEqual(store.accountRooms("alice"), [
     { room: "#invited", since: 8 },
   ]);
+});
+
+Deno.test("RoomKeeper shares an account's rooms where servers share them: each change written through, the shared list taken into the store at login (none, or unreadable: the store's own stands)", async () => {
+  const written: [string, AccountRoom[]][] = [];
+  let shared: AccountRoom[] | null | Error = null;
+  const errors: unknown[] = [];
+  const keeper = new RoomKeeper("#lobby", {
+    ...LIMITS,
+    store: new MemoryRoomStore(LIMITS),
+    onStoreError: (e) => errors.push(e),
+    shared: {
+      get: (_account) =>
+        shared instanceof Error
+          ? Promise.reject(shared)
+          : Promise.resolve(shared),
+      set: (account, rooms) => {
+        written.push([account, [...rooms]]);
+        return Promise.resolve();
+      },
+    },
+  }, () => ({ since: 5, record: { registeredBy: null } }));
+  keeper.inRooms({ account: "alice", roomsOn: true }, ["#lobby", "#a"]);
+  assert.deepEqual(written, [["alice", [{ room: "#a", since: 5 }]]]);
+  await keeper.fetch("alice"); // none shared: the store's own
+  assert.deepEqual(keeper.accountRooms("alice"), [{ room: "#a", since: 5 }]);
+  shared = [{ room: "#b", since: 7 }];
+  await keeper.fetch("alice");
+  assert.deepEqual(keeper.accountRooms("alice"), [{ room: "#b", since: 7 }]);
+  shared = new Error("Redis is away");
+  await keeper.fetch("alice");
+  assert.deepEqual(keeper.accountRooms("alice"), [{ room: "#b", since: 7 }]);
+  assert.deepEqual(errors, [shared]);
 });
