@@ -201,9 +201,7 @@ function formatBody(message: IrcMessage): string {
 }
 
 /** NUL, CR and LF: an IRC client ends a line at any of them. */
-// deno-lint-ignore no-control-regex -- matching controls is the point
 const LINE_BREAKS = /[\0\r\n]/;
-// deno-lint-ignore no-control-regex -- matching controls is the point
 const LINE_BREAKS_ALL = /[\0\r\n]/g;
 
 /** A parameter with every NUL, CR and LF made U+FFFD. */
