@@ -182,7 +182,8 @@ globalThis.addEventListener("pagehide", () => {
   withStorage((tab) => markOpen(tab, false), undefined);
 });
 globalThis.addEventListener("pageshow", (event) => {
-  if (event.persisted) withStorage((tab) => markOpen(tab, true), undefined);
+  const { persisted } = /** @type {PageTransitionEvent} */ (event);
+  if (persisted) withStorage((tab) => markOpen(tab, true), undefined);
 });
 
 const session = withStorage(takeSession, null);
