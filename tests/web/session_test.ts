@@ -83,12 +83,18 @@ Deno.test("reduce() asks to keep the session when it changes: alias, epoch, toke
   ]);
 });
 
-Deno.test("reduce() forgets the session on /quit, a kick and a ban, and drops a refused token", () => {
+Deno.test("reduce() forgets the session on /quit, a kick, a ban and a takeover, and drops a refused token", () => {
   const quit = guestPage();
   const from = quit.kept.length;
   quit.step({ type: "say", text: "/quit bye" });
   assert.equal(kept(quit, from), "");
-  for (const bye of ["BYE kicked You were kicked", "BYE banned Banned"]) {
+  for (
+    const bye of [
+      "BYE kicked You were kicked",
+      "BYE banned Banned",
+      "BYE replaced Disconnected: your session was resumed from another connection",
+    ]
+  ) {
     const page = guestPage();
     const at = page.kept.length;
     page.line(bye);
@@ -105,7 +111,7 @@ Deno.test("reduce() forgets the session on /quit, a kick and a ban, and drops a 
   assert.equal(session?.alias, "gus");
 });
 
-Deno.test("a reloaded page resumes with its session: /resume with its positions and token before the alias, the lines said meanwhile shown once", () => {
+Deno.test("reduce() resumes a reloaded page with its session: /resume with its positions and token before the alias, the lines said meanwhile shown once", () => {
   const before = guestPage();
   const session = parseSession(kept(before)) as Session;
   const page = new FakePage();
@@ -134,7 +140,7 @@ Deno.test("a reloaded page resumes with its session: /resume with its positions 
   assert.ok(!page.sent.some((line) => line.startsWith("/read #lobby 11")));
 });
 
-Deno.test("a reloaded page whose token is refused joins with its alias, as a reconnect does", () => {
+Deno.test("reduce() joins a reloaded page whose token is refused with its alias, as a reconnect does", () => {
   const session = parseSession(kept(guestPage())) as Session;
   const page = new FakePage();
   page.step({ type: "restore", session });
