@@ -205,3 +205,20 @@ Deno.test("takeSession() takes what a reloaded page left, and never a duplicated
   assert.equal(takeSession(damaged), null);
   assert.equal(damaged.getItem(SESSION_KEY), null);
 });
+
+Deno.test("reduce() asks a reloaded account page for its password when its token is refused: no password is kept", () => {
+  const session = parseSession(kept(guestPage())) as Session;
+  const page = new FakePage();
+  page.step({ type: "restore", session });
+  page.step({ type: "connect", retry: false });
+  page.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=E1 Hi`);
+  page.line("ERR resume-expired Your session ended; choose your alias again");
+  page.line("PASSWORD account gus is registered: send its password");
+  assert.equal(page.state.phase, "password");
+  assert.equal(page.state.passwordShown, true);
+  assert.equal(page.sent.filter((line) => line.startsWith("/pass")).length, 0);
+  page.step({ type: "join", alias: "gus", password: "s3cret" });
+  assert.equal(page.sent.at(-1), "/pass s3cret");
+  page.line("WELCOME gus 2 Welcome back");
+  assert.doesNotMatch(kept(page) ?? "", /s3cret/);
+});
