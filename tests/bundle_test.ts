@@ -64,7 +64,7 @@ Deno.test("deno task bundle builds a server that needs nothing beside it, and a 
       using http = Deno.createHttpClient({ caCerts: [ca] });
       // The page and every module it imports.
       const page = ["index.html", "app.js", "protocol.js", "state.js"];
-      const state = ["effects.js", "joining.js", "in_room.js"];
+      const state = ["effects.js", "joining.js", "in_room.js", "session.js"];
       for (const file of [...page, ...state, "entries.js", "view.js"]) {
         const path = file === "index.html" ? "/" : `/${file}`;
         const response = await fetch(`https://localhost:${webPort}${path}`, {

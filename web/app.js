@@ -12,11 +12,14 @@
  * DOM). This module wires them: every event of the socket, the forms, the
  * room list, the URL's fragment (the room: `#ops`) and the tab goes
  * through `reduce`, then the page shows the new state and the lines it
- * asks for are sent.
+ * asks for are sent. Where the page was (session.js) is kept in the tab's
+ * `sessionStorage` whenever it changes and read at start, so that a reload
+ * resumes as a reconnect does.
  *
  * @module
  */
 
+import { markOpen, SESSION_KEY, takeSession } from "./session.js";
 import { INITIAL_STATE, reduce } from "./state.js";
 import { findElements, render } from "./view.js";
 
@@ -28,6 +31,41 @@ const ui = findElements(document);
 let state = INITIAL_STATE;
 /** @type {WebSocket | null} */
 let socket = null;
+
+/**
+ * The tab's storage, or null where the browser refuses it (storage turned
+ * off): then a reload starts anew.
+ */
+function tabStorage() {
+  try {
+    return globalThis.sessionStorage;
+  } catch {
+    return null; // reading the property throws when storage is refused
+  }
+}
+const storage = tabStorage();
+
+/**
+ * Uses the tab's storage, if it can (full or refused: a reload then starts
+ * anew, nothing else). @template T
+ * @param {(storage: Storage) => T} use @param {T} otherwise
+ * @returns {T}
+ */
+function withStorage(use, otherwise) {
+  try {
+    return storage === null ? otherwise : use(storage);
+  } catch {
+    return otherwise; // storage full or refused: see above
+  }
+}
+
+/** Keeps the page's session in the tab (`""`: forgets it). @param {string} text */
+function keep(text) {
+  withStorage((tab) => {
+    if (text === "") tab.removeItem(SESSION_KEY);
+    else tab.setItem(SESSION_KEY, text);
+  }, undefined);
+}
 
 /** @param {PageEvent} event */
 function dispatch(event) {
@@ -45,8 +83,9 @@ function dispatch(event) {
   if (reconnectInMs !== null) {
     setTimeout(() => connect(true), reconnectInMs);
   }
-  const { readInMs } = state.effects;
+  const { readInMs, session } = state.effects;
   if (readInMs !== null) setTimeout(() => dispatch({ type: "read" }), readInMs);
+  if (session !== null) keep(session);
 }
 
 /** Opens a socket to the room (`retry`: after a reconnect's wait). */
@@ -137,6 +176,21 @@ document.addEventListener("visibilitychange", () => {
 });
 globalThis.addEventListener("focus", () => dispatch({ type: "seen" }));
 
+// The next page of this tab (a reload) takes the session once this one has
+// gone; this one is open again when it comes back from the back-forward cache.
+globalThis.addEventListener("pagehide", () => {
+  withStorage((tab) => markOpen(tab, false), undefined);
+});
+globalThis.addEventListener("pageshow", (event) => {
+  const { persisted } = /** @type {PageTransitionEvent} */ (event);
+  if (persisted) withStorage((tab) => markOpen(tab, true), undefined);
+});
+
+const session = withStorage(takeSession, null);
+if (session !== null) {
+  ui.alias.value = session.alias;
+  dispatch({ type: "restore", session });
+}
 if (location.hash) {
   dispatch({ type: "room", room: fragmentRoom(), key: "", focus: false });
 }

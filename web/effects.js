@@ -2,8 +2,9 @@
 /**
  * What one step of the page's reducer asks for besides the new state (its
  * {@linkcode Effects}: lines to send, a box to focus or empty, the URL
- * fragment to show, a reconnect, a `/read` later), the helpers that add to them, and the
- * shape of a line's handler. Pure, like the reducer (`state.js`). What the
+ * fragment to show, a reconnect, a `/read` later, the session to keep
+ * across a reload), the helpers that add to them, and the shape of a
+ * line's handler. Pure, like the reducer (`state.js`). What the
  * log shows is state (each room's `log`), not an effect.
  *
  * @module
@@ -24,6 +25,9 @@
  * @property {number | null} reconnectInMs connect again after this long
  * @property {number | null} readInMs send what was read (a `read` event)
  *   after this long
+ * @property {string | null} session keep this in the tab's storage (the
+ *   page's session as text, `session.js`; `""`: forget it), or null:
+ *   unchanged
  */
 
 /**
@@ -41,6 +45,7 @@ export const NO_EFFECTS = Object.freeze({
   fragment: null,
   reconnectInMs: null,
   readInMs: null,
+  session: null,
 });
 
 /**

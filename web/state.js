@@ -60,6 +60,7 @@ import {
   search,
   searchRefused,
 } from "./search.js";
+import { remembered, restore } from "./session.js";
 
 /** @typedef {import("./protocol.js").Line} Line */
 /** @typedef {import("./effects.js").Effects} Effects */
@@ -114,13 +115,14 @@ import {
  */
 
 /**
- * What happens to the page: it connects (again, after a wait, when
- * `retry`), a line arrives, the socket closes (`random` in [0, 1) spreads
+ * What happens to the page: a reload finds where it was (its session),
+ * it connects (again, after a wait, when `retry`), a line arrives, the socket closes (`random` in [0, 1) spreads
  * reconnects), the user joins or says something, or looks at the tab,
  * asks for a room (the room list, the room form with a key, the URL
  * fragment; `focus`: then type in it) or leaves one, the `/read` timer
  * fires, or the user searches or closes the results.
- * @typedef {{ type: "connect", retry: boolean }
+ * @typedef {{ type: "restore", session: import("./session.js").Session }
+ *   | { type: "connect", retry: boolean }
  *   | { type: "line", text: string, now: number, hidden: boolean }
  *   | { type: "closed", random: number }
  *   | { type: "join", alias: string, password: string }
@@ -180,12 +182,14 @@ function disconnected(text) {
 }
 
 /**
- * The state after an event; its `effects` are this event's only.
+ * The state after an event; its `effects` are this event's only (the
+ * session to keep among them, when it changed).
  * @param {State} state @param {PageEvent} event
  * @returns {State}
  */
 export function reduce(state, event) {
-  return titled(readLater(step({ ...state, effects: NO_EFFECTS }, event)));
+  const next = step({ ...state, effects: NO_EFFECTS }, event);
+  return remembered(state, titled(readLater(next)));
 }
 
 /**
@@ -206,6 +210,8 @@ function titled(state) {
 /** @param {State} next @param {PageEvent} event @returns {State} */
 function step(next, event) {
   switch (event.type) {
+    case "restore":
+      return restore(next, event.session);
     case "connect":
       return {
         ...next,

@@ -1105,3 +1105,71 @@ Deno.test("a guest page whose connection drops comes back once within the grace 
     });
   });
 });
+
+Deno.test("a reloaded guest page comes back as the same member within the grace, the lines said meanwhile shown once, nobody seeing it leave or join; a duplicated tab does not take it", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using server = await startServer(dir, webPort); // grace: 30 s
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    using bob = await TestClient.join(server.port, "bob", { ca });
+    await withBrowser(async (browser) => {
+      const page = await openPage(browser, webPort);
+      await join(page, "gus");
+      await bob.expect(/^JOIN gus /);
+      await bob.send("before");
+      await page.locator("li.message", { hasText: "before" }).waitFor();
+      // The reloaded page's script is held until bob has spoken: its lines
+      // are said while no page of gus is open (the old one has gone once
+      // the new one asks for its script).
+      const asked = Promise.withResolvers<void>();
+      const spoken = Promise.withResolvers<void>();
+      await page.route("**/app.js", async (route) => {
+        asked.resolve();
+        await spoken.promise;
+        await route.continue();
+      });
+      const reloaded = page.reload();
+      await asked.promise;
+      for (const text of ["during 1", "during 2"]) {
+        await bob.send(text);
+        await bob.expect(new RegExp(`^MSG bob ${text}$`));
+      }
+      spoken.resolve();
+      await reloaded;
+      await page.getByRole("status").getByText("Connected as gus").waitFor();
+      await page.locator("li.message", { hasText: "during 2" }).waitFor();
+      await untilRooms(page, ["*#lobby"]);
+      assert.deepEqual(await messages(page), ["during 1", "during 2"]);
+      const shown = await entries(page);
+      assert.ok(shown.includes("divider: 2 new messages"), shown.join("\n"));
+      // The same member: what it says now comes from gus, and bob saw
+      // only its first joining (a LEAVE or JOIN would have come first).
+      await say(page, "after the reload");
+      await bob.expect(/^MSG gus after the reload$/);
+      const seen = () =>
+        bob.received.filter((line) => /^(JOIN|LEAVE) gus /.test(line));
+      assert.deepEqual(seen().length, 1, seen().join("\n"));
+      // A duplicated tab (a copy of this tab's storage) starts anew: the
+      // join form, and the first page keeps its member.
+      const copied = await page.evaluate(() =>
+        JSON.stringify(Object.entries(sessionStorage))
+      );
+      const twin = await page.context().newPage();
+      await twin.addInitScript((items: string) => {
+        for (const [key, value] of JSON.parse(items)) {
+          sessionStorage.setItem(key, value);
+        }
+      }, copied);
+      await twin.goto(`https://127.0.0.1:${webPort}/`);
+      await twin.locator("#alias:focus").waitFor();
+      await say(page, "still here");
+      await bob.expect(/^MSG gus still here$/);
+      await page.locator("li.message", { hasText: "still here" }).waitFor();
+      assert.equal(seen().length, 1, seen().join("\n"));
+      assert.equal(
+        await page.getByRole("status").textContent(),
+        "Connected as gus",
+      );
+    });
+  });
+});

@@ -18,6 +18,8 @@ export class FakePage {
   now = Date.UTC(2026, 0, 1);
   hidden = false;
   readonly sent: string[] = [];
+  /** The sessions it asked to keep, in order (`""`: forget it). */
+  readonly kept: string[] = [];
 
   /** Applies an event, checking that the state before it was left alone. */
   step(event: PageEvent): State {
@@ -26,6 +28,7 @@ export class FakePage {
     assert.deepEqual(this.state, before, "reduce() changed its input");
     this.state = next;
     this.sent.push(...next.effects.send);
+    if (next.effects.session !== null) this.kept.push(next.effects.session);
     return next;
   }
 

@@ -25,6 +25,7 @@ import joiningJs from "../../../web/joining.js" with { type: "bytes" };
 import protocolJs from "../../../web/protocol.js" with { type: "bytes" };
 import resumeJs from "../../../web/resume.js" with { type: "bytes" };
 import searchJs from "../../../web/search.js" with { type: "bytes" };
+import sessionJs from "../../../web/session.js" with { type: "bytes" };
 import stateJs from "../../../web/state.js" with { type: "bytes" };
 import styleCss from "../../../web/style.css" with { type: "bytes" };
 import viewJs from "../../../web/view.js" with { type: "bytes" };
@@ -76,6 +77,7 @@ export const WEB_ASSETS: ReadonlyMap<string, WebAsset> = new Map([
   ["/in_room.js", { type: JAVASCRIPT, body: inRoomJs }],
   ["/resume.js", { type: JAVASCRIPT, body: resumeJs }],
   ["/search.js", { type: JAVASCRIPT, body: searchJs }],
+  ["/session.js", { type: JAVASCRIPT, body: sessionJs }],
   ["/entries.js", { type: JAVASCRIPT, body: entriesJs }],
   ["/view.js", { type: JAVASCRIPT, body: viewJs }],
   ["/style.css", { type: "text/css; charset=utf-8", body: styleCss }],

@@ -1,0 +1,224 @@
+/**
+ * Tests of what the page keeps across a reload (web/session.js through
+ * web/state.js's reducer) without a browser: the session each step asks
+ * to keep, forgotten on /quit, a kick, a ban or a refused login, its token
+ * dropped when refused; its text read back only when every field is
+ * sound; a reloaded page resuming as a reconnect does; and a duplicated
+ * tab's copy never taken.
+ */
+
+import assert from "node:assert/strict";
+import {
+  markOpen,
+  OPEN_KEY,
+  parseSession,
+  type Session,
+  SESSION_KEY,
+  takeSession,
+} from "../../web/session.js";
+import { FakePage } from "./_fake_page.ts";
+
+const CAPS = "caps=ids+rooms+seq+resume";
+const TOKEN = "abcdefghijklmnopqrstuv";
+
+/** A guest page in #lobby with two lines seen and a token. */
+function guestPage(): FakePage {
+  const page = new FakePage();
+  page.step({ type: "connect", retry: false });
+  page.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=E1 Hi`);
+  page.line("CAP ids rooms seq resume");
+  page.step({ type: "join", alias: "gus", password: "" });
+  page.line("WELCOME gus 2 Type /help for commands");
+  page.line("@seq=10;time=2026-01-01T00:00:00.000Z #lobby JOIN gus 2");
+  page.line("CURRENT #lobby");
+  page.line(`RESUME ${TOKEN} 30 Resume within 30 s`);
+  page.line("@seq=11;time=2026-01-01T00:00:01.000Z #lobby MSG bob one");
+  return page;
+}
+
+/** The last session a page asked to keep ("": forgotten; null: none). */
+function kept(page: FakePage, from = 0): string | null {
+  return page.kept.slice(from).at(-1) ?? null;
+}
+
+/** A `sessionStorage` as a map. */
+class MapStorage {
+  readonly items = new Map<string, string>();
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null;
+  }
+  setItem(key: string, value: string): void {
+    this.items.set(key, value);
+  }
+  removeItem(key: string): void {
+    this.items.delete(key);
+  }
+}
+
+Deno.test("reduce() asks to keep the session when it changes: alias, epoch, token, rooms with their last numbers, the room shown", () => {
+  const page = guestPage();
+  const session = parseSession(kept(page));
+  assert.deepEqual(session, {
+    alias: "gus",
+    epoch: "E1",
+    token: TOKEN,
+    current: "#lobby",
+    rooms: [["#lobby", 11]],
+  });
+  // A line that changes none of it asks for nothing.
+  const next = page.line("#lobby WHO 2 gus bob");
+  assert.equal(next.effects.session, null);
+  // Nothing is kept before joining, and never a password or a room key.
+  const fresh = new FakePage();
+  fresh.step({ type: "connect", retry: false });
+  fresh.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=E1 Hi`);
+  fresh.step({ type: "join", alias: "ann", password: "secret" });
+  assert.equal(kept(fresh), null);
+  page.step({ type: "room", room: "#ops", key: "k3y", focus: false });
+  page.enter("#ops");
+  assert.doesNotMatch(kept(page) ?? "", /k3y|secret/);
+  assert.deepEqual(parseSession(kept(page))?.rooms, [
+    ["#lobby", 11],
+    ["#ops", 0],
+  ]);
+});
+
+Deno.test("reduce() forgets the session on /quit, a kick, a ban and a takeover, and drops a refused token", () => {
+  const quit = guestPage();
+  const from = quit.kept.length;
+  quit.step({ type: "say", text: "/quit bye" });
+  assert.equal(kept(quit, from), "");
+  for (
+    const bye of [
+      "BYE kicked You were kicked",
+      "BYE banned Banned",
+      "BYE replaced Disconnected: your session was resumed from another connection",
+    ]
+  ) {
+    const page = guestPage();
+    const at = page.kept.length;
+    page.line(bye);
+    assert.equal(kept(page, at), "", bye);
+  }
+  // A reconnect whose token is refused: the alias and rooms stay kept.
+  const page = guestPage();
+  page.step({ type: "closed", random: 0 });
+  page.step({ type: "connect", retry: true });
+  page.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=E1 Hi`);
+  page.line("ERR resume-expired Your session ended; choose your alias again");
+  const session = parseSession(kept(page));
+  assert.equal(session?.token, "");
+  assert.equal(session?.alias, "gus");
+});
+
+Deno.test("reduce() resumes a reloaded page with its session: /resume with its positions and token before the alias, the lines said meanwhile shown once", () => {
+  const before = guestPage();
+  const session = parseSession(kept(before)) as Session;
+  const page = new FakePage();
+  page.step({ type: "restore", session });
+  page.step({ type: "room", room: "#lobby", key: "", focus: false });
+  page.step({ type: "connect", retry: false });
+  page.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=E1 Hi`);
+  assert.deepEqual(page.sent, [
+    "/cap ids rooms seq resume",
+    `/resume E1 #lobby=11 ${TOKEN}`,
+  ]);
+  assert.equal(page.state.phase, "resuming");
+  page.line("CAP ids rooms seq resume");
+  page.line("WELCOME gus 2 Welcome back");
+  assert.equal(page.sent.at(-1), "/join #lobby");
+  page.line("@seq=11;time=2026-01-01T00:00:01.000Z #lobby MSG bob one");
+  page.line("@seq=12;time=2026-01-01T00:00:02.000Z #lobby MSG bob two");
+  page.line("#lobby RESUMED 12 0 Resumed: 1 line you missed");
+  page.line("CURRENT #lobby");
+  page.line("RESUME zyxwvutsrqponmlkjihgfe 30 Resume within 30 s");
+  page.line("@seq=12;time=2026-01-01T00:00:02.000Z #lobby MSG bob two");
+  assert.equal(page.state.status.text, "Connected as gus");
+  assert.deepEqual(page.shown(), ["Reconnected", "1 new message", "bob two"]);
+  assert.equal(parseSession(kept(page))?.token, "zyxwvutsrqponmlkjihgfe");
+  // Lines already read are not marked read again.
+  assert.ok(!page.sent.some((line) => line.startsWith("/read #lobby 11")));
+});
+
+Deno.test("reduce() joins a reloaded page whose token is refused with its alias, as a reconnect does", () => {
+  const session = parseSession(kept(guestPage())) as Session;
+  const page = new FakePage();
+  page.step({ type: "restore", session });
+  page.step({ type: "connect", retry: false });
+  page.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=E1 Hi`);
+  page.line("ERR resume-expired Your session ended; choose your alias again");
+  assert.equal(page.sent.at(-1), "gus");
+  page.line("ERR alias-taken Cannot join: alias gus is taken");
+  assert.equal(page.state.screen, "join");
+  assert.equal(kept(page), "", "refused: nothing to resume any more");
+});
+
+Deno.test("parseSession() takes only a sound session: anything else is none", () => {
+  const sound = {
+    alias: "gus",
+    epoch: "E1",
+    token: TOKEN,
+    current: "#lobby",
+    rooms: [["#lobby", 11], ["", 3]],
+  };
+  assert.deepEqual(parseSession(JSON.stringify(sound)), sound);
+  const broken: unknown[] = [
+    null,
+    "[]",
+    { ...sound, alias: "gus\n/op mallory" },
+    { ...sound, alias: "" },
+    { ...sound, token: "a b" },
+    { ...sound, epoch: 3 },
+    { ...sound, current: "#lobby /kick bob" },
+    { ...sound, rooms: [["#Lobby", 1]] },
+    { ...sound, rooms: [["#lobby\n/quit", 1]] },
+    { ...sound, rooms: [["#lobby", -1]] },
+    { ...sound, rooms: [["#lobby", 1.5]] },
+    { ...sound, rooms: {} },
+  ];
+  for (const value of broken) {
+    const text = typeof value === "string" ? value : JSON.stringify(value);
+    assert.equal(parseSession(text), null, text);
+  }
+  assert.equal(parseSession("{not json"), null);
+});
+
+Deno.test("takeSession() takes what a reloaded page left, and never a duplicated tab's copy of an open page's", () => {
+  const text = kept(guestPage()) as string;
+  // A reload: the page went (pagehide) before the next one started.
+  const tab = new MapStorage();
+  tab.setItem(SESSION_KEY, text);
+  markOpen(tab, false);
+  assert.equal(takeSession(tab)?.token, TOKEN);
+  assert.equal(tab.getItem(OPEN_KEY), "1", "the new page is open");
+  // A duplicated tab: a copy of the storage of a page still open.
+  const copy = new MapStorage();
+  for (const [key, value] of tab.items) copy.setItem(key, value);
+  assert.equal(takeSession(copy), null);
+  assert.equal(copy.getItem(SESSION_KEY), null, "the copy is forgotten");
+  // So that the copy's own reload cannot take the first tab's member.
+  markOpen(copy, false);
+  assert.equal(takeSession(copy), null);
+  // A damaged session is forgotten too.
+  const damaged = new MapStorage();
+  damaged.setItem(SESSION_KEY, "{");
+  assert.equal(takeSession(damaged), null);
+  assert.equal(damaged.getItem(SESSION_KEY), null);
+});
+
+Deno.test("reduce() asks a reloaded account page for its password when its token is refused: no password is kept", () => {
+  const session = parseSession(kept(guestPage())) as Session;
+  const page = new FakePage();
+  page.step({ type: "restore", session });
+  page.step({ type: "connect", retry: false });
+  page.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=E1 Hi`);
+  page.line("ERR resume-expired Your session ended; choose your alias again");
+  page.line("PASSWORD account gus is registered: send its password");
+  assert.equal(page.state.phase, "password");
+  assert.equal(page.state.passwordShown, true);
+  assert.equal(page.sent.filter((line) => line.startsWith("/pass")).length, 0);
+  page.step({ type: "join", alias: "gus", password: "s3cret" });
+  assert.equal(page.sent.at(-1), "/pass s3cret");
+  page.line("WELCOME gus 2 Welcome back");
+  assert.doesNotMatch(kept(page) ?? "", /s3cret/);
+});

@@ -1,0 +1,172 @@
+// @ts-check
+/**
+ * What the page keeps of itself in the tab's `sessionStorage` so that a
+ * reload (F5) comes back as the same member, as a reconnect does: the
+ * alias, the log's epoch, each room's last number seen, the room shown and
+ * the last `RESUME` token. Nothing else: no password, no room key, no
+ * line said. The snapshot of a state and its text, that text read back
+ * (checked field by field: anything else is no session), the state a
+ * reloaded page starts from, and the tab's storage taken at start and let
+ * go when the page goes: a copy of the storage of a page still open (a
+ * duplicated tab) is no session, so a second tab never takes the first
+ * one's member. Pure, but for the storage object app.js hands in.
+ *
+ * @module
+ */
+
+import { effect } from "./effects.js";
+import { EMPTY_ROOM } from "./in_room.js";
+import { roomName } from "./protocol.js";
+
+/** @typedef {import("./state.js").State} State */
+
+/**
+ * Where the page was, kept across a reload.
+ * @typedef {object} Session
+ * @property {string} alias the member's
+ * @property {string} epoch of the server's room log
+ * @property {string} token the last `RESUME` token ("": none)
+ * @property {string} current the room shown ("": none)
+ * @property {readonly (readonly [string, number])[]} rooms the rooms the
+ *   page is in, in the order joined, each with its last number seen
+ */
+
+/**
+ * The few methods of `Storage` the page uses (a `Map`'s in the tests).
+ * @typedef {Pick<Storage, "getItem" | "setItem" | "removeItem">} TabStorage
+ */
+
+/** The storage key of the page's {@linkcode Session}. */
+export const SESSION_KEY = "tlschat.session";
+
+/** Set while a page of this tab is open; removed when it goes. */
+export const OPEN_KEY = "tlschat.open";
+
+/**
+ * What a state keeps across a reload: none before joining, and none once
+ * the page left for good (`/quit`, a kick, a ban, a refused login: the
+ * `stay` flag, or the alias asked for anew).
+ * @param {State} state
+ * @returns {Session | null}
+ */
+export function sessionOf(state) {
+  if (state.stay || state.alias === "") return null;
+  if (state.phase !== "joined" && !state.rejoining) return null;
+  const rooms = [...state.rooms].filter(([name, room]) =>
+    name !== "" || room.seq > 0
+  ).map(([name, room]) => /** @type {const} */ ([name, room.seq]));
+  const { alias, epoch, token, current } = state;
+  return { alias, epoch, token, current, rooms };
+}
+
+/** A session as its storage text ("": none). @param {State} state */
+export function sessionText(state) {
+  const session = sessionOf(state);
+  return session === null ? "" : JSON.stringify(session);
+}
+
+/**
+ * The step asks to keep its session when that changed (`""`: forget it).
+ * @param {State} before @param {State} after
+ * @returns {State}
+ */
+export function remembered(before, after) {
+  const text = sessionText(after);
+  return text === sessionText(before)
+    ? after
+    : effect(after, { session: text });
+}
+
+/** A word sent as a line of its own: no space or control inside. */
+const WORD = /^[^\s\p{Cc}]{1,64}$/u;
+const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+const EPOCH = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** A room kept: `#name` as the page sends it, or `""` (no rooms). */
+function isRoom(/** @type {unknown} */ name) {
+  return typeof name === "string" && (name === "" || roomName(name) === name);
+}
+
+/** A position kept: a room and a number (0: none seen yet). */
+function isPosition(/** @type {unknown} */ pair) {
+  return Array.isArray(pair) && pair.length === 2 && isRoom(pair[0]) &&
+    Number.isSafeInteger(pair[1]) && pair[1] >= 0;
+}
+
+/**
+ * A session from its storage text, or null when there is none or it is
+ * not one (every field checked: the alias and rooms are sent as lines).
+ * @param {string | null} text
+ * @returns {Session | null}
+ */
+export function parseSession(text) {
+  /** @type {unknown} */
+  let value;
+  try {
+    value = JSON.parse(text ?? "");
+  } catch {
+    return null; // not a session: the page starts anew
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const { alias, epoch, token, current, rooms } =
+    /** @type {Record<string, unknown>} */ (value);
+  const valid = typeof alias === "string" && WORD.test(alias) &&
+    typeof epoch === "string" && (epoch === "" || EPOCH.test(epoch)) &&
+    typeof token === "string" && (token === "" || TOKEN.test(token)) &&
+    isRoom(current) && Array.isArray(rooms) && rooms.length <= 1000 &&
+    rooms.every(isPosition);
+  return valid
+    ? /** @type {Session} */ ({ alias, epoch, token, current, rooms })
+    : null;
+}
+
+/**
+ * A reloaded page: where its session was, rejoining as after a dropped
+ * connection (its rooms' logs empty, each room's numbers up to its last
+ * seen counted as seen, shown and read).
+ * @param {State} state @param {Session} session
+ * @returns {State}
+ */
+export function restore(state, session) {
+  const rooms = new Map([["", EMPTY_ROOM]]);
+  for (const [name, seq] of session.rooms) {
+    rooms.set(name, { ...EMPTY_ROOM, seq, shownSeq: seq, readSeq: seq });
+  }
+  return {
+    ...state,
+    alias: session.alias,
+    epoch: session.epoch,
+    token: session.token,
+    rooms,
+    current: rooms.has(session.current) ? session.current : "",
+    rejoining: true,
+    status: { text: "Rejoining…", warn: false },
+  };
+}
+
+/**
+ * The session a page starts from, marking the tab's page open. A page of
+ * this tab still open (the mark set, not removed by its `pagehide`: this
+ * tab is a duplicate of an open one, whose storage it copied) keeps its
+ * member: the copy is forgotten and the page starts anew.
+ * @param {TabStorage} storage
+ * @returns {Session | null}
+ */
+export function takeSession(storage) {
+  const copied = storage.getItem(OPEN_KEY) !== null;
+  const session = copied ? null : parseSession(storage.getItem(SESSION_KEY));
+  if (session === null) storage.removeItem(SESSION_KEY);
+  storage.setItem(OPEN_KEY, "1");
+  return session;
+}
+
+/**
+ * The page goes (`pagehide`: a reload, a tab closed) or comes back from
+ * the back-forward cache (`pageshow`): the next page of this tab may take
+ * its session only once it has gone.
+ * @param {TabStorage} storage @param {boolean} open
+ */
+export function markOpen(storage, open) {
+  if (open) storage.setItem(OPEN_KEY, "1");
+  else storage.removeItem(OPEN_KEY);
+}
