@@ -139,7 +139,7 @@ export async function openRoomBackend(
     const directory = new RedisDirectory<Session>(cluster, log, roomsNow);
     const retention = openRetention(store, config, clock, log);
     const at = { clock, log, retention, epoch: () => roomLog.epoch };
-    const search = openSearch(store, config, at);
+    const search = roomLog.catchUpSearch(openSearch(store, config, at));
     const markers = await RedisReadMarkers.open(link, { ...config, log });
     retention.start();
     return {

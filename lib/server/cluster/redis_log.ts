@@ -44,6 +44,8 @@ import type { RoomRecord } from "../room/room_record.ts";
 import type { RoomsSnapshot } from "../room/rooms_snapshot.ts";
 import { readRoomsAtStart } from "./rooms_at_start.ts";
 import { StreamReader, type StreamReaderOptions } from "./stream_reader.ts";
+import { startSearchCatchUp } from "./search_catch_up.ts";
+import type { Search } from "../room/search.ts";
 import { StreamWriter, type StreamWriterOptions } from "./stream_writer.ts";
 
 /** Options of {@linkcode RedisLog}. */
@@ -70,6 +72,7 @@ export class RedisLog implements RoomLog {
   #reader: StreamReader;
   #writer: StreamWriter;
   #atStart: RoomsSnapshot | undefined;
+  #startSeq = 0;
   #options: RedisLogOptions;
 
   private constructor(link: RedisLink, options: RedisLogOptions) {
@@ -108,6 +111,7 @@ export class RedisLog implements RoomLog {
       log.#recent.add(event);
     }
     log.#reader.startAfter(seq);
+    log.#startSeq = seq;
     link.onReset(() => log.#reset());
     return log;
   }
@@ -143,6 +147,22 @@ export class RedisLog implements RoomLog {
       this.#recent.add(event);
     }
     return snapshot;
+  }
+
+  /**
+   * Has `search`'s index take again from the stream what this server
+   * missed while it was down (`search_catch_up.ts`), up to where reading
+   * began, in the background until the log closes; `search` itself.
+   */
+  catchUpSearch(search: Search): Search {
+    if (search.catchUp === undefined) return search;
+    startSearchCatchUp(search.catchUp, {
+      ...this.#options,
+      link: this.#link,
+      through: this.#startSeq,
+      closed: () => this.#closed,
+    });
+    return search;
   }
 
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {

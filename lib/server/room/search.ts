@@ -27,8 +27,27 @@ export interface FoundLine {
   readonly text: string;
 }
 
+/**
+ * How an index that lacks lines is handed them again (a cluster's, opened
+ * again after its server was down: `search_catch_up.ts` reads them back
+ * from the stream).
+ */
+export interface SearchCatchUp {
+  /** Once the index opened, the first number it lacks; null: none. */
+  lacking(): Promise<number | null>;
+  /** Takes events read back (messages and actions are indexed). */
+  add(events: readonly RoomEvent[]): void;
+  /**
+   * Once what it took is written, records that it holds every line before
+   * `rest` (null: every line it lacked); whether it could.
+   */
+  caughtUp(rest: number | null): Promise<boolean>;
+}
+
 /** What the room's messages are searched with. */
 export interface Search {
+  /** How it is handed lines it lacks; none: it lacks none. */
+  readonly catchUp?: SearchCatchUp;
   /**
    * The newest `limit` messages and actions holding every one of `words`,
    * in `rooms` (as events name them: `""` for the default room), newest

@@ -13,14 +13,16 @@
  * fails its check is made again, empty. On opening (one server), it follows
  * `chat.db` (`index_chat.js`): what retention deleted after the last
  * tombstone it was told of (state `deleted`), then what was stored after
- * its last line (at most the newest `catchUpLimit`). It runs in the
- * background (nice 19): a busy server's index lags, a find waits for it.
+ * its last line (at most the newest `catchUpLimit`); in a cluster, that it
+ * lacks what followed its last line (the server posts it from the stream,
+ * `search_catch_up.ts`). It runs in the background (nice 19): a busy
+ * server's index lags, a find waits for it.
  *
  * Messages are handled one at a time, in the order posted: `open` first
  * (answered `opened`), then `add`, `find`, `delete`, `trim`, `clear`,
- * `behind`, `fill` and `close`, each answered by one `done` (a find's with
- * its `lines`, a fill's with whether it `filled`), so that a find answers
- * after every line posted before it is written. An error writing is
+ * `behind`, `fill`, `caughtUp` and `close`, each answered by one `done` (a
+ * find's with its `lines`, a fill's with whether it `filled`), so that a
+ * find answers after every line posted before it is written. An error writing is
  * thrown: the worker ends, and the server starts another that is posted
  * again what it had not answered.
  *
@@ -92,11 +94,7 @@ class IndexFile {
   /** It was made again as it opened (new, damaged, of another epoch). */
   rebuilt = false;
 
-  /**
-   * Opens the index at `path` for `epoch`, made again when it cannot be
-   * used as it is.
-   * @param {string} path @param {string} epoch
-   */
+  /** Opens the index at `path` for `epoch` (made again if it cannot be used). @param {string} path @param {string} epoch */
   constructor(path, epoch) {
     this.#db = IndexFile.#opened(path, epoch) ?? IndexFile.#made(path);
     this.rebuilt = this.#state("epoch") === undefined;
@@ -114,10 +112,7 @@ class IndexFile {
     this.last = Number(this.#state("last") ?? 0);
   }
 
-  /**
-   * The file at `path` if it is of this format, sound, and of `epoch`.
-   * @param {string} path @param {string} epoch
-   */
+  /** The file at `path` if of this format, sound, and of `epoch`. @param {string} path @param {string} epoch */
   static #opened(path, epoch) {
     /** @type {DatabaseSync | undefined} */
     let db;
@@ -201,10 +196,7 @@ class IndexFile {
     ).all(after, through, limit).map((row) => Number(row.seq));
   }
 
-  /**
-   * Deletes every line numbered above `newest`, which becomes its last.
-   * @param {number} newest
-   */
+  /** Deletes every line numbered above `newest`, its last now. @param {number} newest */
   cut(newest) {
     this.transaction(() => {
       this.#db.prepare("DELETE FROM search WHERE rowid > ?").run(newest);
@@ -352,6 +344,8 @@ function handle(index, data, fill) {
       return index.clear(data.epoch);
     case "behind":
       return index.behind(data.seq);
+    case "caughtUp": // what the server posted of the stream is written
+      return index.caughtUp(data.rest);
     case "fill":
       try {
         return { filled: fill(data.from, data.through, data.rest) };
@@ -373,6 +367,10 @@ self.onmessage = async ({ data }) => {
   const { path, epoch, chat, chatModule, catchUpLimit, restarted } = data;
   const nice = runInBackground();
   const index = new IndexFile(path, epoch);
+  // Recorded before any line of now is written (a kill leaves it recorded).
+  if (chat === null && !restarted && !index.rebuilt) {
+    index.behind(index.last + 1);
+  }
   const early = /** @type {MessageEvent[]} */ ([]);
   self.onmessage = (event) => early.push(event);
   /** @type {{ error?: string }} */
@@ -390,8 +388,9 @@ self.onmessage = async ({ data }) => {
       failed.error = String(e);
     }
   }
-  const { rebuilt, last } = index;
-  self.postMessage({ op: "opened", rebuilt, last, nice, ...failed });
+  const { rebuilt, last, lagsFrom } = index;
+  const behind = lagsFrom === Infinity ? null : lagsFrom;
+  self.postMessage({ op: "opened", rebuilt, last, behind, nice, ...failed });
   /** @param {MessageEvent} event */
   const answer = ({ data }) =>
     self.postMessage({ op: "done", ...handle(index, data, fill) });

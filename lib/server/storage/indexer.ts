@@ -21,6 +21,7 @@ import type {
   RoomBounds,
   Search,
   SearchBacklog,
+  SearchCatchUp,
 } from "../room/search.ts";
 import {
   type IndexedLine,
@@ -30,6 +31,20 @@ import {
   type TrimBounds,
 } from "./search_index.ts";
 import { searchMatch } from "./search_query.ts";
+
+/** A message or action as the index keeps it; null, another event. */
+function indexedLine(event: RoomEvent): IndexedLine | null {
+  const { line, seq, time, room = "" } = event;
+  if (line.type !== "MSG" && line.type !== "ME") return null;
+  return {
+    seq,
+    time,
+    room,
+    kind: line.type,
+    alias: line.alias,
+    text: line.text,
+  };
+}
 
 /** Options of {@linkcode Indexer}. */
 export interface IndexerOptions {
@@ -94,8 +109,8 @@ export class Indexer {
 
   /** Takes a handed-on event: a message or an action waits to be posted. */
   take(event: RoomEvent): void {
-    const { line } = event;
-    if (this.#closed || (line.type !== "MSG" && line.type !== "ME")) return;
+    const indexed = indexedLine(event);
+    if (this.#closed || indexed === null) return;
     if (event.seq <= this.#last) {
       // The numbering started again: what was indexed is of another epoch.
       this.#pending = [];
@@ -106,14 +121,6 @@ export class Indexer {
       this.#index.clear(this.#options.epoch());
     }
     this.#last = event.seq;
-    const indexed: IndexedLine = {
-      seq: event.seq,
-      time: event.time,
-      room: event.room ?? "",
-      kind: line.type,
-      alias: line.alias,
-      text: line.text,
-    };
     const bytes = lineBytes(indexed);
     if (this.#over(bytes)) {
       this.dropped++;
@@ -273,6 +280,14 @@ export class IndexSearch implements Search {
   heard(event: RoomEvent): void {
     this.indexer.take(event);
   }
+
+  /** Hands the index what it lacks (a cluster's: `search_catch_up.ts`). */
+  readonly catchUp: SearchCatchUp = {
+    lacking: () => this.index.opened.then(({ behind }) => behind),
+    add: (events) =>
+      this.index.add(events.map(indexedLine).filter((line) => line !== null)),
+    caughtUp: (rest) => this.index.caughtUp(rest),
+  };
 
   backlog(): SearchBacklog {
     const { indexer, index } = this;

@@ -98,6 +98,7 @@ type Message =
   | ({ readonly op: "trim" } & TrimBounds)
   | { readonly op: "clear"; readonly epoch: string }
   | { readonly op: "behind"; readonly seq: number }
+  | { readonly op: "caughtUp"; readonly rest: number | null }
   | {
     readonly op: "fill";
     readonly from: number;
@@ -106,7 +107,13 @@ type Message =
   }
   | { readonly op: "close" };
 
-interface Answer extends Partial<IndexOpened> {
+/**
+ * What the first worker says, and the first number the index may lack
+ * (dropped lines; in a cluster, what followed its last line): null, none.
+ */
+export type FirstOpened = IndexOpened & { readonly behind: number | null };
+
+interface Answer extends Partial<FirstOpened> {
   readonly op: "opened" | "done";
   readonly lines?: IndexedLine[];
   readonly filled?: boolean;
@@ -157,6 +164,7 @@ export class SearchIndex {
   #ended = 0;
   #restart: number | undefined;
   #closing = false;
+  #opened = Promise.withResolvers<FirstOpened>();
   /**
    * A worker opened the index and followed `chat.db` (cutting what a
    * restored backup no longer holds): later ones start mid-run.
@@ -258,6 +266,21 @@ export class SearchIndex {
     return null;
   }
 
+  /**
+   * Records, once everything posted before is written, that it holds every
+   * line it lacked (`rest` null), or every one before `rest`; whether it
+   * did (false: the worker ended, or the index closed).
+   */
+  caughtUp(rest: number | null): Promise<boolean> {
+    return this.#ask({ op: "caughtUp", rest })
+      .then((answer) => answer.error === undefined, () => false);
+  }
+
+  /** What the first worker said once it opened the index (see the type). */
+  get opened(): Promise<FirstOpened> {
+    return this.#opened.promise;
+  }
+
   /** Deletes every line: the log's numbering started again, in `epoch`. */
   clear(epoch: string): void {
     this.#post({ op: "clear", epoch });
@@ -327,9 +350,11 @@ export class SearchIndex {
     this.#worker = worker;
     worker.onmessage = ({ data }: MessageEvent<Answer>) => {
       if (data.op === "opened") {
-        const { rebuilt = false, last = 0, nice = 0, error } = data;
-        if (error !== undefined) this.#options.onError?.(new Error(error));
-        else this.#followed = true;
+        const { rebuilt = false, last = 0, behind = null, nice = 0 } = data;
+        if (data.error !== undefined) {
+          this.#options.onError?.(new Error(data.error));
+        } else this.#followed = true;
+        this.#opened.resolve({ rebuilt, last, behind, nice });
         return this.#options.onOpen?.({ rebuilt, last, nice });
       }
       this.#ended = 0;
