@@ -80,6 +80,16 @@ export function withoutTags(line: string): string {
 }
 
 /**
+ * Whether a received line (without CR LF) is over IRC's limits: 510 bytes
+ * after its tags, {@linkcode IRC_TAG_BYTES} of tags.
+ */
+export function tooLong(line: string): boolean {
+  const body = withoutTags(line);
+  return byteLength(body) > IRC_LINE_BYTES - 2 ||
+    line.length - body.length > IRC_TAG_BYTES;
+}
+
+/**
  * Parses one IRC line (without CR LF); null when it holds no command.
  *
  * @example
