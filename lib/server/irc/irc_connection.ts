@@ -235,8 +235,7 @@ export class IrcConnection
     this.#release();
     this.#pay(registered ? handed + 1 : handed);
     if (registered) {
-      const own = this.#toSession.length > handed ? 0 : 1;
-      for (let i = this.#said - said - own; i > 0; i--) this.#bucket.take();
+      for (let i = this.#said - said - 1; i > 0; i--) this.#bucket.take();
     }
     // A client that reads not even the door's own answers: as slow.
     if (this.#full) return void this.#goodbye("Too slow: not reading (slow)");
