@@ -34,11 +34,9 @@ import { translateIn } from "./inbound.ts";
 import { translateOut } from "./outbound.ts";
 import {
   formatIrcLines,
-  IRC_LINE_BYTES,
-  IRC_TAG_BYTES,
   type IrcMessage,
   parseIrcLine,
-  withoutTags,
+  tooLong,
 } from "./parse.ts";
 import {
   completeRegistration,
@@ -108,6 +106,8 @@ export class IrcConnection
   #stop = new AbortController();
   /** Lines answered at the door before registration. */
   #unregistered = 0;
+  /** IRC messages made for the client so far (the door's answers counted). */
+  #said = 0;
   #shared: SharedLines;
   /** The IRC lines of the line being translated, kept to share them. */
   #capture: Uint8Array[] | null = null;
@@ -220,17 +220,23 @@ export class IrcConnection
 
   /**
    * One line from the client (its token taken once registered), translated,
-   * or refused (417); each line more it hands the session takes a token too.
-   * Before registration, the lines the door answers itself (`CAP`,
-   * `AUTHENTICATE`, ...) take none, but at most {@linkcode EARLY_LINES}.
+   * or refused (417); each line more it hands the session, and each answer
+   * more the door gives itself (one per bad channel of a `JOIN`, per mode of
+   * a `MODE`), takes a token too: the next line waits. Before registration,
+   * the lines the door answers itself (`CAP`, `AUTHENTICATE`, ...) take
+   * none, but at most {@linkcode EARLY_LINES}.
    */
   #fromClient(line: InboundLine): void {
     const handed = this.#toSession.length;
     const registered = this.#state.registered;
+    const said = this.#said;
     this.#full = false;
     this.#translate(line);
     this.#release();
     this.#pay(registered ? handed + 1 : handed);
+    if (registered) {
+      for (let i = this.#said - said - 1; i > 0; i--) this.#bucket.take();
+    }
     // A client that reads not even the door's own answers: as slow.
     if (this.#full) return void this.#goodbye("Too slow: not reading (slow)");
     const answered = this.#toSession.length === handed;
@@ -267,11 +273,7 @@ export class IrcConnection
     } catch {
       return this.#sendIrc(state.notice("Line dropped: not valid UTF-8"));
     }
-    const body = withoutTags(text);
-    if (
-      encoder.encode(body).length > IRC_LINE_BYTES - 2 ||
-      text.length - body.length > IRC_TAG_BYTES
-    ) {
+    if (tooLong(text)) {
       return this.#sendIrc(state.numeric("417", "Input line was too long"));
     }
     const message = parseIrcLine(text);
@@ -329,6 +331,7 @@ export class IrcConnection
 
   /** An IRC line to the client, or held while registration is not over. */
   #sendIrc(message: IrcMessage): void {
+    this.#said++;
     for (const text of formatIrcLines(message)) this.#sendText(text);
   }
 

@@ -80,6 +80,16 @@ export function withoutTags(line: string): string {
 }
 
 /**
+ * Whether a received line (without CR LF) is over IRC's limits: 510 bytes
+ * after its tags, {@linkcode IRC_TAG_BYTES} of tags.
+ */
+export function tooLong(line: string): boolean {
+  const body = withoutTags(line);
+  return byteLength(body) > IRC_LINE_BYTES - 2 ||
+    line.length - body.length > IRC_TAG_BYTES;
+}
+
+/**
  * Parses one IRC line (without CR LF); null when it holds no command.
  *
  * @example
@@ -228,7 +238,9 @@ const CTCP = /^(\x01[A-Z]+ )(.*?)(\x01?)$/s;
  * `NOTICE` goes on over as many lines as it takes (a CTCP `ACTION` wrapped
  * anew in each), `353` names over several lines, and the last parameter of
  * any other command (a topic, a kick or quit reason) is cut: between
- * characters, never inside one (between graphemes where one fits).
+ * characters, never inside one (between graphemes where one fits). What a
+ * client sent and is echoed before it (a 421's command) is cut first, to
+ * 64 bytes.
  *
  * @example
  * ```ts
@@ -244,13 +256,16 @@ const CTCP = /^(\x01[A-Z]+ )(.*?)(\x01?)$/s;
  * );
  * ```
  */
-export function formatIrcLines(message: IrcMessage): string[] {
-  const tags = tagBlock(message);
-  const body = formatBody(message);
+export function formatIrcLines(whole: IrcMessage): string[] {
+  const tags = tagBlock(whole);
+  let body = formatBody(whole);
   // Three bytes a UTF-16 unit at most: most lines need no counting.
   if (body.length * 3 <= BODY_BYTES || byteLength(body) <= BODY_BYTES) {
     return [tags + body];
   }
+  const message = cutEchoes(whole);
+  if (message !== whole) body = formatBody(message);
+  if (byteLength(body) <= BODY_BYTES) return [tags + body];
   const init = message.params.slice(0, -1);
   const last = unbroken(message.params.at(-1) ?? "");
   const budget = BODY_BYTES - (byteLength(body) - byteLength(last));
@@ -267,6 +282,31 @@ function fitLast(message: IrcMessage, last: string, budget: number) {
   const [, open = "", text = last, close = ""] = CTCP.exec(last) ?? [];
   const room = Math.max(1, budget - byteLength(open + close));
   return splitBytes(text, room).map((part) => open + part + close);
+}
+
+/**
+ * Longest parameter kept before the last one of a line that does not fit:
+ * longer ones are what a client sent, echoed back (a 421's command, a 432's
+ * nick, a 315's mask), and are cut to it. The door's own (nicks, channels,
+ * numbers) are shorter.
+ */
+const ECHO_BYTES = 64;
+
+/** The message with each parameter but the last cut to ECHO_BYTES. */
+function cutEchoes(message: IrcMessage): IrcMessage {
+  const { params } = message;
+  const last = params.length - 1;
+  if (!params.some((param, i) => i < last && param.length > ECHO_BYTES / 3)) {
+    return message; // most lines: no counting
+  }
+  return {
+    ...message,
+    params: params.map((param, i) =>
+      i < last && byteLength(param) > ECHO_BYTES
+        ? splitBytes(param, ECHO_BYTES)[0]!
+        : param
+    ),
+  };
 }
 
 /** Space-separated words in runs of at most `budget` bytes. */

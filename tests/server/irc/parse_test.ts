@@ -163,3 +163,41 @@ Deno.test("formatIrcLines() never sends a NUL, CR or LF: each becomes U+FFFD, so
   });
   assert.ok(bytes(long[0]!) <= 510 && !/[\r\n\0]/.test(long[0]!));
 });
+
+Deno.test("formatIrcLines() cuts what a client sent and is echoed (421's command, 432's nick, 315's mask) so the line fits 512 bytes", () => {
+  const source = "tlschat";
+  const cases: IrcMessage[] = [
+    {
+      source,
+      command: "421",
+      params: ["amy", "X".repeat(490), "Unknown command"],
+    },
+    {
+      source,
+      command: "432",
+      params: ["amy", "é".repeat(250), "Erroneous nickname: letters"],
+    },
+    {
+      source,
+      command: "315",
+      params: ["amy", "d".repeat(495), "End of /WHO list"],
+    },
+    {
+      source,
+      command: "999",
+      params: ["a".repeat(300), "b".repeat(300), "end"],
+    },
+  ];
+  for (const message of cases) {
+    const lines = formatIrcLines(message);
+    assert.equal(lines.length, 1, message.command);
+    assert.ok(bytes(lines[0]! + "\r\n") <= 512, `${bytes(lines[0]!)} bytes`);
+    const parsed = parseIrcLine(lines[0]!)!;
+    // The last parameter whole, the echo cut from its end, never emptied.
+    assert.equal(parsed.params.at(-1), message.params.at(-1));
+    assert.equal(parsed.params.length, message.params.length);
+    parsed.params.forEach((param, i) => {
+      assert.ok(param.length > 0 && message.params[i]!.startsWith(param));
+    });
+  }
+});
