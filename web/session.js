@@ -16,7 +16,6 @@
 
 import { effect } from "./effects.js";
 import { EMPTY_ROOM } from "./in_room.js";
-import { roomName } from "./protocol.js";
 
 /** @typedef {import("./state.js").State} State */
 
@@ -82,15 +81,29 @@ const WORD = /^[^\s\p{Cc}]{1,64}$/u;
 const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 const EPOCH = /^[A-Za-z0-9_-]{1,32}$/;
 
+/**
+ * A room's name as the server makes them (`#` and 1 to 32 of a-z, 0-9, `-`
+ * and `_`), folded as the page keeps it: no `,` or `=` that would add a
+ * position to `/resume`, nor a length that would make it too long a line.
+ */
+const ROOM = /^#[a-z0-9_-]{1,32}$/;
+
+/** Numbers `/resume` takes: at most 15 digits. */
+const MAX_SEQ = 999_999_999_999_999;
+
 /** A room kept: `#name` as the page sends it, or `""` (no rooms). */
 function isRoom(/** @type {unknown} */ name) {
-  return typeof name === "string" && (name === "" || roomName(name) === name);
+  return typeof name === "string" && (name === "" || ROOM.test(name));
 }
 
-/** A position kept: a room and a number (0: none seen yet). */
+/**
+ * A position kept: a room and a number (0: none seen yet), one `/resume`
+ * takes (a larger one, refused there, would hide the room's every line as
+ * seen already).
+ */
 function isPosition(/** @type {unknown} */ pair) {
   return Array.isArray(pair) && pair.length === 2 && isRoom(pair[0]) &&
-    Number.isSafeInteger(pair[1]) && pair[1] >= 0;
+    Number.isSafeInteger(pair[1]) && pair[1] >= 0 && pair[1] <= MAX_SEQ;
 }
 
 /**

@@ -42,12 +42,23 @@ function charWidth(char: string): number {
   return WIDE.test(char) ? 2 : 1;
 }
 
-/** Columns a grapheme takes at column `column`: its characters' sum. */
+/**
+ * VARIATION SELECTOR-16: what follows a character shown as text by default
+ * (`❤`, `1`, `#`) asks for it as an emoji, which most terminals draw over
+ * 2 columns (kitty, WezTerm, Windows Terminal, iTerm2...), though wcwidth
+ * counts the pair as 1.
+ */
+const EMOJI_STYLE = "\uFE0F";
+
+/**
+ * Columns a grapheme takes at column `column`: its characters' sum, and at
+ * least 2 for one asked for as an emoji ({@linkcode EMOJI_STYLE}).
+ */
 function graphemeWidth(grapheme: string, column: number): number {
   if (grapheme === "\t") return 8 - (column % 8);
   let width = 0;
   for (const char of grapheme) width += charWidth(char);
-  return width;
+  return grapheme.includes(EMOJI_STYLE) ? Math.max(2, width) : width;
 }
 
 /**

@@ -68,3 +68,17 @@ Deno.test("wrapLine() keeps a line's colours across its rows", () => {
   assert.equal(wrapped.replace("\n" + CONTINUATION_INDENT, ""), line);
   assert.equal(rows(wrapped)[0], "12:34 <bob> " + "y".repeat(28));
 });
+
+Deno.test("wrapLine() counts an emoji asked for by VS16 (❤️, 1️⃣) as 2 columns: no spoof at column 0 where terminals draw it wide", () => {
+  // Drawn 2 columns each (kitty, WezTerm, Windows Terminal...), 34 hearts
+  // after the 12-column head fill an 80-column row: counted 1 each, the
+  // spoof went on in the same row of the cut, and the terminal put it at
+  // column 0.
+  const head = "12:34 <bob> ";
+  const spoof = "12:34 -!- mallory was made a room";
+  for (const emoji of ["\u2764\uFE0F", "1\uFE0F\u20E3"]) {
+    const shown = rows(wrapLine(head + emoji.repeat(34) + spoof, 80));
+    assert.equal(shown.length, 2, JSON.stringify(shown));
+    assert.equal(shown[1], CONTINUATION_INDENT + spoof);
+  }
+});

@@ -175,6 +175,11 @@ Deno.test("parseSession() takes only a sound session: anything else is none", ()
     { ...sound, rooms: [["#lobby", -1]] },
     { ...sound, rooms: [["#lobby", 1.5]] },
     { ...sound, rooms: {} },
+    // Past what the server names and numbers: a position smuggled into
+    // `/resume` (#ops=9), a line too long for it, a number it refuses.
+    { ...sound, rooms: [["#a=9,#ops", 1]] },
+    { ...sound, current: "#" + "a".repeat(5000) },
+    { ...sound, rooms: [["#lobby", 2 ** 53 - 1]] },
   ];
   for (const value of broken) {
     const text = typeof value === "string" ? value : JSON.stringify(value);

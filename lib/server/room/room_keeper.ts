@@ -21,6 +21,7 @@ import {
   type RoomStoreLimits,
   storedRecord,
 } from "./room_record.ts";
+import { aliasKey } from "../../protocol.ts";
 import {
   type AccountRoom,
   MemoryRoomStore,
@@ -79,6 +80,11 @@ export class RoomKeeper {
   #defaultRoom: string;
   #onStoreError: (error: unknown) => void;
   #shared: SharedAccountRooms | null;
+  /**
+   * The last list written here that the shared store refused (Redis away),
+   * by alias key, until one is written.
+   */
+  #unshared = new Map<string, readonly AccountRoom[]>();
   #room: (name: string) => KeptRoom | undefined;
   /** Registered rooms' stored starts (null: none), if they name them. */
   #starts: Map<string, number | null> | null = null;
@@ -176,19 +182,44 @@ export class RoomKeeper {
     const kept = rooms.filter((name) => name !== this.#defaultRoom)
       .map((room) => ({ room, since: this.#kept(room)?.since ?? null }));
     this.#try(() => this.store.setAccountRooms(account, kept));
-    this.#shared?.set(account, kept).catch(this.#onStoreError);
+    this.#share(account, kept);
+  }
+
+  /** Writes `account`'s list through; one refused is noted as unshared. */
+  #share(account: string, kept: readonly AccountRoom[]): void {
+    if (this.#shared === null) return;
+    const key = aliasKey(account);
+    const refused = (error: unknown) => {
+      this.#unshared.set(key, kept);
+      this.#onStoreError(error);
+    };
+    this.#shared.set(account, kept).then(() => {
+      this.#unshared.delete(key);
+    }, refused);
   }
 
   /**
    * Takes into the store the rooms the servers share for `account` (at
    * login, before {@linkcode accountRooms}): those another server stored
    * last. Kept as they are when none are shared or they cannot be read.
+   * Where this server's last list for it was not written (Redis away),
+   * neither list is known to be the newer: only the rooms in both are
+   * kept, and written (a room left here, by a kick or a part, is not
+   * entered again past its key or invitation from the older shared list,
+   * nor one left on another server since from this one's).
    */
   async fetch(account: string): Promise<void> {
     if (this.#shared === null) return;
+    const own = this.#unshared.get(aliasKey(account));
     try {
       const rooms = await this.#shared.get(account);
-      if (rooms !== null) this.store.setAccountRooms(account, rooms);
+      if (own !== undefined) {
+        const both = (rooms ?? []).filter((r) =>
+          own.some((o) => o.room === r.room && o.since === r.since)
+        );
+        this.#try(() => this.store.setAccountRooms(account, both));
+        this.#share(account, both);
+      } else if (rooms !== null) this.store.setAccountRooms(account, rooms);
     } catch (error) {
       this.#onStoreError(error);
     }

@@ -100,6 +100,12 @@ export class Indexer {
   #closed = false;
   /** Lines dropped because too many were waiting. */
   dropped = 0;
+  /**
+   * The first line dropped since the index opened, in this numbering: the
+   * index lacks it until the next start (a cluster's, where no `chat.db`
+   * fills it), whatever a catch-up says it holds.
+   */
+  firstDropped: number | null = null;
 
   /** Feeds `index`. */
   constructor(index: SearchIndex, options: IndexerOptions) {
@@ -118,12 +124,14 @@ export class Indexer {
       this.#behind = undefined;
       this.#gap = undefined;
       this.#clears++;
+      this.firstDropped = null;
       this.#index.clear(this.#options.epoch());
     }
     this.#last = event.seq;
     const bytes = lineBytes(indexed);
     if (this.#over(bytes)) {
       this.dropped++;
+      this.firstDropped ??= event.seq;
       this.#behind ??= event.seq;
       this.#gap = { from: this.#gap?.from ?? event.seq, through: event.seq };
       return;
@@ -286,7 +294,9 @@ export class IndexSearch implements Search {
     lacking: () => this.index.opened.then(({ behind }) => behind),
     add: (events) =>
       this.index.add(events.map(indexedLine).filter((line) => line !== null)),
-    caughtUp: (rest) => this.index.caughtUp(rest),
+    // Done: it still lacks what it dropped live meanwhile (the next start
+    // takes that up), not nothing.
+    caughtUp: (rest) => this.index.caughtUp(rest ?? this.indexer.firstDropped),
   };
 
   backlog(): SearchBacklog {

@@ -413,3 +413,35 @@ Deno.test("RoomKeeper shares an account's rooms where servers share them: each c
   assert.deepEqual(keeper.accountRooms("alice"), [{ room: "#b", since: 7 }]);
   assert.deepEqual(errors, [shared]);
 });
+
+Deno.test("RoomKeeper: where its list was not written (Redis away), the next login keeps only the rooms in both lists: a room left on either side is not entered again past its key", async () => {
+  let held: AccountRoom[] = [{ room: "#secret", since: 5 }];
+  let away = true;
+  const errors: unknown[] = [];
+  const keeper = new RoomKeeper("#lobby", {
+    ...LIMITS,
+    store: new MemoryRoomStore(LIMITS),
+    onStoreError: (e) => errors.push(e),
+    shared: {
+      get: () => Promise.resolve(held),
+      set: (_account, rooms) => {
+        if (away) return Promise.reject(new Error("Redis is away"));
+        held = [...rooms];
+        return Promise.resolve();
+      },
+    },
+  }, () => ({ since: 5, record: { registeredBy: null } }));
+  // Kicked out of #secret (keyed): its list written here, refused there.
+  keeper.inRooms({ account: "alice", roomsOn: true }, ["#lobby", "#a"]);
+  await Promise.resolve();
+  assert.equal(errors.length, 1);
+  away = false;
+  held = [{ room: "#secret", since: 5 }, { room: "#b", since: 5 }];
+  await keeper.fetch("Alice"); // logs in again: neither #secret nor #a
+  assert.deepEqual(keeper.accountRooms("alice"), []);
+  await Promise.resolve();
+  assert.deepEqual(held, []); // written, now that Redis is back
+  held = [{ room: "#b", since: 5 }];
+  await keeper.fetch("alice"); // written: the shared list is taken again
+  assert.deepEqual(keeper.accountRooms("alice"), [{ room: "#b", since: 5 }]);
+});
