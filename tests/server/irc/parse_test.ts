@@ -6,9 +6,9 @@ import {
   formatIrcLines,
   type IrcMessage,
   parseIrcLine,
-  splitBytes,
   withoutTags,
 } from "../../../lib/server/irc/parse.ts";
+import { splitBytes } from "../../../lib/server/irc/utf8_parts.ts";
 
 Deno.test("parseIrcLine() reads tags (unescaped), source, middle and trailing params", () => {
   assert.deepEqual(
