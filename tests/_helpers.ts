@@ -772,6 +772,25 @@ export async function withTempDir<T>(
   }
 }
 
+/**
+ * Runs `body` with the test CA in a file and client.ts's permissions and
+ * flags for 127.0.0.1:`port` (then `extra` flags).
+ */
+export function withClientFlags<T>(
+  port: number,
+  body: (permissions: string[], flags: string[]) => Promise<T>,
+  extra: readonly string[] = [],
+): Promise<T> {
+  return withTempDir(async (dir) => {
+    const caFile = `${dir}/ca.pem`;
+    await Deno.writeTextFile(caFile, (await testCertificates()).ca.cert);
+    return await body(
+      [`--allow-net=127.0.0.1:${port}`, `--allow-read=${caFile}`],
+      ["--host", "127.0.0.1", "--port", String(port), "--ca", caFile, ...extra],
+    );
+  });
+}
+
 /** Runs a command to completion with `stdin`; returns its exit code and output. */
 export async function runCommand(
   command: string,

@@ -9,7 +9,7 @@ import {
   runClient,
   TerminalClient,
   testCertificates,
-  withTempDir,
+  withClientFlags,
 } from "../_helpers.ts";
 
 const encoder = new TextEncoder();
@@ -61,32 +61,17 @@ async function scriptedServer(
   };
 }
 
-/** Runs the body with the test CA in a file, and client.ts's flags. */
-function withClientFlags<T>(
+/** client.ts's permissions and flags for 127.0.0.1:port, not reconnecting. */
+function withFlags<T>(
   port: number,
   body: (permissions: string[], flags: string[]) => Promise<T>,
 ): Promise<T> {
-  return withTempDir(async (dir) => {
-    const caFile = `${dir}/ca.pem`;
-    await Deno.writeTextFile(caFile, (await testCertificates()).ca.cert);
-    return await body(
-      [`--allow-net=127.0.0.1:${port}`, `--allow-read=${caFile}`],
-      [
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "--ca",
-        caFile,
-        "--no-reconnect",
-      ],
-    );
-  });
+  return withClientFlags(port, body, ["--no-reconnect"]);
 }
 
 /** Runs client.ts against 127.0.0.1:port with `args`, stdin piped. */
 function pipeClient(port: number, args: string[], stdin: string) {
-  return withClientFlags(
+  return withFlags(
     port,
     (permissions, flags) => runClient(permissions, [...flags, ...args], stdin),
   );
@@ -206,7 +191,7 @@ Deno.test("client.ts on a terminal shows its room and the others' unread message
       return replies[line] ?? [`ERR usage Not in this script: ${line}`];
     },
   );
-  await withClientFlags(server.port, async (permissions, flags) => {
+  await withFlags(server.port, async (permissions, flags) => {
     await using term = new TerminalClient(permissions, [
       ...flags,
       "--alias",
@@ -255,7 +240,7 @@ Deno.test("client.ts on a terminal drops a room's unread count when another devi
       return replies[line] ?? [`ERR usage Not in this script: ${line}`];
     },
   );
-  await withClientFlags(server.port, async (permissions, flags) => {
+  await withFlags(server.port, async (permissions, flags) => {
     await using term = new TerminalClient(permissions, [
       ...flags,
       "--alias",
@@ -290,7 +275,7 @@ Deno.test("client.ts on a terminal does not recall a line that carried a room's 
       return replies[line] ?? [`ERR usage Not in this script: ${line}`];
     },
   );
-  await withClientFlags(server.port, async (permissions, flags) => {
+  await withFlags(server.port, async (permissions, flags) => {
     await using term = new TerminalClient(permissions, [
       ...flags,
       "--alias",

@@ -12,27 +12,12 @@ import {
   ServerProcess,
   startServer,
   TerminalClient,
-  testCertificates,
   TestClient,
+  withClientFlags,
   withTempDir,
   writeTestCertificates,
 } from "../_helpers.ts";
 import { Redis } from "../_redis.ts";
-
-/** Runs the body with client.ts's permissions and flags for 127.0.0.1:port. */
-function withClientFlags<T>(
-  port: number,
-  body: (permissions: string[], flags: string[]) => Promise<T>,
-): Promise<T> {
-  return withTempDir(async (dir) => {
-    const caFile = `${dir}/ca.pem`;
-    await Deno.writeTextFile(caFile, (await testCertificates()).ca.cert);
-    return await body(
-      [`--allow-net=127.0.0.1:${port}`, `--allow-read=${caFile}`],
-      ["--host", "127.0.0.1", "--port", String(port), "--ca", caFile],
-    );
-  });
-}
 
 Deno.test("client.ts in different rooms: two members do not see each other's lines, a third in both sees both, labelled", async () => {
   await using s = await startServer("deno");

@@ -9,25 +9,9 @@ import {
   denoRun,
   startServer,
   TerminalClient,
-  testCertificates,
   TestClient,
-  withTempDir,
+  withClientFlags,
 } from "../_helpers.ts";
-
-/** Runs `body` with the permissions and flags of a client of `port`. */
-function withClientFlags<T>(
-  port: number,
-  body: (permissions: string[], flags: string[]) => Promise<T>,
-): Promise<T> {
-  return withTempDir(async (dir) => {
-    const caFile = `${dir}/ca.pem`;
-    await Deno.writeTextFile(caFile, (await testCertificates()).ca.cert);
-    return await body(
-      [`--allow-net=127.0.0.1:${port}`, `--allow-read=${caFile}`],
-      ["--host", "127.0.0.1", "--port", String(port), "--ca", caFile],
-    );
-  });
-}
 
 Deno.test("client.ts on a terminal: a message padded to the right margin goes on indented, not as a line of its own at column 0", async () => {
   await using s = await startServer("deno");

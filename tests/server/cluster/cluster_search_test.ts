@@ -1,4 +1,9 @@
-/** `/search` in a cluster: each server indexes what it reads from the stream; a server started later finds what it read since. */
+/**
+ * `/search` in a cluster: each server indexes what it reads from the
+ * stream; a server started later finds what it read since; a server
+ * killed and started again catches its index up from the stream, from the
+ * last line it had indexed.
+ */
 
 import assert from "node:assert/strict";
 import {
@@ -48,6 +53,39 @@ Deno.test("/search in a cluster: every server finds what was said on another; a 
       "FOUND #lobby MSG alice deploy after",
       "FOUND #lobby MSG alice deploy before",
       "FOUNDEND 2 End of search: 2 lines",
+    ]);
+  });
+});
+
+Deno.test("/search on a cluster server killed and started again finds what was said while it was down", async () => {
+  await withCluster(2, async ([s0, s1], redis, dir) => {
+    using alice = await join(s0!, "alice");
+    {
+      using bob = await join(s1!, "bob");
+      await alice.send("alpha before");
+      await bob.expect(/^MSG alice alpha before$/);
+      // Indexed on s1 (a search answers once what came before is written).
+      assert.equal((await search(bob, "alpha")).length, 2);
+    }
+    s1!.child.kill("SIGKILL");
+    await s1!.exited();
+    await alice.send("bravo while down");
+    await alice.expect(/^MSG alice bravo while down$/);
+
+    await using again = await startServer(dir, "s1", redis);
+    const caughtUp = again.output
+      .waitFor(/INFO search-caught-up /, { timeoutMs: 10_000 })
+      .then(() => true, () => false);
+    using carol = await join(again, "carol");
+    const told = await caughtUp;
+    assert.deepEqual(await search(carol, "bravo"), [
+      "FOUND #lobby MSG alice bravo while down",
+      "FOUNDEND 1 End of search: 1 line",
+    ]);
+    assert.ok(told, "the restarted server logs its index caught up");
+    assert.deepEqual(await search(carol, "alpha"), [
+      "FOUND #lobby MSG alice alpha before",
+      "FOUNDEND 1 End of search: 1 line",
     ]);
   });
 });
