@@ -272,9 +272,24 @@ export function formatIrcLines(whole: IrcMessage): string[] {
   const last = unbroken(message.params.at(-1) ?? "");
   const budget = BODY_BYTES - (byteLength(body) - byteLength(last));
   if (budget <= 0) return [tags + body]; // no parameter to shorten
-  return fitLast(message, last, budget).map((param) =>
-    tags + formatBody({ ...message, params: [...init, param] })
+  return fitLast(message, last, budget).map((param, part) =>
+    (part === 0 ? tags : partTags(whole, part)) +
+    formatBody({ ...message, params: [...init, param] })
   );
+}
+
+/**
+ * The tags of a message's further line `part` (from 1): its `msgid` made
+ * its own (`ID-part2`, ...), as every message's must be: a client that
+ * drops a message whose id it has seen would drop the rest of the text.
+ */
+function partTags(whole: IrcMessage, part: number): string {
+  const msgid = whole.tags?.msgid;
+  if (msgid === undefined) return tagBlock(whole);
+  return tagBlock({
+    ...whole,
+    tags: { ...whole.tags, msgid: `${msgid}-part${part + 1}` },
+  });
 }
 
 /** The last parameter as one or more that fit in `budget` bytes. */

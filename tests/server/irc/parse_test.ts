@@ -227,3 +227,22 @@ Deno.test("splitBytes() counts a lone surrogate as the 3 bytes of U+FFFD it is s
     }
   }
 });
+
+Deno.test("formatIrcLines() gives each further line of a split message its own msgid, keeping its other tags", () => {
+  const lines = formatIrcLines({
+    tags: { msgid: "s1/42", time: "2026-12-07T14:00:00.000Z" },
+    source: "amy!amy@tlschat",
+    command: "PRIVMSG",
+    params: ["#room", "word ".repeat(250)],
+  });
+  assert.equal(lines.length, 3);
+  const tags = lines.map((line) => parseIrcLine(line)!.tags!);
+  assert.deepEqual(tags.map((t) => t.msgid), [
+    "s1/42",
+    "s1/42-part2",
+    "s1/42-part3",
+  ]);
+  for (const t of tags) assert.equal(t.time, "2026-12-07T14:00:00.000Z");
+  const said = lines.map((line) => parseIrcLine(line)!.params[1]).join("");
+  assert.equal(said, "word ".repeat(250));
+});
