@@ -25,6 +25,7 @@ import { aliasKey } from "../../protocol.ts";
 import {
   type AccountRoom,
   MemoryRoomStore,
+  NOT_SHARED,
   type RoomStore,
   type SharedAccountRooms,
 } from "./room_store.ts";
@@ -59,7 +60,7 @@ export interface RoomKeeperOptions {
   readonly store?: RoomStore;
   /**
    * Where the servers of a cluster share accounts' rooms (the store keeps
-   * a copy). @default {none: a server alone}
+   * a copy). @default {NOT_SHARED: a server alone}
    */
   readonly shared?: SharedAccountRooms;
   /** A change could not be stored. @default {nothing} */
@@ -79,7 +80,7 @@ export class RoomKeeper {
   readonly store: RoomStore;
   #defaultRoom: string;
   #onStoreError: (error: unknown) => void;
-  #shared: SharedAccountRooms | null;
+  #shared: SharedAccountRooms;
   /**
    * The last list written here that the shared store refused (Redis away),
    * by alias key, until one is written.
@@ -104,7 +105,7 @@ export class RoomKeeper {
     this.#room = room;
     this.store = options.store ?? new MemoryRoomStore(options);
     this.#onStoreError = options.onStoreError ?? (() => {});
-    this.#shared = options.shared ?? null;
+    this.#shared = options.shared ?? NOT_SHARED;
     if (options.storedStarts) {
       this.#starts = new Map();
       this.#try(() => this.#starts = this.store.starts());
@@ -187,7 +188,6 @@ export class RoomKeeper {
 
   /** Writes `account`'s list through; one refused is noted as unshared. */
   #share(account: string, kept: readonly AccountRoom[]): void {
-    if (this.#shared === null) return;
     const key = aliasKey(account);
     const refused = (error: unknown) => {
       this.#unshared.set(key, kept);
@@ -209,7 +209,6 @@ export class RoomKeeper {
    * nor one left on another server since from this one's).
    */
   async fetch(account: string): Promise<void> {
-    if (this.#shared === null) return;
     const own = this.#unshared.get(aliasKey(account));
     try {
       const rooms = await this.#shared.get(account);

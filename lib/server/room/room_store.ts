@@ -76,6 +76,12 @@ export interface SharedAccountRooms {
   set(account: string, rooms: readonly AccountRoom[]): Promise<void>;
 }
 
+/** A server alone's: none shared, so each server's own list decides. */
+export const NOT_SHARED: SharedAccountRooms = {
+  get: () => Promise.resolve(null),
+  set: () => Promise.resolve(),
+};
+
 /** A room an account is in, and which incarnation of it the account joined. */
 export interface AccountRoom {
   readonly room: string;
