@@ -205,6 +205,12 @@ export function capCommand(params) {
   return asked.length === 0 ? null : `/cap ${asked.join(" ")}`;
 }
 
+/** A room log's epoch as the server writes it (`epoch=`, `/resume`). */
+export const EPOCH = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** A `RESUME` token as the server writes it. */
+export const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
 /**
  * The epoch of the server's room log, from its greeting's PARAMS
  * (`epoch=3fA9x`), or "" when it names none (or a malformed one).
@@ -213,7 +219,7 @@ export function capCommand(params) {
 export function epochOf(params) {
   const pair = params.split(",").find((p) => p.startsWith("epoch="));
   const epoch = (pair ?? "").slice("epoch=".length);
-  return /^[A-Za-z0-9_-]{1,32}$/.test(epoch) ? epoch : "";
+  return EPOCH.test(epoch) ? epoch : "";
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   offeredCaps,
   readCommand,
   resumeCommand,
+  TOKEN,
 } from "./protocol.js";
 
 /** @typedef {import("./effects.js").Handler} Handler */
@@ -259,9 +260,7 @@ export function resumed(state, line, at) {
  * @type {Handler}
  */
 export function resumeToken(state, line) {
-  return /^[A-Za-z0-9_-]{1,64}$/.test(line.token)
-    ? { ...state, token: line.token }
-    : state;
+  return TOKEN.test(line.token) ? { ...state, token: line.token } : state;
 }
 
 /**

@@ -16,6 +16,7 @@
 
 import { effect } from "./effects.js";
 import { EMPTY_ROOM } from "./in_room.js";
+import { EPOCH, TOKEN } from "./protocol.js";
 
 /** @typedef {import("./state.js").State} State */
 
@@ -78,8 +79,6 @@ export function remembered(before, after) {
 
 /** A word sent as a line of its own: no space or control inside. */
 const WORD = /^[^\s\p{Cc}]{1,64}$/u;
-const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
-const EPOCH = /^[A-Za-z0-9_-]{1,32}$/;
 
 /**
  * A room's name as the server makes them (`#` and 1 to 32 of a-z, 0-9, `-`
