@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, Server } from "node:http";
 
 /** What a `GET` or `HEAD` announcing a body is told (with a `413`). */
 export const BODY_REFUSED = "Request bodies are not accepted";
@@ -45,4 +45,14 @@ export function announcesBody(
   if (headers["transfer-encoding"] !== undefined) return true;
   const length = headers["content-length"];
   return length !== undefined && !/^0+$/.test(length.trim());
+}
+
+/**
+ * Has `server` answer a request with `Expect: 100-continue` at once, as
+ * any other (its body refused), instead of inviting the body with a `100`.
+ */
+export function answerBeforeBody(server: Server): void {
+  server.on("checkContinue", (request, response) => {
+    server.emit("request", request, response);
+  });
 }

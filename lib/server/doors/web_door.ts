@@ -39,7 +39,7 @@ import { forwardedClient } from "./proxy_protocol.ts";
 import { formatAddress, type NetAddress } from "./byte_conn.ts";
 import { peerCertificate } from "./node_socket.ts";
 import { pipedAtMost } from "../../http_pipelining.ts";
-import { announcesBody } from "../../http_bodies.ts";
+import { announcesBody, answerBeforeBody } from "../../http_bodies.ts";
 import type { ServerConfig } from "../config.ts";
 import { TextFramer, type WebSocket, WsConnection } from "./ws_connection.ts";
 import { answerHttp, securityHeaders } from "./web_http.ts";
@@ -214,11 +214,7 @@ class Door implements WebDoor {
         (request, response) => this.#respond(request, response),
       ),
     );
-    // `Expect: 100-continue` announces a body, which is refused: answered
-    // at once, not invited with a 100 (`http_bodies.ts`).
-    https.on("checkContinue", (request, response) => {
-      https.emit("request", request, response);
-    });
+    answerBeforeBody(https); // a body is refused: no 100 invites it
     https.headersTimeout = options.httpRequestTimeoutMs;
     https.requestTimeout = options.httpRequestTimeoutMs;
     https.keepAliveTimeout = options.httpKeepAliveMs;

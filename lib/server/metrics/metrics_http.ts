@@ -24,7 +24,11 @@ import {
 } from "node:http";
 import { isAddressInUse } from "../../flags.ts";
 import { pipedAtMost } from "../../http_pipelining.ts";
-import { announcesBody, BODY_REFUSED } from "../../http_bodies.ts";
+import {
+  announcesBody,
+  answerBeforeBody,
+  BODY_REFUSED,
+} from "../../http_bodies.ts";
 import { describeError, type Logger } from "../../log.ts";
 import { Histogram } from "./registry.ts";
 import {
@@ -114,10 +118,7 @@ export async function openMetricsListener(
       }).then((reply) => send(request, response, reply));
     }),
   );
-  // A body is refused: answered at once, not invited with a 100.
-  http.on("checkContinue", (request, response) => {
-    http.emit("request", request, response);
-  });
+  answerBeforeBody(http); // a body is refused: no 100 invites it
   http.headersTimeout = requestTimeoutMs;
   http.requestTimeout = requestTimeoutMs;
   http.maxConnections = options.maxConnections;
