@@ -44,6 +44,8 @@ import { WHO_COMMAND } from "./protocol.js";
  * @property {boolean} unplaced entered with no position given (a first
  *   login, a `/join`): what follows its own `JOIN` is held as a catch-up,
  *   the lines older than that `JOIN` from the account's read marker
+ * @property {import("./backfill.js").Backfill | null} backfill the history
+ *   a reloaded page asks for and shows before the log (null: none)
  */
 
 /** A room the page has just joined. @type {Room} */
@@ -60,6 +62,7 @@ export const EMPTY_ROOM = Object.freeze({
   readSeq: 0,
   catchUp: null,
   unplaced: false,
+  backfill: null,
 });
 
 /** Each room's log keeps this many entries (a long-open tab stays small). */
@@ -163,8 +166,11 @@ export const ROOM_LINES = new Map(
         updateRoom(
           state,
           target(state, line),
+          // A history the page did not ask for: none to ask after a reload.
           (room) =>
-            room.replaceOnHistory ? { replaceOnHistory: false, log: [] } : {},
+            room.replaceOnHistory
+              ? { replaceOnHistory: false, log: [], backfill: null }
+              : { backfill: null },
         ),
     ],
     ["JOIN", joinedRoom],

@@ -165,6 +165,9 @@ export function formatLine(line) {
 /** Asks who is here. */
 export const WHO_COMMAND = "/who";
 
+/** Asks for the room's history (the server's `--history` last lines). */
+export const HISTORY_COMMAND = "/history";
+
 /** Gives a password the server asked for. @param {string} password */
 export function passCommand(password) {
   return `/pass ${password}`;

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { backfillAgain, backfillReady } from "./backfill.js";
 import { effect, send } from "./effects.js";
 import { divider, missed } from "./entries.js";
 import { roomOf, show, updateRoom } from "./in_room.js";
@@ -95,6 +96,9 @@ export function greeted(state, params) {
   if (epoch !== state.epoch) {
     next = everyRoom(next, () => ({ seq: 0, shownSeq: 0, readSeq: 0 }));
   }
+  next = everyRoom(next, (room) => ({
+    backfill: backfillAgain(room.backfill, epoch === state.epoch),
+  }));
   if (!resuming) return { state: next, waiting: false };
   const named = new Set(where.map(([name]) => name));
   next = everyRoom(next, (_, name) => ({
@@ -239,14 +243,14 @@ export function releaseAll(state) {
 
 /**
  * `RESUMED LAST MISSING TEXT`: the room is caught up; how many lines are
- * missing is shown plainly.
+ * missing is shown plainly. After a reload, its history may be asked.
  * @type {Handler}
  */
 export function resumed(state, line, at) {
   const name = target(state, line);
   const gap = missed(line.missing, new Date(at.now));
   const last = Number(line.last) || 0;
-  const numbered = updateRoom(state, name, (room) => ({
+  const numbered = updateRoom(backfillReady(state, name), name, (room) => ({
     seq: Math.max(room.seq, last),
   }));
   if (roomOf(numbered, name).catchUp !== null) {

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { backfillFrom } from "./backfill.js";
 import { effect } from "./effects.js";
 import { EMPTY_ROOM } from "./in_room.js";
 import { EPOCH, TOKEN } from "./protocol.js";
@@ -135,14 +136,22 @@ export function parseSession(text) {
 /**
  * A reloaded page: where its session was, rejoining as after a dropped
  * connection (its rooms' logs empty, each room's numbers up to its last
- * seen counted as seen, shown and read).
+ * seen counted as seen, shown and read, the history up to it to be asked
+ * once the room is caught up: `backfill.js`).
  * @param {State} state @param {Session} session
  * @returns {State}
  */
 export function restore(state, session) {
   const rooms = new Map([["", EMPTY_ROOM]]);
   for (const [name, seq] of session.rooms) {
-    rooms.set(name, { ...EMPTY_ROOM, seq, shownSeq: seq, readSeq: seq });
+    const backfill = backfillFrom(seq);
+    rooms.set(name, {
+      ...EMPTY_ROOM,
+      seq,
+      shownSeq: seq,
+      readSeq: seq,
+      backfill,
+    });
   }
   return {
     ...state,

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { askBackfill, backfilled, backfillRefused } from "./backfill.js";
 import { effect, NO_EFFECTS, send, unchanged } from "./effects.js";
 import { entryFor, errorLine, notice } from "./entries.js";
 import {
@@ -189,7 +190,7 @@ function disconnected(text) {
  */
 export function reduce(state, event) {
   const next = step({ ...state, effects: NO_EFFECTS }, event);
-  return remembered(state, titled(readLater(next)));
+  return remembered(state, titled(readLater(askBackfill(next))));
 }
 
 /**
@@ -298,8 +299,8 @@ const ALWAYS = new Map(
       if (line.code === "resume-expired" || state.phase === "resuming") {
         return resumeRefused(state);
       }
-      const search = searchRefused(state, line);
-      if (search !== null) return search;
+      const quiet = searchRefused(state, line) ?? backfillRefused(state, line);
+      if (quiet !== null) return quiet;
       if (state.phase !== "joined") return refused(state, line.text);
       // A refused /join: shown labelled with its room.
       const { state: after, room } = refusedJoin(state, line);
@@ -327,6 +328,8 @@ function received(state, line, at) {
   if (state.phase !== "joined") {
     return line.type === "INFO" ? { ...state, joinError: line.text } : state;
   }
+  const filled = backfilled(state, line, at);
+  if (filled !== null) return filled;
   if (isRepeat(state, line)) return state;
   const handle = isPast(state, line)
     ? unchanged

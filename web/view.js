@@ -241,13 +241,16 @@ function renderLog(list, log, was) {
 }
 
 /**
- * Where the entries not shown yet start in a log (-1: show all of it).
+ * Where the entries not shown yet start in a log (-1: show all of it,
+ * when entries came before those shown, or these are gone).
  * @param {readonly Entry[]} log @param {readonly Entry[] | null} was
  */
 function firstNew(log, was) {
   if (was === null) return -1;
   const last = was.at(-1);
   if (last === undefined) return 0;
+  // Entries put before those shown (a reloaded page's history): all of it.
+  if (log.indexOf(/** @type {Entry} */ (was[0])) > 0) return -1;
   const at = log.lastIndexOf(last);
   return at === -1 ? -1 : at + 1;
 }

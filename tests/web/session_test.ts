@@ -140,6 +140,118 @@ Deno.test("reduce() resumes a reloaded page with its session: /resume with its p
   assert.ok(!page.sent.some((line) => line.startsWith("/read #lobby 11")));
 });
 
+/** A page reloaded with a session in #lobby (at 11) and #ops (at 20), greeted. */
+function reloadedInTwoRooms(epoch = "E1"): FakePage {
+  const page = new FakePage();
+  page.step({
+    type: "restore",
+    session: {
+      alias: "gus",
+      epoch: "E1",
+      token: TOKEN,
+      current: "#lobby",
+      rooms: [["#lobby", 11], ["#ops", 20]],
+    },
+  });
+  page.step({ type: "connect", retry: false });
+  page.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=${epoch} Hi`);
+  page.line("CAP ids rooms seq resume");
+  return page;
+}
+
+/** A `HIST` line of `room` numbered `seq`, said by bob. */
+const hist = (room: string, seq: number, text: string) =>
+  `${room} HIST ${seq} 2026-01-01T00:00:0${seq % 10}.000Z MSG bob ${text}`;
+
+Deno.test("reduce() shows a reloaded page's recent conversation before the lines it missed: /history asked once a room is caught up and shown, each line once", () => {
+  const page = reloadedInTwoRooms();
+  page.line("WELCOME gus 2 Welcome back");
+  page.line("@seq=12;time=2026-01-01T00:00:02.000Z #lobby MSG bob missed");
+  page.line("#lobby RESUMED 12 0 Resumed: 1 line you missed");
+  page.line("@seq=21;time=2026-01-01T00:00:03.000Z #ops MSG bob ops missed");
+  page.line("#ops RESUMED 21 0 Resumed: 1 line you missed");
+  page.line("CURRENT #lobby");
+  // Asked for the room shown only: #ops asks when it is shown.
+  const asked = () => page.sent.filter((line) => line.endsWith("/history"));
+  assert.deepEqual(asked(), ["#lobby /history"]);
+  // The answer: the last lines, those the catch-up showed among them.
+  page.line(hist("#lobby", 9, "nine"));
+  page.line("@seq=13;time=2026-01-01T00:00:04.000Z #lobby MSG bob live");
+  page.line(hist("#lobby", 11, "eleven"));
+  page.line(hist("#lobby", 12, "missed"));
+  page.line("#lobby HISTEND 3 End of history: 3 messages");
+  assert.deepEqual(page.shown(), [
+    "bob nine",
+    "bob eleven",
+    "Reconnected",
+    "1 new message",
+    "bob missed",
+    "bob live",
+  ]);
+  assert.equal(page.log[0]?.className, "history message");
+  // A later history the user asks for is shown as ever.
+  page.line(hist("#lobby", 12, "missed"));
+  page.line("#lobby HISTEND 1 End of history: 1 message");
+  assert.deepEqual(page.shown().slice(-2), [
+    "bob missed",
+    "End of history: 1 message",
+  ]);
+  page.step({ type: "room", room: "#ops", key: "", focus: false });
+  assert.deepEqual(asked(), ["#lobby /history", "#ops /history"]);
+  page.line(hist("#ops", 20, "twenty"));
+  page.line(hist("#ops", 21, "ops missed"));
+  page.line("#ops HISTEND 2 End of history: 2 messages");
+  assert.deepEqual(page.shown(), [
+    "bob twenty",
+    "1 new message",
+    "bob ops missed",
+  ]);
+  // Shown again, a room does not ask again.
+  page.step({ type: "room", room: "#lobby", key: "", focus: false });
+  page.step({ type: "room", room: "#ops", key: "", focus: false });
+  assert.equal(asked().length, 2);
+});
+
+Deno.test("reduce() asks a reloaded page's history only where it helps: not after a new epoch, once again after a reconnect that lost the answer, and ERR no-history is no error", () => {
+  // A new epoch: the server sends each room's history itself.
+  const renewed = reloadedInTwoRooms("E2");
+  renewed.line("WELCOME gus 2 Welcome back");
+  renewed.line("#lobby HIST 1 2026-01-01T00:00:00.000Z MSG bob new");
+  renewed.line("#lobby HISTEND 1 End of history: 1 message");
+  renewed.line("#lobby RESUMED - ? Your history is from another epoch");
+  renewed.line("CURRENT #lobby");
+  assert.ok(!renewed.sent.some((line) => line.endsWith("/history")));
+  assert.ok(renewed.shown().includes("bob new"));
+  // The answer lost with its connection: asked again once caught up.
+  const page = reloadedInTwoRooms();
+  page.line("WELCOME gus 2 Welcome back");
+  page.line("#lobby RESUMED 11 0 Resumed");
+  page.line("CURRENT #lobby");
+  page.step({ type: "closed", random: 0 });
+  page.step({ type: "connect", retry: true });
+  page.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=E1 Hi`);
+  page.line("CAP ids rooms seq resume");
+  page.line("WELCOME gus 2 Welcome back");
+  const asked = () => page.sent.filter((line) => line.endsWith("/history"));
+  assert.equal(asked().length, 1, "not before the room is caught up");
+  page.line("#lobby RESUMED 11 0 Resumed");
+  assert.equal(asked().length, 2);
+  // A server that keeps no history: nothing to show, nothing asked again.
+  page.line("ERR no-history This room keeps no history");
+  assert.ok(!page.shown().some((text) => text.includes("no history")));
+  page.step({ type: "room", room: "#ops", key: "", focus: false });
+  assert.equal(asked().length, 2);
+  // A reconnect of a page that was never reloaded asks for none.
+  const plain = guestPage();
+  plain.step({ type: "closed", random: 0 });
+  plain.step({ type: "connect", retry: true });
+  plain.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=E1 Hi`);
+  plain.line("WELCOME gus 2 Welcome back");
+  plain.line("#lobby RESUMED 11 0 Resumed");
+  plain.line("CURRENT #lobby");
+  assert.ok(!plain.sent.some((line) => line.endsWith("/history")));
+});
+
 Deno.test("reduce() joins a reloaded page whose token is refused with its alias, as a reconnect does", () => {
   const session = parseSession(kept(guestPage())) as Session;
   const page = new FakePage();

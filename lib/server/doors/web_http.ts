@@ -16,6 +16,7 @@ import { isLoopback } from "../../address.ts";
 import { announcesBody, BODY_REFUSED } from "../../http_bodies.ts";
 
 import appJs from "../../../web/app.js" with { type: "bytes" };
+import backfillJs from "../../../web/backfill.js" with { type: "bytes" };
 import effectsJs from "../../../web/effects.js" with { type: "bytes" };
 import entriesJs from "../../../web/entries.js" with { type: "bytes" };
 import iconSvg from "../../../web/icon.svg" with { type: "bytes" };
@@ -76,6 +77,7 @@ export const WEB_ASSETS: ReadonlyMap<string, WebAsset> = new Map([
   ["/joining.js", { type: JAVASCRIPT, body: joiningJs }],
   ["/in_room.js", { type: JAVASCRIPT, body: inRoomJs }],
   ["/resume.js", { type: JAVASCRIPT, body: resumeJs }],
+  ["/backfill.js", { type: JAVASCRIPT, body: backfillJs }],
   ["/search.js", { type: JAVASCRIPT, body: searchJs }],
   ["/session.js", { type: JAVASCRIPT, body: sessionJs }],
   ["/entries.js", { type: JAVASCRIPT, body: entriesJs }],
