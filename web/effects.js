@@ -17,10 +17,12 @@
  * What one event asks of the page besides showing the state.
  * @typedef {object} Effects
  * @property {readonly string[]} send lines to send, in order
- * @property {"alias" | "password" | "message" | null} focus
+ * @property {"alias" | "password" | "message" | "roomKey" | null} focus
  * @property {boolean} clearPassword empty the password box
  * @property {boolean} clearMessage empty the message box
  * @property {boolean} clearRoom empty the room boxes (name and key)
+ * @property {string | null} fillRoom put this room's name in the room
+ *   box (its key asked for again)
  * @property {string | null} fragment show this URL fragment (`#ops`)
  * @property {number | null} reconnectInMs connect again after this long
  * @property {number | null} readInMs send what was read (a `read` event)
@@ -42,6 +44,7 @@ export const NO_EFFECTS = Object.freeze({
   clearPassword: false,
   clearMessage: false,
   clearRoom: false,
+  fillRoom: null,
   fragment: null,
   reconnectInMs: null,
   readInMs: null,

@@ -248,7 +248,8 @@ const LOGIN_ERRORS = new Set([
  * The room a refusal is about: the oldest `/join` the page sent still
  * unanswered (the server answers in order), or "" when it is no refusal
  * of one (one of a login the server asked a password for first). A room
- * the page was in before a reconnect and could not rejoin leaves the list.
+ * the page was in before a reconnect and could not rejoin leaves the list;
+ * one refused for its key is put in the room form, its key box focused.
  * @param {State} state @param {Line} line
  * @returns {{ state: State, room: string }}
  */
@@ -258,7 +259,13 @@ export function refusedJoin(state, line) {
   }
   const [room = "", ...rest] = state.joining;
   if (!JOIN_REFUSALS.has(line.code) || room === "") return { state, room: "" };
-  return { state: dropRoom({ ...state, joining: rest }, room), room };
+  const left = dropRoom({ ...state, joining: rest }, room);
+  // A key missing or changed: the room form asks for it, the name in it.
+  const ask = line.code === "room-key" && left.screen === "chat";
+  return {
+    state: ask ? effect(left, { fillRoom: room, focus: "roomKey" }) : left,
+    room,
+  };
 }
 
 /**

@@ -2,9 +2,11 @@
 /**
  * What the page keeps of itself in the tab's `sessionStorage` so that a
  * reload (F5) comes back as the same member, as a reconnect does: the
- * alias, the log's epoch, each room's last number seen, the room shown and
- * the last `RESUME` token. Nothing else: no password, no room key, no
- * line said. The snapshot of a state and its text, that text read back
+ * alias, the log's epoch, each room's last number seen, the room shown,
+ * the last `RESUME` token, and the keys of the rooms it is in (so that it
+ * rejoins them after the grace as a reconnect does: the tab's only, like
+ * the token, which is already the member in those rooms). Nothing else: no
+ * password (an account's or the server's, asked again), no line said. The snapshot of a state and its text, that text read back
  * (checked field by field: anything else is no session), the state a
  * reloaded page starts from, and the tab's storage taken at start and let
  * go when the page goes: a copy of the storage of a page still open (a
@@ -30,6 +32,8 @@ import { EPOCH, TOKEN } from "./protocol.js";
  * @property {string} current the room shown ("": none)
  * @property {readonly (readonly [string, number])[]} rooms the rooms the
  *   page is in, in the order joined, each with its last number seen
+ * @property {readonly (readonly [string, string])[]} keys the key each
+ *   room of `rooms` was entered with, when it had one
  */
 
 /**
@@ -56,8 +60,11 @@ export function sessionOf(state) {
   const rooms = [...state.rooms].filter(([name, room]) =>
     name !== "" || room.seq > 0
   ).map(([name, room]) => /** @type {const} */ ([name, room.seq]));
+  const keys = [...state.keys].filter(([name, key]) =>
+    state.rooms.has(name) && isKey([name, key])
+  );
   const { alias, epoch, token, current } = state;
-  return { alias, epoch, token, current, rooms };
+  return { alias, epoch, token, current, rooms, keys };
 }
 
 /** A session as its storage text ("": none). @param {State} state */
@@ -88,12 +95,21 @@ const WORD = /^[^\s\p{Cc}]{1,64}$/u;
  */
 const ROOM = /^#[a-z0-9_-]{1,32}$/;
 
+/** A room key as `/join` sends it: one word, of a line's length at most. */
+const KEY = /^[^\s\p{Cc}]{1,512}$/u;
+
 /** Numbers `/resume` takes: at most 15 digits. */
 const MAX_SEQ = 999_999_999_999_999;
 
 /** A room kept: `#name` as the page sends it, or `""` (no rooms). */
 function isRoom(/** @type {unknown} */ name) {
   return typeof name === "string" && (name === "" || ROOM.test(name));
+}
+
+/** A room's key kept: a room the page was in (not `""`) and its key. */
+function isKey(/** @type {unknown} */ pair) {
+  return Array.isArray(pair) && pair.length === 2 && pair[0] !== "" &&
+    isRoom(pair[0]) && typeof pair[1] === "string" && KEY.test(pair[1]);
 }
 
 /**
@@ -108,7 +124,8 @@ function isPosition(/** @type {unknown} */ pair) {
 
 /**
  * A session from its storage text, or null when there is none or it is
- * not one (every field checked: the alias and rooms are sent as lines).
+ * not one (every field checked: the alias, rooms and keys are sent as
+ * lines; no keys: none, as a page of the release before kept).
  * @param {string | null} text
  * @returns {Session | null}
  */
@@ -121,15 +138,16 @@ export function parseSession(text) {
     return null; // not a session: the page starts anew
   }
   if (typeof value !== "object" || value === null) return null;
-  const { alias, epoch, token, current, rooms } =
+  const { alias, epoch, token, current, rooms, keys = [] } =
     /** @type {Record<string, unknown>} */ (value);
   const valid = typeof alias === "string" && WORD.test(alias) &&
     typeof epoch === "string" && (epoch === "" || EPOCH.test(epoch)) &&
     typeof token === "string" && (token === "" || TOKEN.test(token)) &&
     isRoom(current) && Array.isArray(rooms) && rooms.length <= 1000 &&
-    rooms.every(isPosition);
+    rooms.every(isPosition) && Array.isArray(keys) && keys.length <= 1000 &&
+    keys.every(isKey);
   return valid
-    ? /** @type {Session} */ ({ alias, epoch, token, current, rooms })
+    ? /** @type {Session} */ ({ alias, epoch, token, current, rooms, keys })
     : null;
 }
 
@@ -159,6 +177,7 @@ export function restore(state, session) {
     epoch: session.epoch,
     token: session.token,
     rooms,
+    keys: new Map(session.keys),
     current: rooms.has(session.current) ? session.current : "",
     rejoining: true,
     status: { text: "Rejoining…", warn: false },

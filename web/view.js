@@ -263,6 +263,7 @@ function applyEffects(ui, effects) {
     ui.roomName.value = "";
     ui.roomKey.value = "";
   }
+  if (effects.fillRoom !== null) ui.roomName.value = effects.fillRoom;
   if (effects.focus !== null) ui[effects.focus].focus();
 }
 

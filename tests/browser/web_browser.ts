@@ -766,7 +766,7 @@ Deno.test("a browser member joins rooms by the URL and the room form, sees each 
   });
 });
 
-Deno.test("a browser guest joins a room with a key again with its key after a server restart", async () => {
+Deno.test("a browser guest joins a room with a key again with its key after a server restart and after a reload past the grace (the room's conversation shown again), and is asked for the key when it changed", async () => {
   await withTempDir(async (dir) => {
     const added = await runCommand(
       "deno",
@@ -779,7 +779,9 @@ Deno.test("a browser guest joins a room with a key again with its key after a se
     );
     assert.equal(added.code, 0);
     const webPort = freePort();
-    let server = await startServer(dir, webPort);
+    // No grace: a reload finds its member gone, as past the grace.
+    const noGrace = ["--resume-grace", "0"];
+    let server = await startServer(dir, webPort, ...noGrace);
     /** opal, logged in with rooms: in #ops (its account's) once it exists. */
     const opal = async () => {
       const client = await TestClient.connect(
@@ -812,7 +814,8 @@ Deno.test("a browser guest joins a room with a key again with its key after a se
         server.child.kill("SIGKILL");
         await server.exited();
         await page.getByRole("status").getByText(/Reconnecting/).waitFor();
-        server = await startServer(dir, webPort, "--port", String(server.port));
+        const port = String(server.port);
+        server = await startServer(dir, webPort, "--port", port, ...noGrace);
         using op = await opal();
         await page.getByRole("status").getByText("Connected as rosa").waitFor({
           timeout: 15_000,
@@ -820,10 +823,36 @@ Deno.test("a browser guest joins a room with a key again with its key after a se
         await untilRooms(page, ["#lobby", "*#ops"]);
         await say(page, "in #ops again");
         await op.expect(/^#ops MSG rosa in #ops again$/);
+        // A reload: the member left with the old page, the key is the tab's.
+        await page.reload();
+        await op.expect(/^#ops LEAVE rosa /);
+        await op.expect(/^#ops JOIN rosa /);
+        await untilRooms(page, ["#lobby", "*#ops"]);
+        await page.locator("li.history", { hasText: "in #ops again" })
+          .waitFor();
+        await say(page, "back after the reload");
+        await op.expect(/^#ops MSG rosa back after the reload$/);
+        assert.deepEqual(await messages(page), [
+          "in #ops again",
+          "back after the reload",
+        ]);
         assert.equal(
           await page.locator("li.error-line", { hasText: "key" }).count(),
           0,
         );
+        // The key changed: the next reload's room form asks for it.
+        await op.send("#ops /key n3w");
+        await op.expect(/^#ops MOD key /);
+        await page.reload();
+        await page.locator("#room-key:focus").waitFor();
+        await untilRooms(page, ["*#lobby"]);
+        assert.equal(
+          await page.getByRole("textbox", { name: "Join a room" }).inputValue(),
+          "#ops",
+        );
+        await page.keyboard.type("n3w");
+        await page.keyboard.press("Enter");
+        await untilRooms(page, ["#lobby", "*#ops"]);
       });
     } finally {
       await server[Symbol.asyncDispose]();
@@ -1139,9 +1168,30 @@ Deno.test("a reloaded guest page comes back as the same member within the grace,
       await page.getByRole("status").getByText("Connected as gus").waitFor();
       await page.locator("li.message", { hasText: "during 2" }).waitFor();
       await untilRooms(page, ["*#lobby"]);
-      assert.deepEqual(await messages(page), ["during 1", "during 2"]);
+      // The conversation before the reload comes back as history, above
+      // the lines said meanwhile, each once.
+      await page.locator("li.history", { hasText: "before" }).waitFor();
+      assert.deepEqual(await messages(page), [
+        "before",
+        "during 1",
+        "during 2",
+      ]);
       const shown = await entries(page);
-      assert.ok(shown.includes("divider: 2 new messages"), shown.join("\n"));
+      const divider = shown.indexOf("divider: 2 new messages");
+      assert.ok(divider > 0, shown.join("\n"));
+      assert.deepEqual(
+        shown.filter((entry) => / (before|during \d)$/.test(entry)),
+        [
+          "history message: before",
+          "message: during 1",
+          "message: during 2",
+        ],
+        shown.join("\n"),
+      );
+      assert.ok(
+        shown.indexOf("history message: before") < divider,
+        shown.join("\n"),
+      );
       // The same member: what it says now comes from gus, and bob saw
       // only its first joining (a LEAVE or JOIN would have come first).
       await say(page, "after the reload");

@@ -64,11 +64,12 @@ Deno.test("reduce() asks to keep the session when it changes: alias, epoch, toke
     token: TOKEN,
     current: "#lobby",
     rooms: [["#lobby", 11]],
+    keys: [],
   });
   // A line that changes none of it asks for nothing.
   const next = page.line("#lobby WHO 2 gus bob");
   assert.equal(next.effects.session, null);
-  // Nothing is kept before joining, and never a password or a room key.
+  // Nothing is kept before joining, and never a password.
   const fresh = new FakePage();
   fresh.step({ type: "connect", retry: false });
   fresh.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=E1 Hi`);
@@ -76,11 +77,40 @@ Deno.test("reduce() asks to keep the session when it changes: alias, epoch, toke
   assert.equal(kept(fresh), null);
   page.step({ type: "room", room: "#ops", key: "k3y", focus: false });
   page.enter("#ops");
-  assert.doesNotMatch(kept(page) ?? "", /k3y|secret/);
+  assert.doesNotMatch(kept(page) ?? "", /secret/);
   assert.deepEqual(parseSession(kept(page))?.rooms, [
     ["#lobby", 11],
     ["#ops", 0],
   ]);
+  // The key a room was entered with, while the page is in it.
+  assert.deepEqual(parseSession(kept(page))?.keys, [["#ops", "k3y"]]);
+  page.line("#ops LEAVE gus 1 part");
+  assert.deepEqual(parseSession(kept(page))?.keys, []);
+});
+
+Deno.test("reduce() rejoins a reloaded page's keyed room with its key after the grace, and asks for the key again when it is refused", () => {
+  const page = guestPage();
+  page.step({ type: "room", room: "#ops", key: "k3y", focus: false });
+  page.enter("#ops");
+  const session = parseSession(kept(page)) as Session;
+  const reloaded = new FakePage();
+  reloaded.step({ type: "restore", session });
+  reloaded.step({ type: "connect", retry: false });
+  reloaded.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=E1 Hi`);
+  reloaded.line("CAP ids rooms seq resume");
+  reloaded.line(
+    "ERR resume-expired Your session ended; choose your alias again",
+  );
+  reloaded.line("WELCOME gus 2 Welcome back");
+  assert.deepEqual(reloaded.sent.slice(-2), ["/join #lobby", "/join #ops k3y"]);
+  // The key changed meanwhile: the room form asks for it, the name in it.
+  reloaded.line("@seq=30;time=2026-01-01T00:00:30.000Z #lobby JOIN gus 2");
+  reloaded.line("CURRENT #lobby");
+  const refused = reloaded.line("ERR room-key Cannot join #ops: wrong key");
+  assert.deepEqual(reloaded.roomList(), ["#lobby"]);
+  assert.equal(refused.effects.focus, "roomKey");
+  assert.equal(refused.effects.fillRoom, "#ops");
+  assert.deepEqual(parseSession(kept(reloaded))?.keys, []);
 });
 
 Deno.test("reduce() forgets the session on /quit, a kick, a ban and a takeover, and drops a refused token", () => {
@@ -151,6 +181,7 @@ function reloadedInTwoRooms(epoch = "E1"): FakePage {
       token: TOKEN,
       current: "#lobby",
       rooms: [["#lobby", 11], ["#ops", 20]],
+      keys: [],
     },
   });
   page.step({ type: "connect", retry: false });
@@ -272,8 +303,12 @@ Deno.test("parseSession() takes only a sound session: anything else is none", ()
     token: TOKEN,
     current: "#lobby",
     rooms: [["#lobby", 11], ["", 3]],
+    keys: [["#lobby", "k3y"]],
   };
   assert.deepEqual(parseSession(JSON.stringify(sound)), sound);
+  // A session of the release before, which kept no keys.
+  const { keys: _, ...older } = sound;
+  assert.deepEqual(parseSession(JSON.stringify(older)), { ...older, keys: [] });
   const broken: unknown[] = [
     null,
     "[]",
@@ -292,6 +327,13 @@ Deno.test("parseSession() takes only a sound session: anything else is none", ()
     { ...sound, rooms: [["#a=9,#ops", 1]] },
     { ...sound, current: "#" + "a".repeat(5000) },
     { ...sound, rooms: [["#lobby", 2 ** 53 - 1]] },
+    // A key that would be more than one word of `/join`, or for no room.
+    { ...sound, keys: [["#lobby", "k3y /quit"]] },
+    { ...sound, keys: [["#lobby", "k3y\n/quit"]] },
+    { ...sound, keys: [["#lobby", ""]] },
+    { ...sound, keys: [["", "k3y"]] },
+    { ...sound, keys: [["#lobby", "k".repeat(513)]] },
+    { ...sound, keys: {} },
   ];
   for (const value of broken) {
     const text = typeof value === "string" ? value : JSON.stringify(value);
