@@ -250,8 +250,10 @@ export function resumed(state, line, at) {
   const name = target(state, line);
   const gap = missed(line.missing, new Date(at.now));
   const last = Number(line.last) || 0;
+  // Caught up, its log goes on: a history asked later does not replace it.
   const numbered = updateRoom(backfillReady(state, name), name, (room) => ({
     seq: Math.max(room.seq, last),
+    replaceOnHistory: false,
   }));
   if (roomOf(numbered, name).catchUp !== null) {
     return caughtUp(numbered, name, gap);

@@ -53,7 +53,7 @@ Deno.test("reduce() asks for seq and resume, and shows a tagged line once, witho
   assert.equal(page.state.rooms.get("#lobby")?.seq, 12);
 });
 
-Deno.test("reduce() resumes after a reconnect: /resume before the alias, the caught-up lines after a divider, nothing twice", () => {
+Deno.test("reduce() resumes after a reconnect: /resume before the alias, the caught-up lines after a divider, nothing twice, a /history asked later added to the log", () => {
   const page = resumingPage();
   const before = reconnect(page);
   // A token: the alias waits for the answer.
@@ -87,6 +87,15 @@ Deno.test("reduce() resumes after a reconnect: /resume before the alias, the cau
   page.line("@seq=13;time=2026-01-01T00:00:03.000Z #lobby MSG bob three");
   page.line("@seq=21;time=2026-01-01T00:01:01.000Z #lobby MSG bob live");
   assert.deepEqual(page.shown().slice(-2), ["ann joined", "bob live"]);
+  // Caught up, the log goes on: a /history asked now is added to it.
+  page.line("#lobby HIST 21 2026-01-01T00:01:01.000Z MSG bob live");
+  page.line("#lobby HISTEND 1 End of history: 1 message");
+  assert.ok(page.shown().includes("2 new messages"), page.shown().join("\n"));
+  assert.deepEqual(page.shown().slice(-3), [
+    "bob live",
+    "bob live",
+    "End of history: 1 message",
+  ]);
 });
 
 Deno.test("reduce() says plainly how many lines a resume missed, or that it cannot know", () => {
