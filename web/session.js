@@ -177,7 +177,7 @@ export function restore(state, session) {
     epoch: session.epoch,
     token: session.token,
     rooms,
-    keys: new Map(session.keys),
+    keys: new Map(session.keys.filter(([name]) => rooms.has(name))),
     current: rooms.has(session.current) ? session.current : "",
     rejoining: true,
     status: { text: "Rejoining…", warn: false },
