@@ -31,16 +31,16 @@ for (const engine of ENGINES) {
 async function registerAndChat(engine: (typeof ENGINES)[number]) {
   await using server = await startServer(engine, [], { irc: true });
   using bob = await TestClient.join(server.port, "bob");
-  using irc = await ircJoin(server.ircPort, "j|doe");
-  assert.match(irc.received[0]!, /^:tlschat 001 j\|doe :Welcome/);
+  using irc = await ircJoin(server.ircPort, "j^doe");
+  assert.match(irc.received[0]!, /^:tlschat 001 j\^doe :Welcome/);
   assert.ok(
     irc.received.some((l) =>
       / 005 .*CHANTYPES=# .*TOPICLEN=4096 CHANLIMIT=#:20 MAXLIST=b:100 /.test(l)
     ),
   );
-  await irc.expect(/^:j\|doe!j\|doe@tlschat JOIN #lobby$/);
-  assert.match(await irc.expect(/ 353 /), / 353 j\|doe = #lobby :bob j\|doe$/);
-  await irc.expect(/ 366 j\|doe #lobby /);
+  await irc.expect(/^:j\^doe!j\^doe@tlschat JOIN #lobby$/);
+  assert.match(await irc.expect(/ 353 /), / 353 j\^doe = #lobby :bob j\^doe$/);
+  await irc.expect(/ 366 j\^doe #lobby /);
   await bob.expect(/^JOIN j\.doe 2$/);
   await bob.send("hello irc");
   await irc.expect(/^:bob!bob@tlschat PRIVMSG #lobby :hello irc$/);
@@ -51,9 +51,9 @@ async function registerAndChat(engine: (typeof ENGINES)[number]) {
   await irc.send("PRIVMSG bob :psst");
   await bob.expect(/^PRIV j\.doe psst$/);
   await bob.send("/msg j.doe back");
-  await irc.expect(/^:bob!bob@tlschat PRIVMSG j\|doe :back$/);
+  await irc.expect(/^:bob!bob@tlschat PRIVMSG j\^doe :back$/);
   await irc.send("FOO bar");
-  await irc.expect(/ 421 j\|doe FOO :Unknown command$/);
+  await irc.expect(/ 421 j\^doe FOO :Unknown command$/);
   await irc.send("QUIT :bye now");
   assert.match((await irc.readToEnd()).at(-1)!, /^ERROR :Closing link/);
   await bob.expect(/^LEAVE j\.doe 1 quit bye now$/);

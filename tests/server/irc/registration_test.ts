@@ -35,14 +35,14 @@ Deno.test("registration: CAP LS 302 lists sasl's mechanisms, REQ is all or nothi
   assert.deepEqual(v(sink), [
     "CAP * LS :server-time message-tags echo-message batch sasl=PLAIN,EXTERNAL",
   ]);
-  client(state, sink, "NICK j|doe");
+  client(state, sink, "NICK j^doe");
   client(state, sink, "USER u 0 * :Jo");
   assert.deepEqual(sink.native_, [], "nothing before CAP END");
   client(state, sink, "CAP REQ :server-time bogus");
   client(state, sink, "CAP REQ :server-time batch");
   assert.deepEqual(v(sink).slice(1), [
-    "CAP j|doe NAK :server-time bogus",
-    "CAP j|doe ACK :server-time batch",
+    "CAP j^doe NAK :server-time bogus",
+    "CAP j^doe ACK :server-time batch",
   ]);
   assert.deepEqual([...state.caps], ["server-time", "batch"]);
   client(state, sink, "CAP END");
