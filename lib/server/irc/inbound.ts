@@ -332,7 +332,7 @@ function mode(state: IrcState, params: readonly string[], sink: IrcSink): void {
       return sink.irc(state.numeric("324", room, "+"));
     }
     state.pending.push({ kind: "mode", room });
-    return sink.native("/rooms");
+    return sink.native(`/rooms ${room}`); // that room's line alone
   }
   if ((changes === "b" || changes === "+b") && args.length === 0) {
     // The default room's bans are the server's (`/bans`, operators only).

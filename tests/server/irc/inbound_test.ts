@@ -121,7 +121,7 @@ Deno.test("translateIn() maps MODE: +o -o +b -b +k -k +i -i as operators' comman
     "#a /inviteonly off",
     "#a /key -",
     "#a /roombans",
-    "/rooms",
+    "/rooms #a",
   ]);
   assert.deepEqual(state.pending, [
     { kind: "bans", room: "#a" },

@@ -232,17 +232,55 @@ Deno.test("IRC door: in rooms over --announce-limit (no native JOIN), an IRC cli
   }
 });
 
-/** Connects with `rooms`, takes `alias` and joins (makes) `#t`. */
-async function joinRoomT(port: number, alias: string): Promise<TestClient> {
+/** Connects with `rooms`, takes `alias` and joins (makes) `rooms`. */
+async function joinRooms(
+  port: number,
+  alias: string,
+  rooms: string[],
+): Promise<TestClient> {
   const client = await TestClient.connect(port);
   await client.expect(/^HELLO /);
   await client.send("/cap rooms");
   await client.send(alias);
   await client.expect(/^WELCOME /);
-  await client.send("/join #t");
-  await client.expect(/^#t JOIN /);
+  for (const room of rooms) {
+    await client.send(`/join ${room}`);
+    await client.expect(new RegExp(`^${room} JOIN ${alias} `));
+  }
   return client;
 }
+
+/** Connects with `rooms`, takes `alias` and joins (makes) `#t`. */
+function joinRoomT(port: number, alias: string): Promise<TestClient> {
+  return joinRooms(port, alias, ["#t"]);
+}
+
+Deno.test("IRC door: MODE #room gets that room's modes from it alone, also past the busiest rooms a list fits at once", async () => {
+  // Half of an 8 KiB queue holds one ROOM line with a 3,000-byte topic: the
+  // whole /rooms the door asked for stopped after #lobby and #big1, and
+  // MODE #quiet (keyed, the least busy) was answered `324 +`.
+  await using server = await startServer("node", ["--queue-bytes", "8192"], {
+    irc: true,
+  });
+  using ann = await joinRooms(server.port, "ann", ["#big1", "#big2"]);
+  using ben = await joinRooms(server.port, "ben", ["#big1", "#big2"]);
+  for (const room of ["#big1", "#big2"]) {
+    await ann.send(`${room} /topic ${"t".repeat(3000)}`);
+    await ben.expect(new RegExp(`^${room} TOPIC ann `));
+  }
+  using amy = await ircJoin(server.ircPort, "amy");
+  await amy.send("JOIN #quiet");
+  await amy.expect(/^:amy!amy@tlschat JOIN #quiet$/);
+  await amy.send("MODE #quiet +k sekrit");
+  await amy.expect(/^:amy!amy@tlschat MODE #quiet \+k sekrit$/);
+  await amy.send("MODE #quiet");
+  await amy.expect(/^:tlschat 324 amy #quiet :\+k$/);
+  await amy.send("MODE #big2");
+  await amy.expect(/^:tlschat 324 amy #big2 :\+$/);
+  await amy.send("LIST");
+  await amy.expect(/^:tlschat 323 amy :End of \/LIST$/);
+  assert.equal(amy.received.filter((l) => / 322 /.test(l)).length, 2);
+});
 
 Deno.test("IRC door: a native member's 3,000-byte topic, kick and quit reasons and 20 long aliases reach an IRC client in lines of at most 512 bytes", async () => {
   await using server = await startServer("node", [], { irc: true });
