@@ -37,6 +37,12 @@ Deno.test("translateIn() strips formatting codes from topics and kick, part and 
   ]);
 });
 
+Deno.test("translateIn() cuts a topic an IRC client sets to TOPICLEN (392 bytes here), what every IRC client gets whole", () => {
+  const { sink, send } = setup();
+  send(`TOPIC #lobby :${"é".repeat(240)}`);
+  assert.deepEqual(sink.native_, [`#lobby /topic ${"é".repeat(196)}`]);
+});
+
 Deno.test("translateIn() sends PRIVMSG and NOTICE to channels and nicks, actions as /me, formatting stripped", () => {
   const { sink, send, irc } = setup();
   send(

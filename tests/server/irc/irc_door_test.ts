@@ -35,7 +35,7 @@ async function registerAndChat(engine: (typeof ENGINES)[number]) {
   assert.match(irc.received[0]!, /^:tlschat 001 j\^doe :Welcome/);
   assert.ok(
     irc.received.some((l) =>
-      / 005 .*CHANTYPES=# .*TOPICLEN=4096 CHANLIMIT=#:20 MAXLIST=b:100 /.test(l)
+      / 005 .*CHANTYPES=# .*TOPICLEN=392 CHANLIMIT=#:20 MAXLIST=b:100 /.test(l)
     ),
   );
   await irc.expect(/^:j\^doe!j\^doe@tlschat JOIN #lobby$/);
@@ -280,6 +280,36 @@ Deno.test("IRC door: MODE #room gets that room's modes from it alone, also past 
   await amy.send("LIST");
   await amy.expect(/^:tlschat 323 amy :End of \/LIST$/);
   assert.equal(amy.received.filter((l) => / 322 /.test(l)).length, 2);
+});
+
+Deno.test("IRC door: TOPICLEN is what an IRC client gets whole: a topic that long from the longest nick, in the longest channel, to the longest nick; one set over IRC is cut to it", async () => {
+  await using server = await startServer("node", [], { irc: true });
+  const channel = "#" + "c".repeat(32);
+  const speaker = "8" + "s".repeat(31);
+  using irc = await ircJoin(server.ircPort, "`9" + "n".repeat(31));
+  const isupport = irc.received.find((l) => / 005 /.test(l))!;
+  // The report: TOPICLEN=4096 (--max-line-bytes), topics cut near 470.
+  const most = Number(/ TOPICLEN=(\d+) /.exec(isupport)?.[1]);
+  assert.ok(most > 300 && most < 510, isupport);
+  await irc.send(`JOIN ${channel}`);
+  await irc.expect(new RegExp(` 366 \\S+ ${channel} `));
+  using native = await joinRooms(server.port, speaker, [channel]);
+  await irc.send(`MODE ${channel} +o \`${speaker}`);
+  await native.expect(new RegExp(`^${channel} MOD op ${speaker} `));
+  const topic = "t".repeat(most - 2) + "é";
+  await native.send(`${channel} /topic ${topic}`);
+  assert.equal(
+    await irc.expect(/ TOPIC /),
+    `:\`${speaker}!\`${speaker}@tlschat TOPIC ${channel} :${topic}`,
+  );
+  await irc.send(`TOPIC ${channel}`);
+  assert.ok((await irc.expect(/ 332 /)).endsWith(` ${channel} :${topic}`));
+  await irc.send(`TOPIC ${channel} :${"u".repeat(most + 40)}`);
+  await native.expect(new RegExp(`^${channel} TOPIC 9n+ u{${most}}$`));
+  const own = await irc.expect(/ TOPIC .* :u+$/);
+  assert.ok(own.endsWith(` :${"u".repeat(most)}`));
+  const sent = irc.received.map((l) => new TextEncoder().encode(l).length);
+  assert.deepEqual(sent.filter((n) => n + 2 > 512), []);
 });
 
 Deno.test("IRC door: a native member's 3,000-byte topic, kick and quit reasons and 20 long aliases reach an IRC client in lines of at most 512 bytes", async () => {
