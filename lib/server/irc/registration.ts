@@ -112,7 +112,7 @@ function nick(state: IrcState, nick: string | undefined, sink: IrcSink): void {
       state.numeric(
         "432",
         nick,
-        "Erroneous nickname: letters, digits, _ - and | (for .), a digit first behind `",
+        "Erroneous nickname: letters, digits, _ - and ^ (for .), a digit first behind `",
       ),
     );
   }

@@ -110,6 +110,28 @@ Deno.test("IRC door: a connection over a cap is told why as ERROR; the session's
   assert.ok(!server.logs.lines.some((l) => /leave alias=amy/.test(l)));
 });
 
+Deno.test("IRC door: no nick passes for a member's: its `^` form is its alias (433), a look-alike is refused (433), `|` names no alias (432)", async () => {
+  await using server = await startServer("node", [], { irc: true });
+  using jdoe = await TestClient.join(server.port, "j.doe");
+  using irc = await TestClient.connect(server.ircPort);
+  await irc.send("USER u 0 * :Real Name");
+  await irc.send("NICK J^DOE");
+  await irc.expect(/^:tlschat 433 \S+ J\^DOE :.*"J\.DOE" is taken$/);
+  await irc.send("NICK j_doe");
+  await irc.expect(
+    /^:tlschat 433 \S+ j_doe :.*looks like "j\.doe", who is here$/,
+  );
+  await irc.send("NICK j|doe");
+  await irc.expect(
+    /^:tlschat 432 \S+ j\|doe :Erroneous nickname: .* \^ \(for \.\)/,
+  );
+  // `jldoe` is no look-alike of `j.doe` for the server, nor of `j^doe`.
+  await irc.send("NICK jldoe");
+  await irc.expect(/^:tlschat 001 jldoe /);
+  await jdoe.expect(/^JOIN jldoe 2$/);
+  await irc.expect(/ 353 jldoe = #lobby :(j\^doe jldoe|jldoe j\^doe)$/);
+});
+
 Deno.test("IRC door: rooms as channels: create, key, topic, MODE, LIST, invite-only (473), INVITE (341), PART", async () => {
   await using server = await startServer("node", [], { irc: true });
   using amy = await ircJoin(server.ircPort, "amy");
