@@ -42,7 +42,9 @@ export type Command =
     readonly room: string | null;
     readonly reason: string;
   }
-  | { readonly kind: "rooms" | "roombans" | "register" }
+  /** `/rooms [#room]`: `room` as typed (checked where it is used); null: all. */
+  | { readonly kind: "rooms"; readonly room: string | null }
+  | { readonly kind: "roombans" | "register" }
   | {
     readonly kind: "roomban";
     readonly target: string;
@@ -84,7 +86,7 @@ export const COMMAND_HELP: readonly string[] = [
   "/help: show this help",
   "/read [#ROOM] SEQ: your account has read the room up to line SEQ (with the seq capability)",
   "Any other line is a message to everyone; start it with // to send a line that begins with /",
-  "Rooms (with the rooms capability): /join #ROOM [KEY], /part [#ROOM] [REASON], /rooms; start a line with #ROOM to send it there",
+  "Rooms (with the rooms capability): /join #ROOM [KEY], /part [#ROOM] [REASON], /rooms [#ROOM]; start a line with #ROOM to send it there",
   "Room operators: /op ALIAS, /deop ALIAS, /key KEY|-, /invite ALIAS, /inviteonly on|off, /register, /roomban ALIAS [DURATION] [REASON], /roomunban ALIAS, /roombans",
   "Operators: /kick ALIAS [REASON], /ban ALIAS|ADDRESS[/PREFIX] [DURATION] [REASON], /unban ALIAS|ADDRESS[/PREFIX], /bans, /mute ALIAS [DURATION] [REASON], /unmute ALIAS, /topic TEXT (DURATION: 30s, 10m, 2h, 7d, 4w; none: until lifted)",
 ];
@@ -233,7 +235,7 @@ const COMMANDS: Readonly<Record<string, (rest: string) => Command>> = {
       reason: shown((named ? words : [first, ...words]).join(" ")),
     };
   },
-  rooms: () => ({ kind: "rooms" }),
+  rooms: (rest) => ({ kind: "rooms", room: rest.split(" ")[0] || null }),
   roombans: () => ({ kind: "roombans" }),
   register: () => ({ kind: "register" }),
   roomban: (rest) => {

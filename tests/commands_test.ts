@@ -45,6 +45,14 @@ Deno.test("parseCommand() parses every command, case-insensitively", () => {
   assert.deepEqual(parseCommand("/pong 123"), { kind: "pong" });
 });
 
+Deno.test("parseCommand() parses /rooms with or without the one room asked about", () => {
+  assert.deepEqual(parseCommand("/rooms"), { kind: "rooms", room: null });
+  assert.deepEqual(parseCommand("/rooms #Ops"), {
+    kind: "rooms",
+    room: "#Ops",
+  });
+});
+
 Deno.test("parseCommand() parses operator commands, durations included", () => {
   assert.deepEqual(parseCommand("/kick bob  stop it"), {
     kind: "kick",

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { fitTopic } from "./isupport.ts";
 import { aliasOf, nickOf, roomOf, takeableAlias } from "./names.ts";
 import type { IrcMessage } from "./parse.ts";
 import { needMore } from "./registration.ts";
@@ -77,7 +78,8 @@ const COMMANDS: Readonly<
     const room = inRoom(state, channel, sink);
     if (room === null) return;
     if (text !== undefined) {
-      return sink.native(`${room} /topic ${stripFormatting(text)}`);
+      const topic = fitTopic(stripFormatting(text), state.settings.server);
+      return sink.native(`${room} /topic ${topic}`);
     }
     state.pending.push({ kind: "topic", room });
     sink.native(`${room} /topic`);
@@ -332,7 +334,7 @@ function mode(state: IrcState, params: readonly string[], sink: IrcSink): void {
       return sink.irc(state.numeric("324", room, "+"));
     }
     state.pending.push({ kind: "mode", room });
-    return sink.native("/rooms");
+    return sink.native(`/rooms ${room}`); // that room's line alone
   }
   if ((changes === "b" || changes === "+b") && args.length === 0) {
     // The default room's bans are the server's (`/bans`, operators only).

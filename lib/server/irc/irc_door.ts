@@ -41,7 +41,6 @@ export function openIrcDoor(
     defaultRoom: config.defaultRoom,
     announceLimit: config.announceLimit,
     isupport: [
-      `TOPICLEN=${config.maxLineBytes}`,
       `CHANLIMIT=#:${config.maxRoomsPerMember}`,
       `MAXLIST=b:${config.maxRoomEntries}`,
     ],

@@ -2,11 +2,18 @@
  * Aliases as IRC nicks and back, and rooms as channels. An alias is 1 to 32
  * of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`; a nick may not hold
  * `.` nor start with a digit. So a nick is its alias with every `.` written
- * `|` and a leading digit behind a backtick (`` ` ``): `j.doe` is `j|doe`,
- * `2bob` is `` `2bob ``. Neither `|` nor a backtick is an alias character,
+ * `^` and a leading digit behind a backtick (`` ` ``): `j.doe` is `j^doe`,
+ * `2bob` is `` `2bob ``. Neither `^` nor a backtick is an alias character,
  * so the escape is reversible, and a nick holding any other character no
- * alias has (`[ ] \ ^ { }`, a backtick elsewhere) names no alias. A room
- * is a channel of the same name (`#` and 1 to 32 of `a-z 0-9 - _`). Pure.
+ * alias has (`[ ] \ | { }`, a leading `^`, a backtick elsewhere) names no
+ * alias. Neither escape looks like an alias character: Unicode's
+ * confusables (TR39) map `` ` `` to `'` and nothing to `^`, where `|` is
+ * `l` (`j|doe` passed for `jldoe`) and `[ ] \ { }` are strokes that pass
+ * for `l` or `I` in some fonts. Like the `.` they stand for, which the
+ * look-alike rule ignores (`aliasSkeleton`), they make no nick pass for
+ * another: two nicks look alike exactly when their aliases do, and the
+ * server lets no two such aliases in at once. A room is a channel of the
+ * same name (`#` and 1 to 32 of `a-z 0-9 - _`). Pure.
  *
  * @module
  */
@@ -27,19 +34,20 @@ export const CHANNEL_LENGTH = MAX_ROOM_NAME_BYTES + 1;
  * import assert from "node:assert/strict";
  * import { aliasOf, nickOf } from "./names.ts";
  *
- * assert.equal(nickOf("j.doe"), "j|doe");
+ * assert.equal(nickOf("j.doe"), "j^doe");
  * assert.equal(nickOf("2bob"), "`2bob");
  * assert.equal(aliasOf("`2bob"), "2bob");
- * assert.equal(aliasOf("j|doe"), "j.doe");
+ * assert.equal(aliasOf("j^doe"), "j.doe");
+ * assert.equal(aliasOf("j|doe"), null);
  * assert.equal(aliasOf("[bot]"), null);
  * ```
  */
 export function nickOf(alias: string): string {
-  const dotted = alias.replaceAll(".", "|");
+  const dotted = alias.replaceAll(".", "^");
   return /^[0-9]/.test(dotted) ? "`" + dotted : dotted;
 }
 
-const NICK_PATTERN = /^(?:`[0-9]|[A-Za-z_|])[A-Za-z0-9_|-]*$/;
+const NICK_PATTERN = /^(?:`[0-9]|[A-Za-z_^])[A-Za-z0-9_^-]*$/;
 
 /**
  * The alias a nick stands for, or null when the nick holds what no alias
@@ -47,7 +55,7 @@ const NICK_PATTERN = /^(?:`[0-9]|[A-Za-z_|])[A-Za-z0-9_|-]*$/;
  */
 export function aliasOf(nick: string): string | null {
   if (nick.length > NICK_LENGTH || !NICK_PATTERN.test(nick)) return null;
-  const alias = nick.replace(/^`/, "").replaceAll("|", ".");
+  const alias = nick.replace(/^`/, "").replaceAll("^", ".");
   return alias.length > MAX_ALIAS_LENGTH || alias.startsWith(".")
     ? null
     : alias;
@@ -70,7 +78,7 @@ export function roomOf(channel: string): string | null {
  * import { takeableAlias } from "./names.ts";
  *
  * assert.equal(takeableAlias("TLSChat", "tlschat"), null);
- * assert.equal(takeableAlias("j|doe", "tlschat"), "j.doe");
+ * assert.equal(takeableAlias("j^doe", "tlschat"), "j.doe");
  * ```
  */
 export function takeableAlias(nick: string, server: string): string | null {

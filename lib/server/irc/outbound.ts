@@ -53,7 +53,7 @@ interface Context {
  *   close: () => {},
  * };
  * translateOut(state, "@seq=4;time=T #lobby MSG j.doe hi all", sink);
- * assert.deepEqual(out, [":j|doe!j|doe@tlschat PRIVMSG #lobby :hi all"]);
+ * assert.deepEqual(out, [":j^doe!j^doe@tlschat PRIVMSG #lobby :hi all"]);
  * ```
  */
 export function translateOut(

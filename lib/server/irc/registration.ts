@@ -16,13 +16,8 @@
  */
 
 import type { ServerLine } from "../../server_lines.ts";
-import {
-  aliasOf,
-  CHANNEL_LENGTH,
-  NICK_LENGTH,
-  nickOf,
-  takeableAlias,
-} from "./names.ts";
+import { isupportTokens } from "./isupport.ts";
+import { aliasOf, nickOf, takeableAlias } from "./names.ts";
 import type { IrcMessage } from "./parse.ts";
 import {
   IRC_CAPS,
@@ -117,7 +112,7 @@ function nick(state: IrcState, nick: string | undefined, sink: IrcSink): void {
       state.numeric(
         "432",
         nick,
-        "Erroneous nickname: letters, digits, _ - and | (for .), a digit first behind `",
+        "Erroneous nickname: letters, digits, _ - and ^ (for .), a digit first behind `",
       ),
     );
   }
@@ -383,14 +378,7 @@ export function completeRegistration(state: IrcState, sink: IrcSink): void {
   reply("004", server, "tlschat", "i", "bikot", "bko");
   reply(
     "005",
-    "CHANTYPES=#",
-    "PREFIX=(o)@",
-    "CASEMAPPING=ascii",
-    `NICKLEN=${NICK_LENGTH}`,
-    `CHANNELLEN=${CHANNEL_LENGTH}`,
-    ...state.settings.isupport,
-    "CHANMODES=b,k,,i",
-    "NETWORK=tlschat",
+    ...isupportTokens(state.settings),
     "are supported by this server",
   );
   reply("422", "MOTD File is missing");

@@ -49,8 +49,8 @@ export interface IrcSettings {
   /** The room everyone is in after joining (`--default-room`). */
   readonly defaultRoom: string;
   /**
-   * What 005 says of the server's limits (`TOPICLEN=...`), besides what
-   * the door always says.
+   * What 005 says of the server's room limits (`CHANLIMIT=...`), besides
+   * what the door always says (`isupport.ts`).
    */
   readonly isupport: readonly string[];
   /**

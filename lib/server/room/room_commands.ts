@@ -16,6 +16,7 @@ import {
   WHO_LIST_LIMIT,
 } from "../../protocol.ts";
 import type { Command } from "../../commands.ts";
+import type { ServerLine } from "../../server_lines.ts";
 import type { Moderation } from "../access/moderation.ts";
 import type { Moderated, ModeratorCommand } from "./moderator.ts";
 import type { Room } from "./room.ts";
@@ -151,12 +152,15 @@ export function leaveRoom<M extends Moderated>(
  * most {@linkcode ROOMS_LIST_LIMIT}, and only as many as fit in half the
  * member's queue less what it holds (`Replies.budget`, as for `/search`), so
  * that rooms with long topics cannot get whoever lists them dropped as slow;
- * a list cut so says how many it shows.
+ * a list cut so says how many it shows. `/rooms #room`: that room alone
+ * (see {@linkcode listRoom}).
  */
 export function listRooms<M extends Moderated>(
   ctx: RoomCommandContext<M>,
   member: M,
+  named: string | null = null,
 ): void {
+  if (named !== null) return listRoom(ctx, member, named);
   const visible = [...ctx.router.rooms.all()]
     .filter((state) => state.visibleTo(member))
     .sort((a, b) =>
@@ -165,13 +169,7 @@ export function listRooms<M extends Moderated>(
   const listed = visible.slice(0, ROOMS_LIST_LIMIT);
   const shown = ctx.room.replies.list(
     member,
-    listed.map((state) => ({
-      type: "ROOM",
-      room: state.name,
-      members: String(state.everyone.size),
-      flags: state.flagsFor(member),
-      topic: state.record.topic?.text ?? "",
-    })),
+    listed.map((state) => roomLine(state, member)),
   );
   const count = visible.length;
   const cut = cutNote(shown, listed.length, "busiest");
@@ -179,6 +177,40 @@ export function listRooms<M extends Moderated>(
     type: "INFO",
     text: `${count} room${count === 1 ? "" : "s"}${cut}`,
   });
+}
+
+/**
+ * `/rooms #room`: that room's `ROOM` line read from its own state, then
+ * `INFO 1 room` (`INFO 0 rooms` when there is none or the member may not
+ * see it), whatever the other rooms: the IRC door's `MODE #room` asks it
+ * (it listed every room, and found none past the busiest that fit).
+ */
+function listRoom<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  member: M,
+  named: string,
+): void {
+  const state = ctx.router.rooms.get(validateRoomName(named));
+  const seen = state?.visibleTo(member) ? state : null;
+  if (seen !== null) ctx.room.replies.tell(member, roomLine(seen, member));
+  ctx.room.replies.tell(member, {
+    type: "INFO",
+    text: seen === null ? "0 rooms" : "1 room",
+  });
+}
+
+/** A room's `ROOM` line as `member` sees it (its flags). */
+function roomLine<M extends Moderated>(
+  state: RoomState<M>,
+  member: M,
+): ServerLine<"ROOM"> {
+  return {
+    type: "ROOM",
+    room: state.name,
+    members: String(state.everyone.size),
+    flags: state.flagsFor(member),
+    topic: state.record.topic?.text ?? "",
+  };
 }
 
 /**

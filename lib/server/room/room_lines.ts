@@ -51,7 +51,7 @@ export function roomLine<M extends Moderated>(
       // A muted member's parting words are not passed on (as /quit's).
       return part(ctx, self, command, named, () => !mayTalk(hooks));
     case "rooms":
-      return listRooms(ctx, self);
+      return listRooms(ctx, self, command.room);
     case "read":
       return hooks.common({ ...command, room: command.room ?? named });
     case "say":

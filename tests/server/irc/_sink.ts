@@ -48,7 +48,7 @@ export function ircState(
     server: "tlschat",
     defaultRoom: "#lobby",
     announceLimit: 100,
-    isupport: ["TOPICLEN=4096"],
+    isupport: ["CHANLIMIT=#:20"],
     isAccount: (name) => ["alice", "opal"].includes(name),
     holder: (alias) =>
       Promise.resolve(

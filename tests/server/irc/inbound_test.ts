@@ -37,6 +37,12 @@ Deno.test("translateIn() strips formatting codes from topics and kick, part and 
   ]);
 });
 
+Deno.test("translateIn() cuts a topic an IRC client sets to TOPICLEN (392 bytes here), what every IRC client gets whole", () => {
+  const { sink, send } = setup();
+  send(`TOPIC #lobby :${"é".repeat(240)}`);
+  assert.deepEqual(sink.native_, [`#lobby /topic ${"é".repeat(196)}`]);
+});
+
 Deno.test("translateIn() sends PRIVMSG and NOTICE to channels and nicks, actions as /me, formatting stripped", () => {
   const { sink, send, irc } = setup();
   send(
@@ -44,7 +50,7 @@ Deno.test("translateIn() sends PRIVMSG and NOTICE to channels and nicks, actions
     "NOTICE #lobby :/not a command",
     "PRIVMSG #lobby :\x01ACTION waves\x01",
     "PRIVMSG #lobby :\x01VERSION\x01",
-    "PRIVMSG j|doe,`2bob :psst",
+    "PRIVMSG j^doe,`2bob :psst",
     "PRIVMSG bob :\x01ACTION nods\x01",
     "PRIVMSG #lobby :\x02\x02 ",
     "PRIVMSG [x] :hi",
@@ -72,9 +78,9 @@ Deno.test("translateIn() maps JOIN, PART, TOPIC, KICK, INVITE, NICK, QUIT, PONG"
     "PART #a :bye all",
     "TOPIC #lobby",
     "TOPIC #lobby :new topic",
-    "KICK #a j|doe :spam",
+    "KICK #a j^doe :spam",
     "INVITE bob #a",
-    "NICK new|nick",
+    "NICK new^nick",
     "PONG :tok",
     "QUIT :gone",
   );
@@ -94,7 +100,7 @@ Deno.test("translateIn() maps JOIN, PART, TOPIC, KICK, INVITE, NICK, QUIT, PONG"
 
 Deno.test("translateIn() refuses the server's own name as a nick (432): it would pass for the server", () => {
   const { sink, send, irc } = setup();
-  send("NICK tlschat", "NICK j|doe");
+  send("NICK tlschat", "NICK j^doe");
   assert.deepEqual(irc(), ["432 me tlschat :Erroneous nickname"]);
   assert.deepEqual(sink.native_, ["/nick j.doe"]);
 });
@@ -121,7 +127,7 @@ Deno.test("translateIn() maps MODE: +o -o +b -b +k -k +i -i as operators' comman
     "#a /inviteonly off",
     "#a /key -",
     "#a /roombans",
-    "/rooms",
+    "/rooms #a",
   ]);
   assert.deepEqual(state.pending, [
     { kind: "bans", room: "#a" },
@@ -185,9 +191,9 @@ Deno.test("translateIn() answers WHOIS from the directory: 311 with the holder's
     sink.clear();
     return said;
   };
-  assert.deepEqual(await whois("WHOIS j|doe"), [
-    "311 me J|Doe J|Doe tlschat * :J|Doe",
-    "318 me j|doe :End of /WHOIS list",
+  assert.deepEqual(await whois("WHOIS j^doe"), [
+    "311 me J^Doe J^Doe tlschat * :J^Doe",
+    "318 me j^doe :End of /WHOIS list",
   ]);
   assert.deepEqual(await whois("WHOIS nobody"), [
     "401 me nobody :No such nick",

@@ -31,16 +31,16 @@ for (const engine of ENGINES) {
 async function registerAndChat(engine: (typeof ENGINES)[number]) {
   await using server = await startServer(engine, [], { irc: true });
   using bob = await TestClient.join(server.port, "bob");
-  using irc = await ircJoin(server.ircPort, "j|doe");
-  assert.match(irc.received[0]!, /^:tlschat 001 j\|doe :Welcome/);
+  using irc = await ircJoin(server.ircPort, "j^doe");
+  assert.match(irc.received[0]!, /^:tlschat 001 j\^doe :Welcome/);
   assert.ok(
     irc.received.some((l) =>
-      / 005 .*CHANTYPES=# .*TOPICLEN=4096 CHANLIMIT=#:20 MAXLIST=b:100 /.test(l)
+      / 005 .*CHANTYPES=# .*TOPICLEN=392 CHANLIMIT=#:20 MAXLIST=b:100 /.test(l)
     ),
   );
-  await irc.expect(/^:j\|doe!j\|doe@tlschat JOIN #lobby$/);
-  assert.match(await irc.expect(/ 353 /), / 353 j\|doe = #lobby :bob j\|doe$/);
-  await irc.expect(/ 366 j\|doe #lobby /);
+  await irc.expect(/^:j\^doe!j\^doe@tlschat JOIN #lobby$/);
+  assert.match(await irc.expect(/ 353 /), / 353 j\^doe = #lobby :bob j\^doe$/);
+  await irc.expect(/ 366 j\^doe #lobby /);
   await bob.expect(/^JOIN j\.doe 2$/);
   await bob.send("hello irc");
   await irc.expect(/^:bob!bob@tlschat PRIVMSG #lobby :hello irc$/);
@@ -51,9 +51,9 @@ async function registerAndChat(engine: (typeof ENGINES)[number]) {
   await irc.send("PRIVMSG bob :psst");
   await bob.expect(/^PRIV j\.doe psst$/);
   await bob.send("/msg j.doe back");
-  await irc.expect(/^:bob!bob@tlschat PRIVMSG j\|doe :back$/);
+  await irc.expect(/^:bob!bob@tlschat PRIVMSG j\^doe :back$/);
   await irc.send("FOO bar");
-  await irc.expect(/ 421 j\|doe FOO :Unknown command$/);
+  await irc.expect(/ 421 j\^doe FOO :Unknown command$/);
   await irc.send("QUIT :bye now");
   assert.match((await irc.readToEnd()).at(-1)!, /^ERROR :Closing link/);
   await bob.expect(/^LEAVE j\.doe 1 quit bye now$/);
@@ -108,6 +108,28 @@ Deno.test("IRC door: a connection over a cap is told why as ERROR; the session's
   await irc.send("PRIVMSG #lobby :awake");
   await server.logs.waitFor(/INFO join alias=amy/);
   assert.ok(!server.logs.lines.some((l) => /leave alias=amy/.test(l)));
+});
+
+Deno.test("IRC door: no nick passes for a member's: its `^` form is its alias (433), a look-alike is refused (433), `|` names no alias (432)", async () => {
+  await using server = await startServer("node", [], { irc: true });
+  using jdoe = await TestClient.join(server.port, "j.doe");
+  using irc = await TestClient.connect(server.ircPort);
+  await irc.send("USER u 0 * :Real Name");
+  await irc.send("NICK J^DOE");
+  await irc.expect(/^:tlschat 433 \S+ J\^DOE :.*"J\.DOE" is taken$/);
+  await irc.send("NICK j_doe");
+  await irc.expect(
+    /^:tlschat 433 \S+ j_doe :.*looks like "j\.doe", who is here$/,
+  );
+  await irc.send("NICK j|doe");
+  await irc.expect(
+    /^:tlschat 432 \S+ j\|doe :Erroneous nickname: .* \^ \(for \.\)/,
+  );
+  // `jldoe` is no look-alike of `j.doe` for the server, nor of `j^doe`.
+  await irc.send("NICK jldoe");
+  await irc.expect(/^:tlschat 001 jldoe /);
+  await jdoe.expect(/^JOIN jldoe 2$/);
+  await irc.expect(/ 353 jldoe = #lobby :(j\^doe jldoe|jldoe j\^doe)$/);
 });
 
 Deno.test("IRC door: rooms as channels: create, key, topic, MODE, LIST, invite-only (473), INVITE (341), PART", async () => {
@@ -232,17 +254,85 @@ Deno.test("IRC door: in rooms over --announce-limit (no native JOIN), an IRC cli
   }
 });
 
-/** Connects with `rooms`, takes `alias` and joins (makes) `#t`. */
-async function joinRoomT(port: number, alias: string): Promise<TestClient> {
+/** Connects with `rooms`, takes `alias` and joins (makes) `rooms`. */
+async function joinRooms(
+  port: number,
+  alias: string,
+  rooms: string[],
+): Promise<TestClient> {
   const client = await TestClient.connect(port);
   await client.expect(/^HELLO /);
   await client.send("/cap rooms");
   await client.send(alias);
   await client.expect(/^WELCOME /);
-  await client.send("/join #t");
-  await client.expect(/^#t JOIN /);
+  for (const room of rooms) {
+    await client.send(`/join ${room}`);
+    await client.expect(new RegExp(`^${room} JOIN ${alias} `));
+  }
   return client;
 }
+
+/** Connects with `rooms`, takes `alias` and joins (makes) `#t`. */
+function joinRoomT(port: number, alias: string): Promise<TestClient> {
+  return joinRooms(port, alias, ["#t"]);
+}
+
+Deno.test("IRC door: MODE #room gets that room's modes from it alone, also past the busiest rooms a list fits at once", async () => {
+  // Half of an 8 KiB queue holds one ROOM line with a 3,000-byte topic: the
+  // whole /rooms the door asked for stopped after #lobby and #big1, and
+  // MODE #quiet (keyed, the least busy) was answered `324 +`.
+  await using server = await startServer("node", ["--queue-bytes", "8192"], {
+    irc: true,
+  });
+  using ann = await joinRooms(server.port, "ann", ["#big1", "#big2"]);
+  using ben = await joinRooms(server.port, "ben", ["#big1", "#big2"]);
+  for (const room of ["#big1", "#big2"]) {
+    await ann.send(`${room} /topic ${"t".repeat(3000)}`);
+    await ben.expect(new RegExp(`^${room} TOPIC ann `));
+  }
+  using amy = await ircJoin(server.ircPort, "amy");
+  await amy.send("JOIN #quiet");
+  await amy.expect(/^:amy!amy@tlschat JOIN #quiet$/);
+  await amy.send("MODE #quiet +k sekrit");
+  await amy.expect(/^:amy!amy@tlschat MODE #quiet \+k sekrit$/);
+  await amy.send("MODE #quiet");
+  await amy.expect(/^:tlschat 324 amy #quiet :\+k$/);
+  await amy.send("MODE #big2");
+  await amy.expect(/^:tlschat 324 amy #big2 :\+$/);
+  await amy.send("LIST");
+  await amy.expect(/^:tlschat 323 amy :End of \/LIST$/);
+  assert.equal(amy.received.filter((l) => / 322 /.test(l)).length, 2);
+});
+
+Deno.test("IRC door: TOPICLEN is what an IRC client gets whole: a topic that long from the longest nick, in the longest channel, to the longest nick; one set over IRC is cut to it", async () => {
+  await using server = await startServer("node", [], { irc: true });
+  const channel = "#" + "c".repeat(32);
+  const speaker = "8" + "s".repeat(31);
+  using irc = await ircJoin(server.ircPort, "`9" + "n".repeat(31));
+  const isupport = irc.received.find((l) => / 005 /.test(l))!;
+  // The report: TOPICLEN=4096 (--max-line-bytes), topics cut near 470.
+  const most = Number(/ TOPICLEN=(\d+) /.exec(isupport)?.[1]);
+  assert.ok(most > 300 && most < 510, isupport);
+  await irc.send(`JOIN ${channel}`);
+  await irc.expect(new RegExp(` 366 \\S+ ${channel} `));
+  using native = await joinRooms(server.port, speaker, [channel]);
+  await irc.send(`MODE ${channel} +o \`${speaker}`);
+  await native.expect(new RegExp(`^${channel} MOD op ${speaker} `));
+  const topic = "t".repeat(most - 2) + "é";
+  await native.send(`${channel} /topic ${topic}`);
+  assert.equal(
+    await irc.expect(/ TOPIC /),
+    `:\`${speaker}!\`${speaker}@tlschat TOPIC ${channel} :${topic}`,
+  );
+  await irc.send(`TOPIC ${channel}`);
+  assert.ok((await irc.expect(/ 332 /)).endsWith(` ${channel} :${topic}`));
+  await irc.send(`TOPIC ${channel} :${"u".repeat(most + 40)}`);
+  await native.expect(new RegExp(`^${channel} TOPIC 9n+ u{${most}}$`));
+  const own = await irc.expect(/ TOPIC .* :u+$/);
+  assert.ok(own.endsWith(` :${"u".repeat(most)}`));
+  const sent = irc.received.map((l) => new TextEncoder().encode(l).length);
+  assert.deepEqual(sent.filter((n) => n + 2 > 512), []);
+});
 
 Deno.test("IRC door: a native member's 3,000-byte topic, kick and quit reasons and 20 long aliases reach an IRC client in lines of at most 512 bytes", async () => {
   await using server = await startServer("node", [], { irc: true });

@@ -39,11 +39,13 @@ async function waitForLine(path: string, pattern: RegExp): Promise<void> {
   }
 }
 
-Deno.test("irssi joins with the README's recipe (TLS, CA checked, SASL PLAIN) and chats with a terminal client", async () => {
+Deno.test("irssi joins with the README's recipe (TLS, CA checked, SASL PLAIN) and chats with a terminal client, `t.om` shown and named as `t^om`", async () => {
   await withIrcServer("alice", "alice's password", async (at) => {
     const { server, dir, ircPort } = at;
-    await using tom = at.member("tom");
-    await tom.output.waitFor(/^-!- Welcome, tom!/);
+    // A dotted alias: irssi shows it as `t^om` (it was `t|om`, which
+    // passes for `tlom`, an alias the server lets in beside `t.om`).
+    await using tom = at.member("t.om");
+    await tom.output.waitFor(/^-!- Welcome, t\.om!/);
     const home = `${dir}/irssi`;
     await Deno.mkdir(`${home}/logs`, { recursive: true });
     await Deno.writeTextFile(
@@ -65,7 +67,9 @@ Deno.test("irssi joins with the README's recipe (TLS, CA checked, SASL PLAIN) an
     await irssi.type("/msg #lobby hello from irssi\r");
     await tom.output.waitFor(/^<alice> hello from irssi$/);
     await tom.send("hi irssi");
-    await waitForLine(`${home}/logs/#lobby.log`, /< tom> hi irssi$/);
+    await waitForLine(`${home}/logs/#lobby.log`, /< t\^om> hi irssi$/);
+    await irssi.type("/msg t^om psst\r");
+    await tom.output.waitFor(/^\[private\] <alice> psst$/);
     await irssi.type("/quit bye\r");
     await tom.output.waitFor(/alice left.*bye/);
     assert.equal(await irssi.exited(), 0);

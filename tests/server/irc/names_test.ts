@@ -8,6 +8,7 @@ import {
   roomOf,
 } from "../../../lib/server/irc/names.ts";
 import { isWellFormedAlias } from "../../../lib/protocol.ts";
+import { aliasSkeleton } from "../../../lib/text.ts";
 
 Deno.test("nickOf() and aliasOf() are each other's inverse on every alias", () => {
   const aliases = [
@@ -27,7 +28,7 @@ Deno.test("nickOf() and aliasOf() are each other's inverse on every alias", () =
     assert.doesNotMatch(nick, /^[0-9]|\./, nick);
     assert.equal(aliasOf(nick), alias);
   }
-  assert.equal(nickOf("j.doe"), "j|doe");
+  assert.equal(nickOf("j.doe"), "j^doe");
   assert.equal(nickOf("2bob"), "`2bob");
 });
 
@@ -36,7 +37,8 @@ Deno.test("aliasOf() refuses nicks that name no alias", () => {
     const nick of [
       "",
       "[bot]",
-      "a^b",
+      "j|doe",
+      "^dot",
       "`bob",
       "b`ob",
       "|dot",
@@ -47,6 +49,50 @@ Deno.test("aliasOf() refuses nicks that name no alias", () => {
     ]
   ) {
     assert.equal(aliasOf(nick), null, nick);
+  }
+});
+
+/**
+ * A nick's look-alike key, as an IRC client shows it: each character no
+ * alias has read as what Unicode's confusables (TR39) make it (`|` is
+ * `l`; `` ` `` is `'`, which like `^` and the brackets looks like no alias
+ * character, so counts as punctuation), then the aliases' own rule.
+ */
+function nickSkeleton(nick: string): string {
+  return aliasSkeleton(nick.replaceAll("|", "l").replace(/[`^[\]\\{}]/g, ""));
+}
+
+/** Every well-formed alias of up to `length` characters of `alphabet`. */
+function aliasesOf(alphabet: string, length: number): string[] {
+  let level = [""];
+  const all: string[] = [];
+  for (let i = 0; i < length; i++) {
+    level = level.flatMap((head) => [...alphabet].map((c) => head + c));
+    all.push(...level.filter(isWellFormedAlias));
+  }
+  return all;
+}
+
+Deno.test("nickOf() shows two aliases as look-alike nicks only when the server takes them as look-alikes", () => {
+  // The report: `j.doe` showed as `j|doe`, which passes for `jldoe` and
+  // `jIdoe`, aliases the server lets in beside `j.doe`.
+  for (const other of ["jldoe", "jIdoe", "j1doe", "jidoe"]) {
+    assert.notEqual(aliasSkeleton(other), aliasSkeleton("j.doe"));
+    assert.notEqual(
+      nickSkeleton(nickOf(other)),
+      nickSkeleton(nickOf("j.doe")),
+      `${nickOf(other)} and ${nickOf("j.doe")}`,
+    );
+  }
+  // Every alias of up to 4 characters of those that look alike (and a
+  // leading digit): a nick's key says which aliases' key it stands for.
+  const seen = new Map<string, string>();
+  for (const alias of aliasesOf("jlI1i.-_o0", 4)) {
+    const key = nickSkeleton(nickOf(alias));
+    const own = aliasSkeleton(alias);
+    const before = seen.get(key) ?? own;
+    assert.equal(before, own, `${nickOf(alias)} (${alias}) looks like another`);
+    seen.set(key, own);
   }
 });
 

@@ -35,14 +35,14 @@ Deno.test("registration: CAP LS 302 lists sasl's mechanisms, REQ is all or nothi
   assert.deepEqual(v(sink), [
     "CAP * LS :server-time message-tags echo-message batch sasl=PLAIN,EXTERNAL",
   ]);
-  client(state, sink, "NICK j|doe");
+  client(state, sink, "NICK j^doe");
   client(state, sink, "USER u 0 * :Jo");
   assert.deepEqual(sink.native_, [], "nothing before CAP END");
   client(state, sink, "CAP REQ :server-time bogus");
   client(state, sink, "CAP REQ :server-time batch");
   assert.deepEqual(v(sink).slice(1), [
-    "CAP j|doe NAK :server-time bogus",
-    "CAP j|doe ACK :server-time batch",
+    "CAP j^doe NAK :server-time bogus",
+    "CAP j^doe ACK :server-time batch",
   ]);
   assert.deepEqual([...state.caps], ["server-time", "batch"]);
   client(state, sink, "CAP END");
@@ -57,7 +57,10 @@ Deno.test("registration: CAP LS 302 lists sasl's mechanisms, REQ is all or nothi
     "005",
     "422",
   ]);
-  assert.match(v(sink)[4]!, /PREFIX=\(o\)@ CASEMAPPING=ascii NICKLEN=33/);
+  assert.equal(
+    v(sink)[4],
+    "005 j^doe CHANTYPES=# PREFIX=(o)@ CASEMAPPING=ascii NICKLEN=33 CHANNELLEN=33 TOPICLEN=392 CHANLIMIT=#:20 CHANMODES=b,k,,i NETWORK=tlschat :are supported by this server",
+  );
   assert.equal(state.registered, true);
   assert.equal(client(state, sink, "JOIN #x"), false, "for inbound.ts now");
 });

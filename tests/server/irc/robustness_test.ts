@@ -70,6 +70,7 @@ const WORDS = [
   "alice",
   "`2bob",
   "j|doe",
+  "j^doe",
   "[x]",
   ":",
   "::",

@@ -192,6 +192,27 @@ Deno.test("rooms: /rooms lists the busiest first with flags, invite-only rooms o
   ]);
 });
 
+Deno.test("rooms: /rooms #room reads that room alone: its line, or none it may not see", async () => {
+  const { join, line } = server();
+  const amy = await join("amy");
+  const bob = await join("bob");
+  await line(amy, "/join #ops");
+  await line(amy, "/key sesame");
+  await line(amy, "/join #secret");
+  await line(amy, "/inviteonly on");
+  amy.take();
+  bob.take();
+  await line(bob, "/rooms #OPS");
+  assert.deepEqual(bob.take(), ["ROOM #ops 1 k", "INFO 1 room"]);
+  await line(bob, "/rooms #secret");
+  assert.deepEqual(bob.take(), ["INFO 0 rooms"]);
+  await line(bob, "/rooms #nowhere");
+  assert.deepEqual(bob.take(), ["INFO 0 rooms"]);
+  await line(amy, "#ops /rooms #secret");
+  assert.deepEqual(amy.take(), ["ROOM #secret 1 mi", "INFO 1 room"]);
+  assert.match(await refusal(() => line(bob, "/rooms ops")), /^room-invalid /);
+});
+
 Deno.test("rooms: names are checked, look-alikes refused, keys, invites and room bans enforced", async () => {
   const { join, line } = server();
   const amy = await join("amy");
