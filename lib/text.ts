@@ -4,6 +4,8 @@
  * replaces controls and bidi overrides by U+FFFD, drops invisible format
  * characters (keeping a zero-width joiner inside an emoji sequence) and
  * keeps at most {@linkcode MAX_MARKS_IN_A_ROW} combining marks on one base;
+ * {@linkcode isolateBidi} wraps a piece of text in a bidi isolate, so that
+ * right-to-left text cannot reorder what a client writes around it;
  * {@linkcode isBlank} says whether text would show as nothing at all;
  * {@linkcode aliasSkeleton} is the Unicode TR39 confusable skeleton of an
  * alias without its punctuation, so that `AIice`, `alice_` and `Alice` are
@@ -109,6 +111,41 @@ export function sanitizeText(text: string): string {
   return text.replace(ESCAPE_SEQUENCES, "")
     .replace(UNSAFE_CHARACTERS, replaceUnsafe)
     .replace(MARK_RUN, capMarks);
+}
+
+/** U+2068 FIRST STRONG ISOLATE: opens an isolate ({@linkcode isolateBidi}). */
+export const FSI = "\u2068";
+
+/** U+2069 POP DIRECTIONAL ISOLATE: closes what {@linkcode FSI} opened. */
+export const PDI = "\u2069";
+
+/** Printable ASCII: left-to-right letters, digits and neutrals only. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * A piece of text someone chose (an alias, a topic, a reason, a room name,
+ * a message) made into a bidi isolate, FSI…PDI (Unicode UAX #9), to be
+ * embedded in a line a client composes: inside, it takes its own direction
+ * from its first strong letter; outside, it counts as one neutral, so that
+ * right-to-left text cannot swap the punctuation and words around it
+ * (`-!- bob was kicked by amy: REASON`) nor turn the whole line
+ * right-to-left. Text of printable ASCII is returned as it is: where every
+ * piece that is not ASCII is isolated, the line outside the isolates is
+ * left-to-right throughout, so isolating it too would change nothing. Give
+ * it sanitised text ({@linkcode sanitizeText} leaves no isolate control
+ * that could close this one early).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isolateBidi } from "./text.ts";
+ *
+ * assert.equal(isolateBidi("שלום"), "\u2068שלום\u2069");
+ * assert.equal(isolateBidi("bob"), "bob");
+ * ```
+ */
+export function isolateBidi(text: string): string {
+  return PRINTABLE_ASCII.test(text) ? text : FSI + text + PDI;
 }
 
 /**

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import {
   aliasSkeleton,
   isBlank,
+  isolateBidi,
   MAX_MARKS_IN_A_ROW,
   sanitizeText,
 } from "../lib/text.ts";
@@ -216,5 +217,14 @@ Deno.test("aliasSkeleton() maps only TR39's confusables among alias characters",
   ];
   for (const [a, b] of notInTr39) {
     assert.notEqual(aliasSkeleton(a), aliasSkeleton(b), `${a} ${b}`);
+  }
+});
+
+Deno.test("isolateBidi() puts text that is not plain ASCII in FSI…PDI and leaves ASCII as it is", () => {
+  for (const text of ["שלום", "مرحبا", "héllo", "١٢٣", "a\uFFFD", "🎉"]) {
+    assert.equal(isolateBidi(text), `\u2068${text}\u2069`, text);
+  }
+  for (const text of ["", "bob", "#ops", "12 (3) !?"]) {
+    assert.equal(isolateBidi(text), text, text);
   }
 });
