@@ -73,19 +73,19 @@ export const MAX_MARKS_IN_A_ROW = 4;
 const MARK_RUN =
   /[\p{Mn}\p{Me}][\p{Mn}\p{Me}\p{Default_Ignorable_Code_Point}\u1160-\u11FF\uD7B0-\uD7FF]*/gu;
 
-const MARK = /^[\p{Mn}\p{Me}]$/u;
+const MARKS = /[\p{Mn}\p{Me}]/gu;
 
 /** A run of marks with those past {@linkcode MAX_MARKS_IN_A_ROW} dropped. */
 function capMarks(run: string): string {
   // No more UTF-16 units than the cap: no more marks either (most runs).
   if (run.length <= MAX_MARKS_IN_A_ROW) return run;
   let marks = 0;
-  let kept = "";
-  for (const char of run) {
-    if (MARK.test(char) && ++marks > MAX_MARKS_IN_A_ROW) continue;
-    kept += char;
+  for (const { index } of run.matchAll(MARKS)) {
+    if (++marks > MAX_MARKS_IN_A_ROW) {
+      return run.slice(0, index) + run.slice(index).replace(MARKS, "");
+    }
   }
-  return kept;
+  return run;
 }
 
 /**
