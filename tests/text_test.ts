@@ -121,7 +121,7 @@ Deno.test("sanitizeText() keeps at most 4 combining marks in a row on one base: 
   assert.equal(sanitizeText(`a${four}b${four}`), `a${four}b${four}`);
 });
 
-Deno.test("sanitizeText() leaves the marks of real scripts as they are: Vietnamese, Devanagari, Hebrew, Arabic, Thai, Tibetan, emoji", () => {
+Deno.test("sanitizeText() leaves the marks of real scripts as they are: Vietnamese, Devanagari, Hebrew, Arabic, Thai, Tibetan, Korean, Japanese, emoji", () => {
   const texts = [
     "Tiếng Việt có dấu: người, những, được, Nguyễn",
     "Tiếng Việt có dấu: người, những, được, Nguyễn".normalize("NFD"),
@@ -132,6 +132,7 @@ Deno.test("sanitizeText() leaves the marks of real scripts as they are: Vietname
     "བཀྲ་ཤིས་བདེ་ལེགས། སྒྲུབ ཧྨྱཱུ",
     "1️⃣ #️⃣ 🏳️‍🌈 👁️‍🗨️ 👩🏽‍💻",
     "ǹ̄ ḗ ṏ", // Latin letters with two precomposed and one added mark
+    "한국어 がぎぐ".normalize("NFD"), // Hangul jamo, kana and dakuten
   ];
   for (const text of texts) assert.equal(sanitizeText(text), text, text);
 });
