@@ -1,8 +1,11 @@
 /**
  * Text safety, pure: what may reach a terminal or a page, and which aliases
  * look alike. {@linkcode sanitizeText} removes terminal escape sequences,
- * replaces controls and bidi overrides by U+FFFD and drops invisible format
- * characters (keeping a zero-width joiner inside an emoji sequence);
+ * replaces controls and bidi overrides by U+FFFD, drops invisible format
+ * characters (keeping a zero-width joiner inside an emoji sequence) and
+ * keeps at most {@linkcode MAX_MARKS_IN_A_ROW} combining marks on one base;
+ * {@linkcode isolateBidi} wraps a piece of text in a bidi isolate, so that
+ * right-to-left text cannot reorder what a client writes around it;
  * {@linkcode isBlank} says whether text would show as nothing at all;
  * {@linkcode aliasSkeleton} is the Unicode TR39 confusable skeleton of an
  * alias without its punctuation, so that `AIice`, `alice_` and `Alice` are
@@ -53,12 +56,46 @@ function joinsEmoji(text: string, offset: number): boolean {
 }
 
 /**
+ * Most nonspacing or enclosing marks (gc=Mn, Me) kept in a row on one base
+ * character: what UTS #39 (5.4, Optional Detection) suggests refusing more
+ * of. Real text needs fewer: Vietnamese decomposed 2, Thai 2, Hebrew with
+ * points 3, Devanagari 2 per consonant, Tibetan stacks up to 4, while a
+ * "Zalgo" flood stacks hundreds on one letter and draws over the lines
+ * above and below it.
+ */
+export const MAX_MARKS_IN_A_ROW = 4;
+
+/**
+ * A run of marks on one base: nonspacing and enclosing marks, and what a
+ * terminal draws as nothing between them (default ignorables, the Hangul
+ * vowel and final jamo of wcwidth 0), which must not start a new count.
+ */
+const MARK_RUN =
+  /[\p{Mn}\p{Me}][\p{Mn}\p{Me}\p{Default_Ignorable_Code_Point}\u1160-\u11FF\uD7B0-\uD7FF]*/gu;
+
+const MARKS = /[\p{Mn}\p{Me}]/gu;
+
+/** A run of marks with those past {@linkcode MAX_MARKS_IN_A_ROW} dropped. */
+function capMarks(run: string): string {
+  // No more UTF-16 units than the cap: no more marks either (most runs).
+  if (run.length <= MAX_MARKS_IN_A_ROW) return run;
+  let marks = 0;
+  for (const { index } of run.matchAll(MARKS)) {
+    if (++marks > MAX_MARKS_IN_A_ROW) {
+      return run.slice(0, index) + run.slice(index).replace(MARKS, "");
+    }
+  }
+  return run;
+}
+
+/**
  * Makes text safe to show on anyone's terminal or page: terminal escape
  * sequences are removed, other controls and bidi overrides become U+FFFD,
- * and invisible format characters are dropped, except a zero-width joiner
- * inside an emoji sequence.
+ * invisible format characters are dropped, except a zero-width joiner
+ * inside an emoji sequence, and of the combining marks in a row on one
+ * base only the first {@linkcode MAX_MARKS_IN_A_ROW} are kept.
  *
- * @example Escape sequences, controls and invisible characters
+ * @example Escape sequences, controls, invisible characters, mark floods
  * ```ts
  * import assert from "node:assert/strict";
  * import { sanitizeText } from "./text.ts";
@@ -66,13 +103,49 @@ function joinsEmoji(text: string, offset: number): boolean {
  * assert.equal(sanitizeText("\x1b[31mred\x1b[0m\x07"), "red\uFFFD");
  * assert.equal(sanitizeText("pay\u200Bpal"), "paypal");
  * assert.equal(sanitizeText("👩\u200D💻"), "👩\u200D💻");
+ * const zalgo = "Z" + "\u0336".repeat(300);
+ * assert.equal(sanitizeText(zalgo), "Z" + "\u0336".repeat(4));
  * ```
  */
 export function sanitizeText(text: string): string {
-  return text.replace(ESCAPE_SEQUENCES, "").replace(
-    UNSAFE_CHARACTERS,
-    replaceUnsafe,
-  );
+  return text.replace(ESCAPE_SEQUENCES, "")
+    .replace(UNSAFE_CHARACTERS, replaceUnsafe)
+    .replace(MARK_RUN, capMarks);
+}
+
+/** U+2068 FIRST STRONG ISOLATE: opens an isolate ({@linkcode isolateBidi}). */
+export const FSI = "\u2068";
+
+/** U+2069 POP DIRECTIONAL ISOLATE: closes what {@linkcode FSI} opened. */
+export const PDI = "\u2069";
+
+/** Printable ASCII: left-to-right letters, digits and neutrals only. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * A piece of text someone chose (an alias, a topic, a reason, a room name,
+ * a message) made into a bidi isolate, FSI…PDI (Unicode UAX #9), to be
+ * embedded in a line a client composes: inside, it takes its own direction
+ * from its first strong letter; outside, it counts as one neutral, so that
+ * right-to-left text cannot swap the punctuation and words around it
+ * (`-!- bob was kicked by amy: REASON`) nor turn the whole line
+ * right-to-left. Text of printable ASCII is returned as it is: where every
+ * piece that is not ASCII is isolated, the line outside the isolates is
+ * left-to-right throughout, so isolating it too would change nothing. Give
+ * it sanitised text ({@linkcode sanitizeText} leaves no isolate control
+ * that could close this one early).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isolateBidi } from "./text.ts";
+ *
+ * assert.equal(isolateBidi("שלום"), "\u2068שלום\u2069");
+ * assert.equal(isolateBidi("bob"), "bob");
+ * ```
+ */
+export function isolateBidi(text: string): string {
+  return PRINTABLE_ASCII.test(text) ? text : FSI + text + PDI;
 }
 
 /**

@@ -187,6 +187,36 @@ Deno.test("parseCommand() judges text blank after sanitising, in every kind of l
   assert.deepEqual(parseCommand("\u3164hi"), { kind: "say", text: "\u3164hi" });
 });
 
+Deno.test("parseCommand() caps combining marks in every kind of text it takes, whatever the door", () => {
+  const zalgo = "Z" + "\u0336\u0317".repeat(100) + "ALGO";
+  const capped = "Z" + "\u0336\u0317".repeat(2) + "ALGO";
+  assert.deepEqual(parseCommand(zalgo), { kind: "say", text: capped });
+  assert.deepEqual(parseCommand(`/me ${zalgo}`), { kind: "me", text: capped });
+  assert.deepEqual(parseCommand(`/msg bob ${zalgo}`), {
+    kind: "msg",
+    to: "bob",
+    text: capped,
+  });
+  assert.deepEqual(parseCommand(`/topic ${zalgo}`), {
+    kind: "topic",
+    text: capped,
+  });
+  assert.deepEqual(parseCommand(`/quit ${zalgo}`), {
+    kind: "quit",
+    reason: capped,
+  });
+  assert.deepEqual(parseCommand(`/kick bob ${zalgo}`), {
+    kind: "kick",
+    target: "bob",
+    reason: capped,
+  });
+  assert.deepEqual(parseCommand(`/part #ops ${zalgo}`), {
+    kind: "part",
+    room: "#ops",
+    reason: capped,
+  });
+});
+
 Deno.test("isCommand() gives the same answer for a line's text and its bytes, and parseCommand() follows it", () => {
   const encoder = new TextEncoder();
   const cases: [string, boolean][] = [

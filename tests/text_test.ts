@@ -1,7 +1,13 @@
 /** Tests of text safety and look-alike aliases, without I/O. */
 
 import assert from "node:assert/strict";
-import { aliasSkeleton, isBlank, sanitizeText } from "../lib/text.ts";
+import {
+  aliasSkeleton,
+  isBlank,
+  isolateBidi,
+  MAX_MARKS_IN_A_ROW,
+  sanitizeText,
+} from "../lib/text.ts";
 
 Deno.test("sanitizeText() keeps text and TAB and removes escape sequences", () => {
   assert.equal(sanitizeText("héllo\twörld 🎉 ١٢٣"), "héllo\twörld 🎉 ١٢٣");
@@ -82,6 +88,53 @@ Deno.test("sanitizeText() leaves no Bidi_Control character: the marks (ALM U+061
     assert.ok(!/\p{Bidi_Control}/u.test(shown), c.toString(16));
   }
   assert.equal(sanitizeText("pay\u061C 100"), "pay 100");
+});
+
+Deno.test("sanitizeText() keeps at most 4 combining marks in a row on one base: a Zalgo flood is cut", () => {
+  assert.equal(MAX_MARKS_IN_A_ROW, 4);
+  const above = "\u030D\u030E\u0304\u0305\u033F\u0311\u0306\u0310";
+  const below = "\u0316\u0317\u0318\u0319\u031C\u031D\u031E\u031F";
+  const zalgo = [..."HE COMES"].map((c) => c + (above + below).repeat(20));
+  const capped = sanitizeText(zalgo.join(""));
+  assert.equal(
+    capped,
+    [..."HE COMES"].map((c) => c + above.slice(0, 4)).join(""),
+  );
+  assert.equal(
+    sanitizeText("Z" + "\u0336".repeat(300)),
+    "Z\u0336\u0336\u0336\u0336",
+  );
+  // Enclosing marks stack too (each a ring around the last).
+  assert.equal(
+    sanitizeText("o" + "\u20DD".repeat(50) + "k"),
+    "o" + "\u20DD".repeat(4) + "k",
+  );
+  // What a terminal draws as nothing does not start a new count: an
+  // invisible character (dropped first), a soft hyphen, a Hangul vowel
+  // jamo (wcwidth 0) between marks; a variation selector is a mark itself.
+  const four = "\u0300\u0301\u0302\u0303";
+  assert.equal(sanitizeText(`a${four}\u200B${four}b`), `a${four}b`);
+  assert.equal(sanitizeText(`a${four}\u00AD${four}b`), `a${four}\u00ADb`);
+  assert.equal(sanitizeText(`a${four}\uFE00${four}b`), `a${four}b`);
+  assert.equal(sanitizeText(`a${four}\u1161${four}b`), `a${four}\u1161b`);
+  // A new base starts a new count.
+  assert.equal(sanitizeText(`a${four}b${four}`), `a${four}b${four}`);
+});
+
+Deno.test("sanitizeText() leaves the marks of real scripts as they are: Vietnamese, Devanagari, Hebrew, Arabic, Thai, Tibetan, Korean, Japanese, emoji", () => {
+  const texts = [
+    "Tiếng Việt có dấu: người, những, được, Nguyễn",
+    "Tiếng Việt có dấu: người, những, được, Nguyễn".normalize("NFD"),
+    "संस्कृतम् हिन्दी क्ष्म्य स्त्र्यं अँगना",
+    "בְּרֵאשִׁ֖ית בָּרָ֣א אֱלֹהִ֑ים שָּׁ",
+    "بِسْمِ اللَّهِ الرَّحْمَٰنِ الرَّحِيمِ",
+    "สวัสดีครับ กี่ ปู่ น้ำ",
+    "བཀྲ་ཤིས་བདེ་ལེགས། སྒྲུབ ཧྨྱཱུ",
+    "1️⃣ #️⃣ 🏳️‍🌈 👁️‍🗨️ 👩🏽‍💻",
+    "ǹ̄ ḗ ṏ", // Latin letters with two precomposed and one added mark
+    "한국어 がぎぐ".normalize("NFD"), // Hangul jamo, kana and dakuten
+  ];
+  for (const text of texts) assert.equal(sanitizeText(text), text, text);
 });
 
 Deno.test("aliasSkeleton() maps the ASCII confusables of TR39 and ignores punctuation", () => {
@@ -165,5 +218,14 @@ Deno.test("aliasSkeleton() maps only TR39's confusables among alias characters",
   ];
   for (const [a, b] of notInTr39) {
     assert.notEqual(aliasSkeleton(a), aliasSkeleton(b), `${a} ${b}`);
+  }
+});
+
+Deno.test("isolateBidi() puts text that is not plain ASCII in FSI…PDI and leaves ASCII as it is", () => {
+  for (const text of ["שלום", "مرحبا", "héllo", "١٢٣", "a\uFFFD", "🎉"]) {
+    assert.equal(isolateBidi(text), `\u2068${text}\u2069`, text);
+  }
+  for (const text of ["", "bob", "#ops", "12 (3) !?"]) {
+    assert.equal(isolateBidi(text), text, text);
   }
 });

@@ -2,7 +2,10 @@
 /**
  * What the page's message log shows for each server line: plain data (a
  * class, parts of text, a time), never HTML; view.js turns an entry into
- * elements whose text is set as text. Pure: the time of a live line comes
+ * elements whose text is set as text. What someone chose (an alias, a
+ * topic, a reason, a room name, a message) is a part of its own, which
+ * view.js isolates (`<bdi>`), so that right-to-left text cannot reorder
+ * the words and punctuation around it. Pure: the time of a live line comes
  * in with it.
  *
  * @module
@@ -13,9 +16,10 @@ import { formatLine } from "./protocol.js";
 /** @typedef {import("./protocol.js").Line} Line */
 
 /**
- * One piece of an entry: plain text, an alias (shown in its colour) or a
- * label.
- * @typedef {{ readonly kind: "text" | "alias" | "label", readonly text: string }} Part
+ * One piece of an entry: the page's own text, an alias (shown in its
+ * colour), a label (a room's name, "private from"), or what someone said
+ * or chose (`said`). All but `text` are shown isolated.
+ * @typedef {{ readonly kind: "text" | "alias" | "label" | "said", readonly text: string }} Part
  */
 
 /**
@@ -66,28 +70,55 @@ const DONE_TO_ROOM = new Map([
 /** What a `MOD` line says happened. @param {Line} line */
 function modText(line) {
   if (line.alias !== "-") {
-    const done = DONE.get(line.action) ?? line.action;
-    return `${line.alias} was ${done} by ${line.by}${modDetail(line)}`;
+    const done = DONE.get(line.action);
+    return done === undefined
+      ? told`${line.alias} was ${line.action} by ${line.by}${modDetail(line)}`
+      : told`${line.alias} was ${ours(done)} by ${line.by}${modDetail(line)}`;
   }
   if (line.text === "off") {
-    const undone = line.action === "key"
-      ? "removed the room key"
-      : `turned ${line.action} off`;
-    return `${line.by} ${undone}`;
+    return line.action === "key"
+      ? told`${line.by} removed the room key`
+      : told`${line.by} turned ${line.action} off`;
   }
-  const done = DONE_TO_ROOM.get(line.action) ?? `set ${line.action}`;
-  return `${line.by} ${done}`;
+  const done = DONE_TO_ROOM.get(line.action);
+  return done === undefined
+    ? told`${line.by} set ${line.action}`
+    : told`${line.by} ${ours(done)}`;
 }
 
 /** @param {string} text @returns {Part} */
 const text = (text) => ({ kind: "text", text });
+/** @param {string} said @returns {Part} */
+const someones = (said) => ({ kind: "said", text: said });
+/** The page's own words, in a {@linkcode told} template. @param {string} own */
+const ours = (own) => [text(own)];
+
+/**
+ * The parts of a template: its literal text the page's own, each value
+ * what someone chose (a part of its own, isolated when shown), except a
+ * list of parts, which goes in as it is. Empty pieces are left out.
+ * @param {TemplateStringsArray} strings
+ * @param {...(string | readonly Part[])} values
+ * @returns {Part[]}
+ */
+export function told(strings, ...values) {
+  /** @type {Part[]} */
+  const parts = [];
+  for (const [i, literal] of strings.entries()) {
+    if (literal !== "") parts.push(text(literal));
+    const value = values[i];
+    if (typeof value === "string") parts.push(someones(value));
+    else if (value !== undefined) parts.push(...value);
+  }
+  return parts;
+}
 /** @param {string} alias @returns {Part} */
 const alias = (alias) => ({ kind: "alias", text: alias });
 /** @param {string} label @returns {Part} */
 const label = (label) => ({ kind: "label", text: label });
 
 /** `: text` when there is a text. @param {string} said */
-const colonText = (said) => said ? `: ${said}` : "";
+const colonText = (said) => said ? told`: ${said}` : [];
 
 /**
  * What follows "bob was muted by amy": a ban's or a mute's text says
@@ -97,8 +128,16 @@ const colonText = (said) => said ? `: ${said}` : "";
 function modDetail({ by, text }) {
   const said = `by ${by} `;
   return text.startsWith(said)
-    ? ` ${text.slice(said.length)}`
+    ? told` ${text.slice(said.length)}`
     : colonText(text);
+}
+
+/** What a `LEAVE` line says: who left, why. @param {Line} line */
+function left(line) {
+  const why = LEFT.get(line.reason);
+  return why === undefined
+    ? told`${line.alias} left (${line.reason})${colonText(line.text)}`
+    : told`${line.alias} ${ours(why)}${colonText(line.text)}`;
 }
 
 /**
@@ -111,21 +150,29 @@ function entry(className, parts, when, dated = false) {
 }
 
 /**
- * A line the page itself says, or the server says about the room.
- * @param {string} said @param {Date} now
+ * A line the page itself says (a string), or the server says about the
+ * room (parts, what someone chose among them: see {@linkcode told}).
+ * @param {string | readonly Part[]} said @param {Date} now
  */
 export function notice(said, now) {
-  return entry("notice", [text(said)], now);
+  return entry("notice", typeof said === "string" ? [text(said)] : said, now);
 }
 
-/** An error shown in the log. @param {string} said @param {Date} now */
+/**
+ * An error shown in the log. @param {string | readonly Part[]} said
+ * @param {Date} now
+ */
 export function errorLine(said, now) {
-  return entry("error-line", [text(said)], now);
+  return entry(
+    "error-line",
+    typeof said === "string" ? [text(said)] : said,
+    now,
+  );
 }
 
 /** What was said: `alias text`, or `* alias text` for an action. */
 function said(/** @type {string} */ kind, /** @type {Line} */ line) {
-  const words = [alias(line.alias), text(` ${line.text}`)];
+  const words = [alias(line.alias), text(" "), someones(line.text)];
   return kind === "ME" ? [text("* "), ...words] : words;
 }
 
@@ -206,43 +253,38 @@ const ENTRIES = new Map(
         entry("private", [label("private to"), ...said("SENT", line)], now),
     ],
     ["HIST", history],
-    ["HISTEND", (line) => entry("separator", [text(line.text)], null)],
-    ["JOIN", (line, now) => notice(`${line.alias} joined`, now)],
-    ["LEAVE", (line, now) =>
-      notice(
-        `${line.alias} ${LEFT.get(line.reason) ?? `left (${line.reason})`}${
-          colonText(line.text)
-        }`,
-        now,
-      )],
+    ["HISTEND", (line) => entry("separator", told`${line.text}`, null)],
+    ["JOIN", (line, now) => notice(told`${line.alias} joined`, now)],
+    ["LEAVE", (line, now) => notice(left(line), now)],
     [
       "NICK",
       (line, now) =>
-        notice(`${line.alias} is now known as ${line.newAlias}`, now),
+        notice(told`${line.alias} is now known as ${line.newAlias}`, now),
     ],
     ["PRESENCE", (line, now) =>
       notice(
-        `${line.joined} joined, ${line.left} left (${line.online} online)`,
+        told`${line.joined} joined, ${line.left} left (${line.online} online)`,
         now,
       )],
     ["WHO", () => null],
     [
       "TOPIC",
-      (line, now) => notice(`Topic: ${line.text} (set by ${line.alias})`, now),
+      (line, now) =>
+        notice(told`Topic: ${line.text} (set by ${line.alias})`, now),
     ],
     ["MOD", (line, now) => notice(modText(line), now)],
     ["BAN", (line, now) =>
       notice(
-        `Ban on ${line.kind} ${line.target} by ${line.by} until ${line.until}${
+        told`Ban on ${line.kind} ${line.target} by ${line.by} until ${line.until}${
           colonText(line.text)
         }`,
         now,
       )],
-    ["INFO", (line, now) => notice(line.text, now)],
+    ["INFO", (line, now) => notice(told`${line.text}`, now)],
     ["ROOM", (line, now) =>
       notice(
-        `${line.room} (${line.members})${
-          line.flags.includes("m") ? " joined" : ""
+        told`${line.room} (${line.members})${
+          line.flags.includes("m") ? told` joined` : []
         }${colonText(line.topic)}`,
         now,
       )],
@@ -254,7 +296,7 @@ const ENTRIES = new Map(
     ["FOUNDEND", () => null],
     [
       "INVITE",
-      (line, now) => notice(`${line.by} invites you to ${line.room}`, now),
+      (line, now) => notice(told`${line.by} invites you to ${line.room}`, now),
     ],
   ]),
 );
@@ -278,5 +320,5 @@ export function inRoom(entry, room) {
  */
 export function entryFor(line, now) {
   const make = ENTRIES.get(line.type);
-  return make ? make(line, now) : notice(formatLine(line), now);
+  return make ? make(line, now) : notice(told`${formatLine(line)}`, now);
 }

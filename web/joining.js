@@ -10,7 +10,7 @@
  */
 
 import { effect, send } from "./effects.js";
-import { errorLine, notice } from "./entries.js";
+import { errorLine, notice, told } from "./entries.js";
 import { askWho, show, updateRoom } from "./in_room.js";
 import { capCommand, joinCommand, passCommand } from "./protocol.js";
 import { greeted } from "./resume.js";
@@ -68,7 +68,7 @@ export function passwordAsked(state, line, at) {
   if (state.phase === "joined") {
     // A rename to a registered alias: its password is not the one this
     // page was given (if any), so the member types it.
-    const text = `! ${line.text}: type /pass and the password`;
+    const text = told`! ${line.text}: type /pass and the password`;
     const asked = { ...state, logins: state.logins + 1 };
     return show(asked, errorLine(text, new Date(at.now)));
   }
@@ -127,7 +127,7 @@ function showJoin(state, text) {
 export function joined(state, line, at) {
   const now = new Date(at.now);
   const welcome = state.rejoining ? notice("Reconnected", now) : notice(
-    `Welcome, ${line.alias}! ${line.online} online. ${line.text}`,
+    told`Welcome, ${line.alias}! ${line.online} online. ${line.text}`,
     now,
   );
   const rooms = new Map(

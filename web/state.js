@@ -15,7 +15,7 @@
 
 import { askBackfill, backfilled, backfillRefused } from "./backfill.js";
 import { effect, NO_EFFECTS, send, unchanged } from "./effects.js";
-import { entryFor, errorLine, notice } from "./entries.js";
+import { entryFor, errorLine, notice, told } from "./entries.js";
 import {
   EMPTY_ROOM,
   refusedJoin,
@@ -175,11 +175,14 @@ const FINAL = new Set(["quit", "kicked", "banned", "auth-failed", "replaced"]);
 
 /**
  * A `BYE`'s text said as a disconnection once: many of the server's texts
- * begin with "Disconnected:" already.
+ * begin with "Disconnected:" already. The server's text is isolated (it
+ * may hold someone's words).
  * @param {string} text
  */
 function disconnected(text) {
-  return text.startsWith("Disconnected:") ? text : `Disconnected: ${text}`;
+  return text.startsWith("Disconnected:")
+    ? told`${text}`
+    : told`Disconnected: ${text}`;
 }
 
 /**
@@ -287,7 +290,7 @@ const ALWAYS = new Map(
       "CAP",
       (state, line, at) =>
         state.phase === "joined"
-          ? show(state, notice(formatLine(line), new Date(at.now)))
+          ? show(state, notice(told`${formatLine(line)}`, new Date(at.now)))
           : {
             ...state,
             roomsOn: line.caps.split(" ").includes("rooms"),
@@ -304,7 +307,7 @@ const ALWAYS = new Map(
       if (state.phase !== "joined") return refused(state, line.text);
       // A refused /join: shown labelled with its room.
       const { state: after, room } = refusedJoin(state, line);
-      const error = errorLine(`! ${line.text}`, new Date(at.now));
+      const error = errorLine(told`! ${line.text}`, new Date(at.now));
       return show(after, error, room || after.current);
     }],
     ["BYE", (state, line, at) => {

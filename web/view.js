@@ -292,18 +292,31 @@ function timeText(entry) {
     : hhmm(when);
 }
 
-/** An entry of the log as an element. @param {Entry} entry */
+/**
+ * An entry of the log as an element: what someone chose (an alias, their
+ * words, a room's name) each in a `<bdi>`, so that right-to-left text in
+ * it cannot reorder the page's words and punctuation around it.
+ * @param {Entry} entry
+ */
 function item(entry) {
   const node = document.createElement("li");
   node.className = entry.className;
   const time = timeText(entry);
   if (time) node.append(el("time", "time", time));
-  node.append(
-    ...entry.parts.map((part) =>
-      part.kind === "alias"
-        ? el("span", `alias ${colorClass(part.text)}`, part.text)
-        : el("span", part.kind === "label" ? "label" : "", part.text)
-    ),
-  );
+  node.append(...entry.parts.map(partElement));
   return node;
+}
+
+/** @param {import("./entries.js").Part} part */
+function partElement(part) {
+  switch (part.kind) {
+    case "alias":
+      return el("bdi", `alias ${colorClass(part.text)}`, part.text);
+    case "label":
+      return el("bdi", "label", part.text);
+    case "said":
+      return el("bdi", "", part.text);
+    default:
+      return el("span", "", part.text);
+  }
 }

@@ -5,8 +5,9 @@
  * else: `<alias> text` for messages, `* alias text` for actions, `-!- ` for
  * what the server itself says, `! ` for errors, and history (what was said
  * before one joined) with its date, dimmed. Aliases get stable colours,
- * and every field is sanitised again so a hostile server cannot drive the
- * user's terminal. Colour and timestamps are options, so pipes get plain
+ * every field is sanitised again so a hostile server cannot drive the
+ * user's terminal, and isolated (bidi) so that right-to-left text cannot
+ * move what is around it. Colour and timestamps are options, so pipes get plain
  * text.
  *
  * @module
@@ -15,7 +16,15 @@
 import { styleText } from "node:util";
 import { aliasKey } from "../protocol.ts";
 import { type ServerLine, type ServerLineType } from "../server_lines.ts";
-import { sanitizeText as clean } from "../text.ts";
+import { isolateBidi, sanitizeText } from "../text.ts";
+
+/**
+ * A field of a server line as a display line embeds it: sanitised again,
+ * and isolated (FSI…PDI) unless it is plain ASCII, so that right-to-left
+ * text in an alias, a topic, a reason or a room name cannot reorder the
+ * words and punctuation around it.
+ */
+const clean = (text: string) => isolateBidi(sanitizeText(text));
 
 /** What starts every line the server itself says (joins, notices, ...). */
 export const SYSTEM_PREFIX = "-!- ";
@@ -113,14 +122,16 @@ function painter(color: boolean): Painter {
   };
 }
 
-/** `: text` when there is a text, else nothing. */
 /**
  * A `BYE`'s text said as a disconnection once: many of the server's
  * texts begin with "Disconnected:" already.
  */
 const disconnected = (text: string) =>
-  text.startsWith("Disconnected:") ? text : `Disconnected: ${text}`;
+  text.startsWith("Disconnected:")
+    ? clean(text)
+    : `Disconnected: ${clean(text)}`;
 
+/** `: text` when there is a text, else nothing. */
 const colonText = (text: string) => text ? `: ${clean(text)}` : "";
 
 /**
@@ -198,7 +209,7 @@ const FORMATS: {
   BYE: (line, p) =>
     p.paint(
       line.reason === "quit" ? "dim" : ["red", "bold"],
-      `${SYSTEM_PREFIX}${disconnected(clean(line.text))}`,
+      `${SYSTEM_PREFIX}${disconnected(line.text)}`,
     ),
   HIST: formatHistory,
   HISTEND: (line, p) =>

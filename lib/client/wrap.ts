@@ -12,6 +12,8 @@
  * @module
  */
 
+import { FSI, PDI } from "../text.ts";
+
 /** What starts every row after a line's first: as wide as `HH:MM `. */
 export const CONTINUATION_INDENT = "      ";
 
@@ -22,8 +24,12 @@ const MIN_COLUMNS = 20;
 // deno-lint-ignore no-control-regex -- matching escapes is the point
 const STYLE = /(\x1b\[[0-9;]*m)/;
 
-/** What a terminal draws over nothing: combining and enclosing marks. */
-const ZERO_WIDTH = /^[\p{Mn}\p{Me}]$/u;
+/**
+ * What a terminal draws over nothing: combining and enclosing marks, and
+ * the bidi isolates (FSI…PDI) that display lines put around what others
+ * wrote.
+ */
+const ZERO_WIDTH = /^[\p{Mn}\p{Me}\u2066-\u2069]$/u;
 
 /**
  * East Asian Wide and Fullwidth characters (Hangul initial jamo, CJK,
@@ -65,7 +71,12 @@ function graphemeWidth(grapheme: string, column: number): number {
  * A display line (colour codes allowed, no other control but TAB) cut into
  * rows of at most `columns`, between graphemes, each row after the first
  * starting with {@linkcode CONTINUATION_INDENT}; a line that fits is
- * returned as it is, and so is every line when `columns` is under 20.
+ * returned as it is, and so is every line when `columns` is under 20. An
+ * isolate (FSI…PDI) cut by a row's end is closed at the end of the row and
+ * opened again after the next row's indent: each row is a paragraph of its
+ * own to a terminal that orders bidi text, and right-to-left text left
+ * bare at the start of a row would make it a right-to-left row, its indent
+ * at the right and its text from the left edge.
  *
  * @example
  * ```ts
@@ -81,6 +92,7 @@ export function wrapLine(line: string, columns: number): string {
   if (!(columns >= MIN_COLUMNS)) return line;
   let out = "";
   let column = 0;
+  let isolates = 0; // open at this point
   for (const [i, piece] of line.split(STYLE).entries()) {
     if (i % 2 === 1) { // a colour code
       out += piece;
@@ -89,10 +101,13 @@ export function wrapLine(line: string, columns: number): string {
     for (const { segment } of graphemes.segment(piece)) {
       let width = graphemeWidth(segment, column);
       if (column + width > columns) {
-        out += "\n" + CONTINUATION_INDENT;
+        out += PDI.repeat(isolates) + "\n" + CONTINUATION_INDENT +
+          FSI.repeat(isolates);
         column = CONTINUATION_INDENT.length;
         width = graphemeWidth(segment, column);
       }
+      if (segment === FSI) isolates++;
+      else if (segment === PDI && isolates > 0) isolates--;
       out += segment;
       column += width;
     }

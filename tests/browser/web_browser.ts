@@ -355,6 +355,86 @@ Deno.test("the page indents an entry's further lines: text padded with no-break 
   });
 });
 
+/**
+ * Where, left to right in CSS pixels, the entry holding `text` shows: the
+ * page's words before it (their right edge), the letters of `text`
+ * (their leftmost left edge) and its `!` (its left edge).
+ */
+function bidiPlaces(page: Page, text: string) {
+  return page.locator("#messages > li", { hasText: text }).evaluate(
+    (li, text) => {
+      const doc = li.ownerDocument;
+      const walker = doc.createTreeWalker(li, 4); // NodeFilter.SHOW_TEXT
+      const range = doc.createRange();
+      const place = { before: 0, letters: Infinity, bang: NaN };
+      for (
+        let node = walker.nextNode();
+        node !== null;
+        node = walker.nextNode()
+      ) {
+        const at = node.textContent!.indexOf(text);
+        if (at === -1) {
+          range.selectNodeContents(node);
+          place.before = Math.max(
+            place.before,
+            range.getBoundingClientRect().right,
+          );
+          continue;
+        }
+        for (let i = at; i < at + text.length; i++) {
+          range.setStart(node, i);
+          range.setEnd(node, i + 1);
+          const { left } = range.getBoundingClientRect();
+          if (text[i - at] === "!") place.bang = left;
+          else if (/\p{L}/u.test(text[i - at]!)) {
+            place.letters = Math.min(place.letters, left);
+          }
+        }
+        break;
+      }
+      return place;
+    },
+    text,
+  );
+}
+
+Deno.test("the page shows what someone wrote in a <bdi>: right-to-left text keeps its own punctuation and leaves the page's words in place", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using server = await startServer(dir, webPort);
+    await withBrowser(async (browser) => {
+      const page = await openPage(browser, webPort);
+      await join(page, "ann");
+      using eve = await TestClient.join(server.port, "eve", {
+        ca: await Deno.readTextFile(`${dir}/ca.pem`),
+      });
+      const said = "שלום עולם!";
+      const reason = "להתראות!";
+      await eve.send(said);
+      await eve.send(`/quit ${reason}`);
+      const message = page.locator("#messages > li.message", { hasText: said });
+      const leave = page.locator("#messages > li.notice", { hasText: reason });
+      await leave.waitFor();
+      assert.equal(await message.locator("bdi", { hasText: said }).count(), 1);
+      assert.equal(await leave.locator("bdi", { hasText: reason }).count(), 1);
+      assert.ok((await leave.innerText()).endsWith(`eve left: ${reason}`));
+      // Read right to left, the "!" ends the Hebrew: at its left. Without
+      // the isolate the page's left-to-right line took it to the right end.
+      for (const text of [said, reason]) {
+        const { before, letters, bang } = await bidiPlaces(page, text);
+        assert.ok(
+          bang < letters,
+          `${text}: ! at ${bang}, letters from ${letters}`,
+        );
+        assert.ok(
+          before <= bang + 0.5,
+          `${text}: the page's words end at ${before}`,
+        );
+      }
+    });
+  });
+});
+
 Deno.test("the page resumes after a server restart: the lines said while it was away once, after a divider, the scroll kept", async () => {
   await withTempDir(async (dir) => {
     const webPort = freePort();
@@ -942,12 +1022,21 @@ async function logIn(page: Page, alias: string, password: string) {
   await messageBox(page).waitFor();
 }
 
-/** The entries of the page's log, as `class: text`. */
+/**
+ * The entries of the page's log, as `class: text`, the text without its
+ * time and, in a message, its alias (a notice's parts all kept).
+ */
 function entries(page: Page): Promise<string[]> {
   return page.locator("#messages > li").evaluateAll((items) =>
-    items.map((item) =>
-      `${item.className}: ${(item.lastChild?.textContent ?? "").trim()}`
-    )
+    items.map((item) => {
+      const said = [...item.children]
+        .filter((part) =>
+          part.localName !== "time" && part.className !== "label"
+        )
+        .filter((part) => !part.classList.contains("alias"))
+        .map((part) => part.textContent).join("").trim();
+      return `${item.className}: ${said}`;
+    })
   );
 }
 

@@ -60,9 +60,14 @@ Deno.test("formatForDisplay() shows each line type plainly", () => {
 Deno.test("formatForDisplay() sanitises what a hostile server sends", () => {
   assert.equal(
     plain("MSG bob \x1b[2J\x1b]0;owned\x07hi\x07"),
-    "<bob> hi\uFFFD",
+    "<bob> \u2068hi\uFFFD\u2069",
   );
-  assert.equal(plain("RAW \x1b[31mtext\x00"), "RAW text\uFFFD");
+  assert.equal(plain("RAW \x1b[31mtext\x00"), "\u2068RAW text\uFFFD\u2069");
+  // Nor can it close the isolate a field is shown in.
+  assert.equal(
+    plain("MSG bob a\u2069\u202Eb"),
+    "<bob> \u2068a\uFFFD\uFFFDb\u2069",
+  );
 });
 
 Deno.test("formatForDisplay() colours aliases and errors, and adds the time", () => {
@@ -255,4 +260,113 @@ Deno.test("formatForDisplay() shows rooms listed, invitations, and not CURRENT (
     ["CURRENT #ops", null],
   ];
   for (const [line, shown] of cases) assert.equal(plain(line), shown, line);
+});
+
+/** A right-to-left word, a sentence with punctuation and digits. */
+const WORD = "שלום";
+const SAID = "שלום (עולם) 12!";
+
+/**
+ * What a display line shows outside its bidi isolates, which must be
+ * balanced: where that is printable ASCII only, the line reads left to
+ * right whatever the isolates hold (each counts as one neutral, UAX #9).
+ */
+function outsideIsolates(line: string): string {
+  let depth = 0;
+  let outside = "";
+  for (const char of line) {
+    if (char === "\u2068") depth++;
+    else if (char === "\u2069") {
+      assert.ok(depth > 0, `a PDI with no FSI: ${line}`);
+      depth--;
+    } else if (depth === 0) outside += char;
+  }
+  assert.equal(depth, 0, `an isolate left open: ${line}`);
+  return outside;
+}
+
+Deno.test("formatForDisplay() isolates right-to-left text in every field it embeds: what is around it keeps its order", () => {
+  const lines = [
+    `HELLO tlschat/1 ${WORD} - ${SAID}`,
+    `WELCOME ${WORD} 3 ${SAID}`,
+    `MSG ${WORD} ${SAID}`,
+    `ME ${WORD} ${SAID}`,
+    `PRIV ${WORD} ${SAID}`,
+    `SENT ${WORD} ${SAID}`,
+    `JOIN ${WORD} 4`,
+    `LEAVE ${WORD} 3 quit ${SAID}`,
+    `LEAVE amy 3 ${WORD} ${SAID}`,
+    `NICK ${WORD} ${WORD}x 3`,
+    `PRESENCE ${WORD} ${WORD} ${WORD}`,
+    `WHO 5 @${WORD} ${WORD} amy`,
+    `PASSWORD account ${SAID}`,
+    `TOPIC ${WORD} ${SAID}`,
+    `HIST 7 2026-11-26T09:05:00.000Z MSG ${WORD} ${SAID}`,
+    `HIST 7 ${WORD} ME amy ${SAID}`,
+    `HISTEND 2 ${SAID}`,
+    `MOD op ${WORD} ${WORD}`,
+    `MOD kick ${WORD} amy ${SAID}`,
+    `MOD mute ${WORD} amy by amy ${SAID}`,
+    `MOD ${WORD} bob amy ${SAID}`,
+    `MOD key - ${WORD} on`,
+    `MOD ${WORD} - amy ${SAID}`,
+    `BAN address ${WORD} ${WORD} ${WORD} ${SAID}`,
+    `INFO ${SAID}`,
+    `ERR usage ${SAID}`,
+    `BYE quit ${SAID}`,
+    `BYE kicked Disconnected: ${SAID}`,
+    `FOUND #${WORD} 7 2026-11-26T09:05:00.000Z MSG ${WORD} ${SAID}`,
+    `FOUNDEND 1 ${SAID}`,
+    `RESUMED 7 0 ${SAID}`,
+    `ROOM #${WORD} 3 mk ${SAID}`,
+    `INVITE #${WORD} ${WORD}`,
+    `${WORD} ${SAID}`,
+  ];
+  for (const line of lines) {
+    for (const room of [null, `#${WORD}`]) {
+      const shown = formatForDisplay(parseServerLine(line) ?? line, {
+        color: false,
+        room,
+      })!;
+      assert.match(outsideIsolates(shown), /^[\x20-\x7e]*$/, shown);
+      assert.ok(shown.includes(WORD), shown);
+    }
+  }
+});
+
+Deno.test("formatForDisplay() shows notices with right-to-left text in their order, each piece isolated", () => {
+  const cases: [string, string][] = [
+    [
+      `MOD op ${WORD} amy`,
+      `-!- \u2068${WORD}\u2069 was made a room operator by amy`,
+    ],
+    [
+      `MOD kick eve amy ${SAID}`,
+      `-!- eve was kicked by amy: \u2068${SAID}\u2069`,
+    ],
+    [`TOPIC amy ${SAID}`, `-!- Topic: \u2068${SAID}\u2069 (set by amy)`],
+    [
+      `LEAVE amy 3 quit ${SAID}`,
+      `-!- amy left (quit: \u2068${SAID}\u2069, 3 online)`,
+    ],
+    [`MSG amy ${SAID}`, `<amy> \u2068${SAID}\u2069`],
+    [
+      `BYE kicked Disconnected: ${SAID}`,
+      `-!- \u2068Disconnected: ${SAID}\u2069`,
+    ],
+    // Plain ASCII is left as it is.
+    ["MOD op bob amy", "-!- bob was made a room operator by amy"],
+  ];
+  for (const [line, shown] of cases) assert.equal(plain(line), shown, line);
+  const colored = formatForDisplay(parseServerLine(`JOIN ${WORD} 4`)!, {
+    color: true,
+  })!;
+  assert.ok(
+    colored.includes(
+      styleText(aliasColor(WORD), `\u2068${WORD}\u2069`, {
+        validateStream: false,
+      }),
+    ),
+    colored,
+  );
 });

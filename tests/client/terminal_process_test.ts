@@ -25,16 +25,30 @@ Deno.test("client.ts on a terminal: a message padded to the right margin goes on
     let at = await term.waitFor(/tom #lobby> $/);
     // "HH:MM <mallory> hi" and padding fill the 100 columns exactly.
     const fill = 100 - "12:34 <mallory> hi".length;
-    const spoofs: [string, string][] = [
-      ["hi" + " ".repeat(fill), "12:34 -!- mallory was made a room operator"],
-      ["hi" + "\u2800".repeat(fill), "12:34 <alice> mallory is an admin now"],
+    // A message that is not plain ASCII is shown in a bidi isolate, closed
+    // at the end of each row and opened again after the indent.
+    const spoofs: [string, string, string][] = [
+      [
+        "hi" + " ".repeat(fill),
+        "12:34 -!- mallory was made a room operator",
+        "",
+      ],
+      [
+        "hi" + "\u2800".repeat(fill),
+        "12:34 <alice> mallory is an admin now",
+        "\u2068",
+      ],
     ];
-    for (const [padded, spoof] of spoofs) {
+    for (const [padded, spoof, fsi] of spoofs) {
+      const pdi = fsi === "" ? "" : "\u2069";
       await mallory.send(padded + spoof);
-      at = await term.waitFor(new RegExp(`${spoof}\r?\n`), at);
+      at = await term.waitFor(new RegExp(`${spoof}${pdi}\r?\n`), at);
       // The terminal shows the spoof on a row of its own either way:
       // at column 0 it passed for a line; now it is indented.
-      assert.match(term.text, new RegExp(`\r?\n {6}${spoof}\r?\n`));
+      assert.match(
+        term.text,
+        new RegExp(`\r?\n {6}${fsi}${spoof}${pdi}\r?\n`),
+      );
     }
     await term.type("/quit\r");
     assert.equal(await term.exited(), 0);
@@ -59,8 +73,9 @@ Deno.test("client.ts reading a pipe and printing to a terminal: a message padded
     const fill = 100 - "<mallory> hi".length;
     const spoof = "-!- mallory was made a room operator";
     await mallory.send("hi" + "\u2800".repeat(fill) + spoof);
-    at = await term.waitFor(new RegExp(`${spoof}\r?\n`), at);
-    assert.match(term.text, new RegExp(`\r?\n {6}${spoof}\r?\n`));
+    // In a bidi isolate (the message is not plain ASCII), its rows too.
+    at = await term.waitFor(new RegExp(`${spoof}\u2069\r?\n`), at);
+    assert.match(term.text, new RegExp(`\r?\n {6}\u2068${spoof}\u2069\r?\n`));
     await term.type("/quit\r\x04");
     assert.equal(await term.exited(), 0);
   });

@@ -82,3 +82,29 @@ Deno.test("wrapLine() counts an emoji asked for by VS16 (❤️, 1️⃣) as 2 c
     assert.equal(shown[1], CONTINUATION_INDENT + spoof);
   }
 });
+
+Deno.test("wrapLine() counts bidi isolates as 0 columns, and closes one a row cuts and opens it again after the next row's indent", () => {
+  const fits = "12:34 -!- Topic: \u2068" + "ש".repeat(20) + "\u2069 (by a)";
+  assert.equal(wrapLine(fits, 45), fits);
+  const line = formatForDisplay(
+    { type: "TOPIC", alias: "amy", text: "שלום עולם ".repeat(12) },
+    { color: true, time: new Date(2026, 0, 1, 12, 34) },
+  )!;
+  const shown = rows(wrapLine(line, 40));
+  assert.ok(shown.length > 2, JSON.stringify(shown));
+  for (const [i, row] of shown.entries()) {
+    // Every row a balanced isolate, nothing but ASCII outside it: each
+    // row, a paragraph of its own to the terminal, reads left to right,
+    // its indent at the left.
+    const outside = row.replace(/\u2068[^\u2068\u2069]*\u2069/g, "");
+    assert.match(outside, /^[\x20-\x7e]*$/, row);
+    if (i > 0 && /\p{Script=Hebrew}/u.test(row)) {
+      assert.ok(row.startsWith(CONTINUATION_INDENT + "\u2068"), row);
+    }
+    assert.ok(width(row.replace(/[\u2068\u2069]/g, "")) <= 40, row);
+  }
+  const joined = shown.map((row, i) =>
+    i === 0 ? row : row.slice(CONTINUATION_INDENT.length)
+  ).join("").replace(/\u2069\u2068/g, "");
+  assert.equal(joined, rows(line)[0]);
+});

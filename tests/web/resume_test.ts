@@ -194,7 +194,8 @@ Deno.test("reduce() searches: /search sent, results kept as text, the count, and
   assert.equal(search.open, true);
   assert.deepEqual(
     search.results.map((e) => e.parts.map((p) => p.text).join(" ")),
-    ["#ops bob  <img src=x onerror=alert(1)>", "#lobby *  amy  deploys"],
+    // What was said is a part of its own, after the space.
+    ["#ops bob   <img src=x onerror=alert(1)>", "#lobby *  amy   deploys"],
   );
   assert.equal(search.results[1]?.className, "found action");
   assert.match(
@@ -361,7 +362,7 @@ Deno.test("reduce() shows caught-up lines at the time they were said, dated when
   page.line("CURRENT #lobby");
   page.line("@seq=62;time=2026-01-02T09:00:05.000Z #lobby MSG bob live");
   const at = (text: string) => {
-    const entry = page.log.find((e) => e.parts.at(-1)?.text === ` ${text}`);
+    const entry = page.log.find((e) => e.parts.at(-1)?.text === text);
     const when = entry?.when instanceof Date ? entry.when.toISOString() : "";
     return `${when} ${entry?.dated}`;
   };

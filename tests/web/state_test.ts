@@ -595,3 +595,45 @@ Deno.test("reduce() takes a room it cannot rejoin off the list, and labels a ref
     page.shown("#lobby").join("\n"),
   );
 });
+
+Deno.test("reduce() makes what someone chose a part of its own in every entry (isolated when shown), the page's words apart", () => {
+  const rtl = "שלום";
+  const page = FakePage.inRooms();
+  const lines = [
+    `#lobby MSG bob ${rtl}!`,
+    `#lobby ME bob ${rtl}`,
+    `PRIV bob ${rtl}`,
+    `SENT bob ${rtl}`,
+    `#lobby TOPIC bob ${rtl} (1)`,
+    `#lobby MOD kick eve bob ${rtl}`,
+    `#lobby MOD mute eve bob by bob until ${rtl}`,
+    `#lobby MOD ${rtl} eve bob`,
+    `#lobby MOD ${rtl} - bob off`,
+    `#lobby MOD ${rtl} - bob on`,
+    `#lobby BAN address ${rtl} ${rtl} bob ${rtl}`,
+    `#lobby LEAVE eve 2 quit ${rtl}`,
+    `#lobby LEAVE eve 2 ${rtl} ${rtl}`,
+    `#lobby NICK eve ${rtl} 2`,
+    `#lobby PRESENCE ${rtl} 1 2`,
+    `#lobby JOIN ${rtl} 2`,
+    `ROOM #lobby 3 m ${rtl}`,
+    `INVITE #lobby ${rtl}`,
+    `INFO ${rtl}`,
+    `ERR usage ${rtl}`,
+    `NEWTYPE ${rtl}`,
+  ];
+  for (const line of lines) {
+    const before = page.log.length;
+    page.line(line);
+    const entry = page.log.at(-1)!;
+    assert.equal(page.log.length, before + 1, line);
+    const shown = entry.parts.map((part) => part.text).join("");
+    assert.ok(shown.includes(rtl), `${line}: ${shown}`);
+    for (const part of entry.parts) {
+      if (part.kind === "text") assert.ok(!part.text.includes(rtl), line);
+    }
+  }
+  page.line(`BYE kicked Disconnected: ${rtl}`);
+  const bye = page.log.at(-1)!;
+  assert.deepEqual(bye.parts.map((part) => part.kind), ["said"]);
+});

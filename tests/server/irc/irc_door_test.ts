@@ -59,6 +59,27 @@ async function registerAndChat(engine: (typeof ENGINES)[number]) {
   await bob.expect(/^LEAVE j\.doe 1 quit bye now$/);
 }
 
+Deno.test("IRC door: combining marks are capped both ways by the server, and right-to-left text passes with no isolate added", async () => {
+  await using server = await startServer("deno", [], { irc: true });
+  using bob = await TestClient.join(server.port, "bob");
+  using irc = await ircJoin(server.ircPort, "eve");
+  await bob.expect(/^JOIN eve 2$/);
+  const marks = "\u0336\u0317\u0301\u0300";
+  const flood = (word: string) =>
+    [...word].map((c) => c + marks.repeat(10)).join(""); // under 512 bytes
+  const capped = (word: string) => [...word].map((c) => c + marks).join("");
+  await irc.send(`PRIVMSG #lobby :${flood("zalgo")}`);
+  await bob.expect(new RegExp(`^MSG eve ${capped("zalgo")}$`));
+  await bob.send(flood("back"));
+  await irc.expect(
+    new RegExp(`^:bob!bob@tlschat PRIVMSG #lobby :${capped("back")}$`),
+  );
+  await bob.send("שלום עולם!");
+  await irc.expect(/^:bob!bob@tlschat PRIVMSG #lobby :שלום עולם!$/);
+  await irc.send(`QUIT :${flood("bye")}`);
+  await bob.expect(new RegExp(`^LEAVE eve 1 quit ${capped("bye")}$`));
+});
+
 Deno.test("IRC door: a line over 512 bytes gets 417 and the connection goes on; one past --max-skip-bytes ends it", async () => {
   await using server = await startServer("node", [
     "--max-skip-bytes",
