@@ -903,6 +903,9 @@ Deno.test("a browser guest joins a room with a key again with its key after a se
         await untilRooms(page, ["#lobby", "*#ops"]);
         await say(page, "in #ops again");
         await op.expect(/^#ops MSG rosa in #ops again$/);
+        // Its own line shown (its number kept): the history to come.
+        await page.locator("li.message", { hasText: "in #ops again" })
+          .waitFor();
         // A reload: the member left with the old page, the key is the tab's.
         await page.reload();
         await op.expect(/^#ops LEAVE rosa /);
@@ -912,6 +915,8 @@ Deno.test("a browser guest joins a room with a key again with its key after a se
           .waitFor();
         await say(page, "back after the reload");
         await op.expect(/^#ops MSG rosa back after the reload$/);
+        await page.locator("li.message", { hasText: "back after the reload" })
+          .waitFor();
         assert.deepEqual(await messages(page), [
           "in #ops again",
           "back after the reload",
