@@ -228,7 +228,7 @@ function say(
   for (const text of texts) {
     const line: RoomLine = { type: "MSG", alias, text };
     args.push(String(Date.now()), origin, alias, JSON.stringify(line), "", "");
-    args.push(newLineId(), lineSign(line), "tag", "", "MSG");
+    args.push(newLineId(), lineSign(line), "tag", "", "MSG", "");
   }
   return link.run("append", args);
 }
