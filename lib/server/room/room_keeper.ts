@@ -266,11 +266,15 @@ export class RoomKeeper {
    * neither list is known to be the newer: only the rooms in both are
    * kept, and written (a room left here, by a kick or a part, is not
    * entered again past its key or invitation from the older shared list,
-   * nor one left on another server since from this one's).
+   * nor one left on another server since from this one's). A read that
+   * fails twice leaves the store's list, marked {@linkcode stale}; one that
+   * answers for a stale account applies what changed here since it was
+   * marked (`mergeAccountRooms`) and clears the mark.
    */
   async fetch(account: string): Promise<void> {
     const key = aliasKey(account);
     const own = this.#unshared.get(key);
+    await this.#merges.get(key); // read what they wrote
     let rooms: AccountRoom[] | null;
     try {
       rooms = await this.#read(account);
@@ -285,7 +289,6 @@ export class RoomKeeper {
       const base = this.#stale.get(key);
       if (base !== undefined) {
         // What changed here since, applied to what the servers share.
-        await this.#merges.get(key);
         this.#stale.delete(key);
         this.#unshared.delete(key);
         const now = this.accountRooms(account);
