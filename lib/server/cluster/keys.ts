@@ -32,6 +32,7 @@ export const SCRIPT_KEYS = [
   "roomSizes",
   "tokens",
   "roomSince",
+  "roomSkeletons",
 ] as const;
 
 /**
@@ -130,6 +131,13 @@ export interface ClusterKeys {
    * the room.
    */
   readonly roomSince: string;
+  /**
+   * The room that holds each look-alike key (`roomSkeleton`): skeleton ->
+   * name, set as `rooms` gets the room, deleted with it; a name whose
+   * look-alike another room holds is not created (a stale entry, of a room
+   * gone, does not count).
+   */
+  readonly roomSkeletons: string;
   /**
    * The resume tokens of members that may be held, by the SHA-256 of each
    * (hex; never a token itself) -> alias key (`resume_scripts.ts`).

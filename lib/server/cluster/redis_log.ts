@@ -44,7 +44,7 @@ import type { RoomRecord } from "../room/room_record.ts";
 import type { RoomsSnapshot } from "../room/rooms_snapshot.ts";
 import { readRoomsAtStart } from "./rooms_at_start.ts";
 import { StreamReader, type StreamReaderOptions } from "./stream_reader.ts";
-import { startSearchCatchUp } from "./search_catch_up.ts";
+import { StreamCatchUp } from "./search_catch_up.ts";
 import type { Search } from "../room/search.ts";
 import { StreamWriter, type StreamWriterOptions } from "./stream_writer.ts";
 
@@ -73,6 +73,8 @@ export class RedisLog implements RoomLog {
   #writer: StreamWriter;
   #atStart: RoomsSnapshot | undefined;
   #startSeq = 0;
+  /** The search index's catch-ups from the stream, if it has one. */
+  #searchCatchUp: StreamCatchUp | undefined;
   #options: RedisLogOptions;
 
   private constructor(link: RedisLink, options: RedisLogOptions) {
@@ -141,6 +143,8 @@ export class RedisLog implements RoomLog {
   async roomsNow(): Promise<RoomsSnapshot> {
     const { log, defaultRoom } = this.#options;
     const { snapshot, seq } = await readRoomsAtStart(this.#link, log);
+    // What the reader had not reached is skipped: the index takes it back.
+    this.#searchCatchUp?.skipped(this.#reader.handedOn + 1, seq);
     this.#reader.restartAfter(seq);
     this.#recent.forgetUpTo(Infinity);
     for (const event of snapshot.recent.get(defaultRoom) ?? []) {
@@ -152,16 +156,18 @@ export class RedisLog implements RoomLog {
   /**
    * Has `search`'s index take again from the stream what this server
    * missed while it was down (`search_catch_up.ts`), up to where reading
-   * began, in the background until the log closes; `search` itself.
+   * began, and what the reader skips when this server was counted lost
+   * ({@linkcode roomsNow}), in the background until the log closes;
+   * `search` itself.
    */
   catchUpSearch(search: Search): Search {
     if (search.catchUp === undefined) return search;
-    startSearchCatchUp(search.catchUp, {
+    this.#searchCatchUp = new StreamCatchUp(search.catchUp, {
       ...this.#options,
       link: this.#link,
-      through: this.#startSeq,
       closed: () => this.#closed,
     });
+    this.#searchCatchUp.start(this.#startSeq);
     return search;
   }
 

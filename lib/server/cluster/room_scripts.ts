@@ -6,8 +6,10 @@
  * servers never read it: they change their replica as the log hands events
  * on, by the same rules. What is kept: each room's record (`rooms`), the
  * rooms of each member (`roomMembers`) and their sizes (`roomSizes`), where
- * each temporary room's current incarnation begins (`roomSince`), and
- * each room's last messages and actions (a list per room, `--history` at
+ * each temporary room's current incarnation begins (`roomSince`), which
+ * room holds each look-alike key (`roomSkeletons`: a room whose name looks
+ * like one the log knows is refused in the same step, whichever server
+ * asked), and each room's last messages and actions (a list per room, `--history` at
  * most), so that a quiet room keeps its history when a busy one trims the
  * stream.
  *
@@ -101,8 +103,9 @@ end
 local function renameOps(id, from, to)
   for _, r in ipairs(roomsOf(id) or {}) do guestOp(r, from, to) end
 end
--- An empty temporary room goes, with its messages.
-local function expire(name)
+-- An empty temporary room goes, with its messages and its look-alike
+-- key skel.
+local function expire(name, skel)
   local raw = redis.call('HGET', K.rooms, name)
   if not raw or redis.call('HEXISTS', K.roomSizes, name) == 1 then return end
   local ok, rec = pcall(cjson.decode, raw)
@@ -111,12 +114,27 @@ local function expire(name)
   redis.call('HDEL', K.rooms, name)
   redis.call('HDEL', K.roomSince, name)
   redis.call('DEL', ARGV[4] .. name)
+  if redis.call('HGET', K.roomSkeletons, skel) == name then
+    redis.call('HDEL', K.roomSkeletons, skel)
+  end
+end
+-- The room the log knows whose name looks like room's (its look-alike key
+-- skel), when a line with effect kind would make the log know room; nil
+-- when there is none (or room is known already: it is no creation).
+local function lookalikeRoom(room, kind, skel)
+  if kind ~= 'room' or room == '' or skel == '' or
+    redis.call('HEXISTS', K.rooms, room) == 1 then return nil end
+  local other = redis.call('HGET', K.roomSkeletons, skel)
+  if other and other ~= room and
+    redis.call('HEXISTS', K.rooms, other) == 1 then return other end
+  return nil
 end
 -- What an appended event (of line type ltype, in room: '' for the default
 -- room, from member origin, its effect kind and value) does to the rooms;
 -- entry: the stream entry as JSON, kept with the room's last messages;
--- seq: its number.
-local function mirror(room, ltype, origin, kind, value, entry, seq)
+-- seq: its number; skel: the room's look-alike key ('' unless kind is
+-- room or expire).
+local function mirror(room, ltype, origin, kind, value, entry, seq, skel)
   if ltype == 'MSG' or ltype == 'ME' then
     local name = room ~= '' and room or ARGV[5]
     local keep = tonumber(room ~= '' and ARGV[6] or ARGV[7])
@@ -133,6 +151,7 @@ local function mirror(room, ltype, origin, kind, value, entry, seq)
     -- A room the log knows again begins anew (room_replica.ts).
     if redis.call('HEXISTS', K.rooms, room) == 0 then
       redis.call('HSET', K.roomSince, room, seq - 1)
+      if skel ~= '' then redis.call('HSET', K.roomSkeletons, skel, room) end
     end
     if ltype == 'JOIN' then
       redis.call('HSETNX', K.rooms, room, value)
@@ -140,7 +159,7 @@ local function mirror(room, ltype, origin, kind, value, entry, seq)
       redis.call('HSET', K.rooms, room, value)
     end
   elseif kind == 'expire' then
-    expire(room)
+    expire(room, skel)
   end
   if ltype == 'JOIN' then
     enterRoom(origin, room)

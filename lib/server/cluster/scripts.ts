@@ -101,16 +101,18 @@ export const SCRIPTS = {
    * ARGV[8]: how many line ids to keep; ARGV[9..]: (time, origin member
    * id, the alias it speaks as, line JSON, effect kind ('' for none),
    * effect value JSON, line id, line sign, append tag, room ('' for the
-   * default room), line type) for each line. Stores each line whose id it
-   * does not hold yet,
+   * default room), line type, the room's look-alike key ('' unless its
+   * effect is `room` or `expire`) for each line. Stores each line whose id
+   * it does not hold yet,
    * if its member still holds its claim under that alias and its server is
    * alive (not counted lost), all in one step. Returns the last number
    * given, then for each line: its number (stored now, or by an earlier
    * try of the same append: same id, sign and tag), 'duplicate' (the same
    * line under its id, from another append: not stored again), 'reused'
    * (another line holds its id), 'gone' (its member left or was removed,
-   * or its server was counted lost) or 'alias' (it speaks under an alias
-   * it no longer holds). A `sanctions` effect (the bans and mutes in force
+   * or its server was counted lost), 'alias' (it speaks under an alias
+   * it no longer holds) or 'lookalike:NAME' (it would make the log know a
+   * room whose name looks like room NAME's, which it knows). A `sanctions` effect (the bans and mutes in force
    * after a `MOD` line) and a `topic` effect are also kept, for servers
    * that start later: what is kept is what the log says last; so are the
    * rooms (`room_scripts.ts`). An `expire` line is the servers' own (no
@@ -133,11 +135,11 @@ local function speaker(origin)
   return speakers[origin]
 end
 local out = {0}
-for i = 9, #ARGV, 11 do
+for i = 9, #ARGV, 12 do
   local time, origin, alias, line, effect, value, id, sign, tag, room,
-    ltype = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4],
-    ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9],
-    ARGV[i + 10]
+    ltype, skel = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
+    ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8],
+    ARGV[i + 9], ARGV[i + 10], ARGV[i + 11]
   local held = redis.call('ZSCORE', K.lineIds, id)
   local holds = effect == 'expire' and alias or speaker(origin)
   if held then
@@ -153,9 +155,11 @@ for i = 9, #ARGV, 11 do
     out[#out + 1] = 'gone'
   elseif holds ~= alias then
     out[#out + 1] = 'alias'
+  elseif lookalikeRoom(room, effect, skel) then
+    out[#out + 1] = 'lookalike:' .. lookalikeRoom(room, effect, skel)
   else
     local seq, entry = xadd(time, origin, line, effect, value, id, room)
-    mirror(room, ltype, origin, effect, value, entry, seq)
+    mirror(room, ltype, origin, effect, value, entry, seq, skel)
     redis.call('ZADD', K.lineIds, seq, id)
     redis.call('HSET', K.lineSigns, id, sign .. ':' .. tag)
     out[#out + 1] = seq

@@ -10,7 +10,9 @@
  * it and record how far it got before reading the next: one batch in
  * memory, nothing on members' path but parsing it, the writing in the
  * worker's background thread. A server stopped meanwhile goes on from
- * there at its next start. What the stream no longer holds (trimmed to
+ * there at its next start. A server counted lost reads on after the
+ * rooms' snapshot, skipping what it had not read: recorded in the index
+ * at once, that range is taken back the same way, after any before it. What the stream no longer holds (trimmed to
  * `--redis-stream-entries`) cannot be indexed: counted as missed, and
  * logged. A new epoch (Redis lost its data) opens the index empty, with
  * nothing to catch up; one that comes meanwhile stops it.
@@ -85,40 +87,113 @@ function isSaid(event: RoomEvent | null): event is RoomEvent {
   return event?.line.type === "MSG" || event?.line.type === "ME";
 }
 
-/** What {@linkcode startSearchCatchUp} reads with. */
+/** What a {@linkcode StreamCatchUp} reads with. */
 export interface CatchUpStream {
   readonly link: RedisLink;
-  /** Reading live began after it: the last number to catch up. */
-  readonly through: number;
   readonly redisReadCount: number;
   /** The log closed: catching up stops. */
   readonly closed: () => boolean;
   readonly log: Logger;
 }
 
+/** A range of numbers the index lacks, of one epoch, and why. */
+interface Lacking {
+  readonly from: number;
+  readonly through: number;
+  readonly epoch: string;
+  /** `start`: down at start; `lost`: skipped, this server counted lost. */
+  readonly after: "start" | "lost";
+}
+
 /**
- * Catches `index` up from the stream once it opened and says what it
- * lacks, in the background; logs what it did (`search-caught-up`), what
- * the stream no longer held (`search-missed`).
+ * The index's catch-ups from the stream, one at a time, in the
+ * background: what it lacks at start ({@linkcode start}), and what the
+ * reader skipped when this server, counted lost, went on after the rooms'
+ * snapshot ({@linkcode skipped}). While one runs, the progress it records
+ * never passes the first number of one waiting (a kill keeps both for the
+ * next start); one that fails stops the rest (what they lack stays
+ * recorded). Logs what each did (`search-caught-up`), what the stream no
+ * longer held (`search-missed`).
  */
-export function startSearchCatchUp(
-  index: SearchCatchUp,
-  { link, through, redisReadCount: count, closed, log }: CatchUpStream,
-): void {
-  const epoch = link.epoch;
-  const stopped = () => closed() || link.epoch !== epoch;
-  const read = async (from: number, upTo: number, count: number) =>
-    await link.command([
-      "XRANGE",
-      link.keys.events,
-      `${from}`,
-      `${upTo}`,
-      "COUNT",
-      String(count),
-    ]) as StreamEntry[];
-  index.lacking().then(async (from) => {
-    if (from === null || stopped()) return;
-    if (from > through) return void index.caughtUp(null); // none missed
+export class StreamCatchUp {
+  #index: SearchCatchUp;
+  #stream: CatchUpStream;
+  #waiting: Lacking[] = [];
+  #running = false;
+
+  /** Catch-ups of `index` from `stream`. */
+  constructor(index: SearchCatchUp, stream: CatchUpStream) {
+    this.#index = index;
+    this.#stream = stream;
+  }
+
+  /**
+   * Once the index opened and said what it lacks, takes that back up to
+   * `through` (reading live began after it).
+   */
+  start(through: number): void {
+    const epoch = this.#stream.link.epoch;
+    this.#index.lacking().then((from) => {
+      if (from !== null) this.#add({ from, through, epoch, after: "start" });
+    }, (error) => this.#failed(error, epoch));
+  }
+
+  /**
+   * The reader went on after `through`, from `from` (this server was
+   * counted lost): recorded in the index at once, then taken back.
+   */
+  skipped(from: number, through: number): void {
+    if (from > through) return;
+    this.#index.behind(from);
+    const epoch = this.#stream.link.epoch;
+    this.#add({ from, through, epoch, after: "lost" });
+  }
+
+  #add(lacking: Lacking): void {
+    this.#waiting.push(lacking);
+    if (!this.#running) void this.#run();
+  }
+
+  async #run(): Promise<void> {
+    this.#running = true;
+    while (this.#waiting.length > 0) {
+      const lacking = this.#waiting.shift()!;
+      try {
+        await this.#one(lacking);
+      } catch (error) {
+        this.#waiting = [];
+        this.#failed(error, lacking.epoch);
+      }
+    }
+    this.#running = false;
+  }
+
+  /** Takes back one range (see {@linkcode catchUpIndex}). */
+  async #one({ from, through, epoch, after }: Lacking): Promise<void> {
+    const { link, redisReadCount: count, closed, log } = this.#stream;
+    const stopped = () => closed() || link.epoch !== epoch;
+    if (stopped()) return;
+    // Its progress stops short of what waits (of this epoch).
+    const caughtUp = (rest: number | null) => {
+      const next = this.#waiting.filter((w) => w.epoch === epoch)
+        .map((w) => w.from);
+      const lowest = Math.min(rest ?? Infinity, ...next);
+      return this.#index.caughtUp(lowest === Infinity ? null : lowest);
+    };
+    if (from > through) return void await caughtUp(null); // none missed
+    const read = async (from: number, upTo: number, count: number) =>
+      await link.command([
+        "XRANGE",
+        link.keys.events,
+        `${from}`,
+        `${upTo}`,
+        "COUNT",
+        String(count),
+      ]) as StreamEntry[];
+    const index = {
+      add: (e: readonly RoomEvent[]) => this.#index.add(e),
+      caughtUp,
+    };
     const did = await catchUpIndex(index, {
       from,
       through,
@@ -126,7 +201,7 @@ export function startSearchCatchUp(
       read,
       stopped,
     });
-    const fields = { from, through, ...did };
+    const fields = { from, through, after, ...did };
     if (did.missed > 0) {
       log.warn("search-missed", {
         ...fields,
@@ -134,11 +209,14 @@ export function startSearchCatchUp(
       });
     }
     if (did.done) log.info("search-caught-up", fields);
-  }).catch((error) => {
-    if (stopped()) return;
+  }
+
+  #failed(error: unknown, epoch: string): void {
+    const { link, closed, log } = this.#stream;
+    if (closed() || link.epoch !== epoch) return;
     log.warn("search-catch-up-failed", {
       error: describeError(error),
       hint: "the next start takes it up",
     });
-  });
+  }
 }

@@ -28,13 +28,11 @@ import type { Histogram } from "../metrics/registry.ts";
 import {
   type AppendOptions,
   type AppendOutcome,
-  type EventEffect,
-  lineSign,
   newLineId,
   type RoomLine,
   type RoomLogFailure,
 } from "../room/room_log.ts";
-import { storedEffect } from "../room/stored_event.ts";
+import { appendArgs, type PendingLine, unstored } from "./append_batch.ts";
 
 /** Options of {@linkcode StreamWriter} (a part of the log's options). */
 export interface StreamWriterOptions {
@@ -71,24 +69,12 @@ export interface StreamWriterLog {
   stepped(): void;
 }
 
-interface Pending {
-  readonly time: number;
-  readonly line: RoomLine;
-  readonly origin: string;
-  readonly effect?: EventEffect;
-  /** Its room (none: the default room). */
-  readonly room?: string;
-  readonly id: string;
-  /** Tells this append from any other (kept across its retries). */
-  readonly tag: string;
-}
-
 /** Appends lines to the room's stream, in batches, retried while in doubt. */
 export class StreamWriter {
   #link: RedisLink;
   #options: StreamWriterOptions;
   #log: StreamWriterLog;
-  #pending: Pending[] = [];
+  #pending: PendingLine[] = [];
   #scheduled: ReturnType<typeof setImmediate> | undefined;
   /** Steps handling sent batches' answers, in the order they were sent. */
   #steps: Promise<void> = Promise.resolve();
@@ -107,7 +93,7 @@ export class StreamWriter {
    */
   #failures: {
     upTo: number;
-    lines: readonly Pending[];
+    lines: readonly PendingLine[];
     outcome: AppendOutcome;
     error: unknown;
   }[] = [];
@@ -229,15 +215,7 @@ export class StreamWriter {
     const { clock, redisBatchLines, redisLineIdsKept } = this.#options;
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0, redisBatchLines);
-      const args = [String(redisLineIdsKept)];
-      for (const { time, line, origin, effect, room, id, tag } of batch) {
-        const alias = line.type === "MOD" ? line.by : line.alias;
-        const json = JSON.stringify(line);
-        const stored = effect && storedEffect(effect);
-        args.push(String(time), origin, alias, json);
-        args.push(stored?.kind ?? "", stored?.value ?? "");
-        args.push(id, lineSign(line), tag, room ?? "", line.type);
-      }
+      const args = appendArgs(batch, redisLineIdsKept);
       const sent = { at: clock.now(), generation: this.#generation };
       const answer = this.#run(args);
       this.#then(() => this.#answered(batch, args, sent, answer));
@@ -294,7 +272,7 @@ export class StreamWriter {
    * (counted from when it was first sent) is over.
    */
   async #answered(
-    batch: readonly Pending[],
+    batch: readonly PendingLine[],
     args: readonly string[],
     sent: { readonly at: number; readonly generation: number },
     first: Promise<{ reply: unknown } | { error: unknown }>,
@@ -334,34 +312,20 @@ export class StreamWriter {
    * earlier try, which the script knows by the append's tag) comes back
    * through the stream; the rest is reported.
    */
-  #stored(batch: readonly Pending[], reply: unknown): void {
+  #stored(batch: readonly PendingLine[], reply: unknown): void {
     const [top, ...results] = reply as [number, ...(number | string)[]];
     this.#awaiting = Math.max(this.#awaiting, Number(top));
     this.#silent = false;
     if (this.#failing) this.#options.log.info("history-resumed", {});
     this.#failing = false;
-    const unsent: Record<
-      "gone" | "refused" | "duplicate" | "reused",
-      Pending[]
-    > = { gone: [], refused: [], duplicate: [], reused: [] };
-    for (const [i, pending] of batch.entries()) {
-      const result = results[i];
-      if (typeof result === "number") continue;
-      if (result === "gone" || result === "duplicate" || result === "reused") {
-        unsent[result].push(pending);
-      } else {
-        unsent.refused.push(pending);
-      }
-    }
     const error = new Error("Redis did not store them");
-    for (const [outcome, lines] of Object.entries(unsent)) {
-      if (lines.length === 0) continue;
-      this.#report(Number(top), lines, outcome as AppendOutcome, error);
+    for (const [outcome, lines] of unstored(batch, results)) {
+      this.#report(Number(top), lines, outcome, error);
     }
   }
 
   /** The batch was not stored (`inDoubt`: or perhaps it was). */
-  #lost(batch: readonly Pending[], inDoubt: boolean, error: unknown): void {
+  #lost(batch: readonly PendingLine[], inDoubt: boolean, error: unknown): void {
     if (this.#stopRetrying.signal.aborted) this.#lostClosing += batch.length;
     // Once per outage: the senders hear of every line.
     const level = this.#failing ? "debug" : "error";
@@ -378,7 +342,7 @@ export class StreamWriter {
   /** Reports lines once the stream is handed on up to `upTo`. */
   #report(
     upTo: number,
-    lines: readonly Pending[],
+    lines: readonly PendingLine[],
     outcome: AppendOutcome,
     error: unknown,
   ): void {

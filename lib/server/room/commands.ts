@@ -134,6 +134,7 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
           code: error.code,
           text: error.message,
         })),
+      (text) => this.reply(encodeServerLine({ type: "INFO", text })),
     );
   }
 

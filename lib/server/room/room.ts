@@ -161,7 +161,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
   /** Lines the log did not store: handed on as failed, their senders told. */
   #lost(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
     this.#flow.handedOn();
-    for (const { line, origin } of lost) this.router.rooms.lost(line, origin);
+    this.router.lost(lost, outcome);
     this.#unsent.unsent(lost, outcome);
   }
 

@@ -304,15 +304,19 @@ export function topic<M extends Moderated>(
  * still holds. A room no longer there is not made again, nor one made
  * again since it joined (another incarnation, `RoomKeeper.stillIn`: a
  * server down while it vanished). A room refused or gone is taken off the
- * list; each refusal is told as the `ERR` `/join` would have had.
+ * list; each refusal is told as the `ERR` `/join` would have had. When
+ * the cluster's list could not be read (`RoomKeeper.stale`), the member is
+ * told (`notice`, an `INFO`) that these come from this server's own list.
  */
 export function rejoin<M extends Moderated>(
   ctx: RoomCommandContext<M>,
   member: M,
   refused: (error: ProtocolError) => void,
+  notice: (text: string) => void = () => {},
 ): void {
   if (!member.roomsOn || member.account === null) return;
   const { rooms } = ctx.router;
+  if (rooms.keeper.stale(member.account)) notice(STALE_ROOMS_TEXT);
   const remembered = rooms.keeper.accountRooms(member.account);
   const kept: string[] = [];
   for (const entry of remembered) {
@@ -339,6 +343,13 @@ export function rejoin<M extends Moderated>(
   }
   if (kept.length < remembered.length) rooms.keeper.inRooms(member, kept);
 }
+
+/**
+ * What a member whose rooms could not be read from the cluster's store at
+ * login is told (`INFO`).
+ */
+export const STALE_ROOMS_TEXT =
+  "Your rooms could not be read from the cluster's store (it did not answer): you are back in the rooms this server remembers, which may be out of date; rooms you joined on another server are kept and come back at your next login";
 
 /**
  * The `/who` list, in the one order the room shows it: the first

@@ -25,6 +25,7 @@ import { aliasKey } from "../../protocol.ts";
 import {
   type AccountRoom,
   MemoryRoomStore,
+  mergeAccountRooms,
   NOT_SHARED,
   type RoomStore,
   type SharedAccountRooms,
@@ -86,6 +87,17 @@ export class RoomKeeper {
    * by alias key, until one is written.
    */
   #unshared = new Map<string, readonly AccountRoom[]>();
+  /**
+   * Accounts whose shared list could not be read at a login here (asked
+   * twice), by alias key: the list they were put back into from this
+   * server's store then (`base`, moved on by each merge). Until a read
+   * answers, their lists are merged into the shared one (what changed here
+   * since `base`), never written over it: rooms joined on other servers
+   * meanwhile stay there, and come back at the next login.
+   */
+  #stale = new Map<string, readonly AccountRoom[]>();
+  /** Each stale account's merges, one after the other. */
+  #merges = new Map<string, Promise<void>>();
   #room: (name: string) => KeptRoom | undefined;
   /** Registered rooms' stored starts (null: none), if they name them. */
   #starts: Map<string, number | null> | null = null;
@@ -175,7 +187,11 @@ export class RoomKeeper {
    * account's rooms).
    */
   inRooms(
-    member: { readonly account?: string | null; readonly roomsOn?: boolean },
+    member: {
+      readonly id?: string;
+      readonly account?: string | null;
+      readonly roomsOn?: boolean;
+    },
     rooms: readonly string[],
   ): void {
     const account = member.account;
@@ -183,7 +199,51 @@ export class RoomKeeper {
     const kept = rooms.filter((name) => name !== this.#defaultRoom)
       .map((room) => ({ room, since: this.#kept(room)?.since ?? null }));
     this.#try(() => this.store.setAccountRooms(account, kept));
-    this.#share(account, kept);
+    if (!this.#stale.has(aliasKey(account))) return this.#share(account, kept);
+    // Rooms it is being put back into are not left: they are on their way.
+    const pending = this.#rejoining.get(member.id ?? "") ?? new Set<string>();
+    this.#merge(account, kept, new Set(pending));
+  }
+
+  /**
+   * Whether `account`'s shared list could not be read at its last login
+   * here (its rooms came from this server's store, perhaps out of date).
+   */
+  stale(account: string): boolean {
+    return this.#stale.has(aliasKey(account));
+  }
+
+  /**
+   * Merges a stale account's list `kept` (rooms in `pending` still being
+   * entered) into the shared one, after the merges before: read again; if
+   * it answers, what changed here since the base is applied to it and
+   * written, and the base moves on; if not, nothing is shared (this
+   * server's store has it; the next login here merges it).
+   */
+  #merge(
+    account: string,
+    kept: readonly AccountRoom[],
+    pending: ReadonlySet<string>,
+  ): void {
+    const key = aliasKey(account);
+    const step = async () => {
+      const base = this.#stale.get(key);
+      if (base === undefined) return this.#share(account, kept);
+      const shared = await this.#shared.get(account);
+      await this.#shared.set(
+        account,
+        mergeAccountRooms(shared ?? [], base, kept, pending),
+      );
+      // Shared now: later changes count from here (what was on its way
+      // stays shared until left).
+      if (this.#stale.has(key)) this.#stale.set(key, kept);
+    };
+    const last = this.#merges.get(key) ?? Promise.resolve();
+    const next = last.then(step).catch((error) => this.#onStoreError(error));
+    this.#merges.set(key, next);
+    void next.then(() => {
+      if (this.#merges.get(key) === next) this.#merges.delete(key);
+    });
   }
 
   /** Writes `account`'s list through; one refused is noted as unshared. */
@@ -206,13 +266,36 @@ export class RoomKeeper {
    * neither list is known to be the newer: only the rooms in both are
    * kept, and written (a room left here, by a kick or a part, is not
    * entered again past its key or invitation from the older shared list,
-   * nor one left on another server since from this one's).
+   * nor one left on another server since from this one's). A read that
+   * fails twice leaves the store's list, marked {@linkcode stale}; one that
+   * answers for a stale account applies what changed here since it was
+   * marked (`mergeAccountRooms`) and clears the mark.
    */
   async fetch(account: string): Promise<void> {
-    const own = this.#unshared.get(aliasKey(account));
+    const key = aliasKey(account);
+    const own = this.#unshared.get(key);
+    await this.#merges.get(key); // read what they wrote
+    let rooms: AccountRoom[] | null;
     try {
-      const rooms = await this.#shared.get(account);
-      if (own !== undefined) {
+      rooms = await this.#read(account);
+    } catch (error) {
+      // Its rooms come from this server's store, marked stale (told).
+      if (!this.#stale.has(key)) {
+        this.#stale.set(key, this.accountRooms(account));
+      }
+      return this.#onStoreError(error);
+    }
+    try {
+      const base = this.#stale.get(key);
+      if (base !== undefined) {
+        // What changed here since, applied to what the servers share.
+        this.#stale.delete(key);
+        this.#unshared.delete(key);
+        const now = this.accountRooms(account);
+        const merged = mergeAccountRooms(rooms ?? [], base, now);
+        this.#try(() => this.store.setAccountRooms(account, merged));
+        this.#share(account, merged);
+      } else if (own !== undefined) {
         const both = (rooms ?? []).filter((r) =>
           own.some((o) => o.room === r.room && o.since === r.since)
         );
@@ -221,6 +304,19 @@ export class RoomKeeper {
       } else if (rooms !== null) this.store.setAccountRooms(account, rooms);
     } catch (error) {
       this.#onStoreError(error);
+    }
+  }
+
+  /**
+   * The shared list, asked again once when the first ask fails (its answer
+   * lost, a blip); the second failure is thrown.
+   */
+  async #read(account: string): Promise<AccountRoom[] | null> {
+    try {
+      return await this.#shared.get(account);
+    } catch {
+      // Asked once more; a second failure is the caller's to report.
+      return await this.#shared.get(account);
     }
   }
 

@@ -260,13 +260,21 @@ export type AppendOutcome =
    * Not stored: the log holds another line under its id (an id names one
    * line; the sender must choose a new one).
    */
-  | "reused";
+  | "reused"
+  /**
+   * Not stored: it would create a room whose name looks like that of one
+   * the log knows (`UnsentLine.taken`), created first elsewhere (a
+   * cluster's other server, at the same instant).
+   */
+  | "lookalike";
 
 /** An appended line that was not handed on. */
 export interface UnsentLine {
   readonly line: RoomLine;
   readonly origin: string;
   readonly id?: string;
+  /** The room it looks like (outcome `lookalike`). */
+  readonly taken?: string;
 }
 
 /**

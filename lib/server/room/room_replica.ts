@@ -203,6 +203,19 @@ export class RoomReplica<M extends Member> {
     this.#expireLater(state);
   }
 
+  /**
+   * The log refused the creation of `state` (its name looks like a room's
+   * created first elsewhere): a room it never knew, with nobody in it or
+   * joining it, goes now, not after the grace.
+   */
+  refused(state: RoomState<M>): void {
+    const host = this.#host;
+    if (state.confirmed || !expirable(state, host.default)) return;
+    if (host.joining(state.name) || host.get(state.name) !== state) return;
+    this.stop(state);
+    host.drop(state);
+  }
+
   /** Stops the room's timer. */
   stop(state: RoomState<M>): void {
     this.#host.clock.clearTimeout(state.expiry as TimerId | undefined);

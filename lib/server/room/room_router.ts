@@ -17,7 +17,13 @@ import type { Member } from "./member.ts";
 import { NEW_EPOCH_TEXT, type StartingPoints } from "./catch_up.ts";
 import type { Replies } from "./replies.ts";
 import type { ReplayBudget } from "./replay.ts";
-import { HISTORY_TYPES, type RoomEvent, type RoomLine } from "./room_log.ts";
+import {
+  type AppendOutcome,
+  HISTORY_TYPES,
+  type RoomEvent,
+  type RoomLine,
+  type UnsentLine,
+} from "./room_log.ts";
 import type { RoomState } from "./room_state.ts";
 import type { RoomSet } from "./rooms.ts";
 
@@ -155,6 +161,17 @@ export class RoomRouter<M extends Member> {
     const seq = this.#host.startingPoints?.start(member, state.name);
     if (seq === undefined) return undefined;
     return { epoch: this.#host.replies.epoch, seq };
+  }
+
+  /**
+   * Lines the log did not store: their pending joins end, and a room whose
+   * creation it refused (`lookalike`: created first elsewhere) goes.
+   */
+  lost(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
+    for (const { line, origin } of lost) {
+      const state = this.rooms.lost(line, origin);
+      if (state && outcome === "lookalike") this.rooms.replica.refused(state);
+    }
   }
 
   /** The number of the last event handed on (a takeover's `through`). */

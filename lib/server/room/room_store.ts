@@ -144,6 +144,42 @@ export function checkAccountRooms(
   return kept;
 }
 
+/**
+ * An account's rooms as the servers share them (`shared`), with what
+ * changed on one server since it put the account back into `base`: rooms
+ * of `base` no longer in `now` (and not in `pending`: still being entered)
+ * were left there and go; rooms of `now` not in `shared` were joined there
+ * and come; every other room of `shared` (joined on another server) stays.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mergeAccountRooms } from "./room_store.ts";
+ *
+ * const r = (room: string) => ({ room, since: 1 });
+ * const shared = [r("#a"), r("#b"), r("#elsewhere")];
+ * const merged = mergeAccountRooms(shared, [r("#a"), r("#b")], [r("#a"), r("#new")]);
+ * assert.deepEqual(merged.map((x) => x.room), ["#a", "#elsewhere", "#new"]);
+ * ```
+ */
+export function mergeAccountRooms(
+  shared: readonly AccountRoom[],
+  base: readonly AccountRoom[],
+  now: readonly AccountRoom[],
+  pending: ReadonlySet<string> = new Set(),
+): AccountRoom[] {
+  const inNow = new Map(now.map((r) => [r.room, r]));
+  const left = new Set(
+    base.map((r) => r.room).filter((n) => !inNow.has(n) && !pending.has(n)),
+  );
+  const merged = shared.filter((r) => !left.has(r.room))
+    .map((r) => inNow.get(r.room) ?? r);
+  for (const r of now) {
+    if (!merged.some((m) => m.room === r.room)) merged.push(r);
+  }
+  return merged;
+}
+
 /** Rooms kept in memory: gone when the process ends. */
 export class MemoryRoomStore implements RoomStore {
   #limits: RoomStoreLimits;

@@ -125,7 +125,10 @@ export class RoomSet<M extends Member> {
       add: (record) => this.#add(record),
       drop: ({ name }) => {
         this.#rooms.delete(name);
-        this.#skeletons.delete(roomSkeleton(name));
+        const skeleton = roomSkeleton(name);
+        if (this.#skeletons.get(skeleton) === name) {
+          this.#skeletons.delete(skeleton);
+        }
         this.keeper.forget((room) => room === name);
       },
       changed: (record, since) => this.keeper.changed(record, since),
@@ -285,10 +288,11 @@ export class RoomSet<M extends Member> {
     this.#joinLines.set(line, name);
   }
 
-  /** A line the log did not store: a pending join it was ends. */
-  lost(line: object, origin: string): void {
+  /** A line the log did not store: a pending join it was ends (its room). */
+  lost(line: object, origin: string): RoomState<M> | undefined {
     const name = this.#joinLines.get(line);
     if (name !== undefined) this.#joinDone(origin, name);
+    return name === undefined ? undefined : this.#rooms.get(name);
   }
 
   /** A join's `JOIN` was handed on, or not stored: no longer pending. */
@@ -380,21 +384,16 @@ export class RoomSet<M extends Member> {
   #addMember(state: RoomState<M>, member: M): void {
     state.members.set(member.id, member);
     if (!member.roomsOn) return;
-    let entry = this.#of.get(member.id);
-    if (!entry) {
-      entry = { rooms: [], current: null };
-      this.#of.set(member.id, entry);
-    }
+    const entry = this.#of.get(member.id) ?? { rooms: [], current: null };
+    this.#of.set(member.id, entry);
     if (!entry.rooms.includes(state.name)) entry.rooms.push(state.name);
     entry.current ??= state.name;
   }
 
   #removeMember(state: RoomState<M>, member: M): void {
     state.members.delete(member.id);
-    const entry = this.#of.get(member.id);
-    if (entry) {
-      const at = entry.rooms.indexOf(state.name);
-      if (at !== -1) entry.rooms.splice(at, 1);
-    }
+    const rooms = this.#of.get(member.id)?.rooms;
+    const at = rooms?.indexOf(state.name) ?? -1;
+    if (at !== -1) rooms!.splice(at, 1);
   }
 }

@@ -35,6 +35,11 @@ export interface FoundLine {
 export interface SearchCatchUp {
   /** Once the index opened, the first number it lacks; null: none. */
   lacking(): Promise<number | null>;
+  /**
+   * Records at once that it lacks every line from `seq` on (kept lower),
+   * until told it caught up: lines the log skipped, to take back.
+   */
+  behind(seq: number): void;
   /** Takes events read back (messages and actions are indexed). */
   add(events: readonly RoomEvent[]): void;
   /**

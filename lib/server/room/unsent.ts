@@ -2,7 +2,8 @@
  * What the room does with lines its log did not hand on: each sender
  * hears what became of its own (not sent, perhaps sent, or out of the
  * room), operators hear that their action was not announced, the
- * directory undoes a join or rename, and a `LEAVE` is held and appended
+ * directory undoes a join or rename, a joiner whose room looks like one
+ * created first elsewhere hears so, and a `LEAVE` is held and appended
  * again before anything else (at most {@linkcode MAX_HELD_LEAVES}), so
  * that the others see the member until it is stored.
  *
@@ -70,6 +71,7 @@ export class UnsentLines<M extends Member> {
   unsent(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
     if (outcome === "duplicate") return this.#echoAgain(lost);
     if (outcome === "reused") return this.#refuseReused(lost);
+    if (outcome === "lookalike") return this.#refuseLookalike(lost);
     const { senders, operators } = this.#sort(lost, outcome);
     const host = this.#host;
     for (const member of [...host.members()]) {
@@ -100,7 +102,7 @@ export class UnsentLines<M extends Member> {
    */
   #sort(
     lost: readonly UnsentLine[],
-    outcome: Exclude<AppendOutcome, "duplicate" | "reused">,
+    outcome: Exclude<AppendOutcome, "duplicate" | "reused" | "lookalike">,
   ) {
     const host = this.#host;
     const senders = new Map<string, number>();
@@ -159,6 +161,20 @@ export class UnsentLines<M extends Member> {
             `Line dropped: id "${id}" was used for another line; give each line an id of its own`,
         });
       }
+    }
+  }
+
+  /**
+   * Joins that would have created a room whose name looks like one the
+   * log knows, created first elsewhere: each joiner gets the `ERR` one
+   * server gives (`room-taken Looks like #room`).
+   */
+  #refuseLookalike(lines: readonly UnsentLine[]): void {
+    for (const { line, origin, taken } of lines) {
+      const joiner = line.type === "JOIN" ? this.#host.member(origin) : null;
+      if (!joiner || taken === undefined) continue;
+      const text = `Looks like ${taken}`;
+      this.#host.send(joiner, { type: "ERR", code: "room-taken", text });
     }
   }
 

@@ -14,8 +14,8 @@
  * `chat.db` (`index_chat.js`): what retention deleted after the last
  * tombstone it was told of (state `deleted`), then what was stored after
  * its last line (at most the newest `catchUpLimit`); in a cluster, that it
- * lacks what followed its last line (the server posts it from the stream,
- * `search_catch_up.ts`). It runs in the background (nice 19): a busy
+ * lacks what followed its last line (from 1 for a file made anew: the
+ * server posts what the stream still holds, `search_catch_up.ts`). It runs in the background (nice 19): a busy
  * server's index lags, a find waits for it.
  *
  * Messages are handled one at a time, in the order posted: `open` first
@@ -368,9 +368,9 @@ self.onmessage = async ({ data }) => {
   const nice = runInBackground();
   const index = new IndexFile(path, epoch);
   // Recorded before any line of now is written (a kill leaves it recorded).
-  if (chat === null && !restarted && !index.rebuilt) {
-    index.behind(index.last + 1);
-  }
+  // A file made anew (deleted, damaged, of another epoch) lacks everything
+  // from 1: the server takes back what the stream still holds.
+  if (chat === null && !restarted) index.behind(index.last + 1);
   const early = /** @type {MessageEvent[]} */ ([]);
   self.onmessage = (event) => early.push(event);
   /** @type {{ error?: string }} */

@@ -4,8 +4,9 @@
  * stream), kept in a bounded list and posted to the index's worker in
  * batches a timer later, never in the step that hands them on, so that
  * committing and echoing a line costs no more than taking a reference. A
- * log whose numbering started again (a cluster's Redis that lost its
- * state) empties the index first: numbers of another epoch never mix.
+ * log whose numbering started again in a new epoch (a cluster's Redis that
+ * lost its state) empties the index first: numbers of another epoch never
+ * mix; a line handed on again in its epoch is taken once.
  * {@linkcode IndexSearch} is the `Search` of a server with history: a
  * search posts what waits first, and its worker answers once that is
  * written, so a line that was echoed is found.
@@ -96,6 +97,8 @@ export class Indexer {
   /** Times the index was emptied (a gap of before is of another epoch). */
   #clears = 0;
   #last = 0;
+  /** The log's epoch when the last line was taken. */
+  #epoch: string | undefined;
   #timer: number | undefined;
   #closed = false;
   /** Lines dropped because too many were waiting. */
@@ -117,7 +120,11 @@ export class Indexer {
   take(event: RoomEvent): void {
     const indexed = indexedLine(event);
     if (this.#closed || indexed === null) return;
+    const epoch = this.#options.epoch();
     if (event.seq <= this.#last) {
+      // Handed on again in its epoch (a cluster's server counted lost
+      // reads on after the rooms' snapshot): taken already.
+      if (epoch === this.#epoch) return;
       // The numbering started again: what was indexed is of another epoch.
       this.#pending = [];
       this.#pendingBytes = 0;
@@ -128,6 +135,7 @@ export class Indexer {
       this.#index.clear(this.#options.epoch());
     }
     this.#last = event.seq;
+    this.#epoch = epoch;
     const bytes = lineBytes(indexed);
     if (this.#over(bytes)) {
       this.dropped++;
@@ -292,6 +300,7 @@ export class IndexSearch implements Search {
   /** Hands the index what it lacks (a cluster's: `search_catch_up.ts`). */
   readonly catchUp: SearchCatchUp = {
     lacking: () => this.index.opened.then(({ behind }) => behind),
+    behind: (seq) => this.index.behind(seq),
     add: (events) =>
       this.index.add(events.map(indexedLine).filter((line) => line !== null)),
     // Done: it still lacks what it dropped live meanwhile (the next start

@@ -51,6 +51,8 @@ Deno.test("a room made again in a cluster is a new room on every server, and on 
     await m.send("#vault zanzibar new");
     await m.expect(/#vault MSG mallory zanzibar new$/);
     await using s2 = await startServer(dir, "s2", redis, ["--room-grace", "0"]);
+    // Its new index takes back what the stream holds, the old room's too.
+    await s2.output.waitFor(/INFO search-caught-up /);
     for (const [server, alias] of [[s1!, "bob"], [s2, "carol"]] as const) {
       const { client, lines } = await enter(server, alias, epoch);
       using _ = client;
@@ -58,15 +60,11 @@ Deno.test("a room made again in a cluster is a new room on every server, and on 
       assert.ok(lines.includes("#vault MSG mallory zanzibar new"), seen);
       assert.ok(!lines.some((l) => /amy|old|invite-only|expire/.test(l)), seen);
       assert.match(lines.at(-2)!, /^#vault RESUMED \d+ 0 /);
-      // A server started later indexes only what it read since it started.
-      const found = alias === "bob"
-        ? ["FOUND #vault MSG mallory zanzibar new"]
-        : [];
+      // Only the new room's line, on a server started later too (whose
+      // index took the old room's line back from the stream).
       assert.deepEqual(await search(client, "zanzibar"), [
-        ...found,
-        `FOUNDEND ${found.length} End of search: ${found.length} line${
-          found.length === 1 ? "" : "s"
-        }`,
+        "FOUND #vault MSG mallory zanzibar new",
+        "FOUNDEND 1 End of search: 1 line",
       ]);
     }
   }, { args: ["--room-grace", "0"] });

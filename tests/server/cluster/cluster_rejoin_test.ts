@@ -13,6 +13,8 @@
 import assert from "node:assert/strict";
 import { joinAgain, member, upTo } from "../_incarnation_members.ts";
 import { addAccount, startServer, withCluster } from "./_cluster.ts";
+import type { TestClient } from "../../_helpers.ts";
+import { STALE_ROOMS_TEXT } from "../../../lib/server/room/room_commands.ts";
 
 const PASSWORD = "alice's password";
 
@@ -142,5 +144,66 @@ Deno.test("cluster: an account's rooms come back at login on another server than
       await addAccount(dir, "s1", "alice");
     },
     args: ["--room-create", "any"],
+  });
+});
+
+Deno.test("cluster: an account's rooms unread at login (Redis did not answer) come from the server's own list, the member is told, and the rooms joined on another server are not written over: they come back at the next login", async () => {
+  await withCluster(2, async ([s0, s1], redis) => {
+    /** alice logged in at `port`: her client, once in her rooms. */
+    const alice = async (port: number) =>
+      (await member(port, "alice", undefined, PASSWORD)).client;
+    /** Her rooms as `/rooms` flags them hers (`m`), by name. */
+    const hers = async (a: TestClient) => {
+      await a.send("/rooms");
+      const seen = await upTo(a, /^INFO \d+ rooms?/);
+      return seen.filter((l) => / m$/.test(l)).map((l) => l.split(" ")[1])
+        .sort();
+    };
+    const quit = async (a: TestClient) => {
+      await a.send("/quit");
+      await a.readToEnd();
+    };
+    {
+      using a = await alice(s0!.port);
+      await a.send("/join #a");
+      await a.expect(/^CURRENT #a$/);
+      await quit(a);
+    }
+    {
+      using a = await alice(s1!.port);
+      await a.expect(/ #a JOIN alice /);
+      await a.send("/join #b");
+      await a.expect(/^CURRENT #b$/);
+      await quit(a);
+    }
+    // Back on s0, whose own list says #a only, while Redis does not answer
+    // the read of her rooms (twice: --redis-timeout 0.3).
+    redis.pause();
+    let stale: TestClient;
+    let told = false;
+    try {
+      const login = alice(s0!.port);
+      await s0!.output.waitFor(/WARN room-not-stored /);
+      redis.resume();
+      stale = await login;
+    } finally {
+      redis.resume();
+    }
+    {
+      using a = stale;
+      await a.expect(/ #a JOIN alice /);
+      assert.deepEqual(await hers(a), ["#a", "#lobby"]);
+      told = a.received.includes(`INFO ${STALE_ROOMS_TEXT}`);
+      await quit(a);
+    }
+    using a = await alice(s1!.port);
+    assert.deepEqual(await hers(a), ["#a", "#b", "#lobby"]);
+    assert.ok(told, "the member on s0 is told its rooms could not be read");
+  }, {
+    before: async (dir) => {
+      await addAccount(dir, "s0", "alice");
+      await addAccount(dir, "s1", "alice");
+    },
+    args: ["--room-create", "any", "--redis-timeout", "0.3"],
   });
 });

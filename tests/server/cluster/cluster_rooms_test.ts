@@ -245,3 +245,43 @@ Deno.test("a server counted lost while the stream was trimmed past it starts its
     await amy.expect(/^#new JOIN eve 2$/);
   }, { args: LOST_FAST });
 });
+
+Deno.test("two look-alike rooms created at the same instant on two servers: Redis lets the first in, the other joiner gets the ERR one server gives, and no server keeps the second", async () => {
+  await withCluster(2, async ([s0, s1], redis) => {
+    using amy = await member(s0!, "amy");
+    using gus = await member(s1!, "gus");
+    using ann = await member(s0!, "ann");
+    using gil = await member(s1!, "gil");
+    // Settled first: a command after a line not yet handed on waits for
+    // the log (here, for Redis).
+    for (const client of [amy, gus, ann, gil]) await rooms(client);
+    // Each server creates its room while neither can hear of the other's.
+    redis.pause();
+    try {
+      await amy.send("/join #look");
+      await gus.send("/join #l0ok");
+      // Made on each server (its /rooms lists it): both creations wait
+      // for Redis, each past its own server's look-alike check.
+      for (const [watcher, room] of [[ann, "#look"], [gil, "#l0ok"]] as const) {
+        while (!(await rooms(watcher)).some((r) => r.startsWith(`${room} `))) {
+          // Asked again: /rooms answers at once, from the server's rooms.
+        }
+      }
+    } finally {
+      redis.resume();
+    }
+    const answers = await Promise.all(
+      [amy, gus].map((c) => c.expect(/^(CURRENT #\S+|ERR room-taken .*)$/)),
+    );
+    const won = answers.findIndex((a) => a.startsWith("CURRENT"));
+    assert.notEqual(won, -1, answers.join(" | "));
+    const winner = won === 0 ? "#look" : "#l0ok";
+    assert.deepEqual(answers, [
+      won === 0 ? "CURRENT #look" : "ERR room-taken Looks like #l0ok",
+      won === 1 ? "CURRENT #l0ok" : "ERR room-taken Looks like #look",
+    ]);
+    for (const watcher of [ann, gil]) {
+      assert.deepEqual(await rooms(watcher), ["#lobby 4 m", `${winner} 1 -`]);
+    }
+  }, { args: ARGS });
+});

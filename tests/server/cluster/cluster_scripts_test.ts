@@ -299,6 +299,7 @@ function line(
     tag,
     "",
     "MSG",
+    "",
   ];
 }
 

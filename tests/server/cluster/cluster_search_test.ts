@@ -1,8 +1,9 @@
 /**
  * `/search` in a cluster: each server indexes what it reads from the
- * stream; a server started later finds what it read since; a server
- * killed and started again catches its index up from the stream, from the
- * last line it had indexed.
+ * stream; a server started later (a new `search.db`, or one deleted)
+ * takes back what the stream still holds; a server killed and started
+ * again catches its index up from the stream, from the last line it had
+ * indexed.
  */
 
 import assert from "node:assert/strict";
@@ -29,7 +30,7 @@ async function search(client: TestClient, words: string): Promise<string[]> {
   }
 }
 
-Deno.test("/search in a cluster: every server finds what was said on another; a server started later finds what it read since", async () => {
+Deno.test("/search in a cluster: every server finds what was said on another; a server started later finds what it read since and what the stream held before", async () => {
   await withCluster(2, async ([s0, s1], redis, dir) => {
     using alice = await join(s0!, "alice");
     using bob = await join(s1!, "bob");
@@ -44,9 +45,12 @@ Deno.test("/search in a cluster: every server finds what was said on another; a 
     using carol = await join(s2, "carol");
     await alice.send("deploy after");
     await carol.expect(/^MSG alice deploy after$/);
+    // Its new index took back what the stream held from before it started.
+    await s2.output.waitFor(/INFO search-caught-up /);
     assert.deepEqual(await search(carol, "deploy"), [
       "FOUND #lobby MSG alice deploy after",
-      "FOUNDEND 1 End of search: 1 line",
+      "FOUND #lobby MSG alice deploy before",
+      "FOUNDEND 2 End of search: 2 lines",
     ]);
     await bob.expect(/^MSG alice deploy after$/);
     assert.deepEqual(await search(bob, "deploy"), [
@@ -86,6 +90,33 @@ Deno.test("/search on a cluster server killed and started again finds what was s
     assert.deepEqual(await search(carol, "alpha"), [
       "FOUND #lobby MSG alice alpha before",
       "FOUNDEND 1 End of search: 1 line",
+    ]);
+  });
+});
+
+Deno.test("/search on a cluster server whose search.db was deleted finds what the stream still holds, said before it started", async () => {
+  await withCluster(2, async ([s0, s1], redis, dir) => {
+    using alice = await join(s0!, "alice");
+    {
+      using bob = await join(s1!, "bob");
+      await alice.send("charlie before");
+      await bob.expect(/^MSG alice charlie before$/);
+      assert.equal((await search(bob, "charlie")).length, 2);
+    }
+    await s1![Symbol.asyncDispose]();
+    for (const end of ["", "-wal", "-shm"]) {
+      await Deno.remove(`${dir}/s1/search.db${end}`).catch(() => {});
+    }
+    await alice.send("charlie while down");
+    await alice.expect(/^MSG alice charlie while down$/);
+
+    await using again = await startServer(dir, "s1", redis);
+    await again.output.waitFor(/INFO search-caught-up /, { timeoutMs: 10_000 });
+    using carol = await join(again, "carol");
+    assert.deepEqual(await search(carol, "charlie"), [
+      "FOUND #lobby MSG alice charlie while down",
+      "FOUND #lobby MSG alice charlie before",
+      "FOUNDEND 2 End of search: 2 lines",
     ]);
   });
 });

@@ -22,6 +22,7 @@ import {
   registeredRoom,
   type RoomRecord,
 } from "../../../lib/server/room/room_record.ts";
+import { roomSkeleton } from "../../../lib/server/room/room_state.ts";
 import { withTempDir } from "../../_helpers.ts";
 import { Redis } from "../../_redis.ts";
 
@@ -61,7 +62,13 @@ function append(
   link: RedisLink,
   origin: string,
   line: RoomLine,
-  extra: { room?: string; effect?: "room" | "expire"; value?: unknown } = {},
+  extra: {
+    room?: string;
+    effect?: "room" | "expire";
+    value?: unknown;
+    /** The room's look-alike key (as the writer sends it with an effect). */
+    skeleton?: string;
+  } = {},
 ): Promise<unknown> {
   const alias = line.type === "MOD" ? line.by : line.alias;
   return link.run("append", [
@@ -77,6 +84,7 @@ function append(
     "tag",
     extra.room ?? "",
     line.type,
+    extra.skeleton ?? "",
   ]);
 }
 
@@ -349,5 +357,55 @@ Deno.test("the scripts keep where each room's incarnation begins: its first JOIN
     const again = await make();
     assert.ok(again > first + 1);
     assert.equal((await since())?.get("#tmp"), again - 1);
+  });
+});
+
+Deno.test("the append script refuses a room whose look-alike key a room the log knows holds, whichever server asks; the key goes when that room expires", async () => {
+  await withRooms({ history: 2, streamEntries: 1000 }, async (link, c) => {
+    const { keys } = link;
+    const alice = member(`${c.server}/1`, "alice");
+    const bob = member(`${c.server}/2`, "bob");
+    await c.claim(alice, "alice", null, false);
+    await c.claim(bob, "bob", null, false);
+    const create = (who: typeof alice, room: string) =>
+      append(link, who.id, join(who.alias), {
+        room,
+        effect: "room",
+        value: ops(newRoomRecord(room), `~${who.alias}`),
+        skeleton: roomSkeleton(room),
+      }) as Promise<[number, number | string]>;
+    assert.equal(roomSkeleton("#look"), roomSkeleton("#l0ok"));
+    // Two servers create #look and #l0ok at once: the first one wins.
+    assert.equal(typeof (await create(alice, "#look"))[1], "number");
+    assert.equal((await create(bob, "#l0ok"))[1], "lookalike:#look");
+    assert.equal(await hget(link, keys.rooms, "#l0ok"), null);
+    assert.equal(
+      await hget(link, keys.roomSkeletons, roomSkeleton("#look")),
+      "#look",
+    );
+    assert.equal(
+      await hget(link, keys.roomMembers, bob.id),
+      '["#lobby"]',
+      "bob is in no room the log does not know",
+    );
+    // Joining the room itself is no creation: let in.
+    assert.equal(typeof (await create(bob, "#look"))[1], "number");
+    for (const who of [alice, bob]) {
+      await append(link, who.id, part(who.alias), { room: "#look" });
+    }
+    await append(link, "", EXPIRE, {
+      room: "#look",
+      effect: "expire",
+      skeleton: roomSkeleton("#look"),
+    });
+    assert.equal(await hget(link, keys.rooms, "#look"), null);
+    assert.equal(
+      await hget(link, keys.roomSkeletons, roomSkeleton("#look")),
+      null,
+    );
+    assert.equal(typeof (await create(bob, "#l0ok"))[1], "number");
+    // A key left by a room gone (no expiry of this release) holds nothing.
+    await link.command(["HSET", keys.roomSkeletons, "stale", "#gone"]);
+    assert.equal(typeof (await create(alice, "#stale"))[1], "number");
   });
 });

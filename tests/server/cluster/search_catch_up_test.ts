@@ -21,7 +21,21 @@ import {
 import { systemClock } from "../../../lib/clock.ts";
 import type { RoomEvent } from "../../../lib/server/room/room_log.ts";
 import { withTempDir } from "../../_helpers.ts";
+import { Redis } from "../../_redis.ts";
 import { join } from "node:path";
+import { createLogger } from "../../../lib/log.ts";
+import { Cluster } from "../../../lib/server/cluster/cluster.ts";
+import { RedisLink } from "../../../lib/server/cluster/redis.ts";
+import { RedisLog } from "../../../lib/server/cluster/redis_log.ts";
+import { IndexSearch } from "../../../lib/server/storage/indexer.ts";
+import { parseServerArgs } from "../../../lib/server/server_args.ts";
+import {
+  lineSign,
+  newLineId,
+  type RoomLine,
+} from "../../../lib/server/room/room_log.ts";
+
+const DEFAULTS = parseServerArgs([]);
 
 /** Entry `seq`: a message in #lobby, or (every third) a nick change. */
 function entry(seq: number): StreamEntry {
@@ -163,7 +177,7 @@ Deno.test("catchUpIndex() stops when told to, or when the index could not record
   assert.equal(failing.posted.length, 4);
 });
 
-Deno.test("a cluster's index opened again in its epoch says it lacks what followed its last line, until told it caught up; a new file or another epoch lacks nothing", async () => {
+Deno.test("a cluster's index opened again in its epoch says it lacks what followed its last line, until told it caught up; a new file or one of another epoch lacks everything from 1 (what the stream holds is taken back)", async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, SEARCH_FILE);
     const open = async (epoch = "e1") => {
@@ -177,7 +191,8 @@ Deno.test("a cluster's index opened again in its epoch says it lacks what follow
       return { index, behind, last };
     };
     const first = await open();
-    assert.deepEqual([first.behind, first.last], [null, 0]);
+    assert.deepEqual([first.behind, first.last], [1, 0]);
+    assert.equal(await first.index.caughtUp(null), true);
     first.index.add([line(1), line(2)]);
     await first.index.close();
     const again = await open();
@@ -193,7 +208,7 @@ Deno.test("a cluster's index opened again in its epoch says it lacks what follow
     assert.deepEqual([done.behind, done.last], [10, 9]);
     await done.index.close();
     const other = await open("e2");
-    assert.deepEqual([other.behind, other.last], [null, 0]);
+    assert.deepEqual([other.behind, other.last], [1, 0]);
     await other.index.close();
   });
 });
@@ -201,3 +216,84 @@ Deno.test("a cluster's index opened again in its epoch says it lacks what follow
 function line(seq: number): IndexedLine {
   return { seq, time: seq, room: "", kind: "MSG", alias: "amy", text: "w" };
 }
+
+/** Appends `texts` as messages of `origin` (alias `alias`), in one call. */
+function say(
+  link: RedisLink,
+  origin: string,
+  alias: string,
+  texts: readonly string[],
+): Promise<unknown> {
+  const args = ["100000"];
+  for (const text of texts) {
+    const line: RoomLine = { type: "MSG", alias, text };
+    args.push(String(Date.now()), origin, alias, JSON.stringify(line), "", "");
+    args.push(newLineId(), lineSign(line), "tag", "", "MSG", "");
+  }
+  return link.run("append", args);
+}
+
+Deno.test("a cluster server counted lost, its reader going on after the rooms' snapshot, has its index take back from the stream what the reader skipped", async () => {
+  await withTempDir(async (dir) => {
+    await using redis = new Redis(dir);
+    await redis.start();
+    const lines: string[] = [];
+    const caughtUp = Promise.withResolvers<void>();
+    const log = createLogger("info", (line) => {
+      lines.push(line);
+      if (/search-caught-up .*after=lost/.test(line)) caughtUp.resolve();
+    });
+    const options = { ...DEFAULTS, clock: systemClock, log };
+    const link = await RedisLink.open({
+      ...options,
+      url: redis.url(),
+      cluster: "t",
+      history: 10,
+      streamEntries: 100_000,
+    });
+    const cluster = new Cluster(link, options);
+    await cluster.start(() => {});
+    // One entry per read: the reader lags far behind what is appended.
+    const roomLog = await RedisLog.open(link, {
+      ...options,
+      keep: 10,
+      redisReadCount: 1,
+    });
+    const search = new IndexSearch({
+      clock: systemClock,
+      epoch: () => link.epoch,
+      path: join(dir, SEARCH_FILE),
+      chat: null,
+    });
+    roomLog.subscribe((event) => search.heard(event));
+    roomLog.catchUpSearch(search);
+    try {
+      const amy = `${cluster.server}/1`;
+      await cluster.claim(
+        { id: amy, alias: "amy", account: null, host: "::1", operator: false },
+        "amy",
+        null,
+        false,
+      );
+      const texts = Array.from({ length: 300 }, (_, i) => `skipped ${i}`);
+      await say(link, amy, "amy", texts);
+      await roomLog.roomsNow(); // as when its heartbeat found it lost
+      await say(link, amy, "amy", ["skipped after"]);
+      const timeout = AbortSignal.timeout(10_000);
+      const told = await Promise.race([
+        caughtUp.promise.then(() => true),
+        new Promise<false>((resolve) =>
+          timeout.addEventListener("abort", () => resolve(false))
+        ),
+      ]);
+      const found = await search.find(["skipped"], [""], 500);
+      assert.equal(found.length, 301, lines.join("\n"));
+      assert.ok(told, "search-caught-up after=lost is logged");
+    } finally {
+      await roomLog.close();
+      await search.close();
+      await cluster.stop();
+      await link.close();
+    }
+  });
+});

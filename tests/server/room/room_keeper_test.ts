@@ -445,3 +445,81 @@ Deno.test("RoomKeeper: where its list was not written (Redis away), the next log
   await keeper.fetch("alice"); // written: the shared list is taken again
   assert.deepEqual(keeper.accountRooms("alice"), [{ room: "#b", since: 5 }]);
 });
+
+/**
+ * A keeper over a shared list `held` whose reads fail while `failing` is
+ * above 0 (each failure counts it down); each write resolves `wrote`.
+ */
+function flaky(store: RoomStore, errors: unknown[]) {
+  const state = {
+    held: [] as AccountRoom[],
+    failing: 0,
+    wrote: Promise.withResolvers<void>(),
+  };
+  const keeper = new RoomKeeper("#lobby", {
+    ...LIMITS,
+    store,
+    onStoreError: (e) => errors.push(e),
+    shared: {
+      get: () => {
+        if (state.failing === 0) return Promise.resolve(state.held);
+        state.failing--;
+        return Promise.reject(new Error("Redis timed out"));
+      },
+      set: (_account, rooms) => {
+        state.held = [...rooms];
+        state.wrote.resolve();
+        state.wrote = Promise.withResolvers<void>();
+        return Promise.resolve();
+      },
+    },
+  }, () => ({ since: 5, record: { registeredBy: null } }));
+  return { keeper, state };
+}
+
+const at5 = (...rooms: string[]) => rooms.map((room) => ({ room, since: 5 }));
+
+Deno.test("RoomKeeper asks the shared list again once when it does not answer at login: a timeout alone does not leave the store's stale list standing", async () => {
+  const errors: unknown[] = [];
+  const store = new MemoryRoomStore(LIMITS);
+  store.setAccountRooms("alice", at5("#a"));
+  const { keeper, state } = flaky(store, errors);
+  state.held = at5("#a", "#b"); // #b joined on another server
+  state.failing = 1;
+  await keeper.fetch("alice");
+  assert.deepEqual(keeper.accountRooms("alice"), at5("#a", "#b"));
+  assert.deepEqual(errors, []);
+});
+
+Deno.test("RoomKeeper: a shared list unread at login (twice) leaves the store's list marked stale; changes are then merged into the shared list, never written over it, and the rooms joined elsewhere come back at the next login", async () => {
+  const errors: unknown[] = [];
+  const store = new MemoryRoomStore(LIMITS);
+  store.setAccountRooms("alice", at5("#a", "#x"));
+  const { keeper, state } = flaky(store, errors);
+  state.held = at5("#a", "#x", "#b"); // #b joined on another server
+  state.failing = 2;
+  await keeper.fetch("alice");
+  assert.equal(errors.length, 1, "the second failure is reported");
+  assert.equal(keeper.stale("alice"), true);
+  assert.deepEqual(keeper.accountRooms("alice"), at5("#a", "#x"));
+  // Put back into #a (its JOIN handed on; #x still on its way), while
+  // Redis still does not answer: nothing is written over the shared list.
+  const alice = { id: "s/1", account: "alice", roomsOn: true };
+  keeper.rejoining(alice.id, "#a");
+  keeper.rejoining(alice.id, "#x");
+  keeper.rejoined(alice.id, "#a");
+  state.failing = 1;
+  keeper.inRooms(alice, ["#lobby", "#a"]);
+  await keeper.fetch("bob"); // (after the merge's read: in order)
+  assert.deepEqual(state.held, at5("#a", "#x", "#b"));
+  // Redis answers: #a parted and #new joined here are merged in; #x (on
+  // its way) and #b (joined elsewhere) stay.
+  const wrote = state.wrote.promise;
+  keeper.inRooms(alice, ["#lobby", "#new"]);
+  await wrote;
+  assert.deepEqual(state.held, at5("#x", "#b", "#new"));
+  // The next login reads it: every room is back, the mark gone.
+  await keeper.fetch("alice");
+  assert.equal(keeper.stale("alice"), false);
+  assert.deepEqual(keeper.accountRooms("alice"), at5("#x", "#b", "#new"));
+});

@@ -62,7 +62,9 @@ class FakeIndex {
 }
 
 /** An indexer over a fake index that holds two lines at most. */
-function indexer(options: { fillLines?: number } = {}) {
+function indexer(
+  options: { fillLines?: number; epoch?: () => string } = {},
+) {
   const clock = new FakeClock();
   const index = new FakeIndex();
   const fed = new Indexer(index as unknown as SearchIndex, {
@@ -132,10 +134,12 @@ Deno.test("Indexer fills a gap fillLines numbers at a time, and a fill not done 
 });
 
 Deno.test("Indexer forgets a gap when the numbering starts again, and fills none at close", async () => {
-  const { clock, index, fed } = indexer();
+  let epoch = "e1";
+  const { clock, index, fed } = indexer({ epoch: () => epoch });
   for (let seq = 1; seq <= 4; seq++) fed.take(message(seq));
   fed.flush();
   assert.deepEqual(index.take(), ["add 1-2", "behind 3", "fill 3-4 rest null"]);
+  epoch = "e2";
   fed.take(message(1)); // another epoch, while the fill is under way
   index.answer(false); // of the old numbers: not taken up again
   await clock.advance(1_000);
