@@ -40,6 +40,7 @@ import { formatAddress, type NetAddress } from "./byte_conn.ts";
 import { peerCertificate } from "./node_socket.ts";
 import { pipedAtMost } from "../../http_pipelining.ts";
 import { announcesBody, answerBeforeBody } from "../../http_bodies.ts";
+import { answerClientErrors } from "../../http_errors.ts";
 import type { ServerConfig } from "../config.ts";
 import { TextFramer, type WebSocket, WsConnection } from "./ws_connection.ts";
 import { answerHttp, securityHeaders } from "./web_http.ts";
@@ -215,6 +216,8 @@ class Door implements WebDoor {
       ),
     );
     answerBeforeBody(https); // a body is refused: no 100 invites it
+    // 431, 408, 400 sent whole before the close (`http_errors.ts`).
+    answerClientErrors(https, options.closeGraceMs);
     https.headersTimeout = options.httpRequestTimeoutMs;
     https.requestTimeout = options.httpRequestTimeoutMs;
     https.keepAliveTimeout = options.httpKeepAliveMs;
