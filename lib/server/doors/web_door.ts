@@ -342,6 +342,18 @@ class Door implements WebDoor {
   }
 
   /**
+   * Who asks a plain HTTP request: the connection's client, else (a trusted
+   * proxy that terminates TLS) whom its `X-Forwarded-For` names. Without
+   * one, nobody known (null): the proxy's address is not its client's, so
+   * such a request is never taken for the machine's own.
+   */
+  #caller(visit: Visit | undefined, request: IncomingMessage): string | null {
+    if (visit === undefined) return null;
+    if (visit.client !== null) return visit.client.hostname;
+    return forwardedClient(request.headers["x-forwarded-for"], this.#trusted);
+  }
+
+  /**
    * Answers a plain HTTP request (a file, the health check, or an error); a
    * refused connection, or one the door has let go of, gets 503 and why.
    */
@@ -353,12 +365,7 @@ class Door implements WebDoor {
         ? { text: "Closing" }
         : visit.entry.refusal ?? null,
       health: this.#options.health,
-      client: () =>
-        visit?.client?.hostname ??
-          forwardedClient(
-            request.headers["x-forwarded-for"] ?? visit?.peer.hostname,
-            this.#trusted,
-          ),
+      client: () => this.#caller(visit, request),
     });
   }
 }
