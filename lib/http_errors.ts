@@ -39,7 +39,7 @@ export function clientErrorAnswer(code: string | undefined): string {
 export function answerClientErrors(server: Server, closeGraceMs: number): void {
   const answered = new WeakSet<Duplex>();
   server.on("clientError", (error: Error & { code?: string }, socket) => {
-    // The parser, failed, says so again for each later read: once is all.
+    // Answered once (a timeout may come after a parse error).
     if (answered.has(socket)) return;
     answered.add(socket);
     // An answer under way must not be cut into (Node's own rule; its
@@ -51,5 +51,10 @@ export function answerClientErrors(server: Server, closeGraceMs: number): void {
     const timer = setTimeout(() => socket.destroy(), closeGraceMs);
     socket.once("close", () => clearTimeout(timer));
     socket.end(clientErrorAnswer(error.code));
+    // The rest is thrown away unparsed: fed to the failed parser, each read
+    // would say its error again (and add a listener to the socket).
+    socket.removeAllListeners("data");
+    socket.on("data", () => {});
+    socket.resume();
   });
 }

@@ -89,6 +89,8 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       httpKeepAliveMs: 5000,
       httpPipelined: 8,
       metricsMaxConnections: 32,
+      metricsMaxPerIp: 4,
+      metricsRenderMs: 500,
       historyFlushLines: 256,
       redisConnectTimeoutMs: 5000,
       redisStartTries: 5,

@@ -70,6 +70,19 @@ export const SERVER_SETTINGS = {
    */
   metricsMaxConnections: 32,
   /**
+   * Of those, connections from one address group at most (counted by the
+   * doors' `Admission`, as `--max-per-ip` is): whoever holds its group's
+   * places idle leaves the others to other addresses.
+   */
+  metricsMaxPerIp: 4,
+  /**
+   * How long one rendering of `/metrics` answers the scrapes after it: a
+   * flood of scrapes renders at most once per interval, and a scraper
+   * asking less often than this (a Prometheus `scrape_interval` of 1 s or
+   * more) gets a fresh one each time.
+   */
+  metricsRenderMs: 500,
+  /**
    * Lines of history in the journal at most before the database takes
    * them (`--history-flush` bounds how long they wait): memory held, and
    * the longest commit on the event loop (docs/performance.md).
