@@ -1,16 +1,16 @@
 /**
  * Requests the HTTP parser refuses, on the server's two `node:http`
  * servers (the web door's HTTPS and the metrics port, which both may
- * import this): a head over 16 KiB (`431`), a request not whole within
- * the request timeout (`408`), anything else unparsable (`400`). Node's
- * own answer writes the status line and destroys the socket at once; on
- * Deno's `node:tls` that destroy drops the answer not yet encrypted and
- * sent, and a close with the rest of the head unread resets the
- * connection, so the client mostly saw a bare close (curl: 6 of 8 heads
- * of 17 KB to 1 MB got no `431`). Here the answer is sent and the
- * connection ended after it, what the client still sends read and thrown
- * away (the parser has failed: it looks at none of it) until it closes,
- * for at most the close grace.
+ * import this): a head over the config's `httpMaxHeaderBytes` (16 KiB,
+ * Node's default: `431`), a request not whole within the request timeout
+ * (`408`), anything else unparsable (`400`). Node's own answer writes the
+ * status line and destroys the socket at once; on Deno's `node:tls` that
+ * destroy drops the answer not yet encrypted and sent, and a close with
+ * the rest of the head unread resets the connection, so the client mostly
+ * saw a bare close (curl: 6 of 8 heads of 17 KB to 1 MB got no `431`).
+ * Here the answer is sent and the connection ended after it, what the
+ * client still sends read and thrown away unparsed until it closes, for
+ * at most the close grace.
  *
  * @module
  */

@@ -88,6 +88,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       maxHttpRequestTimeoutMs: 30_000,
       httpKeepAliveMs: 5000,
       httpPipelined: 8,
+      httpMaxHeaderBytes: 16_384,
       metricsMaxConnections: 32,
       metricsMaxPerIp: 4,
       metricsRenderMs: 500,

@@ -65,6 +65,12 @@ export const SERVER_SETTINGS = {
    */
   httpPipelined: 8,
   /**
+   * Longest request head (request line and headers) the web and metrics
+   * ports read (Node's own default); a longer one is answered `431` and
+   * its connection closed (`http_errors.ts`).
+   */
+  httpMaxHeaderBytes: 16_384,
+  /**
    * Connections the metrics port (`--metrics-port`) holds open at once:
    * a scraper or two, a probe; more are closed as they come.
    */

@@ -143,6 +143,7 @@ async function openMetrics(
     closeGraceMs: config.closeGraceMs,
     requestTimeoutMs: config.httpRequestTimeoutMs,
     httpPipelined: config.httpPipelined,
+    httpMaxHeaderBytes: config.httpMaxHeaderBytes,
     log,
     server,
     backend,

@@ -78,6 +78,8 @@ export interface WebDoorOptions {
   readonly httpKeepAliveMs: number;
   /** Requests of one connection waiting for their answers, at most. */
   readonly httpPipelined: number;
+  /** Longest request head read; a longer one is answered 431. */
+  readonly httpMaxHeaderBytes: number;
   /**
    * Ask clients for a certificate signed by `ca` (PEM), as the TLS door
    * does; with `require`, no handshake completes without a valid one.
@@ -122,6 +124,7 @@ export function webLimits(config: ServerConfig) {
     httpRequestTimeoutMs: config.httpRequestTimeoutMs,
     httpKeepAliveMs: config.httpKeepAliveMs,
     httpPipelined: config.httpPipelined,
+    httpMaxHeaderBytes: config.httpMaxHeaderBytes,
     trustedProxies: config.trustedProxies,
   } satisfies Partial<WebDoorOptions>;
 }
@@ -201,6 +204,7 @@ class Door implements WebDoor {
         cert: options.cert,
         key: options.key,
         handshakeTimeout: options.handshakeTimeoutMs,
+        maxHeaderSize: options.httpMaxHeaderBytes,
         // Checked this often: a request sent half (slow loris) is answered
         // 408 and closed within twice the timeout.
         connectionsCheckingInterval: options.httpRequestTimeoutMs,

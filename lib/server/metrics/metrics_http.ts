@@ -104,6 +104,8 @@ export interface MetricsListenerOptions {
    * (`http_pipelining.ts`).
    */
   readonly httpPipelined: number;
+  /** Longest request head read; a longer one is answered 431. */
+  readonly httpMaxHeaderBytes: number;
   readonly log: Logger;
   readonly server: MetricsServer;
   /** The room's backend: its probe (database writable, Redis). */
@@ -132,7 +134,10 @@ export async function openMetricsListener(
   const lag = new Histogram(LAG_BUCKETS);
   const routes = routesOf(options, lag);
   const http = createServer(
-    { connectionsCheckingInterval: requestTimeoutMs },
+    {
+      connectionsCheckingInterval: requestTimeoutMs,
+      maxHeaderSize: options.httpMaxHeaderBytes,
+    },
     pipedAtMost(options.httpPipelined, (request, response) => {
       answer(routes, request).catch((error) => {
         log.error("metrics-failed", { error: describeError(error) });

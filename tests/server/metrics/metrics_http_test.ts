@@ -69,6 +69,7 @@ function openFake(
     closeGraceMs: 2_000,
     requestTimeoutMs: 5_000,
     httpPipelined: 8,
+    httpMaxHeaderBytes: SERVER_SETTINGS.httpMaxHeaderBytes,
     log: silent,
     server: fakeServer(),
     backend: fakeBackend({ value: HEALTHY }),

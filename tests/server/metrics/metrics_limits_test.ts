@@ -26,6 +26,7 @@ function openLimited(limits: {
     hostname: "127.0.0.1",
     port: 0,
     httpPipelined: SERVER_SETTINGS.httpPipelined,
+    httpMaxHeaderBytes: SERVER_SETTINGS.httpMaxHeaderBytes,
     requestTimeoutMs: limits.requestTimeoutMs,
     admission: new Admission({
       maxClients: limits.maxConnections,
