@@ -65,10 +65,29 @@ export const SERVER_SETTINGS = {
    */
   httpPipelined: 8,
   /**
+   * Longest request head (request line and headers) the web and metrics
+   * ports read (Node's own default); a longer one is answered `431` and
+   * its connection closed (`http_errors.ts`).
+   */
+  httpMaxHeaderBytes: 16_384,
+  /**
    * Connections the metrics port (`--metrics-port`) holds open at once:
    * a scraper or two, a probe; more are closed as they come.
    */
   metricsMaxConnections: 32,
+  /**
+   * Of those, connections from one address group at most (counted by the
+   * doors' `Admission`, as `--max-per-ip` is): whoever holds its group's
+   * places idle leaves the others to other addresses.
+   */
+  metricsMaxPerIp: 4,
+  /**
+   * How long one rendering of `/metrics` answers the scrapes after it: a
+   * flood of scrapes renders at most once per interval, and a scraper
+   * asking less often than this (a Prometheus `scrape_interval` of 1 s or
+   * more) gets a fresh one each time.
+   */
+  metricsRenderMs: 500,
   /**
    * Lines of history in the journal at most before the database takes
    * them (`--history-flush` bounds how long they wait): memory held, and

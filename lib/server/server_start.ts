@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Logger } from "../log.ts";
+import { LOG_LEVELS, type Logger } from "../log.ts";
 import { certificateFacts } from "../certs.ts";
 import { isAddressInUse } from "../flags.ts";
 import { systemClock } from "../clock.ts";
@@ -16,6 +16,7 @@ import { type ChatServer, serveChat } from "./chat_server.ts";
 import type { ServerConfig } from "./config.ts";
 import type { ByteListener, NetAddress } from "./doors/byte_conn.ts";
 import { listenTls } from "./doors/transport.ts";
+import { Admission } from "./doors/admission.ts";
 import { openWebDoor, type WebDoor, webLimits } from "./doors/web_door.ts";
 import {
   type MetricsListener,
@@ -116,7 +117,9 @@ async function listenDoors(
 
 /**
  * Opens the metrics port (`--metrics-port`; none by default): plain HTTP,
- * loopback unless `--metrics-host` says otherwise.
+ * loopback unless `--metrics-host` says otherwise; its connections counted
+ * by an `Admission` of its own (the doors' rule, its own caps), refused
+ * ones closed without a word.
  */
 async function openMetrics(
   config: ServerConfig,
@@ -131,9 +134,16 @@ async function openMetrics(
   return await openMetricsListener({
     hostname: config.metricsHost,
     port: config.metricsPort,
-    maxConnections: config.metricsMaxConnections,
+    admission: new Admission({
+      maxClients: config.metricsMaxConnections,
+      maxPerIp: config.metricsMaxPerIp,
+      maxRefusals: 0,
+    }, doorLog(log, "metrics")),
+    renderMs: config.metricsRenderMs,
+    closeGraceMs: config.closeGraceMs,
     requestTimeoutMs: config.httpRequestTimeoutMs,
     httpPipelined: config.httpPipelined,
+    httpMaxHeaderBytes: config.httpMaxHeaderBytes,
     log,
     server,
     backend,
@@ -195,4 +205,15 @@ function ircListenError(config: ServerConfig, e: unknown): unknown {
     );
   }
   return e;
+}
+
+/** `log`, with `door=NAME` first on every line (a refusal says where). */
+function doorLog(log: Logger, door: string): Logger {
+  const entries = LOG_LEVELS.map((
+    level,
+  ) => [
+    level,
+    (event: string, fields = {}) => log[level](event, { door, ...fields }),
+  ]);
+  return Object.fromEntries(entries) as Logger;
 }

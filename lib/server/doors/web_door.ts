@@ -40,6 +40,7 @@ import { formatAddress, type NetAddress } from "./byte_conn.ts";
 import { peerCertificate } from "./node_socket.ts";
 import { pipedAtMost } from "../../http_pipelining.ts";
 import { announcesBody, answerBeforeBody } from "../../http_bodies.ts";
+import { answerClientErrors } from "../../http_errors.ts";
 import type { ServerConfig } from "../config.ts";
 import { TextFramer, type WebSocket, WsConnection } from "./ws_connection.ts";
 import { answerHttp, securityHeaders } from "./web_http.ts";
@@ -77,6 +78,8 @@ export interface WebDoorOptions {
   readonly httpKeepAliveMs: number;
   /** Requests of one connection waiting for their answers, at most. */
   readonly httpPipelined: number;
+  /** Longest request head read; a longer one is answered 431. */
+  readonly httpMaxHeaderBytes: number;
   /**
    * Ask clients for a certificate signed by `ca` (PEM), as the TLS door
    * does; with `require`, no handshake completes without a valid one.
@@ -121,6 +124,7 @@ export function webLimits(config: ServerConfig) {
     httpRequestTimeoutMs: config.httpRequestTimeoutMs,
     httpKeepAliveMs: config.httpKeepAliveMs,
     httpPipelined: config.httpPipelined,
+    httpMaxHeaderBytes: config.httpMaxHeaderBytes,
     trustedProxies: config.trustedProxies,
   } satisfies Partial<WebDoorOptions>;
 }
@@ -200,6 +204,7 @@ class Door implements WebDoor {
         cert: options.cert,
         key: options.key,
         handshakeTimeout: options.handshakeTimeoutMs,
+        maxHeaderSize: options.httpMaxHeaderBytes,
         // Checked this often: a request sent half (slow loris) is answered
         // 408 and closed within twice the timeout.
         connectionsCheckingInterval: options.httpRequestTimeoutMs,
@@ -215,6 +220,8 @@ class Door implements WebDoor {
       ),
     );
     answerBeforeBody(https); // a body is refused: no 100 invites it
+    // 431, 408, 400 sent whole before the close (`http_errors.ts`).
+    answerClientErrors(https, options.closeGraceMs);
     https.headersTimeout = options.httpRequestTimeoutMs;
     https.requestTimeout = options.httpRequestTimeoutMs;
     https.keepAliveTimeout = options.httpKeepAliveMs;
@@ -339,6 +346,18 @@ class Door implements WebDoor {
   }
 
   /**
+   * Who asks a plain HTTP request: the connection's client, else (a trusted
+   * proxy that terminates TLS) whom its `X-Forwarded-For` names. Without
+   * one, nobody known (null): the proxy's address is not its client's, so
+   * such a request is never taken for the machine's own.
+   */
+  #caller(visit: Visit | undefined, request: IncomingMessage): string | null {
+    if (visit === undefined) return null;
+    if (visit.client !== null) return visit.client.hostname;
+    return forwardedClient(request.headers["x-forwarded-for"], this.#trusted);
+  }
+
+  /**
    * Answers a plain HTTP request (a file, the health check, or an error); a
    * refused connection, or one the door has let go of, gets 503 and why.
    */
@@ -350,12 +369,7 @@ class Door implements WebDoor {
         ? { text: "Closing" }
         : visit.entry.refusal ?? null,
       health: this.#options.health,
-      client: () =>
-        visit?.client?.hostname ??
-          forwardedClient(
-            request.headers["x-forwarded-for"] ?? visit?.peer.hostname,
-            this.#trusted,
-          ),
+      client: () => this.#caller(visit, request),
     });
   }
 }

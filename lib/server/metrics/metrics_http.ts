@@ -7,15 +7,18 @@
  * is open. Everything it reports is read when asked: nothing here runs on
  * the chat's hot path; the backend's probe (Redis, the database's size) is
  * shared by the requests that arrive while it runs and its answer kept for
- * {@linkcode PROBE_CACHE_MS}. Like the web door it is node's HTTP server,
- * for its limits: a request must arrive within the config's HTTP request
- * timeout, and only so many connections are open at once. It knows the
+ * {@linkcode PROBE_CACHE_MS}, and so is a rendering of `/metrics` for
+ * `renderMs` (a flood of scrapes renders once per interval, on the event
+ * loop the room shares). Like the web door it is node's HTTP server, for
+ * its limits: a request must arrive within the config's HTTP request
+ * timeout, and only so many connections are open at once, and so many from
+ * one address (counted by the doors' `Admission`, passed in). It knows the
  * server only through the narrow {@linkcode MetricsServer} shape.
  *
  * @module
  */
 
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import {
   createServer,
   type IncomingMessage,
@@ -23,6 +26,8 @@ import {
   type ServerResponse,
 } from "node:http";
 import { isAddressInUse } from "../../flags.ts";
+import { formatBytes, parseAddress, unmapped } from "../../address.ts";
+import { answerClientErrors } from "../../http_errors.ts";
 import { pipedAtMost } from "../../http_pipelining.ts";
 import {
   announcesBody,
@@ -64,13 +69,30 @@ export interface MetricsServer {
   };
 }
 
+/**
+ * What the listener asks of the connection counts: an `Admission` (the
+ * doors' one rule) with the metrics port's caps, in total and per address
+ * group (`metricsMaxConnections`, `metricsMaxPerIp`).
+ */
+export interface MetricsAdmission {
+  /** A connection from `host` (`address` names it in logs); refused or not. */
+  enter(host: string, address: string): {
+    readonly refusal: unknown;
+    leave(): void;
+  };
+}
+
 /** Options of {@linkcode openMetricsListener}. */
 export interface MetricsListenerOptions {
   readonly hostname: string;
   /** 0: any free port (tests). */
   readonly port: number;
-  /** Connections open at once, at most (more are closed at once). */
-  readonly maxConnections: number;
+  /** Counts connections; one refused is closed at once, unanswered. */
+  readonly admission: MetricsAdmission;
+  /** How long one rendering of `/metrics` answers the scrapes after it. */
+  readonly renderMs: number;
+  /** How long a connection answered an unparsable request may linger. */
+  readonly closeGraceMs: number;
   /**
    * How long a request may take to arrive, headers and body (and how often
    * that is checked): a connection without one is closed (408) in at most
@@ -82,6 +104,8 @@ export interface MetricsListenerOptions {
    * (`http_pipelining.ts`).
    */
   readonly httpPipelined: number;
+  /** Longest request head read; a longer one is answered 431. */
+  readonly httpMaxHeaderBytes: number;
   readonly log: Logger;
   readonly server: MetricsServer;
   /** The room's backend: its probe (database writable, Redis). */
@@ -110,7 +134,10 @@ export async function openMetricsListener(
   const lag = new Histogram(LAG_BUCKETS);
   const routes = routesOf(options, lag);
   const http = createServer(
-    { connectionsCheckingInterval: requestTimeoutMs },
+    {
+      connectionsCheckingInterval: requestTimeoutMs,
+      maxHeaderSize: options.httpMaxHeaderBytes,
+    },
     pipedAtMost(options.httpPipelined, (request, response) => {
       answer(routes, request).catch((error) => {
         log.error("metrics-failed", { error: describeError(error) });
@@ -119,9 +146,10 @@ export async function openMetricsListener(
     }),
   );
   answerBeforeBody(http); // a body is refused: no 100 invites it
+  answerClientErrors(http, options.closeGraceMs); // 431, 408, 400 whole
   http.headersTimeout = requestTimeoutMs;
   http.requestTimeout = requestTimeoutMs;
-  http.maxConnections = options.maxConnections;
+  http.on("connection", (socket: Socket) => admit(options.admission, socket));
   await listen(http, options);
   http.on("error", (error) => {
     log.error("metrics-failed", { error: describeError(error) });
@@ -141,10 +169,24 @@ export async function openMetricsListener(
   };
 }
 
-/** An answer: its status, body and headers. */
+/**
+ * Counts a connection from its accept (under its peer's address group),
+ * or closes it unanswered; frees its place when it closes.
+ */
+function admit(admission: MetricsAdmission, socket: Socket): void {
+  const peer = socket.remoteAddress ?? "";
+  const bytes = parseAddress(peer);
+  // One address, one text: an IPv4-mapped peer counts as the IPv4 one.
+  const host = bytes === null ? peer : formatBytes(unmapped(bytes));
+  const entry = admission.enter(host, `${host}:${socket.remotePort}`);
+  if (entry.refusal !== null) return void socket.destroy();
+  socket.once("close", () => entry.leave());
+}
+
+/** An answer: its status, body (text, or bytes ready to send) and headers. */
 interface Reply {
   readonly status: number;
-  readonly body: string;
+  readonly body: string | Uint8Array;
   readonly headers: Record<string, string>;
 }
 
@@ -181,7 +223,9 @@ function send(
   response: ServerResponse,
   { status, body, headers }: Reply,
 ): void {
-  const bytes = new TextEncoder().encode(body);
+  const bytes = typeof body === "string"
+    ? new TextEncoder().encode(body)
+    : body;
   response.writeHead(status, {
     ...headers,
     "content-length": String(bytes.byteLength),
@@ -197,7 +241,7 @@ function routesOf(
   const { server } = options;
   const now = options.now ?? Date.now;
   const startedMs = now();
-  const probed = sharedProbe(options.backend, now);
+  const probed = shared(() => options.backend.probe(), now, PROBE_CACHE_MS);
   let probe: BackendProbe = {
     unwritable: null,
     redis: null,
@@ -215,11 +259,16 @@ function routesOf(
     certificateExpiresMs: () => options.certificateExpiresMs,
     lag,
   });
-  return {
-    "/metrics": async () => {
+  const rendered = shared(
+    async () => {
       probe = await probed();
-      return text(200, registry.render(), METRICS_CONTENT_TYPE);
+      return new TextEncoder().encode(registry.render());
     },
+    now,
+    options.renderMs,
+  );
+  return {
+    "/metrics": async () => text(200, await rendered(), METRICS_CONTENT_TYPE),
     "/readyz": async () => {
       const found = await probed();
       const why = server.stopping
@@ -245,21 +294,22 @@ function routesOf(
 }
 
 /**
- * The backend's probe, shared: asked once for the requests that arrive
- * while it runs, its answer kept for {@linkcode PROBE_CACHE_MS}.
+ * `ask`, shared: asked once for the requests that arrive while it runs,
+ * its answer kept for `keepMs` after (the backend's probe, a rendering).
  */
-function sharedProbe(
-  backend: MetricsListenerOptions["backend"],
+function shared<T>(
+  ask: () => Promise<T>,
   now: () => number,
-): () => Promise<BackendProbe> {
-  let last: { found: BackendProbe; atMs: number } | null = null;
-  let running: Promise<BackendProbe> | null = null;
+  keepMs: number,
+): () => Promise<T> {
+  let last: { found: T; atMs: number } | null = null;
+  let running: Promise<T> | null = null;
   return () => {
     const atMs = now();
-    if (last !== null && atMs - last.atMs < PROBE_CACHE_MS) {
+    if (last !== null && atMs - last.atMs < keepMs) {
       return Promise.resolve(last.found);
     }
-    return running ??= backend.probe().then((found) => {
+    return running ??= ask().then((found) => {
       last = { found, atMs: now() };
       return found;
     }).finally(() => running = null);
@@ -290,7 +340,7 @@ async function listen(
 /** A plain answer (not to be cached by the client). */
 function text(
   status: number,
-  body: string,
+  body: string | Uint8Array,
   type = "text/plain; charset=utf-8",
   headers: Record<string, string> = {},
 ): Reply {

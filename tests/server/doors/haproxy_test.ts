@@ -218,14 +218,16 @@ for (const sendProxy of ["send-proxy-v2", "send-proxy"]) {
   });
 }
 
-Deno.test("[node] behind HAProxy in mode http with option forwardfor, the web door sees the client", async () => {
-  const { ca, server } = await testCertificates();
-  await using s = await startServer("node", ["--trusted-proxy", BALANCER], {
-    web: {},
-  });
-  const listen = freePort();
-  await using proxy = await HaProxy.start(
-    `global
+/**
+ * HAProxy in `mode http` terminating TLS in front of the web door on
+ * `webPort`: on `listen.forwarded` with `option forwardfor`, on
+ * `listen.bare` without (the request names no client).
+ */
+function httpModeConfig(
+  listen: { forwarded: number; bare: number },
+  webPort: number,
+): string {
+  return `global
     log stdout format raw local0
 defaults
     mode http
@@ -235,18 +237,63 @@ defaults
     timeout server 400s
     timeout tunnel 400s
 frontend web
-    bind 127.0.0.1:${listen} ssl crt site.pem
+    bind 127.0.0.1:${listen.forwarded} ssl crt site.pem
     option forwardfor
     default_backend web_servers
+frontend bare
+    bind 127.0.0.1:${listen.bare} ssl crt site.pem
+    default_backend web_servers
 backend web_servers
-    server s1 127.0.0.1:${s.webPort} ssl verify required ca-file ca.pem source ${BALANCER}
-`,
+    server s1 127.0.0.1:${webPort} ssl verify required ca-file ca.pem source ${BALANCER}
+`;
+}
+
+Deno.test("[node] behind HAProxy in mode http with option forwardfor, the web door sees the client", async () => {
+  const { ca, server } = await testCertificates();
+  await using s = await startServer("node", ["--trusted-proxy", BALANCER], {
+    web: {},
+  });
+  const listen = { forwarded: freePort(), bare: freePort() };
+  await using proxy = await HaProxy.start(
+    httpModeConfig(listen, s.webPort),
     { "site.pem": server.cert + server.key, "ca.pem": ca.cert },
   );
   try {
-    await using webby = await webJoin(listen, "webby");
+    await using webby = await webJoin(listen.forwarded, "webby");
     assert.match(webby.first, /^WELCOME webby 1 /);
     await s.logs.waitFor(/INFO join alias=webby addr=127\.0\.0\.1 /);
+  } catch (e) {
+    if (e instanceof Error) e.message += `\n--- haproxy ---\n${proxy.output}`;
+    throw e;
+  }
+});
+
+Deno.test("[node] behind HAProxy in mode http, /healthz tells the counts only when X-Forwarded-For names a loopback client", async () => {
+  const { ca, server } = await testCertificates();
+  await using s = await startServer("node", ["--trusted-proxy", BALANCER], {
+    web: {},
+  });
+  const listen = { forwarded: freePort(), bare: freePort() };
+  await using proxy = await HaProxy.start(
+    httpModeConfig(listen, s.webPort),
+    { "site.pem": server.cert + server.key, "ca.pem": ca.cert },
+  );
+  using http = Deno.createHttpClient({ caCerts: [ca.cert] });
+  const health = async (port: number) => {
+    const answer = await fetch(`https://localhost:${port}/healthz`, {
+      client: http,
+    });
+    return await answer.json();
+  };
+  try {
+    // The client (127.0.0.1) is named: it is on the machine.
+    assert.deepEqual(await health(listen.forwarded), {
+      status: "ok",
+      online: 0,
+    });
+    // Nobody is named: the balancer (127.0.0.2, a loopback address too)
+    // is not the client. Before, it was taken for one and told the counts.
+    assert.deepEqual(await health(listen.bare), { status: "ok" });
   } catch (e) {
     if (e instanceof Error) e.message += `\n--- haproxy ---\n${proxy.output}`;
     throw e;

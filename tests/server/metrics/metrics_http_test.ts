@@ -27,6 +27,8 @@ import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import { systemClock } from "../../../lib/clock.ts";
 import { localBackend } from "../../../lib/server/backend.ts";
 import { parseServerArgs } from "../../../lib/server/server_args.ts";
+import { Admission } from "../../../lib/server/doors/admission.ts";
+import { SERVER_SETTINGS } from "../../../lib/server/config.ts";
 import { withTempDir } from "../../_helpers.ts";
 
 const silent = createLogger("error", () => {});
@@ -59,9 +61,15 @@ function openFake(
   return openMetricsListener({
     hostname: "127.0.0.1",
     port: 0,
-    maxConnections: 32,
+    admission: new Admission(
+      { maxClients: 32, maxPerIp: 0, maxRefusals: 0 },
+      silent,
+    ),
+    renderMs: SERVER_SETTINGS.metricsRenderMs,
+    closeGraceMs: 2_000,
     requestTimeoutMs: 5_000,
     httpPipelined: 8,
+    httpMaxHeaderBytes: SERVER_SETTINGS.httpMaxHeaderBytes,
     log: silent,
     server: fakeServer(),
     backend: fakeBackend({ value: HEALTHY }),
@@ -186,7 +194,8 @@ Deno.test("openMetricsListener() names the flag when its address is taken", asyn
 Deno.test("openMetricsListener() asks the backend once for requests at the same time, and keeps the answer for PROBE_CACHE_MS", async () => {
   const gate = Promise.withResolvers<void>();
   // The listener reads the time once as it opens, then once per probe
-  // asked for: the 4th read says the three requests are all in.
+  // and per rendering asked for: the first /metrics asks both, the other
+  // two requests one each, so the 5th read says the three are all in.
   const allIn = Promise.withResolvers<void>();
   let reads = 0;
   let calls = 0;
@@ -200,7 +209,7 @@ Deno.test("openMetricsListener() asks the backend once for requests at the same 
       },
     },
     now: () => {
-      if (++reads === 4) allIn.resolve();
+      if (++reads === 5) allIn.resolve();
       return nowMs;
     },
   });
@@ -220,6 +229,44 @@ Deno.test("openMetricsListener() asks the backend once for requests at the same 
   nowMs += 1;
   assert.equal((await get(`${base}/readyz`)).status, 200);
   assert.equal(calls, 2, "asked again once it is old");
+});
+
+Deno.test("openMetricsListener() renders /metrics once for the scrapes within renderMs, and afresh after", async () => {
+  let nowMs = 0;
+  let renders = 0;
+  let online = 2;
+  // Each rendering reads the members online once.
+  const server = {
+    ...fakeServer(),
+    room: {
+      get size() {
+        renders++;
+        return online;
+      },
+      router: { rooms: { size: 1 } },
+    },
+  };
+  const renderMs = 500;
+  await using listener = await openFake({ server, renderMs, now: () => nowMs });
+  const scrape = async () => {
+    const { text } = await get(
+      `http://127.0.0.1:${listener.addr.port}/metrics`,
+    );
+    return text.match(/^tlschat_members_online (\d+)$/m)?.[1];
+  };
+  // 20 scrapes, some at once: one rendering (before, 20).
+  const first = await Promise.all(Array.from({ length: 10 }, scrape));
+  online = 5;
+  for (let i = 0; i < 10; i++) {
+    nowMs = Math.round((i * (renderMs - 1)) / 9);
+    first.push(await scrape());
+  }
+  assert.deepEqual(first, Array(20).fill("2"));
+  assert.equal(renders, 1);
+  // Once the interval is over, a scrape sees the values of its time.
+  nowMs = renderMs + 1;
+  assert.equal(await scrape(), "5");
+  assert.equal(renders, 2);
 });
 
 Deno.test("sampleLag() records how late its timer fires while the loop is busy", async () => {

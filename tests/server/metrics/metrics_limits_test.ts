@@ -1,9 +1,10 @@
 /**
  * Tests of the metrics listener's limits over raw loopback TCP: a request
  * sent half is answered 408 and closed once the request timeout passed,
- * connections over the cap are closed as they come, and so is one piping
- * more requests than `httpPipelined` ahead of their answers, and one whose
- * request announces a body (answered 413).
+ * connections over the caps (in total, from one address) are closed as
+ * they come, and so is one piping more requests than `httpPipelined` ahead
+ * of their answers, and one whose request announces a body (answered 413);
+ * a head over 16 KiB is answered 431.
  */
 
 import assert from "node:assert/strict";
@@ -11,6 +12,7 @@ import { createLogger } from "../../../lib/log.ts";
 import { openMetricsListener } from "../../../lib/server/metrics/metrics_http.ts";
 import { ServerMetrics } from "../../../lib/server/metrics/server_metrics.ts";
 import { SERVER_SETTINGS } from "../../../lib/server/config.ts";
+import { Admission } from "../../../lib/server/doors/admission.ts";
 import { BODY_REFUSED } from "../../../lib/http_bodies.ts";
 
 const silent = createLogger("error", () => {});
@@ -24,7 +26,15 @@ function openLimited(limits: {
     hostname: "127.0.0.1",
     port: 0,
     httpPipelined: SERVER_SETTINGS.httpPipelined,
-    ...limits,
+    httpMaxHeaderBytes: SERVER_SETTINGS.httpMaxHeaderBytes,
+    requestTimeoutMs: limits.requestTimeoutMs,
+    admission: new Admission({
+      maxClients: limits.maxConnections,
+      maxPerIp: 0,
+      maxRefusals: 0,
+    }, silent),
+    renderMs: SERVER_SETTINGS.metricsRenderMs,
+    closeGraceMs: 2_000,
     log: silent,
     server: {
       metrics: new ServerMetrics(),
@@ -162,5 +172,26 @@ Deno.test("the metrics port answers a request announcing a body and closes it, t
     const text = await answer;
     assert.match(text, expected);
     assert.match(text, /\r\nconnection: close\r\n/i);
+  }
+});
+
+Deno.test("the metrics port answers a request head over 16 KiB with 431 before it closes", async () => {
+  await using listener = await openLimited({
+    maxConnections: 32,
+    requestTimeoutMs: 5_000,
+  });
+  for (const size of [17_000, 1_000_000]) {
+    using conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: listener.addr.port,
+    });
+    const answer = readAll(conn);
+    await conn.write(encoder.encode(
+      `GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(size)}\r\n\r\n`,
+    )).catch(() => {}); // closed while writing: what came back tells
+    assert.match(
+      await answer,
+      /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/,
+    );
   }
 });

@@ -2,11 +2,14 @@
  * Process tests of the metrics port: a real `server.ts` with
  * `--metrics-port 0`, real members chatting over TLS, then `/metrics`
  * scraped (the counts that must change do, and `promtool check metrics`
- * accepts the scrape); in a cluster, `/readyz` follows Redis; and one real
- * Prometheus on a free loopback port scrapes the server (`up` is 1).
+ * accepts the scrape); in a cluster, `/readyz` follows Redis; one address
+ * holding its places idle leaves the others to a scraper elsewhere; and one
+ * real Prometheus on a free loopback port scrapes the server (`up` is 1,
+ * and what changes shows in the next scrape).
  */
 
 import assert from "node:assert/strict";
+import { SERVER_SETTINGS } from "../../../lib/server/config.ts";
 import {
   LineLog,
   loopbackArgs,
@@ -102,7 +105,14 @@ Deno.test("server.ts --metrics-port: /metrics counts real members' activity by d
       for (const client of [alice, bob]) {
         await client.expect(/^MSG carol hello from a browser$/);
       }
-      const { status, text } = await get(`${base}/metrics`);
+      // The rendering made for `before` serves the scrapes of the next
+      // metricsRenderMs (500 ms): wait for one made since the last line.
+      let scrape = { status: 0, text: "" };
+      await waitFor(async () => {
+        scrape = await get(`${base}/metrics`);
+        return valueOf(scrape.text, 'tlschat_messages_total{door="web"}') === 1;
+      });
+      const { status, text } = scrape;
       assert.equal(status, 200);
       const value = (series: string) => valueOf(text, series);
       assert.equal(value('tlschat_messages_total{door="tls"}'), 1);
@@ -280,7 +290,83 @@ Deno.test("a real Prometheus scrapes server.ts's /metrics: up is 1, and tlschat'
         );
         assert.equal(await query("tlschat_build_info"), "1");
         assert.equal(await query("tlschat_members_online"), "0");
+        // A scrape after a change sees it (a rendering serves for less
+        // than Prometheus's interval).
+        using _alice = await TestClient.join(server.port, "alice", {
+          ca: (await testCertificates()).ca.cert,
+        });
+        await waitFor(
+          async () => await query("tlschat_members_online") === "1",
+          30_000,
+        );
       });
+    });
+  });
+});
+
+/**
+ * Asks `GET /readyz` (keep-alive) on a connection of its own from
+ * 127.0.0.1; resolves to the first bytes of the answer ("" when closed
+ * unanswered) and the connection, left open.
+ */
+async function askIdle(
+  port: number,
+): Promise<{ said: string; conn: Deno.Conn }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const buffer = new Uint8Array(1024);
+  const sent = await conn.write(
+    new TextEncoder().encode("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n"),
+  ).then(() => true, () => false);
+  const n = sent ? await conn.read(buffer).catch(() => null) : null;
+  const said = n === null
+    ? ""
+    : new TextDecoder().decode(buffer.subarray(0, n));
+  return { said, conn };
+}
+
+/** A scraper at another address (python3, from 127.0.0.2): its status line. */
+const SCRAPER = `
+import socket, sys
+conn = socket.create_connection(("127.0.0.1", int(sys.argv[1])),
+                                source_address=("127.0.0.2", 0))
+conn.sendall(b"GET /metrics HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")
+try:
+    print(conn.recv(1024).split(b"\\r\\n")[0].decode())
+except OSError:
+    print("")
+`;
+
+Deno.test(`server.ts --metrics-port holds at most ${SERVER_SETTINGS.metricsMaxPerIp} connections from one address: one holding them idle leaves the others to a scraper elsewhere`, async () => {
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const args = loopbackArgs(dir, "--metrics-port", "0");
+    await withServerProcess(serverPermissions(dir), args, async (server) => {
+      const port = Number(new URL(metricsBase(server)).port);
+      const conns: Deno.Conn[] = [];
+      try {
+        // Every place of the port asked for from 127.0.0.1, each kept.
+        let held = 0;
+        for (let i = 0; i < SERVER_SETTINGS.metricsMaxConnections; i++) {
+          const { said, conn } = await askIdle(port);
+          conns.push(conn);
+          if (said.startsWith("HTTP/1.1 200 ")) held++;
+        }
+        // Before, the 32 were all held and a scraper was closed unanswered.
+        const { stdout } = await new Deno.Command("python3", {
+          args: ["-c", SCRAPER, String(port)],
+          stdout: "piped",
+        }).output();
+        assert.equal(
+          new TextDecoder().decode(stdout).trim(),
+          "HTTP/1.1 200 OK",
+        );
+        assert.equal(held, SERVER_SETTINGS.metricsMaxPerIp);
+        await server.output.waitFor(
+          /INFO refused door=metrics addr=127\.0\.0\.1:\d+ reason=ip-limit/,
+        );
+      } finally {
+        for (const conn of conns) conn.close();
+      }
     });
   });
 });
