@@ -1,10 +1,11 @@
 /**
  * Registration on the IRC door: `CAP LS/REQ/LIST/END`, `PASS`, `NICK`,
- * `USER` and `AUTHENTICATE` (SASL `PLAIN` and `EXTERNAL`), mapped onto the
- * session's login dialogue. Once capability negotiation is over and the
- * client gave a nick and `USER`, its alias goes to the session; SASL sends
- * the account's alias earlier and answers the session's `PASSWORD account`
- * with the SASL password (EXTERNAL: the certificate logs in, no password).
+ * `USER` and `AUTHENTICATE` (SASL `PLAIN` and `EXTERNAL`, `sasl.ts`),
+ * mapped onto the session's login dialogue. Once capability negotiation
+ * is over and the client gave a nick and `USER`, its alias goes to the
+ * session; SASL sends the account's alias earlier and answers the
+ * session's `PASSWORD account` with the SASL password (EXTERNAL: the
+ * certificate logs in, no password).
  * `PASS` answers whichever password the session asks for first (the room's,
  * or the account's when the nick is one). When the session has taken the
  * alias, and the client has ended negotiation and given `NICK` and `USER`
@@ -19,6 +20,7 @@ import type { ServerLine } from "../../server_lines.ts";
 import { isupportTokens } from "./isupport.ts";
 import { aliasOf, nickOf, takeableAlias } from "./names.ts";
 import type { IrcMessage } from "./parse.ts";
+import { authenticate, saslFailed } from "./sasl.ts";
 import {
   IRC_CAPS,
   type IrcCap,
@@ -42,11 +44,6 @@ const BEFORE_REGISTRATION = new Set([
 /** 433's text for a nick that is a registered account. */
 export const NICK_IS_ACCOUNT =
   "Nickname is a registered account: log in with SASL (or PASS), or choose another";
-
-/** Longest `AUTHENTICATE` payload chunk (IRCv3 SASL): one this long has more. */
-const SASL_CHUNK = 400;
-/** Longest whole payload taken (four chunks: a password of ~1,000 bytes). */
-const SASL_PAYLOAD = 4 * SASL_CHUNK;
 
 /**
  * Handles a command of registration (any time for `CAP`, `AUTHENTICATE`,
@@ -182,66 +179,6 @@ function sendAlias(state: IrcState, sink: IrcSink): void {
   sink.native(aliasOf(state.nick)!);
 }
 
-/** `AUTHENTICATE`: a mechanism, then its payload, or `*` to abort. */
-function authenticate(state: IrcState, payload: string, sink: IrcSink): void {
-  const fail = (code = "904", text = "SASL authentication failed") => {
-    state.sasl = null;
-    sink.irc(state.numeric(code, text));
-  };
-  if (state.welcomed || !state.caps.has("sasl")) {
-    return fail("907", "You have already authenticated, or sasl is not on");
-  }
-  if (payload === "*") return fail("906", "SASL authentication aborted");
-  const sasl = state.sasl;
-  if (sasl === null) {
-    const mechanism = payload.toUpperCase();
-    if (mechanism !== "PLAIN" && mechanism !== "EXTERNAL") {
-      sink.irc(
-        state.numeric("908", "PLAIN,EXTERNAL", "are available SASL mechanisms"),
-      );
-      return fail();
-    }
-    if (mechanism === "EXTERNAL" && state.certificateName === null) {
-      return fail();
-    }
-    state.sasl = { mechanism, account: null, password: null, chunks: "" };
-    return sink.irc({ command: "AUTHENTICATE", params: ["+"] });
-  }
-  if (sasl.account !== null || payload.length > SASL_CHUNK) return fail();
-  if (payload.length === SASL_CHUNK) {
-    sasl.chunks += payload;
-    return sasl.chunks.length >= SASL_PAYLOAD ? fail() : undefined;
-  }
-  const whole = sasl.chunks + (payload === "+" ? "" : payload);
-  const fields = decodeSasl(whole === "" ? "+" : whole);
-  const account = sasl.mechanism === "PLAIN"
-    ? fields?.[1]
-    : (fields?.[0] || state.certificateName);
-  const alias = account ? aliasOf(nickOf(account)) : null;
-  if (
-    fields === null || alias === null || alias !== account ||
-    !state.settings.isAccount(alias) ||
-    (sasl.mechanism === "PLAIN" && !fields[2])
-  ) {
-    return fail();
-  }
-  sasl.account = alias;
-  sasl.password = sasl.mechanism === "PLAIN" ? fields[2]! : null;
-  sink.native(alias);
-}
-
-/** A SASL payload (`+`: empty) as its NUL-separated fields; null if bad. */
-function decodeSasl(payload: string): string[] | null {
-  if (payload === "+") return [""];
-  try {
-    const bytes = Uint8Array.from(atob(payload), (c) => c.charCodeAt(0));
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes).split("\0");
-  } catch {
-    // Not base64, or not UTF-8: a failed authentication, not an error.
-    return null;
-  }
-}
-
 /**
  * Handles a native line while the client is registering (the greeting,
  * `CAP`, `PASSWORD`, `WELCOME`, and the refusals of an alias or a
@@ -296,12 +233,6 @@ function password(state: IrcState, kind: string, sink: IrcSink): void {
   }
   state.aliasSent = false;
   sink.irc(state.numeric("433", state.nick, NICK_IS_ACCOUNT));
-}
-
-/** SASL failed: 904, and registration goes on without it. */
-function saslFailed(state: IrcState, sink: IrcSink): void {
-  state.sasl = null;
-  sink.irc(state.numeric("904", "SASL authentication failed"));
 }
 
 /** The session took the alias: logged in (SASL), registered when ready. */
