@@ -10,7 +10,8 @@
  * or the account's when the nick is one). When the session has taken the
  * alias, and the client has ended negotiation and given `NICK` and `USER`
  * (irssi sends them after `CAP END` when it logs in with SASL), 001 to 005
- * and 422 follow.
+ * and 422 follow. An alias the session refused (432, 433) goes again only
+ * on a new `NICK`, or on `PASS` when it was an account's.
  * Pure: what to send goes to an {@linkcode IrcSink}.
  *
  * @module
@@ -77,6 +78,8 @@ export function registrationCommand(
   if (command === "PASS") {
     if (params.length < 1) return needMore(state, command, sink), true;
     state.pass = params[0]!;
+    // An account's 433 answered with its password: the nick goes again.
+    if (state.refused === "account") state.refused = null;
   } else if (command === "USER") {
     if (params.length < 4) return needMore(state, command, sink), true;
     state.user = true;
@@ -85,7 +88,8 @@ export function registrationCommand(
   } else if (command === "QUIT") {
     sink.native(`/quit ${params[0] ?? ""}`.trimEnd());
   }
-  // PONG before registration: nothing to do.
+  // PONG before registration: nothing to do. The alias goes once ready,
+  // not again after a refusal (only a new NICK, or PASS, retries it).
   if (command !== "QUIT") sendAlias(state, sink);
   return true;
 }
@@ -114,6 +118,7 @@ function nick(state: IrcState, nick: string | undefined, sink: IrcSink): void {
     );
   }
   state.nickGiven = true;
+  state.refused = null;
   if (!state.welcomed) state.nick = nick;
 }
 
@@ -168,15 +173,37 @@ function capCommand(
 
 /**
  * Sends the nick's alias to the session once negotiation is over and the
- * client gave `NICK` and `USER`; with SASL it went already.
+ * client gave `NICK` and `USER`; with SASL it went already. Not while one
+ * waits for its answer, nor once refused (until `NICK`, or `PASS`).
  */
 function sendAlias(state: IrcState, sink: IrcSink): void {
   if (
-    state.welcomed || state.aliasSent || state.negotiating || !state.user ||
-    state.nick === "*" || state.sasl !== null
+    state.welcomed || state.aliasSent !== null || state.refused !== null ||
+    state.negotiating || !state.user || state.nick === "*" ||
+    state.sasl !== null
   ) return;
-  state.aliasSent = true;
+  state.aliasSent = state.nick;
   sink.native(aliasOf(state.nick)!);
+}
+
+/**
+ * The session refused the alias of the nick sent (`why`): `code` (432,
+ * 433) for that nick, which is not sent again by itself; a nick the
+ * client gave meanwhile goes now. SASL's alias (no nick went): a `NOTICE`
+ * after its 904.
+ */
+function aliasRefused(
+  state: IrcState,
+  why: "alias" | "account",
+  [code, text]: [string, string],
+  sink: IrcSink,
+): void {
+  const sent = state.aliasSent;
+  state.aliasSent = null;
+  if (sent === null) return sink.irc(state.notice(text));
+  sink.irc(state.numeric(code, sent, text));
+  if (sent === state.nick) state.refused = why;
+  else sendAlias(state, sink);
 }
 
 /**
@@ -231,8 +258,7 @@ function password(state: IrcState, kind: string, sink: IrcSink): void {
     );
     return sink.close("Password incorrect");
   }
-  state.aliasSent = false;
-  sink.irc(state.numeric("433", state.nick, NICK_IS_ACCOUNT));
+  aliasRefused(state, "account", ["433", NICK_IS_ACCOUNT], sink);
 }
 
 /** The session took the alias: logged in (SASL), registered when ready. */
@@ -252,7 +278,8 @@ function welcome(state: IrcState, alias: string, sink: IrcSink): void {
     state.sasl = null;
   }
   state.welcomed = true;
-  state.aliasSent = false;
+  state.aliasSent = null;
+  state.refused = null;
   state.nick = nick;
   completeRegistration(state, sink);
 }
@@ -276,15 +303,14 @@ function refused(
     if (code === "login-failed") return true;
   }
   if (code.startsWith("alias-")) {
-    state.aliasSent = false;
     const numeric = code === "alias-taken" ? "433" : "432";
-    sink.irc(state.numeric(numeric, state.nick, text));
+    aliasRefused(state, "alias", [numeric, text], sink);
   } else if (code === "login-failed" || code === "password-wrong") {
     sink.irc(state.numeric("464", text));
     if (code === "login-failed") sink.close(text);
   } else {
     sink.irc(state.notice(text));
-    if (state.aliasSent) sink.close(text);
+    if (state.aliasSent !== null) sink.close(text);
   }
   return true;
 }

@@ -288,3 +288,105 @@ Deno.test("registration: a client that logs in with SASL and sends NICK and USER
   assert.deepEqual(sink.native_, ["alice", "/pass pw"], "no second alias");
   assert.ok(!v(sink).some((l) => l.startsWith("462")));
 });
+
+Deno.test("registration: a refused alias goes again only on a new NICK, not on PING, PONG, CAP, USER, PASS, a bad NICK or CAP END", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "NICK bob");
+  client(state, sink, "USER u 0 * :x");
+  session(state, sink, 'ERR alias-taken Alias "bob" is taken');
+  assert.deepEqual(v(sink), ['433 bob bob :Alias "bob" is taken']);
+  sink.clear();
+  for (
+    const line of [
+      "PING x",
+      "PONG y",
+      "CAP LIST",
+      "USER u 0 * :again",
+      "NICK [bad]",
+      "PASS pw",
+      "WHO bob",
+      "CAP LS 302",
+      "CAP END",
+    ]
+  ) client(state, sink, line);
+  assert.deepEqual(sink.native_, [], "the refused alias is not sent again");
+  assert.deepEqual(v(sink).map((l) => l.split(" ")[0]), [
+    "PONG",
+    "CAP",
+    "432",
+    "451",
+    "CAP",
+  ]);
+  client(state, sink, "NICK bob2");
+  assert.deepEqual(sink.native_, ["bob2"]);
+  // The same nick again is the client's asking for it again.
+  session(state, sink, 'ERR alias-taken Alias "bob2" is taken');
+  client(state, sink, "NICK bob2");
+  assert.deepEqual(sink.native_, ["bob2", "bob2"]);
+});
+
+Deno.test("registration: an account's 433 is answered with PASS (the nick goes again, then its password), while PING or USER send nothing", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "NICK alice");
+  client(state, sink, "USER u 0 * :x");
+  session(state, sink, 'PASSWORD account "alice" is a registered alias');
+  assert.match(v(sink).at(-1)!, /^433 alice alice :Nickname is a registered/);
+  client(state, sink, "PING x");
+  client(state, sink, "PONG x");
+  client(state, sink, "USER u 0 * :x");
+  client(state, sink, "CAP END");
+  assert.deepEqual(sink.native_, ["alice"]);
+  client(state, sink, "PASS pw");
+  assert.deepEqual(sink.native_, ["alice", "alice"]);
+  session(state, sink, 'PASSWORD account "alice" is a registered alias');
+  assert.deepEqual(sink.native_, ["alice", "alice", "/pass pw"]);
+  session(state, sink, "WELCOME alice 1 Welcome");
+  assert.match(v(sink).at(-6)!, /^001 alice /);
+  // After a taken alias, PASS only keeps the password for the next nick.
+  const taken = ircState();
+  const other = recorder();
+  client(taken, other, "NICK bob");
+  client(taken, other, "USER u 0 * :x");
+  session(taken, other, 'ERR alias-taken Alias "bob" is taken');
+  client(taken, other, "PASS pw");
+  assert.deepEqual(other.native_, ["bob"]);
+  client(taken, other, "NICK alice");
+  session(taken, other, 'PASSWORD account "alice" is a registered alias');
+  assert.deepEqual(other.native_, ["bob", "alice", "/pass pw"]);
+});
+
+Deno.test("registration: a NICK given while the alias waits for its answer goes once that alias is refused, which names the nick it was for", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "NICK bob");
+  client(state, sink, "USER u 0 * :x");
+  client(state, sink, "NICK amy");
+  assert.deepEqual(sink.native_, ["bob"], "one alias at a time");
+  session(state, sink, 'ERR alias-taken Alias "bob" is taken');
+  assert.deepEqual(v(sink), ['433 amy bob :Alias "bob" is taken']);
+  assert.deepEqual(sink.native_, ["bob", "amy"]);
+  session(state, sink, "WELCOME amy 1 Welcome");
+  assert.match(v(sink)[1]!, /^001 amy /);
+});
+
+Deno.test("registration: SASL's alias refused is 904 and a NOTICE, not a 433 for the client's nick, which goes after CAP END", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP LS 302");
+  client(state, sink, "NICK bob");
+  client(state, sink, "USER u 0 * :x");
+  client(state, sink, "CAP REQ sasl");
+  client(state, sink, "AUTHENTICATE PLAIN");
+  client(state, sink, `AUTHENTICATE ${btoa("\0alice\0pw")}`);
+  session(state, sink, 'PASSWORD account "alice" is a registered alias');
+  sink.clear();
+  session(state, sink, 'ERR alias-taken Alias "alice" is taken');
+  assert.deepEqual(v(sink), [
+    "904 bob :SASL authentication failed",
+    'NOTICE bob :Alias "alice" is taken',
+  ]);
+  client(state, sink, "CAP END");
+  assert.deepEqual(sink.native_, ["bob"]);
+});
