@@ -59,3 +59,31 @@ Deno.test("IRC door: an account's 433 answered with PASS logs in; PING and USER 
   await irc.expect(/^:tlschat 001 alice /);
   await server.logs.waitFor(/INFO login alias=alice /);
 });
+
+Deno.test("IRC door: between SASL's 903 and 001, PING and CAP are answered at once, not held with the session's lines until 001", async () => {
+  await using server = await startServer("node", [], { irc: true });
+  await server.server.gate.accounts.add("alice", "pw");
+  using irc = await TestClient.connect(server.ircPort);
+  await irc.send("CAP LS 302");
+  await irc.send("CAP REQ :sasl");
+  await irc.expect(/ CAP \* ACK :?sasl$/);
+  await irc.send("AUTHENTICATE PLAIN");
+  await irc.expect(/^AUTHENTICATE \+$/);
+  await irc.send(`AUTHENTICATE ${btoa("\0alice\0pw")}`);
+  await irc.expect(/ 903 /);
+  for (const line of ["PING :mid", "CAP REQ :server-time", "CAP END"]) {
+    await irc.send(line);
+  }
+  await irc.send("NICK alice");
+  await irc.send("USER u 0 * :Real Name");
+  await irc.expect(/ 422 /);
+  const got = irc.received.slice(
+    irc.received.findIndex((l) => / 903 /.test(l)),
+  );
+  const at = (pattern: RegExp) => got.findIndex((l) => pattern.test(l));
+  const welcome = at(/ 001 alice /);
+  assert.ok(at(/^:tlschat PONG tlschat :mid$/) > 0, got.join("\n"));
+  assert.ok(at(/^:tlschat PONG tlschat :mid$/) < welcome, got.join("\n"));
+  assert.ok(at(/ CAP \S+ ACK :?server-time$/) > 0, got.join("\n"));
+  assert.ok(at(/ CAP \S+ ACK :?server-time$/) < welcome, got.join("\n"));
+});
