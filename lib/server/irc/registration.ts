@@ -57,13 +57,18 @@ export function registrationCommand(
   sink: IrcSink,
 ): boolean {
   const { command, params } = message;
+  // Without a subcommand (a 410 had an empty parameter) or a token: 461.
+  if (
+    (command === "CAP" && !params[0]) || (command === "PING" && !params.length)
+  ) {
+    return needMore(state, command, sink), true;
+  }
   if (command === "CAP") return capCommand(state, params, sink), true;
   if (command === "PING") {
-    const token = params[0] ?? "";
     sink.irc({
       source: state.settings.server,
       command: "PONG",
-      params: [state.settings.server, token],
+      params: [state.settings.server, params[0]!],
     });
     return true;
   }

@@ -390,3 +390,23 @@ Deno.test("registration: SASL's alias refused is 904 and a NOTICE, not a 433 for
   client(state, sink, "CAP END");
   assert.deepEqual(sink.native_, ["bob"]);
 });
+
+Deno.test("registration: CAP without a subcommand and PING without a token get 461 (not a 410 with an empty parameter, nor an empty PONG)", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP");
+  client(state, sink, "CAP :");
+  client(state, sink, "PING");
+  client(state, sink, "PING :");
+  client(state, sink, "CAP FOO");
+  assert.deepEqual(v(sink), [
+    "461 * CAP :Not enough parameters",
+    "461 * CAP :Not enough parameters",
+    "461 * PING :Not enough parameters",
+    "PONG tlschat :",
+    "410 * FOO :Invalid CAP command",
+  ]);
+  state.registered = true;
+  client(state, sink, "PING");
+  assert.equal(v(sink).at(-1), "461 * PING :Not enough parameters");
+});
