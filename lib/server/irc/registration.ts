@@ -138,7 +138,7 @@ function capCommand(
     sink.irc({
       source: state.settings.server,
       command: "CAP",
-      params: [state.nick, ...rest],
+      params: [state.target, ...rest],
     });
   if (sub === "LS") {
     if (!state.registered) state.negotiating = true;
@@ -206,7 +206,9 @@ function aliasRefused(
   const sent = state.aliasSent;
   state.aliasSent = null;
   if (sent === null) return sink.irc(state.notice(text));
-  sink.irc(state.numeric(code, sent, text));
+  // The client has no nick now: `*`, as servers call it before NICK.
+  const { server } = state.settings;
+  sink.irc({ source: server, command: code, params: ["*", sent, text] });
   if (sent === state.nick) state.refused = why;
   else sendAlias(state, sink);
 }

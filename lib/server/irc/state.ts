@@ -142,12 +142,20 @@ export class IrcState {
     this.certificateName = certificateName;
   }
 
+  /**
+   * What replies call the client: its nick, or `*` while it has none
+   * (before `NICK`, and once the session refused the nick's alias).
+   */
+  get target(): string {
+    return this.refused === null ? this.nick : "*";
+  }
+
   /** A numeric reply to this client: `:server NNN nick params...`. */
   numeric(code: string, ...params: string[]): IrcMessage {
     return {
       source: this.settings.server,
       command: code,
-      params: [this.nick, ...params],
+      params: [this.target, ...params],
     };
   }
 
@@ -156,7 +164,7 @@ export class IrcState {
     return {
       source: this.settings.server,
       command: "NOTICE",
-      params: [this.nick, text],
+      params: [this.target, text],
     };
   }
 }

@@ -22,7 +22,7 @@ Deno.test("IRC door: after a 433 before registration, nothing but a new NICK sen
   using irc = await TestClient.connect(server.ircPort);
   await irc.send("NICK bob");
   await irc.send("USER u 0 * :Real Name");
-  await irc.expect(/^:tlschat 433 \S+ bob :.*"bob" is taken$/);
+  await irc.expect(/^:tlschat 433 \* bob :.*"bob" is taken$/);
   const got = await sendAll(irc, [
     "PING :a",
     "PONG :b",
@@ -52,7 +52,7 @@ Deno.test("IRC door: an account's 433 answered with PASS logs in; PING and USER 
   using irc = await TestClient.connect(server.ircPort);
   await irc.send("NICK alice");
   await irc.send("USER u 0 * :Real Name");
-  await irc.expect(/^:tlschat 433 \S+ alice :Nickname is a registered/);
+  await irc.expect(/^:tlschat 433 \* alice :Nickname is a registered/);
   const got = await sendAll(irc, ["PING :a", "USER u 0 * :again"]);
   assert.deepEqual(got.map((l) => l.split(" ")[1]), ["PONG", "PONG"]);
   await irc.send("PASS :alice's password");
