@@ -1,19 +1,17 @@
 /**
  * The IRC door's {@linkcode Connection}: a translator over the TLS door's
- * connection (lines of at most 512 bytes plus 8191 of tags), so that an
- * unchanged session serves an IRC client. The session sees a client that
- * asked `/cap ids rooms seq`, then its alias, `/pass`, chat lines and
- * commands; the client sees IRC (`registration.ts`, `inbound.ts`,
- * `outbound.ts`). What the session says after it took the alias and before
- * the client ended registration is held (at most the queue's limit) and
- * sent after 001 to 005. Lines the door asks of the session itself (a
- * channel's names) are handed to it with the client's, whenever it reads.
- * IRC clients do not know the server's flood limits, so the door paces
- * them, as the terminal client paces itself: every line a client sends,
- * and every line more the door hands to the session, takes a token of a
- * bucket like the session's; without one, the door reads nothing more
- * until it has one (TCP pushes back). So the session never throttles an
- * IRC client, nor drops it for a burst such as a channel sync's.
+ * connection (lines of 512 bytes plus 8191 of tags), so that an unchanged
+ * session (told `/cap ids rooms seq` first) serves an IRC client, which
+ * sees IRC (`registration.ts`, `inbound.ts`, `outbound.ts`). What the
+ * session says once it took the alias and before the client ended
+ * registration is held (at most the queue's limit) until 001 to 005; the
+ * door's own answers to the client's lines (`PONG`, `CAP`) are not. The
+ * door paces an IRC client (it does not know the server's flood limits)
+ * as the terminal client paces itself: every line it sends, and every
+ * line more the door hands the session (a channel's names), takes a token
+ * of a bucket like the session's; without one, the door reads nothing
+ * more until it has one (TCP pushes back), so the session never throttles
+ * an IRC client, nor drops it for a burst such as a channel sync's.
  *
  * @module
  */
@@ -93,6 +91,8 @@ export class IrcConnection
   #queueBytes: number;
   /** The last `send` found the queue full. */
   #full = false;
+  /** A client's line is being answered: nothing of it is held. */
+  #answering = false;
   #options: SendOptions | undefined;
   #ended = false;
   /** The client's batch being taken in, a line at a time. */
@@ -231,7 +231,9 @@ export class IrcConnection
     const registered = this.#state.registered;
     const said = this.#said;
     this.#full = false;
+    this.#answering = true;
     this.#translate(line);
+    this.#answering = false;
     this.#release();
     this.#pay(registered ? handed + 1 : handed);
     if (registered) {
@@ -329,7 +331,7 @@ export class IrcConnection
     return !this.#full;
   }
 
-  /** An IRC line to the client, or held while registration is not over. */
+  /** An IRC line to the client (the session's held until registration). */
   #sendIrc(message: IrcMessage): void {
     this.#said++;
     for (const text of formatIrcLines(message)) this.#sendText(text);
@@ -341,7 +343,7 @@ export class IrcConnection
       ? encoder.encode(text + "\r\n")
       : this.#shared.encode(this.#variant, text);
     const state = this.#state;
-    if (state.welcomed && !state.registered) {
+    if (state.welcomed && !state.registered && !this.#answering) {
       this.#heldBytes += bytes.length;
       if (this.#heldBytes > this.#queueBytes) this.#full = true;
       else this.#held.push(bytes);

@@ -1,15 +1,17 @@
 /**
  * Registration on the IRC door: `CAP LS/REQ/LIST/END`, `PASS`, `NICK`,
- * `USER` and `AUTHENTICATE` (SASL `PLAIN` and `EXTERNAL`), mapped onto the
- * session's login dialogue. Once capability negotiation is over and the
- * client gave a nick and `USER`, its alias goes to the session; SASL sends
- * the account's alias earlier and answers the session's `PASSWORD account`
- * with the SASL password (EXTERNAL: the certificate logs in, no password).
+ * `USER` and `AUTHENTICATE` (SASL `PLAIN` and `EXTERNAL`, `sasl.ts`),
+ * mapped onto the session's login dialogue. Once capability negotiation
+ * is over and the client gave a nick and `USER`, its alias goes to the
+ * session; SASL sends the account's alias earlier and answers the
+ * session's `PASSWORD account` with the SASL password (EXTERNAL: the
+ * certificate logs in, no password).
  * `PASS` answers whichever password the session asks for first (the room's,
  * or the account's when the nick is one). When the session has taken the
  * alias, and the client has ended negotiation and given `NICK` and `USER`
  * (irssi sends them after `CAP END` when it logs in with SASL), 001 to 005
- * and 422 follow.
+ * and 422 follow. An alias the session refused (432, 433) goes again only
+ * on a new `NICK`, or on `PASS` when it was an account's.
  * Pure: what to send goes to an {@linkcode IrcSink}.
  *
  * @module
@@ -19,6 +21,7 @@ import type { ServerLine } from "../../server_lines.ts";
 import { isupportTokens } from "./isupport.ts";
 import { aliasOf, nickOf, takeableAlias } from "./names.ts";
 import type { IrcMessage } from "./parse.ts";
+import { authenticate, saslFailed } from "./sasl.ts";
 import {
   IRC_CAPS,
   type IrcCap,
@@ -43,11 +46,6 @@ const BEFORE_REGISTRATION = new Set([
 export const NICK_IS_ACCOUNT =
   "Nickname is a registered account: log in with SASL (or PASS), or choose another";
 
-/** Longest `AUTHENTICATE` payload chunk (IRCv3 SASL): one this long has more. */
-const SASL_CHUNK = 400;
-/** Longest whole payload taken (four chunks: a password of ~1,000 bytes). */
-const SASL_PAYLOAD = 4 * SASL_CHUNK;
-
 /**
  * Handles a command of registration (any time for `CAP`, `AUTHENTICATE`,
  * `PING`); false when it is not one, or the client is registered and it is
@@ -59,13 +57,18 @@ export function registrationCommand(
   sink: IrcSink,
 ): boolean {
   const { command, params } = message;
+  // Without a subcommand (a 410 had an empty parameter) or a token: 461.
+  if (
+    (command === "CAP" && !params[0]) || (command === "PING" && !params.length)
+  ) {
+    return needMore(state, command, sink), true;
+  }
   if (command === "CAP") return capCommand(state, params, sink), true;
   if (command === "PING") {
-    const token = params[0] ?? "";
     sink.irc({
       source: state.settings.server,
       command: "PONG",
-      params: [state.settings.server, token],
+      params: [state.settings.server, params[0]!],
     });
     return true;
   }
@@ -80,6 +83,8 @@ export function registrationCommand(
   if (command === "PASS") {
     if (params.length < 1) return needMore(state, command, sink), true;
     state.pass = params[0]!;
+    // An account's 433 answered with its password: the nick goes again.
+    if (state.refused === "account") state.refused = null;
   } else if (command === "USER") {
     if (params.length < 4) return needMore(state, command, sink), true;
     state.user = true;
@@ -88,7 +93,8 @@ export function registrationCommand(
   } else if (command === "QUIT") {
     sink.native(`/quit ${params[0] ?? ""}`.trimEnd());
   }
-  // PONG before registration: nothing to do.
+  // PONG before registration: nothing to do. The alias goes once ready,
+  // not again after a refusal (only a new NICK, or PASS, retries it).
   if (command !== "QUIT") sendAlias(state, sink);
   return true;
 }
@@ -117,6 +123,7 @@ function nick(state: IrcState, nick: string | undefined, sink: IrcSink): void {
     );
   }
   state.nickGiven = true;
+  state.refused = null;
   if (!state.welcomed) state.nick = nick;
 }
 
@@ -131,7 +138,7 @@ function capCommand(
     sink.irc({
       source: state.settings.server,
       command: "CAP",
-      params: [state.nick, ...rest],
+      params: [state.target, ...rest],
     });
   if (sub === "LS") {
     if (!state.registered) state.negotiating = true;
@@ -171,75 +178,39 @@ function capCommand(
 
 /**
  * Sends the nick's alias to the session once negotiation is over and the
- * client gave `NICK` and `USER`; with SASL it went already.
+ * client gave `NICK` and `USER`; with SASL it went already. Not while one
+ * waits for its answer, nor once refused (until `NICK`, or `PASS`).
  */
 function sendAlias(state: IrcState, sink: IrcSink): void {
   if (
-    state.welcomed || state.aliasSent || state.negotiating || !state.user ||
-    state.nick === "*" || state.sasl !== null
+    state.welcomed || state.aliasSent !== null || state.refused !== null ||
+    state.negotiating || !state.user || state.nick === "*" ||
+    state.sasl !== null
   ) return;
-  state.aliasSent = true;
+  state.aliasSent = state.nick;
   sink.native(aliasOf(state.nick)!);
 }
 
-/** `AUTHENTICATE`: a mechanism, then its payload, or `*` to abort. */
-function authenticate(state: IrcState, payload: string, sink: IrcSink): void {
-  const fail = (code = "904", text = "SASL authentication failed") => {
-    state.sasl = null;
-    sink.irc(state.numeric(code, text));
-  };
-  if (state.welcomed || !state.caps.has("sasl")) {
-    return fail("907", "You have already authenticated, or sasl is not on");
-  }
-  if (payload === "*") return fail("906", "SASL authentication aborted");
-  const sasl = state.sasl;
-  if (sasl === null) {
-    const mechanism = payload.toUpperCase();
-    if (mechanism !== "PLAIN" && mechanism !== "EXTERNAL") {
-      sink.irc(
-        state.numeric("908", "PLAIN,EXTERNAL", "are available SASL mechanisms"),
-      );
-      return fail();
-    }
-    if (mechanism === "EXTERNAL" && state.certificateName === null) {
-      return fail();
-    }
-    state.sasl = { mechanism, account: null, password: null, chunks: "" };
-    return sink.irc({ command: "AUTHENTICATE", params: ["+"] });
-  }
-  if (sasl.account !== null || payload.length > SASL_CHUNK) return fail();
-  if (payload.length === SASL_CHUNK) {
-    sasl.chunks += payload;
-    return sasl.chunks.length >= SASL_PAYLOAD ? fail() : undefined;
-  }
-  const whole = sasl.chunks + (payload === "+" ? "" : payload);
-  const fields = decodeSasl(whole === "" ? "+" : whole);
-  const account = sasl.mechanism === "PLAIN"
-    ? fields?.[1]
-    : (fields?.[0] || state.certificateName);
-  const alias = account ? aliasOf(nickOf(account)) : null;
-  if (
-    fields === null || alias === null || alias !== account ||
-    !state.settings.isAccount(alias) ||
-    (sasl.mechanism === "PLAIN" && !fields[2])
-  ) {
-    return fail();
-  }
-  sasl.account = alias;
-  sasl.password = sasl.mechanism === "PLAIN" ? fields[2]! : null;
-  sink.native(alias);
-}
-
-/** A SASL payload (`+`: empty) as its NUL-separated fields; null if bad. */
-function decodeSasl(payload: string): string[] | null {
-  if (payload === "+") return [""];
-  try {
-    const bytes = Uint8Array.from(atob(payload), (c) => c.charCodeAt(0));
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes).split("\0");
-  } catch {
-    // Not base64, or not UTF-8: a failed authentication, not an error.
-    return null;
-  }
+/**
+ * The session refused the alias of the nick sent (`why`): `code` (432,
+ * 433) for that nick, which is not sent again by itself; a nick the
+ * client gave meanwhile goes now. SASL's alias (no nick went): a `NOTICE`
+ * after its 904.
+ */
+function aliasRefused(
+  state: IrcState,
+  why: "alias" | "account",
+  [code, text]: [string, string],
+  sink: IrcSink,
+): void {
+  const sent = state.aliasSent;
+  state.aliasSent = null;
+  if (sent === null) return sink.irc(state.notice(text));
+  // The client has no nick now: `*`, as servers call it before NICK.
+  const { server } = state.settings;
+  sink.irc({ source: server, command: code, params: ["*", sent, text] });
+  if (sent === state.nick) state.refused = why;
+  else sendAlias(state, sink);
 }
 
 /**
@@ -294,14 +265,7 @@ function password(state: IrcState, kind: string, sink: IrcSink): void {
     );
     return sink.close("Password incorrect");
   }
-  state.aliasSent = false;
-  sink.irc(state.numeric("433", state.nick, NICK_IS_ACCOUNT));
-}
-
-/** SASL failed: 904, and registration goes on without it. */
-function saslFailed(state: IrcState, sink: IrcSink): void {
-  state.sasl = null;
-  sink.irc(state.numeric("904", "SASL authentication failed"));
+  aliasRefused(state, "account", ["433", NICK_IS_ACCOUNT], sink);
 }
 
 /** The session took the alias: logged in (SASL), registered when ready. */
@@ -321,7 +285,8 @@ function welcome(state: IrcState, alias: string, sink: IrcSink): void {
     state.sasl = null;
   }
   state.welcomed = true;
-  state.aliasSent = false;
+  state.aliasSent = null;
+  state.refused = null;
   state.nick = nick;
   completeRegistration(state, sink);
 }
@@ -345,15 +310,14 @@ function refused(
     if (code === "login-failed") return true;
   }
   if (code.startsWith("alias-")) {
-    state.aliasSent = false;
     const numeric = code === "alias-taken" ? "433" : "432";
-    sink.irc(state.numeric(numeric, state.nick, text));
+    aliasRefused(state, "alias", [numeric, text], sink);
   } else if (code === "login-failed" || code === "password-wrong") {
     sink.irc(state.numeric("464", text));
     if (code === "login-failed") sink.close(text);
   } else {
     sink.irc(state.notice(text));
-    if (state.aliasSent) sink.close(text);
+    if (state.aliasSent !== null) sink.close(text);
   }
   return true;
 }

@@ -104,8 +104,14 @@ export class IrcState {
   pass: string | null = null;
   /** `CAP LS` or `REQ` came and `CAP END` not yet. */
   negotiating = false;
-  /** An alias was sent to the session and not yet answered. */
-  aliasSent = false;
+  /** The nick whose alias was sent to the session, not yet answered. */
+  aliasSent: string | null = null;
+  /**
+   * The session refused the nick's alias (`alias`: taken or invalid;
+   * `account`: an account's, and no password came): it is not sent again
+   * until a new `NICK` (or, for an account's, a `PASS`).
+   */
+  refused: "alias" | "account" | null = null;
   /** The session took its alias (native `WELCOME`). */
   welcomed = false;
   /** 001 to 005 were sent: the client is registered. */
@@ -136,12 +142,20 @@ export class IrcState {
     this.certificateName = certificateName;
   }
 
+  /**
+   * What replies call the client: its nick, or `*` while it has none
+   * (before `NICK`, and once the session refused the nick's alias).
+   */
+  get target(): string {
+    return this.refused === null ? this.nick : "*";
+  }
+
   /** A numeric reply to this client: `:server NNN nick params...`. */
   numeric(code: string, ...params: string[]): IrcMessage {
     return {
       source: this.settings.server,
       command: code,
-      params: [this.nick, ...params],
+      params: [this.target, ...params],
     };
   }
 
@@ -150,7 +164,7 @@ export class IrcState {
     return {
       source: this.settings.server,
       command: "NOTICE",
-      params: [this.nick, text],
+      params: [this.target, text],
     };
   }
 }

@@ -6,7 +6,8 @@
  * -tls_verify`), chatting with a terminal client both ways. irssi sends
  * `NICK` and `USER` only after `CAP END` when it logs in with SASL; its
  * channel log (autolog, one file a channel) is waited on, woken by changes
- * in its folder.
+ * in its folder. And irssi whose nick is taken (`433 * nick` before
+ * registration) registering under its alternate nick.
  */
 
 import assert from "node:assert/strict";
@@ -72,6 +73,34 @@ Deno.test("irssi joins with the README's recipe (TLS, CA checked, SASL PLAIN) an
     await tom.output.waitFor(/^\[private\] <alice> psst$/);
     await irssi.type("/quit bye\r");
     await tom.output.waitFor(/alice left.*bye/);
+    assert.equal(await irssi.exited(), 0);
+  });
+});
+
+Deno.test("irssi whose nick is taken gets `433 * tom` and registers under its alternate nick", async () => {
+  await withIrcServer("alice", "alice's password", async (at) => {
+    const { server, dir, ircPort } = at;
+    await using tom = at.member("tom");
+    await tom.output.waitFor(/^-!- Welcome, tom!/);
+    const home = `${dir}/irssi`;
+    await Deno.mkdir(home, { recursive: true });
+    await Deno.writeTextFile(
+      `${home}/startup`,
+      [
+        "/set alternate_nick tom2",
+        "/network add tlschat",
+        `/server add -tls -tls_cafile ${dir}/ca.pem -tls_verify -network tlschat localhost ${ircPort}`,
+        "/connect tlschat",
+      ].join("\n") + "\n",
+    );
+    await using irssi = new TerminalClient([], [], "NO_COLOR=1", {
+      shell: `irssi --home=${home} -n tom`,
+    });
+    await server.output.waitFor(/INFO join alias=tom2 /);
+    await tom.output.waitFor(/tom2 joined/);
+    await irssi.waitFor(/Welcome to the tlschat IRC door, tom2/);
+    await irssi.type("/quit bye\r");
+    await tom.output.waitFor(/tom2 left.*bye/);
     assert.equal(await irssi.exited(), 0);
   });
 });

@@ -86,7 +86,7 @@ Deno.test("registration: without CAP, NICK and USER send the alias; other comman
   sink.clear();
   // Taken: 433, then the client's next nick goes.
   session(state, sink, 'ERR alias-taken Alias "2bob" is taken');
-  assert.deepEqual(v(sink), ['433 `2bob `2bob :Alias "2bob" is taken']);
+  assert.deepEqual(v(sink), ['433 * `2bob :Alias "2bob" is taken']);
   client(state, sink, "NICK bob2");
   assert.deepEqual(sink.native_, ["bob2"]);
 });
@@ -114,7 +114,7 @@ Deno.test("registration: a registered nick without SASL takes PASS as its passwo
   session(state, sink, 'PASSWORD account "alice" is a registered alias');
   assert.match(
     v(sink)[0]!,
-    /^433 alice alice :Nickname is a registered account/,
+    /^433 \* alice :Nickname is a registered account/,
   );
   const withPass = ircState();
   const other = recorder();
@@ -287,4 +287,126 @@ Deno.test("registration: a client that logs in with SASL and sends NICK and USER
   assert.equal(state.registered, true);
   assert.deepEqual(sink.native_, ["alice", "/pass pw"], "no second alias");
   assert.ok(!v(sink).some((l) => l.startsWith("462")));
+});
+
+Deno.test("registration: a refused alias goes again only on a new NICK, not on PING, PONG, CAP, USER, PASS, a bad NICK or CAP END", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "NICK bob");
+  client(state, sink, "USER u 0 * :x");
+  session(state, sink, 'ERR alias-taken Alias "bob" is taken');
+  assert.deepEqual(v(sink), ['433 * bob :Alias "bob" is taken']);
+  sink.clear();
+  for (
+    const line of [
+      "PING x",
+      "PONG y",
+      "CAP LIST",
+      "USER u 0 * :again",
+      "NICK [bad]",
+      "PASS pw",
+      "WHO bob",
+      "CAP LS 302",
+      "CAP END",
+    ]
+  ) client(state, sink, line);
+  assert.deepEqual(sink.native_, [], "the refused alias is not sent again");
+  assert.deepEqual(v(sink).map((l) => l.split(" ").slice(0, 2).join(" ")), [
+    "PONG tlschat",
+    "CAP *",
+    "432 *",
+    "451 *",
+    "CAP *",
+  ], "the client has no nick: `*`");
+  client(state, sink, "NICK bob2");
+  assert.deepEqual(sink.native_, ["bob2"]);
+  // The same nick again is the client's asking for it again.
+  session(state, sink, 'ERR alias-taken Alias "bob2" is taken');
+  client(state, sink, "NICK bob2");
+  assert.deepEqual(sink.native_, ["bob2", "bob2"]);
+});
+
+Deno.test("registration: an account's 433 is answered with PASS (the nick goes again, then its password), while PING or USER send nothing", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "NICK alice");
+  client(state, sink, "USER u 0 * :x");
+  session(state, sink, 'PASSWORD account "alice" is a registered alias');
+  assert.match(v(sink).at(-1)!, /^433 \* alice :Nickname is a registered/);
+  client(state, sink, "PING x");
+  client(state, sink, "PONG x");
+  client(state, sink, "USER u 0 * :x");
+  client(state, sink, "CAP END");
+  assert.deepEqual(sink.native_, ["alice"]);
+  client(state, sink, "PASS pw");
+  assert.deepEqual(sink.native_, ["alice", "alice"]);
+  session(state, sink, 'PASSWORD account "alice" is a registered alias');
+  assert.deepEqual(sink.native_, ["alice", "alice", "/pass pw"]);
+  session(state, sink, "WELCOME alice 1 Welcome");
+  assert.match(v(sink).at(-6)!, /^001 alice /);
+  // After a taken alias, PASS only keeps the password for the next nick.
+  const taken = ircState();
+  const other = recorder();
+  client(taken, other, "NICK bob");
+  client(taken, other, "USER u 0 * :x");
+  session(taken, other, 'ERR alias-taken Alias "bob" is taken');
+  client(taken, other, "PASS pw");
+  assert.deepEqual(other.native_, ["bob"]);
+  client(taken, other, "NICK alice");
+  session(taken, other, 'PASSWORD account "alice" is a registered alias');
+  assert.deepEqual(other.native_, ["bob", "alice", "/pass pw"]);
+});
+
+Deno.test("registration: a NICK given while the alias waits for its answer goes once that alias is refused, which names the nick it was for", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "NICK bob");
+  client(state, sink, "USER u 0 * :x");
+  client(state, sink, "NICK amy");
+  assert.deepEqual(sink.native_, ["bob"], "one alias at a time");
+  session(state, sink, 'ERR alias-taken Alias "bob" is taken');
+  assert.deepEqual(v(sink), ['433 * bob :Alias "bob" is taken']);
+  assert.deepEqual(sink.native_, ["bob", "amy"]);
+  session(state, sink, "WELCOME amy 1 Welcome");
+  assert.match(v(sink)[1]!, /^001 amy /);
+});
+
+Deno.test("registration: SASL's alias refused is 904 and a NOTICE, not a 433 for the client's nick, which goes after CAP END", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP LS 302");
+  client(state, sink, "NICK bob");
+  client(state, sink, "USER u 0 * :x");
+  client(state, sink, "CAP REQ sasl");
+  client(state, sink, "AUTHENTICATE PLAIN");
+  client(state, sink, `AUTHENTICATE ${btoa("\0alice\0pw")}`);
+  session(state, sink, 'PASSWORD account "alice" is a registered alias');
+  sink.clear();
+  session(state, sink, 'ERR alias-taken Alias "alice" is taken');
+  assert.deepEqual(v(sink), [
+    "904 bob :SASL authentication failed",
+    'NOTICE bob :Alias "alice" is taken',
+  ]);
+  client(state, sink, "CAP END");
+  assert.deepEqual(sink.native_, ["bob"]);
+});
+
+Deno.test("registration: CAP without a subcommand and PING without a token get 461 (not a 410 with an empty parameter, nor an empty PONG)", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP");
+  client(state, sink, "CAP :");
+  client(state, sink, "PING");
+  client(state, sink, "PING :");
+  client(state, sink, "CAP FOO");
+  assert.deepEqual(v(sink), [
+    "461 * CAP :Not enough parameters",
+    "461 * CAP :Not enough parameters",
+    "461 * PING :Not enough parameters",
+    "PONG tlschat :",
+    "410 * FOO :Invalid CAP command",
+  ]);
+  state.registered = true;
+  client(state, sink, "PING");
+  assert.equal(v(sink).at(-1), "461 * PING :Not enough parameters");
 });

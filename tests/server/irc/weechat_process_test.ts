@@ -2,7 +2,8 @@
  * The IRC door against a real IRC client: Debian's `weechat-headless`
  * (`_weechat.ts`) over TLS with certificate verification, logged in with
  * SASL PLAIN, in the default room with two terminal clients (`client.ts`):
- * the history on joining, and every line in one order for all three.
+ * the history on joining, and every line in one order for all three; and
+ * its nicks refused before registration (`433 * nick`), each tried once.
  */
 
 import assert from "node:assert/strict";
@@ -58,5 +59,32 @@ Deno.test("weechat-headless joins over TLS with SASL, gets history, and sees the
     );
     await wee.command("/quit");
     await tom.output.waitFor(/wee.*left/);
+  });
+});
+
+Deno.test("weechat-headless whose first nicks are refused (433 * nick: one taken, one an account's) tries each once and registers under its third", async () => {
+  await withIrcServer("wee", "wee's password", async (at) => {
+    const { server, dir, ircPort } = at;
+    await using tom = at.member("tom");
+    await tom.output.waitFor(/^-!- Welcome, tom!/);
+    await using wee = await Weechat.start({
+      home: `${dir}/weechat`,
+      ircPort,
+      ca: `${dir}/ca.pem`,
+      nick: "tom,wee,wee2",
+    });
+    await server.output.waitFor(/INFO join alias=wee2 /);
+    await tom.output.waitFor(/wee2 joined/);
+    await tom.send("hello wee2");
+    await wee.waitFor("#lobby", /^<tom> hello wee2$/);
+    const log = await Deno.readTextFile(wee.logOf());
+    // Each refused (433 * nick) once: tom is taken, wee an account's.
+    const refused = log.split("\n").filter((l) => / already in use/.test(l));
+    assert.deepEqual(refused.map((l) => l.split("\t")[2]), [
+      'irc: nickname "tom" is already in use, trying nickname "wee"',
+      'irc: nickname "wee" is already in use, trying nickname "wee2"',
+    ]);
+    await wee.command("/quit");
+    await tom.output.waitFor(/wee2.*left/);
   });
 });
