@@ -12,13 +12,14 @@
  * DOM). This module wires them: every event of the socket, the forms, the
  * room list, the URL's fragment (the room: `#ops`) and the tab goes
  * through `reduce`, then the page shows the new state and the lines it
- * asks for are sent. Where the page was (session.js) is kept in the tab's
+ * asks for are sent, paced to the server's flood limits (pace.js). Where the page was (session.js) is kept in the tab's
  * `sessionStorage` whenever it changes and read at start, so that a reload
  * resumes as a reconnect does.
  *
  * @module
  */
 
+import { Pacer } from "./pace.js";
 import { markOpen, SESSION_KEY, takeSession } from "./session.js";
 import { INITIAL_STATE, reduce } from "./state.js";
 import { findElements, render } from "./view.js";
@@ -31,6 +32,8 @@ const ui = findElements(document);
 let state = INITIAL_STATE;
 /** @type {WebSocket | null} */
 let socket = null;
+/** What the socket's lines wait in for their turn. */
+let pacer = new Pacer(() => {});
 
 /**
  * The tab's storage, or null where the browser refuses it (storage turned
@@ -72,10 +75,10 @@ function dispatch(event) {
   const shown = state;
   state = reduce(state, event);
   render(ui, state, shown);
-  const { send, reconnectInMs, fragment } = state.effects;
-  for (const line of send) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(line);
-  }
+  const { send, reconnectInMs, fragment, pace, holdBack } = state.effects;
+  if (pace !== null) pacer.paceTo(pace);
+  if (holdBack) pacer.holdBack();
+  pacer.send(send);
   if (fragment !== null && location.hash !== fragment) {
     // Replaced, not pushed: no hashchange, and Back leaves the page.
     history.replaceState(null, "", fragment || location.pathname);
@@ -93,6 +96,12 @@ function connect(retry = false) {
   dispatch({ type: "connect", retry });
   const opened = new WebSocket(`wss://${location.host}/ws`);
   socket = opened;
+  // Lines for the socket before go with it; this one starts unpaced,
+  // until its greeting, with the server's bucket full.
+  pacer.stop();
+  pacer = new Pacer((line) => {
+    if (opened.readyState === WebSocket.OPEN) opened.send(line);
+  });
   opened.addEventListener("message", (event) => {
     if (typeof event.data !== "string") return;
     dispatch({
@@ -105,6 +114,7 @@ function connect(retry = false) {
   opened.addEventListener("close", () => {
     if (socket !== opened) return;
     socket = null;
+    pacer.stop();
     dispatch({ type: "closed", random: Math.random() });
   });
 }

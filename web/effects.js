@@ -3,7 +3,7 @@
  * What one step of the page's reducer asks for besides the new state (its
  * {@linkcode Effects}: lines to send, a box to focus or empty, the URL
  * fragment to show, a reconnect, a `/read` later, the session to keep
- * across a reload), the helpers that add to them, and the shape of a
+ * across a reload, the pace to send at), the helpers that add to them, and the shape of a
  * line's handler. Pure, like the reducer (`state.js`). What the
  * log shows is state (each room's `log`), not an effect.
  *
@@ -30,6 +30,11 @@
  * @property {string | null} session keep this in the tab's storage (the
  *   page's session as text, `session.js`; `""`: forget it), or null:
  *   unchanged
+ * @property {{ rate: number, burst: number } | null} pace send no faster
+ *   than these flood limits from now on, this step's lines included (the
+ *   greeting's; `pace.js`), or null: as before
+ * @property {boolean} holdBack the server throttled a line (`ERR flood`):
+ *   hold back what waits to be sent for a while
  */
 
 /**
@@ -49,6 +54,8 @@ export const NO_EFFECTS = Object.freeze({
   reconnectInMs: null,
   readInMs: null,
   session: null,
+  pace: null,
+  holdBack: false,
 });
 
 /**

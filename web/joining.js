@@ -12,7 +12,12 @@
 import { effect, send } from "./effects.js";
 import { errorLine, notice, told } from "./entries.js";
 import { askWho, show, updateRoom } from "./in_room.js";
-import { capCommand, joinCommand, passCommand } from "./protocol.js";
+import {
+  capCommand,
+  floodLimits,
+  joinCommand,
+  passCommand,
+} from "./protocol.js";
 import { greeted } from "./resume.js";
 
 /** @typedef {import("./effects.js").Handler} Handler */
@@ -20,17 +25,18 @@ import { greeted } from "./resume.js";
 /** @typedef {import("./state.js").State} State */
 
 /**
- * The greeting: asks for the capabilities the page uses (before any
- * alias), then rejoins (after saying where it was, when it can resume) or
- * shows the join form. With a resume token, the alias waits for the
- * answer to `/resume`.
+ * The greeting: paces what the page sends to the server's flood limits,
+ * asks for the capabilities the page uses (before any alias), then
+ * rejoins (after saying where it was, when it can resume) or shows the
+ * join form. With a resume token, the alias waits for the answer to
+ * `/resume`.
  * @type {Handler}
  */
 export function hello(state, line) {
   const roomName = line.server || "tlschat";
   const cap = capCommand(line.params);
   const fresh = {
-    ...state,
+    ...effect(state, { pace: floodLimits(line.params) }),
     roomName,
     attempts: 0,
     roomsOn: false,

@@ -208,6 +208,25 @@ export function capCommand(params) {
   return asked.length === 0 ? null : `/cap ${asked.join(" ")}`;
 }
 
+/**
+ * The flood limits a greeting's PARAMS states (`rate=5,burst=10`), read
+ * as the terminal client reads them (`parseHelloParams`): rate 0 (none)
+ * and burst 1 when absent or not a number.
+ * @param {string} params
+ * @returns {{ rate: number, burst: number }}
+ */
+export function floodLimits(params) {
+  const limits = { rate: 0, burst: 1 };
+  for (const pair of params.split(",")) {
+    const [key = "", value = ""] = pair.split("=");
+    const number = Number(value);
+    if ((key === "rate" || key === "burst") && value !== "") {
+      if (Number.isFinite(number)) limits[key] = number;
+    }
+  }
+  return limits;
+}
+
 /** A room log's epoch as the server writes it (`epoch=`, `/resume`). */
 export const EPOCH = /^[A-Za-z0-9_-]{1,32}$/;
 

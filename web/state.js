@@ -298,7 +298,11 @@ const ALWAYS = new Map(
           },
     ],
     ["RESUME", resumeToken],
-    ["ERR", (state, line, at) => {
+    ["ERR", (was, line, at) => {
+      // Throttled: the page's pace and the server's clock disagree.
+      const state = line.code === "flood"
+        ? effect(was, { holdBack: true })
+        : was;
       if (line.code === "resume-expired" || state.phase === "resuming") {
         return resumeRefused(state);
       }

@@ -164,6 +164,21 @@ async function until(check: () => boolean | Promise<boolean>, what: string) {
   }
 }
 
+/**
+ * Asserts that the page was never throttled (`ERR flood`) since its log
+ * began, nor anyone disconnected for flooding by the server.
+ */
+async function notThrottled(page: Page, server: ServerProcess) {
+  const throttled = page.locator("li.error-line", {
+    hasText: /flood|Slow down/,
+  });
+  assert.deepEqual(await throttled.allInnerTexts(), []);
+  assert.deepEqual(
+    server.output.lines.filter((line) => /flood/.test(line)),
+    [],
+  );
+}
+
 Deno.test("two browser pages and a terminal client see every line in one order", async () => {
   await withTempDir(async (dir) => {
     const webPort = freePort();
@@ -543,15 +558,18 @@ Deno.test("the page searches the rooms it is in and shows the results as text", 
   });
 });
 
-Deno.test("flood control applies to a browser member", async () => {
+Deno.test("the page paces what is sent faster than the server's flood limits: never throttled, every line in order; a browser socket that does not pace is throttled, then disconnected", async () => {
   await withTempDir(async (dir) => {
     const webPort = freePort();
-    await using _server = await startServer(dir, webPort);
+    const tight = ["--flood-rate", "20", "--flood-burst", "5"];
+    await using server = await startServer(dir, webPort, ...tight);
     await withBrowser(async (browser) => {
       const page = await openPage(browser, webPort);
       await join(page, "fast");
-      // Faster than 5 lines a second: 14 lines sent at once through the form (as a paste would), so the
-      // burst of 10 runs out however fast Playwright types on a busy host.
+      // 14 lines sent at once through the form (as a user pressing Enter
+      // faster than the rate would): a burst of 5 runs out however fast
+      // Playwright types on a busy host, and 9 lines delayed in a row end
+      // an unpaced client.
       await page.evaluate(`(() => {
         const box = document.getElementById("message");
         for (let i = 0; i < 14; i++) {
@@ -559,9 +577,28 @@ Deno.test("flood control applies to a browser member", async () => {
           box.form.requestSubmit();
         }
       })()`);
-      await page.locator("li.error-line", { hasText: "Slow down" }).waitFor();
-      // Delayed, not lost: the last one arrives.
       await page.locator("li.message", { hasText: "burst 13" }).waitFor();
+      assert.deepEqual(
+        await messages(page),
+        Array.from({ length: 14 }, (_, i) => `burst ${i}`),
+      );
+      await notThrottled(page, server);
+      // The server's flood control, for a browser's socket that does not
+      // pace itself: delayed with a warning, then disconnected.
+      const heard = await page.evaluate(`new Promise((resolve) => {
+        const heard = [];
+        const socket = new WebSocket("wss://" + location.host + "/ws");
+        socket.onopen = () => {
+          for (let i = 0; i < 14; i++) socket.send(i === 0 ? "rude" : "x" + i);
+        };
+        socket.onmessage = (event) => heard.push(event.data);
+        socket.onclose = () => resolve(heard);
+      })`) as string[];
+      assert.match(
+        heard.find((line) => line.startsWith("ERR ")) ?? "",
+        /^ERR flood Slow down/,
+      );
+      assert.match(heard.at(-1) ?? "", /^BYE flood /);
     });
   });
 });
@@ -846,7 +883,7 @@ Deno.test("a browser member joins rooms by the URL and the room form, sees each 
   });
 });
 
-Deno.test("a browser guest joins a room with a key again with its key after a server restart and after a reload past the grace (the room's conversation shown again), and is asked for the key when it changed", async () => {
+Deno.test("a browser guest in many rooms joins them again, one with its key, after a server restart and after a reload past the grace (the room's conversation shown again), paced under tight flood limits, and is asked for the key when it changed", async () => {
   await withTempDir(async (dir) => {
     const added = await runCommand(
       "deno",
@@ -859,9 +896,20 @@ Deno.test("a browser guest joins a room with a key again with its key after a se
     );
     assert.equal(added.code, 0);
     const webPort = freePort();
-    // No grace: a reload finds its member gone, as past the grace.
-    const noGrace = ["--resume-grace", "0"];
-    let server = await startServer(dir, webPort, ...noGrace);
+    // No grace: a reload finds its member gone, as past the grace. No
+    // flood control while the page joins its rooms; after the restart,
+    // limits that rejoining eight rooms at once (a /join and a /who each)
+    // would exceed: the page paces itself to them and is never held back.
+    const noGrace = ["--resume-grace", "0", "--room-create", "any"];
+    const tight = ["--flood-rate", "20", "--flood-burst", "5"];
+    let server = await startServer(
+      dir,
+      webPort,
+      ...noGrace,
+      "--flood-rate",
+      "0",
+    );
+    const others = ["#r1", "#r2", "#r3", "#r4", "#r5", "#r6"];
     /** opal, logged in with rooms: in #ops (its account's) once it exists. */
     const opal = async () => {
       const client = await TestClient.connect(
@@ -887,30 +935,43 @@ Deno.test("a browser guest joins a room with a key again with its key after a se
       await withBrowser(async (browser) => {
         const page = await openPage(browser, webPort);
         await join(page, "rosa");
+        for (const [i, room] of others.entries()) {
+          await page.evaluate(`location.hash = "${room}"`);
+          await untilRooms(page, ["#lobby", ...others.slice(0, i), `*${room}`]);
+        }
         await page.getByRole("textbox", { name: "Join a room" }).fill("ops");
         await page.getByLabel("Key").fill("s3");
         await page.getByRole("textbox", { name: "Join a room" }).press("Enter");
-        await untilRooms(page, ["#lobby", "*#ops"]);
+        const all = ["#lobby", ...others, "*#ops"];
+        await untilRooms(page, all);
         server.child.kill("SIGKILL");
         await server.exited();
         await page.getByRole("status").getByText(/Reconnecting/).waitFor();
         const port = String(server.port);
-        server = await startServer(dir, webPort, "--port", port, ...noGrace);
+        server = await startServer(
+          dir,
+          webPort,
+          "--port",
+          port,
+          ...noGrace,
+          ...tight,
+        );
         using op = await opal();
         await page.getByRole("status").getByText("Connected as rosa").waitFor({
           timeout: 15_000,
         });
-        await untilRooms(page, ["#lobby", "*#ops"]);
+        await untilRooms(page, all);
         await say(page, "in #ops again");
         await op.expect(/^#ops MSG rosa in #ops again$/);
         // Its own line shown (its number kept): the history to come.
         await page.locator("li.message", { hasText: "in #ops again" })
           .waitFor();
+        await notThrottled(page, server);
         // A reload: the member left with the old page, the key is the tab's.
         await page.reload();
         await op.expect(/^#ops LEAVE rosa /);
         await op.expect(/^#ops JOIN rosa /);
-        await untilRooms(page, ["#lobby", "*#ops"]);
+        await untilRooms(page, all);
         await page.locator("li.history", { hasText: "in #ops again" })
           .waitFor();
         await say(page, "back after the reload");
@@ -930,14 +991,17 @@ Deno.test("a browser guest joins a room with a key again with its key after a se
         await op.expect(/^#ops MOD key /);
         await page.reload();
         await page.locator("#room-key:focus").waitFor();
-        await untilRooms(page, ["*#lobby"]);
+        await untilRooms(page, ["#lobby", ...others.slice(0, -1), "*#r6"]);
         assert.equal(
           await page.getByRole("textbox", { name: "Join a room" }).inputValue(),
           "#ops",
         );
         await page.keyboard.type("n3w");
         await page.keyboard.press("Enter");
-        await untilRooms(page, ["#lobby", "*#ops"]);
+        await untilRooms(page, all);
+        await say(page, "with the new key");
+        await op.expect(/^#ops MSG rosa with the new key$/);
+        await notThrottled(page, server);
       });
     } finally {
       await server[Symbol.asyncDispose]();

@@ -2,7 +2,7 @@
  * End-to-end tests of `client.ts` reconnecting: real server and client
  * processes; the server is killed (SIGKILL) and started again on the same
  * port and data directory while two pipe clients talk, or one on a
- * terminal types, or a guest is in a room with a key.
+ * terminal types, or a guest is in many rooms, one with a key.
  */
 
 import assert from "node:assert/strict";
@@ -113,7 +113,7 @@ async function opal(port: number, ca: string): Promise<TestClient> {
   return client;
 }
 
-Deno.test("client.ts in pipe mode, a guest, joins a room with a key again with its key after the server is killed and restarted", async () => {
+Deno.test("client.ts in pipe mode, a guest in many rooms, joins them again (one with its key) after the server is killed and restarted, paced under tight flood limits", async () => {
   await withTempDir(async (dir) => {
     await writeTestCertificates(dir);
     const { ca } = await testCertificates();
@@ -122,8 +122,16 @@ Deno.test("client.ts in pipe mode, a guest, joins a room with a key again with i
       await new Accounts(store.db).add("opal", "opal-pass-1");
     }
     const permissions = serverPermissions(dir);
-    const first = await ServerProcess.start(permissions, loopbackArgs(dir));
+    // Guests create rooms; after the restart, limits that joining nine
+    // rooms again at once would exceed: the client paces its rejoins.
+    const guests = ["--room-create", "any", "--room-creations", "50"];
+    const tight = ["--flood-rate", "10", "--flood-burst", "4"];
+    const first = await ServerProcess.start(
+      permissions,
+      loopbackArgs(dir, ...guests),
+    );
     const port = first.port;
+    const others = ["#r1", "#r2", "#r3", "#r4", "#r5", "#r6", "#r7"];
     {
       // A registered room with a key: both outlive the restart.
       using op = await opal(port, ca.cert);
@@ -144,27 +152,40 @@ Deno.test("client.ts in pipe mode, a guest, joins a room with a key again with i
       "amy",
     ]);
     await amy.output.waitFor(/^-!- Welcome, amy!/);
+    for (const room of others) await amy.send(`/join ${room}`);
     await amy.send("/join #ops s3cret");
     await amy.send("in #ops before");
     await amy.output.waitFor(/^#ops <amy> in #ops before$/);
     await first[Symbol.asyncDispose](); // SIGKILL
     await using second = await ServerProcess.start(
       permissions,
-      loopbackArgs(dir, "--port", String(port)),
+      loopbackArgs(dir, "--port", String(port), ...guests, ...tight),
     );
     try {
       await amy.output.waitFor(/^-!- Welcome, amy!/, {
         count: 2,
         timeoutMs: 10_000,
       });
+      // Every room joined again, in order (the first one's notice is
+      // printed without its room's label).
+      for (const room of [...others.slice(1), "#ops"]) {
+        await amy.output.waitFor(new RegExp(`^${room} -!- amy joined `), {
+          count: 2,
+        });
+      }
       using op = await opal(port, ca.cert); // in #ops again (its account's)
       await amy.send("in #ops after");
       await op.expect(/^#ops MSG amy in #ops after$/);
       assert.equal(await amy.finish(), 0);
+      assert.deepEqual(
+        second.output.lines.filter((line) => /flood/.test(line)),
+        [],
+      );
     } catch (e) {
       throw second.annotate(new Error(`${e}\n--- amy ---\n${amy.output}`));
     }
     assert.doesNotMatch(amy.output.toString(), /room-key|key/i);
+    assert.doesNotMatch(amy.output.toString(), /flood|Slow down/i);
   });
 });
 

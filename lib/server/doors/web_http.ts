@@ -23,6 +23,7 @@ import iconSvg from "../../../web/icon.svg" with { type: "bytes" };
 import inRoomJs from "../../../web/in_room.js" with { type: "bytes" };
 import indexHtml from "../../../web/index.html" with { type: "bytes" };
 import joiningJs from "../../../web/joining.js" with { type: "bytes" };
+import paceJs from "../../../web/pace.js" with { type: "bytes" };
 import protocolJs from "../../../web/protocol.js" with { type: "bytes" };
 import resumeJs from "../../../web/resume.js" with { type: "bytes" };
 import searchJs from "../../../web/search.js" with { type: "bytes" };
@@ -78,6 +79,7 @@ export const WEB_ASSETS: ReadonlyMap<string, WebAsset> = new Map([
   ["/in_room.js", { type: JAVASCRIPT, body: inRoomJs }],
   ["/resume.js", { type: JAVASCRIPT, body: resumeJs }],
   ["/backfill.js", { type: JAVASCRIPT, body: backfillJs }],
+  ["/pace.js", { type: JAVASCRIPT, body: paceJs }],
   ["/search.js", { type: JAVASCRIPT, body: searchJs }],
   ["/session.js", { type: JAVASCRIPT, body: sessionJs }],
   ["/entries.js", { type: JAVASCRIPT, body: entriesJs }],
