@@ -89,6 +89,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       httpKeepAliveMs: 5000,
       httpPipelined: 8,
       httpMaxHeaderBytes: 16_384,
+      httpDiscardBytes: 1_048_576,
       metricsMaxConnections: 32,
       metricsMaxPerIp: 4,
       metricsRenderMs: 500,

@@ -71,6 +71,13 @@ export const SERVER_SETTINGS = {
    */
   httpMaxHeaderBytes: 16_384,
   /**
+   * What a connection answered `431`, `408` or `400` may still send, read
+   * and thrown away so that it reads the answer, before it is closed
+   * (`http_errors.ts`): a head of 1 MB gets its `431`, and a client that
+   * sends on cannot keep the event loop reading for the close grace.
+   */
+  httpDiscardBytes: 1_048_576,
+  /**
    * Connections the metrics port (`--metrics-port`) holds open at once:
    * a scraper or two, a probe; more are closed as they come.
    */

@@ -144,6 +144,7 @@ async function openMetrics(
     requestTimeoutMs: config.httpRequestTimeoutMs,
     httpPipelined: config.httpPipelined,
     httpMaxHeaderBytes: config.httpMaxHeaderBytes,
+    httpDiscardBytes: config.httpDiscardBytes,
     log,
     server,
     backend,

@@ -80,6 +80,8 @@ export interface WebDoorOptions {
   readonly httpPipelined: number;
   /** Longest request head read; a longer one is answered 431. */
   readonly httpMaxHeaderBytes: number;
+  /** Most bytes read and thrown away after a 431, 408 or 400. */
+  readonly httpDiscardBytes: number;
   /**
    * Ask clients for a certificate signed by `ca` (PEM), as the TLS door
    * does; with `require`, no handshake completes without a valid one.
@@ -125,6 +127,7 @@ export function webLimits(config: ServerConfig) {
     httpKeepAliveMs: config.httpKeepAliveMs,
     httpPipelined: config.httpPipelined,
     httpMaxHeaderBytes: config.httpMaxHeaderBytes,
+    httpDiscardBytes: config.httpDiscardBytes,
     trustedProxies: config.trustedProxies,
   } satisfies Partial<WebDoorOptions>;
 }
@@ -221,7 +224,10 @@ class Door implements WebDoor {
     );
     answerBeforeBody(https); // a body is refused: no 100 invites it
     // 431, 408, 400 sent whole before the close (`http_errors.ts`).
-    answerClientErrors(https, options.closeGraceMs);
+    answerClientErrors(https, {
+      closeGraceMs: options.closeGraceMs,
+      discardBytes: options.httpDiscardBytes,
+    });
     https.headersTimeout = options.httpRequestTimeoutMs;
     https.requestTimeout = options.httpRequestTimeoutMs;
     https.keepAliveTimeout = options.httpKeepAliveMs;

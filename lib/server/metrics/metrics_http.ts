@@ -106,6 +106,8 @@ export interface MetricsListenerOptions {
   readonly httpPipelined: number;
   /** Longest request head read; a longer one is answered 431. */
   readonly httpMaxHeaderBytes: number;
+  /** Most bytes read and thrown away after a 431, 408 or 400. */
+  readonly httpDiscardBytes: number;
   readonly log: Logger;
   readonly server: MetricsServer;
   /** The room's backend: its probe (database writable, Redis). */
@@ -146,7 +148,10 @@ export async function openMetricsListener(
     }),
   );
   answerBeforeBody(http); // a body is refused: no 100 invites it
-  answerClientErrors(http, options.closeGraceMs); // 431, 408, 400 whole
+  answerClientErrors(http, {
+    closeGraceMs: options.closeGraceMs,
+    discardBytes: options.httpDiscardBytes,
+  }); // 431, 408, 400 whole
   http.headersTimeout = requestTimeoutMs;
   http.requestTimeout = requestTimeoutMs;
   http.on("connection", (socket: Socket) => admit(options.admission, socket));

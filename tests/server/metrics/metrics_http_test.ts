@@ -70,6 +70,7 @@ function openFake(
     requestTimeoutMs: 5_000,
     httpPipelined: 8,
     httpMaxHeaderBytes: SERVER_SETTINGS.httpMaxHeaderBytes,
+    httpDiscardBytes: SERVER_SETTINGS.httpDiscardBytes,
     log: silent,
     server: fakeServer(),
     backend: fakeBackend({ value: HEALTHY }),

@@ -27,6 +27,7 @@ function openLimited(limits: {
     port: 0,
     httpPipelined: SERVER_SETTINGS.httpPipelined,
     httpMaxHeaderBytes: SERVER_SETTINGS.httpMaxHeaderBytes,
+    httpDiscardBytes: SERVER_SETTINGS.httpDiscardBytes,
     requestTimeoutMs: limits.requestTimeoutMs,
     admission: new Admission({
       maxClients: limits.maxConnections,
