@@ -310,8 +310,10 @@ function shared<T>(
   let last: { found: T; atMs: number } | null = null;
   let running: Promise<T> | null = null;
   return () => {
+    // Kept for keepMs after it was taken, and not once the wall clock
+    // went back before that (a step back would have kept it that long).
     const atMs = now();
-    if (last !== null && atMs - last.atMs < keepMs) {
+    if (last !== null && atMs >= last.atMs && atMs - last.atMs < keepMs) {
       return Promise.resolve(last.found);
     }
     return running ??= ask().then((found) => {

@@ -270,6 +270,41 @@ Deno.test("openMetricsListener() renders /metrics once for the scrapes within re
   assert.equal(renders, 2);
 });
 
+Deno.test("openMetricsListener() renders /metrics and probes afresh when the clock was set back", async () => {
+  let nowMs = 1_000_000;
+  let online = 2;
+  const server = {
+    ...fakeServer(),
+    room: {
+      get size() {
+        return online;
+      },
+      router: { rooms: { size: 1 } },
+    },
+  };
+  const probe = { value: HEALTHY, calls: 0 };
+  await using listener = await openFake({
+    server,
+    backend: fakeBackend(probe),
+    now: () => nowMs,
+  });
+  const scrape = async () => {
+    const { text } = await get(
+      `http://127.0.0.1:${listener.addr.port}/metrics`,
+    );
+    return text.match(/^tlschat_members_online (\d+)$/m)?.[1];
+  };
+  assert.equal(await scrape(), "2");
+  assert.equal(probe.calls, 1);
+  // The wall clock is stepped back an hour (NTP, a resumed VM): before,
+  // what was kept stayed "fresh" until the clock came back to it, an hour
+  // of the same numbers and the same probe (/readyz blind as long).
+  online = 5;
+  nowMs -= 3_600_000;
+  assert.equal(await scrape(), "5");
+  assert.equal(probe.calls, 2);
+});
+
 Deno.test("sampleLag() records how late its timer fires while the loop is busy", async () => {
   const lag = new Histogram([0.05]);
   const stop = sampleLag(lag);
