@@ -68,10 +68,12 @@ export const MAX_MARKS_IN_A_ROW = 4;
 /**
  * A run of marks on one base: nonspacing and enclosing marks, and what a
  * terminal draws as nothing between them (default ignorables, the Hangul
- * vowel and final jamo of wcwidth 0), which must not start a new count.
+ * vowel and final jamo, the interlinear annotation characters and the
+ * Egyptian hieroglyph format controls, all of wcwidth 0), which must not
+ * start a new count.
  */
 const MARK_RUN =
-  /[\p{Mn}\p{Me}][\p{Mn}\p{Me}\p{Default_Ignorable_Code_Point}\u1160-\u11FF\uD7B0-\uD7FF]*/gu;
+  /[\p{Mn}\p{Me}][\p{Mn}\p{Me}\p{Default_Ignorable_Code_Point}\u1160-\u11FF\uD7B0-\uD7FF\uFFF9-\uFFFB\u{13430}-\u{1343F}]*/gu;
 
 const MARKS = /[\p{Mn}\p{Me}]/gu;
 

@@ -121,6 +121,27 @@ Deno.test("sanitizeText() keeps at most 4 combining marks in a row on one base: 
   assert.equal(sanitizeText(`a${four}b${four}`), `a${four}b${four}`);
 });
 
+Deno.test("sanitizeText() counts marks on across the format characters a terminal draws as nothing: interlinear annotation, Egyptian hieroglyph format controls", () => {
+  const four = "\u0336".repeat(4);
+  // glibc's wcwidth (what terminals use) gives each of these 0 columns and
+  // none is Default_Ignorable: between runs of 4 marks, they let a Zalgo
+  // flood through whole (Z and 300 marks stacked, 75 runs of 4).
+  for (const gap of ["\uFFF9", "\uFFFA", "\uFFFB", "\u{13430}", "\u{1343F}"]) {
+    const capped = sanitizeText("Z" + (four + gap).repeat(75));
+    assert.equal(
+      [...capped.matchAll(/\u0336/g)].length,
+      4,
+      `U+${gap.codePointAt(0)!.toString(16).toUpperCase()} between marks`,
+    );
+  }
+  // Visible format characters (a prepended concatenation mark is drawn,
+  // one column) are bases of their own.
+  assert.equal(
+    sanitizeText(`a${four}\u0600${four}`),
+    `a${four}\u0600${four}`,
+  );
+});
+
 Deno.test("sanitizeText() leaves the marks of real scripts as they are: Vietnamese, Devanagari, Hebrew, Arabic, Thai, Tibetan, Korean, Japanese, emoji", () => {
   const texts = [
     "Tiếng Việt có dấu: người, những, được, Nguyễn",
