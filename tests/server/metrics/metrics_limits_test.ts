@@ -4,7 +4,7 @@
  * connections over the caps (in total, from one address) are closed as
  * they come, and so is one piping more requests than `httpPipelined` ahead
  * of their answers, and one whose request announces a body (answered 413);
- * a head over 16 KiB is answered 431.
+ * a head over 16 KiB is answered 431, and what follows it read only so far.
  */
 
 import assert from "node:assert/strict";
@@ -195,4 +195,29 @@ Deno.test("the metrics port answers a request head over 16 KiB with 431 before i
       /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/,
     );
   }
+});
+
+Deno.test("the metrics port reads at most httpDiscardBytes of what follows a refused head before it closes", async () => {
+  await using listener = await openLimited({
+    maxConnections: 32,
+    requestTimeoutMs: 5_000,
+  });
+  using conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+  });
+  await conn.write(encoder.encode(
+    `GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(17_000)}\r\n\r\n`,
+  ));
+  // Sent on as fast as it is taken, until the listener closes it.
+  const chunk = new Uint8Array(65_536);
+  let sent = 0;
+  try {
+    while (sent < 256 * 1024 * 1024) sent += await conn.write(chunk);
+  } catch {
+    // Closed by the listener: what it took is the answer.
+  }
+  // 1 MiB read, and what the kernel's buffers take (a few MiB); before,
+  // it was read on for the whole close grace (256 MB taken within it).
+  assert.ok(sent < 32 * 1024 * 1024, `sent ${sent} bytes after a 431`);
 });
