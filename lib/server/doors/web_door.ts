@@ -352,15 +352,14 @@ class Door implements WebDoor {
   }
 
   /**
-   * Who asks a plain HTTP request: the connection's client, else (a trusted
-   * proxy that terminates TLS) whom its `X-Forwarded-For` names. Without
-   * one, nobody known (null): the proxy's address is not its client's, so
-   * such a request is never taken for the machine's own.
+   * Who asks a plain HTTP request, as far as the connection itself says
+   * (its peer, or a trusted proxy's PROXY header); behind a proxy that
+   * terminates TLS, nobody known (null). Its `X-Forwarded-For` is not asked:
+   * a proxy that passes a client's own header on would let anyone name
+   * `127.0.0.1` and be taken for the machine (`/healthz`'s counts).
    */
-  #caller(visit: Visit | undefined, request: IncomingMessage): string | null {
-    if (visit === undefined) return null;
-    if (visit.client !== null) return visit.client.hostname;
-    return forwardedClient(request.headers["x-forwarded-for"], this.#trusted);
+  #caller(visit: Visit | undefined): string | null {
+    return visit?.client?.hostname ?? null;
   }
 
   /**
@@ -375,7 +374,7 @@ class Door implements WebDoor {
         ? { text: "Closing" }
         : visit.entry.refusal ?? null,
       health: this.#options.health,
-      client: () => this.#caller(visit, request),
+      client: () => this.#caller(visit),
     });
   }
 }

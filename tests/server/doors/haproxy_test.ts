@@ -268,7 +268,7 @@ Deno.test("[node] behind HAProxy in mode http with option forwardfor, the web do
   }
 });
 
-Deno.test("[node] behind HAProxy in mode http, /healthz tells the counts only when X-Forwarded-For names a loopback client", async () => {
+Deno.test("[node] behind HAProxy in mode http, /healthz never tells the counts, whatever X-Forwarded-For names", async () => {
   const { ca, server } = await testCertificates();
   await using s = await startServer("node", ["--trusted-proxy", BALANCER], {
     web: {},
@@ -286,14 +286,19 @@ Deno.test("[node] behind HAProxy in mode http, /healthz tells the counts only wh
     return await answer.json();
   };
   try {
-    // The client (127.0.0.1) is named: it is on the machine.
-    assert.deepEqual(await health(listen.forwarded), {
-      status: "ok",
-      online: 0,
-    });
+    // The client (127.0.0.1) is named by the header, which the server
+    // cannot tell from one the client wrote: no counts (before, told them).
+    assert.deepEqual(await health(listen.forwarded), { status: "ok" });
     // Nobody is named: the balancer (127.0.0.2, a loopback address too)
     // is not the client. Before, it was taken for one and told the counts.
     assert.deepEqual(await health(listen.bare), { status: "ok" });
+    // Through a HAProxy that passes the client's own header on (no
+    // `option forwardfor`), a client naming the machine reads nothing more.
+    const spoofed = await fetch(`https://localhost:${listen.bare}/healthz`, {
+      client: http,
+      headers: { "x-forwarded-for": "127.0.0.1" },
+    });
+    assert.deepEqual(await spoofed.json(), { status: "ok" });
   } catch (e) {
     if (e instanceof Error) e.message += `\n--- haproxy ---\n${proxy.output}`;
     throw e;
