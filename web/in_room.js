@@ -235,6 +235,9 @@ const JOIN_REFUSALS = new Set([
   "rooms-full",
   "room-creations",
   "too-many-attempts",
+  // The room log did not store the JOIN (or cannot say): not in.
+  "unavailable",
+  "unknown",
 ]);
 
 /** The `ERR` codes that answer a password (a login after `/nick`). */

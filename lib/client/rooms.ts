@@ -57,6 +57,9 @@ const CHANGE_ERRORS: ReadonlySet<string> = new Set([
   "room-creations",
   "not-in-room",
   "too-many-attempts",
+  // The room log did not store the JOIN (or cannot say): not in.
+  "unavailable",
+  "unknown",
 ]);
 
 /**

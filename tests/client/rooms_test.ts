@@ -153,7 +153,15 @@ Deno.test("RoomState.settled() waits after /join for CURRENT or the join's ERR o
   feed(rooms, "CURRENT #ops");
   assert.equal(await hasSettled(joining), true);
   assert.equal(rooms.roomFor("deploy done"), "#ops");
-  for (const code of ["room-key", "no-such-room", "too-many-rooms"]) {
+  for (
+    const code of [
+      "room-key",
+      "no-such-room",
+      "too-many-rooms",
+      "unavailable",
+      "unknown",
+    ]
+  ) {
     rooms.roomFor("/join #secret");
     joining = rooms.settled();
     assert.equal(await hasSettled(joining), false);

@@ -234,3 +234,40 @@ Deno.test("rooms: /roomban of an account not connected keeps it out when it logs
   await bob.send("/join #a");
   assert.match(await bob.readLine() ?? "", /^ERR room-banned /);
 });
+
+Deno.test("rooms: a /join the database cannot store (full) is answered with ERR unavailable, the joiner not in the room; the same /join enters once storage is back", async () => {
+  using store = openStore(null);
+  await using s = await startServer("node", [], { store });
+  using amy = await roomsClient(s.port, "amy");
+  using bob = await roomsClient(s.port, "bob");
+  await bob.send("/join #den");
+  await bob.expect(/^CURRENT #den$/);
+  // No page more: tiny messages fill what room is left, until one fails
+  // (a JOIN, with its room's record, is bigger: it fails too).
+  const { page_count: pages } = store.db.prepare("PRAGMA page_count")
+    .get() as { page_count: number };
+  store.db.exec(`PRAGMA max_page_count = ${pages}`);
+  for (let i = 0;; i++) {
+    assert.ok(i < 5000, "the database never filled up");
+    await amy.send("#lobby x");
+    const got = await amy.expect(/^(#lobby MSG amy x|ERR unavailable .*)$/);
+    if (got.startsWith("ERR ")) break;
+  }
+  await amy.send("/join #den");
+  assert.equal(
+    await amy.expect(/^(ERR|CURRENT) /),
+    "ERR unavailable Cannot join #den: the room cannot store events right now; /join #den again later",
+  );
+  await amy.send("#den hi");
+  assert.equal(
+    await amy.expect(/^ERR /),
+    "ERR not-in-room You are not in #den",
+  );
+  await bob.send("#den /who");
+  assert.equal(await bob.expect(/WHO/), "#den WHO 1 @bob");
+  // Storage is back: the same /join enters.
+  store.db.exec("PRAGMA max_page_count = 1000000");
+  await amy.send("/join #den");
+  assert.equal(await amy.expect(/^(ERR|CURRENT) /), "CURRENT #den");
+  assert.equal(await bob.expect(/^#den JOIN /), "#den JOIN amy 2");
+});

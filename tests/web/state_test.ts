@@ -498,6 +498,18 @@ Deno.test("reduce() keeps the key a room was entered with: not replaced by a swi
   assert.deepEqual(page.state.joining, []);
   assert.equal(page.state.keys.has("#dev"), false, "its key is forgotten");
   assert.deepEqual(page.roomList(), ["#lobby", "#ops"]);
+  // A JOIN the room log did not store (or cannot say) answers it too.
+  page.step({ type: "room", room: "#qa", key: "", focus: true });
+  page.step({ type: "room", room: "#dev", key: "", focus: true });
+  page.line(
+    "ERR unavailable Cannot join #qa: the room cannot store events right now; /join #qa again later",
+  );
+  assert.deepEqual(page.state.joining, ["#dev"]);
+  page.line(
+    "ERR unknown Perhaps not in #dev: the room's store stopped answering; if your join was stored, you will enter #dev as usual; if not, /join #dev again",
+  );
+  assert.deepEqual(page.state.joining, []);
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops"]);
 });
 
 Deno.test("reduce() takes ERR too-many-attempts after a PASSWORD for the login's answer, not for a /join sent meanwhile", () => {

@@ -97,13 +97,26 @@ export function join<M extends Moderated>(
     }
     return;
   }
+  appendJoin(ctx, member, state);
+}
+
+/**
+ * Appends the `JOIN` of `member` in `state` (a `/join`, a rejoin at
+ * login), noted as its pending join's: one the log does not store ends,
+ * its member told (`RoomRouter.lost`).
+ */
+function appendJoin<M extends Moderated>(
+  ctx: Pick<RoomCommandContext<M>, "room" | "router">,
+  member: M,
+  state: RoomState<M>,
+): void {
   const line = {
     type: "JOIN",
     alias: member.alias,
     online: String(state.everyone.size + 1),
   } as const;
-  rooms.noteJoin(line, name);
-  ctx.room.appendIn(name, line, member, roomEffect(ctx.router, state));
+  ctx.router.rooms.noteJoin(line, state.name);
+  ctx.room.appendIn(state.name, line, member, roomEffect(ctx.router, state));
 }
 
 /**
@@ -328,14 +341,7 @@ export function rejoin<M extends Moderated>(
       const door = since === null;
       const state = rooms.prepareJoin(member, name, { rejoin: true, door });
       kept.push(name);
-      if (state === null) continue;
-      const online = String(state.everyone.size + 1);
-      ctx.room.appendIn(
-        name,
-        { type: "JOIN", alias: member.alias, online },
-        member,
-        roomEffect(ctx.router, state),
-      );
+      if (state !== null) appendJoin(ctx, member, state);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       refused(error);

@@ -164,13 +164,21 @@ export class RoomRouter<M extends Member> {
   }
 
   /**
-   * Lines the log did not store: their pending joins end, and a room whose
-   * creation it refused (`lookalike`: created first elsewhere) goes.
+   * Lines the log did not store: their pending joins end (the member is
+   * not in the room, as the log says), each joiner told why (see
+   * {@linkcode joinUnsent}), and a room whose creation the log surely did
+   * not take (`lookalike`: created first elsewhere; `refused`, `reused`,
+   * `gone`), with nobody in it or joining it, goes.
    */
   lost(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
     for (const { line, origin } of lost) {
       const state = this.rooms.lost(line, origin);
-      if (state && outcome === "lookalike") this.rooms.replica.refused(state);
+      if (state === undefined) continue;
+      const stored = outcome === "unknown" || outcome === "duplicate";
+      if (!stored) this.rooms.replica.refused(state);
+      const joiner = this.#host.here.get(origin);
+      const error = joinUnsent(state.name, outcome);
+      if (joiner && error) this.#host.send(joiner, error);
     }
   }
 
@@ -263,6 +271,44 @@ export class RoomRouter<M extends Member> {
     if (joiner) this.enter(joiner, state, { budget });
     return slow;
   }
+}
+
+/**
+ * What a member whose `JOIN` of `room` the log did not store hears:
+ * `unavailable` (surely not stored: not in, `/join` again later) or
+ * `unknown` (perhaps stored: if it was, it enters as usual when the log
+ * hands it on). None for the outcomes told elsewhere (`unsent.ts`): a
+ * look-alike's `room-taken`, `gone`'s `BYE`; nor for a `duplicate` (in).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { joinUnsent } from "./room_router.ts";
+ *
+ * assert.equal(joinUnsent("#den", "refused")?.code, "unavailable");
+ * assert.equal(joinUnsent("#den", "unknown")?.code, "unknown");
+ * assert.equal(joinUnsent("#den", "lookalike"), null);
+ * ```
+ */
+export function joinUnsent(
+  room: string,
+  outcome: AppendOutcome,
+): ServerLine<"ERR"> | null {
+  if (outcome === "unknown") {
+    return {
+      type: "ERR",
+      code: "unknown",
+      text:
+        `Perhaps not in ${room}: the room's store stopped answering; if your join was stored, you will enter ${room} as usual; if not, /join ${room} again`,
+    };
+  }
+  if (outcome !== "refused" && outcome !== "reused") return null;
+  return {
+    type: "ERR",
+    code: "unavailable",
+    text:
+      `Cannot join ${room}: the room cannot store events right now; /join ${room} again later`,
+  };
 }
 
 /**

@@ -288,15 +288,16 @@ export class RoomSet<M extends Member> {
     this.#joinLines.set(line, name);
   }
 
-  /** A line the log did not store: a pending join it was ends (its room). */
+  /** A line the log did not store: a pending join (or rejoin) it was ends. */
   lost(line: object, origin: string): RoomState<M> | undefined {
     const name = this.#joinLines.get(line);
-    if (name !== undefined) this.#joinDone(origin, name);
+    if (name !== undefined) this.#joinDone(origin, name, true);
     return name === undefined ? undefined : this.#rooms.get(name);
   }
 
-  /** A join's `JOIN` was handed on, or not stored: no longer pending. */
-  #joinDone(id: string, name: string): void {
+  /** A join's `JOIN` was handed on, or not stored (`lost`): not pending. */
+  #joinDone(id: string, name: string, lost = false): void {
+    if (lost) this.keeper.rejoined(id, name); // nor a rejoin, if it was
     const pending = this.#joining.get(id);
     pending?.delete(name);
     if (pending?.size === 0) this.#joining.delete(id);

@@ -285,3 +285,65 @@ Deno.test("two look-alike rooms created at the same instant on two servers: Redi
     }
   }, { args: ARGS });
 });
+
+Deno.test("a /join the shared log refuses (Redis away) or leaves in doubt (Redis hangs) is answered with an ERR; the joiner is in the room only once the log has its JOIN", async () => {
+  await withCluster(2, async ([s0, s1], redis) => {
+    using amy = await member(s0!, "amy");
+    using gus = await member(s1!, "gus");
+    await enter(gus, "#den");
+    for (const client of [amy, gus]) await rooms(client);
+    // Away: the append is refused at once, once the server's link knows
+    // (a command written as the connection broke may have run: in doubt).
+    await redis.stop();
+    await s0!.output.waitFor(
+      /DEBUG redis-heartbeat-failed error="Error: The client is offline"/,
+    );
+    await amy.send("/join #den");
+    assert.equal(
+      await amy.expect(/^(ERR|CURRENT) /),
+      "ERR unavailable Cannot join #den: the room cannot store events right now; /join #den again later",
+    );
+    await amy.send("#den said while Redis is away");
+    assert.equal(
+      await amy.expect(/^ERR /),
+      "ERR not-in-room You are not in #den",
+    );
+    assert.deepEqual(await rooms(amy), ["#lobby 2 m", "#den 1 -"]);
+    await redis.start();
+    await s0!.output.waitFor(/INFO redis-reconnected/, { timeoutMs: 10_000 });
+    await enter(amy, "#den");
+    await gus.expect(/^#den JOIN amy 2$/);
+    await amy.send("/part #den");
+    await gus.expect(/^#den LEAVE amy 1 part$/);
+    await rooms(amy);
+    // Hangs: the append is sent again for --redis-retry, then in doubt,
+    // and she is not in the room meanwhile.
+    redis.pause();
+    try {
+      await amy.send("/join #den");
+      assert.equal(
+        await amy.expect(/^(ERR|CURRENT) /, 10_000),
+        "ERR unknown Perhaps not in #den: the room's store stopped answering; if your join was stored, you will enter #den as usual; if not, /join #den again",
+      );
+      await amy.send("#den said while Redis hangs");
+      assert.equal(
+        await amy.expect(/^ERR /),
+        "ERR not-in-room You are not in #den",
+      );
+    } finally {
+      redis.resume();
+    }
+    // Awake, Redis runs what it was sent: the JOIN is stored, and she
+    // enters as any joiner does, once, seen by the room once.
+    await amy.expect(/^#den JOIN amy 2$/);
+    await amy.expect(/^CURRENT #den$/);
+    await gus.expect(/^#den JOIN amy 2$/);
+    await amy.send("#den in at last");
+    await gus.expect(/^#den MSG amy in at last$/);
+    assert.equal(
+      gus.received.filter((l) => l === "#den JOIN amy 2").length,
+      2,
+      gus.received.join("\n"),
+    );
+  }, { args: [...LOST_FAST, "--log-level", "debug"] });
+});

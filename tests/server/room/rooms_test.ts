@@ -8,11 +8,19 @@ import assert from "node:assert/strict";
 import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
 import { Room } from "../../../lib/server/room/room.ts";
 import type {
+  AppendOutcome,
   RoomLog,
   RoomLogFailure,
 } from "../../../lib/server/room/room_log.ts";
+import {
+  MemoryRoomStore,
+  type RoomStore,
+} from "../../../lib/server/room/room_store.ts";
 import type { Moderation } from "../../../lib/server/access/moderation.ts";
-import type { RoomCommandContext } from "../../../lib/server/room/room_commands.ts";
+import {
+  rejoin,
+  type RoomCommandContext,
+} from "../../../lib/server/room/room_commands.ts";
 import { roomLine } from "../../../lib/server/room/room_lines.ts";
 import { roomSkeleton } from "../../../lib/server/room/room_state.ts";
 import { FakeClock } from "../../_fakes.ts";
@@ -392,10 +400,14 @@ Deno.test("roomSkeleton() ignores #, - and _ and folds look-alike letters", () =
   assert.notEqual(roomSkeleton("#ops"), roomSkeleton("#dev"));
 });
 
-Deno.test("rooms: a /join whose JOIN the log refused is not left pending: it can be asked again", async () => {
+/**
+ * A room over a log that does not store the next `JOIN` into a room named
+ * in `refuse` (its outcome), a server whose rooms are kept in `store`.
+ */
+function refusingServer(store?: RoomStore) {
   const clock = new FakeClock();
   const inner = new MemoryLog(clock, 100);
-  let refuse = true;
+  const refuse = new Map<string, AppendOutcome>();
   let failed: RoomLogFailure = () => {};
   const log: RoomLog = {
     epoch: inner.epoch,
@@ -405,9 +417,10 @@ Deno.test("rooms: a /join whose JOIN the log refused is not left pending: it can
       inner.subscribe(sink, onFailed);
     },
     append(line, origin, options) {
-      if (refuse && options?.room === "#a" && line.type === "JOIN") {
-        refuse = false;
-        return failed([{ line, origin }], "refused", null);
+      const outcome = refuse.get(options?.room ?? "");
+      if (outcome && line.type === "JOIN") {
+        refuse.delete(options!.room!);
+        return failed([{ line, origin }], outcome, null);
       }
       inner.append(line, origin, options);
     },
@@ -419,14 +432,10 @@ Deno.test("rooms: a /join whose JOIN the log refused is not left pending: it can
     log,
     announceLimit: 100,
     clock,
-    rooms: { ...LIMITS, history: 10 },
+    rooms: { ...LIMITS, history: 10, store },
   });
   const router = room.router!;
-  const amy = new FakeMember();
-  await room.join(amy, "amy", {
-    onEnter: () => router.enter(amy, router.rooms.default),
-  });
-  const ctx: RoomCommandContext<FakeMember> = {
+  const ctx = (): RoomCommandContext<FakeMember> => ({
     room,
     router,
     history: 10,
@@ -434,16 +443,78 @@ Deno.test("rooms: a /join whose JOIN the log refused is not left pending: it can
     moderation: { setTopic() {} } as unknown as Moderation,
     moderate: () => Promise.resolve(),
     accounts: { get: () => null },
+  });
+  /** Joins as the session does: the default room, then its rooms again. */
+  const join = async (alias: string, account: string | null = null) => {
+    const member = Object.assign(new FakeMember(), { account });
+    await room.join(member, alias, {
+      onEnter: () => {
+        router.enter(member, router.rooms.default);
+        rejoin(ctx(), member, (e) => member.inbox.push(`ERR ${e.code}`));
+      },
+    });
+    return member;
   };
-  const hooks = {
-    checkMute() {},
-    common() {},
-  };
-  await roomLine(ctx, amy, "/join #a", hooks);
-  assert.equal(router.rooms.joining(amy), false);
+  const hooks = { checkMute() {}, common() {} };
+  const line = (member: FakeMember, text: string) =>
+    roomLine(ctx(), member, text, hooks);
+  return { room, router, refuse, join, line };
+}
+
+Deno.test("rooms: a /join whose JOIN the log refused or left in doubt is answered with an ERR, and the member is not in the room nor left pending", async () => {
+  const { router, refuse, join, line } = refusingServer();
+  const amy = await join("amy");
+  const bob = await join("bob");
+  await line(bob, "/join #b");
   amy.take();
-  await roomLine(ctx, amy, "/join #a", hooks);
+  bob.take();
+  refuse.set("#a", "refused");
+  await line(amy, "/join #a");
+  assert.deepEqual(amy.take(), [
+    "ERR unavailable Cannot join #a: the room cannot store events right now; /join #a again later",
+  ]);
+  assert.equal(router.rooms.joining(amy), false);
+  // The room its JOIN would have made is not kept: the log never knew it.
+  assert.equal(router.rooms.get("#a"), undefined);
+  await line(amy, "/join #a");
   assert.deepEqual(amy.take(), ["#a JOIN amy 1", "CURRENT #a"]);
+  // In doubt: told so, and not counted in until the log hands it on.
+  refuse.set("#b", "unknown");
+  await line(amy, "/join #b");
+  assert.deepEqual(amy.take(), [
+    "ERR unknown Perhaps not in #b: the room's store stopped answering; if your join was stored, you will enter #b as usual; if not, /join #b again",
+  ]);
+  assert.equal(router.rooms.joining(amy), false);
+  assert.deepEqual(router.rooms.roomsOf(amy), ["#lobby", "#a"]);
+  assert.deepEqual([...router.rooms.get("#b")!.everyone.keys()], [bob.id]);
+  assert.deepEqual(bob.take(), []);
+  await assert.rejects(
+    Promise.resolve().then(() => line(amy, "#b hello")),
+    /You are not in #b/,
+  );
+});
+
+Deno.test("rooms: an account's room rejoined at login whose JOIN the log refused is answered with an ERR, not left pending: /join enters it and makes it current", async () => {
+  const store = new MemoryRoomStore(LIMITS);
+  const first = refusingServer(store);
+  const amy = await first.join("amy", "amy");
+  await first.line(amy, "/join #a");
+  await first.line(amy, "/register"); // kept across the restart
+  first.room.leave(amy, "quit");
+  const next = refusingServer(store);
+  next.refuse.set("#a", "refused");
+  const again = await next.join("amy", "amy");
+  const seen = again.take();
+  assert.ok(
+    seen.includes(
+      "ERR unavailable Cannot join #a: the room cannot store events right now; /join #a again later",
+    ),
+    seen.join("\n"),
+  );
+  assert.equal(next.router.rooms.joining(again), false);
+  assert.deepEqual(next.router.rooms.roomsOf(again), ["#lobby"]);
+  await next.line(again, "/join #a");
+  assert.deepEqual(again.take(), ["#a JOIN amy 1", "CURRENT #a"]);
 });
 
 Deno.test("rooms: /kick in the default room takes a rooms member out of it; one without rooms gets today's kick", async () => {
