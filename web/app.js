@@ -20,6 +20,7 @@
  */
 
 import { Pacer } from "./pace.js";
+import { fragmentRoom } from "./protocol.js";
 import { markOpen, SESSION_KEY, takeSession } from "./session.js";
 import { INITIAL_STATE, reduce } from "./state.js";
 import { findElements, render } from "./view.js";
@@ -163,17 +164,12 @@ ui.roomList.addEventListener("click", (event) => {
   }
 });
 
-/** The room the URL's fragment names (`#ops`), if any. */
-function fragmentRoom() {
-  try {
-    return decodeURIComponent(location.hash.slice(1));
-  } catch {
-    return ""; // a malformed escape names no room
-  }
-}
-
-globalThis.addEventListener("hashchange", () => {
-  dispatch({ type: "room", room: fragmentRoom(), key: "", focus: false });
+// The room asked for is the address changed to: by the time this event
+// runs, the page may have rewritten the address to a room whose join was
+// answered meanwhile (dispatch), and reading that would lose this one.
+globalThis.addEventListener("hashchange", (event) => {
+  const room = fragmentRoom(/** @type {HashChangeEvent} */ (event).newURL);
+  dispatch({ type: "room", room, key: "", focus: false });
 });
 
 ui.membersToggle.addEventListener("click", () => {
@@ -202,6 +198,7 @@ if (session !== null) {
   dispatch({ type: "restore", session });
 }
 if (location.hash) {
-  dispatch({ type: "room", room: fragmentRoom(), key: "", focus: false });
+  const room = fragmentRoom(location.href);
+  dispatch({ type: "room", room, key: "", focus: false });
 }
 connect();

@@ -296,6 +296,22 @@ export function roomName(/** @type {string} */ typed) {
 }
 
 /**
+ * The room an address's fragment names, as typed (`https://host/#ops`:
+ * `ops`, for {@linkcode roomName}): "" for none, or a malformed escape.
+ * Read from the address a change went to (`hashchange`'s `newURL`), not
+ * the one shown later: the page rewrites that when a join is answered.
+ * @param {string} address
+ */
+export function fragmentRoom(address) {
+  const at = address.indexOf("#");
+  try {
+    return at === -1 ? "" : decodeURIComponent(address.slice(at + 1));
+  } catch {
+    return ""; // a malformed escape names no room
+  }
+}
+
+/**
  * Joins a room (or switches to it), with its key if it has one.
  * @param {string} room @param {string} key
  */

@@ -44,7 +44,8 @@ export function findElements(doc) {
   const get = (id) => byId(doc, id);
   return {
     room: get("room"),
-    topic: get("topic"),
+    // Someone's text, isolated as the log's is (partElement): a <bdi>.
+    topic: get("topic-text"),
     status: get("status"),
     join: get("join"),
     joinForm: /** @type {HTMLFormElement} */ (get("join-form")),

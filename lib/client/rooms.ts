@@ -257,14 +257,20 @@ export class RoomState {
   /**
    * Takes in a server line (its prefix taken off: `room`; a string: one
    * that did not parse) and says what to show. A `past` line (caught up
-   * from the log) changes nothing: it is only labelled.
+   * from the log) changes nothing: it is only labelled. The client's own
+   * `JOIN` of a room it is not in is never past: the server sends it
+   * first, before the room's catch-up (docs/protocol.md, Catch-up), and it
+   * is the entering that the catch-up follows.
    */
   see(room: string | null, line: ServerLine | string, past = false): Shown[] {
     if (room === null) return this.#seeUnprefixed(line);
     if (typeof line === "string") return [{ line, room }];
-    if (past) return [{ line, room: this.#rooms.size > 1 ? room : null }];
-    const before = this.#rooms.size;
     const own = "alias" in line && this.#isSelf(line.alias);
+    const entering = line.type === "JOIN" && own && !this.#rooms.has(room);
+    if (past && !entering) {
+      return [{ line, room: this.#rooms.size > 1 ? room : null }];
+    }
+    const before = this.#rooms.size;
     if (line.type === "JOIN" && own) this.#entered(room);
     if (line.type === "LEAVE" && own) this.#left(room);
     if ((line.type === "MSG" || line.type === "ME") && !own) {

@@ -213,6 +213,41 @@ Deno.test("RoomState.see() labels lines with their room only while in more than 
   ]);
 });
 
+Deno.test("RoomState.see() takes its own JOIN that a reconnect's catch-up follows as entering the room: the first room rejoined is labelled as the others are", () => {
+  const rooms = joined("amy", "#r1", "#r2");
+  rooms.lost();
+  rooms.welcomed();
+  // The lines as a guest's reconnect gets them (positions given for every
+  // room: each is caught up until its RESUMED, so `past`, as the dialogue
+  // says), the member's own JOIN first.
+  const caughtUp = (text: string) => {
+    const { room, rest } = splitRoomLine(text);
+    return rooms.see(room, parseServerLine(rest) ?? rest, true);
+  };
+  const resumed = { type: "INFO", text: "Resumed: no lines missed" } as const;
+  assert.deepEqual(caughtUp("#lobby JOIN amy 1"), [], "the welcome's: said");
+  assert.deepEqual(rooms.see("#lobby", resumed, true), [
+    { line: resumed, room: null },
+  ]);
+  feed(rooms, "CURRENT #lobby");
+  for (const room of ["#r1", "#r2"]) {
+    const own = { type: "JOIN", alias: "amy", online: "1" } as const;
+    assert.deepEqual(caughtUp(`${room} JOIN amy 1`), [{ line: own, room }]);
+    assert.deepEqual(caughtUp(`${room} MSG bob missed`), [
+      { line: msg("bob", "missed"), room },
+    ]);
+    assert.deepEqual(rooms.see(room, resumed, true), [
+      { line: resumed, room },
+    ]);
+    feed(rooms, `CURRENT ${room}`);
+  }
+  assert.deepEqual(rooms.rooms, ["#lobby", "#r1", "#r2"]);
+  // A past own LEAVE and JOIN in a catch-up change nothing.
+  assert.equal(caughtUp("#r1 LEAVE amy 0 quit").length, 1);
+  assert.equal(caughtUp("#r1 JOIN amy 1").length, 1);
+  assert.deepEqual(rooms.rooms, ["#lobby", "#r1", "#r2"]);
+});
+
 Deno.test("RoomState.prompt() counts the others' messages in rooms not current, until current", () => {
   const rooms = joined("amy", "#ops", "#dev");
   feed(rooms, "#ops MSG bob one");

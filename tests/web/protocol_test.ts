@@ -15,6 +15,7 @@ import {
   capCommand,
   epochOf,
   formatLine,
+  fragmentRoom,
   isQuitCommand,
   joinCommand,
   parseLine,
@@ -133,6 +134,17 @@ Deno.test("the page's room commands are the server's", () => {
   assert.equal(joinCommand("#ops", ""), "/join #ops");
   assert.equal(joinCommand("#ops", "k3y"), "/join #ops k3y");
   assert.equal(partCommand("#ops"), "/part #ops");
+});
+
+Deno.test("fragmentRoom() reads the room from the address given, escapes decoded, none from a malformed one", () => {
+  assert.equal(fragmentRoom("https://chat.example:7444/#Ops"), "Ops");
+  assert.equal(fragmentRoom("https://chat.example/?a=1#%23dev"), "#dev");
+  assert.equal(fragmentRoom("https://chat.example/#caf%C3%A9"), "café");
+  assert.equal(fragmentRoom("https://chat.example/"), "");
+  assert.equal(fragmentRoom("https://chat.example/#"), "");
+  assert.equal(fragmentRoom("https://chat.example/#%E0%A4%A"), "");
+  // Decoded, still a name roomName() refuses: no second line.
+  assert.equal(roomName(fragmentRoom("https://h/#lobby%0A/op%20x")), "");
 });
 
 Deno.test("parseLine() takes a log line's tags (id, seq, time) apart, ignoring others and malformed values", () => {
