@@ -183,7 +183,7 @@ export class RoomRouter<M extends Member> {
       const state = this.rooms.lost(line, origin);
       if (state === undefined) continue;
       const stored = outcome === "unknown" || outcome === "duplicate";
-      if (!stored) this.rooms.replica.refused(state);
+      if (!stored) this.rooms.refused(state);
       const joiner = this.#host.here.get(origin);
       if (joiner && outcome === "unknown" && id !== undefined) {
         const joins = this.#inDoubt.get(joiner) ?? new Map();

@@ -524,6 +524,27 @@ Deno.test("rooms: a /join sent again after one left in doubt is sent under the s
   assert.deepEqual(bob.take(), ["#b LEAVE amy 1 part", "#b JOIN amy 2"]);
 });
 
+Deno.test("rooms: a room creation the log refused is given back (--room-creations); one left in doubt still counts", async () => {
+  const { router, refuse, join, line } = refusingServer();
+  const amy = await join("amy");
+  for (let n = 0; n < LIMITS.roomCreations; n++) {
+    refuse.set("#new", "refused");
+    await line(amy, "/join #new");
+    assert.equal(router.rooms.get("#new"), undefined);
+  }
+  amy.take();
+  await line(amy, "/join #new");
+  assert.deepEqual(amy.take(), ["#new JOIN amy 1", "CURRENT #new"]);
+  for (let n = 1; n < LIMITS.roomCreations; n++) {
+    refuse.set(`#doubt${n}`, "unknown");
+    await line(amy, `/join #doubt${n}`);
+  }
+  await assert.rejects(
+    Promise.resolve().then(() => line(amy, "/join #more")),
+    /You created 10 rooms this hour/,
+  );
+});
+
 Deno.test("rooms: an account's room rejoined at login whose JOIN the log refused is answered with an ERR, not left pending: /join enters it and makes it current", async () => {
   const store = new MemoryRoomStore(LIMITS);
   const first = refusingServer(store);
