@@ -312,15 +312,15 @@ export class Room<M extends Member = Member> extends Membership<M> {
 
   /**
    * Appends a line about room `room` (a join, a part) from `member`, with
-   * what it does (a `JOIN`'s: the room's record).
+   * what it does (a `JOIN`'s: the room's record) and its id, if it has one.
    */
   appendIn(
     room: string,
     line: RoomLine,
     member: { readonly id: string },
-    effect?: EventEffect,
+    options: Pick<AppendOptions, "effect" | "id"> = {},
   ): void {
-    this.#append(line, member.id, { room, effect });
+    this.#append(line, member.id, { ...options, room });
   }
 
   /**

@@ -103,20 +103,25 @@ export function join<M extends Moderated>(
 /**
  * Appends the `JOIN` of `member` in `state` (a `/join`, a rejoin at
  * login), noted as its pending join's: one the log does not store ends,
- * its member told (`RoomRouter.lost`).
+ * its member told (`RoomRouter.lost`). A join whose `JOIN` was left in
+ * doubt sends that line again under its id (under the same alias): if
+ * the log stored it after all, it stores it not again.
  */
 function appendJoin<M extends Moderated>(
   ctx: Pick<RoomCommandContext<M>, "room" | "router">,
   member: M,
   state: RoomState<M>,
 ): void {
-  const line = {
+  const again = ctx.router.inDoubt(member, state.name);
+  const same = again?.line.alias === member.alias ? again : undefined;
+  const line = same?.line ?? {
     type: "JOIN",
     alias: member.alias,
     online: String(state.everyone.size + 1),
-  } as const;
+  };
   ctx.router.rooms.noteJoin(line, state.name);
-  ctx.room.appendIn(state.name, line, member, roomEffect(ctx.router, state));
+  const effect = roomEffect(ctx.router, state);
+  ctx.room.appendIn(state.name, line, member, { effect, id: same?.id });
 }
 
 /**

@@ -11,6 +11,7 @@
  */
 
 import { addressGroup, parseAddressRange } from "../../address.ts";
+import { ProtocolError } from "../../protocol.ts";
 import type { Moderated } from "./moderator.ts";
 
 /** A room as far as grants go: who of this server was invited to it. */
@@ -53,6 +54,53 @@ export class HourlyCounts {
     for (const key of keys) {
       this.#times.set(key, [...this.#times.get(key) ?? [], now]);
     }
+  }
+
+  /** Takes back one count of each of `keys` made at `at`, if still counted. */
+  remove(keys: readonly string[], at: number): void {
+    for (const key of keys) {
+      const times = this.#times.get(key) ?? [];
+      const index = times.indexOf(at);
+      if (index !== -1) times.splice(index, 1);
+      if (times.length === 0) this.#times.delete(key);
+    }
+  }
+}
+
+/** A room creation counted against `--room-creations`: whose, and when. */
+export interface Creation {
+  readonly keys: readonly string[];
+  readonly at: number;
+}
+
+/**
+ * The rooms created an hour, by {@linkcode countKeys}: a creation counts
+ * from its `/join`, and is given back if the log surely did not store it
+ * (the room never came to be).
+ */
+export class CreationCounts {
+  #counts = new HourlyCounts();
+
+  /**
+   * Counts a creation of `member`'s at `now`; past `limit` this hour
+   * (server operators excepted), throws `room-creations` instead.
+   */
+  take(member: Moderated, now: number, limit: number): Creation {
+    const keys = countKeys(member);
+    const made = this.#counts.count(keys, now);
+    if (!member.operator && made >= limit) {
+      throw new ProtocolError(
+        "room-creations",
+        `You created ${made} rooms this hour, the most allowed: try later`,
+      );
+    }
+    this.#counts.add(keys, now);
+    return { keys, at: now };
+  }
+
+  /** The creation did not happen: it counts no more. */
+  giveBack(creation: Creation): void {
+    this.#counts.remove(creation.keys, creation.at);
   }
 }
 

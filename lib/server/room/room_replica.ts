@@ -205,15 +205,19 @@ export class RoomReplica<M extends Member> {
 
   /**
    * The log refused the creation of `state` (its name looks like a room's
-   * created first elsewhere): a room it never knew, with nobody in it or
-   * joining it, goes now, not after the grace.
+   * created first elsewhere, or it surely stored no `JOIN` of it): a room
+   * it never knew, with nobody in it or joining it, goes now, not after
+   * the grace. Returns whether it went.
    */
-  refused(state: RoomState<M>): void {
+  refused(state: RoomState<M>): boolean {
     const host = this.#host;
-    if (state.confirmed || !expirable(state, host.default)) return;
-    if (host.joining(state.name) || host.get(state.name) !== state) return;
+    if (state.confirmed || !expirable(state, host.default)) return false;
+    if (host.joining(state.name) || host.get(state.name) !== state) {
+      return false;
+    }
     this.stop(state);
     host.drop(state);
+    return true;
   }
 
   /** Stops the room's timer. */

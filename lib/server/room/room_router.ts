@@ -45,6 +45,12 @@ export interface RouterHost<M extends Member> {
   readonly startingPoints?: StartingPoints<M>;
 }
 
+/** A `JOIN` the log left in doubt (`unknown`), with the id it was sent under. */
+export interface InDoubtJoin {
+  readonly line: RoomLine;
+  readonly id: string;
+}
+
 /** Options of {@linkcode RoomRouter.enter}. */
 export interface EnterOptions {
   /**
@@ -65,6 +71,8 @@ export class RoomRouter<M extends Member> {
   #host: RouterHost<M>;
   /** Each member's budget at login: its rooms rejoined then share it. */
   #logins = new WeakMap<M, ReplayBudget>();
+  /** Each member's joins left in doubt (`unknown`), by room, not handed on yet. */
+  #inDoubt = new WeakMap<M, Map<string, InDoubtJoin>>();
 
   /** A router over `rooms`. */
   constructor(rooms: RoomSet<M>, host: RouterHost<M>) {
@@ -171,15 +179,28 @@ export class RoomRouter<M extends Member> {
    * `gone`), with nobody in it or joining it, goes.
    */
   lost(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
-    for (const { line, origin } of lost) {
+    for (const { line, origin, id } of lost) {
       const state = this.rooms.lost(line, origin);
       if (state === undefined) continue;
       const stored = outcome === "unknown" || outcome === "duplicate";
-      if (!stored) this.rooms.replica.refused(state);
+      if (!stored) this.rooms.refused(state);
       const joiner = this.#host.here.get(origin);
+      if (joiner && outcome === "unknown" && id !== undefined) {
+        const joins = this.#inDoubt.get(joiner) ?? new Map();
+        this.#inDoubt.set(joiner, joins.set(state.name, { line, id }));
+      }
       const error = joinUnsent(state.name, outcome);
       if (joiner && error) this.#host.send(joiner, error);
     }
+  }
+
+  /**
+   * The `JOIN` of `member` in room `name` left in doubt and not handed on
+   * since, with its id: a `/join` again sends it again under that id, so
+   * a log that stored it after all stores it not twice (a `duplicate`).
+   */
+  inDoubt(member: M, name: string): InDoubtJoin | undefined {
+    return this.#inDoubt.get(member)?.get(name);
   }
 
   /** The number of the last event handed on (a takeover's `through`). */
@@ -242,6 +263,9 @@ export class RoomRouter<M extends Member> {
     let joiner: M | undefined;
     let parter: M | undefined;
     let budget: ReplayBudget | undefined;
+    if (origin && line.type === "JOIN") {
+      this.#inDoubt.get(origin)?.delete(state.name);
+    }
     if (origin && line.type === "JOIN" && !state.members.has(origin.id)) {
       joiner = origin;
       if (this.rooms.joined(origin, state)) budget = this.#logins.get(origin);

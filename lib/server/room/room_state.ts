@@ -19,6 +19,7 @@ import type { LineArena } from "./line_arena.ts";
 import type { ServerMetrics } from "../metrics/server_metrics.ts";
 import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
+import type { Creation } from "./room_grants.ts";
 import { RecentEvents } from "./room_log.ts";
 import {
   type EnterOptions,
@@ -74,6 +75,8 @@ export class RoomState<M extends Member> {
    * whose `JOIN` is not handed on yet (another server's may come first).
    */
   confirmed = true;
+  /** Its creation by a `/join` here, counted (`--room-creations`). */
+  made?: Creation;
   /**
    * Members of this server invited while connected (by id: a guest's
    * invitation, kept here, never in the record; `room_grants.ts`).

@@ -16,7 +16,7 @@ import type { Clock } from "../../clock.ts";
 import { HISTORY_REQUEST_LIMIT, ProtocolError } from "../../protocol.ts";
 import type { LineArena } from "./line_arena.ts";
 import type { ServerMetrics } from "../metrics/server_metrics.ts";
-import { countKeys, GuestGrants, HourlyCounts } from "./room_grants.ts";
+import { CreationCounts, GuestGrants } from "./room_grants.ts";
 import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
 import type { RoomEvent, RoomLine } from "./room_log.ts";
@@ -101,7 +101,7 @@ export class RoomSet<M extends Member> {
   /** Invitations of this server's members, by id (`room_grants.ts`). */
   readonly grants = new GuestGrants();
   /** Rooms created this hour, per account or address group. */
-  #creations = new HourlyCounts();
+  #creations = new CreationCounts();
   readonly default: RoomState<M>;
   /** What the rooms keep across restarts. */
   readonly keeper: RoomKeeper;
@@ -331,6 +331,12 @@ export class RoomSet<M extends Member> {
     return true;
   }
 
+  /** A `JOIN` of `state` surely not stored: a room gone counts no more. */
+  refused(state: RoomState<M>): void {
+    const made = this.replica.refused(state) ? state.made : undefined;
+    if (made) this.#creations.giveBack(made);
+  }
+
   /** Stops every room's expiry timer (at shutdown). */
   close(): void {
     for (const state of this.#rooms.values()) this.replica.stop(state);
@@ -358,16 +364,9 @@ export class RoomSet<M extends Member> {
         `The server has ${this.#rooms.size} rooms, its most: join one of them`,
       );
     }
-    const who = countKeys(member);
-    const made = this.#creations.count(who, now);
-    if (!member.operator && made >= roomCreations) {
-      throw new ProtocolError(
-        "room-creations",
-        `You created ${made} rooms this hour, the most allowed: try later`,
-      );
-    }
-    this.#creations.add(who, now);
+    const made = this.#creations.take(member, now, roomCreations);
     const state = this.#add(newRoomRecord(name));
+    state.made = made;
     state.confirmed = false; // until a JOIN of it is handed on
     state.record.operators.push(operatorKey(member));
     this.replica.created(state);

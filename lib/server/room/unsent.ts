@@ -139,6 +139,8 @@ export class UnsentLines<M extends Member> {
    */
   #echoAgain(lines: readonly UnsentLine[]): void {
     for (const { line, origin, id } of lines) {
+      // A JOIN's id is the server's (a /join sent again after a doubt).
+      if (line.type !== "MSG" && line.type !== "ME") continue;
       const sender = this.#host.member(origin);
       if (id !== undefined && sender?.lineIds && this.#host.has(sender)) {
         this.#host.sendTagged(sender, id, line);

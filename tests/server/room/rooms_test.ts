@@ -402,13 +402,17 @@ Deno.test("roomSkeleton() ignores #, - and _ and folds look-alike letters", () =
 
 /**
  * A room over a log that does not store the next `JOIN` into a room named
- * in `refuse` (its outcome), a server whose rooms are kept in `store`.
+ * in `refuse` (its outcome), a server whose rooms are kept in `store`. A
+ * `JOIN` left in doubt (`unknown`) is reported under an id (as a shared
+ * log's is), and stored after all, under that id, by `land()`.
  */
 function refusingServer(store?: RoomStore) {
   const clock = new FakeClock();
   const inner = new MemoryLog(clock, 100);
   const refuse = new Map<string, AppendOutcome>();
   let failed: RoomLogFailure = () => {};
+  const doubts: (() => void)[] = [];
+  const land = () => doubts.splice(0).forEach((append) => append());
   const log: RoomLog = {
     epoch: inner.epoch,
     since: (room, after, options) => inner.since(room, after, options),
@@ -420,7 +424,9 @@ function refusingServer(store?: RoomStore) {
       const outcome = refuse.get(options?.room ?? "");
       if (outcome && line.type === "JOIN") {
         refuse.delete(options!.room!);
-        return failed([{ line, origin }], outcome, null);
+        const id = options?.id ?? `sDoubt${doubts.length}`.padEnd(23, "0");
+        doubts.push(() => inner.append(line, origin, { ...options, id }));
+        return failed([{ line, origin, id }], outcome, null);
       }
       inner.append(line, origin, options);
     },
@@ -458,7 +464,7 @@ function refusingServer(store?: RoomStore) {
   const hooks = { checkMute() {}, common() {} };
   const line = (member: FakeMember, text: string) =>
     roomLine(ctx(), member, text, hooks);
-  return { room, router, refuse, join, line };
+  return { room, router, refuse, join, line, land };
 }
 
 Deno.test("rooms: a /join whose JOIN the log refused or left in doubt is answered with an ERR, and the member is not in the room nor left pending", async () => {
@@ -491,6 +497,53 @@ Deno.test("rooms: a /join whose JOIN the log refused or left in doubt is answere
   await assert.rejects(
     Promise.resolve().then(() => line(amy, "#b hello")),
     /You are not in #b/,
+  );
+});
+
+Deno.test("rooms: a /join sent again after one left in doubt is sent under the same id: when the first was stored after all, the room sees one JOIN", async () => {
+  const { router, refuse, join, line, land } = refusingServer();
+  // With ids: her JOIN's echo is tagged, and a duplicate is not echoed.
+  const amy = Object.assign(await join("amy"), { lineIds: true });
+  const bob = await join("bob");
+  await line(bob, "/join #b");
+  refuse.set("#b", "unknown");
+  await line(amy, "/join #b");
+  assert.match(amy.take().join("\n"), /ERR unknown Perhaps not in #b/);
+  bob.take();
+  // She tries again before the first lands: stored (a log that hangs
+  // stores both, the first perhaps behind the second).
+  await line(amy, "/join #b");
+  const id = "sDoubt0".padEnd(23, "0");
+  assert.deepEqual(amy.take(), [`@id=${id} #b JOIN amy 2`, "CURRENT #b"]);
+  land();
+  assert.deepEqual(amy.take(), []);
+  assert.deepEqual(bob.take(), ["#b JOIN amy 2"]);
+  assert.deepEqual(router.rooms.roomsOf(amy), ["#lobby", "#b"]);
+  assert.equal(router.rooms.joining(amy), false);
+  // In, and out: a /join later is a new one (its doubt is over).
+  await line(amy, "/part #b");
+  await line(amy, "/join #b");
+  assert.deepEqual(bob.take(), ["#b LEAVE amy 1 part", "#b JOIN amy 2"]);
+});
+
+Deno.test("rooms: a room creation the log refused is given back (--room-creations); one left in doubt still counts", async () => {
+  const { router, refuse, join, line } = refusingServer();
+  const amy = await join("amy");
+  for (let n = 0; n < LIMITS.roomCreations; n++) {
+    refuse.set("#new", "refused");
+    await line(amy, "/join #new");
+    assert.equal(router.rooms.get("#new"), undefined);
+  }
+  amy.take();
+  await line(amy, "/join #new");
+  assert.deepEqual(amy.take(), ["#new JOIN amy 1", "CURRENT #new"]);
+  for (let n = 1; n < LIMITS.roomCreations; n++) {
+    refuse.set(`#doubt${n}`, "unknown");
+    await line(amy, `/join #doubt${n}`);
+  }
+  await assert.rejects(
+    Promise.resolve().then(() => line(amy, "/join #more")),
+    /You created 10 rooms this hour/,
   );
 });
 
