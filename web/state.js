@@ -16,14 +16,7 @@
 import { askBackfill, backfilled, backfillRefused } from "./backfill.js";
 import { effect, NO_EFFECTS, send, unchanged } from "./effects.js";
 import { entryFor, errorLine, notice, told } from "./entries.js";
-import {
-  EMPTY_ROOM,
-  refusedJoin,
-  ROOM_LINES,
-  show,
-  switchTo,
-  toRoom,
-} from "./in_room.js";
+import { EMPTY_ROOM, ROOM_LINES, show, toRoom } from "./in_room.js";
 import {
   hello,
   joined,
@@ -35,11 +28,8 @@ import {
 import {
   formatLine,
   isQuitCommand,
-  joinCommand,
   parseLine,
-  partCommand,
   pongCommand,
-  roomName,
 } from "./protocol.js";
 import {
   isPast,
@@ -61,6 +51,7 @@ import {
   search,
   searchRefused,
 } from "./search.js";
+import { goTo, part, refusedJoin, showRefusal } from "./rooms_asked.js";
 import { remembered, restore } from "./session.js";
 
 /** @typedef {import("./protocol.js").Line} Line */
@@ -241,9 +232,7 @@ function step(next, event) {
     case "room":
       return goTo(next, event);
     case "part":
-      return next.roomsOn && next.rooms.has(event.room) && event.room !== ""
-        ? send(next, partCommand(event.room))
-        : next;
+      return part(next, event.room);
     case "read":
       return sendReads(next);
     case "search":
@@ -251,32 +240,6 @@ function step(next, event) {
     case "close-search":
       return closeSearch(next);
   }
-}
-
-/**
- * Shows a room the page is in, or joins it (once in, when not yet; only
- * when the server has rooms).
- * @param {State} state
- * @param {{ room: string, key: string, focus: boolean }} asked
- * @returns {State}
- */
-function goTo(state, asked) {
-  const name = roomName(asked.room);
-  if (name === "") return state;
-  // A room the page is in keeps the key it was entered with.
-  const keys = asked.key === "" || state.rooms.has(name)
-    ? state.keys
-    : new Map(state.keys).set(name, asked.key);
-  const keyed = { ...state, keys };
-  if (state.phase !== "joined") return { ...keyed, wanted: name };
-  if (!state.roomsOn) return state;
-  const cleared = effect(keyed, {
-    clearRoom: true,
-    focus: asked.focus ? "message" : null,
-  });
-  if (state.rooms.has(name)) return switchTo(cleared, name);
-  const joining = { ...cleared, joining: [...state.joining, name] };
-  return send(joining, joinCommand(name, asked.key));
 }
 
 /** Lines handled in every phase. @type {ReadonlyMap<string, Handler>} */
@@ -312,7 +275,7 @@ const ALWAYS = new Map(
       // A refused /join: shown labelled with its room.
       const { state: after, room } = refusedJoin(state, line);
       const error = errorLine(told`! ${line.text}`, new Date(at.now));
-      return show(after, error, room || after.current);
+      return showRefusal(after, room, error);
     }],
     ["BYE", (state, line, at) => {
       const stay = state.stay || FINAL.has(line.reason);
