@@ -446,6 +446,22 @@ Deno.test("reduce() joins the room the URL names once in, and follows the server
   assert.equal(plain.state.heading, "chat");
 });
 
+Deno.test("reduce() shows the refusal of the room the URL names when the room-creation cap refuses it", () => {
+  const page = FakePage.inRooms("ann", "#New");
+  assert.equal(page.sent.at(-2), "/join #new", "asked once welcomed");
+  page.line(
+    "ERR room-creations You created 3 rooms this hour, the most allowed: try later",
+  );
+  assert.equal(page.state.current, "#lobby");
+  assert.equal(
+    page.shown().at(-1),
+    "#new! You created 3 rooms this hour, the most allowed: try later",
+  );
+  assert.equal(page.log.at(-1)?.className, "error-line");
+  assert.deepEqual(page.state.joining, []);
+  assert.deepEqual(page.roomList(), ["#lobby"]);
+});
+
 Deno.test("reduce() rejoins its rooms with their keys after a reconnect, the one shown last, each history replacing its log", () => {
   const page = FakePage.inRooms();
   page.step({ type: "room", room: "#ops", key: "sesame", focus: true });
