@@ -264,7 +264,8 @@ function joinedRoom(state, line, at) {
     held: room.held && !self,
   }));
   if (!self) return told;
-  const asked = askWho(answered(told, name), name, at.now);
+  // In again: the next room held waits the shortest time again.
+  const asked = askWho(answered({ ...told, rejoins: 0 }, name), name, at.now);
   return asked.current === "" ? switchTo(asked, name) : asked;
 }
 

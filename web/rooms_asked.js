@@ -5,9 +5,10 @@
  * A refused room leaves the list and its key is forgotten, except when the
  * room log could not store the `JOIN` (`ERR unavailable`) or cannot say
  * whether it did (`ERR unknown`): a passing outage, so the room stays on
- * the list held (not joined), its key kept, and selecting it (or the next
- * reconnect) sends its `/join` again. Handlers of the reducer (`state.js`):
- * pure.
+ * the list held (not joined), its key kept, and its `/join` is sent again
+ * after 5 s, then after twice as long each time up to 5 min, when it is
+ * selected, and at the next reconnect. Handlers of the reducer
+ * (`state.js`): pure.
  *
  * @module
  */
@@ -42,6 +43,11 @@ const JOIN_REFUSALS = new Set([
  * not in, for now; the room is held, to join again.
  */
 const OUTAGES = new Set(["unavailable", "unknown"]);
+
+/** The first wait before the held rooms are joined again. */
+const REJOIN_FIRST_MS = 5000;
+/** The longest wait between two tries. */
+const REJOIN_MOST_MS = 300_000;
 
 /** The `ERR` codes that answer a password (a login after `/nick`). */
 const LOGIN_ERRORS = new Set([
@@ -103,7 +109,7 @@ export function part(state, name) {
  * @param {State} state @param {Line} line
  * @returns {{ state: State, room: string }}
  */
-export function refusedJoin(state, line) {
+function refusedJoin(state, line) {
   if (LOGIN_ERRORS.has(line.code) && state.logins > 0) {
     return { state: { ...state, logins: state.logins - 1 }, room: "" };
   }
@@ -123,6 +129,7 @@ export function refusedJoin(state, line) {
 /**
  * Keeps a room on the list, not joined (its members unknown), its key
  * kept: added at the end when it was not on it, the room shown unchanged.
+ * The held rooms are joined again when the wait (doubling) ends.
  * @param {State} state @param {string} name
  * @returns {State}
  */
@@ -134,20 +141,48 @@ function hold(state, name) {
     members: new Map(),
     online: null,
   });
-  return { ...state, rooms };
+  const held = { ...state, rooms };
+  if (state.rejoinTimer) return held;
+  const wait = Math.min(REJOIN_MOST_MS, REJOIN_FIRST_MS * 2 ** state.rejoins);
+  return effect({ ...held, rejoinTimer: true }, { rejoinInMs: wait });
 }
 
 /**
- * Shows a refusal of a `/join` in its room's log when the room is on the
- * list, else in the room shown, labelled with its room; a held room's also
- * in the room shown, labelled, when another is shown.
- * @param {State} state @param {string} room "" when about no `/join`
- * @param {Entry} entry
+ * The wait for the held rooms ended: their `/join` is sent again (those
+ * not asked for already), with their keys.
+ * @param {State} state
  * @returns {State}
  */
-export function showRefusal(state, room, entry) {
-  const there = show(state, entry, room || state.current);
-  const elsewhere = room !== "" && room !== state.current &&
-    state.rooms.get(room)?.held === true;
+export function rejoinHeld(state) {
+  const next = { ...state, rejoinTimer: false };
+  if (next.phase !== "joined" || !next.roomsOn) return next;
+  const names = [...next.rooms].filter(([name, room]) =>
+    room.held && !next.joining.includes(name)
+  ).map(([name]) => name);
+  if (names.length === 0) return next;
+  return names.reduce(
+    (asked, name) => send(asked, joinCommand(name, asked.keys.get(name) ?? "")),
+    /** @type {State} */ ({
+      ...next,
+      joining: [...next.joining, ...names],
+      rejoins: next.rejoins + 1,
+    }),
+  );
+}
+
+/**
+ * An `ERR` once joined, perhaps refusing a `/join`: shown in its room's
+ * log when the room is on the list, else in the room shown, labelled with
+ * its room. A room held by it is told in the room shown too, labelled, the
+ * first time (not when a try again is refused).
+ * @param {State} state @param {Line} line @param {Entry} entry
+ * @returns {State}
+ */
+export function refusal(state, line, entry) {
+  const again = state.rooms.get(state.joining[0] ?? "")?.held === true;
+  const { state: after, room } = refusedJoin(state, line);
+  const there = show(after, entry, room || after.current);
+  const elsewhere = room !== "" && room !== after.current && !again &&
+    after.rooms.get(room)?.held === true;
   return elsewhere ? show(there, labelled(entry, room)) : there;
 }

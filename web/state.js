@@ -51,7 +51,7 @@ import {
   search,
   searchRefused,
 } from "./search.js";
-import { goTo, part, refusedJoin, showRefusal } from "./rooms_asked.js";
+import { goTo, part, refusal, rejoinHeld } from "./rooms_asked.js";
 import { remembered, restore } from "./session.js";
 
 /** @typedef {import("./protocol.js").Line} Line */
@@ -85,6 +85,9 @@ import { remembered, restore } from "./session.js";
  * @property {string} token the last `RESUME` token, for the next connection
  * @property {boolean} visible the tab was visible at the last event
  * @property {boolean} readTimer a `read` event is to come
+ * @property {boolean} rejoinTimer a `rejoin` event is to come
+ * @property {number} rejoins joins of held rooms sent again since one was
+ *   last joined (the wait before the next doubles with each)
  * @property {import("./search.js").Search} search
  * @property {ReadonlyMap<string, Room>} rooms the rooms the page is in, in
  *   the order joined; `""` is the server's only room (no rooms) or where
@@ -112,7 +115,8 @@ import { remembered, restore } from "./session.js";
  * reconnects), the user joins or says something, or looks at the tab,
  * asks for a room (the room list, the room form with a key, the URL
  * fragment; `focus`: then type in it) or leaves one, the `/read` timer
- * fires, or the user searches or closes the results.
+ * fires, the held rooms' wait ends (`rejoin`), or the user searches or
+ * closes the results.
  * @typedef {{ type: "restore", session: import("./session.js").Session }
  *   | { type: "connect", retry: boolean }
  *   | { type: "line", text: string, now: number, hidden: boolean }
@@ -123,6 +127,7 @@ import { remembered, restore } from "./session.js";
  *   | { type: "room", room: string, key: string, focus: boolean }
  *   | { type: "part", room: string }
  *   | { type: "read" }
+ *   | { type: "rejoin" }
  *   | { type: "search", words: string }
  *   | { type: "close-search" }} PageEvent
  */
@@ -145,6 +150,8 @@ export const INITIAL_STATE = Object.freeze({
   token: "",
   visible: true,
   readTimer: false,
+  rejoinTimer: false,
+  rejoins: 0,
   search: NO_SEARCH,
   rooms: new Map([["", EMPTY_ROOM]]),
   current: "",
@@ -235,6 +242,8 @@ function step(next, event) {
       return part(next, event.room);
     case "read":
       return sendReads(next);
+    case "rejoin":
+      return rejoinHeld(next);
     case "search":
       return search(next, event.words);
     case "close-search":
@@ -273,9 +282,11 @@ const ALWAYS = new Map(
       if (quiet !== null) return quiet;
       if (state.phase !== "joined") return refused(state, line.text);
       // A refused /join: shown labelled with its room.
-      const { state: after, room } = refusedJoin(state, line);
-      const error = errorLine(told`! ${line.text}`, new Date(at.now));
-      return showRefusal(after, room, error);
+      return refusal(
+        state,
+        line,
+        errorLine(told`! ${line.text}`, new Date(at.now)),
+      );
     }],
     ["BYE", (state, line, at) => {
       const stay = state.stay || FINAL.has(line.reason);

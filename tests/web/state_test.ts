@@ -624,6 +624,58 @@ Deno.test("reduce() keeps its rooms and their keys when it rejoins during an out
   assert.equal(page.state.current, "#dev");
 });
 
+Deno.test("reduce() joins the rooms the room log could not store again after 5 s, then waits twice as long each time, up to 5 min, and from 5 s once one is joined", () => {
+  const page = FakePage.inRooms();
+  page.step({ type: "room", room: "#ops", key: "sesame", focus: true });
+  const held = page.line(
+    "ERR unavailable Cannot join #ops: the room cannot store events right now; /join #ops again later",
+  );
+  assert.equal(held.effects.rejoinInMs, 5000);
+  page.step({ type: "room", room: "#dev", key: "", focus: true });
+  const second = page.line("ERR unknown Perhaps not in #dev: no answer");
+  assert.equal(second.effects.rejoinInMs, null, "one wait for all");
+  assert.equal(page.shown().length, 7, "each told in the room shown once");
+  const waits = [];
+  for (let i = 0; i < 8; i++) {
+    const before = page.sent.length;
+    page.step({ type: "rejoin" });
+    assert.deepEqual(page.sent.slice(before), [
+      "/join #ops sesame",
+      "/join #dev",
+    ]);
+    const again = page.line(
+      "ERR unavailable Cannot join #ops: /join #ops again later",
+    );
+    waits.push(again.effects.rejoinInMs);
+    page.line("ERR unavailable Cannot join #dev: again later");
+    assert.equal(page.state.effects.rejoinInMs, null, "one wait for both");
+  }
+  assert.deepEqual(waits, [
+    10_000,
+    20_000,
+    40_000,
+    80_000,
+    160_000,
+    300_000,
+    300_000,
+    300_000,
+  ]);
+  assert.equal(page.shown().length, 7, "a try refused again: not told here");
+  assert.equal(page.shown("#ops").length, 9, "but in its own room, each");
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops held", "#dev held"]);
+  // A try that is answered: in again, and the next wait is 5 s again.
+  page.step({ type: "rejoin" });
+  page.line("#ops JOIN ann 2");
+  const last = page.line("ERR unavailable Cannot join #dev: again later");
+  assert.equal(last.effects.rejoinInMs, 5000);
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops", "#dev held"]);
+  // A wait that ends with no connection sends nothing (the reconnect does).
+  page.step({ type: "closed", random: 0 });
+  const closed = page.sent.length;
+  page.step({ type: "rejoin" });
+  assert.equal(page.sent.length, closed);
+});
+
 Deno.test("reduce() takes ERR too-many-attempts after a PASSWORD for the login's answer, not for a /join sent meanwhile", () => {
   const page = FakePage.inRooms();
   page.line("PASSWORD account Password for amyacct"); // after a /nick
