@@ -89,6 +89,10 @@ function dispatch(event) {
   }
   const { readInMs, session } = state.effects;
   if (readInMs !== null) setTimeout(() => dispatch({ type: "read" }), readInMs);
+  const { rejoinInMs } = state.effects;
+  if (rejoinInMs !== null) {
+    setTimeout(() => dispatch({ type: "rejoin" }), rejoinInMs);
+  }
   if (session !== null) keep(session);
 }
 

@@ -27,6 +27,8 @@
  * @property {number | null} reconnectInMs connect again after this long
  * @property {number | null} readInMs send what was read (a `read` event)
  *   after this long
+ * @property {number | null} rejoinInMs join the held rooms again (a
+ *   `rejoin` event) after this long
  * @property {string | null} session keep this in the tab's storage (the
  *   page's session as text, `session.js`; `""`: forget it), or null:
  *   unchanged
@@ -53,6 +55,7 @@ export const NO_EFFECTS = Object.freeze({
   fragment: null,
   reconnectInMs: null,
   readInMs: null,
+  rejoinInMs: null,
   session: null,
   pace: null,
   holdBack: false,

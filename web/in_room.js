@@ -46,6 +46,9 @@ import { WHO_COMMAND } from "./protocol.js";
  *   the lines older than that `JOIN` from the account's read marker
  * @property {import("./backfill.js").Backfill | null} backfill the history
  *   a reloaded page asks for and shows before the log (null: none)
+ * @property {boolean} held on the list but not joined: the room log did not
+ *   store its `JOIN` (or cannot say), its key kept; selecting it, or a
+ *   reconnect, joins it again (`rooms_asked.js`)
  */
 
 /** A room the page has just joined. @type {Room} */
@@ -63,6 +66,7 @@ export const EMPTY_ROOM = Object.freeze({
   catchUp: null,
   unplaced: false,
   backfill: null,
+  held: false,
 });
 
 /** Each room's log keeps this many entries (a long-open tab stays small). */
@@ -223,54 +227,6 @@ function answered(state, name) {
   return { ...state, joining: state.joining.filter((n) => n !== name) };
 }
 
-/** The `ERR` codes that refuse a `/join`. */
-const JOIN_REFUSALS = new Set([
-  "room-invalid",
-  "room-taken",
-  "no-such-room",
-  "room-key",
-  "room-invite-only",
-  "room-banned",
-  "too-many-rooms",
-  "rooms-full",
-  "room-creations",
-  "too-many-attempts",
-  // The room log did not store the JOIN (or cannot say): not in.
-  "unavailable",
-  "unknown",
-]);
-
-/** The `ERR` codes that answer a password (a login after `/nick`). */
-const LOGIN_ERRORS = new Set([
-  "login-failed",
-  "password-wrong",
-  "too-many-attempts",
-]);
-
-/**
- * The room a refusal is about: the oldest `/join` the page sent still
- * unanswered (the server answers in order), or "" when it is no refusal
- * of one (one of a login the server asked a password for first). A room
- * the page was in before a reconnect and could not rejoin leaves the list;
- * one refused for its key is put in the room form, its key box focused.
- * @param {State} state @param {Line} line
- * @returns {{ state: State, room: string }}
- */
-export function refusedJoin(state, line) {
-  if (LOGIN_ERRORS.has(line.code) && state.logins > 0) {
-    return { state: { ...state, logins: state.logins - 1 }, room: "" };
-  }
-  const [room = "", ...rest] = state.joining;
-  if (!JOIN_REFUSALS.has(line.code) || room === "") return { state, room: "" };
-  const left = dropRoom({ ...state, joining: rest }, room);
-  // A key missing or changed: the room form asks for it, the name in it.
-  const ask = line.code === "room-key" && left.screen === "chat";
-  return {
-    state: ask ? effect(left, { fillRoom: room, focus: "roomKey" }) : left,
-    room,
-  };
-}
-
 /**
  * Counts a line the user has not seen yet (tab in the background).
  * @type {Handler}
@@ -305,9 +261,11 @@ function joinedRoom(state, line, at) {
   const told = updateRoom(added, name, (room) => ({
     members: withMember(room.members, line.alias, false),
     online: line.online,
+    held: room.held && !self,
   }));
   if (!self) return told;
-  const asked = askWho(answered(told, name), name, at.now);
+  // In again: the next room held waits the shortest time again.
+  const asked = askWho(answered({ ...told, rejoins: 0 }, name), name, at.now);
   return asked.current === "" ? switchTo(asked, name) : asked;
 }
 

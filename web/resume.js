@@ -305,7 +305,10 @@ export function readLater(state) {
     next = updateRoom(next, state.current, (room) => ({ shownSeq: room.seq }));
   }
   if (next.readTimer || !next.seqOn || next.phase !== "joined") return next;
-  const unsent = [...next.rooms.values()].some((r) => r.shownSeq > r.readSeq);
+  // A held room (not joined) is marked once joined again.
+  const unsent = [...next.rooms.values()].some((r) =>
+    !r.held && r.shownSeq > r.readSeq
+  );
   return unsent
     ? effect({ ...next, readTimer: true }, { readInMs: READ_DELAY_MS })
     : next;
@@ -321,7 +324,7 @@ export function sendReads(state) {
   const next = { ...state, readTimer: false };
   if (state.phase !== "joined") return next;
   return [...state.rooms].reduce((sent, [name, room]) => {
-    if (room.shownSeq <= room.readSeq) return sent;
+    if (room.held || room.shownSeq <= room.readSeq) return sent;
     const marked = updateRoom(sent, name, () => ({ readSeq: room.shownSeq }));
     return send(marked, readCommand(name, room.shownSeq));
   }, next);

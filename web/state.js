@@ -16,14 +16,7 @@
 import { askBackfill, backfilled, backfillRefused } from "./backfill.js";
 import { effect, NO_EFFECTS, send, unchanged } from "./effects.js";
 import { entryFor, errorLine, notice, told } from "./entries.js";
-import {
-  EMPTY_ROOM,
-  refusedJoin,
-  ROOM_LINES,
-  show,
-  switchTo,
-  toRoom,
-} from "./in_room.js";
+import { EMPTY_ROOM, ROOM_LINES, show, toRoom } from "./in_room.js";
 import {
   hello,
   joined,
@@ -35,11 +28,8 @@ import {
 import {
   formatLine,
   isQuitCommand,
-  joinCommand,
   parseLine,
-  partCommand,
   pongCommand,
-  roomName,
 } from "./protocol.js";
 import {
   isPast,
@@ -61,6 +51,7 @@ import {
   search,
   searchRefused,
 } from "./search.js";
+import { goTo, part, refusal, rejoinHeld } from "./rooms_asked.js";
 import { remembered, restore } from "./session.js";
 
 /** @typedef {import("./protocol.js").Line} Line */
@@ -94,6 +85,9 @@ import { remembered, restore } from "./session.js";
  * @property {string} token the last `RESUME` token, for the next connection
  * @property {boolean} visible the tab was visible at the last event
  * @property {boolean} readTimer a `read` event is to come
+ * @property {boolean} rejoinTimer a `rejoin` event is to come
+ * @property {number} rejoins joins of held rooms sent again since one was
+ *   last joined (the wait before the next doubles with each)
  * @property {import("./search.js").Search} search
  * @property {ReadonlyMap<string, Room>} rooms the rooms the page is in, in
  *   the order joined; `""` is the server's only room (no rooms) or where
@@ -121,7 +115,8 @@ import { remembered, restore } from "./session.js";
  * reconnects), the user joins or says something, or looks at the tab,
  * asks for a room (the room list, the room form with a key, the URL
  * fragment; `focus`: then type in it) or leaves one, the `/read` timer
- * fires, or the user searches or closes the results.
+ * fires, the held rooms' wait ends (`rejoin`), or the user searches or
+ * closes the results.
  * @typedef {{ type: "restore", session: import("./session.js").Session }
  *   | { type: "connect", retry: boolean }
  *   | { type: "line", text: string, now: number, hidden: boolean }
@@ -132,6 +127,7 @@ import { remembered, restore } from "./session.js";
  *   | { type: "room", room: string, key: string, focus: boolean }
  *   | { type: "part", room: string }
  *   | { type: "read" }
+ *   | { type: "rejoin" }
  *   | { type: "search", words: string }
  *   | { type: "close-search" }} PageEvent
  */
@@ -154,6 +150,8 @@ export const INITIAL_STATE = Object.freeze({
   token: "",
   visible: true,
   readTimer: false,
+  rejoinTimer: false,
+  rejoins: 0,
   search: NO_SEARCH,
   rooms: new Map([["", EMPTY_ROOM]]),
   current: "",
@@ -241,42 +239,16 @@ function step(next, event) {
     case "room":
       return goTo(next, event);
     case "part":
-      return next.roomsOn && next.rooms.has(event.room) && event.room !== ""
-        ? send(next, partCommand(event.room))
-        : next;
+      return part(next, event.room);
     case "read":
       return sendReads(next);
+    case "rejoin":
+      return rejoinHeld(next);
     case "search":
       return search(next, event.words);
     case "close-search":
       return closeSearch(next);
   }
-}
-
-/**
- * Shows a room the page is in, or joins it (once in, when not yet; only
- * when the server has rooms).
- * @param {State} state
- * @param {{ room: string, key: string, focus: boolean }} asked
- * @returns {State}
- */
-function goTo(state, asked) {
-  const name = roomName(asked.room);
-  if (name === "") return state;
-  // A room the page is in keeps the key it was entered with.
-  const keys = asked.key === "" || state.rooms.has(name)
-    ? state.keys
-    : new Map(state.keys).set(name, asked.key);
-  const keyed = { ...state, keys };
-  if (state.phase !== "joined") return { ...keyed, wanted: name };
-  if (!state.roomsOn) return state;
-  const cleared = effect(keyed, {
-    clearRoom: true,
-    focus: asked.focus ? "message" : null,
-  });
-  if (state.rooms.has(name)) return switchTo(cleared, name);
-  const joining = { ...cleared, joining: [...state.joining, name] };
-  return send(joining, joinCommand(name, asked.key));
 }
 
 /** Lines handled in every phase. @type {ReadonlyMap<string, Handler>} */
@@ -310,9 +282,11 @@ const ALWAYS = new Map(
       if (quiet !== null) return quiet;
       if (state.phase !== "joined") return refused(state, line.text);
       // A refused /join: shown labelled with its room.
-      const { state: after, room } = refusedJoin(state, line);
-      const error = errorLine(told`! ${line.text}`, new Date(at.now));
-      return show(after, error, room || after.current);
+      return refusal(
+        state,
+        line,
+        errorLine(told`! ${line.text}`, new Date(at.now)),
+      );
     }],
     ["BYE", (state, line, at) => {
       const stay = state.stay || FINAL.has(line.reason);

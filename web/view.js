@@ -164,7 +164,7 @@ function renderMembers(ui, members) {
 /** What the room list shows: names, unread counts, the room shown. */
 function roomsSummary(/** @type {State} */ state) {
   const names = [...state.rooms].filter(([name]) => name !== "")
-    .map(([name, room]) => `${name} ${room.unread}`);
+    .map(([name, room]) => `${name} ${room.unread} ${room.held}`);
   return `${names.join(",")} ${state.current}`;
 }
 
@@ -188,6 +188,12 @@ function renderRooms(ui, state) {
     if (room.unread > 0) {
       open.append(el("span", "unread", String(room.unread)));
       open.setAttribute("aria-label", `${name}, ${room.unread} unread`);
+    }
+    if (room.held) {
+      // Not joined (the room log was unavailable): a click joins again.
+      open.classList.add("held");
+      open.title = "Not joined: select to join again";
+      open.setAttribute("aria-label", `${name}, not joined`);
     }
     const part = button("×", `Leave ${name}`, "part");
     part.dataset.part = name;

@@ -134,11 +134,15 @@ async function openMetrics(
   return await openMetricsListener({
     hostname: config.metricsHost,
     port: config.metricsPort,
-    admission: new Admission({
-      maxClients: config.metricsMaxConnections,
-      maxPerIp: config.metricsMaxPerIp,
-      maxRefusals: 0,
-    }, doorLog(log, "metrics")),
+    admission: new Admission(
+      {
+        maxClients: config.metricsMaxConnections,
+        maxPerIp: config.metricsMaxPerIp,
+        maxRefusals: 0,
+      },
+      doorLog(log, "metrics"),
+      server.metrics.metricsRefusals,
+    ),
     renderMs: config.metricsRenderMs,
     closeGraceMs: config.closeGraceMs,
     requestTimeoutMs: config.httpRequestTimeoutMs,

@@ -908,6 +908,29 @@ Deno.test("a browser member joins rooms by the URL and the room form, sees each 
   });
 });
 
+Deno.test("a browser guest whose URL names a new room past --room-creations is shown the refusal, in the room it is put in", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using _server = await startServer(
+      dir,
+      webPort,
+      "--room-creations",
+      "0",
+    );
+    await withBrowser(async (browser) => {
+      const ann = await openPage(browser, webPort, undefined, "light", "#New");
+      await join(ann, "ann");
+      await ann.locator("#messages > li.error-line", {
+        hasText: "rooms this hour, the most allowed",
+      }).waitFor();
+      const refusal = await ann.locator("#messages > li.error-line").last()
+        .innerText();
+      assert.match(refusal, /#new/, "labelled with the room asked for");
+      await untilRooms(ann, ["*#lobby"]);
+    });
+  });
+});
+
 Deno.test("a browser guest in many rooms joins them again, one with its key, after a server restart and after a reload past the grace (the room's conversation shown again), paced under tight flood limits, and is asked for the key when it changed", async () => {
   await withTempDir(async (dir) => {
     const added = await runCommand(

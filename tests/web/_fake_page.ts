@@ -106,10 +106,16 @@ export class FakePage {
     this.line(`CURRENT ${room}`);
   }
 
-  /** The rooms in the list, each with its unread count when it has one. */
+  /**
+   * The rooms in the list, each with its unread count when it has one, and
+   * "held" when the page is not in it (its join to be sent again).
+   */
   roomList(): string[] {
     return [...this.state.rooms].filter(([name]) => name !== "").map((
       [name, room],
-    ) => room.unread > 0 ? `${name} ${room.unread}` : name);
+    ) =>
+      [name, room.unread > 0 ? room.unread : "", room.held ? "held" : ""]
+        .filter((part) => part !== "").join(" ")
+    );
   }
 }

@@ -179,6 +179,26 @@ Deno.test("reduce() sends /read a moment after lines are shown in a visible tab,
   assert.ok(!page.sent.includes("/read #lobby 32"), "not shown: not read");
 });
 
+Deno.test("reduce() sends no /read for a room held after the room log refused its rejoin, and sends it once the room is joined again", () => {
+  const page = resumingPage();
+  assert.equal(page.state.readTimer, true, "#lobby 12 shown, not sent");
+  reconnect(page);
+  page.line("ERR resume-expired Cannot resume: it expired");
+  page.line("WELCOME ann 2 Type /help for commands");
+  page.line("ERR unavailable Cannot join #lobby: /join #lobby again later");
+  assert.equal(page.state.rooms.get("#lobby")?.held, true);
+  page.step({ type: "read" });
+  assert.ok(
+    !page.sent.some((line) => line.startsWith("/read")),
+    "not in it: the server would refuse",
+  );
+  assert.equal(page.state.readTimer, false, "no timer armed for it");
+  page.line("@seq=13;time=2026-01-01T00:00:03.000Z #lobby JOIN ann 2");
+  page.line("CURRENT #lobby");
+  page.step({ type: "read" });
+  assert.equal(page.sent.at(-1), "/read #lobby 13");
+});
+
 Deno.test("reduce() searches: /search sent, results kept as text, the count, and refusals", () => {
   const page = resumingPage();
   page.step({ type: "search", words: "  " });

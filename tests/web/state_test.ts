@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { FakePage } from "./_fake_page.ts";
+import { sessionOf } from "../../web/session.js";
 
 Deno.test("reduce() shows the join form on the greeting, and the room on WELCOME", () => {
   const page = new FakePage();
@@ -445,6 +446,22 @@ Deno.test("reduce() joins the room the URL names once in, and follows the server
   assert.equal(plain.state.heading, "chat");
 });
 
+Deno.test("reduce() shows the refusal of the room the URL names when the room-creation cap refuses it", () => {
+  const page = FakePage.inRooms("ann", "#New");
+  assert.equal(page.sent.at(-2), "/join #new", "asked once welcomed");
+  page.line(
+    "ERR room-creations You created 3 rooms this hour, the most allowed: try later",
+  );
+  assert.equal(page.state.current, "#lobby");
+  assert.equal(
+    page.shown().at(-1),
+    "#new! You created 3 rooms this hour, the most allowed: try later",
+  );
+  assert.equal(page.log.at(-1)?.className, "error-line");
+  assert.deepEqual(page.state.joining, []);
+  assert.deepEqual(page.roomList(), ["#lobby"]);
+});
+
 Deno.test("reduce() rejoins its rooms with their keys after a reconnect, the one shown last, each history replacing its log", () => {
   const page = FakePage.inRooms();
   page.step({ type: "room", room: "#ops", key: "sesame", focus: true });
@@ -480,7 +497,7 @@ Deno.test("reduce() rejoins its rooms with their keys after a reconnect, the one
   ]);
 });
 
-Deno.test("reduce() keeps the key a room was entered with: not replaced by a switch, forgotten when refused", () => {
+Deno.test("reduce() keeps the key a room was entered with: not replaced by a switch, forgotten when refused, kept when the room log was unavailable", () => {
   const page = FakePage.inRooms();
   page.step({ type: "room", room: "#ops", key: "sesame", focus: true });
   page.enter("#ops");
@@ -498,9 +515,10 @@ Deno.test("reduce() keeps the key a room was entered with: not replaced by a swi
   assert.deepEqual(page.state.joining, []);
   assert.equal(page.state.keys.has("#dev"), false, "its key is forgotten");
   assert.deepEqual(page.roomList(), ["#lobby", "#ops"]);
-  // A JOIN the room log did not store (or cannot say) answers it too.
+  // A JOIN the room log did not store (or cannot say) answers it too, but
+  // the room is held on the list, its key kept, to join again.
   page.step({ type: "room", room: "#qa", key: "", focus: true });
-  page.step({ type: "room", room: "#dev", key: "", focus: true });
+  page.step({ type: "room", room: "#dev", key: "guess", focus: true });
   page.line(
     "ERR unavailable Cannot join #qa: the room cannot store events right now; /join #qa again later",
   );
@@ -509,7 +527,153 @@ Deno.test("reduce() keeps the key a room was entered with: not replaced by a swi
     "ERR unknown Perhaps not in #dev: the room's store stopped answering; if your join was stored, you will enter #dev as usual; if not, /join #dev again",
   );
   assert.deepEqual(page.state.joining, []);
-  assert.deepEqual(page.roomList(), ["#lobby", "#ops"]);
+  assert.deepEqual(page.roomList(), [
+    "#lobby",
+    "#ops",
+    "#qa held",
+    "#dev held",
+  ]);
+  assert.equal(page.state.keys.get("#dev"), "guess", "its key is kept");
+  assert.equal(page.state.current, "#ops", "the room shown stays");
+  assert.deepEqual(page.shown().slice(-2), [
+    "#qa! Cannot join #qa: the room cannot store events right now; /join #qa again later",
+    "#dev! Perhaps not in #dev: the room's store stopped answering; if your join was stored, you will enter #dev as usual; if not, /join #dev again",
+  ]);
+  // A JOIN stored after all comes as usual: the room is joined.
+  page.line(`#dev JOIN ${page.state.alias} 3`);
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops", "#qa held", "#dev"]);
+  // One click on a held room joins it again; leaving one sends nothing.
+  const asked = page.sent.length;
+  page.step({ type: "room", room: "#qa", key: "", focus: true });
+  assert.equal(page.state.current, "#qa");
+  assert.deepEqual(page.sent.slice(asked), ["/join #qa"]);
+  page.step({ type: "room", room: "#qa", key: "", focus: true });
+  assert.equal(page.sent.length, asked + 1, "asked once until answered");
+  page.line("ERR unavailable Cannot join #qa: /join #qa again later");
+  page.step({ type: "part", room: "#qa" });
+  assert.equal(page.sent.length, asked + 1, "no /part: not in it");
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops", "#dev"]);
+});
+
+Deno.test("reduce() keeps its rooms and their keys when it rejoins during an outage of the room log, and joins them again with one click or at the next reconnect", () => {
+  const page = FakePage.inRooms();
+  page.step({ type: "room", room: "#ops", key: "sesame", focus: true });
+  page.enter("#ops");
+  page.step({ type: "room", room: "#dev", key: "", focus: true });
+  page.enter("#dev");
+  page.line("#ops MSG cat before");
+  page.step({ type: "closed", random: 0 });
+  page.step({ type: "connect", retry: true });
+  page.line("HELLO tlschat/1 chat rate=5,caps=ids+rooms Send your alias");
+  page.line("CAP ids rooms");
+  page.line("WELCOME ann 2 hi");
+  page.line("#lobby JOIN ann 2");
+  page.line("CURRENT #lobby");
+  const outage =
+    "Cannot join #ops: the room cannot store events right now; /join #ops again later";
+  page.line(`ERR unavailable ${outage}`);
+  page.line(
+    "ERR unknown Perhaps not in #dev: the room's store stopped answering",
+  );
+  // Before, both rooms left the list and #ops's key was forgotten.
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops 1 held", "#dev held"]);
+  assert.equal(page.state.keys.get("#ops"), "sesame");
+  assert.equal(page.state.current, "#lobby", "the server's CURRENT");
+  assert.deepEqual(page.shown().slice(-2), [
+    `#ops! ${outage}`,
+    "#dev! Perhaps not in #dev: the room's store stopped answering",
+  ]);
+  assert.equal(
+    page.shown("#dev").at(-1),
+    "! Perhaps not in #dev: the room's store stopped answering",
+  );
+  assert.ok(page.shown("#ops").includes("cat before"), "its log is kept");
+  assert.ok(page.shown("#ops").includes(`! ${outage}`));
+  assert.equal(page.state.rooms.get("#ops")!.members.size, 0);
+  // Kept across a reload: the session names the held rooms and the key.
+  const session = sessionOf(page.state);
+  assert.deepEqual(session?.rooms.map(([name]) => name), [
+    "#lobby",
+    "#ops",
+    "#dev",
+  ]);
+  assert.deepEqual(session?.keys, [["#ops", "sesame"]]);
+  // The next reconnect asks for them again, with the key.
+  page.step({ type: "closed", random: 0 });
+  page.step({ type: "connect", retry: true });
+  page.line("HELLO tlschat/1 chat rate=5,caps=ids+rooms Send your alias");
+  page.line("CAP ids rooms");
+  const before = page.sent.length;
+  page.line("WELCOME ann 2 hi");
+  assert.deepEqual(page.sent.slice(before), [
+    "/join #ops sesame",
+    "/join #dev",
+    "/join #lobby",
+  ]);
+  page.line("#lobby JOIN ann 2");
+  page.line("CURRENT #lobby");
+  page.enter("#ops");
+  page.line(`ERR unavailable ${outage}`);
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops", "#dev held"]);
+  // One click on the held room the Redis outage left: joined again.
+  const sent = page.sent.length;
+  page.step({ type: "room", room: "#dev", key: "", focus: true });
+  assert.deepEqual(page.sent.slice(sent), ["/join #dev"]);
+  page.line("#dev JOIN ann 2");
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops", "#dev"]);
+  assert.equal(page.state.current, "#dev");
+});
+
+Deno.test("reduce() joins the rooms the room log could not store again after 5 s, then waits twice as long each time, up to 5 min, and from 5 s once one is joined", () => {
+  const page = FakePage.inRooms();
+  page.step({ type: "room", room: "#ops", key: "sesame", focus: true });
+  const held = page.line(
+    "ERR unavailable Cannot join #ops: the room cannot store events right now; /join #ops again later",
+  );
+  assert.equal(held.effects.rejoinInMs, 5000);
+  page.step({ type: "room", room: "#dev", key: "", focus: true });
+  const second = page.line("ERR unknown Perhaps not in #dev: no answer");
+  assert.equal(second.effects.rejoinInMs, null, "one wait for all");
+  assert.equal(page.shown().length, 7, "each told in the room shown once");
+  const waits = [];
+  for (let i = 0; i < 8; i++) {
+    const before = page.sent.length;
+    page.step({ type: "rejoin" });
+    assert.deepEqual(page.sent.slice(before), [
+      "/join #ops sesame",
+      "/join #dev",
+    ]);
+    const again = page.line(
+      "ERR unavailable Cannot join #ops: /join #ops again later",
+    );
+    waits.push(again.effects.rejoinInMs);
+    page.line("ERR unavailable Cannot join #dev: again later");
+    assert.equal(page.state.effects.rejoinInMs, null, "one wait for both");
+  }
+  assert.deepEqual(waits, [
+    10_000,
+    20_000,
+    40_000,
+    80_000,
+    160_000,
+    300_000,
+    300_000,
+    300_000,
+  ]);
+  assert.equal(page.shown().length, 7, "a try refused again: not told here");
+  assert.equal(page.shown("#ops").length, 9, "but in its own room, each");
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops held", "#dev held"]);
+  // A try that is answered: in again, and the next wait is 5 s again.
+  page.step({ type: "rejoin" });
+  page.line("#ops JOIN ann 2");
+  const last = page.line("ERR unavailable Cannot join #dev: again later");
+  assert.equal(last.effects.rejoinInMs, 5000);
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops", "#dev held"]);
+  // A wait that ends with no connection sends nothing (the reconnect does).
+  page.step({ type: "closed", random: 0 });
+  const closed = page.sent.length;
+  page.step({ type: "rejoin" });
+  assert.equal(page.sent.length, closed);
 });
 
 Deno.test("reduce() takes ERR too-many-attempts after a PASSWORD for the login's answer, not for a /join sent meanwhile", () => {

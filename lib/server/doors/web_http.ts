@@ -26,6 +26,7 @@ import joiningJs from "../../../web/joining.js" with { type: "bytes" };
 import paceJs from "../../../web/pace.js" with { type: "bytes" };
 import protocolJs from "../../../web/protocol.js" with { type: "bytes" };
 import resumeJs from "../../../web/resume.js" with { type: "bytes" };
+import roomsAskedJs from "../../../web/rooms_asked.js" with { type: "bytes" };
 import searchJs from "../../../web/search.js" with { type: "bytes" };
 import sessionJs from "../../../web/session.js" with { type: "bytes" };
 import stateJs from "../../../web/state.js" with { type: "bytes" };
@@ -77,6 +78,7 @@ export const WEB_ASSETS: ReadonlyMap<string, WebAsset> = new Map([
   ["/effects.js", { type: JAVASCRIPT, body: effectsJs }],
   ["/joining.js", { type: JAVASCRIPT, body: joiningJs }],
   ["/in_room.js", { type: JAVASCRIPT, body: inRoomJs }],
+  ["/rooms_asked.js", { type: JAVASCRIPT, body: roomsAskedJs }],
   ["/resume.js", { type: JAVASCRIPT, body: resumeJs }],
   ["/backfill.js", { type: JAVASCRIPT, body: backfillJs }],
   ["/pace.js", { type: JAVASCRIPT, body: paceJs }],

@@ -26,8 +26,13 @@ export function authenticate(
     state.sasl = null;
     sink.irc(state.numeric(code, text));
   };
-  if (state.welcomed || !state.caps.has("sasl")) {
-    return fail("907", "You have already authenticated, or sasl is not on");
+  if (state.welcomed) {
+    return fail("907", "You have already authenticated");
+  }
+  // Before registration without `CAP REQ sasl` (IRCv3 SASL 3.1: the
+  // capability comes first): a failure, so the client goes on without.
+  if (!state.caps.has("sasl")) {
+    return fail("904", "SASL authentication failed: sasl is not on");
   }
   if (payload === "*") return fail("906", "SASL authentication aborted");
   const sasl = state.sasl;

@@ -121,8 +121,14 @@ export class ServerMetrics {
   floodDisconnects = 0;
   /** TLS handshakes that failed or timed out (the TLS door). */
   handshakeFailures = 0;
-  /** Connections the admission refused, by reason. */
+  /** Connections the chat doors' admission refused, by reason. */
   readonly refusals: Refusals = { "server-full": 0, "ip-limit": 0, banned: 0 };
+  /** Connections the metrics port refused (its own caps), by reason. */
+  readonly metricsRefusals: Refusals = {
+    "server-full": 0,
+    "ip-limit": 0,
+    banned: 0,
+  };
   /** Failed logins, by reason. */
   readonly loginFailures: LoginFailures = noLoginFailures();
   /** Moderation actions announced here, by kind. */
@@ -258,11 +264,19 @@ function registerConnections(
   );
   registry.counter(
     "tlschat_connections_refused_total",
-    "Connections refused: over --max-clients, over --max-per-ip, banned at the door.",
-    (["server-full", "ip-limit", "banned"] as const).map((reason) => [
-      { reason },
-      () => metrics.refusals[reason],
-    ]),
+    "Connections refused, by door: the chat doors (over --max-clients, over --max-per-ip, banned at the door) or the metrics port (over its own caps).",
+    [
+      ...(["server-full", "ip-limit", "banned"] as const).map((reason) =>
+        [{ door: "chat", reason }, () => metrics.refusals[reason]] as const
+      ),
+      // The metrics port bans no one: its reasons are the two caps.
+      ...(["server-full", "ip-limit"] as const).map((reason) =>
+        [
+          { door: "metrics", reason },
+          () => metrics.metricsRefusals[reason],
+        ] as const
+      ),
+    ],
   );
   registry.counter(
     "tlschat_tls_handshake_failures_total",

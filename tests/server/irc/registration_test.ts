@@ -410,3 +410,19 @@ Deno.test("registration: CAP without a subcommand and PING without a token get 4
   client(state, sink, "PING");
   assert.equal(v(sink).at(-1), "461 * PING :Not enough parameters");
 });
+
+Deno.test("registration: AUTHENTICATE without the sasl capability fails with 904 (no 907), and 907 once registered", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP LS 302");
+  client(state, sink, "AUTHENTICATE PLAIN");
+  assert.match(v(sink).at(-1)!, /^904 \* :SASL authentication failed/);
+  assert.equal(state.sasl, null);
+  assert.deepEqual(sink.native_, [], "the session is not asked");
+  client(state, sink, "NICK bob");
+  client(state, sink, "USER u 0 * :Bob");
+  client(state, sink, "CAP END");
+  session(state, sink, "WELCOME bob 1 Welcome");
+  client(state, sink, "AUTHENTICATE PLAIN");
+  assert.match(v(sink).at(-1)!, /^907 bob /);
+});

@@ -324,16 +324,25 @@ async function askIdle(
   return { said, conn };
 }
 
-/** A scraper at another address (python3, from 127.0.0.2): its status line. */
+/**
+ * A scraper at another address (python3, from 127.0.0.2): its answer,
+ * the status line first (nothing when it was closed unanswered).
+ */
 const SCRAPER = `
 import socket, sys
 conn = socket.create_connection(("127.0.0.1", int(sys.argv[1])),
                                 source_address=("127.0.0.2", 0))
 conn.sendall(b"GET /metrics HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")
+said = b""
 try:
-    print(conn.recv(1024).split(b"\\r\\n")[0].decode())
+    while True:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        said += chunk
 except OSError:
-    print("")
+    pass
+print(said.decode())
 `;
 
 Deno.test(`server.ts --metrics-port holds at most ${SERVER_SETTINGS.metricsMaxPerIp} connections from one address: one holding them idle leaves the others to a scraper elsewhere`, async () => {
@@ -356,11 +365,18 @@ Deno.test(`server.ts --metrics-port holds at most ${SERVER_SETTINGS.metricsMaxPe
           args: ["-c", SCRAPER, String(port)],
           stdout: "piped",
         }).output();
-        assert.equal(
-          new TextDecoder().decode(stdout).trim(),
-          "HTTP/1.1 200 OK",
-        );
+        const answer = new TextDecoder().decode(stdout);
+        assert.equal(answer.split("\r\n")[0], "HTTP/1.1 200 OK");
         assert.equal(held, SERVER_SETTINGS.metricsMaxPerIp);
+        // Before, the port's refusals were logged but counted nowhere.
+        const refused = SERVER_SETTINGS.metricsMaxConnections - held;
+        for (
+          const line of [
+            `tlschat_connections_refused_total{door="metrics",reason="ip-limit"} ${refused}`,
+            'tlschat_connections_refused_total{door="metrics",reason="server-full"} 0',
+            'tlschat_connections_refused_total{door="chat",reason="ip-limit"} 0',
+          ]
+        ) assert.ok(answer.includes(`\n${line}\n`), line);
         await server.output.waitFor(
           /INFO refused door=metrics addr=127\.0\.0\.1:\d+ reason=ip-limit/,
         );

@@ -1,0 +1,188 @@
+// @ts-check
+/**
+ * The rooms the page asks for: going to one (the room list, the room form,
+ * the URL's fragment), leaving one, and the answers that refuse a `/join`.
+ * A refused room leaves the list and its key is forgotten, except when the
+ * room log could not store the `JOIN` (`ERR unavailable`) or cannot say
+ * whether it did (`ERR unknown`): a passing outage, so the room stays on
+ * the list held (not joined), its key kept, and its `/join` is sent again
+ * after 5 s, then after twice as long each time up to 5 min, when it is
+ * selected, and at the next reconnect. Handlers of the reducer
+ * (`state.js`): pure.
+ *
+ * @module
+ */
+
+import { effect, send } from "./effects.js";
+import { inRoom as labelled } from "./entries.js";
+import { dropRoom, EMPTY_ROOM, show, switchTo } from "./in_room.js";
+import { joinCommand, partCommand, roomName } from "./protocol.js";
+
+/** @typedef {import("./entries.js").Entry} Entry */
+/** @typedef {import("./protocol.js").Line} Line */
+/** @typedef {import("./state.js").State} State */
+
+/** The `ERR` codes that refuse a `/join`. */
+const JOIN_REFUSALS = new Set([
+  "room-invalid",
+  "room-taken",
+  "no-such-room",
+  "room-key",
+  "room-invite-only",
+  "room-banned",
+  "too-many-rooms",
+  "rooms-full",
+  "room-creations",
+  "too-many-attempts",
+  "unavailable",
+  "unknown",
+]);
+
+/**
+ * The refusals of a `/join` the room log could not store (or cannot say):
+ * not in, for now; the room is held, to join again.
+ */
+const OUTAGES = new Set(["unavailable", "unknown"]);
+
+/** The first wait before the held rooms are joined again. */
+const REJOIN_FIRST_MS = 5000;
+/** The longest wait between two tries. */
+const REJOIN_MOST_MS = 300_000;
+
+/** The `ERR` codes that answer a password (a login after `/nick`). */
+const LOGIN_ERRORS = new Set([
+  "login-failed",
+  "password-wrong",
+  "too-many-attempts",
+]);
+
+/**
+ * Shows a room the page is in, or joins it (once in, when not yet; only
+ * when the server has rooms). A held room is shown and joined again, with
+ * the key given now or else the one it was asked with.
+ * @param {State} state
+ * @param {{ room: string, key: string, focus: boolean }} asked
+ * @returns {State}
+ */
+export function goTo(state, asked) {
+  const name = roomName(asked.room);
+  if (name === "") return state;
+  const held = state.rooms.get(name)?.held === true;
+  // A room the page is in keeps the key it was entered with.
+  const keys = asked.key === "" || (state.rooms.has(name) && !held)
+    ? state.keys
+    : new Map(state.keys).set(name, asked.key);
+  const keyed = { ...state, keys };
+  if (state.phase !== "joined") return { ...keyed, wanted: name };
+  if (!state.roomsOn) return state;
+  const cleared = effect(keyed, {
+    clearRoom: true,
+    focus: asked.focus ? "message" : null,
+  });
+  if (state.rooms.has(name) && !held) return switchTo(cleared, name);
+  const shown = held ? switchTo(cleared, name) : cleared;
+  if (state.joining.includes(name)) return shown;
+  const joining = { ...shown, joining: [...state.joining, name] };
+  return send(joining, joinCommand(name, keys.get(name) ?? ""));
+}
+
+/**
+ * Leaves a room: `/part` for one the page is in; a held one (not joined)
+ * only leaves the list, its key forgotten.
+ * @param {State} state @param {string} name
+ * @returns {State}
+ */
+export function part(state, name) {
+  if (!state.roomsOn || !state.rooms.has(name) || name === "") return state;
+  return state.rooms.get(name)?.held
+    ? dropRoom(state, name)
+    : send(state, partCommand(name));
+}
+
+/**
+ * The room a refusal is about: the oldest `/join` the page sent still
+ * unanswered (the server answers in order), or "" when it is no refusal
+ * of one (one of a login the server asked a password for first). A room
+ * the page was in before a reconnect and could not rejoin leaves the list
+ * (held on it, through an outage of the room log); one refused for its key
+ * is put in the room form, its key box focused.
+ * @param {State} state @param {Line} line
+ * @returns {{ state: State, room: string }}
+ */
+function refusedJoin(state, line) {
+  if (LOGIN_ERRORS.has(line.code) && state.logins > 0) {
+    return { state: { ...state, logins: state.logins - 1 }, room: "" };
+  }
+  const [room = "", ...rest] = state.joining;
+  if (!JOIN_REFUSALS.has(line.code) || room === "") return { state, room: "" };
+  const answered = { ...state, joining: rest };
+  if (OUTAGES.has(line.code)) return { state: hold(answered, room), room };
+  const left = dropRoom(answered, room);
+  // A key missing or changed: the room form asks for it, the name in it.
+  const ask = line.code === "room-key" && left.screen === "chat";
+  return {
+    state: ask ? effect(left, { fillRoom: room, focus: "roomKey" }) : left,
+    room,
+  };
+}
+
+/**
+ * Keeps a room on the list, not joined (its members unknown), its key
+ * kept: added at the end when it was not on it, the room shown unchanged.
+ * The held rooms are joined again when the wait (doubling) ends.
+ * @param {State} state @param {string} name
+ * @returns {State}
+ */
+function hold(state, name) {
+  const room = state.rooms.get(name) ?? EMPTY_ROOM;
+  const rooms = new Map(state.rooms).set(name, {
+    ...room,
+    held: true,
+    members: new Map(),
+    online: null,
+  });
+  const held = { ...state, rooms };
+  if (state.rejoinTimer) return held;
+  const wait = Math.min(REJOIN_MOST_MS, REJOIN_FIRST_MS * 2 ** state.rejoins);
+  return effect({ ...held, rejoinTimer: true }, { rejoinInMs: wait });
+}
+
+/**
+ * The wait for the held rooms ended: their `/join` is sent again (those
+ * not asked for already), with their keys.
+ * @param {State} state
+ * @returns {State}
+ */
+export function rejoinHeld(state) {
+  const next = { ...state, rejoinTimer: false };
+  if (next.phase !== "joined" || !next.roomsOn) return next;
+  const names = [...next.rooms].filter(([name, room]) =>
+    room.held && !next.joining.includes(name)
+  ).map(([name]) => name);
+  if (names.length === 0) return next;
+  return names.reduce(
+    (asked, name) => send(asked, joinCommand(name, asked.keys.get(name) ?? "")),
+    /** @type {State} */ ({
+      ...next,
+      joining: [...next.joining, ...names],
+      rejoins: next.rejoins + 1,
+    }),
+  );
+}
+
+/**
+ * An `ERR` once joined, perhaps refusing a `/join`: shown in its room's
+ * log when the room is on the list, else in the room shown, labelled with
+ * its room. A room held by it is told in the room shown too, labelled, the
+ * first time (not when a try again is refused).
+ * @param {State} state @param {Line} line @param {Entry} entry
+ * @returns {State}
+ */
+export function refusal(state, line, entry) {
+  const again = state.rooms.get(state.joining[0] ?? "")?.held === true;
+  const { state: after, room } = refusedJoin(state, line);
+  const there = show(after, entry, room || after.current);
+  const elsewhere = room !== "" && room !== after.current && !again &&
+    after.rooms.get(room)?.held === true;
+  return elsewhere ? show(there, labelled(entry, room)) : there;
+}
