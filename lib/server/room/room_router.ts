@@ -176,20 +176,26 @@ export class RoomRouter<M extends Member> {
    * not in the room, as the log says), each joiner told why (see
    * {@linkcode joinUnsent}), and a room whose creation the log surely did
    * not take (`lookalike`: created first elsewhere; `refused`, `reused`,
-   * `gone`), with nobody in it or joining it, goes.
+   * `gone`), with nobody in it or joining it, goes. A resend of a `JOIN`
+   * in doubt that the log refused leaves the doubt as it was (the first
+   * may still land): told `unknown`, its room kept.
    */
   lost(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
     for (const { line, origin, id } of lost) {
       const state = this.rooms.lost(line, origin);
       if (state === undefined) continue;
-      const stored = outcome === "unknown" || outcome === "duplicate";
-      if (!stored) this.rooms.refused(state);
       const joiner = this.#host.here.get(origin);
-      if (joiner && outcome === "unknown" && id !== undefined) {
+      const known = joiner && this.inDoubt(joiner, state.name);
+      // A resend of a JOIN in doubt, refused: the first may still land.
+      const still = known?.id === id && outcome === "refused";
+      const told = still ? "unknown" : outcome;
+      const stored = told === "unknown" || told === "duplicate";
+      if (!stored) this.rooms.refused(state);
+      if (joiner && told === "unknown" && id !== undefined) {
         const joins = this.#inDoubt.get(joiner) ?? new Map();
         this.#inDoubt.set(joiner, joins.set(state.name, { line, id }));
       }
-      const error = joinUnsent(state.name, outcome);
+      const error = joinUnsent(state.name, told);
       if (joiner && error) this.#host.send(joiner, error);
     }
   }

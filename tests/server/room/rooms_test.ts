@@ -547,6 +547,32 @@ Deno.test("rooms: a room creation the log refused is given back (--room-creation
   );
 });
 
+Deno.test("rooms: a /join sent again after a doubt that the log refuses leaves the doubt: the first JOIN may still land, so its room is not dropped nor its creation given back", async () => {
+  const { router, refuse, join, line, land } = refusingServer();
+  const amy = await join("amy");
+  refuse.set("#new", "unknown");
+  await line(amy, "/join #new");
+  // Sent again under the same id while the log still cannot store: this
+  // one surely not stored, the first perhaps (a paused store runs it yet).
+  refuse.set("#new", "refused");
+  await line(amy, "/join #new");
+  assert.deepEqual(amy.take().slice(-1), [
+    "ERR unknown Perhaps not in #new: the room's store stopped answering; if your join was stored, you will enter #new as usual; if not, /join #new again",
+  ]);
+  assert.notEqual(router.rooms.get("#new"), undefined);
+  land(); // the first was stored after all: she is in the room she made
+  assert.deepEqual(router.rooms.roomsOf(amy), ["#lobby", "#new"]);
+  // One room made this hour: nine more, not ten.
+  for (let n = 1; n < LIMITS.roomCreations; n++) {
+    await line(amy, `/join #r${n}`);
+    await line(amy, `/part #r${n}`);
+  }
+  await assert.rejects(
+    Promise.resolve().then(() => line(amy, "/join #more")),
+    /You created 10 rooms this hour/,
+  );
+});
+
 Deno.test("rooms: an account's room rejoined at login whose JOIN the log refused is answered with an ERR, not left pending: /join enters it and makes it current", async () => {
   const store = new MemoryRoomStore(LIMITS);
   const first = refusingServer(store);
