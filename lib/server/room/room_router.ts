@@ -24,6 +24,7 @@ import {
   type RoomLine,
   type UnsentLine,
 } from "./room_log.ts";
+import type { Creation } from "./room_grants.ts";
 import type { RoomState } from "./room_state.ts";
 import type { RoomSet } from "./rooms.ts";
 
@@ -49,6 +50,8 @@ export interface RouterHost<M extends Member> {
 export interface InDoubtJoin {
   readonly line: RoomLine;
   readonly id: string;
+  /** The creation of its room then, if this server counted one. */
+  readonly made?: Creation;
 }
 
 /** Options of {@linkcode RoomRouter.enter}. */
@@ -178,7 +181,9 @@ export class RoomRouter<M extends Member> {
    * not take (`lookalike`: created first elsewhere; `refused`, `reused`,
    * `gone`), with nobody in it or joining it, goes. A resend of a `JOIN`
    * in doubt that the log refused leaves the doubt as it was (the first
-   * may still land): told `unknown`, its room kept.
+   * may still land): told `unknown`, its room kept (one made again since
+   * the first went, by the resend's `/join`, goes, its creation given
+   * back: the first's still counts).
    */
   lost(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
     for (const { line, origin, id } of lost) {
@@ -187,13 +192,16 @@ export class RoomRouter<M extends Member> {
       const joiner = this.#host.here.get(origin);
       const known = joiner && this.inDoubt(joiner, state.name);
       // A resend of a JOIN in doubt, refused: the first may still land.
-      const still = known?.id === id && outcome === "refused";
-      const told = still ? "unknown" : outcome;
-      const stored = told === "unknown" || told === "duplicate";
-      if (!stored) this.rooms.refused(state);
-      if (joiner && told === "unknown" && id !== undefined) {
+      const resent = known?.id === id && outcome === "refused";
+      const told = resent ? "unknown" : outcome;
+      // Its room stays, unless made again since (the first went).
+      const kept = resent ? known!.made === state.made : told === "unknown";
+      if (!kept && told !== "duplicate") this.rooms.refused(state);
+      const fresh = outcome === "unknown" && known?.id !== id;
+      if (joiner && fresh && id !== undefined) {
         const joins = this.#inDoubt.get(joiner) ?? new Map();
-        this.#inDoubt.set(joiner, joins.set(state.name, { line, id }));
+        const made = state.made;
+        this.#inDoubt.set(joiner, joins.set(state.name, { line, id, made }));
       }
       const error = joinUnsent(state.name, told);
       if (joiner && error) this.#host.send(joiner, error);

@@ -464,7 +464,7 @@ function refusingServer(store?: RoomStore) {
   const hooks = { checkMute() {}, common() {} };
   const line = (member: FakeMember, text: string) =>
     roomLine(ctx(), member, text, hooks);
-  return { room, router, refuse, join, line, land };
+  return { room, router, refuse, join, line, land, clock };
 }
 
 Deno.test("rooms: a /join whose JOIN the log refused or left in doubt is answered with an ERR, and the member is not in the room nor left pending", async () => {
@@ -563,6 +563,29 @@ Deno.test("rooms: a /join sent again after a doubt that the log refuses leaves t
   land(); // the first was stored after all: she is in the room she made
   assert.deepEqual(router.rooms.roomsOf(amy), ["#lobby", "#new"]);
   // One room made this hour: nine more, not ten.
+  for (let n = 1; n < LIMITS.roomCreations; n++) {
+    await line(amy, `/join #r${n}`);
+    await line(amy, `/part #r${n}`);
+  }
+  await assert.rejects(
+    Promise.resolve().then(() => line(amy, "/join #more")),
+    /You created 10 rooms this hour/,
+  );
+});
+
+Deno.test("rooms: a room in doubt that went after the grace, made again by a /join whose resend the log refuses: that second creation is given back, the first still counts", async () => {
+  const { router, refuse, join, line, land, clock } = refusingServer();
+  const amy = await join("amy");
+  refuse.set("#new", "unknown");
+  await line(amy, "/join #new");
+  await clock.advance(LIMITS.roomGraceMs); // never confirmed: it goes
+  assert.equal(router.rooms.get("#new"), undefined);
+  refuse.set("#new", "refused");
+  await line(amy, "/join #new"); // made again, and its resend refused
+  assert.match(amy.take().at(-1)!, /^ERR unknown Perhaps not in #new/);
+  land();
+  assert.deepEqual(router.rooms.roomsOf(amy), ["#lobby", "#new"]);
+  // One room made this hour (counted once): nine more, not eight.
   for (let n = 1; n < LIMITS.roomCreations; n++) {
     await line(amy, `/join #r${n}`);
     await line(amy, `/part #r${n}`);
