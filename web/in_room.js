@@ -235,10 +235,25 @@ const JOIN_REFUSALS = new Set([
   "rooms-full",
   "room-creations",
   "too-many-attempts",
-  // The room log did not store the JOIN (or cannot say): not in.
-  "unavailable",
-  "unknown",
 ]);
+
+/** The room log's (a join's names its room; others answer other lines). */
+const LOG_REFUSALS = new Map([
+  ["unavailable", "Cannot join"],
+  ["unknown", "Perhaps not in"],
+]);
+
+/**
+ * The `/join` a refusal answers: the oldest (the server answers in order),
+ * or the one a room log's names ("" for none).
+ * @param {readonly string[]} joining @param {Line} line
+ */
+function refusedRoom(joining, line) {
+  if (JOIN_REFUSALS.has(line.code)) return joining[0] ?? "";
+  const says = LOG_REFUSALS.get(line.code);
+  return (says && joining.find((n) => line.text.startsWith(`${says} ${n}:`))) ??
+    "";
+}
 
 /** The `ERR` codes that answer a password (a login after `/nick`). */
 const LOGIN_ERRORS = new Set([
@@ -260,8 +275,9 @@ export function refusedJoin(state, line) {
   if (LOGIN_ERRORS.has(line.code) && state.logins > 0) {
     return { state: { ...state, logins: state.logins - 1 }, room: "" };
   }
-  const [room = "", ...rest] = state.joining;
-  if (!JOIN_REFUSALS.has(line.code) || room === "") return { state, room: "" };
+  const room = refusedRoom(state.joining, line);
+  if (room === "") return { state, room: "" };
+  const rest = state.joining.filter((name) => name !== room);
   const left = dropRoom({ ...state, joining: rest }, room);
   // A key missing or changed: the room form asks for it, the name in it.
   const ask = line.code === "room-key" && left.screen === "chat";

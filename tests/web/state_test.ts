@@ -501,6 +501,14 @@ Deno.test("reduce() keeps the key a room was entered with: not replaced by a swi
   // A JOIN the room log did not store (or cannot say) answers it too.
   page.step({ type: "room", room: "#qa", key: "", focus: true });
   page.step({ type: "room", room: "#dev", key: "", focus: true });
+  // The same codes answer other lines: those are no join's answer.
+  page.line(
+    "ERR unknown Done on this server; the other servers may not have been told (the room's store did not answer): check, and do it again if not",
+  );
+  page.line(
+    "@id=sAAAAAAAAAAAAAAAAAAAAAA ERR unavailable Not sent: the room cannot store messages right now; try again later",
+  );
+  assert.deepEqual(page.state.joining, ["#qa", "#dev"]);
   page.line(
     "ERR unavailable Cannot join #qa: the room cannot store events right now; /join #qa again later",
   );
