@@ -192,13 +192,14 @@ export class RoomRouter<M extends Member> {
       const joiner = this.#host.here.get(origin);
       const known = joiner && this.inDoubt(joiner, state.name);
       // A resend of a JOIN in doubt, refused: the first may still land.
-      const resent = known?.id === id && outcome === "refused";
+      const resent = known !== undefined && known.id === id &&
+        outcome === "refused";
       const told = resent ? "unknown" : outcome;
       // Its room stays, unless made again since (the first went).
       const kept = resent ? known!.made === state.made : told === "unknown";
       if (!kept && told !== "duplicate") this.rooms.refused(state);
-      const fresh = outcome === "unknown" && known?.id !== id;
-      if (joiner && fresh && id !== undefined) {
+      const fresh = outcome === "unknown" && id !== undefined;
+      if (joiner && fresh && known?.id !== id) {
         const joins = this.#inDoubt.get(joiner) ?? new Map();
         const made = state.made;
         this.#inDoubt.set(joiner, joins.set(state.name, { line, id, made }));
