@@ -11,9 +11,11 @@
  * @module
  */
 
+import type { Clock } from "../../clock.ts";
 import { aliasKey } from "../../protocol.ts";
 import type { ServerLine } from "../../server_lines.ts";
 import type { Member } from "./member.ts";
+import type { Moderated } from "./moderator.ts";
 import { NEW_EPOCH_TEXT, type StartingPoints } from "./catch_up.ts";
 import type { Replies } from "./replies.ts";
 import type { ReplayBudget } from "./replay.ts";
@@ -44,6 +46,11 @@ export interface RouterHost<M extends Member> {
   handedOn(): number;
   /** A resuming member's start in a room it gave no position for. */
   readonly startingPoints?: StartingPoints<M>;
+  /** The time, and a line appended for a member (`#barred`). */
+  readonly barring?: {
+    readonly clock: Clock;
+    append(room: string, line: RoomLine, member: M): void;
+  };
 }
 
 /** A `JOIN` the log left in doubt (`unknown`), with the id it was sent under. */
@@ -270,6 +277,32 @@ export class RoomRouter<M extends Member> {
     ]);
   }
 
+  /**
+   * Whether `member`, whose `JOIN` of `state` was just handed on, is banned
+   * from it now: decided before the ban, stored after it (one left in
+   * doubt that the store ran late, or a race with a ban elsewhere). It is
+   * out again at once, its `LEAVE` appended on its behalf after the `JOIN`
+   * went out to the room.
+   */
+  #barred(member: M, state: RoomState<M>): boolean {
+    const barring = this.#host.barring;
+    if (barring === undefined || state === this.rooms.default) return false;
+    const now = barring.clock.now();
+    if (state.banOf(member as M & Moderated, now) === null) return false;
+    this.rooms.remove(member, state);
+    // Once the JOIN went out (a log in memory hands on at once).
+    queueMicrotask(() =>
+      barring.append(state.name, {
+        type: "LEAVE",
+        alias: member.alias,
+        online: String(state.everyone.size - 1),
+        reason: "banned",
+        text: "",
+      }, member)
+    );
+    return true;
+  }
+
   #toRoom(state: RoomState<M>, event: RoomEvent): M[] | undefined {
     const { line } = event;
     const origin = event.room === undefined
@@ -284,6 +317,7 @@ export class RoomRouter<M extends Member> {
     if (origin && line.type === "JOIN" && !state.members.has(origin.id)) {
       joiner = origin;
       if (this.rooms.joined(origin, state)) budget = this.#logins.get(origin);
+      if (this.#barred(origin, state)) joiner = undefined;
     } else if (origin && line.type === "LEAVE") {
       // Out already (a part), or decided on another server (a kick).
       this.rooms.remove(origin, state);

@@ -642,3 +642,23 @@ Deno.test("rooms: WELCOME counts the default room's members, not those who parte
   const bob = await join("bob");
   assert.equal(bob.take()[0], "WELCOME bob 1 Type /help for commands");
 });
+
+Deno.test("rooms: a JOIN left in doubt that lands after its member was banned from the room does not put it in", async () => {
+  const { router, refuse, join, line, land } = refusingServer();
+  const amy = await join("amy");
+  const bob = await join("bob");
+  await line(bob, "/join #b"); // its creator: an operator of it
+  refuse.set("#b", "unknown");
+  await line(amy, "/join #b");
+  assert.match(amy.take().join("\n"), /ERR unknown Perhaps not in #b/);
+  await line(bob, "#b /roomban amy 1h spam");
+  await line(bob, "#b said to the room only");
+  bob.take();
+  land(); // the store ran her JOIN after all, after the ban
+  assert.deepEqual(router.rooms.roomsOf(amy), ["#lobby"]);
+  await new Promise<void>(queueMicrotask); // her LEAVE, appended after
+  assert.equal(router.rooms.get("#b")!.everyone.has(amy.id), false);
+  // Out again, as the log says on every server: she read nothing of it.
+  assert.deepEqual(bob.take(), ["#b JOIN amy 2", "#b LEAVE amy 1 banned"]);
+  assert.deepEqual(amy.take(), ["#b LEAVE amy 1 banned", "CURRENT #lobby"]);
+});
