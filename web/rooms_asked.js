@@ -34,15 +34,30 @@ const JOIN_REFUSALS = new Set([
   "rooms-full",
   "room-creations",
   "too-many-attempts",
-  "unavailable",
-  "unknown",
 ]);
 
 /**
  * The refusals of a `/join` the room log could not store (or cannot say):
- * not in, for now; the room is held, to join again.
+ * not in, for now; the room is held, to join again. These codes answer
+ * other lines too (a message, an operator's action): a join's begins with
+ * these words and names its room.
  */
-const OUTAGES = new Set(["unavailable", "unknown"]);
+const OUTAGES = new Map([
+  ["unavailable", "Cannot join"],
+  ["unknown", "Perhaps not in"],
+]);
+
+/**
+ * The `/join` a refusal answers: the oldest (the server answers in order),
+ * or the one a room log's names ("" for none).
+ * @param {readonly string[]} joining @param {Line} line
+ */
+function refusedRoom(joining, line) {
+  if (JOIN_REFUSALS.has(line.code)) return joining[0] ?? "";
+  const says = OUTAGES.get(line.code);
+  return (says && joining.find((n) => line.text.startsWith(`${says} ${n}:`))) ??
+    "";
+}
 
 /** The first wait before the held rooms are joined again. */
 const REJOIN_FIRST_MS = 5000;
@@ -113,8 +128,9 @@ function refusedJoin(state, line) {
   if (LOGIN_ERRORS.has(line.code) && state.logins > 0) {
     return { state: { ...state, logins: state.logins - 1 }, room: "" };
   }
-  const [room = "", ...rest] = state.joining;
-  if (!JOIN_REFUSALS.has(line.code) || room === "") return { state, room: "" };
+  const room = refusedRoom(state.joining, line);
+  if (room === "") return { state, room: "" };
+  const rest = state.joining.filter((name) => name !== room);
   const answered = { ...state, joining: rest };
   if (OUTAGES.has(line.code)) return { state: hold(answered, room), room };
   const left = dropRoom(answered, room);

@@ -57,10 +57,24 @@ const CHANGE_ERRORS: ReadonlySet<string> = new Set([
   "room-creations",
   "not-in-room",
   "too-many-attempts",
-  // The room log did not store the JOIN (or cannot say): not in.
-  "unavailable",
-  "unknown",
 ]);
+
+/**
+ * Whether `line` answers a `/join` of `room`: one of
+ * {@linkcode CHANGE_ERRORS}, or the room log's `unavailable` or `unknown`
+ * naming that room (`Cannot join #room:`, `Perhaps not in #room:`): the
+ * same codes answer lines sent before (a message, an operator's action),
+ * and those must not end the wait (what follows would go to the room left).
+ */
+function answersJoin(line: ServerLine<"ERR">, room: string | null): boolean {
+  if (CHANGE_ERRORS.has(line.code)) return true;
+  if (room === null) return false;
+  if (line.code === "unavailable") {
+    return line.text.startsWith(`Cannot join ${room}:`);
+  }
+  return line.code === "unknown" &&
+    line.text.startsWith(`Perhaps not in ${room}:`);
+}
 
 /**
  * The `ERR` codes that answer a password (a login after `/nick`): one
@@ -294,7 +308,7 @@ export class RoomState {
     if (line.type === "CURRENT" && this.enabled) return this.#moved(line.room);
     if (line.type === "ERR" && LOGIN_ERRORS.has(line.code) && this.#logins) {
       this.#logins--;
-    } else if (line.type === "ERR" && CHANGE_ERRORS.has(line.code)) {
+    } else if (line.type === "ERR" && answersJoin(line, this.#joining())) {
       if (this.#change?.kind === "join") this.#keys.delete(this.#change.room);
       this.#settle();
     }
@@ -340,6 +354,11 @@ export class RoomState {
     } else if (this.#change?.kind === "part" && this.#change.room === room) {
       this.#settle();
     }
+  }
+
+  /** The room a `/join` waits for, if one does. */
+  #joining(): string | null {
+    return this.#change?.kind === "join" ? this.#change.room : null;
   }
 
   #isSelf(alias: string): boolean {

@@ -165,12 +165,38 @@ Deno.test("RoomState.settled() waits after /join for CURRENT or the join's ERR o
     rooms.roomFor("/join #secret");
     joining = rooms.settled();
     assert.equal(await hasSettled(joining), false);
-    feed(rooms, `ERR ${code} No`);
+    const text = code === "unavailable"
+      ? "Cannot join #secret: the room cannot store events right now; /join #secret again later"
+      : code === "unknown"
+      ? "Perhaps not in #secret: the room's store stopped answering; if your join was stored, you will enter #secret as usual; if not, /join #secret again"
+      : "No";
+    feed(rooms, `ERR ${code} ${text}`);
     assert.equal(await hasSettled(joining), true, code);
     assert.equal(rooms.current, "#ops");
   }
   rooms.roomFor("/join not-a-room"); // answered with an ERR: no wait
   assert.equal(await hasSettled(rooms.settled()), true);
+});
+
+Deno.test("RoomState.settled() after /join is not ended by an ERR unavailable or unknown that answers another line (an operator's /topic, a line without an id): the lines after it wait for the join, not go to the room it leaves", async () => {
+  const rooms = joined("amy", "#ops");
+  rooms.roomFor("/join #secret");
+  const joining = rooms.settled();
+  for (
+    const stray of [
+      "ERR unknown Done on this server; the other servers may not have been told (the room's store did not answer): check, and do it again if not",
+      "ERR unavailable Done, but not announced: the room cannot store events right now",
+      "ERR unknown Perhaps not sent (1 line): the room's store stopped answering; if it was stored, you will see it as usual; a resend with the same id is safe, one without an id may show twice",
+      "ERR unavailable Cannot join #other: the room cannot store events right now; /join #other again later",
+    ]
+  ) {
+    feed(rooms, stray);
+    assert.equal(await hasSettled(joining), false, stray);
+  }
+  feed(rooms, "#secret JOIN amy 1");
+  feed(rooms, "CURRENT #secret");
+  assert.equal(await hasSettled(joining), true);
+  assert.equal(rooms.roomFor("the password is hunter2"), "#secret");
 });
 
 Deno.test("RoomState.settled() waits after /part for the own LEAVE, and CURRENT when it was current", async () => {

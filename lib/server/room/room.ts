@@ -154,6 +154,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
         history: rooms.history,
         handedOn: () => this.#handedOn,
         startingPoints: options.startingPoints,
+        barring: { clock, append: (r, l, m) => this.appendIn(r, l, m) },
       },
     );
   }

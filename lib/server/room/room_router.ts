@@ -11,9 +11,11 @@
  * @module
  */
 
+import type { Clock } from "../../clock.ts";
 import { aliasKey } from "../../protocol.ts";
 import type { ServerLine } from "../../server_lines.ts";
 import type { Member } from "./member.ts";
+import type { Moderated } from "./moderator.ts";
 import { NEW_EPOCH_TEXT, type StartingPoints } from "./catch_up.ts";
 import type { Replies } from "./replies.ts";
 import type { ReplayBudget } from "./replay.ts";
@@ -24,6 +26,7 @@ import {
   type RoomLine,
   type UnsentLine,
 } from "./room_log.ts";
+import type { Creation } from "./room_grants.ts";
 import type { RoomState } from "./room_state.ts";
 import type { RoomSet } from "./rooms.ts";
 
@@ -43,12 +46,19 @@ export interface RouterHost<M extends Member> {
   handedOn(): number;
   /** A resuming member's start in a room it gave no position for. */
   readonly startingPoints?: StartingPoints<M>;
+  /** The time, and a line appended for a member (`#barred`). */
+  readonly barring?: {
+    readonly clock: Clock;
+    append(room: string, line: RoomLine, member: M): void;
+  };
 }
 
 /** A `JOIN` the log left in doubt (`unknown`), with the id it was sent under. */
 export interface InDoubtJoin {
   readonly line: RoomLine;
   readonly id: string;
+  /** The creation of its room then, if this server counted one. */
+  readonly made?: Creation;
 }
 
 /** Options of {@linkcode RoomRouter.enter}. */
@@ -176,20 +186,32 @@ export class RoomRouter<M extends Member> {
    * not in the room, as the log says), each joiner told why (see
    * {@linkcode joinUnsent}), and a room whose creation the log surely did
    * not take (`lookalike`: created first elsewhere; `refused`, `reused`,
-   * `gone`), with nobody in it or joining it, goes.
+   * `gone`), with nobody in it or joining it, goes. A resend of a `JOIN`
+   * in doubt that the log refused leaves the doubt as it was (the first
+   * may still land): told `unknown`, its room kept (one made again since
+   * the first went, by the resend's `/join`, goes, its creation given
+   * back: the first's still counts).
    */
   lost(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
     for (const { line, origin, id } of lost) {
       const state = this.rooms.lost(line, origin);
       if (state === undefined) continue;
-      const stored = outcome === "unknown" || outcome === "duplicate";
-      if (!stored) this.rooms.refused(state);
       const joiner = this.#host.here.get(origin);
-      if (joiner && outcome === "unknown" && id !== undefined) {
+      const known = joiner && this.inDoubt(joiner, state.name);
+      // A resend of a JOIN in doubt, refused: the first may still land.
+      const resent = known !== undefined && known.id === id &&
+        outcome === "refused";
+      const told = resent ? "unknown" : outcome;
+      // Its room stays, unless made again since (the first went).
+      const kept = resent ? known!.made === state.made : told === "unknown";
+      if (!kept && told !== "duplicate") this.rooms.refused(state);
+      const fresh = outcome === "unknown" && id !== undefined;
+      if (joiner && fresh && known?.id !== id) {
         const joins = this.#inDoubt.get(joiner) ?? new Map();
-        this.#inDoubt.set(joiner, joins.set(state.name, { line, id }));
+        const made = state.made;
+        this.#inDoubt.set(joiner, joins.set(state.name, { line, id, made }));
       }
-      const error = joinUnsent(state.name, outcome);
+      const error = joinUnsent(state.name, told);
       if (joiner && error) this.#host.send(joiner, error);
     }
   }
@@ -255,6 +277,32 @@ export class RoomRouter<M extends Member> {
     ]);
   }
 
+  /**
+   * Whether `member`, whose `JOIN` of `state` was just handed on, is banned
+   * from it now: decided before the ban, stored after it (one left in
+   * doubt that the store ran late, or a race with a ban elsewhere). It is
+   * out again at once, its `LEAVE` appended on its behalf after the `JOIN`
+   * went out to the room.
+   */
+  #barred(member: M, state: RoomState<M>): boolean {
+    const barring = this.#host.barring;
+    if (barring === undefined || state === this.rooms.default) return false;
+    const now = barring.clock.now();
+    if (state.banOf(member as M & Moderated, now) === null) return false;
+    this.rooms.remove(member, state);
+    // Once the JOIN went out (a log in memory hands on at once).
+    queueMicrotask(() =>
+      barring.append(state.name, {
+        type: "LEAVE",
+        alias: member.alias,
+        online: String(state.everyone.size - 1),
+        reason: "banned",
+        text: "",
+      }, member)
+    );
+    return true;
+  }
+
   #toRoom(state: RoomState<M>, event: RoomEvent): M[] | undefined {
     const { line } = event;
     const origin = event.room === undefined
@@ -269,6 +317,7 @@ export class RoomRouter<M extends Member> {
     if (origin && line.type === "JOIN" && !state.members.has(origin.id)) {
       joiner = origin;
       if (this.rooms.joined(origin, state)) budget = this.#logins.get(origin);
+      if (this.#barred(origin, state)) joiner = undefined;
     } else if (origin && line.type === "LEAVE") {
       // Out already (a part), or decided on another server (a kick).
       this.rooms.remove(origin, state);

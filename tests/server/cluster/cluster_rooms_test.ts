@@ -347,3 +347,37 @@ Deno.test("a /join the shared log refuses (Redis away) or leaves in doubt (Redis
     );
   }, { args: [...LOST_FAST, "--log-level", "debug"] });
 });
+
+Deno.test("a /join in doubt sent again while Redis still hangs is in doubt still: when Redis runs the first, its room counts as made (--room-creations)", async () => {
+  const args = LOST_FAST.map((a, i) =>
+    LOST_FAST[i - 1] === "--room-grace" ? "60" : a
+  );
+  await withCluster(2, async ([s0], redis) => {
+    using amy = await member(s0!, "amy");
+    redis.pause();
+    try {
+      await amy.send("/join #new");
+      assert.match(
+        await amy.expect(/^(ERR|CURRENT) /, 10_000),
+        /^ERR unknown Perhaps not in #new/,
+      );
+      // Sent again under the same id: Redis is asked for a PING first,
+      // does not answer, and the resend is refused; the first is not.
+      await amy.send("/join #new");
+      assert.match(
+        await amy.expect(/^(ERR|CURRENT) /, 10_000),
+        /^ERR unknown Perhaps not in #new/,
+      );
+    } finally {
+      redis.resume();
+    }
+    await amy.expect(/^#new JOIN amy 1$/, 10_000);
+    await amy.expect(/^CURRENT #new$/);
+    await enter(amy, "#x"); // the second room of two this hour
+    await amy.send("/join #y");
+    assert.match(
+      await amy.expect(/^(ERR|CURRENT) /),
+      /^ERR room-creations You created 2 rooms this hour/,
+    );
+  }, { args: [...args, "--room-creations", "2"] });
+});

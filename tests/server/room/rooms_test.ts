@@ -464,7 +464,7 @@ function refusingServer(store?: RoomStore) {
   const hooks = { checkMute() {}, common() {} };
   const line = (member: FakeMember, text: string) =>
     roomLine(ctx(), member, text, hooks);
-  return { room, router, refuse, join, line, land };
+  return { room, router, refuse, join, line, land, clock };
 }
 
 Deno.test("rooms: a /join whose JOIN the log refused or left in doubt is answered with an ERR, and the member is not in the room nor left pending", async () => {
@@ -547,6 +547,55 @@ Deno.test("rooms: a room creation the log refused is given back (--room-creation
   );
 });
 
+Deno.test("rooms: a /join sent again after a doubt that the log refuses leaves the doubt: the first JOIN may still land, so its room is not dropped nor its creation given back", async () => {
+  const { router, refuse, join, line, land } = refusingServer();
+  const amy = await join("amy");
+  refuse.set("#new", "unknown");
+  await line(amy, "/join #new");
+  // Sent again under the same id while the log still cannot store: this
+  // one surely not stored, the first perhaps (a paused store runs it yet).
+  refuse.set("#new", "refused");
+  await line(amy, "/join #new");
+  assert.deepEqual(amy.take().slice(-1), [
+    "ERR unknown Perhaps not in #new: the room's store stopped answering; if your join was stored, you will enter #new as usual; if not, /join #new again",
+  ]);
+  assert.notEqual(router.rooms.get("#new"), undefined);
+  land(); // the first was stored after all: she is in the room she made
+  assert.deepEqual(router.rooms.roomsOf(amy), ["#lobby", "#new"]);
+  // One room made this hour: nine more, not ten.
+  for (let n = 1; n < LIMITS.roomCreations; n++) {
+    await line(amy, `/join #r${n}`);
+    await line(amy, `/part #r${n}`);
+  }
+  await assert.rejects(
+    Promise.resolve().then(() => line(amy, "/join #more")),
+    /You created 10 rooms this hour/,
+  );
+});
+
+Deno.test("rooms: a room in doubt that went after the grace, made again by a /join whose resend the log refuses: that second creation is given back, the first still counts", async () => {
+  const { router, refuse, join, line, land, clock } = refusingServer();
+  const amy = await join("amy");
+  refuse.set("#new", "unknown");
+  await line(amy, "/join #new");
+  await clock.advance(LIMITS.roomGraceMs); // never confirmed: it goes
+  assert.equal(router.rooms.get("#new"), undefined);
+  refuse.set("#new", "refused");
+  await line(amy, "/join #new"); // made again, and its resend refused
+  assert.match(amy.take().at(-1)!, /^ERR unknown Perhaps not in #new/);
+  land();
+  assert.deepEqual(router.rooms.roomsOf(amy), ["#lobby", "#new"]);
+  // One room made this hour (counted once): nine more, not eight.
+  for (let n = 1; n < LIMITS.roomCreations; n++) {
+    await line(amy, `/join #r${n}`);
+    await line(amy, `/part #r${n}`);
+  }
+  await assert.rejects(
+    Promise.resolve().then(() => line(amy, "/join #more")),
+    /You created 10 rooms this hour/,
+  );
+});
+
 Deno.test("rooms: an account's room rejoined at login whose JOIN the log refused is answered with an ERR, not left pending: /join enters it and makes it current", async () => {
   const store = new MemoryRoomStore(LIMITS);
   const first = refusingServer(store);
@@ -592,4 +641,24 @@ Deno.test("rooms: WELCOME counts the default room's members, not those who parte
   await line(amy, "/part");
   const bob = await join("bob");
   assert.equal(bob.take()[0], "WELCOME bob 1 Type /help for commands");
+});
+
+Deno.test("rooms: a JOIN left in doubt that lands after its member was banned from the room does not put it in", async () => {
+  const { router, refuse, join, line, land } = refusingServer();
+  const amy = await join("amy");
+  const bob = await join("bob");
+  await line(bob, "/join #b"); // its creator: an operator of it
+  refuse.set("#b", "unknown");
+  await line(amy, "/join #b");
+  assert.match(amy.take().join("\n"), /ERR unknown Perhaps not in #b/);
+  await line(bob, "#b /roomban amy 1h spam");
+  await line(bob, "#b said to the room only");
+  bob.take();
+  land(); // the store ran her JOIN after all, after the ban
+  assert.deepEqual(router.rooms.roomsOf(amy), ["#lobby"]);
+  await new Promise<void>(queueMicrotask); // her LEAVE, appended after
+  assert.equal(router.rooms.get("#b")!.everyone.has(amy.id), false);
+  // Out again, as the log says on every server: she read nothing of it.
+  assert.deepEqual(bob.take(), ["#b JOIN amy 2", "#b LEAVE amy 1 banned"]);
+  assert.deepEqual(amy.take(), ["#b LEAVE amy 1 banned", "CURRENT #lobby"]);
 });
