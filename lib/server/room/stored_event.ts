@@ -4,13 +4,17 @@
  * client before it reaches anyone: a stored line goes to every joiner.
  * Shared by every durable room log, so that each stores an event's
  * {@linkcode EventEffect} the same way (its kind, and its value as JSON)
- * and reads what it stored with the same rules.
+ * and reads what it stored with the same rules. Text leaves storage as
+ * {@linkcode storedText} makes it: what an older release stored (before
+ * combining marks were capped) is sent as a client's line is today, while
+ * the stored text stays as it was.
  *
  * @module
  */
 
 import { isLineId, isRoomName } from "../../protocol.ts";
 import { SERVER_LINE_FIELDS } from "../../server_lines.ts";
+import { sanitizeText } from "../../text.ts";
 import { readSharedSanctions } from "../access/moderation.ts";
 import { readRoomRecord } from "./room_record.ts";
 import {
@@ -21,6 +25,19 @@ import {
   type RoomLine,
   type RoomLineType,
 } from "./room_log.ts";
+
+/**
+ * Someone's text read back from storage (a line's `text`, a topic, a
+ * goodbye, a line the search index found), made as {@linkcode sanitizeText}
+ * makes a client's text today: text that a release before the cap on
+ * combining marks (or any other rule since) stored is sent under today's
+ * rules, without rewriting what is stored. Once per line read back (the
+ * rooms' rings hold what was read), not per member it goes to; text this
+ * release stored comes back unchanged.
+ */
+export function storedText(text: string): string {
+  return sanitizeText(text);
+}
 
 /** A stored event as SQLite (or a Redis stream entry) gives it back. */
 export interface StoredRow {
@@ -87,14 +104,14 @@ export function readEffect(
     const topic = parsed as Record<string, unknown> | null;
     return typeof topic === "object" && topic !== null &&
         isOneLine(topic.text) && isOneLine(topic.by)
-      ? { kind: "topic", topic: { text: topic.text, by: topic.by } }
+      ? { kind: "topic", topic: { text: storedText(topic.text), by: topic.by } }
       : null;
   }
   if (kind === "room") {
     const record = readRoomRecord(parsed);
     return record === null ? null : { kind: "room", record };
   }
-  return isOneLine(parsed) ? { kind: "bye", text: parsed } : null;
+  return isOneLine(parsed) ? { kind: "bye", text: storedText(parsed) } : null;
 }
 
 function isOneLine(value: unknown): value is string {
@@ -105,7 +122,8 @@ function isOneLine(value: unknown): value is string {
  * A stored row as an event, or null when it does not hold a room line of
  * single-line fields with an effect this server knows (the database is
  * ours, but a line from it goes to every joiner: it is checked like one
- * that came from a client).
+ * that came from a client, its `text` made as {@linkcode storedText} makes
+ * it).
  */
 export function toRoomEvent(row: StoredRow): RoomEvent | null {
   let line: unknown;
@@ -116,6 +134,8 @@ export function toRoomEvent(row: StoredRow): RoomEvent | null {
   }
   // A time a Date can hold (history lines print it).
   if (!isRoomLine(line) || !(Math.abs(row.time) <= 8.64e15)) return null;
+  const said = line as { text?: string };
+  if (said.text !== undefined) said.text = storedText(said.text);
   const effect = readEffect(row.effect, row.effectValue, line.type);
   if (effect === null) return null;
   const id = typeof row.id === "string" && isLineId(row.id)

@@ -9,7 +9,9 @@
  * mix; a line handed on again in its epoch is taken once.
  * {@linkcode IndexSearch} is the `Search` of a server with history: a
  * search posts what waits first, and its worker answers once that is
- * written, so a line that was echoed is found.
+ * written, so a line that was echoed is found; what it finds leaves with
+ * its text made as a log's (`storedText`: what an older release stored is
+ * capped as today's lines are, per line found, the index unchanged).
  *
  * @module
  */
@@ -17,6 +19,7 @@
 import type { Clock } from "../../clock.ts";
 import { ProtocolError } from "../../protocol.ts";
 import type { RoomEvent } from "../room/room_log.ts";
+import { storedText } from "../room/stored_event.ts";
 import type {
   FoundLine,
   RoomBounds,
@@ -283,7 +286,10 @@ export class IndexSearch implements Search {
     // What was echoed is found: the lines still waiting go first.
     this.indexer.flush();
     try {
-      return await this.index.find(match, limit, since);
+      const found = await this.index.find(match, limit, since);
+      // Text leaves the index as it leaves the log: an older release's
+      // stored uncapped (its worker indexed it from chat.db or the stream).
+      return found.map((line) => ({ ...line, text: storedText(line.text) }));
     } catch (error) {
       this.#onError?.(error);
       throw new ProtocolError(
