@@ -115,6 +115,19 @@ export function sanitizeText(text: string): string {
     .replace(MARK_RUN, capMarks);
 }
 
+/**
+ * Someone's text read back from storage (a line's `text`, a topic, a
+ * ban's or mute's reason, a goodbye, a line the search index found), made
+ * as {@linkcode sanitizeText} makes a client's text today: text that a
+ * release before the cap on combining marks (or any other rule since)
+ * stored is sent under today's rules, without rewriting what is stored.
+ * Once per read from storage (what was read is kept in memory), not per
+ * member it goes to; text this release stored comes back unchanged.
+ */
+export function storedText(text: string): string {
+  return sanitizeText(text);
+}
+
 /** U+2068 FIRST STRONG ISOLATE: opens an isolate ({@linkcode isolateBidi}). */
 export const FSI = "\u2068";
 

@@ -84,3 +84,67 @@ Deno.test("a line an older release stored uncapped is sent capped from a data di
     ]);
   });
 });
+
+Deno.test("a topic and reasons an older release stored outside the log are sent capped from a data directory: the settings' topic, a registered room's topic and ban, a server-wide mute; the stored rows unchanged", async () => {
+  await withTempDir(async (dir) => {
+    using store = openStore(dir, { exclusive: true });
+    // As the previous release stored them, outside the events table.
+    const topic = JSON.stringify({ text: STORED, by: "opal" });
+    store.db.prepare("INSERT INTO settings (key, value) VALUES ('topic', ?)")
+      .run(topic);
+    store.db.prepare(
+      `INSERT INTO sanctions (type, kind, target, label, until, by, reason, created)
+         VALUES ('mute', 'address', '127.0.0.1', 'bob', NULL, 'opal', ?, ?)`,
+    ).run(STORED, Date.now());
+    const room = store.db.prepare(
+      `INSERT INTO rooms (name, registered_by, key_hash, invite_only,
+           operators, invites, bans, mutes, topic)
+         VALUES (?, 'opal', NULL, 0, '["opal"]', '[]', ?, '[]', ?)`,
+    );
+    room.run("#zalgo", "[]", topic);
+    const ban = {
+      id: 1,
+      type: "ban",
+      kind: "address",
+      target: "127.0.0.1",
+      label: "bob",
+      until: null,
+      by: "opal",
+      reason: STORED,
+    };
+    room.run("#barred", JSON.stringify([ban]), null);
+    await using s = await startServer("node", [], { store });
+
+    using bob = await TestClient.connect(s.port);
+    await bob.expect(/^HELLO /);
+    await bob.send("/cap rooms");
+    await bob.expect(/^CAP /);
+    await bob.send("bob");
+    assert.equal(await bob.expect(/ TOPIC /), `#lobby TOPIC opal ${SENT}`);
+    await bob.send("/topic");
+    assert.equal(await bob.expect(/ TOPIC /), `#lobby TOPIC opal ${SENT}`);
+    await bob.send("hi");
+    assert.equal(
+      await bob.expect(/^ERR /),
+      `ERR muted You are muted by opal until lifted: ${SENT}`,
+    );
+    await bob.send("/join #zalgo");
+    assert.equal(await bob.expect(/ TOPIC /), `#zalgo TOPIC opal ${SENT}`);
+    await bob.send("/join #barred");
+    assert.equal(
+      await bob.expect(/^ERR /),
+      `ERR room-banned You are banned from #barred by opal until lifted: ${SENT}`,
+    );
+
+    const kept = store.db.prepare(
+      `SELECT (SELECT value FROM settings WHERE key = 'topic') AS topic,
+         (SELECT reason FROM sanctions) AS reason,
+         (SELECT topic FROM rooms WHERE name = '#zalgo') AS roomTopic,
+         (SELECT bans FROM rooms WHERE name = '#barred') AS bans`,
+    ).get() as Record<string, string>;
+    assert.equal(JSON.parse(kept.topic!).text, STORED);
+    assert.equal(kept.reason, STORED);
+    assert.equal(JSON.parse(kept.roomTopic!).text, STORED);
+    assert.equal(JSON.parse(kept.bans!)[0].reason, STORED);
+  });
+});

@@ -16,6 +16,7 @@ import {
   inRange,
   parseAddressRange,
 } from "../../address.ts";
+import { storedText } from "../../text.ts";
 
 /** A ban keeps someone out; a mute keeps them from speaking. */
 export type SanctionType = "ban" | "mute";
@@ -68,9 +69,7 @@ export class Moderation {
   constructor(db: DatabaseSync, clock: Clock) {
     this.#db = db;
     this.#clock = clock;
-    this.#active = (db.prepare(
-      "SELECT id, type, kind, target, label, until, by, reason FROM sanctions ORDER BY id",
-    ).all() as unknown as Sanction[]).map(hold);
+    this.#active = loadSanctions(db);
   }
 
   /** The first active sanction of `type` that applies to `who`, or null. */
@@ -192,17 +191,20 @@ export class Moderation {
       this.#db.exec("ROLLBACK");
       throw e;
     }
-    this.#active = (this.#db.prepare(
-      "SELECT id, type, kind, target, label, until, by, reason FROM sanctions ORDER BY id",
-    ).all() as unknown as Sanction[]).map(hold);
+    this.#active = loadSanctions(this.#db);
   }
 
-  /** The topic, or null when none was set. */
+  /**
+   * The topic, or null when none was set; its text as `storedText` makes
+   * it (one an older release stored is sent under today's rules).
+   */
   get topic(): Topic | null {
     const row = this.#db.prepare(
       "SELECT value FROM settings WHERE key = 'topic'",
     ).get() as { value: string } | undefined;
-    return row ? JSON.parse(row.value) as Topic : null;
+    if (!row) return null;
+    const topic = JSON.parse(row.value) as Topic;
+    return { text: storedText(topic.text), by: topic.by };
   }
 
   /** Sets the topic. */
@@ -237,7 +239,9 @@ export function shareSanctions(sanctions: readonly Sanction[]): string {
 
 /**
  * Reads sanctions another server shared; null when `text` is not such a
- * list (it came from Redis: checked like any input).
+ * list (it came from Redis: checked like any input). Each reason is made
+ * as `storedText` makes it (one an older release stored is sent under
+ * today's rules).
  */
 export function readSharedSanctions(text: string): SharedSanction[] | null {
   let value: unknown;
@@ -257,7 +261,11 @@ export function readSharedSanctions(text: string): SharedSanction[] | null {
     (s.until === null || Number.isFinite(s.until)) &&
     typeof s.by === "string" && typeof s.reason === "string"
   );
-  return ok ? value as SharedSanction[] : null;
+  if (!ok) return null;
+  return (value as SharedSanction[]).map((s) => ({
+    ...s,
+    reason: storedText(s.reason),
+  }));
 }
 
 /** Whether a sanction names `who` (by account, or by address range). */
@@ -277,6 +285,17 @@ export function describeSanction(sanction: Sanction): string {
     : `until ${new Date(sanction.until).toISOString()}`;
   const reason = sanction.reason === "" ? "" : `: ${sanction.reason}`;
   return `by ${sanction.by} ${until}${reason}`;
+}
+
+/**
+ * The sanctions the database keeps, oldest first, each reason as
+ * `storedText` makes it.
+ */
+function loadSanctions(db: DatabaseSync): Held[] {
+  const rows = db.prepare(
+    "SELECT id, type, kind, target, label, until, by, reason FROM sanctions ORDER BY id",
+  ).all() as unknown as Sanction[];
+  return rows.map((s) => hold({ ...s, reason: storedText(s.reason) }));
 }
 
 function hold(sanction: Sanction): Held {

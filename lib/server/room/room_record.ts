@@ -12,6 +12,7 @@
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { aliasKey } from "../../protocol.ts";
+import { storedText } from "../../text.ts";
 import {
   applies,
   readSharedSanctions,
@@ -343,7 +344,8 @@ export function readSanctions(text: string, type: SanctionType): Sanction[] {
 
 /**
  * A record as an event carries it (parsed JSON), checked like anything
- * read back from a log, or null when it is not one.
+ * read back from a log, or null when it is not one; its topic and its
+ * bans' and mutes' reasons as `storedText` makes them.
  */
 export function readRoomRecord(value: unknown): RoomRecord | null {
   if (typeof value !== "object" || value === null) return null;
@@ -363,6 +365,9 @@ export function readRoomRecord(value: unknown): RoomRecord | null {
   try {
     return {
       ...(r as unknown as RoomRecord),
+      topic: topic === null
+        ? null
+        : { text: storedText(topic.text as string), by: topic.by as string },
       bans: readSanctions(JSON.stringify(r.bans), "ban"),
       mutes: readSanctions(JSON.stringify(r.mutes), "mute"),
     };

@@ -5,7 +5,7 @@
  * Shared by every durable room log, so that each stores an event's
  * {@linkcode EventEffect} the same way (its kind, and its value as JSON)
  * and reads what it stored with the same rules. Text leaves storage as
- * {@linkcode storedText} makes it: what an older release stored (before
+ * `storedText` (`text.ts`) makes it: what an older release stored (before
  * combining marks were capped) is sent as a client's line is today, while
  * the stored text stays as it was.
  *
@@ -14,7 +14,7 @@
 
 import { isLineId, isRoomName } from "../../protocol.ts";
 import { SERVER_LINE_FIELDS } from "../../server_lines.ts";
-import { sanitizeText } from "../../text.ts";
+import { storedText } from "../../text.ts";
 import { readSharedSanctions } from "../access/moderation.ts";
 import { readRoomRecord } from "./room_record.ts";
 import {
@@ -25,19 +25,6 @@ import {
   type RoomLine,
   type RoomLineType,
 } from "./room_log.ts";
-
-/**
- * Someone's text read back from storage (a line's `text`, a topic, a
- * goodbye, a line the search index found), made as {@linkcode sanitizeText}
- * makes a client's text today: text that a release before the cap on
- * combining marks (or any other rule since) stored is sent under today's
- * rules, without rewriting what is stored. Once per line read back (the
- * rooms' rings hold what was read), not per member it goes to; text this
- * release stored comes back unchanged.
- */
-export function storedText(text: string): string {
-  return sanitizeText(text);
-}
 
 /** A stored event as SQLite (or a Redis stream entry) gives it back. */
 export interface StoredRow {

@@ -19,7 +19,7 @@
 import type { Clock } from "../../clock.ts";
 import { ProtocolError } from "../../protocol.ts";
 import type { RoomEvent } from "../room/room_log.ts";
-import { storedText } from "../room/stored_event.ts";
+import { storedText } from "../../text.ts";
 import type {
   FoundLine,
   RoomBounds,

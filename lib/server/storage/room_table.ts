@@ -13,6 +13,7 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import { aliasKey } from "../../protocol.ts";
+import { storedText } from "../../text.ts";
 import {
   isRoomName,
   readSanctions,
@@ -282,5 +283,5 @@ function topic(value: unknown): RoomRecord["topic"] {
   if (typeof t?.text !== "string" || typeof t.by !== "string") {
     throw new TypeError("its topic is not a topic");
   }
-  return { text: t.text, by: t.by };
+  return { text: storedText(t.text), by: t.by };
 }
