@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { createLogger } from "../../../lib/log.ts";
 import { RedisLink } from "../../../lib/server/cluster/redis.ts";
+import { registeredRoom } from "../../../lib/server/room/room_record.ts";
 import { parseServerArgs } from "../../../lib/server/server_args.ts";
 import { testCertificates, TestClient } from "../../_helpers.ts";
 import { startServer, withCluster } from "./_cluster.ts";
@@ -91,6 +92,71 @@ Deno.test("a line an older server stored uncapped in the stream is sent capped: 
         if (/^(MSG|ME) /.test(line)) caught.push(line);
       }
       assert.deepEqual(caught, [`MSG amy ${SENT}`, `ME amy ${SENT}`]);
+    } finally {
+      await link.close();
+    }
+  });
+});
+
+/** A sanction of bob's address as the previous release kept it. */
+function sanction(type: "ban" | "mute") {
+  return {
+    type,
+    kind: "address",
+    target: "127.0.0.1",
+    label: "bob",
+    until: null,
+    by: "opal",
+    reason: STORED,
+  };
+}
+
+Deno.test("a topic and reasons an older server stored uncapped outside the stream are sent capped: Redis's topic and sanctions, a room record's topic and ban", async () => {
+  await withCluster(0, async (_, redis, dir) => {
+    const config = parseServerArgs(["--redis", redis.url()]);
+    const link = await RedisLink.open({
+      ...config,
+      url: redis.url(),
+      streamEntries: 1000,
+      log: quiet,
+    });
+    try {
+      const { keys } = link;
+      const topic = { text: STORED, by: "opal" };
+      await link.command(["SET", keys.topic, JSON.stringify(topic)]);
+      const mute = sanction("mute");
+      await link.command(["SET", keys.sanctions, JSON.stringify([mute])]);
+      const zalgo = { ...registeredRoom("#zalgo", "opal"), topic };
+      const barred = {
+        ...registeredRoom("#barred", "opal"),
+        bans: [{ id: 1, ...sanction("ban") }],
+      };
+      for (const record of [zalgo, barred]) {
+        const value = JSON.stringify(record);
+        await link.command(["HSET", keys.rooms, record.name, value]);
+      }
+      await using server = await startServer(dir, "s0", redis);
+      const { ca } = await testCertificates();
+      using bob = await TestClient.connect(server.port, undefined, ca.cert);
+      await bob.expect(/^HELLO /);
+      await bob.send("/cap rooms");
+      await bob.expect(/^CAP /);
+      await bob.send("bob");
+      assert.equal(await bob.expect(/ TOPIC /), `#lobby TOPIC opal ${SENT}`);
+      await bob.send("hi");
+      assert.equal(
+        await bob.expect(/^ERR /),
+        `ERR muted You are muted by opal until lifted: ${SENT}`,
+      );
+      await bob.send("/join #zalgo");
+      assert.equal(await bob.expect(/ TOPIC /), `#zalgo TOPIC opal ${SENT}`);
+      await bob.send("/join #barred");
+      assert.equal(
+        await bob.expect(/^ERR /),
+        `ERR room-banned You are banned from #barred by opal until lifted: ${SENT}`,
+      );
+      const kept = await link.command(["HGET", keys.rooms, "#zalgo"]);
+      assert.equal(JSON.parse(String(kept)).topic.text, STORED);
     } finally {
       await link.close();
     }
