@@ -127,6 +127,8 @@ export class RoomState {
   #change: Change | null = null;
   /** The keys its rooms were entered with (a refused join forgets one). */
   #keys = new Map<string, string>();
+  /** Unread counts of the rooms a lost connection was in, until rejoined. */
+  #unreadKept = new Map<string, number>();
   #arrived = false;
   #waiters: (() => void)[] = [];
   /** Passwords the server asked for whose answer has not come yet. */
@@ -252,6 +254,9 @@ export class RoomState {
    */
   lost(): { rooms: string[]; current: string | null } {
     const was = { rooms: this.rooms, current: this.#current };
+    for (const [room, unread] of this.#rooms) {
+      this.#unreadKept.set(room, unread);
+    }
     this.#rooms.clear();
     this.#current = null;
     this.#arrived = false;
@@ -309,7 +314,7 @@ export class RoomState {
     if (line.type === "ERR" && LOGIN_ERRORS.has(line.code) && this.#logins) {
       this.#logins--;
     } else if (line.type === "ERR" && answersJoin(line, this.#joining())) {
-      if (this.#change?.kind === "join") this.#keys.delete(this.#change.room);
+      if (this.#change?.kind === "join") this.#forget(this.#change.room);
       this.#settle();
     }
     if (line.type === "NICK" && this.#isSelf(line.alias)) {
@@ -338,7 +343,8 @@ export class RoomState {
 
   /** The client entered `room`, with the key its `/join` gave, if any. */
   #entered(room: string): void {
-    this.#rooms.set(room, 0);
+    this.#rooms.set(room, this.#unreadKept.get(room) ?? 0);
+    this.#unreadKept.delete(room);
     const change = this.#change;
     if (change?.kind !== "join" || change.room !== room || !change.key) return;
     this.#keys.set(room, change.key);
@@ -347,7 +353,7 @@ export class RoomState {
   /** The client left `room` (parted, kicked, banned from it). */
   #left(room: string): void {
     this.#rooms.delete(room);
-    this.#keys.delete(room);
+    this.#forget(room);
     if (room === this.#current) {
       // The server says which room is current next (CURRENT).
       this.#current = null;
@@ -359,6 +365,12 @@ export class RoomState {
   /** The room a `/join` waits for, if one does. */
   #joining(): string | null {
     return this.#change?.kind === "join" ? this.#change.room : null;
+  }
+
+  /** A room left or refused: its key and kept unread count go. */
+  #forget(room: string): void {
+    this.#keys.delete(room);
+    this.#unreadKept.delete(room);
   }
 
   #isSelf(alias: string): boolean {

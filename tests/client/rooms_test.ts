@@ -402,3 +402,34 @@ Deno.test("carriesKey() finds a room's key in /join and /key lines, prefixed or 
   const plain = ["/join #ops", "/key -", "/key", "hi /join #a k", "/joint a b"];
   for (const line of plain) assert.equal(carriesKey(line), false, line);
 });
+
+Deno.test("RoomState keeps the unread counts of its rooms across a lost connection: the rooms rejoined show them in the prompt again", () => {
+  const rooms = joined("amy", "#ops", "#dev");
+  for (let i = 0; i < 8; i++) feed(rooms, "#ops MSG bob hi");
+  feed(rooms, "#dev MSG bob hi");
+  assert.equal(rooms.prompt(), "amy #lobby [#ops 8] [#dev 1]> ");
+  rooms.lost();
+  rooms.welcomed();
+  feed(rooms, "#lobby JOIN amy 2");
+  feed(rooms, "#ops JOIN amy 2");
+  feed(rooms, "CURRENT #lobby");
+  feed(rooms, "#ops MSG bob more");
+  assert.equal(rooms.prompt(), "amy #lobby [#ops 9]> ");
+  // #dev's rejoin refused (its key changed): its count goes with it.
+  rooms.roomFor(rooms.joinLine("#dev"));
+  feed(rooms, "ERR room-key #dev needs a key");
+  rooms.roomFor("/join #dev n3w");
+  feed(rooms, "#dev JOIN amy 2");
+  feed(rooms, "CURRENT #lobby");
+  assert.equal(rooms.prompt(), "amy #lobby [#ops 9]> ");
+  // A room shown since is read: none unread after the next drop.
+  feed(rooms, "CURRENT #ops");
+  feed(rooms, "CURRENT #lobby");
+  rooms.lost();
+  rooms.welcomed();
+  feed(rooms, "#lobby JOIN amy 2");
+  feed(rooms, "#ops JOIN amy 2");
+  feed(rooms, "#dev JOIN amy 2");
+  feed(rooms, "CURRENT #lobby");
+  assert.equal(rooms.prompt(), "amy #lobby> ");
+});
