@@ -22,8 +22,11 @@ import { joinCommand, partCommand, roomName } from "./protocol.js";
 /** @typedef {import("./protocol.js").Line} Line */
 /** @typedef {import("./state.js").State} State */
 
-/** The `ERR` codes that refuse a `/join`. */
-const JOIN_REFUSALS = new Set([
+/**
+ * The `ERR` codes that refuse a `/join`: lib/client/rooms.ts's
+ * `JOIN_ERRORS` (a test checks the copy).
+ */
+export const JOIN_REFUSALS = new Set([
   "room-invalid",
   "room-taken",
   "no-such-room",
@@ -42,7 +45,7 @@ const JOIN_REFUSALS = new Set([
  * other lines too (a message, an operator's action): a join's begins with
  * these words and names its room.
  */
-const OUTAGES = new Map([
+export const OUTAGES = new Map([
   ["unavailable", "Cannot join"],
   ["unknown", "Perhaps not in"],
 ]);

@@ -44,8 +44,11 @@ type Change =
   /** `/part`: until the own `LEAVE` (and `CURRENT`, if it was current). */
   | { readonly kind: "part"; readonly room: string | null };
 
-/** The `ERR` codes that answer a `/join` or a `/part`. */
-const CHANGE_ERRORS: ReadonlySet<string> = new Set([
+/**
+ * The `ERR` codes that refuse a `/join` (the page keeps a copy, checked
+ * against this one by a test).
+ */
+export const JOIN_ERRORS: ReadonlySet<string> = new Set([
   "room-invalid",
   "room-taken",
   "no-such-room",
@@ -55,8 +58,13 @@ const CHANGE_ERRORS: ReadonlySet<string> = new Set([
   "too-many-rooms",
   "rooms-full",
   "room-creations",
-  "not-in-room",
   "too-many-attempts",
+]);
+
+/** The `ERR` codes that answer a `/join` or a `/part`. */
+const CHANGE_ERRORS: ReadonlySet<string> = new Set([
+  ...JOIN_ERRORS,
+  "not-in-room",
 ]);
 
 /**

@@ -5,6 +5,9 @@
  */
 
 import assert from "node:assert/strict";
+import { JOIN_ERRORS } from "../../lib/client/rooms.ts";
+import { joinUnsent } from "../../lib/server/room/room_router.ts";
+import { JOIN_REFUSALS, OUTAGES } from "../../web/rooms_asked.js";
 import {
   formatServerLine,
   parseServerLine,
@@ -187,4 +190,14 @@ Deno.test("the page's resume, read and search commands are the server's", () => 
   assert.equal(readCommand("", 5), "/read 5");
   assert.equal(searchWords(" a\r\n/op  b\t"), "a /op b");
   assert.equal(searchCommand("a b"), "/search a b");
+});
+
+Deno.test("the page's /join refusals are the terminal client's, and its outage answers begin as the server's", () => {
+  assert.deepEqual([...JOIN_REFUSALS].sort(), [...JOIN_ERRORS].sort());
+  for (const outcome of ["refused", "unknown"] as const) {
+    const error = joinUnsent("#den", outcome)!;
+    const says = OUTAGES.get(error.code);
+    assert.ok(says !== undefined, error.code);
+    assert.ok(error.text.startsWith(`${says} #den:`), error.text);
+  }
 });
