@@ -25,6 +25,7 @@ import {
 } from "./room_commands.ts";
 import { moderateRoom, type RoomModeratorCommand } from "./room_moderator.ts";
 import type { RoomState } from "./room_state.ts";
+import { findOrUnavailable } from "./room_targets.ts";
 
 /** What the session lends a room line. */
 export interface RoomLineHooks {
@@ -99,7 +100,7 @@ async function kick<M extends Moderated>(
   command: Extract<Command, { kind: "kick" }>,
 ): Promise<void> {
   if (state === ctx.router.rooms.default) {
-    const found = await ctx.room.find(command.target);
+    const found = await findOrUnavailable(ctx, command.target);
     const target = found && "here" in found ? found.here : null;
     if (!target?.roomsOn) return ctx.moderate(command);
   }

@@ -9,7 +9,7 @@
  */
 
 import { aliasKey, ProtocolError } from "../../protocol.ts";
-import type { Someone } from "./directory.ts";
+import type { Found, Someone } from "./directory.ts";
 import type { Moderated } from "./moderator.ts";
 import type { RoomCommandContext } from "./room_commands.ts";
 import type { RoomState } from "./room_state.ts";
@@ -26,6 +26,26 @@ export function isHere<M extends Moderated>(
 }
 
 /**
+ * The directory's word on `alias`; when it cannot say (Redis did not
+ * answer, or refused), `ERR unavailable` to the operator, who stays
+ * connected (the failure would otherwise reach the session and end it).
+ */
+export async function findOrUnavailable<M extends Moderated>(
+  ctx: RoomCommandContext<M>,
+  alias: string,
+): Promise<Found<M> | null> {
+  try {
+    return await ctx.room.find(alias);
+  } catch (error) {
+    throw new ProtocolError(
+      "unavailable",
+      `Cannot find "${alias}" now: the room's servers cannot reach each other; nothing was done, try again`,
+      { cause: error },
+    );
+  }
+}
+
+/**
  * Whoever is called `alias` on any server (the directory's word, else one
  * in room `state`'s replica), not a server operator.
  */
@@ -34,7 +54,7 @@ export async function someone<M extends Moderated>(
   state: RoomState<M>,
   alias: string,
 ): Promise<Target<M>> {
-  const found = await ctx.room.find(alias);
+  const found = await findOrUnavailable(ctx, alias);
   const target = found === null
     ? inReplica(state, alias)
     : "here" in found
