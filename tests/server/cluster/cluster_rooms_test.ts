@@ -5,7 +5,8 @@
  * whole cluster; a registered room made on one server with its key and
  * operators on another and on a server started later; a room kick across
  * servers; a quiet room's history kept while a busy room trims the stream;
- * an empty temporary room expiring on every server.
+ * an empty temporary room expiring on every server; a room operator's
+ * /roomban with Redis paused answered with an ERR, the operator kept.
  */
 
 import assert from "node:assert/strict";
@@ -380,4 +381,26 @@ Deno.test("a /join in doubt sent again while Redis still hangs is in doubt still
       /^ERR room-creations You created 2 rooms this hour/,
     );
   }, { args: [...args, "--room-creations", "2"] });
+});
+
+Deno.test("Redis paused: a room operator's /roomban of a member on another server is answered ERR unavailable; the operator stays connected", async () => {
+  await withCluster(2, async ([s0, s1], redis) => {
+    using amy = await member(s0!, "amy");
+    using gus = await member(s1!, "gus");
+    await enter(amy, "#r");
+    await enter(gus, "#r");
+    await amy.expect(/^#r JOIN gus 2$/);
+    redis.pause();
+    try {
+      await amy.send("#r /roomban gus 10m spam");
+      assert.match(
+        await amy.expect(/^ERR /),
+        /^ERR unavailable Cannot find "gus" now: /,
+      );
+    } finally {
+      redis.resume();
+    }
+    await amy.send("#r /who");
+    assert.equal(await amy.expect(/^#r WHO /), "#r WHO 2 @amy gus");
+  }, { args: [...ARGS, "--redis-timeout", "0.3"] });
 });
