@@ -60,6 +60,25 @@ export function parseAddress(text: string): Uint8Array | null {
   return bytes === null ? null : unmapped(bytes);
 }
 
+/**
+ * A peer's address as the doors name and count it: canonical text, an
+ * IPv4-mapped IPv6 address as the IPv4 one (`::ffff:203.0.113.9` is
+ * `203.0.113.9`); text that is no address, as it came.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hostOf } from "./address.ts";
+ *
+ * assert.equal(hostOf("::ffff:203.0.113.9"), "203.0.113.9");
+ * assert.equal(hostOf("::1"), "::1");
+ * ```
+ */
+export function hostOf(text: string): string {
+  const bytes = parseAddress(text);
+  return bytes === null ? text : formatBytes(bytes);
+}
+
 /** IPv4-mapped IPv6 bytes (`::ffff:a.b.c.d`) as the IPv4 address they are. */
 export function unmapped(bytes: Uint8Array): Uint8Array {
   const mapped = bytes.length === 16 &&

@@ -12,7 +12,7 @@
 import * as net from "node:net";
 import type { Clock } from "../../clock.ts";
 import type { Logger } from "../../log.ts";
-import { type AddressRange, inAnyRange } from "../../address.ts";
+import { type AddressRange, hostOf, inAnyRange } from "../../address.ts";
 import type { Admission, Entry } from "./admission.ts";
 import {
   formatAddress,
@@ -119,7 +119,7 @@ export class WebFront {
     const { admission, clock, handshakeTimeoutMs } = this.#options;
     raw.on("error", () => {}); // a reset is no news; TLS reports the rest
     const peer = {
-      hostname: unmapped(raw.remoteAddress ?? ""),
+      hostname: hostOf(raw.remoteAddress ?? ""),
       port: raw.remotePort ?? 0,
     };
     const proxied = this.#trusted(peer.hostname);
@@ -163,11 +163,6 @@ export class WebFront {
       });
     });
   }
-}
-
-/** A remote address as the door names it (IPv4-mapped as IPv4). */
-function unmapped(host: string): string {
-  return host.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
 }
 
 /** Matches a TLS socket with the TCP connection under it. */

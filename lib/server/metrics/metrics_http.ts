@@ -26,7 +26,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import { isAddressInUse } from "../../flags.ts";
-import { formatBytes, parseAddress, unmapped } from "../../address.ts";
+import { hostOf } from "../../address.ts";
 import { answerClientErrors } from "../../http_errors.ts";
 import { pipedAtMost } from "../../http_pipelining.ts";
 import {
@@ -179,10 +179,7 @@ export async function openMetricsListener(
  * or closes it unanswered; frees its place when it closes.
  */
 function admit(admission: MetricsAdmission, socket: Socket): void {
-  const peer = socket.remoteAddress ?? "";
-  const bytes = parseAddress(peer);
-  // One address, one text: an IPv4-mapped peer counts as the IPv4 one.
-  const host = bytes === null ? peer : formatBytes(unmapped(bytes));
+  const host = hostOf(socket.remoteAddress ?? "");
   const entry = admission.enter(host, `${host}:${socket.remotePort}`);
   if (entry.refusal !== null) return void socket.destroy();
   socket.once("close", () => entry.leave());
