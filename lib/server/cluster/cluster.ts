@@ -14,7 +14,7 @@
 import type { Clock } from "../../clock.ts";
 import { describeError, type Logger } from "../../log.ts";
 import { aliasKey } from "../../protocol.ts";
-import { aliasSkeleton, storedText } from "../../text.ts";
+import { aliasSkeleton } from "../../text.ts";
 import type { Topic } from "../access/moderation.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import type { HoldNews, TakeoverProof } from "../room/hold.ts";
@@ -320,7 +320,7 @@ export class Cluster {
     ]);
   }
 
-  /** The cluster's topic, its text as `storedText` makes it. */
+  /** The cluster's topic (its text made safe where it is read: `Moderation.topic`). */
   async topic(): Promise<{ text: string; by: string } | null> {
     const raw = await this.#link.command([
       "GET",
@@ -329,7 +329,7 @@ export class Cluster {
     if (raw === null) return null;
     const topic = JSON.parse(String(raw)) as Partial<Topic> | null;
     return oneLine(topic?.text) && oneLine(topic.by)
-      ? { text: storedText(topic.text), by: topic.by }
+      ? { text: topic.text, by: topic.by }
       : null;
   }
 
