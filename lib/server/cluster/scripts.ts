@@ -141,6 +141,7 @@ for i = 9, #ARGV, 12 do
     ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8],
     ARGV[i + 9], ARGV[i + 10], ARGV[i + 11]
   local held = redis.call('ZSCORE', K.lineIds, id)
+  local other = lookalikeRoom(room, effect, skel)
   local holds = effect == 'expire' and alias or speaker(origin)
   if held then
     local was = redis.call('HGET', K.lineSigns, id)
@@ -155,8 +156,8 @@ for i = 9, #ARGV, 12 do
     out[#out + 1] = 'gone'
   elseif holds ~= alias then
     out[#out + 1] = 'alias'
-  elseif lookalikeRoom(room, effect, skel) then
-    out[#out + 1] = 'lookalike:' .. lookalikeRoom(room, effect, skel)
+  elseif other then
+    out[#out + 1] = 'lookalike:' .. other
   else
     local seq, entry = xadd(time, origin, line, effect, value, id, room)
     mirror(room, ltype, origin, effect, value, entry, seq, skel)
