@@ -135,7 +135,7 @@ ui.joinForm.addEventListener("submit", (event) => {
 
 ui.sendForm.addEventListener("submit", (event) => {
   event.preventDefault();
-  dispatch({ type: "say", text: ui.message.value });
+  dispatch({ type: "say", text: ui.message.value, now: Date.now() });
 });
 
 ui.searchForm.addEventListener("submit", (event) => {

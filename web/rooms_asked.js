@@ -14,7 +14,7 @@
  */
 
 import { effect, send } from "./effects.js";
-import { inRoom as labelled } from "./entries.js";
+import { errorLine, inRoom as labelled, told } from "./entries.js";
 import { dropRoom, EMPTY_ROOM, show, switchTo } from "./in_room.js";
 import { joinCommand, partCommand, roomName } from "./protocol.js";
 
@@ -204,4 +204,23 @@ export function refusal(state, line, entry) {
   const elsewhere = room !== "" && room !== after.current && !again &&
     after.rooms.get(room)?.held === true;
   return elsewhere ? show(there, labelled(entry, room)) : there;
+}
+
+/**
+ * A line typed in a held room: not sent (the server would refuse it, or,
+ * had the join been stored after all, say it in a room the page does not
+ * show as joined), kept in the box and told there; the room's `/join` is
+ * sent again now, unless one waits for its answer.
+ * @param {State} state @param {string} name @param {Date} now
+ * @returns {State}
+ */
+export function notInRoom(state, name, now) {
+  const entry = errorLine(
+    told`! Not sent: you are not in ${name}; joining it again (your line is kept in the box)`,
+    now,
+  );
+  const shown = show(state, entry, name);
+  if (state.joining.includes(name)) return shown;
+  const joining = { ...shown, joining: [...state.joining, name] };
+  return send(joining, joinCommand(name, state.keys.get(name) ?? ""));
 }

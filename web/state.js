@@ -51,7 +51,7 @@ import {
   search,
   searchRefused,
 } from "./search.js";
-import { goTo, part, refusal, rejoinHeld } from "./rooms_asked.js";
+import { goTo, notInRoom, part, refusal, rejoinHeld } from "./rooms_asked.js";
 import { remembered, restore } from "./session.js";
 
 /** @typedef {import("./protocol.js").Line} Line */
@@ -122,7 +122,7 @@ import { remembered, restore } from "./session.js";
  *   | { type: "line", text: string, now: number, hidden: boolean }
  *   | { type: "closed", random: number }
  *   | { type: "join", alias: string, password: string }
- *   | { type: "say", text: string }
+ *   | { type: "say", text: string, now: number }
  *   | { type: "seen" }
  *   | { type: "room", room: string, key: string, focus: boolean }
  *   | { type: "part", room: string }
@@ -167,6 +167,10 @@ export const INITIAL_STATE = Object.freeze({
   joinError: "",
   effects: NO_EFFECTS,
 });
+
+/** Told when a line is typed while the page is not in (a reconnect). */
+const NOT_CONNECTED =
+  told`! Not sent: not connected; your line is kept in the box, send it again once connected`;
 
 /** Goodbyes after which coming back on our own would be wrong. */
 const FINAL = new Set(["quit", "kicked", "banned", "auth-failed", "replaced"]);
@@ -233,7 +237,7 @@ function step(next, event) {
     case "join":
       return submitJoin(next, event.alias.trim(), event.password);
     case "say":
-      return say(next, event.text);
+      return say(next, event.text, event.now);
     case "seen":
       return { ...next, unread: 0, visible: true };
     case "room":
@@ -361,9 +365,22 @@ function closed(state, random) {
   return effect(waiting, { reconnectInMs: delay });
 }
 
-/** @param {State} state @param {string} text */
-function say(state, text) {
+/**
+ * What the user typed, sent to the room shown, the box emptied; but kept
+ * in the box, not sent, when the page is not in that room (held: its join
+ * is to be sent again, which this asks for now) or not in at all (a
+ * reconnect: sent now, a line would be taken as the alias, or dropped).
+ * @param {State} state @param {string} text @param {number} now
+ */
+function say(state, text, now) {
   if (text.trim() === "") return state;
+  const when = new Date(now);
+  if (state.phase !== "joined") {
+    return show(state, errorLine(NOT_CONNECTED, when));
+  }
+  if (state.rooms.get(state.current)?.held === true) {
+    return notInRoom(state, state.current, when);
+  }
   const said = isQuitCommand(text) ? { ...state, stay: true } : state;
   const line = toRoom(state, state.current, text);
   return send(effect(said, { clearMessage: true }), line);

@@ -118,6 +118,8 @@ export function render(ui, next, shown) {
     ui.joinButton.disabled = !next.canJoin;
   }
   setText(ui.joinError, next.joinError);
+  const hint = messageHint(next);
+  if (ui.message.placeholder !== hint) ui.message.placeholder = hint;
   const online = room.online === null ? "" : `(${room.online})`;
   setText(ui.online, online);
   setText(ui.onlineCount, online);
@@ -128,6 +130,19 @@ export function render(ui, next, shown) {
   if (roomsSummary(next) !== roomsSummary(shown)) renderRooms(ui, next);
   renderSearch(ui, next.search, shown.search, next.screen);
   applyEffects(ui, next.effects);
+}
+
+/**
+ * What the empty message box says: the room a line goes to, or why a line
+ * is kept in the box instead (`state.js`'s `say`).
+ * @param {State} state
+ */
+function messageHint(state) {
+  if (state.phase !== "joined") return "Not connected: lines wait here";
+  if (state.rooms.get(state.current)?.held) {
+    return `Not in ${state.current}: Send joins it again`;
+  }
+  return state.current === "" ? "Message" : `Message ${state.current}`;
 }
 
 /**

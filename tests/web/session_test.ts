@@ -116,7 +116,7 @@ Deno.test("reduce() rejoins a reloaded page's keyed room with its key after the 
 Deno.test("reduce() forgets the session on /quit, a kick, a ban and a takeover, and drops a refused token", () => {
   const quit = guestPage();
   const from = quit.kept.length;
-  quit.step({ type: "say", text: "/quit bye" });
+  quit.step({ type: "say", text: "/quit bye", now: quit.now });
   assert.equal(kept(quit, from), "");
   for (
     const bye of [

@@ -231,7 +231,7 @@ Deno.test("reduce() does not reconnect after /quit, a kick or a ban", () => {
   for (const ending of ["quit", "kicked", "banned"]) {
     const page = FakePage.joined();
     if (ending === "quit") {
-      const said = page.step({ type: "say", text: "/quit bye" });
+      const said = page.step({ type: "say", text: "/quit bye", now: page.now });
       assert.equal(said.effects.clearMessage, true);
     }
     page.line(`BYE ${ending} Goodbye`);
@@ -255,11 +255,32 @@ Deno.test("reduce() says Disconnected once when the server's text says it", () =
 
 Deno.test("reduce() sends what is typed, but not an empty line", () => {
   const page = FakePage.joined();
-  const blank = page.step({ type: "say", text: "   " });
+  const blank = page.step({ type: "say", text: "   ", now: page.now });
   assert.equal(blank.effects.clearMessage, false);
-  page.step({ type: "say", text: "hello all" });
+  page.step({ type: "say", text: "hello all", now: page.now });
   assert.deepEqual(page.sent.slice(2), ["hello all"]);
   assert.equal(page.state.stay, false);
+});
+
+Deno.test("reduce() keeps what is typed while not connected in the box, not sent: a closed socket drops it, a new one would take it for the alias", () => {
+  const page = FakePage.joined();
+  page.step({ type: "closed", random: 0 });
+  const sent = page.sent.length;
+  const closed = page.step({ type: "say", text: "hello", now: page.now });
+  assert.equal(closed.effects.clearMessage, false, "kept in the box");
+  page.step({ type: "connect", retry: true });
+  // Before the greeting, the server reads the first line as an alias.
+  const connecting = page.step({ type: "say", text: "bob", now: page.now });
+  assert.equal(connecting.effects.clearMessage, false);
+  assert.deepEqual(page.sent.slice(sent), [], "nothing sent");
+  assert.equal(
+    page.shown().at(-1),
+    "! Not sent: not connected; your line is kept in the box, send it again once connected",
+  );
+  page.line("HELLO tlschat/1 lobby rate=5 Send your alias");
+  page.line("WELCOME ann 2 hi");
+  page.step({ type: "say", text: "bob", now: page.now });
+  assert.deepEqual(page.sent.slice(sent), ["ann", "/who", "bob"]);
 });
 
 Deno.test("reduce() shows refusals and notices before joining on the join form", () => {
@@ -359,9 +380,9 @@ Deno.test("reduce() sends what is typed to the room shown, and keeps each room's
   page.enter("#ops");
   page.line("#ops WHO 2 ann @cat");
   page.line("#ops TOPIC cat Deploys at noon");
-  page.step({ type: "say", text: "hello ops" });
-  page.step({ type: "say", text: "#1 priority" });
-  page.step({ type: "say", text: "/topic Deploys at one" });
+  page.step({ type: "say", text: "hello ops", now: page.now });
+  page.step({ type: "say", text: "#1 priority", now: page.now });
+  page.step({ type: "say", text: "/topic Deploys at one", now: page.now });
   assert.deepEqual(page.sent.slice(-4), [
     "#ops /who",
     "#ops hello ops",
@@ -414,7 +435,7 @@ Deno.test("reduce() parts a room: it leaves the list, the last room joined is sh
     "#lobbyann left",
     "! You are in no room: /join #room",
   ]);
-  page.step({ type: "say", text: "anyone?" });
+  page.step({ type: "say", text: "anyone?", now: page.now });
   assert.equal(page.sent.at(-1), "anyone?", "no room: no prefix");
   page.step({ type: "room", room: "#lobby", key: "", focus: true });
   page.enter("#lobby", 2);
