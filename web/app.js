@@ -10,7 +10,8 @@
  * build step): protocol.js (the wire format), state.js (the state, changed
  * only by its reducer), entries.js (what the log shows), view.js (the
  * DOM). This module wires them: every event of the socket, the forms, the
- * room list, the URL's fragment (the room: `#ops`) and the tab goes
+ * room list, the URL's fragment (the room: `#ops`, only offered when the
+ * page is not in it) and the tab goes
  * through `reduce`, then the page shows the new state and the lines it
  * asks for are sent, paced to the server's flood limits (pace.js). Where the page was (session.js) is kept in the tab's
  * `sessionStorage` whenever it changes and read at start, so that a reload
@@ -168,13 +169,21 @@ ui.roomList.addEventListener("click", (event) => {
   }
 });
 
-// The room asked for is the address changed to: by the time this event
-// runs, the page may have rewritten the address to a room whose join was
+// The room named is the address changed to: by the time this event runs,
+// the page may have rewritten the address to a room whose join was
 // answered meanwhile (dispatch), and reading that would lose this one.
+// Anyone may change it (a link, another window): a room the page is not
+// in is only offered (rooms_asked.js).
 globalThis.addEventListener("hashchange", (event) => {
   const room = fragmentRoom(/** @type {HashChangeEvent} */ (event).newURL);
-  dispatch({ type: "room", room, key: "", focus: false });
+  dispatch({ type: "address", room });
 });
+
+ui.offerJoin.addEventListener("click", () => {
+  dispatch({ type: "room", room: state.offered, key: "", focus: true });
+});
+
+ui.offerDecline.addEventListener("click", () => dispatch({ type: "decline" }));
 
 ui.membersToggle.addEventListener("click", () => {
   const open = ui.chat.classList.toggle("show-members");
@@ -202,7 +211,6 @@ if (session !== null) {
   dispatch({ type: "restore", session });
 }
 if (location.hash) {
-  const room = fragmentRoom(location.href);
-  dispatch({ type: "room", room, key: "", focus: false });
+  dispatch({ type: "address", room: fragmentRoom(location.href) });
 }
 connect();

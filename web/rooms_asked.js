@@ -1,7 +1,9 @@
 // @ts-check
 /**
- * The rooms the page asks for: going to one (the room list, the room form,
- * the URL's fragment), leaving one, and the answers that refuse a `/join`.
+ * The rooms the page asks for: going to one (the room list, the room form),
+ * one the URL's fragment names (shown if the page is in it, else only
+ * offered: {@linkcode fromAddress}), leaving one, and the answers that
+ * refuse a `/join`.
  * A refused room leaves the list and its key is forgotten, except when the
  * room log could not store the `JOIN` (`ERR unavailable`) or cannot say
  * whether it did (`ERR unknown`): a passing outage, so the room stays on
@@ -14,7 +16,7 @@
  */
 
 import { effect, send } from "./effects.js";
-import { errorLine, inRoom as labelled, told } from "./entries.js";
+import { inRoom as labelled } from "./entries.js";
 import { dropRoom, EMPTY_ROOM, show, switchTo } from "./in_room.js";
 import { joinCommand, partCommand, roomName } from "./protocol.js";
 
@@ -90,7 +92,8 @@ export function goTo(state, asked) {
   const keys = asked.key === "" || (state.rooms.has(name) && !held)
     ? state.keys
     : new Map(state.keys).set(name, asked.key);
-  const keyed = { ...state, keys };
+  const offered = state.offered === name ? "" : state.offered;
+  const keyed = { ...state, keys, offered };
   if (state.phase !== "joined") return { ...keyed, wanted: name };
   if (!state.roomsOn) return state;
   const cleared = effect(keyed, {
@@ -102,6 +105,32 @@ export function goTo(state, asked) {
   if (state.joining.includes(name)) return shown;
   const joining = { ...shown, joining: [...state.joining, name] };
   return send(joining, joinCommand(name, keys.get(name) ?? ""));
+}
+
+/** A room's name as the server makes them: the only ones an address names. */
+const ROOM_NAME = /^#[a-z0-9_-]{1,32}$/;
+
+/**
+ * A room the URL's fragment names: a link the user followed, or another
+ * window (any origin may navigate this tab) or a script changing the
+ * address, so never a join without the user. A room the page is in (or
+ * holds) is shown, nothing sent; another is offered (`offered`: a "Join"
+ * button, the address set back to the room shown), except on a page not
+ * in yet that waits for the user's alias: its join form names the room,
+ * joined with the alias given (a link's invitation). A page that comes
+ * back in by itself (a reload, a reconnect) offers it.
+ * @param {State} state @param {string} typed the fragment, decoded
+ * @returns {State}
+ */
+export function fromAddress(state, typed) {
+  const name = roomName(typed);
+  if (!ROOM_NAME.test(name)) return state;
+  if (state.rooms.has(name)) return switchTo(state, name);
+  const joined = state.phase === "joined";
+  if (!joined && !state.rejoining) return { ...state, wanted: name };
+  if (joined && !state.roomsOn) return state;
+  const offered = { ...state, offered: name };
+  return joined ? effect(offered, { fragment: state.current }) : offered;
 }
 
 /**
@@ -204,23 +233,4 @@ export function refusal(state, line, entry) {
   const elsewhere = room !== "" && room !== after.current && !again &&
     after.rooms.get(room)?.held === true;
   return elsewhere ? show(there, labelled(entry, room)) : there;
-}
-
-/**
- * A line typed in a held room: not sent (the server would refuse it, or,
- * had the join been stored after all, say it in a room the page does not
- * show as joined), kept in the box and told there; the room's `/join` is
- * sent again now, unless one waits for its answer.
- * @param {State} state @param {string} name @param {Date} now
- * @returns {State}
- */
-export function notInRoom(state, name, now) {
-  const entry = errorLine(
-    told`! Not sent: you are not in ${name}; joining it again (your line is kept in the box)`,
-    now,
-  );
-  const shown = show(state, entry, name);
-  if (state.joining.includes(name)) return shown;
-  const joining = { ...shown, joining: [...state.joining, name] };
-  return send(joining, joinCommand(name, state.keys.get(name) ?? ""));
 }

@@ -16,7 +16,7 @@
 import { askBackfill, backfilled, backfillRefused } from "./backfill.js";
 import { effect, NO_EFFECTS, send, unchanged } from "./effects.js";
 import { entryFor, errorLine, notice, told } from "./entries.js";
-import { EMPTY_ROOM, ROOM_LINES, show, toRoom } from "./in_room.js";
+import { EMPTY_ROOM, ROOM_LINES, say, show } from "./in_room.js";
 import {
   hello,
   joined,
@@ -25,12 +25,7 @@ import {
   resumeRefused,
   submitJoin,
 } from "./joining.js";
-import {
-  formatLine,
-  isQuitCommand,
-  parseLine,
-  pongCommand,
-} from "./protocol.js";
+import { formatLine, parseLine, pongCommand } from "./protocol.js";
 import {
   isPast,
   isRepeat,
@@ -51,7 +46,7 @@ import {
   search,
   searchRefused,
 } from "./search.js";
-import { goTo, notInRoom, part, refusal, rejoinHeld } from "./rooms_asked.js";
+import { fromAddress, goTo, part, refusal, rejoinHeld } from "./rooms_asked.js";
 import { remembered, restore } from "./session.js";
 
 /** @typedef {import("./protocol.js").Line} Line */
@@ -93,7 +88,10 @@ import { remembered, restore } from "./session.js";
  *   the order joined; `""` is the server's only room (no rooms) or where
  *   notices go while in none
  * @property {string} current the room shown (`""`: none)
- * @property {string} wanted a room asked for before joining (the URL's)
+ * @property {string} wanted a room asked for before joining (the URL's,
+ *   on a page that joins when the user gives an alias)
+ * @property {string} offered a room the address named that the page is
+ *   not in, not joined until the user says so (`""`: none)
  * @property {readonly string[]} joining rooms the page sent `/join` for,
  *   not answered yet, oldest first
  * @property {number} logins passwords the server asked for once joined
@@ -113,8 +111,10 @@ import { remembered, restore } from "./session.js";
  * What happens to the page: a reload finds where it was (its session),
  * it connects (again, after a wait, when `retry`), a line arrives, the socket closes (`random` in [0, 1) spreads
  * reconnects), the user joins or says something, or looks at the tab,
- * asks for a room (the room list, the room form with a key, the URL
- * fragment; `focus`: then type in it) or leaves one, the `/read` timer
+ * asks for a room (the room list, the room form with a key, the offer of
+ * one the address named; `focus`: then type in it) or leaves one, the
+ * address names one (its fragment: a link, or another window), the user
+ * declines the room offered, the `/read` timer
  * fires, the held rooms' wait ends (`rejoin`), or the user searches or
  * closes the results.
  * @typedef {{ type: "restore", session: import("./session.js").Session }
@@ -125,6 +125,8 @@ import { remembered, restore } from "./session.js";
  *   | { type: "say", text: string, now: number }
  *   | { type: "seen" }
  *   | { type: "room", room: string, key: string, focus: boolean }
+ *   | { type: "address", room: string }
+ *   | { type: "decline" }
  *   | { type: "part", room: string }
  *   | { type: "read" }
  *   | { type: "rejoin" }
@@ -156,6 +158,7 @@ export const INITIAL_STATE = Object.freeze({
   rooms: new Map([["", EMPTY_ROOM]]),
   current: "",
   wanted: "",
+  offered: "",
   joining: [],
   logins: 0,
   keys: new Map(),
@@ -167,10 +170,6 @@ export const INITIAL_STATE = Object.freeze({
   joinError: "",
   effects: NO_EFFECTS,
 });
-
-/** Told when a line is typed while the page is not in (a reconnect). */
-const NOT_CONNECTED =
-  told`! Not sent: not connected; your line is kept in the box, send it again once connected`;
 
 /** Goodbyes after which coming back on our own would be wrong. */
 const FINAL = new Set(["quit", "kicked", "banned", "auth-failed", "replaced"]);
@@ -242,6 +241,10 @@ function step(next, event) {
       return { ...next, unread: 0, visible: true };
     case "room":
       return goTo(next, event);
+    case "address":
+      return fromAddress(next, event.room);
+    case "decline":
+      return { ...next, offered: "" };
     case "part":
       return part(next, event.room);
     case "read":
@@ -363,25 +366,4 @@ function closed(state, random) {
     },
   };
   return effect(waiting, { reconnectInMs: delay });
-}
-
-/**
- * What the user typed, sent to the room shown, the box emptied; but kept
- * in the box, not sent, when the page is not in that room (held: its join
- * is to be sent again, which this asks for now) or not in at all (a
- * reconnect: sent now, a line would be taken as the alias, or dropped).
- * @param {State} state @param {string} text @param {number} now
- */
-function say(state, text, now) {
-  if (text.trim() === "") return state;
-  const when = new Date(now);
-  if (state.phase !== "joined") {
-    return show(state, errorLine(NOT_CONNECTED, when));
-  }
-  if (state.rooms.get(state.current)?.held === true) {
-    return notInRoom(state, state.current, when);
-  }
-  const said = isQuitCommand(text) ? { ...state, stay: true } : state;
-  const line = toRoom(state, state.current, text);
-  return send(effect(said, { clearMessage: true }), line);
 }

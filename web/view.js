@@ -43,6 +43,7 @@ export function findElements(doc) {
   /** @param {string} id */
   const get = (id) => byId(doc, id);
   return {
+    // The room shown (or the server's name), isolated as the topic is.
     room: get("room"),
     // Someone's text, isolated as the log's is (partElement): a <bdi>.
     topic: get("topic-text"),
@@ -67,6 +68,10 @@ export function findElements(doc) {
     roomForm: /** @type {HTMLFormElement} */ (get("room-form")),
     roomName: /** @type {HTMLInputElement} */ (get("room-name")),
     roomKey: /** @type {HTMLInputElement} */ (get("room-key")),
+    offer: get("offer"),
+    offerJoin: /** @type {HTMLButtonElement} */ (get("offer-join")),
+    offerDecline: /** @type {HTMLButtonElement} */ (get("offer-decline")),
+    joinTitle: get("join-title"),
     searchForm: /** @type {HTMLFormElement} */ (get("search-form")),
     search: /** @type {HTMLInputElement} */ (get("search")),
     searchResults: get("search-results"),
@@ -118,6 +123,12 @@ export function render(ui, next, shown) {
     ui.joinButton.disabled = !next.canJoin;
   }
   setText(ui.joinError, next.joinError);
+  // The room a link names is joined with the alias: the form says so.
+  setText(ui.joinTitle, next.wanted ? `Join ${next.wanted}` : "Join the room");
+  const offered = next.phase === "joined" && next.roomsOn &&
+    next.offered !== "" && !next.rooms.has(next.offered);
+  setHidden(ui.offer, !offered);
+  setText(ui.offerJoin, offered ? `Join ${next.offered}` : "");
   const hint = messageHint(next);
   if (ui.message.placeholder !== hint) ui.message.placeholder = hint;
   const online = room.online === null ? "" : `(${room.online})`;

@@ -456,9 +456,10 @@ Deno.test("the page shows what someone wrote in a <bdi>: right-to-left text keep
         );
       }
       // The topic too (in a room of ann's own, its operator): a plain <p>
-      // took the "!" to its right end.
-      await page.evaluate(`location.hash = "#he"`);
-      await page.locator("h1", { hasText: "#he" }).waitFor();
+      // took the "!" to its right end. The heading is isolated too.
+      await page.getByRole("textbox", { name: "Join a room" }).fill("he");
+      await page.getByRole("textbox", { name: "Join a room" }).press("Enter");
+      await page.locator("h1 > bdi", { hasText: "#he" }).waitFor();
       await say(page, `/topic ${said}`);
       await page.locator("#topic bdi", { hasText: said }).waitFor();
       const topic = await bidiPlaces(page.locator("#topic"), said);
@@ -843,6 +844,7 @@ Deno.test("a browser member joins rooms by the URL and the room form, sees each 
       await bob.locator("#topic", { hasText: "Deploys at noon" }).waitFor();
       // The URL names the room: joined and shown, its history with it.
       const ann = await openPage(browser, webPort, undefined, "light", "#Ops");
+      await ann.getByRole("heading", { name: "Join #ops" }).waitFor();
       await join(ann, "ann");
       await untilRooms(ann, ["#lobby", "*#ops"]);
       await ann.locator("h1", { hasText: "#ops" }).waitFor();
@@ -904,6 +906,38 @@ Deno.test("a browser member joins rooms by the URL and the room form, sees each 
       await roomNav(ann).locator('button[aria-current="true"]:focus').waitFor();
       await ann.locator("li.notice", { hasText: "#dev" }).waitFor();
       await bob.locator("li.notice", { hasText: "ann joined" }).waitFor();
+    });
+  });
+});
+
+Deno.test("a room the address names is offered, not joined: changed by another window or on a reload, only the user's click joins it", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using _server = await startServer(dir, webPort);
+    await withBrowser(async (browser) => {
+      const ann = await openPage(browser, webPort);
+      await join(ann, "ann");
+      await untilRooms(ann, ["*#lobby"]);
+      // Anyone may navigate the tab to the room's address (a link, another
+      // window): before, the page joined #evil on its own.
+      await ann.evaluate(`location.hash = "#evil"`);
+      const offer = ann.getByRole("button", { name: "Join #evil" });
+      await offer.waitFor();
+      assert.deepEqual(await roomList(ann), ["*#lobby"]);
+      assert.equal(new URL(ann.url()).hash, "#lobby", "the address set back");
+      await messageBox(ann).fill("typed meanwhile");
+      await ann.getByRole("button", { name: "Not now" }).click();
+      await offer.waitFor({ state: "hidden" });
+      assert.equal(await messageBox(ann).inputValue(), "typed meanwhile");
+      await ann.evaluate(`location.hash = "#evil"`);
+      await offer.click();
+      await untilRooms(ann, ["#lobby", "*#evil"]);
+      await offer.waitFor({ state: "hidden" });
+      // Reloaded at another room's address: back in its own rooms, the
+      // other offered (before, joined by the reload).
+      await ann.goto(`https://127.0.0.1:${webPort}/?again#trap`);
+      await ann.getByRole("button", { name: "Join #trap" }).waitFor();
+      await untilRooms(ann, ["#lobby", "*#evil"]);
     });
   });
 });
@@ -984,7 +1018,9 @@ Deno.test("a browser guest in many rooms joins them again, one with its key, aft
         const page = await openPage(browser, webPort);
         await join(page, "rosa");
         for (const [i, room] of others.entries()) {
+          // A link to the room: offered, joined with a click.
           await page.evaluate(`location.hash = "${room}"`);
+          await page.getByRole("button", { name: `Join ${room}` }).click();
           await untilRooms(page, ["#lobby", ...others.slice(0, i), `*${room}`]);
         }
         await page.getByRole("textbox", { name: "Join a room" }).fill("ops");

@@ -83,9 +83,7 @@ export class FakePage {
    */
   static inRooms(alias = "ann", fragment = ""): FakePage {
     const page = new FakePage();
-    if (fragment) {
-      page.step({ type: "room", room: fragment, key: "", focus: false });
-    }
+    if (fragment) page.step({ type: "address", room: fragment });
     page.step({ type: "connect", retry: false });
     page.line("HELLO tlschat/1 chat rate=5,caps=ids+rooms Send your alias");
     page.line("CAP ids rooms");

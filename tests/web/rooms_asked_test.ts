@@ -39,3 +39,71 @@ Deno.test("reduce() keeps a line typed in a held room in the box, not sent, and 
   assert.equal(joined.effects.clearMessage, true);
   assert.equal(page.sent.at(-1), "#qa hello qa");
 });
+
+Deno.test("reduce() only offers a room the address names that the page is not in: joined when the user says so, never on its own", () => {
+  const page = FakePage.inRooms();
+  page.step({ type: "room", room: "#ops", key: "", focus: true });
+  page.enter("#ops");
+  const sent = page.sent.length;
+  const named = page.step({ type: "address", room: "Evil" });
+  assert.deepEqual(page.sent.slice(sent), [], "no /join");
+  assert.equal(page.state.offered, "#evil");
+  assert.equal(named.effects.fragment, "#ops", "the address set back");
+  assert.deepEqual(page.roomList(), ["#lobby", "#ops"]);
+  // A room the page is in: shown, as before.
+  page.step({ type: "address", room: "#lobby" });
+  assert.equal(page.state.current, "#lobby");
+  assert.deepEqual(page.sent.slice(sent), []);
+  // Declined: no offer; offered again, then taken: joined.
+  page.step({ type: "decline" });
+  assert.equal(page.state.offered, "");
+  page.step({ type: "address", room: "#evil" });
+  page.step({ type: "room", room: "#evil", key: "", focus: true });
+  assert.deepEqual(page.sent.slice(sent), ["/join #evil"]);
+  assert.equal(page.state.offered, "");
+});
+
+Deno.test("reduce() shows a held room the address names without joining it, and offers no name the server would not make", () => {
+  const page = withHeld();
+  page.step({ type: "room", room: "#lobby", key: "", focus: true });
+  page.line("ERR unavailable Cannot join #qa: again later");
+  const sent = page.sent.length;
+  page.step({ type: "address", room: "#qa" });
+  assert.equal(page.state.current, "#qa");
+  assert.deepEqual(page.sent.slice(sent), [], "its rejoin waits its turn");
+  for (
+    const hostile of [
+      "#caf\u00e9",
+      "#ev\u202eil",
+      "#lob\u200bby",
+      "#lobby /op mallory",
+      `#${"a".repeat(33)}`,
+      "#",
+    ]
+  ) {
+    page.step({ type: "address", room: hostile });
+    assert.equal(page.state.offered, "", JSON.stringify(hostile));
+  }
+  assert.deepEqual(page.sent.slice(sent), []);
+});
+
+Deno.test("reduce() offers, not joins, a room the address names when a reloaded or reconnecting page comes back in by itself; a fresh page joins it with the alias typed", () => {
+  const page = FakePage.inRooms();
+  page.step({ type: "room", room: "#ops", key: "", focus: true });
+  page.enter("#ops");
+  page.step({ type: "closed", random: 0 });
+  page.step({ type: "address", room: "#evil" });
+  page.step({ type: "address", room: "#lobby" });
+  assert.equal(page.state.current, "#lobby", "one of its rooms: shown");
+  page.step({ type: "connect", retry: true });
+  page.line("HELLO tlschat/1 chat rate=5,caps=ids+rooms Send your alias");
+  page.line("CAP ids rooms");
+  const sent = page.sent.length;
+  page.line("WELCOME ann 2 hi");
+  assert.deepEqual(page.sent.slice(sent), ["/join #ops", "/join #lobby"]);
+  assert.equal(page.state.offered, "#evil");
+  // A fresh page: the link's room is joined with the alias the user gives.
+  const fresh = FakePage.inRooms("bo", "#Ops");
+  assert.ok(fresh.sent.includes("/join #ops"));
+  assert.equal(fresh.state.offered, "");
+});
