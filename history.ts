@@ -8,6 +8,10 @@
  * deno task history export --format text > room.log # as the terminal shows it
  * ```
  *
+ * The text format isolates what someone chose (FSI…PDI, so that
+ * right-to-left text cannot reorder the line) only when written to a
+ * terminal; to a file or a pipe each line holds the text as it was sent.
+ *
  * Reads the database and the server's journal (the newest lines, not yet
  * in the database) read-only: permission to read the data directory is
  * enough, and it works while the server runs or after it was killed. Private messages
@@ -91,6 +95,9 @@ export async function main(args: readonly string[]): Promise<number> {
     const journal = journalEvents(values["data-dir"]);
     using store = openStore(values["data-dir"], { readOnly: true });
     const encoder = new TextEncoder();
+    const isolate = Deno.stdout.isTerminal();
+    const show = (event: RoomEvent) =>
+      format === "jsonl" ? toJson(event) : toText(event, { isolate });
     // A page at a time, each read short: a slow reader of the output never
     // holds a read transaction open while the server writes.
     let afterSeq = 0;
@@ -101,7 +108,7 @@ export async function main(args: readonly string[]): Promise<number> {
       if (page.length === 0) break;
       let chunk = "";
       for (const event of page) {
-        chunk += (format === "jsonl" ? toJson(event) : toText(event)) + "\n";
+        chunk += show(event) + "\n";
       }
       await writeAll(Deno.stdout, encoder.encode(chunk));
       afterSeq = page[page.length - 1]!.seq;
@@ -109,7 +116,7 @@ export async function main(args: readonly string[]): Promise<number> {
     let chunk = "";
     for (const event of journal) {
       if (event.seq <= afterSeq || event.time < sinceMs) continue;
-      chunk += (format === "jsonl" ? toJson(event) : toText(event)) + "\n";
+      chunk += show(event) + "\n";
     }
     await writeAll(Deno.stdout, encoder.encode(chunk));
     return 0;
@@ -164,13 +171,27 @@ export function toJson(event: RoomEvent): string {
   });
 }
 
+/** Options of {@linkcode toText}. */
+export interface TextOptions {
+  /**
+   * Isolate what someone chose (FSI…PDI), as the terminal client does:
+   * for a terminal, not a file.
+   * @default {true}
+   */
+  readonly isolate?: boolean;
+}
+
 /**
  * One event as the terminal client shows it in more than one room (a room
  * other than the default one before the line), after its time and number.
  */
-export function toText(event: RoomEvent): string {
-  const shown =
-    formatForDisplay(event.line, { color: false, room: event.room }) ?? "";
+export function toText(event: RoomEvent, options: TextOptions = {}): string {
+  const { isolate = true } = options;
+  const shown = formatForDisplay(event.line, {
+    color: false,
+    room: event.room,
+    isolate,
+  }) ?? "";
   return `${new Date(event.time).toISOString()} #${event.seq} ${shown}`;
 }
 

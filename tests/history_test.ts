@@ -61,3 +61,19 @@ Deno.test("toText() writes the room before a line as the terminal does in severa
   const inLobby = event(3, { type: "ME", alias: "dave", text: "waves" });
   assert.equal(toText(inLobby), "2026-12-07T12:45:59.558Z #3 * dave waves");
 });
+
+Deno.test("toText() writes what someone chose as it was sent, isolated (FSI…PDI) only when asked, for a terminal", () => {
+  const said = event(65, {
+    type: "MSG",
+    alias: "dana",
+    text: "שלום עולם!",
+  }, { room: "#ops" });
+  assert.equal(
+    toText(said, { isolate: false }),
+    "2026-12-07T12:45:59.558Z #65 #ops <dana> שלום עולם!",
+  );
+  assert.equal(
+    toText(said),
+    "2026-12-07T12:45:59.558Z #65 #ops <dana> \u2068שלום עולם!\u2069",
+  );
+});

@@ -16,7 +16,7 @@
 import { styleText } from "node:util";
 import { aliasKey } from "../protocol.ts";
 import { type ServerLine, type ServerLineType } from "../server_lines.ts";
-import { isolateBidi, sanitizeText } from "../text.ts";
+import { FSI, isolateBidi, PDI, sanitizeText } from "../text.ts";
 
 /**
  * A field of a server line as a display line embeds it: sanitised again,
@@ -37,6 +37,13 @@ export interface DisplayOptions {
   readonly time?: Date;
   /** The room to label the line with (after the time); none when absent. */
   readonly room?: string | null;
+  /**
+   * Keep what someone chose in bidi isolates (FSI…PDI), as a terminal
+   * needs; false: the text alone, as sent (a file, where they would be
+   * characters nobody typed).
+   * @default {true}
+   */
+  readonly isolate?: boolean;
 }
 
 type Style = Parameters<typeof styleText>[0];
@@ -309,6 +316,19 @@ function formatHistory(line: ServerLine<"HIST">, p: Painter): string {
  * ```
  */
 export function formatForDisplay(
+  line: ServerLine | string,
+  options: DisplayOptions,
+): string | null {
+  const shown = compose(line, options);
+  // Every field was sanitised, which removes any isolate it held: the
+  // isolates in `shown` are all our own.
+  return options.isolate === false && shown !== null
+    ? shown.replaceAll(FSI, "").replaceAll(PDI, "")
+    : shown;
+}
+
+/** A line as {@linkcode formatForDisplay} shows it, isolates included. */
+function compose(
   line: ServerLine | string,
   options: DisplayOptions,
 ): string | null {

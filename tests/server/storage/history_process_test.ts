@@ -353,6 +353,7 @@ Deno.test("server.ts applies --history-keep-rows, and history export prints what
         using _bob = await TestClient.join(server.port, "bob", { ca: ca.cert });
         for (let i = 1; i <= 6; i++) await amy.send(`line ${i}`);
         await amy.send("/me waves");
+        await amy.send("שלום עולם!");
         await amy.send("/msg bob never stored");
         await amy.expect(/^SENT bob/);
         // The export reads the database while the server runs.
@@ -364,9 +365,21 @@ Deno.test("server.ts applies --history-keep-rows, and history export prints what
             "JOIN bob",
             ...[1, 2, 3, 4, 5, 6].map((i) => `MSG amy line ${i}`),
             "ME amy waves",
+            "MSG amy שלום עולם!",
           ],
         );
-        assert.deepEqual(all.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert.deepEqual(all.map((e) => e.seq), [
+          1,
+          2,
+          3,
+          4,
+          5,
+          6,
+          7,
+          8,
+          9,
+          10,
+        ]);
         assert.ok(all.every((e) => /^\d{4}-.*Z$/.test(e.time as string)));
         const text = await history(dir, "export", "--format", "text");
         assert.equal(text.code, 0, text.out);
@@ -374,6 +387,23 @@ Deno.test("server.ts applies --history-keep-rows, and history export prints what
           text.out,
           /^\d{4}-\d\d-\d\dT[\d:.]+Z #8 <amy> line 6\n\S+ #9 \* amy waves$/m,
         );
+        // To a pipe, as sent: no bidi isolates (FSI…PDI) a file would keep;
+        // on a terminal (util-linux `script`), isolated as the client does.
+        assert.match(text.out, /^\S+ #10 <amy> שלום עולם!$/m);
+        const exportCommand = [
+          "deno",
+          ...denoRun("history.ts", [
+            `--allow-read=${dir}`,
+          ], ["export", "--format", "text", "--data-dir", `${dir}/data`]),
+        ]
+          .map((word) => `'${word}'`).join(" ");
+        const terminal = await runCommand("script", [
+          "-qfec",
+          exportCommand,
+          "/dev/null",
+        ]);
+        assert.equal(terminal.code, 0, terminal.out);
+        assert.match(terminal.out, /#10 <amy> \u2068שלום עולם!\u2069\r?$/m);
         assert.doesNotMatch(text.out, /never stored/);
         const future = await history(dir, "export", "--since", "2999-01-01");
         assert.equal(future.out, "");
@@ -402,14 +432,14 @@ Deno.test("server.ts applies --history-keep-rows, and history export prints what
         using cat = await TestClient.join(server.port, "cat", { ca: ca.cert });
         const { said } = await readHistory(cat);
         assert.deepEqual(said, [
-          "MSG amy line 5",
           "MSG amy line 6",
           "ME amy waves",
+          "MSG amy שלום עולם!",
         ]);
-        // The newest 3 of 7 messages were kept, and apart from them the
+        // The newest 3 of 8 messages were kept, and apart from them the
         // 2 joins (a shutdown announces no leaves); cat's join came after.
         const kept = (await exported(dir)).map((e) => e.seq);
-        assert.deepEqual(kept, [1, 2, 7, 8, 9, 10]);
+        assert.deepEqual(kept, [1, 2, 8, 9, 10, 11]);
       },
     );
   });
