@@ -806,6 +806,49 @@ Deno.test("the page fits a phone and a desktop, in light and dark, with a live r
   });
 });
 
+Deno.test("a room operator's longest topic leaves a phone's message box and last message on screen: the topic scrolls in a few lines", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using _server = await startServer(dir, webPort);
+    await withBrowser(async (browser) => {
+      const viewport = { width: 375, height: 667 };
+      const page = await openPage(browser, webPort, viewport);
+      await join(page, "ann");
+      // Whoever creates a room is its operator, and sets its topic: as long
+      // as a line allows.
+      await page.getByRole("textbox", { name: "Join a room" }).fill("long");
+      await page.getByRole("textbox", { name: "Join a room" }).press("Enter");
+      await page.locator("h1", { hasText: "#long" }).waitFor();
+      const topic = "Read this first. ".repeat(230).trim();
+      await say(page, `/topic ${topic}`);
+      await page.locator("#topic", { hasText: "Read this first." }).waitFor();
+      await say(page, "still here?");
+      const last = page.locator("li.message", { hasText: "still here?" });
+      await last.waitFor();
+      const box = await messageBox(page).boundingBox();
+      const said = await last.boundingBox();
+      const header = await page.locator("header").boundingBox();
+      assert.ok(box !== null && said !== null && header !== null);
+      // Before, the topic took the whole screen: the box was squeezed out.
+      assert.ok(
+        box.height > 20 && box.y + box.height <= viewport.height,
+        `the message box on screen: ${JSON.stringify(box)}`,
+      );
+      assert.ok(
+        said.y >= header.y + header.height && said.y < box.y,
+        `the last message on screen: ${JSON.stringify({ said, header })}`,
+      );
+      assert.ok(header.height < viewport.height / 3, JSON.stringify(header));
+      // All of it can still be read: it scrolls.
+      const scrolls = await page.locator("#topic").evaluate((p) =>
+        p.scrollHeight > p.clientHeight &&
+        p.ownerDocument.defaultView!.getComputedStyle(p).overflowY === "auto"
+      );
+      assert.ok(scrolls, "the topic scrolls");
+    });
+  });
+});
+
 /** The room list of a page. */
 const roomNav = (page: Page) => page.getByRole("navigation", { name: "Rooms" });
 
