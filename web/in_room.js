@@ -3,8 +3,7 @@
  * The page in its rooms: each room's log, members, topic and unread count,
  * which room is shown, what the rooms' lines change besides the log (who
  * is here, the topic, our own joins and parts, what came while the tab was
- * hidden), `/who` per room, asked at most every few seconds, and what the
- * user types (sent to the room shown, only when the page is in it). The room
+ * hidden), and `/who` per room, asked at most every few seconds. The room
  * named `""` is the server's only room when it has no rooms, and where the
  * page's notices go while it is in none. Handlers of the reducer
  * (`state.js`): pure.
@@ -13,8 +12,8 @@
  */
 
 import { effect, send } from "./effects.js";
-import { errorLine, inRoom as labelled, told } from "./entries.js";
-import { isQuitCommand, joinCommand, WHO_COMMAND } from "./protocol.js";
+import { inRoom as labelled } from "./entries.js";
+import { WHO_COMMAND } from "./protocol.js";
 
 /** @typedef {import("./effects.js").Handler} Handler */
 /** @typedef {import("./entries.js").Entry} Entry */
@@ -340,48 +339,4 @@ function whoIsHere(aliases) {
       : withMember(listed, alias, false);
   }
   return listed;
-}
-
-/** Told when a line is typed while the page is not in (a reconnect). */
-const NOT_CONNECTED =
-  told`! Not sent: not connected; your line is kept in the box, send it again once connected`;
-
-/**
- * What the user typed, sent to the room shown, the box emptied; but kept
- * in the box, not sent, when the page is not in that room (held: its join
- * is to be sent again, which this asks for now) or not in at all (a
- * reconnect: sent now, a line would be taken as the alias, or dropped).
- * @param {State} state @param {string} text @param {number} now
- */
-export function say(state, text, now) {
-  if (text.trim() === "") return state;
-  const when = new Date(now);
-  if (state.phase !== "joined") {
-    return show(state, errorLine(NOT_CONNECTED, when));
-  }
-  if (state.rooms.get(state.current)?.held === true) {
-    return notInRoom(state, state.current, when);
-  }
-  const said = isQuitCommand(text) ? { ...state, stay: true } : state;
-  const line = toRoom(state, state.current, text);
-  return send(effect(said, { clearMessage: true }), line);
-}
-
-/**
- * A line typed in a held room: not sent (the server would refuse it, or,
- * had the join been stored after all, say it in a room the page does not
- * show as joined), kept in the box and told there; the room's `/join` is
- * sent again now, unless one waits for its answer.
- * @param {State} state @param {string} name @param {Date} now
- * @returns {State}
- */
-function notInRoom(state, name, now) {
-  const entry = errorLine(
-    told`! Not sent: you are not in ${name}; joining it again (your line is kept in the box)`,
-    now,
-  );
-  const shown = show(state, entry, name);
-  if (state.joining.includes(name)) return shown;
-  const joining = { ...shown, joining: [...state.joining, name] };
-  return send(joining, joinCommand(name, state.keys.get(name) ?? ""));
 }

@@ -3,7 +3,8 @@
  * The rooms the page asks for: going to one (the room list, the room form),
  * one the URL's fragment names (shown if the page is in it, else only
  * offered: {@linkcode fromAddress}), leaving one, and the answers that
- * refuse a `/join`.
+ * refuse a `/join`; and what the user types, sent to the room shown only
+ * when the page is in it.
  * A refused room leaves the list and its key is forgotten, except when the
  * room log could not store the `JOIN` (`ERR unavailable`) or cannot say
  * whether it did (`ERR unknown`): a passing outage, so the room stays on
@@ -16,9 +17,14 @@
  */
 
 import { effect, send } from "./effects.js";
-import { inRoom as labelled } from "./entries.js";
-import { dropRoom, EMPTY_ROOM, show, switchTo } from "./in_room.js";
-import { joinCommand, partCommand, roomName } from "./protocol.js";
+import { errorLine, inRoom as labelled, told } from "./entries.js";
+import { dropRoom, EMPTY_ROOM, show, switchTo, toRoom } from "./in_room.js";
+import {
+  isQuitCommand,
+  joinCommand,
+  partCommand,
+  roomName,
+} from "./protocol.js";
 
 /** @typedef {import("./entries.js").Entry} Entry */
 /** @typedef {import("./protocol.js").Line} Line */
@@ -233,4 +239,48 @@ export function refusal(state, line, entry) {
   const elsewhere = room !== "" && room !== after.current && !again &&
     after.rooms.get(room)?.held === true;
   return elsewhere ? show(there, labelled(entry, room)) : there;
+}
+
+/** Told when a line is typed while the page is not in (a reconnect). */
+const NOT_CONNECTED =
+  told`! Not sent: not connected; your line is kept in the box, send it again once connected`;
+
+/**
+ * What the user typed, sent to the room shown, the box emptied; but kept
+ * in the box, not sent, when the page is not in that room (held: its join
+ * is to be sent again, which this asks for now) or not in at all (a
+ * reconnect: sent now, a line would be taken as the alias, or dropped).
+ * @param {State} state @param {string} text @param {number} now
+ */
+export function say(state, text, now) {
+  if (text.trim() === "") return state;
+  const when = new Date(now);
+  if (state.phase !== "joined") {
+    return show(state, errorLine(NOT_CONNECTED, when));
+  }
+  if (state.rooms.get(state.current)?.held === true) {
+    return notInRoom(state, state.current, when);
+  }
+  const said = isQuitCommand(text) ? { ...state, stay: true } : state;
+  const line = toRoom(state, state.current, text);
+  return send(effect(said, { clearMessage: true }), line);
+}
+
+/**
+ * A line typed in a held room: not sent (the server would refuse it, or,
+ * had the join been stored after all, say it in a room the page does not
+ * show as joined), kept in the box and told there; the room's `/join` is
+ * sent again now, unless one waits for its answer.
+ * @param {State} state @param {string} name @param {Date} now
+ * @returns {State}
+ */
+function notInRoom(state, name, now) {
+  const entry = errorLine(
+    told`! Not sent: you are not in ${name}; joining it again (your line is kept in the box)`,
+    now,
+  );
+  const shown = show(state, entry, name);
+  if (state.joining.includes(name)) return shown;
+  const joining = { ...shown, joining: [...state.joining, name] };
+  return send(joining, joinCommand(name, state.keys.get(name) ?? ""));
 }

@@ -16,7 +16,7 @@
 import { askBackfill, backfilled, backfillRefused } from "./backfill.js";
 import { effect, NO_EFFECTS, send, unchanged } from "./effects.js";
 import { entryFor, errorLine, notice, told } from "./entries.js";
-import { EMPTY_ROOM, ROOM_LINES, say, show } from "./in_room.js";
+import { EMPTY_ROOM, ROOM_LINES, show } from "./in_room.js";
 import {
   hello,
   joined,
@@ -46,7 +46,14 @@ import {
   search,
   searchRefused,
 } from "./search.js";
-import { fromAddress, goTo, part, refusal, rejoinHeld } from "./rooms_asked.js";
+import {
+  fromAddress,
+  goTo,
+  part,
+  refusal,
+  rejoinHeld,
+  say,
+} from "./rooms_asked.js";
 import { remembered, restore } from "./session.js";
 
 /** @typedef {import("./protocol.js").Line} Line */
