@@ -30,6 +30,8 @@ import { WHO_COMMAND } from "./protocol.js";
  * @property {readonly Entry[]} log what its message log shows, oldest first
  * @property {number} unread lines said here while another room was shown
  * @property {number | null} whoAskedAt when the page last sent its `/who`
+ * @property {boolean} whoWanted its members changed (or were never asked)
+ *   while another room was shown: asked when it is shown
  * @property {boolean} replaceOnHistory its next history replaces its log
  * @property {number} seq the last log number seen here (0: none, or
  *   forgotten when the log's epoch changed); lines up to it are not shown
@@ -59,6 +61,7 @@ export const EMPTY_ROOM = Object.freeze({
   log: [],
   unread: 0,
   whoAskedAt: null,
+  whoWanted: false,
   replaceOnHistory: false,
   seq: 0,
   shownSeq: 0,
@@ -120,7 +123,10 @@ export function switchTo(state, name) {
     log: [...orphans, ...room.log].slice(-MAX_LOG),
   }));
   if (orphans.length > 0) next = updateRoom(next, "", () => ({ log: [] }));
-  return effect(next, { fragment: name });
+  const shown = effect(next, { fragment: name });
+  if (!roomOf(shown, name).whoWanted) return shown;
+  const asked = updateRoom(shown, name, () => ({ whoWanted: false }));
+  return send(asked, toRoom(asked, name, WHO_COMMAND));
 }
 
 /**
@@ -132,10 +138,16 @@ export function toRoom(state, name, text) {
 }
 
 /**
- * Asks who is in a room, unless it was asked lately.
+ * Asks who is in a room, unless it was asked lately; a room not shown is
+ * asked when it is (its members are shown only then, and a page in many
+ * busy rooms would spend its flood budget on them, its user's lines
+ * waiting behind).
  * @param {State} state @param {string} name @param {number} now
  */
 export function askWho(state, name, now) {
+  if (name !== state.current) {
+    return updateRoom(state, name, () => ({ whoWanted: true }));
+  }
   const last = state.rooms.get(name)?.whoAskedAt;
   if (last === undefined || (last !== null && now - last < WHO_INTERVAL_MS)) {
     return state;
@@ -200,6 +212,7 @@ export const ROOM_LINES = new Map(
       updateRoom(state, target(state, line), () => ({
         members: whoIsHere(line.aliases),
         online: line.online,
+        whoWanted: false,
       }))],
     [
       "TOPIC",

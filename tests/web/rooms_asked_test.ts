@@ -107,3 +107,38 @@ Deno.test("reduce() offers, not joins, a room the address names when a reloaded 
   assert.ok(fresh.sent.includes("/join #ops"));
   assert.equal(fresh.state.offered, "");
 });
+
+Deno.test("reduce() asks who is in the room shown only: presence in 20 large rooms not shown, and rejoining them, send no /who until one is shown", () => {
+  const page = FakePage.inRooms();
+  const rooms = Array.from({ length: 20 }, (_, i) => `#big${i}`);
+  for (const room of rooms) {
+    page.step({ type: "room", room, key: "", focus: false });
+    page.enter(room, 500);
+  }
+  page.step({ type: "room", room: "#lobby", key: "", focus: true });
+  const sent = page.sent.length;
+  // Bots come and go in every room for a minute: one PRESENCE each per 5 s.
+  for (let second = 0; second < 60; second += 5) {
+    page.now += 5000;
+    for (const room of rooms) page.line(`${room} PRESENCE 3 2 501`);
+  }
+  // Before: 240 /who in a minute, 4 a second of the 4.5 the page may send.
+  assert.deepEqual(page.sent.slice(sent), []);
+  assert.equal(page.state.rooms.get("#big7")?.online, "501");
+  page.step({ type: "room", room: "#big7", key: "", focus: false });
+  assert.deepEqual(page.sent.slice(sent), ["#big7 /who"]);
+  page.line("#big7 WHO 501 ann bob");
+  page.step({ type: "room", room: "#lobby", key: "", focus: false });
+  page.step({ type: "room", room: "#big7", key: "", focus: false });
+  assert.deepEqual(page.sent.slice(sent), ["#big7 /who"], "known: not again");
+  // A reconnect rejoins every room: one /who, the room shown's.
+  page.step({ type: "closed", random: 0 });
+  page.step({ type: "connect", retry: true });
+  page.line("HELLO tlschat/1 chat rate=5,caps=ids+rooms Send your alias");
+  page.line("CAP ids rooms");
+  page.line("WELCOME ann 2 hi");
+  const rejoined = page.sent.length;
+  for (const room of ["#lobby", ...rooms]) page.line(`${room} JOIN ann 500`);
+  page.line("CURRENT #big7");
+  assert.deepEqual(page.sent.slice(rejoined), ["#big7 /who"]);
+});
