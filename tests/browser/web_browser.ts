@@ -1164,6 +1164,65 @@ Deno.test("a cluster: two browser members on two servers, in different rooms, do
   });
 });
 
+Deno.test("a browser member in a room whose join the shared log refused (Redis away) keeps a line typed there in the box, not sent, until it is in", async () => {
+  await withTempDir(async (dir) => {
+    await using redis = new Redis(dir);
+    await redis.start();
+    const webPort = freePort();
+    await using server = await startServer(
+      dir,
+      webPort,
+      "--redis",
+      redis.url(),
+      "--redis-timeout",
+      "0.3",
+      "--heartbeat",
+      "0.2",
+      "--log-level",
+      "debug",
+    );
+    await withBrowser(async (browser) => {
+      const page = await openPage(browser, webPort);
+      await join(page, "ann");
+      await untilRooms(page, ["*#lobby"]);
+      await redis.stop();
+      await server.output.waitFor(/DEBUG redis-heartbeat-failed /);
+      await page.getByRole("textbox", { name: "Join a room" }).fill("den");
+      await page.getByRole("textbox", { name: "Join a room" }).press("Enter");
+      await untilRooms(page, ["*#lobby", "#den, not joined"]);
+      await roomNav(page).getByRole("button", { name: "#den, not joined" })
+        .click();
+      await untilRooms(page, ["#lobby", "*#den, not joined"]);
+      assert.equal(
+        await messageBox(page).getAttribute("placeholder"),
+        "Not in #den: Send joins it again",
+      );
+      // Before, the line went out as if joined (ERR not-in-room), the box
+      // emptied.
+      await say(page, "hello den");
+      await page.locator("li.error-line", {
+        hasText: "Not sent: you are not in #den",
+      }).waitFor();
+      assert.equal(await messageBox(page).inputValue(), "hello den");
+      assert.equal(
+        await page.locator("li.error-line", { hasText: "not-in-room" })
+          .count(),
+        0,
+      );
+      await redis.start();
+      await server.output.waitFor(/INFO redis-reconnected/, {
+        timeoutMs: 10_000,
+      });
+      // Send again: the room is joined first, then the line goes.
+      await messageBox(page).press("Enter");
+      await untilRooms(page, ["#lobby", "*#den"]);
+      await messageBox(page).press("Enter");
+      await page.locator("li.message", { hasText: "hello den" }).waitFor();
+      assert.equal(await messageBox(page).inputValue(), "");
+    });
+  });
+});
+
 /**
  * Ann (on the web door at `annPort`) in #ops and Bob (at `bobPort`) in
  * #dev see only their own room's lines, and both see the default room's.
