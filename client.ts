@@ -156,7 +156,9 @@ async function runPipe(start: Start): Promise<number> {
   const print = (line: ServerLine | string, room: string | null = null) => {
     // Scripts that want only what is said from now on are not surprised.
     if (!config.history && isHistory(line)) return;
-    const text = formatForDisplay(line, { color, room });
+    // Isolates (FSI…PDI) are for a terminal: a file or a script gets the
+    // text as it was sent, as it gets no colours.
+    const text = formatForDisplay(line, { color, room, isolate: onTerminal });
     if (text === null) return;
     // On a terminal, cut to its width as the prompt does (wrap.ts).
     console.log(onTerminal ? wrapLine(text, Deno.consoleSize().columns) : text);

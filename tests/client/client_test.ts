@@ -102,6 +102,25 @@ Deno.test("client.ts sends stdin lines and prints what the room says (pipe mode)
   assert.equal(await alice.readLine(), "LEAVE bot 1 quit");
 });
 
+Deno.test("client.ts in pipe mode prints what someone wrote as it was sent: no bidi isolates (FSI…PDI) a file or a script would keep", async () => {
+  await using s = await startServer("deno");
+  using alice = await TestClient.join(s.port, "alice");
+  await withCaFile(async (caFile) => {
+    const result = await runClient(
+      permissions(s.port, caFile),
+      [...target(s.port, caFile), "--alias", "bot"],
+      "שלום עולם!",
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(
+      result.stdout.split("\n").includes("<bot> שלום עולם!"),
+      JSON.stringify(result.stdout),
+    );
+  });
+  assert.equal(await alice.readLine(), "JOIN bot 2");
+  assert.equal(await alice.readLine(), "MSG bot שלום עולם!");
+});
+
 Deno.test("client.ts paces piped lines to the server's flood limits and is never kicked", async () => {
   await using s = await startServer("node", [
     "--flood-rate",
