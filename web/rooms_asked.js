@@ -258,12 +258,38 @@ export function say(state, text, now) {
   if (state.phase !== "joined") {
     return show(state, errorLine(NOT_CONNECTED, when));
   }
-  if (state.rooms.get(state.current)?.held === true) {
-    return notInRoom(state, state.current, when);
+  const held = state.rooms.get(state.current)?.held === true;
+  if (held && !isQuitCommand(text)) {
+    return inHeld(state, text.trim(), state.current, when);
   }
   const said = isQuitCommand(text) ? { ...state, stay: true } : state;
-  const line = toRoom(state, state.current, text);
+  // `/quit` leaves the server, in a room or not: from a held one, as is.
+  const line = held ? text : toRoom(state, state.current, text);
   return send(effect(said, { clearMessage: true }), line);
+}
+
+/**
+ * A line typed in a held room (`/quit` apart): `/part` (of it) leaves the
+ * list, as its "×" does; another command is kept, not sent, with no join
+ * (the user did not ask for one); a message or `/me` is kept, and asks
+ * for the room again ({@linkcode notInRoom}).
+ * @param {State} state @param {string} text @param {string} name
+ * @param {Date} now
+ * @returns {State}
+ */
+function inHeld(state, text, name, now) {
+  const [command = "", first = ""] = text.split(/\s+/);
+  // `/part [#room] [REASON]`: this room, unless another is named.
+  const parted = first.startsWith("#") ? roomName(first) : name;
+  if (/^\/part$/i.test(command) && parted === name) {
+    return effect(part(state, name), { clearMessage: true });
+  }
+  if (!command.startsWith("/") || /^\/me$/i.test(command)) {
+    return notInRoom(state, name, now);
+  }
+  const entry =
+    told`! Not sent: you are not in ${name} (select it to join it again)`;
+  return show(state, errorLine(entry, now), name);
 }
 
 /**

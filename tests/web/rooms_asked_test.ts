@@ -142,3 +142,29 @@ Deno.test("reduce() asks who is in the room shown only: presence in 20 large roo
   page.line("CURRENT #big7");
   assert.deepEqual(page.sent.slice(rejoined), ["#big7 /who"]);
 });
+
+Deno.test("reduce() in a held room: /part leaves the list, /quit leaves the server, another command is kept without a join", () => {
+  for (const typed of ["/part", "/PART bye all", "/part #qa later"]) {
+    const page = withHeld();
+    const sent = page.sent.length;
+    const parted = page.step({ type: "say", text: typed, now: page.now });
+    assert.deepEqual(page.sent.slice(sent), [], `${typed}: no /join`);
+    assert.equal(parted.effects.clearMessage, true);
+    assert.deepEqual(page.roomList(), ["#lobby"], typed);
+  }
+  const page = withHeld();
+  const sent = page.sent.length;
+  const other = page.step({ type: "say", text: "/topic new", now: page.now });
+  assert.equal(other.effects.clearMessage, false);
+  assert.deepEqual(page.sent.slice(sent), [], "no /join asked");
+  assert.equal(
+    page.shown().at(-1),
+    "! Not sent: you are not in #qa (select it to join it again)",
+  );
+  page.step({ type: "say", text: "/part #lobby", now: page.now });
+  assert.deepEqual(page.sent.slice(sent), [], "another room's: kept too");
+  const quit = page.step({ type: "say", text: "/quit bye", now: page.now });
+  assert.deepEqual(page.sent.slice(sent), ["/quit bye"]);
+  assert.equal(quit.effects.clearMessage, true);
+  assert.equal(page.state.stay, true);
+});
