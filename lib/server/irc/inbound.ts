@@ -15,8 +15,7 @@
 import { fitTopic } from "./isupport.ts";
 import { aliasOf, nickOf, roomOf, takeableAlias } from "./names.ts";
 import type { IrcMessage } from "./parse.ts";
-import { needMore } from "./registration.ts";
-import { type IrcSink, type IrcState, MEMBER_HOST } from "./state.ts";
+import { type IrcSink, type IrcState, MEMBER_HOST, needMore } from "./state.ts";
 
 /**
  * IRC formatting codes (bold, colours, hex colours, reset, monospace,
@@ -138,6 +137,11 @@ const COMMANDS: Readonly<
     sink.irc(state.numeric("462", "You may not reregister")),
 };
 
+/** Whether `command` is one the door serves a registered client. */
+export function isCommand(command: string): boolean {
+  return Object.hasOwn(COMMANDS, command);
+}
+
 /** Translates one command of a registered client. */
 export function translateIn(
   state: IrcState,
@@ -145,9 +149,7 @@ export function translateIn(
   sink: IrcSink,
 ): void {
   const { command, params } = message;
-  const handle = Object.hasOwn(COMMANDS, command)
-    ? COMMANDS[command]
-    : undefined;
+  const handle = isCommand(command) ? COMMANDS[command] : undefined;
   if (handle === undefined) {
     return sink.irc(state.numeric("421", command, "Unknown command"));
   }

@@ -18,6 +18,7 @@
  */
 
 import type { ServerLine } from "../../server_lines.ts";
+import { isCommand } from "./inbound.ts";
 import { isupportTokens } from "./isupport.ts";
 import { aliasOf, nickOf, takeableAlias } from "./names.ts";
 import type { IrcMessage } from "./parse.ts";
@@ -27,6 +28,7 @@ import {
   type IrcCap,
   type IrcSink,
   type IrcState,
+  needMore,
   sourceOf,
 } from "./state.ts";
 
@@ -49,7 +51,8 @@ export const NICK_IS_ACCOUNT =
 /**
  * Handles a command of registration (any time for `CAP`, `AUTHENTICATE`,
  * `PING`); false when it is not one, or the client is registered and it is
- * for `inbound.ts`. An unregistered client's other commands get 451.
+ * for `inbound.ts`. An unregistered client's other commands get 451 (421
+ * when the door knows no such command).
  */
 export function registrationCommand(
   state: IrcState,
@@ -77,7 +80,13 @@ export function registrationCommand(
   }
   if (state.registered) return false;
   if (!BEFORE_REGISTRATION.has(command)) {
-    sink.irc(state.numeric("451", "You have not registered"));
+    // One the door serves once registered waits for it (451); one it does
+    // not know is 421 already, as Ergo and InspIRCd answer.
+    sink.irc(
+      isCommand(command)
+        ? state.numeric("451", "You have not registered")
+        : state.numeric("421", command, "Unknown command"),
+    );
     return true;
   }
   if (command === "PASS") {
@@ -97,15 +106,6 @@ export function registrationCommand(
   // not again after a refusal (only a new NICK, or PASS, retries it).
   if (command !== "QUIT") sendAlias(state, sink);
   return true;
-}
-
-/** 461: a command without the parameters it needs. */
-export function needMore(
-  state: IrcState,
-  command: string,
-  sink: IrcSink,
-): void {
-  sink.irc(state.numeric("461", command, "Not enough parameters"));
 }
 
 /** `NICK` before registration: checked, kept. */

@@ -169,6 +169,15 @@ export class IrcState {
   }
 }
 
+/** 461: a command without the parameters it needs. */
+export function needMore(
+  state: IrcState,
+  command: string,
+  sink: IrcSink,
+): void {
+  sink.irc(state.numeric("461", command, "Not enough parameters"));
+}
+
 /** `nick!nick@tlschat`: a member as the source of a line. */
 export function sourceOf(nick: string): string {
   return `${nick}!${nick}@${MEMBER_HOST}`;

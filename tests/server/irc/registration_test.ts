@@ -426,3 +426,29 @@ Deno.test("registration: AUTHENTICATE without the sasl capability fails with 904
   client(state, sink, "AUTHENTICATE PLAIN");
   assert.match(v(sink).at(-1)!, /^907 bob /);
 });
+
+Deno.test("registration: before registration a command the door serves gets 451, one it does not know 421 (as Ergo and InspIRCd answer), and neither sends the alias", () => {
+  const state = ircState();
+  const sink = recorder();
+  for (
+    const line of [
+      "JOIN #lobby",
+      "PRIVMSG #lobby :hi",
+      "WHOIS bob",
+      "FOO bar",
+      "USERHOST bob",
+      "001 x",
+      "GET / HTTP/1.1",
+    ]
+  ) client(state, sink, line);
+  assert.deepEqual(v(sink), [
+    "451 * :You have not registered",
+    "451 * :You have not registered",
+    "451 * :You have not registered",
+    "421 * FOO :Unknown command",
+    "421 * USERHOST :Unknown command",
+    "421 * 001 :Unknown command",
+    "421 * GET :Unknown command",
+  ]);
+  assert.deepEqual(sink.native_, []);
+});
