@@ -178,15 +178,23 @@ function capCommand(
 
 /**
  * Sends the nick's alias to the session once negotiation is over and the
- * client gave `NICK` and `USER`; with SASL it went already. Not while one
+ * client gave `NICK` and `USER`; with SASL it went already (a SASL
+ * exchange still waiting for credentials is aborted, 906). Not while one
  * waits for its answer, nor once refused (until `NICK`, or `PASS`).
  */
 function sendAlias(state: IrcState, sink: IrcSink): void {
   if (
     state.welcomed || state.aliasSent !== null || state.refused !== null ||
-    state.negotiating || !state.user || state.nick === "*" ||
-    state.sasl !== null
+    state.negotiating || !state.user || state.nick === "*"
   ) return;
+  if (state.sasl !== null) {
+    // Credentials given: the session answers their alias first.
+    if (state.sasl.account !== null) return;
+    // Registration ended (`CAP END`, `NICK`, `USER`) with SASL's yet to
+    // come: aborted, and the client registers without (IRCv3 SASL 3.1).
+    state.sasl = null;
+    sink.irc(state.numeric("906", "SASL authentication aborted"));
+  }
   state.aliasSent = state.nick;
   sink.native(aliasOf(state.nick)!);
 }
@@ -254,6 +262,8 @@ function password(state: IrcState, kind: string, sink: IrcSink): void {
   if (state.pass !== null && !state.welcomed) {
     sink.native(`/pass ${state.pass}`);
     state.pass = null;
+    // Welcomed only if it was right (else the connection ends).
+    state.account = kind === "account";
     return;
   }
   if (kind === "room") {
@@ -283,6 +293,7 @@ function welcome(state: IrcState, alias: string, sink: IrcSink): void {
     );
     sink.irc(state.numeric("903", "SASL authentication successful"));
     state.sasl = null;
+    state.account = true;
   }
   state.welcomed = true;
   state.aliasSent = null;

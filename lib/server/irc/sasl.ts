@@ -3,6 +3,8 @@
  * goes to the session at once, its password answers the session's
  * `PASSWORD account`) or `EXTERNAL` (a verified client certificate logs
  * in, no password). A payload comes in 400-byte chunks, at most four.
+ * Only before registration is over (IRCv3 SASL 3.1): later, 907 for a
+ * client logged in, 904 for a guest.
  * Pure: what to send goes to an {@linkcode IrcSink}.
  *
  * @module
@@ -26,8 +28,13 @@ export function authenticate(
     state.sasl = null;
     sink.irc(state.numeric(code, text));
   };
-  if (state.welcomed) {
-    return fail("907", "You have already authenticated");
+  // Registration over (from the client's side, once its nick's alias
+  // went): no SASL after it (IRCv3 SASL 3.1), and no changing accounts
+  // (3.2): 907 for a client logged in, 904 for a guest, who reconnects.
+  if (state.welcomed || state.aliasSent !== null) {
+    return state.account
+      ? fail("907", "You have already authenticated")
+      : fail("904", "SASL authentication failed: registration is over");
   }
   // Before registration without `CAP REQ sasl` (IRCv3 SASL 3.1: the
   // capability comes first): a failure, so the client goes on without.

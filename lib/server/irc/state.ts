@@ -116,6 +116,8 @@ export class IrcState {
   welcomed = false;
   /** 001 to 005 were sent: the client is registered. */
   registered = false;
+  /** It logged into an account (SASL, or `PASS` with the account's). */
+  account = false;
   sasl: SaslState | null = null;
   /** Channels it is in (rooms, folded). */
   readonly joined = new Set<string>();
