@@ -5,14 +5,15 @@
  * `/me`, other CTCP dropped), `JOIN`, `PART`,
  * `TOPIC`, `NAMES`, `WHO`, `WHOIS`, `MODE`, `KICK`, `INVITE`, `LIST`,
  * `NICK`, `PONG`, `QUIT`, formatting codes stripped from every text.
- * Anything else gets 421, a missing parameter 461.
+ * Anything else gets 421 (`AWAY` too: there is no away state to tell
+ * anyone of), a missing parameter 461.
  * Pure: what to send goes to an {@linkcode IrcSink} (`WHOIS`'s answer once
  * the directory, `IrcSettings.holder`, said who holds the nick).
  *
  * @module
  */
 
-import { fitTopic } from "./isupport.ts";
+import { fitKick, fitTopic } from "./isupport.ts";
 import { aliasOf, nickOf, roomOf, takeableAlias } from "./names.ts";
 import type { IrcMessage } from "./parse.ts";
 import { type IrcSink, type IrcState, MEMBER_HOST, needMore } from "./state.ts";
@@ -93,10 +94,10 @@ const COMMANDS: Readonly<
       state,
       channel,
       nick,
-      (room, alias) =>
-        sink.native(
-          `${room} /kick ${alias} ${stripFormatting(reason)}`.trimEnd(),
-        ),
+      (room, alias) => {
+        const text = fitKick(stripFormatting(reason), state.settings.server);
+        sink.native(`${room} /kick ${alias} ${text}`.trimEnd());
+      },
       sink,
     ),
   INVITE: (state, [nick = "", channel = ""], sink) =>
@@ -124,13 +125,6 @@ const COMMANDS: Readonly<
     sink.native(`/quit ${stripFormatting(reason)}`.trimEnd()),
   // Client-only tags (typing...): nothing to pass on.
   TAGMSG: () => {},
-  // Acknowledged; others are not told (no away state here).
-  AWAY: (state, [text = ""], sink) =>
-    sink.irc(
-      text === ""
-        ? state.numeric("305", "You are no longer marked as being away")
-        : state.numeric("306", "You have been marked as being away"),
-    ),
   USER: (state, _params, sink) =>
     sink.irc(state.numeric("462", "You may not reregister")),
   PASS: (state, _params, sink) =>

@@ -43,6 +43,26 @@ Deno.test("translateIn() cuts a topic an IRC client sets to TOPICLEN (392 bytes 
   assert.deepEqual(sink.native_, [`#lobby /topic ${"é".repeat(196)}`]);
 });
 
+Deno.test("translateIn() cuts a kick reason an IRC client gives to KICKLEN (359 bytes), what every IRC client gets whole", () => {
+  const { sink, send } = setup();
+  send(`KICK #lobby bob :${"é".repeat(200)}`);
+  assert.deepEqual(sink.native_, [`#lobby /kick bob ${"é".repeat(179)}`]);
+});
+
+Deno.test("translateIn() fits a topic or kick reason as the session will store it: a control character (1 byte) counts as its U+FFFD (3)", () => {
+  const { sink, send } = setup();
+  send(
+    `TOPIC #lobby :${"\x07".repeat(392)}`,
+    `KICK #lobby bob :${"\x07".repeat(359)}`,
+  );
+  // Before, 392 BELs went as they were, the session made them 1,176
+  // bytes, and every IRC client got that topic cut at the line.
+  assert.deepEqual(sink.native_, [
+    `#lobby /topic ${"\uFFFD".repeat(130)}`,
+    `#lobby /kick bob ${"\uFFFD".repeat(119)}`,
+  ]);
+});
+
 Deno.test("translateIn() sends PRIVMSG and NOTICE to channels and nicks, actions as /me, formatting stripped", () => {
   const { sink, send, irc } = setup();
   send(
@@ -157,7 +177,7 @@ Deno.test("translateIn() keeps at most 32 MODE +k keys, the newest, and forgets 
   assert.equal(state.keys.has("#a"), false);
 });
 
-Deno.test("translateIn() asks for NAMES and WHO only of channels the client is in; 461, 421, 462, AWAY acknowledged, TAGMSG dropped", () => {
+Deno.test("translateIn() asks for NAMES and WHO only of channels the client is in; 461, 421 (AWAY too: nobody would be told), 462, TAGMSG dropped", () => {
   const { state, sink, send, irc } = setup();
   send("NAMES #lobby", "WHO #lobby", "NAMES #other", "WHO bob", "LIST");
   assert.deepEqual(sink.native_, ["#lobby /who", "#lobby /who", "/rooms"]);
@@ -176,7 +196,7 @@ Deno.test("translateIn() asks for NAMES and WHO only of channels the client is i
     "321 me Channel :Users  Name",
     "461 me PRIVMSG :Not enough parameters",
     "461 me KICK :Not enough parameters",
-    "306 me :You have been marked as being away",
+    "421 me AWAY :Unknown command",
     "421 me CHATHISTORY :Unknown command",
     "462 me :You may not reregister",
   ]);

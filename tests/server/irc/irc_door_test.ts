@@ -35,7 +35,8 @@ async function registerAndChat(engine: (typeof ENGINES)[number]) {
   assert.match(irc.received[0]!, /^:tlschat 001 j\^doe :Welcome/);
   assert.ok(
     irc.received.some((l) =>
-      / 005 .*CHANTYPES=# .*TOPICLEN=392 CHANLIMIT=#:20 MAXLIST=b:100 /.test(l)
+      / 005 .*CHANTYPES=# .*TOPICLEN=392 KICKLEN=359 CHANLIMIT=#:20 MAXLIST=b:100 /
+        .test(l)
     ),
   );
   await irc.expect(/^:j\^doe!j\^doe@tlschat JOIN #lobby$/);
