@@ -114,6 +114,9 @@ const COMMANDS: Readonly<
     sink.native("/rooms");
   },
   NICK: (state, [nick = ""], sink) => {
+    // Its nick as it is: no change, so nothing to tell anyone (as servers
+    // ignore it); another case of it is a rename.
+    if (nick === state.nick) return;
     const alias = takeableAlias(nick, state.settings.server);
     if (alias === null) {
       return sink.irc(state.numeric("432", nick, "Erroneous nickname"));

@@ -238,3 +238,9 @@ Deno.test("translateIn() answers WHOIS from the directory: 311 with the holder's
     ":tlschat 318 me amy :End of /WHOIS list",
   ]);
 });
+
+Deno.test("translateIn() ignores NICK to the client's own nick (the session would announce that rename to every member); another case of it renames", () => {
+  const { sink, send } = setup();
+  send("NICK me", "NICK me", "NICK Me");
+  assert.deepEqual(sink.native_, ["/nick Me"]);
+});
