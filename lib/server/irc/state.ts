@@ -15,6 +15,7 @@ import type { ConnectionInfo } from "../room/connection.ts";
 import type { IrcMessage } from "./parse.ts";
 import type { Clock } from "../../clock.ts";
 import type { SharedLines } from "./shared_lines.ts";
+import { roomOf } from "./names.ts";
 
 /** The IRCv3 capabilities the door offers, in the order `CAP LS` lists them. */
 export const IRC_CAPS = [
@@ -169,6 +170,26 @@ export class IrcState {
       params: [this.target, text],
     };
   }
+}
+
+/** 403 for a name that is no room. */
+export function noSuchChannel(
+  state: IrcState,
+  channel: string,
+  sink: IrcSink,
+): void {
+  sink.irc(state.numeric("403", channel, "No such channel"));
+}
+
+/** The room of a channel (403 when it names none). */
+export function inRoom(
+  state: IrcState,
+  channel: string,
+  sink: IrcSink,
+): string | null {
+  const room = roomOf(channel);
+  if (room === null) noSuchChannel(state, channel, sink);
+  return room;
 }
 
 /** 461: a command without the parameters it needs. */
