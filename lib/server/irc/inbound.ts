@@ -53,8 +53,6 @@ export function stripFormatting(text: string): string {
 
 /** The least parameters each command needs. */
 const NEEDS: Readonly<Record<string, number>> = {
-  PRIVMSG: 2,
-  NOTICE: 2,
   JOIN: 1,
   PART: 1,
   TOPIC: 1,
@@ -72,8 +70,9 @@ const COMMANDS: Readonly<
     (state: IrcState, params: readonly string[], sink: IrcSink) => void
   >
 > = {
-  PRIVMSG: (state, params, sink) => message(state, params, sink),
-  NOTICE: (state, params, sink) => message(state, params, sink),
+  PRIVMSG: (state, params, sink) => message(state, params, sink.irc, sink),
+  // Never answered with an error (RFC 2812 3.3.2, as servers do).
+  NOTICE: (state, params, sink) => message(state, params, () => {}, sink),
   JOIN: join,
   PART: (state, [channels = "", reason = ""], sink) => {
     for (const channel of channels.split(",")) {
@@ -85,6 +84,10 @@ const COMMANDS: Readonly<
   TOPIC: (state, [channel = "", text], sink) => {
     const room = inRoom(state, channel, sink);
     if (room === null) return;
+    if (text === "") {
+      // `/topic` alone shows it: a topic is only replaced here.
+      return sink.irc(state.notice(`${room}: a topic cannot be cleared here`));
+    }
     if (text !== undefined) {
       const topic = fitTopic(stripFormatting(text), state.settings.server);
       return sink.native(`${room} /topic ${topic}`);
@@ -92,22 +95,15 @@ const COMMANDS: Readonly<
     state.pending.push({ kind: "topic", room });
     sink.native(`${room} /topic`);
   },
-  NAMES: (state, [channel = state.settings.defaultRoom], sink) =>
-    ask(state, "names", channel.split(",")[0]!, sink),
+  NAMES: (state, [channels = state.settings.defaultRoom], sink) => {
+    for (const channel of channels.split(",")) {
+      ask(state, "names", channel, sink);
+    }
+  },
   WHO: (state, [mask = ""], sink) => ask(state, "who", mask, sink),
   WHOIS: (state, params, sink) => void whois(state, params, sink),
   MODE: mode,
-  KICK: (state, [channel = "", nick = "", reason = ""], sink) =>
-    onMember(
-      state,
-      channel,
-      nick,
-      (room, alias) => {
-        const text = fitKick(stripFormatting(reason), state.settings.server);
-        sink.native(`${room} /kick ${alias} ${text}`.trimEnd());
-      },
-      sink,
-    ),
+  KICK: kick,
   INVITE: (state, [nick = "", channel = ""], sink) =>
     onMember(
       state,
@@ -181,12 +177,45 @@ function onMember(
   act(room, alias);
 }
 
-/** `PRIVMSG` and `NOTICE`: to channels (`#room TEXT`) or nicks (`/msg`). */
+/**
+ * `KICK #room nick[,nick...] [:REASON]`, or as many channels as nicks (RFC
+ * 2812), each a `/kick`, the reason cut to `KICKLEN`.
+ */
+function kick(
+  state: IrcState,
+  [channels = "", nicks = "", reason = ""]: readonly string[],
+  sink: IrcSink,
+): void {
+  const rooms = channels.split(",");
+  const targets = nicks.split(",");
+  if (rooms.length > 1 && rooms.length !== targets.length) {
+    return needMore(state, "KICK", sink);
+  }
+  const text = fitKick(stripFormatting(reason), state.settings.server);
+  targets.forEach((nick, i) =>
+    onMember(
+      state,
+      rooms[rooms.length > 1 ? i : 0]!,
+      nick,
+      (room, alias) => sink.native(`${room} /kick ${alias} ${text}`.trimEnd()),
+      sink,
+    )
+  );
+}
+
+/**
+ * `PRIVMSG` and `NOTICE`: to channels (`#room TEXT`) or nicks (`/msg`);
+ * the door's refusals (411, 412, 403, 401) go to `refuse`.
+ */
 function message(
   state: IrcState,
   [targets = "", raw = ""]: readonly string[],
+  refuse: IrcSink["irc"],
   sink: IrcSink,
 ): void {
+  if (targets === "") {
+    return refuse(state.numeric("411", "No recipient given (PRIVMSG)"));
+  }
   let action = false;
   let text = raw;
   if (text.startsWith("\x01")) {
@@ -198,12 +227,15 @@ function message(
   }
   text = stripFormatting(text);
   if (text.trim() === "") {
-    return sink.irc(state.numeric("412", "No text to send"));
+    return refuse(state.numeric("412", "No text to send"));
   }
   for (const target of targets.split(",")) {
     if (target.startsWith("#")) {
-      const room = inRoom(state, target, sink);
-      if (room === null) continue;
+      const room = roomOf(target);
+      if (room === null) {
+        refuse(state.numeric("403", target, "No such channel"));
+        continue;
+      }
       const line = action
         ? `/me ${text}`
         : text.startsWith("/")
@@ -214,7 +246,7 @@ function message(
     }
     const alias = aliasOf(target);
     if (alias === null) {
-      sink.irc(state.numeric("401", target, "No such nick"));
+      refuse(state.numeric("401", target, "No such nick"));
       continue;
     }
     // A private action goes as text: private messages have no /me.

@@ -57,7 +57,8 @@ export function mode(
     state.pending.push({ kind: "mode", room });
     return sink.native(`/rooms ${room}`); // that room's line alone
   }
-  if ((changes === "b" || changes === "+b") && args.length === 0) {
+  // `b` without a mask, in any sign: the list, as servers answer.
+  if (/^[+-]?b$/.test(changes) && args.length === 0) {
     // The default room's bans are the server's (`/bans`, operators only).
     if (room === state.settings.defaultRoom) {
       return sink.irc(state.numeric("368", room, "End of channel ban list"));

@@ -177,7 +177,7 @@ Deno.test("translateIn() keeps at most 32 MODE +k keys, the newest, and forgets 
   assert.equal(state.keys.has("#a"), false);
 });
 
-Deno.test("translateIn() asks for NAMES and WHO only of channels the client is in; 461, 421 (AWAY too: nobody would be told), 462, TAGMSG dropped", () => {
+Deno.test("translateIn() asks for NAMES and WHO only of channels the client is in; 412, 461, 421 (AWAY too: nobody would be told), 462, TAGMSG dropped", () => {
   const { state, sink, send, irc } = setup();
   send("NAMES #lobby", "WHO #lobby", "NAMES #other", "WHO bob", "LIST");
   assert.deepEqual(sink.native_, ["#lobby /who", "#lobby /who", "/rooms"]);
@@ -194,7 +194,7 @@ Deno.test("translateIn() asks for NAMES and WHO only of channels the client is i
     "366 me #other :End of /NAMES list",
     "315 me bob :End of /WHO list",
     "321 me Channel :Users  Name",
-    "461 me PRIVMSG :Not enough parameters",
+    "412 me :No text to send",
     "461 me KICK :Not enough parameters",
     "421 me AWAY :Unknown command",
     "421 me CHATHISTORY :Unknown command",
@@ -243,4 +243,59 @@ Deno.test("translateIn() ignores NICK to the client's own nick (the session woul
   const { sink, send } = setup();
   send("NICK me", "NICK me", "NICK Me");
   assert.deepEqual(sink.native_, ["/nick Me"]);
+});
+
+Deno.test("translateIn() never answers a NOTICE with an error (no target, no text, a bad channel or nick); PRIVMSG gets 411, 412, 403, 401 as ngIRCd sends", () => {
+  const { sink, send, irc } = setup();
+  send(
+    "NOTICE",
+    "NOTICE #lobby",
+    "NOTICE #lobby :\x02\x02",
+    "NOTICE #a.b,[x],bob :hi",
+  );
+  assert.deepEqual(irc(), []);
+  assert.deepEqual(sink.native_, ["/msg bob hi"]);
+  send("PRIVMSG", "PRIVMSG #lobby", "PRIVMSG #a.b,[x] :hi");
+  assert.deepEqual(irc(), [
+    "411 me :No recipient given (PRIVMSG)",
+    "412 me :No text to send",
+    "403 me #a.b :No such channel",
+    "401 me [x] :No such nick",
+  ]);
+});
+
+Deno.test("translateIn() takes KICK of several nicks (or as many channels), NAMES of several channels, MODE -b as the ban list, and refuses to clear a topic", () => {
+  const { state, sink, send, irc } = setup();
+  state.joined.add("#t");
+  send(
+    "KICK #t bob,`2x,[y] :out",
+    "KICK #t,#lobby amy,bob",
+    "KICK #t,#lobby amy",
+    "NAMES #lobby,#t,#other",
+    "MODE #t -b",
+    "TOPIC #t :",
+  );
+  assert.deepEqual(sink.native_, [
+    "#t /kick bob out",
+    "#t /kick 2x out",
+    "#t /kick amy",
+    "#lobby /kick bob",
+    "#lobby /who",
+    "#t /who",
+    "#t /roombans",
+  ]);
+  assert.deepEqual(irc(), [
+    "401 me [y] :No such nick",
+    "461 me KICK :Not enough parameters",
+    "366 me #other :End of /NAMES list",
+    "NOTICE me :#t: a topic cannot be cleared here",
+  ]);
+  assert.deepEqual(
+    state.pending.map((p) => `${p.kind} ${"room" in p ? p.room : ""}`),
+    [
+      "names #lobby",
+      "names #t",
+      "bans #t",
+    ],
+  );
 });
