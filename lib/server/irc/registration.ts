@@ -60,6 +60,7 @@ export function registrationCommand(
   sink: IrcSink,
 ): boolean {
   const { command, params } = message;
+  state.noticing = command === "NOTICE";
   // Without a subcommand (a 410 had an empty parameter) or a token: 461.
   if (
     (command === "CAP" && !params[0]) || (command === "PING" && !params.length)

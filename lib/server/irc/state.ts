@@ -119,6 +119,12 @@ export class IrcState {
   registered = false;
   /** It logged into an account (SASL, or `PASS` with the account's). */
   account = false;
+  /**
+   * Its last line was a `NOTICE`: the session's refusal of it is not
+   * shown (a `NOTICE` is never answered with an error). The session
+   * answers a line before the door reads the next, which clears this.
+   */
+  noticing = false;
   sasl: SaslState | null = null;
   /** Channels it is in (rooms, folded). */
   readonly joined = new Set<string>();
