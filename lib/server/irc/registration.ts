@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { ServerLine } from "../../server_lines.ts";
+import { parseHelloParams, type ServerLine } from "../../server_lines.ts";
 import { isCommand } from "./inbound.ts";
 import { isupportTokens } from "./isupport.ts";
 import { aliasOf, nickOf, takeableAlias } from "./names.ts";
@@ -47,6 +47,10 @@ const BEFORE_REGISTRATION = new Set([
 /** 433's text for a nick that is a registered account. */
 export const NICK_IS_ACCOUNT =
   "Nickname is a registered account: log in with SASL (or PASS), or choose another";
+
+/** 433's text where only accounts may join (`--accounts-only`), any nick. */
+const ONLY_ACCOUNTS =
+  "Only accounts may join: log in with SASL (or PASS) as your account";
 
 /**
  * Handles a command of registration (any time for `CAP`, `AUTHENTICATE`,
@@ -234,6 +238,9 @@ export function registrationLine(
 ): boolean {
   switch (line.type) {
     case "HELLO":
+      // Where every nick is answered as an account's (none is told apart).
+      state.accountsOnly = parseHelloParams(line.params).auth === "accounts";
+      return true;
     case "CAP":
       return true;
     case "PASSWORD":
@@ -276,7 +283,8 @@ function password(state: IrcState, kind: string, sink: IrcSink): void {
     );
     return sink.close("Password incorrect");
   }
-  aliasRefused(state, "account", ["433", NICK_IS_ACCOUNT], sink);
+  const text = state.accountsOnly ? ONLY_ACCOUNTS : NICK_IS_ACCOUNT;
+  aliasRefused(state, "account", ["433", text], sink);
 }
 
 /** The session took the alias: logged in (SASL), registered when ready. */

@@ -117,6 +117,8 @@ export class IrcState {
   welcomed = false;
   /** 001 to 005 were sent: the client is registered. */
   registered = false;
+  /** Only accounts may join the server (its greeting's `auth=accounts`). */
+  accountsOnly = false;
   /** It logged into an account (SASL, or `PASS` with the account's). */
   account = false;
   /**

@@ -524,3 +524,19 @@ Deno.test("registration: AUTHENTICATE after logging in (SASL, or PASS with the a
   client(withPass, other, "AUTHENTICATE PLAIN");
   assert.equal(v(other).at(-1), "907 alice :You have already authenticated");
 });
+
+Deno.test("registration: where only accounts may join (the greeting's auth=accounts), a nick's 433 says so, not that the nick is a registered account", () => {
+  const state = ircState();
+  const sink = recorder();
+  session(
+    state,
+    sink,
+    "HELLO tlschat/1 tlschat rate=5,burst=10,line=4096,auth=accounts Welcome",
+  );
+  client(state, sink, "NICK guesty");
+  client(state, sink, "USER u 0 * :x");
+  session(state, sink, 'PASSWORD account "guesty" is a registered alias');
+  assert.deepEqual(v(sink), [
+    "433 * guesty :Only accounts may join: log in with SASL (or PASS) as your account",
+  ]);
+});
