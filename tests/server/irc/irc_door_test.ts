@@ -392,3 +392,20 @@ Deno.test("IRC door: a native member's 3,000-byte topic, kick and quit reasons a
     for (const other of others) other[Symbol.dispose]();
   }
 });
+
+Deno.test("IRC door: nobody may be NickServ (or ChanServ...), so an IRC client's automatic 'PRIVMSG NickServ :IDENTIFY password' reaches no member", async () => {
+  await using server = await startServer("deno", [], { irc: true });
+  using mallory = await TestClient.connect(server.ircPort);
+  await mallory.send("NICK NickServ");
+  await mallory.send("USER u 0 * :Real Name");
+  await mallory.expect(
+    /^:tlschat 432 \* NickServ :Alias "NickServ" is reserved$/,
+  );
+  const native = await TestClient.connect(server.port);
+  using _native = native;
+  await native.send("chanserv");
+  await native.expect(/^ERR alias-reserved /);
+  using victim = await ircJoin(server.ircPort, "vic");
+  await victim.send("PRIVMSG NickServ :IDENTIFY vic s3cret");
+  await victim.expect(/^:tlschat 401 vic NickServ :.*"NickServ"/);
+});
