@@ -421,3 +421,13 @@ Deno.test("translateOut() shows no refusal of a NOTICE's line (muted, not in the
     "404 me * :You are muted",
   ]);
 });
+
+Deno.test("translateOut() answers a registered client's rename to an account's nick with 433, not telling it to log in with SASL or PASS, which it no longer may", () => {
+  const { out } = setup();
+  assert.deepEqual(
+    out('PASSWORD account "alice" is a registered alias: send /pass PASSWORD'),
+    [
+      "433 me alice :Nickname is a registered account: its holder takes it by logging in when connecting (SASL or PASS)",
+    ],
+  );
+});
