@@ -100,7 +100,10 @@ const COMMANDS: Readonly<
       ask(state, "names", channel, sink);
     }
   },
-  WHO: (state, [mask = ""], sink) => ask(state, "who", mask, sink),
+  WHO: (state, [mask = ""], sink) =>
+    mask.startsWith("#") || aliasOf(mask) === null
+      ? ask(state, "who", mask, sink)
+      : void whoNick(state, mask, sink),
   WHOIS: (state, params, sink) => void whois(state, params, sink),
   MODE: mode,
   KICK: kick,
@@ -288,6 +291,33 @@ function ask(
   }
   state.pending.push({ kind, room });
   sink.native(`${room} /who`);
+}
+
+/**
+ * `WHO nick`: its holder's 352, as in a channel's (`*` for the channel),
+ * then 315; only 315 when nobody holds it, or the directory cannot tell.
+ */
+function whoNick(state: IrcState, mask: string, sink: IrcSink): Promise<void> {
+  const told = state.settings.holder(aliasOf(mask)!).catch(() => null);
+  return told.then((held) => {
+    if (held !== null) {
+      const nick = nickOf(held);
+      const { server } = state.settings;
+      sink.irc(
+        state.numeric(
+          "352",
+          "*",
+          nick,
+          MEMBER_HOST,
+          server,
+          nick,
+          "H",
+          `0 ${nick}`,
+        ),
+      );
+    }
+    sink.irc(state.numeric("315", mask, "End of /WHO list"));
+  });
 }
 
 /**

@@ -179,7 +179,7 @@ Deno.test("translateIn() keeps at most 32 MODE +k keys, the newest, and forgets 
 
 Deno.test("translateIn() asks for NAMES and WHO only of channels the client is in; 412, 461, 421 (AWAY too: nobody would be told), 462, TAGMSG dropped", () => {
   const { state, sink, send, irc } = setup();
-  send("NAMES #lobby", "WHO #lobby", "NAMES #other", "WHO bob", "LIST");
+  send("NAMES #lobby", "WHO #lobby", "NAMES #other", "WHO #b", "LIST");
   assert.deepEqual(sink.native_, ["#lobby /who", "#lobby /who", "/rooms"]);
   assert.deepEqual(state.pending.map((p) => p.kind), ["names", "who", "list"]);
   send(
@@ -192,7 +192,7 @@ Deno.test("translateIn() asks for NAMES and WHO only of channels the client is i
   );
   assert.deepEqual(irc(), [
     "366 me #other :End of /NAMES list",
-    "315 me bob :End of /WHO list",
+    "315 me #b :End of /WHO list",
     "321 me Channel :Users  Name",
     "412 me :No text to send",
     "461 me KICK :Not enough parameters",
@@ -298,4 +298,31 @@ Deno.test("translateIn() takes KICK of several nicks (or as many channels), NAME
       "bans #t",
     ],
   );
+});
+
+Deno.test("translateIn() answers WHO of a nick from the directory: 352 for its holder (ngIRCd's form), then 315; only 315 for nobody or when it cannot tell", async () => {
+  const { sink, send, irc } = setup();
+  const who = async (line: string) => {
+    send(line);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const said = irc();
+    sink.clear();
+    return said;
+  };
+  assert.deepEqual(await who("WHO j^doe"), [
+    "352 me * J^Doe tlschat tlschat J^Doe H :0 J^Doe",
+    "315 me j^doe :End of /WHO list",
+  ]);
+  assert.deepEqual(await who("WHO nobody"), [
+    "315 me nobody :End of /WHO list",
+  ]);
+  assert.deepEqual(await who("WHO *"), ["315 me * :End of /WHO list"]);
+  assert.deepEqual(sink.native_, []);
+  const broken = ircState({ holder: () => Promise.reject(new Error("down")) });
+  broken.nick = "me";
+  broken.registered = true;
+  const told = recorder();
+  translateIn(broken, { command: "WHO", params: ["amy"] }, told);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(told.irc_, [":tlschat 315 me amy :End of /WHO list"]);
 });
