@@ -10,6 +10,7 @@
  * @module
  */
 
+import { aliasKey } from "../../protocol.ts";
 import { aliasOf, nickOf } from "./names.ts";
 import type { IrcSink, IrcState } from "./state.ts";
 
@@ -71,13 +72,24 @@ export function authenticate(
   if (
     fields === null || alias === null || alias !== account ||
     !state.settings.isAccount(alias) ||
-    (sasl.mechanism === "PLAIN" && !fields[2])
+    (sasl.mechanism === "PLAIN" && !plainWhole(fields))
   ) {
     return fail();
   }
   sasl.account = alias;
   sasl.password = sasl.mechanism === "PLAIN" ? fields[2]! : null;
   sink.native(alias);
+}
+
+/**
+ * PLAIN's `authzid NUL authcid NUL password` (RFC 4616), whole: three
+ * fields, a password, and no one else to act as (an authzid, when given,
+ * is the authcid: nobody may log in as one account to act as another).
+ */
+function plainWhole(fields: readonly string[]): boolean {
+  const [authzid, authcid = "", password] = fields;
+  return fields.length === 3 && !!password &&
+    (authzid === "" || aliasKey(authzid!) === aliasKey(authcid));
 }
 
 /** A SASL payload (`+`: empty) as its NUL-separated fields; null if bad. */

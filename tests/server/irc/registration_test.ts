@@ -540,3 +540,27 @@ Deno.test("registration: where only accounts may join (the greeting's auth=accou
     "433 * guesty :Only accounts may join: log in with SASL (or PASS) as your account",
   ]);
 });
+
+Deno.test("registration: SASL PLAIN with an authzid other than its authcid, or more fields than three, fails (904) and asks the session nothing", () => {
+  for (
+    const payload of [
+      "opal\0alice\0pw", // log in as alice to act as opal
+      "\0alice\0pw\0more",
+      "\0alice\0",
+    ]
+  ) {
+    const state = ircState();
+    const sink = recorder();
+    client(state, sink, "CAP REQ sasl");
+    client(state, sink, "AUTHENTICATE PLAIN");
+    client(state, sink, `AUTHENTICATE ${btoa(payload)}`);
+    assert.deepEqual(sink.native_, [], JSON.stringify(payload));
+    assert.match(v(sink).at(-1)!, /^904 \* :SASL authentication failed$/);
+  }
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP REQ sasl");
+  client(state, sink, "AUTHENTICATE PLAIN");
+  client(state, sink, `AUTHENTICATE ${btoa("Alice\0alice\0pw")}`);
+  assert.deepEqual(sink.native_, ["alice"], "the same alias, in another case");
+});
