@@ -27,6 +27,26 @@ function remember(state: IrcState, room: string, key: string): void {
   }
 }
 
+/**
+ * `+k KEY` or `-k`: `/key KEY`, or `/key -`. A key the room could not
+ * keep as given (empty, holding a space, or `-`, which removes it) is 525.
+ */
+function key(
+  state: IrcState,
+  room: string,
+  on: boolean,
+  given: string | undefined,
+  sink: IrcSink,
+): void {
+  if (!on) return sink.native(`${room} /key -`);
+  if (given === undefined) return needMore(state, "MODE", sink);
+  if (given === "" || given === "-" || given.includes(" ")) {
+    return sink.irc(state.numeric("525", room, "Key is not well-formed"));
+  }
+  remember(state, room, given);
+  sink.native(`${room} /key ${given}`);
+}
+
 /** The native command of each channel mode a client may set. */
 const MODE_COMMANDS: Readonly<Record<string, [string, string]>> = {
   o: ["/op", "/deop"],
@@ -74,15 +94,8 @@ export function mode(
     }
     const on = sign === "+";
     if (char === "i") sink.native(`${room} /inviteonly ${on ? "on" : "off"}`);
-    else if (char === "k") {
-      const key = on ? args.shift() : (args.shift(), "-");
-      if (key === undefined) {
-        needMore(state, "MODE", sink);
-      } else {
-        if (on) remember(state, room, key);
-        sink.native(`${room} /key ${key}`);
-      }
-    } else if (Object.hasOwn(MODE_COMMANDS, char)) {
+    else if (char === "k") key(state, room, on, args.shift(), sink);
+    else if (Object.hasOwn(MODE_COMMANDS, char)) {
       const nick = (args.shift() ?? "").replace(/!.*$/, "");
       const alias = aliasOf(nick);
       if (alias === null) {

@@ -326,3 +326,20 @@ Deno.test("translateIn() answers WHO of a nick from the directory: 352 for its h
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.deepEqual(told.irc_, [":tlschat 315 me amy :End of /WHO list"]);
 });
+
+Deno.test("translateIn() refuses a MODE +k key the room could not keep as given (525): '-' would remove the key, a space would cut it", () => {
+  const { state, sink, send, irc } = setup();
+  send(
+    "MODE #a +k -",
+    "MODE #a +k :two words",
+    "MODE #a +k :",
+    "MODE #a +k ok",
+  );
+  assert.deepEqual(irc(), [
+    "525 me #a :Key is not well-formed",
+    "525 me #a :Key is not well-formed",
+    "525 me #a :Key is not well-formed",
+  ]);
+  assert.deepEqual(sink.native_, ["#a /key ok"]);
+  assert.equal(state.keys.get("#a"), "ok");
+});
