@@ -60,7 +60,6 @@ const NEEDS: Readonly<Record<string, number>> = {
   INVITE: 2,
   MODE: 1,
   NICK: 1,
-  WHOIS: 1,
 };
 
 /** The commands of a registered client, each one's translation. */
@@ -104,7 +103,10 @@ const COMMANDS: Readonly<
     mask.startsWith("#") || aliasOf(mask) === null
       ? ask(state, "who", mask, sink)
       : void whoNick(state, mask, sink),
-  WHOIS: (state, params, sink) => void whois(state, params, sink),
+  WHOIS: (state, params, sink) =>
+    !params.at(-1)
+      ? sink.irc(state.numeric("431", "No nickname given"))
+      : void whois(state, params, sink),
   MODE: mode,
   KICK: kick,
   INVITE: (state, [nick = "", channel = ""], sink) =>

@@ -343,3 +343,12 @@ Deno.test("translateIn() refuses a MODE +k key the room could not keep as given 
   assert.deepEqual(sink.native_, ["#a /key ok"]);
   assert.equal(state.keys.get("#a"), "ok");
 });
+
+Deno.test("translateIn() answers WHOIS without a nick 431, as RFC 2812 and ngIRCd do", () => {
+  const { send, irc } = setup();
+  send("WHOIS", "WHOIS :");
+  assert.deepEqual(irc(), [
+    "431 me :No nickname given",
+    "431 me :No nickname given",
+  ]);
+});
