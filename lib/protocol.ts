@@ -20,7 +20,12 @@ export const PROTOCOL = "tlschat/1";
 /** Longest alias, in characters. */
 export const MAX_ALIAS_LENGTH = 32;
 
-/** Aliases nobody may take (compared case-insensitively). */
+/**
+ * Aliases nobody may take (compared case-insensitively). With them, the
+ * nicks of IRC networks' services: IRC clients send `NickServ` passwords by
+ * themselves (HexChat's NickServ login, irssi's and weechat's connect
+ * commands), which a member holding that alias would receive.
+ */
 export const RESERVED_ALIASES: ReadonlySet<string> = new Set([
   "admin",
   "everyone",
@@ -29,6 +34,14 @@ export const RESERVED_ALIASES: ReadonlySet<string> = new Set([
   "root",
   "server",
   "system",
+  "nickserv",
+  "chanserv",
+  "memoserv",
+  "operserv",
+  "hostserv",
+  "botserv",
+  "saslserv",
+  "helpserv",
 ]);
 
 /** At most this many aliases are listed in one `WHO` line. */

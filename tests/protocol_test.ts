@@ -64,6 +64,9 @@ Deno.test("validateAlias() refuses empty, long, unsafe and reserved aliases", ()
       "operator",
       "everyone",
       "nobody",
+      "NickServ",
+      "chanserv",
+      "SaslServ",
     ]
   ) {
     assert.equal(code(() => validateAlias(alias)), "alias-reserved", alias);

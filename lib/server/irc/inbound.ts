@@ -5,18 +5,26 @@
  * `/me`, other CTCP dropped), `JOIN`, `PART`,
  * `TOPIC`, `NAMES`, `WHO`, `WHOIS`, `MODE`, `KICK`, `INVITE`, `LIST`,
  * `NICK`, `PONG`, `QUIT`, formatting codes stripped from every text.
- * Anything else gets 421, a missing parameter 461.
+ * Anything else gets 421 (`AWAY` too: there is no away state to tell
+ * anyone of), a missing parameter 461.
  * Pure: what to send goes to an {@linkcode IrcSink} (`WHOIS`'s answer once
  * the directory, `IrcSettings.holder`, said who holds the nick).
  *
  * @module
  */
 
-import { fitTopic } from "./isupport.ts";
+import { fitKick, fitTopic } from "./isupport.ts";
 import { aliasOf, nickOf, roomOf, takeableAlias } from "./names.ts";
 import type { IrcMessage } from "./parse.ts";
-import { needMore } from "./registration.ts";
-import { type IrcSink, type IrcState, MEMBER_HOST } from "./state.ts";
+import { mode } from "./modes.ts";
+import {
+  inRoom,
+  type IrcSink,
+  type IrcState,
+  MEMBER_HOST,
+  needMore,
+  noSuchChannel,
+} from "./state.ts";
 
 /**
  * IRC formatting codes (bold, colours, hex colours, reset, monospace,
@@ -45,8 +53,6 @@ export function stripFormatting(text: string): string {
 
 /** The least parameters each command needs. */
 const NEEDS: Readonly<Record<string, number>> = {
-  PRIVMSG: 2,
-  NOTICE: 2,
   JOIN: 1,
   PART: 1,
   TOPIC: 1,
@@ -54,7 +60,6 @@ const NEEDS: Readonly<Record<string, number>> = {
   INVITE: 2,
   MODE: 1,
   NICK: 1,
-  WHOIS: 1,
 };
 
 /** The commands of a registered client, each one's translation. */
@@ -64,8 +69,9 @@ const COMMANDS: Readonly<
     (state: IrcState, params: readonly string[], sink: IrcSink) => void
   >
 > = {
-  PRIVMSG: (state, params, sink) => message(state, params, sink),
-  NOTICE: (state, params, sink) => message(state, params, sink),
+  PRIVMSG: (state, params, sink) => message(state, params, sink.irc, sink),
+  // Never answered with an error (RFC 2812 3.3.2, as servers do).
+  NOTICE: (state, params, sink) => message(state, params, () => {}, sink),
   JOIN: join,
   PART: (state, [channels = "", reason = ""], sink) => {
     for (const channel of channels.split(",")) {
@@ -77,6 +83,10 @@ const COMMANDS: Readonly<
   TOPIC: (state, [channel = "", text], sink) => {
     const room = inRoom(state, channel, sink);
     if (room === null) return;
+    if (text === "") {
+      // `/topic` alone shows it: a topic is only replaced here.
+      return sink.irc(state.notice(`${room}: a topic cannot be cleared here`));
+    }
     if (text !== undefined) {
       const topic = fitTopic(stripFormatting(text), state.settings.server);
       return sink.native(`${room} /topic ${topic}`);
@@ -84,22 +94,21 @@ const COMMANDS: Readonly<
     state.pending.push({ kind: "topic", room });
     sink.native(`${room} /topic`);
   },
-  NAMES: (state, [channel = state.settings.defaultRoom], sink) =>
-    ask(state, "names", channel.split(",")[0]!, sink),
-  WHO: (state, [mask = ""], sink) => ask(state, "who", mask, sink),
-  WHOIS: (state, params, sink) => void whois(state, params, sink),
+  NAMES: (state, [channels = state.settings.defaultRoom], sink) => {
+    for (const channel of channels.split(",")) {
+      ask(state, "names", channel, sink);
+    }
+  },
+  WHO: (state, [mask = ""], sink) =>
+    mask.startsWith("#") || aliasOf(mask) === null
+      ? ask(state, "who", mask, sink)
+      : void whoNick(state, mask, sink),
+  WHOIS: (state, params, sink) =>
+    !params.at(-1)
+      ? sink.irc(state.numeric("431", "No nickname given"))
+      : void whois(state, params, sink),
   MODE: mode,
-  KICK: (state, [channel = "", nick = "", reason = ""], sink) =>
-    onMember(
-      state,
-      channel,
-      nick,
-      (room, alias) =>
-        sink.native(
-          `${room} /kick ${alias} ${stripFormatting(reason)}`.trimEnd(),
-        ),
-      sink,
-    ),
+  KICK: kick,
   INVITE: (state, [nick = "", channel = ""], sink) =>
     onMember(
       state,
@@ -114,6 +123,9 @@ const COMMANDS: Readonly<
     sink.native("/rooms");
   },
   NICK: (state, [nick = ""], sink) => {
+    // Its nick as it is: no change, so nothing to tell anyone (as servers
+    // ignore it); another case of it is a rename.
+    if (nick === state.nick) return;
     const alias = takeableAlias(nick, state.settings.server);
     if (alias === null) {
       return sink.irc(state.numeric("432", nick, "Erroneous nickname"));
@@ -125,18 +137,16 @@ const COMMANDS: Readonly<
     sink.native(`/quit ${stripFormatting(reason)}`.trimEnd()),
   // Client-only tags (typing...): nothing to pass on.
   TAGMSG: () => {},
-  // Acknowledged; others are not told (no away state here).
-  AWAY: (state, [text = ""], sink) =>
-    sink.irc(
-      text === ""
-        ? state.numeric("305", "You are no longer marked as being away")
-        : state.numeric("306", "You have been marked as being away"),
-    ),
   USER: (state, _params, sink) =>
     sink.irc(state.numeric("462", "You may not reregister")),
   PASS: (state, _params, sink) =>
     sink.irc(state.numeric("462", "You may not reregister")),
 };
+
+/** Whether `command` is one the door serves a registered client. */
+export function isCommand(command: string): boolean {
+  return Object.hasOwn(COMMANDS, command);
+}
 
 /** Translates one command of a registered client. */
 export function translateIn(
@@ -145,9 +155,7 @@ export function translateIn(
   sink: IrcSink,
 ): void {
   const { command, params } = message;
-  const handle = Object.hasOwn(COMMANDS, command)
-    ? COMMANDS[command]
-    : undefined;
+  const handle = isCommand(command) ? COMMANDS[command] : undefined;
   if (handle === undefined) {
     return sink.irc(state.numeric("421", command, "Unknown command"));
   }
@@ -155,22 +163,6 @@ export function translateIn(
     return needMore(state, command, sink);
   }
   handle(state, params, sink);
-}
-
-/** 403 for a name that is no room. */
-function noSuchChannel(state: IrcState, channel: string, sink: IrcSink): void {
-  sink.irc(state.numeric("403", channel, "No such channel"));
-}
-
-/** The room of a channel (403 when it names none). */
-function inRoom(
-  state: IrcState,
-  channel: string,
-  sink: IrcSink,
-): string | null {
-  const room = roomOf(channel);
-  if (room === null) noSuchChannel(state, channel, sink);
-  return room;
 }
 
 /** A command on a channel's member: both checked first (403, 401). */
@@ -190,12 +182,45 @@ function onMember(
   act(room, alias);
 }
 
-/** `PRIVMSG` and `NOTICE`: to channels (`#room TEXT`) or nicks (`/msg`). */
+/**
+ * `KICK #room nick[,nick...] [:REASON]`, or as many channels as nicks (RFC
+ * 2812), each a `/kick`, the reason cut to `KICKLEN`.
+ */
+function kick(
+  state: IrcState,
+  [channels = "", nicks = "", reason = ""]: readonly string[],
+  sink: IrcSink,
+): void {
+  const rooms = channels.split(",");
+  const targets = nicks.split(",");
+  if (rooms.length > 1 && rooms.length !== targets.length) {
+    return needMore(state, "KICK", sink);
+  }
+  const text = fitKick(stripFormatting(reason), state.settings.server);
+  targets.forEach((nick, i) =>
+    onMember(
+      state,
+      rooms[rooms.length > 1 ? i : 0]!,
+      nick,
+      (room, alias) => sink.native(`${room} /kick ${alias} ${text}`.trimEnd()),
+      sink,
+    )
+  );
+}
+
+/**
+ * `PRIVMSG` and `NOTICE`: to channels (`#room TEXT`) or nicks (`/msg`);
+ * the door's refusals (411, 412, 403, 401) go to `refuse`.
+ */
 function message(
   state: IrcState,
   [targets = "", raw = ""]: readonly string[],
+  refuse: IrcSink["irc"],
   sink: IrcSink,
 ): void {
+  if (targets === "") {
+    return refuse(state.numeric("411", "No recipient given (PRIVMSG)"));
+  }
   let action = false;
   let text = raw;
   if (text.startsWith("\x01")) {
@@ -207,12 +232,15 @@ function message(
   }
   text = stripFormatting(text);
   if (text.trim() === "") {
-    return sink.irc(state.numeric("412", "No text to send"));
+    return refuse(state.numeric("412", "No text to send"));
   }
   for (const target of targets.split(",")) {
     if (target.startsWith("#")) {
-      const room = inRoom(state, target, sink);
-      if (room === null) continue;
+      const room = roomOf(target);
+      if (room === null) {
+        refuse(state.numeric("403", target, "No such channel"));
+        continue;
+      }
       const line = action
         ? `/me ${text}`
         : text.startsWith("/")
@@ -223,7 +251,7 @@ function message(
     }
     const alias = aliasOf(target);
     if (alias === null) {
-      sink.irc(state.numeric("401", target, "No such nick"));
+      refuse(state.numeric("401", target, "No such nick"));
       continue;
     }
     // A private action goes as text: private messages have no /me.
@@ -268,6 +296,33 @@ function ask(
 }
 
 /**
+ * `WHO nick`: its holder's 352, as in a channel's (`*` for the channel),
+ * then 315; only 315 when nobody holds it, or the directory cannot tell.
+ */
+function whoNick(state: IrcState, mask: string, sink: IrcSink): Promise<void> {
+  const told = state.settings.holder(aliasOf(mask)!).catch(() => null);
+  return told.then((held) => {
+    if (held !== null) {
+      const nick = nickOf(held);
+      const { server } = state.settings;
+      sink.irc(
+        state.numeric(
+          "352",
+          "*",
+          nick,
+          MEMBER_HOST,
+          server,
+          nick,
+          "H",
+          `0 ${nick}`,
+        ),
+      );
+    }
+    sink.irc(state.numeric("315", mask, "End of /WHO list"));
+  });
+}
+
+/**
  * `WHOIS [SERVER] NICK`: the user line of the nick's holder (311), or 401
  * when nobody holds it, then 318; once the directory answered (when it
  * cannot, 311 as asked).
@@ -291,85 +346,4 @@ function whois(
     }
     sink.irc(state.numeric("318", asked, "End of /WHOIS list"));
   });
-}
-
-/**
- * Most keys kept for channels a client set them in and has not seen them
- * set: a key refused (not in the room, not its operator) is never seen
- * set, and would otherwise stay, one more for each channel name tried.
- */
-const KEYS_KEPT = 32;
-
-/** A key the client set, kept to show it back (the oldest goes first). */
-function remember(state: IrcState, room: string, key: string): void {
-  state.keys.delete(room);
-  state.keys.set(room, key);
-  for (const oldest of state.keys.keys()) {
-    if (state.keys.size <= KEYS_KEPT) break;
-    state.keys.delete(oldest);
-  }
-}
-
-/** The native command of each channel mode a client may set. */
-const MODE_COMMANDS: Readonly<Record<string, [string, string]>> = {
-  o: ["/op", "/deop"],
-  b: ["/roomban", "/roomunban"],
-};
-
-/**
- * `MODE`: a channel's modes (324) or ban list (367, 368) asked of the
- * session; `+o -o +b -b +k -k +i -i` as its operators' commands; the
- * client's own modes (221, none); 472 for any other mode.
- */
-function mode(state: IrcState, params: readonly string[], sink: IrcSink): void {
-  const [target = "", changes = "", ...args] = params;
-  if (!target.startsWith("#")) {
-    if (target === state.nick) return sink.irc(state.numeric("221", "+"));
-    return sink.irc(state.numeric("502", "Cannot change mode for other users"));
-  }
-  const room = inRoom(state, target, sink);
-  if (room === null) return;
-  if (changes === "") {
-    if (room === state.settings.defaultRoom) {
-      return sink.irc(state.numeric("324", room, "+"));
-    }
-    state.pending.push({ kind: "mode", room });
-    return sink.native(`/rooms ${room}`); // that room's line alone
-  }
-  if ((changes === "b" || changes === "+b") && args.length === 0) {
-    // The default room's bans are the server's (`/bans`, operators only).
-    if (room === state.settings.defaultRoom) {
-      return sink.irc(state.numeric("368", room, "End of channel ban list"));
-    }
-    state.pending.push({ kind: "bans", room });
-    return sink.native(`${room} /roombans`);
-  }
-  let sign = "+";
-  for (const char of changes) {
-    if (char === "+" || char === "-") {
-      sign = char;
-      continue;
-    }
-    const on = sign === "+";
-    if (char === "i") sink.native(`${room} /inviteonly ${on ? "on" : "off"}`);
-    else if (char === "k") {
-      const key = on ? args.shift() : (args.shift(), "-");
-      if (key === undefined) {
-        needMore(state, "MODE", sink);
-      } else {
-        if (on) remember(state, room, key);
-        sink.native(`${room} /key ${key}`);
-      }
-    } else if (Object.hasOwn(MODE_COMMANDS, char)) {
-      const nick = (args.shift() ?? "").replace(/!.*$/, "");
-      const alias = aliasOf(nick);
-      if (alias === null) {
-        sink.irc(state.numeric("401", nick || "*", "No such nick"));
-      } else {sink.native(
-          `${room} ${MODE_COMMANDS[char]![on ? 0 : 1]} ${alias}`,
-        );}
-    } else {
-      sink.irc(state.numeric("472", char, "is an unknown mode char to me"));
-    }
-  }
 }

@@ -18,9 +18,16 @@ import { splitTags } from "../../resume.ts";
 import { nickOf } from "./names.ts";
 import { type IrcSink, type IrcState, sourceOf } from "./state.ts";
 import { errorNumeric, listReply, take } from "./replies.ts";
-import { NICK_IS_ACCOUNT } from "./registration.ts";
 import { entered, entering, left } from "./entering.ts";
 import { replayEnd } from "./replay_end.ts";
+
+/**
+ * 433's text for a rename to an account's nick: neither SASL nor `PASS`
+ * may come once registered (904/907, 462), so it is not the one that
+ * says to log in.
+ */
+const ACCOUNT_RENAME =
+  "Nickname is a registered account: its holder takes it by logging in when connecting (SASL or PASS)";
 
 /** What a native line carries besides its fields. */
 interface Context {
@@ -375,7 +382,7 @@ function reply(
     case "PASSWORD": {
       // A rename to an account: its password goes only with SASL or PASS.
       const alias = /"([^"]+)"/.exec(line.text)?.[1] ?? "*";
-      return sink.irc(state.numeric("433", nickOf(alias), NICK_IS_ACCOUNT));
+      return sink.irc(state.numeric("433", nickOf(alias), ACCOUNT_RENAME));
     }
   }
   // HELLO WELCOME CAP CURRENT PRESENCE RESUME READ FOUND FOUNDEND BYE:

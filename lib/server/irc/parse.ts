@@ -207,9 +207,21 @@ function formatBody(message: IrcMessage): string {
     const last = i === params.length - 1;
     const trailing = (text && i > 0) || param === "" || param.includes(" ") ||
       param.startsWith(":");
-    out += last && trailing ? ` :${unbroken(param)}` : ` ${unbroken(param)}`;
+    if (last && trailing) out += ` :${unbroken(param)}`;
+    else out += ` ${last ? unbroken(param) : middle(param)}`;
   });
   return out;
+}
+
+/**
+ * A parameter before the last as one word: `*` for an empty one, U+FFFD
+ * for a space or a leading `:` (what a client sent and a numeric echoes,
+ * `PRIVMSG ,bob` or `KICK #a :x y`), which would end the parameters early
+ * or shift them, and the client would read the reply wrong.
+ */
+function middle(param: string): string {
+  if (param === "") return "*";
+  return unbroken(param).replace(/^:| /g, "\uFFFD");
 }
 
 /** NUL, CR and LF: an IRC client ends a line at any of them. */

@@ -17,7 +17,8 @@
  * @module
  */
 
-import type { ServerLine } from "../../server_lines.ts";
+import { parseHelloParams, type ServerLine } from "../../server_lines.ts";
+import { isCommand } from "./inbound.ts";
 import { isupportTokens } from "./isupport.ts";
 import { aliasOf, nickOf, takeableAlias } from "./names.ts";
 import type { IrcMessage } from "./parse.ts";
@@ -27,6 +28,7 @@ import {
   type IrcCap,
   type IrcSink,
   type IrcState,
+  needMore,
   sourceOf,
 } from "./state.ts";
 
@@ -46,10 +48,15 @@ const BEFORE_REGISTRATION = new Set([
 export const NICK_IS_ACCOUNT =
   "Nickname is a registered account: log in with SASL (or PASS), or choose another";
 
+/** 433's text where only accounts may join (`--accounts-only`), any nick. */
+const ONLY_ACCOUNTS =
+  "Only accounts may join: log in with SASL (or PASS) as your account";
+
 /**
  * Handles a command of registration (any time for `CAP`, `AUTHENTICATE`,
  * `PING`); false when it is not one, or the client is registered and it is
- * for `inbound.ts`. An unregistered client's other commands get 451.
+ * for `inbound.ts`. An unregistered client's other commands get 451 (421
+ * when the door knows no such command).
  */
 export function registrationCommand(
   state: IrcState,
@@ -57,6 +64,7 @@ export function registrationCommand(
   sink: IrcSink,
 ): boolean {
   const { command, params } = message;
+  state.noticing = command === "NOTICE";
   // Without a subcommand (a 410 had an empty parameter) or a token: 461.
   if (
     (command === "CAP" && !params[0]) || (command === "PING" && !params.length)
@@ -77,7 +85,13 @@ export function registrationCommand(
   }
   if (state.registered) return false;
   if (!BEFORE_REGISTRATION.has(command)) {
-    sink.irc(state.numeric("451", "You have not registered"));
+    // One the door serves once registered waits for it (451); one it does
+    // not know is 421 already, as Ergo and InspIRCd answer.
+    sink.irc(
+      isCommand(command)
+        ? state.numeric("451", "You have not registered")
+        : state.numeric("421", command, "Unknown command"),
+    );
     return true;
   }
   if (command === "PASS") {
@@ -97,15 +111,6 @@ export function registrationCommand(
   // not again after a refusal (only a new NICK, or PASS, retries it).
   if (command !== "QUIT") sendAlias(state, sink);
   return true;
-}
-
-/** 461: a command without the parameters it needs. */
-export function needMore(
-  state: IrcState,
-  command: string,
-  sink: IrcSink,
-): void {
-  sink.irc(state.numeric("461", command, "Not enough parameters"));
 }
 
 /** `NICK` before registration: checked, kept. */
@@ -178,15 +183,23 @@ function capCommand(
 
 /**
  * Sends the nick's alias to the session once negotiation is over and the
- * client gave `NICK` and `USER`; with SASL it went already. Not while one
+ * client gave `NICK` and `USER`; with SASL it went already (a SASL
+ * exchange still waiting for credentials is aborted, 906). Not while one
  * waits for its answer, nor once refused (until `NICK`, or `PASS`).
  */
 function sendAlias(state: IrcState, sink: IrcSink): void {
   if (
     state.welcomed || state.aliasSent !== null || state.refused !== null ||
-    state.negotiating || !state.user || state.nick === "*" ||
-    state.sasl !== null
+    state.negotiating || !state.user || state.nick === "*"
   ) return;
+  if (state.sasl !== null) {
+    // Credentials given: the session answers their alias first.
+    if (state.sasl.account !== null) return;
+    // Registration ended (`CAP END`, `NICK`, `USER`) with SASL's yet to
+    // come: aborted, and the client registers without (IRCv3 SASL 3.1).
+    state.sasl = null;
+    sink.irc(state.numeric("906", "SASL authentication aborted"));
+  }
   state.aliasSent = state.nick;
   sink.native(aliasOf(state.nick)!);
 }
@@ -225,6 +238,9 @@ export function registrationLine(
 ): boolean {
   switch (line.type) {
     case "HELLO":
+      // Where every nick is answered as an account's (none is told apart).
+      state.accountsOnly = parseHelloParams(line.params).auth === "accounts";
+      return true;
     case "CAP":
       return true;
     case "PASSWORD":
@@ -254,6 +270,8 @@ function password(state: IrcState, kind: string, sink: IrcSink): void {
   if (state.pass !== null && !state.welcomed) {
     sink.native(`/pass ${state.pass}`);
     state.pass = null;
+    // Welcomed only if it was right (else the connection ends).
+    state.account = kind === "account";
     return;
   }
   if (kind === "room") {
@@ -265,7 +283,8 @@ function password(state: IrcState, kind: string, sink: IrcSink): void {
     );
     return sink.close("Password incorrect");
   }
-  aliasRefused(state, "account", ["433", NICK_IS_ACCOUNT], sink);
+  const text = state.accountsOnly ? ONLY_ACCOUNTS : NICK_IS_ACCOUNT;
+  aliasRefused(state, "account", ["433", text], sink);
 }
 
 /** The session took the alias: logged in (SASL), registered when ready. */
@@ -283,6 +302,7 @@ function welcome(state: IrcState, alias: string, sink: IrcSink): void {
     );
     sink.irc(state.numeric("903", "SASL authentication successful"));
     state.sasl = null;
+    state.account = true;
   }
   state.welcomed = true;
   state.aliasSent = null;

@@ -52,11 +52,18 @@ const ABOUT_CHANNEL = new Set([
   "482",
 ]);
 
+/**
+ * A native `ERR` as its numeric (a `NOTICE` when IRC has none), aimed at
+ * the channel or nick its text names; one ending a list the door asked
+ * for ends it. Nothing for the refusal of a client's `NOTICE`.
+ */
 export function errorNumeric(
   state: IrcState,
   line: ServerLine<"ERR">,
   sink: IrcSink,
 ): void {
+  // A NOTICE's refusal (muted, not in the room, nobody so called): none.
+  if (state.noticing) return;
   const room = /#[a-z0-9_-]+/.exec(line.text)?.[0] ?? null;
   if (line.code === "not-in-room" || line.code === "not-operator") {
     // A list it may not see (a channel sync's `MODE #room b`): empty.

@@ -3,11 +3,14 @@
  * goes to the session at once, its password answers the session's
  * `PASSWORD account`) or `EXTERNAL` (a verified client certificate logs
  * in, no password). A payload comes in 400-byte chunks, at most four.
+ * Only before registration is over (IRCv3 SASL 3.1): later, 907 for a
+ * client logged in, 904 for a guest.
  * Pure: what to send goes to an {@linkcode IrcSink}.
  *
  * @module
  */
 
+import { aliasKey } from "../../protocol.ts";
 import { aliasOf, nickOf } from "./names.ts";
 import type { IrcSink, IrcState } from "./state.ts";
 
@@ -26,8 +29,13 @@ export function authenticate(
     state.sasl = null;
     sink.irc(state.numeric(code, text));
   };
-  if (state.welcomed) {
-    return fail("907", "You have already authenticated");
+  // Registration over (from the client's side, once its nick's alias
+  // went): no SASL after it (IRCv3 SASL 3.1), and no changing accounts
+  // (3.2): 907 for a client logged in, 904 for a guest, who reconnects.
+  if (state.welcomed || state.aliasSent !== null) {
+    return state.account
+      ? fail("907", "You have already authenticated")
+      : fail("904", "SASL authentication failed: registration is over");
   }
   // Before registration without `CAP REQ sasl` (IRCv3 SASL 3.1: the
   // capability comes first): a failure, so the client goes on without.
@@ -64,13 +72,24 @@ export function authenticate(
   if (
     fields === null || alias === null || alias !== account ||
     !state.settings.isAccount(alias) ||
-    (sasl.mechanism === "PLAIN" && !fields[2])
+    (sasl.mechanism === "PLAIN" && !plainWhole(fields))
   ) {
     return fail();
   }
   sasl.account = alias;
   sasl.password = sasl.mechanism === "PLAIN" ? fields[2]! : null;
   sink.native(alias);
+}
+
+/**
+ * PLAIN's `authzid NUL authcid NUL password` (RFC 4616), whole: three
+ * fields, a password, and no one else to act as (an authzid, when given,
+ * is the authcid: nobody may log in as one account to act as another).
+ */
+function plainWhole(fields: readonly string[]): boolean {
+  const [authzid, authcid = "", password] = fields;
+  return fields.length === 3 && !!password &&
+    (authzid === "" || aliasKey(authzid!) === aliasKey(authcid));
 }
 
 /** A SASL payload (`+`: empty) as its NUL-separated fields; null if bad. */

@@ -15,6 +15,7 @@ import type { ConnectionInfo } from "../room/connection.ts";
 import type { IrcMessage } from "./parse.ts";
 import type { Clock } from "../../clock.ts";
 import type { SharedLines } from "./shared_lines.ts";
+import { roomOf } from "./names.ts";
 
 /** The IRCv3 capabilities the door offers, in the order `CAP LS` lists them. */
 export const IRC_CAPS = [
@@ -116,6 +117,16 @@ export class IrcState {
   welcomed = false;
   /** 001 to 005 were sent: the client is registered. */
   registered = false;
+  /** Only accounts may join the server (its greeting's `auth=accounts`). */
+  accountsOnly = false;
+  /** It logged into an account (SASL, or `PASS` with the account's). */
+  account = false;
+  /**
+   * Its last line was a `NOTICE`: the session's refusal of it is not
+   * shown (a `NOTICE` is never answered with an error). The session
+   * answers a line before the door reads the next, which clears this.
+   */
+  noticing = false;
   sasl: SaslState | null = null;
   /** Channels it is in (rooms, folded). */
   readonly joined = new Set<string>();
@@ -167,6 +178,35 @@ export class IrcState {
       params: [this.target, text],
     };
   }
+}
+
+/** 403 for a name that is no room. */
+export function noSuchChannel(
+  state: IrcState,
+  channel: string,
+  sink: IrcSink,
+): void {
+  sink.irc(state.numeric("403", channel, "No such channel"));
+}
+
+/** The room of a channel (403 when it names none). */
+export function inRoom(
+  state: IrcState,
+  channel: string,
+  sink: IrcSink,
+): string | null {
+  const room = roomOf(channel);
+  if (room === null) noSuchChannel(state, channel, sink);
+  return room;
+}
+
+/** 461: a command without the parameters it needs. */
+export function needMore(
+  state: IrcState,
+  command: string,
+  sink: IrcSink,
+): void {
+  sink.irc(state.numeric("461", command, "Not enough parameters"));
 }
 
 /** `nick!nick@tlschat`: a member as the source of a line. */

@@ -43,6 +43,26 @@ Deno.test("translateIn() cuts a topic an IRC client sets to TOPICLEN (392 bytes 
   assert.deepEqual(sink.native_, [`#lobby /topic ${"é".repeat(196)}`]);
 });
 
+Deno.test("translateIn() cuts a kick reason an IRC client gives to KICKLEN (359 bytes), what every IRC client gets whole", () => {
+  const { sink, send } = setup();
+  send(`KICK #lobby bob :${"é".repeat(200)}`);
+  assert.deepEqual(sink.native_, [`#lobby /kick bob ${"é".repeat(179)}`]);
+});
+
+Deno.test("translateIn() fits a topic or kick reason as the session will store it: a control character (1 byte) counts as its U+FFFD (3)", () => {
+  const { sink, send } = setup();
+  send(
+    `TOPIC #lobby :${"\x07".repeat(392)}`,
+    `KICK #lobby bob :${"\x07".repeat(359)}`,
+  );
+  // Before, 392 BELs went as they were, the session made them 1,176
+  // bytes, and every IRC client got that topic cut at the line.
+  assert.deepEqual(sink.native_, [
+    `#lobby /topic ${"\uFFFD".repeat(130)}`,
+    `#lobby /kick bob ${"\uFFFD".repeat(119)}`,
+  ]);
+});
+
 Deno.test("translateIn() sends PRIVMSG and NOTICE to channels and nicks, actions as /me, formatting stripped", () => {
   const { sink, send, irc } = setup();
   send(
@@ -157,9 +177,9 @@ Deno.test("translateIn() keeps at most 32 MODE +k keys, the newest, and forgets 
   assert.equal(state.keys.has("#a"), false);
 });
 
-Deno.test("translateIn() asks for NAMES and WHO only of channels the client is in; 461, 421, 462, AWAY acknowledged, TAGMSG dropped", () => {
+Deno.test("translateIn() asks for NAMES and WHO only of channels the client is in; 412, 461, 421 (AWAY too: nobody would be told), 462, TAGMSG dropped", () => {
   const { state, sink, send, irc } = setup();
-  send("NAMES #lobby", "WHO #lobby", "NAMES #other", "WHO bob", "LIST");
+  send("NAMES #lobby", "WHO #lobby", "NAMES #other", "WHO #b", "LIST");
   assert.deepEqual(sink.native_, ["#lobby /who", "#lobby /who", "/rooms"]);
   assert.deepEqual(state.pending.map((p) => p.kind), ["names", "who", "list"]);
   send(
@@ -172,11 +192,11 @@ Deno.test("translateIn() asks for NAMES and WHO only of channels the client is i
   );
   assert.deepEqual(irc(), [
     "366 me #other :End of /NAMES list",
-    "315 me bob :End of /WHO list",
+    "315 me #b :End of /WHO list",
     "321 me Channel :Users  Name",
-    "461 me PRIVMSG :Not enough parameters",
+    "412 me :No text to send",
     "461 me KICK :Not enough parameters",
-    "306 me :You have been marked as being away",
+    "421 me AWAY :Unknown command",
     "421 me CHATHISTORY :Unknown command",
     "462 me :You may not reregister",
   ]);
@@ -216,5 +236,119 @@ Deno.test("translateIn() answers WHOIS from the directory: 311 with the holder's
   assert.deepEqual(told.irc_, [
     ":tlschat 311 me amy amy tlschat * :amy",
     ":tlschat 318 me amy :End of /WHOIS list",
+  ]);
+});
+
+Deno.test("translateIn() ignores NICK to the client's own nick (the session would announce that rename to every member); another case of it renames", () => {
+  const { sink, send } = setup();
+  send("NICK me", "NICK me", "NICK Me");
+  assert.deepEqual(sink.native_, ["/nick Me"]);
+});
+
+Deno.test("translateIn() never answers a NOTICE with an error (no target, no text, a bad channel or nick); PRIVMSG gets 411, 412, 403, 401 as ngIRCd sends", () => {
+  const { sink, send, irc } = setup();
+  send(
+    "NOTICE",
+    "NOTICE #lobby",
+    "NOTICE #lobby :\x02\x02",
+    "NOTICE #a.b,[x],bob :hi",
+  );
+  assert.deepEqual(irc(), []);
+  assert.deepEqual(sink.native_, ["/msg bob hi"]);
+  send("PRIVMSG", "PRIVMSG #lobby", "PRIVMSG #a.b,[x] :hi");
+  assert.deepEqual(irc(), [
+    "411 me :No recipient given (PRIVMSG)",
+    "412 me :No text to send",
+    "403 me #a.b :No such channel",
+    "401 me [x] :No such nick",
+  ]);
+});
+
+Deno.test("translateIn() takes KICK of several nicks (or as many channels), NAMES of several channels, MODE -b as the ban list, and refuses to clear a topic", () => {
+  const { state, sink, send, irc } = setup();
+  state.joined.add("#t");
+  send(
+    "KICK #t bob,`2x,[y] :out",
+    "KICK #t,#lobby amy,bob",
+    "KICK #t,#lobby amy",
+    "NAMES #lobby,#t,#other",
+    "MODE #t -b",
+    "TOPIC #t :",
+  );
+  assert.deepEqual(sink.native_, [
+    "#t /kick bob out",
+    "#t /kick 2x out",
+    "#t /kick amy",
+    "#lobby /kick bob",
+    "#lobby /who",
+    "#t /who",
+    "#t /roombans",
+  ]);
+  assert.deepEqual(irc(), [
+    "401 me [y] :No such nick",
+    "461 me KICK :Not enough parameters",
+    "366 me #other :End of /NAMES list",
+    "NOTICE me :#t: a topic cannot be cleared here",
+  ]);
+  assert.deepEqual(
+    state.pending.map((p) => `${p.kind} ${"room" in p ? p.room : ""}`),
+    [
+      "names #lobby",
+      "names #t",
+      "bans #t",
+    ],
+  );
+});
+
+Deno.test("translateIn() answers WHO of a nick from the directory: 352 for its holder (ngIRCd's form), then 315; only 315 for nobody or when it cannot tell", async () => {
+  const { sink, send, irc } = setup();
+  const who = async (line: string) => {
+    send(line);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const said = irc();
+    sink.clear();
+    return said;
+  };
+  assert.deepEqual(await who("WHO j^doe"), [
+    "352 me * J^Doe tlschat tlschat J^Doe H :0 J^Doe",
+    "315 me j^doe :End of /WHO list",
+  ]);
+  assert.deepEqual(await who("WHO nobody"), [
+    "315 me nobody :End of /WHO list",
+  ]);
+  assert.deepEqual(await who("WHO *"), ["315 me * :End of /WHO list"]);
+  assert.deepEqual(sink.native_, []);
+  const broken = ircState({ holder: () => Promise.reject(new Error("down")) });
+  broken.nick = "me";
+  broken.registered = true;
+  const told = recorder();
+  translateIn(broken, { command: "WHO", params: ["amy"] }, told);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(told.irc_, [":tlschat 315 me amy :End of /WHO list"]);
+});
+
+Deno.test("translateIn() refuses a MODE +k key the room could not keep as given (525): '-' would remove the key, a space would cut it", () => {
+  const { state, sink, send, irc } = setup();
+  send(
+    "MODE #a +k -",
+    "MODE #a +k :two words",
+    "MODE #a +k :",
+    "MODE #a +k ok",
+  );
+  assert.deepEqual(irc(), [
+    "525 me #a :Key is not well-formed",
+    "525 me #a :Key is not well-formed",
+    "525 me #a :Key is not well-formed",
+  ]);
+  assert.deepEqual(sink.native_, ["#a /key ok"]);
+  assert.equal(state.keys.get("#a"), "ok");
+});
+
+Deno.test("translateIn() answers WHOIS without a nick 431, as RFC 2812 and ngIRCd do", () => {
+  const { send, irc } = setup();
+  send("WHOIS", "WHOIS :");
+  assert.deepEqual(irc(), [
+    "431 me :No nickname given",
+    "431 me :No nickname given",
   ]);
 });

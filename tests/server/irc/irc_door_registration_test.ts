@@ -87,3 +87,20 @@ Deno.test("IRC door: between SASL's 903 and 001, PING and CAP are answered at on
   assert.ok(at(/ CAP \S+ ACK :?server-time$/) > 0, got.join("\n"));
   assert.ok(at(/ CAP \S+ ACK :?server-time$/) < welcome, got.join("\n"));
 });
+
+Deno.test("IRC door: NICK and USER after CAP END, while SASL waits for credentials, abort it (906) and register the guest, not leave it waiting", async () => {
+  await using server = await startServer("node", [], { irc: true });
+  using irc = await TestClient.connect(server.ircPort);
+  for (const line of ["CAP LS 302", "CAP REQ :sasl", "CAP END"]) {
+    await irc.send(line);
+  }
+  await irc.send("AUTHENTICATE PLAIN");
+  await irc.expect(/^AUTHENTICATE \+$/);
+  await irc.send("NICK bob");
+  await irc.send("USER u 0 * :Real Name");
+  await irc.expect(/^:tlschat 906 bob :SASL authentication aborted$/);
+  await irc.expect(/^:tlschat 001 bob /);
+  await server.logs.waitFor(/INFO join alias=bob /);
+  await irc.send("AUTHENTICATE PLAIN");
+  await irc.expect(/^:tlschat 904 bob :SASL authentication failed: regis/);
+});

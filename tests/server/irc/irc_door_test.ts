@@ -35,7 +35,8 @@ async function registerAndChat(engine: (typeof ENGINES)[number]) {
   assert.match(irc.received[0]!, /^:tlschat 001 j\^doe :Welcome/);
   assert.ok(
     irc.received.some((l) =>
-      / 005 .*CHANTYPES=# .*TOPICLEN=392 CHANLIMIT=#:20 MAXLIST=b:100 /.test(l)
+      / 005 .*CHANTYPES=# .*TOPICLEN=392 KICKLEN=359 CHANLIMIT=#:20 MAXLIST=b:100 /
+        .test(l)
     ),
   );
   await irc.expect(/^:j\^doe!j\^doe@tlschat JOIN #lobby$/);
@@ -390,4 +391,21 @@ Deno.test("IRC door: a native member's 3,000-byte topic, kick and quit reasons a
   } finally {
     for (const other of others) other[Symbol.dispose]();
   }
+});
+
+Deno.test("IRC door: nobody may be NickServ (or ChanServ...), so an IRC client's automatic 'PRIVMSG NickServ :IDENTIFY password' reaches no member", async () => {
+  await using server = await startServer("deno", [], { irc: true });
+  using mallory = await TestClient.connect(server.ircPort);
+  await mallory.send("NICK NickServ");
+  await mallory.send("USER u 0 * :Real Name");
+  await mallory.expect(
+    /^:tlschat 432 \* NickServ :Alias "NickServ" is reserved$/,
+  );
+  const native = await TestClient.connect(server.port);
+  using _native = native;
+  await native.send("chanserv");
+  await native.expect(/^ERR alias-reserved /);
+  using victim = await ircJoin(server.ircPort, "vic");
+  await victim.send("PRIVMSG NickServ :IDENTIFY vic s3cret");
+  await victim.expect(/^:tlschat 401 vic NickServ :.*"NickServ"/);
 });

@@ -6,8 +6,10 @@
 
 import assert from "node:assert/strict";
 import {
+  fitKick,
   fitTopic,
   isupportTokens,
+  kickBytes,
   topicBytes,
 } from "../../../lib/server/irc/isupport.ts";
 import {
@@ -94,4 +96,51 @@ Deno.test("fitTopic() cuts what an IRC client sets to TOPICLEN, between grapheme
   assert.equal(fitTopic("t".repeat(most + 50), "tlschat"), "t".repeat(most));
   const flags = fitTopic("t".repeat(most - 5) + "🇫🇷".repeat(3), "tlschat");
   assert.equal(flags, "t".repeat(most - 5));
+});
+
+/** The lines that carry a kick's `reason`, for the longest names. */
+function kickLines(server: string, reason: string): IrcMessage[] {
+  const params = [CHANNEL, NICK, reason];
+  return [
+    { source: `${NICK}!${NICK}@tlschat`, command: "KICK", params },
+    { source: server, command: "KICK", params }, // a ban's
+  ];
+}
+
+for (const server of ["tlschat", "s".repeat(64)]) {
+  Deno.test(`isupportTokens() advertises KICKLEN as the longest reason every KICK carries whole, and no AWAYLEN (server name of ${server.length})`, () => {
+    const tokens = isupportTokens(ircState({ server }).settings);
+    const most = token(tokens, "KICKLEN");
+    assert.equal(most, kickBytes(server));
+    assert.equal(most, 359);
+    for (const char of ["k", "é", "👍"]) {
+      const reason = char.repeat(Math.floor(most / bytes(char)));
+      for (const message of kickLines(server, reason)) {
+        const lines = formatIrcLines(message);
+        assert.equal(lines.length, 1);
+        assert.ok(lines[0]!.endsWith(` :${reason}`), message.source);
+      }
+    }
+    const over = kickLines(server, "k".repeat(most + 1)).map((m) =>
+      formatIrcLines(m)[0]!
+    );
+    assert.ok(over.some((line) => !line.endsWith(` :${"k".repeat(most + 1)}`)));
+    assert.ok(!tokens.some((t) => t.startsWith("AWAYLEN")), "no AWAY here");
+  });
+}
+
+Deno.test("fitKick() and fitTopic() cut between graphemes, counting what the session makes of a control character (U+FFFD)", () => {
+  const most = kickBytes("tlschat");
+  assert.equal(fitKick("k".repeat(most + 9), "tlschat"), "k".repeat(most));
+  const flags = fitKick("k".repeat(most - 5) + "🇫🇷".repeat(3), "tlschat");
+  assert.equal(flags, "k".repeat(most - 5));
+  for (
+    const fitted of [
+      fitKick("\x07".repeat(most), "tlschat"),
+      fitTopic("\x07".repeat(392), "tlschat"),
+    ]
+  ) {
+    assert.ok(bytes(fitted) <= most + 33, `${bytes(fitted)} bytes`);
+    assert.match(fitted, /^\uFFFD+$/);
+  }
 });

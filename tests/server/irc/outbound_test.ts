@@ -7,6 +7,9 @@
 import assert from "node:assert/strict";
 import { quietNotice } from "../../../lib/server/irc/entering.ts";
 import { translateOut } from "../../../lib/server/irc/outbound.ts";
+import { translateIn } from "../../../lib/server/irc/inbound.ts";
+import { parseIrcLine } from "../../../lib/server/irc/parse.ts";
+import { registrationCommand } from "../../../lib/server/irc/registration.ts";
 import { cutNotice } from "../../../lib/server/irc/replay_end.ts";
 import { REPLAY_CUT } from "../../../lib/server/room/replay.ts";
 import type { IrcCap } from "../../../lib/server/irc/state.ts";
@@ -389,6 +392,42 @@ Deno.test("translateOut() says a mute once as a NOTICE: its setter is not repeat
       "NOTICE #ops :mute j^doe by alice until lifted: spam",
       "NOTICE #ops :unmute j^doe by alice",
       "NOTICE #ops :register by alice: on",
+    ],
+  );
+});
+
+Deno.test("translateOut() shows no refusal of a NOTICE's line (muted, not in the room, nobody so called), and again the next line's", () => {
+  const { state, sink, out } = setup();
+  // As the connection hands a client's line: registration's, else inbound's.
+  const client = (line: string) => {
+    const message = parseIrcLine(line)!;
+    if (!registrationCommand(state, message, sink)) {
+      translateIn(state, message, sink);
+    }
+  };
+  client("NOTICE #ops :hi");
+  assert.deepEqual(sink.native_, ["#ops hi"]);
+  assert.deepEqual(out("ERR not-in-room You are not in #ops"), []);
+  client("NOTICE bob :hi");
+  assert.deepEqual(out('ERR no-such-alias Nobody is called "bob"'), []);
+  client("PRIVMSG #ops :hi");
+  assert.deepEqual(out("ERR not-in-room You are not in #ops"), [
+    "442 me #ops :You are not in #ops",
+  ]);
+  client("NOTICE #lobby :hi");
+  client("PING x");
+  assert.deepEqual(out("ERR muted You are muted"), [
+    "PONG tlschat :x",
+    "404 me * :You are muted",
+  ]);
+});
+
+Deno.test("translateOut() answers a registered client's rename to an account's nick with 433, not telling it to log in with SASL or PASS, which it no longer may", () => {
+  const { out } = setup();
+  assert.deepEqual(
+    out('PASSWORD account "alice" is a registered alias: send /pass PASSWORD'),
+    [
+      "433 me alice :Nickname is a registered account: its holder takes it by logging in when connecting (SASL or PASS)",
     ],
   );
 });

@@ -246,3 +246,22 @@ Deno.test("formatIrcLines() gives each further line of a split message its own m
   const said = lines.map((line) => parseIrcLine(line)!.params[1]).join("");
   assert.equal(said, "word ".repeat(250));
 });
+
+Deno.test("formatIrcLines() sends no parameter before the last that would break the line: empty is *, a space or a leading : is U+FFFD", () => {
+  const reply = (...params: string[]) =>
+    formatIrcLines({
+      source: "s",
+      command: "401",
+      params: [...params, "No such nick"],
+    })[0];
+  // 'PRIVMSG ,bob :hi', 'KICK #a :x y', 'PRIVMSG a,:b :hi' echoed the nick.
+  assert.equal(reply("me", ""), ":s 401 me * :No such nick");
+  assert.equal(reply("me", "x y"), ":s 401 me x\uFFFDy :No such nick");
+  assert.equal(reply("me", ":b"), ":s 401 me \uFFFDb :No such nick");
+  assert.equal(reply("me", "a:b"), ":s 401 me a:b :No such nick");
+  // The last parameter is as it was.
+  assert.equal(
+    formatIrcLines({ source: "s", command: "PONG", params: ["s", ""] })[0],
+    ":s PONG s :",
+  );
+});

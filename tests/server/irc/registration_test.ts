@@ -59,7 +59,7 @@ Deno.test("registration: CAP LS 302 lists sasl's mechanisms, REQ is all or nothi
   ]);
   assert.equal(
     v(sink)[4],
-    "005 j^doe CHANTYPES=# PREFIX=(o)@ CASEMAPPING=ascii NICKLEN=33 CHANNELLEN=33 TOPICLEN=392 CHANLIMIT=#:20 CHANMODES=b,k,,i NETWORK=tlschat :are supported by this server",
+    "005 j^doe CHANTYPES=# PREFIX=(o)@ CASEMAPPING=ascii NICKLEN=33 CHANNELLEN=33 TOPICLEN=392 KICKLEN=359 CHANLIMIT=#:20 CHANMODES=b,k,,i NETWORK=tlschat :are supported by this server",
   );
   assert.equal(state.registered, true);
   assert.equal(client(state, sink, "JOIN #x"), false, "for inbound.ts now");
@@ -411,7 +411,7 @@ Deno.test("registration: CAP without a subcommand and PING without a token get 4
   assert.equal(v(sink).at(-1), "461 * PING :Not enough parameters");
 });
 
-Deno.test("registration: AUTHENTICATE without the sasl capability fails with 904 (no 907), and 907 once registered", () => {
+Deno.test("registration: AUTHENTICATE without the sasl capability fails with 904 (no 907), and once registered 904 for a guest (907 says it logged in)", () => {
   const state = ircState();
   const sink = recorder();
   client(state, sink, "CAP LS 302");
@@ -424,5 +424,143 @@ Deno.test("registration: AUTHENTICATE without the sasl capability fails with 904
   client(state, sink, "CAP END");
   session(state, sink, "WELCOME bob 1 Welcome");
   client(state, sink, "AUTHENTICATE PLAIN");
-  assert.match(v(sink).at(-1)!, /^907 bob /);
+  assert.equal(
+    v(sink).at(-1),
+    "904 bob :SASL authentication failed: registration is over",
+  );
+});
+
+Deno.test("registration: before registration a command the door serves gets 451, one it does not know 421 (as Ergo and InspIRCd answer), and neither sends the alias", () => {
+  const state = ircState();
+  const sink = recorder();
+  for (
+    const line of [
+      "JOIN #lobby",
+      "PRIVMSG #lobby :hi",
+      "WHOIS bob",
+      "FOO bar",
+      "USERHOST bob",
+      "001 x",
+      "GET / HTTP/1.1",
+    ]
+  ) client(state, sink, line);
+  assert.deepEqual(v(sink), [
+    "451 * :You have not registered",
+    "451 * :You have not registered",
+    "451 * :You have not registered",
+    "421 * FOO :Unknown command",
+    "421 * USERHOST :Unknown command",
+    "421 * 001 :Unknown command",
+    "421 * GET :Unknown command",
+  ]);
+  assert.deepEqual(sink.native_, []);
+});
+
+Deno.test("registration: NICK and USER after CAP END, while SASL waits for its credentials, end registration: 906, and the nick goes (IRCv3 SASL 3.1)", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP LS 302");
+  client(state, sink, "CAP REQ sasl");
+  client(state, sink, "CAP END");
+  client(state, sink, "AUTHENTICATE PLAIN");
+  assert.equal(sink.irc_.at(-1), "AUTHENTICATE +", "not over: no NICK yet");
+  client(state, sink, "NICK bob");
+  assert.deepEqual(sink.native_, []);
+  client(state, sink, "USER u 0 * :x");
+  assert.equal(v(sink).at(-1), "906 bob :SASL authentication aborted");
+  assert.equal(state.sasl, null);
+  assert.deepEqual(sink.native_, ["bob"], "registered as a guest");
+  session(state, sink, "WELCOME bob 1 Welcome");
+  assert.equal(state.registered, true);
+});
+
+Deno.test("registration: AUTHENTICATE once the nick's alias went is refused (904), so no second alias reaches the session and the guest's welcome claims no login", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP LS 302");
+  client(state, sink, "CAP REQ sasl");
+  client(state, sink, "NICK bob");
+  client(state, sink, "USER u 0 * :x");
+  client(state, sink, "CAP END");
+  assert.deepEqual(sink.native_, ["bob"]);
+  client(state, sink, "AUTHENTICATE PLAIN");
+  client(state, sink, `AUTHENTICATE ${btoa("\0alice\0pw")}`);
+  assert.deepEqual(sink.native_, ["bob"], "alice is not said in the room");
+  session(state, sink, "WELCOME bob 1 Welcome");
+  const said = v(sink).slice(2); // CAP LS, ACK
+  assert.deepEqual(said.slice(0, 2), [
+    "904 bob :SASL authentication failed: registration is over",
+    "904 bob :SASL authentication failed: registration is over",
+  ]);
+  assert.ok(!said.some((l) => /^90[03] /.test(l)), said.join("\n"));
+  assert.match(said[2]!, /^001 bob /);
+});
+
+Deno.test("registration: AUTHENTICATE after logging in (SASL, or PASS with the account's password) is 907", () => {
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP REQ sasl");
+  client(state, sink, "AUTHENTICATE PLAIN");
+  client(state, sink, `AUTHENTICATE ${btoa("\0alice\0pw")}`);
+  session(state, sink, 'PASSWORD account "alice" is a registered alias');
+  session(state, sink, "WELCOME alice 1 Welcome");
+  client(state, sink, "AUTHENTICATE PLAIN");
+  assert.equal(v(sink).at(-1), "907 alice :You have already authenticated");
+  client(state, sink, "CAP END");
+  client(state, sink, "NICK alice");
+  client(state, sink, "USER u 0 * :x");
+  completeRegistration(state, sink);
+  client(state, sink, "AUTHENTICATE PLAIN");
+  assert.equal(v(sink).at(-1), "907 alice :You have already authenticated");
+  const withPass = ircState();
+  const other = recorder();
+  client(withPass, other, "CAP REQ sasl");
+  client(withPass, other, "PASS pw");
+  client(withPass, other, "NICK alice");
+  client(withPass, other, "USER u 0 * :x");
+  client(withPass, other, "CAP END");
+  session(withPass, other, 'PASSWORD account "alice" is a registered alias');
+  session(withPass, other, "WELCOME alice 1 Welcome");
+  client(withPass, other, "AUTHENTICATE PLAIN");
+  assert.equal(v(other).at(-1), "907 alice :You have already authenticated");
+});
+
+Deno.test("registration: where only accounts may join (the greeting's auth=accounts), a nick's 433 says so, not that the nick is a registered account", () => {
+  const state = ircState();
+  const sink = recorder();
+  session(
+    state,
+    sink,
+    "HELLO tlschat/1 tlschat rate=5,burst=10,line=4096,auth=accounts Welcome",
+  );
+  client(state, sink, "NICK guesty");
+  client(state, sink, "USER u 0 * :x");
+  session(state, sink, 'PASSWORD account "guesty" is a registered alias');
+  assert.deepEqual(v(sink), [
+    "433 * guesty :Only accounts may join: log in with SASL (or PASS) as your account",
+  ]);
+});
+
+Deno.test("registration: SASL PLAIN with an authzid other than its authcid, or more fields than three, fails (904) and asks the session nothing", () => {
+  for (
+    const payload of [
+      "opal\0alice\0pw", // log in as alice to act as opal
+      "\0alice\0pw\0more",
+      "\0alice\0",
+    ]
+  ) {
+    const state = ircState();
+    const sink = recorder();
+    client(state, sink, "CAP REQ sasl");
+    client(state, sink, "AUTHENTICATE PLAIN");
+    client(state, sink, `AUTHENTICATE ${btoa(payload)}`);
+    assert.deepEqual(sink.native_, [], JSON.stringify(payload));
+    assert.match(v(sink).at(-1)!, /^904 \* :SASL authentication failed$/);
+  }
+  const state = ircState();
+  const sink = recorder();
+  client(state, sink, "CAP REQ sasl");
+  client(state, sink, "AUTHENTICATE PLAIN");
+  client(state, sink, `AUTHENTICATE ${btoa("Alice\0alice\0pw")}`);
+  assert.deepEqual(sink.native_, ["alice"], "the same alias, in another case");
 });
