@@ -275,9 +275,9 @@ const ENTRIES = new Map(
     ["MOD", (line, now) => notice(modText(line), now)],
     ["BAN", (line, now) =>
       notice(
-        told`Ban on ${line.kind} ${line.target} by ${line.by} until ${line.until}${
-          colonText(line.text)
-        }`,
+        told`Ban on ${line.kind} ${line.target} by ${line.by} ${
+          line.until === "-" ? ours("until lifted") : told`until ${line.until}`
+        }${colonText(line.text)}`,
         now,
       )],
     ["INFO", (line, now) => notice(told`${line.text}`, now)],
