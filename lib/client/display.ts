@@ -204,7 +204,10 @@ const FORMATS: {
       } online)`,
     ),
   WHO: formatWho,
-  PASSWORD: (line, p) => p.system(clean(line.text)),
+  // The client asks for it itself (or gives --password-file): not the
+  // hint for clients typed by hand, "...: send /pass PASSWORD".
+  PASSWORD: (line, p) =>
+    p.system(clean(line.text.replace(/: send \/pass PASSWORD$/, ""))),
   TOPIC: (line, p) =>
     p.system(`Topic: ${clean(line.text)} (set by ${p.who(line.alias)})`),
   MOD: (line, p) =>

@@ -196,6 +196,17 @@ Deno.test("formatForDisplay() says once who banned or muted, and a kick's reason
   assert.equal(plain("MOD unmute bob amy"), "-!- bob was unmuted by amy");
 });
 
+Deno.test("formatForDisplay() shows a PASSWORD line without the hint for clients typed by hand: the client asks itself", () => {
+  assert.equal(
+    plain("PASSWORD room This room has a password: send /pass PASSWORD"),
+    "-!- This room has a password",
+  );
+  assert.equal(
+    plain('PASSWORD account "bob" is a registered alias: send /pass PASSWORD'),
+    '-!- "bob" is a registered alias',
+  );
+});
+
 Deno.test("formatForDisplay() shows the end of a ban or mute in local time, as every other time", () => {
   // The server writes it in UTC to the millisecond, for any time zone.
   const utc = "2026-12-08T18:17:30.779Z";

@@ -166,6 +166,22 @@ Deno.test("reduce() asks for the room password again after a wrong one, the refu
   assert.equal(page.state.screen, "chat");
 });
 
+Deno.test("reduce() asks for a password in the page's words, not with the server's hint for clients typed by hand", () => {
+  const page = new FakePage();
+  page.step({ type: "connect", retry: false });
+  page.line("HELLO tlschat/1 lobby rate=5,auth=room Send your alias");
+  page.step({ type: "join", alias: "ann", password: "" });
+  page.line("PASSWORD room This room has a password: send /pass PASSWORD");
+  assert.equal(page.state.joinError, "This room has a password");
+  const joined = FakePage.joined();
+  joined.line(
+    'PASSWORD account "bob" is a registered alias: send /pass PASSWORD',
+  );
+  assert.deepEqual(joined.shown().slice(-1), [
+    '! "bob" is a registered alias: type /pass and the password',
+  ]);
+});
+
 Deno.test("reduce() sends the alias and then the password typed with it after an account refused one", () => {
   const page = new FakePage();
   page.step({ type: "connect", retry: false });
