@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { FakePage } from "./_fake_page.ts";
 import { sessionOf } from "../../web/session.js";
+import { dateTimeText } from "../../web/entries.js";
 
 Deno.test("reduce() shows the join form on the greeting, and the room on WELCOME", () => {
   const page = new FakePage();
@@ -55,6 +56,8 @@ Deno.test("reduce() keeps the member list from WHO, JOIN, LEAVE and NICK", () =>
 
 Deno.test("reduce() shows what is said, in the page's words", () => {
   const page = FakePage.joined();
+  // The end of a ban or mute in local time, as the log's dates are.
+  const end = dateTimeText(new Date("2026-02-01T00:00:00Z"));
   for (
     const line of [
       "MSG bob hello there",
@@ -82,8 +85,8 @@ Deno.test("reduce() shows what is said, in the page's words", () => {
     "private tobob psst back",
     "Topic: Tea at five (set by bob)",
     "eve was kicked by bob: spamming",
-    "eve was muted by bob until 2026-02-01T00:00:00.000Z: noisy",
-    "Ban on address 10.0.0.0/8 by bob until 2026-02-01T00:00:00Z: noisy",
+    `eve was muted by bob until ${end}: noisy`,
+    `Ban on address 10.0.0.0/8 by bob until ${end}: noisy`,
     "Ban on account eve by bob until lifted",
     "eve was disconnected for flooding",
     "eve left (gone-fishing)",
