@@ -82,7 +82,11 @@ export async function main(args: readonly string[]): Promise<number> {
   const known = Object.hasOwn(COMMANDS, command) ? COMMANDS[command]! : null;
   if (known?.arity !== positionals.length) {
     console.error(
-      known !== null
+      command === ""
+        ? `Missing the command (${
+          Object.keys(COMMANDS).join(", ")
+        }); run with --help for usage.`
+        : known !== null
         ? `Wrong arguments for "${command}"; run with --help for usage.`
         : `Unknown command "${command}"; run with --help for usage.`,
     );

@@ -87,8 +87,8 @@ export const COMMAND_HELP: readonly string[] = [
   "/read [#ROOM] SEQ: your account has read the room up to line SEQ (with the seq capability)",
   "Any other line is a message to everyone; start it with // to send a line that begins with /",
   "Rooms (with the rooms capability): /join #ROOM [KEY], /part [#ROOM] [REASON], /rooms [#ROOM]; start a line with #ROOM to send it there",
-  "Room operators: /op ALIAS, /deop ALIAS, /key KEY|-, /invite ALIAS, /inviteonly on|off, /register, /roomban ALIAS [DURATION] [REASON], /roomunban ALIAS, /roombans",
-  "Operators: /kick ALIAS [REASON], /ban ALIAS|ADDRESS[/PREFIX] [DURATION] [REASON], /unban ALIAS|ADDRESS[/PREFIX], /bans, /mute ALIAS [DURATION] [REASON], /unmute ALIAS, /topic TEXT (DURATION: 30s, 10m, 2h, 7d, 4w; none: until lifted)",
+  "Room operators, in their room: /topic TEXT, /kick ALIAS [REASON], /mute ALIAS [DURATION] [REASON], /unmute ALIAS, /roomban ALIAS [DURATION] [REASON], /roomunban ALIAS, /roombans, /op ALIAS, /deop ALIAS, /key KEY|-, /invite ALIAS, /inviteonly on|off, /register",
+  "Server operators, in every room: the above, and /ban ALIAS|ADDRESS[/PREFIX] [DURATION] [REASON], /unban ALIAS|ADDRESS[/PREFIX], /bans (server-wide; DURATION: 30s, 10m, 2h, 7d, 4w; none: until lifted)",
 ];
 
 const DURATION_UNITS_MS: Readonly<Record<string, number>> = {

@@ -54,11 +54,31 @@ export function parseFlags<T extends FlagTable>(
       strict: true,
     }) as unknown as { values: FlagValues<T>; positionals: string[] };
   } catch (e) {
-    throw new TypeError(
-      `Cannot parse arguments: ${e instanceof Error ? e.message : String(e)}`,
-      { cause: e },
-    );
+    throw new TypeError(`Cannot parse arguments: ${parseProblem(e)}`, {
+      cause: e,
+    });
   }
+}
+
+/**
+ * What `parseArgs` refused, in a few words: its own messages for an unknown
+ * flag go on about positionals ("... place it at the end of the command
+ * after '--', as in '-- "--bogus"").
+ */
+function parseProblem(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const flag = /'(-[^' ]*)/.exec(e.message)?.[1];
+  const code = (e as { code?: unknown }).code;
+  if (flag === undefined) return e.message;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    return `unknown option "${flag}"`;
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    return e.message.includes("does not take")
+      ? `"${flag}" takes no value`
+      : `"${flag}" needs a value`;
+  }
+  return e.message;
 }
 
 /** Formats a flag table as help text, one flag per line with its default. */

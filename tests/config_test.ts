@@ -416,6 +416,11 @@ Deno.test("parseServerArgs() rejects bad values with clear errors", () => {
     ],
     [["--trusted-proxy", "10.0.0.0/33"], TypeError, /--trusted-proxy/],
     [["certs", "client"], TypeError, /certs client ALIAS/],
+    [
+      ["certs", "client", "x y"],
+      TypeError,
+      /^Cannot issue a client certificate: Alias "x y" is not allowed: use letters/,
+    ],
     [["--bogus"], TypeError, /Cannot parse arguments: .*bogus/],
     [["serve", "extra"], TypeError, /unexpected "serve extra"/],
   ];

@@ -592,6 +592,28 @@ Deno.test("a task run first in a fresh copy prints only its own output: no npm l
   });
 });
 
+Deno.test("every data directory the README's commands make is git-ignored, as the README says", async () => {
+  // The cluster's servers each have their own (data-1, ...): a clone that
+  // ran them must not show a database or its journal as a new file.
+  const dirs = new Set(["data"]);
+  for (const { script, prelude } of readmeCommands()) {
+    for (
+      const [, dir] of `${prelude} ${script}`.matchAll(/--data-dir (\S+)/g)
+    ) {
+      dirs.add(dir!);
+    }
+  }
+  assert.ok(dirs.has("data-3"), "the README's cluster");
+  for (const dir of dirs) {
+    const { code } = await runShell(
+      `git check-ignore -q '${dir}/chat.db'`,
+      ROOT,
+      "",
+    );
+    assert.equal(code, 0, `${dir}/ is not git-ignored`);
+  }
+});
+
 Deno.test("README openssl recipe makes certificates that Deno serves and trusts", async () => {
   const block = new RegExp(`${OPENSSL_MARKER}\\s*\`\`\`sh\\n([\\s\\S]*?)\`\`\``)
     .exec(readme);

@@ -122,14 +122,45 @@ const colonText = (said) => said ? told`: ${said}` : [];
 
 /**
  * What follows "bob was muted by amy": a ban's or a mute's text says
- * "by amy until ..." (its first words said already), a kick's reason
- * follows a colon. @param {Line} line
+ * "by amy until ..." (its first words said already; the end in local
+ * time), a kick's reason follows a colon. @param {Line} line
  */
 function modDetail({ by, text }) {
   const said = `by ${by} `;
-  return text.startsWith(said)
-    ? told` ${text.slice(said.length)}`
-    : colonText(text);
+  if (!text.startsWith(said)) return colonText(text);
+  const detail = text.slice(said.length);
+  const until = /^until (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)/.exec(
+    detail,
+  );
+  if (until === null) return told` ${detail}`;
+  const rest = detail.slice(until[0].length);
+  return told` ${untilText(until[1] ?? "")}${rest === "" ? [] : rest}`;
+}
+
+/**
+ * "until" and the end of a ban or mute as the server writes it (UTC), in
+ * local time as the log's dates are shown; as it came if it is no time.
+ * @param {string} utc
+ * @returns {Part[]}
+ */
+function untilText(utc) {
+  const when = new Date(utc);
+  return Number.isNaN(when.getTime())
+    ? told`until ${utc}`
+    : ours(`until ${dateTimeText(when)}`);
+}
+
+/**
+ * A local date and time as the log shows a dated entry's.
+ * @param {Date} date
+ */
+export function dateTimeText(date) {
+  return `${date.toLocaleDateString()} ${timeText(date)}`;
+}
+
+/** A local `HH:MM` as the log shows a live entry's. @param {Date} date */
+export function timeText(date) {
+  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
 /** What a `LEAVE` line says: who left, why. @param {Line} line */
@@ -275,9 +306,9 @@ const ENTRIES = new Map(
     ["MOD", (line, now) => notice(modText(line), now)],
     ["BAN", (line, now) =>
       notice(
-        told`Ban on ${line.kind} ${line.target} by ${line.by} until ${line.until}${
-          colonText(line.text)
-        }`,
+        told`Ban on ${line.kind} ${line.target} by ${line.by} ${
+          line.until === "-" ? ours("until lifted") : untilText(line.until)
+        }${colonText(line.text)}`,
         now,
       )],
     ["INFO", (line, now) => notice(told`${line.text}`, now)],

@@ -71,10 +71,11 @@ export function resumeRefused(state) {
 
 /** @type {Handler} */
 export function passwordAsked(state, line, at) {
+  const said = withoutPassHint(line.text);
   if (state.phase === "joined") {
     // A rename to a registered alias: its password is not the one this
     // page was given (if any), so the member types it.
-    const text = told`! ${line.text}: type /pass and the password`;
+    const text = told`! ${said}: type /pass and the password`;
     const asked = { ...state, logins: state.logins + 1 };
     return show(asked, errorLine(text, new Date(at.now)));
   }
@@ -86,9 +87,19 @@ export function passwordAsked(state, line, at) {
   // it now was typed since (between a refusal and this line, perhaps).
   const asking = showJoin(
     { ...state, phase: "password", passwordShown: true },
-    state.joinError || line.text,
+    state.joinError || said,
   );
   return effect(asking, { focus: "password" });
+}
+
+/**
+ * A `PASSWORD` line's text without the server's hint for clients typed by
+ * hand (`This room has a password: send /pass PASSWORD`): the page asks
+ * in its own password box.
+ * @param {string} text
+ */
+function withoutPassHint(text) {
+  return text.replace(/: send \/pass PASSWORD$/, "");
 }
 
 /**

@@ -89,7 +89,10 @@ export function foundLine(state, line) {
 }
 
 /**
- * `FOUNDEND COUNT TEXT`: the answer is complete.
+ * `FOUNDEND COUNT TEXT`: the answer is complete. The page says the count
+ * in its own words; of the server's TEXT (`End of search: 2 lines`, which
+ * says it again) it keeps only a note in parentheses at its end, such as
+ * `(the newest 50)`.
  * @type {Handler}
  */
 export function foundEnd(state, line) {
@@ -101,7 +104,8 @@ export function foundEnd(state, line) {
     : `${
       count === 1 ? "1 message" : `${count} messages`
     } found for “${search.words}”`;
-  const text = line.text === "" ? said : `${said}: ${line.text}`;
+  const note = /\([^()]*\)$/.exec(line.text)?.[0];
+  const text = note === undefined ? said : `${said} ${note}`;
   return {
     ...state,
     search: { ...search, pending: false, status: { text, warn: false } },

@@ -13,6 +13,8 @@
  * @module
  */
 
+import { dateTimeText, timeText } from "./entries.js";
+
 /** @typedef {import("./state.js").State} State */
 /** @typedef {import("./entries.js").Entry} Entry */
 /** @typedef {import("./in_room.js").Room} Room */
@@ -311,18 +313,11 @@ function el(tag, className, text) {
   return node;
 }
 
-/** Local `HH:MM`. @param {Date} date */
-function hhmm(date) {
-  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
-
 /** What is shown before an entry. @param {Entry} entry */
-function timeText(entry) {
+function whenText(entry) {
   const { when } = entry;
   if (when === null || typeof when === "string") return when ?? "";
-  return entry.dated
-    ? `${when.toLocaleDateString()} ${hhmm(when)}`
-    : hhmm(when);
+  return entry.dated ? dateTimeText(when) : timeText(when);
 }
 
 /**
@@ -334,7 +329,7 @@ function timeText(entry) {
 function item(entry) {
   const node = document.createElement("li");
   node.className = entry.className;
-  const time = timeText(entry);
+  const time = whenText(entry);
   if (time) node.append(el("time", "time", time));
   node.append(...entry.parts.map(partElement));
   return node;

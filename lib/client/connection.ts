@@ -13,6 +13,7 @@ import { LineFramer } from "../framing.ts";
 import { pacingBucket, type TokenBucket } from "../flood.ts";
 import { writeAll } from "../io.ts";
 import type { HelloParams } from "../server_lines.ts";
+import { formatServer } from "./reconnect.ts";
 
 /** Longest server line the client accepts. */
 export const MAX_SERVER_LINE_BYTES = 1 << 20;
@@ -55,7 +56,7 @@ export async function connectToServer(
   options: ConnectOptions,
 ): Promise<ServerConnection> {
   const { hostname, port, ca } = options;
-  const where = `${hostname}:${port}`;
+  const where = formatServer({ hostname, port });
   const timeoutMs = options.timeoutMs ?? 10_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let timedOut = false;

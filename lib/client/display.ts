@@ -135,11 +135,26 @@ function painter(color: boolean): Painter {
  */
 const disconnected = (text: string) =>
   text.startsWith("Disconnected:")
-    ? clean(text)
-    : `Disconnected: ${clean(text)}`;
+    ? localUntil(clean(text))
+    : `Disconnected: ${localUntil(clean(text))}`;
 
 /** `: text` when there is a text, else nothing. */
 const colonText = (text: string) => text ? `: ${clean(text)}` : "";
+
+/** The end of a ban or mute as the server writes it: UTC, to the ms. */
+const UNTIL_UTC = /\buntil (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)/g;
+
+/**
+ * A server's text with the end of a ban or mute (`until
+ * 2026-12-08T18:17:30.779Z`) as local time, as every other time is shown
+ * (`until 2026-12-08 19:17`).
+ */
+function localUntil(text: string): string {
+  return text.replace(
+    UNTIL_UTC,
+    (_, utc: string) => `until ${formatDateTime(new Date(utc))}`,
+  );
+}
 
 /**
  * What follows "bob was muted by amy": a ban's or a mute's text says
@@ -149,7 +164,7 @@ const colonText = (text: string) => text ? `: ${clean(text)}` : "";
 function modDetail({ by, text }: ServerLine<"MOD">): string {
   const said = `by ${by} `;
   return text.startsWith(said)
-    ? ` ${clean(text.slice(said.length))}`
+    ? ` ${localUntil(clean(text.slice(said.length)))}`
     : colonText(text);
 }
 
@@ -196,7 +211,10 @@ const FORMATS: {
       } online)`,
     ),
   WHO: formatWho,
-  PASSWORD: (line, p) => p.system(clean(line.text)),
+  // The client asks for it itself (or gives --password-file): not the
+  // hint for clients typed by hand, "...: send /pass PASSWORD".
+  PASSWORD: (line, p) =>
+    p.system(clean(line.text.replace(/: send \/pass PASSWORD$/, ""))),
   TOPIC: (line, p) =>
     p.system(`Topic: ${clean(line.text)} (set by ${p.who(line.alias)})`),
   MOD: (line, p) =>
@@ -208,11 +226,14 @@ const FORMATS: {
   BAN: (line, p) =>
     p.system(
       `Ban on ${clean(line.kind)} ${clean(line.target)} by ${p.who(line.by)}, ${
-        line.until === "-" ? "until lifted" : `until ${clean(line.until)}`
+        line.until === "-"
+          ? "until lifted"
+          : localUntil(`until ${clean(line.until)}`)
       }${colonText(line.text)}`,
     ),
   INFO: (line, p) => p.system(clean(line.text)),
-  ERR: (line, p) => p.paint(["red", "bold"], `! ${clean(line.text)}`),
+  ERR: (line, p) =>
+    p.paint(["red", "bold"], `! ${localUntil(clean(line.text))}`),
   BYE: (line, p) =>
     p.paint(
       line.reason === "quit" ? "dim" : ["red", "bold"],

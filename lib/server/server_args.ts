@@ -20,7 +20,11 @@ import {
   toToken,
 } from "../flags.ts";
 import { LOG_LEVELS } from "../log.ts";
-import { HISTORY_REQUEST_LIMIT, validateRoomName } from "../protocol.ts";
+import {
+  HISTORY_REQUEST_LIMIT,
+  validateAlias,
+  validateRoomName,
+} from "../protocol.ts";
 import { SERVER_FLAGS, TLS_ENGINES } from "./server_flags.ts";
 import { engineCannot, SERVER_SETTINGS, type ServerConfig } from "./config.ts";
 
@@ -133,7 +137,22 @@ function roleOf(
       }" (the commands are "certs" and "certs client ALIAS")`,
     );
   }
-  return { command, clientCertFor: clientCert ? positionals[2]! : null };
+  return {
+    command,
+    clientCertFor: clientCert ? clientAlias(positionals[2]!) : null,
+  };
+}
+
+/** The alias of `certs client ALIAS`: `TypeError` for one nobody may hold. */
+function clientAlias(alias: string): string {
+  try {
+    return validateAlias(alias);
+  } catch (e) {
+    throw new TypeError(
+      `Cannot issue a client certificate: ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
 }
 
 /** `--cert` and `--key`, both or neither. */

@@ -571,6 +571,18 @@ Deno.test("the page searches the rooms it is in and shows the results as text", 
       });
       assert.equal(await results.locator("#found > li").count(), 1);
       assert.match(await results.locator("#found > li").innerText(), /#lobby/);
+      // Its first line, the date first, starts inside the list, not cut
+      // off at the left edge (a hanging indent without its padding).
+      const cut = await results.locator("#found > li").evaluate((li) => {
+        const range = li.ownerDocument.createRange();
+        range.selectNodeContents(li.firstChild!);
+        return li.parentElement!.getBoundingClientRect().left -
+          range.getBoundingClientRect().left;
+      });
+      assert.ok(
+        cut <= 0,
+        `the result's first line starts ${cut}px left of the list`,
+      );
       assert.ok((await results.innerText()).includes(hostile));
       assert.equal(await page.locator("#found img").count(), 0);
       await results.getByRole("button", { name: "Close" }).click();

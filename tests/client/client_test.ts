@@ -184,6 +184,23 @@ Deno.test("client.ts explains a refused connection", async () => {
   });
 });
 
+Deno.test("client.ts names an IPv6 server [::1]:PORT, and the --allow-net it lacks in Deno's own syntax", async () => {
+  await withCaFile(async (caFile) => {
+    const server = "[::1]:7443";
+    const result = await runClient(
+      [`--allow-read=${caFile}`, "--allow-net=127.0.0.1"],
+      ["--server", server, "--ca", caFile, "--alias", "x", "--no-reconnect"],
+      "",
+    );
+    assert.equal(result.code, 1);
+    // Deno refuses --allow-net=::1:7443 ("invalid empty host").
+    assert.equal(
+      result.stderr.trim(),
+      `Cannot connect to ${server}: no network permission. Run with --allow-net=${server}`,
+    );
+  });
+});
+
 Deno.test("client.ts explains an untrusted server certificate and names the CA file", async () => {
   await using s = await startServer("deno");
   const otherCa = await generateCa("some other CA");

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { styleText } from "node:util";
 import {
   aliasColor,
+  formatDateTime,
   formatForDisplay,
   formatTime,
 } from "../../lib/client/display.ts";
@@ -180,7 +181,9 @@ Deno.test("formatForDisplay() shows a reason or action named like an object key 
 Deno.test("formatForDisplay() says once who banned or muted, and a kick's reason after a colon", () => {
   assert.equal(
     plain("MOD mute bob amy by amy until 2026-12-07T04:21:18.273Z"),
-    "-!- bob was muted by amy until 2026-12-07T04:21:18.273Z",
+    `-!- bob was muted by amy until ${
+      formatDateTime(new Date("2026-12-07T04:21:18.273Z"))
+    }`,
   );
   assert.equal(
     plain("MOD ban bob amy by amy until lifted: spam"),
@@ -191,6 +194,44 @@ Deno.test("formatForDisplay() says once who banned or muted, and a kick's reason
     "-!- bob was kicked by amy: calm down",
   );
   assert.equal(plain("MOD unmute bob amy"), "-!- bob was unmuted by amy");
+});
+
+Deno.test("formatForDisplay() shows a PASSWORD line without the hint for clients typed by hand: the client asks itself", () => {
+  assert.equal(
+    plain("PASSWORD room This room has a password: send /pass PASSWORD"),
+    "-!- This room has a password",
+  );
+  assert.equal(
+    plain('PASSWORD account "bob" is a registered alias: send /pass PASSWORD'),
+    '-!- "bob" is a registered alias',
+  );
+});
+
+Deno.test("formatForDisplay() shows the end of a ban or mute in local time, as every other time", () => {
+  // The server writes it in UTC to the millisecond, for any time zone.
+  const utc = "2026-12-08T18:17:30.779Z";
+  const local = formatDateTime(new Date(utc));
+  const cases: [string, string][] = [
+    [
+      `MOD ban bob amy by amy until ${utc}: spam`,
+      `-!- bob was banned by amy until ${local}: spam`,
+    ],
+    [
+      `BAN account bob ${utc} amy spam`,
+      `-!- Ban on account bob by amy, until ${local}: spam`,
+    ],
+    [
+      `BYE banned Banned by amy until ${utc}: spam`,
+      `-!- Disconnected: Banned by amy until ${local}: spam`,
+    ],
+    [
+      `ERR muted You are muted by amy until ${utc}`,
+      `! You are muted by amy until ${local}`,
+    ],
+    // What someone said is shown as it came.
+    [`MSG bob until ${utc}`, `<bob> until ${utc}`],
+  ];
+  for (const [line, shown] of cases) assert.equal(plain(line), shown, line);
 });
 
 Deno.test("formatForDisplay() labels a line with its room after the time, history included", () => {

@@ -96,7 +96,12 @@ for (const engine of ENGINES) {
     await bob.send("/help");
     assert.match(await bob.readLine() ?? "", /^INFO \/nick NEW/);
     await bob.expect(/^INFO Any other line/);
-    await bob.expect(/^INFO Operators: \/kick/);
+    await bob.expect(
+      /^INFO Room operators, in their room: \/topic TEXT, \/kick/,
+    );
+    await bob.expect(
+      /^INFO Server operators, in every room: the above, and \/ban/,
+    );
     await bob.send("/frobnicate now");
     assert.match(
       await bob.readLine() ?? "",

@@ -209,7 +209,7 @@ Deno.test("reduce() searches: /search sent, results kept as text, the count, and
     "FOUND #ops 41 2026-01-01T10:00:00.000Z MSG bob <img src=x onerror=alert(1)>",
   );
   page.line("FOUND #lobby 40 2026-01-01T09:00:00.000Z ME amy deploys");
-  page.line("FOUNDEND 2 End of results");
+  page.line("FOUNDEND 2 End of search: 2 lines");
   const { search } = page.state;
   assert.equal(search.open, true);
   assert.deepEqual(
@@ -218,10 +218,8 @@ Deno.test("reduce() searches: /search sent, results kept as text, the count, and
     ["#ops bob   <img src=x onerror=alert(1)>", "#lobby *  amy   deploys"],
   );
   assert.equal(search.results[1]?.className, "found action");
-  assert.match(
-    search.status.text,
-    /^2 messages found for “deploy \/quit noon”/,
-  );
+  // The count once, not again as the server's "End of search: 2 lines".
+  assert.equal(search.status.text, "2 messages found for “deploy /quit noon”");
   assert.deepEqual(page.shown().slice(-1), ["bob two"], "not in the log");
   page.step({ type: "search", words: "again" });
   page.line("ERR search-limit Too many searches; wait a minute");
@@ -229,6 +227,12 @@ Deno.test("reduce() searches: /search sent, results kept as text, the count, and
     text: "! Too many searches; wait a minute",
     warn: true,
   });
+  page.step({ type: "search", words: "deploy" });
+  page.line("FOUNDEND 50 End of search: 50 lines (the newest 50)");
+  assert.equal(
+    page.state.search.status.text,
+    "50 messages found for “deploy” (the newest 50)",
+  );
   page.step({ type: "close-search" });
   assert.equal(page.state.search.open, false);
 });

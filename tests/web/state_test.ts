@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { FakePage } from "./_fake_page.ts";
 import { sessionOf } from "../../web/session.js";
+import { dateTimeText } from "../../web/entries.js";
 
 Deno.test("reduce() shows the join form on the greeting, and the room on WELCOME", () => {
   const page = new FakePage();
@@ -55,6 +56,8 @@ Deno.test("reduce() keeps the member list from WHO, JOIN, LEAVE and NICK", () =>
 
 Deno.test("reduce() shows what is said, in the page's words", () => {
   const page = FakePage.joined();
+  // The end of a ban or mute in local time, as the log's dates are.
+  const end = dateTimeText(new Date("2026-02-01T00:00:00Z"));
   for (
     const line of [
       "MSG bob hello there",
@@ -65,6 +68,7 @@ Deno.test("reduce() shows what is said, in the page's words", () => {
       "MOD kick eve bob spamming",
       "MOD mute eve bob by bob until 2026-02-01T00:00:00.000Z: noisy",
       "BAN address 10.0.0.0/8 2026-02-01T00:00:00Z bob noisy",
+      "BAN account eve - bob",
       "LEAVE eve 2 flood",
       "LEAVE eve 2 gone-fishing",
       "PRESENCE 12 3 140",
@@ -81,8 +85,9 @@ Deno.test("reduce() shows what is said, in the page's words", () => {
     "private tobob psst back",
     "Topic: Tea at five (set by bob)",
     "eve was kicked by bob: spamming",
-    "eve was muted by bob until 2026-02-01T00:00:00.000Z: noisy",
-    "Ban on address 10.0.0.0/8 by bob until 2026-02-01T00:00:00Z: noisy",
+    `eve was muted by bob until ${end}: noisy`,
+    `Ban on address 10.0.0.0/8 by bob until ${end}: noisy`,
+    "Ban on account eve by bob until lifted",
     "eve was disconnected for flooding",
     "eve left (gone-fishing)",
     "12 joined, 3 left (140 online)",
@@ -162,6 +167,22 @@ Deno.test("reduce() asks for the room password again after a wrong one, the refu
   assert.deepEqual(page.sent.slice(2), ["/pass right"]);
   page.line("WELCOME ann 1 hi");
   assert.equal(page.state.screen, "chat");
+});
+
+Deno.test("reduce() asks for a password in the page's words, not with the server's hint for clients typed by hand", () => {
+  const page = new FakePage();
+  page.step({ type: "connect", retry: false });
+  page.line("HELLO tlschat/1 lobby rate=5,auth=room Send your alias");
+  page.step({ type: "join", alias: "ann", password: "" });
+  page.line("PASSWORD room This room has a password: send /pass PASSWORD");
+  assert.equal(page.state.joinError, "This room has a password");
+  const joined = FakePage.joined();
+  joined.line(
+    'PASSWORD account "bob" is a registered alias: send /pass PASSWORD',
+  );
+  assert.deepEqual(joined.shown().slice(-1), [
+    '! "bob" is a registered alias: type /pass and the password',
+  ]);
 });
 
 Deno.test("reduce() sends the alias and then the password typed with it after an account refused one", () => {

@@ -113,6 +113,12 @@ Deno.test("users.ts adds, lists, changes and deletes accounts", async () => {
     assert.equal((await users(dir, ["del", "bob"])).code, 1);
     assert.match((await users(dir, ["list"])).out, /^alice\n1 account$/m);
     assert.equal((await users(dir, ["frob"])).code, 2);
+    const none = await users(dir, []);
+    assert.equal(none.code, 2);
+    assert.match(
+      none.out,
+      /^Missing the command \(add, passwd, del, op, deop, pin, unpin, list\); run with --help for usage\.$/m,
+    );
     assert.equal((await users(dir, ["add"])).code, 2);
     // A command named like an object key is unknown too.
     const odd = await users(dir, ["constructor", "x"]);
