@@ -54,6 +54,7 @@ import {
   rejoinHeld,
   say,
 } from "./rooms_asked.js";
+import { echoed, flushOutbox, outboxClosed, outboxRefused } from "./outbox.js";
 import { remembered, restore } from "./session.js";
 
 /** @typedef {import("./protocol.js").Line} Line */
@@ -82,6 +83,11 @@ import { remembered, restore } from "./session.js";
  * @property {string} heading the room shown, or the server's name
  * @property {string} title the document's: the heading, after the unread
  * @property {boolean} roomsOn this connection has rooms (`CAP ... rooms`)
+ * @property {boolean} idsOn its messages carry ids (`CAP ... ids`)
+ * @property {readonly import("./outbox.js").OutLine[]} outbox the user's
+ *   lines with ids not answered yet, in the order typed
+ * @property {readonly string[]} echoed the ids last answered by an echo
+ *   (a second echo of one is not shown)
  * @property {boolean} seqOn its log lines carry numbers (`CAP ... seq`)
  * @property {string} epoch of the server's room log (HELLO `epoch=`)
  * @property {string} token the last `RESUME` token, for the next connection
@@ -129,7 +135,7 @@ import { remembered, restore } from "./session.js";
  *   | { type: "line", text: string, now: number, hidden: boolean }
  *   | { type: "closed", random: number }
  *   | { type: "join", alias: string, password: string }
- *   | { type: "say", text: string, now: number }
+ *   | { type: "say", text: string, now: number, id?: string }
  *   | { type: "seen" }
  *   | { type: "room", room: string, key: string, focus: boolean }
  *   | { type: "address", room: string }
@@ -154,6 +160,9 @@ export const INITIAL_STATE = Object.freeze({
   heading: "tlschat",
   title: "tlschat",
   roomsOn: false,
+  idsOn: false,
+  outbox: [],
+  echoed: [],
   seqOn: false,
   epoch: "",
   token: "",
@@ -201,7 +210,8 @@ function disconnected(text) {
  */
 export function reduce(state, event) {
   const next = step({ ...state, effects: NO_EFFECTS }, event);
-  return remembered(state, titled(readLater(askBackfill(next))));
+  const flushed = flushOutbox(next);
+  return remembered(state, titled(readLater(askBackfill(flushed))));
 }
 
 /**
@@ -243,7 +253,7 @@ function step(next, event) {
     case "join":
       return submitJoin(next, event.alias.trim(), event.password);
     case "say":
-      return say(next, event.text, event.now);
+      return say(next, event.text, event.now, event.id ?? "");
     case "seen":
       return { ...next, unread: 0, visible: true };
     case "room":
@@ -280,11 +290,14 @@ const ALWAYS = new Map(
           : {
             ...state,
             roomsOn: line.caps.split(" ").includes("rooms"),
+            idsOn: line.caps.split(" ").includes("ids"),
             seqOn: line.caps.split(" ").includes("seq"),
           },
     ],
     ["RESUME", resumeToken],
     ["ERR", (was, line, at) => {
+      const refusedLine = outboxRefused(was, line);
+      if (refusedLine !== null) return refusedLine;
       // Throttled: the page's pace and the server's clock disagree.
       const state = line.code === "flood"
         ? effect(was, { holdBack: true })
@@ -325,7 +338,13 @@ function received(state, line, at) {
   }
   const filled = backfilled(state, line, at);
   if (filled !== null) return filled;
-  if (isRepeat(state, line)) return state;
+  const own = echoed(state, line);
+  if (own.line === null || isRepeat(own.state, own.line)) return own.state;
+  return shown(own.state, own.line, at);
+}
+
+/** A line once joined, not shown already. @param {State} state @param {Line} line @param {LineContext} at */
+function shown(state, line, at) {
   const handle = isPast(state, line)
     ? unchanged
     : JOINED_LINES.get(line.type) ?? ROOM_LINES.get(line.type);
@@ -354,7 +373,7 @@ const JOINED_LINES = new Map(
  */
 function closed(state, random) {
   const ended = {
-    ...releaseAll(state),
+    ...releaseAll(outboxClosed(state)),
     canJoin: false,
     rejoining: state.phase === "joined" || state.rejoining,
     phase: /** @type {const} */ ("closed"),
