@@ -143,6 +143,26 @@ export function outboxClosed(state) {
 }
 
 /**
+ * The page left for good (`/quit`, a kick, a ban): no line of the outbox
+ * will go; each says so, perhaps stored when it was on its way.
+ * @param {State} state
+ * @returns {State}
+ */
+export function outboxAbandoned(state) {
+  return state.outbox.reduce(
+    (next, out) =>
+      unsent(
+        next,
+        out,
+        out.sent || out.doubt
+          ? "disconnected; perhaps not sent"
+          : "disconnected",
+      ),
+    state,
+  );
+}
+
+/**
  * A message or action line about the outbox: its echo (the entry shown
  * greyed leaves; the echo is shown unless the catch-up showed the line,
  * or it is a second echo), or a line of the catch-up by this member with

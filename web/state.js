@@ -54,7 +54,13 @@ import {
   rejoinHeld,
   say,
 } from "./rooms_asked.js";
-import { echoed, flushOutbox, outboxClosed, outboxRefused } from "./outbox.js";
+import {
+  echoed,
+  flushOutbox,
+  outboxAbandoned,
+  outboxClosed,
+  outboxRefused,
+} from "./outbox.js";
 import { remembered, restore } from "./session.js";
 
 /** @typedef {import("./protocol.js").Line} Line */
@@ -338,18 +344,13 @@ function received(state, line, at) {
   }
   const filled = backfilled(state, line, at);
   if (filled !== null) return filled;
-  const own = echoed(state, line);
-  if (own.line === null || isRepeat(own.state, own.line)) return own.state;
-  return shown(own.state, own.line, at);
-}
-
-/** A line once joined, not shown already. @param {State} state @param {Line} line @param {LineContext} at */
-function shown(state, line, at) {
-  const handle = isPast(state, line)
+  const { state: was, line: own } = echoed(state, line);
+  if (own === null || isRepeat(was, own)) return was;
+  const handle = isPast(was, own)
     ? unchanged
-    : JOINED_LINES.get(line.type) ?? ROOM_LINES.get(line.type);
-  const changed = (handle ?? unchanged)(state, line, at);
-  return record(changed, line, entryFor(line, new Date(at.now)));
+    : JOINED_LINES.get(own.type) ?? ROOM_LINES.get(own.type);
+  const changed = (handle ?? unchanged)(was, own, at);
+  return record(changed, own, entryFor(own, new Date(at.now)));
 }
 
 /** Lines of the log's numbers and of search, once joined. */
@@ -379,7 +380,8 @@ function closed(state, random) {
     phase: /** @type {const} */ ("closed"),
   };
   if (state.stay) {
-    return { ...ended, status: { text: "Disconnected", warn: true } };
+    const status = { text: "Disconnected", warn: true };
+    return { ...outboxAbandoned(ended), status };
   }
   const delay = Math.min(30_000, 1000 * 2 ** state.attempts) *
     (0.75 + random / 2);

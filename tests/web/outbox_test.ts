@@ -207,6 +207,21 @@ Deno.test("reduce() says a line waiting for a room it was refused at the rejoin 
   );
 });
 
+Deno.test("reduce() says which lines did not go when the page is sent away: perhaps stored when on their way", () => {
+  const p = page();
+  say(p, "on its way", 1);
+  p.line("BYE kicked Disconnected: you were kicked by op");
+  p.step({ type: "closed", random: 0 });
+  assert.equal(p.state.effects.reconnectInMs, null);
+  assert.deepEqual(p.state.outbox, []);
+  assert.ok(
+    p.shown().includes(
+      "! Not sent: on its way (disconnected; perhaps not sent)",
+    ),
+    p.shown().join("\n"),
+  );
+});
+
 Deno.test("reduce() sends lines as before to a server without ids", () => {
   const p = FakePage.inRooms("ann");
   // Without ids: no id, nothing kept.
