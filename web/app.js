@@ -21,7 +21,7 @@
  */
 
 import { Pacer } from "./pace.js";
-import { fragmentRoom } from "./protocol.js";
+import { fragmentRoom, lineId } from "./protocol.js";
 import { markOpen, SESSION_KEY, takeSession } from "./session.js";
 import { INITIAL_STATE, reduce } from "./state.js";
 import { findElements, render } from "./view.js";
@@ -136,7 +136,8 @@ ui.joinForm.addEventListener("submit", (event) => {
 
 ui.sendForm.addEventListener("submit", (event) => {
   event.preventDefault();
-  dispatch({ type: "say", text: ui.message.value, now: Date.now() });
+  const id = lineId(crypto.getRandomValues(new Uint8Array(16)));
+  dispatch({ type: "say", text: ui.message.value, now: Date.now(), id });
 });
 
 ui.searchForm.addEventListener("submit", (event) => {

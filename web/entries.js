@@ -31,6 +31,8 @@ import { formatLine } from "./protocol.js";
  * @property {Date | string | null} when
  * @property {boolean} dated
  * @property {number} [seq] the log number of the line it shows, if known
+ * @property {string} [pendingId] the id of the user's line it shows,
+ *   sent and not answered yet (`outbox.js`)
  */
 
 /** Why someone left, as people say it. */

@@ -97,16 +97,20 @@ export function updateRoom(state, name, change) {
 }
 
 /**
- * Adds an entry to a room's log (by default the room shown); an entry
- * about a room the page is not in goes to the room shown, labelled.
+ * Adds an entry to a room's log (by default the room shown), before the
+ * user's lines waiting for their echo (`outbox.js`), which stay last; an
+ * entry about a room the page is not in goes to the room shown, labelled.
  * @param {State} state @param {Entry} entry @param {string} [name]
  */
 export function show(state, entry, name = state.current) {
   const into = state.rooms.has(name) ? name : state.current;
   const shown = into === name ? entry : labelled(entry, name);
-  return updateRoom(state, into, (room) => ({
-    log: [...room.log.slice(1 - MAX_LOG), shown],
-  }));
+  return updateRoom(state, into, (room) => {
+    const log = room.log.slice(1 - MAX_LOG);
+    let at = log.length;
+    while (at > 0 && log[at - 1]?.pendingId !== undefined) at--;
+    return { log: [...log.slice(0, at), shown, ...log.slice(at)] };
+  });
 }
 
 /**

@@ -162,6 +162,27 @@ export function formatLine(line) {
   return out;
 }
 
+/** What starts a line that carries a line id (lib/protocol.ts's). */
+export const LINE_ID_PREFIX = "@id=";
+
+/**
+ * A line with its id first, as lib/protocol.ts's `tagLine` writes it.
+ * @param {string} id @param {string} line
+ */
+export function tagLine(id, line) {
+  return `${LINE_ID_PREFIX}${id} ${line}`;
+}
+
+/**
+ * A new line id from 16 random bytes (app.js's `crypto`): base64url
+ * without padding, 22 characters, as lib/client/pending.ts makes them.
+ * @param {Uint8Array} bytes
+ */
+export function lineId(bytes) {
+  const base64 = btoa(String.fromCharCode(...bytes));
+  return base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
 /** Asks who is here. */
 export const WHO_COMMAND = "/who";
 

@@ -19,6 +19,7 @@
 import { effect, send } from "./effects.js";
 import { errorLine, inRoom as labelled, told } from "./entries.js";
 import { dropRoom, EMPTY_ROOM, show, switchTo, toRoom } from "./in_room.js";
+import { isTaggable, queueLine } from "./outbox.js";
 import {
   isQuitCommand,
   joinCommand,
@@ -250,9 +251,13 @@ const NOT_CONNECTED =
  * in the box, not sent, when the page is not in that room (held: its join
  * is to be sent again, which this asks for now) or not in at all (a
  * reconnect: sent now, a line would be taken as the alias, or dropped).
+ * With ids, a message or `/me` line goes with `id` through the outbox
+ * (`outbox.js`): shown greyed until its echo, sent again after a
+ * reconnect.
  * @param {State} state @param {string} text @param {number} now
+ * @param {string} id
  */
-export function say(state, text, now) {
+export function say(state, text, now, id) {
   if (text.trim() === "") return state;
   const when = new Date(now);
   if (state.phase !== "joined") {
@@ -263,6 +268,14 @@ export function say(state, text, now) {
     return inHeld(state, text.trim(), state.current, when);
   }
   const said = isQuitCommand(text) ? { ...state, stay: true } : state;
+  if (!held && state.idsOn && id !== "" && isTaggable(text)) {
+    return queueLine(
+      effect(said, { clearMessage: true }),
+      state.current,
+      text,
+      id,
+    );
+  }
   // `/quit` leaves the server, in a room or not: from a held one, as is.
   const line = held ? text : toRoom(state, state.current, text);
   return send(effect(said, { clearMessage: true }), line);

@@ -54,6 +54,13 @@ import {
   rejoinHeld,
   say,
 } from "./rooms_asked.js";
+import {
+  echoed,
+  flushOutbox,
+  outboxAbandoned,
+  outboxClosed,
+  outboxRefused,
+} from "./outbox.js";
 import { remembered, restore } from "./session.js";
 
 /** @typedef {import("./protocol.js").Line} Line */
@@ -82,6 +89,11 @@ import { remembered, restore } from "./session.js";
  * @property {string} heading the room shown, or the server's name
  * @property {string} title the document's: the heading, after the unread
  * @property {boolean} roomsOn this connection has rooms (`CAP ... rooms`)
+ * @property {boolean} idsOn its messages carry ids (`CAP ... ids`)
+ * @property {readonly import("./outbox.js").OutLine[]} outbox the user's
+ *   lines with ids not answered yet, in the order typed
+ * @property {readonly string[]} echoed the ids last answered by an echo
+ *   (a second echo of one is not shown)
  * @property {boolean} seqOn its log lines carry numbers (`CAP ... seq`)
  * @property {string} epoch of the server's room log (HELLO `epoch=`)
  * @property {string} token the last `RESUME` token, for the next connection
@@ -129,7 +141,7 @@ import { remembered, restore } from "./session.js";
  *   | { type: "line", text: string, now: number, hidden: boolean }
  *   | { type: "closed", random: number }
  *   | { type: "join", alias: string, password: string }
- *   | { type: "say", text: string, now: number }
+ *   | { type: "say", text: string, now: number, id?: string }
  *   | { type: "seen" }
  *   | { type: "room", room: string, key: string, focus: boolean }
  *   | { type: "address", room: string }
@@ -154,6 +166,9 @@ export const INITIAL_STATE = Object.freeze({
   heading: "tlschat",
   title: "tlschat",
   roomsOn: false,
+  idsOn: false,
+  outbox: [],
+  echoed: [],
   seqOn: false,
   epoch: "",
   token: "",
@@ -201,7 +216,8 @@ function disconnected(text) {
  */
 export function reduce(state, event) {
   const next = step({ ...state, effects: NO_EFFECTS }, event);
-  return remembered(state, titled(readLater(askBackfill(next))));
+  const flushed = flushOutbox(next);
+  return remembered(state, titled(readLater(askBackfill(flushed))));
 }
 
 /**
@@ -243,7 +259,7 @@ function step(next, event) {
     case "join":
       return submitJoin(next, event.alias.trim(), event.password);
     case "say":
-      return say(next, event.text, event.now);
+      return say(next, event.text, event.now, event.id ?? "");
     case "seen":
       return { ...next, unread: 0, visible: true };
     case "room":
@@ -280,11 +296,14 @@ const ALWAYS = new Map(
           : {
             ...state,
             roomsOn: line.caps.split(" ").includes("rooms"),
+            idsOn: line.caps.split(" ").includes("ids"),
             seqOn: line.caps.split(" ").includes("seq"),
           },
     ],
     ["RESUME", resumeToken],
     ["ERR", (was, line, at) => {
+      const refusedLine = outboxRefused(was, line);
+      if (refusedLine !== null) return refusedLine;
       // Throttled: the page's pace and the server's clock disagree.
       const state = line.code === "flood"
         ? effect(was, { holdBack: true })
@@ -325,12 +344,13 @@ function received(state, line, at) {
   }
   const filled = backfilled(state, line, at);
   if (filled !== null) return filled;
-  if (isRepeat(state, line)) return state;
-  const handle = isPast(state, line)
+  const { state: was, line: own } = echoed(state, line);
+  if (own === null || isRepeat(was, own)) return was;
+  const handle = isPast(was, own)
     ? unchanged
-    : JOINED_LINES.get(line.type) ?? ROOM_LINES.get(line.type);
-  const changed = (handle ?? unchanged)(state, line, at);
-  return record(changed, line, entryFor(line, new Date(at.now)));
+    : JOINED_LINES.get(own.type) ?? ROOM_LINES.get(own.type);
+  const changed = (handle ?? unchanged)(was, own, at);
+  return record(changed, own, entryFor(own, new Date(at.now)));
 }
 
 /** Lines of the log's numbers and of search, once joined. */
@@ -354,13 +374,14 @@ const JOINED_LINES = new Map(
  */
 function closed(state, random) {
   const ended = {
-    ...releaseAll(state),
+    ...releaseAll(outboxClosed(state)),
     canJoin: false,
     rejoining: state.phase === "joined" || state.rejoining,
     phase: /** @type {const} */ ("closed"),
   };
   if (state.stay) {
-    return { ...ended, status: { text: "Disconnected", warn: true } };
+    const status = { text: "Disconnected", warn: true };
+    return { ...outboxAbandoned(ended), status };
   }
   const delay = Math.min(30_000, 1000 * 2 ** state.attempts) *
     (0.75 + random / 2);

@@ -253,41 +253,51 @@ function button(text, label, className) {
 }
 
 /**
- * Shows a room's log: only the entries after those shown, unless another
- * room (or a log started over) was shown: then all of it.
+ * Shows a room's log: only what changed after the entries still shown in
+ * the same order (new ones, and from an entry that left or was replaced:
+ * a line sent replaced by its echo, `outbox.js`), the oldest dropped;
+ * all of it when another room (or a log started over) was shown.
  * @param {HTMLElement} list
  * @param {readonly Entry[]} log @param {readonly Entry[] | null} was
  */
 function renderLog(list, log, was) {
   if (log === was) return;
-  const from = firstNew(log, was);
+  const same = alignment(log, was);
   const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  const added = from < 0 ? log.map(item) : log.slice(from).map(item);
-  if (from < 0) list.replaceChildren(...added);
-  else list.append(...added);
-  while (list.childElementCount > log.length) list.firstElementChild?.remove();
+  const added = same === null ? log.map(item) : log.slice(same.kept).map(item);
+  if (same === null) list.replaceChildren(...added);
+  else {
+    for (let i = 0; i < same.dropped; i++) list.firstElementChild?.remove();
+    while (list.childElementCount > same.kept) list.lastElementChild?.remove();
+    list.append(...added);
+  }
   // What a reconnect caught up is read from its divider on; otherwise the
   // log follows new lines only when it was at its end.
   const divider = added.find((node) => node.className === "divider");
-  if (divider !== undefined && (atEnd || from < 0)) {
+  if (divider !== undefined && (atEnd || same === null)) {
     list.scrollTop += divider.getBoundingClientRect().top -
       list.getBoundingClientRect().top;
-  } else if (atEnd || from < 0) list.scrollTop = list.scrollHeight;
+  } else if (atEnd || same === null) list.scrollTop = list.scrollHeight;
 }
 
 /**
- * Where the entries not shown yet start in a log (-1: show all of it,
- * when entries came before those shown, or these are gone).
+ * How the entries shown (`was`) sit in a log: `dropped` of them are gone
+ * from its start, and the next `kept` are its first entries; null: draw
+ * it all (nothing shown, or entries came before those shown: a reloaded
+ * page's history).
  * @param {readonly Entry[]} log @param {readonly Entry[] | null} was
+ * @returns {{ dropped: number, kept: number } | null}
  */
-function firstNew(log, was) {
-  if (was === null) return -1;
-  const last = was.at(-1);
-  if (last === undefined) return 0;
-  // Entries put before those shown (a reloaded page's history): all of it.
-  if (log.indexOf(/** @type {Entry} */ (was[0])) > 0) return -1;
-  const at = log.lastIndexOf(last);
-  return at === -1 ? -1 : at + 1;
+function alignment(log, was) {
+  if (was === null) return null;
+  if (was.length === 0) return { dropped: 0, kept: 0 };
+  const dropped = log.length === 0
+    ? -1
+    : was.indexOf(/** @type {Entry} */ (log[0]));
+  if (dropped === -1) return null;
+  let kept = 0;
+  while (kept < log.length && log[kept] === was[dropped + kept]) kept++;
+  return { dropped, kept };
 }
 
 /** @param {Elements} ui @param {State["effects"]} effects */

@@ -1579,3 +1579,106 @@ Deno.test("a reloaded guest page comes back as the same member within the grace,
     });
   });
 });
+
+/**
+ * Sends `count` lines through the form at once (`prefix 0`, `prefix 1`,
+ * ...), as a user pressing Enter faster than the pace; with `cut`, the
+ * page's socket is closed right after, as a network drops it: the first
+ * lines on their way, their echoes lost, the others waiting in the pacer.
+ */
+function sendAll(page: Page, prefix: string, count: number, cut: boolean) {
+  return page.evaluate(`(() => {
+    const box = document.getElementById("message");
+    for (let i = 0; i < ${count}; i++) {
+      box.value = "${prefix} " + i;
+      box.form.requestSubmit();
+    }
+    if (${cut}) globalThis.sockets.at(-1).close();
+  })()`);
+}
+
+Deno.test("the page's lines survive a dropped connection and a server killed mid-sending: each once for the others and on the page, in order, none left waiting", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    // Tight limits: most lines wait in the page's pacer when the socket goes.
+    const tight = ["--flood-rate", "20", "--flood-burst", "5"];
+    let server = await startServer(dir, webPort, ...tight);
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    try {
+      using bob = await TestClient.join(server.port, "bob", { ca });
+      await withBrowser(async (browser) => {
+        const context = await browser.newContext({ ignoreHTTPSErrors: true });
+        const page = await context.newPage();
+        page.on("pageerror", (error) => {
+          throw new Error(`script error in the page: ${error.message}`);
+        });
+        // The page's sockets are kept, to drop one as a network would.
+        await page.addInitScript(() => {
+          const sockets: WebSocket[] = [];
+          Object.assign(globalThis, { sockets });
+          globalThis.WebSocket = class extends WebSocket {
+            constructor(url: string | URL) {
+              super(url); // the page opens its socket with a URL only
+              sockets.push(this);
+            }
+          };
+        });
+        await page.goto(`https://127.0.0.1:${webPort}/`);
+        await join(page, "ann");
+        await bob.expect(/^JOIN ann /);
+        const ten = (prefix: string) =>
+          Array.from({ length: 10 }, (_, i) => `${prefix} ${i}`);
+        const onPage = async (prefix: string) =>
+          (await messages(page)).filter((t) => t.startsWith(`${prefix} `));
+        const settled = async (prefix: string) => {
+          await until(
+            async () =>
+              (await onPage(prefix)).length >= 10 &&
+              await page.locator("li.pending").count() === 0,
+            `every ${prefix} line echoed`,
+          );
+          assert.deepEqual(await onPage(prefix), ten(prefix));
+          assert.equal(await page.locator("li.unsent").count(), 0);
+        };
+        // The socket cut while the lines go: the page resumes within the
+        // grace and sends again what was not answered, under its ids.
+        await sendAll(page, "cut", 10, true);
+        await bob.expect(/^MSG ann cut 9$/, 15_000);
+        assert.deepEqual(
+          bob.received.filter((l) => /^MSG ann cut /.test(l)),
+          ten("cut").map((t) => `MSG ann ${t}`),
+          "bob got each line once, in order",
+        );
+        await settled("cut");
+        // The server killed while the lines go, started again on its data:
+        // its log keeps the ids of the lines it stored.
+        await sendAll(page, "kill", 10, false);
+        server.child.kill("SIGKILL");
+        await server.exited();
+        await page.getByRole("status").getByText(/Reconnecting/).waitFor();
+        server = await startServer(
+          dir,
+          webPort,
+          ...tight,
+          "--port",
+          String(server.port),
+        );
+        await page.getByRole("status").getByText("Connected as ann").waitFor({
+          timeout: 20_000,
+        });
+        await settled("kill");
+        // A member joining now gets the room's history: each line once.
+        using cat = await TestClient.join(server.port, "cat", { ca });
+        await cat.expect(/^HISTEND /);
+        assert.deepEqual(
+          cat.received.filter((l) => / MSG ann (cut|kill) /.test(l))
+            .map((l) => l.replace(/^.* MSG ann /, "")),
+          [...ten("cut"), ...ten("kill")],
+          cat.received.join("\n"),
+        );
+      });
+    } finally {
+      await server[Symbol.asyncDispose]();
+    }
+  });
+});

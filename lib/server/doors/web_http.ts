@@ -23,6 +23,7 @@ import iconSvg from "../../../web/icon.svg" with { type: "bytes" };
 import inRoomJs from "../../../web/in_room.js" with { type: "bytes" };
 import indexHtml from "../../../web/index.html" with { type: "bytes" };
 import joiningJs from "../../../web/joining.js" with { type: "bytes" };
+import outboxJs from "../../../web/outbox.js" with { type: "bytes" };
 import paceJs from "../../../web/pace.js" with { type: "bytes" };
 import protocolJs from "../../../web/protocol.js" with { type: "bytes" };
 import resumeJs from "../../../web/resume.js" with { type: "bytes" };
@@ -79,6 +80,7 @@ export const WEB_ASSETS: ReadonlyMap<string, WebAsset> = new Map([
   ["/joining.js", { type: JAVASCRIPT, body: joiningJs }],
   ["/in_room.js", { type: JAVASCRIPT, body: inRoomJs }],
   ["/rooms_asked.js", { type: JAVASCRIPT, body: roomsAskedJs }],
+  ["/outbox.js", { type: JAVASCRIPT, body: outboxJs }],
   ["/resume.js", { type: JAVASCRIPT, body: resumeJs }],
   ["/backfill.js", { type: JAVASCRIPT, body: backfillJs }],
   ["/pace.js", { type: JAVASCRIPT, body: paceJs }],

@@ -1,0 +1,284 @@
+// @ts-check
+/**
+ * The user's messages and `/me` lines until the server answers them, as
+ * the terminal client keeps them (lib/client/pending.ts), with the `ids`
+ * capability: each gets an id (made by app.js from 128 random bits: the
+ * `say` event brings it), is shown at once in its room's log greyed
+ * ("sending", class `pending`), and stays in `state.outbox` until its
+ * echo (`@id=ID MSG ...`), which takes its place where it comes in the
+ * room's order, or an `ERR` with its id, which turns it into a "Not sent"
+ * entry with the reason and the text kept to copy. `ERR unknown` (the room
+ * log cannot say) sends it once more under the same id. A line is sent
+ * only while its room is ready (joined, not held, its rejoin and catch-up
+ * done), in the order typed; when the socket closes, every line not
+ * answered waits, and goes again under its id once its room is back: the
+ * server's window of ids stores it at most once (`duplicate`: its echo
+ * again). A line the catch-up shows (sent, stored, its echo lost with the
+ * connection) leaves the outbox's entry, and the echo of its resend is not
+ * shown again. Whispers (`/msg`) and other commands carry no id
+ * (docs/protocol.md): they go as before. Handlers of the reducer
+ * (`state.js`): pure.
+ *
+ * @module
+ */
+
+import { send } from "./effects.js";
+import { told } from "./entries.js";
+import { show, toRoom, updateRoom } from "./in_room.js";
+import { tagLine } from "./protocol.js";
+
+/** @typedef {import("./entries.js").Entry} Entry */
+/** @typedef {import("./protocol.js").Line} Line */
+/** @typedef {import("./state.js").State} State */
+
+/**
+ * A line the user sent with an id, not answered yet.
+ * @typedef {object} OutLine
+ * @property {string} id its id
+ * @property {string} room the room it was said in (`""`: none)
+ * @property {string} text as typed (a message, or `/me ...`)
+ * @property {boolean} sent handed to this connection's socket
+ * @property {boolean} doubt sent on a connection that closed before
+ *   its answer: perhaps stored
+ * @property {boolean} seen the catch-up showed it: its echo is not shown
+ * @property {boolean} resent sent once more after `ERR unknown`
+ */
+
+/** How many answered ids are remembered, to show each echo once. */
+const ECHOED_KEPT = 200;
+
+/**
+ * Whether a typed line carries an id: a message (text, or `//` for one
+ * starting with `/`) or a `/me` line; no other command may.
+ * @param {string} text
+ */
+export function isTaggable(text) {
+  if (/^\/me( |$)/i.test(text)) return true;
+  return !text.startsWith("/") || text.startsWith("//");
+}
+
+/**
+ * A typed line to send with its id: shown greyed in its room at once,
+ * sent when its room is ready ({@linkcode flushOutbox}).
+ * @param {State} state @param {string} room @param {string} text
+ * @param {string} id @returns {State}
+ */
+export function queueLine(state, room, text, id) {
+  /** @type {OutLine} */
+  const out = {
+    id,
+    room,
+    text,
+    sent: false,
+    doubt: false,
+    seen: false,
+    resent: false,
+  };
+  /** @type {Entry} */
+  const entry = {
+    className: "pending",
+    parts: [
+      { kind: "alias", text: state.alias },
+      { kind: "text", text: " " },
+      { kind: "said", text },
+    ],
+    when: "sending",
+    dated: false,
+    pendingId: id,
+  };
+  const queued = { ...state, outbox: [...state.outbox, out] };
+  return updateRoom(queued, room, (r) => ({ log: [...r.log, entry] }));
+}
+
+/**
+ * Whether a room takes lines now: joined, its rejoin answered and its
+ * catch-up shown (lines said before the reconnect come first).
+ * @param {State} state @param {string} name
+ */
+function ready(state, name) {
+  const room = state.rooms.get(name);
+  return state.phase === "joined" && room !== undefined && !room.held &&
+    room.catchUp === null && !state.joining.includes(name);
+}
+
+/**
+ * After each step: sends, in order, the lines of the outbox not sent on
+ * this connection whose room is ready; one whose room the page is no
+ * longer in (left, refused) is not sent, and says so.
+ * @param {State} state
+ * @returns {State}
+ */
+export function flushOutbox(state) {
+  if (state.phase !== "joined") return state;
+  /** @type {State} */
+  let next = state;
+  for (const out of state.outbox) {
+    if (out.sent) continue;
+    if (!state.rooms.has(out.room)) {
+      next = unsent(next, out, `you are not in ${out.room}`);
+    } else if (ready(state, out.room)) {
+      next = change(next, out.id, { sent: true });
+      next = send(next, wireLine(next, out));
+    }
+  }
+  return next;
+}
+
+/** The line on the wire: its id, its room's prefix, the text. @param {State} state @param {OutLine} out */
+function wireLine(state, out) {
+  return tagLine(out.id, toRoom(state, out.room, out.text));
+}
+
+/**
+ * The socket closed: every line sent and not answered may have been
+ * stored or not; each is sent again under its id once its room is back.
+ * @param {State} state
+ * @returns {State}
+ */
+export function outboxClosed(state) {
+  const outbox = state.outbox.map((out) =>
+    out.sent ? { ...out, sent: false, doubt: true } : out
+  );
+  return { ...state, outbox };
+}
+
+/**
+ * The page left for good (`/quit`, a kick, a ban): no line of the outbox
+ * will go; each says so, perhaps stored when it was on its way.
+ * @param {State} state
+ * @returns {State}
+ */
+export function outboxAbandoned(state) {
+  return state.outbox.reduce(
+    (next, out) =>
+      unsent(
+        next,
+        out,
+        out.sent || out.doubt
+          ? "disconnected; perhaps not sent"
+          : "disconnected",
+      ),
+    state,
+  );
+}
+
+/**
+ * A message or action line about the outbox: its echo (the entry shown
+ * greyed leaves; the echo is shown unless the catch-up showed the line,
+ * or it is a second echo), or a line of the catch-up by this member with
+ * the text of a line in doubt (shown: the line was stored; its greyed
+ * entry leaves). Returns the state and the line to show (null: none).
+ * @param {State} state @param {Line} line
+ * @returns {{ state: State, line: Line | null }}
+ */
+export function echoed(state, line) {
+  if (line.type !== "MSG" && line.type !== "ME") return { state, line };
+  const out = state.outbox.find((o) => o.id !== "" && o.id === line.id);
+  if (out === undefined) {
+    if (line.id !== "" && state.echoed.includes(line.id)) {
+      return { state, line: null };
+    }
+    return { state: caughtUp(state, line), line };
+  }
+  const answered = {
+    ...forget(state, out),
+    echoed: [...state.echoed, out.id].slice(-ECHOED_KEPT),
+  };
+  // A duplicate's echo may come without its room: the line's is known.
+  const inRoom = line.inRoom === "" && out.room !== "" ? out.room : line.inRoom;
+  return { state: answered, line: out.seen ? null : { ...line, inRoom } };
+}
+
+/**
+ * A line by this member, without an id, in a room with a line in doubt of
+ * the same kind and text: the catch-up of a line whose echo was lost.
+ * @param {State} state @param {Line} line
+ */
+function caughtUp(state, line) {
+  if (
+    line.id !== "" || line.alias.toLowerCase() !== state.alias.toLowerCase()
+  ) {
+    return state;
+  }
+  const room = line.inRoom || state.current;
+  const said = line.type === "ME" ? `/me ${line.text}` : line.text;
+  const out = state.outbox.find((o) =>
+    o.doubt && !o.seen && o.room === room && sameText(o.text, said)
+  );
+  if (out === undefined) return state;
+  return withoutEntry(change(state, out.id, { seen: true }), out);
+}
+
+/** Whether a typed line and a line shown say the same. @param {string} typed @param {string} shown */
+function sameText(typed, shown) {
+  const text = typed.startsWith("//") ? typed.slice(1) : typed;
+  return text.trim() === shown.trim();
+}
+
+/**
+ * An `ERR` about a line of the outbox (its id): `unknown` the first time
+ * sends it again under the same id; any other leaves it not sent, with
+ * the reason, its text kept. Null: no line of the outbox.
+ * @param {State} state @param {Line} line
+ * @returns {State | null}
+ */
+export function outboxRefused(state, line) {
+  const out = state.outbox.find((o) => o.id !== "" && o.id === line.id);
+  if (out === undefined) return null;
+  if (line.code === "unknown" && !out.resent) {
+    const again = change(state, out.id, { resent: true, doubt: true });
+    return out.sent ? send(again, wireLine(state, out)) : again;
+  }
+  return unsent(state, out, line.text);
+}
+
+/**
+ * A line of the outbox that was not sent (or perhaps not): its greyed
+ * entry becomes "Not sent", with the reason and the text to copy.
+ * @param {State} state @param {OutLine} out @param {string} reason
+ * @returns {State}
+ */
+function unsent(state, out, reason) {
+  const why = reason.replace(/^Not sent( \([^)]*\))?: */, "");
+  /** @type {Entry} */
+  const entry = {
+    className: "unsent error-line",
+    parts: told`! Not sent: ${out.text} (${why})`,
+    when: null,
+    dated: false,
+  };
+  const left = {
+    ...state,
+    outbox: state.outbox.filter((o) => o.id !== out.id),
+  };
+  const log = state.rooms.get(out.room)?.log ?? [];
+  if (!log.some((e) => e.pendingId === out.id)) {
+    return show(left, entry, out.room);
+  }
+  return updateRoom(left, out.room, (room) => ({
+    log: room.log.map((e) => e.pendingId === out.id ? entry : e),
+  }));
+}
+
+/** A line leaves the outbox and its greyed entry the log. @param {State} state @param {OutLine} out */
+function forget(state, out) {
+  const outbox = state.outbox.filter((o) => o.id !== out.id);
+  return withoutEntry({ ...state, outbox }, out);
+}
+
+/** The greyed entry of a line leaves its room's log. @param {State} state @param {OutLine} out */
+function withoutEntry(state, out) {
+  return updateRoom(state, out.room, (room) => ({
+    log: room.log.filter((e) => e.pendingId !== out.id),
+  }));
+}
+
+/**
+ * Changes one line of the outbox. @param {State} state @param {string} id
+ * @param {Partial<OutLine>} change
+ * @returns {State}
+ */
+function change(state, id, change) {
+  const outbox = state.outbox.map((o) => o.id === id ? { ...o, ...change } : o);
+  return { ...state, outbox };
+}
