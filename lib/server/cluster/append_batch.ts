@@ -14,6 +14,7 @@ import {
   type EventEffect,
   lineSign,
   type RoomLine,
+  type StoredAt,
 } from "../room/room_log.ts";
 import { roomSkeleton } from "../room/room_state.ts";
 import { storedEffect } from "../room/stored_event.ts";
@@ -31,6 +32,8 @@ export interface PendingLine {
   readonly tag: string;
   /** The room its creation looks like (Redis refused it: `lookalike`). */
   taken?: string;
+  /** The line stored first under its id (Redis said `duplicate`). */
+  first?: StoredAt;
 }
 
 /** The `append` script's arguments for `batch`, keeping `idsKept` ids. */
@@ -67,6 +70,9 @@ export function appendArgs(
  * const sorted = unstored(batch, [7, "lookalike:#look"]);
  * assert.deepEqual([...sorted.keys()], ["lookalike"]);
  * assert.equal(sorted.get("lookalike")?.[0]?.taken, "#look");
+ * // A resend: the line stored first under its id is number 5, taken at 9.
+ * const resent = unstored(batch.slice(0, 1), ["duplicate:5:9"]);
+ * assert.deepEqual(resent.get("duplicate")?.[0]?.first, { seq: 5, time: 9 });
  * ```
  */
 export function unstored(
@@ -78,8 +84,14 @@ export function unstored(
     const result = results[i];
     if (typeof result === "number") continue;
     let outcome: AppendOutcome = "refused";
-    if (result === "gone" || result === "duplicate" || result === "reused") {
+    if (result === "gone" || result === "reused") {
       outcome = result;
+    } else if (result?.startsWith("duplicate")) {
+      // `duplicate:SEQ:TIME` (TIME empty once trimmed; a bare `duplicate`
+      // from an older script).
+      outcome = "duplicate";
+      const [, seq, time] = result.split(":").map(Number);
+      if (seq! > 0 && time! > 0) pending.first = { seq: seq!, time: time! };
     } else if (result?.startsWith("lookalike:")) {
       outcome = "lookalike";
       pending.taken = result.slice("lookalike:".length);

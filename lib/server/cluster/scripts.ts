@@ -107,8 +107,8 @@ export const SCRIPTS = {
    * if its member still holds its claim under that alias and its server is
    * alive (not counted lost), all in one step. Returns the last number
    * given, then for each line: its number (stored now, or by an earlier
-   * try of the same append: same id, sign and tag), 'duplicate' (the same
-   * line under its id, from another append: not stored again), 'reused'
+   * try of the same append: same id, sign and tag), 'duplicate:N:T' (the
+   * same line, stored by another append as N at T, '' once trimmed), 'reused'
    * (another line holds its id), 'gone' (its member left or was removed,
    * or its server was counted lost), 'alias' (it speaks under an alias
    * it no longer holds) or 'lookalike:NAME' (it would make the log know a
@@ -150,7 +150,8 @@ for i = 9, #ARGV, 12 do
     elseif was and string.sub(was, 1, #sign + 1) ~= sign .. ':' then
       out[#out + 1] = 'reused'
     else
-      out[#out + 1] = 'duplicate'
+      local e = redis.call('XRANGE', K.events, held .. '-0', held .. '-0')[1]
+      out[#out + 1] = 'duplicate:' .. held .. ':' .. (e and e[2][2] or '')
     end
   elseif not holds then
     out[#out + 1] = 'gone'

@@ -21,6 +21,9 @@ import type { Member } from "./member.ts";
 import { type RoomEvent, type RoomLine, roomsOnly } from "./room_log.ts";
 import type { ServerMetrics } from "../metrics/server_metrics.ts";
 
+/** An event's tags: its number in the log and when the log took it. */
+export type Tags = Pick<RoomEvent, "seq" | "time">;
+
 /** How the fan-out is delivered: counted toward each member's watermark. */
 const ROOM_LINE = { room: true } as const;
 
@@ -71,7 +74,7 @@ export class FanOut<M extends Member> {
    * `lane` (by default with the lines for one member).
    */
   encodeEvent(
-    event: RoomEvent,
+    event: Tags,
     line: ServerLine,
     room?: string,
     id?: string,
@@ -88,6 +91,29 @@ export class FanOut<M extends Member> {
   /** Encodes a line with the `@id=ID ` prefix. */
   encodeTagged(id: string, line: ServerLine): Uint8Array {
     return this.#arena.encode(tagLine(id, formatServerLine(line)), APART);
+  }
+
+  /**
+   * Encodes the echo of `sender`'s own line (its id `own.id`, in room
+   * `own.room`) as the sender is sent it: with the room's prefix when it
+   * has `rooms`, after the event's tags (`@id=ID;seq=N;time=T `) when it
+   * has `seq` and the event is known, else after `@id=ID `. The same bytes
+   * when the line is handed on and when a resend is echoed again.
+   */
+  encodeOwn(
+    sender: Member,
+    line: ServerLine,
+    own: { readonly id: string; readonly room: string; readonly event?: Tags },
+  ): Uint8Array {
+    const where = sender.roomsOn ? own.room : undefined;
+    if (sender.seqOn && own.event !== undefined) {
+      return this.encodeEvent(own.event, line, where, own.id);
+    }
+    const text = formatServerLine(line);
+    return this.#arena.encode(
+      tagLine(own.id, where === undefined ? text : `${where} ${text}`),
+      APART,
+    );
   }
 
   /** Counts a join or leave that is not announced one by one; true if so. */
@@ -150,13 +176,7 @@ export class FanOut<M extends Member> {
     if (sender !== undefined) {
       if (line.type === "JOIN" && !sender.roomsOn) skip = sender.id;
       if (event?.id !== undefined && sender.lineIds) {
-        const where = sender.roomsOn ? room : undefined;
-        own = sender.seqOn
-          ? this.encodeEvent(event, line, where, event.id)
-          : this.#arena.encode(
-            tagLine(event.id, where ? `${room} ${text}` : text),
-            APART,
-          );
+        own = this.encodeOwn(sender, line, { id: event.id, room, event });
       }
     }
     // The rooms' own actions (`op`, `deop`...) mean nothing without rooms.

@@ -116,9 +116,11 @@ export class MemoryLog implements RoomLog {
       const sign = lineSign(line);
       const known = options.newId ? "new" : this.#ids.check(id, sign);
       if (known !== "new") {
-        return this.#failed([{ line, origin, id }], known, null);
+        const { room } = options;
+        const first = known === "duplicate" ? this.#ids.stored(id) : undefined;
+        return this.#failed([{ line, origin, id, room, first }], known, null);
       }
-      this.#ids.add(id, time, sign);
+      this.#ids.add(id, time, sign, this.#seq + 1);
     }
     const event: { -readonly [K in keyof RoomEvent]: RoomEvent[K] } = {
       seq: ++this.#seq,

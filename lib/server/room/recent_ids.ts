@@ -16,6 +16,8 @@
  * @module
  */
 
+import type { StoredAt } from "./room_log.ts";
+
 /** A log remembers the ids of at least the last this many lines. */
 export const DEDUPE_MIN_LINES = 10_000;
 /** It also remembers those of lines taken this recently (milliseconds). */
@@ -58,6 +60,8 @@ export class RecentIds {
    */
   #ids: (string | undefined)[];
   #times: Float64Array;
+  /** The number of the line in its log (0: not known). */
+  #seqs: Float64Array;
   #signs: HeldSign[];
   #hashes: Int32Array;
   #head = 0;
@@ -81,6 +85,7 @@ export class RecentIds {
     this.#maxLines = options.maxLines ?? DEDUPE_MAX_LINES;
     this.#ids = new Array(FIRST_CAPACITY);
     this.#times = new Float64Array(FIRST_CAPACITY);
+    this.#seqs = new Float64Array(FIRST_CAPACITY);
     this.#signs = new Array(FIRST_CAPACITY);
     this.#hashes = new Int32Array(FIRST_CAPACITY);
     this.#table = new Int32Array(2 * FIRST_CAPACITY);
@@ -116,6 +121,18 @@ export class RecentIds {
     return cell < 0 ? undefined : this.#signs[this.#table[cell]! - 1];
   }
 
+  /**
+   * The number and time of the line held under `id`, when it was added
+   * with its number; undefined otherwise (or when the id is free).
+   */
+  stored(id: string): StoredAt | undefined {
+    const cell = this.#find(id, this.#hash(id));
+    if (cell < 0) return undefined;
+    const place = this.#table[cell]! - 1;
+    const seq = this.#seqs[place]!;
+    return seq > 0 ? { seq, time: this.#times[place]! } : undefined;
+  }
+
   /** Records the sign computed for the line under `id`. */
   sign(id: string, sign: string): void {
     const cell = this.#find(id, this.#hash(id));
@@ -124,14 +141,16 @@ export class RecentIds {
 
   /**
    * Adds the id of a line taken at `time` (the newest) with its sign (or
-   * its number: see {@linkcode HeldSign}), forgetting old ones.
+   * its number: see {@linkcode HeldSign}) and its number in its log (`seq`,
+   * for {@linkcode RecentIds.stored}; 0: not known), forgetting old ones.
    */
-  add(id: string, time: number, sign: HeldSign): void {
+  add(id: string, time: number, sign: HeldSign, seq = 0): void {
     if (this.#tail - this.#head === this.#ids.length) this.#resize();
     const hash = this.#hash(id);
     const place = this.#tail++ & (this.#ids.length - 1);
     this.#ids[place] = id;
     this.#times[place] = time;
+    this.#seqs[place] = seq;
     this.#signs[place] = sign;
     this.#hashes[place] = hash;
     const cell = this.#find(id, hash);
@@ -190,6 +209,7 @@ export class RecentIds {
     const capacity = this.#size > old / 2 ? 2 * old : old;
     const ids: (string | undefined)[] = new Array(capacity);
     const times = new Float64Array(capacity);
+    const seqs = new Float64Array(capacity);
     const signs: HeldSign[] = new Array(capacity);
     const hashes = new Int32Array(capacity);
     let kept = 0;
@@ -198,12 +218,14 @@ export class RecentIds {
       if (this.#ids[place] === undefined) continue;
       ids[kept] = this.#ids[place];
       times[kept] = this.#times[place]!;
+      seqs[kept] = this.#seqs[place]!;
       signs[kept] = this.#signs[place]!;
       hashes[kept] = this.#hashes[place]!;
       kept++;
     }
     this.#ids = ids;
     this.#times = times;
+    this.#seqs = seqs;
     this.#signs = signs;
     this.#hashes = hashes;
     this.#head = 0;

@@ -105,7 +105,9 @@ export class Room<M extends Member = Member> extends Membership<M> {
       has: (member) => this.has(member),
       members: () => this.here.values(),
       send: (member, line) => this.#send(member, line),
-      sendTagged: (member, id, line) => this.#sendTagged(member, id, line),
+      fan: this.#fan,
+      defaultRoom: () => this.router.rooms.default.name,
+      deliver: (member, bytes) => this.#deliver(member, bytes),
       dismiss: (member, reason, text) => this.dismiss(member, reason, text),
       reappend: (line, origin) => {
         this.#appended++;
@@ -385,11 +387,9 @@ export class Room<M extends Member = Member> extends Membership<M> {
     if (slow) this.dropSlow(slow);
   }
 
-  /** Sends a line with the `@id=ID ` prefix to one member. */
-  #sendTagged(member: M, id: string, line: ServerLine): void {
-    if (!member.deliver(this.#fan.encodeTagged(id, line))) {
-      this.dropSlow([member]);
-    }
+  /** Hands `bytes` to one member; drops the member if it cannot take them. */
+  #deliver(member: M, bytes: Uint8Array): void {
+    if (!member.deliver(bytes)) this.dropSlow([member]);
   }
 
   /** A member left: the stall rule forgets its queue. */

@@ -273,8 +273,22 @@ export interface UnsentLine {
   readonly line: RoomLine;
   readonly origin: string;
   readonly id?: string;
+  /** The room it was appended to (see {@linkcode AppendOptions.room}). */
+  readonly room?: string;
   /** The room it looks like (outcome `lookalike`). */
   readonly taken?: string;
+  /**
+   * Outcome `duplicate`: the number and time the log gave the line stored
+   * first under its id (what its echo carried), when the log still knows
+   * them.
+   */
+  readonly first?: StoredAt;
+}
+
+/** Where a line stored under an id is in the log: its number and time. */
+export interface StoredAt {
+  readonly seq: number;
+  readonly time: number;
 }
 
 /**

@@ -13,6 +13,7 @@
 import type { ServerLine } from "../../server_lines.ts";
 import type { Clock, TimerId } from "../../clock.ts";
 import type { Directory, Dismissal } from "./directory.ts";
+import type { FanOut } from "./fan_out.ts";
 import type { Member } from "./member.ts";
 import type { AppendOutcome, RoomLine, UnsentLine } from "./room_log.ts";
 
@@ -28,8 +29,12 @@ export interface UnsentHost<M extends Member> {
   members(): Iterable<M>;
   /** Sends one line to one member. */
   send(member: M, line: ServerLine): void;
-  /** Sends one line with the `@id=ID ` prefix to one member. */
-  sendTagged(member: M, id: string, line: ServerLine): void;
+  /** The room's fan-out, which encodes what is sent to one member. */
+  readonly fan: FanOut<M>;
+  /** The default room's name (a line appended without a room is in it). */
+  defaultRoom(): string;
+  /** Hands encoded lines to one member (dropped if it cannot take them). */
+  deliver(member: M, bytes: Uint8Array): void;
   /** Takes a member out, announced, and tells it why. */
   dismiss(member: M, reason: Dismissal, text: string): void;
   /** Appends a held line again (not counted as new). */
@@ -114,7 +119,7 @@ export class UnsentLines<M extends Member> {
         const sender = id === undefined ? undefined : host.member(origin);
         if (outcome !== "gone" && sender?.lineIds && host.has(sender)) {
           // One answer per line, naming it.
-          host.sendTagged(sender, id!, unsentError(null, outcome));
+          this.#sendTagged(sender, id!, unsentError(null, outcome));
           continue;
         }
         senders.set(origin, (senders.get(origin) ?? 0) + 1);
@@ -135,15 +140,26 @@ export class UnsentLines<M extends Member> {
   /**
    * Lines the log already held under their ids (resent): each sender with
    * `ids` gets its echo again, alone, so that every line it sent with an id
-   * has an answer. (Without `ids`, no line has an id of its sender's.)
+   * has an answer: the line its echo was when stored (prefix, number and
+   * time as it asked for). (Without `ids`, no line has an id of its
+   * sender's.)
    */
   #echoAgain(lines: readonly UnsentLine[]): void {
-    for (const { line, origin, id } of lines) {
+    for (const resent of lines) {
+      const { line, origin, id } = resent;
       // A JOIN's id is the server's (a /join sent again after a doubt).
       if (line.type !== "MSG" && line.type !== "ME") continue;
       const sender = this.#host.member(origin);
       if (id !== undefined && sender?.lineIds && this.#host.has(sender)) {
-        this.#host.sendTagged(sender, id, line);
+        // As its echo was when stored: prefix, number and time as asked.
+        const room = resent.room ?? this.#host.defaultRoom();
+        const event = resent.first;
+        const echo = this.#host.fan.encodeOwn(sender, line, {
+          id,
+          room,
+          event,
+        });
+        this.#host.deliver(sender, echo);
       }
     }
   }
@@ -156,7 +172,7 @@ export class UnsentLines<M extends Member> {
     for (const { origin, id } of lines) {
       const sender = this.#host.member(origin);
       if (id !== undefined && sender?.lineIds && this.#host.has(sender)) {
-        this.#host.sendTagged(sender, id, {
+        this.#sendTagged(sender, id, {
           type: "ERR",
           code: "usage",
           text:
@@ -164,6 +180,11 @@ export class UnsentLines<M extends Member> {
         });
       }
     }
+  }
+
+  /** Sends one line with the `@id=ID ` prefix to one member. */
+  #sendTagged(member: M, id: string, line: ServerLine): void {
+    this.#host.deliver(member, this.#host.fan.encodeTagged(id, line));
   }
 
   /**

@@ -238,7 +238,7 @@ export class LineIdsTable {
       }
     }
     for (const { seq, id, time, sign } of ids.toReversed()) {
-      window.add(id, time, sign ?? seq);
+      window.add(id, time, sign ?? seq, seq);
     }
   }
 

@@ -48,6 +48,7 @@ import { lastSeq } from "./retention.ts";
 import { logEpoch, sqliteRange } from "./log_range.ts";
 import {
   type AppendOptions,
+  type AppendOutcome,
   type EventEffect,
   type LogRange,
   RecentEvents,
@@ -57,6 +58,7 @@ import {
   type RoomLog,
   type RoomLogFailure,
   type SinceOptions,
+  type UnsentLine,
 } from "../room/room_log.ts";
 import { StoredIds } from "./stored_ids.ts";
 import { ServerMetrics } from "../metrics/server_metrics.ts";
@@ -292,7 +294,7 @@ export class SqliteLog implements RoomLog {
     for (const pending of batch) {
       const known = taken?.get(pending);
       if (known !== undefined) {
-        this.#failed([pending], known, null);
+        this.#failed([this.#unsent(pending, known)], known, null);
         continue;
       }
       const { time, line, origin, id, effect, room } = pending;
@@ -317,7 +319,18 @@ export class SqliteLog implements RoomLog {
     if (!this.#failing) this.#options.onError?.("commit", error);
     this.#failing = true;
     const sorted = this.#ids.unstored(examined, batch, taken, this.#unsaved);
-    for (const [why, lines] of sorted) this.#failed(lines, why, error);
+    for (const [why, lines] of sorted) {
+      this.#failed(lines.map((line) => this.#unsent(line, why)), why, error);
+    }
+  }
+
+  /**
+   * A line not stored, as reported: a `duplicate` with the number and time
+   * of the line stored first under its id (its echo's tags).
+   */
+  #unsent(pending: Pending, why: AppendOutcome): UnsentLine {
+    if (why !== "duplicate" || pending.id === undefined) return pending;
+    return { ...pending, first: this.#ids.stored(pending.id) };
   }
 
   /**

@@ -21,6 +21,7 @@ import {
   type AppendOutcome,
   lineSign,
   type RoomLine,
+  type StoredAt,
 } from "../room/room_log.ts";
 import { LineIdsTable, rowLine, storedLineSign } from "./events_table.ts";
 import type { JournalValue } from "./journal.ts";
@@ -66,7 +67,12 @@ export class StoredIds {
 
   /** Holds `id`, the id of line number `seq`, taken at `time`. */
   add(id: string, time: number, seq: number): void {
-    this.#ids.add(id, time, seq);
+    this.#ids.add(id, time, seq, seq);
+  }
+
+  /** The number and time of the line held under `id` (see `RecentIds`). */
+  stored(id: string): StoredAt | undefined {
+    return this.#ids.stored(id);
   }
 
   /**

@@ -313,7 +313,8 @@ Deno.test("the append script stores each line id once, and only from a member wh
       `${n}-0123456789abcdef`
     );
     // The last number, then each line's: a repeated id is not stored
-    // again (the same line from another append: a duplicate; another line
+    // again (the same line from another append: a duplicate, with the
+    // number and time of the line stored, its echo's tags; another line
     // under it: reused).
     assert.deepEqual(
       await append(
@@ -323,7 +324,7 @@ Deno.test("the append script stores each line id once, and only from a member wh
         line(one!, alice, "alice", "not hi", "other"),
         line(two!, alice),
       ),
-      [3, 2, "duplicate", "reused", 3],
+      [3, 2, "duplicate:2:0", "reused", 3],
     );
     // The same append asked again (its answer was lost): nothing is stored
     // twice, and it knows its own lines.
