@@ -103,6 +103,12 @@ function readLine(
   const { print, answer, rooms, resume } = dialogue;
   if (resumeLine(dialogue, room, body)) return;
   const { id, seq } = tagged;
+  // The echo of a line this client sent and awaits an answer for: typed
+  // here, so never hidden as said before the client came, even when its
+  // number is below the client's JOIN (a line sent again on a new
+  // connection, its first echo lost; a catch-up that showed it saw its
+  // number: then it is not shown twice).
+  const resent = id !== null && dialogue.pending.waits(id);
   // A number seen already is a line shown already (a catch-up overlapping
   // what came live): its id is still answered, nothing shown.
   const fresh = seq === null || resume === undefined || resume.see(room, seq);
@@ -123,7 +129,7 @@ function readLine(
   // Said before the client came (a catch-up from the account's read mark):
   // shown as history is, or neither shown nor marked read.
   const before = seq !== null && (resume?.fromMark(room, seq) ?? false);
-  if (before && dialogue.pastShown === false) return;
+  if (before && dialogue.pastShown === false && !resent) return;
   const inRoom = () => room !== null && rooms.rooms.includes(room);
   const wasIn = inRoom();
   for (const shown of rooms.see(room, line ?? body, past)) {

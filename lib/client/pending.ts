@@ -160,6 +160,11 @@ export class PendingLines {
     return { kind: "show" }; // refused for what it says (muted, usage, ...)
   }
 
+  /** Whether the line sent under `id` waits for its answer. */
+  waits(id: string): boolean {
+    return this.#pending.has(id);
+  }
+
   /** The lines sent and not answered, oldest first. */
   unanswered(): PendingLine[] {
     return [...this.#pending.values()];
