@@ -13,7 +13,7 @@
  * done), in the order typed; when the socket closes, every line not
  * answered waits, and goes again under its id once its room is back: the
  * server's window of ids stores it at most once (`duplicate`: its echo
- * again). A line the catch-up shows (sent, stored, its echo lost with the
+ * again, as first sent: its room, its number). A line the catch-up shows (sent, stored, its echo lost with the
  * connection) leaves the outbox's entry, and the echo of its resend is not
  * shown again. Whispers (`/msg`) and other commands carry no id
  * (docs/protocol.md): they go as before. Handlers of the reducer
@@ -184,7 +184,8 @@ export function echoed(state, line) {
     ...forget(state, out),
     echoed: [...state.echoed, out.id].slice(-ECHOED_KEPT),
   };
-  // A duplicate's echo may come without its room: the line's is known.
+  // A duplicate's echo comes with its room; from an older server, it may
+  // come without: the line's is known.
   const inRoom = line.inRoom === "" && out.room !== "" ? out.room : line.inRoom;
   return { state: answered, line: out.seen ? null : { ...line, inRoom } };
 }

@@ -344,8 +344,11 @@ function received(state, line, at) {
   }
   const filled = backfilled(state, line, at);
   if (filled !== null) return filled;
+  // An echo of a line the outbox holds is the page's own: shown though
+  // numbered below the page's rejoin (its echo again after a resend).
+  const mine = line.id !== "" && state.outbox.some((o) => o.id === line.id);
   const { state: was, line: own } = echoed(state, line);
-  if (own === null || isRepeat(was, own)) return was;
+  if (own === null || (!mine && isRepeat(was, own))) return was;
   const handle = isPast(was, own)
     ? unchanged
     : JOINED_LINES.get(own.type) ?? ROOM_LINES.get(own.type);

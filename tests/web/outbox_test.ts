@@ -154,12 +154,37 @@ Deno.test("reduce() waits for a resumed room's catch-up before sending again; a 
     entries(p).filter((e) => /stored|lost/.test(e)),
     ["message: ann stored", "pending: ann lost"],
   );
-  p.line(`@id=${idOf(1)} #lobby MSG ann stored`);
+  // The echo of a resend is the line's first echo, numbered as stored.
+  p.line(`@id=${idOf(1)};seq=11;${T} #lobby MSG ann stored`);
   p.line(`@id=${idOf(2)};seq=12;${T} #lobby MSG ann lost`);
   assert.deepEqual(
     entries(p).filter((e) => /stored|lost/.test(e)),
     ["message: ann stored", "message: ann lost"],
   );
+});
+
+Deno.test("reduce() shows a resent line whose echo again is numbered below the page's rejoin, in its room, once", () => {
+  const p = page();
+  p.step({ type: "room", room: "#ops", key: "", focus: true });
+  p.line(`@seq=20;${T} #ops JOIN ann 1`);
+  p.line("CURRENT #ops");
+  say(p, "cut 0", 1);
+  // Stored as 21, its echo lost with the socket.
+  p.step({ type: "closed", random: 0 });
+  p.step({ type: "connect", retry: true });
+  // A new session (a server that does not resume): no catch-up shows it.
+  p.line("HELLO tlschat/1 chat rate=5,caps=ids+rooms+seq,epoch=E1 Hi");
+  p.line("CAP ids rooms seq");
+  p.line("WELCOME ann 2 Type /help for commands");
+  p.line(`@seq=30;${T} #lobby JOIN ann 2`);
+  p.line(`@seq=31;${T} #ops JOIN ann 1`);
+  p.line("CURRENT #ops");
+  assert.equal(p.sent.at(-1), `@id=${idOf(1)} #ops cut 0`);
+  p.line(`@id=${idOf(1)};seq=21;${T} #ops MSG ann cut 0`);
+  assert.deepEqual(entries(p).filter((e) => e.endsWith("cut 0")), [
+    "message: ann cut 0",
+  ]);
+  assert.deepEqual(p.state.outbox, []);
 });
 
 Deno.test("reduce() shows a line the server refuses as not sent, with the reason and its text; ERR unknown sends it once more under its id", () => {
