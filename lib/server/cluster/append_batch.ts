@@ -73,6 +73,9 @@ export function appendArgs(
  * // A resend: the line stored first under its id is number 5, taken at 9.
  * const resent = unstored(batch.slice(0, 1), ["duplicate:5:9"]);
  * assert.deepEqual(resent.get("duplicate")?.[0]?.first, { seq: 5, time: 9 });
+ * // Its stream entry trimmed: number and time not known.
+ * const trimmed = unstored([{ ...batch[1]! }], ["duplicate:6:"]);
+ * assert.equal(trimmed.get("duplicate")?.[0]?.first, undefined);
  * ```
  */
 export function unstored(
