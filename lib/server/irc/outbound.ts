@@ -269,7 +269,11 @@ function leave(
   sink.irc({ source: sourceOf(nick), command: "QUIT", params: [text] });
 }
 
-/** The topic: 332 and 333 on joining or asked, `TOPIC` when it changes. */
+/**
+ * The topic: 332 on joining or asked (and 333, who set it and when, only
+ * when the line carries the time it was set: a client shows 0 as 1970),
+ * `TOPIC` when it changes.
+ */
 function topic(
   state: IrcState,
   line: ServerLine<"TOPIC">,
@@ -286,7 +290,10 @@ function topic(
   }
   take(state, (p) => p.kind === "topic" && p.room === room);
   sink.irc(state.numeric("332", room, line.text));
-  sink.irc(state.numeric("333", room, nickOf(line.alias), "0"));
+  const setMs = context.time === null ? NaN : Date.parse(context.time);
+  if (Number.isNaN(setMs)) return;
+  const at = String(Math.floor(setMs / 1000));
+  sink.irc(state.numeric("333", room, nickOf(line.alias), at));
 }
 
 /** What `MODE` says each mode change of a `MOD` line is. */

@@ -168,11 +168,23 @@ Deno.test("translateOut() sends JOIN, PART, one QUIT and one NICK per event, KIC
       ":alice!alice@tlschat MODE #ops +k *",
       ":alice!alice@tlschat TOPIC #ops :release day",
       "332 me #ops :release day",
-      "333 me #ops alice :0",
     ],
   );
   out(`@seq=11;time=${T} #ops MOD kick me alice`);
   assert.deepEqual([...state.joined], [], "kicked out of #ops");
+});
+
+Deno.test("translateOut() says when a topic was set (333) only when its line carries the time, never as 0", () => {
+  const { out } = setup();
+  out(`@seq=5;time=${T} #ops JOIN me 1`);
+  // Without a time: 332 alone (333 ... :0 read as "set on 1 Jan 1970").
+  assert.deepEqual(out("#ops TOPIC alice release day"), [
+    "332 me #ops :release day",
+  ]);
+  assert.deepEqual(out(`@time=${T} #ops TOPIC alice release day`), [
+    "332 me #ops :release day",
+    `333 me #ops alice :${Date.parse(T) / 1000}`,
+  ]);
 });
 
 Deno.test("translateOut() makes the client's own JOIN from what entering sends when the room announces none, once", () => {
@@ -189,7 +201,6 @@ Deno.test("translateOut() makes the client's own JOIN from what entering sends w
       ":me!me@tlschat JOIN #lobby",
       `NOTICE #lobby :${quietNotice("#lobby")}`,
       "332 me #lobby :busy",
-      "333 me #lobby alice :0",
       "BATCH +h1 chathistory #lobby",
       "@batch=h1 :bob!bob@tlschat PRIVMSG #lobby :hi",
       "BATCH -h1",
@@ -209,7 +220,7 @@ Deno.test("translateOut() makes the client's own JOIN from what entering sends w
       "CURRENT #ops",
       `@seq=6;time=${T} #ops JOIN me 1`,
     ),
-    [":me!me@tlschat JOIN #ops", "332 me #ops :t", "333 me #ops alice :0"],
+    [":me!me@tlschat JOIN #ops", "332 me #ops :t"],
   );
   assert.deepEqual(sink.native_.splice(0), ["#big /who", "#ops /who"]);
   // A switch to a room it is in, CURRENT - after a part: nothing.
@@ -284,7 +295,6 @@ Deno.test("translateOut() answers what the door asked: names, who, list, modes, 
       "368 me #ops :End of channel ban list",
       "331 me #b :No topic is set",
       "332 me #ops :release day",
-      "333 me #ops alice :0",
       "NOTICE me :a notice",
     ],
   );
