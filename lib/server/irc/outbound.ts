@@ -270,9 +270,9 @@ function leave(
 }
 
 /**
- * The topic: 332 on joining or asked (and 333, who set it and when, only
- * when the line carries the time it was set: a client shows 0 as 1970),
- * `TOPIC` when it changes.
+ * The topic: `TOPIC` when it changes; 332 on joining or asked, and 333 (who
+ * set it, when) only when that time is known (`IrcState.topicSetAt`): a
+ * client would show 0 as 1970.
  */
 function topic(
   state: IrcState,
@@ -282,6 +282,8 @@ function topic(
 ): void {
   const { room } = context;
   if (context.seq !== null) {
+    const { alias: by, text } = line;
+    if (context.time) state.topics.set(room, { by, text, time: context.time });
     return sink.irc({
       source: sourceOf(nickOf(line.alias)),
       command: "TOPIC",
@@ -290,10 +292,9 @@ function topic(
   }
   take(state, (p) => p.kind === "topic" && p.room === room);
   sink.irc(state.numeric("332", room, line.text));
-  const setMs = context.time === null ? NaN : Date.parse(context.time);
-  if (Number.isNaN(setMs)) return;
-  const at = String(Math.floor(setMs / 1000));
-  sink.irc(state.numeric("333", room, nickOf(line.alias), at));
+  const { alias: by, text } = line;
+  const at = state.topicSetAt(room, { by, text, time: context.time });
+  if (at !== null) sink.irc(state.numeric("333", room, nickOf(by), at));
 }
 
 /** What `MODE` says each mode change of a `MOD` line is. */
