@@ -8,6 +8,7 @@
  * deno task users op alice               # an operator: /kick, /ban, /mute, /topic
  * deno task users deop alice
  * deno task users pin alice certs/client-alice.pem   # only this certificate logs in, no password
+ * deno task users pin alice FILE --any-name          # one whose CN is not "alice"
  * deno task users unpin alice
  * deno task users del alice
  * deno task users list
@@ -22,7 +23,7 @@
  */
 // deno-lint-ignore-file no-console
 
-import { X509Certificate } from "node:crypto";
+import { type CertificateRole, certificateRole } from "./lib/cert_authority.ts";
 import {
   type FlagTable,
   formatFlags,
@@ -40,6 +41,10 @@ const FLAGS = {
     default: "data",
     help: "The server's data directory",
   },
+  "any-name": {
+    type: "boolean",
+    help: "pin: take a certificate whose subject CN is not the account's alias",
+  },
   help: { type: "boolean", help: "Show this help" },
 } as const satisfies FlagTable;
 
@@ -54,7 +59,9 @@ Commands:
   op ALIAS           make it an operator
   deop ALIAS         take operator rights away
   pin ALIAS FILE     only the client certificate in FILE (PEM) logs in as ALIAS:
-                     no password does (the server needs --client-ca)
+                     no password does (the server needs --client-ca). Refused:
+                     a CA certificate, one pinned to another account, and one
+                     whose subject CN is another name (unless --any-name)
   unpin ALIAS        the password, and any valid client certificate named
                      ALIAS, log in again
   list               list the accounts
@@ -95,7 +102,8 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     using store = openStore(values["data-dir"]);
     const accounts = new Accounts(store.db);
-    return await known.run({ accounts, alias, file });
+    const anyName = values["any-name"] ?? false;
+    return await known.run({ accounts, alias, file, anyName });
   } catch (e) {
     const flag = missingPermission(e);
     console.error(
@@ -107,11 +115,15 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 }
 
-/** What a command is given: the accounts, its alias, and (`pin`) a file. */
+/**
+ * What a command is given: the accounts, its alias, and (`pin`) a file and
+ * whether its certificate may name another alias.
+ */
 interface Call {
   readonly accounts: Accounts;
   readonly alias: string;
   readonly file: string;
+  readonly anyName: boolean;
 }
 
 /**
@@ -154,8 +166,11 @@ function list({ accounts }: Call): number {
 }
 
 async function add({ accounts, alias }: Call): Promise<number> {
-  if (accounts.get(alias)) {
-    console.error(`Cannot add "${alias}": it is already registered`);
+  // Before the password is asked: an alias taken, or one that would pass
+  // for another account (`a1ice` beside `alice`), is refused.
+  const refusal = accounts.refusal(alias);
+  if (refusal !== null) {
+    console.error(refusal);
     return 1;
   }
   const password = await readNewPassword(alias);
@@ -188,11 +203,10 @@ function setOperator({ accounts, alias }: Call, operator: boolean): number {
   return 0;
 }
 
-async function pin({ accounts, alias, file }: Call): Promise<number> {
-  let fingerprint: string;
+async function pin({ accounts, alias, file, anyName }: Call): Promise<number> {
+  let cert: CertificateRole;
   try {
-    fingerprint = new X509Certificate(await Deno.readTextFile(file))
-      .fingerprint256;
+    cert = await certificateRole(await Deno.readTextFile(file));
   } catch (e) {
     if (missingPermission(e) !== null) throw e;
     console.error(
@@ -200,9 +214,15 @@ async function pin({ accounts, alias, file }: Call): Promise<number> {
     );
     return 1;
   }
-  if (!accounts.setFingerprint(alias, fingerprint)) return missing(alias);
+  if (!accounts.get(alias)) return missing(alias);
+  const refusal = accounts.pinRefusal(alias, cert, anyName);
+  if (refusal !== null) {
+    console.error(refusal);
+    return 1;
+  }
+  accounts.setFingerprint(alias, cert.fingerprint);
   console.log(
-    `${alias} logs in with the certificate ${fingerprint} only, never with a password (the server needs --client-ca)`,
+    `${alias} logs in with the certificate ${cert.fingerprint} only, never with a password (the server needs --client-ca)`,
   );
   return 0;
 }

@@ -171,6 +171,45 @@ async function issueLeaf(
   };
 }
 
+/** What a certificate says it is, as far as pinning it to an account goes. */
+export interface CertificateRole {
+  /**
+   * Its subject's CN (an alias, for our client certificates); null when it
+   * has none or several.
+   */
+  readonly commonName: string | null;
+  /** Whether it may sign others: `CA:TRUE`, or key usage keyCertSign. */
+  readonly authority: boolean;
+  /** SHA-256 fingerprint, colon-separated upper-case hex. */
+  readonly fingerprint: string;
+}
+
+/**
+ * Reads the first certificate of a PEM text (other blocks, such as a key,
+ * may come before or after it): its CN, whether it is a CA's, and its
+ * fingerprint. Throws when the text holds no certificate.
+ */
+export async function certificateRole(pem: string): Promise<CertificateRole> {
+  const block = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/
+    .exec(pem);
+  if (block === null) throw new TypeError("No PEM certificate found");
+  const x509 = await x509Library();
+  const cert = new x509.X509Certificate(block[0]);
+  const constraints = cert.getExtension(x509.BasicConstraintsExtension);
+  const usages = cert.getExtension(x509.KeyUsagesExtension);
+  const names = cert.subjectName.getField("CN");
+  const digest = new Uint8Array(await cert.getThumbprint("SHA-256"));
+  return {
+    commonName: names.length === 1 ? names[0]! : null,
+    authority: (constraints?.ca ?? false) ||
+      ((usages?.usages ?? 0) & x509.KeyUsageFlags.keyCertSign) !== 0,
+    fingerprint: Array.from(
+      digest,
+      (b) => b.toString(16).padStart(2, "0").toUpperCase(),
+    ).join(":"),
+  };
+}
+
 /** Whether a SAN entry is an IPv4 or IPv6 address rather than a DNS name. */
 export function isIpAddress(name: string): boolean {
   return name.includes(":") || /^\d{1,3}(\.\d{1,3}){3}$/.test(name);

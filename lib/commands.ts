@@ -1,6 +1,6 @@
 /**
  * A joined client's lines, parsed: chat or command (one rule, for text and
- * for bytes), the commands in one table with their `/help`, durations.
+ * for bytes), the commands, durations (their `/help` is `command_help.ts`'s).
  * Pure, like the rest of the wire format (`protocol.ts`): a bad command is
  * a {@linkcode ProtocolError} with its usage, never a crash.
  *
@@ -72,24 +72,6 @@ export type Command =
   | { readonly kind: "resume"; readonly request: ResumeRequest }
   /** A password the server asked for; never sanitised, never forwarded. */
   | { readonly kind: "pass"; readonly password: string };
-
-/** The commands and their one-line help, in the order `/help` lists them. */
-export const COMMAND_HELP: readonly string[] = [
-  "/nick NEW: change your alias",
-  "/who: list who is online",
-  "/me ACTION: say that you do something",
-  "/msg ALIAS TEXT: send TEXT to ALIAS only",
-  "/quit [REASON]: leave the room",
-  `/history [N]: show the last N messages (at most ${HISTORY_REQUEST_LIMIT})`,
-  "/topic: show the topic",
-  "/search WORDS: find earlier messages holding every word, in your rooms",
-  "/help: show this help",
-  "/read [#ROOM] SEQ: your account has read the room up to line SEQ (with the seq capability)",
-  "Any other line is a message to everyone; start it with // to send a line that begins with /",
-  "Rooms (with the rooms capability): /join #ROOM [KEY], /part [#ROOM] [REASON], /rooms [#ROOM]; start a line with #ROOM to send it there",
-  "Room operators, in their room: /topic TEXT, /kick ALIAS [REASON], /mute ALIAS [DURATION] [REASON], /unmute ALIAS, /roomban ALIAS [DURATION] [REASON], /roomunban ALIAS, /roombans, /op ALIAS, /deop ALIAS, /key KEY|-, /invite ALIAS, /inviteonly on|off, /register",
-  "Server operators, in every room: the above, and /ban ALIAS|ADDRESS[/PREFIX] [DURATION] [REASON], /unban ALIAS|ADDRESS[/PREFIX], /bans (server-wide; DURATION: 30s, 10m, 2h, 7d, 4w; none: until lifted)",
-];
 
 const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
   s: 1000,

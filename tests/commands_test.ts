@@ -2,12 +2,7 @@
 
 import assert from "node:assert/strict";
 import { ProtocolError } from "../lib/protocol.ts";
-import {
-  COMMAND_HELP,
-  isCommand,
-  parseCommand,
-  parseDuration,
-} from "../lib/commands.ts";
+import { isCommand, parseCommand, parseDuration } from "../lib/commands.ts";
 
 const code = (fn: () => unknown) => {
   try {
@@ -265,31 +260,5 @@ Deno.test("parseCommand() parses /read [#ROOM] SEQ and refuses anything else wit
     ]
   ) {
     assert.equal(code(() => parseCommand(bad)), "usage", bad);
-  }
-});
-
-Deno.test("COMMAND_HELP names every command a room operator may give in its room", () => {
-  // docs/protocol.md, Rooms: a room's operators kick, mute and set its
-  // topic too, not only server operators.
-  const line = COMMAND_HELP.find((text) => text.startsWith("Room operators"));
-  assert.ok(line, "/help has a line for room operators");
-  for (
-    const command of [
-      "topic TEXT",
-      "kick",
-      "mute",
-      "unmute",
-      "roomban",
-      "roomunban",
-      "roombans",
-      "op",
-      "deop",
-      "key",
-      "invite",
-      "inviteonly",
-      "register",
-    ]
-  ) {
-    assert.match(line, new RegExp(`/${command}\\b`), command);
   }
 });

@@ -15,7 +15,7 @@
 
 import { askBackfill, backfilled, backfillRefused } from "./backfill.js";
 import { effect, NO_EFFECTS, send, unchanged } from "./effects.js";
-import { entryFor, errorLine, notice, told } from "./entries.js";
+import { entryFor, errorLine, localEnds, notice, told } from "./entries.js";
 import { EMPTY_ROOM, ROOM_LINES, show } from "./in_room.js";
 import {
   hello,
@@ -338,7 +338,8 @@ const ALWAYS = new Map(
 /** @param {State} state @param {Line} line @param {LineContext} at */
 function received(state, line, at) {
   const always = ALWAYS.get(line.type);
-  if (always) return always(state, line, at);
+  // A mute's or ban's end (ERR muted, BYE banned) in local time.
+  if (always) return always(state, localEnds(line), at);
   if (state.phase !== "joined") {
     return line.type === "INFO" ? { ...state, joinError: line.text } : state;
   }

@@ -16,6 +16,7 @@ import {
   TerminalClient,
   testCertificates,
   TestClient,
+  WAIT_MS,
   withTempDir,
 } from "../_helpers.ts";
 
@@ -446,6 +447,39 @@ Deno.test("client.ts on a terminal asks for a password without echoing it", asyn
     for (const secret of ["hunter2", "wrong-one", "carol's own"]) {
       assert.ok(!term.raw.includes(secret), `"${secret}" was echoed`);
     }
+  });
+});
+
+Deno.test("client.ts on a terminal says when a login is held back, and the connection ends there", async () => {
+  await using s = await startServer("node", ["--login-attempts", "1"]);
+  await s.server.gate.accounts.add("carol", "carol's own password");
+  await withCaFile(async (caFile) => {
+    await using term = new TerminalClient(
+      permissions(s.port, caFile),
+      target(s.port, caFile),
+    );
+    let at = await term.waitFor(/Alias: /);
+    await term.type("carol\r");
+    at = await term.waitFor(/Password: /, at);
+    await term.type("a wrong one\r");
+    at = await term.waitFor(/Wrong alias or password/, at);
+    at = await term.waitFor(/Alias: /, at);
+    await term.type("carol\r");
+    at = await term.waitFor(/Password: /, at);
+    await term.type("carol's own password\r"); // right, but held back
+    at = await term.waitFor(/Too many failed logins: try again in 60 s/, at);
+    // It exits (before: it asked "Alias: " again, on a connection that could
+    // not log in before its alias deadline).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const code = await Promise.race([
+      term.exited(),
+      new Promise<string>((resolve) =>
+        timer = setTimeout(() => resolve("still running"), WAIT_MS)
+      ),
+    ]);
+    clearTimeout(timer);
+    assert.equal(code, 1, term.text.slice(at));
+    assert.doesNotMatch(term.text.slice(at), /Alias: /);
   });
 });
 

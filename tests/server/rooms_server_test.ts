@@ -40,6 +40,20 @@ for (const engine of ENGINES) {
     assert.equal(await alice.readLine(), "CURRENT #lobby");
     await alice.send("hi");
     assert.match(await alice.readLine() ?? "", /^@id=\S+ #lobby MSG alice hi$/);
+    // Its /help is worded for a client with rooms.
+    await alice.send("/help");
+    const help: string[] = [];
+    while (!help.at(-1)?.startsWith("INFO Server operators")) {
+      help.push(await alice.readLine() ?? "");
+    }
+    assert.ok(help.includes("INFO /who: list who is in the room"), `${help}`);
+    assert.ok(help.some((l) => l.startsWith("INFO Rooms: /join #ROOM")));
+    assert.ok(
+      help.includes(
+        "INFO /quit [REASON]: leave the server, and every room with it",
+      ),
+    );
+    assert.ok(!help.some((l) => l.includes("/read")));
   });
 
   Deno.test(`[${engine}] rooms: two rooms are apart, a member of both sees both prefixed, ncat-style clients see the lobby as before`, async () => {

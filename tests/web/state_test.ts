@@ -102,6 +102,25 @@ Deno.test("reduce() shows what is said, in the page's words", () => {
   assert.equal(page.log[1]!.parts[0]!.kind, "alias");
 });
 
+Deno.test("reduce() shows the end of a mute (ERR muted) and of a ban (BYE banned) in local time", () => {
+  const end = dateTimeText(new Date("2026-02-01T00:00:00Z"));
+  const page = FakePage.joined();
+  // Only the sanction's own end: a reason is someone's words, as written.
+  page.line(
+    "ERR muted You are muted in #lobby by amy until 2026-02-01T00:00:00.000Z: until 2027-01-01T00:00:00Z",
+  );
+  page.line("BYE banned Banned by amy until 2026-02-01T00:00:00.000Z: spam");
+  assert.deepEqual(page.shown().slice(-2), [
+    `! You are muted in #lobby by amy until ${end}: until 2027-01-01T00:00:00Z`,
+    `Disconnected: Banned by amy until ${end}: spam`,
+  ]);
+  // Banned at the door: said on the join form.
+  const door = new FakePage();
+  door.step({ type: "connect", retry: false });
+  door.line("BYE banned Banned by amy until 2026-02-01T00:00:00.000Z: spam");
+  assert.equal(door.state.joinError, `Banned by amy until ${end}: spam`);
+});
+
 Deno.test("reduce() shows a reason, an action or a line type named like an object key as it came", () => {
   const page = FakePage.joined();
   page.line("LEAVE eve 2 constructor");

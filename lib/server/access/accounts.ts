@@ -12,6 +12,7 @@
  */
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { CertificateRole } from "../../cert_authority.ts";
 import { aliasKey, isWellFormedAlias, validateAlias } from "../../protocol.ts";
 import { aliasSkeleton } from "../../text.ts";
 import { hashPassword, type PasswordCheck } from "./passwords.ts";
@@ -161,12 +162,29 @@ export class Accounts implements KnownAddresses {
     ).run(key, nowMs - KNOWN_FOR_MS, key, KNOWN_PER_ACCOUNT);
   }
 
-  /** Registers an alias; throws when it is invalid or already registered. */
-  async add(alias: string, password: string): Promise<Account> {
+  /**
+   * Why `alias` cannot be registered (already registered, or it looks like
+   * another account, which would then pass for it), or null when it can.
+   * Throws when the alias is invalid.
+   */
+  refusal(alias: string): string | null {
     validateAlias(alias);
     if (this.#row(alias)) {
-      throw new TypeError(`Cannot add "${alias}": it is already registered`);
+      return `Cannot add "${alias}": it is already registered`;
     }
+    const like = this.lookalike(alias);
+    return like === null
+      ? null
+      : `Cannot add "${alias}": it looks like the account "${like.alias}"`;
+  }
+
+  /**
+   * Registers an alias; throws when it is invalid, already registered, or
+   * looks like another account ({@linkcode refusal}).
+   */
+  async add(alias: string, password: string): Promise<Account> {
+    const refusal = this.refusal(alias);
+    if (refusal !== null) throw new TypeError(refusal);
     const hash = await hashPassword(password);
     this.#db.prepare(
       "INSERT INTO accounts (key, alias, skeleton, hash, created) VALUES (?, ?, ?, ?, ?)",
@@ -201,6 +219,39 @@ export class Accounts implements KnownAddresses {
       alias,
       operator ? 1 : 0,
     );
+  }
+
+  /**
+   * Why `cert` cannot be pinned to account `alias`, or null when it can: a
+   * CA's certificate (it would sign others, it is nobody's), one pinned to
+   * another account already, or (unless `anyName`) one whose CN names
+   * someone else than the account, as a certificate issued for another
+   * alias does. Null too when there is no such account (the caller says so).
+   */
+  pinRefusal(
+    alias: string,
+    cert: CertificateRole,
+    anyName = false,
+  ): string | null {
+    const account = this.get(alias);
+    if (account === null) return null;
+    const cannot = `Cannot pin this certificate to ${account.alias}`;
+    if (cert.authority) {
+      return `${cannot}: it is a CA certificate (it signs certificates), not a client's`;
+    }
+    const other = this.#db.prepare(
+      "SELECT alias FROM accounts WHERE fingerprint = ? AND key != ?",
+    ).get(cert.fingerprint, aliasKey(alias)) as { alias: string } | undefined;
+    if (other !== undefined) {
+      return `${cannot}: it is pinned to ${other.alias} already`;
+    }
+    const name = cert.commonName;
+    if (anyName || (name !== null && aliasKey(name) === aliasKey(alias))) {
+      return null;
+    }
+    return name === null
+      ? `${cannot}: its subject names no one (no CN); pass --any-name to pin it anyway`
+      : `${cannot}: it was issued to "${name}" (its subject CN), not to ${account.alias}; pass --any-name to pin it anyway`;
   }
 
   /**

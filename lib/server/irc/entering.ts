@@ -82,4 +82,5 @@ export function left(state: IrcState, room: string): void {
   state.joined.delete(room);
   state.quiet.delete(room);
   state.keys.delete(room);
+  state.topics.delete(room);
 }

@@ -269,7 +269,11 @@ function leave(
   sink.irc({ source: sourceOf(nick), command: "QUIT", params: [text] });
 }
 
-/** The topic: 332 and 333 on joining or asked, `TOPIC` when it changes. */
+/**
+ * The topic: `TOPIC` when it changes; 332 on joining or asked, and 333 (who
+ * set it, when) only when that time is known (`IrcState.topicSetAt`): a
+ * client would show 0 as 1970.
+ */
 function topic(
   state: IrcState,
   line: ServerLine<"TOPIC">,
@@ -278,6 +282,8 @@ function topic(
 ): void {
   const { room } = context;
   if (context.seq !== null) {
+    const { alias: by, text } = line;
+    if (context.time) state.topics.set(room, { by, text, time: context.time });
     return sink.irc({
       source: sourceOf(nickOf(line.alias)),
       command: "TOPIC",
@@ -286,7 +292,9 @@ function topic(
   }
   take(state, (p) => p.kind === "topic" && p.room === room);
   sink.irc(state.numeric("332", room, line.text));
-  sink.irc(state.numeric("333", room, nickOf(line.alias), "0"));
+  const { alias: by, text } = line;
+  const at = state.topicSetAt(room, { by, text, time: context.time });
+  if (at !== null) sink.irc(state.numeric("333", room, nickOf(by), at));
 }
 
 /** What `MODE` says each mode change of a `MOD` line is. */

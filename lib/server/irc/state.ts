@@ -88,6 +88,15 @@ export interface SaslState {
   chunks: string;
 }
 
+/** A channel's topic as the log event that set it said. */
+export interface TopicSet {
+  /** Who set it (an alias). */
+  readonly by: string;
+  readonly text: string;
+  /** When, as the log's time tag (ISO 8601). */
+  readonly time: string;
+}
+
 /** One connection's state. */
 export class IrcState {
   readonly settings: IrcSettings;
@@ -138,6 +147,11 @@ export class IrcState {
    * newest 32, each forgotten when the client leaves its channel.
    */
   readonly keys = new Map<string, string>();
+  /**
+   * The topic of each channel it is in as a log event it saw set it
+   * (`TOPIC` with its time): who, what, when. Forgotten when it leaves.
+   */
+  readonly topics = new Map<string, TopicSet>();
   /** What replies to the door's own requests are for, oldest first. */
   readonly pending: Pending[] = [];
   /** The log number of the last QUIT or NICK sent (one per event). */
@@ -159,6 +173,22 @@ export class IrcState {
    */
   get target(): string {
     return this.refused === null ? this.nick : "*";
+  }
+
+  /**
+   * When the topic `text` that `by` set in `room` was set, in seconds since
+   * the epoch, for 333: the line's own time, or that of the log event this
+   * connection saw set that topic; null when neither is known.
+   */
+  topicSetAt(
+    room: string,
+    { by, text, time }: Omit<TopicSet, "time"> & { time: string | null },
+  ): string | null {
+    const seen = this.topics.get(room);
+    const known = time ??
+      (seen?.by === by && seen.text === text ? seen.time : null);
+    const ms = known === null ? NaN : Date.parse(known);
+    return Number.isNaN(ms) ? null : String(Math.floor(ms / 1000));
   }
 
   /** A numeric reply to this client: `:server NNN nick params...`. */

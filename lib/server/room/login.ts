@@ -234,14 +234,39 @@ export abstract class LoginDialogue extends SessionCapabilities {
       return this.close("banned", `Banned ${describeSanction(ban)}`);
     }
     if (pending === null || pending.kind === "room") {
-      return this.#roomPassword(password, pending);
+      return this.#throttled(() => this.#roomPassword(password, pending));
     }
     this.#pending = null;
-    const account = await gate.login(pending.alias, password, this.host);
-    if (this.ending()) return;
+    const account = await this.#throttled(() =>
+      gate.login(pending.alias, password, this.host)
+    );
+    if (this.ending() || account === undefined) return;
     if (account === null) return this.#loginFailed(pending.alias);
     log.info("login", { alias: account.alias, addr: this.address });
     return this.#enter(pending.alias, account, pending.rename);
+  }
+
+  /**
+   * Runs a password check; one the login limits hold back
+   * (`too-many-attempts`) ends a session that has no alias yet with
+   * `BYE auth-failed` and the wait (undefined): it could not try again
+   * before its alias deadline. A member renaming keeps its alias and gets
+   * the `ERR`.
+   */
+  async #throttled<T>(check: () => T | Promise<T>): Promise<T | undefined> {
+    try {
+      return await check();
+    } catch (e) {
+      if (
+        !(e instanceof ProtocolError && e.code === "too-many-attempts") ||
+        !this.choosingAlias()
+      ) throw e;
+      this.#login.log.info("refused", {
+        addr: this.address,
+        reason: "too-many-attempts",
+      });
+      this.close("auth-failed", e.message);
+    }
   }
 
   /** A wrong account password: logged, counted, answered. */

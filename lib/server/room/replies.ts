@@ -9,7 +9,7 @@
  */
 
 import { ProtocolError } from "../../protocol.ts";
-import { COMMAND_HELP } from "../../commands.ts";
+import { commandHelp } from "../../command_help.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { Directory } from "./directory.ts";
 import type { Member } from "./member.ts";
@@ -175,9 +175,12 @@ export class Replies<M extends Member = Member> {
     }
   }
 
-  /** Sends the member the command list as `INFO` lines. */
+  /**
+   * Sends the member the command list as `INFO` lines: those for what its
+   * client can do (rooms, or one room).
+   */
   help(member: M): void {
-    for (const text of COMMAND_HELP) {
+    for (const text of commandHelp(member.roomsOn ?? false)) {
       this.#options.send(member, { type: "INFO", text });
     }
   }

@@ -121,6 +121,60 @@ Deno.test("Accounts finds a look-alike and the account a certificate names", asy
   );
 });
 
+Deno.test("Accounts.add() refuses an alias that looks like another account, naming it", async () => {
+  using store = openStore(null);
+  const accounts = new Accounts(store.db);
+  await accounts.add("alice", "password1");
+  for (const alias of ["a1ice", "AIice", "al1ce", "alice_"]) {
+    await assert.rejects(
+      () => accounts.add(alias, "password2"),
+      new TypeError(`Cannot add "${alias}": it looks like the account "alice"`),
+    );
+  }
+  assert.equal(
+    accounts.refusal("ALICE"),
+    'Cannot add "ALICE": it is already registered',
+  );
+  assert.equal(accounts.refusal("bob"), null);
+  assert.deepEqual(accounts.list().map((a) => a.alias), ["alice"]);
+});
+
+Deno.test("Accounts.pinRefusal() refuses a CA certificate, one pinned elsewhere, and another alias's without anyName", async () => {
+  using store = openStore(null);
+  const accounts = new Accounts(store.db);
+  await accounts.add("alice", "password1");
+  await accounts.add("bob", "password2");
+  const role = (commonName: string | null, fingerprint = "AA:BB") => ({
+    commonName,
+    fingerprint,
+    authority: false,
+  });
+  assert.equal(accounts.pinRefusal("bob", role("bob")), null);
+  assert.equal(accounts.pinRefusal("BOB", role("Bob")), null, "any case");
+  assert.equal(
+    accounts.pinRefusal("bob", role("alice")),
+    'Cannot pin this certificate to bob: it was issued to "alice" (its subject CN), not to bob; pass --any-name to pin it anyway',
+  );
+  assert.equal(accounts.pinRefusal("bob", role("alice"), true), null);
+  assert.equal(
+    accounts.pinRefusal("bob", role(null)),
+    "Cannot pin this certificate to bob: its subject names no one (no CN); pass --any-name to pin it anyway",
+  );
+  const ca = { ...role("tlschat dev CA"), authority: true };
+  for (const anyName of [false, true]) {
+    assert.equal(
+      accounts.pinRefusal("alice", ca, anyName),
+      "Cannot pin this certificate to alice: it is a CA certificate (it signs certificates), not a client's",
+    );
+  }
+  accounts.setFingerprint("alice", "AA:BB");
+  assert.equal(accounts.pinRefusal("alice", role("alice")), null, "again");
+  assert.equal(
+    accounts.pinRefusal("bob", role("bob"), true),
+    "Cannot pin this certificate to bob: it is pinned to alice already",
+  );
+});
+
 Deno.test("Accounts refuses look-alikes that differ by punctuation, in a database from before too", async () => {
   await withTempDir(async (dir) => {
     {

@@ -104,3 +104,26 @@ Deno.test("IRC door: NICK and USER after CAP END, while SASL waits for credentia
   await irc.send("AUTHENTICATE PLAIN");
   await irc.expect(/^:tlschat 904 bob :SASL authentication failed: regis/);
 });
+
+Deno.test("IRC door: a PASS the login limits hold back ends the link, saying how long to wait", async () => {
+  await using server = await startServer("node", ["--login-attempts", "1"], {
+    irc: true,
+  });
+  await server.server.gate.accounts.add("alice", "alice's password");
+  const attempt = async (password: string) => {
+    using irc = await TestClient.connect(server.ircPort);
+    await irc.send(`PASS :${password}`);
+    await irc.send("NICK alice");
+    await irc.send("USER u 0 * :Real Name");
+    return await irc.readToEnd();
+  };
+  const wrong = await attempt("a wrong one");
+  assert.match(wrong.at(-1) ?? "", /^ERROR :Closing link: /);
+  assert.ok(wrong.some((l) => / 464 /.test(l)), wrong.join("\n"));
+  const held = await attempt("alice's password"); // right, but held back
+  assert.match(
+    held.at(-1) ?? "",
+    /^ERROR :Closing link: Too many failed logins: try again in 60 s \(auth-failed\)$/,
+  );
+  assert.ok(!held.some((l) => / 001 /.test(l)), held.join("\n"));
+});

@@ -168,11 +168,41 @@ Deno.test("translateOut() sends JOIN, PART, one QUIT and one NICK per event, KIC
       ":alice!alice@tlschat MODE #ops +k *",
       ":alice!alice@tlschat TOPIC #ops :release day",
       "332 me #ops :release day",
-      "333 me #ops alice :0",
+      // Set by seq 10: its time, not 0.
+      `333 me #ops alice :${Date.parse(T) / 1000}`,
     ],
   );
   out(`@seq=11;time=${T} #ops MOD kick me alice`);
   assert.deepEqual([...state.joined], [], "kicked out of #ops");
+});
+
+Deno.test("translateOut() says when a topic was set (333) only when it knows: its line's time or the log event it saw set it, never 0", () => {
+  const { out } = setup();
+  out(`@seq=5;time=${T} #ops JOIN me 1`);
+  // Without a time: 332 alone (333 ... :0 read as "set on 1 Jan 1970").
+  assert.deepEqual(out("#ops TOPIC alice release day"), [
+    "332 me #ops :release day",
+  ]);
+  const at = `${Date.parse(T) / 1000}`;
+  assert.deepEqual(out(`@time=${T} #ops TOPIC alice release day`), [
+    "332 me #ops :release day",
+    `333 me #ops alice :${at}`,
+  ]);
+  // Set by a log event it saw: asked later, 333 carries that event's time.
+  const later = "2026-12-07T08:30:00.000Z";
+  out(`@seq=6;time=${later} #ops TOPIC bob tea at five`);
+  assert.deepEqual(out("#ops TOPIC bob tea at five"), [
+    "332 me #ops :tea at five",
+    `333 me #ops bob :${Date.parse(later) / 1000}`,
+  ]);
+  // Another topic than the one it saw set: no time known.
+  assert.deepEqual(out("#ops TOPIC carol other"), ["332 me #ops :other"]);
+  // Left and joined again: what it saw before is forgotten.
+  out(`@seq=7;time=${later} #ops LEAVE me 1 part`);
+  out(`@seq=8;time=${later} #ops JOIN me 1`);
+  assert.deepEqual(out("#ops TOPIC bob tea at five"), [
+    "332 me #ops :tea at five",
+  ]);
 });
 
 Deno.test("translateOut() makes the client's own JOIN from what entering sends when the room announces none, once", () => {
@@ -189,7 +219,6 @@ Deno.test("translateOut() makes the client's own JOIN from what entering sends w
       ":me!me@tlschat JOIN #lobby",
       `NOTICE #lobby :${quietNotice("#lobby")}`,
       "332 me #lobby :busy",
-      "333 me #lobby alice :0",
       "BATCH +h1 chathistory #lobby",
       "@batch=h1 :bob!bob@tlschat PRIVMSG #lobby :hi",
       "BATCH -h1",
@@ -209,7 +238,7 @@ Deno.test("translateOut() makes the client's own JOIN from what entering sends w
       "CURRENT #ops",
       `@seq=6;time=${T} #ops JOIN me 1`,
     ),
-    [":me!me@tlschat JOIN #ops", "332 me #ops :t", "333 me #ops alice :0"],
+    [":me!me@tlschat JOIN #ops", "332 me #ops :t"],
   );
   assert.deepEqual(sink.native_.splice(0), ["#big /who", "#ops /who"]);
   // A switch to a room it is in, CURRENT - after a part: nothing.
@@ -284,7 +313,6 @@ Deno.test("translateOut() answers what the door asked: names, who, list, modes, 
       "368 me #ops :End of channel ban list",
       "331 me #b :No topic is set",
       "332 me #ops :release day",
-      "333 me #ops alice :0",
       "NOTICE me :a notice",
     ],
   );
