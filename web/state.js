@@ -338,8 +338,7 @@ const ALWAYS = new Map(
 /** @param {State} state @param {Line} line @param {LineContext} at */
 function received(state, line, at) {
   const always = ALWAYS.get(line.type);
-  // A mute's or ban's end (ERR muted, BYE banned) in local time.
-  if (always) return always(state, localEnds(line), at);
+  if (always) return always(state, localEnds(line), at); // ends: local time
   if (state.phase !== "joined") {
     return line.type === "INFO" ? { ...state, joinError: line.text } : state;
   }
