@@ -26,7 +26,7 @@ import {
   type RoomLine,
   type UnsentLine,
 } from "./room_log.ts";
-import type { Creation } from "./room_grants.ts";
+import { type InDoubtJoin, JoinDoubts } from "./join_doubts.ts";
 import type { RoomState } from "./room_state.ts";
 import type { RoomSet } from "./rooms.ts";
 
@@ -53,14 +53,6 @@ export interface RouterHost<M extends Member> {
   };
 }
 
-/** A `JOIN` the log left in doubt (`unknown`), with the id it was sent under. */
-export interface InDoubtJoin {
-  readonly line: RoomLine;
-  readonly id: string;
-  /** The creation of its room then, if this server counted one. */
-  readonly made?: Creation;
-}
-
 /** Options of {@linkcode RoomRouter.enter}. */
 export interface EnterOptions {
   /**
@@ -81,13 +73,14 @@ export class RoomRouter<M extends Member> {
   #host: RouterHost<M>;
   /** Each member's budget at login: its rooms rejoined then share it. */
   #logins = new WeakMap<M, ReplayBudget>();
-  /** Each member's joins left in doubt (`unknown`), by room, not handed on yet. */
-  #inDoubt = new WeakMap<M, Map<string, InDoubtJoin>>();
+  /** Each member's joins left in doubt (`unknown`), not handed on yet. */
+  #doubts: JoinDoubts<M>;
 
   /** A router over `rooms`. */
   constructor(rooms: RoomSet<M>, host: RouterHost<M>) {
     this.rooms = rooms;
     this.#host = host;
+    this.#doubts = new JoinDoubts(rooms, host);
   }
 
   /** The member of this server with id `id`, if any. */
@@ -182,47 +175,19 @@ export class RoomRouter<M extends Member> {
   }
 
   /**
-   * Lines the log did not store: their pending joins end (the member is
-   * not in the room, as the log says), each joiner told why (see
-   * {@linkcode joinUnsent}), and a room whose creation the log surely did
-   * not take (`lookalike`: created first elsewhere; `refused`, `reused`,
-   * `gone`), with nobody in it or joining it, goes. A resend of a `JOIN`
-   * in doubt that the log refused leaves the doubt as it was (the first
-   * may still land): told `unknown`, its room kept (one made again since
-   * the first went, by the resend's `/join`, goes, its creation given
-   * back: the first's still counts).
+   * Lines the log did not store: their pending joins end, each joiner
+   * told why (`join_doubts.ts`).
    */
   lost(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
-    for (const { line, origin, id } of lost) {
-      const state = this.rooms.lost(line, origin);
-      if (state === undefined) continue;
-      const joiner = this.#host.here.get(origin);
-      const known = joiner && this.inDoubt(joiner, state.name);
-      // A resend of a JOIN in doubt, refused: the first may still land.
-      const resent = known !== undefined && known.id === id &&
-        outcome === "refused";
-      const told = resent ? "unknown" : outcome;
-      // Its room stays, unless made again since (the first went).
-      const kept = resent ? known!.made === state.made : told === "unknown";
-      if (!kept && told !== "duplicate") this.rooms.refused(state);
-      const fresh = outcome === "unknown" && id !== undefined;
-      if (joiner && fresh && known?.id !== id) {
-        const joins = this.#inDoubt.get(joiner) ?? new Map();
-        const made = state.made;
-        this.#inDoubt.set(joiner, joins.set(state.name, { line, id, made }));
-      }
-      const error = joinUnsent(state.name, told);
-      if (joiner && error) this.#host.send(joiner, error);
-    }
+    this.#doubts.lost(lost, outcome);
   }
 
   /**
    * The `JOIN` of `member` in room `name` left in doubt and not handed on
-   * since, with its id: a `/join` again sends it again under that id, so
-   * a log that stored it after all stores it not twice (a `duplicate`).
+   * since, with its id (`join_doubts.ts`).
    */
   inDoubt(member: M, name: string): InDoubtJoin | undefined {
-    return this.#inDoubt.get(member)?.get(name);
+    return this.#doubts.of(member, name);
   }
 
   /** The number of the last event handed on (a takeover's `through`). */
@@ -312,7 +277,7 @@ export class RoomRouter<M extends Member> {
     let parter: M | undefined;
     let budget: ReplayBudget | undefined;
     if (origin && line.type === "JOIN") {
-      this.#inDoubt.get(origin)?.delete(state.name);
+      this.#doubts.handedOn(origin, state.name);
     }
     if (origin && line.type === "JOIN" && !state.members.has(origin.id)) {
       joiner = origin;
@@ -344,44 +309,6 @@ export class RoomRouter<M extends Member> {
     if (joiner) this.enter(joiner, state, { budget });
     return slow;
   }
-}
-
-/**
- * What a member whose `JOIN` of `room` the log did not store hears:
- * `unavailable` (surely not stored: not in, `/join` again later) or
- * `unknown` (perhaps stored: if it was, it enters as usual when the log
- * hands it on). None for the outcomes told elsewhere (`unsent.ts`): a
- * look-alike's `room-taken`, `gone`'s `BYE`; nor for a `duplicate` (in).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { joinUnsent } from "./room_router.ts";
- *
- * assert.equal(joinUnsent("#den", "refused")?.code, "unavailable");
- * assert.equal(joinUnsent("#den", "unknown")?.code, "unknown");
- * assert.equal(joinUnsent("#den", "lookalike"), null);
- * ```
- */
-export function joinUnsent(
-  room: string,
-  outcome: AppendOutcome,
-): ServerLine<"ERR"> | null {
-  if (outcome === "unknown") {
-    return {
-      type: "ERR",
-      code: "unknown",
-      text:
-        `Perhaps not in ${room}: the room's store stopped answering; if your join was stored, you will enter ${room} as usual; if not, /join ${room} again`,
-    };
-  }
-  if (outcome !== "refused" && outcome !== "reused") return null;
-  return {
-    type: "ERR",
-    code: "unavailable",
-    text:
-      `Cannot join ${room}: the room cannot store events right now; /join ${room} again later`,
-  };
 }
 
 /**
