@@ -243,11 +243,13 @@ export class RoomRouter<M extends Member> {
   }
 
   /**
-   * Whether `member`, whose `JOIN` of `state` was just handed on, is banned
-   * from it now: decided before the ban, stored after it (one left in
-   * doubt that the store ran late, or a race with a ban elsewhere). It is
-   * out again at once, its `LEAVE` appended on its behalf after the `JOIN`
-   * went out to the room.
+   * Whether `member`, whose `JOIN` of `state` was just handed on, or who
+   * is in it as a `MOD` that changes its record is, is banned from it now
+   * (decided before the ban, stored after it: a join left in doubt that
+   * the store ran late; a race with a ban elsewhere; a ban decided on a
+   * server that had not read its `JOIN` yet). It is out at once, its
+   * `LEAVE` appended on its behalf after the event went out to the room:
+   * every server applies the ban and the `JOIN` in the log's order.
    */
   #barred(member: M, state: RoomState<M>): boolean {
     const barring = this.#host.barring;
@@ -255,7 +257,7 @@ export class RoomRouter<M extends Member> {
     const now = barring.clock.now();
     if (state.banOf(member as M & Moderated, now) === null) return false;
     this.rooms.remove(member, state);
-    // Once the JOIN went out (a log in memory hands on at once).
+    // Once the event went out (a log in memory hands on at once).
     queueMicrotask(() =>
       barring.append(state.name, {
         type: "LEAVE",
@@ -301,6 +303,11 @@ export class RoomRouter<M extends Member> {
       if (more) (slow ??= []).push(...more);
     } else if (joiner?.roomsOn) {
       this.#tellEvent(joiner, state, out, event);
+    }
+    if (line.type === "MOD" && event.effect?.kind === "room") {
+      for (const member of [...state.members.values()]) {
+        this.#barred(member, state);
+      }
     }
     if (parter?.roomsOn) {
       this.#tellEvent(parter, state, out, event);
