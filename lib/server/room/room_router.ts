@@ -247,15 +247,50 @@ export class RoomRouter<M extends Member> {
    * is in it as a `MOD` that changes its record is, is banned from it now
    * (decided before the ban, stored after it: a join left in doubt that
    * the store ran late; a race with a ban elsewhere; a ban decided on a
-   * server that had not read its `JOIN` yet). It is out at once, its
-   * `LEAVE` appended on its behalf after the event went out to the room:
-   * every server applies the ban and the `JOIN` in the log's order.
+   * server that had not read its `JOIN` yet). It is out at once (see
+   * {@linkcode #putOut}): every server applies the ban and the `JOIN` in
+   * the log's order.
    */
   #barred(member: M, state: RoomState<M>): boolean {
     const barring = this.#host.barring;
     if (barring === undefined || state === this.rooms.default) return false;
     const now = barring.clock.now();
     if (state.banOf(member as M & Moderated, now) === null) return false;
+    this.#putOut(member, state, "banned");
+    return true;
+  }
+
+  /**
+   * Whether `member`, whose `JOIN` of `state` was just handed on, is in
+   * more rooms than `--max-rooms-per-member` with it: one left in doubt
+   * (not counted then) that the store ran after it had joined others.
+   * That room it leaves at
+   * once (see {@linkcode #putOut}), told why (`INFO`): the cap holds
+   * whatever lands late.
+   */
+  #overCap(member: M, state: RoomState<M>): boolean {
+    const held = this.rooms.roomsOf(member).length;
+    const max = this.rooms.limits.maxRoomsPerMember;
+    if (this.#host.barring === undefined || held <= max) return false;
+    // INFO, not ERR too-many-rooms: that would answer a /join it waits for.
+    this.#host.send(member, {
+      type: "INFO",
+      text:
+        `Not in ${state.name}: your join of it was stored once you were in ${
+          held - 1
+        } rooms, the most one member may be in`,
+    });
+    this.#putOut(member, state, "part");
+    return true;
+  }
+
+  /**
+   * Takes `member` out of `state` at once, its `LEAVE reason` appended on
+   * its behalf after the event being handed on went out to the room (its
+   * server alone knows why; the others take it out as that is handed on).
+   */
+  #putOut(member: M, state: RoomState<M>, reason: "banned" | "part"): void {
+    const barring = this.#host.barring!;
     this.rooms.remove(member, state);
     // Once the event went out (a log in memory hands on at once).
     queueMicrotask(() =>
@@ -263,11 +298,10 @@ export class RoomRouter<M extends Member> {
         type: "LEAVE",
         alias: member.alias,
         online: String(state.everyone.size - 1),
-        reason: "banned",
+        reason,
         text: "",
       }, member)
     );
-    return true;
   }
 
   #toRoom(state: RoomState<M>, event: RoomEvent): M[] | undefined {
@@ -284,7 +318,9 @@ export class RoomRouter<M extends Member> {
     if (origin && line.type === "JOIN" && !state.members.has(origin.id)) {
       joiner = origin;
       if (this.rooms.joined(origin, state)) budget = this.#logins.get(origin);
-      if (this.#barred(origin, state)) joiner = undefined;
+      if (this.#barred(origin, state) || this.#overCap(origin, state)) {
+        joiner = undefined;
+      }
     } else if (origin && line.type === "LEAVE") {
       // Out already (a part), or decided on another server (a kick).
       this.rooms.remove(origin, state);
