@@ -52,9 +52,14 @@ export class JoinDoubts<M extends Member> {
    * in doubt that the log refused leaves the doubt as it was (the first
    * may still land): told `unknown`, its room kept (one made again since
    * the first went, by the resend's `/join`, goes, its creation given
-   * back: the first's still counts).
+   * back: the first's still counts). One under an id the log holds for
+   * another `JOIN` (`reused`: the first, as the alias before a rename) is
+   * a `duplicate`: the member is in, or enters as the first is handed on.
    */
-  lost(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
+  lost(lost: readonly UnsentLine[], reported: AppendOutcome): void {
+    // A JOIN's id is the server's: held by another line, it is a resend
+    // of one in doubt under an alias renamed since, and the first is in.
+    const outcome = reported === "reused" ? "duplicate" : reported;
     for (const { line, origin, id } of lost) {
       const state = this.#rooms.lost(line, origin);
       if (state === undefined) continue;

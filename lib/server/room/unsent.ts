@@ -153,7 +153,9 @@ export class UnsentLines<M extends Member> {
    * gets `@id=ID ERR usage`, alone (only a client with `ids` chooses ids).
    */
   #refuseReused(lines: readonly UnsentLine[]): void {
-    for (const { origin, id } of lines) {
+    for (const { line, origin, id } of lines) {
+      // A JOIN's id is the server's (resent after a doubt and a rename).
+      if (line.type === "JOIN") continue;
       const sender = this.#host.member(origin);
       if (id !== undefined && sender?.lineIds && this.#host.has(sender)) {
         this.#host.sendTagged(sender, id, {

@@ -715,3 +715,28 @@ Deno.test("rooms: an account's list longer than --max-rooms-per-member (merged a
   assert.deepEqual(next.router.rooms.roomsOf(again), ["#lobby", "#a", "#b"]);
   assert.deepEqual(store.accountRooms("amy").map((r) => r.room), ["#a", "#b"]);
 });
+
+Deno.test("rooms: a /join sent again after one left in doubt and a rename goes under the first one's id, as the new alias: the room never sees the old alias join", async () => {
+  const { room, router, refuse, join, line, land } = refusingServer();
+  const amy = Object.assign(await join("amy"), { lineIds: true });
+  const bob = await join("bob");
+  await line(bob, "/join #b");
+  refuse.set("#b", "unknown");
+  await line(amy, "/join #b");
+  assert.match(amy.take().join("\n"), /ERR unknown Perhaps not in #b/);
+  await room.rename(amy, "amelia");
+  bob.take();
+  await line(amy, "/join #b"); // under the first one's id, as amelia
+  const id = "sDoubt0".padEnd(23, "0");
+  assert.deepEqual(amy.take().slice(-2), [
+    `@id=${id} #b JOIN amelia 2`,
+    "CURRENT #b",
+  ]);
+  land(); // the first, under that id: not stored again, nothing said
+  assert.deepEqual(amy.take(), []);
+  assert.deepEqual(bob.take(), ["#b JOIN amelia 2"]);
+  assert.deepEqual([...router.rooms.get("#b")!.everyone.values()], [
+    "bob",
+    "amelia",
+  ]);
+});
