@@ -64,6 +64,13 @@ local function guestOp(name, from, to)
     '"operators":[' .. table.concat(now, ',') .. ']' ..
     string.sub(raw, at + #old))
 end
+-- Whether member id is in room name.
+local function isIn(id, name)
+  for _, r in ipairs(roomsOf(id) or {}) do
+    if r == name then return true end
+  end
+  return false
+end
 -- Member id enters room name (once).
 local function enterRoom(id, name)
   local rooms = roomsOf(id) or {}
@@ -136,6 +143,9 @@ end
 -- room or expire).
 local function mirror(room, ltype, origin, kind, value, entry, seq, skel)
   if ltype == 'MSG' or ltype == 'ME' then
+    -- One its member's server sent before it read its kick or ban: the
+    -- replicas hand it to nobody, and no history keeps it.
+    if room ~= '' and not isIn(origin, room) then return end
     local name = room ~= '' and room or ARGV[5]
     local keep = tonumber(room ~= '' and ARGV[6] or ARGV[7])
     if keep > 0 then

@@ -200,6 +200,7 @@ export class RoomRouter<M extends Member> {
    * its rooms; returns who could not take it.
    */
   fanOut(event: RoomEvent): M[] | undefined {
+    if (this.#outsider(event)) return undefined;
     let slow: M[] | undefined;
     const { line } = event;
     for (const state of this.rooms.apply(event)) {
@@ -210,6 +211,32 @@ export class RoomRouter<M extends Member> {
       }
     }
     return slow;
+  }
+
+  /**
+   * Whether `event` is a message or action in a room (not the default
+   * one) from someone the room no longer has: its server handled it before
+   * it read the kick or ban (and `LEAVE`) that the log put first. It
+   * reaches nobody and is not kept, on every server; its sender, if here,
+   * hears so (tagged with its id).
+   */
+  #outsider(event: RoomEvent): boolean {
+    const { line, room, origin, id } = event;
+    if (room === undefined || (line.type !== "MSG" && line.type !== "ME")) {
+      return false;
+    }
+    const state = this.rooms.get(room);
+    if (state === undefined || state.everyone.has(origin)) return false;
+    const sender = this.#host.here.get(origin);
+    const error: ServerLine = {
+      type: "ERR",
+      code: "not-in-room",
+      text: `Not sent: you were out of ${room} before it was stored`,
+    };
+    if (sender?.lineIds && id !== undefined) {
+      this.#host.replies.deliver(sender, [state.fan.encodeTagged(id, error)]);
+    } else if (sender) this.#host.send(sender, error);
+    return true;
   }
 
   /**

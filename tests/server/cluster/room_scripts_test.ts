@@ -286,6 +286,23 @@ Deno.test("the scripts keep each room's record, members and last messages in Red
   });
 });
 
+Deno.test("a room's kept messages leave out one stored after its sender left the room (its server had not read its kick yet)", async () => {
+  await withRooms({ history: 5, streamEntries: 1000 }, async (link, c) => {
+    const cat = member(`${c.server}/1`, "cat");
+    await c.claim(cat, "cat", null, false);
+    const value = newRoomRecord("#ops");
+    await append(link, cat.id, join("cat"), {
+      room: "#ops",
+      effect: "room",
+      value,
+    });
+    await append(link, cat.id, say("cat", "in"), { room: "#ops" });
+    await append(link, cat.id, part("cat"), { room: "#ops" }); // or kicked
+    await append(link, cat.id, say("cat", "out"), { room: "#ops" });
+    assert.deepEqual(await kept(link, "#ops"), ["in"]);
+  });
+});
+
 Deno.test("a quiet room keeps its last messages in Redis when a busy room trims the stream", async () => {
   await withRooms({ history: 3, streamEntries: 50 }, async (link, c) => {
     const alice = member(`${c.server}/1`, "alice");

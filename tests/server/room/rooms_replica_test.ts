@@ -547,6 +547,41 @@ Deno.test("replica: /roomban of a member on another server whose JOIN the bannin
   );
 });
 
+Deno.test("replica: a line a kicked member's server appended before it read the kick, stored after its LEAVE, reaches nobody; its sender hears so", async () => {
+  const { shared, servers: [a, b] } = cluster();
+  const amy = await a!.join("amy");
+  const cat = Object.assign(await b!.join("cat"), { lineIds: true });
+  const dan = await b!.join("dan");
+  for (const [s, m] of [[a!, amy], [b!, cat], [b!, dan]] as const) {
+    await s.line(m, "/join #ops");
+  }
+  for (const m of [amy, cat, dan]) m.take();
+  shared.lag(1); // b reads nothing for a while
+  await a!.line(amy, "#ops /kick cat spam");
+  b!.room.speak("MSG", cat, "spam again", "c".repeat(22), "#ops");
+  assert.deepEqual(amy.take(), [
+    "#ops MOD kick cat amy spam",
+    "#ops LEAVE cat 2 kicked spam",
+  ]);
+  shared.catchUp(1);
+  assert.deepEqual(dan.take(), [
+    "#ops MOD kick cat amy spam",
+    "#ops LEAVE cat 2 kicked spam",
+  ]);
+  assert.deepEqual(cat.take(), [
+    "#ops MOD kick cat amy spam",
+    "#ops LEAVE cat 2 kicked spam",
+    "CURRENT #lobby",
+    `@id=${
+      "c".repeat(22)
+    } ERR not-in-room Not sent: you were out of #ops before it was stored`,
+  ]);
+  for (const s of [a!, b!]) {
+    const recent = s.router.rooms.get("#ops")!.recent.last(10);
+    assert.deepEqual(recent.map((e) => e.line.type), []);
+  }
+});
+
 Deno.test("replica: /op and /deop of a member on another server: it operates the room there", async () => {
   const { a, b, amy, cat, dan } = await remoteRoom();
   await a.line(amy, "#ops /op dan");
