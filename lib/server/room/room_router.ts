@@ -228,12 +228,16 @@ export class RoomRouter<M extends Member> {
     const state = this.rooms.get(room);
     if (state === undefined || state.everyone.has(origin)) return false;
     const sender = this.#host.here.get(origin);
+    const tagged = sender?.lineIds && id !== undefined;
+    // Not `not-in-room`: a client takes that for its /join's or /part's answer.
     const error: ServerLine = {
       type: "ERR",
-      code: "not-in-room",
-      text: `Not sent: you were out of ${room} before it was stored`,
+      code: "unavailable",
+      text: `Not sent${
+        tagged ? "" : " (1 line)"
+      }: you were out of ${room} before it was stored`,
     };
-    if (sender?.lineIds && id !== undefined) {
+    if (tagged) {
       this.#host.replies.deliver(sender, [state.fan.encodeTagged(id, error)]);
     } else if (sender) this.#host.send(sender, error);
     return true;

@@ -574,7 +574,7 @@ Deno.test("replica: a line a kicked member's server appended before it read the 
     "CURRENT #lobby",
     `@id=${
       "c".repeat(22)
-    } ERR not-in-room Not sent: you were out of #ops before it was stored`,
+    } ERR unavailable Not sent: you were out of #ops before it was stored`,
   ]);
   for (const s of [a!, b!]) {
     const recent = s.router.rooms.get("#ops")!.recent.last(10);
