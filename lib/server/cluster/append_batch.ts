@@ -78,7 +78,10 @@ export function unstored(
     const result = results[i];
     if (typeof result === "number") continue;
     let outcome: AppendOutcome = "refused";
-    if (result === "gone" || result === "duplicate" || result === "reused") {
+    if (
+      result === "gone" || result === "duplicate" || result === "reused" ||
+      result === "outside"
+    ) {
       outcome = result;
     } else if (result?.startsWith("lookalike:")) {
       outcome = "lookalike";

@@ -143,9 +143,6 @@ end
 -- room or expire).
 local function mirror(room, ltype, origin, kind, value, entry, seq, skel)
   if ltype == 'MSG' or ltype == 'ME' then
-    -- One its member's server sent before it read its kick or ban: the
-    -- replicas hand it to nobody, and no history keeps it.
-    if room ~= '' and not isIn(origin, room) then return end
     local name = room ~= '' and room or ARGV[5]
     local keep = tonumber(room ~= '' and ARGV[6] or ARGV[7])
     if keep > 0 then

@@ -36,7 +36,9 @@ export const SCRIPTS = {
    * line under its id, from another append: not stored again), 'reused'
    * (another line holds its id), 'gone' (its member left or was removed,
    * or its server was counted lost), 'alias' (it speaks under an alias
-   * it no longer holds) or 'lookalike:NAME' (it would make the log know a
+   * it no longer holds), 'outside' (a message or action in a room its
+   * member is not in: its server had not read its kick, ban or part yet)
+   * or 'lookalike:NAME' (it would make the log know a
    * room whose name looks like room NAME's, which it knows). A `sanctions` effect (the bans and mutes in force
    * after a `MOD` line) and a `topic` effect are also kept, for servers
    * that start later: what is kept is what the log says last; so are the
@@ -81,6 +83,9 @@ for i = 9, #ARGV, 12 do
     out[#out + 1] = 'gone'
   elseif holds ~= alias then
     out[#out + 1] = 'alias'
+  elseif room ~= '' and (ltype == 'MSG' or ltype == 'ME') and
+    not isIn(origin, room) then
+    out[#out + 1] = 'outside'
   elseif other then
     out[#out + 1] = 'lookalike:' .. other
   else

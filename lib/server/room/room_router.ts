@@ -27,6 +27,7 @@ import {
   type UnsentLine,
 } from "./room_log.ts";
 import { type InDoubtJoin, JoinDoubts } from "./join_doubts.ts";
+import { outsideError } from "./unsent.ts";
 import type { RoomState } from "./room_state.ts";
 import type { RoomSet } from "./rooms.ts";
 
@@ -229,14 +230,7 @@ export class RoomRouter<M extends Member> {
     if (state === undefined || state.everyone.has(origin)) return false;
     const sender = this.#host.here.get(origin);
     const tagged = sender?.lineIds && id !== undefined;
-    // Not `not-in-room`: a client takes that for its /join's or /part's answer.
-    const error: ServerLine = {
-      type: "ERR",
-      code: "unavailable",
-      text: `Not sent${
-        tagged ? "" : " (1 line)"
-      }: you were out of ${room} before it was stored`,
-    };
+    const error = outsideError(room, !tagged);
     if (tagged) {
       this.#host.replies.deliver(sender, [state.fan.encodeTagged(id, error)]);
     } else if (sender) this.#host.send(sender, error);

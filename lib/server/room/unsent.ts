@@ -72,6 +72,7 @@ export class UnsentLines<M extends Member> {
     if (outcome === "duplicate") return this.#echoAgain(lost);
     if (outcome === "reused") return this.#refuseReused(lost);
     if (outcome === "lookalike") return this.#refuseLookalike(lost);
+    if (outcome === "outside") return this.#refuseOutside(lost);
     const { senders, operators } = this.#sort(lost, outcome);
     const host = this.#host;
     for (const member of [...host.members()]) {
@@ -102,7 +103,10 @@ export class UnsentLines<M extends Member> {
    */
   #sort(
     lost: readonly UnsentLine[],
-    outcome: Exclude<AppendOutcome, "duplicate" | "reused" | "lookalike">,
+    outcome: Exclude<
+      AppendOutcome,
+      "duplicate" | "reused" | "lookalike" | "outside"
+    >,
   ) {
     const host = this.#host;
     const senders = new Map<string, number>();
@@ -183,6 +187,22 @@ export class UnsentLines<M extends Member> {
   }
 
   /**
+   * Messages and actions in a room their member was out of, as the log
+   * says, when they came (see {@linkcode outsideError}): each sender is
+   * told, one answer per line.
+   */
+  #refuseOutside(lines: readonly UnsentLine[]): void {
+    for (const { origin, id, room } of lines) {
+      const sender = this.#host.member(origin);
+      if (!sender || !this.#host.has(sender)) continue;
+      const tagged = id !== undefined && sender.lineIds;
+      const error = outsideError(room ?? "the room", !tagged);
+      if (tagged) this.#host.sendTagged(sender, id, error);
+      else this.#host.send(sender, error);
+    }
+  }
+
+  /**
    * Keeps a `LEAVE` the log could not store, to append it again before
    * the next line and, failing that, every second: one is stored first
    * once storage is back.
@@ -239,6 +259,25 @@ function unsentError(
       text:
         `Not sent${lines}: the room cannot store messages right now; try again later`,
     };
+}
+
+/**
+ * What the sender of a message or action in `room` hears when the log
+ * has it out of that room by then (its kick, ban or part came first, and
+ * its server had not read it): not `not-in-room`, which a client takes
+ * for the answer of a `/join` or `/part` it waits for.
+ */
+export function outsideError(
+  room: string,
+  counted: boolean,
+): ServerLine<"ERR"> {
+  return {
+    type: "ERR",
+    code: "unavailable",
+    text: `Not sent${
+      counted ? " (1 line)" : ""
+    }: you were out of ${room} before it was stored`,
+  };
 }
 
 /** The goodbye of a member whose lines came after it left the room. */

@@ -286,7 +286,7 @@ Deno.test("the scripts keep each room's record, members and last messages in Red
   });
 });
 
-Deno.test("a room's kept messages leave out one stored after its sender left the room (its server had not read its kick yet)", async () => {
+Deno.test("the append script refuses a message or action in a room its member is not in (its server had not read its kick yet): 'outside', stored nowhere", async () => {
   await withRooms({ history: 5, streamEntries: 1000 }, async (link, c) => {
     const cat = member(`${c.server}/1`, "cat");
     await c.claim(cat, "cat", null, false);
@@ -298,8 +298,16 @@ Deno.test("a room's kept messages leave out one stored after its sender left the
     });
     await append(link, cat.id, say("cat", "in"), { room: "#ops" });
     await append(link, cat.id, part("cat"), { room: "#ops" }); // or kicked
-    await append(link, cat.id, say("cat", "out"), { room: "#ops" });
+    const before = await link.command(["XLEN", link.keys.events]);
+    const answer = await append(link, cat.id, say("cat", "out"), {
+      room: "#ops",
+    }) as unknown[];
+    assert.equal(answer[1], "outside");
+    assert.equal(await link.command(["XLEN", link.keys.events]), before);
     assert.deepEqual(await kept(link, "#ops"), ["in"]);
+    // In the default room, and in a room it is in, it speaks as before.
+    const said = await append(link, cat.id, say("cat", "lobby")) as unknown[];
+    assert.equal(typeof said[1], "number");
   });
 });
 
