@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { JOIN_ERRORS } from "../../lib/client/rooms.ts";
-import { joinUnsent } from "../../lib/server/room/room_router.ts";
+import { joinUnsent } from "../../lib/server/room/join_doubts.ts";
 import { JOIN_REFUSALS, OUTAGES } from "../../web/rooms_asked.js";
 import {
   formatServerLine,

@@ -87,7 +87,7 @@ export function unstored(
     const result = results[i];
     if (typeof result === "number") continue;
     let outcome: AppendOutcome = "refused";
-    if (result === "gone" || result === "reused") {
+    if (result === "gone" || result === "reused" || result === "outside") {
       outcome = result;
     } else if (result?.startsWith("duplicate")) {
       // `duplicate:SEQ:TIME` (TIME empty once trimmed; a bare `duplicate`

@@ -64,6 +64,13 @@ local function guestOp(name, from, to)
     '"operators":[' .. table.concat(now, ',') .. ']' ..
     string.sub(raw, at + #old))
 end
+-- Whether member id is in room name.
+local function isIn(id, name)
+  for _, r in ipairs(roomsOf(id) or {}) do
+    if r == name then return true end
+  end
+  return false
+end
 -- Member id enters room name (once).
 local function enterRoom(id, name)
   local rooms = roomsOf(id) or {}

@@ -104,8 +104,11 @@ export function join<M extends Moderated>(
  * Appends the `JOIN` of `member` in `state` (a `/join`, a rejoin at
  * login), noted as its pending join's: one the log does not store ends,
  * its member told (`RoomRouter.lost`). A join whose `JOIN` was left in
- * doubt sends that line again under its id (under the same alias): if
- * the log stored it after all, it stores it not again.
+ * doubt sends it again under its id: if the log stored it after all, it
+ * stores it not again. Under the alias the member has now (renamed since,
+ * a log that stored the first reports the id held by another line:
+ * `join_doubts.ts` takes that as a duplicate), so the room never sees it
+ * join both as its old alias and as its new one.
  */
 function appendJoin<M extends Moderated>(
   ctx: Pick<RoomCommandContext<M>, "room" | "router">,
@@ -113,15 +116,14 @@ function appendJoin<M extends Moderated>(
   state: RoomState<M>,
 ): void {
   const again = ctx.router.inDoubt(member, state.name);
-  const same = again?.line.alias === member.alias ? again : undefined;
-  const line = same?.line ?? {
-    type: "JOIN",
+  const line = again?.line.alias === member.alias ? again.line : {
+    type: "JOIN" as const,
     alias: member.alias,
     online: String(state.everyone.size + 1),
   };
   ctx.router.rooms.noteJoin(line, state.name);
   const effect = roomEffect(ctx.router, state);
-  ctx.room.appendIn(state.name, line, member, { effect, id: same?.id });
+  ctx.room.appendIn(state.name, line, member, { effect, id: again?.id });
 }
 
 /**

@@ -266,7 +266,13 @@ export type AppendOutcome =
    * the log knows (`UnsentLine.taken`), created first elsewhere (a
    * cluster's other server, at the same instant).
    */
-  | "lookalike";
+  | "lookalike"
+  /**
+   * Not stored: a message or action in a room its member is no longer in
+   * as the log knows it (a kick, ban or part the log put first, which its
+   * server had not read yet when it sent the line).
+   */
+  | "outside";
 
 /** An appended line that was not handed on. */
 export interface UnsentLine {

@@ -139,6 +139,9 @@ export class RoomReplica<M extends Member> {
     }
     if (begins) state!.since = incarnationStart(event);
     if (!state) return [];
+    // A LEAVE of one not in the room (its server and an operator's both
+    // appended one; a part as it was banned) is nobody's news.
+    if (line.type === "LEAVE" && !state.everyone.has(origin)) return [];
     if (line.type === "JOIN") this.enter(state, origin, line.alias);
     else if (line.type === "LEAVE") this.#leave(state, origin, line.alias);
     if (record || line.type === "JOIN") state.confirmed = true;

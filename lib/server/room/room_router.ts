@@ -26,7 +26,8 @@ import {
   type RoomLine,
   type UnsentLine,
 } from "./room_log.ts";
-import type { Creation } from "./room_grants.ts";
+import { type InDoubtJoin, JoinDoubts } from "./join_doubts.ts";
+import { outsideError } from "./unsent.ts";
 import type { RoomState } from "./room_state.ts";
 import type { RoomSet } from "./rooms.ts";
 
@@ -53,14 +54,6 @@ export interface RouterHost<M extends Member> {
   };
 }
 
-/** A `JOIN` the log left in doubt (`unknown`), with the id it was sent under. */
-export interface InDoubtJoin {
-  readonly line: RoomLine;
-  readonly id: string;
-  /** The creation of its room then, if this server counted one. */
-  readonly made?: Creation;
-}
-
 /** Options of {@linkcode RoomRouter.enter}. */
 export interface EnterOptions {
   /**
@@ -81,13 +74,14 @@ export class RoomRouter<M extends Member> {
   #host: RouterHost<M>;
   /** Each member's budget at login: its rooms rejoined then share it. */
   #logins = new WeakMap<M, ReplayBudget>();
-  /** Each member's joins left in doubt (`unknown`), by room, not handed on yet. */
-  #inDoubt = new WeakMap<M, Map<string, InDoubtJoin>>();
+  /** Each member's joins left in doubt (`unknown`), not handed on yet. */
+  #doubts: JoinDoubts<M>;
 
   /** A router over `rooms`. */
   constructor(rooms: RoomSet<M>, host: RouterHost<M>) {
     this.rooms = rooms;
     this.#host = host;
+    this.#doubts = new JoinDoubts(rooms, host);
   }
 
   /** The member of this server with id `id`, if any. */
@@ -182,47 +176,19 @@ export class RoomRouter<M extends Member> {
   }
 
   /**
-   * Lines the log did not store: their pending joins end (the member is
-   * not in the room, as the log says), each joiner told why (see
-   * {@linkcode joinUnsent}), and a room whose creation the log surely did
-   * not take (`lookalike`: created first elsewhere; `refused`, `reused`,
-   * `gone`), with nobody in it or joining it, goes. A resend of a `JOIN`
-   * in doubt that the log refused leaves the doubt as it was (the first
-   * may still land): told `unknown`, its room kept (one made again since
-   * the first went, by the resend's `/join`, goes, its creation given
-   * back: the first's still counts).
+   * Lines the log did not store: their pending joins end, each joiner
+   * told why (`join_doubts.ts`).
    */
   lost(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
-    for (const { line, origin, id } of lost) {
-      const state = this.rooms.lost(line, origin);
-      if (state === undefined) continue;
-      const joiner = this.#host.here.get(origin);
-      const known = joiner && this.inDoubt(joiner, state.name);
-      // A resend of a JOIN in doubt, refused: the first may still land.
-      const resent = known !== undefined && known.id === id &&
-        outcome === "refused";
-      const told = resent ? "unknown" : outcome;
-      // Its room stays, unless made again since (the first went).
-      const kept = resent ? known!.made === state.made : told === "unknown";
-      if (!kept && told !== "duplicate") this.rooms.refused(state);
-      const fresh = outcome === "unknown" && id !== undefined;
-      if (joiner && fresh && known?.id !== id) {
-        const joins = this.#inDoubt.get(joiner) ?? new Map();
-        const made = state.made;
-        this.#inDoubt.set(joiner, joins.set(state.name, { line, id, made }));
-      }
-      const error = joinUnsent(state.name, told);
-      if (joiner && error) this.#host.send(joiner, error);
-    }
+    this.#doubts.lost(lost, outcome);
   }
 
   /**
    * The `JOIN` of `member` in room `name` left in doubt and not handed on
-   * since, with its id: a `/join` again sends it again under that id, so
-   * a log that stored it after all stores it not twice (a `duplicate`).
+   * since, with its id (`join_doubts.ts`).
    */
   inDoubt(member: M, name: string): InDoubtJoin | undefined {
-    return this.#inDoubt.get(member)?.get(name);
+    return this.#doubts.of(member, name);
   }
 
   /** The number of the last event handed on (a takeover's `through`). */
@@ -235,6 +201,7 @@ export class RoomRouter<M extends Member> {
    * its rooms; returns who could not take it.
    */
   fanOut(event: RoomEvent): M[] | undefined {
+    if (this.#outsider(event)) return undefined;
     let slow: M[] | undefined;
     const { line } = event;
     for (const state of this.rooms.apply(event)) {
@@ -245,6 +212,29 @@ export class RoomRouter<M extends Member> {
       }
     }
     return slow;
+  }
+
+  /**
+   * Whether `event` is a message or action in a room (not the default
+   * one) from someone the room no longer has: its server handled it before
+   * it read the kick or ban (and `LEAVE`) that the log put first. It
+   * reaches nobody and is not kept, on every server; its sender, if here,
+   * hears so (tagged with its id).
+   */
+  #outsider(event: RoomEvent): boolean {
+    const { line, room, origin, id } = event;
+    if (room === undefined || (line.type !== "MSG" && line.type !== "ME")) {
+      return false;
+    }
+    const state = this.rooms.get(room);
+    if (state === undefined || state.everyone.has(origin)) return false;
+    const sender = this.#host.here.get(origin);
+    const tagged = sender?.lineIds && id !== undefined;
+    const error = outsideError(room, !tagged);
+    if (tagged) {
+      this.#host.replies.deliver(sender, [state.fan.encodeTagged(id, error)]);
+    } else if (sender) this.#host.send(sender, error);
+    return true;
   }
 
   /**
@@ -278,29 +268,65 @@ export class RoomRouter<M extends Member> {
   }
 
   /**
-   * Whether `member`, whose `JOIN` of `state` was just handed on, is banned
-   * from it now: decided before the ban, stored after it (one left in
-   * doubt that the store ran late, or a race with a ban elsewhere). It is
-   * out again at once, its `LEAVE` appended on its behalf after the `JOIN`
-   * went out to the room.
+   * Whether `member`, whose `JOIN` of `state` was just handed on, or who
+   * is in it as a `MOD` that changes its record is, is banned from it now
+   * (decided before the ban, stored after it: a join left in doubt that
+   * the store ran late; a race with a ban elsewhere; a ban decided on a
+   * server that had not read its `JOIN` yet). It is out at once (see
+   * {@linkcode #putOut}): every server applies the ban and the `JOIN` in
+   * the log's order.
    */
   #barred(member: M, state: RoomState<M>): boolean {
     const barring = this.#host.barring;
     if (barring === undefined || state === this.rooms.default) return false;
     const now = barring.clock.now();
     if (state.banOf(member as M & Moderated, now) === null) return false;
+    this.#putOut(member, state, "banned");
+    return true;
+  }
+
+  /**
+   * Whether `member`, whose `JOIN` of `state` was just handed on, is in
+   * more rooms than `--max-rooms-per-member` with it: one left in doubt
+   * (not counted then) that the store ran after it had joined others.
+   * That room it leaves at
+   * once (see {@linkcode #putOut}), told why (`INFO`): the cap holds
+   * whatever lands late.
+   */
+  #overCap(member: M, state: RoomState<M>): boolean {
+    const held = this.rooms.roomsOf(member).length;
+    const max = this.rooms.limits.maxRoomsPerMember;
+    if (this.#host.barring === undefined || held <= max) return false;
+    // INFO, not ERR too-many-rooms: that would answer a /join it waits for.
+    this.#host.send(member, {
+      type: "INFO",
+      text:
+        `Not in ${state.name}: your join of it was stored once you were in ${
+          held - 1
+        } rooms, the most one member may be in`,
+    });
+    this.#putOut(member, state, "part");
+    return true;
+  }
+
+  /**
+   * Takes `member` out of `state` at once, its `LEAVE reason` appended on
+   * its behalf after the event being handed on went out to the room (its
+   * server alone knows why; the others take it out as that is handed on).
+   */
+  #putOut(member: M, state: RoomState<M>, reason: "banned" | "part"): void {
+    const barring = this.#host.barring!;
     this.rooms.remove(member, state);
-    // Once the JOIN went out (a log in memory hands on at once).
+    // Once the event went out (a log in memory hands on at once).
     queueMicrotask(() =>
       barring.append(state.name, {
         type: "LEAVE",
         alias: member.alias,
         online: String(state.everyone.size - 1),
-        reason: "banned",
+        reason,
         text: "",
       }, member)
     );
-    return true;
   }
 
   #toRoom(state: RoomState<M>, event: RoomEvent): M[] | undefined {
@@ -312,12 +338,14 @@ export class RoomRouter<M extends Member> {
     let parter: M | undefined;
     let budget: ReplayBudget | undefined;
     if (origin && line.type === "JOIN") {
-      this.#inDoubt.get(origin)?.delete(state.name);
+      this.#doubts.handedOn(origin, state.name);
     }
     if (origin && line.type === "JOIN" && !state.members.has(origin.id)) {
       joiner = origin;
       if (this.rooms.joined(origin, state)) budget = this.#logins.get(origin);
-      if (this.#barred(origin, state)) joiner = undefined;
+      if (this.#barred(origin, state) || this.#overCap(origin, state)) {
+        joiner = undefined;
+      }
     } else if (origin && line.type === "LEAVE") {
       // Out already (a part), or decided on another server (a kick).
       this.rooms.remove(origin, state);
@@ -337,6 +365,11 @@ export class RoomRouter<M extends Member> {
     } else if (joiner?.roomsOn) {
       this.#tellEvent(joiner, state, out, event);
     }
+    if (line.type === "MOD" && event.effect?.kind === "room") {
+      for (const member of [...state.members.values()]) {
+        this.#barred(member, state);
+      }
+    }
     if (parter?.roomsOn) {
       this.#tellEvent(parter, state, out, event);
       this.tellCurrent(parter);
@@ -344,44 +377,6 @@ export class RoomRouter<M extends Member> {
     if (joiner) this.enter(joiner, state, { budget });
     return slow;
   }
-}
-
-/**
- * What a member whose `JOIN` of `room` the log did not store hears:
- * `unavailable` (surely not stored: not in, `/join` again later) or
- * `unknown` (perhaps stored: if it was, it enters as usual when the log
- * hands it on). None for the outcomes told elsewhere (`unsent.ts`): a
- * look-alike's `room-taken`, `gone`'s `BYE`; nor for a `duplicate` (in).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { joinUnsent } from "./room_router.ts";
- *
- * assert.equal(joinUnsent("#den", "refused")?.code, "unavailable");
- * assert.equal(joinUnsent("#den", "unknown")?.code, "unknown");
- * assert.equal(joinUnsent("#den", "lookalike"), null);
- * ```
- */
-export function joinUnsent(
-  room: string,
-  outcome: AppendOutcome,
-): ServerLine<"ERR"> | null {
-  if (outcome === "unknown") {
-    return {
-      type: "ERR",
-      code: "unknown",
-      text:
-        `Perhaps not in ${room}: the room's store stopped answering; if your join was stored, you will enter ${room} as usual; if not, /join ${room} again`,
-    };
-  }
-  if (outcome !== "refused" && outcome !== "reused") return null;
-  return {
-    type: "ERR",
-    code: "unavailable",
-    text:
-      `Cannot join ${room}: the room cannot store events right now; /join ${room} again later`,
-  };
 }
 
 /**

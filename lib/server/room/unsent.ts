@@ -77,6 +77,7 @@ export class UnsentLines<M extends Member> {
     if (outcome === "duplicate") return this.#echoAgain(lost);
     if (outcome === "reused") return this.#refuseReused(lost);
     if (outcome === "lookalike") return this.#refuseLookalike(lost);
+    if (outcome === "outside") return this.#refuseOutside(lost);
     const { senders, operators } = this.#sort(lost, outcome);
     const host = this.#host;
     for (const member of [...host.members()]) {
@@ -107,7 +108,10 @@ export class UnsentLines<M extends Member> {
    */
   #sort(
     lost: readonly UnsentLine[],
-    outcome: Exclude<AppendOutcome, "duplicate" | "reused" | "lookalike">,
+    outcome: Exclude<
+      AppendOutcome,
+      "duplicate" | "reused" | "lookalike" | "outside"
+    >,
   ) {
     const host = this.#host;
     const senders = new Map<string, number>();
@@ -169,7 +173,9 @@ export class UnsentLines<M extends Member> {
    * gets `@id=ID ERR usage`, alone (only a client with `ids` chooses ids).
    */
   #refuseReused(lines: readonly UnsentLine[]): void {
-    for (const { origin, id } of lines) {
+    for (const { line, origin, id } of lines) {
+      // A JOIN's id is the server's (resent after a doubt and a rename).
+      if (line.type === "JOIN") continue;
       const sender = this.#host.member(origin);
       if (id !== undefined && sender?.lineIds && this.#host.has(sender)) {
         this.#sendTagged(sender, id, {
@@ -198,6 +204,22 @@ export class UnsentLines<M extends Member> {
       if (!joiner || taken === undefined) continue;
       const text = `Looks like ${taken}`;
       this.#host.send(joiner, { type: "ERR", code: "room-taken", text });
+    }
+  }
+
+  /**
+   * Messages and actions in a room their member was out of, as the log
+   * says, when they came (see {@linkcode outsideError}): each sender is
+   * told, one answer per line.
+   */
+  #refuseOutside(lines: readonly UnsentLine[]): void {
+    for (const { origin, id, room } of lines) {
+      const sender = this.#host.member(origin);
+      if (!sender || !this.#host.has(sender)) continue;
+      const tagged = id !== undefined && sender.lineIds;
+      const error = outsideError(room ?? "the room", !tagged);
+      if (tagged) this.#sendTagged(sender, id, error);
+      else this.#host.send(sender, error);
     }
   }
 
@@ -258,6 +280,25 @@ function unsentError(
       text:
         `Not sent${lines}: the room cannot store messages right now; try again later`,
     };
+}
+
+/**
+ * What the sender of a message or action in `room` hears when the log
+ * has it out of that room by then (its kick, ban or part came first, and
+ * its server had not read it): not `not-in-room`, which a client takes
+ * for the answer of a `/join` or `/part` it waits for.
+ */
+export function outsideError(
+  room: string,
+  counted: boolean,
+): ServerLine<"ERR"> {
+  return {
+    type: "ERR",
+    code: "unavailable",
+    text: `Not sent${
+      counted ? " (1 line)" : ""
+    }: you were out of ${room} before it was stored`,
+  };
 }
 
 /** The goodbye of a member whose lines came after it left the room. */

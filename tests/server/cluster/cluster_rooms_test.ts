@@ -404,3 +404,48 @@ Deno.test("Redis paused: a room operator's /roomban of a member on another serve
     assert.equal(await amy.expect(/^#r WHO /), "#r WHO 2 @amy gus");
   }, { args: [...ARGS, "--redis-timeout", "0.3"] });
 });
+
+Deno.test("a member kicked from a room while it floods it from another server: none of its lines reaches the room after its LEAVE", async () => {
+  await withCluster(2, async ([s0, s1]) => {
+    using amy = await member(s0!, "amy");
+    using gus = await member(s1!, "gus");
+    await enter(amy, "#r");
+    // Five times: it floods as fast as its server takes lines; those its
+    // server handles while the kick goes through Redis, before it reads
+    // it, come after its LEAVE in the log.
+    for (let round = 0; round < 5; round++) {
+      await enter(gus, "#r");
+      const flood = floodUntilOut(gus, round);
+      await amy.expect(new RegExp(`^#r MSG gus spam ${round}/3\\.0$`), 30_000);
+      await amy.send("#r /kick gus enough");
+      await amy.expect(/^#r LEAVE gus 1 kicked enough$/, 30_000);
+      await flood;
+      await amy.send("#r /who");
+      const after: string[] = [];
+      while (true) {
+        const line = await amy.expect(/^#r (MSG|WHO) /, 30_000);
+        if (line.startsWith("#r WHO")) break;
+        after.push(line);
+      }
+      assert.deepEqual(after, [], `round ${round}`);
+      assert.equal(amy.received.at(-1), "#r WHO 1 @amy");
+    }
+  }, { args: ["--room-create", "any"] });
+});
+
+/** Sends `#r spam` lines, 200 at a time, until its `#r LEAVE` comes. */
+async function floodUntilOut(client: TestClient, round: number) {
+  for (let n = 0;; n++) {
+    const lines = Array.from(
+      { length: 200 },
+      (_, i) => `#r spam ${round}/${n}.${i}\n`,
+    );
+    await client.send(new TextEncoder().encode(lines.join("")));
+    // Its last line's echo, or its LEAVE: then it stops.
+    const line = await client.expect(
+      new RegExp(`spam ${round}/${n}\\.199$|^#r LEAVE gus `),
+      30_000,
+    );
+    if (line.startsWith("#r LEAVE")) return;
+  }
+}

@@ -286,6 +286,31 @@ Deno.test("the scripts keep each room's record, members and last messages in Red
   });
 });
 
+Deno.test("the append script refuses a message or action in a room its member is not in (its server had not read its kick yet): 'outside', stored nowhere", async () => {
+  await withRooms({ history: 5, streamEntries: 1000 }, async (link, c) => {
+    const cat = member(`${c.server}/1`, "cat");
+    await c.claim(cat, "cat", null, false);
+    const value = newRoomRecord("#ops");
+    await append(link, cat.id, join("cat"), {
+      room: "#ops",
+      effect: "room",
+      value,
+    });
+    await append(link, cat.id, say("cat", "in"), { room: "#ops" });
+    await append(link, cat.id, part("cat"), { room: "#ops" }); // or kicked
+    const before = await link.command(["XLEN", link.keys.events]);
+    const answer = await append(link, cat.id, say("cat", "out"), {
+      room: "#ops",
+    }) as unknown[];
+    assert.equal(answer[1], "outside");
+    assert.equal(await link.command(["XLEN", link.keys.events]), before);
+    assert.deepEqual(await kept(link, "#ops"), ["in"]);
+    // In the default room, and in a room it is in, it speaks as before.
+    const said = await append(link, cat.id, say("cat", "lobby")) as unknown[];
+    assert.equal(typeof said[1], "number");
+  });
+});
+
 Deno.test("a quiet room keeps its last messages in Redis when a busy room trims the stream", async () => {
   await withRooms({ history: 3, streamEntries: 50 }, async (link, c) => {
     const alice = member(`${c.server}/1`, "alice");

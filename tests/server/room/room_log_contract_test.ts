@@ -57,6 +57,11 @@ interface LogKit {
   /** The events it stored, read back from its storage (durable logs). */
   stored?(): Promise<readonly RoomEvent[]>;
   /**
+   * Puts the origin in `rooms` as the log knows, without an event (a
+   * cluster refuses a message in a room from a member not in it).
+   */
+  inRooms?(rooms: readonly string[]): Promise<void>;
+  /**
    * The origin's renames and its leaving the server, as its server does
    * them (a cluster: by its scripts, handed on later); `enter` puts it in
    * the default room first (a cluster's claim did already).
@@ -247,6 +252,12 @@ const withRedisLog: WithKit = (body) =>
           counts: false,
         }),
         stored: () => readStream(link),
+        // As its scripts keep it (no JOIN, no number): its rooms'
+        // messages are refused from a member not in them.
+        inRooms: async (rooms) => {
+          const list = JSON.stringify(["#lobby", ...rooms]);
+          await link.command(["HSET", link.keys.roomMembers, amy.id, list]);
+        },
       });
       await Promise.all(opened.map((roomLog) => roomLog.close()));
       opened = [];
@@ -508,6 +519,7 @@ contract(
   "since() gives a room's events after a number, oldest first, the newest that fit the limit and below `before`, and how many more",
   async (kit) => {
     const log = await kit.open();
+    await kit.inRooms?.(["#ops"]);
     const seen = handedOn(log);
     const say = (text: string, room?: string) =>
       log.append(msg(text), kit.origin, { room });
@@ -608,8 +620,10 @@ contract(
     const log = await kit.open();
     const { seen, count } = recorder(log);
     await kit.server.enter(log);
+    await kit.inRooms?.(["#elsewhere"]);
     log.append(msg("from here"), kit.origin, { room: "#elsewhere" });
     await count("MSG", 1);
+    await kit.inRooms?.([]); // it left it (what it reached is the point)
     const base = seen.at(-1)!.seq;
     log.append({ type: "JOIN", alias: "amy", online: "1" }, kit.origin, {
       room: "#ops",
@@ -669,6 +683,7 @@ contract(
   "since() says how many of a room's events it no longer holds while it remembers them all, and that it cannot know past that",
   async (kit) => {
     const { log, trim, counts } = await kit.trimming(4, 5);
+    await kit.inRooms?.(["#a", "#b"]);
     const { seen } = recorder(log);
     // m1 ... m10 in #a (a) or #b (b): m7 to m10 stay.
     const rooms = "abaababaab";

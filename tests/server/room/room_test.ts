@@ -402,8 +402,12 @@ class ReportingLog implements RoomLog {
       this.#sink({ seq: ++this.#seq, time: 0, line, origin });
       return;
     }
-    const { id } = options;
-    this.#failed([{ line, origin, id }], this.outcome, new Error("no answer"));
+    const { id, room } = options;
+    this.#failed(
+      [{ line, origin, id, room }],
+      this.outcome,
+      new Error("no answer"),
+    );
   }
   settled = () => undefined;
   recent = () => [];
@@ -460,6 +464,25 @@ Deno.test("Room tells a sender with ids what became of each line, naming it; oth
   room.speak("ME", a!, "waves", id);
   assert.deepEqual(a!.take(), [`@id=${id} ME a waves`]);
   assert.deepEqual(b!.take(), []);
+});
+
+Deno.test("Room tells the sender of a line the log had out of its room (outside: its kick came first) that it was not sent, one answer per line", () => {
+  const log = new ReportingLog();
+  const { room, members: [a, b] } = roomWith(["a", "b"], { log });
+  a!.lineIds = true;
+  log.outcome = "outside";
+  const id = "AAAAAAAAAAAAAAAAAAAAAA";
+  room.speak("MSG", a!, "spam", id, "#ops");
+  room.speak("ME", b!, "spams", undefined, "#ops");
+  room.speak("MSG", b!, "more spam", undefined, "#ops");
+  assert.deepEqual(a!.take(), [
+    `@id=${id} ERR unavailable Not sent: you were out of #ops before it was stored`,
+  ]);
+  assert.deepEqual(b!.take(), [
+    "ERR unavailable Not sent (1 line): you were out of #ops before it was stored",
+    "ERR unavailable Not sent (1 line): you were out of #ops before it was stored",
+  ]);
+  assert.equal(room.has(b!), true);
 });
 
 Deno.test("Room refuses another line under an id its log holds with ERR usage naming it, and echoes the same line again", () => {

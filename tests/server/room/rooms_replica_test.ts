@@ -37,6 +37,8 @@ class SharedLog {
   #seq = 0;
   #sinks: RoomEventSink[] = [];
   #held: RoomEvent[] | null = null;
+  /** What servers that read late have not read yet, by server index. */
+  #behind = new Map<number, RoomEvent[]>();
 
   /** A server's log: what it appends joins the one order. */
   log(): RoomLog {
@@ -84,8 +86,24 @@ class SharedLog {
     else this.#hand(event);
   }
 
+  /** Server `i` reads nothing more until {@linkcode catchUp} (its reader lags). */
+  lag(i: number): void {
+    this.#behind.set(i, this.#behind.get(i) ?? []);
+  }
+
+  /** Server `i` reads what it had not read, in order, and keeps up again. */
+  catchUp(i: number): void {
+    const behind = this.#behind.get(i) ?? [];
+    this.#behind.delete(i);
+    for (const event of behind) this.#sinks[i]!(event);
+  }
+
   #hand(event: RoomEvent): void {
-    for (const sink of this.#sinks) sink(event);
+    for (const [i, sink] of this.#sinks.entries()) {
+      const behind = this.#behind.get(i);
+      if (behind) behind.push(event);
+      else sink(event);
+    }
   }
 }
 
@@ -496,6 +514,72 @@ Deno.test("replica: /roomban of a member on another server takes it out there an
   await a.line(amy, "#ops /roomunban dan");
   await b.line(dan, "/join #ops");
   assert.deepEqual(view(a, "#ops")!.everyone, ["amy", "dan"]);
+});
+
+Deno.test("replica: /roomban of a member on another server whose JOIN the banning server has not read yet: out as the ban is handed on, on every server", async () => {
+  const { shared, servers: [a, b] } = cluster();
+  linkDirectories([a!, b!]);
+  const amy = await a!.join("amy", { account: "amy" });
+  const cat = await b!.join("cat");
+  const dan = await b!.join("dan");
+  await a!.line(amy, "/join #ops");
+  await b!.line(dan, "/join #ops");
+  shared.lag(0); // a reads nothing for a while
+  await b!.line(cat, "/join #ops"); // in on b; a has not read it
+  assert.deepEqual(view(a!, "#ops")!.everyone, ["amy", "dan"]);
+  for (const m of [amy, cat, dan]) m.take();
+  await a!.line(amy, "#ops /roomban cat spam");
+  await new Promise<void>(queueMicrotask); // what b appends for cat
+  shared.catchUp(0);
+  // The log says: cat joined, then was banned. Every server agrees she
+  // is out, and she is out on her own server.
+  for (const s of [a!, b!]) {
+    assert.deepEqual(view(s, "#ops")!.everyone, ["amy", "dan"]);
+  }
+  assert.deepEqual(b!.router.rooms.roomsOf(cat), ["#lobby"]);
+  const got = cat.take();
+  assert.match(got[0]!, /^#ops MOD ban cat amy .*spam/);
+  assert.deepEqual(got.slice(1), ["#ops LEAVE cat 2 banned", "CURRENT #lobby"]);
+  assert.deepEqual(dan.take().slice(1), ["#ops LEAVE cat 2 banned"]);
+  assert.equal(
+    await refusal(() => b!.line(cat, "#ops still here?")),
+    "not-in-room You are not in #ops",
+  );
+});
+
+Deno.test("replica: a line a kicked member's server appended before it read the kick, stored after its LEAVE, reaches nobody; its sender hears so", async () => {
+  const { shared, servers: [a, b] } = cluster();
+  const amy = await a!.join("amy");
+  const cat = Object.assign(await b!.join("cat"), { lineIds: true });
+  const dan = await b!.join("dan");
+  for (const [s, m] of [[a!, amy], [b!, cat], [b!, dan]] as const) {
+    await s.line(m, "/join #ops");
+  }
+  for (const m of [amy, cat, dan]) m.take();
+  shared.lag(1); // b reads nothing for a while
+  await a!.line(amy, "#ops /kick cat spam");
+  b!.room.speak("MSG", cat, "spam again", "c".repeat(22), "#ops");
+  assert.deepEqual(amy.take(), [
+    "#ops MOD kick cat amy spam",
+    "#ops LEAVE cat 2 kicked spam",
+  ]);
+  shared.catchUp(1);
+  assert.deepEqual(dan.take(), [
+    "#ops MOD kick cat amy spam",
+    "#ops LEAVE cat 2 kicked spam",
+  ]);
+  assert.deepEqual(cat.take(), [
+    "#ops MOD kick cat amy spam",
+    "#ops LEAVE cat 2 kicked spam",
+    "CURRENT #lobby",
+    `@id=${
+      "c".repeat(22)
+    } ERR unavailable Not sent: you were out of #ops before it was stored`,
+  ]);
+  for (const s of [a!, b!]) {
+    const recent = s.router.rooms.get("#ops")!.recent.last(10);
+    assert.deepEqual(recent.map((e) => e.line.type), []);
+  }
 });
 
 Deno.test("replica: /op and /deop of a member on another server: it operates the room there", async () => {

@@ -26,6 +26,7 @@ import { roomSkeleton } from "../../../lib/server/room/room_state.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { FakeMember, LIMITS, lineIn, refusal, server } from "./_rooms_fakes.ts";
 import { ProtocolError } from "../../../lib/protocol.ts";
+import type { RoomLimits } from "../../../lib/server/room/rooms.ts";
 
 Deno.test("rooms: a member with rooms gets its own JOIN, CURRENT, and prefixed lines; one without sees today's lines", async () => {
   const { join, line } = server();
@@ -406,7 +407,7 @@ Deno.test("roomSkeleton() ignores #, - and _ and folds look-alike letters", () =
  * `JOIN` left in doubt (`unknown`) is reported under an id (as a shared
  * log's is), and stored after all, under that id, by `land()`.
  */
-function refusingServer(store?: RoomStore) {
+function refusingServer(store?: RoomStore, limits: Partial<RoomLimits> = {}) {
   const clock = new FakeClock();
   const inner = new MemoryLog(clock, 100);
   const refuse = new Map<string, AppendOutcome>();
@@ -438,7 +439,7 @@ function refusingServer(store?: RoomStore) {
     log,
     announceLimit: 100,
     clock,
-    rooms: { ...LIMITS, history: 10, store },
+    rooms: { ...LIMITS, ...limits, history: 10, store },
   });
   const router = room.router!;
   const ctx = (): RoomCommandContext<FakeMember> => ({
@@ -661,4 +662,81 @@ Deno.test("rooms: a JOIN left in doubt that lands after its member was banned fr
   // Out again, as the log says on every server: she read nothing of it.
   assert.deepEqual(bob.take(), ["#b JOIN amy 2", "#b LEAVE amy 1 banned"]);
   assert.deepEqual(amy.take(), ["#b LEAVE amy 1 banned", "CURRENT #lobby"]);
+});
+
+Deno.test("rooms: a JOIN left in doubt that lands once its member filled its rooms otherwise does not take it past --max-rooms-per-member", async () => {
+  const { router, refuse, join, line, land } = refusingServer(undefined, {
+    maxRoomsPerMember: 3,
+  });
+  const amy = await join("amy");
+  const bob = await join("bob");
+  for (const room of ["#a", "#b"]) await line(bob, `/join ${room}`);
+  refuse.set("#a", "unknown");
+  await line(amy, "/join #a");
+  assert.match(amy.take().join("\n"), /ERR unknown Perhaps not in #a/);
+  // Not counted while in doubt: she fills her rooms.
+  await line(amy, "/join #b");
+  await line(amy, "/join #c");
+  assert.deepEqual(router.rooms.roomsOf(amy), ["#lobby", "#b", "#c"]);
+  amy.take();
+  bob.take();
+  land(); // the store ran her first JOIN after all
+  assert.deepEqual(router.rooms.roomsOf(amy), ["#lobby", "#b", "#c"]);
+  await new Promise<void>(queueMicrotask); // her LEAVE, appended after
+  assert.equal(router.rooms.get("#a")!.everyone.has(amy.id), false);
+  assert.deepEqual(amy.take(), [
+    "INFO Not in #a: your join of it was stored once you were in 3 rooms, the most one member may be in",
+    "#a LEAVE amy 1 part",
+    "CURRENT #c",
+  ]);
+  assert.deepEqual(bob.take(), ["#a JOIN amy 2", "#a LEAVE amy 1 part"]);
+  assert.deepEqual(router.rooms.roomsOf(amy), ["#lobby", "#b", "#c"]);
+});
+
+Deno.test("rooms: an account's list longer than --max-rooms-per-member (merged after a read of the cluster's list failed) rejoins up to the cap at login: the rest refused and taken off the list", async () => {
+  const store = new MemoryRoomStore(LIMITS);
+  const first = refusingServer(store);
+  const amy = await first.join("amy", "amy");
+  for (const room of ["#a", "#b", "#c", "#d"]) {
+    await first.line(amy, `/join ${room}`);
+    await first.line(amy, "/register"); // kept across the restart
+  }
+  first.room.leave(amy, "quit");
+  assert.deepEqual(
+    store.accountRooms("amy").map((r) => r.room),
+    ["#a", "#b", "#c", "#d"],
+  );
+  const next = refusingServer(store, { maxRoomsPerMember: 3 });
+  const again = await next.join("amy", "amy");
+  assert.deepEqual(
+    again.take().filter((l) => l.startsWith("ERR")),
+    ["ERR too-many-rooms", "ERR too-many-rooms"],
+  );
+  assert.deepEqual(next.router.rooms.roomsOf(again), ["#lobby", "#a", "#b"]);
+  assert.deepEqual(store.accountRooms("amy").map((r) => r.room), ["#a", "#b"]);
+});
+
+Deno.test("rooms: a /join sent again after one left in doubt and a rename goes under the first one's id, as the new alias: the room never sees the old alias join", async () => {
+  const { room, router, refuse, join, line, land } = refusingServer();
+  const amy = Object.assign(await join("amy"), { lineIds: true });
+  const bob = await join("bob");
+  await line(bob, "/join #b");
+  refuse.set("#b", "unknown");
+  await line(amy, "/join #b");
+  assert.match(amy.take().join("\n"), /ERR unknown Perhaps not in #b/);
+  await room.rename(amy, "amelia");
+  bob.take();
+  await line(amy, "/join #b"); // under the first one's id, as amelia
+  const id = "sDoubt0".padEnd(23, "0");
+  assert.deepEqual(amy.take().slice(-2), [
+    `@id=${id} #b JOIN amelia 2`,
+    "CURRENT #b",
+  ]);
+  land(); // the first, under that id: not stored again, nothing said
+  assert.deepEqual(amy.take(), []);
+  assert.deepEqual(bob.take(), ["#b JOIN amelia 2"]);
+  assert.deepEqual([...router.rooms.get("#b")!.everyone.values()], [
+    "bob",
+    "amelia",
+  ]);
 });
