@@ -29,7 +29,6 @@ import {
   inRoom,
   type LogRange,
   NOTHING_LOST,
-  RecentEvents,
   type RoomEvent,
   type RoomEventSink,
   type RoomLine,
@@ -38,6 +37,7 @@ import {
   roomsOnly,
   type SinceOptions,
 } from "../room/room_log.ts";
+import { RecentEvents } from "../room/recent_events.ts";
 import { seqOf, type StreamEntry, streamEvent } from "./stream_entry.ts";
 import type { RedisLink } from "./redis.ts";
 import type { RoomRecord } from "../room/room_record.ts";

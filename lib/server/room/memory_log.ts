@@ -18,7 +18,6 @@ import {
   newEpoch,
   NOTHING_LOST,
   rangeOf,
-  RecentEvents,
   type RoomEvent,
   type RoomEventSink,
   type RoomLine,
@@ -26,6 +25,7 @@ import {
   type RoomLogFailure,
   type SinceOptions,
 } from "./room_log.ts";
+import { RecentEvents } from "./recent_events.ts";
 import { RecentIds, type RecentIdsOptions } from "./recent_ids.ts";
 import { MemberRooms } from "./member_rooms.ts";
 import { ONE_ROOM } from "./room_options.ts";

@@ -15,7 +15,8 @@ import type { Directory } from "./directory.ts";
 import type { Member } from "./member.ts";
 import { Replay, REPLAY_CUT, type ReplayBudget } from "./replay.ts";
 import { catchUp, type CatchUpRoom } from "./catch_up.ts";
-import type { RecentEvents, RoomLog } from "./room_log.ts";
+import type { RoomLog } from "./room_log.ts";
+import type { RecentEvents } from "./recent_events.ts";
 
 const encoder = new TextEncoder();
 

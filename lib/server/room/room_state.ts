@@ -20,7 +20,7 @@ import type { ServerMetrics } from "../metrics/server_metrics.ts";
 import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
 import type { Creation } from "./room_grants.ts";
-import { RecentEvents } from "./room_log.ts";
+import { RecentEvents } from "./recent_events.ts";
 import {
   type EnterOptions,
   type Entrant,

@@ -51,7 +51,6 @@ import {
   type AppendOutcome,
   type EventEffect,
   type LogRange,
-  RecentEvents,
   type RoomEvent,
   type RoomEventSink,
   type RoomLine,
@@ -60,6 +59,7 @@ import {
   type SinceOptions,
   type UnsentLine,
 } from "../room/room_log.ts";
+import { RecentEvents } from "../room/recent_events.ts";
 import { StoredIds } from "./stored_ids.ts";
 import { ServerMetrics } from "../metrics/server_metrics.ts";
 import type { SqliteLogOptions } from "./sqlite_log_options.ts";

@@ -13,11 +13,11 @@ import { type Clock, systemClock } from "../../../lib/clock.ts";
 import {
   LineIdMaker,
   lineSign,
-  RecentEvents,
   type RoomEvent,
   type RoomLine,
   type RoomLog,
 } from "../../../lib/server/room/room_log.ts";
+import { RecentEvents } from "../../../lib/server/room/recent_events.ts";
 import {
   DEDUPE_MAX_LINES,
   DEDUPE_MIN_LINES,
