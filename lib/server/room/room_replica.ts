@@ -25,7 +25,8 @@
 import type { Clock, TimerId } from "../../clock.ts";
 import type { Member } from "./member.ts";
 import { MemberRooms } from "./member_rooms.ts";
-import type { RoomEvent, RoomLine } from "./room_log.ts";
+import type { RoomEvent, RoomLine, UnsentLine } from "./room_log.ts";
+import { heldByMute } from "./room_mutes.ts";
 import { operatorKey, type RoomRecord } from "./room_record.ts";
 import type { RoomState } from "./room_state.ts";
 
@@ -147,9 +148,28 @@ export class RoomReplica<M extends Member> {
     if (record || line.type === "JOIN") state.confirmed = true;
     if (record) {
       keepGuestOperators(state);
+      const before = state.logged;
+      state.logged = structuredClone(state.record);
+      heldByMute(state, before, line);
       host.changed(state.record, state.since);
     }
     return [state];
+  }
+
+  /**
+   * Room changes the log refused (`MOD`, `TOPIC`: Redis was down): each
+   * room's record goes back to what the log last said, so that the next
+   * change, which carries the whole record, does not bring a refused one
+   * to every server (a change of this server still on its way goes too:
+   * it comes back as it is handed on).
+   */
+  undoRefused(lost: readonly UnsentLine[]): void {
+    for (const { line, room } of lost) {
+      if (line.type !== "MOD" && line.type !== "TOPIC") continue;
+      const state = room === undefined ? undefined : this.#host.get(room);
+      if (state === undefined || state === this.#host.default) continue;
+      state.record = structuredClone(state.logged);
+    }
   }
 
   #leave(state: RoomState<M>, id: string, alias: string): void {

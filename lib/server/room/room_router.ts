@@ -27,7 +27,7 @@ import {
   type UnsentLine,
 } from "./room_log.ts";
 import { type InDoubtJoin, JoinDoubts } from "./join_doubts.ts";
-import { outsideError } from "./unsent.ts";
+import { droppedError, whyDropped } from "./room_mutes.ts";
 import type { RoomState } from "./room_state.ts";
 import type { RoomSet } from "./rooms.ts";
 
@@ -176,10 +176,12 @@ export class RoomRouter<M extends Member> {
   }
 
   /**
-   * Lines the log did not store: their pending joins end, each joiner
-   * told why (`join_doubts.ts`).
+   * Lines the log did not store: room changes it refused are undone
+   * (`room_replica.ts`), and pending joins end, each joiner told why
+   * (`join_doubts.ts`).
    */
   lost(lost: readonly UnsentLine[], outcome: AppendOutcome): void {
+    if (outcome === "refused") this.rooms.replica.undoRefused(lost);
     this.#doubts.lost(lost, outcome);
   }
 
@@ -217,9 +219,10 @@ export class RoomRouter<M extends Member> {
   /**
    * Whether `event` is a message or action in a room (not the default
    * one) from someone the room no longer has: its server handled it before
-   * it read the kick or ban (and `LEAVE`) that the log put first. It
+   * it read the kick or ban (and `LEAVE`) that the log put first; or from
+   * a member a room mute the log put first holds (`room_mutes.ts`). It
    * reaches nobody and is not kept, on every server; its sender, if here,
-   * hears so (tagged with its id).
+   * hears so (tagged with its id): `ERR unavailable`, or `ERR muted`.
    */
   #outsider(event: RoomEvent): boolean {
     const { line, room, origin, id } = event;
@@ -227,12 +230,13 @@ export class RoomRouter<M extends Member> {
       return false;
     }
     const state = this.rooms.get(room);
-    if (state === undefined || state.everyone.has(origin)) return false;
+    const why = state && whyDropped(state, event, state !== this.rooms.default);
+    if (!why) return false;
     const sender = this.#host.here.get(origin);
     const tagged = sender?.lineIds && id !== undefined;
-    const error = outsideError(room, !tagged);
+    const error = droppedError(why, room, !tagged);
     if (tagged) {
-      this.#host.replies.deliver(sender, [state.fan.encodeTagged(id, error)]);
+      this.#host.replies.deliver(sender, [state!.fan.encodeTagged(id, error)]);
     } else if (sender) this.#host.send(sender, error);
     return true;
   }

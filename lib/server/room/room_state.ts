@@ -61,8 +61,22 @@ export interface JoinEntry {
 
 /** One room of this server (see the module). */
 export class RoomState<M extends Member> {
-  /** Its record: replaced by the one each event about it carries. */
+  /**
+   * Its record: replaced by the one each event about it carries, changed
+   * here at once by its operators' commands on this server.
+   */
   record: RoomRecord;
+  /**
+   * Its record as the log last said, without this server's changes not
+   * handed on yet: what a change the log refused goes back to, and whose
+   * mutes silence a line in the log's order (`room_mutes.ts`).
+   */
+  logged: RoomRecord;
+  /**
+   * Members on any server that the log's mutes hold, by id: the id of the
+   * mute (in `logged.mutes`) that holds each (`room_mutes.ts`).
+   */
+  readonly mutedIds = new Map<string, number>();
   /** Its members of this server, by id (whom its lines are sent to). */
   readonly members = new Map<string, M>();
   /**
@@ -105,6 +119,7 @@ export class RoomState<M extends Member> {
     },
   ) {
     this.record = record;
+    this.logged = structuredClone(record);
     this.fan = new FanOut(
       options.arena,
       options.announceLimit,

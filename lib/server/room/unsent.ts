@@ -1,7 +1,8 @@
 /**
  * What the room does with lines its log did not hand on: each sender
  * hears what became of its own (not sent, perhaps sent, or out of the
- * room), operators hear that their action was not announced, the
+ * room), operators hear that their action was not announced (or, for a
+ * room's change the log refused, that it was undone), the
  * directory undoes a join or rename, a joiner whose room looks like one
  * created first elsewhere hears so, and a `LEAVE` is held and appended
  * again before anything else (at most {@linkcode MAX_HELD_LEAVES}), so
@@ -40,6 +41,13 @@ export interface UnsentHost<M extends Member> {
   /** Appends a held line again (not counted as new). */
   reappend(line: RoomLine, origin: string): void;
 }
+
+/**
+ * What an operator hears when the log refused its change of a room other
+ * than the default one: undone (`RoomReplica.undoRefused`).
+ */
+export const UNDONE_TEXT =
+  "Not done: the other servers could not be told; do it again later";
 
 /** Most `LEAVE`s held while the log cannot store them. */
 export const MAX_HELD_LEAVES = 10_000;
@@ -89,12 +97,15 @@ export class UnsentLines<M extends Member> {
         continue;
       }
       if (count !== undefined) host.send(member, unsentError(count, outcome));
-      if (operators.has(member.id)) {
+      const undone = operators.get(member.id);
+      if (undone !== undefined) {
         host.send(member, {
           type: "ERR",
           code: outcome === "unknown" ? "unknown" : "unavailable",
           text: outcome === "unknown"
             ? "Done on this server; the other servers may not have been told (the room's store did not answer): check, and do it again if not"
+            : undone
+            ? UNDONE_TEXT
             : host.directory.unannounced,
         });
       }
@@ -115,10 +126,11 @@ export class UnsentLines<M extends Member> {
   ) {
     const host = this.#host;
     const senders = new Map<string, number>();
-    const operators = new Set<string>();
+    /** Operators, and whether their change of a room was undone. */
+    const operators = new Map<string, boolean>();
     /** Members whose rename was undone, and the alias they keep. */
     const kept = new Map<string, string>();
-    for (const { line, origin, id } of lost) {
+    for (const { line, origin, id, room } of lost) {
       if (outcome === "gone" || line.type === "MSG" || line.type === "ME") {
         const sender = id === undefined ? undefined : host.member(origin);
         if (outcome !== "gone" && sender?.lineIds && host.has(sender)) {
@@ -128,7 +140,10 @@ export class UnsentLines<M extends Member> {
         }
         senders.set(origin, (senders.get(origin) ?? 0) + 1);
       } else if (line.type === "MOD" || line.type === "TOPIC") {
-        operators.add(origin);
+        // A room's record goes back to the log's (`room_replica.ts`).
+        const undone = outcome === "refused" && room !== undefined &&
+          room !== host.defaultRoom();
+        operators.set(origin, (operators.get(origin) ?? false) || undone);
       } else if (host.directory.unsent(line, origin, outcome)) {
         // A join refused, a rename undone (ERR unavailable to each).
         if (line.type === "NICK") kept.set(origin, line.alias);

@@ -19,6 +19,7 @@ import type {
   RoomEventSink,
   RoomLine,
   RoomLog,
+  RoomLogFailure,
 } from "../../../lib/server/room/room_log.ts";
 import type {
   RoomsSnapshot,
@@ -36,15 +37,26 @@ class SharedLog {
   readonly clock = new FakeClock();
   #seq = 0;
   #sinks: RoomEventSink[] = [];
+  #failed: (RoomLogFailure | undefined)[] = [];
+  /** Servers whose appends are refused (their Redis is down), by index. */
+  #down = new Set<number>();
   #held: RoomEvent[] | null = null;
   /** What servers that read late have not read yet, by server index. */
   #behind = new Map<number, RoomEvent[]>();
 
   /** A server's log: what it appends joins the one order. */
   log(): RoomLog {
+    const i = this.#failed.length;
+    this.#failed.push(undefined);
     return {
-      subscribe: (sink) => void this.#sinks.push(sink),
-      append: (line, origin, options) => this.#append(line, origin, options),
+      subscribe: (sink, failed) => {
+        this.#sinks.push(sink);
+        this.#failed[i] = failed;
+      },
+      append: (line, origin, options) =>
+        this.#down.has(i)
+          ? this.#refuse(i, line, origin, options)
+          : this.#append(line, origin, options),
       settled: () => undefined,
       recent: () => [],
       epoch: "shared",
@@ -58,6 +70,25 @@ class SharedLog {
         }),
       close: () => Promise.resolve(),
     };
+  }
+
+  /** Server `i`'s appends are refused (`down`), or stored again. */
+  down(i: number, down = true): void {
+    if (down) this.#down.add(i);
+    else this.#down.delete(i);
+  }
+
+  #refuse(i: number, line: RoomLine, origin: string, options?: AppendOptions) {
+    const { id, room } = options ?? {};
+    const lost = [{
+      line,
+      origin,
+      id,
+      ...(room === undefined ? {} : { room }),
+    }];
+    queueMicrotask(() =>
+      this.#failed[i]?.(lost, "refused", new Error("Redis is down"))
+    );
   }
 
   /** Holds what is appended from now on (two servers decide at once). */
@@ -459,7 +490,7 @@ Deno.test("replica: a room effect is stored and read back as it went; a record t
 
 /** amy (account) operates #ops on a; cat (guest) and dan (account) are in it on b. */
 async function remoteRoom(linked = true) {
-  const { servers: [a, b] } = cluster();
+  const { shared, servers: [a, b] } = cluster();
   if (linked) linkDirectories([a!, b!]);
   const amy = await a!.join("amy", { account: "amy" });
   const cat = await b!.join("cat");
@@ -468,7 +499,7 @@ async function remoteRoom(linked = true) {
   await b!.line(cat, "/join #ops");
   await b!.line(dan, "/join #ops");
   for (const m of [amy, cat, dan]) m.take();
-  return { a: a!, b: b!, amy, cat, dan };
+  return { shared, a: a!, b: b!, amy, cat, dan };
 }
 
 Deno.test("replica: /mute and /unmute of a member on another server hold there", async () => {
@@ -488,6 +519,56 @@ Deno.test("replica: /mute and /unmute of a member on another server hold there",
     "#ops MSG cat hello",
   ]);
   assert.deepEqual(dan.take().at(-1), "#ops MSG cat hello");
+});
+
+Deno.test("replica: a line a muted member's server appended before it read the mute, stored after it, reaches nobody on any server; its sender hears ERR muted", async () => {
+  const { shared, a, b, amy, cat, dan } = await remoteRoom();
+  Object.assign(cat, { lineIds: true });
+  shared.lag(1); // b reads nothing for a while
+  await a.line(amy, "#ops /mute cat 10m noise");
+  b.room.speak("MSG", cat, "noise again", "c".repeat(22), "#ops");
+  const mod = amy.take();
+  assert.equal(mod.length, 1, `amy got ${JSON.stringify(mod)}`);
+  assert.match(mod[0]!, /^#ops MOD mute cat amy /);
+  shared.catchUp(1);
+  assert.deepEqual(dan.take(), mod);
+  assert.deepEqual(cat.take(), [
+    mod[0],
+    `@id=${
+      "c".repeat(22)
+    } ERR muted Not sent: you were muted in #ops before it was stored`,
+  ]);
+  for (const s of [a, b]) {
+    const recent = s.router.rooms.get("#ops")!.recent.last(10);
+    assert.deepEqual(recent.map((e) => e.line.type), []);
+  }
+  // Lifted in the log: its lines go again, everywhere.
+  await a.line(amy, "#ops /unmute cat");
+  b.room.speak("MSG", cat, "quiet now", "d".repeat(22), "#ops");
+  assert.deepEqual(amy.take().at(-1), "#ops MSG cat quiet now");
+  assert.deepEqual(dan.take().at(-1), "#ops MSG cat quiet now");
+});
+
+Deno.test("replica: a room change the log refused is undone on its server, and the next change carries none of it to the others", async () => {
+  const { shared, a, b, amy, cat } = await remoteRoom();
+  shared.down(0); // a's Redis is down
+  await a.line(amy, "#ops /key s3cret");
+  await new Promise<void>(queueMicrotask); // the refusal
+  assert.deepEqual(amy.take(), [
+    "ERR unavailable Not done: the other servers could not be told; do it again later",
+  ]);
+  assert.equal(view(a, "#ops")!.record.keyHash, null, "undone on a");
+  shared.down(0, false);
+  await a.line(amy, "#ops /inviteonly on");
+  for (const s of [a, b]) {
+    const { record } = view(s, "#ops")!;
+    assert.equal(record.keyHash, null, "no key: the log refused it");
+    assert.equal(record.inviteOnly, true);
+  }
+  await b.line(cat, "/part #ops");
+  await a.line(amy, "#ops /invite cat");
+  await b.line(cat, "/join #ops"); // no key asked
+  assert.deepEqual(view(a, "#ops")!.everyone, ["amy", "dan", "cat"]);
 });
 
 Deno.test("replica: /roomban of a member on another server takes it out there and keeps it out", async () => {
