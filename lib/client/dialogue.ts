@@ -132,7 +132,7 @@ function readLine(
   if (before && dialogue.pastShown === false && !resent) return;
   const inRoom = () => room !== null && rooms.rooms.includes(room);
   const wasIn = inRoom();
-  for (const shown of rooms.see(room, line ?? body, past)) {
+  for (const shown of rooms.see(room, line ?? body, past, id)) {
     print(shown.line, shown.room);
   }
   // Entered: older lines may follow, a catch-up from the account's mark.

@@ -61,27 +61,32 @@ export const JOIN_ERRORS: ReadonlySet<string> = new Set([
   "too-many-attempts",
 ]);
 
-/** The `ERR` codes that answer a `/join` or a `/part`. */
-const CHANGE_ERRORS: ReadonlySet<string> = new Set([
-  ...JOIN_ERRORS,
-  "not-in-room",
-]);
-
 /**
- * Whether `line` answers a `/join` of `room`: one of
- * {@linkcode CHANGE_ERRORS}, or the room log's `unavailable` or `unknown`
- * naming that room (`Cannot join #room:`, `Perhaps not in #room:`): the
- * same codes answer lines sent before (a message, an operator's action),
- * and those must not end the wait (what follows would go to the room left).
+ * Whether `line`, an `ERR` without an id, answers the room change that
+ * waits: {@linkcode JOIN_ERRORS}; for a `/join`, `unavailable` or `unknown`
+ * naming its room (`Cannot join #room:`, `Perhaps not in #room:`); for a
+ * `/part`, `not-in-room` naming its room. The same codes answer lines sent
+ * before (a message to a room just left, an operator's action), answered
+ * first: those must not end the wait (what follows would go to the room
+ * left). An `ERR` with an id answers its line, never a room change.
  */
-function answersJoin(line: ServerLine<"ERR">, room: string | null): boolean {
-  if (CHANGE_ERRORS.has(line.code)) return true;
-  if (room === null) return false;
+function answersChange(
+  line: ServerLine<"ERR">,
+  change: Change | null,
+): boolean {
+  if (JOIN_ERRORS.has(line.code)) return true;
+  if (change?.kind === "part" && line.code === "not-in-room") {
+    return line.text ===
+      (change.room === null
+        ? "You are in no room: /join #room"
+        : `You are not in ${change.room}`);
+  }
+  if (change?.kind !== "join") return false;
   if (line.code === "unavailable") {
-    return line.text.startsWith(`Cannot join ${room}:`);
+    return line.text.startsWith(`Cannot join ${change.room}:`);
   }
   return line.code === "unknown" &&
-    line.text.startsWith(`Perhaps not in ${room}:`);
+    line.text.startsWith(`Perhaps not in ${change.room}:`);
 }
 
 /**
@@ -287,10 +292,16 @@ export class RoomState {
    * from the log) changes nothing: it is only labelled. The client's own
    * `JOIN` of a room it is not in is never past: the server sends it
    * first, before the room's catch-up (docs/protocol.md, Catch-up), and it
-   * is the entering that the catch-up follows.
+   * is the entering that the catch-up follows. `id`: the id the line
+   * carried (it answers the line sent with it, never a room change).
    */
-  see(room: string | null, line: ServerLine | string, past = false): Shown[] {
-    if (room === null) return this.#seeUnprefixed(line);
+  see(
+    room: string | null,
+    line: ServerLine | string,
+    past = false,
+    id: string | null = null,
+  ): Shown[] {
+    if (room === null) return this.#seeUnprefixed(line, id !== null);
     if (typeof line === "string") return [{ line, room }];
     const own = "alias" in line && this.#isSelf(line.alias);
     const entering = line.type === "JOIN" && own && !this.#rooms.has(room);
@@ -316,12 +327,14 @@ export class RoomState {
     return [{ line, room: label }];
   }
 
-  #seeUnprefixed(line: ServerLine | string): Shown[] {
+  #seeUnprefixed(line: ServerLine | string, tagged: boolean): Shown[] {
     if (typeof line === "string") return [{ line, room: null }];
     if (line.type === "CURRENT" && this.enabled) return this.#moved(line.room);
-    if (line.type === "ERR" && LOGIN_ERRORS.has(line.code) && this.#logins) {
+    if (line.type !== "ERR" || tagged) {
+      // Not an answer to a login, a /join or a /part.
+    } else if (LOGIN_ERRORS.has(line.code) && this.#logins) {
       this.#logins--;
-    } else if (line.type === "ERR" && answersJoin(line, this.#joining())) {
+    } else if (answersChange(line, this.#change)) {
       if (this.#change?.kind === "join") this.#forget(this.#change.room);
       this.#settle();
     }
@@ -368,11 +381,6 @@ export class RoomState {
     } else if (this.#change?.kind === "part" && this.#change.room === room) {
       this.#settle();
     }
-  }
-
-  /** The room a `/join` waits for, if one does. */
-  #joining(): string | null {
-    return this.#change?.kind === "join" ? this.#change.room : null;
   }
 
   /** A room left or refused: its key and kept unread count go. */

@@ -199,6 +199,40 @@ Deno.test("RoomState.settled() after /join is not ended by an ERR unavailable or
   assert.equal(rooms.roomFor("the password is hunter2"), "#secret");
 });
 
+Deno.test("RoomState.settled() after /join is not ended by an ERR not-in-room that answers an earlier line (a message to a room the client was kicked from, tagged with its id or not)", async () => {
+  const rooms = joined("amy", "#ops");
+  // amy sends "#ops hi", then "/join #dev"; the server read her kick from
+  // #ops between the two and answers the first.
+  rooms.roomFor("/join #dev");
+  const joining = rooms.settled();
+  const stray = parseServerLine("ERR not-in-room You are not in #ops")!;
+  rooms.see(null, stray, false, "A".repeat(22));
+  assert.equal(await hasSettled(joining), false, "tagged");
+  feed(rooms, "ERR not-in-room You are not in #ops");
+  assert.equal(await hasSettled(joining), false, "untagged");
+  feed(rooms, "#dev JOIN amy 1");
+  feed(rooms, "CURRENT #dev");
+  assert.equal(await hasSettled(joining), true);
+  assert.equal(rooms.roomFor("deploy done"), "#dev");
+});
+
+Deno.test("RoomState.settled() after /part is ended by the ERR not-in-room naming the room it parts only", async () => {
+  const rooms = joined("amy", "#ops");
+  rooms.roomFor("/part #dev");
+  const parting = rooms.settled();
+  feed(rooms, 'ERR not-in-room "bob" is not in #ops'); // a /kick's answer
+  assert.equal(await hasSettled(parting), false);
+  rooms.see(
+    null,
+    parseServerLine("ERR not-in-room You are not in #dev")!,
+    false,
+    "A".repeat(22),
+  );
+  assert.equal(await hasSettled(parting), false, "tagged: another line's");
+  feed(rooms, "ERR not-in-room You are not in #dev");
+  assert.equal(await hasSettled(parting), true);
+});
+
 Deno.test("RoomState.settled() waits after /part for the own LEAVE, and CURRENT when it was current", async () => {
   const rooms = joined("amy", "#ops", "#dev");
   assert.equal(rooms.roomFor("/part #ops"), null);
