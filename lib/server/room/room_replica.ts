@@ -175,17 +175,21 @@ export class RoomReplica<M extends Member> {
   #leave(state: RoomState<M>, id: string, alias: string): void {
     state.everyone.delete(id);
     this.#in.leave(id, state.name);
-    // A guest operates a room only while in it.
-    remove(state.record.operators, operatorKey({ account: null, alias }));
+    // A guest operates a room only while in it (the log's record says so
+    // too: a refused change that puts it back must not bring the right).
+    for (const { operators } of [state.record, state.logged]) {
+      remove(operators, operatorKey({ account: null, alias }));
+    }
     this.#expireLater(state);
   }
 
   #rename(state: RoomState<M>, id: string, from: string, to: string): void {
     state.everyone.delete(id);
     state.everyone.set(id, to);
-    const ops = state.record.operators;
-    const at = ops.indexOf(operatorKey({ account: null, alias: from }));
-    if (at !== -1) ops[at] = operatorKey({ account: null, alias: to });
+    for (const { operators: ops } of [state.record, state.logged]) {
+      const at = ops.indexOf(operatorKey({ account: null, alias: from }));
+      if (at !== -1) ops[at] = operatorKey({ account: null, alias: to });
+    }
   }
 
   /** An empty temporary room goes once it stayed empty for the grace. */

@@ -551,6 +551,9 @@ Deno.test("replica: a line a muted member's server appended before it read the m
 
 Deno.test("replica: a room change the log refused is undone on its server, and the next change carries none of it to the others", async () => {
   const { shared, a, b, amy, cat } = await remoteRoom();
+  await a.line(amy, "#ops /op cat"); // a guest's right, while in the room
+  await b.line(cat, "/part #ops");
+  amy.take();
   shared.down(0); // a's Redis is down
   await a.line(amy, "#ops /key s3cret");
   await new Promise<void>(queueMicrotask); // the refusal
@@ -558,6 +561,7 @@ Deno.test("replica: a room change the log refused is undone on its server, and t
     "ERR unavailable Not done: the other servers could not be told; do it again later",
   ]);
   assert.equal(view(a, "#ops")!.record.keyHash, null, "undone on a");
+  assert.deepEqual(view(a, "#ops")!.record.operators, ["amy"], "~cat left");
   shared.down(0, false);
   await a.line(amy, "#ops /inviteonly on");
   for (const s of [a, b]) {
@@ -565,7 +569,6 @@ Deno.test("replica: a room change the log refused is undone on its server, and t
     assert.equal(record.keyHash, null, "no key: the log refused it");
     assert.equal(record.inviteOnly, true);
   }
-  await b.line(cat, "/part #ops");
   await a.line(amy, "#ops /invite cat");
   await b.line(cat, "/join #ops"); // no key asked
   assert.deepEqual(view(a, "#ops")!.everyone, ["amy", "dan", "cat"]);
