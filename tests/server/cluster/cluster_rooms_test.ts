@@ -6,7 +6,8 @@
  * operators on another and on a server started later; a room kick across
  * servers; a quiet room's history kept while a busy room trims the stream;
  * an empty temporary room expiring on every server; a room operator's
- * /roomban with Redis paused answered with an ERR, the operator kept.
+ * /roomban with Redis paused answered with an ERR, the operator kept; a
+ * room change refused with Redis stopped undone, never carried later.
  */
 
 import assert from "node:assert/strict";
@@ -403,6 +404,29 @@ Deno.test("Redis paused: a room operator's /roomban of a member on another serve
     await amy.send("#r /who");
     assert.equal(await amy.expect(/^#r WHO /), "#r WHO 2 @amy gus");
   }, { args: [...ARGS, "--redis-timeout", "0.3"] });
+});
+
+Deno.test("a room operator's change refused while Redis is down is undone on its server: the next change, stored, carries none of it to the other servers", async () => {
+  await withCluster(2, async ([s0, s1], redis) => {
+    using amy = await member(s0!, "amy");
+    using gus = await member(s1!, "gus");
+    await enter(amy, "#r");
+    await redis.stop();
+    await s0!.output.waitFor(/ERROR redis-unavailable/);
+    await amy.send("#r /key s3cret");
+    assert.equal(
+      await amy.expect(/^ERR /),
+      "ERR unavailable Not done: the other servers could not be told; do it again later",
+    );
+    await redis.start();
+    await s0!.output.waitFor(/redis-reconnected/);
+    await amy.send("#r /topic back");
+    await amy.expect(/^#r TOPIC amy back$/);
+    // s1 has the record the topic carried: no key (was: ERR room-key).
+    await gus.send("/join #r");
+    assert.equal(await gus.expect(/^(CURRENT|ERR) /), "CURRENT #r");
+    await amy.expect(/^#r JOIN gus 2$/);
+  }, { args: ARGS });
 });
 
 Deno.test("a member kicked from a room while it floods it from another server: none of its lines reaches the room after its LEAVE", async () => {
