@@ -27,8 +27,8 @@ export interface MutedRoom {
   readonly logged: RoomRecord;
   /** Its members on every server: id to alias. */
   readonly everyone: ReadonlyMap<string, string>;
-  /** Members held by a mute of `logged`, by id: the mute's id. */
-  readonly mutedIds: Map<string, number>;
+  /** Members held by a mute of `logged`, by id: the mute's {@linkcode muteKey}. */
+  readonly mutedIds: Map<string, string>;
 }
 
 /**
@@ -50,10 +50,10 @@ export interface MutedRoom {
  * const room = {
  *   logged: { ...before, mutes: [mute] },
  *   everyone: new Map([["m1", "amy"], ["m2", "Cat"]]),
- *   mutedIds: new Map<string, number>(),
+ *   mutedIds: new Map<string, string>(),
  * };
  * heldByMute(room, before, { type: "MOD", action: "mute", alias: "cat", by: "amy", text: "" });
- * assert.deepEqual([...room.mutedIds], [["m2", 1]]);
+ * assert.deepEqual([...room.mutedIds], [["m2", "1 cat"]]);
  * ```
  */
 export function heldByMute(
@@ -61,19 +61,26 @@ export function heldByMute(
   before: RoomRecord,
   line: RoomEvent["line"],
 ): void {
-  const ids = new Set(room.logged.mutes.map((s) => s.id));
+  const keys = new Set(room.logged.mutes.map(muteKey));
   for (const [id, mute] of room.mutedIds) {
-    if (!ids.has(mute)) room.mutedIds.delete(id);
+    if (!keys.has(mute)) room.mutedIds.delete(id);
   }
   if (line.type !== "MOD" || line.action !== "mute") return;
-  const added = room.logged.mutes.find((s) =>
-    !before.mutes.some((b) => b.id === s.id && b.target === s.target)
-  );
+  const was = new Set(before.mutes.map(muteKey));
+  const added = room.logged.mutes.find((s) => !was.has(muteKey(s)));
   if (added === undefined) return;
   const key = aliasKey(line.alias);
   for (const [id, alias] of room.everyone) {
-    if (aliasKey(alias) === key) room.mutedIds.set(id, added.id);
+    if (aliasKey(alias) === key) room.mutedIds.set(id, muteKey(added));
   }
+}
+
+/**
+ * A mute as a hold names it: its id and target (an id alone is given
+ * again once its mute is lifted; Redis's `roomMuted` names it the same).
+ */
+export function muteKey(mute: Pick<Sanction, "id" | "target">): string {
+  return `${mute.id} ${mute.target}`;
 }
 
 /**
@@ -83,9 +90,9 @@ export function heldByMute(
 export function mutedLine(room: MutedRoom, event: RoomEvent): Sanction | null {
   const { line, origin, time } = event;
   if (line.type !== "MSG" && line.type !== "ME") return null;
-  const id = room.mutedIds.get(origin);
-  if (id === undefined) return null;
-  const mute = room.logged.mutes.find((s) => s.id === id);
+  const key = room.mutedIds.get(origin);
+  if (key === undefined) return null;
+  const mute = room.logged.mutes.find((s) => muteKey(s) === key);
   return mute !== undefined && (mute.until === null || mute.until > time)
     ? mute
     : null;

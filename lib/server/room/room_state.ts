@@ -73,10 +73,10 @@ export class RoomState<M extends Member> {
    */
   logged: RoomRecord;
   /**
-   * Members on any server that the log's mutes hold, by id: the id of the
-   * mute (in `logged.mutes`) that holds each (`room_mutes.ts`).
+   * Members on any server that the log's mutes hold, by id: the mute (in
+   * `logged.mutes`) that holds each, as `muteKey` names it (`room_mutes.ts`).
    */
-  readonly mutedIds = new Map<string, number>();
+  readonly mutedIds = new Map<string, string>();
   /** Its members of this server, by id (whom its lines are sent to). */
   readonly members = new Map<string, M>();
   /**
