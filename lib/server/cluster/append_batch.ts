@@ -87,7 +87,10 @@ export function unstored(
     const result = results[i];
     if (typeof result === "number") continue;
     let outcome: AppendOutcome = "refused";
-    if (result === "gone" || result === "reused" || result === "outside") {
+    if (
+      result === "gone" || result === "reused" || result === "outside" ||
+      result === "muted"
+    ) {
       outcome = result;
     } else if (result?.startsWith("duplicate")) {
       // `duplicate:SEQ:TIME` (TIME empty once trimmed; a bare `duplicate`

@@ -33,6 +33,7 @@ export const SCRIPT_KEYS = [
   "tokens",
   "roomSince",
   "roomSkeletons",
+  "roomMuted",
 ] as const;
 
 /**
@@ -138,6 +139,14 @@ export interface ClusterKeys {
    * gone, does not count).
    */
   readonly roomSkeletons: string;
+  /**
+   * Whom the rooms' mutes hold: member id -> JSON object, room name ->
+   * `ID TARGET` of the mute (set as a `MOD mute` is stored, for the
+   * member of the room its alias names; `room_mutes.ts`), dropped when the
+   * member leaves the server. A message of it in that room is refused
+   * (`muted`) while the room's record keeps that mute in force.
+   */
+  readonly roomMuted: string;
   /**
    * The resume tokens of members that may be held, by the SHA-256 of each
    * (hex; never a token itself) -> alias key (`resume_scripts.ts`).

@@ -6,7 +6,9 @@
  * servers never read it: they change their replica as the log hands events
  * on, by the same rules. What is kept: each room's record (`rooms`), the
  * rooms of each member (`roomMembers`) and their sizes (`roomSizes`), where
- * each temporary room's current incarnation begins (`roomSince`), which
+ * each temporary room's current incarnation begins (`roomSince`), whom
+ * each room's mutes hold (`roomMuted`: a message of theirs is refused,
+ * `muted`, as the servers' replicas drop it: `room_mutes.ts`), which
  * room holds each look-alike key (`roomSkeletons`: a room whose name looks
  * like one the log knows is refused in the same step, whichever server
  * asked), and each room's last messages and actions (a list per room, `--history` at
@@ -105,6 +107,59 @@ end
 local function leaveRooms(id, key)
   for _, r in ipairs(roomsOf(id) or {}) do outOf(r, key) end
   redis.call('HDEL', K.roomMembers, id)
+  redis.call('HDEL', K.roomMuted, id)
+end
+-- The mutes of a record's JSON raw (nil: none), each named 'ID TARGET'.
+local function mutesOf(raw)
+  local ok, rec = pcall(cjson.decode, raw or '')
+  local named = {}
+  if not ok or type(rec) ~= 'table' or type(rec.mutes) ~= 'table' then
+    return named
+  end
+  for _, s in ipairs(rec.mutes) do
+    named[#named + 1] = {tostring(s.id) .. ' ' .. tostring(s.target), s}
+  end
+  return named
+end
+-- The rooms' mutes that hold member id: room name -> 'ID TARGET'.
+local function holdsOf(id)
+  local ok, held = pcall(cjson.decode,
+    redis.call('HGET', K.roomMuted, id) or '{}')
+  if not ok or type(held) ~= 'table' then return {} end
+  return held
+end
+-- A MOD (line JSON) of room name changed its record from was: a mute it
+-- adds holds the member of the room its target alias names (room_mutes.ts).
+local function holdMuted(name, line, was)
+  local ok, l = pcall(cjson.decode, line)
+  if not ok or type(l) ~= 'table' or l.action ~= 'mute' or
+    type(l.alias) ~= 'string' then return end
+  local before = {}
+  for _, m in ipairs(mutesOf(was)) do before[m[1]] = true end
+  for _, m in ipairs(mutesOf(redis.call('HGET', K.rooms, name))) do
+    if not before[m[1]] then
+      local raw = redis.call('HGET', K.members, string.lower(l.alias))
+      local member = raw and cjson.decode(raw)
+      if member and isIn(member.id, name) then
+        local held = holdsOf(member.id)
+        held[name] = m[1]
+        redis.call('HSET', K.roomMuted, member.id, cjson.encode(held))
+      end
+      return
+    end
+  end
+end
+-- Whether a mute of room name in force at time (ms) holds member id.
+local function mutedIn(id, name, time)
+  local held = holdsOf(id)[name]
+  if type(held) ~= 'string' then return false end
+  for _, m in ipairs(mutesOf(redis.call('HGET', K.rooms, name))) do
+    if m[1] == held then
+      local till = m[2]['until']
+      return type(till) ~= 'number' or till > tonumber(time)
+    end
+  end
+  return false
 end
 -- Member id renamed from alias key from to to: its guest rights follow.
 local function renameOps(id, from, to)
@@ -140,8 +195,9 @@ end
 -- room, from member origin, its effect kind and value) does to the rooms;
 -- entry: the stream entry as JSON, kept with the room's last messages;
 -- seq: its number; skel: the room's look-alike key ('' unless kind is
--- room or expire).
-local function mirror(room, ltype, origin, kind, value, entry, seq, skel)
+-- room or expire); line: its JSON.
+local function mirror(room, ltype, origin, kind, value, entry, seq, skel,
+  line)
   if ltype == 'MSG' or ltype == 'ME' then
     local name = room ~= '' and room or ARGV[5]
     local keep = tonumber(room ~= '' and ARGV[6] or ARGV[7])
@@ -163,7 +219,9 @@ local function mirror(room, ltype, origin, kind, value, entry, seq, skel)
     if ltype == 'JOIN' then
       redis.call('HSETNX', K.rooms, room, value)
     else
+      local was = redis.call('HGET', K.rooms, room)
       redis.call('HSET', K.rooms, room, value)
+      if ltype == 'MOD' then holdMuted(room, line, was) end
     end
   elseif kind == 'expire' then
     expire(room, skel)

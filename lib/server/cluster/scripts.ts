@@ -37,7 +37,9 @@ export const SCRIPTS = {
    * (another line holds its id), 'gone' (its member left or was removed,
    * or its server was counted lost), 'alias' (it speaks under an alias
    * it no longer holds), 'outside' (a message or action in a room its
-   * member is not in: its server had not read its kick, ban or part yet)
+   * member is not in: its server had not read its kick, ban or part yet),
+   * 'muted' (a message or action in a room whose mute, stored before it,
+   * holds its member: its server had not read the mute yet)
    * or 'lookalike:NAME' (it would make the log know a
    * room whose name looks like room NAME's, which it knows). A `sanctions` effect (the bans and mutes in force
    * after a `MOD` line) and a `topic` effect are also kept, for servers
@@ -87,11 +89,14 @@ for i = 9, #ARGV, 12 do
   elseif room ~= '' and (ltype == 'MSG' or ltype == 'ME') and
     not isIn(origin, room) then
     out[#out + 1] = 'outside'
+  elseif room ~= '' and room ~= ARGV[5] and (ltype == 'MSG' or ltype == 'ME')
+    and mutedIn(origin, room, time) then
+    out[#out + 1] = 'muted'
   elseif other then
     out[#out + 1] = 'lookalike:' .. other
   else
     local seq, entry = xadd(time, origin, line, effect, value, id, room)
-    mirror(room, ltype, origin, effect, value, entry, seq, skel)
+    mirror(room, ltype, origin, effect, value, entry, seq, skel, line)
     redis.call('ZADD', K.lineIds, seq, id)
     redis.call('HSET', K.lineSigns, id, sign .. ':' .. tag)
     out[#out + 1] = seq

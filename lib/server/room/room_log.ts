@@ -272,7 +272,12 @@ export type AppendOutcome =
    * as the log knows it (a kick, ban or part the log put first, which its
    * server had not read yet when it sent the line).
    */
-  | "outside";
+  | "outside"
+  /**
+   * Not stored: a message or action in a room from a member a room mute
+   * the log put first holds (its server had not read it yet).
+   */
+  | "muted";
 
 /** An appended line that was not handed on. */
 export interface UnsentLine {

@@ -19,7 +19,7 @@ import type { Sanction } from "../access/moderation.ts";
 import type { ServerLine } from "../../server_lines.ts";
 import type { RoomRecord } from "./room_record.ts";
 import type { RoomEvent } from "./room_log.ts";
-import { outsideError } from "./unsent.ts";
+import { mutedError, outsideError } from "./unsent.ts";
 
 /** What of a room {@linkcode heldByMute} and {@linkcode mutedLine} read. */
 export interface MutedRoom {
@@ -115,7 +115,8 @@ export function whyDropped(
 
 /**
  * The answer to a line that reached nobody (see {@linkcode whyDropped}):
- * `ERR unavailable` ({@linkcode outsideError}) or `ERR muted`. `counted`:
+ * `ERR unavailable` ({@linkcode outsideError}) or `ERR muted`
+ * ({@linkcode mutedError}). `counted`:
  * without an id to name it.
  */
 export function droppedError(
@@ -123,12 +124,5 @@ export function droppedError(
   room: string,
   counted: boolean,
 ): ServerLine<"ERR"> {
-  if (why === "out") return outsideError(room, counted);
-  return {
-    type: "ERR",
-    code: "muted",
-    text: `Not sent${
-      counted ? " (1 line)" : ""
-    }: you were muted in ${room} before it was stored`,
-  };
+  return (why === "out" ? outsideError : mutedError)(room, counted);
 }

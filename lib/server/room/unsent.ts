@@ -85,7 +85,9 @@ export class UnsentLines<M extends Member> {
     if (outcome === "duplicate") return this.#echoAgain(lost);
     if (outcome === "reused") return this.#refuseReused(lost);
     if (outcome === "lookalike") return this.#refuseLookalike(lost);
-    if (outcome === "outside") return this.#refuseOutside(lost);
+    if (outcome === "outside" || outcome === "muted") {
+      return this.#refuseOutside(lost, outcome);
+    }
     const { senders, operators } = this.#sort(lost, outcome);
     const host = this.#host;
     for (const member of [...host.members()]) {
@@ -121,7 +123,7 @@ export class UnsentLines<M extends Member> {
     lost: readonly UnsentLine[],
     outcome: Exclude<
       AppendOutcome,
-      "duplicate" | "reused" | "lookalike" | "outside"
+      "duplicate" | "reused" | "lookalike" | "outside" | "muted"
     >,
   ) {
     const host = this.#host;
@@ -223,16 +225,23 @@ export class UnsentLines<M extends Member> {
   }
 
   /**
-   * Messages and actions in a room their member was out of, as the log
-   * says, when they came (see {@linkcode outsideError}): each sender is
+   * Messages and actions in a room their member was out of, or muted in,
+   * as the log says, when they came (see {@linkcode outsideError},
+   * {@linkcode mutedError}): each sender is
    * told, one answer per line.
    */
-  #refuseOutside(lines: readonly UnsentLine[]): void {
+  #refuseOutside(
+    lines: readonly UnsentLine[],
+    outcome: "outside" | "muted",
+  ): void {
     for (const { origin, id, room } of lines) {
       const sender = this.#host.member(origin);
       if (!sender || !this.#host.has(sender)) continue;
       const tagged = id !== undefined && sender.lineIds;
-      const error = outsideError(room ?? "the room", !tagged);
+      const error = (outcome === "outside" ? outsideError : mutedError)(
+        room ?? "the room",
+        !tagged,
+      );
       if (tagged) this.#sendTagged(sender, id, error);
       else this.#host.send(sender, error);
     }
@@ -313,6 +322,24 @@ export function outsideError(
     text: `Not sent${
       counted ? " (1 line)" : ""
     }: you were out of ${room} before it was stored`,
+  };
+}
+
+/**
+ * The answer to a message or action that reached nobody: its member was
+ * muted in `room` before it was stored (a `MOD mute` the log put first,
+ * which its server had not read). `counted`: without an id to name it.
+ */
+export function mutedError(
+  room: string,
+  counted: boolean,
+): ServerLine<"ERR"> {
+  return {
+    type: "ERR",
+    code: "muted",
+    text: `Not sent${
+      counted ? " (1 line)" : ""
+    }: you were muted in ${room} before it was stored`,
   };
 }
 

@@ -311,6 +311,68 @@ Deno.test("the append script refuses a message or action in a room its member is
   });
 });
 
+Deno.test("the append script refuses a message or action in a room from the member a mute stored before it holds (its server had not read the mute yet): 'muted', stored nowhere; lifted, it speaks again", async () => {
+  await withRooms({ history: 5, streamEntries: 1000 }, async (link, c) => {
+    const amy = member(`${c.server}/1`, "amy");
+    const cat = member(`${c.server}/2`, "cat");
+    await c.claim(amy, "amy", null, false);
+    await c.claim(cat, "cat", null, false);
+    const open = newRoomRecord("#ops");
+    for (const m of [amy, cat]) {
+      await append(link, m.id, join(m.alias), {
+        room: "#ops",
+        effect: "room",
+        value: open,
+      });
+    }
+    const mute = {
+      id: 1,
+      type: "mute",
+      kind: "address",
+      target: "127.0.0.1",
+      label: "cat",
+      until: null,
+      by: "amy",
+      reason: "",
+    };
+    const mod = (action: string): RoomLine => ({
+      type: "MOD",
+      action,
+      alias: "Cat",
+      by: "amy",
+      text: "",
+    });
+    await append(link, amy.id, mod("mute"), {
+      room: "#ops",
+      effect: "room",
+      value: { ...open, mutes: [mute] },
+    });
+    const before = await link.command(["XLEN", link.keys.events]);
+    const answer = await append(link, cat.id, say("cat", "still"), {
+      room: "#ops",
+    }) as unknown[];
+    assert.equal(answer[1], "muted");
+    assert.equal(await link.command(["XLEN", link.keys.events]), before);
+    // The others speak there, and it speaks in the default room.
+    for (const [m, room] of [[amy, "#ops"], [cat, undefined]] as const) {
+      const said = await append(link, m.id, say(m.alias, "hi"), {
+        room,
+      }) as unknown[];
+      assert.equal(typeof said[1], "number");
+    }
+    await append(link, amy.id, mod("unmute"), {
+      room: "#ops",
+      effect: "room",
+      value: open,
+    });
+    const free = await append(link, cat.id, say("cat", "free"), {
+      room: "#ops",
+    }) as unknown[];
+    assert.equal(typeof free[1], "number");
+    assert.deepEqual(await kept(link, "#ops"), ["free", "hi"]);
+  });
+});
+
 Deno.test("a quiet room keeps its last messages in Redis when a busy room trims the stream", async () => {
   await withRooms({ history: 3, streamEntries: 50 }, async (link, c) => {
     const alice = member(`${c.server}/1`, "alice");

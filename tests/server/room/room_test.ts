@@ -485,6 +485,23 @@ Deno.test("Room tells the sender of a line the log had out of its room (outside:
   assert.equal(room.has(b!), true);
 });
 
+Deno.test("Room tells the sender of a line the log refused as muted (a room mute came first) that it was not sent, ERR muted, one answer per line", () => {
+  const log = new ReportingLog();
+  const { room, members: [a, b] } = roomWith(["a", "b"], { log });
+  a!.lineIds = true;
+  log.outcome = "muted";
+  const id = "AAAAAAAAAAAAAAAAAAAAAA";
+  room.speak("MSG", a!, "noise", id, "#ops");
+  room.speak("ME", b!, "shouts", undefined, "#ops");
+  assert.deepEqual(a!.take(), [
+    `@id=${id} ERR muted Not sent: you were muted in #ops before it was stored`,
+  ]);
+  assert.deepEqual(b!.take(), [
+    "ERR muted Not sent (1 line): you were muted in #ops before it was stored",
+  ]);
+  assert.equal(room.has(b!), true);
+});
+
 Deno.test("Room refuses another line under an id its log holds with ERR usage naming it, and echoes the same line again", () => {
   const { room, members: [a, b] } = roomWith(["a", "b"]);
   a!.lineIds = true;
