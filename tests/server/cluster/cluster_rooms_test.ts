@@ -7,7 +7,8 @@
  * servers; a quiet room's history kept while a busy room trims the stream;
  * an empty temporary room expiring on every server; a room operator's
  * /roomban with Redis paused answered with an ERR, the operator kept; a
- * room change refused with Redis stopped undone, never carried later.
+ * room change refused with Redis stopped undone, never carried later; a
+ * member kicked or muted while it floods from another server silenced.
  */
 
 import assert from "node:assert/strict";
@@ -471,5 +472,52 @@ async function floodUntilOut(client: TestClient, round: number) {
       30_000,
     );
     if (line.startsWith("#r LEAVE")) return;
+  }
+}
+
+Deno.test("a member muted in a room while it floods it from another server: none of its lines reaches the room after the MOD mute", async () => {
+  await withCluster(2, async ([s0, s1]) => {
+    using amy = await member(s0!, "amy");
+    using gus = await member(s1!, "gus");
+    await enter(amy, "#r");
+    await enter(gus, "#r");
+    // Three times: the lines its server handles while the mute goes
+    // through Redis, before it reads it, come after the mute in the log.
+    for (let round = 0; round < 3; round++) {
+      const flood = floodUntilMuted(gus, round);
+      await amy.expect(new RegExp(`^#r MSG gus spam ${round}/3\\.0$`), 30_000);
+      await amy.send("#r /mute gus 10m enough");
+      await amy.expect(/^#r MOD mute gus amy /, 30_000);
+      await flood;
+      await amy.send("#r /who");
+      const after: string[] = [];
+      while (true) {
+        const line = await amy.expect(/^#r (MSG|WHO) /, 30_000);
+        if (line.startsWith("#r WHO")) break;
+        after.push(line);
+      }
+      assert.deepEqual(after, [], `round ${round}`);
+      await amy.send("#r /unmute gus");
+      await gus.expect(/^#r MOD unmute gus amy$/, 30_000);
+      // Past every answer to the flood.
+      await gus.send("#r /who");
+      await gus.expect(/^#r WHO /, 30_000);
+    }
+  }, { args: ["--room-create", "any"] });
+});
+
+/** Sends `#r spam` lines, 200 at a time, until one is answered `ERR muted`. */
+async function floodUntilMuted(client: TestClient, round: number) {
+  for (let n = 0;; n++) {
+    const lines = Array.from(
+      { length: 200 },
+      (_, i) => `#r spam ${round}/${n}.${i}\n`,
+    );
+    await client.send(new TextEncoder().encode(lines.join("")));
+    const line = await client.expect(
+      new RegExp(`spam ${round}/${n}\\.199$|^ERR muted `),
+      30_000,
+    );
+    if (line.startsWith("ERR muted")) return;
   }
 }
