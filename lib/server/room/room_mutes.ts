@@ -1,8 +1,8 @@
 /**
  * Room mutes in the log's order, the same on every server: as a `MOD
  * mute` is handed on, the member of the room its target alias names (on
- * any server: the replica's `everyone`) is held by that mute's id
- * ({@linkcode heldByMute}); a message or action of it in that room handed
+ * any server: the replica's `everyone`) is held by that mute (its id and
+ * target: {@linkcode heldByMute}); a message or action of it in that room handed
  * on later, while the record the log last carried keeps that mute in force
  * at the line's time, reaches nobody ({@linkcode mutedLine}): its server
  * had sent it before it read the mute. Its own server checks everything
@@ -10,6 +10,8 @@
  * account mute of a member not in the room then): only it knows their
  * addresses. A line from one out of the room as the log says (kicked,
  * banned, parted before it) reaches nobody either ({@linkcode whyDropped}).
+ * Redis's `append` script refuses both kinds (`outside`, `muted`), so these
+ * checks see only lines a server of an earlier release stored.
  *
  * @module
  */
