@@ -26,6 +26,7 @@ import joiningJs from "../../../web/joining.js" with { type: "bytes" };
 import outboxJs from "../../../web/outbox.js" with { type: "bytes" };
 import paceJs from "../../../web/pace.js" with { type: "bytes" };
 import protocolJs from "../../../web/protocol.js" with { type: "bytes" };
+import receivedJs from "../../../web/received.js" with { type: "bytes" };
 import resumeJs from "../../../web/resume.js" with { type: "bytes" };
 import roomsAskedJs from "../../../web/rooms_asked.js" with { type: "bytes" };
 import searchJs from "../../../web/search.js" with { type: "bytes" };
@@ -76,6 +77,7 @@ export const WEB_ASSETS: ReadonlyMap<string, WebAsset> = new Map([
   ["/app.js", { type: JAVASCRIPT, body: appJs }],
   ["/protocol.js", { type: JAVASCRIPT, body: protocolJs }],
   ["/state.js", { type: JAVASCRIPT, body: stateJs }],
+  ["/received.js", { type: JAVASCRIPT, body: receivedJs }],
   ["/effects.js", { type: JAVASCRIPT, body: effectsJs }],
   ["/joining.js", { type: JAVASCRIPT, body: joiningJs }],
   ["/in_room.js", { type: JAVASCRIPT, body: inRoomJs }],
