@@ -1682,3 +1682,59 @@ Deno.test("the page's lines survive a dropped connection and a server killed mid
     }
   });
 });
+
+Deno.test("a message typed while the page reconnects waits greyed, leaves the box, and is sent once the page is back in its room; a whisper typed then stays in the box", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    let server = await startServer(dir, webPort);
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    try {
+      await withBrowser(async (browser) => {
+        const page = await openPage(browser, webPort);
+        await join(page, "ann");
+        await say(page, "before");
+        await until(
+          async () => (await messages(page)).includes("before"),
+          "before echoed",
+        );
+        server.child.kill("SIGKILL");
+        await server.exited();
+        await page.getByRole("status").getByText(/Reconnecting/).waitFor();
+        await say(page, "while away");
+        assert.equal(
+          await messageBox(page).inputValue(),
+          "",
+          "taken from the box",
+        );
+        await page.locator("li.pending", { hasText: "while away" }).waitFor();
+        await say(page, "/msg bob psst");
+        assert.equal(await messageBox(page).inputValue(), "/msg bob psst");
+        server = await startServer(
+          dir,
+          webPort,
+          "--port",
+          String(server.port),
+        );
+        await page.getByRole("status").getByText("Connected as ann").waitFor({
+          timeout: 20_000,
+        });
+        await until(
+          async () =>
+            (await messages(page)).includes("while away") &&
+            await page.locator("li.pending").count() === 0,
+          "the line typed while away echoed",
+        );
+        using cat = await TestClient.join(server.port, "cat", { ca });
+        await cat.expect(/^HISTEND /);
+        assert.deepEqual(
+          cat.received.filter((l) => / MSG ann /.test(l))
+            .map((l) => l.replace(/^.* MSG ann /, "")),
+          ["before", "while away"],
+          cat.received.join("\n"),
+        );
+      });
+    } finally {
+      await server[Symbol.asyncDispose]();
+    }
+  });
+});
