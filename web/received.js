@@ -36,6 +36,7 @@ import {
 } from "./resume.js";
 import { foundEnd, foundLine, searchRefused } from "./search.js";
 import { refusal } from "./rooms_asked.js";
+import { typedAnswered } from "./typed.js";
 
 /** @typedef {import("./protocol.js").Line} Line */
 /** @typedef {import("./effects.js").Handler} Handler */
@@ -112,11 +113,15 @@ const ALWAYS = new Map(
 );
 
 /**
- * A server line: its handler's state, its entry in its room's log.
- * @param {State} state @param {Line} line @param {LineContext} at
+ * A server line: its handler's state, its entry in its room's log; once
+ * joined, an answer to a line the user typed without an id (`typed.js`).
+ * @param {State} before @param {Line} line @param {LineContext} at
  * @returns {State}
  */
-export function received(state, line, at) {
+export function received(before, line, at) {
+  const state = before.phase === "joined"
+    ? typedAnswered(before, line)
+    : before;
   const always = ALWAYS.get(line.type);
   if (always) return always(state, localEnds(line), at); // ends: local time
   if (state.phase !== "joined") {

@@ -20,6 +20,7 @@ import { effect, send } from "./effects.js";
 import { errorLine, inRoom as labelled, told } from "./entries.js";
 import { dropRoom, EMPTY_ROOM, show, switchTo, toRoom } from "./in_room.js";
 import { isTaggable, queueLine } from "./outbox.js";
+import { typedSent } from "./typed.js";
 import {
   isQuitCommand,
   joinCommand,
@@ -291,7 +292,8 @@ export function say(state, text, now, id) {
   }
   // `/quit` leaves the server, in a room or not: from a held one, as is.
   const line = held ? text : toRoom(state, state.current, text);
-  return send(effect(said, { clearMessage: true }), line);
+  const sent = send(effect(said, { clearMessage: true }), line);
+  return said.stay ? sent : typedSent(sent, text, state.current, line);
 }
 
 /**

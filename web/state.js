@@ -22,6 +22,7 @@ import { flushOutbox, outboxAbandoned, outboxClosed } from "./outbox.js";
 import { parseLine } from "./protocol.js";
 import { received } from "./received.js";
 import { readLater, releaseAll, sendReads } from "./resume.js";
+import { typedClosed } from "./typed.js";
 import { fromAddress, goTo, part, rejoinHeld, say } from "./rooms_asked.js";
 import { closeSearch, NO_SEARCH, search } from "./search.js";
 import { remembered, restore } from "./session.js";
@@ -52,6 +53,8 @@ import { remembered, restore } from "./session.js";
  * @property {boolean} idsOn its messages carry ids (`CAP ... ids`)
  * @property {readonly import("./outbox.js").OutLine[]} outbox the user's
  *   lines with ids not answered yet, in the order typed
+ * @property {readonly import("./typed.js").TypedLine[]} typed the user's
+ *   lines sent without ids on this connection, not answered yet
  * @property {readonly string[]} echoed the ids last answered by an echo
  *   (a second echo of one is not shown)
  * @property {boolean} seqOn its log lines carry numbers (`CAP ... seq`)
@@ -99,7 +102,7 @@ import { remembered, restore } from "./session.js";
  * @typedef {{ type: "restore", session: import("./session.js").Session }
  *   | { type: "connect", retry: boolean }
  *   | { type: "line", text: string, now: number, hidden: boolean }
- *   | { type: "closed", random: number }
+ *   | { type: "closed", random: number, unsent?: readonly string[] }
  *   | { type: "join", alias: string, password: string }
  *   | { type: "say", text: string, now: number, id?: string }
  *   | { type: "seen" }
@@ -128,6 +131,7 @@ export const INITIAL_STATE = Object.freeze({
   roomsOn: false,
   idsOn: false,
   outbox: [],
+  typed: [],
   echoed: [],
   seqOn: false,
   epoch: "",
@@ -200,7 +204,7 @@ function step(next, event) {
         event,
       );
     case "closed":
-      return closed(next, event.random);
+      return closed(next, event.random, event.unsent ?? []);
     case "join":
       return submitJoin(next, event.alias.trim(), event.password);
     case "say":
@@ -228,12 +232,15 @@ function step(next, event) {
 
 /**
  * The socket closed: try again after 1, 2, 4 ... up to 30 s (with
- * jitter), unless the user left or was sent away.
+ * jitter), unless the user left or was sent away. The user's lines
+ * without ids not answered are shown as not sent (in `unsent`: they never
+ * left the page) or perhaps not sent (`typed.js`).
  * @param {State} state @param {number} random
+ * @param {readonly string[]} unsent
  */
-function closed(state, random) {
+function closed(state, random, unsent) {
   const ended = {
-    ...releaseAll(outboxClosed(state)),
+    ...releaseAll(typedClosed(outboxClosed(state), unsent)),
     canJoin: false,
     rejoining: state.phase === "joined" || state.rejoining,
     phase: /** @type {const} */ ("closed"),

@@ -1738,3 +1738,66 @@ Deno.test("a message typed while the page reconnects waits greyed, leaves the bo
     }
   });
 });
+
+Deno.test("whispers waiting in the page's pacer when its socket drops are each told as not sent, with their text; none vanishes", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    // Tight limits: most whispers wait in the page's pacer when it drops.
+    const tight = ["--flood-rate", "20", "--flood-burst", "5"];
+    await using server = await startServer(dir, webPort, ...tight);
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    using bob = await TestClient.join(server.port, "bob", { ca });
+    await withBrowser(async (browser) => {
+      const context = await browser.newContext({ ignoreHTTPSErrors: true });
+      const page = await context.newPage();
+      page.on("pageerror", (error) => {
+        throw new Error(`script error in the page: ${error.message}`);
+      });
+      await page.addInitScript(() => {
+        const sockets: WebSocket[] = [];
+        Object.assign(globalThis, { sockets });
+        globalThis.WebSocket = class extends WebSocket {
+          constructor(url: string | URL) {
+            super(url);
+            sockets.push(this);
+          }
+        };
+      });
+      await page.goto(`https://127.0.0.1:${webPort}/`);
+      await join(page, "ann");
+      await bob.expect(/^JOIN ann /);
+      await sendAll(page, "/msg bob w", 10, true);
+      await page.getByRole("status").getByText(/Reconnecting/).waitFor();
+      await page.getByRole("status").getByText("Connected as ann").waitFor({
+        timeout: 20_000,
+      });
+      // The old connection's lines were read before it ended.
+      await say(page, "/msg bob after");
+      await bob.expect(/^PRIV ann after$/);
+      const told = await page.locator("li.unsent").allInnerTexts();
+      const got = bob.received.filter((l) => /^PRIV ann w /.test(l))
+        .map((l) => l.replace(/^PRIV ann /, ""));
+      const sure = told.filter((t) => /! Not sent: \/msg bob w /.test(t))
+        .map((t) => /w \d+/.exec(t)![0]);
+      const perhaps = told.filter((t) =>
+        /Perhaps not sent: \/msg bob w /.test(t)
+      )
+        .map((t) => /w \d+/.exec(t)![0]);
+      assert.ok(
+        sure.length > 0,
+        `some waited in the pacer: ${told.join("\n")}`,
+      );
+      for (let i = 0; i < 10; i++) {
+        const w = `w ${i}`;
+        assert.ok(
+          got.includes(w) || sure.includes(w) || perhaps.includes(w),
+          `${w} vanished: bob got ${got}; the page told ${told.join("\n")}`,
+        );
+        assert.ok(
+          !(got.includes(w) && sure.includes(w)),
+          `${w} told not sent, but bob got it`,
+        );
+      }
+    });
+  });
+});

@@ -33,6 +33,7 @@ import searchJs from "../../../web/search.js" with { type: "bytes" };
 import sessionJs from "../../../web/session.js" with { type: "bytes" };
 import stateJs from "../../../web/state.js" with { type: "bytes" };
 import styleCss from "../../../web/style.css" with { type: "bytes" };
+import typedJs from "../../../web/typed.js" with { type: "bytes" };
 import viewJs from "../../../web/view.js" with { type: "bytes" };
 
 /** One file the door serves. */
@@ -83,6 +84,7 @@ export const WEB_ASSETS: ReadonlyMap<string, WebAsset> = new Map([
   ["/in_room.js", { type: JAVASCRIPT, body: inRoomJs }],
   ["/rooms_asked.js", { type: JAVASCRIPT, body: roomsAskedJs }],
   ["/outbox.js", { type: JAVASCRIPT, body: outboxJs }],
+  ["/typed.js", { type: JAVASCRIPT, body: typedJs }],
   ["/resume.js", { type: JAVASCRIPT, body: resumeJs }],
   ["/backfill.js", { type: JAVASCRIPT, body: backfillJs }],
   ["/pace.js", { type: JAVASCRIPT, body: paceJs }],
