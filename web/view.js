@@ -153,7 +153,9 @@ export function render(ui, next, shown) {
  */
 function messageHint(state) {
   if (state.phase !== "joined") {
-    return state.idsOn && state.rejoining && !state.stay
+    const waits = state.idsOn && state.rejoining && !state.stay &&
+      state.rooms.get(state.current)?.held !== true;
+    return waits
       ? "Reconnecting: messages wait to be sent"
       : "Not connected: lines wait here";
   }
