@@ -35,7 +35,7 @@ import {
   resumeToken,
 } from "./resume.js";
 import { foundEnd, foundLine, searchRefused } from "./search.js";
-import { refusal } from "./rooms_asked.js";
+import { answersPageJoin, refusal } from "./rooms_asked.js";
 import { typedAnswered } from "./typed.js";
 
 /** @typedef {import("./protocol.js").Line} Line */
@@ -119,7 +119,7 @@ const ALWAYS = new Map(
  * @returns {State}
  */
 export function received(before, line, at) {
-  const state = before.phase === "joined"
+  const state = before.phase === "joined" && !answersPageJoin(before, line)
     ? typedAnswered(before, line)
     : before;
   const always = ALWAYS.get(line.type);

@@ -72,6 +72,18 @@ function refusedRoom(joining, line) {
     "";
 }
 
+/**
+ * Whether a line answers a `/join` the page sent itself (a click, a
+ * rejoin): its refusal, or its `JOIN`; not an answer to a
+ * line the user typed (`typed.js`).
+ * @param {State} state @param {Line} line
+ */
+export function answersPageJoin(state, line) {
+  if (line.type === "ERR") return refusedRoom(state.joining, line) !== "";
+  return line.type === "JOIN" && line.inRoom !== "" &&
+    state.joining.includes(line.inRoom);
+}
+
 /** The first wait before the held rooms are joined again. */
 const REJOIN_FIRST_MS = 5000;
 /** The longest wait between two tries. */

@@ -13,8 +13,9 @@
  * answering a connection's lines in order, the next line addressed to
  * the member (an `ERR` without id, an `INFO`, a `WHO`, a `TOPIC`, its own
  * `NICK`, `JOIN`, `LEAVE` or message...), which answers the oldest. That
- * is approximate: an answer to a line the page sent itself (`/who` of
- * a room shown) may be taken for a command's. At most
+ * is approximate: an answer to a line the page sent itself (a `/who` of
+ * the room shown) may be taken for a command's; the answers to its own
+ * `/join` lines are not (`received.js` leaves them out). At most
  * {@linkcode TYPED_KEPT} are kept. Handlers of the reducer (`state.js`):
  * pure.
  *
@@ -53,7 +54,6 @@ const ANSWERS = new Set([
   "ROOM",
   "FOUNDEND",
   "HISTEND",
-  "CURRENT",
 ]);
 
 /** The server's lines that are an answer when about this member. */

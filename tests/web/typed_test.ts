@@ -94,3 +94,21 @@ Deno.test("reduce() shows a typed line not sent after /quit too, but not the /qu
     "! Not sent: /msg bob bye (disconnected before it left)",
   ]);
 });
+
+Deno.test("reduce() does not take the answer to a /join the page sent for a typed line's", () => {
+  const page = FakePage.inRooms();
+  page.step({ type: "room", room: "#ops", key: "", focus: true });
+  say(page, "/msg bob hi", 1);
+  page.line("ERR room-key Cannot join #ops: a key is needed");
+  page.step({ type: "room", room: "#qa", key: "", focus: true });
+  page.line("#qa JOIN ann 1");
+  page.line("CURRENT #qa");
+  assert.equal(page.state.typed.length, 1);
+  page.step({ type: "closed", random: 0, unsent: [] });
+  assert.ok(
+    unsent(page, "#lobby").includes(
+      "! Perhaps not sent: /msg bob hi (disconnected before an answer)",
+    ),
+    page.shown("#lobby").join("\n"),
+  );
+});
