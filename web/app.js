@@ -105,8 +105,11 @@ function connect(retry = false) {
   // Lines for the socket before go with it; this one starts unpaced,
   // until its greeting, with the server's bucket full.
   pacer.stop();
+  /** Lines that never left for this socket (it was closing). @type {string[]} */
+  const unsent = [];
   pacer = new Pacer((line) => {
     if (opened.readyState === WebSocket.OPEN) opened.send(line);
+    else unsent.push(line);
   });
   opened.addEventListener("message", (event) => {
     if (typeof event.data !== "string") return;
@@ -120,8 +123,8 @@ function connect(retry = false) {
   opened.addEventListener("close", () => {
     if (socket !== opened) return;
     socket = null;
-    pacer.stop();
-    dispatch({ type: "closed", random: Math.random() });
+    unsent.push(...pacer.stop());
+    dispatch({ type: "closed", random: Math.random(), unsent });
   });
 }
 

@@ -33,6 +33,8 @@ import { formatLine } from "./protocol.js";
  * @property {number} [seq] the log number of the line it shows, if known
  * @property {string} [pendingId] the id of the user's line it shows,
  *   sent and not answered yet (`outbox.js`)
+ * @property {boolean} [presence] someone came, went or was renamed: kept
+ *   within a cap of its own, so these never push the conversation out
  */
 
 /** Why someone left, as people say it. */
@@ -221,6 +223,11 @@ export function notice(said, now) {
   return entry("notice", typeof said === "string" ? [text(said)] : said, now);
 }
 
+/** A notice of someone coming, going or renamed. @param {readonly Part[]} said @param {Date} now */
+function presence(said, now) {
+  return { ...notice(said, now), presence: true };
+}
+
 /**
  * An error shown in the log. @param {string | readonly Part[]} said
  * @param {Date} now
@@ -317,15 +324,15 @@ const ENTRIES = new Map(
     ],
     ["HIST", history],
     ["HISTEND", (line) => entry("separator", told`${line.text}`, null)],
-    ["JOIN", (line, now) => notice(told`${line.alias} joined`, now)],
-    ["LEAVE", (line, now) => notice(left(line), now)],
+    ["JOIN", (line, now) => presence(told`${line.alias} joined`, now)],
+    ["LEAVE", (line, now) => presence(left(line), now)],
     [
       "NICK",
       (line, now) =>
-        notice(told`${line.alias} is now known as ${line.newAlias}`, now),
+        presence(told`${line.alias} is now known as ${line.newAlias}`, now),
     ],
     ["PRESENCE", (line, now) =>
-      notice(
+      presence(
         told`${line.joined} joined, ${line.left} left (${line.online} online)`,
         now,
       )],

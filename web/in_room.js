@@ -75,6 +75,13 @@ export const EMPTY_ROOM = Object.freeze({
 /** Each room's log keeps this many entries (a long-open tab stays small). */
 export const MAX_LOG = 1000;
 
+/**
+ * Of which at most this many notices of people coming and going: past it
+ * the oldest of them leaves, so that a busy room's joins and leaves never
+ * push what was said out of the log.
+ */
+export const MAX_PRESENCE = 100;
+
 /** `/who` at most this often per room (large rooms summarise joins). */
 const WHO_INTERVAL_MS = 5000;
 
@@ -106,11 +113,30 @@ export function show(state, entry, name = state.current) {
   const into = state.rooms.has(name) ? name : state.current;
   const shown = into === name ? entry : labelled(entry, name);
   return updateRoom(state, into, (room) => {
-    const log = room.log.slice(1 - MAX_LOG);
+    const log = roomFor(room.log, shown);
     let at = log.length;
     while (at > 0 && log[at - 1]?.pendingId !== undefined) at--;
     return { log: [...log.slice(0, at), shown, ...log.slice(at)] };
   });
+}
+
+/**
+ * A log with room for one more entry: past {@linkcode MAX_PRESENCE}
+ * presence notices, a presence notice makes its oldest one leave;
+ * past {@linkcode MAX_LOG} entries, the oldest entry leaves.
+ * @param {readonly Entry[]} log @param {Entry} entry
+ * @returns {readonly Entry[]}
+ */
+function roomFor(log, entry) {
+  let kept = log;
+  if (entry.presence) {
+    const notices = kept.filter((e) => e.presence).length;
+    if (notices >= MAX_PRESENCE) {
+      const oldest = kept.findIndex((e) => e.presence);
+      kept = [...kept.slice(0, oldest), ...kept.slice(oldest + 1)];
+    }
+  }
+  return kept.length < MAX_LOG ? kept : kept.slice(1 - MAX_LOG);
 }
 
 /**

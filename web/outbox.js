@@ -16,7 +16,7 @@
  * again, as first sent: its room, its number). A line the catch-up shows (sent, stored, its echo lost with the
  * connection) leaves the outbox's entry, and the echo of its resend is not
  * shown again. Whispers (`/msg`) and other commands carry no id
- * (docs/protocol.md): they go as before. Handlers of the reducer
+ * (docs/protocol.md): they go at once, kept by `typed.js` until answered. Handlers of the reducer
  * (`state.js`): pure.
  *
  * @module

@@ -145,11 +145,16 @@ export class Pacer {
     this.#pump();
   }
 
-  /** The socket is gone: what waits is dropped, the timer cleared. */
+  /**
+   * The socket is gone: what waits is dropped, the timer cleared.
+   * @returns {string[]} the lines dropped, in order (never sent)
+   */
   stop() {
     if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
     this.#timer = null;
+    const dropped = this.#queue;
     this.#queue = [];
+    return dropped;
   }
 
   #pump() {

@@ -20,6 +20,7 @@ import { effect, send } from "./effects.js";
 import { errorLine, inRoom as labelled, told } from "./entries.js";
 import { dropRoom, EMPTY_ROOM, show, switchTo, toRoom } from "./in_room.js";
 import { isTaggable, queueLine } from "./outbox.js";
+import { typedSent } from "./typed.js";
 import {
   isQuitCommand,
   joinCommand,
@@ -69,6 +70,18 @@ function refusedRoom(joining, line) {
   const says = OUTAGES.get(line.code);
   return (says && joining.find((n) => line.text.startsWith(`${says} ${n}:`))) ??
     "";
+}
+
+/**
+ * Whether a line answers a `/join` the page sent itself (a click, a
+ * rejoin): its refusal, or its `JOIN`; not an answer to a
+ * line the user typed (`typed.js`).
+ * @param {State} state @param {Line} line
+ */
+export function answersPageJoin(state, line) {
+  if (line.type === "ERR") return refusedRoom(state.joining, line) !== "";
+  return line.type === "JOIN" && line.inRoom !== "" &&
+    state.joining.includes(line.inRoom);
 }
 
 /** The first wait before the held rooms are joined again. */
@@ -242,33 +255,46 @@ export function refusal(state, line, entry) {
   return elsewhere ? show(there, labelled(entry, room)) : there;
 }
 
-/** Told when a line is typed while the page is not in (a reconnect). */
+/**
+ * Told when a line that cannot wait in the outbox (a command, a whisper,
+ * any line without ids, or in a held room) is typed while the page is not
+ * in (a reconnect).
+ */
 const NOT_CONNECTED =
   told`! Not sent: not connected; your line is kept in the box, send it again once connected`;
 
 /**
  * What the user typed, sent to the room shown, the box emptied; but kept
  * in the box, not sent, when the page is not in that room (held: its join
- * is to be sent again, which this asks for now) or not in at all (a
- * reconnect: sent now, a line would be taken as the alias, or dropped).
- * With ids, a message or `/me` line goes with `id` through the outbox
- * (`outbox.js`): shown greyed until its echo, sent again after a
- * reconnect.
+ * is to be sent again, which this asks for now). With ids, a message or
+ * `/me` line goes with `id` through the outbox (`outbox.js`): shown
+ * greyed until its echo, sent again after a reconnect; typed while the
+ * page is reconnecting, it waits there too, sent once its room is back.
+ * Any other line typed then stays in the box (sent now, a line would be
+ * taken as the alias, or dropped; without an id it cannot wait safely).
  * @param {State} state @param {string} text @param {number} now
  * @param {string} id
  */
 export function say(state, text, now, id) {
   if (text.trim() === "") return state;
   const when = new Date(now);
-  if (state.phase !== "joined") {
-    return show(state, errorLine(NOT_CONNECTED, when));
-  }
   const held = state.rooms.get(state.current)?.held === true;
+  const queued = !held && state.idsOn && id !== "" && isTaggable(text);
+  if (state.phase !== "joined") {
+    return queued && waitsToRejoin(state)
+      ? queueLine(
+        effect(state, { clearMessage: true }),
+        state.current,
+        text,
+        id,
+      )
+      : show(state, errorLine(NOT_CONNECTED, when));
+  }
   if (held && !isQuitCommand(text)) {
     return inHeld(state, text.trim(), state.current, when);
   }
   const said = isQuitCommand(text) ? { ...state, stay: true } : state;
-  if (!held && state.idsOn && id !== "" && isTaggable(text)) {
+  if (queued) {
     return queueLine(
       effect(said, { clearMessage: true }),
       state.current,
@@ -278,7 +304,17 @@ export function say(state, text, now, id) {
   }
   // `/quit` leaves the server, in a room or not: from a held one, as is.
   const line = held ? text : toRoom(state, state.current, text);
-  return send(effect(said, { clearMessage: true }), line);
+  const sent = send(effect(said, { clearMessage: true }), line);
+  return said.stay ? sent : typedSent(sent, text, state.current, line);
+}
+
+/**
+ * Whether the page is on its way back into the rooms it was in (a
+ * reconnect, a reload): not left for good, not sent back to the join form.
+ * @param {State} state
+ */
+function waitsToRejoin(state) {
+  return state.rejoining && !state.stay && state.alias !== "";
 }
 
 /**

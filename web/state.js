@@ -5,68 +5,29 @@
  * the clock (the time and the tab's visibility come in with each event).
  * What an event asks for besides (lines to send, entries for the log, a
  * box to focus, a reconnect) is in the new state's `effects`
- * (`effects.js`), which app.js carries out and view.js shows. Lines before
- * joining are `joining.js`'s to handle, the room's lines `in_room.js`'s;
- * here are those of every phase, the socket closing, and what the user
- * says.
+ * (`effects.js`), which app.js carries out and view.js shows. The
+ * server's lines go to their handlers through `received.js`; here are
+ * the state's shape, the events, the socket opening and closing, and
+ * what runs after every step (the outbox, read markers, backfill, the
+ * title, the session).
  *
  * @module
  */
 
-import { askBackfill, backfilled, backfillRefused } from "./backfill.js";
-import { effect, NO_EFFECTS, send, unchanged } from "./effects.js";
-import { entryFor, errorLine, localEnds, notice, told } from "./entries.js";
-import { EMPTY_ROOM, ROOM_LINES, show } from "./in_room.js";
-import {
-  hello,
-  joined,
-  passwordAsked,
-  refused,
-  resumeRefused,
-  submitJoin,
-} from "./joining.js";
-import { formatLine, parseLine, pongCommand } from "./protocol.js";
-import {
-  isPast,
-  isRepeat,
-  readLater,
-  readMarker,
-  record,
-  releaseAll,
-  releaseStarted,
-  resumed,
-  resumeToken,
-  sendReads,
-} from "./resume.js";
-import {
-  closeSearch,
-  foundEnd,
-  foundLine,
-  NO_SEARCH,
-  search,
-  searchRefused,
-} from "./search.js";
-import {
-  fromAddress,
-  goTo,
-  part,
-  refusal,
-  rejoinHeld,
-  say,
-} from "./rooms_asked.js";
-import {
-  echoed,
-  flushOutbox,
-  outboxAbandoned,
-  outboxClosed,
-  outboxRefused,
-} from "./outbox.js";
+import { askBackfill } from "./backfill.js";
+import { effect, NO_EFFECTS } from "./effects.js";
+import { EMPTY_ROOM } from "./in_room.js";
+import { submitJoin } from "./joining.js";
+import { flushOutbox, outboxAbandoned, outboxClosed } from "./outbox.js";
+import { parseLine } from "./protocol.js";
+import { received } from "./received.js";
+import { readLater, releaseAll, sendReads } from "./resume.js";
+import { typedClosed } from "./typed.js";
+import { fromAddress, goTo, part, rejoinHeld, say } from "./rooms_asked.js";
+import { closeSearch, NO_SEARCH, search } from "./search.js";
 import { remembered, restore } from "./session.js";
 
-/** @typedef {import("./protocol.js").Line} Line */
 /** @typedef {import("./effects.js").Effects} Effects */
-/** @typedef {import("./effects.js").Handler} Handler */
-/** @typedef {import("./effects.js").LineContext} LineContext */
 /** @typedef {import("./in_room.js").Room} Room */
 
 /**
@@ -92,6 +53,8 @@ import { remembered, restore } from "./session.js";
  * @property {boolean} idsOn its messages carry ids (`CAP ... ids`)
  * @property {readonly import("./outbox.js").OutLine[]} outbox the user's
  *   lines with ids not answered yet, in the order typed
+ * @property {readonly import("./typed.js").TypedLine[]} typed the user's
+ *   lines sent without ids on this connection, not answered yet
  * @property {readonly string[]} echoed the ids last answered by an echo
  *   (a second echo of one is not shown)
  * @property {boolean} seqOn its log lines carry numbers (`CAP ... seq`)
@@ -139,7 +102,7 @@ import { remembered, restore } from "./session.js";
  * @typedef {{ type: "restore", session: import("./session.js").Session }
  *   | { type: "connect", retry: boolean }
  *   | { type: "line", text: string, now: number, hidden: boolean }
- *   | { type: "closed", random: number }
+ *   | { type: "closed", random: number, unsent?: readonly string[] }
  *   | { type: "join", alias: string, password: string }
  *   | { type: "say", text: string, now: number, id?: string }
  *   | { type: "seen" }
@@ -168,6 +131,7 @@ export const INITIAL_STATE = Object.freeze({
   roomsOn: false,
   idsOn: false,
   outbox: [],
+  typed: [],
   echoed: [],
   seqOn: false,
   epoch: "",
@@ -192,21 +156,6 @@ export const INITIAL_STATE = Object.freeze({
   joinError: "",
   effects: NO_EFFECTS,
 });
-
-/** Goodbyes after which coming back on our own would be wrong. */
-const FINAL = new Set(["quit", "kicked", "banned", "auth-failed", "replaced"]);
-
-/**
- * A `BYE`'s text said as a disconnection once: many of the server's texts
- * begin with "Disconnected:" already. The server's text is isolated (it
- * may hold someone's words).
- * @param {string} text
- */
-function disconnected(text) {
-  return text.startsWith("Disconnected:")
-    ? told`${text}`
-    : told`Disconnected: ${text}`;
-}
 
 /**
  * The state after an event; its `effects` are this event's only (the
@@ -255,7 +204,7 @@ function step(next, event) {
         event,
       );
     case "closed":
-      return closed(next, event.random);
+      return closed(next, event.random, event.unsent ?? []);
     case "join":
       return submitJoin(next, event.alias.trim(), event.password);
     case "say":
@@ -281,103 +230,17 @@ function step(next, event) {
   }
 }
 
-/** Lines handled in every phase. @type {ReadonlyMap<string, Handler>} */
-const ALWAYS = new Map(
-  /** @type {[string, Handler][]} */ ([
-    ["HELLO", hello],
-    ["PASSWORD", passwordAsked],
-    ["WELCOME", joined],
-    // The capabilities asked for at the greeting, before the alias.
-    [
-      "CAP",
-      (state, line, at) =>
-        state.phase === "joined"
-          ? show(state, notice(told`${formatLine(line)}`, new Date(at.now)))
-          : {
-            ...state,
-            roomsOn: line.caps.split(" ").includes("rooms"),
-            idsOn: line.caps.split(" ").includes("ids"),
-            seqOn: line.caps.split(" ").includes("seq"),
-          },
-    ],
-    ["RESUME", resumeToken],
-    ["ERR", (was, line, at) => {
-      const refusedLine = outboxRefused(was, line);
-      if (refusedLine !== null) return refusedLine;
-      // Throttled: the page's pace and the server's clock disagree.
-      const state = line.code === "flood"
-        ? effect(was, { holdBack: true })
-        : was;
-      if (line.code === "resume-expired" || state.phase === "resuming") {
-        return resumeRefused(state);
-      }
-      const quiet = searchRefused(state, line) ?? backfillRefused(state, line);
-      if (quiet !== null) return quiet;
-      if (state.phase !== "joined") return refused(state, line.text);
-      // A refused /join: shown labelled with its room.
-      return refusal(
-        state,
-        line,
-        errorLine(told`! ${line.text}`, new Date(at.now)),
-      );
-    }],
-    ["BYE", (state, line, at) => {
-      const stay = state.stay || FINAL.has(line.reason);
-      return state.phase === "joined"
-        ? show(
-          { ...state, stay },
-          errorLine(disconnected(line.text), new Date(at.now)),
-        )
-        : { ...state, stay, joinError: line.text };
-    }],
-    // An idle reader is still here: the server drops silent members.
-    ["PING", (state, line) => send(state, pongCommand(line.token))],
-  ]),
-);
-
-/** @param {State} state @param {Line} line @param {LineContext} at */
-function received(state, line, at) {
-  const always = ALWAYS.get(line.type);
-  if (always) return always(state, localEnds(line), at); // ends: local time
-  if (state.phase !== "joined") {
-    return line.type === "INFO" ? { ...state, joinError: line.text } : state;
-  }
-  const filled = backfilled(state, line, at);
-  if (filled !== null) return filled;
-  // An echo of a line the outbox holds is the page's own: shown though
-  // numbered below the page's rejoin (its echo again after a resend).
-  const mine = line.id !== "" && state.outbox.some((o) => o.id === line.id);
-  const { state: was, line: own } = echoed(state, line);
-  if (own === null || (!mine && isRepeat(was, own))) return was;
-  const handle = isPast(was, own)
-    ? unchanged
-    : JOINED_LINES.get(own.type) ?? ROOM_LINES.get(own.type);
-  const changed = (handle ?? unchanged)(was, own, at);
-  return record(changed, own, entryFor(own, new Date(at.now)));
-}
-
-/** Lines of the log's numbers and of search, once joined. */
-const JOINED_LINES = new Map(
-  /** @type {[string, Handler][]} */ ([
-    ["RESUMED", resumed],
-    ["CURRENT", (state, line, at) => {
-      const current = /** @type {Handler} */ (ROOM_LINES.get("CURRENT"));
-      return current(releaseStarted(state), line, at);
-    }],
-    ["READ", readMarker],
-    ["FOUND", foundLine],
-    ["FOUNDEND", foundEnd],
-  ]),
-);
-
 /**
  * The socket closed: try again after 1, 2, 4 ... up to 30 s (with
- * jitter), unless the user left or was sent away.
+ * jitter), unless the user left or was sent away. The user's lines
+ * without ids not answered are shown as not sent (in `unsent`: they never
+ * left the page) or perhaps not sent (`typed.js`).
  * @param {State} state @param {number} random
+ * @param {readonly string[]} unsent
  */
-function closed(state, random) {
+function closed(state, random, unsent) {
   const ended = {
-    ...releaseAll(outboxClosed(state)),
+    ...releaseAll(typedClosed(outboxClosed(state), unsent)),
     canJoin: false,
     rejoining: state.phase === "joined" || state.rejoining,
     phase: /** @type {const} */ ("closed"),

@@ -147,11 +147,18 @@ export function render(ui, next, shown) {
 
 /**
  * What the empty message box says: the room a line goes to, or why a line
- * is kept in the box instead (`state.js`'s `say`).
+ * is kept in the box instead, or waits to be sent (`rooms_asked.js`'s
+ * `say`).
  * @param {State} state
  */
 function messageHint(state) {
-  if (state.phase !== "joined") return "Not connected: lines wait here";
+  if (state.phase !== "joined") {
+    const waits = state.idsOn && state.rejoining && !state.stay &&
+      state.rooms.get(state.current)?.held !== true;
+    return waits
+      ? "Reconnecting: messages wait to be sent"
+      : "Not connected: lines wait here";
+  }
   if (state.rooms.get(state.current)?.held) {
     return `Not in ${state.current}: Send joins it again`;
   }

@@ -1682,3 +1682,122 @@ Deno.test("the page's lines survive a dropped connection and a server killed mid
     }
   });
 });
+
+Deno.test("a message typed while the page reconnects waits greyed, leaves the box, and is sent once the page is back in its room; a whisper typed then stays in the box", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    let server = await startServer(dir, webPort);
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    try {
+      await withBrowser(async (browser) => {
+        const page = await openPage(browser, webPort);
+        await join(page, "ann");
+        await say(page, "before");
+        await until(
+          async () => (await messages(page)).includes("before"),
+          "before echoed",
+        );
+        server.child.kill("SIGKILL");
+        await server.exited();
+        await page.getByRole("status").getByText(/Reconnecting/).waitFor();
+        await say(page, "while away");
+        assert.equal(
+          await messageBox(page).inputValue(),
+          "",
+          "taken from the box",
+        );
+        await page.locator("li.pending", { hasText: "while away" }).waitFor();
+        await say(page, "/msg bob psst");
+        assert.equal(await messageBox(page).inputValue(), "/msg bob psst");
+        server = await startServer(
+          dir,
+          webPort,
+          "--port",
+          String(server.port),
+        );
+        await page.getByRole("status").getByText("Connected as ann").waitFor({
+          timeout: 20_000,
+        });
+        await until(
+          async () =>
+            (await messages(page)).includes("while away") &&
+            await page.locator("li.pending").count() === 0,
+          "the line typed while away echoed",
+        );
+        using cat = await TestClient.join(server.port, "cat", { ca });
+        await cat.expect(/^HISTEND /);
+        assert.deepEqual(
+          cat.received.filter((l) => / MSG ann /.test(l))
+            .map((l) => l.replace(/^.* MSG ann /, "")),
+          ["before", "while away"],
+          cat.received.join("\n"),
+        );
+      });
+    } finally {
+      await server[Symbol.asyncDispose]();
+    }
+  });
+});
+
+Deno.test("whispers waiting in the page's pacer when its socket drops are each told as not sent, with their text; none vanishes", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    // Tight limits: most whispers wait in the page's pacer when it drops.
+    const tight = ["--flood-rate", "20", "--flood-burst", "5"];
+    await using server = await startServer(dir, webPort, ...tight);
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    using bob = await TestClient.join(server.port, "bob", { ca });
+    await withBrowser(async (browser) => {
+      const context = await browser.newContext({ ignoreHTTPSErrors: true });
+      const page = await context.newPage();
+      page.on("pageerror", (error) => {
+        throw new Error(`script error in the page: ${error.message}`);
+      });
+      await page.addInitScript(() => {
+        const sockets: WebSocket[] = [];
+        Object.assign(globalThis, { sockets });
+        globalThis.WebSocket = class extends WebSocket {
+          constructor(url: string | URL) {
+            super(url);
+            sockets.push(this);
+          }
+        };
+      });
+      await page.goto(`https://127.0.0.1:${webPort}/`);
+      await join(page, "ann");
+      await bob.expect(/^JOIN ann /);
+      await sendAll(page, "/msg bob w", 10, true);
+      await page.getByRole("status").getByText(/Reconnecting/).waitFor();
+      await page.getByRole("status").getByText("Connected as ann").waitFor({
+        timeout: 20_000,
+      });
+      // The old connection's lines were read before it ended.
+      await say(page, "/msg bob after");
+      await bob.expect(/^PRIV ann after$/);
+      const told = await page.locator("li.unsent").allInnerTexts();
+      const got = bob.received.filter((l) => /^PRIV ann w /.test(l))
+        .map((l) => l.replace(/^PRIV ann /, ""));
+      const sure = told.filter((t) => /! Not sent: \/msg bob w /.test(t))
+        .map((t) => /w \d+/.exec(t)![0]);
+      const perhaps = told.filter((t) =>
+        /Perhaps not sent: \/msg bob w /.test(t)
+      )
+        .map((t) => /w \d+/.exec(t)![0]);
+      assert.ok(
+        sure.length > 0,
+        `some waited in the pacer: ${told.join("\n")}`,
+      );
+      for (let i = 0; i < 10; i++) {
+        const w = `w ${i}`;
+        assert.ok(
+          got.includes(w) || sure.includes(w) || perhaps.includes(w),
+          `${w} vanished: bob got ${got}; the page told ${told.join("\n")}`,
+        );
+        assert.ok(
+          !(got.includes(w) && sure.includes(w)),
+          `${w} told not sent, but bob got it`,
+        );
+      }
+    });
+  });
+});

@@ -264,3 +264,64 @@ Deno.test("reduce() sends lines as before to a server without ids", () => {
   say(p, "tagged", 2);
   assert.equal(p.sent.at(-1), `@id=${idOf(2)} #lobby tagged`);
 });
+
+Deno.test("reduce() puts a message typed while reconnecting in the outbox, greyed, sent in order once its room is back; a command typed then stays in the box", () => {
+  const p = page();
+  say(p, "before the cut", 1);
+  p.step({ type: "closed", random: 0 });
+  const from = p.sent.length;
+  const away = p.step({
+    type: "say",
+    text: "while away",
+    now: p.now,
+    id: idOf(2),
+  });
+  assert.equal(away.effects.clearMessage, true, "taken from the box");
+  p.step({ type: "connect", retry: true });
+  // Before the greeting: a line sent now would be taken for the alias.
+  say(p, "/me is back soon", 3);
+  const whisper = p.step({
+    type: "say",
+    text: "/msg bob psst",
+    now: p.now,
+    id: idOf(4),
+  });
+  assert.equal(whisper.effects.clearMessage, false, "a command: kept");
+  // Told before the lines waiting, which stay last.
+  assert.equal(
+    p.shown().at(-4),
+    "! Not sent: not connected; your line is kept in the box, send it again once connected",
+  );
+  assert.deepEqual(p.sent.slice(from), [], "nothing sent while away");
+  assert.deepEqual(entries(p).filter((e) => e.startsWith("pending")), [
+    "pending: ann before the cut",
+    "pending: ann while away",
+    "pending: ann /me is back soon",
+  ]);
+  p.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=E1 Hi`);
+  p.line("CAP ids rooms seq resume");
+  p.line("WELCOME ann 2 Type /help for commands");
+  p.line("#lobby RESUMED 10 0 Caught up");
+  p.line("CURRENT #lobby");
+  assert.deepEqual(p.sent.filter((l) => l.startsWith("@id=")).slice(-3), [
+    `@id=${idOf(1)} #lobby before the cut`,
+    `@id=${idOf(2)} #lobby while away`,
+    `@id=${idOf(3)} #lobby /me is back soon`,
+  ]);
+  p.line(`@id=${idOf(2)};seq=11;${T} #lobby MSG ann while away`);
+  assert.ok(p.shown().includes("ann while away"));
+});
+
+Deno.test("reduce() keeps a message typed while disconnected for good (/quit, a kick) in the box: no reconnect would send it", () => {
+  const p = page();
+  p.line("BYE kicked Disconnected: you were kicked by op");
+  p.step({ type: "closed", random: 0 });
+  const typed = p.step({
+    type: "say",
+    text: "hello?",
+    now: p.now,
+    id: idOf(1),
+  });
+  assert.equal(typed.effects.clearMessage, false, "kept in the box");
+  assert.deepEqual(p.state.outbox, []);
+});

@@ -184,7 +184,7 @@ Deno.test("Pacer sends at once until paced (no flood control, or before the gree
   assert.equal(clock.pending, 0);
 });
 
-Deno.test("Pacer.holdBack() delays lines not yet on their way; stop() drops what waits", () => {
+Deno.test("Pacer.holdBack() delays lines not yet on their way; stop() drops what waits and returns it, for the page to tell", () => {
   const clock = new FakeClock();
   const { pacer, sent } = pacedOn(clock);
   pacer.paceTo({ rate: 10, burst: 2 }); // 9 a second, 1 token
@@ -200,7 +200,7 @@ Deno.test("Pacer.holdBack() delays lines not yet on their way; stop() drops what
   assert.deepEqual(sent.at(-1), [224, "c"]);
   pacer.send(["d", "e", "f"]);
   assert.equal(pacer.waiting, 3);
-  pacer.stop();
+  assert.deepEqual(pacer.stop(), ["d", "e", "f"]);
   assert.equal(pacer.waiting, 0);
   assert.equal(clock.pending, 0);
   clock.runUntil(10_000);

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { MAX_LOG, MAX_PRESENCE } from "../../web/in_room.js";
 import { FakePage } from "./_fake_page.ts";
 import { sessionOf } from "../../web/session.js";
 import { dateTimeText } from "../../web/entries.js";
@@ -887,4 +888,25 @@ Deno.test("reduce() makes what someone chose a part of its own in every entry (i
   page.line(`BYE kicked Disconnected: ${rtl}`);
   const bye = page.log.at(-1)!;
   assert.deepEqual(bye.parts.map((part) => part.kind), ["said"]);
+});
+
+Deno.test("reduce() keeps a room's conversation when joins and leaves pour in: presence notices have a cap of their own within the log's", () => {
+  const page = FakePage.inRooms();
+  for (let i = 0; i < 300; i++) page.line(`#lobby MSG bob said ${i}`);
+  // A busy room: 1,000 joins and leaves after the conversation.
+  for (let i = 0; i < 500; i++) {
+    page.line(`#lobby JOIN guest${i} 3`);
+    page.line(`#lobby LEAVE guest${i} 2 quit`);
+  }
+  const shown = page.shown();
+  const said = shown.filter((t) => t.startsWith("bob said "));
+  assert.equal(said.length, 300, "every message kept");
+  assert.equal(said[0], "bob said 0");
+  const comings = shown.filter((t) => / (joined|left)$/.test(t));
+  assert.equal(comings.length, MAX_PRESENCE);
+  assert.equal(comings.at(-1), "guest499 left");
+  // Messages still make the oldest entry leave past the log's cap.
+  for (let i = 300; i < 1000; i++) page.line(`#lobby MSG bob said ${i}`);
+  assert.equal(page.log.length, MAX_LOG);
+  assert.equal(page.shown().at(-1), "bob said 999");
 });

@@ -26,12 +26,14 @@ import joiningJs from "../../../web/joining.js" with { type: "bytes" };
 import outboxJs from "../../../web/outbox.js" with { type: "bytes" };
 import paceJs from "../../../web/pace.js" with { type: "bytes" };
 import protocolJs from "../../../web/protocol.js" with { type: "bytes" };
+import receivedJs from "../../../web/received.js" with { type: "bytes" };
 import resumeJs from "../../../web/resume.js" with { type: "bytes" };
 import roomsAskedJs from "../../../web/rooms_asked.js" with { type: "bytes" };
 import searchJs from "../../../web/search.js" with { type: "bytes" };
 import sessionJs from "../../../web/session.js" with { type: "bytes" };
 import stateJs from "../../../web/state.js" with { type: "bytes" };
 import styleCss from "../../../web/style.css" with { type: "bytes" };
+import typedJs from "../../../web/typed.js" with { type: "bytes" };
 import viewJs from "../../../web/view.js" with { type: "bytes" };
 
 /** One file the door serves. */
@@ -76,11 +78,13 @@ export const WEB_ASSETS: ReadonlyMap<string, WebAsset> = new Map([
   ["/app.js", { type: JAVASCRIPT, body: appJs }],
   ["/protocol.js", { type: JAVASCRIPT, body: protocolJs }],
   ["/state.js", { type: JAVASCRIPT, body: stateJs }],
+  ["/received.js", { type: JAVASCRIPT, body: receivedJs }],
   ["/effects.js", { type: JAVASCRIPT, body: effectsJs }],
   ["/joining.js", { type: JAVASCRIPT, body: joiningJs }],
   ["/in_room.js", { type: JAVASCRIPT, body: inRoomJs }],
   ["/rooms_asked.js", { type: JAVASCRIPT, body: roomsAskedJs }],
   ["/outbox.js", { type: JAVASCRIPT, body: outboxJs }],
+  ["/typed.js", { type: JAVASCRIPT, body: typedJs }],
   ["/resume.js", { type: JAVASCRIPT, body: resumeJs }],
   ["/backfill.js", { type: JAVASCRIPT, body: backfillJs }],
   ["/pace.js", { type: JAVASCRIPT, body: paceJs }],

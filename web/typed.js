@@ -1,0 +1,132 @@
+// @ts-check
+/**
+ * What the user typed that carries no id (docs/protocol.md: ids only on
+ * messages and `/me`): whispers (`/msg`), other commands, and every line
+ * on a server without `ids`. Such a line cannot wait in the outbox and be
+ * sent again (`outbox.js`): a resend might do it twice. But it must not
+ * vanish silently either, so each one sent on this connection is kept in
+ * `state.typed` until the server answers it; when the socket closes, one
+ * that never left the page (still waiting in the pacer, `pace.js`: the
+ * `closed` event lists them) is shown as not sent, and one that left
+ * without an answer as perhaps not sent, each with its text to copy.
+ * An answer: a whisper's `SENT` (its target and text), or, the server
+ * answering a connection's lines in order, the next line addressed to
+ * the member (an `ERR` without id, an `INFO`, a `WHO`, a `TOPIC`, its own
+ * `NICK`, `JOIN`, `LEAVE` or message...), which answers the oldest. That
+ * is approximate: an answer to a line the page sent itself (a `/who` of
+ * the room shown) may be taken for a command's; the answers to its own
+ * `/join` lines are not (`received.js` leaves them out). At most
+ * {@linkcode TYPED_KEPT} are kept. Handlers of the reducer (`state.js`):
+ * pure.
+ *
+ * @module
+ */
+
+import { told } from "./entries.js";
+import { show } from "./in_room.js";
+
+/** @typedef {import("./entries.js").Entry} Entry */
+/** @typedef {import("./protocol.js").Line} Line */
+/** @typedef {import("./state.js").State} State */
+
+/**
+ * A line the user typed, sent without an id, not answered yet.
+ * @typedef {object} TypedLine
+ * @property {string} text as typed
+ * @property {string} room the room shown when it was typed (`""`: none)
+ * @property {string} wire as sent (with its room's prefix)
+ * @property {string} to a whisper's target, lower case (`""`: no whisper)
+ */
+
+/** The most typed lines kept unanswered (a command flood stays small). */
+export const TYPED_KEPT = 50;
+
+/**
+ * Lines addressed to this member only, each an answer to one of its
+ * lines: the oldest typed line not answered is taken as answered.
+ */
+const ANSWERS = new Set([
+  "ERR",
+  "INFO",
+  "WHO",
+  "TOPIC",
+  "BAN",
+  "ROOM",
+  "FOUNDEND",
+  "HISTEND",
+]);
+
+/** The server's lines that are an answer when about this member. */
+const OWN_ANSWERS = new Set(["MSG", "ME", "NICK", "JOIN", "LEAVE", "MOD"]);
+
+/**
+ * A typed line sent without an id: kept until answered.
+ * @param {State} state @param {string} text @param {string} room
+ * @param {string} wire
+ * @returns {State}
+ */
+export function typedSent(state, text, room, wire) {
+  const whisper = /^\/msg\s+(\S+)\s/i.exec(text.trim() + " ");
+  /** @type {TypedLine} */
+  const typed = { text, room, wire, to: whisper?.[1]?.toLowerCase() ?? "" };
+  return { ...state, typed: [...state.typed, typed].slice(-TYPED_KEPT) };
+}
+
+/**
+ * A server line: a whisper's `SENT` answers it (and the lines before it:
+ * answers come in order); another answer the oldest line kept.
+ * @param {State} state @param {Line} line
+ * @returns {State}
+ */
+export function typedAnswered(state, line) {
+  if (state.typed.length === 0) return state;
+  if (line.type === "SENT") {
+    const to = line.alias.toLowerCase();
+    const at = state.typed.findIndex((t) =>
+      t.to === to && whispered(t.text).trim() === line.text.trim()
+    );
+    return { ...state, typed: state.typed.slice(at + 1) };
+  }
+  const self = state.alias.toLowerCase();
+  const ours = self !== "" &&
+    (line.alias.toLowerCase() === self || line.by.toLowerCase() === self);
+  // A flood warning answers nothing: the line it is about goes on.
+  const answers = (ANSWERS.has(line.type) && line.id === "" &&
+    line.code !== "flood") ||
+    (OWN_ANSWERS.has(line.type) && ours && line.id === "");
+  return answers ? { ...state, typed: state.typed.slice(1) } : state;
+}
+
+/** A whisper's words: the text after `/msg ALIAS`. @param {string} text */
+function whispered(text) {
+  return text.trim().replace(/^\/msg\s+\S+\s+/i, "");
+}
+
+/**
+ * The socket closed: each typed line not answered is shown, with its
+ * text, as not sent (`unsent` holds its wire line: it never left the
+ * page) or perhaps not sent (it left; its answer never came).
+ * @param {State} state @param {readonly string[]} unsent
+ * @returns {State}
+ */
+export function typedClosed(state, unsent) {
+  const left = [...unsent];
+  /** @type {State} */
+  let next = { ...state, typed: [] };
+  for (const typed of state.typed) {
+    const at = left.indexOf(typed.wire);
+    if (at >= 0) left.splice(at, 1);
+    const said = at >= 0
+      ? told`! Not sent: ${typed.text} (disconnected before it left)`
+      : told`! Perhaps not sent: ${typed.text} (disconnected before an answer)`;
+    /** @type {Entry} */
+    const entry = {
+      className: "unsent error-line",
+      parts: said,
+      when: null,
+      dated: false,
+    };
+    next = show(next, entry, typed.room);
+  }
+  return next;
+}
