@@ -18,6 +18,7 @@ import { effect, NO_EFFECTS, send, unchanged } from "./effects.js";
 import { entryFor, errorLine, localEnds, notice, told } from "./entries.js";
 import { EMPTY_ROOM, ROOM_LINES, show } from "./in_room.js";
 import {
+  afterBye,
   hello,
   joined,
   passwordAsked,
@@ -193,9 +194,6 @@ export const INITIAL_STATE = Object.freeze({
   effects: NO_EFFECTS,
 });
 
-/** Goodbyes after which coming back on our own would be wrong. */
-const FINAL = new Set(["quit", "kicked", "banned", "auth-failed", "replaced"]);
-
 /**
  * A `BYE`'s text said as a disconnection once: many of the server's texts
  * begin with "Disconnected:" already. The server's text is isolated (it
@@ -322,13 +320,10 @@ const ALWAYS = new Map(
       );
     }],
     ["BYE", (state, line, at) => {
-      const stay = state.stay || FINAL.has(line.reason);
+      const next = afterBye(state, line.reason);
       return state.phase === "joined"
-        ? show(
-          { ...state, stay },
-          errorLine(disconnected(line.text), new Date(at.now)),
-        )
-        : { ...state, stay, joinError: line.text };
+        ? show(next, errorLine(disconnected(line.text), new Date(at.now)))
+        : { ...next, joinError: line.text };
     }],
     // An idle reader is still here: the server drops silent members.
     ["PING", (state, line) => send(state, pongCommand(line.token))],
