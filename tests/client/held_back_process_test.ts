@@ -72,7 +72,7 @@ Deno.test("client.ts logged into an account comes back after a drop once the log
       loopbackArgs(
         dir,
         ...["--resume-grace", "0", "--login-attempts", "1"],
-        ...["--login-refill", "3"],
+        ...["--login-refill", "5"],
       ),
     );
     await using cable = relay(server.port);
@@ -92,7 +92,7 @@ Deno.test("client.ts logged into an account comes back after a drop once the log
     try {
       await opal.output.waitFor(/^-!- Welcome, opal!/);
       // Someone else at the same address (a NAT) guesses a password once:
-      // the address waits 3 s.
+      // the address waits 5 s.
       {
         using stranger = await TestClient.connect(
           server.port,
