@@ -104,7 +104,8 @@ function ready(state, name) {
 /**
  * After each step: sends, in order, the lines of the outbox not sent on
  * this connection whose room is ready; one whose room the page is no
- * longer in (left, refused) is not sent, and says so.
+ * longer in (left, refused) is not sent, and says so ("perhaps" for one
+ * sent on a connection that closed before its answer).
  * @param {State} state
  * @returns {State}
  */
@@ -115,7 +116,9 @@ export function flushOutbox(state) {
   for (const out of state.outbox) {
     if (out.sent) continue;
     if (!state.rooms.has(out.room)) {
-      next = unsent(next, out, `you are not in ${out.room}`);
+      // One sent before the drop may have been stored (and seen) all the same.
+      const perhaps = out.doubt ? "; perhaps not sent" : "";
+      next = unsent(next, out, `you are not in ${out.room}${perhaps}`);
     } else if (ready(state, out.room)) {
       next = change(next, out.id, { sent: true });
       next = send(next, wireLine(next, out));
