@@ -213,6 +213,26 @@ Deno.test("reduce() shows the echo of a resend stored anew though the catch-up s
   assert.deepEqual(p.state.outbox, []);
 });
 
+Deno.test("reduce() shows the echo of a resend numbered as a line of the log before its numbering started over (a new epoch)", () => {
+  const p = page();
+  p.line(`@seq=12;${T} #lobby MSG bob numbered 12 in epoch E1`);
+  say(p, "mine", 1);
+  p.step({ type: "closed", random: 0 });
+  p.step({ type: "connect", retry: true });
+  // The server lost its log: a new epoch, numbers from 1 again.
+  p.line("HELLO tlschat/1 chat rate=5,caps=ids+rooms+seq,epoch=E2 Hi");
+  p.line("CAP ids rooms seq");
+  p.line("WELCOME ann 2 Type /help for commands");
+  p.line(`@seq=11;${T} #lobby JOIN ann 2`);
+  p.line("CURRENT #lobby");
+  assert.equal(p.sent.at(-1), `@id=${idOf(1)} #lobby mine`);
+  p.line(`@id=${idOf(1)};seq=12;${T} #lobby MSG ann mine`);
+  assert.deepEqual(entries(p).filter((e) => /bob numbered|ann mine/.test(e)), [
+    "message: bob numbered 12 in epoch E1",
+    "message: ann mine",
+  ]);
+});
+
 Deno.test("reduce() shows a resent line whose echo again is numbered below the page's rejoin, in its room, once", () => {
   const p = page();
   p.step({ type: "room", room: "#ops", key: "", focus: true });
