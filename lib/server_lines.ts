@@ -87,6 +87,7 @@ export type ByeReason =
   | "banned"
   | "replaced"
   | "auth-failed"
+  | "too-many-attempts"
   | "server-lost";
 
 /**

@@ -24,6 +24,34 @@ import { greeted } from "./resume.js";
 /** @typedef {import("./state.js").Phase} Phase */
 /** @typedef {import("./state.js").State} State */
 
+/** Goodbyes after which coming back on our own would be wrong. */
+const FINAL = new Set(["quit", "kicked", "banned", "auth-failed", "replaced"]);
+
+/**
+ * Reconnects after a login held back wait as long as after this many
+ * failed ones: the longest wait (30 s; the limits' own last a minute).
+ */
+const HELD_BACK_ATTEMPTS = 5;
+
+/**
+ * The state after a `BYE` with `reason`: staying (no reconnecting) after
+ * one of {@linkcode FINAL}, or after `too-many-attempts` (the login
+ * limits held the login back) on a login typed on the join form. A page
+ * coming back after a drop with the password it logged in with tries
+ * again, after the longest wait: the guesses that hold its address back
+ * may be someone else's (a NAT, an IPv6 /64).
+ * @param {State} state @param {string} reason
+ * @returns {State}
+ */
+export function afterBye(state, reason) {
+  const held = reason === "too-many-attempts";
+  if (state.stay || FINAL.has(reason) || (held && !state.rejoining)) {
+    return { ...state, stay: true };
+  }
+  if (!held) return state;
+  return { ...state, attempts: Math.max(state.attempts, HELD_BACK_ATTEMPTS) };
+}
+
 /**
  * The greeting: paces what the page sends to the server's flood limits,
  * asks for the capabilities the page uses (before any alias), then

@@ -24,7 +24,7 @@
 
 import { send } from "./effects.js";
 import { told } from "./entries.js";
-import { show, toRoom, updateRoom } from "./in_room.js";
+import { roomOf, show, toRoom, updateRoom } from "./in_room.js";
 import { tagLine } from "./protocol.js";
 
 /** @typedef {import("./entries.js").Entry} Entry */
@@ -104,7 +104,8 @@ function ready(state, name) {
 /**
  * After each step: sends, in order, the lines of the outbox not sent on
  * this connection whose room is ready; one whose room the page is no
- * longer in (left, refused) is not sent, and says so.
+ * longer in (left, refused) is not sent, and says so ("perhaps" for one
+ * sent on a connection that closed before its answer).
  * @param {State} state
  * @returns {State}
  */
@@ -115,7 +116,9 @@ export function flushOutbox(state) {
   for (const out of state.outbox) {
     if (out.sent) continue;
     if (!state.rooms.has(out.room)) {
-      next = unsent(next, out, `you are not in ${out.room}`);
+      // One sent before the drop may have been stored (and seen) all the same.
+      const perhaps = out.doubt ? "; perhaps not sent" : "";
+      next = unsent(next, out, `you are not in ${out.room}${perhaps}`);
     } else if (ready(state, out.room)) {
       next = change(next, out.id, { sent: true });
       next = send(next, wireLine(next, out));
@@ -165,7 +168,8 @@ export function outboxAbandoned(state) {
 /**
  * A message or action line about the outbox: its echo (the entry shown
  * greyed leaves; the echo is shown unless the catch-up showed the line,
- * or it is a second echo), or a line of the catch-up by this member with
+ * or it is a second echo: numbered, it is shown unless its room shows
+ * that number already), or a line of the catch-up by this member with
  * the text of a line in doubt (shown: the line was stored; its greyed
  * entry leaves). Returns the state and the line to show (null: none).
  * @param {State} state @param {Line} line
@@ -187,7 +191,23 @@ export function echoed(state, line) {
   // A duplicate's echo comes with its room; from an older server, it may
   // come without: the line's is known.
   const inRoom = line.inRoom === "" && out.room !== "" ? out.room : line.inRoom;
-  return { state: answered, line: out.seen ? null : { ...line, inRoom } };
+  // Numbered: shown already when its room shows that number (the catch-up
+  // brought it, as stored: the text typed may differ, and the same alias
+  // and text may be another line); else as the catch-up matched it.
+  const seq = Number(line.seq) || 0;
+  const shown = seq > 0
+    ? numberShown(state, inRoom || state.current, seq)
+    : out.seen;
+  return { state: answered, line: shown ? null : { ...line, inRoom } };
+}
+
+/**
+ * Whether room `name` shows (or holds in its catch-up) the line numbered
+ * `seq`. @param {State} state @param {string} name @param {number} seq
+ */
+function numberShown(state, name, seq) {
+  const room = roomOf(state, name);
+  return [...room.log, ...(room.catchUp ?? [])].some((e) => e.seq === seq);
 }
 
 /**

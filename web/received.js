@@ -17,6 +17,7 @@ import { effect, send, unchanged } from "./effects.js";
 import { entryFor, errorLine, localEnds, notice, told } from "./entries.js";
 import { ROOM_LINES, show } from "./in_room.js";
 import {
+  afterBye,
   hello,
   joined,
   passwordAsked,
@@ -42,9 +43,6 @@ import { typedAnswered } from "./typed.js";
 /** @typedef {import("./effects.js").Handler} Handler */
 /** @typedef {import("./effects.js").LineContext} LineContext */
 /** @typedef {import("./state.js").State} State */
-
-/** Goodbyes after which coming back on our own would be wrong. */
-const FINAL = new Set(["quit", "kicked", "banned", "auth-failed", "replaced"]);
 
 /**
  * A `BYE`'s text said as a disconnection once: many of the server's texts
@@ -99,13 +97,10 @@ const ALWAYS = new Map(
       );
     }],
     ["BYE", (state, line, at) => {
-      const stay = state.stay || FINAL.has(line.reason);
+      const next = afterBye(state, line.reason);
       return state.phase === "joined"
-        ? show(
-          { ...state, stay },
-          errorLine(disconnected(line.text), new Date(at.now)),
-        )
-        : { ...state, stay, joinError: line.text };
+        ? show(next, errorLine(disconnected(line.text), new Date(at.now)))
+        : { ...next, joinError: line.text };
     }],
     // An idle reader is still here: the server drops silent members.
     ["PING", (state, line) => send(state, pongCommand(line.token))],

@@ -79,7 +79,7 @@ function positions(/** @type {State} */ state) {
 
 /**
  * The greeting's part: keeps the log's epoch (forgetting every number
- * when it changed) and, on a reconnect to a server that offers `resume`,
+ * when it changed, the log's entries' too) and, on a reconnect to a server that offers `resume`,
  * says where the page was before the alias, holding the lines of each
  * room it names until the server has caught it up. `waiting`: a token was
  * given, so the alias waits for the answer (a `WELCOME` or an `ERR`).
@@ -94,7 +94,14 @@ export function greeted(state, params) {
   /** @type {State} */
   let next = { ...state, epoch, token: "" };
   if (epoch !== state.epoch) {
-    next = everyRoom(next, () => ({ seq: 0, shownSeq: 0, readSeq: 0 }));
+    next = everyRoom(next, (room) => ({
+      seq: 0,
+      shownSeq: 0,
+      readSeq: 0,
+      log: room.log.some((e) => e.seq !== undefined)
+        ? room.log.map(unnumbered)
+        : room.log,
+    }));
   }
   next = everyRoom(next, (room) => ({
     backfill: backfillAgain(room.backfill, epoch === state.epoch),
@@ -106,6 +113,17 @@ export function greeted(state, params) {
   }));
   const line = resumeCommand(state.epoch, where, state.token);
   return { state: send(next, line), waiting: state.token !== "" };
+}
+
+/**
+ * An entry without its number: one of an epoch gone, whose numbers the
+ * new one gives again (to other lines).
+ * @param {Entry} entry @returns {Entry}
+ */
+function unnumbered(entry) {
+  if (entry.seq === undefined) return entry;
+  const { seq: _, ...rest } = entry;
+  return rest;
 }
 
 /**

@@ -24,7 +24,9 @@ export const MAX_DELAY_MS = 30_000;
  * (`quit`), or the server judged what it sent (`flood`, `line-too-long`):
  * connecting again would only repeat it. After any other (`shutdown`,
  * `server-lost`, `timeout`, `slow`, `server-full`, `ip-limit`,
- * `unavailable`, one the client does not know) or none, it reconnects.
+ * `unavailable`, `too-many-attempts`: a login the limits held back, its
+ * password right perhaps, one the client does not know) or none, it
+ * reconnects. (On its first connection, a login refused ends it: exit 1.)
  */
 export const FINAL_BYE_REASONS: ReadonlySet<string> = new Set([
   "quit",

@@ -53,6 +53,8 @@ Deno.test("reconnectsAfter() stops after quit, kicked, banned, replaced, auth-fa
       "server-full",
       "ip-limit",
       "unavailable",
+      // A login the limits held back: perhaps others' guesses from its address.
+      "too-many-attempts",
       "some-new-reason",
     ]
   ) {

@@ -283,6 +283,35 @@ Deno.test("reduce() does not reconnect after /quit, a kick or a ban", () => {
   }
 });
 
+Deno.test("reduce() comes back after a login the limits held back on a reconnect (perhaps others' guesses from its address), not after one typed on the join form", () => {
+  const held =
+    "BYE too-many-attempts Too many failed logins: try again in 60 s";
+  const typed = new FakePage();
+  typed.step({ type: "connect", retry: false });
+  typed.line("HELLO tlschat/1 lobby rate=5 Send your alias");
+  typed.step({ type: "join", alias: "bob", password: "" });
+  typed.line("PASSWORD account Password for bob");
+  typed.step({ type: "join", alias: "bob", password: "bob's password" });
+  typed.line(held);
+  assert.equal(
+    typed.state.joinError,
+    "Too many failed logins: try again in 60 s",
+  );
+  const ended = typed.step({ type: "closed", random: 0 });
+  assert.equal(ended.effects.reconnectInMs, null, "typed: stays");
+  // Logged in, dropped, held back coming back with its password.
+  const page = FakePage.joined();
+  page.step({ type: "closed", random: 0 });
+  page.step({ type: "connect", retry: true });
+  page.line("HELLO tlschat/1 lobby rate=5 Send your alias");
+  assert.equal(page.sent.at(-1), "ann");
+  page.line(held);
+  const again = page.step({ type: "closed", random: 0 });
+  // After the longest wait (30 s, at random 0.75 times), not 1 s.
+  assert.equal(again.effects.reconnectInMs, 22_500, "tries again later");
+  assert.equal(again.stay, false);
+});
+
 Deno.test("reduce() says Disconnected once when the server's text says it", () => {
   const page = FakePage.joined();
   page.line(

@@ -249,9 +249,11 @@ export abstract class LoginDialogue extends SessionCapabilities {
   /**
    * Runs a password check; one the login limits hold back
    * (`too-many-attempts`) ends a session that has no alias yet with
-   * `BYE auth-failed` and the wait (undefined): it could not try again
-   * before its alias deadline. A member renaming keeps its alias and gets
-   * the `ERR`.
+   * `BYE too-many-attempts` and the wait (undefined): it could not try
+   * again before its alias deadline. Not `auth-failed`, which says the
+   * password was wrong: a client coming back after a drop with a right
+   * one, held back by someone else's guesses from its address, tries
+   * again later. A member renaming keeps its alias and gets the `ERR`.
    */
   async #throttled<T>(check: () => T | Promise<T>): Promise<T | undefined> {
     try {
@@ -265,7 +267,7 @@ export abstract class LoginDialogue extends SessionCapabilities {
         addr: this.address,
         reason: "too-many-attempts",
       });
-      this.close("auth-failed", e.message);
+      this.close("too-many-attempts", e.message);
     }
   }
 

@@ -544,7 +544,7 @@ Deno.test("server.ts lets an account holder in past strangers' guesses, from kno
           a.replace(/\d+ s$/, "N s")
         );
         assert.deepEqual(answers.sort(), [
-          "BYE auth-failed Too many failed logins: try again in N s",
+          "BYE too-many-attempts Too many failed logins: try again in N s",
           "ERR login-failed Wrong alias or password",
           "ERR login-failed Wrong alias or password",
           "ERR login-failed Wrong alias or password",
@@ -555,7 +555,7 @@ Deno.test("server.ts lets an account holder in past strangers' guesses, from kno
         assert.match(await from("127.0.0.9"), /^WELCOME bob /);
         assert.match(
           await from("127.0.0.10"),
-          /^BYE auth-failed Too many failed logins: try again in \d+ s$/,
+          /^BYE too-many-attempts Too many failed logins: try again in \d+ s$/,
         );
       },
     );

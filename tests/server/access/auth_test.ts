@@ -160,7 +160,7 @@ for (const engine of ENGINES) {
     assert.equal(rest.length, 1, rest.join("\n"));
     assert.match(
       rest[0]!,
-      /^BYE auth-failed Too many failed logins: try again in \d+ s$/,
+      /^BYE too-many-attempts Too many failed logins: try again in \d+ s$/,
     );
   });
 
@@ -187,7 +187,7 @@ for (const engine of ENGINES) {
           return lines;
         }),
       );
-      // Checked: answered wrong (held back: BYE auth-failed Too many ...).
+      // Checked: answered wrong (held back: BYE too-many-attempts ...).
       const checked = answers.flat().filter((line) =>
         /^(ERR password-wrong|BYE auth-failed Wrong room password$)/.test(line)
       ).length;

@@ -150,7 +150,7 @@ Deno.test("[node] the login limiter counts the client a trusted proxy names", as
   );
   assert.match(
     await guess("203.0.113.7", "carol", "wrong") ?? "",
-    /^BYE auth-failed Too many failed logins: try again in \d+ s$/,
+    /^BYE too-many-attempts Too many failed logins: try again in \d+ s$/,
   );
   // Another client behind the same proxy is not held back by that one.
   assert.match(

@@ -123,7 +123,7 @@ Deno.test("IRC door: a PASS the login limits hold back ends the link, saying how
   const held = await attempt("alice's password"); // right, but held back
   assert.match(
     held.at(-1) ?? "",
-    /^ERROR :Closing link: Too many failed logins: try again in 60 s \(auth-failed\)$/,
+    /^ERROR :Closing link: Too many failed logins: try again in 60 s \(too-many-attempts\)$/,
   );
   assert.ok(!held.some((l) => / 001 /.test(l)), held.join("\n"));
 });

@@ -423,7 +423,7 @@ Deno.test("Session limits failed logins per address, whatever the connection, an
   // It could not try again before its alias deadline: told why, and closed.
   assert.equal(
     await other.conn.closed(),
-    "BYE auth-failed Too many failed logins: try again in 60 s",
+    "BYE too-many-attempts Too many failed logins: try again in 60 s",
   );
   await other.session.finished;
   // A member renaming keeps its alias: only the rename is refused.
@@ -700,7 +700,7 @@ Deno.test("Session takes the room password before the alias too, and limits gues
   late.conn.receive("/pass open sesame");
   assert.match(
     await late.conn.closed() ?? "",
-    /^BYE auth-failed Too many failed logins: try again in \d+ s$/,
+    /^BYE too-many-attempts Too many failed logins: try again in \d+ s$/,
   );
   await late.session.finished;
   await end(early);
@@ -729,7 +729,7 @@ Deno.test("Session lets an account holder in from a known address while stranger
   assert.match(await attempt("10.9.9.9:4001", "y"), /^ERR login-failed/);
   assert.match(
     await attempt("10.8.8.8:4000", "pw-bob"),
-    /^BYE auth-failed Too many failed logins: try again in \d+ s$/,
+    /^BYE too-many-attempts Too many failed logins: try again in \d+ s$/,
   );
   // ...but not for bob, from the address he logged in from before.
   assert.match(await attempt("127.0.0.1:4100", "pw-bob"), /^WELCOME bob /);
