@@ -18,10 +18,8 @@
 
 import { aliasKey } from "../../protocol.ts";
 import type { Sanction } from "../access/moderation.ts";
-import type { ServerLine } from "../../server_lines.ts";
 import type { RoomRecord } from "./room_record.ts";
 import type { RoomEvent } from "./room_log.ts";
-import { mutedError, outsideError } from "./unsent.ts";
 
 /** What of a room {@linkcode heldByMute} and {@linkcode mutedLine} read. */
 export interface MutedRoom {
@@ -113,18 +111,4 @@ export function whyDropped(
 ): "out" | "muted" | null {
   if (!room.everyone.has(event.origin)) return "out";
   return mutes && mutedLine(room, event) !== null ? "muted" : null;
-}
-
-/**
- * The answer to a line that reached nobody (see {@linkcode whyDropped}):
- * `ERR unavailable` ({@linkcode outsideError}) or `ERR muted`
- * ({@linkcode mutedError}). `counted`:
- * without an id to name it.
- */
-export function droppedError(
-  why: "out" | "muted",
-  room: string,
-  counted: boolean,
-): ServerLine<"ERR"> {
-  return (why === "out" ? outsideError : mutedError)(room, counted);
 }

@@ -27,7 +27,8 @@ import {
   type UnsentLine,
 } from "./room_log.ts";
 import { type InDoubtJoin, JoinDoubts } from "./join_doubts.ts";
-import { droppedError, whyDropped } from "./room_mutes.ts";
+import { whyDropped } from "./room_mutes.ts";
+import { droppedError } from "./unsent.ts";
 import type { RoomState } from "./room_state.ts";
 import type { RoomSet } from "./rooms.ts";
 

@@ -226,9 +226,8 @@ export class UnsentLines<M extends Member> {
 
   /**
    * Messages and actions in a room their member was out of, or muted in,
-   * as the log says, when they came (see {@linkcode outsideError},
-   * {@linkcode mutedError}): each sender is
-   * told, one answer per line.
+   * as the log says, when they came (see {@linkcode droppedError}): each
+   * sender is told, one answer per line.
    */
   #refuseOutside(
     lines: readonly UnsentLine[],
@@ -238,10 +237,8 @@ export class UnsentLines<M extends Member> {
       const sender = this.#host.member(origin);
       if (!sender || !this.#host.has(sender)) continue;
       const tagged = id !== undefined && sender.lineIds;
-      const error = (outcome === "outside" ? outsideError : mutedError)(
-        room ?? "the room",
-        !tagged,
-      );
+      const why = outcome === "outside" ? "out" : "muted";
+      const error = droppedError(why, room ?? "the room", !tagged);
       if (tagged) this.#sendTagged(sender, id, error);
       else this.#host.send(sender, error);
     }
@@ -307,39 +304,25 @@ function unsentError(
 }
 
 /**
- * What the sender of a message or action in `room` hears when the log
- * has it out of that room by then (its kick, ban or part came first, and
- * its server had not read it): not `not-in-room`, which a client takes
- * for the answer of a `/join` or `/part` it waits for.
+ * The answer to a message or action in `room` that reached nobody: the log
+ * put first its member's leaving the room (`out`: a kick, ban or part) or
+ * a mute there (`muted`), which its server had not read when it sent it.
+ * `ERR unavailable` for `out` (not `not-in-room`, which a client takes for
+ * the answer of a `/join` or `/part` it waits for), `ERR muted` for
+ * `muted`. `counted`: without an id to name it.
  */
-export function outsideError(
+export function droppedError(
+  why: "out" | "muted",
   room: string,
   counted: boolean,
 ): ServerLine<"ERR"> {
+  const where = why === "out" ? `out of ${room}` : `muted in ${room}`;
   return {
     type: "ERR",
-    code: "unavailable",
+    code: why === "out" ? "unavailable" : "muted",
     text: `Not sent${
       counted ? " (1 line)" : ""
-    }: you were out of ${room} before it was stored`,
-  };
-}
-
-/**
- * The answer to a message or action that reached nobody: its member was
- * muted in `room` before it was stored (a `MOD mute` the log put first,
- * which its server had not read). `counted`: without an id to name it.
- */
-export function mutedError(
-  room: string,
-  counted: boolean,
-): ServerLine<"ERR"> {
-  return {
-    type: "ERR",
-    code: "muted",
-    text: `Not sent${
-      counted ? " (1 line)" : ""
-    }: you were muted in ${room} before it was stored`,
+    }: you were ${where} before it was stored`,
   };
 }
 
