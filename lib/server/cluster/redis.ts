@@ -7,21 +7,16 @@
  * `SEQ-0`, SEQ counted by the scripts from 1, with no gaps.
  *
  * Commands fail at once while Redis is unreachable (no offline queue), and
- * after a deadline when it does not answer; {@linkcode surelyNotRun} tells
- * a command that cannot have run from one that may have run all the same
- * (written before the deadline passed, or before the connection broke).
+ * after a deadline when it does not answer; `surelyNotRun`
+ * (`redis_sent.ts`) tells a command that cannot have run from one that may
+ * have run all the same (written before the deadline passed, or before the
+ * connection broke).
  * The client reconnects by itself, with a backoff.
  *
  * @module
  */
 
-import {
-  ClientClosedError,
-  ClientOfflineError,
-  createClient,
-  ErrorReply,
-  TimeoutError,
-} from "redis";
+import { createClient } from "redis";
 import { describeError, type Logger, redact } from "../../log.ts";
 import { HISTORY_REQUEST_LIMIT } from "../../protocol.ts";
 import type { Histogram } from "../metrics/registry.ts";
@@ -50,17 +45,8 @@ import {
 } from "./keys.ts";
 import { NEW_EPOCH, SCRIPTS } from "./scripts.ts";
 import { checkDurability } from "./redis_durability.ts";
-
-/**
- * Whether a failed command surely did not run: Redis answered it with an
- * error, or it was never written (the link was down, or could not take it
- * before the deadline). Otherwise (the deadline passed once it was
- * written, the connection broke) it may have run.
- */
-export function surelyNotRun(error: unknown): boolean {
-  return error instanceof ErrorReply || error instanceof ClientOfflineError ||
-    error instanceof ClientClosedError || error instanceof TimeoutError;
-}
+import { sendTracked } from "./redis_sent.ts";
+export { surelyNotRun, UnwrittenError } from "./redis_sent.ts";
 
 /**
  * `promise`, or a failure once `ms` have passed without it settling; how
@@ -275,7 +261,11 @@ export class RedisLink {
    */
   command(args: readonly string[]): Promise<unknown> {
     const { redisTimeoutMs, commandTimes } = this.#options;
-    return timed(this.commands.sendCommand(args), redisTimeoutMs, commandTimes);
+    return timed(
+      sendTracked(this.commands, args),
+      redisTimeoutMs,
+      commandTimes,
+    );
   }
 
   /** Sends a blocking read (`XREAD BLOCK blockMs`), with the same limit. */

@@ -414,6 +414,14 @@ Deno.test("a room operator's change refused while Redis is down is undone on its
     await enter(amy, "#r");
     await redis.stop();
     await s0!.output.waitFor(/ERROR redis-unavailable/);
+    // Its commands connection, too, is known down (a command is refused
+    // without being taken): the change surely reaches no Redis, and is
+    // refused at once. (Seen down by one connection only, a change written
+    // on another just before it saw its close too would be in doubt:
+    // ERR unknown, after --redis-retry.)
+    await s0!.output.waitFor(
+      /DEBUG redis-heartbeat-failed error="Error: The client is offline"/,
+    );
     await amy.send("#r /key s3cret");
     assert.equal(
       await amy.expect(/^ERR /),
@@ -427,7 +435,7 @@ Deno.test("a room operator's change refused while Redis is down is undone on its
     await gus.send("/join #r");
     assert.equal(await gus.expect(/^(CURRENT|ERR) /), "CURRENT #r");
     await amy.expect(/^#r JOIN gus 2$/);
-  }, { args: ARGS });
+  }, { args: [...ARGS, "--log-level", "debug"] });
 });
 
 Deno.test("a member kicked from a room while it floods it from another server: none of its lines reaches the room after its LEAVE", async () => {
