@@ -183,7 +183,20 @@ export interface TextOptions {
 
 /**
  * One event as the terminal client shows it in more than one room (a room
- * other than the default one before the line), after its time and number.
+ * other than the default one before the line), after its time and number
+ * (`seq=64`: a bare `#64` would read as a room, `#64` being a valid name).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toText } from "./history.ts";
+ *
+ * const line = { type: "MSG", alias: "bob", text: "hi" } as const;
+ * assert.equal(
+ *   toText({ seq: 22, time: 0, line, origin: "", room: "#ops" }),
+ *   "1970-01-01T00:00:00.000Z seq=22 #ops <bob> hi",
+ * );
+ * ```
  */
 export function toText(event: RoomEvent, options: TextOptions = {}): string {
   const { isolate = true } = options;
@@ -192,7 +205,7 @@ export function toText(event: RoomEvent, options: TextOptions = {}): string {
     room: event.room,
     isolate,
   }) ?? "";
-  return `${new Date(event.time).toISOString()} #${event.seq} ${shown}`;
+  return `${new Date(event.time).toISOString()} seq=${event.seq} ${shown}`;
 }
 
 if (import.meta.main) {

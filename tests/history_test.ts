@@ -57,9 +57,31 @@ Deno.test("toText() writes the room before a line as the terminal does in severa
   const said = event(64, { type: "MSG", alias: "bob", text: "hi ops" }, {
     room: "#ops",
   });
-  assert.equal(toText(said), "2026-12-07T12:45:59.558Z #64 #ops <bob> hi ops");
+  assert.equal(
+    toText(said),
+    "2026-12-07T12:45:59.558Z seq=64 #ops <bob> hi ops",
+  );
   const inLobby = event(3, { type: "ME", alias: "dave", text: "waves" });
-  assert.equal(toText(inLobby), "2026-12-07T12:45:59.558Z #3 * dave waves");
+  assert.equal(toText(inLobby), "2026-12-07T12:45:59.558Z seq=3 * dave waves");
+});
+
+Deno.test("toText() writes an event's number so that it cannot be read as a room, even in a room named like a number", () => {
+  const said = event(22, { type: "MSG", alias: "bob", text: "hi" }, {
+    room: "#22",
+  });
+  const shown = toText(said, { isolate: false });
+  assert.equal(shown, "2026-12-07T12:45:59.558Z seq=22 #22 <bob> hi");
+  // The only word that starts with # before the line is its room.
+  const [, ...before] = shown.slice(0, shown.indexOf(" <")).split(" ");
+  assert.deepEqual(before.filter((word) => word.startsWith("#")), ["#22"]);
+  const inLobby = event(23, { type: "MSG", alias: "bob", text: "hi" });
+  const lobby = toText(inLobby, { isolate: false });
+  assert.deepEqual(
+    lobby.slice(0, lobby.indexOf(" <")).split(" ").filter((w) =>
+      w.startsWith("#")
+    ),
+    [],
+  );
 });
 
 Deno.test("toText() writes what someone chose as it was sent, isolated (FSI…PDI) only when asked, for a terminal", () => {
@@ -70,10 +92,10 @@ Deno.test("toText() writes what someone chose as it was sent, isolated (FSI…PD
   }, { room: "#ops" });
   assert.equal(
     toText(said, { isolate: false }),
-    "2026-12-07T12:45:59.558Z #65 #ops <dana> שלום עולם!",
+    "2026-12-07T12:45:59.558Z seq=65 #ops <dana> שלום עולם!",
   );
   assert.equal(
     toText(said),
-    "2026-12-07T12:45:59.558Z #65 #ops <dana> \u2068שלום עולם!\u2069",
+    "2026-12-07T12:45:59.558Z seq=65 #ops <dana> \u2068שלום עולם!\u2069",
   );
 });

@@ -4,7 +4,8 @@
  * claimed atomically, with the event that announces the change), its
  * {@linkcode Heartbeat} (which also announces the
  * members of a server that stopped beating as left, `server-lost`), the
- * leaves that could not reach Redis sent again, private messages to a member on another server,
+ * leaves that could not reach Redis sent again (`pending_leaves.ts`),
+ * private messages to a member on another server,
  * and the bans, mutes and topic in force, for servers that start later
  * (changes reach running servers through the room's log, in its order).
  *
@@ -17,6 +18,7 @@ import { aliasKey } from "../../protocol.ts";
 import { aliasSkeleton } from "../../text.ts";
 import type { Topic } from "../access/moderation.ts";
 import { Heartbeat } from "./heartbeat.ts";
+import { PendingLeaves } from "./pending_leaves.ts";
 import type { HoldNews, TakeoverProof } from "../room/hold.ts";
 import type { MemberRecord } from "./keys.ts";
 import type { RedisLink } from "./redis.ts";
@@ -80,8 +82,8 @@ export class Cluster {
   #link: RedisLink;
   #options: ClusterOptions;
   #stopped = false;
-  /** Leaves that could not reach Redis (reason, text by member id). */
-  #unsentLeaves = new Map<string, [string, string]>();
+  /** Leaves that could not reach Redis, sent again after every beat. */
+  #leaves: PendingLeaves;
   #heartbeat: Heartbeat;
 
   /** Joins the cluster on `link` (call {@linkcode start}). */
@@ -89,10 +91,11 @@ export class Cluster {
     this.#link = link;
     this.#options = options;
     this.server = crypto.randomUUID().slice(0, 8);
+    this.#leaves = new PendingLeaves(link, this.server, options);
     this.#heartbeat = new Heartbeat(link, this.server, {
       ...options,
       // The leaves that could not be sent, after every beat.
-      after: () => this.#sendLeaves(),
+      after: () => this.#leaves.resend(),
     });
   }
 
@@ -175,7 +178,7 @@ export class Cluster {
     };
     // A leave still queued for it would undo this claim: the claim adopts
     // whatever an earlier, unanswered one left.
-    this.#unsentLeaves.delete(member.id);
+    this.#leaves.drop(member.id);
     let reply: [string, string, string?];
     try {
       reply = await this.#link.run("claim", [
@@ -214,9 +217,9 @@ export class Cluster {
    */
   leave(member: ClusterMember, reason: string, text: string): void {
     if (this.#stopped) return; // its members leave all at once
-    this.#unsentLeaves.set(member.id, [reason, text]);
+    this.#leaves.keep(member.id, reason, text);
     this.#options.flush?.(); // what was appended before goes first
-    void this.#sendLeave(member.id);
+    void this.#leaves.send(member.id);
   }
 
   /**
@@ -342,36 +345,6 @@ export class Cluster {
     ]);
   }
 
-  async #sendLeave(id: string): Promise<void> {
-    const leave = this.#unsentLeaves.get(id);
-    if (leave === undefined) return;
-    const [reason, text] = leave;
-    try {
-      // By id: whatever alias it holds by now (a rename may be landing).
-      await this.#link.run("leave", [
-        "",
-        id,
-        reason,
-        text,
-        "",
-        String(this.#options.clock.now()),
-        this.server, // not once another server took it over
-      ]);
-      this.#unsentLeaves.delete(id);
-    } catch (error) {
-      this.#options.log.debug("redis-leave-failed", {
-        error: describeError(error),
-      });
-    }
-  }
-
-  /** Sends again every leave that could not reach Redis. */
-  async #sendLeaves(): Promise<void> {
-    await Promise.all(
-      [...this.#unsentLeaves.keys()].map((id) => this.#sendLeave(id)),
-    );
-  }
-
   /**
    * Calls `listener` when this server finds it was counted lost by the
    * others (its members were announced as left, and their aliases freed).
@@ -386,7 +359,7 @@ export class Cluster {
    */
   onReset(listener: () => void): void {
     this.#link.onReset(() => {
-      this.#unsentLeaves.clear();
+      this.#leaves.clear();
       listener();
       // Beating at once: until it does, the new state refuses its claims.
       if (!this.#stopped) this.#heartbeat.now();

@@ -153,8 +153,9 @@ export function listReply(
     const flags = line.flags.replace(/[^ki]/g, "");
     sink.irc(state.numeric("324", asked.room, `+${flags}`));
   } else if (asked.kind === "bans" && line.type === "BAN") {
-    const mask = `${nickOf(line.target)}!*@*`;
-    sink.irc(state.numeric("367", asked.room, mask, nickOf(line.by), "0"));
+    // Its setter and set time (optional, a pair) only when known: a BAN
+    // line carries no time, and "0" would read as set in 1970.
+    sink.irc(state.numeric("367", asked.room, `${nickOf(line.target)}!*@*`));
   }
   return true;
 }

@@ -12,9 +12,11 @@
  * The room also says when it is congested ({@linkcode Room.congested},
  * kept by `flow.ts`); sessions then handle no more lines (and their
  * connections stop reading, so TCP pushes back on the senders) until it is
- * not. The fan-out is `fan_out.ts`'s, what it answers one member alone
- * (`/who`, history, `/help`, `/msg`) `replies.ts`'s, and what the room does
- * with lines its log did not store `unsent.ts`'s.
+ * not. The fan-out is `fan_out.ts`'s, a joiner's entry (`WELCOME`, then
+ * what it must see first once its `JOIN` went out) `joiners.ts`'s, what
+ * it answers one member alone (`/who`, history, `/help`, `/msg`)
+ * `replies.ts`'s, and what the room does with lines its log did not store
+ * `unsent.ts`'s.
  *
  * @module
  */
@@ -22,6 +24,7 @@
 import { validateAlias } from "../../protocol.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import { type Clock, systemClock } from "../../clock.ts";
+import { Joiners } from "./joiners.ts";
 import { FanOut } from "./fan_out.ts";
 import { Flow } from "./flow.ts";
 import { LineArena } from "./line_arena.ts";
@@ -54,13 +57,14 @@ export class Room<M extends Member = Member> extends Membership<M> {
   #log: RoomLog;
   /** Ids for the lines sent without one. */
   #lineIds = new LineIdMaker();
-  /** The directory is being told of a log event (see `#fanOut`). */
-  #storing = false;
-  /**
-   * What members who entered in that event do once everyone got it (their
-   * topic and history, or being dropped); made only when one did.
-   */
-  #entered: (() => void)[] | null = null;
+  /** Joiners entering, each in the step its `JOIN` is handed on. */
+  #joiners: Joiners<M> = new Joiners({
+    here: this.here,
+    rooms: () => this.router.rooms,
+    stats: this.stats,
+    encode: (line) => this.#fan.encode(line),
+    dropSlow: (members) => this.dropSlow(members),
+  });
   #onEvent: ((event: RoomEvent) => void) | undefined;
   #fan: FanOut<M>;
   #appended = 0;
@@ -260,34 +264,8 @@ export class Room<M extends Member = Member> extends Membership<M> {
     validateAlias(alias);
     return this.directory.claim(member, alias, {
       replace: options.replace ?? false,
-      onJoin: () => this.#enter(member, options.onEnter),
+      onJoin: () => this.#joiners.enter(member, options.onEnter),
     });
-  }
-
-  /**
-   * The directory gave `member` its alias: it is in, and gets `WELCOME`;
-   * then (once everyone got the `JOIN` it is entering in) what it must see
-   * first. One that cannot take even its `WELCOME` is dropped.
-   */
-  #enter(member: M, onEnter?: () => void): void {
-    this.here.set(member.id, member);
-    const rooms = this.router.rooms;
-    rooms.enterServer(member);
-    const welcome: ServerLine = {
-      type: "WELCOME",
-      alias: member.alias,
-      // The default room's members (those who parted it not).
-      online: String(rooms.default.everyone.size),
-      text: "Type /help for commands",
-    };
-    const fits = member.deliver(this.#fan.encode(welcome));
-    if (fits) {
-      this.stats.joins++;
-      this.stats.peakMembers = Math.max(this.stats.peakMembers, this.size);
-    }
-    const then = fits ? () => onEnter?.() : () => this.dropSlow([member]);
-    if (this.#storing) (this.#entered ??= []).push(then);
-    else then();
   }
 
   /**
@@ -374,14 +352,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
     this.#onEvent?.(event);
     // A joiner enters in the step its JOIN is handed on; what it must see
     // first comes once its JOIN went out (which it does not get).
-    this.#storing = true;
-    try {
-      this.directory.stored(event);
-    } finally {
-      this.#storing = false;
-    }
-    const entered = this.#entered;
-    this.#entered = null;
+    const entered = this.#joiners.during(() => this.directory.stored(event));
     const slow = this.router.fanOut(event);
     if (entered) { for (const then of entered) then(); }
     if (slow) this.dropSlow(slow);

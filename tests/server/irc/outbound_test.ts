@@ -309,7 +309,7 @@ Deno.test("translateOut() answers what the door asked: names, who, list, modes, 
       "322 me #b 1 :-",
       "323 me :End of /LIST",
       "324 me #b :+ki",
-      "367 me #ops carol!*@* alice :0",
+      "367 me #ops :carol!*@*",
       "368 me #ops :End of channel ban list",
       "331 me #b :No topic is set",
       "332 me #ops :release day",
@@ -317,6 +317,25 @@ Deno.test("translateOut() answers what the door asked: names, who, list, modes, 
     ],
   );
   assert.deepEqual(state.pending, []);
+});
+
+Deno.test("translateOut() sends a ban list entry (367) without the setter and set time it does not know, never a time of 0", () => {
+  const { state, out } = setup();
+  state.pending.push({ kind: "bans", room: "#ops" });
+  const sent = out(
+    "BAN account carol - alice spam",
+    "BAN account dan 2026-12-08T00:00:00.000Z alice flood",
+    "INFO 2 bans in #ops",
+  );
+  assert.deepEqual(sent, [
+    "367 me #ops :carol!*@*",
+    "367 me #ops :dan!*@*",
+    "368 me #ops :End of channel ban list",
+  ]);
+  // RPL_BANLIST's who and set-ts come as a pair: neither without the other.
+  for (const line of sent.slice(0, 2)) {
+    assert.equal(line.split(" ").length, 4, line);
+  }
 });
 
 Deno.test("translateOut() sends every ERR as its numeric, at the channel or nick its text names", () => {

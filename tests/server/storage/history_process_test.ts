@@ -385,11 +385,11 @@ Deno.test("server.ts applies --history-keep-rows, and history export prints what
         assert.equal(text.code, 0, text.out);
         assert.match(
           text.out,
-          /^\d{4}-\d\d-\d\dT[\d:.]+Z #8 <amy> line 6\n\S+ #9 \* amy waves$/m,
+          /^\d{4}-\d\d-\d\dT[\d:.]+Z seq=8 <amy> line 6\n\S+ seq=9 \* amy waves$/m,
         );
         // To a pipe, as sent: no bidi isolates (FSI…PDI) a file would keep;
         // on a terminal (util-linux `script`), isolated as the client does.
-        assert.match(text.out, /^\S+ #10 <amy> שלום עולם!$/m);
+        assert.match(text.out, /^\S+ seq=10 <amy> שלום עולם!$/m);
         const exportCommand = [
           "deno",
           ...denoRun("history.ts", [
@@ -403,7 +403,7 @@ Deno.test("server.ts applies --history-keep-rows, and history export prints what
           "/dev/null",
         ]);
         assert.equal(terminal.code, 0, terminal.out);
-        assert.match(terminal.out, /#10 <amy> \u2068שלום עולם!\u2069\r?$/m);
+        assert.match(terminal.out, /seq=10 <amy> \u2068שלום עולם!\u2069\r?$/m);
         assert.doesNotMatch(text.out, /never stored/);
         const future = await history(dir, "export", "--since", "2999-01-01");
         assert.equal(future.out, "");
