@@ -11,8 +11,9 @@
  * without an answer as perhaps not sent, each with its text to copy.
  * An answer: a whisper's `SENT` (its target and text), or, the server
  * answering a connection's lines in order, the next line addressed to
- * the member (an `ERR` without id, an `INFO`, a `WHO`, a `TOPIC`, its own
- * `NICK`, `JOIN`, `LEAVE` or message...), which answers the oldest. That
+ * the member (an `ERR` without id, an `INFO`, a `WHO`, a `TOPIC` shown
+ * or set by it, its own `NICK`, `JOIN`, `LEAVE`, `MOD` or message: one it
+ * did, not another member's action on it), which answers the oldest. That
  * is approximate: an answer to a line the page sent itself (a `/who` of
  * the room shown) may be taken for a command's; the answers to its own
  * `/join` lines are not (`received.js` leaves them out). At most
@@ -87,15 +88,32 @@ export function typedAnswered(state, line) {
     );
     return { ...state, typed: state.typed.slice(at + 1) };
   }
-  const self = state.alias.toLowerCase();
-  const ours = self !== "" &&
-    (line.alias.toLowerCase() === self || line.by.toLowerCase() === self);
-  // A flood warning answers nothing: the line it is about goes on.
+  const ours = self(state, line);
+  // A flood warning answers nothing: the line it is about goes on; a topic
+  // from the log (numbered) is everyone's, an answer only when the user set it.
   const answers = (ANSWERS.has(line.type) && line.id === "" &&
-    line.code !== "flood") ||
+    line.code !== "flood" &&
+    (line.type !== "TOPIC" || line.seq === "" || ours)) ||
     (OWN_ANSWERS.has(line.type) && ours && line.id === "");
   return answers ? { ...state, typed: state.typed.slice(1) } : state;
 }
+
+/**
+ * Whether the user did what `line` tells: its alias is the actor (a
+ * `MOD`'s operator, not its target; not the one a kick or ban took out),
+ * never another member acting on it.
+ * @param {State} state @param {Line} line
+ */
+function self(state, line) {
+  const me = state.alias.toLowerCase();
+  if (me === "") return false;
+  if (line.type === "MOD") return line.by.toLowerCase() === me;
+  if (line.type === "LEAVE" && OTHERS_LEAVES.has(line.reason)) return false;
+  return line.alias.toLowerCase() === me;
+}
+
+/** A member's leaving a room by another's doing. */
+const OTHERS_LEAVES = new Set(["kicked", "banned"]);
 
 /** A whisper's words: the text after `/msg ALIAS`. @param {string} text */
 function whispered(text) {

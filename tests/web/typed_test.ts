@@ -112,3 +112,37 @@ Deno.test("reduce() does not take the answer to a /join the page sent for a type
     page.shown("#lobby").join("\n"),
   );
 });
+
+Deno.test("reduce() does not take another member's topic change or an operator's action on the user for the answer to a typed line", () => {
+  const page = FakePage.inRooms();
+  say(page, "/msg bob one", 1);
+  say(page, "/msg bob two", 2);
+  say(page, "/msg bob three", 3);
+  // Lines of the room's log, by others: bob sets the topic, mutes and
+  // ops ann (her alias is the target, not the actor).
+  page.line("@seq=5;time=2026-12-07T19:00:00.000Z #lobby TOPIC bob look here");
+  page.line(
+    "@seq=6;time=2026-12-07T19:00:01.000Z #lobby MOD mute ann bob quiet",
+  );
+  page.line("@seq=7;time=2026-12-07T19:00:02.000Z #lobby MOD op ann bob");
+  assert.equal(page.state.typed.length, 3);
+  page.step({ type: "closed", random: 0, unsent: [] });
+  assert.deepEqual(unsent(page), [
+    "! Perhaps not sent: /msg bob one (disconnected before an answer)",
+    "! Perhaps not sent: /msg bob two (disconnected before an answer)",
+    "! Perhaps not sent: /msg bob three (disconnected before an answer)",
+  ]);
+});
+
+Deno.test("reduce() still takes the user's own topic change, action or the shown topic for an answer", () => {
+  const page = FakePage.inRooms();
+  say(page, "/topic Release day", 1);
+  say(page, "/mute bob", 2);
+  say(page, "/topic", 3);
+  page.line(
+    "@seq=5;time=2026-12-07T19:00:00.000Z #lobby TOPIC ann Release day",
+  );
+  page.line("@seq=6;time=2026-12-07T19:00:01.000Z #lobby MOD mute bob ann -");
+  page.line("#lobby TOPIC ann Release day");
+  assert.deepEqual(page.state.typed, []);
+});
