@@ -16,7 +16,8 @@
  * did, not another member's action on it), which answers the oldest. That
  * is approximate: an answer to a line the page sent itself (a `/who` of
  * the room shown) may be taken for a command's; the answers to its own
- * `/join` lines are not (`received.js` leaves them out). At most
+ * `/join` lines are not (`received.js` says which), nor the topic and
+ * history that come with any join (its `JOIN` to the next `CURRENT`). At most
  * {@linkcode TYPED_KEPT} are kept. Handlers of the reducer (`state.js`):
  * pure.
  *
@@ -75,12 +76,49 @@ export function typedSent(state, text, room, wire) {
 
 /**
  * A server line: a whisper's `SENT` answers it (and the lines before it:
- * answers come in order); another answer the oldest line kept.
+ * answers come in order); another answer the oldest line kept; the topic
+ * and history that come with a join (its own `JOIN` to `CURRENT`), and
+ * every line of a join the page sent itself (`pageJoin`), none.
+ * @param {State} state @param {Line} line @param {boolean} [pageJoin]
+ * @returns {State}
+ */
+export function typedAnswered(state, line, pageJoin = false) {
+  const entering = enteringAfter(state, line);
+  const next = entering === state.entering ? state : { ...state, entering };
+  if (next.typed.length === 0 || pageJoin) return next;
+  return answeredBy(next, line);
+}
+
+/**
+ * The rooms whose own `JOIN` came and whose join's answer (its topic and
+ * history) runs until the next `CURRENT`, which ends it.
+ * @param {State} state @param {Line} line
+ * @returns {readonly string[]}
+ */
+function enteringAfter(state, line) {
+  if (line.type === "CURRENT") {
+    return state.entering.length === 0 ? state.entering : [];
+  }
+  if (line.type !== "JOIN" || !self(state, line)) return state.entering;
+  const room = line.inRoom;
+  return state.entering.includes(room)
+    ? state.entering
+    : [...state.entering, room].slice(-TYPED_KEPT);
+}
+
+/** A join's own answer: what comes between its `JOIN` and `CURRENT`. */
+const JOIN_PARTS = new Set(["TOPIC", "HIST", "HISTEND"]);
+
+/**
+ * The oldest typed line `line` answers goes (through a `SENT`'s own line).
  * @param {State} state @param {Line} line
  * @returns {State}
  */
-export function typedAnswered(state, line) {
-  if (state.typed.length === 0) return state;
+function answeredBy(state, line) {
+  if (
+    JOIN_PARTS.has(line.type) && line.seq === "" &&
+    state.entering.includes(line.inRoom)
+  ) return state;
   if (line.type === "SENT") {
     const to = line.alias.toLowerCase();
     const at = state.typed.findIndex((t) =>
@@ -130,7 +168,7 @@ function whispered(text) {
 export function typedClosed(state, unsent) {
   const left = [...unsent];
   /** @type {State} */
-  let next = { ...state, typed: [] };
+  let next = { ...state, typed: [], entering: [] };
   for (const typed of state.typed) {
     const at = left.indexOf(typed.wire);
     if (at >= 0) left.splice(at, 1);

@@ -146,3 +146,30 @@ Deno.test("reduce() still takes the user's own topic change, action or the shown
   page.line("#lobby TOPIC ann Release day");
   assert.deepEqual(page.state.typed, []);
 });
+
+Deno.test("reduce() does not take the topic and history that come with a join for the answer to a typed line", () => {
+  const page = FakePage.inRooms();
+  // The user's own /join, then a whisper: the JOIN answers the /join; its
+  // topic and history, up to CURRENT, answer nothing.
+  say(page, "/join #dev", 1);
+  say(page, "/msg bob one", 2);
+  page.line("@seq=5;time=2026-12-07T19:00:00.000Z #dev JOIN ann 2");
+  page.line("#dev TOPIC bob Welcome");
+  page.line("#dev HIST 4 2026-12-07T18:00:00.000Z MSG bob earlier");
+  page.line("#dev HISTEND 1 End of history");
+  page.line("CURRENT #dev");
+  // A room the page joins itself (a click) while another whisper waits.
+  say(page, "/msg bob two", 3);
+  page.step({ type: "room", room: "#qa", key: "", focus: true });
+  page.line("@seq=6;time=2026-12-07T19:00:01.000Z #qa JOIN ann 1");
+  page.line("#qa TOPIC amy Questions");
+  page.line("#qa HISTEND 0 End of history");
+  page.line("CURRENT #qa");
+  assert.equal(page.state.typed.length, 2);
+  page.step({ type: "closed", random: 0, unsent: [] });
+  // Each in the room shown when it was typed.
+  assert.deepEqual([...unsent(page, "#lobby"), ...unsent(page, "#dev")], [
+    "! Perhaps not sent: /msg bob one (disconnected before an answer)",
+    "! Perhaps not sent: /msg bob two (disconnected before an answer)",
+  ]);
+});
