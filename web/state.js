@@ -57,6 +57,7 @@ import { remembered, restore } from "./session.js";
  *   lines sent without ids on this connection, not answered yet
  * @property {readonly string[]} entering rooms whose own `JOIN` came, their
  *   topic and history not yet ended by a `CURRENT` (`typed.js`)
+ * @property {number} whoAsked the page's own `/who` lines not answered yet
  * @property {readonly string[]} echoed the ids last answered by an echo
  *   (a second echo of one is not shown)
  * @property {boolean} seqOn its log lines carry numbers (`CAP ... seq`)
@@ -135,6 +136,7 @@ export const INITIAL_STATE = Object.freeze({
   outbox: [],
   typed: [],
   entering: [],
+  whoAsked: 0,
   echoed: [],
   seqOn: false,
   epoch: "",

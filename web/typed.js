@@ -14,8 +14,9 @@
  * the member (an `ERR` without id, an `INFO`, a `WHO`, a `TOPIC` shown
  * or set by it, its own `NICK`, `JOIN`, `LEAVE`, `MOD` or message: one it
  * did, not another member's action on it), which answers the oldest. That
- * is approximate: an answer to a line the page sent itself (a `/who` of
- * the room shown) may be taken for a command's; the answers to its own
+ * is approximate: a refusal of a line the page sent itself may be taken
+ * for a command's answer; the members it asked for (`state.whoAsked`: a
+ * `WHO` answers the page's own `/who` first) and the answers to its own
  * `/join` lines are not (`received.js` says which), nor the topic and
  * history that come with any join (its `JOIN` to the next `CURRENT`). At most
  * {@linkcode TYPED_KEPT} are kept. Handlers of the reducer (`state.js`):
@@ -78,11 +79,15 @@ export function typedSent(state, text, room, wire) {
  * A server line: a whisper's `SENT` answers it (and the lines before it:
  * answers come in order); another answer the oldest line kept; the topic
  * and history that come with a join (its own `JOIN` to `CURRENT`), and
- * every line of a join the page sent itself (`pageJoin`), none.
+ * every line of a join the page sent itself (`pageJoin`), none; nor the
+ * members of a room the page asked for itself (`state.whoAsked`).
  * @param {State} state @param {Line} line @param {boolean} [pageJoin]
  * @returns {State}
  */
 export function typedAnswered(state, line, pageJoin = false) {
+  if (line.type === "WHO" && line.id === "" && state.whoAsked > 0) {
+    return { ...state, whoAsked: state.whoAsked - 1 }; // the page's own
+  }
   const entering = enteringAfter(state, line);
   const next = entering === state.entering ? state : { ...state, entering };
   if (next.typed.length === 0 || pageJoin) return next;
@@ -168,7 +173,7 @@ function whispered(text) {
 export function typedClosed(state, unsent) {
   const left = [...unsent];
   /** @type {State} */
-  let next = { ...state, typed: [], entering: [] };
+  let next = { ...state, typed: [], entering: [], whoAsked: 0 };
   for (const typed of state.typed) {
     const at = left.indexOf(typed.wire);
     if (at >= 0) left.splice(at, 1);

@@ -173,3 +173,18 @@ Deno.test("reduce() does not take the topic and history that come with a join fo
     "! Perhaps not sent: /msg bob two (disconnected before an answer)",
   ]);
 });
+
+Deno.test("reduce() takes the members of a room the page asked itself for the answer to its /who, not to a typed line", () => {
+  const page = FakePage.inRooms();
+  page.step({ type: "room", room: "#qa", key: "", focus: true });
+  page.line("@seq=6;time=2026-12-07T19:00:01.000Z #qa JOIN ann 1");
+  page.line("CURRENT #qa");
+  assert.equal(page.sent.at(-1), "#qa /who");
+  say(page, "/msg bob hi", 1);
+  page.line("#qa WHO 1 ann");
+  assert.equal(page.state.typed.length, 1);
+  page.step({ type: "closed", random: 0, unsent: [] });
+  assert.deepEqual(unsent(page, "#qa"), [
+    "! Perhaps not sent: /msg bob hi (disconnected before an answer)",
+  ]);
+});
