@@ -156,7 +156,17 @@ export function switchTo(state, name) {
   const shown = effect(next, { fragment: name });
   if (!roomOf(shown, name).whoWanted) return shown;
   const asked = updateRoom(shown, name, () => ({ whoWanted: false }));
-  return send(asked, toRoom(asked, name, WHO_COMMAND));
+  return askedWho(asked, name);
+}
+
+/**
+ * Sends the page's own `/who` of a room, counted so that its answer is
+ * not taken for a typed line's (`typed.js`).
+ * @param {State} state @param {string} name
+ */
+function askedWho(state, name) {
+  const counted = { ...state, whoAsked: state.whoAsked + 1 };
+  return send(counted, toRoom(state, name, WHO_COMMAND));
 }
 
 /**
@@ -183,7 +193,7 @@ export function askWho(state, name, now) {
     return state;
   }
   const asked = updateRoom(state, name, () => ({ whoAskedAt: now }));
-  return send(asked, toRoom(state, name, WHO_COMMAND));
+  return askedWho(asked, name);
 }
 
 /** The room a line is about: its prefix's, else the room shown. */

@@ -114,8 +114,8 @@ const ALWAYS = new Map(
  * @returns {State}
  */
 export function received(before, line, at) {
-  const state = before.phase === "joined" && !answersPageJoin(before, line)
-    ? typedAnswered(before, line)
+  const state = before.phase === "joined"
+    ? typedAnswered(before, line, answersPageJoin(before, line))
     : before;
   const always = ALWAYS.get(line.type);
   if (always) return always(state, localEnds(line), at); // ends: local time

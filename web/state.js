@@ -55,6 +55,9 @@ import { remembered, restore } from "./session.js";
  *   lines with ids not answered yet, in the order typed
  * @property {readonly import("./typed.js").TypedLine[]} typed the user's
  *   lines sent without ids on this connection, not answered yet
+ * @property {readonly string[]} entering rooms whose own `JOIN` came, their
+ *   topic and history not yet ended by a `CURRENT` (`typed.js`)
+ * @property {number} whoAsked the page's own `/who` lines not answered yet
  * @property {readonly string[]} echoed the ids last answered by an echo
  *   (a second echo of one is not shown)
  * @property {boolean} seqOn its log lines carry numbers (`CAP ... seq`)
@@ -132,6 +135,8 @@ export const INITIAL_STATE = Object.freeze({
   idsOn: false,
   outbox: [],
   typed: [],
+  entering: [],
+  whoAsked: 0,
   echoed: [],
   seqOn: false,
   epoch: "",

@@ -11,11 +11,14 @@
  * without an answer as perhaps not sent, each with its text to copy.
  * An answer: a whisper's `SENT` (its target and text), or, the server
  * answering a connection's lines in order, the next line addressed to
- * the member (an `ERR` without id, an `INFO`, a `WHO`, a `TOPIC`, its own
- * `NICK`, `JOIN`, `LEAVE` or message...), which answers the oldest. That
- * is approximate: an answer to a line the page sent itself (a `/who` of
- * the room shown) may be taken for a command's; the answers to its own
- * `/join` lines are not (`received.js` leaves them out). At most
+ * the member (an `ERR` without id, an `INFO`, a `WHO`, a `TOPIC` shown
+ * or set by it, its own `NICK`, `JOIN`, `LEAVE`, `MOD` or message: one it
+ * did, not another member's action on it), which answers the oldest. That
+ * is approximate: a refusal of a line the page sent itself may be taken
+ * for a command's answer; the members it asked for (`state.whoAsked`: a
+ * `WHO` answers the page's own `/who` first) and the answers to its own
+ * `/join` lines are not (`received.js` says which), nor the topic and
+ * history that come with any join (its `JOIN` to the next `CURRENT`). At most
  * {@linkcode TYPED_KEPT} are kept. Handlers of the reducer (`state.js`):
  * pure.
  *
@@ -74,12 +77,53 @@ export function typedSent(state, text, room, wire) {
 
 /**
  * A server line: a whisper's `SENT` answers it (and the lines before it:
- * answers come in order); another answer the oldest line kept.
+ * answers come in order); another answer the oldest line kept; the topic
+ * and history that come with a join (its own `JOIN` to `CURRENT`), and
+ * every line of a join the page sent itself (`pageJoin`), none; nor the
+ * members of a room the page asked for itself (`state.whoAsked`).
+ * @param {State} state @param {Line} line @param {boolean} [pageJoin]
+ * @returns {State}
+ */
+export function typedAnswered(state, line, pageJoin = false) {
+  if (line.type === "WHO" && line.id === "" && state.whoAsked > 0) {
+    return { ...state, whoAsked: state.whoAsked - 1 }; // the page's own
+  }
+  const entering = enteringAfter(state, line);
+  const next = entering === state.entering ? state : { ...state, entering };
+  if (next.typed.length === 0 || pageJoin) return next;
+  return answeredBy(next, line);
+}
+
+/**
+ * The rooms whose own `JOIN` came and whose join's answer (its topic and
+ * history) runs until the next `CURRENT`, which ends it.
+ * @param {State} state @param {Line} line
+ * @returns {readonly string[]}
+ */
+function enteringAfter(state, line) {
+  if (line.type === "CURRENT") {
+    return state.entering.length === 0 ? state.entering : [];
+  }
+  if (line.type !== "JOIN" || !self(state, line)) return state.entering;
+  const room = line.inRoom;
+  return state.entering.includes(room)
+    ? state.entering
+    : [...state.entering, room].slice(-TYPED_KEPT);
+}
+
+/** A join's own answer: what comes between its `JOIN` and `CURRENT`. */
+const JOIN_PARTS = new Set(["TOPIC", "HIST", "HISTEND"]);
+
+/**
+ * The oldest typed line `line` answers goes (through a `SENT`'s own line).
  * @param {State} state @param {Line} line
  * @returns {State}
  */
-export function typedAnswered(state, line) {
-  if (state.typed.length === 0) return state;
+function answeredBy(state, line) {
+  if (
+    JOIN_PARTS.has(line.type) && line.seq === "" &&
+    state.entering.includes(line.inRoom)
+  ) return state;
   if (line.type === "SENT") {
     const to = line.alias.toLowerCase();
     const at = state.typed.findIndex((t) =>
@@ -87,15 +131,32 @@ export function typedAnswered(state, line) {
     );
     return { ...state, typed: state.typed.slice(at + 1) };
   }
-  const self = state.alias.toLowerCase();
-  const ours = self !== "" &&
-    (line.alias.toLowerCase() === self || line.by.toLowerCase() === self);
-  // A flood warning answers nothing: the line it is about goes on.
+  const ours = self(state, line);
+  // A flood warning answers nothing: the line it is about goes on; a topic
+  // from the log (numbered) is everyone's, an answer only when the user set it.
   const answers = (ANSWERS.has(line.type) && line.id === "" &&
-    line.code !== "flood") ||
+    line.code !== "flood" &&
+    (line.type !== "TOPIC" || line.seq === "" || ours)) ||
     (OWN_ANSWERS.has(line.type) && ours && line.id === "");
   return answers ? { ...state, typed: state.typed.slice(1) } : state;
 }
+
+/**
+ * Whether the user did what `line` tells: its alias is the actor (a
+ * `MOD`'s operator, not its target; not the one a kick or ban took out),
+ * never another member acting on it.
+ * @param {State} state @param {Line} line
+ */
+function self(state, line) {
+  const me = state.alias.toLowerCase();
+  if (me === "") return false;
+  if (line.type === "MOD") return line.by.toLowerCase() === me;
+  if (line.type === "LEAVE" && OTHERS_LEAVES.has(line.reason)) return false;
+  return line.alias.toLowerCase() === me;
+}
+
+/** A member's leaving a room by another's doing. */
+const OTHERS_LEAVES = new Set(["kicked", "banned"]);
 
 /** A whisper's words: the text after `/msg ALIAS`. @param {string} text */
 function whispered(text) {
@@ -112,7 +173,7 @@ function whispered(text) {
 export function typedClosed(state, unsent) {
   const left = [...unsent];
   /** @type {State} */
-  let next = { ...state, typed: [] };
+  let next = { ...state, typed: [], entering: [], whoAsked: 0 };
   for (const typed of state.typed) {
     const at = left.indexOf(typed.wire);
     if (at >= 0) left.splice(at, 1);

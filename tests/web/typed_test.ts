@@ -112,3 +112,79 @@ Deno.test("reduce() does not take the answer to a /join the page sent for a type
     page.shown("#lobby").join("\n"),
   );
 });
+
+Deno.test("reduce() does not take another member's topic change or an operator's action on the user for the answer to a typed line", () => {
+  const page = FakePage.inRooms();
+  say(page, "/msg bob one", 1);
+  say(page, "/msg bob two", 2);
+  say(page, "/msg bob three", 3);
+  // Lines of the room's log, by others: bob sets the topic, mutes and
+  // ops ann (her alias is the target, not the actor).
+  page.line("@seq=5;time=2026-12-07T19:00:00.000Z #lobby TOPIC bob look here");
+  page.line(
+    "@seq=6;time=2026-12-07T19:00:01.000Z #lobby MOD mute ann bob quiet",
+  );
+  page.line("@seq=7;time=2026-12-07T19:00:02.000Z #lobby MOD op ann bob");
+  assert.equal(page.state.typed.length, 3);
+  page.step({ type: "closed", random: 0, unsent: [] });
+  assert.deepEqual(unsent(page), [
+    "! Perhaps not sent: /msg bob one (disconnected before an answer)",
+    "! Perhaps not sent: /msg bob two (disconnected before an answer)",
+    "! Perhaps not sent: /msg bob three (disconnected before an answer)",
+  ]);
+});
+
+Deno.test("reduce() still takes the user's own topic change, action or the shown topic for an answer", () => {
+  const page = FakePage.inRooms();
+  say(page, "/topic Release day", 1);
+  say(page, "/mute bob", 2);
+  say(page, "/topic", 3);
+  page.line(
+    "@seq=5;time=2026-12-07T19:00:00.000Z #lobby TOPIC ann Release day",
+  );
+  page.line("@seq=6;time=2026-12-07T19:00:01.000Z #lobby MOD mute bob ann -");
+  page.line("#lobby TOPIC ann Release day");
+  assert.deepEqual(page.state.typed, []);
+});
+
+Deno.test("reduce() does not take the topic and history that come with a join for the answer to a typed line", () => {
+  const page = FakePage.inRooms();
+  // The user's own /join, then a whisper: the JOIN answers the /join; its
+  // topic and history, up to CURRENT, answer nothing.
+  say(page, "/join #dev", 1);
+  say(page, "/msg bob one", 2);
+  page.line("@seq=5;time=2026-12-07T19:00:00.000Z #dev JOIN ann 2");
+  page.line("#dev TOPIC bob Welcome");
+  page.line("#dev HIST 4 2026-12-07T18:00:00.000Z MSG bob earlier");
+  page.line("#dev HISTEND 1 End of history");
+  page.line("CURRENT #dev");
+  // A room the page joins itself (a click) while another whisper waits.
+  say(page, "/msg bob two", 3);
+  page.step({ type: "room", room: "#qa", key: "", focus: true });
+  page.line("@seq=6;time=2026-12-07T19:00:01.000Z #qa JOIN ann 1");
+  page.line("#qa TOPIC amy Questions");
+  page.line("#qa HISTEND 0 End of history");
+  page.line("CURRENT #qa");
+  assert.equal(page.state.typed.length, 2);
+  page.step({ type: "closed", random: 0, unsent: [] });
+  // Each in the room shown when it was typed.
+  assert.deepEqual([...unsent(page, "#lobby"), ...unsent(page, "#dev")], [
+    "! Perhaps not sent: /msg bob one (disconnected before an answer)",
+    "! Perhaps not sent: /msg bob two (disconnected before an answer)",
+  ]);
+});
+
+Deno.test("reduce() takes the members of a room the page asked itself for the answer to its /who, not to a typed line", () => {
+  const page = FakePage.inRooms();
+  page.step({ type: "room", room: "#qa", key: "", focus: true });
+  page.line("@seq=6;time=2026-12-07T19:00:01.000Z #qa JOIN ann 1");
+  page.line("CURRENT #qa");
+  assert.equal(page.sent.at(-1), "#qa /who");
+  say(page, "/msg bob hi", 1);
+  page.line("#qa WHO 1 ann");
+  assert.equal(page.state.typed.length, 1);
+  page.step({ type: "closed", random: 0, unsent: [] });
+  assert.deepEqual(unsent(page, "#qa"), [
+    "! Perhaps not sent: /msg bob hi (disconnected before an answer)",
+  ]);
+});

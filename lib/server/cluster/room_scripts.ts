@@ -128,8 +128,17 @@ local function holdsOf(id)
   if not ok or type(held) ~= 'table' then return {} end
   return held
 end
+-- Whether room name's record holds the mute named key ('ID TARGET').
+local function inForce(name, key)
+  for _, m in ipairs(mutesOf(redis.call('HGET', K.rooms, name))) do
+    if m[1] == key then return true end
+  end
+  return false
+end
 -- A MOD (line JSON) of room name changed its record from was: a mute it
--- adds holds the member of the room its target alias names (room_mutes.ts).
+-- adds holds the member of the room its target alias names (room_mutes.ts);
+-- the member's holds whose mute is gone (lifted, its room expired) go, so
+-- that they are no more than the mutes in force.
 local function holdMuted(name, line, was)
   local ok, l = pcall(cjson.decode, line)
   if not ok or type(l) ~= 'table' or l.action ~= 'mute' or
@@ -141,7 +150,10 @@ local function holdMuted(name, line, was)
       local raw = redis.call('HGET', K.members, string.lower(l.alias))
       local member = raw and cjson.decode(raw)
       if member and isIn(member.id, name) then
-        local held = holdsOf(member.id)
+        local held = {}
+        for r, k in pairs(holdsOf(member.id)) do
+          if type(k) == 'string' and inForce(r, k) then held[r] = k end
+        end
         held[name] = m[1]
         redis.call('HSET', K.roomMuted, member.id, cjson.encode(held))
       end

@@ -373,6 +373,51 @@ Deno.test("the append script refuses a message or action in a room from the memb
   });
 });
 
+Deno.test("a member's holds in Redis keep only mutes still in force: muted in 30 temporary rooms in turn, each gone after it, it keeps one hold, not 30", async () => {
+  await withRooms({ history: 5, streamEntries: 1000 }, async (link, c) => {
+    const amy = member(`${c.server}/1`, "amy");
+    const cat = member(`${c.server}/2`, "cat");
+    await c.claim(amy, "amy", null, false);
+    await c.claim(cat, "cat", null, false);
+    const mute = {
+      id: 1,
+      type: "mute",
+      kind: "address",
+      target: "127.0.0.1",
+      label: "cat",
+      until: null,
+      by: "amy",
+      reason: "",
+    };
+    for (let i = 0; i < 30; i++) {
+      const room = `#tmp${i}`;
+      const open = ops(newRoomRecord(room), "~amy");
+      for (const m of [amy, cat]) {
+        await append(link, m.id, join(m.alias), {
+          room,
+          effect: "room",
+          value: open,
+        });
+      }
+      await append(link, amy.id, {
+        type: "MOD",
+        action: "mute",
+        alias: "cat",
+        by: "amy",
+        text: "",
+      }, { room, effect: "room", value: { ...open, mutes: [mute] } });
+      for (const m of [cat, amy]) {
+        await append(link, m.id, part(m.alias), { room });
+      }
+      await append(link, "", EXPIRE, { room, effect: "expire" });
+    }
+    const held = JSON.parse(
+      await hget(link, link.keys.roomMuted, cat.id) as string,
+    );
+    assert.deepEqual(held, { "#tmp29": "1 127.0.0.1" });
+  });
+});
+
 Deno.test("a quiet room keeps its last messages in Redis when a busy room trims the stream", async () => {
   await withRooms({ history: 3, streamEntries: 50 }, async (link, c) => {
     const alice = member(`${c.server}/1`, "alice");
