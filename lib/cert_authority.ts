@@ -198,16 +198,34 @@ export async function certificateRole(pem: string): Promise<CertificateRole> {
   const constraints = cert.getExtension(x509.BasicConstraintsExtension);
   const usages = cert.getExtension(x509.KeyUsagesExtension);
   const names = cert.subjectName.getField("CN");
-  const digest = new Uint8Array(await cert.getThumbprint("SHA-256"));
   return {
     commonName: names.length === 1 ? names[0]! : null,
     authority: (constraints?.ca ?? false) ||
       ((usages?.usages ?? 0) & x509.KeyUsageFlags.keyCertSign) !== 0,
-    fingerprint: Array.from(
-      digest,
-      (b) => b.toString(16).padStart(2, "0").toUpperCase(),
-    ).join(":"),
+    fingerprint: await fingerprintSha256(block[0]),
   };
+}
+
+/**
+ * SHA-256 fingerprint of the first certificate in a PEM text, as colon-
+ * separated uppercase hex: the form `openssl x509 -fingerprint -sha256`
+ * prints.
+ */
+export async function fingerprintSha256(pem: string): Promise<string> {
+  const match = /-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/
+    .exec(pem);
+  if (match === null) {
+    throw new TypeError("Cannot fingerprint: no PEM certificate found");
+  }
+  const der = Uint8Array.from(
+    atob(match[1]!.replace(/\s+/g, "")),
+    (c) => c.charCodeAt(0),
+  );
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", der));
+  return Array.from(
+    digest,
+    (b) => b.toString(16).padStart(2, "0").toUpperCase(),
+  ).join(":");
 }
 
 /** Whether a SAN entry is an IPv4 or IPv6 address rather than a DNS name. */

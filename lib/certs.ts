@@ -15,10 +15,13 @@ import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import {
   type CertificatePair,
+  fingerprintSha256,
   generateCa,
   issueClientCertificate,
   issueServerCertificate,
 } from "./cert_authority.ts";
+
+export { fingerprintSha256 };
 
 /** Names every generated server certificate covers. */
 export const DEFAULT_SANS: readonly string[] = [
@@ -209,26 +212,4 @@ export async function renewDevCertificate(
   await Deno.writeTextFile(paths.cert, server.cert);
   const renewed = certificateFacts(server.cert);
   return { notAfter: renewed.notAfter, renewed: true };
-}
-
-/**
- * SHA-256 fingerprint of the first certificate in a PEM text, as colon-
- * separated uppercase hex: the form `openssl x509 -fingerprint -sha256`
- * prints.
- */
-export async function fingerprintSha256(pem: string): Promise<string> {
-  const match = /-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/
-    .exec(pem);
-  if (match === null) {
-    throw new TypeError("Cannot fingerprint: no PEM certificate found");
-  }
-  const der = Uint8Array.from(
-    atob(match[1]!.replace(/\s+/g, "")),
-    (c) => c.charCodeAt(0),
-  );
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", der));
-  return Array.from(
-    digest,
-    (b) => b.toString(16).padStart(2, "0").toUpperCase(),
-  ).join(":");
 }
