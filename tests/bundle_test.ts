@@ -65,7 +65,7 @@ Deno.test("deno task bundle builds a server that needs nothing beside it, and a 
       // The page and every module it imports.
       const page = ["index.html", "app.js", "protocol.js", "state.js"];
       const state = ["effects.js", "joining.js", "in_room.js", "session.js"];
-      const rooms = ["rooms_asked.js", "outbox.js"];
+      const rooms = ["rooms_asked.js", "outbox.js", "kept.js", "members.js"];
       for (
         const file of [...page, ...state, ...rooms, "entries.js", "view.js"]
       ) {

@@ -13,6 +13,7 @@
 
 import { effect, send } from "./effects.js";
 import { inRoom as labelled } from "./entries.js";
+import { whoIsHere, withMember, withoutMember } from "./members.js";
 import { WHO_COMMAND } from "./protocol.js";
 
 /** @typedef {import("./effects.js").Handler} Handler */
@@ -196,6 +197,17 @@ export function askWho(state, name, now) {
   return askedWho(asked, name);
 }
 
+/**
+ * What a room's log keeps when its history replaces it: the user's lines
+ * not answered (greyed) and those not sent (or perhaps not), with their
+ * text to copy. @param {Room} room
+ */
+function lasting(room) {
+  return room.log.filter((e) =>
+    e.pendingId !== undefined || e.className.startsWith("unsent")
+  );
+}
+
 /** The room a line is about: its prefix's, else the room shown. */
 const target = (/** @type {State} */ state, /** @type {Line} */ line) =>
   line.inRoom || state.current;
@@ -225,7 +237,7 @@ export const ROOM_LINES = new Map(
           // A history the page did not ask for: none to ask after a reload.
           (room) =>
             room.replaceOnHistory
-              ? { replaceOnHistory: false, log: [], backfill: null }
+              ? { replaceOnHistory: false, log: lasting(room), backfill: null }
               : { backfill: null },
         ),
     ],
@@ -357,39 +369,4 @@ export function dropRoom(state, name) {
   return last === ""
     ? effect({ ...left, current: "" }, { fragment: "" })
     : switchTo(left, last);
-}
-
-/**
- * @param {ReadonlyMap<string, Member>} members @param {string} alias
- * @param {boolean} operator
- */
-function withMember(members, alias, operator) {
-  const key = alias.toLowerCase();
-  if (members.has(key)) return members;
-  return new Map(members).set(key, { alias, operator });
-}
-
-/** @param {ReadonlyMap<string, Member>} members @param {string} alias */
-function withoutMember(members, alias) {
-  const key = alias.toLowerCase();
-  if (!members.has(key)) return members;
-  const fewer = new Map(members);
-  fewer.delete(key);
-  return fewer;
-}
-
-/**
- * The member list from a `WHO`'s aliases (operators marked with "@").
- * @param {string} aliases
- * @returns {ReadonlyMap<string, Member>}
- */
-function whoIsHere(aliases) {
-  /** @type {ReadonlyMap<string, Member>} */
-  let listed = new Map();
-  for (const alias of aliases.split(" ").filter((a) => a !== "")) {
-    listed = alias.startsWith("@")
-      ? withMember(listed, alias.slice(1), true)
-      : withMember(listed, alias, false);
-  }
-  return listed;
 }

@@ -15,9 +15,14 @@
  * server's window of ids stores it at most once (`duplicate`: its echo
  * again, as first sent: its room, its number). A line the catch-up shows (sent, stored, its echo lost with the
  * connection) leaves the outbox's entry, and the echo of its resend is not
- * shown again. Whispers (`/msg`) and other commands carry no id
- * (docs/protocol.md): they go at once, kept by `typed.js` until answered. Handlers of the reducer
- * (`state.js`): pure.
+ * shown again. A line goes only under the alias that typed it: after a
+ * rename (or a reload that came back as another member) it is not sent,
+ * and says so, unless the catch-up showed it stored. Whispers (`/msg`) and
+ * other commands carry no id (docs/protocol.md): they go at once, kept by
+ * `typed.js` until answered; a whisper typed while the page reconnects
+ * waits here, greyed, and goes once (no id: never again) when the page is
+ * back, handed to `typed.js`. The outbox is kept across a reload
+ * (`kept.js`). Handlers of the reducer (`state.js`): pure.
  *
  * @module
  */
@@ -26,6 +31,7 @@ import { send } from "./effects.js";
 import { told } from "./entries.js";
 import { roomOf, show, toRoom, updateRoom } from "./in_room.js";
 import { tagLine } from "./protocol.js";
+import { typedSent } from "./typed.js";
 
 /** @typedef {import("./entries.js").Entry} Entry */
 /** @typedef {import("./protocol.js").Line} Line */
@@ -36,7 +42,11 @@ import { tagLine } from "./protocol.js";
  * @typedef {object} OutLine
  * @property {string} id its id
  * @property {string} room the room it was said in (`""`: none)
- * @property {string} text as typed (a message, or `/me ...`)
+ * @property {string} text as typed (a message, `/me ...`, or `/msg ...`)
+ * @property {string} alias the alias that typed it: sent under no other
+ * @property {boolean} whisper a whisper typed while the page was not in:
+ *   sent once, without its id (which only names its greyed entry), then
+ *   kept by `typed.js`
  * @property {boolean} sent handed to this connection's socket
  * @property {boolean} doubt sent on a connection that closed before
  *   its answer: perhaps stored
@@ -58,19 +68,33 @@ export function isTaggable(text) {
 }
 
 /**
- * A typed line to send with its id: shown greyed in its room at once,
- * sent when its room is ready ({@linkcode flushOutbox}).
- * @param {State} state @param {string} room @param {string} text
- * @param {string} id @returns {State}
+ * Whether a typed line is a whisper (`/msg ALIAS TEXT`) that may wait in
+ * the outbox while the page reconnects. @param {string} text
  */
-export function queueLine(state, room, text, id) {
+export function isWhisper(text) {
+  return /^\/msg\s+\S+\s+\S/i.test(text.trim());
+}
+
+/**
+ * A typed line to send with its id: shown greyed in its room at once,
+ * sent when its room is ready ({@linkcode flushOutbox}); a whisper
+ * (`whisper`) goes once without it.
+ * @param {State} state @param {string} room @param {string} text
+ * @param {string} id @param {{ doubt?: boolean, alias?: string }} [kept]
+ *   a line kept across a reload: perhaps sent by the page before, typed
+ *   under `alias`
+ * @returns {State}
+ */
+export function queueLine(state, room, text, id, kept = {}) {
   /** @type {OutLine} */
   const out = {
     id,
     room,
     text,
+    alias: kept.alias ?? state.alias,
+    whisper: !isTaggable(text),
     sent: false,
-    doubt: false,
+    doubt: kept.doubt ?? false,
     seen: false,
     resent: false,
   };
@@ -78,7 +102,7 @@ export function queueLine(state, room, text, id) {
   const entry = {
     className: "pending",
     parts: [
-      { kind: "alias", text: state.alias },
+      { kind: "alias", text: out.alias },
       { kind: "text", text: " " },
       { kind: "said", text },
     ],
@@ -103,9 +127,11 @@ function ready(state, name) {
 
 /**
  * After each step: sends, in order, the lines of the outbox not sent on
- * this connection whose room is ready; one whose room the page is no
- * longer in (left, refused) is not sent, and says so ("perhaps" for one
- * sent on a connection that closed before its answer).
+ * this connection whose room is ready, under the alias that typed them
+ * (a whisper, once: it leaves for `typed.js`); one whose room the page is
+ * no longer in (left, refused), or typed under another alias, is not
+ * sent, and says so ("perhaps" for one sent on a connection that closed
+ * before its answer), unless the catch-up showed it stored.
  * @param {State} state
  * @returns {State}
  */
@@ -115,16 +141,38 @@ export function flushOutbox(state) {
   let next = state;
   for (const out of state.outbox) {
     if (out.sent) continue;
-    if (!state.rooms.has(out.room)) {
-      // One sent before the drop may have been stored (and seen) all the same.
-      const perhaps = out.doubt ? "; perhaps not sent" : "";
-      next = unsent(next, out, `you are not in ${out.room}${perhaps}`);
-    } else if (ready(state, out.room)) {
+    const gone = !state.rooms.has(out.room);
+    if (!gone && !ready(state, out.room)) continue;
+    if (out.seen && (gone || !sameAlias(out.alias, state.alias))) {
+      next = forget(next, out); // stored: the catch-up showed it
+    } else if (gone) {
+      next = unsent(next, out, `you are not in ${out.room}`);
+    } else if (!sameAlias(out.alias, state.alias)) {
+      const now = `typed as ${out.alias}, you are ${state.alias} now`;
+      next = unsent(next, out, now);
+    } else if (out.whisper) {
+      next = whisperNow(next, out);
+    } else {
       next = change(next, out.id, { sent: true });
       next = send(next, wireLine(next, out));
     }
   }
   return next;
+}
+
+/** Whether two aliases are one (the server's are unique in any case). @param {string} a @param {string} b */
+function sameAlias(a, b) {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/**
+ * A whisper that waited goes, once, without an id: it leaves the outbox
+ * (its greyed entry too: its `SENT` shows it) for `typed.js`, which tells
+ * if it is not answered. @param {State} state @param {OutLine} out
+ */
+function whisperNow(state, out) {
+  const wire = toRoom(state, out.room, out.text);
+  return typedSent(send(forget(state, out), wire), out.text, out.room, wire);
 }
 
 /** The line on the wire: its id, its room's prefix, the text. @param {State} state @param {OutLine} out */
@@ -153,14 +201,7 @@ export function outboxClosed(state) {
  */
 export function outboxAbandoned(state) {
   return state.outbox.reduce(
-    (next, out) =>
-      unsent(
-        next,
-        out,
-        out.sent || out.doubt
-          ? "disconnected; perhaps not sent"
-          : "disconnected",
-      ),
+    (next, out) => unsent(next, out, "disconnected", out.sent || out.doubt),
     state,
   );
 }
@@ -211,20 +252,18 @@ function numberShown(state, name, seq) {
 }
 
 /**
- * A line by this member, without an id, in a room with a line in doubt of
- * the same kind and text: the catch-up of a line whose echo was lost.
+ * A line by this member (under the alias that typed a line in doubt),
+ * without an id, in a room with a line in doubt of the same kind and
+ * text: the catch-up of a line whose echo was lost.
  * @param {State} state @param {Line} line
  */
 function caughtUp(state, line) {
-  if (
-    line.id !== "" || line.alias.toLowerCase() !== state.alias.toLowerCase()
-  ) {
-    return state;
-  }
+  if (line.id !== "") return state;
   const room = line.inRoom || state.current;
   const said = line.type === "ME" ? `/me ${line.text}` : line.text;
   const out = state.outbox.find((o) =>
-    o.doubt && !o.seen && o.room === room && sameText(o.text, said)
+    o.doubt && !o.seen && !o.whisper && o.room === room &&
+    sameAlias(o.alias, line.alias) && sameText(o.text, said)
   );
   if (out === undefined) return state;
   return withoutEntry(change(state, out.id, { seen: true }), out);
@@ -250,21 +289,30 @@ export function outboxRefused(state, line) {
     const again = change(state, out.id, { resent: true, doubt: true });
     return out.sent ? send(again, wireLine(state, out)) : again;
   }
-  return unsent(state, out, line.text);
+  // Answered: this try was refused, whatever became of an earlier one
+  // (stored, its id would have brought its echo again); in doubt only
+  // when the server cannot say (`unknown`, a second time).
+  return unsent(state, out, line.text, line.code === "unknown");
 }
 
 /**
- * A line of the outbox that was not sent (or perhaps not): its greyed
- * entry becomes "Not sent", with the reason and the text to copy.
+ * A line of the outbox that was not sent (or perhaps not: `doubt`, sent
+ * on a connection that closed before its answer): its greyed entry
+ * becomes "Not sent" ("Perhaps not sent"), with the reason and the text
+ * to copy.
  * @param {State} state @param {OutLine} out @param {string} reason
+ * @param {boolean} [doubt]
  * @returns {State}
  */
-function unsent(state, out, reason) {
-  const why = reason.replace(/^Not sent( \([^)]*\))?: */, "");
+function unsent(state, out, reason, doubt = out.doubt) {
+  const why = reason.replace(/^(Perhaps not|Not) sent( \([^)]*\))?: */, "");
+  const said = doubt
+    ? told`! Perhaps not sent: ${out.text} (${why})`
+    : told`! Not sent: ${out.text} (${why})`;
   /** @type {Entry} */
   const entry = {
     className: "unsent error-line",
-    parts: told`! Not sent: ${out.text} (${why})`,
+    parts: said,
     when: null,
     dated: false,
   };

@@ -19,7 +19,7 @@
 import { effect, send } from "./effects.js";
 import { errorLine, inRoom as labelled, told } from "./entries.js";
 import { dropRoom, EMPTY_ROOM, show, switchTo, toRoom } from "./in_room.js";
-import { isTaggable, queueLine } from "./outbox.js";
+import { isTaggable, isWhisper, queueLine } from "./outbox.js";
 import { typedSent } from "./typed.js";
 import {
   isQuitCommand,
@@ -256,9 +256,10 @@ export function refusal(state, line, entry) {
 }
 
 /**
- * Told when a line that cannot wait in the outbox (a command, a whisper,
- * any line without ids, or in a held room) is typed while the page is not
- * in (a reconnect).
+ * Told when a line that cannot wait in the outbox (a command other than a
+ * whisper, any line but a whisper without ids, or one in a held room) is
+ * typed while the page is not in (a reconnect): a command typed then could
+ * act long after the user meant it to.
  */
 const NOT_CONNECTED =
   told`! Not sent: not connected; your line is kept in the box, send it again once connected`;
@@ -269,9 +270,11 @@ const NOT_CONNECTED =
  * is to be sent again, which this asks for now). With ids, a message or
  * `/me` line goes with `id` through the outbox (`outbox.js`): shown
  * greyed until its echo, sent again after a reconnect; typed while the
- * page is reconnecting, it waits there too, sent once its room is back.
- * Any other line typed then stays in the box (sent now, a line would be
- * taken as the alias, or dropped; without an id it cannot wait safely).
+ * page is reconnecting, it waits there too, sent once its room is back;
+ * so does a whisper (`/msg`), sent once, never again (no id: nothing
+ * could tell a second one from the first). Any other command typed then
+ * stays in the box (sent now, a line would be taken as the alias, or
+ * dropped; run later, it could act long after the user meant it to).
  * @param {State} state @param {string} text @param {number} now
  * @param {string} id
  */
@@ -281,7 +284,8 @@ export function say(state, text, now, id) {
   const held = state.rooms.get(state.current)?.held === true;
   const queued = !held && state.idsOn && id !== "" && isTaggable(text);
   if (state.phase !== "joined") {
-    return queued && waitsToRejoin(state)
+    const waits = queued || (!held && id !== "" && isWhisper(text));
+    return waits && waitsToRejoin(state)
       ? queueLine(
         effect(state, { clearMessage: true }),
         state.current,

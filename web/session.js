@@ -5,8 +5,10 @@
  * alias, the log's epoch, each room's last number seen, the room shown,
  * the last `RESUME` token, and the keys of the rooms it is in (so that it
  * rejoins them after the grace as a reconnect does: the tab's only, like
- * the token, which is already the member in those rooms). Nothing else: no
- * password (an account's or the server's, asked again), no line said. The snapshot of a state and its text, that text read back
+ * the token, which is already the member in those rooms), and the user's
+ * lines not answered yet (`kept.js`: sent again under their ids after the
+ * reload). Nothing else: no password (an account's or the server's, asked
+ * again). The snapshot of a state and its text, that text read back
  * (checked field by field: anything else is no session), the state a
  * reloaded page starts from, and the tab's storage taken at start and let
  * go when the page goes: a copy of the storage of a page still open (a
@@ -19,6 +21,7 @@
 import { backfillFrom } from "./backfill.js";
 import { effect } from "./effects.js";
 import { EMPTY_ROOM } from "./in_room.js";
+import { keptOf, parseKept, restoreKept } from "./kept.js";
 import { EPOCH, TOKEN } from "./protocol.js";
 
 /** @typedef {import("./state.js").State} State */
@@ -34,6 +37,10 @@ import { EPOCH, TOKEN } from "./protocol.js";
  *   page is in, in the order joined, each with its last number seen
  * @property {readonly (readonly [string, string])[]} keys the key each
  *   room of `rooms` was entered with, when it had one
+ * @property {readonly import("./kept.js").KeptLine[]} [lines] the outbox
+ * @property {number} [unkept] lines of the outbox over the bounds
+ * @property {readonly import("./kept.js").AskedLine[]} [asked] lines sent
+ *   without an id, not answered
  */
 
 /**
@@ -64,7 +71,28 @@ export function sessionOf(state) {
     state.rooms.has(name) && isKey([name, key])
   );
   const { alias, epoch, token, current } = state;
-  return { alias, epoch, token, current, rooms, keys };
+  return {
+    alias,
+    epoch,
+    token,
+    current,
+    rooms,
+    keys,
+    ...withLines(keptOf(state)),
+  };
+}
+
+/**
+ * The user's lines as a session holds them: only the fields that hold
+ * any (a session without lines reads as one of the release before).
+ * @param {import("./kept.js").KeptLines} kept
+ */
+function withLines({ lines, unkept, asked }) {
+  return {
+    ...(lines.length > 0 ? { lines } : {}),
+    ...(unkept > 0 ? { unkept } : {}),
+    ...(asked.length > 0 ? { asked } : {}),
+  };
 }
 
 /** A session as its storage text ("": none). @param {State} state */
@@ -125,7 +153,8 @@ function isPosition(/** @type {unknown} */ pair) {
 /**
  * A session from its storage text, or null when there is none or it is
  * not one (every field checked: the alias, rooms and keys are sent as
- * lines; no keys: none, as a page of the release before kept).
+ * lines; no keys: none, as a page of the release before kept; the user's
+ * lines each checked, one unsound dropped and told: `kept.js`).
  * @param {string | null} text
  * @returns {Session | null}
  */
@@ -140,22 +169,34 @@ export function parseSession(text) {
   if (typeof value !== "object" || value === null) return null;
   const { alias, epoch, token, current, rooms, keys = [] } =
     /** @type {Record<string, unknown>} */ (value);
+  const { lines, unkept, asked } = /** @type {Record<string, unknown>} */ (
+    value
+  );
   const valid = typeof alias === "string" && WORD.test(alias) &&
     typeof epoch === "string" && (epoch === "" || EPOCH.test(epoch)) &&
     typeof token === "string" && (token === "" || TOKEN.test(token)) &&
     isRoom(current) && Array.isArray(rooms) && rooms.length <= 1000 &&
     rooms.every(isPosition) && Array.isArray(keys) && keys.length <= 1000 &&
     keys.every(isKey);
-  return valid
-    ? /** @type {Session} */ ({ alias, epoch, token, current, rooms, keys })
-    : null;
+  if (!valid) return null;
+  const kept = parseKept(lines, unkept, asked);
+  return /** @type {Session} */ ({
+    alias,
+    epoch,
+    token,
+    current,
+    rooms,
+    keys,
+    ...withLines(kept),
+  });
 }
 
 /**
  * A reloaded page: where its session was, rejoining as after a dropped
  * connection (its rooms' logs empty, each room's numbers up to its last
  * seen counted as seen, shown and read, the history up to it to be asked
- * once the room is caught up: `backfill.js`).
+ * once the room is caught up: `backfill.js`), the user's lines not
+ * answered back in its outbox (`kept.js`).
  * @param {State} state @param {Session} session
  * @returns {State}
  */
@@ -171,7 +212,7 @@ export function restore(state, session) {
       backfill,
     });
   }
-  return {
+  return restoreKept({
     ...state,
     alias: session.alias,
     epoch: session.epoch,
@@ -181,7 +222,11 @@ export function restore(state, session) {
     current: rooms.has(session.current) ? session.current : "",
     rejoining: true,
     status: { text: "Rejoining…", warn: false },
-  };
+  }, {
+    lines: session.lines ?? [],
+    unkept: session.unkept ?? 0,
+    asked: session.asked ?? [],
+  });
 }
 
 /**

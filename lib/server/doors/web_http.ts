@@ -23,6 +23,8 @@ import iconSvg from "../../../web/icon.svg" with { type: "bytes" };
 import inRoomJs from "../../../web/in_room.js" with { type: "bytes" };
 import indexHtml from "../../../web/index.html" with { type: "bytes" };
 import joiningJs from "../../../web/joining.js" with { type: "bytes" };
+import keptJs from "../../../web/kept.js" with { type: "bytes" };
+import membersJs from "../../../web/members.js" with { type: "bytes" };
 import outboxJs from "../../../web/outbox.js" with { type: "bytes" };
 import paceJs from "../../../web/pace.js" with { type: "bytes" };
 import protocolJs from "../../../web/protocol.js" with { type: "bytes" };
@@ -85,6 +87,8 @@ export const WEB_ASSETS: ReadonlyMap<string, WebAsset> = new Map([
   ["/rooms_asked.js", { type: JAVASCRIPT, body: roomsAskedJs }],
   ["/outbox.js", { type: JAVASCRIPT, body: outboxJs }],
   ["/typed.js", { type: JAVASCRIPT, body: typedJs }],
+  ["/kept.js", { type: JAVASCRIPT, body: keptJs }],
+  ["/members.js", { type: JAVASCRIPT, body: membersJs }],
   ["/resume.js", { type: JAVASCRIPT, body: resumeJs }],
   ["/backfill.js", { type: JAVASCRIPT, body: backfillJs }],
   ["/pace.js", { type: JAVASCRIPT, body: paceJs }],
