@@ -1683,7 +1683,7 @@ Deno.test("the page's lines survive a dropped connection and a server killed mid
   });
 });
 
-Deno.test("a message typed while the page reconnects waits greyed, leaves the box, and is sent once the page is back in its room; a whisper typed then stays in the box", async () => {
+Deno.test("a message typed while the page reconnects waits greyed, leaves the box, and is sent once the page is back in its room; a command typed then stays in the box", async () => {
   await withTempDir(async (dir) => {
     const webPort = freePort();
     let server = await startServer(dir, webPort);
@@ -1707,8 +1707,8 @@ Deno.test("a message typed while the page reconnects waits greyed, leaves the bo
           "taken from the box",
         );
         await page.locator("li.pending", { hasText: "while away" }).waitFor();
-        await say(page, "/msg bob psst");
-        assert.equal(await messageBox(page).inputValue(), "/msg bob psst");
+        await say(page, "/topic later");
+        assert.equal(await messageBox(page).inputValue(), "/topic later");
         server = await startServer(
           dir,
           webPort,
@@ -1798,6 +1798,159 @@ Deno.test("whispers waiting in the page's pacer when its socket drops are each t
           `${w} told not sent, but bob got it`,
         );
       }
+    });
+  });
+});
+
+/**
+ * A page whose sockets can be held back, as a network would: with
+ * `holdOut` set, what the page sends never leaves; with `dropEchoes`, the
+ * server's answers about its lines (`@id=...`) never arrive; with
+ * `noConnect`, a new socket goes nowhere (it closes at once). A reload
+ * starts with none of them set.
+ */
+async function heldPage(browser: Browser, webPort: number): Promise<Page> {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const page = await context.newPage();
+  page.on("pageerror", (error) => {
+    throw new Error(`script error in the page: ${error.message}`);
+  });
+  // Plain script: a subclass overriding addEventListener is no type here.
+  await page.addInitScript({
+    content: `(() => {
+      const sockets = [];
+      globalThis.sockets = sockets;
+      globalThis.WebSocket = class extends WebSocket {
+        constructor(url) {
+          super(globalThis.noConnect ? "wss://127.0.0.1:1/ws" : url);
+          sockets.push(this);
+        }
+        send(data) {
+          if (!globalThis.holdOut) super.send(data);
+        }
+        addEventListener(type, listener) {
+          super.addEventListener(type, (event) => {
+            const echo = typeof event.data === "string" &&
+              event.data.startsWith("@id=");
+            if (type !== "message" || !(globalThis.dropEchoes && echo)) {
+              listener(event);
+            }
+          });
+        }
+      };
+    })()`,
+  });
+  await page.goto(`https://127.0.0.1:${webPort}/`);
+  return page;
+}
+
+/** Sets one of {@linkcode heldPage}'s switches. */
+function hold(page: Page, what: string, on: boolean): Promise<void> {
+  return page.evaluate(
+    ([key, value]) => {
+      Object.assign(globalThis, { [key as string]: value });
+    },
+    [what, on] as const,
+  );
+}
+
+Deno.test("a page reloaded with lines the server had not echoed sends them again under their ids: each appears once for everyone, after the reload, never twice", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using server = await startServer(dir, webPort);
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    using bob = await TestClient.join(server.port, "bob", { ca });
+    await withBrowser(async (browser) => {
+      const page = await heldPage(browser, webPort);
+      await join(page, "gus");
+      await bob.expect(/^JOIN gus /);
+      // Stored, its echo lost: bob has it, the page shows it greyed.
+      await hold(page, "dropEchoes", true);
+      await say(page, "stored before the reload");
+      await bob.expect(/^MSG gus stored before the reload$/);
+      // Never left the page.
+      await hold(page, "holdOut", true);
+      await say(page, "typed before the reload");
+      await page.locator("li.pending", { hasText: "typed before" }).waitFor();
+      assert.equal(await page.locator("li.pending").count(), 2);
+      await page.reload();
+      await page.getByRole("status").getByText("Connected as gus").waitFor();
+      await bob.expect(/^MSG gus typed before the reload$/);
+      await until(
+        async () =>
+          (await messages(page)).includes("typed before the reload") &&
+          await page.locator("li.pending").count() === 0,
+        "both lines shown, none greyed",
+      );
+      await say(page, "after the reload");
+      await bob.expect(/^MSG gus after the reload$/);
+      await page.locator("li.message", { hasText: "after the reload" })
+        .waitFor();
+      const said = bob.received.filter((l) => /^MSG gus /.test(l));
+      assert.deepEqual(said, [
+        "MSG gus stored before the reload",
+        "MSG gus typed before the reload",
+        "MSG gus after the reload",
+      ]);
+      const shown = (await messages(page)).filter((t) =>
+        / the reload$/.test(t)
+      );
+      assert.deepEqual(shown, [
+        "stored before the reload",
+        "typed before the reload",
+        "after the reload",
+      ]);
+      assert.equal(await page.locator("li.unsent").count(), 0);
+      // A member joining now gets each line once in the room's history.
+      using cat = await TestClient.join(server.port, "cat", { ca });
+      await cat.expect(/^HISTEND /);
+      assert.deepEqual(
+        cat.received.filter((l) => / MSG gus /.test(l))
+          .map((l) => l.replace(/^.* MSG gus /, "")),
+        [
+          "stored before the reload",
+          "typed before the reload",
+          "after the reload",
+        ],
+      );
+    });
+  });
+});
+
+Deno.test("a whisper typed while the page reconnects waits greyed and is sent once when it is back; another command stays in the box, told", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using server = await startServer(dir, webPort);
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    using bob = await TestClient.join(server.port, "bob", { ca });
+    await withBrowser(async (browser) => {
+      const page = await heldPage(browser, webPort);
+      await join(page, "ann");
+      await bob.expect(/^JOIN ann /);
+      await hold(page, "noConnect", true);
+      await page.evaluate(`globalThis.sockets.at(-1).close()`);
+      await page.getByRole("status").getByText(/Reconnecting/).waitFor();
+      await say(page, "/msg bob psst");
+      assert.equal(await messageBox(page).inputValue(), "", "it waits");
+      await page.locator("li.pending", { hasText: "/msg bob psst" }).waitFor();
+      await say(page, "/topic later");
+      assert.equal(await messageBox(page).inputValue(), "/topic later");
+      await page.locator("li.error-line", { hasText: "not connected" })
+        .waitFor();
+      await hold(page, "noConnect", false);
+      await page.getByRole("status").getByText("Connected as ann").waitFor({
+        timeout: 40_000,
+      });
+      await bob.expect(/^PRIV ann psst$/);
+      await page.locator("li.private", { hasText: "psst" }).waitFor();
+      await say(page, "/msg bob after");
+      await bob.expect(/^PRIV ann after$/);
+      assert.deepEqual(
+        bob.received.filter((l) => /^PRIV ann /.test(l)),
+        ["PRIV ann psst", "PRIV ann after"],
+      );
+      assert.equal(await page.locator("li.pending").count(), 0);
+      assert.equal(await page.locator("li.unsent").count(), 0);
     });
   });
 });

@@ -244,33 +244,3 @@ Deno.test("parseKept() takes only sound lines: each other one is dropped and cou
     asked: [],
   });
 });
-
-Deno.test("reduce() never sends a line in doubt again after a rename: told perhaps not sent, or shown once when the catch-up shows it stored", () => {
-  for (const stored of [false, true]) {
-    const page = guestPage();
-    say(page, "before the rename", 1);
-    page.step({ type: "say", text: "/nick gus2", now: page.now });
-    page.line(`@seq=11;${T} #lobby NICK gus gus2`);
-    page.step({ type: "closed", random: 0 });
-    page.step({ type: "connect", retry: true });
-    page.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=E1 Hi`);
-    page.line("CAP ids rooms seq resume");
-    page.line("WELCOME gus2 2 Welcome back");
-    if (stored) page.line(`@seq=12;${T} #lobby MSG gus before the rename`);
-    page.line(`#lobby RESUMED ${stored ? 12 : 11} 0 Caught up`);
-    page.line("CURRENT #lobby");
-    assert.equal(
-      page.sent.filter((l) => l.includes("before the rename")).length,
-      1,
-      "sent once, as gus",
-    );
-    assert.deepEqual(page.state.outbox, []);
-    const told = page.shown().filter((t) => t.includes("before the rename"));
-    assert.deepEqual(
-      told,
-      stored ? ["gus before the rename"] : [
-        "! Perhaps not sent: before the rename (typed as gus, you are gus2 now)",
-      ],
-    );
-  }
-});

@@ -429,3 +429,33 @@ Deno.test("reduce() keeps a message typed while disconnected for good (/quit, a 
   assert.equal(typed.effects.clearMessage, false, "kept in the box");
   assert.deepEqual(p.state.outbox, []);
 });
+
+Deno.test("reduce() never sends a line in doubt again after a rename: told perhaps not sent, or shown once when the catch-up shows it stored", () => {
+  for (const stored of [false, true]) {
+    const p = page();
+    say(p, "before the rename", 1);
+    p.step({ type: "say", text: "/nick ann2", now: p.now });
+    p.line(`@seq=11;${T} #lobby NICK ann ann2`);
+    p.step({ type: "closed", random: 0 });
+    p.step({ type: "connect", retry: true });
+    p.line(`HELLO tlschat/1 chat rate=5,${CAPS},epoch=E1 Hi`);
+    p.line("CAP ids rooms seq resume");
+    p.line("WELCOME ann2 2 Welcome back");
+    if (stored) p.line(`@seq=12;${T} #lobby MSG ann before the rename`);
+    p.line(`#lobby RESUMED ${stored ? 12 : 11} 0 Caught up`);
+    p.line("CURRENT #lobby");
+    assert.equal(
+      p.sent.filter((l) => l.includes("before the rename")).length,
+      1,
+      "sent once, as ann",
+    );
+    assert.deepEqual(p.state.outbox, []);
+    const told = p.shown().filter((t) => t.includes("before the rename"));
+    assert.deepEqual(
+      told,
+      stored ? ["ann before the rename"] : [
+        "! Perhaps not sent: before the rename (typed as ann, you are ann2 now)",
+      ],
+    );
+  }
+});
