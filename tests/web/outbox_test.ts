@@ -459,3 +459,26 @@ Deno.test("reduce() never sends a line in doubt again after a rename: told perha
     );
   }
 });
+
+Deno.test("reduce() keeps the greyed lines and the lines told not sent when a rejoin's history replaces the room's log", () => {
+  const p = page();
+  say(p, "waiting", 1);
+  p.step({ type: "say", text: "/msg bob psst", now: p.now, id: idOf(2) });
+  p.step({ type: "closed", random: 0 });
+  p.step({ type: "connect", retry: true });
+  // Past the grace: no resume; the room's history replaces its log.
+  p.line("HELLO tlschat/1 chat rate=5,caps=ids+rooms,epoch=E2 Hi");
+  p.line("CAP ids rooms");
+  p.line("WELCOME ann 2 Type /help for commands");
+  p.line("#lobby JOIN ann 2");
+  p.line("#lobby HIST 1 2026-01-01T00:00:00Z MSG bob earlier");
+  p.line("#lobby HISTEND 1 End of history");
+  p.line("CURRENT #lobby");
+  assert.deepEqual(
+    entries(p).filter((e) => /pending|unsent/.test(e)),
+    [
+      "unsent error-line: ! Perhaps not sent: /msg bob psst (disconnected before an answer)",
+      "pending: ann waiting",
+    ],
+  );
+});
