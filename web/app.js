@@ -95,10 +95,20 @@ function dispatch(event) {
     setTimeout(() => dispatch({ type: "rejoin" }), rejoinInMs);
   }
   if (session !== null) keep(session);
+  if (state.effects.hangUp) hangUp();
+}
+
+/** The user quit while not connected: no socket, no reconnect. */
+function hangUp() {
+  const open = socket;
+  socket = null; // its close event is no one's now
+  pacer.stop();
+  open?.close();
 }
 
 /** Opens a socket to the room (`retry`: after a reconnect's wait). */
 function connect(retry = false) {
+  if (state.stay && retry) return; // quit while waiting to reconnect
   dispatch({ type: "connect", retry });
   const opened = new WebSocket(`wss://${location.host}/ws`);
   socket = opened;

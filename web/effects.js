@@ -37,6 +37,8 @@
  *   greeting's; `pace.js`), or null: as before
  * @property {boolean} holdBack the server throttled a line (`ERR flood`):
  *   hold back what waits to be sent for a while
+ * @property {boolean} hangUp close the socket (if one is open or opening)
+ *   and connect no more: the user quit while not connected
  */
 
 /**
@@ -59,6 +61,7 @@ export const NO_EFFECTS = Object.freeze({
   session: null,
   pace: null,
   holdBack: false,
+  hangUp: false,
 });
 
 /**

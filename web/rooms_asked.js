@@ -19,7 +19,7 @@
 import { effect, send } from "./effects.js";
 import { errorLine, inRoom as labelled, told } from "./entries.js";
 import { dropRoom, EMPTY_ROOM, show, switchTo, toRoom } from "./in_room.js";
-import { isTaggable, isWhisper, queueLine } from "./outbox.js";
+import { isTaggable, isWhisper, outboxAbandoned, queueLine } from "./outbox.js";
 import { typedSent } from "./typed.js";
 import {
   isQuitCommand,
@@ -283,6 +283,9 @@ export function say(state, text, now, id) {
   const when = new Date(now);
   const held = state.rooms.get(state.current)?.held === true;
   const queued = !held && state.idsOn && id !== "" && isTaggable(text);
+  if (state.phase !== "joined" && isQuitCommand(text) && waitsToRejoin(state)) {
+    return quitAway(effect(state, { clearMessage: true }));
+  }
   if (state.phase !== "joined") {
     const waits = queued || (!held && id !== "" && isWhisper(text));
     return waits && waitsToRejoin(state)
@@ -310,6 +313,24 @@ export function say(state, text, now, id) {
   const line = held ? text : toRoom(state, state.current, text);
   const sent = send(effect(said, { clearMessage: true }), line);
   return said.stay ? sent : typedSent(sent, text, state.current, line);
+}
+
+/**
+ * `/quit` typed while the page reconnects: it connects no more, each line
+ * waiting is told as not sent (perhaps, when it had left), and the
+ * session with its lines is forgotten (`stay`).
+ * @param {State} state
+ * @returns {State}
+ */
+function quitAway(state) {
+  const left = outboxAbandoned({
+    ...state,
+    stay: true,
+    rejoining: false,
+    phase: /** @type {const} */ ("closed"),
+  });
+  const status = { text: "Disconnected", warn: true };
+  return effect({ ...left, status, canJoin: false }, { hangUp: true });
 }
 
 /**

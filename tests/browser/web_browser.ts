@@ -1954,3 +1954,37 @@ Deno.test("a whisper typed while the page reconnects waits greyed and is sent on
     });
   });
 });
+
+Deno.test("/quit typed while the page reconnects ends it: the line waiting told not sent, nothing kept for a reload", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using server = await startServer(dir, webPort);
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    using bob = await TestClient.join(server.port, "bob", { ca });
+    await withBrowser(async (browser) => {
+      const page = await heldPage(browser, webPort);
+      await join(page, "ann");
+      await bob.expect(/^JOIN ann /);
+      await hold(page, "noConnect", true);
+      await page.evaluate(`globalThis.sockets.at(-1).close()`);
+      await page.getByRole("status").getByText(/Reconnecting/).waitFor();
+      await say(page, "typed away");
+      await page.locator("li.pending", { hasText: "typed away" }).waitFor();
+      await say(page, "/quit");
+      await page.getByRole("status").getByText("Disconnected").waitFor();
+      await page.locator("li.unsent", {
+        hasText: "Not sent: typed away (disconnected)",
+      }).waitFor();
+      assert.equal(await messageBox(page).inputValue(), "");
+      assert.equal(
+        await page.evaluate(`sessionStorage.getItem("tlschat.session")`),
+        null,
+      );
+      // Reloaded (its sockets no longer held back): the join form, anew.
+      await page.reload();
+      await page.locator("#alias:focus").waitFor();
+      assert.equal(await page.locator("li.pending").count(), 0);
+      assert.ok(!bob.received.some((l) => l.includes("typed away")));
+    });
+  });
+});

@@ -244,3 +244,26 @@ Deno.test("parseKept() takes only sound lines: each other one is dropped and cou
     asked: [],
   });
 });
+
+Deno.test("reduce() ends a reconnecting page on /quit: no reconnect, each line waiting told, the lines kept forgotten", () => {
+  const page = guestPage();
+  say(page, "on its way", 1);
+  page.step({ type: "closed", random: 0 });
+  say(page, "typed away", 2);
+  assert.equal(sessionOf(page).lines?.length, 2);
+  const quit = page.step({
+    type: "say",
+    text: "/quit",
+    now: page.now,
+    id: idOf(3),
+  });
+  assert.equal(quit.effects.hangUp, true);
+  assert.equal(quit.effects.clearMessage, true);
+  assert.equal(page.kept.at(-1), "", "forgotten");
+  assert.deepEqual(page.state.outbox, []);
+  assert.equal(page.state.status.text, "Disconnected");
+  assert.deepEqual(page.shown().filter((t) => t.startsWith("!")), [
+    "! Perhaps not sent: on its way (disconnected)",
+    "! Not sent: typed away (disconnected)",
+  ]);
+});
