@@ -3,7 +3,9 @@
  * What the user typed that carries no id (docs/protocol.md: ids only on
  * messages and `/me`): whispers (`/msg`), other commands, and every line
  * on a server without `ids`. Such a line cannot wait in the outbox and be
- * sent again (`outbox.js`): a resend might do it twice. But it must not
+ * sent again (`outbox.js`): a resend might do it twice (a whisper typed
+ * while the page reconnects waits there unsent, and comes here once it
+ * goes, never again). But it must not
  * vanish silently either, so each one sent on this connection is kept in
  * `state.typed` until the server answers it; when the socket closes, one
  * that never left the page (still waiting in the pacer, `pace.js`: the
