@@ -8,7 +8,8 @@
  * lines of {@linkcode KEPT_CHARS} characters in all, the oldest first (how
  * many did not fit is kept, and told); and the lines sent without an id
  * not answered yet (`typed.js`), at most as many, told after the reload as
- * perhaps not sent (without an id they are never sent again). A reloaded
+ * perhaps not sent (without an id they are never sent again), but never a
+ * password typed as `/pass`. A reloaded
  * page puts the outbox back, greyed, each line in doubt unless it never
  * left the page, sent again under its id once its room is back (the
  * server's window of ids stores it at most once): only under the alias
@@ -76,12 +77,14 @@ export function keptOf(state) {
     const { id, room, text, alias } = out;
     lines.push({ id, room, text, alias, doubt: out.sent || out.doubt });
   }
-  const asked = state.typed.slice(0, KEPT_LINES).map(({ room, text }) => ({
-    room,
-    text,
-  }));
+  // A password typed as `/pass` is never kept (nor told: it is no line said).
+  const asked = state.typed.filter(({ text }) => !PASS.test(text.trim()))
+    .slice(0, KEPT_LINES).map(({ room, text }) => ({ room, text }));
   return { lines, unkept: state.outbox.length - lines.length, asked };
 }
+
+/** A password typed: `/pass PASSWORD`, in any case. */
+const PASS = /^\/pass(\s|$)/i;
 
 /** An id as the page makes them (docs/protocol.md "Line ids"). */
 const ID = /^[A-Za-z0-9_-]{16,64}$/;
@@ -114,7 +117,8 @@ function isKeptLine(/** @type {unknown} */ value) {
 function isAsked(/** @type {unknown} */ value) {
   if (typeof value !== "object" || value === null) return false;
   const { room, text } = /** @type {Record<string, unknown>} */ (value);
-  return typeof room === "string" && ROOM.test(room) && isText(text);
+  return typeof room === "string" && ROOM.test(room) && isText(text) &&
+    !PASS.test(String(text).trim());
 }
 
 /**

@@ -144,6 +144,8 @@ Deno.test("reduce() forgets the lines kept on /quit", () => {
 Deno.test("reduce() keeps a whisper typed while reconnecting across a reload and sends it once; one sent without an answer is told after the reload as perhaps not sent", () => {
   const before = guestPage();
   before.step({ type: "say", text: "/msg bob on its way", now: before.now });
+  before.step({ type: "say", text: "/pass s3cret", now: before.now });
+  assert.doesNotMatch(before.kept.at(-1) ?? "", /s3cret/, "no password");
   // Reloaded now: the whisper left, its answer not come.
   const open = sessionOf(before);
   assert.deepEqual(open.asked, [{
@@ -234,6 +236,7 @@ Deno.test("parseKept() takes only sound lines: each other one is dropped and cou
   const parsed = parseKept([...broken, sound], 2, [
     { room: "#lobby", text: "/msg bob hi" },
     { room: "#lobby", text: "/msg bob hi\r\n/quit" },
+    { room: "#lobby", text: "/PASS s3cret" },
   ]);
   assert.deepEqual(parsed.lines, [sound]);
   assert.equal(parsed.unkept, broken.length + 2);
