@@ -12,6 +12,7 @@
  * @module
  */
 
+import { addressGroup } from "../../address.ts";
 import type { Clock } from "../../clock.ts";
 import { describeError, type Logger } from "../../log.ts";
 import { aliasKey } from "../../protocol.ts";
@@ -174,6 +175,7 @@ export class Cluster {
       alias,
       account: member.account,
       host: member.host,
+      group: addressGroup(member.host)?.text ?? member.host,
       operator: member.operator,
     };
     // A leave still queued for it would undo this claim: the claim adopts

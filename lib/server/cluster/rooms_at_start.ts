@@ -34,6 +34,7 @@ type SnapshotReply = [
   string[],
   (string | string[])[],
   string[],
+  string[]?,
 ];
 
 /** Reads the cluster's rooms as they are now (`SCRIPTS.snapshot`). */
@@ -41,7 +42,7 @@ export async function readRoomsAtStart(
   link: RedisLink,
   log: Logger,
 ): Promise<RoomsAtStart> {
-  const [seq, rooms, members, recent, begun] = await link.run(
+  const [seq, rooms, members, recent, begun, muted] = await link.run(
     "snapshot",
     [],
   ) as SnapshotReply;
@@ -53,14 +54,22 @@ export async function readRoomsAtStart(
     else skipped++;
   }
   const everyone: RoomsSnapshot["members"][number][] = [];
+  const holds = mutedHolds(muted ?? []);
   for (let i = 0; i + 2 < members.length; i += 3) {
     const [id, alias, list] = [members[i]!, members[i + 1]!, members[i + 2]!];
     const names = parse(list);
     if (
       isWellFormedAlias(alias) && Array.isArray(names) &&
       names.every((name) => typeof name === "string" && isRoomName(name))
-    ) everyone.push({ id, alias, rooms: names as string[] });
-    else skipped++;
+    ) {
+      const muted = holds[id];
+      everyone.push({
+        id,
+        alias,
+        rooms: names as string[],
+        ...muted && { muted },
+      });
+    } else skipped++;
   }
   for (const record of records) keepGuestOperators(record, everyone);
   const byRoom = new Map<string, RoomEvent[]>();
@@ -110,6 +119,26 @@ function keepGuestOperators(
   record.operators = record.operators.filter((key) =>
     !key.startsWith("~") || here.has(key)
   );
+}
+
+/**
+ * The `roomMuted` hash (member id, holds JSON, ...) by member id: room
+ * name -> the key of the mute that holds it (`muteKey`); what is not
+ * that is left out (the room's check holds the member where it speaks).
+ */
+function mutedHolds(
+  hash: readonly string[],
+): Record<string, Record<string, string>> {
+  const byId: Record<string, Record<string, string>> = {};
+  for (let i = 0; i + 1 < hash.length; i += 2) {
+    const held = parse(hash[i + 1]!);
+    if (typeof held !== "object" || held === null) continue;
+    const rooms = Object.entries(held).filter(([room, key]) =>
+      isRoomName(room) && typeof key === "string"
+    );
+    byId[hash[i]!] = Object.fromEntries(rooms);
+  }
+  return byId;
 }
 
 /** `text` parsed as JSON, or null. */
