@@ -29,6 +29,9 @@ import {
   readEffect,
   storedEffect,
 } from "../../../lib/server/room/stored_event.ts";
+import { heldByMute } from "../../../lib/server/room/room_mutes.ts";
+import { newRoomRecord } from "../../../lib/server/room/room_record.ts";
+import type { Sanction } from "../../../lib/server/access/moderation.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { type FakeMember, refusal, server } from "./_rooms_fakes.ts";
 
@@ -112,6 +115,7 @@ class SharedLog {
       effect: options.effect,
       id: options.id,
       ...(options.room === undefined ? {} : { room: options.room }),
+      ...(options.target === undefined ? {} : { target: options.target }),
     };
     if (this.#held) this.#held.push(event);
     else this.#hand(event);
@@ -547,6 +551,39 @@ Deno.test("replica: a line a muted member's server appended before it read the m
   b.room.speak("MSG", cat, "quiet now", "d".repeat(22), "#ops");
   assert.deepEqual(amy.take().at(-1), "#ops MSG cat quiet now");
   assert.deepEqual(dan.take().at(-1), "#ops MSG cat quiet now");
+});
+
+Deno.test("replica: a MOD mute holds the member it names by id, not a newcomer who took its alias before it was handed on; a MOD of an earlier release (no id) holds its alias's holder", () => {
+  const before = newRoomRecord("#ops");
+  const mute: Sanction = {
+    id: 1,
+    type: "mute",
+    kind: "address",
+    target: "10.0.0.2",
+    label: "cat",
+    until: null,
+    by: "amy",
+    reason: "",
+  };
+  // cat (b/1) renamed to kitty; a newcomer (b/2) took "cat".
+  const room = () => ({
+    logged: { ...before, mutes: [mute] },
+    everyone: new Map([["b/1", "kitty"], ["b/2", "cat"]]),
+    mutedIds: new Map<string, string>(),
+  });
+  const line = {
+    type: "MOD",
+    action: "mute",
+    alias: "cat",
+    by: "amy",
+    text: "",
+  } as const;
+  const named = room();
+  heldByMute(named, before, { line, target: "b/1" });
+  assert.deepEqual([...named.mutedIds], [["b/1", "1 10.0.0.2"]]);
+  const older = room();
+  heldByMute(older, before, { line });
+  assert.deepEqual([...older.mutedIds], [["b/2", "1 10.0.0.2"]]);
 });
 
 Deno.test("replica: a room change the log refused is undone on its server, and the next change carries none of it to the others", async () => {
