@@ -197,11 +197,17 @@ async function who(s: Server, member: FakeMember, room: string) {
 /** A snapshot of a server's rooms, as a cluster would keep it. */
 function snapshotOf(s: Server): RoomsSnapshot {
   const states = [...s.router.rooms.all()];
-  const members = new Map<string, SnapshotMember & { rooms: string[] }>();
+  type Entry = SnapshotMember & {
+    rooms: string[];
+    muted: Record<string, string>;
+  };
+  const members = new Map<string, Entry>();
   for (const state of states) {
     for (const [id, alias] of state.everyone) {
-      const entry = members.get(id) ?? { id, alias, rooms: [] };
+      const entry = members.get(id) ?? { id, alias, rooms: [], muted: {} };
       entry.rooms.push(state.name);
+      const held = state.mutedIds.get(id);
+      if (held !== undefined) entry.muted[state.name] = held;
       members.set(id, entry);
     }
   }
@@ -451,6 +457,22 @@ Deno.test("replica: a server built later from a snapshot sees what the others se
   for (const s of [a!, b!]) assert.deepEqual(view(s, "#dev"), view(c, "#dev"));
 });
 
+Deno.test("replica: a server built later from a snapshot holds the members the room's mutes hold: a line of one stored after the mute (by a server of an earlier release) reaches nobody there either", async () => {
+  const { a, b, amy, cat, dan, make } = await remoteRoom();
+  await a.line(amy, "#ops /mute cat 10m noise");
+  const c = a.router.rooms.get("#ops")!;
+  assert.deepEqual([...c.mutedIds.keys()], [cat.id]);
+  const later = make(snapshotOf(a));
+  const eve = await later.join("eve");
+  await later.line(eve, "/join #ops");
+  eve.take();
+  // Its server sends it anyway (as one that had not read the mute).
+  b.room.speak("MSG", cat, "noise again", undefined, "#ops");
+  for (const m of [amy, dan, eve]) {
+    assert.deepEqual(m.take().filter((l) => l.includes("noise again")), []);
+  }
+});
+
 Deno.test("replica: RoomSet.restart() starts again from a snapshot: rooms it lacks go, its rooms, records, members and last lines come", async () => {
   const { servers: [a], make } = cluster(1);
   const amy = await a!.join("amy", { account: "amy" });
@@ -494,7 +516,7 @@ Deno.test("replica: a room effect is stored and read back as it went; a record t
 
 /** amy (account) operates #ops on a; cat (guest) and dan (account) are in it on b. */
 async function remoteRoom(linked = true) {
-  const { shared, servers: [a, b] } = cluster();
+  const { shared, servers: [a, b], make } = cluster();
   if (linked) linkDirectories([a!, b!]);
   const amy = await a!.join("amy", { account: "amy" });
   const cat = await b!.join("cat");
@@ -503,7 +525,7 @@ async function remoteRoom(linked = true) {
   await b!.line(cat, "/join #ops");
   await b!.line(dan, "/join #ops");
   for (const m of [amy, cat, dan]) m.take();
-  return { shared, a: a!, b: b!, amy, cat, dan };
+  return { shared, a: a!, b: b!, amy, cat, dan, make };
 }
 
 Deno.test("replica: /mute and /unmute of a member on another server hold there", async () => {
