@@ -17,7 +17,7 @@ import {
   readRoomRecord,
   type RoomRecord,
 } from "../room/room_record.ts";
-import type { RoomsSnapshot } from "../room/rooms_snapshot.ts";
+import type { RoomsSnapshot, SnapshotMember } from "../room/rooms_snapshot.ts";
 import type { RedisLink } from "./redis.ts";
 import { type StreamEntry, streamEvent } from "./stream_entry.ts";
 
@@ -53,24 +53,8 @@ export async function readRoomsAtStart(
     if (record !== null && record.name === rooms[i]) records.push(record);
     else skipped++;
   }
-  const everyone: RoomsSnapshot["members"][number][] = [];
-  const holds = mutedHolds(muted ?? []);
-  for (let i = 0; i + 2 < members.length; i += 3) {
-    const [id, alias, list] = [members[i]!, members[i + 1]!, members[i + 2]!];
-    const names = parse(list);
-    if (
-      isWellFormedAlias(alias) && Array.isArray(names) &&
-      names.every((name) => typeof name === "string" && isRoomName(name))
-    ) {
-      const muted = holds[id];
-      everyone.push({
-        id,
-        alias,
-        rooms: names as string[],
-        ...muted && { muted },
-      });
-    } else skipped++;
-  }
+  const everyone = snapshotMembers(members, muted ?? []);
+  skipped += Math.floor(members.length / 3) - everyone.length;
   for (const record of records) keepGuestOperators(record, everyone);
   const byRoom = new Map<string, RoomEvent[]>();
   for (let i = 0; i + 1 < recent.length; i += 2) {
@@ -119,6 +103,30 @@ function keepGuestOperators(
   record.operators = record.operators.filter((key) =>
     !key.startsWith("~") || here.has(key)
   );
+}
+
+/**
+ * Everyone in the rooms (member id, alias, rooms JSON, ...), with the
+ * rooms whose mutes hold each (`muted`, the `roomMuted` hash); what is not
+ * that is left out.
+ */
+function snapshotMembers(
+  members: readonly string[],
+  muted: readonly string[],
+): SnapshotMember[] {
+  const everyone: SnapshotMember[] = [];
+  const holds = mutedHolds(muted);
+  for (let i = 0; i + 2 < members.length; i += 3) {
+    const [id, alias, list] = [members[i]!, members[i + 1]!, members[i + 2]!];
+    const names = parse(list);
+    if (
+      !isWellFormedAlias(alias) || !Array.isArray(names) ||
+      !names.every((name) => typeof name === "string" && isRoomName(name))
+    ) continue;
+    const held = holds[id];
+    everyone.push({ id, alias, rooms: names, ...held && { muted: held } });
+  }
+  return everyone;
 }
 
 /**
