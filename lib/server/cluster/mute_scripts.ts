@@ -144,8 +144,8 @@ local function holdAll(name, line, was, time)
   if #mutes > 0 then
     local all = redis.call('HGETALL', K.members)
     for i = 2, #all, 2 do
-      local m = cjson.decode(all[i])
-      local key = coveredBy(m, rec, mutes)
+      local okm, m = pcall(cjson.decode, all[i])
+      local key = okm and type(m) == 'table' and coveredBy(m, rec, mutes)
       if key and isIn(m.id, name) then held[m.id] = key end
     end
   end

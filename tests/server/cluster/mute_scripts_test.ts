@@ -24,6 +24,7 @@ import {
   type RoomRecord,
 } from "../../../lib/server/room/room_record.ts";
 import type { Sanction } from "../../../lib/server/access/moderation.ts";
+import { aliasSkeleton } from "../../../lib/text.ts";
 import { withTempDir } from "../../_helpers.ts";
 import { Redis } from "../../_redis.ts";
 
@@ -151,7 +152,7 @@ async function answers(
   return out;
 }
 
-Deno.test("a stored mute holds every member in the room it covers, on any server: the muted guest's address group, the account's holder under another alias, one who joins after it; not a room operator at that address, nor a server operator", async () => {
+Deno.test("a stored mute holds every member in the room it covers, on any server: the muted guest's address group (an earlier release's claim too, by its host), the account's holder under another alias, one who joins after it; not a room operator at that address, nor a server operator", async () => {
   await withServers(async (link, a, b) => {
     const open = { ...newRoomRecord("#ops"), operators: ["~amy"] };
     const amy = await joined(link, a, guest(1, "amy"), open);
@@ -169,6 +170,18 @@ Deno.test("a stored mute holds every member in the room it covers, on any server
       operator: true,
     }, open);
     const far = await joined(link, b, guest(6, "far", "10.0.0.7"), open);
+    // A claim of an earlier release: no address group, its host instead.
+    const hal = { ...guest(8, "hal"), id: `${b.server}/8` };
+    await link.run("claim", [
+      "hal",
+      aliasSkeleton("hal"),
+      JSON.stringify({ ...hal, server: b.server }),
+      "0",
+      String(Date.now()),
+      "",
+    ]);
+    const halJoin: RoomLine = { type: "JOIN", alias: "hal", online: "1" };
+    await append(link, hal.id, halJoin, "#ops", open);
     const muted = {
       ...open,
       mutes: [muteOf(1, "address", "127.0.0.1"), muteOf(2, "account", "eve")],
@@ -177,7 +190,7 @@ Deno.test("a stored mute holds every member in the room it covers, on any server
     const fay = await joined(link, b, guest(7, "fay"), muted);
     const before = Number(await link.command(["XLEN", link.keys.events]));
     assert.deepEqual(
-      await answers(link, [amy, cat, dan, evie, oscar, far, fay]),
+      await answers(link, [amy, cat, dan, evie, oscar, far, fay, hal]),
       {
         amy: "stored",
         cat: "muted",
@@ -186,6 +199,7 @@ Deno.test("a stored mute holds every member in the room it covers, on any server
         oscar: "stored",
         far: "stored",
         fay: "muted",
+        hal: "muted",
       },
     );
     const after = Number(await link.command(["XLEN", link.keys.events]));
