@@ -7,10 +7,11 @@
  * (`members`) gives its account, its address group (`group`, set by the
  * claim: `Cluster.claim`) and whether it is a server operator. Holds are
  * set in the step that stores the event that changes them: a `MOD` of a
- * mute, unmute, op or deop (for every member in the room, and for the
- * member a new mute names by id, `target`: that session, not whoever
- * holds its alias when the line is stored), and a `JOIN` of a room (for
- * the joiner). The `append` script refuses a message or action in a room
+ * mute, unmute, op or deop (for every member in the room: never by alias,
+ * so a newcomer who took the muted member's alias before the line was
+ * stored is held only if the mute covers it too; a claim of an earlier
+ * release, which has no group, is also held by the mute that names it by
+ * id, `target`), and a `JOIN` of a room (for the joiner). The `append` script refuses a message or action in a room
  * from a member a mute in force there holds (`mutedIn`): a line its server
  * sent before it read the mute. That check reads one hash field per line,
  * as before; what this adds costs nothing per line.
@@ -131,10 +132,11 @@ local function addedMute(was, rec)
 end
 local REHOLD = {mute = true, unmute = true, op = true, deop = true}
 -- A MOD (line JSON, at time) of room name changed its record from was:
--- every member in the room a mute in force covers is held by it; the
--- member a new mute names by id (line.target) too, whatever its claim
--- says; the other holds of the room go, but a member whose claim has no
--- group (an earlier release's) keeps one while its mute is in force.
+-- every member in the room a mute in force covers is held by it (never by
+-- its alias: a newcomer who took it is held only if covered itself); the
+-- other holds of the room go. A member whose claim has no group (an
+-- earlier release's, judged by its host) is held by a new mute that names
+-- it by id (line.target), and keeps a hold while its mute is in force.
 local function holdAll(name, line, was, time)
   local ok, l = pcall(cjson.decode, line)
   if not ok or type(l) ~= 'table' or not REHOLD[l.action] then return end
@@ -150,8 +152,10 @@ local function holdAll(name, line, was, time)
     end
   end
   local added = l.action == 'mute' and addedMute(was, rec)
-  if added and type(l.target) == 'string' and held[l.target] == nil and
-    isIn(l.target, name) then held[l.target] = added end
+  local named = added and type(l.target) == 'string' and claimOf(l.target)
+  if named and named.group == nil and isIn(l.target, name) then
+    held[l.target] = added
+  end
   local holders = redis.call('HGETALL', K.roomMuted)
   for i = 1, #holders, 2 do
     local id, key = holders[i], holdsOf(holders[i])[name]

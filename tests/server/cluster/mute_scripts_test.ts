@@ -214,7 +214,7 @@ Deno.test("a stored mute holds every member in the room it covers, on any server
   });
 });
 
-Deno.test("a mute holds the member its MOD names by id, not a newcomer who took its alias before the MOD was stored", async () => {
+Deno.test("a mute holds the member its MOD names by id, not a newcomer who took its alias before the MOD was stored (an earlier release's claim, which Redis cannot judge by address group, by that id)", async () => {
   await withServers(async (link, a, b) => {
     const open = { ...newRoomRecord("#ops"), operators: ["~amy"] };
     const amy = await joined(link, a, guest(1, "amy"), open);
@@ -227,6 +227,28 @@ Deno.test("a mute holds the member its MOD names by id, not a newcomer who took 
     await append(link, amy.id, mod("mute", "cat", cat.id), "#ops", muted);
     assert.deepEqual(await answers(link, [newcat]), { cat: "stored" });
     assert.equal(await link.command(["HLEN", link.keys.roomMuted]), 0);
+    // A claim of an earlier release (no address group) from IPv6: its
+    // host is not its /64, so the mute holds it as the MOD names it.
+    const hal = { ...guest(8, "hal", "2001:db8::5"), id: `${b.server}/8` };
+    await link.run("claim", [
+      "hal",
+      aliasSkeleton("hal"),
+      JSON.stringify({ ...hal, server: b.server }),
+      "0",
+      String(Date.now()),
+      "",
+    ]);
+    const halJoin: RoomLine = { type: "JOIN", alias: "hal", online: "1" };
+    await append(link, hal.id, halJoin, "#ops", open);
+    const both = {
+      ...muted,
+      mutes: [...muted.mutes, muteOf(2, "address", "2001:db8::/64")],
+    };
+    await append(link, amy.id, mod("mute", "hal", hal.id), "#ops", both);
+    assert.deepEqual(await answers(link, [hal, newcat]), {
+      hal: "muted",
+      cat: "stored",
+    });
   });
 });
 
