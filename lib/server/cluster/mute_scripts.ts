@@ -147,7 +147,8 @@ local function holdAll(name, line, was, time)
     local all = redis.call('HGETALL', K.members)
     for i = 2, #all, 2 do
       local okm, m = pcall(cjson.decode, all[i])
-      local key = okm and type(m) == 'table' and coveredBy(m, rec, mutes)
+      local key = okm and type(m) == 'table' and type(m.id) == 'string' and
+        coveredBy(m, rec, mutes)
       if key and isIn(m.id, name) then held[m.id] = key end
     end
   end
@@ -158,8 +159,10 @@ local function holdAll(name, line, was, time)
   end
   local holders = redis.call('HGETALL', K.roomMuted)
   for i = 1, #holders, 2 do
-    local id, key = holders[i], holdsOf(holders[i])[name]
-    if key ~= nil and held[id] == nil then
+    local id = holders[i]
+    local okh, holds = pcall(cjson.decode, holders[i + 1])
+    local key = okh and type(holds) == 'table' and holds[name]
+    if type(key) == 'string' and held[id] == nil then
       local m = claimOf(id)
       if m and m.group == nil and inForce(name, key) then held[id] = key
       else unhold(id, name) end
