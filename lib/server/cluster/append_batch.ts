@@ -17,7 +17,7 @@ import {
   type StoredAt,
 } from "../room/room_log.ts";
 import { roomSkeleton } from "../room/room_state.ts";
-import { storedEffect } from "../room/stored_event.ts";
+import { storedEffect, storedLine } from "../room/stored_event.ts";
 
 /** A line waiting to be appended, or sent and not answered. */
 export interface PendingLine {
@@ -27,6 +27,8 @@ export interface PendingLine {
   readonly effect?: EventEffect;
   /** Its room (none: the default room). */
   readonly room?: string;
+  /** The member a `MOD` names, by id (`RoomEvent.target`). */
+  readonly target?: string;
   readonly id: string;
   /** Tells this append from any other (kept across its retries). */
   readonly tag: string;
@@ -42,10 +44,13 @@ export function appendArgs(
   idsKept: number,
 ): string[] {
   const args = [String(idsKept)];
-  for (const { time, line, origin, effect, room, id, tag } of batch) {
+  for (const { time, line, origin, effect, room, id, tag, target } of batch) {
     const alias = line.type === "MOD" ? line.by : line.alias;
     const stored = effect && storedEffect(effect);
-    args.push(String(time), origin, alias, JSON.stringify(line));
+    const json = target === undefined
+      ? JSON.stringify(line)
+      : storedLine(line, undefined, undefined, target);
+    args.push(String(time), origin, alias, json);
     args.push(stored?.kind ?? "", stored?.value ?? "");
     args.push(id, lineSign(line), tag, room ?? "", line.type);
     const keyed = stored?.kind === "room" || stored?.kind === "expire";

@@ -7,22 +7,24 @@
  * leaves that could not reach Redis sent again (`pending_leaves.ts`),
  * private messages to a member on another server,
  * and the bans, mutes and topic in force, for servers that start later
- * (changes reach running servers through the room's log, in its order).
+ * (its `moderation`, `shared_moderation.ts`; changes reach running servers
+ * through the room's log, in its order).
  *
  * @module
  */
 
+import { addressGroup } from "../../address.ts";
 import type { Clock } from "../../clock.ts";
 import { describeError, type Logger } from "../../log.ts";
 import { aliasKey } from "../../protocol.ts";
 import { aliasSkeleton } from "../../text.ts";
-import type { Topic } from "../access/moderation.ts";
 import { Heartbeat } from "./heartbeat.ts";
 import { PendingLeaves } from "./pending_leaves.ts";
 import type { HoldNews, TakeoverProof } from "../room/hold.ts";
 import type { MemberRecord } from "./keys.ts";
 import type { RedisLink } from "./redis.ts";
 import { probeRedis, type RedisProbe } from "./redis_probe.ts";
+import { oneLine, SharedModeration } from "./shared_moderation.ts";
 
 /** Options of {@linkcode Cluster}. */
 export interface ClusterOptions {
@@ -85,11 +87,14 @@ export class Cluster {
   /** Leaves that could not reach Redis, sent again after every beat. */
   #leaves: PendingLeaves;
   #heartbeat: Heartbeat;
+  /** The bans, mutes and topic kept for servers that start later. */
+  readonly moderation: SharedModeration;
 
   /** Joins the cluster on `link` (call {@linkcode start}). */
   constructor(link: RedisLink, options: ClusterOptions) {
     this.#link = link;
     this.#options = options;
+    this.moderation = new SharedModeration(link);
     this.server = crypto.randomUUID().slice(0, 8);
     this.#leaves = new PendingLeaves(link, this.server, options);
     this.#heartbeat = new Heartbeat(link, this.server, {
@@ -174,6 +179,7 @@ export class Cluster {
       alias,
       account: member.account,
       host: member.host,
+      group: addressGroup(member.host)?.text ?? member.host,
       operator: member.operator,
     };
     // A leave still queued for it would undo this claim: the claim adopts
@@ -303,49 +309,6 @@ export class Cluster {
   }
 
   /**
-   * The bans and mutes in force in the cluster, as one JSON text
-   * (`shareSanctions`); null when none were ever shared.
-   */
-  async sanctions(): Promise<string | null> {
-    const raw = await this.#link.command([
-      "GET",
-      this.#link.keys.sanctions,
-    ]);
-    return raw === null ? null : String(raw);
-  }
-
-  /** Keeps the bans and mutes in force (JSON) for servers that start later. */
-  async setSanctions(shared: string): Promise<void> {
-    await this.#link.command([
-      "SET",
-      this.#link.keys.sanctions,
-      shared,
-    ]);
-  }
-
-  /** The cluster's topic (its text made safe where it is read: `Moderation.topic`). */
-  async topic(): Promise<{ text: string; by: string } | null> {
-    const raw = await this.#link.command([
-      "GET",
-      this.#link.keys.topic,
-    ]);
-    if (raw === null) return null;
-    const topic = JSON.parse(String(raw)) as Partial<Topic> | null;
-    return oneLine(topic?.text) && oneLine(topic.by)
-      ? { text: topic.text, by: topic.by }
-      : null;
-  }
-
-  /** Keeps the room's topic for servers that start later. */
-  async setTopic(topic: { text: string; by: string }): Promise<void> {
-    await this.#link.command([
-      "SET",
-      this.#link.keys.topic,
-      JSON.stringify(topic),
-    ]);
-  }
-
-  /**
    * Calls `listener` when this server finds it was counted lost by the
    * others (its members were announced as left, and their aliases freed).
    */
@@ -365,9 +328,4 @@ export class Cluster {
       if (!this.#stopped) this.#heartbeat.now();
     });
   }
-}
-
-/** Text read back from Redis that may go into a line: one line, a string. */
-function oneLine(value: unknown): value is string {
-  return typeof value === "string" && !/[\r\n]/.test(value);
 }

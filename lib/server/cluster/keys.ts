@@ -185,6 +185,11 @@ export interface MemberRecord {
   readonly alias: string;
   readonly account: string | null;
   readonly host: string;
+  /**
+   * Its address group (`addressGroup`: an IPv4 address, an IPv6 /64), as
+   * an address mute names it; absent in a claim of an earlier release.
+   */
+  readonly group?: string;
   readonly operator: boolean;
   /** The SHA-256 of its resume token (hex), when it may be held. */
   readonly resume?: string;

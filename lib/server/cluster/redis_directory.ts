@@ -29,29 +29,27 @@ import type { RoomEvent } from "../room/room_log.ts";
 import type { RoomsSnapshot } from "../room/rooms_snapshot.ts";
 import type { Cluster, ClusterMember } from "./cluster.ts";
 import type { MemberRecord } from "./keys.ts";
-import { syncModeration } from "./shared_moderation.ts";
+import { type ModerationKept, syncModeration } from "./shared_moderation.ts";
 
 /** A member of this server, as the cluster's directory needs it. */
 export type ClusterRoomMember = Member & ClusterMember;
 
 /** What the directory uses of this server's part in the cluster. */
-export type DirectoryCluster = Pick<
-  Cluster,
-  | "claim"
-  | "mark"
-  | "takeOver"
-  | "leave"
-  | "find"
-  | "tell"
-  | "remove"
-  | "sanctions"
-  | "setSanctions"
-  | "topic"
-  | "setTopic"
-  | "onReset"
-  | "onLost"
-  | "start"
->;
+export type DirectoryCluster =
+  & Pick<
+    Cluster,
+    | "claim"
+    | "mark"
+    | "takeOver"
+    | "leave"
+    | "find"
+    | "tell"
+    | "remove"
+    | "onReset"
+    | "onLost"
+    | "start"
+  >
+  & { readonly moderation: ModerationKept };
 
 /** Leave reasons that are also the goodbye of whoever is removed so. */
 const DISMISSALS: ReadonlySet<string> = new Set<Dismissal>([
@@ -130,7 +128,8 @@ export class RedisDirectory<M extends ClusterRoomMember>
     take: (sanctions: readonly SharedSanction[]) => void,
   ): Promise<void> {
     const cluster = this.#cluster;
-    const sync = () => syncModeration(cluster, moderation, take, this.#log);
+    const sync = () =>
+      syncModeration(cluster.moderation, moderation, take, this.#log);
     await sync();
     // Redis lost the cluster's state (who is in the room, its order): the
     // members here cannot be vouched for, and this server's bans, mutes

@@ -7,8 +7,8 @@
  * on, by the same rules. What is kept: each room's record (`rooms`), the
  * rooms of each member (`roomMembers`) and their sizes (`roomSizes`), where
  * each temporary room's current incarnation begins (`roomSince`), whom
- * each room's mutes hold (`roomMuted`: a message of theirs is refused,
- * `muted`, as the servers' replicas drop it: `room_mutes.ts`), which
+ * each room's mutes hold (`roomMuted`, `mute_scripts.ts`: a message of
+ * theirs is refused, `muted`), which
  * room holds each look-alike key (`roomSkeletons`: a room whose name looks
  * like one the log knows is refused in the same step, whichever server
  * asked), and each room's last messages and actions (a list per room, `--history` at
@@ -18,13 +18,10 @@
  * @module
  */
 
-/**
- * The room rules in Lua, for the scripts' prelude (after the keys, `K`).
- * Common ARGV: [4] starts the key of a room's recent list, [5] is the
- * default room's name, [6] how many messages and actions a room keeps,
- * [7] how many the default room keeps.
- */
-export const ROOM_LUA = `
+import { MUTE_LUA } from "./mute_scripts.ts";
+
+/** The rooms' basics: their members, their guest operators. */
+const ROOM_BASICS_LUA = `
 -- A list of room names as JSON (cjson writes an empty one as {}).
 local function listText(list)
   if #list == 0 then return '[]' end
@@ -90,6 +87,10 @@ local function outOf(name, key)
   end
   guestOp(name, key, nil)
 end
+`;
+
+/** The room events, after the mutes' rules ({@linkcode MUTE_LUA}). */
+const ROOM_EVENTS_LUA = `
 -- Member id (alias key: key) leaves room name.
 local function leaveRoom(id, key, name)
   local rooms = roomsOf(id)
@@ -99,6 +100,7 @@ local function leaveRoom(id, key, name)
       table.remove(rooms, i)
       redis.call('HSET', K.roomMembers, id, listText(rooms))
       outOf(name, key)
+      unhold(id, name)
       return
     end
   end
@@ -108,70 +110,6 @@ local function leaveRooms(id, key)
   for _, r in ipairs(roomsOf(id) or {}) do outOf(r, key) end
   redis.call('HDEL', K.roomMembers, id)
   redis.call('HDEL', K.roomMuted, id)
-end
--- The mutes of a record's JSON raw (nil: none), each named 'ID TARGET'.
-local function mutesOf(raw)
-  local ok, rec = pcall(cjson.decode, raw or '')
-  local named = {}
-  if not ok or type(rec) ~= 'table' or type(rec.mutes) ~= 'table' then
-    return named
-  end
-  for _, s in ipairs(rec.mutes) do
-    named[#named + 1] = {tostring(s.id) .. ' ' .. tostring(s.target), s}
-  end
-  return named
-end
--- The rooms' mutes that hold member id: room name -> 'ID TARGET'.
-local function holdsOf(id)
-  local ok, held = pcall(cjson.decode,
-    redis.call('HGET', K.roomMuted, id) or '{}')
-  if not ok or type(held) ~= 'table' then return {} end
-  return held
-end
--- Whether room name's record holds the mute named key ('ID TARGET').
-local function inForce(name, key)
-  for _, m in ipairs(mutesOf(redis.call('HGET', K.rooms, name))) do
-    if m[1] == key then return true end
-  end
-  return false
-end
--- A MOD (line JSON) of room name changed its record from was: a mute it
--- adds holds the member of the room its target alias names (room_mutes.ts);
--- the member's holds whose mute is gone (lifted, its room expired) go, so
--- that they are no more than the mutes in force.
-local function holdMuted(name, line, was)
-  local ok, l = pcall(cjson.decode, line)
-  if not ok or type(l) ~= 'table' or l.action ~= 'mute' or
-    type(l.alias) ~= 'string' then return end
-  local before = {}
-  for _, m in ipairs(mutesOf(was)) do before[m[1]] = true end
-  for _, m in ipairs(mutesOf(redis.call('HGET', K.rooms, name))) do
-    if not before[m[1]] then
-      local raw = redis.call('HGET', K.members, string.lower(l.alias))
-      local member = raw and cjson.decode(raw)
-      if member and isIn(member.id, name) then
-        local held = {}
-        for r, k in pairs(holdsOf(member.id)) do
-          if type(k) == 'string' and inForce(r, k) then held[r] = k end
-        end
-        held[name] = m[1]
-        redis.call('HSET', K.roomMuted, member.id, cjson.encode(held))
-      end
-      return
-    end
-  end
-end
--- Whether a mute of room name in force at time (ms) holds member id.
-local function mutedIn(id, name, time)
-  local held = holdsOf(id)[name]
-  if type(held) ~= 'string' then return false end
-  for _, m in ipairs(mutesOf(redis.call('HGET', K.rooms, name))) do
-    if m[1] == held then
-      local till = m[2]['until']
-      return type(till) ~= 'number' or till > tonumber(time)
-    end
-  end
-  return false
 end
 -- Member id renamed from alias key from to to: its guest rights follow.
 local function renameOps(id, from, to)
@@ -207,9 +145,9 @@ end
 -- room, from member origin, its effect kind and value) does to the rooms;
 -- entry: the stream entry as JSON, kept with the room's last messages;
 -- seq: its number; skel: the room's look-alike key ('' unless kind is
--- room or expire); line: its JSON.
+-- room or expire); line: its JSON; time: its time (ms).
 local function mirror(room, ltype, origin, kind, value, entry, seq, skel,
-  line)
+  line, time)
   if ltype == 'MSG' or ltype == 'ME' then
     local name = room ~= '' and room or ARGV[5]
     local keep = tonumber(room ~= '' and ARGV[6] or ARGV[7])
@@ -233,13 +171,14 @@ local function mirror(room, ltype, origin, kind, value, entry, seq, skel,
     else
       local was = redis.call('HGET', K.rooms, room)
       redis.call('HSET', K.rooms, room, value)
-      if ltype == 'MOD' then holdMuted(room, line, was) end
+      if ltype == 'MOD' then holdAll(room, line, was, time) end
     end
   elseif kind == 'expire' then
     expire(room, skel)
   end
   if ltype == 'JOIN' then
     enterRoom(origin, room)
+    if room ~= ARGV[5] then holdJoiner(origin, room, time) end
   elseif ltype == 'LEAVE' then
     leaveRoom(origin, redis.call('HGET', K.ids, origin), room)
   end
@@ -247,13 +186,22 @@ end
 `;
 
 /**
+ * The room rules in Lua, for the scripts' prelude (after the keys, `K`).
+ * Common ARGV: [4] starts the key of a room's recent list, [5] is the
+ * default room's name, [6] how many messages and actions a room keeps,
+ * [7] how many the default room keeps.
+ */
+export const ROOM_LUA = ROOM_BASICS_LUA + MUTE_LUA + ROOM_EVENTS_LUA;
+
+/**
  * The rooms as a server that starts now begins with them, in one step
  * with the number of the last event (reading goes on after it): the last
  * number given, the `rooms` hash (name, record JSON, ...), everyone in the
  * rooms in the order they joined the cluster (member id, alias, rooms
  * JSON, ...), each room's last messages and actions (name, entries
- * newest first, ...), the default room's first, and the `roomSince` hash
- * (name, number, ...). Runs after the prelude.
+ * newest first, ...), the default room's first, the `roomSince` hash
+ * (name, number, ...) and the `roomMuted` hash (member id, holds JSON,
+ * ...). Runs after the prelude.
  */
 export const ROOMS_SNAPSHOT = `
 local members = {}
@@ -278,4 +226,4 @@ for i = 1, #rooms, 2 do
   end
 end
 return {redis.call('GET', K.seq) or '0', rooms, members, recent,
-  redis.call('HGETALL', K.roomSince)}`;
+  redis.call('HGETALL', K.roomSince), redis.call('HGETALL', K.roomMuted)}`;

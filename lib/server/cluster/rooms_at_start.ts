@@ -17,7 +17,7 @@ import {
   readRoomRecord,
   type RoomRecord,
 } from "../room/room_record.ts";
-import type { RoomsSnapshot } from "../room/rooms_snapshot.ts";
+import type { RoomsSnapshot, SnapshotMember } from "../room/rooms_snapshot.ts";
 import type { RedisLink } from "./redis.ts";
 import { type StreamEntry, streamEvent } from "./stream_entry.ts";
 
@@ -34,6 +34,7 @@ type SnapshotReply = [
   string[],
   (string | string[])[],
   string[],
+  string[]?,
 ];
 
 /** Reads the cluster's rooms as they are now (`SCRIPTS.snapshot`). */
@@ -41,7 +42,7 @@ export async function readRoomsAtStart(
   link: RedisLink,
   log: Logger,
 ): Promise<RoomsAtStart> {
-  const [seq, rooms, members, recent, begun] = await link.run(
+  const [seq, rooms, members, recent, begun, muted] = await link.run(
     "snapshot",
     [],
   ) as SnapshotReply;
@@ -52,16 +53,8 @@ export async function readRoomsAtStart(
     if (record !== null && record.name === rooms[i]) records.push(record);
     else skipped++;
   }
-  const everyone: RoomsSnapshot["members"][number][] = [];
-  for (let i = 0; i + 2 < members.length; i += 3) {
-    const [id, alias, list] = [members[i]!, members[i + 1]!, members[i + 2]!];
-    const names = parse(list);
-    if (
-      isWellFormedAlias(alias) && Array.isArray(names) &&
-      names.every((name) => typeof name === "string" && isRoomName(name))
-    ) everyone.push({ id, alias, rooms: names as string[] });
-    else skipped++;
-  }
+  const everyone = snapshotMembers(members, muted ?? []);
+  skipped += Math.floor(members.length / 3) - everyone.length;
   for (const record of records) keepGuestOperators(record, everyone);
   const byRoom = new Map<string, RoomEvent[]>();
   for (let i = 0; i + 1 < recent.length; i += 2) {
@@ -110,6 +103,50 @@ function keepGuestOperators(
   record.operators = record.operators.filter((key) =>
     !key.startsWith("~") || here.has(key)
   );
+}
+
+/**
+ * Everyone in the rooms (member id, alias, rooms JSON, ...), with the
+ * rooms whose mutes hold each (`muted`, the `roomMuted` hash); what is not
+ * that is left out.
+ */
+function snapshotMembers(
+  members: readonly string[],
+  muted: readonly string[],
+): SnapshotMember[] {
+  const everyone: SnapshotMember[] = [];
+  const holds = mutedHolds(muted);
+  for (let i = 0; i + 2 < members.length; i += 3) {
+    const [id, alias, list] = [members[i]!, members[i + 1]!, members[i + 2]!];
+    const names = parse(list);
+    if (
+      !isWellFormedAlias(alias) || !Array.isArray(names) ||
+      !names.every((name) => typeof name === "string" && isRoomName(name))
+    ) continue;
+    const held = holds[id];
+    everyone.push({ id, alias, rooms: names, ...held && { muted: held } });
+  }
+  return everyone;
+}
+
+/**
+ * The `roomMuted` hash (member id, holds JSON, ...) by member id: room
+ * name -> the key of the mute that holds it (`muteKey`); what is not
+ * that is left out (the room's check holds the member where it speaks).
+ */
+function mutedHolds(
+  hash: readonly string[],
+): Record<string, Record<string, string>> {
+  const byId: Record<string, Record<string, string>> = {};
+  for (let i = 0; i + 1 < hash.length; i += 2) {
+    const held = parse(hash[i + 1]!);
+    if (typeof held !== "object" || held === null) continue;
+    const rooms = Object.entries(held).filter(([room, key]) =>
+      isRoomName(room) && typeof key === "string"
+    );
+    byId[hash[i]!] = Object.fromEntries(rooms);
+  }
+  return byId;
 }
 
 /** `text` parsed as JSON, or null. */

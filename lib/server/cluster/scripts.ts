@@ -96,7 +96,7 @@ for i = 9, #ARGV, 12 do
     out[#out + 1] = 'lookalike:' .. other
   else
     local seq, entry = xadd(time, origin, line, effect, value, id, room)
-    mirror(room, ltype, origin, effect, value, entry, seq, skel, line)
+    mirror(room, ltype, origin, effect, value, entry, seq, skel, line, time)
     redis.call('ZADD', K.lineIds, seq, id)
     redis.call('HSET', K.lineSigns, id, sign .. ':' .. tag)
     out[#out + 1] = seq

@@ -13,15 +13,80 @@ import {
   readSharedSanctions,
   type SharedSanction,
   shareSanctions,
+  type Topic,
 } from "../access/moderation.ts";
-import type { Cluster } from "./cluster.ts";
+import type { RedisLink } from "./redis.ts";
+
+/** The bans, mutes and topic kept in Redis for servers that start later. */
+export class SharedModeration {
+  #link: RedisLink;
+
+  /** Keeps them through `link`. */
+  constructor(link: RedisLink) {
+    this.#link = link;
+  }
+
+  /**
+   * The bans and mutes in force in the cluster, as one JSON text
+   * (`shareSanctions`); null when none were ever shared.
+   */
+  async sanctions(): Promise<string | null> {
+    const raw = await this.#link.command([
+      "GET",
+      this.#link.keys.sanctions,
+    ]);
+    return raw === null ? null : String(raw);
+  }
+
+  /** Keeps the bans and mutes in force (JSON) for servers that start later. */
+  async setSanctions(shared: string): Promise<void> {
+    await this.#link.command([
+      "SET",
+      this.#link.keys.sanctions,
+      shared,
+    ]);
+  }
+
+  /** The cluster's topic (its text made safe where it is read: `Moderation.topic`). */
+  async topic(): Promise<{ text: string; by: string } | null> {
+    const raw = await this.#link.command([
+      "GET",
+      this.#link.keys.topic,
+    ]);
+    if (raw === null) return null;
+    const topic = JSON.parse(String(raw)) as Partial<Topic> | null;
+    return oneLine(topic?.text) && oneLine(topic.by)
+      ? { text: topic.text, by: topic.by }
+      : null;
+  }
+
+  /** Keeps the room's topic for servers that start later. */
+  async setTopic(topic: { text: string; by: string }): Promise<void> {
+    await this.#link.command([
+      "SET",
+      this.#link.keys.topic,
+      JSON.stringify(topic),
+    ]);
+  }
+}
+
+/** What {@linkcode syncModeration} uses of a {@linkcode SharedModeration}. */
+export type ModerationKept = Pick<
+  SharedModeration,
+  "sanctions" | "setSanctions" | "topic" | "setTopic"
+>;
+
+/** Text read back from Redis that may go into a line: one line, a string. */
+export function oneLine(value: unknown): value is string {
+  return typeof value === "string" && !/[\r\n]/.test(value);
+}
 
 /**
  * Takes on the cluster's bans and mutes (`take` applies them here) and
  * topic, or gives it this server's when it has none.
  */
 export async function syncModeration(
-  cluster: Pick<Cluster, "sanctions" | "setSanctions" | "topic" | "setTopic">,
+  cluster: ModerationKept,
   moderation: Moderation,
   take: (sanctions: readonly SharedSanction[]) => void,
   log: Logger,

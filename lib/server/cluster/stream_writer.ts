@@ -130,6 +130,7 @@ export class StreamWriter {
       origin,
       effect: options.effect,
       room: options.room,
+      target: options.target,
       id: options.id ?? newLineId(),
       tag: newTag(),
     });

@@ -131,6 +131,7 @@ export class MemoryLog implements RoomLog {
       id,
     };
     if (options.room !== undefined) event.room = options.room;
+    if (options.target !== undefined) event.target = options.target;
     const rooms = this.#members.apply(line, origin, options.room);
     if (rooms !== undefined) event.rooms = rooms;
     this.#recent.add(event);

@@ -307,16 +307,18 @@ export class Room<M extends Member = Member> extends Membership<M> {
   /**
    * Announces a room event that is not a member's own line (the topic,
    * moderation) to everyone, in the room's order, with what it does
-   * (`effect`: the topic, the bans and mutes in force after it).
+   * (`effect`: the topic, the bans and mutes in force after it; `target`:
+   * the member a `MOD` names, by id).
    */
   announce(
     line: ServerLine<"TOPIC" | "MOD">,
     by: M,
     effect?: EventEffect,
     room?: string,
+    target?: string,
   ): void {
     this.metrics.moderated(line.type === "TOPIC" ? "topic" : line.action);
-    this.#append(line, by.id, { effect, room });
+    this.#append(line, by.id, { effect, room, target });
   }
 
   #append(line: RoomLine, origin: string, options?: AppendOptions): void {

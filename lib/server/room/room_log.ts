@@ -91,6 +91,8 @@ export interface RoomEvent {
    * default room's then).
    */
   readonly rooms?: readonly string[];
+  /** The member a `MOD` names, by id (see {@linkcode AppendOptions.target}). */
+  readonly target?: string;
 }
 
 /**
@@ -156,6 +158,12 @@ export interface AppendOptions {
    * what a release without rooms stored belongs to the default room).
    */
   readonly room?: string;
+  /**
+   * With a `MOD`: the member it names, by id (a connected session), so
+   * that a mute holds that member, not whoever holds its alias when the
+   * line is stored or handed on; absent in what an earlier release stored.
+   */
+  readonly target?: string;
 }
 
 /**

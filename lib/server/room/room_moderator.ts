@@ -61,8 +61,16 @@ interface Act<M extends Moderated> {
   readonly ctx: RoomCommandContext<M>;
   readonly actor: M;
   readonly state: RoomState<M>;
-  /** Announces `MOD action alias by text` in the room. */
-  readonly mod: (action: string, alias: string, text?: string) => void;
+  /**
+   * Announces `MOD action alias by text` in the room; `target`: the
+   * member it names, by id (`RoomEvent.target`).
+   */
+  readonly mod: (
+    action: string,
+    alias: string,
+    text?: string,
+    target?: string,
+  ) => void;
 }
 
 /** Carries out a room operator's command in `state`. */
@@ -83,12 +91,13 @@ export function moderateRoom<M extends Moderated>(
   }
   // Every change is announced with the record after it, which every
   // server takes on (and keeps, if registered) when it is handed on.
-  const mod = (action: string, alias: string, text = "") => {
+  const mod = (action: string, alias: string, text = "", target?: string) => {
     ctx.room.announce(
       { type: "MOD", action, alias, by: actor.alias, text },
       actor,
       roomEffect(ctx.router, state),
       state.name,
+      target,
     );
   };
   const act: Act<M> = { ctx, actor, state, mod };
@@ -192,7 +201,9 @@ async function restrict<M extends Moderated>(
   });
   const text = describeSanction(added);
   if (ban) expel(act, target, "ban", text, command.reason);
-  else act.mod("mute", target.alias, text);
+  // The session it names, by id: a newcomer who takes its alias before
+  // the line is stored is not the one muted (an absent account: none).
+  else act.mod("mute", target.alias, text, target.id || undefined);
 }
 
 /** `/unmute` and `/roomunban`: lifted and announced. */

@@ -33,8 +33,10 @@ export interface MutedRoom {
 
 /**
  * A room's record the log carried was taken on (`state.logged`, `before`
- * the one it replaces): a `MOD mute`'s new mute holds the member its
- * target alias names; holds whose mute is gone (lifted, replaced) go.
+ * the one it replaces): a `MOD mute`'s new mute holds the member it names
+ * by id (`target`: that session, whoever holds its alias now), or, in a
+ * line of an earlier release, the member its target alias names; holds
+ * whose mute is gone (lifted, replaced) go.
  *
  * @example
  * ```ts
@@ -52,14 +54,15 @@ export interface MutedRoom {
  *   everyone: new Map([["m1", "amy"], ["m2", "Cat"]]),
  *   mutedIds: new Map<string, string>(),
  * };
- * heldByMute(room, before, { type: "MOD", action: "mute", alias: "cat", by: "amy", text: "" });
+ * const line = { type: "MOD", action: "mute", alias: "cat", by: "amy", text: "" } as const;
+ * heldByMute(room, before, { line });
  * assert.deepEqual([...room.mutedIds], [["m2", "1 cat"]]);
  * ```
  */
 export function heldByMute(
   room: MutedRoom,
   before: RoomRecord,
-  line: RoomEvent["line"],
+  { line, target }: Pick<RoomEvent, "line" | "target">,
 ): void {
   const keys = new Set(room.logged.mutes.map(muteKey));
   for (const [id, mute] of room.mutedIds) {
@@ -69,6 +72,11 @@ export function heldByMute(
   const was = new Set(before.mutes.map(muteKey));
   const added = room.logged.mutes.find((s) => !was.has(muteKey(s)));
   if (added === undefined) return;
+  if (target !== undefined) {
+    // The session the operator named, whoever holds its alias now.
+    if (room.everyone.has(target)) room.mutedIds.set(target, muteKey(added));
+    return;
+  }
   const key = aliasKey(line.alias);
   for (const [id, alias] of room.everyone) {
     if (aliasKey(alias) === key) room.mutedIds.set(id, muteKey(added));

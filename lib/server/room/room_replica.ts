@@ -95,9 +95,13 @@ export class RoomReplica<M extends Member> {
     return this.#in.of(id);
   }
 
-  /** Puts member `id` (as `alias`) in `state`. */
-  enter(state: RoomState<M>, id: string, alias: string): void {
+  /**
+   * Puts member `id` (as `alias`) in `state`; `muted`: the mute of the
+   * room's record that holds it (its `muteKey`), from a cluster's snapshot.
+   */
+  enter(state: RoomState<M>, id: string, alias: string, muted?: string): void {
     if (!state.everyone.has(id)) state.everyone.set(id, alias);
+    if (muted !== undefined) state.mutedIds.set(id, muted);
     this.#in.enter(id, state.name);
     this.#host.clock.clearTimeout(state.expiry as TimerId | undefined);
     state.expiry = undefined;
@@ -150,7 +154,7 @@ export class RoomReplica<M extends Member> {
       keepGuestOperators(state);
       const before = state.logged;
       state.logged = structuredClone(state.record);
-      heldByMute(state, before, line);
+      heldByMute(state, before, event);
       host.changed(state.record, state.since);
     }
     return [state];

@@ -150,10 +150,10 @@ export class RoomSet<M extends Member> {
       else this.#add(copy).since = since?.get(record.name) ?? 0;
     }
     this.keeper.forget((room) => !this.#rooms.has(room)); // vanished meanwhile
-    for (const { id, alias, rooms } of members) {
+    for (const { id, alias, rooms, muted } of members) {
       for (const room of rooms) {
         const state = this.#rooms.get(room);
-        if (state) this.replica.enter(state, id, alias);
+        if (state) this.replica.enter(state, id, alias, muted?.[room]);
       }
     }
     for (const [room, events] of recent) {

@@ -19,6 +19,11 @@ export interface SnapshotMember {
   readonly alias: string;
   /** The rooms it is in, in join order (the default room by name). */
   readonly rooms: readonly string[];
+  /**
+   * The rooms whose mutes hold it, room name -> the mute's `muteKey`
+   * (`RoomState.mutedIds`: a cluster's `roomMuted`).
+   */
+  readonly muted?: Readonly<Record<string, string>>;
 }
 
 /** What the rooms start from (see the module). */

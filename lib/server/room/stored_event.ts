@@ -128,16 +128,25 @@ export function toRoomEvent(row: StoredRow): RoomEvent | null {
   const id = typeof row.id === "string" && isLineId(row.id)
     ? row.id
     : undefined;
-  const event = { seq: row.seq, time: row.time, line, origin: "", id, effect };
-  const { room, rooms } = line as { room?: unknown; rooms?: unknown };
+  const { room, rooms, target } = line as Record<string, unknown>;
   delete (line as { room?: unknown }).room;
   delete (line as { rooms?: unknown }).rooms;
+  delete (line as { target?: unknown }).target;
+  const event = {
+    ...{ seq: row.seq, time: row.time, line, origin: "", id, effect },
+    ...(isMemberId(target) ? { target } : {}),
+  };
   if (room === undefined) {
     // Rooms that are not a list of rooms only route a catch-up: ignored.
     return isRoomList(rooms) ? { ...event, rooms } : event;
   }
   if (typeof room !== "string" || !isRoomName(room)) return null;
   return { ...event, room };
+}
+
+/** A member id as a `MOD` names its target (`RoomEvent.target`). */
+function isMemberId(value: unknown): value is string {
+  return typeof value === "string" && /^[\x21-\x7e]{1,64}$/.test(value);
 }
 
 function isRoomList(value: unknown): value is string[] {
@@ -149,15 +158,18 @@ function isRoomList(value: unknown): value is string[] {
  * A line as stored (JSON), with its room inside it when it has one (no
  * column of its own: absent, as in what a release without rooms stored,
  * is the default room), or the rooms a rename or a leave of the server
- * reached (`RoomEvent.rooms`).
+ * reached (`RoomEvent.rooms`), and the member a `MOD` names
+ * (`RoomEvent.target`: an earlier release reads the line without it).
  */
 export function storedLine(
   line: RoomLine,
   room: string | undefined,
   rooms?: readonly string[],
+  target?: string,
 ): string {
-  if (rooms !== undefined) return JSON.stringify({ ...line, rooms });
-  return JSON.stringify(room === undefined ? line : { ...line, room });
+  const named = target === undefined ? line : { ...line, target };
+  if (rooms !== undefined) return JSON.stringify({ ...named, rooms });
+  return JSON.stringify(room === undefined ? named : { ...named, room });
 }
 
 const ROOM_TYPES: ReadonlySet<string> = new Set(ROOM_LINE_TYPES);

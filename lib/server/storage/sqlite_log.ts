@@ -77,6 +77,7 @@ interface Pending {
   readonly newId?: boolean;
   readonly effect?: EventEffect;
   readonly room?: string;
+  readonly target?: string;
 }
 
 /**
@@ -181,9 +182,9 @@ export class SqliteLog implements RoomLog {
 
   append(line: RoomLine, origin: string, options: AppendOptions = {}): void {
     if (this.#closed) return;
-    const { id, newId, effect, room } = options;
+    const { id, newId, effect, room, target } = options;
     const time = this.#clock.now();
-    this.#pending.push({ time, line, origin, id, newId, effect, room });
+    this.#pending.push({ time, line, origin, id, newId, effect, room, target });
     this.#scheduled ??= setImmediate(this.#commit);
   }
 
@@ -264,7 +265,7 @@ export class SqliteLog implements RoomLog {
     try {
       for (const pending of batch) {
         examined++;
-        const { time, line, id, effect, room } = pending;
+        const { time, line, id, effect, room, target } = pending;
         if (id !== undefined) {
           const known = pending.newId
             ? "new"
@@ -278,7 +279,7 @@ export class SqliteLog implements RoomLog {
         const rooms = this.#members.apply(line, pending.origin, room);
         if (rooms !== undefined) reached.set(pending, rooms);
         const stored = effect && storedEffect(effect);
-        const json = storedLine(line, room, rooms);
+        const json = storedLine(line, room, rooms, target);
         rows.push(++seq, time, line.type, json, id ?? null);
         rows.push(stored?.kind ?? null, stored?.value ?? null);
       }
@@ -297,11 +298,12 @@ export class SqliteLog implements RoomLog {
         this.#failed([this.#unsent(pending, known)], known, null);
         continue;
       }
-      const { time, line, origin, id, effect, room } = pending;
+      const { time, line, origin, id, effect, room, target } = pending;
       const rooms = reached.get(pending);
       const event: RoomEvent = {
         ...{ seq: ++next, time, line, origin, id, effect },
         ...(room === undefined ? {} : { room }),
+        ...(target === undefined ? {} : { target }),
         ...(rooms === undefined ? {} : { rooms }),
       };
       this.#recent.add(event);

@@ -426,6 +426,40 @@ contract(
 );
 
 contract(
+  "hands on and stores the member a MOD names by id (its target) beside its line, as it was appended",
+  async (kit) => {
+    const log = await kit.open();
+    await kit.inRooms?.(["#ops"]);
+    const seen = handedOn(log);
+    const mute = {
+      type: "MOD",
+      action: "mute",
+      alias: "bob",
+      by: "amy",
+      text: "quiet",
+    } as const;
+    log.append(mute, kit.origin, { room: "#ops", target: "s2/7" });
+    log.append({ ...mute, action: "unmute" }, kit.origin, { room: "#ops" });
+    await settledLog(log);
+    const expected = [
+      { line: mute, target: "s2/7" },
+      { line: { ...mute, action: "unmute" }, target: undefined },
+    ];
+    const ours = (events: readonly RoomEvent[]) =>
+      events.filter((e) => e.line.type === "MOD").map(({ line, target }) => ({
+        line,
+        target,
+      }));
+    assert.deepEqual(ours(seen), expected);
+    const first = seen.find((e) => e.line.type === "MOD")!;
+    const read = await log.since("#ops", first.seq - 1, { limit: 10 });
+    assert.deepEqual(ours(read.events), expected);
+    await log.close();
+    if (kit.stored) assert.deepEqual(ours(await kit.stored()), expected);
+  },
+);
+
+contract(
   "keeps the last messages and actions at hand, and a durable log keeps them and its numbers across a restart",
   async (kit) => {
     let log = await kit.open();

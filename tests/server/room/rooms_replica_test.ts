@@ -29,6 +29,9 @@ import {
   readEffect,
   storedEffect,
 } from "../../../lib/server/room/stored_event.ts";
+import { heldByMute } from "../../../lib/server/room/room_mutes.ts";
+import { newRoomRecord } from "../../../lib/server/room/room_record.ts";
+import type { Sanction } from "../../../lib/server/access/moderation.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { type FakeMember, refusal, server } from "./_rooms_fakes.ts";
 
@@ -112,6 +115,7 @@ class SharedLog {
       effect: options.effect,
       id: options.id,
       ...(options.room === undefined ? {} : { room: options.room }),
+      ...(options.target === undefined ? {} : { target: options.target }),
     };
     if (this.#held) this.#held.push(event);
     else this.#hand(event);
@@ -193,11 +197,17 @@ async function who(s: Server, member: FakeMember, room: string) {
 /** A snapshot of a server's rooms, as a cluster would keep it. */
 function snapshotOf(s: Server): RoomsSnapshot {
   const states = [...s.router.rooms.all()];
-  const members = new Map<string, SnapshotMember & { rooms: string[] }>();
+  type Entry = SnapshotMember & {
+    rooms: string[];
+    muted: Record<string, string>;
+  };
+  const members = new Map<string, Entry>();
   for (const state of states) {
     for (const [id, alias] of state.everyone) {
-      const entry = members.get(id) ?? { id, alias, rooms: [] };
+      const entry = members.get(id) ?? { id, alias, rooms: [], muted: {} };
       entry.rooms.push(state.name);
+      const held = state.mutedIds.get(id);
+      if (held !== undefined) entry.muted[state.name] = held;
       members.set(id, entry);
     }
   }
@@ -447,6 +457,22 @@ Deno.test("replica: a server built later from a snapshot sees what the others se
   for (const s of [a!, b!]) assert.deepEqual(view(s, "#dev"), view(c, "#dev"));
 });
 
+Deno.test("replica: a server built later from a snapshot holds the members the room's mutes hold: a line of one stored after the mute (by a server of an earlier release) reaches nobody there either", async () => {
+  const { a, b, amy, cat, dan, make } = await remoteRoom();
+  await a.line(amy, "#ops /mute cat 10m noise");
+  const c = a.router.rooms.get("#ops")!;
+  assert.deepEqual([...c.mutedIds.keys()], [cat.id]);
+  const later = make(snapshotOf(a));
+  const eve = await later.join("eve");
+  await later.line(eve, "/join #ops");
+  eve.take();
+  // Its server sends it anyway (as one that had not read the mute).
+  b.room.speak("MSG", cat, "noise again", undefined, "#ops");
+  for (const m of [amy, dan, eve]) {
+    assert.deepEqual(m.take().filter((l) => l.includes("noise again")), []);
+  }
+});
+
 Deno.test("replica: RoomSet.restart() starts again from a snapshot: rooms it lacks go, its rooms, records, members and last lines come", async () => {
   const { servers: [a], make } = cluster(1);
   const amy = await a!.join("amy", { account: "amy" });
@@ -490,7 +516,7 @@ Deno.test("replica: a room effect is stored and read back as it went; a record t
 
 /** amy (account) operates #ops on a; cat (guest) and dan (account) are in it on b. */
 async function remoteRoom(linked = true) {
-  const { shared, servers: [a, b] } = cluster();
+  const { shared, servers: [a, b], make } = cluster();
   if (linked) linkDirectories([a!, b!]);
   const amy = await a!.join("amy", { account: "amy" });
   const cat = await b!.join("cat");
@@ -499,7 +525,7 @@ async function remoteRoom(linked = true) {
   await b!.line(cat, "/join #ops");
   await b!.line(dan, "/join #ops");
   for (const m of [amy, cat, dan]) m.take();
-  return { shared, a: a!, b: b!, amy, cat, dan };
+  return { shared, a: a!, b: b!, amy, cat, dan, make };
 }
 
 Deno.test("replica: /mute and /unmute of a member on another server hold there", async () => {
@@ -547,6 +573,39 @@ Deno.test("replica: a line a muted member's server appended before it read the m
   b.room.speak("MSG", cat, "quiet now", "d".repeat(22), "#ops");
   assert.deepEqual(amy.take().at(-1), "#ops MSG cat quiet now");
   assert.deepEqual(dan.take().at(-1), "#ops MSG cat quiet now");
+});
+
+Deno.test("replica: a MOD mute holds the member it names by id, not a newcomer who took its alias before it was handed on; a MOD of an earlier release (no id) holds its alias's holder", () => {
+  const before = newRoomRecord("#ops");
+  const mute: Sanction = {
+    id: 1,
+    type: "mute",
+    kind: "address",
+    target: "10.0.0.2",
+    label: "cat",
+    until: null,
+    by: "amy",
+    reason: "",
+  };
+  // cat (b/1) renamed to kitty; a newcomer (b/2) took "cat".
+  const room = () => ({
+    logged: { ...before, mutes: [mute] },
+    everyone: new Map([["b/1", "kitty"], ["b/2", "cat"]]),
+    mutedIds: new Map<string, string>(),
+  });
+  const line = {
+    type: "MOD",
+    action: "mute",
+    alias: "cat",
+    by: "amy",
+    text: "",
+  } as const;
+  const named = room();
+  heldByMute(named, before, { line, target: "b/1" });
+  assert.deepEqual([...named.mutedIds], [["b/1", "1 10.0.0.2"]]);
+  const older = room();
+  heldByMute(older, before, { line });
+  assert.deepEqual([...older.mutedIds], [["b/2", "1 10.0.0.2"]]);
 });
 
 Deno.test("replica: a room change the log refused is undone on its server, and the next change carries none of it to the others", async () => {

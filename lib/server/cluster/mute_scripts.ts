@@ -1,0 +1,197 @@
+/**
+ * Whom the rooms' mutes hold, in Redis (`roomMuted`: member id -> JSON
+ * object, room name -> `ID TARGET` of the mute that holds it), in Lua for
+ * the scripts' prelude: every member in a room that one of the room's
+ * mutes covers, whatever server it is connected to, as the room's own
+ * check (`room_record.ts`, `sanctionFor`) decides it there. Its claim
+ * (`members`) gives its account, its address group (`group`, set by the
+ * claim: `Cluster.claim`) and whether it is a server operator. Holds are
+ * set in the step that stores the event that changes them: a `MOD` of a
+ * mute, unmute, op or deop (for every member in the room: never by alias,
+ * so a newcomer who took the muted member's alias before the line was
+ * stored is held only if the mute covers it too; a claim of an earlier
+ * release, which has no group, is also held by the mute that names it by
+ * id, `target`), and a `JOIN` of a room (for the joiner). The `append` script refuses a message or action in a room
+ * from a member a mute in force there holds (`mutedIn`): a line its server
+ * sent before it read the mute. That check reads one hash field per line,
+ * as before; what this adds costs nothing per line.
+ *
+ * A member holds at most one hold per room it is in: its holds go when it
+ * leaves the room or the server, or when its mute is gone.
+ *
+ * @module
+ */
+
+/**
+ * The mutes' rules in Lua, after the rooms' basics (`roomsOf`, `isIn`:
+ * `room_scripts.ts`) and before the room events that use them.
+ */
+export const MUTE_LUA = `
+-- The mutes of a record's JSON raw (nil: none), each {'ID TARGET', mute}.
+local function mutesOf(raw)
+  local ok, rec = pcall(cjson.decode, raw or '')
+  local named = {}
+  if not ok or type(rec) ~= 'table' or type(rec.mutes) ~= 'table' then
+    return named
+  end
+  for _, s in ipairs(rec.mutes) do
+    named[#named + 1] = {tostring(s.id) .. ' ' .. tostring(s.target), s}
+  end
+  return named
+end
+-- The rooms' mutes that hold member id: room name -> 'ID TARGET'.
+local function holdsOf(id)
+  local ok, held = pcall(cjson.decode,
+    redis.call('HGET', K.roomMuted, id) or '{}')
+  if not ok or type(held) ~= 'table' then return {} end
+  return held
+end
+-- Whether room name's record holds the mute named key ('ID TARGET').
+local function inForce(name, key)
+  for _, m in ipairs(mutesOf(redis.call('HGET', K.rooms, name))) do
+    if m[1] == key then return true end
+  end
+  return false
+end
+-- Member id's holds become held (room name -> key; empty: none).
+local function keepHolds(id, held)
+  if next(held) == nil then
+    redis.call('HDEL', K.roomMuted, id)
+  else
+    redis.call('HSET', K.roomMuted, id, cjson.encode(held))
+  end
+end
+-- Member id is held in room name by the mute named key (nil: by none
+-- there); its other holds stay only while their mute is in force.
+local function hold(id, name, key)
+  local held = {}
+  for r, k in pairs(holdsOf(id)) do
+    if type(k) == 'string' and r ~= name and inForce(r, k) then held[r] = k end
+  end
+  held[name] = key
+  keepHolds(id, held)
+end
+-- Member id leaves room name: its hold there goes.
+local function unhold(id, name)
+  local held = holdsOf(id)
+  if held[name] == nil then return end
+  held[name] = nil
+  keepHolds(id, held)
+end
+-- The claim of member id (members), or nil.
+local function claimOf(id)
+  local key = redis.call('HGET', K.ids, id)
+  local raw = key and redis.call('HGET', K.members, key)
+  if not raw then return nil end
+  local m = cjson.decode(raw)
+  if m.id ~= id then return nil end
+  return m
+end
+-- The mutes of room record rec (decoded) in force at time (ms).
+local function inForceAt(rec, time)
+  local found = {}
+  if type(rec) ~= 'table' or type(rec.mutes) ~= 'table' then return found end
+  for _, s in ipairs(rec.mutes) do
+    local till = s['until']
+    if type(till) ~= 'number' or till > tonumber(time) then
+      found[#found + 1] = {tostring(s.id) .. ' ' .. tostring(s.target), s}
+    end
+  end
+  return found
+end
+-- The key of the first of mutes (of room record rec) that holds member
+-- claim m, or nil: never a server operator; an account mute, by its
+-- account; an address mute, by its address group (a claim of an earlier
+-- release has none: its host, an IPv4 address's group), unless it
+-- operates the room (room_record.ts, sanctionFor).
+local function coveredBy(m, rec, mutes)
+  if m.operator == true then return nil end
+  local account = type(m.account) == 'string' and string.lower(m.account)
+  local group = type(m.group) == 'string' and m.group or m.host
+  local op = account or ('~' .. string.lower(tostring(m.alias)))
+  local operates = false
+  for _, o in ipairs(type(rec.operators) == 'table' and rec.operators or {}) do
+    if o == op then operates = true end
+  end
+  for _, named in ipairs(mutes) do
+    local s = named[2]
+    if type(s.target) == 'string' and ((s.kind == 'account' and account and
+      account == string.lower(s.target)) or (s.kind == 'address' and
+      not operates and group == s.target)) then return named[1] end
+  end
+  return nil
+end
+-- The key of the mute record rec (decoded) has that was (JSON) lacks.
+local function addedMute(was, rec)
+  local before = {}
+  for _, m in ipairs(mutesOf(was)) do before[m[1]] = true end
+  for _, m in ipairs(inForceAt(rec, 0)) do
+    if not before[m[1]] then return m[1] end
+  end
+  return nil
+end
+local REHOLD = {mute = true, unmute = true, op = true, deop = true}
+-- A MOD (line JSON, at time) of room name changed its record from was:
+-- every member in the room a mute in force covers is held by it (never by
+-- its alias: a newcomer who took it is held only if covered itself); the
+-- other holds of the room go. A member whose claim has no group (an
+-- earlier release's, judged by its host) is held by a new mute that names
+-- it by id (line.target), and keeps a hold while its mute is in force.
+local function holdAll(name, line, was, time)
+  local ok, l = pcall(cjson.decode, line)
+  if not ok or type(l) ~= 'table' or not REHOLD[l.action] then return end
+  local okr, rec = pcall(cjson.decode, redis.call('HGET', K.rooms, name) or '')
+  if not okr or type(rec) ~= 'table' then return end
+  local mutes, held = inForceAt(rec, time), {}
+  if #mutes > 0 then
+    local all = redis.call('HGETALL', K.members)
+    for i = 2, #all, 2 do
+      local okm, m = pcall(cjson.decode, all[i])
+      local key = okm and type(m) == 'table' and type(m.id) == 'string' and
+        coveredBy(m, rec, mutes)
+      if key and isIn(m.id, name) then held[m.id] = key end
+    end
+  end
+  local added = l.action == 'mute' and addedMute(was, rec)
+  local named = added and type(l.target) == 'string' and claimOf(l.target)
+  if named and named.group == nil and isIn(l.target, name) then
+    held[l.target] = added
+  end
+  local holders = redis.call('HGETALL', K.roomMuted)
+  for i = 1, #holders, 2 do
+    local id = holders[i]
+    local okh, holds = pcall(cjson.decode, holders[i + 1])
+    local key = okh and type(holds) == 'table' and holds[name]
+    if type(key) == 'string' and held[id] == nil then
+      local m = claimOf(id)
+      if m and m.group == nil and inForce(name, key) then held[id] = key
+      else unhold(id, name) end
+    end
+  end
+  for id, key in pairs(held) do hold(id, name, key) end
+end
+-- Member id joined room name at time: a mute in force there that covers
+-- it holds it (its server may not have read that mute yet).
+local function holdJoiner(id, name, time)
+  local raw = redis.call('HGET', K.rooms, name)
+  if not raw or string.find(raw, '"mutes":[]', 1, true) then return end
+  local ok, rec = pcall(cjson.decode, raw)
+  if not ok or type(rec) ~= 'table' then return end
+  local mutes = inForceAt(rec, time)
+  local m = #mutes > 0 and claimOf(id)
+  local key = m and coveredBy(m, rec, mutes)
+  if key then hold(id, name, key) end
+end
+-- Whether a mute of room name in force at time (ms) holds member id.
+local function mutedIn(id, name, time)
+  local held = holdsOf(id)[name]
+  if type(held) ~= 'string' then return false end
+  for _, m in ipairs(mutesOf(redis.call('HGET', K.rooms, name))) do
+    if m[1] == held then
+      local till = m[2]['until']
+      return type(till) ~= 'number' or till > tonumber(time)
+    end
+  end
+  return false
+end
+`;

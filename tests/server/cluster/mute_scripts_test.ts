@@ -1,0 +1,285 @@
+/**
+ * Whom the rooms' mutes hold in Redis (`mute_scripts.ts`, a real
+ * `redis-server`): every member in the room a stored mute covers, on any
+ * server (its address group, its account under another alias, one that
+ * joins later), not the room's operators at that address nor a server
+ * operator; the member a mute names by id, not a newcomer who took its
+ * alias; an op after the mute lets its address through; the holds in the
+ * snapshot a server that starts later reads.
+ */
+
+import assert from "node:assert/strict";
+import { systemClock } from "../../../lib/clock.ts";
+import { createLogger } from "../../../lib/log.ts";
+import {
+  Cluster,
+  type ClusterMember,
+} from "../../../lib/server/cluster/cluster.ts";
+import { RedisLink } from "../../../lib/server/cluster/redis.ts";
+import { readRoomsAtStart } from "../../../lib/server/cluster/rooms_at_start.ts";
+import { parseServerArgs } from "../../../lib/server/server_args.ts";
+import { lineSign, type RoomLine } from "../../../lib/server/room/room_log.ts";
+import {
+  newRoomRecord,
+  type RoomRecord,
+} from "../../../lib/server/room/room_record.ts";
+import type { Sanction } from "../../../lib/server/access/moderation.ts";
+import { aliasSkeleton } from "../../../lib/text.ts";
+import { withTempDir } from "../../_helpers.ts";
+import { Redis } from "../../_redis.ts";
+
+const DEFAULTS = parseServerArgs([]);
+const log = createLogger("error", () => {});
+
+/** Two servers' clusters on one fresh Redis. */
+async function withServers(
+  body: (link: RedisLink, a: Cluster, b: Cluster) => Promise<void>,
+) {
+  await withTempDir(async (dir) => {
+    await using redis = new Redis(dir);
+    await redis.start();
+    const link = await RedisLink.open({
+      ...DEFAULTS,
+      history: 5,
+      streamEntries: 1000,
+      url: redis.url(),
+      cluster: "t",
+      log,
+    });
+    const options = { ...DEFAULTS, clock: systemClock, log };
+    const a = new Cluster(link, options);
+    const b = new Cluster(link, options);
+    await a.start(() => {});
+    await b.start(() => {});
+    try {
+      await body(link, a, b);
+    } finally {
+      await b.stop();
+      await a.stop();
+      await link.close();
+    }
+  });
+}
+
+let ids = 0;
+
+/** Appends `line` from member `origin` as the stream writer does. */
+function append(
+  link: RedisLink,
+  origin: string,
+  line: RoomLine & { target?: string },
+  room: string,
+  record?: RoomRecord,
+): Promise<unknown[]> {
+  const alias = line.type === "MOD" ? line.by : line.alias;
+  return link.run("append", [
+    "100",
+    String(Date.now()),
+    origin,
+    alias,
+    JSON.stringify(line),
+    record === undefined ? "" : "room",
+    record === undefined ? "" : JSON.stringify(record),
+    `line-${++ids}-0123456789abcdef`,
+    lineSign(line),
+    "tag",
+    room,
+    line.type,
+    "",
+  ]) as Promise<unknown[]>;
+}
+
+/** A member of `server` claimed as `alias`, in room `#ops` (`open`). */
+async function joined(
+  link: RedisLink,
+  server: Cluster,
+  who: Omit<ClusterMember, "id"> & { n: number },
+  open: RoomRecord,
+): Promise<ClusterMember> {
+  const member = { ...who, id: `${server.server}/${who.n}` };
+  const claim = await server.claim(member, who.alias, null, false);
+  assert.equal(claim.ok, true);
+  const join: RoomLine = { type: "JOIN", alias: who.alias, online: "1" };
+  await append(link, member.id, join, "#ops", open);
+  return member;
+}
+
+const guest = (n: number, alias: string, host = "127.0.0.1") => ({
+  n,
+  alias,
+  account: null,
+  host,
+  operator: false,
+});
+
+function muteOf(
+  id: number,
+  kind: "address" | "account",
+  target: string,
+): Sanction {
+  return {
+    id,
+    type: "mute",
+    kind,
+    target,
+    label: target,
+    until: null,
+    by: "amy",
+    reason: "",
+  };
+}
+
+const mod = (action: string, alias: string, target?: string) => ({
+  type: "MOD" as const,
+  action,
+  alias,
+  by: "amy",
+  text: "",
+  ...(target === undefined ? {} : { target }),
+});
+
+/** What each of `members` gets for a line in #ops: a number, or why not. */
+async function answers(
+  link: RedisLink,
+  members: readonly ClusterMember[],
+): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const m of members) {
+    const line: RoomLine = { type: "MSG", alias: m.alias, text: "hi" };
+    const [, answer] = await append(link, m.id, line, "#ops");
+    out[m.alias] = typeof answer === "number" ? "stored" : answer;
+  }
+  return out;
+}
+
+Deno.test("a stored mute holds every member in the room it covers, on any server: the muted guest's address group (an earlier release's claim too, by its host), the account's holder under another alias, one who joins after it; not a room operator at that address, nor a server operator", async () => {
+  await withServers(async (link, a, b) => {
+    const open = { ...newRoomRecord("#ops"), operators: ["~amy"] };
+    const amy = await joined(link, a, guest(1, "amy"), open);
+    const cat = await joined(link, a, guest(2, "cat"), open);
+    // On the other server, at the same address: its server checks it
+    // only once it read the mute.
+    const dan = await joined(link, b, guest(3, "dan"), open);
+    const evie = await joined(link, b, {
+      ...guest(4, "evie", "10.0.0.9"),
+      account: "Eve",
+    }, open);
+    const oscar = await joined(link, b, {
+      ...guest(5, "oscar"),
+      account: "oscar",
+      operator: true,
+    }, open);
+    const far = await joined(link, b, guest(6, "far", "10.0.0.7"), open);
+    // A claim of an earlier release: no address group, its host instead.
+    const hal = { ...guest(8, "hal"), id: `${b.server}/8` };
+    await link.run("claim", [
+      "hal",
+      aliasSkeleton("hal"),
+      JSON.stringify({ ...hal, server: b.server }),
+      "0",
+      String(Date.now()),
+      "",
+    ]);
+    const halJoin: RoomLine = { type: "JOIN", alias: "hal", online: "1" };
+    await append(link, hal.id, halJoin, "#ops", open);
+    const muted = {
+      ...open,
+      mutes: [muteOf(1, "address", "127.0.0.1"), muteOf(2, "account", "eve")],
+    };
+    await append(link, amy.id, mod("mute", "cat", cat.id), "#ops", muted);
+    const fay = await joined(link, b, guest(7, "fay"), muted);
+    const before = Number(await link.command(["XLEN", link.keys.events]));
+    assert.deepEqual(
+      await answers(link, [amy, cat, dan, evie, oscar, far, fay, hal]),
+      {
+        amy: "stored",
+        cat: "muted",
+        dan: "muted",
+        evie: "muted",
+        oscar: "stored",
+        far: "stored",
+        fay: "muted",
+        hal: "muted",
+      },
+    );
+    const after = Number(await link.command(["XLEN", link.keys.events]));
+    assert.equal(after, before + 3);
+    // Opped, dan is no longer held by an address mute (as its server says).
+    const opped = { ...muted, operators: ["~amy", "~dan"] };
+    await append(link, amy.id, mod("op", "dan", dan.id), "#ops", opped);
+    assert.deepEqual(await answers(link, [dan, cat]), {
+      dan: "stored",
+      cat: "muted",
+    });
+  });
+});
+
+Deno.test("a mute holds the member its MOD names by id, not a newcomer who took its alias before the MOD was stored (an earlier release's claim, which Redis cannot judge by address group, by that id)", async () => {
+  await withServers(async (link, a, b) => {
+    const open = { ...newRoomRecord("#ops"), operators: ["~amy"] };
+    const amy = await joined(link, a, guest(1, "amy"), open);
+    const cat = await joined(link, b, guest(2, "cat", "10.0.0.2"), open);
+    // amy's server decided the mute of cat (10.0.0.2); cat left, and a
+    // newcomer from another address took its alias and the room.
+    await b.remove(cat.id, "quit", "");
+    const newcat = await joined(link, b, guest(3, "cat", "10.0.0.3"), open);
+    const muted = { ...open, mutes: [muteOf(1, "address", "10.0.0.2")] };
+    await append(link, amy.id, mod("mute", "cat", cat.id), "#ops", muted);
+    assert.deepEqual(await answers(link, [newcat]), { cat: "stored" });
+    assert.equal(await link.command(["HLEN", link.keys.roomMuted]), 0);
+    // A claim of an earlier release (no address group) from IPv6: its
+    // host is not its /64, so the mute holds it as the MOD names it.
+    const hal = { ...guest(8, "hal", "2001:db8::5"), id: `${b.server}/8` };
+    await link.run("claim", [
+      "hal",
+      aliasSkeleton("hal"),
+      JSON.stringify({ ...hal, server: b.server }),
+      "0",
+      String(Date.now()),
+      "",
+    ]);
+    const halJoin: RoomLine = { type: "JOIN", alias: "hal", online: "1" };
+    await append(link, hal.id, halJoin, "#ops", open);
+    const both = {
+      ...muted,
+      mutes: [...muted.mutes, muteOf(2, "address", "2001:db8::/64")],
+    };
+    await append(link, amy.id, mod("mute", "hal", hal.id), "#ops", both);
+    assert.deepEqual(await answers(link, [hal, newcat]), {
+      hal: "muted",
+      cat: "stored",
+    });
+  });
+});
+
+Deno.test("the rooms' snapshot carries whom the mutes hold: a server that starts later drops their lines as the others do", async () => {
+  await withServers(async (link, a, b) => {
+    const open = { ...newRoomRecord("#ops"), operators: ["~amy"] };
+    const amy = await joined(link, a, guest(1, "amy"), open);
+    const cat = await joined(link, a, guest(2, "cat"), open);
+    const dan = await joined(link, b, guest(3, "dan"), open);
+    const muted = { ...open, mutes: [muteOf(1, "address", "127.0.0.1")] };
+    await append(link, amy.id, mod("mute", "cat", cat.id), "#ops", muted);
+    const { snapshot } = await readRoomsAtStart(link, log);
+    const holds = Object.fromEntries(
+      snapshot.members.map((m) => [m.alias, m.muted?.["#ops"]]),
+    );
+    assert.deepEqual(holds, {
+      amy: undefined,
+      cat: "1 127.0.0.1",
+      dan: "1 127.0.0.1",
+    });
+    // They leave the room: their holds go with it.
+    for (const m of [cat, dan]) {
+      const part: RoomLine = {
+        type: "LEAVE",
+        alias: m.alias,
+        online: "1",
+        reason: "part",
+        text: "",
+      };
+      await append(link, m.id, part, "#ops");
+    }
+    assert.equal(await link.command(["HLEN", link.keys.roomMuted]), 0);
+  });
+});
