@@ -12,10 +12,10 @@
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { aliasKey } from "../../protocol.ts";
-import { storedText } from "../../text.ts";
 import {
   applies,
   readSharedSanctions,
+  readTopic,
   type Sanction,
   type SanctionType,
   type Topic,
@@ -352,22 +352,18 @@ export function readRoomRecord(value: unknown): RoomRecord | null {
   const r = value as Record<string, unknown>;
   const strings = (list: unknown) =>
     Array.isArray(list) && list.every((s) => typeof s === "string");
-  const topic = r.topic as Record<string, unknown> | null;
+  const topic = r.topic === null ? null : readTopic(r.topic);
   const ok = typeof r.name === "string" && isRoomName(r.name) &&
     (r.registeredBy === null || typeof r.registeredBy === "string") &&
     strings(r.operators) && strings(r.invites) &&
     (r.keyHash === null || typeof r.keyHash === "string") &&
     typeof r.inviteOnly === "boolean" &&
-    (topic === null ||
-      typeof topic === "object" && typeof topic.text === "string" &&
-        typeof topic.by === "string");
+    (r.topic === null || topic !== null);
   if (!ok) return null;
   try {
     return {
       ...(r as unknown as RoomRecord),
-      topic: topic === null
-        ? null
-        : { text: storedText(topic.text as string), by: topic.by as string },
+      topic,
       bans: readSanctions(JSON.stringify(r.bans), "ban"),
       mutes: readSanctions(JSON.stringify(r.mutes), "mute"),
     };
