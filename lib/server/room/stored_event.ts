@@ -105,7 +105,7 @@ export function readEffect(
  * earlier release stored none (the time the log took the line that set
  * it), so that who reads it back knows when it was set.
  */
-function topicDated(
+export function topicDated(
   effect: EventEffect | undefined,
   time: number,
 ): EventEffect | undefined {
