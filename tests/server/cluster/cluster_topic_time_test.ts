@@ -61,7 +61,9 @@ Deno.test("a server started later gives an IRC client 333 and 367 with the sette
       const listening = await s1.output.waitFor(/INFO listening /);
       const ircPort = Number(/ irc=127\.0\.0\.1:(\d+)/.exec(listening)![1]);
       using irc = await TestClient.connect(ircPort, "localhost", ca.cert);
-      for (const line of ["PASS :ann's password", "NICK ann", "USER u 0 * :A"]) {
+      for (
+        const line of ["PASS :ann's password", "NICK ann", "USER u 0 * :A"]
+      ) {
         await irc.send(line);
       }
       setAt(await topicTime(irc, "#lobby", "Lobby topic"));
