@@ -11,6 +11,7 @@
 import { ProtocolError } from "../../protocol.ts";
 import { commandHelp } from "../../command_help.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
+import type { Topic } from "../access/moderation.ts";
 import type { Directory } from "./directory.ts";
 import type { Member } from "./member.ts";
 import { Replay, REPLAY_CUT, type ReplayBudget } from "./replay.ts";
@@ -210,6 +211,15 @@ export class Replies<M extends Member = Member> {
   /** Sends one line to one member (the room drops it if it cannot take it). */
   tell(member: M, line: ServerLine): void {
     this.#options.send(member, line);
+  }
+
+  /**
+   * Tells a member a topic (on entering its room, or asked), who set it
+   * and, to a member with `seq`, when: see {@linkcode tellDated}.
+   */
+  tellTopic(member: M, topic: Topic, room?: string): void {
+    const line = { type: "TOPIC" as const, alias: topic.by, text: topic.text };
+    this.tellDated(member, line, topic.at, room);
   }
 
   /**

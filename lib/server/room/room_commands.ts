@@ -293,7 +293,8 @@ export function topic<M extends Moderated>(
   if (text === "") {
     const current = state.record.topic;
     if (current) {
-      ctx.router.tellTopic(member, state, current);
+      const room = member.roomsOn ? state.name : undefined;
+      ctx.room.replies.tellTopic(member, current, room);
     } else {
       ctx.room.replies.tell(member, { type: "INFO", text: "No topic is set" });
     }

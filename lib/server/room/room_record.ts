@@ -343,6 +343,15 @@ export function readSanctions(text: string, type: SanctionType): Sanction[] {
 }
 
 /**
+ * A topic as a store kept it (parsed JSON), checked, or null when it is
+ * not one: its text as `storedText` makes it, its time (`at`) when it has
+ * one (`readTopic`, whose rules a room's record shares).
+ */
+export function readRoomTopic(value: unknown): Topic | null {
+  return readTopic(value);
+}
+
+/**
  * A record as an event carries it (parsed JSON), checked like anything
  * read back from a log, or null when it is not one; its topic and its
  * bans' and mutes' reasons as `storedText` makes them.

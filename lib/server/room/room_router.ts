@@ -14,7 +14,6 @@
 import type { Clock } from "../../clock.ts";
 import { aliasKey } from "../../protocol.ts";
 import type { ServerLine } from "../../server_lines.ts";
-import type { Topic } from "../access/moderation.ts";
 import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
 import { NEW_EPOCH_TEXT, type StartingPoints } from "./catch_up.ts";
@@ -97,16 +96,6 @@ export class RoomRouter<M extends Member> {
     else this.#host.send(member, line);
   }
 
-  /**
-   * Tells a member the topic of `state` (on entering, or asked), who set it
-   * and, to a member with `seq`, when (a `@time=` tag: `Replies.tellDated`).
-   */
-  tellTopic(member: M, state: RoomState<M>, topic: Topic): void {
-    const line = { type: "TOPIC" as const, alias: topic.by, text: topic.text };
-    const room = member.roomsOn ? state.name : undefined;
-    this.#host.replies.tellDated(member, line, topic.at, room);
-  }
-
   /** Tells a member with `rooms` its current room (`CURRENT`). */
   tellCurrent(member: M): void {
     if (!member.roomsOn) return;
@@ -132,10 +121,10 @@ export class RoomRouter<M extends Member> {
    */
   enter(member: M, state: RoomState<M>, options: EnterOptions = {}): void {
     const topic = state.record.topic;
-    if (topic) this.tellTopic(member, state, topic);
+    const room = member.roomsOn ? state.name : undefined;
+    if (topic) this.#host.replies.tellTopic(member, topic, room);
     const host = this.#host;
     const position = this.#positionIn(member, state);
-    const room = member.roomsOn ? state.name : undefined;
     const budget = options.budget ?? host.replies.budget(member);
     if (position?.epoch === host.replies.epoch) {
       const through = options.through ?? host.handedOn() - 1;

@@ -13,9 +13,9 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import { aliasKey } from "../../protocol.ts";
-import { readTopic } from "../access/moderation.ts";
 import {
   isRoomName,
+  readRoomTopic,
   readSanctions,
   type RoomRecord,
   type RoomStoreLimits,
@@ -279,7 +279,7 @@ function strings(value: unknown): string[] {
 }
 
 function topic(value: unknown): RoomRecord["topic"] {
-  const read = readTopic(value);
+  const read = readRoomTopic(value);
   if (read === null) throw new TypeError("its topic is not a topic");
   return read;
 }
