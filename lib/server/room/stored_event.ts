@@ -88,10 +88,12 @@ export function readEffect(
     return null;
   }
   if (kind === "topic") {
-    const topic = readTopic(parsed);
-    return topic !== null && isOneLine(topic.text) && isOneLine(topic.by)
-      ? { kind: "topic", topic }
-      : null;
+    // Single-line as stored, before storedText makes a line feed U+FFFD.
+    const raw = parsed as Record<string, unknown> | null;
+    const oneLine = typeof raw === "object" && raw !== null &&
+      isOneLine(raw.text) && isOneLine(raw.by);
+    const topic = oneLine ? readTopic(raw) : null;
+    return topic === null ? null : { kind: "topic", topic };
   }
   if (kind === "room") {
     const record = readRoomRecord(parsed);
