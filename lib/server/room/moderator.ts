@@ -76,12 +76,7 @@ export async function moderate<M extends Moderated>(
   if (command.kind === "topic" && command.text === "") {
     const topic = ctx.moderation.topic;
     if (topic) {
-      const line = {
-        type: "TOPIC" as const,
-        alias: topic.by,
-        text: topic.text,
-      };
-      ctx.room.replies.tellDated(actor, line, topic.at);
+      ctx.room.replies.tellTopic(actor, topic);
     } else {
       ctx.room.replies.tell(actor, { type: "INFO", text: "No topic is set" });
     }
