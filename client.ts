@@ -153,12 +153,17 @@ function chatWith(start: Start, hooks: ChatHooks): Promise<number> {
 async function runPipe(start: Start): Promise<number> {
   const { config, color, password, outbox } = start;
   const onTerminal = Deno.stdout.isTerminal();
-  const print = (line: ServerLine | string, room: string | null = null) => {
+  const print = (
+    line: ServerLine | string,
+    room: string | null = null,
+    setAt?: Date,
+  ) => {
     // Scripts that want only what is said from now on are not surprised.
     if (!config.history && isHistory(line)) return;
     // Isolates (FSI…PDI) are for a terminal: a file or a script gets the
     // text as it was sent, as it gets no colours.
-    const text = formatForDisplay(line, { color, room, isolate: onTerminal });
+    const isolate = onTerminal;
+    const text = formatForDisplay(line, { color, room, isolate, setAt });
     if (text === null) return;
     // On a terminal, cut to its width as the prompt does (wrap.ts).
     console.log(onTerminal ? wrapLine(text, Deno.consoleSize().columns) : text);

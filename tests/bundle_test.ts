@@ -67,7 +67,14 @@ Deno.test("deno task bundle builds a server that needs nothing beside it, and a 
       const state = ["effects.js", "joining.js", "in_room.js", "session.js"];
       const rooms = ["rooms_asked.js", "outbox.js", "kept.js", "members.js"];
       for (
-        const file of [...page, ...state, ...rooms, "entries.js", "view.js"]
+        const file of [
+          ...page,
+          ...state,
+          ...rooms,
+          "entries.js",
+          "local_times.js",
+          "view.js",
+        ]
       ) {
         const path = file === "index.html" ? "/" : `/${file}`;
         const response = await fetch(`https://localhost:${webPort}${path}`, {

@@ -12,6 +12,7 @@
  */
 
 import { formatLine } from "./protocol.js";
+import { dateTimeText, setText } from "./local_times.js";
 
 /** @typedef {import("./protocol.js").Line} Line */
 
@@ -121,6 +122,9 @@ const alias = (alias) => ({ kind: "alias", text: alias });
 /** @param {string} label @returns {Part} */
 const label = (label) => ({ kind: "label", text: label });
 
+/** When a topic or a ban was set, if its line says. @param {Line} line */
+const setOn = (line) => setText(line) === "" ? [] : ours(setText(line));
+
 /** `: text` when there is a text. @param {string} said */
 const colonText = (said) => said ? told`: ${said}` : [];
 
@@ -152,49 +156,6 @@ function untilText(utc) {
   return Number.isNaN(when.getTime())
     ? told`until ${utc}`
     : ours(`until ${dateTimeText(when)}`);
-}
-
-/** The end of a ban or mute in a server's text (`until` and a UTC time). */
-const UNTIL_UTC = /\buntil (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)/;
-
-/**
- * A server's text about a ban or mute (`ERR muted`, `BYE banned`: "Banned by
- * amy until 2026-12-08T18:17:30.779Z: spam") with its end in local time, as
- * the log's dates are shown. Only the first end is: the sanction's own,
- * which comes before any reason someone wrote.
- * @param {string} said
- */
-export function localEnd(said) {
-  const until = UNTIL_UTC.exec(said);
-  const when = new Date(until?.[1] ?? "");
-  if (until === null || Number.isNaN(when.getTime())) return said;
-  return said.slice(0, until.index) + `until ${dateTimeText(when)}` +
-    said.slice(until.index + until[0].length);
-}
-
-/**
- * An `ERR` or `BYE` line with the end of a ban or mute in its text in local
- * time ({@linkcode localEnd}); any other line as it is.
- * @param {Line} line
- * @returns {Line}
- */
-export function localEnds(line) {
-  return line.type === "ERR" || line.type === "BYE"
-    ? { ...line, text: localEnd(line.text) }
-    : line;
-}
-
-/**
- * A local date and time as the log shows a dated entry's.
- * @param {Date} date
- */
-export function dateTimeText(date) {
-  return `${date.toLocaleDateString()} ${timeText(date)}`;
-}
-
-/** A local `HH:MM` as the log shows a live entry's. @param {Date} date */
-export function timeText(date) {
-  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
 /** What a `LEAVE` line says: who left, why. @param {Line} line */
@@ -340,12 +301,15 @@ const ENTRIES = new Map(
     [
       "TOPIC",
       (line, now) =>
-        notice(told`Topic: ${line.text} (set by ${line.alias})`, now),
+        notice(
+          told`Topic: ${line.text} (set by ${line.alias}${setOn(line)})`,
+          now,
+        ),
     ],
     ["MOD", (line, now) => notice(modText(line), now)],
     ["BAN", (line, now) =>
       notice(
-        told`Ban on ${line.kind} ${line.target} by ${line.by} ${
+        told`Ban on ${line.kind} ${line.target} by ${line.by}${setOn(line)} ${
           line.until === "-" ? ours("until lifted") : untilText(line.until)
         }${colonText(line.text)}`,
         now,

@@ -14,7 +14,8 @@
 
 import { backfilled, backfillRefused } from "./backfill.js";
 import { effect, send, unchanged } from "./effects.js";
-import { entryFor, errorLine, localEnds, notice, told } from "./entries.js";
+import { entryFor, errorLine, notice, told } from "./entries.js";
+import { localEnds } from "./local_times.js";
 import { ROOM_LINES, show } from "./in_room.js";
 import {
   afterBye,

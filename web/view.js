@@ -13,7 +13,7 @@
  * @module
  */
 
-import { dateTimeText, timeText } from "./entries.js";
+import { dateTimeText, timeText } from "./local_times.js";
 
 /** @typedef {import("./state.js").State} State */
 /** @typedef {import("./entries.js").Entry} Entry */

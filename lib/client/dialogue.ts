@@ -14,6 +14,7 @@ import { parseServerLine, type ServerLine } from "../server_lines.ts";
 import type { ServerConnection } from "./connection.ts";
 import type { PendingLines } from "./pending.ts";
 import { splitTags, type TaggedLine } from "../resume.ts";
+import { tagDate } from "./local_time.ts";
 import { parseResumeLine, resumedText, type ResumeState } from "./resume.ts";
 import type { RoomState } from "./rooms.ts";
 import { splitRoomLine } from "./room_names.ts";
@@ -30,9 +31,14 @@ export type Ending = { bye: ServerLine<"BYE"> | null };
 export interface Dialogue {
   /**
    * Shows a server line (a string: one that did not parse), labelled with
-   * its room when `room` is given.
+   * its room when `room` is given, and with when what it shows was set
+   * (`setAt`: a topic's or a ban's `@time=` tag) when known.
    */
-  readonly print: (line: ServerLine | string, room?: string | null) => void;
+  readonly print: (
+    line: ServerLine | string,
+    room?: string | null,
+    setAt?: Date,
+  ) => void;
   readonly answer: PasswordAnswer;
   /** Lines sent with ids (once the server turned them on). */
   readonly pending: PendingLines;
@@ -132,8 +138,10 @@ function readLine(
   if (before && dialogue.pastShown === false && !resent) return;
   const inRoom = () => room !== null && rooms.rooms.includes(room);
   const wasIn = inRoom();
+  // A time without a number: when what the line shows was set.
+  const setAt = seq === null ? tagDate(tagged.time) : undefined;
   for (const shown of rooms.see(room, line ?? body, past, id)) {
-    print(shown.line, shown.room);
+    print(shown.line, shown.room, shown.line === line ? setAt : undefined);
   }
   // Entered: older lines may follow, a catch-up from the account's mark.
   if (seq !== null && !wasIn && inRoom()) resume?.entered(room, seq);

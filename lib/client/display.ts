@@ -17,6 +17,7 @@ import { styleText } from "node:util";
 import { aliasKey } from "../protocol.ts";
 import { type ServerLine, type ServerLineType } from "../server_lines.ts";
 import { FSI, isolateBidi, PDI, sanitizeText } from "../text.ts";
+import { formatDateTime, formatTime, localUntil } from "./local_time.ts";
 
 /**
  * A field of a server line as a display line embeds it: sanitised again,
@@ -37,6 +38,11 @@ export interface DisplayOptions {
   readonly time?: Date;
   /** The room to label the line with (after the time); none when absent. */
   readonly room?: string | null;
+  /**
+   * When what a `TOPIC` or `BAN` line shows was set (its `@time=` tag),
+   * shown as local time after its setter; not shown when absent.
+   */
+  readonly setAt?: Date;
   /**
    * Keep what someone chose in bidi isolates (FSI…PDI), as a terminal
    * needs; false: the text alone, as sent (a file, where they would be
@@ -117,15 +123,18 @@ interface Painter {
   who(alias: string): string;
   /** A line the server itself says: the system prefix, then the text. */
   system(text: string): string;
+  /** ` on DATE` (local) when what the line shows was set, else nothing. */
+  setOn(): string;
 }
 
-function painter(color: boolean): Painter {
+function painter(color: boolean, setAt?: Date): Painter {
   const paint = (style: Style, text: string) =>
     color ? styleText(style, text, { validateStream: false }) : text;
   return {
     paint,
     who: (alias) => paint(aliasColor(alias), clean(alias)),
     system: (text) => paint("dim", SYSTEM_PREFIX) + text,
+    setOn: () => setAt ? ` on ${formatDateTime(setAt)}` : "",
   };
 }
 
@@ -140,21 +149,6 @@ const disconnected = (text: string) =>
 
 /** `: text` when there is a text, else nothing. */
 const colonText = (text: string) => text ? `: ${clean(text)}` : "";
-
-/** The end of a ban or mute as the server writes it: UTC, to the ms. */
-const UNTIL_UTC = /\buntil (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)/g;
-
-/**
- * A server's text with the end of a ban or mute (`until
- * 2026-12-08T18:17:30.779Z`) as local time, as every other time is shown
- * (`until 2026-12-08 19:17`).
- */
-function localUntil(text: string): string {
-  return text.replace(
-    UNTIL_UTC,
-    (_, utc: string) => `until ${formatDateTime(new Date(utc))}`,
-  );
-}
 
 /**
  * What follows "bob was muted by amy": a ban's or a mute's text says
@@ -216,7 +210,9 @@ const FORMATS: {
   PASSWORD: (line, p) =>
     p.system(clean(line.text.replace(/: send \/pass PASSWORD$/, ""))),
   TOPIC: (line, p) =>
-    p.system(`Topic: ${clean(line.text)} (set by ${p.who(line.alias)})`),
+    p.system(
+      `Topic: ${clean(line.text)} (set by ${p.who(line.alias)}${p.setOn()})`,
+    ),
   MOD: (line, p) =>
     line.alias === "-" ? formatRoomSetting(line, p) : p.system(
       `${p.who(line.alias)} ${
@@ -225,7 +221,9 @@ const FORMATS: {
     ),
   BAN: (line, p) =>
     p.system(
-      `Ban on ${clean(line.kind)} ${clean(line.target)} by ${p.who(line.by)}, ${
+      `Ban on ${clean(line.kind)} ${clean(line.target)} by ${
+        p.who(line.by)
+      }${p.setOn()}, ${
         line.until === "-"
           ? "until lifted"
           : localUntil(`until ${clean(line.until)}`)
@@ -353,7 +351,7 @@ function compose(
   line: ServerLine | string,
   options: DisplayOptions,
 ): string | null {
-  const p = painter(options.color);
+  const p = painter(options.color, options.setAt);
   const { time, room = null } = options;
   if (typeof line === "string") {
     return timed(labelled(clean(line), room, p), time, p);
@@ -376,18 +374,4 @@ function timed(body: string | null, time: Date | undefined, p: Painter) {
 function labelled(body: string | null, room: string | null, p: Painter) {
   if (body === null || room === null) return body;
   return p.paint("bold", clean(room)) + " " + body;
-}
-
-const pad = (n: number) => String(n).padStart(2, "0");
-
-/** Local `HH:MM` of a time. */
-export function formatTime(time: Date): string {
-  return `${pad(time.getHours())}:${pad(time.getMinutes())}`;
-}
-
-/** Local `YYYY-MM-DD HH:MM` of a time. */
-export function formatDateTime(time: Date): string {
-  return `${time.getFullYear()}-${pad(time.getMonth() + 1)}-${
-    pad(time.getDate())
-  } ${formatTime(time)}`;
 }

@@ -48,13 +48,18 @@ export class Prompt implements Disposable {
 
   /**
    * Prints a server line above the prompt (with the time, and its room
-   * when given), if it is shown.
+   * and when what it shows was set when given), if it is shown.
    */
-  print = (line: ServerLine | string, room: string | null = null): void => {
+  print = (
+    line: ServerLine | string,
+    room: string | null = null,
+    setAt?: Date,
+  ): void => {
     const text = formatForDisplay(line, {
       color: this.#color,
       time: new Date(),
       room,
+      setAt,
     });
     if (text === null) return;
     const { stdout } = process;

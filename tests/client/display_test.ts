@@ -3,12 +3,8 @@
 
 import assert from "node:assert/strict";
 import { styleText } from "node:util";
-import {
-  aliasColor,
-  formatDateTime,
-  formatForDisplay,
-  formatTime,
-} from "../../lib/client/display.ts";
+import { aliasColor, formatForDisplay } from "../../lib/client/display.ts";
+import { formatDateTime, formatTime } from "../../lib/client/local_time.ts";
 import { parseServerLine } from "../../lib/server_lines.ts";
 
 const plain = (text: string) =>
@@ -410,4 +406,29 @@ Deno.test("formatForDisplay() shows notices with right-to-left text in their ord
     ),
     colored,
   );
+});
+
+Deno.test("formatForDisplay() shows when a topic or a ban was set (its @time= tag) in local time after its setter, and nothing when not known", () => {
+  const utc = "2026-12-07T21:00:00.000Z";
+  const setAt = new Date(utc);
+  const local = formatDateTime(setAt);
+  const shown = (text: string, at?: Date) =>
+    formatForDisplay(parseServerLine(text)!, { color: false, setAt: at });
+  assert.equal(
+    shown("TOPIC opal Read the FAQ", setAt),
+    `-!- Topic: Read the FAQ (set by opal on ${local})`,
+  );
+  assert.equal(
+    shown("TOPIC opal Read the FAQ"),
+    "-!- Topic: Read the FAQ (set by opal)",
+  );
+  assert.equal(
+    shown("BAN account bob - opal spam", setAt),
+    `-!- Ban on account bob by opal on ${local}, until lifted: spam`,
+  );
+  assert.equal(
+    shown("BAN account bob - opal spam"),
+    "-!- Ban on account bob by opal, until lifted: spam",
+  );
+  assert.equal(shown("MSG bob hi", setAt), "<bob> hi");
 });

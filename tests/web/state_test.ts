@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { MAX_LOG, MAX_PRESENCE } from "../../web/in_room.js";
 import { FakePage } from "./_fake_page.ts";
 import { sessionOf } from "../../web/session.js";
-import { dateTimeText } from "../../web/entries.js";
+import { dateTimeText } from "../../web/local_times.js";
 
 Deno.test("reduce() shows the join form on the greeting, and the room on WELCOME", () => {
   const page = new FakePage();
@@ -101,6 +101,28 @@ Deno.test("reduce() shows what is said, in the page's words", () => {
   const classes = page.log.slice(1, 5).map((entry) => entry.className);
   assert.deepEqual(classes, ["message", "action", "private", "private"]);
   assert.equal(page.log[1]!.parts[0]!.kind, "alias");
+});
+
+Deno.test("reduce() shows when a topic or a ban was set (its time tag, on a line without seq) in local time after its setter", () => {
+  const utc = "2026-02-01T00:00:00.000Z";
+  const set = dateTimeText(new Date(utc));
+  const page = FakePage.joined();
+  for (
+    const line of [
+      `@time=${utc} TOPIC bob Tea at five`,
+      "TOPIC bob Set by an earlier release",
+      `@time=${utc} BAN account eve - bob spam`,
+      "@time=soon BAN account mallory - bob",
+      `@seq=9;time=${utc} TOPIC bob Changed now`,
+    ]
+  ) page.line(line);
+  assert.deepEqual(page.shown().slice(-5), [
+    `Topic: Tea at five (set by bob on ${set})`,
+    "Topic: Set by an earlier release (set by bob)",
+    `Ban on account eve by bob on ${set} until lifted: spam`,
+    "Ban on account mallory by bob until lifted",
+    "Topic: Changed now (set by bob)",
+  ]);
 });
 
 Deno.test("reduce() shows the end of a mute (ERR muted) and of a ban (BYE banned) in local time", () => {

@@ -39,6 +39,11 @@ export interface Sanction {
   /** Alias of the operator who decided it. */
   readonly by: string;
   readonly reason: string;
+  /**
+   * When it was set, in ms since the epoch; absent when not known (a
+   * room's ban or mute an earlier release kept).
+   */
+  readonly at?: number;
 }
 
 /** Who someone is, for matching sanctions. */
@@ -49,10 +54,15 @@ export interface Identity {
   readonly host: string;
 }
 
-/** The room's topic and who set it. */
+/** The room's topic, who set it and when. */
 export interface Topic {
   readonly text: string;
   readonly by: string;
+  /**
+   * When it was set, in ms since the epoch; absent when not known (one an
+   * earlier release kept, whose setting the log no longer holds).
+   */
+  readonly at?: number;
 }
 
 interface Held extends Sanction {
@@ -125,6 +135,7 @@ export class Moderation {
       until,
       by: options.by,
       reason: options.reason,
+      at: now,
     };
     this.#active.push(hold(sanction));
     return sanction;
@@ -183,7 +194,7 @@ export class Moderation {
           s.until,
           s.by,
           s.reason,
-          now,
+          s.at ?? now,
         );
       }
       this.#db.exec("COMMIT");
@@ -203,8 +214,7 @@ export class Moderation {
       "SELECT value FROM settings WHERE key = 'topic'",
     ).get() as { value: string } | undefined;
     if (!row) return null;
-    const topic = JSON.parse(row.value) as Topic;
-    return { text: storedText(topic.text), by: topic.by };
+    return readTopic(JSON.parse(row.value));
   }
 
   /** Sets the topic. */
@@ -228,8 +238,34 @@ export function sharedSanctions(
   sanctions: readonly Sanction[],
 ): SharedSanction[] {
   return sanctions.map((
-    { type, kind, target, label, until, by, reason },
-  ): SharedSanction => ({ type, kind, target, label, until, by, reason }));
+    { type, kind, target, label, until, by, reason, at },
+  ): SharedSanction => ({
+    type,
+    kind,
+    target,
+    label,
+    until,
+    by,
+    reason,
+    ...(at === undefined ? {} : { at }),
+  }));
+}
+
+/** Whether `value` is a time a `Date` holds (ms since the epoch). */
+function isTime(value: unknown): value is number {
+  return typeof value === "number" && Math.abs(value) <= 8.64e15;
+}
+
+/**
+ * A topic as it was stored or carried (parsed JSON), checked, or null when
+ * it is not one: its text as `storedText` makes it, its time (`at`) kept
+ * when it has a valid one (an earlier release stored none).
+ */
+export function readTopic(value: unknown): Topic | null {
+  if (typeof value !== "object" || value === null) return null;
+  const { text, by, at } = value as Record<string, unknown>;
+  if (typeof text !== "string" || typeof by !== "string") return null;
+  return { text: storedText(text), by, ...(isTime(at) ? { at } : {}) };
 }
 
 /** The sanctions in force as one JSON text, to share with other servers. */
@@ -259,7 +295,8 @@ export function readSharedSanctions(text: string): SharedSanction[] | null {
         parseAddressRange(s.target) !== null) &&
     typeof s.target === "string" && typeof s.label === "string" &&
     (s.until === null || Number.isFinite(s.until)) &&
-    typeof s.by === "string" && typeof s.reason === "string"
+    typeof s.by === "string" && typeof s.reason === "string" &&
+    (s.at === undefined || isTime(s.at))
   );
   if (!ok) return null;
   return (value as SharedSanction[]).map((s) => ({
@@ -293,7 +330,7 @@ export function describeSanction(sanction: Sanction): string {
  */
 function loadSanctions(db: DatabaseSync): Held[] {
   const rows = db.prepare(
-    "SELECT id, type, kind, target, label, until, by, reason FROM sanctions ORDER BY id",
+    "SELECT id, type, kind, target, label, until, by, reason, created AS at FROM sanctions ORDER BY id",
   ).all() as unknown as Sanction[];
   return rows.map((s) => hold({ ...s, reason: storedText(s.reason) }));
 }

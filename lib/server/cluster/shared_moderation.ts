@@ -48,7 +48,7 @@ export class SharedModeration {
   }
 
   /** The cluster's topic (its text made safe where it is read: `Moderation.topic`). */
-  async topic(): Promise<{ text: string; by: string } | null> {
+  async topic(): Promise<Topic | null> {
     const raw = await this.#link.command([
       "GET",
       this.#link.keys.topic,
@@ -56,12 +56,16 @@ export class SharedModeration {
     if (raw === null) return null;
     const topic = JSON.parse(String(raw)) as Partial<Topic> | null;
     return oneLine(topic?.text) && oneLine(topic.by)
-      ? { text: topic.text, by: topic.by }
+      ? {
+        text: topic.text,
+        by: topic.by,
+        ...(typeof topic.at === "number" ? { at: topic.at } : {}),
+      }
       : null;
   }
 
-  /** Keeps the room's topic for servers that start later. */
-  async setTopic(topic: { text: string; by: string }): Promise<void> {
+  /** Keeps the room's topic (and its time) for servers that start later. */
+  async setTopic(topic: Topic): Promise<void> {
     await this.#link.command([
       "SET",
       this.#link.keys.topic,

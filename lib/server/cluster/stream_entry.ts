@@ -7,7 +7,7 @@
  */
 
 import type { EventEffect, RoomEvent, RoomLineType } from "../room/room_log.ts";
-import { readEffect, toRoomEvent } from "../room/stored_event.ts";
+import { readEffect, topicDated, toRoomEvent } from "../room/stored_event.ts";
 import { isRoomName } from "../../protocol.ts";
 
 /** An entry as `XREAD`/`XRANGE` return it: id, then field, value, ... */
@@ -59,7 +59,7 @@ export function streamEvent(
     const value = kind === "bye" ? JSON.stringify(values.n) : values.n;
     const read = readEffect(kind, value, event.line.type);
     if (read === null) return null;
-    effect = read;
+    effect = event.line.type === "TOPIC" ? topicDated(read, event.time) : read;
   }
   const id = /^[\w-]{1,64}$/.test(values.i ?? "") ? values.i : undefined;
   const read = { ...event, origin: values.o ?? "", id, effect };

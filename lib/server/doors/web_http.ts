@@ -19,6 +19,7 @@ import appJs from "../../../web/app.js" with { type: "bytes" };
 import backfillJs from "../../../web/backfill.js" with { type: "bytes" };
 import effectsJs from "../../../web/effects.js" with { type: "bytes" };
 import entriesJs from "../../../web/entries.js" with { type: "bytes" };
+import localTimesJs from "../../../web/local_times.js" with { type: "bytes" };
 import iconSvg from "../../../web/icon.svg" with { type: "bytes" };
 import inRoomJs from "../../../web/in_room.js" with { type: "bytes" };
 import indexHtml from "../../../web/index.html" with { type: "bytes" };
@@ -95,6 +96,7 @@ export const WEB_ASSETS: ReadonlyMap<string, WebAsset> = new Map([
   ["/search.js", { type: JAVASCRIPT, body: searchJs }],
   ["/session.js", { type: JAVASCRIPT, body: sessionJs }],
   ["/entries.js", { type: JAVASCRIPT, body: entriesJs }],
+  ["/local_times.js", { type: JAVASCRIPT, body: localTimesJs }],
   ["/view.js", { type: JAVASCRIPT, body: viewJs }],
   ["/style.css", { type: "text/css; charset=utf-8", body: styleCss }],
   ["/icon.svg", { type: "image/svg+xml", body: iconSvg }],

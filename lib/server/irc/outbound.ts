@@ -17,9 +17,10 @@ import { parseServerLine, type ServerLine } from "../../server_lines.ts";
 import { splitTags } from "../../resume.ts";
 import { nickOf } from "./names.ts";
 import { type IrcSink, type IrcState, sourceOf } from "./state.ts";
-import { errorNumeric, listReply, take } from "./replies.ts";
+import { errorNumeric, listReply } from "./replies.ts";
 import { entered, entering, left } from "./entering.ts";
 import { replayEnd } from "./replay_end.ts";
+import { topicLine } from "./topics.ts";
 
 /**
  * 433's text for a rename to an account's nick: neither SASL nor `PASS`
@@ -224,7 +225,7 @@ function roomEvent(
       if (nickOf(line.alias) === state.nick) state.nick = nickOf(line.newAlias);
       return true;
     case "TOPIC":
-      topic(state, line, { ...context, room }, sink);
+      topicLine(state, line, { ...context, room }, sink);
       return true;
     case "MOD":
       moderation(state, line, room, sink);
@@ -267,34 +268,6 @@ function leave(
   if (!once(state, context.seq)) return;
   const text = line.text === "" ? line.reason : `${line.reason}: ${line.text}`;
   sink.irc({ source: sourceOf(nick), command: "QUIT", params: [text] });
-}
-
-/**
- * The topic: `TOPIC` when it changes; 332 on joining or asked, and 333 (who
- * set it, when) only when that time is known (`IrcState.topicSetAt`): a
- * client would show 0 as 1970.
- */
-function topic(
-  state: IrcState,
-  line: ServerLine<"TOPIC">,
-  context: Context & { room: string },
-  sink: IrcSink,
-): void {
-  const { room } = context;
-  if (context.seq !== null) {
-    const { alias: by, text } = line;
-    if (context.time) state.topics.set(room, { by, text, time: context.time });
-    return sink.irc({
-      source: sourceOf(nickOf(line.alias)),
-      command: "TOPIC",
-      params: [room, line.text],
-    });
-  }
-  take(state, (p) => p.kind === "topic" && p.room === room);
-  sink.irc(state.numeric("332", room, line.text));
-  const { alias: by, text } = line;
-  const at = state.topicSetAt(room, { by, text, time: context.time });
-  if (at !== null) sink.irc(state.numeric("333", room, nickOf(by), at));
 }
 
 /** What `MODE` says each mode change of a `MOD` line is. */
@@ -368,7 +341,7 @@ function reply(
     case "WHO":
     case "ROOM":
     case "BAN":
-      listReply(state, line, context.room, sink);
+      listReply(state, line, context.room, sink, context.time);
       return;
     case "INFO":
       if (listReply(state, line, context.room, sink)) return;

@@ -114,6 +114,7 @@ export function listReply(
   line: ServerLine<"WHO" | "ROOM" | "BAN" | "INFO">,
   room: string | null,
   sink: IrcSink,
+  time: string | null = null,
 ): boolean {
   if (line.type === "WHO") {
     const at = room ?? state.settings.defaultRoom;
@@ -153,11 +154,23 @@ export function listReply(
     const flags = line.flags.replace(/[^ki]/g, "");
     sink.irc(state.numeric("324", asked.room, `+${flags}`));
   } else if (asked.kind === "bans" && line.type === "BAN") {
-    // Its setter and set time (optional, a pair) only when known: a BAN
-    // line carries no time, and "0" would read as set in 1970.
-    sink.irc(state.numeric("367", asked.room, `${nickOf(line.target)}!*@*`));
+    // Its setter and set time (optional, a pair) only when known (the
+    // line's `@time=` tag): "0" would read as set in 1970.
+    const mask = `${nickOf(line.target)}!*@*`;
+    const at = unixTime(time);
+    const setBy = at === null ? [] : [nickOf(line.by), at];
+    sink.irc(state.numeric("367", asked.room, mask, ...setBy));
   }
   return true;
+}
+
+/**
+ * A line's `time` tag (UTC ISO 8601) in whole seconds since the epoch, as
+ * 333 and 367 give a set time; null when there is none or it is no time.
+ */
+export function unixTime(time: string | null): string | null {
+  const ms = time === null ? NaN : Date.parse(time);
+  return Number.isNaN(ms) ? null : String(Math.floor(ms / 1000));
 }
 
 /** The end numeric of a request the session answered (or refused). */

@@ -75,12 +75,11 @@ export async function moderate<M extends Moderated>(
 ): Promise<void> {
   if (command.kind === "topic" && command.text === "") {
     const topic = ctx.moderation.topic;
-    ctx.room.replies.tell(
-      actor,
-      topic
-        ? { type: "TOPIC", alias: topic.by, text: topic.text }
-        : { type: "INFO", text: "No topic is set" },
-    );
+    if (topic) {
+      ctx.room.replies.tellTopic(actor, topic);
+    } else {
+      ctx.room.replies.tell(actor, { type: "INFO", text: "No topic is set" });
+    }
     return;
   }
   const account = actor.account === null
@@ -124,7 +123,7 @@ function setTopic<M extends Moderated>(
   actor: M,
   command: Extract<ModeratorCommand, { kind: "topic" }>,
 ): void {
-  const topic = { text: command.text, by: actor.alias };
+  const topic = { text: command.text, by: actor.alias, at: ctx.clock.now() };
   ctx.moderation.setTopic(topic);
   ctx.room.announce(
     { type: "TOPIC", alias: actor.alias, text: command.text },
@@ -216,14 +215,17 @@ function listBans<M extends Moderated>(
   const shown = ctx.room.replies.list(
     actor,
     bans.map((ban) => ({
-      type: "BAN",
-      kind: ban.kind,
-      target: ban.label === ban.target
-        ? ban.target
-        : `${ban.target}(${ban.label})`,
-      until: ban.until === null ? "-" : new Date(ban.until).toISOString(),
-      by: ban.by,
-      text: ban.reason,
+      line: {
+        type: "BAN",
+        kind: ban.kind,
+        target: ban.label === ban.target
+          ? ban.target
+          : `${ban.target}(${ban.label})`,
+        until: ban.until === null ? "-" : new Date(ban.until).toISOString(),
+        by: ban.by,
+        text: ban.reason,
+      },
+      at: ban.at,
     })),
   );
   const cut = cutNote(shown, bans.length, "first");

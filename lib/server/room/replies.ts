@@ -11,6 +11,7 @@
 import { ProtocolError } from "../../protocol.ts";
 import { commandHelp } from "../../command_help.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
+import type { Topic } from "../access/moderation.ts";
 import type { Directory } from "./directory.ts";
 import type { Member } from "./member.ts";
 import { Replay, REPLAY_CUT, type ReplayBudget } from "./replay.ts";
@@ -191,13 +192,17 @@ export class Replies<M extends Member = Member> {
    * ({@linkcode budget}: a list of long lines, rooms' topics or bans'
    * reasons, must not get whoever asked dropped as slow); returns how many.
    */
-  list(member: M, lines: Iterable<ServerLine>): number {
+  list(member: M, lines: Iterable<ServerLine | DatedLine>): number {
     const budget = this.budget(member);
     let told = 0;
-    for (const line of lines) {
-      budget.left -= encoder.encode(formatServerLine(line)).length + 1;
+    for (const item of lines) {
+      const { line, at } = "line" in item
+        ? item
+        : { line: item, at: undefined };
+      const text = datedText(member, line, at) ?? `${formatServerLine(line)}\n`;
+      budget.left -= encoder.encode(text).length;
       if (budget.left < 0) break;
-      this.tell(member, line);
+      this.tellDated(member, line, at);
       told++;
     }
     return told;
@@ -207,6 +212,54 @@ export class Replies<M extends Member = Member> {
   tell(member: M, line: ServerLine): void {
     this.#options.send(member, line);
   }
+
+  /**
+   * Tells a member a topic (on entering its room, or asked), who set it
+   * and, to a member with `seq`, when: see {@linkcode tellDated}.
+   */
+  tellTopic(member: M, topic: Topic, room?: string): void {
+    const line = { type: "TOPIC" as const, alias: topic.by, text: topic.text };
+    this.tellDated(member, line, topic.at, room);
+  }
+
+  /**
+   * Sends one line about something set earlier (a topic, a ban) to one
+   * member, with a `#room ` prefix when `room` is given, and to a member
+   * with `seq` the time it was set (`at`, ms) as a `@time=T ` tag: see
+   * {@linkcode datedText}. Untagged when that time is not known.
+   */
+  tellDated(member: M, line: ServerLine, at?: number, room?: string): void {
+    const text = datedText(member, line, at, room);
+    if (text !== null) return this.deliver(member, [encoder.encode(text)]);
+    if (room === undefined) this.#options.send(member, line);
+    else this.#options.sendIn(member, room, line);
+  }
+}
+
+/** A line of a list with the time what it shows was set (ms), if known. */
+export interface DatedLine {
+  readonly line: ServerLine;
+  readonly at?: number | undefined;
+}
+
+/**
+ * A line about something set earlier, as a member with `seq` gets it:
+ * `@time=T ` (UTC ISO 8601 with ms, as a log line's) and the line, with
+ * its `#room ` prefix and LF; null for a member without `seq` or a time
+ * not known (an earlier release kept none), which get the line as it was.
+ * A `time` tag without `seq` is no log line's: a client dedupes and
+ * resumes by `seq` alone.
+ */
+export function datedText(
+  member: Pick<Member, "seqOn">,
+  line: ServerLine,
+  at?: number,
+  room?: string,
+): string | null {
+  if (!member.seqOn || at === undefined) return null;
+  const prefix = room === undefined ? "" : `${room} `;
+  const time = new Date(at).toISOString();
+  return `@time=${time} ${prefix}${formatServerLine(line)}\n`;
 }
 
 /**

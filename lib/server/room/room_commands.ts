@@ -293,18 +293,15 @@ export function topic<M extends Moderated>(
   if (text === "") {
     const current = state.record.topic;
     if (current) {
-      ctx.router.tellIn(member, state, {
-        type: "TOPIC",
-        alias: current.by,
-        text: current.text,
-      });
+      const room = member.roomsOn ? state.name : undefined;
+      ctx.room.replies.tellTopic(member, current, room);
     } else {
       ctx.room.replies.tell(member, { type: "INFO", text: "No topic is set" });
     }
     return;
   }
   state.checkOperator(member, "topic");
-  const set = { text, by: member.alias };
+  const set = { text, by: member.alias, at: ctx.now };
   state.record.topic = set;
   const inDefault = state === ctx.router.rooms.default;
   if (inDefault) ctx.moderation.setTopic(set);

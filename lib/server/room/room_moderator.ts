@@ -198,6 +198,7 @@ async function restrict<M extends Moderated>(
     by: actor.alias,
     reason: command.reason,
     until: command.durationMs === null ? null : ctx.now + command.durationMs,
+    at: ctx.now,
   });
   const text = describeSanction(added);
   if (ban) expel(act, target, "ban", text, command.reason);
@@ -299,7 +300,7 @@ function sanction<M extends Moderated>(
   state: RoomState<M>,
   target: Target<M>,
   type: "ban" | "mute",
-  how: { by: string; reason: string; until: number | null },
+  how: { by: string; reason: string; until: number | null; at: number },
 ): Sanction {
   const [aim] = state.banTargets(target);
   if (aim === undefined) {
@@ -339,12 +340,15 @@ function listRoomBans<M extends Moderated>(
   const shown = ctx.room.replies.list(
     actor,
     bans.map((ban) => ({
-      type: "BAN",
-      kind: ban.kind,
-      target: ban.label,
-      until: ban.until === null ? "-" : new Date(ban.until).toISOString(),
-      by: ban.by,
-      text: ban.reason,
+      line: {
+        type: "BAN",
+        kind: ban.kind,
+        target: ban.label,
+        until: ban.until === null ? "-" : new Date(ban.until).toISOString(),
+        by: ban.by,
+        text: ban.reason,
+      },
+      at: ban.at,
     })),
   );
   const cut = cutNote(shown, bans.length, "first");

@@ -12,10 +12,10 @@
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { aliasKey } from "../../protocol.ts";
-import { storedText } from "../../text.ts";
 import {
   applies,
   readSharedSanctions,
+  readTopic,
   type Sanction,
   type SanctionType,
   type Topic,
@@ -343,6 +343,15 @@ export function readSanctions(text: string, type: SanctionType): Sanction[] {
 }
 
 /**
+ * A topic as a store kept it (parsed JSON), checked, or null when it is
+ * not one: its text as `storedText` makes it, its time (`at`) when it has
+ * one (`readTopic`, whose rules a room's record shares).
+ */
+export function readRoomTopic(value: unknown): Topic | null {
+  return readTopic(value);
+}
+
+/**
  * A record as an event carries it (parsed JSON), checked like anything
  * read back from a log, or null when it is not one; its topic and its
  * bans' and mutes' reasons as `storedText` makes them.
@@ -352,22 +361,18 @@ export function readRoomRecord(value: unknown): RoomRecord | null {
   const r = value as Record<string, unknown>;
   const strings = (list: unknown) =>
     Array.isArray(list) && list.every((s) => typeof s === "string");
-  const topic = r.topic as Record<string, unknown> | null;
+  const topic = r.topic === null ? null : readTopic(r.topic);
   const ok = typeof r.name === "string" && isRoomName(r.name) &&
     (r.registeredBy === null || typeof r.registeredBy === "string") &&
     strings(r.operators) && strings(r.invites) &&
     (r.keyHash === null || typeof r.keyHash === "string") &&
     typeof r.inviteOnly === "boolean" &&
-    (topic === null ||
-      typeof topic === "object" && typeof topic.text === "string" &&
-        typeof topic.by === "string");
+    (r.topic === null || topic !== null);
   if (!ok) return null;
   try {
     return {
       ...(r as unknown as RoomRecord),
-      topic: topic === null
-        ? null
-        : { text: storedText(topic.text as string), by: topic.by as string },
+      topic,
       bans: readSanctions(JSON.stringify(r.bans), "ban"),
       mutes: readSanctions(JSON.stringify(r.mutes), "mute"),
     };

@@ -121,16 +121,10 @@ export class RoomRouter<M extends Member> {
    */
   enter(member: M, state: RoomState<M>, options: EnterOptions = {}): void {
     const topic = state.record.topic;
-    if (topic) {
-      this.tellIn(member, state, {
-        type: "TOPIC",
-        alias: topic.by,
-        text: topic.text,
-      });
-    }
+    const room = member.roomsOn ? state.name : undefined;
+    if (topic) this.#host.replies.tellTopic(member, topic, room);
     const host = this.#host;
     const position = this.#positionIn(member, state);
-    const room = member.roomsOn ? state.name : undefined;
     const budget = options.budget ?? host.replies.budget(member);
     if (position?.epoch === host.replies.epoch) {
       const through = options.through ?? host.handedOn() - 1;

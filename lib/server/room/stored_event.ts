@@ -15,7 +15,7 @@
 import { isLineId, isRoomName } from "../../protocol.ts";
 import { SERVER_LINE_FIELDS } from "../../server_lines.ts";
 import { storedText } from "../../text.ts";
-import { readSharedSanctions } from "../access/moderation.ts";
+import { readSharedSanctions, readTopic } from "../access/moderation.ts";
 import { readRoomRecord } from "./room_record.ts";
 import {
   EFFECT_LINE_TYPES,
@@ -88,17 +88,40 @@ export function readEffect(
     return null;
   }
   if (kind === "topic") {
-    const topic = parsed as Record<string, unknown> | null;
-    return typeof topic === "object" && topic !== null &&
-        isOneLine(topic.text) && isOneLine(topic.by)
-      ? { kind: "topic", topic: { text: storedText(topic.text), by: topic.by } }
-      : null;
+    // Single-line as stored, before storedText makes a line feed U+FFFD.
+    const raw = parsed as Record<string, unknown> | null;
+    const oneLine = typeof raw === "object" && raw !== null &&
+      isOneLine(raw.text) && isOneLine(raw.by);
+    const topic = oneLine ? readTopic(raw) : null;
+    return topic === null ? null : { kind: "topic", topic };
   }
   if (kind === "room") {
     const record = readRoomRecord(parsed);
     return record === null ? null : { kind: "room", record };
   }
   return isOneLine(parsed) ? { kind: "bye", text: storedText(parsed) } : null;
+}
+
+/**
+ * A `TOPIC` event's effect with its topic's time: the event's own when an
+ * earlier release stored none (the time the log took the line that set
+ * it), so that who reads it back knows when it was set.
+ */
+export function topicDated(
+  effect: EventEffect | undefined,
+  time: number,
+): EventEffect | undefined {
+  if (effect?.kind === "topic" && effect.topic.at === undefined) {
+    return { kind: "topic", topic: { ...effect.topic, at: time } };
+  }
+  const topic = effect?.kind === "room" ? effect.record.topic : null;
+  if (effect?.kind === "room" && topic && topic.at === undefined) {
+    return {
+      kind: "room",
+      record: { ...effect.record, topic: { ...topic, at: time } },
+    };
+  }
+  return effect;
 }
 
 function isOneLine(value: unknown): value is string {
@@ -123,8 +146,9 @@ export function toRoomEvent(row: StoredRow): RoomEvent | null {
   if (!isRoomLine(line) || !(Math.abs(row.time) <= 8.64e15)) return null;
   const said = line as { text?: string };
   if (said.text !== undefined) said.text = storedText(said.text);
-  const effect = readEffect(row.effect, row.effectValue, line.type);
-  if (effect === null) return null;
+  const read = readEffect(row.effect, row.effectValue, line.type);
+  if (read === null) return null;
+  const effect = line.type === "TOPIC" ? topicDated(read, row.time) : read;
   const id = typeof row.id === "string" && isLineId(row.id)
     ? row.id
     : undefined;

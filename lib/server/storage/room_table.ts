@@ -13,9 +13,9 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import { aliasKey } from "../../protocol.ts";
-import { storedText } from "../../text.ts";
 import {
   isRoomName,
+  readRoomTopic,
   readSanctions,
   type RoomRecord,
   type RoomStoreLimits,
@@ -279,9 +279,7 @@ function strings(value: unknown): string[] {
 }
 
 function topic(value: unknown): RoomRecord["topic"] {
-  const t = value as { text?: unknown; by?: unknown } | null;
-  if (typeof t?.text !== "string" || typeof t.by !== "string") {
-    throw new TypeError("its topic is not a topic");
-  }
-  return { text: storedText(t.text), by: t.by };
+  const read = readRoomTopic(value);
+  if (read === null) throw new TypeError("its topic is not a topic");
+  return read;
 }

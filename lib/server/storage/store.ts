@@ -21,6 +21,7 @@ import { aliasSkeleton } from "../../text.ts";
 import { lineSign } from "../room/room_log.ts";
 import { DEDUPE_MAX_LINES } from "../room/recent_ids.ts";
 import { Checkpoints } from "./checkpoints.ts";
+import { dateTopics } from "./dated_topics.ts";
 import { transaction } from "./events_table.ts";
 import {
   addAccountRoomStarts,
@@ -188,6 +189,8 @@ const MIGRATIONS: readonly (string | ((db: DatabaseSync) => void))[] = [
   addRoomStarts,
   // The incarnation of each room an account joined (room_table.ts).
   addAccountRoomStarts,
+  // When each topic kept before was set, from the log (dated_topics.ts).
+  dateTopics,
 ];
 
 /** An open data directory: the database, and where it lives. */

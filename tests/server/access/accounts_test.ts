@@ -392,6 +392,51 @@ Deno.test("Moderation shares its sanctions as JSON, and another takes them whole
   }
 });
 
+Deno.test("Moderation keeps when each ban and mute and the topic were set: across a reopen, and shared whole with another server; an earlier release's topic stays undated", async () => {
+  await withTempDir(async (dir) => {
+    const clock = new FakeClock();
+    const set = clock.now();
+    {
+      using store = openStore(`${dir}/one`);
+      const moderation = new Moderation(store.db, clock);
+      const ban = moderation.add("ban", { account: "bob" }, {
+        durationMs: null,
+        by: "op",
+        reason: "spam",
+      });
+      assert.equal(ban.at, set);
+      moderation.setTopic({ text: "Release day", by: "op", at: set - 5 });
+    }
+    await clock.advance(60_000);
+    using store = openStore(`${dir}/one`);
+    const moderation = new Moderation(store.db, clock);
+    assert.equal(moderation.list("ban")[0]?.at, set, "its row's created");
+    assert.deepEqual(moderation.topic, {
+      text: "Release day",
+      by: "op",
+      at: set - 5,
+    });
+    // Another server takes them on (Redis): the time it was set, not now.
+    using two = openStore(`${dir}/two`);
+    const there = new Moderation(two.db, clock);
+    there.replaceAll(readSharedSanctions(shareSanctions(moderation.all()))!);
+    assert.equal(there.list("ban")[0]?.at, set);
+    // Stored by an earlier release: no time, and none made up.
+    store.db.prepare("UPDATE settings SET value = ? WHERE key = 'topic'")
+      .run('{"text":"Old","by":"op"}');
+    assert.deepEqual(moderation.topic, { text: "Old", by: "op" });
+    for (const bad of ['"soon"', "null", "1e300"]) {
+      assert.equal(
+        readSharedSanctions(
+          `[{"type":"ban","kind":"account","target":"a","label":"a","until":null,"by":"op","reason":"","at":${bad}}]`,
+        ),
+        null,
+        bad,
+      );
+    }
+  });
+});
+
 Deno.test("openStore() explains a database it cannot use and changes nothing", async () => {
   await withTempDir(async (dir) => {
     await Deno.writeTextFile(

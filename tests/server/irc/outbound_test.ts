@@ -478,3 +478,23 @@ Deno.test("translateOut() answers a registered client's rename to an account's n
     ],
   );
 });
+
+Deno.test("translateOut() sends a ban list entry (367) with its setter and set time when its BAN line carries that time (@time=), in whole seconds", () => {
+  const { state, out } = setup();
+  state.pending.push({ kind: "bans", room: "#ops" });
+  const set = "2026-12-06T20:00:00.999Z";
+  assert.deepEqual(
+    out(
+      `@time=${set} BAN account carol - j.doe spam`,
+      "BAN account dan - alice flood", // kept by an earlier release: no time
+      "@time=not-a-time BAN account eve - alice x",
+      "INFO 3 bans in #ops",
+    ),
+    [
+      `367 me #ops carol!*@* j^doe :${Math.floor(Date.parse(set) / 1000)}`,
+      "367 me #ops :dan!*@*",
+      "367 me #ops :eve!*@*",
+      "368 me #ops :End of channel ban list",
+    ],
+  );
+});

@@ -25,6 +25,7 @@ import {
   type RoomLog,
 } from "../../../lib/server/room/room_log.ts";
 import { MemoryLog } from "../../../lib/server/room/memory_log.ts";
+import { newRoomRecord } from "../../../lib/server/room/room_record.ts";
 import { eachEvent } from "../../../lib/server/storage/events_table.ts";
 import { journalEvents } from "../../../lib/server/storage/journal.ts";
 import { SqliteLog } from "../../../lib/server/storage/sqlite_log.ts";
@@ -386,7 +387,12 @@ const SANCTIONS: readonly SharedSanction[] = [{
   until: 1_800_000_000_000,
   by: "amy",
   reason: "",
+  // When it was set: kept (the mute above, an earlier release's, has none).
+  at: 1_700_000_000_250,
 }];
+
+/** A topic and when it was set (not its event's time: kept as set). */
+const TOPIC = { text: "Hi", by: "amy", at: 1_700_000_000_500 };
 
 contract(
   "hands on and stores each event's effect as it was appended, typed",
@@ -394,7 +400,7 @@ contract(
     const log = await kit.open();
     const seen = handedOn(log);
     log.append({ type: "TOPIC", alias: "amy", text: "Hi" }, kit.origin, {
-      effect: { kind: "topic", topic: { text: "Hi", by: "amy" } },
+      effect: { kind: "topic", topic: TOPIC },
     });
     const mute = {
       type: "MOD",
@@ -412,7 +418,7 @@ contract(
     log.append(msg("plain"), kit.origin);
     await settledLog(log);
     const effects = [
-      { kind: "topic", topic: { text: "Hi", by: "amy" } },
+      { kind: "topic", topic: TOPIC },
       { kind: "sanctions", sanctions: SANCTIONS },
       { kind: "sanctions", sanctions: [] },
       undefined,
@@ -456,6 +462,38 @@ contract(
     assert.deepEqual(ours(read.events), expected);
     await log.close();
     if (kit.stored) assert.deepEqual(ours(await kit.stored()), expected);
+  },
+);
+
+contract(
+  "reads back a topic stored without its time (an earlier release's) as set at its event's time",
+  async (kit) => {
+    if (!kit.stored) return;
+    const log = await kit.open();
+    const untimed = { text: "Hi", by: "amy" };
+    log.append({ type: "TOPIC", alias: "amy", text: "Hi" }, kit.origin, {
+      effect: { kind: "topic", topic: untimed },
+    });
+    const record = { ...newRoomRecord("#ops"), topic: untimed };
+    log.append({ type: "TOPIC", alias: "amy", text: "Hi" }, kit.origin, {
+      effect: { kind: "room", record },
+      room: "#ops",
+    });
+    await settledLog(log);
+    await log.close();
+    const topics = (await kit.stored()).filter((e) => e.line.type === "TOPIC")
+      .map((e) => ({
+        time: e.time,
+        topic: e.effect?.kind === "topic"
+          ? e.effect.topic
+          : e.effect?.kind === "room"
+          ? e.effect.record.topic
+          : null,
+      }));
+    assert.equal(topics.length, 2);
+    for (const { time, topic } of topics) {
+      assert.deepEqual(topic, { ...untimed, at: time });
+    }
   },
 );
 

@@ -13,6 +13,7 @@ import {
   isRoomOperator,
   mayEnter,
   operatorKey,
+  readRoomRecord,
   recordProblem,
   registeredRoom,
   roomKeyMatches,
@@ -276,5 +277,39 @@ Deno.test("recordProblem() names a bad name and a list over the limit, else null
   assert.equal(
     recordProblem(room({ invites: ["a", "b", "c"] }), limits),
     "it has 3 invites, more than 2",
+  );
+});
+
+Deno.test("readRoomRecord() keeps when its topic and each ban was set, reads an earlier release's record without them as not known, and refuses a ban whose time is no time", () => {
+  const ban = sanction({
+    kind: "account",
+    target: "bob",
+    at: 1_700_000_000_000,
+  });
+  const record = room({
+    topic: { text: "Ops only", by: "opal", at: 1_700_000_000_500 },
+    bans: [ban],
+  });
+  assert.deepEqual(readRoomRecord(JSON.parse(JSON.stringify(record))), record);
+  const earlier = room({
+    topic: { text: "Ops only", by: "opal" },
+    bans: [sanction({ kind: "account", target: "bob" })],
+  });
+  assert.deepEqual(
+    readRoomRecord(JSON.parse(JSON.stringify(earlier))),
+    earlier,
+  );
+  // A topic's time that is no time is not known; a record's shape holds.
+  const odd = {
+    ...record,
+    topic: { text: "Ops only", by: "opal", at: "noon" },
+  };
+  assert.deepEqual(readRoomRecord(odd)?.topic, {
+    text: "Ops only",
+    by: "opal",
+  });
+  assert.equal(
+    readRoomRecord({ ...record, bans: [{ ...ban, at: "noon" }] }),
+    null,
   );
 });

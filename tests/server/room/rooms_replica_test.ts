@@ -266,6 +266,7 @@ Deno.test("replica: concurrent changes on two servers end, everywhere, as the la
   const amy = await a!.join("amy", { account: "amy" });
   const boss = await b!.join("boss", { operator: true });
   await a!.line(amy, "/join #dev");
+  const first = shared.clock.now();
   await a!.line(amy, "/topic first");
   await b!.line(boss, "/join #dev");
   shared.hold();
@@ -278,7 +279,7 @@ Deno.test("replica: concurrent changes on two servers end, everywhere, as the la
   const record = view(a!, "#dev")!.record;
   assert.deepEqual(view(b!, "#dev")!.record, record);
   assert.equal(record.inviteOnly, true);
-  assert.deepEqual(record.topic, { text: "first", by: "amy" });
+  assert.deepEqual(record.topic, { text: "first", by: "amy", at: first });
   assert.deepEqual(record.operators, ["amy"]);
 });
 
@@ -325,16 +326,18 @@ Deno.test("replica: a record decided before its guest operator left does not bri
 });
 
 Deno.test("replica: every server keeps a registered room's record as its events are handed on", async () => {
-  const { servers: [a, b] } = cluster();
+  const { shared, servers: [a, b] } = cluster();
   const amy = await a!.join("amy", { account: "amy" });
   await a!.line(amy, "/join #keep");
   await a!.line(amy, "/register");
+  const set = shared.clock.now();
   await a!.line(amy, "/topic Kept");
   for (const s of [a!, b!]) {
     const [kept] = s.router.rooms.keeper.store.load();
     assert.equal(kept?.name, "#keep");
     assert.equal(kept?.registeredBy, "amy");
-    assert.deepEqual(kept?.topic, { text: "Kept", by: "amy" });
+    // Kept with when it was set, on every server.
+    assert.deepEqual(kept?.topic, { text: "Kept", by: "amy", at: set });
     assert.deepEqual(kept?.operators, ["amy"]);
   }
 });

@@ -126,10 +126,11 @@ Deno.test("SqliteRoomStore: rooms stored without a start migrate: one begins aft
       using store = openStore(`${dir}/data`, { exclusive: true });
       const { user_version: v } = store.db.prepare("PRAGMA user_version")
         .get() as { user_version: number };
-      // Two releases before: rooms had no start, two migrations fewer
-      // (the later one, accounts' rooms' incarnations, finds its column).
+      // Three releases before: rooms had no start, three migrations fewer
+      // (the later ones, accounts' rooms' incarnations and dated topics,
+      // find their column, and no topic).
       store.db.exec(`ALTER TABLE rooms DROP COLUMN since;
-        PRAGMA user_version = ${v - 2};
+        PRAGMA user_version = ${v - 3};
         INSERT INTO rooms (name, registered_by, key_hash, invite_only,
             operators, invites, bans, mutes, topic)
           VALUES ('#ops', 'opal', NULL, 0, '["opal"]', '[]', '[]', '[]', NULL),
@@ -193,9 +194,10 @@ Deno.test("SqliteRoomStore: accounts' rooms stored without the incarnation joine
       using store = openStore(`${dir}/data`, { exclusive: true });
       const { user_version: v } = store.db.prepare("PRAGMA user_version")
         .get() as { user_version: number };
-      // The release before: account_rooms had no since, one migration fewer.
+      // Two releases before: account_rooms had no since, two migrations
+      // fewer (the later one, dated topics, finds no topic).
       store.db.exec(`ALTER TABLE account_rooms DROP COLUMN since;
-        PRAGMA user_version = ${v - 1};
+        PRAGMA user_version = ${v - 2};
         INSERT INTO account_rooms (account, position, room)
           VALUES ('bob', 0, '#ops'), ('bob', 1, '#dev');`);
     }
@@ -207,5 +209,71 @@ Deno.test("SqliteRoomStore: accounts' rooms stored without the incarnation joine
     ]);
     rooms.setAccountRooms("bob", [{ room: "#dev", since: 12 }]);
     assert.deepEqual(rooms.accountRooms("bob"), [{ room: "#dev", since: 12 }]);
+  });
+});
+
+/** Stores a `TOPIC` of `room` (none: the default room's) as number `seq`. */
+function storeTopic(
+  store: Store,
+  seq: number,
+  at: { time: number; room?: string },
+  topic: { alias: string; text: string },
+): void {
+  const line = { type: "TOPIC", ...topic, room: at.room };
+  store.db.prepare(
+    `INSERT INTO events (seq, time, type, line) VALUES (?, ?, 'TOPIC', ?)`,
+  ).run(seq, at.time, JSON.stringify(line));
+}
+
+Deno.test("openStore() dates the topics an earlier release kept without their time: the default room's and each registered room's take the time of the newest TOPIC of their room the log holds, when it set that topic", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/data`, { mode: 0o700 });
+    {
+      using store = openStore(`${dir}/data`, { exclusive: true });
+      const { user_version: v } = store.db.prepare("PRAGMA user_version")
+        .get() as { user_version: number };
+      // The release before: topics kept as { text, by }, one migration fewer.
+      store.db.exec(`PRAGMA user_version = ${v - 1};
+        INSERT INTO settings (key, value)
+          VALUES ('topic', '{"text":"Welcome","by":"opal"}');
+        INSERT INTO rooms (name, registered_by, key_hash, invite_only,
+            operators, invites, bans, mutes, topic)
+          VALUES
+            ('#ops', 'opal', NULL, 0, '["opal"]', '[]', '[]', '[]',
+              '{"text":"Ops only","by":"opal"}'),
+            ('#dev', 'carol', NULL, 0, '["carol"]', '[]', '[]', '[]',
+              '{"text":"Set long ago","by":"carol"}'),
+            ('#qa', 'carol', NULL, 0, '["carol"]', '[]', '[]', '[]',
+              '{"text":"Set elsewhere","by":"carol"}');`);
+      storeTopic(store, 2, { time: 1_000 }, { alias: "amy", text: "Old" });
+      storeTopic(store, 3, { time: 2_000, room: "#ops" }, {
+        alias: "opal",
+        text: "Ops only",
+      });
+      storeTopic(store, 5, { time: 3_000 }, { alias: "opal", text: "Welcome" });
+      // #qa's newest TOPIC set another topic: its own was set elsewhere.
+      storeTopic(store, 7, { time: 4_000, room: "#qa" }, {
+        alias: "carol",
+        text: "Set here",
+      });
+    }
+    using store = openStore(`${dir}/data`, { exclusive: true });
+    const setting = store.db.prepare(
+      "SELECT value FROM settings WHERE key = 'topic'",
+    ).get() as { value: string };
+    assert.deepEqual(JSON.parse(setting.value), {
+      text: "Welcome",
+      by: "opal",
+      at: 3_000,
+    });
+    const rooms = new SqliteRoomStore(store.db, CONTRACT_LIMITS);
+    const topics = Object.fromEntries(
+      rooms.load().map((record) => [record.name, record.topic]),
+    );
+    assert.deepEqual(topics, {
+      "#dev": { text: "Set long ago", by: "carol" }, // its TOPIC deleted
+      "#ops": { text: "Ops only", by: "opal", at: 2_000 },
+      "#qa": { text: "Set elsewhere", by: "carol" },
+    });
   });
 });

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { openStore } from "../../../lib/server/storage/store.ts";
 import {
   loopbackArgs,
@@ -21,6 +22,19 @@ const FIXTURE = new URL(
   "../../fixtures/release-7246526/chat.db",
   import.meta.url,
 );
+
+/** When the fixture's one `TOPIC` was stored (ms), read before it migrates. */
+function topicEventTime(path: string): number {
+  using db = new DatabaseSync(path, { readOnly: true });
+  const row = db.prepare("SELECT time FROM events WHERE type = 'TOPIC'")
+    .get() as { time: number };
+  return row.time;
+}
+
+/** A row's effect value (JSON text). */
+function effectValue(row: Record<string, unknown> | undefined): string {
+  return String(row?.effect_value);
+}
 
 /** Reads history up to `HISTEND`: "KIND ALIAS TEXT" of each line. */
 async function history(client: TestClient): Promise<string[]> {
@@ -38,6 +52,8 @@ Deno.test("server.ts loads a data directory of the previous release: its history
     const { ca } = await testCertificates();
     await Deno.mkdir(`${dir}/data`, { mode: 0o700 });
     await Deno.copyFile(FIXTURE, `${dir}/data/chat.db`);
+    const topicSet = new Date(topicEventTime(`${dir}/data/chat.db`))
+      .toISOString();
     await withServerProcess(
       serverPermissions(dir),
       loopbackArgs(dir),
@@ -48,6 +64,16 @@ Deno.test("server.ts loads a data directory of the previous release: its history
         assert.equal(
           await amy.expect(/^TOPIC /),
           "TOPIC opal Topic from the previous release",
+        );
+        // Kept without its time; dated from the TOPIC event that set it.
+        using dated = await TestClient.connect(server.port, undefined, ca.cert);
+        await dated.expect(/^HELLO /);
+        await dated.send("/cap seq");
+        await dated.expect(/^CAP seq$/);
+        await dated.send("carol");
+        assert.equal(
+          await dated.expect(/TOPIC /),
+          `@time=${topicSet} TOPIC opal Topic from the previous release`,
         );
         assert.deepEqual(await history(amy), [
           "MSG amy hello from the previous release",
@@ -90,8 +116,14 @@ Deno.test("server.ts loads a data directory of the previous release: its history
       ).all().map((row) => ({ ...row }));
       assert.deepEqual(rows.map((row) => [row.effect, row.effect_value]), [
         [null, null],
-        ["topic", '{"text":"Topic of this release","by":"opal"}'],
+        ["topic", effectValue(rows[1])],
       ]);
+      assert.deepEqual(JSON.parse(effectValue(rows[1])), {
+        text: "Topic of this release",
+        by: "opal",
+        at: JSON.parse(effectValue(rows[1])).at,
+      });
+      assert.ok(Number.isInteger(JSON.parse(effectValue(rows[1])).at));
       assert.ok(Number(rows[1]!.seq) > 11, "numbers are never reused");
     }
   });
