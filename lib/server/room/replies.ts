@@ -10,9 +10,13 @@
 
 import { ProtocolError } from "../../protocol.ts";
 import { commandHelp } from "../../command_help.ts";
-import { formatServerLine, type ServerLine } from "../../server_lines.ts";
+import {
+  formatServerLine,
+  markNotice,
+  type ServerLine,
+} from "../../server_lines.ts";
 import type { Directory } from "./directory.ts";
-import type { Member } from "./member.ts";
+import type { Member, PrivateText } from "./member.ts";
 import { Replay, REPLAY_CUT, type ReplayBudget } from "./replay.ts";
 import { catchUp, type CatchUpRoom } from "./catch_up.ts";
 import type { RoomLog } from "./room_log.ts";
@@ -55,10 +59,15 @@ export class Replies<M extends Member = Member> {
 
   /**
    * Sends a private message: only the target receives `PRIV`, wherever it
-   * is; the sender gets `SENT` as confirmation. Rejects when no member has
+   * is; the sender gets `SENT` as confirmation (both marked as a notice
+   * for `/privnotice`: `markNotice`). Rejects when no member has
    * that alias, or when the target cannot be reached now.
    */
-  async whisper(member: M, to: string, text: string): Promise<void> {
+  async whisper(
+    member: M,
+    to: string,
+    { text, notice }: PrivateText,
+  ): Promise<void> {
     let alias: string;
     try {
       const found = await this.#options.directory.find(to);
@@ -80,16 +89,15 @@ export class Replies<M extends Member = Member> {
         );
       }
       if ("here" in found) {
-        this.#options.send(found.here, {
-          type: "PRIV",
-          alias: member.alias,
-          text,
-        });
+        this.#options.send(
+          found.here,
+          markNotice({ type: "PRIV", alias: member.alias, text }, notice),
+        );
       } else {
         await this.#options.directory.message(
           found.elsewhere,
           member.alias,
-          text,
+          { text, notice },
         );
       }
     } catch (error) {
@@ -101,7 +109,10 @@ export class Replies<M extends Member = Member> {
       );
     }
     this.#options.stats.messages++;
-    this.#options.send(member, { type: "SENT", alias, text });
+    this.#options.send(
+      member,
+      markNotice({ type: "SENT", alias, text }, notice),
+    );
   }
 
   /**
@@ -132,7 +143,8 @@ export class Replies<M extends Member = Member> {
     const events = from
       ? from.recent.last(limit)
       : this.#options.log.recent(limit);
-    const lines = this.#replay.lines(events, budget, from?.room);
+    const { noticeOn } = member;
+    const lines = this.#replay.lines(events, budget, from?.room, noticeOn);
     for (const line of lines) {
       if (!member.deliver(line)) return this.#options.dropSlow([member]);
     }

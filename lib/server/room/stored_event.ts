@@ -13,7 +13,7 @@
  */
 
 import { isLineId, isRoomName } from "../../protocol.ts";
-import { SERVER_LINE_FIELDS } from "../../server_lines.ts";
+import { isNotice, SERVER_LINE_FIELDS } from "../../server_lines.ts";
 import { storedText } from "../../text.ts";
 import { readSharedSanctions } from "../access/moderation.ts";
 import { readRoomRecord } from "./room_record.ts";
@@ -121,8 +121,10 @@ export function toRoomEvent(row: StoredRow): RoomEvent | null {
   }
   // A time a Date can hold (history lines print it).
   if (!isRoomLine(line) || !(Math.abs(row.time) <= 8.64e15)) return null;
-  const said = line as { text?: string };
+  const said = line as { text?: string; notice?: unknown };
   if (said.text !== undefined) said.text = storedText(said.text);
+  // A notice is a marked MSG (`markNotice`): any other mark is none.
+  if (said.notice !== undefined && !isNotice(line)) delete said.notice;
   const effect = readEffect(row.effect, row.effectValue, line.type);
   if (effect === null) return null;
   const id = typeof row.id === "string" && isLineId(row.id)
