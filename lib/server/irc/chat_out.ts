@@ -1,8 +1,10 @@
 /**
  * The chat lines of the IRC door's output: native messages and actions
  * (`MSG`, `ME`) into `PRIVMSG` (actions as CTCP `ACTION`), private
- * messages (`PRIV`, `SENT`) into `PRIVMSG`, history (`HIST`) into
- * `PRIVMSG` with `@time` in a `chathistory` batch (a cut one told in a
+ * messages (`PRIV`, `SENT`) into `PRIVMSG`, notices (`NOTICE`,
+ * `PRIVNOTICE`, `SENTNOTICE`: the session has `notice`) into `NOTICE` from
+ * the same source, history (`HIST`) into `PRIVMSG` (kind `NOTICE`:
+ * `NOTICE`) with `@time` in a `chathistory` batch (a cut one told in a
  * `NOTICE`: `replay_end.ts`). The session's echo of the client's own
  * message (it carries the line's id) reaches it only with `echo-message`.
  * Pure.
@@ -37,7 +39,10 @@ function tagsOf(
   return Object.keys(tags).length > 0 ? tags : undefined;
 }
 
-/** Messages, actions, private messages and history; false for others. */
+/**
+ * Messages, actions, notices, private messages and history; false for
+ * others.
+ */
 export function chatLine(
   state: IrcState,
   line: ServerLine,
@@ -45,9 +50,11 @@ export function chatLine(
   sink: IrcSink,
 ): boolean {
   const { room } = context;
+  const notice = line.type.includes("NOTICE");
   switch (line.type) {
     case "MSG":
     case "ME":
+    case "NOTICE":
       // Its own line's echo carries its id: for echo-message only.
       if (context.id !== null && !state.caps.has("echo-message")) return true;
       say({
@@ -55,19 +62,21 @@ export function chatLine(
         to: room ?? state.settings.defaultRoom,
         text: line.text,
         action: line.type === "ME",
+        notice,
         tags: tagsOf(state, context),
       }, sink);
       return true;
     case "PRIV":
-      say({ from: nickOf(line.alias), to: state.nick, text: line.text }, sink);
+    case "PRIVNOTICE": {
+      const { alias, text } = line;
+      say({ from: nickOf(alias), to: state.nick, text, notice }, sink);
       return true;
+    }
     case "SENT":
+    case "SENTNOTICE":
       if (state.caps.has("echo-message")) {
-        say({
-          from: state.nick,
-          to: nickOf(line.alias),
-          text: line.text,
-        }, sink);
+        const { alias, text } = line;
+        say({ from: state.nick, to: nickOf(alias), text, notice }, sink);
       }
       return true;
     case "HIST":
@@ -81,7 +90,10 @@ export function chatLine(
   return false;
 }
 
-/** A history line: `PRIVMSG` with its time, in a batch when asked for. */
+/**
+ * A history line: `PRIVMSG` (a notice's `NOTICE`) with its time, in a
+ * batch when asked for.
+ */
 function history(
   state: IrcState,
   line: ServerLine<"HIST">,
@@ -100,29 +112,32 @@ function history(
     to: room,
     text: line.text,
     action: line.kind === "ME",
+    notice: line.kind === "NOTICE",
     tags: tagsOf(state, { id: null, time: line.time }),
   }, sink);
 }
 
-/** One message to say, as `PRIVMSG`. */
+/** One message to say, as `PRIVMSG` (`notice`: as `NOTICE`). */
 interface Said {
   readonly from: string;
   readonly to: string;
   readonly text: string;
   readonly action?: boolean;
+  readonly notice?: boolean;
   readonly tags?: Record<string, string> | undefined;
 }
 
 /**
- * Says a message as `PRIVMSG` (over several lines when it is long: the
- * connection's `formatIrcLines` splits it).
+ * Says a message as `PRIVMSG`, a notice as `NOTICE`, from the same source
+ * (over several lines when it is long: the connection's `formatIrcLines`
+ * splits it).
  */
 function say(said: Said, sink: IrcSink): void {
   const text = said.action ? `\x01ACTION ${said.text}\x01` : said.text;
   sink.irc({
     ...(said.tags ? { tags: said.tags } : {}),
     source: sourceOf(said.from),
-    command: "PRIVMSG",
+    command: said.notice ? "NOTICE" : "PRIVMSG",
     params: [said.to, text],
   });
 }
