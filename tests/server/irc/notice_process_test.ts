@@ -59,7 +59,6 @@ Deno.test("IRC door (processes): a NOTICE reaches IRC clients as NOTICE, to the 
       try {
         const ircPort = await ircPortOf(server);
         using carol = await TestClient.join(server.port, "carol");
-        using dave = await noticeMember(server.port, "dave");
         using alice = await ircJoin(ircPort, "alice");
         using bob = await ircJoin(ircPort, "bob");
         await alice.send("NOTICE #lobby :build 42 passed");
@@ -68,7 +67,6 @@ Deno.test("IRC door (processes): a NOTICE reaches IRC clients as NOTICE, to the 
           /^:alice!alice@tlschat NOTICE #lobby :build 42 passed$/,
         );
         await carol.expect(/^MSG alice build 42 passed$/);
-        await dave.expect(/^NOTICE alice build 42 passed$/);
         await alice.send("NOTICE bob :your build passed");
         assert.match(
           await bob.expect(/ :your build passed$/),
@@ -76,8 +74,6 @@ Deno.test("IRC door (processes): a NOTICE reaches IRC clients as NOTICE, to the 
         );
         await alice.send("NOTICE carol :psst");
         await carol.expect(/^PRIV alice psst$/);
-        await alice.send("NOTICE dave :psst");
-        await dave.expect(/^PRIVNOTICE alice psst$/);
         // A PRIVMSG is still one.
         await alice.send("PRIVMSG #lobby :a message");
         await bob.expect(/^:alice!alice@tlschat PRIVMSG #lobby :a message$/);
@@ -89,6 +85,22 @@ Deno.test("IRC door (processes): a NOTICE reaches IRC clients as NOTICE, to the 
             ":alice!alice@tlschat PRIVMSG #lobby :a message",
           ],
         );
+        // A native client that asked for notices gets them as such.
+        using dave = await noticeMember(server.port, "dave");
+        await dave.expect(/^HIST \d+ \S+ NOTICE alice build 42 passed$/);
+        await dave.expect(/^HIST \d+ \S+ MSG alice a message$/);
+        await alice.send("NOTICE #lobby :build 43 passed");
+        await dave.expect(/^NOTICE alice build 43 passed$/);
+        await carol.expect(/^MSG alice build 43 passed$/);
+        await alice.send("NOTICE dave :psst");
+        await dave.expect(/^PRIVNOTICE alice psst$/);
+        await dave.send("/privnotice alice hi");
+        await dave.expect(/^SENTNOTICE alice hi$/);
+        await alice.expect(/^:dave!dave@tlschat NOTICE alice :hi$/);
+        await dave.send("/notice all set");
+        await dave.expect(/^NOTICE dave all set$/);
+        await alice.expect(/^:dave!dave@tlschat NOTICE #lobby :all set$/);
+        await carol.expect(/^MSG dave all set$/);
       } catch (e) {
         throw server.annotate(e);
       }
@@ -102,13 +114,17 @@ Deno.test("IRC door (processes): a NOTICE reaches IRC clients as NOTICE, to the 
         [
           ":alice!alice@tlschat NOTICE #lobby :build 42 passed",
           ":alice!alice@tlschat PRIVMSG #lobby :a message",
+          ":alice!alice@tlschat NOTICE #lobby :build 43 passed",
+          ":dave!dave@tlschat NOTICE #lobby :all set",
         ],
       );
       using gina = await TestClient.join(again.port, "gina");
       await gina.send("/history");
       await gina.expect(/^HIST \d+ \S+ MSG alice build 42 passed$/);
+      await gina.expect(/^HIST \d+ \S+ MSG dave all set$/);
       using hal = await noticeMember(again.port, "hal");
       await hal.expect(/^HIST \d+ \S+ NOTICE alice build 42 passed$/);
+      await hal.expect(/^HIST \d+ \S+ NOTICE dave all set$/);
     } catch (e) {
       throw again.annotate(e);
     }
