@@ -14,10 +14,10 @@
  */
 
 import { styleText } from "node:util";
+import { LEAVE_REASONS, MOD_ACTIONS, ROOM_SETTINGS } from "./display_words.ts";
 import { aliasKey } from "../protocol.ts";
 import { type ServerLine, type ServerLineType } from "../server_lines.ts";
 import { FSI, isolateBidi, PDI, sanitizeText } from "../text.ts";
-import { LEAVE_REASONS, MOD_ACTIONS, ROOM_SETTINGS } from "./display_words.ts";
 
 /**
  * A field of a server line as a display line embeds it: sanitised again,

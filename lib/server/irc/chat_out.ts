@@ -4,8 +4,8 @@
  * messages (`PRIV`, `SENT`) into `PRIVMSG`, notices (`NOTICE`,
  * `PRIVNOTICE`, `SENTNOTICE`: the session has `notice`) into `NOTICE` from
  * the same source, history (`HIST`) into `PRIVMSG` (kind `NOTICE`:
- * `NOTICE`) with `@time` in a `chathistory` batch (a cut one told in a
- * `NOTICE`: `replay_end.ts`). The session's echo of the client's own
+ * `NOTICE`) with `@time` in a `chathistory` batch (its end, and a cut one
+ * told in a `NOTICE`: `replay_end.ts`, from `outbound.ts`). The session's echo of the client's own
  * message (it carries the line's id) reaches it only with `echo-message`.
  * Pure.
  *
@@ -15,7 +15,6 @@
 import type { ServerLine } from "../../server_lines.ts";
 import { nickOf } from "./names.ts";
 import { type IrcSink, type IrcState, sourceOf } from "./state.ts";
-import { replayEnd } from "./replay_end.ts";
 
 /** What a native line carries besides its fields. */
 export interface Context {
@@ -81,10 +80,6 @@ export function chatLine(
       return true;
     case "HIST":
       history(state, line, room ?? state.settings.defaultRoom, sink);
-      return true;
-    case "HISTEND":
-    case "RESUMED":
-      replayEnd(state, line, room ?? state.settings.defaultRoom, sink);
       return true;
   }
   return false;

@@ -4,7 +4,8 @@
  * and history as `chat_out.ts` says, room
  * events into `JOIN PART QUIT NICK KICK TOPIC MODE` (the client's own
  * `JOIN` once, announced or not: `entering.ts`), replies into numerics,
- * every `ERR` into its numeric (or a `NOTICE`).
+ * the end of a replay (`replay_end.ts`), every `ERR` into its numeric (or
+ * a `NOTICE`).
  * Lines IRC has no use for (`CURRENT`, `PRESENCE`, ...) are dropped. Pure.
  *
  * @module
@@ -12,11 +13,12 @@
 
 import { parseServerLine, type ServerLine } from "../../server_lines.ts";
 import { splitTags } from "../../resume.ts";
+import { chatLine, type Context } from "./chat_out.ts";
 import { nickOf } from "./names.ts";
 import { type IrcSink, type IrcState, sourceOf } from "./state.ts";
 import { errorNumeric, listReply, take } from "./replies.ts";
 import { entered, entering, left } from "./entering.ts";
-import { chatLine, type Context } from "./chat_out.ts";
+import { replayEnd } from "./replay_end.ts";
 
 /**
  * 433's text for a rename to an account's nick: neither SASL nor `PASS`
@@ -272,6 +274,14 @@ function reply(
         command: "INVITE",
         params: [state.nick, line.room],
       });
+    case "HISTEND":
+    case "RESUMED":
+      return replayEnd(
+        state,
+        line,
+        context.room ?? state.settings.defaultRoom,
+        sink,
+      );
     case "PASSWORD": {
       // A rename to an account: its password goes only with SASL or PASS.
       const alias = /"([^"]+)"/.exec(line.text)?.[1] ?? "*";

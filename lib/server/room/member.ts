@@ -11,6 +11,7 @@
 import {
   type ByeReason,
   type LeaveReason,
+  markNotice,
   noticeForm,
   type ServerLine,
 } from "../../server_lines.ts";
@@ -130,4 +131,16 @@ export function formFor(
 export interface PrivateText {
   readonly text: string;
   readonly notice?: true;
+}
+
+/**
+ * A private message's line: `PRIV` for its target, `SENT` for its sender,
+ * marked as a notice's when it is one (`markNotice`).
+ */
+export function privateLine(
+  type: "PRIV" | "SENT",
+  alias: string,
+  { text, notice }: PrivateText,
+): ServerLine<"PRIV" | "SENT"> {
+  return markNotice({ type, alias, text }, notice);
 }

@@ -10,13 +10,9 @@
 
 import { ProtocolError } from "../../protocol.ts";
 import { commandHelp } from "../../command_help.ts";
-import {
-  formatServerLine,
-  markNotice,
-  type ServerLine,
-} from "../../server_lines.ts";
+import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { Directory } from "./directory.ts";
-import type { Member, PrivateText } from "./member.ts";
+import { type Member, privateLine, type PrivateText } from "./member.ts";
 import { Replay, REPLAY_CUT, type ReplayBudget } from "./replay.ts";
 import { catchUp, type CatchUpRoom } from "./catch_up.ts";
 import type { RoomLog } from "./room_log.ts";
@@ -66,7 +62,7 @@ export class Replies<M extends Member = Member> {
   async whisper(
     member: M,
     to: string,
-    { text, notice }: PrivateText,
+    said: PrivateText,
   ): Promise<void> {
     let alias: string;
     try {
@@ -91,13 +87,13 @@ export class Replies<M extends Member = Member> {
       if ("here" in found) {
         this.#options.send(
           found.here,
-          markNotice({ type: "PRIV", alias: member.alias, text }, notice),
+          privateLine("PRIV", member.alias, said),
         );
       } else {
         await this.#options.directory.message(
           found.elsewhere,
           member.alias,
-          { text, notice },
+          said,
         );
       }
     } catch (error) {
@@ -109,10 +105,7 @@ export class Replies<M extends Member = Member> {
       );
     }
     this.#options.stats.messages++;
-    this.#options.send(
-      member,
-      markNotice({ type: "SENT", alias, text }, notice),
-    );
+    this.#options.send(member, privateLine("SENT", alias, said));
   }
 
   /**

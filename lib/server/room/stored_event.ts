@@ -121,10 +121,8 @@ export function toRoomEvent(row: StoredRow): RoomEvent | null {
   }
   // A time a Date can hold (history lines print it).
   if (!isRoomLine(line) || !(Math.abs(row.time) <= 8.64e15)) return null;
-  const said = line as { text?: string; notice?: unknown };
+  const said = line as { text?: string };
   if (said.text !== undefined) said.text = storedText(said.text);
-  // A notice is a marked MSG (`markNotice`): any other mark is none.
-  if (said.notice !== undefined && !isNotice(line)) delete said.notice;
   const effect = readEffect(row.effect, row.effectValue, line.type);
   if (effect === null) return null;
   const id = typeof row.id === "string" && isLineId(row.id)
@@ -134,6 +132,9 @@ export function toRoomEvent(row: StoredRow): RoomEvent | null {
   const { room, rooms } = line as { room?: unknown; rooms?: unknown };
   delete (line as { room?: unknown }).room;
   delete (line as { rooms?: unknown }).rooms;
+  // A notice is a marked MSG (`markNotice`): any other mark is none.
+  const marked = line as { notice?: unknown };
+  if (marked.notice !== undefined && !isNotice(line)) delete marked.notice;
   if (room === undefined) {
     // Rooms that are not a list of rooms only route a catch-up: ignored.
     return isRoomList(rooms) ? { ...event, rooms } : event;
