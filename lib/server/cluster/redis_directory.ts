@@ -278,7 +278,8 @@ export class RedisDirectory<M extends ClusterRoomMember>
       kind: "priv",
       to: to.id,
       from,
-      ...said,
+      text: said.text,
+      ...(said.notice ? { notice: true } : {}),
     });
     if (heard === 0) throw new Error(`server ${server} is not there`);
   }

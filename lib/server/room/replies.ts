@@ -62,8 +62,9 @@ export class Replies<M extends Member = Member> {
   async whisper(
     member: M,
     to: string,
-    said: PrivateText,
+    { text, notice }: PrivateText,
   ): Promise<void> {
+    const said = { text, notice };
     let alias: string;
     try {
       const found = await this.#options.directory.find(to);
