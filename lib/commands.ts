@@ -13,9 +13,16 @@ import { parseResumeArgs, type ResumeRequest } from "./resume.ts";
 
 /** A line from a joined client, parsed. Text fields are already sanitised. */
 export type Command =
-  | { readonly kind: "say"; readonly text: string }
+  /** A chat line; `notice`: `/notice TEXT` (never to be answered). */
+  | { readonly kind: "say"; readonly text: string; readonly notice?: true }
   | { readonly kind: "me"; readonly text: string }
-  | { readonly kind: "msg"; readonly to: string; readonly text: string }
+  /** `/msg`; `notice`: `/privnotice ALIAS TEXT`. */
+  | {
+    readonly kind: "msg";
+    readonly to: string;
+    readonly text: string;
+    readonly notice?: true;
+  }
   | { readonly kind: "nick"; readonly alias: string }
   | { readonly kind: "who" }
   | { readonly kind: "help" }
@@ -165,18 +172,37 @@ export function parseCommand(line: string): Command {
   return COMMANDS[name]!(space === -1 ? "" : shown(line.slice(space + 1)));
 }
 
+/** What a chat line says: a message (`MSG`), or a notice (`/notice`). */
+export function saying(command: { readonly notice?: true }): "MSG" | "NOTICE" {
+  return command.notice ? "NOTICE" : "MSG";
+}
+
+/** `/msg`'s (and `/privnotice`'s) target and text, or `usage`. */
+function privateLine(rest: string, usageText: string): Command & {
+  kind: "msg";
+} {
+  const [to = "", ...words] = rest.split(" ");
+  const text = shown(words.join(" "));
+  if (to === "" || text === "") throw usage(usageText);
+  return { kind: "msg", to, text };
+}
+
 /**
  * Every command but `/pass`, by name: what its arguments (`rest`, shown
  * text) make of it, or the usage error when they are missing.
  */
 const COMMANDS: Readonly<Record<string, (rest: string) => Command>> = {
   me: (rest) => ({ kind: "me", text: required(rest, "/me ACTION") }),
-  msg: (rest) => {
-    const [to = "", ...words] = rest.split(" ");
-    const text = shown(words.join(" "));
-    if (to === "" || text === "") throw usage("/msg ALIAS TEXT");
-    return { kind: "msg", to, text };
-  },
+  msg: (rest) => privateLine(rest, "/msg ALIAS TEXT"),
+  notice: (rest) => ({
+    kind: "say",
+    text: required(rest, "/notice TEXT"),
+    notice: true,
+  }),
+  privnotice: (rest) => ({
+    ...privateLine(rest, "/privnotice ALIAS TEXT"),
+    notice: true,
+  }),
   nick: (rest) => ({ kind: "nick", alias: required(rest, "/nick NEW") }),
   who: () => ({ kind: "who" }),
   help: () => ({ kind: "help" }),

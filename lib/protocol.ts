@@ -65,6 +65,8 @@ export const CAPABILITIES = {
     "room lines from the log start with @seq=N;time=T (after id=ID when there is one): their number and time",
   resume:
     "turns seq on too; /resume EPOCH POSITIONS [TOKEN] before the alias: what was missed, then RESUMED",
+  notice:
+    "notices come as NOTICE, PRIVNOTICE, SENTNOTICE and HIST kind NOTICE instead of MSG, PRIV, SENT and HIST kind MSG",
 } as const satisfies Record<string, string>;
 
 /** The name of a capability. */

@@ -44,6 +44,9 @@ export const SERVER_LINE_FIELDS = {
   RESUMED: ["last", "missing", "text"],
   RESUME: ["token", "seconds", "text"],
   READ: ["seq"],
+  NOTICE: ["alias", "text"],
+  PRIVNOTICE: ["alias", "text"],
+  SENTNOTICE: ["alias", "text"],
 } as const;
 
 /** The type token that starts a server line. */
@@ -57,6 +60,63 @@ export type ServerLine<T extends ServerLineType = ServerLineType> = T extends
       readonly [F in (typeof SERVER_LINE_FIELDS)[T][number]]: string;
     }
   : never;
+
+/**
+ * A line of a notice (IRC's `NOTICE`, `/notice`, `/privnotice`): a `MSG`,
+ * `PRIV`, `SENT` or `HIST` (kind `MSG`) marked `notice: true`, which is
+ * how it is stored and travels between servers. A client without the
+ * `notice` capability is sent it as the line it is (a notice is a message
+ * to it); {@linkcode noticeForm} gives what a client with it is sent.
+ */
+export type Notice<L extends ServerLine = ServerLine> = L & {
+  readonly notice?: true;
+};
+
+/** Whether `line` is a notice (marked, of a type that can be one). */
+export function isNotice(line: ServerLine): boolean {
+  return (line as Notice).notice === true &&
+    (line.type === "MSG" || line.type === "PRIV" || line.type === "SENT" ||
+      (line.type === "HIST" && line.kind === "MSG"));
+}
+
+/** `line` marked as a notice when `notice` is true (else `line`). */
+export function markNotice<L extends ServerLine>(
+  line: L,
+  notice: boolean | undefined,
+): L {
+  return notice === true ? { ...line, notice: true } : line;
+}
+
+/**
+ * What a client with the `notice` capability is sent for `line`: a
+ * notice's `MSG` as `NOTICE`, `PRIV` as `PRIVNOTICE`, `SENT` as
+ * `SENTNOTICE`, a `HIST` of kind `MSG` as kind `NOTICE`; any other line as
+ * it is.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatServerLine, markNotice, noticeForm } from "./server_lines.ts";
+ *
+ * const line = markNotice({ type: "MSG", alias: "bot", text: "hi" }, true);
+ * assert.equal(formatServerLine(line), "MSG bot hi");
+ * assert.equal(formatServerLine(noticeForm(line)), "NOTICE bot hi");
+ * ```
+ */
+export function noticeForm(line: ServerLine): ServerLine {
+  if (!isNotice(line)) return line;
+  switch (line.type) {
+    case "MSG":
+      return { type: "NOTICE", alias: line.alias, text: line.text };
+    case "PRIV":
+      return { type: "PRIVNOTICE", alias: line.alias, text: line.text };
+    case "SENT":
+      return { type: "SENTNOTICE", alias: line.alias, text: line.text };
+    case "HIST":
+      return { ...line, kind: "NOTICE" };
+  }
+  return line;
+}
 
 /** Why a member left, as sent in `LEAVE` lines. */
 export type LeaveReason =

@@ -86,6 +86,7 @@ Deno.test("CAPABILITIES is the one table of capabilities; isCapability() knows o
     "rooms",
     "seq",
     "resume",
+    "notice",
   ]);
   assert.equal(isCapability("ids"), true);
   for (const name of ["IDS", "tags", "toString", "constructor", ""]) {

@@ -44,6 +44,9 @@ export const SERVER_LINE_FIELDS = /** @type {const} */ ({
   RESUMED: ["last", "missing", "text"],
   RESUME: ["token", "seconds", "text"],
   READ: ["seq"],
+  NOTICE: ["alias", "text"],
+  PRIVNOTICE: ["alias", "text"],
+  SENTNOTICE: ["alias", "text"],
 });
 
 /** @typedef {keyof typeof SERVER_LINE_FIELDS} LineType */

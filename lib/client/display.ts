@@ -14,6 +14,7 @@
  */
 
 import { styleText } from "node:util";
+import { LEAVE_REASONS, MOD_ACTIONS, ROOM_SETTINGS } from "./display_words.ts";
 import { aliasKey } from "../protocol.ts";
 import { type ServerLine, type ServerLineType } from "../server_lines.ts";
 import { FSI, isolateBidi, PDI, sanitizeText } from "../text.ts";
@@ -77,43 +78,6 @@ export function aliasColor(alias: string): (typeof ALIAS_COLORS)[number] {
   }
   return ALIAS_COLORS[(hash >>> 0) % ALIAS_COLORS.length]!;
 }
-
-const MOD_ACTIONS: ReadonlyMap<string, string> = new Map([
-  ["kick", "was kicked"],
-  ["ban", "was banned"],
-  ["unban", "was unbanned"],
-  ["mute", "was muted"],
-  ["unmute", "was unmuted"],
-  ["op", "was made a room operator"],
-  ["deop", "is no longer a room operator"],
-  ["invite", "was invited"],
-  ["roomban", "was banned from the room"],
-  ["roomunban", "was unbanned from the room"],
-]);
-
-/** MOD actions about the room itself (ALIAS `-`): turned on, turned off. */
-const ROOM_SETTINGS: ReadonlyMap<string, readonly [string, string]> = new Map(
-  [
-    ["key", ["The room now needs a key", "The room needs no key now"]],
-    ["invite-only", ["The room is invite-only now", "The room is open now"]],
-    ["register", ["The room is registered", "The room is not registered"]],
-  ],
-);
-
-const LEAVE_REASONS: ReadonlyMap<string, string> = new Map([
-  ["quit", "quit"],
-  ["disconnect", "disconnected"],
-  ["timeout", "timed out"],
-  ["flood", "kicked for flooding"],
-  ["slow", "disconnected, too slow to keep up"],
-  ["shutdown", "server shutdown"],
-  ["line-too-long", "disconnected for sending an endless line"],
-  ["kicked", "kicked"],
-  ["banned", "banned"],
-  ["replaced", "logged in elsewhere"],
-  ["server-lost", "their server was lost"],
-  ["part", "parted"],
-]);
 
 /** The helpers every line's format uses, for one colour setting. */
 interface Painter {
@@ -188,6 +152,13 @@ const FORMATS: {
     `${p.paint("bold", "[private]")} to ${p.who(line.alias)}: ${
       clean(line.text)
     }`,
+  // Sent only to a client with `notice`, which this one does not ask for.
+  NOTICE: (line, p) => `-${p.who(line.alias)}- ${clean(line.text)}`,
+  PRIVNOTICE: (line, p) =>
+    `${p.paint("bold", "[private]")} -${p.who(line.alias)}- ${
+      clean(line.text)
+    }`,
+  SENTNOTICE: (line, p) => FORMATS.SENT({ ...line, type: "SENT" }, p),
   JOIN: (line, p) =>
     p.system(`${p.who(line.alias)} joined (${clean(line.online)} online)`),
   LEAVE: (line, p) =>

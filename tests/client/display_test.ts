@@ -24,6 +24,9 @@ Deno.test("formatForDisplay() shows each line type plainly", () => {
     ["ME bob waves", "* bob waves"],
     ["PRIV amy psst", "[private] <amy> psst"],
     ["SENT amy psst", "[private] to amy: psst"],
+    ["NOTICE bot build passed", "-bot- build passed"],
+    ["PRIVNOTICE bot psst", "[private] -bot- psst"],
+    ["SENTNOTICE amy psst", "[private] to amy: psst"],
     ["JOIN amy 4", "-!- amy joined (4 online)"],
     [
       "LEAVE amy 3 quit off to bed",

@@ -25,7 +25,7 @@ for (const engine of ENGINES) {
     using alice = await TestClient.connect(s.port);
     assert.match(
       await alice.readLine() ?? "",
-      /^HELLO tlschat\/1 testroom rate=0,burst=10,line=4096,caps=ids\+rooms\+seq\+resume,epoch=[\w-]{22} Send your alias \(1 to 32 letters, digits, _ \. -\)$/,
+      /^HELLO tlschat\/1 testroom rate=0,burst=10,line=4096,caps=ids\+rooms\+seq\+resume\+notice,epoch=[\w-]{22} Send your alias \(1 to 32 letters, digits, _ \. -\)$/,
     );
     await alice.send("alice");
     assert.equal(

@@ -32,7 +32,7 @@ Deno.test("server.ts: rooms apart, a member of both sees both, ncat chats in the
             ca.cert,
           );
           await client.expect(
-            /^HELLO .*caps=ids\+rooms\+seq\+resume,epoch=[\w-]+ /,
+            /^HELLO .*caps=ids\+rooms\+seq\+resume\+notice,epoch=[\w-]+ /,
           );
           await client.send("/cap rooms");
           await client.expect(/^CAP rooms$/);

@@ -27,7 +27,7 @@ for (const engine of ENGINES) {
     using alice = await TestClient.connect(s.port);
     assert.match(
       await alice.readLine() ?? "",
-      /caps=ids\+rooms\+seq\+resume,epoch=[\w-]+ /,
+      /caps=ids\+rooms\+seq\+resume\+notice,epoch=[\w-]+ /,
     );
     await alice.send("/cap ids rooms");
     assert.equal(await alice.readLine(), "CAP ids rooms");

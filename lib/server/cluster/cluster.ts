@@ -46,8 +46,12 @@ export interface ClusterOptions {
 
 /** What one server tells another through Redis. */
 export type ClusterMessage =
-  /** A private message for member `to` of the receiving server. */
-  | { kind: "priv"; to: string; from: string; text: string }
+  /**
+   * A private message for member `to` of the receiving server (`notice`:
+   * a notice's, `/privnotice`; a server of the previous release, which
+   * sends none, is read as sending a message, and reads one as such).
+   */
+  | { kind: "priv"; to: string; from: string; text: string; notice?: true }
   /**
    * Member `id` of the receiving server was taken over by another one
    * (`resume_scripts.ts`): let it go, unannounced.
@@ -129,7 +133,13 @@ export class Cluster {
       if (
         message?.kind === "priv" && oneLine(message.to) &&
         oneLine(message.from) && oneLine(message.text)
-      ) onMessage(message as ClusterMessage);
+      ) {
+        const { to, from, text } = message;
+        const notice = message.notice === true ? { notice: true } : {};
+        onMessage(
+          { kind: "priv", to, from, text, ...notice } as ClusterMessage,
+        );
+      }
       if (message?.kind === "moved" && oneLine(message.id)) {
         onMessage({ kind: "moved", id: message.id });
       }

@@ -12,7 +12,7 @@
  */
 
 import { aliasKey, ProtocolError } from "../../protocol.ts";
-import type { LeaveReason } from "../../server_lines.ts";
+import { type LeaveReason, markNotice } from "../../server_lines.ts";
 import { describeError, type Logger } from "../../log.ts";
 import type { Moderation, SharedSanction } from "../access/moderation.ts";
 import type {
@@ -24,7 +24,7 @@ import type {
   Someone,
 } from "../room/directory.ts";
 import type { HoldNews, TakeoverProof } from "../room/hold.ts";
-import type { Member } from "../room/member.ts";
+import type { Member, PrivateText } from "../room/member.ts";
 import type { RoomEvent } from "../room/room_log.ts";
 import type { RoomsSnapshot } from "../room/rooms_snapshot.ts";
 import type { Cluster, ClusterMember } from "./cluster.ts";
@@ -155,11 +155,9 @@ export class RedisDirectory<M extends ClusterRoomMember>
       if (message.kind === "moved") return this.#moved(message.id);
       const member = this.#here.get(message.to);
       if (member !== undefined) {
-        this.#room.tell(member, {
-          type: "PRIV",
-          alias: message.from,
-          text: message.text,
-        });
+        const { from: alias, text, notice } = message;
+        const line = markNotice({ type: "PRIV", alias, text }, notice);
+        this.#room.tell(member, line);
       }
     });
   }
@@ -272,14 +270,15 @@ export class RedisDirectory<M extends ClusterRoomMember>
     return member === undefined ? { elsewhere: record } : { here: member };
   }
 
-  async message(to: Someone, from: string, text: string): Promise<void> {
+  async message(to: Someone, from: string, said: PrivateText): Promise<void> {
     const { server } = to as Partial<MemberRecord>;
     if (server === undefined) throw new Error(`No server for "${to.alias}"`);
     const heard = await this.#cluster.tell(server, {
       kind: "priv",
       to: to.id,
       from,
-      text,
+      text: said.text,
+      ...(said.notice ? { notice: true } : {}),
     });
     if (heard === 0) throw new Error(`server ${server} is not there`);
   }

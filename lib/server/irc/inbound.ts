@@ -71,7 +71,7 @@ const COMMANDS: Readonly<
 > = {
   PRIVMSG: (state, params, sink) => message(state, params, sink.irc, sink),
   // Never answered with an error (RFC 2812 3.3.2, as servers do).
-  NOTICE: (state, params, sink) => message(state, params, () => {}, sink),
+  NOTICE: (state, params, sink) => message(state, params, null, sink),
   JOIN: join,
   PART: (state, [channels = "", reason = ""], sink) => {
     for (const channel of channels.split(",")) {
@@ -209,15 +209,19 @@ function kick(
 }
 
 /**
- * `PRIVMSG` and `NOTICE`: to channels (`#room TEXT`) or nicks (`/msg`);
- * the door's refusals (411, 412, 403, 401) go to `refuse`.
+ * `PRIVMSG`: to channels (`#room TEXT`) or nicks (`/msg`); the door's
+ * refusals (411, 412, 403, 401) go to `refuse`. `NOTICE` (`refuse` null:
+ * it is never answered) as `#room /notice TEXT` or `/privnotice`, a
+ * notice for everyone it reaches (an ACTION in one goes as `PRIVMSG`'s).
  */
 function message(
   state: IrcState,
   [targets = "", raw = ""]: readonly string[],
-  refuse: IrcSink["irc"],
+  orNull: IrcSink["irc"] | null,
   sink: IrcSink,
 ): void {
+  const refuse = orNull ?? (() => {});
+  const notice = orNull === null;
   if (targets === "") {
     return refuse(state.numeric("411", "No recipient given (PRIVMSG)"));
   }
@@ -243,6 +247,8 @@ function message(
       }
       const line = action
         ? `/me ${text}`
+        : notice
+        ? `/notice ${text}`
         : text.startsWith("/")
         ? `/${text}`
         : text;
@@ -255,7 +261,10 @@ function message(
       continue;
     }
     // A private action goes as text: private messages have no /me.
-    sink.native(`/msg ${alias} ${action ? `* ${state.nick} ${text}` : text}`);
+    const command = notice ? "/privnotice" : "/msg";
+    sink.native(
+      `${command} ${alias} ${action ? `* ${state.nick} ${text}` : text}`,
+    );
   }
 }
 

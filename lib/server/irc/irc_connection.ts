@@ -1,7 +1,7 @@
 /**
  * The IRC door's {@linkcode Connection}: a translator over the TLS door's
  * connection (lines of 512 bytes plus 8191 of tags), so that an unchanged
- * session (told `/cap ids rooms seq` first) serves an IRC client, which
+ * session (told `/cap ids rooms seq notice` first) serves an IRC client, which
  * sees IRC (`registration.ts`, `inbound.ts`, `outbound.ts`). What the
  * session says once it took the alias and before the client ended
  * registration is held (at most the queue's limit) until 001 to 005; the
@@ -64,7 +64,7 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({
 const EARLY_LINES = 100;
 
 /** What a session is told first: the capabilities the door relies on. */
-const CAPS_LINE = "/cap ids rooms seq";
+const CAPS_LINE = "/cap ids rooms seq notice";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });

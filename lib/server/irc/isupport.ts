@@ -6,8 +6,8 @@
  * and channel and this server's name, which is also where the door cuts a
  * topic an IRC client sets; `KICKLEN` likewise for a kick's reason
  * (`KICK`); `CHANLIMIT` and `MAXLIST` (the door's settings) the limits the
- * session enforces. No `AWAYLEN`: the door has no away state (`AWAY` is
- * 421). Pure.
+ * session enforces; `TARGMAX` the targets each command takes. No
+ * `AWAYLEN`: the door has no away state (`AWAY` is 421). Pure.
  *
  * @module
  */
@@ -106,6 +106,16 @@ export function fitKick(text: string, server: string): string {
   return fit(text, kickBytes(server));
 }
 
+/**
+ * How many targets a command takes (none said: any number, each taking a
+ * flood token as a line of its own): `PRIVMSG`, `NOTICE`, `JOIN`, `PART`,
+ * `NAMES` and `KICK` (nicks; as many channels as pair up) take a
+ * comma-separated list (`inbound.ts`), `WHOIS` one nick (the last
+ * parameter).
+ */
+export const TARGMAX =
+  "TARGMAX=JOIN:,KICK:,NAMES:,NOTICE:,PART:,PRIVMSG:,WHOIS:1";
+
 /** The tokens of 005, in order (`are supported by this server` follows). */
 export function isupportTokens(settings: IrcSettings): string[] {
   return [
@@ -119,5 +129,6 @@ export function isupportTokens(settings: IrcSettings): string[] {
     ...settings.isupport,
     "CHANMODES=b,k,,i",
     "NETWORK=tlschat",
+    TARGMAX,
   ];
 }

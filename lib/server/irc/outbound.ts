@@ -1,13 +1,11 @@
 /**
  * Native server lines, as the session sends them to a client with `ids
- * rooms seq`, translated into IRC lines: messages and actions into
- * `PRIVMSG` (actions as CTCP `ACTION`), room
+ * rooms seq notice`, translated into IRC lines: messages, actions, notices
+ * and history as `chat_out.ts` says, room
  * events into `JOIN PART QUIT NICK KICK TOPIC MODE` (the client's own
  * `JOIN` once, announced or not: `entering.ts`), replies into numerics,
- * history into `PRIVMSG` with `@time` in a `chathistory` batch (a cut one
- * told in a `NOTICE`: `replay_end.ts`), every `ERR` into its numeric (or a
- * `NOTICE`). The session's echo of the client's own message (it carries
- * the line's id) reaches it only with `echo-message`.
+ * the end of a replay (`replay_end.ts`), every `ERR` into its numeric (or
+ * a `NOTICE`).
  * Lines IRC has no use for (`CURRENT`, `PRESENCE`, ...) are dropped. Pure.
  *
  * @module
@@ -15,6 +13,7 @@
 
 import { parseServerLine, type ServerLine } from "../../server_lines.ts";
 import { splitTags } from "../../resume.ts";
+import { chatLine, type Context } from "./chat_out.ts";
 import { nickOf } from "./names.ts";
 import { type IrcSink, type IrcState, sourceOf } from "./state.ts";
 import { errorNumeric, listReply } from "./replies.ts";
@@ -29,14 +28,6 @@ import { topicLine } from "./topics.ts";
  */
 const ACCOUNT_RENAME =
   "Nickname is a registered account: its holder takes it by logging in when connecting (SASL or PASS)";
-
-/** What a native line carries besides its fields. */
-interface Context {
-  readonly room: string | null;
-  readonly id: string | null;
-  readonly seq: number | null;
-  readonly time: string | null;
-}
 
 /**
  * Translates one native line (without its LF) for the client, through
@@ -86,110 +77,6 @@ export function translateOut(
       reply(state, line, context, sink);
     }
   }
-}
-
-/** The IRC tags of a line: its time, its id, its batch, as turned on. */
-function tagsOf(
-  state: IrcState,
-  { id, time }: { id: string | null; time: string | null },
-): Record<string, string> | undefined {
-  const tags: Record<string, string> = {};
-  if (state.batch !== null && state.caps.has("batch")) {
-    tags.batch = state.batch.ref;
-  }
-  if (time !== null && state.caps.has("server-time")) tags.time = time;
-  if (id !== null && state.caps.has("message-tags")) tags.msgid = id;
-  return Object.keys(tags).length > 0 ? tags : undefined;
-}
-
-/** Messages, actions, private messages and history; false for others. */
-function chatLine(
-  state: IrcState,
-  line: ServerLine,
-  context: Context,
-  sink: IrcSink,
-): boolean {
-  const { room } = context;
-  switch (line.type) {
-    case "MSG":
-    case "ME":
-      // Its own line's echo carries its id: for echo-message only.
-      if (context.id !== null && !state.caps.has("echo-message")) return true;
-      say({
-        from: nickOf(line.alias),
-        to: room ?? state.settings.defaultRoom,
-        text: line.text,
-        action: line.type === "ME",
-        tags: tagsOf(state, context),
-      }, sink);
-      return true;
-    case "PRIV":
-      say({ from: nickOf(line.alias), to: state.nick, text: line.text }, sink);
-      return true;
-    case "SENT":
-      if (state.caps.has("echo-message")) {
-        say({
-          from: state.nick,
-          to: nickOf(line.alias),
-          text: line.text,
-        }, sink);
-      }
-      return true;
-    case "HIST":
-      history(state, line, room ?? state.settings.defaultRoom, sink);
-      return true;
-    case "HISTEND":
-    case "RESUMED":
-      replayEnd(state, line, room ?? state.settings.defaultRoom, sink);
-      return true;
-  }
-  return false;
-}
-
-/** A history line: `PRIVMSG` with its time, in a batch when asked for. */
-function history(
-  state: IrcState,
-  line: ServerLine<"HIST">,
-  room: string,
-  sink: IrcSink,
-): void {
-  if (state.batch === null && state.caps.has("batch")) {
-    state.batch = { ref: `h${++state.batches}`, room };
-    sink.irc({
-      command: "BATCH",
-      params: [`+${state.batch.ref}`, "chathistory", room],
-    });
-  }
-  say({
-    from: nickOf(line.alias),
-    to: room,
-    text: line.text,
-    action: line.kind === "ME",
-    tags: tagsOf(state, { id: null, time: line.time }),
-  }, sink);
-}
-
-/** One message to say, as `PRIVMSG`. */
-interface Said {
-  readonly from: string;
-  readonly to: string;
-  readonly text: string;
-  readonly action?: boolean;
-  readonly tags?: Record<string, string> | undefined;
-}
-
-/**
- * Says a message as `PRIVMSG` (over several lines when it is long: the
- * connection's `formatIrcLines` splits it).
- */
-function say(said: Said, sink: IrcSink): void {
-  const text = said.action ? `\x01ACTION ${said.text}\x01` : said.text;
-  sink.irc({
-    ...(said.tags ? { tags: said.tags } : {}),
-    source: sourceOf(said.from),
-    command: "PRIVMSG",
-    params: [said.to, text],
-  });
 }
 
 /** Joins, leaves, renames, the topic, operators' actions; false for others. */
@@ -360,6 +247,14 @@ function reply(
         command: "INVITE",
         params: [state.nick, line.room],
       });
+    case "HISTEND":
+    case "RESUMED":
+      return replayEnd(
+        state,
+        line,
+        context.room ?? state.settings.defaultRoom,
+        sink,
+      );
     case "PASSWORD": {
       // A rename to an account: its password goes only with SASL or PASS.
       const alias = /"([^"]+)"/.exec(line.text)?.[1] ?? "*";

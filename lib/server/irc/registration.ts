@@ -55,8 +55,8 @@ const ONLY_ACCOUNTS =
 /**
  * Handles a command of registration (any time for `CAP`, `AUTHENTICATE`,
  * `PING`); false when it is not one, or the client is registered and it is
- * for `inbound.ts`. An unregistered client's other commands get 451 (421
- * when the door knows no such command).
+ * for `inbound.ts`. An unregistered client's `NOTICE` is ignored, its
+ * other commands get 451 (421 when the door knows no such command).
  */
 export function registrationCommand(
   state: IrcState,
@@ -84,6 +84,8 @@ export function registrationCommand(
     return authenticate(state, params[0] ?? "", sink), true;
   }
   if (state.registered) return false;
+  // Never answered, not even with 451 (RFC 2812 3.3.2).
+  if (command === "NOTICE") return true;
   if (!BEFORE_REGISTRATION.has(command)) {
     // One the door serves once registered waits for it (451); one it does
     // not know is 421 already, as Ergo and InspIRCd answer.

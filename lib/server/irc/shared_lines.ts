@@ -3,8 +3,8 @@
  * connection of the IRC door: the fan-out hands each member the same
  * encoded bytes, so the first IRC member translates them and the others
  * reuse its IRC lines (one set per variant: with `@time` or without)
- * instead of translating the line once each. Only another member's `MSG`
- * and `ME` are shared (no id, no effect on a connection's state); the
+ * instead of translating the line once each. Only another member's `MSG`,
+ * `ME` and `NOTICE` are shared (no id, no effect on a connection's state); the
  * cache holds one line, dropped when the next comes. The shared lines are
  * encoded into a {@linkcode LineArena}, a lane per variant, so that consecutive
  * ones sit next to each other and an IRC member's outbox merges and writes
@@ -79,8 +79,8 @@ export class SharedLines {
 }
 
 /**
- * The nick that said a native room line, when it is a message or action
- * without an id (another member's, as the fan-out shares it); else null.
+ * The nick that said a native room line, when it is a message, action or
+ * notice without an id (another member's, as the fan-out shares it); else null.
  *
  * @example
  * ```ts
@@ -93,6 +93,8 @@ export class SharedLines {
  * ```
  */
 export function sharedSpeaker(text: string): string | null {
-  const match = /^(?:@(?!id=)\S* )?(?:#\S+ )?(?:MSG|ME) (\S+) /.exec(text);
+  const match = /^(?:@(?!id=)\S* )?(?:#\S+ )?(?:MSG|ME|NOTICE) (\S+) /.exec(
+    text,
+  );
   return match?.[1] ?? null;
 }

@@ -32,6 +32,8 @@ export abstract class SessionCapabilities {
   #roomsOn = false;
   /** `seq` is on (the same). */
   #seqOn = false;
+  /** `notice` is on (the same). */
+  #noticeOn = false;
   /** What `/resume` said last (null: nothing, most sessions). */
   #resume: ResumeRequest | null = null;
 
@@ -54,6 +56,11 @@ export abstract class SessionCapabilities {
   /** Whether `seq` is on (or `resume`): log lines come with their tags. */
   get seqOn(): boolean {
     return this.#seqOn;
+  }
+
+  /** Whether `notice` is on: notices come as such (`noticeForm`). */
+  get noticeOn(): boolean {
+    return this.#noticeOn;
   }
 
   /** Whether `resume` is on. */
@@ -79,6 +86,7 @@ export abstract class SessionCapabilities {
     this.#caps = from.#caps;
     this.#roomsOn = from.#roomsOn;
     this.#seqOn = from.#seqOn;
+    this.#noticeOn = from.#noticeOn;
     this.#resume = from.#resume;
   }
 
@@ -97,6 +105,7 @@ export abstract class SessionCapabilities {
     this.#caps = on.size > 0 ? on : null;
     this.#roomsOn = on.has("rooms");
     this.#seqOn = on.has("seq");
+    this.#noticeOn = on.has("notice");
     this.answer({
       type: "CAP",
       caps: OFFERED_CAPABILITIES.filter((name) => on.has(name)).join(" "),

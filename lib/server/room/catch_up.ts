@@ -19,7 +19,7 @@
 
 import { seqTags } from "../../resume.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
-import type { Member } from "./member.ts";
+import { formFor, type Member } from "./member.ts";
 import type { ReplayBudget } from "./replay.ts";
 import {
   type LogRange,
@@ -116,7 +116,8 @@ export function catchUpLines(
   for (let i = events.length - 1; i >= 0; i--) {
     const event = events[i]!;
     const tags = seqTags(event.seq, event.time);
-    const line = encoded(formatServerLine(event.line), room.prefix);
+    const text = formatServerLine(formFor(member, event.line));
+    const line = encoded(text, room.prefix);
     const tagged = new Uint8Array(tags.length + line.length);
     tagged.set(encoder.encode(tags));
     tagged.set(line, tags.length);

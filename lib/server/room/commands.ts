@@ -27,6 +27,7 @@ import {
   isCommand,
   parseCommand,
   ROOM_COMMANDS,
+  saying,
 } from "../../commands.ts";
 import { isBlank, sanitizeText } from "../../text.ts";
 import { encodeServerLine } from "../../server_lines.ts";
@@ -176,13 +177,13 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
       case "say":
         if (command.text === "") return; // nothing that would show
         this.#checkMute();
-        return room.speak("MSG", self, command.text);
+        return room.speak(saying(command), self, command.text);
       case "me":
         this.#checkMute();
         return room.speak("ME", self, command.text);
       case "msg":
         this.#checkMute();
-        return room.replies.whisper(self, command.to, command.text);
+        return room.replies.whisper(self, command.to, command);
       case "nick":
         this.#checkMute();
         this.#checkRoomMutes();
@@ -312,7 +313,7 @@ export abstract class ChatCommands<M extends Moderated> extends LoginDialogue {
       const command = parseCommand(text);
       if (command.kind === "say" && command.text !== "") {
         this.#checkMute();
-        return room.speak("MSG", this.self, command.text, id, scope);
+        return room.speak(saying(command), this.self, command.text, id, scope);
       }
       if (command.kind === "me") {
         this.#checkMute();

@@ -16,7 +16,7 @@ import { aliasKey, ProtocolError } from "../../protocol.ts";
 import type { LeaveReason, ServerLine } from "../../server_lines.ts";
 import { aliasSkeleton } from "../../text.ts";
 import type { HoldNews, TakeoverProof } from "./hold.ts";
-import type { Member } from "./member.ts";
+import type { Member, PrivateText } from "./member.ts";
 import type { AppendOutcome, RoomEvent, RoomLine } from "./room_log.ts";
 import type { RoomsSnapshot } from "./rooms_snapshot.ts";
 
@@ -112,7 +112,7 @@ export interface Directory<M extends Member> {
   /** Whoever holds `alias` (in any case); null: nobody. */
   find(alias: string): Promise<Found<M> | null>;
   /** Sends `PRIV` from `from` to someone elsewhere; rejects if unreachable. */
-  message(to: Someone, from: string, text: string): Promise<void>;
+  message(to: Someone, from: string, said: PrivateText): Promise<void>;
   /**
    * Removes member `id` elsewhere, whatever alias it holds now; its server
    * closes it with `bye`. Resolves to whether someone was removed.

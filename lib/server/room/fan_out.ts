@@ -15,9 +15,14 @@
 
 import { tagLine } from "../../protocol.ts";
 import { seqTags } from "../../resume.ts";
-import { formatServerLine, type ServerLine } from "../../server_lines.ts";
+import {
+  formatServerLine,
+  isNotice,
+  noticeForm,
+  type ServerLine,
+} from "../../server_lines.ts";
 import type { LineArena } from "./line_arena.ts";
-import type { Member } from "./member.ts";
+import { formFor, type Member } from "./member.ts";
 import { type RoomEvent, type RoomLine, roomsOnly } from "./room_log.ts";
 import type { ServerMetrics } from "../metrics/server_metrics.ts";
 
@@ -33,6 +38,8 @@ const PLAIN = 1;
 const PREFIXED = 2;
 const PLAIN_SEQ = 3;
 const PREFIXED_SEQ = 4;
+/** How far a notice's forms for members with `notice` lie from the others. */
+const NOTICE_LANES = 4;
 
 /** Encodes lines once and delivers them to every member. */
 export class FanOut<M extends Member> {
@@ -105,6 +112,7 @@ export class FanOut<M extends Member> {
     line: ServerLine,
     own: { readonly id: string; readonly room: string; readonly event?: Tags },
   ): Uint8Array {
+    line = formFor(sender, line);
     const where = sender.roomsOn ? own.room : undefined;
     if (sender.seqOn && own.event !== undefined) {
       return this.encodeEvent(own.event, line, where, own.id);
@@ -162,6 +170,8 @@ export class FanOut<M extends Member> {
     event?: RoomEvent,
   ): M[] | undefined {
     const text = formatServerLine(line);
+    // A notice: its own form for members with `notice` (`noticeForm`).
+    const notice = isNotice(line) ? formatServerLine(noticeForm(line)) : null;
     /** Each form, by its lane, once encoded. */
     const forms: (Uint8Array | undefined)[] = [];
     const origin = event?.origin;
@@ -185,10 +195,16 @@ export class FanOut<M extends Member> {
     let delivered = 0;
     for (const member of members.values()) {
       if (member.id === skip || (hidden && !member.roomsOn)) continue;
-      const form = lane(member, event);
+      const asNotice = notice !== null && member.noticeOn === true;
+      const form = lane(member, event) + (asNotice ? NOTICE_LANES : 0);
       const bytes = own !== undefined && member === sender
         ? own
-        : (forms[form] ??= this.#form(form, text, room, event));
+        : (forms[form] ??= this.#form(
+          form,
+          asNotice ? notice : text,
+          room,
+          event,
+        ));
       // A member held away takes the line without sending it: not counted.
       if (!member.deliver(bytes, ROOM_LINE)) (slow ??= []).push(member);
       else if (!member.away) delivered++;
@@ -197,20 +213,24 @@ export class FanOut<M extends Member> {
     return slow;
   }
 
-  /** The room's line in a form (its lane), with the event's tags or not. */
+  /**
+   * The room's line in a form (its lane), with the event's tags or not
+   * (`text`: the line, or its notice form in a notice's lanes).
+   */
   #form(
-    form: number,
+    lane: number,
     text: string,
     room: string,
     event: RoomEvent | undefined,
   ): Uint8Array {
+    const form = lane > PREFIXED_SEQ ? lane - NOTICE_LANES : lane;
     const body = form === PREFIXED || form === PREFIXED_SEQ
       ? `${room} ${text}`
       : text;
     const tags = form === PLAIN_SEQ || form === PREFIXED_SEQ
       ? seqTags(event!.seq, event!.time)
       : "";
-    return this.#arena.encode(tags + body, form);
+    return this.#arena.encode(tags + body, lane);
   }
 }
 

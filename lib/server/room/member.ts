@@ -8,7 +8,13 @@
  * @module
  */
 
-import type { ByeReason, LeaveReason } from "../../server_lines.ts";
+import {
+  type ByeReason,
+  type LeaveReason,
+  markNotice,
+  noticeForm,
+  type ServerLine,
+} from "../../server_lines.ts";
 import type { ConnectionInfo } from "./connection.ts";
 
 /** What the room needs from a member. */
@@ -41,6 +47,12 @@ export interface Member {
    * @default {false}
    */
   readonly seqOn?: boolean;
+  /**
+   * It turned on `notice`: a notice reaches it as `NOTICE`, `PRIVNOTICE`,
+   * `SENTNOTICE` or `HIST` kind `NOTICE` (`noticeForm`), not as a message.
+   * @default {false}
+   */
+  readonly noticeOn?: boolean;
   /**
    * Its connection dropped and it is held (`hold.ts`): it may come back
    * within the grace; private messages to it are refused meanwhile.
@@ -103,3 +115,32 @@ export const LEAVE_FOR_END: Partial<
   replaced: "replaced",
   "server-lost": "server-lost",
 };
+
+/**
+ * `line` as `member` is sent it: a notice in its own form to a member with
+ * `notice` (`noticeForm`), as the line it is to any other.
+ */
+export function formFor(
+  member: Pick<Member, "noticeOn">,
+  line: ServerLine,
+): ServerLine {
+  return member.noticeOn ? noticeForm(line) : line;
+}
+
+/** A private message's text, and whether it is a notice (`/privnotice`). */
+export interface PrivateText {
+  readonly text: string;
+  readonly notice?: true;
+}
+
+/**
+ * A private message's line: `PRIV` for its target, `SENT` for its sender,
+ * marked as a notice's when it is one (`markNotice`).
+ */
+export function privateLine(
+  type: "PRIV" | "SENT",
+  alias: string,
+  { text, notice }: PrivateText,
+): ServerLine<"PRIV" | "SENT"> {
+  return markNotice({ type, alias, text }, notice);
+}

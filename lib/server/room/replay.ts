@@ -9,7 +9,13 @@
  * @module
  */
 
-import { formatServerLine, type ServerLine } from "../../server_lines.ts";
+import {
+  formatServerLine,
+  isNotice,
+  markNotice,
+  noticeForm,
+  type ServerLine,
+} from "../../server_lines.ts";
 import type { RoomEvent } from "./room_log.ts";
 
 const encoder = new TextEncoder();
@@ -30,28 +36,35 @@ export interface ReplayBudget {
 
 /** The `HIST` lines of recent events, bounded in bytes. */
 export class Replay {
-  /** Each replayed event's `HIST` line, encoded once. */
-  #histLines = new WeakMap<RoomEvent, Uint8Array>();
-  /** The same, with its `#room ` prefix (for members with `rooms`). */
-  #roomsOn = new WeakMap<RoomEvent, Uint8Array>();
+  /**
+   * Each replayed event's `HIST` line, encoded once: as it is, with its
+   * `#room ` prefix (for members with `rooms`), and a notice's in its
+   * notice form (for members with `notice`), without and with the prefix.
+   */
+  #caches = [0, 1, 2, 3].map(() => new WeakMap<RoomEvent, Uint8Array>());
 
   /**
    * The `HIST` lines of `events` (oldest first), the newest that fit in
-   * what `budget` has left (taken from it), oldest first.
+   * what `budget` has left (taken from it), oldest first; `notice`: for a
+   * member with `notice` (a notice's in its form, `noticeForm`).
    */
   lines(
     events: readonly RoomEvent[],
     budget: ReplayBudget,
     room?: string,
+    notice = false,
   ): Uint8Array[] {
-    const cache = room === undefined ? this.#histLines : this.#roomsOn;
     const lines: Uint8Array[] = [];
     let bytes = 0;
     for (let i = events.length - 1; i >= 0; i--) {
       const event = events[i]!;
+      const asNotice = notice && isNotice(event.line);
+      const cache = this
+        .#caches[(room === undefined ? 0 : 1) + (asNotice ? 2 : 0)]!;
       let line = cache.get(event);
       if (line === undefined) {
-        const text = formatServerLine(historyLine(event));
+        const hist = historyLine(event);
+        const text = formatServerLine(asNotice ? noticeForm(hist) : hist);
         line = encoder.encode(
           room === undefined ? `${text}\n` : `${room} ${text}\n`,
         );
@@ -66,15 +79,15 @@ export class Replay {
   }
 }
 
-/** A stored message or action as a `HIST` line. */
+/** A stored message or action as a `HIST` line (a notice's marked). */
 function historyLine(event: RoomEvent): ServerLine<"HIST"> {
   const line = event.line as ServerLine<"MSG" | "ME">;
-  return {
+  return markNotice({
     type: "HIST",
     seq: String(event.seq),
     time: new Date(event.time).toISOString(),
     kind: line.type,
     alias: line.alias,
     text: line.text,
-  };
+  }, isNotice(line));
 }

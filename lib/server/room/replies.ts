@@ -13,7 +13,7 @@ import { commandHelp } from "../../command_help.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import type { Topic } from "../access/moderation.ts";
 import type { Directory } from "./directory.ts";
-import type { Member } from "./member.ts";
+import { type Member, privateLine, type PrivateText } from "./member.ts";
 import { Replay, REPLAY_CUT, type ReplayBudget } from "./replay.ts";
 import { catchUp, type CatchUpRoom } from "./catch_up.ts";
 import type { RoomLog } from "./room_log.ts";
@@ -56,10 +56,16 @@ export class Replies<M extends Member = Member> {
 
   /**
    * Sends a private message: only the target receives `PRIV`, wherever it
-   * is; the sender gets `SENT` as confirmation. Rejects when no member has
+   * is; the sender gets `SENT` as confirmation (both marked as a notice
+   * for `/privnotice`: `markNotice`). Rejects when no member has
    * that alias, or when the target cannot be reached now.
    */
-  async whisper(member: M, to: string, text: string): Promise<void> {
+  async whisper(
+    member: M,
+    to: string,
+    { text, notice }: PrivateText,
+  ): Promise<void> {
+    const said = { text, notice };
     let alias: string;
     try {
       const found = await this.#options.directory.find(to);
@@ -81,16 +87,15 @@ export class Replies<M extends Member = Member> {
         );
       }
       if ("here" in found) {
-        this.#options.send(found.here, {
-          type: "PRIV",
-          alias: member.alias,
-          text,
-        });
+        this.#options.send(
+          found.here,
+          privateLine("PRIV", member.alias, said),
+        );
       } else {
         await this.#options.directory.message(
           found.elsewhere,
           member.alias,
-          text,
+          said,
         );
       }
     } catch (error) {
@@ -102,7 +107,7 @@ export class Replies<M extends Member = Member> {
       );
     }
     this.#options.stats.messages++;
-    this.#options.send(member, { type: "SENT", alias, text });
+    this.#options.send(member, privateLine("SENT", alias, said));
   }
 
   /**
@@ -133,7 +138,8 @@ export class Replies<M extends Member = Member> {
     const events = from
       ? from.recent.last(limit)
       : this.#options.log.recent(limit);
-    const lines = this.#replay.lines(events, budget, from?.room);
+    const { noticeOn } = member;
+    const lines = this.#replay.lines(events, budget, from?.room, noticeOn);
     for (const line of lines) {
       if (!member.deliver(line)) return this.#options.dropSlow([member]);
     }

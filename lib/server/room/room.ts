@@ -22,13 +22,17 @@
  */
 
 import { validateAlias } from "../../protocol.ts";
-import { formatServerLine, type ServerLine } from "../../server_lines.ts";
+import {
+  formatServerLine,
+  markNotice,
+  type ServerLine,
+} from "../../server_lines.ts";
 import { type Clock, systemClock } from "../../clock.ts";
 import { Joiners } from "./joiners.ts";
 import { FanOut } from "./fan_out.ts";
 import { Flow } from "./flow.ts";
 import { LineArena } from "./line_arena.ts";
-import type { Member } from "./member.ts";
+import { formFor, type Member } from "./member.ts";
 import { type JoinOptions, Membership } from "./membership.ts";
 import { Replies } from "./replies.ts";
 import {
@@ -272,16 +276,19 @@ export class Room<M extends Member = Member> extends Membership<M> {
    * Sends a message (`MSG`) or an action (`ME`) from a member to everyone,
    * the sender included, under `id` (the client's; none: a new one): a log
    * holding that id already stores it not again, the sender alone is echoed.
+   * A `NOTICE` is a `MSG` marked as a notice (`markNotice`).
    */
   speak(
-    type: "MSG" | "ME",
+    type: "MSG" | "ME" | "NOTICE",
     member: M,
     text: string,
     id?: string,
     room?: string,
   ) {
     this.stats.messages++;
-    const line: RoomLine = { type, alias: member.alias, text };
+    const line: RoomLine = type === "NOTICE"
+      ? markNotice({ type: "MSG", alias: member.alias, text }, true)
+      : { type, alias: member.alias, text };
     this.#append(
       line,
       member.id,
@@ -330,12 +337,14 @@ export class Room<M extends Member = Member> extends Membership<M> {
 
   /** Sends one line to one member; drops the member if it cannot take it. */
   #send(member: M, line: ServerLine): void {
-    if (!member.deliver(this.#fan.encode(line))) this.dropSlow([member]);
+    const bytes = this.#fan.encode(formFor(member, line));
+    if (!member.deliver(bytes)) this.dropSlow([member]);
   }
 
   /** Sends one line with the `#room ` prefix to one member (as `#send`). */
   sendIn(member: M, room: string, line: ServerLine): void {
-    const bytes = this.#fan.encodeText(`${room} ${formatServerLine(line)}`);
+    const text = formatServerLine(formFor(member, line));
+    const bytes = this.#fan.encodeText(`${room} ${text}`);
     if (!member.deliver(bytes)) this.dropSlow([member]);
   }
 

@@ -9,7 +9,12 @@
  */
 
 import { splitRoomPrefix } from "../../protocol.ts";
-import { type Command, parseCommand, ROOM_COMMANDS } from "../../commands.ts";
+import {
+  type Command,
+  parseCommand,
+  ROOM_COMMANDS,
+  saying,
+} from "../../commands.ts";
 import { describeSanction } from "../access/moderation.ts";
 import { ProtocolError } from "../../protocol.ts";
 import type { Moderated } from "./moderator.ts";
@@ -64,7 +69,8 @@ export function roomLine<M extends Moderated>(
       // The default room's messages name no room (as stored before rooms).
       const room = ctx.router.rooms.eventRoom(state);
       if (command.kind === "say") {
-        return ctx.room.speak("MSG", self, command.text, undefined, room);
+        const type = saying(command);
+        return ctx.room.speak(type, self, command.text, undefined, room);
       }
       return ctx.room.speak("ME", self, command.text, undefined, room);
     }

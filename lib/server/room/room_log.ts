@@ -27,7 +27,7 @@
 
 import { createHash } from "node:crypto";
 import { aliasKey } from "../../protocol.ts";
-import type { ServerLine } from "../../server_lines.ts";
+import { isNotice, type ServerLine } from "../../server_lines.ts";
 import type { SharedSanction, Topic } from "../access/moderation.ts";
 import type { RoomRecord } from "./room_record.ts";
 import type { LogRange, SinceOptions } from "./since.ts";
@@ -219,7 +219,7 @@ export class LineIdMaker {
  * What a line with an id is, for telling a resend of it from another line
  * under the same id: a hash of its kind, its alias (case-folded) and its
  * text (for a line without text, of the whole line), 16 bytes in
- * base64url.
+ * base64url. A notice's kind is `NOTICE` (a message's sign is as it was).
  *
  * @example
  * ```ts
@@ -233,8 +233,9 @@ export class LineIdMaker {
  * ```
  */
 export function lineSign(line: RoomLine): string {
+  const kind = isNotice(line) ? "NOTICE" : line.type;
   const what = line.type === "MSG" || line.type === "ME"
-    ? `${line.type}\n${aliasKey(line.alias)}\n${line.text}`
+    ? `${kind}\n${aliasKey(line.alias)}\n${line.text}`
     : JSON.stringify(line);
   return createHash("sha256").update(what).digest().subarray(0, 16)
     .toString("base64url");

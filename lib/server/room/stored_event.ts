@@ -13,7 +13,7 @@
  */
 
 import { isLineId, isRoomName } from "../../protocol.ts";
-import { SERVER_LINE_FIELDS } from "../../server_lines.ts";
+import { isNotice, SERVER_LINE_FIELDS } from "../../server_lines.ts";
 import { storedText } from "../../text.ts";
 import { readSharedSanctions, readTopic } from "../access/moderation.ts";
 import { readRoomRecord } from "./room_record.ts";
@@ -160,6 +160,9 @@ export function toRoomEvent(row: StoredRow): RoomEvent | null {
     ...{ seq: row.seq, time: row.time, line, origin: "", id, effect },
     ...(isMemberId(target) ? { target } : {}),
   };
+  // A notice is a marked MSG (`markNotice`): any other mark is none.
+  const marked = line as { notice?: unknown };
+  if (marked.notice !== undefined && !isNotice(line)) delete marked.notice;
   if (room === undefined) {
     // Rooms that are not a list of rooms only route a catch-up: ignored.
     return isRoomList(rooms) ? { ...event, rooms } : event;

@@ -53,7 +53,7 @@ for (const engine of ENGINES) {
     using mallory = await TestClient.connect(s.port);
     assert.match(
       await mallory.readLine() ?? "",
-      /auth=room,caps=ids\+rooms\+seq\+resume,epoch=[\w-]+ /,
+      /auth=room,caps=ids\+rooms\+seq\+resume\+notice,epoch=[\w-]+ /,
     );
     await mallory.send("mallory");
     assert.match(await mallory.readLine() ?? "", /^PASSWORD room /);
@@ -124,7 +124,7 @@ for (const engine of ENGINES) {
     using guest = await TestClient.connect(s.port);
     assert.match(
       await guest.readLine() ?? "",
-      /auth=accounts,caps=ids\+rooms\+seq\+resume,epoch=[\w-]+ /,
+      /auth=accounts,caps=ids\+rooms\+seq\+resume\+notice,epoch=[\w-]+ /,
     );
     await guest.send("guest");
     assert.match(await guest.readLine() ?? "", /^PASSWORD account /);

@@ -63,7 +63,7 @@ Deno.test("translateIn() fits a topic or kick reason as the session will store i
   ]);
 });
 
-Deno.test("translateIn() sends PRIVMSG and NOTICE to channels and nicks, actions as /me, formatting stripped", () => {
+Deno.test("translateIn() sends PRIVMSG and NOTICE to channels and nicks (a NOTICE as /notice), actions as /me, formatting stripped", () => {
   const { sink, send, irc } = setup();
   send(
     "PRIVMSG #Lobby :hi \x02all\x0f",
@@ -78,7 +78,7 @@ Deno.test("translateIn() sends PRIVMSG and NOTICE to channels and nicks, actions
   );
   assert.deepEqual(sink.native_, [
     "#lobby hi all",
-    "#lobby //not a command",
+    "#lobby /notice /not a command",
     "#lobby /me waves",
     "/msg j.doe psst",
     "/msg 2bob psst",
@@ -254,7 +254,7 @@ Deno.test("translateIn() never answers a NOTICE with an error (no target, no tex
     "NOTICE #a.b,[x],bob :hi",
   );
   assert.deepEqual(irc(), []);
-  assert.deepEqual(sink.native_, ["/msg bob hi"]);
+  assert.deepEqual(sink.native_, ["/privnotice bob hi"]);
   send("PRIVMSG", "PRIVMSG #lobby", "PRIVMSG #a.b,[x] :hi");
   assert.deepEqual(irc(), [
     "411 me :No recipient given (PRIVMSG)",

@@ -45,7 +45,7 @@ function setup(queueBytes = 4096) {
 Deno.test("IrcConnection asks /cap first, and hands the session what it asks for without waiting for the client", async () => {
   const { inner, irc, next } = setup();
   assert.equal(irc.info.door, "irc");
-  assert.deepEqual(await next(), ["/cap ids rooms seq"]);
+  assert.deepEqual(await next(), ["/cap ids rooms seq notice"]);
   inner.receive("PASS :pw", "NICK bob", "USER u 0 * :Bob");
   assert.deepEqual(await next(), ["bob"]);
   const waiting = next();

@@ -453,7 +453,7 @@ Deno.test("translateOut() shows no refusal of a NOTICE's line (muted, not in the
     }
   };
   client("NOTICE #ops :hi");
-  assert.deepEqual(sink.native_, ["#ops hi"]);
+  assert.deepEqual(sink.native_, ["#ops /notice hi"]);
   assert.deepEqual(out("ERR not-in-room You are not in #ops"), []);
   client("NOTICE bob :hi");
   assert.deepEqual(out('ERR no-such-alias Nobody is called "bob"'), []);

@@ -59,7 +59,7 @@ Deno.test("registration: CAP LS 302 lists sasl's mechanisms, REQ is all or nothi
   ]);
   assert.equal(
     v(sink)[4],
-    "005 j^doe CHANTYPES=# PREFIX=(o)@ CASEMAPPING=ascii NICKLEN=33 CHANNELLEN=33 TOPICLEN=392 KICKLEN=359 CHANLIMIT=#:20 CHANMODES=b,k,,i NETWORK=tlschat :are supported by this server",
+    "005 j^doe CHANTYPES=# PREFIX=(o)@ CASEMAPPING=ascii NICKLEN=33 CHANNELLEN=33 TOPICLEN=392 KICKLEN=359 CHANLIMIT=#:20 CHANMODES=b,k,,i NETWORK=tlschat TARGMAX=JOIN:,KICK:,NAMES:,NOTICE:,PART:,PRIVMSG:,WHOIS:1 :are supported by this server",
   );
   assert.equal(state.registered, true);
   assert.equal(client(state, sink, "JOIN #x"), false, "for inbound.ts now");

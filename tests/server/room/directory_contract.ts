@@ -220,11 +220,11 @@ export const DIRECTORY_CASES: readonly DirectoryCase[] = [
       const [room] = world.rooms as [Room<ContractMember>];
       const amy = await joined(world, 0, "amy");
       const bee = await joined(world, 0, "Bee");
-      await room.replies.whisper(amy, "BEE", "psst");
+      await room.replies.whisper(amy, "BEE", { text: "psst" });
       assert.equal(await bee.line("PRIV"), "PRIV amy psst");
       assert.equal(await amy.line("SENT"), "SENT Bee psst");
       await assert.rejects(
-        room.replies.whisper(amy, "zed", "x"),
+        room.replies.whisper(amy, "zed", { text: "x" }),
         /nobody is called "zed"/,
       );
     },
@@ -248,7 +248,7 @@ export const DIRECTORY_CASES: readonly DirectoryCase[] = [
       const found = await here.find("BO");
       assert.ok(found !== null && "elsewhere" in found);
       assert.equal(found.elsewhere.id, bo.id);
-      await here.replies.whisper(amy, "bo", "psst");
+      await here.replies.whisper(amy, "bo", { text: "psst" });
       assert.equal(await bo.line("PRIV"), "PRIV amy psst");
       assert.equal(await amy.line("SENT"), "SENT bo psst");
       await here.kick(found.elsewhere, "Kicked by amy");
@@ -309,7 +309,7 @@ export const DIRECTORY_CASES: readonly DirectoryCase[] = [
         // each look is a round trip to Redis
       }
       await assert.rejects(
-        there.replies.whisper(bo, "alice", "psst"),
+        there.replies.whisper(bo, "alice", { text: "psst" }),
         /^ProtocolError: alice is reconnecting; try again shortly$/,
       );
       const tokenHash = hashResumeToken(token).toString("hex");
@@ -336,7 +336,7 @@ export const DIRECTORY_CASES: readonly DirectoryCase[] = [
       // It is in the room on its new server: lines reach it there.
       here.speak("MSG", amy, "welcome back");
       assert.equal(await back.line("MSG amy"), "MSG amy welcome back");
-      await there.replies.whisper(bo, "alice", "hi");
+      await there.replies.whisper(bo, "alice", { text: "hi" });
       assert.equal(await back.line("PRIV"), "PRIV bo hi");
       // Its LEAVE, when it goes, comes from its new server, once.
       there.leave(back, "quit");

@@ -130,12 +130,12 @@ Deno.test("Room.leave() does not announce a shutdown", () => {
 
 Deno.test("Replies.whisper() reaches the target only and confirms to the sender", async () => {
   const { room, members: [a, b, c] } = roomWith(["a", "Bee", "c"]);
-  await room.replies.whisper(a!, "bee", "psst");
+  await room.replies.whisper(a!, "bee", { text: "psst" });
   assert.deepEqual(b!.take(), ["PRIV a psst"]);
   assert.deepEqual(a!.take(), ["SENT Bee psst"]);
   assert.deepEqual(c!.take(), []);
   await assert.rejects(
-    room.replies.whisper(a!, "zed", "x"),
+    room.replies.whisper(a!, "zed", { text: "x" }),
     /nobody is called "zed"/,
   );
 });
@@ -297,7 +297,7 @@ Deno.test("Replies.history() replays messages and actions only, oldest first, ma
     log: new MemoryLog(clock, 500),
   });
   room.speak("MSG", a!, "one");
-  await room.replies.whisper(a!, "b", "private");
+  await room.replies.whisper(a!, "b", { text: "private" });
   room.speak("ME", b!, "waves");
   room.rename(b!, "bee");
   room.speak("MSG", a!, "two");

@@ -80,7 +80,7 @@ Deno.test("Session greets with the server's flood limits and welcomes an alias",
   const { conn, session } = open();
   assert.equal(
     await conn.nextSent(),
-    `HELLO tlschat/1 room rate=2.5,burst=10,line=4096,caps=ids+rooms+seq+resume,epoch=${room.replies.epoch} Send your alias (1 to 32 letters, digits, _ . -)`,
+    `HELLO tlschat/1 room rate=2.5,burst=10,line=4096,caps=ids+rooms+seq+resume+notice,epoch=${room.replies.epoch} Send your alias (1 to 32 letters, digits, _ . -)`,
   );
   conn.receive("alice");
   assert.equal(
@@ -330,7 +330,7 @@ Deno.test("Session asks guests for the room password: one more try, then BYE", a
   const ok = open();
   assert.match(
     await ok.conn.nextSent(),
-    /^HELLO tlschat\/1 \S+ rate=5,burst=10,line=4096,auth=room,caps=ids\+rooms\+seq\+resume,epoch=[\w-]+ /,
+    /^HELLO tlschat\/1 \S+ rate=5,burst=10,line=4096,auth=room,caps=ids\+rooms\+seq\+resume\+notice,epoch=[\w-]+ /,
   );
   ok.conn.receive("amy");
   assert.equal(
@@ -393,7 +393,7 @@ Deno.test("Session under --accounts-only asks guests for a password they cannot 
   const guest = open();
   assert.match(
     await guest.conn.nextSent(),
-    /,auth=accounts,caps=ids\+rooms\+seq\+resume,epoch=[\w-]+ /,
+    /,auth=accounts,caps=ids\+rooms\+seq\+resume\+notice,epoch=[\w-]+ /,
   );
   guest.conn.receive("zed");
   assert.match(await guest.conn.nextSent(), /^PASSWORD account "zed"/);
@@ -1060,7 +1060,7 @@ Deno.test("Session turns capabilities on with /cap before the alias, answers CAP
   const { conn, session } = open();
   assert.match(
     await conn.nextSent(),
-    /^HELLO \S+ \S+ \S+,caps=ids\+rooms\+seq\+resume,epoch=[\w-]{1,32} /,
+    /^HELLO \S+ \S+ \S+,caps=ids\+rooms\+seq\+resume\+notice,epoch=[\w-]{1,32} /,
   );
   conn.receive("/cap later");
   // Unknown names are not errors: they are just not on.
@@ -1353,7 +1353,7 @@ Deno.test("Session of a cluster (--redis) offers rooms as one server does: HELLO
   const { conn, session } = open();
   assert.match(
     await conn.nextSent(),
-    /^HELLO \S+ \S+ \S+,caps=ids\+rooms\+seq\+resume,epoch=[\w-]{1,32} /,
+    /^HELLO \S+ \S+ \S+,caps=ids\+rooms\+seq\+resume\+notice,epoch=[\w-]{1,32} /,
   );
   conn.receive("/cap ids rooms");
   assert.equal(await conn.nextSent(), "CAP ids rooms");
