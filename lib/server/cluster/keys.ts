@@ -34,6 +34,7 @@ export const SCRIPT_KEYS = [
   "roomSince",
   "roomSkeletons",
   "roomMuted",
+  "serverMuted",
 ] as const;
 
 /**
@@ -147,6 +148,15 @@ export interface ClusterKeys {
    * (`muted`) while the room's record keeps that mute in force.
    */
   readonly roomMuted: string;
+  /**
+   * Whom the server-wide mutes hold (the default room's, `sanctions`):
+   * member id -> the end of the last mute that covers it (ms; '' until
+   * lifted), set for every member as a `sanctions` effect is stored and
+   * for a member as it claims its alias, dropped when it leaves the
+   * server (`mute_scripts.ts`). A message of it in any room is refused
+   * (`muted`) while `sanctions` keeps such a mute in force.
+   */
+  readonly serverMuted: string;
   /**
    * The resume tokens of members that may be held, by the SHA-256 of each
    * (hex; never a token itself) -> alias key (`resume_scripts.ts`).

@@ -17,7 +17,10 @@
  * as before; what this adds costs nothing per line.
  *
  * A member holds at most one hold per room it is in: its holds go when it
- * leaves the room or the server, or when its mute is gone.
+ * leaves the room or the server, or when its mute is gone. The server-wide
+ * mutes (the default room's) hold the same way in their own hash
+ * (`serverMuted`, {@linkcode SERVER_MUTE_LUA}), checked only while it has
+ * anyone, so that the default room's lines cost nothing more otherwise.
  *
  * @module
  */
@@ -192,6 +195,118 @@ local function mutedIn(id, name, time)
       return type(till) ~= 'number' or till > tonumber(time)
     end
   end
+  return false
+end
+`;
+
+/**
+ * The server-wide mutes (the default room's: the `sanctions` the last
+ * `MOD` with that effect left), in Lua after {@linkcode MUTE_LUA}: whom
+ * they hold (`serverMuted`: member id -> the end of the last mute that
+ * covers it, ms, '' until lifted), by its claim as the server's own check
+ * decides it (`Gate.sanctionFor`): an account mute by its account, an
+ * address mute by its address group (a mute names one: `moderator.ts`;
+ * an earlier release's claim has none, its host then), never a server
+ * operator. Set for every member as a `sanctions` effect is stored
+ * (`holdServerWide`) and for one member as it claims an alias
+ * (`holdClaim`), dropped as it leaves the server, as its mutes end (at its
+ * next line) and at every `sanctions` effect: at most one per member. A
+ * message or action in any room (a server-wide mute silences a member in
+ * every room) from a member held is refused (`serverMutedAt`) while
+ * `sanctions` still has a mute in force at the line's time that covers it:
+ * holds only say whom to check, so one left by a change an earlier release
+ * stored (which sets no holds) silences nobody. Cost: one `EXISTS` a
+ * script call (at its first message or action), nothing more per line
+ * while nobody is held; else one `HGET` a speaker a call, and while a
+ * speaker is held one `GET` of `sanctions` a call.
+ */
+export const SERVER_MUTE_LUA = `
+-- In one call: whether anyone is held (nil: not read yet), each
+-- speaker's hold read (false: none), the mutes in force (nil: not read).
+local anyServerHeld, serverHeld, serverMutesNow = nil, {}, nil
+-- Holds or mutes may have changed: read again at the next line.
+local function serverHoldsChanged()
+  anyServerHeld, serverHeld, serverMutesNow = nil, {}, nil
+end
+-- The mutes of sanctions JSON raw (nil: none).
+local function serverMutes(raw)
+  local found = {}
+  if not raw or not string.find(raw, '"type":"mute"', 1, true) then
+    return found
+  end
+  local ok, list = pcall(cjson.decode, raw)
+  if not ok or type(list) ~= 'table' then return found end
+  for _, s in ipairs(list) do
+    if type(s) == 'table' and s.type == 'mute' and
+      type(s.target) == 'string' then found[#found + 1] = s end
+  end
+  return found
+end
+-- How long mutes in force at time (ms) hold member claim m (decoded): ''
+-- until lifted, the latest end (ms, as text), or nil when none covers it.
+local function serverHoldOf(m, mutes, time)
+  if type(m) ~= 'table' or type(m.id) ~= 'string' or m.operator == true then
+    return nil
+  end
+  local account = type(m.account) == 'string' and string.lower(m.account)
+  local group = type(m.group) == 'string' and m.group or m.host
+  local last = nil
+  for _, s in ipairs(mutes) do
+    local till = s['until']
+    if (type(till) ~= 'number' or till > tonumber(time)) and
+      ((s.kind == 'account' and account and
+        account == string.lower(s.target)) or
+      (s.kind == 'address' and group == s.target)) then
+      if type(till) ~= 'number' then return '' end
+      last = math.max(last or 0, till)
+    end
+  end
+  return last and string.format('%.0f', last) or nil
+end
+-- Sanctions JSON raw were stored at time (ms): the members its mutes
+-- cover are held, nobody else.
+local function holdServerWide(raw, time)
+  serverHoldsChanged()
+  redis.call('DEL', K.serverMuted)
+  local mutes = serverMutes(raw)
+  if #mutes == 0 then return end
+  local all = redis.call('HGETALL', K.members)
+  for i = 2, #all, 2 do
+    local ok, m = pcall(cjson.decode, all[i])
+    local till = ok and serverHoldOf(m, mutes, time)
+    if till then redis.call('HSET', K.serverMuted, m.id, till) end
+  end
+end
+-- Member claim m (decoded) was stored at time (ms): held while a mute in
+-- force covers it.
+local function holdClaim(m, time)
+  serverHoldsChanged()
+  local mutes = serverMutes(redis.call('GET', K.sanctions))
+  local till = #mutes > 0 and serverHoldOf(m, mutes, time)
+  if till then redis.call('HSET', K.serverMuted, m.id, till)
+  else redis.call('HDEL', K.serverMuted, m.id) end
+end
+-- Whether a server-wide mute in force at time (ms) holds member id, whose
+-- claim (decoded) is m; a hold no mute justifies any more goes.
+local function serverMutedAt(id, m, time)
+  if anyServerHeld == nil then
+    anyServerHeld = redis.call('EXISTS', K.serverMuted) == 1
+  end
+  if not anyServerHeld then return false end
+  if serverHeld[id] == nil then
+    serverHeld[id] = redis.call('HGET', K.serverMuted, id) or false
+  end
+  local till = serverHeld[id]
+  if not till then return false end
+  if till == '' or tonumber(till) > tonumber(time) then
+    serverMutesNow = serverMutesNow or
+      serverMutes(redis.call('GET', K.sanctions))
+    if serverHoldOf(m, serverMutesNow, time) then return true end
+  end
+  -- Its mutes ended, or were lifted by a change that set no holds (an
+  -- earlier release's): the hold goes.
+  redis.call('HDEL', K.serverMuted, id)
+  serverHeld[id] = false
   return false
 end
 `;

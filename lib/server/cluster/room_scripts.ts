@@ -18,7 +18,7 @@
  * @module
  */
 
-import { MUTE_LUA } from "./mute_scripts.ts";
+import { MUTE_LUA, SERVER_MUTE_LUA } from "./mute_scripts.ts";
 
 /** The rooms' basics: their members, their guest operators. */
 const ROOM_BASICS_LUA = `
@@ -89,7 +89,10 @@ local function outOf(name, key)
 end
 `;
 
-/** The room events, after the mutes' rules ({@linkcode MUTE_LUA}). */
+/**
+ * The room events, after the mutes' rules ({@linkcode MUTE_LUA},
+ * {@linkcode SERVER_MUTE_LUA}).
+ */
 const ROOM_EVENTS_LUA = `
 -- Member id (alias key: key) leaves room name.
 local function leaveRoom(id, key, name)
@@ -110,6 +113,8 @@ local function leaveRooms(id, key)
   for _, r in ipairs(roomsOf(id) or {}) do outOf(r, key) end
   redis.call('HDEL', K.roomMembers, id)
   redis.call('HDEL', K.roomMuted, id)
+  redis.call('HDEL', K.serverMuted, id)
+  serverHoldsChanged()
 end
 -- Member id renamed from alias key from to to: its guest rights follow.
 local function renameOps(id, from, to)
@@ -191,7 +196,8 @@ end
  * default room's name, [6] how many messages and actions a room keeps,
  * [7] how many the default room keeps.
  */
-export const ROOM_LUA = ROOM_BASICS_LUA + MUTE_LUA + ROOM_EVENTS_LUA;
+export const ROOM_LUA = ROOM_BASICS_LUA + MUTE_LUA + SERVER_MUTE_LUA +
+  ROOM_EVENTS_LUA;
 
 /**
  * The rooms as a server that starts now begins with them, in one step

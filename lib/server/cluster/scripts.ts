@@ -39,16 +39,20 @@ export const SCRIPTS = {
    * it no longer holds), 'outside' (a message or action in a room its
    * member is not in: its server had not read its kick, ban or part yet),
    * 'muted' (a message or action in a room whose mute, stored before it,
-   * holds its member: its server had not read the mute yet)
+   * holds its member, or in any room from a member a server-wide mute
+   * stored before it holds: its server had not read the mute yet;
+   * `mute_scripts.ts`)
    * or 'lookalike:NAME' (it would make the log know a
    * room whose name looks like room NAME's, which it knows). A `sanctions` effect (the bans and mutes in force
-   * after a `MOD` line) and a `topic` effect are also kept, for servers
+   * after a `MOD` line; its mutes hold the members they cover from then
+   * on) and a `topic` effect are also kept, for servers
    * that start later: what is kept is what the log says last; so are the
    * rooms (`room_scripts.ts`). An `expire` line is the servers' own (no
    * member speaks it): it is stored whoever its origin.
    */
   append: `${PRELUDE}
-local speakers = {}
+-- Each speaker's alias (false: none) and claim (decoded), read once.
+local speakers, claims = {}, {}
 local function speaker(origin)
   if speakers[origin] == nil then
     speakers[origin] = false
@@ -57,7 +61,7 @@ local function speaker(origin)
     if raw then
       local m = cjson.decode(raw)
       if m.id == origin and redis.call('ZSCORE', K.servers, m.server) then
-        speakers[origin] = m.alias
+        speakers[origin], claims[origin] = m.alias, m
       end
     end
   end
@@ -92,6 +96,9 @@ for i = 9, #ARGV, 12 do
   elseif room ~= '' and room ~= ARGV[5] and (ltype == 'MSG' or ltype == 'ME')
     and mutedIn(origin, room, time) then
     out[#out + 1] = 'muted'
+  elseif (ltype == 'MSG' or ltype == 'ME') and
+    serverMutedAt(origin, claims[origin], time) then
+    out[#out + 1] = 'muted'
   elseif other then
     out[#out + 1] = 'lookalike:' .. other
   else
@@ -100,7 +107,10 @@ for i = 9, #ARGV, 12 do
     redis.call('ZADD', K.lineIds, seq, id)
     redis.call('HSET', K.lineSigns, id, sign .. ':' .. tag)
     out[#out + 1] = seq
-    if effect == 'sanctions' then redis.call('SET', K.sanctions, value) end
+    if effect == 'sanctions' then
+      redis.call('SET', K.sanctions, value)
+      holdServerWide(value, time)
+    end
     if effect == 'topic' then redis.call('SET', K.topic, value) end
   end
 end
@@ -117,7 +127,8 @@ return out`,
    * ARGV[8] key, [9] skeleton, [10] record JSON, [11] replace (1/0),
    * [12] time, [13] old key when renaming ('' to join). A join puts the
    * member in the default room; a rename takes its guest rights along
-   * (`room_scripts.ts`). Returns
+   * (`room_scripts.ts`); a server-wide mute in force that covers the
+   * claim holds its member (`mute_scripts.ts`). Returns
    * {'ok', online, seq of its JOIN or NICK}, {'taken', alias},
    * {'lookalike', alias}, {'gone', ''}
    * when renaming a member that no longer holds its alias (removed
@@ -178,6 +189,7 @@ local function store()
     redis.call('HSET', K.skeletons, skel, key)
   end
   redis.call('SADD', serverSet(me.server), key)
+  holdClaim(me, time)
   return online()
 end
 -- The NICK of a rename (keeping its place in the join order) or the JOIN.

@@ -11,7 +11,9 @@
  * addresses. A line from one out of the room as the log says (kicked,
  * banned, parted before it) reaches nobody either ({@linkcode whyDropped}).
  * Redis's `append` script refuses both kinds (`outside`, `muted`), so these
- * checks see only lines a server of an earlier release stored.
+ * checks see only lines a server of an earlier release stored. Server-wide
+ * mutes (the default room's) are not checked here: Redis refuses the lines
+ * they hold (`serverMuted`, `mute_scripts.ts`).
  *
  * @module
  */
