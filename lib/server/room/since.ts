@@ -29,6 +29,16 @@ export interface SinceOptions {
    * its too). @default {false}
    */
   readonly defaultRoom?: boolean;
+  /**
+   * Enough is read once the events read, newest first, take more than
+   * `bytes` as `size` counts them (what a catch-up's budget can hold). A
+   * log may read more; what it leaves out counts in `over`, as past
+   * `limit`. @default {no bound}
+   */
+  readonly fits?: {
+    readonly bytes: number;
+    size(event: RoomEvent): number;
+  };
 }
 
 /** What {@linkcode RoomLog.since} read: a room's events after a number. */

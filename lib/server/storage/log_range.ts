@@ -87,6 +87,7 @@ export function sqliteRange(
     after: from,
     before,
     limit: options.limit - newest.events.length,
+    fits: options.fits,
   });
   const events = [...older.events, ...newest.events];
   const held = older.count + newest.events.length + newest.over;
