@@ -217,6 +217,9 @@ export class RedisLog implements RoomLog {
     const events: RoomEvent[] = [];
     let count = 0;
     let overRoomsOnly = 0;
+    // The newest that `fits` can take are kept (`fitting`); the rest count.
+    const { fits } = options;
+    let bytes = 0;
     let high = options.before === undefined ? "+" : `${options.before - 1}`;
     let scanned = 0;
     while (high === "+" || Number(high) > after) {
@@ -233,8 +236,10 @@ export class RedisLog implements RoomLog {
         if (event === null || !inRoom(event, room, options.defaultRoom)) {
           continue;
         }
-        if (++count <= options.limit) events.push(event);
-        else if (roomsOnly(event.line)) overRoomsOnly++;
+        if (++count <= options.limit && bytes <= (fits?.bytes ?? Infinity)) {
+          events.push(event);
+          bytes += fits?.size(event) ?? 0;
+        } else if (roomsOnly(event.line)) overRoomsOnly++;
       }
       scanned += page.length;
       if (page.length < CATCH_UP_PAGE) break;
