@@ -292,10 +292,21 @@ export const SEARCH_MAX_BYTES = 200;
  */
 export const SEARCH_MAX_WORDS = 8;
 
-/** The characters of a word the search index keeps (FTS5 `unicode61`). */
-export const SEARCH_TOKEN_CHARACTER = /[\p{L}\p{N}\p{Co}]/u;
+/**
+ * The characters of a word the search index keeps (FTS5 `unicode61`):
+ * letters, digits and private use, as its tables (Unicode 6.1) say, so
+ * without the 21 letters that were spacing marks there (New Tai Lue's vowel
+ * signs U+19B0-U+19C0, U+19C8, U+19C9; U+1CF2, U+1CF3), which the index
+ * takes for separators: a word joined by them is many parts to it.
+ */
+export const SEARCH_TOKEN_CHARACTER =
+  /[[\p{L}\p{N}\p{Co}]--[\u19B0-\u19C0\u19C8\u19C9\u1CF2\u1CF3]]/v;
 
-const SEARCH_TOKENS = new RegExp(`${SEARCH_TOKEN_CHARACTER.source}+`, "gu");
+/** Runs of {@linkcode SEARCH_TOKEN_CHARACTER}: the parts the index makes. */
+export const SEARCH_TOKENS = new RegExp(
+  `${SEARCH_TOKEN_CHARACTER.source}+`,
+  "gv",
+);
 
 /** The words of `/search WORDS`, within its limits. */
 function searchWords(rest: string): string[] {

@@ -119,6 +119,8 @@ export class ChatServer implements AsyncDisposable {
       clock: this.#clock,
       stallMs: config.stallTimeoutMs,
       resumeGraceMs: config.resumeGraceMs,
+      // A held member holds no connection: it counts among held ones.
+      holdLimits: { total: config.maxClients, perGroup: config.maxPerIp },
       startingPoints: points,
       // A queue at its watermark (half), what the log then hands on at once
       // (3 bytes a character) and a new arena chunk (1/8) fit the limit.

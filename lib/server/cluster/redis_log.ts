@@ -60,6 +60,44 @@ export interface RedisLogOptions
 /** Stream entries one `XREVRANGE` of a catch-up reads. */
 const CATCH_UP_PAGE = 1000;
 
+/**
+ * What a catch-up keeps of a room's events read newest first: the newest
+ * that the limit and `fits` take (as `fitting` says); the others counted.
+ */
+class Kept {
+  readonly #options: SinceOptions;
+  readonly #events: RoomEvent[] = [];
+  #count = 0;
+  #overRoomsOnly = 0;
+  #bytes = 0;
+
+  constructor(options: SinceOptions) {
+    this.#options = options;
+  }
+
+  /** The next older event of the room: kept, or counted over. */
+  add(event: RoomEvent): void {
+    const { limit, fits } = this.#options;
+    if (++this.#count <= limit && this.#bytes <= (fits?.bytes ?? Infinity)) {
+      this.#events.push(event);
+      this.#bytes += fits?.size(event) ?? 0;
+    } else if (roomsOnly(event.line)) this.#overRoomsOnly++;
+  }
+
+  /** The range read (`gap`: lines after its start may be gone). */
+  range(gap: boolean): LogRange {
+    const events = this.#events.toReversed();
+    const over = this.#count - events.length;
+    return {
+      events,
+      over,
+      overRoomsOnly: this.#overRoomsOnly,
+      gap,
+      lost: NOTHING_LOST,
+    };
+  }
+}
+
 /** The room log in a Redis Stream. */
 export class RedisLog implements RoomLog {
   #link: RedisLink;
@@ -214,9 +252,7 @@ export class RedisLog implements RoomLog {
     after: number,
     options: SinceOptions,
   ): Promise<LogRange> {
-    const events: RoomEvent[] = [];
-    let count = 0;
-    let overRoomsOnly = 0;
+    const kept = new Kept(options);
     let high = options.before === undefined ? "+" : `${options.before - 1}`;
     let scanned = 0;
     while (high === "+" || Number(high) > after) {
@@ -233,21 +269,12 @@ export class RedisLog implements RoomLog {
         if (event === null || !inRoom(event, room, options.defaultRoom)) {
           continue;
         }
-        if (++count <= options.limit) events.push(event);
-        else if (roomsOnly(event.line)) overRoomsOnly++;
+        kept.add(event);
       }
       scanned += page.length;
       if (page.length < CATCH_UP_PAGE) break;
       high = String(seqOf(page.at(-1)![0]) - 1);
-      if (scanned >= CATCH_UP_SCAN_EVENTS) {
-        return {
-          events: events.reverse(),
-          over: count - events.length,
-          overRoomsOnly,
-          gap: true,
-          lost: NOTHING_LOST,
-        };
-      }
+      if (scanned >= CATCH_UP_SCAN_EVENTS) return kept.range(true);
     }
     const [oldest] = await this.#link.command([
       "XRANGE",
@@ -257,15 +284,7 @@ export class RedisLog implements RoomLog {
       "COUNT",
       "1",
     ]) as StreamEntry[];
-    const gap = oldest !== undefined && seqOf(oldest[0]) > after + 1;
-    const over = count - events.length;
-    return {
-      events: events.reverse(),
-      over,
-      overRoomsOnly,
-      gap,
-      lost: NOTHING_LOST,
-    };
+    return kept.range(oldest !== undefined && seqOf(oldest[0]) > after + 1);
   }
 
   async close(): Promise<void> {

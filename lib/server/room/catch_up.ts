@@ -115,12 +115,7 @@ export function catchUpLines(
   let sent: RoomEvent[] = [];
   for (let i = events.length - 1; i >= 0; i--) {
     const event = events[i]!;
-    const tags = seqTags(event.seq, event.time);
-    const text = formatServerLine(formFor(member, event.line));
-    const line = encoded(text, room.prefix);
-    const tagged = new Uint8Array(tags.length + line.length);
-    tagged.set(encoder.encode(tags));
-    tagged.set(line, tags.length);
+    const tagged = taggedLine(member, event, room.prefix);
     if (used + tagged.length > budget.left) break;
     used += tagged.length;
     lines.push(tagged);
@@ -135,6 +130,20 @@ export function catchUpLines(
   lines.push(encoded(formatServerLine(resumed), room.prefix));
   budget.left -= used;
   return lines;
+}
+
+/** An event as a catch-up sends it: its live line with its tags. */
+function taggedLine(
+  member: Member,
+  event: RoomEvent,
+  prefix?: string,
+): Uint8Array {
+  const tags = encoder.encode(seqTags(event.seq, event.time));
+  const line = encoded(formatServerLine(formFor(member, event.line)), prefix);
+  const tagged = new Uint8Array(tags.length + line.length);
+  tagged.set(tags);
+  tagged.set(line, tags.length);
+  return tagged;
 }
 
 /** Whether the member is shown an event of its room (as the fan-out decides). */
@@ -171,6 +180,14 @@ export function catchUp(
     before: room.before,
     limit: options.resumeLines,
     defaultRoom: room.defaultRoom,
+    // What the budget cannot take is not read (it only ever shrinks).
+    fits: {
+      bytes: options.budget.left,
+      size: (event) =>
+        shown(member, event)
+          ? taggedLine(member, event, room.prefix).length
+          : 0,
+    },
   }).then(
     (range) => put(catchUpLines(member, range, from, room, options.budget)),
     () =>

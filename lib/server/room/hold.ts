@@ -14,6 +14,7 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
+import { addressGroup } from "../../address.ts";
 import { aliasKey } from "../../protocol.ts";
 import type { Clock } from "../../clock.ts";
 import { type Deadline, deadlinesOf } from "./deadlines.ts";
@@ -42,6 +43,22 @@ export interface Holdable {
   readonly alias: string;
   /** The account it logged into; null (or none) for a guest. */
   readonly account?: string | null;
+  /** Its connection's remote host, whose address group it counts in. */
+  readonly host?: string;
+}
+
+/**
+ * How many members may be held at once: they hold no connection, so the
+ * connection caps do not count them; these do, as they count connections.
+ */
+export interface HoldLimits {
+  /** In all (`--max-clients`). @default {Infinity} */
+  readonly total?: number;
+  /**
+   * From one address group, an IPv4 address or an IPv6 /64
+   * (`--max-per-ip`; 0: no cap). @default {0}
+   */
+  readonly perGroup?: number;
 }
 
 /** A member's token, and its grace while held. */
@@ -94,19 +111,25 @@ export class Holds<M extends Holdable> {
 
   /** Told of each new token and each hold, for the other servers. */
   #tell: (member: M, news: HoldNews) => void;
+  #limits: HoldLimits;
+  /** How many are held by address group (those with a host). */
+  #perGroup = new Map<string, number>();
 
   /**
-   * No tokens yet; members are held for `graceMs` on `clock`; `tell`
-   * hears each new token's hash and each hold (@default {nobody}).
+   * No tokens yet; members are held for `graceMs` on `clock`, at most as
+   * many as `limits` say; `tell` hears each new token's hash and each hold
+   * (@default {nobody}).
    */
   constructor(
     clock: Clock,
     graceMs: number,
     tell: (member: M, news: HoldNews) => void = () => {},
+    limits: HoldLimits = {},
   ) {
     this.#clock = clock;
     this.graceMs = graceMs;
     this.#tell = tell;
+    this.#limits = limits;
   }
 
   /** How many members are held now. */
@@ -136,12 +159,14 @@ export class Holds<M extends Holdable> {
 
   /**
    * `member`'s connection dropped: it is held for the grace, after which
-   * `expire` is called (it then leaves). False when it has no token (it
-   * leaves at once, as today).
+   * `expire` is called (it then leaves). False when it has no token, or
+   * when as many are held as the limits allow, in all or from its address
+   * group (it leaves at once, as without `resume`).
    */
   hold(member: M, expire: () => void): boolean {
     const hold = this.#holds.get(member);
     if (hold === undefined) return false;
+    if (!this.#held.has(member) && !this.#counted(member)) return false;
     deadlinesOf(this.#clock).clear(hold.deadline ?? undefined);
     hold.deadline = deadlinesOf(this.#clock).set(() => {
       this.release(member);
@@ -204,8 +229,33 @@ export class Holds<M extends Holdable> {
     if (hold === undefined) return;
     deadlinesOf(this.#clock).clear(hold.deadline ?? undefined);
     this.#holds.delete(member);
-    this.#held.delete(member);
+    if (this.#held.delete(member)) this.#count(member, -1);
     this.#byHash.delete(hold.hash.toString("hex"));
+  }
+
+  /** Counts `member` as held, when the limits leave it a place. */
+  #counted(member: M): boolean {
+    const { total = Infinity, perGroup = 0 } = this.#limits;
+    if (this.#held.size >= total) return false;
+    const group = this.#group(member);
+    const count = group === null ? 0 : this.#perGroup.get(group) ?? 0;
+    if (perGroup > 0 && count >= perGroup) return false;
+    this.#count(member, 1);
+    return true;
+  }
+
+  #count(member: M, change: 1 | -1): void {
+    const group = this.#group(member);
+    if (group === null) return;
+    const count = (this.#perGroup.get(group) ?? 0) + change;
+    if (count > 0) this.#perGroup.set(group, count);
+    else this.#perGroup.delete(group);
+  }
+
+  /** The address group a member counts in (null: it has no host). */
+  #group(member: M): string | null {
+    if (member.host === undefined) return null;
+    return addressGroup(member.host)?.text ?? member.host;
   }
 
   /**

@@ -20,7 +20,7 @@ import {
   LocalDirectory,
   type Someone,
 } from "./directory.ts";
-import { Holds, type TakeoverProof } from "./hold.ts";
+import { type HoldLimits, Holds, type TakeoverProof } from "./hold.ts";
 import { type Member, SLOW_TEXT } from "./member.ts";
 import { ServerMetrics } from "../metrics/server_metrics.ts";
 
@@ -49,6 +49,8 @@ export interface MembershipOptions<M extends Member> {
   readonly clock?: Clock;
   /** `--resume-grace` (`hold.ts`). @default {0: none is held} */
   readonly resumeGraceMs?: number;
+  /** How many may be held at once (`hold.ts`). @default {no limit} */
+  readonly holdLimits?: HoldLimits;
   /** What the room and its members count. @default {new ServerMetrics()} */
   readonly metrics?: ServerMetrics;
 }
@@ -79,6 +81,7 @@ export abstract class Membership<M extends Member = Member> {
       clock,
       options.resumeGraceMs ?? 0,
       (member, news) => this.#directory.held(member, news),
+      options.holdLimits,
     );
     this.metrics = options.metrics ?? new ServerMetrics();
   }

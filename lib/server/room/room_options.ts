@@ -7,6 +7,7 @@
 import type { LeaveReason } from "../../server_lines.ts";
 import type { Clock } from "../../clock.ts";
 import type { Directory } from "./directory.ts";
+import type { HoldLimits } from "./hold.ts";
 import type { LineArena } from "./line_arena.ts";
 import type { Member } from "./member.ts";
 import type { RoomEvent, RoomLog } from "./room_log.ts";
@@ -69,6 +70,12 @@ export interface RoomOptions<M extends Member = Member> {
    * @default {0}
    */
   resumeGraceMs?: number;
+  /**
+   * How many members may be held at once, in all and from one address
+   * group (`hold.ts`: `--max-clients`, `--max-per-ip`).
+   * @default {no limit}
+   */
+  holdLimits?: HoldLimits;
   /**
    * Bytes of lines (about) appended and not yet handed on by the log
    * above which the room counts as congested.

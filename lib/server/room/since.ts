@@ -29,6 +29,16 @@ export interface SinceOptions {
    * its too). @default {false}
    */
   readonly defaultRoom?: boolean;
+  /**
+   * Enough is read once the events read, newest first, take more than
+   * `bytes` as `size` counts them (what a catch-up's budget can hold). A
+   * log may read more; what it leaves out counts in `over`, as past
+   * `limit`. @default {no bound}
+   */
+  readonly fits?: {
+    readonly bytes: number;
+    size(event: RoomEvent): number;
+  };
 }
 
 /** What {@linkcode RoomLog.since} read: a room's events after a number. */
@@ -119,10 +129,29 @@ export function rangeOf(
       found.push(event);
     }
   }
-  const over = Math.max(0, found.length - options.limit);
+  const over = found.length - fitting(found, options);
   const overRoomsOnly = found.slice(0, over)
     .filter((event) => roomsOnly(event.line)).length;
   return { events: found.slice(over), over, overRoomsOnly };
+}
+
+/**
+ * How many of `events` (oldest first) a read keeps, the newest: at most
+ * `limit`, and no further back than the first whose size takes those
+ * kept past `fits.bytes`.
+ */
+export function fitting(
+  events: readonly RoomEvent[],
+  { limit, fits }: SinceOptions,
+): number {
+  let kept = 0;
+  let bytes = 0;
+  for (let i = events.length - 1; i >= 0 && kept < limit; i--) {
+    kept++;
+    bytes += fits?.size(events[i]!) ?? 0;
+    if (bytes > (fits?.bytes ?? Infinity)) break;
+  }
+  return kept;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   lineSign,
   MOD_FOR_EVERYONE,
   type RoomEvent,
+  type SinceOptions,
 } from "../room/room_log.ts";
 import type { RecentIds } from "../room/recent_ids.ts";
 import { type StoredRow, toRoomEvent } from "../room/stored_event.ts";
@@ -105,6 +106,8 @@ export interface RoomEventsQuery {
   readonly before: number;
   /** At most this many, the newest. */
   readonly limit: number;
+  /** No further back once those read take more (`SinceOptions.fits`). */
+  readonly fits?: SinceOptions["fits"];
 }
 
 /** A stored row only members with `rooms` see (as `roomsOnly`). */
@@ -131,9 +134,19 @@ export function roomEvents(
   const rows = db.prepare(
     `SELECT ${STORED_COLUMNS} FROM events WHERE ${where}
      ORDER BY seq DESC LIMIT ?`,
-  ).all(...args, query.limit) as unknown as StoredRow[];
-  const events = rows.reverse().map(toRoomEvent).filter((e) => e !== null);
-  return { events, ...counts };
+  ).iterate(...args, query.limit) as Iterable<StoredRow>;
+  // Newest first, row by row: a catch-up's budget takes a few of the
+  // longest lines, and each row read costs its whole text.
+  const events: RoomEvent[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    const event = toRoomEvent(row);
+    if (event === null) continue;
+    events.push(event);
+    bytes += query.fits?.size(event) ?? 0;
+    if (bytes > (query.fits?.bytes ?? Infinity)) break;
+  }
+  return { events: events.reverse(), ...counts };
 }
 
 /** An id as {@linkcode LineIdsTable.load} reads it. */

@@ -81,12 +81,18 @@ export function sqliteRange(
   const firstUnsaved = unsaved.length > 0 ? Number(unsaved[0]) : top + 1;
   const before = Math.min(options.before ?? Infinity, firstUnsaved);
   const from = Math.max(after, before - 1 - CATCH_UP_SCAN_EVENTS);
+  // What the journal's rows took of `fits` is not read from the database.
+  const { fits } = options;
+  const spent = newest.events.reduce((n, e) => n + (fits?.size(e) ?? 0), 0);
   const older = roomEvents(db, {
     room,
     defaultRoom: options.defaultRoom ?? false,
     after: from,
     before,
-    limit: options.limit - newest.events.length,
+    limit: fits && spent > fits.bytes
+      ? 0
+      : options.limit - newest.events.length,
+    fits: fits && { bytes: fits.bytes - spent, size: fits.size },
   });
   const events = [...older.events, ...newest.events];
   const held = older.count + newest.events.length + newest.over;

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { SEARCH_TOKEN_CHARACTER } from "../../commands.ts";
+import { SEARCH_TOKEN_CHARACTER, SEARCH_TOKENS } from "../../commands.ts";
 
 /**
  * The scope token of a room as stored with each indexed line (`""`: the
@@ -41,8 +41,7 @@ export const MIN_PREFIX = 3;
 
 /** The last run of token characters of a word ("" when it has none). */
 function lastPart(word: string): string {
-  return word.match(/[\p{L}\p{N}\p{Co}]+(?=[^\p{L}\p{N}\p{Co}]*$)/u)?.[0] ??
-    "";
+  return word.match(SEARCH_TOKENS)?.at(-1) ?? "";
 }
 
 /** A word as an FTS5 phrase: quoted, its quotes doubled. */

@@ -139,3 +139,36 @@ Deno.test("Holds: a member released while held no longer expires", async () => {
   await clock.advance(10_000);
   assert.equal(holds.take(token), null);
 });
+
+Deno.test("Holds: holds at most `perGroup` members of one address group (an IPv6 /64 is one) and `total` in all; the others leave at once", async () => {
+  const clock = new FakeClock();
+  const at = (alias: string, host: string) => ({ alias, account: null, host });
+  const holds = new Holds<ReturnType<typeof at>>(clock, 30_000, undefined, {
+    total: 3,
+    perGroup: 2,
+  });
+  const [a1, a2, a3] = ["a1", "a2", "a3"].map((a) => at(a, "10.0.0.1"));
+  const [v1, v2] = ["v1", "v2"].map((a, i) => at(a, `2001:db8::${i + 1}`));
+  const c1 = at("c1", "10.0.0.3");
+  for (const member of [a1!, a2!, a3!, v1!, v2!, c1]) holds.issue(member);
+  const expired: string[] = [];
+  const hold = (member: ReturnType<typeof at>) =>
+    holds.hold(member, () => expired.push(member.alias));
+  assert.ok(hold(a1!));
+  assert.ok(hold(a2!));
+  assert.ok(!hold(a3!), "a third from 10.0.0.1");
+  assert.ok(!holds.isHeld(a3!));
+  assert.ok(hold(v1!));
+  assert.ok(!hold(c1), "a fourth in all");
+  assert.equal(holds.held, 3);
+  // One back (taken over by its account or token, or its grace over):
+  // its place is free again, in its group and in all.
+  holds.release(a1!);
+  assert.ok(hold(a3!));
+  assert.ok(!hold(v2!), "three in all again");
+  await clock.advance(30_000);
+  assert.deepEqual(expired.sort(), ["a2", "a3", "v1"]);
+  assert.equal(holds.held, 0);
+  assert.ok(hold(v2!));
+  assert.ok(hold(c1));
+});

@@ -665,6 +665,39 @@ contract(
 );
 
 contract(
+  "since() with `fits` keeps the newest events up to the first that takes their size past its bytes; the rest count in over",
+  async (kit) => {
+    const log = await kit.open();
+    const seen = handedOn(log);
+    for (let i = 1; i <= 6; i++) log.append(msg(`m${i}`), kit.origin);
+    log.append(
+      { type: "MOD", action: "op", alias: "bob", by: "amy", text: "" },
+      kit.origin,
+    );
+    log.append(msg("m7"), kit.origin);
+    await settledLog(log);
+    const base = seen[0]!.seq - 1;
+    const since = (bytes: number) =>
+      log.since("#lobby", base, {
+        limit: 10,
+        defaultRoom: true,
+        fits: { bytes, size: (e) => e.line.type === "MOD" ? 0 : 100 },
+      });
+    // m7 (100), the MOD (0), m6 (200), m5 (300): past 250.
+    const cut = await since(250);
+    assert.deepEqual(texts(cut.events), ["m5", "m6", "", "m7"]); // the MOD: ""
+    assert.deepEqual([cut.over, cut.overRoomsOnly], [4, 0]);
+    const all = await since(10_000);
+    assert.equal(all.events.length, 8);
+    assert.equal(all.over, 0);
+    const first = await since(0);
+    assert.deepEqual(texts(first.events), ["m7"]);
+    assert.deepEqual([first.over, first.overRoomsOnly], [7, 1]);
+    await log.close();
+  },
+);
+
+contract(
   "has an epoch (1 to 32 of A-Z a-z 0-9 _ -) that a durable log keeps across a restart and a log in memory does not",
   async (kit) => {
     let log = await kit.open();
