@@ -31,6 +31,10 @@ export const COMMAND_HELP: readonly HelpLine[] = [
   { text: "/who: list who is in the room", rooms: true },
   { text: "/me ACTION: say that you do something" },
   { text: "/msg ALIAS TEXT: send TEXT to ALIAS only" },
+  {
+    text:
+      "/notice TEXT, /privnotice ALIAS TEXT: a message or a /msg marked as never to be answered (for bots)",
+  },
   { text: "/quit [REASON]: leave the server", rooms: false },
   {
     text: "/quit [REASON]: leave the server, and every room with it",

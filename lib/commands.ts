@@ -281,6 +281,9 @@ const COMMANDS: Readonly<Record<string, (rest: string) => Command>> = {
   resume: (rest) => ({ kind: "resume", request: parseResumeArgs(rest) }),
 };
 
+/** The name of every command the server knows, but `/pass` (`/help` names those a person types). */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
+
 /** Most bytes of a `/search`'s words (spaces between them included). */
 export const SEARCH_MAX_BYTES = 200;
 

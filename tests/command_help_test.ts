@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { COMMAND_HELP, commandHelp } from "../lib/command_help.ts";
+import { COMMAND_NAMES } from "../lib/commands.ts";
 
 Deno.test("commandHelp() words /help for what the client can do: rooms or not, no client's own commands", () => {
   const withRooms = commandHelp(true);
@@ -52,5 +53,18 @@ Deno.test("COMMAND_HELP names every command a room operator may give in its room
     ]
   ) {
     assert.match(line, new RegExp(`/${command}\\b`), command);
+  }
+});
+
+Deno.test("/help names every command a person types, with rooms or without", () => {
+  // What clients send by themselves: docs/protocol.md, not /help.
+  const bySoftware = new Set(["pong", "read", "cap", "resume"]);
+  const roomOnly = new Set(["join", "part", "rooms"]);
+  for (const roomsOn of [true, false]) {
+    const text = commandHelp(roomsOn).join("\n");
+    for (const name of COMMAND_NAMES) {
+      if (bySoftware.has(name) || (!roomsOn && roomOnly.has(name))) continue;
+      assert.match(text, new RegExp(`/${name}\\b`), `/${name}`);
+    }
   }
 });
