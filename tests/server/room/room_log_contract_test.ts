@@ -9,11 +9,6 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  DatabaseSync,
-  type SQLInputValue,
-  type SQLOutputValue,
-} from "node:sqlite";
 import { systemClock } from "../../../lib/clock.ts";
 import { createLogger } from "../../../lib/log.ts";
 import type { SharedSanction } from "../../../lib/server/access/moderation.ts";
@@ -39,6 +34,7 @@ import { openStore, type Store } from "../../../lib/server/storage/store.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { withTempDir } from "../../_helpers.ts";
 import { Redis } from "../../_redis.ts";
+import { jsonProbe } from "../storage/_json_probe.ts";
 import { parseServerArgs } from "../../../lib/server/server_args.ts";
 
 /** The server's defaults, for the cluster's limits (under the config's names). */
@@ -207,39 +203,6 @@ const withSqliteLog = (journal: boolean): WithKit => (body) =>
       probe.close();
     }
   });
-
-/**
- * Counts the lines whose JSON a query of a watched database looks into:
- * its `json_extract` and `json_valid` (SQLite's own, called through
- * another database) count each call.
- */
-function jsonProbe() {
-  const real = new DatabaseSync(":memory:");
-  const calls = { read: 0 };
-  const call = (sql: string) => {
-    const statement = real.prepare(sql);
-    return (...args: SQLInputValue[]) => {
-      calls.read++;
-      return (statement.get(...args) as { v: SQLOutputValue }).v;
-    };
-  };
-  const extract = call("SELECT json_extract(?, ?) AS v");
-  const valid = call("SELECT json_valid(?) AS v");
-  return {
-    get read() {
-      return calls.read;
-    },
-    watch(db: DatabaseSync) {
-      db.function(
-        "json_extract",
-        { deterministic: true, varargs: true },
-        extract,
-      );
-      db.function("json_valid", { deterministic: true, varargs: true }, valid);
-    },
-    close: () => real.close(),
-  };
-}
 
 const withRedisLog: WithKit = (body) =>
   withTempDir(async (dir) => {
