@@ -238,10 +238,16 @@ export async function readNewest(
   const numbers = counted.newest();
   let asked = 0;
   let bytes = 0;
+  // Pages grow: a budget may take only a few of the longest lines.
+  let pageSize = 8;
   while (kept.length < limit && bytes <= (fits?.bytes ?? Infinity)) {
     const page: number[] = [];
-    const most = Math.min(READ_PAGE, limit - kept.length + misses - asked);
-    // Not `for of`: leaving it would close the generator.
+    const most = Math.min(
+      pageSize,
+      limit - kept.length,
+      limit + misses - asked,
+    );
+    pageSize = Math.min(READ_PAGE, pageSize * 2);
     while (page.length < most) {
       const next = numbers.next();
       if (next.done) break;
