@@ -37,7 +37,7 @@ import {
   type SinceOptions,
 } from "../room/room_log.ts";
 import { RecentEvents } from "../room/recent_events.ts";
-import { readNewest, RoomSeqs } from "../room/room_seqs.ts";
+import { NewestReader, RoomSeqs } from "../room/room_seqs.ts";
 import { seqOf, type StreamEntry, streamEvent } from "./stream_entry.ts";
 import type { RedisLink } from "./redis.ts";
 import type { RoomRecord } from "../room/room_record.ts";
@@ -234,8 +234,11 @@ export class RedisLog implements RoomLog {
     ]) as StreamEntry[];
     const gap = after < this.#index.from ||
       (oldest !== undefined && seqOf(oldest[0]) > after + 1);
-    const read = (seqs: readonly number[]) => this.#read(seqs);
-    const events = await readNewest(counted, read, options, gap ? 1 : 0);
+    const reader = new NewestReader(counted, options, gap ? 1 : 0);
+    for (let page = reader.next(); page.length > 0; page = reader.next()) {
+      reader.take(await this.#read(page));
+    }
+    const { events } = reader;
     const shown = events.filter((event) => roomsOnly(event.line)).length;
     return {
       events,

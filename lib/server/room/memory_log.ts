@@ -17,7 +17,6 @@ import {
   type LogRange,
   newEpoch,
   NOTHING_LOST,
-  rangeOf,
   type RoomEvent,
   type RoomEventSink,
   type RoomLine,
@@ -173,7 +172,7 @@ export class MemoryLog implements RoomLog {
    * Counts and finds the room's events by its numbers
    * ({@linkcode RoomSeqs}): no other room's are looked at.
    */
-  async since(
+  since(
     room: string,
     after: number,
     options: SinceOptions,
@@ -186,15 +185,15 @@ export class MemoryLog implements RoomLog {
     const counted = this.#index.count(room, after, before, defaultRoom);
     const at = (seqs: readonly number[]) =>
       seqs.flatMap((seq) => this.#at(seq) ?? []);
-    const events = await readNewest(counted, at, options);
+    const events = readNewest(counted, at, options);
     const shown = events.filter((event) => roomsOnly(event.line)).length;
-    return {
+    return Promise.resolve({
       events,
       over: counted.count - events.length,
       overRoomsOnly: counted.roomsOnly - shown,
       gap: lost === null,
       lost: lost ?? NOTHING_LOST,
-    };
+    });
   }
 
   settled(): undefined {

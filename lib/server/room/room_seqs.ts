@@ -211,55 +211,104 @@ function* newestOf(
   }
 }
 
-/**
- * Reads the events of `seqs` (newest first) that the log still holds, in
- * that order; the others (deleted, trimmed) are left out.
- */
-export type ReadSeqs = (
-  seqs: readonly number[],
-) => readonly RoomEvent[] | Promise<readonly RoomEvent[]>;
-
-/** Numbers a {@linkcode readNewest} asks `read` for at once. */
+/** Numbers a {@linkcode NewestReader} asks for at once, at most. */
 const READ_PAGE = 64;
 
 /**
- * The newest of `counted`'s events that `options.limit` and `fits` keep
- * (as `fitting` says), oldest first, read a page at a time; at most
- * `misses` numbers it asks for may be gone (retention), and it asks for
- * no more than the limit and those.
+ * Reads the newest of `counted`'s events that `options.limit` and `fits`
+ * keep (no further back than the first whose size takes those kept past
+ * `fits.bytes`), a page of numbers at a time, newest first: the log reads
+ * the events of each page it still holds ({@linkcode NewestReader.take});
+ * at most `misses` numbers asked for may be gone (retention, a trimmed
+ * stream), and it asks for no more than the limit and those.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NewestReader, RoomSeqs } from "./room_seqs.ts";
+ *
+ * const index = new RoomSeqs();
+ * for (let seq = 1; seq <= 5; seq++) {
+ *   index.add({ seq, room: "#a", line: { type: "MSG" } });
+ * }
+ * const reader = new NewestReader(index.count("#a", 0, 9, false), { limit: 2 });
+ * const page = reader.next();
+ * assert.deepEqual(page, [5, 4]);
+ * reader.take(page.map((seq) => ({ seq, time: 0, origin: "1", line: { type: "MSG", alias: "a", text: "" } })));
+ * assert.deepEqual(reader.next(), []);
+ * assert.deepEqual(reader.events.map((e) => e.seq), [4, 5]);
+ * ```
  */
-export async function readNewest(
-  counted: Counted,
-  read: ReadSeqs,
-  { limit, fits }: SinceOptions,
-  misses = 0,
-): Promise<RoomEvent[]> {
-  const kept: RoomEvent[] = [];
-  const numbers = counted.newest();
-  let asked = 0;
-  let bytes = 0;
+export class NewestReader {
+  readonly #numbers: Generator<number>;
+  readonly #limit: number;
+  readonly #fits: SinceOptions["fits"];
+  readonly #misses: number;
+  readonly #kept: RoomEvent[] = [];
+  #asked = 0;
+  #bytes = 0;
   // Pages grow: a budget may take only a few of the longest lines.
-  let pageSize = 8;
-  while (kept.length < limit && bytes <= (fits?.bytes ?? Infinity)) {
+  #pageSize = 8;
+
+  constructor(counted: Counted, { limit, fits }: SinceOptions, misses = 0) {
+    this.#numbers = counted.newest();
+    this.#limit = limit;
+    this.#fits = fits;
+    this.#misses = misses;
+  }
+
+  /** The numbers to read next, newest first; none: done. */
+  next(): number[] {
     const page: number[] = [];
+    if (this.#full()) return page;
     const most = Math.min(
-      pageSize,
-      limit - kept.length,
-      limit + misses - asked,
+      this.#pageSize,
+      this.#limit - this.#kept.length,
+      this.#limit + this.#misses - this.#asked,
     );
-    pageSize = Math.min(READ_PAGE, pageSize * 2);
+    this.#pageSize = Math.min(READ_PAGE, this.#pageSize * 2);
     while (page.length < most) {
-      const next = numbers.next();
+      const next = this.#numbers.next();
       if (next.done) break;
       page.push(next.value);
     }
-    if (page.length === 0) break;
-    asked += page.length;
-    for (const event of await read(page)) {
-      if (kept.length >= limit || bytes > (fits?.bytes ?? Infinity)) break;
-      kept.push(event);
-      bytes += fits?.size(event) ?? 0;
+    this.#asked += page.length;
+    return page;
+  }
+
+  /** The events of the page asked for that the log holds, newest first. */
+  take(events: readonly RoomEvent[]): void {
+    for (const event of events) {
+      if (this.#full()) break;
+      this.#kept.push(event);
+      this.#bytes += this.#fits?.size(event) ?? 0;
     }
   }
-  return kept.reverse();
+
+  /** What was kept, oldest first. */
+  get events(): RoomEvent[] {
+    return this.#kept.toReversed();
+  }
+
+  #full(): boolean {
+    return this.#kept.length >= this.#limit ||
+      this.#bytes > (this.#fits?.bytes ?? Infinity);
+  }
+}
+
+/**
+ * {@linkcode NewestReader}'s events, read at once by `read` (a log that
+ * holds them at hand: the caller's order of reads is the order answered).
+ */
+export function readNewest(
+  counted: Counted,
+  read: (seqs: readonly number[]) => readonly RoomEvent[],
+  options: SinceOptions,
+  misses = 0,
+): RoomEvent[] {
+  const reader = new NewestReader(counted, options, misses);
+  for (let page = reader.next(); page.length > 0; page = reader.next()) {
+    reader.take(read(page));
+  }
+  return reader.events;
 }

@@ -76,14 +76,14 @@ const BY_SEQ = `SELECT ${STORED_COLUMNS} FROM events
  * counted and found by `index` (which files every number the log gave,
  * those retention deleted since too): only the rows read back are parsed.
  */
-export async function sqliteRange(
+export function sqliteRange(
   db: DatabaseSync,
   unsaved: readonly JournalValue[],
   index: RoomSeqs,
   room: string,
   after: number,
   options: SinceOptions,
-): Promise<LogRange> {
+): LogRange {
   const before = options.before ?? Infinity;
   const counted = index.count(
     room,
@@ -109,7 +109,7 @@ export async function sqliteRange(
   // Deleted rows are asked for in vain: at most as many as retention
   // deleted there (when that is unknown, as many as the limit).
   const misses = lost?.lines ?? options.limit;
-  const events = await readNewest(counted, read, options, misses);
+  const events = readNewest(counted, read, options, misses);
   const held = counted.count - (lost?.lines ?? 0);
   const heldRoomsOnly = counted.roomsOnly - (lost?.roomsOnly ?? 0);
   const shown = events.filter((event) => roomsOnly(event.line)).length;

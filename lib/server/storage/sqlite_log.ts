@@ -208,7 +208,9 @@ export class SqliteLog implements RoomLog {
   ): Promise<LogRange> {
     const unsaved = this.#unsaved;
     const index = this.#index;
-    return sqliteRange(this.#db, unsaved, index, room, after, options);
+    return Promise.try(() =>
+      sqliteRange(this.#db, unsaved, index, room, after, options)
+    );
   }
 
   close(): Promise<void> {

@@ -64,7 +64,7 @@ Deno.test("RoomSeqs keeps about its window of entries, letting the oldest go in 
   assert.equal(index.count("#r2", 0, Infinity, false).count, 1);
 });
 
-Deno.test("readNewest asks for the newest a page at a time and stops at the limit, at fits, and after the misses allowed", async () => {
+Deno.test("readNewest asks for the newest a page at a time and stops at the limit, at fits, and after the misses allowed", () => {
   const index = new RoomSeqs();
   for (let seq = 1; seq <= 300; seq++) index.add(msg(seq, "#a"));
   const asked: number[][] = [];
@@ -75,15 +75,15 @@ Deno.test("readNewest asks for the newest a page at a time and stops at the limi
     return seqs.filter((s) => !gone.has(s)).map(event) as RoomEvent[];
   };
   const counted = () => index.count("#a", 0, Infinity, false);
-  const two = await readNewest(counted(), read, { limit: 2 }, 2);
+  const two = readNewest(counted(), read, { limit: 2 }, 2);
   assert.deepEqual(two.map((e) => e.seq), [297, 298]);
   assert.deepEqual(asked, [[300, 299], [298, 297]]);
   asked.length = 0;
-  const short = await readNewest(counted(), read, { limit: 2 }, 1);
+  const short = readNewest(counted(), read, { limit: 2 }, 1);
   assert.deepEqual(short.map((e) => e.seq), [298]);
   assert.deepEqual(asked, [[300, 299], [298]]);
   asked.length = 0;
-  const many = await readNewest(counted(), read, { limit: 100 });
+  const many = readNewest(counted(), read, { limit: 100 });
   assert.equal(
     many.length,
     98,
@@ -91,7 +91,7 @@ Deno.test("readNewest asks for the newest a page at a time and stops at the limi
   );
   assert.deepEqual(asked.map((page) => page.length), [8, 16, 32, 44]);
   const fits = { bytes: 25, size: () => 10 };
-  const fitting = await readNewest(counted(), read, { limit: 100, fits }, 2);
+  const fitting = readNewest(counted(), read, { limit: 100, fits }, 2);
   // As `fitting` keeps: up to the first that takes them past the bytes.
   assert.deepEqual(fitting.map((e) => e.seq), [296, 297, 298]);
 });
