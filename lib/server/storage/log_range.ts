@@ -133,7 +133,8 @@ interface FiledRow {
 /**
  * The index of the newest `window` numbers of `db`'s log, at most (built
  * once, at start: from the rows, and from the tombstones of those
- * retention deleted), up to `top`, the last number given.
+ * retention deleted), up to `top`, the last number given. Each line is
+ * read (about 0.6 s for 200,000 short ones, 0.4 s for 60,000 of 4 KB).
  */
 export function roomSeqsOf(
   db: DatabaseSync,
@@ -141,34 +142,39 @@ export function roomSeqsOf(
   window = CATCH_UP_SCAN_EVENTS,
 ): RoomSeqs {
   const from = Math.max(0, top - window);
-  const valid = (path: string) =>
-    `CASE WHEN json_valid(line) THEN json_extract(line, '${path}') END`;
-  const hidden = `type = 'MOD' AND IFNULL(${valid("$.action")}, '')
+  const valid = (path: string, types: string) =>
+    `CASE WHEN type IN (${types}) AND json_valid(line)
+       THEN json_extract(line, '${path}') END`;
+  const hidden = `type = 'MOD' AND IFNULL(${valid("$.action", "'MOD'")}, '')
     NOT IN (${[...MOD_FOR_EVERYONE].map((a) => `'${a}'`).join(", ")})`;
-  const rows = db.prepare(
-    `SELECT seq, ${valid("$.room")} AS room, ${valid("$.rooms")} AS rooms,
-       ${hidden} AS hidden FROM events WHERE seq > ?
+  const statement = db.prepare(
+    `SELECT seq, CASE WHEN json_valid(line) THEN line ->> '$.room' END AS room,
+       ${valid("$.rooms", "'NICK', 'LEAVE'")} AS rooms, ${hidden} AS hidden
+     FROM events WHERE seq > ?
      UNION ALL SELECT seq, room, NULL, rooms_only FROM tombstones WHERE seq > ?
      ORDER BY seq`,
-  ).iterate(from, from) as Iterable<FiledRow>;
+  );
+  const rows = statement.iterate(from, from) as unknown as Iterable<FiledRow>;
   const index = new RoomSeqs(from, window);
   let seq = -1;
   let keys: string[] = [];
   let roomsOnly = false;
   for (const row of rows) {
-    if (row.seq !== seq && keys.length > 0) index.file(seq, keys, roomsOnly);
-    if (row.seq !== seq) keys = [];
-    seq = row.seq;
-    keys.push(...rowKeys(row));
+    if (row.seq !== seq) {
+      if (keys.length > 0) index.file(seq, keys, roomsOnly);
+      keys = [];
+      seq = row.seq;
+    }
+    if (typeof row.room === "string") keys.push(row.room);
+    else keys.push(...rowKeys(row.rooms));
     roomsOnly = row.hidden === 1;
   }
   if (keys.length > 0) index.file(seq, keys, roomsOnly);
   return index;
 }
 
-/** The rooms a row is filed under ({@linkcode roomKeys}). */
-function rowKeys({ room, rooms }: FiledRow): readonly string[] {
-  if (typeof room === "string") return [room];
+/** The rooms a row that names none is filed under ({@linkcode roomKeys}). */
+function rowKeys(rooms: string | null): readonly string[] {
   let list: unknown;
   try {
     list = rooms === null ? undefined : JSON.parse(rooms);
