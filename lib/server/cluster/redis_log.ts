@@ -26,7 +26,6 @@
 import {
   type AppendOptions,
   CATCH_UP_SCAN_EVENTS,
-  inRoom,
   type LogRange,
   NOTHING_LOST,
   type RoomEvent,
@@ -38,6 +37,7 @@ import {
   type SinceOptions,
 } from "../room/room_log.ts";
 import { RecentEvents } from "../room/recent_events.ts";
+import { NewestReader, RoomSeqs } from "../room/room_seqs.ts";
 import { seqOf, type StreamEntry, streamEvent } from "./stream_entry.ts";
 import type { RedisLink } from "./redis.ts";
 import type { RoomRecord } from "../room/room_record.ts";
@@ -57,46 +57,8 @@ export interface RedisLogOptions
   readonly defaultRoom: string;
 }
 
-/** Stream entries one `XREVRANGE` of a catch-up reads. */
-const CATCH_UP_PAGE = 1000;
-
-/**
- * What a catch-up keeps of a room's events read newest first: the newest
- * that the limit and `fits` take (as `fitting` says); the others counted.
- */
-class Kept {
-  readonly #options: SinceOptions;
-  readonly #events: RoomEvent[] = [];
-  #count = 0;
-  #overRoomsOnly = 0;
-  #bytes = 0;
-
-  constructor(options: SinceOptions) {
-    this.#options = options;
-  }
-
-  /** The next older event of the room: kept, or counted over. */
-  add(event: RoomEvent): void {
-    const { limit, fits } = this.#options;
-    if (++this.#count <= limit && this.#bytes <= (fits?.bytes ?? Infinity)) {
-      this.#events.push(event);
-      this.#bytes += fits?.size(event) ?? 0;
-    } else if (roomsOnly(event.line)) this.#overRoomsOnly++;
-  }
-
-  /** The range read (`gap`: lines after its start may be gone). */
-  range(gap: boolean): LogRange {
-    const events = this.#events.toReversed();
-    const over = this.#count - events.length;
-    return {
-      events,
-      over,
-      overRoomsOnly: this.#overRoomsOnly,
-      gap,
-      lost: NOTHING_LOST,
-    };
-  }
-}
+/** Stream entries one `XRANGE` of {@linkcode RedisLog.open} reads. */
+const FILL_PAGE = 1000;
 
 /** The room log in a Redis Stream. */
 export class RedisLog implements RoomLog {
@@ -114,6 +76,8 @@ export class RedisLog implements RoomLog {
   /** The search index's catch-ups from the stream, if it has one. */
   #searchCatchUp: StreamCatchUp | undefined;
   #options: RedisLogOptions;
+  /** Each room's numbers, for catch-ups (filed as the reader hands on). */
+  #index = new RoomSeqs();
 
   private constructor(link: RedisLink, options: RedisLogOptions) {
     this.#link = link;
@@ -122,6 +86,7 @@ export class RedisLog implements RoomLog {
     this.#reader = new StreamReader(link, options, {
       event: (event) => {
         this.#recent.add(event);
+        this.#index.add(event);
         this.#sink(event);
       },
       // Right after the echoes before.
@@ -150,6 +115,7 @@ export class RedisLog implements RoomLog {
     for (const event of snapshot.recent.get(options.defaultRoom) ?? []) {
       log.#recent.add(event);
     }
+    await log.#fill(seq);
     log.#reader.startAfter(seq);
     log.#startSeq = seq;
     link.onReset(() => log.#reset());
@@ -183,6 +149,8 @@ export class RedisLog implements RoomLog {
     const { snapshot, seq } = await readRoomsAtStart(this.#link, log);
     // What the reader had not reached is skipped: the index takes it back.
     this.#searchCatchUp?.skipped(this.#reader.handedOn + 1, seq);
+    // What was skipped is not filed: a catch-up from before it has a gap.
+    this.#index.restart(seq);
     this.#reader.restartAfter(seq);
     this.#recent.forgetUpTo(Infinity);
     for (const event of snapshot.recent.get(defaultRoom) ?? []) {
@@ -242,40 +210,20 @@ export class RedisLog implements RoomLog {
   }
 
   /**
-   * Reads the stream back from `before` (its newest end), a page at a
-   * time, down to `after` (at most {@linkcode CATCH_UP_SCAN_EVENTS}
-   * entries); a gap when the stream was trimmed after `after` (how many
-   * of the room's went is unknown: `XADD` trims without reading).
+   * Counts and finds the room's events by its numbers ({@linkcode RoomSeqs}),
+   * then reads only those the catch-up sends, each by its number; a gap
+   * when the stream was trimmed after `after` (how many of the room's
+   * went is unknown: `XADD` trims without reading), or when `after` is
+   * older than what the index holds.
    */
   async since(
     room: string,
     after: number,
     options: SinceOptions,
   ): Promise<LogRange> {
-    const kept = new Kept(options);
-    let high = options.before === undefined ? "+" : `${options.before - 1}`;
-    let scanned = 0;
-    while (high === "+" || Number(high) > after) {
-      const page = await this.#link.command([
-        "XREVRANGE",
-        this.#link.keys.events,
-        high,
-        `${after + 1}`,
-        "COUNT",
-        String(CATCH_UP_PAGE),
-      ]) as StreamEntry[];
-      for (const entry of page) {
-        const event = streamEvent(entry);
-        if (event === null || !inRoom(event, room, options.defaultRoom)) {
-          continue;
-        }
-        kept.add(event);
-      }
-      scanned += page.length;
-      if (page.length < CATCH_UP_PAGE) break;
-      high = String(seqOf(page.at(-1)![0]) - 1);
-      if (scanned >= CATCH_UP_SCAN_EVENTS) return kept.range(true);
-    }
+    const before = options.before ?? Infinity;
+    const defaultRoom = options.defaultRoom ?? false;
+    const counted = this.#index.count(room, after, before, defaultRoom);
     const [oldest] = await this.#link.command([
       "XRANGE",
       this.#link.keys.events,
@@ -284,7 +232,59 @@ export class RedisLog implements RoomLog {
       "COUNT",
       "1",
     ]) as StreamEntry[];
-    return kept.range(oldest !== undefined && seqOf(oldest[0]) > after + 1);
+    const gap = after < this.#index.from ||
+      (oldest !== undefined && seqOf(oldest[0]) > after + 1);
+    const reader = new NewestReader(counted, options, gap ? 1 : 0);
+    for (let page = reader.next(); page.length > 0; page = reader.next()) {
+      reader.take(await this.#read(page));
+    }
+    const { events } = reader;
+    const shown = events.filter((event) => roomsOnly(event.line)).length;
+    return {
+      events,
+      over: counted.count - events.length,
+      overRoomsOnly: counted.roomsOnly - shown,
+      gap,
+      lost: NOTHING_LOST,
+    };
+  }
+
+  /** The events of `seqs` still in the stream, in that order (pipelined). */
+  async #read(seqs: readonly number[]): Promise<RoomEvent[]> {
+    const { events } = this.#link.keys;
+    const pages = await Promise.all(
+      seqs.map((seq) =>
+        this.#link.command(["XRANGE", events, `${seq}`, `${seq}`])
+      ),
+    ) as StreamEntry[][];
+    return pages.flat().map(streamEvent).filter((event) => event !== null);
+  }
+
+  /**
+   * Files the stream's events up to `seq` in the index, the newest
+   * {@linkcode CATCH_UP_SCAN_EVENTS} at most, a page at a time (once, at
+   * start, before reading goes on from `seq`).
+   */
+  async #fill(seq: number): Promise<void> {
+    const from = Math.max(0, seq - CATCH_UP_SCAN_EVENTS);
+    this.#index.restart(from);
+    let low = from + 1;
+    while (low <= seq) {
+      const page = await this.#link.command([
+        "XRANGE",
+        this.#link.keys.events,
+        `${low}`,
+        `${seq}`,
+        "COUNT",
+        String(FILL_PAGE),
+      ]) as StreamEntry[];
+      for (const entry of page) {
+        const event = streamEvent(entry);
+        if (event !== null) this.#index.add(event);
+      }
+      if (page.length < FILL_PAGE) break;
+      low = seqOf(page.at(-1)![0]) + 1;
+    }
   }
 
   async close(): Promise<void> {
@@ -324,6 +324,7 @@ export class RedisLog implements RoomLog {
     this.#writer.reset();
     this.#reader.reset();
     this.#recent.forgetUpTo(Infinity);
+    this.#index.restart(0);
     this.#checkSettled();
   }
 }

@@ -17,14 +17,15 @@ import {
   type LogRange,
   newEpoch,
   NOTHING_LOST,
-  rangeOf,
   type RoomEvent,
   type RoomEventSink,
   type RoomLine,
   type RoomLog,
   type RoomLogFailure,
+  roomsOnly,
   type SinceOptions,
 } from "./room_log.ts";
+import { readNewest, RoomSeqs } from "./room_seqs.ts";
 import { RecentEvents } from "./recent_events.ts";
 import { RecentIds, type RecentIdsOptions } from "./recent_ids.ts";
 import { MemberRooms } from "./member_rooms.ts";
@@ -86,6 +87,8 @@ export class MemoryLog implements RoomLog {
   #heldNext = 0;
   #heldCapacity: number;
   #gone: Tombstones;
+  /** Each room's numbers among those held. */
+  #index = new RoomSeqs(0, Infinity);
   #members: MemberRooms;
 
   /**
@@ -141,28 +144,53 @@ export class MemoryLog implements RoomLog {
 
   /** Keeps `event` in the ring of events for catch-up. */
   #hold(event: RoomEvent): void {
-    if (this.#heldCapacity === 0) return this.#gone.add(event); // let go
+    this.#index.add(event);
+    if (this.#heldCapacity === 0) return this.#letGo(event);
     if (this.#held.length < this.#heldCapacity) this.#held.push(event);
     else {
-      this.#gone.add(this.#held[this.#heldNext]!);
+      this.#letGo(this.#held[this.#heldNext]!);
       this.#held[this.#heldNext] = event;
     }
     this.#heldNext = (this.#heldNext + 1) % this.#heldCapacity;
   }
 
+  #letGo(event: RoomEvent): void {
+    this.#gone.add(event);
+    this.#index.forgetThrough(event.seq);
+  }
+
+  /** The held event numbered `seq` (the ring holds a run of numbers). */
+  #at(seq: number): RoomEvent | undefined {
+    const held = this.#held;
+    const oldest = held.length < this.#heldCapacity ? 0 : this.#heldNext;
+    const first = held[oldest]?.seq ?? Infinity;
+    const event = held[(oldest + seq - first) % this.#heldCapacity];
+    return event?.seq === seq ? event : undefined;
+  }
+
+  /**
+   * Counts and finds the room's events by its numbers
+   * ({@linkcode RoomSeqs}): no other room's are looked at.
+   */
   since(
     room: string,
     after: number,
     options: SinceOptions,
   ): Promise<LogRange> {
-    const held = this.#held;
-    const oldest = held.length < this.#heldCapacity ? 0 : this.#heldNext;
-    const ordered = [...held.slice(oldest), ...held.slice(0, oldest)];
-    const first = ordered[0]?.seq ?? this.#seq + 1;
+    const first = this.#index.from + 1;
     const letGo = after + 1 < first && after < this.#seq;
     const lost = letGo ? this.#gone.count(room, after, options) : NOTHING_LOST;
+    const before = options.before ?? Infinity;
+    const defaultRoom = options.defaultRoom ?? false;
+    const counted = this.#index.count(room, after, before, defaultRoom);
+    const at = (seqs: readonly number[]) =>
+      seqs.flatMap((seq) => this.#at(seq) ?? []);
+    const events = readNewest(counted, at, options);
+    const shown = events.filter((event) => roomsOnly(event.line)).length;
     return Promise.resolve({
-      ...rangeOf(ordered, room, after, options),
+      events,
+      over: counted.count - events.length,
+      overRoomsOnly: counted.roomsOnly - shown,
       gap: lost === null,
       lost: lost ?? NOTHING_LOST,
     });

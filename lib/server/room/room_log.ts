@@ -39,7 +39,6 @@ export {
   MOD_FOR_EVERYONE,
   newEpoch,
   NOTHING_LOST,
-  rangeOf,
   roomsOnly,
 } from "./since.ts";
 

@@ -3,8 +3,8 @@
  * (a resuming member's catch-up, `catch_up.ts`), the newest up to a
  * limit, with how many more there were and how many of the room's the
  * log lost (when it can know); which events are a room's (a rename or a
- * leave of the server: those of the rooms its member was in); the same
- * range for a log that holds events in memory; and new epochs.
+ * leave of the server: those of the rooms its member was in); and new
+ * epochs.
  *
  * @module
  */
@@ -12,8 +12,9 @@
 import type { RoomEvent } from "./room_log.ts";
 
 /**
- * Events (of every room) one catch-up read looks through at most, so that
- * it never holds the server long: what lies further back counts as lost.
+ * The newest entries (an event's number under one of its rooms) a log
+ * keeps of each room's numbers for catch-ups (`room_seqs.ts`): what lies
+ * further back counts as lost (a gap).
  */
 export const CATCH_UP_SCAN_EVENTS = 200_000;
 
@@ -106,52 +107,6 @@ export function inRoom(
 ): boolean {
   if (event.room !== undefined) return event.room === room;
   return event.rooms === undefined ? defaultRoom : event.rooms.includes(room);
-}
-
-/**
- * The newest `limit` of `events` (oldest first) that are room `room`'s
- * and numbered above `after` and below `before`: the range of a log that
- * holds its events in memory.
- */
-export function rangeOf(
-  events: Iterable<RoomEvent>,
-  room: string,
-  after: number,
-  options: SinceOptions,
-): { events: RoomEvent[]; over: number; overRoomsOnly: number } {
-  const before = options.before ?? Infinity;
-  const found: RoomEvent[] = [];
-  for (const event of events) {
-    if (
-      event.seq > after && event.seq < before &&
-      inRoom(event, room, options.defaultRoom)
-    ) {
-      found.push(event);
-    }
-  }
-  const over = found.length - fitting(found, options);
-  const overRoomsOnly = found.slice(0, over)
-    .filter((event) => roomsOnly(event.line)).length;
-  return { events: found.slice(over), over, overRoomsOnly };
-}
-
-/**
- * How many of `events` (oldest first) a read keeps, the newest: at most
- * `limit`, and no further back than the first whose size takes those
- * kept past `fits.bytes`.
- */
-export function fitting(
-  events: readonly RoomEvent[],
-  { limit, fits }: SinceOptions,
-): number {
-  let kept = 0;
-  let bytes = 0;
-  for (let i = events.length - 1; i >= 0 && kept < limit; i--) {
-    kept++;
-    bytes += fits?.size(events[i]!) ?? 0;
-    if (bytes > (fits?.bytes ?? Infinity)) break;
-  }
-  return kept;
 }
 
 /**

@@ -11,12 +11,7 @@
  */
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import {
-  lineSign,
-  MOD_FOR_EVERYONE,
-  type RoomEvent,
-  type SinceOptions,
-} from "../room/room_log.ts";
+import { lineSign, type RoomEvent } from "../room/room_log.ts";
 import type { RecentIds } from "../room/recent_ids.ts";
 import { type StoredRow, toRoomEvent } from "../room/stored_event.ts";
 
@@ -68,7 +63,7 @@ export function storedLineSign(line: string): string | null {
 }
 
 /** The columns of `events` that {@linkcode toRoomEvent} reads. */
-const STORED_COLUMNS =
+export const STORED_COLUMNS =
   "seq, time, line, id, effect, effect_value AS effectValue";
 
 /** The last `limit` stored messages and actions, oldest first. */
@@ -78,75 +73,6 @@ export function recentEvents(db: DatabaseSync, limit: number): RoomEvent[] {
      ORDER BY seq DESC LIMIT ?`,
   ).all(limit) as unknown as StoredRow[];
   return rows.reverse().map(toRoomEvent).filter((e) => e !== null);
-}
-
-/**
- * The condition on `events` rows of one room, its name bound twice: rows
- * that name it, and renames and leaves of the server that reached it
- * (`RoomEvent.rooms`); the default room's also the rows that name no room
- * and say no rooms (see `inRoom`).
- */
-function roomCondition(defaultRoom: boolean): string {
-  const room = "json_extract(line, '$.room')";
-  const reached = `type IN ('NICK', 'LEAVE') AND EXISTS
-    (SELECT 1 FROM json_each(line, '$.rooms') WHERE value = ?)`;
-  if (!defaultRoom) return `(${room} = ? OR (${reached}))`;
-  return `(${room} = ? OR (${room} IS NULL AND
-    (json_type(line, '$.rooms') IS NULL OR (${reached}))))`;
-}
-
-/** Which stored events of one room {@linkcode roomEvents} reads. */
-export interface RoomEventsQuery {
-  readonly room: string;
-  /** The default room: rows that name no room are its too. */
-  readonly defaultRoom: boolean;
-  /** Only events numbered above this one, */
-  readonly after: number;
-  /** and below this one. */
-  readonly before: number;
-  /** At most this many, the newest. */
-  readonly limit: number;
-  /** No further back once those read take more (`SinceOptions.fits`). */
-  readonly fits?: SinceOptions["fits"];
-}
-
-/** A stored row only members with `rooms` see (as `roomsOnly`). */
-const ROOMS_ONLY = `type = 'MOD' AND IFNULL(json_extract(line, '$.action'), '')
-  NOT IN (${[...MOD_FOR_EVERYONE].map((a) => `'${a}'`).join(", ")})`;
-
-/**
- * The newest `limit` stored events of one room in a range of numbers,
- * oldest first, how many of the room's events the range holds in all,
- * and how many of those only members with `rooms` see.
- */
-export function roomEvents(
-  db: DatabaseSync,
-  query: RoomEventsQuery,
-): { events: RoomEvent[]; count: number; roomsOnly: number } {
-  const where = `seq > ? AND seq < ? AND ${roomCondition(query.defaultRoom)}`;
-  const args = [query.after, query.before, query.room, query.room] as const;
-  const { n, hidden } = db.prepare(
-    `SELECT COUNT(*) AS n, IFNULL(SUM(${ROOMS_ONLY}), 0) AS hidden
-     FROM events WHERE ${where}`,
-  ).get(...args) as { n: number; hidden: number };
-  const counts = { count: n, roomsOnly: hidden };
-  if (n === 0 || query.limit <= 0) return { events: [], ...counts };
-  const rows = db.prepare(
-    `SELECT ${STORED_COLUMNS} FROM events WHERE ${where}
-     ORDER BY seq DESC LIMIT ?`,
-  ).iterate(...args, query.limit) as Iterable<StoredRow>;
-  // Newest first, row by row: a catch-up's budget takes a few of the
-  // longest lines, and each row read costs its whole text.
-  const events: RoomEvent[] = [];
-  let bytes = 0;
-  for (const row of rows) {
-    const event = toRoomEvent(row);
-    if (event === null) continue;
-    events.push(event);
-    bytes += query.fits?.size(event) ?? 0;
-    if (bytes > (query.fits?.bytes ?? Infinity)) break;
-  }
-  return { events: events.reverse(), ...counts };
 }
 
 /** An id as {@linkcode LineIdsTable.load} reads it. */

@@ -45,7 +45,8 @@ import {
 } from "./events_table.ts";
 import { encodeRecord, type Journal, type JournalValue } from "./journal.ts";
 import { lastSeq } from "./retention.ts";
-import { logEpoch, sqliteRange } from "./log_range.ts";
+import { logEpoch, roomSeqsOf, sqliteRange } from "./log_range.ts";
+import type { RoomSeqs } from "../room/room_seqs.ts";
 import {
   type AppendOptions,
   type AppendOutcome,
@@ -141,6 +142,8 @@ export class SqliteLog implements RoomLog {
   #failing = false;
   /** Each member's rooms as the lines stored so far say. */
   #members: MemberRooms;
+  /** Each room's numbers, for catch-ups. */
+  #index: RoomSeqs;
 
   /** Whether writes fail now (a full disk...): until the next one succeeds. */
   get failing(): boolean {
@@ -162,6 +165,7 @@ export class SqliteLog implements RoomLog {
     );
     this.#insert = new BatchInsert(db, EVENT_COLUMNS);
     this.#seq = lastSeq(db);
+    this.#index = roomSeqsOf(db, this.#seq);
     this.epoch = logEpoch(db);
     this.#recent = new RecentEvents(options.keep);
     this.#members = new MemberRooms(
@@ -203,8 +207,9 @@ export class SqliteLog implements RoomLog {
     options: SinceOptions,
   ): Promise<LogRange> {
     const unsaved = this.#unsaved;
+    const index = this.#index;
     return Promise.try(() =>
-      sqliteRange(this.#db, unsaved, this.#seq, room, after, options)
+      sqliteRange(this.#db, unsaved, index, room, after, options)
     );
   }
 
@@ -307,6 +312,7 @@ export class SqliteLog implements RoomLog {
         ...(rooms === undefined ? {} : { rooms }),
       };
       this.#recent.add(event);
+      this.#index.add(event);
       this.#sink(event);
     }
   }

@@ -34,6 +34,7 @@ import { openStore, type Store } from "../../../lib/server/storage/store.ts";
 import { FakeClock } from "../../_fakes.ts";
 import { withTempDir } from "../../_helpers.ts";
 import { Redis } from "../../_redis.ts";
+import { jsonProbe } from "../storage/_json_probe.ts";
 import { parseServerArgs } from "../../../lib/server/server_args.ts";
 
 /** The server's defaults, for the cluster's limits (under the config's names). */
@@ -57,6 +58,12 @@ interface LogKit {
   readonly durable: boolean;
   /** The events it stored, read back from its storage (durable logs). */
   stored?(): Promise<readonly RoomEvent[]>;
+  /**
+   * How many stored lines its storage has read so far (SQLite: lines whose
+   * JSON a query looked into; Redis: stream entries sent back); absent: a
+   * log in memory, which reads no storage.
+   */
+  linesRead?(): number;
   /**
    * Puts the origin in `rooms` as the log knows, without an event (a
    * cluster refuses a message in a room from a member not in it).
@@ -140,11 +147,14 @@ const withSqliteLog = (journal: boolean): WithKit => (body) =>
   withTempDir(async (dir) => {
     const clock = new FakeClock();
     let store: Store | null = null;
+    const probe = jsonProbe();
     try {
       await body({
+        linesRead: () => probe.read,
         open: () => {
           store?.close(); // a log not closed first: killed
           store = openStore(dir, { exclusive: true });
+          probe.watch(store.db);
           const options = {
             clock,
             keep: KEEP,
@@ -158,6 +168,7 @@ const withSqliteLog = (journal: boolean): WithKit => (body) =>
         trimming: (keep, tombstones) => {
           store?.close();
           store = openStore(dir, { exclusive: true });
+          probe.watch(store.db);
           const retention = new Retention(store.db, {
             clock,
             keepDays: 0,
@@ -189,6 +200,7 @@ const withSqliteLog = (journal: boolean): WithKit => (body) =>
       });
     } finally {
       (store as Store | null)?.close();
+      probe.close();
     }
   });
 
@@ -204,6 +216,7 @@ const withRedisLog: WithKit = (body) =>
       streamEntries: 1000,
       log,
     });
+    const entries = streamProbe(link);
     const cluster = new Cluster(link, { ...DEFAULTS, clock: systemClock, log });
     await cluster.start(() => {});
     try {
@@ -253,6 +266,7 @@ const withRedisLog: WithKit = (body) =>
           counts: false,
         }),
         stored: () => readStream(link),
+        linesRead: () => entries.read,
         // As its scripts keep it (no JOIN, no number): its rooms'
         // messages are refused from a member not in them.
         inRooms: async (rooms) => {
@@ -267,6 +281,20 @@ const withRedisLog: WithKit = (body) =>
       await link.close();
     }
   });
+
+/** Counts the stream entries `XRANGE` and `XREVRANGE` send back on `link`. */
+function streamProbe(link: RedisLink): { readonly read: number } {
+  const probe = { read: 0 };
+  const command = link.command.bind(link);
+  link.command = async (args) => {
+    const reply = await command(args);
+    if (/^XREV?RANGE$/i.test(args[0] ?? "") && Array.isArray(reply)) {
+      probe.read += reply.length;
+    }
+    return reply;
+  };
+  return probe;
+}
 
 /** Every event in the stream, read as the log reads it. */
 async function readStream(link: RedisLink): Promise<readonly RoomEvent[]> {
@@ -818,6 +846,51 @@ contract(
       lines: 0,
       roomsOnly: 0,
     }]);
+    await log.close();
+  },
+);
+
+contract(
+  "since() counts and finds a room's events without reading the other rooms' lines (a catch-up's cost does not grow with the log)",
+  async (kit) => {
+    let log = await kit.open();
+    await kit.inRooms?.(["#quiet", "#busy"]);
+    const seen = handedOn(log);
+    log.append(msg("hush"), kit.origin, { room: "#quiet" });
+    await settledLog(log);
+    const base = seen[0]!.seq - 1;
+    // Fewer than a stream keeps (the suite's --redis-stream-entries 1000).
+    const busy = 600;
+    for (let i = 0; i < busy; i++) {
+      log.append(msg(`b${i}`), kit.origin, { room: "#busy" });
+    }
+    log.append(msg("again"), kit.origin, { room: "#quiet" });
+    await settledLog(log);
+    if (kit.durable) {
+      // As a restart finds it: what it knows of the rooms is read at start.
+      await log.close();
+      log = await kit.open();
+    }
+    const reads = async (room: string, limit: number) => {
+      const before = kit.linesRead?.() ?? 0;
+      const range = await log.since(room, base, { limit });
+      return { range, read: (kit.linesRead?.() ?? 0) - before };
+    };
+    const quiet = await reads("#quiet", 10);
+    assert.deepEqual(texts(quiet.range.events), ["hush", "again"]);
+    assert.deepEqual([quiet.range.over, quiet.range.gap], [0, false]);
+    // The oldest entry (a trimmed stream?) and the two sent, at most.
+    assert.ok(quiet.read <= 3, `${quiet.read} lines read for 2 of #quiet`);
+    const loud = await reads("#busy", 5);
+    assert.deepEqual(texts(loud.range.events), [
+      "b595",
+      "b596",
+      "b597",
+      "b598",
+      "b599",
+    ]);
+    assert.deepEqual([loud.range.over, loud.range.gap], [busy - 5, false]);
+    assert.ok(loud.read <= 6, `${loud.read} lines read to count ${busy}`);
     await log.close();
   },
 );
