@@ -115,22 +115,29 @@ export class RoomSeqs {
 
   /** Files an event numbered above every one filed so far. */
   add(event: FiledEvent): void {
-    this.file(event.seq, roomKeys(event), roomsOnly(event.line));
+    const hidden = roomsOnly(event.line);
+    // One room (every line said in a room): no list made a line.
+    if (event.room !== undefined || event.rooms === undefined) {
+      this.file(event.seq, event.room ?? NO_ROOM, hidden);
+    } else this.file(event.seq, roomKeys(event), hidden);
   }
 
-  /** Files number `seq` under rooms `keys` (see {@linkcode roomKeys}). */
-  file(seq: number, keys: readonly string[], hidden: boolean): void {
+  /** Files number `seq` under room `keys` (or rooms: {@linkcode roomKeys}). */
+  file(seq: number, keys: string | readonly string[], hidden: boolean): void {
     if (seq <= this.#top) return; // filed already (a reader's overlap)
     this.#top = seq;
-    for (const key of keys) {
-      let seqs = this.#rooms.get(key);
-      if (seqs === undefined) this.#rooms.set(key, seqs = new Seqs());
-      seqs.seqs.push(seq);
-      if (hidden) seqs.hidden.push(seq);
-      this.#order.push(seq);
-    }
+    if (typeof keys === "string") this.#fileUnder(keys, seq, hidden);
+    else for (const key of keys) this.#fileUnder(key, seq, hidden);
     const over = this.#order.length - this.#head - this.#window;
     if (over > 0) this.forgetThrough(this.#order[this.#head + over - 1]!);
+  }
+
+  #fileUnder(key: string, seq: number, hidden: boolean): void {
+    let seqs = this.#rooms.get(key);
+    if (seqs === undefined) this.#rooms.set(key, seqs = new Seqs());
+    seqs.seqs.push(seq);
+    if (hidden) seqs.hidden.push(seq);
+    this.#order.push(seq);
   }
 
   /** Lets go of the numbers up to `seq`: it holds those above it only. */
