@@ -86,8 +86,8 @@ local function claimOf(id)
   local key = redis.call('HGET', K.ids, id)
   local raw = key and redis.call('HGET', K.members, key)
   if not raw then return nil end
-  local m = cjson.decode(raw)
-  if m.id ~= id then return nil end
+  local ok, m = pcall(cjson.decode, raw)
+  if not ok or type(m) ~= 'table' or m.id ~= id then return nil end
   return m
 end
 -- The mutes of room record rec (decoded) in force at time (ms).
@@ -102,27 +102,54 @@ local function inForceAt(rec, time)
   end
   return found
 end
--- The key of the first of mutes (of room record rec) that holds member
+-- Room record rec (decoded) and its mutes (inForceAt's) as lookups, so
+-- that judging a member costs the same whatever their number: operators
+-- (a set), the position of the first mute naming each account (lower
+-- case) and each address group.
+local function muteIndex(rec, mutes)
+  local ops, accounts, groups = {}, {}, {}
+  for _, o in ipairs(type(rec.operators) == 'table' and rec.operators or {}) do
+    if type(o) == 'string' then ops[o] = true end
+  end
+  for i, named in ipairs(mutes) do
+    local s = named[2]
+    if type(s.target) == 'string' and s.kind == 'account' then
+      local a = string.lower(s.target)
+      accounts[a] = accounts[a] or i
+    elseif type(s.target) == 'string' and s.kind == 'address' then
+      groups[s.target] = groups[s.target] or i
+    end
+  end
+  return {ops = ops, accounts = accounts, groups = groups, mutes = mutes}
+end
+-- The key of the first mute of index (muteIndex's) that holds member
 -- claim m, or nil: never a server operator; an account mute, by its
 -- account; an address mute, by its address group (a claim of an earlier
 -- release has none: its host, an IPv4 address's group), unless it
 -- operates the room (room_record.ts, sanctionFor).
-local function coveredBy(m, rec, mutes)
+local function coveredBy(m, index)
   if m.operator == true then return nil end
   local account = type(m.account) == 'string' and string.lower(m.account)
   local group = type(m.group) == 'string' and m.group or m.host
   local op = account or ('~' .. string.lower(tostring(m.alias)))
-  local operates = false
-  for _, o in ipairs(type(rec.operators) == 'table' and rec.operators or {}) do
-    if o == op then operates = true end
+  local first = account and index.accounts[account]
+  local byGroup = not index.ops[op] and type(group) == 'string' and
+    index.groups[group]
+  if byGroup and (not first or byGroup < first) then first = byGroup end
+  return first and index.mutes[first][1] or nil
+end
+-- The ids of the members in room name: a scan of the members' rooms
+-- (what each lists, as listText wrote it, searched before it is decoded),
+-- so that only the room's own claims are decoded.
+local function idsIn(name)
+  local ids, quoted = {}, cjson.encode(name)
+  local all = redis.call('HGETALL', K.roomMembers)
+  for i = 1, #all, 2 do
+    if string.find(all[i + 1], quoted, 1, true) and isIn(all[i], name) then
+      ids[#ids + 1] = all[i]
+    end
   end
-  for _, named in ipairs(mutes) do
-    local s = named[2]
-    if type(s.target) == 'string' and ((s.kind == 'account' and account and
-      account == string.lower(s.target)) or (s.kind == 'address' and
-      not operates and group == s.target)) then return named[1] end
-  end
-  return nil
+  return ids
 end
 -- The key of the mute record rec (decoded) has that was (JSON) lacks.
 local function addedMute(was, rec)
@@ -147,12 +174,11 @@ local function holdAll(name, line, was, time)
   if not okr or type(rec) ~= 'table' then return end
   local mutes, held = inForceAt(rec, time), {}
   if #mutes > 0 then
-    local all = redis.call('HGETALL', K.members)
-    for i = 2, #all, 2 do
-      local okm, m = pcall(cjson.decode, all[i])
-      local key = okm and type(m) == 'table' and type(m.id) == 'string' and
-        coveredBy(m, rec, mutes)
-      if key and isIn(m.id, name) then held[m.id] = key end
+    local index = muteIndex(rec, mutes)
+    for _, id in ipairs(idsIn(name)) do
+      local m = claimOf(id)
+      local key = m and coveredBy(m, index)
+      if key then held[id] = key end
     end
   end
   local added = l.action == 'mute' and addedMute(was, rec)
@@ -182,7 +208,7 @@ local function holdJoiner(id, name, time)
   if not ok or type(rec) ~= 'table' then return end
   local mutes = inForceAt(rec, time)
   local m = #mutes > 0 and claimOf(id)
-  local key = m and coveredBy(m, rec, mutes)
+  local key = m and coveredBy(m, muteIndex(rec, mutes))
   if key then hold(id, name, key) end
 end
 -- Whether a mute of room name in force at time (ms) holds member id.
