@@ -244,7 +244,8 @@ end
  * stored (which sets no holds) silences nobody. Cost: one `EXISTS` a
  * script call (at its first message or action), nothing more per line
  * while nobody is held; else one `HGET` a speaker a call, and while a
- * speaker is held one `GET` of `sanctions` a call.
+ * speaker is held one `GET` of `sanctions` a call. Of `sanctions`, only its
+ * mutes are decoded (`serverMutes`), not its bans, however many.
  */
 export const SERVER_MUTE_LUA = `
 -- In one call: whether anyone is held (nil: not read yet), each
@@ -254,14 +255,35 @@ local anyServerHeld, serverHeld, serverMutesNow = nil, {}, nil
 local function serverHoldsChanged()
   anyServerHeld, serverHeld, serverMutesNow = nil, {}, nil
 end
--- The mutes of sanctions JSON raw (nil: none).
+-- The mutes of sanctions JSON raw (a list of flat objects), without
+-- decoding its bans: in one pass over it, each object that begins
+-- '{"type":"mute"' (as servers write them) is decoded alone, up to the
+-- next '{"' (in JSON text a quote inside a string is escaped: '{"' only
+-- begins an object). A mute written otherwise, or one that does not
+-- decode alone: the whole list is decoded.
 local function serverMutes(raw)
-  local found = {}
-  if not raw or not string.find(raw, '"type":"mute"', 1, true) then
-    return found
+  local found, list = {}, {}
+  local at = raw and string.find(raw, 'mute"', 1, true)
+  while at do
+    local key = string.sub(raw, at - 9, at - 1)
+    if key == '{"type":"' then
+      local after = string.find(raw, '{"', at, true)
+      local text = string.match(string.sub(raw, at - 9, (after or 0) - 1),
+        '^(.*})')
+      local ok, s = pcall(cjson.decode, text or '')
+      if not ok then list = nil break end
+      list[#list + 1] = s
+    elseif string.sub(key, 2) == '"type":"' then
+      list = nil
+      break
+    end
+    at = string.find(raw, 'mute"', at + 5, true)
   end
-  local ok, list = pcall(cjson.decode, raw)
-  if not ok or type(list) ~= 'table' then return found end
+  if list == nil then
+    local ok, all = pcall(cjson.decode, raw)
+    if not ok or type(all) ~= 'table' then return found end
+    list = all
+  end
   for _, s in ipairs(list) do
     if type(s) == 'table' and s.type == 'mute' and
       type(s.target) == 'string' then found[#found + 1] = s end
