@@ -438,7 +438,7 @@ Deno.test("Moderation keeps when each ban and mute and the topic were set: acros
 });
 
 Deno.test("Moderation reads a ban whose row's created is no time (a data directory written by hand) as undated: the list it shares stays one another server takes, not refused whole", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir((dir) => {
     const clock = new FakeClock();
     {
       using store = openStore(`${dir}/one`);
@@ -468,6 +468,7 @@ Deno.test("Moderation reads a ban whose row's created is no time (a data directo
     );
     const shared = readSharedSanctions(shareSanctions(moderation.all()));
     assert.deepEqual(shared?.map((s) => s.target), ["bob", "cat", "dan"]);
+    return Promise.resolve();
   });
 });
 
