@@ -138,16 +138,25 @@ local function coveredBy(m, index)
   if byGroup and (not first or byGroup < first) then first = byGroup end
   return first and index.mutes[first][1] or nil
 end
--- The ids of the members in room name: a scan of the members' rooms
--- (what each lists, as listText wrote it, searched before it is decoded),
--- so that only the room's own claims are decoded.
+-- The ids of the members in room name: its set (idsKey) when it holds as
+-- many as roomSizes counts; else (a server of an earlier release keeps no
+-- such set) a scan of the members' rooms (what each lists, as listText
+-- wrote it, searched before it is decoded), which makes the set anew.
 local function idsIn(name)
+  local size = tonumber(redis.call('HGET', K.roomSizes, name) or '0')
+  if redis.call('SCARD', idsKey(name)) == size then
+    return redis.call('SMEMBERS', idsKey(name))
+  end
   local ids, quoted = {}, cjson.encode(name)
   local all = redis.call('HGETALL', K.roomMembers)
   for i = 1, #all, 2 do
     if string.find(all[i + 1], quoted, 1, true) and isIn(all[i], name) then
       ids[#ids + 1] = all[i]
     end
+  end
+  redis.call('DEL', idsKey(name))
+  for i = 1, #ids, 1000 do
+    redis.call('SADD', idsKey(name), unpack(ids, i, math.min(i + 999, #ids)))
   end
   return ids
 end
