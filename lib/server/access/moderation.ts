@@ -326,13 +326,21 @@ export function describeSanction(sanction: Sanction): string {
 
 /**
  * The sanctions the database keeps, oldest first, each reason as
- * `storedText` makes it.
+ * `storedText` makes it, each dated by its row's `created` when that is a
+ * time (one that is not, written by hand, is not known: a list shared
+ * with it would be refused whole by every other server).
  */
 function loadSanctions(db: DatabaseSync): Held[] {
   const rows = db.prepare(
     "SELECT id, type, kind, target, label, until, by, reason, created AS at FROM sanctions ORDER BY id",
-  ).all() as unknown as Sanction[];
-  return rows.map((s) => hold({ ...s, reason: storedText(s.reason) }));
+  ).all() as unknown as (Sanction & { at: unknown })[];
+  return rows.map(({ at, ...s }) =>
+    hold({
+      ...s,
+      reason: storedText(s.reason),
+      ...(isTime(at) ? { at } : {}),
+    })
+  );
 }
 
 function hold(sanction: Sanction): Held {

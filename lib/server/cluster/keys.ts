@@ -169,7 +169,8 @@ export interface ClusterKeys {
   /**
    * The last messages and actions of room `room` (its stream entries as
    * JSON, newest first, at most `--history`): a quiet room keeps them when
-   * a busy one trims the stream.
+   * a busy one trims the stream. `recent(room) + ":in"`: the ids of its
+   * members (a set, none for the default room: `room_scripts.ts`, idsKey).
    */
   recent(room: string): string;
   /**

@@ -86,8 +86,8 @@ local function claimOf(id)
   local key = redis.call('HGET', K.ids, id)
   local raw = key and redis.call('HGET', K.members, key)
   if not raw then return nil end
-  local m = cjson.decode(raw)
-  if m.id ~= id then return nil end
+  local ok, m = pcall(cjson.decode, raw)
+  if not ok or type(m) ~= 'table' or m.id ~= id then return nil end
   return m
 end
 -- The mutes of room record rec (decoded) in force at time (ms).
@@ -102,27 +102,63 @@ local function inForceAt(rec, time)
   end
   return found
 end
--- The key of the first of mutes (of room record rec) that holds member
+-- Room record rec (decoded) and its mutes (inForceAt's) as lookups, so
+-- that judging a member costs the same whatever their number: operators
+-- (a set), the position of the first mute naming each account (lower
+-- case) and each address group.
+local function muteIndex(rec, mutes)
+  local ops, accounts, groups = {}, {}, {}
+  for _, o in ipairs(type(rec.operators) == 'table' and rec.operators or {}) do
+    if type(o) == 'string' then ops[o] = true end
+  end
+  for i, named in ipairs(mutes) do
+    local s = named[2]
+    if type(s.target) == 'string' and s.kind == 'account' then
+      local a = string.lower(s.target)
+      accounts[a] = accounts[a] or i
+    elseif type(s.target) == 'string' and s.kind == 'address' then
+      groups[s.target] = groups[s.target] or i
+    end
+  end
+  return {ops = ops, accounts = accounts, groups = groups, mutes = mutes}
+end
+-- The key of the first mute of index (muteIndex's) that holds member
 -- claim m, or nil: never a server operator; an account mute, by its
 -- account; an address mute, by its address group (a claim of an earlier
 -- release has none: its host, an IPv4 address's group), unless it
 -- operates the room (room_record.ts, sanctionFor).
-local function coveredBy(m, rec, mutes)
+local function coveredBy(m, index)
   if m.operator == true then return nil end
   local account = type(m.account) == 'string' and string.lower(m.account)
   local group = type(m.group) == 'string' and m.group or m.host
   local op = account or ('~' .. string.lower(tostring(m.alias)))
-  local operates = false
-  for _, o in ipairs(type(rec.operators) == 'table' and rec.operators or {}) do
-    if o == op then operates = true end
+  local first = account and index.accounts[account]
+  local byGroup = not index.ops[op] and type(group) == 'string' and
+    index.groups[group]
+  if byGroup and (not first or byGroup < first) then first = byGroup end
+  return first and index.mutes[first][1] or nil
+end
+-- The ids of the members in room name: its set (idsKey) when it holds as
+-- many as roomSizes counts; else (a server of an earlier release keeps no
+-- such set) a scan of the members' rooms (what each lists, as listText
+-- wrote it, searched before it is decoded), which makes the set anew.
+local function idsIn(name)
+  local size = tonumber(redis.call('HGET', K.roomSizes, name) or '0')
+  if redis.call('SCARD', idsKey(name)) == size then
+    return redis.call('SMEMBERS', idsKey(name))
   end
-  for _, named in ipairs(mutes) do
-    local s = named[2]
-    if type(s.target) == 'string' and ((s.kind == 'account' and account and
-      account == string.lower(s.target)) or (s.kind == 'address' and
-      not operates and group == s.target)) then return named[1] end
+  local ids, quoted = {}, cjson.encode(name)
+  local all = redis.call('HGETALL', K.roomMembers)
+  for i = 1, #all, 2 do
+    if string.find(all[i + 1], quoted, 1, true) and isIn(all[i], name) then
+      ids[#ids + 1] = all[i]
+    end
   end
-  return nil
+  redis.call('DEL', idsKey(name))
+  for i = 1, #ids, 1000 do
+    redis.call('SADD', idsKey(name), unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  return ids
 end
 -- The key of the mute record rec (decoded) has that was (JSON) lacks.
 local function addedMute(was, rec)
@@ -147,12 +183,11 @@ local function holdAll(name, line, was, time)
   if not okr or type(rec) ~= 'table' then return end
   local mutes, held = inForceAt(rec, time), {}
   if #mutes > 0 then
-    local all = redis.call('HGETALL', K.members)
-    for i = 2, #all, 2 do
-      local okm, m = pcall(cjson.decode, all[i])
-      local key = okm and type(m) == 'table' and type(m.id) == 'string' and
-        coveredBy(m, rec, mutes)
-      if key and isIn(m.id, name) then held[m.id] = key end
+    local index = muteIndex(rec, mutes)
+    for _, id in ipairs(idsIn(name)) do
+      local m = claimOf(id)
+      local key = m and coveredBy(m, index)
+      if key then held[id] = key end
     end
   end
   local added = l.action == 'mute' and addedMute(was, rec)
@@ -182,7 +217,7 @@ local function holdJoiner(id, name, time)
   if not ok or type(rec) ~= 'table' then return end
   local mutes = inForceAt(rec, time)
   local m = #mutes > 0 and claimOf(id)
-  local key = m and coveredBy(m, rec, mutes)
+  local key = m and coveredBy(m, muteIndex(rec, mutes))
   if key then hold(id, name, key) end
 end
 -- Whether a mute of room name in force at time (ms) holds member id.
@@ -218,7 +253,8 @@ end
  * stored (which sets no holds) silences nobody. Cost: one `EXISTS` a
  * script call (at its first message or action), nothing more per line
  * while nobody is held; else one `HGET` a speaker a call, and while a
- * speaker is held one `GET` of `sanctions` a call.
+ * speaker is held one `GET` of `sanctions` a call. Of `sanctions`, only its
+ * mutes are decoded (`serverMutes`), not its bans, however many.
  */
 export const SERVER_MUTE_LUA = `
 -- In one call: whether anyone is held (nil: not read yet), each
@@ -228,14 +264,35 @@ local anyServerHeld, serverHeld, serverMutesNow = nil, {}, nil
 local function serverHoldsChanged()
   anyServerHeld, serverHeld, serverMutesNow = nil, {}, nil
 end
--- The mutes of sanctions JSON raw (nil: none).
+-- The mutes of sanctions JSON raw (a list of flat objects), without
+-- decoding its bans: in one pass over it, each object that begins
+-- '{"type":"mute"' (as servers write them) is decoded alone, up to the
+-- next '{"' (in JSON text a quote inside a string is escaped: '{"' only
+-- begins an object). A mute written otherwise, or one that does not
+-- decode alone: the whole list is decoded.
 local function serverMutes(raw)
-  local found = {}
-  if not raw or not string.find(raw, '"type":"mute"', 1, true) then
-    return found
+  local found, list = {}, {}
+  local at = raw and string.find(raw, 'mute"', 1, true)
+  while at do
+    local key = string.sub(raw, at - 9, at - 1)
+    if key == '{"type":"' then
+      local after = string.find(raw, '{"', at, true)
+      local text = string.match(string.sub(raw, at - 9, (after or 0) - 1),
+        '^(.*})')
+      local ok, s = pcall(cjson.decode, text or '')
+      if not ok then list = nil break end
+      list[#list + 1] = s
+    elseif string.sub(key, 2) == '"type":"' then
+      list = nil
+      break
+    end
+    at = string.find(raw, 'mute"', at + 5, true)
   end
-  local ok, list = pcall(cjson.decode, raw)
-  if not ok or type(list) ~= 'table' then return found end
+  if list == nil then
+    local ok, all = pcall(cjson.decode, raw)
+    if not ok or type(all) ~= 'table' then return found end
+    list = all
+  end
   for _, s in ipairs(list) do
     if type(s) == 'table' and s.type == 'mute' and
       type(s.target) == 'string' then found[#found + 1] = s end

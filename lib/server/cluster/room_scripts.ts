@@ -70,6 +70,11 @@ local function isIn(id, name)
   end
   return false
 end
+-- The key of the ids of room name's members (a set; none for the default
+-- room), under the recent lists' prefix: wiped with them.
+local function idsKey(name)
+  return ARGV[4] .. name .. ':in'
+end
 -- Member id enters room name (once).
 local function enterRoom(id, name)
   local rooms = roomsOf(id) or {}
@@ -79,6 +84,7 @@ local function enterRoom(id, name)
   rooms[#rooms + 1] = name
   redis.call('HSET', K.roomMembers, id, listText(rooms))
   redis.call('HINCRBY', K.roomSizes, name, 1)
+  if name ~= ARGV[5] then redis.call('SADD', idsKey(name), id) end
 end
 -- One member (alias key: key) fewer in room name.
 local function outOf(name, key)
@@ -102,6 +108,7 @@ local function leaveRoom(id, key, name)
     if r == name then
       table.remove(rooms, i)
       redis.call('HSET', K.roomMembers, id, listText(rooms))
+      redis.call('SREM', idsKey(name), id)
       outOf(name, key)
       unhold(id, name)
       return
@@ -110,7 +117,10 @@ local function leaveRoom(id, key, name)
 end
 -- Member id (alias key: key) leaves the server: every room it is in.
 local function leaveRooms(id, key)
-  for _, r in ipairs(roomsOf(id) or {}) do outOf(r, key) end
+  for _, r in ipairs(roomsOf(id) or {}) do
+    redis.call('SREM', idsKey(r), id)
+    outOf(r, key)
+  end
   redis.call('HDEL', K.roomMembers, id)
   redis.call('HDEL', K.roomMuted, id)
   redis.call('HDEL', K.serverMuted, id)
@@ -130,7 +140,7 @@ local function expire(name, skel)
     rec.registeredBy ~= cjson.null then return end
   redis.call('HDEL', K.rooms, name)
   redis.call('HDEL', K.roomSince, name)
-  redis.call('DEL', ARGV[4] .. name)
+  redis.call('DEL', ARGV[4] .. name, idsKey(name))
   if redis.call('HGET', K.roomSkeletons, skel) == name then
     redis.call('HDEL', K.roomSkeletons, skel)
   end

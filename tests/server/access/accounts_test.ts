@@ -437,6 +437,41 @@ Deno.test("Moderation keeps when each ban and mute and the topic were set: acros
   });
 });
 
+Deno.test("Moderation reads a ban whose row's created is no time (a data directory written by hand) as undated: the list it shares stays one another server takes, not refused whole", async () => {
+  await withTempDir((dir) => {
+    const clock = new FakeClock();
+    {
+      using store = openStore(`${dir}/one`);
+      const moderation = new Moderation(store.db, clock);
+      for (const account of ["bob", "cat", "dan"]) {
+        moderation.add("ban", { account }, {
+          durationMs: null,
+          by: "op",
+          reason: "spam",
+        });
+      }
+      const set = store.db.prepare(
+        "UPDATE sanctions SET created = ? WHERE target = ?",
+      );
+      set.run("soon", "bob");
+      set.run(1e300, "cat");
+    }
+    using store = openStore(`${dir}/one`);
+    const moderation = new Moderation(store.db, clock);
+    assert.deepEqual(
+      moderation.list("ban").map(({ target, at }) => ({ target, at })),
+      [
+        { target: "bob", at: undefined },
+        { target: "cat", at: undefined },
+        { target: "dan", at: clock.now() },
+      ],
+    );
+    const shared = readSharedSanctions(shareSanctions(moderation.all()));
+    assert.deepEqual(shared?.map((s) => s.target), ["bob", "cat", "dan"]);
+    return Promise.resolve();
+  });
+});
+
 Deno.test("openStore() explains a database it cannot use and changes nothing", async () => {
   await withTempDir(async (dir) => {
     await Deno.writeTextFile(
