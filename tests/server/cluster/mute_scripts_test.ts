@@ -9,7 +9,6 @@
  */
 
 import assert from "node:assert/strict";
-import { systemClock } from "../../../lib/clock.ts";
 import { createLogger } from "../../../lib/log.ts";
 import {
   Cluster,
@@ -17,51 +16,22 @@ import {
 } from "../../../lib/server/cluster/cluster.ts";
 import { RedisLink } from "../../../lib/server/cluster/redis.ts";
 import { readRoomsAtStart } from "../../../lib/server/cluster/rooms_at_start.ts";
-import { parseServerArgs } from "../../../lib/server/server_args.ts";
-import { lineSign, type RoomLine } from "../../../lib/server/room/room_log.ts";
+import { type RoomLine } from "../../../lib/server/room/room_log.ts";
 import {
   newRoomRecord,
   type RoomRecord,
 } from "../../../lib/server/room/room_record.ts";
 import type { Sanction } from "../../../lib/server/access/moderation.ts";
 import { aliasSkeleton } from "../../../lib/text.ts";
-import { withTempDir } from "../../_helpers.ts";
-import { Redis } from "../../_redis.ts";
 
-const DEFAULTS = parseServerArgs([]);
-const log = createLogger("error", () => {});
-
-/** Two servers' clusters on one fresh Redis. */
-async function withServers(
-  body: (link: RedisLink, a: Cluster, b: Cluster) => Promise<void>,
-) {
-  await withTempDir(async (dir) => {
-    await using redis = new Redis(dir);
-    await redis.start();
-    const link = await RedisLink.open({
-      ...DEFAULTS,
-      history: 5,
-      streamEntries: 1000,
-      url: redis.url(),
-      cluster: "t",
-      log,
-    });
-    const options = { ...DEFAULTS, clock: systemClock, log };
-    const a = new Cluster(link, options);
-    const b = new Cluster(link, options);
-    await a.start(() => {});
-    await b.start(() => {});
-    try {
-      await body(link, a, b);
-    } finally {
-      await b.stop();
-      await a.stop();
-      await link.close();
-    }
-  });
-}
-
-let ids = 0;
+const quiet = createLogger("error", () => {});
+import {
+  appendLines,
+  claimed,
+  guest,
+  lineArgs,
+  withServers,
+} from "./_scripts_kit.ts";
 
 /** Appends `line` from member `origin` as the stream writer does. */
 function append(
@@ -71,22 +41,10 @@ function append(
   room: string,
   record?: RoomRecord,
 ): Promise<unknown[]> {
-  const alias = line.type === "MOD" ? line.by : line.alias;
-  return link.run("append", [
-    "100",
-    String(Date.now()),
-    origin,
-    alias,
-    JSON.stringify(line),
-    record === undefined ? "" : "room",
-    record === undefined ? "" : JSON.stringify(record),
-    `line-${++ids}-0123456789abcdef`,
-    lineSign(line),
-    "tag",
-    room,
-    line.type,
-    "",
-  ]) as Promise<unknown[]>;
+  const effect = record === undefined
+    ? null
+    : { kind: "room", value: JSON.stringify(record) };
+  return appendLines(link, [lineArgs(origin, line, room, effect)]);
 }
 
 /** A member of `server` claimed as `alias`, in room `#ops` (`open`). */
@@ -96,21 +54,11 @@ async function joined(
   who: Omit<ClusterMember, "id"> & { n: number },
   open: RoomRecord,
 ): Promise<ClusterMember> {
-  const member = { ...who, id: `${server.server}/${who.n}` };
-  const claim = await server.claim(member, who.alias, null, false);
-  assert.equal(claim.ok, true);
+  const member = await claimed(server, who);
   const join: RoomLine = { type: "JOIN", alias: who.alias, online: "1" };
   await append(link, member.id, join, "#ops", open);
   return member;
 }
-
-const guest = (n: number, alias: string, host = "127.0.0.1") => ({
-  n,
-  alias,
-  account: null,
-  host,
-  operator: false,
-});
 
 function muteOf(
   id: number,
@@ -260,7 +208,7 @@ Deno.test("the rooms' snapshot carries whom the mutes hold: a server that starts
     const dan = await joined(link, b, guest(3, "dan"), open);
     const muted = { ...open, mutes: [muteOf(1, "address", "127.0.0.1")] };
     await append(link, amy.id, mod("mute", "cat", cat.id), "#ops", muted);
-    const { snapshot } = await readRoomsAtStart(link, log);
+    const { snapshot } = await readRoomsAtStart(link, quiet);
     const holds = Object.fromEntries(
       snapshot.members.map((m) => [m.alias, m.muted?.["#ops"]]),
     );

@@ -12,103 +12,18 @@
  */
 
 import assert from "node:assert/strict";
-import { systemClock } from "../../../lib/clock.ts";
-import { createLogger } from "../../../lib/log.ts";
-import {
-  Cluster,
-  type ClusterMember,
-} from "../../../lib/server/cluster/cluster.ts";
+import type { ClusterMember } from "../../../lib/server/cluster/cluster.ts";
 import { RedisLink } from "../../../lib/server/cluster/redis.ts";
-import { parseServerArgs } from "../../../lib/server/server_args.ts";
-import { lineSign, type RoomLine } from "../../../lib/server/room/room_log.ts";
+import { type RoomLine } from "../../../lib/server/room/room_log.ts";
 import { newRoomRecord } from "../../../lib/server/room/room_record.ts";
 import type { SharedSanction } from "../../../lib/server/access/moderation.ts";
-import { withTempDir } from "../../_helpers.ts";
-import { Redis } from "../../_redis.ts";
-
-const DEFAULTS = parseServerArgs([]);
-const log = createLogger("error", () => {});
-
-/** Two servers' clusters on one fresh Redis. */
-async function withServers(
-  body: (link: RedisLink, a: Cluster, b: Cluster) => Promise<void>,
-) {
-  await withTempDir(async (dir) => {
-    await using redis = new Redis(dir);
-    await redis.start();
-    const link = await RedisLink.open({
-      ...DEFAULTS,
-      history: 5,
-      streamEntries: 1000,
-      url: redis.url(),
-      cluster: "t",
-      log,
-    });
-    const options = { ...DEFAULTS, clock: systemClock, log };
-    const a = new Cluster(link, options);
-    const b = new Cluster(link, options);
-    await a.start(() => {});
-    await b.start(() => {});
-    try {
-      await body(link, a, b);
-    } finally {
-      await b.stop();
-      await a.stop();
-      await link.close();
-    }
-  });
-}
-
-let ids = 0;
-
-/** One line as the `append` script takes it (`appendArgs`). */
-function lineArgs(
-  origin: string,
-  line: RoomLine,
-  room: string,
-  effect: { kind: string; value: string } | null,
-  time = Date.now(),
-): string[] {
-  const alias = line.type === "MOD" ? line.by : line.alias;
-  return [
-    String(time),
-    origin,
-    alias,
-    JSON.stringify(line),
-    effect?.kind ?? "",
-    effect?.value ?? "",
-    `line-${++ids}-0123456789abcdef`,
-    lineSign(line),
-    "tag",
-    room,
-    line.type,
-    "",
-  ];
-}
-
-/** Appends `lines` (`lineArgs` each) in one call; the script's answer. */
-function append(link: RedisLink, lines: string[][]): Promise<unknown[]> {
-  return link.run("append", ["100", ...lines.flat()]) as Promise<unknown[]>;
-}
-
-/** A member of `server` claimed as `alias` (in the default room). */
-async function claimed(
-  server: Cluster,
-  who: Omit<ClusterMember, "id"> & { n: number },
-): Promise<ClusterMember> {
-  const member = { ...who, id: `${server.server}/${who.n}` };
-  const claim = await server.claim(member, who.alias, null, false);
-  assert.equal(claim.ok, true);
-  return member;
-}
-
-const guest = (n: number, alias: string, host = "127.0.0.1") => ({
-  n,
-  alias,
-  account: null,
-  host,
-  operator: false,
-});
+import {
+  appendLines,
+  claimed,
+  guest,
+  lineArgs,
+  withServers,
+} from "./_scripts_kit.ts";
 
 function muteOf(
   kind: "address" | "account",
@@ -150,7 +65,9 @@ async function answers(
   const out: Record<string, unknown> = {};
   for (const m of members) {
     const line: RoomLine = { type, alias: m.alias, text: "hi" };
-    const [, answer] = await append(link, [lineArgs(m.id, line, room, null)]);
+    const [, answer] = await appendLines(link, [
+      lineArgs(m.id, line, room, null),
+    ]);
     out[m.alias] = typeof answer === "number" ? "stored" : answer;
   }
   return out;
@@ -188,7 +105,7 @@ Deno.test("a server-wide mute holds every member it covers, on any server, in ev
       muteOf("account", "eve"),
       muteOf("address", "2001:db8::/64"),
     ];
-    await append(link, [mod(op, "mute", "bob", mutes)]);
+    await appendLines(link, [mod(op, "mute", "bob", mutes)]);
     const fay = await claimed(b, guest(7, "fay"));
     const before = Number(await link.command(["XLEN", link.keys.events]));
     const held = {
@@ -210,7 +127,7 @@ Deno.test("a server-wide mute holds every member it covers, on any server, in ev
     const open = newRoomRecord("#ops");
     for (const m of [gus, far]) {
       const join: RoomLine = { type: "JOIN", alias: m.alias, online: "1" };
-      await append(link, [
+      await appendLines(link, [
         lineArgs(m.id, join, "#ops", {
           kind: "room",
           value: JSON.stringify(open),
@@ -222,14 +139,14 @@ Deno.test("a server-wide mute holds every member it covers, on any server, in ev
       far: "stored",
     });
     // Unmuted: everyone speaks again, and nobody is held.
-    await append(link, [mod(op, "unmute", "bob", [mutes[1]!])]);
+    await appendLines(link, [mod(op, "unmute", "bob", [mutes[1]!])]);
     assert.deepEqual(await answers(link, [bob, gus, evie, fay]), {
       bob: "stored",
       gus: "stored",
       evie: "muted",
       fay: "stored",
     });
-    await append(link, [mod(op, "unmute", "eve", [])]);
+    await appendLines(link, [mod(op, "unmute", "eve", [])]);
     assert.deepEqual(await answers(link, [evie]), { evie: "stored" });
     assert.equal(await link.command(["HLEN", link.keys.serverMuted]), 0);
   });
@@ -255,7 +172,7 @@ Deno.test("a server-wide mute holds lines stored after it in the same call, ends
     const ends = now + 60_000;
     // gus's server sent two lines before it read the mute, in one batch
     // with it: the one after the MOD is refused.
-    const [, first, , second, third] = await append(link, [
+    const [, first, , second, third] = await appendLines(link, [
       said(1, now),
       mod(op, "mute", "gus", [muteOf("address", "127.0.0.1", ends)]),
       said(2, now),
@@ -270,17 +187,17 @@ Deno.test("a server-wide mute holds lines stored after it in the same call, ends
     // Lifted by a change that set no holds (as an earlier release's
     // server stores it, or one that keeps them for later servers): the
     // hold is there, but silences nobody, and goes.
-    await append(link, [
+    await appendLines(link, [
       mod(op, "mute", "gus", [muteOf("address", "127.0.0.1")]),
     ]);
-    const [, fourth] = await append(link, [said(4)]);
+    const [, fourth] = await appendLines(link, [said(4)]);
     assert.equal(fourth, "muted");
     assert.equal(
       await link.command(["HGET", link.keys.serverMuted, gus.id]),
       "",
     );
     await link.command(["SET", link.keys.sanctions, "[]"]);
-    const [, fifth] = await append(link, [said(5)]);
+    const [, fifth] = await appendLines(link, [said(5)]);
     assert.equal(typeof fifth, "number");
     assert.equal(await link.command(["HLEN", link.keys.serverMuted]), 0);
   });
@@ -296,8 +213,8 @@ Deno.test("the server-wide holds go with their members: at most one each, none o
     const bob = await claimed(a, guest(2, "bob"));
     const gus = await claimed(b, guest(3, "gus"));
     const mutes = [muteOf("address", "127.0.0.1"), muteOf("account", "gus")];
-    await append(link, [mod(op, "mute", "bob", mutes)]);
-    await append(link, [mod(op, "mute", "bob", mutes)]);
+    await appendLines(link, [mod(op, "mute", "bob", mutes)]);
+    await appendLines(link, [mod(op, "mute", "bob", mutes)]);
     assert.equal(await link.command(["HLEN", link.keys.serverMuted]), 2);
     // A rename keeps its hold, by id.
     const renamed = await b.claim(gus, "gus2", "gus", false);
@@ -344,7 +261,7 @@ Deno.test("a batch of default room lines costs one EXISTS a call while nobody is
         await calls(link, "hget"),
         await calls(link, "exists"),
       ];
-      const answer = await append(link, batch());
+      const answer = await appendLines(link, batch());
       assert.ok(answer.slice(1).every((n) => typeof n === "number"));
       return {
         hget: await calls(link, "hget") - hget,
@@ -353,9 +270,9 @@ Deno.test("a batch of default room lines costs one EXISTS a call while nobody is
     };
     // The speaker's claim (ids, members): as before.
     assert.deepEqual(await cost(), { hget: 2, exists: 1 });
-    await append(link, [mod(op, "mute", "x", [muteOf("account", "x")])]);
+    await appendLines(link, [mod(op, "mute", "x", [muteOf("account", "x")])]);
     assert.deepEqual(await cost(), { hget: 2, exists: 1 });
-    await append(link, [
+    await appendLines(link, [
       mod(op, "mute", "bob", [muteOf("address", "127.0.0.1")]),
     ]);
     // bob (not far) is held: one HGET for far, once for the 50 lines.
@@ -377,7 +294,7 @@ Deno.test("a claim costs Redis what the server-wide mutes cost, not every ban: w
       { ...muteOf("account", "dan"), reason: tricky },
     ];
     const sanctions = [bans[0]!, mutes[0]!, ...bans.slice(1), mutes[1]!];
-    await append(link, [mod(op, "mute", "cat", sanctions)]);
+    await appendLines(link, [mod(op, "mute", "cat", sanctions)]);
     const cat = await claimed(a, guest(2, "cat"));
     const held = () => link.command(["HGET", link.keys.serverMuted, cat.id]);
     assert.equal(await held(), "");
