@@ -218,3 +218,37 @@ Deno.test({
     assert.ok(!s.logs.lines.some((line) => / held alias=g4 /.test(line)));
   },
 });
+
+Deno.test({
+  name:
+    "resume: guests that fill --max-per-ip's held places stop no account holder from that address being held: nobody sees it leave",
+  fn: async () => {
+    // Before, behind one NAT the guests held took the account holder's
+    // place too: its drop gave LEAVE carol 4 disconnect at once.
+    await using s = await startServer("node", [
+      "--resume-grace",
+      "30",
+      "--max-per-ip",
+      "3",
+    ]);
+    await s.server.gate.accounts.add("carol", "pw-carol");
+    for (const alias of ["g1", "g2", "g3"]) {
+      const ghost = await resumer(s.port, alias);
+      ghost.client[Symbol.dispose]();
+      await s.logs.waitFor(new RegExp(` INFO held alias=${alias} `));
+    }
+    using bob = await TestClient.join(s.port, "bob");
+    const carol = await resumer(s.port, "carol", "pw-carol");
+    await bob.expect(/^JOIN carol 5$/);
+    carol.client[Symbol.dispose]();
+    // Held, or (before) left at once: either is logged once it dropped.
+    const dropped = await s.logs.waitFor(/ INFO (held|leave) alias=carol /);
+    // A room line after the drop: any LEAVE of carol came before it.
+    await bob.send("after carol's drop");
+    await bob.expect(/^MSG bob after carol's drop$/);
+    assert.deepEqual(bob.received.filter((line) => /^LEAVE /.test(line)), []);
+    assert.match(dropped, / INFO held alias=carol /);
+    await bob.send("/who");
+    assert.equal(await bob.expect(/^WHO /), "WHO 5 bob carol g1 g2 g3");
+  },
+});

@@ -8,7 +8,10 @@
  * leaves as any dropped one does (the room, `membership.ts`, removes it,
  * as it removes every member). Tokens are 128 random bits, kept only as
  * their SHA-256 hash, compared in constant time, used once, and never
- * logged. The clock is injected: tests run the grace on a fake one.
+ * logged. How many are held is capped ({@linkcode HoldLimits}): guests by
+ * address group, account holders by account, each kind in all on its own,
+ * so guests never take an account holder's place. The clock is injected:
+ * tests run the grace on a fake one.
  *
  * @module
  */
@@ -50,15 +53,36 @@ export interface Holdable {
 /**
  * How many members may be held at once: they hold no connection, so the
  * connection caps do not count them; these do, as they count connections.
+ * Guests and account holders are counted apart, each against both caps:
+ * a guest in its address group, an account holder in its account. So the
+ * guests behind one NAT, or from anywhere, never stop an account holder
+ * being held; the held account holders are bounded by the accounts the
+ * operator made (each at most `perGroup`) and by `total`.
  */
 export interface HoldLimits {
-  /** In all (`--max-clients`). @default {Infinity} */
+  /**
+   * In all: guests, and account holders apart (`--max-clients` each).
+   * @default {Infinity}
+   */
   readonly total?: number;
   /**
-   * From one address group, an IPv4 address or an IPv6 /64
-   * (`--max-per-ip`; 0: no cap). @default {0}
+   * Guests from one address group, an IPv4 address or an IPv6 /64, and
+   * members of one account (`--max-per-ip`; 0: no cap). @default {0}
    */
   readonly perGroup?: number;
+}
+
+/** The held of one kind (guests, or account holders): in all, by group. */
+interface Tally {
+  size: number;
+  readonly byGroup: Map<string, number>;
+}
+
+/** Where a held member is counted: its kind's tally, its group there. */
+interface Place {
+  readonly tally: Tally;
+  /** Its address group or account; null: counted in all only. */
+  readonly group: string | null;
 }
 
 /** A member's token, and its grace while held. */
@@ -67,6 +91,23 @@ interface Hold {
   readonly hash: Buffer;
   /** While held: when its grace ends, and what then happens. */
   deadline: Deadline | null;
+  /** While held: where it is counted (as it was when it dropped). */
+  place: Place | null;
+}
+
+/** The address group a guest counts in (null: it has no host). */
+function addressGroupOf(member: Holdable): string | null {
+  if (member.host === undefined) return null;
+  return addressGroup(member.host)?.text ?? member.host;
+}
+
+/** One more, or one fewer, held at `place`. */
+function count({ tally, group }: Place, change: 1 | -1): void {
+  tally.size += change;
+  if (group === null) return;
+  const held = (tally.byGroup.get(group) ?? 0) + change;
+  if (held > 0) tally.byGroup.set(group, held);
+  else tally.byGroup.delete(group);
 }
 
 /** A new resume token: 128 random bits in base64url (22 characters). */
@@ -112,8 +153,10 @@ export class Holds<M extends Holdable> {
   /** Told of each new token and each hold, for the other servers. */
   #tell: (member: M, news: HoldNews) => void;
   #limits: HoldLimits;
-  /** How many are held by address group (those with a host). */
-  #perGroup = new Map<string, number>();
+  /** The held guests, by address group (those with a host). */
+  #guests: Tally = { size: 0, byGroup: new Map() };
+  /** The held account holders, by account. */
+  #accounts: Tally = { size: 0, byGroup: new Map() };
 
   /**
    * No tokens yet; members are held for `graceMs` on `clock`, at most as
@@ -151,7 +194,7 @@ export class Holds<M extends Holdable> {
     this.release(member);
     const token = newResumeToken();
     const hash = hashResumeToken(token);
-    this.#holds.set(member, { hash, deadline: null });
+    this.#holds.set(member, { hash, deadline: null, place: null });
     this.#byHash.set(hash.toString("hex"), member);
     this.#tell(member, { tokenHash: hash.toString("hex"), away: false });
     return token;
@@ -160,13 +203,15 @@ export class Holds<M extends Holdable> {
   /**
    * `member`'s connection dropped: it is held for the grace, after which
    * `expire` is called (it then leaves). False when it has no token, or
-   * when as many are held as the limits allow, in all or from its address
-   * group (it leaves at once, as without `resume`).
+   * when as many of its kind are held as the limits allow, in all or from
+   * its address group (a guest) or account (it leaves at once, as without
+   * `resume`).
    */
   hold(member: M, expire: () => void): boolean {
     const hold = this.#holds.get(member);
     if (hold === undefined) return false;
-    if (!this.#held.has(member) && !this.#counted(member)) return false;
+    if (hold.place === null) hold.place = this.#place(member);
+    if (hold.place === null) return false;
     deadlinesOf(this.#clock).clear(hold.deadline ?? undefined);
     hold.deadline = deadlinesOf(this.#clock).set(() => {
       this.release(member);
@@ -229,33 +274,27 @@ export class Holds<M extends Holdable> {
     if (hold === undefined) return;
     deadlinesOf(this.#clock).clear(hold.deadline ?? undefined);
     this.#holds.delete(member);
-    if (this.#held.delete(member)) this.#count(member, -1);
+    this.#held.delete(member);
+    if (hold.place !== null) count(hold.place, -1);
     this.#byHash.delete(hold.hash.toString("hex"));
   }
 
-  /** Counts `member` as held, when the limits leave it a place. */
-  #counted(member: M): boolean {
+  /**
+   * Counts `member` as held where it belongs (an account holder by its
+   * account, a guest by its address group), when the limits leave it a
+   * place there; null: they do not.
+   */
+  #place(member: M): Place | null {
     const { total = Infinity, perGroup = 0 } = this.#limits;
-    if (this.#held.size >= total) return false;
-    const group = this.#group(member);
-    const count = group === null ? 0 : this.#perGroup.get(group) ?? 0;
-    if (perGroup > 0 && count >= perGroup) return false;
-    this.#count(member, 1);
-    return true;
-  }
-
-  #count(member: M, change: 1 | -1): void {
-    const group = this.#group(member);
-    if (group === null) return;
-    const count = (this.#perGroup.get(group) ?? 0) + change;
-    if (count > 0) this.#perGroup.set(group, count);
-    else this.#perGroup.delete(group);
-  }
-
-  /** The address group a member counts in (null: it has no host). */
-  #group(member: M): string | null {
-    if (member.host === undefined) return null;
-    return addressGroup(member.host)?.text ?? member.host;
+    const place = typeof member.account === "string"
+      ? { tally: this.#accounts, group: aliasKey(member.account) }
+      : { tally: this.#guests, group: addressGroupOf(member) };
+    if (place.tally.size >= total) return null;
+    const { group, tally } = place;
+    const held = group === null ? 0 : tally.byGroup.get(group) ?? 0;
+    if (perGroup > 0 && held >= perGroup) return null;
+    count(place, 1);
+    return place;
   }
 
   /**

@@ -172,3 +172,51 @@ Deno.test("Holds: holds at most `perGroup` members of one address group (an IPv6
   assert.ok(hold(v2!));
   assert.ok(hold(c1));
 });
+
+Deno.test("Holds: account holders are counted by account, apart from guests: guests that fill their address group's places, or all of theirs, stop no account holder being held", async () => {
+  const clock = new FakeClock();
+  type At = { alias: string; account: string | null; host: string };
+  const at = (alias: string, host: string, account: string | null = null) => ({
+    alias,
+    account,
+    host,
+  });
+  const holds = new Holds<At>(clock, 30_000, undefined, {
+    total: 3,
+    perGroup: 2,
+  });
+  const nat = "10.0.0.1";
+  const [g1, g2, g3] = ["g1", "g2", "g3"].map((a) => at(a, nat));
+  const carol = at("carol", nat, "carol");
+  const [c2, c3] = ["c2", "c3"].map((a) => at(a, "10.0.0.7", "Carol"));
+  const [dave, erin] = ["dave", "erin"].map((a) => at(a, nat, a));
+  const far = at("far", "10.0.0.9");
+  const all = [g1!, g2!, g3!, carol, c2!, c3!, dave!, erin!, far];
+  for (const member of all) holds.issue(member);
+  const hold = (member: At) => holds.hold(member, () => {});
+  // Two guests fill the NAT's places: a third guest from it is not held.
+  assert.ok(hold(g1!));
+  assert.ok(hold(g2!));
+  assert.ok(!hold(g3!), "a third guest from the NAT");
+  // Its account holder is: it counts in its account, not in the NAT.
+  assert.ok(hold(carol), "an account holder behind the NAT");
+  // One account, two devices elsewhere: at most `perGroup` of it held.
+  assert.ok(hold(c2!));
+  assert.ok(!hold(c3!), "a third member of account carol");
+  // A guest from elsewhere fills the guests' `total`...
+  assert.ok(hold(far));
+  assert.ok(!hold(g3!), "a fourth guest in all");
+  // ...which takes no account holder's place; they have `total` of theirs.
+  assert.ok(hold(dave!), "a third account holder in all");
+  assert.ok(!hold(erin!), "a fourth account holder in all");
+  assert.equal(holds.held, 6);
+  // Places come back as their members go, each in its own count.
+  holds.release(carol);
+  assert.ok(!hold(g3!), "an account holder's place is not a guest's");
+  assert.ok(hold(c3!), "carol's place again");
+  holds.release(g1!);
+  assert.ok(hold(g3!));
+  await clock.advance(30_000);
+  assert.equal(holds.held, 0);
+  assert.ok(hold(erin!));
+});
