@@ -201,3 +201,23 @@ Deno.test("IrcConnection shares the translation of another member's message with
     "@time=T :bob!bob@tlschat PRIVMSG #lobby :now\r\n",
   );
 });
+
+Deno.test("IrcConnection sends NAMES #lobby,#zz's answers in the order asked: #zz's (not joined) after #lobby's names", async () => {
+  const { inner, irc, next, sent } = setup();
+  await next();
+  inner.receive("NICK bob", "USER u 0 * :Bob");
+  assert.deepEqual(await next(), ["bob"]);
+  irc.send(line("WELCOME bob 1 Welcome"));
+  irc.send(line("@seq=3;time=T #lobby JOIN bob 1"));
+  assert.deepEqual(await next(), ["#lobby /who"]);
+  irc.send(line("#lobby WHO 1 bob"));
+  inner.receive("NAMES #lobby,#zz");
+  assert.deepEqual(await next(), ["#lobby /who"]);
+  assert.equal(sent().filter((l) => l.includes("#zz")).length, 0);
+  irc.send(line("#lobby WHO 2 amy bob"));
+  assert.deepEqual(sent().slice(-3), [
+    "353 bob = #lobby :amy bob\r",
+    "366 bob #lobby :End of /NAMES list\r",
+    "366 bob #zz :End of /NAMES list\r",
+  ]);
+});
