@@ -6,7 +6,7 @@
  * (`WHOIS`, `WHO nick`). An IRC client matches replies to its requests in
  * order, so an answer given while a request is pending is held behind the
  * newest one (its `after`) and sent right after that request's reply; an
- * answer from the directory waits for the requests before it. At most
+ * answer from the directory waits for the request before it. At most
  * {@linkcode HELD_MOST} are held: more go at once. Pure.
  *
  * @module
@@ -34,7 +34,8 @@ export function inOrder(state: IrcState, sink: IrcSink): OrderedSink {
     native: (line) => sink.native(line),
     close: (text) => sink.close(text),
     later: (told) => {
-      const asked: Pending = { kind: "door", lines: null };
+      const behind = state.pending.at(-1) ?? null;
+      const asked: Pending = { kind: "door", lines: null, behind };
       state.pending.push(asked);
       return told.then((lines) => {
         asked.lines = lines;
@@ -66,16 +67,23 @@ export function answered(state: IrcState, asked: Pending): void {
 }
 
 /**
- * Sends what was held behind the requests answered, then the directory's
- * answers first in line (and what was held behind them).
+ * Sends what was held behind the requests answered, then each answer of
+ * the directory whose request before it was answered (and what was held
+ * behind it): one request never answered holds up only what came right
+ * after it.
  */
 export function release(state: IrcState, sink: IrcSink): void {
   for (;;) {
     for (const message of state.released.splice(0)) sink.irc(message);
-    const first = state.pending[0];
-    if (first?.kind !== "door" || first.lines === null) return;
-    state.pending.shift();
-    for (const message of first.lines) sink.irc(message);
-    answered(state, first);
+    const { pending } = state;
+    const index = pending.findIndex((p) =>
+      p.kind === "door" && p.lines !== null &&
+      (p.behind === null || !pending.includes(p.behind))
+    );
+    if (index === -1) return;
+    const [told] = pending.splice(index, 1);
+    if (told?.kind !== "door") return;
+    for (const message of told.lines!) sink.irc(message);
+    answered(state, told);
   }
 }
