@@ -49,6 +49,7 @@ import {
   IrcState,
 } from "./state.ts";
 import { SharedLines, sharedSpeaker } from "./shared_lines.ts";
+import { DueLines } from "./due_lines.ts";
 import { nickOf } from "./names.ts";
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({
@@ -80,8 +81,7 @@ export class IrcConnection
   /** The inner connection's read in progress, kept across wake-ups. */
   #next: Promise<IteratorResult<Iterable<InboundLine>>> | null = null;
   /** Lines for the session, not yet read by it, and when each is due. */
-  #toSession: InboundLine[] = [CAPS_LINE];
-  #dueMs: number[] = [0];
+  #toSession = new DueLines();
   #wake: PromiseWithResolvers<undefined> | null = null;
   #state: IrcState;
   #sink: IrcSink;
@@ -127,6 +127,7 @@ export class IrcConnection
     // takes its tokens later than the door, so its bucket may hold less.
     this.#bucket = pacingBucket(floodRate, floodBurst, () => clock.now());
     this.#bucket.take(); // CAPS_LINE's
+    this.#toSession.push(CAPS_LINE);
     this.#state = new IrcState(
       options.settings,
       certificateName(inner.info.certificate),
@@ -161,15 +162,9 @@ export class IrcConnection
       }
       if (this.#toSession.length > 0) {
         // Only the lines whose tokens are due: a burst waits its turn.
-        const now = this.#clock.now();
-        const due = this.#dueMs.findIndex((ms) => ms > now);
-        const n = due === -1 ? this.#dueMs.length : due;
-        if (n > 0) {
-          this.#dueMs.splice(0, n);
-          return { done: false, value: this.#toSession.splice(0, n) };
-        }
-        const ms = this.#dueMs[0]! - now;
-        if (!await sleep(this.#clock, ms, this.#stop.signal)) return DONE;
+        const due = this.#toSession.due(this.#clock.now());
+        if (typeof due !== "number") return { done: false, value: due };
+        if (!await sleep(this.#clock, due, this.#stop.signal)) return DONE;
         continue;
       }
       const line = this.#nextLine();
@@ -250,17 +245,13 @@ export class IrcConnection
   /** A line for the session, due now unless {@linkcode #pay} says later. */
   #hand(line: InboundLine): void {
     this.#toSession.push(line);
-    this.#dueMs.push(0);
     this.#wake?.resolve(undefined);
   }
 
   /** Lines handed the session from `from` on: each due once its token is. */
   #pay(from: number): void {
     if (from === this.#toSession.length) return; // none (most room lines)
-    const now = this.#clock.now();
-    for (let i = from; i < this.#toSession.length; i++) {
-      this.#dueMs[i] = now + this.#bucket.take();
-    }
+    this.#toSession.pay(from, this.#clock.now(), () => this.#bucket.take());
   }
 
   #translate(line: InboundLine): void {
