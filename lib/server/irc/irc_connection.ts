@@ -224,7 +224,9 @@ export class IrcConnection
   #fromClient(line: InboundLine): void {
     const handed = this.#toSession.length;
     const registered = this.#state.registered;
-    const said = this.#said;
+    // Answers held behind pending requests (`in_order.ts`) count as said.
+    const said = () => this.#said + this.#state.held;
+    const before = said();
     this.#full = false;
     this.#answering = true;
     this.#translate(line);
@@ -232,7 +234,7 @@ export class IrcConnection
     this.#release();
     this.#pay(registered ? handed + 1 : handed);
     if (registered) {
-      for (let i = this.#said - said - 1; i > 0; i--) this.#bucket.take();
+      for (let i = said() - before - 1; i > 0; i--) this.#bucket.take();
     }
     // A client that reads not even the door's own answers: as slow.
     if (this.#full) return void this.#goodbye("Too slow: not reading (slow)");
