@@ -8,12 +8,14 @@
  * Anything else gets 421 (`AWAY` too: there is no away state to tell
  * anyone of), a missing parameter 461.
  * Pure: what to send goes to an {@linkcode IrcSink} (`WHOIS`'s answer once
- * the directory, `IrcSettings.holder`, said who holds the nick).
+ * the directory, `IrcSettings.holder`, said who holds the nick), the
+ * door's answers in the order of the commands (`in_order.ts`).
  *
  * @module
  */
 
 import { fitKick, fitTopic } from "./isupport.ts";
+import { inOrder, type OrderedSink } from "./in_order.ts";
 import { aliasOf, nickOf, roomOf, takeableAlias } from "./names.ts";
 import type { IrcMessage } from "./parse.ts";
 import { mode } from "./modes.ts";
@@ -66,7 +68,7 @@ const NEEDS: Readonly<Record<string, number>> = {
 const COMMANDS: Readonly<
   Record<
     string,
-    (state: IrcState, params: readonly string[], sink: IrcSink) => void
+    (state: IrcState, params: readonly string[], sink: OrderedSink) => void
   >
 > = {
   PRIVMSG: (state, params, sink) => message(state, params, sink.irc, sink),
@@ -148,13 +150,17 @@ export function isCommand(command: string): boolean {
   return Object.hasOwn(COMMANDS, command);
 }
 
-/** Translates one command of a registered client. */
+/**
+ * Translates one command of a registered client; the door's answers come
+ * after those of the requests pending (`in_order.ts`).
+ */
 export function translateIn(
   state: IrcState,
   message: IrcMessage,
-  sink: IrcSink,
+  raw: IrcSink,
 ): void {
   const { command, params } = message;
+  const sink = inOrder(state, raw);
   const handle = isCommand(command) ? COMMANDS[command] : undefined;
   if (handle === undefined) {
     return sink.irc(state.numeric("421", command, "Unknown command"));
@@ -308,27 +314,31 @@ function ask(
  * `WHO nick`: its holder's 352, as in a channel's (`*` for the channel),
  * then 315; only 315 when nobody holds it, or the directory cannot tell.
  */
-function whoNick(state: IrcState, mask: string, sink: IrcSink): Promise<void> {
+function whoNick(
+  state: IrcState,
+  mask: string,
+  sink: OrderedSink,
+): Promise<void> {
   const told = state.settings.holder(aliasOf(mask)!).catch(() => null);
-  return told.then((held) => {
-    if (held !== null) {
-      const nick = nickOf(held);
-      const { server } = state.settings;
-      sink.irc(
-        state.numeric(
-          "352",
-          "*",
-          nick,
-          MEMBER_HOST,
-          server,
-          nick,
-          "H",
-          `0 ${nick}`,
-        ),
-      );
-    }
-    sink.irc(state.numeric("315", mask, "End of /WHO list"));
-  });
+  return sink.later(told.then((held) => {
+    const end = state.numeric("315", mask, "End of /WHO list");
+    if (held === null) return [end];
+    const nick = nickOf(held);
+    const { server } = state.settings;
+    return [
+      state.numeric(
+        "352",
+        "*",
+        nick,
+        MEMBER_HOST,
+        server,
+        nick,
+        "H",
+        `0 ${nick}`,
+      ),
+      end,
+    ];
+  }));
 }
 
 /**
@@ -339,20 +349,19 @@ function whoNick(state: IrcState, mask: string, sink: IrcSink): Promise<void> {
 function whois(
   state: IrcState,
   params: readonly string[],
-  sink: IrcSink,
+  sink: OrderedSink,
 ): Promise<void> {
   const asked = params.at(-1)!;
   const alias = aliasOf(asked);
   const told = alias === null
     ? Promise.resolve(null)
     : state.settings.holder(alias).catch(() => alias);
-  return told.then((held) => {
+  return sink.later(told.then((held) => {
+    const end = state.numeric("318", asked, "End of /WHOIS list");
     if (held === null) {
-      sink.irc(state.numeric("401", asked, "No such nick"));
-    } else {
-      const nick = nickOf(held);
-      sink.irc(state.numeric("311", nick, nick, MEMBER_HOST, "*", nick));
+      return [state.numeric("401", asked, "No such nick"), end];
     }
-    sink.irc(state.numeric("318", asked, "End of /WHOIS list"));
-  });
+    const nick = nickOf(held);
+    return [state.numeric("311", nick, nick, MEMBER_HOST, "*", nick), end];
+  }));
 }

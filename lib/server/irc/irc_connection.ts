@@ -49,6 +49,7 @@ import {
   IrcState,
 } from "./state.ts";
 import { SharedLines, sharedSpeaker } from "./shared_lines.ts";
+import { DueLines } from "./due_lines.ts";
 import { nickOf } from "./names.ts";
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({
@@ -80,8 +81,7 @@ export class IrcConnection
   /** The inner connection's read in progress, kept across wake-ups. */
   #next: Promise<IteratorResult<Iterable<InboundLine>>> | null = null;
   /** Lines for the session, not yet read by it, and when each is due. */
-  #toSession: InboundLine[] = [CAPS_LINE];
-  #dueMs: number[] = [0];
+  #toSession = new DueLines();
   #wake: PromiseWithResolvers<undefined> | null = null;
   #state: IrcState;
   #sink: IrcSink;
@@ -127,6 +127,7 @@ export class IrcConnection
     // takes its tokens later than the door, so its bucket may hold less.
     this.#bucket = pacingBucket(floodRate, floodBurst, () => clock.now());
     this.#bucket.take(); // CAPS_LINE's
+    this.#toSession.push(CAPS_LINE);
     this.#state = new IrcState(
       options.settings,
       certificateName(inner.info.certificate),
@@ -161,15 +162,9 @@ export class IrcConnection
       }
       if (this.#toSession.length > 0) {
         // Only the lines whose tokens are due: a burst waits its turn.
-        const now = this.#clock.now();
-        const due = this.#dueMs.findIndex((ms) => ms > now);
-        const n = due === -1 ? this.#dueMs.length : due;
-        if (n > 0) {
-          this.#dueMs.splice(0, n);
-          return { done: false, value: this.#toSession.splice(0, n) };
-        }
-        const ms = this.#dueMs[0]! - now;
-        if (!await sleep(this.#clock, ms, this.#stop.signal)) return DONE;
+        const due = this.#toSession.due(this.#clock.now());
+        if (typeof due !== "number") return { done: false, value: due };
+        if (!await sleep(this.#clock, due, this.#stop.signal)) return DONE;
         continue;
       }
       const line = this.#nextLine();
@@ -229,7 +224,9 @@ export class IrcConnection
   #fromClient(line: InboundLine): void {
     const handed = this.#toSession.length;
     const registered = this.#state.registered;
-    const said = this.#said;
+    // Answers held behind pending requests (`in_order.ts`) count as said.
+    const said = () => this.#said + this.#state.held;
+    const before = said();
     this.#full = false;
     this.#answering = true;
     this.#translate(line);
@@ -237,7 +234,7 @@ export class IrcConnection
     this.#release();
     this.#pay(registered ? handed + 1 : handed);
     if (registered) {
-      for (let i = this.#said - said - 1; i > 0; i--) this.#bucket.take();
+      for (let i = said() - before - 1; i > 0; i--) this.#bucket.take();
     }
     // A client that reads not even the door's own answers: as slow.
     if (this.#full) return void this.#goodbye("Too slow: not reading (slow)");
@@ -250,17 +247,13 @@ export class IrcConnection
   /** A line for the session, due now unless {@linkcode #pay} says later. */
   #hand(line: InboundLine): void {
     this.#toSession.push(line);
-    this.#dueMs.push(0);
     this.#wake?.resolve(undefined);
   }
 
   /** Lines handed the session from `from` on: each due once its token is. */
   #pay(from: number): void {
     if (from === this.#toSession.length) return; // none (most room lines)
-    const now = this.#clock.now();
-    for (let i = from; i < this.#toSession.length; i++) {
-      this.#dueMs[i] = now + this.#bucket.take();
-    }
+    this.#toSession.pay(from, this.#clock.now(), () => this.#bucket.take());
   }
 
   #translate(line: InboundLine): void {

@@ -19,6 +19,7 @@ import { type IrcSink, type IrcState, sourceOf } from "./state.ts";
 import { errorNumeric, listReply } from "./replies.ts";
 import { entered, entering, left } from "./entering.ts";
 import { replayEnd } from "./replay_end.ts";
+import { release } from "./in_order.ts";
 import { topicLine } from "./topics.ts";
 
 /**
@@ -77,6 +78,8 @@ export function translateOut(
       reply(state, line, context, sink);
     }
   }
+  // The door's answers held behind a request this line answered.
+  release(state, sink);
 }
 
 /** Joins, leaves, renames, the topic, operators' actions; false for others. */

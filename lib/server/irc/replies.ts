@@ -11,6 +11,7 @@
 
 import type { ServerLine } from "../../server_lines.ts";
 import { nickOf } from "./names.ts";
+import { answered } from "./in_order.ts";
 import {
   type IrcSink,
   type IrcState,
@@ -67,7 +68,7 @@ export function errorNumeric(
   const room = /#[a-z0-9_-]+/.exec(line.text)?.[0] ?? null;
   if (line.code === "not-in-room" || line.code === "not-operator") {
     // A list it may not see (a channel sync's `MODE #room b`): empty.
-    const asked = take(state, (p) => p.kind !== "list" && p.room === room);
+    const asked = take(state, (p) => "room" in p && p.room === room);
     if (asked !== undefined) return end(state, asked, sink);
   }
   const numeric = ERROR_NUMERICS[line.code];
@@ -83,13 +84,19 @@ export function errorNumeric(
   sink.irc(state.numeric(numeric, target, line.text));
 }
 
-/** Takes out the first request `match` accepts, oldest first. */
+/**
+ * Takes out the first request `match` accepts, oldest first: answered, what
+ * was held behind it goes once the session's line is translated.
+ */
 export function take(
   state: IrcState,
   match: (request: Pending) => boolean,
 ): Pending | undefined {
   const index = state.pending.findIndex(match);
-  return index === -1 ? undefined : state.pending.splice(index, 1)[0];
+  if (index === -1) return undefined;
+  const asked = state.pending.splice(index, 1)[0]!;
+  answered(state, asked);
+  return asked;
 }
 
 /** What ends each list, by the `INFO` text the session ends it with. */
@@ -178,6 +185,7 @@ function end(state: IrcState, asked: Pending, sink: IrcSink): void {
   if (asked.kind === "list") {
     return sink.irc(state.numeric("323", "End of /LIST"));
   }
+  if (asked.kind === "door") return; // never matched: answered by the door
   const { room } = asked;
   if (asked.kind === "names") {
     sink.irc(state.numeric("366", room, "End of /NAMES list"));

@@ -34,14 +34,27 @@ export const MEMBER_HOST = "tlschat";
 
 /**
  * What a reply to one of the door's requests to the session is for, in the
- * order the requests went: the session answers in order.
+ * order the requests went: the session answers in order. A `door` request
+ * is one the door answers itself once the directory told it (`WHOIS`),
+ * its `lines` null until then, sent once the request before it was
+ * answered. `after`: the door's own answers to later
+ * commands, held until this request is answered (`in_order.ts`).
  */
 export type Pending =
-  | {
-    readonly kind: "names" | "who" | "mode" | "mode-sent" | "bans" | "topic";
-    readonly room: string;
-  }
-  | { readonly kind: "list" };
+  & (
+    | {
+      readonly kind: "names" | "who" | "mode" | "mode-sent" | "bans" | "topic";
+      readonly room: string;
+    }
+    | { readonly kind: "list" }
+    | {
+      readonly kind: "door";
+      lines: IrcMessage[] | null;
+      /** The request pending before it, if any: it goes once that did. */
+      readonly behind: Pending | null;
+    }
+  )
+  & { after?: IrcMessage[] };
 
 /** What the door knows of the server, the same for every connection. */
 export interface IrcSettings {
@@ -154,6 +167,10 @@ export class IrcState {
   readonly topics = new Map<string, TopicSet>();
   /** What replies to the door's own requests are for, oldest first. */
   readonly pending: Pending[] = [];
+  /** The door's answers held behind pending requests (their `after`). */
+  held = 0;
+  /** Held answers whose request was answered: sent after its reply. */
+  readonly released: IrcMessage[] = [];
   /** The log number of the last QUIT or NICK sent (one per event). */
   lastEventSeq = -1;
   /** The history batch open, if any. */

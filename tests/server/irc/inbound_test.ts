@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { left } from "../../../lib/server/irc/entering.ts";
 import { translateIn } from "../../../lib/server/irc/inbound.ts";
+import { translateOut } from "../../../lib/server/irc/outbound.ts";
 import { parseIrcLine } from "../../../lib/server/irc/parse.ts";
 import { ircState, recorder } from "./_sink.ts";
 
@@ -17,7 +18,11 @@ function setup() {
     for (const line of lines) translateIn(state, parseIrcLine(line)!, sink);
   };
   const irc = () => sink.irc_.map((l) => l.replace(/^:tlschat /, ""));
-  return { state, sink, send, irc };
+  /** The session's lines, as if it answered. */
+  const answer = (...lines: string[]) => {
+    for (const line of lines) translateOut(state, line, sink);
+  };
+  return { state, sink, send, irc, answer };
 }
 
 Deno.test("translateIn() strips formatting codes from topics and kick, part and quit reasons as from messages", () => {
@@ -126,7 +131,7 @@ Deno.test("translateIn() refuses the server's own name as a nick (432): it would
 });
 
 Deno.test("translateIn() maps MODE: +o -o +b -b +k -k +i -i as operators' commands, lists asked for", () => {
-  const { state, sink, send, irc } = setup();
+  const { state, sink, send, irc, answer } = setup();
   send(
     "MODE #a +ob-o bob carol!*@* dave",
     "MODE #a +k-i s3cret",
@@ -149,17 +154,23 @@ Deno.test("translateIn() maps MODE: +o -o +b -b +k -k +i -i as operators' comman
     "#a /roombans",
     "/rooms #a",
   ]);
-  assert.deepEqual(state.pending, [
-    { kind: "bans", room: "#a" },
-    { kind: "mode", room: "#a" },
-  ]);
+  assert.deepEqual(
+    state.pending.map((p) => `${p.kind} ${"room" in p ? p.room : ""}`),
+    ["bans #a", "mode #a"],
+  );
+  // The answers the door gives itself come after those asked before them.
+  assert.deepEqual(irc(), ["472 me z :is an unknown mode char to me"]);
+  answer("INFO 0 bans in #a", "ROOM #a 2 mk -", "INFO 1 room");
   assert.deepEqual(irc(), [
     "472 me z :is an unknown mode char to me",
+    "368 me #a :End of channel ban list",
+    "324 me #a :+k",
     "324 me #lobby :+",
     "368 me #lobby :End of channel ban list",
     "221 me :+",
     "502 me :Cannot change mode for other users",
   ]);
+  assert.deepEqual(state.pending, []);
 });
 
 Deno.test("translateIn() keeps at most 32 MODE +k keys, the newest, and forgets a channel's on leaving it", () => {
@@ -178,7 +189,7 @@ Deno.test("translateIn() keeps at most 32 MODE +k keys, the newest, and forgets 
 });
 
 Deno.test("translateIn() asks for NAMES and WHO only of channels the client is in; 412, 461, 421 (AWAY too: nobody would be told), 462, TAGMSG dropped", () => {
-  const { state, sink, send, irc } = setup();
+  const { state, sink, send, irc, answer } = setup();
   send("NAMES #lobby", "WHO #lobby", "NAMES #other", "WHO #b", "LIST");
   assert.deepEqual(sink.native_, ["#lobby /who", "#lobby /who", "/rooms"]);
   assert.deepEqual(state.pending.map((p) => p.kind), ["names", "who", "list"]);
@@ -190,10 +201,17 @@ Deno.test("translateIn() asks for NAMES and WHO only of channels the client is i
     "CHATHISTORY LATEST #lobby * 10",
     "USER a b c d",
   );
+  assert.deepEqual(irc(), []); // held behind the pending requests
+  answer("#lobby WHO 1 me", "#lobby WHO 1 me", "INFO 0 rooms");
   assert.deepEqual(irc(), [
+    "353 me = #lobby :me",
+    "366 me #lobby :End of /NAMES list",
+    "352 me #lobby me tlschat tlschat me H :0 me",
+    "315 me #lobby :End of /WHO list",
     "366 me #other :End of /NAMES list",
     "315 me #b :End of /WHO list",
     "321 me Channel :Users  Name",
+    "323 me :End of /LIST",
     "412 me :No text to send",
     "461 me KICK :Not enough parameters",
     "421 me AWAY :Unknown command",
@@ -265,7 +283,7 @@ Deno.test("translateIn() never answers a NOTICE with an error (no target, no tex
 });
 
 Deno.test("translateIn() takes KICK of several nicks (or as many channels), NAMES of several channels, MODE -b as the ban list, and refuses to clear a topic", () => {
-  const { state, sink, send, irc } = setup();
+  const { state, sink, send, irc, answer } = setup();
   state.joined.add("#t");
   send(
     "KICK #t bob,`2x,[y] :out",
@@ -284,12 +302,6 @@ Deno.test("translateIn() takes KICK of several nicks (or as many channels), NAME
     "#t /who",
     "#t /roombans",
   ]);
-  assert.deepEqual(irc(), [
-    "401 me [y] :No such nick",
-    "461 me KICK :Not enough parameters",
-    "366 me #other :End of /NAMES list",
-    "NOTICE me :#t: a topic cannot be cleared here",
-  ]);
   assert.deepEqual(
     state.pending.map((p) => `${p.kind} ${"room" in p ? p.room : ""}`),
     [
@@ -298,6 +310,18 @@ Deno.test("translateIn() takes KICK of several nicks (or as many channels), NAME
       "bans #t",
     ],
   );
+  answer("#lobby WHO 1 me", "#t WHO 1 me", "INFO 0 bans in #t");
+  assert.deepEqual(irc(), [
+    "401 me [y] :No such nick",
+    "461 me KICK :Not enough parameters",
+    "353 me = #lobby :me",
+    "366 me #lobby :End of /NAMES list",
+    "353 me = #t :me",
+    "366 me #t :End of /NAMES list",
+    "366 me #other :End of /NAMES list",
+    "368 me #t :End of channel ban list",
+    "NOTICE me :#t: a topic cannot be cleared here",
+  ]);
 });
 
 Deno.test("translateIn() answers WHO of a nick from the directory: 352 for its holder (ngIRCd's form), then 315; only 315 for nobody or when it cannot tell", async () => {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { IrcConnection } from "../../../lib/server/irc/irc_connection.ts";
 import { SharedLines } from "../../../lib/server/irc/shared_lines.ts";
 import type { InboundLine } from "../../../lib/server/room/connection.ts";
-import { FakeConnection } from "../../_fakes.ts";
+import { FakeClock, FakeConnection, settle } from "../../_fakes.ts";
 import { systemClock } from "../../../lib/clock.ts";
 
 const encoder = new TextEncoder();
@@ -200,4 +200,66 @@ Deno.test("IrcConnection shares the translation of another member's message with
     text(eve.kept.at(-1)),
     "@time=T :bob!bob@tlschat PRIVMSG #lobby :now\r\n",
   );
+});
+
+Deno.test("IrcConnection sends NAMES #lobby,#zz's answers in the order asked: #zz's (not joined) after #lobby's names", async () => {
+  const { inner, irc, next, sent } = setup();
+  await next();
+  inner.receive("NICK bob", "USER u 0 * :Bob");
+  assert.deepEqual(await next(), ["bob"]);
+  irc.send(line("WELCOME bob 1 Welcome"));
+  irc.send(line("@seq=3;time=T #lobby JOIN bob 1"));
+  assert.deepEqual(await next(), ["#lobby /who"]);
+  irc.send(line("#lobby WHO 1 bob"));
+  inner.receive("NAMES #lobby,#zz");
+  assert.deepEqual(await next(), ["#lobby /who"]);
+  assert.equal(sent().filter((l) => l.includes("#zz")).length, 0);
+  irc.send(line("#lobby WHO 2 amy bob"));
+  assert.deepEqual(sent().slice(-3), [
+    "353 bob = #lobby :amy bob\r",
+    "366 bob #lobby :End of /NAMES list\r",
+    "366 bob #zz :End of /NAMES list\r",
+  ]);
+});
+
+Deno.test("IrcConnection charges the door's answers held behind a pending request a flood token each, as those sent at once: the next line waits", async () => {
+  const clock = new FakeClock();
+  const inner = new FakeConnection();
+  const irc = new IrcConnection(inner, {
+    settings: {
+      server: "tlschat",
+      defaultRoom: "#lobby",
+      announceLimit: 100,
+      isupport: [],
+      isAccount: () => false,
+      holder: () => Promise.resolve(null),
+    },
+    queueBytes: 4096,
+    floodRate: 1,
+    floodBurst: 10,
+    clock,
+  });
+  const reader = irc.lines()[Symbol.asyncIterator]();
+  const next = async () => {
+    const got = await reader.next();
+    assert.ok(!got.done);
+    return [...got.value as Iterable<InboundLine>];
+  };
+  await next();
+  inner.receive("NICK bob", "USER u 0 * :Bob");
+  assert.deepEqual(await next(), ["bob"]);
+  irc.send(line("WELCOME bob 1 Welcome"));
+  irc.send(line("@seq=3;time=T #lobby JOIN bob 1"));
+  assert.deepEqual(await next(), ["#lobby /who"]);
+  // 9 tokens, 3 taken: NAMES #lobby takes 2, the ten answers held 10.
+  const zz = Array.from({ length: 10 }, (_, i) => `#z${i}`).join(",");
+  inner.receive("NAMES #lobby", `NAMES ${zz}`, "NAMES #lobby");
+  assert.deepEqual(await next(), ["#lobby /who"]);
+  let got = false;
+  const waiting = next().then((lines) => (got = true, lines));
+  await settle();
+  assert.equal(got, false, "the third line waits for its token");
+  await clock.advance(20_000);
+  assert.deepEqual(await waiting, ["#lobby /who"]);
+  await irc.close();
 });

@@ -1,0 +1,101 @@
+/**
+ * The door's own answers to a registered client's commands, in the order
+ * the commands came. Some are asked of the session (`IrcState.pending`,
+ * answered in order), some the door gives at once (`NAMES` of a channel
+ * the client is not in, 403, 461...), one once the directory told it
+ * (`WHOIS`, `WHO nick`). An IRC client matches replies to its requests in
+ * order, so an answer given while a request is pending is held behind the
+ * newest one (its `after`) and sent right after that request's reply; an
+ * answer from the directory waits for the request before it. At most
+ * {@linkcode HELD_MOST} are held: more go at once. Pure.
+ *
+ * @module
+ */
+
+import type { IrcMessage } from "./parse.ts";
+import type { IrcSink, IrcState, Pending } from "./state.ts";
+
+/** Most answers held behind pending requests (more go at once). */
+export const HELD_MOST = 256;
+
+/** A sink whose answers come after those of the requests pending. */
+export interface OrderedSink extends IrcSink {
+  /**
+   * Answers the directory gives: sent once `told` settles and every
+   * request before it was answered; later answers wait for them.
+   */
+  later(told: Promise<IrcMessage[]>): Promise<void>;
+}
+
+/** Each connection's ordered sink, made once (not on every command). */
+const made = new WeakMap<IrcState, [IrcSink, OrderedSink]>();
+
+/** `sink`, its IRC lines held behind the requests pending in `state`. */
+export function inOrder(state: IrcState, sink: IrcSink): OrderedSink {
+  const [raw, ordered] = made.get(state) ?? [];
+  if (raw === sink && ordered !== undefined) return ordered;
+  const fresh = ordering(state, sink);
+  made.set(state, [sink, fresh]);
+  return fresh;
+}
+
+/** The ordered sink of `state` over `sink`. */
+function ordering(state: IrcState, sink: IrcSink): OrderedSink {
+  return {
+    irc: (message) => hold(state, message, sink),
+    native: (line) => sink.native(line),
+    close: (text) => sink.close(text),
+    later: (told) => {
+      const behind = state.pending.at(-1) ?? null;
+      const asked: Pending = { kind: "door", lines: null, behind };
+      state.pending.push(asked);
+      return told.then((lines) => {
+        asked.lines = lines;
+        release(state, sink);
+      });
+    },
+  };
+}
+
+/** An answer, held behind the newest pending request if any. */
+function hold(state: IrcState, message: IrcMessage, sink: IrcSink): void {
+  const newest = state.pending.at(-1);
+  if (newest === undefined || state.held >= HELD_MOST) {
+    return sink.irc(message);
+  }
+  (newest.after ??= []).push(message);
+  state.held++;
+}
+
+/**
+ * A request was answered (taken out of the queue): what was held behind
+ * it goes once its reply went ({@linkcode release}).
+ */
+export function answered(state: IrcState, asked: Pending): void {
+  if (asked.after === undefined) return;
+  state.released.push(...asked.after);
+  state.held -= asked.after.length;
+  asked.after = undefined;
+}
+
+/**
+ * Sends what was held behind the requests answered, then each answer of
+ * the directory whose request before it was answered (and what was held
+ * behind it): one request never answered holds up only what came right
+ * after it.
+ */
+export function release(state: IrcState, sink: IrcSink): void {
+  for (;;) {
+    for (const message of state.released.splice(0)) sink.irc(message);
+    const { pending } = state;
+    const index = pending.findIndex((p) =>
+      p.kind === "door" && p.lines !== null &&
+      (p.behind === null || !pending.includes(p.behind))
+    );
+    if (index === -1) return;
+    const [told] = pending.splice(index, 1);
+    if (told?.kind !== "door") return;
+    for (const message of told.lines!) sink.irc(message);
+    answered(state, told);
+  }
+}
