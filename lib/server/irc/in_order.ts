@@ -27,20 +27,11 @@ export interface OrderedSink extends IrcSink {
   later(told: Promise<IrcMessage[]>): Promise<void>;
 }
 
-/** Each connection's ordered sink, made once (not on every command). */
-const made = new WeakMap<IrcState, [IrcSink, OrderedSink]>();
-
-/** `sink`, its IRC lines held behind the requests pending in `state`. */
+/**
+ * `sink`, its IRC lines held behind the requests pending in `state`: made
+ * once per connection (`IrcConnection`), as the door's commands' sink.
+ */
 export function inOrder(state: IrcState, sink: IrcSink): OrderedSink {
-  const [raw, ordered] = made.get(state) ?? [];
-  if (raw === sink && ordered !== undefined) return ordered;
-  const fresh = ordering(state, sink);
-  made.set(state, [sink, fresh]);
-  return fresh;
-}
-
-/** The ordered sink of `state` over `sink`. */
-function ordering(state: IrcState, sink: IrcSink): OrderedSink {
   return {
     irc: (message) => hold(state, message, sink),
     native: (line) => sink.native(line),

@@ -15,7 +15,7 @@
  */
 
 import { fitKick, fitTopic } from "./isupport.ts";
-import { inOrder, type OrderedSink } from "./in_order.ts";
+import type { OrderedSink } from "./in_order.ts";
 import { aliasOf, nickOf, roomOf, takeableAlias } from "./names.ts";
 import type { IrcMessage } from "./parse.ts";
 import { mode } from "./modes.ts";
@@ -157,10 +157,9 @@ export function isCommand(command: string): boolean {
 export function translateIn(
   state: IrcState,
   message: IrcMessage,
-  raw: IrcSink,
+  sink: OrderedSink,
 ): void {
   const { command, params } = message;
-  const sink = inOrder(state, raw);
   const handle = isCommand(command) ? COMMANDS[command] : undefined;
   if (handle === undefined) {
     return sink.irc(state.numeric("421", command, "Unknown command"));

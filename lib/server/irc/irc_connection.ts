@@ -29,6 +29,7 @@ import type {
   SendOptions,
 } from "../room/connection.ts";
 import { translateIn } from "./inbound.ts";
+import { inOrder, type OrderedSink } from "./in_order.ts";
 import { translateOut } from "./outbound.ts";
 import {
   formatIrcLines,
@@ -85,6 +86,8 @@ export class IrcConnection
   #wake: PromiseWithResolvers<undefined> | null = null;
   #state: IrcState;
   #sink: IrcSink;
+  /** `#sink` for the door's commands: answers in the order asked. */
+  #ordered: OrderedSink;
   /** Lines held until registration ends, and their bytes. */
   #held: Uint8Array[] = [];
   #heldBytes = 0;
@@ -137,6 +140,7 @@ export class IrcConnection
       native: (line) => this.#hand(line),
       close: (text) => void this.#goodbye(text),
     };
+    this.#ordered = inOrder(this.#state, this.#sink);
   }
 
   lines(): AsyncIterableIterator<Iterable<InboundLine>> {
@@ -274,7 +278,7 @@ export class IrcConnection
     const message = parseIrcLine(text);
     if (message === null) return;
     if (!registrationCommand(state, message, this.#sink)) {
-      translateIn(state, message, this.#sink);
+      translateIn(state, message, this.#ordered);
     }
   }
 

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { HELD_MOST } from "../../../lib/server/irc/in_order.ts";
 import { translateIn } from "../../../lib/server/irc/inbound.ts";
+import { inOrder } from "../../../lib/server/irc/in_order.ts";
 import { translateOut } from "../../../lib/server/irc/outbound.ts";
 import { parseIrcLine } from "../../../lib/server/irc/parse.ts";
 import { ircState, recorder } from "./_sink.ts";
@@ -19,7 +20,9 @@ function setup() {
   for (const room of ["#lobby", "#a", "#b"]) state.joined.add(room);
   const sink = recorder();
   const send = (...lines: string[]) => {
-    for (const line of lines) translateIn(state, parseIrcLine(line)!, sink);
+    for (const line of lines) {
+      translateIn(state, parseIrcLine(line)!, inOrder(state, sink));
+    }
   };
   const answer = (...lines: string[]) => {
     for (const line of lines) translateOut(state, line, sink);

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { left } from "../../../lib/server/irc/entering.ts";
 import { translateIn } from "../../../lib/server/irc/inbound.ts";
+import { inOrder } from "../../../lib/server/irc/in_order.ts";
 import { translateOut } from "../../../lib/server/irc/outbound.ts";
 import { parseIrcLine } from "../../../lib/server/irc/parse.ts";
 import { ircState, recorder } from "./_sink.ts";
@@ -15,7 +16,9 @@ function setup() {
   state.joined.add("#lobby");
   const sink = recorder();
   const send = (...lines: string[]) => {
-    for (const line of lines) translateIn(state, parseIrcLine(line)!, sink);
+    for (const line of lines) {
+      translateIn(state, parseIrcLine(line)!, inOrder(state, sink));
+    }
   };
   const irc = () => sink.irc_.map((l) => l.replace(/^:tlschat /, ""));
   /** The session's lines, as if it answered. */
@@ -249,7 +252,11 @@ Deno.test("translateIn() answers WHOIS from the directory: 311 with the holder's
   broken.nick = "me";
   broken.registered = true;
   const told = recorder();
-  translateIn(broken, { command: "WHOIS", params: ["amy"] }, told);
+  translateIn(
+    broken,
+    { command: "WHOIS", params: ["amy"] },
+    inOrder(broken, told),
+  );
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.deepEqual(told.irc_, [
     ":tlschat 311 me amy amy tlschat * :amy",
@@ -346,7 +353,11 @@ Deno.test("translateIn() answers WHO of a nick from the directory: 352 for its h
   broken.nick = "me";
   broken.registered = true;
   const told = recorder();
-  translateIn(broken, { command: "WHO", params: ["amy"] }, told);
+  translateIn(
+    broken,
+    { command: "WHO", params: ["amy"] },
+    inOrder(broken, told),
+  );
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.deepEqual(told.irc_, [":tlschat 315 me amy :End of /WHO list"]);
 });

@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { translateIn } from "../../../lib/server/irc/inbound.ts";
+import { inOrder } from "../../../lib/server/irc/in_order.ts";
 import { isupportTokens, TARGMAX } from "../../../lib/server/irc/isupport.ts";
 import { translateOut } from "../../../lib/server/irc/outbound.ts";
 import { parseIrcLine } from "../../../lib/server/irc/parse.ts";
@@ -33,7 +34,9 @@ function setup(...caps: IrcCap[]) {
     return sink.irc_.splice(0);
   };
   const send = (...lines: string[]) => {
-    for (const line of lines) translateIn(state, parseIrcLine(line)!, sink);
+    for (const line of lines) {
+      translateIn(state, parseIrcLine(line)!, inOrder(state, sink));
+    }
     return sink.native_.splice(0);
   };
   return { state, sink, out, send };
@@ -140,7 +143,7 @@ Deno.test("isupportTokens() says TARGMAX, and the door takes every target of eac
     assert.equal(limit, "", command);
     const { state, sink } = setup();
     for (const room of ["#x1", "#x2", "#x3"]) state.joined.add(room);
-    translateIn(state, parseIrcLine(lines[command]!)!, sink);
+    translateIn(state, parseIrcLine(lines[command]!)!, inOrder(state, sink));
     const said = [...sink.native_, ...sink.irc_].join("\n");
     for (const room of ["#x1", "#x2", "#x3"]) {
       assert.ok(said.includes(room), `${command} ${room}:\n${said}`);

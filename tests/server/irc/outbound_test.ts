@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { quietNotice } from "../../../lib/server/irc/entering.ts";
 import { translateOut } from "../../../lib/server/irc/outbound.ts";
 import { translateIn } from "../../../lib/server/irc/inbound.ts";
+import { inOrder } from "../../../lib/server/irc/in_order.ts";
 import { parseIrcLine } from "../../../lib/server/irc/parse.ts";
 import { registrationCommand } from "../../../lib/server/irc/registration.ts";
 import { cutNotice } from "../../../lib/server/irc/replay_end.ts";
@@ -449,7 +450,7 @@ Deno.test("translateOut() shows no refusal of a NOTICE's line (muted, not in the
   const client = (line: string) => {
     const message = parseIrcLine(line)!;
     if (!registrationCommand(state, message, sink)) {
-      translateIn(state, message, sink);
+      translateIn(state, message, inOrder(state, sink));
     }
   };
   client("NOTICE #ops :hi");

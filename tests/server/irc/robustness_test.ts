@@ -6,6 +6,7 @@
  */
 
 import { translateIn } from "../../../lib/server/irc/inbound.ts";
+import { inOrder } from "../../../lib/server/irc/in_order.ts";
 import { translateOut } from "../../../lib/server/irc/outbound.ts";
 import { parseIrcLine } from "../../../lib/server/irc/parse.ts";
 import {
@@ -114,7 +115,7 @@ Deno.test("the IRC door's translators never throw on odd lines either way", () =
         `${pick(COMMANDS)} ${words.join(" ")}${trailing}`,
       );
       if (message && !registrationCommand(state, message, sink)) {
-        translateIn(state, message, sink);
+        translateIn(state, message, inOrder(state, sink));
       }
       const fields = Array.from(
         { length: 1 + Math.floor(next() * 6) },
