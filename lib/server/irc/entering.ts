@@ -13,6 +13,7 @@
  */
 
 import type { ServerLine } from "../../server_lines.ts";
+import { request } from "./replies.ts";
 import { type IrcSink, type IrcState, sourceOf } from "./state.ts";
 
 /** The `NOTICE` to a channel whose joins and leaves are not shown. */
@@ -35,8 +36,7 @@ export function entered(
   state.joined.add(room);
   sink.irc({ source: sourceOf(state.nick), command: "JOIN", params: [room] });
   if (!shown) quiet(state, room, sink);
-  state.pending.push({ kind: "names", room });
-  sink.native(`${room} /who`);
+  request(state, { kind: "names", room }, `${room} /who`, sink);
 }
 
 /**

@@ -19,6 +19,7 @@ import type { OrderedSink } from "./in_order.ts";
 import { aliasOf, nickOf, roomOf, takeableAlias } from "./names.ts";
 import type { IrcMessage } from "./parse.ts";
 import { mode } from "./modes.ts";
+import { request } from "./replies.ts";
 import {
   inRoom,
   type IrcSink,
@@ -93,8 +94,7 @@ const COMMANDS: Readonly<
       const topic = fitTopic(stripFormatting(text), state.settings.server);
       return sink.native(`${room} /topic ${topic}`);
     }
-    state.pending.push({ kind: "topic", room });
-    sink.native(`${room} /topic`);
+    request(state, { kind: "topic", room }, `${room} /topic`, sink);
   },
   NAMES: (state, [channels = state.settings.defaultRoom], sink) => {
     for (const channel of channels.split(",")) {
@@ -121,8 +121,7 @@ const COMMANDS: Readonly<
     ),
   LIST: (state, _params, sink) => {
     sink.irc(state.numeric("321", "Channel", "Users  Name"));
-    state.pending.push({ kind: "list" });
-    sink.native("/rooms");
+    request(state, { kind: "list" }, "/rooms", sink);
   },
   NICK: (state, [nick = ""], sink) => {
     // Its nick as it is: no change, so nothing to tell anyone (as servers
@@ -305,8 +304,7 @@ function ask(
     const what = kind === "names" ? "/NAMES" : "/WHO";
     return sink.irc(state.numeric(end, channel || "*", `End of ${what} list`));
   }
-  state.pending.push({ kind, room });
-  sink.native(`${room} /who`);
+  request(state, { kind, room }, `${room} /who`, sink);
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 
 import { aliasOf } from "./names.ts";
+import { request } from "./replies.ts";
 import { inRoom, type IrcSink, type IrcState, needMore } from "./state.ts";
 
 /**
@@ -74,8 +75,8 @@ export function mode(
     if (room === state.settings.defaultRoom) {
       return sink.irc(state.numeric("324", room, "+"));
     }
-    state.pending.push({ kind: "mode", room });
-    return sink.native(`/rooms ${room}`); // that room's line alone
+    // That room's line alone.
+    return request(state, { kind: "mode", room }, `/rooms ${room}`, sink);
   }
   // `b` without a mask, in any sign: the list, as servers answer.
   if (/^[+-]?b$/.test(changes) && args.length === 0) {
@@ -83,8 +84,7 @@ export function mode(
     if (room === state.settings.defaultRoom) {
       return sink.irc(state.numeric("368", room, "End of channel ban list"));
     }
-    state.pending.push({ kind: "bans", room });
-    return sink.native(`${room} /roombans`);
+    return request(state, { kind: "bans", room }, `${room} /roombans`, sink);
   }
   let sign = "+";
   for (const char of changes) {

@@ -11,7 +11,7 @@
 
 import type { ServerLine } from "../../server_lines.ts";
 import { nickOf } from "./names.ts";
-import { answered } from "./in_order.ts";
+import { answered, release } from "./in_order.ts";
 import {
   type IrcSink,
   type IrcState,
@@ -66,9 +66,14 @@ export function errorNumeric(
   // A NOTICE's refusal (muted, not in the room, nobody so called): none.
   if (state.noticing) return;
   const room = /#[a-z0-9_-]+/.exec(line.text)?.[0] ?? null;
-  if (line.code === "not-in-room" || line.code === "not-operator") {
-    // A list it may not see (a channel sync's `MODE #room b`): empty.
-    const asked = take(state, (p) => "room" in p && p.room === room);
+  // A list it may not see (a channel sync's `MODE #room b`): empty. Only
+  // `/roombans` of the door's requests needs an operator (a `KICK`'s 482
+  // is no answer to a `NAMES` pending).
+  if (
+    line.code === "not-in-room" ||
+    line.code === "not-operator" && line.text.startsWith("/roombans ")
+  ) {
+    const asked = take(state, (p) => "room" in p && p.room === room, sink);
     if (asked !== undefined) return end(state, asked, sink);
   }
   const numeric = ERROR_NUMERICS[line.code];
@@ -84,17 +89,47 @@ export function errorNumeric(
   sink.irc(state.numeric(numeric, target, line.text));
 }
 
+/** Most requests pending ({@linkcode request}): more are answered at once. */
+export const PENDING_MOST = 64;
+
+/**
+ * Asks the session `line` for `asked`, its reply pending; with
+ * {@linkcode PENDING_MOST} pending already, answered at once as an empty
+ * list (its end numeric: 366, 315, 323, 324 `+`, 368, 331).
+ */
+export function request(
+  state: IrcState,
+  asked: Pending,
+  line: string,
+  sink: IrcSink,
+): void {
+  if (state.pending.length >= PENDING_MOST) return end(state, asked, sink);
+  state.pending.push(asked);
+  sink.native(line);
+}
+
 /**
  * Takes out the first request `match` accepts, oldest first: answered, what
- * was held behind it goes once the session's line is translated.
+ * was held behind it goes once the session's line is translated. The
+ * session answers in order, so a request of it before that one still
+ * pending was never answered (nor will be): it is ended first as an empty
+ * list, and what was held behind it sent.
  */
 export function take(
   state: IrcState,
   match: (request: Pending) => boolean,
+  sink: IrcSink,
 ): Pending | undefined {
-  const index = state.pending.findIndex(match);
-  if (index === -1) return undefined;
-  const asked = state.pending.splice(index, 1)[0]!;
+  const asked = state.pending.find(match);
+  if (asked === undefined) return undefined;
+  for (const skipped of state.pending.slice(0, state.pending.indexOf(asked))) {
+    if (skipped.kind === "door") continue; // answered by the door
+    state.pending.splice(state.pending.indexOf(skipped), 1);
+    end(state, skipped, sink);
+    answered(state, skipped);
+    release(state, sink);
+  }
+  state.pending.splice(state.pending.indexOf(asked), 1);
   answered(state, asked);
   return asked;
 }
@@ -128,6 +163,7 @@ export function listReply(
     const asked = take(
       state,
       (p) => (p.kind === "names" || p.kind === "who") && p.room === at,
+      sink,
     );
     members(
       state,
@@ -140,7 +176,7 @@ export function listReply(
   }
   if (line.type === "INFO") {
     const [, match] = LIST_ENDS.find(([text]) => text.test(line.text)) ?? [];
-    const asked = match ? take(state, match) : undefined;
+    const asked = match ? take(state, match, sink) : undefined;
     if (asked !== undefined) end(state, asked, sink);
     return asked !== undefined;
   }

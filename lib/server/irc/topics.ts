@@ -73,7 +73,7 @@ export function topicLine(
       params: [room, line.text],
     });
   }
-  take(state, (p) => p.kind === "topic" && p.room === room);
+  take(state, (p) => p.kind === "topic" && p.room === room, sink);
   sink.irc(state.numeric("332", room, line.text));
   const { alias: by, text } = line;
   const at = state.topicSetAt(room, { by, text, time: context.time });
