@@ -122,6 +122,18 @@ export function take(
 ): Pending | undefined {
   const asked = state.pending.find(match);
   if (asked === undefined) return undefined;
+  endBefore(state, asked, sink);
+  state.pending.splice(state.pending.indexOf(asked), 1);
+  answered(state, asked);
+  return asked;
+}
+
+/**
+ * Ends (as empty lists) the requests of the session still pending before
+ * `asked`, which the session is answering: it answers in order, so they
+ * were never answered. What was held behind each goes after its end.
+ */
+function endBefore(state: IrcState, asked: Pending, sink: IrcSink): void {
   for (const skipped of state.pending.slice(0, state.pending.indexOf(asked))) {
     if (skipped.kind === "door") continue; // answered by the door
     state.pending.splice(state.pending.indexOf(skipped), 1);
@@ -129,9 +141,6 @@ export function take(
     answered(state, skipped);
     release(state, sink);
   }
-  state.pending.splice(state.pending.indexOf(asked), 1);
-  answered(state, asked);
-  return asked;
 }
 
 /** What ends each list, by the `INFO` text the session ends it with. */
@@ -186,7 +195,10 @@ export function listReply(
   );
   if (asked === undefined || asked.kind === "list" && line.type === "BAN") {
     sink.irc(state.notice(Object.values(line).slice(1).join(" ")));
-  } else if (asked.kind === "list" && line.type === "ROOM") {
+    return true;
+  }
+  endBefore(state, asked, sink);
+  if (asked.kind === "list" && line.type === "ROOM") {
     sink.irc(state.numeric("322", line.room, line.members, line.topic));
   } else if (asked.kind === "mode" && line.type === "ROOM") {
     if (line.room !== asked.room) return true;

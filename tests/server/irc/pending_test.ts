@@ -65,6 +65,20 @@ Deno.test("LIST and MODE #a the session answered nothing to end (323, 324 +) bef
   assert.deepEqual([state.pending, state.held], [[], 0]);
 });
 
+Deno.test("NAMES the session answered nothing to ends (366) before LIST's 322s, and LIST's 321 held behind it goes before them", () => {
+  const { state, send, answer, irc } = setup();
+  send("NAMES #a", "LIST", "MODE #b b");
+  answer("ROOM #a 2 - Hi", "INFO 1 room", "BAN room alice - bob spam");
+  assert.deepEqual(irc(), [
+    "366 me #a :End of /NAMES list",
+    "321 me Channel :Users  Name",
+    "322 me #a 2 :Hi",
+    "323 me :End of /LIST",
+    "367 me #b :alice!*@*",
+  ]);
+  assert.deepEqual(state.pending, [{ kind: "bans", room: "#b" }]);
+});
+
 Deno.test("A KICK's 482 is not taken for the answer to NAMES asked after it: 482, then the names", () => {
   const { state, send, answer, irc } = setup();
   send("KICK #a bob", "NAMES #a");
