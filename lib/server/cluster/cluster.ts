@@ -24,7 +24,7 @@ import type { HoldNews, TakeoverProof } from "../room/hold.ts";
 import type { MemberRecord } from "./keys.ts";
 import type { RedisLink } from "./redis.ts";
 import { probeRedis, type RedisProbe } from "./redis_probe.ts";
-import { oneLine, SharedModeration } from "./shared_moderation.ts";
+import { SharedModeration } from "./shared_moderation.ts";
 
 /** Options of {@linkcode Cluster}. */
 export interface ClusterOptions {
@@ -338,4 +338,9 @@ export class Cluster {
       if (!this.#stopped) this.#heartbeat.now();
     });
   }
+}
+
+/** Text read back from Redis that may go into a line: one line, a string. */
+function oneLine(value: unknown): value is string {
+  return typeof value === "string" && !/[\r\n]/.test(value);
 }

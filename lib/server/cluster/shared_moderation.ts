@@ -11,6 +11,7 @@ import type { Logger } from "../../log.ts";
 import {
   type Moderation,
   readSharedSanctions,
+  readTopic,
   type SharedSanction,
   shareSanctions,
   type Topic,
@@ -47,21 +48,13 @@ export class SharedModeration {
     ]);
   }
 
-  /** The cluster's topic (its text made safe where it is read: `Moderation.topic`). */
+  /** The cluster's topic, read as any stored topic is (`readTopic`). */
   async topic(): Promise<Topic | null> {
     const raw = await this.#link.command([
       "GET",
       this.#link.keys.topic,
     ]);
-    if (raw === null) return null;
-    const topic = JSON.parse(String(raw)) as Partial<Topic> | null;
-    return oneLine(topic?.text) && oneLine(topic.by)
-      ? {
-        text: topic.text,
-        by: topic.by,
-        ...(typeof topic.at === "number" ? { at: topic.at } : {}),
-      }
-      : null;
+    return raw === null ? null : readTopic(JSON.parse(String(raw)));
   }
 
   /** Keeps the room's topic (and its time) for servers that start later. */
@@ -79,11 +72,6 @@ export type ModerationKept = Pick<
   SharedModeration,
   "sanctions" | "setSanctions" | "topic" | "setTopic"
 >;
-
-/** Text read back from Redis that may go into a line: one line, a string. */
-export function oneLine(value: unknown): value is string {
-  return typeof value === "string" && !/[\r\n]/.test(value);
-}
 
 /**
  * Takes on the cluster's bans and mutes (`take` applies them here) and
