@@ -22,6 +22,7 @@
 import { told } from "./entries.js";
 import { show } from "./in_room.js";
 import { isTaggable, isWhisper, queueLine } from "./outbox.js";
+import { isPasswordLine } from "./protocol.js";
 
 /** @typedef {import("./state.js").State} State */
 
@@ -56,9 +57,6 @@ export const KEPT_LINES = 100;
 /** The most characters of text kept across a reload, all lines together. */
 export const KEPT_CHARS = 65_536;
 
-/** Nothing kept. @type {KeptLines} */
-export const NOTHING_KEPT = Object.freeze({ lines: [], unkept: 0, asked: [] });
-
 /**
  * What a state keeps of the user's lines: the outbox, then the lines sent
  * without ids, within the bounds (the oldest first: they go first).
@@ -78,13 +76,10 @@ export function keptOf(state) {
     lines.push({ id, room, text, alias, doubt: out.sent || out.doubt });
   }
   // A password typed as `/pass` is never kept (nor told: it is no line said).
-  const asked = state.typed.filter(({ text }) => !PASS.test(text.trim()))
+  const asked = state.typed.filter(({ text }) => !isPasswordLine(text))
     .slice(0, KEPT_LINES).map(({ room, text }) => ({ room, text }));
   return { lines, unkept: state.outbox.length - lines.length, asked };
 }
-
-/** A password typed: `/pass PASSWORD`, in any case. */
-const PASS = /^\/pass(\s|$)/i;
 
 /** An id as the page makes them (docs/protocol.md "Line ids"). */
 const ID = /^[A-Za-z0-9_-]{16,64}$/;
@@ -118,7 +113,7 @@ function isAsked(/** @type {unknown} */ value) {
   if (typeof value !== "object" || value === null) return false;
   const { room, text } = /** @type {Record<string, unknown>} */ (value);
   return typeof room === "string" && ROOM.test(room) && isText(text) &&
-    !PASS.test(String(text).trim());
+    !isPasswordLine(String(text));
 }
 
 /**

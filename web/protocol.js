@@ -202,6 +202,11 @@ export function pongCommand(token) {
   return `/pong ${token}`;
 }
 
+/** Whether a typed line is a password (`/pass PASSWORD`, any case). @param {string} text */
+export function isPasswordLine(text) {
+  return /^\/pass(\s|$)/i.test(text.trim());
+}
+
 /** Whether a typed line leaves the room. @param {string} text */
 export function isQuitCommand(text) {
   return /^\/quit\b/i.test(text);

@@ -28,6 +28,7 @@
  */
 
 import { told } from "./entries.js";
+import { isPasswordLine } from "./protocol.js";
 import { show } from "./in_room.js";
 
 /** @typedef {import("./entries.js").Entry} Entry */
@@ -72,8 +73,15 @@ const OWN_ANSWERS = new Set(["MSG", "ME", "NICK", "JOIN", "LEAVE", "MOD"]);
  */
 export function typedSent(state, text, room, wire) {
   const whisper = /^\/msg\s+(\S+)\s/i.exec(text.trim() + " ");
+  // A password is never shown again (nor kept: `kept.js`), only that it was.
+  const shown = isPasswordLine(text) ? "/pass …" : text;
   /** @type {TypedLine} */
-  const typed = { text, room, wire, to: whisper?.[1]?.toLowerCase() ?? "" };
+  const typed = {
+    text: shown,
+    room,
+    wire,
+    to: whisper?.[1]?.toLowerCase() ?? "",
+  };
   return { ...state, typed: [...state.typed, typed].slice(-TYPED_KEPT) };
 }
 

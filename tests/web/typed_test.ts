@@ -188,3 +188,13 @@ Deno.test("reduce() takes the members of a room the page asked itself for the an
     "! Perhaps not sent: /msg bob hi (disconnected before an answer)",
   ]);
 });
+
+Deno.test("reduce() never shows a password typed as /pass again, when the socket closed before its answer", () => {
+  const page = FakePage.inRooms();
+  say(page, "/pass s3cret", 1);
+  page.step({ type: "closed", random: 0, unsent: [] });
+  const told = unsent(page);
+  assert.equal(told.length, 1, told.join("\n"));
+  assert.doesNotMatch(told[0]!, /s3cret/);
+  assert.match(told[0]!, /\/pass/);
+});
