@@ -37,8 +37,7 @@ export function inOrder(state: IrcState, sink: IrcSink): OrderedSink {
     native: (line) => sink.native(line),
     close: (text) => sink.close(text),
     later: (told) => {
-      const behind = state.pending.at(-1) ?? null;
-      const asked: Pending = { kind: "door", lines: null, behind };
+      const asked: Pending = { kind: "door", lines: null };
       state.pending.push(asked);
       return told.then((lines) => {
         asked.lines = lines;
@@ -71,22 +70,20 @@ export function answered(state: IrcState, asked: Pending): void {
 
 /**
  * Sends what was held behind the requests answered, then each answer of
- * the directory whose request before it was answered (and what was held
- * behind it): one request never answered holds up only what came right
- * after it.
+ * the directory at the head of the queue (and what was held behind it):
+ * a request before it is answered first, or ended once a later one is
+ * (`replies.ts`). Costs nothing when nothing waits (every line an IRC
+ * member is sent comes through here).
  */
 export function release(state: IrcState, sink: IrcSink): void {
   for (;;) {
-    for (const message of state.released.splice(0)) sink.irc(message);
-    const { pending } = state;
-    const index = pending.findIndex((p) =>
-      p.kind === "door" && p.lines !== null &&
-      (p.behind === null || !pending.includes(p.behind))
-    );
-    if (index === -1) return;
-    const [told] = pending.splice(index, 1);
-    if (told?.kind !== "door") return;
-    for (const message of told.lines!) sink.irc(message);
-    answered(state, told);
+    if (state.released.length > 0) {
+      for (const message of state.released.splice(0)) sink.irc(message);
+    }
+    const head = state.pending[0];
+    if (head?.kind !== "door" || head.lines === null) return;
+    state.pending.shift();
+    for (const message of head.lines) sink.irc(message);
+    answered(state, head);
   }
 }

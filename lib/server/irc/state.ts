@@ -50,8 +50,6 @@ export type Pending =
     | {
       readonly kind: "door";
       lines: IrcMessage[] | null;
-      /** The request pending before it, if any: it goes once that did. */
-      readonly behind: Pending | null;
     }
   )
   & { after?: IrcMessage[] };

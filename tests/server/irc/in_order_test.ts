@@ -163,3 +163,31 @@ Deno.test("A request the session answered nothing to is ended (empty) when a lat
   ]);
   assert.deepEqual([state.pending, state.held, state.released], [[], 0, []]);
 });
+
+Deno.test("A WHOIS the directory answers late holds the answer of a WHOIS asked after it, even once a request between them was answered", async () => {
+  const late = Promise.withResolvers<string | null>();
+  const state = ircState({
+    holder: (alias) =>
+      alias === "slow" ? late.promise : Promise.resolve(
+        alias === "bob" ? "bob" : null,
+      ),
+  });
+  state.nick = "me";
+  state.registered = true;
+  for (const room of ["#lobby", "#a"]) state.joined.add(room);
+  const sink = recorder();
+  for (const line of ["WHOIS slow", "NAMES #a", "WHOIS bob"]) {
+    translateIn(state, parseIrcLine(line)!, inOrder(state, sink));
+  }
+  await settled();
+  translateOut(state, "#a WHO 1 me", sink);
+  const irc = () => sink.irc_.map((l) => l.replace(/^:tlschat /, ""));
+  assert.ok(!irc().some((l) => l.includes(" bob ")), irc().join("\n"));
+  late.resolve(null);
+  await settled();
+  const lines = irc();
+  const slowEnd = lines.indexOf("318 me slow :End of /WHOIS list");
+  const bobFirst = lines.findIndex((l) => l.includes(" bob "));
+  assert.ok(slowEnd >= 0 && bobFirst > slowEnd, lines.join("\n"));
+  assert.deepEqual([state.pending, state.held, state.released], [[], 0, []]);
+});
