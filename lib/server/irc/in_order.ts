@@ -6,7 +6,8 @@
  * (`WHOIS`, `WHO nick`). An IRC client matches replies to its requests in
  * order, so an answer given while a request is pending is held behind the
  * newest one (its `after`) and sent right after that request's reply; an
- * answer from the directory waits for the request before it. At most
+ * answer from the directory goes once every request before it in the
+ * queue was answered (or ended). At most
  * {@linkcode HELD_MOST} are held: more go at once. Pure.
  *
  * @module
@@ -21,8 +22,8 @@ export const HELD_MOST = 256;
 /** A sink whose answers come after those of the requests pending. */
 export interface OrderedSink extends IrcSink {
   /**
-   * Answers the directory gives: sent once `told` settles and every
-   * request before it was answered; later answers wait for them.
+   * Answers the directory gives: sent once `told` settles and it is first
+   * in the queue; later answers wait for them.
    */
   later(told: Promise<IrcMessage[]>): Promise<void>;
 }

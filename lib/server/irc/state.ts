@@ -36,8 +36,8 @@ export const MEMBER_HOST = "tlschat";
  * What a reply to one of the door's requests to the session is for, in the
  * order the requests went: the session answers in order. A `door` request
  * is one the door answers itself once the directory told it (`WHOIS`),
- * its `lines` null until then, sent once the request before it was
- * answered. `after`: the door's own answers to later
+ * its `lines` null until then, sent once it is first in the queue.
+ * `after`: the door's own answers to later
  * commands, held until this request is answered (`in_order.ts`).
  */
 export type Pending =
