@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import {
   CATCH_UP_SCAN_EVENTS,
   type LogRange,
@@ -97,12 +97,13 @@ export function sqliteRange(
     ? lostIn(db, room, after, options)
     : NOTHING_LOST;
   const firstUnsaved = unsaved.length > 0 ? Number(unsaved[0]) : Infinity;
+  let bySeq: StatementSync | undefined; // prepared once a catch-up
   const read = (seqs: readonly number[]) => {
     const newest = seqs.filter((seq) => seq >= firstUnsaved)
       .flatMap((seq) => unsavedEvent(unsaved, seq) ?? []);
     const older = seqs.filter((seq) => seq < firstUnsaved);
     if (older.length === 0) return newest;
-    const rows = db.prepare(BY_SEQ).all(JSON.stringify(older));
+    const rows = (bySeq ??= db.prepare(BY_SEQ)).all(JSON.stringify(older));
     const events = (rows as unknown as StoredRow[]).map(toRoomEvent);
     return [...newest, ...events.filter((event) => event !== null)];
   };
