@@ -252,7 +252,7 @@ export function sharedSanctions(
 }
 
 /** Whether `value` is a time a `Date` holds (ms since the epoch). */
-function isTime(value: unknown): value is number {
+export function isTime(value: unknown): value is number {
   return typeof value === "number" && Math.abs(value) <= 8.64e15;
 }
 

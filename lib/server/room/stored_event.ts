@@ -15,7 +15,11 @@
 import { isLineId, isRoomName } from "../../protocol.ts";
 import { isNotice, SERVER_LINE_FIELDS } from "../../server_lines.ts";
 import { storedText } from "../../text.ts";
-import { readSharedSanctions, readTopic } from "../access/moderation.ts";
+import {
+  isTime,
+  readSharedSanctions,
+  readTopic,
+} from "../access/moderation.ts";
 import { readRoomRecord } from "./room_record.ts";
 import {
   EFFECT_LINE_TYPES,
@@ -143,7 +147,7 @@ export function toRoomEvent(row: StoredRow): RoomEvent | null {
     return null;
   }
   // A time a Date can hold (history lines print it).
-  if (!isRoomLine(line) || !(Math.abs(row.time) <= 8.64e15)) return null;
+  if (!isRoomLine(line) || !isTime(row.time)) return null;
   const said = line as { text?: string };
   if (said.text !== undefined) said.text = storedText(said.text);
   const read = readEffect(row.effect, row.effectValue, line.type);
