@@ -100,7 +100,7 @@ function encoded(text: string, prefix?: string): Uint8Array {
 /**
  * The lines of a catch-up: each event as its live line with tags (the
  * newest that fit in what `budget` has left, taken from it), then
- * `RESUMED`.
+ * `RESUMED`. `lineOf`: an event's line (made once when the log sized it).
  */
 export function catchUpLines(
   member: Member,
@@ -108,6 +108,7 @@ export function catchUpLines(
   after: number,
   room: CatchUpRoom,
   budget: ReplayBudget,
+  lineOf = (event: RoomEvent) => taggedLine(member, event, room.prefix),
 ): Uint8Array[] {
   const events = range.events.filter((event) => shown(member, event));
   const lines: Uint8Array[] = [];
@@ -115,7 +116,7 @@ export function catchUpLines(
   let sent: RoomEvent[] = [];
   for (let i = events.length - 1; i >= 0; i--) {
     const event = events[i]!;
-    const tagged = taggedLine(member, event, room.prefix);
+    const tagged = lineOf(event);
     if (used + tagged.length > budget.left) break;
     used += tagged.length;
     lines.push(tagged);
@@ -176,6 +177,15 @@ export function catchUp(
   });
   // A room made again is a new room: its past incarnations are not read.
   const from = Math.max(after, room.since ?? 0);
+  // Each line is made once: the log sizes it, the catch-up sends it.
+  const made = new Map<RoomEvent, Uint8Array>();
+  const lineOf = (event: RoomEvent) => {
+    let line = made.get(event);
+    if (line === undefined) {
+      made.set(event, line = taggedLine(member, event, room.prefix));
+    }
+    return line;
+  };
   options.log.since(room.name, from, {
     before: room.before,
     limit: options.resumeLines,
@@ -183,13 +193,11 @@ export function catchUp(
     // What the budget cannot take is not read (it only ever shrinks).
     fits: {
       bytes: options.budget.left,
-      size: (event) =>
-        shown(member, event)
-          ? taggedLine(member, event, room.prefix).length
-          : 0,
+      size: (event) => shown(member, event) ? lineOf(event).length : 0,
     },
   }).then(
-    (range) => put(catchUpLines(member, range, from, room, options.budget)),
+    (range) =>
+      put(catchUpLines(member, range, from, room, options.budget, lineOf)),
     () =>
       put([
         encoded(
