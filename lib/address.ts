@@ -139,6 +139,24 @@ export function addressGroup(host: string): AddressRange | null {
 }
 
 /**
+ * The key of the group a host counts in: its {@linkcode addressGroup}'s text
+ * (the address, or its /64), or the host itself when it is not an address.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { groupKey } from "./address.ts";
+ *
+ * assert.equal(groupKey("2001:db8::1"), "2001:db8::/64");
+ * assert.equal(groupKey("10.1.2.3"), "10.1.2.3");
+ * assert.equal(groupKey("proxy.local"), "proxy.local");
+ * ```
+ */
+export function groupKey(host: string): string {
+  return addressGroup(host)?.text ?? host;
+}
+
+/**
  * Parses `ADDRESS[/PREFIX]`; null when it is not an address range.
  *
  * @example

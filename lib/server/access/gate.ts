@@ -10,7 +10,7 @@
  */
 
 import { aliasKey, ProtocolError, validateAlias } from "../../protocol.ts";
-import { addressGroup } from "../../address.ts";
+import { groupKey } from "../../address.ts";
 import type { DatabaseSync } from "node:sqlite";
 import type { Clock } from "../../clock.ts";
 import { type Account, Accounts, type PeerCertificate } from "./accounts.ts";
@@ -192,7 +192,7 @@ export class Gate {
     host: string,
   ): Promise<Account | null> {
     const { limiter, checker } = this.#options;
-    const group = addressGroup(host)?.text ?? host;
+    const group = groupKey(host);
     const checking = this.#checking.get(group) ?? 0;
     if (checking >= CHECKS_PER_ADDRESS) {
       this.failures.busy++;

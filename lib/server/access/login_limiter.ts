@@ -37,7 +37,7 @@
 
 import type { Clock } from "../../clock.ts";
 import { aliasKey } from "../../protocol.ts";
-import { addressGroup, parseAddressRange } from "../../address.ts";
+import { groupKey, parseAddressRange } from "../../address.ts";
 
 /**
  * Where the address groups that logged into an account are remembered, and
@@ -147,7 +147,7 @@ export class LoginLimiter {
    * ```
    */
   begin(host: string, account: AttemptTarget): number {
-    const group = groupOf(host);
+    const group = groupKey(host);
     const address = `@${group}`;
     let waitMs: number;
     let target: string | null = null;
@@ -198,7 +198,7 @@ export class LoginLimiter {
   knows(host: string, account: string): boolean {
     return this.#known.knows(
       aliasKey(account),
-      groupOf(host),
+      groupKey(host),
       this.#clock.now(),
     );
   }
@@ -208,7 +208,7 @@ export class LoginLimiter {
    * address group is known to `account` (or to the room) from now on.
    */
   succeeded(host: string, account: AttemptTarget): void {
-    const group = groupOf(host);
+    const group = groupKey(host);
     this.#refund(`@${group}`);
     if (account !== null && typeof account === "object") {
       const site = siteOf(host);
@@ -332,9 +332,4 @@ function knownInMemory(max: number): KnownAddresses {
 function siteOf(host: string): string | null {
   const range = parseAddressRange(`${host}/48`);
   return range === null ? null : `@${range.text}`;
-}
-
-/** The key of a host's address group (IPv6 /64), or the host itself. */
-function groupOf(host: string): string {
-  return addressGroup(host)?.text ?? host;
 }

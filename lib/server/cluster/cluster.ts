@@ -13,7 +13,7 @@
  * @module
  */
 
-import { addressGroup } from "../../address.ts";
+import { groupKey } from "../../address.ts";
 import type { Clock } from "../../clock.ts";
 import { describeError, type Logger } from "../../log.ts";
 import { aliasKey } from "../../protocol.ts";
@@ -189,7 +189,7 @@ export class Cluster {
       alias,
       account: member.account,
       host: member.host,
-      group: addressGroup(member.host)?.text ?? member.host,
+      group: groupKey(member.host),
       operator: member.operator,
     };
     // A leave still queued for it would undo this claim: the claim adopts

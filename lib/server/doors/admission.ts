@@ -16,7 +16,7 @@
 
 import type { Logger } from "../../log.ts";
 import { type ByeReason, encodeServerLine } from "../../server_lines.ts";
-import { addressGroup } from "../../address.ts";
+import { groupKey } from "../../address.ts";
 import type { Refusals } from "../metrics/server_metrics.ts";
 
 /** The limits of {@linkcode Admission}, as the config names them. */
@@ -141,7 +141,7 @@ export class Admission {
   /** Counts an admitted entry under `host`'s group, or refuses it. */
   #locate(entry: Place, host: string, address: string): void {
     if (!entry.admitted || entry.group !== null) return;
-    const group = addressGroup(host)?.text ?? host;
+    const group = groupKey(host);
     const count = this.#perGroup.get(group) ?? 0;
     const { maxPerIp } = this.#limits;
     if (maxPerIp > 0 && count >= maxPerIp) {

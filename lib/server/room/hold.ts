@@ -17,7 +17,7 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import { addressGroup } from "../../address.ts";
+import { groupKey } from "../../address.ts";
 import { aliasKey } from "../../protocol.ts";
 import type { Clock } from "../../clock.ts";
 import { type Deadline, deadlinesOf } from "./deadlines.ts";
@@ -98,7 +98,7 @@ interface Hold {
 /** The address group a guest counts in (null: it has no host). */
 function addressGroupOf(member: Holdable): string | null {
   if (member.host === undefined) return null;
-  return addressGroup(member.host)?.text ?? member.host;
+  return groupKey(member.host);
 }
 
 /** One more, or one fewer, held at `place`. */

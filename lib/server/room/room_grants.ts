@@ -10,7 +10,7 @@
  * @module
  */
 
-import { addressGroup, parseAddressRange } from "../../address.ts";
+import { groupKey, parseAddressRange } from "../../address.ts";
 import { ProtocolError } from "../../protocol.ts";
 import type { Moderated } from "./moderator.ts";
 
@@ -29,7 +29,7 @@ const HOUR_MS = 3_600_000;
  */
 export function countKeys(member: Moderated): string[] {
   if (member.account !== null) return [member.account.toLowerCase()];
-  const group = `@${addressGroup(member.host)?.text ?? member.host}`;
+  const group = `@${groupKey(member.host)}`;
   const site = parseAddressRange(`${member.host}/48`);
   return site === null ? [group] : [group, `@${site.text}`];
 }
