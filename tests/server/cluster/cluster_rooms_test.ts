@@ -428,7 +428,11 @@ Deno.test("a room operator's change refused while Redis is down is undone on its
       "ERR unavailable Not done: the other servers could not be told; do it again later",
     );
     await redis.start();
-    await s0!.output.waitFor(/redis-reconnected/);
+    // Both servers back: each reconnects on its own backoff, and a /join
+    // on s1 while it is still offline is refused (ERR unavailable).
+    for (const server of [s0!, s1!]) {
+      await server.output.waitFor(/redis-reconnected/);
+    }
     await amy.send("#r /topic back");
     await amy.expect(/^#r TOPIC amy back$/);
     // s1 has the record the topic carried: no key (was: ERR room-key).
