@@ -496,18 +496,25 @@ export class ServerProcess implements AsyncDisposable {
   }
 }
 
+/** The ports {@linkcode freePort} handed out in this process. */
+const handedOut = new Set<number>();
+
 /**
  * A port free now on 127.0.0.1, for a server a test must know the port of
  * before it starts (`--web-port 0` means "off"), drawn below the kernel's
  * range for ephemeral ports (32768 up): between this call and the server's
  * bind, no port-0 bind or outgoing connection elsewhere on the machine can
- * be given it, only another explicit bind.
+ * be given it, only another explicit bind. A port is never handed out
+ * twice in a process: two drawn before either is bound (a server's chat
+ * and web ports) could otherwise be the same, both free when asked.
  */
 export function freePort(): number {
   for (let tries = 0; tries < 100; tries++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
     try {
       using _listener = Deno.listen({ hostname: "127.0.0.1", port });
+      handedOut.add(port);
       return port;
     } catch (error) {
       if (!(error instanceof Deno.errors.AddrInUse)) throw error;
