@@ -198,13 +198,13 @@ export class LineLog {
 
   /**
    * Resolves with the first line (past or future) matching `pattern`, or
-   * with the `count`th one.
+   * with the `count`th one; rejects once `signal` aborts (its timer gone).
    */
   async waitFor(
     pattern: RegExp,
-    options: { count?: number; timeoutMs?: number } = {},
+    options: { count?: number; timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<string> {
-    const { count = 1, timeoutMs = WAIT_MS } = options;
+    const { count = 1, timeoutMs = WAIT_MS, signal } = options;
     const found = () =>
       this.lines.filter((line) => pattern.test(line))[count - 1];
     const now = found();
@@ -228,10 +228,16 @@ export class LineLog {
         ),
       );
     }, timeoutMs);
+    const abort = () => {
+      this.#waiters.delete(waiter);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", abort);
     try {
       return await promise;
     } finally {
       clearTimeout(timer);
+      signal?.removeEventListener("abort", abort);
     }
   }
 
@@ -441,19 +447,27 @@ export class ServerProcess implements AsyncDisposable {
       env: { NO_COLOR: "1" },
     }).spawn();
     const server = new ServerProcess(child);
+    // The wait for "listening" ends with the start, whichever way: its
+    // timer left running would fail the next test (a leak).
+    const started = new AbortController();
     try {
       const exited = child.status.then(() => {
         throw new Error("Server exited before listening");
       });
       exited.catch(() => {}); // Only matters while starting.
       const line = await Promise.race([
-        server.output.waitFor(/INFO listening /, { timeoutMs: 15_000 }),
+        server.output.waitFor(/INFO listening /, {
+          timeoutMs: 15_000,
+          signal: started.signal,
+        }),
         exited,
       ]);
       server.port = Number(/port=(\d+)/.exec(line)![1]);
     } catch (e) {
       await server[Symbol.asyncDispose]();
       throw server.annotate(e);
+    } finally {
+      started.abort();
     }
     return server;
   }
