@@ -198,13 +198,13 @@ export class LineLog {
 
   /**
    * Resolves with the first line (past or future) matching `pattern`, or
-   * with the `count`th one.
+   * with the `count`th one; rejects once `signal` aborts (its timer gone).
    */
   async waitFor(
     pattern: RegExp,
-    options: { count?: number; timeoutMs?: number } = {},
+    options: { count?: number; timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<string> {
-    const { count = 1, timeoutMs = WAIT_MS } = options;
+    const { count = 1, timeoutMs = WAIT_MS, signal } = options;
     const found = () =>
       this.lines.filter((line) => pattern.test(line))[count - 1];
     const now = found();
@@ -228,10 +228,16 @@ export class LineLog {
         ),
       );
     }, timeoutMs);
+    const abort = () => {
+      this.#waiters.delete(waiter);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", abort);
     try {
       return await promise;
     } finally {
       clearTimeout(timer);
+      signal?.removeEventListener("abort", abort);
     }
   }
 
@@ -441,19 +447,27 @@ export class ServerProcess implements AsyncDisposable {
       env: { NO_COLOR: "1" },
     }).spawn();
     const server = new ServerProcess(child);
+    // The wait for "listening" ends with the start, whichever way: its
+    // timer left running would fail the next test (a leak).
+    const started = new AbortController();
     try {
       const exited = child.status.then(() => {
         throw new Error("Server exited before listening");
       });
       exited.catch(() => {}); // Only matters while starting.
       const line = await Promise.race([
-        server.output.waitFor(/INFO listening /, { timeoutMs: 15_000 }),
+        server.output.waitFor(/INFO listening /, {
+          timeoutMs: 15_000,
+          signal: started.signal,
+        }),
         exited,
       ]);
       server.port = Number(/port=(\d+)/.exec(line)![1]);
     } catch (e) {
       await server[Symbol.asyncDispose]();
       throw server.annotate(e);
+    } finally {
+      started.abort();
     }
     return server;
   }
@@ -496,18 +510,25 @@ export class ServerProcess implements AsyncDisposable {
   }
 }
 
+/** The ports {@linkcode freePort} handed out in this process. */
+const handedOut = new Set<number>();
+
 /**
  * A port free now on 127.0.0.1, for a server a test must know the port of
  * before it starts (`--web-port 0` means "off"), drawn below the kernel's
  * range for ephemeral ports (32768 up): between this call and the server's
  * bind, no port-0 bind or outgoing connection elsewhere on the machine can
- * be given it, only another explicit bind.
+ * be given it, only another explicit bind. A port is never handed out
+ * twice in a process: two drawn before either is bound (a server's chat
+ * and web ports) could otherwise be the same, both free when asked.
  */
 export function freePort(): number {
   for (let tries = 0; tries < 100; tries++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
     try {
       using _listener = Deno.listen({ hostname: "127.0.0.1", port });
+      handedOut.add(port);
       return port;
     } catch (error) {
       if (!(error instanceof Deno.errors.AddrInUse)) throw error;

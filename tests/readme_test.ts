@@ -328,10 +328,18 @@ class Background implements AsyncDisposable {
       throw new Error(`Exited (${status.code}) before printing ${pattern}`);
     });
     exited.catch(() => {}); // Only matters while starting.
-    await Promise.race([
-      this.output.waitFor(pattern, { timeoutMs: COMMAND_TIMEOUT_MS }),
-      exited,
-    ]);
+    const started = new AbortController(); // no timer left behind
+    try {
+      await Promise.race([
+        this.output.waitFor(pattern, {
+          timeoutMs: COMMAND_TIMEOUT_MS,
+          signal: started.signal,
+        }),
+        exited,
+      ]);
+    } finally {
+      started.abort();
+    }
   }
 
   /** Sends SIGTERM and resolves to the exit code. */

@@ -217,6 +217,22 @@ const LOST_FAST = [
   "1",
 ];
 
+/**
+ * Fast deadlines and heartbeats for a test that stops and starts Redis,
+ * but the default time before a server counts as lost (5 s): each server
+ * reconnects on its own backoff (up to 2 s between tries), and with
+ * `--lost-after 1` one that got in a try after the other was counted lost.
+ */
+const RESTARTED_FAST = [
+  ...ARGS,
+  "--redis-timeout",
+  "0.3",
+  "--redis-retry",
+  "1.5",
+  "--heartbeat",
+  "0.2",
+];
+
 Deno.test("a server counted lost while the stream was trimmed past it starts its rooms again from Redis's snapshot when it is back", async () => {
   await withCluster(2, async ([s0, s1]) => {
     using amy = await member(s0!, "amy");
@@ -348,7 +364,7 @@ Deno.test("a /join the shared log refuses (Redis away) or leaves in doubt (Redis
       2,
       gus.received.join("\n"),
     );
-  }, { args: [...LOST_FAST, "--log-level", "debug"] });
+  }, { args: [...RESTARTED_FAST, "--log-level", "debug"] });
 });
 
 Deno.test("a /join in doubt sent again while Redis still hangs is in doubt still: when Redis runs the first, its room counts as made (--room-creations)", async () => {
@@ -428,7 +444,11 @@ Deno.test("a room operator's change refused while Redis is down is undone on its
       "ERR unavailable Not done: the other servers could not be told; do it again later",
     );
     await redis.start();
-    await s0!.output.waitFor(/redis-reconnected/);
+    // Both servers back: each reconnects on its own backoff, and a /join
+    // on s1 while it is still offline is refused (ERR unavailable).
+    for (const server of [s0!, s1!]) {
+      await server.output.waitFor(/redis-reconnected/);
+    }
     await amy.send("#r /topic back");
     await amy.expect(/^#r TOPIC amy back$/);
     // s1 has the record the topic carried: no key (was: ERR room-key).

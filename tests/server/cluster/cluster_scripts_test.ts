@@ -27,9 +27,9 @@ import { Redis } from "../../_redis.ts";
 const DEFAULTS = parseServerArgs([]);
 
 /**
- * A link (commands answered within `timeoutMs`) and a cluster on a fresh
- * Redis; closed after `body`. What they log, debug included, is in
- * `logged`.
+ * A link (commands answered within `timeoutMs`) and a cluster (beating
+ * every `heartbeatMs`) on a fresh Redis; closed after `body`. What they
+ * log, debug included, is in `logged`.
  */
 async function withLink(
   body: (
@@ -39,6 +39,7 @@ async function withLink(
     redis: Redis,
   ) => Promise<void>,
   timeoutMs?: number,
+  heartbeatMs = DEFAULTS.heartbeatMs,
 ) {
   await withTempDir(async (dir) => {
     await using redis = new Redis(dir);
@@ -53,7 +54,12 @@ async function withLink(
       redisTimeoutMs: timeoutMs ?? DEFAULTS.redisTimeoutMs,
       log,
     });
-    const cluster = new Cluster(link, { ...DEFAULTS, clock: systemClock, log });
+    const cluster = new Cluster(link, {
+      ...DEFAULTS,
+      clock: systemClock,
+      log,
+      heartbeatMs,
+    });
     await cluster.start(() => {});
     try {
       await body(link, cluster, logged, redis);
@@ -156,8 +162,17 @@ Deno.test("a join whose claim ran but whose answer was lost leaves no alias held
   });
 });
 
+/**
+ * {@linkcode withLink} whose cluster beats as it starts, then not for an
+ * hour (but on a reset): a heartbeat between a test's FLUSHALL and its
+ * next claim would learn of the loss first (resets the cluster), and the
+ * claim would not be refused.
+ */
+const withLinkNoBeat = (body: Parameters<typeof withLink>[0]) =>
+  withLink(body, undefined, 3_600_000);
+
 Deno.test("a Redis that lost the cluster's state refuses old changes once, then the room starts afresh", async () => {
-  await withLink(async (link, cluster, logged) => {
+  await withLinkNoBeat(async (link, cluster, logged) => {
     let resets = 0;
     cluster.onReset(() => resets++);
     await cluster.claim(member("s/1", "alice"), "alice", null, false);
