@@ -38,6 +38,11 @@ export interface ClusterOptions {
    */
   readonly lostAfterMs: number;
   /**
+   * The longest wait between two attempts to reach Redis again (the
+   * heartbeat's grace after a break covers it).
+   */
+  readonly redisReconnectMaxMs: number;
+  /**
    * Sends the room log's lines appended so far, before a `LEAVE` (a kick's
    * or ban's `MOD` comes first, as on one server). @default {nothing}
    */

@@ -3,8 +3,9 @@
  * Redis it is alive (by Redis's clock, in the `beat` script), learns which
  * servers are not, and announces their members as left (`server-lost`,
  * the `evict` script). It judges others lost only once it has been
- * beating for as long as they may be silent, so that after an outage that
- * stopped every heartbeat, everyone gets time to beat again first. One
+ * beating for as long as they may be silent and they may take to reach
+ * Redis again ({@linkcode graceMs}), so that after an outage that stopped
+ * every heartbeat, everyone gets time to beat again first. One
  * heartbeat runs at a time; one asked for meanwhile follows at once.
  *
  * @module
@@ -25,6 +26,23 @@ export interface HeartbeatOptions {
    * (`--lost-after`).
    */
   readonly lostAfterMs: number;
+  /**
+   * The longest wait between two attempts to reach Redis again: after a
+   * break, the others are judged only once each had time to reconnect and
+   * beat ({@linkcode graceMs}).
+   */
+  readonly redisReconnectMaxMs: number;
+}
+
+/**
+ * How long a server beats without a break (since its start, or since an
+ * outage that stopped every heartbeat) before it judges the others: as
+ * long as they may be silent (`lostAfterMs`), and at least as long as the
+ * last of them may take to reconnect to Redis and beat.
+ */
+export function graceMs(options: HeartbeatOptions): number {
+  const { lostAfterMs, redisReconnectMaxMs, heartbeatMs } = options;
+  return Math.max(lostAfterMs, redisReconnectMaxMs + heartbeatMs);
 }
 
 /** This server's heartbeat, and its watch over the others'. */
@@ -127,11 +145,13 @@ export class Heartbeat {
   /** One heartbeat, and the evictions it calls for. */
   async #once(): Promise<void> {
     const { clock, heartbeatMs, lostAfterMs } = this.#options;
+    const grace = graceMs(this.#options);
     const sent = clock.now();
     const [added, live, ...lost] = await this.#link.run("beat", [
       this.#server,
       String(lostAfterMs),
       String(2 * heartbeatMs),
+      String(grace),
     ]) as [number, number, ...string[]];
     this.#live = Number(live);
     const now = clock.now();
@@ -143,7 +163,7 @@ export class Heartbeat {
     // or this process paused): others may not have got through either.
     if (now - sent > heartbeatMs) this.#beatingSince = null;
     this.#beatingSince ??= now;
-    if (now - this.#beatingSince >= lostAfterMs) {
+    if (now - this.#beatingSince >= grace) {
       for (const server of lost) await this.#evict(server, now);
     }
   }

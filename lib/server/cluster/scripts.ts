@@ -279,8 +279,9 @@ return count`,
    * Server ARGV[8] is alive for ARGV[9] ms more, by Redis's clock (the
    * servers' clocks may differ). Returns whether it was missing (1: it
    * had been counted lost, or is new), how many servers' time has not run
-   * out, then the servers whose time ran out, except for ARGV[9] ms after nobody at all beat for ARGV[10] ms
-   * (Redis paused or down: everyone gets time to beat again first).
+   * out, then the servers whose time ran out, except for ARGV[11] ms (the
+   * heartbeat's grace) after nobody at all beat for ARGV[10] ms (Redis
+   * paused or down: everyone gets time to reconnect and beat again first).
    */
   beat: `${PRELUDE}
 local t = redis.call('TIME')
@@ -288,7 +289,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local last = tonumber(redis.call('GET', K.lastbeat) or '0')
 local calm = tonumber(redis.call('GET', K.calm) or '0')
 if last > 0 and now - last > tonumber(ARGV[10]) then
-  calm = now + tonumber(ARGV[9])
+  calm = now + tonumber(ARGV[11])
   redis.call('SET', K.calm, calm)
 end
 redis.call('SET', K.lastbeat, now)

@@ -202,16 +202,23 @@ Deno.test("servers are judged by Redis's clock: a beat that landed saves a serve
       link.run(script, args);
     const servers = link.keys.servers;
     await cluster.claim(member("s/1", "alice"), "alice", null, false);
-    // A beat says whether the server was missing (new, or counted lost),
-    // and how many servers are alive (this cluster's own too).
-    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [1, 2]);
-    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [0, 2]);
+    // A beat (alive for 5 s, silence is 2 s, a grace of 5 s after one)
+    // says whether the server was missing (new, or counted lost), and how
+    // many servers are alive (this cluster's own too).
+    assert.deepEqual(await run("beat", ["other", "5000", "2000", "5000"]), [
+      1,
+      2,
+    ]);
+    assert.deepEqual(await run("beat", ["other", "5000", "2000", "5000"]), [
+      0,
+      2,
+    ]);
     // Another server's deadline is not past: evicting it does nothing.
     assert.equal(await run("evict", ["other", "server-lost", "0", "0"]), -1);
     // A server whose deadline passed is reported (not counted alive),
     // and can be evicted.
     await link.command(["ZADD", servers, "1", "gone"]);
-    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [
+    assert.deepEqual(await run("beat", ["other", "5000", "2000", "5000"]), [
       0,
       2,
       "gone",
@@ -219,12 +226,21 @@ Deno.test("servers are judged by Redis's clock: a beat that landed saves a serve
     // Nobody beat for longer than the gap (Redis paused, or down): for a
     // while after, no one is reported lost, so that all can beat again.
     await link.command(["SET", link.keys.lastbeat, "1"]);
-    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [0, 2]);
-    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [0, 2]);
+    assert.deepEqual(await run("beat", ["other", "5000", "2000", "5000"]), [
+      0,
+      2,
+    ]);
+    assert.deepEqual(await run("beat", ["other", "5000", "2000", "5000"]), [
+      0,
+      2,
+    ]);
     assert.equal(await run("evict", ["gone", "server-lost", "0", "0"]), 0);
     // Evicted while alive: its next beat finds it missing.
     await run("evict", ["other", "server-lost", "0", "1"]);
-    assert.deepEqual(await run("beat", ["other", "5000", "2000"]), [1, 2]);
+    assert.deepEqual(await run("beat", ["other", "5000", "2000", "5000"]), [
+      1,
+      2,
+    ]);
   });
 });
 
@@ -251,7 +267,7 @@ Deno.test("the scripts take their keys from TypeScript: Redis holds no key it di
   await withLink(async (link, cluster) => {
     const alice = member(`${cluster.server}/1`, "alice");
     await cluster.claim(alice, "alice", null, false);
-    await link.run("beat", ["other", "5000", "2000"]);
+    await link.run("beat", ["other", "5000", "2000", "5000"]);
     await link.run("append", ["10", ...line("one-0123456789abcdef", alice)]);
     const { keys } = link;
     const named = new Set([
