@@ -2,7 +2,8 @@
  * The documented load balancer, for real: Debian's HAProxy in front of an
  * in-process server, configured from `docs/haproxy.cfg` itself (addresses
  * moved to loopback, the servers reached from 127.0.0.2 so that the
- * balancer and its clients have different addresses), with `send-proxy-v2`
+ * balancer and its clients have different addresses; its health checks
+ * off where a test counts open connections), with `send-proxy-v2`
  * as documented and `send-proxy` (version 1), and in `mode http` with
  * `option forwardfor` in front of the web door. Every test checks that the
  * server sees the client (127.0.0.1, on the client's own port), never the
