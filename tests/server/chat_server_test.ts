@@ -450,8 +450,12 @@ for (const engine of ENGINES) {
     await s.logs.waitFor(
       /INFO refused addr=127\.0\.0\.1:\d+ reason=server-full/,
     );
+    const bobAddr = `127\\.0\\.0\\.1:${bob.conn.localAddr.port}`;
     bob.conn.close();
     await alice.expect(/^LEAVE bob/);
+    // Bob's place is free once his socket is closed, which may come after
+    // alice hears him leave: the server logs "closed" right after.
+    await s.logs.waitFor(new RegExp(`DEBUG closed addr=${bobAddr}$`));
     using fourth = await TestClient.join(s.port, "dave");
     await fourth.send("in");
     assert.equal(await fourth.readLine(), "MSG dave in");
