@@ -617,12 +617,15 @@ Deno.test("the page paces what is sent faster than the server's flood limits: ne
       );
       await notThrottled(page, server);
       // The server's flood control, for a browser's socket that does not
-      // pace itself: delayed with a warning, then disconnected.
+      // pace itself: delayed with a warning, then disconnected once 6 lines
+      // in a row were delayed. 40 lines, not just enough for that (14): if
+      // one of the server's 50 ms waits ends 50 ms late (a loaded host),
+      // the next line finds a token and the count starts again.
       const heard = await page.evaluate(`new Promise((resolve) => {
         const heard = [];
         const socket = new WebSocket("wss://" + location.host + "/ws");
         socket.onopen = () => {
-          for (let i = 0; i < 14; i++) socket.send(i === 0 ? "rude" : "x" + i);
+          for (let i = 0; i < 40; i++) socket.send(i === 0 ? "rude" : "x" + i);
         };
         socket.onmessage = (event) => heard.push(event.data);
         socket.onclose = () => resolve(heard);
