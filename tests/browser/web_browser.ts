@@ -617,12 +617,15 @@ Deno.test("the page paces what is sent faster than the server's flood limits: ne
       );
       await notThrottled(page, server);
       // The server's flood control, for a browser's socket that does not
-      // pace itself: delayed with a warning, then disconnected.
+      // pace itself: delayed with a warning, then disconnected once 6 lines
+      // in a row were delayed. 40 lines, not just enough for that (14): if
+      // one of the server's 50 ms waits ends 50 ms late (a loaded host),
+      // the next line finds a token and the count starts again.
       const heard = await page.evaluate(`new Promise((resolve) => {
         const heard = [];
         const socket = new WebSocket("wss://" + location.host + "/ws");
         socket.onopen = () => {
-          for (let i = 0; i < 14; i++) socket.send(i === 0 ? "rude" : "x" + i);
+          for (let i = 0; i < 40; i++) socket.send(i === 0 ? "rude" : "x" + i);
         };
         socket.onmessage = (event) => heard.push(event.data);
         socket.onclose = () => resolve(heard);
@@ -1409,7 +1412,7 @@ Deno.test("a fresh page logged into an account shows what was said since its rea
 Deno.test("a guest page whose connection drops comes back once within the grace (its token) and after it (its own leaving in the catch-up), its room kept", async () => {
   await withTempDir(async (dir) => {
     const webPort = freePort();
-    // A grace longer than the page's first wait to reconnect (at most 1.25 s).
+    // A grace that its reconnection (its wait skipped, below) takes well within.
     await using server = await startServer(dir, webPort, "--resume-grace", "3");
     const ca = await Deno.readTextFile(`${dir}/ca.pem`);
     using bob = await TestClient.join(server.port, "bob", { ca });
@@ -1437,7 +1440,10 @@ Deno.test("a guest page whose connection drops comes back once within the grace 
       await bob.send("before");
       await page.locator("li.message", { hasText: "before" }).waitFor();
       const drop = async (away: () => Promise<void>, texts: string[]) => {
-        await page.clock.pauseAt(Date.now() + 60_000);
+        // A minute on, on the page's clock (ahead of ours: waits skipped).
+        await page.clock.pauseAt(
+          await page.evaluate(() => Date.now()) + 60_000,
+        );
         await page.evaluate(() =>
           (globalThis as unknown as { sockets: WebSocket[] }).sockets.at(-1)!
             .close()
@@ -1448,6 +1454,9 @@ Deno.test("a guest page whose connection drops comes back once within the grace 
           await bob.send(text);
           await bob.expect(new RegExp(`MSG bob ${text}$`));
         }
+        // Its first wait to reconnect (at most 1.25 s) over at once: the
+        // grace has to cover the reconnection only, however slow the host.
+        await page.clock.fastForward(1_250);
         await page.clock.resume();
         await page.locator("li.message", { hasText: texts.at(-1) }).waitFor({
           timeout: 15_000,

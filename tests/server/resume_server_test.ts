@@ -227,6 +227,8 @@ Deno.test("serveChat() catches a room other than the default one up with the ren
   await bob.send("/nick bobby");
   await bob.expect(/ #ops NICK bob bobby /);
   bob.server.close();
+  // Nobody is left in #ops to hear bobby go: the server's log says when.
+  await s.logs.waitFor(/ INFO leave alias=bobby .*reason=disconnect/);
   using back = await TestClient.connect(s.port);
   await back.expect(/^HELLO /);
   await back.send("/cap rooms resume");

@@ -140,6 +140,8 @@ for (const engine of ENGINES) {
     await bob.send("#ops /part");
     await bob.expect(/^CURRENT #lobby$/);
     await bob.send("#lobby hi all");
+    // Two senders: plain's /who goes once bob's line is out (echoed).
+    await bob.expect(/^#lobby MSG robert hi all$/);
     await plain.send("/who");
     assert.deepEqual(
       [await plain.readLine(), await plain.readLine(), await plain.readLine()],
