@@ -61,3 +61,60 @@ export function sleep(
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/** How long the event loop has stood still so far, in milliseconds. */
+export interface StallMeter {
+  readonly ms: number;
+}
+
+/**
+ * Measures how long the event loop stood still (a long collection, a
+ * slow disk, the process descheduled): a timer set every `periodMs` that
+ * fires late adds its lateness, and one overdue now counts as far as it
+ * is overdue, so that {@linkcode Stalls.ms} never goes back and includes
+ * a stall that has just ended, whichever callback runs first after it.
+ * What a stall shorter than `periodMs` took may go unseen.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Stalls, systemClock } from "./clock.ts";
+ *
+ * using stalls = new Stalls(systemClock, 10);
+ * const start = Date.now();
+ * while (Date.now() - start < 100) {} // the loop held for 100 ms
+ * assert.ok(stalls.ms >= 80);
+ * ```
+ */
+export class Stalls implements StallMeter, Disposable {
+  #clock: Clock;
+  #periodMs: number;
+  #expected: number;
+  #total = 0;
+  #timer: TimerId;
+
+  /** Starts measuring on `clock`; dispose of it to stop. */
+  constructor(clock: Clock, periodMs = 50) {
+    this.#clock = clock;
+    this.#periodMs = periodMs;
+    this.#expected = clock.now() + periodMs;
+    this.#timer = clock.setTimeout(this.#tick, periodMs);
+  }
+
+  /** Milliseconds the loop stood still since the start, a stall under way included. */
+  get ms(): number {
+    return this.#total + Math.max(0, this.#clock.now() - this.#expected);
+  }
+
+  #tick = (): void => {
+    const now = this.#clock.now();
+    this.#total += Math.max(0, now - this.#expected);
+    this.#expected = now + this.#periodMs;
+    this.#timer = this.#clock.setTimeout(this.#tick, this.#periodMs);
+  };
+
+  /** Stops measuring. */
+  [Symbol.dispose](): void {
+    this.#clock.clearTimeout(this.#timer);
+  }
+}

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type Clock, systemClock } from "../clock.ts";
+import { type Clock, Stalls, systemClock } from "../clock.ts";
 import { describeError, type Logger } from "../log.ts";
 import type { LeaveReason } from "../server_lines.ts";
 import { Gate } from "./access/gate.ts";
@@ -88,6 +88,8 @@ export class ChatServer implements AsyncDisposable {
   #emptied: PromiseWithResolvers<void> | null = null;
   #stopping = new AbortController();
   #startedMs: number;
+  /** How long the event loop stood still: not held against senders. */
+  #stalls: Stalls;
   #ids = 0;
   #ownStore: Store | null = null;
   #backend: RoomBackend;
@@ -140,6 +142,7 @@ export class ChatServer implements AsyncDisposable {
       nextId: () => `${backend.idPrefix}${++this.#ids}`,
       search: backend.search,
       reads: points.sync = new ReadSync(backend.markers, this.room),
+      stalls: this.#stalls = new Stalls(this.#clock),
     };
     const host = this.#doorHost(gate, metrics);
     this.#doors = [new TlsDoor(listener, host)];
@@ -258,6 +261,7 @@ export class ChatServer implements AsyncDisposable {
       else conn.abort();
     }
     await all;
+    this.#stalls[Symbol.dispose]();
     this.room.close();
     this.#backend.closing();
     await this.#backend.log.close();

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Clock } from "../../clock.ts";
+import type { Clock, StallMeter } from "../../clock.ts";
 import {
   decodeLine,
   encodeTaggedLine,
@@ -67,6 +67,8 @@ export interface CommandContext<M extends Moderated> extends LoginContext {
   readonly search?: Search;
   /** Accounts' read markers (`/read`); none: `/read` is ignored. */
   readonly reads?: ReadSync<M>;
+  /** How long the event loop stood still (`Stalls`), excused as no flood. */
+  readonly stalls?: StallMeter;
 }
 
 /** The commands of a member `M` (the session itself) in the room. */

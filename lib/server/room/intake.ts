@@ -39,6 +39,8 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
   /** A line of this member went to the room log and may not be out yet. */
   #unsettled = false;
   #strikes = 0;
+  /** The server's stalls as of this member's last batch (`stalls.ms`). */
+  #stalledMs: number;
   /** Aborts a throttling wait on close; made on first use (memory). */
   #closing: AbortController | null = null;
 
@@ -47,6 +49,7 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
     super(context);
     const { config, clock } = context;
     this.#intake = context;
+    this.#stalledMs = context.stalls?.ms ?? 0;
     this.#bucket = new TokenBucket(
       config.floodRate,
       config.floodBurst,
@@ -81,6 +84,7 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
     this.#closing = null;
     this.#unsettled = false;
     this.#strikes = 0;
+    this.#stalledMs = this.#intake.stalls?.ms ?? 0;
   }
 
   /** Ends a throttling or congestion wait (the session is closing). */
@@ -98,6 +102,7 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
     // A member taken over by a new connection reads that one from then on.
     const conn = this.conn;
     for await (const batch of conn.lines()) {
+      this.#excuseStalls();
       for (let line of batch) {
         if (this.conn !== conn) return;
         // While the room is congested, nothing more is handled (and the
@@ -157,6 +162,21 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
       return -1;
     }
     return this.#bucket.take();
+  }
+
+  /**
+   * Excuses the time the server's event loop stood still since this
+   * member's last batch, as a congestion wait is: lines the member sent
+   * at its rate meanwhile are read only now, at once, and are no flood.
+   * Less than a token's worth (the timers' usual lateness) is not excused,
+   * so that it never lapses a wait's excuse still being used.
+   */
+  #excuseStalls(): void {
+    const { stalls, config } = this.#intake;
+    if (stalls === undefined) return;
+    const stalledMs = stalls.ms - this.#stalledMs;
+    this.#stalledMs += stalledMs;
+    if (stalledMs * config.floodRate >= 1000) this.#bucket.excuse(stalledMs);
   }
 
   /**

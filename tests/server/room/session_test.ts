@@ -49,6 +49,8 @@ function setup(
   });
   const gate = testGate(clock, config, roomPassword);
   let ids = 0;
+  // The server's event loop stood still this long (the test says).
+  const stalls = { ms: 0 };
   const context = {
     config,
     room,
@@ -56,6 +58,7 @@ function setup(
     clock,
     gate,
     nextId: () => String(++ids),
+    stalls,
   };
   const open = (
     address = `127.0.0.1:${5000 + ids}`,
@@ -72,7 +75,7 @@ function setup(
     assert.match(await conn.nextSent(), new RegExp(`^WELCOME ${alias} `));
     return { conn, session };
   };
-  return { clock, config, room, logs, open, join, gate };
+  return { clock, config, room, logs, open, join, gate, stalls };
 }
 
 Deno.test("Session greets with the server's flood limits and welcomes an alias", async () => {
@@ -158,6 +161,40 @@ Deno.test("Session pings a silent member at half the idle timeout, then drops it
   await quiet.session.finished;
   alice.conn.end();
   await alice.session.finished;
+});
+
+Deno.test("Session holds no stall of the server against a member: what it sent at its rate meanwhile, read at once after, is no flood", async () => {
+  const { clock, join, stalls } = setup([
+    "--flood-rate",
+    "5",
+    "--flood-burst",
+    "3",
+  ]);
+  const alice = await join("alice");
+  const bob = await join("bob");
+  await alice.conn.nextSent(); // JOIN bob
+  // The server stood still for 2 s while bob sent 9 lines at 4.5 a second
+  // (as the terminal client paces itself): read at once after.
+  await clock.advance(2_000);
+  stalls.ms += 2_000;
+  const lines = Array.from({ length: 9 }, (_, i) => `line ${i + 1}`);
+  bob.conn.receive(...lines);
+  for (const line of lines) {
+    assert.equal(await bob.conn.nextSent(), `MSG bob ${line}`);
+  }
+  assert.equal(bob.conn.sent.some((l) => l.startsWith("ERR flood")), false);
+  // A stall does not make a flood free: without one, the same 9 lines at
+  // once are over the rate (a burst of 3), and bob is kicked for them.
+  await clock.advance(2_000);
+  bob.conn.receive(...lines);
+  assert.match(
+    await nextLine(bob.conn, /^ERR /),
+    /^ERR flood Slow down: more than 5 lines per second/,
+  );
+  await clock.advance(2_000);
+  assert.match(String(await bob.conn.closed()), /^BYE flood /);
+  await bob.session.finished;
+  await end(alice);
 });
 
 Deno.test("Session delays a client over its rate, then kicks it after a burst of delays", async () => {
