@@ -68,12 +68,19 @@ export interface StallMeter {
 }
 
 /**
+ * The most one tick of {@linkcode Stalls} counts: a longer gap is more
+ * likely the wall clock stepping (a VM resumed, NTP) than the loop held.
+ */
+const LONGEST_STALL_MS = 60_000;
+
+/**
  * Measures how long the event loop stood still (a long collection, a
  * slow disk, the process descheduled): a timer set every `periodMs` that
- * fires late adds its lateness, and one overdue now counts as far as it
- * is overdue, so that {@linkcode Stalls.ms} never goes back and includes
- * a stall that has just ended, whichever callback runs first after it.
- * What a stall shorter than `periodMs` took may go unseen.
+ * fires later than another period adds what it was late beyond that (a
+ * timer's usual lateness never adds up), and one overdue now counts as
+ * far as it is, so that {@linkcode Stalls.ms} never goes back and
+ * includes a stall that has just ended, whichever callback runs first
+ * after it. A stall counts from a period to two periods short.
  *
  * @example
  * ```ts
@@ -82,8 +89,8 @@ export interface StallMeter {
  *
  * using stalls = new Stalls(systemClock, 10);
  * const start = Date.now();
- * while (Date.now() - start < 100) {} // the loop held for 100 ms
- * assert.ok(stalls.ms >= 80);
+ * while (Date.now() - start < 200) {} // the loop held for 200 ms
+ * assert.ok(stalls.ms >= 150);
  * ```
  */
 export class Stalls implements StallMeter, Disposable {
@@ -103,12 +110,18 @@ export class Stalls implements StallMeter, Disposable {
 
   /** Milliseconds the loop stood still since the start, a stall under way included. */
   get ms(): number {
-    return this.#total + Math.max(0, this.#clock.now() - this.#expected);
+    return this.#total + this.#late(this.#clock.now());
+  }
+
+  /** What the timer due at `#expected` is late at `now`, as counted. */
+  #late(now: number): number {
+    const late = now - this.#expected - this.#periodMs;
+    return Math.min(LONGEST_STALL_MS, Math.max(0, late));
   }
 
   #tick = (): void => {
     const now = this.#clock.now();
-    this.#total += Math.max(0, now - this.#expected);
+    this.#total += this.#late(now);
     this.#expected = now + this.#periodMs;
     this.#timer = this.#clock.setTimeout(this.#tick, this.#periodMs);
   };

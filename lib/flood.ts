@@ -85,6 +85,32 @@ export class TokenBucket {
     this.#tokens = Math.min(this.#tokens, this.burst) + excused;
   }
 
+  /**
+   * Excuses `ms` milliseconds the server stood still, as
+   * {@linkcode excuse} does, but never takes away what an earlier excuse
+   * left unused: the larger of the two holds, and excuses never add up.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { TokenBucket } from "./flood.ts";
+   *
+   * let now = 0;
+   * const bucket = new TokenBucket(2, 2, () => now);
+   * bucket.excuse(3000); // a wait: 2 + 6 tokens
+   * bucket.forgive(1000); // a shorter stall after it: still 8
+   * const waits = Array.from({ length: 9 }, () => bucket.take());
+   * assert.deepEqual(waits, [0, 0, 0, 0, 0, 0, 0, 0, 500]);
+   * ```
+   */
+  forgive(ms: number): void {
+    if (this.ratePerSecond <= 0 || ms <= 0) return;
+    this.#refill();
+    const before = this.#tokens;
+    this.excuse(ms);
+    this.#tokens = Math.max(before, this.#tokens);
+  }
+
   /** Adds the tokens refilled since the last update, up to the burst. */
   #refill(): void {
     const now = this.#now();

@@ -1,6 +1,10 @@
-/** Tests of the token bucket, with a fake clock. */
+/**
+ * Tests of the token bucket, with a fake clock, and of `Stalls`, the
+ * measure of the event loop standing still that the bucket excuses.
+ */
 
 import assert from "node:assert/strict";
+import { Stalls } from "../lib/clock.ts";
 import { TokenBucket } from "../lib/flood.ts";
 
 Deno.test("TokenBucket.take() allows a burst, then spaces lines at the rate", () => {
@@ -41,4 +45,65 @@ Deno.test("TokenBucket.excuse() lets what one wait excused lapse at the next: wa
   while (bucket.take() === 0) free++;
   // One burst (10) and the last wait's 9.5 lines, less the line it took.
   assert.ok(free <= 19, `${free} lines at once, at most 19`);
+});
+
+/** A clock whose time the test sets, and whose one timer it fires. */
+function handClock() {
+  const clock = {
+    t: 0,
+    due: null as (() => void) | null,
+    now: () => clock.t,
+    setTimeout(fn: () => void) {
+      clock.due = fn;
+      return 1;
+    },
+    clearTimeout() {
+      clock.due = null;
+    },
+    /** Moves time on by `ms`, then fires the timer (late, if `ms` > 50). */
+    tick(ms: number) {
+      clock.t += ms;
+      clock.due!();
+    },
+  };
+  return clock;
+}
+
+Deno.test("Stalls counts the loop standing still, not a timer's usual lateness; never goes back; one tick counts a minute at most", () => {
+  const clock = handClock();
+  const stalls = new Stalls(clock, 50);
+  for (let i = 0; i < 10; i++) clock.tick(50);
+  assert.equal(stalls.ms, 0);
+  // Every timer 30 ms late, a hundred times: a busy loop, not a stall.
+  for (let i = 0; i < 100; i++) clock.tick(80);
+  assert.equal(stalls.ms, 0);
+  // The loop held for a second: counted as soon as it is over, before the
+  // timer runs (a socket's read may come first), and the same after.
+  clock.t += 1_050;
+  assert.equal(stalls.ms, 950);
+  clock.due!();
+  assert.equal(stalls.ms, 950);
+  clock.tick(50);
+  assert.equal(stalls.ms, 950);
+  // The wall clock stepped ten hours: a minute at most.
+  clock.tick(36_000_000);
+  assert.equal(stalls.ms, 60_950);
+  stalls[Symbol.dispose]();
+  assert.equal(clock.due, null);
+});
+
+Deno.test("TokenBucket.forgive() never lowers what a wait excused, and excuses do not add up", () => {
+  let now = 0;
+  const bucket = new TokenBucket(5, 10, () => now);
+  now = 4_000;
+  bucket.excuse(4_000); // a congestion wait: 10 + 20
+  bucket.forgive(1_000); // a stall after it: still 30, not 10 + 5
+  const free = Array.from({ length: 31 }, () => bucket.take());
+  assert.equal(free.filter((ms) => ms === 0).length, 30);
+  // A longer stall on a full bucket: its own excuse only.
+  now += 60_000;
+  bucket.forgive(2_000);
+  bucket.forgive(2_000);
+  const again = Array.from({ length: 21 }, () => bucket.take());
+  assert.equal(again.filter((ms) => ms === 0).length, 20);
 });

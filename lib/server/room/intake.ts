@@ -102,6 +102,7 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
     // A member taken over by a new connection reads that one from then on.
     const conn = this.conn;
     for await (const batch of conn.lines()) {
+      if (this.conn !== conn) return;
       this.#excuseStalls();
       for (let line of batch) {
         if (this.conn !== conn) return;
@@ -166,17 +167,17 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
 
   /**
    * Excuses the time the server's event loop stood still since this
-   * member's last batch, as a congestion wait is: lines the member sent
-   * at its rate meanwhile are read only now, at once, and are no flood.
-   * Less than a token's worth (the timers' usual lateness) is not excused,
-   * so that it never lapses a wait's excuse still being used.
+   * member's last batch: lines the member sent at its rate meanwhile are
+   * read only now, at once, and are no flood. Less than a token's worth is
+   * not excused, and an excuse never takes away what a congestion wait
+   * excused and is still being used (`TokenBucket.forgive`).
    */
   #excuseStalls(): void {
     const { stalls, config } = this.#intake;
     if (stalls === undefined) return;
     const stalledMs = stalls.ms - this.#stalledMs;
     this.#stalledMs += stalledMs;
-    if (stalledMs * config.floodRate >= 1000) this.#bucket.excuse(stalledMs);
+    if (stalledMs * config.floodRate >= 1000) this.#bucket.forgive(stalledMs);
   }
 
   /**
@@ -196,6 +197,8 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
     } finally {
       signal.removeEventListener("abort", onAbort);
       this.#bucket.excuse(this.#intake.clock.now() - since);
+      // The wait excused its whole time, stalls in it included.
+      this.#stalledMs = this.#intake.stalls?.ms ?? 0;
     }
     return !this.ending();
   }
