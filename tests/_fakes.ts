@@ -30,6 +30,7 @@ export class FakeClock implements Clock {
   #now = 1_700_000_000_000;
   #next = 1;
   #timers = new Map<number, { at: number; fn: () => void }>();
+  #set = Promise.withResolvers<void>();
 
   now(): number {
     return this.#now;
@@ -38,6 +39,8 @@ export class FakeClock implements Clock {
   setTimeout(fn: () => void, ms: number): TimerId {
     const id = this.#next++;
     this.#timers.set(id, { at: this.#now + Math.max(0, ms), fn });
+    this.#set.resolve();
+    this.#set = Promise.withResolvers();
     return id;
   }
 
@@ -48,6 +51,30 @@ export class FakeClock implements Clock {
   /** Timers not yet run. */
   get pending(): number {
     return this.#timers.size;
+  }
+
+  /**
+   * Resolves once a timer due `ms` from now is pending, set before the call
+   * or after: code whose progress comes from real I/O (a server reading a
+   * socket) is waiting on this clock, and time may move on. Fails after
+   * `timeoutMs` of real time.
+   */
+  async waitForTimer(ms: number, timeoutMs = 5000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), timeoutMs);
+    });
+    try {
+      while (
+        ![...this.#timers.values()].some(({ at }) => at === this.#now + ms)
+      ) {
+        if (await Promise.race([this.#set.promise, late]) === "late") {
+          assert.fail(`No timer due in ${ms} ms set within ${timeoutMs} ms`);
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**

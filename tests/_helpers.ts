@@ -24,7 +24,7 @@ import { parseServerArgs } from "../lib/server/server_args.ts";
 import { TLS_ENGINES, type TlsEngine } from "../lib/server/server_flags.ts";
 import type { Store } from "../lib/server/storage/store.ts";
 import { openWebDoor, webLimits } from "../lib/server/doors/web_door.ts";
-import { systemClock } from "../lib/clock.ts";
+import { type Clock, systemClock } from "../lib/clock.ts";
 import { listenTls } from "../lib/server/doors/transport.ts";
 
 /** Both TLS engines: server tests run once per engine. */
@@ -93,6 +93,11 @@ export interface StartServerOptions {
   readonly web?: { readonly origins?: readonly string[] };
   /** Also open the IRC door on a free port. */
   readonly irc?: boolean;
+  /**
+   * The server's clock (a `FakeClock`: its time moves only when the test
+   * says, for outcomes that depend on time). @default {systemClock}
+   */
+  readonly clock?: Clock;
 }
 
 /**
@@ -145,6 +150,7 @@ export async function startServer(
     roomPassword: options.roomPassword ?? null,
     store: options.store,
     irc,
+    clock: options.clock,
   });
   const web = options.web === undefined ? null : await openWebDoor({
     hostname: config.hostname,
@@ -156,7 +162,7 @@ export async function startServer(
     ...webLimits(config),
     clientCa: options.clientCa ?? null,
     admission: server.admission,
-    clock: systemClock,
+    clock: options.clock ?? systemClock,
     log,
     admit: (connection, entry) => server.admit(connection, entry),
     health: () => ({

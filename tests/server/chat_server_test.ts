@@ -14,7 +14,32 @@ import {
   testCertificates,
   TestClient,
 } from "../_helpers.ts";
-import { FakeConnection } from "../_fakes.ts";
+import { FakeClock, FakeConnection } from "../_fakes.ts";
+
+/**
+ * Ends `count` flood waits of `ms` in turn on the server's fake `clock`,
+ * each once the server is waiting (its reads are real I/O): time moves as
+ * on an idle machine, never while a line is on its way. A wait that never
+ * comes fails with what `client` has received.
+ */
+async function endFloodWaits(
+  clock: FakeClock,
+  client: TestClient,
+  count: number,
+  ms: number,
+) {
+  for (let i = 0; i < count; i++) {
+    try {
+      await clock.waitForTimer(ms);
+    } catch (error) {
+      (error as Error).message += ` (wait ${i + 1} of ${count}); received:\n${
+        client.received.join("\n")
+      }`;
+      throw error;
+    }
+    await clock.advance(ms);
+  }
+}
 
 for (const engine of ENGINES) {
   const test = (name: string, fn: () => Promise<void>) =>
@@ -477,20 +502,24 @@ for (const engine of ENGINES) {
   test("serveChat() throttles a flooder, then disconnects it, and others stay", async () => {
     // Every line takes a token, the alias line included: 4 of the burst of 5
     // are left, then 5 lines are delayed (0.2 s apart), and the next is one
-    // too many.
+    // too many. The server's time moves only as the flood waits end (a fake
+    // clock): a slow join or a late timer on a loaded machine changes nothing.
+    const clock = new FakeClock();
     await using s = await startServer(engine, [
       "--flood-rate",
       "5",
       "--flood-burst",
       "5",
-    ]);
+    ], { clock });
     using alice = await TestClient.join(s.port, "alice");
     using flooder = await TestClient.join(s.port, "flooder");
     await alice.expect(/^JOIN flooder/);
     const lines = Array.from({ length: 40 }, (_, i) => `spam ${i}\n`).join("");
     await flooder.send(new TextEncoder().encode(lines));
-    const rest = await flooder.readToEnd();
-    assert.deepEqual(rest, [
+    const rest = flooder.readToEnd();
+    rest.catch(() => {}); // awaited below
+    await endFloodWaits(clock, flooder, 5, 200);
+    assert.deepEqual(await rest, [
       ...Array.from({ length: 4 }, (_, i) => `MSG flooder spam ${i}`),
       "ERR flood Slow down: more than 5 lines per second; your lines are delayed, and you will be disconnected if you keep on",
       ...Array.from({ length: 5 }, (_, i) => `MSG flooder spam ${i + 4}`),
@@ -506,17 +535,21 @@ for (const engine of ENGINES) {
   });
 
   test("serveChat() delays but keeps a client that stays within the burst", async () => {
+    // The alias takes 1 of the burst of 4, then lines 4 and 5 wait 0.2 s each
+    // (the server's time moves only as those waits end: a fake clock).
+    const clock = new FakeClock();
     await using s = await startServer(engine, [
       "--flood-rate",
       "5",
       "--flood-burst",
       "4",
-    ]);
+    ], { clock });
     using alice = await TestClient.join(s.port, "alice");
     await alice.send(new TextEncoder().encode("1\n2\n3\n4\n5\n"));
-    const got = [];
-    for (let i = 0; i < 6; i++) got.push(await alice.readLine());
-    assert.deepEqual(got, [
+    const got = Array.fromAsync({ length: 6 }, () => alice.readLine());
+    got.catch(() => {}); // awaited below
+    await endFloodWaits(clock, alice, 2, 200);
+    assert.deepEqual(await got, [
       "MSG alice 1",
       "MSG alice 2",
       "MSG alice 3",
@@ -524,8 +557,12 @@ for (const engine of ENGINES) {
       "MSG alice 4",
       "MSG alice 5",
     ]);
+    // Sent at once, still at the rate's limit: delayed, no new warning.
     await alice.send("later");
-    assert.equal(await alice.readLine(), "MSG alice later");
+    const later = alice.readLine();
+    later.catch(() => {}); // awaited below
+    await endFloodWaits(clock, alice, 1, 200);
+    assert.equal(await later, "MSG alice later");
   });
 
   test("serveChat() disconnects a member that does not read, and others keep up", async () => {
