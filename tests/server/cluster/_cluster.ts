@@ -16,6 +16,24 @@ import {
 } from "../../_helpers.ts";
 import { Redis } from "../../_redis.ts";
 
+/**
+ * Short deadlines for fault tests: Redis has 0.3 s to answer, an append in
+ * doubt is tried again for 1.5 s, servers beat every 0.2 s (and count as
+ * lost after the default 5 s: each reconnects to a restarted Redis on its
+ * own backoff, up to 2 s between tries).
+ */
+export const FAST_BEATS = [
+  "--redis-timeout",
+  "0.3",
+  "--redis-retry",
+  "1.5",
+  "--heartbeat",
+  "0.2",
+];
+
+/** {@linkcode FAST_BEATS}, and servers count as lost after 1 s. */
+export const FAST = [...FAST_BEATS, "--lost-after", "1"];
+
 /** A server of the cluster on `redis`, with its own data directory. */
 export function startServer(
   dir: string,

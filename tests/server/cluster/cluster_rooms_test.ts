@@ -21,7 +21,13 @@ import {
   TestClient,
 } from "../../_helpers.ts";
 import type { Redis } from "../../_redis.ts";
-import { addAccount, startServer, withCluster } from "./_cluster.ts";
+import {
+  addAccount,
+  FAST,
+  FAST_BEATS,
+  startServer,
+  withCluster,
+} from "./_cluster.ts";
 
 /** Every server's flags here: small limits, so that they are reached. */
 const ARGS = [
@@ -204,34 +210,15 @@ Deno.test("a room ban of a guest connected to another server: by its address gro
   }, { args: ARGS });
 });
 
-/** Fast heartbeats (`cluster_test.ts`'s FAST), with {@linkcode ARGS}. */
-const LOST_FAST = [
-  ...ARGS,
-  "--redis-timeout",
-  "0.3",
-  "--redis-retry",
-  "1.5",
-  "--heartbeat",
-  "0.2",
-  "--lost-after",
-  "1",
-];
+/** Fast heartbeats ({@linkcode FAST}), with {@linkcode ARGS}. */
+const LOST_FAST = [...ARGS, ...FAST];
 
 /**
- * Fast deadlines and heartbeats for a test that stops and starts Redis,
- * but the default time before a server counts as lost (5 s): each server
- * reconnects on its own backoff (up to 2 s between tries), and with
- * `--lost-after 1` one that got in a try after the other was counted lost.
+ * {@linkcode FAST_BEATS} with {@linkcode ARGS}, for a test that stops and
+ * starts Redis: with `--lost-after 1`, a server that got in a try after the
+ * other was counted lost.
  */
-const RESTARTED_FAST = [
-  ...ARGS,
-  "--redis-timeout",
-  "0.3",
-  "--redis-retry",
-  "1.5",
-  "--heartbeat",
-  "0.2",
-];
+const RESTARTED_FAST = [...ARGS, ...FAST_BEATS];
 
 Deno.test("a server counted lost while the stream was trimmed past it starts its rooms again from Redis's snapshot when it is back", async () => {
   await withCluster(2, async ([s0, s1]) => {

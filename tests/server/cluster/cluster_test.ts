@@ -21,23 +21,7 @@ import {
 } from "../../_helpers.ts";
 import { freePort } from "../../_helpers.ts";
 import { Redis } from "../../_redis.ts";
-import { addAccount, withCluster } from "./_cluster.ts";
-
-/**
- * Short deadlines for fault tests: Redis has 0.3 s to answer, an append in
- * doubt is tried again for 1.5 s, servers beat every 0.2 s and count as
- * lost after 1 s.
- */
-const FAST = [
-  "--redis-timeout",
-  "0.3",
-  "--redis-retry",
-  "1.5",
-  "--heartbeat",
-  "0.2",
-  "--lost-after",
-  "1",
-];
+import { addAccount, FAST, withCluster } from "./_cluster.ts";
 
 async function join(server: ServerProcess, alias: string) {
   const { ca } = await testCertificates();
