@@ -144,7 +144,7 @@ export class Heartbeat {
 
   /** One heartbeat, and the evictions it calls for. */
   async #once(): Promise<void> {
-    const { clock, heartbeatMs, lostAfterMs } = this.#options;
+    const { clock, log, heartbeatMs, lostAfterMs } = this.#options;
     const grace = graceMs(this.#options);
     const sent = clock.now();
     const [added, live, ...lost] = await this.#link.run("beat", [
@@ -156,8 +156,15 @@ export class Heartbeat {
     this.#live = Number(live);
     const now = clock.now();
     // Missing after its first beat: the others counted it lost while it
-    // could not reach Redis, and its members are gone from the room.
-    if (Number(added) === 1 && this.#beaten) this.#onLost();
+    // could not reach Redis (or was paused), and its members are gone from
+    // the room. From this beat on, it is in the cluster again.
+    if (Number(added) === 1 && this.#beaten) {
+      this.#onLost();
+      log.warn("counted-lost", {
+        hint:
+          "the other servers counted this one lost (silent for --lost-after); its members were asked to join again",
+      });
+    }
     this.#beaten = true;
     // A heartbeat that took longer than a beat is a break too (Redis
     // or this process paused): others may not have got through either.

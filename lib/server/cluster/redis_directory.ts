@@ -349,11 +349,13 @@ export class RedisDirectory<M extends ClusterRoomMember>
   /** Asks every member here to join again (`BYE server-lost`). */
   #dismissAll(text: string): void {
     // Joins whose JOIN will never be handed on (a new stream, or this
-    // server counted out) are refused.
+    // server counted out) are refused; a claim run after the beat that
+    // found this server counted out went through: given back, by id.
     for (const join of this.#joins.values()) {
       join.entered.reject(
         new ProtocolError("unavailable", `Cannot join room: ${text}`),
       );
+      this.#cluster.leave(join.member, "disconnect", "");
     }
     this.#joins.clear();
     for (const member of [...this.#room.members()]) {

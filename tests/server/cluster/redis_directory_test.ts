@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { systemClock } from "../../../lib/clock.ts";
 import { createLogger, type Logger } from "../../../lib/log.ts";
 import { Moderation } from "../../../lib/server/access/moderation.ts";
-import { Cluster } from "../../../lib/server/cluster/cluster.ts";
+import { type Claim, Cluster } from "../../../lib/server/cluster/cluster.ts";
 import { RedisLink } from "../../../lib/server/cluster/redis.ts";
 import {
   type DirectoryCluster,
@@ -181,6 +181,36 @@ Deno.test("RedisDirectory: a rename that landed with its answer lost is taken fr
   );
   assert.deepEqual(amy.closed, ["kicked", "Kicked by op"]);
   assert.equal(room.has(amy), false);
+});
+
+Deno.test("RedisDirectory: a join refused because its server found itself counted lost gives back the claim it made meanwhile", async () => {
+  const log = new MemoryLog(systemClock);
+  const claimed = Promise.withResolvers<Claim>();
+  const left: string[] = [];
+  let lost = () => {};
+  const directory = new RedisDirectory<ContractMember>({
+    ...fakeCluster(() => claimed.promise),
+    leave: (member, reason) => left.push(`${member.id} ${reason}`),
+    onLost: (listener) => lost = listener,
+  }, quiet);
+  const room = new Room<ContractMember>({
+    log,
+    announceLimit: 100,
+    directory,
+  });
+  using store = openStore(null);
+  await directory.start(new Moderation(store.db, systemClock), () => {});
+  const eve = new ContractMember("s/");
+  const joining = room.join(eve, "eve");
+  // Its server's beat found it counted lost while the claim was on its way
+  // (run after that beat, the claim went through, and its JOIN follows).
+  lost();
+  claimed.resolve({ ok: true, online: "1", seq: 1 });
+  log.append({ type: "JOIN", alias: "eve", online: "1" }, eve.id);
+  await assert.rejects(joining, /lost touch with the room/);
+  assert.equal(room.has(eve), false);
+  // Not held by nobody: the alias is given back in the cluster.
+  assert.deepEqual(left, [`${eve.id} disconnect`]);
 });
 
 /** A log in memory that refuses, or leaves in doubt, every `TOPIC`. */
