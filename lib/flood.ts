@@ -58,10 +58,11 @@ export class TokenBucket {
 
   /**
    * Excuses `ms` milliseconds the client was kept waiting by the server (a
-   * busy room): it may send what the rate allows in that time on top of
-   * its burst, so lines that piled up meanwhile are not counted as a
-   * flood. What one wait excused and went unused lapses at the next: waits
-   * the client keeps causing itself never add up.
+   * busy room, or the server's event loop standing still): it may send
+   * what the rate allows in that time on top of its burst, so lines that
+   * piled up meanwhile are not counted as a flood. Excuses never add up:
+   * what an earlier one left unused holds if it is more, else this one
+   * replaces it, so waits the client keeps causing itself gain nothing.
    *
    * @example
    * ```ts
@@ -72,6 +73,7 @@ export class TokenBucket {
    * const bucket = new TokenBucket(2, 2, () => now);
    * now = 3000; // kept waiting 3 s: six lines piled up, then come at once
    * bucket.excuse(3000);
+   * bucket.excuse(1000); // a shorter one after it: still 2 + 6
    * const waits = Array.from({ length: 9 }, () => bucket.take());
    * assert.deepEqual(waits, [0, 0, 0, 0, 0, 0, 0, 0, 500]);
    * ```
@@ -80,35 +82,11 @@ export class TokenBucket {
     if (this.ratePerSecond <= 0 || ms <= 0) return;
     this.#refill();
     const excused = ms / 1000 * this.ratePerSecond;
-    // What this wait excuses, on top of one burst: never what earlier
-    // waits excused and the client did not use.
-    this.#tokens = Math.min(this.#tokens, this.burst) + excused;
-  }
-
-  /**
-   * Excuses `ms` milliseconds the server stood still, as
-   * {@linkcode excuse} does, but never takes away what an earlier excuse
-   * left unused: the larger of the two holds, and excuses never add up.
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { TokenBucket } from "./flood.ts";
-   *
-   * let now = 0;
-   * const bucket = new TokenBucket(2, 2, () => now);
-   * bucket.excuse(3000); // a wait: 2 + 6 tokens
-   * bucket.forgive(1000); // a shorter stall after it: still 8
-   * const waits = Array.from({ length: 9 }, () => bucket.take());
-   * assert.deepEqual(waits, [0, 0, 0, 0, 0, 0, 0, 0, 500]);
-   * ```
-   */
-  forgive(ms: number): void {
-    if (this.ratePerSecond <= 0 || ms <= 0) return;
-    this.#refill();
-    const before = this.#tokens;
-    this.excuse(ms);
-    this.#tokens = Math.max(before, this.#tokens);
+    // On top of one burst, never on top of what earlier excuses left.
+    this.#tokens = Math.max(
+      this.#tokens,
+      Math.min(this.#tokens, this.burst) + excused,
+    );
   }
 
   /** Adds the tokens refilled since the last update, up to the burst. */

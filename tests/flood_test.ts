@@ -31,7 +31,7 @@ Deno.test("TokenBucket.take() never waits when the rate is 0", () => {
   for (let i = 0; i < 1000; i++) assert.equal(bucket.take(), 0);
 });
 
-Deno.test("TokenBucket.excuse() lets what one wait excused lapse at the next: waits never add up", () => {
+Deno.test("TokenBucket.excuse(): what waits excused never adds up", () => {
   let now = 0;
   const bucket = new TokenBucket(5, 10, () => now);
   // As a session under a room kept congested: each line waits 1.9 s for
@@ -92,18 +92,18 @@ Deno.test("Stalls counts the loop standing still, not a timer's usual lateness; 
   assert.equal(clock.due, null);
 });
 
-Deno.test("TokenBucket.forgive() never lowers what a wait excused, and excuses do not add up", () => {
+Deno.test("TokenBucket.excuse() never lowers what an earlier excuse left (a stall after a wait), and excuses do not add up", () => {
   let now = 0;
   const bucket = new TokenBucket(5, 10, () => now);
   now = 4_000;
   bucket.excuse(4_000); // a congestion wait: 10 + 20
-  bucket.forgive(1_000); // a stall after it: still 30, not 10 + 5
+  bucket.excuse(1_000); // a stall after it: still 30, not 10 + 5
   const free = Array.from({ length: 31 }, () => bucket.take());
   assert.equal(free.filter((ms) => ms === 0).length, 30);
   // A longer stall on a full bucket: its own excuse only.
   now += 60_000;
-  bucket.forgive(2_000);
-  bucket.forgive(2_000);
+  bucket.excuse(2_000);
+  bucket.excuse(2_000);
   const again = Array.from({ length: 21 }, () => bucket.take());
   assert.equal(again.filter((ms) => ms === 0).length, 20);
 });

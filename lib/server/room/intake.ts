@@ -168,16 +168,14 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
   /**
    * Excuses the time the server's event loop stood still since this
    * member's last batch: lines the member sent at its rate meanwhile are
-   * read only now, at once, and are no flood. Less than a token's worth is
-   * not excused, and an excuse never takes away what a congestion wait
-   * excused and is still being used (`TokenBucket.forgive`).
+   * read only now, at once, and are no flood.
    */
   #excuseStalls(): void {
-    const { stalls, config } = this.#intake;
+    const { stalls } = this.#intake;
     if (stalls === undefined) return;
-    const stalledMs = stalls.ms - this.#stalledMs;
-    this.#stalledMs += stalledMs;
-    if (stalledMs * config.floodRate >= 1000) this.#bucket.forgive(stalledMs);
+    const stalledMs = stalls.ms;
+    this.#bucket.excuse(stalledMs - this.#stalledMs);
+    this.#stalledMs = stalledMs;
   }
 
   /**
