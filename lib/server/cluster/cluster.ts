@@ -217,9 +217,7 @@ export class Cluster {
       throw error;
     }
     const [status, value, seq] = reply;
-    if (status === "notlive") {
-      throw new Error("this server is not beating in the cluster now");
-    }
+    if (status === "notlive") this.#notBeating();
     if (status === "ok") {
       return { ok: true, online: String(value), seq: Number(seq) };
     }
@@ -294,9 +292,7 @@ export class Cluster {
       this.#link.keys.channel(""),
       by.roomsOn ? "1" : "0",
     ]) as [string, string];
-    if (status === "notlive") {
-      throw new Error("this server is not beating in the cluster now");
-    }
+    if (status === "notlive") this.#notBeating();
     return status === "ok" ? JSON.parse(record) as MemberRecord : null;
   }
 
@@ -324,6 +320,16 @@ export class Cluster {
   }
 
   /**
+   * Redis does not count this server as beating: it was counted lost and
+   * has not heard yet, or is not started. It beats at once (finding itself
+   * counted lost, it is in the cluster again), and the call fails.
+   */
+  #notBeating(): never {
+    this.#heartbeat.now();
+    throw new NotBeating();
+  }
+
+  /**
    * Calls `listener` when this server finds it was counted lost by the
    * others (its members were announced as left, and their aliases freed).
    */
@@ -342,6 +348,18 @@ export class Cluster {
       // Beating at once: until it does, the new state refuses its claims.
       if (!this.#stopped) this.#heartbeat.now();
     });
+  }
+}
+
+/**
+ * A claim or takeover refused because this server was not beating in the
+ * cluster (counted lost by the others, and not yet told): it is back once
+ * it has beaten, which it does at once.
+ */
+export class NotBeating extends Error {
+  constructor() {
+    super("this server is not beating in the cluster now");
+    this.name = "NotBeating";
   }
 }
 

@@ -28,6 +28,7 @@ import type { Member, PrivateText } from "../room/member.ts";
 import type { RoomEvent } from "../room/room_log.ts";
 import type { RoomsSnapshot } from "../room/rooms_snapshot.ts";
 import type { Cluster, ClusterMember } from "./cluster.ts";
+import { orUnavailable } from "./unavailable.ts";
 import type { MemberRecord } from "./keys.ts";
 import { type ModerationKept, syncModeration } from "./shared_moderation.ts";
 
@@ -376,25 +377,5 @@ export class RedisDirectory<M extends ClusterRoomMember>
     if (this.#here.get(member.id) === member) this.#here.delete(member.id);
     const key = aliasKey(member.alias);
     if (this.#aliases.get(key) === member) this.#aliases.delete(key);
-  }
-}
-
-/**
- * Runs `call`; when Redis fails it, the member is told (`ERR unavailable`)
- * and stays: an outage is never a reason to drop anyone.
- */
-async function orUnavailable<T>(
-  what: string,
-  call: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof ProtocolError) throw error;
-    throw new ProtocolError(
-      "unavailable",
-      `Cannot ${what} now: the room's servers cannot reach each other; try again`,
-      { cause: error },
-    );
   }
 }

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { systemClock } from "../../../lib/clock.ts";
 import { createLogger } from "../../../lib/log.ts";
-import { Cluster } from "../../../lib/server/cluster/cluster.ts";
+import { Cluster, NotBeating } from "../../../lib/server/cluster/cluster.ts";
 import { parseServerArgs } from "../../../lib/server/server_args.ts";
 import { RedisLink } from "../../../lib/server/cluster/redis.ts";
 import { SCRIPTS } from "../../../lib/server/cluster/scripts.ts";
@@ -88,6 +88,40 @@ async function events(link: RedisLink): Promise<string[]> {
       .filter((f) => f !== undefined).join(" ");
   });
 }
+
+Deno.test("a server counted lost and not yet told beats at once when a claim or takeover is refused for it, and is in the cluster again", async () => {
+  // A heartbeat a minute apart: only the beat the refusal asks for can
+  // bring it back within the test.
+  await withLink(
+    async (link, cluster, logged) => {
+      // The others counted it lost (the evict script takes it off the list).
+      assert.equal(
+        await link.command(["ZREM", link.keys.servers, cluster.server]),
+        1,
+      );
+      await assert.rejects(
+        cluster.claim(member("s/1", "alice"), "alice", null, false),
+        NotBeating,
+      );
+      await logged.waitFor(/WARN counted-lost /);
+      assert.equal(
+        (await cluster.claim(member("s/1", "alice"), "alice", null, false)).ok,
+        true,
+      );
+      assert.equal(
+        await link.command(["ZREM", link.keys.servers, cluster.server]),
+        1,
+      );
+      await assert.rejects(
+        cluster.takeOver({ tokenHash: "00", roomsOn: false }),
+        NotBeating,
+      );
+      await logged.waitFor(/WARN counted-lost /, { count: 2 });
+    },
+    undefined,
+    60_000,
+  );
+});
 
 Deno.test("a claim asked again changes nothing; a leave follows a rename in flight; a rename of someone removed is refused", async () => {
   await withLink(async (link, cluster) => {

@@ -10,7 +10,11 @@ import assert from "node:assert/strict";
 import { systemClock } from "../../../lib/clock.ts";
 import { createLogger, type Logger } from "../../../lib/log.ts";
 import { Moderation } from "../../../lib/server/access/moderation.ts";
-import { type Claim, Cluster } from "../../../lib/server/cluster/cluster.ts";
+import {
+  type Claim,
+  Cluster,
+  NotBeating,
+} from "../../../lib/server/cluster/cluster.ts";
 import { RedisLink } from "../../../lib/server/cluster/redis.ts";
 import {
   type DirectoryCluster,
@@ -211,6 +215,27 @@ Deno.test("RedisDirectory: a join refused because its server found itself counte
   assert.equal(room.has(eve), false);
   // Not held by nobody: the alias is given back in the cluster.
   assert.deepEqual(left, [`${eve.id} disconnect`]);
+});
+
+Deno.test("RedisDirectory: a join refused because its server is not beating says it is joining the others again, not that they cannot reach each other", async () => {
+  const log = new MemoryLog(systemClock);
+  const directory = new RedisDirectory<ContractMember>(
+    fakeCluster(() => Promise.reject(new NotBeating())),
+    quiet,
+  );
+  const room = new Room<ContractMember>({
+    log,
+    announceLimit: 100,
+    directory,
+  });
+  using store = openStore(null);
+  await directory.start(new Moderation(store.db, systemClock), () => {});
+  const eve = new ContractMember("s/");
+  await assert.rejects(
+    room.join(eve, "eve"),
+    /^ProtocolError: Cannot join now: this server is joining the room's other servers again; try again in a moment$/,
+  );
+  assert.equal(room.has(eve), false);
 });
 
 /** A log in memory that refuses, or leaves in doubt, every `TOPIC`. */
