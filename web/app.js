@@ -14,15 +14,23 @@
  * page is not in it) and the tab goes
  * through `reduce`, then the page shows the new state and the lines it
  * asks for are sent, paced to the server's flood limits (pace.js). Where the page was (session.js) is kept in the tab's
- * `sessionStorage` whenever it changes and read at start, so that a reload
- * resumes as a reconnect does.
+ * `sessionStorage` whenever it changes (a change of only the rooms' last
+ * numbers written at most once a second, and when the page hides or goes)
+ * and read at start, so that a reload resumes as a reconnect does.
  *
  * @module
  */
 
 import { Pacer } from "./pace.js";
 import { fragmentRoom, lineId } from "./protocol.js";
-import { markOpen, SESSION_KEY, takeSession } from "./session.js";
+import {
+  markOpen,
+  POSITIONS_WRITE_MS,
+  SESSION_KEY,
+  sessionChange,
+  SessionWriter,
+  takeSession,
+} from "./session.js";
 import { INITIAL_STATE, reduce } from "./state.js";
 import { findElements, render } from "./view.js";
 
@@ -64,13 +72,17 @@ function withStorage(use, otherwise) {
   }
 }
 
-/** Keeps the page's session in the tab (`""`: forgets it). @param {string} text */
-function keep(text) {
+/**
+ * Keeps the page's session in the tab (`""`: forgets it): at once, or,
+ * when only rooms' last numbers changed, a while later or when the page
+ * hides or goes.
+ */
+const sessions = new SessionWriter((text) => {
   withStorage((tab) => {
     if (text === "") tab.removeItem(SESSION_KEY);
     else tab.setItem(SESSION_KEY, text);
   }, undefined);
-}
+}, (flush) => setTimeout(flush, POSITIONS_WRITE_MS));
 
 /** @param {PageEvent} event */
 function dispatch(event) {
@@ -94,7 +106,7 @@ function dispatch(event) {
   if (rejoinInMs !== null) {
     setTimeout(() => dispatch({ type: "rejoin" }), rejoinInMs);
   }
-  if (session !== null) keep(session);
+  if (session !== null) sessions.keep(session, sessionChange(shown, state));
   if (state.effects.hangUp) hangUp();
 }
 
@@ -206,12 +218,14 @@ ui.membersToggle.addEventListener("click", () => {
 
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden) dispatch({ type: "seen" });
+  else sessions.flush(); // the tab may be discarded while hidden
 });
 globalThis.addEventListener("focus", () => dispatch({ type: "seen" }));
 
 // The next page of this tab (a reload) takes the session once this one has
 // gone; this one is open again when it comes back from the back-forward cache.
 globalThis.addEventListener("pagehide", () => {
+  sessions.flush(); // the next page resumes from the last line seen
   withStorage((tab) => markOpen(tab, false), undefined);
 });
 globalThis.addEventListener("pageshow", (event) => {

@@ -102,15 +102,57 @@ export function sessionText(state) {
 }
 
 /**
- * The step asks to keep its session when that changed (`""`: forget it).
+ * The step asks to keep its session when that changed (`""`: forget it),
+ * and the state keeps that text (`sessionKept`): a step that changes none
+ * of what a session is made of makes no text, and one that does makes
+ * only its own (not the one before's again).
  * @param {State} before @param {State} after
  * @returns {State}
  */
 export function remembered(before, after) {
+  if (sessionChange(before, after) === "same") return after;
   const text = sessionText(after);
-  return text === sessionText(before)
+  return text === before.sessionKept
     ? after
-    : effect(after, { session: text });
+    : effect({ ...after, sessionKept: text }, { session: text });
+}
+
+/**
+ * What a step changed of what a session is made of, found without making
+ * either's text: nothing (`"same"`: their texts are the same), only rooms'
+ * last numbers seen (`"positions"`: a reload that lost them would only
+ * resume from an earlier line), or more (`"more"`: perhaps the member,
+ * its token, its rooms or its unsent lines; perhaps nothing, as a phase
+ * that keeps none of it).
+ * @param {State} before @param {State} after
+ * @returns {"same" | "positions" | "more"}
+ */
+export function sessionChange(before, after) {
+  const same = before.stay === after.stay && before.alias === after.alias &&
+    before.phase === after.phase && before.rejoining === after.rejoining &&
+    before.epoch === after.epoch && before.token === after.token &&
+    before.current === after.current && before.keys === after.keys &&
+    before.outbox === after.outbox && before.typed === after.typed;
+  return same ? roomsChange(before.rooms, after.rooms) : "more";
+}
+
+/**
+ * What changed of the rooms a session keeps: the same names in the same
+ * order, each with its number (`"same"`), or another number (`"positions"`).
+ * @param {State["rooms"]} before @param {State["rooms"]} after
+ * @returns {"same" | "positions" | "more"}
+ */
+function roomsChange(before, after) {
+  if (before === after) return "same";
+  if (before.size !== after.size) return "more";
+  const next = after.entries();
+  let moved = false;
+  for (const [name, room] of before) {
+    const { value } = next.next();
+    if (value === undefined || value[0] !== name) return "more";
+    moved ||= value[1].seq !== room.seq;
+  }
+  return moved ? "positions" : "same";
 }
 
 /** A word sent as a line of its own: no space or control inside. */
@@ -254,4 +296,60 @@ export function takeSession(storage) {
 export function markOpen(storage, open) {
   if (open) storage.setItem(OPEN_KEY, "1");
   else storage.removeItem(OPEN_KEY);
+}
+
+/** How long a change of only the rooms' last numbers waits to be written. */
+export const POSITIONS_WRITE_MS = 1000;
+
+/**
+ * Writes the page's session as the steps ask (`write`: to the tab's
+ * storage, `""`: forget it), not each time: a change of more than the
+ * rooms' last numbers (the member, its token, its rooms, its lines not
+ * sent) is written at once; one of only those numbers (every numbered
+ * line in a busy room) waits, the last one written once `later` calls
+ * back ({@linkcode POSITIONS_WRITE_MS}) or when `flush()`ed: when the
+ * page hides or goes (a reload), before the next page reads it.
+ */
+export class SessionWriter {
+  /** @type {(text: string) => void} */
+  #write;
+  /** @type {(flush: () => void) => void} */
+  #later;
+  /** The text waiting to be written (null: none). @type {string | null} */
+  #waiting = null;
+  /** A `later` call back is to come. */
+  #due = false;
+
+  /**
+   * @param {(text: string) => void} write keeps a session's text
+   * @param {(flush: () => void) => void} later calls back once, after a while
+   */
+  constructor(write, later) {
+    this.#write = write;
+    this.#later = later;
+  }
+
+  /**
+   * A step asked to keep `text`; `change` is what it changed
+   * ({@linkcode sessionChange}).
+   * @param {string} text @param {"same" | "positions" | "more"} change
+   */
+  keep(text, change) {
+    this.#waiting = text;
+    if (change !== "positions") this.flush();
+    else if (!this.#due) {
+      this.#due = true;
+      this.#later(() => {
+        this.#due = false;
+        this.flush();
+      });
+    }
+  }
+
+  /** Writes the text waiting, if any. */
+  flush() {
+    const text = this.#waiting;
+    this.#waiting = null;
+    if (text !== null) this.#write(text);
+  }
 }

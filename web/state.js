@@ -89,6 +89,8 @@ import { remembered, restore } from "./session.js";
  * @property {boolean} canJoin the join button works
  * @property {boolean} passwordShown the password box is shown
  * @property {string} joinError
+ * @property {string} sessionKept the text of the session last asked to
+ *   keep (`session.js`; `""`: none)
  * @property {Effects} effects
  */
 
@@ -159,6 +161,7 @@ export const INITIAL_STATE = Object.freeze({
   canJoin: false,
   passwordShown: false,
   joinError: "",
+  sessionKept: "",
   effects: NO_EFFECTS,
 });
 

@@ -1589,6 +1589,54 @@ Deno.test("a reloaded guest page comes back as the same member within the grace,
   });
 });
 
+Deno.test("a page reloaded right after a burst of lines resumes from the last line it saw, none shown again as new; the burst is not written to the tab's storage line by line", async () => {
+  await withTempDir(async (dir) => {
+    const webPort = freePort();
+    await using server = await startServer(dir, webPort, "--flood-rate", "0");
+    const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+    using bob = await TestClient.join(server.port, "bob", { ca });
+    await withBrowser(async (browser) => {
+      const page = await openPage(browser, webPort);
+      await join(page, "gus");
+      await bob.expect(/^JOIN gus /);
+      // Counts the page's writes of its session from now on.
+      await page.evaluate(`(() => {
+        const setItem = Storage.prototype.setItem;
+        globalThis.sessionWrites = 0;
+        Storage.prototype.setItem = function (key, value) {
+          if (key === "tlschat.session") globalThis.sessionWrites++;
+          return setItem.call(this, key, value);
+        };
+      })()`);
+      const started = Date.now();
+      const burst = Array.from({ length: 100 }, (_, i) => `burst ${i}`);
+      for (const text of burst) await bob.send(text);
+      await page.locator("li.message", { hasText: "burst 99" }).waitFor();
+      // At most one write a second while only the numbers change.
+      const seconds = Math.ceil((Date.now() - started) / 1000);
+      const writes = await page.evaluate(`globalThis.sessionWrites`);
+      assert.ok(
+        Number(writes) <= seconds + 1,
+        `${writes} writes of the session in ${seconds} s for 100 lines`,
+      );
+      await page.reload();
+      await page.getByRole("status").getByText("Connected as gus").waitFor();
+      await bob.send("after");
+      await page.locator("li.message", { hasText: "after" }).waitFor();
+      // Resumed after "burst 99": no line of the burst comes again as new
+      // (a number kept from before its end would bring them after it)...
+      const shown = await entries(page);
+      assert.deepEqual(
+        shown.filter((entry) => /^(?!history )[a-z ]*message: /.test(entry)),
+        ["message: after"],
+        shown.join("\n"),
+      );
+      // ...they are in the history asked for, above.
+      await page.locator("li.history", { hasText: "burst 99" }).waitFor();
+    });
+  });
+});
+
 /**
  * Sends `count` lines through the form at once (`prefix 0`, `prefix 1`,
  * ...), as a user pressing Enter faster than the pace; with `cut`, the

@@ -14,8 +14,11 @@ import {
   parseSession,
   type Session,
   SESSION_KEY,
+  sessionChange,
+  SessionWriter,
   takeSession,
 } from "../../web/session.js";
+import type { PageEvent } from "../../web/state.js";
 import { FakePage } from "./_fake_page.ts";
 
 const CAPS = "caps=ids+rooms+seq+resume";
@@ -380,4 +383,96 @@ Deno.test("reduce() asks a reloaded account page for its password when its token
   assert.equal(page.sent.at(-1), "/pass s3cret");
   page.line("WELCOME gus 2 Welcome back");
   assert.doesNotMatch(kept(page) ?? "", /s3cret/);
+});
+
+/**
+ * A page whose sessions go through a {@linkcode SessionWriter} to a map,
+ * as app.js keeps them, its `later` called back only when the test says.
+ */
+class WrittenPage {
+  readonly page = guestPage();
+  readonly tab = new MapStorage();
+  writes = 0;
+  #later: (() => void)[] = [];
+  readonly writer = new SessionWriter((text) => {
+    this.writes++;
+    if (text === "") this.tab.removeItem(SESSION_KEY);
+    else this.tab.setItem(SESSION_KEY, text);
+  }, (flush) => this.#later.push(flush));
+
+  constructor() {
+    this.writer.keep(kept(this.page) as string, "more");
+    this.writes = 0;
+  }
+
+  step(event: PageEvent): void {
+    const before = this.page.state;
+    const after = this.page.step(event);
+    const text = after.effects.session;
+    if (text !== null) this.writer.keep(text, sessionChange(before, after));
+  }
+
+  line(text: string): void {
+    this.step({ type: "line", text, now: this.page.now, hidden: false });
+  }
+
+  /** The wait for a change of positions ends. */
+  waited(): void {
+    for (const flush of this.#later.splice(0)) flush();
+  }
+
+  /** The session in the tab now. */
+  get session(): Session | null {
+    return parseSession(this.tab.getItem(SESSION_KEY));
+  }
+}
+
+Deno.test("SessionWriter writes a burst of numbered lines once, when the wait ends or the page goes, and at once a change of more than their numbers", () => {
+  const page = new WrittenPage();
+  for (let seq = 12; seq < 312; seq++) {
+    page.line(
+      `@seq=${seq};time=2026-01-01T00:00:01.000Z #lobby MSG bob line ${seq}`,
+    );
+  }
+  assert.equal(page.writes, 0, "300 lines, nothing written yet");
+  assert.deepEqual(page.session?.rooms, [["#lobby", 11]]);
+  page.waited();
+  assert.equal(page.writes, 1);
+  assert.deepEqual(page.session?.rooms, [["#lobby", 311]]);
+  // Flushed (the page hides or goes): the last line seen, once.
+  page.line("@seq=312;time=2026-01-01T00:00:02.000Z #lobby MSG bob last");
+  page.writer.flush();
+  page.writer.flush();
+  assert.equal(page.writes, 2);
+  assert.deepEqual(page.session?.rooms, [["#lobby", 312]]);
+  page.waited(); // nothing left to write
+  assert.equal(page.writes, 2);
+  // A line typed and not answered is written at once, with the numbers
+  // waiting: a reload sends it again, from the last line seen.
+  page.line("@seq=313;time=2026-01-01T00:00:03.000Z #lobby MSG bob more");
+  page.step({ type: "say", text: "kept", now: 0, id: "a".repeat(22) });
+  assert.equal(page.writes, 3);
+  assert.deepEqual(page.session?.rooms, [["#lobby", 313]]);
+  assert.deepEqual(page.session?.lines?.map((l) => l.text), ["kept"]);
+  // So is a new token, and forgetting the session (/quit).
+  page.line(`RESUME ${"b".repeat(22)} 30 Resume within 30 s`);
+  assert.equal(page.writes, 4);
+  assert.equal(page.session?.token, "b".repeat(22));
+  page.step({ type: "say", text: "/quit", now: 0, id: "c".repeat(22) });
+  page.line("BYE quit Goodbye");
+  assert.equal(page.session, null);
+  assert.equal(page.tab.getItem(SESSION_KEY), null);
+});
+
+Deno.test("sessionChange() tells a step that changed nothing of the session, only rooms' numbers, or more", () => {
+  const page = guestPage();
+  const at = page.state;
+  page.line("#lobby WHO 2 gus bob");
+  assert.equal(sessionChange(at, page.state), "same");
+  page.line("@seq=12;time=2026-01-01T00:00:02.000Z #lobby MSG bob two");
+  assert.equal(sessionChange(at, page.state), "positions");
+  const moved = page.state;
+  page.step({ type: "room", room: "#ops", key: "", focus: false });
+  page.enter("#ops");
+  assert.equal(sessionChange(moved, page.state), "more");
 });
