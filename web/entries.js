@@ -201,6 +201,31 @@ export function errorLine(said, now) {
   );
 }
 
+/**
+ * The entry telling that a line the user typed was not sent ("! Not sent:
+ * TEXT (WHY)"), or perhaps not (`doubt`: it left, its answer never came):
+ * refused, cut off by a closed socket, or kept across a reload. `what` and
+ * `why` as a string are someone's (the text typed, the server's reason);
+ * as parts, the page's own words ({@linkcode told}).
+ * @param {string | readonly Part[]} what @param {string | readonly Part[]} why
+ * @param {boolean} doubt
+ * @returns {Entry}
+ */
+export function unsentEntry(what, why, doubt) {
+  const said = doubt
+    ? told`! Perhaps not sent: ${what} (${why})`
+    : told`! Not sent: ${what} (${why})`;
+  /** @type {Part[]} */
+  const parts = [];
+  for (const part of said) {
+    const last = parts.at(-1);
+    if (part.kind === "text" && last?.kind === "text") {
+      parts[parts.length - 1] = text(last.text + part.text); // one piece
+    } else parts.push(part);
+  }
+  return entry("unsent error-line", parts, null);
+}
+
 /** What was said: `alias text`, or `* alias text` for an action. */
 function said(/** @type {string} */ kind, /** @type {Line} */ line) {
   const words = [alias(line.alias), text(" "), someones(line.text)];

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { told } from "./entries.js";
+import { told, unsentEntry } from "./entries.js";
 import { show } from "./in_room.js";
 import { isTaggable, isWhisper, queueLine } from "./outbox.js";
 import { isPasswordLine } from "./protocol.js";
@@ -155,31 +155,15 @@ export function restoreKept(state, kept) {
   /** @type {State} */
   let next = state;
   for (const { room, text } of kept.asked) {
-    const said =
-      told`! Perhaps not sent: ${text} (the page was reloaded before an answer)`;
-    next = show(next, unsentEntry(said), room);
+    const why = told`the page was reloaded before an answer`;
+    next = show(next, unsentEntry(text, why, true), room);
   }
   if (kept.unkept > 0) {
-    const said =
-      told`! Not sent: ${`${kept.unkept}`} more lines typed before the reload (too many to keep)`;
-    next = show(next, unsentEntry(said));
+    const what = told`${`${kept.unkept}`} more lines typed before the reload`;
+    next = show(next, unsentEntry(what, told`too many to keep`, false));
   }
   for (const { id, room, text, alias, doubt } of kept.lines) {
     next = queueLine(next, room, text, id, { alias, doubt });
   }
   return next;
-}
-
-/**
- * An entry telling a line not sent, or perhaps not.
- * @param {readonly import("./entries.js").Part[]} said
- * @returns {import("./entries.js").Entry}
- */
-function unsentEntry(said) {
-  return {
-    className: "unsent error-line",
-    parts: said,
-    when: null,
-    dated: false,
-  };
 }

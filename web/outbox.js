@@ -28,7 +28,7 @@
  */
 
 import { send } from "./effects.js";
-import { told } from "./entries.js";
+import { unsentEntry } from "./entries.js";
 import { roomOf, show, toRoom, updateRoom } from "./in_room.js";
 import { tagLine } from "./protocol.js";
 import { typedSent } from "./typed.js";
@@ -306,16 +306,7 @@ export function outboxRefused(state, line) {
  */
 function unsent(state, out, reason, doubt = out.doubt) {
   const why = reason.replace(/^(Perhaps not|Not) sent( \([^)]*\))?: */, "");
-  const said = doubt
-    ? told`! Perhaps not sent: ${out.text} (${why})`
-    : told`! Not sent: ${out.text} (${why})`;
-  /** @type {Entry} */
-  const entry = {
-    className: "unsent error-line",
-    parts: said,
-    when: null,
-    dated: false,
-  };
+  const entry = unsentEntry(out.text, why, doubt);
   const left = {
     ...state,
     outbox: state.outbox.filter((o) => o.id !== out.id),

@@ -27,11 +27,10 @@
  * @module
  */
 
-import { told } from "./entries.js";
+import { told, unsentEntry } from "./entries.js";
 import { isPasswordLine } from "./protocol.js";
 import { show } from "./in_room.js";
 
-/** @typedef {import("./entries.js").Entry} Entry */
 /** @typedef {import("./protocol.js").Line} Line */
 /** @typedef {import("./state.js").State} State */
 
@@ -187,16 +186,9 @@ export function typedClosed(state, unsent) {
   for (const typed of state.typed) {
     const at = left.indexOf(typed.wire);
     if (at >= 0) left.splice(at, 1);
-    const said = at >= 0
-      ? told`! Not sent: ${typed.text} (disconnected before it left)`
-      : told`! Perhaps not sent: ${typed.text} (disconnected before an answer)`;
-    /** @type {Entry} */
-    const entry = {
-      className: "unsent error-line",
-      parts: said,
-      when: null,
-      dated: false,
-    };
+    const entry = at >= 0
+      ? unsentEntry(typed.text, told`disconnected before it left`, false)
+      : unsentEntry(typed.text, told`disconnected before an answer`, true);
     next = show(next, entry, typed.room);
   }
   return next;
