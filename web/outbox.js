@@ -30,7 +30,7 @@
 import { send } from "./effects.js";
 import { unsentEntry } from "./entries.js";
 import { roomOf, show, toRoom, updateRoom } from "./in_room.js";
-import { tagLine } from "./protocol.js";
+import { parseWhisper, tagLine } from "./protocol.js";
 import { typedSent } from "./typed.js";
 
 /** @typedef {import("./entries.js").Entry} Entry */
@@ -72,7 +72,7 @@ export function isTaggable(text) {
  * the outbox while the page reconnects. @param {string} text
  */
 export function isWhisper(text) {
-  return /^\/msg\s+\S+\s+\S/i.test(text.trim());
+  return parseWhisper(text) !== null;
 }
 
 /**

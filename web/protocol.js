@@ -207,6 +207,19 @@ export function isPasswordLine(text) {
   return /^\/pass(\s|$)/i.test(text.trim());
 }
 
+/**
+ * A whisper as the user typed it (`/msg ALIAS TEXT`, the command in any
+ * case, blanks of any kind and number between the words), its target and
+ * text; null when the line is none (another line, or no alias or text:
+ * the server answers that with its usage).
+ * @param {string} typed
+ * @returns {{ to: string, text: string } | null}
+ */
+export function parseWhisper(typed) {
+  const match = /^\/msg\s+(\S+)\s+(\S[^]*)$/i.exec(typed.trim());
+  return match === null ? null : { to: match[1] ?? "", text: match[2] ?? "" };
+}
+
 /** Whether a typed line leaves the room. @param {string} text */
 export function isQuitCommand(text) {
   return /^\/quit\b/i.test(text);

@@ -28,7 +28,7 @@
  */
 
 import { told, unsentEntry } from "./entries.js";
-import { isPasswordLine } from "./protocol.js";
+import { isPasswordLine, parseWhisper } from "./protocol.js";
 import { show } from "./in_room.js";
 
 /** @typedef {import("./protocol.js").Line} Line */
@@ -71,7 +71,7 @@ const OWN_ANSWERS = new Set(["MSG", "ME", "NICK", "JOIN", "LEAVE", "MOD"]);
  * @returns {State}
  */
 export function typedSent(state, text, room, wire) {
-  const whisper = /^\/msg\s+(\S+)\s/i.exec(text.trim() + " ");
+  const whisper = parseWhisper(text);
   // A password is never shown again (nor kept: `kept.js`), only that it was.
   const shown = isPasswordLine(text) ? "/pass …" : text;
   /** @type {TypedLine} */
@@ -79,7 +79,7 @@ export function typedSent(state, text, room, wire) {
     text: shown,
     room,
     wire,
-    to: whisper?.[1]?.toLowerCase() ?? "",
+    to: whisper?.to.toLowerCase() ?? "",
   };
   return { ...state, typed: [...state.typed, typed].slice(-TYPED_KEPT) };
 }
@@ -136,7 +136,7 @@ function answeredBy(state, line) {
   if (line.type === "SENT") {
     const to = line.alias.toLowerCase();
     const at = state.typed.findIndex((t) =>
-      t.to === to && whispered(t.text).trim() === line.text.trim()
+      t.to === to && parseWhisper(t.text)?.text === line.text.trim()
     );
     return { ...state, typed: state.typed.slice(at + 1) };
   }
@@ -166,11 +166,6 @@ function self(state, line) {
 
 /** A member's leaving a room by another's doing. */
 const OTHERS_LEAVES = new Set(["kicked", "banned"]);
-
-/** A whisper's words: the text after `/msg ALIAS`. @param {string} text */
-function whispered(text) {
-  return text.trim().replace(/^\/msg\s+\S+\s+/i, "");
-}
 
 /**
  * The socket closed: each typed line not answered is shown, with its

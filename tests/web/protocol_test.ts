@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { JOIN_ERRORS } from "../../lib/client/rooms.ts";
+import { parseCommand } from "../../lib/commands.ts";
 import { joinUnsent } from "../../lib/server/room/join_doubts.ts";
 import { JOIN_REFUSALS, OUTAGES } from "../../web/rooms_asked.js";
 import {
@@ -22,6 +23,7 @@ import {
   isQuitCommand,
   joinCommand,
   parseLine,
+  parseWhisper,
   partCommand,
   passCommand,
   pongCommand,
@@ -200,4 +202,29 @@ Deno.test("the page's /join refusals are the terminal client's, and its outage a
     assert.ok(says !== undefined, error.code);
     assert.ok(error.text.startsWith(`${says} #den:`), error.text);
   }
+});
+
+Deno.test("parseWhisper() reads a typed /msg as the server's parseCommand() does: its target and text, or none without both", () => {
+  for (
+    const typed of [
+      "/msg bob hi there",
+      "/MSG Bob  hi  there ",
+      "/msg bob //not a command",
+      "/msg bob /msg bob",
+      "/Msg b.o_b-2 \u05e9\u05dc\u05d5\u05dd (hi)",
+    ]
+  ) {
+    const { to, text } = parseCommand(typed) as { to: string; text: string };
+    assert.deepEqual(parseWhisper(typed), { to, text }, typed);
+  }
+  // Not a whisper: the server answers its usage, or takes another command.
+  for (const typed of ["/msg", "/msg bob", "/msg bob  ", "/msgbob hi", "hi"]) {
+    assert.equal(parseWhisper(typed), null, typed);
+  }
+  assert.equal(parseWhisper("/privnotice bob hi"), null);
+  // The page reads blanks of any kind between the words, and around.
+  assert.deepEqual(parseWhisper(" /msg\tbob \t hi there\n"), {
+    to: "bob",
+    text: "hi there",
+  });
 });
