@@ -13,8 +13,10 @@
  * release, which has no group, is also held by the mute that names it by
  * id, `target`), and a `JOIN` of a room (for the joiner). The `append` script refuses a message or action in a room
  * from a member a mute in force there holds (`mutedIn`): a line its server
- * sent before it read the mute. That check reads one hash field per line,
- * as before; what this adds costs nothing per line.
+ * sent before it read the mute. That check reads a speaker's holds once a
+ * script call (and a room's mutes once, for a speaker held there), until a
+ * line that may change them is stored; a `MOD` reads each room's mutes
+ * once as it sets the holds.
  *
  * A member holds at most one hold per room it is in: its holds go when it
  * leaves the room or the server, or when its mute is gone. The server-wide
@@ -49,12 +51,22 @@ local function holdsOf(id)
   if not ok or type(held) ~= 'table' then return {} end
   return held
 end
--- Whether room name's record holds the mute named key ('ID TARGET').
-local function inForce(name, key)
+-- The names ('ID TARGET') of room name's mutes, as a set; seen (nil: none)
+-- keeps each room's for a step that changes no record meanwhile.
+local function muteNames(name, seen)
+  local names = seen and seen[name]
+  if names then return names end
+  names = {}
   for _, m in ipairs(mutesOf(redis.call('HGET', K.rooms, name))) do
-    if m[1] == key then return true end
+    names[m[1]] = true
   end
-  return false
+  if seen then seen[name] = names end
+  return names
+end
+-- Whether room name's record holds the mute named key ('ID TARGET');
+-- seen: as muteNames's.
+local function inForce(name, key, seen)
+  return muteNames(name, seen)[key] == true
 end
 -- Member id's holds become held (room name -> key; empty: none).
 local function keepHolds(id, held)
@@ -65,11 +77,14 @@ local function keepHolds(id, held)
   end
 end
 -- Member id is held in room name by the mute named key (nil: by none
--- there); its other holds stay only while their mute is in force.
-local function hold(id, name, key)
+-- there); its other holds stay only while their mute is in force (seen:
+-- as muteNames's).
+local function hold(id, name, key, seen)
   local held = {}
   for r, k in pairs(holdsOf(id)) do
-    if type(k) == 'string' and r ~= name and inForce(r, k) then held[r] = k end
+    if type(k) == 'string' and r ~= name and inForce(r, k, seen) then
+      held[r] = k
+    end
   end
   held[name] = key
   keepHolds(id, held)
@@ -170,17 +185,20 @@ local function addedMute(was, rec)
   return nil
 end
 local REHOLD = {mute = true, unmute = true, op = true, deop = true}
--- A MOD (line JSON, at time) of room name changed its record from was:
--- every member in the room a mute in force covers is held by it (never by
+-- A MOD (line JSON, at time) of room name changed its record from was to
+-- raw (JSON, just written): every member in the room a mute in force
+-- covers is held by it (never by
 -- its alias: a newcomer who took it is held only if covered itself); the
 -- other holds of the room go. A member whose claim has no group (an
 -- earlier release's, judged by its host) is held by a new mute that names
 -- it by id (line.target), and keeps a hold while its mute is in force.
-local function holdAll(name, line, was, time)
+-- Each room's mutes are read once (no record changes meanwhile).
+local function holdAll(name, line, was, raw, time)
   local ok, l = pcall(cjson.decode, line)
   if not ok or type(l) ~= 'table' or not REHOLD[l.action] then return end
-  local okr, rec = pcall(cjson.decode, redis.call('HGET', K.rooms, name) or '')
+  local okr, rec = pcall(cjson.decode, raw or '')
   if not okr or type(rec) ~= 'table' then return end
+  local seen = {}
   local mutes, held = inForceAt(rec, time), {}
   if #mutes > 0 then
     local index = muteIndex(rec, mutes)
@@ -202,11 +220,11 @@ local function holdAll(name, line, was, time)
     local key = okh and type(holds) == 'table' and holds[name]
     if type(key) == 'string' and held[id] == nil then
       local m = claimOf(id)
-      if m and m.group == nil and inForce(name, key) then held[id] = key
+      if m and m.group == nil and inForce(name, key, seen) then held[id] = key
       else unhold(id, name) end
     end
   end
-  for id, key in pairs(held) do hold(id, name, key) end
+  for id, key in pairs(held) do hold(id, name, key, seen) end
 end
 -- Member id joined room name at time: a mute in force there that covers
 -- it holds it (its server may not have read that mute yet).
@@ -220,11 +238,18 @@ local function holdJoiner(id, name, time)
   local key = m and coveredBy(m, muteIndex(rec, mutes))
   if key then hold(id, name, key) end
 end
--- Whether a mute of room name in force at time (ms) holds member id.
-local function mutedIn(id, name, time)
-  local held = holdsOf(id)[name]
+-- Whether a mute of room name in force at time (ms) holds member id;
+-- seen keeps what it read (seen.holds: each member's holds, seen.mutes:
+-- each room's mutes) for the next lines of one append, until a line that
+-- may change them is stored.
+local function mutedIn(id, name, time, seen)
+  local holds = seen.holds[id] or holdsOf(id)
+  seen.holds[id] = holds
+  local held = holds[name]
   if type(held) ~= 'string' then return false end
-  for _, m in ipairs(mutesOf(redis.call('HGET', K.rooms, name))) do
+  local mutes = seen.mutes[name] or mutesOf(redis.call('HGET', K.rooms, name))
+  seen.mutes[name] = mutes
+  for _, m in ipairs(mutes) do
     if m[1] == held then
       local till = m[2]['until']
       return type(till) ~= 'number' or till > tonumber(time)

@@ -186,7 +186,7 @@ local function mirror(room, ltype, origin, kind, value, entry, seq, skel,
     else
       local was = redis.call('HGET', K.rooms, room)
       redis.call('HSET', K.rooms, room, value)
-      if ltype == 'MOD' then holdAll(room, line, was, time) end
+      if ltype == 'MOD' then holdAll(room, line, was, value, time) end
     end
   elseif kind == 'expire' then
     expire(room, skel)

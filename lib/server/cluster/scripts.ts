@@ -67,6 +67,21 @@ local function speaker(origin)
   end
   return speakers[origin]
 end
+-- What the room lines' checks read (each speaker's rooms, as a set, and
+-- holds; each room's mutes), kept for the next lines until a line that
+-- may change them (any but a message or action) is stored.
+local seen = {rooms = {}, holds = {}, mutes = {}}
+local function speaksIn(origin, room)
+  local set = seen.rooms[origin]
+  if not set then
+    set = {}
+    for _, r in ipairs(roomsOf(origin) or {}) do
+      if type(r) == 'string' then set[r] = true end
+    end
+    seen.rooms[origin] = set
+  end
+  return set[room] == true
+end
 local out = {0}
 for i = 9, #ARGV, 12 do
   local time, origin, alias, line, effect, value, id, sign, tag, room,
@@ -91,10 +106,10 @@ for i = 9, #ARGV, 12 do
   elseif holds ~= alias then
     out[#out + 1] = 'alias'
   elseif room ~= '' and (ltype == 'MSG' or ltype == 'ME') and
-    not isIn(origin, room) then
+    not speaksIn(origin, room) then
     out[#out + 1] = 'outside'
   elseif room ~= '' and room ~= ARGV[5] and (ltype == 'MSG' or ltype == 'ME')
-    and mutedIn(origin, room, time) then
+    and mutedIn(origin, room, time, seen) then
     out[#out + 1] = 'muted'
   elseif (ltype == 'MSG' or ltype == 'ME') and
     serverMutedAt(origin, claims[origin], time) then
@@ -107,6 +122,9 @@ for i = 9, #ARGV, 12 do
     redis.call('ZADD', K.lineIds, seq, id)
     redis.call('HSET', K.lineSigns, id, sign .. ':' .. tag)
     out[#out + 1] = seq
+    if ltype ~= 'MSG' and ltype ~= 'ME' then
+      seen = {rooms = {}, holds = {}, mutes = {}}
+    end
     if effect == 'sanctions' then
       redis.call('SET', K.sanctions, value)
       holdServerWide(value, time)

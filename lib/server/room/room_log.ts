@@ -160,7 +160,9 @@ export interface AppendOptions {
   /**
    * With a `MOD`: the member it names, by id (a connected session), so
    * that a mute holds that member, not whoever holds its alias when the
-   * line is stored or handed on; absent in what an earlier release stored.
+   * line is stored or handed on, and a ban's member on another server is
+   * not put out twice (its `LEAVE` follows: `room_targets.ts`,
+   * `leaveFollows`); absent in what an earlier release stored.
    */
   readonly target?: string;
 }

@@ -149,8 +149,12 @@ async function kick<M extends Moderated>(
  * Announces a kick or ban of `target` (`MOD`); one in the room leaves
  * (`LEAVE`). One of this server is out before the `MOD` is handed on, so
  * it is told at once; one on another server leaves by the `LEAVE`
- * appended here on its behalf after the `MOD`, which its server carries
- * out when it is handed on (`room_router.ts`).
+ * appended here on its behalf right after the `MOD` (in the same step, so
+ * that no line of theirs stored after the `MOD` reaches the room), which
+ * its server carries out when it is handed on (`room_router.ts`). That
+ * `MOD` names it by id: its server, which puts out whoever a room's bans
+ * cover as a `MOD` is handed on, appends no second `LEAVE` for it
+ * (`leaveFollows`, `room_targets.ts`).
  */
 function expel<M extends Moderated>(
   { ctx, actor, state, mod }: Act<M>,
@@ -161,8 +165,8 @@ function expel<M extends Moderated>(
 ): void {
   const left = action === "kick" ? "kicked" : "banned";
   if (!isHere(ctx, target)) {
-    mod(action, target.alias, text);
-    if (!state.everyone.has(target.id)) return;
+    if (!state.everyone.has(target.id)) return mod(action, target.alias, text);
+    mod(action, target.alias, text, target.id);
     return ctx.room.appendIn(state.name, {
       type: "LEAVE",
       alias: target.alias,

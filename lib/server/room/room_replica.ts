@@ -144,8 +144,9 @@ export class RoomReplica<M extends Member> {
     }
     if (begins) state!.since = incarnationStart(event);
     if (!state) return [];
-    // A LEAVE of one not in the room (its server and an operator's both
-    // appended one; a part as it was banned) is nobody's news.
+    // A LEAVE of one not in the room is nobody's news: an operator's
+    // server appends a kick's or ban's on behalf of a member of another
+    // server, who may have left first (a part, another operator's kick).
     if (line.type === "LEAVE" && !state.everyone.has(origin)) return [];
     if (line.type === "JOIN") this.enter(state, origin, line.alias);
     else if (line.type === "LEAVE") this.#leave(state, origin, line.alias);

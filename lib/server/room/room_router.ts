@@ -29,6 +29,7 @@ import {
 import { type InDoubtJoin, JoinDoubts } from "./join_doubts.ts";
 import { whyDropped } from "./room_mutes.ts";
 import { droppedError } from "./unsent.ts";
+import { leaveFollows } from "./room_targets.ts";
 import type { RoomState } from "./room_state.ts";
 import type { RoomSet } from "./rooms.ts";
 
@@ -271,7 +272,8 @@ export class RoomRouter<M extends Member> {
    * is in it as a `MOD` that changes its record is, is banned from it now
    * (decided before the ban, stored after it: a join left in doubt that
    * the store ran late; a race with a ban elsewhere; a ban decided on a
-   * server that had not read its `JOIN` yet). It is out at once (see
+   * server that had not read its `JOIN` yet; not the one a ban names,
+   * whose `LEAVE` follows: `leaveFollows`). It is out at once (see
    * {@linkcode #putOut}): every server applies the ban and the `JOIN` in
    * the log's order.
    */
@@ -366,7 +368,7 @@ export class RoomRouter<M extends Member> {
     }
     if (line.type === "MOD" && event.effect?.kind === "room") {
       for (const member of [...state.members.values()]) {
-        this.#barred(member, state);
+        if (!leaveFollows(event, member)) this.#barred(member, state);
       }
     }
     if (parter?.roomsOn) {

@@ -10,12 +10,29 @@
 
 import { aliasKey, ProtocolError } from "../../protocol.ts";
 import type { Found, Someone } from "./directory.ts";
+import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
+import type { RoomEvent } from "./room_log.ts";
 import type { RoomCommandContext } from "./room_commands.ts";
 import type { RoomState } from "./room_state.ts";
 
 /** A target: a member of this server, or someone elsewhere. */
 export type Target<M extends Moderated> = M | Someone;
+
+/**
+ * Whether `event` is a room ban that names `member` by id, under the alias
+ * it holds now: the operator's server, on another server, appended its
+ * `LEAVE` right after it (`room_moderator.ts`), so its own server appends
+ * none (one `LEAVE` per ban in the log). A ban naming none (its operator's
+ * server had not read its `JOIN`), or one decided before it renamed (that
+ * `LEAVE`, under its old alias, is refused), leaves it to its own server.
+ */
+export function leaveFollows(event: RoomEvent, member: Member): boolean {
+  const { line } = event;
+  return line.type === "MOD" && line.action === "ban" &&
+    event.target === member.id &&
+    aliasKey(line.alias) === aliasKey(member.alias);
+}
 
 /** Whether `target` is a member of this server (else it is elsewhere). */
 export function isHere<M extends Moderated>(

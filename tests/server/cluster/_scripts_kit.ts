@@ -1,10 +1,12 @@
 /**
  * What the tests of the cluster's Lua scripts on a real `redis-server`
  * share: two servers' clusters on one fresh Redis, lines as the `append`
- * script takes them (`appendArgs`' order), and members claimed.
+ * script takes them (`appendArgs`' order), members claimed, and what the
+ * scripts read while a step ran (`MONITOR`).
  */
 
 import assert from "node:assert/strict";
+import { createClient } from "redis";
 import { systemClock } from "../../../lib/clock.ts";
 import { createLogger } from "../../../lib/log.ts";
 import {
@@ -107,3 +109,43 @@ export const guest = (n: number, alias: string, host = "127.0.0.1") => ({
   host,
   operator: false,
 });
+
+/**
+ * Runs `body` under `MONITOR`; returns how many times the scripts ran
+ * each command on each key meanwhile, by `"COMMAND key"`.
+ */
+export async function scriptCalls(
+  link: RedisLink,
+  body: () => Promise<unknown>,
+): Promise<Map<string, number>> {
+  const config = await link.command(["CONFIG", "GET", "port"]) as
+    | string[]
+    | Record<string, string>;
+  const port = Array.isArray(config) ? config[1] : config.port;
+  const monitor = createClient({ url: `redis://127.0.0.1:${port}` });
+  monitor.on("error", () => {}); // its end is awaited below
+  await monitor.connect();
+  const seen: string[] = [];
+  // MONITOR shows commands in the order Redis ran them: this one last.
+  const end = `end-${crypto.randomUUID()}`;
+  const ended = Promise.withResolvers<void>();
+  try {
+    await monitor.MONITOR((line: string) => {
+      seen.push(line);
+      if (line.includes(end)) ended.resolve();
+    });
+    await body();
+    await link.command(["ECHO", end]);
+    await ended.promise;
+  } finally {
+    monitor.destroy();
+  }
+  const calls = new Map<string, number>();
+  for (const line of seen) {
+    const [, command, key] = /\[\d+ lua\] "(\w+)" "([^"]*)"/.exec(line) ?? [];
+    if (command === undefined) continue;
+    const name = `${command.toUpperCase()} ${key}`;
+    calls.set(name, (calls.get(name) ?? 0) + 1);
+  }
+  return calls;
+}

@@ -195,8 +195,35 @@ Deno.test("rooms across servers: apart, labelled, counted; a registered room on 
   });
 });
 
-Deno.test("a room ban of a guest connected to another server: by its address group, which the cluster's directory knows; it leaves there and cannot come back", async () => {
-  await withCluster(2, async ([s0, s1]) => {
+/**
+ * The stream's entries about room `room`, as `TYPE alias`, a `LEAVE` with
+ * its reason and text.
+ */
+async function roomEntries(redis: Redis, room: string): Promise<string[]> {
+  const client = createClient({ url: redis.url() });
+  await client.connect();
+  try {
+    const { cluster } = parseServerArgs([]);
+    const entries = await client.sendCommand([
+      "XRANGE",
+      clusterKeys(cluster).events,
+      "-",
+      "+",
+    ]) as [string, string[]][];
+    return entries.flatMap(([, fields]) => {
+      if (fields[fields.indexOf("r") + 1] !== room) return [];
+      const line = JSON.parse(fields[fields.indexOf("l") + 1]!);
+      const { type, alias, reason, text } = line;
+      const why = type === "LEAVE" ? [reason, text] : [];
+      return [[type, alias, ...why].filter(Boolean).join(" ")];
+    });
+  } finally {
+    await client.close();
+  }
+}
+
+Deno.test("a room ban of a guest connected to another server: by its address group, which the cluster's directory knows; it leaves there, by one LEAVE in the stream, and cannot come back", async () => {
+  await withCluster(2, async ([s0, s1], redis) => {
     using amy = await member(s0!, "amy");
     using gus = await member(s1!, "gus");
     await enter(amy, "#r");
@@ -207,6 +234,15 @@ Deno.test("a room ban of a guest connected to another server: by its address gro
     await amy.expect(/^#r LEAVE gus 1 banned spam$/);
     await gus.send("/join #r");
     await gus.expect(/^ERR room-banned You are banned from #r/);
+    // Whatever gus's server appended as it read the ban went before this.
+    await gus.send("#lobby after the ban");
+    await amy.expect(/^#lobby MSG gus after the ban$/);
+    assert.deepEqual(await roomEntries(redis, "#r"), [
+      "JOIN amy",
+      "JOIN gus",
+      "MOD gus",
+      "LEAVE gus banned spam",
+    ]);
   }, { args: ARGS });
 });
 

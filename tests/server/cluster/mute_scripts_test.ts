@@ -30,6 +30,7 @@ import {
   claimed,
   guest,
   lineArgs,
+  scriptCalls,
   withServers,
 } from "./_scripts_kit.ts";
 
@@ -295,5 +296,118 @@ Deno.test("a MOD in a room costs Redis what the room's members cost, not the clu
       cat: "muted",
     });
     assert.equal(await link.command(["SCARD", inRoom]), 2);
+  });
+});
+
+Deno.test("one append reads a speaker's rooms and holds, and a room's mutes, once however many of its lines it carries (it read and decoded each per line), and reads them again after a line that may change them", async () => {
+  await withServers(async (link, a, b) => {
+    const open = { ...newRoomRecord("#ops"), operators: ["~amy"] };
+    const amy = await joined(link, a, guest(1, "amy"), open);
+    const cat = await joined(link, b, guest(2, "cat", "10.0.0.2"), open);
+    const muted = { ...open, mutes: [muteOf(1, "address", "10.0.0.2")] };
+    await append(link, amy.id, mod("mute", "cat", cat.id), "#ops", muted);
+    const said = (m: ClusterMember, room = "#ops") =>
+      lineArgs(m.id, { type: "MSG", alias: m.alias, text: "hi" }, room, null);
+    let answer: unknown[] = [];
+    const calls = await scriptCalls(link, async () => {
+      answer = await appendLines(
+        link,
+        Array.from({ length: 5 }, () => said(cat)),
+      );
+    });
+    assert.deepEqual(answer.slice(1), Array(5).fill("muted"));
+    for (const key of ["roomMembers", "roomMuted", "rooms"] as const) {
+      assert.equal(calls.get(`HGET ${link.keys[key]}`), 1, key);
+    }
+    // In one call: outside #dev, then in it; held in #ops, then not.
+    const join = { type: "JOIN", alias: "cat", online: "2" } as const;
+    const unmuted = { ...open, mutes: [] };
+    const [, ...answers] = await appendLines(link, [
+      said(cat, "#dev"),
+      lineArgs(cat.id, join, "#dev", {
+        kind: "room",
+        value: JSON.stringify(newRoomRecord("#dev")),
+      }),
+      said(cat, "#dev"),
+      said(cat),
+      lineArgs(amy.id, mod("unmute", "cat", cat.id), "#ops", {
+        kind: "room",
+        value: JSON.stringify(unmuted),
+      }),
+      said(cat),
+    ]);
+    assert.deepEqual(answers.map((x) => typeof x === "number" ? "stored" : x), [
+      "outside",
+      "stored",
+      "stored",
+      "muted",
+      "stored",
+      "stored",
+    ]);
+  });
+});
+
+Deno.test("a MOD that sets a room's holds reads each room's record once: the one it wrote not again, another room a member is held in once for all of them (it read one per member and room)", async () => {
+  await withServers(async (link, a, b) => {
+    const record = (name: string, mutes: Sanction[] = []) => ({
+      ...newRoomRecord(name),
+      operators: ["~amy"],
+      mutes,
+    });
+    const amy = await joined(
+      link,
+      a,
+      guest(1, "amy", "10.9.0.1"),
+      record("#ops"),
+    );
+    const rooms = ["#ops", "#h0", "#h1"];
+    const held: ClusterMember[] = [];
+    for (let n = 0; n < 3; n++) {
+      const m = await claimed(b, guest(10 + n, `m${n}`, "10.0.0.2"));
+      for (const name of rooms) {
+        const join = { type: "JOIN", alias: m.alias, online: "1" } as const;
+        await append(link, m.id, join, name, record(name));
+      }
+      held.push(m);
+    }
+    const group = muteOf(1, "address", "10.0.0.2");
+    for (const name of ["#h0", "#h1"]) {
+      await append(
+        link,
+        amy.id,
+        mod("mute", "m0"),
+        name,
+        record(name, [group]),
+      );
+    }
+    const calls = await scriptCalls(
+      link,
+      () =>
+        append(
+          link,
+          amy.id,
+          mod("mute", "m0"),
+          "#ops",
+          record("#ops", [group]),
+        ),
+    );
+    // The record it replaces, then #h0's and #h1's.
+    assert.equal(calls.get(`HGET ${link.keys.rooms}`), 3);
+    assert.deepEqual(await answers(link, [amy, ...held]), {
+      amy: "stored",
+      m0: "muted",
+      m1: "muted",
+      m2: "muted",
+    });
+    const holds = await link.command([
+      "HGET",
+      link.keys.roomMuted,
+      held[2]!.id,
+    ]);
+    assert.deepEqual(JSON.parse(String(holds)), {
+      "#ops": "1 10.0.0.2",
+      "#h0": "1 10.0.0.2",
+      "#h1": "1 10.0.0.2",
+    });
   });
 });

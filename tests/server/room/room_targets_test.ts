@@ -4,10 +4,13 @@
  * unavailable` and stays connected; nothing is recorded or announced. The
  * directory's failure used to reach the session unanswered, which ended
  * the operator's connection (`connection-error`, `leave ... disconnect`).
- * No sockets: a fake server whose directory rejects.
+ * No sockets: a fake server whose directory rejects. And which ban's
+ * `LEAVE` a banned member's own server leaves to the operator's.
  */
 
 import assert from "node:assert/strict";
+import { leaveFollows } from "../../../lib/server/room/room_targets.ts";
+import type { RoomEvent } from "../../../lib/server/room/room_log.ts";
 import { refusal, server } from "./_rooms_fakes.ts";
 
 const DOWN = 'unavailable Cannot find "bob" now: the room\'s servers ' +
@@ -49,4 +52,28 @@ Deno.test("room targets: /roomban, /kick, /mute, /op, /deop, /invite answer ERR 
   room.find = find;
   await line(amy, "#ops /roomban bob 1h spam");
   assert.equal(ops.members.has(bob.id), false);
+});
+
+Deno.test("leaveFollows() is true only for a ban that names the member by id under the alias it holds (its operator's server appended its LEAVE); its own server puts out any other", () => {
+  const member = { id: "b/2", alias: "Cat" } as Parameters<
+    typeof leaveFollows
+  >[1];
+  const ban = (over: Partial<RoomEvent> = {}, action = "ban", alias = "cat") =>
+    ({
+      seq: 7,
+      time: 0,
+      origin: "a/1",
+      room: "#ops",
+      target: "b/2",
+      line: { type: "MOD", action, alias, by: "amy", text: "" },
+      ...over,
+    }) as RoomEvent;
+  assert.equal(leaveFollows(ban(), member), true);
+  // Named under an alias it no longer holds: that LEAVE is refused.
+  assert.equal(leaveFollows(ban({}, "ban", "kit"), member), false);
+  // Naming nobody (its operator's server did not have it in the room).
+  assert.equal(leaveFollows(ban({ target: undefined }), member), false);
+  assert.equal(leaveFollows(ban({ target: "b/3" }), member), false);
+  // A MOD that bans it without being that ban (an op, a mute).
+  assert.equal(leaveFollows(ban({}, "op"), member), false);
 });

@@ -44,6 +44,8 @@ class SharedLog {
   /** Servers whose appends are refused (their Redis is down), by index. */
   #down = new Set<number>();
   #held: RoomEvent[] | null = null;
+  /** Every event stored, in the log's order. */
+  readonly stored: RoomEvent[] = [];
   /** What servers that read late have not read yet, by server index. */
   #behind = new Map<number, RoomEvent[]>();
 
@@ -117,8 +119,16 @@ class SharedLog {
       ...(options.room === undefined ? {} : { room: options.room }),
       ...(options.target === undefined ? {} : { target: options.target }),
     };
+    this.stored.push(event);
     if (this.#held) this.#held.push(event);
     else this.#hand(event);
+  }
+
+  /** The `LEAVE`s stored of member `id` in room `room`, as their lines. */
+  leaves(id: string, room: string): string[] {
+    return this.stored.filter((e) =>
+      e.line.type === "LEAVE" && e.origin === id && e.room === room
+    ).map((e) => JSON.stringify(e.line));
   }
 
   /** Server `i` reads nothing more until {@linkcode catchUp} (its reader lags). */
@@ -636,9 +646,11 @@ Deno.test("replica: a room change the log refused is undone on its server, and t
   assert.deepEqual(view(a, "#ops")!.everyone, ["amy", "dan", "cat"]);
 });
 
-Deno.test("replica: /roomban of a member on another server takes it out there and keeps it out", async () => {
-  const { a, b, amy, cat, dan } = await remoteRoom();
+Deno.test("replica: /roomban of a member on another server takes it out there, by one LEAVE in the log, and keeps it out", async () => {
+  const { shared, a, b, amy, cat, dan } = await remoteRoom();
   await a.line(amy, "#ops /roomban cat spam");
+  await new Promise<void>(queueMicrotask); // whatever b appends for cat
+  assert.equal(shared.leaves(cat.id, "#ops").length, 1);
   const got = cat.take();
   assert.match(got[0]!, /^#ops MOD ban cat amy .*spam/);
   assert.deepEqual(got.slice(1), [
@@ -687,6 +699,7 @@ Deno.test("replica: /roomban of a member on another server whose JOIN the bannin
   assert.match(got[0]!, /^#ops MOD ban cat amy .*spam/);
   assert.deepEqual(got.slice(1), ["#ops LEAVE cat 2 banned", "CURRENT #lobby"]);
   assert.deepEqual(dan.take().slice(1), ["#ops LEAVE cat 2 banned"]);
+  assert.equal(shared.leaves(cat.id, "#ops").length, 1, "b's own LEAVE");
   assert.equal(
     await refusal(() => b!.line(cat, "#ops still here?")),
     "not-in-room You are not in #ops",
