@@ -108,7 +108,7 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
         if (this.conn !== conn) return;
         // While the room is congested, nothing more is handled (and the
         // connection stops reading: TCP pushes back on the sender).
-        while (room.congested) if (!await this.#uncongested()) return;
+        if (room.congested && !await this.#uncongested()) return;
         // A line that went through the room log reaches everyone (its
         // sender too) once the log has it. Anything that may be answered
         // at once (a command, an error) waits for that, so that replies
@@ -180,10 +180,13 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
 
   /**
    * Waits until the room is no longer congested; false when the session
-   * ended meanwhile. The time waited is not held against its flood bucket.
+   * ended meanwhile. The time waited is not held against its flood bucket:
+   * all of it, as one excuse, when the room is congested again as the
+   * member wakes (another sender went first) and it waits on.
    */
   async #uncongested(): Promise<boolean> {
-    const since = this.#intake.clock.now();
+    const { clock, room } = this.#intake;
+    const since = clock.now();
     this.#closing ??= new AbortController();
     const { signal } = this.#closing;
     if (signal.aborted) return false;
@@ -191,10 +194,12 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
     const onAbort = () => ended.resolve();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      await Promise.race([this.#intake.room.uncongested(), ended.promise]);
+      while (room.congested && !signal.aborted && !this.ending()) {
+        await Promise.race([room.uncongested(), ended.promise]);
+      }
     } finally {
       signal.removeEventListener("abort", onAbort);
-      this.#bucket.excuse(this.#intake.clock.now() - since);
+      this.#bucket.excuse(clock.now() - since);
       // The wait excused its whole time, stalls in it included.
       this.#stalledMs = this.#intake.stalls?.ms ?? 0;
     }

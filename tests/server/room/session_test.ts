@@ -980,6 +980,35 @@ Deno.test("Session does not count time spent waiting for a busy room against the
   await Promise.all([alice.session.finished, bob.session.finished]);
 });
 
+Deno.test("Session excuses a wait for a busy room whole when the room is busy again as it wakes", async () => {
+  const { clock, join } = setup(["--stall-timeout", "60"]);
+  const alice = await join("alice");
+  const bob = await join("bob");
+  const carol = await join("carol");
+  await alice.conn.nextSent(); // JOIN bob
+  await alice.conn.nextSent(); // JOIN carol
+  bob.conn.queueWatcher!(true);
+  // 10 s at 5 lines a second piled up while the room was busy: 5 s held
+  // up by bob, then 5 s by carol, whose queue went above its watermark
+  // before alice could hand on a line.
+  const lines = Array.from({ length: 50 }, (_, i) => `line ${i}`);
+  alice.conn.receive(...lines);
+  await clock.advance(5_000);
+  bob.conn.queueWatcher!(false);
+  carol.conn.queueWatcher!(true);
+  await clock.advance(5_000);
+  carol.conn.queueWatcher!(false);
+  for (const line of lines) {
+    assert.equal(await alice.conn.nextSent(), `MSG alice ${line}`);
+  }
+  alice.conn.end();
+  bob.conn.end();
+  carol.conn.end();
+  await Promise.all(
+    [alice, bob, carol].map(({ session }) => session.finished),
+  );
+});
+
 Deno.test("Session has the room watch its queue only from entering the room, after its history", async () => {
   const { open, join } = setup(
     ["--history", "5"],
