@@ -62,9 +62,12 @@ export function sleep(
   });
 }
 
-/** How long the event loop has stood still so far, in milliseconds. */
+/** How long the event loop has stood still, in milliseconds. */
 export interface StallMeter {
+  /** In all so far, a stall under way included. */
   readonly ms: number;
+  /** The last stall: the one under way, else the last one counted. */
+  readonly latestMs: number;
 }
 
 /**
@@ -98,6 +101,7 @@ export class Stalls implements StallMeter, Disposable {
   #periodMs: number;
   #expected: number;
   #total = 0;
+  #latest = 0;
   #timer: TimerId;
 
   /** Starts measuring on `clock`; dispose of it to stop. */
@@ -113,6 +117,11 @@ export class Stalls implements StallMeter, Disposable {
     return this.#total + this.#late(this.#clock.now());
   }
 
+  /** The stall under way, else the last one counted (0: none yet). */
+  get latestMs(): number {
+    return this.#late(this.#clock.now()) || this.#latest;
+  }
+
   /** What the timer due at `#expected` is late at `now`, as counted. */
   #late(now: number): number {
     const late = now - this.#expected - this.#periodMs;
@@ -121,7 +130,9 @@ export class Stalls implements StallMeter, Disposable {
 
   #tick = (): void => {
     const now = this.#clock.now();
-    this.#total += this.#late(now);
+    const late = this.#late(now);
+    this.#total += late;
+    if (late > 0) this.#latest = late;
     this.#expected = now + this.#periodMs;
     this.#timer = this.#clock.setTimeout(this.#tick, this.#periodMs);
   };

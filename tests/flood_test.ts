@@ -92,6 +92,24 @@ Deno.test("Stalls counts the loop standing still, not a timer's usual lateness; 
   assert.equal(clock.due, null);
 });
 
+Deno.test("Stalls.latestMs is the stall under way, else the last one counted, however many came before", () => {
+  const clock = handClock();
+  const stalls = new Stalls(clock, 50);
+  assert.equal(stalls.latestMs, 0);
+  clock.tick(1_050); // held for a second
+  clock.tick(50);
+  clock.tick(400); // held for 300 ms
+  clock.tick(50);
+  assert.equal(stalls.ms, 1_250);
+  assert.equal(stalls.latestMs, 300);
+  clock.t += 300; // held 200 ms so far, its timer not run yet
+  assert.equal(stalls.latestMs, 200);
+  clock.due!();
+  clock.tick(50);
+  assert.equal(stalls.latestMs, 200);
+  stalls[Symbol.dispose]();
+});
+
 Deno.test("TokenBucket.excuse() never lowers what an earlier excuse left (a stall after a wait), and excuses do not add up", () => {
   let now = 0;
   const bucket = new TokenBucket(5, 10, () => now);

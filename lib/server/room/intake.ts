@@ -168,13 +168,18 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
   /**
    * Excuses the time the server's event loop stood still since this
    * member's last batch: lines the member sent at its rate meanwhile are
-   * read only now, at once, and are no flood.
+   * read only now, at once, and are no flood. Only the last stall: a
+   * member that sent anything during an earlier one was read after it
+   * (the loop reads between two stalls), so one that was not sent nothing
+   * then, and those stalls, added up, would excuse a flood.
    */
   #excuseStalls(): void {
     const { stalls } = this.#intake;
     if (stalls === undefined) return;
     const stalledMs = stalls.ms;
-    this.#bucket.excuse(stalledMs - this.#stalledMs);
+    this.#bucket.excuse(
+      Math.min(stalledMs - this.#stalledMs, stalls.latestMs),
+    );
     this.#stalledMs = stalledMs;
   }
 
