@@ -208,7 +208,7 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
       // The wait excused its whole time, stalls in it included.
       this.#stalledMs = this.#intake.stalls?.ms ?? 0;
     }
-    return !this.ending();
+    return !signal.aborted && !this.ending();
   }
 
   /** Waits until the room log has handed on what this member sent. */
