@@ -66,7 +66,10 @@ export function sleep(
 export interface StallMeter {
   /** In all so far, a stall under way included. */
   readonly ms: number;
-  /** The last stall: the one under way, else the last one counted. */
+  /**
+   * The last stall: the longer of the one under way and the last one
+   * counted (a member read late after a stall may be read in the next).
+   */
   readonly latestMs: number;
 }
 
@@ -117,9 +120,9 @@ export class Stalls implements StallMeter, Disposable {
     return this.#total + this.#late(this.#clock.now());
   }
 
-  /** The stall under way, else the last one counted (0: none yet). */
+  /** The longer of the stall under way and the last one counted. */
   get latestMs(): number {
-    return this.#late(this.#clock.now()) || this.#latest;
+    return Math.max(this.#late(this.#clock.now()), this.#latest);
   }
 
   /** What the timer due at `#expected` is late at `now`, as counted. */

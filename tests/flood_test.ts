@@ -92,7 +92,7 @@ Deno.test("Stalls counts the loop standing still, not a timer's usual lateness; 
   assert.equal(clock.due, null);
 });
 
-Deno.test("Stalls.latestMs is the stall under way, else the last one counted, however many came before", () => {
+Deno.test("Stalls.latestMs is the longer of the stall under way and the last one counted, however many came before", () => {
   const clock = handClock();
   const stalls = new Stalls(clock, 50);
   assert.equal(stalls.latestMs, 0);
@@ -103,10 +103,13 @@ Deno.test("Stalls.latestMs is the stall under way, else the last one counted, ho
   assert.equal(stalls.ms, 1_250);
   assert.equal(stalls.latestMs, 300);
   clock.t += 300; // held 200 ms so far, its timer not run yet
-  assert.equal(stalls.latestMs, 200);
+  assert.equal(stalls.latestMs, 300);
+  clock.t += 200; // 400 ms so far
+  assert.equal(stalls.latestMs, 400);
   clock.due!();
   clock.tick(50);
-  assert.equal(stalls.latestMs, 200);
+  assert.equal(stalls.latestMs, 400);
+  assert.equal(stalls.ms, 1_650);
   stalls[Symbol.dispose]();
 });
 
