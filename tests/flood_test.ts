@@ -128,3 +128,24 @@ Deno.test("TokenBucket.excuse() never lowers what an earlier excuse left (a stal
   const again = Array.from({ length: 21 }, () => bucket.take());
   assert.equal(again.filter((ms) => ms === 0).length, 20);
 });
+
+Deno.test("TokenBucket.excuse(): what an excuse left unused lapses at the rate, so a wait cannot be saved for a flood later", () => {
+  let now = 0;
+  const bucket = new TokenBucket(5, 10, () => now);
+  now = 10_000;
+  bucket.excuse(10_000); // kept waiting 10 s by a busy room, sending nothing
+  // Five minutes later: a burst only, not the 50 lines the wait excused.
+  now += 300_000;
+  let free = 0;
+  while (bucket.take() === 0) free++;
+  assert.equal(free, 10);
+  // Lines that piled up come at once after the wait: all of them excused,
+  // and what is left lapses over as long as the wait lasted.
+  now += 60_000;
+  bucket.excuse(10_000);
+  assert.equal(Array.from({ length: 30 }, () => bucket.take()).at(-1), 0);
+  now += 4_000; // 20 lapsed (of 30 left), none refilled above the burst
+  free = 0;
+  while (bucket.take() === 0) free++;
+  assert.equal(free, 10);
+});
