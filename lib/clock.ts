@@ -62,9 +62,15 @@ export function sleep(
   });
 }
 
-/** How long the event loop has stood still so far, in milliseconds. */
+/** How long the event loop has stood still, in milliseconds. */
 export interface StallMeter {
+  /** In all so far, a stall under way included. */
   readonly ms: number;
+  /**
+   * The last stall: the longer of the one under way and the last one
+   * counted (a member read late after a stall may be read in the next).
+   */
+  readonly latestMs: number;
 }
 
 /**
@@ -98,6 +104,7 @@ export class Stalls implements StallMeter, Disposable {
   #periodMs: number;
   #expected: number;
   #total = 0;
+  #latest = 0;
   #timer: TimerId;
 
   /** Starts measuring on `clock`; dispose of it to stop. */
@@ -113,6 +120,11 @@ export class Stalls implements StallMeter, Disposable {
     return this.#total + this.#late(this.#clock.now());
   }
 
+  /** The longer of the stall under way and the last one counted. */
+  get latestMs(): number {
+    return Math.max(this.#late(this.#clock.now()), this.#latest);
+  }
+
   /** What the timer due at `#expected` is late at `now`, as counted. */
   #late(now: number): number {
     const late = now - this.#expected - this.#periodMs;
@@ -121,7 +133,9 @@ export class Stalls implements StallMeter, Disposable {
 
   #tick = (): void => {
     const now = this.#clock.now();
-    this.#total += this.#late(now);
+    const late = this.#late(now);
+    this.#total += late;
+    if (late > 0) this.#latest = late;
     this.#expected = now + this.#periodMs;
     this.#timer = this.#clock.setTimeout(this.#tick, this.#periodMs);
   };

@@ -62,7 +62,9 @@ export class TokenBucket {
    * what the rate allows in that time on top of its burst, so lines that
    * piled up meanwhile are not counted as a flood. Excuses never add up:
    * what an earlier one left unused holds if it is more, else this one
-   * replaces it, so waits the client keeps causing itself gain nothing.
+   * replaces it, so waits the client keeps causing itself gain nothing;
+   * and what is left unused lapses at the rate, so that a wait is not
+   * saved up for a flood later.
    *
    * @example
    * ```ts
@@ -89,15 +91,18 @@ export class TokenBucket {
     );
   }
 
-  /** Adds the tokens refilled since the last update, up to the burst. */
+  /**
+   * Adds the tokens refilled since the last update, up to the burst; what
+   * an excuse left over the burst lapses as fast (down to the burst): it
+   * is for lines that piled up meanwhile, read at once after, not for
+   * later.
+   */
   #refill(): void {
     const now = this.#now();
     const refill = (now - this.#updatedMs) / 1000 * this.ratePerSecond;
-    // Never below what it holds: excused tokens may take it over the burst.
-    this.#tokens = Math.max(
-      this.#tokens,
-      Math.min(this.burst, this.#tokens + refill),
-    );
+    this.#tokens = this.#tokens > this.burst
+      ? Math.max(this.burst, this.#tokens - refill)
+      : Math.min(this.burst, this.#tokens + refill);
     this.#updatedMs = now;
   }
 }

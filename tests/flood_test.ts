@@ -92,6 +92,27 @@ Deno.test("Stalls counts the loop standing still, not a timer's usual lateness; 
   assert.equal(clock.due, null);
 });
 
+Deno.test("Stalls.latestMs is the longer of the stall under way and the last one counted, however many came before", () => {
+  const clock = handClock();
+  const stalls = new Stalls(clock, 50);
+  assert.equal(stalls.latestMs, 0);
+  clock.tick(1_050); // held for a second
+  clock.tick(50);
+  clock.tick(400); // held for 300 ms
+  clock.tick(50);
+  assert.equal(stalls.ms, 1_250);
+  assert.equal(stalls.latestMs, 300);
+  clock.t += 300; // held 200 ms so far, its timer not run yet
+  assert.equal(stalls.latestMs, 300);
+  clock.t += 200; // 400 ms so far
+  assert.equal(stalls.latestMs, 400);
+  clock.due!();
+  clock.tick(50);
+  assert.equal(stalls.latestMs, 400);
+  assert.equal(stalls.ms, 1_650);
+  stalls[Symbol.dispose]();
+});
+
 Deno.test("TokenBucket.excuse() never lowers what an earlier excuse left (a stall after a wait), and excuses do not add up", () => {
   let now = 0;
   const bucket = new TokenBucket(5, 10, () => now);
@@ -106,4 +127,25 @@ Deno.test("TokenBucket.excuse() never lowers what an earlier excuse left (a stal
   bucket.excuse(2_000);
   const again = Array.from({ length: 21 }, () => bucket.take());
   assert.equal(again.filter((ms) => ms === 0).length, 20);
+});
+
+Deno.test("TokenBucket.excuse(): what an excuse left unused lapses at the rate, so a wait cannot be saved for a flood later", () => {
+  let now = 0;
+  const bucket = new TokenBucket(5, 10, () => now);
+  now = 10_000;
+  bucket.excuse(10_000); // kept waiting 10 s by a busy room, sending nothing
+  // Five minutes later: a burst only, not the 50 lines the wait excused.
+  now += 300_000;
+  let free = 0;
+  while (bucket.take() === 0) free++;
+  assert.equal(free, 10);
+  // Lines that piled up come at once after the wait: all of them excused,
+  // and what is left lapses over as long as the wait lasted.
+  now += 60_000;
+  bucket.excuse(10_000);
+  assert.equal(Array.from({ length: 30 }, () => bucket.take()).at(-1), 0);
+  now += 4_000; // 20 lapsed (of 30 left), none refilled above the burst
+  free = 0;
+  while (bucket.take() === 0) free++;
+  assert.equal(free, 10);
 });

@@ -113,21 +113,20 @@ export function catchUpLines(
   const events = range.events.filter((event) => shown(member, event));
   const lines: Uint8Array[] = [];
   let used = 0;
-  let sent: RoomEvent[] = [];
+  // Newest first, then turned around: one pass, whatever the count.
   for (let i = events.length - 1; i >= 0; i--) {
-    const event = events[i]!;
-    const tagged = lineOf(event);
+    const tagged = lineOf(events[i]!);
     if (used + tagged.length > budget.left) break;
     used += tagged.length;
     lines.push(tagged);
-    sent = [event, ...sent];
   }
   lines.reverse();
+  const sent = lines.length;
   const over = member.roomsOn ? range.over : range.over - range.overRoomsOnly;
-  const left = events.length - sent.length + over + lostFor(member, range);
+  const left = events.length - sent + over + lostFor(member, range);
   const missing = range.gap ? "?" : String(left);
-  const last = String(sent.at(-1)?.seq ?? after);
-  const resumed = resumedLine(last, missing, sent.length);
+  const last = String(sent > 0 ? events.at(-1)!.seq : after);
+  const resumed = resumedLine(last, missing, sent);
   lines.push(encoded(formatServerLine(resumed), room.prefix));
   budget.left -= used;
   return lines;

@@ -108,7 +108,7 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
         if (this.conn !== conn) return;
         // While the room is congested, nothing more is handled (and the
         // connection stops reading: TCP pushes back on the sender).
-        while (room.congested) if (!await this.#uncongested()) return;
+        if (room.congested && !await this.#uncongested()) return;
         // A line that went through the room log reaches everyone (its
         // sender too) once the log has it. Anything that may be answered
         // at once (a command, an error) waits for that, so that replies
@@ -168,22 +168,30 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
   /**
    * Excuses the time the server's event loop stood still since this
    * member's last batch: lines the member sent at its rate meanwhile are
-   * read only now, at once, and are no flood.
+   * read only now, at once, and are no flood. Only the last stall: a
+   * member that sent anything during an earlier one was read after it
+   * (the loop reads between two stalls), so one that was not sent nothing
+   * then, and those stalls, added up, would excuse a flood.
    */
   #excuseStalls(): void {
     const { stalls } = this.#intake;
     if (stalls === undefined) return;
     const stalledMs = stalls.ms;
-    this.#bucket.excuse(stalledMs - this.#stalledMs);
+    this.#bucket.excuse(
+      Math.min(stalledMs - this.#stalledMs, stalls.latestMs),
+    );
     this.#stalledMs = stalledMs;
   }
 
   /**
    * Waits until the room is no longer congested; false when the session
-   * ended meanwhile. The time waited is not held against its flood bucket.
+   * ended meanwhile. The time waited is not held against its flood bucket:
+   * all of it, as one excuse, when the room is congested again as the
+   * member wakes (another sender went first) and it waits on.
    */
   async #uncongested(): Promise<boolean> {
-    const since = this.#intake.clock.now();
+    const { clock, room } = this.#intake;
+    const since = clock.now();
     this.#closing ??= new AbortController();
     const { signal } = this.#closing;
     if (signal.aborted) return false;
@@ -191,14 +199,16 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
     const onAbort = () => ended.resolve();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      await Promise.race([this.#intake.room.uncongested(), ended.promise]);
+      while (room.congested && !signal.aborted && !this.ending()) {
+        await Promise.race([room.uncongested(), ended.promise]);
+      }
     } finally {
       signal.removeEventListener("abort", onAbort);
-      this.#bucket.excuse(this.#intake.clock.now() - since);
+      this.#bucket.excuse(clock.now() - since);
       // The wait excused its whole time, stalls in it included.
       this.#stalledMs = this.#intake.stalls?.ms ?? 0;
     }
-    return !this.ending();
+    return !signal.aborted && !this.ending();
   }
 
   /** Waits until the room log has handed on what this member sent. */

@@ -50,7 +50,7 @@ function setup(
   const gate = testGate(clock, config, roomPassword);
   let ids = 0;
   // The server's event loop stood still this long (the test says).
-  const stalls = { ms: 0 };
+  const stalls = { ms: 0, latestMs: 0 };
   const context = {
     config,
     room,
@@ -177,6 +177,7 @@ Deno.test("Session holds no stall of the server against a member: what it sent a
   // (as the terminal client paces itself): read at once after.
   await clock.advance(2_000);
   stalls.ms += 2_000;
+  stalls.latestMs = 2_000;
   const lines = Array.from({ length: 9 }, (_, i) => `line ${i + 1}`);
   bob.conn.receive(...lines);
   for (const line of lines) {
@@ -192,6 +193,40 @@ Deno.test("Session holds no stall of the server against a member: what it sent a
     /^ERR flood Slow down: more than 5 lines per second/,
   );
   await clock.advance(2_000);
+  assert.match(String(await bob.conn.closed()), /^BYE flood /);
+  await bob.session.finished;
+  await end(alice);
+});
+
+Deno.test("Session excuses a member only the server's last stall, not every stall since its last line: a silent member's stalls do not add up to a free flood", async () => {
+  const { clock, join, stalls } = setup([
+    "--flood-rate",
+    "5",
+    "--flood-burst",
+    "3",
+  ]);
+  const alice = await join("alice");
+  const bob = await join("bob");
+  await alice.conn.nextSent(); // JOIN bob
+  // The server stood still five times for 2 s while bob said nothing (an
+  // attacker can make it: catch-ups of 2,000 lines, 19 at once).
+  for (let i = 0; i < 5; i++) {
+    await clock.advance(10_000);
+    stalls.ms += 2_000;
+    stalls.latestMs = 2_000;
+  }
+  // Then 40 lines at once: a burst of 3 and the last stall's 10 lines pass,
+  // not the 50 the five stalls would excuse together.
+  const lines = Array.from({ length: 40 }, (_, i) => `line ${i + 1}`);
+  bob.conn.receive(...lines);
+  for (const line of lines.slice(0, 13)) {
+    assert.equal(await bob.conn.nextSent(), `MSG bob ${line}`);
+  }
+  assert.match(
+    await bob.conn.nextSent(),
+    /^ERR flood Slow down: more than 5 lines per second/,
+  );
+  await clock.advance(10_000);
   assert.match(String(await bob.conn.closed()), /^BYE flood /);
   await bob.session.finished;
   await end(alice);
@@ -978,6 +1013,35 @@ Deno.test("Session does not count time spent waiting for a busy room against the
   alice.conn.end();
   bob.conn.end();
   await Promise.all([alice.session.finished, bob.session.finished]);
+});
+
+Deno.test("Session excuses a wait for a busy room whole when the room is busy again as it wakes", async () => {
+  const { clock, join } = setup(["--stall-timeout", "60"]);
+  const alice = await join("alice");
+  const bob = await join("bob");
+  const carol = await join("carol");
+  await alice.conn.nextSent(); // JOIN bob
+  await alice.conn.nextSent(); // JOIN carol
+  bob.conn.queueWatcher!(true);
+  // 10 s at 5 lines a second piled up while the room was busy: 5 s held
+  // up by bob, then 5 s by carol, whose queue went above its watermark
+  // before alice could hand on a line.
+  const lines = Array.from({ length: 50 }, (_, i) => `line ${i}`);
+  alice.conn.receive(...lines);
+  await clock.advance(5_000);
+  bob.conn.queueWatcher!(false);
+  carol.conn.queueWatcher!(true);
+  await clock.advance(5_000);
+  carol.conn.queueWatcher!(false);
+  for (const line of lines) {
+    assert.equal(await alice.conn.nextSent(), `MSG alice ${line}`);
+  }
+  alice.conn.end();
+  bob.conn.end();
+  carol.conn.end();
+  await Promise.all(
+    [alice, bob, carol].map(({ session }) => session.finished),
+  );
 });
 
 Deno.test("Session has the room watch its queue only from entering the room, after its history", async () => {
