@@ -147,7 +147,7 @@ function endBefore(state: IrcState, asked: Pending, sink: IrcSink): void {
 const LIST_ENDS: readonly [RegExp, (request: Pending) => boolean][] = [
   [
     /^\d+ rooms?( \(the busiest \d+: .*\))?$/,
-    (p) => p.kind === "list" || p.kind.startsWith("mode"),
+    (p) => p.kind.startsWith("list") || p.kind.startsWith("mode"),
   ],
   [/^\d+ bans? in #/, (p) => p.kind === "bans"],
   [/^No topic is set$/, (p) => p.kind === "topic"],
@@ -190,7 +190,7 @@ export function listReply(
     return asked !== undefined;
   }
   const asked = state.pending.find((p) =>
-    line.type === "BAN" ? p.kind === "bans" : p.kind === "list" ||
+    line.type === "BAN" ? p.kind === "bans" : p.kind.startsWith("list") ||
       p.kind.startsWith("mode")
   );
   if (asked === undefined || asked.kind === "list" && line.type === "BAN") {
@@ -198,7 +198,9 @@ export function listReply(
     return true;
   }
   endBefore(state, asked, sink);
-  if (asked.kind === "list" && line.type === "ROOM") {
+  if (asked.kind.startsWith("list") && line.type === "ROOM") {
+    // `listed`: one channel of `LIST #a,#b` (323 follows the last).
+    if ("room" in asked && line.room !== asked.room) return true;
     sink.irc(state.numeric("322", line.room, line.members, line.topic));
   } else if (asked.kind === "mode" && line.type === "ROOM") {
     if (line.room !== asked.room) return true;
@@ -228,7 +230,10 @@ export function unixTime(time: string | null): string | null {
   return Number.isNaN(ms) ? null : String(Math.floor(ms / 1000));
 }
 
-/** The end numeric of a request the session answered (or refused). */
+/**
+ * The end numeric of a request the session answered (or refused); none for
+ * a channel of `LIST #a,#b` (`listed`: the door ends the list, 323).
+ */
 function end(state: IrcState, asked: Pending, sink: IrcSink): void {
   if (asked.kind === "list") {
     return sink.irc(state.numeric("323", "End of /LIST"));
