@@ -9,7 +9,13 @@
 
 import { aliasOf } from "./names.ts";
 import { request } from "./replies.ts";
-import { inRoom, type IrcSink, type IrcState, needMore } from "./state.ts";
+import {
+  inRoom,
+  type IrcSink,
+  type IrcState,
+  MEMBER_HOST,
+  needMore,
+} from "./state.ts";
 
 /**
  * Most keys kept for channels a client set them in and has not seen them
@@ -46,6 +52,21 @@ function key(
   }
   remember(state, room, given);
   sink.native(`${room} /key ${given}`);
+}
+
+/**
+ * The nick a `+o` or ban mask names: `nick` or `nick!...`, or, with any
+ * nick, the user part of `*!nick@tlschat`, as every member is
+ * `nick!nick@tlschat`: irssi's `/ban` sends `*!*nick@tlschat`, weechat's
+ * `*!nick@tlschat`. A user part's leading `*` or `~` is dropped (the ban
+ * is then that nick's alone, narrower than the mask); another host, or
+ * a wildcard left, names nobody.
+ */
+function maskNick(mask: string): string {
+  const byUser = /^\*!(?:\*|~)?([^!@*?]+)@(.+)$/.exec(mask);
+  if (byUser === null) return mask.replace(/!.*$/, "");
+  const [, user, host] = byUser;
+  return host === MEMBER_HOST || host === "*" ? user! : "*";
 }
 
 /** The native command of each channel mode a client may set. */
@@ -96,7 +117,7 @@ export function mode(
     if (char === "i") sink.native(`${room} /inviteonly ${on ? "on" : "off"}`);
     else if (char === "k") key(state, room, on, args.shift(), sink);
     else if (Object.hasOwn(MODE_COMMANDS, char)) {
-      const nick = (args.shift() ?? "").replace(/!.*$/, "");
+      const nick = maskNick(args.shift() ?? "");
       const alias = aliasOf(nick);
       if (alias === null) {
         sink.irc(state.numeric("401", nick || "*", "No such nick"));

@@ -387,3 +387,29 @@ Deno.test("translateIn() answers WHOIS without a nick 431, as RFC 2812 and ngIRC
     "431 me :No nickname given",
   ]);
 });
+
+Deno.test("translateIn() takes the masks irssi's and weechat's /ban send (*!*nick@tlschat, *!nick@tlschat: every member is nick!nick@tlschat) as bans of that nick", () => {
+  const { state, sink, send, irc } = setup();
+  state.joined.add("#a");
+  send(
+    "MODE #a +b *!*bob@tlschat",
+    "MODE #a +b *!j^doe@tlschat",
+    "MODE #a -b *!~bob@*",
+    "MODE #a +b bob!*@*",
+    // No member is at another host, and *!*@tlschat names nobody.
+    "MODE #a +b *!bob@example.org",
+    "MODE #a +b *!*@tlschat",
+    "MODE #a +b *!b*b@tlschat",
+  );
+  assert.deepEqual(sink.native_, [
+    "#a /roomban bob",
+    "#a /roomban j.doe",
+    "#a /roomunban bob",
+    "#a /roomban bob",
+  ]);
+  assert.deepEqual(irc(), [
+    "401 me * :No such nick",
+    "401 me * :No such nick",
+    "401 me * :No such nick",
+  ]);
+});
