@@ -69,6 +69,25 @@ function maskNick(mask: string): string {
   return host === MEMBER_HOST || host === "*" ? user! : "*";
 }
 
+/**
+ * `+o -o +b -b` given `mask` (a nick, or a ban mask): `command` for the
+ * nick it names, 401 when it names none, 461 when none was given.
+ */
+function onNick(
+  state: IrcState,
+  command: string,
+  mask: string | undefined,
+  sink: IrcSink,
+): void {
+  if (mask === undefined) return needMore(state, "MODE", sink);
+  const nick = maskNick(mask);
+  const alias = aliasOf(nick);
+  if (alias === null) {
+    return sink.irc(state.numeric("401", nick || "*", "No such nick"));
+  }
+  sink.native(`${command} ${alias}`);
+}
+
 /** The native command of each channel mode a client may set. */
 const MODE_COMMANDS: Readonly<Record<string, [string, string]>> = {
   o: ["/op", "/deop"],
@@ -117,13 +136,8 @@ export function mode(
     if (char === "i") sink.native(`${room} /inviteonly ${on ? "on" : "off"}`);
     else if (char === "k") key(state, room, on, args.shift(), sink);
     else if (Object.hasOwn(MODE_COMMANDS, char)) {
-      const nick = maskNick(args.shift() ?? "");
-      const alias = aliasOf(nick);
-      if (alias === null) {
-        sink.irc(state.numeric("401", nick || "*", "No such nick"));
-      } else {sink.native(
-          `${room} ${MODE_COMMANDS[char]![on ? 0 : 1]} ${alias}`,
-        );}
+      const command = MODE_COMMANDS[char]![on ? 0 : 1];
+      onNick(state, `${room} ${command}`, args.shift(), sink);
     } else {
       sink.irc(state.numeric("472", char, "is an unknown mode char to me"));
     }

@@ -413,3 +413,15 @@ Deno.test("translateIn() takes the masks irssi's and weechat's /ban send (*!*nic
     "401 me * :No such nick",
   ]);
 });
+
+Deno.test("translateIn() answers MODE +o, -o or a ban in a mode string without its nick 461, as +k without its key (a nick is needed)", () => {
+  const { state, sink, send, irc } = setup();
+  state.joined.add("#a");
+  send("MODE #a +o", "MODE #a -o", "MODE #a +ob bob");
+  assert.deepEqual(sink.native_, ["#a /op bob"]);
+  assert.deepEqual(irc(), [
+    "461 me MODE :Not enough parameters",
+    "461 me MODE :Not enough parameters",
+    "461 me MODE :Not enough parameters",
+  ]);
+});
