@@ -16,6 +16,7 @@ import {
   type IrcSink,
   type IrcState,
   MEMBER_HOST,
+  noSuchChannel,
   type Pending,
 } from "./state.ts";
 
@@ -183,12 +184,7 @@ export function listReply(
     );
     return true;
   }
-  if (line.type === "INFO") {
-    const [, match] = LIST_ENDS.find(([text]) => text.test(line.text)) ?? [];
-    const asked = match ? take(state, match, sink) : undefined;
-    if (asked !== undefined) end(state, asked, sink);
-    return asked !== undefined;
-  }
+  if (line.type === "INFO") return listEnd(state, line.text, sink);
   const asked = state.pending.find((p) =>
     line.type === "BAN" ? p.kind === "bans" : p.kind.startsWith("list") ||
       p.kind.startsWith("mode")
@@ -218,6 +214,21 @@ export function listReply(
     const setBy = at === null ? [] : [nickOf(line.by), at];
     sink.irc(state.numeric("367", asked.room, mask, ...setBy));
   }
+  return true;
+}
+
+/**
+ * The `INFO` that ends a list the door asked for (`text`), its end numeric
+ * sent; false when it ends none. `MODE #room` of a room `/rooms #room`
+ * found none of is 403.
+ */
+function listEnd(state: IrcState, text: string, sink: IrcSink): boolean {
+  const [, match] = LIST_ENDS.find(([end]) => end.test(text)) ?? [];
+  const asked = match ? take(state, match, sink) : undefined;
+  if (asked === undefined) return false;
+  if (asked.kind === "mode" && text.startsWith("0 rooms")) {
+    noSuchChannel(state, asked.room, sink);
+  } else end(state, asked, sink);
   return true;
 }
 

@@ -425,3 +425,13 @@ Deno.test("translateIn() answers MODE +o, -o or a ban in a mode string without i
     "461 me MODE :Not enough parameters",
   ]);
 });
+
+Deno.test("translateIn() answers MODE of a channel that is no room 403 (the session's /rooms #zz found none), not 324 +", () => {
+  const { send, irc, answer } = setup();
+  send("MODE #zz", "MODE #a");
+  answer("INFO 0 rooms", "ROOM #a 1 - ", "INFO 1 room");
+  assert.deepEqual(irc(), [
+    "403 me #zz :No such channel",
+    "324 me #a :+",
+  ]);
+});
