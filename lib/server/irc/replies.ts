@@ -75,7 +75,10 @@ export function errorNumeric(
     line.code === "not-operator" && line.text.startsWith("/roombans ")
   ) {
     const asked = take(state, (p) => "room" in p && p.room === room, sink);
-    if (asked !== undefined) return end(state, asked, sink);
+    // A topic is no list: 331 would say the room has none (442 below).
+    if (asked !== undefined && asked.kind !== "topic") {
+      return end(state, asked, sink);
+    }
   }
   const numeric = ERROR_NUMERICS[line.code];
   if (numeric === undefined) return sink.irc(state.notice(line.text));
