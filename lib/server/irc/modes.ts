@@ -106,7 +106,10 @@ export function mode(
 ): void {
   const [target = "", changes = "", ...args] = params;
   if (!target.startsWith("#")) {
-    if (target === state.nick) return sink.irc(state.numeric("221", "+"));
+    // Nicks compare in ASCII case (005's CASEMAPPING=ascii).
+    if (target.toLowerCase() === state.nick.toLowerCase()) {
+      return sink.irc(state.numeric("221", "+"));
+    }
     return sink.irc(state.numeric("502", "Cannot change mode for other users"));
   }
   const room = inRoom(state, target, sink);

@@ -435,3 +435,13 @@ Deno.test("translateIn() answers MODE of a channel that is no room 403 (the sess
     "324 me #a :+",
   ]);
 });
+
+Deno.test("translateIn() answers MODE of its own nick in another case (CASEMAPPING=ascii) 221, not 502 as if it were another's", () => {
+  const { send, irc } = setup();
+  send("MODE ME", "MODE Me +i", "MODE you");
+  assert.deepEqual(irc(), [
+    "221 me :+",
+    "221 me :+",
+    "502 me :Cannot change mode for other users",
+  ]);
+});
