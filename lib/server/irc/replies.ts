@@ -67,6 +67,11 @@ export function errorNumeric(
   // A NOTICE's refusal (muted, not in the room, nobody so called): none.
   if (state.noticing) return;
   const room = /#[a-z0-9_-]+/.exec(line.text)?.[0] ?? null;
+  // Another member not in the room (a KICK, +o): 441, no list's end.
+  const them = /^"([A-Za-z0-9_.-]+)" is not in #/.exec(line.text)?.[1];
+  if (line.code === "not-in-room" && them !== undefined) {
+    return sink.irc(state.numeric("441", nickOf(them), room ?? "*", line.text));
+  }
   // A list it may not see (a channel sync's `MODE #room b`): empty. Only
   // `/roombans` of the door's requests needs an operator (a `KICK`'s 482
   // is no answer to a `NAMES` pending).
