@@ -119,10 +119,7 @@ const COMMANDS: Readonly<
       (room, alias) => sink.native(`${room} /invite ${alias}`),
       sink,
     ),
-  LIST: (state, _params, sink) => {
-    sink.irc(state.numeric("321", "Channel", "Users  Name"));
-    request(state, { kind: "list" }, "/rooms", sink);
-  },
+  LIST: list,
   NICK: (state, [nick = ""], sink) => {
     // Its nick as it is: no change, so nothing to tell anyone (as servers
     // ignore it); another case of it is a rename.
@@ -288,6 +285,29 @@ function join(
     const key = keyList[i] ?? "";
     sink.native(`/join ${room} ${key}`.trimEnd());
   });
+}
+
+/**
+ * `LIST`: every room (`/rooms`), or only the channels named (RFC 2812
+ * 3.2.6), each asked of the session (`/rooms #room`: one past the busiest
+ * that fit in `/rooms` too); 323 ends either. A parameter naming no
+ * channel (ELIST's `>1`) lists every room.
+ */
+function list(
+  state: IrcState,
+  [channels = ""]: readonly string[],
+  sink: IrcSink,
+): void {
+  sink.irc(state.numeric("321", "Channel", "Users  Name"));
+  const asked = channels.split(",").filter((name) => name.startsWith("#"));
+  if (asked.length === 0) {
+    return request(state, { kind: "list" }, "/rooms", sink);
+  }
+  const rooms = new Set(asked.map(roomOf).filter((room) => room !== null));
+  for (const room of rooms) {
+    request(state, { kind: "listed", room }, `/rooms ${room}`, sink);
+  }
+  sink.irc(state.numeric("323", "End of /LIST"));
 }
 
 /** NAMES or WHO of a channel: asked of the session when the client is in it. */

@@ -9,7 +9,13 @@
 
 import { aliasOf } from "./names.ts";
 import { request } from "./replies.ts";
-import { inRoom, type IrcSink, type IrcState, needMore } from "./state.ts";
+import {
+  inRoom,
+  type IrcSink,
+  type IrcState,
+  MEMBER_HOST,
+  needMore,
+} from "./state.ts";
 
 /**
  * Most keys kept for channels a client set them in and has not seen them
@@ -48,6 +54,40 @@ function key(
   sink.native(`${room} /key ${given}`);
 }
 
+/**
+ * The nick a `+o` or ban mask names: `nick` or `nick!...`, or, with any
+ * nick, the user part of `*!nick@tlschat`, as every member is
+ * `nick!nick@tlschat`: irssi's `/ban` sends `*!*nick@tlschat`, weechat's
+ * `*!nick@tlschat`. A user part's leading `*` or `~` is dropped (the ban
+ * is then that nick's alone, narrower than the mask); another host, or
+ * a wildcard left, names nobody.
+ */
+function maskNick(mask: string): string {
+  const byUser = /^\*!(?:\*|~)?([^!@*?]+)@(.+)$/.exec(mask);
+  if (byUser === null) return mask.replace(/!.*$/, "");
+  const [, user, host] = byUser;
+  return host === MEMBER_HOST || host === "*" ? user! : "*";
+}
+
+/**
+ * `+o -o +b -b` given `mask` (a nick, or a ban mask): `command` for the
+ * nick it names, 401 when it names none, 461 when none was given.
+ */
+function onNick(
+  state: IrcState,
+  command: string,
+  mask: string | undefined,
+  sink: IrcSink,
+): void {
+  if (mask === undefined) return needMore(state, "MODE", sink);
+  const nick = maskNick(mask);
+  const alias = aliasOf(nick);
+  if (alias === null) {
+    return sink.irc(state.numeric("401", nick || "*", "No such nick"));
+  }
+  sink.native(`${command} ${alias}`);
+}
+
 /** The native command of each channel mode a client may set. */
 const MODE_COMMANDS: Readonly<Record<string, [string, string]>> = {
   o: ["/op", "/deop"],
@@ -66,7 +106,10 @@ export function mode(
 ): void {
   const [target = "", changes = "", ...args] = params;
   if (!target.startsWith("#")) {
-    if (target === state.nick) return sink.irc(state.numeric("221", "+"));
+    // Nicks compare in ASCII case (005's CASEMAPPING=ascii).
+    if (target.toLowerCase() === state.nick.toLowerCase()) {
+      return sink.irc(state.numeric("221", "+"));
+    }
     return sink.irc(state.numeric("502", "Cannot change mode for other users"));
   }
   const room = inRoom(state, target, sink);
@@ -96,13 +139,8 @@ export function mode(
     if (char === "i") sink.native(`${room} /inviteonly ${on ? "on" : "off"}`);
     else if (char === "k") key(state, room, on, args.shift(), sink);
     else if (Object.hasOwn(MODE_COMMANDS, char)) {
-      const nick = (args.shift() ?? "").replace(/!.*$/, "");
-      const alias = aliasOf(nick);
-      if (alias === null) {
-        sink.irc(state.numeric("401", nick || "*", "No such nick"));
-      } else {sink.native(
-          `${room} ${MODE_COMMANDS[char]![on ? 0 : 1]} ${alias}`,
-        );}
+      const command = MODE_COMMANDS[char]![on ? 0 : 1];
+      onNick(state, `${room} ${command}`, args.shift(), sink);
     } else {
       sink.irc(state.numeric("472", char, "is an unknown mode char to me"));
     }

@@ -16,6 +16,7 @@ import {
   type IrcSink,
   type IrcState,
   MEMBER_HOST,
+  noSuchChannel,
   type Pending,
 } from "./state.ts";
 
@@ -66,6 +67,11 @@ export function errorNumeric(
   // A NOTICE's refusal (muted, not in the room, nobody so called): none.
   if (state.noticing) return;
   const room = /#[a-z0-9_-]+/.exec(line.text)?.[0] ?? null;
+  // Another member not in the room (a KICK, +o): 441, no list's end.
+  const them = /^"([A-Za-z0-9_.-]+)" is not in #/.exec(line.text)?.[1];
+  if (line.code === "not-in-room" && them !== undefined) {
+    return sink.irc(state.numeric("441", nickOf(them), room ?? "*", line.text));
+  }
   // A list it may not see (a channel sync's `MODE #room b`): empty. Only
   // `/roombans` of the door's requests needs an operator (a `KICK`'s 482
   // is no answer to a `NAMES` pending).
@@ -74,7 +80,10 @@ export function errorNumeric(
     line.code === "not-operator" && line.text.startsWith("/roombans ")
   ) {
     const asked = take(state, (p) => "room" in p && p.room === room, sink);
-    if (asked !== undefined) return end(state, asked, sink);
+    // A topic is no list: 331 would say the room has none (442 below).
+    if (asked !== undefined && asked.kind !== "topic") {
+      return end(state, asked, sink);
+    }
   }
   const numeric = ERROR_NUMERICS[line.code];
   if (numeric === undefined) return sink.irc(state.notice(line.text));
@@ -147,7 +156,7 @@ function endBefore(state: IrcState, asked: Pending, sink: IrcSink): void {
 const LIST_ENDS: readonly [RegExp, (request: Pending) => boolean][] = [
   [
     /^\d+ rooms?( \(the busiest \d+: .*\))?$/,
-    (p) => p.kind === "list" || p.kind.startsWith("mode"),
+    (p) => p.kind.startsWith("list") || p.kind.startsWith("mode"),
   ],
   [/^\d+ bans? in #/, (p) => p.kind === "bans"],
   [/^No topic is set$/, (p) => p.kind === "topic"],
@@ -183,14 +192,9 @@ export function listReply(
     );
     return true;
   }
-  if (line.type === "INFO") {
-    const [, match] = LIST_ENDS.find(([text]) => text.test(line.text)) ?? [];
-    const asked = match ? take(state, match, sink) : undefined;
-    if (asked !== undefined) end(state, asked, sink);
-    return asked !== undefined;
-  }
+  if (line.type === "INFO") return listEnd(state, line.text, sink);
   const asked = state.pending.find((p) =>
-    line.type === "BAN" ? p.kind === "bans" : p.kind === "list" ||
+    line.type === "BAN" ? p.kind === "bans" : p.kind.startsWith("list") ||
       p.kind.startsWith("mode")
   );
   if (asked === undefined || asked.kind === "list" && line.type === "BAN") {
@@ -198,7 +202,9 @@ export function listReply(
     return true;
   }
   endBefore(state, asked, sink);
-  if (asked.kind === "list" && line.type === "ROOM") {
+  if (asked.kind.startsWith("list") && line.type === "ROOM") {
+    // `listed`: one channel of `LIST #a,#b` (323 follows the last).
+    if ("room" in asked && line.room !== asked.room) return true;
     sink.irc(state.numeric("322", line.room, line.members, line.topic));
   } else if (asked.kind === "mode" && line.type === "ROOM") {
     if (line.room !== asked.room) return true;
@@ -220,6 +226,21 @@ export function listReply(
 }
 
 /**
+ * The `INFO` that ends a list the door asked for (`text`), its end numeric
+ * sent; false when it ends none. `MODE #room` of a room `/rooms #room`
+ * found none of is 403.
+ */
+function listEnd(state: IrcState, text: string, sink: IrcSink): boolean {
+  const [, match] = LIST_ENDS.find(([end]) => end.test(text)) ?? [];
+  const asked = match ? take(state, match, sink) : undefined;
+  if (asked === undefined) return false;
+  if (asked.kind === "mode" && text.startsWith("0 rooms")) {
+    noSuchChannel(state, asked.room, sink);
+  } else end(state, asked, sink);
+  return true;
+}
+
+/**
  * A line's `time` tag (UTC ISO 8601) in whole seconds since the epoch, as
  * 333 and 367 give a set time; null when there is none or it is no time.
  */
@@ -228,7 +249,10 @@ export function unixTime(time: string | null): string | null {
   return Number.isNaN(ms) ? null : String(Math.floor(ms / 1000));
 }
 
-/** The end numeric of a request the session answered (or refused). */
+/**
+ * The end numeric of a request the session answered (or refused); none for
+ * a channel of `LIST #a,#b` (`listed`: the door ends the list, 323).
+ */
 function end(state: IrcState, asked: Pending, sink: IrcSink): void {
   if (asked.kind === "list") {
     return sink.irc(state.numeric("323", "End of /LIST"));

@@ -43,7 +43,14 @@ export const MEMBER_HOST = "tlschat";
 export type Pending =
   & (
     | {
-      readonly kind: "names" | "who" | "mode" | "mode-sent" | "bans" | "topic";
+      readonly kind:
+        | "names"
+        | "who"
+        | "mode"
+        | "mode-sent"
+        | "bans"
+        | "topic"
+        | "listed";
       readonly room: string;
     }
     | { readonly kind: "list" }

@@ -98,6 +98,17 @@ Deno.test("A request the session refuses (not in the room) sends what waited beh
   ]);
 });
 
+Deno.test("TOPIC of a channel the client is not in, refused by the session, is 442 (not 331 'No topic is set': the room may have one), then what waited behind it", () => {
+  const { state, send, answer, irc } = setup();
+  send("TOPIC #zz", "NAMES #yy");
+  answer("ERR not-in-room You are not in #zz");
+  assert.deepEqual(irc(), [
+    "442 me #zz :You are not in #zz",
+    "366 me #yy :End of /NAMES list",
+  ]);
+  assert.deepEqual([state.pending, state.held], [[], 0]);
+});
+
 Deno.test("WHOIS takes its place in line: after NAMES asked before it, before a NAMES asked after it", async () => {
   const { state, send, answer, irc } = setup();
   send("NAMES #a", "WHOIS bob", "NAMES #zz");

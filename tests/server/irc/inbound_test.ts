@@ -387,3 +387,61 @@ Deno.test("translateIn() answers WHOIS without a nick 431, as RFC 2812 and ngIRC
     "431 me :No nickname given",
   ]);
 });
+
+Deno.test("translateIn() takes the masks irssi's and weechat's /ban send (*!*nick@tlschat, *!nick@tlschat: every member is nick!nick@tlschat) as bans of that nick", () => {
+  const { state, sink, send, irc } = setup();
+  state.joined.add("#a");
+  send(
+    "MODE #a +b *!*bob@tlschat",
+    "MODE #a +b *!j^doe@tlschat",
+    "MODE #a -b *!~bob@*",
+    "MODE #a +b bob!*@*",
+    // No member is at another host, and *!*@tlschat names nobody.
+    "MODE #a +b *!bob@example.org",
+    "MODE #a +b *!*@tlschat",
+    "MODE #a +b *!b*b@tlschat",
+  );
+  assert.deepEqual(sink.native_, [
+    "#a /roomban bob",
+    "#a /roomban j.doe",
+    "#a /roomunban bob",
+    "#a /roomban bob",
+  ]);
+  assert.deepEqual(irc(), [
+    "401 me * :No such nick",
+    "401 me * :No such nick",
+    "401 me * :No such nick",
+  ]);
+});
+
+Deno.test("translateIn() answers MODE +o, -o or a ban in a mode string without its nick 461, as +k without its key (a nick is needed)", () => {
+  const { state, sink, send, irc } = setup();
+  state.joined.add("#a");
+  send("MODE #a +o", "MODE #a -o", "MODE #a +ob bob");
+  assert.deepEqual(sink.native_, ["#a /op bob"]);
+  assert.deepEqual(irc(), [
+    "461 me MODE :Not enough parameters",
+    "461 me MODE :Not enough parameters",
+    "461 me MODE :Not enough parameters",
+  ]);
+});
+
+Deno.test("translateIn() answers MODE of a channel that is no room 403 (the session's /rooms #zz found none), not 324 +", () => {
+  const { send, irc, answer } = setup();
+  send("MODE #zz", "MODE #a");
+  answer("INFO 0 rooms", "ROOM #a 1 - ", "INFO 1 room");
+  assert.deepEqual(irc(), [
+    "403 me #zz :No such channel",
+    "324 me #a :+",
+  ]);
+});
+
+Deno.test("translateIn() answers MODE of its own nick in another case (CASEMAPPING=ascii) 221, not 502 as if it were another's", () => {
+  const { send, irc } = setup();
+  send("MODE ME", "MODE Me +i", "MODE you");
+  assert.deepEqual(irc(), [
+    "221 me :+",
+    "221 me :+",
+    "502 me :Cannot change mode for other users",
+  ]);
+});

@@ -499,3 +499,16 @@ Deno.test("translateOut() sends a ban list entry (367) with its setter and set t
     ],
   );
 });
+
+Deno.test("translateOut() answers the refusal of a KICK or +o of a member not in the room 441 (they are not on it), not 442 (you are not on it), and takes no request of that room for its answer", () => {
+  const { state, sink, out } = setup();
+  state.joined.add("#ops");
+  translateIn(state, parseIrcLine("NAMES #ops")!, inOrder(state, sink));
+  assert.deepEqual(out('ERR not-in-room "j.doe" is not in #ops'), [
+    `441 me j^doe #ops :"j.doe" is not in #ops`,
+  ]);
+  assert.equal(state.pending.length, 1);
+  assert.deepEqual(out("ERR not-in-room You are not in #ops"), [
+    "366 me #ops :End of /NAMES list",
+  ]);
+});
