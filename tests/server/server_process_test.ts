@@ -193,6 +193,46 @@ for (const engine of ENGINES) {
   }
 }
 
+Deno.test("server.ts exits within 5 s of SIGINT after a dropped member's resume grace ran out", async () => {
+  // The member's idle deadline, cleared when it dropped, stayed behind its
+  // grace: once the grace ran, a timer for it kept the stopped server
+  // alive until the idle timeout would have come (minutes).
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const { ca } = await testCertificates();
+    await withServerProcess(
+      serverPermissions(dir),
+      [...loopbackArgs(dir), "--resume-grace", "1"],
+      async (server) => {
+        const alice = await TestClient.connect(
+          server.port,
+          "localhost",
+          ca.cert,
+        );
+        await alice.expect(/^HELLO /);
+        await alice.send("/cap resume");
+        await alice.expect(/^CAP /);
+        await alice.send("alice");
+        await alice.expect(/^RESUME /);
+        alice[Symbol.dispose]();
+        await server.output.waitFor(
+          /INFO leave alias=alice addr=127\.0\.0\.1:\d+ reason=disconnect online=0$/,
+        );
+        const started = Date.now();
+        server.child.kill("SIGINT");
+        const late = setTimeout(() => server.child.kill("SIGKILL"), 10_000);
+        const status = await server.exited();
+        clearTimeout(late);
+        assert.ok(
+          Date.now() - started < 5000,
+          `took ${Date.now() - started} ms`,
+        );
+        assert.equal(status.code, 0);
+      },
+    );
+  });
+});
+
 Deno.test("server.ts logs joins, leaves, refusals and, at debug level, failed handshakes", async () => {
   await withTempDir(async (dir) => {
     await writeTestCertificates(dir);
