@@ -10,6 +10,7 @@ import { issueServerCertificate } from "../../lib/cert_authority.ts";
 import {
   denoRun,
   ENGINES,
+  freePort,
   loopbackArgs,
   openssl,
   opensslFingerprint,
@@ -488,6 +489,40 @@ Deno.test("server.ts names the exact path in a missing-permission hint", async (
       result.out,
       new RegExp(`Run with --allow-read=${dir}/server\\.pem \\(see README\\)`),
     );
+  });
+});
+
+Deno.test("server.ts names the exact address in a missing net permission hint, on every port", async () => {
+  // `node:net` threw the refusal from a later tick, where nothing caught
+  // it: `deno task server --port 8443` printed an uncaught stack trace.
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    for (
+      const door of ["--port", "--web-port", "--irc-port", "--metrics-port"]
+    ) {
+      const port = String(freePort());
+      const result = await runCommand(
+        "deno",
+        denoRun("server.ts", [
+          "--allow-net=127.0.0.1:0",
+          `--allow-read=${dir}`,
+          `--allow-write=${dir}`,
+          "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE",
+        ], [
+          ...loopbackArgs(dir, "--web-port", "0", "--irc-port", "0"),
+          door,
+          port,
+        ]),
+      );
+      assert.equal(result.code, 1, result.out);
+      assert.doesNotMatch(result.out, /Uncaught/);
+      assert.match(
+        result.out,
+        new RegExp(
+          `Run with --allow-net=127\\.0\\.0\\.1:${port} \\(see README\\)`,
+        ),
+      );
+    }
   });
 });
 

@@ -27,6 +27,7 @@ import {
 } from "node:http";
 import { isAddressInUse } from "../../flags.ts";
 import { hostOf } from "../../address.ts";
+import { requestListen } from "../doors/node_socket.ts";
 import { answerClientErrors } from "../../http_errors.ts";
 import { pipedAtMost } from "../../http_pipelining.ts";
 import {
@@ -325,6 +326,7 @@ async function listen(
   http: Server,
   { hostname, port }: MetricsListenerOptions,
 ): Promise<void> {
+  requestListen(hostname, port);
   try {
     await new Promise<void>((resolve, reject) => {
       http.once("error", reject);
