@@ -246,7 +246,7 @@ async function runTerminal(start: Start): Promise<number> {
     seen: () => prompt.show(rooms.prompt(status)),
     answer: passwords.answer,
     chooseAlias: (server, dialogue) =>
-      chooseAlias(server, config.alias, prompt, dialogue),
+      chooseAlias(server, config.alias, prompt, dialogue, passwords.again),
     started: () => {
       prompting = true;
       prompt.start(rooms.prompt(), (line) => {
@@ -276,38 +276,49 @@ async function runTerminal(start: Start): Promise<number> {
 /**
  * The passwords of a terminal session: from --password-file, else asked
  * once and given again on reconnecting; forgotten when the server says
- * one was wrong.
+ * one was wrong. An account's password typed wrong is asked `again`, for
+ * the same alias (asked for the alias instead, people typed the password
+ * again, and joined under it, shown to everyone).
  */
 function terminalPasswords({ config, password }: Start, prompt: Prompt) {
   const given = new Map<string, string>();
   let account = config.certFile !== null;
+  let typed = false; // the last account password was typed, not empty
+  let again = false;
   const answer: AnswerOn = async (line, send) => {
+    const asked = password === null && !given.has(line.kind);
     const secret = password ?? given.get(line.kind) ??
       await prompt.askSecret("Password: ");
     if (secret === null) return false;
     given.set(line.kind, secret);
-    if (line.kind === "account") account = true;
+    if (line.kind === "account") {
+      account = true;
+      typed = asked && secret !== "";
+    }
     await send(`/pass ${secret}`);
     return true;
   };
   const seen = (line: ServerLine | string) => {
     if (typeof line === "string" || line.type !== "ERR") return;
+    again = line.code === "login-failed" && typed;
     if (line.code === "password-wrong") given.delete("room");
     if (line.code === "login-failed") given.delete("account");
   };
-  return { answer, seen, account: () => account };
+  return { answer, seen, account: () => account, again: () => again };
 }
 
 /**
  * Sends the alias (asked for when none was given, and again after each
- * refusal) until the server welcomes it, or resolves to an exit code when
- * the user quits or the connection ends.
+ * refusal but a wrong password typed for it: `again`) until the server
+ * welcomes it, or resolves to an exit code when the user quits or the
+ * connection ends.
  */
 async function chooseAlias(
   server: ServerConnection,
   alias: string | null,
   prompt: Prompt,
   dialogue: Dialogue,
+  again: () => boolean,
 ): Promise<ServerLine<"WELCOME"> | number> {
   while (true) {
     alias ??= await prompt.ask("Alias: ");
@@ -316,7 +327,7 @@ async function chooseAlias(
     const result = await awaitWelcome(server, dialogue);
     if (result === "closed") return 1;
     if (result !== "rejected") return result;
-    alias = null; // rejected: ask again
+    if (!again()) alias = null; // rejected: ask again
   }
 }
 

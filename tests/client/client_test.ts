@@ -450,6 +450,55 @@ Deno.test("client.ts on a terminal asks for a password without echoing it", asyn
   });
 });
 
+Deno.test("client.ts on a terminal asks a wrong account password again, for the same alias, never as an alias", async () => {
+  // It asked "Alias: " after a wrong password: people typed the password
+  // again there, and joined under it, shown to everyone.
+  await using s = await startServer("node");
+  await s.server.gate.accounts.add("carol", "carol's own password");
+  await withCaFile(async (caFile) => {
+    for (const given of [["--alias", "carol"], []]) {
+      await using term = new TerminalClient(
+        permissions(s.port, caFile),
+        [...target(s.port, caFile), ...given],
+      );
+      let at = 0;
+      if (given.length === 0) {
+        at = await term.waitFor(/Alias: /);
+        await term.type("carol\r");
+      }
+      at = await term.waitFor(
+        /"carol" is a registered alias.*\n.*Password: /,
+        at,
+      );
+      await term.type("a wrong one\r");
+      at = await term.waitFor(/! Wrong alias or password\r?\n/, at);
+      at = await term.waitFor(
+        /"carol" is a registered alias.*\n.*Password: /,
+        at,
+      );
+      assert.doesNotMatch(term.text, /Alias: $/);
+      await term.type("carol's own password\r");
+      at = await term.waitFor(/Welcome, carol! 1 online/, at);
+      await term.type("/quit\r");
+      assert.equal(await term.exited(), 0);
+      assert.ok(!term.raw.includes("a wrong one"), "the password was echoed");
+    }
+    // A guest that happened on a registered alias gives no password (an
+    // empty line): it is asked for another alias.
+    await using guest = new TerminalClient(
+      permissions(s.port, caFile),
+      [...target(s.port, caFile), "--alias", "carol"],
+    );
+    let at = await guest.waitFor(/Password: /);
+    await guest.type("\r");
+    at = await guest.waitFor(/! Wrong alias or password\r?\n.*Alias: /, at);
+    await guest.type("dan\r");
+    at = await guest.waitFor(/Welcome, dan! 1 online/, at);
+    await guest.type("/quit\r");
+    assert.equal(await guest.exited(), 0);
+  });
+});
+
 Deno.test("client.ts on a terminal says when a login is held back, and the connection ends there", async () => {
   await using s = await startServer("node", ["--login-attempts", "1"]);
   await s.server.gate.accounts.add("carol", "carol's own password");
@@ -463,9 +512,7 @@ Deno.test("client.ts on a terminal says when a login is held back, and the conne
     at = await term.waitFor(/Password: /, at);
     await term.type("a wrong one\r");
     at = await term.waitFor(/Wrong alias or password/, at);
-    at = await term.waitFor(/Alias: /, at);
-    await term.type("carol\r");
-    at = await term.waitFor(/Password: /, at);
+    at = await term.waitFor(/Password: /, at); // carol's again
     await term.type("carol's own password\r"); // right, but held back
     at = await term.waitFor(/Too many failed logins: try again in 60 s/, at);
     // It exits (before: it asked "Alias: " again, on a connection that could
