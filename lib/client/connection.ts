@@ -89,7 +89,7 @@ export async function connectToServer(
   } finally {
     clearTimeout(timer);
   }
-  return new ServerConnection(conn);
+  return new ServerConnection(conn, Boolean(options.identity));
 }
 
 /**
@@ -199,7 +199,8 @@ function certificateProblem(
 /**
  * What a server that ended the connection before its greeting is, from
  * the read's error (`readError`): one that wants a client certificate says
- * so with a TLS alert once the handshake is done.
+ * so with a TLS alert once the handshake is done; one that refuses the
+ * certificate presented (`presented`) just closes the connection.
  *
  * @example
  * ```ts
@@ -210,12 +211,20 @@ function certificateProblem(
  *   noGreeting("received fatal alert: CertificateRequired"),
  *   /client certificate/,
  * );
+ * assert.match(noGreeting(null, true), /may not accept the certificate/);
  * assert.equal(noGreeting(null), "is not a tlschat server (no greeting)");
  * ```
  */
-export function noGreeting(readError: string | null): string {
+export function noGreeting(
+  readError: string | null,
+  presented = false,
+): string {
   if (readError?.includes("CertificateRequired")) {
     return "asks for a client certificate: give it with --cert FILE --key FILE";
+  }
+  if (presented) {
+    return "ended the connection before its greeting: it may not accept the certificate of --cert " +
+      "(signed by another CA than its --client-ca, expired, or not made for clients)";
   }
   return "is not a tlschat server (no greeting)";
 }
@@ -234,10 +243,13 @@ export class ServerConnection {
   #holdUntilMs = 0;
   #closed = false;
   #readError: string | null = null;
+  /** Whether this client presented a certificate (mutual TLS). */
+  readonly presented: boolean;
 
-  /** Wraps a handshaken TLS connection. */
-  constructor(conn: Deno.TlsConn) {
+  /** Wraps a handshaken TLS connection; `presented`: with a certificate. */
+  constructor(conn: Deno.TlsConn, presented = false) {
     this.conn = conn;
+    this.presented = presented;
   }
 
   /**
