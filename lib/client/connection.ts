@@ -172,7 +172,9 @@ function certificateProblem(
   hostname: string,
   caFile: string | null,
 ): string | null {
-  if (message.includes("UnknownIssuer")) {
+  // BadSignature: a CA of the issuer's name, but another key (every dev CA
+  // is "tlschat dev CA": another server's, or one made anew with --new-ca).
+  if (/UnknownIssuer|BadSignature/.test(message)) {
     return caFile === null
       ? `Cannot verify the server's certificate: no CA the system trusts signed it. ` +
         `If the server uses its own CA, get its CA file (the server prints its path and SHA-256 fingerprint at start, by default certs/ca.pem) and pass it with --ca FILE`

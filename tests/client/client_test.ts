@@ -218,6 +218,20 @@ Deno.test("client.ts explains an untrusted server certificate and names the CA f
           "Get the server's CA file \\(the server prints its path and SHA-256 fingerprint at start, by default certs/ca.pem on the server host\\)",
       ),
     );
+    // Another CA of the same name (every dev CA is "tlschat dev CA": the
+    // CA file of another server, or one made anew with --new-ca) said
+    // "invalid peer certificate: BadSignature", with nothing to do.
+    const twin = `${dir}/twin-ca.pem`;
+    await Deno.writeTextFile(twin, (await generateCa("tlschat test CA")).cert);
+    const twinResult = await runClientAt(s.port, twin, "x", "");
+    assert.equal(twinResult.code, 1);
+    assert.match(
+      twinResult.stderr,
+      new RegExp(
+        `^Cannot verify the server's certificate: it is not signed by the CA in "${twin}"\\. ` +
+          "Get the server's CA file",
+      ),
+    );
     // Without --ca and no readable certs/ca.pem, the system roots are used.
     const system = await runClient(
       [`--allow-net=127.0.0.1:${s.port}`],
