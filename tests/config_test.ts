@@ -399,6 +399,12 @@ Deno.test("parseServerArgs() rejects bad values with clear errors", () => {
     [["--san", "300.1.1.1"], TypeError, /--san/],
     [["--max-skip-bytes", "10"], RangeError, /--max-skip-bytes/],
     [["--client-cert", "maybe"], TypeError, /--client-cert/],
+    // Without a CA, nothing was asked: the server started open to all.
+    [
+      ["--client-cert", "require"],
+      TypeError,
+      /Cannot use --client-cert require without --client-ca: no certificate would be asked for, and anyone would join/,
+    ],
     [
       ["--client-ca", "ca.pem", "--tls-engine", "deno"],
       TypeError,

@@ -298,6 +298,11 @@ function checkTogether(config: ServerConfig): void {
     trustedProxies: config.trustedProxies.length > 0,
   });
   if (unsupported !== null) throw new TypeError(unsupported);
+  if (config.clientCert === "require" && config.clientCa === null) {
+    throw new TypeError(
+      "Cannot use --client-cert require without --client-ca: no certificate would be asked for, and anyone would join",
+    );
+  }
   if (config.handshakeTimeoutMs <= 0 || config.aliasTimeoutMs <= 0) {
     throw new RangeError(
       "Cannot use a zero --handshake-timeout or --alias-timeout: silent connections would pile up",
