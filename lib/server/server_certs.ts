@@ -8,7 +8,9 @@
  * @module
  */
 
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import {
+  type CertificateFacts,
   certificateFacts,
   certificatePaths,
   daysLeft,
@@ -49,7 +51,7 @@ export async function loadCertificate(
         `Cannot read certificate: "${config.certFile}" or "${config.keyFile}" does not exist`,
       );
     }
-    const { notAfter } = certificateFacts(pair.cert);
+    const { notAfter } = checkPair(pair, config.certFile, config.keyFile);
     if (daysLeft(notAfter, Date.now()) < 0) {
       throw new Error(
         `Cannot serve "${config.certFile}": it expired on ${notAfter.toISOString()}`,
@@ -78,6 +80,40 @@ export async function loadCertificate(
   }
   pair = await readPair(paths.cert, paths.key);
   return { ...pair!, file: paths.cert };
+}
+
+/**
+ * What `--cert` says of itself, once it is known to hold a certificate
+ * whose key `--key` holds: otherwise the server would start and fail every
+ * handshake.
+ */
+function checkPair(
+  pair: { cert: string; key: string },
+  certFile: string,
+  keyFile: string,
+): CertificateFacts {
+  let facts: CertificateFacts;
+  try {
+    facts = certificateFacts(pair.cert);
+  } catch (e) {
+    throw new Error(`Cannot serve "${certFile}": it holds no certificate`, {
+      cause: e,
+    });
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pair.key);
+  } catch (e) {
+    throw new Error(`Cannot use --key "${keyFile}": it holds no private key`, {
+      cause: e,
+    });
+  }
+  if (!new X509Certificate(pair.cert).checkPrivateKey(key)) {
+    throw new Error(
+      `Cannot serve "${certFile}": "${keyFile}" is not its private key`,
+    );
+  }
+  return facts;
 }
 
 /**

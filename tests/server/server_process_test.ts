@@ -565,6 +565,54 @@ Deno.test("server.ts refuses an expired --cert and warns about one ending soon",
   });
 });
 
+Deno.test("server.ts refuses a --key that is not the --cert's, and the two files swapped", async () => {
+  // It started, and every handshake failed ("unexpected end of file" in
+  // the client), or it said "BER error: Unexpected Tag".
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const { ca } = await testCertificates();
+    await writeKey(`${dir}/ca-key.pem`, ca.key);
+    const permissions = [
+      "--allow-net=127.0.0.1",
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}/data`,
+    ];
+    // Stopped after 15 s should it start after all.
+    const start = async (cert: string, key: string) => {
+      const { code, stdout, stderr } = await new Deno.Command("deno", {
+        args: denoRun("server.ts", permissions, [
+          ...ownCertificate(dir),
+          "--cert",
+          `${dir}/${cert}`,
+          "--key",
+          `${dir}/${key}`,
+        ]),
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(15_000),
+      }).output();
+      const decoder = new TextDecoder();
+      return { code, out: decoder.decode(stdout) + decoder.decode(stderr) };
+    };
+    const other = await start("server.pem", "ca-key.pem");
+    assert.equal(other.code, 1, other.out);
+    assert.match(
+      other.out,
+      new RegExp(
+        `Cannot serve "${dir}/server\\.pem": "${dir}/ca-key\\.pem" is not its private key`,
+      ),
+    );
+    const swapped = await start("server-key.pem", "server.pem");
+    assert.equal(swapped.code, 1, swapped.out);
+    assert.match(
+      swapped.out,
+      new RegExp(
+        `Cannot serve "${dir}/server-key\\.pem": it holds no certificate`,
+      ),
+    );
+  });
+});
+
 Deno.test("server.ts renews its own dev certificate before it ends", async () => {
   await withTempDir(async (dir) => {
     await writeTestCertificates(dir);
