@@ -21,6 +21,7 @@ import {
   writeClientCertificate,
   writeDevCertificates,
 } from "../certs.ts";
+import { missingPermission } from "../flags.ts";
 import type { Logger } from "../log.ts";
 import { validateAlias } from "../protocol.ts";
 import type { ServerConfig } from "./config.ts";
@@ -114,6 +115,33 @@ function checkPair(
     );
   }
   return facts;
+}
+
+/**
+ * Reads `--client-ca`: it must hold a certificate (given a key, or nothing,
+ * the server started and no certificate could log in). Errors name the
+ * flag; a missing permission is left to say which one.
+ */
+export async function readClientCa(file: string): Promise<string> {
+  let pem: string;
+  try {
+    pem = await Deno.readTextFile(file);
+  } catch (e) {
+    if (missingPermission(e) !== null) throw e;
+    throw new Error(
+      `Cannot read --client-ca "${file}": ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+  try {
+    new X509Certificate(pem);
+  } catch (e) {
+    throw new Error(
+      `Cannot use --client-ca "${file}": it holds no certificate`,
+      { cause: e },
+    );
+  }
+  return pem;
 }
 
 /**

@@ -613,6 +613,45 @@ Deno.test("server.ts refuses a --key that is not the --cert's, and the two files
   });
 });
 
+Deno.test("server.ts refuses a --client-ca that is missing or holds no certificate, naming the flag", async () => {
+  // A key given as the CA started a server no certificate could log into;
+  // a missing file said "NotFound: No such file or directory".
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const permissions = [
+      "--allow-net=127.0.0.1",
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+    ];
+    for (
+      const [file, problem] of [
+        ["server-key.pem", "it holds no certificate"],
+        ["missing.pem", "No such file or directory"],
+      ] as const
+    ) {
+      const { code, stdout, stderr } = await new Deno.Command("deno", {
+        args: denoRun("server.ts", permissions, [
+          ...loopbackArgs(dir),
+          "--client-ca",
+          `${dir}/${file}`,
+        ]),
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(15_000), // should it start after all
+      }).output();
+      const out = new TextDecoder().decode(stdout) +
+        new TextDecoder().decode(stderr);
+      assert.equal(code, 1, out);
+      assert.match(
+        out,
+        new RegExp(
+          `--client-ca "${dir}/${file.replace(".", "\\.")}": ${problem}`,
+        ),
+      );
+    }
+  });
+});
+
 Deno.test("server.ts renews its own dev certificate before it ends", async () => {
   await withTempDir(async (dir) => {
     await writeTestCertificates(dir);
