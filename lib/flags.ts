@@ -205,3 +205,18 @@ export function isAddressInUse(error: unknown): boolean {
   return error instanceof Deno.errors.AddrInUse ||
     (error as { code?: unknown } | null)?.code === "EADDRINUSE";
 }
+
+/**
+ * Asks for the permission to listen on `hostname:port` (on a terminal Deno
+ * prompts, as it would), throwing Deno's own `NotCapable` error when it is
+ * not granted: `node:net` throws it from a later tick, where no caller can
+ * catch it (an uncaught stack trace instead of the flag to add).
+ */
+export function requestListen(hostname: string, port: number): void {
+  const host = `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+  const { state } = Deno.permissions.requestSync({ name: "net", host });
+  if (state === "granted") return;
+  throw new Deno.errors.NotCapable(
+    `Requires net access to "${host}", run again with the --allow-net flag`,
+  );
+}

@@ -3,9 +3,7 @@
  * beside TLS: stop and start reading at the TCP handle
  * ({@linkcode TcpReading}), read a trusted proxy's PROXY header off a fresh
  * socket ({@linkcode readProxyHeader}, never holding more than a header's
- * maximum), read the peer's certificate off a `node:tls` socket, and ask
- * for the permission to listen before `node:net` does
- * ({@linkcode requestListen}).
+ * maximum), and read the peer's certificate off a `node:tls` socket.
  *
  * @module
  */
@@ -144,19 +142,4 @@ export function readProxyHeader(
   socket.once("end", onEnd);
   socket.once("close", onEnd);
   return promise;
-}
-
-/**
- * Asks for the permission to listen on `hostname:port` (on a terminal Deno
- * prompts, as it would), throwing Deno's own `NotCapable` error when it is
- * not granted: `node:net` throws it from a later tick, where no caller can
- * catch it (an uncaught stack trace instead of the flag to add).
- */
-export function requestListen(hostname: string, port: number): void {
-  const host = `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
-  const { state } = Deno.permissions.requestSync({ name: "net", host });
-  if (state === "granted") return;
-  throw new Deno.errors.NotCapable(
-    `Requires net access to "${host}", run again with the --allow-net flag`,
-  );
 }

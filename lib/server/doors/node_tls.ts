@@ -25,12 +25,8 @@ import { type AddressRange, inAnyRange } from "../../address.ts";
 import type { PeerCertificate } from "../access/accounts.ts";
 import { InputOverflowError } from "../room/connection.ts";
 import type { ByteConn, ByteListener, NetAddress } from "./byte_conn.ts";
-import {
-  peerCertificate,
-  readProxyHeader,
-  requestListen,
-  TcpReading,
-} from "./node_socket.ts";
+import { requestListen } from "../../flags.ts";
+import { peerCertificate, readProxyHeader, TcpReading } from "./node_socket.ts";
 
 /** Options of {@linkcode listenNodeTls}. */
 export interface NodeTlsOptions {

@@ -19,7 +19,8 @@ import {
   type NetAddress,
   ProxyHeaderError,
 } from "./byte_conn.ts";
-import { readProxyHeader, requestListen } from "./node_socket.ts";
+import { requestListen } from "../../flags.ts";
+import { readProxyHeader } from "./node_socket.ts";
 
 /** What the door knows of one TCP connection, from its accept. */
 export interface Visit {

@@ -25,9 +25,8 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import { isAddressInUse } from "../../flags.ts";
+import { isAddressInUse, requestListen } from "../../flags.ts";
 import { hostOf } from "../../address.ts";
-import { requestListen } from "../doors/node_socket.ts";
 import { answerClientErrors } from "../../http_errors.ts";
 import { pipedAtMost } from "../../http_pipelining.ts";
 import {
