@@ -275,26 +275,22 @@ async function runTerminal(start: Start): Promise<number> {
 
 /**
  * The passwords of a terminal session: from --password-file, else asked
- * once and given again on reconnecting; forgotten when the server says
- * one was wrong. An account's password typed wrong is asked `again`, for
- * the same alias (asked for the alias instead, people typed the password
- * again, and joined under it, shown to everyone).
+ * once and given again on reconnecting; forgotten when the server says one
+ * was wrong, and a wrong one typed for an account is asked `again` (asked
+ * for an alias instead, people typed it there, and joined under it).
  */
 function terminalPasswords({ config, password }: Start, prompt: Prompt) {
   const given = new Map<string, string>();
   let account = config.certFile !== null;
-  let typed = false; // the last account password was typed, not empty
-  let again = false;
+  let [typed, again] = [false, false]; // typed: an account's, not empty
   const answer: AnswerOn = async (line, send) => {
     const asked = password === null && !given.has(line.kind);
     const secret = password ?? given.get(line.kind) ??
       await prompt.askSecret("Password: ");
     if (secret === null) return false;
     given.set(line.kind, secret);
-    if (line.kind === "account") {
-      account = true;
-      typed = asked && secret !== "";
-    }
+    if (line.kind === "account") account = true;
+    typed = line.kind === "account" && asked && secret !== "";
     await send(`/pass ${secret}`);
     return true;
   };
@@ -308,10 +304,9 @@ function terminalPasswords({ config, password }: Start, prompt: Prompt) {
 }
 
 /**
- * Sends the alias (asked for when none was given, and again after each
- * refusal but a wrong password typed for it: `again`) until the server
- * welcomes it, or resolves to an exit code when the user quits or the
- * connection ends.
+ * Sends the alias (asked for when none was given, and after a refusal but
+ * a wrong password typed: `again`) until the server welcomes it, or
+ * resolves to an exit code when the user quits or the connection ends.
  */
 async function chooseAlias(
   server: ServerConnection,
