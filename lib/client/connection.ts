@@ -132,6 +132,12 @@ function explainConnectError(
   caFile: string | null,
 ): ClientError {
   const message = error instanceof Error ? error.message : String(error);
+  if (message.includes("KeyMismatch")) {
+    return new ClientError(
+      "Cannot use --cert and --key: the key is not the certificate's",
+      { cause: error },
+    );
+  }
   return new ClientError(
     reachProblem(error, message, where, hostname) ??
       certificateProblem(message, hostname, caFile) ??

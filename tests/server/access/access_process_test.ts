@@ -316,6 +316,31 @@ Deno.test("certs client issues a certificate that logs its account in (mutual TL
           "",
         );
         assert.equal(foreign.code, 1);
+        // Its key with alice's certificate: "keys may not be consistent:
+        // KeyMismatch", as if the server's were at fault.
+        const mixed = await runClient(
+          [`--allow-net=127.0.0.1:${port}`, `--allow-read=${certs}`],
+          [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--ca",
+            `${certs}/ca.pem`,
+            "--cert",
+            cert,
+            "--key",
+            `${certs}/other-key.pem`,
+            "--alias",
+            "alice",
+          ],
+          "",
+        );
+        assert.equal(mixed.code, 1);
+        assert.match(
+          mixed.stderr,
+          /^Cannot use --cert and --key: the key is not the certificate's/,
+        );
         assert.match(
           foreign.stderr,
           new RegExp(
