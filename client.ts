@@ -44,7 +44,7 @@ import {
   type ServerConnection,
   type TrustedCa,
 } from "./lib/client/connection.ts";
-import { formatForDisplay } from "./lib/client/display.ts";
+import { formatForDisplay, isHistory } from "./lib/client/display.ts";
 import { Outbox } from "./lib/client/outbox.ts";
 import { PendingLines } from "./lib/client/pending.ts";
 import { ReadMarks, ResumeState } from "./lib/client/resume.ts";
@@ -153,19 +153,18 @@ function chatWith(start: Start, hooks: ChatHooks): Promise<number> {
 async function runPipe(start: Start): Promise<number> {
   const { config, color, password, outbox } = start;
   const onTerminal = Deno.stdout.isTerminal();
+  let history = config.history;
   const print = (
     line: ServerLine | string,
     room: string | null = null,
     setAt?: Date,
   ) => {
-    // Scripts that want only what is said from now on are not surprised.
-    if (!config.history && isHistory(line)) return;
-    // Isolates (FSI…PDI) are for a terminal: a file or a script gets the
-    // text as it was sent, as it gets no colours.
+    // History only with --history, or once asked for (/history).
+    if (!history && isHistory(line)) return;
+    // Isolates (FSI…PDI) and rows cut to its width are for a terminal.
     const isolate = onTerminal;
     const text = formatForDisplay(line, { color, room, isolate, setAt });
     if (text === null) return;
-    // On a terminal, cut to its width as the prompt does (wrap.ts).
     console.log(onTerminal ? wrapLine(text, Deno.consoleSize().columns) : text);
   };
   let account = config.certFile !== null;
@@ -191,13 +190,15 @@ async function runPipe(start: Start): Promise<number> {
       const joined = await awaitWelcome(server, dialogue);
       return typeof joined === "string" ? 1 : joined;
     },
-    // Joins --room, sends stdin (a line after /join goes to the room
-    // joined), then /quit once every line was answered (one sent again,
-    // after reconnecting too, included).
+    // Joins --room, sends stdin (after /join, to the room joined), then
+    // /quit once every line was answered (sent again after a reconnect too).
     started: () => {
       (async () => {
         await joinRooms(start);
-        for await (const line of stdinLines()) await outbox.send(line);
+        for await (const line of stdinLines()) {
+          history ||= /^(#\S+ +)?\/history\b/i.test(line);
+          await outbox.send(line);
+        }
         await outbox.idle();
         await outbox.send("/quit");
         leaving = true;
@@ -324,11 +325,6 @@ async function chooseAlias(
     if (result !== "rejected") return result;
     if (!again()) alias = null; // rejected: ask again
   }
-}
-
-function isHistory(line: ServerLine | string): boolean {
-  return typeof line !== "string" &&
-    (line.type === "HIST" || line.type === "HISTEND");
 }
 
 /**

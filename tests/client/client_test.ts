@@ -579,6 +579,19 @@ ${date} <bot> live
 `,
       ),
     );
+    // Asked for (/history), it is printed without --history too (it was
+    // not: the script got nothing).
+    const asked = await runClientAt(s.port, caFile, "bot", "/history 1\n");
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.match(
+      asked.stdout,
+      new RegExp(
+        String.raw`Welcome, bot! 2 online\. Type /help for commands
+${date} <bot> live again
+-!- ---- End of history: 1 message ----
+-!- Disconnected: Goodbye`,
+      ),
+    );
   });
 });
 
