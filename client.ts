@@ -44,7 +44,7 @@ import {
   type ServerConnection,
   type TrustedCa,
 } from "./lib/client/connection.ts";
-import { formatForDisplay } from "./lib/client/display.ts";
+import { formatForDisplay, isHistory } from "./lib/client/display.ts";
 import { Outbox } from "./lib/client/outbox.ts";
 import { PendingLines } from "./lib/client/pending.ts";
 import { ReadMarks, ResumeState } from "./lib/client/resume.ts";
@@ -153,19 +153,18 @@ function chatWith(start: Start, hooks: ChatHooks): Promise<number> {
 async function runPipe(start: Start): Promise<number> {
   const { config, color, password, outbox } = start;
   const onTerminal = Deno.stdout.isTerminal();
+  let history = config.history;
   const print = (
     line: ServerLine | string,
     room: string | null = null,
     setAt?: Date,
   ) => {
-    // Scripts that want only what is said from now on are not surprised.
-    if (!config.history && isHistory(line)) return;
-    // Isolates (FSI…PDI) are for a terminal: a file or a script gets the
-    // text as it was sent, as it gets no colours.
+    // History only with --history, or once asked for (/history).
+    if (!history && isHistory(line)) return;
+    // Isolates (FSI…PDI) and rows cut to its width are for a terminal.
     const isolate = onTerminal;
     const text = formatForDisplay(line, { color, room, isolate, setAt });
     if (text === null) return;
-    // On a terminal, cut to its width as the prompt does (wrap.ts).
     console.log(onTerminal ? wrapLine(text, Deno.consoleSize().columns) : text);
   };
   let account = config.certFile !== null;
@@ -191,13 +190,15 @@ async function runPipe(start: Start): Promise<number> {
       const joined = await awaitWelcome(server, dialogue);
       return typeof joined === "string" ? 1 : joined;
     },
-    // Joins --room, sends stdin (a line after /join goes to the room
-    // joined), then /quit once every line was answered (one sent again,
-    // after reconnecting too, included).
+    // Joins --room, sends stdin (after /join, to the room joined), then
+    // /quit once every line was answered (sent again after a reconnect too).
     started: () => {
       (async () => {
         await joinRooms(start);
-        for await (const line of stdinLines()) await outbox.send(line);
+        for await (const line of stdinLines()) {
+          history ||= /^(#\S+ +)?\/history\b/i.test(line);
+          await outbox.send(line);
+        }
         await outbox.idle();
         await outbox.send("/quit");
         leaving = true;
@@ -246,7 +247,7 @@ async function runTerminal(start: Start): Promise<number> {
     seen: () => prompt.show(rooms.prompt(status)),
     answer: passwords.answer,
     chooseAlias: (server, dialogue) =>
-      chooseAlias(server, config.alias, prompt, dialogue),
+      chooseAlias(server, config.alias, prompt, dialogue, passwords.again),
     started: () => {
       prompting = true;
       prompt.start(rooms.prompt(), (line) => {
@@ -275,39 +276,45 @@ async function runTerminal(start: Start): Promise<number> {
 
 /**
  * The passwords of a terminal session: from --password-file, else asked
- * once and given again on reconnecting; forgotten when the server says
- * one was wrong.
+ * once and given again on reconnecting; forgotten when the server says one
+ * was wrong, and a wrong one typed for an account is asked `again` (asked
+ * for an alias instead, people typed it there, and joined under it).
  */
 function terminalPasswords({ config, password }: Start, prompt: Prompt) {
   const given = new Map<string, string>();
   let account = config.certFile !== null;
+  let [typed, again] = [false, false]; // typed: an account's, not empty
   const answer: AnswerOn = async (line, send) => {
+    const asked = password === null && !given.has(line.kind);
     const secret = password ?? given.get(line.kind) ??
       await prompt.askSecret("Password: ");
     if (secret === null) return false;
     given.set(line.kind, secret);
     if (line.kind === "account") account = true;
+    typed = line.kind === "account" && asked && secret !== "";
     await send(`/pass ${secret}`);
     return true;
   };
   const seen = (line: ServerLine | string) => {
     if (typeof line === "string" || line.type !== "ERR") return;
+    again = line.code === "login-failed" && typed;
     if (line.code === "password-wrong") given.delete("room");
     if (line.code === "login-failed") given.delete("account");
   };
-  return { answer, seen, account: () => account };
+  return { answer, seen, account: () => account, again: () => again };
 }
 
 /**
- * Sends the alias (asked for when none was given, and again after each
- * refusal) until the server welcomes it, or resolves to an exit code when
- * the user quits or the connection ends.
+ * Sends the alias (asked for when none was given, and after a refusal but
+ * a wrong password typed: `again`) until the server welcomes it, or
+ * resolves to an exit code when the user quits or the connection ends.
  */
 async function chooseAlias(
   server: ServerConnection,
   alias: string | null,
   prompt: Prompt,
   dialogue: Dialogue,
+  again: () => boolean,
 ): Promise<ServerLine<"WELCOME"> | number> {
   while (true) {
     alias ??= await prompt.ask("Alias: ");
@@ -316,13 +323,8 @@ async function chooseAlias(
     const result = await awaitWelcome(server, dialogue);
     if (result === "closed") return 1;
     if (result !== "rejected") return result;
-    alias = null; // rejected: ask again
+    if (!again()) alias = null; // rejected: ask again
   }
-}
-
-function isHistory(line: ServerLine | string): boolean {
-  return typeof line !== "string" &&
-    (line.type === "HIST" || line.type === "HISTEND");
 }
 
 /**

@@ -121,7 +121,7 @@ export async function main(args: readonly string[]): Promise<number> {
     await writeAll(Deno.stdout, encoder.encode(chunk));
     return 0;
   } catch (e) {
-    const flag = missingPermission(e);
+    const flag = permissionHint(e, values["data-dir"]);
     console.error(
       flag === null
         ? (e as Error).message
@@ -129,6 +129,16 @@ export async function main(args: readonly string[]): Promise<number> {
     );
     return 1;
   }
+}
+
+/**
+ * The flag to add for a refused permission: for a file of the data
+ * directory, the directory (its other files would be refused next).
+ */
+function permissionHint(e: unknown, dataDir: string): string | null {
+  const dir = `--allow-read=${dataDir}`;
+  const refused = missingPermission(e);
+  return refused?.startsWith(`${dir}/`) ? dir : refused;
 }
 
 /** Milliseconds since the epoch of a date (UTC) or date and time. */

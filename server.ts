@@ -28,6 +28,7 @@ import {
   generateCertificates,
   issueClientCertificate,
   loadCertificate,
+  readClientCa,
   watchExpiry,
 } from "./lib/server/server_certs.ts";
 import { SERVER_FLAGS } from "./lib/server/server_flags.ts";
@@ -84,7 +85,7 @@ async function serve(config: ServerConfig, log: Logger): Promise<number> {
     ? null
     : await readRoomPassword(config.passwordFile, log);
   const clientCa = config.clientCa === null ? null : {
-    ca: await Deno.readTextFile(config.clientCa),
+    ca: await readClientCa(config.clientCa),
     require: config.clientCert === "require",
   };
   using store = openStore(config.dataDir, {

@@ -336,6 +336,13 @@ function sanction(
   const [who = "", first = "", ...words] = rest.split(" ");
   if (who === "") throw usage(`/${kind} ${target} [DURATION] [REASON]`);
   const durationMs = parseDuration(first);
+  // "1y", "10min", "5": meant as one, not the reason of a sanction until
+  // lifted ("2nd warning" is a reason).
+  if (durationMs === null && /^\d+(?!st$|nd$|rd$|th$)[a-z]*$/i.test(first)) {
+    throw usage(
+      `/${kind} ${target} [DURATION] [REASON] (DURATION: 30s, 10m, 2h, 7d or 4w)`,
+    );
+  }
   const reason = shown(
     (durationMs === null ? [first, ...words] : words).join(" "),
   );

@@ -48,7 +48,7 @@ export function parseFlags<T extends FlagTable>(
   );
   try {
     return parseArgs({
-      args: [...args],
+      args: negativesJoined(flags, args),
       options,
       allowPositionals: true,
       strict: true,
@@ -58,6 +58,25 @@ export function parseFlags<T extends FlagTable>(
       cause: e,
     });
   }
+}
+
+/**
+ * `--flag -1` as `--flag=-1`: `parseArgs` reads a negative number after a
+ * flag that takes a value as an option, and says the flag needs a value;
+ * joined, the range check says which values it takes.
+ */
+function negativesJoined(flags: FlagTable, args: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const flag = /^--([^=]+)$/.exec(args[i]!)?.[1];
+    const next = args[i + 1];
+    const takesValue = flag !== undefined && flags[flag]?.type === "string";
+    if (takesValue && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${args[i]}=${next}`);
+      i++;
+    } else joined.push(args[i]!);
+  }
+  return joined;
 }
 
 /**
@@ -204,4 +223,19 @@ export function missingPermission(error: unknown): string | null {
 export function isAddressInUse(error: unknown): boolean {
   return error instanceof Deno.errors.AddrInUse ||
     (error as { code?: unknown } | null)?.code === "EADDRINUSE";
+}
+
+/**
+ * Asks for the permission to listen on `hostname:port` (on a terminal Deno
+ * prompts, as it would), throwing Deno's own `NotCapable` error when it is
+ * not granted: `node:net` throws it from a later tick, where no caller can
+ * catch it (an uncaught stack trace instead of the flag to add).
+ */
+export function requestListen(hostname: string, port: number): void {
+  const host = `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+  const { state } = Deno.permissions.requestSync({ name: "net", host });
+  if (state === "granted") return;
+  throw new Deno.errors.NotCapable(
+    `Requires net access to "${host}", run again with the --allow-net flag`,
+  );
 }

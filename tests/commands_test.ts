@@ -77,6 +77,19 @@ Deno.test("parseCommand() parses operator commands, durations included", () => {
     durationMs: 600_000,
     reason: "",
   });
+  // A number that is no duration is refused: "/ban bob 1y" banned bob
+  // until lifted, "1y" its reason. An ordinal starts a reason.
+  for (
+    const line of ["/ban bob 1y", "/mute bob 10min", "/roomban bob 5 spam"]
+  ) {
+    assert.equal(code(() => parseCommand(line)), "usage", line);
+  }
+  assert.deepEqual(parseCommand("/ban bob 2nd warning"), {
+    kind: "ban",
+    target: "bob",
+    durationMs: null,
+    reason: "2nd warning",
+  });
   assert.deepEqual(parseCommand("/unban bob"), {
     kind: "unban",
     target: "bob",

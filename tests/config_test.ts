@@ -399,6 +399,24 @@ Deno.test("parseServerArgs() rejects bad values with clear errors", () => {
     [["--san", "300.1.1.1"], TypeError, /--san/],
     [["--max-skip-bytes", "10"], RangeError, /--max-skip-bytes/],
     [["--client-cert", "maybe"], TypeError, /--client-cert/],
+    // Two doors on one address: the second was said to be "in use", as if
+    // another server held it.
+    [
+      ["--web-port", "7443"],
+      TypeError,
+      /Cannot use --web-port 7443: --port listens there/,
+    ],
+    [
+      ["--irc-port", "7444"],
+      TypeError,
+      /Cannot use --irc-port 7444: --web-port listens there/,
+    ],
+    // Without a CA, nothing was asked: the server started open to all.
+    [
+      ["--client-cert", "require"],
+      TypeError,
+      /Cannot use --client-cert require without --client-ca: no certificate would be asked for, and anyone would join/,
+    ],
     [
       ["--client-ca", "ca.pem", "--tls-engine", "deno"],
       TypeError,

@@ -27,3 +27,13 @@ Deno.test("parseFlags() names an unknown flag, a missing value and a value given
     history: true,
   });
 });
+
+Deno.test("parseFlags() takes a negative number after a flag as its value, for the range check to refuse", () => {
+  // "--port -1" said '"--port" needs a value', one having been given.
+  const { values } = parseFlags(FLAGS, ["--port", "-1"]);
+  assert.equal(values.port, "-1");
+  assert.throws(
+    () => parseFlags(FLAGS, ["--port", "-x"]),
+    new TypeError('Cannot parse arguments: "--port" needs a value'),
+  );
+});

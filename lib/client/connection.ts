@@ -89,7 +89,7 @@ export async function connectToServer(
   } finally {
     clearTimeout(timer);
   }
-  return new ServerConnection(conn);
+  return new ServerConnection(conn, Boolean(options.identity));
 }
 
 /**
@@ -132,6 +132,12 @@ function explainConnectError(
   caFile: string | null,
 ): ClientError {
   const message = error instanceof Error ? error.message : String(error);
+  if (message.includes("KeyMismatch")) {
+    return new ClientError(
+      "Cannot use --cert and --key: the key is not the certificate's",
+      { cause: error },
+    );
+  }
   return new ClientError(
     reachProblem(error, message, where, hostname) ??
       certificateProblem(message, hostname, caFile) ??
@@ -172,7 +178,9 @@ function certificateProblem(
   hostname: string,
   caFile: string | null,
 ): string | null {
-  if (message.includes("UnknownIssuer")) {
+  // BadSignature: a CA of the issuer's name, but another key (every dev CA
+  // is "tlschat dev CA": another server's, or one made anew with --new-ca).
+  if (/UnknownIssuer|BadSignature/.test(message)) {
     return caFile === null
       ? `Cannot verify the server's certificate: no CA the system trusts signed it. ` +
         `If the server uses its own CA, get its CA file (the server prints its path and SHA-256 fingerprint at start, by default certs/ca.pem) and pass it with --ca FILE`
@@ -199,7 +207,8 @@ function certificateProblem(
 /**
  * What a server that ended the connection before its greeting is, from
  * the read's error (`readError`): one that wants a client certificate says
- * so with a TLS alert once the handshake is done.
+ * so with a TLS alert once the handshake is done; one that refuses the
+ * certificate presented (`presented`) just closes the connection.
  *
  * @example
  * ```ts
@@ -210,12 +219,20 @@ function certificateProblem(
  *   noGreeting("received fatal alert: CertificateRequired"),
  *   /client certificate/,
  * );
+ * assert.match(noGreeting(null, true), /may not accept the certificate/);
  * assert.equal(noGreeting(null), "is not a tlschat server (no greeting)");
  * ```
  */
-export function noGreeting(readError: string | null): string {
+export function noGreeting(
+  readError: string | null,
+  presented = false,
+): string {
   if (readError?.includes("CertificateRequired")) {
     return "asks for a client certificate: give it with --cert FILE --key FILE";
+  }
+  if (presented) {
+    return "ended the connection before its greeting: it may not accept the certificate of --cert " +
+      "(signed by another CA than its --client-ca, expired, or not made for clients)";
   }
   return "is not a tlschat server (no greeting)";
 }
@@ -234,10 +251,13 @@ export class ServerConnection {
   #holdUntilMs = 0;
   #closed = false;
   #readError: string | null = null;
+  /** Whether this client presented a certificate (mutual TLS). */
+  readonly presented: boolean;
 
-  /** Wraps a handshaken TLS connection. */
-  constructor(conn: Deno.TlsConn) {
+  /** Wraps a handshaken TLS connection; `presented`: with a certificate. */
+  constructor(conn: Deno.TlsConn, presented = false) {
     this.conn = conn;
+    this.presented = presented;
   }
 
   /**

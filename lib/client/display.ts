@@ -292,6 +292,12 @@ function formatHistory(line: ServerLine<"HIST">, p: Painter): string {
   return p.paint("dim", `${date} `) + said;
 }
 
+/** Whether a line is history: a `HIST` line or the `HISTEND` after them. */
+export function isHistory(line: ServerLine | string): boolean {
+  return typeof line !== "string" &&
+    (line.type === "HIST" || line.type === "HISTEND");
+}
+
 /**
  * Formats a server line for the terminal, or returns null for lines that are
  * not shown (`PING`, `CAP`). A string is an unparsed line, shown as it is.

@@ -221,7 +221,9 @@ async function session(
   const hello = await greet(server, memory, dialogue);
   if (hello === null) {
     hooks.notice(
-      `Cannot chat: ${formatServer(where)} ${noGreeting(server.readError)}`,
+      `Cannot chat: ${formatServer(where)} ${
+        noGreeting(server.readError, server.presented)
+      }`,
     );
     return first ? { kind: "exit", code: 1 } : lost;
   }

@@ -13,6 +13,40 @@ import type { AddressRange } from "../address.ts";
 import type { TlsEngine } from "./server_flags.ts";
 
 /**
+ * Two doors on one address (port 0 aside), or null: the second one's
+ * listening would fail as if another server held the address.
+ */
+export function doorClash(
+  config: Pick<
+    ServerConfig,
+    | "hostname"
+    | "port"
+    | "webPort"
+    | "ircHost"
+    | "ircPort"
+    | "metricsHost"
+    | "metricsPort"
+  >,
+): string | null {
+  const doors = [
+    ["port", config.hostname, config.port],
+    ["web-port", config.hostname, config.webPort],
+    ["irc-port", config.ircHost, config.ircPort],
+    ["metrics-port", config.metricsHost, config.metricsPort],
+  ] as const;
+  const taken = new Map<string, string>();
+  for (const [flag, host, port] of doors) {
+    if (port === null || port === 0) continue;
+    const other = taken.get(`${host} ${port}`);
+    if (other !== undefined) {
+      return `Cannot use --${flag} ${port}: --${other} listens there`;
+    }
+    taken.set(`${host} ${port}`, flag);
+  }
+  return null;
+}
+
+/**
  * Why `engine` cannot listen as asked, or null when it can: the one place
  * that decides which settings need the node engine (the config refuses
  * them at start, `listenTls` refuses them too). The deno engine

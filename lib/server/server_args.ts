@@ -26,7 +26,12 @@ import {
   validateRoomName,
 } from "../protocol.ts";
 import { SERVER_FLAGS, TLS_ENGINES } from "./server_flags.ts";
-import { engineCannot, SERVER_SETTINGS, type ServerConfig } from "./config.ts";
+import {
+  doorClash,
+  engineCannot,
+  SERVER_SETTINGS,
+  type ServerConfig,
+} from "./config.ts";
 
 /**
  * Parses server arguments into a complete {@linkcode ServerConfig}. Throws
@@ -298,6 +303,13 @@ function checkTogether(config: ServerConfig): void {
     trustedProxies: config.trustedProxies.length > 0,
   });
   if (unsupported !== null) throw new TypeError(unsupported);
+  const clash = doorClash(config);
+  if (clash !== null) throw new TypeError(clash);
+  if (config.clientCert === "require" && config.clientCa === null) {
+    throw new TypeError(
+      "Cannot use --client-cert require without --client-ca: no certificate would be asked for, and anyone would join",
+    );
+  }
   if (config.handshakeTimeoutMs <= 0 || config.aliasTimeoutMs <= 0) {
     throw new RangeError(
       "Cannot use a zero --handshake-timeout or --alias-timeout: silent connections would pile up",

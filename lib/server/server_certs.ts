@@ -8,7 +8,9 @@
  * @module
  */
 
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import {
+  type CertificateFacts,
   certificateFacts,
   certificatePaths,
   daysLeft,
@@ -19,6 +21,7 @@ import {
   writeClientCertificate,
   writeDevCertificates,
 } from "../certs.ts";
+import { missingPermission } from "../flags.ts";
 import type { Logger } from "../log.ts";
 import { validateAlias } from "../protocol.ts";
 import type { ServerConfig } from "./config.ts";
@@ -49,7 +52,7 @@ export async function loadCertificate(
         `Cannot read certificate: "${config.certFile}" or "${config.keyFile}" does not exist`,
       );
     }
-    const { notAfter } = certificateFacts(pair.cert);
+    const { notAfter } = checkPair(pair, config.certFile, config.keyFile);
     if (daysLeft(notAfter, Date.now()) < 0) {
       throw new Error(
         `Cannot serve "${config.certFile}": it expired on ${notAfter.toISOString()}`,
@@ -78,6 +81,67 @@ export async function loadCertificate(
   }
   pair = await readPair(paths.cert, paths.key);
   return { ...pair!, file: paths.cert };
+}
+
+/**
+ * What `--cert` says of itself, once it is known to hold a certificate
+ * whose key `--key` holds: otherwise the server would start and fail every
+ * handshake.
+ */
+function checkPair(
+  pair: { cert: string; key: string },
+  certFile: string,
+  keyFile: string,
+): CertificateFacts {
+  let facts: CertificateFacts;
+  try {
+    facts = certificateFacts(pair.cert);
+  } catch (e) {
+    throw new Error(`Cannot serve "${certFile}": it holds no certificate`, {
+      cause: e,
+    });
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pair.key);
+  } catch (e) {
+    throw new Error(`Cannot use --key "${keyFile}": it holds no private key`, {
+      cause: e,
+    });
+  }
+  if (!new X509Certificate(pair.cert).checkPrivateKey(key)) {
+    throw new Error(
+      `Cannot serve "${certFile}": "${keyFile}" is not its private key`,
+    );
+  }
+  return facts;
+}
+
+/**
+ * Reads `--client-ca`: it must hold a certificate (given a key, or nothing,
+ * the server started and no certificate could log in). Errors name the
+ * flag; a missing permission is left to say which one.
+ */
+export async function readClientCa(file: string): Promise<string> {
+  let pem: string;
+  try {
+    pem = await Deno.readTextFile(file);
+  } catch (e) {
+    if (missingPermission(e) !== null) throw e;
+    throw new Error(
+      `Cannot read --client-ca "${file}": ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+  try {
+    new X509Certificate(pem);
+  } catch (e) {
+    throw new Error(
+      `Cannot use --client-ca "${file}": it holds no certificate`,
+      { cause: e },
+    );
+  }
+  return pem;
 }
 
 /**

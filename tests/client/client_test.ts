@@ -218,6 +218,20 @@ Deno.test("client.ts explains an untrusted server certificate and names the CA f
           "Get the server's CA file \\(the server prints its path and SHA-256 fingerprint at start, by default certs/ca.pem on the server host\\)",
       ),
     );
+    // Another CA of the same name (every dev CA is "tlschat dev CA": the
+    // CA file of another server, or one made anew with --new-ca) said
+    // "invalid peer certificate: BadSignature", with nothing to do.
+    const twin = `${dir}/twin-ca.pem`;
+    await Deno.writeTextFile(twin, (await generateCa("tlschat test CA")).cert);
+    const twinResult = await runClientAt(s.port, twin, "x", "");
+    assert.equal(twinResult.code, 1);
+    assert.match(
+      twinResult.stderr,
+      new RegExp(
+        `^Cannot verify the server's certificate: it is not signed by the CA in "${twin}"\\. ` +
+          "Get the server's CA file",
+      ),
+    );
     // Without --ca and no readable certs/ca.pem, the system roots are used.
     const system = await runClient(
       [`--allow-net=127.0.0.1:${s.port}`],
@@ -450,6 +464,55 @@ Deno.test("client.ts on a terminal asks for a password without echoing it", asyn
   });
 });
 
+Deno.test("client.ts on a terminal asks a wrong account password again, for the same alias, never as an alias", async () => {
+  // It asked "Alias: " after a wrong password: people typed the password
+  // again there, and joined under it, shown to everyone.
+  await using s = await startServer("node");
+  await s.server.gate.accounts.add("carol", "carol's own password");
+  await withCaFile(async (caFile) => {
+    for (const given of [["--alias", "carol"], []]) {
+      await using term = new TerminalClient(
+        permissions(s.port, caFile),
+        [...target(s.port, caFile), ...given],
+      );
+      let at = 0;
+      if (given.length === 0) {
+        at = await term.waitFor(/Alias: /);
+        await term.type("carol\r");
+      }
+      at = await term.waitFor(
+        /"carol" is a registered alias.*\n.*Password: /,
+        at,
+      );
+      await term.type("a wrong one\r");
+      at = await term.waitFor(/! Wrong alias or password\r?\n/, at);
+      at = await term.waitFor(
+        /"carol" is a registered alias.*\n.*Password: /,
+        at,
+      );
+      assert.doesNotMatch(term.text, /Alias: $/);
+      await term.type("carol's own password\r");
+      at = await term.waitFor(/Welcome, carol! 1 online/, at);
+      await term.type("/quit\r");
+      assert.equal(await term.exited(), 0);
+      assert.ok(!term.raw.includes("a wrong one"), "the password was echoed");
+    }
+    // A guest that happened on a registered alias gives no password (an
+    // empty line): it is asked for another alias.
+    await using guest = new TerminalClient(
+      permissions(s.port, caFile),
+      [...target(s.port, caFile), "--alias", "carol"],
+    );
+    let at = await guest.waitFor(/Password: /);
+    await guest.type("\r");
+    at = await guest.waitFor(/! Wrong alias or password\r?\n.*Alias: /, at);
+    await guest.type("dan\r");
+    at = await guest.waitFor(/Welcome, dan! 1 online/, at);
+    await guest.type("/quit\r");
+    assert.equal(await guest.exited(), 0);
+  });
+});
+
 Deno.test("client.ts on a terminal says when a login is held back, and the connection ends there", async () => {
   await using s = await startServer("node", ["--login-attempts", "1"]);
   await s.server.gate.accounts.add("carol", "carol's own password");
@@ -463,9 +526,7 @@ Deno.test("client.ts on a terminal says when a login is held back, and the conne
     at = await term.waitFor(/Password: /, at);
     await term.type("a wrong one\r");
     at = await term.waitFor(/Wrong alias or password/, at);
-    at = await term.waitFor(/Alias: /, at);
-    await term.type("carol\r");
-    at = await term.waitFor(/Password: /, at);
+    at = await term.waitFor(/Password: /, at); // carol's again
     await term.type("carol's own password\r"); // right, but held back
     at = await term.waitFor(/Too many failed logins: try again in 60 s/, at);
     // It exits (before: it asked "Alias: " again, on a connection that could
@@ -516,6 +577,19 @@ ${date} <bot> live
 -!- ---- End of history: 3 messages ----
 <bot> live again
 `,
+      ),
+    );
+    // Asked for (/history), it is printed without --history too (it was
+    // not: the script got nothing).
+    const asked = await runClientAt(s.port, caFile, "bot", "/history 1\n");
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.match(
+      asked.stdout,
+      new RegExp(
+        String.raw`Welcome, bot! 2 online\. Type /help for commands
+${date} <bot> live again
+-!- ---- End of history: 1 message ----
+-!- Disconnected: Goodbye`,
       ),
     );
   });

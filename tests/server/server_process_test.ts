@@ -10,6 +10,7 @@ import { issueServerCertificate } from "../../lib/cert_authority.ts";
 import {
   denoRun,
   ENGINES,
+  freePort,
   loopbackArgs,
   openssl,
   opensslFingerprint,
@@ -192,6 +193,46 @@ for (const engine of ENGINES) {
     });
   }
 }
+
+Deno.test("server.ts exits within 5 s of SIGINT after a dropped member's resume grace ran out", async () => {
+  // The member's idle deadline, cleared when it dropped, stayed behind its
+  // grace: once the grace ran, a timer for it kept the stopped server
+  // alive until the idle timeout would have come (minutes).
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const { ca } = await testCertificates();
+    await withServerProcess(
+      serverPermissions(dir),
+      [...loopbackArgs(dir), "--resume-grace", "1"],
+      async (server) => {
+        const alice = await TestClient.connect(
+          server.port,
+          "localhost",
+          ca.cert,
+        );
+        await alice.expect(/^HELLO /);
+        await alice.send("/cap resume");
+        await alice.expect(/^CAP /);
+        await alice.send("alice");
+        await alice.expect(/^RESUME /);
+        alice[Symbol.dispose]();
+        await server.output.waitFor(
+          /INFO leave alias=alice addr=127\.0\.0\.1:\d+ reason=disconnect online=0$/,
+        );
+        const started = Date.now();
+        server.child.kill("SIGINT");
+        const late = setTimeout(() => server.child.kill("SIGKILL"), 10_000);
+        const status = await server.exited();
+        clearTimeout(late);
+        assert.ok(
+          Date.now() - started < 5000,
+          `took ${Date.now() - started} ms`,
+        );
+        assert.equal(status.code, 0);
+      },
+    );
+  });
+});
 
 Deno.test("server.ts logs joins, leaves, refusals and, at debug level, failed handshakes", async () => {
   await withTempDir(async (dir) => {
@@ -451,6 +492,40 @@ Deno.test("server.ts names the exact path in a missing-permission hint", async (
   });
 });
 
+Deno.test("server.ts names the exact address in a missing net permission hint, on every port", async () => {
+  // `node:net` threw the refusal from a later tick, where nothing caught
+  // it: `deno task server --port 8443` printed an uncaught stack trace.
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    for (
+      const door of ["--port", "--web-port", "--irc-port", "--metrics-port"]
+    ) {
+      const port = String(freePort());
+      const result = await runCommand(
+        "deno",
+        denoRun("server.ts", [
+          "--allow-net=127.0.0.1:0",
+          `--allow-read=${dir}`,
+          `--allow-write=${dir}`,
+          "--allow-env=WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE",
+        ], [
+          ...loopbackArgs(dir, "--web-port", "0", "--irc-port", "0"),
+          door,
+          port,
+        ]),
+      );
+      assert.equal(result.code, 1, result.out);
+      assert.doesNotMatch(result.out, /Uncaught/);
+      assert.match(
+        result.out,
+        new RegExp(
+          `Run with --allow-net=127\\.0\\.0\\.1:${port} \\(see README\\)`,
+        ),
+      );
+    }
+  });
+});
+
 /** Writes a server certificate for loopback that ends in `days` days. */
 async function writeLeafEnding(dir: string, days: number): Promise<void> {
   const { ca } = await testCertificates();
@@ -487,6 +562,93 @@ Deno.test("server.ts refuses an expired --cert and warns about one ending soon",
         new RegExp(`WARN certificate-expiring file=${dir}/server.pem days=9 `),
       );
     });
+  });
+});
+
+Deno.test("server.ts refuses a --key that is not the --cert's, and the two files swapped", async () => {
+  // It started, and every handshake failed ("unexpected end of file" in
+  // the client), or it said "BER error: Unexpected Tag".
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const { ca } = await testCertificates();
+    await writeKey(`${dir}/ca-key.pem`, ca.key);
+    const permissions = [
+      "--allow-net=127.0.0.1",
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}/data`,
+    ];
+    // Stopped after 15 s should it start after all.
+    const start = async (cert: string, key: string) => {
+      const { code, stdout, stderr } = await new Deno.Command("deno", {
+        args: denoRun("server.ts", permissions, [
+          ...ownCertificate(dir),
+          "--cert",
+          `${dir}/${cert}`,
+          "--key",
+          `${dir}/${key}`,
+        ]),
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(15_000),
+      }).output();
+      const decoder = new TextDecoder();
+      return { code, out: decoder.decode(stdout) + decoder.decode(stderr) };
+    };
+    const other = await start("server.pem", "ca-key.pem");
+    assert.equal(other.code, 1, other.out);
+    assert.match(
+      other.out,
+      new RegExp(
+        `Cannot serve "${dir}/server\\.pem": "${dir}/ca-key\\.pem" is not its private key`,
+      ),
+    );
+    const swapped = await start("server-key.pem", "server.pem");
+    assert.equal(swapped.code, 1, swapped.out);
+    assert.match(
+      swapped.out,
+      new RegExp(
+        `Cannot serve "${dir}/server-key\\.pem": it holds no certificate`,
+      ),
+    );
+  });
+});
+
+Deno.test("server.ts refuses a --client-ca that is missing or holds no certificate, naming the flag", async () => {
+  // A key given as the CA started a server no certificate could log into;
+  // a missing file said "NotFound: No such file or directory".
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const permissions = [
+      "--allow-net=127.0.0.1",
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+    ];
+    for (
+      const [file, problem] of [
+        ["server-key.pem", "it holds no certificate"],
+        ["missing.pem", "No such file or directory"],
+      ] as const
+    ) {
+      const { code, stdout, stderr } = await new Deno.Command("deno", {
+        args: denoRun("server.ts", permissions, [
+          ...loopbackArgs(dir),
+          "--client-ca",
+          `${dir}/${file}`,
+        ]),
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(15_000), // should it start after all
+      }).output();
+      const out = new TextDecoder().decode(stdout) +
+        new TextDecoder().decode(stderr);
+      assert.equal(code, 1, out);
+      assert.match(
+        out,
+        new RegExp(
+          `--client-ca "${dir}/${file.replace(".", "\\.")}": ${problem}`,
+        ),
+      );
+    }
   });
 });
 

@@ -17,6 +17,7 @@
  */
 
 import { createClient } from "redis";
+import { missingPermission } from "../../flags.ts";
 import { describeError, type Logger, redact } from "../../log.ts";
 import { HISTORY_REQUEST_LIMIT } from "../../protocol.ts";
 import type { Histogram } from "../metrics/registry.ts";
@@ -180,8 +181,10 @@ export class RedisLink {
       commandOptions: { timeout: options.redisTimeoutMs },
       socket: {
         connectTimeout: options.redisConnectTimeoutMs,
+        // No permission: no try will have it.
         reconnectStrategy: (retries: number, cause: Error) =>
-          !opened && retries >= options.redisStartTries
+          !opened && (retries >= options.redisStartTries ||
+              missingPermission(cause) !== null)
             ? cause
             : Math.min(100 * 2 ** retries, options.redisReconnectMaxMs),
       },
@@ -198,6 +201,9 @@ export class RedisLink {
     } catch (e) {
       link.destroy();
       if (e instanceof StateFormatError) throw e;
+      // The refusal itself, for the flag to add (the start says it).
+      const cause = (e as { originalError?: unknown }).originalError;
+      if (missingPermission(cause) !== null) throw cause;
       throw new Error(
         `Cannot use Redis at ${redact(options.url)}: ${
           (e as Error).message.replace(/\.+$/, "")

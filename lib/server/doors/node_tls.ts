@@ -25,6 +25,7 @@ import { type AddressRange, inAnyRange } from "../../address.ts";
 import type { PeerCertificate } from "../access/accounts.ts";
 import { InputOverflowError } from "../room/connection.ts";
 import type { ByteConn, ByteListener, NetAddress } from "./byte_conn.ts";
+import { requestListen } from "../../flags.ts";
 import { peerCertificate, readProxyHeader, TcpReading } from "./node_socket.ts";
 
 /** Options of {@linkcode listenNodeTls}. */
@@ -105,6 +106,7 @@ class NodeListener implements ByteListener {
     const server = net.createServer({ allowHalfOpen: true });
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     server.once("error", reject);
+    requestListen(options.hostname, options.port);
     server.listen({ host: options.hostname, port: options.port }, resolve);
     await promise;
     server.off("error", reject);

@@ -19,6 +19,7 @@ import {
   type NetAddress,
   ProxyHeaderError,
 } from "./byte_conn.ts";
+import { requestListen } from "../../flags.ts";
 import { readProxyHeader } from "./node_socket.ts";
 
 /** What the door knows of one TCP connection, from its accept. */
@@ -81,6 +82,7 @@ export class WebFront {
   /** Resolves once it listens on `port` (0: a free one) of `hostname`. */
   listen(port: number, hostname: string): Promise<void> {
     const server = this.#server;
+    requestListen(hostname, port);
     return new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(port, hostname, () => {

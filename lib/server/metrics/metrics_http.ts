@@ -25,7 +25,7 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import { isAddressInUse } from "../../flags.ts";
+import { isAddressInUse, requestListen } from "../../flags.ts";
 import { hostOf } from "../../address.ts";
 import { answerClientErrors } from "../../http_errors.ts";
 import { pipedAtMost } from "../../http_pipelining.ts";
@@ -325,6 +325,7 @@ async function listen(
   http: Server,
   { hostname, port }: MetricsListenerOptions,
 ): Promise<void> {
+  requestListen(hostname, port);
   try {
     await new Promise<void>((resolve, reject) => {
       http.once("error", reject);

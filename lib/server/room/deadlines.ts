@@ -72,6 +72,9 @@ export class Deadlines {
 
   #arm(): void {
     this.#clock.clearTimeout(this.#timer);
+    // Only cancelled ones left (the last live one just ran): a timer for
+    // them would keep the process alive for nothing, after shutdown too.
+    if (this.#live === 0) this.#heap = [];
     const first = this.#heap[0];
     if (first === undefined) {
       this.#timer = undefined;

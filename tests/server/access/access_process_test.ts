@@ -289,6 +289,65 @@ Deno.test("certs client issues a certificate that logs its account in (mutual TL
               "give it with --cert FILE --key FILE",
           ),
         );
+        // One from another CA: the server ends the connection before its
+        // greeting (it said "is not a tlschat server (no greeting)").
+        const other = await issueClientCertificate(
+          (await testCertificates()).ca,
+          "alice",
+        );
+        await Deno.writeTextFile(`${certs}/other.pem`, other.cert);
+        await Deno.writeTextFile(`${certs}/other-key.pem`, other.key);
+        const foreign = await runClient(
+          [`--allow-net=127.0.0.1:${port}`, `--allow-read=${certs}`],
+          [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--ca",
+            `${certs}/ca.pem`,
+            "--cert",
+            `${certs}/other.pem`,
+            "--key",
+            `${certs}/other-key.pem`,
+            "--alias",
+            "alice",
+          ],
+          "",
+        );
+        assert.equal(foreign.code, 1);
+        // Its key with alice's certificate: "keys may not be consistent:
+        // KeyMismatch", as if the server's were at fault.
+        const mixed = await runClient(
+          [`--allow-net=127.0.0.1:${port}`, `--allow-read=${certs}`],
+          [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--ca",
+            `${certs}/ca.pem`,
+            "--cert",
+            cert,
+            "--key",
+            `${certs}/other-key.pem`,
+            "--alias",
+            "alice",
+          ],
+          "",
+        );
+        assert.equal(mixed.code, 1);
+        assert.match(
+          mixed.stderr,
+          /^Cannot use --cert and --key: the key is not the certificate's/,
+        );
+        assert.match(
+          foreign.stderr,
+          new RegExp(
+            `Cannot chat: 127.0.0.1:${port} ended the connection before its greeting: ` +
+              "it may not accept the certificate of --cert",
+          ),
+        );
         // The web port asks for the certificate too: it logs alice in, and
         // without it there is no WebSocket.
         const ca = await Deno.readTextFile(`${certs}/ca.pem`);

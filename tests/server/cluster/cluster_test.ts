@@ -467,6 +467,36 @@ Deno.test("a server whose Redis cannot be reached at start says so and exits, th
   });
 });
 
+Deno.test("a server without the permission to reach Redis names the flag to add", async () => {
+  // It said "Requires net access ... Is it running, and is --redis right?"
+  // after 3 s of tries: 'deno task server --redis ...' as the task stands.
+  await withTempDir(async (dir) => {
+    await writeTestCertificates(dir);
+    const port = freePort();
+    const result = await runCommand(
+      "deno",
+      denoRun(
+        "server.ts",
+        [
+          "--allow-net=127.0.0.1:0",
+          `--allow-read=${dir}`,
+          `--allow-write=${dir}`,
+          "--allow-env=REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS",
+        ],
+        loopbackArgs(dir, "--redis", `redis://:hunter2@127.0.0.1:${port}/0`),
+      ),
+    );
+    assert.equal(result.code, 1);
+    assert.match(
+      result.out,
+      new RegExp(
+        `Run with --allow-net=127\\.0\\.0\\.1:${port} \\(see README\\)`,
+      ),
+    );
+    assert.doesNotMatch(result.out, /Is it running|hunter2| listening /);
+  });
+});
+
 /**
  * What became of each line `alias` sent (`sent`, in order), read from what
  * its client received, in order: its echo, `ERR unavailable Not sent (N

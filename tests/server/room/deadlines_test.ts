@@ -57,3 +57,19 @@ Deno.test("Deadlines: a cleared one never runs, and the last one cleared stops t
   await clock.advance(10);
   assert.deepEqual(ran, ["again"]);
 });
+
+Deno.test("Deadlines: once the last live one has run, no clock timer is left for the cleared ones", async () => {
+  // A member's idle deadline (cleared when it dropped) behind its resume
+  // grace: when the grace ran, a timer was armed for the cleared one, and
+  // the server lived on after shutdown until it fired (minutes).
+  const clock = new FakeClock();
+  const deadlines = new Deadlines(clock);
+  const ran: string[] = [];
+  const idle = deadlines.set(() => ran.push("idle"), 150_000);
+  deadlines.set(() => ran.push("grace"), 2_000);
+  deadlines.clear(idle);
+  await clock.advance(2_000);
+  assert.deepEqual(ran, ["grace"]);
+  assert.equal(deadlines.size, 0);
+  assert.equal(clock.pending, 0, "no timer once none is left");
+});

@@ -420,6 +420,17 @@ Deno.test("server.ts applies --history-keep-rows, and history export prints what
         );
         assert.equal(nowhere.code, 1);
         assert.match(nowhere.out, /nowhere\/chat\.db.*Does it exist\?/);
+        // Not allowed to read it: the data directory is the flag to add (it
+        // named its journal, then, once added, the database, and so on).
+        const denied = await runCommand(
+          "deno",
+          denoRun("history.ts", [], ["export", "--data-dir", `${dir}/data`]),
+        );
+        assert.equal(denied.code, 1);
+        assert.match(
+          denied.out,
+          new RegExp(`Run with --allow-read=${dir}/data$`, "m"),
+        );
         server.child.kill("SIGTERM");
         await server.exited();
       },
