@@ -98,14 +98,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
       sendIn: (member, room, line) => this.sendIn(member, room, line),
       dropSlow: (members) => this.dropSlow(members),
     });
-    this.#flow = new Flow({
-      clock,
-      stallMs: options.stallMs ?? Infinity,
-      backlogBytes: options.backlogBytes ?? Infinity,
-      settled: () => this.#log.settled(),
-      has: (member) => this.has(member),
-      dropSlow: (members) => this.dropSlow(members),
-    });
+    this.#flow = this.#newFlow(options, clock);
     this.#unsent = new UnsentLines({
       clock,
       directory: this.directory,
@@ -127,6 +120,8 @@ export class Room<M extends Member = Member> extends Membership<M> {
       (event) => this.#fanOut(event),
       (lost, outcome) => this.#lost(lost, outcome),
     );
+    // What comes from other servers waits while a queue is over its mark.
+    this.#log.pace?.(() => this.#flow.queuesClear());
     this.directory.attach({
       append: (line, origin) => this.#append(line, origin),
       tell: (member, line) => this.#send(member, line),
@@ -138,6 +133,18 @@ export class Room<M extends Member = Member> extends Membership<M> {
       forgetEveryone: () => this.router.rooms.replica.forgetEveryone(),
       restartRooms: (snapshot) => this.router.rooms.restart(snapshot),
       moved: (member) => this.moved(member),
+    });
+  }
+
+  /** The room's flow control (`flow.ts`). */
+  #newFlow(options: RoomOptions<M>, clock: Clock): Flow<M> {
+    return new Flow({
+      clock,
+      stallMs: options.stallMs ?? Infinity,
+      backlogBytes: options.backlogBytes ?? Infinity,
+      settled: () => this.#log.settled(),
+      has: (member) => this.has(member),
+      dropSlow: (members) => this.dropSlow(members),
     });
   }
 
