@@ -65,6 +65,8 @@ export class RedisLog implements RoomLog {
   #link: RedisLink;
   #sink: RoomEventSink = () => {};
   #failed: RoomLogFailure = () => {};
+  /** Whether the room takes the next event now (`RoomLog.pace`). */
+  #ready: () => Promise<void> | undefined = () => undefined;
   #recent: RecentEvents;
   /** Told when everything appended here has been handed on. */
   #settledWaiters: (() => void)[] = [];
@@ -92,6 +94,7 @@ export class RedisLog implements RoomLog {
       // Right after the echoes before.
       entry: () => this.#writer.tellFailures(),
       reply: () => this.#checkSettled(),
+      ready: () => this.#ready(),
     });
     this.#writer = new StreamWriter(link, options, {
       handedOn: () => this.#reader.handedOn,
@@ -180,6 +183,10 @@ export class RedisLog implements RoomLog {
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void {
     this.#sink = sink;
     this.#failed = failed ?? (() => {});
+  }
+
+  pace(ready: () => Promise<void> | undefined): void {
+    this.#ready = ready;
   }
 
   append(line: RoomLine, origin: string, options: AppendOptions = {}): void {

@@ -117,6 +117,12 @@ for i = 9, #ARGV, 12 do
   elseif other then
     out[#out + 1] = 'lookalike:' .. other
   else
+    -- A JOIN's record counts only while the log knows no such room
+    -- (room_replica.ts, mirror's HSETNX): once it does, it is stored bare.
+    if ltype == 'JOIN' and effect == 'room' and
+      redis.call('HEXISTS', K.rooms, room) == 1 then
+      effect, value = '', ''
+    end
     local seq, entry = xadd(time, origin, line, effect, value, id, room)
     mirror(room, ltype, origin, effect, value, entry, seq, skel, line, time)
     redis.call('ZADD', K.lineIds, seq, id)

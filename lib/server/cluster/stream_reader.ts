@@ -1,6 +1,8 @@
 /**
  * Reading a cluster's room log: `XREAD BLOCK` from where the rooms'
- * snapshot ends, then from the last entry handed on, until closed. Entries come out in the stream's order; a gap in their numbers
+ * snapshot ends, then from the last entry handed on, until closed.
+ * Entries come out in the stream's order, each once the room is ready for
+ * it (its members' queues below their watermark); a gap in their numbers
  * (entries trimmed before this server read them) is logged; a failed read
  * is asked again after a growing pause, and first the epoch is checked
  * (is this still the stream it was reading?). A read asked before a reset
@@ -40,6 +42,11 @@ export interface StreamReaderSink {
   entry(): void;
   /** After each reply's entries (none, after a read that timed out). */
   reply(): void;
+  /**
+   * Before each entry: undefined to hand it on now, or a promise to wait
+   * on first (the room's members do not keep up: `RoomLog.pace`).
+   */
+  ready(): Promise<void> | undefined;
 }
 
 /** Reads the room's stream and hands on what it reads, in order. */
@@ -135,12 +142,32 @@ export class StreamReader {
       }
       // Asked before the state was lost: from a stream that is no more.
       if (generation !== this.#generation) continue;
-      for (const entry of streamEntries(reply)) {
-        this.#handOn(entry);
-        this.#sink.entry();
-      }
+      if (!await this.#handOnAll(streamEntries(reply), generation)) continue;
       this.#sink.reply();
     }
+  }
+
+  /**
+   * Hands on a reply's entries, each once the sink is ready for it (up to
+   * 1,000 entries at once after a pause would take a member that keeps
+   * reading over its queue's limit); false when reading stopped or was
+   * reset meanwhile (the rest is not handed on).
+   */
+  async #handOnAll(
+    entries: StreamEntry[],
+    generation: number,
+  ): Promise<boolean> {
+    const { signal } = this.#stop;
+    for (const entry of entries) {
+      const ready = this.#sink.ready();
+      if (ready !== undefined) {
+        await untilAborted(ready, signal);
+        if (signal.aborted || generation !== this.#generation) return false;
+      }
+      this.#handOn(entry);
+      this.#sink.entry();
+    }
+    return true;
   }
 
   #handOn(entry: StreamEntry): void {
@@ -166,4 +193,20 @@ export class StreamReader {
     }
     this.#sink.event(event);
   }
+}
+
+/** Resolves when `promise` does or `signal` aborts, whichever is first. */
+function untilAborted(
+  promise: Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    signal.addEventListener("abort", done, { once: true });
+    promise.then(done, done);
+  });
 }

@@ -42,7 +42,7 @@ export type Dismissal = "kicked" | "banned" | "replaced" | "server-lost";
 export interface DirectoryHost<M extends Member> {
   /** Appends a room line from member `origin`, in the room's order. */
   append(line: RoomLine, origin: string): void;
-  /** Sends one line to a member of this server. */
+  /** A private message from another server, paced (`paced_sends.ts`). */
   tell(member: M, line: ServerLine): void;
   /**
    * Takes a member of this server out and tells it why. `announced`: its

@@ -42,6 +42,8 @@ export class Flow<M> {
   #backlogFull = false;
   /** Resolved once the room is no longer congested. */
   #free: PromiseWithResolvers<void> | null = null;
+  /** Resolved once no member's queue is above its watermark. */
+  #clear: PromiseWithResolvers<void> | null = null;
 
   /** Flow control with nobody above a watermark and nothing appended. */
   constructor(options: FlowOptions<M>) {
@@ -58,6 +60,19 @@ export class Flow<M> {
     if (!this.congested) return Promise.resolve();
     this.#free ??= Promise.withResolvers();
     return this.#free.promise;
+  }
+
+  /**
+   * Undefined while no member's queue is above its watermark; otherwise
+   * a promise that resolves once none is (each drained, or dropped as
+   * slow after `stallMs`). What the log hands on from elsewhere waits on
+   * it (`RoomLog.pace`); not on the backlog, which only its handing on
+   * clears.
+   */
+  queuesClear(): Promise<void> | undefined {
+    if (this.#above.size === 0) return undefined;
+    this.#clear ??= Promise.withResolvers();
+    return this.#clear.promise;
   }
 
   /**
@@ -126,6 +141,10 @@ export class Flow<M> {
 
   /** Lets waiting senders go on, once the room is not congested. */
   #release(): void {
+    if (this.#clear !== null && this.#above.size === 0) {
+      this.#clear.resolve();
+      this.#clear = null;
+    }
     if (this.#free === null || this.congested) return;
     this.#free.resolve();
     this.#free = null;

@@ -31,6 +31,7 @@ import { type Clock, systemClock } from "../../clock.ts";
 import { Joiners } from "./joiners.ts";
 import { FanOut } from "./fan_out.ts";
 import { Flow } from "./flow.ts";
+import { PacedSends } from "./paced_sends.ts";
 import { LineArena } from "./line_arena.ts";
 import { formFor, type Member } from "./member.ts";
 import { type JoinOptions, Membership } from "./membership.ts";
@@ -75,6 +76,12 @@ export class Room<M extends Member = Member> extends Membership<M> {
   /** The number of the last event handed on. */
   #handedOn = 0;
   #flow: Flow<M>;
+  /** Private messages from other servers, paced (`paced_sends.ts`). */
+  #fromElsewhere = new PacedSends<M>({
+    ready: () => this.#flow.queuesClear(),
+    send: (member, line) => this.#send(member, line, { room: true }),
+    has: (member) => this.has(member),
+  });
   #unsent: UnsentLines<M>;
   /** Where each event goes: the rooms (one server's, or a cluster's). */
   readonly router: RoomRouter<M>;
@@ -98,14 +105,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
       sendIn: (member, room, line) => this.sendIn(member, room, line),
       dropSlow: (members) => this.dropSlow(members),
     });
-    this.#flow = new Flow({
-      clock,
-      stallMs: options.stallMs ?? Infinity,
-      backlogBytes: options.backlogBytes ?? Infinity,
-      settled: () => this.#log.settled(),
-      has: (member) => this.has(member),
-      dropSlow: (members) => this.dropSlow(members),
-    });
+    this.#flow = this.#newFlow(options, clock);
     this.#unsent = new UnsentLines({
       clock,
       directory: this.directory,
@@ -127,9 +127,11 @@ export class Room<M extends Member = Member> extends Membership<M> {
       (event) => this.#fanOut(event),
       (lost, outcome) => this.#lost(lost, outcome),
     );
+    // What comes from other servers waits while a queue is over its mark.
+    this.#log.pace?.(() => this.#flow.queuesClear());
     this.directory.attach({
       append: (line, origin) => this.#append(line, origin),
-      tell: (member, line) => this.#send(member, line),
+      tell: (member, line) => this.#fromElsewhere.send(member, line),
       dismiss: (member, reason, text, announced) =>
         announced
           ? this.dismissAnnounced(member, reason, text)
@@ -138,6 +140,18 @@ export class Room<M extends Member = Member> extends Membership<M> {
       forgetEveryone: () => this.router.rooms.replica.forgetEveryone(),
       restartRooms: (snapshot) => this.router.rooms.restart(snapshot),
       moved: (member) => this.moved(member),
+    });
+  }
+
+  /** The room's flow control (`flow.ts`). */
+  #newFlow(options: RoomOptions<M>, clock: Clock): Flow<M> {
+    return new Flow({
+      clock,
+      stallMs: options.stallMs ?? Infinity,
+      backlogBytes: options.backlogBytes ?? Infinity,
+      settled: () => this.#log.settled(),
+      has: (member) => this.has(member),
+      dropSlow: (members) => this.dropSlow(members),
     });
   }
 
@@ -336,9 +350,9 @@ export class Room<M extends Member = Member> extends Membership<M> {
   }
 
   /** Sends one line to one member; drops the member if it cannot take it. */
-  #send(member: M, line: ServerLine): void {
+  #send(member: M, line: ServerLine, options?: { room: boolean }): void {
     const bytes = this.#fan.encode(formFor(member, line));
-    if (!member.deliver(bytes)) this.dropSlow([member]);
+    if (!member.deliver(bytes, options)) this.dropSlow([member]);
   }
 
   /** Sends one line with the `#room ` prefix to one member (as `#send`). */

@@ -351,6 +351,15 @@ export interface RoomLog {
   /** Sets the one consumer of committed events, and of failed appends. */
   subscribe(sink: RoomEventSink, failed?: RoomLogFailure): void;
   /**
+   * Has a log that hands on events it did not append itself (a cluster's:
+   * another server's lines, read in batches) wait before each one while
+   * `ready` returns a promise (a member's queue is above its watermark),
+   * so that a member that keeps reading is not sent a batch faster than
+   * it reads. Absent: a log that hands on only what the room appended,
+   * whose senders the room holds back itself.
+   */
+  pace?(ready: () => Promise<void> | undefined): void;
+  /**
    * Appends a line from member `origin`. The log orders it and hands it to
    * the subscriber once it is committed (at once, or later, in order), or
    * reports it to the one told of failures.
