@@ -13,7 +13,10 @@
  * `NO_COLOR` is set) and leaves on `/quit`, Ctrl-C or Ctrl-D. Without a
  * terminal it sends each stdin line and prints each received line, and exits
  * once stdin ends and the server has answered every line. Exit codes:
- * 0 after a normal quit, 1 on a connection or server error, 2 on bad usage.
+ * 0 after a normal quit, 1 on a connection or server error, 2 on bad usage,
+ * and in a pipe 3 when it ended normally but the server refused a line it
+ * sent (an `ERR`: muted, not stored, ...) or left one in doubt, or a line
+ * of stdin was too long to send.
  *
  * With a server that offers the `ids` capability, every message and action
  * carries an id: the client shows each echo once, shows a line the server
@@ -46,6 +49,8 @@ import {
 } from "./lib/client/connection.ts";
 import { formatForDisplay, isHistory } from "./lib/client/display.ts";
 import { Outbox } from "./lib/client/outbox.ts";
+import { EXIT_NOT_DELIVERED, PipeOutcome } from "./lib/client/pipe_outcome.ts";
+import { readLines } from "./lib/client/stdin_lines.ts";
 import { PendingLines } from "./lib/client/pending.ts";
 import { ReadMarks, ResumeState } from "./lib/client/resume.ts";
 import { RoomState } from "./lib/client/rooms.ts";
@@ -59,8 +64,7 @@ import {
 } from "./lib/client/session.ts";
 import { Link } from "./lib/client/link.ts";
 import { formatFlags } from "./lib/flags.ts";
-import { LineFramer } from "./lib/framing.ts";
-import { readPasswordFile } from "./lib/password_file.ts";
+import { readIdentity, readPassword } from "./lib/client/credentials.ts";
 import { awaitWelcome, type Dialogue } from "./lib/client/dialogue.ts";
 import type { ServerLine } from "./lib/server_lines.ts";
 
@@ -119,7 +123,7 @@ interface Start extends Memory {
 
 /** Reads the password, CA and certificate once, and makes the state. */
 async function prepare(config: ClientConfig): Promise<Start> {
-  const password = await readPassword(config.passwordFile);
+  const password = await readPassword(config.passwordFile, console.error);
   const ca: TrustedCa = await loadCa(config);
   const identity = await readIdentity(config);
   const pending = new PendingLines();
@@ -149,9 +153,20 @@ function chatWith(start: Start, hooks: ChatHooks): Promise<number> {
   });
 }
 
-/** Non-terminal mode: stdin lines out, server lines to stdout. */
+/**
+ * Non-terminal mode: stdin lines out, server lines to stdout; the exit
+ * code says whether every line was delivered (see {@linkcode PipeOutcome}).
+ */
 async function runPipe(start: Start): Promise<number> {
-  const { config, color, password, outbox } = start;
+  const outcome = new PipeOutcome();
+  const code = outcome.exitCode(await chatPiped(start, outcome));
+  if (code === EXIT_NOT_DELIVERED) console.error(outcome.summary());
+  return code;
+}
+
+/** Chats with stdin and stdout, telling `outcome` what it sees. */
+async function chatPiped(start: Start, outcome: PipeOutcome): Promise<number> {
+  const { config, color, password } = start;
   const onTerminal = Deno.stdout.isTerminal();
   let history = config.history;
   const print = (
@@ -159,6 +174,7 @@ async function runPipe(start: Start): Promise<number> {
     room: string | null = null,
     setAt?: Date,
   ) => {
+    outcome.see(line);
     // History only with --history, or once asked for (/history).
     if (!history && isHistory(line)) return;
     // Isolates (FSI…PDI) and rows cut to its width are for a terminal.
@@ -190,25 +206,42 @@ async function runPipe(start: Start): Promise<number> {
       const joined = await awaitWelcome(server, dialogue);
       return typeof joined === "string" ? 1 : joined;
     },
-    // Joins --room, sends stdin (after /join, to the room joined), then
-    // /quit once every line was answered (sent again after a reconnect too).
     started: () => {
-      (async () => {
-        await joinRooms(start);
-        for await (const line of stdinLines()) {
-          history ||= /^(#\S+ +)?\/history\b/i.test(line);
-          await outbox.send(line);
-        }
-        await outbox.idle();
-        await outbox.send("/quit");
-        leaving = true;
-      })().catch(() => {});
+      sendStdin(start, outcome, (line) => {
+        history ||= /^(#\S+ +)?\/history\b/i.test(line);
+      }).then(() => leaving = true, () => {});
     },
-    status: () => {},
+    // null: joined (an ERR from now on refuses a line sent).
+    status: (text) => outcome.joined = text === null,
     quit: new Promise(() => {}),
     leaving: () => leaving,
     account: () => account,
   });
+}
+
+/**
+ * Joins --room, sends stdin (after /join, to the room joined; each line
+ * given to `seen` first), then /quit once every line was answered (sent
+ * again after a reconnect too). A line too long to send is skipped, said,
+ * and told to `outcome`.
+ */
+async function sendStdin(
+  start: Start,
+  outcome: PipeOutcome,
+  seen: (line: string) => void,
+): Promise<void> {
+  await joinRooms(start);
+  const skipped = () => {
+    outcome.skipped();
+    console.error("Skipped a line of stdin: longer than 1 MiB");
+  };
+  const max = MAX_SERVER_LINE_BYTES;
+  for await (const line of readLines(Deno.stdin.readable, max, skipped)) {
+    seen(line);
+    await start.outbox.send(line);
+  }
+  await start.outbox.idle();
+  await start.outbox.send("/quit");
 }
 
 /**
@@ -325,69 +358,6 @@ async function chooseAlias(
     if (result !== "rejected") return result;
     if (!again()) alias = null; // rejected: ask again
   }
-}
-
-/**
- * Reads the password to give from --password-file (its first line), warning
- * on stderr when other users may read the file (a short password is the
- * server's concern: it warns its owner).
- */
-async function readPassword(file: string | null): Promise<string | null> {
-  if (file === null) return null;
-  let read;
-  try {
-    read = await readPasswordFile(file);
-  } catch (e) {
-    // Its own errors say it all; Deno's (not found, ...) need the file.
-    const own = e instanceof Error && e.name === "Error";
-    throw new ClientError(
-      own
-        ? e.message
-        : `Cannot read --password-file "${file}": ${(e as Error).message}`,
-      { cause: e },
-    );
-  }
-  for (const warning of read.warnings) {
-    if (warning.kind === "readable") {
-      console.error(`Warning: --password-file "${file}": ${warning.text}`);
-    }
-  }
-  return read.password;
-}
-
-/** Reads --cert and --key, for mutual TLS. */
-async function readIdentity(
-  config: ClientConfig,
-): Promise<{ cert: string; key: string } | null> {
-  if (config.certFile === null || config.keyFile === null) return null;
-  try {
-    return {
-      cert: await Deno.readTextFile(config.certFile),
-      key: await Deno.readTextFile(config.keyFile),
-    };
-  } catch (e) {
-    throw new ClientError(
-      `Cannot read the client certificate: ${(e as Error).message}`,
-      { cause: e },
-    );
-  }
-}
-
-/** Lines of stdin, decoded; over-long lines are reported and skipped. */
-async function* stdinLines(): AsyncGenerator<string> {
-  const framer = new LineFramer(MAX_SERVER_LINE_BYTES);
-  const decoder = new TextDecoder();
-  for await (const chunk of Deno.stdin.readable) {
-    for (const line of framer.push(chunk)) {
-      if (typeof line === "symbol") {
-        console.error("Skipped a line of stdin: longer than 1 MiB");
-        continue;
-      }
-      yield decoder.decode(line);
-    }
-  }
-  const last = framer.flush();
-  if (last !== null && typeof last !== "symbol") yield decoder.decode(last);
 }
 
 if (import.meta.main) {

@@ -15,7 +15,9 @@
  * ```
  *
  * Works while the server runs (the database is shared; changes take effect
- * at the next login, or at once for operator rights). Passwords are read
+ * at the next login, or at once for operator rights). Only `add` creates the
+ * data directory and its database; the other commands refuse a directory
+ * without one (a mistyped `--data-dir`) and create nothing. Passwords are read
  * from a terminal without echo, twice, or from the first line of stdin, and
  * stored only as scrypt hashes. Exit codes: 0 done, 1 failed, 2 bad usage.
  *
@@ -30,8 +32,9 @@ import {
   missingPermission,
   parseFlags,
 } from "./lib/flags.ts";
+import { join } from "node:path";
 import { Accounts } from "./lib/server/access/accounts.ts";
-import { openStore } from "./lib/server/storage/store.ts";
+import { DATABASE_FILE, openStore } from "./lib/server/storage/store.ts";
 import { promptSecret } from "./lib/terminal.ts";
 
 const FLAGS = {
@@ -65,6 +68,9 @@ Commands:
   unpin ALIAS        the password, and any valid client certificate named
                      ALIAS, log in again
   list               list the accounts
+
+Only add creates the data directory and its database; the other commands
+refuse a directory without one.
 
 Options:
 ${formatFlags(FLAGS)}`;
@@ -100,7 +106,14 @@ export async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
   try {
-    using store = openStore(values["data-dir"]);
+    const dir = values["data-dir"];
+    if (!known.creates && !hasDatabase(dir)) {
+      console.error(
+        `No database in "${dir}": check --data-dir (the server, or "users add", creates one); nothing was created`,
+      );
+      return 1;
+    }
+    using store = openStore(dir);
     const accounts = new Accounts(store.db);
     const anyName = values["any-name"] ?? false;
     return await known.run({ accounts, alias, file, anyName });
@@ -116,6 +129,19 @@ export async function main(args: readonly string[]): Promise<number> {
 }
 
 /**
+ * Whether `dir` holds a database. Asked before opening it, which would
+ * create the directory and an empty database.
+ */
+function hasDatabase(dir: string): boolean {
+  try {
+    return Deno.statSync(join(dir, DATABASE_FILE)).isFile;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/**
  * What a command is given: the accounts, its alias, and (`pin`) a file and
  * whether its certificate may name another alias.
  */
@@ -127,16 +153,18 @@ interface Call {
 }
 
 /**
- * Every command: how many positionals it takes (its own name included) and
- * what it does, resolving to the exit code.
+ * Every command: how many positionals it takes (its own name included),
+ * whether it may create the database, and what it does, resolving to the
+ * exit code.
  */
 const COMMANDS: Readonly<
   Record<string, {
     readonly arity: number;
+    readonly creates?: boolean;
     readonly run: (call: Call) => number | Promise<number>;
   }>
 > = {
-  add: { arity: 2, run: add },
+  add: { arity: 2, creates: true, run: add },
   passwd: { arity: 2, run: passwd },
   del: { arity: 2, run: del },
   op: { arity: 2, run: (call) => setOperator(call, true) },

@@ -198,15 +198,26 @@ function followId(
     server.send(next.line).catch(() => {});
   }
   if (next.kind === "unsent") {
+    const why = line?.type === "ERR" ? reasonOf(line.text) : "";
+    const text = next.sure
+      ? `Not sent: ${next.pending.text}`
+      : `Perhaps not sent (if it was, you will see it): ${next.pending.text}`;
     print({
       type: "ERR",
       code: line?.type === "ERR" ? line.code : "",
-      text: next.sure
-        ? `Not sent: ${next.pending.text}`
-        : `Perhaps not sent (if it was, you will see it): ${next.pending.text}`,
+      text: why === "" ? text : `${text} (${why})`,
     }, rooms.rooms.length > 1 ? next.pending.room : null);
   }
   return false;
+}
+
+/**
+ * The server's reason in an `ERR` about a line not sent: its text after
+ * `Not sent:` or `Perhaps not sent (1 line):` (the line's own text is
+ * shown instead), or all of it.
+ */
+function reasonOf(text: string): string {
+  return text.replace(/^(Perhaps not|Not) sent( \([^)]*\))?: */, "").trim();
 }
 
 /**

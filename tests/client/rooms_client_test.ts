@@ -99,10 +99,12 @@ Deno.test("client.ts against a server without rooms sends what it sends today, a
     ["--alias", "bot", "--room", "#dev"],
     "/join #ops\ndeploy done\n",
   );
-  assert.equal(result.code, 0, result.stderr);
+  // The piped /join was refused (unknown command): a line not delivered.
+  assert.equal(result.code, 3, result.stderr);
   assert.equal(
     result.stderr,
-    "The server does not offer rooms: not joining #dev\n",
+    "The server does not offer rooms: not joining #dev\n" +
+      '1 line refused or perhaps not sent (the "!" lines above): exit status 3\n',
   );
   assert.deepEqual(server.heard.map((line) => line.replace(/^@id=\S+ /, "")), [
     "/cap ids",

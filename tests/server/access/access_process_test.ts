@@ -139,6 +139,40 @@ Deno.test("users.ts adds, lists, changes and deletes accounts", async () => {
   });
 });
 
+Deno.test("users.ts refuses a data directory without a database, except to add, and creates nothing", async () => {
+  await withTempDir(async (dir) => {
+    const data = `${dir}/data`;
+    const exists = async (path: string) =>
+      await Deno.stat(path).then(() => true, () => false);
+    // A mistyped --data-dir (none there), then an empty directory.
+    for (const made of [false, true]) {
+      if (made) await Deno.mkdir(data);
+      for (
+        const args of [["list"], ["del", "alice"], ["op", "alice"], [
+          "passwd",
+          "alice",
+        ]]
+      ) {
+        const run = await users(dir, args, "a long password\n");
+        assert.equal(run.code, 1, run.out);
+        assert.ok(
+          run.out.includes(
+            `No database in "${data}": check --data-dir (the server, or "users add", creates one); nothing was created`,
+          ),
+          run.out,
+        );
+        assert.equal(await exists(data), made, run.out);
+        assert.equal(await exists(`${data}/chat.db`), false, run.out);
+      }
+    }
+    const added = await users(dir, ["add", "alice"], "a long password\n");
+    assert.equal(added.code, 0, added.out);
+    const list = await users(dir, ["list"]);
+    assert.equal(list.code, 0, list.out);
+    assert.match(list.out, /^alice\n1 account$/m);
+  });
+});
+
 Deno.test("users.ts pin refuses a CA certificate, and another alias's certificate unless --any-name", async () => {
   await withTempDir(async (dir) => {
     const { ca } = await testCertificates();
