@@ -9,7 +9,10 @@
  * fit in `--resume-lines` and what its replay budget has left (half its
  * queue, shared by what it is sent in one go: `replay.ts`), then
  * `RESUMED LAST MISSING TEXT`: MISSING counts the room's lines not sent,
- * those the log no longer holds too, or is `?` when the log cannot say. A position of another epoch gets the
+ * those the log no longer holds too, or is `?` when the log cannot say.
+ * The log reads no more than its member's address group may still be
+ * caught up with (`--resume-rate`, `catch_up_quota.ts`), and what it does
+ * not read is not sent (MISSING). A position of another epoch gets the
  * ordinary history, then `RESUMED - ?`. Nothing from before the room's
  * current incarnation is caught up (a room made again after it vanished
  * is a new room: `CatchUpRoom.since`).
@@ -21,6 +24,7 @@ import { seqTags } from "../../resume.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import { formFor, type Member } from "./member.ts";
 import type { ReplayBudget } from "./replay.ts";
+import type { CatchUpQuota } from "./catch_up_quota.ts";
 import {
   type LogRange,
   type RoomEvent,
@@ -56,6 +60,11 @@ export interface CatchUpOptions {
   readonly resumeLines: number;
   /** Bytes sent at most, taken from it (shared by what is sent in one go). */
   readonly budget: ReplayBudget;
+  /**
+   * Lines each address group may still be read (`--resume-rate`): taken
+   * before the log reads, what was not read given back. @default {no bound}
+   */
+  readonly quota?: CatchUpQuota;
 }
 
 /** The room a member catches up with. */
@@ -185,9 +194,13 @@ export function catchUp(
     }
     return line;
   };
+  // What the group may not read is not read: the log reads `limit` at most.
+  const { quota } = options;
+  const limit = quota?.take(member.host, options.resumeLines) ??
+    options.resumeLines;
   options.log.since(room.name, from, {
     before: room.before,
-    limit: options.resumeLines,
+    limit,
     defaultRoom: room.defaultRoom,
     // What the budget cannot take is not read (it only ever shrinks).
     fits: {
@@ -195,14 +208,18 @@ export function catchUp(
       size: (event) => shown(member, event) ? lineOf(event).length : 0,
     },
   }).then(
-    (range) =>
-      put(catchUpLines(member, range, from, room, options.budget, lineOf)),
-    () =>
+    (range) => {
+      quota?.giveBack(member.host, limit - range.events.length);
+      put(catchUpLines(member, range, from, room, options.budget, lineOf));
+    },
+    () => {
+      quota?.giveBack(member.host, limit);
       put([
         encoded(
           formatServerLine(resumedLine(String(from), "?", 0)),
           room.prefix,
         ),
-      ]),
+      ]);
+    },
   );
 }

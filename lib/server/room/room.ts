@@ -35,6 +35,7 @@ import { LineArena } from "./line_arena.ts";
 import { formFor, type Member } from "./member.ts";
 import { type JoinOptions, Membership } from "./membership.ts";
 import { Replies } from "./replies.ts";
+import { CatchUpQuota } from "./catch_up_quota.ts";
 import {
   type AppendOptions,
   type AppendOutcome,
@@ -93,6 +94,10 @@ export class Room<M extends Member = Member> extends Membership<M> {
       log: this.#log,
       historyBytes: options.historyBytes ?? Infinity,
       resumeLines: options.rooms?.resumeLines,
+      quota: new CatchUpQuota({
+        linesPerMinute: options.rooms?.resumeRate ?? 0,
+        now: () => clock.now(),
+      }),
       stats: this.stats,
       send: (member, line) => this.#send(member, line),
       sendIn: (member, room, line) => this.sendIn(member, room, line),

@@ -105,6 +105,12 @@ export interface RoomOptions<M extends Member = Member> {
        * @default {DEFAULT_RESUME_LINES}
        */
       readonly resumeLines?: number;
+      /**
+       * Lines of catch-up a minute each address group may be read and
+       * sent (`--resume-rate`, a minute's worth at once: `catch_up_quota.ts`);
+       * 0: no limit. @default {0}
+       */
+      readonly resumeRate?: number;
       /** The default room's topic at start. */
       readonly topic?: Topic | null;
     };
