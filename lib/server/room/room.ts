@@ -35,7 +35,6 @@ import { LineArena } from "./line_arena.ts";
 import { formFor, type Member } from "./member.ts";
 import { type JoinOptions, Membership } from "./membership.ts";
 import { Replies } from "./replies.ts";
-import { CatchUpQuota } from "./catch_up_quota.ts";
 import {
   type AppendOptions,
   type AppendOutcome,
@@ -46,7 +45,12 @@ import {
   type RoomLog,
   type UnsentLine,
 } from "./room_log.ts";
-import { ONE_ROOM, type RoomOptions, type RoomStats } from "./room_options.ts";
+import {
+  catchUpLimits,
+  ONE_ROOM,
+  type RoomOptions,
+  type RoomStats,
+} from "./room_options.ts";
 import { RoomRouter } from "./room_router.ts";
 import { RoomSet } from "./rooms.ts";
 import { UnsentLines } from "./unsent.ts";
@@ -93,11 +97,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
       directory: this.directory,
       log: this.#log,
       historyBytes: options.historyBytes ?? Infinity,
-      resumeLines: options.rooms?.resumeLines,
-      quota: new CatchUpQuota({
-        linesPerMinute: options.rooms?.resumeRate ?? 0,
-        now: () => clock.now(),
-      }),
+      ...catchUpLimits(options.rooms, clock),
       stats: this.stats,
       send: (member, line) => this.#send(member, line),
       sendIn: (member, room, line) => this.sendIn(member, room, line),
