@@ -11,8 +11,8 @@
  * `RESUMED LAST MISSING TEXT`: MISSING counts the room's lines not sent,
  * those the log no longer holds too, or is `?` when the log cannot say.
  * The log reads no more than its member's address group may still be
- * caught up with (`--resume-rate`, `catch_up_quota.ts`), and what it does
- * not read is not sent (MISSING). A position of another epoch gets the
+ * caught up with (`--resume-rate`, `catch_up_quota.ts`), spent as it
+ * reads, and what it does not read is not sent (MISSING). A position of another epoch gets the
  * ordinary history, then `RESUMED - ?`. Nothing from before the room's
  * current incarnation is caught up (a room made again after it vanished
  * is a new room: `CatchUpRoom.since`).
@@ -61,8 +61,8 @@ export interface CatchUpOptions {
   /** Bytes sent at most, taken from it (shared by what is sent in one go). */
   readonly budget: ReplayBudget;
   /**
-   * Lines each address group may still be read (`--resume-rate`): taken
-   * before the log reads, what was not read given back. @default {no bound}
+   * Lines each address group may still be read (`--resume-rate`): no more
+   * than it has left are read, those read are spent. @default {no bound}
    */
   readonly quota?: CatchUpQuota;
 }
@@ -167,6 +167,29 @@ function lostFor(member: Member, range: LogRange): number {
 }
 
 /**
+ * What a catch-up may read of its address group's lines (`quota`), at
+ * most `most`: `limit`. The log sizes each event it reads (`fits.size`):
+ * each is counted `read` then, and `spend` spends those counted so far.
+ */
+function groupLines(
+  quota: CatchUpQuota | undefined,
+  host: string | undefined,
+  most: number,
+) {
+  const limit = Math.min(most, quota?.left(host) ?? Infinity);
+  let read = 0;
+  let spent = 0;
+  return {
+    limit,
+    read: () => void read++,
+    spend: () => {
+      quota?.spend(host, read - spent);
+      spent = read;
+    },
+  };
+}
+
+/**
  * Catches `member` up with `room` from number `after`: reads the log,
  * then sends the lines (held behind a slot meanwhile). `dropSlow` drops a
  * member that could not take them.
@@ -195,25 +218,29 @@ export function catchUp(
     return line;
   };
   // What the group may not read is not read: the log reads `limit` at most.
-  const { quota } = options;
-  const limit = quota?.take(member.host, options.resumeLines) ??
-    options.resumeLines;
-  options.log.since(room.name, from, {
+  const lines = groupLines(options.quota, member.host, options.resumeLines);
+  const reading = options.log.since(room.name, from, {
     before: room.before,
-    limit,
+    limit: lines.limit,
     defaultRoom: room.defaultRoom,
     // What the budget cannot take is not read (it only ever shrinks).
     fits: {
       bytes: options.budget.left,
-      size: (event) => shown(member, event) ? lineOf(event).length : 0,
+      size: (event) => {
+        lines.read();
+        return shown(member, event) ? lineOf(event).length : 0;
+      },
     },
-  }).then(
+  });
+  // A log that reads at once (SQLite, memory) has: spent before another asks.
+  lines.spend();
+  reading.then(
     (range) => {
-      quota?.giveBack(member.host, limit - range.events.length);
+      lines.spend();
       put(catchUpLines(member, range, from, room, options.budget, lineOf));
     },
     () => {
-      quota?.giveBack(member.host, limit);
+      lines.spend();
       put([
         encoded(
           formatServerLine(resumedLine(String(from), "?", 0)),

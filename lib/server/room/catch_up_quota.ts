@@ -2,12 +2,16 @@
  * How many lines of catch-up (`catch_up.ts`) one address group may be
  * read and sent over time (`--resume-rate`): a bucket of lines per group
  * (`groupKey`: an IPv4 address, an IPv6 /64, as `--max-per-ip` counts),
- * that holds a minute's worth and refills at the rate. A catch-up takes
- * what it may read before the log reads (at most what is left, perhaps
- * none: the rest is `MISSING`, for `/history`), then gives back what it
- * did not read; so the catch-ups of one group, however many connections
- * it opens, never hold the event loop for more than the rate's lines a
- * minute. A bucket full again is forgotten: it holds no memory.
+ * that holds a minute's worth and refills at the rate. A catch-up reads no
+ * more than what is left (perhaps none: the rest is `MISSING`, for
+ * `/history`) and spends what it read as the log reads it: a log that
+ * reads at once (SQLite, memory) has spent it before any other catch-up
+ * asks, so catch-ups started together never starve one another nor read
+ * more than the group has; what reads under way at once (Redis) took over
+ * it is owed, paid by the refill. So the catch-ups of one group, however
+ * many connections it opens, never hold the event loop for more than the
+ * rate's lines a minute. A bucket full again is forgotten: it holds no
+ * memory.
  *
  * @module
  */
@@ -40,12 +44,12 @@ const MINUTE_MS = 60_000;
  *
  * let now = 0;
  * const quota = new CatchUpQuota({ linesPerMinute: 600, now: () => now });
- * assert.equal(quota.take("2001:db8::1", 500), 500);
- * assert.equal(quota.take("2001:db8::2", 500), 100); // the same /64
- * quota.giveBack("2001:db8::2", 40); // read only 60 of them
- * assert.equal(quota.take("192.0.2.1", 500), 500); // another group
+ * assert.equal(quota.left("2001:db8::1"), 600);
+ * quota.spend("2001:db8::1", 500);
+ * assert.equal(quota.left("2001:db8::2"), 100); // the same /64
+ * assert.equal(quota.left("192.0.2.1"), 600); // another group
  * now = 1_000; // a second: 10 more lines
- * assert.equal(quota.take("2001:db8::1", 500), 50);
+ * assert.equal(quota.left("2001:db8::1"), 110);
  * ```
  */
 export class CatchUpQuota {
@@ -64,23 +68,21 @@ export class CatchUpQuota {
   }
 
   /**
-   * Takes from `host`'s group up to `most` lines and returns how many it
-   * took: all of them without a limit or a host, else at most its whole
-   * lines left (0 when it has none).
+   * The whole lines `host`'s group may still be read now (0 when it has
+   * none, or owes); Infinity without a limit or a host.
    */
-  take(host: string | undefined, most: number): number {
-    if (this.#burst <= 0 || host === undefined) return most;
-    const bucket = this.#bucket(groupKey(host));
-    const taken = Math.max(0, Math.min(most, Math.floor(bucket.lines)));
-    bucket.lines -= taken;
-    return taken;
+  left(host: string | undefined): number {
+    if (this.#burst <= 0 || host === undefined) return Infinity;
+    return Math.max(0, Math.floor(this.#bucket(groupKey(host)).lines));
   }
 
-  /** Gives back to `host`'s group lines it took and did not use. */
-  giveBack(host: string | undefined, lines: number): void {
+  /**
+   * Spends `lines` read for `host`'s group: what is over what it had
+   * (reads under way at once) is owed, paid by the refill.
+   */
+  spend(host: string | undefined, lines: number): void {
     if (this.#burst <= 0 || host === undefined || lines <= 0) return;
-    const bucket = this.#bucket(groupKey(host));
-    bucket.lines = Math.min(this.#burst, bucket.lines + lines);
+    this.#bucket(groupKey(host)).lines -= lines;
   }
 
   /** The lines group `key` has now (refilled), kept while it is not full. */
