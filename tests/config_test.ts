@@ -40,6 +40,7 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       searchTimeoutMs: 5000,
       searchRate: 10,
       resumeLines: 10_000,
+      resumeRate: 12_000,
       passwordFile: null,
       accountsOnly: false,
       clientCa: null,

@@ -226,6 +226,13 @@ export interface ServerConfig extends ServerSettings {
    * (`--resume-lines`; also at most half of `queueBytes`).
    */
   readonly resumeLines: number;
+  /**
+   * Lines of catch-up one address group (an IPv6 /64, as `maxPerIp`
+   * counts) may be read and sent a minute, a minute's worth at once
+   * (`--resume-rate`; 0: no limit): past it, a catch-up says the rest are
+   * missing.
+   */
+  readonly resumeRate: number;
   /** Longest a line waits in the journal before the database takes it. */
   readonly historyFlushMs: number;
   /** Lines one `/search` answers at most. */

@@ -223,6 +223,7 @@ function historyFields({ values, number, ms }: FlagReader) {
     searchResults: number("search-results", 1, 500),
     searchRate: number("search-rate", 1, 10_000),
     resumeLines: number("resume-lines", 1, 1_000_000),
+    resumeRate: number("resume-rate", 0, 1_000_000_000),
   } satisfies Partial<ServerConfig>;
 }
 

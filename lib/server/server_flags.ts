@@ -2,8 +2,9 @@
  * The server's flags as the command line knows them: one table (name,
  * value, default, help) that `--help`, the README and `parseServerArgs`
  * (`server_args.ts`, which checks values) read, and the TLS engines'
- * names. The cluster's flags are a table of their own
- * (`lib/cluster_flags.ts`), spread in at their place. Their limits are
+ * names. The history's flags and the cluster's are tables of their own
+ * (`lib/history_flags.ts`, `lib/cluster_flags.ts`), spread in at their
+ * place. Their limits are
  * typed once, in `config.ts`.
  *
  * @module
@@ -12,6 +13,7 @@
 import type { FlagTable } from "../flags.ts";
 import { LOG_LEVELS } from "../log.ts";
 import { CLUSTER_FLAGS } from "../cluster_flags.ts";
+import { HISTORY_FLAGS } from "../history_flags.ts";
 
 /** TLS engines a server can listen with. */
 export const TLS_ENGINES = ["node", "deno"] as const;
@@ -110,65 +112,7 @@ export const SERVER_FLAGS = {
     default: "data",
     help: "Where the database lives (accounts, bans, topic); created mode 0700",
   },
-  history: {
-    type: "string",
-    value: "N",
-    default: "50",
-    help: "Messages shown on joining (0: no history, nothing stored)",
-  },
-  durability: {
-    type: "string",
-    value: "MODE",
-    default: "normal",
-    help:
-      "History store: normal (database; survives a crash), full (also a power cut; slower), memory (lost at restart)",
-  },
-  "history-keep-days": {
-    type: "string",
-    value: "N",
-    default: "30",
-    help: "Days stored room events are kept (0: no age limit)",
-  },
-  "history-keep-rows": {
-    type: "string",
-    value: "N",
-    default: "100000",
-    help:
-      "Newest messages kept in the database, and as many other events (0: no limit)",
-  },
-  "history-tombstones": {
-    type: "string",
-    value: "N",
-    default: "100000",
-    help:
-      "Deleted events remembered by room, so a resume says how many lines it missed (0: none)",
-  },
-  "resume-lines": {
-    type: "string",
-    value: "N",
-    default: "10000",
-    help:
-      "Most lines a resuming client is sent of what it missed in a room (and at most half of --queue-bytes)",
-  },
-  "history-flush": {
-    type: "string",
-    value: "S",
-    default: "0.2",
-    help:
-      "Longest a message waits in the journal before the database has it (what the history tool sees)",
-  },
-  "search-results": {
-    type: "string",
-    value: "N",
-    default: "50",
-    help: "Lines one /search answers at most, newest first",
-  },
-  "search-rate": {
-    type: "string",
-    value: "N",
-    default: "10",
-    help: "Searches one member may make a minute",
-  },
+  ...HISTORY_FLAGS,
   ...CLUSTER_FLAGS,
   "password-file": {
     type: "string",

@@ -9,7 +9,10 @@
  * fit in `--resume-lines` and what its replay budget has left (half its
  * queue, shared by what it is sent in one go: `replay.ts`), then
  * `RESUMED LAST MISSING TEXT`: MISSING counts the room's lines not sent,
- * those the log no longer holds too, or is `?` when the log cannot say. A position of another epoch gets the
+ * those the log no longer holds too, or is `?` when the log cannot say.
+ * The log reads no more than its member's address group may still be
+ * caught up with (`--resume-rate`, `catch_up_quota.ts`), spent as it
+ * reads, and what it does not read is not sent (MISSING). A position of another epoch gets the
  * ordinary history, then `RESUMED - ?`. Nothing from before the room's
  * current incarnation is caught up (a room made again after it vanished
  * is a new room: `CatchUpRoom.since`).
@@ -21,6 +24,7 @@ import { seqTags } from "../../resume.ts";
 import { formatServerLine, type ServerLine } from "../../server_lines.ts";
 import { formFor, type Member } from "./member.ts";
 import type { ReplayBudget } from "./replay.ts";
+import type { CatchUpQuota } from "./catch_up_quota.ts";
 import {
   type LogRange,
   type RoomEvent,
@@ -56,6 +60,11 @@ export interface CatchUpOptions {
   readonly resumeLines: number;
   /** Bytes sent at most, taken from it (shared by what is sent in one go). */
   readonly budget: ReplayBudget;
+  /**
+   * Lines each address group may still be read (`--resume-rate`): no more
+   * than it has left are read, those read are spent. @default {no bound}
+   */
+  readonly quota?: CatchUpQuota;
 }
 
 /** The room a member catches up with. */
@@ -158,6 +167,29 @@ function lostFor(member: Member, range: LogRange): number {
 }
 
 /**
+ * What a catch-up may read of its address group's lines (`quota`), at
+ * most `most`: `limit`. The log sizes each event it reads (`fits.size`):
+ * each is counted `read` then, and `spend` spends those counted so far.
+ */
+function groupLines(
+  quota: CatchUpQuota | undefined,
+  host: string | undefined,
+  most: number,
+) {
+  const limit = Math.min(most, quota?.left(host) ?? Infinity);
+  let read = 0;
+  let spent = 0;
+  return {
+    limit,
+    read: () => void read++,
+    spend: () => {
+      quota?.spend(host, read - spent);
+      spent = read;
+    },
+  };
+}
+
+/**
  * Catches `member` up with `room` from number `after`: reads the log,
  * then sends the lines (held behind a slot meanwhile). `dropSlow` drops a
  * member that could not take them.
@@ -185,24 +217,36 @@ export function catchUp(
     }
     return line;
   };
-  options.log.since(room.name, from, {
+  // What the group may not read is not read: the log reads `limit` at most.
+  const lines = groupLines(options.quota, member.host, options.resumeLines);
+  const reading = options.log.since(room.name, from, {
     before: room.before,
-    limit: options.resumeLines,
+    limit: lines.limit,
     defaultRoom: room.defaultRoom,
     // What the budget cannot take is not read (it only ever shrinks).
     fits: {
       bytes: options.budget.left,
-      size: (event) => shown(member, event) ? lineOf(event).length : 0,
+      size: (event) => {
+        lines.read();
+        return shown(member, event) ? lineOf(event).length : 0;
+      },
     },
-  }).then(
-    (range) =>
-      put(catchUpLines(member, range, from, room, options.budget, lineOf)),
-    () =>
+  });
+  // A log that reads at once (SQLite, memory) has: spent before another asks.
+  lines.spend();
+  reading.then(
+    (range) => {
+      lines.spend();
+      put(catchUpLines(member, range, from, room, options.budget, lineOf));
+    },
+    () => {
+      lines.spend();
       put([
         encoded(
           formatServerLine(resumedLine(String(from), "?", 0)),
           room.prefix,
         ),
-      ]),
+      ]);
+    },
   );
 }

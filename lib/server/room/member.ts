@@ -88,6 +88,11 @@ export interface Member {
   ): { readonly epoch: string; readonly seq: number } | undefined;
   /** It turned on `resume`. @default {false} */
   readonly resumeOn?: boolean;
+  /**
+   * Its connection's remote host: its address group's catch-ups share one
+   * `--resume-rate` (`catch_up_quota.ts`). @default {none: not counted}
+   */
+  readonly host?: string;
   /** Says goodbye (`BYE reason text`) and closes; the room calls it. */
   close(reason: ByeReason, text: string): void;
 }

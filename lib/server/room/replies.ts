@@ -16,6 +16,7 @@ import type { Directory } from "./directory.ts";
 import { type Member, privateLine, type PrivateText } from "./member.ts";
 import { Replay, REPLAY_CUT, type ReplayBudget } from "./replay.ts";
 import { catchUp, type CatchUpRoom } from "./catch_up.ts";
+import type { CatchUpQuota } from "./catch_up_quota.ts";
 import type { RoomLog } from "./room_log.ts";
 import type { RecentEvents } from "./recent_events.ts";
 
@@ -34,6 +35,11 @@ export interface RepliesOptions<M extends Member> {
   readonly historyBytes: number;
   /** Most lines of a catch-up (`--resume-lines`). @default {10_000} */
   readonly resumeLines?: number;
+  /**
+   * Lines of catch-up each address group may still be read
+   * (`--resume-rate`). @default {no bound}
+   */
+  readonly quota?: CatchUpQuota;
   /** The room's counters (a private message counts as a message). */
   readonly stats: { messages: number };
   /** Sends one line to one member (the room drops it if it cannot take it). */
@@ -163,7 +169,8 @@ export class Replies<M extends Member = Member> {
 
   /**
    * Catches `member` up with `room` from number `after` (`catch_up.ts`):
-   * at most `resumeLines` lines and what `budget` has left.
+   * at most `resumeLines` lines, what its address group's `quota` has
+   * left and what `budget` has left.
    */
   catchUp(
     member: M,
@@ -171,8 +178,8 @@ export class Replies<M extends Member = Member> {
     room: CatchUpRoom,
     budget: ReplayBudget = this.budget(member),
   ): void {
-    const { log, resumeLines } = this.#options;
-    const options = { log, resumeLines: resumeLines ?? 10_000, budget };
+    const { log, resumeLines, quota } = this.#options;
+    const options = { log, resumeLines: resumeLines ?? 10_000, budget, quota };
     catchUp(member, after, room, options, (m) => this.deliver(m as M, []));
   }
 

@@ -46,7 +46,12 @@ import {
   type RoomLog,
   type UnsentLine,
 } from "./room_log.ts";
-import { ONE_ROOM, type RoomOptions, type RoomStats } from "./room_options.ts";
+import {
+  catchUpLimits,
+  ONE_ROOM,
+  type RoomOptions,
+  type RoomStats,
+} from "./room_options.ts";
 import { RoomRouter } from "./room_router.ts";
 import { RoomSet } from "./rooms.ts";
 import { UnsentLines } from "./unsent.ts";
@@ -99,7 +104,7 @@ export class Room<M extends Member = Member> extends Membership<M> {
       directory: this.directory,
       log: this.#log,
       historyBytes: options.historyBytes ?? Infinity,
-      resumeLines: options.rooms?.resumeLines,
+      ...catchUpLimits(options.rooms, clock),
       stats: this.stats,
       send: (member, line) => this.#send(member, line),
       sendIn: (member, room, line) => this.sendIn(member, room, line),

@@ -1,5 +1,6 @@
 /**
- * The options of a {@linkcode Room} and the counters it keeps.
+ * The options of a {@linkcode Room}, the counters it keeps, and the limits
+ * of its catch-ups they make.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import type { RoomEvent, RoomLog } from "./room_log.ts";
 import type { RoomLimits, RoomSetOptions } from "./rooms.ts";
 import type { Topic } from "../access/moderation.ts";
 import type { StartingPoints } from "./catch_up.ts";
+import { CatchUpQuota } from "./catch_up_quota.ts";
 import type { ServerMetrics } from "../metrics/server_metrics.ts";
 
 /** Lines of a room a resuming member is caught up with at most, by default. */
@@ -105,6 +107,12 @@ export interface RoomOptions<M extends Member = Member> {
        * @default {DEFAULT_RESUME_LINES}
        */
       readonly resumeLines?: number;
+      /**
+       * Lines of catch-up a minute each address group may be read and
+       * sent (`--resume-rate`, a minute's worth at once: `catch_up_quota.ts`);
+       * 0: no limit. @default {0}
+       */
+      readonly resumeRate?: number;
       /** The default room's topic at start. */
       readonly topic?: Topic | null;
     };
@@ -124,6 +132,19 @@ export const ONE_ROOM: NonNullable<RoomOptions["rooms"]> = {
   roomCreations: 10,
   history: 0,
 };
+
+/**
+ * What bounds the room's catch-ups (`Replies`): `--resume-lines` each, and
+ * `--resume-rate` lines a minute for each address group, on `clock`.
+ */
+export function catchUpLimits(
+  rooms: RoomOptions["rooms"],
+  clock: Clock,
+): { resumeLines?: number; quota: CatchUpQuota } {
+  const linesPerMinute = rooms?.resumeRate ?? 0;
+  const quota = new CatchUpQuota({ linesPerMinute, now: () => clock.now() });
+  return { resumeLines: rooms?.resumeLines, quota };
+}
 
 /** Counters a server reports in its logs. */
 export interface RoomStats {

@@ -256,6 +256,9 @@ export class NewestReader {
   #bytes = 0;
   // Pages grow: a budget may take only a few of the longest lines.
   #pageSize = 8;
+  #lastPage = 0;
+  /** A number asked for was gone: the rest may be (deleted oldest first). */
+  #missed = false;
 
   constructor(counted: Counted, { limit, fits }: SinceOptions, misses = 0) {
     this.#numbers = counted.newest();
@@ -268,9 +271,13 @@ export class NewestReader {
   next(): number[] {
     const page: number[] = [];
     if (this.#full()) return page;
+    // Once numbers are found gone, pages are no longer cut to what the
+    // limit lacks (one number a read, through thousands gone): a page past
+    // it at most is read.
+    const lacking = this.#missed ? Infinity : this.#limit - this.#kept.length;
     const most = Math.min(
       this.#pageSize,
-      this.#limit - this.#kept.length,
+      lacking,
       this.#limit + this.#misses - this.#asked,
     );
     this.#pageSize = Math.min(READ_PAGE, this.#pageSize * 2);
@@ -280,11 +287,13 @@ export class NewestReader {
       page.push(next.value);
     }
     this.#asked += page.length;
+    this.#lastPage = page.length;
     return page;
   }
 
   /** The events of the page asked for that the log holds, newest first. */
   take(events: readonly RoomEvent[]): void {
+    if (events.length < this.#lastPage) this.#missed = true;
     for (const event of events) {
       if (this.#full()) break;
       this.#kept.push(event);

@@ -95,3 +95,22 @@ Deno.test("readNewest asks for the newest a page at a time and stops at the limi
   // As `fitting` keeps: up to the first that takes them past the bytes.
   assert.deepEqual(fitting.map((e) => e.seq), [296, 297, 298]);
 });
+
+Deno.test("readNewest asks for whole pages once numbers are found gone, not one number a read up to the limit", () => {
+  // A room of 5,000 lines of which retention deleted all but the newest
+  // 10, and a limit of 11 (what a resuming address had left): each page was
+  // cut to what the limit lacked, one number, so the log was asked 4,990
+  // times for a number it no longer held.
+  const index = new RoomSeqs();
+  for (let seq = 1; seq <= 5_000; seq++) index.add(msg(seq, "#a"));
+  const event = (seq: number) => ({ ...msg(seq, "#a"), time: 0, origin: "1" });
+  let reads = 0;
+  const read = (seqs: readonly number[]) => {
+    reads++;
+    return seqs.filter((s) => s > 4_990).map(event) as RoomEvent[];
+  };
+  const counted = index.count("#a", 0, Infinity, false);
+  const events = readNewest(counted, read, { limit: 11 }, 4_990);
+  assert.equal(events.length, 10);
+  assert.ok(reads < 100, `${reads} reads`);
+});
