@@ -46,12 +46,8 @@ import {
   type RoomLog,
   type UnsentLine,
 } from "./room_log.ts";
-import {
-  catchUpLimits,
-  ONE_ROOM,
-  type RoomOptions,
-  type RoomStats,
-} from "./room_options.ts";
+import { ONE_ROOM, type RoomOptions, type RoomStats } from "./room_options.ts";
+import { catchUpLimits } from "./room_options.ts";
 import { RoomRouter } from "./room_router.ts";
 import { RoomSet } from "./rooms.ts";
 import { UnsentLines } from "./unsent.ts";
