@@ -26,13 +26,12 @@ const ERROR_NUMERICS: Readonly<Record<string, string>> = {
   "no-such-alias": "401",
   "room-invalid": "403",
   "no-such-room": "403",
-  // A look-alike's name is no channel name here (RFC 2812's 403: "the
-  // given channel name is invalid"); 476/479 mean a malformed name.
-  "room-taken": "403",
   "muted": "404",
   "too-many-rooms": "405",
   // No room can be created now: the server's cap (`--max-rooms`), or the
-  // member's creations this hour (`--room-creations`). Both pass.
+  // member's creations this hour (`--room-creations`). Both pass: 437
+  // ERR_UNAVAILRESOURCE, a channel temporarily unavailable, as Solanum
+  // answers a channel it may not create now (irssi tries again in 5 min).
   "rooms-full": "437",
   "room-creations": "437",
   "line-too-long": "417",
@@ -46,6 +45,10 @@ const ERROR_NUMERICS: Readonly<Record<string, string>> = {
   "room-invite-only": "473",
   "room-banned": "474",
   "room-key": "475",
+  // A look-alike's name is one the server refuses: 479 ERR_BADCHANNAME
+  // ("Illegal channel name"), Solanum's for a reserved (RESV) name. irssi
+  // shows its text (for 403 it shows "No such channel" alone).
+  "room-taken": "479",
   "not-operator": "482",
   "not-permitted": "482",
 };
@@ -64,6 +67,7 @@ const ABOUT_CHANNEL = new Set([
   "473",
   "474",
   "475",
+  "479",
   "482",
 ]);
 

@@ -22,7 +22,7 @@ function translated(...lines: string[]): string[] {
   return sink.irc_.map((l) => l.replace(/^:tlschat /, ""));
 }
 
-Deno.test("translateOut() sends each refusal of a JOIN as its numeric naming the channel asked for (a look-alike's 403 not the room it looks like), not a NOTICE", () => {
+Deno.test("translateOut() sends each refusal of a JOIN as its numeric naming the channel asked for (a look-alike's 479 not the room it looks like), not a NOTICE", () => {
   assert.deepEqual(
     translated(
       "ERR room-creations Cannot create #new: you created 10 rooms this hour, the most allowed: try later",
@@ -33,7 +33,7 @@ Deno.test("translateOut() sends each refusal of a JOIN as its numeric naming the
     [
       "437 me #new :Cannot create #new: you created 10 rooms this hour, the most allowed: try later",
       "437 me #new :Cannot create #new: the server has 500 rooms, its most: join one of them",
-      "403 me #o-ps :Cannot create #o-ps: it looks like #ops",
+      "479 me #o-ps :Cannot create #o-ps: it looks like #ops",
       "405 me #new :Cannot join #new: you are in 20 rooms, the most one member may be in: /part one first",
     ],
   );
@@ -61,7 +61,7 @@ async function ircJoin(port: number, nick: string): Promise<TestClient> {
   return client;
 }
 
-Deno.test("IRC door: a JOIN past --room-creations is 437 and one of a look-alike 403, each naming its channel; NICK after parting every channel is 484", async () => {
+Deno.test("IRC door: a JOIN past --room-creations is 437 and one of a look-alike 479, each naming its channel; NICK after parting every channel is 484", async () => {
   await using server = await startServer("deno", ["--room-creations", "1"], {
     irc: true,
   });
@@ -71,7 +71,7 @@ Deno.test("IRC door: a JOIN past --room-creations is 437 and one of a look-alike
   await amy.expect(/^:amy!amy@tlschat JOIN #ops$/);
   await amy.send("JOIN #o-ps,#new");
   await amy.expect(
-    /^:tlschat 403 amy #o-ps :Cannot create #o-ps: it looks like #ops$/,
+    /^:tlschat 479 amy #o-ps :Cannot create #o-ps: it looks like #ops$/,
   );
   await amy.expect(
     /^:tlschat 437 amy #new :Cannot create #new: you created 1 rooms this hour, /,
