@@ -10,6 +10,7 @@
  */
 
 import type { ServerLine } from "../../server_lines.ts";
+import { NO_ROOM_TEXT } from "../room/room_commands.ts";
 import { nickOf } from "./names.ts";
 import { answered, release } from "./in_order.ts";
 import {
@@ -27,6 +28,12 @@ const ERROR_NUMERICS: Readonly<Record<string, string>> = {
   "no-such-room": "403",
   "muted": "404",
   "too-many-rooms": "405",
+  // No room can be created now: the server's cap (`--max-rooms`), or the
+  // member's creations this hour (`--room-creations`). Both pass: 437
+  // ERR_UNAVAILRESOURCE, a channel temporarily unavailable, as Solanum
+  // answers a channel it may not create now (irssi tries again in 5 min).
+  "rooms-full": "437",
+  "room-creations": "437",
   "line-too-long": "417",
   "unknown-command": "421",
   "alias-invalid": "432",
@@ -38,19 +45,29 @@ const ERROR_NUMERICS: Readonly<Record<string, string>> = {
   "room-invite-only": "473",
   "room-banned": "474",
   "room-key": "475",
+  // A look-alike's name is one the server refuses: 479 ERR_BADCHANNAME
+  // ("Illegal channel name"), Solanum's for a reserved (RESV) name. irssi
+  // shows its text (for 403 it shows "No such channel" alone).
+  "room-taken": "479",
   "not-operator": "482",
   "not-permitted": "482",
 };
+
+/** 484's text: a rename of a member in no room (`/nick` needs one). */
+export const NICK_REFUSED =
+  "Cannot change nickname while in no channel: JOIN one first (a rename is announced in your channels)";
 
 /** Numerics whose target is a channel; the others' is a nick. */
 const ABOUT_CHANNEL = new Set([
   "403",
   "404",
   "405",
+  "437",
   "442",
   "473",
   "474",
   "475",
+  "479",
   "482",
 ]);
 
@@ -66,6 +83,13 @@ export function errorNumeric(
 ): void {
   // A NOTICE's refusal (muted, not in the room, nobody so called): none.
   if (state.noticing) return;
+  // In no room at all: a `/nick`'s refusal (a rename is announced in the
+  // member's rooms; every other line the door sends names its room). Its
+  // text's `#room` is help: 484, RFC 2812's refusal of a NICK (before,
+  // `442 me #room`, a channel nobody asked about).
+  if (line.code === "not-in-room" && line.text === NO_ROOM_TEXT) {
+    return sink.irc(state.numeric("484", NICK_REFUSED));
+  }
   const room = /#[a-z0-9_-]+/.exec(line.text)?.[0] ?? null;
   // Another member not in the room (a KICK, +o): 441, no list's end.
   const them = /^"([A-Za-z0-9_.-]+)" is not in #/.exec(line.text)?.[1];

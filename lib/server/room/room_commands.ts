@@ -46,6 +46,12 @@ export interface RoomCommandContext<M extends Moderated> {
 }
 
 /**
+ * `ERR not-in-room`'s text for a member in no room at all (its `#room` is
+ * help, no room's name: the IRC door tells it apart by this text).
+ */
+export const NO_ROOM_TEXT = "You are in no room: /join #room";
+
+/**
  * The room a line acts in: the one its prefix names (it must be in it),
  * else its current room (it must have one).
  */
@@ -56,10 +62,7 @@ export function scopeOf<M extends Moderated>(
 ): RoomState<M> {
   const name = named ?? router.rooms.current(member);
   if (name === null) {
-    throw new ProtocolError(
-      "not-in-room",
-      "You are in no room: /join #room",
-    );
+    throw new ProtocolError("not-in-room", NO_ROOM_TEXT);
   }
   const state = router.rooms.get(name);
   if (!state?.members.has(member.id)) {

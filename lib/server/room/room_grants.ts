@@ -82,16 +82,17 @@ export class CreationCounts {
   #counts = new HourlyCounts();
 
   /**
-   * Counts a creation of `member`'s at `now`; past `limit` this hour
-   * (server operators excepted), throws `room-creations` instead.
+   * Counts a creation of `member`'s (of room `name`) at `now`; past
+   * `limit` this hour (server operators excepted), throws `room-creations`
+   * instead, naming the room first (as every refusal of a `/join` does).
    */
-  take(member: Moderated, now: number, limit: number): Creation {
+  take(member: Moderated, name: string, now: number, limit: number): Creation {
     const keys = countKeys(member);
     const made = this.#counts.count(keys, now);
     if (!member.operator && made >= limit) {
       throw new ProtocolError(
         "room-creations",
-        `You created ${made} rooms this hour, the most allowed: try later`,
+        `Cannot create ${name}: you created ${made} rooms this hour, the most allowed: try later`,
       );
     }
     this.#counts.add(keys, now);
@@ -126,4 +127,21 @@ export class GuestGrants {
     }
     this.#invited.delete(member.id);
   }
+}
+
+/**
+ * The text of `ERR room-taken` for a `/join` that would create `name`,
+ * which looks like room `taken`: the room asked for first, as in every
+ * refusal of a `/join` (an IRC client's numeric names that channel).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lookalikeText } from "./room_grants.ts";
+ *
+ * assert.equal(lookalikeText("#o-ps", "#ops"), "Cannot create #o-ps: it looks like #ops");
+ * ```
+ */
+export function lookalikeText(name: string, taken: string): string {
+  return `Cannot create ${name}: it looks like ${taken}`;
 }

@@ -16,7 +16,7 @@ import type { Clock } from "../../clock.ts";
 import { HISTORY_REQUEST_LIMIT, ProtocolError } from "../../protocol.ts";
 import type { LineArena } from "./line_arena.ts";
 import type { ServerMetrics } from "../metrics/server_metrics.ts";
-import { CreationCounts, GuestGrants } from "./room_grants.ts";
+import { CreationCounts, GuestGrants, lookalikeText } from "./room_grants.ts";
 import type { Member } from "./member.ts";
 import type { Moderated } from "./moderator.ts";
 import type { RoomEvent, RoomLine } from "./room_log.ts";
@@ -265,7 +265,7 @@ export class RoomSet<M extends Member> {
     if (held >= this.limits.maxRoomsPerMember) {
       throw new ProtocolError(
         "too-many-rooms",
-        `You are in ${held} rooms, the most one member may be in: /part one first`,
+        `Cannot join ${name}: you are in ${held} rooms, the most one member may be in: /part one first`,
       );
     }
     const now = this.#options.clock.now();
@@ -356,15 +356,15 @@ export class RoomSet<M extends Member> {
     }
     const lookalike = this.#skeletons.get(roomSkeleton(name));
     if (lookalike !== undefined) {
-      throw new ProtocolError("room-taken", `Looks like ${lookalike}`);
+      throw new ProtocolError("room-taken", lookalikeText(name, lookalike));
     }
     if (this.#rooms.size >= maxRooms) {
       throw new ProtocolError(
         "rooms-full",
-        `The server has ${this.#rooms.size} rooms, its most: join one of them`,
+        `Cannot create ${name}: the server has ${this.#rooms.size} rooms, its most: join one of them`,
       );
     }
-    const made = this.#creations.take(member, now, roomCreations);
+    const made = this.#creations.take(member, name, now, roomCreations);
     const state = this.#add(newRoomRecord(name));
     state.made = made;
     state.confirmed = false; // until a JOIN of it is handed on

@@ -17,6 +17,7 @@ import type { Directory, Dismissal } from "./directory.ts";
 import type { FanOut } from "./fan_out.ts";
 import type { Member } from "./member.ts";
 import type { AppendOutcome, RoomLine, UnsentLine } from "./room_log.ts";
+import { lookalikeText } from "./room_grants.ts";
 
 /** What {@linkcode UnsentLines} needs of the room. */
 export interface UnsentHost<M extends Member> {
@@ -213,13 +214,14 @@ export class UnsentLines<M extends Member> {
   /**
    * Joins that would have created a room whose name looks like one the
    * log knows, created first elsewhere: each joiner gets the `ERR` one
-   * server gives (`room-taken Looks like #room`).
+   * server gives (`room-taken Cannot create #r00m: it looks like #room`).
    */
   #refuseLookalike(lines: readonly UnsentLine[]): void {
-    for (const { line, origin, taken } of lines) {
+    for (const { line, origin, room, taken } of lines) {
       const joiner = line.type === "JOIN" ? this.#host.member(origin) : null;
       if (!joiner || taken === undefined) continue;
-      const text = `Looks like ${taken}`;
+      // A creation is never of the default room (no `room`): named always.
+      const text = lookalikeText(room ?? "this room", taken);
       this.#host.send(joiner, { type: "ERR", code: "room-taken", text });
     }
   }

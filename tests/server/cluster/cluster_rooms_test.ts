@@ -319,8 +319,12 @@ Deno.test("two look-alike rooms created at the same instant on two servers: Redi
     assert.notEqual(won, -1, answers.join(" | "));
     const winner = won === 0 ? "#look" : "#l0ok";
     assert.deepEqual(answers, [
-      won === 0 ? "CURRENT #look" : "ERR room-taken Looks like #l0ok",
-      won === 1 ? "CURRENT #l0ok" : "ERR room-taken Looks like #look",
+      won === 0
+        ? "CURRENT #look"
+        : "ERR room-taken Cannot create #look: it looks like #l0ok",
+      won === 1
+        ? "CURRENT #l0ok"
+        : "ERR room-taken Cannot create #l0ok: it looks like #look",
     ]);
     for (const watcher of [ann, gil]) {
       assert.deepEqual(await rooms(watcher), ["#lobby 4 m", `${winner} 1 -`]);
@@ -419,7 +423,7 @@ Deno.test("a /join in doubt sent again while Redis still hangs is in doubt still
     await amy.send("/join #y");
     assert.match(
       await amy.expect(/^(ERR|CURRENT) /),
-      /^ERR room-creations You created 2 rooms this hour/,
+      /^ERR room-creations Cannot create #y: you created 2 rooms this hour/,
     );
   }, { args: [...args, "--room-creations", "2"] });
 });

@@ -25,11 +25,15 @@ export interface IrcServer {
   member(alias: string): PipeClient;
 }
 
-/** Runs `body` against a server whose account `account` has `password`. */
+/**
+ * Runs `body` against a server whose account `account` has `password`,
+ * started with `args` besides.
+ */
 export async function withIrcServer(
   account: string,
   password: string,
   body: (at: IrcServer) => Promise<void>,
+  args: readonly string[] = [],
 ): Promise<void> {
   await withTempDir(async (dir) => {
     const perms = [`--allow-read=${dir}`, `--allow-write=${dir}`];
@@ -49,7 +53,7 @@ export async function withIrcServer(
     );
     await withServerProcess(
       ["--allow-net=127.0.0.1", ...perms],
-      loopbackArgs(dir, "--irc-port", "0"),
+      loopbackArgs(dir, "--irc-port", "0", ...args),
       async (server) => {
         const listening = await server.output.waitFor(/INFO listening /);
         const ircPort = / irc=127\.0\.0\.1:(\d+)/.exec(listening)![1]!;

@@ -111,3 +111,45 @@ Deno.test("irssi whose nick is taken gets `433 * tom` and registers under its al
     assert.equal(await irssi.exited(), 0);
   });
 });
+
+Deno.test("irssi whose JOIN the server refuses (a look-alike name: 479; past --room-creations: 437) drops that channel and closes its window, where the NOTICE the door gave left it joining", async () => {
+  await withIrcServer("alice", "alice's password", async (at) => {
+    const { dir, ircPort } = at;
+    const home = `${dir}/irssi`;
+    await Deno.mkdir(home, { recursive: true });
+    await Deno.mkdir(`${home}/logs`);
+    await Deno.writeTextFile(
+      `${home}/startup`,
+      [
+        "/set cmd_queue_speed 0",
+        // Lines typed at once are commands, not a paste to confirm.
+        "/set paste_detect_time 0",
+        // Each channel's log, to wait on (the screen shows one window).
+        "/set autolog on",
+        `/set autolog_path ${home}/logs/$$0.log`,
+        // An account: guests may not create rooms (--room-create accounts).
+        `/network add -sasl_mechanism PLAIN -sasl_username alice -sasl_password "alice's password" tlschat`,
+        `/server add -tls -tls_cafile ${dir}/ca.pem -tls_verify -network tlschat localhost ${ircPort}`,
+        "/connect tlschat",
+      ].join("\n") + "\n",
+    );
+    await using irssi = new TerminalClient([], [], "NO_COLOR=1", {
+      shell: `irssi --home=${home} -n alice`,
+    });
+    await waitForLine(`${home}/logs/#lobby.log`, /alice .* has joined #lobby/);
+    await irssi.type("/join #ops\r");
+    await waitForLine(`${home}/logs/#ops.log`, /alice .* has joined #ops/);
+    await irssi.waitFor(/Join to #ops\S* was synced/, 0, 15_000);
+    // Each refused JOIN's channel, joining, is dropped and its window
+    // closed: irssi is back in #ops (its prompt). On the NOTICE the door
+    // gave before, the window stayed, its channel joining for good.
+    for (const channel of ["#o-ps", "#new"]) {
+      const from = irssi.text.length;
+      await irssi.type(`/join ${channel}\r`);
+      const opened = await irssi.waitFor(new RegExp(`\\[${channel}\\] `), from);
+      await irssi.waitFor(/\[#ops\] /, opened);
+    }
+    await irssi.type("/quit bye\r");
+    assert.equal(await irssi.exited(), 0);
+  }, ["--room-creations", "1"]);
+});

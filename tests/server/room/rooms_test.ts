@@ -234,11 +234,11 @@ Deno.test("rooms: names are checked, look-alikes refused, keys, invites and room
   await line(amy, "/join #ops");
   assert.equal(
     await refusal(() => line(bob, "/join #0ps")),
-    "room-taken Looks like #ops",
+    "room-taken Cannot create #0ps: it looks like #ops",
   );
   assert.equal(
     await refusal(() => line(bob, "/join #o-ps")),
-    "room-taken Looks like #ops",
+    "room-taken Cannot create #o-ps: it looks like #ops",
   );
   await line(amy, "/key sesame");
   assert.match(amy.take().at(-1)!, /^#ops MOD key - amy on$/);
@@ -328,21 +328,24 @@ Deno.test("rooms: a muted member's /part passes on no reason, whether the room's
   assert.deepEqual(amy.take(), ["#lobby LEAVE cat 1 part"]);
 });
 
-Deno.test("rooms: limits: rooms per member, rooms on the server, creations an hour, who may create", async () => {
+Deno.test("rooms: limits: rooms per member, rooms on the server, creations an hour, who may create; each refusal names the room asked first", async () => {
   {
     const { join, line } = server({ maxRoomsPerMember: 2 });
     const amy = await join("amy");
     await line(amy, "/join #a");
     assert.match(
       await refusal(() => line(amy, "/join #b")),
-      /^too-many-rooms /,
+      /^too-many-rooms Cannot join #b: you are in 2 rooms, /,
     );
   }
   {
     const { join, line } = server({ maxRooms: 2 });
     const amy = await join("amy");
     await line(amy, "/join #a");
-    assert.match(await refusal(() => line(amy, "/join #b")), /^rooms-full /);
+    assert.match(
+      await refusal(() => line(amy, "/join #b")),
+      /^rooms-full Cannot create #b: the server has 2 rooms, /,
+    );
   }
   {
     const { join, line, clock } = server({ roomCreations: 1 });
@@ -350,7 +353,7 @@ Deno.test("rooms: limits: rooms per member, rooms on the server, creations an ho
     await line(amy, "/join #a");
     assert.match(
       await refusal(() => line(amy, "/join #b")),
-      /^room-creations /,
+      /^room-creations Cannot create #b: you created 1 rooms this hour, /,
     );
     await clock.advance(3_600_001);
     await line(amy, "/join #b");
@@ -544,7 +547,7 @@ Deno.test("rooms: a room creation the log refused is given back (--room-creation
   }
   await assert.rejects(
     Promise.resolve().then(() => line(amy, "/join #more")),
-    /You created 10 rooms this hour/,
+    /Cannot create #more: you created 10 rooms this hour/,
   );
 });
 
@@ -570,7 +573,7 @@ Deno.test("rooms: a /join sent again after a doubt that the log refuses leaves t
   }
   await assert.rejects(
     Promise.resolve().then(() => line(amy, "/join #more")),
-    /You created 10 rooms this hour/,
+    /Cannot create #more: you created 10 rooms this hour/,
   );
 });
 
@@ -593,7 +596,7 @@ Deno.test("rooms: a room in doubt that went after the grace, made again by a /jo
   }
   await assert.rejects(
     Promise.resolve().then(() => line(amy, "/join #more")),
-    /You created 10 rooms this hour/,
+    /Cannot create #more: you created 10 rooms this hour/,
   );
 });
 
