@@ -170,6 +170,23 @@ export const SERVER_SETTINGS = {
   redisReadCount: 1_000,
   /** With `--redis`: how long one `XREAD` blocks before it is asked again. */
   redisReadBlockMs: 1_000,
+  /**
+   * Longest reason, in UTF-8 bytes, of a room ban or mute (`/roomban`,
+   * `/mute`), which the room's record keeps; a longer one is cut between
+   * graphemes, as IRC servers cut a reason over their `KICKLEN` (the IRC
+   * door's, 359, is the tighter: what it says stays true).
+   */
+  roomReasonBytes: 512,
+  /**
+   * Largest room record (as stored, JSON: topic, operators, invites, bans,
+   * mutes) that a change may make: every `MOD`, `TOPIC` and a room's first
+   * `JOIN` carry the whole record into the log (each Redis stream entry,
+   * each SQLite row), so a longer one is refused, `ERR too-many-entries`
+   * (`room_record.ts`, `recordGrowth`). 100 bans and 100 mutes of the
+   * longest names with no reason take 45 KB of it, with short ones
+   * ("spam") about 30 KB.
+   */
+  roomRecordBytes: 65_536,
 } as const;
 
 /** The settings of {@linkcode SERVER_SETTINGS}, each a number. */

@@ -51,6 +51,10 @@ export interface RoomLimits {
   readonly maxRoomEntries: number;
   /** `--room-creations`: rooms one account or address group creates an hour. */
   readonly roomCreations: number;
+  /** Longest room ban's or mute's reason, in bytes (longer: cut). */
+  readonly roomReasonBytes: number;
+  /** Largest room record a change may make, in bytes (`recordGrowth`). */
+  readonly roomRecordBytes: number;
 }
 
 /** Options of {@linkcode RoomSet}. */
