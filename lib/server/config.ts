@@ -182,7 +182,7 @@ export const SERVER_SETTINGS = {
    * mutes) that a change may make: every `MOD`, `TOPIC` and a room's first
    * `JOIN` carry the whole record into the log (each Redis stream entry,
    * each SQLite row), so a longer one is refused, `ERR too-many-entries`
-   * (`room_record.ts`, `recordGrowth`). 100 bans and 100 mutes of the
+   * (`record_bound.ts`, `recordGrowth`). 100 bans and 100 mutes of the
    * longest names with no reason take 45 KB of it, with short ones
    * ("spam") about 30 KB.
    */
@@ -193,6 +193,12 @@ export const SERVER_SETTINGS = {
 export type ServerSettings = {
   readonly [K in keyof typeof SERVER_SETTINGS]: number;
 };
+
+/** The settings that bound a room's record (`RoomLimits` has them). */
+export type RoomRecordLimits = Pick<
+  ServerSettings,
+  "roomReasonBytes" | "roomRecordBytes"
+>;
 
 /**
  * The resolved server configuration; the only config passed around. Its

@@ -28,10 +28,10 @@ import {
   isInvited,
   isRoomOperator,
   mayEnter,
-  recordGrowth,
   type RoomRecord,
   sanctionFor,
 } from "./room_record.ts";
+import { recordGrowth } from "./record_bound.ts";
 
 /**
  * The skeleton under which room names must differ: the alias skeleton of

@@ -21,10 +21,12 @@ import type {
 import {
   newRoomRecord,
   readRoomRecord,
-  recordBytes,
-  recordGrowth,
   type RoomRecord,
 } from "../../../lib/server/room/room_record.ts";
+import {
+  recordBytes,
+  recordGrowth,
+} from "../../../lib/server/room/record_bound.ts";
 import { storedEffect } from "../../../lib/server/room/stored_event.ts";
 import { fitBytes } from "../../../lib/text.ts";
 import { FakeClock } from "../../_fakes.ts";
