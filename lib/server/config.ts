@@ -174,7 +174,8 @@ export const SERVER_SETTINGS = {
    * Longest reason, in UTF-8 bytes, of a room ban or mute (`/roomban`,
    * `/mute`), which the room's record keeps; a longer one is cut between
    * graphemes, as IRC servers cut a reason over their `KICKLEN` (the IRC
-   * door's, 359, is the tighter: what it says stays true).
+   * door's bans carry no reason; its kicks, kept in no record, are cut to
+   * its own `KICKLEN`).
    */
   roomReasonBytes: 512,
   /**
@@ -182,9 +183,9 @@ export const SERVER_SETTINGS = {
    * mutes) that a change may make: every `MOD`, `TOPIC` and a room's first
    * `JOIN` carry the whole record into the log (each Redis stream entry,
    * each SQLite row), so a longer one is refused, `ERR too-many-entries`
-   * (`record_bound.ts`, `recordGrowth`). 100 bans and 100 mutes of the
-   * longest names with no reason take 45 KB of it, with short ones
-   * ("spam") about 30 KB.
+   * (`record_bound.ts`, `recordGrowth`). 100 bans and 100 mutes of
+   * 32-character accounts by a 32-character operator, for a day, reason
+   * "spam", take 45 KB of it; of 7-character names, 30 KB.
    */
   roomRecordBytes: 65_536,
 } as const;
