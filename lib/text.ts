@@ -7,6 +7,7 @@
  * {@linkcode isolateBidi} wraps a piece of text in a bidi isolate, so that
  * right-to-left text cannot reorder what a client writes around it;
  * {@linkcode isBlank} says whether text would show as nothing at all;
+ * {@linkcode fitBytes} cuts text to so many bytes between graphemes;
  * {@linkcode aliasSkeleton} is the Unicode TR39 confusable skeleton of an
  * alias without its punctuation, so that `AIice`, `alice_` and `Alice` are
  * known to look the same.
@@ -126,6 +127,43 @@ export function sanitizeText(text: string): string {
  */
 export function storedText(text: string): string {
   return sanitizeText(text);
+}
+
+const utf8 = new TextEncoder();
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/**
+ * `text` cut to at most `maxBytes` UTF-8 bytes, between graphemes (a
+ * letter and its marks, an emoji sequence), as IRC servers cut a topic or
+ * a reason over their `TOPICLEN` or `KICKLEN`; between code points when
+ * its first grapheme alone is longer (a long emoji sequence). Text within
+ * `maxBytes` comes back as it is.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fitBytes } from "./text.ts";
+ *
+ * assert.equal(fitBytes("abcdé", 5), "abcd");
+ * assert.equal(fitBytes("ab👍🏽", 8), "ab");
+ * assert.equal(fitBytes("short", 512), "short");
+ * ```
+ */
+export function fitBytes(text: string, maxBytes: number): string {
+  if (text.length <= maxBytes / 3 || utf8.encode(text).length <= maxBytes) {
+    return text; // 3 bytes at most per UTF-16 unit
+  }
+  const fit = (parts: Iterable<string>) => {
+    let [bytes, end] = [0, 0];
+    for (const part of parts) {
+      bytes += utf8.encode(part).length;
+      if (bytes > maxBytes) break;
+      end += part.length;
+    }
+    return text.slice(0, end);
+  };
+  const whole = fit(Array.from(graphemes.segment(text), (g) => g.segment));
+  return whole !== "" ? whole : fit(text);
 }
 
 /** U+2068 FIRST STRONG ISOLATE: opens an isolate ({@linkcode isolateBidi}). */

@@ -85,6 +85,8 @@ Deno.test("parseServerArgs() resolves the documented defaults", () => {
       lostAfterMs: 5000,
       httpRequestTimeoutMs: 10_000,
       roomPasswordTries: 2,
+      roomReasonBytes: 512,
+      roomRecordBytes: 65_536,
       loginFailures: 3,
       maxHttpRequestTimeoutMs: 30_000,
       httpKeepAliveMs: 5000,

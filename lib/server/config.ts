@@ -170,12 +170,36 @@ export const SERVER_SETTINGS = {
   redisReadCount: 1_000,
   /** With `--redis`: how long one `XREAD` blocks before it is asked again. */
   redisReadBlockMs: 1_000,
+  /**
+   * Longest reason, in UTF-8 bytes, of a room ban or mute (`/roomban`,
+   * `/mute`), which the room's record keeps; a longer one is cut between
+   * graphemes, as IRC servers cut a reason over their `KICKLEN` (the IRC
+   * door's bans carry no reason; its kicks, kept in no record, are cut to
+   * its own `KICKLEN`).
+   */
+  roomReasonBytes: 512,
+  /**
+   * Largest room record (as stored, JSON: topic, operators, invites, bans,
+   * mutes) that a change may make: every `MOD`, `TOPIC` and a room's first
+   * `JOIN` carry the whole record into the log (each Redis stream entry,
+   * each SQLite row), so a longer one is refused, `ERR too-many-entries`
+   * (`record_bound.ts`, `recordGrowth`). 100 bans and 100 mutes of
+   * 32-character accounts by a 32-character operator, for a day, reason
+   * "spam", take 45 KB of it; of 7-character names, 30 KB.
+   */
+  roomRecordBytes: 65_536,
 } as const;
 
 /** The settings of {@linkcode SERVER_SETTINGS}, each a number. */
 export type ServerSettings = {
   readonly [K in keyof typeof SERVER_SETTINGS]: number;
 };
+
+/** The settings that bound a room's record (`RoomLimits` has them). */
+export type RoomRecordLimits = Pick<
+  ServerSettings,
+  "roomReasonBytes" | "roomRecordBytes"
+>;
 
 /**
  * The resolved server configuration; the only config passed around. Its

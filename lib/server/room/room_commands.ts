@@ -286,7 +286,11 @@ export function history<M extends Moderated>(
   );
 }
 
-/** `/topic` of a room: shown, or (its operators) set and announced. */
+/**
+ * `/topic` of a room: shown, or (its operators) set and announced; refused
+ * (`too-many-entries`) when the room's record would grow past
+ * `roomRecordBytes` (`RoomState.change`).
+ */
 export function topic<M extends Moderated>(
   ctx: RoomCommandContext<M>,
   member: M,
@@ -305,7 +309,7 @@ export function topic<M extends Moderated>(
   }
   state.checkOperator(member, "topic");
   const set = { text, by: member.alias, at: ctx.now };
-  state.record.topic = set;
+  state.change({ topic: set }, ctx.router.rooms.limits.roomRecordBytes);
   const inDefault = state === ctx.router.rooms.default;
   if (inDefault) ctx.moderation.setTopic(set);
   ctx.room.announce(

@@ -24,6 +24,7 @@ import {
 } from "./room_commands.ts";
 import type { RoomState } from "./room_state.ts";
 import { cutNote } from "./replies.ts";
+import { fitBytes } from "../../text.ts";
 import { hashRoomKey, operatorKey } from "./room_record.ts";
 import {
   anyoneIn,
@@ -115,24 +116,28 @@ export function moderateRoom<M extends Moderated>(
     case "op":
     case "deop":
       return setOperator(act, command.kind, command.target);
-    case "key":
-      state.record.keyHash = command.key === null
-        ? null
-        : hashRoomKey(command.key);
+    case "key": {
+      const keyHash = command.key === null ? null : hashRoomKey(command.key);
+      state.change({ keyHash }, limitOf(ctx).maxBytes);
       return mod("key", "-", command.key === null ? "off" : "on");
+    }
     case "inviteonly":
       state.record.inviteOnly = command.on;
       return mod("invite-only", "-", command.on ? "on" : "off");
     case "invite":
       return invite(act, command.target);
     case "register":
-      return register(actor, state, mod);
+      return register(act);
   }
 }
 
-/** How many entries each list of a room keeps, at this command's time. */
+/**
+ * How many entries each list of a room keeps, at this command's time, and
+ * how many bytes its record takes at most (`RoomState.change`).
+ */
 function limitOf<M extends Moderated>(ctx: RoomCommandContext<M>) {
-  return { max: ctx.router.rooms.limits.maxRoomEntries, nowMs: ctx.now };
+  const { maxRoomEntries, roomRecordBytes } = ctx.router.rooms.limits;
+  return { max: maxRoomEntries, nowMs: ctx.now, maxBytes: roomRecordBytes };
 }
 
 /** `/kick ALIAS [REASON]`: announced, then out of the room. */
@@ -189,7 +194,10 @@ function expel<M extends Moderated>(
   });
 }
 
-/** `/mute` and `/roomban`: recorded, announced; the banned leave. */
+/**
+ * `/mute` and `/roomban`: recorded, announced; the banned leave. The
+ * reason is cut to `roomReasonBytes` (the record keeps it).
+ */
 async function restrict<M extends Moderated>(
   act: Act<M>,
   command: Extract<RoomModeratorCommand, { kind: "mute" | "roomban" }>,
@@ -197,15 +205,20 @@ async function restrict<M extends Moderated>(
   const { ctx, actor, state } = act;
   const target = await sanctionable(ctx, state, command.target);
   const ban = command.kind === "roomban";
-  state.checkRoomFor(ban ? "bans" : "mutes", limitOf(ctx));
+  const limits = limitOf(ctx);
+  state.checkRoomFor(ban ? "bans" : "mutes", limits);
+  const reason = fitBytes(
+    command.reason,
+    ctx.router.rooms.limits.roomReasonBytes,
+  );
   const added = sanction(state, target, ban ? "ban" : "mute", {
     by: actor.alias,
-    reason: command.reason,
+    reason,
     until: command.durationMs === null ? null : ctx.now + command.durationMs,
     at: ctx.now,
-  });
+  }, limits.maxBytes);
   const text = describeSanction(added);
-  if (ban) expel(act, target, "ban", text, command.reason);
+  if (ban) expel(act, target, "ban", text, reason);
   // The session it names, by id: a newcomer who takes its alias before
   // the line is stored is not the one muted (an absent account: none).
   else act.mod("mute", target.alias, text, target.id || undefined);
@@ -255,7 +268,7 @@ async function setOperator<M extends Moderated>(
     state.checkRoomFor("operators", limitOf(ctx));
     ops.push(key);
   }
-  state.record.operators = ops;
+  state.change({ operators: ops }, limitOf(ctx).maxBytes);
   mod(kind, target?.alias ?? alias);
 }
 
@@ -273,8 +286,12 @@ async function invite<M extends Moderated>(
   const target = await someone(ctx, state, alias);
   const account = target.account === null ? null : aliasKey(target.account);
   if (account !== null && !state.record.invites.includes(account)) {
-    state.checkRoomFor("invites", limitOf(ctx));
-    state.record.invites.push(account);
+    const limits = limitOf(ctx);
+    state.checkRoomFor("invites", limits);
+    state.change(
+      { invites: [...state.record.invites, account] },
+      limits.maxBytes,
+    );
   }
   mod("invite", target.alias);
   ctx.room.replies.tell(actor, {
@@ -284,27 +301,28 @@ async function invite<M extends Moderated>(
 }
 
 /** `/register`: the room persists (accounts and server operators). */
-function register<M extends Moderated>(
-  actor: M,
-  state: RoomState<M>,
-  mod: (action: string, alias: string, text?: string) => void,
-): void {
+function register<M extends Moderated>({ ctx, actor, state, mod }: Act<M>) {
   if (actor.account === null && !actor.operator) {
     throw new ProtocolError(
       "not-permitted",
       "Only accounts register rooms: log in first",
     );
   }
-  state.record.registeredBy = actor.account ?? actor.alias;
+  const registeredBy = actor.account ?? actor.alias;
+  state.change({ registeredBy }, limitOf(ctx).maxBytes);
   mod("register", "-");
 }
 
-/** Records a room ban or mute of `target` and returns it. */
+/**
+ * Records a room ban or mute of `target` and returns it; throws
+ * `too-many-entries` when the record would grow past `maxBytes`.
+ */
 function sanction<M extends Moderated>(
   state: RoomState<M>,
   target: Target<M>,
   type: "ban" | "mute",
   how: { by: string; reason: string; until: number | null; at: number },
+  maxBytes: number,
 ): Sanction {
   const [aim] = state.banTargets(target);
   if (aim === undefined) {
@@ -323,12 +341,10 @@ function sanction<M extends Moderated>(
   };
   const list = type === "ban" ? "bans" : "mutes";
   // A repeat replaces the target's sanction: the lists do not grow with it.
-  state.record[list] = [
-    ...state.record[list].filter((s) =>
-      s.kind !== aim.kind || s.target !== aim.target
-    ),
-    added,
-  ];
+  const kept = state.record[list].filter((s) =>
+    s.kind !== aim.kind || s.target !== aim.target
+  );
+  state.change({ [list]: [...kept, added] }, maxBytes);
   return added;
 }
 

@@ -17,6 +17,7 @@ import type { Topic } from "../access/moderation.ts";
 import type { StartingPoints } from "./catch_up.ts";
 import { CatchUpQuota } from "./catch_up_quota.ts";
 import type { ServerMetrics } from "../metrics/server_metrics.ts";
+import { SERVER_SETTINGS } from "../config.ts";
 
 /** Lines of a room a resuming member is caught up with at most, by default. */
 export const DEFAULT_RESUME_LINES = 10_000;
@@ -130,6 +131,8 @@ export const ONE_ROOM: NonNullable<RoomOptions["rooms"]> = {
   roomGraceMs: 600_000,
   maxRoomEntries: 100,
   roomCreations: 10,
+  roomReasonBytes: SERVER_SETTINGS.roomReasonBytes,
+  roomRecordBytes: SERVER_SETTINGS.roomRecordBytes,
   history: 0,
 };
 

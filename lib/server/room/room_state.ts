@@ -31,6 +31,7 @@ import {
   type RoomRecord,
   sanctionFor,
 } from "./room_record.ts";
+import { recordGrowth } from "./record_bound.ts";
 
 /**
  * The skeleton under which room names must differ: the alias skeleton of
@@ -227,6 +228,21 @@ export class RoomState<M extends Member> {
       "too-many-entries",
       `${this.name} keeps at most ${max} ${list}: remove one first`,
     );
+  }
+
+  /**
+   * Makes `patch` to the record, or throws `too-many-entries` when that
+   * would grow it past `maxBytes` (`recordGrowth`; the config's
+   * `roomRecordBytes`): every event about the room carries all of it.
+   */
+  change(patch: Partial<RoomRecord>, maxBytes: number): void {
+    const problem = recordGrowth(
+      this.record,
+      { ...this.record, ...patch },
+      maxBytes,
+    );
+    if (problem !== null) throw new ProtocolError("too-many-entries", problem);
+    Object.assign(this.record, patch);
   }
 
   /** The targets of a room ban of `member`: its account, or its address group. */

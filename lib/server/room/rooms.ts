@@ -29,6 +29,7 @@ import {
   type RoomRecord,
 } from "./room_record.ts";
 import { RoomKeeper, type RoomKeeperOptions } from "./room_keeper.ts";
+import type { RoomRecordLimits } from "../config.ts";
 import { RoomReplica } from "./room_replica.ts";
 import { localSnapshot, type RoomsSnapshot } from "./rooms_snapshot.ts";
 
@@ -36,7 +37,7 @@ import { localSnapshot, type RoomsSnapshot } from "./rooms_snapshot.ts";
 export type RoomCreate = "any" | "accounts" | "operators";
 
 /** The rooms limits, from the config. */
-export interface RoomLimits {
+export interface RoomLimits extends RoomRecordLimits {
   /** `--default-room`. */
   readonly defaultRoom: string;
   /** `--room-create`. */

@@ -18,6 +18,7 @@ import type { RoomStore } from "../../../lib/server/room/room_store.ts";
 import type { RoomsSnapshot } from "../../../lib/server/room/rooms_snapshot.ts";
 import type { ByeReason } from "../../../lib/server_lines.ts";
 import { FakeClock } from "../../_fakes.ts";
+import { SERVER_SETTINGS } from "../../../lib/server/config.ts";
 
 let ids = 0;
 
@@ -49,6 +50,8 @@ export const LIMITS: RoomLimits = {
   roomGraceMs: 600_000,
   roomCreations: 10,
   maxRoomEntries: 100,
+  roomReasonBytes: SERVER_SETTINGS.roomReasonBytes,
+  roomRecordBytes: SERVER_SETTINGS.roomRecordBytes,
 };
 
 /** What else a fake server may be built with. */
