@@ -2,8 +2,10 @@
  * What resuming after 1,000 missed lines costs (issue 17), on a real server
  * process: its own certificates, port 0, the default durable log (a fresh
  * data directory), flood control off, `--resume-grace 0` (a dropped member
- * leaves at once). Run by `deno task bench` (after search; alone with
- * `deno task bench --only resume`) or by itself:
+ * leaves at once), `--resume-rate 0` (every catch-up comes from one
+ * address, more than the per-address quota allows). Run by
+ * `deno task bench` (after search; alone with `deno task bench --only
+ * resume`) or by itself:
  *
  * ```sh
  * deno run --allow-run=deno,taskset --allow-read=. --allow-write=bench/.run --allow-net=127.0.0.1 bench/resume_cost.ts
@@ -277,7 +279,9 @@ const SCENARIO: Scenario = {
   silent: 0,
   junkBytes: 0,
   history: 0,
-  serverArgs: ["--resume-grace", "0"],
+  // Every catch-up comes from one address: the per-address quota
+  // (`--resume-rate`, a minute's worth of lines) would cut them short.
+  serverArgs: ["--resume-grace", "0", "--resume-rate", "0"],
   web: "none",
   cluster: 0,
   rooms: 0,
