@@ -1,11 +1,14 @@
 /**
  * Several `server.ts` processes on one real Redis, for the cluster's
  * process tests: a server of the cluster with its own data directory, the
- * cluster run around a test body (logs shown on failure), and accounts
- * added to one server's database.
+ * cluster run around a test body (logs shown on failure), accounts
+ * added to one server's database, and the entries of its stream.
  */
 
 import assert from "node:assert/strict";
+import { createClient } from "redis";
+import { clusterKeys } from "../../../lib/server/cluster/keys.ts";
+import { parseServerArgs } from "../../../lib/server/server_args.ts";
 import {
   denoRun,
   loopbackArgs,
@@ -114,4 +117,29 @@ export async function addAccount(
     );
   assert.equal((await users(["add", alias], `${alias}'s password\n`)).code, 0);
   if (op) assert.equal((await users(["op", alias])).code, 0);
+}
+
+/**
+ * The entries of the cluster's stream (the default cluster name's), oldest
+ * first, as `XRANGE` gives them: id and fields (`count`: the oldest so
+ * many only).
+ */
+export async function streamEntries(
+  redis: Redis,
+  count?: number,
+): Promise<[string, string[]][]> {
+  const client = createClient({ url: redis.url() });
+  await client.connect();
+  try {
+    const { cluster } = parseServerArgs([]);
+    return await client.sendCommand([
+      "XRANGE",
+      clusterKeys(cluster).events,
+      "-",
+      "+",
+      ...(count === undefined ? [] : ["COUNT", String(count)]),
+    ]) as [string, string[]][];
+  } finally {
+    await client.close();
+  }
 }

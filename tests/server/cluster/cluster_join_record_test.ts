@@ -6,16 +6,13 @@
  */
 
 import assert from "node:assert/strict";
-import { createClient } from "redis";
-import { clusterKeys } from "../../../lib/server/cluster/keys.ts";
-import { parseServerArgs } from "../../../lib/server/server_args.ts";
 import {
   type ServerProcess,
   testCertificates,
   TestClient,
 } from "../../_helpers.ts";
 import type { Redis } from "../../_redis.ts";
-import { withCluster } from "./_cluster.ts";
+import { streamEntries, withCluster } from "./_cluster.ts";
 
 /** A client with `rooms` on `server`, joined as `alias`. */
 async function member(server: ServerProcess, alias: string) {
@@ -31,28 +28,16 @@ async function member(server: ServerProcess, alias: string) {
 
 /** Each `JOIN` of `room` in the stream: its alias and its entry's size. */
 async function joins(redis: Redis, room: string) {
-  const client = createClient({ url: redis.url() });
-  await client.connect();
-  try {
-    const entries = await client.sendCommand([
-      "XRANGE",
-      clusterKeys(parseServerArgs([]).cluster).events,
-      "-",
-      "+",
-    ]) as [string, string[]][];
-    return entries.flatMap(([, fields]) => {
-      const field = (name: string) => fields[fields.indexOf(name) + 1];
-      const line = JSON.parse(field("l")!);
-      if (field("r") !== room || line.type !== "JOIN") return [];
-      return [{
-        alias: line.alias as string,
-        record: fields.includes("v"),
-        bytes: fields.join("").length,
-      }];
-    });
-  } finally {
-    await client.close();
-  }
+  return (await streamEntries(redis)).flatMap(([, fields]) => {
+    const field = (name: string) => fields[fields.indexOf(name) + 1];
+    const line = JSON.parse(field("l")!);
+    if (field("r") !== room || line.type !== "JOIN") return [];
+    return [{
+      alias: line.alias as string,
+      record: fields.includes("v"),
+      bytes: fields.join("").length,
+    }];
+  });
 }
 
 Deno.test("a JOIN of a room the log knows carries no record: its stream entry stays small however long the topic", async () => {

@@ -9,15 +9,12 @@
  */
 
 import assert from "node:assert/strict";
-import { createClient } from "redis";
-import { clusterKeys } from "../../../lib/server/cluster/keys.ts";
 import { SERVER_SETTINGS } from "../../../lib/server/config.ts";
-import { parseServerArgs } from "../../../lib/server/server_args.ts";
 import { openStore } from "../../../lib/server/storage/store.ts";
 import { aliasSkeleton } from "../../../lib/text.ts";
 import { testCertificates, TestClient } from "../../_helpers.ts";
 import type { Redis } from "../../_redis.ts";
-import { addAccount, withCluster } from "./_cluster.ts";
+import { addAccount, streamEntries, withCluster } from "./_cluster.ts";
 
 const BANS = 100;
 const { roomRecordBytes } = SERVER_SETTINGS;
@@ -40,29 +37,17 @@ function addAbsentAccounts(dir: string, name: string): void {
 
 /** Each `MOD` and `TOPIC` entry of `room`: its type, its record's and its bytes. */
 async function recordEntries(redis: Redis, room: string) {
-  const client = createClient({ url: redis.url() });
-  await client.connect();
-  try {
-    const entries = await client.sendCommand([
-      "XRANGE",
-      clusterKeys(parseServerArgs([]).cluster).events,
-      "-",
-      "+",
-    ]) as [string, string[]][];
-    const utf8 = new TextEncoder();
-    return entries.flatMap(([, fields]) => {
-      const field = (name: string) => fields[fields.indexOf(name) + 1] ?? "";
-      const { type } = JSON.parse(field("l"));
-      if (field("r") !== room || !["MOD", "TOPIC"].includes(type)) return [];
-      return [{
-        type: type as string,
-        record: utf8.encode(field("v")).length,
-        bytes: utf8.encode(fields.join("")).length,
-      }];
-    });
-  } finally {
-    await client.close();
-  }
+  const utf8 = new TextEncoder();
+  return (await streamEntries(redis)).flatMap(([, fields]) => {
+    const field = (name: string) => fields[fields.indexOf(name) + 1] ?? "";
+    const { type } = JSON.parse(field("l"));
+    if (field("r") !== room || !["MOD", "TOPIC"].includes(type)) return [];
+    return [{
+      type: type as string,
+      record: utf8.encode(field("v")).length,
+      bytes: utf8.encode(fields.join("")).length,
+    }];
+  });
 }
 
 Deno.test("a room's TOPIC after 100 bans with 3,900-byte reasons: its Redis stream entry carries a record under roomRecordBytes", async () => {

@@ -12,9 +12,6 @@
  */
 
 import assert from "node:assert/strict";
-import { createClient } from "redis";
-import { clusterKeys } from "../../../lib/server/cluster/keys.ts";
-import { parseServerArgs } from "../../../lib/server/server_args.ts";
 import {
   type ServerProcess,
   testCertificates,
@@ -26,6 +23,7 @@ import {
   FAST,
   FAST_BEATS,
   startServer,
+  streamEntries,
   withCluster,
 } from "./_cluster.ts";
 
@@ -83,22 +81,8 @@ async function rooms(client: TestClient): Promise<string[]> {
 
 /** The number of the oldest entry the cluster's stream still holds. */
 async function oldestInStream(redis: Redis): Promise<number> {
-  const client = createClient({ url: redis.url() });
-  await client.connect();
-  try {
-    const { cluster } = parseServerArgs([]);
-    const entries = await client.sendCommand([
-      "XRANGE",
-      clusterKeys(cluster).events,
-      "-",
-      "+",
-      "COUNT",
-      "1",
-    ]) as [string, string[]][];
-    return Number(entries[0]![0].split("-")[0]);
-  } finally {
-    await client.close();
-  }
+  const entries = await streamEntries(redis, 1);
+  return Number(entries[0]![0].split("-")[0]);
 }
 
 Deno.test("rooms across servers: apart, labelled, counted; a registered room on every server, a later one too; a kick across servers; a quiet room's history past the stream; expiry", async () => {
@@ -200,26 +184,13 @@ Deno.test("rooms across servers: apart, labelled, counted; a registered room on 
  * its reason and text.
  */
 async function roomEntries(redis: Redis, room: string): Promise<string[]> {
-  const client = createClient({ url: redis.url() });
-  await client.connect();
-  try {
-    const { cluster } = parseServerArgs([]);
-    const entries = await client.sendCommand([
-      "XRANGE",
-      clusterKeys(cluster).events,
-      "-",
-      "+",
-    ]) as [string, string[]][];
-    return entries.flatMap(([, fields]) => {
-      if (fields[fields.indexOf("r") + 1] !== room) return [];
-      const line = JSON.parse(fields[fields.indexOf("l") + 1]!);
-      const { type, alias, reason, text } = line;
-      const why = type === "LEAVE" ? [reason, text] : [];
-      return [[type, alias, ...why].filter(Boolean).join(" ")];
-    });
-  } finally {
-    await client.close();
-  }
+  return (await streamEntries(redis)).flatMap(([, fields]) => {
+    if (fields[fields.indexOf("r") + 1] !== room) return [];
+    const line = JSON.parse(fields[fields.indexOf("l") + 1]!);
+    const { type, alias, reason, text } = line;
+    const why = type === "LEAVE" ? [reason, text] : [];
+    return [[type, alias, ...why].filter(Boolean).join(" ")];
+  });
 }
 
 Deno.test("a room ban of a guest connected to another server: by its address group, which the cluster's directory knows; it leaves there, by one LEAVE in the stream, and cannot come back", async () => {
