@@ -2,7 +2,9 @@
  * What became of the lines a piped client sent, for its exit status: a
  * script learns from it whether every line was delivered. Once the client
  * has joined, every `ERR` the server sends answers something it sent (a
- * message refused, muted, not stored or perhaps not, a command refused);
+ * message refused, muted, not stored or perhaps not, a command refused),
+ * but `ERR flood`: its lines are delayed, not refused (the client slows
+ * down);
  * a line of stdin too long to send counts too. An `ERR unknown` that the
  * client sends again under its id is not shown as an error, so it counts
  * only if the resend is refused or left in doubt as well. Pure: it only
@@ -49,11 +51,13 @@ export class PipeOutcome {
     return this.#failed;
   }
 
-  /** Follows a line the client shows (an `ERR` once joined: a refusal). */
+  /**
+   * Follows a line the client shows (an `ERR` once joined: a refusal, but
+   * `ERR flood`, which says lines are delayed: they are still delivered).
+   */
   see(line: ServerLine | string): void {
-    if (this.joined && typeof line !== "string" && line.type === "ERR") {
-      this.#failed++;
-    }
+    if (typeof line === "string" || line.type !== "ERR") return;
+    if (this.joined && line.code !== "flood") this.#failed++;
   }
 
   /** A line of stdin that was not sent at all (too long). */

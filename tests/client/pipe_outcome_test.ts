@@ -76,6 +76,17 @@ Deno.test("PipeOutcome.exitCode() is 3 for a line not stored, one refused, and o
   assert.equal(command.code, EXIT_NOT_DELIVERED);
 });
 
+Deno.test("PipeOutcome.exitCode() is 0 when the server only delayed a line (ERR flood) and then stored it", async () => {
+  // The server's flood warning says the lines are delayed, not dropped
+  // (the client backs off): every line was delivered, as the README's
+  // exit status 0 says; it was 3.
+  const delayed = await exitAfter([
+    "ERR flood Slow down: more than 10 lines per second; your lines are delayed, and you will be disconnected if you keep on",
+    `@id=${ID} MSG bot hi`,
+  ]);
+  assert.equal(delayed.code, 0);
+});
+
 Deno.test("PipeOutcome counts a line of stdin too long to send, not an ERR before joining, and keeps a failure's own code", () => {
   const outcome = new PipeOutcome();
   outcome.see({ type: "ERR", code: "alias-taken", text: "Taken" });
