@@ -62,6 +62,25 @@ export function sleep(
   });
 }
 
+/**
+ * Resolves when `promise` does or `signal` aborts, whichever is first (as
+ * {@linkcode sleep} for a wait on something else); leaves no listener.
+ */
+export function untilAborted(
+  promise: Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    signal.addEventListener("abort", done, { once: true });
+    promise.then(done, done);
+  });
+}
+
 /** How long the event loop has stood still, in milliseconds. */
 export interface StallMeter {
   /** In all so far, a stall under way included. */

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type Clock, sleep } from "../../clock.ts";
+import { type Clock, sleep, untilAborted } from "../../clock.ts";
 import { describeError, type Logger } from "../../log.ts";
 import type { RoomEvent } from "../room/room_log.ts";
 import type { RedisLink } from "./redis.ts";
@@ -193,20 +193,4 @@ export class StreamReader {
     }
     this.#sink.event(event);
   }
-}
-
-/** Resolves when `promise` does or `signal` aborts, whichever is first. */
-function untilAborted(
-  promise: Promise<void>,
-  signal: AbortSignal,
-): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    signal.addEventListener("abort", done, { once: true });
-    promise.then(done, done);
-  });
 }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { sleep } from "../../clock.ts";
+import { sleep, untilAborted } from "../../clock.ts";
 import { LINE_ENDLESS, LINE_TOO_LONG } from "../../framing.ts";
 import { TokenBucket } from "../../flood.ts";
 import { decodeLine, ProtocolError } from "../../protocol.ts";
@@ -195,15 +195,11 @@ export abstract class LineIntake<M extends Moderated> extends ChatCommands<M> {
     this.#closing ??= new AbortController();
     const { signal } = this.#closing;
     if (signal.aborted) return false;
-    const ended = Promise.withResolvers<void>();
-    const onAbort = () => ended.resolve();
-    signal.addEventListener("abort", onAbort, { once: true });
     try {
       while (room.congested && !signal.aborted && !this.ending()) {
-        await Promise.race([room.uncongested(), ended.promise]);
+        await untilAborted(room.uncongested(), signal);
       }
     } finally {
-      signal.removeEventListener("abort", onAbort);
       this.#bucket.excuse(clock.now() - since);
       // The wait excused its whole time, stalls in it included.
       this.#stalledMs = this.#intake.stalls?.ms ?? 0;
