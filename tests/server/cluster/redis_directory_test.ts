@@ -187,23 +187,29 @@ Deno.test("RedisDirectory: a rename that landed with its answer lost is taken fr
   assert.equal(room.has(amy), false);
 });
 
-Deno.test("RedisDirectory: a join refused because its server found itself counted lost gives back the claim it made meanwhile", async () => {
+/**
+ * A room on `cluster` (a fake) with its log in memory and its directory
+ * started; its store closes with `store`.
+ */
+async function roomOn(cluster: DirectoryCluster) {
   const log = new MemoryLog(systemClock);
+  const directory = new RedisDirectory<ContractMember>(cluster, quiet);
+  const room = new Room<ContractMember>({ log, announceLimit: 100, directory });
+  const store = openStore(null);
+  await directory.start(new Moderation(store.db, systemClock), () => {});
+  return { log, room, store };
+}
+
+Deno.test("RedisDirectory: a join refused because its server found itself counted lost gives back the claim it made meanwhile", async () => {
   const claimed = Promise.withResolvers<Claim>();
   const left: string[] = [];
   let lost = () => {};
-  const directory = new RedisDirectory<ContractMember>({
+  const { log, room, store } = await roomOn({
     ...fakeCluster(() => claimed.promise),
     leave: (member, reason) => left.push(`${member.id} ${reason}`),
     onLost: (listener) => lost = listener,
-  }, quiet);
-  const room = new Room<ContractMember>({
-    log,
-    announceLimit: 100,
-    directory,
   });
-  using store = openStore(null);
-  await directory.start(new Moderation(store.db, systemClock), () => {});
+  using _store = store;
   const eve = new ContractMember("s/");
   const joining = room.join(eve, "eve");
   // Its server's beat found it counted lost while the claim was on its way
@@ -218,18 +224,10 @@ Deno.test("RedisDirectory: a join refused because its server found itself counte
 });
 
 Deno.test("RedisDirectory: a join refused because its server is not beating says it is joining the others again, not that they cannot reach each other", async () => {
-  const log = new MemoryLog(systemClock);
-  const directory = new RedisDirectory<ContractMember>(
+  const { room, store } = await roomOn(
     fakeCluster(() => Promise.reject(new NotBeating())),
-    quiet,
   );
-  const room = new Room<ContractMember>({
-    log,
-    announceLimit: 100,
-    directory,
-  });
-  using store = openStore(null);
-  await directory.start(new Moderation(store.db, systemClock), () => {});
+  using _store = store;
   const eve = new ContractMember("s/");
   await assert.rejects(
     room.join(eve, "eve"),
